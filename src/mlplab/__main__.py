@@ -1,0 +1,5 @@
+"""``python -m mlplab``: the same as the ``mlplab`` command."""
+
+from mlplab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,311 @@
+"""The ``mlplab`` command: parses arguments and hands off. It holds no logic.
+
+Every setting of :class:`mlplab.config.Config` becomes a ``--flag`` of ``train`` and
+``sweep``, built from the one declaration there. Errors in user input print one line
+``mlplab: ...`` and exit with status 2. This module imports neither torch nor NumPy, so
+``mlplab --help`` and ``mlplab datasets`` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from mlplab import __version__
+
+GROUP_TITLES = {
+    "seed": "seed",
+    "data": "data",
+    "model": "model",
+    "optimizer": "optimizer",
+    "schedule": "schedule (log_every and snapshot_every count steps; validate_every, save_every count epochs)",
+    "runtime": "runtime",
+    "output": "output",
+}
+
+EXAMPLES_TRAIN = """examples:
+  mlplab train --config examples/xor_nn.yaml
+  mlplab train --data xor --n_layer 1 --hid_dim 2 --act sigmoid --optim sgd --lr 1 --epoch 10001 --seed 777
+  mlplab train --data sinlog --hid_dim 200 --lr 0.005 --epoch 4000 --log_every 200
+  mlplab train --data my.csv --target label --standardize --optim ADAM --lr 1e-3 --batch_size 32
+  mlplab train --resume runs/exp/exp-3fa2b1
+"""
+
+EXAMPLES_SWEEP = """A flag given several values becomes an axis of the grid; the grid is their product.
+examples:
+  mlplab sweep --data ring --n_layer 1 2 3 --hid_dim 50 100 --seed 0 1 2 --epoch 200
+  mlplab sweep --config examples/xor_nn.yaml --lr 0.1 1 --seed 0 1 2 3 --exp_name xor-grid
+  mlplab sweep --data moons --search random --trials 20 --lr loguniform:1e-4:1e-1 --hid_dim choice:8:32:128
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) and 'did you mean' for unknown flags."""
+
+    def error(self, message: str) -> NoReturn:
+        if "unrecognized arguments" in message:
+            bad = message.split(":", 1)[1].split()
+            flags = [b for b in bad if b.startswith("--")]
+            if flags:
+                name = flags[0][2:].split("=")[0]
+                known = [a.lstrip("-") for a in self._option_string_actions if a.startswith("--")]
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean --{close[0]}?)" if close else ""
+                message = f"unknown setting '--{name}'{hint}; see `{self.prog} --help`"
+        self.exit(2, f"mlplab: {self.prog.removeprefix('mlplab ')}: {message}\n")
+
+
+def _setting_flags(parser: argparse.ArgumentParser, multi: bool) -> None:
+    from mlplab.config import Config, choices_of, field_group, field_help
+
+    groups: dict[str, Any] = {}
+    for name, info in Config.model_fields.items():
+        group = field_group(name)
+        if group not in groups:
+            groups[group] = parser.add_argument_group(GROUP_TITLES.get(group, group))
+        choices = choices_of(name)
+        default = info.default
+        help_text = field_help(name)
+        if choices:
+            help_text += f" {{{', '.join(choices)}}}"
+        help_text += f" (default: {default})"
+        is_list = "list" in str(info.annotation)
+        is_bool = info.annotation is bool
+        kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
+        if is_list or multi:
+            kw["nargs"] = "+"
+            kw["metavar"] = "V"
+        elif is_bool:
+            kw["nargs"] = "?"
+            kw["const"] = "true"
+            kw["metavar"] = "BOOL"
+        else:
+            kw["metavar"] = "V"
+        groups[group].add_argument(f"--{name}", **kw)
+
+
+def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
+    from mlplab.config import Config
+
+    out: dict[str, Any] = {}
+    for name in Config.model_fields:
+        if hasattr(args, name):
+            out[name] = _null(getattr(args, name))
+    return out
+
+
+def _null(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_null(x) for x in v]
+    return None if isinstance(v, str) and v.lower() in ("null", "~") else v
+
+
+# --- handlers (each imports what it needs, late) --------------------------------------------
+def _cmd_train(args: argparse.Namespace) -> int:
+    from mlplab.config import load_config
+
+    overrides = _settings_from(args)
+    if args.print_config:
+        print(load_config(args.config, overrides).to_yaml(), end="")
+        return 0
+    from mlplab.train.run import train
+
+    if args.resume:
+        if overrides or args.config:
+            from mlplab.errors import ConfigError
+
+            raise ConfigError(
+                "--resume continues a run with its own config; give no other settings"
+            )
+        result = train(resume=args.resume, verbose=not args.quiet, handle_signals=True)
+    else:
+        result = train(
+            load_config(args.config, overrides), verbose=not args.quiet, handle_signals=True
+        )
+    return result.exit_code
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from mlplab.sweep.api import sweep_command
+
+    return sweep_command(args.config, _settings_from(args), vars(args))
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from mlplab.report.api import report
+
+    report(args.log_path, exp_name=args.exp_name, out=args.out, verbose=True)
+    return 0
+
+
+def _cmd_gradcheck(args: argparse.Namespace) -> int:
+    from mlplab.gradcheck import main as gradcheck_main
+
+    return gradcheck_main(["--seed", str(args.seed)])
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from mlplab.data.registry import datasets_table
+
+    print(datasets_table())
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from mlplab.plots.commands import plot_command
+
+    return plot_command(args.target, out=args.out, fmt=args.format)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mlplab",
+        description="Multilayer perceptrons for learning, teaching and small experiments: "
+        "one config, two engines (NumPy by the chain rule, PyTorch), complete run records.",
+        epilog="Run `mlplab COMMAND --help` for the settings of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlplab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(
+        name: str, help: str, handler: Callable[[argparse.Namespace], int], **kw: Any
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, **kw)
+        p.set_defaults(handler=handler)
+        return p
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = add(
+        "train",
+        "train one model from a config file and flags",
+        _cmd_train,
+        epilog=EXAMPLES_TRAIN,
+        formatter_class=fmt,
+    )
+    p.add_argument("--config", metavar="FILE.yaml", help="YAML file of settings; flags override it")
+    p.add_argument(
+        "--print_config", action="store_true", help="print the resolved config as YAML and exit"
+    )
+    p.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint"
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _setting_flags(p, multi=False)
+
+    p = add(
+        "sweep",
+        "train a grid (or random sample) of configs and report on them",
+        _cmd_sweep,
+        epilog=EXAMPLES_SWEEP,
+        formatter_class=fmt,
+    )
+    p.add_argument(
+        "--config", metavar="FILE.yaml", help="YAML file of base settings; flags override it"
+    )
+    g = p.add_argument_group("sweep")
+    g.add_argument(
+        "--search",
+        choices=("grid", "random"),
+        default="grid",
+        help="grid: every combination; random: --trials samples",
+    )
+    g.add_argument("--trials", type=int, default=None, help="number of random-search samples")
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel worker processes (default: the core count)",
+    )
+    g.add_argument("--rerun", action="store_true", help="train every run again, even finished ones")
+    g.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local processes, or a Ray cluster",
+    )
+    g.add_argument(
+        "--address",
+        default=None,
+        help="Ray address: auto, ray://HOST:PORT; default: start a local Ray",
+    )
+    g.add_argument(
+        "--group_size",
+        type=int,
+        default=None,
+        help="configs trained together per task (batched); default: automatic",
+    )
+    g.add_argument("--cpus_per_task", type=float, default=1.0, help="CPUs per Ray task")
+    g.add_argument(
+        "--gpus_per_task", type=float, default=0.0, help="GPUs per Ray task (fractions allowed)"
+    )
+    g.add_argument(
+        "--no_batch", action="store_true", help="train every config alone (no batched trainer)"
+    )
+    g.add_argument("--no_report", action="store_true", help="do not write the report at the end")
+    g.add_argument("--quiet", action="store_true", help="print only the summary")
+    _setting_flags(p, multi=True)
+
+    p = add(
+        "report",
+        "collect the runs under LOG_PATH into a table, results.csv and report.html",
+        _cmd_report,
+    )
+    p.add_argument(
+        "log_path", metavar="LOG_PATH", help="folder that holds run directories (e.g. runs)"
+    )
+    p.add_argument("--exp_name", default=None, help="only this experiment's runs")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="folder for results.csv and report.html (default: LOG_PATH[/EXP_NAME])",
+    )
+
+    p = add(
+        "gradcheck",
+        "check every gradient of the NumPy engine against finite differences and torch autograd",
+        _cmd_gradcheck,
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the random test inputs")
+
+    add("datasets", "list the built-in datasets", _cmd_datasets)
+
+    p = add(
+        "plot",
+        "redraw a run's plots from its record (no retraining), or draw the activation functions",
+        _cmd_plot,
+    )
+    p.add_argument(
+        "target", metavar="RUN_DIR|activations", help="a run directory, or 'activations'"
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default: RUN_DIR/plots, or ./plots for activations)",
+    )
+    p.add_argument("--format", choices=("png", "svg"), default="png", help="image format")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    from mlplab.errors import MlplabError
+
+    try:
+        return int(args.handler(args) or 0)
+    except MlplabError as err:
+        print(f"mlplab: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("mlplab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,389 @@
+"""Every setting of an mlplab experiment, declared once.
+
+Each field carries its name (the lectures' name where they give one), type, default,
+allowed values and a one-line help text. The CLI builds its flags from these fields, the
+YAML loader validates against them, the run hash reads them, and the scikit-learn
+estimators take them as constructor parameters. Validation happens once, here, at the
+entry point; components downstream receive plain arguments.
+
+Counting units (documented in ``--help`` too):
+
+- ``log_every`` counts optimizer **steps** (the labs print ``step cost`` every 100 steps);
+- ``validate_every``, ``save_every``, ``patience`` and ``snapshot_every`` count **epochs**,
+  except ``snapshot_every`` which counts steps, like ``log_every``.
+
+With ``batch_size: 0`` (full batch, as in the labs) one epoch is one step.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mlplab.errors import ConfigError
+
+ACTIVATIONS = (
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "softplus",
+    "mish",
+    "identity",
+)
+# "swish" is the same function as SiLU; accept the other common name.
+ACTIVATION_ALIASES = {"swish": "silu", "linear": "identity", "none": "identity"}
+OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adam", "adamw")
+
+Activation = Literal[
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "softplus",
+    "mish",
+    "identity",
+]
+Optimizer = Literal["sgd", "rmsprop", "adagrad", "adam", "adamw"]
+
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+def _field(default: Any, help: str, group: str, **kw: Any) -> Any:
+    return Field(default, description=help, json_schema_extra={"group": group}, **kw)
+
+
+class Config(BaseModel):
+    """One experiment: data, model, optimizer, schedule, runtime and output.
+
+    Build it from keyword arguments, a dict (``Config(**d)``), or YAML plus overrides
+    (:func:`load_config`). Unknown keys and out-of-range values raise
+    :class:`mlplab.errors.ConfigError` with one line naming the setting.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    # --- seed --------------------------------------------------------------------------
+    seed: int = _field(0, "seed for the initial weights, data order and dropout", "seed")
+
+    # --- data --------------------------------------------------------------------------
+    data: str = _field(
+        "xor", "built-in dataset name (see `mlplab datasets`) or a .csv/.parquet/.npz file", "data"
+    )
+    target: list[str] | None = _field(
+        None, "target column(s) of a data file; default: the last column", "data"
+    )
+    task: Literal["auto", "classification", "regression"] = _field(
+        "auto",
+        "what the target is; auto: strings, booleans and small integer sets are classes",
+        "data",
+    )
+    split: list[float] | None = _field(
+        None,
+        "train/val/test sizes as counts (1600 400 400) or ratios (0.8 0.1 0.1); default: the dataset's own",
+        "data",
+    )
+    standardize: bool = _field(
+        False, "scale features to zero mean and unit variance (fit on train)", "data"
+    )
+    n_samples: PositiveInt | None = _field(
+        None, "number of points for synthetic data; default: the dataset's own", "data"
+    )
+    noise: float | None = _field(
+        None, "noise level for synthetic data; default: the dataset's own", "data", ge=0
+    )
+    data_seed: int = _field(
+        0,
+        "seed that generates and splits the data (kept apart from `seed`, so seed replicates share data)",
+        "data",
+    )
+
+    # --- model -------------------------------------------------------------------------
+    model: Literal["mlp", "linear"] = _field(
+        "mlp", "mlp, or linear (the perceptron: no hidden layer)", "model"
+    )
+    n_layer: int = _field(1, "number of hidden layers; 0 means a linear model", "model", ge=0)
+    hid_dim: PositiveInt = _field(100, "units in each hidden layer", "model")
+    act: Activation = _field("relu", "activation of the hidden layers", "model")
+    use_bn: bool = _field(
+        False, "BatchNorm1d after each hidden activation (Linear -> act -> BN -> Dropout)", "model"
+    )
+    dp_rate: float = _field(
+        0.0, "dropout rate after each hidden block, in [0, 1)", "model", ge=0.0, lt=1.0
+    )
+    sc_type: Literal["none", "residual"] = _field(
+        "none", "skip connections between hidden layers of equal width", "model"
+    )
+    init: Literal["default", "xavier", "kaiming", "normal"] = _field(
+        "default", "weight init; default is PyTorch's nn.Linear init", "model"
+    )
+    use_xavier: bool = _field(False, "the lectures' alias for `init: xavier`", "model")
+
+    # --- optimizer ---------------------------------------------------------------------
+    optim: Optimizer = _field("sgd", "optimizer (case-insensitive: ADAM works)", "optimizer")
+    lr: float = _field(0.01, "learning rate, > 0", "optimizer", gt=0)
+    mm: float = _field(0.0, "momentum for sgd and rmsprop, in [0, 1)", "optimizer", ge=0.0, lt=1.0)
+    l2_coef: float = _field(
+        0.0, "L2 penalty passed as weight_decay (decoupled for adamw)", "optimizer", ge=0.0
+    )
+    lr_schedule: Literal["none", "cosine", "exponential", "step"] = _field(
+        "none", "learning-rate schedule, applied once per epoch", "optimizer"
+    )
+    lr_gamma: float = _field(
+        0.1, "decay factor for the exponential and step schedules", "optimizer", gt=0, le=1
+    )
+    lr_step: PositiveInt = _field(30, "epochs between decays for the step schedule", "optimizer")
+
+    # --- schedule ----------------------------------------------------------------------
+    epoch: PositiveInt = _field(100, "number of epochs (passes over the training set)", "schedule")
+    batch_size: int = _field(
+        0, "minibatch size; 0 means full batch (one step per epoch)", "schedule", ge=0
+    )
+    test_batch_size: int = _field(
+        0, "batch size for evaluation; 0 means all at once", "schedule", ge=0
+    )
+    log_every: int = _field(
+        100, "print `step loss` every N optimizer steps; 0 turns it off", "schedule", ge=0
+    )
+    validate_every: PositiveInt = _field(
+        1, "evaluate on the validation set every N epochs", "schedule"
+    )
+    save_every: int = _field(
+        0, "write the `last` checkpoint every N epochs; 0: only at the end", "schedule", ge=0
+    )
+    patience: int = _field(
+        0,
+        "stop after N validations without improvement; 0 turns early stopping off",
+        "schedule",
+        ge=0,
+    )
+
+    # --- runtime -----------------------------------------------------------------------
+    engine: Literal["auto", "torch", "numpy"] = _field(
+        "auto",
+        "torch, numpy (from scratch, chain rule), or auto: numpy for tiny models on CPU",
+        "runtime",
+    )
+    device: str = _field("auto", "auto, cpu, cuda or cuda:N (torch engine)", "runtime")
+    dtype: Literal["float32", "float64"] = _field(
+        "float32", "floating-point precision of weights and data", "runtime"
+    )
+
+    # --- output ------------------------------------------------------------------------
+    log_path: str = _field("runs", "root folder of run records", "output")
+    exp_name: str = _field(
+        "exp", "experiment name: runs go to log_path/exp_name/exp_name-HASH", "output"
+    )
+    model_name: str | None = _field(
+        None,
+        "label for the model in tables and plots; default: derived from the settings",
+        "output",
+    )
+    plots: Literal["png", "svg", "none"] = _field(
+        "png", "format of the plots written at the end of a run, or none", "output"
+    )
+    snapshot_every: int = _field(
+        0, "save the 2-D decision surface every N steps as an animation; 0: off", "output", ge=0
+    )
+
+    # --- validators ----------------------------------------------------------------------
+    @field_validator("optim", mode="before")
+    @classmethod
+    def _lower_optim(cls, v: Any) -> Any:
+        return v.lower() if isinstance(v, str) else v
+
+    @field_validator("act", mode="before")
+    @classmethod
+    def _act_alias(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = v.lower()
+            return ACTIVATION_ALIASES.get(v, v)
+        return v
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, v: str) -> str:
+        if not re.fullmatch(r"auto|cpu|cuda|cuda:\d+", v):
+            raise ValueError("must be one of auto, cpu, cuda, cuda:N")
+        return v
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("split")
+    @classmethod
+    def _check_split(cls, v: list[float] | None) -> list[float] | None:
+        if v is None:
+            return v
+        if len(v) not in (2, 3) or any(x < 0 for x in v):
+            raise ValueError("give 2 or 3 non-negative sizes: train val [test]")
+        if all(x <= 1 for x in v) and sum(v) > 1 + 1e-9:
+            raise ValueError("ratios must add up to at most 1")
+        return v
+
+    @field_validator("exp_name")
+    @classmethod
+    def _check_exp_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", v) or v in (".", ".."):
+            raise ValueError("use letters, digits, '_', '-' and '.' only")
+        return v
+
+    @model_validator(mode="after")
+    def _aliases(self) -> Config:
+        # `use_xavier` is the lectures' switch; it maps onto `init` so there is one truth.
+        if self.use_xavier and self.init == "default":
+            object.__setattr__(self, "init", "xavier")
+        return self
+
+    # --- derived views -------------------------------------------------------------------
+    @property
+    def hidden_layers(self) -> int:
+        """Hidden layers actually built: 0 for ``model: linear``."""
+        return 0 if self.model == "linear" else self.n_layer
+
+    def label(self) -> str:
+        """Short human label, e.g. ``mlp 2x1 sigmoid`` or ``linear``."""
+        if self.model_name:
+            return self.model_name
+        if self.hidden_layers == 0:
+            return "linear"
+        return f"mlp {self.hid_dim}x{self.hidden_layers} {self.act}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def run_hash(self) -> str:
+        return run_hash(self)
+
+
+# Settings that do not change what is learned, so they stay out of the run's identity.
+# The lecture leaves out `epoch` and `test_batch_size`; mlplab keeps `epoch` in, because
+# 100 and 4000 epochs are different experiments whose records must not overwrite each
+# other, and leaves out what only changes how a run is watched or where it is written.
+HASH_EXCLUDED = frozenset(
+    {
+        "test_batch_size",
+        "log_every",
+        "save_every",
+        "log_path",
+        "exp_name",
+        "model_name",
+        "plots",
+        "snapshot_every",
+        "device",
+        "use_xavier",  # folded into `init`
+    }
+)
+
+
+def run_hash(cfg: Config) -> str:
+    """6-hex-digit sha1 of the settings that define the experiment (as the lecture does)."""
+    d = {k: v for k, v in cfg.to_dict().items() if k not in HASH_EXCLUDED}
+    blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(blob.encode()).hexdigest()[:6]
+
+
+def setting_names() -> list[str]:
+    return list(Config.model_fields)
+
+
+def field_help(name: str) -> str:
+    return Config.model_fields[name].description or ""
+
+
+def field_group(name: str) -> str:
+    extra = Config.model_fields[name].json_schema_extra
+    return str(extra.get("group", "other")) if isinstance(extra, dict) else "other"
+
+
+def choices_of(name: str) -> tuple[str, ...] | None:
+    """The allowed values of a setting, if it has a fixed set."""
+    from typing import get_args, get_origin
+
+    ann = Config.model_fields[name].annotation
+    if get_origin(ann) is Literal:
+        return tuple(str(a) for a in get_args(ann))
+    return None
+
+
+def format_validation_error(err: ValidationError, source: str = "") -> str:
+    """Turn pydantic's report into one line naming the setting and the valid choices."""
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"] if not isinstance(p, int)) or "config"
+    where = f"{source}: " if source else ""
+    etype = first["type"]
+    if etype == "extra_forbidden":
+        close = difflib.get_close_matches(loc, setting_names(), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"{where}unknown setting '{loc}'{hint}; see `mlplab train --help` for the list"
+    got = first.get("input")
+    choices = choices_of(loc) if loc in Config.model_fields else None
+    if choices is not None and etype == "literal_error":
+        return f"{where}setting '{loc}': {got!r} is not one of {', '.join(choices)}"
+    msg = first["msg"]
+    msg = msg.removeprefix("Value error, ")
+    return f"{where}setting '{loc}': {msg} (got {got!r})"
+
+
+def make_config(values: dict[str, Any], source: str = "") -> Config:
+    """Validate a dict of settings into a Config, raising ConfigError with one line."""
+    try:
+        return Config(**values)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, source)) from None
+    except TypeError as err:  # e.g. keys that are not strings in a YAML mapping
+        raise ConfigError(f"{source or 'config'}: {err}") from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file into a dict (not yet validated)."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} does not exist")
+    try:
+        loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        line = getattr(getattr(err, "problem_mark", None), "line", None)
+        at = f" (line {line + 1})" if line is not None else ""
+        raise ConfigError(f"config file {str(p)!r} is not valid YAML{at}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {str(p)!r} must be a mapping of `key: value` settings")
+    return loaded
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults < YAML file < overrides (flags). Validated once; raises ConfigError."""
+    values: dict[str, Any] = {}
+    source = ""
+    if path is not None:
+        values.update(read_yaml(path))
+        source = str(path)
+    if overrides:
+        values.update(overrides)
+        source = source if not overrides else (f"{source} + flags" if source else "flags")
+    return make_config(values, source)

@@ -1,0 +1,129 @@
+"""What a run prints: the labs' ``step loss`` lines, a progress bar on terminals, and tables.
+
+The progress bar shows only on an interactive terminal and never in logs or CI, so
+captured output stays clean and diffable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+
+def interactive() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
+
+
+class RunConsole:
+    """Prints one run's progress. ``verbose=False`` silences everything."""
+
+    def __init__(self, verbose: bool = True, total_epochs: int = 0) -> None:
+        self.verbose = verbose
+        self.total = total_epochs
+        self._progress: Any = None
+        self._task: Any = None
+        self._every = max(1, total_epochs // 200)
+        if verbose and interactive() and total_epochs > 1:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("epoch"),
+                MofNCompleteColumn(),
+                BarColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeRemainingColumn(),
+                transient=True,
+            )
+
+    def __enter__(self) -> RunConsole:
+        if self._progress is not None:
+            self._progress.start()
+            self._task = self._progress.add_task("train", total=self.total, info="")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def line(self, text: str) -> None:
+        if not self.verbose:
+            return
+        if self._progress is not None:
+            self._progress.console.print(text, highlight=False, markup=False)
+        else:
+            print(text, flush=False)
+
+    def step(self, step: int, loss: float) -> None:
+        # The labs print `step cost` with Python's repr of the float.
+        self.line(f"{step} {loss}")
+
+    def epoch(self, epoch: int, info: str = "") -> None:
+        if self._progress is not None and (epoch % self._every == 0 or epoch == self.total):
+            self._progress.update(self._task, completed=epoch, info=info)
+
+
+def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
+    """Render ``[(split, {metric: value})]`` as a table string."""
+    from rich.console import Console
+    from rich.table import Table
+
+    metrics: list[str] = []
+    for _, m in rows:
+        for k in m:
+            if k not in metrics:
+                metrics.append(k)
+    table = Table()
+    table.add_column("split")
+    for k in metrics:
+        table.add_column(k, justify="right")
+    for split, m in rows:
+        table.add_row(split, *(_fmt(m.get(k)) for k in metrics))
+    console = Console(width=100, force_terminal=False, color_system=None, file=_Sink())
+    with console.capture() as cap:
+        console.print(table)
+    return title + "\n" + cap.get().rstrip("\n")
+
+
+def hypothesis_block(task: str, outputs: np.ndarray, y: np.ndarray) -> str:
+    """The labs' ``Hypothesis`` / ``Correct`` / ``Accuracy`` printout for tiny datasets."""
+    from mlplab.train.metrics import accuracy, predicted_classes, probabilities
+
+    if task == "binary":
+        hyp = probabilities(task, outputs)[:, 1:2]
+        correct = predicted_classes(task, outputs)[:, None].astype(np.float32)
+    elif task == "multiclass":
+        hyp = probabilities(task, outputs)
+        correct = predicted_classes(task, outputs)[:, None].astype(np.float32)
+    else:
+        hyp, correct = outputs, None
+    with np.printoptions(precision=8, suppress=False):
+        out = [f"Hypothesis: {np.array2string(hyp.astype(np.float32))}"]
+        if correct is not None:
+            out.append(f"Correct: {np.array2string(correct)}")
+            out.append(f"Accuracy: {accuracy(task, y, outputs)}")
+    return "\n".join(out)
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and (abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3)):
+        return f"{v:.4e}"
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+class _Sink:
+    def write(self, s: str) -> int:
+        return len(s)
+
+    def flush(self) -> None:
+        pass

@@ -1,0 +1,343 @@
+"""A dataset ready to train on: arrays, task and splits.
+
+:func:`load_dataset` is the one entry point. It takes explicit arguments (not the whole
+config), checks everything a run needs from the data, and raises :class:`DataError`
+with one line otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mlplab.data.registry import BUILTIN, SPLIT_IN_ORDER
+from mlplab.errors import ConfigError, DataError
+
+# A target with at most this many distinct integer values is read as classes (task: auto).
+MAX_AUTO_CLASSES = 20
+
+
+@dataclass
+class Dataset:
+    """Train/val/test arrays and what they mean.
+
+    ``y`` is float ``[N, 1]`` of 0/1 for binary, int64 ``[N]`` for multiclass, and float
+    ``[N, T]`` for regression. ``X`` is float64 ``[N, n_features]``; engines cast it to
+    their dtype.
+    """
+
+    name: str
+    task: str  # binary | multiclass | regression
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: list[str]
+    target_names: list[str]
+    class_names: list[str] | None = None
+    shared_splits: bool = False  # train, val and test are the same rows (logic gates)
+    scaler: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        if self.task == "binary":
+            return 1
+        if self.task == "multiclass":
+            return len(self.class_names or [])
+        return self.y_train.shape[1]
+
+    @property
+    def n_rows(self) -> int:
+        if self.shared_splits:
+            return len(self.X_train)
+        return len(self.X_train) + len(self.X_val) + len(self.X_test)
+
+    def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {
+            "train": (self.X_train, self.y_train),
+            "val": (self.X_val, self.y_val),
+            "test": (self.X_test, self.y_test),
+        }
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Apply the training-set standardization (if any) to new raw inputs."""
+        if self.scaler is None:
+            return X
+        mean, std = self.scaler
+        return (X - mean) / std
+
+
+def load_dataset(
+    data: str,
+    *,
+    target: list[str] | None = None,
+    task: str = "auto",
+    split: list[float] | None = None,
+    standardize: bool = False,
+    n_samples: int | None = None,
+    noise: float | None = None,
+    seed: int = 0,
+) -> Dataset:
+    """Make or read a dataset and split it.
+
+    Parameters
+    ----------
+    data : str
+        A built-in name (``mlplab datasets`` lists them) or a path to .csv/.parquet/.npz.
+    target : list of str, optional
+        Target column(s) of a file; default: the last column.
+    task : {'auto', 'classification', 'regression'}
+    split : list of float, optional
+        Sizes (counts) or ratios for train/val[/test]; default: the dataset's own.
+    standardize : bool
+        Scale features by the training set's mean and std.
+    n_samples, noise : optional
+        Size and noise of synthetic sets; default: the dataset's own.
+    seed : int
+        Seed of the data generator and the shuffle before splitting (``data_seed``).
+    """
+    from mlplab.data.files import looks_like_file
+
+    rng = np.random.default_rng(seed)
+    if data in BUILTIN:
+        ds = _builtin(data, target, task, split, n_samples, noise, rng)
+    elif looks_like_file(data):
+        for name, val in (("n_samples", n_samples), ("noise", noise)):
+            if val is not None:
+                raise ConfigError(
+                    f"setting '{name}' applies to synthetic datasets only, not to the file {data!r}"
+                )
+        ds = _from_file(data, target, task, split, rng)
+    else:
+        raise ConfigError(
+            f"setting 'data': {data!r} is neither a built-in dataset ({', '.join(BUILTIN)}) "
+            "nor a .csv/.parquet/.npz file"
+        )
+    if standardize:
+        _standardize(ds)
+    return ds
+
+
+# --- built-in ------------------------------------------------------------------------------
+def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
+    from mlplab.data import bundled, synthetic
+
+    info = BUILTIN[name]
+    if target:
+        raise ConfigError(
+            f"setting 'target' applies to data files only; {name!r} has its own target"
+        )
+    if task != "auto" and _task_kind(info.task) != task:
+        raise ConfigError(
+            f"setting 'task': {name!r} is a {_task_kind(info.task)} dataset, not {task}"
+        )
+    class_names: list[str] | None = None
+    if info.source == "sklearn":
+        for key, val in (("n_samples", n_samples), ("noise", noise)):
+            if val is not None:
+                raise ConfigError(
+                    f"setting '{key}' applies to synthetic datasets only, not to {name!r}"
+                )
+        X, y, feats, class_names = bundled.load_bundled(name)
+    elif name in synthetic.GATES:
+        if n_samples not in (None, 4) or noise:
+            raise ConfigError(
+                f"settings 'n_samples' and 'noise' do not apply to the {name!r} gate (always its 4 rows)"
+            )
+        X, y = synthetic.logic_gate(name)
+        feats = ["x1", "x2"]
+        yb = y.astype(np.float64)[:, None]
+        return Dataset(
+            name, "binary", X, yb, X, yb, X, yb, feats, ["y"], ["0", "1"], shared_splits=True
+        )
+    else:
+        n = n_samples or info.n_samples
+        X, y = getattr(synthetic, name)(n, info.noise if noise is None else noise, rng)
+        feats = ["x1", "x2"]
+    targets = ["y"]
+    if info.task == "regression":
+        return _split(
+            name,
+            "regression",
+            X,
+            np.asarray(y, np.float64).reshape(len(X), -1),
+            feats,
+            targets,
+            None,
+            split or info.split,
+            name in SPLIT_IN_ORDER,
+            rng,
+        )
+    y = np.asarray(y).astype(np.int64)
+    if class_names is None:
+        class_names = [str(c) for c in range(int(y.max()) + 1)]
+    return _classification(
+        name, X, y, class_names, feats, targets, split or info.split, name in SPLIT_IN_ORDER, rng
+    )
+
+
+def _task_kind(task: str) -> str:
+    return "regression" if task == "regression" else "classification"
+
+
+# --- files ---------------------------------------------------------------------------------
+def _from_file(path, target, task, split, rng) -> Dataset:
+    import pandas as pd
+
+    from mlplab.data.files import default_target, read_table
+
+    df = read_table(path)
+    if df.shape[1] == 0 or len(df) == 0:
+        raise DataError(f"data file {path!r} has no data rows")
+    targets = list(target) if target else default_target(df, path)
+    missing = [t for t in targets if t not in df.columns]
+    if missing:
+        raise DataError(
+            f"data file {path!r}: target column {missing[0]!r} does not exist; columns are {', '.join(map(str, df.columns))}"
+        )
+    feats = [c for c in df.columns if c not in targets]
+    if not feats:
+        raise DataError(f"data file {path!r}: no feature columns left besides the target {targets}")
+    for c in feats:
+        col = df[c]
+        if col.dtype == bool:
+            continue
+        if not pd.api.types.is_numeric_dtype(col):
+            raise DataError(
+                f"data file {path!r}: feature column {c!r} is not numeric (e.g. {col.dropna().iloc[0]!r})"
+                if col.notna().any()
+                else f"data file {path!r}: feature column {c!r} is empty"
+            )
+    X = df[feats].to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        kind = "NaN (a missing value)" if np.isnan(X[r, c]) else "inf"
+        raise DataError(
+            f"data file {path!r}: feature column {feats[c]!r} has {kind} in data row {r + 1}; clean or impute it first"
+        )
+    if len(df) < 3:
+        raise DataError(
+            f"data file {path!r} has {len(df)} data row(s); train, val and test need at least 3"
+        )
+    name = path
+    ycols = df[targets]
+    if ycols.isna().any().any():
+        col = next(t for t in targets if ycols[t].isna().any())
+        raise DataError(f"data file {path!r}: target column {col!r} has missing values")
+    kind = _infer_task(ycols, task)
+    if kind == "regression":
+        nonnum = [
+            t
+            for t in targets
+            if not pd.api.types.is_numeric_dtype(ycols[t]) or ycols[t].dtype == bool
+        ]
+        if nonnum:
+            raise DataError(
+                f"data file {path!r}: target column {nonnum[0]!r} is not numeric, so it cannot be a regression target"
+            )
+        y = ycols.to_numpy(dtype=np.float64)
+        if not np.isfinite(y).all():
+            raise DataError(f"data file {path!r}: a target column has inf values")
+        return _split(
+            name, "regression", X, y, feats, targets, None, split or (0.8, 0.1, 0.1), False, rng
+        )
+    if len(targets) > 1:
+        raise DataError(
+            f"data file {path!r}: several target columns {targets} must all be numeric (regression); "
+            "classification takes one target column"
+        )
+    col = ycols[targets[0]]
+    values = col.astype(str) if not pd.api.types.is_numeric_dtype(col) or col.dtype == bool else col
+    classes, y = np.unique(values.to_numpy(), return_inverse=True)
+    if len(classes) < 2:
+        raise DataError(
+            f"data file {path!r}: target column {targets[0]!r} has a single class ({classes[0]!r}); "
+            "classification needs at least 2"
+        )
+    names = [str(c) for c in classes]
+    return _classification(
+        name, X, y.astype(np.int64), names, feats, targets, split or (0.8, 0.1, 0.1), False, rng
+    )
+
+
+def _infer_task(ycols, task: str) -> str:
+    import pandas as pd
+
+    if task != "auto":
+        return task
+    for t in ycols.columns:
+        col = ycols[t]
+        if col.dtype == bool or not pd.api.types.is_numeric_dtype(col):
+            return "classification"
+        if (
+            pd.api.types.is_integer_dtype(col)
+            and col.nunique() <= MAX_AUTO_CLASSES
+            and ycols.shape[1] == 1
+        ):
+            return "classification"
+    return "regression"
+
+
+# --- splitting -----------------------------------------------------------------------------
+def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
+    split = list(split)
+    if all(x <= 1 for x in split):  # ratios
+        n_train = round(split[0] * n)
+        n_val = round(split[1] * n)
+        n_test = round(split[2] * n) if len(split) == 3 else n - n_train - n_val
+        n_test = min(n_test, n - n_train - n_val)
+    else:
+        n_train, n_val = int(split[0]), int(split[1])
+        n_test = int(split[2]) if len(split) == 3 else n - n_train - n_val
+    if n_train + n_val + n_test > n:
+        raise ConfigError(
+            f"setting 'split': {split} asks for {n_train + n_val + n_test} rows but {name!r} has {n}"
+        )
+    if min(n_train, n_val, n_test) < 1:
+        raise ConfigError(
+            f"setting 'split': {split} leaves an empty set for {name!r} ({n} rows -> {n_train}/{n_val}/{n_test})"
+        )
+    return n_train, n_val, n_test
+
+
+def _split(name, task, X, y, feats, targets, class_names, split, in_order, rng) -> Dataset:
+    n = len(X)
+    n_train, n_val, n_test = _split_sizes(n, split, name)
+    order = np.arange(n) if in_order else rng.permutation(n)
+    a, b, c = (
+        order[:n_train],
+        order[n_train : n_train + n_val],
+        order[n_train + n_val : n_train + n_val + n_test],
+    )
+    return Dataset(
+        name, task, X[a], y[a], X[b], y[b], X[c], y[c], list(feats), list(targets), class_names
+    )
+
+
+def _classification(name, X, y, class_names, feats, targets, split, in_order, rng) -> Dataset:
+    ds = _split(name, "multiclass", X, y, feats, targets, class_names, split, in_order, rng)
+    if len(class_names) == 2:
+        # Binary: one sigmoid output and BCE, as in the XOR labs; y becomes float [N, 1].
+        ds.task = "binary"
+        ds.y_train, ds.y_val, ds.y_test = (
+            v.astype(np.float64)[:, None] for v in (ds.y_train, ds.y_val, ds.y_test)
+        )
+    return ds
+
+
+def _standardize(ds: Dataset) -> None:
+    mean = ds.X_train.mean(axis=0)
+    std = ds.X_train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    ds.scaler = (mean, std)
+    ds.X_train = (ds.X_train - mean) / std
+    ds.X_val = (ds.X_val - mean) / std
+    ds.X_test = (ds.X_test - mean) / std

@@ -1,0 +1,95 @@
+"""Tables from the user's files: CSV, Parquet and NPZ.
+
+Every problem with a file becomes a :class:`DataError` with one line naming the file
+(and the column, where one is at fault), before any run directory is made.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mlplab.errors import DataError
+
+FILE_SUFFIXES = (".csv", ".parquet", ".pq", ".npz")
+
+
+def looks_like_file(data: str) -> bool:
+    return Path(data).suffix.lower() in FILE_SUFFIXES or "/" in data or "\\" in data
+
+
+def read_table(path: str):  # -> pandas.DataFrame
+    """Read a CSV or Parquet file into a DataFrame; NPZ becomes columns x0..xN, y (or y0..yT)."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"data file {path!r} does not exist")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".csv":
+            df = pd.read_csv(p)
+        elif suffix in (".parquet", ".pq"):
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise DataError(
+                    f"data file {path!r}: reading Parquet needs pyarrow; install it with `pip install mlplab[parquet]`"
+                ) from None
+            df = pd.read_parquet(p)
+        elif suffix == ".npz":
+            df = _npz_frame(p)
+        else:
+            raise DataError(
+                f"data file {path!r}: unknown format; use one of {', '.join(FILE_SUFFIXES)}"
+            )
+    except DataError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError(f"data file {path!r} is empty") from None
+    except UnicodeDecodeError:
+        raise DataError(f"data file {path!r} is not UTF-8 text") from None
+    except Exception as err:  # a malformed file, whatever the parser says
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(f"data file {path!r} cannot be read: {reason}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if len(df.columns) != len(set(df.columns)):
+        dup = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+        raise DataError(f"data file {path!r}: duplicate column names {dup}")
+    return df
+
+
+def _npz_frame(p: Path):
+    import pandas as pd
+
+    with np.load(p, allow_pickle=False) as z:
+        keys = set(z.files)
+        xk = next((k for k in ("X", "x", "features") if k in keys), None)
+        yk = next((k for k in ("y", "Y", "target", "targets") if k in keys), None)
+        if xk is None or yk is None:
+            raise DataError(
+                f"data file {str(p)!r}: an NPZ file needs arrays named X and y (found {sorted(keys)})"
+            )
+        X, y = np.asarray(z[xk]), np.asarray(z[yk])
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or len(X) != len(y):
+        raise DataError(
+            f"data file {str(p)!r}: X must be [N, features] and y must have N rows (got {X.shape} and {y.shape})"
+        )
+    cols = {f"x{i}": X[:, i] for i in range(X.shape[1])}
+    if y.ndim == 1:
+        cols["y"] = y
+    else:
+        cols.update({f"y{j}": y[:, j] for j in range(y.shape[1])})
+    return pd.DataFrame(cols)
+
+
+def default_target(df, path: str) -> list[str]:
+    """The last column, or the ``y``/``y0..`` columns that an NPZ file produced."""
+    if path.lower().endswith(".npz"):
+        ys = [c for c in df.columns if c == "y" or (c.startswith("y") and c[1:].isdigit())]
+        if ys:
+            return ys
+    return [df.columns[-1]]

@@ -1,0 +1,93 @@
+"""Synthetic datasets: pure functions of (n_samples, noise, rng).
+
+Each returns ``(X, y)`` in the order the points were generated; splitting is done by
+:mod:`mlplab.data.dataset`. No hidden global RNG: every draw comes from ``rng``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+GATES = {
+    "and": np.array([0, 0, 0, 1]),
+    "or": np.array([0, 1, 1, 1]),
+    "xor": np.array([0, 1, 1, 0]),
+}
+GATE_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+
+
+def logic_gate(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The 4 rows of a 2-input logic gate: X [4, 2], y [4] in {0, 1}."""
+    return GATE_X.copy(), GATES[name].copy()
+
+
+def sinlog(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The regression lab: x1, x2 ~ U(0, 10), y = 2 sin(x1) + log(x2² / 2) + N(0, noise²)."""
+    X = rng.uniform(0.0, 10.0, size=(n, 2))
+    e = rng.normal(0.0, noise, size=n) if noise > 0 else np.zeros(n)
+    y = 2 * np.sin(X[:, 0]) + np.log(X[:, 1] ** 2 / 2) + e
+    return X, y[:, None]
+
+
+def ring(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The classification lab's 3 classes.
+
+    r = 3·U(0,1), θ = 2π·U(0,1); the class is int(r); r is then stretched to
+    r·(cos θ + 1); x = (r cos θ, r sin θ). ``noise`` adds N(0, noise²) to x.
+    """
+    r = 3 * rng.uniform(0.0, 1.0, size=n)
+    theta = 2 * np.pi * rng.uniform(0.0, 1.0, size=n)
+    y = r.astype(int)
+    r = r * (np.cos(theta) + 1)
+    X = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)
+    if noise > 0:
+        X = X + rng.normal(0.0, noise, size=X.shape)
+    return X, y
+
+
+def moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles (scikit-learn's make_moons), 2 classes."""
+    from sklearn.datasets import make_moons
+
+    return make_moons(n_samples=n, noise=noise, random_state=_seed_from(rng))
+
+
+def circles(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A small circle inside a large one (scikit-learn's make_circles, factor 0.5)."""
+    from sklearn.datasets import make_circles
+
+    return make_circles(n_samples=n, noise=noise, factor=0.5, random_state=_seed_from(rng))
+
+
+def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved spirals, as in TensorFlow Playground, 2 classes."""
+    n0 = n // 2
+    out_x, out_y = [], []
+    for label, count, delta in ((0, n0, 0.0), (1, n - n0, np.pi)):
+        i = np.arange(count)
+        r = i / max(count, 1) * 5
+        t = 1.75 * i / max(count, 1) * 2 * np.pi + delta
+        pts = np.stack([r * np.sin(t), r * np.cos(t)], axis=1)
+        pts += rng.uniform(-1, 1, size=pts.shape) * noise
+        out_x.append(pts)
+        out_y.append(np.full(count, label))
+    X, y = np.concatenate(out_x), np.concatenate(out_y)
+    order = rng.permutation(n)
+    return X[order], y[order]
+
+
+def gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two Gaussian blobs centred at (2, 2) and (-2, -2); ``noise`` scales their spread."""
+    n0 = n // 2
+    sd = 1.0 + 3.0 * noise
+    a = rng.normal((2.0, 2.0), sd, size=(n0, 2))
+    b = rng.normal((-2.0, -2.0), sd, size=(n - n0, 2))
+    X = np.concatenate([a, b])
+    y = np.concatenate([np.ones(n0, dtype=int), np.zeros(n - n0, dtype=int)])
+    order = rng.permutation(n)
+    return X[order], y[order]
+
+
+def _seed_from(rng: np.random.Generator) -> int:
+    # scikit-learn takes an int random_state; draw it from our generator to stay explicit.
+    return int(rng.integers(0, 2**31 - 1))

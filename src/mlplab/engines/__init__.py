@@ -1,0 +1,1 @@
+"""Engines: the same model, trained by PyTorch or by a from-scratch NumPy implementation."""

@@ -1,0 +1,128 @@
+"""What the training loop needs from an engine, and how an engine is chosen.
+
+An engine holds the model, its optimizer and the data (already on its device), and
+exposes a few plain operations. The loop in :mod:`mlplab.train.loop` calls them; it never
+sees tensors. Both engines follow PyTorch's semantics exactly (optimizer formulas,
+``weight_decay``, batch-norm statistics, inverted dropout), so the same config and seed
+train the same model on either.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from mlplab.engines.spec import ModelSpec
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class OptimSpec:
+    """Optimizer settings, as PyTorch's ``torch.optim`` takes them.
+
+    ``name`` is one of sgd, rmsprop, adagrad, adam, adamw. ``mm`` is momentum (sgd,
+    rmsprop). ``l2_coef`` is ``weight_decay`` on every parameter (decoupled for adamw).
+    Other hyperparameters are PyTorch's defaults: rmsprop alpha 0.99 eps 1e-8; adagrad
+    eps 1e-10; adam/adamw betas (0.9, 0.999) eps 1e-8.
+    """
+
+    name: str
+    lr: float
+    mm: float = 0.0
+    l2_coef: float = 0.0
+
+
+class Backend(Protocol):
+    """One model plus its optimizer, ready to train on data it already holds."""
+
+    spec: ModelSpec
+
+    def set_data(self, splits: dict[str, Split]) -> None:
+        """Keep ``{'train': (X, y), 'val': ..., 'test': ...}`` on the engine's device.
+
+        ``X`` is float ``[N, in_dim]``; ``y`` is float ``[N, 1]`` (binary), int64 ``[N]``
+        (multiclass) or float ``[N, T]`` (regression).
+        """
+
+    def train_step(self, idx: np.ndarray | None) -> float:
+        """One optimizer step on training rows ``idx`` (``None``: all rows).
+
+        Returns the batch loss computed in the forward pass, before the update.
+        """
+
+    def evaluate(self, split: str, batch_size: int = 0) -> tuple[float, np.ndarray]:
+        """Eval-mode loss and outputs (logits or values, float64 ``[N, out_dim]``)."""
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Eval-mode outputs for new inputs, float64 ``[N, out_dim]``."""
+
+    def set_lr(self, lr: float) -> None: ...
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers as NumPy arrays, by the names of ``ModelSpec``."""
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None: ...
+
+    def optim_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Optimizer state as (arrays, JSON-able metadata), for exact resume."""
+
+    def load_optim_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None: ...
+
+    def rng_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """State of the engine's dropout RNG, as (arrays, JSON-able metadata)."""
+
+    def load_rng_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None: ...
+
+
+def resolve_engine(engine: str, spec: ModelSpec, n_train: int, batch_size: int, device: str) -> str:
+    """Pick the engine for ``engine: auto``.
+
+    Tiny models spend their time in per-step framework overhead, not arithmetic, and
+    there the NumPy engine is faster (see BENCHMARKS.md). ``auto`` picks numpy on CPU
+    when one step's work is small, and torch otherwise (and always for CUDA).
+    """
+    if engine != "auto":
+        return engine
+    if device.startswith("cuda"):
+        return "torch"
+    rows = n_train if batch_size in (0, None) or batch_size > n_train else batch_size
+    widths = spec.widths()
+    flops_per_step = rows * sum(a * b for a, b in itertools.pairwise(widths))
+    return "numpy" if flops_per_step <= AUTO_NUMPY_MAX_MACS else "torch"
+
+
+# Multiply-accumulates per step under which NumPy's lower per-op overhead wins on CPU.
+# Measured in benchmarks/bench_engines.py; see BENCHMARKS.md.
+AUTO_NUMPY_MAX_MACS = 200_000
+
+
+def make_backend(
+    engine: str,
+    spec: ModelSpec,
+    init: dict[str, np.ndarray],
+    optim: OptimSpec,
+    *,
+    seed: int,
+    device: str = "cpu",
+    dtype: str = "float32",
+) -> Backend:
+    """Build the engine's model from ``init`` weights. ``engine`` is torch or numpy."""
+    if engine == "torch":
+        from mlplab.engines.torch.backend import TorchBackend
+
+        return TorchBackend(spec, init, optim, seed=seed, device=device, dtype=dtype)
+    if engine == "numpy":
+        from mlplab.engines.numpy.backend import NumpyBackend
+
+        if device not in ("cpu", "auto"):
+            from mlplab.errors import EngineError
+
+            raise EngineError(
+                f"setting 'device': the numpy engine runs on cpu only (got {device!r}); use --engine torch"
+            )
+        return NumpyBackend(spec, init, optim, seed=seed, dtype=dtype)
+    raise ValueError(f"engine must be torch or numpy, got {engine!r}")

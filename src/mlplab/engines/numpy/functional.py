@@ -1,0 +1,224 @@
+"""Activations and losses, each forward next to its derivative.
+
+``ACTIVATIONS[name]`` is a pair ``(f, df)``: ``a = f(z)`` and ``df(z, a) = da/dz``
+elementwise, where ``z`` is the pre-activation and ``a = f(z)`` the cached output (some
+derivatives are cheapest from the output, e.g. sigmoid's ``a (1 - a)``). Every formula
+follows PyTorch's module of the same name, including its constants and its choice at
+kinks (``relu'(0) = 0``, ``leaky_relu'(0) = 0.01``), so the NumPy engine and the torch
+engine compute the same numbers.
+
+``LOSSES[name]`` is ``loss(out, y, need_grad) -> (loss, dloss/dout)``: the mean loss as a
+Python float and its gradient with respect to the model's output (logits or values), or
+``None`` for the gradient when ``need_grad`` is false.
+
+All functions keep the dtype of their input (float32 or float64).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy.special import erf, expit  # numerically stable ufuncs; scipy comes with scikit-learn
+
+Array = np.ndarray
+
+# --- activations: f(z) and df(z, a) side by side ---------------------------------------------
+
+
+def sigmoid(z: Array) -> Array:
+    return expit(z)  # 1 / (1 + exp(-z)) without overflow for large |z|
+
+
+def sigmoid_prime(z: Array, a: Array) -> Array:
+    return a * (1 - a)
+
+
+def tanh(z: Array) -> Array:
+    return np.tanh(z)
+
+
+def tanh_prime(z: Array, a: Array) -> Array:
+    return 1 - a * a
+
+
+def relu(z: Array) -> Array:
+    return np.maximum(z, 0)
+
+
+def relu_prime(z: Array, a: Array) -> Array:
+    return (z > 0).astype(z.dtype)  # 0 at z = 0, as torch
+
+
+LEAKY_SLOPE = 0.01  # torch.nn.LeakyReLU's default negative_slope
+
+
+def leaky_relu(z: Array) -> Array:
+    return np.where(z > 0, z, z * LEAKY_SLOPE)
+
+
+def leaky_relu_prime(z: Array, a: Array) -> Array:
+    return np.where(z > 0, 1, LEAKY_SLOPE).astype(z.dtype)
+
+
+def elu(z: Array) -> Array:
+    # expm1 of min(z, 0): exp is never taken of a large positive number (no overflow).
+    return np.where(z > 0, z, np.expm1(np.minimum(z, 0)))  # alpha = 1
+
+
+def elu_prime(z: Array, a: Array) -> Array:
+    return np.where(z > 0, 1, np.exp(np.minimum(z, 0))).astype(
+        z.dtype
+    )  # not a + 1: exact for z << 0
+
+
+# torch.nn.SELU's constants (Klambauer et al., 2017).
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(z: Array) -> Array:
+    neg = SELU_ALPHA * np.expm1(np.minimum(z, 0))
+    return SELU_SCALE * np.where(z > 0, z, neg)
+
+
+def selu_prime(z: Array, a: Array) -> Array:
+    return SELU_SCALE * np.where(z > 0, 1, SELU_ALPHA * np.exp(np.minimum(z, 0))).astype(z.dtype)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def gelu(z: Array) -> Array:
+    return 0.5 * z * (1 + erf(z * _SQRT_HALF))  # exact form, torch.nn.GELU(approximate='none')
+
+
+def gelu_prime(z: Array, a: Array) -> Array:
+    # Phi(z) + z phi(z), with Phi the normal CDF and phi its density.
+    return 0.5 * (1 + erf(z * _SQRT_HALF)) + z * np.exp(-0.5 * z * z) * _INV_SQRT_2PI
+
+
+def silu(z: Array) -> Array:
+    return z * expit(z)
+
+
+def silu_prime(z: Array, a: Array) -> Array:
+    s = expit(z)
+    return s * (1 + z * (1 - s))
+
+
+SOFTPLUS_THRESHOLD = 20.0  # torch.nn.Softplus: above it, softplus(z) = z (beta = 1)
+
+
+def softplus(z: Array) -> Array:
+    # min(z, threshold) keeps exp finite where the linear branch is taken anyway.
+    return np.where(z > SOFTPLUS_THRESHOLD, z, np.log1p(np.exp(np.minimum(z, SOFTPLUS_THRESHOLD))))
+
+
+def softplus_prime(z: Array, a: Array) -> Array:
+    return np.where(z > SOFTPLUS_THRESHOLD, 1, expit(z)).astype(z.dtype)
+
+
+def mish(z: Array) -> Array:
+    return z * np.tanh(np.logaddexp(0, z))  # z tanh(softplus(z)); torch uses no threshold here
+
+
+def mish_prime(z: Array, a: Array) -> Array:
+    t = np.tanh(np.logaddexp(0, z))
+    return t + z * expit(z) * (1 - t * t)
+
+
+def identity(z: Array) -> Array:
+    return z
+
+
+def identity_prime(z: Array, a: Array) -> Array:
+    return np.ones_like(z)
+
+
+ActFn = Callable[[Array], Array]
+ActPrime = Callable[[Array, Array], Array]
+
+ACTIVATIONS: dict[str, tuple[ActFn, ActPrime]] = {
+    "sigmoid": (sigmoid, sigmoid_prime),
+    "tanh": (tanh, tanh_prime),
+    "relu": (relu, relu_prime),
+    "leaky_relu": (leaky_relu, leaky_relu_prime),
+    "elu": (elu, elu_prime),
+    "selu": (selu, selu_prime),
+    "gelu": (gelu, gelu_prime),
+    "silu": (silu, silu_prime),
+    "softplus": (softplus, softplus_prime),
+    "mish": (mish, mish_prime),
+    "identity": (identity, identity_prime),
+}
+
+# --- losses: mean loss and its gradient with respect to the model output -----------------------
+
+LossResult = tuple[float, Array | None]
+
+
+def bce_with_logits(logits: Array, y: Array, need_grad: bool = True) -> LossResult:
+    """Binary cross-entropy on logits, as ``torch.nn.BCEWithLogitsLoss`` (mean).
+
+    ``logits`` and ``y`` are float ``[N, 1]`` (any equal shapes work); ``y`` in {0, 1}.
+    ``loss = mean(softplus(z) - z y)``, the stable form of ``-y log s - (1-y) log(1-s)``
+    with ``s = sigmoid(z)``; ``dloss/dz = (s - y) / n`` with ``n = logits.size``.
+    """
+    n = logits.size
+    per_row = np.logaddexp(0, logits)  # softplus(z) = log(1 + e^z), stable both ways
+    per_row -= logits * y
+    loss = float(np.add.reduce(per_row, axis=None)) / n
+    if not need_grad:
+        return loss, None
+    grad = expit(logits)
+    grad -= y
+    grad *= 1.0 / n
+    return loss, grad
+
+
+def cross_entropy(logits: Array, y: Array, need_grad: bool = True) -> LossResult:
+    """Softmax cross-entropy, as ``torch.nn.CrossEntropyLoss`` (mean over rows).
+
+    ``logits`` float ``[N, C]``; ``y`` int ``[N]`` class indices.
+    ``loss = -mean(log_softmax(z)[i, y_i])``; ``dloss/dz = (softmax(z) - onehot(y)) / N``.
+    """
+    n = logits.shape[0]
+    rows = np.arange(n)
+    shifted = logits - logits.max(axis=1, keepdims=True)  # exp never overflows
+    exp = np.exp(shifted)
+    sum_exp = exp.sum(axis=1, keepdims=True)
+    log_prob_true = shifted[rows, y] - np.log(sum_exp[:, 0])
+    loss = -float(log_prob_true.sum()) / n
+    if not need_grad:
+        return loss, None
+    grad = exp / sum_exp  # softmax
+    grad[rows, y] -= 1
+    grad *= 1.0 / n
+    return loss, grad
+
+
+def mse(out: Array, y: Array, need_grad: bool = True) -> LossResult:
+    """Mean squared error over all elements, as ``torch.nn.MSELoss``.
+
+    ``out`` and ``y`` float ``[N, T]``. ``loss = mean((out - y)^2)``;
+    ``dloss/dout = 2 (out - y) / (N T)``.
+    """
+    diff = out - y
+    n = diff.size
+    loss = float(np.vdot(diff, diff)) / n  # vdot flattens: sum of squares in one call
+    if not need_grad:
+        return loss, None
+    diff *= 2.0 / n
+    return loss, diff
+
+
+LossFn = Callable[[Array, Array, bool], LossResult]
+
+LOSSES: dict[str, LossFn] = {
+    "bce": bce_with_logits,
+    "cross_entropy": cross_entropy,
+    "mse": mse,
+}

@@ -1,0 +1,104 @@
+"""The architecture of an mlplab model, independent of the engine that trains it.
+
+A hidden block is ``Linear -> act -> [BatchNorm1d] -> [Dropout]`` (the order of the
+lectures' regularization lab). With ``sc_type: residual`` a block whose input and output
+widths match adds its input back: ``h = h + block(h)``. The output layer is a plain
+``Linear``; the model returns logits (binary, multiclass) or values (regression), and the
+loss applies sigmoid/softmax itself, which is the numerically stable form of the labs'
+``sigmoid`` + ``BCELoss``.
+
+Parameter names and shapes follow PyTorch's ``state_dict`` of
+:class:`mlplab.engines.torch.model.MLP` (weights ``[out, in]``), so NumPy state and torch
+state convert by name with no reshaping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Task = Literal["binary", "multiclass", "regression"]
+LOSS_OF_TASK: dict[str, str] = {"binary": "bce", "multiclass": "cross_entropy", "regression": "mse"}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Shapes and layer choices of one model.
+
+    Attributes
+    ----------
+    in_dim, out_dim : int
+        Features in, outputs out (1 for binary, C for C classes, T for T targets).
+    n_layer : int
+        Hidden layers; 0 is the linear model (perceptron).
+    hid_dim : int
+        Units per hidden layer.
+    act : str
+        Hidden activation, one of ``mlplab.config.ACTIVATIONS``.
+    use_bn, dp_rate, sc_type
+        Batch norm, dropout rate in [0, 1), and ``none`` | ``residual``.
+    task : str
+        ``binary`` | ``multiclass`` | ``regression``; picks the loss.
+    """
+
+    in_dim: int
+    out_dim: int
+    n_layer: int
+    hid_dim: int
+    act: str
+    use_bn: bool = False
+    dp_rate: float = 0.0
+    sc_type: str = "none"
+    task: Task = "regression"
+
+    @property
+    def loss(self) -> str:
+        return LOSS_OF_TASK[self.task]
+
+    def widths(self) -> list[int]:
+        """Layer widths from input to output, e.g. [2, 2, 1] for xor-nn."""
+        return [self.in_dim] + [self.hid_dim] * self.n_layer + [self.out_dim]
+
+    def is_residual(self, i: int) -> bool:
+        """Whether hidden block ``i`` adds its input (only where widths match)."""
+        w = self.widths()
+        return self.sc_type == "residual" and w[i] == w[i + 1]
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Trainable parameters and buffers, by state_dict name."""
+        w = self.widths()
+        shapes: dict[str, tuple[int, ...]] = {}
+        for i in range(self.n_layer):
+            shapes[f"hidden.{i}.linear.weight"] = (w[i + 1], w[i])
+            shapes[f"hidden.{i}.linear.bias"] = (w[i + 1],)
+            if self.use_bn:
+                shapes[f"hidden.{i}.bn.weight"] = (w[i + 1],)
+                shapes[f"hidden.{i}.bn.bias"] = (w[i + 1],)
+        shapes["out.weight"] = (w[-1], w[-2])
+        shapes["out.bias"] = (w[-1],)
+        return shapes
+
+    def buffer_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Non-trainable state (batch-norm running statistics)."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        if self.use_bn:
+            for i in range(self.n_layer):
+                shapes[f"hidden.{i}.bn.running_mean"] = (self.hid_dim,)
+                shapes[f"hidden.{i}.bn.running_var"] = (self.hid_dim,)
+        return shapes
+
+    def n_params(self) -> int:
+        total = 0
+        for s in self.param_shapes().values():
+            n = 1
+            for d in s:
+                n *= d
+            total += n
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelSpec:
+        return cls(**d)

@@ -1,0 +1,1 @@
+"""The record of a run: its directory, result.json, metrics.csv, checkpoints and events."""

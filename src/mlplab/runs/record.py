@@ -1,0 +1,124 @@
+"""A run's directory and the files that describe it.
+
+Layout, under ``log_path/exp_name/exp_name-HASH/``::
+
+    config.yaml        the resolved config (works again as --config)
+    result.json        every setting merged with the results (the lectures' format)
+    metrics.csv        one row per epoch: loss, lr, and validation values where validated
+    events.out.tfevents.*   TensorBoard scalars and hparams
+    checkpoints/last.safetensors, checkpoints/best.safetensors
+    plots/*.png        loss curves, decision surfaces, ...
+
+``status`` in result.json is ``running`` while training, then ``finished``,
+``interrupted``, ``diverged`` or ``failed``. Only ``finished`` counts as done for sweeps.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from mlplab.config import Config
+from mlplab.errors import ConfigError
+from mlplab.runs.atomic import atomic_write_json, atomic_write_text
+
+FINISHED = "finished"
+STATUSES = ("running", "finished", "interrupted", "diverged", "failed")
+# Free space a run needs before it starts (checkpoints of the lectures' models are small).
+MIN_FREE_BYTES = 16 * 1024 * 1024
+
+
+def run_name(cfg: Config) -> str:
+    return f"{cfg.exp_name}-{cfg.run_hash()}"
+
+
+def run_dir_of(cfg: Config) -> Path:
+    return Path(cfg.log_path) / cfg.exp_name / run_name(cfg)
+
+
+def check_writable(log_path: str | Path) -> None:
+    """Fail before training, with one line, if records could not be written."""
+    p = Path(log_path)
+    probe_dir = p
+    while not probe_dir.exists():
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise ConfigError(
+            f"setting 'log_path': {str(p)!r} is not a folder ({str(probe_dir)!r} is a file)"
+        )
+    if not os.access(probe_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"setting 'log_path': {str(p)!r} is not writable")
+    free = shutil.disk_usage(probe_dir).free
+    if free < MIN_FREE_BYTES:
+        raise ConfigError(
+            f"setting 'log_path': only {free // 1024} KiB free on the disk of {str(p)!r}; a run needs at least 16 MiB"
+        )
+
+
+class RunRecord:
+    """Writes one run's files. Every write is atomic."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.dir = Path(run_dir)
+
+    @property
+    def result_path(self) -> Path:
+        return self.dir / "result.json"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.dir / "checkpoints"
+
+    @property
+    def plots_dir(self) -> Path:
+        return self.dir / "plots"
+
+    def start(self, cfg: Config, fresh: bool = True) -> None:
+        """Make the folder (emptied of an earlier attempt's files when ``fresh``)."""
+        if fresh and self.dir.exists():
+            for child in self.dir.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.dir / "config.yaml", cfg.to_yaml())
+
+    def write_result(self, result: dict[str, Any]) -> None:
+        atomic_write_json(self.result_path, result)
+
+    def read_result(self) -> dict[str, Any] | None:
+        return read_result(self.dir)
+
+    def write_metrics(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        buf = io.StringIO()
+        fields = list(rows[0])
+        for r in rows[1:]:
+            for k in r:
+                if k not in fields:
+                    fields.append(k)
+        w = csv.DictWriter(buf, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+        atomic_write_text(self.dir / "metrics.csv", buf.getvalue())
+
+
+def read_result(run_dir: str | Path) -> dict[str, Any] | None:
+    """The run's result.json, or None if it is missing or unreadable."""
+    p = Path(run_dir) / "result.json"
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def is_finished(run_dir: str | Path) -> bool:
+    r = read_result(run_dir)
+    return bool(r) and r.get("status") == FINISHED

@@ -1,0 +1,100 @@
+"""TensorBoard event files, written with tensorboard's own writer and protos.
+
+This does not import torch or TensorFlow, so NumPy-engine runs stay light. The hparams
+summaries are built the way ``torch.utils.tensorboard`` builds them, so TensorBoard's
+HParams view shows every run of a sweep as one table.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+
+class EventWriter:
+    """Scalars and hparams into ``logdir``, readable by a stock ``tensorboard --logdir``."""
+
+    def __init__(self, logdir: str | Path) -> None:
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        Path(logdir).mkdir(parents=True, exist_ok=True)
+        self._w = EventFileWriter(str(logdir))
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        summary = Summary(value=[Summary.Value(tag=tag, simple_value=float(value))])
+        self._w.add_event(Event(summary=summary, step=int(step), wall_time=time.time()))
+
+    def hparams(self, hparams: dict[str, Any], metrics: dict[str, float]) -> None:
+        """Write the run's settings and final metrics once, for the HParams dashboard."""
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+        from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+        def summary_of(content: plugin_data_pb2.HParamsPluginData) -> Summary:
+            plugin = SummaryMetadata.PluginData(
+                plugin_name="hparams", content=content.SerializeToString()
+            )
+            return Summary(
+                value=[
+                    Summary.Value(
+                        tag=_hparams_tag(content), metadata=SummaryMetadata(plugin_data=plugin)
+                    )
+                ]
+            )
+
+        hp_values: dict[str, Any] = {}
+        infos = []
+        for k, v in hparams.items():
+            if v is None:
+                continue
+            if isinstance(v, (bool, str)):
+                hp_values[k] = str(v) if not isinstance(v, bool) else v
+            elif isinstance(v, int | float):
+                hp_values[k] = float(v)
+            else:
+                hp_values[k] = str(v)
+            infos.append(api_pb2.HParamInfo(name=k))
+        from google.protobuf import struct_pb2
+
+        ssi = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
+        for k, v in hp_values.items():
+            val = struct_pb2.Value()
+            if isinstance(v, bool):
+                val.bool_value = v
+            elif isinstance(v, float):
+                val.number_value = v
+            else:
+                val.string_value = v
+            ssi.hparams[k].CopyFrom(val)
+        exp = api_pb2.Experiment(
+            hparam_infos=infos,
+            metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=m)) for m in metrics],
+        )
+        sei = plugin_data_pb2.SessionEndInfo(
+            status=api_pb2.STATUS_SUCCESS, end_time_secs=time.time()
+        )
+        for content in (
+            plugin_data_pb2.HParamsPluginData(experiment=exp, version=0),
+            plugin_data_pb2.HParamsPluginData(session_start_info=ssi, version=0),
+            plugin_data_pb2.HParamsPluginData(session_end_info=sei, version=0),
+        ):
+            self._w.add_event(Event(summary=summary_of(content), wall_time=time.time()))
+        for m, v in metrics.items():
+            self.scalar(m, v, 0)
+
+    def close(self) -> None:
+        self._w.flush()
+        self._w.close()
+
+
+def _hparams_tag(content: Any) -> str:
+    # The tag names TensorBoard's HParams plugin looks for.
+    if content.HasField("experiment"):
+        return "_hparams_/experiment"
+    if content.HasField("session_start_info"):
+        return "_hparams_/session_start_info"
+    return "_hparams_/session_end_info"

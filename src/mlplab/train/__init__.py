@@ -1,0 +1,1 @@
+"""Training: the loop, the metrics, and the ``train(config)`` entry point."""

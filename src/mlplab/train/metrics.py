@@ -1,0 +1,60 @@
+"""Metrics from a model's outputs: accuracy for classes, MAE/MSE/R² for regression."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def predicted_classes(task: str, outputs: np.ndarray) -> np.ndarray:
+    """Class indices from logits: threshold 0.5 on sigmoid (logit 0) or argmax."""
+    if task == "binary":
+        return (outputs[:, 0] > 0).astype(np.int64)
+    return outputs.argmax(axis=1)
+
+
+def probabilities(task: str, outputs: np.ndarray) -> np.ndarray:
+    """Class probabilities [N, C] from logits (C = 2 for binary)."""
+    if task == "binary":
+        p = 1.0 / (1.0 + np.exp(-outputs[:, 0]))
+        return np.stack([1 - p, p], axis=1)
+    z = outputs - outputs.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def true_classes(task: str, y: np.ndarray) -> np.ndarray:
+    return y[:, 0].astype(np.int64) if task == "binary" else y.astype(np.int64)
+
+
+def accuracy(task: str, y: np.ndarray, outputs: np.ndarray) -> float:
+    return float((predicted_classes(task, outputs) == true_classes(task, y)).mean())
+
+
+def regression_metrics(y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
+    """MAE, MSE and R² (averaged uniformly over targets), as scikit-learn defines them."""
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    return {
+        "mae": float(mean_absolute_error(y, outputs)),
+        "mse": float(mean_squared_error(y, outputs)),
+        "r2": float(r2_score(y, outputs)) if len(y) > 1 else float("nan"),
+    }
+
+
+def mae(y: np.ndarray, outputs: np.ndarray) -> float:
+    return float(np.abs(y - outputs).mean())
+
+
+def curve_metric_name(task: str) -> str:
+    """The metric drawn next to the loss: accuracy for classes, MAE for regression."""
+    return "mae" if task == "regression" else "acc"
+
+
+def curve_metric(task: str, y: np.ndarray, outputs: np.ndarray) -> float:
+    return mae(y, outputs) if task == "regression" else accuracy(task, y, outputs)
+
+
+def split_metrics(task: str, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
+    if task == "regression":
+        return regression_metrics(y, outputs)
+    return {"acc": accuracy(task, y, outputs)}

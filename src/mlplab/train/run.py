@@ -1,0 +1,620 @@
+"""``train(config) -> Result``: one experiment from config to complete run record.
+
+The phases, in order: validate the config, check that records can be written, load the
+data, build the engine, open the run record, train (:func:`mlplab.train.loop.fit`),
+evaluate, write the results, draw the plots. Nothing is written before the config and
+the data have been checked, so bad input leaves no run behind.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlplab import __version__
+from mlplab.config import Config, load_config, make_config, read_yaml
+from mlplab.console import RunConsole, hypothesis_block, results_table
+from mlplab.data.dataset import Dataset, load_dataset
+from mlplab.engines.backend import Backend, OptimSpec, make_backend, resolve_engine
+from mlplab.engines.init import init_state
+from mlplab.engines.spec import ModelSpec
+from mlplab.errors import CheckpointError, RunDiverged
+from mlplab.runs.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from mlplab.runs.record import RunRecord, check_writable, run_dir_of, run_name
+from mlplab.train.loop import Hooks, LoopState, Schedule, fit
+from mlplab.train.metrics import curve_metric_name, split_metrics
+
+EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@dataclass
+class Result:
+    """What :func:`train` returns: the run's record, and the trained model to use.
+
+    Attributes
+    ----------
+    config : Config
+    run_dir : Path or None
+        The run's folder (None when ``record=False``).
+    record : dict
+        The contents of result.json: settings merged with results.
+    dataset : Dataset
+    backend : Backend
+        The trained model (engine-specific); use :meth:`predict`.
+    """
+
+    config: Config
+    run_dir: Path | None
+    record: dict[str, Any]
+    dataset: Dataset
+    backend: Backend
+    spec: ModelSpec
+    exit_code: int = 0
+
+    @property
+    def status(self) -> str:
+        return self.record["status"]
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        keys = ("loss", "acc", "mae", "mse", "r2")
+        return {
+            k: v
+            for k, v in self.record.items()
+            if any(k.endswith(f"_{m}") for m in keys) and not isinstance(v, list)
+        }
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Outputs for raw inputs: logits (classification) or values (regression)."""
+        return self.backend.predict(self.dataset.transform(np.asarray(X, dtype=np.float64)))
+
+
+@dataclass
+class _StopFlag:
+    signum: int | None = None
+    previous: dict[int, Any] = field(default_factory=dict)
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        self.previous.clear()
+
+
+class RunHooks(Hooks):
+    """Printing, TensorBoard, checkpoints and stop requests for one run."""
+
+    def __init__(self, ctx: _RunContext) -> None:
+        self.ctx = ctx
+        self.metric = curve_metric_name(ctx.data.task)
+
+    def on_step(self, state: LoopState, loss: float) -> None:
+        cfg = self.ctx.cfg
+        if cfg.log_every and state.step % cfg.log_every == 0:
+            self.ctx.console.step(state.step, loss)
+            if self.ctx.tb is not None:
+                self.ctx.tb.scalar("train/step_loss", loss, state.step)
+        if self.ctx.snapshots is not None and state.step % cfg.snapshot_every == 0:
+            self.ctx.snapshots.capture(state.step, self.ctx.backend)
+
+    def on_validate(self, state: LoopState, improved: bool) -> None:
+        h = state.history
+        if improved:
+            self.ctx.best = (self.ctx.backend.state_dict(), state.epoch)
+        if self.ctx.tb is not None:
+            e = state.epoch
+            self.ctx.tb.scalar("val/loss", h.val_losses[-1], e)
+            self.ctx.tb.scalar(f"val/{self.metric}", h.val_metrics[-1], e)
+            self.ctx.tb.scalar(f"train/{self.metric}", h.train_metrics[-1], e)
+
+    def on_epoch_end(self, state: LoopState) -> None:
+        if self.ctx.tb is not None and (state.epoch % self.ctx.tb_every == 0 or state.epoch == 1):
+            self.ctx.tb.scalar("train/loss", state.history.train_losses[-1], state.epoch)
+        self.ctx.console.epoch(state.epoch, f"loss {state.history.train_losses[-1]:.4g}")
+
+    def on_save(self, state: LoopState) -> None:
+        self.ctx.save("last", state)
+
+    def should_stop(self) -> bool:
+        return self.ctx.stop.signum is not None
+
+
+@dataclass
+class _RunContext:
+    cfg: Config
+    data: Dataset
+    spec: ModelSpec
+    engine: str
+    backend: Backend
+    order_rng: np.random.Generator
+    record: RunRecord | None
+    console: RunConsole
+    tb: Any
+    stop: _StopFlag
+    tb_every: int = 1
+    snapshots: Any = None
+    best: tuple[dict[str, np.ndarray], int] | None = None
+    started: float = field(default_factory=time.time)
+    elapsed_before: float = 0.0
+
+    def checkpoint(
+        self, state: LoopState, model: dict[str, np.ndarray] | None = None
+    ) -> Checkpoint:
+        opt_arrays, opt_meta = self.backend.optim_state()
+        rng_arrays, rng_meta = self.backend.rng_state()
+        meta = {
+            "mlplab_version": __version__,
+            "config": self.cfg.to_dict(),
+            "spec": self.spec.to_dict(),
+            "engine": self.engine,
+            "loop": state.to_dict(),
+            "order_rng_now": self.order_rng.bit_generator.state,
+            "optim": opt_meta,
+            "rng": rng_meta,
+            "elapsed_s": self.elapsed(),
+            "class_names": self.data.class_names,
+            "feature_names": self.data.feature_names,
+            "target_names": self.data.target_names,
+            "task": self.data.task,
+            "scaler": None if self.data.scaler is None else [a.tolist() for a in self.data.scaler],
+        }
+        return Checkpoint(
+            model=model if model is not None else self.backend.state_dict(),
+            meta=meta,
+            optim=opt_arrays,
+            rng=rng_arrays,
+        )
+
+    def save(self, which: str, state: LoopState) -> None:
+        if self.record is None:
+            return
+        model = None
+        if which == "best":
+            if self.best is None:
+                return
+            model = self.best[0]
+        save_checkpoint(
+            self.record.checkpoint_dir / f"{which}.safetensors", self.checkpoint(state, model)
+        )
+        self.record.write_metrics(metrics_rows(state, self.data.task))
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + (time.time() - self.started)
+
+
+def as_config(config: Config | dict[str, Any] | str | Path | None, **overrides: Any) -> Config:
+    """A Config from a Config, a dict of settings, or a YAML path, plus overrides."""
+    if isinstance(config, Config):
+        return make_config({**config.to_dict(), **overrides}) if overrides else config
+    if config is None:
+        return make_config(overrides)
+    if isinstance(config, dict):
+        return make_config({**config, **overrides})
+    return load_config(config, overrides)
+
+
+def model_spec(cfg: Config, data: Dataset) -> ModelSpec:
+    return ModelSpec(
+        in_dim=data.n_features,
+        out_dim=data.n_outputs,
+        n_layer=cfg.hidden_layers,
+        hid_dim=cfg.hid_dim,
+        act=cfg.act,
+        use_bn=cfg.use_bn,
+        dp_rate=cfg.dp_rate,
+        sc_type=cfg.sc_type,
+        task=data.task,  # type: ignore[arg-type]
+    )
+
+
+def schedule_of(cfg: Config) -> Schedule:
+    return Schedule(
+        epoch=cfg.epoch,
+        batch_size=cfg.batch_size,
+        test_batch_size=cfg.test_batch_size,
+        log_every=cfg.log_every,
+        validate_every=cfg.validate_every,
+        save_every=cfg.save_every,
+        patience=cfg.patience,
+        snapshot_every=cfg.snapshot_every,
+        lr=cfg.lr,
+        lr_schedule=cfg.lr_schedule,
+        lr_gamma=cfg.lr_gamma,
+        lr_step=cfg.lr_step,
+    )
+
+
+def load_data(cfg: Config) -> Dataset:
+    return load_dataset(
+        cfg.data,
+        target=cfg.target,
+        task=cfg.task,
+        split=cfg.split,
+        standardize=cfg.standardize,
+        n_samples=cfg.n_samples,
+        noise=cfg.noise,
+        seed=cfg.data_seed,
+    )
+
+
+def build_backend(
+    cfg: Config, data: Dataset, spec: ModelSpec, init: dict[str, np.ndarray] | None = None
+) -> tuple[str, Backend]:
+    """Choose the engine (``auto``), draw the shared init, and hand the data to the engine."""
+    engine = resolve_engine(cfg.engine, spec, len(data.X_train), cfg.batch_size, cfg.device)
+    if init is None:
+        init = init_state(spec, cfg.init, cfg.seed, cfg.dtype)
+    optim = OptimSpec(cfg.optim, cfg.lr, cfg.mm, cfg.l2_coef)
+    backend = make_backend(
+        engine, spec, init, optim, seed=cfg.seed, device=cfg.device, dtype=cfg.dtype
+    )
+    backend.set_data({k: _cast(x, y, cfg.dtype) for k, (x, y) in data.splits().items()})
+    return engine, backend
+
+
+def _cast(x: np.ndarray, y: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    x = np.ascontiguousarray(x, dtype=dtype)
+    y = (
+        np.ascontiguousarray(y, dtype=dtype)
+        if y.dtype.kind == "f"
+        else np.ascontiguousarray(y, dtype=np.int64)
+    )
+    return x, y
+
+
+def metrics_rows(state: LoopState, task: str) -> list[dict[str, Any]]:
+    h = state.history
+    metric = curve_metric_name(task)
+    val = {e: i for i, e in enumerate(h.val_epochs)}
+    rows = []
+    for i, loss in enumerate(h.train_losses):
+        e = i + 1
+        row: dict[str, Any] = {
+            "epoch": e,
+            "train_loss": loss,
+            "lr": h.lrs[i] if i < len(h.lrs) else "",
+        }
+        j = val.get(e)
+        row["val_loss"] = h.val_losses[j] if j is not None else ""
+        row[f"train_{metric}"] = h.train_metrics[j] if j is not None else ""
+        row[f"val_{metric}"] = h.val_metrics[j] if j is not None else ""
+        rows.append(row)
+    return rows
+
+
+def train(
+    config: Config | dict[str, Any] | str | Path | None = None,
+    *,
+    resume: str | Path | None = None,
+    verbose: bool = True,
+    record: bool = True,
+    handle_signals: bool = False,
+    **overrides: Any,
+) -> Result:
+    """Train one experiment and write its run record.
+
+    Parameters
+    ----------
+    config : Config, dict, or path to a YAML file
+        The experiment; keyword ``overrides`` win over it (like flags over a file).
+    resume : path, optional
+        A run directory to continue from its last checkpoint (its own config is used).
+    verbose : bool
+        Print step lines and the results table.
+    record : bool
+        Write the run directory (result.json, metrics.csv, events, checkpoints, plots).
+    handle_signals : bool
+        Turn SIGINT/SIGTERM into a clean stop with a checkpoint (the CLI sets this).
+
+    Returns
+    -------
+    Result
+        ``status`` is ``finished``, ``interrupted`` or ``diverged`` (``exit_code`` 0, 130/143, 1).
+
+    Raises
+    ------
+    mlplab.errors.MlplabError
+        For bad settings or data (before anything is written).
+    """
+    # --- validate ---------------------------------------------------------------------------
+    ckpt: Checkpoint | None = None
+    if resume is not None:
+        cfg, ckpt = _resume_inputs(Path(resume))
+    else:
+        cfg = as_config(config, **overrides)
+    if record:
+        check_writable(cfg.log_path)
+    data = load_data(cfg)
+    spec = model_spec(cfg, data)
+
+    # --- build ------------------------------------------------------------------------------
+    engine, backend = build_backend(cfg, data, spec, init=None if ckpt is None else ckpt.model)
+    order_rng = np.random.default_rng([cfg.seed, 1])
+    state: LoopState | None = None
+    elapsed_before = 0.0
+    if ckpt is not None:
+        backend.load_optim_state(ckpt.optim, ckpt.meta["optim"])
+        backend.load_rng_state(ckpt.rng, ckpt.meta["rng"])
+        state = LoopState.from_dict(ckpt.meta["loop"])
+        order_rng.bit_generator.state = ckpt.meta["order_rng_now"]
+        elapsed_before = float(ckpt.meta.get("elapsed_s", 0.0))
+
+    rec = RunRecord(Path(resume) if resume is not None else run_dir_of(cfg)) if record else None
+    settings = cfg.to_dict()
+    header = {
+        **settings,
+        "run_id": run_name(cfg),
+        "engine_used": engine,
+        "task_type": data.task,
+        "n_params": spec.n_params(),
+        "mlplab_version": __version__,
+        "status": "running",
+    }
+    if rec is not None:
+        rec.start(cfg, fresh=ckpt is None)
+        rec.write_result(header)
+
+    tb = None
+    if rec is not None:
+        from mlplab.runs.tensorboard import EventWriter
+
+        tb = EventWriter(rec.dir)
+    console = RunConsole(verbose, cfg.epoch)
+    stop = _StopFlag()
+    ctx = _RunContext(
+        cfg,
+        data,
+        spec,
+        engine,
+        backend,
+        order_rng,
+        rec,
+        console,
+        tb,
+        stop,
+        tb_every=max(1, cfg.epoch // 1000),
+        elapsed_before=elapsed_before,
+    )
+    if cfg.snapshot_every and rec is not None and cfg.plots != "none":
+        try:
+            from mlplab.plots.snapshots import SnapshotRecorder
+
+            ctx.snapshots = SnapshotRecorder(data, spec)
+        except ImportError:
+            ctx.snapshots = None
+    if verbose:
+        where = f" -> {rec.dir}" if rec is not None else ""
+        console.line(
+            f"mlplab: {cfg.label()} on {data.name} ({data.task}, {data.n_rows} rows), "
+            f"engine {engine}{where}"
+        )
+    if handle_signals:
+        stop.install()
+
+    # --- train ------------------------------------------------------------------------------
+    status, exit_code, message = "finished", 0, ""
+    try:
+        with console:
+            state = fit(
+                backend,
+                data.task,
+                data.y_train,
+                data.y_val,
+                schedule_of(cfg),
+                order_rng,
+                RunHooks(ctx),
+                state,
+            )
+        if stop.signum is not None and state.epoch < cfg.epoch and not state.stopped_early:
+            status, exit_code = "interrupted", EXIT_FOR_SIGNAL.get(stop.signum, 130)
+            message = f"interrupted by {signal.Signals(stop.signum).name}; resume with `mlplab train --resume {rec.dir if rec else '...'}`"
+    except RunDiverged as err:
+        status, exit_code, message = "diverged", 1, str(err)
+        state = state or LoopState()
+    except BaseException as err:
+        if rec is not None:
+            rec.write_result(
+                {
+                    **header,
+                    "status": "failed",
+                    "error": f"{type(err).__name__}: {err}",
+                    "wall_time_s": ctx.elapsed(),
+                }
+            )
+        if tb is not None:
+            tb.close()
+        raise
+    finally:
+        stop.restore()
+
+    assert state is not None
+    # --- evaluate and record ----------------------------------------------------------------
+    out = _finish(ctx, state, header, status, message)
+    if verbose:
+        if message:
+            console.line(f"mlplab: {message}")
+        _print_summary(ctx, out)
+    return Result(cfg, rec.dir if rec else None, out, data, backend, spec, exit_code)
+
+
+def _finish(
+    ctx: _RunContext, state: LoopState, header: dict[str, Any], status: str, message: str
+) -> dict[str, Any]:
+    h = state.history
+    data, backend, cfg = ctx.data, ctx.backend, ctx.cfg
+    result: dict[str, Any] = {**header}
+    result.update(
+        {
+            "status": status,
+            "epochs_run": state.epoch,
+            "steps": state.step,
+            "stopped_early": state.stopped_early,
+            "best_epoch": h.best_epoch,
+            "best_val_loss": h.best_val_loss if math.isfinite(h.best_val_loss) else None,
+            "train_losses": h.train_losses,
+            "val_losses": h.val_losses,
+            "val_epochs": h.val_epochs,
+            "lrs": h.lrs,
+        }
+    )
+    metric = curve_metric_name(data.task)
+    result[f"train_{metric}s"] = h.train_metrics
+    result[f"val_{metric}s"] = h.val_metrics
+    if message:
+        result["message"] = message
+    if status != "diverged":
+        for split in ("train", "val", "test"):
+            loss, outputs = backend.evaluate(split, cfg.test_batch_size)
+            y = getattr(data, f"y_{split}")
+            result[f"{split}_loss"] = loss
+            for k, v in split_metrics(data.task, y, outputs).items():
+                result[f"{split}_{k}"] = v
+    result["wall_time_s"] = ctx.elapsed()
+    rec = ctx.record
+    if rec is not None:
+        if status != "diverged":
+            ctx.save("last", state)
+        ctx.save("best", state)
+        rec.write_metrics(metrics_rows(state, data.task))
+        if ctx.tb is not None:
+            finals = {
+                f"hparam/{k}": v
+                for k, v in result.items()
+                if isinstance(v, float) and k.split("_")[0] in ("train", "val", "test")
+            }
+            ctx.tb.hparams(
+                {k: v for k, v in cfg.to_dict().items() if not isinstance(v, list)}, finals
+            )
+            ctx.tb.close()
+        if status == "finished" and cfg.plots != "none":
+            _draw_plots(ctx, state, result)
+        if ctx.snapshots is not None and cfg.plots != "none":
+            _write_snapshots(ctx, result)
+        rec.write_result(result)
+    return result
+
+
+def _draw_plots(ctx: _RunContext, state: LoopState, result: dict[str, Any]) -> None:
+    """Plots never cost a run its results: any failure is a warning."""
+    import warnings
+
+    try:
+        from mlplab.plots.run_plots import draw_run_plots
+    except ImportError:
+        return
+    try:
+        result["plots"] = draw_run_plots(
+            ctx.record.plots_dir, result, ctx.data, ctx.backend, ctx.spec, fmt=ctx.cfg.plots
+        )  # type: ignore[union-attr]
+    except Exception as err:
+        warnings.warn(
+            f"mlplab: plotting failed ({type(err).__name__}: {err}); results are kept",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+def _write_snapshots(ctx: _RunContext, result: dict[str, Any]) -> None:
+    import warnings
+
+    try:
+        result["snapshots"] = ctx.snapshots.write(ctx.record.plots_dir, fmt=ctx.cfg.plots)  # type: ignore[union-attr]
+    except Exception as err:
+        warnings.warn(
+            f"mlplab: snapshot animation failed ({type(err).__name__}: {err}); results are kept",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+def _print_summary(ctx: _RunContext, result: dict[str, Any]) -> None:
+    data = ctx.data
+    if result["status"] == "diverged":
+        return
+    rows = []
+    for split in ("train", "val", "test"):
+        rows.append(
+            (
+                split,
+                {
+                    k.removeprefix(f"{split}_"): v
+                    for k, v in result.items()
+                    if k.startswith(f"{split}_") and isinstance(v, float)
+                },
+            )
+        )
+    if data.shared_splits:
+        rows = [("train=val=test", rows[0][1])]
+    ctx.console.line(
+        results_table(
+            rows,
+            f"{ctx.cfg.label()} on {data.name}: {result['status']} "
+            f"in {result['wall_time_s']:.2f} s",
+        )
+    )
+    if data.n_rows <= 16:
+        _, outputs = ctx.backend.evaluate("train")
+        ctx.console.line(hypothesis_block(data.task, outputs, data.y_train))
+
+
+def _resume_inputs(run_dir: Path) -> tuple[Config, Checkpoint | None]:
+    if not (run_dir / "config.yaml").is_file():
+        raise CheckpointError(f"--resume {str(run_dir)!r}: not a run directory (no config.yaml)")
+    cfg = make_config(read_yaml(run_dir / "config.yaml"), str(run_dir / "config.yaml"))
+    last = run_dir / "checkpoints" / "last.safetensors"
+    if not last.exists():
+        return cfg, None  # killed before its first checkpoint: start again, same result
+    return cfg, load_checkpoint(last)
+
+
+@dataclass
+class LoadedRun:
+    """A finished run rebuilt from its directory: config, data, model and result.json."""
+
+    config: Config
+    dataset: Dataset
+    spec: ModelSpec
+    backend: Backend
+    record: dict[str, Any]
+    run_dir: Path
+    checkpoint_meta: dict[str, Any]
+
+
+def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None) -> LoadedRun:
+    """Rebuild a run's model from its config.yaml and checkpoint, with no retraining.
+
+    ``which`` is ``last`` or ``best``. ``engine`` evaluates the weights on another engine
+    than the one that trained them (weights convert by name).
+    """
+    from mlplab.runs.record import read_result
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise CheckpointError(f"{str(run_dir)!r} is not a run directory (no config.yaml)")
+    cfg = make_config(read_yaml(run_dir / "config.yaml"), str(run_dir / "config.yaml"))
+    if engine is not None:
+        cfg = make_config({**cfg.to_dict(), "engine": engine})
+    ckpt = load_checkpoint(run_dir / "checkpoints" / f"{which}.safetensors")
+    data = load_data(cfg)
+    spec = ModelSpec.from_dict(ckpt.meta["spec"])
+    if engine is None:
+        cfg = make_config({**cfg.to_dict(), "engine": ckpt.meta.get("engine", cfg.engine)})
+    _, backend = build_backend(cfg, data, spec, init=ckpt.model)
+    return LoadedRun(cfg, data, spec, backend, read_result(run_dir) or {}, run_dir, ckpt.meta)

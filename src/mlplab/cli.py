@@ -55,7 +55,10 @@ class _Parser(argparse.ArgumentParser):
                 close = difflib.get_close_matches(name, known, n=1)
                 hint = f" (did you mean --{close[0]}?)" if close else ""
                 message = f"unknown setting '--{name}'{hint}; see `{self.prog} --help`"
-        self.exit(2, f"mlplab: {self.prog.removeprefix('mlplab ')}: {message}\n")
+        # Every user error starts with "mlplab:" (then the subcommand), on one line.
+        words = self.prog.split()
+        where = f"{words[1]}: " if len(words) > 1 else ""
+        self.exit(2, f"mlplab: {where}{message}\n")
 
 
 def _setting_flags(parser: argparse.ArgumentParser, multi: bool) -> None:
@@ -169,12 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mlplab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands: dict[str, argparse.ArgumentParser] = {}
+    parser.set_defaults(commands=commands)
 
     def add(
         name: str, help: str, handler: Callable[[argparse.Namespace], int], **kw: Any
     ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help, **kw)
         p.set_defaults(handler=handler)
+        commands[name] = p
         return p
 
     fmt = argparse.RawDescriptionHelpFormatter
@@ -291,7 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # Report unknown flags from the subcommand's parser, which knows its own flags.
+        owner = args.commands.get(getattr(args, "command", None) or "", parser)
+        owner.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0

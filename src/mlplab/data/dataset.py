@@ -139,6 +139,7 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
             f"setting 'task': {name!r} is a {_task_kind(info.task)} dataset, not {task}"
         )
     class_names: list[str] | None = None
+    default_split = info.split
     if info.source == "sklearn":
         for key, val in (("n_samples", n_samples), ("noise", noise)):
             if val is not None:
@@ -159,6 +160,9 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
         )
     else:
         n = n_samples or info.n_samples
+        if n != info.n_samples and info.split and any(x > 1 for x in info.split):
+            # The labs' splits are counts for their own size; keep their proportions.
+            default_split = tuple(x / info.n_samples for x in info.split)
         X, y = getattr(synthetic, name)(n, info.noise if noise is None else noise, rng)
         feats = ["x1", "x2"]
     targets = ["y"]
@@ -171,7 +175,7 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
             feats,
             targets,
             None,
-            split or info.split,
+            split or default_split,
             name in SPLIT_IN_ORDER,
             rng,
         )
@@ -179,7 +183,7 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
     if class_names is None:
         class_names = [str(c) for c in range(int(y.max()) + 1)]
     return _classification(
-        name, X, y, class_names, feats, targets, split or info.split, name in SPLIT_IN_ORDER, rng
+        name, X, y, class_names, feats, targets, split or default_split, name in SPLIT_IN_ORDER, rng
     )
 
 

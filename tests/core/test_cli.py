@@ -1,0 +1,144 @@
+"""The command line: help without torch, datasets, print_config, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import EXAMPLES, assert_one_line_error
+
+
+def test_help_and_datasets_do_not_import_torch():
+    code = (
+        "import sys, io, contextlib\n"
+        "from mlplab.cli import main\n"
+        "for argv in (['--help'], ['train', '--help'], ['sweep', '--help']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try: main(argv)\n"
+        "        except SystemExit: pass\n"
+        "main(['datasets'])\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "assert 'sklearn' not in sys.modules, 'sklearn was imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for name in (
+        "xor",
+        "sinlog",
+        "ring",
+        "moons",
+        "circles",
+        "spiral",
+        "gauss",
+        "digits",
+        "iris",
+        "wine",
+        "breast_cancer",
+        "diabetes",
+        "and",
+        "or",
+    ):
+        assert name in proc.stdout
+
+
+def test_train_help_lists_every_setting_with_its_unit(run_cli):
+    proc = run_cli("train", "--help")
+    assert proc.returncode == 0
+    for flag in (
+        "--n_layer",
+        "--hid_dim",
+        "--act",
+        "--optim",
+        "--l2_coef",
+        "--dp_rate",
+        "--log_every",
+        "--validate_every",
+        "--save_every",
+        "--device",
+        "--log_path",
+        "--model_name",
+        "--engine",
+    ):
+        assert flag in proc.stdout
+    assert "count steps" in proc.stdout and "count epochs" in proc.stdout
+
+
+def test_print_config_is_valid_config(run_cli, tmp_path):
+    proc = run_cli("train", "--config", EXAMPLES / "xor_nn.yaml", "--lr", "0.5", "--print_config")
+    assert proc.returncode == 0, proc.stderr
+    resolved = yaml.safe_load(proc.stdout)
+    assert resolved["lr"] == 0.5 and resolved["hid_dim"] == 2 and resolved["act"] == "sigmoid"
+    again = tmp_path / "again.yaml"
+    again.write_text(proc.stdout)
+    proc2 = run_cli("train", "--config", again, "--print_config")
+    assert yaml.safe_load(proc2.stdout) == resolved
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--lr", "0"], ["'lr'"]),
+        (["--lr", "abc"], ["'lr'"]),
+        (["--dp_rate", "1.5"], ["'dp_rate'"]),
+        (["--act", "sigmoidd"], ["'act'", "relu"]),
+        (["--optim", "nadam"], ["'optim'", "adamw"]),
+        (["--hid_dimm", "3"], ["--hid_dimm", "did you mean --hid_dim"]),
+        (["--data", "nope.csv"], ["nope.csv", "does not exist"]),
+        (["--data", "mnist"], ["'data'", "xor"]),
+        (["--config", "missing.yaml"], ["missing.yaml"]),
+    ],
+)
+def test_bad_input_one_line_exit_2_nothing_written(run_cli, tmp_path, args, needles):
+    proc = run_cli("train", "--log_path", tmp_path / "runs", "--epoch", "2", *args)
+    assert_one_line_error(proc, *needles)
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").rglob("result.json"))
+
+
+def test_bad_csv_files(run_cli, tmp_path):
+    cases = {
+        "empty.csv": ("", []),
+        "malformed.csv": ('a,b,y\n1,2,0\n"3,4\n', []),
+        "nan.csv": ("a,b,y\n1,,0\n2,3,1\n4,5,0\n6,7,1\n", ["NaN", "'b'"]),
+        "target.csv": ("a,b,y\n1,2,0\n2,3,1\n4,5,0\n", ["'label'", "does not exist"]),
+    }
+    for name, (content, needles) in cases.items():
+        path = tmp_path / name
+        path.write_text(content)
+        extra = ["--target", "label"] if name == "target.csv" else []
+        proc = run_cli(
+            "train", "--data", path, "--log_path", tmp_path / "runs", "--epoch", "2", *extra
+        )
+        assert_one_line_error(proc, name, *needles)
+    assert not list((tmp_path / "runs").rglob("result.json"))
+
+
+def test_python_m_mlplab_trains_and_records(run_cli, tmp_path):
+    proc = run_cli(
+        "train",
+        "--data",
+        "and",
+        "--model",
+        "linear",
+        "--lr",
+        "1",
+        "--epoch",
+        "300",
+        "--log_every",
+        "100",
+        "--log_path",
+        tmp_path,
+        "--exp_name",
+        "gate",
+        "--plots",
+        "none",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[1].startswith("0 ")  # the labs' `step cost` lines
+    assert "Hypothesis:" in proc.stdout and "Accuracy: 1.0" in proc.stdout
+    (run,) = (tmp_path / "gate").iterdir()
+    result = json.loads((run / "result.json").read_text())
+    assert result["status"] == "finished" and result["test_acc"] == 1.0

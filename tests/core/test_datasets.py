@@ -1,0 +1,117 @@
+"""Datasets: the labs' sets, bundled real data and user files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlplab.data import BUILTIN, load_dataset
+from mlplab.errors import ConfigError, DataError
+
+
+def test_xor_rows_serve_as_train_val_and_test():
+    d = load_dataset("xor")
+    assert d.task == "binary" and d.shared_splits
+    np.testing.assert_array_equal(d.X_train, [[0, 0], [0, 1], [1, 0], [1, 1]])
+    np.testing.assert_array_equal(d.y_train[:, 0], [0, 1, 1, 0])
+    np.testing.assert_array_equal(d.X_test, d.X_train)
+
+
+def test_sinlog_is_the_regression_lab():
+    d = load_dataset("sinlog", noise=0.0)
+    assert (len(d.X_train), len(d.X_val), len(d.X_test)) == (1600, 400, 400)
+    X = np.concatenate([d.X_train, d.X_val, d.X_test])
+    y = np.concatenate([d.y_train, d.y_val, d.y_test])[:, 0]
+    assert X.min() >= 0 and X.max() <= 10
+    np.testing.assert_allclose(y, 2 * np.sin(X[:, 0]) + np.log(X[:, 1] ** 2 / 2))
+
+
+def test_ring_is_the_classification_lab():
+    d = load_dataset("ring")
+    assert d.task == "multiclass" and d.n_outputs == 3
+    assert (len(d.X_train), len(d.X_val), len(d.X_test)) == (8000, 1000, 1000)
+    # Class k has radius r in [k, k+1) before stretching by (cos θ + 1) in [0, 2]: |x| < 2(k+1).
+    X = np.concatenate([d.X_train, d.X_val, d.X_test])
+    y = np.concatenate([d.y_train, d.y_val, d.y_test])
+    radius = np.linalg.norm(X, axis=1)
+    for k in range(3):
+        assert radius[y == k].max() < 2 * (k + 1) + 1e-9
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN))
+def test_every_builtin_is_a_pure_function_of_its_seed(name):
+    a, b = load_dataset(name, seed=3), load_dataset(name, seed=3)
+    np.testing.assert_array_equal(a.X_train, b.X_train)
+    np.testing.assert_array_equal(a.y_test, b.y_test)
+    info = BUILTIN[name]
+    assert a.n_features == info.n_features
+    assert a.n_rows == info.n_samples
+
+
+def test_noise_and_size_change_synthetic_data():
+    a = load_dataset("moons", n_samples=200, noise=0.0)
+    b = load_dataset("moons", n_samples=200, noise=0.3)
+    assert a.n_rows == 200 and not np.allclose(a.X_train, b.X_train)
+
+
+def test_csv_with_string_label_and_shuffled_columns(tmp_path):
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True)
+    df = iris.frame.rename(columns={"target": "species"})
+    df["species"] = iris.target_names[iris.target]
+    df = df[["species", *reversed(iris.feature_names)]]
+    path = tmp_path / "iris.csv"
+    df.to_csv(path, index=False)
+    d = load_dataset(str(path), target=["species"])
+    assert d.task == "multiclass"
+    assert d.class_names == sorted(iris.target_names)
+    assert d.feature_names == list(reversed(iris.feature_names))
+    assert d.n_rows == 150
+
+
+def test_parquet_and_npz_multi_target(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    Y = np.stack([X[:, 0] + X[:, 1], X[:, 2] * 2], axis=1)
+    np.savez(tmp_path / "d.npz", X=X, y=Y)
+    d = load_dataset(str(tmp_path / "d.npz"))
+    assert d.task == "regression" and d.n_outputs == 2
+    df = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "logp": Y[:, 0], "tpsa": Y[:, 1]})
+    df.to_parquet(tmp_path / "d.parquet")
+    d = load_dataset(str(tmp_path / "d.parquet"), target=["logp", "tpsa"])
+    assert d.target_names == ["logp", "tpsa"] and d.feature_names == ["a", "b", "c"]
+
+
+def test_standardize_uses_training_statistics():
+    d = load_dataset("diabetes", standardize=True)
+    np.testing.assert_allclose(d.X_train.mean(axis=0), 0, atol=1e-9)
+    np.testing.assert_allclose(d.X_train.std(axis=0), 1, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("content", "target", "needle"),
+    [
+        ("", None, "empty"),
+        ("a,b,y\n", None, "no data rows"),
+        ("a,b,y\n1,2,3\n", None, "at least 3"),
+        ("a,b,y\n1,2,0\n3,4,1\n5,6,0\n", ["nope"], "'nope' does not exist"),
+        ("a,b,y\n1,x,0\n3,4,1\n5,6,0\n", None, "'b' is not numeric"),
+        ("a,b,y\n1,,0\n3,4,1\n5,6,0\n", None, "NaN"),
+        ("a,b,y\n1,2,0\n3,4,0\n5,6,0\n", None, "single class"),
+    ],
+)
+def test_bad_files_get_one_line_naming_the_file(tmp_path, content, target, needle):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(path), target=target)
+    assert needle in str(err.value) and "bad.csv" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_unknown_name_lists_builtins():
+    with pytest.raises(ConfigError, match="xor"):
+        load_dataset("mnist")
+    with pytest.raises(DataError, match="does not exist"):
+        load_dataset("missing/file.csv")

@@ -1,0 +1,29 @@
+"""mlplab's NumPy metrics agree with scikit-learn's definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, mean_absolute_error, mean_squared_error, r2_score
+
+from mlplab.train.metrics import accuracy, probabilities, regression_metrics
+
+
+@pytest.mark.parametrize("targets", [1, 3])
+def test_regression_metrics_match_sklearn(targets):
+    rng = np.random.default_rng(targets)
+    y = rng.normal(size=(50, targets))
+    p = y + rng.normal(scale=0.3, size=y.shape)
+    m = regression_metrics(y, p)
+    assert m["mae"] == pytest.approx(mean_absolute_error(y, p))
+    assert m["mse"] == pytest.approx(mean_squared_error(y, p))
+    assert m["r2"] == pytest.approx(r2_score(y, p))
+
+
+def test_accuracy_from_logits():
+    logits = np.array([[2.0, 0.1, -1], [0.0, 3.0, 1.0], [0.1, 0.2, 5.0], [1.0, 0.0, 0.0]])
+    y = np.array([0, 1, 1, 0])
+    assert accuracy("multiclass", y, logits) == accuracy_score(y, logits.argmax(1))
+    binary = np.array([[-2.0], [0.5], [3.0]])
+    assert accuracy("binary", np.array([[0.0], [1.0], [0.0]]), binary) == pytest.approx(2 / 3)
+    np.testing.assert_allclose(probabilities("multiclass", logits).sum(1), 1)

@@ -1,0 +1,120 @@
+"""The run record: result.json in the lectures' format, metrics.csv, TensorBoard, checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+import mlplab
+from mlplab.config import Config
+from mlplab.runs.checkpoint import load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def ring_run(tmp_path_factory):
+    log = tmp_path_factory.mktemp("runs")
+    res = mlplab.train(
+        data="ring",
+        n_samples=600,
+        n_layer=1,
+        hid_dim=16,
+        optim="adam",
+        lr=0.01,
+        epoch=12,
+        batch_size=64,
+        validate_every=2,
+        log_every=0,
+        log_path=str(log),
+        exp_name="rec",
+        plots="none",
+        verbose=False,
+        engine="torch",
+    )
+    return res
+
+
+def test_result_json_holds_settings_and_results(ring_run):
+    r = json.loads((ring_run.run_dir / "result.json").read_text())
+    for name in Config.model_fields:
+        assert name in r, name
+    for key in (
+        "train_losses",
+        "val_losses",
+        "train_accs",
+        "val_accs",
+        "train_acc",
+        "val_acc",
+        "test_acc",
+        "train_loss",
+        "val_loss",
+        "test_loss",
+        "wall_time_s",
+        "status",
+    ):
+        assert key in r, key
+    assert r["status"] == "finished"
+    assert len(r["train_losses"]) == 12 and r["val_epochs"] == [2, 4, 6, 8, 10, 12]
+    assert len(r["val_losses"]) == len(r["val_accs"]) == 6
+    assert ring_run.run_dir.name == f"rec-{r['run_id'].split('-')[-1]}"
+    assert yaml.safe_load((ring_run.run_dir / "config.yaml").read_text())["hid_dim"] == 16
+
+
+def test_metrics_csv_matches_curves(ring_run):
+    with (ring_run.run_dir / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    r = ring_run.record
+    assert [float(x["train_loss"]) for x in rows] == pytest.approx(r["train_losses"])
+    assert [float(x["val_loss"]) for x in rows if x["val_loss"]] == pytest.approx(r["val_losses"])
+
+
+def test_tensorboard_events_read_back(ring_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    ea = EventAccumulator(str(ring_run.run_dir))
+    ea.Reload()
+    tags = ea.Tags()["scalars"]
+    assert "train/loss" in tags and "val/loss" in tags and "val/acc" in tags
+    assert [e.value for e in ea.Scalars("val/loss")] == pytest.approx(
+        ring_run.record["val_losses"], rel=1e-6
+    )
+    assert ea.Scalars("hparam/test_acc")[0].value == pytest.approx(ring_run.record["test_acc"])
+    assert "_hparams_/session_start_info" in ea.PluginTagToContent("hparams")
+
+
+def test_checkpoints_rebuild_the_model(ring_run):
+    from mlplab.train.run import load_run
+
+    for which in ("last", "best"):
+        ck = load_checkpoint(ring_run.run_dir / "checkpoints" / f"{which}.safetensors")
+        assert ck.meta["config"]["hid_dim"] == 16 and ck.meta["spec"]["out_dim"] == 3
+    loaded = load_run(ring_run.run_dir)
+    X = ring_run.dataset.X_test
+    np.testing.assert_allclose(loaded.backend.predict(X), ring_run.backend.predict(X), rtol=1e-6)
+
+
+def test_same_config_and_seed_give_identical_metrics(tmp_path):
+    kw = dict(
+        data="moons",
+        n_layer=2,
+        hid_dim=8,
+        optim="sgd",
+        mm=0.9,
+        lr=0.05,
+        dp_rate=0.1,
+        epoch=15,
+        batch_size=32,
+        log_every=0,
+        plots="none",
+        verbose=False,
+        engine="torch",
+    )
+    a = mlplab.train(log_path=str(tmp_path / "a"), **kw).record
+    b = mlplab.train(log_path=str(tmp_path / "b"), **kw).record
+    for k in ("train_losses", "val_losses", "test_acc", "test_loss"):
+        assert a[k] == b[k], k
+    c = mlplab.train(log_path=str(tmp_path / "c"), seed=1, **kw).record
+    assert c["train_losses"] != a["train_losses"]

@@ -112,7 +112,7 @@ def test_run_hash_leaves_out_only_what_does_not_change_learning():
 def test_bad_yaml_file_is_named(tmp_path):
     f = tmp_path / "broken.yaml"
     f.write_text("lr: [1, 2\n")
-    with pytest.raises(ConfigError, match="broken.yaml"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml"):
         load_config(f)
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")

@@ -87,6 +87,11 @@ class RunRecord:
                 else:
                     child.unlink()
         self.dir.mkdir(parents=True, exist_ok=True)
+        if not fresh:
+            # Temp files of writes that a SIGKILL cut short: never renamed, never read.
+            for d in (self.dir, self.checkpoint_dir):
+                for tmp in d.glob(".*.tmp") if d.is_dir() else ():
+                    tmp.unlink(missing_ok=True)
         atomic_write_text(self.dir / "config.yaml", cfg.to_yaml())
 
     def write_result(self, result: dict[str, Any]) -> None:

@@ -11,15 +11,33 @@ import time
 from pathlib import Path
 from typing import Any
 
+# Scalars whose step axis counts optimizer steps; every other scalar is indexed by epoch.
+STEP_TAGS = frozenset({"train/step_loss"})
+
 
 class EventWriter:
-    """Scalars and hparams into ``logdir``, readable by a stock ``tensorboard --logdir``."""
+    """Scalars and hparams into ``logdir``, readable by a stock ``tensorboard --logdir``.
 
-    def __init__(self, logdir: str | Path) -> None:
+    ``keep_until=(step, epoch)`` is for a resumed run: the events of earlier attempts up
+    to that checkpoint are copied into the new file and the old files are removed, so
+    the steps that are trained again (after the checkpoint) do not show up twice.
+    """
+
+    def __init__(self, logdir: str | Path, keep_until: tuple[int, int] | None = None) -> None:
         from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
         Path(logdir).mkdir(parents=True, exist_ok=True)
+        old = sorted(Path(logdir).glob("events.out.tfevents.*")) if keep_until else []
+        kept = [ev for f in old for ev in _read_events(f) if _before(ev, *keep_until)]  # type: ignore[misc]
         self._w = EventFileWriter(str(logdir))
+        if old:
+            for ev in kept:
+                self._w.add_event(ev)
+            self._w.flush()
+            # Removed only once their kept events are on disk in the new file: a crash
+            # in between leaves duplicates, never a gap.
+            for f in old:
+                f.unlink(missing_ok=True)
 
     def scalar(self, tag: str, value: float, step: int) -> None:
         from tensorboard.compat.proto.event_pb2 import Event
@@ -98,3 +116,27 @@ def _hparams_tag(content: Any) -> str:
     if content.HasField("session_start_info"):
         return "_hparams_/session_start_info"
     return "_hparams_/session_end_info"
+
+
+def _read_events(path: Path) -> list[Any]:
+    from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
+
+    # A run killed mid-write leaves a truncated last record; the loader stops before it.
+    return list(LegacyEventFileLoader(str(path)).Load())
+
+
+def _before(event: Any, step: int, epoch: int) -> bool:
+    """True for a scalar logged before the checkpoint at (``step``, ``epoch``).
+
+    ``step`` counts completed steps (step-indexed scalars carry the 0-based step index),
+    ``epoch`` completed epochs. The hparams summary is written again when the run ends.
+    """
+    if not event.HasField("summary"):
+        return False  # the file-version header; the new file has its own
+    for value in event.summary.value:
+        if value.metadata.plugin_data.plugin_name == "hparams" or value.tag.startswith("hparam/"):
+            return False
+        limit_ok = event.step < step if value.tag in STEP_TAGS else event.step <= epoch
+        if not limit_ok:
+            return False
+    return True

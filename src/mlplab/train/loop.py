@@ -152,6 +152,10 @@ def fit(
         # --- steps -------------------------------------------------------------------------
         for idx in epoch_batches[state.batch_in_epoch :]:
             if hooks.should_stop():
+                if state.batch_in_epoch == 0:
+                    # This epoch's order was drawn but not used: rewind, so a checkpoint
+                    # taken now holds the same RNG state as one taken at the epoch's end.
+                    order_rng.bit_generator.state = state.order_rng
                 return state
             loss = backend.train_step(idx)
             if not math.isfinite(loss):

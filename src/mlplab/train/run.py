@@ -8,7 +8,9 @@ the data have been checked, so bad input leaves no run behind.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import random
 import signal
 import threading
 import time
@@ -25,7 +27,7 @@ from mlplab.data.dataset import Dataset, load_dataset
 from mlplab.engines.backend import Backend, OptimSpec, make_backend, resolve_engine
 from mlplab.engines.init import init_state
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, RunDiverged
+from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RunDiverged
 from mlplab.runs.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from mlplab.runs.record import RunRecord, check_writable, run_dir_of, run_name
 from mlplab.train.loop import Hooks, LoopState, Schedule, fit
@@ -130,6 +132,11 @@ class RunHooks(Hooks):
         self.ctx.console.epoch(state.epoch, f"loss {state.history.train_losses[-1]:.4g}")
 
     def on_save(self, state: LoopState) -> None:
+        # `best` is written here too (when it changed), so that it survives a SIGKILL and
+        # a resumed run still ends with the right best model.
+        best = self.ctx.best
+        if best is not None and best[1] != self.ctx.best_saved:
+            self.ctx.save("best", state)
         self.ctx.save("last", state)
 
     def should_stop(self) -> bool:
@@ -151,6 +158,7 @@ class _RunContext:
     tb_every: int = 1
     snapshots: Any = None
     best: tuple[dict[str, np.ndarray], int] | None = None
+    best_saved: int = -1  # epoch of the best model last written to best.safetensors
     started: float = field(default_factory=time.time)
     elapsed_before: float = 0.0
 
@@ -168,6 +176,7 @@ class _RunContext:
             "order_rng_now": self.order_rng.bit_generator.state,
             "optim": opt_meta,
             "rng": rng_meta,
+            "global_rng": _global_rng(),
             "elapsed_s": self.elapsed(),
             "class_names": self.data.class_names,
             "feature_names": self.data.feature_names,
@@ -190,6 +199,7 @@ class _RunContext:
             if self.best is None:
                 return
             model = self.best[0]
+            self.best_saved = self.best[1]
         save_checkpoint(
             self.record.checkpoint_dir / f"{which}.safetensors", self.checkpoint(state, model)
         )
@@ -265,17 +275,25 @@ def build_backend(
     backend = make_backend(
         engine, spec, init, optim, seed=cfg.seed, device=cfg.device, dtype=cfg.dtype
     )
-    backend.set_data({k: _cast(x, y, cfg.dtype) for k, (x, y) in data.splits().items()})
+    backend.set_data({k: _cast(x, y, cfg.dtype, data.name) for k, (x, y) in data.splits().items()})
     return engine, backend
 
 
-def _cast(x: np.ndarray, y: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
-    x = np.ascontiguousarray(x, dtype=dtype)
-    y = (
-        np.ascontiguousarray(y, dtype=dtype)
-        if y.dtype.kind == "f"
-        else np.ascontiguousarray(y, dtype=np.int64)
-    )
+def _cast(x: np.ndarray, y: np.ndarray, dtype: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(over="ignore"):  # overflow is reported below, as one line
+        x = np.ascontiguousarray(x, dtype=dtype)
+        y = (
+            np.ascontiguousarray(y, dtype=dtype)
+            if y.dtype.kind == "f"
+            else np.ascontiguousarray(y, dtype=np.int64)
+        )
+    # Finite float64 values (e.g. 1e300) can overflow to inf in float32.
+    for what, a in (("feature", x), ("target", y)):
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise DataError(
+                f"data {name!r}: {what} values overflow {dtype} (largest magnitude "
+                f"{np.finfo(dtype).max:.3g}); rescale them, set --standardize, or use --dtype float64"
+            )
     return x, y
 
 
@@ -306,6 +324,7 @@ def train(
     verbose: bool = True,
     record: bool = True,
     handle_signals: bool = False,
+    dataset: Dataset | None = None,
     **overrides: Any,
 ) -> Result:
     """Train one experiment and write its run record.
@@ -322,6 +341,9 @@ def train(
         Write the run directory (result.json, metrics.csv, events, checkpoints, plots).
     handle_signals : bool
         Turn SIGINT/SIGTERM into a clean stop with a checkpoint (the CLI sets this).
+    dataset : Dataset, optional
+        Train on these arrays instead of loading ``config.data`` (the scikit-learn
+        estimators use this); ``data`` then only labels the run.
 
     Returns
     -------
@@ -333,6 +355,26 @@ def train(
     mlplab.errors.MlplabError
         For bad settings or data (before anything is written).
     """
+    stop = _StopFlag()
+    if handle_signals:
+        # Installed before anything is written, and restored however the run ends, so a
+        # signal at any moment leaves either no record or a consistent one.
+        stop.install()
+    try:
+        return _train(config, resume, verbose, record, dataset, overrides, stop)
+    finally:
+        stop.restore()
+
+
+def _train(
+    config: Config | dict[str, Any] | str | Path | None,
+    resume: str | Path | None,
+    verbose: bool,
+    record: bool,
+    dataset: Dataset | None,
+    overrides: dict[str, Any],
+    stop: _StopFlag,
+) -> Result:
     # --- validate ---------------------------------------------------------------------------
     ckpt: Checkpoint | None = None
     if resume is not None:
@@ -341,20 +383,26 @@ def train(
         cfg = as_config(config, **overrides)
     if record:
         check_writable(cfg.log_path)
-    data = load_data(cfg)
+    data = dataset if dataset is not None else load_data(cfg)
     spec = model_spec(cfg, data)
 
     # --- build ------------------------------------------------------------------------------
-    engine, backend = build_backend(cfg, data, spec, init=None if ckpt is None else ckpt.model)
     order_rng = np.random.default_rng([cfg.seed, 1])
-    state: LoopState | None = None
+    # Made here, not in fit(), so that a run that diverges or is interrupted still
+    # records the curves it has so far (fit() fills this object in place).
+    state = LoopState()
     elapsed_before = 0.0
     if ckpt is not None:
-        backend.load_optim_state(ckpt.optim, ckpt.meta["optim"])
-        backend.load_rng_state(ckpt.rng, ckpt.meta["rng"])
-        state = LoopState.from_dict(ckpt.meta["loop"])
-        order_rng.bit_generator.state = ckpt.meta["order_rng_now"]
-        elapsed_before = float(ckpt.meta.get("elapsed_s", 0.0))
+        engine, backend, state, elapsed_before = _restore(
+            cfg,
+            data,
+            spec,
+            ckpt,
+            order_rng,
+            Path(resume),  # type: ignore[arg-type]
+        )
+    else:
+        engine, backend = build_backend(cfg, data, spec)
 
     rec = RunRecord(Path(resume) if resume is not None else run_dir_of(cfg)) if record else None
     settings = cfg.to_dict()
@@ -369,15 +417,15 @@ def train(
     }
     if rec is not None:
         rec.start(cfg, fresh=ckpt is None)
-        rec.write_result(header)
+        rec.write_result({**header, **_curves(state, data.task)})
 
     tb = None
     if rec is not None:
         from mlplab.runs.tensorboard import EventWriter
 
-        tb = EventWriter(rec.dir)
+        keep = (state.step, state.epoch) if ckpt is not None else None
+        tb = EventWriter(rec.dir, keep_until=keep)
     console = RunConsole(verbose, cfg.epoch)
-    stop = _StopFlag()
     ctx = _RunContext(
         cfg,
         data,
@@ -392,6 +440,9 @@ def train(
         tb_every=max(1, cfg.epoch // 1000),
         elapsed_before=elapsed_before,
     )
+    if ckpt is not None and rec is not None:
+        ctx.best = _saved_best(rec, state)
+        ctx.best_saved = state.history.best_epoch if ctx.best is not None else -1
     if cfg.snapshot_every and rec is not None and cfg.plots != "none":
         try:
             from mlplab.plots.snapshots import SnapshotRecorder
@@ -405,14 +456,12 @@ def train(
             f"mlplab: {cfg.label()} on {data.name} ({data.task}, {data.n_rows} rows), "
             f"engine {engine}{where}"
         )
-    if handle_signals:
-        stop.install()
 
     # --- train ------------------------------------------------------------------------------
     status, exit_code, message = "finished", 0, ""
     try:
         with console:
-            state = fit(
+            fit(
                 backend,
                 data.task,
                 data.y_train,
@@ -424,29 +473,23 @@ def train(
             )
         if stop.signum is not None and state.epoch < cfg.epoch and not state.stopped_early:
             status, exit_code = "interrupted", EXIT_FOR_SIGNAL.get(stop.signum, 130)
-            message = f"interrupted by {signal.Signals(stop.signum).name}; resume with `mlplab train --resume {rec.dir if rec else '...'}`"
+            where = rec.dir if rec else "RUN_DIR"
+            message = (
+                f"interrupted by {signal.Signals(stop.signum).name} at step {state.step}; "
+                f"resume with `mlplab train --resume {where}`"
+            )
     except RunDiverged as err:
         status, exit_code, message = "diverged", 1, str(err)
-        state = state or LoopState()
     except BaseException as err:
-        if rec is not None:
-            rec.write_result(
-                {
-                    **header,
-                    "status": "failed",
-                    "error": f"{type(err).__name__}: {err}",
-                    "wall_time_s": ctx.elapsed(),
-                }
-            )
-        if tb is not None:
-            tb.close()
+        _abort(ctx, header, state, err)
         raise
-    finally:
-        stop.restore()
 
-    assert state is not None
     # --- evaluate and record ----------------------------------------------------------------
-    out = _finish(ctx, state, header, status, message)
+    try:
+        out = _finish(ctx, state, header, status, message)
+    except BaseException as err:  # e.g. a second Ctrl-C while the results are written
+        _abort(ctx, header, state, err)
+        raise
     if verbose:
         if message:
             console.line(f"mlplab: {message}")
@@ -454,29 +497,134 @@ def train(
     return Result(cfg, rec.dir if rec else None, out, data, backend, spec, exit_code)
 
 
+def _restore(
+    cfg: Config,
+    data: Dataset,
+    spec: ModelSpec,
+    ckpt: Checkpoint,
+    order_rng: np.random.Generator,
+    run_dir: Path,
+) -> tuple[str, Backend, LoopState, float]:
+    """Model, optimizer, RNG states and loop position from a checkpoint.
+
+    A checkpoint whose contents do not fit the run's config (a hand-edited config.yaml,
+    a crafted file) becomes a one-line CheckpointError instead of a traceback.
+    """
+    try:
+        engine, backend = build_backend(cfg, data, spec, init=ckpt.model)
+        backend.load_optim_state(ckpt.optim, ckpt.meta["optim"])
+        backend.load_rng_state(ckpt.rng, ckpt.meta["rng"])
+        state = LoopState.from_dict(ckpt.meta["loop"])
+        order_rng.bit_generator.state = ckpt.meta["order_rng_now"]
+        _set_global_rng(ckpt.meta.get("global_rng"))
+        elapsed = float(ckpt.meta.get("elapsed_s", 0.0))
+    except MlplabError:
+        raise
+    except Exception as err:
+        reason = str(err).splitlines()[0] if str(err).strip() else ""
+        path = run_dir / "checkpoints" / "last.safetensors"
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} does not fit this run's config.yaml "
+            f"({type(err).__name__}{': ' + reason if reason else ''})"
+        ) from None
+    return engine, backend, state, elapsed
+
+
+def _global_rng() -> dict[str, Any]:
+    """Python's and NumPy's global RNG states, as JSON.
+
+    mlplab itself draws only from explicit generators (and torch's, saved by the torch
+    engine), but code around a run may use these globals; restoring them makes a resumed
+    run continue exactly as if it had never stopped.
+    """
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
+    return {
+        "python": [version, list(internal), gauss],
+        "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+    }
+
+
+def _set_global_rng(saved: dict[str, Any] | None) -> None:
+    if not saved:
+        return  # a checkpoint from before these states were saved
+    version, internal, gauss = saved["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = saved["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+def _saved_best(rec: RunRecord, state: LoopState) -> tuple[dict[str, np.ndarray], int] | None:
+    """The best model written before an interruption, if it is the one the curves name.
+
+    Without it, a resumed run that does not improve again would end with no (or a
+    wrong) ``best`` checkpoint.
+    """
+    best_epoch = state.history.best_epoch
+    try:
+        ckpt = load_checkpoint(rec.checkpoint_dir / "best.safetensors")
+        saved_epoch = ckpt.meta["loop"]["history"]["best_epoch"]
+    except (CheckpointError, KeyError, TypeError):
+        return None
+    return (ckpt.model, best_epoch) if best_epoch and saved_epoch == best_epoch else None
+
+
+def _curves(state: LoopState, task: str) -> dict[str, Any]:
+    """The per-epoch curves of result.json (partial for a run that did not finish)."""
+    h = state.history
+    metric = curve_metric_name(task)
+    return {
+        "epochs_run": state.epoch,
+        "steps": state.step,
+        "stopped_early": state.stopped_early,
+        "best_epoch": h.best_epoch,
+        "best_val_loss": h.best_val_loss if math.isfinite(h.best_val_loss) else None,
+        "train_losses": h.train_losses,
+        "val_losses": h.val_losses,
+        "val_epochs": h.val_epochs,
+        "lrs": h.lrs,
+        f"train_{metric}s": h.train_metrics,
+        f"val_{metric}s": h.val_metrics,
+    }
+
+
+def _abort(ctx: _RunContext, header: dict[str, Any], state: LoopState, err: BaseException) -> None:
+    """Record a run that an exception ended: ``interrupted`` for Ctrl-C, else ``failed``.
+
+    No checkpoint is written: the exception may have landed inside a step, with the
+    model half updated. The last saved checkpoint stays the place to resume from.
+    """
+    rec = ctx.record
+    if ctx.tb is not None:
+        with contextlib.suppress(Exception):
+            ctx.tb.close()
+    if rec is None:
+        return
+    if isinstance(err, KeyboardInterrupt):
+        status = "interrupted"
+        error = (
+            f"interrupted; resume from the last checkpoint with `mlplab train --resume {rec.dir}`"
+        )
+    else:
+        status, error = "failed", f"{type(err).__name__}: {err}"
+    with contextlib.suppress(Exception):  # never hide the original exception
+        rec.write_result(
+            {
+                **header,
+                **_curves(state, ctx.data.task),
+                "status": status,
+                "error": error,
+                "wall_time_s": ctx.elapsed(),
+            }
+        )
+        rec.write_metrics(metrics_rows(state, ctx.data.task))
+
+
 def _finish(
     ctx: _RunContext, state: LoopState, header: dict[str, Any], status: str, message: str
 ) -> dict[str, Any]:
-    h = state.history
     data, backend, cfg = ctx.data, ctx.backend, ctx.cfg
-    result: dict[str, Any] = {**header}
-    result.update(
-        {
-            "status": status,
-            "epochs_run": state.epoch,
-            "steps": state.step,
-            "stopped_early": state.stopped_early,
-            "best_epoch": h.best_epoch,
-            "best_val_loss": h.best_val_loss if math.isfinite(h.best_val_loss) else None,
-            "train_losses": h.train_losses,
-            "val_losses": h.val_losses,
-            "val_epochs": h.val_epochs,
-            "lrs": h.lrs,
-        }
-    )
-    metric = curve_metric_name(data.task)
-    result[f"train_{metric}s"] = h.train_metrics
-    result[f"val_{metric}s"] = h.val_metrics
+    result: dict[str, Any] = {**header, "status": status, **_curves(state, data.task)}
     if message:
         result["message"] = message
     if status != "diverged":
@@ -575,9 +723,23 @@ def _print_summary(ctx: _RunContext, result: dict[str, Any]) -> None:
 
 
 def _resume_inputs(run_dir: Path) -> tuple[Config, Checkpoint | None]:
+    from mlplab.runs.record import read_result
+
     if not (run_dir / "config.yaml").is_file():
         raise CheckpointError(f"--resume {str(run_dir)!r}: not a run directory (no config.yaml)")
     cfg = make_config(read_yaml(run_dir / "config.yaml"), str(run_dir / "config.yaml"))
+    # A finished run has nothing left to train, and a diverged one would diverge again
+    # at the same step: both are refused rather than silently rewritten.
+    status = (read_result(run_dir) or {}).get("status")
+    if status == "finished":
+        raise ConfigError(
+            f"--resume {str(run_dir)!r}: the run has already finished; nothing to resume"
+        )
+    if status == "diverged":
+        raise ConfigError(
+            f"--resume {str(run_dir)!r}: the run diverged, and would diverge again at the same "
+            "step; start a new run with a lower lr"
+        )
     last = run_dir / "checkpoints" / "last.safetensors"
     if not last.exists():
         return cfg, None  # killed before its first checkpoint: start again, same result

@@ -122,7 +122,6 @@ class MLP:
         self.load_state_dict(state)
         self.blocks = [self._block(i) for i in range(spec.n_layer)]
         self.out = self._linear("out")
-        self.n_dropout = sum(b.dropout is not None for b in self.blocks)
 
     def _linear(self, prefix: str) -> Linear:
         p, g = self.params, self.grads

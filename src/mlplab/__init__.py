@@ -25,10 +25,10 @@ __all__ = [
     "MLPRegressor",
     "Result",
     "__version__",
-    "gradcheck",
     "load_config",
     "load_dataset",
     "report",
+    "run_gradcheck",
     "sweep",
     "train",
 ]
@@ -41,7 +41,7 @@ _LAZY = {
     "Result": ("mlplab.train.run", "Result"),
     "sweep": ("mlplab.sweep.api", "sweep"),
     "report": ("mlplab.report.api", "report"),
-    "gradcheck": ("mlplab.gradcheck", "run_gradcheck"),
+    "run_gradcheck": ("mlplab.gradcheck", "run_gradcheck"),
     "MLPClassifier": ("mlplab.sklearn", "MLPClassifier"),
     "MLPRegressor": ("mlplab.sklearn", "MLPRegressor"),
 }

@@ -7,6 +7,7 @@ plain loop's time.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,15 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+# Multiply-accumulates per input row under which the torch engine runs single-threaded on CPU.
+SINGLE_THREAD_MAX_MACS = 64 * 1024
+
+
+def _macs_per_row(spec: ModelSpec) -> int:
+    w = spec.widths()
+    return sum(a * b for a, b in itertools.pairwise(w))
+
+
 class TorchBackend:
     """An :class:`MLP` and its ``torch.optim`` optimizer on one device."""
 
@@ -77,6 +87,11 @@ class TorchBackend:
         # Dropout draws from torch's global generator; seeding it here makes runs repeatable
         # and its state is saved with each checkpoint.
         torch.manual_seed(seed)
+        if self.device.type == "cpu" and _macs_per_row(spec) < SINGLE_THREAD_MAX_MACS:
+            # For lab-sized models each op is microseconds long; waking a second intra-op
+            # thread costs more than it saves, and on a busy machine it can cost
+            # milliseconds per op (see BENCHMARKS.md). One thread is faster here.
+            torch.set_num_threads(1)
         self.model = MLP(spec).to(device=self.device, dtype=self.dtype)
         load_numpy_state(self.model, init)
         self.optimizer = make_optimizer(self.model.parameters(), optim)

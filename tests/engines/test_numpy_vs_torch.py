@@ -1,0 +1,256 @@
+"""The NumPy engine against the torch engine, weight conversion, and the XOR outcomes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mlplab.engines.backend import OptimSpec, make_backend
+from mlplab.engines.init import init_state
+from mlplab.engines.numpy.backend import NumpyBackend
+from mlplab.engines.numpy.model import MLP, from_torch_state_dict, to_torch_state_dict
+from mlplab.engines.spec import ModelSpec
+from mlplab.engines.torch.backend import TorchBackend
+from mlplab.engines.torch.model import MLP as TorchMLP
+from mlplab.engines.torch.model import load_numpy_state
+from mlplab.errors import EngineError
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # Tiny models gain nothing from intra-op threads, and on a busy machine torch's thread
+    # pool can make each step take milliseconds; restored after each test.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+XOR_Y = np.array([[0], [1], [1], [0]], dtype=np.float32)
+
+
+def _pair(spec, optim, seed=777, dtype="float32", scheme="default"):
+    init = init_state(spec, scheme, seed, dtype=dtype)
+    return (
+        NumpyBackend(spec, init, optim, seed=0, dtype=dtype),
+        TorchBackend(spec, init, optim, seed=0, dtype=dtype),
+    )
+
+
+def _train(backend, splits, steps, idx=None):
+    backend.set_data(splits)
+    return [backend.train_step(idx) for _ in range(steps)]
+
+
+def _sinlog(n, rng):
+    x = rng.uniform(0, 10, size=(n, 2))
+    y = 2 * np.sin(x[:, :1]) + np.log(x[:, 1:] ** 2 / 2)
+    return x, y
+
+
+# --- training curves agree -------------------------------------------------------------------
+
+
+def test_xor_1000_steps_final_loss_agrees_with_torch_float32():
+    spec = ModelSpec(2, 1, 1, 2, "sigmoid", task="binary")
+    npb, tb = _pair(spec, OptimSpec("sgd", lr=1.0))
+    splits = {"train": (XOR_X, XOR_Y)}
+    ln, lt = _train(npb, splits, 1000), _train(tb, splits, 1000)
+    assert ln[0] == pytest.approx(lt[0], rel=1e-6)
+    assert ln[-1] == pytest.approx(lt[-1], rel=0.01)
+    np.testing.assert_allclose(ln, lt, rtol=0.01)  # the whole curve, not just its end
+
+
+def test_sinlog_regression_adam_300_steps_agrees_with_torch_float32():
+    spec = ModelSpec(2, 1, 1, 50, "relu", task="regression")
+    x, y = _sinlog(400, np.random.default_rng(0))
+    npb, tb = _pair(spec, OptimSpec("adam", lr=0.01), seed=1)
+    splits = {"train": (x, y), "val": _sinlog(100, np.random.default_rng(1))}
+    ln, lt = _train(npb, splits, 300), _train(tb, splits, 300)
+    assert ln[-1] < 0.5 * ln[0]
+    assert ln[-1] == pytest.approx(lt[-1], rel=0.01)
+    assert npb.evaluate("val")[0] == pytest.approx(tb.evaluate("val")[0], rel=0.01)
+
+
+OPTIMS = [
+    OptimSpec("sgd", lr=0.1, mm=0.9, l2_coef=0.01),
+    OptimSpec("rmsprop", lr=0.01, mm=0.5, l2_coef=0.01),
+    OptimSpec("adagrad", lr=0.1, l2_coef=0.01),
+    OptimSpec("adam", lr=0.01, l2_coef=0.01),
+    OptimSpec("adamw", lr=0.01, l2_coef=0.1),
+]
+# Dropout rate 0 here: the engines draw dropout masks from different RNGs (NumPy's
+# Generator, torch's global generator), so steps with dropout cannot agree exactly.
+STEP_SPECS = {
+    "plain": ModelSpec(3, 2, 2, 6, "tanh", task="regression"),
+    "bn+residual": ModelSpec(
+        3, 4, 2, 6, "gelu", use_bn=True, sc_type="residual", task="multiclass"
+    ),
+}
+
+
+@pytest.mark.parametrize("optim", OPTIMS, ids=lambda o: o.name)
+@pytest.mark.parametrize("spec_name", sorted(STEP_SPECS))
+def test_float64_steps_agree_with_torch(spec_name, optim):
+    spec = STEP_SPECS[spec_name]
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(16, 3))
+    y = rng.integers(0, 4, 16) if spec.task == "multiclass" else rng.normal(size=(16, 2))
+    npb, tb = _pair(spec, optim, seed=5, dtype="float64")
+    splits = {"train": (x, y)}
+    ln, lt = (
+        _train(npb, splits, 3, idx=np.arange(0, 16, 2)),
+        _train(tb, splits, 3, idx=np.arange(0, 16, 2)),
+    )
+    np.testing.assert_allclose(ln, lt, rtol=1e-10)
+    sn, st = npb.state_dict(), tb.state_dict()
+    assert set(sn) == set(st)
+    for k in sn:  # parameters and batch-norm running statistics
+        np.testing.assert_allclose(sn[k], st[k], rtol=1e-6, atol=1e-9, err_msg=k)
+
+
+def test_dropout_train_is_random_and_eval_is_deterministic():
+    spec = ModelSpec(4, 1, 2, 32, "relu", dp_rate=0.5, task="regression")
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(64, 4)), rng.normal(size=(64, 1))
+    npb, tb = _pair(spec, OptimSpec("sgd", lr=0.0), dtype="float64")  # lr 0: weights fixed
+    npb.set_data({"train": (x, y)})
+    tb.set_data({"train": (x, y)})
+    assert npb.evaluate("train")[0] == pytest.approx(tb.evaluate("train")[0], rel=1e-12)
+    train_losses = {npb.train_step(None) for _ in range(3)}
+    assert len(train_losses) == 3  # a new mask each step
+    np.testing.assert_array_equal(npb.predict(x), npb.predict(x))
+
+
+# --- weights move between engines ------------------------------------------------------------
+
+CONVERT_SPEC = ModelSpec(
+    3, 3, 3, 8, "silu", use_bn=True, dp_rate=0.2, sc_type="residual", task="multiclass"
+)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numpy_weights_in_torch_give_the_same_predictions(dtype):
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
+    npb = NumpyBackend(
+        CONVERT_SPEC,
+        init_state(CONVERT_SPEC, "kaiming", 1, dtype),
+        OptimSpec("adam", 0.01),
+        seed=0,
+        dtype=dtype,
+    )
+    _train(npb, {"train": (x, y)}, 20, idx=np.arange(20))  # moves weights and running stats
+    net = TorchMLP(CONVERT_SPEC).to(getattr(torch, dtype))
+    load_numpy_state(net, npb.state_dict())
+    with torch.no_grad():
+        expected = net.eval()(torch.tensor(x, dtype=getattr(torch, dtype))).double().numpy()
+    tol = {"float32": 1e-5, "float64": 1e-12}[dtype]
+    np.testing.assert_allclose(npb.predict(x), expected, rtol=tol, atol=tol)
+    # the same through the state_dict conversion, strictly (num_batches_tracked added)
+    net2 = TorchMLP(CONVERT_SPEC).to(getattr(torch, dtype))
+    net2.load_state_dict(
+        to_torch_state_dict(npb.state_dict(), npb.model.num_batches_tracked), strict=True
+    )
+    assert int(net2.hidden[0].bn.num_batches_tracked) == 20
+    with torch.no_grad():
+        np.testing.assert_allclose(
+            net2.eval()(torch.tensor(x, dtype=getattr(torch, dtype))).double().numpy(), expected
+        )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_weights_in_numpy_give_the_same_predictions(dtype):
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
+    tb = TorchBackend(
+        CONVERT_SPEC,
+        init_state(CONVERT_SPEC, "xavier", 2, dtype),
+        OptimSpec("sgd", 0.1, mm=0.9),
+        seed=0,
+        dtype=dtype,
+    )
+    _train(tb, {"train": (x, y)}, 20, idx=np.arange(20))
+    tol = {"float32": 1e-5, "float64": 1e-12}[dtype]
+    for state in (tb.state_dict(), from_torch_state_dict(tb.model.state_dict())):
+        assert not any(k.endswith("num_batches_tracked") for k in state)
+        model = MLP(CONVERT_SPEC, state, dtype)
+        np.testing.assert_allclose(
+            model.forward(x.astype(dtype))[0], tb.predict(x), rtol=tol, atol=tol
+        )
+
+
+# --- the backend protocol --------------------------------------------------------------------
+
+
+def test_evaluate_in_batches_equals_whole_and_outputs_are_float64():
+    spec = ModelSpec(2, 1, 2, 4, "tanh", use_bn=True, task="binary")
+    b = make_backend("numpy", spec, init_state(spec, "default", 0), OptimSpec("sgd", 0.1), seed=0)
+    x = np.random.default_rng(9).normal(size=(10, 2))
+    b.set_data({"test": (x, np.array([0, 1] * 5))})  # 1-D binary targets become [N, 1]
+    loss, out = b.evaluate("test")
+    loss_b, out_b = b.evaluate("test", batch_size=3)
+    assert out.dtype == np.float64 and out.shape == (10, 1)
+    np.testing.assert_allclose(out_b, out, rtol=1e-6)
+    assert loss_b == pytest.approx(loss, rel=1e-6)
+    np.testing.assert_allclose(b.predict(x), out, rtol=1e-6)
+
+
+def test_set_lr_changes_the_step():
+    spec = ModelSpec(2, 1, 1, 2, "sigmoid", task="binary")
+    b = NumpyBackend(spec, init_state(spec, "default", 0), OptimSpec("sgd", 1.0), seed=0)
+    b.set_data({"train": (XOR_X, XOR_Y)})
+    b.set_lr(0.0)
+    before = b.state_dict()
+    b.train_step(None)
+    for k, v in b.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_numpy_engine_refuses_what_it_cannot_train():
+    with pytest.raises(EngineError, match="activation 'swish'"):
+        MLP(ModelSpec(2, 1, 1, 2, "swish"), {}, "float32")
+    spec = ModelSpec(2, 1, 1, 2, "relu")
+    with pytest.raises(EngineError, match="float16"):
+        MLP(spec, init_state(spec, "default", 0), "float16")
+    with pytest.raises(EngineError, match="cpu"):
+        make_backend(
+            "numpy",
+            spec,
+            init_state(spec, "default", 0),
+            OptimSpec("sgd", 0.1),
+            seed=0,
+            device="cuda",
+        )
+
+
+# --- XOR outcomes with the NumPy engine (seed 777, SGD lr 1, 10001 full-batch steps) ---------
+
+
+def _xor_run(n_layer, hid_dim, steps=10001):
+    spec = ModelSpec(2, 1, n_layer, hid_dim, "sigmoid", task="binary")
+    b = NumpyBackend(spec, init_state(spec, "default", 777), OptimSpec("sgd", 1.0), seed=777)
+    _train(b, {"train": (XOR_X, XOR_Y)}, steps)
+    loss, logits = b.evaluate("train")
+    accuracy = float(((logits > 0) == (XOR_Y > 0.5)).mean())  # sigmoid(z) > 0.5 iff z > 0
+    return loss, accuracy
+
+
+def test_xor_nn_2_2_1_learns_xor():
+    loss, accuracy = _xor_run(1, 2)
+    assert accuracy == 1.0
+    assert loss < 0.01
+
+
+def test_perceptron_cannot_learn_xor():
+    loss, accuracy = _xor_run(0, 2)
+    assert abs(loss - np.log(2)) < 0.01  # stuck at ln 2: outputs all 0.5
+    assert accuracy <= 0.75
+
+
+def test_xor_wide_deep_2_10_10_10_1_learns_xor():
+    loss, accuracy = _xor_run(3, 10)
+    assert accuracy == 1.0
+    assert loss < 0.01

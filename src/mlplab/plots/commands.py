@@ -1,0 +1,66 @@
+"""``mlplab plot``: redraw a run's plots, or draw the activation functions.
+
+``mlplab plot RUN_DIR`` rebuilds the trained model from the run's config.yaml and last
+checkpoint (:func:`mlplab.train.run.load_run`, no retraining) and draws the same plots
+as the end of training, from result.json's curves. ``mlplab plot activations`` draws
+every activation next to its derivative.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlplab.errors import CheckpointError
+
+ACTIVATIONS_TARGET = "activations"
+
+
+def plot_command(target: str, out: str | None = None, fmt: str = "png") -> int:
+    """Draw plots for the CLI and print the paths written; return the exit status.
+
+    Parameters
+    ----------
+    target : str
+        A run directory, or ``activations``.
+    out : str, optional
+        Output folder (default: ``RUN_DIR/plots``, or ``./plots`` for activations).
+    fmt : {'png', 'svg'}
+
+    Raises
+    ------
+    mlplab.errors.MlplabError
+        When ``target`` is not a usable run directory (one line; the CLI exits 2).
+    """
+    run_dir = Path(target)
+    if target == ACTIVATIONS_TARGET and not (run_dir / "config.yaml").is_file():
+        from mlplab.plots.activations import draw_activations
+
+        out_dir = Path(out) if out else Path("plots")
+        names = draw_activations(out_dir, fmt)
+    else:
+        out_dir, names = redraw_run(run_dir, out, fmt)
+    for name in names:
+        print(out_dir / name)
+    return 0
+
+
+def redraw_run(run_dir: Path, out: str | None = None, fmt: str = "png") -> tuple[Path, list[str]]:
+    """Redraw the plots of the run in ``run_dir``; return the folder and file names."""
+    if not run_dir.is_dir():
+        raise CheckpointError(
+            f"plot: {str(run_dir)!r} is not a run directory (it does not exist); "
+            f"give a folder that holds result.json, or '{ACTIVATIONS_TARGET}'"
+        )
+    from mlplab.runs.record import read_result
+    from mlplab.train.run import load_run
+
+    if read_result(run_dir) is None:
+        raise CheckpointError(
+            f"plot: {str(run_dir)!r} is not a run directory (no readable result.json)"
+        )
+    run = load_run(run_dir)  # raises CheckpointError / DataError with one line
+    from mlplab.plots.run_plots import draw_run_plots
+
+    out_dir = Path(out) if out else run_dir / "plots"
+    names = draw_run_plots(out_dir, run.record, run.dataset, run.backend, run.spec, fmt=fmt)
+    return out_dir, names

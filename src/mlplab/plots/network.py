@@ -1,0 +1,161 @@
+"""A small network drawn as nodes and weighted edges, as TensorFlow Playground shows it.
+
+Each unit is a node, each weight an edge whose width grows with ``|w|`` and whose colour
+gives its sign (blue positive, orange negative). A node's fill shows its bias the same
+way. Only models whose every layer has at most :data:`MAX_UNITS` units are drawn: past
+that the picture is a grey mesh that says nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from mlplab.engines.spec import ModelSpec
+from mlplab.plots.style import BLUE, ORANGE, model_label, new_figure, set_title, styled
+
+MAX_UNITS = 8
+MIN_WIDTH, MAX_WIDTH = 0.4, 6.0  # edge widths in points, for |w| = 0 and the largest |w|
+
+
+def can_draw(spec: ModelSpec) -> bool:
+    """Whether every layer (input, hidden, output) has at most :data:`MAX_UNITS` units."""
+    return max(spec.widths()) <= MAX_UNITS
+
+
+def layer_params(
+    state: dict[str, np.ndarray], spec: ModelSpec
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (weight [out, in], bias [out]) of each linear layer, input to output."""
+    names = [f"hidden.{i}.linear" for i in range(spec.n_layer)] + ["out"]
+    return [
+        (np.asarray(state[f"{n}.weight"], np.float64), np.asarray(state[f"{n}.bias"], np.float64))
+        for n in names
+    ]
+
+
+def node_positions(widths: list[int]) -> list[np.ndarray]:
+    """(x, y) of every node, one [n, 2] array per layer; layers at x = 0, 1, ..."""
+    return [
+        np.column_stack([np.full(n, float(i)), (n - 1) / 2.0 - np.arange(n, dtype=np.float64)])
+        for i, n in enumerate(widths)
+    ]
+
+
+def edge_widths(weights: list[np.ndarray]) -> list[np.ndarray]:
+    """Line width of each edge: linear in ``|w|``, the largest weight of the model widest."""
+    top = max((float(np.abs(w).max()) for w in weights if w.size), default=0.0) or 1.0
+    return [MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * np.abs(w) / top for w in weights]
+
+
+def _sign_color(v: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    """Opaque RGBA per value: blue for >= 0, orange for < 0, paler for small ``strength``.
+
+    Blended over white rather than made transparent, so edges do not show through nodes.
+    """
+    blue, orange = np.array(to_rgba(BLUE)), np.array(to_rgba(ORANGE))
+    rgba = np.where((v >= 0)[..., None], blue, orange)
+    k = (0.25 + 0.75 * np.clip(strength, 0.0, 1.0))[..., None]
+    rgba[..., :3] = 1.0 - k * (1.0 - rgba[..., :3])
+    return rgba
+
+
+@styled
+def network_figure(
+    state: dict[str, np.ndarray],
+    spec: ModelSpec,
+    feature_names: list[str],
+    output_names: list[str],
+    label: str | None = None,
+) -> Figure:
+    """The network diagram of a small model.
+
+    Parameters
+    ----------
+    state : dict of ndarray
+        The model's ``state_dict`` (names as in :class:`~mlplab.engines.spec.ModelSpec`).
+    spec : ModelSpec
+        Must satisfy :func:`can_draw`.
+    feature_names, output_names : list of str
+        Labels of the input nodes and the output nodes.
+    label : str, optional
+        The model's label for the title (default: built from ``spec``).
+    """
+    widths = spec.widths()
+    params = layer_params(state, spec)
+    pos = node_positions(widths)
+    fig = new_figure(max(5.0, 1.9 * len(widths) + 1.5), max(3.6, 0.75 * max(widths) + 2.0))
+    ax = fig.add_axes((0.12, 0.1, 0.76, 0.74))
+    ax.set_axis_off()
+
+    lw = edge_widths([w for w, _ in params])
+    segs, colors, linewidths = [], [], []
+    for layer, (w, _) in enumerate(params):
+        src, dst = pos[layer], pos[layer + 1]
+        for o in range(w.shape[0]):
+            for i in range(w.shape[1]):
+                segs.append([src[i], dst[o]])
+                linewidths.append(lw[layer][o, i])
+                colors.append(BLUE if w[o, i] >= 0 else ORANGE)
+    ax.add_collection(LineCollection(segs, colors=colors, linewidths=linewidths, zorder=1))
+
+    biases = [b for _, b in params]
+    top_b = max(float(np.abs(b).max()) for b in biases) or 1.0
+    for layer, xy in enumerate(pos):
+        if layer == 0:
+            face = np.tile(to_rgba("white"), (len(xy), 1))
+        else:
+            b = biases[layer - 1]
+            face = _sign_color(b, np.abs(b) / top_b)
+        ax.scatter(xy[:, 0], xy[:, 1], s=700, c=face, edgecolors="0.2", linewidths=1.2, zorder=2)
+    _label_nodes(ax, pos, widths, spec, feature_names, output_names)
+
+    span = (max(widths) - 1) / 2.0
+    ax.set_xlim(-0.75, len(widths) - 0.25)
+    ax.set_ylim(-span - 0.9, span + 0.6)
+    n_params = spec.n_params()
+    set_title(
+        ax,
+        f"{label or model_label({}, spec)}: {n_params} parameters\n"
+        "edge width ∝ |weight|, node fill: bias",
+    )
+    ax.legend(
+        handles=[
+            Line2D([], [], color=BLUE, lw=3, label="positive"),
+            Line2D([], [], color=ORANGE, lw=3, label="negative"),
+        ],
+        loc="lower right",
+        bbox_to_anchor=(1.12, -0.12),
+        frameon=False,
+    )
+    return fig
+
+
+def _label_nodes(
+    ax: Any,
+    pos: list[np.ndarray],
+    widths: list[int],
+    spec: ModelSpec,
+    feature_names: list[str],
+    output_names: list[str],
+) -> None:
+    """Name the input and output nodes, and each layer under its column."""
+    for (x, y), name in zip(pos[0], feature_names):
+        ax.text(x - 0.2, y, name, ha="right", va="center")
+    for (x, y), name in zip(pos[-1], output_names):
+        ax.text(x + 0.2, y, name, ha="left", va="center")
+    bottom = -(max(widths) - 1) / 2.0 - 0.6
+    out_kind = {"binary": "sigmoid", "multiclass": "softmax"}.get(spec.task, "value")
+    for layer in range(len(widths)):
+        if layer == 0:
+            text = "input"
+        elif layer == len(widths) - 1:
+            text = f"output\n({out_kind})"
+        else:
+            text = f"hidden {layer}\n{spec.act}"
+        ax.text(layer, bottom, text, ha="center", va="top", color="0.25")

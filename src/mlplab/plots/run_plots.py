@@ -1,0 +1,580 @@
+"""The plots of one run, drawn from its record and its trained model.
+
+:func:`draw_run_plots` is what ``train`` calls at the end of a finished run and what
+``mlplab plot RUN_DIR`` calls on a rebuilt model. It writes, into the run's ``plots/``:
+
+- ``loss``: train and validation loss per epoch (log scale when the loss spans more
+  than :data:`LOG_SPAN`), next to accuracy or MAE;
+- ``surface`` (2-feature data): the decision surface (classification) or the predicted
+  surface (regression), with the data on top and mistakes marked;
+- ``regression_3d`` (2-feature regression): true and predicted test y as 3-D scatters,
+  and the model's surface;
+- ``confusion`` (classification) or ``pred_vs_true`` (regression), on the test split;
+- ``network`` when every layer has at most 8 units.
+
+Each plot is built by a ``*_figure`` function that returns the
+:class:`~matplotlib.figure.Figure`, so that tests and notebooks can read the artists
+(titles, limits, image arrays) behind the files. :func:`run_figures` builds them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import BoundaryNorm, Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, NullLocator
+
+from mlplab.data.dataset import Dataset
+from mlplab.engines.backend import Backend
+from mlplab.engines.spec import LOSS_OF_TASK, ModelSpec
+from mlplab.plots import network, surfaces
+from mlplab.plots.style import (
+    BINARY_CMAP,
+    POINT_BLUE,
+    POINT_ORANGE,
+    SERIES,
+    WRONG,
+    class_cmap,
+    class_colors,
+    decimate,
+    display_name,
+    model_label,
+    new_figure,
+    save_figure,
+    set_title,
+    styled,
+)
+from mlplab.train.metrics import predicted_classes, true_classes
+
+LOG_SPAN = 100.0  # draw the loss on a log axis when max/min exceeds this (XOR's does)
+MAX_POINTS = 2000  # points drawn per split on scatters; more only hide each other
+MAX_TARGETS = 4  # regression targets drawn side by side in pred_vs_true
+
+
+# --- labels -----------------------------------------------------------------------------------
+def metric_text(result: dict[str, Any], task: str) -> str:
+    """The test metric for titles, e.g. ``test acc 1.000`` or ``test MAE 0.412, R² 0.93``."""
+    if task == "regression":
+        parts = []
+        if result.get("test_mae") is not None:
+            parts.append(f"test MAE {result['test_mae']:.4g}")
+        if result.get("test_r2") is not None:
+            parts.append(f"R² {result['test_r2']:.3f}")
+        return ", ".join(parts) or "test MAE n/a"
+    acc = result.get("test_acc")
+    return f"test acc {acc:.3f}" if acc is not None else "test acc n/a"
+
+
+def title_head(data: Dataset, result: dict[str, Any], spec: ModelSpec | None) -> str:
+    """``dataset · model``, the first line of every run plot's title."""
+    return f"{display_name(data.name)} · {model_label(result, spec)}"
+
+
+def output_names(data: Dataset) -> list[str]:
+    """Names of the model's outputs: the positive class, each class, or each target."""
+    if data.task == "binary":
+        return [f"P({(data.class_names or ['0', '1'])[1]})"]
+    if data.task == "multiclass":
+        return list(data.class_names or [])
+    return list(data.target_names)
+
+
+def plane_names(data: Dataset) -> tuple[str, str]:
+    """Names of the two features of planar data (``x1``, ``x2`` if the data has none)."""
+    names = [*data.feature_names, "x1", "x2"]
+    return names[0], names[1]
+
+
+def _class_names(data: Dataset, n: int) -> list[str]:
+    names = list(data.class_names or [])
+    return names if len(names) == n else [str(i) for i in range(n)]
+
+
+def _every(n: int, limit: int = MAX_POINTS) -> np.ndarray:
+    """At most ``limit`` evenly spaced indices of ``n`` rows (deterministic)."""
+    return decimate(n, limit)
+
+
+# --- loss curves --------------------------------------------------------------------------------
+def use_log_scale(values: list[float] | np.ndarray) -> bool:
+    """Whether positive values span more than :data:`LOG_SPAN` (max/min)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return bool(v.size) and bool(v.min() > 0) and v.max() / v.min() > LOG_SPAN
+
+
+@styled
+def loss_figure(result: dict[str, Any], data: Dataset, spec: ModelSpec | None = None) -> Figure:
+    """Loss per epoch (train, val) beside accuracy or MAE (train, val) at validations.
+
+    Parameters
+    ----------
+    result : dict
+        The run's result.json: ``train_losses`` (per epoch), ``val_epochs``,
+        ``val_losses``, and ``train_accs``/``val_accs`` or ``train_maes``/``val_maes``.
+    """
+    task = data.task
+    fig = new_figure(10.5, 4.2)
+    ax_loss, ax_metric = fig.subplots(1, 2)
+    fig.subplots_adjust(left=0.075, right=0.985, bottom=0.14, top=0.8, wspace=0.25)
+
+    train = np.asarray(result.get("train_losses") or [], dtype=np.float64)
+    val_epochs = np.asarray(result.get("val_epochs") or [], dtype=np.float64)
+    val = np.asarray(result.get("val_losses") or [], dtype=np.float64)
+    _curve(ax_loss, np.arange(1, len(train) + 1), train, "train")
+    _curve(ax_loss, val_epochs[: len(val)], val, "val")
+    if use_log_scale(np.concatenate([train, val])):
+        set_log_y(ax_loss)
+    loss_name = LOSS_OF_TASK.get(task, "loss")
+    ax_loss.set(xlabel="epoch", ylabel=f"{loss_name} loss")
+    set_title(ax_loss, f"loss ({loss_name})")
+
+    key, name = ("mae", "MAE") if task == "regression" else ("acc", "accuracy")
+    for split in ("train", "val"):
+        vals = np.asarray(result.get(f"{split}_{key}s") or [], dtype=np.float64)
+        _curve(ax_metric, val_epochs[: len(vals)], vals, split)
+    if task == "regression" and use_log_scale(
+        np.concatenate([np.asarray(result.get(f"{s}_maes") or [], float) for s in ("train", "val")])
+    ):
+        set_log_y(ax_metric)
+    ax_metric.set(xlabel="epoch", ylabel=name)
+    set_title(ax_metric, name)
+    for ax in (ax_loss, ax_metric):
+        if len(ax.get_lines()) > 1:
+            ax.legend(loc="best")
+    fig.suptitle(f"{title_head(data, result, spec)}\n{metric_text(result, task)}")
+    return fig
+
+
+def set_log_y(ax: Axes) -> None:
+    """A log y axis labelled ``0.001``, ``0.01``, ... with no minor ticks.
+
+    matplotlib's default labels (``10^{-3}``) go through mathtext, whose parser alone
+    costs more than drawing the rest of the figure; minor ticks are a dozen more
+    artists each. Plain decades read just as well.
+    """
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+def _curve(ax: Axes, x: np.ndarray, y: np.ndarray, split: str) -> None:
+    if len(y) == 0:
+        return
+    idx = decimate(len(y))
+    ax.plot(x[idx], y[idx], color=SERIES[split], lw=1.6, label=split)
+
+
+# --- 2-D surfaces -------------------------------------------------------------------------------
+def _point_sets(data: Dataset) -> list[tuple[str, np.ndarray, np.ndarray, str]]:
+    """(label, raw X, y, marker) of the splits to draw: train and test, or the one shared set."""
+    if data.shared_splits:
+        return [("data", surfaces.raw_inputs(data, data.X_train), data.y_train, "o")]
+    sets = []
+    for split, marker in (("train", "o"), ("test", "^")):
+        X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
+        idx = _every(len(X))
+        label = split if len(idx) == len(X) else f"{split} ({len(idx)} of {len(X)})"
+        sets.append((label, surfaces.raw_inputs(data, X[idx]), y[idx], marker))
+    return sets
+
+
+@styled
+def decision_surface_figure(
+    surface: surfaces.ClassSurface,
+    data: Dataset,
+    backend: Backend,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+) -> Figure:
+    """The decision surface of a classifier on 2-feature data.
+
+    Binary: a heatmap of P(class 1) with the 0.5 contour. Multiclass: each region in
+    its class colour, faded where the model is unsure, with the argmax boundaries.
+    Train and test points on top, coloured by their true class; points the model gets
+    wrong carry a red x.
+    """
+    fig = new_figure(6.6, 5.4)
+    ax = fig.add_axes((0.12, 0.11, 0.66, 0.73))
+    cax = fig.add_axes((0.82, 0.11, 0.035, 0.73))
+    grid = surface.grid
+    extent = grid.extent
+    n_classes = surface.probs.shape[-1]
+    names = _class_names(data, n_classes)
+    if surface.task == "binary":
+        p1 = surface.probs[..., 1]
+        im = ax.imshow(
+            p1, origin="lower", extent=extent, cmap=BINARY_CMAP, vmin=0, vmax=1, aspect="auto"
+        )
+        fig.colorbar(im, cax=cax, label=f"P({names[1]})")
+        if p1.min() < 0.5 < p1.max():  # no boundary to draw when the model is constant
+            ax.contour(grid.xx, grid.yy, p1, levels=[0.5], colors="k", linewidths=1.5)
+        colors = [POINT_BLUE, POINT_ORANGE]
+    else:
+        colors = class_colors(n_classes)
+        ax.imshow(
+            surfaces.class_rgba(surface, colors), origin="lower", extent=extent, aspect="auto"
+        )
+        mappable = ScalarMappable(
+            norm=BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes), cmap=class_cmap(n_classes)
+        )
+        cb = fig.colorbar(mappable, cax=cax, label="predicted class (faded: unsure)")
+        cb.set_ticks(np.arange(n_classes), labels=names)
+        present = np.unique(surface.classes)
+        if len(present) > 1:
+            levels = np.arange(present.min(), present.max()) + 0.5
+            ax.contour(grid.xx, grid.yy, surface.classes, levels=levels, colors="k", linewidths=1)
+
+    handles = []
+    n_wrong = 0
+    for label, X, y, marker in _point_sets(data):
+        true = true_classes(data.task, y)
+        pred = predicted_classes(data.task, backend.predict(data.transform(X)))
+        point_colors = np.asarray(colors, dtype=object)[true].tolist()
+        ax.scatter(
+            X[:, 0],
+            X[:, 1],
+            c=point_colors,
+            marker=marker,
+            s=_size(len(X)),
+            edgecolors="w",
+            linewidths=1.0 if len(X) <= 200 else 0.3,
+            zorder=3,
+        )
+        wrong = pred != true
+        if wrong.any():
+            ax.scatter(
+                X[wrong, 0],
+                X[wrong, 1],
+                marker="x",
+                c=WRONG,
+                s=_size(len(X)) * 1.5 + 10,
+                linewidths=2 if len(X) <= 200 else 1.2,
+                zorder=4,
+            )
+        n_wrong += int(wrong.sum())
+        handles.append(_marker_handle(marker, label))
+    if n_wrong:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                ls="",
+                marker="x",
+                color=WRONG,
+                mew=2,
+                ms=8,
+                label=f"misclassified ({n_wrong})",
+            )
+        )
+    _set_plane(ax, data, extent)
+    if len(handles) > 1:
+        ax.legend(handles=handles, loc="upper right", fontsize=10)
+    set_title(
+        ax, f"{title_head(data, result, spec)}\ndecision surface · {metric_text(result, data.task)}"
+    )
+    return fig
+
+
+def _marker_handle(marker: str, label: str) -> Line2D:
+    return Line2D([], [], ls="", marker=marker, mfc="0.75", mec="k", ms=8, label=label)
+
+
+def _size(n: int) -> float:
+    """Marker area: big for the 4 points of a logic gate, small for thousands."""
+    return float(np.clip(3000.0 / max(n, 1), 8.0, 140.0))
+
+
+def _set_plane(ax: Axes, data: Dataset, extent: tuple[float, float, float, float]) -> None:
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    fx, fy = plane_names(data)
+    ax.set_xlabel(fx)
+    ax.set_ylabel(fy)
+
+
+@styled
+def regression_surface_figure(
+    surface: surfaces.RegressionSurface,
+    data: Dataset,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+) -> Figure:
+    """The predicted surface of a regressor on 2-feature data, test points on top.
+
+    The points are coloured by their true y on the same colour scale, so a point that
+    stands out from the surface around it is one the model gets wrong.
+    """
+    fig = new_figure(6.6, 5.4)
+    ax = fig.add_axes((0.12, 0.11, 0.66, 0.73))
+    cax = fig.add_axes((0.82, 0.11, 0.035, 0.73))
+    t = surface.target
+    y_test = data.y_test[:, t]
+    both = np.concatenate([surface.values.ravel(), y_test])
+    norm = Normalize(float(both.min()), float(both.max()))
+    extent = surface.grid.extent
+    im = ax.imshow(
+        surface.values, origin="lower", extent=extent, cmap="viridis", norm=norm, aspect="auto"
+    )
+    target = _target_name(data, t)
+    fig.colorbar(im, cax=cax, label=f"predicted {target}")
+    if np.ptp(surface.values) > 0:
+        ax.contour(
+            surface.grid.xx,
+            surface.grid.yy,
+            surface.values,
+            levels=8,
+            colors="w",
+            linewidths=0.6,
+            alpha=0.6,
+        )
+    idx = _every(len(y_test))
+    X = surfaces.raw_inputs(data, data.X_test[idx])
+    ax.scatter(
+        X[:, 0],
+        X[:, 1],
+        c=y_test[idx],
+        cmap="viridis",
+        norm=norm,
+        s=_size(len(idx)),
+        edgecolors="k",
+        linewidths=0.5,
+        zorder=3,
+        label="test (colour: true y)",
+    )
+    _set_plane(ax, data, extent)
+    set_title(
+        ax,
+        f"{title_head(data, result, spec)}\npredicted {target} · {metric_text(result, 'regression')}",
+    )
+    return fig
+
+
+def _target_name(data: Dataset, t: int) -> str:
+    names = list(data.target_names)
+    return names[t] if t < len(names) else f"y{t}"
+
+
+@styled
+def regression_3d_figure(
+    surface: surfaces.RegressionSurface,
+    data: Dataset,
+    backend: Backend,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+    surface_points: int = 40,
+) -> Figure:
+    """True test y, predicted test y (3-D scatters) and the model's surface (3-D).
+
+    The lab's own view of regression on a plane. The 3-D surface uses every
+    ``G // surface_points``-th grid point: a mesh finer than ~40 x 40 draws slowly and
+    shows nothing more at this size.
+    """
+    fig = new_figure(15.0, 5.2)
+    t = surface.target
+    idx = _every(len(data.X_test))
+    X = surfaces.raw_inputs(data, data.X_test[idx])
+    y_true = data.y_test[idx, t]
+    y_pred = np.asarray(backend.predict(data.X_test[idx]), dtype=np.float64)[:, t]
+    lo = float(min(y_true.min(), y_pred.min(), surface.values.min()))
+    hi = float(max(y_true.max(), y_pred.max(), surface.values.max()))
+    norm = Normalize(lo, hi)
+    target = _target_name(data, t)
+    feats = plane_names(data)
+    panels = (("true test " + target, y_true), ("predicted test " + target, y_pred))
+    for i, (title, z) in enumerate(panels):
+        ax = fig.add_subplot(1, 3, i + 1, projection="3d")
+        ax.scatter(X[:, 0], X[:, 1], z, c=z, cmap="viridis", norm=norm, s=8, depthshade=False)
+        _axes_3d(ax, feats, target, title, lo, hi)
+    ax = fig.add_subplot(1, 3, 3, projection="3d")
+    step = max(1, surface.grid.xx.shape[0] // surface_points)
+    sl = (slice(None, None, step), slice(None, None, step))
+    ax.plot_surface(
+        surface.grid.xx[sl],
+        surface.grid.yy[sl],
+        surface.values[sl],
+        cmap="viridis",
+        norm=norm,
+        linewidth=0,
+        antialiased=False,
+    )
+    _axes_3d(ax, feats, target, "model surface", lo, hi)
+    fig.subplots_adjust(left=0.0, right=0.97, bottom=0.04, top=0.86, wspace=0.05)
+    fig.colorbar(
+        ScalarMappable(norm=norm, cmap="viridis"), ax=fig.axes, shrink=0.7, pad=0.02, label=target
+    )
+    fig.suptitle(f"{title_head(data, result, spec)}\n{metric_text(result, 'regression')}")
+    return fig
+
+
+def _axes_3d(
+    ax: Any, feats: tuple[str, str], target: str, title: str, lo: float, hi: float
+) -> None:
+    ax.set_xlabel(feats[0])
+    ax.set_ylabel(feats[1])
+    ax.set_zlabel(target)
+    ax.set_zlim(lo, hi)
+    set_title(ax, title)
+
+
+# --- any dataset --------------------------------------------------------------------------------
+@styled
+def confusion_figure(
+    data: Dataset, backend: Backend, result: dict[str, Any], spec: ModelSpec | None = None
+) -> Figure:
+    """The confusion matrix of the test split: rows true class, columns predicted class."""
+    n = max(2, len(data.class_names or []))
+    names = _class_names(data, n)
+    true = true_classes(data.task, data.y_test)
+    pred = predicted_classes(data.task, backend.predict(data.X_test))
+    cm = confusion_counts(true, pred, n)
+    side = float(np.clip(2.2 + 0.55 * n, 5.0, 9.5))
+    fig = new_figure(side + 1.2, side)
+    ax = fig.add_axes((0.2, 0.16, 0.6, 0.66))
+    cax = fig.add_axes((0.84, 0.16, 0.03, 0.66))
+    im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=max(1, int(cm.max())), aspect="auto")
+    fig.colorbar(im, cax=cax, label="count")
+    if n <= 20:
+        half = cm.max() / 2.0
+        for (i, j), c in np.ndenumerate(cm):
+            ax.text(
+                j,
+                i,
+                str(c),
+                ha="center",
+                va="center",
+                color="white" if c > half else "black",
+                fontsize=10,
+            )
+    ticks = np.arange(n)
+    ax.set_xticks(
+        ticks, labels=names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center"
+    )
+    ax.set_yticks(ticks, labels=names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    split = "train = val = test" if data.shared_splits else "test"
+    set_title(
+        ax,
+        f"{title_head(data, result, spec)}\nconfusion matrix ({split}) · "
+        f"{metric_text(result, data.task)}",
+    )
+    return fig
+
+
+def confusion_counts(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+    """Counts [n, n] of (true class, predicted class) pairs."""
+    cm = np.zeros((n, n), dtype=np.int64)
+    np.add.at(cm, (true, pred), 1)
+    return cm
+
+
+@styled
+def pred_vs_true_figure(
+    data: Dataset, backend: Backend, result: dict[str, Any], spec: ModelSpec | None = None
+) -> Figure:
+    """Predicted against true y for train and test, per target, with the line y = x."""
+    n_t = min(data.y_train.shape[1], MAX_TARGETS)
+    fig = new_figure(4.8 * n_t + 0.6, 5.0)
+    axes = np.atleast_1d(fig.subplots(1, n_t, squeeze=False)[0])
+    fig.subplots_adjust(left=0.1 / n_t + 0.04, right=0.97, bottom=0.12, top=0.8, wspace=0.3)
+    for t, ax in enumerate(axes):
+        lo, hi = np.inf, -np.inf
+        for split in ("train", "test"):
+            X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
+            idx = _every(len(X))
+            pred = np.asarray(backend.predict(X[idx]), dtype=np.float64)[:, t]
+            ax.scatter(
+                y[idx, t],
+                pred,
+                s=_size(len(idx)) / 2,
+                alpha=0.5 if split == "train" else 0.8,
+                color=SERIES[split],
+                label=split,
+                edgecolors="none",
+            )
+            lo = min(lo, float(y[idx, t].min()), float(pred.min()))
+            hi = max(hi, float(y[idx, t].max()), float(pred.max()))
+        pad = 0.05 * (hi - lo or 1.0)
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="k", lw=1, ls="--", label="y = x")
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
+        target = _target_name(data, t)
+        ax.set(xlabel=f"true {target}", ylabel=f"predicted {target}")
+        set_title(ax, target)
+        ax.legend(loc="upper left")
+    fig.suptitle(
+        f"{title_head(data, result, spec)}\npredicted vs true · {metric_text(result, 'regression')}"
+    )
+    return fig
+
+
+# --- all of a run's plots -----------------------------------------------------------------------
+def run_figures(
+    result: dict[str, Any], data: Dataset, backend: Backend, spec: ModelSpec
+) -> dict[str, Figure]:
+    """Every plot of a run, by file stem, in the order they are written."""
+    figs: dict[str, Figure] = {"loss": loss_figure(result, data, spec)}
+    surface = surfaces.surface_for(data, backend)
+    if isinstance(surface, surfaces.ClassSurface):
+        figs["surface"] = decision_surface_figure(surface, data, backend, result, spec)
+    elif isinstance(surface, surfaces.RegressionSurface):
+        figs["surface"] = regression_surface_figure(surface, data, result, spec)
+        figs["regression_3d"] = regression_3d_figure(surface, data, backend, result, spec)
+    if data.task == "regression":
+        figs["pred_vs_true"] = pred_vs_true_figure(data, backend, result, spec)
+    else:
+        figs["confusion"] = confusion_figure(data, backend, result, spec)
+    if network.can_draw(spec):
+        figs["network"] = network.network_figure(
+            backend.state_dict(),
+            spec,
+            list(data.feature_names),
+            output_names(data),
+            model_label(result, spec),
+        )
+    return figs
+
+
+def draw_run_plots(
+    plots_dir: Path,
+    result: dict[str, Any],
+    data: Dataset,
+    backend: Backend,
+    spec: ModelSpec,
+    fmt: str = "png",
+) -> list[str]:
+    """Draw a run's plots into ``plots_dir`` and return their file names.
+
+    Parameters
+    ----------
+    plots_dir : Path
+        Folder to write to (created if missing); files are ``STEM.FMT``.
+    result : dict
+        The run's record (result.json): curves, test metrics, settings.
+    data : Dataset
+        The run's data; ``X_*`` are in the model's (possibly standardized) space.
+    backend : Backend
+        The trained model.
+    spec : ModelSpec
+        Its architecture.
+    fmt : {'png', 'svg'}
+
+    Returns
+    -------
+    list of str
+        File names relative to ``plots_dir``, e.g. ``['loss.png', 'surface.png', ...]``.
+    """
+    plots_dir = Path(plots_dir)
+    written = []
+    for stem, fig in run_figures(result, data, backend, spec).items():
+        name = f"{stem}.{fmt}"
+        save_figure(fig, plots_dir / name, fmt)
+        written.append(name)
+    return written

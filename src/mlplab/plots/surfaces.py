@@ -1,0 +1,177 @@
+"""What a model predicts over the plane of a 2-feature dataset: the data behind surfaces.
+
+Axes are in the data's own units. When the dataset was standardized the model sees
+``(x - mean) / std`` (``Dataset.X_*`` hold the transformed inputs); the grid is laid out
+in raw units for the axes and passed through :meth:`~mlplab.data.dataset.Dataset.transform`
+before it reaches the model. ``Surface.model_inputs`` keeps exactly what the model saw,
+so that anyone can check a picture against ``backend.predict``. Because the transform is
+affine per axis, the picture is the same as one drawn in the model's space; only the
+tick labels differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlplab.data.dataset import Dataset
+from mlplab.engines.backend import Backend
+from mlplab.train.metrics import predicted_classes, probabilities
+
+GRID = 150  # grid points per axis: 22,500 predictions, a few ms for the small models here
+MARGIN = 0.15  # room around the data, as a fraction of its span on each axis
+
+
+@dataclass
+class Grid:
+    """A regular grid over the data's bounding box (plus a margin).
+
+    Attributes
+    ----------
+    xx, yy : ndarray, float64 [G, G]
+        Raw (display) coordinates; row ``i`` has ``yy[i, :] == y[i]``.
+    model_inputs : ndarray, float64 [G*G, 2]
+        The same points as the model sees them (standardized if the data was), in
+        row-major order of ``xx``.
+    """
+
+    xx: np.ndarray
+    yy: np.ndarray
+    model_inputs: np.ndarray
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """(left, right, bottom, top) for ``imshow``."""
+        return (
+            float(self.xx[0, 0]),
+            float(self.xx[0, -1]),
+            float(self.yy[0, 0]),
+            float(self.yy[-1, 0]),
+        )
+
+
+@dataclass
+class ClassSurface:
+    """A classifier's answer at every grid point.
+
+    Attributes
+    ----------
+    grid : Grid
+    probs : ndarray, float64 [G, G, C]
+        Class probabilities (C = 2 for binary: P(class 0), P(class 1)).
+    classes : ndarray, int64 [G, G]
+        Predicted class: P(class 1) > 0.5 (logit > 0) for binary, argmax otherwise,
+        exactly as :func:`mlplab.train.metrics.predicted_classes` decides.
+    task : str
+        ``binary`` or ``multiclass``.
+    """
+
+    grid: Grid
+    probs: np.ndarray
+    classes: np.ndarray
+    task: str
+
+
+@dataclass
+class RegressionSurface:
+    """A regressor's prediction of one target at every grid point.
+
+    Attributes
+    ----------
+    grid : Grid
+    values : ndarray, float64 [G, G]
+        The model's output ``target`` at each grid point.
+    target : int
+        Which output column is drawn.
+    """
+
+    grid: Grid
+    values: np.ndarray
+    target: int = 0
+
+
+Surface = ClassSurface | RegressionSurface
+
+
+def is_planar(data: Dataset) -> bool:
+    """Whether the data has exactly 2 features, so the model can be drawn over a plane."""
+    return data.n_features == 2
+
+
+def raw_inputs(data: Dataset, X: np.ndarray) -> np.ndarray:
+    """Model inputs ``X`` [N, F] back in the data's own units (undo standardization)."""
+    if data.scaler is None:
+        return X
+    mean, std = data.scaler
+    return X * std + mean
+
+
+def all_raw_points(data: Dataset) -> np.ndarray:
+    """Every train, val and test point in raw units, float64 [N, 2]."""
+    return raw_inputs(data, np.concatenate([data.X_train, data.X_val, data.X_test]))
+
+
+def make_grid(data: Dataset, n: int = GRID, margin: float = MARGIN) -> Grid:
+    """An ``n`` x ``n`` grid covering every data point (train, val, test) with a margin.
+
+    The margin is ``margin`` of the span on each axis (at least 0.1 units, so that a
+    constant feature still gets a visible range).
+    """
+    pts = all_raw_points(data)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    pad = np.maximum((hi - lo) * margin, 0.1)
+    lo, hi = lo - pad, hi + pad
+    xs = np.linspace(lo[0], hi[0], n)
+    ys = np.linspace(lo[1], hi[1], n)
+    xx, yy = np.meshgrid(xs, ys)
+    flat = np.column_stack([xx.ravel(), yy.ravel()])
+    return Grid(xx, yy, data.transform(flat))
+
+
+def predict_grid(backend: Backend, grid: Grid) -> np.ndarray:
+    """The model's raw outputs (logits or values) at every grid point, float64 [G*G, out]."""
+    return np.asarray(backend.predict(grid.model_inputs), dtype=np.float64)
+
+
+def class_surface(backend: Backend, task: str, grid: Grid) -> ClassSurface:
+    """Probabilities and predicted classes of a classifier over ``grid``."""
+    out = predict_grid(backend, grid)
+    shape = grid.xx.shape
+    probs = probabilities(task, out).reshape(*shape, -1)
+    classes = predicted_classes(task, out).reshape(shape)
+    return ClassSurface(grid, probs, classes, task)
+
+
+def regression_surface(backend: Backend, grid: Grid, target: int = 0) -> RegressionSurface:
+    """Predicted values of output column ``target`` over ``grid``."""
+    out = predict_grid(backend, grid)
+    return RegressionSurface(grid, out[:, target].reshape(grid.xx.shape), target)
+
+
+def surface_for(data: Dataset, backend: Backend, n: int = GRID) -> Surface | None:
+    """The model's surface over the data's plane, or None when the data is not 2-D."""
+    if not is_planar(data):
+        return None
+    grid = make_grid(data, n)
+    if data.task == "regression":
+        return regression_surface(backend, grid)
+    return class_surface(backend, data.task, grid)
+
+
+def class_rgba(surface: ClassSurface, colors: list[str]) -> np.ndarray:
+    """A multiclass surface as an image: class colour, faded to white where unsure.
+
+    The colour is the argmax class's; its strength is the confidence above chance,
+    ``(max p - 1/C) / (1 - 1/C)``, so confident regions are saturated and the
+    boundaries fade out. Returns float [G, G, 4] in [0, 1].
+    """
+    from matplotlib.colors import to_rgb
+
+    c = surface.probs.shape[-1]
+    rgb = np.array([to_rgb(col) for col in colors[:c]])[surface.classes]
+    conf = (surface.probs.max(axis=-1) - 1.0 / c) / (1.0 - 1.0 / c)
+    alpha = 0.15 + 0.6 * np.clip(conf, 0.0, 1.0)
+    img = np.ones((*surface.classes.shape, 4))
+    img[..., :3] = 1.0 - alpha[..., None] * (1.0 - rgb)  # blend over white: opaque, fast
+    return img

@@ -1,0 +1,63 @@
+"""`mlplab plot RUN_DIR` redraws from the record; `mlplab plot activations`; bad input."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+from plots_testlib import XOR_NN, assert_image, trained
+
+from conftest import assert_one_line_error
+from mlplab.engines.numpy.functional import ACTIVATIONS
+from mlplab.plots.activations import activation_curves, activations_figure
+
+
+def test_plot_redraws_identical_files_without_training(tmp_path_factory, run_cli):
+    xor = trained(tmp_path_factory, "xor", **XOR_NN)
+    plots = xor.run_dir / "plots"
+    before = {p.name: p.read_bytes() for p in plots.iterdir()}
+    shutil.rmtree(plots)
+    proc = run_cli("plot", xor.run_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in plots.iterdir()) == sorted(before)
+    for name, content in before.items():  # same model, same curves: the same bytes
+        assert plots.joinpath(name).read_bytes() == content, name
+    assert proc.stdout.split() == [str(plots / n) for n in xor.record["plots"]]
+    assert "Traceback" not in proc.stderr
+
+
+def test_plot_to_another_folder_as_svg(tmp_path_factory, tmp_path, run_cli):
+    xor = trained(tmp_path_factory, "xor", **XOR_NN)
+    proc = run_cli("plot", xor.run_dir, "--out", tmp_path / "svg", "--format", "svg")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "svg").iterdir()) == sorted(
+        n.replace(".png", ".svg") for n in xor.record["plots"]
+    )
+
+
+def test_plot_bad_run_dir_is_one_line_exit_2(tmp_path, run_cli):
+    assert_one_line_error(run_cli("plot", tmp_path / "nope"), "nope", "not a run directory")
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(run_cli("plot", tmp_path / "empty"), "empty")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "result.json").write_text("{}")
+    assert_one_line_error(run_cli("plot", tmp_path / "half"), "half")
+
+
+def test_plot_activations_draws_one_panel_each(tmp_path, run_cli):
+    proc = run_cli("plot", "activations", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert_image(tmp_path / "plots" / "activations.png")
+    fig = activations_figure()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == list(ACTIVATIONS)
+    for ax in panels:
+        assert len(ax.get_lines()) >= 2 and ax.get_legend() is not None
+
+
+def test_activation_curves_come_from_the_engine_table():
+    z, curves = activation_curves(np.array([-1.0, 0.0, 2.0]))
+    np.testing.assert_allclose(curves["relu"][0], [0, 0, 2])
+    np.testing.assert_allclose(curves["relu"][1], [0, 0, 1])  # relu'(0) = 0, as torch
+    s = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(curves["sigmoid"][1], s * (1 - s))

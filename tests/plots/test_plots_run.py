@@ -1,0 +1,264 @@
+"""A run's plots: the files train writes, and what each picture shows."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from plots_testlib import IRIS, RING, SINLOG, XOR_NN, assert_image, model_classes, trained
+
+from mlplab.plots import network, surfaces
+from mlplab.plots.run_plots import (
+    confusion_counts,
+    confusion_figure,
+    decision_surface_figure,
+    draw_run_plots,
+    loss_figure,
+    output_names,
+    pred_vs_true_figure,
+    regression_3d_figure,
+    regression_surface_figure,
+)
+from mlplab.train.metrics import predicted_classes, true_classes
+from mlplab.train.run import train
+
+
+@pytest.fixture(scope="module")
+def xor(tmp_path_factory):
+    return trained(tmp_path_factory, "xor", **XOR_NN)
+
+
+@pytest.fixture(scope="module")
+def sinlog(tmp_path_factory):
+    return trained(tmp_path_factory, "sinlog", **SINLOG)
+
+
+def _titles(fig) -> str:
+    """Every title of the figure (suptitle and axes titles), joined."""
+    parts = [fig.get_suptitle()] + [ax.get_title() for ax in fig.axes]
+    return "\n".join(p for p in parts if p)
+
+
+def _assert_covers(ax, raw_points: np.ndarray) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    assert x0 < raw_points[:, 0].min() and x1 > raw_points[:, 0].max()
+    assert y0 < raw_points[:, 1].min() and y1 > raw_points[:, 1].max()
+
+
+# --- files ------------------------------------------------------------------------------------
+def test_train_writes_valid_pngs_and_lists_them_in_result_json(xor):
+    names = xor.record["plots"]
+    assert names == ["loss.png", "surface.png", "confusion.png", "network.png"]
+    for name in names:
+        assert_image(xor.run_dir / "plots" / name)
+    on_disk = json.loads((xor.run_dir / "result.json").read_text())
+    assert on_disk["plots"] == names
+    assert sorted(p.name for p in (xor.run_dir / "plots").iterdir()) == sorted(names)
+
+
+def test_plots_none_writes_no_folder_and_svg_writes_svg(tmp_path):
+    quick = {**XOR_NN, "epoch": 30}
+    none = train(**quick, plots="none", engine="numpy", verbose=False, log_path=str(tmp_path / "a"))
+    assert not (none.run_dir / "plots").exists()
+    assert none.record["plots"] == "none"  # the setting, not a list of files
+    svg = train(**quick, plots="svg", engine="numpy", verbose=False, log_path=str(tmp_path / "b"))
+    assert svg.record["plots"] == ["loss.svg", "surface.svg", "confusion.svg", "network.svg"]
+    for name in svg.record["plots"]:
+        root = ET.parse(svg.run_dir / "plots" / name).getroot()
+        assert root.tag.endswith("svg")
+        text = (svg.run_dir / "plots" / name).read_text()
+        assert "<dc:date>" not in text  # no timestamp: redrawing gives the same file
+
+
+def test_svg_redraws_byte_for_byte(xor, tmp_path):
+    args = (xor.record, xor.dataset, xor.backend, xor.spec)
+    first = draw_run_plots(tmp_path / "a", *args, fmt="svg")
+    assert draw_run_plots(tmp_path / "b", *args, fmt="svg") == first
+    for name in first:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_draw_run_plots_returns_what_it_wrote(sinlog, tmp_path):
+    names = draw_run_plots(
+        tmp_path / "p", sinlog.record, sinlog.dataset, sinlog.backend, sinlog.spec, fmt="png"
+    )
+    assert names == ["loss.png", "surface.png", "regression_3d.png", "pred_vs_true.png"]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == sorted(names)
+    for name in names:
+        assert_image(tmp_path / "p" / name)
+
+
+# --- loss curves --------------------------------------------------------------------------------
+def test_xor_loss_curves_are_log_scaled_and_labelled(xor):
+    losses = xor.record["train_losses"]
+    assert max(losses) / min(losses) > 100  # the lab's loss spans more than two decades
+    fig = loss_figure(xor.record, xor.dataset, xor.spec)
+    ax_loss, ax_metric = fig.axes
+    assert ax_loss.get_yscale() == "log"
+    titles = _titles(fig)
+    for needle in ("xor", "mlp 2x1 sigmoid", "test acc 1.000", "bce"):
+        assert needle in titles, (needle, titles)
+    assert "accuracy" in ax_metric.get_ylabel()
+    for ax in (ax_loss, ax_metric):
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "val"]
+    train_line = ax_loss.get_lines()[0]
+    assert train_line.get_ydata()[0] == losses[0] and train_line.get_ydata()[-1] == losses[-1]
+    assert train_line.get_xdata()[-1] == len(losses)
+
+
+def test_loss_axis_is_linear_for_a_narrow_loss_and_one_series_has_no_legend(xor):
+    record = {
+        "model_name": "tiny",
+        "train_losses": [1.0, 0.8, 0.5],
+        "val_epochs": [],
+        "val_losses": [],
+        "test_acc": 0.5,
+    }
+    fig = loss_figure(record, xor.dataset, xor.spec)
+    assert fig.axes[0].get_yscale() == "linear"
+    assert fig.axes[0].get_legend() is None
+    assert "tiny" in fig.get_suptitle()
+
+
+# --- 2-D classification -------------------------------------------------------------------------
+def test_xor_decision_surface_shows_the_models_probabilities(xor):
+    data = xor.dataset
+    surf = surfaces.surface_for(data, xor.backend)
+    fig = decision_surface_figure(surf, data, xor.backend, xor.record, xor.spec)
+    ax = fig.axes[0]
+    (im,) = ax.get_images()
+    np.testing.assert_allclose(im.get_array(), surf.probs[..., 1])
+    assert im.colorbar is not None and im.colorbar.ax.get_ylabel() == "P(1)"
+    # Sampled grid points: the picture's class (P > 0.5) is the model's own decision.
+    rng = np.random.default_rng(1)
+    i, j = rng.integers(0, surf.grid.xx.shape[0], (2, 50))
+    pts = np.column_stack([surf.grid.xx[i, j], surf.grid.yy[i, j]])
+    np.testing.assert_array_equal(np.asarray(im.get_array())[i, j] > 0.5, model_classes(xor, pts))
+    _assert_covers(ax, surfaces.all_raw_points(data))
+    for needle in ("xor", "mlp 2x1 sigmoid", "test acc"):
+        assert needle in ax.get_title()
+    assert ax.get_xlabel() == data.feature_names[0]
+    assert len(ax.collections) >= 2  # the 0.5 contour and the points
+
+
+def test_misclassified_points_are_marked_and_counted(tmp_path_factory):
+    linear = trained(
+        tmp_path_factory, "xor_linear", **{**XOR_NN, "model": "linear", "epoch": 200}
+    )  # a line cannot separate XOR
+    data = linear.dataset
+    pred = model_classes(linear, data.X_train)
+    wrong = pred != true_classes(data.task, data.y_train)
+    assert wrong.any()
+    surf = surfaces.surface_for(data, linear.backend)
+    fig = decision_surface_figure(surf, data, linear.backend, linear.record, linear.spec)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["data", f"misclassified ({wrong.sum()})"]
+    marked = [c.get_offsets() for c in ax.collections if len(c.get_offsets()) == wrong.sum()]
+    assert any(np.allclose(m, data.X_train[wrong]) for m in marked)
+    assert "linear" in ax.get_title()
+
+
+def test_multiclass_surface_has_class_colorbar_and_legend(tmp_path_factory):
+    ring = trained(tmp_path_factory, "ring", **RING)
+    data = ring.dataset
+    surf = surfaces.surface_for(data, ring.backend)
+    fig = decision_surface_figure(surf, data, ring.backend, ring.record, ring.spec)
+    ax, cax = fig.axes
+    assert [t.get_text() for t in cax.get_yticklabels()] == data.class_names
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:2] == ["train", "test"]
+    _assert_covers(ax, surfaces.all_raw_points(data))
+    (im,) = ax.get_images()
+    np.testing.assert_allclose(im.get_array(), surfaces.class_rgba(surf, _ring_colors(3)))
+
+
+def _ring_colors(n: int) -> list[str]:
+    from mlplab.plots.style import class_colors
+
+    return class_colors(n)
+
+
+# --- regression ---------------------------------------------------------------------------------
+def test_sinlog_surface_and_3d_scatters_show_model_predictions(sinlog):
+    data = sinlog.dataset
+    surf = surfaces.surface_for(data, sinlog.backend)
+    fig = regression_surface_figure(surf, data, sinlog.record, sinlog.spec)
+    ax = fig.axes[0]
+    (im,) = ax.get_images()
+    pts = np.column_stack([surf.grid.xx.ravel(), surf.grid.yy.ravel()])
+    np.testing.assert_allclose(
+        np.asarray(im.get_array()).ravel(), sinlog.predict(pts)[:, 0], rtol=1e-6
+    )
+    assert im.colorbar is not None
+    _assert_covers(ax, surfaces.all_raw_points(data))
+    assert "sinlog" in ax.get_title() and "MAE" in ax.get_title()
+
+    fig3 = regression_3d_figure(surf, data, sinlog.backend, sinlog.record, sinlog.spec)
+    axes3d = [a for a in fig3.axes if a.name == "3d"]
+    assert [a.get_title() for a in axes3d] == ["true test y", "predicted test y", "model surface"]
+    xs, ys, zs = axes3d[1].collections[0]._offsets3d  # the predicted test y scatter
+    np.testing.assert_allclose(zs, sinlog.predict(np.column_stack([xs, ys]))[:, 0], rtol=1e-6)
+    _, _, z_true = axes3d[0].collections[0]._offsets3d
+    np.testing.assert_allclose(np.sort(z_true), np.sort(data.y_test[:, 0]))
+    assert "sinlog" in fig3.get_suptitle() and "mlp 32x1 relu" in fig3.get_suptitle()
+
+
+def test_pred_vs_true_has_the_identity_line_and_a_legend(sinlog):
+    fig = pred_vs_true_figure(sinlog.dataset, sinlog.backend, sinlog.record, sinlog.spec)
+    ax = fig.axes[0]
+    (line,) = ax.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), line.get_ydata())
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "test", "y = x"]
+    assert "R²" in fig.get_suptitle() and ax.get_xlabel() == "true y"
+
+
+# --- any dataset --------------------------------------------------------------------------------
+def test_confusion_matrix_counts_the_test_split(tmp_path_factory):
+    iris = trained(tmp_path_factory, "iris", **IRIS)
+    data = iris.dataset
+    assert iris.record["plots"] == ["loss.png", "confusion.png"]  # 4 features: no surface
+    fig = confusion_figure(data, iris.backend, iris.record, iris.spec)
+    ax = fig.axes[0]
+    (im,) = ax.get_images()
+    cm = np.asarray(im.get_array())
+    pred = predicted_classes(data.task, iris.backend.predict(data.X_test))
+    np.testing.assert_array_equal(cm, confusion_counts(data.y_test, pred, 3))
+    assert cm.sum() == len(data.X_test)
+    assert np.trace(cm) / cm.sum() == pytest.approx(iris.record["test_acc"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == data.class_names
+    assert im.colorbar is not None
+    assert "iris" in ax.get_title() and "test acc" in ax.get_title()
+
+
+def test_network_diagram_edges_follow_the_weights(xor):
+    assert network.can_draw(xor.spec)
+    state = xor.backend.state_dict()
+    fig = network.network_figure(
+        state, xor.spec, xor.dataset.feature_names, output_names(xor.dataset)
+    )
+    ax = fig.axes[0]
+    (edges,) = [c for c in ax.collections if c.__class__.__name__ == "LineCollection"]
+    weights = [w for w, _ in network.layer_params(state, xor.spec)]
+    flat = np.concatenate([w.ravel() for w in weights])  # [out, in] order, layer by layer
+    widths = np.asarray(edges.get_linewidths())
+    assert len(widths) == len(flat) == 6
+    np.testing.assert_allclose(
+        widths, np.concatenate([w.ravel() for w in network.edge_widths(weights)])
+    )
+    assert widths[np.abs(flat).argmax()] == widths.max()
+    blue = edges.get_colors()[flat >= 0]
+    assert np.allclose(blue, blue[0])  # one colour for all positive weights
+    assert "9 parameters" in ax.get_title()
+    assert ax.get_legend() is not None
+
+
+def test_no_network_diagram_past_eight_units(tmp_path_factory):
+    from mlplab.engines.spec import ModelSpec
+
+    assert not network.can_draw(ModelSpec(2, 1, 1, 9, "relu", task="binary"))
+    sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
+    assert "network.png" not in sinlog.record["plots"]

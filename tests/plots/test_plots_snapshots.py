@@ -1,0 +1,74 @@
+"""--snapshot_every: the surface captured during training, written as a GIF and a grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from plots_testlib import IRIS, MOONS, SINLOG, assert_image, trained
+
+from mlplab.plots import surfaces
+from mlplab.plots.snapshots import SnapshotRecorder, grid_figure, pick
+
+
+@pytest.fixture(scope="module")
+def moons_snap(tmp_path_factory):
+    return trained(tmp_path_factory, "moons_snap", **{**MOONS, "epoch": 60, "snapshot_every": 10})
+
+
+def test_train_writes_an_animated_gif_and_a_grid(moons_snap):
+    names = moons_snap.record["snapshots"]
+    assert names == ["boundary_evolution.gif", "boundary_evolution.png"]
+    plots = moons_snap.run_dir / "plots"
+    with Image.open(plots / "boundary_evolution.gif") as gif:
+        assert gif.format == "GIF" and gif.is_animated
+        assert gif.n_frames == 6  # steps 0, 10, ..., 50 of 60 full-batch steps
+    assert_image(plots / "boundary_evolution.png")
+
+
+def test_snapshots_are_the_models_surface_at_that_step(tmp_path_factory):
+    moons = trained(tmp_path_factory, "moons", **MOONS)
+    rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=30)
+    rec.capture(7, moons.backend)
+    assert rec.steps == [7] and rec.frames[0].shape == (30, 30)
+    snap = rec.surface(0)
+    assert isinstance(snap, surfaces.ClassSurface)
+    direct = surfaces.class_surface(moons.backend, "binary", rec.grid)
+    np.testing.assert_allclose(snap.probs, direct.probs, atol=1e-6)  # stored as float32
+    np.testing.assert_array_equal(snap.classes, direct.classes)
+
+
+def test_grid_titles_carry_the_steps(moons_snap, tmp_path_factory):
+    moons = trained(tmp_path_factory, "moons", **MOONS)
+    rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=20)
+    for step in range(0, 300, 10):  # 30 snapshots: the grid shows 12, first and last kept
+        rec.capture(step, moons.backend)
+    fig = grid_figure(rec)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert len(titles) == 12
+    assert titles[0] == "step 0" and titles[-1] == "step 290"
+    assert "moons" in fig.get_suptitle() and "mlp 8x2 tanh" in fig.get_suptitle()
+
+
+def test_regression_snapshots(tmp_path_factory, tmp_path):
+    sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
+    rec = SnapshotRecorder(sinlog.dataset, sinlog.spec, grid_size=20)
+    rec.capture(0, sinlog.backend)
+    rec.capture(1, sinlog.backend)
+    pts = rec.grid.model_inputs
+    np.testing.assert_allclose(rec.frames[1].ravel(), sinlog.backend.predict(pts)[:, 0], rtol=1e-5)
+    assert rec.write(tmp_path, fmt="svg") == ["boundary_evolution.gif", "boundary_evolution.svg"]
+
+
+def test_non_planar_data_captures_and_writes_nothing(tmp_path_factory, tmp_path):
+    iris = trained(tmp_path_factory, "iris", **IRIS)
+    rec = SnapshotRecorder(iris.dataset, iris.spec)
+    rec.capture(0, iris.backend)
+    assert rec.frames == [] and rec.write(tmp_path / "plots") == []
+    assert not (tmp_path / "plots").exists()
+
+
+def test_pick_keeps_first_and_last():
+    assert pick(5, 12) == [0, 1, 2, 3, 4]
+    chosen = pick(101, 12)
+    assert chosen[0] == 0 and chosen[-1] == 100 and len(chosen) == 12

@@ -1,0 +1,78 @@
+"""The numbers behind the 2-D pictures: grids cover the data, surfaces are the model's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from plots_testlib import IRIS, MOONS, RING, SINLOG, XOR_NN, model_classes, trained
+
+from mlplab.plots import surfaces
+
+
+@pytest.fixture(scope="module")
+def moons(tmp_path_factory):
+    return trained(tmp_path_factory, "moons", **MOONS)
+
+
+def test_grid_covers_every_point_with_a_margin_in_raw_units(moons):
+    data = moons.dataset
+    assert data.scaler is not None  # the model sees standardized inputs ...
+    grid = surfaces.make_grid(data, n=50)
+    raw = surfaces.all_raw_points(data)
+    left, right, bottom, top = grid.extent
+    assert left < raw[:, 0].min() and right > raw[:, 0].max()
+    assert bottom < raw[:, 1].min() and top > raw[:, 1].max()
+    # ... while the grid's axes are in the data's own units, and model_inputs is what
+    # the model sees at those points.
+    flat = np.column_stack([grid.xx.ravel(), grid.yy.ravel()])
+    np.testing.assert_allclose(grid.model_inputs, data.transform(flat))
+    np.testing.assert_allclose(surfaces.raw_inputs(data, data.X_test), raw[-len(data.X_test) :])
+
+
+def test_binary_surface_is_the_models_own_decision(moons):
+    s = surfaces.surface_for(moons.dataset, moons.backend, n=60)
+    assert isinstance(s, surfaces.ClassSurface) and s.task == "binary"
+    assert s.probs.shape == (60, 60, 2) and s.classes.shape == (60, 60)
+    np.testing.assert_allclose(s.probs.sum(axis=-1), 1.0)
+    rng = np.random.default_rng(0)
+    i, j = rng.integers(0, 60, 40), rng.integers(0, 60, 40)
+    pts = np.column_stack([s.grid.xx[i, j], s.grid.yy[i, j]])
+    np.testing.assert_array_equal(s.classes[i, j], model_classes(moons, pts))
+    logits = moons.backend.predict(moons.dataset.transform(pts))[:, 0]
+    np.testing.assert_allclose(s.probs[i, j, 1], 1 / (1 + np.exp(-logits)), rtol=1e-6)
+    # Both classes appear: the model has learned a boundary inside the picture.
+    assert set(np.unique(s.classes)) == {0, 1}
+
+
+def test_multiclass_surface_is_the_argmax(tmp_path_factory):
+    ring = trained(tmp_path_factory, "ring", **RING)
+    s = surfaces.surface_for(ring.dataset, ring.backend, n=40)
+    assert isinstance(s, surfaces.ClassSurface) and s.probs.shape == (40, 40, 3)
+    out = ring.backend.predict(s.grid.model_inputs)
+    np.testing.assert_array_equal(s.classes.ravel(), out.argmax(axis=1))
+    img = surfaces.class_rgba(s, ["#ff0000", "#00ff00", "#0000ff"])
+    assert img.shape == (40, 40, 4) and img.min() >= 0 and img.max() <= 1
+    # Each pixel is tinted towards its predicted class's colour: with pure red, green and
+    # blue, the channel that stays brightest is the class's.
+    np.testing.assert_array_equal(img[..., :3].argmax(axis=-1), s.classes)
+
+
+def test_regression_surface_values_are_predictions(tmp_path_factory):
+    sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
+    s = surfaces.surface_for(sinlog.dataset, sinlog.backend, n=30)
+    assert isinstance(s, surfaces.RegressionSurface)
+    pts = np.column_stack([s.grid.xx.ravel(), s.grid.yy.ravel()])
+    np.testing.assert_allclose(s.values.ravel(), sinlog.predict(pts)[:, 0], rtol=1e-6)
+
+
+def test_no_surface_without_two_features(tmp_path_factory):
+    iris = trained(tmp_path_factory, "iris", **IRIS)
+    assert not surfaces.is_planar(iris.dataset)
+    assert surfaces.surface_for(iris.dataset, iris.backend) is None
+
+
+def test_xor_grid_is_the_unit_square_plus_margin(tmp_path_factory):
+    xor = trained(tmp_path_factory, "xor", **XOR_NN)
+    left, right, bottom, top = surfaces.make_grid(xor.dataset).extent
+    assert (left, bottom) == pytest.approx((-0.15, -0.15))
+    assert (right, top) == pytest.approx((1.15, 1.15))

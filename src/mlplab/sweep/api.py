@@ -1,0 +1,376 @@
+"""``sweep(...)``: many configs as normal runs, skipping finished ones, then a report.
+
+The phases, in order: build the grid (or random sample) and validate every config; check
+that records can be written and that the data loads; write the sweep's spec; train the
+missing runs in groups (locally or on Ray); print a summary; write the report.
+Nothing is written before every config has passed validation.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlplab.config import Config, read_yaml
+from mlplab.errors import ConfigError
+from mlplab.sweep.grid import SweepSpec, build_spec, expand, plan_groups
+from mlplab.sweep.local import Outcome, SweepInterrupted, run_local, train_group
+
+# Settings that decide which data a run loads: each distinct combination is loaded once
+# before the sweep starts, so a bad data file stops it with one line, not N failed runs.
+DATA_SETTINGS = (
+    "data",
+    "target",
+    "task",
+    "split",
+    "standardize",
+    "n_samples",
+    "noise",
+    "data_seed",
+)
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class SweepResult:
+    """What :func:`sweep` returns.
+
+    Attributes
+    ----------
+    spec : SweepSpec
+        Base settings, axes, search and the run ids.
+    configs : list of Config
+        Every config of the sweep, in grid (or sampling) order.
+    outcomes : list of dict
+        The runs trained by this call: ``run_id``, ``status``, ``error``, ``wall_time_s``.
+    skipped : list of str
+        Run ids that had finished before and were not trained again.
+    spec_path : Path
+        The sweep's YAML spec, ``log_path/exp_name/sweep-<hash>.yaml``.
+    report : Report or None
+        The report written at the end (None with ``report=False`` or when interrupted).
+    interrupted : bool
+    """
+
+    spec: SweepSpec
+    configs: list[Config]
+    outcomes: list[Outcome]
+    skipped: list[str]
+    spec_path: Path
+    report: Any = None
+    interrupted: bool = False
+    wall_time_s: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def run_dirs(self) -> list[Path]:
+        from mlplab.runs.record import run_dir_of
+
+        return [run_dir_of(c) for c in self.configs]
+
+    @property
+    def exit_code(self) -> int:
+        """130 when interrupted, 1 when a run failed (crashed), else 0.
+
+        A diverged run is a result of its settings (often a too-high lr), not an error of
+        the sweep, so it does not change the exit status.
+        """
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return 1 if self.counts.get("failed", 0) else 0
+
+    def summary(self) -> str:
+        c = self.counts
+        line = (
+            f"{len(self.configs)} runs: {c['trained']} trained, {c['skipped']} skipped, "
+            f"{c['failed'] + c['diverged']} failed/diverged"
+        )
+        if c["remaining"]:
+            line += f", {c['remaining']} not finished"
+        return line + f" ({self.wall_time_s:.1f} s)"
+
+
+def sweep(
+    config: str | Path | dict[str, Any] | Config | None = None,
+    *,
+    search: str = "grid",
+    trials: int | None = None,
+    workers: int | None = None,
+    rerun: bool = False,
+    backend: str = "local",
+    address: str | None = None,
+    group_size: int | None = None,
+    no_batch: bool = False,
+    cpus_per_task: float = 1.0,
+    gpus_per_task: float = 0.0,
+    report: bool = True,
+    verbose: bool = True,
+    progress: bool | None = None,
+    **settings: Any,
+) -> SweepResult:
+    """Train every config of a grid or random search as a normal run, then report.
+
+    Parameters
+    ----------
+    config : path to a YAML file, dict, or Config, optional
+        Base settings. In a YAML file or dict, a list for a scalar setting is an axis.
+    search : {'grid', 'random'}
+        ``grid``: the product of all axes. ``random``: ``trials`` samples (see
+        :mod:`mlplab.sweep.grid` for ``loguniform:1e-4:1e-1``, ``uniform:a:b``,
+        ``int:a:b`` and ``choice:a:b``).
+    trials : int, optional
+        Number of random samples (random search only).
+    workers : int, optional
+        Worker processes; default ``os.cpu_count()``. 1 trains in this process.
+    rerun : bool
+        Train every run again, even finished ones (default: only missing or unfinished).
+    backend : {'local', 'ray'}
+    address, cpus_per_task, gpus_per_task
+        Ray options (``backend='ray'``).
+    group_size : int, optional
+        Configs per unit of work; default automatic. ``no_batch`` forces groups of one.
+    report : bool
+        Write ``results.csv`` and ``report.html`` into ``log_path/exp_name`` at the end.
+    verbose : bool
+        Print progress, the summary line and the report's table.
+    progress : bool, optional
+        Per-run progress (a bar on a terminal, else one line per run); default ``verbose``.
+    **settings
+        Settings as keyword arguments; a list of several values is an axis,
+        e.g. ``sweep(data="ring", n_layer=[1, 2, 3], hid_dim=[50, 100], seed=[0, 1, 2])``.
+
+    Returns
+    -------
+    SweepResult
+
+    Raises
+    ------
+    mlplab.errors.ConfigError
+        For any bad setting or axis value, before anything is written.
+    """
+    started = time.time()
+    # --- validate: every config, the output folder and the data -------------------------
+    base = _base_settings(config)
+    spec = build_spec(base, settings, search=search, trials=trials)
+    configs = expand(spec)
+    if not configs:
+        raise ConfigError("the sweep has no configs")
+    n_workers = (os.cpu_count() or 1) if workers is None else workers
+    if n_workers < 1:
+        raise ConfigError("--workers: must be at least 1")
+    if backend not in ("local", "ray"):
+        raise ConfigError(f"--backend: {backend!r} is not one of local, ray")
+    first = configs[0]
+    from mlplab.runs.record import check_writable, is_finished, run_dir_of, run_name
+
+    check_writable(first.log_path)
+    _check_data(configs)
+
+    # --- record the spec -----------------------------------------------------------------
+    spec_path = write_spec(spec, Path(first.log_path) / first.exp_name)
+
+    # --- train what is missing -----------------------------------------------------------
+    pending = [c for c in configs if rerun or not is_finished(run_dir_of(c))]
+    pending_ids = {run_name(c) for c in pending}
+    skipped = [rid for rid in spec.run_ids if rid not in pending_ids]
+    groups = [
+        [c.to_dict() for c in g]
+        for g in plan_groups(pending, n_workers, group_size=group_size, no_batch=no_batch)
+    ]
+    show = verbose if progress is None else progress
+    result = SweepResult(spec, configs, [], skipped, spec_path)
+    with _Progress(len(pending), show) as bar:
+        try:
+            if backend == "ray":
+                result.outcomes = _run_ray(
+                    groups, n_workers, bar.done, address, cpus_per_task, gpus_per_task
+                )
+            else:
+                result.outcomes = run_local(groups, n_workers, on_done=bar.done)
+        except SweepInterrupted as stop:
+            result.outcomes = stop.outcomes
+            result.interrupted = True
+    result.wall_time_s = time.time() - started
+    result.counts = _count(result, len(pending))
+
+    # --- summary and report --------------------------------------------------------------
+    if verbose:
+        print(result.summary(), flush=True)
+    if result.interrupted:
+        print(
+            f"mlplab: sweep interrupted; {result.counts['remaining']} runs remain. "
+            "Run the same command again to train only those.",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif report:
+        from mlplab.report.api import report as write_report
+
+        order = list(spec.axes)
+        folder = Path(first.log_path) / first.exp_name
+        result.report = write_report(folder, out=folder, verbose=verbose, order=order)
+    return result
+
+
+def sweep_command(
+    config_path: str | None, settings: dict[str, Any], options: dict[str, Any]
+) -> int:
+    """``mlplab sweep``: flags (lists of strings) and sweep options -> exit status."""
+    quiet = bool(options.get("quiet"))
+    result = sweep(
+        config_path,
+        search=options.get("search") or "grid",
+        trials=options.get("trials"),
+        workers=options.get("workers"),
+        rerun=bool(options.get("rerun")),
+        backend=options.get("backend") or "local",
+        address=options.get("address"),
+        group_size=options.get("group_size"),
+        no_batch=bool(options.get("no_batch")),
+        cpus_per_task=float(options.get("cpus_per_task") or 1.0),
+        gpus_per_task=float(options.get("gpus_per_task") or 0.0),
+        report=not options.get("no_report"),
+        verbose=not quiet,
+        progress=not quiet,
+        **settings,
+    )
+    if quiet:
+        print(result.summary(), flush=True)
+    return result.exit_code
+
+
+def write_spec(spec: SweepSpec, folder: Path) -> Path:
+    """Write the spec as ``folder/sweep-<hash>.yaml`` (atomically); return its path."""
+    import yaml
+
+    from mlplab import __version__
+    from mlplab.runs.atomic import atomic_write_text
+
+    path = folder / f"sweep-{spec.spec_hash()}.yaml"
+    text = yaml.safe_dump({**spec.to_dict(), "mlplab_version": __version__}, sort_keys=False)
+    atomic_write_text(path, text)
+    return path
+
+
+def _base_settings(config: str | Path | dict[str, Any] | Config | None) -> dict[str, Any]:
+    if config is None:
+        return {}
+    if isinstance(config, Config):
+        return config.to_dict()
+    if isinstance(config, dict):
+        return dict(config)
+    return read_yaml(config)
+
+
+def _check_data(configs: list[Config]) -> None:
+    """Load each distinct dataset once; a bad one raises its one-line DataError now."""
+    from mlplab.train.run import load_data
+
+    seen: set[str] = set()
+    for cfg in configs:
+        key = repr([getattr(cfg, k) for k in DATA_SETTINGS])
+        if key not in seen:
+            seen.add(key)
+            load_data(cfg)
+
+
+def _run_ray(
+    groups: list[list[dict[str, Any]]],
+    workers: int,
+    on_done: Any,
+    address: str | None,
+    cpus_per_task: float,
+    gpus_per_task: float,
+) -> list[Outcome]:
+    try:
+        from mlplab.sweep.ray import run_ray  # type: ignore[import-not-found]
+    except ImportError as err:
+        raise ConfigError(
+            f"--backend ray is not available ({err}); install mlplab[ray] or use --backend local"
+        ) from None
+    return run_ray(
+        groups,
+        workers=workers,
+        on_done=on_done,
+        address=address,
+        cpus_per_task=cpus_per_task,
+        gpus_per_task=gpus_per_task,
+        group_fn=train_group,
+    )
+
+
+def _count(result: SweepResult, n_pending: int) -> dict[str, int]:
+    statuses = [o["status"] for o in result.outcomes]
+    return {
+        "trained": statuses.count("finished"),
+        "skipped": len(result.skipped),
+        "failed": statuses.count("failed"),
+        "diverged": statuses.count("diverged"),
+        "interrupted": statuses.count("interrupted"),
+        # Interrupted runs and runs never reached are what a re-run will train.
+        "remaining": n_pending - len(statuses) + statuses.count("interrupted"),
+    }
+
+
+class _Progress:
+    """A rich bar on an interactive terminal, else one line per finished run."""
+
+    def __init__(self, total: int, show: bool) -> None:
+        from mlplab.console import interactive
+
+        self.total = total
+        self.show = show and total > 0
+        self.count = 0
+        self._bar: Any = None
+        if self.show and interactive():
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("sweep"),
+                MofNCompleteColumn(),
+                BarColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[last]}"),
+                transient=True,
+            )
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.start()
+            self._task = self._bar.add_task("sweep", total=self.total, last="")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def done(self, outcome: Outcome) -> None:
+        self.count += 1
+        if not self.show:
+            return
+        line = _outcome_line(outcome)
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, last=line)
+            if outcome["status"] != "finished":
+                self._bar.console.print(line, highlight=False, markup=False)
+        else:
+            print(f"[{self.count}/{self.total}] {line}", flush=True)
+
+
+def _outcome_line(outcome: Outcome) -> str:
+    secs = outcome.get("wall_time_s")
+    took = f" in {secs:.1f} s" if isinstance(secs, int | float) else ""
+    err = f": {outcome['error']}" if outcome.get("error") else ""
+    return f"{outcome['run_id']} {outcome['status']}{took}{err}"

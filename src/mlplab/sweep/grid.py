@@ -1,0 +1,314 @@
+"""Flags -> configs: the grid (or random sample) of a sweep, validated before anything runs.
+
+A sweep starts from *settings*: a mapping of setting name to one value or to a list of
+values (the CLI gives every scalar flag as a list of strings). A scalar setting with more
+than one value is an **axis**. The list-typed settings ``target`` and ``split`` take a
+list as their one value and are never axes.
+
+- ``search="grid"``: every combination of the axes (their product), in the order the
+  axes were given.
+- ``search="random"``: ``trials`` samples. An axis value may be a distribution:
+  ``loguniform:LOW:HIGH``, ``uniform:LOW:HIGH``, ``int:LOW:HIGH`` (both ends inclusive)
+  or ``choice:A:B:C``; plain multiple values are sampled as a ``choice``. Several values of
+  ``seed`` are *replicates*, not sampled: every sampled config runs once per seed.
+  Sampling uses its own ``numpy.random.Generator`` seeded with the base config's
+  ``seed`` (the first ``seed`` value when several are given), so the same command draws
+  the same configs and a re-run skips the finished ones.
+
+Every config is validated by :func:`mlplab.config.make_config` before any run starts;
+one bad value raises :class:`mlplab.errors.ConfigError` naming the setting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlplab.config import HASH_EXCLUDED, Config, make_config
+from mlplab.errors import ConfigError
+
+DISTRIBUTIONS = ("loguniform", "uniform", "int", "choice")
+# A sweep writes into one folder, log_path/exp_name: these cannot vary within it.
+NOT_AXES = frozenset({"log_path", "exp_name"})
+# Settings that must be equal for configs to be trained together in one group by a batched
+# trainer: everything that shapes the data, the network or the loop. Settings outside this
+# set (seed, lr, momentum, L2, init) differ freely within a group.
+GROUP_FREE = frozenset({"seed", "lr", "mm", "l2_coef", "init", "use_xavier"}) | HASH_EXCLUDED
+# Upper bound of the automatic group size, so one slow group cannot hold a sweep's tail.
+AUTO_GROUP_MAX = 32
+
+
+def is_list_setting(name: str) -> bool:
+    """True for settings whose one value is itself a list (``target``, ``split``)."""
+    return "list" in str(Config.model_fields[name].annotation)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A random-search axis: ``kind`` in DISTRIBUTIONS, with bounds or choices.
+
+    ``low``/``high`` are floats (``int``: both inclusive); ``choices`` holds raw values.
+    """
+
+    kind: str
+    low: float = 0.0
+    high: float = 0.0
+    choices: tuple[Any, ...] = ()
+
+    def sample(self, rng: Any) -> Any:
+        """One value drawn with ``rng`` (a ``numpy.random.Generator``)."""
+        if self.kind == "loguniform":
+            return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+        if self.kind == "uniform":
+            return float(rng.uniform(self.low, self.high))
+        if self.kind == "int":
+            return int(rng.integers(int(self.low), int(self.high), endpoint=True))
+        return self.choices[int(rng.integers(len(self.choices)))]
+
+    def edge_values(self) -> list[Any]:
+        """Values that bound what :meth:`sample` can return (checked before running)."""
+        if self.kind == "choice":
+            return list(self.choices)
+        if self.kind == "int":
+            return [int(self.low), int(self.high)]
+        return [self.low, self.high]
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            return "choice:" + ":".join(str(c) for c in self.choices)
+        return f"{self.kind}:{self.low:g}:{self.high:g}"
+
+
+def parse_distribution(name: str, text: Any) -> Distribution | None:
+    """Parse ``kind:a:b`` into a Distribution; None when ``text`` is a plain value."""
+    if not isinstance(text, str) or ":" not in text:
+        return None
+    kind, _, rest = text.partition(":")
+    if kind not in DISTRIBUTIONS:
+        return None  # e.g. a device such as cuda:1 is a plain value
+    parts = rest.split(":")
+    if kind == "choice":
+        if not rest or any(p == "" for p in parts):
+            raise ConfigError(f"setting '{name}': {text!r} must be choice:A:B[:C...]")
+        return Distribution("choice", choices=tuple(parts))
+    try:
+        low, high = (float(p) for p in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        low, high = None, None
+    if low is None or high is None:
+        raise ConfigError(f"setting '{name}': {text!r} must be {kind}:LOW:HIGH with two numbers")
+    if not low < high:
+        raise ConfigError(f"setting '{name}': {text!r} needs LOW < HIGH")
+    if kind == "loguniform" and low <= 0:
+        raise ConfigError(f"setting '{name}': {text!r} needs LOW > 0 for a log scale")
+    if kind == "int" and (low != int(low) or high != int(high)):
+        raise ConfigError(f"setting '{name}': {text!r} needs whole-number bounds")
+    return Distribution(kind, low, high)
+
+
+@dataclass
+class SweepSpec:
+    """What a sweep runs: the base settings, the axes and the search.
+
+    Attributes
+    ----------
+    base : dict
+        Settings shared by every config (YAML file plus single-valued flags).
+    axes : dict
+        Setting name -> list of values (grid), or -> list of values / one distribution
+        string (random). Insertion order is the axis order (var1, var2, ... of the report).
+    search : {'grid', 'random'}
+    trials : int or None
+        Number of random-search samples (random only).
+    sample_seed : int
+        Seed of the random-search sampler (the base ``seed``, or the first ``seed`` value).
+    run_ids : list of str
+        Filled in by :func:`expand`: the run ids of the configs, in order.
+    """
+
+    base: dict[str, Any]
+    axes: dict[str, list[Any]]
+    search: str = "grid"
+    trials: int | None = None
+    sample_seed: int = 0
+    run_ids: list[str] = field(default_factory=list)
+
+    def spec_hash(self) -> str:
+        """6-hex-digit sha1 of the base, axes and search: the sweep's identity."""
+        blob = json.dumps(
+            {"base": self.base, "axes": self.axes, "search": self.search, "trials": self.trials},
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha1(blob.encode()).hexdigest()[:6]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "search": self.search,
+            "trials": self.trials,
+            "sample_seed": self.sample_seed,
+            "base": self.base,
+            "axes": self.axes,
+            "runs": self.run_ids,
+        }
+
+
+def build_spec(
+    base: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    search: str = "grid",
+    trials: int | None = None,
+) -> SweepSpec:
+    """Split ``base`` (a YAML mapping) and ``settings`` (flags, which win) into base + axes.
+
+    A list given for a scalar setting, in either, is an axis (one-element lists are plain
+    values). Raises ConfigError for unknown settings, misplaced distributions, or a bad
+    ``search``/``trials``.
+    """
+    if search not in ("grid", "random"):
+        raise ConfigError(f"--search: {search!r} is not one of grid, random")
+    if search == "random" and (trials is None or trials < 1):
+        raise ConfigError("--trials: random search needs --trials N with N >= 1")
+    if search == "grid" and trials is not None:
+        raise ConfigError("--trials applies only to --search random")
+    merged = {**dict(base), **dict(settings)}
+    fixed: dict[str, Any] = {}
+    axes: dict[str, list[Any]] = {}
+    for name, value in merged.items():
+        if name not in Config.model_fields:
+            make_config({name: value})  # raises the usual 'unknown setting' line
+        values = _as_values(name, value)
+        if len(values) == 1 and not (search == "random" and _is_dist(name, values[0])):
+            if _is_dist(name, values[0]):
+                raise ConfigError(
+                    f"setting '{name}': {values[0]!r} is a distribution; use it with --search random"
+                )
+            fixed[name] = values[0]
+            continue
+        if name in NOT_AXES:
+            raise ConfigError(f"setting '{name}': a sweep writes to one folder; give one value")
+        if search == "grid" and any(_is_dist(name, v) for v in values):
+            raise ConfigError(
+                f"setting '{name}': distributions such as {values[0]!r} need --search random"
+            )
+        if search == "random" and len(values) > 1 and any(_is_dist(name, v) for v in values):
+            raise ConfigError(f"setting '{name}': give one distribution or plain values, not both")
+        axes[name] = values
+    first_seed = axes.get("seed", [fixed.get("seed", 0)])[0]
+    try:
+        sample_seed = 0 if _is_dist("seed", first_seed) else int(first_seed)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting 'seed': {first_seed!r} is not a whole number") from None
+    return SweepSpec(fixed, axes, search, trials, sample_seed)
+
+
+def _as_values(name: str, value: Any) -> list[Any]:
+    if is_list_setting(name):
+        return [value]  # the one value of target/split is itself a list
+    if isinstance(value, list | tuple):
+        if not value:
+            raise ConfigError(f"setting '{name}': give at least one value")
+        return list(value)
+    return [value]
+
+
+def _is_dist(name: str, value: Any) -> bool:
+    return parse_distribution(name, value) is not None
+
+
+def expand(spec: SweepSpec) -> list[Config]:
+    """All validated configs of ``spec``, without duplicates; fills ``spec.run_ids``.
+
+    Raises ConfigError (one line naming the setting) before returning anything, so a bad
+    value in any axis stops the sweep before a single run starts.
+    """
+    _check_axis_values(spec)
+    raw = _grid(spec) if spec.search == "grid" else _random(spec)
+    configs: list[Config] = []
+    seen: set[str] = set()
+    for values in raw:
+        cfg = make_config(values, "sweep")
+        rid = cfg.run_hash()
+        if rid in seen:  # e.g. --act relu RELU: one run, not two writers of one folder
+            continue
+        seen.add(rid)
+        configs.append(cfg)
+    from mlplab.runs.record import run_name
+
+    spec.run_ids = [run_name(c) for c in configs]
+    return configs
+
+
+def _check_axis_values(spec: SweepSpec) -> None:
+    """Validate each axis value on the base alone: the clearest error for a bad value."""
+    make_config(spec.base, "sweep")
+    for name, values in spec.axes.items():
+        for v in values:
+            dist = parse_distribution(name, v)
+            for edge in dist.edge_values() if dist else [v]:
+                make_config({**spec.base, name: edge}, "sweep")
+
+
+def _grid(spec: SweepSpec) -> Iterable[dict[str, Any]]:
+    names = list(spec.axes)
+    for combo in itertools.product(*(spec.axes[n] for n in names)):
+        yield {**spec.base, **dict(zip(names, combo))}
+
+
+def _random(spec: SweepSpec) -> Iterable[dict[str, Any]]:
+    import numpy as np
+
+    rng = np.random.default_rng(spec.sample_seed)
+    axes = dict(spec.axes)
+    # Plain seed values are replicates of every sample; a seed distribution is sampled.
+    seeds: list[Any] = axes.pop("seed", None) or [None]
+    if _is_dist("seed", seeds[0]):
+        axes["seed"], seeds = seeds, [None]
+    sampled = {
+        name: parse_distribution(name, values[0])
+        if len(values) == 1
+        else Distribution("choice", choices=tuple(values))
+        for name, values in axes.items()
+    }
+    assert spec.trials is not None
+    for _ in range(spec.trials):
+        draw = {name: dist.sample(rng) for name, dist in sampled.items() if dist is not None}
+        for seed in seeds:
+            yield {**spec.base, **draw, **({} if seed is None else {"seed": seed})}
+
+
+def plan_groups(
+    configs: list[Config], workers: int, group_size: int | None = None, no_batch: bool = False
+) -> list[list[Config]]:
+    """Cut configs into groups: the unit of work one worker trains (a batched trainer at once).
+
+    Configs share a group only when they agree on every setting outside ``GROUP_FREE``
+    (same data, network shape and schedule). ``no_batch`` gives groups of one;
+    ``group_size`` caps the size; by default each worker gets about one group per
+    shape (at most ``AUTO_GROUP_MAX`` configs), so all workers stay busy.
+    """
+    if group_size is not None and group_size < 1:
+        raise ConfigError("--group_size: must be at least 1")
+    by_shape: dict[str, list[Config]] = {}
+    for cfg in configs:
+        key = json.dumps(
+            {k: v for k, v in cfg.to_dict().items() if k not in GROUP_FREE},
+            sort_keys=True,
+            default=str,
+        )
+        by_shape.setdefault(key, []).append(cfg)
+    groups: list[list[Config]] = []
+    for members in by_shape.values():
+        if no_batch:
+            size = 1
+        elif group_size is not None:
+            size = group_size
+        else:
+            size = max(1, min(AUTO_GROUP_MAX, math.ceil(len(members) / max(1, workers))))
+        groups.extend(members[i : i + size] for i in range(0, len(members), size))
+    return groups

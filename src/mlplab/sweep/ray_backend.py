@@ -1,0 +1,536 @@
+"""Run a sweep's groups on a Ray cluster: ``mlplab sweep ... --backend ray``.
+
+The unit of work is the same **group** as in :mod:`mlplab.sweep.local`: one Ray task trains
+one group of same-shaped configs with :func:`mlplab.sweep.local.train_group` (a batched
+model where the batched trainer applies), so a sweep of 256 tiny models costs a few tasks,
+not 256.
+
+Records come home by value: a worker trains into a private temporary ``log_path``, packs
+every file of each run directory (relative path -> bytes) and returns them; this process
+writes them under the real ``run_dir_of(cfg)``. Workers therefore need mlplab installed
+but no shared filesystem. The run id does not depend on ``log_path``, and the files that
+name it (``result.json``, ``config.yaml``, checkpoint metadata, the TensorBoard hparams) are
+rewritten to the real ``log_path`` before they leave the worker, so a record from Ray is
+the record the local backend would have written.
+
+Faults:
+
+- a worker process or node that dies has its group retried by Ray (``max_retries``); an
+  exception raised by the group itself (bad data, say) is not retried, and its runs are
+  recorded as ``failed``;
+- a retried group trains from scratch in a fresh temporary folder, and only the attempt
+  that returns lands, so a run is never written twice;
+- a landing run directory appears with one rename, so a half-copied run never exists
+  under its real name and never looks finished;
+- runs that have finished are skipped before anything is submitted, as locally.
+
+Public API: :func:`run_on_ray`, :func:`import_ray`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from mlplab.errors import ConfigError, MlplabError
+
+Outcome = dict[str, Any]
+OnResult = Callable[[Outcome], None]
+# The files of one run directory: relative POSIX path -> bytes.
+Packed = dict[str, bytes]
+
+INSTALL_HINT = "install it with `pip install mlplab[ray]`"
+# Prefix of the workers' private record folders, followed by the worker's PID so a later
+# task can remove the folders of workers that were killed before they cleaned up.
+TMP_PREFIX = "mlplab-ray-"
+# Test hook: a folder. A task whose first run id has ``<folder>/<run_id>.hold`` writes
+# its PID to ``<folder>/<run_id>.pid`` (first attempt only) and sleeps, so a test can kill
+# the worker mid-group. Unset in normal use; costs one environment lookup per task.
+HOLD_ENV = "MLPLAB_RAY_TEST_HOLD"
+HOLD_S = 120.0
+
+
+def import_ray() -> ModuleType:
+    """Import Ray, or raise :class:`MlplabError` (exit status 2) saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise MlplabError(
+            f"--backend ray needs Ray, which is not installed; {INSTALL_HINT}"
+        ) from None
+    return ray
+
+
+def run_on_ray(
+    groups: list[list[dict[str, Any]]],
+    *,
+    log_path: str | os.PathLike[str],
+    address: str | None = None,
+    cpus_per_task: float = 1,
+    gpus_per_task: float = 0,
+    max_retries: int = 3,
+    on_result: OnResult | None = None,
+    rerun: bool = False,
+    num_cpus: int | None = None,
+    object_store_memory: int | None = None,
+    group_fn: Callable[..., list[Outcome]] | None = None,
+) -> list[Outcome]:
+    """Train every group as one Ray task; write the returned records under ``log_path``.
+
+    Parameters
+    ----------
+    groups : list of list of dict
+        Validated settings (``Config.to_dict()``); each inner list is one task.
+    log_path : path
+        Root of the run records on this machine. Every config's ``log_path`` is set to it,
+        so records land in ``log_path/exp_name/exp_name-HASH`` (relative to this process's
+        working directory when relative) and say so inside.
+    address : str, optional
+        ``None``: start a private local Ray instance for this call and stop it at the end.
+        ``"auto"`` (honours ``RAY_ADDRESS``), ``"host:port"`` or ``"ray://host:10001"``:
+        join a running cluster and leave it running. If this process is already connected
+        to Ray (``ray.is_initialized()``), that connection is used and kept.
+    cpus_per_task, gpus_per_task : float
+        Ray resources of one task (default 1 CPU, 0 GPUs); fractions such as
+        ``gpus_per_task=0.25`` let four groups share a GPU.
+    max_retries : int
+        How often Ray runs a group again after its worker process or node died (default 3).
+        Exceptions raised by the group itself are not retried.
+    on_result : callable, optional
+        Called with each run's outcome as its record lands (progress printing).
+    rerun : bool
+        Train finished runs again; by default they are skipped (outcome ``skipped``).
+    num_cpus, object_store_memory : int, optional
+        Size of the local instance started when ``address`` is None (default: every CPU,
+        Ray's default store). Ignored when joining a cluster.
+    group_fn : callable, optional
+        ``group_fn(configs) -> outcomes``, importable on the workers; default
+        :func:`mlplab.sweep.local.train_group`.
+
+    Returns
+    -------
+    list of dict
+        One outcome per config, in the order the groups ended: ``run_id``, ``run_dir``
+        (on this machine), ``status`` (finished | diverged | failed | interrupted |
+        skipped), ``error`` (one line or None), ``wall_time_s`` and ``node`` (the Ray node
+        id that trained it, or None).
+
+    Raises
+    ------
+    mlplab.errors.MlplabError
+        Ray is not installed, the cluster cannot be reached, or no node has the resources
+        of one task (exit status 2).
+    mlplab.sweep.local.SweepInterrupted
+        On Ctrl-C: pending groups are cancelled; ``outcomes`` holds the runs that landed.
+    """
+    ray = import_ray()
+    _check_options(cpus_per_task, gpus_per_task, max_retries)
+    outcomes: list[Outcome] = []
+    report = on_result or (lambda outcome: None)
+
+    # --- skip what has finished (a sweep started again picks up where it stopped) --------
+    todo: list[list[dict[str, Any]]] = []
+    for group in groups:
+        keep = []
+        for values in group:
+            values = _at_log_path(values, log_path)
+            if not rerun and _is_finished(values):
+                outcome = _outcome(values, "skipped", None)
+                outcomes.append(outcome)
+                report(outcome)
+            else:
+                keep.append(values)
+        if keep:
+            todo.append(keep)
+    if not todo:
+        return outcomes
+
+    # --- connect, submit, and land each group's records as it ends ----------------------
+    connected_here = _connect(ray, address, num_cpus, object_store_memory)
+    pending: list[Any] = []
+    try:
+        _check_cluster(ray, cpus_per_task, gpus_per_task)
+        task = ray.remote(_train_group_task).options(
+            num_cpus=cpus_per_task,
+            num_gpus=gpus_per_task,
+            max_retries=max_retries,
+            # Only system failures (a dead worker or node) are retried; an exception of
+            # the group itself would fail the same way again.
+            retry_exceptions=False,
+            name="mlplab-train-group",
+        )
+        by_ref = {task.remote(group, group_fn): group for group in todo}
+        pending = list(by_ref)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                for outcome in _land(ray, ref, by_ref.pop(ref), max_retries):
+                    outcomes.append(outcome)
+                    report(outcome)
+    except KeyboardInterrupt:
+        from mlplab.sweep.local import SweepInterrupted
+
+        for ref in pending:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref)
+        raise SweepInterrupted(outcomes) from None
+    finally:
+        if connected_here:
+            # Stops the instance started above; for a joined cluster it only disconnects.
+            ray.shutdown()
+    return outcomes
+
+
+# --- driver side ---------------------------------------------------------------------------
+
+
+def _check_options(cpus_per_task: float, gpus_per_task: float, max_retries: int) -> None:
+    if cpus_per_task < 0:
+        raise ConfigError(f"--cpus_per_task: must be at least 0 (got {cpus_per_task:g})")
+    if gpus_per_task < 0:
+        raise ConfigError(f"--gpus_per_task: must be at least 0 (got {gpus_per_task:g})")
+    if cpus_per_task == 0 and gpus_per_task == 0:
+        # A task that needs nothing is never queued: every group would start at once.
+        raise ConfigError("--cpus_per_task and --gpus_per_task: one of them must be above 0")
+    if gpus_per_task > 1 and gpus_per_task != int(gpus_per_task):
+        raise ConfigError(
+            f"--gpus_per_task: above 1 it must be a whole number (got {gpus_per_task:g})"
+        )
+    if max_retries < 0:
+        raise ConfigError(f"max_retries: must be at least 0 (got {max_retries})")
+
+
+def _connect(
+    ray: ModuleType, address: str | None, num_cpus: int | None, object_store_memory: int | None
+) -> bool:
+    """Start or join Ray; True when this call did (so it must shut down or disconnect)."""
+    if ray.is_initialized():
+        return False
+    if address is None:
+        # "local": a fresh instance even if RAY_ADDRESS is set or a cluster runs here;
+        # joining one is what --address auto is for.
+        ray.init(
+            address="local",
+            num_cpus=num_cpus if num_cpus is not None else os.cpu_count() or 1,
+            object_store_memory=object_store_memory,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+        )
+        return True
+    try:
+        ray.init(address=address, logging_level=logging.WARNING)
+    except Exception as err:  # ConnectionError, ValueError, grpc errors: all "cannot join"
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise MlplabError(
+            f"--address {address}: cannot connect to a Ray cluster ({reason}); start one with "
+            "`ray start --head`, or leave out --address for a local instance"
+        ) from None
+    return True
+
+
+def _check_cluster(ray: ModuleType, cpus_per_task: float, gpus_per_task: float) -> None:
+    """Fail with one line, instead of waiting forever, when no node can run a task."""
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    if any(r.get("CPU", 0) >= cpus_per_task and r.get("GPU", 0) >= gpus_per_task for r in nodes):
+        return
+    most_cpu = max((r.get("CPU", 0) for r in nodes), default=0)
+    most_gpu = max((r.get("GPU", 0) for r in nodes), default=0)
+    raise MlplabError(
+        f"--cpus_per_task {cpus_per_task:g} --gpus_per_task {gpus_per_task:g}: no node of the "
+        f"Ray cluster has that much (largest: {most_cpu:g} CPUs, {most_gpu:g} GPUs)"
+    )
+
+
+def _land(ray: ModuleType, ref: Any, group: list[dict[str, Any]], retries: int) -> list[Outcome]:
+    """Write one finished task's records; a task that failed for good fails its runs."""
+    try:
+        reply = ray.get(ref)
+    except ray.exceptions.RayError as err:
+        error = _task_error(ray, err, retries)
+        from mlplab.sweep.local import mark_failed
+
+        failed = []
+        for values in group:
+            if not _is_finished(values):
+                mark_failed(values, error)
+                failed.append(_outcome(values, "failed", error))
+        return failed
+    outcomes = []
+    for item in reply["runs"]:
+        values, outcome = item["values"], item["outcome"]
+        run_dir = _run_dir(values)
+        if item["files"] and not (_is_finished(values) and outcome["status"] != "finished"):
+            # (A finished record is never replaced by an unfinished one of a concurrent sweep.)
+            write_run_dir(run_dir, item["files"])
+        outcomes.append({**outcome, "run_dir": str(run_dir), "node": reply.get("node")})
+    return outcomes
+
+
+def _task_error(ray: ModuleType, err: Exception, retries: int) -> str:
+    """One line for a group that did not come back."""
+    exc = ray.exceptions
+    if isinstance(err, exc.WorkerCrashedError | exc.NodeDiedError | exc.OwnerDiedError):
+        return f"Ray worker died ({type(err).__name__}), {retries} retries used"
+    if isinstance(err, exc.TaskCancelledError):
+        return "Ray task cancelled"
+    cause = getattr(err, "cause", None)
+    if isinstance(cause, BaseException):
+        text = str(cause).strip().splitlines()
+        return f"{type(cause).__name__}: {text[0] if text else ''}".rstrip(": ")
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def write_run_dir(run_dir: str | Path, files: Packed) -> None:
+    """Put a run directory in place all at once, from its files.
+
+    The files go into a hidden folder next to ``run_dir`` (``result.json`` last, each
+    fsynced), which then replaces ``run_dir`` by rename. An earlier attempt's folder is
+    moved aside first and removed after, so readers see the old record, no record, or the
+    new one, never a mix. Hidden folders left by a killed process are removed here and are
+    ignored by the report meanwhile.
+    """
+    dest = Path(run_dir)
+    parent = dest.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    for stale in [*parent.glob(f".{dest.name}.*.landing"), *parent.glob(f".{dest.name}.*.old")]:
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".landing", dir=parent))
+    old: Path | None = None
+    try:
+        # mkdtemp makes the folder private (0700); a record is as readable as other files.
+        os.chmod(tmp, 0o777 & ~_umask())
+        for rel in sorted(files, key=lambda r: (r == "result.json", r)):
+            path = tmp / _safe_relative(rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(files[rel])
+                f.flush()
+                os.fsync(f.fileno())
+        if dest.exists():
+            old = parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.old"
+            os.replace(dest, old)
+        os.replace(tmp, dest)
+        _fsync_dir(parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _safe_relative(rel: str) -> Path:
+    p = Path(rel)
+    if p.is_absolute() or ".." in p.parts or not p.parts:
+        raise ValueError(f"unsafe path in a returned run record: {rel!r}")
+    return p
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(d: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(d, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# --- helpers shared by both sides ------------------------------------------------------------
+
+
+def _at_log_path(values: dict[str, Any], log_path: str | os.PathLike[str]) -> dict[str, Any]:
+    from mlplab.config import make_config
+
+    return make_config({**values, "log_path": os.fspath(log_path)}).to_dict()
+
+
+def _run_dir(values: dict[str, Any]) -> Path:
+    from mlplab.config import make_config
+    from mlplab.runs.record import run_dir_of
+
+    return run_dir_of(make_config(values))
+
+
+def _run_id(values: dict[str, Any]) -> str:
+    from mlplab.config import make_config
+    from mlplab.runs.record import run_name
+
+    return run_name(make_config(values))
+
+
+def _is_finished(values: dict[str, Any]) -> bool:
+    from mlplab.runs.record import is_finished
+
+    return is_finished(_run_dir(values))
+
+
+def _outcome(values: dict[str, Any], status: str, error: str | None) -> Outcome:
+    return {
+        "run_id": _run_id(values),
+        "run_dir": str(_run_dir(values)),
+        "status": status,
+        "error": error,
+        "wall_time_s": None,
+        "node": None,
+    }
+
+
+# --- worker side -----------------------------------------------------------------------------
+
+
+def _train_group_task(
+    configs: list[dict[str, Any]], group_fn: Callable[..., list[Outcome]] | None
+) -> dict[str, Any]:
+    """The Ray task: train ``configs`` into a private folder and return their records.
+
+    Returns ``{"node": node_id, "runs": [{"values", "outcome", "files"}, ...]}`` with one
+    entry per run that ended (an interrupted group can end early).
+    """
+    import ray
+
+    if group_fn is None:
+        from mlplab.sweep.local import train_group as group_fn
+    _hold_for_test(configs)
+    _remove_orphans()
+    tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")
+    try:
+        # The run id leaves log_path out, so the private runs keep the real run ids.
+        private = [{**values, "log_path": tmp} for values in configs]
+        by_id = {o["run_id"]: o for o in group_fn(private)}
+        runs = []
+        for values in configs:
+            outcome = by_id.get(_run_id(values))
+            if outcome is None:
+                continue  # not reached: the group stopped early
+            src = _run_dir({**values, "log_path": tmp})
+            files: Packed = {}
+            if src.is_dir():
+                relocate_record(src, values)
+                files = pack_run_dir(src)
+            keep = {k: outcome.get(k) for k in ("run_id", "status", "error", "wall_time_s")}
+            runs.append({"values": values, "outcome": keep, "files": files})
+        return {"node": ray.get_runtime_context().get_node_id(), "runs": runs}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def pack_run_dir(run_dir: str | Path) -> Packed:
+    """Every file under ``run_dir`` as relative POSIX path -> bytes (no temp files)."""
+    root = Path(run_dir)
+    files: Packed = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not (path.name.startswith(".") and path.name.endswith(".tmp")):
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def relocate_record(run_dir: str | Path, values: dict[str, Any]) -> None:
+    """Make a record trained under a private ``log_path`` name the real one.
+
+    ``values`` are the run's settings with the real ``log_path``. Rewrites ``result.json``
+    (in the format :func:`mlplab.runs.atomic.atomic_write_json` writes), ``config.yaml``, the
+    config in each checkpoint's metadata (with a new checksum) and the ``log_path`` hparam of
+    the TensorBoard events. Nothing else in a record depends on ``log_path``.
+    """
+    from mlplab.config import make_config
+    from mlplab.runs.atomic import atomic_write_json, atomic_write_text
+    from mlplab.runs.checkpoint import load_checkpoint, save_checkpoint
+
+    root = Path(run_dir)
+    real = values["log_path"]
+    result = root / "result.json"
+    if result.is_file():
+        record = json.loads(result.read_text(encoding="utf-8"))
+        if "log_path" in record:
+            record["log_path"] = real
+            atomic_write_json(result, record)
+    if (root / "config.yaml").is_file():
+        atomic_write_text(root / "config.yaml", make_config(values).to_yaml())
+    for ckpt_path in sorted((root / "checkpoints").glob("*.safetensors")):
+        ckpt = load_checkpoint(ckpt_path)
+        config = ckpt.meta.get("config")
+        if isinstance(config, dict) and "log_path" in config:
+            config["log_path"] = real
+            save_checkpoint(ckpt_path, ckpt)
+    for events in sorted(root.glob("events.out.tfevents.*")):
+        _relocate_events(events, real)
+
+
+def _relocate_events(path: Path, log_path: str) -> None:
+    """Set the ``log_path`` hparam in an event file (the scalars are left as they are)."""
+    from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
+    from tensorboard.plugins.hparams import plugin_data_pb2
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    from mlplab.runs.atomic import atomic_write_bytes
+
+    events = list(LegacyEventFileLoader(str(path)).Load())
+    changed = False
+    for event in events:
+        if not event.HasField("summary"):
+            continue
+        for value in event.summary.value:
+            plugin = value.metadata.plugin_data
+            if plugin.plugin_name != "hparams":
+                continue
+            content = plugin_data_pb2.HParamsPluginData.FromString(plugin.content)
+            hparams = content.session_start_info.hparams
+            if content.HasField("session_start_info") and "log_path" in hparams:
+                hparams["log_path"].string_value = log_path
+                plugin.content = content.SerializeToString()
+                changed = True
+    if changed:
+        buf = io.BytesIO()
+        writer = RecordWriter(buf)
+        for event in events:
+            writer.write(event.SerializeToString())
+        atomic_write_bytes(path, buf.getvalue())
+
+
+def _remove_orphans() -> None:
+    """Remove private record folders of worker processes that no longer exist.
+
+    A worker killed mid-group (the fault a retry recovers from) never runs its cleanup.
+    """
+    for folder in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*-*"):
+        pid_text = folder.name[len(TMP_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, another user's
+
+
+def _hold_for_test(configs: list[dict[str, Any]]) -> None:
+    """The test hook of :data:`HOLD_ENV`: let a test kill this worker mid-group."""
+    folder = os.environ.get(HOLD_ENV)
+    if not folder or not configs:
+        return
+    run_id = _run_id(configs[0])
+    request, pid_file = Path(folder) / f"{run_id}.hold", Path(folder) / f"{run_id}.pid"
+    if request.exists() and not pid_file.exists():
+        # Written whole, then renamed: the test never reads half a PID.
+        part = pid_file.with_suffix(".part")
+        part.write_text(str(os.getpid()), encoding="utf-8")
+        os.replace(part, pid_file)
+        time.sleep(HOLD_S)

@@ -1,0 +1,133 @@
+"""The report's numbers: replicate statistics, ranking, and results.csv against result.json."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from mlplab.errors import ConfigError
+from mlplab.report.aggregate import mean_std_ci
+from mlplab.report.api import Report, report
+from mlplab.report.collect import collect, swept_variables
+from mlplab.sweep.api import sweep
+
+SEEDS = (0, 1, 2)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Report]:
+    """2 configs x 3 seeds on a small ring, and their report."""
+    log = tmp_path_factory.mktemp("report") / "runs"
+    sweep(
+        data="ring", n_samples=300, hid_dim=[3, 8], lr=0.3, epoch=40, seed=list(SEEDS),
+        engine="numpy", log_every=0, plots="none", log_path=str(log), exp_name="agg",
+        workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    return log, report(log, exp_name="agg", verbose=False)
+
+
+def records(log: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(log.rglob("result.json"))]
+
+
+def test_swept_variables_leave_out_seed(swept: tuple[Path, Report]) -> None:
+    log, rep = swept
+    assert rep.variables == ["hid_dim"]
+    assert rep.kind == "classification" and rep.metric == "val_acc"
+    assert swept_variables(collect(log)) == ["hid_dim"]
+
+
+def test_replicate_statistics_match_numpy_and_scipy(swept: tuple[Path, Report]) -> None:
+    log, rep = swept
+    summary = rep.summary.set_index("hid_dim")
+    for hid_dim in (3, 8):
+        group = [r for r in records(log) if r["hid_dim"] == hid_dim]
+        assert sorted(r["seed"] for r in group) == list(SEEDS)
+        for metric in ("val_acc", "test_acc", "train_loss", "val_loss"):
+            x = np.array([r[metric] for r in group], dtype=float)
+            mean, std = x.mean(), x.std(ddof=1)
+            half = stats.t.ppf(0.975, len(x) - 1) * std / math.sqrt(len(x))
+            row = summary.loc[hid_dim]
+            assert row["n"] == 3
+            assert row[f"{metric}_mean"] == pytest.approx(mean, abs=1e-12)
+            assert row[f"{metric}_std"] == pytest.approx(std, abs=1e-12)
+            assert row[f"{metric}_ci_low"] == pytest.approx(mean - half, abs=1e-12)
+            assert row[f"{metric}_ci_high"] == pytest.approx(mean + half, abs=1e-12)
+
+
+def test_ranking_uses_the_mean_over_seeds(swept: tuple[Path, Report]) -> None:
+    _, rep = swept
+    means = rep.summary["val_acc_mean"].tolist()
+    assert means == sorted(means, reverse=True)
+    assert rep.summary["rank"].tolist() == [1, 2]
+    best = rep.summary.iloc[0]["hid_dim"]
+    assert rep.best_run is not None and rep.best_run["hid_dim"] == best
+
+
+def test_one_replicate_has_no_spread() -> None:
+    mean, std, low, high = mean_std_ci(np.array([0.7]))
+    assert mean == 0.7 and math.isnan(std) and math.isnan(low) and math.isnan(high)
+    assert all(math.isnan(v) for v in mean_std_ci(np.array([])))
+
+
+def test_results_csv_matches_the_result_files(swept: tuple[Path, Report]) -> None:
+    log, rep = swept
+    table = pd.read_csv(rep.csv_path)
+    recs = {r["run_id"]: r for r in records(log)}
+    assert sorted(table["run_id"]) == sorted(recs)
+    for _, row in table.iterrows():
+        rec = recs[row["run_id"]]
+        for key in (
+            "seed",
+            "hid_dim",
+            "lr",
+            "epoch",
+            "status",
+            "train_acc",
+            "val_acc",
+            "test_acc",
+            "val_loss",
+            "test_loss",
+        ):
+            if isinstance(rec[key], float):
+                assert row[key] == pytest.approx(rec[key], rel=1e-12)
+            else:
+                assert row[key] == rec[key]
+        assert "train_losses" not in table  # curves stay out of the CSV
+    # ranked: the best config's runs come first
+    assert table["rank"].is_monotonic_increasing
+    summary = pd.read_csv(rep.summary_path)
+    assert summary["val_acc_mean"].tolist() == pytest.approx(rep.summary["val_acc_mean"].tolist())
+
+
+def test_html_is_self_contained(swept: tuple[Path, Report]) -> None:
+    _, rep = swept
+    text = rep.html_path.read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") >= 4
+    assert "<script" not in text and "http" not in text.replace("http-equiv", "")
+    assert "Best run" in text
+
+
+def test_regression_ranks_by_val_loss(tmp_path: Path) -> None:
+    sweep(
+        data="sinlog", n_samples=240, hid_dim=[4, 16], lr=0.01, optim="adam", epoch=30,
+        engine="numpy", log_every=0, plots="none", log_path=str(tmp_path), workers=1,
+        report=False, verbose=False,
+    )  # fmt: skip
+    rep = report(tmp_path, out=tmp_path / "out", verbose=False)
+    assert rep.kind == "regression" and rep.metric == "val_loss"
+    losses = rep.summary["val_loss_mean"].tolist()
+    assert losses == sorted(losses)
+    assert {"test_mae_mean", "test_r2_mean"} <= set(rep.summary.columns)
+    assert rep.html_path.parent == tmp_path / "out" and rep.html_path.is_file()
+
+
+def test_report_of_an_empty_folder_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no runs"):
+        report(tmp_path, verbose=False)

@@ -1,0 +1,139 @@
+"""Flags -> configs: grid product, random search, validation and grouping (no training)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from mlplab.errors import ConfigError
+from mlplab.sweep.grid import build_spec, expand, parse_distribution, plan_groups
+
+
+def configs_of(settings: dict, **kw):
+    return expand(build_spec({}, settings, **kw))
+
+
+def test_grid_is_the_product_of_every_multi_valued_flag() -> None:
+    # What the CLI passes: every scalar flag as a list of strings.
+    cfgs = configs_of(
+        {
+            "data": ["ring"],
+            "n_layer": ["1", "2", "3"],
+            "hid_dim": ["50", "100"],
+            "seed": ["0", "1", "2"],
+        }
+    )
+    assert len(cfgs) == 18
+    combos = {(c.n_layer, c.hid_dim, c.seed) for c in cfgs}
+    assert combos == {(n, h, s) for n in (1, 2, 3) for h in (50, 100) for s in (0, 1, 2)}
+    assert {c.data for c in cfgs} == {"ring"}
+    assert len({c.run_hash() for c in cfgs}) == 18
+
+
+def test_grid_small_counts_and_axis_order() -> None:
+    spec = build_spec(
+        {}, {"data": ["xor"], "hid_dim": ["4", "8"], "n_layer": ["1", "2"], "seed": ["0", "1"]}
+    )
+    assert list(spec.axes) == ["hid_dim", "n_layer", "seed"]
+    assert spec.base == {"data": "xor"}
+    cfgs = expand(spec)
+    assert len(cfgs) == 8
+    assert len(spec.run_ids) == 8 and all(r.startswith("exp-") for r in spec.run_ids)
+
+
+def test_list_settings_are_never_axes_and_yaml_lists_are() -> None:
+    # `split` takes a list as its one value; a YAML list for a scalar setting is an axis.
+    spec = build_spec({"lr": [0.1, 1.0], "split": [0.8, 0.1, 0.1]}, {"data": ["moons"]})
+    assert list(spec.axes) == ["lr"]
+    cfgs = expand(spec)
+    assert len(cfgs) == 2
+    assert all(c.split == [0.8, 0.1, 0.1] for c in cfgs)
+
+
+def test_duplicate_configs_collapse_to_one_run() -> None:
+    assert len(configs_of({"act": ["relu", "RELU"], "data": ["xor"]})) == 1
+
+
+def test_a_bad_axis_value_names_the_setting() -> None:
+    with pytest.raises(ConfigError, match="'lr'"):
+        configs_of({"lr": ["0.1", "-1"]})
+    with pytest.raises(ConfigError, match=r"'act'.*not one of"):
+        configs_of({"act": ["relu", "nope"]})
+    with pytest.raises(ConfigError, match="'exp_name'"):
+        configs_of({"exp_name": ["a", "b"]})
+
+
+def test_random_search_samples_in_range_and_is_reproducible() -> None:
+    settings = {
+        "data": ["moons"],
+        "lr": ["loguniform:1e-4:1e-1"],
+        "hid_dim": ["int:2:8"],
+        "dp_rate": ["uniform:0:0.5"],
+        "act": ["choice:relu:tanh"],
+        "n_layer": ["1", "2"],  # plain values are sampled as a choice
+    }
+    cfgs = configs_of(settings, search="random", trials=25)
+    assert len(cfgs) == 25
+    assert all(1e-4 <= c.lr <= 1e-1 for c in cfgs)
+    assert all(2 <= c.hid_dim <= 8 for c in cfgs)
+    assert all(0 <= c.dp_rate <= 0.5 for c in cfgs)
+    assert {c.act for c in cfgs} == {"relu", "tanh"}
+    assert {c.n_layer for c in cfgs} == {1, 2}
+    # log-uniform: about as many samples per decade
+    decades = {math.floor(math.log10(c.lr)) for c in cfgs}
+    assert decades == {-4, -3, -2}
+    again = configs_of(settings, search="random", trials=25)
+    assert [c.run_hash() for c in cfgs] == [c.run_hash() for c in again]
+    other = configs_of({**settings, "seed": ["5"]}, search="random", trials=25)
+    assert [c.lr for c in other] != [c.lr for c in cfgs]
+
+
+def test_random_search_seeds_are_replicates_of_every_sample() -> None:
+    cfgs = configs_of(
+        {"data": ["xor"], "lr": ["uniform:0.1:2"], "seed": ["0", "1", "2"]},
+        search="random",
+        trials=4,
+    )
+    assert len(cfgs) == 12
+    by_lr: dict[float, set[int]] = {}
+    for c in cfgs:
+        by_lr.setdefault(c.lr, set()).add(c.seed)
+    assert len(by_lr) == 4 and all(s == {0, 1, 2} for s in by_lr.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("loguniform:0:1", "LOW > 0"),
+        ("uniform:2:1", "LOW < HIGH"),
+        ("int:1.5:3", "whole-number"),
+        ("uniform:a:b", "two numbers"),
+        ("choice:", "choice:A:B"),
+    ],
+)
+def test_bad_distributions_name_the_setting(text: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=f"setting 'lr'.*{match}"):
+        parse_distribution("lr", text)
+
+
+def test_distribution_bounds_are_validated_and_need_random_search() -> None:
+    with pytest.raises(ConfigError, match="'lr'"):
+        configs_of({"lr": ["uniform:-1:1"]}, search="random", trials=3)
+    with pytest.raises(ConfigError, match="--search random"):
+        configs_of({"lr": ["loguniform:1e-4:1e-1"]})
+    with pytest.raises(ConfigError, match="--trials"):
+        configs_of({"lr": ["loguniform:1e-4:1e-1"]}, search="random")
+    assert parse_distribution("device", "cuda:1") is None  # a plain value
+
+
+def test_groups_share_a_shape_and_respect_size() -> None:
+    cfgs = configs_of(
+        {"data": ["xor"], "hid_dim": ["2", "4"], "seed": ["0", "1", "2"], "lr": ["0.1", "1"]}
+    )
+    groups = plan_groups(cfgs, workers=2)
+    assert sum(len(g) for g in groups) == 12
+    for g in groups:  # one network shape per group; seeds and lr vary inside
+        assert len({c.hid_dim for c in g}) == 1
+    assert all(len(g) == 1 for g in plan_groups(cfgs, workers=2, no_batch=True))
+    assert max(len(g) for g in plan_groups(cfgs, workers=1, group_size=4)) == 4

@@ -1,0 +1,153 @@
+"""``sweep(...)`` in-process: normal run records, skipping finished runs, failures, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import mlplab.train.run
+from mlplab.errors import ConfigError
+from mlplab.runs.record import read_result
+from mlplab.sweep.api import sweep
+
+# Tiny and quick: the NumPy engine, 50 epochs, no plots.
+BASE: dict[str, Any] = {
+    "data": "ring",
+    "n_samples": 300,
+    "epoch": 50,
+    "engine": "numpy",
+    "log_every": 0,
+    "plots": "none",
+    "lr": 0.1,
+}
+GRID: dict[str, Any] = {"n_layer": [1, 2], "hid_dim": [4, 8], "seed": [0, 1]}
+
+
+def run(log: Path, **kw: Any):
+    return sweep(BASE, **GRID, log_path=str(log), workers=1, report=False, verbose=False, **kw)
+
+
+def mtimes(log: Path) -> dict[str, int]:
+    return {str(p): p.stat().st_mtime_ns for p in sorted(log.rglob("result.json"))}
+
+
+def test_sweep_trains_every_config_as_a_normal_run(tmp_path: Path, capsys) -> None:
+    log = tmp_path / "runs"
+    result = sweep(
+        BASE, **GRID, log_path=str(log), workers=1, report=False, verbose=True, progress=False
+    )
+    assert result.exit_code == 0
+    assert result.counts["trained"] == 8
+    assert (
+        capsys.readouterr()
+        .out.strip()
+        .startswith("8 runs: 8 trained, 0 skipped, 0 failed/diverged")
+    )
+    records = [read_result(d) for d in result.run_dirs]
+    assert all(r is not None and r["status"] == "finished" for r in records)
+    assert {(r["n_layer"], r["hid_dim"], r["seed"]) for r in records} == {
+        (n, h, s) for n in (1, 2) for h in (4, 8) for s in (0, 1)
+    }
+    for d in result.run_dirs:  # a full run record each
+        assert (d / "config.yaml").is_file() and (d / "metrics.csv").is_file()
+        assert (d / "checkpoints" / "last.safetensors").is_file()
+    spec = yaml.safe_load(result.spec_path.read_text())
+    assert result.spec_path.parent == log / "exp"
+    assert spec["axes"] == {"n_layer": [1, 2], "hid_dim": [4, 8], "seed": [0, 1]}
+    assert spec["base"]["data"] == "ring" and spec["search"] == "grid"
+    assert sorted(spec["runs"]) == sorted(d.name for d in result.run_dirs)
+
+
+def test_rerun_skips_finished_and_redoes_missing_or_failed(tmp_path: Path) -> None:
+    log = tmp_path / "runs"
+    first = run(log)
+    before = mtimes(log)
+
+    again = run(log)
+    assert again.counts == {**again.counts, "trained": 0, "skipped": 8}
+    assert mtimes(log) == before  # nothing was touched
+
+    deleted, failed = first.run_dirs[0], first.run_dirs[1]
+    shutil.rmtree(deleted)
+    rec = json.loads((failed / "result.json").read_text())
+    (failed / "result.json").write_text(json.dumps({**rec, "status": "failed"}))
+    third = run(log)
+    assert third.counts["trained"] == 2 and third.counts["skipped"] == 6
+    assert sorted(o["run_id"] for o in third.outcomes) == sorted([deleted.name, failed.name])
+    assert read_result(deleted)["status"] == "finished"
+    assert read_result(failed)["status"] == "finished"
+
+    before = mtimes(log)
+    forced = run(log, rerun=True)
+    assert forced.counts["trained"] == 8 and forced.counts["skipped"] == 0
+    after = mtimes(log)
+    assert all(after[k] != before[k] for k in before)
+
+
+def test_bad_value_stops_before_anything_is_written(tmp_path: Path) -> None:
+    log = tmp_path / "runs"
+    with pytest.raises(ConfigError, match="setting 'lr'"):
+        sweep(data="xor", lr=[0.1, -1], log_path=str(log), workers=1, verbose=False)
+    with pytest.raises(ConfigError, match="setting 'data'"):
+        sweep(data=["xor", "nosuch"], log_path=str(log), workers=1, verbose=False)
+    assert not log.exists()
+
+
+def test_failed_and_diverged_runs_are_recorded(tmp_path: Path, monkeypatch) -> None:
+    log = tmp_path / "runs"
+    real_train = mlplab.train.run.train
+
+    def flaky_train(cfg, **kw):
+        if cfg.hid_dim == 8 and cfg.n_layer == 2 and cfg.seed == 1:
+            raise RuntimeError("simulated crash")
+        return real_train(cfg, **kw)
+
+    monkeypatch.setattr(mlplab.train.run, "train", flaky_train)
+    result = run(log)
+    assert result.counts["failed"] == 1 and result.counts["trained"] == 7
+    assert result.exit_code == 1
+    bad = next(o for o in result.outcomes if o["status"] == "failed")
+    rec = read_result(log / "exp" / bad["run_id"])
+    assert rec["status"] == "failed" and "simulated crash" in rec["error"]
+
+    monkeypatch.setattr(mlplab.train.run, "train", real_train)
+    fixed = run(log)
+    assert fixed.counts["trained"] == 1 and fixed.counts["skipped"] == 7
+
+    # A learning rate far too high diverges: recorded, counted, not an error of the sweep.
+    # (torch engine: the NumPy engine's overflow RuntimeWarnings are errors under pytest)
+    wild = sweep(
+        data="sinlog", n_samples=200, lr=[100.0], hid_dim=4, epoch=30, engine="torch",
+        log_every=0, plots="none", log_path=str(log), exp_name="wild",
+        workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    assert wild.counts["diverged"] == 1 and wild.exit_code == 0
+    assert read_result(wild.run_dirs[0])["status"] == "diverged"
+
+
+def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    log = tmp_path / "runs"
+    real_train = mlplab.train.run.train
+    calls = []
+
+    def interrupted_train(cfg, **kw):
+        calls.append(cfg.run_hash())
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_train(cfg, **kw)
+
+    monkeypatch.setattr(mlplab.train.run, "train", interrupted_train)
+    result = run(log)
+    assert result.interrupted and result.exit_code == 130
+    assert result.counts["trained"] == 2 and result.counts["remaining"] == 6
+    assert "6 runs remain" in capsys.readouterr().err
+    monkeypatch.setattr(mlplab.train.run, "train", real_train)
+    rest = run(log)
+    assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2

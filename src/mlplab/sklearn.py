@@ -1,0 +1,1071 @@
+"""scikit-learn estimators: :class:`MLPClassifier` and :class:`MLPRegressor`.
+
+They take mlplab's setting names as constructor parameters (``n_layer``, ``hid_dim``,
+``act``, ``optim``, ``lr`` ...), train with the same engines and loop as ``mlplab train``
+(through :func:`mlplab.train.run.train` on an in-memory :class:`~mlplab.data.dataset.Dataset`),
+and follow scikit-learn's estimator contract, so they work in ``Pipeline``,
+``GridSearchCV``, ``cross_val_score``, ``clone`` and ``pickle``.
+
+>>> from sklearn.datasets import load_iris
+>>> from sklearn.pipeline import make_pipeline
+>>> from sklearn.preprocessing import StandardScaler
+>>> from mlplab import MLPClassifier
+>>> X, y = load_iris(return_X_y=True)
+>>> clf = make_pipeline(StandardScaler(), MLPClassifier(hid_dim=32, lr=0.01, random_state=0))
+>>> clf.fit(X, y).score(X, y) > 0.9  # doctest: +SKIP
+True
+
+Settings are checked in :meth:`fit` (``__init__`` only stores them), by the same
+:class:`~mlplab.config.Config` that checks a YAML file, and a bad value raises
+``ValueError`` with Config's one-line message, e.g. ``setting 'lr': Input should be
+greater than 0 (got -1.0)``.
+
+A fitted estimator is saved with :meth:`save` as an mlplab safetensors checkpoint and read
+back with :meth:`load`; loading never unpickles, so a crafted file cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import numbers
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+from scipy.special import expit, log_expit, log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from mlplab.config import Config, make_config
+from mlplab.data.dataset import Dataset
+from mlplab.engines.backend import Backend, OptimSpec, make_backend
+from mlplab.engines.spec import ModelSpec
+from mlplab.errors import CheckpointError, MlplabError, RunDiverged
+
+__all__ = ["EXPECTED_FAILED_CHECKS", "MLPClassifier", "MLPRegressor", "expected_failed_checks"]
+
+#: scikit-learn estimator checks that may fail with ``dtype='float32'`` (the default), by
+#: check name, with the reason. Both compare predictions at a relative tolerance of 1e-7,
+#: below float32's resolution (about 1.2e-7): a row's outputs depend in their last bits
+#: on the other rows of the batch, because BLAS sums in a different order for different
+#: matrix shapes. With ``dtype='float64'`` both pass. :func:`expected_failed_checks`
+#: returns this for float32 instances; ``tests/test_sklearn_estimators.py`` hands it to
+#: ``parametrize_with_checks(expected_failed_checks=...)`` (not strict, because whether
+#: the last bit differs depends on the BLAS build and the CPU).
+EXPECTED_FAILED_CHECKS: dict[str, str] = {
+    "check_methods_subset_invariance": (
+        "float32: predictions on a subset of rows may differ from those on all rows by "
+        "one float32 ulp (BLAS summation order depends on the batch shape); the check "
+        "asks for rtol=1e-7. Passes with dtype='float64'."
+    ),
+    "check_methods_sample_order_invariance": (
+        "float32: predictions on permuted rows may differ by one float32 ulp (BLAS "
+        "summation order depends on a row's position in the block); the check asks "
+        "for rtol=1e-7. Passes with dtype='float64'."
+    ),
+}
+
+
+def expected_failed_checks(estimator: BaseEstimator) -> dict[str, str]:
+    """The scikit-learn checks that ``estimator`` may fail, with reasons.
+
+    :data:`EXPECTED_FAILED_CHECKS` for a float32 estimator, nothing for float64. Made
+    for ``parametrize_with_checks(..., expected_failed_checks=expected_failed_checks)``.
+    """
+    if getattr(estimator, "dtype", "float32") == "float64":
+        return {}
+    return dict(EXPECTED_FAILED_CHECKS)
+
+
+# Constructor parameters that are Config settings under the same name. ``random_state``
+# becomes ``seed``; ``validation_fraction``, ``log_path`` and ``verbose`` are the
+# estimator's own.
+_SETTINGS = (
+    "n_layer",
+    "hid_dim",
+    "act",
+    "use_bn",
+    "dp_rate",
+    "sc_type",
+    "init",
+    "optim",
+    "lr",
+    "mm",
+    "l2_coef",
+    "lr_schedule",
+    "lr_gamma",
+    "lr_step",
+    "epoch",
+    "batch_size",
+    "validate_every",
+    "patience",
+    "engine",
+    "device",
+    "dtype",
+    "exp_name",
+)
+
+# Kept as one block so both classes document every parameter the same way.
+_PARAMETERS_DOC = """\
+    n_layer : int, default=1
+        Number of hidden layers; 0 is a linear model (logistic/softmax regression or
+        least squares).
+    hid_dim : int, default=100
+        Units in each hidden layer.
+    act : str, default='relu'
+        Hidden activation: sigmoid, tanh, relu, leaky_relu, elu, selu, gelu, silu
+        (alias swish), softplus, mish or identity (aliases linear, none).
+    use_bn : bool, default=False
+        BatchNorm1d after each hidden activation (Linear -> act -> BN -> Dropout).
+    dp_rate : float, default=0.0
+        Dropout rate after each hidden block, in [0, 1).
+    sc_type : {'none', 'residual'}, default='none'
+        Skip connections between hidden layers of equal width.
+    init : {'default', 'xavier', 'kaiming', 'normal'}, default='default'
+        Weight initialization; ``default`` is PyTorch's ``nn.Linear`` init. Both engines
+        start from the same weights for the same seed.
+    optim : {'sgd', 'rmsprop', 'adagrad', 'adam', 'adamw'}, default='adam'
+        Optimizer, with PyTorch's formulas and defaults (case-insensitive).
+    lr : float, default=0.001
+        Learning rate, > 0.
+    mm : float, default=0.0
+        Momentum for sgd and rmsprop, in [0, 1).
+    l2_coef : float, default=0.0
+        L2 penalty, passed to the optimizer as ``weight_decay`` on every parameter
+        (decoupled for adamw).
+    lr_schedule : {'none', 'cosine', 'exponential', 'step'}, default='none'
+        Learning-rate schedule over ``epoch`` epochs, applied once per epoch.
+    lr_gamma : float, default=0.1
+        Decay factor of the exponential and step schedules, in (0, 1].
+    lr_step : int, default=30
+        Epochs between decays of the step schedule.
+    epoch : int, default=200
+        Maximum number of epochs (passes over the training rows).
+    batch_size : int, default=200
+        Minibatch size; a batch size of at least the number of rows, or 0, trains on
+        all rows at once (one step per epoch). The default 200 is ``min(200, n)``.
+    validate_every : int, default=1
+        Evaluate the validation rows every N epochs (the entries of
+        ``validation_scores_``; ``patience`` counts these validations).
+    patience : int, default=10
+        Stop after this many validations in a row without a lower validation loss;
+        0 always trains all ``epoch`` epochs. With ``validation_fraction=0`` the
+        validation loss is the (eval-mode) loss on the training rows. The weights at
+        the stop are kept, not those of the best validation.
+    validation_fraction : float, default=0.0
+        Fraction of the training rows held out to validate on (stratified for the
+        classifier where each class has two rows or more), in [0, 1). 0 validates on
+        the training rows themselves and trains on every row.
+    engine : {'auto', 'torch', 'numpy'}, default='auto'
+        ``numpy`` is mlplab's from-scratch engine, ``torch`` is PyTorch; ``auto`` picks
+        numpy for small models on the CPU, where it is faster, and torch otherwise.
+    device : str, default='auto'
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (the torch engine).
+    dtype : {'float32', 'float64'}, default='float32'
+        Floating-point precision of the weights and the arithmetic.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initial weights, the data order, dropout and the validation split.
+        An int is used as mlplab's ``seed`` (so ``random_state=7`` trains what
+        ``mlplab train --seed 7`` trains); None or a RandomState draws a seed from it,
+        so repeated fits differ.
+    log_path : str or path-like, default=None
+        Root folder of run records. None writes nothing; a folder gets the same run
+        record as ``mlplab train`` (config.yaml, result.json, metrics.csv, TensorBoard
+        events, checkpoints) under ``log_path/exp_name/exp_name-HASH``, where the data
+        label that enters the hash is a digest of ``X`` and ``y``. The record's val and
+        test splits are the validation rows (the training rows when
+        ``validation_fraction=0``): the estimator has no test set of its own.
+    exp_name : str, default='exp'
+        Experiment name of the run record (letters, digits, '_', '-', '.').
+    verbose : bool or int, default=False
+        Print the run's step losses and its results table."""
+
+_ATTRIBUTES_DOC = """\
+    n_features_in_ : int
+        Number of features seen in :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen in :meth:`fit`, when ``X`` has string column names
+        (a pandas DataFrame).
+    loss_curve_ : list of float
+        Mean training loss of each epoch (the loss of the minibatches, computed before
+        each update, in training mode).
+    n_iter_ : int
+        Epochs trained, fewer than ``epoch`` when ``patience`` stopped the run; each
+        :meth:`partial_fit` adds one.
+    n_outputs_ : int
+        Outputs of the network.
+    engine_ : str
+        The engine that trained the model (``numpy`` or ``torch``).
+    run_dir_ : pathlib.Path or None
+        The run record's folder, or None without ``log_path`` (and for a model that
+        :meth:`partial_fit` started: it writes no record)."""
+
+
+class _MLPBase(BaseEstimator):
+    """What the classifier and the regressor share: parameters, training, state."""
+
+    # Estimator-only parameters, in scikit-learn's declarative form; the rest are Config
+    # settings and are checked by Config, with the same message as a YAML file would get.
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "validation_fraction": [numbers.Real],
+        "random_state": ["random_state"],
+        "log_path": [None, str, os.PathLike],
+        "verbose": ["verbose"],
+    }
+    _task_kind: ClassVar[str] = "regression"  # Config.task label of the run
+
+    def __init__(
+        self,
+        *,
+        n_layer: int = 1,
+        hid_dim: int = 100,
+        act: str = "relu",
+        use_bn: bool = False,
+        dp_rate: float = 0.0,
+        sc_type: str = "none",
+        init: str = "default",
+        optim: str = "adam",
+        lr: float = 1e-3,
+        mm: float = 0.0,
+        l2_coef: float = 0.0,
+        lr_schedule: str = "none",
+        lr_gamma: float = 0.1,
+        lr_step: int = 30,
+        epoch: int = 200,
+        batch_size: int = 200,
+        validate_every: int = 1,
+        patience: int = 10,
+        validation_fraction: float = 0.0,
+        engine: str = "auto",
+        device: str = "auto",
+        dtype: str = "float32",
+        random_state: int | np.random.RandomState | None = None,
+        log_path: str | os.PathLike[str] | None = None,
+        exp_name: str = "exp",
+        verbose: bool | int = False,
+    ) -> None:
+        self.n_layer = n_layer
+        self.hid_dim = hid_dim
+        self.act = act
+        self.use_bn = use_bn
+        self.dp_rate = dp_rate
+        self.sc_type = sc_type
+        self.init = init
+        self.optim = optim
+        self.lr = lr
+        self.mm = mm
+        self.l2_coef = l2_coef
+        self.lr_schedule = lr_schedule
+        self.lr_gamma = lr_gamma
+        self.lr_step = lr_step
+        self.epoch = epoch
+        self.batch_size = batch_size
+        self.validate_every = validate_every
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.engine = engine
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.log_path = log_path
+        self.exp_name = exp_name
+        self.verbose = verbose
+
+    # --- what the subclasses define ---------------------------------------------------------
+    def _validate_targets(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``validate_data`` for X and y, plus the checks of the target kind."""
+        raise NotImplementedError
+
+    def _learn_targets(self, y: np.ndarray, classes: Any = None, *, partial: bool = False) -> None:
+        """Remember what the targets are (``classes_``, y's shape) when a model starts."""
+        raise NotImplementedError
+
+    def _check_targets_again(self, y: np.ndarray, classes: Any = None) -> None:
+        """partial_fit's later calls: the targets must match the model's outputs."""
+        raise NotImplementedError
+
+    def _encode_targets(self, y: np.ndarray) -> tuple[str, np.ndarray]:
+        """mlplab's task and its form of ``y`` (see :class:`Dataset`)."""
+        raise NotImplementedError
+
+    def _scores(self, record: dict[str, Any]) -> list[float]:
+        raise NotImplementedError
+
+    def _output_names(self, y_enc: np.ndarray) -> tuple[list[str], list[str] | None]:
+        """(target names, class names) for the Dataset."""
+        raise NotImplementedError
+
+    # --- parameters -> Config ---------------------------------------------------------------
+    def _check_params(self) -> Config:
+        """Validate every parameter once, at the start of fitting; raise ValueError."""
+        self._validate_params()
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(
+                f"setting 'validation_fraction': must be in [0, 1) (got {self.validation_fraction!r})"
+            )
+        values = {name: _plain(getattr(self, name)) for name in _SETTINGS}
+        values.update(
+            seed=_seed_of(self.random_state),
+            task=self._task_kind,
+            data="array",
+            log_every=100 if self.verbose else 0,
+        )
+        if self.log_path is not None:
+            values["log_path"] = os.fspath(self.log_path)
+        try:
+            return make_config(values)
+        except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
+            raise ValueError(str(err)) from None
+
+    # --- fitting ----------------------------------------------------------------------------
+    def _fit(self, X: Any, y: Any) -> Self:
+        from mlplab.train.run import train
+
+        cfg = self._check_params()
+        self.__dict__.pop("_backend", None)  # fit starts over
+        X, y = self._validate_targets(X, y, reset=True)
+        self._learn_targets(y)
+        task, y_enc = self._encode_targets(y)
+        label = _data_label(X, y) if self.log_path is not None else "array"
+        if label != cfg.data:
+            cfg = make_config({**cfg.to_dict(), "data": label})
+        data = self._dataset(label, task, X, y_enc, cfg.seed)
+        try:
+            result = train(
+                cfg, dataset=data, verbose=bool(self.verbose), record=self.log_path is not None
+            )
+        except MlplabError as err:  # e.g. an unwritable log_path, numpy engine on cuda
+            raise ValueError(str(err)) from None
+        rec = result.record
+        if result.status == "diverged":
+            raise ValueError(_diverged(self, rec.get("message", "the run diverged")))
+        # The engine keeps the data it trained on; the fitted estimator has no use for it.
+        result.backend.set_data({})
+        self._backend: Backend = result.backend
+        self._cfg = cfg
+        self._spec = result.spec
+        self._task = task
+        self._order_rng: np.random.Generator | None = None
+        self.engine_ = str(rec["engine_used"])
+        self.n_outputs_ = result.spec.out_dim
+        self.loss_curve_ = [float(v) for v in rec["train_losses"]]
+        self.validation_scores_ = self._scores(rec)
+        self.n_iter_ = int(rec["epochs_run"])
+        self.run_dir_ = result.run_dir
+        return self
+
+    def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
+        """One more epoch over ``(X, y)``, starting a model on the first call."""
+        from mlplab.engines.backend import resolve_engine
+        from mlplab.engines.init import init_state
+        from mlplab.train.loop import Schedule
+        from mlplab.train.loop import fit as loop_fit
+
+        first = not hasattr(self, "_backend")
+        if first:
+            cfg = self._check_params()
+            X, y = self._validate_targets(X, y, reset=True)
+            self._learn_targets(y, classes, partial=True)
+        else:
+            cfg = self._cfg
+            X, y = self._validate_targets(X, y, reset=False)
+            self._check_targets_again(y, classes)
+        task, y_enc = self._encode_targets(y)
+        x_cast = np.array(X, dtype=cfg.dtype)  # a copy the engine may keep
+        y_cast = y_enc.astype(cfg.dtype) if y_enc.dtype.kind == "f" else y_enc.astype(np.int64)
+
+        if first:
+            spec = ModelSpec(
+                in_dim=X.shape[1],
+                out_dim=self._n_outputs(y_enc),
+                n_layer=cfg.hidden_layers,
+                hid_dim=cfg.hid_dim,
+                act=cfg.act,
+                use_bn=cfg.use_bn,
+                dp_rate=cfg.dp_rate,
+                sc_type=cfg.sc_type,
+                task=task,  # type: ignore[arg-type]
+            )
+            engine = resolve_engine(cfg.engine, spec, len(X), cfg.batch_size, cfg.device)
+            init = init_state(spec, cfg.init, cfg.seed, cfg.dtype)
+            try:
+                self._backend = _new_backend(engine, spec, init, cfg)
+            except MlplabError as err:
+                raise ValueError(str(err)) from None
+            self._cfg, self._spec, self._task = cfg, spec, task
+            self.engine_ = engine
+            self.n_outputs_ = spec.out_dim
+            self.loss_curve_, self.validation_scores_ = [], []
+            self.n_iter_ = 0
+            self.run_dir_ = None
+        if getattr(self, "_order_rng", None) is None:
+            # Its own stream, apart from the one `fit` shuffles with.
+            self._order_rng = np.random.default_rng([cfg.seed, 2])
+
+        self._backend.set_data({"train": (x_cast, y_cast), "val": (x_cast, y_cast)})
+        schedule = Schedule(
+            epoch=1, batch_size=cfg.batch_size, log_every=0, lr=self._current_lr(cfg)
+        )
+        try:
+            # As in `train`: an overflow shows as a non-finite loss, reported as divergence.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                state = loop_fit(
+                    self._backend, self._task, y_cast, y_cast, schedule, self._order_rng
+                )
+        except RunDiverged as err:
+            raise ValueError(_diverged(self, str(err))) from None
+        finally:
+            self._backend.set_data({})
+        h = state.history
+        self.loss_curve_.append(float(h.train_losses[-1]))
+        self.validation_scores_.extend(self._scores(_curves_record(self._task, h.val_metrics)))
+        self.n_iter_ += 1
+        return self
+
+    def _current_lr(self, cfg: Config) -> float:
+        # partial_fit goes on along the lr schedule by epochs trained (n_iter_), and stays
+        # at its last value past `epoch`: a model trained by fit continues as it ended.
+        from mlplab.train.loop import Schedule, lr_at
+
+        s = Schedule(
+            epoch=cfg.epoch,
+            lr=cfg.lr,
+            lr_schedule=cfg.lr_schedule,
+            lr_gamma=cfg.lr_gamma,
+            lr_step=cfg.lr_step,
+        )
+        return lr_at(min(self.n_iter_, cfg.epoch - 1), s)
+
+    def _n_outputs(self, y_enc: np.ndarray) -> int:
+        return y_enc.shape[1]
+
+    def _dataset(self, label: str, task: str, X: np.ndarray, y: np.ndarray, seed: int) -> Dataset:
+        """Split off the validation rows and wrap the arrays as mlplab's Dataset."""
+        feats = (
+            [str(c) for c in self.feature_names_in_]
+            if hasattr(self, "feature_names_in_")
+            else [f"x{i + 1}" for i in range(X.shape[1])]
+        )
+        targets, class_names = self._output_names(y)
+        if self.validation_fraction == 0:
+            # Validate on the training rows; the run record's val and test are them too.
+            return Dataset(
+                label, task, X, y, X, y, X, y, feats, targets, class_names, shared_splits=True
+            )
+        idx = np.arange(len(X))
+        strata = y.reshape(len(y), -1)[:, 0] if task != "regression" else None
+        try:
+            tr, va = train_test_split(
+                idx, test_size=self.validation_fraction, random_state=seed, stratify=strata
+            )
+        except ValueError:
+            if strata is None:
+                raise
+            # Too few rows of some class to stratify: a plain random split still works.
+            tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed)
+        # The run record's test split is the validation rows: the estimator has no test set.
+        return Dataset(
+            label, task, X[tr], y[tr], X[va], y[va], X[va], y[va], feats, targets, class_names
+        )
+
+    # --- predicting -------------------------------------------------------------------------
+    def _outputs(self, X: Any) -> np.ndarray:
+        """Network outputs (logits or values), float64 ``[N, n_outputs_]``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        # A writable C array of the engine's dtype: PyTorch warns on read-only memory.
+        X = np.require(X, dtype=self._cfg.dtype, requirements=["C", "W"])
+        return self._backend.predict(X)
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weights of the linear layers, input to output, each ``[fan_in, fan_out]``."""
+        check_is_fitted(self)
+        sd = self._backend.state_dict()
+        names = [f"hidden.{i}.linear.weight" for i in range(self._spec.n_layer)] + ["out.weight"]
+        return [np.array(sd[n]).T for n in names]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Biases of the linear layers, input to output, each ``[fan_out]``."""
+        check_is_fitted(self)
+        sd = self._backend.state_dict()
+        names = [f"hidden.{i}.linear.bias" for i in range(self._spec.n_layer)] + ["out.bias"]
+        return [np.array(sd[n]) for n in names]
+
+    # --- saving -----------------------------------------------------------------------------
+    def _portable_state(self) -> dict[str, Any]:
+        """The trained engine as arrays and JSON-able metadata (no engine objects)."""
+        opt_arrays, opt_meta = self._backend.optim_state()
+        rng_arrays, rng_meta = self._backend.rng_state()
+        return {
+            "model": self._backend.state_dict(),
+            "optim": (opt_arrays, opt_meta),
+            "rng": (rng_arrays, rng_meta),
+        }
+
+    def _restore_backend(self, state: dict[str, Any]) -> None:
+        backend = _new_backend(self.engine_, self._spec, state["model"], self._cfg)
+        backend.load_optim_state(*state["optim"])
+        backend.load_rng_state(*state["rng"])
+        self._backend = backend
+
+    def _fitted_meta(self) -> dict[str, Any]:
+        return {
+            "n_features_in_": int(self.n_features_in_),
+            "feature_names_in_": (
+                [str(c) for c in self.feature_names_in_]
+                if hasattr(self, "feature_names_in_")
+                else None
+            ),
+            "loss_curve_": self.loss_curve_,
+            "validation_scores_": self.validation_scores_,
+            "n_iter_": self.n_iter_,
+            "n_outputs_": self.n_outputs_,
+            "engine_": self.engine_,
+            "run_dir_": None if self.run_dir_ is None else str(self.run_dir_),
+        }
+
+    def _load_fitted_meta(self, fitted: dict[str, Any]) -> None:
+        self.n_features_in_ = int(fitted["n_features_in_"])
+        if fitted.get("feature_names_in_") is not None:
+            self.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+        self.loss_curve_ = [float(v) for v in fitted["loss_curve_"]]
+        self.validation_scores_ = [float(v) for v in fitted["validation_scores_"]]
+        self.n_iter_ = int(fitted["n_iter_"])
+        self.n_outputs_ = int(fitted["n_outputs_"])
+        self.engine_ = str(fitted["engine_"])
+        self.run_dir_ = None if fitted.get("run_dir_") is None else Path(fitted["run_dir_"])
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted estimator as an mlplab checkpoint (one ``.safetensors`` file).
+
+        The weights, optimizer state and RNG state are tensors; the parameters, the
+        fitted attributes (``classes_``, ``n_features_in_``, curves ...), the model spec
+        and the resolved Config are JSON in the file's header. :meth:`load` reads it back
+        without unpickling anything.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (replaced atomically if it exists).
+        """
+        from mlplab import __version__
+        from mlplab.runs.checkpoint import Checkpoint, save_checkpoint
+
+        check_is_fitted(self)
+        state = self._portable_state()
+        params = self.get_params(deep=False)
+        # A RandomState cannot go into JSON; the seed it produced is in `config`.
+        rs = params["random_state"]
+        params["random_state"] = int(rs) if isinstance(rs, numbers.Integral) else None
+        if params["log_path"] is not None:
+            params["log_path"] = os.fspath(params["log_path"])
+        meta = {
+            "mlplab_version": __version__,
+            "estimator": {
+                "class": type(self).__name__,
+                "params": params,
+                "fitted": self._fitted_meta(),
+                "task": self._task,
+            },
+            "config": self._cfg.to_dict(),
+            "spec": self._spec.to_dict(),
+            "engine": self.engine_,
+            "optim": state["optim"][1],
+            "rng": state["rng"][1],
+        }
+        save_checkpoint(
+            path,
+            Checkpoint(
+                model=state["model"], meta=meta, optim=state["optim"][0], rng=state["rng"][0]
+            ),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Self:
+        """Read an estimator written by :meth:`save`; it predicts exactly as it did.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A ``.safetensors`` file written by :meth:`save` of this class.
+
+        Returns
+        -------
+        estimator
+            A fitted estimator (``partial_fit`` continues its training).
+
+        Raises
+        ------
+        mlplab.errors.CheckpointError
+            If the file is missing, not a checkpoint, or holds something else (a run's
+            checkpoint, or the other estimator class).
+        """
+        from mlplab.runs.checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(path)
+        est = ckpt.meta.get("estimator")
+        where = f"checkpoint {os.fspath(path)!r}"
+        if not isinstance(est, dict):
+            raise CheckpointError(
+                f"{where} is a training run's checkpoint, not a saved estimator; "
+                "rebuild a run with mlplab.train.run.load_run"
+            )
+        if est.get("class") != cls.__name__:
+            raise CheckpointError(
+                f"{where} holds a {est.get('class')}, not a {cls.__name__}; "
+                f"load it with {est.get('class')}.load"
+            )
+        known = cls().get_params(deep=False)
+        obj = cls(**{k: v for k, v in est["params"].items() if k in known})
+        try:
+            obj._cfg = make_config(ckpt.meta["config"])
+            obj._spec = ModelSpec.from_dict(ckpt.meta["spec"])
+            obj._task = str(est["task"])
+            obj._order_rng = None
+            obj._load_fitted_meta(est["fitted"])
+            obj._load_extra_meta(est["fitted"])
+            obj._restore_backend(
+                {
+                    "model": ckpt.model,
+                    "optim": (ckpt.optim, ckpt.meta["optim"]),
+                    "rng": (ckpt.rng, ckpt.meta["rng"]),
+                }
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{where} has incomplete estimator metadata ({err})") from None
+        return obj
+
+    def _load_extra_meta(self, fitted: dict[str, Any]) -> None:
+        """Subclass attributes (``classes_``) from the checkpoint's metadata."""
+
+    # --- pickling ---------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickle the engine as plain arrays, not as engine objects: the pickle stays small
+        # (no training data, no autograd state) and loads where the engine's device differs.
+        state = dict(super().__getstate__())
+        if "_backend" in state:
+            state["_backend"] = self._portable_state()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        portable = state.pop("_backend", None)
+        super().__setstate__(state)
+        if portable is not None:
+            self._restore_backend(portable)
+
+
+# =============================================================================================
+class MLPClassifier(ClassifierMixin, _MLPBase):
+    __doc__ = f"""Multilayer perceptron classifier trained by mlplab.
+
+    Two classes train one sigmoid output with binary cross-entropy (mlplab's binary
+    task, as in the XOR labs); three or more train a softmax output with
+    cross-entropy. Labels may be any values (strings too): ``classes_`` holds them
+    sorted, as :class:`~sklearn.preprocessing.LabelEncoder` orders them.
+
+    Features are used as given; scale them with a
+    :class:`~sklearn.pipeline.Pipeline` (``StandardScaler``) where their ranges differ.
+
+    Parameters
+    ----------
+{_PARAMETERS_DOC}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+{_ATTRIBUTES_DOC}
+    validation_scores_ : list of float
+        Accuracy on the validation rows at each validation (every ``validate_every``
+        epochs, and after the last epoch; on the training rows when
+        ``validation_fraction=0``).
+    coefs_ : list of ndarray
+        Weights of the linear layers, each ``[fan_in, fan_out]`` (read from the engine).
+    intercepts_ : list of ndarray
+        Biases of the linear layers.
+
+    See Also
+    --------
+    MLPRegressor : The same network for real-valued targets.
+    mlplab.train : Train from a config, with the full run record.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from mlplab import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(hid_dim=32, lr=0.01, epoch=300, random_state=0).fit(X, y)
+    >>> clf.predict(X[:2])  # doctest: +SKIP
+    array([0, 0])
+    >>> clf.predict_proba(X[:1]).round(2)  # doctest: +SKIP
+    array([[0.99, 0.01, 0.  ]])
+    """
+
+    _task_kind = "classification"
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_label = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+    def fit(self, X: Any, y: Any) -> Self:
+        """Train a new model on ``(X, y)`` for up to ``epoch`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels; at least two distinct classes.
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        return self._fit(X, y)
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
+        """Train one more epoch on ``(X, y)``.
+
+        The first call builds the model from the parameters (and ``random_state``) and
+        needs ``classes``, every label that will ever appear; later calls train with the
+        settings of that first call. A model fitted by :meth:`fit` continues from where
+        :meth:`fit` stopped. The learning rate follows ``lr_schedule`` by ``n_iter_``
+        and keeps its last value after ``epoch`` epochs; ``patience`` and
+        ``validation_fraction`` do not apply (each call validates on its own rows). No
+        run record is written.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All class labels; required on the first call, optional (and then equal to
+            ``classes_``) afterwards.
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        if classes is None and not hasattr(self, "_backend"):
+            # Checked before the data, so a refused first call leaves nothing fitted.
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit (all labels that can occur)"
+            )
+        return self._partial_fit(X, y, classes)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        out = self._outputs(X)
+        idx = (out[:, 0] > 0).astype(np.intp) if self._task == "binary" else out.argmax(axis=1)
+        return self.classes_[idx]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to 1.
+        """
+        out = self._outputs(X)
+        if self._task == "binary":
+            p = expit(out[:, 0])  # overflow-free, unlike 1 / (1 + exp(-x))
+            return np.stack([1.0 - p, p], axis=1)
+        return softmax(out, axis=1)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Logarithm of :meth:`predict_proba`, computed stably from the logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        out = self._outputs(X)
+        if self._task == "binary":
+            z = out[:, 0]
+            return np.stack([log_expit(-z), log_expit(z)], axis=1)
+        return log_softmax(out, axis=1)
+
+    # --- targets ----------------------------------------------------------------------------
+    def _validate_targets(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64)
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(
+                f"{type(self).__name__} takes one label per sample (binary or multiclass), got {kind} targets"
+            )
+        return X, y
+
+    def _learn_targets(self, y: np.ndarray, classes: Any = None, *, partial: bool = False) -> None:
+        if partial:
+            found = LabelEncoder().fit(np.asarray(classes)).classes_
+            if len(found) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least 2 classes, got classes={list(found)!r}"
+                )
+        else:
+            found = LabelEncoder().fit(y).classes_
+            if len(found) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the data, "
+                    f"but the data contains only one class: {_plain(found[0])!r}"
+                )
+        self.classes_ = found
+
+    def _check_targets_again(self, y: np.ndarray, classes: Any = None) -> None:
+        if classes is not None and not np.array_equal(
+            LabelEncoder().fit(np.asarray(classes)).classes_, self.classes_
+        ):
+            raise ValueError(
+                f"classes={list(classes)!r} is not the same as on the first call to partial_fit, "
+                f"was {list(self.classes_)!r}"
+            )
+
+    def _encode_targets(self, y: np.ndarray) -> tuple[str, np.ndarray]:
+        enc = LabelEncoder()
+        enc.classes_ = self.classes_
+        try:
+            idx = enc.transform(y)
+        except ValueError:
+            unseen = sorted(set(np.unique(y).tolist()) - set(self.classes_.tolist()), key=str)
+            raise ValueError(
+                f"y has labels that are not in classes_ {list(self.classes_)!r}: {unseen!r}"
+            ) from None
+        if len(self.classes_) == 2:
+            return "binary", idx.astype(np.float64)[:, None]
+        return "multiclass", idx.astype(np.int64)
+
+    def _n_outputs(self, y_enc: np.ndarray) -> int:
+        return 1 if len(self.classes_) == 2 else len(self.classes_)
+
+    def _output_names(self, y_enc: np.ndarray) -> tuple[list[str], list[str] | None]:
+        return ["y"], [str(c) for c in self.classes_]
+
+    def _scores(self, record: dict[str, Any]) -> list[float]:
+        return [float(v) for v in record["val_accs"]]
+
+    def _fitted_meta(self) -> dict[str, Any]:
+        meta = super()._fitted_meta()
+        meta["classes_"] = self.classes_.tolist()
+        meta["classes_dtype"] = self.classes_.dtype.str if self.classes_.dtype != object else "O"
+        return meta
+
+    def _load_extra_meta(self, fitted: dict[str, Any]) -> None:
+        dtype = np.dtype(fitted["classes_dtype"])
+        self.classes_ = np.array(fitted["classes_"], dtype=dtype)
+
+
+# =============================================================================================
+class MLPRegressor(RegressorMixin, _MLPBase):
+    __doc__ = f"""Multilayer perceptron regressor trained by mlplab.
+
+    A linear output layer trained with the mean squared error. ``y`` of shape
+    ``(n_samples,)`` gives predictions of that shape; ``y`` of shape
+    ``(n_samples, n_targets)`` trains one output per target (multi-output).
+
+    Neither features nor targets are scaled; put a ``StandardScaler`` in a
+    :class:`~sklearn.pipeline.Pipeline` for ``X``, and use
+    :class:`~sklearn.compose.TransformedTargetRegressor` where ``y`` is large.
+
+    Parameters
+    ----------
+{_PARAMETERS_DOC}
+
+    Attributes
+    ----------
+{_ATTRIBUTES_DOC}
+    validation_scores_ : list of float
+        Negative mean absolute error on the validation rows at each validation (every
+        ``validate_every`` epochs, and after the last; on the training rows when
+        ``validation_fraction=0``), averaged over targets. Negative, so higher is
+        better as for every scikit-learn score; it is the ``val_maes`` curve of the
+        run record with its sign flipped.
+    coefs_ : list of ndarray
+        Weights of the linear layers, each ``[fan_in, fan_out]`` (read from the engine).
+    intercepts_ : list of ndarray
+        Biases of the linear layers.
+
+    See Also
+    --------
+    MLPClassifier : The same network for class labels.
+    mlplab.train : Train from a config, with the full run record.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlplab import MLPRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-3, 3, size=(500, 1))
+    >>> reg = MLPRegressor(hid_dim=32, lr=0.01, epoch=300, random_state=0).fit(X, np.sin(X[:, 0]))
+    >>> reg.score(X, np.sin(X[:, 0])) > 0.9  # doctest: +SKIP
+    True
+    """
+
+    _task_kind = "regression"
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+    def fit(self, X: Any, y: Any) -> Self:
+        """Train a new model on ``(X, y)`` for up to ``epoch`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+
+        Returns
+        -------
+        self : MLPRegressor
+        """
+        return self._fit(X, y)
+
+    def partial_fit(self, X: Any, y: Any) -> Self:
+        """Train one more epoch on ``(X, y)``.
+
+        The first call builds the model from the parameters; later calls train with the
+        settings of that first call, and a model fitted by :meth:`fit` continues from
+        where :meth:`fit` stopped. The learning rate follows ``lr_schedule`` by
+        ``n_iter_`` and keeps its last value after ``epoch`` epochs; ``patience`` and
+        ``validation_fraction`` do not apply (each call validates on its own rows). No
+        run record is written.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            The same number of targets on every call.
+
+        Returns
+        -------
+        self : MLPRegressor
+        """
+        return self._partial_fit(X, y)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            The shape of the ``y`` that the model was fitted on.
+        """
+        out = self._outputs(X)
+        return out[:, 0] if self._y_1d else out
+
+    def _validate_targets(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        X, y = validate_data(
+            self, X, y, reset=reset, dtype=np.float64, multi_output=True, y_numeric=True
+        )
+        return X, np.asarray(y, dtype=np.float64)
+
+    def _learn_targets(self, y: np.ndarray, classes: Any = None, *, partial: bool = False) -> None:
+        self._y_1d = y.ndim == 1
+
+    def _check_targets_again(self, y: np.ndarray, classes: Any = None) -> None:
+        n_out = 1 if y.ndim == 1 else y.shape[1]
+        if n_out != self.n_outputs_ or (y.ndim == 1) != self._y_1d:
+            fitted = "(n_samples,)" if self._y_1d else f"(n_samples, {self.n_outputs_})"
+            raise ValueError(
+                f"y has shape {y.shape}, but {type(self).__name__} was fitted on targets "
+                f"of shape {fitted}"
+            )
+
+    def _encode_targets(self, y: np.ndarray) -> tuple[str, np.ndarray]:
+        return "regression", y.reshape(len(y), -1)
+
+    def _output_names(self, y_enc: np.ndarray) -> tuple[list[str], list[str] | None]:
+        n = y_enc.shape[1]
+        return (["y"] if n == 1 else [f"y{i}" for i in range(n)]), None
+
+    def _scores(self, record: dict[str, Any]) -> list[float]:
+        return [-float(v) for v in record["val_maes"]]
+
+    def _fitted_meta(self) -> dict[str, Any]:
+        meta = super()._fitted_meta()
+        meta["y_1d"] = self._y_1d
+        return meta
+
+    def _load_extra_meta(self, fitted: dict[str, Any]) -> None:
+        self._y_1d = bool(fitted["y_1d"])
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _plain(v: Any) -> Any:
+    """NumPy scalars (from a parameter grid) as Python values, for Config."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _seed_of(random_state: Any) -> int:
+    """mlplab's integer seed for scikit-learn's ``random_state``."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _data_label(X: np.ndarray, y: np.ndarray) -> str:
+    """A short name for in-memory data: its shape and a digest of its bytes.
+
+    It is the run's ``data`` setting, which enters the run hash, so fits on different
+    arrays get different run folders and a repeated fit replaces its own.
+    """
+    h = hashlib.sha1()
+    h.update(np.ascontiguousarray(X).tobytes())
+    h.update(np.ascontiguousarray(np.asarray(y).astype(str) if y.dtype == object else y).tobytes())
+    return f"array-{X.shape[0]}x{X.shape[1]}-{h.hexdigest()[:8]}"
+
+
+def _new_backend(engine: str, spec: ModelSpec, init: dict[str, np.ndarray], cfg: Config) -> Backend:
+    optim = OptimSpec(cfg.optim, cfg.lr, cfg.mm, cfg.l2_coef)
+    return make_backend(
+        engine, spec, init, optim, seed=cfg.seed, device=cfg.device, dtype=cfg.dtype
+    )
+
+
+def _diverged(est: BaseEstimator, message: str) -> str:
+    # The loop words its hint as a command-line flag; here the lr is a parameter.
+    return f"{type(est).__name__}: {message.replace('--lr ', 'lr=')}"
+
+
+def _curves_record(task: str, val_metrics: list[float]) -> dict[str, Any]:
+    """The record keys that ``_scores`` reads, from the loop's history."""
+    key = "val_maes" if task == "regression" else "val_accs"
+    return {key: val_metrics}

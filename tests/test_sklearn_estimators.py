@@ -1,0 +1,327 @@
+"""MLPClassifier and MLPRegressor: scikit-learn's own checks, and what mlplab adds.
+
+The estimator checks run on small, fast settings (tiny networks, 50 epochs, the NumPy
+engine that ``engine='auto'`` picks for them) so the whole suite takes seconds.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from mlplab.sklearn import (
+    EXPECTED_FAILED_CHECKS,
+    MLPClassifier,
+    MLPRegressor,
+    expected_failed_checks,
+)
+
+FAST = {"hid_dim": 16, "lr": 0.01, "epoch": 50}
+CHECKED = [
+    MLPClassifier(**FAST),
+    MLPRegressor(**FAST),
+    # float64: the checks that float32 may fail by one ulp pass here.
+    MLPClassifier(**FAST, dtype="float64"),
+    MLPRegressor(**FAST, dtype="float64"),
+    # Every model and training option at once, with a held-out validation split.
+    MLPClassifier(
+        **FAST,
+        n_layer=2,
+        use_bn=True,
+        dp_rate=0.1,
+        sc_type="residual",
+        optim="sgd",
+        mm=0.9,
+        lr_schedule="cosine",
+        batch_size=32,
+        validation_fraction=0.2,
+        patience=3,
+    ),
+    MLPRegressor(
+        **FAST, n_layer=2, use_bn=True, dp_rate=0.1, batch_size=32, validation_fraction=0.2
+    ),
+]
+
+
+@parametrize_with_checks(CHECKED, expected_failed_checks=expected_failed_checks)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_expected_failures_are_documented_and_only_for_float32():
+    assert EXPECTED_FAILED_CHECKS  # every entry has a reason
+    assert all(len(reason) > 40 for reason in EXPECTED_FAILED_CHECKS.values())
+    assert expected_failed_checks(MLPClassifier()) == EXPECTED_FAILED_CHECKS
+    assert expected_failed_checks(MLPRegressor(dtype="float64")) == {}
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_every_parameter_is_documented_with_its_default(cls):
+    doc = cls.__doc__
+    for name, p in inspect.signature(cls.__init__).parameters.items():
+        if name == "self":
+            continue
+        assert f"    {name} : " in doc, name
+        assert f"default={p.default!r}" in doc or f"default={p.default}" in doc, name
+
+
+# --- parameters ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"lr": -1.0}, "setting 'lr': Input should be greater than 0"),
+        ({"act": "nope"}, "setting 'act': 'nope' is not one of sigmoid, tanh, relu"),
+        ({"hid_dim": 0}, "setting 'hid_dim'"),
+        ({"optim": "lbfgs"}, "setting 'optim': 'lbfgs' is not one of sgd"),
+        ({"validation_fraction": 1.0}, "setting 'validation_fraction': must be in [0, 1)"),
+        ({"random_state": "seven"}, "'random_state' parameter"),
+        ({"exp_name": "a/b"}, "setting 'exp_name'"),
+    ],
+)
+def test_bad_parameters_raise_one_line_value_error_in_fit(params, message):
+    X, y = make_blobs(20, centers=2, random_state=0)
+    est = MLPClassifier(**params)  # __init__ accepts anything
+    with pytest.raises(ValueError) as info:
+        est.fit(X, y)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_numpy_scalars_from_a_grid_are_accepted():
+    X, y = make_blobs(60, centers=2, random_state=0)
+    est = MLPClassifier(hid_dim=np.int64(8), lr=np.float64(0.05), epoch=np.int32(5)).fit(X, y)
+    assert est.n_iter_ == 5
+    assert est.coefs_[0].shape == (2, 8)
+
+
+# --- classifier ------------------------------------------------------------------------------
+def test_binary_uses_one_sigmoid_output_and_string_labels():
+    X, y = make_blobs(200, centers=2, cluster_std=1.0, random_state=1)
+    labels = np.array(["no", "yes"])[y]
+    clf = MLPClassifier(hid_dim=16, lr=0.01, epoch=60, random_state=0).fit(X, labels)
+    assert list(clf.classes_) == ["no", "yes"]
+    assert clf.n_outputs_ == 1
+    assert [c.shape for c in clf.coefs_] == [(2, 16), (16, 1)]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (200, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (clf.classes_[proba.argmax(axis=1)] == clf.predict(X)).all()
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-6, atol=1e-12)
+    assert clf.score(X, labels) >= 0.95
+
+
+def test_multiclass_uses_softmax_outputs():
+    X, y = make_blobs(300, centers=4, cluster_std=0.8, random_state=2)
+    clf = MLPClassifier(hid_dim=32, lr=0.01, epoch=80, random_state=0).fit(X, y + 10)
+    assert list(clf.classes_) == [10, 11, 12, 13]
+    assert clf.n_outputs_ == 4
+    assert clf.predict_proba(X).shape == (300, 4)
+    assert clf.score(X, y + 10) >= 0.9
+
+
+def test_extreme_logits_give_probabilities_without_warnings():
+    X, y = make_blobs(100, centers=2, random_state=0)
+    clf = MLPClassifier(hid_dim=8, lr=0.05, epoch=20, random_state=0).fit(X, y)
+    proba = clf.predict_proba(X * 1e6)  # huge logits: exp would overflow
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_one_class_is_a_clear_error():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match=r"at least 2 classes.*only one class: 'a'"):
+        MLPClassifier().fit(X, ["a"] * 10)
+
+
+def test_multilabel_targets_are_rejected():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    Y = np.random.default_rng(1).integers(0, 2, size=(10, 3))
+    with pytest.raises(ValueError):
+        MLPClassifier().fit(X, Y)
+
+
+def test_curves_and_early_stopping():
+    X, y = make_blobs(300, centers=3, random_state=0)
+    clf = MLPClassifier(
+        hid_dim=16, lr=0.01, epoch=40, validate_every=5, patience=0, random_state=0
+    ).fit(X, y)
+    assert clf.n_iter_ == 40
+    assert len(clf.loss_curve_) == 40
+    assert len(clf.validation_scores_) == 8  # epochs 5, 10, ..., 40
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0] / 2
+    assert clf.validation_scores_[-1] >= 0.9
+
+    stopped = MLPClassifier(
+        hid_dim=16,
+        lr=0.05,
+        epoch=500,
+        patience=3,
+        validation_fraction=0.3,
+        batch_size=16,
+        random_state=0,
+    ).fit(X, y)
+    assert stopped.n_iter_ < 500
+    assert len(stopped.loss_curve_) == stopped.n_iter_
+    assert len(stopped.validation_scores_) == stopped.n_iter_
+
+
+def test_random_state_makes_fits_repeatable():
+    X, y = make_blobs(200, centers=3, random_state=0)
+    a = MLPClassifier(hid_dim=8, epoch=10, batch_size=32, random_state=5).fit(X, y)
+    b = MLPClassifier(hid_dim=8, epoch=10, batch_size=32, random_state=5).fit(X, y)
+    c = MLPClassifier(hid_dim=8, epoch=10, batch_size=32, random_state=6).fit(X, y)
+    assert a.loss_curve_ == b.loss_curve_
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert a.loss_curve_ != c.loss_curve_
+    # A RandomState instance draws the seed: repeatable from the same state too.
+    d = MLPClassifier(hid_dim=8, epoch=3, random_state=np.random.RandomState(1)).fit(X, y)
+    e = MLPClassifier(hid_dim=8, epoch=3, random_state=np.random.RandomState(1)).fit(X, y)
+    assert d.loss_curve_ == e.loss_curve_
+
+
+def test_engines_train_the_same_model():
+    """numpy and torch start from the same weights and follow the same formulas."""
+    X, y = make_blobs(120, centers=3, random_state=0)
+    kw = {"hid_dim": 8, "epoch": 15, "batch_size": 40, "dtype": "float64", "random_state": 3}
+    a = MLPClassifier(engine="numpy", **kw).fit(X, y)
+    b = MLPClassifier(engine="torch", **kw).fit(X, y)
+    assert (a.engine_, b.engine_) == ("numpy", "torch")
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-9)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-9, atol=1e-12)
+
+
+def test_feature_names_are_kept_and_checked():
+    X, y = make_blobs(80, centers=2, n_features=3, random_state=0)
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    clf = MLPClassifier(hid_dim=8, epoch=10, random_state=0).fit(df, y)
+    assert list(clf.feature_names_in_) == ["a", "b", "c"]
+    assert clf.n_features_in_ == 3
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(df.rename(columns={"a": "z"}))
+    with (
+        pytest.warns(UserWarning, match="valid feature names"),
+        pytest.raises(ValueError, match="expecting 3 features"),
+    ):
+        clf.predict(X[:, :2])
+    plain = MLPClassifier(hid_dim=8, epoch=2).fit(X, y)
+    assert not hasattr(plain, "feature_names_in_")
+
+
+# --- partial_fit -----------------------------------------------------------------------------
+def test_classifier_partial_fit_trains_one_epoch_per_call():
+    X, y = make_blobs(300, centers=3, random_state=0)
+    clf = MLPClassifier(hid_dim=16, lr=0.01, batch_size=50, random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    clf.partial_fit(X[:100], y[:100], classes=[0, 1, 2])
+    first = clf.score(X, y)
+    for i in range(1, 30):
+        clf.partial_fit(X[(i % 3) * 100 :][:100], y[(i % 3) * 100 :][:100])
+    assert clf.n_iter_ == 30
+    assert len(clf.loss_curve_) == 30 and len(clf.validation_scores_) == 30
+    assert clf.score(X, y) >= max(0.9, first)
+    with pytest.raises(ValueError, match="not the same as on the first call"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="not in classes_"):
+        clf.partial_fit(X, np.full(300, 7))
+
+
+def test_partial_fit_continues_after_fit():
+    X, y = make_blobs(200, centers=2, random_state=0)
+    clf = MLPClassifier(hid_dim=8, epoch=10, random_state=0).fit(X, y)
+    before = clf.loss_curve_[-1]
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 11
+    assert len(clf.loss_curve_) == 11
+    assert clf.loss_curve_[-1] <= before * 1.05
+    clf.fit(X, y)  # fit starts over
+    assert clf.n_iter_ == 10
+
+
+def test_regressor_partial_fit():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(400, 2))
+    y = X[:, 0] - 0.5 * X[:, 1]
+    reg = MLPRegressor(hid_dim=16, lr=0.01, batch_size=50, random_state=0)
+    for _ in range(40):
+        reg.partial_fit(X, y)
+    assert reg.n_iter_ == 40
+    assert reg.predict(X).shape == (400,)
+    assert reg.score(X, y) >= 0.95
+    with pytest.raises(ValueError, match="target"):
+        reg.partial_fit(X, np.c_[y, y])
+
+
+# --- regressor -------------------------------------------------------------------------------
+def test_regressor_single_and_multi_output():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-3, 3, size=(400, 2))
+    Y = np.c_[np.sin(X[:, 0]), X[:, 1] ** 2 / 4]
+    kw = {"hid_dim": 32, "lr": 0.01, "epoch": 150, "batch_size": 64, "random_state": 0}
+    multi = MLPRegressor(**kw).fit(X, Y)
+    assert multi.n_outputs_ == 2
+    assert multi.predict(X).shape == (400, 2)
+    assert multi.score(X, Y) >= 0.9
+    single = MLPRegressor(**kw).fit(X, Y[:, 0])
+    assert single.predict(X).shape == (400,)
+    assert single.score(X, Y[:, 0]) >= 0.9
+    column = MLPRegressor(**kw).fit(X, Y[:, :1])
+    assert column.predict(X).shape == (400, 1)
+    # validation_scores_ is the negative MAE: higher is better, and below 0.
+    assert all(s <= 0 for s in single.validation_scores_)
+    assert single.validation_scores_[-1] > single.validation_scores_[0]
+
+
+def test_divergence_is_a_clear_error():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2))
+    with (
+        pytest.raises(ValueError, match=r"diverged.*lr=0\.1"),
+        np.errstate(over="ignore", invalid="ignore"),
+    ):
+        MLPRegressor(optim="sgd", lr=1.0, engine="torch", random_state=0).fit(X, 1e6 * X[:, 0])
+
+
+# --- run records -----------------------------------------------------------------------------
+def test_log_path_writes_the_run_record(tmp_path):
+    X, y = make_blobs(100, centers=3, random_state=0)
+    clf = MLPClassifier(hid_dim=8, epoch=12, random_state=4, log_path=tmp_path, exp_name="skl").fit(
+        X, y
+    )
+    run = clf.run_dir_
+    assert run is not None and run.parent == tmp_path / "skl"
+    result = json.loads((run / "result.json").read_text())
+    assert result["status"] == "finished"
+    assert result["seed"] == 4 and result["hid_dim"] == 8 and result["optim"] == "adam"
+    assert result["data"].startswith("array-100x2-")
+    assert result["task_type"] == "multiclass"
+    np.testing.assert_allclose(result["train_losses"], clf.loss_curve_)
+    assert result["val_accs"] == clf.validation_scores_
+    assert (run / "config.yaml").is_file()
+    assert (run / "metrics.csv").is_file()
+    assert (run / "checkpoints" / "last.safetensors").is_file()
+
+
+def test_no_log_path_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    X, y = make_blobs(50, centers=2, random_state=0)
+    clf = MLPClassifier(hid_dim=4, epoch=3).fit(X, y)
+    assert clf.run_dir_ is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_log_path_is_a_value_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    X, y = make_blobs(20, centers=2, random_state=0)
+    with pytest.raises(ValueError, match="setting 'log_path'"):
+        MLPClassifier(epoch=1, log_path=blocker / "runs").fit(X, y)

@@ -1,0 +1,190 @@
+"""The estimators in scikit-learn's tools, and saved as mlplab checkpoints."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from mlplab.errors import CheckpointError
+from mlplab.sklearn import MLPClassifier, MLPRegressor
+
+# Small networks that still learn these sets well, in well under a second each.
+QUICK = {"hid_dim": 16, "lr": 0.01, "epoch": 60, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    return load_breast_cancer(return_X_y=True)
+
+
+@pytest.fixture(scope="module")
+def wave():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-3, 3, size=(600, 2))
+    y = np.sin(X[:, 0]) + 0.3 * X[:, 1] + rng.normal(0, 0.05, size=600)
+    return X, y
+
+
+def test_pipeline_with_scaler_generalizes(cancer):
+    X, y = cancer
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(**QUICK)).fit(Xtr, ytr)
+    assert pipe.score(Xte, yte) >= 0.93
+    assert pipe.predict_proba(Xte).shape == (len(Xte), 2)
+
+
+def test_grid_search_over_hid_dim_and_lr(iris):
+    X, y = iris
+    grid = GridSearchCV(
+        make_pipeline(StandardScaler(), MLPClassifier(epoch=60, random_state=0)),
+        {"mlpclassifier__hid_dim": [4, 16], "mlpclassifier__lr": [1e-3, 1e-2]},
+        cv=3,
+    ).fit(X, y)
+    assert len(grid.cv_results_["params"]) == 4
+    # 60 epochs at lr 1e-3 do not get far; the search must find the larger lr.
+    assert grid.best_params_["mlpclassifier__lr"] == 1e-2
+    assert grid.best_score_ >= 0.9
+    assert grid.score(X, y) >= 0.9
+
+
+def test_cross_val_score_classifier_and_regressor(iris, wave):
+    X, y = iris
+    scores = cross_val_score(make_pipeline(StandardScaler(), MLPClassifier(**QUICK)), X, y, cv=5)
+    assert scores.mean() >= 0.9
+    X, y = wave
+    r2 = cross_val_score(MLPRegressor(**{**QUICK, "epoch": 100}), X, y, cv=3)
+    assert r2.mean() >= 0.9
+
+
+def test_cross_val_score_in_worker_processes(iris):
+    """n_jobs=2 sends the estimator to other processes by pickle and back."""
+    X, y = iris
+    scores = cross_val_score(
+        make_pipeline(StandardScaler(), MLPClassifier(**QUICK)), X, y, cv=4, n_jobs=2
+    )
+    assert scores.mean() >= 0.9
+
+
+def test_clone_gives_an_unfitted_copy_with_the_same_params(iris):
+    X, y = iris
+    est = MLPClassifier(**QUICK, n_layer=2, act="tanh").fit(X, y)
+    copy = clone(est)
+    assert copy.get_params() == est.get_params()
+    with pytest.raises(NotFittedError):
+        copy.predict(X)
+    np.testing.assert_array_equal(copy.fit(X, y).predict_proba(X), est.predict_proba(X))
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_pickle_round_trip_predicts_the_same_and_keeps_training(iris, engine):
+    X, y = iris
+    est = MLPClassifier(**QUICK, engine=engine).fit(X, y)
+    blob = pickle.dumps(est)
+    # The engine goes into the pickle as weights and optimizer state, not training data.
+    assert len(blob) < 40_000
+    back = pickle.loads(blob)
+    assert back.engine_ == engine
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    # Both continue identically: the optimizer state came along.
+    est.partial_fit(X, y)
+    back.partial_fit(X, y)
+    np.testing.assert_allclose(back.predict_proba(X), est.predict_proba(X), rtol=1e-6)
+
+
+# --- save / load -----------------------------------------------------------------------------
+def test_classifier_save_load_is_exact(tmp_path, iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    df = pd.DataFrame(X, columns=["sl", "sw", "pl", "pw"])
+    est = MLPClassifier(**QUICK).fit(df, names)
+    path = tmp_path / "clf.safetensors"
+    est.save(path)
+    back = MLPClassifier.load(path)
+    assert back.get_params() == est.get_params()
+    assert list(back.classes_) == ["setosa", "versicolor", "virginica"]
+    assert list(back.feature_names_in_) == ["sl", "sw", "pl", "pw"]
+    assert back.n_features_in_ == 4
+    assert back.loss_curve_ == est.loss_curve_
+    assert back.n_iter_ == est.n_iter_
+    np.testing.assert_array_equal(back.predict_proba(df), est.predict_proba(df))
+    assert (back.predict(df) == est.predict(df)).all()
+    assert back.score(df, names) >= 0.9
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_regressor_save_load_multi_output(tmp_path, wave, engine):
+    X, y = wave
+    Y = np.c_[y, -y]
+    est = MLPRegressor(**QUICK, engine=engine, optim="sgd", mm=0.9).fit(X, Y)
+    est.save(tmp_path / "reg.safetensors")
+    back = MLPRegressor.load(tmp_path / "reg.safetensors")
+    assert back.n_outputs_ == 2 and back.engine_ == engine
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    est.partial_fit(X, Y)
+    back.partial_fit(X, Y)
+    np.testing.assert_allclose(back.predict(X), est.predict(X), rtol=1e-6, atol=1e-7)
+
+
+def test_binary_int_labels_save_load(tmp_path, cancer):
+    X, y = cancer
+    est = make_pipeline(StandardScaler(), MLPClassifier(**QUICK)).fit(X, y)
+    clf = est[-1]
+    clf.save(tmp_path / "b.safetensors")
+    back = MLPClassifier.load(tmp_path / "b.safetensors")
+    assert back.classes_.dtype == clf.classes_.dtype
+    Xs = est[0].transform(X)
+    np.testing.assert_array_equal(back.predict(Xs), clf.predict(Xs))
+
+
+def test_saved_file_is_plain_safetensors(tmp_path, iris):
+    from safetensors.numpy import load_file
+
+    X, y = iris
+    MLPClassifier(**QUICK).fit(X, y).save(tmp_path / "m.safetensors")
+    tensors = load_file(tmp_path / "m.safetensors")
+    assert "model/out.weight" in tensors
+    assert tensors["model/out.weight"].shape == (3, 16)
+
+
+def test_load_refuses_the_wrong_class_and_run_checkpoints(tmp_path, iris):
+    X, y = iris
+    MLPClassifier(**QUICK).fit(X, y).save(tmp_path / "c.safetensors")
+    with pytest.raises(CheckpointError, match="holds a MLPClassifier, not a MLPRegressor"):
+        MLPRegressor.load(tmp_path / "c.safetensors")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        MLPClassifier.load(tmp_path / "missing.safetensors")
+
+
+def test_load_never_runs_code(tmp_path):
+    """A pickle with a payload, named like a checkpoint, is refused unopened."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "evil.safetensors"
+    path.write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(CheckpointError, match="not a readable mlplab checkpoint"):
+        MLPClassifier.load(path)
+    assert not marker.exists()
+
+
+def test_save_needs_a_fitted_estimator(tmp_path):
+    with pytest.raises(NotFittedError):
+        MLPClassifier().save(tmp_path / "x.safetensors")

@@ -13,6 +13,23 @@ class MlplabError(Exception):
 
     exit_code = 2
 
+    def __init__(self, message: str = "") -> None:
+        super().__init__(one_line(message))
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\r``, ...).
+
+    Messages quote user input (unknown keys, column names, paths) that may hold line
+    breaks; escaped, the error still prints as exactly one line.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
+
 
 class ConfigError(MlplabError):
     """A setting that is unknown, of the wrong type, or out of range."""
@@ -28,6 +45,15 @@ class CheckpointError(MlplabError):
 
 class EngineError(MlplabError):
     """A config that the chosen engine cannot train (never a silent fallback)."""
+
+
+class RecordError(MlplabError):
+    """The run record could not be written mid-run (disk full, folder removed).
+
+    Not a mistake in the input, so the exit status is 1; still one line, no traceback.
+    """
+
+    exit_code = 1
 
 
 class RunDiverged(Exception):

@@ -105,6 +105,12 @@ def load_dataset(
     """
     from mlplab.data.files import looks_like_file
 
+    # Until the config declares these bounds, check them here: NumPy and scikit-learn
+    # would otherwise fail deep inside with a traceback.
+    if not 0 <= seed < 2**128:
+        raise ConfigError(f"setting 'data_seed': must be a non-negative integer (got {seed})")
+    if noise is not None and not np.isfinite(noise):
+        raise ConfigError(f"setting 'noise': must be a finite number (got {noise})")
     rng = np.random.default_rng(seed)
     if data in BUILTIN:
         ds = _builtin(data, target, task, split, n_samples, noise, rng)
@@ -214,11 +220,7 @@ def _from_file(path, target, task, split, rng) -> Dataset:
         if col.dtype == bool:
             continue
         if not pd.api.types.is_numeric_dtype(col):
-            raise DataError(
-                f"data file {path!r}: feature column {c!r} is not numeric (e.g. {col.dropna().iloc[0]!r})"
-                if col.notna().any()
-                else f"data file {path!r}: feature column {c!r} is empty"
-            )
+            raise DataError(_not_numeric(path, c, col))
     X = df[feats].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(X)
     if bad.any():
@@ -263,13 +265,27 @@ def _from_file(path, target, task, split, rng) -> Dataset:
     classes, y = np.unique(values.to_numpy(), return_inverse=True)
     if len(classes) < 2:
         raise DataError(
-            f"data file {path!r}: target column {targets[0]!r} has a single class ({classes[0]!r}); "
+            f"data file {path!r}: target column {targets[0]!r} has a single class ({str(classes[0])!r}); "
             "classification needs at least 2"
         )
     names = [str(c) for c in classes]
     return _classification(
         name, X, y.astype(np.int64), names, feats, targets, split or (0.8, 0.1, 0.1), False, rng
     )
+
+
+def _not_numeric(path: str, name: str, col) -> str:
+    """The message for a feature column that is not numbers, quoting a value at fault."""
+    import pandas as pd
+
+    if not col.notna().any():
+        return f"data file {path!r}: feature column {name!r} is empty"
+    as_num = pd.to_numeric(col, errors="coerce")
+    bad = col[col.notna() & as_num.isna()]
+    example = bad.iloc[0] if len(bad) else col.dropna().iloc[0]
+    row = int(bad.index[0]) + 1 if len(bad) else None
+    at = f" in data row {row}" if row is not None else ""
+    return f"data file {path!r}: feature column {name!r} is not numeric ({str(example)!r}{at})"
 
 
 def _infer_task(ycols, task: str) -> str:
@@ -301,7 +317,8 @@ def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
     else:
         n_train, n_val = int(split[0]), int(split[1])
         n_test = int(split[2]) if len(split) == 3 else n - n_train - n_val
-    if n_train + n_val + n_test > n:
+    if n_train + n_val > n or n_train + n_val + n_test > n:
+        n_test = max(n_test, 0)
         raise ConfigError(
             f"setting 'split': {split} asks for {n_train + n_val + n_test} rows but {name!r} has {n}"
         )
@@ -338,10 +355,23 @@ def _classification(name, X, y, class_names, feats, targets, split, in_order, rn
 
 
 def _standardize(ds: Dataset) -> None:
-    mean = ds.X_train.mean(axis=0)
-    std = ds.X_train.std(axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = ds.X_train.mean(axis=0)
+        std = ds.X_train.std(axis=0)
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        # Values near 1e300 overflow when squared: take the moments of x / max|x|.
+        scale = np.max(np.abs(ds.X_train), axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        unit = ds.X_train / scale
+        mean, std = unit.mean(axis=0) * scale, unit.std(axis=0) * scale
     std = np.where(std > 0, std, 1.0)
     ds.scaler = (mean, std)
-    ds.X_train = (ds.X_train - mean) / std
-    ds.X_val = (ds.X_val - mean) / std
-    ds.X_test = (ds.X_test - mean) / std
+    with np.errstate(over="ignore", invalid="ignore"):
+        ds.X_train = (ds.X_train - mean) / std
+        ds.X_val = (ds.X_val - mean) / std
+        ds.X_test = (ds.X_test - mean) / std
+    for split in ("train", "val", "test"):
+        if not np.isfinite(getattr(ds, f"X_{split}")).all():
+            raise DataError(
+                f"data {ds.name!r}: the {split} features overflow when standardized; rescale them first"
+            )

@@ -25,7 +25,8 @@ def read_table(path: str):  # -> pandas.DataFrame
 
     p = Path(path)
     if not p.is_file():
-        raise DataError(f"data file {path!r} does not exist")
+        what = "is not a file" if p.exists() else "does not exist"
+        raise DataError(f"data file {path!r} {what}")
     suffix = p.suffix.lower()
     try:
         if suffix == ".csv":

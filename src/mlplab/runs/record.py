@@ -18,8 +18,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,14 @@ def check_writable(log_path: str | Path) -> None:
         raise ConfigError(
             f"setting 'log_path': {str(p)!r} is not a folder ({str(probe_dir)!r} is a file)"
         )
-    if not os.access(probe_dir, os.W_OK | os.X_OK):
-        raise ConfigError(f"setting 'log_path': {str(p)!r} is not writable")
+    # Try a real file rather than os.access: root passes every permission check, yet
+    # still cannot write to a read-only mount or into /proc.
+    try:
+        with tempfile.TemporaryFile(dir=probe_dir):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ConfigError(f"setting 'log_path': {str(p)!r} is not writable ({reason})") from None
     free = shutil.disk_usage(probe_dir).free
     if free < MIN_FREE_BYTES:
         raise ConfigError(

@@ -7,6 +7,7 @@ HParams view shows every run of a sweep as one table.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,11 @@ def _read_events(path: Path) -> list[Any]:
     from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
 
     # A run killed mid-write leaves a truncated last record; the loader stops before it.
-    return list(LegacyEventFileLoader(str(path)).Load())
+    # Events are a view of the run, not its record: a damaged file keeps what it can.
+    events: list[Any] = []
+    with contextlib.suppress(Exception):
+        events.extend(LegacyEventFileLoader(str(path)).Load())
+    return events
 
 
 def _before(event: Any, step: int, epoch: int) -> bool:

@@ -27,7 +27,14 @@ from mlplab.data.dataset import Dataset, load_dataset
 from mlplab.engines.backend import Backend, OptimSpec, make_backend, resolve_engine
 from mlplab.engines.init import init_state
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RunDiverged
+from mlplab.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    MlplabError,
+    RecordError,
+    RunDiverged,
+)
 from mlplab.runs.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from mlplab.runs.record import RunRecord, check_writable, run_dir_of, run_name
 from mlplab.train.loop import Hooks, LoopState, Schedule, fit
@@ -362,6 +369,12 @@ def train(
         stop.install()
     try:
         return _train(config, resume, verbose, record, dataset, overrides, stop)
+    except OSError as err:
+        # Disk full or folder removed mid-run: _abort has recorded what it could.
+        at = f" ({err.filename})" if err.filename else ""
+        raise RecordError(
+            f"{err.strerror or err}{at}; the run stopped, its last checkpoint is kept"
+        ) from None
     finally:
         stop.restore()
 
@@ -381,6 +394,7 @@ def _train(
         cfg, ckpt = _resume_inputs(Path(resume))
     else:
         cfg = as_config(config, **overrides)
+    _check_seed(cfg.seed)
     if record:
         check_writable(cfg.log_path)
     data = dataset if dataset is not None else load_data(cfg)
@@ -460,7 +474,9 @@ def _train(
     # --- train ------------------------------------------------------------------------------
     status, exit_code, message = "finished", 0, ""
     try:
-        with console:
+        # Overflow in a step shows up as a NaN/inf loss, which the loop reports as a
+        # divergence in one line; NumPy's own RuntimeWarnings would only add noise.
+        with console, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             fit(
                 backend,
                 data.task,
@@ -486,7 +502,8 @@ def _train(
 
     # --- evaluate and record ----------------------------------------------------------------
     try:
-        out = _finish(ctx, state, header, status, message)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = _finish(ctx, state, header, status, message)
     except BaseException as err:  # e.g. a second Ctrl-C while the results are written
         _abort(ctx, header, state, err)
         raise
@@ -495,6 +512,13 @@ def _train(
             console.line(f"mlplab: {message}")
         _print_summary(ctx, out)
     return Result(cfg, rec.dir if rec else None, out, data, backend, spec, exit_code)
+
+
+def _check_seed(seed: int) -> None:
+    # torch.manual_seed takes [0, 2**64); until the config declares that range, check it
+    # here, before anything is written, instead of failing inside the engine.
+    if not 0 <= seed < 2**64:
+        raise ConfigError(f"setting 'seed': must be an integer in [0, 2**64 - 1] (got {seed})")
 
 
 def _restore(
@@ -521,13 +545,16 @@ def _restore(
     except MlplabError:
         raise
     except Exception as err:
-        reason = str(err).splitlines()[0] if str(err).strip() else ""
-        path = run_dir / "checkpoints" / "last.safetensors"
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} does not fit this run's config.yaml "
-            f"({type(err).__name__}{': ' + reason if reason else ''})"
-        ) from None
+        raise _misfit(run_dir / "checkpoints" / "last.safetensors", err) from None
     return engine, backend, state, elapsed
+
+
+def _misfit(path: Path, err: Exception) -> CheckpointError:
+    reason = str(err).splitlines()[0] if str(err).strip() else ""
+    return CheckpointError(
+        f"checkpoint {str(path)!r} does not fit this run's config.yaml "
+        f"({type(err).__name__}{': ' + reason if reason else ''})"
+    )
 
 
 def _global_rng() -> dict[str, Any]:
@@ -773,10 +800,16 @@ def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None
     cfg = make_config(read_yaml(run_dir / "config.yaml"), str(run_dir / "config.yaml"))
     if engine is not None:
         cfg = make_config({**cfg.to_dict(), "engine": engine})
-    ckpt = load_checkpoint(run_dir / "checkpoints" / f"{which}.safetensors")
+    path = run_dir / "checkpoints" / f"{which}.safetensors"
+    ckpt = load_checkpoint(path)
     data = load_data(cfg)
-    spec = ModelSpec.from_dict(ckpt.meta["spec"])
-    if engine is None:
-        cfg = make_config({**cfg.to_dict(), "engine": ckpt.meta.get("engine", cfg.engine)})
-    _, backend = build_backend(cfg, data, spec, init=ckpt.model)
+    try:
+        spec = ModelSpec.from_dict(ckpt.meta["spec"])
+        if engine is None:
+            cfg = make_config({**cfg.to_dict(), "engine": ckpt.meta.get("engine", cfg.engine)})
+        _, backend = build_backend(cfg, data, spec, init=ckpt.model)
+    except MlplabError:
+        raise
+    except Exception as err:  # a well-formed file that is not this run's checkpoint
+        raise _misfit(path, err) from None
     return LoadedRun(cfg, data, spec, backend, read_result(run_dir) or {}, run_dir, ckpt.meta)

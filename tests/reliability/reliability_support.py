@@ -1,0 +1,114 @@
+"""Helpers shared by the reliability tests: real CLI processes, in-process CLI calls, and
+exact comparisons of two run records (everything but wall-clock time)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlplab.cli import main
+
+# One thread per process: the test machine is shared, and torch's thread pool only
+# adds contention for these tiny models.
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+MLPLAB = [sys.executable, "-m", "mlplab"]
+
+# Keys of result.json that legitimately differ between two runs of the same experiment.
+VOLATILE = {"wall_time_s", "log_path", "message", "error"}
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``python -m mlplab ARGS`` as a real process."""
+    return subprocess.run(
+        [*MLPLAB, *map(str, args)], capture_output=True, text=True, env=ENV, timeout=timeout
+    )
+
+
+def call_main(argv: list[str]) -> int:
+    """The CLI in this process; argparse's SystemExit becomes its exit status."""
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+
+
+def assert_one_line(rc: int, stderr: str, *needles: str, code: int = 2) -> str:
+    """Exit ``code``; stderr is one line starting with ``mlplab:``, and no traceback."""
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert rc == code, (rc, stderr)
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("mlplab:"), lines[0]
+    assert "Traceback" not in stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    return lines[0]
+
+
+def run_dirs(log_path: Path) -> list[Path]:
+    return sorted(p.parent for p in Path(log_path).rglob("config.yaml"))
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def no_finished_run(log_path: Path) -> bool:
+    """True when nothing under ``log_path`` looks like a finished run."""
+    for p in Path(log_path).rglob("result.json"):
+        try:
+            if json.loads(p.read_text()).get("status") == "finished":
+                return False
+        except ValueError:
+            continue
+    return True
+
+
+def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar in the run's TensorBoard files, per tag, in file order (duplicates kept)."""
+    from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
+
+    out: dict[str, list[tuple[int, float]]] = {}
+    for f in sorted(Path(run_dir).glob("events.out.tfevents.*")):
+        for ev in LegacyEventFileLoader(str(f)).Load():
+            if not ev.HasField("summary"):
+                continue
+            for v in ev.summary.value:
+                if v.HasField("simple_value"):
+                    out.setdefault(v.tag, []).append((ev.step, v.simple_value))
+    return out
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    """Two run directories hold the same results, bit for bit, but for wall-clock time."""
+    from mlplab.runs.checkpoint import load_checkpoint
+
+    ra, rb = read_json(a / "result.json"), read_json(b / "result.json")
+    assert ra["status"] == rb["status"] == "finished", (ra["status"], rb["status"])
+    for k in sorted((set(ra) | set(rb)) - VOLATILE):
+        assert ra.get(k) == rb.get(k), k
+    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
+    sa, sb = scalars(a), scalars(b)
+    hp = {t for t in sa if t.startswith("hparam/")}
+    assert {t: sa[t] for t in sa if t not in hp} == {t: sb[t] for t in sb if t not in hp}
+    assert {t: [v for _, v in sa[t]] for t in hp} == {t: [v for _, v in sb[t]] for t in hp}
+    for which in ("last", "best"):
+        ca = load_checkpoint(a / "checkpoints" / f"{which}.safetensors")
+        cb = load_checkpoint(b / "checkpoints" / f"{which}.safetensors")
+        for section in ("model", "optim"):
+            xa, xb = getattr(ca, section), getattr(cb, section)
+            assert xa.keys() == xb.keys()
+            for k in xa:
+                np.testing.assert_array_equal(xa[k], xb[k], err_msg=f"{which} {section} {k}")
+        assert ca.meta["loop"] == cb.meta["loop"]
+
+
+def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
+    with (Path(run_dir) / "metrics.csv").open() as f:
+        return list(csv.DictReader(f))

@@ -1,0 +1,199 @@
+"""Checkpoints are safetensors + JSON: a pickle in their place never runs, and a truncated
+or corrupted file is a one-line error (exit 2), never a traceback or a silent bad model."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from reliability_support import assert_one_line, call_main, cli
+
+from mlplab.errors import CheckpointError
+from mlplab.runs.checkpoint import FORMAT, load_checkpoint
+from mlplab.train.run import load_run, train
+
+MARKER = "mlplab-pwned-marker"
+
+
+class Payload:
+    """Runs a shell command when unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.fixture(scope="module")
+def resumable(tmp_path_factory) -> Path:
+    """A run whose result.json says `running` (as after a SIGKILL): --resume reads its checkpoint."""
+    log = tmp_path_factory.mktemp("runs")
+    res = train(
+        data="xor",
+        epoch=3,
+        save_every=1,
+        engine="numpy",
+        plots="none",
+        verbose=False,
+        log_path=str(log),
+    )
+    (res.run_dir / "result.json").write_text(json.dumps({"status": "running"}))
+    return res.run_dir
+
+
+@pytest.fixture
+def run_copy(resumable, tmp_path) -> Path:
+    d = tmp_path / "exp" / resumable.name
+    shutil.copytree(resumable, d)
+    return d
+
+
+def last(run_dir: Path) -> Path:
+    return run_dir / "checkpoints" / "last.safetensors"
+
+
+def pickles(marker: Path) -> dict[str, bytes]:
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save({"model": Payload(marker)}, buf)
+    return {"pickle": pickle.dumps(Payload(marker)), "torch.save": buf.getvalue()}
+
+
+@pytest.mark.parametrize("kind", ["pickle", "torch.save"])
+def test_a_pickle_in_place_of_a_checkpoint_never_runs(run_copy, tmp_path, capsys, kind):
+    marker = tmp_path / MARKER
+    data = pickles(marker)[kind]
+    assert not marker.exists()
+    for which in ("last", "best"):
+        (run_copy / "checkpoints" / f"{which}.safetensors").write_bytes(data)
+    rc = call_main(["train", "--resume", str(run_copy)])
+    assert_one_line(rc, capsys.readouterr().err, "last.safetensors")
+    for which in ("last", "best"):
+        with pytest.raises(CheckpointError, match="not a readable mlplab checkpoint"):
+            load_run(run_copy, which=which)
+    assert not marker.exists()
+    # The payload is real: unpickling it, as torch.load(weights_only=False) would, runs it.
+    if kind == "pickle":
+        pickle.loads(data)
+    else:
+        import io
+
+        import torch
+
+        torch.load(io.BytesIO(data), weights_only=False)
+    assert marker.exists()
+
+
+def test_a_pickle_checkpoint_in_a_real_process(run_copy, tmp_path):
+    marker = tmp_path / MARKER
+    last(run_copy).write_bytes(pickles(marker)["torch.save"])
+    proc = cli("train", "--resume", str(run_copy))
+    assert_one_line(proc.returncode, proc.stderr, "last.safetensors")
+    assert not marker.exists()
+
+
+def test_truncated_checkpoints_are_one_line_errors(run_copy, capsys):
+    raw = last(run_copy).read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    cuts = sorted(
+        {0, 1, 7, 8, 9, 8 + n // 2, 8 + n - 1, 8 + n, 8 + n + 1, len(raw) // 2, len(raw) - 1}
+    )
+    for cut in cuts:
+        last(run_copy).write_bytes(raw[:cut])
+        rc = call_main(["train", "--resume", str(run_copy)])
+        assert_one_line(rc, capsys.readouterr().err, "checkpoint", "last.safetensors")
+
+
+def test_flipped_bytes_in_header_and_body_are_one_line_errors(run_copy, capsys):
+    raw = last(run_copy).read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    rng = random.Random(7)
+    positions = [3, 8, 9, 8 + n // 2, 8 + n - 2] + [
+        rng.randrange(8 + n, len(raw)) for _ in range(6)
+    ]
+    for pos in positions:
+        bad = bytearray(raw)
+        bad[pos] ^= 0xFF
+        last(run_copy).write_bytes(bytes(bad))
+        rc = call_main(["train", "--resume", str(run_copy)])
+        assert_one_line(rc, capsys.readouterr().err, "checkpoint")
+
+
+@settings(
+    max_examples=int(os.environ.get("MLPLAB_HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_any_damage_is_detected(resumable, tmp_path_factory, data):
+    """Random cuts, flips and overwrites: load_checkpoint raises CheckpointError every time."""
+    raw = last(resumable).read_bytes()
+    kind = data.draw(st.sampled_from(["cut", "flip", "splice"]))
+    if kind == "cut":
+        bad = raw[: data.draw(st.integers(0, len(raw) - 1))]
+    elif kind == "flip":
+        bad = bytearray(raw)
+        for pos in data.draw(
+            st.lists(st.integers(0, len(raw) - 1), min_size=1, max_size=4, unique=True)
+        ):
+            bad[pos] ^= data.draw(st.integers(1, 255))
+        bad = bytes(bad)
+    else:
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        junk = data.draw(st.binary(min_size=1, max_size=64))
+        bad = raw[:pos] + junk + raw[pos + len(junk) :]
+    if bad == raw:
+        return
+    p = tmp_path_factory.mktemp("damaged") / "last.safetensors"
+    p.write_bytes(bad)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(p)
+    assert "\n" not in str(err.value)
+
+
+def test_valid_safetensors_with_wrong_contents(run_copy, capsys):
+    """Well-formed files that are not this run's checkpoint: one line, no traceback."""
+    import numpy as np
+    from safetensors.numpy import save
+
+    cases = {
+        "foreign": save({"w": np.zeros(3, np.float32)}),
+        "empty meta": save(
+            {"w": np.zeros(3, np.float32)}, metadata={"format": FORMAT, "meta": "{}"}
+        ),
+        "list meta": save(
+            {"w": np.zeros(3, np.float32)}, metadata={"format": FORMAT, "meta": "[1]"}
+        ),
+    }
+    for name, blob in cases.items():
+        last(run_copy).write_bytes(blob)
+        rc = call_main(["train", "--resume", str(run_copy)])
+        assert_one_line(rc, capsys.readouterr().err, "checkpoint", name.split()[0][:0])
+        with pytest.raises(CheckpointError):
+            load_run(run_copy)
+
+
+def test_checkpoint_of_another_architecture(run_copy, tmp_path, capsys):
+    other = train(
+        data="xor",
+        epoch=1,
+        hid_dim=7,
+        engine="numpy",
+        plots="none",
+        verbose=False,
+        log_path=str(tmp_path / "other"),
+    )
+    shutil.copy(last(other.run_dir), last(run_copy))
+    rc = call_main(["train", "--resume", str(run_copy)])
+    assert_one_line(rc, capsys.readouterr().err, "does not fit")

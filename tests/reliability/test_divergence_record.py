@@ -1,0 +1,52 @@
+"""A NaN or inf loss ends the run as ``diverged``: exit 1, a message naming the step and a
+lower lr, partial curves, and the best checkpoint so far kept and loadable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from reliability_support import call_main, cli, read_json, run_dirs
+
+from mlplab.train.run import load_run
+
+DIVERGING = ["--data", "sinlog", "--lr", "10", "--epoch", "50", "--save_every", "1"]
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_divergence_is_recorded_and_best_is_kept(tmp_path, capsys, engine):
+    rc = call_main(["train", *DIVERGING, "--engine", engine, "--log_path", str(tmp_path)])
+    out = capsys.readouterr()
+    assert rc == 1
+    assert "Traceback" not in out.err and not out.err.strip()
+    (run_dir,) = run_dirs(tmp_path)
+    r = read_json(run_dir / "result.json")
+    assert r["status"] == "diverged"
+    assert "at step 2" in r["message"] and "--lr 1" in r["message"]
+    assert r["message"] in out.out  # shown to the user as well
+    assert r["epochs_run"] == len(r["train_losses"]) == 2  # the curves before the blow-up
+    assert r["best_epoch"] == 1
+    loaded = load_run(run_dir, which="best")
+    assert loaded.checkpoint_meta["loop"]["history"]["best_epoch"] == 1
+    pred = loaded.backend.predict(loaded.dataset.X_test)
+    assert np.isfinite(pred).all()
+    # Resuming would only diverge again: refused with one line.
+    assert call_main(["train", "--resume", str(run_dir)]) == 2
+    assert "diverged" in capsys.readouterr().err
+
+
+def test_divergence_in_a_real_process_has_no_traceback(tmp_path):
+    proc = cli("train", *DIVERGING, "--engine", "numpy", "--log_path", str(tmp_path), "--quiet")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == "" and proc.stdout == ""
+
+
+@pytest.mark.parametrize("flags", [["--lr", "inf"], ["--l2_coef", "inf"], ["--lr", "1e308"]])
+def test_overflowing_settings_diverge_quietly(tmp_path, capsys, flags):
+    # Float overflow inside a step is a divergence, not a stream of RuntimeWarnings
+    # (which pytest turns into errors here).
+    rc = call_main(
+        ["train", "--engine", "numpy", "--epoch", "3", "--log_path", str(tmp_path), *flags]
+    )
+    assert rc == 1
+    assert read_json(run_dirs(tmp_path)[0] / "result.json")["status"] == "diverged"
+    assert not capsys.readouterr().err

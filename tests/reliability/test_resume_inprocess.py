@@ -1,0 +1,204 @@
+"""Stops at chosen steps (mid-epoch, at an epoch's last batch, during the results write),
+second Ctrl-Cs, exceptions and resume edge cases, driven in-process so each lands exactly."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+from reliability_support import (
+    assert_one_line,
+    assert_same_run,
+    call_main,
+    read_json,
+    run_dirs,
+    scalars,
+)
+
+from mlplab.runs.checkpoint import load_checkpoint
+from mlplab.runs.record import is_finished
+from mlplab.train import run as run_mod
+from mlplab.train.run import RunHooks, train
+
+# 800 training rows / 32 = 25 steps per epoch; 6 epochs = 150 steps.
+KW = dict(
+    data="moons",
+    batch_size=32,
+    dp_rate=0.2,
+    optim="adam",
+    epoch=6,
+    save_every=1,
+    log_every=1,  # every step reaches on_step, where the tests inject their faults
+    plots="none",
+    verbose=False,
+)
+
+
+@pytest.fixture(scope="module")
+def refs(tmp_path_factory) -> dict[str, Path]:
+    out = {}
+    for engine in ("numpy", "torch"):
+        res = train(log_path=str(tmp_path_factory.mktemp(f"ref-{engine}")), engine=engine, **KW)
+        assert res.status == "finished"
+        out[engine] = res.run_dir
+    return out
+
+
+def fault_at(monkeypatch, step: int, action) -> None:
+    """Run ``action()`` inside the hook of optimizer step ``step`` (0-based)."""
+    original = RunHooks.on_step
+
+    def on_step(self, state, loss):
+        original(self, state, loss)
+        if state.step == step:
+            action()
+
+    monkeypatch.setattr(RunHooks, "on_step", on_step)
+
+
+def resume(run_dir: Path):
+    return train(resume=run_dir, verbose=False, handle_signals=True)
+
+
+@pytest.mark.parametrize(
+    ("engine", "step", "sig"),
+    [
+        ("numpy", 0, signal.SIGINT),  # the very first step
+        ("numpy", 24, signal.SIGINT),  # an epoch's last batch: stops before the next epoch
+        ("numpy", 37, signal.SIGINT),  # mid-epoch
+        ("numpy", 101, signal.SIGTERM),
+        ("torch", 24, signal.SIGINT),
+        ("torch", 62, signal.SIGTERM),
+    ],
+)
+def test_stop_at_step_then_resume_is_exact(refs, tmp_path, monkeypatch, engine, step, sig):
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    fault_at(monkeypatch, step, lambda: signal.raise_signal(sig))
+    res = train(log_path=str(tmp_path), engine=engine, handle_signals=True, **KW)
+    monkeypatch.undo()
+    assert {s: signal.getsignal(s) for s in before} == before  # handlers restored
+    assert res.status == "interrupted" and res.exit_code == {2: 130, 15: 143}[int(sig)]
+    r = read_json(res.run_dir / "result.json")
+    assert r["steps"] == step + 1
+    assert len(r["train_losses"]) == r["epochs_run"] == (step + 1) // 25
+    assert (
+        load_checkpoint(res.run_dir / "checkpoints" / "last.safetensors").meta["loop"][
+            "batch_in_epoch"
+        ]
+        == (step + 1) % 25
+    )
+    assert resume(res.run_dir).status == "finished"
+    assert_same_run(refs[engine], res.run_dir)
+
+
+def test_second_ctrl_c_stops_at_once_and_resumes_from_last_checkpoint(refs, tmp_path, monkeypatch):
+    def twice():
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # the handler raises KeyboardInterrupt now
+
+    fault_at(monkeypatch, 37, twice)
+    with pytest.raises(KeyboardInterrupt):
+        train(log_path=str(tmp_path), engine="numpy", handle_signals=True, **KW)
+    monkeypatch.undo()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    (run_dir,) = run_dirs(tmp_path)
+    r = read_json(run_dir / "result.json")
+    assert r["status"] == "interrupted" and "--resume" in r["error"]
+    assert r["epochs_run"] == len(r["train_losses"]) == 1  # partial curves are kept
+    assert load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta["loop"]["step"] == 25
+    assert resume(run_dir).status == "finished"
+    assert_same_run(refs["numpy"], run_dir)
+
+
+def test_ctrl_c_in_library_use_records_interrupted(refs, tmp_path, monkeypatch):
+    def ctrl_c():
+        raise KeyboardInterrupt
+
+    fault_at(monkeypatch, 80, ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        train(log_path=str(tmp_path), engine="numpy", **KW)  # no signal handlers
+    monkeypatch.undo()
+    (run_dir,) = run_dirs(tmp_path)
+    r = read_json(run_dir / "result.json")
+    assert r["status"] == "interrupted" and len(r["train_losses"]) == 3
+    assert resume(run_dir).status == "finished"
+    assert_same_run(refs["numpy"], run_dir)
+
+
+def test_ctrl_c_while_results_are_written(refs, tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_mod, "split_metrics", boom)
+    with pytest.raises(KeyboardInterrupt):
+        train(log_path=str(tmp_path), engine="numpy", **KW)
+    monkeypatch.undo()
+    (run_dir,) = run_dirs(tmp_path)
+    assert read_json(run_dir / "result.json")["status"] == "interrupted"
+    assert not is_finished(run_dir)
+    assert resume(run_dir).status == "finished"
+    assert_same_run(refs["numpy"], run_dir)
+
+
+def test_an_error_inside_the_run_is_recorded_as_failed(refs, tmp_path, monkeypatch):
+    def fail():
+        raise RuntimeError("hook failed")
+
+    fault_at(monkeypatch, 60, fail)
+    with pytest.raises(RuntimeError, match="hook failed"):
+        train(log_path=str(tmp_path), engine="numpy", **KW)
+    monkeypatch.undo()
+    (run_dir,) = run_dirs(tmp_path)
+    r = read_json(run_dir / "result.json")
+    assert r["status"] == "failed" and r["error"] == "RuntimeError: hook failed"
+    assert len(r["train_losses"]) == 2
+    assert resume(run_dir).status == "finished"  # a failed run can be resumed
+    assert_same_run(refs["numpy"], run_dir)
+
+
+def test_resume_without_a_checkpoint_starts_again(refs, tmp_path):
+    """A run killed before its first checkpoint: --resume trains it from the start."""
+    run_dir = tmp_path / "exp" / refs["numpy"].name
+    shutil.copytree(refs["numpy"], run_dir)
+    shutil.rmtree(run_dir / "checkpoints")
+    (run_dir / "result.json").write_text('{"status": "running"}')
+    assert resume(run_dir).status == "finished"
+    assert_same_run(refs["numpy"], run_dir)
+
+
+def test_resume_refuses_finished_and_diverged_runs(refs, tmp_path, capsys):
+    rc = call_main(["train", "--resume", str(refs["numpy"])])
+    assert_one_line(rc, capsys.readouterr().err, "already finished")
+    run_dir = tmp_path / "run"
+    shutil.copytree(refs["numpy"], run_dir)
+    r = read_json(run_dir / "result.json")
+    (run_dir / "result.json").write_text(f'{{"status": "diverged", "lr": {r["lr"]}}}')
+    rc = call_main(["train", "--resume", str(run_dir)])
+    assert_one_line(rc, capsys.readouterr().err, "diverged", "lower lr")
+
+
+@pytest.mark.parametrize("what", ["missing", "no_config", "extra_flag"])
+def test_resume_bad_targets_are_one_line_errors(refs, tmp_path, capsys, what):
+    args = ["train", "--resume", str(tmp_path / "nowhere")]
+    if what == "no_config":
+        args = ["train", "--resume", str(tmp_path)]
+    elif what == "extra_flag":
+        args = ["train", "--resume", str(refs["numpy"]), "--lr", "0.1"]
+    rc = call_main(args)
+    assert_one_line(rc, capsys.readouterr().err, "resume")
+
+
+def test_tensorboard_has_no_duplicates_after_resume(refs, tmp_path, monkeypatch):
+    fault_at(monkeypatch, 70, lambda: signal.raise_signal(signal.SIGINT))
+    res = train(log_path=str(tmp_path), engine="numpy", handle_signals=True, **KW)
+    monkeypatch.undo()
+    before = scalars(res.run_dir)
+    assert max(s for s, _ in before["train/step_loss"]) == 70
+    resume(res.run_dir)
+    after = scalars(res.run_dir)
+    steps = [s for s, _ in after["train/step_loss"]]
+    assert steps == list(range(150))  # each step once, in order
+    assert [s for s, _ in after["val/loss"]] == list(range(1, 7))
+    assert len(list(res.run_dir.glob("events.out.tfevents.*"))) == 1

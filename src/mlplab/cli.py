@@ -128,6 +128,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         result = train(
             load_config(args.config, overrides), verbose=not args.quiet, handle_signals=True
         )
+    if args.quiet and result.exit_code and result.record.get("message"):
+        # Quiet still says why a run did not finish (diverged, interrupted).
+        print(f"mlplab: {result.record['message']}", file=sys.stderr)
     return result.exit_code
 
 

@@ -78,7 +78,9 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
     # --- seed --------------------------------------------------------------------------
-    seed: int = _field(0, "seed for the initial weights, data order and dropout", "seed")
+    seed: int = _field(
+        0, "seed for the initial weights, data order and dropout", "seed", ge=0, lt=2**63
+    )
 
     # --- data --------------------------------------------------------------------------
     data: str = _field(
@@ -104,12 +106,18 @@ class Config(BaseModel):
         None, "number of points for synthetic data; default: the dataset's own", "data"
     )
     noise: float | None = _field(
-        None, "noise level for synthetic data; default: the dataset's own", "data", ge=0
+        None,
+        "noise level for synthetic data; default: the dataset's own",
+        "data",
+        ge=0,
+        allow_inf_nan=False,
     )
     data_seed: int = _field(
         0,
         "seed that generates and splits the data (kept apart from `seed`, so seed replicates share data)",
         "data",
+        ge=0,
+        lt=2**63,
     )
 
     # --- model -------------------------------------------------------------------------
@@ -123,7 +131,12 @@ class Config(BaseModel):
         False, "BatchNorm1d after each hidden activation (Linear -> act -> BN -> Dropout)", "model"
     )
     dp_rate: float = _field(
-        0.0, "dropout rate after each hidden block, in [0, 1)", "model", ge=0.0, lt=1.0
+        0.0,
+        "dropout rate after each hidden block, in [0, 1)",
+        "model",
+        ge=0.0,
+        lt=1.0,
+        allow_inf_nan=False,
     )
     sc_type: Literal["none", "residual"] = _field(
         "none", "skip connections between hidden layers of equal width", "model"
@@ -135,16 +148,32 @@ class Config(BaseModel):
 
     # --- optimizer ---------------------------------------------------------------------
     optim: Optimizer = _field("sgd", "optimizer (case-insensitive: ADAM works)", "optimizer")
-    lr: float = _field(0.01, "learning rate, > 0", "optimizer", gt=0)
-    mm: float = _field(0.0, "momentum for sgd and rmsprop, in [0, 1)", "optimizer", ge=0.0, lt=1.0)
+    lr: float = _field(0.01, "learning rate, > 0", "optimizer", gt=0, allow_inf_nan=False)
+    mm: float = _field(
+        0.0,
+        "momentum for sgd and rmsprop, in [0, 1)",
+        "optimizer",
+        ge=0.0,
+        lt=1.0,
+        allow_inf_nan=False,
+    )
     l2_coef: float = _field(
-        0.0, "L2 penalty passed as weight_decay (decoupled for adamw)", "optimizer", ge=0.0
+        0.0,
+        "L2 penalty passed as weight_decay (decoupled for adamw)",
+        "optimizer",
+        ge=0.0,
+        allow_inf_nan=False,
     )
     lr_schedule: Literal["none", "cosine", "exponential", "step"] = _field(
         "none", "learning-rate schedule, applied once per epoch", "optimizer"
     )
     lr_gamma: float = _field(
-        0.1, "decay factor for the exponential and step schedules", "optimizer", gt=0, le=1
+        0.1,
+        "decay factor for the exponential and step schedules",
+        "optimizer",
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
     )
     lr_step: PositiveInt = _field(30, "epochs between decays for the step schedule", "optimizer")
 

@@ -22,7 +22,7 @@ def test_plot_redraws_identical_files_without_training(tmp_path_factory, run_cli
     assert sorted(p.name for p in plots.iterdir()) == sorted(before)
     for name, content in before.items():  # same model, same curves: the same bytes
         assert plots.joinpath(name).read_bytes() == content, name
-    assert proc.stdout.split() == [str(plots / n) for n in xor.record["plots"]]
+    assert proc.stdout.split() == [str(plots / n) for n in xor.record["plot_files"]]
     assert "Traceback" not in proc.stderr
 
 
@@ -31,7 +31,7 @@ def test_plot_to_another_folder_as_svg(tmp_path_factory, tmp_path, run_cli):
     proc = run_cli("plot", xor.run_dir, "--out", tmp_path / "svg", "--format", "svg")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (tmp_path / "svg").iterdir()) == sorted(
-        n.replace(".png", ".svg") for n in xor.record["plots"]
+        n.replace(".png", ".svg") for n in xor.record["plot_files"]
     )
 
 

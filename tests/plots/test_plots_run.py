@@ -50,12 +50,12 @@ def _assert_covers(ax, raw_points: np.ndarray) -> None:
 
 # --- files ------------------------------------------------------------------------------------
 def test_train_writes_valid_pngs_and_lists_them_in_result_json(xor):
-    names = xor.record["plots"]
+    names = xor.record["plot_files"]
     assert names == ["loss.png", "surface.png", "confusion.png", "network.png"]
     for name in names:
         assert_image(xor.run_dir / "plots" / name)
     on_disk = json.loads((xor.run_dir / "result.json").read_text())
-    assert on_disk["plots"] == names
+    assert on_disk["plot_files"] == names
     assert sorted(p.name for p in (xor.run_dir / "plots").iterdir()) == sorted(names)
 
 
@@ -63,10 +63,10 @@ def test_plots_none_writes_no_folder_and_svg_writes_svg(tmp_path):
     quick = {**XOR_NN, "epoch": 30}
     none = train(**quick, plots="none", engine="numpy", verbose=False, log_path=str(tmp_path / "a"))
     assert not (none.run_dir / "plots").exists()
-    assert none.record["plots"] == "none"  # the setting, not a list of files
+    assert none.record["plots"] == "none" and "plot_files" not in none.record
     svg = train(**quick, plots="svg", engine="numpy", verbose=False, log_path=str(tmp_path / "b"))
-    assert svg.record["plots"] == ["loss.svg", "surface.svg", "confusion.svg", "network.svg"]
-    for name in svg.record["plots"]:
+    assert svg.record["plot_files"] == ["loss.svg", "surface.svg", "confusion.svg", "network.svg"]
+    for name in svg.record["plot_files"]:
         root = ET.parse(svg.run_dir / "plots" / name).getroot()
         assert root.tag.endswith("svg")
         text = (svg.run_dir / "plots" / name).read_text()
@@ -220,7 +220,7 @@ def test_pred_vs_true_has_the_identity_line_and_a_legend(sinlog):
 def test_confusion_matrix_counts_the_test_split(tmp_path_factory):
     iris = trained(tmp_path_factory, "iris", **IRIS)
     data = iris.dataset
-    assert iris.record["plots"] == ["loss.png", "confusion.png"]  # 4 features: no surface
+    assert iris.record["plot_files"] == ["loss.png", "confusion.png"]  # 4 features: no surface
     fig = confusion_figure(data, iris.backend, iris.record, iris.spec)
     ax = fig.axes[0]
     (im,) = ax.get_images()
@@ -261,4 +261,4 @@ def test_no_network_diagram_past_eight_units(tmp_path_factory):
 
     assert not network.can_draw(ModelSpec(2, 1, 1, 9, "relu", task="binary"))
     sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
-    assert "network.png" not in sinlog.record["plots"]
+    assert "network.png" not in sinlog.record["plot_files"]

@@ -13,7 +13,7 @@ Units: ``log_every`` and ``snapshot_every`` count optimizer steps; ``validate_ev
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,11 @@ class LoopState:
     history: History = field(default_factory=History)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: the caller serializes at once, and dataclasses.asdict would
+        # deep-copy curves of 10,000+ floats at every checkpoint.
+        d = dict(vars(self))
+        d["history"] = dict(vars(self.history))
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LoopState:
@@ -111,7 +115,12 @@ def batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarra
     if batch_size <= 0 or batch_size >= n:
         return [None]
     order = rng.permutation(n)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    out = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    if len(out[-1]) == 1:
+        # A last batch of one row would fail in BatchNorm (no variance over one row) and
+        # gives one noisy step anyway; it joins the batch before it.
+        out[-2:] = [np.concatenate(out[-2:])]
+    return out
 
 
 def fit(
@@ -123,12 +132,14 @@ def fit(
     order_rng: np.random.Generator,
     hooks: Hooks | None = None,
     state: LoopState | None = None,
+    train_is_val: bool = False,
 ) -> LoopState:
     """Train ``backend`` for ``schedule.epoch`` epochs (or until early stop / a stop request).
 
     ``y_train``/``y_val`` are only used for the accuracy/MAE curves; the engine already
     holds the data. Pass ``state`` (from a checkpoint) to resume; ``order_rng`` is then
-    reset to the saved state of the interrupted epoch. Raises :class:`RunDiverged` on a
+    reset to the saved state of the interrupted epoch. ``train_is_val`` says that the train
+    and val sets are the same rows (the logic gates), so one evaluation serves both. Raises :class:`RunDiverged` on a
     NaN or inf loss. Returns the final state; ``hooks.should_stop()`` returns early.
     """
     hooks = hooks or Hooks()
@@ -177,7 +188,8 @@ def fit(
         # --- validate ---------------------------------------------------------------------------
         if state.epoch % s.validate_every == 0 or state.epoch == s.epoch:
             val_loss, val_out = backend.evaluate("val", s.test_batch_size)
-            _, train_out = backend.evaluate("train", s.test_batch_size)
+            # The logic gates use the same rows for train and val: one forward serves both.
+            train_out = val_out if train_is_val else backend.evaluate("train", s.test_batch_size)[1]
             h.val_epochs.append(state.epoch)
             h.val_losses.append(val_loss)
             h.val_metrics.append(curve_metric(task, y_val, val_out))

@@ -127,8 +127,10 @@ class RunHooks(Hooks):
         h = state.history
         if improved:
             self.ctx.best = (self.ctx.backend.state_dict(), state.epoch)
-        if self.ctx.tb is not None:
-            e = state.epoch
+        e = state.epoch
+        # Thinned like train/loss to about 1000 points a run: every event costs a trip
+        # through the writer's queue, which on lab-sized models outweighs the step itself.
+        if self.ctx.tb is not None and (e % self.ctx.tb_every == 0 or e == self.ctx.cfg.epoch):
             self.ctx.tb.scalar("val/loss", h.val_losses[-1], e)
             self.ctx.tb.scalar(f"val/{self.metric}", h.val_metrics[-1], e)
             self.ctx.tb.scalar(f"train/{self.metric}", h.train_metrics[-1], e)
@@ -198,7 +200,7 @@ class _RunContext:
             rng=rng_arrays,
         )
 
-    def save(self, which: str, state: LoopState) -> None:
+    def save(self, which: str, state: LoopState, metrics: bool = True) -> None:
         if self.record is None:
             return
         model = None
@@ -210,7 +212,8 @@ class _RunContext:
         save_checkpoint(
             self.record.checkpoint_dir / f"{which}.safetensors", self.checkpoint(state, model)
         )
-        self.record.write_metrics(metrics_rows(state, self.data.task))
+        if metrics:  # metrics.csv keeps pace with the last checkpoint
+            self.record.write_metrics(metrics_rows(state, self.data.task))
 
     def elapsed(self) -> float:
         return self.elapsed_before + (time.time() - self.started)
@@ -394,7 +397,6 @@ def _train(
         cfg, ckpt = _resume_inputs(Path(resume))
     else:
         cfg = as_config(config, **overrides)
-    _check_seed(cfg.seed)
     if record:
         check_writable(cfg.log_path)
     data = dataset if dataset is not None else load_data(cfg)
@@ -486,6 +488,7 @@ def _train(
                 order_rng,
                 RunHooks(ctx),
                 state,
+                train_is_val=data.shared_splits,
             )
         if stop.signum is not None and state.epoch < cfg.epoch and not state.stopped_early:
             status, exit_code = "interrupted", EXIT_FOR_SIGNAL.get(stop.signum, 130)
@@ -512,13 +515,6 @@ def _train(
             console.line(f"mlplab: {message}")
         _print_summary(ctx, out)
     return Result(cfg, rec.dir if rec else None, out, data, backend, spec, exit_code)
-
-
-def _check_seed(seed: int) -> None:
-    # torch.manual_seed takes [0, 2**64); until the config declares that range, check it
-    # here, before anything is written, instead of failing inside the engine.
-    if not 0 <= seed < 2**64:
-        raise ConfigError(f"setting 'seed': must be an integer in [0, 2**64 - 1] (got {seed})")
 
 
 def _restore(
@@ -665,8 +661,8 @@ def _finish(
     rec = ctx.record
     if rec is not None:
         if status != "diverged":
-            ctx.save("last", state)
-        ctx.save("best", state)
+            ctx.save("last", state, metrics=False)
+        ctx.save("best", state, metrics=False)
         rec.write_metrics(metrics_rows(state, data.task))
         if ctx.tb is not None:
             finals = {
@@ -695,7 +691,8 @@ def _draw_plots(ctx: _RunContext, state: LoopState, result: dict[str, Any]) -> N
     except ImportError:
         return
     try:
-        result["plots"] = draw_run_plots(
+        # `plots` is the setting (png/svg/none); the files drawn go under their own key.
+        result["plot_files"] = draw_run_plots(
             ctx.record.plots_dir, result, ctx.data, ctx.backend, ctx.spec, fmt=ctx.cfg.plots
         )  # type: ignore[union-attr]
     except Exception as err:

@@ -187,7 +187,14 @@ def sweep(
         try:
             if backend == "ray":
                 result.outcomes = _run_ray(
-                    groups, n_workers, bar.done, address, cpus_per_task, gpus_per_task
+                    groups,
+                    n_workers,
+                    bar.done,
+                    address,
+                    cpus_per_task,
+                    gpus_per_task,
+                    first.log_path,
+                    rerun,
                 )
             else:
                 result.outcomes = run_local(groups, n_workers, on_done=bar.done)
@@ -285,20 +292,22 @@ def _run_ray(
     address: str | None,
     cpus_per_task: float,
     gpus_per_task: float,
+    log_path: str,
+    rerun: bool,
 ) -> list[Outcome]:
-    try:
-        from mlplab.sweep.ray import run_ray  # type: ignore[import-not-found]
-    except ImportError as err:
-        raise ConfigError(
-            f"--backend ray is not available ({err}); install mlplab[ray] or use --backend local"
-        ) from None
-    return run_ray(
+    # The backend imports Ray itself, and says how to install it when it is missing.
+    from mlplab.sweep.ray_backend import run_on_ray
+
+    return run_on_ray(
         groups,
-        workers=workers,
-        on_done=on_done,
+        log_path=log_path,
         address=address,
         cpus_per_task=cpus_per_task,
         gpus_per_task=gpus_per_task,
+        on_result=on_done,
+        rerun=rerun,
+        # A local Ray instance gets as many CPUs as local workers would.
+        num_cpus=workers if address is None else None,
         group_fn=train_group,
     )
 

@@ -1,0 +1,223 @@
+"""The batched trainer against single runs: each config's results equal training it alone.
+
+The reference is a single run on the NumPy engine (``engine: numpy``) with the same
+settings, since the stack is the NumPy engine's arithmetic with a leading axis K.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlplab.config import Config
+from mlplab.runs.checkpoint import load_checkpoint
+from mlplab.train.batched import group_configs, group_key, train_batched
+from mlplab.train.run import train
+
+CURVES = ("train_losses", "val_losses", "lrs")
+FINALS = ("train_loss", "val_loss", "test_loss", "best_val_loss")
+
+
+def _configs(tmp_path: Path, base: dict, variants: list[dict]) -> list[Config]:
+    common = {"engine": "numpy", "plots": "none", "log_every": 0, "log_path": str(tmp_path / "b")}
+    return [Config(**{**common, **base, **v}) for v in variants]
+
+
+def _single(cfg: Config, tmp_path: Path) -> dict:
+    return train(Config(**{**cfg.to_dict(), "log_path": str(tmp_path / "s")}), verbose=False).record
+
+
+def _assert_same(batched: dict, single: dict) -> None:
+    assert set(batched) == set(single)
+    for k in ("status", "epochs_run", "steps", "stopped_early", "val_epochs"):
+        assert batched[k] == single[k], k
+    if batched["best_epoch"] != single["best_epoch"]:
+        # On a plateau the best epoch is a tie broken by rounding: both epochs' val losses
+        # must then agree to the tolerance (a full-batch stack sums in another order).
+        v = dict(zip(single["val_epochs"], single["val_losses"], strict=True))
+        np.testing.assert_allclose(v[batched["best_epoch"]], v[single["best_epoch"]], rtol=1e-5)
+    for k in FINALS:
+        np.testing.assert_allclose(batched[k], single[k], rtol=1e-4, atol=1e-7, err_msg=k)
+    for k in CURVES:
+        np.testing.assert_allclose(batched[k], single[k], rtol=1e-4, atol=1e-7, err_msg=k)
+    metric = "mae" if single["task_type"] == "regression" else "acc"
+    if metric == "acc":
+        for k in ("train_acc", "val_acc", "test_acc", "train_accs", "val_accs"):
+            assert batched[k] == single[k], k
+    else:
+        for k in ("test_mae", "test_mse", "test_r2", "train_maes", "val_maes"):
+            np.testing.assert_allclose(batched[k], single[k], rtol=1e-4, err_msg=k)
+
+
+def _check(tmp_path: Path, base: dict, variants: list[dict]) -> list[dict]:
+    cfgs = _configs(tmp_path, base, variants)
+    assert len(group_configs(cfgs)) == 1
+    results = train_batched(cfgs)
+    for cfg, res in zip(cfgs, results, strict=True):
+        _assert_same(res, _single(cfg, tmp_path))
+    return results
+
+
+def test_xor_group_differs_in_lr_mm_l2_seed_init(tmp_path: Path) -> None:
+    base = {"data": "xor", "n_layer": 1, "hid_dim": 2, "act": "sigmoid", "epoch": 300}
+    variants = [
+        {"lr": 1.0, "seed": 777},
+        {"lr": 0.5, "mm": 0.9, "seed": 1},
+        {"lr": 0.2, "l2_coef": 0.01, "seed": 2, "init": "xavier"},
+        {"lr": 2.0, "seed": 3, "init": "normal", "mm": 0.5, "l2_coef": 1e-3},
+    ]
+    results = _check(tmp_path, {**base, "log_every": 100}, variants)
+    # Every config has its own complete run record.
+    for res in results:
+        run_dir = Path(res["log_path"]) / res["exp_name"] / res["run_id"]
+        on_disk = json.loads((run_dir / "result.json").read_text())
+        assert on_disk["status"] == "finished" and on_disk["test_acc"] == res["test_acc"]
+        assert (run_dir / "config.yaml").is_file() and (run_dir / "metrics.csv").is_file()
+        assert list(run_dir.glob("events.out.tfevents.*"))
+        last = load_checkpoint(run_dir / "checkpoints" / "last.safetensors")
+        assert last.meta["loop"]["epoch"] == 300
+        assert (run_dir / "checkpoints" / "best.safetensors").is_file()
+
+
+def test_minibatch_adam_dropout_multiclass(tmp_path: Path) -> None:
+    # Per-config data order and dropout masks must come from each config's own RNGs.
+    base = {
+        "data": "iris",
+        "standardize": True,
+        "n_layer": 2,
+        "hid_dim": 16,
+        "act": "relu",
+        "optim": "adam",
+        "batch_size": 32,
+        "epoch": 15,
+        "validate_every": 2,
+        "lr_schedule": "cosine",
+    }
+    variants = [
+        {"lr": 0.01, "seed": 0},
+        {"lr": 0.003, "seed": 5, "dp_rate": 0.2, "l2_coef": 1e-3},
+        {"lr": 0.02, "seed": 9, "dp_rate": 0.5, "init": "kaiming"},
+    ]
+    _check(tmp_path, base, variants)
+
+
+def test_regression_batchnorm_residual_sgd_momentum(tmp_path: Path) -> None:
+    base = {
+        "data": "sinlog",
+        "n_samples": 300,
+        "split": [200, 50, 50],
+        "n_layer": 2,
+        "hid_dim": 8,
+        "act": "tanh",
+        "use_bn": True,
+        "sc_type": "residual",
+        "batch_size": 64,
+        "epoch": 8,
+        "lr_schedule": "step",
+        "lr_step": 3,
+        "lr_gamma": 0.5,
+    }
+    variants = [
+        {"lr": 0.01, "mm": 0.9, "seed": 1},
+        {"lr": 0.005, "seed": 2, "l2_coef": 0.01},
+    ]
+    _check(tmp_path, base, variants)
+
+
+@pytest.mark.parametrize("optim", ["rmsprop", "adagrad", "adamw"])
+def test_other_optimizers(tmp_path: Path, optim: str) -> None:
+    base = {"data": "moons", "n_layer": 1, "hid_dim": 8, "act": "tanh", "optim": optim, "epoch": 40}
+    variants = [
+        {"lr": 0.01, "seed": 1, "mm": 0.5 if optim == "rmsprop" else 0.0},
+        {"lr": 0.03, "seed": 2, "l2_coef": 0.01},
+    ]
+    _check(tmp_path, base, variants)
+
+
+def test_patience_stops_configs_independently(tmp_path: Path) -> None:
+    base = {"data": "moons", "n_layer": 1, "hid_dim": 8, "act": "relu", "epoch": 200, "patience": 3}
+    variants = [{"lr": 3.0, "seed": 1}, {"lr": 0.05, "seed": 2}, {"lr": 0.5, "seed": 3}]
+    results = _check(tmp_path, base, variants)
+    assert len({r["epochs_run"] for r in results}) > 1  # they did stop at different epochs
+
+
+# The single NumPy run itself warns on overflow as it diverges (the stack does not).
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_diverged_config_leaves_the_others_training(tmp_path: Path) -> None:
+    base = {
+        "data": "sinlog",
+        "n_samples": 200,
+        "split": [100, 50, 50],
+        "n_layer": 1,
+        "hid_dim": 16,
+        "epoch": 30,
+    }
+    variants = [{"lr": 1e3, "seed": 1}, {"lr": 1e-3, "seed": 2}]
+    cfgs = _configs(tmp_path, base, variants)
+    results = train_batched(cfgs)
+    singles = [_single(c, tmp_path) for c in cfgs]
+    assert (
+        [r["status"] for r in results] == [s["status"] for s in singles] == ["diverged", "finished"]
+    )
+    assert results[0]["message"] == singles[0]["message"]
+    _assert_same(results[1], singles[1])
+
+
+def test_grouping() -> None:
+    a = Config(data="xor", lr=0.1, seed=1)
+    b = Config(data="xor", lr=0.5, seed=2, mm=0.9, init="xavier", dp_rate=0.1)
+    c = Config(data="xor", hid_dim=3)
+    d = Config(data="xor", optim="adam")
+    e = Config(data="xor", snapshot_every=10)  # needs per-step hooks: alone
+    assert group_key(a) == group_key(b)
+    assert len({group_key(x) for x in (a, c, d)}) == 3
+    assert group_configs([a, c, b, d, e, Config(data="xor", seed=3)], max_group=2) == [
+        [a, b],
+        [Config(data="xor", seed=3)],
+        [c],
+        [d],
+        [e],
+    ]
+
+
+@pytest.fixture
+def one_torch_thread():
+    # Tiny models gain nothing from intra-op threads; on a busy machine they cost much.
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize(
+    ("base", "optim"),
+    [
+        ({"data": "xor", "n_layer": 1, "hid_dim": 4, "act": "sigmoid", "epoch": 60}, "sgd"),
+        (
+            {
+                "data": "iris",
+                "standardize": True,
+                "n_layer": 2,
+                "hid_dim": 8,
+                "act": "relu",
+                "use_bn": True,
+                "batch_size": 32,
+                "epoch": 6,
+            },
+            "adam",
+        ),
+    ],
+)
+def test_torch_stack_equals_single_torch_runs(tmp_path: Path, base: dict, optim: str) -> None:
+    # The torch stack (the path that runs on CUDA) against single `engine: torch` runs.
+    variants = [
+        {"lr": 0.5 if optim == "sgd" else 0.01, "seed": 1, "mm": 0.9 if optim == "sgd" else 0.0},
+        {"lr": 0.1 if optim == "sgd" else 0.003, "seed": 2, "l2_coef": 1e-3, "init": "xavier"},
+    ]
+    _check(tmp_path, {**base, "optim": optim, "engine": "torch", "device": "cpu"}, variants)

@@ -95,7 +95,7 @@ def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
 
 def hypothesis_block(task: str, outputs: np.ndarray, y: np.ndarray) -> str:
     """The labs' ``Hypothesis`` / ``Correct`` / ``Accuracy`` printout for tiny datasets."""
-    from mlplab.train.metrics import accuracy, predicted_classes, probabilities
+    from mlplab.training.metrics import accuracy, predicted_classes, probabilities
 
     if task == "binary":
         hyp = probabilities(task, outputs)[:, 1:2]

@@ -2,7 +2,7 @@
 
 They take mlplab's setting names as constructor parameters (``n_layer``, ``hid_dim``,
 ``act``, ``optim``, ``lr`` ...), train with the same engines and loop as ``mlplab train``
-(through :func:`mlplab.train.run.train` on an in-memory :class:`~mlplab.data.dataset.Dataset`),
+(through :func:`mlplab.training.run.train` on an in-memory :class:`~mlplab.data.dataset.Dataset`),
 and follow scikit-learn's estimator contract, so they work in ``Pipeline``,
 ``GridSearchCV``, ``cross_val_score``, ``clone`` and ``pickle``.
 
@@ -324,7 +324,7 @@ class _MLPBase(BaseEstimator):
 
     # --- fitting ----------------------------------------------------------------------------
     def _fit(self, X: Any, y: Any) -> Self:
-        from mlplab.train.run import train
+        from mlplab.training.run import train
 
         cfg = self._check_params()
         self.__dict__.pop("_backend", None)  # fit starts over
@@ -363,8 +363,8 @@ class _MLPBase(BaseEstimator):
         """One more epoch over ``(X, y)``, starting a model on the first call."""
         from mlplab.engines.backend import resolve_engine
         from mlplab.engines.init import init_state
-        from mlplab.train.loop import Schedule
-        from mlplab.train.loop import fit as loop_fit
+        from mlplab.training.loop import Schedule
+        from mlplab.training.loop import fit as loop_fit
 
         first = not hasattr(self, "_backend")
         if first:
@@ -430,7 +430,7 @@ class _MLPBase(BaseEstimator):
     def _current_lr(self, cfg: Config) -> float:
         # partial_fit goes on along the lr schedule by epochs trained (n_iter_), and stays
         # at its last value past `epoch`: a model trained by fit continues as it ended.
-        from mlplab.train.loop import Schedule, lr_at
+        from mlplab.training.loop import Schedule, lr_at
 
         s = Schedule(
             epoch=cfg.epoch,
@@ -615,7 +615,7 @@ class _MLPBase(BaseEstimator):
         if not isinstance(est, dict):
             raise CheckpointError(
                 f"{where} is a training run's checkpoint, not a saved estimator; "
-                "rebuild a run with mlplab.train.run.load_run"
+                "rebuild a run with mlplab.training.run.load_run"
             )
         if est.get("class") != cls.__name__:
             raise CheckpointError(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, mean_absolute_error, mean_squared_error, r2_score
 
-from mlplab.train.metrics import accuracy, probabilities, regression_metrics
+from mlplab.training.metrics import accuracy, probabilities, regression_metrics
 
 
 @pytest.mark.parametrize("targets", [1, 3])

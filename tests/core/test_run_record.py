@@ -86,7 +86,7 @@ def test_tensorboard_events_read_back(ring_run):
 
 
 def test_checkpoints_rebuild_the_model(ring_run):
-    from mlplab.train.run import load_run
+    from mlplab.training.run import load_run
 
     for which in ("last", "best"):
         ck = load_checkpoint(ring_run.run_dir / "checkpoints" / f"{which}.safetensors")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mlplab.train.run import Result, train
+from mlplab.training.run import Result, train
 
 # The xor-nn lab, shortened: 4000 steps take its loss from 0.7 to ~0.005 (> 100x).
 XOR_NN = dict(
@@ -77,7 +77,7 @@ def assert_image(path, fmt: str = "PNG") -> tuple[int, int]:
 
 def model_classes(result: Result, raw_points: np.ndarray) -> np.ndarray:
     """The trained model's own class decisions at raw (unstandardized) points."""
-    from mlplab.train.metrics import predicted_classes
+    from mlplab.training.metrics import predicted_classes
 
     out = result.backend.predict(result.dataset.transform(raw_points))
     return predicted_classes(result.dataset.task, out)

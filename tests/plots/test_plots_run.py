@@ -21,8 +21,8 @@ from mlplab.plots.run_plots import (
     regression_3d_figure,
     regression_surface_figure,
 )
-from mlplab.train.metrics import predicted_classes, true_classes
-from mlplab.train.run import train
+from mlplab.training.metrics import predicted_classes, true_classes
+from mlplab.training.run import train
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from reliability_support import assert_one_line, call_main, cli
 
 from mlplab.errors import CheckpointError
 from mlplab.runs.checkpoint import FORMAT, load_checkpoint
-from mlplab.train.run import load_run, train
+from mlplab.training.run import load_run, train
 
 MARKER = "mlplab-pwned-marker"
 

@@ -19,8 +19,8 @@ from reliability_support import (
 
 from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.record import is_finished
-from mlplab.train import run as run_mod
-from mlplab.train.run import RunHooks, train
+from mlplab.training import run as run_mod
+from mlplab.training.run import RunHooks, train
 
 # 800 training rows / 32 = 25 steps per epoch; 6 epochs = 150 steps.
 KW = dict(

@@ -1,7 +1,7 @@
 """What the training loop needs from an engine, and how an engine is chosen.
 
 An engine holds the model, its optimizer and the data (already on its device), and
-exposes a few plain operations. The loop in :mod:`mlplab.train.loop` calls them; it never
+exposes a few plain operations. The loop in :mod:`mlplab.training.loop` calls them; it never
 sees tensors. Both engines follow PyTorch's semantics exactly (optimizer formulas,
 ``weight_decay``, batch-norm statistics, inverted dropout), so the same config and seed
 train the same model on either.
@@ -82,8 +82,12 @@ def resolve_engine(engine: str, spec: ModelSpec, n_train: int, batch_size: int, 
     """Pick the engine for ``engine: auto``.
 
     Tiny models spend their time in per-step framework overhead, not arithmetic, and
-    there the NumPy engine is faster (see BENCHMARKS.md). ``auto`` picks numpy on CPU
-    when one step's work is small, and torch otherwise (and always for CUDA).
+    there the NumPy engine is faster. What NumPy does slowly is elementwise work over
+    large batches (activations and their derivatives, one pass each), so ``auto`` picks
+    numpy on CPU when a step touches at most ``AUTO_NUMPY_MAX_UNITS`` hidden activations
+    (rows per step x hidden units) and ``AUTO_NUMPY_MAX_MACS`` multiply-adds, and torch
+    otherwise (and always for CUDA). Measured in BENCHMARKS.md: xor-nn, digits with
+    batch 128 and breast_cancer go to numpy; the full-batch sinlog and ring labs to torch.
     """
     if engine != "auto":
         return engine
@@ -91,13 +95,15 @@ def resolve_engine(engine: str, spec: ModelSpec, n_train: int, batch_size: int, 
         return "torch"
     rows = n_train if batch_size in (0, None) or batch_size > n_train else batch_size
     widths = spec.widths()
-    flops_per_step = rows * sum(a * b for a, b in itertools.pairwise(widths))
-    return "numpy" if flops_per_step <= AUTO_NUMPY_MAX_MACS else "torch"
+    units = rows * max(1, sum(widths[1:-1]))
+    macs = rows * sum(a * b for a, b in itertools.pairwise(widths))
+    return "numpy" if units <= AUTO_NUMPY_MAX_UNITS and macs <= AUTO_NUMPY_MAX_MACS else "torch"
 
 
-# Multiply-accumulates per step under which NumPy's lower per-op overhead wins on CPU.
-# Measured in benchmarks/bench_engines.py; see BENCHMARKS.md.
-AUTO_NUMPY_MAX_MACS = 200_000
+# Hidden activations per step (rows x hidden units) up to which NumPy beats torch on CPU.
+AUTO_NUMPY_MAX_UNITS = 100_000
+# Multiply-adds per step up to which NumPy's single-threaded matmuls are not the bottleneck.
+AUTO_NUMPY_MAX_MACS = 16_000_000
 
 
 def make_backend(

@@ -50,7 +50,7 @@ from mlplab.plots.style import (
     set_title,
     styled,
 )
-from mlplab.train.metrics import predicted_classes, true_classes
+from mlplab.training.metrics import predicted_classes, true_classes
 
 LOG_SPAN = 100.0  # draw the loss on a log axis when max/min exceeds this (XOR's does)
 MAX_POINTS = 2000  # points drawn per split on scatters; more only hide each other

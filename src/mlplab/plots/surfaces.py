@@ -17,7 +17,7 @@ import numpy as np
 
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import Backend
-from mlplab.train.metrics import predicted_classes, probabilities
+from mlplab.training.metrics import predicted_classes, probabilities
 
 GRID = 150  # grid points per axis: 22,500 predictions, a few ms for the small models here
 MARGIN = 0.15  # room around the data, as a fraction of its span on each axis
@@ -62,7 +62,7 @@ class ClassSurface:
         Class probabilities (C = 2 for binary: P(class 0), P(class 1)).
     classes : ndarray, int64 [G, G]
         Predicted class: P(class 1) > 0.5 (logit > 0) for binary, argmax otherwise,
-        exactly as :func:`mlplab.train.metrics.predicted_classes` decides.
+        exactly as :func:`mlplab.training.metrics.predicted_classes` decides.
     task : str
         ``binary`` or ``multiclass``.
     """

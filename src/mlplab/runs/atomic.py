@@ -1,5 +1,9 @@
 """Atomic file writes: temp file in the same folder, fsync, rename.
 
+The folder itself is not fsynced after the rename: a killed process (even SIGKILL)
+leaves the page cache, and with it the rename, in place. Only an OS crash could lose
+the newest rename, and then the previous complete file is still there.
+
 A reader (or a process killed with SIGKILL mid-write) sees either the old file or the
 new one, never half of one.
 """
@@ -30,7 +34,6 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -43,7 +46,21 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    atomic_write_text(path, json_text(obj))
+
+
+def json_text(obj: Any) -> str:
+    """JSON with one top-level key per line, each value on its line.
+
+    Readable (settings and results line up as ``"key": value``) and fast: every value is
+    encoded by json's C encoder, whereas ``indent=`` switches the whole document to the
+    pure-Python encoder, which cost ~75 ms for a run with 10,000-epoch curves.
+    """
+    if not isinstance(obj, dict) or not obj:
+        return json.dumps(obj, default=_json_default) + "\n"
+    dumps = json.JSONEncoder(default=_json_default, separators=(", ", ": ")).encode
+    lines = [f"  {dumps(str(k))}: {dumps(v)}" for k, v in obj.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -57,16 +74,6 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-def _fsync_dir(d: Path) -> None:
-    # The rename itself is durable only once the directory entry is flushed.
-    with contextlib.suppress(OSError):
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _json_default(o: Any) -> Any:

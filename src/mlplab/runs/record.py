@@ -115,9 +115,11 @@ class RunRecord:
             for k in r:
                 if k not in fields:
                     fields.append(k)
-        w = csv.DictWriter(buf, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
+        # csv.writer on plain lists: DictWriter's per-row dict handling was most of the
+        # cost of a 10,000-epoch record (see BENCHMARKS.md).
+        w = csv.writer(buf)
+        w.writerow(fields)
+        w.writerows([[r.get(k, "") for k in fields] for r in rows])
         atomic_write_text(self.dir / "metrics.csv", buf.getvalue())
 
 

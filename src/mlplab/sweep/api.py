@@ -275,7 +275,7 @@ def _base_settings(config: str | Path | dict[str, Any] | Config | None) -> dict[
 
 def _check_data(configs: list[Config]) -> None:
     """Load each distinct dataset once; a bad one raises its one-line DataError now."""
-    from mlplab.train.run import load_data
+    from mlplab.training.run import load_data
 
     seen: set[str] = set()
     for cfg in configs:

@@ -59,8 +59,12 @@ class SweepInterrupted(Exception):
 def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) -> list[Outcome]:
     """Train a group of configs, each into its own full run record.
 
-    This is the single place where a batched trainer (all configs of the group at once)
-    takes over; today the configs train one by one with :func:`mlplab.train.run.train`.
+    A group of several configs trains with the batched trainer
+    (:func:`mlplab.training.batched.train_batched`): configs of the same shape become one
+    stacked model, and each still gets its own full run record. If the stack fails as a
+    whole, the configs that have not finished train one by one, so that an error is
+    pinned on the config that causes it. A group of one trains with
+    :func:`mlplab.training.run.train`, which also turns Ctrl-C into a resumable stop.
 
     Parameters
     ----------
@@ -78,13 +82,27 @@ def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) ->
         so the list can be shorter than ``configs``.
     """
     from mlplab.config import make_config
-    from mlplab.runs.record import run_dir_of, run_name
-    from mlplab.train.run import train
+    from mlplab.runs.record import is_finished, read_result, run_dir_of, run_name
+    from mlplab.training.run import train
 
+    stack_failed = False
+    if len(configs) > 1:
+        batched = _train_stacked(configs, on_done)
+        if batched is not None:
+            return batched
+        stack_failed = True
     outcomes: list[Outcome] = []
     for values in configs:
         cfg = make_config(values)
         outcome: Outcome = {"run_id": run_name(cfg), "run_dir": str(run_dir_of(cfg))}
+        if stack_failed and is_finished(run_dir_of(cfg)):
+            # Finished by the stack before it failed: keep it, do not train it twice.
+            record = read_result(run_dir_of(cfg)) or {}
+            outcome.update(status="finished", error=None, wall_time_s=record.get("wall_time_s"))
+            outcomes.append(outcome)
+            if on_done is not None:
+                on_done(outcome)
+            continue
         try:
             # handle_signals: a Ctrl-C ends the run at a step boundary with a checkpoint
             # and status `interrupted`, instead of a `failed` record.
@@ -101,6 +119,34 @@ def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) ->
             on_done(outcome)
         if outcome["status"] == "interrupted":
             break
+    return outcomes
+
+
+def _train_stacked(configs: list[dict[str, Any]], on_done: OnDone | None) -> list[Outcome] | None:
+    """Train a group with the batched trainer; None if the stack itself failed."""
+    from mlplab.runs.record import run_dir_of
+    from mlplab.training.batched import train_batched
+    from mlplab.training.run import as_config
+
+    try:
+        # Curves stay in each result.json; leaving them out of the returned dicts keeps a
+        # sweep of long runs from holding every curve in memory at once.
+        results = train_batched(configs, curves_in_results=False)
+    except Exception:  # retried one by one, where an error gets its own run
+        return None
+    outcomes: list[Outcome] = []
+    for values, record in zip(configs, results, strict=True):
+        status = record.get("status", "failed")
+        outcome: Outcome = {
+            "run_id": record.get("run_id"),
+            "run_dir": str(run_dir_of(as_config(values))),
+            "status": status,
+            "error": record.get("message") if status != "finished" else None,
+            "wall_time_s": record.get("wall_time_s"),
+        }
+        outcomes.append(outcome)
+        if on_done is not None:
+            on_done(outcome)
     return outcomes
 
 

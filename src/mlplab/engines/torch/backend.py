@@ -87,11 +87,13 @@ class TorchBackend:
         # Dropout draws from torch's global generator; seeding it here makes runs repeatable
         # and its state is saved with each checkpoint.
         torch.manual_seed(seed)
-        if self.device.type == "cpu" and _macs_per_row(spec) < SINGLE_THREAD_MAX_MACS:
-            # For lab-sized models each op is microseconds long; waking a second intra-op
-            # thread costs more than it saves, and on a busy machine it can cost
-            # milliseconds per op (see BENCHMARKS.md). One thread is faster here.
-            torch.set_num_threads(1)
+        # For lab-sized models each op is microseconds long; waking a second intra-op
+        # thread costs more than it saves, and on a busy machine it can cost milliseconds
+        # per op (see BENCHMARKS.md). Such models run single-threaded, but only inside
+        # this backend's own calls, so the caller's torch settings are left as they were.
+        self._one_thread = (
+            self.device.type == "cpu" and _macs_per_row(spec) < SINGLE_THREAD_MAX_MACS
+        )
         self.model = MLP(spec).to(device=self.device, dtype=self.dtype)
         load_numpy_state(self.model, init)
         self.optimizer = make_optimizer(self.model.parameters(), optim)
@@ -109,6 +111,16 @@ class TorchBackend:
 
     # --- training --------------------------------------------------------------------------
     def train_step(self, idx: np.ndarray | None) -> float:
+        if self._one_thread:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                return self._train_step(idx)
+            finally:
+                torch.set_num_threads(threads)
+        return self._train_step(idx)
+
+    def _train_step(self, idx: np.ndarray | None) -> float:
         X, y = self.data["train"]
         if idx is not None:
             t = torch.from_numpy(idx).to(self.device)
@@ -122,6 +134,16 @@ class TorchBackend:
 
     @torch.no_grad()
     def _outputs(self, X: torch.Tensor, batch_size: int) -> torch.Tensor:
+        if self._one_thread:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                return self._forward_eval(X, batch_size)
+            finally:
+                torch.set_num_threads(threads)
+        return self._forward_eval(X, batch_size)
+
+    def _forward_eval(self, X: torch.Tensor, batch_size: int) -> torch.Tensor:
         self.model.eval()
         if batch_size <= 0 or batch_size >= len(X):
             return self.model(X)

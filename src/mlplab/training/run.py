@@ -1,7 +1,7 @@
 """``train(config) -> Result``: one experiment from config to complete run record.
 
 The phases, in order: validate the config, check that records can be written, load the
-data, build the engine, open the run record, train (:func:`mlplab.train.loop.fit`),
+data, build the engine, open the run record, train (:func:`mlplab.training.loop.fit`),
 evaluate, write the results, draw the plots. Nothing is written before the config and
 the data have been checked, so bad input leaves no run behind.
 """
@@ -37,8 +37,8 @@ from mlplab.errors import (
 )
 from mlplab.runs.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from mlplab.runs.record import RunRecord, check_writable, run_dir_of, run_name
-from mlplab.train.loop import Hooks, LoopState, Schedule, fit
-from mlplab.train.metrics import curve_metric_name, split_metrics
+from mlplab.training.loop import Hooks, LoopState, Schedule, fit
+from mlplab.training.metrics import curve_metric_name, split_metrics
 
 EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from mlplab.engines.backend import Backend
 from mlplab.errors import RunDiverged
-from mlplab.train.metrics import curve_metric
+from mlplab.training.metrics import curve_metric
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ with the same seed on the same engine. For the NumPy stack:
 Float results agree with single runs to rounding (a batched product may sum in another
 order); accuracies are identical. The tests assert this.
 
-After training, each config gets its full run record through :mod:`mlplab.train.run`'s
+After training, each config gets its full run record through :mod:`mlplab.training.run`'s
 own ``_finish``: a single-run backend is rebuilt from the config's final weights,
 optimizer state and RNG state, so the final evaluation, checkpoints, metrics.csv,
 TensorBoard hparams and plots are exactly those of a single run.
@@ -53,8 +53,8 @@ from mlplab.engines.numpy.functional import ACTIVATIONS
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import RunDiverged
 from mlplab.runs.record import RunRecord, check_writable, run_dir_of, run_name
-from mlplab.train.loop import History, LoopState, Schedule
-from mlplab.train.metrics import curve_metric_name
+from mlplab.training.loop import History, LoopState, Schedule
+from mlplab.training.metrics import curve_metric_name
 
 Array = np.ndarray
 
@@ -934,7 +934,7 @@ class TorchStack:
 
 
 def _curve_metric_fn(task: str, y: Array) -> Any:
-    """:func:`mlplab.train.metrics.curve_metric` against ``y``, for ``outputs [K, N, out]``.
+    """:func:`mlplab.training.metrics.curve_metric` against ``y``, for ``outputs [K, N, out]``.
 
     Returns a function ``outputs -> [K]`` float64. Accuracy is a count over N (exactly the
     single run's mean of a boolean array); MAE is taken in float64, as the single run
@@ -955,7 +955,7 @@ def _curve_metric_fn(task: str, y: Array) -> Any:
 
 
 def _lrs_at(epoch: int, lr: Array, s: Schedule) -> Array:
-    """:func:`mlplab.train.loop.lr_at` for a vector of base rates (same operations, same order)."""
+    """:func:`mlplab.training.loop.lr_at` for a vector of base rates (same operations, same order)."""
     if s.lr_schedule == "cosine":
         return lr * 0.5 * (1 + math.cos(math.pi * epoch / s.epoch))
     if s.lr_schedule == "exponential":
@@ -1022,7 +1022,7 @@ def _fit_stack(
     seeds: list[int],
     console: RunConsole,
 ) -> list[_Outcome]:
-    """:func:`mlplab.train.loop.fit` for K configs at once; one outcome per config."""
+    """:func:`mlplab.training.loop.fit` for K configs at once; one outcome per config."""
     K, E = len(base_lrs), s.epoch
     n_train = len(data.y_train)
     val_at = [e for e in range(1, E + 1) if e % s.validate_every == 0 or e == E]
@@ -1192,7 +1192,7 @@ def _thin(n: int, points: int | None) -> range:
 def _write_tb_curves(
     tb: Any, out: _Outcome, h: History, metric: str, tb_every: int, points: int | None
 ) -> None:
-    """The scalars :class:`mlplab.train.run.RunHooks` writes during a single run.
+    """The scalars :class:`mlplab.training.run.RunHooks` writes during a single run.
 
     ``points`` caps each curve (``None``: every validation, as a single run). A single
     run already thins ``train/loss`` to about 1000 points (``tb_every``); a stack
@@ -1223,7 +1223,7 @@ def _write_tb_curves(
 
 def _cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[Array, Array]]:
     """The single run's casts (``run._cast``), done once; equal splits stay one object."""
-    from mlplab.train.run import _cast
+    from mlplab.training.run import _cast
 
     splits: dict[str, tuple[Array, Array]] = {}
     seen: dict[int, tuple[Array, Array]] = {}
@@ -1242,7 +1242,7 @@ def _train_group(
     curves_in_results: bool = True,
 ) -> list[dict[str, Any]]:
     """Train one group (equal :func:`group_key`) and write every config's run record."""
-    from mlplab.train.run import (
+    from mlplab.training.run import (
         _finish,
         _RunContext,
         _StopFlag,
@@ -1406,7 +1406,7 @@ def train_batched(
         Validated once here. Configs with equal :func:`group_key` train together, at most
         ``max_group`` per stack: on :class:`NumpyStack` when the engine resolves to numpy,
         on :class:`TorchStack` (CPU or CUDA) when it resolves to torch. Groups of one, and
-        torch groups with dropout, train alone with :func:`mlplab.train.run.train`.
+        torch groups with dropout, train alone with :func:`mlplab.training.run.train`.
     verbose : bool
         One line per group at its start and end, and the median step loss at log steps.
     max_group : int, default 256
@@ -1423,9 +1423,9 @@ def train_batched(
     -------
     list of dict
         Each config's result.json contents, in the order of ``configs``; the same keys as
-        :func:`mlplab.train.run.train` writes.
+        :func:`mlplab.training.run.train` writes.
     """
-    from mlplab.train.run import as_config
+    from mlplab.training.run import as_config
 
     cfgs = [as_config(c) for c in configs]
     results: list[dict[str, Any] | None] = [None] * len(cfgs)

@@ -14,8 +14,8 @@ import pytest
 
 from mlplab.config import Config
 from mlplab.runs.checkpoint import load_checkpoint
-from mlplab.train.batched import group_configs, group_key, train_batched
-from mlplab.train.run import train
+from mlplab.training.batched import group_configs, group_key, train_batched
+from mlplab.training.run import train
 
 CURVES = ("train_losses", "val_losses", "lrs")
 FINALS = ("train_loss", "val_loss", "test_loss", "best_val_loss")

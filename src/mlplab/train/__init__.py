@@ -1,1 +1,0 @@
-"""Training: the loop, the metrics, and the ``train(config)`` entry point."""

@@ -49,7 +49,7 @@ LAB = [
 BREAKDOWN = r"""
 import json, sys, time
 from pathlib import Path
-import mlplab.train.run as run
+import mlplab.training.run as run
 res = run.train(data="xor", n_layer=1, hid_dim=2, act="sigmoid", optim="sgd", lr=1.0,
                 epoch=10001, seed=777, engine="numpy", log_path=sys.argv[1], plots="none",
                 verbose=False)

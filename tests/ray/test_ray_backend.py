@@ -503,7 +503,7 @@ def test_mlplab_sweep_backend_ray_on_the_cluster(cluster: dict[str, Any], tmp_pa
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "4 runs: 4 trained, 0 skipped" in first.stdout
-    runs = sorted(p for p in (log / "cli").iterdir() if p.is_dir())
+    runs = sorted(p for p in (log / "cli").iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(runs) == 4
     for run in runs:
         assert json.loads((run / "result.json").read_text())["status"] == "finished"

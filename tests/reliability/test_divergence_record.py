@@ -37,10 +37,24 @@ def test_divergence_is_recorded_and_best_is_kept(tmp_path, capsys, engine):
 def test_divergence_in_a_real_process_has_no_traceback(tmp_path):
     proc = cli("train", *DIVERGING, "--engine", "numpy", "--log_path", str(tmp_path), "--quiet")
     assert proc.returncode == 1, proc.stderr
-    assert proc.stderr == "" and proc.stdout == ""
+    # --quiet still says, in one line, why the run stopped.
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("mlplab:") and "diverged" in line and "lower lr" in line
 
 
-@pytest.mark.parametrize("flags", [["--lr", "inf"], ["--l2_coef", "inf"], ["--lr", "1e308"]])
+@pytest.mark.parametrize("flags", [["--lr", "inf"], ["--l2_coef", "inf"], ["--noise", "nan"]])
+def test_infinite_settings_are_refused_up_front(tmp_path, capsys, flags):
+    rc = call_main(
+        ["train", "--data", "moons", "--epoch", "3", "--log_path", str(tmp_path), *flags]
+    )
+    assert rc == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"'{flags[0][2:]}'" in line and "finite" in line
+    assert not list(tmp_path.rglob("result.json"))
+
+
+@pytest.mark.parametrize("flags", [["--lr", "1e308"], ["--l2_coef", "1e300"]])
 def test_overflowing_settings_diverge_quietly(tmp_path, capsys, flags):
     # Float overflow inside a step is a divergence, not a stream of RuntimeWarnings
     # (which pytest turns into errors here).

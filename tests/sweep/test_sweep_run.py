@@ -108,7 +108,7 @@ def test_failed_and_diverged_runs_are_recorded(tmp_path: Path, monkeypatch) -> N
         return real_train(cfg, **kw)
 
     monkeypatch.setattr(mlplab.training.run, "train", flaky_train)
-    result = run(log)
+    result = run(log, no_batch=True)  # one run at a time: a crash pinned on its config
     assert result.counts["failed"] == 1 and result.counts["trained"] == 7
     assert result.exit_code == 1
     bad = next(o for o in result.outcomes if o["status"] == "failed")
@@ -144,10 +144,26 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
         return real_train(cfg, **kw)
 
     monkeypatch.setattr(mlplab.training.run, "train", interrupted_train)
-    result = run(log)
+    result = run(log, no_batch=True)
     assert result.interrupted and result.exit_code == 130
     assert result.counts["trained"] == 2 and result.counts["remaining"] == 6
     assert "6 runs remain" in capsys.readouterr().err
     monkeypatch.setattr(mlplab.training.run, "train", real_train)
     rest = run(log)
     assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2
+
+
+def test_batched_sweep_records_equal_one_run_at_a_time(tmp_path: Path) -> None:
+    """Grouped configs train as one stacked model; each record equals training it alone."""
+    grid = {"lr": [0.05, 0.2], "mm": [0.0, 0.9], "seed": [0, 1]}
+    kw = {"workers": 1, "report": False, "verbose": False}
+    stacked = sweep({**BASE, "hid_dim": 8}, **grid, log_path=str(tmp_path / "a"), **kw)
+    alone = sweep({**BASE, "hid_dim": 8}, **grid, log_path=str(tmp_path / "b"), no_batch=True, **kw)
+    assert stacked.counts["trained"] == alone.counts["trained"] == 8
+    for run_dir in stacked.run_dirs:
+        a = read_result(run_dir)
+        b = read_result(tmp_path / "b" / "exp" / Path(run_dir).name)
+        assert a["status"] == b["status"] == "finished"
+        assert a["test_acc"] == b["test_acc"]
+        assert a["train_losses"] == pytest.approx(b["train_losses"], rel=1e-4)
+        assert a["test_loss"] == pytest.approx(b["test_loss"], rel=1e-4)

@@ -19,6 +19,7 @@ from mlplab.config import Config, read_yaml
 from mlplab.errors import ConfigError
 from mlplab.sweep.grid import SweepSpec, build_spec, expand, plan_groups
 from mlplab.sweep.local import Outcome, SweepInterrupted, run_local, train_group
+from mlplab.sweep.locks import RunLocks
 
 # Settings that decide which data a run loads: each distinct combination is loaded once
 # before the sweep starts, so a bad data file stops it with one line, not N failed runs.
@@ -175,6 +176,21 @@ def sweep(
 
     # --- train what is missing -----------------------------------------------------------
     pending = [c for c in configs if rerun or not is_finished(run_dir_of(c))]
+    # Another sweep on the same log_path may be training some of these right now: lock
+    # each run first, and leave the ones it holds to it.
+    locks = RunLocks(Path(first.log_path) / first.exp_name)
+    busy = [run_name(c) for c in pending if not locks.acquire(run_name(c))]
+    # A run may have finished between the check above and its lock: look again.
+    pending = [
+        c for c in pending if run_name(c) not in busy and (rerun or not is_finished(run_dir_of(c)))
+    ]
+    if busy:
+        print(
+            f"mlplab: {len(busy)} runs are being trained by another sweep on this log_path; "
+            "leaving them to it",
+            file=sys.stderr,
+            flush=True,
+        )
     pending_ids = {run_name(c) for c in pending}
     skipped = [rid for rid in spec.run_ids if rid not in pending_ids]
     groups = [
@@ -183,7 +199,7 @@ def sweep(
     ]
     show = verbose if progress is None else progress
     result = SweepResult(spec, configs, [], skipped, spec_path)
-    with _Progress(len(pending), show) as bar:
+    with locks, _Progress(len(pending), show) as bar:
         try:
             if backend == "ray":
                 result.outcomes = _run_ray(

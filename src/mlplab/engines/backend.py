@@ -117,6 +117,9 @@ def make_backend(
     dtype: str = "float32",
 ) -> Backend:
     """Build the engine's model from ``init`` weights. ``engine`` is torch or numpy."""
+    from mlplab.engines.malloc import keep_training_memory
+
+    keep_training_memory()
     if engine == "torch":
         from mlplab.engines.torch.backend import TorchBackend
 

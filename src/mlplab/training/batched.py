@@ -1425,8 +1425,10 @@ def train_batched(
         Each config's result.json contents, in the order of ``configs``; the same keys as
         :func:`mlplab.training.run.train` writes.
     """
+    from mlplab.engines.malloc import keep_training_memory
     from mlplab.training.run import as_config
 
+    keep_training_memory()
     cfgs = [as_config(c) for c in configs]
     results: list[dict[str, Any] | None] = [None] * len(cfgs)
     for idx in _group_indices(cfgs, max_group):

@@ -86,8 +86,8 @@ def resolve_engine(engine: str, spec: ModelSpec, n_train: int, batch_size: int, 
     large batches (activations and their derivatives, one pass each), so ``auto`` picks
     numpy on CPU when a step touches at most ``AUTO_NUMPY_MAX_UNITS`` hidden activations
     (rows per step x hidden units) and ``AUTO_NUMPY_MAX_MACS`` multiply-adds, and torch
-    otherwise (and always for CUDA). Measured in BENCHMARKS.md: xor-nn, digits with
-    batch 128 and breast_cancer go to numpy; the full-batch sinlog and ring labs to torch.
+    otherwise (and always for CUDA). Measured in BENCHMARKS.md: xor-nn, the sinlog lab,
+    digits with batch 128 and breast_cancer go to numpy; the full-batch ring lab to torch.
     """
     if engine != "auto":
         return engine
@@ -101,7 +101,7 @@ def resolve_engine(engine: str, spec: ModelSpec, n_train: int, batch_size: int, 
 
 
 # Hidden activations per step (rows x hidden units) up to which NumPy beats torch on CPU.
-AUTO_NUMPY_MAX_UNITS = 100_000
+AUTO_NUMPY_MAX_UNITS = 400_000
 # Multiply-adds per step up to which NumPy's single-threaded matmuls are not the bottleneck.
 AUTO_NUMPY_MAX_MACS = 16_000_000
 

@@ -103,6 +103,24 @@ XOR_NN = {
 }
 
 
+def numpy_engine_xor_steps() -> float:
+    """xor-nn's 10001 full-batch steps on the NumPy engine, with the run's own init."""
+    from mlplab.engines.backend import OptimSpec, make_backend
+    from mlplab.engines.init import init_state
+    from mlplab.engines.spec import ModelSpec
+
+    spec = ModelSpec(in_dim=2, out_dim=1, n_layer=1, hid_dim=2, act="sigmoid", task="binary")
+    backend = make_backend(
+        "numpy", spec, init_state(spec, "default", 777), OptimSpec("sgd", 1.0), seed=777
+    )
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    backend.set_data({"train": (X, np.array([[0], [1], [1], [0]], dtype=np.float32))})
+    step = backend.train_step
+    for _ in range(10001):
+        loss = step(None)
+    return loss
+
+
 def w1(repeats: int) -> str:
     from sklearn.neural_network import MLPClassifier
 
@@ -123,6 +141,11 @@ def w1(repeats: int) -> str:
                     f"loss {rec['train_loss']:.4g}, acc {rec['train_acc']:.2f}",
                 )
             )
+    # The engine alone: 10001 training steps and nothing else, as the plain loop does.
+    steps = measure(numpy_engine_xor_steps, repeats)
+    rows.append(
+        ("mlplab NumPy engine alone: 10001 steps, no validation", steps, f"loss {steps.value:.4g}")
+    )
     sk = measure(
         lambda: sklearn_quiet(
             MLPClassifier(

@@ -135,13 +135,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from mlplab.sweep.api import sweep_command
+    from mlplab.sweeps.api import sweep_command
 
     return sweep_command(args.config, _settings_from(args), vars(args))
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from mlplab.report.api import report
+    from mlplab.reports.api import report
 
     report(args.log_path, exp_name=args.exp_name, out=args.out, verbose=True)
     return 0

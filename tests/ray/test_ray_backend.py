@@ -31,7 +31,7 @@ from mlplab.config import make_config
 from mlplab.errors import MlplabError
 from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.record import is_finished, read_result, run_dir_of, run_name
-from mlplab.sweep.ray_backend import HOLD_ENV, TMP_PREFIX, run_on_ray, write_run_dir
+from mlplab.sweeps.ray_backend import HOLD_ENV, TMP_PREFIX, run_on_ray, write_run_dir
 
 pytestmark = pytest.mark.ray
 
@@ -349,7 +349,7 @@ def test_ray_client_address_joins_the_cluster(cluster: dict[str, Any], tmp_path:
 def test_ray_records_equal_local_records(
     cluster: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mlplab.sweep.local import train_group
+    from mlplab.sweeps.local import train_group
 
     numpy_runs = xor_configs(tmp_path / "ray", "same", lrs=[0.1, 0.7], seeds=[0, 1, 2])
     torch_runs = xor_configs(tmp_path / "ray", "same", lrs=[0.3], seeds=[0, 1], engine="torch")

@@ -62,7 +62,7 @@ def aggregate(
     Parameters
     ----------
     runs : DataFrame
-        One row per run (:func:`mlplab.report.collect.collect`), with ``status``.
+        One row per run (:func:`mlplab.reports.collect.collect`), with ``status``.
     variables : list of str
         The swept settings; rows equal in all of them are replicates. Empty: one group.
     metrics : list of str

@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlplab.report.plots import Plot
+from mlplab.reports.plots import Plot
 
 MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif", ".jpg": "image/jpeg"}
 
@@ -39,7 +39,7 @@ figcaption { color: #555; font-size: .85rem; margin-top: .3rem; }
 
 @dataclass
 class Page:
-    """Everything the page shows; built by :func:`mlplab.report.api.report`.
+    """Everything the page shows; built by :func:`mlplab.reports.api.report`.
 
     ``table_header``/``table_rows`` are already-formatted strings; ``text_columns`` are
     left-aligned. ``best_images`` are ``(name, path)`` of the best run's own plots.

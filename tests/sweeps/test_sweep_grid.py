@@ -7,7 +7,7 @@ import math
 import pytest
 
 from mlplab.errors import ConfigError
-from mlplab.sweep.grid import build_spec, expand, parse_distribution, plan_groups
+from mlplab.sweeps.grid import build_spec, expand, parse_distribution, plan_groups
 
 
 def configs_of(settings: dict, **kw):

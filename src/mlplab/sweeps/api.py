@@ -17,9 +17,9 @@ from typing import Any
 
 from mlplab.config import Config, read_yaml
 from mlplab.errors import ConfigError
-from mlplab.sweep.grid import SweepSpec, build_spec, expand, plan_groups
-from mlplab.sweep.local import Outcome, SweepInterrupted, run_local, train_group
-from mlplab.sweep.locks import RunLocks
+from mlplab.sweeps.grid import SweepSpec, build_spec, expand, plan_groups
+from mlplab.sweeps.local import Outcome, SweepInterrupted, run_local, train_group
+from mlplab.sweeps.locks import RunLocks
 
 # Settings that decide which data a run loads: each distinct combination is loaded once
 # before the sweep starts, so a bad data file stops it with one line, not N failed runs.
@@ -121,7 +121,7 @@ def sweep(
         Base settings. In a YAML file or dict, a list for a scalar setting is an axis.
     search : {'grid', 'random'}
         ``grid``: the product of all axes. ``random``: ``trials`` samples (see
-        :mod:`mlplab.sweep.grid` for ``loguniform:1e-4:1e-1``, ``uniform:a:b``,
+        :mod:`mlplab.sweeps.grid` for ``loguniform:1e-4:1e-1``, ``uniform:a:b``,
         ``int:a:b`` and ``choice:a:b``).
     trials : int, optional
         Number of random samples (random search only).
@@ -231,7 +231,7 @@ def sweep(
             flush=True,
         )
     elif report:
-        from mlplab.report.api import report as write_report
+        from mlplab.reports.api import report as write_report
 
         order = list(spec.axes)
         folder = Path(first.log_path) / first.exp_name
@@ -312,7 +312,7 @@ def _run_ray(
     rerun: bool,
 ) -> list[Outcome]:
     # The backend imports Ray itself, and says how to install it when it is missing.
-    from mlplab.sweep.ray_backend import run_on_ray
+    from mlplab.sweeps.ray_backend import run_on_ray
 
     return run_on_ray(
         groups,

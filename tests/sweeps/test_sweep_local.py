@@ -9,8 +9,8 @@ from typing import Any
 from mlplab.config import make_config
 from mlplab.runs.atomic import atomic_write_json
 from mlplab.runs.record import read_result, run_dir_of
-from mlplab.sweep import local
-from mlplab.sweep.local import WORKER_DIED, train_group
+from mlplab.sweeps import local
+from mlplab.sweeps.local import WORKER_DIED, train_group
 
 BASE: dict[str, Any] = {
     "data": "xor",

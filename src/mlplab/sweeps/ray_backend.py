@@ -1,7 +1,7 @@
 """Run a sweep's groups on a Ray cluster: ``mlplab sweep ... --backend ray``.
 
-The unit of work is the same **group** as in :mod:`mlplab.sweep.local`: one Ray task trains
-one group of same-shaped configs with :func:`mlplab.sweep.local.train_group` (a batched
+The unit of work is the same **group** as in :mod:`mlplab.sweeps.local`: one Ray task trains
+one group of same-shaped configs with :func:`mlplab.sweeps.local.train_group` (a batched
 model where the batched trainer applies), so a sweep of 256 tiny models costs a few tasks,
 not 256.
 
@@ -117,7 +117,7 @@ def run_on_ray(
         Ray's default store). Ignored when joining a cluster.
     group_fn : callable, optional
         ``group_fn(configs) -> outcomes``, importable on the workers; default
-        :func:`mlplab.sweep.local.train_group`.
+        :func:`mlplab.sweeps.local.train_group`.
 
     Returns
     -------
@@ -132,7 +132,7 @@ def run_on_ray(
     mlplab.errors.MlplabError
         Ray is not installed, the cluster cannot be reached, or no node has the resources
         of one task (exit status 2).
-    mlplab.sweep.local.SweepInterrupted
+    mlplab.sweeps.local.SweepInterrupted
         On Ctrl-C: pending groups are cancelled; ``outcomes`` holds the runs that landed.
     """
     ray = import_ray()
@@ -180,7 +180,7 @@ def run_on_ray(
                     outcomes.append(outcome)
                     report(outcome)
     except KeyboardInterrupt:
-        from mlplab.sweep.local import SweepInterrupted
+        from mlplab.sweeps.local import SweepInterrupted
 
         for ref in pending:
             with contextlib.suppress(Exception):
@@ -259,7 +259,7 @@ def _land(ray: ModuleType, ref: Any, group: list[dict[str, Any]], retries: int) 
         reply = ray.get(ref)
     except ray.exceptions.RayError as err:
         error = _task_error(ray, err, retries)
-        from mlplab.sweep.local import mark_failed
+        from mlplab.sweeps.local import mark_failed
 
         failed = []
         for values in group:
@@ -407,7 +407,7 @@ def _train_group_task(
     import ray
 
     if group_fn is None:
-        from mlplab.sweep.local import train_group as group_fn
+        from mlplab.sweeps.local import train_group as group_fn
     _hold_for_test(configs)
     _remove_orphans()
     tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")

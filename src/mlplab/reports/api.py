@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from mlplab.report.aggregate import aggregate, metric_names, ranking_metric
-from mlplab.report.collect import (
+from mlplab.reports.aggregate import aggregate, metric_names, ranking_metric
+from mlplab.reports.collect import (
     collect,
     read_axis_order,
     scalar_columns,
@@ -111,7 +111,7 @@ def report(
     summary = aggregate(runs, variables, [*metric_names(kind), "wall_time_s"], (metric, ascending))
     runs = rank_runs(runs, summary, variables, metric, ascending)
 
-    from mlplab.report.plots import report_plots
+    from mlplab.reports.plots import report_plots
 
     finished = runs[runs["status"] == "finished"] if "status" in runs else runs
     plots = report_plots(finished, summary, variables, kind) if len(finished) else []
@@ -135,7 +135,7 @@ def rank_runs(
     runs: pd.DataFrame, summary: pd.DataFrame, variables: list[str], metric: str, ascending: bool
 ) -> pd.DataFrame:
     """Runs sorted by their config's rank, then by their own ``metric``; adds ``rank``."""
-    from mlplab.report.aggregate import group_keys
+    from mlplab.reports.aggregate import group_keys
 
     ranks = dict(zip(group_keys(summary, variables), summary["rank"]))
     ranked = runs.assign(rank=group_keys(runs, variables).map(ranks))
@@ -192,7 +192,7 @@ def print_table(rep: Report) -> None:
 
 
 def _page(rep: Report, root: Path, plots: list[Any], others: int) -> str:
-    from mlplab.report.html import Page, render
+    from mlplab.reports.html import Page, render
 
     header, rows = table_rows(rep)
     statuses = rep.runs["status"].value_counts().to_dict() if "status" in rep.runs else {}

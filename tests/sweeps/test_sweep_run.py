@@ -13,7 +13,7 @@ import yaml
 import mlplab.training.run
 from mlplab.errors import ConfigError
 from mlplab.runs.record import read_result
-from mlplab.sweep.api import sweep
+from mlplab.sweeps.api import sweep
 
 # Tiny and quick: the NumPy engine, 50 epochs, no plots.
 BASE: dict[str, Any] = {

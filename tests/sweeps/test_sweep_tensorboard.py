@@ -7,7 +7,7 @@ from pathlib import Path
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mlplab.runs.record import read_result
-from mlplab.sweep.api import sweep
+from mlplab.sweeps.api import sweep
 
 
 def test_each_run_has_hparams_and_final_metric_scalars(tmp_path: Path) -> None:

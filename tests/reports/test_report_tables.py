@@ -12,10 +12,10 @@ import pytest
 from scipy import stats
 
 from mlplab.errors import ConfigError
-from mlplab.report.aggregate import mean_std_ci
-from mlplab.report.api import Report, report
-from mlplab.report.collect import collect, swept_variables
-from mlplab.sweep.api import sweep
+from mlplab.reports.aggregate import mean_std_ci
+from mlplab.reports.api import Report, report
+from mlplab.reports.collect import collect, swept_variables
+from mlplab.sweeps.api import sweep
 
 SEEDS = (0, 1, 2)
 

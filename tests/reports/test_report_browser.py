@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from mlplab.report.api import report
-from mlplab.sweep.api import sweep
+from mlplab.reports.api import report
+from mlplab.sweeps.api import sweep
 
 CHROMIUM_FLAGS = [
     "--headless",

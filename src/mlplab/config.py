@@ -22,28 +22,11 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlplab.errors import ConfigError
-
-ACTIVATIONS = (
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "gelu",
-    "silu",
-    "softplus",
-    "mish",
-    "identity",
-)
-# "swish" is the same function as SiLU; accept the other common name.
-ACTIVATION_ALIASES = {"swish": "silu", "linear": "identity", "none": "identity"}
-OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adam", "adamw")
 
 Activation = Literal[
     "sigmoid",
@@ -59,6 +42,11 @@ Activation = Literal[
     "identity",
 ]
 Optimizer = Literal["sgd", "rmsprop", "adagrad", "adam", "adamw"]
+# The same choices as tuples, for code that lists or checks them: one declaration each.
+ACTIVATIONS: tuple[str, ...] = get_args(Activation)
+OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+# "swish" is the same function as SiLU; accept the other common name.
+ACTIVATION_ALIASES = {"swish": "silu", "linear": "identity", "none": "identity"}
 
 PositiveInt = Annotated[int, Field(ge=1)]
 

@@ -116,3 +116,12 @@ def test_bad_yaml_file_is_named(tmp_path):
         load_config(f)
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_every_choice_in_the_config_exists_in_both_engines():
+    from mlplab.config import ACTIVATIONS, OPTIMIZERS
+    from mlplab.engines.numpy.functional import ACTIVATIONS as NUMPY_ACTIVATIONS
+    from mlplab.engines.torch.model import ACTIVATION_MODULES
+
+    assert set(ACTIVATIONS) == set(NUMPY_ACTIVATIONS) == set(ACTIVATION_MODULES)
+    assert set(OPTIMIZERS) == {"sgd", "rmsprop", "adagrad", "adam", "adamw"}

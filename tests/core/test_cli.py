@@ -153,3 +153,36 @@ def test_public_functions_are_not_shadowed_by_subpackages():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("ci", [False, True])
+def test_progress_bar_on_a_terminal_only(tmp_path, ci):
+    """A real pseudo-terminal gets the progress bar; CI and pipes get plain lines."""
+    import os
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    if ci:
+        env["CI"] = "true"
+    env["TERM"] = "xterm"
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlplab", "train", "--data", "sinlog", "--hid_dim", "20", "--epoch", "2000",
+         "--log_every", "500", "--plots", "none", "--log_path", str(tmp_path)],
+        stdout=secondary, stderr=secondary, env=env,
+    )  # fmt: skip
+    os.close(secondary)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert proc.wait(timeout=120) == 0
+    os.close(primary)
+    text = out.decode(errors="replace")
+    assert "500 " in text and "finished in" in text  # the step lines and the table either way
+    assert ("/2000" in text) is (not ci)

@@ -94,5 +94,10 @@ def test_trains_on_a_real_csv_with_string_labels(tmp_path):
     )
     assert res.record["test_acc"] >= 0.85
     assert res.dataset.class_names == ["class_0", "class_1", "class_2"]
+    # Predictions come back as the file's own labels, from raw (unscaled) rows.
+    raw = df[res.dataset.feature_names].to_numpy(dtype=float)
+    labels = res.predict_labels(raw)
+    assert set(labels) <= {"class_0", "class_1", "class_2"}
+    assert (labels == df["cultivar"].to_numpy()).mean() >= 0.9
     assert res.dataset.n_features == 13
     assert pd.read_csv(res.run_dir / "metrics.csv").shape[0] == 60

@@ -84,6 +84,20 @@ class Result:
         """Outputs for raw inputs: logits (classification) or values (regression)."""
         return self.backend.predict(self.dataset.transform(np.asarray(X, dtype=np.float64)))
 
+    def predict_labels(self, X: np.ndarray) -> np.ndarray:
+        """Predicted class names for raw inputs (the labels of the data file), shape [N].
+
+        Regression has no classes: it returns the predicted values, as :meth:`predict`.
+        """
+        outputs = self.predict(X)
+        task = self.dataset.task
+        if task == "regression":
+            return outputs
+        from mlplab.training.metrics import predicted_classes
+
+        names = np.asarray(self.dataset.class_names or [], dtype=object)
+        return names[predicted_classes(task, outputs)]
+
 
 @dataclass
 class _StopFlag:

@@ -6,6 +6,7 @@ captured output stays clean and diffable.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from typing import Any
@@ -87,7 +88,7 @@ def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
         table.add_column(k, justify="right")
     for split, m in rows:
         table.add_row(split, *(_fmt(m.get(k)) for k in metrics))
-    console = Console(width=100, force_terminal=False, color_system=None, file=_Sink())
+    console = Console(width=100, force_terminal=False, color_system=None, file=io.StringIO())
     with console.capture() as cap:
         console.print(table)
     return title + "\n" + cap.get().rstrip("\n")
@@ -119,11 +120,3 @@ def _fmt(v: float | None) -> str:
     if isinstance(v, float) and (abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3)):
         return f"{v:.4e}"
     return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-
-class _Sink:
-    def write(self, s: str) -> int:
-        return len(s)
-
-    def flush(self) -> None:
-        pass

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -137,7 +138,12 @@ def check_losses(rng: np.random.Generator) -> list[CheckResult]:
     for name, (out, y, criterion) in cases.items():
         loss_fn = LOSSES[name]
         loss, grad = loss_fn(out, y, True)
-        fd = numerical_grad(lambda o=out, y=y, fn=loss_fn: fn(o, y, False)[0], out)
+        assert grad is not None
+
+        def value(o: np.ndarray = out, y: np.ndarray = y, fn: Any = loss_fn) -> float:
+            return float(fn(o, y, False)[0])
+
+        fd = numerical_grad(value, out)
         ot = _t(out)
         yt = torch.tensor(y) if y.dtype.kind == "i" else torch.tensor(y, dtype=torch.float64)
         lt = criterion(ot, yt)
@@ -164,6 +170,7 @@ def check_linear(rng: np.random.Generator) -> list[CheckResult]:
     layer = Linear(w, b)
     _, cache = layer.forward(x)
     dx, grads = layer.backward(cache, dout)
+    assert dx is not None
     ours = {"dx": dx, "dW": grads["weight"].copy(), "db": grads["bias"].copy()}
 
     def loss() -> float:
@@ -259,6 +266,7 @@ def _model_case(
             state[k] = state[k] + rng.normal(0.0, 0.3, state[k].shape)
     model = MLP(spec, state, "float64")
     x = rng.normal(size=(n, spec.in_dim))
+    y: np.ndarray
     if spec.task == "binary":
         y = rng.integers(0, 2, (n, 1)).astype(np.float64)
     elif spec.task == "multiclass":
@@ -287,6 +295,7 @@ def check_model(name: str, spec: ModelSpec, rng: np.random.Generator) -> list[Ch
 
     out, caches = model.forward(x, True, masks=masks)
     _, dout = loss_fn(out, y, True)
+    assert dout is not None
     ours = {k: v.copy() for k, v in model.backward(caches, dout).items()}
 
     def loss() -> float:
@@ -332,7 +341,7 @@ def check_residual_block(rng: np.random.Generator) -> list[CheckResult]:
             if k.startswith("hidden.0.")
         },
     )
-    tb.dropout = FixedMaskDropout(masks[0], spec.dp_rate)
+    tb.dropout = FixedMaskDropout(masks[0], spec.dp_rate)  # type: ignore[assignment]  # a test double
     xt = _t(x)
     (tb(xt) * torch.tensor(dout)).sum().backward()
     ref = {

@@ -413,10 +413,10 @@ class _MLPBase(BaseEstimator):
         )
         try:
             # As in `train`: an overflow shows as a non-finite loss, reported as divergence.
+            order_rng = self._order_rng
+            assert order_rng is not None  # made on the first fit
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                state = loop_fit(
-                    self._backend, self._task, y_cast, y_cast, schedule, self._order_rng
-                )
+                state = loop_fit(self._backend, self._task, y_cast, y_cast, schedule, order_rng)
         except RunDiverged as err:
             raise ValueError(_diverged(self, str(err))) from None
         finally:

@@ -225,7 +225,7 @@ def decision_surface_figure(
             norm=BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes), cmap=class_cmap(n_classes)
         )
         cb = fig.colorbar(mappable, cax=cax, label="predicted class (faded: unsure)")
-        cb.set_ticks(np.arange(n_classes), labels=names)
+        cb.set_ticks(list(range(n_classes)), labels=names)
         present = np.unique(surface.classes)
         if len(present) > 1:
             levels = np.arange(present.min(), present.max()) + 0.5

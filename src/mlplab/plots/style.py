@@ -78,7 +78,7 @@ def styled(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with mpl.rc_context(STYLE):
+        with mpl.rc_context(STYLE):  # type: ignore[arg-type]  # stubs want literal keys
             return fn(*args, **kwargs)
 
     return wrapper

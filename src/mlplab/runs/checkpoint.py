@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ class Checkpoint:
     rng: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> None:
+def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> None:
     """Write ``ckpt`` to ``path`` atomically (temp file, fsync, rename)."""
     from safetensors.numpy import save
 
@@ -50,7 +51,7 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> None:
     atomic_write_bytes(path, save(tensors, metadata=header))
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read a checkpoint; anything unreadable becomes a one-line CheckpointError.
 
     Nothing in the file is ever executed: safetensors parses a JSON header and raw

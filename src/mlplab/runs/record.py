@@ -134,4 +134,4 @@ def read_result(run_dir: str | Path) -> dict[str, Any] | None:
 
 def is_finished(run_dir: str | Path) -> bool:
     r = read_result(run_dir)
-    return bool(r) and r.get("status") == FINISHED
+    return r is not None and r.get("status") == FINISHED

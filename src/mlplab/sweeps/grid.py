@@ -266,7 +266,7 @@ def _random(spec: SweepSpec) -> Iterable[dict[str, Any]]:
     rng = np.random.default_rng(spec.sample_seed)
     axes = dict(spec.axes)
     # Plain seed values are replicates of every sample; a seed distribution is sampled.
-    seeds: list[Any] = axes.pop("seed", None) or [None]
+    seeds: list[Any] = axes.pop("seed", []) or [None]
     if _is_dist("seed", seeds[0]):
         axes["seed"], seeds = seeds, [None]
     sampled = {

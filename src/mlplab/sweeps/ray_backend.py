@@ -212,6 +212,11 @@ def _check_options(cpus_per_task: float, gpus_per_task: float, max_retries: int)
         raise ConfigError(f"max_retries: must be at least 0 (got {max_retries})")
 
 
+# Tries to join an existing cluster before giving up, and the pause between them.
+CONNECT_ATTEMPTS = 3
+CONNECT_RETRY_S = 2.0
+
+
 def _connect(
     ray: ModuleType, address: str | None, num_cpus: int | None, object_store_memory: int | None
 ) -> bool:
@@ -229,15 +234,26 @@ def _connect(
             logging_level=logging.WARNING,
         )
         return True
-    try:
-        ray.init(address=address, logging_level=logging.WARNING)
-    except Exception as err:  # ConnectionError, ValueError, grpc errors: all "cannot join"
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise MlplabError(
-            f"--address {address}: cannot connect to a Ray cluster ({reason}); start one with "
-            "`ray start --head`, or leave out --address for a local instance"
-        ) from None
-    return True
+    last: Exception | None = None
+    for attempt in range(CONNECT_ATTEMPTS):
+        try:
+            ray.init(address=address, logging_level=logging.WARNING)
+            return True
+        except Exception as err:  # ConnectionError, ValueError, grpc errors: all "cannot join"
+            last = err
+            # A failed join can leave a half-made connection behind, and every later
+            # ray.init in this process would then fail too: clear it before trying again.
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+            if attempt + 1 < CONNECT_ATTEMPTS:
+                # A busy head can fail a Ray Client handshake once ("Initialization
+                # failure from server"); a second try a moment later usually succeeds.
+                time.sleep(CONNECT_RETRY_S)
+    reason = str(last).strip().splitlines()[0] if str(last).strip() else type(last).__name__
+    raise MlplabError(
+        f"--address {address}: cannot connect to a Ray cluster ({reason}); start one with "
+        "`ray start --head`, or leave out --address for a local instance"
+    )
 
 
 def _check_cluster(ray: ModuleType, cpus_per_task: float, gpus_per_task: float) -> None:
@@ -407,7 +423,9 @@ def _train_group_task(
     import ray
 
     if group_fn is None:
-        from mlplab.sweeps.local import train_group as group_fn
+        from mlplab.sweeps.local import train_group
+
+        group_fn = train_group
     _hold_for_test(configs)
     _remove_orphans()
     tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")

@@ -115,11 +115,11 @@ def batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarra
     if batch_size <= 0 or batch_size >= n:
         return [None]
     order = rng.permutation(n)
-    out = [order[i : i + batch_size] for i in range(0, n, batch_size)]
-    if len(out[-1]) == 1:
+    out: list[np.ndarray | None] = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    if len(order) % batch_size == 1:
         # A last batch of one row would fail in BatchNorm (no variance over one row) and
         # gives one noisy step anyway; it joins the batch before it.
-        out[-2:] = [np.concatenate(out[-2:])]
+        out[-2:] = [order[len(order) - batch_size - 1 :]]
     return out
 
 
@@ -155,8 +155,9 @@ def fit(
         lr = lr_at(state.epoch, s)
         backend.set_lr(lr)
         if state.batch_in_epoch == 0:
-            state.order_rng = order_rng.bit_generator.state
+            state.order_rng = dict(order_rng.bit_generator.state)
         else:  # resuming mid-epoch: replay this epoch's order from its saved start
+            assert state.order_rng is not None  # saved at the start of every epoch
             order_rng.bit_generator.state = state.order_rng
         epoch_batches = batches(n_train, s.batch_size, order_rng)
 
@@ -166,6 +167,7 @@ def fit(
                 if state.batch_in_epoch == 0:
                     # This epoch's order was drawn but not used: rewind, so a checkpoint
                     # taken now holds the same RNG state as one taken at the epoch's end.
+                    assert state.order_rng is not None
                     order_rng.bit_generator.state = state.order_rng
                 return state
             loss = backend.train_step(idx)

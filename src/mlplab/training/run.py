@@ -40,7 +40,7 @@ from mlplab.runs.record import RunRecord, check_writable, run_dir_of, run_name
 from mlplab.training.loop import Hooks, LoopState, Schedule, fit
 from mlplab.training.metrics import curve_metric_name, split_metrics
 
-EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT_FOR_SIGNAL: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 @dataclass
@@ -506,7 +506,7 @@ def _train(
             )
         if stop.signum is not None and state.epoch < cfg.epoch and not state.stopped_early:
             status, exit_code = "interrupted", EXIT_FOR_SIGNAL.get(stop.signum, 130)
-            where = rec.dir if rec else "RUN_DIR"
+            where = str(rec.dir) if rec else "RUN_DIR"
             message = (
                 f"interrupted by {signal.Signals(stop.signum).name} at step {state.step}; "
                 f"resume with `mlplab train --resume {where}`"
@@ -575,10 +575,10 @@ def _global_rng() -> dict[str, Any]:
     run continue exactly as if it had never stopped.
     """
     version, internal, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
     return {
         "python": [version, list(internal), gauss],
-        "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+        "numpy": [name, np.asarray(keys).tolist(), int(pos), int(has_gauss), float(cached)],
     }
 
 
@@ -704,11 +704,12 @@ def _draw_plots(ctx: _RunContext, state: LoopState, result: dict[str, Any]) -> N
         from mlplab.plots.run_plots import draw_run_plots
     except ImportError:
         return
+    assert ctx.record is not None  # plots are drawn only for recorded runs
     try:
         # `plots` is the setting (png/svg/none); the files drawn go under their own key.
         result["plot_files"] = draw_run_plots(
             ctx.record.plots_dir, result, ctx.data, ctx.backend, ctx.spec, fmt=ctx.cfg.plots
-        )  # type: ignore[union-attr]
+        )
     except Exception as err:
         warnings.warn(
             f"mlplab: plotting failed ({type(err).__name__}: {err}); results are kept",

@@ -71,6 +71,7 @@ class NumpyBackend:
             X, y = X[idx], y[idx]
         out, caches = self.model.forward(X, True, self.rng)
         loss, dout = self.loss(out, y, True)
+        assert dout is not None  # asked for with need_grad=True
         self.model.backward(caches, dout)
         self.optimizer.step(self.model.flat_grads)
         return loss

@@ -163,12 +163,12 @@ class MLP:
         """
         if train and self.spec.use_bn:
             self.num_batches_tracked += 1
-        caches = []
+        caches: list[Any] = []
         for i, block in enumerate(self.blocks):
             x, cache = block.forward(x, train, rng, None if masks is None else masks[i])
             caches.append(cache)
-        out, cache = self.out.forward(x)
-        caches.append(cache)
+        out, out_cache = self.out.forward(x)
+        caches.append(out_cache)
         return out, caches
 
     def backward(self, caches: list[Any], dout: Array) -> dict[str, Array]:
@@ -180,6 +180,7 @@ class MLP:
         # The input layer's dx would be the gradient wrt the data: not needed.
         d, _ = self.out.backward(caches[-1], dout, need_dx=bool(self.blocks))
         for i in range(len(self.blocks) - 1, -1, -1):
+            assert d is not None  # every layer above the first returns its dx
             d = self.blocks[i].backward(caches[i], d, need_dx=i > 0)
         return self.grads
 

@@ -25,7 +25,7 @@ def make_optimizer(params: Any, spec: OptimSpec) -> torch.optim.Optimizer:
     """``torch.optim`` optimizer for an :class:`OptimSpec`; ``weight_decay = l2_coef``."""
     # foreach=False: with a handful of tiny tensors the per-tensor loop is faster than
     # the multi-tensor kernels' setup cost (see BENCHMARKS.md).
-    common = {"lr": spec.lr, "weight_decay": spec.l2_coef, "foreach": False}
+    common: dict[str, Any] = {"lr": spec.lr, "weight_decay": spec.l2_coef, "foreach": False}
     if spec.name == "sgd":
         return torch.optim.SGD(params, momentum=spec.mm, **common)
     if spec.name == "rmsprop":

@@ -52,7 +52,9 @@ def group_key(cfg: Config) -> tuple[Any, ...]:
     widths and equal batch schedules. A config that cannot be batched
     (:func:`batchable`) gets a key of its own, its run hash.
     """
-    key = tuple((k, _frozen(v)) for k, v in cfg.to_dict().items() if k not in FREE_SETTINGS)
+    key: tuple[Any, ...] = tuple(
+        (k, _frozen(v)) for k, v in cfg.to_dict().items() if k not in FREE_SETTINGS
+    )
     if not batchable(cfg):
         key += (("alone", cfg.run_hash(), cfg.exp_name, cfg.log_path),)
     return key

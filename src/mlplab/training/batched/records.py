@@ -206,6 +206,7 @@ def _train_group(
         tb_every = max(1, cfg.epoch // 1000)
         h = out.curves.history()
         _write_tb_curves(tb, out, h, metric, tb_every, tb_points)
+        assert out.order_rng is not None  # every stacked config has its own data order
         ctx = _RunContext(
             cfg,
             data,

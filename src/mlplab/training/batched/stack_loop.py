@@ -125,7 +125,7 @@ def _fit_stack(
     best_epoch = np.zeros(K, dtype=np.int64)
     bad = np.zeros(K, dtype=np.int64)
     order_rngs = [np.random.default_rng([seed, 1]) for seed in seeds]
-    epoch_start_rng: list[dict[str, Any]] = [r.bit_generator.state for r in order_rngs]
+    epoch_start_rng: list[dict[str, Any]] = [dict(r.bit_generator.state) for r in order_rngs]
     full_batch = s.batch_size <= 0 or s.batch_size >= n_train
     step_log: list[tuple[int, Array, Array]] = []  # (step, active ids, losses)
     ids = np.arange(K)  # original index of each row of the stack
@@ -147,7 +147,7 @@ def _fit_stack(
             )
         ]
         return [
-            _Curves(
+            _Curves(  # type: ignore[misc]  # the columns are _Curves' leading fields, in order
                 *(c[j] for c in cols),
                 val_epochs=val_at[:n_vals],
                 best_val_loss=float(best_val[k]),
@@ -192,7 +192,7 @@ def _fit_stack(
         starts = [0]
         if not full_batch:
             for k in ids:
-                epoch_start_rng[k] = order_rngs[k].bit_generator.state
+                epoch_start_rng[int(k)] = dict(order_rngs[k].bit_generator.state)
             order = np.stack([order_rngs[k].permutation(n_train) for k in ids])  # [K, n]
             starts = list(range(0, n_train, s.batch_size))
 
@@ -264,5 +264,5 @@ def _fit_stack(
     # Per-config step losses for TensorBoard's train/step_loss.
     for st, active, losses in step_log:
         for r, k in enumerate(active):
-            outcomes[k].step_losses.append((st, float(losses[r])))  # type: ignore[union-attr]
+            outcomes[k].step_losses.append((st, float(losses[r])))
     return outcomes  # type: ignore[return-value]

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Headless Chromium for the browser test of report.html (tests/report/test_report_browser.py).
-# Debian's packages; run as root. Does nothing when Chromium is already there.
+# Debian's headless Chromium, for the browser test of report.html
+# (tests/reports/test_report_browser.py). Does nothing when Chromium is already there;
+# uses sudo when not run as root.
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then
+if command -v chromium >/dev/null 2>&1; then
   exit 0
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update
-apt-get install -y --no-install-recommends chromium chromium-driver
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,22 @@ def mlplab_run(record: bool = True, **settings: Any) -> dict[str, Any]:
         return mlplab.train(verbose=False, record=record, **settings).record
     finally:
         torch.set_num_threads(threads)
+
+
+def mlplab_rows(
+    settings: dict[str, Any], repeats: int, describe: Callable[[dict[str, Any]], str]
+) -> list[tuple[str, Timing, str]]:
+    """One row per engine (auto, numpy, torch) with and without the run record."""
+    rows = []
+    for engine in ("auto", "numpy", "torch"):
+        for record in (True, False):
+            t = measure(lambda e=engine, r=record: mlplab_run(r, **settings, engine=e), repeats)
+            rec = t.value
+            kind = "record" if record else "no record"
+            rows.append(
+                (f"mlplab train, engine {engine} ({rec['engine_used']}), {kind}", t, describe(rec))
+            )
+    return rows
 
 
 def warm_up() -> None:
@@ -130,17 +147,9 @@ def w1(repeats: int) -> str:
     rows: list[tuple[str, Timing, str]] = [
         ("plain torch loop (lab 08-2)", ref, f"cost {ref.value:.4g}")
     ]
-    for engine in ("auto", "numpy", "torch"):
-        for record in (True, False):
-            t = measure(lambda e=engine, r=record: mlplab_run(r, **XOR_NN, engine=e), repeats)
-            rec = t.value
-            rows.append(
-                (
-                    f"mlplab train, engine {engine} ({rec['engine_used']}), {'record' if record else 'no record'}",
-                    t,
-                    f"loss {rec['train_loss']:.4g}, acc {rec['train_acc']:.2f}",
-                )
-            )
+    rows += mlplab_rows(
+        XOR_NN, repeats, lambda rec: f"loss {rec['train_loss']:.4g}, acc {rec['train_acc']:.2f}"
+    )
     # The engine alone: 10001 training steps and nothing else, as the plain loop does.
     steps = measure(numpy_engine_xor_steps, repeats)
     rows.append(
@@ -207,17 +216,11 @@ def w2(repeats: int, epochs: int = 4000) -> str:
     rows: list[tuple[str, Timing, str]] = [
         ("plain torch loop (regression lab)", ref, f"val MSE {ref.value:.4g}")
     ]
-    for engine in ("auto", "numpy", "torch"):
-        for record in (True, False):
-            t = measure(lambda e=engine, r=record: mlplab_run(r, **settings, engine=e), repeats)
-            rec = t.value
-            rows.append(
-                (
-                    f"mlplab train, engine {engine} ({rec['engine_used']}), {'record' if record else 'no record'}",
-                    t,
-                    f"val MSE {rec['val_loss']:.4g}, test MAE {rec['test_mae']:.3g}",
-                )
-            )
+    rows += mlplab_rows(
+        settings,
+        repeats,
+        lambda rec: f"val MSE {rec['val_loss']:.4g}, test MAE {rec['test_mae']:.3g}",
+    )
     # scikit-learn's squared loss is half the MSE, so lr 0.01 there takes the same steps.
     sk = measure(
         lambda: sklearn_quiet(
@@ -285,17 +288,11 @@ def w3(repeats: int) -> str:
     rows: list[tuple[str, Timing, str]] = [
         ("plain torch loop (DataLoader, TensorDataset)", ref, f"val acc {ref.value:.3f}")
     ]
-    for engine in ("auto", "numpy", "torch"):
-        for record in (True, False):
-            t = measure(lambda e=engine, r=record: mlplab_run(r, **settings, engine=e), repeats)
-            rec = t.value
-            rows.append(
-                (
-                    f"mlplab train, engine {engine} ({rec['engine_used']}), {'record' if record else 'no record'}",
-                    t,
-                    f"val acc {rec['val_acc']:.3f}, test acc {rec['test_acc']:.3f}",
-                )
-            )
+    rows += mlplab_rows(
+        settings,
+        repeats,
+        lambda rec: f"val acc {rec['val_acc']:.3f}, test acc {rec['test_acc']:.3f}",
+    )
     sk = measure(
         lambda: sklearn_quiet(
             MLPClassifier(

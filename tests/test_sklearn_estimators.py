@@ -153,8 +153,8 @@ def test_curves_and_early_stopping():
         hid_dim=16, lr=0.01, epoch=40, validate_every=5, patience=0, random_state=0
     ).fit(X, y)
     assert clf.n_iter_ == 40
-    assert len(clf.loss_curve_) == 40
-    assert len(clf.validation_scores_) == 8  # epochs 5, 10, ..., 40
+    assert len(clf.loss_curve_) == 8  # one per validation: epochs 5, 10, ..., 40
+    assert len(clf.validation_scores_) == 8
     assert clf.loss_curve_[-1] < clf.loss_curve_[0] / 2
     assert clf.validation_scores_[-1] >= 0.9
 

@@ -192,8 +192,9 @@ _ATTRIBUTES_DOC = """\
         Names of the features seen in :meth:`fit`, when ``X`` has string column names
         (a pandas DataFrame).
     loss_curve_ : list of float
-        Mean training loss of each epoch (the loss of the minibatches, computed before
-        each update, in training mode).
+        Mean training loss of each validated epoch (every ``validate_every`` epochs, and
+        the last; every epoch by default): the loss of its minibatches, computed before
+        each update, in training mode.
     n_iter_ : int
         Epochs trained, fewer than ``epoch`` when ``patience`` stopped the run; each
         :meth:`partial_fit` adds one.

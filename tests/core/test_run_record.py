@@ -57,7 +57,10 @@ def test_result_json_holds_settings_and_results(ring_run):
     ):
         assert key in r, key
     assert r["status"] == "finished"
-    assert len(r["train_losses"]) == 12 and r["val_epochs"] == [2, 4, 6, 8, 10, 12]
+    # The curves are taken at each validation, and all aligned with val_epochs.
+    assert r["val_epochs"] == [2, 4, 6, 8, 10, 12]
+    for curve in ("train_losses", "val_losses", "train_accs", "val_accs", "lrs"):
+        assert len(r[curve]) == 6, curve
     assert len(r["val_losses"]) == len(r["val_accs"]) == 6
     assert ring_run.run_dir.name == f"rec-{r['run_id'].split('-')[-1]}"
     assert yaml.safe_load((ring_run.run_dir / "config.yaml").read_text())["hid_dim"] == 16

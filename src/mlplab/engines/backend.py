@@ -54,6 +54,13 @@ class Backend(Protocol):
         Returns the batch loss computed in the forward pass, before the update.
         """
 
+    def step_outputs(self) -> np.ndarray:
+        """Outputs of the last ``train_step``'s forward pass (train mode, before the update).
+
+        Logits or values as float64 ``[B, out_dim]``, for the train curve's accuracy/MAE
+        without a second forward pass.
+        """
+
     def evaluate(self, split: str, batch_size: int = 0) -> tuple[float, np.ndarray]:
         """Eval-mode loss and outputs (logits or values, float64 ``[N, out_dim]``)."""
 

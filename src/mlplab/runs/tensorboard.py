@@ -1,6 +1,7 @@
-"""TensorBoard event files, written with tensorboard's own writer and protos.
+"""TensorBoard event files, built from tensorboard's own protos.
 
-This does not import torch or TensorFlow, so NumPy-engine runs stay light. The hparams
+This does not import torch or TensorFlow, so NumPy-engine runs stay light; the records
+are framed by :mod:`mlplab.runs.tfrecord` (why: see there). The hparams
 summaries are built the way ``torch.utils.tensorboard`` builds them, so TensorBoard's
 HParams view shows every run of a sweep as one table.
 """
@@ -25,29 +26,36 @@ class EventWriter:
     """
 
     def __init__(self, logdir: str | Path, keep_until: tuple[int, int] | None = None) -> None:
-        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+        from tensorboard.compat.proto.event_pb2 import Event
 
+        from mlplab.runs.tfrecord import RecordFile
+
+        self._Event = Event
         Path(logdir).mkdir(parents=True, exist_ok=True)
         old = sorted(Path(logdir).glob("events.out.tfevents.*")) if keep_until else []
         kept = [ev for f in old for ev in _read_events(f) if _before(ev, *keep_until)]  # type: ignore[misc]
-        # A large queue: with the default of 10, each event waited on a hand-off to the
-        # writer thread (~60 µs, more than a lab-sized training step).
-        self._w = EventFileWriter(str(logdir), max_queue_size=4096)
+        self._w = RecordFile(logdir)
+        self.add_event(Event(wall_time=time.time(), file_version="brain.Event:2"))
         if old:
             for ev in kept:
-                self._w.add_event(ev)
+                self.add_event(ev)
             self._w.flush()
             # Removed only once their kept events are on disk in the new file: a crash
             # in between leaves duplicates, never a gap.
             for f in old:
                 f.unlink(missing_ok=True)
 
+    def add_event(self, event: Any) -> None:
+        self._w.write(event.SerializeToString())
+
     def scalar(self, tag: str, value: float, step: int) -> None:
-        from tensorboard.compat.proto.event_pb2 import Event
         from tensorboard.compat.proto.summary_pb2 import Summary
 
         summary = Summary(value=[Summary.Value(tag=tag, simple_value=float(value))])
-        self._w.add_event(Event(summary=summary, step=int(step), wall_time=time.time()))
+        self.add_event(self._Event(summary=summary, step=int(step), wall_time=time.time()))
+
+    def flush(self) -> None:
+        self._w.flush()
 
     def hparams(self, hparams: dict[str, Any], metrics: dict[str, float]) -> None:
         """Write the run's settings and final metrics once, for the HParams dashboard."""
@@ -103,12 +111,11 @@ class EventWriter:
             plugin_data_pb2.HParamsPluginData(session_start_info=ssi, version=0),
             plugin_data_pb2.HParamsPluginData(session_end_info=sei, version=0),
         ):
-            self._w.add_event(Event(summary=summary_of(content), wall_time=time.time()))
+            self.add_event(Event(summary=summary_of(content), wall_time=time.time()))
         for m, v in metrics.items():
             self.scalar(m, v, 0)
 
     def close(self) -> None:
-        self._w.flush()
         self._w.close()
 
 

@@ -8,6 +8,11 @@ run resumed mid-epoch continues exactly where it stopped.
 
 Units: ``log_every`` and ``snapshot_every`` count optimizer steps; ``validate_every``,
 ``save_every`` and ``patience`` count epochs (``patience`` counts validations).
+
+The curves are taken where validation runs (every ``validate_every`` epochs, and at the
+last). The train loss and train accuracy/MAE of an epoch come from its own training steps,
+before each update, as the lecture's loop accumulates them from the batch outputs: no
+extra forward pass over the training split.
 """
 
 from __future__ import annotations
@@ -43,12 +48,16 @@ class Schedule:
 
 @dataclass
 class History:
-    """Per-epoch curves, as the lecture's ``experiment()`` collects them."""
+    """The curves, as the lecture's ``experiment()`` collects them, one entry per validation.
 
-    train_losses: list[float] = field(default_factory=list)  # mean batch loss of each epoch
+    All lists are aligned with ``val_epochs``; with ``validate_every: 1`` (the default)
+    that is one entry per epoch.
+    """
+
     val_epochs: list[int] = field(default_factory=list)  # epochs (1-based) at which val ran
+    train_losses: list[float] = field(default_factory=list)  # that epoch's mean batch loss
     val_losses: list[float] = field(default_factory=list)
-    train_metrics: list[float] = field(default_factory=list)  # acc or MAE, at val epochs
+    train_metrics: list[float] = field(default_factory=list)  # acc or MAE of its batches
     val_metrics: list[float] = field(default_factory=list)
     lrs: list[float] = field(default_factory=list)
     best_val_loss: float = math.inf
@@ -63,7 +72,9 @@ class LoopState:
     step: int = 0  # completed optimizer steps
     batch_in_epoch: int = 0  # batches already done in the current epoch
     epoch_loss_sum: float = 0.0  # sum of row-weighted batch losses in the current epoch
+    epoch_metric_sum: float = 0.0  # same for acc/MAE (only in epochs that validate)
     epoch_rows: int = 0
+    last_epoch_loss: float = 0.0  # mean batch loss of the last completed epoch
     order_rng: dict[str, Any] | None = None  # data-order RNG state at the current epoch's start
     bad_validations: int = 0
     stopped_early: bool = False
@@ -132,14 +143,12 @@ def fit(
     order_rng: np.random.Generator,
     hooks: Hooks | None = None,
     state: LoopState | None = None,
-    train_is_val: bool = False,
 ) -> LoopState:
     """Train ``backend`` for ``schedule.epoch`` epochs (or until early stop / a stop request).
 
     ``y_train``/``y_val`` are only used for the accuracy/MAE curves; the engine already
     holds the data. Pass ``state`` (from a checkpoint) to resume; ``order_rng`` is then
-    reset to the saved state of the interrupted epoch. ``train_is_val`` says that the train
-    and val sets are the same rows (the logic gates), so one evaluation serves both. Raises :class:`RunDiverged` on a
+    reset to the saved state of the interrupted epoch. Raises :class:`RunDiverged` on a
     NaN or inf loss. Returns the final state; ``hooks.should_stop()`` returns early.
     """
     hooks = hooks or Hooks()
@@ -160,6 +169,7 @@ def fit(
             assert state.order_rng is not None  # saved at the start of every epoch
             order_rng.bit_generator.state = state.order_rng
         epoch_batches = batches(n_train, s.batch_size, order_rng)
+        validates = (state.epoch + 1) % s.validate_every == 0 or state.epoch + 1 == s.epoch
 
         # --- steps -------------------------------------------------------------------------
         for idx in epoch_batches[state.batch_in_epoch :]:
@@ -175,6 +185,9 @@ def fit(
                 raise RunDiverged(state.step, loss, lr)
             rows = n_train if idx is None else len(idx)
             state.epoch_loss_sum += loss * rows
+            if validates:  # the train curve's acc/MAE, from this step's own outputs
+                y = y_train if idx is None else y_train[idx]
+                state.epoch_metric_sum += curve_metric(task, y, backend.step_outputs()) * rows
             state.epoch_rows += rows
             state.batch_in_epoch += 1
             if hook_every and state.step % hook_every == 0:
@@ -183,19 +196,21 @@ def fit(
 
         # --- epoch end: curves ----------------------------------------------------------------
         state.epoch += 1
-        h.train_losses.append(state.epoch_loss_sum / max(state.epoch_rows, 1))
-        h.lrs.append(lr)
+        rows = max(state.epoch_rows, 1)
+        state.last_epoch_loss = state.epoch_loss_sum / rows
+        train_metric = state.epoch_metric_sum / rows
         state.batch_in_epoch, state.epoch_loss_sum, state.epoch_rows = 0, 0.0, 0
+        state.epoch_metric_sum = 0.0
 
         # --- validate ---------------------------------------------------------------------------
-        if state.epoch % s.validate_every == 0 or state.epoch == s.epoch:
+        if validates:
             val_loss, val_out = backend.evaluate("val", s.test_batch_size)
-            # The logic gates use the same rows for train and val: one forward serves both.
-            train_out = val_out if train_is_val else backend.evaluate("train", s.test_batch_size)[1]
             h.val_epochs.append(state.epoch)
+            h.train_losses.append(state.last_epoch_loss)
+            h.lrs.append(lr)
             h.val_losses.append(val_loss)
             h.val_metrics.append(curve_metric(task, y_val, val_out))
-            h.train_metrics.append(curve_metric(task, y_train, train_out))
+            h.train_metrics.append(train_metric)
             improved = val_loss < h.best_val_loss
             if improved:
                 h.best_val_loss, h.best_epoch, state.bad_validations = val_loss, state.epoch, 0

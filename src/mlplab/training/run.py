@@ -148,11 +148,10 @@ class RunHooks(Hooks):
             self.ctx.tb.scalar("val/loss", h.val_losses[-1], e)
             self.ctx.tb.scalar(f"val/{self.metric}", h.val_metrics[-1], e)
             self.ctx.tb.scalar(f"train/{self.metric}", h.train_metrics[-1], e)
+            self.ctx.tb.scalar("train/loss", h.train_losses[-1], e)
 
     def on_epoch_end(self, state: LoopState) -> None:
-        if self.ctx.tb is not None and (state.epoch % self.ctx.tb_every == 0 or state.epoch == 1):
-            self.ctx.tb.scalar("train/loss", state.history.train_losses[-1], state.epoch)
-        self.ctx.console.epoch(state.epoch, f"loss {state.history.train_losses[-1]:.4g}")
+        self.ctx.console.epoch(state.epoch, f"loss {state.last_epoch_loss:.4g}")
 
     def on_save(self, state: LoopState) -> None:
         # `best` is written here too (when it changed), so that it survives a SIGKILL and
@@ -226,8 +225,10 @@ class _RunContext:
         save_checkpoint(
             self.record.checkpoint_dir / f"{which}.safetensors", self.checkpoint(state, model)
         )
-        if metrics:  # metrics.csv keeps pace with the last checkpoint
+        if metrics:  # metrics.csv and the events keep pace with the last checkpoint
             self.record.write_metrics(metrics_rows(state, self.data.task))
+            if self.tb is not None:
+                self.tb.flush()
 
     def elapsed(self) -> float:
         return self.elapsed_before + (time.time() - self.started)
@@ -322,23 +323,20 @@ def _cast(x: np.ndarray, y: np.ndarray, dtype: str, name: str) -> tuple[np.ndarr
 
 
 def metrics_rows(state: LoopState, task: str) -> list[dict[str, Any]]:
+    """metrics.csv: one row per validation, as the curves of result.json."""
     h = state.history
     metric = curve_metric_name(task)
-    val = {e: i for i, e in enumerate(h.val_epochs)}
-    rows = []
-    for i, loss in enumerate(h.train_losses):
-        e = i + 1
-        row: dict[str, Any] = {
+    return [
+        {
             "epoch": e,
-            "train_loss": loss,
-            "lr": h.lrs[i] if i < len(h.lrs) else "",
+            "train_loss": h.train_losses[i],
+            "lr": h.lrs[i],
+            "val_loss": h.val_losses[i],
+            f"train_{metric}": h.train_metrics[i],
+            f"val_{metric}": h.val_metrics[i],
         }
-        j = val.get(e)
-        row["val_loss"] = h.val_losses[j] if j is not None else ""
-        row[f"train_{metric}"] = h.train_metrics[j] if j is not None else ""
-        row[f"val_{metric}"] = h.val_metrics[j] if j is not None else ""
-        rows.append(row)
-    return rows
+        for i, e in enumerate(h.val_epochs)
+    ]
 
 
 def train(
@@ -502,7 +500,6 @@ def _train(
                 order_rng,
                 RunHooks(ctx),
                 state,
-                train_is_val=data.shared_splits,
             )
         if stop.signum is not None and state.epoch < cfg.epoch and not state.stopped_early:
             status, exit_code = "interrupted", EXIT_FOR_SIGNAL.get(stop.signum, 130)

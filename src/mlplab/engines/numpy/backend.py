@@ -74,15 +74,21 @@ class NumpyBackend:
         assert dout is not None  # asked for with need_grad=True
         self.model.backward(caches, dout)
         self.optimizer.step(self.model.flat_grads)
+        self._step_out = out
         return loss
+
+    def step_outputs(self) -> np.ndarray:
+        return self._step_out.astype(np.float64)
 
     def _outputs(self, X: np.ndarray, batch_size: int) -> np.ndarray:
         forward = self.model.forward
-        if batch_size <= 0 or batch_size >= len(X):
-            return forward(X)[0]
-        return np.concatenate(
-            [forward(X[i : i + batch_size])[0] for i in range(0, len(X), batch_size)]
-        )
+        # Saturated units overflow exp() to inf on the way to the right limit (0 or 1).
+        with np.errstate(over="ignore"):
+            if batch_size <= 0 or batch_size >= len(X):
+                return forward(X)[0]
+            return np.concatenate(
+                [forward(X[i : i + batch_size])[0] for i in range(0, len(X), batch_size)]
+            )
 
     def evaluate(self, split: str, batch_size: int = 0) -> tuple[float, np.ndarray]:
         X, y = self.data[split]

@@ -127,10 +127,15 @@ class TorchBackend:
             X, y = X.index_select(0, t), y.index_select(0, t)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.criterion(self.model(X), y)
+        out = self.model(X)
+        loss = self.criterion(out, y)
         loss.backward()
         self.optimizer.step()
+        self._step_out = out.detach()  # a reference only: copied to the host on request
         return loss.item()
+
+    def step_outputs(self) -> np.ndarray:
+        return self._step_out.to(torch.float64).cpu().numpy()
 
     @torch.no_grad()
     def _outputs(self, X: torch.Tensor, batch_size: int) -> torch.Tensor:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from mlplab.engines.backend import OptimSpec
+from mlplab.engines.numpy import functional as F
 from mlplab.engines.numpy.functional import ACTIVATIONS
 from mlplab.engines.spec import ModelSpec
 
@@ -418,9 +419,7 @@ class NumpyStack:
                 loss = known
             if not need_grad:
                 return loss, None
-            from scipy.special import expit
-
-            grad = expit(out)
+            grad = F.expit(out)
             grad -= y
             grad *= 1.0 / n
             return loss, grad
@@ -472,7 +471,12 @@ class NumpyStack:
         loss, dout = self.loss(out, y, True, known)
         self.backward(caches, dout)  # type: ignore[arg-type]
         self.opt.step(self.grad)
+        self._step_out = out
         return loss
+
+    def step_outputs(self) -> Array:
+        """Outputs ``[K, B, out_dim]`` of the last ``train_step``'s forward (model dtype)."""
+        return self._step_out
 
     def evaluate(self, split: str, batch_size: int = 0) -> tuple[Array, Array]:
         """Eval-mode per-config losses ``[K]`` and outputs ``[K, N, out_dim]`` (model dtype)."""

@@ -27,8 +27,8 @@ Array = np.ndarray
 
 # Default cap on the points of each TensorBoard curve of a stacked run. Events go through
 # tensorboard's writer queue at ~40-60 us each (measured in benchmarks/bench_sweep.py);
-# 256 runs x 4 curves x 10001 epochs would take minutes. result.json and metrics.csv keep
-# every epoch.
+# 256 runs x 4 curves x 10001 validations would take minutes. result.json and metrics.csv
+# keep every validation.
 TB_POINTS = 200
 
 # Seconds spent by the last trained group in each phase (build, open records, fit,
@@ -63,18 +63,13 @@ def _write_tb_curves(
         tb.scalar("val/loss", h.val_losses[j], e)
         tb.scalar(f"val/{metric}", h.val_metrics[j], e)
         tb.scalar(f"train/{metric}", h.train_metrics[j], e)
+        tb.scalar("train/loss", h.train_losses[j], e)
     if points and n_val and (n_val - 1) % max(1, -(-n_val // points)):
         e = h.val_epochs[-1]  # the last validation always shows
         tb.scalar("val/loss", h.val_losses[-1], e)
         tb.scalar(f"val/{metric}", h.val_metrics[-1], e)
         tb.scalar(f"train/{metric}", h.train_metrics[-1], e)
-    every = tb_every
-    if points:
-        every = max(tb_every, -(-len(h.train_losses) // points))
-    for i, loss in enumerate(h.train_losses):
-        e = i + 1
-        if e % every == 0 or e == 1:
-            tb.scalar("train/loss", loss, e)
+        tb.scalar("train/loss", h.train_losses[-1], e)
 
 
 def _cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[Array, Array]]:

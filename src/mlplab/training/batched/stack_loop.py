@@ -21,6 +21,23 @@ Array = np.ndarray
 # --- per-config metrics, vectorized ------------------------------------------------------------
 
 
+def _batch_metric(task: str, y: Array, out: Array) -> Array:
+    """:func:`mlplab.training.metrics.curve_metric` of each config's batch, ``[K]`` float64.
+
+    ``out`` is ``[K, B, out_dim]``; ``y`` is the rows all configs share (``[B, ...]``) or
+    each config's own minibatch (``[K, B, ...]``).
+    """
+    b = out.shape[1]
+    if task == "regression":
+        yy = np.asarray(y, dtype=np.float64).reshape(-1, b, out.shape[2])
+        return np.abs(yy - out).mean(axis=(1, 2))
+    if task == "binary":
+        true = np.asarray(y)[..., 0].astype(np.int64) == 1
+        return np.add.reduce((out[:, :, 0] > 0) == true, axis=1, dtype=np.float64) / b
+    true = np.asarray(y).astype(np.int64)
+    return np.add.reduce(out.argmax(axis=2) == true, axis=1, dtype=np.float64) / b
+
+
 def _curve_metric_fn(task: str, y: Array) -> Any:
     """:func:`mlplab.training.metrics.curve_metric` against ``y``, for ``outputs [K, N, out]``.
 
@@ -115,12 +132,10 @@ def _fit_stack(
     n_train = len(data.y_train)
     val_at = [e for e in range(1, E + 1) if e % s.validate_every == 0 or e == E]
     V = len(val_at)
-    # Curves as [epoch, config]: each epoch writes one contiguous row.
-    train_losses = np.zeros((E, K))
-    lrs = np.zeros((E, K))
+    # Curves as [validation, config]: each validation writes one contiguous row.
+    train_losses, lrs = np.zeros((V, K)), np.zeros((V, K))
     val_losses, train_metrics, val_metrics = np.zeros((V, K)), np.zeros((V, K)), np.zeros((V, K))
     val_metric = _curve_metric_fn(task, data.y_val)
-    train_metric = _curve_metric_fn(task, data.y_train)
     best_val = np.full(K, math.inf)
     best_epoch = np.zeros(K, dtype=np.int64)
     bad = np.zeros(K, dtype=np.int64)
@@ -130,21 +145,14 @@ def _fit_stack(
     step_log: list[tuple[int, Array, Array]] = []  # (step, active ids, losses)
     ids = np.arange(K)  # original index of each row of the stack
     outcomes: list[_Outcome | None] = [None] * K
-    shared_val = data.shared_splits
     step = 0
 
-    def curves_of(ks: Array, n_epochs: int, n_vals: int) -> list[_Curves]:
+    def curves_of(ks: Array, n_vals: int) -> list[_Curves]:
         # One transposed copy per curve, then contiguous rows: a strided column per
         # config would walk the whole [epoch, config] array K times.
         cols = [
-            a[:n, ks].T.copy()
-            for a, n in (
-                (train_losses, n_epochs),
-                (val_losses, n_vals),
-                (train_metrics, n_vals),
-                (val_metrics, n_vals),
-                (lrs, n_epochs),
-            )
+            a[:n_vals, ks].T.copy()
+            for a in (train_losses, val_losses, train_metrics, val_metrics, lrs)
         ]
         return [
             _Curves(  # type: ignore[misc]  # the columns are _Curves' leading fields, in order
@@ -159,7 +167,7 @@ def _fit_stack(
     def finish(rows: Array, status: str, n_epochs: int, n_vals: int, **kw: Any) -> None:
         """Export the configs at stack ``rows`` and drop them from the stack."""
         nonlocal ids
-        cs = curves_of(ids[rows], n_epochs, n_vals)
+        cs = curves_of(ids[rows], n_vals)
         for r, c in zip(rows, cs, strict=True):
             k = int(ids[r])
             loop: dict[str, Any] | None = None
@@ -196,12 +204,16 @@ def _fit_stack(
             order = np.stack([order_rngs[k].permutation(n_train) for k in ids])  # [K, n]
             starts = list(range(0, n_train, s.batch_size))
 
+        validates = (epoch + 1) % s.validate_every == 0 or epoch + 1 == E
+
         # --- steps ------------------------------------------------------------------------------
         loss_sum = np.zeros(len(ids))
+        metric_sum = np.zeros(len(ids))
         rows_seen = 0
         for i in starts:
             idx = None if order is None else order[:, i : i + s.batch_size]  # [K, B]
             losses = stack.train_step(idx)
+            out = stack.step_outputs() if validates else None  # before a divergence drops rows
             finite = np.isfinite(losses)
             if not finite.all():
                 # As fit(): a NaN or inf loss ends that run, before its loss is counted.
@@ -215,12 +227,20 @@ def _fit_stack(
                     lr=lr_vec,
                 )
                 losses, loss_sum, lr_vec = losses[finite], loss_sum[finite], lr_vec[finite]
+                metric_sum = metric_sum[finite]
                 if order is not None:
                     order = order[finite]
+                if idx is not None:
+                    idx = idx[finite]
+                if out is not None:
+                    out = out[finite]
                 if not len(ids):
                     break
             rows = n_train if idx is None else idx.shape[1]
             loss_sum += losses * rows
+            if out is not None:  # as fit(): the train curve's acc/MAE from the step's outputs
+                y = data.y_train if idx is None else data.y_train[idx]
+                metric_sum += _batch_metric(task, y, out) * rows
             rows_seen += rows
             if s.log_every and step % s.log_every == 0:
                 step_log.append((step, ids.copy(), losses.copy()))
@@ -232,20 +252,16 @@ def _fit_stack(
         # --- epoch end: curves ---------------------------------------------------------------------
         epoch += 1
         sel = ids if len(ids) < K else slice(None)  # a slice writes without fancy indexing
-        loss_sum /= max(rows_seen, 1)
-        train_losses[epoch - 1, sel] = loss_sum
-        lrs[epoch - 1, sel] = lr_vec
+        rows_seen = max(rows_seen, 1)
 
         # --- validate ------------------------------------------------------------------------------
-        if epoch % s.validate_every == 0 or epoch == E:
+        if validates:
             val_loss, val_out = stack.evaluate("val", s.test_batch_size)
+            train_losses[n_vals, sel] = loss_sum / rows_seen
+            lrs[n_vals, sel] = lr_vec
+            train_metrics[n_vals, sel] = metric_sum / rows_seen
             val_losses[n_vals, sel] = val_loss
             val_metrics[n_vals, sel] = val_metric(val_out)
-            if shared_val:  # train = val rows: the single run computes the same twice
-                train_metrics[n_vals, sel] = val_metrics[n_vals, sel]
-            else:
-                _, train_out = stack.evaluate("train", s.test_batch_size)
-                train_metrics[n_vals, sel] = train_metric(train_out)
             n_vals += 1
             improved = val_loss < best_val[ids]
             up = ids[improved]

@@ -136,11 +136,17 @@ class TorchStack:
             X, y = X[t], y[t]  # [K, B, ...]
         for prm in self.params.values():
             prm.grad = None
-        losses = self._losses(self.forward(X, True), y)
+        out = self.forward(X, True)
+        losses = self._losses(out, y)
         losses.sum().backward()
         with torch.no_grad():
             self._step()
+        self._step_out = out.detach()  # a reference only: copied to the host on request
         return losses.detach().double().cpu().numpy()
+
+    def step_outputs(self) -> Array:
+        """Outputs ``[K, B, out_dim]`` of the last ``train_step``'s forward, as NumPy."""
+        return self._step_out.cpu().numpy()
 
     def _coef(self, v: Array, like: Any) -> Any:
         """A per-config coefficient shaped to broadcast against a ``[K, ...]`` tensor."""

@@ -50,6 +50,7 @@ def configs(epoch: int, seeds: int, log_path: str) -> list[dict]:
         "optim": "sgd",
         "epoch": epoch,
         "log_every": 100,
+        "validate_every": 100,  # as examples/xor_nn.yaml: the lab logs its cost every 100 steps
         "plots": "none",
         "log_path": log_path,
         "exp_name": "w5",

@@ -374,7 +374,7 @@ def test_disk_full_mid_run_is_one_line(tmp_path, capsys, monkeypatch):
 
     from mlplab.runs import checkpoint
 
-    def no_space(path, data):
+    def no_space(path, data, durable=False):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(checkpoint, "atomic_write_bytes", no_space)

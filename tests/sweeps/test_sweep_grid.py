@@ -137,3 +137,14 @@ def test_groups_share_a_shape_and_respect_size() -> None:
         assert len({c.hid_dim for c in g}) == 1
     assert all(len(g) == 1 for g in plan_groups(cfgs, workers=2, no_batch=True))
     assert max(len(g) for g in plan_groups(cfgs, workers=1, group_size=4)) == 4
+
+
+def test_group_size_follows_the_stack_cost() -> None:
+    # Tiny models: all configs of a shape in one stack per worker (their steps cost the
+    # same for 8 or 128 configs). Large ones: small stacks, so no group holds the tail.
+    tiny = configs_of({"data": ["xor"], "hid_dim": ["2"], "seed": [str(s) for s in range(256)]})
+    assert [len(g) for g in plan_groups(tiny, workers=2, train_rows=lambda c: 4)] == [128, 128]
+    assert [len(g) for g in plan_groups(tiny, workers=1, train_rows=lambda c: 4)] == [256]
+    big = configs_of({"data": ["sinlog"], "hid_dim": ["200"], "seed": [str(s) for s in range(16)]})
+    sizes = [len(g) for g in plan_groups(big, workers=2, train_rows=lambda c: 1600)]
+    assert sum(sizes) == 16 and max(sizes) == (1 << 21) // (1600 * 200)

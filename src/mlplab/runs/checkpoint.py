@@ -48,7 +48,7 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> None:
             tensors[f"{section}/{k}"] = np.ascontiguousarray(v)
     meta_json = json.dumps(ckpt.meta, default=_default)
     header = {"format": FORMAT, "meta": meta_json, "sha256": _digest(meta_json, tensors)}
-    atomic_write_bytes(path, save(tensors, metadata=header))
+    atomic_write_bytes(path, save(tensors, metadata=header), durable=True)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:

@@ -2,8 +2,8 @@
 
 An event file is a sequence of records: ``uint64 length``, ``uint32 masked CRC-32C of
 the length``, the serialized ``Event`` proto, ``uint32 masked CRC-32C of the data``.
-The protos themselves come from tensorboard (:mod:`mlplab.runs.tensorboard`); only this
-framing is written here, for two measured reasons:
+The protos themselves come from tensorboard (:mod:`mlplab.runs.tensorboard`) and the
+checksums from google-crc32c; only this framing is written here, for two measured reasons:
 
 - tensorboard's ``EventFileWriter`` imports ``tensorboard.summary`` (its v1/v2 APIs and
   a TensorFlow stub), ~85 ms per process: more than a lab-sized run takes to train;
@@ -20,31 +20,13 @@ import struct
 import time
 from pathlib import Path
 
+import google_crc32c  # C, hardware-accelerated: ~0.1 µs a record, not ~7 µs in Python
 
-def _crc32c_table() -> list[int]:
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1  # Castagnoli, reflected
-        table.append(c)
-    return table
-
-
-_TABLE = _crc32c_table()
 _UIDS = itertools.count()  # as tensorboard's writer: two files of one process never collide
 
 
-def crc32c(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    table = _TABLE
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
 def masked_crc32c(data: bytes) -> int:
-    x = crc32c(data)
+    x = google_crc32c.value(data)
     return (((x >> 15) | (x << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 

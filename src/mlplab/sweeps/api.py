@@ -169,7 +169,7 @@ def sweep(
     from mlplab.runs.record import check_writable, is_finished, run_dir_of, run_name
 
     check_writable(first.log_path)
-    _check_data(configs)
+    rows = _check_data(configs)
 
     # --- record the spec -----------------------------------------------------------------
     spec_path = write_spec(spec, Path(first.log_path) / first.exp_name)
@@ -195,7 +195,13 @@ def sweep(
     skipped = [rid for rid in spec.run_ids if rid not in pending_ids]
     groups = [
         [c.to_dict() for c in g]
-        for g in plan_groups(pending, n_workers, group_size=group_size, no_batch=no_batch)
+        for g in plan_groups(
+            pending,
+            n_workers,
+            group_size=group_size,
+            no_batch=no_batch,
+            train_rows=lambda c: rows[_data_key(c)],
+        )
     ]
     show = verbose if progress is None else progress
     result = SweepResult(spec, configs, [], skipped, spec_path)
@@ -289,16 +295,23 @@ def _base_settings(config: str | Path | dict[str, Any] | Config | None) -> dict[
     return read_yaml(config)
 
 
-def _check_data(configs: list[Config]) -> None:
-    """Load each distinct dataset once; a bad one raises its one-line DataError now."""
+def _data_key(cfg: Config) -> str:
+    return repr([getattr(cfg, k) for k in DATA_SETTINGS])
+
+
+def _check_data(configs: list[Config]) -> dict[str, int]:
+    """Load each distinct dataset once; a bad one raises its one-line DataError now.
+
+    Returns the training rows of each, by :func:`_data_key`, for sizing the groups.
+    """
     from mlplab.training.run import load_data
 
-    seen: set[str] = set()
+    rows: dict[str, int] = {}
     for cfg in configs:
-        key = repr([getattr(cfg, k) for k in DATA_SETTINGS])
-        if key not in seen:
-            seen.add(key)
-            load_data(cfg)
+        key = _data_key(cfg)
+        if key not in rows:
+            rows[key] = len(load_data(cfg).y_train)
+    return rows
 
 
 def _run_ray(

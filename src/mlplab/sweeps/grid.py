@@ -25,7 +25,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,8 +39,12 @@ NOT_AXES = frozenset({"log_path", "exp_name"})
 # trainer: everything that shapes the data, the network or the loop. Settings outside this
 # set (seed, lr, momentum, L2, init) differ freely within a group.
 GROUP_FREE = frozenset({"seed", "lr", "mm", "l2_coef", "init", "use_xavier"}) | HASH_EXCLUDED
-# Upper bound of the automatic group size, so one slow group cannot hold a sweep's tail.
-AUTO_GROUP_MAX = 32
+# Upper bound of the automatic group size: a stack's hidden activations per step (rows
+# per step x hidden units x configs). Below it, a lab-sized stack's step costs about the
+# same for 8 or 256 configs (Python and NumPy call overhead), so bigger groups are nearly
+# free; above it a stack is compute-bound, gains little from more configs, and a big
+# group would only hold a sweep's tail.
+STACK_ACTIVATIONS = 1 << 21
 
 
 def is_list_setting(name: str) -> bool:
@@ -283,14 +287,20 @@ def _random(spec: SweepSpec) -> Iterable[dict[str, Any]]:
 
 
 def plan_groups(
-    configs: list[Config], workers: int, group_size: int | None = None, no_batch: bool = False
+    configs: list[Config],
+    workers: int,
+    group_size: int | None = None,
+    no_batch: bool = False,
+    train_rows: Callable[[Config], int] | None = None,
 ) -> list[list[Config]]:
     """Cut configs into groups: the unit of work one worker trains (a batched trainer at once).
 
     Configs share a group only when they agree on every setting outside ``GROUP_FREE``
     (same data, network shape and schedule). ``no_batch`` gives groups of one;
     ``group_size`` caps the size; by default each worker gets about one group per
-    shape (at most ``AUTO_GROUP_MAX`` configs), so all workers stay busy.
+    shape, as long as a group's stack stays under ``STACK_ACTIVATIONS`` hidden
+    activations per step (``train_rows(cfg)``: the training rows of its data; without
+    it, groups are capped at 32 configs).
     """
     if group_size is not None and group_size < 1:
         raise ConfigError("--group_size: must be at least 1")
@@ -309,6 +319,20 @@ def plan_groups(
         elif group_size is not None:
             size = group_size
         else:
-            size = max(1, min(AUTO_GROUP_MAX, math.ceil(len(members) / max(1, workers))))
+            cap = _auto_group_cap(members[0], train_rows)
+            size = max(1, min(cap, math.ceil(len(members) / max(1, workers))))
         groups.extend(members[i : i + size] for i in range(0, len(members), size))
     return groups
+
+
+def _auto_group_cap(cfg: Config, train_rows: Callable[[Config], int] | None) -> int:
+    """The most configs of ``cfg``'s shape one stack takes by default."""
+    from mlplab.training.batched.grouping import DEFAULT_MAX_GROUP
+
+    if train_rows is None:
+        return 32
+    rows = train_rows(cfg)
+    if 0 < cfg.batch_size < rows:
+        rows = cfg.batch_size
+    units = max(1, cfg.hid_dim * cfg.hidden_layers)
+    return max(1, min(DEFAULT_MAX_GROUP, STACK_ACTIVATIONS // max(1, rows * units)))

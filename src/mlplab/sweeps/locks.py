@@ -1,48 +1,53 @@
 """Per-run locks, so that sweeps sharing a ``log_path`` never train the same run at once.
 
-A sweep takes an exclusive ``flock`` on ``log_path/exp_name/.locks/RUN_ID.lock`` for every
-run it is about to train, and keeps it until it ends. A second sweep started meanwhile
-skips the runs it cannot lock and trains the rest. The kernel drops a lock when its
-process dies, even by SIGKILL, so a crashed sweep never leaves a run locked forever.
+A sweep locks one byte of ``log_path/exp_name/.sweep.lock`` for every run it is about to
+train (``fcntl.lockf`` at the offset given by the run's hash) and keeps the locks until it
+ends. A second sweep started meanwhile skips the runs it cannot lock and trains the rest.
+The kernel drops a process's locks when it dies, even by SIGKILL, so a crashed sweep
+never leaves a run locked forever.
+
+One file with byte-range locks rather than a lock file per run: creating a file costs
+~0.5-0.9 ms of kernel time on ext4 here, a large share of a lab-sized run in a sweep.
+POSIX record locks belong to the process, so one process holds one :class:`RunLocks` per
+folder at a time (closing any descriptor of the file drops all of its locks).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 from pathlib import Path
 from typing import IO, Any
+
+
+def lock_offset(run_id: str) -> int:
+    """The byte that stands for ``run_id`` (``EXP-HASH``): its hash, read as hex."""
+    return int(run_id.rsplit("-", 1)[-1], 16)
 
 
 class RunLocks:
     """The locks one sweep holds; release them with :meth:`release` (or ``with``)."""
 
     def __init__(self, folder: str | Path) -> None:
-        self.dir = Path(folder) / ".locks"
-        self._held: dict[str, IO[Any]] = {}
+        self.path = Path(folder) / ".sweep.lock"
+        self._f: IO[Any] | None = None
 
     def acquire(self, run_id: str) -> bool:
         """Lock ``run_id`` without waiting; False if another process holds it."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        f = open(self.dir / f"{run_id}.lock", "a+")  # noqa: SIM115 - held until release()
+        if self._f is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f = open(self.path, "a+b")  # noqa: SIM115 - held until release()
         try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.close()
+            fcntl.lockf(self._f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, lock_offset(run_id))
+        except OSError:  # EAGAIN or EACCES: held by another process
             return False
-        f.seek(0)
-        f.truncate()
-        f.write(f"{os.getpid()}\n")  # who holds it, for a person looking at the folder
-        f.flush()
-        self._held[run_id] = f
         return True
 
     def release(self) -> None:
-        for f in self._held.values():
+        if self._f is not None:
             with contextlib.suppress(OSError):
-                f.close()  # closing the file drops its flock
-        self._held.clear()
+                self._f.close()  # closing the file drops every lock this process holds on it
+            self._f = None
 
     def __enter__(self) -> RunLocks:
         return self

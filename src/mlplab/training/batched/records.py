@@ -58,18 +58,19 @@ def _write_tb_curves(
     for st, loss in out.step_losses:
         tb.scalar("train/step_loss", loss, st)
     n_val = len(h.val_epochs)
-    for j in _thin(n_val, points):
-        e = h.val_epochs[j]
-        tb.scalar("val/loss", h.val_losses[j], e)
-        tb.scalar(f"val/{metric}", h.val_metrics[j], e)
-        tb.scalar(f"train/{metric}", h.train_metrics[j], e)
-        tb.scalar("train/loss", h.train_losses[j], e)
-    if points and n_val and (n_val - 1) % max(1, -(-n_val // points)):
-        e = h.val_epochs[-1]  # the last validation always shows
-        tb.scalar("val/loss", h.val_losses[-1], e)
-        tb.scalar(f"val/{metric}", h.val_metrics[-1], e)
-        tb.scalar(f"train/{metric}", h.train_metrics[-1], e)
-        tb.scalar("train/loss", h.train_losses[-1], e)
+    shown = list(_thin(n_val, points))
+    if n_val and shown[-1] != n_val - 1:
+        shown.append(n_val - 1)  # the last validation always shows
+    for j in shown:
+        tb.scalars(
+            {
+                "train/loss": h.train_losses[j],
+                f"train/{metric}": h.train_metrics[j],
+                "val/loss": h.val_losses[j],
+                f"val/{metric}": h.val_metrics[j],
+            },
+            h.val_epochs[j],
+        )
 
 
 def _cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[Array, Array]]:

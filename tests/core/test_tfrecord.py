@@ -1,0 +1,42 @@
+"""mlplab's event-file framing against tensorboard's own reader and checksum."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mlplab.runs.tensorboard import EventWriter
+from mlplab.runs.tfrecord import masked_crc32c
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 12, 63, 200, 4096])
+def test_masked_crc_matches_tensorboard(n):
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as ref
+
+    data = os.urandom(n)
+    assert masked_crc32c(data) == ref(data)
+
+
+def test_events_read_back_with_tensorboard(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    w = EventWriter(tmp_path)
+    for step in range(3000):  # ~200 KB: more than one 64 KB buffer, so several flushes
+        w.scalars({"train/loss": 1.0 / (step + 1), "val/acc": step / 3000}, step)
+    w.scalar("train/step_loss", 0.5, 7)
+    w.close()
+    ea = EventAccumulator(str(tmp_path), size_guidance={"scalars": 0})
+    ea.Reload()
+    loss = ea.Scalars("train/loss")
+    assert [e.step for e in loss] == list(range(3000))
+    assert loss[9].value == pytest.approx(0.1)
+    assert ea.Scalars("val/acc")[1500].value == pytest.approx(0.5)
+    assert [(e.step, e.value) for e in ea.Scalars("train/step_loss")] == [(7, 0.5)]
+
+
+def test_two_writers_in_one_second_use_two_files(tmp_path):
+    a, b = EventWriter(tmp_path), EventWriter(tmp_path)
+    a.close()
+    b.close()
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2

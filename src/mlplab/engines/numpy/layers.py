@@ -52,9 +52,26 @@ class Linear:
         """
         x = cache
         np.dot(dy.T, x, out=self.dweight)
-        np.add.reduce(dy, axis=0, out=self.dbias)
+        # The column sums as a product with ones: BLAS sums a [N, out] array ~3x faster
+        # than np.add.reduce over axis 0.
+        np.dot(_ones(len(dy), dy.dtype), dy, out=self.dbias)
         dx = np.dot(dy, self.weight) if need_dx else None
         return dx, self.grads
+
+
+_ONES: dict[tuple[int, np.dtype[Any]], Array] = {}
+
+
+def _ones(n: int, dtype: np.dtype[Any]) -> Array:
+    """A read-only vector of ``n`` ones, kept per (length, dtype): batches repeat sizes."""
+    key = (n, dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:  # minibatch sizes are few; a stray size must not grow this
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(n, dtype=dtype)
+        ones.flags.writeable = False
+    return ones
 
 
 class Activation:
@@ -65,12 +82,24 @@ class Activation:
         self.f, self.f_prime = ACTIVATIONS[name]
 
     def forward(self, z: Array) -> tuple[Array, tuple[Array, Array]]:
-        """``z [N, D] -> a [N, D]``; caches ``(z, a)`` since ``f'`` may use either."""
+        """``z [N, D] -> a [N, D]``; caches ``(z, a)`` since ``f'`` may use either.
+
+        ReLU takes a faster path: ``a = z * 1[z > 0]``, in place in ``z`` (a fresh array
+        from the Linear layer), caching the 0/1 mask, which is also ``f'(z)``. NumPy's
+        ``maximum`` is ~2.5x slower than the compare and multiply on float32, and the
+        mask saves the backward pass from computing ``f'`` again.
+        """
+        if self.name == "relu":
+            mask = np.greater(z, 0).astype(z.dtype)
+            np.multiply(z, mask, out=z)
+            return z, (mask, z)
         a = self.f(z)
         return a, (z, a)
 
     def backward(self, cache: tuple[Array, Array], da: Array) -> tuple[Array, Grads]:
         """``dz = da * f'(z)`` (chain rule, elementwise)."""
+        if self.name == "relu":
+            return np.multiply(da, cache[0]), NO_GRADS  # cache[0] is f'(z), the mask
         z, a = cache
         dz = self.f_prime(z, a)
         dz *= da

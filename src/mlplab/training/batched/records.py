@@ -13,7 +13,7 @@ from mlplab import __version__
 from mlplab.config import Config
 from mlplab.console import RunConsole
 from mlplab.data.dataset import Dataset
-from mlplab.engines.backend import OptimSpec, make_backend, resolve_engine
+from mlplab.engines.backend import OptimSpec, blas_threads, make_backend, resolve_engine
 from mlplab.engines.init import init_state
 from mlplab.runs.record import RunRecord, check_writable, run_dir_of, run_name
 from mlplab.training.batched.grouping import DEFAULT_MAX_GROUP, _group_indices, batchable
@@ -167,7 +167,9 @@ def _train_group(
     t2 = time.perf_counter()
     # A diverging config overflows before its loss is seen as inf; that is reported as its
     # status, so NumPy's warnings would only repeat it (and fail strict test runs).
-    with console, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    errs = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+    threads = blas_threads(engine, specs[0], len(data.y_train), c0.batch_size)
+    with console, errs, threads:
         outcomes = _fit_stack(
             stack,
             data.task,

@@ -325,3 +325,14 @@ def test_unwritable_log_path_is_a_value_error(tmp_path):
     X, y = make_blobs(20, centers=2, random_state=0)
     with pytest.raises(ValueError, match="setting 'log_path'"):
         MLPClassifier(epoch=1, log_path=blocker / "runs").fit(X, y)
+
+
+def test_a_width_per_layer_as_hidden_layer_sizes():
+    X, y = make_blobs(200, centers=3, random_state=0)
+    for widths in ("16-8", (16, 8)):
+        clf = MLPClassifier(hid_dims=widths, epoch=30, lr=0.01, random_state=0).fit(X, y)
+        shapes = {k: v.shape for k, v in clf._backend.state_dict().items()}
+        assert shapes["hidden.0.linear.weight"] == (16, 2)
+        assert shapes["hidden.1.linear.weight"] == (8, 16)
+        assert shapes["out.weight"] == (3, 8)
+        assert clf.score(X, y) > 0.9

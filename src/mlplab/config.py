@@ -114,6 +114,12 @@ class Config(BaseModel):
     )
     n_layer: int = _field(1, "number of hidden layers; 0 means a linear model", "model", ge=0)
     hid_dim: PositiveInt = _field(100, "units in each hidden layer", "model")
+    hid_dims: str | None = _field(
+        None,
+        "a width per hidden layer, input side first, e.g. 256-128; sets n_layer and "
+        "replaces hid_dim",
+        "model",
+    )
     act: Activation = _field("relu", "activation of the hidden layers", "model")
     use_bn: bool = _field(
         False, "BatchNorm1d after each hidden activation (Linear -> act -> BN -> Dropout)", "model"
@@ -261,11 +267,31 @@ class Config(BaseModel):
             raise ValueError("use letters, digits, '_', '-' and '.' only")
         return v
 
+    @field_validator("hid_dims", mode="before")
+    @classmethod
+    def _check_hid_dims(cls, v: Any) -> str | None:
+        if v is None:
+            return None
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        if not isinstance(v, str) or not re.fullmatch(r"[1-9][0-9]*(-[1-9][0-9]*)*", v.strip()):
+            raise ValueError("widths joined by '-', each at least 1, e.g. 256-128")
+        return v.strip()
+
     @model_validator(mode="after")
     def _aliases(self) -> Config:
         # `use_xavier` is the lectures' switch; it maps onto `init` so there is one truth.
         if self.use_xavier and self.init == "default":
             object.__setattr__(self, "init", "xavier")
+        if self.hid_dims is not None:
+            # hid_dims says how many hidden layers there are; n_layer follows it.
+            n = len(self.hid_dims.split("-"))
+            if "n_layer" in self.model_fields_set and self.n_layer != n:
+                raise ValueError(
+                    f"n_layer {self.n_layer} does not match hid_dims {self.hid_dims!r} "
+                    f"({n} layers); give one of them"
+                )
+            object.__setattr__(self, "n_layer", n)
         return self
 
     # --- derived views -------------------------------------------------------------------
@@ -274,12 +300,22 @@ class Config(BaseModel):
         """Hidden layers actually built: 0 for ``model: linear``."""
         return 0 if self.model == "linear" else self.n_layer
 
+    def hidden_widths(self) -> list[int]:
+        """The width of each hidden layer built, input side first."""
+        if self.hidden_layers == 0:
+            return []
+        if self.hid_dims is not None:
+            return [int(w) for w in self.hid_dims.split("-")]
+        return [self.hid_dim] * self.hidden_layers
+
     def label(self) -> str:
         """Short human label, e.g. ``mlp 2x1 sigmoid`` or ``linear``."""
         if self.model_name:
             return self.model_name
         if self.hidden_layers == 0:
             return "linear"
+        if self.hid_dims is not None:
+            return f"mlp {self.hid_dims} {self.act}"
         return f"mlp {self.hid_dim}x{self.hidden_layers} {self.act}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -320,6 +356,9 @@ HASH_EXCLUDED = frozenset(
 def run_hash(cfg: Config) -> str:
     """6-hex-digit sha1 of the settings that define the experiment (as the lecture does)."""
     d = {k: v for k, v in cfg.to_dict().items() if k not in HASH_EXCLUDED}
+    if d.get("hid_dims") is None:
+        # Added after the first release: unset, it leaves the hashes of earlier runs as they were.
+        d.pop("hid_dims", None)
     blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(blob.encode()).hexdigest()[:6]
 
@@ -363,6 +402,8 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         return f"{where}setting '{loc}': {got!r} is not one of {', '.join(choices)}"
     msg = first["msg"]
     msg = msg.removeprefix("Value error, ")
+    if not first["loc"]:  # a check across settings: its message names them
+        return f"{where}{msg}"
     return f"{where}setting '{loc}': {msg} (got {got!r})"
 
 

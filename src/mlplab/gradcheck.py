@@ -275,7 +275,7 @@ def _model_case(
         y = rng.normal(size=(n, spec.out_dim))
     masks = None
     if spec.dp_rate > 0:  # one fixed mask per block, drawn from the seeded rng
-        masks = [rng.random((n, spec.hid_dim)) >= spec.dp_rate for _ in range(spec.n_layer)]
+        masks = [rng.random((n, w)) >= spec.dp_rate for w in spec.widths()[1:-1]]
     return model, x, y, masks
 
 
@@ -390,6 +390,9 @@ MODEL_CASES = {
     ),
     "mlp regression 4-4-4-4-2 elu residual": ModelSpec(
         4, 2, 3, 4, "elu", sc_type="residual", task="regression"
+    ),
+    "mlp multiclass 3-8-8-5-3 relu bn residual (hid_dims)": ModelSpec(
+        3, 3, 3, 8, "relu", use_bn=True, sc_type="residual", task="multiclass", hid_dims=(8, 8, 5)
     ),
 }
 

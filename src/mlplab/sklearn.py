@@ -88,6 +88,7 @@ def expected_failed_checks(estimator: BaseEstimator) -> dict[str, str]:
 _SETTINGS = (
     "n_layer",
     "hid_dim",
+    "hid_dims",
     "act",
     "use_bn",
     "dp_rate",
@@ -117,6 +118,10 @@ _PARAMETERS_DOC = """\
         least squares).
     hid_dim : int, default=100
         Units in each hidden layer.
+    hid_dims : str or tuple of int, optional
+        A width per hidden layer, input side first, as ``'256-128'`` or ``(256, 128)``
+        (scikit-learn's ``hidden_layer_sizes``); sets the number of layers and replaces
+        ``n_layer`` and ``hid_dim``.
     act : str, default='relu'
         Hidden activation: sigmoid, tanh, relu, leaky_relu, elu, selu, gelu, silu
         (alias swish), softplus, mish or identity (aliases linear, none).
@@ -225,6 +230,7 @@ class _MLPBase(BaseEstimator):
         *,
         n_layer: int = 1,
         hid_dim: int = 100,
+        hid_dims: str | tuple[int, ...] | None = None,
         act: str = "relu",
         use_bn: bool = False,
         dp_rate: float = 0.0,
@@ -252,6 +258,7 @@ class _MLPBase(BaseEstimator):
     ) -> None:
         self.n_layer = n_layer
         self.hid_dim = hid_dim
+        self.hid_dims = hid_dims
         self.act = act
         self.use_bn = use_bn
         self.dp_rate = dp_rate
@@ -310,6 +317,10 @@ class _MLPBase(BaseEstimator):
                 f"setting 'validation_fraction': must be in [0, 1) (got {self.validation_fraction!r})"
             )
         values = {name: _plain(getattr(self, name)) for name in _SETTINGS}
+        if isinstance(self.hid_dims, (tuple, list)):
+            values["hid_dims"] = "-".join(str(_plain(w)) for w in self.hid_dims)
+        if self.hid_dims is not None:
+            del values["n_layer"]  # hid_dims says how many layers there are
         values.update(
             seed=_seed_of(self.random_state),
             task=self._task_kind,
@@ -391,6 +402,7 @@ class _MLPBase(BaseEstimator):
                 dp_rate=cfg.dp_rate,
                 sc_type=cfg.sc_type,
                 task=task,  # type: ignore[arg-type]
+                hid_dims=tuple(cfg.hidden_widths()) if cfg.hid_dims is not None else None,
             )
             engine = resolve_engine(cfg.engine, spec, len(X), cfg.batch_size, cfg.device)
             init = init_state(spec, cfg.init, cfg.seed, cfg.dtype)

@@ -125,3 +125,37 @@ def test_every_choice_in_the_config_exists_in_both_engines():
 
     assert set(ACTIVATIONS) == set(NUMPY_ACTIVATIONS) == set(ACTIVATION_MODULES)
     assert set(OPTIMIZERS) == {"sgd", "rmsprop", "adagrad", "adam", "adamw"}
+
+
+def test_hid_dims_sets_the_layers_and_keeps_old_hashes():
+    import hashlib
+    import json
+
+    from mlplab.config import HASH_EXCLUDED
+
+    cfg = make_config({"data": "digits", "hid_dims": "256-128"})
+    assert cfg.n_layer == 2 and cfg.hidden_widths() == [256, 128]
+    assert cfg.label() == "mlp 256-128 relu"
+    assert make_config({"hid_dims": 64}).hidden_widths() == [64]
+    plain = make_config({"data": "xor", "n_layer": 2, "hid_dim": 4})
+    assert plain.hidden_widths() == [4, 4]
+    # Unset, hid_dims stays out of the run's identity: earlier runs keep their hashes.
+    d = {k: v for k, v in plain.to_dict().items() if k not in HASH_EXCLUDED and k != "hid_dims"}
+    blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
+    assert plain.run_hash() == hashlib.sha1(blob.encode()).hexdigest()[:6]
+    assert cfg.run_hash() != make_config({"data": "digits", "hid_dims": "128-256"}).run_hash()
+
+
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        ({"hid_dims": "256-x"}, ["hid_dims", "256-128"]),
+        ({"hid_dims": "0-4"}, ["hid_dims"]),
+        ({"hid_dims": "256-128", "n_layer": 3}, ["n_layer 3", "hid_dims"]),
+    ],
+)
+def test_bad_hid_dims_name_the_setting(settings, words):
+    with pytest.raises(ConfigError) as err:
+        make_config(settings)
+    for w in words:
+        assert w in str(err.value)

@@ -88,6 +88,10 @@ STEP_SPECS = {
     "bn+residual": ModelSpec(
         3, 4, 2, 6, "gelu", use_bn=True, sc_type="residual", task="multiclass"
     ),
+    # A width per layer: the residual applies only where widths match (8 -> 8).
+    "hid_dims 8-8-5": ModelSpec(
+        3, 4, 3, 8, "relu", use_bn=True, sc_type="residual", task="multiclass", hid_dims=(8, 8, 5)
+    ),
 }
 
 

@@ -221,3 +221,27 @@ def test_torch_stack_equals_single_torch_runs(tmp_path: Path, base: dict, optim:
         {"lr": 0.1 if optim == "sgd" else 0.003, "seed": 2, "l2_coef": 1e-3, "init": "xavier"},
     ]
     _check(tmp_path, {**base, "optim": optim, "engine": "torch", "device": "cpu"}, variants)
+
+
+def test_a_width_per_layer_trains_batched_as_alone(tmp_path):
+    base = dict(
+        data="moons",
+        hid_dims="8-4",
+        act="tanh",
+        epoch=6,
+        batch_size=32,
+        plots="none",
+        engine="numpy",
+        log_every=0,
+    )
+    cfgs = [
+        dict(base, seed=s, lr=lr, log_path=str(tmp_path / "b"))
+        for s in (0, 1)
+        for lr in (0.05, 0.2)
+    ]
+    batched = train_batched(cfgs)
+    for cfg, rb in zip(cfgs, batched, strict=True):
+        alone = train(**{**cfg, "log_path": str(tmp_path / "a")}, verbose=False).record
+        assert rb["n_params"] == alone["n_params"] == 2 * 8 + 8 + 8 * 4 + 4 + 4 * 1 + 1
+        np.testing.assert_allclose(rb["val_losses"], alone["val_losses"], rtol=1e-5)
+        assert rb["test_acc"] == alone["test_acc"]

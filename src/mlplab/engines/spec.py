@@ -33,6 +33,8 @@ class ModelSpec:
         Hidden layers; 0 is the linear model (perceptron).
     hid_dim : int
         Units per hidden layer.
+    hid_dims : tuple of int, optional
+        A width per hidden layer (``n_layer`` of them); replaces ``hid_dim``.
     act : str
         Hidden activation, one of ``mlplab.config.ACTIVATIONS``.
     use_bn, dp_rate, sc_type
@@ -50,6 +52,14 @@ class ModelSpec:
     dp_rate: float = 0.0
     sc_type: str = "none"
     task: Task = "regression"
+    hid_dims: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.hid_dims is not None:
+            # From JSON (a checkpoint) it arrives as a list; a tuple keeps the spec hashable.
+            object.__setattr__(self, "hid_dims", tuple(int(w) for w in self.hid_dims))
+            if len(self.hid_dims) != self.n_layer:
+                raise ValueError(f"hid_dims {self.hid_dims} has not n_layer={self.n_layer} widths")
 
     @property
     def loss(self) -> str:
@@ -57,7 +67,8 @@ class ModelSpec:
 
     def widths(self) -> list[int]:
         """Layer widths from input to output, e.g. [2, 2, 1] for xor-nn."""
-        return [self.in_dim] + [self.hid_dim] * self.n_layer + [self.out_dim]
+        hidden = list(self.hid_dims) if self.hid_dims is not None else [self.hid_dim] * self.n_layer
+        return [self.in_dim, *hidden, self.out_dim]
 
     def is_residual(self, i: int) -> bool:
         """Whether hidden block ``i`` adds its input (only where widths match)."""
@@ -81,10 +92,11 @@ class ModelSpec:
     def buffer_shapes(self) -> dict[str, tuple[int, ...]]:
         """Non-trainable state (batch-norm running statistics)."""
         shapes: dict[str, tuple[int, ...]] = {}
+        w = self.widths()
         if self.use_bn:
             for i in range(self.n_layer):
-                shapes[f"hidden.{i}.bn.running_mean"] = (self.hid_dim,)
-                shapes[f"hidden.{i}.bn.running_var"] = (self.hid_dim,)
+                shapes[f"hidden.{i}.bn.running_mean"] = (w[i + 1],)
+                shapes[f"hidden.{i}.bn.running_var"] = (w[i + 1],)
         return shapes
 
     def n_params(self) -> int:
@@ -97,7 +109,12 @@ class ModelSpec:
         return total
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["hid_dims"] is None:
+            del d["hid_dims"]  # as specs were written before hid_dims existed
+        else:
+            d["hid_dims"] = list(d["hid_dims"])
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelSpec:

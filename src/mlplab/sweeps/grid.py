@@ -334,5 +334,5 @@ def _auto_group_cap(cfg: Config, train_rows: Callable[[Config], int] | None) -> 
     rows = train_rows(cfg)
     if 0 < cfg.batch_size < rows:
         rows = cfg.batch_size
-    units = max(1, cfg.hid_dim * cfg.hidden_layers)
+    units = max(1, sum(cfg.hidden_widths()))
     return max(1, min(DEFAULT_MAX_GROUP, STACK_ACTIVATIONS // max(1, rows * units)))

@@ -1,10 +1,18 @@
 """What drawing a run's plots adds to the wall time of the xor-nn lab.
 
-The lab (2-2-1 sigmoid, SGD lr 1, 10001 full-batch steps, seed 777, numpy engine) runs
-as the whole ``mlplab train`` command, as a user runs it, once with ``--plots none``
-and once with ``--plots png`` (and ``svg``), alternating, several times each. The
-medians and their ratio are printed as a markdown table, together with where the time
-goes inside one process (matplotlib's import, building the figures, writing them).
+The lab runs as users run it, as a whole command:
+``mlplab train --config examples/xor_nn.yaml --quiet --log_path TMP --plots MODE``, with
+``--plots none`` and ``--plots png`` alternating (and ``png`` drawn in-process, with
+``MLPLAB_PLOT_WORKER=0``, for comparison; ``--svg`` adds ``svg``). It prints the
+medians, the added wall and CPU time and their ratios as a markdown table, then where
+the time goes inside one process (the model-side step, matplotlib's import, and each
+plot's building, Agg drawing and PNG encoding), and the phases of one instrumented
+command with and without plots (when fit ends, when the workers are ready, get the job
+and have written their shares).
+
+Wall times only compare on a quiet machine: the script waits (up to ``--max-wait``
+seconds) for the 1-minute load average to fall below ``--quiet-load`` before it starts,
+and prints the load before and after.
 
 Run: ``.venv/bin/python benchmarks/bench_plots.py [--repeats 7]``
 """
@@ -12,6 +20,7 @@ Run: ``.venv/bin/python benchmarks/bench_plots.py [--repeats 7]``
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -23,48 +32,98 @@ import tempfile
 import time
 from pathlib import Path
 
-LAB = [
-    "--data",
-    "xor",
-    "--n_layer",
-    "1",
-    "--hid_dim",
-    "2",
-    "--act",
-    "sigmoid",
-    "--optim",
-    "sgd",
-    "--lr",
-    "1",
-    "--epoch",
-    "10001",
-    "--seed",
-    "777",
-    "--engine",
-    "numpy",
-    "--quiet",
-]
+REPO = Path(__file__).resolve().parents[1]
+LAB = REPO / "examples" / "xor_nn.yaml"
 
-# Where the time goes, measured inside one fresh process after training.
+# Where the time goes, in one fresh process, after training with --plots none.
 BREAKDOWN = r"""
-import json, sys, time
+import io, json, pickle, sys, time
 from pathlib import Path
 import mlplab.training.run as run
-res = run.train(data="xor", n_layer=1, hid_dim=2, act="sigmoid", optim="sgd", lr=1.0,
-                epoch=10001, seed=777, engine="numpy", log_path=sys.argv[1], plots="none",
-                verbose=False)
-t0 = time.perf_counter()
-from mlplab.plots.run_plots import run_figures
-from mlplab.plots.style import save_figure
-t1 = time.perf_counter()
-figs = run_figures(res.record, res.dataset, res.backend, res.spec)
-t2 = time.perf_counter()
-for stem, fig in figs.items():
-    save_figure(fig, Path(sys.argv[1]) / f"{stem}.png", "png")
-t3 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "build": t2 - t1, "write": t3 - t2,
-                  "train_wall": res.record["wall_time_s"]}))
+res = run.train(sys.argv[1], log_path=sys.argv[2], plots="none", verbose=False, **json.loads(sys.argv[3]))
+out = {"train_wall": res.record["wall_time_s"]}
+t = time.perf_counter()
+from mlplab.plots.inputs import only, plot_inputs, plot_stems
+inputs = plot_inputs(res.record, res.dataset, res.backend, res.spec)
+out["model side"] = time.perf_counter() - t
+from mlplab.plots.worker import split_work
+t = time.perf_counter()
+for share in split_work(plot_stems(inputs)):
+    pickle.dumps(only(inputs, share), protocol=5)
+out["pickle shares"] = time.perf_counter() - t
+t = time.perf_counter()
+import matplotlib
+from mlplab.plots.run_plots import figure
+from mlplab.plots.style import encode_png
+out["import"] = time.perf_counter() - t
+for stem in plot_stems(inputs):
+    t0 = time.perf_counter()
+    fig = figure(stem, inputs)
+    t1 = time.perf_counter()
+    fig.canvas.draw()
+    t2 = time.perf_counter()
+    encode_png(fig.canvas, Path(sys.argv[2]) / f"{stem}.png")
+    t3 = time.perf_counter()
+    out[f"{stem} build"], out[f"{stem} draw"], out[f"{stem} encode"] = t1 - t0, t2 - t1, t3 - t2
+print(json.dumps(out))
 """
+
+# The phases of one `mlplab train` (run in-process through the CLI's main), as seconds
+# since the start: when fit ends, when the workers get the job, when each has written
+# its share, and when the command is done. The workers' events are printed by the
+# forked processes themselves (they share this instrumentation).
+TIMELINE = r"""
+import os, sys, time, pickle, types
+T0 = time.perf_counter()
+import mlplab.cli
+import mlplab.plots.worker as w
+import mlplab.training.run as run
+
+def log(what):
+    print(f"{what} {os.getpid()} {time.perf_counter() - T0:.4f}", file=sys.stderr, flush=True)
+
+def wrap(mod, name, label):
+    f = getattr(mod, name)
+    def g(*a, **k):
+        try:
+            return f(*a, **k)
+        finally:
+            log(label)
+    setattr(mod, name, g)
+
+wrap(run, "fit", "fit_end")
+wrap(w, "_serve", "share_written")
+wrap(w, "_fork_helper", "leader_ready")
+w.pickle = types.SimpleNamespace(
+    loads=lambda b: (log("job_received"), pickle.loads(b))[1], dumps=pickle.dumps
+)
+argv = ["train", "--config", sys.argv[1], "--quiet", "--log_path", sys.argv[2]]
+mlplab.cli.main(argv + sys.argv[3:])
+log("done")
+"""
+
+
+def timeline(args: list[str], log_path: Path) -> dict[str, float]:
+    """One instrumented command: seconds of its phases (see TIMELINE)."""
+    shutil.rmtree(log_path, ignore_errors=True)
+    err = subprocess.run(
+        [sys.executable, "-c", TIMELINE, str(LAB), str(log_path), *lab_overrides(), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stderr
+    events: dict[str, list[float]] = {}
+    for line in err.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0].isidentifier():
+            events.setdefault(parts[0], []).append(float(parts[2]))
+    out = {"fit end": events["fit_end"][0], "done": events["done"][0]}
+    if "job_received" in events:
+        out["leader ready"] = events["leader_ready"][0]
+        out["job received"] = min(events["job_received"])
+        out["first share written"] = min(events["share_written"])
+        out["last share written"] = max(events["share_written"])
+    return out
 
 
 def mlplab_cmd() -> list[str]:
@@ -72,19 +131,24 @@ def mlplab_cmd() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "mlplab"]
 
 
-def time_train(plots: str, log_path: Path) -> tuple[float, float]:
-    """Wall seconds and CPU seconds (user + system) of one ``mlplab train`` process.
+def lab_overrides() -> list[str]:
+    """``--validate_every 100`` where the example does not set it yet (the lab's log rate)."""
+    return [] if "validate_every" in LAB.read_text() else ["--validate_every", "100"]
+
+
+def time_train(plots: str, log_path: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, workers included) of one command.
 
     CPU time is reported next to wall time because it barely moves when other jobs
-    share the machine, while wall time does.
+    share the machine, while wall time does. It counts every waited-for descendant, so
+    the plot workers' time is in it.
     """
     shutil.rmtree(log_path, ignore_errors=True)
+    cmd = [*mlplab_cmd(), "train", "--config", str(LAB), "--quiet", "--log_path", str(log_path)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(
-        [*mlplab_cmd(), "train", *LAB, "--plots", plots, "--log_path", str(log_path)],
-        check=True,
-        stdout=subprocess.DEVNULL,
+        [*cmd, *lab_overrides(), "--plots", plots], check=True, stdout=subprocess.DEVNULL, env=env
     )
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -92,61 +156,111 @@ def time_train(plots: str, log_path: Path) -> tuple[float, float]:
     return wall, cpu
 
 
+def wait_for_quiet(limit: float, max_wait: float) -> float:
+    """Wait until the 1-minute load average is below ``limit``; return it."""
+    deadline = time.monotonic() + max_wait
+    load = os.getloadavg()[0]
+    while load >= limit and time.monotonic() < deadline:
+        print(f"load {load:.2f} >= {limit}: waiting", file=sys.stderr)
+        time.sleep(15)
+        load = os.getloadavg()[0]
+    return load
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--svg", action="store_true", help="also time --plots svg")
+    parser.add_argument("--quiet-load", type=float, default=0.8)
+    parser.add_argument("--max-wait", type=float, default=900.0)
     args = parser.parse_args()
-    modes = ("none", "png", "svg")
+
+    env = {**os.environ, "MLPLAB_PLOT_WORKER": "auto"}
+    modes: dict[str, tuple[str, dict[str, str]]] = {
+        "none": ("none", env),
+        "png": ("png", env),
+        "png, drawn in-process": ("png", {**env, "MLPLAB_PLOT_WORKER": "0"}),
+    }
+    if args.svg:
+        modes["svg"] = ("svg", env)
     times: dict[str, list[float]] = {m: [] for m in modes}
     cpus: dict[str, list[float]] = {m: [] for m in modes}
     parts: dict[str, list[float]] = {}
+    phases: dict[str, dict[str, list[float]]] = {"none": {}, "png": {}}
+    load_before = wait_for_quiet(args.quiet_load, args.max_wait)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        time_train("none", root / "warmup")  # fill the OS file cache, build .pyc files
+        time_train("none", root / "warmup", env)  # fill the OS file cache, build .pyc files
         for _ in range(args.repeats):
-            for m in modes:  # interleaved, so drift in machine load hits every mode alike
-                wall, cpu = time_train(m, root / m)
+            for m, (plots, m_env) in modes.items():  # interleaved: drift hits every mode alike
+                wall, cpu = time_train(plots, root / m.replace(" ", "_"), m_env)
                 times[m].append(wall)
                 cpus[m].append(cpu)
+            overrides = {"validate_every": 100} if lab_overrides() else {}
             out = subprocess.run(
-                [sys.executable, "-c", BREAKDOWN, str(root / "breakdown")],
+                [
+                    sys.executable,
+                    "-c",
+                    BREAKDOWN,
+                    str(LAB),
+                    str(root / "bd"),
+                    json.dumps(overrides),
+                ],
                 check=True,
                 capture_output=True,
                 text=True,
             ).stdout
-            import json
-
             for k, v in json.loads(out.strip().splitlines()[-1]).items():
                 parts.setdefault(k, []).append(v)
+            for plots, phase in phases.items():
+                for k, v in timeline(["--plots", plots], root / "tl").items():
+                    phase.setdefault(k, []).append(v)
         files = sorted(p.name for p in (root / "png").rglob("plots/*"))
+    load_after = os.getloadavg()[0]
 
     med = {m: statistics.median(v) for m, v in times.items()}
     cpu = {m: statistics.median(v) for m, v in cpus.items()}
-    base = med["none"]
+    base, base_cpu = med["none"], cpu["none"]
     print(f"## Plots: cost on the xor-nn lab ({args.repeats} runs each, median)\n")
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; plots written: {', '.join(files)}\n"
+        f"Python {platform.python_version()}; load {load_before:.2f} before, "
+        f"{load_after:.2f} after; plots written: {', '.join(files)}\n"
     )
-    print("| `--plots` | wall (s) | min–max (s) | added (s) | wall ratio | CPU (s) | CPU ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| `--plots` | wall (s) | min–max (s) | added wall (s) | wall ratio "
+        "| CPU (s) | added CPU (s) | CPU ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for m in modes:
         v = times[m]
         print(
             f"| {m} | {med[m]:.3f} | {min(v):.3f}–{max(v):.3f} | {med[m] - base:+.3f} | "
-            f"{med[m] / base:.3f} | {cpu[m]:.3f} | {cpu[m] / cpu['none']:.3f} |"
+            f"{med[m] / base:.3f} | {cpu[m]:.3f} | {cpu[m] - base_cpu:+.3f} | "
+            f"{cpu[m] / base_cpu:.3f} |"
         )
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(
-        f"\nload average at the end: {load:.2f} (wall times are only comparable on an idle machine)"
-    )
-    print("\nInside one process (median, s):\n")
-    print(
-        "| training (wall_time_s) | import matplotlib + mlplab.plots | build figures | write PNGs |"
-    )
-    print("|---:|---:|---:|---:|")
     p = {k: statistics.median(v) for k, v in parts.items()}
-    print(f"| {p['train_wall']:.3f} | {p['import']:.3f} | {p['build']:.3f} | {p['write']:.3f} |")
+    print("\nInside one process (median, ms):\n")
+    print(
+        f"training (wall_time_s) {1000 * p['train_wall']:.0f}; model side (plot_inputs) "
+        f"{1000 * p['model side']:.1f}; pickling both shares {1000 * p['pickle shares']:.1f}; "
+        f"import matplotlib + mlplab.plots {1000 * p['import']:.0f}\n"
+    )
+    print("| plot | build | Agg draw | PNG encode | total |")
+    print("|---|---:|---:|---:|---:|")
+    stems = [k.removesuffix(" build") for k in p if k.endswith(" build")]
+    total = 0.0
+    for s in stems:
+        b, d, e = (1000 * p[f"{s} {k}"] for k in ("build", "draw", "encode"))
+        total += b + d + e
+        print(f"| {s} | {b:.1f} | {d:.1f} | {e:.1f} | {b + d + e:.1f} |")
+    print(f"| all | | | | {total:.1f} |")
+    print("\nOne command's phases (median, s since start; the workers' events in --plots png):\n")
+    print("| `--plots` | " + " | ".join(phases["png"]) + " |")
+    print("|---|" + "---:|" * len(phases["png"]))
+    for plots, phase in phases.items():
+        cells = [f"{statistics.median(phase[k]):.3f}" if k in phase else "" for k in phases["png"]]
+        print(f"| {plots} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -101,8 +101,12 @@ def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _null(v: Any) -> Any:
+    """``null`` or ``~`` alone means "no value" (e.g. ``--target null``).
+
+    Inside a list of several values it stays a string: a column may be named ``NULL``.
+    """
     if isinstance(v, list):
-        return [_null(x) for x in v]
+        return None if len(v) == 1 and _null(v[0]) is None else v
     return None if isinstance(v, str) and v.lower() in ("null", "~") else v
 
 

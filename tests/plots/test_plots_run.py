@@ -123,6 +123,22 @@ def test_loss_axis_is_linear_for_a_narrow_loss_and_one_series_has_no_legend(xor)
     assert "tiny" in fig.get_suptitle()
 
 
+def test_train_loss_is_drawn_at_the_validation_epochs(xor):
+    """Records sample the train loss at validations; older ones kept it every epoch."""
+    sampled = {
+        "train_losses": [0.7, 0.2, 0.01],
+        "val_epochs": [100, 200, 250],
+        "val_losses": [0.69, 0.21, 0.011],
+        "test_acc": 1.0,
+    }
+    fig = loss_figure(sampled, xor.dataset, xor.spec)
+    train_line, val_line = fig.axes[0].get_lines()
+    assert list(train_line.get_xdata()) == [100, 200, 250] == list(val_line.get_xdata())
+    per_epoch = {**sampled, "train_losses": [0.7, 0.5, 0.3, 0.2, 0.1]}  # an older record
+    train_line = loss_figure(per_epoch, xor.dataset, xor.spec).axes[0].get_lines()[0]
+    assert list(train_line.get_xdata()) == [1, 2, 3, 4, 5]
+
+
 # --- 2-D classification -------------------------------------------------------------------------
 def test_xor_decision_surface_shows_the_models_probabilities(xor):
     data = xor.dataset
@@ -262,3 +278,13 @@ def test_no_network_diagram_past_eight_units(tmp_path_factory):
     assert not network.can_draw(ModelSpec(2, 1, 1, 9, "relu", task="binary"))
     sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
     assert "network.png" not in sinlog.record["plot_files"]
+
+
+def test_model_label_names_a_width_per_layer():
+    from mlplab.engines.spec import ModelSpec
+    from mlplab.plots.style import model_label
+
+    spec = ModelSpec(64, 10, 2, 100, "relu", task="multiclass", hid_dims=(256, 128))
+    assert model_label({}, spec) == "mlp 256-128 relu"
+    assert model_label({"n_layer": 2, "hid_dims": "256-128", "act": "relu"}) == "mlp 256-128 relu"
+    assert model_label({"n_layer": 1, "hid_dim": 2, "act": "sigmoid"}) == "mlp 2x1 sigmoid"

@@ -17,15 +17,16 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from mlplab.engines.spec import ModelSpec
+from mlplab.plots.inputs import NETWORK_MAX_UNITS, can_draw_network
 from mlplab.plots.style import BLUE, ORANGE, model_label, new_figure, set_title, styled
 
-MAX_UNITS = 8
+MAX_UNITS = NETWORK_MAX_UNITS
 MIN_WIDTH, MAX_WIDTH = 0.4, 6.0  # edge widths in points, for |w| = 0 and the largest |w|
 
 
 def can_draw(spec: ModelSpec) -> bool:
     """Whether every layer (input, hidden, output) has at most :data:`MAX_UNITS` units."""
-    return max(spec.widths()) <= MAX_UNITS
+    return can_draw_network(spec)
 
 
 def layer_params(

@@ -3,8 +3,8 @@
 :func:`draw_run_plots` is what ``train`` calls at the end of a finished run and what
 ``mlplab plot RUN_DIR`` calls on a rebuilt model. It writes, into the run's ``plots/``:
 
-- ``loss``: train and validation loss per epoch (log scale when the loss spans more
-  than :data:`LOG_SPAN`), next to accuracy or MAE;
+- ``loss``: train and validation loss against epoch (log scale when the loss spans
+  more than :data:`LOG_SPAN`), next to accuracy or MAE;
 - ``surface`` (2-feature data): the decision surface (classification) or the predicted
   surface (regression), with the data on top and mistakes marked;
 - ``regression_3d`` (2-feature regression): true and predicted test y as 3-D scatters,
@@ -12,7 +12,11 @@
 - ``confusion`` (classification) or ``pred_vs_true`` (regression), on the test split;
 - ``network`` when every layer has at most 8 units.
 
-Each plot is built by a ``*_figure`` function that returns the
+Drawing comes in two steps. :func:`mlplab.plots.inputs.plot_inputs` takes from the
+trained model every number the plots show (no matplotlib); :func:`figures` and
+:func:`write_plots` draw from those numbers alone (no model, no engine), so the drawing
+can run in another process (:mod:`mlplab.plots.worker`). Each plot also has a
+``*_figure`` function that takes the data and the model and returns the
 :class:`~matplotlib.figure.Figure`, so that tests and notebooks can read the artists
 (titles, limits, image arrays) behind the files. :func:`run_figures` builds them all.
 """
@@ -28,12 +32,25 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import BoundaryNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from mlplab.data.dataset import Dataset
-from mlplab.engines.backend import Backend
 from mlplab.engines.spec import LOSS_OF_TASK, ModelSpec
 from mlplab.plots import network, surfaces
+from mlplab.plots.inputs import MAX_POINTS as MAX_POINTS  # re-exported
+from mlplab.plots.inputs import (
+    DataInfo,
+    Model,
+    PlotInputs,
+    PointSet,
+    confusion_of_test,
+    every,
+    plot_inputs,
+    plot_stems,
+    split_points,
+    surface_points,
+)
+from mlplab.plots.inputs import confusion_counts as confusion_counts  # re-exported
 from mlplab.plots.style import (
     BINARY_CMAP,
     POINT_BLUE,
@@ -53,8 +70,9 @@ from mlplab.plots.style import (
 from mlplab.training.metrics import predicted_classes, true_classes
 
 LOG_SPAN = 100.0  # draw the loss on a log axis when max/min exceeds this (XOR's does)
-MAX_POINTS = 2000  # points drawn per split on scatters; more only hide each other
 MAX_TARGETS = 4  # regression targets drawn side by side in pred_vs_true
+
+DataLike = Dataset | DataInfo  # the label helpers read only names and the task
 
 
 # --- labels -----------------------------------------------------------------------------------
@@ -71,12 +89,12 @@ def metric_text(result: dict[str, Any], task: str) -> str:
     return f"test acc {acc:.3f}" if acc is not None else "test acc n/a"
 
 
-def title_head(data: Dataset, result: dict[str, Any], spec: ModelSpec | None) -> str:
+def title_head(data: DataLike, result: dict[str, Any], spec: ModelSpec | None) -> str:
     """``dataset · model``, the first line of every run plot's title."""
     return f"{display_name(data.name)} · {model_label(result, spec)}"
 
 
-def output_names(data: Dataset) -> list[str]:
+def output_names(data: DataLike) -> list[str]:
     """Names of the model's outputs: the positive class, each class, or each target."""
     if data.task == "binary":
         return [f"P({(data.class_names or ['0', '1'])[1]})"]
@@ -85,20 +103,20 @@ def output_names(data: Dataset) -> list[str]:
     return list(data.target_names)
 
 
-def plane_names(data: Dataset) -> tuple[str, str]:
+def plane_names(data: DataLike) -> tuple[str, str]:
     """Names of the two features of planar data (``x1``, ``x2`` if the data has none)."""
     names = [*data.feature_names, "x1", "x2"]
     return names[0], names[1]
 
 
-def _class_names(data: Dataset, n: int) -> list[str]:
+def _class_names(data: DataLike, n: int) -> list[str]:
     names = list(data.class_names or [])
     return names if len(names) == n else [str(i) for i in range(n)]
 
 
-def _every(n: int, limit: int = MAX_POINTS) -> np.ndarray:
-    """At most ``limit`` evenly spaced indices of ``n`` rows (deterministic)."""
-    return decimate(n, limit)
+def _target_name(data: DataLike, t: int) -> str:
+    names = list(data.target_names)
+    return names[t] if t < len(names) else f"y{t}"
 
 
 # --- loss curves --------------------------------------------------------------------------------
@@ -109,15 +127,32 @@ def use_log_scale(values: list[float] | np.ndarray) -> bool:
     return bool(v.size) and bool(v.min() > 0) and v.max() / v.min() > LOG_SPAN
 
 
+def train_loss_epochs(result: dict[str, Any]) -> np.ndarray:
+    """The epochs of ``train_losses``: ``val_epochs`` where they align, else 1..n.
+
+    Records sample the train loss at validations, one entry per ``val_epochs``; older
+    records kept it every epoch (and had as many val epochs only when validating
+    every epoch, where both readings agree).
+    """
+    n = len(result.get("train_losses") or [])
+    val_epochs = result.get("val_epochs") or []
+    if n and len(val_epochs) == n:
+        return np.asarray(val_epochs, dtype=np.float64)
+    return np.arange(1, n + 1, dtype=np.float64)
+
+
 @styled
-def loss_figure(result: dict[str, Any], data: Dataset, spec: ModelSpec | None = None) -> Figure:
-    """Loss per epoch (train, val) beside accuracy or MAE (train, val) at validations.
+def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None = None) -> Figure:
+    """Train and val loss beside accuracy or MAE (train, val), against epoch.
 
     Parameters
     ----------
     result : dict
-        The run's result.json: ``train_losses`` (per epoch), ``val_epochs``,
-        ``val_losses``, and ``train_accs``/``val_accs`` or ``train_maes``/``val_maes``.
+        The run's result.json: ``train_losses`` (at each of ``val_epochs``, or per
+        epoch in older records), ``val_epochs``, ``val_losses``, and
+        ``train_accs``/``val_accs`` or ``train_maes``/``val_maes``.
+    data : Dataset or DataInfo
+        Only its name and task are read.
     """
     task = data.task
     fig = new_figure(10.5, 4.2)
@@ -127,7 +162,7 @@ def loss_figure(result: dict[str, Any], data: Dataset, spec: ModelSpec | None = 
     train = np.asarray(result.get("train_losses") or [], dtype=np.float64)
     val_epochs = np.asarray(result.get("val_epochs") or [], dtype=np.float64)
     val = np.asarray(result.get("val_losses") or [], dtype=np.float64)
-    _curve(ax_loss, np.arange(1, len(train) + 1), train, "train")
+    _curve(ax_loss, train_loss_epochs(result), train, "train")
     _curve(ax_loss, val_epochs[: len(val)], val, "val")
     if use_log_scale(np.concatenate([train, val])):
         set_log_y(ax_loss)
@@ -172,24 +207,10 @@ def _curve(ax: Axes, x: np.ndarray, y: np.ndarray, split: str) -> None:
 
 
 # --- 2-D surfaces -------------------------------------------------------------------------------
-def _point_sets(data: Dataset) -> list[tuple[str, np.ndarray, np.ndarray, str]]:
-    """(label, raw X, y, marker) of the splits to draw: train and test, or the one shared set."""
-    if data.shared_splits:
-        return [("data", surfaces.raw_inputs(data, data.X_train), data.y_train, "o")]
-    sets = []
-    for split, marker in (("train", "o"), ("test", "^")):
-        X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
-        idx = _every(len(X))
-        label = split if len(idx) == len(X) else f"{split} ({len(idx)} of {len(X)})"
-        sets.append((label, surfaces.raw_inputs(data, X[idx]), y[idx], marker))
-    return sets
-
-
-@styled
 def decision_surface_figure(
     surface: surfaces.ClassSurface,
     data: Dataset,
-    backend: Backend,
+    backend: Model,
     result: dict[str, Any],
     spec: ModelSpec | None = None,
 ) -> Figure:
@@ -200,6 +221,19 @@ def decision_surface_figure(
     Train and test points on top, coloured by their true class; points the model gets
     wrong carry a red x.
     """
+    points = surface_points(data, backend)
+    return draw_decision_surface(surface, points, DataInfo.of(data), result, spec)
+
+
+@styled
+def draw_decision_surface(
+    surface: surfaces.ClassSurface,
+    points: list[PointSet],
+    data: DataLike,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+) -> Figure:
+    """:func:`decision_surface_figure` from the model's numbers (the drawing step)."""
     fig = new_figure(6.6, 5.4)
     ax = fig.add_axes((0.12, 0.11, 0.66, 0.73))
     cax = fig.add_axes((0.82, 0.11, 0.035, 0.73))
@@ -233,15 +267,16 @@ def decision_surface_figure(
 
     handles = []
     n_wrong = 0
-    for label, X, y, marker in _point_sets(data):
-        true = true_classes(data.task, y)
-        pred = predicted_classes(data.task, backend.predict(data.transform(X)))
+    for pts in points:
+        X = pts.X
+        true = true_classes(data.task, pts.y)
+        pred = predicted_classes(data.task, pts.out)
         point_colors = np.asarray(colors, dtype=object)[true].tolist()
         ax.scatter(
             X[:, 0],
             X[:, 1],
             c=point_colors,
-            marker=marker,
+            marker=pts.marker,
             s=_size(len(X)),
             edgecolors="w",
             linewidths=1.0 if len(X) <= 200 else 0.3,
@@ -259,7 +294,7 @@ def decision_surface_figure(
                 zorder=4,
             )
         n_wrong += int(wrong.sum())
-        handles.append(_marker_handle(marker, label))
+        handles.append(_marker_handle(pts.marker, pts.label))
     if n_wrong:
         handles.append(
             Line2D(
@@ -291,7 +326,7 @@ def _size(n: int) -> float:
     return float(np.clip(3000.0 / max(n, 1), 8.0, 140.0))
 
 
-def _set_plane(ax: Axes, data: Dataset, extent: tuple[float, float, float, float]) -> None:
+def _set_plane(ax: Axes, data: DataLike, extent: tuple[float, float, float, float]) -> None:
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     fx, fy = plane_names(data)
@@ -299,7 +334,12 @@ def _set_plane(ax: Axes, data: Dataset, extent: tuple[float, float, float, float
     ax.set_ylabel(fy)
 
 
-@styled
+def _test_column(data: Dataset, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """Test points drawn on a regression plane: raw X and y of target ``t``."""
+    idx = every(len(data.X_test))
+    return surfaces.raw_inputs(data, data.X_test[idx]), data.y_test[idx, t]
+
+
 def regression_surface_figure(
     surface: surfaces.RegressionSurface,
     data: Dataset,
@@ -311,18 +351,36 @@ def regression_surface_figure(
     The points are coloured by their true y on the same colour scale, so a point that
     stands out from the surface around it is one the model gets wrong.
     """
+    X, y = _test_column(data, surface.target)
+    y_all = data.y_test[:, surface.target]
+    y_range = (float(y_all.min()), float(y_all.max())) if len(y_all) else None
+    return draw_regression_surface(surface, X, y, y_range, DataInfo.of(data), result, spec)
+
+
+@styled
+def draw_regression_surface(
+    surface: surfaces.RegressionSurface,
+    X: np.ndarray,
+    y: np.ndarray,
+    y_range: tuple[float, float] | None,
+    data: DataLike,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+) -> Figure:
+    """:func:`regression_surface_figure` from the numbers: test ``X`` (raw), ``y``, and
+    the range of the whole test split's y (the colour scale covers it)."""
     fig = new_figure(6.6, 5.4)
     ax = fig.add_axes((0.12, 0.11, 0.66, 0.73))
     cax = fig.add_axes((0.82, 0.11, 0.035, 0.73))
-    t = surface.target
-    y_test = data.y_test[:, t]
-    both = np.concatenate([surface.values.ravel(), y_test])
-    norm = Normalize(float(both.min()), float(both.max()))
+    lo, hi = float(surface.values.min()), float(surface.values.max())
+    if y_range is not None:
+        lo, hi = min(lo, y_range[0]), max(hi, y_range[1])
+    norm = Normalize(lo, hi)
     extent = surface.grid.extent
     im = ax.imshow(
         surface.values, origin="lower", extent=extent, cmap="viridis", norm=norm, aspect="auto"
     )
-    target = _target_name(data, t)
+    target = _target_name(data, surface.target)
     fig.colorbar(im, cax=cax, label=f"predicted {target}")
     if np.ptp(surface.values) > 0:
         ax.contour(
@@ -334,15 +392,13 @@ def regression_surface_figure(
             linewidths=0.6,
             alpha=0.6,
         )
-    idx = _every(len(y_test))
-    X = surfaces.raw_inputs(data, data.X_test[idx])
     ax.scatter(
         X[:, 0],
         X[:, 1],
-        c=y_test[idx],
+        c=y,
         cmap="viridis",
         norm=norm,
-        s=_size(len(idx)),
+        s=_size(len(y)),
         edgecolors="k",
         linewidths=0.5,
         zorder=3,
@@ -356,16 +412,10 @@ def regression_surface_figure(
     return fig
 
 
-def _target_name(data: Dataset, t: int) -> str:
-    names = list(data.target_names)
-    return names[t] if t < len(names) else f"y{t}"
-
-
-@styled
 def regression_3d_figure(
     surface: surfaces.RegressionSurface,
     data: Dataset,
-    backend: Backend,
+    backend: Model,
     result: dict[str, Any],
     spec: ModelSpec | None = None,
     surface_points: int = 40,
@@ -376,12 +426,25 @@ def regression_3d_figure(
     ``G // surface_points``-th grid point: a mesh finer than ~40 x 40 draws slowly and
     shows nothing more at this size.
     """
+    test = split_points(data, backend)[1]
+    return draw_regression_3d(surface, test, DataInfo.of(data), result, spec, surface_points)
+
+
+@styled
+def draw_regression_3d(
+    surface: surfaces.RegressionSurface,
+    test: PointSet,
+    data: DataLike,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+    surface_points: int = 40,
+) -> Figure:
+    """:func:`regression_3d_figure` from the numbers: the test points and outputs."""
     fig = new_figure(15.0, 5.2)
     t = surface.target
-    idx = _every(len(data.X_test))
-    X = surfaces.raw_inputs(data, data.X_test[idx])
-    y_true = data.y_test[idx, t]
-    y_pred = np.asarray(backend.predict(data.X_test[idx]), dtype=np.float64)[:, t]
+    X = test.X
+    y_true = np.asarray(test.y[:, t], dtype=np.float64)
+    y_pred = test.out[:, t]
     lo = float(min(y_true.min(), y_pred.min(), surface.values.min()))
     hi = float(max(y_true.max(), y_pred.max(), surface.values.max()))
     norm = Normalize(lo, hi)
@@ -424,22 +487,29 @@ def _axes_3d(
 
 
 # --- any dataset --------------------------------------------------------------------------------
-@styled
 def confusion_figure(
-    data: Dataset, backend: Backend, result: dict[str, Any], spec: ModelSpec | None = None
+    data: Dataset, backend: Model, result: dict[str, Any], spec: ModelSpec | None = None
 ) -> Figure:
     """The confusion matrix of the test split: rows true class, columns predicted class."""
-    n = max(2, len(data.class_names or []))
+    return draw_confusion(confusion_of_test(data, backend), DataInfo.of(data), result, spec)
+
+
+@styled
+def draw_confusion(
+    cm: np.ndarray, data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
+) -> Figure:
+    """:func:`confusion_figure` from the counts ``cm`` [n, n]."""
+    n = len(cm)
     names = _class_names(data, n)
-    true = true_classes(data.task, data.y_test)
-    pred = predicted_classes(data.task, backend.predict(data.X_test))
-    cm = confusion_counts(true, pred, n)
     side = float(np.clip(2.2 + 0.55 * n, 5.0, 9.5))
     fig = new_figure(side + 1.2, side)
     ax = fig.add_axes((0.2, 0.16, 0.6, 0.66))
     cax = fig.add_axes((0.84, 0.16, 0.03, 0.66))
     im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=max(1, int(cm.max())), aspect="auto")
-    fig.colorbar(im, cax=cax, label="count")
+    cb = fig.colorbar(im, cax=cax, label="count")
+    # Counts are whole numbers: no 0.2-steps on a scale of 0 to 1 (and fewer ticks to
+    # draw). Otherwise matplotlib's default spacing (its AutoLocator's steps).
+    cb.locator = MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True)
     if n <= 20:
         half = cm.max() / 2.0
         for (i, j), c in np.ndenumerate(cm):
@@ -468,39 +538,37 @@ def confusion_figure(
     return fig
 
 
-def confusion_counts(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
-    """Counts [n, n] of (true class, predicted class) pairs."""
-    cm = np.zeros((n, n), dtype=np.int64)
-    np.add.at(cm, (true, pred), 1)
-    return cm
+def pred_vs_true_figure(
+    data: Dataset, backend: Model, result: dict[str, Any], spec: ModelSpec | None = None
+) -> Figure:
+    """Predicted against true y for train and test, per target, with the line y = x."""
+    return draw_pred_vs_true(split_points(data, backend), DataInfo.of(data), result, spec)
 
 
 @styled
-def pred_vs_true_figure(
-    data: Dataset, backend: Backend, result: dict[str, Any], spec: ModelSpec | None = None
+def draw_pred_vs_true(
+    points: list[PointSet], data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
 ) -> Figure:
-    """Predicted against true y for train and test, per target, with the line y = x."""
-    n_t = min(data.y_train.shape[1], MAX_TARGETS)
+    """:func:`pred_vs_true_figure` from the train and test points and outputs."""
+    n_t = min(points[0].y.shape[1], MAX_TARGETS)
     fig = new_figure(4.8 * n_t + 0.6, 5.0)
     axes = np.atleast_1d(fig.subplots(1, n_t, squeeze=False)[0])
     fig.subplots_adjust(left=0.1 / n_t + 0.04, right=0.97, bottom=0.12, top=0.8, wspace=0.3)
     for t, ax in enumerate(axes):
         lo, hi = np.inf, -np.inf
-        for split in ("train", "test"):
-            X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
-            idx = _every(len(X))
-            pred = np.asarray(backend.predict(X[idx]), dtype=np.float64)[:, t]
+        for pts in points:
+            y, pred = pts.y[:, t], pts.out[:, t]
             ax.scatter(
-                y[idx, t],
+                y,
                 pred,
-                s=_size(len(idx)) / 2,
-                alpha=0.5 if split == "train" else 0.8,
-                color=SERIES[split],
-                label=split,
+                s=_size(len(y)) / 2,
+                alpha=0.5 if pts.label == "train" else 0.8,
+                color=SERIES[pts.label],
+                label=pts.label,
                 edgecolors="none",
             )
-            lo = min(lo, float(y[idx, t].min()), float(pred.min()))
-            hi = max(hi, float(y[idx, t].max()), float(pred.max()))
+            lo = min(lo, float(y.min()), float(pred.min()))
+            hi = max(hi, float(y.max()), float(pred.max()))
         pad = 0.05 * (hi - lo or 1.0)
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="k", lw=1, ls="--", label="y = x")
         ax.set_xlim(lo - pad, hi + pad)
@@ -516,37 +584,62 @@ def pred_vs_true_figure(
 
 
 # --- all of a run's plots -----------------------------------------------------------------------
+def figure(stem: str, inputs: PlotInputs) -> Figure:
+    """Draw the plot ``stem`` (one of :func:`plot_stems`) from the model's numbers."""
+    r, info, spec, surface = inputs.result, inputs.info, inputs.spec, inputs.surface
+    if stem == "loss":
+        return loss_figure(r, info, spec)
+    if stem == "surface" and isinstance(surface, surfaces.ClassSurface):
+        return draw_decision_surface(surface, inputs.points, info, r, spec)
+    if stem == "surface" and isinstance(surface, surfaces.RegressionSurface):
+        test = inputs.points[1]
+        X, y = test.X, test.y[:, surface.target]
+        return draw_regression_surface(surface, X, y, inputs.test_range, info, r, spec)
+    if stem == "regression_3d" and isinstance(surface, surfaces.RegressionSurface):
+        return draw_regression_3d(surface, inputs.points[1], info, r, spec)
+    if stem == "pred_vs_true":
+        return draw_pred_vs_true(inputs.points, info, r, spec)
+    if stem == "confusion" and inputs.confusion is not None:
+        return draw_confusion(inputs.confusion, info, r, spec)
+    if stem == "network" and inputs.state is not None:
+        return network.network_figure(
+            inputs.state, spec, list(info.feature_names), output_names(info), model_label(r, spec)
+        )
+    raise ValueError(f"no plot {stem!r} for these inputs")
+
+
+def figures(inputs: PlotInputs) -> dict[str, Figure]:
+    """Every plot of a run, by file stem, in the order they are written."""
+    return {stem: figure(stem, inputs) for stem in plot_stems(inputs)}
+
+
+def write_plots(
+    plots_dir: Path, inputs: PlotInputs, fmt: str = "png", stems: list[str] | None = None
+) -> list[str]:
+    """Draw and write plots (default: all of :func:`plot_stems`); return the file names.
+
+    Each figure is written as soon as it is drawn, so only one is held at a time.
+    """
+    written = []
+    for stem in plot_stems(inputs) if stems is None else stems:
+        name = f"{stem}.{fmt}"
+        save_figure(figure(stem, inputs), Path(plots_dir) / name, fmt)
+        written.append(name)
+    return written
+
+
 def run_figures(
-    result: dict[str, Any], data: Dataset, backend: Backend, spec: ModelSpec
+    result: dict[str, Any], data: Dataset, backend: Model, spec: ModelSpec
 ) -> dict[str, Figure]:
     """Every plot of a run, by file stem, in the order they are written."""
-    figs: dict[str, Figure] = {"loss": loss_figure(result, data, spec)}
-    surface = surfaces.surface_for(data, backend)
-    if isinstance(surface, surfaces.ClassSurface):
-        figs["surface"] = decision_surface_figure(surface, data, backend, result, spec)
-    elif isinstance(surface, surfaces.RegressionSurface):
-        figs["surface"] = regression_surface_figure(surface, data, result, spec)
-        figs["regression_3d"] = regression_3d_figure(surface, data, backend, result, spec)
-    if data.task == "regression":
-        figs["pred_vs_true"] = pred_vs_true_figure(data, backend, result, spec)
-    else:
-        figs["confusion"] = confusion_figure(data, backend, result, spec)
-    if network.can_draw(spec):
-        figs["network"] = network.network_figure(
-            backend.state_dict(),
-            spec,
-            list(data.feature_names),
-            output_names(data),
-            model_label(result, spec),
-        )
-    return figs
+    return figures(plot_inputs(result, data, backend, spec))
 
 
 def draw_run_plots(
     plots_dir: Path,
     result: dict[str, Any],
     data: Dataset,
-    backend: Backend,
+    backend: Model,
     spec: ModelSpec,
     fmt: str = "png",
 ) -> list[str]:
@@ -571,10 +664,4 @@ def draw_run_plots(
     list of str
         File names relative to ``plots_dir``, e.g. ``['loss.png', 'surface.png', ...]``.
     """
-    plots_dir = Path(plots_dir)
-    written = []
-    for stem, fig in run_figures(result, data, backend, spec).items():
-        name = f"{stem}.{fmt}"
-        save_figure(fig, plots_dir / name, fmt)
-        written.append(name)
-    return written
+    return write_plots(Path(plots_dir), plot_inputs(result, data, backend, spec), fmt)

@@ -12,15 +12,21 @@ tick labels differ.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from mlplab.data.dataset import Dataset
-from mlplab.engines.backend import Backend
 from mlplab.training.metrics import predicted_classes, probabilities
 
 GRID = 150  # grid points per axis: 22,500 predictions, a few ms for the small models here
 MARGIN = 0.15  # room around the data, as a fraction of its span on each axis
+
+
+class Predicts(Protocol):
+    """A trained model as surfaces use it (every engine's Backend is one)."""
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
@@ -129,12 +135,12 @@ def make_grid(data: Dataset, n: int = GRID, margin: float = MARGIN) -> Grid:
     return Grid(xx, yy, data.transform(flat))
 
 
-def predict_grid(backend: Backend, grid: Grid) -> np.ndarray:
+def predict_grid(backend: Predicts, grid: Grid) -> np.ndarray:
     """The model's raw outputs (logits or values) at every grid point, float64 [G*G, out]."""
     return np.asarray(backend.predict(grid.model_inputs), dtype=np.float64)
 
 
-def class_surface(backend: Backend, task: str, grid: Grid) -> ClassSurface:
+def class_surface(backend: Predicts, task: str, grid: Grid) -> ClassSurface:
     """Probabilities and predicted classes of a classifier over ``grid``."""
     out = predict_grid(backend, grid)
     shape = grid.xx.shape
@@ -143,13 +149,13 @@ def class_surface(backend: Backend, task: str, grid: Grid) -> ClassSurface:
     return ClassSurface(grid, probs, classes, task)
 
 
-def regression_surface(backend: Backend, grid: Grid, target: int = 0) -> RegressionSurface:
+def regression_surface(backend: Predicts, grid: Grid, target: int = 0) -> RegressionSurface:
     """Predicted values of output column ``target`` over ``grid``."""
     out = predict_grid(backend, grid)
     return RegressionSurface(grid, out[:, target].reshape(grid.xx.shape), target)
 
 
-def surface_for(data: Dataset, backend: Backend, n: int = GRID) -> Surface | None:
+def surface_for(data: Dataset, backend: Predicts, n: int = GRID) -> Surface | None:
     """The model's surface over the data's plane, or None when the data is not 2-D."""
     if not is_planar(data):
         return None

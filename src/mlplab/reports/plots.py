@@ -125,8 +125,9 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
 def curves_long(runs: pd.DataFrame, kind: str, variables: list[str]) -> pd.DataFrame:
     """Per-epoch curves in long form: ``variables``, epoch, split (train/val), value.
 
-    ``kind`` is ``loss`` or a metric (``acc``/``mae``); training curves are per epoch,
-    validation curves at ``val_epochs``. Curves are thinned to MAX_CURVE_POINTS.
+    ``kind`` is ``loss`` or a metric (``acc``/``mae``); every curve is taken at
+    ``val_epochs`` (a train loss of another length, from an older record, is per epoch).
+    Curves are thinned to MAX_CURVE_POINTS.
     """
     frames = []
     for _, row in runs.iterrows():
@@ -137,8 +138,11 @@ def curves_long(runs: pd.DataFrame, kind: str, variables: list[str]) -> pd.DataF
             val_epochs = None
         parts = []
         if isinstance(train, list) and train:
-            # The metric's train curve is recorded at validations; the loss every epoch.
-            epochs = list(range(1, len(train) + 1)) if kind == "loss" else val_epochs
+            # Curves are recorded at validations. Older records kept the train loss every
+            # epoch: then it is plotted against 1..n.
+            epochs = val_epochs
+            if kind == "loss" and (epochs is None or len(epochs) != len(train)):
+                epochs = list(range(1, len(train) + 1))
             if epochs is not None and len(epochs) == len(train):
                 parts.append(("train", epochs, train))
         if isinstance(val, list) and val and val_epochs and len(val_epochs) == len(val):

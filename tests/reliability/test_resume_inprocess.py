@@ -202,3 +202,20 @@ def test_tensorboard_has_no_duplicates_after_resume(refs, tmp_path, monkeypatch)
     assert steps == list(range(150))  # each step once, in order
     assert [s for s, _ in after["val/loss"]] == list(range(1, 7))
     assert len(list(res.run_dir.glob("events.out.tfevents.*"))) == 1
+
+
+def test_fused_adam_of_a_larger_model_resumes_exactly(tmp_path, monkeypatch):
+    # Above FUSED_MIN_PARAMS the torch engine steps Adam with torch's fused kernel; its
+    # state must carry over a stop as exactly as the per-tensor loop's does.
+    from mlplab.engines.torch.backend import FUSED_MIN_PARAMS
+
+    kw = {**KW, "hid_dims": "512-128", "dp_rate": 0.0, "epoch": 3}
+    ref = train(log_path=str(tmp_path / "ref"), engine="torch", **kw)
+    assert ref.record["n_params"] >= FUSED_MIN_PARAMS
+    assert any(g.get("fused") for g in ref.backend.optimizer.param_groups)
+    fault_at(monkeypatch, 40, lambda: signal.raise_signal(signal.SIGINT))
+    res = train(log_path=str(tmp_path / "cut"), engine="torch", handle_signals=True, **kw)
+    monkeypatch.undo()
+    assert res.status == "interrupted"
+    assert resume(res.run_dir).status == "finished"
+    assert_same_run(ref.run_dir, res.run_dir)

@@ -15,7 +15,8 @@ Rows:
   checkpoints, metrics.csv, TensorBoard, result.json);
 - the same call in a fresh Python process (imports included), whose peak RSS is W6;
 - with ``--cli``: ``mlplab sweep --config examples/xor_nn.yaml --lr ... --seed ... --plots none``,
-  the whole command (process start, imports, sweep, records, report).
+  the whole command (process start, imports, sweep, records), once with ``--no_report``
+  and once with the report it writes by default.
 
 Peak RSS is ``ru_maxrss`` of the command's process tree as seen by a small wrapper
 process (the largest single process of the tree); the sweep's local workers are children
@@ -210,17 +211,22 @@ def main() -> None:
             "--exp_name", "w5",
             "--quiet",
         ]  # fmt: skip
-        wall, rss, code, tail = run_child(cmd, args.timeout)
-        note = f"peak RSS {rss:.0f} MiB"
-        rows.append(
-            [
-                "`mlplab sweep` command (whole process)",
-                wall,
-                "",
-                f"{wall / ref.median:.2f}x",
-                f"{note}; exit {code}" + ("" if code == 0 else f": {tail.strip()[-200:]!r}"),
-            ]
-        )
+        for label, extra in (
+            ("`mlplab sweep ... --no_report` (whole process)", ["--no_report"]),
+            ("`mlplab sweep` (whole process, with its report of 256 runs)", []),
+        ):
+            shutil.rmtree(root / "cli", ignore_errors=True)
+            wall, rss, code, tail = run_child([*cmd, *extra], args.timeout)
+            note = f"peak RSS {rss:.0f} MiB"
+            rows.append(
+                [
+                    label,
+                    wall,
+                    "",
+                    f"{wall / ref.median:.2f}x",
+                    f"{note}; exit {code}" + ("" if code == 0 else f": {tail.strip()[-200:]!r}"),
+                ]
+            )
     print(
         f"### W5/W6 sweep: {n} xor-nn configs ({len(LRS)} lrs x {args.seeds} seeds), "
         f"{args.epoch} full-batch steps each, --plots none, tb_points {args.tb_points}\n\n"

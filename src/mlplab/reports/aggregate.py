@@ -36,7 +36,8 @@ def mean_std_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[flo
     The interval uses Student's t with n-1 degrees of freedom; n < 2 gives NaN for the
     std and the interval, n = 0 gives NaN for all four.
     """
-    from scipy import stats
+    # The t quantile from scipy.special: importing scipy.stats costs ~0.5 s more.
+    from scipy.special import stdtrit
 
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
@@ -47,7 +48,7 @@ def mean_std_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[flo
     if n < 2:
         return mean, math.nan, math.nan, math.nan
     std = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
+    half = float(stdtrit(n - 1, 0.5 + confidence / 2)) * std / math.sqrt(n)
     return mean, std, mean - half, mean + half
 
 

@@ -40,3 +40,21 @@ def test_two_writers_in_one_second_use_two_files(tmp_path):
     a.close()
     b.close()
     assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2
+
+
+@pytest.mark.parametrize("step", [0, 1, 127, 128, 300_000, 2**40])
+def test_scalar_events_are_the_protos_bytes(step):
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    from mlplab.runs.tensorboard import scalar_event
+
+    values = {"train/loss": 0.25, "val/acc": 1.0 / 3, "a" * 200: -7.5}
+    ref = Event(
+        wall_time=1795358871.123,
+        step=step,
+        summary=Summary(value=[Summary.Value(tag=t, simple_value=v) for t, v in values.items()]),
+    )
+    ours = scalar_event(values, step, 1795358871.123)
+    assert ours == ref.SerializeToString()
+    assert Event.FromString(ours) == ref

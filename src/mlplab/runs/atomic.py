@@ -29,8 +29,11 @@ def atomic_open(
     path: str | os.PathLike[str], mode: str = "w", durable: bool = False
 ) -> Iterator[IO[Any]]:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:  # the folder first; not up front: a mkdir costs ~0.1 ms here
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp makes the file private (0600); a record is as readable as any file the
         # user creates (TensorBoard or a report run by someone else must read it).

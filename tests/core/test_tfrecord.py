@@ -49,7 +49,7 @@ def test_scalar_events_are_the_protos_bytes(step):
 
     from mlplab.runs.tensorboard import scalar_event
 
-    values = {"train/loss": 0.25, "val/acc": 1.0 / 3, "a" * 200: -7.5}
+    values = {"train/loss": 0.25, "val/acc": 1.0 / 3, "a" * 200: -7.5, "big": 1e300, "neg": -1e39}
     ref = Event(
         wall_time=1795358871.123,
         step=step,

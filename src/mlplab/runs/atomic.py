@@ -106,7 +106,7 @@ def link_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> bo
     directory entry, not the shared file, so ``dst`` keeps its content.
     """
     dst = Path(dst)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.link")
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.link.tmp")  # .tmp: a resume clears it
     try:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

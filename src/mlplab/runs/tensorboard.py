@@ -9,6 +9,7 @@ HParams view shows every run of a sweep as one table.
 from __future__ import annotations
 
 import contextlib
+import math
 import struct
 import time
 from pathlib import Path
@@ -138,6 +139,13 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
+def _float32(value: float) -> bytes:
+    try:
+        return struct.pack("<f", value)
+    except OverflowError:  # beyond float32's range: inf, as protobuf stores it
+        return struct.pack("<f", math.copysign(math.inf, value))
+
+
 def scalar_event(values: dict[str, float], step: int, wall_time: float) -> bytes:
     """The serialized ``Event`` of a step's scalars, as ``Event(...).SerializeToString()``.
 
@@ -150,7 +158,7 @@ def scalar_event(values: dict[str, float], step: int, wall_time: float) -> bytes
     summary = bytearray()
     for tag, value in values.items():
         t = tag.encode()
-        v = b"\x0a" + _varint(len(t)) + t + b"\x15" + struct.pack("<f", value)
+        v = b"\x0a" + _varint(len(t)) + t + b"\x15" + _float32(value)
         summary += b"\x0a" + _varint(len(v)) + v
     head = b"\x09" + struct.pack("<d", wall_time)
     if step:  # proto3 leaves a zero out

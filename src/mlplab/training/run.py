@@ -238,13 +238,15 @@ class _RunContext:
             last = self.record.checkpoint_dir / "last.safetensors"
             if self.best[1] == state.epoch == self.last_saved and link_replace(last, path):
                 return
+        if self.tb is not None:
+            # Every event up to this checkpoint reaches the file before the checkpoint
+            # does: a run killed after it resumes from it with no gap in its curves.
+            self.tb.flush()
         save_checkpoint(path, self.checkpoint(state, model))
         if which == "last":
             self.last_saved = state.epoch
-        if metrics:  # metrics.csv and the events keep pace with the last checkpoint
+        if metrics:  # metrics.csv keeps pace with the last checkpoint
             self.record.write_metrics(metrics_rows(state, self.data.task))
-            if self.tb is not None:
-                self.tb.flush()
 
     def elapsed(self) -> float:
         return self.elapsed_before + (time.time() - self.started)

@@ -25,9 +25,9 @@ from common import load_note, machine_note, table
 def sweep_cmd(log_path: str, backend: str, seeds: int, epoch: int) -> list[str]:
     return [
         sys.executable, "-m", "mlplab", "sweep", "--backend", backend,
-        "--data", "xor", "--n_layer", "1", "--hid_dim", "2", "--act", "sigmoid", "--optim", "sgd",
-        "--lr", "0.5", "1", "2", "4", "--seed", *map(str, range(seeds)), "--epoch", str(epoch),
-        "--log_every", "0", "--plots", "none", "--no_report", "--quiet",
+        "--config", "examples/xor_nn.yaml",  # the W5 sweep of bench_sweep.py
+        "--lr", "0.1", "0.5", "1", "2", "--seed", *map(str, range(seeds)), "--epoch", str(epoch),
+        "--plots", "none", "--no_report", "--quiet",
         "--exp_name", "w5", "--log_path", log_path,
     ]  # fmt: skip
 

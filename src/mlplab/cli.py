@@ -111,9 +111,22 @@ def _null(v: Any) -> Any:
 
 
 # --- handlers (each imports what it needs, late) --------------------------------------------
+def _config_path(args: argparse.Namespace) -> None:
+    """``mlplab train FILE.yaml`` is ``mlplab train --config FILE.yaml``."""
+    given = getattr(args, "config_file", None)
+    if given is None:
+        return
+    if args.config is not None and args.config != given:
+        from mlplab.errors import ConfigError
+
+        raise ConfigError(f"two config files: {given!r} and --config {args.config!r}; give one")
+    args.config = given
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from mlplab.config import load_config
 
+    _config_path(args)
     overrides = _settings_from(args)
     if args.print_config:
         print(load_config(args.config, overrides).to_yaml(), end="")
@@ -141,6 +154,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from mlplab.sweeps.api import sweep_command
 
+    _config_path(args)
     return sweep_command(args.config, _settings_from(args), vars(args))
 
 
@@ -200,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", metavar="FILE.yaml", help="YAML file of settings; flags override it")
     p.add_argument(
+        "config_file", nargs="?", metavar="FILE.yaml", help="the same as --config FILE.yaml"
+    )
+    p.add_argument(
         "--print_config", action="store_true", help="print the resolved config as YAML and exit"
     )
     p.add_argument(
@@ -217,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--config", metavar="FILE.yaml", help="YAML file of base settings; flags override it"
+    )
+    p.add_argument(
+        "config_file",
+        nargs="?",
+        metavar="FILE.yaml",
+        help="the same as --config FILE.yaml (put it before flags that take several values)",
     )
     g = p.add_argument_group("sweep")
     g.add_argument(

@@ -186,3 +186,12 @@ def test_progress_bar_on_a_terminal_only(tmp_path, ci):
     text = out.decode(errors="replace")
     assert "500 " in text and "finished in" in text  # the step lines and the table either way
     assert ("/2000" in text) is (not ci)
+
+
+def test_the_config_file_may_be_given_without_its_flag(run_cli):
+    proc = run_cli("train", EXAMPLES / "xor_nn.yaml", "--lr", "0.5", "--print_config")
+    assert proc.returncode == 0, proc.stderr
+    printed = yaml.safe_load(proc.stdout)
+    assert printed["exp_name"] == "xor-nn" and printed["lr"] == 0.5
+    both = run_cli("train", EXAMPLES / "xor_nn.yaml", "--config", EXAMPLES / "sinlog_mlp.yaml")
+    assert_one_line_error(both, "two config files")

@@ -78,6 +78,12 @@ def test_cross_val_score_in_worker_processes(iris):
         make_pipeline(StandardScaler(), MLPClassifier(**QUICK)), X, y, cv=4, n_jobs=2
     )
     assert scores.mean() >= 0.9
+    # joblib keeps its worker pool, and the threads that manage it, for reuse. They would
+    # outlive this test in this pytest process, where a later `train` then (rightly)
+    # refuses to fork plot workers.
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)
 
 
 def test_clone_gives_an_unfitted_copy_with_the_same_params(iris):

@@ -83,6 +83,10 @@ def _wait_for_children(pid: int, timeout: float = 30.0) -> list[int]:
 
 @pytest.fixture
 def spy(monkeypatch):
+    # train forks no worker while other threads run (see worker.wanted); a thread left
+    # behind by an earlier test in this process would turn these tests into in-process ones.
+    threads = [t.name for t in threading.enumerate()]
+    assert len(threads) == 1, f"threads left running by an earlier test: {threads}"
     monkeypatch.setenv(worker.ENV, "1")
     monkeypatch.setattr(run_module, "RunPlotter", _Spy)
     _Spy.seen.clear()
@@ -154,9 +158,12 @@ def test_a_worker_that_dies_is_a_warning_and_keeps_the_results(spy, tmp_path, mo
     shares = worker.split_work(["loss", "surface", "confusion", "network"])
     target = shares[0 if who == "leader" else 1][0]
     draw = run_plots.figure
+    test_process = os.getpid()
 
     def dying(stem, inputs):
         if stem == target:
+            if os.getpid() == test_process:  # never end the test process itself
+                raise AssertionError("drawn in the test process, not in a worker")
             os._exit(3)
         return draw(stem, inputs)
 

@@ -219,3 +219,21 @@ def test_fused_adam_of_a_larger_model_resumes_exactly(tmp_path, monkeypatch):
     assert res.status == "interrupted"
     assert resume(res.run_dir).status == "finished"
     assert_same_run(ref.run_dir, res.run_dir)
+
+
+def test_a_stop_mid_epoch_keeps_best_apart_from_last(refs, tmp_path, monkeypatch):
+    # Stopped mid-epoch right after a best epoch, `last` holds a model some steps further
+    # on than `best`; the two files must not be one (a hard link) then.
+    from mlplab.runs.checkpoint import load_checkpoint
+
+    fault_at(monkeypatch, 30, lambda: signal.raise_signal(signal.SIGINT))
+    kw = {**KW, "dp_rate": 0.0}
+    res = train(log_path=str(tmp_path), engine="numpy", handle_signals=True, **kw)
+    monkeypatch.undo()
+    assert res.status == "interrupted"
+    ck = res.run_dir / "checkpoints"
+    last, best = load_checkpoint(ck / "last.safetensors"), load_checkpoint(ck / "best.safetensors")
+    assert (
+        last.meta["loop"]["batch_in_epoch"] == 6 and (ck / "best.safetensors").stat().st_nlink == 1
+    )
+    assert any((last.model[k] != best.model[k]).any() for k in last.model)

@@ -188,7 +188,7 @@ class _RunContext:
     snapshots: Any = None
     best: tuple[dict[str, np.ndarray], int] | None = None
     best_saved: int = -1  # epoch of the best model last written to best.safetensors
-    last_saved: int = -1  # epoch of the state last written to last.safetensors
+    last_saved: int = -1  # optimizer steps of the state last written to last.safetensors
     started: float = field(default_factory=time.time)
     elapsed_before: float = 0.0
     plotter: RunPlotter = field(default_factory=RunPlotter)
@@ -234,9 +234,11 @@ class _RunContext:
             self.best_saved = self.best[1]
             # When the best model is the one `last` has just stored, share its file:
             # creating a file costs ~0.5-0.9 ms of kernel time on ext4 here, and a sweep
-            # of lab-sized runs creates several per run.
+            # of lab-sized runs creates several per run. That holds only at the end of the
+            # best epoch: a stop mid-epoch stores a model some steps further on.
             last = self.record.checkpoint_dir / "last.safetensors"
-            if self.best[1] == state.epoch == self.last_saved and link_replace(last, path):
+            at_best = self.best[1] == state.epoch and state.batch_in_epoch == 0
+            if at_best and self.last_saved == state.step and link_replace(last, path):
                 return
         if self.tb is not None:
             # Every event up to this checkpoint reaches the file before the checkpoint
@@ -244,7 +246,7 @@ class _RunContext:
             self.tb.flush()
         save_checkpoint(path, self.checkpoint(state, model))
         if which == "last":
-            self.last_saved = state.epoch
+            self.last_saved = state.step
         if metrics:  # metrics.csv keeps pace with the last checkpoint
             self.record.write_metrics(metrics_rows(state, self.data.task))
 

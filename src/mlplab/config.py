@@ -183,7 +183,9 @@ class Config(BaseModel):
         100, "print `step loss` every N optimizer steps; 0 turns it off", "schedule", ge=0
     )
     validate_every: PositiveInt = _field(
-        1, "evaluate on the validation set every N epochs", "schedule"
+        1,
+        "evaluate on the validation set every N epochs; the curves are taken there",
+        "schedule",
     )
     save_every: int = _field(
         0, "write the `last` checkpoint every N epochs; 0: only at the end", "schedule", ge=0

@@ -4,7 +4,7 @@ Layout, under ``log_path/exp_name/exp_name-HASH/``::
 
     config.yaml        the resolved config (works again as --config)
     result.json        every setting merged with the results (the lectures' format)
-    metrics.csv        one row per epoch: loss, lr, and validation values where validated
+    metrics.csv        one row per validation: epoch, train and val loss and metric, lr
     events.out.tfevents.*   TensorBoard scalars and hparams
     checkpoints/last.safetensors, checkpoints/best.safetensors
     plots/*.png        loss curves, decision surfaces, ...

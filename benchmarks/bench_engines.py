@@ -356,29 +356,21 @@ def _matmul_gflops(shapes: list[tuple[int, int, int]], repeats: int = 20) -> flo
     return flops / float(np.median(best)) / 1e9
 
 
-def w4(repeats: int, n: int = 50_000, epochs: int = 3, batch: int = 1024) -> str:
+def w4_data(n: int = 50_000, d_in: int = 128, classes: int = 10) -> Any:
+    """W4's data: n training rows of d_in Gaussian features, 2000 val and 2000 test rows."""
     from mlplab.data.dataset import Dataset
 
-    d_in, hid, classes = 128, 512, 10
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n + 4000, d_in))
     y = (X @ rng.standard_normal((d_in, classes))).argmax(1).astype(np.int64)
-    ds = Dataset(
+    return Dataset(
         "w4", "multiclass", X[:n], y[:n], X[n : n + 2000], y[n : n + 2000], X[n + 2000 :], y[n + 2000 :],
         [f"x{i}" for i in range(d_in)], ["y"], [str(c) for c in range(classes)],
     )  # fmt: skip
-    widths = [d_in, hid, hid, classes]
-    fwd_flops = 2 * sum(a * b for a, b in itertools.pairwise(widths))
-    train_flops = 3 * fwd_flops * n * epochs  # forward + two backward products per layer
-    # The machine's own float32 matmul throughput, on the products one training step does.
-    step_shapes = []
-    for a, b in itertools.pairwise(widths):
-        step_shapes += [(batch, a, b), (b, batch, a)]  # forward X W^T, and dW = dZ^T X
-        if a != d_in:
-            step_shapes.append((batch, b, a))  # dX = dZ W
-    peak_step = _matmul_gflops(step_shapes)
-    peak_square = _matmul_gflops([(2048, 2048, 2048)], repeats=3)
-    settings = {
+
+
+def w4_settings(hid: int = 512, epochs: int = 3, batch: int = 1024) -> dict[str, Any]:
+    return {
         "data": "w4",
         "n_layer": 2,
         "hid_dim": hid,
@@ -391,6 +383,23 @@ def w4(repeats: int, n: int = 50_000, epochs: int = 3, batch: int = 1024) -> str
         "engine": "torch",
         "seed": 0,
     }
+
+
+def w4(repeats: int, n: int = 50_000, epochs: int = 3, batch: int = 1024) -> str:
+    d_in, hid, classes = 128, 512, 10
+    ds = w4_data(n, d_in, classes)
+    widths = [d_in, hid, hid, classes]
+    fwd_flops = 2 * sum(a * b for a, b in itertools.pairwise(widths))
+    train_flops = 3 * fwd_flops * n * epochs  # forward + two backward products per layer
+    # The machine's own float32 matmul throughput, on the products one training step does.
+    step_shapes = []
+    for a, b in itertools.pairwise(widths):
+        step_shapes += [(batch, a, b), (b, batch, a)]  # forward X W^T, and dW = dZ^T X
+        if a != d_in:
+            step_shapes.append((batch, b, a))  # dX = dZ W
+    peak_step = _matmul_gflops(step_shapes)
+    peak_square = _matmul_gflops([(2048, 2048, 2048)], repeats=3)
+    settings = w4_settings(hid, epochs, batch)
     ref = measure(
         lambda: plain_torch_classifier(
             ds.X_train,
@@ -450,22 +459,27 @@ def w4(repeats: int, n: int = 50_000, epochs: int = 3, batch: int = 1024) -> str
 # --- profile ------------------------------------------------------------------------------------------
 
 
-def profile(workload: str, top: int = 15) -> str:
+def profile(workload: str, top: int = 25) -> str:
     import cProfile
     import io
     import pstats
 
-    settings = {"W1": XOR_NN, "W2": SINLOG}[workload]
+    extra: dict[str, Any] = {}
+    if workload == "W4":  # compute-bound: the torch engine only, on its own data
+        settings, engines, extra = w4_settings(), ("torch",), {"dataset": w4_data()}
+    else:
+        settings, engines = {"W1": XOR_NN, "W2": SINLOG}[workload], ("numpy", "torch")
     out = []
-    for engine in ("numpy", "torch"):
+    for engine in engines:
         pr = cProfile.Profile()
         t = time.perf_counter()
         pr.enable()
-        mlplab_run(True, **settings, engine=engine)
+        mlplab_run(True, **{**settings, "engine": engine}, **extra)
         pr.disable()
         wall = time.perf_counter() - t
         buf = io.StringIO()
-        pstats.Stats(pr, stream=buf).sort_stats("tottime").print_stats(top)
+        order = "cumulative" if workload == "W4" else "tottime"  # W4: the matmuls' callers
+        pstats.Stats(pr, stream=buf).sort_stats(order).print_stats(top)
         out.append(
             f"#### {workload} engine {engine}: {wall:.2f} s under cProfile\n\n```\n{buf.getvalue()}\n```"
         )
@@ -479,7 +493,9 @@ def main() -> None:
     p.add_argument(
         "--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)"
     )
-    p.add_argument("--profile", choices=["W1", "W2"], help="print a cProfile of single mlplab runs")
+    p.add_argument(
+        "--profile", choices=["W1", "W2", "W4"], help="print a cProfile of single mlplab runs"
+    )
     args = p.parse_args()
     import torch
 

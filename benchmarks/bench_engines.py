@@ -470,6 +470,15 @@ def profile(workload: str, top: int = 25) -> str:
     else:
         settings, engines = {"W1": XOR_NN, "W2": SINLOG}[workload], ("numpy", "torch")
     out = []
+    if workload == "W4":
+        # The torch profiler by operator: where a compute-bound run's time goes.
+        from torch.profiler import ProfilerActivity
+        from torch.profiler import profile as torch_profile
+
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            mlplab_run(True, **settings, **extra)
+        table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12)
+        out.append(f"#### W4 engine torch, torch.profiler by operator\n\n```\n{table}\n```")
     for engine in engines:
         pr = cProfile.Profile()
         t = time.perf_counter()

@@ -392,18 +392,9 @@ class _MLPBase(BaseEstimator):
         y_cast = y_enc.astype(cfg.dtype) if y_enc.dtype.kind == "f" else y_enc.astype(np.int64)
 
         if first:
-            spec = ModelSpec(
-                in_dim=X.shape[1],
-                out_dim=self._n_outputs(y_enc),
-                n_layer=cfg.hidden_layers,
-                hid_dim=cfg.hid_dim,
-                act=cfg.act,
-                use_bn=cfg.use_bn,
-                dp_rate=cfg.dp_rate,
-                sc_type=cfg.sc_type,
-                task=task,  # type: ignore[arg-type]
-                hid_dims=tuple(cfg.hidden_widths()) if cfg.hid_dims is not None else None,
-            )
+            from mlplab.training.run import spec_of
+
+            spec = spec_of(cfg, X.shape[1], self._n_outputs(y_enc), task)
             engine = resolve_engine(cfg.engine, spec, len(X), cfg.batch_size, cfg.device)
             init = init_state(spec, cfg.init, cfg.seed, cfg.dtype)
             try:

@@ -100,11 +100,21 @@ def resolve_engine(engine: str, spec: ModelSpec, n_train: int, batch_size: int, 
         return engine
     if device.startswith("cuda"):
         return "torch"
-    rows = n_train if batch_size in (0, None) or batch_size > n_train else batch_size
+    units, macs = step_cost(spec, n_train, batch_size)
+    return "numpy" if units <= AUTO_NUMPY_MAX_UNITS and macs <= AUTO_NUMPY_MAX_MACS else "torch"
+
+
+def rows_per_step(n_train: int, batch_size: int | None) -> int:
+    """Rows one optimizer step sees: the minibatch, or every row for full batch."""
+    return n_train if batch_size in (0, None) or batch_size > n_train else batch_size
+
+
+def step_cost(spec: ModelSpec, n_train: int, batch_size: int | None) -> tuple[int, int]:
+    """``(hidden activations, multiply-adds)`` of one step's forward pass."""
+    rows = rows_per_step(n_train, batch_size)
     widths = spec.widths()
     units = rows * max(1, sum(widths[1:-1]))
-    macs = rows * sum(a * b for a, b in itertools.pairwise(widths))
-    return "numpy" if units <= AUTO_NUMPY_MAX_UNITS and macs <= AUTO_NUMPY_MAX_MACS else "torch"
+    return units, rows * sum(a * b for a, b in itertools.pairwise(widths))
 
 
 # Hidden activations per step (rows x hidden units) up to which NumPy beats torch on CPU.
@@ -127,8 +137,7 @@ def blas_threads(engine: str, spec: ModelSpec, n_train: int, batch_size: int) ->
 
     if engine != "numpy":
         return contextlib.nullcontext()
-    rows = n_train if batch_size in (0, None) or batch_size > n_train else batch_size
-    macs = rows * sum(a * b for a, b in itertools.pairwise(spec.widths()))
+    _, macs = step_cost(spec, n_train, batch_size)
     if not BLAS_THREADING_MIN_MACS < macs <= AUTO_NUMPY_MAX_MACS:
         return contextlib.nullcontext()  # nothing BLAS would thread, or worth threading
     from threadpoolctl import threadpool_limits

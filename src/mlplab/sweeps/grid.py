@@ -327,12 +327,11 @@ def plan_groups(
 
 def _auto_group_cap(cfg: Config, train_rows: Callable[[Config], int] | None) -> int:
     """The most configs of ``cfg``'s shape one stack takes by default."""
+    from mlplab.engines.backend import rows_per_step
     from mlplab.training.batched.grouping import DEFAULT_MAX_GROUP
 
     if train_rows is None:
         return 32
-    rows = train_rows(cfg)
-    if 0 < cfg.batch_size < rows:
-        rows = cfg.batch_size
+    rows = rows_per_step(train_rows(cfg), cfg.batch_size)
     units = max(1, sum(cfg.hidden_widths()))
     return max(1, min(DEFAULT_MAX_GROUP, STACK_ACTIVATIONS // max(1, rows * units)))

@@ -266,16 +266,21 @@ def as_config(config: Config | dict[str, Any] | str | Path | None, **overrides: 
 
 
 def model_spec(cfg: Config, data: Dataset) -> ModelSpec:
+    return spec_of(cfg, data.n_features, data.n_outputs, data.task)
+
+
+def spec_of(cfg: Config, in_dim: int, out_dim: int, task: str) -> ModelSpec:
+    """The model a config describes, for data of these shapes and this task."""
     return ModelSpec(
-        in_dim=data.n_features,
-        out_dim=data.n_outputs,
+        in_dim=in_dim,
+        out_dim=out_dim,
         n_layer=cfg.hidden_layers,
         hid_dim=cfg.hid_dim,
         act=cfg.act,
         use_bn=cfg.use_bn,
         dp_rate=cfg.dp_rate,
         sc_type=cfg.sc_type,
-        task=data.task,  # type: ignore[arg-type]
+        task=task,  # type: ignore[arg-type]
         hid_dims=tuple(cfg.hidden_widths()) if cfg.hid_dims is not None else None,
     )
 

@@ -38,24 +38,6 @@ def _batch_metric(task: str, y: Array, out: Array) -> Array:
     return np.add.reduce(out.argmax(axis=2) == true, axis=1, dtype=np.float64) / b
 
 
-def _curve_metric_fn(task: str, y: Array) -> Any:
-    """:func:`mlplab.training.metrics.curve_metric` against ``y``, for ``outputs [K, N, out]``.
-
-    Returns a function ``outputs -> [K]`` float64. Accuracy is a count over N (exactly the
-    single run's mean of a boolean array); MAE is taken in float64, as the single run
-    takes it from float64 outputs.
-    """
-    n = len(y)
-    if task == "regression":
-        yy = np.asarray(y, dtype=np.float64).reshape(1, n, -1)
-        return lambda out: np.abs(yy - out).mean(axis=(1, 2))
-    if task == "binary":
-        true = np.asarray(y)[:, 0].astype(np.int64) == 1
-        return lambda out: np.add.reduce((out[:, :, 0] > 0) == true, axis=1, dtype=np.float64) / n
-    true = np.asarray(y).astype(np.int64)
-    return lambda out: np.add.reduce(out.argmax(axis=2) == true, axis=1, dtype=np.float64) / n
-
-
 # --- the loop -----------------------------------------------------------------------------------
 
 
@@ -135,7 +117,6 @@ def _fit_stack(
     # Curves as [validation, config]: each validation writes one contiguous row.
     train_losses, lrs = np.zeros((V, K)), np.zeros((V, K))
     val_losses, train_metrics, val_metrics = np.zeros((V, K)), np.zeros((V, K)), np.zeros((V, K))
-    val_metric = _curve_metric_fn(task, data.y_val)
     best_val = np.full(K, math.inf)
     best_epoch = np.zeros(K, dtype=np.int64)
     bad = np.zeros(K, dtype=np.int64)
@@ -261,7 +242,7 @@ def _fit_stack(
             lrs[n_vals, sel] = lr_vec
             train_metrics[n_vals, sel] = metric_sum / rows_seen
             val_losses[n_vals, sel] = val_loss
-            val_metrics[n_vals, sel] = val_metric(val_out)
+            val_metrics[n_vals, sel] = _batch_metric(task, data.y_val, val_out)
             n_vals += 1
             improved = val_loss < best_val[ids]
             up = ids[improved]

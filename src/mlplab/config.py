@@ -286,14 +286,10 @@ class Config(BaseModel):
         if self.use_xavier and self.init == "default":
             object.__setattr__(self, "init", "xavier")
         if self.hid_dims is not None:
-            # hid_dims says how many hidden layers there are; n_layer follows it.
-            n = len(self.hid_dims.split("-"))
-            if "n_layer" in self.model_fields_set and self.n_layer != n:
-                raise ValueError(
-                    f"n_layer {self.n_layer} does not match hid_dims {self.hid_dims!r} "
-                    f"({n} layers); give one of them"
-                )
-            object.__setattr__(self, "n_layer", n)
+            # hid_dims says how many hidden layers there are, and n_layer follows it, even
+            # when a config file sets n_layer: `--hid_dims 256-128` on top of a file with
+            # `n_layer: 1` must work, as any flag overrides its file.
+            object.__setattr__(self, "n_layer", len(self.hid_dims.split("-")))
         return self
 
     # --- derived views -------------------------------------------------------------------

@@ -21,7 +21,7 @@ import pytest
 from plots_testlib import XOR_NN
 
 import mlplab.training.run as run_module
-from mlplab.plots import run_plots, worker
+from mlplab.plots import run_plots, session, worker
 from mlplab.training.run import train
 
 pytestmark = pytest.mark.skipif(
@@ -66,18 +66,21 @@ class _Spy(worker.RunPlotter):
             self.leader = self.workers.proc.pid
 
     def submit(self, *args, **kwargs) -> None:
-        if self.leader is not None:
-            self.helpers = _wait_for_children(self.leader)
         super().submit(*args, **kwargs)
+        if self.leader is not None:  # the leader forks its helper once the job arrives
+            self.helpers = _wait_for_children(self.leader, timeout=10.0)
 
 
 def _wait_for_children(pid: int, timeout: float = 30.0) -> list[int]:
-    """The leader's helper, once the leader has forked it."""
+    """The leader's helper, once the leader has forked it (or [] if the leader is gone).
+
+    The helper stays the leader's child until reaped, even once it has exited.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and _stat(pid) is not None:
         if kids := _children(pid):
             return kids
-        time.sleep(0.01)
+        time.sleep(0.002)
     return []
 
 
@@ -141,7 +144,7 @@ def test_a_drawing_error_in_a_worker_is_a_warning_and_keeps_the_results(spy, tmp
     def boom(*args, **kwargs):
         raise ValueError("boom")
 
-    monkeypatch.setattr(run_plots, "draw_confusion", boom)  # the workers fork with it
+    monkeypatch.setattr(run_plots.ConfusionPlot, "set_counts", boom)  # the workers fork with it
     with pytest.warns(
         RuntimeWarning, match=r"plotting failed \(ValueError: boom\); results are kept"
     ):
@@ -155,19 +158,18 @@ def test_a_drawing_error_in_a_worker_is_a_warning_and_keeps_the_results(spy, tmp
 
 @pytest.mark.parametrize("who", ["leader", "helper"])
 def test_a_worker_that_dies_is_a_warning_and_keeps_the_results(spy, tmp_path, monkeypatch, who):
-    shares = worker.split_work(["loss", "surface", "confusion", "network"])
-    target = shares[0 if who == "leader" else 1][0]
-    draw = run_plots.figure
+    write = session.DrawingSession.write
     test_process = os.getpid()
 
-    def dying(stem, inputs):
-        if stem == target:
-            if os.getpid() == test_process:  # never end the test process itself
-                raise AssertionError("drawn in the test process, not in a worker")
+    def dying(self, job, stems):
+        if os.getpid() == test_process:  # never end the test process itself
+            raise AssertionError("drawn in the test process, not in a worker")
+        is_leader = os.getppid() == test_process
+        if stems and is_leader == (who == "leader"):
             os._exit(3)
-        return draw(stem, inputs)
+        return write(self, job, stems)
 
-    monkeypatch.setattr(run_plots, "figure", dying)
+    monkeypatch.setattr(session.DrawingSession, "write", dying)
     with pytest.warns(RuntimeWarning, match=r"plotting failed \(.*died.*\); results are kept"):
         result = train(**QUICK, log_path=str(tmp_path))
     if who == "leader":
@@ -182,7 +184,7 @@ def test_a_worker_that_dies_is_a_warning_and_keeps_the_results(spy, tmp_path, mo
 
 
 def test_a_worker_that_hangs_is_stopped_and_the_run_goes_on(spy, tmp_path, monkeypatch):
-    monkeypatch.setattr(run_plots, "draw_decision_surface", lambda *a, **k: time.sleep(600))
+    monkeypatch.setattr(session.DrawingSession, "write", lambda *a, **k: time.sleep(600))
     monkeypatch.setattr(worker, "TIMEOUT_S", 2.0)
     t = time.monotonic()
     with pytest.warns(RuntimeWarning, match=r"plotting failed \(.*did not finish in 2 s\)"):
@@ -194,8 +196,7 @@ def test_a_worker_that_hangs_is_stopped_and_the_run_goes_on(spy, tmp_path, monke
 
 def test_a_failed_run_leaves_no_worker(spy, tmp_path, monkeypatch):
     def broken_fit(*args, **kwargs):
-        plotter = spy[0]
-        plotter.helpers = _wait_for_children(plotter.leader)  # the workers are up
+        assert _stat(spy[0].leader) is not None  # the leader is up
         raise RuntimeError("engine broke")
 
     monkeypatch.setattr(run_module, "fit", broken_fit)
@@ -229,14 +230,15 @@ def test_a_stopped_run_leaves_no_worker_behind(tmp_path, how, code):
     try:
         deadline = time.monotonic() + 60
         leaders: list[int] = []
-        helpers: list[int] = []
-        while time.monotonic() < deadline and not helpers:
-            leaders = _children(proc.pid)
-            helpers = [h for pid in leaders for h in _children(pid)]
+        while time.monotonic() < deadline and not leaders:
+            leaders = _children(proc.pid)  # forked as the command starts (prestart)
             time.sleep(0.02)
-        assert leaders and helpers, "the workers did not start"
+        assert leaders, "the plot worker did not start"
         while not list(tmp_path.glob("*/*/result.json")) and time.monotonic() < deadline:
             time.sleep(0.02)  # the run is recorded: training starts
+        time.sleep(0.5)  # the leader has loaded matplotlib and drawn backgrounds by now
+        helpers = [h for pid in leaders for h in _children(pid)]
+        assert helpers == []  # the helper is forked for the job only
         if how == "ctrl-c":
             os.killpg(proc.pid, signal.SIGINT)
         else:

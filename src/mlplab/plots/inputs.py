@@ -205,6 +205,31 @@ def plot_inputs(result: dict[str, Any], data: Dataset, model: Model, spec: Model
     return inputs
 
 
+class _Untrained:
+    """A stand-in model before training: zeros out, the given weights (see below)."""
+
+    def __init__(self, out_dim: int, state: dict[str, np.ndarray]) -> None:
+        self.out_dim, self.state = out_dim, state
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.zeros((len(X), self.out_dim))
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return self.state
+
+
+def layout_inputs(
+    result: dict[str, Any], data: Dataset, spec: ModelSpec, state: dict[str, np.ndarray]
+) -> PlotInputs:
+    """The inputs of a run's plots before it trains: what their backgrounds need.
+
+    The same grid, points, class sizes and settings as :func:`plot_inputs` gives at
+    the end, with zeros for the model's outputs: the plots' backgrounds
+    (:mod:`mlplab.plots.layered`) do not depend on them. Costs no prediction.
+    """
+    return plot_inputs(result, data, _Untrained(spec.out_dim, state), spec)
+
+
 def plot_stems(inputs: PlotInputs) -> list[str]:
     """The file stems of a run's plots, in the order they are written."""
     stems = ["loss"]

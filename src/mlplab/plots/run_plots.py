@@ -23,10 +23,12 @@ can run in another process (:mod:`mlplab.plots.worker`). Each plot also has a
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import BoundaryNorm, Normalize
@@ -51,6 +53,7 @@ from mlplab.plots.inputs import (
     surface_points,
 )
 from mlplab.plots.inputs import confusion_counts as confusion_counts  # re-exported
+from mlplab.plots.layered import TwoLayerPlot
 from mlplab.plots.style import (
     BINARY_CMAP,
     POINT_BLUE,
@@ -141,6 +144,87 @@ def train_loss_epochs(result: dict[str, Any]) -> np.ndarray:
     return np.arange(1, n + 1, dtype=np.float64)
 
 
+class LossPlot(TwoLayerPlot):
+    """Train and val loss beside accuracy or MAE (train, val), against epoch.
+
+    Built from what is known before training (the task, the planned epochs); the
+    curves, the axes' ranges and the test metric come from :meth:`set_result`. The
+    ranges follow rules that rarely change as training goes on (see
+    :func:`curve_limits`), so a background drawn mid-run usually still fits at the end.
+    """
+
+    def __init__(self, data: DataLike, result: dict[str, Any], spec: ModelSpec | None) -> None:
+        self.task = task = data.task
+        fig = self.fig = new_figure(10.5, 4.2)
+        self.ax_loss, self.ax_metric = axes = fig.subplots(1, 2)
+        fig.subplots_adjust(left=0.075, right=0.985, bottom=0.14, top=0.8, wspace=0.25)
+        loss_name = LOSS_OF_TASK.get(task, "loss")
+        self.ax_loss.set(xlabel="epoch", ylabel=f"{loss_name} loss")
+        set_title(self.ax_loss, f"loss ({loss_name})")
+        self.key, name = ("mae", "MAE") if task == "regression" else ("acc", "accuracy")
+        self.ax_metric.set(xlabel="epoch", ylabel=name)
+        set_title(self.ax_metric, name)
+        self.lines = {
+            (i, split): ax.plot([], [], color=SERIES[split], lw=1.6, label=split)[0]
+            for i, ax in enumerate(axes)
+            for split in ("train", "val")
+        }
+        self.head = title_head(data, result, spec)
+        self.title = fig.suptitle(self.head)
+
+    def update(self, inputs: PlotInputs) -> None:
+        self.set_result(inputs.result)
+
+    def set_result(self, result: dict[str, Any]) -> LossPlot:
+        """Draw the record's curves (see :func:`loss_figure`); returns self."""
+        val_epochs = np.asarray(result.get("val_epochs") or [], dtype=np.float64)
+
+        def curve(name: str) -> np.ndarray:
+            return np.asarray(result.get(name) or [], dtype=np.float64)
+
+        train, val = curve("train_losses"), curve("val_losses")
+        m_train, m_val = curve(f"train_{self.key}s"), curve(f"val_{self.key}s")
+        series = {
+            (0, "train"): (train_loss_epochs(result), train),
+            (0, "val"): (val_epochs[: len(val)], val),
+            (1, "train"): (val_epochs[: len(m_train)], m_train),
+            (1, "val"): (val_epochs[: len(m_val)], m_val),
+        }
+        last = float(result.get("epoch") or 0)  # the planned epochs: a fixed x range
+        for key, (x, y) in series.items():
+            idx = decimate(len(y))
+            self.lines[key].set_data(x[idx], y[idx])
+            if len(y):
+                last = max(last, float(x[idx].max()))
+        last = last or 1.0
+        for ax in (self.ax_loss, self.ax_metric):
+            ax.set_xlim(-0.03 * last, 1.03 * last)
+        _set_curve_axis(self.ax_loss, np.concatenate([train, val]))
+        if self.task == "regression":
+            _set_curve_axis(self.ax_metric, np.concatenate([m_train, m_val]))
+        else:
+            self.ax_metric.set_ylim(-0.03, 1.03)  # accuracy: always the whole 0-1 range
+        for i, ax in enumerate((self.ax_loss, self.ax_metric)):
+            drawn = [
+                line for (j, _), line in self.lines.items() if j == i and len(line.get_xdata())
+            ]
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+            if len(drawn) > 1:
+                decreasing = i == 0 or self.task == "regression"
+                ax.legend(loc="upper right" if decreasing else "lower right")
+        self.title.set_text(f"{self.head}\n{metric_text(result, self.task)}")
+        return self
+
+    def top_layer(self) -> list[Artist]:
+        layer: list[Artist] = [*self.lines.values(), self.title]
+        for ax in (self.ax_loss, self.ax_metric):
+            layer += _spines(ax)
+            if ax.get_legend() is not None:
+                layer.append(ax.get_legend())
+        return layer
+
+
 @styled
 def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None = None) -> Figure:
     """Train and val loss beside accuracy or MAE (train, val), against epoch.
@@ -154,37 +238,44 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
     data : Dataset or DataInfo
         Only its name and task are read.
     """
-    task = data.task
-    fig = new_figure(10.5, 4.2)
-    ax_loss, ax_metric = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.075, right=0.985, bottom=0.14, top=0.8, wspace=0.25)
+    return LossPlot(data, result, spec).set_result(result).fig
 
-    train = np.asarray(result.get("train_losses") or [], dtype=np.float64)
-    val_epochs = np.asarray(result.get("val_epochs") or [], dtype=np.float64)
-    val = np.asarray(result.get("val_losses") or [], dtype=np.float64)
-    _curve(ax_loss, train_loss_epochs(result), train, "train")
-    _curve(ax_loss, val_epochs[: len(val)], val, "val")
-    if use_log_scale(np.concatenate([train, val])):
-        set_log_y(ax_loss)
-    loss_name = LOSS_OF_TASK.get(task, "loss")
-    ax_loss.set(xlabel="epoch", ylabel=f"{loss_name} loss")
-    set_title(ax_loss, f"loss ({loss_name})")
 
-    key, name = ("mae", "MAE") if task == "regression" else ("acc", "accuracy")
-    for split in ("train", "val"):
-        vals = np.asarray(result.get(f"{split}_{key}s") or [], dtype=np.float64)
-        _curve(ax_metric, val_epochs[: len(vals)], vals, split)
-    if task == "regression" and use_log_scale(
-        np.concatenate([np.asarray(result.get(f"{s}_maes") or [], float) for s in ("train", "val")])
-    ):
-        set_log_y(ax_metric)
-    ax_metric.set(xlabel="epoch", ylabel=name)
-    set_title(ax_metric, name)
-    for ax in (ax_loss, ax_metric):
-        if len(ax.get_lines()) > 1:
-            ax.legend(loc="best")
-    fig.suptitle(f"{title_head(data, result, spec)}\n{metric_text(result, task)}")
-    return fig
+def curve_limits(values: np.ndarray, log: bool) -> tuple[float, float]:
+    """The y range of a curve axis: whole decades on a log axis, else round ticks.
+
+    Rules rather than matplotlib's 5% margins, so that the range stays put while
+    training adds points inside it (what lets a plot be drawn before the run ends).
+    """
+    v = values[np.isfinite(values)]
+    if log:
+        v = v[v > 0]
+    if not v.size:
+        return (0.0, 1.0)
+    lo, hi = float(v.min()), float(v.max())
+    if log:
+        a, b = np.floor(np.log10(lo)), np.ceil(np.log10(hi))
+        return (float(10.0**a), float(10.0 ** max(b, a + 1)))
+    if lo == hi:
+        lo, hi = lo - (abs(lo) or 1.0) * 0.05, hi + (abs(hi) or 1.0) * 0.05
+    ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+    lo, hi = float(ticks[0]), float(ticks[-1])
+    pad = 0.02 * (hi - lo)
+    return (lo - pad, hi + pad)
+
+
+def _set_curve_axis(ax: Axes, values: np.ndarray) -> None:
+    log = use_log_scale(values)
+    if log:
+        set_log_y(ax)
+    elif ax.get_yscale() != "linear":
+        ax.set_yscale("linear")
+    ax.set_ylim(*curve_limits(values, log))
+
+
+def _spines(ax: Axes) -> list[Artist]:
+    """The visible spines: drawn over whatever the axes holds."""
+    return [s for s in ax.spines.values() if s.get_visible()]
 
 
 def set_log_y(ax: Axes) -> None:
@@ -197,13 +288,6 @@ def set_log_y(ax: Axes) -> None:
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.yaxis.set_minor_locator(NullLocator())
-
-
-def _curve(ax: Axes, x: np.ndarray, y: np.ndarray, split: str) -> None:
-    if len(y) == 0:
-        return
-    idx = decimate(len(y))
-    ax.plot(x[idx], y[idx], color=SERIES[split], lw=1.6, label=split)
 
 
 # --- 2-D surfaces -------------------------------------------------------------------------------
@@ -225,6 +309,149 @@ def decision_surface_figure(
     return draw_decision_surface(surface, points, DataInfo.of(data), result, spec)
 
 
+class DecisionSurfacePlot(TwoLayerPlot):
+    """The decision surface of a classifier on a plane (see :func:`decision_surface_figure`).
+
+    Built from the grid and the points (their true classes); the surface, the
+    boundary, the marks on mistakes and the test metric come from :meth:`set_model`.
+    """
+
+    def __init__(
+        self,
+        grid: surfaces.Grid,
+        task: str,
+        n_classes: int,
+        points: list[PointSet],
+        data: DataLike,
+        result: dict[str, Any],
+        spec: ModelSpec | None,
+    ) -> None:
+        fig = self.fig = new_figure(6.6, 5.4)
+        ax = self.ax = fig.add_axes((0.12, 0.11, 0.66, 0.73))
+        cax = fig.add_axes((0.82, 0.11, 0.035, 0.73))
+        self.grid, self.task, self.data = grid, task, data
+        extent = grid.extent
+        names = _class_names(data, n_classes)
+        blank = np.zeros(grid.xx.shape)
+        if task == "binary":
+            self.image = ax.imshow(
+                blank,
+                origin="lower",
+                extent=extent,
+                cmap=BINARY_CMAP,
+                vmin=0,
+                vmax=1,
+                aspect="auto",
+            )
+            fig.colorbar(self.image, cax=cax, label=f"P({names[1]})")
+            self.colors = [POINT_BLUE, POINT_ORANGE]
+        else:
+            self.colors = class_colors(n_classes)
+            self.image = ax.imshow(
+                np.zeros((*grid.xx.shape, 4)), origin="lower", extent=extent, aspect="auto"
+            )
+            mappable = ScalarMappable(
+                norm=BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes),
+                cmap=class_cmap(n_classes),
+            )
+            cb = fig.colorbar(mappable, cax=cax, label="predicted class (faded: unsure)")
+            cb.set_ticks(list(range(n_classes)), labels=names)
+        self.boundary: Any = None  # the contour, made by set_model
+        self.marks: list[Any] = []  # per point set: (points, their mistakes)
+        for pts in points:
+            X, true = pts.X, true_classes(data.task, pts.y)
+            small = len(X) <= 200
+            dots = ax.scatter(
+                X[:, 0],
+                X[:, 1],
+                c=np.asarray(self.colors, dtype=object)[true].tolist(),
+                marker=pts.marker,
+                s=_size(len(X)),
+                edgecolors="w",
+                linewidths=1.0 if small else 0.3,
+                zorder=3,
+            )
+            wrong = ax.scatter(
+                np.empty(0),
+                np.empty(0),
+                marker="x",
+                c=WRONG,
+                s=_size(len(X)) * 1.5 + 10,
+                linewidths=2 if small else 1.2,
+                zorder=4,
+            )
+            self.marks.append((dots, wrong))
+        _set_plane(ax, data, extent)
+        self.head = title_head(data, result, spec)
+        self.title = set_title(ax, self.head)
+
+    def update(self, inputs: PlotInputs) -> None:
+        assert isinstance(inputs.surface, surfaces.ClassSurface)
+        self.set_model(inputs.surface, inputs.points, inputs.result)
+
+    def set_model(
+        self, surface: surfaces.ClassSurface, points: list[PointSet], result: dict[str, Any]
+    ) -> DecisionSurfacePlot:
+        """Show the model's surface and its decisions on ``points``; returns self."""
+        ax, grid = self.ax, self.grid
+        if self.boundary is not None:
+            self.boundary.remove()
+            self.boundary = None
+        if self.task == "binary":
+            p1 = surface.probs[..., 1]
+            self.image.set_data(p1)
+            if p1.min() < 0.5 < p1.max():  # no boundary to draw when the model is constant
+                self.boundary = ax.contour(
+                    grid.xx, grid.yy, p1, levels=[0.5], colors="k", linewidths=1.5
+                )
+        else:
+            self.image.set_data(surfaces.class_rgba(surface, self.colors))
+            present = np.unique(surface.classes)
+            if len(present) > 1:
+                levels = np.arange(present.min(), present.max()) + 0.5
+                self.boundary = ax.contour(
+                    grid.xx, grid.yy, surface.classes, levels=levels, colors="k", linewidths=1
+                )
+        handles = []
+        n_wrong = 0
+        for pts, (_, marks) in zip(points, self.marks):
+            wrong = predicted_classes(self.task, pts.out) != true_classes(self.task, pts.y)
+            marks.set_offsets(pts.X[wrong, :2])
+            n_wrong += int(wrong.sum())
+            handles.append(_marker_handle(pts.marker, pts.label))
+        if n_wrong:
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    ls="",
+                    marker="x",
+                    color=WRONG,
+                    mew=2,
+                    ms=8,
+                    label=f"misclassified ({n_wrong})",
+                )
+            )
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        if len(handles) > 1:
+            ax.legend(handles=handles, loc="upper right", fontsize=10)
+        self.title.set_text(
+            f"{self.head}\ndecision surface · {metric_text(result, self.data.task)}"
+        )
+        return self
+
+    def top_layer(self) -> list[Artist]:
+        layer: list[Artist] = [self.image, self.title, *_spines(self.ax)]
+        for dots, marks in self.marks:
+            layer += [dots, marks]
+        if self.boundary is not None:
+            layer.append(self.boundary)
+        if self.ax.get_legend() is not None:
+            layer.append(self.ax.get_legend())
+        return layer
+
+
 @styled
 def draw_decision_surface(
     surface: surfaces.ClassSurface,
@@ -234,87 +461,9 @@ def draw_decision_surface(
     spec: ModelSpec | None = None,
 ) -> Figure:
     """:func:`decision_surface_figure` from the model's numbers (the drawing step)."""
-    fig = new_figure(6.6, 5.4)
-    ax = fig.add_axes((0.12, 0.11, 0.66, 0.73))
-    cax = fig.add_axes((0.82, 0.11, 0.035, 0.73))
-    grid = surface.grid
-    extent = grid.extent
     n_classes = surface.probs.shape[-1]
-    names = _class_names(data, n_classes)
-    if surface.task == "binary":
-        p1 = surface.probs[..., 1]
-        im = ax.imshow(
-            p1, origin="lower", extent=extent, cmap=BINARY_CMAP, vmin=0, vmax=1, aspect="auto"
-        )
-        fig.colorbar(im, cax=cax, label=f"P({names[1]})")
-        if p1.min() < 0.5 < p1.max():  # no boundary to draw when the model is constant
-            ax.contour(grid.xx, grid.yy, p1, levels=[0.5], colors="k", linewidths=1.5)
-        colors = [POINT_BLUE, POINT_ORANGE]
-    else:
-        colors = class_colors(n_classes)
-        ax.imshow(
-            surfaces.class_rgba(surface, colors), origin="lower", extent=extent, aspect="auto"
-        )
-        mappable = ScalarMappable(
-            norm=BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes), cmap=class_cmap(n_classes)
-        )
-        cb = fig.colorbar(mappable, cax=cax, label="predicted class (faded: unsure)")
-        cb.set_ticks(list(range(n_classes)), labels=names)
-        present = np.unique(surface.classes)
-        if len(present) > 1:
-            levels = np.arange(present.min(), present.max()) + 0.5
-            ax.contour(grid.xx, grid.yy, surface.classes, levels=levels, colors="k", linewidths=1)
-
-    handles = []
-    n_wrong = 0
-    for pts in points:
-        X = pts.X
-        true = true_classes(data.task, pts.y)
-        pred = predicted_classes(data.task, pts.out)
-        point_colors = np.asarray(colors, dtype=object)[true].tolist()
-        ax.scatter(
-            X[:, 0],
-            X[:, 1],
-            c=point_colors,
-            marker=pts.marker,
-            s=_size(len(X)),
-            edgecolors="w",
-            linewidths=1.0 if len(X) <= 200 else 0.3,
-            zorder=3,
-        )
-        wrong = pred != true
-        if wrong.any():
-            ax.scatter(
-                X[wrong, 0],
-                X[wrong, 1],
-                marker="x",
-                c=WRONG,
-                s=_size(len(X)) * 1.5 + 10,
-                linewidths=2 if len(X) <= 200 else 1.2,
-                zorder=4,
-            )
-        n_wrong += int(wrong.sum())
-        handles.append(_marker_handle(pts.marker, pts.label))
-    if n_wrong:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                ls="",
-                marker="x",
-                color=WRONG,
-                mew=2,
-                ms=8,
-                label=f"misclassified ({n_wrong})",
-            )
-        )
-    _set_plane(ax, data, extent)
-    if len(handles) > 1:
-        ax.legend(handles=handles, loc="upper right", fontsize=10)
-    set_title(
-        ax, f"{title_head(data, result, spec)}\ndecision surface · {metric_text(result, data.task)}"
-    )
-    return fig
+    plot = DecisionSurfacePlot(surface.grid, surface.task, n_classes, points, data, result, spec)
+    return plot.set_model(surface, points, result).fig
 
 
 def _marker_handle(marker: str, label: str) -> Line2D:
@@ -494,48 +643,81 @@ def confusion_figure(
     return draw_confusion(confusion_of_test(data, backend), DataInfo.of(data), result, spec)
 
 
+class ConfusionPlot(TwoLayerPlot):
+    """The confusion matrix of the test split (see :func:`confusion_figure`).
+
+    The colour scale runs from 0 to the largest class's count, which the split alone
+    fixes: a class the model gets all right fills its cell. The counts and the test
+    metric come from :meth:`set_counts`.
+    """
+
+    def __init__(
+        self,
+        class_sizes: np.ndarray,
+        data: DataLike,
+        result: dict[str, Any],
+        spec: ModelSpec | None,
+    ) -> None:
+        n = self.n = len(class_sizes)
+        self.data = data
+        names = _class_names(data, n)
+        side = float(np.clip(2.2 + 0.55 * n, 5.0, 9.5))
+        fig = self.fig = new_figure(side + 1.2, side)
+        ax = self.ax = fig.add_axes((0.2, 0.16, 0.6, 0.66))
+        cax = fig.add_axes((0.84, 0.16, 0.03, 0.66))
+        self.vmax = max(1, int(np.max(class_sizes)))
+        self.image = ax.imshow(
+            np.zeros((n, n)), cmap="Blues", vmin=0, vmax=self.vmax, aspect="auto"
+        )
+        cb = fig.colorbar(self.image, cax=cax, label="count")
+        # Counts are whole numbers: no 0.2-steps on a scale of 0 to 1 (and fewer ticks to
+        # draw). Otherwise matplotlib's default spacing (its AutoLocator's steps).
+        cb.locator = MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True)
+        self.counts = []
+        if n <= 20:
+            self.counts = [
+                ax.text(j, i, "", ha="center", va="center", fontsize=10)
+                for i in range(n)
+                for j in range(n)
+            ]
+        ticks = np.arange(n)
+        ax.set_xticks(
+            ticks, labels=names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center"
+        )
+        ax.set_yticks(ticks, labels=names)
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        split = "train = val = test" if data.shared_splits else "test"
+        self.head = f"{title_head(data, result, spec)}\nconfusion matrix ({split})"
+        self.title = set_title(ax, self.head)
+
+    def update(self, inputs: PlotInputs) -> None:
+        assert inputs.confusion is not None
+        self.set_counts(inputs.confusion, inputs.result)
+
+    def set_counts(self, cm: np.ndarray, result: dict[str, Any]) -> ConfusionPlot:
+        """Show the counts ``cm`` [n, n] (rows true, columns predicted); returns self."""
+        self.image.set_data(cm)
+        half = self.vmax / 2.0
+        for text, c in zip(self.counts, cm.ravel()):
+            text.set_text(str(c))
+            text.set_color("white" if c > half else "black")
+        self.title.set_text(f"{self.head} · {metric_text(result, self.data.task)}")
+        return self
+
+    def top_layer(self) -> list[Artist]:
+        return [self.image, *self.counts, self.title, *_spines(self.ax)]
+
+    def layout(self) -> Hashable:
+        return (self.n, self.vmax)
+
+
 @styled
 def draw_confusion(
     cm: np.ndarray, data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
 ) -> Figure:
     """:func:`confusion_figure` from the counts ``cm`` [n, n]."""
-    n = len(cm)
-    names = _class_names(data, n)
-    side = float(np.clip(2.2 + 0.55 * n, 5.0, 9.5))
-    fig = new_figure(side + 1.2, side)
-    ax = fig.add_axes((0.2, 0.16, 0.6, 0.66))
-    cax = fig.add_axes((0.84, 0.16, 0.03, 0.66))
-    im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=max(1, int(cm.max())), aspect="auto")
-    cb = fig.colorbar(im, cax=cax, label="count")
-    # Counts are whole numbers: no 0.2-steps on a scale of 0 to 1 (and fewer ticks to
-    # draw). Otherwise matplotlib's default spacing (its AutoLocator's steps).
-    cb.locator = MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True)
-    if n <= 20:
-        half = cm.max() / 2.0
-        for (i, j), c in np.ndenumerate(cm):
-            ax.text(
-                j,
-                i,
-                str(c),
-                ha="center",
-                va="center",
-                color="white" if c > half else "black",
-                fontsize=10,
-            )
-    ticks = np.arange(n)
-    ax.set_xticks(
-        ticks, labels=names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center"
-    )
-    ax.set_yticks(ticks, labels=names)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    split = "train = val = test" if data.shared_splits else "test"
-    set_title(
-        ax,
-        f"{title_head(data, result, spec)}\nconfusion matrix ({split}) · "
-        f"{metric_text(result, data.task)}",
-    )
-    return fig
+    return ConfusionPlot(cm.sum(axis=1), data, result, spec).set_counts(cm, result).fig
 
 
 def pred_vs_true_figure(
@@ -584,13 +766,38 @@ def draw_pred_vs_true(
 
 
 # --- all of a run's plots -----------------------------------------------------------------------
-def figure(stem: str, inputs: PlotInputs) -> Figure:
-    """Draw the plot ``stem`` (one of :func:`plot_stems`) from the model's numbers."""
+@styled
+def two_layer_plot(stem: str, inputs: PlotInputs) -> TwoLayerPlot | None:
+    """The plot ``stem`` built from what is known before training, or None.
+
+    Only the plot's background is set: the model's part comes from ``update(inputs)``
+    (:mod:`mlplab.plots.layered`). None for plots drawn in one go (the regression
+    plots, the 3-D ones).
+    """
     r, info, spec, surface = inputs.result, inputs.info, inputs.spec, inputs.surface
     if stem == "loss":
-        return loss_figure(r, info, spec)
+        return LossPlot(info, r, spec)
     if stem == "surface" and isinstance(surface, surfaces.ClassSurface):
-        return draw_decision_surface(surface, inputs.points, info, r, spec)
+        n_classes = surface.probs.shape[-1]
+        return DecisionSurfacePlot(
+            surface.grid, surface.task, n_classes, inputs.points, info, r, spec
+        )
+    if stem == "confusion" and inputs.confusion is not None:
+        return ConfusionPlot(inputs.confusion.sum(axis=1), info, r, spec)
+    if stem == "network" and inputs.state is not None:
+        names = list(info.feature_names)
+        return network.NetworkPlot(spec, names, output_names(info), model_label(r, spec))
+    return None
+
+
+@styled
+def figure(stem: str, inputs: PlotInputs) -> Figure:
+    """Draw the plot ``stem`` (one of :func:`plot_stems`) from the model's numbers."""
+    plot = two_layer_plot(stem, inputs)
+    if plot is not None:
+        plot.update(inputs)
+        return plot.fig
+    r, info, spec, surface = inputs.result, inputs.info, inputs.spec, inputs.surface
     if stem == "surface" and isinstance(surface, surfaces.RegressionSurface):
         test = inputs.points[1]
         X, y = test.X, test.y[:, surface.target]
@@ -599,12 +806,6 @@ def figure(stem: str, inputs: PlotInputs) -> Figure:
         return draw_regression_3d(surface, inputs.points[1], info, r, spec)
     if stem == "pred_vs_true":
         return draw_pred_vs_true(inputs.points, info, r, spec)
-    if stem == "confusion" and inputs.confusion is not None:
-        return draw_confusion(inputs.confusion, info, r, spec)
-    if stem == "network" and inputs.state is not None:
-        return network.network_figure(
-            inputs.state, spec, list(info.feature_names), output_names(info), model_label(r, spec)
-        )
     raise ValueError(f"no plot {stem!r} for these inputs")
 
 

@@ -182,11 +182,11 @@ def render_rgb(fig: Figure) -> np.ndarray:
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-def set_title(ax: Any, text: str) -> None:
+def set_title(ax: Any, text: str) -> Any:
     """Title ``ax`` at a fixed height above it.
 
     Giving ``y`` turns off matplotlib's automatic title placement, which measures every
     tick label of the axes (and of its siblings) on each draw to dodge them; no mlplab
     plot has labels above its axes, so the fixed place is right and drawing is faster.
     """
-    ax.set_title(text, y=1.0, pad=8)
+    return ax.set_title(text, y=1.0, pad=8)

@@ -1,24 +1,29 @@
 """Draw a run's plots in forked processes that get ready while the run trains.
 
-For a lab-sized run, importing matplotlib costs more than training (about 0.3 s), and
-drawing the plots about 0.25 s more on one core. On Linux, ``train`` has two forked
-worker processes draw them instead:
+For a lab-sized run, importing matplotlib costs more than training (about 0.25 s), and
+drawing the plots about 0.2 s more on one core. On Linux, ``train`` has worker
+processes draw them instead, on the core that training leaves free:
 
-- the **leader** is forked at the start of a run that will draw plots
-  (:meth:`RunPlotter.start`), once the data is loaded. On the core that training leaves
-  free, it imports matplotlib, then forks a **helper** that shares the loaded modules;
+- the **leader** is forked as early as can be: by ``mlplab train`` before it loads
+  anything heavy (:func:`prestart`), else when a run starts (:meth:`RunPlotter.start`).
+  It imports matplotlib while the command loads and the run trains;
+- once the model is built, ``train`` sends it the plots' inputs before training
+  (:meth:`RunPlotter.prepare`), and during training the range of the curves
+  (:meth:`RunPlotter.progress`). The leader draws each plot's background: everything
+  but the model's part (:mod:`mlplab.plots.layered`, :mod:`mlplab.plots.session`);
 - at the end of the run, ``train`` takes the model's numbers once
   (:func:`~mlplab.plots.inputs.plot_inputs`, the only step that needs the model: the
-  workers never touch the model, the engine or torch) and sends each worker its share
-  of the plots (:meth:`RunPlotter.submit`). Both draw at once, on both cores, while
-  ``train`` writes the rest of the record; :meth:`RunPlotter.collect` waits for the
-  files, so they exist when ``train`` returns.
+  workers never touch the model, the engine or torch) and sends them
+  (:meth:`RunPlotter.submit`). The leader forks a **helper** that shares its figures;
+  each draws the model's part of half the plots over their backgrounds and writes them,
+  while ``train`` writes the rest of the record; :meth:`RunPlotter.collect` waits for
+  the files, so they exist when ``train`` returns.
 
 Where there are no workers (another system, a single core, other threads running,
 plotting already loaded in this process, or a failed fork), :meth:`RunPlotter.collect`
-draws in this process, as before.
+draws in this process, as before: the same pictures, pixel for pixel.
 
-Lifetime: each worker serves one job and exits. Whatever ends the run (an error,
+Lifetime: the workers serve one run and exit. Whatever ends the run (an error,
 Ctrl-C, SIGTERM, a diverged or interrupted run), ``train`` calls :meth:`RunPlotter.stop`,
 which terminates and reaps the leader; the leader kills and reaps its helper first.
 No worker outlives the run or stays a zombie. Workers ignore SIGINT, which a Ctrl-C in
@@ -37,11 +42,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import os
-import pickle
+import queue
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,11 +58,14 @@ if TYPE_CHECKING:
     from mlplab.data.dataset import Dataset
     from mlplab.engines.spec import ModelSpec
     from mlplab.plots.inputs import PlotInputs
+    from mlplab.plots.session import DrawingSession
+    from mlplab.training.loop import History
 
 ENV = "MLPLAB_PLOT_WORKER"
 TIMEOUT_S = 300.0  # longest wait for the files: a worker that hangs must not hang the run
 STOP_GRACE_S = 2.0  # after SIGTERM, before SIGKILL
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+PROGRESS_EVERY_S = 0.03  # at most this often, the curves' range goes to the leader
 # Drawing time of each plot in ms (xor-nn, sinlog and iris on the benchmark machine): the
 # work is split by it. Only the ratios matter.
 COST = {
@@ -111,15 +123,73 @@ def _spare_core() -> bool:
     return n >= 2
 
 
-def split_work(stems: list[str]) -> tuple[list[str], list[str]]:
-    """The plots for the leader and for the helper, about equal in drawing time."""
+def split_work(
+    stems: list[str], cost: Callable[[str], float] | None = None
+) -> tuple[list[str], list[str]]:
+    """The plots for the leader and for the helper, about equal in drawing time.
+
+    ``cost`` gives each plot's time (default: :data:`COST`, for drawing it whole).
+    """
+    cost = cost or (lambda stem: COST.get(stem, 50.0))
     shares: tuple[list[str], list[str]] = ([], [])
     load = [0.0, 0.0]
-    for stem in sorted(stems, key=lambda s: -COST.get(s, 50.0)):  # largest first
+    for stem in sorted(stems, key=lambda s: -cost(s)):  # largest first
         i = 0 if load[0] <= load[1] else 1
         shares[i].append(stem)
-        load[i] += COST.get(stem, 50.0)
+        load[i] += cost(stem)
     return shares
+
+
+@dataclass
+class Job:
+    """The final drawing: into ``plots_dir``, as ``fmt``, the plots ``stems``."""
+
+    plots_dir: Path
+    inputs: PlotInputs
+    fmt: str
+    stems: list[str]
+
+
+class CurveRange:
+    """Each curve's finite min and max so far, and the first and last validated epoch.
+
+    What the loss plot's layout needs of the curves (see
+    :meth:`~mlplab.plots.run_plots.LossPlot.set_result`): given as two-point curves,
+    they give it the same axes as the whole curves, in a few bytes however long the run.
+    Kept up to date in O(1) a validation.
+    """
+
+    def __init__(self, metric: str) -> None:
+        self.names = {
+            "train_losses": "train_losses",
+            "val_losses": "val_losses",
+            "train_metrics": f"train_{metric}s",
+            "val_metrics": f"val_{metric}s",
+        }
+        self.seen = 0
+        self.range: dict[str, list[float]] = {}
+        self.epochs: list[float] = []
+
+    def add(self, history: History) -> None:
+        """Take the validations ``history`` has had since the last call."""
+        n = len(history.val_epochs)
+        for attr, name in self.names.items():
+            values = getattr(history, attr)
+            for v in values[self.seen : n]:
+                lo_hi = self.range.setdefault(name, [math.nan, math.nan])
+                if math.isfinite(v):
+                    lo_hi[0] = v if not math.isfinite(lo_hi[0]) else min(lo_hi[0], v)
+                    lo_hi[1] = v if not math.isfinite(lo_hi[1]) else max(lo_hi[1], v)
+        if n:
+            self.epochs = [float(history.val_epochs[0]), float(history.val_epochs[-1])]
+        self.seen = n
+
+    def summary(self) -> dict[str, list[float]]:
+        """The curves as two points each (min, max), ``val_epochs`` as (first, last)."""
+        out = {name: list(lo_hi) for name, lo_hi in self.range.items()}
+        if self.epochs:
+            out["val_epochs"] = list(self.epochs)
+        return out
 
 
 # --- the parent's side ----------------------------------------------------------------------
@@ -174,6 +244,7 @@ class _Workers:
 
 
 _used = False  # whether a run in this process has had workers (see wanted())
+_prestarted: _Workers | None = None  # started by prestart(), not yet taken by a run
 
 
 def _start() -> _Workers | None:
@@ -187,28 +258,102 @@ def _start() -> _Workers | None:
         return None
 
 
+def prestart() -> None:
+    """Fork the leader now, for the next run in this process to take (``mlplab train``).
+
+    Called before the command loads its settings, NumPy and the engine: the leader's
+    import of matplotlib then runs beside all of that, not only beside training. A
+    run that draws no plots does not take it; :func:`discard_prestarted` ends it.
+    """
+    global _prestarted
+    if _prestarted is None and wanted():
+        _prestarted = _start()
+
+
+def discard_prestarted() -> None:
+    """End a leader that :func:`prestart` forked and no run took (a no-op otherwise)."""
+    global _prestarted
+    workers, _prestarted = _prestarted, None
+    if workers is not None:
+        workers.stop(0)
+
+
 class RunPlotter:
     """Draws one run's plots: in worker processes if they were started, else here."""
 
     def __init__(self) -> None:
         self.workers: _Workers | None = None
-        self.sender: threading.Thread | None = None  # sends the jobs (see submit)
-        self.pending: dict[Any, list[str]] = {}  # connection -> plots asked of it
+        self.outbox: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
+        self.sender: threading.Thread | None = None  # sends the messages (see _post)
+        self.pending: set[Any] = set()  # connections whose answer is still to come
         self.order: list[str] = []  # every plot asked for, in the order of plot_stems
         self.answered = False
+        self.answered_by: list[int] = []  # pids of the workers that answered
         self.error: Exception | None = None  # from taking the model's numbers
+        self.curves: CurveRange | None = None  # set by prepare()
+        self.last_progress = 0.0
 
     def start(self) -> None:
-        """Fork the workers, if :func:`wanted`; without them, :meth:`collect` draws here."""
-        global _used
-        if self.workers is None and wanted():
-            self.workers = _start()
+        """Take the prestarted workers or fork them, if :func:`wanted`; else draw here."""
+        global _used, _prestarted
+        if self.workers is None:
+            if _prestarted is not None:
+                self.workers, _prestarted = _prestarted, None
+            elif wanted():
+                self.workers = _start()
             _used = _used or self.workers is not None
 
     @property
     def running(self) -> bool:
         """Whether workers are there to draw (else :meth:`collect` draws here)."""
         return self.workers is not None
+
+    def _post(self, kind: str, payload: Any) -> None:
+        """Queue a message for the leader; a thread sends it.
+
+        A pipe holds 64 kB, so a send waits until the leader reads, and the leader
+        reads only between backgrounds (or once matplotlib is loaded): the run must
+        never wait for it. A leader that never reads cannot hang the run either
+        (collect() times out).
+        """
+        if self.sender is None:
+            assert self.workers is not None
+            args = (self.outbox, self.workers.lead)
+            self.sender = threading.Thread(
+                target=_send, args=args, name="mlplab-plots", daemon=True
+            )
+            self.sender.start()
+        self.outbox.put((kind, payload))
+
+    def prepare(
+        self, header: dict[str, Any], data: Dataset, model: Any, spec: ModelSpec, fmt: str
+    ) -> None:
+        """Send the plots' inputs before training, for the leader to draw backgrounds.
+
+        ``model`` is the untrained model (only its weights' shapes matter). Never
+        raises: backgrounds only save time, and the plots are drawn whole without them.
+        """
+        if self.workers is None or fmt != "png" or self.pending:
+            return  # SVG is drawn whole at the end
+        try:
+            from mlplab.plots.inputs import layout_inputs
+            from mlplab.training.metrics import curve_metric_name
+
+            inputs = layout_inputs(header, data, spec, model.state_dict())
+            self.curves = CurveRange(curve_metric_name(data.task))
+        except Exception:
+            return
+        self._post("prep", inputs)
+
+    def progress(self, history: History) -> None:
+        """Take a validation's curves; every :data:`PROGRESS_EVERY_S`, send their range."""
+        if self.curves is None or self.workers is None or self.pending:
+            return
+        self.curves.add(history)
+        now = time.monotonic()
+        if now - self.last_progress >= PROGRESS_EVERY_S:
+            self.last_progress = now
+            self._post("progress", self.curves.summary())
 
     def submit(
         self,
@@ -219,7 +364,7 @@ class RunPlotter:
         spec: ModelSpec,
         fmt: str,
     ) -> None:
-        """Send each worker its share of the plots; they start drawing at once.
+        """Send the leader the model's numbers; the workers start drawing at once.
 
         Never raises: an error taking the model's numbers is raised by :meth:`collect`.
         Without workers this does nothing.
@@ -236,14 +381,9 @@ class RunPlotter:
             self.stop()
             return
         self.order = plot_stems(inputs)
-        # Both get a job, if an empty one, so that both finish. The leader's goes first:
-        # a leader that could not fork its helper reads the helper's after its own.
-        self.pending = dict(zip((workers.lead, workers.help), split_work(self.order)))
-        jobs = [(conn, _job(plots_dir, inputs, fmt, stems)) for conn, stems in self.pending.items()]
-        # Sent from a thread: a pipe holds 64 kB, so a send waits until its worker reads,
-        # and a worker that never does must not hang the run (collect() times out).
-        self.sender = threading.Thread(target=_send, args=(jobs,), name="mlplab-plots", daemon=True)
-        self.sender.start()
+        # Both answer, the helper perhaps with nothing, so that both are known to be done.
+        self.pending = {workers.lead, workers.help}
+        self._post("job", Job(Path(plots_dir), inputs, fmt, self.order))
 
     def collect(
         self,
@@ -282,7 +422,6 @@ class RunPlotter:
             self.stop()
 
     def _answers(self, timeout: float) -> list[str]:
-        import time
         from multiprocessing.connection import wait
 
         assert self.workers is not None
@@ -294,55 +433,70 @@ class RunPlotter:
             conns = [c for c in self.pending if c in ready or c.poll()]
             for conn in conns:
                 try:
-                    status, payload = conn.recv()
+                    status, payload, pid = conn.recv()
                 except (EOFError, OSError):
                     raise PlotWorkerFailed("a plot worker process died") from None
+                self.pending.discard(conn)
+                self.answered_by.append(pid)
                 if status != "ok":
                     raise PlotWorkerFailed(payload)
-                written.update(zip(self.pending.pop(conn), payload))
+                written.update(payload)
             if not conns and ready:
                 code = self.workers.proc.exitcode
                 raise PlotWorkerFailed(f"the plot worker process died (exit code {code})")
             if not ready:
                 raise PlotWorkerFailed(f"the plot workers did not finish in {timeout:g} s")
         self.answered = True
+        missing = [s for s in self.order if s not in written]
+        if missing:
+            raise PlotWorkerFailed(f"the plot workers did not draw {', '.join(missing)}")
         return [written[s] for s in self.order]
 
     def stop(self) -> None:
         """End the workers and reap them (a no-op without any; safe to call twice)."""
         workers, self.workers = self.workers, None
-        if workers is not None:
+        if self.sender is not None:
+            self.outbox.put(None)  # the sender ends after what is queued, or at once if
+        if workers is not None:  # the leader is gone (its pipe closes)
             # After the answers the leader is already on its way out; else it is told to go.
             workers.stop(0.5 if self.answered else 0, self.sender)
         self.sender = None
-        self.pending = {}
+        self.pending = set()
 
 
-def _send(jobs: list[tuple[Any, bytes]]) -> None:
-    """Send each worker its job; a worker that is gone is reported by collect()."""
-    for conn, job in jobs:
+def _send(outbox: queue.SimpleQueue[tuple[str, Any] | None], conn: Any) -> None:
+    """Send the queued messages to the leader, in order, until told to stop."""
+    while (message := outbox.get()) is not None:
         try:
-            conn.send_bytes(job)
+            conn.send(message)
         except (OSError, ValueError):
-            return
-
-
-def _job(plots_dir: Path, inputs: PlotInputs, fmt: str, stems: list[str]) -> bytes:
-    from mlplab.plots.inputs import only
-
-    return pickle.dumps((Path(plots_dir), only(inputs, stems), fmt, stems), protocol=5)
+            return  # the leader is gone: collect() reports it
 
 
 # --- the workers' side ----------------------------------------------------------------------
 def _leader(conn: Any, help_conn: Any, parent_ends: tuple[Any, ...], parent_pid: int) -> None:
-    """The leader: load the plotting code, fork the helper, draw its share, reap."""
+    """The leader: load the plotting code, draw backgrounds, then the job, with a helper."""
     for end in parent_ends:
         end.close()  # else our copies would keep the pipes open after the run dies
     _as_worker(parent_pid)
+    # A process that lives for one run: collections would only slow the import (by a
+    # tenth) and the drawing, and free nothing that matters.
+    gc.disable()
+    session = None
     with contextlib.suppress(Exception):  # if it fails, the job reports why
-        import mlplab.plots.run_plots  # noqa: F401  the work this process exists to do early
-
-    helper = _fork_helper(conn, help_conn)
+        session = _new_session()
+    job = _wait_for_job(conn, session)
+    if job is None:
+        return  # the run ended without plots
+    try:
+        cost = session.cost if session is not None else None
+        mine, theirs = split_work(job.stems, cost)
+    except Exception as err:
+        mine, theirs = job.stems, []
+        _answer(conn, None, job, [], error=err)
+        _answer(help_conn, None, job, [])
+        return
+    helper = _fork_helper(conn, help_conn, session, job, theirs)
     if helper:
         help_conn.close()
 
@@ -351,17 +505,42 @@ def _leader(conn: Any, help_conn: Any, parent_ends: tuple[Any, ...], parent_pid:
             os._exit(128 + signum)
 
         signal.signal(signal.SIGTERM, _stop)
-    _serve(conn)
+    _answer(conn, session, job, mine)
     if helper:
         _reap(helper, kill=False)
     else:
-        _serve(help_conn)  # no helper: its share is ours too
+        _answer(help_conn, session, job, theirs)  # no helper: its share is ours too
 
 
-def _fork_helper(conn: Any, help_conn: Any) -> int:
-    """Fork the helper (it shares every module loaded so far); its pid, or 0 if none."""
+def _new_session() -> DrawingSession:
+    from mlplab.plots.session import DrawingSession
+
+    return DrawingSession()
+
+
+def _wait_for_job(conn: Any, session: DrawingSession | None) -> Job | None:
+    """Draw backgrounds as messages allow, until the job comes (None: the run ended)."""
+    while True:
+        if session is not None and session.has_work() and not conn.poll():
+            with contextlib.suppress(Exception):  # a plot without background is drawn whole
+                session.draw_one()
+            continue
+        try:
+            kind, payload = conn.recv()
+        except (EOFError, OSError):
+            return None
+        if kind == "job":
+            return payload  # type: ignore[no-any-return]
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.handle(kind, payload)
+
+
+def _fork_helper(
+    conn: Any, help_conn: Any, session: DrawingSession | None, job: Job, share: list[str]
+) -> int:
+    """Fork the helper to draw ``share`` (it has every figure drawn so far); its pid or 0."""
     leader = os.getpid()
-    gc.freeze()  # as for the leader's own fork: fewer pages copied in either process
     try:
         pid = os.fork()
     except OSError:
@@ -372,7 +551,7 @@ def _fork_helper(conn: Any, help_conn: Any) -> int:
     try:
         conn.close()
         _as_worker(leader)
-        _serve(help_conn)
+        _answer(help_conn, session, job, share)
     except BaseException:
         code = 1
     finally:
@@ -386,19 +565,27 @@ def _reap(pid: int, kill: bool) -> None:
         os.waitpid(pid, 0)
 
 
-def _serve(conn: Any) -> None:
-    """Draw the one job that arrives on ``conn`` and answer (nothing if it closes)."""
-    try:
-        job = conn.recv_bytes()
-    except (EOFError, OSError):
-        return
-    try:
-        from mlplab.plots.run_plots import write_plots
+def _answer(
+    conn: Any,
+    session: DrawingSession | None,
+    job: Job,
+    stems: list[str],
+    error: BaseException | None = None,
+) -> None:
+    """Draw ``stems`` of ``job`` and answer ``("ok", [(stem, file), ...], pid)``.
 
-        plots_dir, inputs, fmt, stems = pickle.loads(job)
-        answer: tuple[str, Any] = ("ok", write_plots(plots_dir, inputs, fmt, stems))
+    A failure answers ``("error", "Type: message", pid)`` instead.
+    """
+    answer: tuple[str, Any, int]
+    try:
+        if error is not None:
+            raise error
+        if stems and session is None:
+            session = _new_session()  # raises what made it fail in the first place
+        written = session.write(job, stems) if stems and session is not None else []
+        answer = ("ok", written, os.getpid())
     except Exception as err:
-        answer = ("error", f"{type(err).__name__}: {err}")
+        answer = ("error", f"{type(err).__name__}: {err}", os.getpid())
     with contextlib.suppress(OSError):  # the run is gone: nobody to answer
         conn.send(answer)
 

@@ -35,7 +35,7 @@ from mlplab.errors import (
     RecordError,
     RunDiverged,
 )
-from mlplab.plots.worker import RunPlotter
+from mlplab.plots.worker import RunPlotter, discard_prestarted
 from mlplab.runs.atomic import link_replace
 from mlplab.runs.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from mlplab.runs.record import RunRecord, check_writable, run_dir_of, run_name
@@ -143,6 +143,7 @@ class RunHooks(Hooks):
         h = state.history
         if improved:
             self.ctx.best = (self.ctx.backend.state_dict(), state.epoch)
+        self.ctx.plotter.progress(h)
         e = state.epoch
         # Thinned like train/loss to about 1000 points a run: every event costs a trip
         # through the writer's queue, which on lab-sized models outweighs the step itself.
@@ -445,6 +446,8 @@ def _train(
     if record and cfg.plots != "none":
         # Plot workers get matplotlib ready on a spare core while the run trains.
         plotter.start()
+    else:
+        discard_prestarted()  # free the core for training
 
     # --- build ------------------------------------------------------------------------------
     order_rng = np.random.default_rng([cfg.seed, 1])
@@ -478,6 +481,7 @@ def _train(
     if rec is not None:
         rec.start(cfg, fresh=ckpt is None)
         rec.write_result({**header, **_curves(state, data.task)})
+        plotter.prepare(header, data, backend, spec, cfg.plots)
 
     tb = None
     if rec is not None:

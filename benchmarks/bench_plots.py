@@ -35,7 +35,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 LAB = REPO / "examples" / "xor_nn.yaml"
 
-# Where the time goes, in one fresh process, after training with --plots none.
+# Where the time goes, in one fresh process, after training with --plots none: taking
+# the model's numbers, importing matplotlib, then each plot drawn whole (build, Agg draw,
+# PNG encode) and, for plots in two layers, its background and its top layer alone.
 BREAKDOWN = r"""
 import io, json, pickle, sys, time
 from pathlib import Path
@@ -43,19 +45,29 @@ import mlplab.training.run as run
 res = run.train(sys.argv[1], log_path=sys.argv[2], plots="none", verbose=False, **json.loads(sys.argv[3]))
 out = {"train_wall": res.record["wall_time_s"]}
 t = time.perf_counter()
-from mlplab.plots.inputs import only, plot_inputs, plot_stems
+from mlplab.plots.inputs import layout_inputs, plot_inputs, plot_stems
 inputs = plot_inputs(res.record, res.dataset, res.backend, res.spec)
 out["model side"] = time.perf_counter() - t
-from mlplab.plots.worker import split_work
+from mlplab.plots.worker import CurveRange, Job
+from mlplab.training.loop import History
 t = time.perf_counter()
-for share in split_work(plot_stems(inputs)):
-    pickle.dumps(only(inputs, share), protocol=5)
-out["pickle shares"] = time.perf_counter() - t
+pickle.dumps(("job", Job(Path("x"), inputs, "png", plot_stems(inputs))), protocol=5)
+out["pickle job"] = time.perf_counter() - t
 t = time.perf_counter()
 import matplotlib
-from mlplab.plots.run_plots import figure
-from mlplab.plots.style import encode_png
+from mlplab.plots.layered import Background
+from mlplab.plots.run_plots import figure, two_layer_plot
+from mlplab.plots.style import STYLE, encode_png
 out["import"] = time.perf_counter() - t
+matplotlib.rcParams.update(STYLE)
+import gc
+gc.collect()
+gc.disable()  # as in the plot workers: a collection would land in one plot's time
+r = res.record
+before = layout_inputs({k: v for k, v in r.items() if not isinstance(v, list)}, res.dataset, res.spec, res.backend.state_dict())
+curves = CurveRange("acc")
+curves.add(History(r["val_epochs"], r["train_losses"], r["val_losses"], r["train_accs"], r["val_accs"]))
+before.result.update(curves.summary())
 for stem in plot_stems(inputs):
     t0 = time.perf_counter()
     fig = figure(stem, inputs)
@@ -65,19 +77,31 @@ for stem in plot_stems(inputs):
     encode_png(fig.canvas, Path(sys.argv[2]) / f"{stem}.png")
     t3 = time.perf_counter()
     out[f"{stem} build"], out[f"{stem} draw"], out[f"{stem} encode"] = t1 - t0, t2 - t1, t3 - t2
+    plot = two_layer_plot(stem, before)
+    if plot is not None:
+        t0 = time.perf_counter()
+        plot = two_layer_plot(stem, before)
+        plot.update(before)
+        background = Background(plot)
+        t1 = time.perf_counter()
+        plot.update(inputs)
+        assert background.finish(plot)
+        t2 = time.perf_counter()
+        out[f"{stem} background"], out[f"{stem} top layer"] = t1 - t0, t2 - t1
 print(json.dumps(out))
 """
 
 # The phases of one `mlplab train` (run in-process through the CLI's main), as seconds
-# since the start: when fit ends, when the workers get the job, when each has written
-# its share, and when the command is done. The workers' events are printed by the
-# forked processes themselves (they share this instrumentation).
+# since the start: when fit ends, when the leader has loaded matplotlib, has drawn each
+# background, and gets the job, when each worker has written its share, and when the
+# command is done. The workers' events are printed by the forked processes themselves
+# (they share this instrumentation). Nothing heavy is imported before the CLI's main,
+# as in the real command: the fit is wrapped after the plot worker is forked.
 TIMELINE = r"""
-import os, sys, time, pickle, types
+import os, sys, time
 T0 = time.perf_counter()
 import mlplab.cli
 import mlplab.plots.worker as w
-import mlplab.training.run as run
 
 def log(what):
     print(f"{what} {os.getpid()} {time.perf_counter() - T0:.4f}", file=sys.stderr, flush=True)
@@ -91,12 +115,21 @@ def wrap(mod, name, label):
             log(label)
     setattr(mod, name, g)
 
-wrap(run, "fit", "fit_end")
-wrap(w, "_serve", "share_written")
-wrap(w, "_fork_helper", "leader_ready")
-w.pickle = types.SimpleNamespace(
-    loads=lambda b: (log("job_received"), pickle.loads(b))[1], dumps=pickle.dumps
-)
+cli_main = mlplab.cli._main
+def main_after_prestart(argv):
+    import mlplab.training.run as run
+    wrap(run, "fit", "fit_end")
+    return cli_main(argv)
+mlplab.cli._main = main_after_prestart
+new_session = w._new_session
+def session():
+    s = new_session()
+    log("leader_ready")
+    wrap(s, "draw_one", "background_drawn")
+    return s
+w._new_session = session
+wrap(w, "_wait_for_job", "job_received")
+wrap(w, "_answer", "share_written")
 argv = ["train", "--config", sys.argv[1], "--quiet", "--log_path", sys.argv[2]]
 mlplab.cli.main(argv + sys.argv[3:])
 log("done")
@@ -120,6 +153,8 @@ def timeline(args: list[str], log_path: Path) -> dict[str, float]:
     out = {"fit end": events["fit_end"][0], "done": events["done"][0]}
     if "job_received" in events:
         out["leader ready"] = events["leader_ready"][0]
+        drawn = events.get("background_drawn", [])
+        out["backgrounds drawn"] = float(len([t for t in drawn if t < events["job_received"][0]]))
         out["job received"] = min(events["job_received"])
         out["first share written"] = min(events["share_written"])
         out["last share written"] = max(events["share_written"])
@@ -243,23 +278,42 @@ def main() -> None:
     print("\nInside one process (median, ms):\n")
     print(
         f"training (wall_time_s) {1000 * p['train_wall']:.0f}; model side (plot_inputs) "
-        f"{1000 * p['model side']:.1f}; pickling both shares {1000 * p['pickle shares']:.1f}; "
+        f"{1000 * p['model side']:.1f}; pickling the job {1000 * p['pickle job']:.1f}; "
         f"import matplotlib + mlplab.plots {1000 * p['import']:.0f}\n"
     )
-    print("| plot | build | Agg draw | PNG encode | total |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| plot | build | Agg draw | PNG encode | whole | background (build + draw) "
+        "| top layer | top layer + encode |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     stems = [k.removesuffix(" build") for k in p if k.endswith(" build")]
-    total = 0.0
+    total = top_total = 0.0
     for s in stems:
         b, d, e = (1000 * p[f"{s} {k}"] for k in ("build", "draw", "encode"))
         total += b + d + e
-        print(f"| {s} | {b:.1f} | {d:.1f} | {e:.1f} | {b + d + e:.1f} |")
-    print(f"| all | | | | {total:.1f} |")
+        if f"{s} background" in p:
+            bg, top = 1000 * p[f"{s} background"], 1000 * p[f"{s} top layer"]
+            top_total += top + e
+            layered = f"{bg:.1f} | {top:.1f} | {top + e:.1f}"
+        else:
+            top_total += b + d + e
+            layered = "drawn whole | | "
+        print(f"| {s} | {b:.1f} | {d:.1f} | {e:.1f} | {b + d + e:.1f} | {layered} |")
+    print(f"| all | | | | {total:.1f} | | | {top_total:.1f} |")
     print("\nOne command's phases (median, s since start; the workers' events in --plots png):\n")
     print("| `--plots` | " + " | ".join(phases["png"]) + " |")
     print("|---|" + "---:|" * len(phases["png"]))
     for plots, phase in phases.items():
-        cells = [f"{statistics.median(phase[k]):.3f}" if k in phase else "" for k in phases["png"]]
+        cells = [
+            (
+                f"{statistics.median(phase[k]):.0f}"
+                if k == "backgrounds drawn"
+                else f"{statistics.median(phase[k]):.3f}"
+            )
+            if k in phase
+            else ""
+            for k in phases["png"]
+        ]
         print(f"| {plots} | " + " | ".join(cells) + " |")
 
 

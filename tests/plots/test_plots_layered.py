@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 import pytest
-from plots_testlib import IRIS, MOONS, RING, XOR_NN, trained
+from plots_testlib import IRIS, MOONS, RING, SINLOG, XOR_NN, trained
 
 from mlplab.cli import _wants_plot_workers
 from mlplab.plots import layered, run_plots, session
@@ -30,6 +30,7 @@ RUNS = {
     "moons": MOONS,
     "ring": RING,  # multiclass
     "iris": IRIS,  # no plane: loss and confusion only
+    "sinlog": SINLOG,  # regression: the loss plot in layers, the others drawn whole
 }
 
 
@@ -93,6 +94,13 @@ def test_background_plus_top_layer_is_the_whole_picture(run):
         np.testing.assert_array_equal(_pixels(plot.fig), _pixels(whole), err_msg=stem)
         drawn.append(stem)
     assert "loss" in drawn and ("confusion" in drawn) == (run.dataset.task != "regression")
+    if run.dataset.task == "regression":
+        assert drawn == ["loss"] and plot_stems(final) == [
+            "loss",
+            "surface",
+            "regression_3d",
+            "pred_vs_true",
+        ]
 
 
 def test_a_background_whose_layout_changed_is_not_used(tmp_path_factory):

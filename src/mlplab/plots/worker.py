@@ -336,10 +336,12 @@ class RunPlotter:
         if self.workers is None or fmt != "png" or self.pending:
             return  # SVG is drawn whole at the end
         try:
-            from mlplab.plots.inputs import layout_inputs
+            from mlplab.plots.inputs import can_draw_network, layout_inputs
             from mlplab.training.metrics import curve_metric_name
 
-            inputs = layout_inputs(header, data, spec, model.state_dict())
+            # The weights only for the network diagram (a copy of a large model's costs).
+            state = model.state_dict() if can_draw_network(spec) else {}
+            inputs = layout_inputs(header, data, spec, state)
             self.curves = CurveRange(curve_metric_name(data.task))
         except Exception:
             return
@@ -492,7 +494,6 @@ def _leader(conn: Any, help_conn: Any, parent_ends: tuple[Any, ...], parent_pid:
         cost = session.cost if session is not None else None
         mine, theirs = split_work(job.stems, cost)
     except Exception as err:
-        mine, theirs = job.stems, []
         _answer(conn, None, job, [], error=err)
         _answer(help_conn, None, job, [])
         return

@@ -72,3 +72,33 @@ def test_pick_keeps_first_and_last():
     assert pick(5, 12) == [0, 1, 2, 3, 4]
     chosen = pick(101, 12)
     assert chosen[0] == 0 and chosen[-1] == 100 and len(chosen) == 12
+
+
+@pytest.mark.parametrize("name", ["moons", "sinlog"])
+def test_gif_frames_are_each_frame_drawn_whole(tmp_path_factory, name):
+    """Frames drawn as a background plus the changing surface equal frames drawn whole."""
+    import matplotlib as mpl
+
+    from mlplab.plots import snapshots
+    from mlplab.plots.style import STYLE, new_figure, set_title
+
+    settings = {"moons": MOONS, "sinlog": SINLOG}[name]
+    run = trained(tmp_path_factory, name, **settings)
+    rec = SnapshotRecorder(run.dataset, run.spec, grid_size=30)
+    for step in (0, 5, 9):
+        rec.capture(step, run.backend)
+    rec.frames[1] = rec.frames[1] * 0.5  # frames that differ, whatever the model learned
+    frames = snapshots.gif_frames(rec)
+    with mpl.rc_context(STYLE):  # each frame drawn whole, as gif_frames once did
+        fig = new_figure(5.2, 4.6)
+        ax = fig.add_axes((0.14, 0.12, 0.8, 0.74))
+        im = snapshots._panel(ax, rec, 0)
+        ax.set_xlabel(run.dataset.feature_names[0])
+        ax.set_ylabel(run.dataset.feature_names[1])
+        for i, frame in enumerate(frames):
+            im.set_data(snapshots._frame_image(rec, i)[0])
+            set_title(ax, f"{rec.title()}\nstep {rec.steps[i]}")
+            fig.canvas.draw()
+            whole = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+            np.testing.assert_array_equal(frame, whole, err_msg=f"frame {i}")
+    assert not np.array_equal(frames[0], frames[1])

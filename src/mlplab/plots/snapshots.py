@@ -27,6 +27,7 @@ from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import Backend
 from mlplab.engines.spec import ModelSpec
 from mlplab.plots import surfaces
+from mlplab.plots.layered import Background, TwoLayerPlot, draw_whole
 from mlplab.plots.run_plots import plane_names
 from mlplab.plots.style import (
     BINARY_CMAP,
@@ -36,7 +37,6 @@ from mlplab.plots.style import (
     display_name,
     model_label,
     new_figure,
-    render_rgb,
     save_figure,
     set_title,
     styled,
@@ -216,12 +216,25 @@ def grid_figure(rec: SnapshotRecorder) -> Figure:
     return fig
 
 
+class _Frame(TwoLayerPlot):
+    """One GIF frame: the surface, the points on it and the title change; the rest stays."""
+
+    def __init__(self, fig: Figure, ax: Any, image: Any, title: Any) -> None:
+        self.fig, self.ax, self.image, self.title = fig, ax, image, title
+
+    def top_layer(self) -> list[Any]:
+        spines = [s for s in self.ax.spines.values() if s.get_visible()]
+        return [self.image, *self.ax.collections, self.title, *spines]
+
+
 @styled
 def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.ndarray]:
     """The GIF's frames, uint8 [H, W, 3] each: one figure, its image updated per frame.
 
-    Re-using one figure (new image data, new title) instead of building a figure per
-    frame keeps the cost of each frame to its drawing.
+    The axes, ticks and labels are drawn once, as a background
+    (:mod:`mlplab.plots.layered`); each frame draws only the surface, the points on it
+    and its title over them: the same pixels as drawing each frame whole, in a third of
+    the time.
     """
     fig = new_figure(5.2, 4.6)
     ax = fig.add_axes((0.14, 0.12, 0.8, 0.74))
@@ -230,12 +243,17 @@ def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.n
     feats = plane_names(rec.data)
     ax.set_xlabel(feats[0])
     ax.set_ylabel(feats[1])
+    frame = _Frame(fig, ax, im, set_title(ax, rec.title()))
+    background: Background | None = None
     out = []
     for i in chosen:
         img, _ = _frame_image(rec, i)
         im.set_data(img)
-        set_title(ax, f"{rec.title()}\nstep {rec.steps[i]}")
-        out.append(render_rgb(fig))
+        frame.title.set_text(f"{rec.title()}\nstep {rec.steps[i]}")
+        background = background or Background(frame)
+        if not background.finish(frame):  # the layout is fixed: not expected
+            draw_whole(frame)
+        out.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
     return out
 
 

@@ -174,14 +174,6 @@ def encode_png(canvas: FigureCanvasAgg, path: Path | BinaryIO) -> None:
     image.save(path, format="png", compress_level=1, pnginfo=info, dpi=(DPI, DPI))
 
 
-def render_rgb(fig: Figure) -> np.ndarray:
-    """The figure drawn into memory, uint8 ``[H, W, 3]`` (frames of animations)."""
-    canvas = fig.canvas
-    assert isinstance(canvas, FigureCanvasAgg)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
-
-
 def set_title(ax: Any, text: str) -> Any:
     """Title ``ax`` at a fixed height above it.
 

@@ -102,3 +102,21 @@ def test_gif_frames_are_each_frame_drawn_whole(tmp_path_factory, name):
             whole = np.asarray(fig.canvas.buffer_rgba())[..., :3]
             np.testing.assert_array_equal(frame, whole, err_msg=f"frame {i}")
     assert not np.array_equal(frames[0], frames[1])
+
+
+def test_only_the_gifs_frames_are_drawn_however_many_were_captured(tmp_path_factory, tmp_path):
+    from mlplab.plots.recorder import MAX_FRAMES
+
+    moons = trained(tmp_path_factory, "moons", **MOONS)
+    rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=10)
+    for step in range(200):
+        rec.capture(step, moons.backend)
+    drawn = rec.for_drawing()
+    assert len(drawn.frames) == MAX_FRAMES == len(drawn.steps)
+    assert drawn.steps[0] == 0 and drawn.steps[-1] == 199
+    assert drawn.steps == [rec.steps[i] for i in pick(200, MAX_FRAMES)]
+    assert len(rec.frames) == 200  # the recorder keeps all it captured
+    assert drawn.grid.model_inputs.size == 0 and rec.grid.model_inputs.size > 0
+    assert rec.write(tmp_path) == ["boundary_evolution.gif", "boundary_evolution.png"]
+    with Image.open(tmp_path / "boundary_evolution.gif") as gif:
+        assert gif.n_frames == MAX_FRAMES

@@ -123,6 +123,21 @@ def test_workers_write_the_same_files_as_drawing_in_process(spy, tmp_path, monke
     assert on_disk["plot_files"] == names
 
 
+def test_workers_draw_the_snapshots_as_drawing_in_process_does(spy, tmp_path, monkeypatch):
+    snap = {**QUICK, "snapshot_every": 10, "epoch": 150}  # 15 snapshots
+    there = train(**snap, log_path=str(tmp_path / "worker"))
+    (plotter,) = spy
+    assert plotter.snapshots_sent and plotter.helpers
+    _assert_gone(plotter)
+    monkeypatch.setenv(worker.ENV, "0")
+    here = train(**snap, log_path=str(tmp_path / "here"))
+    names = ["boundary_evolution.gif", "boundary_evolution.png"]
+    assert there.record["snapshots"] == here.record["snapshots"] == names
+    for name in names + there.record["plot_files"]:
+        a = (there.run_dir / "plots" / name).read_bytes()
+        assert a == (here.run_dir / "plots" / name).read_bytes(), name
+
+
 def test_work_is_split_between_the_two_workers():
     lead, helper = worker.split_work(["loss", "surface", "confusion", "network"])
     assert sorted(lead + helper) == ["confusion", "loss", "network", "surface"]

@@ -18,7 +18,6 @@ job that arrives early is never kept waiting by backgrounds it no longer needs.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,9 @@ import matplotlib as mpl
 from mlplab.plots.inputs import PlotInputs, plot_stems
 from mlplab.plots.layered import Background, TwoLayerPlot, draw_whole
 from mlplab.plots.run_plots import LossPlot, figure, two_layer_plot
+from mlplab.plots.snapshots import GRID_PANELS, write_gif_file, write_grid_file
 from mlplab.plots.style import STYLE, encode_png, save_figure
-from mlplab.plots.worker import Job
+from mlplab.plots.worker import COST, SNAPSHOT_STEMS, Job
 
 
 class DrawingSession:
@@ -90,10 +90,13 @@ class DrawingSession:
         return plot.layout() == self.backgrounds["loss"].layout
 
     # --- the job --------------------------------------------------------------------------
-    def cost(self, stem: str) -> float:
+    def cost(self, stem: str, job: Job) -> float:
         """About how long the job's ``stem`` takes (ms): less with a background."""
-        whole = {"loss": 75.0, "surface": 70.0, "regression_3d": 175.0, "confusion": 52.0}
-        full = whole.get(stem, {"pred_vs_true": 47.0, "network": 31.0}.get(stem, 50.0))
+        if stem == "snapshots.gif":  # a frame is a top layer over one background
+            return 50.0 + 7.0 * len(job.snapshots.frames)
+        if stem == "snapshots.grid":  # each panel its own axes
+            return 20.0 + 27.0 * min(len(job.snapshots.frames), GRID_PANELS)
+        full = COST.get(stem, 50.0)
         return full / 4.0 if stem in self.backgrounds else full
 
     def write(self, job: Job, stems: list[str]) -> list[tuple[str, str]]:
@@ -103,7 +106,12 @@ class DrawingSession:
             name = f"{stem}.{job.fmt}"
             path = Path(job.plots_dir) / name
             plot, background = self.plots.get(stem), self.backgrounds.get(stem)
-            if job.fmt == "png" and plot is not None and background is not None:
+            if stem in SNAPSHOT_STEMS:
+                if stem == "snapshots.gif":
+                    name = write_gif_file(job.snapshots, Path(job.plots_dir))
+                else:
+                    name = write_grid_file(job.snapshots, Path(job.plots_dir), job.fmt)
+            elif job.fmt == "png" and plot is not None and background is not None:
                 plot.update(job.inputs)
                 if not background.finish(plot):  # the layout changed: draw it all
                     draw_whole(plot)
@@ -113,10 +121,3 @@ class DrawingSession:
                 save_figure(figure(stem, job.inputs), path, job.fmt)
             written.append((stem, name))
         return written
-
-
-def load_job(data: bytes) -> Job:
-    """A job as the run sends it (see :meth:`mlplab.plots.worker.RunPlotter.submit`)."""
-    job = pickle.loads(data)
-    assert isinstance(job, Job)
-    return job

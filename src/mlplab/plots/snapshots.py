@@ -1,18 +1,13 @@
-"""The model's surface captured during training, replayed as an animation.
+"""The snapshots of a run drawn: an animated GIF and a grid of panels.
 
-``mlplab train --snapshot_every N`` makes ``train`` create a :class:`SnapshotRecorder`,
-call :meth:`~SnapshotRecorder.capture` every ``N`` steps and
-:meth:`~SnapshotRecorder.write` at the end. The recorder evaluates the model on a fixed
-grid over the data's plane (a few thousand points: cheap next to a training step on
-real data) and keeps only those numbers; drawing waits for the end. It writes:
+From a :class:`~mlplab.plots.recorder.SnapshotRecorder`'s frames (see there), this
+writes:
 
-- ``boundary_evolution.gif``: one frame per snapshot (at most :data:`MAX_FRAMES`,
-  evenly spaced, the last one always kept), the step in each frame's title;
+- ``boundary_evolution.gif``: one frame per snapshot (at most
+  :data:`~mlplab.plots.recorder.MAX_FRAMES`, evenly spaced, the last one always kept),
+  the step in each frame's title;
 - ``boundary_evolution.png`` (or ``.svg``): up to :data:`GRID_PANELS` snapshots side by
   side, the step in each panel's title.
-
-Data that is not 2-D has no plane to draw on: the recorder then captures nothing and
-writes nothing, without complaint.
 """
 
 from __future__ import annotations
@@ -23,130 +18,53 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from mlplab.data.dataset import Dataset
-from mlplab.engines.backend import Backend
-from mlplab.engines.spec import ModelSpec
 from mlplab.plots import surfaces
 from mlplab.plots.layered import Background, TwoLayerPlot, draw_whole
+from mlplab.plots.recorder import MAX_FRAMES, STEM, SnapshotRecorder, pick
+from mlplab.plots.recorder import SNAPSHOT_GRID as SNAPSHOT_GRID  # re-exported
 from mlplab.plots.run_plots import plane_names
 from mlplab.plots.style import (
     BINARY_CMAP,
     POINT_BLUE,
     POINT_ORANGE,
     class_colors,
-    display_name,
-    model_label,
     new_figure,
     save_figure,
     set_title,
     styled,
 )
 
-SNAPSHOT_GRID = 80  # grid points per axis: coarser than the final plot, captured often
-MAX_FRAMES = 60  # frames in the GIF; more only make a bigger file of the same story
+__all__ = ["SnapshotRecorder", "gif_frames", "grid_figure", "pick", "write_snapshots"]
+
 GRID_PANELS = 12  # panels in the PNG grid
 FRAME_MS = 120  # display time of one GIF frame; the last one stays 1.5 s
-STEM = "boundary_evolution"
 
 
-class SnapshotRecorder:
-    """Keeps the model's surface over the data's plane at chosen training steps.
-
-    Parameters
-    ----------
-    data : Dataset
-        The run's data; only 2-feature data is captured.
-    spec : ModelSpec
-        The model's architecture (for the label in titles).
-    grid_size : int
-        Grid points per axis.
-    label : str, optional
-        The model's label for titles (default: built from ``spec``).
-
-    Attributes
-    ----------
-    steps : list of int
-        The training step of each snapshot.
-    frames : list of ndarray, float32 [G, G] or [G, G, C]
-        P(class 1) (binary), class probabilities (multiclass) or predicted values
-        (regression, first target) at each grid point.
-    """
-
-    def __init__(
-        self,
-        data: Dataset,
-        spec: ModelSpec,
-        grid_size: int = SNAPSHOT_GRID,
-        label: str | None = None,
-    ) -> None:
-        self.data = data
-        self.spec = spec
-        self.label = label or model_label({}, spec)
-        self.active = surfaces.is_planar(data)
-        self.grid = surfaces.make_grid(data, grid_size) if self.active else None
-        self.steps: list[int] = []
-        self.frames: list[np.ndarray] = []
-
-    def capture(self, step: int, backend: Backend) -> None:
-        """Evaluate the model on the grid and keep the result for ``step``."""
-        if self.grid is None:
-            return
-        if self.data.task == "regression":
-            frame = surfaces.regression_surface(backend, self.grid).values
-        else:
-            s = surfaces.class_surface(backend, self.data.task, self.grid)
-            frame = s.probs[..., 1] if s.task == "binary" else s.probs
-        self.steps.append(int(step))
-        self.frames.append(frame.astype(np.float32))
-
-    def surface(self, i: int) -> surfaces.Surface:
-        """Snapshot ``i`` as a :class:`~mlplab.plots.surfaces.Surface` (for checks)."""
-        assert self.grid is not None
-        f = self.frames[i].astype(np.float64)
-        if self.data.task == "regression":
-            return surfaces.RegressionSurface(self.grid, f)
-        if self.data.task == "binary":
-            probs = np.stack([1 - f, f], axis=-1)
-            return surfaces.ClassSurface(self.grid, probs, (f > 0.5).astype(np.int64), "binary")
-        return surfaces.ClassSurface(self.grid, f, f.argmax(axis=-1), "multiclass")
-
-    def write(self, plots_dir: str | Path, fmt: str = "png") -> list[str]:
-        """Write the GIF and the grid of snapshots; return their names (none if nothing).
-
-        Parameters
-        ----------
-        plots_dir : path
-            Folder to write to (created if missing).
-        fmt : {'png', 'svg'}
-            Format of the grid; the animation is always a GIF.
-        """
-        if not self.frames:
-            return []
-        plots_dir = Path(plots_dir)
-        plots_dir.mkdir(parents=True, exist_ok=True)
-        gif = f"{STEM}.gif"
-        write_gif(self, plots_dir / gif)
-        grid_name = f"{STEM}.{fmt}"
-        save_figure(grid_figure(self), plots_dir / grid_name, fmt)
-        return [gif, grid_name]
-
-    def title(self) -> str:
-        return f"{display_name(self.data.name)} · {self.label}"
+def write_snapshots(rec: SnapshotRecorder, plots_dir: Path, fmt: str = "png") -> list[str]:
+    """Write ``rec``'s GIF and grid into ``plots_dir``; return their names."""
+    return [write_gif_file(rec, plots_dir), write_grid_file(rec, plots_dir, fmt)]
 
 
-def pick(n: int, k: int) -> list[int]:
-    """``k`` evenly spaced indices of ``n`` (all of them if ``n <= k``), last included."""
-    if n <= k:
-        return list(range(n))
-    return sorted({round(float(v)) for v in np.linspace(0, n - 1, k)})
+def write_gif_file(rec: SnapshotRecorder, plots_dir: Path) -> str:
+    """Write the animation into ``plots_dir``; return its name."""
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    write_gif(rec, plots_dir / f"{STEM}.gif")
+    return f"{STEM}.gif"
+
+
+def write_grid_file(rec: SnapshotRecorder, plots_dir: Path, fmt: str = "png") -> str:
+    """Write the grid of snapshots into ``plots_dir``; return its name."""
+    name = f"{STEM}.{fmt}"
+    save_figure(grid_figure(rec), plots_dir / name, fmt)
+    return name
 
 
 def _frame_image(rec: SnapshotRecorder, i: int) -> tuple[np.ndarray, dict[str, Any]]:
     """The image array and ``imshow`` keywords of snapshot ``i``."""
     f = rec.frames[i]
-    if rec.data.task == "binary":
+    if rec.info.task == "binary":
         return f, {"cmap": BINARY_CMAP, "vmin": 0.0, "vmax": 1.0}
-    if rec.data.task == "multiclass":
+    if rec.info.task == "multiclass":
         s = rec.surface(i)
         assert isinstance(s, surfaces.ClassSurface)
         return surfaces.class_rgba(s, class_colors(f.shape[-1])), {}
@@ -155,18 +73,17 @@ def _frame_image(rec: SnapshotRecorder, i: int) -> tuple[np.ndarray, dict[str, A
     return f, {"cmap": "viridis", "vmin": lo, "vmax": hi}
 
 
-def _draw_points(ax: Any, data: Dataset) -> None:
+def _draw_points(ax: Any, rec: SnapshotRecorder) -> None:
     """The training points (at most 500), coloured by class or by y."""
-    idx = np.unique(np.linspace(0, len(data.X_train) - 1, min(500, len(data.X_train))).astype(int))
-    X = surfaces.raw_inputs(data, data.X_train[idx])
-    size = float(np.clip(2000.0 / len(idx), 6.0, 90.0))
-    if data.task == "regression":
+    X, cls = rec.points_X, rec.points_class
+    size = float(np.clip(2000.0 / max(len(X), 1), 6.0, 90.0))
+    if cls is None:
         ax.scatter(X[:, 0], X[:, 1], c="k", s=size / 3, alpha=0.4)
         return
-    y = data.y_train[idx]
-    cls = y[:, 0].astype(int) if data.task == "binary" else y.astype(int)
     colors = (
-        [POINT_BLUE, POINT_ORANGE] if data.task == "binary" else class_colors(int(cls.max()) + 1)
+        [POINT_BLUE, POINT_ORANGE]
+        if rec.info.task == "binary"
+        else class_colors(int(cls.max()) + 1)
     )
     ax.scatter(
         X[:, 0],
@@ -182,7 +99,7 @@ def _panel(ax: Any, rec: SnapshotRecorder, i: int) -> Any:
     assert rec.grid is not None
     img, kw = _frame_image(rec, i)
     im = ax.imshow(img, origin="lower", extent=rec.grid.extent, aspect="auto", **kw)
-    _draw_points(ax, rec.data)
+    _draw_points(ax, rec)
     ax.set_xlim(*rec.grid.extent[:2])
     ax.set_ylim(*rec.grid.extent[2:])
     return im
@@ -197,7 +114,7 @@ def grid_figure(rec: SnapshotRecorder) -> Figure:
     height = 3.0 * rows + 0.8
     fig = new_figure(3.1 * cols + 0.4, height)
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
-    feats = plane_names(rec.data)
+    feats = plane_names(rec.info)
     for ax, i in zip(axes, chosen):
         _panel(ax, rec, i)
         set_title(ax, f"step {rec.steps[i]}")
@@ -211,7 +128,7 @@ def grid_figure(rec: SnapshotRecorder) -> Figure:
     fig.subplots_adjust(
         left=0.08, right=0.98, bottom=0.5 / height, top=1 - 0.75 / height, hspace=0.45, wspace=0.3
     )
-    what = "predicted value" if rec.data.task == "regression" else "decision surface"
+    what = "predicted value" if rec.info.task == "regression" else "decision surface"
     fig.suptitle(f"{rec.title()}: {what} during training")
     return fig
 
@@ -240,7 +157,7 @@ def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.n
     ax = fig.add_axes((0.14, 0.12, 0.8, 0.74))
     chosen = pick(len(rec.frames), max_frames)
     im = _panel(ax, rec, chosen[0])
-    feats = plane_names(rec.data)
+    feats = plane_names(rec.info)
     ax.set_xlabel(feats[0])
     ax.set_ylabel(feats[1])
     frame = _Frame(fig, ax, im, set_title(ax, rec.title()))

@@ -69,6 +69,8 @@ PROGRESS_EVERY_S = 0.03  # at most this often, the curves' range goes to the lea
 # Drawing time of each plot in ms (xor-nn, sinlog and iris on the benchmark machine): the
 # work is split by it. Only the ratios matter.
 COST = {
+    "snapshots.gif": 450.0,
+    "snapshots.grid": 340.0,
     "loss": 75.0,
     "surface": 70.0,
     "regression_3d": 175.0,
@@ -140,14 +142,22 @@ def split_work(
     return shares
 
 
+SNAPSHOT_STEMS = ["snapshots.gif", "snapshots.grid"]  # the snapshots' two files, as jobs
+
+
 @dataclass
 class Job:
-    """The final drawing: into ``plots_dir``, as ``fmt``, the plots ``stems``."""
+    """The final drawing: into ``plots_dir``, as ``fmt``, the plots ``stems``.
+
+    ``snapshots`` (a :class:`~mlplab.plots.recorder.SnapshotRecorder`'s frames to
+    draw) comes with the stems :data:`SNAPSHOT_STEMS`.
+    """
 
     plots_dir: Path
     inputs: PlotInputs
     fmt: str
     stems: list[str]
+    snapshots: Any = None
 
 
 class CurveRange:
@@ -292,6 +302,8 @@ class RunPlotter:
         self.error: Exception | None = None  # from taking the model's numbers
         self.curves: CurveRange | None = None  # set by prepare()
         self.last_progress = 0.0
+        self.snapshots_sent = False  # whether the job asked the workers for the snapshots
+        self.snapshot_files: list[str] = []  # what they wrote of them
 
     def start(self) -> None:
         """Take the prestarted workers or fork them, if :func:`wanted`; else draw here."""
@@ -365,11 +377,14 @@ class RunPlotter:
         model: Any,
         spec: ModelSpec,
         fmt: str,
+        snapshots: Any = None,
     ) -> None:
         """Send the leader the model's numbers; the workers start drawing at once.
 
-        Never raises: an error taking the model's numbers is raised by :meth:`collect`.
-        Without workers this does nothing.
+        ``snapshots``, a :class:`~mlplab.plots.recorder.SnapshotRecorder` with frames,
+        has the workers draw them too (see :attr:`snapshot_files`). Never raises: an
+        error taking the model's numbers is raised by :meth:`collect`. Without workers
+        this does nothing.
         """
         workers = self.workers
         if workers is None or self.pending:
@@ -383,9 +398,16 @@ class RunPlotter:
             self.stop()
             return
         self.order = plot_stems(inputs)
+        stems = list(self.order)
+        if snapshots is not None and snapshots.frames:
+            snapshots = snapshots.for_drawing()
+            stems += SNAPSHOT_STEMS
+            self.snapshots_sent = True
+        else:
+            snapshots = None
         # Both answer, the helper perhaps with nothing, so that both are known to be done.
         self.pending = {workers.lead, workers.help}
-        self._post("job", Job(Path(plots_dir), inputs, fmt, self.order))
+        self._post("job", Job(Path(plots_dir), inputs, fmt, stems, snapshots))
 
     def collect(
         self,
@@ -449,9 +471,12 @@ class RunPlotter:
             if not ready:
                 raise PlotWorkerFailed(f"the plot workers did not finish in {timeout:g} s")
         self.answered = True
-        missing = [s for s in self.order if s not in written]
+        asked = self.order + (SNAPSHOT_STEMS if self.snapshots_sent else [])
+        missing = [s for s in asked if s not in written]
         if missing:
             raise PlotWorkerFailed(f"the plot workers did not draw {', '.join(missing)}")
+        if self.snapshots_sent:
+            self.snapshot_files = [written[s] for s in SNAPSHOT_STEMS]
         return [written[s] for s in self.order]
 
     def stop(self) -> None:
@@ -491,7 +516,7 @@ def _leader(conn: Any, help_conn: Any, parent_ends: tuple[Any, ...], parent_pid:
     if job is None:
         return  # the run ended without plots
     try:
-        cost = session.cost if session is not None else None
+        cost = (lambda stem: session.cost(stem, job)) if session is not None else None
         mine, theirs = split_work(job.stems, cost)
     except Exception as err:
         _answer(conn, None, job, [], error=err)

@@ -510,7 +510,7 @@ def _train(
         ctx.best_saved = state.history.best_epoch if ctx.best is not None else -1
     if cfg.snapshot_every and rec is not None and cfg.plots != "none":
         try:
-            from mlplab.plots.snapshots import SnapshotRecorder
+            from mlplab.plots.recorder import SnapshotRecorder
 
             ctx.snapshots = SnapshotRecorder(data, spec)
         except ImportError:
@@ -712,7 +712,9 @@ def _finish(
     draw = rec is not None and status == "finished" and cfg.plots != "none"
     if rec is not None and draw:
         # Sent before the record is written, so that the plot workers draw meanwhile.
-        ctx.plotter.submit(rec.plots_dir, result, data, backend, ctx.spec, cfg.plots)
+        ctx.plotter.submit(
+            rec.plots_dir, result, data, backend, ctx.spec, cfg.plots, snapshots=ctx.snapshots
+        )
     if rec is not None:
         if status != "diverged":
             ctx.save("last", state, metrics=False)
@@ -730,8 +732,8 @@ def _finish(
             ctx.tb.close()
         if draw:
             _draw_plots(ctx, state, result)
-        if ctx.snapshots is not None and cfg.plots != "none":
-            _write_snapshots(ctx, result)
+        if ctx.snapshots is not None and cfg.plots != "none" and not ctx.plotter.snapshots_sent:
+            _write_snapshots(ctx, result)  # unless the plot workers drew them
         rec.write_result(result)
     return result
 
@@ -757,6 +759,8 @@ def _draw_plots(ctx: _RunContext, state: LoopState, result: dict[str, Any]) -> N
         result["plot_files"] = ctx.plotter.collect(
             ctx.record.plots_dir, result, ctx.data, ctx.backend, ctx.spec, ctx.cfg.plots
         )
+        if ctx.plotter.snapshot_files:
+            result["snapshots"] = ctx.plotter.snapshot_files
     except Exception as err:
         warnings.warn(
             f"mlplab: plotting failed ({describe(err)}); results are kept",

@@ -1,0 +1,33 @@
+"""Names in plot titles: the dataset's and the model's (no matplotlib, for the run's side)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def display_name(name: str) -> str:
+    """A dataset name fit for a title: built-in names as they are, files by base name."""
+    return os.path.basename(name.rstrip("/\\")) or name
+
+
+def model_label(result: dict[str, Any], spec: Any | None = None) -> str:
+    """The model's label: ``model_name`` if set, else e.g. ``mlp 2x1 sigmoid`` or ``linear``.
+
+    Built like :meth:`mlplab.config.Config.label`, from the record's settings, or from
+    ``spec`` (a :class:`~mlplab.engines.spec.ModelSpec`) where the record lacks them.
+    """
+    if result.get("model_name"):
+        return str(result["model_name"])
+    if spec is not None:
+        n_layer, hid_dim, act = spec.n_layer, spec.hid_dim, spec.act
+        hid_dims = "-".join(map(str, spec.hid_dims)) if spec.hid_dims else None
+    else:
+        n_layer = 0 if result.get("model") == "linear" else int(result.get("n_layer", 0))
+        hid_dim, act = result.get("hid_dim", 0), result.get("act", "")
+        hid_dims = result.get("hid_dims")
+    if n_layer == 0:
+        return "linear"
+    if hid_dims:
+        return f"mlp {hid_dims} {act}"
+    return f"mlp {hid_dim}x{n_layer} {act}"

@@ -61,3 +61,18 @@ def test_activation_curves_come_from_the_engine_table():
     np.testing.assert_allclose(curves["relu"][1], [0, 0, 1])  # relu'(0) = 0, as torch
     s = 1 / (1 + np.exp(-z))
     np.testing.assert_allclose(curves["sigmoid"][1], s * (1 - s))
+
+
+def test_plot_redraws_the_snapshot_animation_from_the_kept_frames(tmp_path_factory, run_cli):
+    snap = trained(tmp_path_factory, "xor_snap", **{**XOR_NN, "epoch": 300, "snapshot_every": 20})
+    plots = snap.run_dir / "plots"
+    names = snap.record["snapshots"]
+    assert names == ["boundary_evolution.gif", "boundary_evolution.png"]
+    assert (snap.run_dir / "snapshots.npz").is_file()
+    before = {n: (plots / n).read_bytes() for n in names}
+    shutil.rmtree(plots)
+    proc = run_cli("plot", snap.run_dir)
+    assert proc.returncode == 0, proc.stderr
+    for name, content in before.items():  # the same frames: the same bytes
+        assert (plots / name).read_bytes() == content, name
+    assert proc.stdout.split()[-2:] == [str(plots / n) for n in names]

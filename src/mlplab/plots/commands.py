@@ -2,8 +2,9 @@
 
 ``mlplab plot RUN_DIR`` rebuilds the trained model from the run's config.yaml and last
 checkpoint (:func:`mlplab.training.run.load_run`, no retraining) and draws the same plots
-as the end of training, from result.json's curves. ``mlplab plot activations`` draws
-every activation next to its derivative.
+as the end of training, from result.json's curves, and the snapshot animation from the
+frames a ``--snapshot_every`` run kept (``snapshots.npz``). ``mlplab plot activations``
+draws every activation next to its derivative.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlplab.errors import CheckpointError
+from mlplab.plots.recorder import SNAPSHOT_FILE
 
 ACTIVATIONS_TARGET = "activations"
 
@@ -63,4 +65,9 @@ def redraw_run(run_dir: Path, out: str | None = None, fmt: str = "png") -> tuple
 
     out_dir = Path(out) if out else run_dir / "plots"
     names = draw_run_plots(out_dir, run.record, run.dataset, run.backend, run.spec, fmt=fmt)
+    frames = run_dir / SNAPSHOT_FILE
+    if frames.is_file():  # trained with --snapshot_every
+        from mlplab.plots.recorder import SnapshotRecorder
+
+        names += SnapshotRecorder.load(frames).write(out_dir, fmt)
     return out_dir, names

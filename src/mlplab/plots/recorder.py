@@ -16,7 +16,8 @@ writes nothing, without complaint.
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ SNAPSHOT_GRID = 80  # grid points per axis: coarser than the final plot, capture
 MAX_FRAMES = 60  # frames in the GIF; more only make a bigger file of the same story
 MAX_POINTS = 500  # training points drawn on each frame
 STEM = "boundary_evolution"
+SNAPSHOT_FILE = "snapshots.npz"  # in the run's folder: the frames, for `mlplab plot RUN_DIR`
 
 
 def pick(n: int, k: int) -> list[int]:
@@ -138,6 +140,47 @@ class SnapshotRecorder:
         if self.grid is not None:  # the grid's model inputs are for capturing only
             out.grid = replace(self.grid, model_inputs=self.grid.model_inputs[:0])
         return out
+
+    def save(self, path: str | Path) -> None:
+        """Write the frames the pictures show (:meth:`for_drawing`) to ``path`` (.npz).
+
+        What ``mlplab plot RUN_DIR`` redraws the GIF and the grid from (:meth:`load`):
+        at most :data:`MAX_FRAMES` frames of the grid (1.5 MB at the default grid).
+        """
+        from mlplab.runs.atomic import atomic_open
+
+        drawn = self.for_drawing()
+        assert drawn.grid is not None and drawn.frames
+        meta = {"info": asdict(drawn.info), "label": drawn.label}
+        classes = drawn.points_class
+        with atomic_open(path, "wb") as f:
+            np.savez(
+                f,
+                steps=np.asarray(drawn.steps, dtype=np.int64),
+                frames=np.stack(drawn.frames),
+                xx=drawn.grid.xx,
+                yy=drawn.grid.yy,
+                points_X=drawn.points_X,
+                points_class=np.empty(0, np.int64) if classes is None else classes,
+                meta=np.asarray(json.dumps(meta)),
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> SnapshotRecorder:
+        """The frames :meth:`save` wrote, ready to :meth:`write` (no model, no data)."""
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            rec = cls.__new__(cls)
+            rec.info = DataInfo(**meta["info"])
+            rec.spec = None
+            rec.label = meta["label"]
+            rec.active = True
+            rec.grid = surfaces.Grid(z["xx"], z["yy"], np.empty((0, 2)))
+            rec.steps = [int(s) for s in z["steps"]]
+            rec.frames = list(z["frames"])
+            rec.points_X = z["points_X"]
+            rec.points_class = None if rec.info.task == "regression" else z["points_class"]
+        return rec
 
     def write(self, plots_dir: str | Path, fmt: str = "png") -> list[str]:
         """Write the GIF and the grid of snapshots; return their names (none if nothing).

@@ -732,8 +732,10 @@ def _finish(
             ctx.tb.close()
         if draw:
             _draw_plots(ctx, state, result)
-        if ctx.snapshots is not None and cfg.plots != "none" and not ctx.plotter.snapshots_sent:
-            _write_snapshots(ctx, result)  # unless the plot workers drew them
+        if ctx.snapshots is not None and cfg.plots != "none":
+            _save_snapshots(ctx)
+            if not ctx.plotter.snapshots_sent:
+                _write_snapshots(ctx, result)  # unless the plot workers drew them
         rec.write_result(result)
     return result
 
@@ -767,6 +769,14 @@ def _draw_plots(ctx: _RunContext, state: LoopState, result: dict[str, Any]) -> N
             RuntimeWarning,
             stacklevel=2,
         )
+
+
+def _save_snapshots(ctx: _RunContext) -> None:
+    """Keep the frames in the run's folder, for ``mlplab plot RUN_DIR`` to redraw."""
+    from mlplab.plots.recorder import SNAPSHOT_FILE
+
+    if ctx.snapshots.frames and ctx.record is not None:  # type: ignore[union-attr]
+        ctx.snapshots.save(ctx.record.dir / SNAPSHOT_FILE)  # type: ignore[union-attr]
 
 
 def _write_snapshots(ctx: _RunContext, result: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 The lab runs as users run it, as a whole command:
 ``mlplab train --config examples/xor_nn.yaml --quiet --log_path TMP --plots MODE``, with
 ``--plots none`` and ``--plots png`` alternating (and ``png`` drawn in-process, with
-``MLPLAB_PLOT_WORKER=0``, for comparison; ``--svg`` adds ``svg``). It prints the
+``MLPLAB_PLOT_WORKER=0``, for comparison; ``--svg`` adds ``svg``, ``--snapshots`` adds
+``--snapshot_every 100`` both ways). It prints the
 medians, the added wall and CPU time and their ratios as a markdown table, then where
 the time goes inside one process (the model-side step, matplotlib's import, and each
 plot's building, Agg drawing and PNG encoding), and the phases of one instrumented
@@ -171,7 +172,9 @@ def lab_overrides() -> list[str]:
     return [] if "validate_every" in LAB.read_text() else ["--validate_every", "100"]
 
 
-def time_train(plots: str, log_path: Path, env: dict[str, str]) -> tuple[float, float]:
+def time_train(
+    plots: str, log_path: Path, env: dict[str, str], extra: tuple[str, ...] = ()
+) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system, workers included) of one command.
 
     CPU time is reported next to wall time because it barely moves when other jobs
@@ -183,7 +186,10 @@ def time_train(plots: str, log_path: Path, env: dict[str, str]) -> tuple[float, 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(
-        [*cmd, *lab_overrides(), "--plots", plots], check=True, stdout=subprocess.DEVNULL, env=env
+        [*cmd, *lab_overrides(), "--plots", plots, *extra],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env=env,
     )
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -206,18 +212,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--svg", action="store_true", help="also time --plots svg")
+    parser.add_argument(
+        "--snapshots", action="store_true", help="also time --snapshot_every 100 (the GIF)"
+    )
     parser.add_argument("--quiet-load", type=float, default=0.8)
     parser.add_argument("--max-wait", type=float, default=900.0)
     args = parser.parse_args()
 
     env = {**os.environ, "MLPLAB_PLOT_WORKER": "auto"}
-    modes: dict[str, tuple[str, dict[str, str]]] = {
-        "none": ("none", env),
-        "png": ("png", env),
-        "png, drawn in-process": ("png", {**env, "MLPLAB_PLOT_WORKER": "0"}),
+    in_process = {**env, "MLPLAB_PLOT_WORKER": "0"}
+    snap = ("--snapshot_every", "100")
+    modes: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
+        "none": ("none", env, ()),
+        "png": ("png", env, ()),
+        "png, drawn in-process": ("png", in_process, ()),
     }
     if args.svg:
-        modes["svg"] = ("svg", env)
+        modes["svg"] = ("svg", env, ())
+    if args.snapshots:
+        modes["png --snapshot_every 100"] = ("png", env, snap)
+        modes["png --snapshot_every 100, drawn in-process"] = ("png", in_process, snap)
     times: dict[str, list[float]] = {m: [] for m in modes}
     cpus: dict[str, list[float]] = {m: [] for m in modes}
     parts: dict[str, list[float]] = {}
@@ -227,8 +241,8 @@ def main() -> None:
         root = Path(tmp)
         time_train("none", root / "warmup", env)  # fill the OS file cache, build .pyc files
         for _ in range(args.repeats):
-            for m, (plots, m_env) in modes.items():  # interleaved: drift hits every mode alike
-                wall, cpu = time_train(plots, root / m.replace(" ", "_"), m_env)
+            for m, (plots, m_env, extra) in modes.items():  # interleaved: drift hits all alike
+                wall, cpu = time_train(plots, root / m.replace(" ", "_"), m_env, extra)
                 times[m].append(wall)
                 cpus[m].append(cpu)
             overrides = {"validate_every": 100} if lab_overrides() else {}

@@ -142,12 +142,13 @@ class NetworkPlot(TwoLayerPlot):
         params = layer_params(state, self.spec)
         weights = [w for w, _ in params]
         flat = np.concatenate([w.ravel() for w in weights])
-        self.edges.set_linewidths(np.concatenate([w.ravel() for w in edge_widths(weights)]))
-        self.edges.set_colors(np.where((flat >= 0)[:, None], to_rgba(BLUE), to_rgba(ORANGE)))
+        self.edges.set_linewidth(np.concatenate([w.ravel() for w in edge_widths(weights)]).tolist())
+        colors = np.where((flat >= 0)[:, None], to_rgba(BLUE), to_rgba(ORANGE))
+        self.edges.set_color([tuple(c) for c in colors])
         biases = [b for _, b in params]
         top_b = max(float(np.abs(b).max()) for b in biases) or 1.0
         for b, nodes in zip(biases, self.nodes[1:]):  # input nodes stay white
-            nodes.set_facecolors(_sign_color(b, np.abs(b) / top_b))
+            nodes.set_facecolor([tuple(c) for c in _sign_color(b, np.abs(b) / top_b)])
         return self
 
     def top_layer(self) -> list[Artist]:

@@ -83,7 +83,7 @@ class SnapshotRecorder:
         label: str | None = None,
     ) -> None:
         self.info = DataInfo.of(data)
-        self.spec = spec
+        self.spec: ModelSpec | None = spec  # None once loaded from a file
         self.label = label or model_label({}, spec)
         self.active = surfaces.is_planar(data)
         self.grid = surfaces.make_grid(data, grid_size) if self.active else None

@@ -432,8 +432,8 @@ class DecisionSurfacePlot(TwoLayerPlot):
                     label=f"misclassified ({n_wrong})",
                 )
             )
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
+        if (legend := ax.get_legend()) is not None:
+            legend.remove()
         if len(handles) > 1:
             ax.legend(handles=handles, loc="upper right", fontsize=10)
         self.title.set_text(
@@ -447,8 +447,8 @@ class DecisionSurfacePlot(TwoLayerPlot):
             layer += [dots, marks]
         if self.boundary is not None:
             layer.append(self.boundary)
-        if self.ax.get_legend() is not None:
-            layer.append(self.ax.get_legend())
+        if (legend := self.ax.get_legend()) is not None:
+            layer.append(legend)
         return layer
 
 

@@ -36,7 +36,7 @@ class DrawingSession:
     """The plots of one run, built and partly drawn before the run ends."""
 
     def __init__(self) -> None:
-        mpl.rcParams.update(STYLE)  # this process draws nothing else
+        mpl.rcParams.update(STYLE)  # type: ignore[arg-type]  # this process draws nothing else
         self.layout: PlotInputs | None = None
         self.progress: dict[str, list[float]] = {}
         self.plots: dict[str, TwoLayerPlot] = {}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mlplab.plots import surfaces
@@ -170,7 +171,9 @@ def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.n
         background = background or Background(frame)
         if not background.finish(frame):  # the layout is fixed: not expected
             draw_whole(frame)
-        out.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+        canvas = fig.canvas
+        assert isinstance(canvas, FigureCanvasAgg)
+        out.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
     return out
 
 

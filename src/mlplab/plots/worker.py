@@ -556,7 +556,7 @@ def _wait_for_job(conn: Any, session: DrawingSession | None) -> Job | None:
         except (EOFError, OSError):
             return None
         if kind == "job":
-            return payload  # type: ignore[no-any-return]
+            return payload
         if session is not None:
             with contextlib.suppress(Exception):
                 session.handle(kind, payload)

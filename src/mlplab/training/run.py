@@ -775,8 +775,8 @@ def _save_snapshots(ctx: _RunContext) -> None:
     """Keep the frames in the run's folder, for ``mlplab plot RUN_DIR`` to redraw."""
     from mlplab.plots.recorder import SNAPSHOT_FILE
 
-    if ctx.snapshots.frames and ctx.record is not None:  # type: ignore[union-attr]
-        ctx.snapshots.save(ctx.record.dir / SNAPSHOT_FILE)  # type: ignore[union-attr]
+    if ctx.snapshots.frames and ctx.record is not None:
+        ctx.snapshots.save(ctx.record.dir / SNAPSHOT_FILE)
 
 
 def _write_snapshots(ctx: _RunContext, result: dict[str, Any]) -> None:

@@ -41,3 +41,50 @@ def test_cli_bad_axis_value_exits_2_with_one_line_and_writes_nothing(
     assert code == 2
     assert len(err.splitlines()) == 1 and "'lr'" in err and err.startswith("mlplab:")
     assert not log.exists()
+
+
+def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: Path) -> None:
+    """A real Ctrl-C to the process group: the stacks stop at an epoch's end, not after a
+    grace period, and every run is recorded `interrupted` with a checkpoint to resume."""
+    import json
+    import os
+    import signal
+    import time
+
+    log = tmp_path / "runs"
+    args = [
+        "sweep", "--data", "xor", "--n_layer", "1", "--hid_dim", "2", "--act", "sigmoid",
+        "--lr", "0.5", "1", "--seed", "0", "1", "2", "3", "--epoch", "100000000",
+        "--engine", "numpy", "--log_every", "0", "--validate_every", "1000",
+        "--plots", "none", "--log_path", str(log), "--exp_name", "stop", "--workers", "2",
+        "--no_report",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlplab", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a shell gives a command
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(log.glob("stop/*/result.json"))) < 8:
+            time.sleep(0.05)  # every run's record is open: the stacks are training
+        time.sleep(1.0)
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert took < 5.0  # the pool's grace period (then SIGTERM) is not needed
+    assert "Traceback" not in err and "8 runs remain" in err
+    records = [json.loads(p.read_text()) for p in log.glob("stop/*/result.json")]
+    assert len(records) == 8
+    for record in records:
+        assert record["status"] == "interrupted" and record["epochs_run"] > 0
+        assert "mlplab train --resume" in record["message"]
+    assert len(list(log.glob("stop/*/checkpoints/last.safetensors"))) == 8

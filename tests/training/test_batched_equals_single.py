@@ -245,3 +245,40 @@ def test_a_width_per_layer_trains_batched_as_alone(tmp_path):
         assert rb["n_params"] == alone["n_params"] == 2 * 8 + 8 + 8 * 4 + 4 + 4 * 1 + 1
         np.testing.assert_allclose(rb["val_losses"], alone["val_losses"], rtol=1e-5)
         assert rb["test_acc"] == alone["test_acc"]
+
+
+def test_a_stopped_stack_resumes_each_config_exactly(tmp_path: Path) -> None:
+    """Stopped at an epoch's end (a Ctrl-C in a sweep), each config resumes as if never stopped."""
+    base = {
+        "data": "moons",
+        "n_samples": 300,
+        "n_layer": 1,
+        "hid_dim": 8,
+        "act": "relu",
+        "optim": "adam",
+        "batch_size": 32,  # minibatches: the data-order RNG must resume too
+        "dp_rate": 0.1,  # and the dropout RNG
+        "epoch": 12,
+        "save_every": 0,
+    }
+    cfgs = _configs(tmp_path, base, [{"lr": 0.01, "seed": 1}, {"lr": 0.03, "seed": 2}])
+    asked = []
+
+    def stop_at_the_fifth_question() -> bool:
+        asked.append(None)
+        return len(asked) >= 5  # asked before the group starts, then at each epoch's end
+
+    stopped = train_batched(cfgs, should_stop=stop_at_the_fifth_question)
+    for cfg, rec in zip(cfgs, stopped, strict=True):
+        assert rec["status"] == "interrupted" and rec["epochs_run"] == 4
+        assert "mlplab train --resume" in rec["message"]
+        resumed = train(resume=Path(cfg.log_path) / cfg.exp_name / rec["run_id"], verbose=False)
+        assert resumed.status == "finished"
+        _assert_same(resumed.record, _single(cfg, tmp_path))
+
+
+def test_a_stop_before_a_group_starts_trains_nothing_of_it(tmp_path: Path) -> None:
+    base = {"data": "xor", "n_layer": 1, "hid_dim": 2, "act": "sigmoid", "epoch": 50}
+    cfgs = _configs(tmp_path, base, [{"lr": 0.5}, {"lr": 1.0}])
+    assert train_batched(cfgs, should_stop=lambda: True) == [None, None]
+    assert not (tmp_path / "b").exists()

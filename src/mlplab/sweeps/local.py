@@ -126,16 +126,27 @@ def _train_stacked(configs: list[dict[str, Any]], on_done: OnDone | None) -> lis
     """Train a group with the batched trainer; None if the stack itself failed."""
     from mlplab.runs.record import run_dir_of
     from mlplab.training.batched import train_batched
-    from mlplab.training.run import as_config
+    from mlplab.training.run import _StopFlag, as_config
 
+    # As train(handle_signals=True) does for one run: Ctrl-C or SIGTERM ends the stack
+    # at the end of an epoch, each config `interrupted` with a checkpoint to resume from.
+    # A second Ctrl-C stops at once.
+    stop = _StopFlag()
+    stop.install()
     try:
         # Curves stay in each result.json; leaving them out of the returned dicts keeps a
         # sweep of long runs from holding every curve in memory at once.
-        results = train_batched(configs, curves_in_results=False)
+        results = train_batched(
+            configs, curves_in_results=False, should_stop=lambda: stop.signum is not None
+        )
     except Exception:  # retried one by one, where an error gets its own run
         return None
+    finally:
+        stop.restore()
     outcomes: list[Outcome] = []
     for values, record in zip(configs, results, strict=True):
+        if record is None:
+            continue  # not started: the stop came first
         status = record.get("status", "failed")
         outcome: Outcome = {
             "run_id": record.get("run_id"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,7 @@ def _train_group(
     verbose: bool,
     tb_points: int | None = TB_POINTS,
     curves_in_results: bool = True,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Train one group (equal :func:`group_key`) and write every config's run record."""
     from mlplab.training.run import (
@@ -178,6 +179,7 @@ def _train_group(
             np.array([c.lr for c in cfgs], dtype=np.float64),
             seeds,
             console,
+            should_stop,
         )
 
     # --- evaluate and record, per config -------------------------------------------------------------
@@ -220,7 +222,14 @@ def _train_group(
             best=(ex["best"], out.best_epoch) if out.best_epoch > 0 else None,
             started=started,
         )
-        result = _finish(ctx, out.loop_state(h), header, out.status, out.message)
+        message = out.message
+        if out.status == "interrupted":
+            assert out.loop is not None
+            message = (
+                f"interrupted at step {out.loop['step']}; "
+                f"resume with `mlplab train --resume {rec.dir}`"
+            )
+        result = _finish(ctx, out.loop_state(h), header, out.status, message)
         if not curves_in_results:
             for k in [k for k, v in result.items() if isinstance(v, list) and k not in header]:
                 del result[k]
@@ -252,7 +261,8 @@ def train_batched(
     max_group: int = DEFAULT_MAX_GROUP,
     tb_points: int | None = TB_POINTS,
     curves_in_results: bool = True,
-) -> list[dict[str, Any]]:
+    should_stop: Callable[[], bool] | None = None,
+) -> list[dict[str, Any] | None]:
     """Train every config, stacking those that share a shape, and write each run record.
 
     Parameters
@@ -273,12 +283,17 @@ def train_batched(
         False leaves the per-epoch curves (lists) out of the returned dicts; they are still
         in each result.json. A sweep that only needs statuses keeps its memory flat this
         way (256 configs x 10001 epochs of curves are ~400 MB as Python lists).
+    should_stop : callable, optional
+        Asked at the end of every epoch of a stack (e.g. "was Ctrl-C pressed?"). Once it
+        says yes, the stack's configs end ``interrupted`` with a checkpoint that
+        ``mlplab train --resume`` continues exactly, and no further group starts.
 
     Returns
     -------
-    list of dict
+    list of dict (or None)
         Each config's result.json contents, in the order of ``configs``; the same keys as
-        :func:`mlplab.training.run.train` writes.
+        :func:`mlplab.training.run.train` writes. None for a config whose group had not
+        started when ``should_stop`` said stop.
     """
     from mlplab.engines.malloc import keep_training_memory
     from mlplab.training.run import as_config
@@ -287,8 +302,10 @@ def train_batched(
     cfgs = [as_config(c) for c in configs]
     results: list[dict[str, Any] | None] = [None] * len(cfgs)
     for idx in _group_indices(cfgs, max_group):
+        if should_stop is not None and should_stop():
+            break  # the groups not started have no record: a sweep trains them again
         group = [cfgs[i] for i in idx]
-        out = _train_group(group, verbose, tb_points, curves_in_results)
+        out = _train_group(group, verbose, tb_points, curves_in_results, should_stop)
         for i, r in zip(idx, out, strict=True):
             results[i] = r
-    return results  # type: ignore[return-value]
+    return results

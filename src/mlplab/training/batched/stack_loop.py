@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,7 +87,7 @@ class _Curves:
 class _Outcome:
     """How one config's training ended, for its run record."""
 
-    status: str  # finished | diverged
+    status: str  # finished | diverged | interrupted
     loop: dict[str, Any] | None  # LoopState fields but the history; None: diverged
     export: dict[str, Any]
     best_epoch: int
@@ -108,8 +109,16 @@ def _fit_stack(
     base_lrs: Array,
     seeds: list[int],
     console: RunConsole,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[_Outcome]:
-    """:func:`mlplab.training.loop.fit` for K configs at once; one outcome per config."""
+    """:func:`mlplab.training.loop.fit` for K configs at once; one outcome per config.
+
+    ``should_stop`` is asked at the end of every epoch (a Ctrl-C or SIGTERM noted by the
+    caller): once it says yes, every config still training ends ``interrupted`` there,
+    with its curves so far and a loop state that ``mlplab train --resume`` continues
+    from exactly. (A full-batch epoch is one step; a stop waits for the epoch's end so
+    that no config is left mid-epoch.)
+    """
     K, E = len(base_lrs), s.epoch
     n_train = len(data.y_train)
     val_at = [e for e in range(1, E + 1) if e % s.validate_every == 0 or e == E]
@@ -173,7 +182,8 @@ def _fit_stack(
 
     epoch = 0
     n_vals = 0
-    while epoch < E and len(ids):
+    stopped = False
+    while epoch < E and len(ids) and not stopped:
         # --- epoch start: learning rates and data order --------------------------------------
         lr_vec = _lrs_at(epoch, base_lrs[ids], s)
         stack.set_lr(lr_vec)
@@ -254,6 +264,9 @@ def _fit_stack(
                 if len(stop_rows):
                     finish(stop_rows, "finished", epoch, n_vals, stopped_early=True)
         console.epoch(epoch, "")
+        if should_stop is not None and should_stop() and epoch < E and len(ids):
+            finish(np.arange(len(ids)), "interrupted", epoch, n_vals)
+            stopped = True
 
     if len(ids):
         finish(np.arange(len(ids)), "finished", epoch, n_vals)

@@ -88,3 +88,75 @@ def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: P
         assert record["status"] == "interrupted" and record["epochs_run"] > 0
         assert "mlplab train --resume" in record["message"]
     assert len(list(log.glob("stop/*/checkpoints/last.safetensors"))) == 8
+
+
+def test_a_killed_sweep_takes_its_workers_with_it(tmp_path: Path) -> None:
+    """SIGKILL to the sweep's process alone: its workers do not train on, orphaned; they
+    stop as for SIGTERM, each run recorded `interrupted` with a checkpoint."""
+    import json
+    import os
+    import signal
+    import time
+
+    log = tmp_path / "runs"
+    args = [
+        "sweep", "--data", "xor", "--n_layer", "1", "--hid_dim", "2", "--act", "sigmoid",
+        "--lr", "0.5", "1", "--seed", "0", "1", "2", "3", "--epoch", "100000000",
+        "--engine", "numpy", "--log_every", "0", "--validate_every", "1000",
+        "--plots", "none", "--log_path", str(log), "--exp_name", "kill", "--workers", "2",
+        "--no_report",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlplab", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(log.glob("kill/*/result.json"))) < 8:
+            time.sleep(0.05)
+        workers = [
+            int(p.name)
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and _parent_of(int(p.name)) == proc.pid and _is_pool_worker(p)
+        ]
+        assert len(workers) == 2
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in workers), "the workers train on, orphaned"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    records = [json.loads(p.read_text()) for p in log.glob("kill/*/result.json")]
+    assert sorted(r["status"] for r in records) == ["interrupted"] * 8
+    assert len(list(log.glob("kill/*/checkpoints/last.safetensors"))) == 8
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _is_pool_worker(proc_dir: Path) -> bool:
+    try:
+        return b"multiprocessing.spawn" in (proc_dir / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -64,7 +64,6 @@ if TYPE_CHECKING:
 ENV = "MLPLAB_PLOT_WORKER"
 TIMEOUT_S = 300.0  # longest wait for the files: a worker that hangs must not hang the run
 STOP_GRACE_S = 2.0  # after SIGTERM, before SIGKILL
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 PROGRESS_EVERY_S = 0.03  # at most this often, the curves' range goes to the leader
 # Drawing time of each plot in ms (xor-nn, sinlog and iris on the benchmark machine): the
 # work is split by it. Only the ratios matter.
@@ -618,15 +617,9 @@ def _answer(
 
 def _as_worker(parent_pid: int) -> None:
     """Signals of a worker: the run decides about Ctrl-C, and a worker dies with it."""
+    from mlplab.lifetime import die_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:  # the parent died before the request took effect
+    if not die_with_parent(signal.SIGKILL, parent_pid):
         os._exit(0)

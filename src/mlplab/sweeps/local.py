@@ -46,6 +46,7 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 # (the pool hands out one more than it has workers, and those cannot be cancelled)
 # return at once instead of starting new runs.
 _stopping = False
+_sweep_pid: int | None = None  # the process that started this worker (see _init_worker)
 
 
 class SweepInterrupted(Exception):
@@ -355,11 +356,20 @@ def _make_pool(workers: int) -> ProcessPoolExecutor:
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
+        initargs=(os.getpid(),),
     )
 
 
-def _init_worker() -> None:
-    """Set up a worker: one math thread, and Ctrl-C handled only inside a run."""
+def _init_worker(parent_pid: int) -> None:
+    """Set up a worker: one math thread, Ctrl-C handled only inside a run, and an end
+    with the sweep: if the sweep's process is killed outright, the kernel sends SIGTERM,
+    which stops a run or a stack cleanly (``interrupted``, with a checkpoint)."""
+    from mlplab.lifetime import die_with_parent
+
+    global _sweep_pid
+    _sweep_pid = parent_pid
+    if not die_with_parent(signal.SIGTERM, parent_pid):
+        os._exit(0)
     for name in THREAD_ENV:
         os.environ[name] = "1"
     if "torch" in sys.modules:
@@ -380,6 +390,11 @@ def _worker_call(group_fn: GroupFn, group: list[dict[str, Any]]) -> list[Outcome
     if _stopping:
         return []
     outcomes = group_fn(group)
+    if _sweep_pid is not None and os.getppid() != _sweep_pid:
+        # The sweep's process died (its runs stopped cleanly on the SIGTERM that brought):
+        # nobody waits for this answer or has more work, and the pool's queue would keep
+        # this process waiting forever.
+        os._exit(0)
     if any(o.get("status") == "interrupted" for o in outcomes):
         _stopping = True
     return outcomes

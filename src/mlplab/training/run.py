@@ -113,9 +113,13 @@ class _StopFlag:
             self.previous[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.signum is not None:  # a second Ctrl-C: stop at once
+        # A second Ctrl-C stops at once. A repeated SIGTERM does not: schedulers send it
+        # again while they wait, and the kernel can deliver a worker's parent-death
+        # signal twice; either would cut short the checkpoint the first one asked for.
+        if self.signum is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        self.signum = signum
+        if self.signum is None:
+            self.signum = signum
 
     def restore(self) -> None:
         for sig, handler in self.previous.items():

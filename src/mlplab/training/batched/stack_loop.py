@@ -121,7 +121,11 @@ def _fit_stack(
     """
     K, E = len(base_lrs), s.epoch
     n_train = len(data.y_train)
-    val_at = [e for e in range(1, E + 1) if e % s.validate_every == 0 or e == E]
+    # Built from its steps, not by testing every epoch: a run of 10^8 epochs would take
+    # seconds just to list its validations.
+    val_at = list(range(s.validate_every, E + 1, s.validate_every))
+    if not val_at or val_at[-1] != E:
+        val_at.append(E)
     V = len(val_at)
     # Curves as [validation, config]: each validation writes one contiguous row.
     train_losses, lrs = np.zeros((V, K)), np.zeros((V, K))

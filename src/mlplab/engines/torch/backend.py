@@ -93,9 +93,15 @@ class TorchBackend:
         self.spec = spec
         self.device = resolve_device(device)
         self.dtype = TORCH_DTYPES[dtype]
-        # Dropout draws from torch's global generator; seeding it here makes runs repeatable
-        # and its state is saved with each checkpoint.
-        torch.manual_seed(seed)
+        # Dropout draws from torch's global generator. The run keeps its own generator
+        # state, seeded as torch.manual_seed(seed) would seed it, and swaps it in around
+        # each training step (the only draws), so the caller's torch RNG is left as it
+        # was; the state is saved with each checkpoint.
+        self._rng_cpu = torch.Generator().manual_seed(seed).get_state()
+        self._rng_cuda: torch.Tensor | None = None
+        if self.device.type == "cuda":
+            self._rng_cuda = torch.Generator(device=self.device).manual_seed(seed).get_state()
+        self._draws = spec.dp_rate > 0
         # For lab-sized models each op is microseconds long; waking a second intra-op
         # thread costs more than it saves, and on a busy machine it can cost milliseconds
         # per op (see BENCHMARKS.md). Such models run single-threaded, but only inside
@@ -103,7 +109,11 @@ class TorchBackend:
         self._one_thread = (
             self.device.type == "cpu" and _macs_per_row(spec) < SINGLE_THREAD_MAX_MACS
         )
-        self.model = MLP(spec).to(device=self.device, dtype=self.dtype)
+        # torch's layers draw default weights from the global generator as they are made;
+        # mlplab loads its own init over them, so those draws are undone.
+        with torch.random.fork_rng(devices=[]):
+            model = MLP(spec)
+        self.model = model.to(device=self.device, dtype=self.dtype)
         load_numpy_state(self.model, init)
         self.optimizer = make_optimizer(self.model.parameters(), optim)
         self.criterion = loss_fn(spec.task)
@@ -130,6 +140,23 @@ class TorchBackend:
         return self._train_step(idx)
 
     def _train_step(self, idx: np.ndarray | None) -> float:
+        if not self._draws:
+            return self._step(idx)
+        saved_cpu = torch.get_rng_state()
+        torch.set_rng_state(self._rng_cpu)
+        if self._rng_cuda is not None:
+            saved_cuda = torch.cuda.get_rng_state(self.device)
+            torch.cuda.set_rng_state(self._rng_cuda, self.device)
+        try:
+            return self._step(idx)
+        finally:
+            self._rng_cpu = torch.get_rng_state()
+            torch.set_rng_state(saved_cpu)
+            if self._rng_cuda is not None:
+                self._rng_cuda = torch.cuda.get_rng_state(self.device)
+                torch.cuda.set_rng_state(saved_cuda, self.device)
+
+    def _step(self, idx: np.ndarray | None) -> float:
         X, y = self.data["train"]
         if idx is not None:
             t = torch.from_numpy(idx).to(self.device)
@@ -209,14 +236,12 @@ class TorchBackend:
         self.optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
     def rng_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays = {"torch_cpu": torch.get_rng_state().numpy().copy()}
-        if self.device.type == "cuda":
-            arrays["torch_cuda"] = torch.cuda.get_rng_state(self.device).numpy().copy()
+        arrays = {"torch_cpu": self._rng_cpu.numpy().copy()}
+        if self._rng_cuda is not None:
+            arrays["torch_cuda"] = self._rng_cuda.numpy().copy()
         return arrays, {}
 
     def load_rng_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        torch.set_rng_state(torch.from_numpy(np.array(arrays["torch_cpu"], dtype=np.uint8)))
+        self._rng_cpu = torch.from_numpy(np.array(arrays["torch_cpu"], dtype=np.uint8))
         if "torch_cuda" in arrays and self.device.type == "cuda":
-            torch.cuda.set_rng_state(
-                torch.from_numpy(np.array(arrays["torch_cuda"], dtype=np.uint8)), self.device
-            )
+            self._rng_cuda = torch.from_numpy(np.array(arrays["torch_cuda"], dtype=np.uint8))

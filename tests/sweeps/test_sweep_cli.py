@@ -43,6 +43,33 @@ def test_cli_bad_axis_value_exits_2_with_one_line_and_writes_nothing(
     assert not log.exists()
 
 
+def _long_sweep(log: Path, exp_name: str) -> subprocess.Popen[str]:
+    """``mlplab sweep`` of 8 xor configs (two stacks, two workers) that would train for
+    hours, in its own process group as a shell starts a command; returns once every
+    run's record is open (the stacks are training)."""
+    import time
+
+    args = [
+        "sweep", "--data", "xor", "--n_layer", "1", "--hid_dim", "2", "--act", "sigmoid",
+        "--lr", "0.5", "1", "--seed", "0", "1", "2", "3", "--epoch", "100000000",
+        "--engine", "numpy", "--log_every", "0", "--validate_every", "1000",
+        "--plots", "none", "--log_path", str(log), "--exp_name", exp_name, "--workers", "2",
+        "--no_report",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlplab", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(log.glob(f"{exp_name}/*/result.json"))) < 8:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    return proc
+
+
 def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: Path) -> None:
     """A real Ctrl-C to the process group: the stacks stop at an epoch's end, not after a
     grace period, and every run is recorded `interrupted` with a checkpoint to resume."""
@@ -52,25 +79,8 @@ def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: P
     import time
 
     log = tmp_path / "runs"
-    args = [
-        "sweep", "--data", "xor", "--n_layer", "1", "--hid_dim", "2", "--act", "sigmoid",
-        "--lr", "0.5", "1", "--seed", "0", "1", "2", "3", "--epoch", "100000000",
-        "--engine", "numpy", "--log_every", "0", "--validate_every", "1000",
-        "--plots", "none", "--log_path", str(log), "--exp_name", "stop", "--workers", "2",
-        "--no_report",
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlplab", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a shell gives a command
-    )
+    proc = _long_sweep(log, "stop")
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(list(log.glob("stop/*/result.json"))) < 8:
-            time.sleep(0.05)  # every run's record is open: the stacks are training
-        time.sleep(1.0)
         sent = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -99,24 +109,9 @@ def test_a_killed_sweep_takes_its_workers_with_it(tmp_path: Path) -> None:
     import time
 
     log = tmp_path / "runs"
-    args = [
-        "sweep", "--data", "xor", "--n_layer", "1", "--hid_dim", "2", "--act", "sigmoid",
-        "--lr", "0.5", "1", "--seed", "0", "1", "2", "3", "--epoch", "100000000",
-        "--engine", "numpy", "--log_every", "0", "--validate_every", "1000",
-        "--plots", "none", "--log_path", str(log), "--exp_name", "kill", "--workers", "2",
-        "--no_report",
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlplab", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = _long_sweep(log, "kill")
     workers: list[int] = []
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(list(log.glob("kill/*/result.json"))) < 8:
-            time.sleep(0.05)
         workers = [
             int(p.name)
             for p in Path("/proc").iterdir()
@@ -124,7 +119,8 @@ def test_a_killed_sweep_takes_its_workers_with_it(tmp_path: Path) -> None:
         ]
         assert len(workers) == 2
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        proc.communicate()
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
             time.sleep(0.05)
         assert not any(_alive(pid) for pid in workers), "the workers train on, orphaned"

@@ -225,3 +225,20 @@ def test_the_command_lets_idle_blas_threads_sleep_unless_the_user_says_otherwise
     env["OPENBLAS_THREAD_TIMEOUT"] = "28"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "28", out.stderr
+
+
+def test_a_run_that_stopped_early_is_drawn_over_the_epochs_it_ran(tmp_path_factory):
+    xor = trained(tmp_path_factory, "xor", **XOR_NN)
+    n = len(xor.record["val_epochs"]) // 4
+    early = {
+        **xor.record,
+        **{k: v[:n] for k, v in xor.record.items() if isinstance(v, list) and len(v) > n},
+        "stopped_early": True,
+    }
+    last = early["val_epochs"][-1]
+    assert last < xor.record["epoch"] / 2
+    ax_loss, _ = run_plots.loss_figure(early, xor.dataset, xor.spec).axes
+    assert ax_loss.get_xlim() == pytest.approx((-0.03 * last, 1.03 * last))
+    ax_loss, _ = run_plots.loss_figure({**early, "stopped_early": False}, xor.dataset).axes
+    planned = xor.record["epoch"]
+    assert ax_loss.get_xlim() == pytest.approx((-0.03 * planned, 1.03 * planned))

@@ -190,7 +190,13 @@ class LossPlot(TwoLayerPlot):
             (1, "train"): (val_epochs[: len(m_train)], m_train),
             (1, "val"): (val_epochs[: len(m_val)], m_val),
         }
-        last = float(result.get("epoch") or 0)  # the planned epochs: a fixed x range
+        # The planned epochs: an x range fixed while the run trains. A run that ended
+        # early (patience, Ctrl-C, divergence) is drawn over the epochs it ran.
+        ended_early = bool(result.get("stopped_early")) or result.get("status") in (
+            "interrupted",
+            "diverged",
+        )
+        last = 0.0 if ended_early else float(result.get("epoch") or 0)
         for key, (x, y) in series.items():
             idx = decimate(len(y))
             self.lines[key].set_data(x[idx], y[idx])

@@ -29,7 +29,7 @@ from mlplab.plots.layered import Background, TwoLayerPlot, draw_whole
 from mlplab.plots.run_plots import LossPlot, figure, two_layer_plot
 from mlplab.plots.snapshots import GRID_PANELS, write_gif_file, write_grid_file
 from mlplab.plots.style import STYLE, encode_png, save_figure
-from mlplab.plots.worker import COST, SNAPSHOT_STEMS, Job
+from mlplab.plots.worker import COST, Job
 
 
 class DrawingSession:
@@ -102,15 +102,15 @@ class DrawingSession:
     def write(self, job: Job, stems: list[str]) -> list[tuple[str, str]]:
         """Draw and write the plots ``stems`` of ``job``: (stem, file name) pairs."""
         written = []
+        plots_dir = Path(job.plots_dir)
         for stem in stems:
             name = f"{stem}.{job.fmt}"
-            path = Path(job.plots_dir) / name
+            path = plots_dir / name
             plot, background = self.plots.get(stem), self.backgrounds.get(stem)
-            if stem in SNAPSHOT_STEMS:
-                if stem == "snapshots.gif":
-                    name = write_gif_file(job.snapshots, Path(job.plots_dir))
-                else:
-                    name = write_grid_file(job.snapshots, Path(job.plots_dir), job.fmt)
+            if stem == "snapshots.gif":
+                name = write_gif_file(job.snapshots, plots_dir)
+            elif stem == "snapshots.grid":
+                name = write_grid_file(job.snapshots, plots_dir, job.fmt)
             elif job.fmt == "png" and plot is not None and background is not None:
                 plot.update(job.inputs)
                 if not background.finish(plot):  # the layout changed: draw it all

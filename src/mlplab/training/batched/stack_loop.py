@@ -186,8 +186,7 @@ def _fit_stack(
 
     epoch = 0
     n_vals = 0
-    stopped = False
-    while epoch < E and len(ids) and not stopped:
+    while epoch < E and len(ids):
         # --- epoch start: learning rates and data order --------------------------------------
         lr_vec = _lrs_at(epoch, base_lrs[ids], s)
         stack.set_lr(lr_vec)
@@ -269,8 +268,7 @@ def _fit_stack(
                     finish(stop_rows, "finished", epoch, n_vals, stopped_early=True)
         console.epoch(epoch, "")
         if should_stop is not None and should_stop() and epoch < E and len(ids):
-            finish(np.arange(len(ids)), "interrupted", epoch, n_vals)
-            stopped = True
+            finish(np.arange(len(ids)), "interrupted", epoch, n_vals)  # empties the stack
 
     if len(ids):
         finish(np.arange(len(ids)), "finished", epoch, n_vals)

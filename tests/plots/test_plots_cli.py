@@ -76,3 +76,19 @@ def test_plot_redraws_the_snapshot_animation_from_the_kept_frames(tmp_path_facto
     for name, content in before.items():  # the same frames: the same bytes
         assert (plots / name).read_bytes() == content, name
     assert proc.stdout.split()[-2:] == [str(plots / n) for n in names]
+
+
+def test_plot_with_a_damaged_snapshot_file_is_one_line_exit_2_and_draws_nothing(
+    tmp_path_factory, run_cli
+):
+    snap = trained(tmp_path_factory, "xor_snap", **{**XOR_NN, "epoch": 300, "snapshot_every": 20})
+    frames = snap.run_dir / "snapshots.npz"
+    kept = frames.read_bytes()
+    out = tmp_path_factory.mktemp("out")
+    try:
+        frames.write_text("not a snapshot file")
+        proc = run_cli("plot", snap.run_dir, "--out", out)
+    finally:
+        frames.write_bytes(kept)
+    assert_one_line_error(proc, "snapshots.npz")
+    assert list(out.iterdir()) == []

@@ -10,9 +10,13 @@ draws every activation next to its derivative.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlplab.errors import CheckpointError
 from mlplab.plots.recorder import SNAPSHOT_FILE
+
+if TYPE_CHECKING:
+    from mlplab.plots.recorder import SnapshotRecorder
 
 ACTIVATIONS_TARGET = "activations"
 
@@ -61,13 +65,26 @@ def redraw_run(run_dir: Path, out: str | None = None, fmt: str = "png") -> tuple
             f"plot: {str(run_dir)!r} is not a run directory (no readable result.json)"
         )
     run = load_run(run_dir)  # raises CheckpointError / DataError with one line
+    snapshots = _load_snapshots(run_dir / SNAPSHOT_FILE)  # read first: fail before drawing
     from mlplab.plots.run_plots import draw_run_plots
 
     out_dir = Path(out) if out else run_dir / "plots"
     names = draw_run_plots(out_dir, run.record, run.dataset, run.backend, run.spec, fmt=fmt)
-    frames = run_dir / SNAPSHOT_FILE
-    if frames.is_file():  # trained with --snapshot_every
-        from mlplab.plots.recorder import SnapshotRecorder
-
-        names += SnapshotRecorder.load(frames).write(out_dir, fmt)
+    if snapshots is not None:
+        names += snapshots.write(out_dir, fmt)
     return out_dir, names
+
+
+def _load_snapshots(path: Path) -> SnapshotRecorder | None:
+    """The frames a ``--snapshot_every`` run kept, or None if it kept none."""
+    if not path.is_file():
+        return None
+    from mlplab.plots.recorder import SnapshotRecorder
+
+    try:
+        return SnapshotRecorder.load(path)
+    except Exception as err:  # a damaged or foreign file: one line, nothing drawn
+        raise CheckpointError(
+            f"plot: {str(path)!r} is not a snapshot file mlplab wrote "
+            f"({type(err).__name__}); move it away to redraw the other plots"
+        ) from None

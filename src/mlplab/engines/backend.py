@@ -10,7 +10,7 @@ train the same model on either.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -36,53 +36,96 @@ class OptimSpec:
     l2_coef: float = 0.0
 
 
+@dataclass
+class ModelInit:
+    """One model of a stack as it starts: its weights, optimizer and dropout stream.
+
+    ``weights`` are parameters and buffers by :class:`ModelSpec` name (``init_state``),
+    unstacked (``[out, in]``, ``[out]``). ``dropout`` seeds the model's own dropout stream
+    (see :func:`mlplab.engines.init.run_streams`); models with ``dp_rate == 0`` never draw.
+    """
+
+    weights: dict[str, np.ndarray]
+    optim: OptimSpec
+    dp_rate: float = 0.0
+    dropout: np.random.SeedSequence = field(default_factory=lambda: np.random.SeedSequence(0))
+
+
+@dataclass
+class ModelState:
+    """Everything a checkpoint keeps of one model of a stack, the same for both engines.
+
+    ``weights``: parameters and buffers by :class:`ModelSpec` name, unstacked.
+    ``optim``: optimizer state arrays named ``<param name>.<state name>`` with torch's
+    state names (``momentum_buffer``, ``square_avg``, ``sum``, ``exp_avg``, ``exp_avg_sq``)
+    and the parameter's shape; only the states the model's own optimizer keeps.
+    ``optim_meta``: ``{"name": optimizer, "step": updates so far, "lr": current lr}``.
+    ``rng``/``rng_meta``: the model's dropout stream (arrays, JSON-able metadata).
+    """
+
+    weights: dict[str, np.ndarray]
+    optim: dict[str, np.ndarray]
+    optim_meta: dict[str, Any]
+    rng: dict[str, np.ndarray] = field(default_factory=dict)
+    rng_meta: dict[str, Any] = field(default_factory=dict)
+
+
 class Backend(Protocol):
-    """One model plus its optimizer, ready to train on data it already holds."""
+    """K models of one shape, trained as one stack on data the engine already holds.
+
+    A single run is K = 1. Every per-model quantity has a leading model axis: losses
+    ``[K]``, outputs ``[K, N, out_dim]``. Models may differ in their weights, optimizer
+    hyperparameters (lr, mm, l2_coef; one optimizer kind per stack), dropout rate and
+    dropout stream; everything else (shape, activation, data) is shared.
+    """
 
     spec: ModelSpec
+
+    @property
+    def K(self) -> int:
+        """Models in the stack now (after :meth:`keep`)."""
 
     def set_data(self, splits: dict[str, Split]) -> None:
         """Keep ``{'train': (X, y), 'val': ..., 'test': ...}`` on the engine's device.
 
-        ``X`` is float ``[N, in_dim]``; ``y`` is float ``[N, 1]`` (binary), int64 ``[N]``
-        (multiclass) or float ``[N, T]`` (regression).
+        ``X`` is float ``[N, in_dim]`` of the run's dtype; ``y`` is float ``[N, 1]``
+        (binary), int64 ``[N]`` (multiclass) or float ``[N, T]`` (regression). Splits that
+        are the same objects (the logic gates) may be stored once.
         """
 
-    def train_step(self, idx: np.ndarray | None) -> float:
-        """One optimizer step on training rows ``idx`` (``None``: all rows).
+    def train_step(self, idx: np.ndarray | None) -> np.ndarray:
+        """One optimizer step of every model; ``idx [K, B]`` are each model's rows.
 
-        Returns the batch loss computed in the forward pass, before the update.
+        ``None`` means every training row, for every model (full batch). Returns the
+        batch losses ``[K]`` (float64) of the forward pass, before the update.
         """
 
     def step_outputs(self) -> np.ndarray:
-        """Outputs of the last ``train_step``'s forward pass (train mode, before the update).
+        """Outputs ``[K, B, out_dim]`` of the last ``train_step``'s forward pass."""
 
-        Logits or values as float64 ``[B, out_dim]``, for the train curve's accuracy/MAE
-        without a second forward pass.
-        """
-
-    def evaluate(self, split: str, batch_size: int = 0) -> tuple[float, np.ndarray]:
-        """Eval-mode loss and outputs (logits or values, float64 ``[N, out_dim]``)."""
+    def evaluate(self, split: str, batch_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Eval-mode losses ``[K]`` and outputs ``[K, N, out_dim]`` (float64)."""
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Eval-mode outputs for new inputs, float64 ``[N, out_dim]``."""
+        """Eval-mode outputs of every model for new inputs ``[N, in_dim]``: ``[K, N, out]``."""
 
-    def set_lr(self, lr: float) -> None: ...
+    def set_lr(self, lr: np.ndarray) -> None:
+        """Each model's learning rate for the coming steps, ``[K]``."""
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameters and buffers as NumPy arrays, by the names of ``ModelSpec``."""
+    def save_best(self, improved: np.ndarray) -> None:
+        """Remember the current weights of the models where ``improved [K]`` is true."""
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None: ...
+    def best_weights(self, k: int) -> dict[str, np.ndarray]:
+        """Model ``k``'s weights as last remembered by :meth:`save_best` (its init before)."""
 
-    def optim_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Optimizer state as (arrays, JSON-able metadata), for exact resume."""
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only the models at ``rows`` (indices into the current stack), in order."""
 
-    def load_optim_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None: ...
+    def export(self, k: int) -> ModelState:
+        """Model ``k``'s weights, optimizer state and dropout stream (copies)."""
 
-    def rng_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """State of the engine's dropout RNG, as (arrays, JSON-able metadata)."""
-
-    def load_rng_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None: ...
+    def load(self, k: int, state: ModelState) -> None:
+        """Make model ``k`` continue exactly from ``state`` (as :meth:`export` gave it)."""
 
 
 def resolve_engine(engine: str, spec: ModelSpec, n_train: int, batch_size: int, device: str) -> str:
@@ -148,21 +191,19 @@ def blas_threads(engine: str, spec: ModelSpec, n_train: int, batch_size: int) ->
 def make_backend(
     engine: str,
     spec: ModelSpec,
-    init: dict[str, np.ndarray],
-    optim: OptimSpec,
+    models: list[ModelInit],
     *,
-    seed: int,
     device: str = "cpu",
     dtype: str = "float32",
 ) -> Backend:
-    """Build the engine's model from ``init`` weights. ``engine`` is torch or numpy."""
+    """A stack of ``len(models)`` models of ``spec`` on ``engine`` (torch or numpy)."""
     from mlplab.engines.malloc import keep_training_memory
 
     keep_training_memory()
     if engine == "torch":
         from mlplab.engines.torch.backend import TorchBackend
 
-        return TorchBackend(spec, init, optim, seed=seed, device=device, dtype=dtype)
+        return TorchBackend(spec, models, device=device, dtype=dtype)
     if engine == "numpy":
         from mlplab.engines.numpy.backend import NumpyBackend
 
@@ -172,5 +213,5 @@ def make_backend(
             raise EngineError(
                 f"setting 'device': the numpy engine runs on cpu only (got {device!r}); use --engine torch"
             )
-        return NumpyBackend(spec, init, optim, seed=seed, dtype=dtype)
+        return NumpyBackend(spec, models, dtype=dtype)
     raise ValueError(f"engine must be torch or numpy, got {engine!r}")

@@ -16,11 +16,34 @@ Batch norm starts at weight 1, bias 0, running mean 0 and running variance 1, as
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mlplab.engines.spec import ModelSpec
 
 INITS = ("default", "xavier", "kaiming", "normal")
+
+
+@dataclass(frozen=True)
+class RunStreams:
+    """A run's independent random streams, all spawned from one ``SeedSequence(seed)``.
+
+    ``weights`` draws the initial weights, ``order`` shuffles the minibatches, and
+    ``dropout`` seeds the engine's dropout masks. Spawned children never overlap, so the
+    masks never reuse the bits that drew the weights. A model gets the same three streams
+    whether it trains alone or as one row of a stack.
+    """
+
+    weights: np.random.Generator
+    order: np.random.Generator
+    dropout: np.random.SeedSequence
+
+
+def run_streams(seed: int) -> RunStreams:
+    """The three streams of a run with this ``seed``: children 0, 1, 2 of its SeedSequence."""
+    weights, order, dropout = np.random.SeedSequence(seed).spawn(3)
+    return RunStreams(np.random.default_rng(weights), np.random.default_rng(order), dropout)
 
 
 def init_linear(

@@ -133,7 +133,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(load_config(args.config, overrides).to_yaml(), end="")
         return 0
-    from mlplab.training.run import train
+    from mlplab.runner import train
 
     if args.resume:
         if overrides or args.config:

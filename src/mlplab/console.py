@@ -21,9 +21,10 @@ def interactive() -> bool:
 class RunConsole:
     """Prints one run's progress. ``verbose=False`` silences everything."""
 
-    def __init__(self, verbose: bool = True, total_epochs: int = 0) -> None:
+    def __init__(self, verbose: bool = True, total_epochs: int = 0, log_every: int = 0) -> None:
         self.verbose = verbose
         self.total = total_epochs
+        self.log_every = log_every
         self._progress: Any = None
         self._task: Any = None
         self._every = max(1, total_epochs // 200)
@@ -70,6 +71,23 @@ class RunConsole:
     def epoch(self, epoch: int, info: str = "") -> None:
         if self._progress is not None and (epoch % self._every == 0 or epoch == self.total):
             self._progress.update(self._task, completed=epoch, info=info)
+
+    def __call__(self, event: Any) -> None:
+        """Subscribe to a run's events: the labs' ``step loss`` lines and the progress bar.
+
+        A stack of several models prints the median of their step losses.
+        """
+        from mlplab.training.events import Step, Validate
+
+        if isinstance(event, Step):
+            if self.log_every and event.step % self.log_every == 0:
+                losses = event.losses
+                loss = float(losses[0]) if len(losses) == 1 else float(np.median(losses))
+                self.step(event.step, loss)
+        elif isinstance(event, Validate):
+            loss = event.train_loss
+            info = f"loss {float(loss[0]):.4g}" if len(loss) == 1 else ""
+            self.epoch(event.epoch, info)
 
 
 def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:

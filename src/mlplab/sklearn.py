@@ -2,7 +2,7 @@
 
 They take mlplab's setting names as constructor parameters (``n_layer``, ``hid_dim``,
 ``act``, ``optim``, ``lr`` ...), train with the same engines and loop as ``mlplab train``
-(through :func:`mlplab.training.run.train` on an in-memory :class:`~mlplab.data.dataset.Dataset`),
+(through :func:`mlplab.runner.train` on an in-memory :class:`~mlplab.data.dataset.Dataset`),
 and follow scikit-learn's estimator contract, so they work in ``Pipeline``,
 ``GridSearchCV``, ``cross_val_score``, ``clone`` and ``pickle``.
 
@@ -43,9 +43,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlplab.config import Config, make_config
 from mlplab.data.dataset import Dataset
-from mlplab.engines.backend import Backend, OptimSpec, make_backend
+from mlplab.engines.backend import Backend, ModelInit, ModelState, make_backend
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, MlplabError, RunDiverged
+from mlplab.errors import CheckpointError, MlplabError
+from mlplab.training.loop import LrSchedule
 
 __all__ = ["EXPECTED_FAILED_CHECKS", "MLPClassifier", "MLPRegressor", "expected_failed_checks"]
 
@@ -336,7 +337,7 @@ class _MLPBase(BaseEstimator):
 
     # --- fitting ----------------------------------------------------------------------------
     def _fit(self, X: Any, y: Any) -> Self:
-        from mlplab.training.run import train
+        from mlplab.runner import train
 
         cfg = self._check_params()
         self.__dict__.pop("_backend", None)  # fit starts over
@@ -374,8 +375,7 @@ class _MLPBase(BaseEstimator):
     def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
         """One more epoch over ``(X, y)``, starting a model on the first call."""
         from mlplab.engines.backend import resolve_engine
-        from mlplab.engines.init import init_state
-        from mlplab.training.loop import Schedule
+        from mlplab.training.loop import Schedule, StackState
         from mlplab.training.loop import fit as loop_fit
 
         first = not hasattr(self, "_backend")
@@ -392,13 +392,12 @@ class _MLPBase(BaseEstimator):
         y_cast = y_enc.astype(cfg.dtype) if y_enc.dtype.kind == "f" else y_enc.astype(np.int64)
 
         if first:
-            from mlplab.training.run import spec_of
+            from mlplab.runner import model_init, spec_of
 
             spec = spec_of(cfg, X.shape[1], self._n_outputs(y_enc), task)
             engine = resolve_engine(cfg.engine, spec, len(X), cfg.batch_size, cfg.device)
-            init = init_state(spec, cfg.init, cfg.seed, cfg.dtype)
             try:
-                self._backend = _new_backend(engine, spec, init, cfg)
+                self._backend = _new_backend(engine, spec, model_init(cfg, spec), cfg)
             except MlplabError as err:
                 raise ValueError(str(err)) from None
             self._cfg, self._spec, self._task = cfg, spec, task
@@ -409,23 +408,32 @@ class _MLPBase(BaseEstimator):
             self.run_dir_ = None
         if getattr(self, "_order_rng", None) is None:
             # Its own stream, apart from the one `fit` shuffles with.
-            self._order_rng = np.random.default_rng([cfg.seed, 2])
+            self._order_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 2]))
 
-        self._backend.set_data({"train": (x_cast, y_cast), "val": (x_cast, y_cast)})
-        schedule = Schedule(
-            epoch=1, batch_size=cfg.batch_size, log_every=0, lr=self._current_lr(cfg)
-        )
+        data = (x_cast, y_cast)
+        self._backend.set_data({"train": data, "val": data, "test": data})
+        schedule = Schedule(epoch=1, batch_size=cfg.batch_size, log_every=0)
+        order_rng = self._order_rng
+        assert order_rng is not None  # made on the first fit
+        state = StackState.fresh([order_rng])
+        ends: list[Any] = []
         try:
             # As in `train`: an overflow shows as a non-finite loss, reported as divergence.
-            order_rng = self._order_rng
-            assert order_rng is not None  # made on the first fit
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                state = loop_fit(self._backend, self._task, y_cast, y_cast, schedule, order_rng)
-        except RunDiverged as err:
-            raise ValueError(_diverged(self, str(err))) from None
+                loop_fit(
+                    self._backend,
+                    self._task,
+                    {"train": y_cast, "val": y_cast, "test": y_cast},
+                    schedule,
+                    [LrSchedule(self._current_lr(cfg))],
+                    state,
+                    [ends.append],
+                )
         finally:
             self._backend.set_data({})
-        h = state.history
+        if ends and ends[-1].statuses[0] == "diverged":
+            raise ValueError(_diverged(self, ends[-1].messages[0]))
+        h = state.loop_state(0).history
         self.loss_curve_.append(float(h.train_losses[-1]))
         self.validation_scores_.extend(self._scores(_curves_record(self._task, h.val_metrics)))
         self.n_iter_ += 1
@@ -434,16 +442,8 @@ class _MLPBase(BaseEstimator):
     def _current_lr(self, cfg: Config) -> float:
         # partial_fit goes on along the lr schedule by epochs trained (n_iter_), and stays
         # at its last value past `epoch`: a model trained by fit continues as it ended.
-        from mlplab.training.loop import Schedule, lr_at
-
-        s = Schedule(
-            epoch=cfg.epoch,
-            lr=cfg.lr,
-            lr_schedule=cfg.lr_schedule,
-            lr_gamma=cfg.lr_gamma,
-            lr_step=cfg.lr_step,
-        )
-        return lr_at(min(self.n_iter_, cfg.epoch - 1), s)
+        s = LrSchedule(cfg.lr, cfg.lr_schedule, cfg.lr_gamma, cfg.lr_step)
+        return s.at(min(self.n_iter_, cfg.epoch - 1), cfg.epoch)
 
     def _n_outputs(self, y_enc: np.ndarray) -> int:
         return y_enc.shape[1]
@@ -484,13 +484,13 @@ class _MLPBase(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         # A writable C array of the engine's dtype: PyTorch warns on read-only memory.
         X = np.require(X, dtype=self._cfg.dtype, requirements=["C", "W"])
-        return self._backend.predict(X)
+        return np.asarray(self._backend.predict(X)[0], dtype=np.float64)
 
     @property
     def coefs_(self) -> list[np.ndarray]:
         """Weights of the linear layers, input to output, each ``[fan_in, fan_out]``."""
         check_is_fitted(self)
-        sd = self._backend.state_dict()
+        sd = self._backend.export(0).weights
         names = [f"hidden.{i}.linear.weight" for i in range(self._spec.n_layer)] + ["out.weight"]
         return [np.array(sd[n]).T for n in names]
 
@@ -498,25 +498,27 @@ class _MLPBase(BaseEstimator):
     def intercepts_(self) -> list[np.ndarray]:
         """Biases of the linear layers, input to output, each ``[fan_out]``."""
         check_is_fitted(self)
-        sd = self._backend.state_dict()
+        sd = self._backend.export(0).weights
         names = [f"hidden.{i}.linear.bias" for i in range(self._spec.n_layer)] + ["out.bias"]
         return [np.array(sd[n]) for n in names]
 
     # --- saving -----------------------------------------------------------------------------
     def _portable_state(self) -> dict[str, Any]:
         """The trained engine as arrays and JSON-able metadata (no engine objects)."""
-        opt_arrays, opt_meta = self._backend.optim_state()
-        rng_arrays, rng_meta = self._backend.rng_state()
+        ex = self._backend.export(0)
         return {
-            "model": self._backend.state_dict(),
-            "optim": (opt_arrays, opt_meta),
-            "rng": (rng_arrays, rng_meta),
+            "model": ex.weights,
+            "optim": (ex.optim, ex.optim_meta),
+            "rng": (ex.rng, ex.rng_meta),
         }
 
     def _restore_backend(self, state: dict[str, Any]) -> None:
-        backend = _new_backend(self.engine_, self._spec, state["model"], self._cfg)
-        backend.load_optim_state(*state["optim"])
-        backend.load_rng_state(*state["rng"])
+        from mlplab.runner import model_init
+
+        init = model_init(self._cfg, self._spec, weights=state["model"])
+        backend = _new_backend(self.engine_, self._spec, init, self._cfg)
+        (optim, optim_meta), (rng, rng_meta) = state["optim"], state["rng"]
+        backend.load(0, ModelState(state["model"], optim, optim_meta, rng, rng_meta))
         self._backend = backend
 
     def _fitted_meta(self) -> dict[str, Any]:
@@ -619,7 +621,7 @@ class _MLPBase(BaseEstimator):
         if not isinstance(est, dict):
             raise CheckpointError(
                 f"{where} is a training run's checkpoint, not a saved estimator; "
-                "rebuild a run with mlplab.training.run.load_run"
+                "rebuild a run with mlplab.runner.load_run"
             )
         if est.get("class") != cls.__name__:
             raise CheckpointError(
@@ -1057,11 +1059,9 @@ def _data_label(X: np.ndarray, y: np.ndarray) -> str:
     return f"array-{X.shape[0]}x{X.shape[1]}-{h.hexdigest()[:8]}"
 
 
-def _new_backend(engine: str, spec: ModelSpec, init: dict[str, np.ndarray], cfg: Config) -> Backend:
-    optim = OptimSpec(cfg.optim, cfg.lr, cfg.mm, cfg.l2_coef)
-    return make_backend(
-        engine, spec, init, optim, seed=cfg.seed, device=cfg.device, dtype=cfg.dtype
-    )
+def _new_backend(engine: str, spec: ModelSpec, init: ModelInit, cfg: Config) -> Backend:
+    """A stack of one model on ``engine``."""
+    return make_backend(engine, spec, [init], device=cfg.device, dtype=cfg.dtype)
 
 
 def _diverged(est: BaseEstimator, message: str) -> str:

@@ -1,7 +1,7 @@
 """``mlplab plot``: redraw a run's plots, or draw the activation functions.
 
 ``mlplab plot RUN_DIR`` rebuilds the trained model from the run's config.yaml and last
-checkpoint (:func:`mlplab.training.run.load_run`, no retraining) and draws the same plots
+checkpoint (:func:`mlplab.runner.load_run`, no retraining) and draws the same plots
 as the end of training, from result.json's curves, and the snapshot animation from the
 frames a ``--snapshot_every`` run kept (``snapshots.npz``). ``mlplab plot activations``
 draws every activation next to its derivative.
@@ -57,8 +57,8 @@ def redraw_run(run_dir: Path, out: str | None = None, fmt: str = "png") -> tuple
             f"plot: {str(run_dir)!r} is not a run directory (it does not exist); "
             f"give a folder that holds result.json, or '{ACTIVATIONS_TARGET}'"
         )
+    from mlplab.runner import load_run
     from mlplab.runs.record import read_result
-    from mlplab.training.run import load_run
 
     if read_result(run_dir) is None:
         raise CheckpointError(

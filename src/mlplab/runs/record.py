@@ -33,6 +33,18 @@ STATUSES = ("running", "finished", "interrupted", "diverged", "failed")
 MIN_FREE_BYTES = 16 * 1024 * 1024
 
 
+def record_settings(cfg: Config) -> dict[str, Any]:
+    """The settings a record keeps: all but ``log_path``.
+
+    A record's place is where it lies (``log_path/exp_name/RUN``), so no file in it names
+    the machine's path, and a record moves to another ``log_path`` (on Ray, or by hand)
+    as it is, with no rewriting.
+    """
+    d = cfg.to_dict()
+    d.pop("log_path", None)
+    return d
+
+
 def run_name(cfg: Config) -> str:
     return f"{cfg.exp_name}-{cfg.run_hash()}"
 
@@ -98,7 +110,7 @@ class RunRecord:
             for d in (self.dir, self.checkpoint_dir):
                 for tmp in d.glob(".*.tmp") if d.is_dir() else ():
                     tmp.unlink(missing_ok=True)
-        atomic_write_text(self.dir / "config.yaml", cfg.to_yaml())
+        atomic_write_text(self.dir / "config.yaml", settings_yaml(record_settings(cfg)))
 
     def write_result(self, result: dict[str, Any]) -> None:
         atomic_write_json(self.result_path, result)
@@ -121,6 +133,14 @@ class RunRecord:
         w.writerow(fields)
         w.writerows([[r.get(k, "") for k in fields] for r in rows])
         atomic_write_text(self.dir / "metrics.csv", buf.getvalue())
+
+
+def settings_yaml(settings: dict[str, Any]) -> str:
+    """Settings as YAML that works again as ``--config`` (libyaml's emitter where present)."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(settings, Dumper=dumper, sort_keys=False)
 
 
 def read_result(run_dir: str | Path) -> dict[str, Any] | None:

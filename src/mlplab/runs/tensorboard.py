@@ -201,3 +201,75 @@ def _before(event: Any, step: int, epoch: int) -> bool:
         if not limit_ok:
             return False
     return True
+
+
+class TensorBoardLogger:
+    """A subscriber that writes each model's TensorBoard events into its run folder.
+
+    Steps shown at ``log_every`` go to ``train/step_loss``; validations go to the
+    ``train/*`` and ``val/*`` curves, thinned to about ``points`` per curve (every event
+    costs its framing and checksums, which on lab-sized models outweighs the step
+    itself); the last validation always shows. At the end: the run's settings and final
+    metrics for the HParams dashboard. Events reach the file before every checkpoint
+    (subscribe this before the run writer), so a killed run resumes with no gap.
+    """
+
+    def __init__(
+        self,
+        logdirs: list[Path],
+        hparams: list[dict[str, Any]],
+        task: str,
+        epochs: int,
+        log_every: int,
+        points: int = 1000,
+        keep_until: tuple[int, int] | None = None,
+    ) -> None:
+        self.logdirs, self.hparams_of = logdirs, hparams
+        self.metric = "mae" if task == "regression" else "acc"
+        self.epochs, self.log_every = epochs, log_every
+        self.every = max(1, epochs // max(points, 1))
+        self.keep_until = keep_until
+        self.writers: dict[int, EventWriter] = {}
+
+    def __call__(self, event: Any) -> None:
+        from mlplab.training.events import End, Save, Start, Step, Validate
+
+        if isinstance(event, Start):
+            for k in event.models.ids:
+                self.writers[int(k)] = EventWriter(self.logdirs[int(k)], self.keep_until)
+        elif isinstance(event, Step):
+            if self.log_every and event.step % self.log_every == 0:
+                for k, loss in zip(event.ids, event.losses, strict=True):
+                    self.writers[int(k)].scalar("train/step_loss", float(loss), event.step)
+        elif isinstance(event, Validate):
+            e = event.epoch
+            if e % self.every == 0 or e == self.epochs:
+                m = self.metric
+                for j, k in enumerate(event.ids):
+                    values = {
+                        "train/loss": float(event.train_loss[j]),
+                        f"train/{m}": float(event.train_metric[j]),
+                        "val/loss": float(event.val_loss[j]),
+                        f"val/{m}": float(event.val_metric[j]),
+                    }
+                    self.writers[int(k)].scalars(values, e)
+        elif isinstance(event, Save):
+            for k in event.ids:
+                self.writers[int(k)].flush()
+        elif isinstance(event, End):
+            for j, k in enumerate(event.ids):
+                w = self.writers.pop(int(k))
+                finals = {
+                    f"hparam/{name}": v
+                    for name, v in event.finals[j].items()
+                    if isinstance(v, float) and math.isfinite(v)
+                }
+                w.hparams(self.hparams_of[int(k)], finals)
+                w.close()
+
+    def close(self) -> None:
+        """Close what an exception left open (the events so far stay on disk)."""
+        for w in self.writers.values():
+            with contextlib.suppress(Exception):
+                w.close()
+        self.writers.clear()

@@ -60,12 +60,11 @@ class SweepInterrupted(Exception):
 def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) -> list[Outcome]:
     """Train a group of configs, each into its own full run record.
 
-    A group of several configs trains with the batched trainer
-    (:func:`mlplab.training.batched.train_batched`): configs of the same shape become one
-    stacked model, and each still gets its own full run record. If the stack fails as a
-    whole, the configs that have not finished train one by one, so that an error is
-    pinned on the config that causes it. A group of one trains with
-    :func:`mlplab.training.run.train`, which also turns Ctrl-C into a resumable stop.
+    A group of several configs trains as one stack (:func:`mlplab.runner.train_batched`):
+    configs of the same shape become one stacked model, and each still gets its own full
+    run record. If the stack fails as a whole, the configs that have not finished train
+    one by one, so that an error is pinned on the config that causes it. A group of one
+    trains with :func:`mlplab.runner.train`. Either way Ctrl-C is a resumable stop.
 
     Parameters
     ----------
@@ -83,8 +82,8 @@ def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) ->
         so the list can be shorter than ``configs``.
     """
     from mlplab.config import make_config
+    from mlplab.runner import train
     from mlplab.runs.record import is_finished, read_result, run_dir_of, run_name
-    from mlplab.training.run import train
 
     stack_failed = False
     if len(configs) > 1:
@@ -125,21 +124,18 @@ def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) ->
 
 def _train_stacked(configs: list[dict[str, Any]], on_done: OnDone | None) -> list[Outcome] | None:
     """Train a group with the batched trainer; None if the stack itself failed."""
+    from mlplab.runner import StopFlag, as_config, train_batched
     from mlplab.runs.record import run_dir_of
-    from mlplab.training.batched import train_batched
-    from mlplab.training.run import _StopFlag, as_config
 
     # As train(handle_signals=True) does for one run: Ctrl-C or SIGTERM ends the stack
-    # at the end of an epoch, each config `interrupted` with a checkpoint to resume from.
+    # at the next step, each config `interrupted` with a checkpoint to resume from.
     # A second Ctrl-C stops at once.
-    stop = _StopFlag()
+    stop = StopFlag()
     stop.install()
     try:
         # Curves stay in each result.json; leaving them out of the returned dicts keeps a
         # sweep of long runs from holding every curve in memory at once.
-        results = train_batched(
-            configs, curves_in_results=False, should_stop=lambda: stop.signum is not None
-        )
+        results = train_batched(configs, curves_in_results=False, should_stop=stop)
     except Exception:  # retried one by one, where an error gets its own run
         return None
     finally:

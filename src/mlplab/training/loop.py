@@ -1,10 +1,13 @@
-"""The training loop: one plain function with labelled phases.
+"""The training loop: one plain function with labelled phases, over K models at once.
 
-Everything that watches a run (printing, TensorBoard, checkpoints, snapshots, signals)
-lives in a :class:`Hooks` object that the loop calls at fixed points; the loop itself only
-orders the data, steps the engine, validates, schedules the learning rate and decides
-when to stop. All of its state is in :class:`LoopState`, which a checkpoint stores, so a
-run resumed mid-epoch continues exactly where it stopped.
+:func:`fit` trains a stack of K same-shaped models (a single run is K = 1): it orders
+the data, steps the engine, validates, schedules the learning rates and decides when each
+model stops. Early stopping, divergence, interruption and pruning act per model: a model
+that is done leaves the stack, and the others go on. Whatever records or shows a run
+subscribes to the loop's events (:mod:`mlplab.training.events`); the loop itself knows no
+files, terminals or plots. All of its state is in :class:`StackState`, from which each
+model's checkpointable :class:`LoopState` is taken, so a run resumed mid-epoch continues
+exactly where it stopped.
 
 Units: ``log_every`` and ``snapshot_every`` count optimizer steps; ``validate_every``,
 ``save_every`` and ``patience`` count epochs (``patience`` counts validations).
@@ -18,6 +21,7 @@ extra forward pass over the training split.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,12 +29,15 @@ import numpy as np
 
 from mlplab.engines.backend import Backend
 from mlplab.errors import RunDiverged
-from mlplab.training.metrics import curve_metric
+from mlplab.training.events import End, Event, Models, Save, Start, Step, Subscriber, Validate
+from mlplab.training.metrics import batch_metrics, split_metrics
+
+Array = np.ndarray
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """How long and how often: the schedule settings of a config, as plain values."""
+    """How long and how often: the schedule settings shared by every model of a stack."""
 
     epoch: int
     batch_size: int = 0
@@ -40,15 +47,64 @@ class Schedule:
     save_every: int = 0
     patience: int = 0
     snapshot_every: int = 0
-    lr: float = 0.01
-    lr_schedule: str = "none"
-    lr_gamma: float = 0.1
-    lr_step: int = 30
+
+
+@dataclass(frozen=True)
+class LrSchedule:
+    """One model's learning rate over the epochs: ``lr_schedule`` with its settings.
+
+    ``kind`` is none, cosine, exponential or step; ``gamma`` and ``step`` are
+    ``lr_gamma`` and ``lr_step``.
+    """
+
+    lr: float
+    kind: str = "none"
+    gamma: float = 0.1
+    step: int = 30
+
+    def at(self, epoch: int, epochs: int) -> float:
+        """The rate for 0-based ``epoch`` of ``epochs`` (set once per epoch)."""
+        return float(lrs_at(epoch, epochs, [self])[0])
+
+
+def lrs_at(epoch: int, epochs: int, schedules: Sequence[LrSchedule]) -> Array:
+    """Each model's learning rate for 0-based ``epoch``, ``[K]`` float64.
+
+    The same operations in the same order for every model, whether it trains alone or in
+    a stack, so a stacked model's rates equal its single run's bit for bit.
+    """
+    lr = np.array([s.lr for s in schedules], dtype=np.float64)
+    kinds = [s.kind for s in schedules]
+    if all(k == "none" for k in kinds):
+        return lr
+    out = lr.copy()
+    for i, s in enumerate(schedules):
+        if s.kind == "cosine":
+            out[i] = s.lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+        elif s.kind == "exponential":
+            out[i] = s.lr * s.gamma**epoch
+        elif s.kind == "step":
+            out[i] = s.lr * s.gamma ** (epoch // s.step)
+    return out
+
+
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each minibatch of an epoch of ``n`` rows; one batch when full.
+
+    A last batch of one row would fail in BatchNorm (no variance over one row) and gives
+    one noisy step anyway; it joins the batch before it.
+    """
+    if batch_size <= 0 or batch_size >= n:
+        return [(0, n)]
+    bounds = [(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+    if n % batch_size == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
 
 
 @dataclass
 class History:
-    """The curves, as the lecture's ``experiment()`` collects them, one entry per validation.
+    """One model's curves, as the lecture's ``experiment()`` collects them.
 
     All lists are aligned with ``val_epochs``; with ``validate_every: 1`` (the default)
     that is one entry per epoch.
@@ -66,7 +122,7 @@ class History:
 
 @dataclass
 class LoopState:
-    """Everything needed to continue a run exactly (saved in every checkpoint)."""
+    """One model's place in the loop: what its checkpoint keeps to continue exactly."""
 
     epoch: int = 0  # completed epochs
     step: int = 0  # completed optimizer steps
@@ -94,137 +150,318 @@ class LoopState:
         return cls(**d)
 
 
-class Hooks:
-    """Points where features attach to the loop. The base class does nothing."""
-
-    def on_step(self, state: LoopState, loss: float) -> None: ...
-
-    def on_validate(self, state: LoopState, improved: bool) -> None: ...
-
-    def on_epoch_end(self, state: LoopState) -> None: ...
-
-    def on_save(self, state: LoopState) -> None: ...
-
-    def should_stop(self) -> bool:
-        """Polled every step (e.g. a signal arrived); the loop returns at a step boundary."""
-        return False
+CURVES = ("train_losses", "val_losses", "train_metrics", "val_metrics", "lrs")
 
 
-def lr_at(epoch: int, s: Schedule) -> float:
-    """Learning rate for 0-based ``epoch`` under the schedule (set once per epoch)."""
-    if s.lr_schedule == "cosine":
-        return s.lr * 0.5 * (1 + math.cos(math.pi * epoch / s.epoch))
-    if s.lr_schedule == "exponential":
-        return s.lr * s.lr_gamma**epoch
-    if s.lr_schedule == "step":
-        return s.lr * s.lr_gamma ** (epoch // s.lr_step)
-    return s.lr
+class Curves:
+    """Every model's curves as ``[validation, model]`` float64 arrays that grow as needed.
+
+    Lists of Python floats per model would take 4x the memory: 256 models x 10001
+    validations x 5 curves would be ~400 MB. A model that left the stack keeps its count
+    in ``n[id]``; the rows after it are never read for it.
+    """
+
+    def __init__(self, k_total: int, capacity: int = 64) -> None:
+        self.arrays = {c: np.zeros((capacity, k_total)) for c in CURVES}
+        self.val_epochs: list[int] = []
+        self.n = np.zeros(k_total, dtype=np.int64)
+
+    def append(self, epoch: int, ids: Array, values: dict[str, Array]) -> None:
+        v = len(self.val_epochs)
+        if v == len(self.arrays["lrs"]):
+            for c, a in self.arrays.items():
+                grown = np.zeros((2 * len(a), a.shape[1]))
+                grown[: len(a)] = a
+                self.arrays[c] = grown
+        whole = len(ids) == self.arrays["lrs"].shape[1]
+        cols: Any = slice(None) if whole else ids  # a slice writes without fancy indexing
+        for c, vals in values.items():
+            self.arrays[c][v, cols] = vals
+        self.val_epochs.append(epoch)
+        self.n[ids] = v + 1
+
+    def column(self, curve: str, model_id: int) -> list[float]:
+        return self.arrays[curve][: self.n[model_id], model_id].tolist()
 
 
-def batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray | None]:
-    """One epoch's minibatch indices; ``[None]`` (no copy, no shuffle) for full batch."""
-    if batch_size <= 0 or batch_size >= n:
-        return [None]
-    order = rng.permutation(n)
-    out: list[np.ndarray | None] = [order[i : i + batch_size] for i in range(0, n, batch_size)]
-    if len(order) % batch_size == 1:
-        # A last batch of one row would fail in BatchNorm (no variance over one row) and
-        # gives one noisy step anyway; it joins the batch before it.
-        out[-2:] = [order[len(order) - batch_size - 1 :]]
-    return out
+@dataclass
+class StackState:
+    """Everything :func:`fit` needs to continue K models exactly; arrays are by model id.
+
+    ``ids`` lists the models still training, in stack row order. The position in the
+    data (epoch, step, batch) is shared: the models of a stack step together.
+    """
+
+    ids: Array
+    order_rngs: list[np.random.Generator]  # each model's data-order stream, by id
+    epoch: int = 0
+    step: int = 0
+    batch_in_epoch: int = 0
+    epoch_rows: int = 0
+    epoch_start: list[dict[str, Any] | None] = field(default_factory=list)
+    loss_sum: Array = field(default_factory=lambda: np.zeros(0))
+    metric_sum: Array = field(default_factory=lambda: np.zeros(0))
+    last_epoch_loss: Array = field(default_factory=lambda: np.zeros(0))
+    bad: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    best_val: Array = field(default_factory=lambda: np.zeros(0))
+    best_epoch: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    stopped_early: Array = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    curves: Curves = field(default_factory=lambda: Curves(0))
+
+    @classmethod
+    def fresh(cls, order_rngs: list[np.random.Generator]) -> StackState:
+        k = len(order_rngs)
+        return cls(
+            ids=np.arange(k),
+            order_rngs=order_rngs,
+            epoch_start=[None] * k,
+            loss_sum=np.zeros(k),
+            metric_sum=np.zeros(k),
+            last_epoch_loss=np.zeros(k),
+            bad=np.zeros(k, dtype=np.int64),
+            best_val=np.full(k, math.inf),
+            best_epoch=np.zeros(k, dtype=np.int64),
+            stopped_early=np.zeros(k, dtype=bool),
+            curves=Curves(k),
+        )
+
+    @classmethod
+    def resumed(cls, loops: list[LoopState], order_rngs: list[np.random.Generator]) -> StackState:
+        """The state of models restored from their checkpoints, all at one position."""
+        first = loops[0]
+        where = {(s.epoch, s.step, s.batch_in_epoch, s.epoch_rows) for s in loops}
+        if len(where) != 1 or any(s.history.val_epochs != first.history.val_epochs for s in loops):
+            raise ValueError("models resumed in one stack must stand at the same step")
+        st = cls.fresh(order_rngs)
+        st.epoch, st.step = first.epoch, first.step
+        st.batch_in_epoch, st.epoch_rows = first.batch_in_epoch, first.epoch_rows
+        for k, s in enumerate(loops):
+            h = s.history
+            st.epoch_start[k] = s.order_rng
+            st.loss_sum[k], st.metric_sum[k] = s.epoch_loss_sum, s.epoch_metric_sum
+            st.last_epoch_loss[k], st.bad[k] = s.last_epoch_loss, s.bad_validations
+            st.best_val[k], st.best_epoch[k] = h.best_val_loss, h.best_epoch
+            st.stopped_early[k] = s.stopped_early
+        for j, epoch in enumerate(first.history.val_epochs):
+            st.curves.append(
+                epoch,
+                st.ids,
+                {c: np.array([getattr(s.history, c)[j] for s in loops]) for c in CURVES},
+            )
+        return st
+
+    def loop_state(self, model_id: int) -> LoopState:
+        k, c = model_id, self.curves
+        n = int(c.n[k])
+        history = History(
+            val_epochs=c.val_epochs[:n],
+            **{name: c.column(name, k) for name in CURVES},
+            best_val_loss=float(self.best_val[k]),
+            best_epoch=int(self.best_epoch[k]),
+        )
+        return LoopState(
+            epoch=self.epoch,
+            step=self.step,
+            batch_in_epoch=self.batch_in_epoch,
+            epoch_loss_sum=float(self.loss_sum[k]),
+            epoch_metric_sum=float(self.metric_sum[k]),
+            epoch_rows=self.epoch_rows,
+            last_epoch_loss=float(self.last_epoch_loss[k]),
+            order_rng=self.epoch_start[k],
+            bad_validations=int(self.bad[k]),
+            stopped_early=bool(self.stopped_early[k]),
+            history=history,
+        )
 
 
 def fit(
     backend: Backend,
     task: str,
-    y_train: np.ndarray,
-    y_val: np.ndarray,
+    targets: dict[str, Array],
     schedule: Schedule,
-    order_rng: np.random.Generator,
-    hooks: Hooks | None = None,
-    state: LoopState | None = None,
-) -> LoopState:
-    """Train ``backend`` for ``schedule.epoch`` epochs (or until early stop / a stop request).
+    lr_schedules: Sequence[LrSchedule],
+    state: StackState,
+    subscribers: Sequence[Subscriber] = (),
+    should_stop: Callable[[], bool] | None = None,
+    prune: Callable[[Validate], Array] | None = None,
+) -> StackState:
+    """Train the models of ``backend`` for ``schedule.epoch`` epochs, or until each stops.
 
-    ``y_train``/``y_val`` are only used for the accuracy/MAE curves; the engine already
-    holds the data. Pass ``state`` (from a checkpoint) to resume; ``order_rng`` is then
-    reset to the saved state of the interrupted epoch. Raises :class:`RunDiverged` on a
-    NaN or inf loss. Returns the final state; ``hooks.should_stop()`` returns early.
+    ``lr_schedules`` has one entry per model id; ``state`` is :meth:`StackState.fresh`
+    or :meth:`StackState.resumed`, and is filled in place, so a caller that catches an
+    exception still has the curves so far. ``targets`` (``train``, ``val``, ``test``)
+    serve the accuracy/MAE curves and final metrics only; the engine holds the data. ``should_stop`` is polled before
+    every step (a signal arrived): every model then ends ``interrupted`` at that step
+    boundary. ``prune``, given a :class:`Validate` event, returns a ``[K]`` bool mask of
+    the models to stop there (``pruned``), for searches that drop the weaker rows of a
+    stack. Each model's last event is an :class:`End`.
     """
-    hooks = hooks or Hooks()
-    state = state or LoopState()
     s = schedule
-    h = state.history
-    n_train = len(y_train)
-    # Hooks see a step when it is a multiple of log_every or snapshot_every.
-    hook_every = math.gcd(s.log_every, s.snapshot_every)
+    y_train, y_val = targets["train"], targets["val"]
+    E, n_train = s.epoch, len(y_train)
+    models = Models(backend, state)
+    full_batch = s.batch_size <= 0 or s.batch_size >= n_train
+    bounds = batch_bounds(n_train, s.batch_size)
+    # Steps are shown to subscribers at multiples of log_every or snapshot_every.
+    step_every = math.gcd(s.log_every, s.snapshot_every)
 
-    while state.epoch < s.epoch:
-        # --- epoch start: learning rate and data order -----------------------------------
-        lr = lr_at(state.epoch, s)
-        backend.set_lr(lr)
-        if state.batch_in_epoch == 0:
-            state.order_rng = dict(order_rng.bit_generator.state)
-        else:  # resuming mid-epoch: replay this epoch's order from its saved start
-            assert state.order_rng is not None  # saved at the start of every epoch
-            order_rng.bit_generator.state = state.order_rng
-        epoch_batches = batches(n_train, s.batch_size, order_rng)
-        validates = (state.epoch + 1) % s.validate_every == 0 or state.epoch + 1 == s.epoch
+    def emit(event: Event) -> None:
+        for sub in subscribers:
+            sub(event)
 
-        # --- steps -------------------------------------------------------------------------
-        for idx in epoch_batches[state.batch_in_epoch :]:
-            if hooks.should_stop():
+    def end(rows: Array, status: str, messages: list[str] | None = None) -> None:
+        """Emit End for the models at stack ``rows``, then drop them from the stack."""
+        ids = state.ids[rows]
+        finals: list[dict[str, float]] = [{} for _ in rows]
+        train_out: list[Array | None] = [None] * len(rows)
+        if status != "diverged":
+            for split in ("train", "val", "test"):
+                losses, outputs = backend.evaluate(split, s.test_batch_size)
+                for j, r in enumerate(rows):
+                    finals[j][f"{split}_loss"] = float(losses[r])
+                    for k, v in split_metrics(task, targets[split], outputs[r]).items():
+                        finals[j][f"{split}_{k}"] = v
+                    if split == "train":
+                        train_out[j] = outputs[r]
+        emit(
+            End(
+                models,
+                state.epoch,
+                state.step,
+                ids,
+                [status] * len(rows),
+                messages or [""] * len(rows),
+                finals,
+                train_out,
+            )
+        )
+        keep = np.setdiff1d(np.arange(len(state.ids)), rows)
+        if len(keep):
+            backend.keep(keep)
+        # When the last models end, the engine keeps them: the caller may still use the
+        # trained model (a single run's Result.predict).
+        state.ids = state.ids[keep]
+
+    emit(Start(models, state.epoch, state.step))
+    while state.epoch < E and len(state.ids):
+        # --- epoch start: learning rates and data order ------------------------------------
+        lr = lrs_at(state.epoch, E, lr_schedules)
+        backend.set_lr(lr[state.ids])
+        order: Array | None = None
+        if not full_batch:
+            for k in state.ids:
+                rng = state.order_rngs[k]
                 if state.batch_in_epoch == 0:
+                    state.epoch_start[k] = dict(rng.bit_generator.state)
+                else:  # resuming mid-epoch: replay this epoch's order from its saved start
+                    rng.bit_generator.state = state.epoch_start[k]
+            order = np.stack([state.order_rngs[k].permutation(n_train) for k in state.ids])
+        validates = (state.epoch + 1) % s.validate_every == 0 or state.epoch + 1 == E
+
+        # --- steps ---------------------------------------------------------------------------
+        for start, stop in bounds[state.batch_in_epoch :]:
+            if should_stop is not None and should_stop():
+                if state.batch_in_epoch == 0 and not full_batch:
                     # This epoch's order was drawn but not used: rewind, so a checkpoint
                     # taken now holds the same RNG state as one taken at the epoch's end.
-                    assert state.order_rng is not None
-                    order_rng.bit_generator.state = state.order_rng
+                    for k in state.ids:
+                        state.order_rngs[k].bit_generator.state = state.epoch_start[k]
+                where = f"interrupted at step {state.step}"
+                end(np.arange(len(state.ids)), "interrupted", [where] * len(state.ids))
                 return state
-            loss = backend.train_step(idx)
-            if not math.isfinite(loss):
-                raise RunDiverged(state.step, loss, lr)
-            rows = n_train if idx is None else len(idx)
-            state.epoch_loss_sum += loss * rows
-            if validates:  # the train curve's acc/MAE, from this step's own outputs
+            idx = None if order is None else order[:, start:stop]
+            losses = backend.train_step(idx)
+            outputs = backend.step_outputs() if validates else None
+            finite = np.isfinite(losses)
+            if not finite.all():
+                # A NaN or inf loss ends that model, before its loss is counted.
+                bad = np.flatnonzero(~finite)
+                why = [
+                    str(RunDiverged(state.step, float(losses[r]), float(lr[state.ids[r]])))
+                    for r in bad
+                ]
+                end(bad, "diverged", why)
+                losses = losses[finite]
+                order = None if order is None else order[finite]
+                idx = None if idx is None else idx[finite]
+                outputs = None if outputs is None else outputs[finite]
+                if not len(state.ids):
+                    break
+            ids, rows = state.ids, stop - start
+            state.loss_sum[ids] += losses * rows
+            if outputs is not None:  # the train curve's acc/MAE, from this step's outputs
                 y = y_train if idx is None else y_train[idx]
-                state.epoch_metric_sum += curve_metric(task, y, backend.step_outputs()) * rows
+                state.metric_sum[ids] += batch_metrics(task, y, outputs) * rows
             state.epoch_rows += rows
             state.batch_in_epoch += 1
-            if hook_every and state.step % hook_every == 0:
-                hooks.on_step(state, loss)
+            if step_every and state.step % step_every == 0:
+                emit(Step(models, state.step, state.epoch, ids.copy(), losses))
             state.step += 1
+        if not len(state.ids):
+            break
 
-        # --- epoch end: curves ----------------------------------------------------------------
+        # --- epoch end: curves -----------------------------------------------------------------
         state.epoch += 1
-        rows = max(state.epoch_rows, 1)
-        state.last_epoch_loss = state.epoch_loss_sum / rows
-        train_metric = state.epoch_metric_sum / rows
-        state.batch_in_epoch, state.epoch_loss_sum, state.epoch_rows = 0, 0.0, 0
-        state.epoch_metric_sum = 0.0
+        ids, n_rows = state.ids, max(state.epoch_rows, 1)
+        state.last_epoch_loss[ids] = state.loss_sum[ids] / n_rows
+        train_metric = state.metric_sum[ids] / n_rows
+        state.loss_sum[ids] = 0.0
+        state.metric_sum[ids] = 0.0
+        state.batch_in_epoch, state.epoch_rows = 0, 0
 
         # --- validate ---------------------------------------------------------------------------
         if validates:
             val_loss, val_out = backend.evaluate("val", s.test_batch_size)
-            h.val_epochs.append(state.epoch)
-            h.train_losses.append(state.last_epoch_loss)
-            h.lrs.append(lr)
-            h.val_losses.append(val_loss)
-            h.val_metrics.append(curve_metric(task, y_val, val_out))
-            h.train_metrics.append(train_metric)
-            improved = val_loss < h.best_val_loss
-            if improved:
-                h.best_val_loss, h.best_epoch, state.bad_validations = val_loss, state.epoch, 0
-            else:
-                state.bad_validations += 1
-            hooks.on_validate(state, improved)
-            if s.patience and state.bad_validations >= s.patience:
-                state.stopped_early = True
-
-        hooks.on_epoch_end(state)
+            val_metric = batch_metrics(task, y_val, val_out)
+            state.curves.append(
+                state.epoch,
+                ids,
+                {
+                    "train_losses": state.last_epoch_loss[ids],
+                    "val_losses": val_loss,
+                    "train_metrics": train_metric,
+                    "val_metrics": val_metric,
+                    "lrs": lr[ids],
+                },
+            )
+            improved = val_loss < state.best_val[ids]
+            up = ids[improved]
+            state.best_val[up], state.best_epoch[up], state.bad[up] = (
+                val_loss[improved],
+                state.epoch,
+                0,
+            )
+            state.bad[ids[~improved]] += 1
+            backend.save_best(improved)
+            event = Validate(
+                models,
+                state.epoch,
+                state.step,
+                ids.copy(),
+                state.last_epoch_loss[ids],
+                val_loss,
+                train_metric,
+                val_metric,
+                lr[ids],
+                improved,
+            )
+            emit(event)
+            if s.patience:
+                done = np.flatnonzero(state.bad[ids] >= s.patience)
+                if len(done):
+                    state.stopped_early[ids[done]] = True
+                    end(done, "finished")
+            if prune is not None and len(state.ids):
+                mask = np.asarray(prune(event), dtype=bool)
+                # The mask is over the validated rows; some may have stopped early since.
+                pruned = np.flatnonzero(np.isin(state.ids, event.ids[mask]))
+                if len(pruned):
+                    end(pruned, "pruned", [f"pruned at epoch {state.epoch}"] * len(pruned))
 
         # --- save -------------------------------------------------------------------------------
-        if s.save_every and state.epoch % s.save_every == 0:
-            hooks.on_save(state)
-        if state.stopped_early:
-            break
+        if s.save_every and state.epoch % s.save_every == 0 and len(state.ids):
+            emit(Save(models, state.epoch, state.step, state.ids.copy()))
+
+    if len(state.ids):
+        end(np.arange(len(state.ids)), "finished")
     return state

@@ -70,3 +70,20 @@ def split_metrics(task: str, y: np.ndarray, outputs: np.ndarray) -> dict[str, fl
     if task == "regression":
         return regression_metrics(y, outputs)
     return {"acc": accuracy(task, y, outputs)}
+
+
+def batch_metrics(task: str, y: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """:func:`curve_metric` of each model of a stack, ``[K]`` float64.
+
+    ``out`` is ``[K, B, out_dim]``; ``y`` holds the rows all models share (``[B, ...]``)
+    or each model's own minibatch (``[K, B, ...]``).
+    """
+    b = out.shape[1]
+    if task == "regression":
+        yy = np.asarray(y, dtype=np.float64).reshape(-1, b, out.shape[2])
+        return np.abs(yy - out).mean(axis=(1, 2))
+    if task == "binary":
+        true = np.asarray(y)[..., 0].astype(np.int64) == 1
+        return np.add.reduce((out[:, :, 0] > 0) == true, axis=1, dtype=np.float64) / b
+    true = np.asarray(y).astype(np.int64)
+    return np.add.reduce(out.argmax(axis=2) == true, axis=1, dtype=np.float64) / b

@@ -7,7 +7,7 @@ from typing import Any
 
 from mlplab.config import Config
 
-# Settings in which the models of one group may differ. Everything else (data, layer
+# Settings in which the models of one stack may differ. Everything else (data, layer
 # sizes, activation, optimizer kind, batch schedule, dtype, device, ...) must be equal.
 FREE_SETTINGS = frozenset(
     {
@@ -18,6 +18,9 @@ FREE_SETTINGS = frozenset(
         "dp_rate",
         "init",
         "use_xavier",
+        "lr_schedule",
+        "lr_gamma",
+        "lr_step",
         "exp_name",
         "log_path",
         "model_name",
@@ -35,29 +38,14 @@ def _frozen(v: Any) -> Any:
     return tuple(v) if isinstance(v, list) else v
 
 
-def batchable(cfg: Config) -> bool:
-    """Whether ``cfg`` can train inside a stack.
-
-    Decision-surface snapshots (``snapshot_every``) and periodic checkpoints
-    (``save_every``) need the single run's per-step hooks; such configs train alone.
-    """
-    return cfg.snapshot_every == 0 and cfg.save_every == 0
-
-
 def group_key(cfg: Config) -> tuple[Any, ...]:
     """Configs with equal keys can train as one stack.
 
     The key is every setting outside :data:`FREE_SETTINGS` (data, model shape, optimizer
-    kind, schedule, dtype, engine, device), so equal keys mean equal data, equal layer
-    widths and equal batch schedules. A config that cannot be batched
-    (:func:`batchable`) gets a key of its own, its run hash.
+    kind, epochs and batch schedule, dtype, engine, device), so equal keys mean equal
+    data, equal layer widths and equal batch schedules.
     """
-    key: tuple[Any, ...] = tuple(
-        (k, _frozen(v)) for k, v in cfg.to_dict().items() if k not in FREE_SETTINGS
-    )
-    if not batchable(cfg):
-        key += (("alone", cfg.run_hash(), cfg.exp_name, cfg.log_path),)
-    return key
+    return tuple((k, _frozen(v)) for k, v in cfg.to_dict().items() if k not in FREE_SETTINGS)
 
 
 def group_configs(
@@ -67,10 +55,10 @@ def group_configs(
 
     Groups keep the configs' order, and come in the order of their first config.
     """
-    return [[configs[i] for i in idx] for idx in _group_indices(configs, max_group)]
+    return [[configs[i] for i in idx] for idx in group_indices(configs, max_group)]
 
 
-def _group_indices(configs: Sequence[Config], max_group: int) -> list[list[int]]:
+def group_indices(configs: Sequence[Config], max_group: int) -> list[list[int]]:
     if max_group < 1:
         raise ValueError(f"max_group must be >= 1, got {max_group}")
     by_key: dict[tuple[Any, ...], list[int]] = {}

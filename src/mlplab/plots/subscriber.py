@@ -1,0 +1,97 @@
+"""Plots as a subscriber: pictures of each finished model, drawn after its record.
+
+:class:`PlotSubscriber` listens to a stack's events. With ``snapshot_every`` it captures
+each model's decision surface at those steps; when a model ends ``finished``, it draws
+the model's plots in this process, after the run writer has written the record, and adds
+the files' names to result.json. A plot that fails is a warning: the record is kept.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from mlplab.config import Config
+from mlplab.data.dataset import Dataset
+from mlplab.engines.spec import ModelSpec
+from mlplab.runs.record import RunRecord
+from mlplab.training.events import End, Event, Models, Step
+
+
+class _OneModel:
+    """One model of a stack, as the drawings see a model: predictions and weights."""
+
+    def __init__(self, models: Models, model_id: int) -> None:
+        self.models, self.id = models, model_id
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.models.predict(self.id, X)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return self.models.export(self.id).weights
+
+
+class PlotSubscriber:
+    """Draws the plots (and snapshot animations) of the models of one stack.
+
+    ``cfgs``, ``specs`` and ``records`` are by model id; models whose config says
+    ``plots: none`` are skipped.
+    """
+
+    def __init__(
+        self,
+        cfgs: list[Config] | Config,
+        data: Dataset,
+        specs: list[ModelSpec] | ModelSpec,
+        records: list[RunRecord] | RunRecord,
+    ) -> None:
+        self.cfgs = cfgs if isinstance(cfgs, list) else [cfgs]
+        self.specs = specs if isinstance(specs, list) else [specs]
+        self.records = records if isinstance(records, list) else [records]
+        self.data = data
+        self.recorders: dict[int, Any] = {}
+        for k, cfg in enumerate(self.cfgs):
+            if cfg.snapshot_every and cfg.plots != "none":
+                from mlplab.plots.recorder import SnapshotRecorder
+
+                self.recorders[k] = SnapshotRecorder(data, self.specs[k])
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Step) and self.recorders:
+            for k in event.ids:
+                rec = self.recorders.get(int(k))
+                every = self.cfgs[int(k)].snapshot_every
+                if rec is not None and event.step % every == 0:
+                    rec.capture(event.step, _OneModel(event.models, int(k)))
+        elif isinstance(event, End):
+            for j, k in enumerate(event.ids):
+                if event.statuses[j] == "finished" and self.cfgs[int(k)].plots != "none":
+                    self._draw(int(k), event.models)
+
+    def _draw(self, k: int, models: Models) -> None:
+        from mlplab.plots.recorder import SNAPSHOT_FILE
+        from mlplab.plots.run_plots import draw_run_plots
+
+        rec, cfg = self.records[k], self.cfgs[k]
+        result = rec.read_result()
+        if result is None:
+            return  # the writer did not record this model: nothing to draw for
+        try:
+            files = draw_run_plots(
+                rec.plots_dir, result, self.data, _OneModel(models, k), self.specs[k], cfg.plots
+            )
+            result["plot_files"] = files
+            snaps = self.recorders.get(k)
+            if snaps is not None and snaps.frames:
+                snaps.save(rec.dir / SNAPSHOT_FILE)
+                result["snapshots"] = snaps.write(rec.plots_dir, fmt=cfg.plots)
+        except Exception as err:
+            warnings.warn(
+                f"mlplab: plotting failed ({type(err).__name__}: {err}); results are kept",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return
+        rec.write_result(result)

@@ -1,0 +1,219 @@
+"""The one run writer: each model's record from its stack's events.
+
+:class:`RunWriter` subscribes to :func:`mlplab.training.loop.fit` and writes, for every
+model of the stack (a single run is a stack of one), the lectures' record:
+
+- at :class:`~mlplab.training.events.Start`: the folder, ``config.yaml`` and a
+  ``result.json`` with ``status: running``;
+- at :class:`~mlplab.training.events.Save`: ``checkpoints/last.safetensors`` (and
+  ``best`` when it changed), with ``metrics.csv`` keeping pace;
+- at :class:`~mlplab.training.events.End`: the final checkpoints, ``metrics.csv`` and
+  ``result.json``: every setting merged with the curves and the final metrics.
+
+``mlplab train``, sweeps (local or on Ray), and the estimators' ``log_path`` all write
+through it. A record names no absolute path, so it can be moved or copied as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mlplab.runs.atomic import link_replace
+from mlplab.runs.checkpoint import Checkpoint, save_checkpoint
+from mlplab.runs.record import RunRecord, record_settings
+from mlplab.training.events import End, Event, Models, Save, Start
+from mlplab.training.loop import LoopState
+from mlplab.training.metrics import curve_metric_name
+
+
+@dataclass
+class ModelRecord:
+    """What the writer needs of one model: where it goes and what describes it."""
+
+    record: RunRecord
+    header: dict[str, Any]  # the settings and run facts that start result.json
+    config: Any  # mlplab.config.Config
+    fresh: bool = True  # False: a resumed run, whose folder keeps its files
+    elapsed_before: float = 0.0  # seconds run before a resume
+    best_saved: int = -1  # epoch of the model in best.safetensors (-1: none written)
+    last_saved: int = -1  # step of the state in last.safetensors
+
+
+def curves_of(state: LoopState, task: str) -> dict[str, Any]:
+    """The curves and loop facts of result.json (partial for a run that did not finish)."""
+    h = state.history
+    metric = curve_metric_name(task)
+    return {
+        "epochs_run": state.epoch,
+        "steps": state.step,
+        "stopped_early": state.stopped_early,
+        "best_epoch": h.best_epoch,
+        "best_val_loss": h.best_val_loss if math.isfinite(h.best_val_loss) else None,
+        "train_losses": h.train_losses,
+        "val_losses": h.val_losses,
+        "val_epochs": h.val_epochs,
+        "lrs": h.lrs,
+        f"train_{metric}s": h.train_metrics,
+        f"val_{metric}s": h.val_metrics,
+    }
+
+
+def metrics_rows(state: LoopState, task: str) -> list[dict[str, Any]]:
+    """metrics.csv: one row per validation, as the curves of result.json."""
+    h = state.history
+    metric = curve_metric_name(task)
+    return [
+        {
+            "epoch": e,
+            "train_loss": h.train_losses[i],
+            "lr": h.lrs[i],
+            "val_loss": h.val_losses[i],
+            f"train_{metric}": h.train_metrics[i],
+            f"val_{metric}": h.val_metrics[i],
+        }
+        for i, e in enumerate(h.val_epochs)
+    ]
+
+
+def global_rng_state() -> dict[str, Any]:
+    """Python's and NumPy's global RNG states, as JSON.
+
+    mlplab itself draws only from explicit generators, but code around a run may use
+    these globals; restoring them makes a resumed run continue exactly as if it had
+    never stopped.
+    """
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    return {
+        "python": [version, list(internal), gauss],
+        "numpy": [name, np.asarray(keys).tolist(), int(pos), int(has_gauss), float(cached)],
+    }
+
+
+class RunWriter:
+    """Writes the run record of every model of a stack, model ``id`` into ``models[id]``.
+
+    ``meta`` holds what every checkpoint of this stack shares (the model spec, the engine,
+    the dataset's names and scaler); each checkpoint adds its model's config, run id,
+    loop state, optimizer and RNG states, so that it alone rebuilds and resumes the run.
+    """
+
+    def __init__(self, models: list[ModelRecord], task: str, meta: dict[str, Any]) -> None:
+        self.models = models
+        self.task = task
+        self.meta = meta
+        self.started = time.time()
+        self.results: dict[int, dict[str, Any]] = {}  # id -> the final result.json
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Start):
+            for k in event.models.ids:
+                self._open(int(k), event.models)
+        elif isinstance(event, Save):
+            for k in event.ids:
+                # best first: a kill between the two leaves a `last` whose best_epoch is
+                # the one on disk, or an older `last` (never a best newer than last's).
+                self._save(int(k), event.models, "best")
+                self._save(int(k), event.models, "last")
+                m = self.models[int(k)]
+                m.record.write_metrics(metrics_rows(event.models.loop_state(int(k)), self.task))
+        elif isinstance(event, End):
+            for j, k in enumerate(event.ids):
+                self._end(int(k), event, j)
+
+    def elapsed(self, k: int) -> float:
+        return self.models[k].elapsed_before + (time.time() - self.started)
+
+    # --- the phases of a record -------------------------------------------------------------
+    def _open(self, k: int, models: Models) -> None:
+        m = self.models[k]
+        m.record.start(m.config, fresh=m.fresh)
+        m.record.write_result(
+            {**m.header, "status": "running", **curves_of(models.loop_state(k), self.task)}
+        )
+
+    def _end(self, k: int, event: End, j: int) -> None:
+        m, models, status = self.models[k], event.models, event.statuses[j]
+        state = models.loop_state(k)
+        result: dict[str, Any] = {**m.header, "status": status, **curves_of(state, self.task)}
+        if event.messages[j]:
+            result["message"] = event.messages[j]
+        result.update(event.finals[j])
+        result["wall_time_s"] = self.elapsed(k)
+        if status != "diverged":
+            self._save(k, models, "last", state)
+        self._save(k, models, "best", state)
+        m.record.write_metrics(metrics_rows(state, self.task))
+        m.record.write_result(result)
+        self.results[k] = result
+
+    def abort(self, k: int, state: LoopState, err: BaseException) -> None:
+        """Record a model that an exception ended: ``interrupted`` for Ctrl-C, else ``failed``.
+
+        No checkpoint is written: the exception may have landed inside a step, with the
+        model half updated. The last saved checkpoint stays the place to resume from.
+        """
+        m = self.models[k]
+        if isinstance(err, KeyboardInterrupt):
+            status = "interrupted"
+            have = (m.record.checkpoint_dir / "last.safetensors").is_file()
+            error = (
+                f"interrupted; resume from the last checkpoint with `mlplab train --resume {m.record.dir}`"
+                if have
+                else "interrupted before its first checkpoint; run it again to start over"
+            )
+        else:
+            status, error = "failed", f"{type(err).__name__}: {err}"
+        result = {
+            **m.header,
+            **curves_of(state, self.task),
+            "status": status,
+            "error": error,
+            "wall_time_s": self.elapsed(k),
+        }
+        m.record.write_result(result)
+        m.record.write_metrics(metrics_rows(state, self.task))
+        self.results[k] = result
+
+    # --- checkpoints ------------------------------------------------------------------------
+    def _save(self, k: int, models: Models, which: str, state: LoopState | None = None) -> None:
+        m = self.models[k]
+        state = state or models.loop_state(k)
+        path = m.record.checkpoint_dir / f"{which}.safetensors"
+        weights = None
+        if which == "best":
+            best_epoch = state.history.best_epoch
+            if best_epoch == 0 or best_epoch == m.best_saved:
+                return  # nothing validated yet, or that best model is already on disk
+            m.best_saved = best_epoch
+            weights = models.best_weights(k)
+            # When the best model is the one `last` has just stored, share its file:
+            # creating a file costs ~0.5-0.9 ms of kernel time on ext4, and a sweep of
+            # lab-sized runs creates several per run. That holds only at the end of the
+            # best epoch: a stop mid-epoch stores a model some steps further on.
+            last = m.record.checkpoint_dir / "last.safetensors"
+            at_best = best_epoch == state.epoch and state.batch_in_epoch == 0
+            if at_best and m.last_saved == state.step and link_replace(last, path):
+                return
+        ex = models.export(k)
+        meta = {
+            **self.meta,
+            "config": record_settings(m.config),
+            "run_id": m.header["run_id"],
+            "loop": state.to_dict(),
+            "order_rng_now": models.order_state(k),
+            "optim": ex.optim_meta,
+            "rng": ex.rng_meta,
+            "global_rng": global_rng_state(),
+            "elapsed_s": self.elapsed(k),
+        }
+        model = ex.weights if weights is None else weights
+        save_checkpoint(path, Checkpoint(model=model, meta=meta, optim=ex.optim, rng=ex.rng))
+        if which == "last":
+            m.last_saved = state.step

@@ -1,0 +1,131 @@
+"""A run as a stream of events: what :func:`mlplab.training.loop.fit` tells its subscribers.
+
+The loop trains K models at once (a single run is K = 1) and knows nothing of files,
+terminals or plots. At fixed points it calls each subscriber, in the order the caller
+gave them, with one of these events:
+
+- :class:`Start`: the loop is about to take its first step (or to continue a resumed one);
+- :class:`Step`: an optimizer step was taken (only at multiples of ``log_every`` or
+  ``snapshot_every``; a step event for every update would cost more than tiny models'
+  steps themselves);
+- :class:`Validate`: an epoch ended with a validation; its curves' new points;
+- :class:`Save`: a moment to write checkpoints (every ``save_every`` epochs, or a stop);
+- :class:`End`: some models are done (finished, stopped early, diverged, interrupted or
+  pruned), with their final metrics. They leave the stack after this event.
+
+A subscriber is any callable ``(event) -> None``: the run writer, TensorBoard, console
+progress, snapshots, plots, a notebook view or a web page. Models are named by their
+``id``, their index in the list the caller trained, which stays fixed while rows leave the
+stack. Every event carries :class:`Models`, a read-only view of the stack for what a
+subscriber needs to look at: predictions, weights, optimizer state and loop state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from mlplab.engines.backend import Backend, ModelState
+    from mlplab.training.loop import LoopState, StackState
+
+Array = np.ndarray
+
+
+class Models:
+    """A read-only view of the models being trained, by id."""
+
+    def __init__(self, backend: Backend, state: StackState) -> None:
+        self._backend = backend
+        self._state = state
+
+    @property
+    def ids(self) -> Array:
+        """Ids of the models still in the stack, in row order."""
+        return self._state.ids.copy()
+
+    def row(self, model_id: int) -> int:
+        rows = np.flatnonzero(self._state.ids == model_id)
+        if not len(rows):
+            raise KeyError(f"model {model_id} is not in the stack")
+        return int(rows[0])
+
+    def predict(self, model_id: int, X: Array) -> Array:
+        """Eval-mode outputs ``[N, out_dim]`` (float64) of one model for inputs ``[N, in_dim]``."""
+        return np.asarray(self._backend.predict(X)[self.row(model_id)], dtype=np.float64)
+
+    def export(self, model_id: int) -> ModelState:
+        """The model's weights, optimizer state and dropout stream (copies)."""
+        return self._backend.export(self.row(model_id))
+
+    def best_weights(self, model_id: int) -> dict[str, Array]:
+        return self._backend.best_weights(self.row(model_id))
+
+    def loop_state(self, model_id: int) -> LoopState:
+        """The model's position and curves, as a checkpoint keeps them."""
+        return self._state.loop_state(model_id)
+
+    def order_state(self, model_id: int) -> dict[str, Any]:
+        """The model's data-order RNG state now (JSON-able)."""
+        return dict(self._state.order_rngs[model_id].bit_generator.state)
+
+
+@dataclass(frozen=True)
+class Start:
+    models: Models
+    epoch: int  # epochs already done (0 for a fresh run)
+    step: int
+
+
+@dataclass(frozen=True)
+class Step:
+    models: Models
+    step: int  # 0-based index of the step just taken
+    epoch: int  # 0-based epoch it belongs to
+    ids: Array  # [K] model ids
+    losses: Array  # [K] batch losses before the update
+
+
+@dataclass(frozen=True)
+class Validate:
+    models: Models
+    epoch: int  # completed epochs (1-based)
+    step: int  # steps done
+    ids: Array  # [K]
+    train_loss: Array  # [K] the epoch's mean batch loss
+    val_loss: Array
+    train_metric: Array  # acc or MAE of the epoch's own batches
+    val_metric: Array
+    lr: Array
+    improved: Array  # [K] bool: a new best validation loss
+
+
+@dataclass(frozen=True)
+class Save:
+    models: Models
+    epoch: int
+    step: int
+    ids: Array  # the models to checkpoint
+
+
+@dataclass(frozen=True)
+class End:
+    """Models that are done; each has a status, and (unless diverged) final metrics."""
+
+    models: Models
+    epoch: int
+    step: int
+    ids: Array  # [E] the models that end here
+    statuses: list[str]  # finished | diverged | interrupted | pruned
+    messages: list[str]  # why, in one line ("" when finished normally)
+    finals: list[dict[str, float]]  # {train_loss, train_acc, val_..., test_...}; {} if diverged
+    train_outputs: list[Array | None] = field(default_factory=list)  # eval outputs, train split
+
+
+Event = Start | Step | Validate | Save | End
+
+
+class Subscriber(Protocol):
+    def __call__(self, event: Event) -> None: ...

@@ -28,15 +28,8 @@ from mlplab import __version__
 from mlplab.config import Config, load_config, make_config, read_yaml
 from mlplab.console import RunConsole, hypothesis_block, results_table
 from mlplab.data.dataset import Dataset, load_dataset
-from mlplab.engines.backend import (
-    Backend,
-    ModelInit,
-    ModelState,
-    OptimSpec,
-    blas_threads,
-    make_backend,
-    resolve_engine,
-)
+from mlplab.engines.backend import Backend, ModelInit, ModelState, OptimSpec
+from mlplab.engines.choose import blas_threads, make_backend, resolve_engine
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RecordError

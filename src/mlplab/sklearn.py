@@ -43,7 +43,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlplab.config import Config, make_config
 from mlplab.data.dataset import Dataset
-from mlplab.engines.backend import Backend, ModelInit, ModelState, make_backend
+from mlplab.engines.backend import Backend, ModelInit, ModelState
+from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, MlplabError
 from mlplab.training.loop import LrSchedule
@@ -374,7 +375,7 @@ class _MLPBase(BaseEstimator):
 
     def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
         """One more epoch over ``(X, y)``, starting a model on the first call."""
-        from mlplab.engines.backend import resolve_engine
+        from mlplab.engines.choose import resolve_engine
         from mlplab.training.loop import Schedule, StackState
         from mlplab.training.loop import fit as loop_fit
 

@@ -327,7 +327,7 @@ def plan_groups(
 
 def _auto_group_cap(cfg: Config, train_rows: Callable[[Config], int] | None) -> int:
     """The most configs of ``cfg``'s shape one stack takes by default."""
-    from mlplab.engines.backend import rows_per_step
+    from mlplab.engines.choose import rows_per_step
     from mlplab.training.grouping import DEFAULT_MAX_GROUP
 
     if train_rows is None:

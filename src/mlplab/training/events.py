@@ -29,7 +29,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from mlplab.engines.backend import Backend, ModelState
-    from mlplab.training.loop import LoopState, StackState
+    from mlplab.training.state import LoopState, StackState
 
 Array = np.ndarray
 

@@ -147,9 +147,9 @@ def test_python_m_mlplab_trains_and_records(run_cli, tmp_path):
 def test_public_functions_are_not_shadowed_by_subpackages():
     """mlplab.train/sweep/report stay functions after their modules are imported."""
     code = (
-        "import mlplab, mlplab.training.run, mlplab.sweeps.api, mlplab.reports.api\n"
+        "import mlplab, mlplab.runner, mlplab.sweeps.api, mlplab.reports.api\n"
         "assert callable(mlplab.train) and callable(mlplab.sweep) and callable(mlplab.report)\n"
-        "assert mlplab.train is mlplab.training.run.train\n"
+        "assert mlplab.train is mlplab.runner.train\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

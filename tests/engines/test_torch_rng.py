@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from mlplab.training.run import train
+from mlplab.runner import train
 
 DROPOUT = dict(
     data="moons", n_samples=200, n_layer=2, hid_dim=16, act="relu", dp_rate=0.3, optim="adam",

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from mlplab.training.run import train
 from plots_testlib import IRIS, RING, SINLOG, XOR_NN, assert_image, model_classes, trained
 
 from mlplab.plots import network, surfaces
@@ -22,7 +23,6 @@ from mlplab.plots.run_plots import (
     regression_surface_figure,
 )
 from mlplab.training.metrics import predicted_classes, true_classes
-from mlplab.training.run import train
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
+import mlplab.training.run as run_module
 import pytest
+from mlplab.training.run import train
 from plots_testlib import XOR_NN
 
-import mlplab.training.run as run_module
 from mlplab.plots import run_plots, session, worker
-from mlplab.training.run import train
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="plot workers fork; /proc shows processes"

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from reliability_support import assert_one_line, call_main, cli
 
 from mlplab.errors import CheckpointError
+from mlplab.runner import load_run, train
 from mlplab.runs.checkpoint import FORMAT, load_checkpoint
-from mlplab.training.run import load_run, train
 
 MARKER = "mlplab-pwned-marker"
 

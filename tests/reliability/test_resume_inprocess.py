@@ -17,10 +17,12 @@ from reliability_support import (
     scalars,
 )
 
+from mlplab import runner as run_mod
+from mlplab.runner import train
 from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.record import is_finished
-from mlplab.training import run as run_mod
-from mlplab.training.run import RunHooks, train
+from mlplab.training import loop as loop_mod
+from mlplab.training.events import Step
 
 # 800 training rows / 32 = 25 steps per epoch; 6 epochs = 150 steps.
 KW = dict(
@@ -47,15 +49,19 @@ def refs(tmp_path_factory) -> dict[str, Path]:
 
 
 def fault_at(monkeypatch, step: int, action) -> None:
-    """Run ``action()`` inside the hook of optimizer step ``step`` (0-based)."""
-    original = RunHooks.on_step
+    """Run ``action()`` in a subscriber, at the event of optimizer step ``step`` (0-based)."""
+    original = run_mod._subscribers
 
-    def on_step(self, state, loss):
-        original(self, state, loss)
-        if state.step == step:
-            action()
+    def with_fault(*args, **kwargs):
+        writer, tb, subs = original(*args, **kwargs)
 
-    monkeypatch.setattr(RunHooks, "on_step", on_step)
+        def fault(event):
+            if isinstance(event, Step) and event.step == step:
+                action()
+
+        return writer, tb, [*subs, fault]
+
+    monkeypatch.setattr(run_mod, "_subscribers", with_fault)
 
 
 def resume(run_dir: Path):
@@ -131,7 +137,7 @@ def test_ctrl_c_while_results_are_written(refs, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_mod, "split_metrics", boom)
+    monkeypatch.setattr(loop_mod, "split_metrics", boom)
     with pytest.raises(KeyboardInterrupt):
         train(log_path=str(tmp_path), engine="numpy", **KW)
     monkeypatch.undo()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-import mlplab.training.run
+import mlplab.runner
 from mlplab.errors import ConfigError
 from mlplab.runs.record import read_result
 from mlplab.sweeps.api import sweep
@@ -100,14 +100,14 @@ def test_bad_value_stops_before_anything_is_written(tmp_path: Path) -> None:
 
 def test_failed_and_diverged_runs_are_recorded(tmp_path: Path, monkeypatch) -> None:
     log = tmp_path / "runs"
-    real_train = mlplab.training.run.train
+    real_train = mlplab.runner.train
 
     def flaky_train(cfg, **kw):
         if cfg.hid_dim == 8 and cfg.n_layer == 2 and cfg.seed == 1:
             raise RuntimeError("simulated crash")
         return real_train(cfg, **kw)
 
-    monkeypatch.setattr(mlplab.training.run, "train", flaky_train)
+    monkeypatch.setattr(mlplab.runner, "train", flaky_train)
     result = run(log, no_batch=True)  # one run at a time: a crash pinned on its config
     assert result.counts["failed"] == 1 and result.counts["trained"] == 7
     assert result.exit_code == 1
@@ -115,7 +115,7 @@ def test_failed_and_diverged_runs_are_recorded(tmp_path: Path, monkeypatch) -> N
     rec = read_result(log / "exp" / bad["run_id"])
     assert rec["status"] == "failed" and "simulated crash" in rec["error"]
 
-    monkeypatch.setattr(mlplab.training.run, "train", real_train)
+    monkeypatch.setattr(mlplab.runner, "train", real_train)
     fixed = run(log)
     assert fixed.counts["trained"] == 1 and fixed.counts["skipped"] == 7
 
@@ -134,7 +134,7 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
     log = tmp_path / "runs"
-    real_train = mlplab.training.run.train
+    real_train = mlplab.runner.train
     calls = []
 
     def interrupted_train(cfg, **kw):
@@ -143,12 +143,12 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
             raise KeyboardInterrupt
         return real_train(cfg, **kw)
 
-    monkeypatch.setattr(mlplab.training.run, "train", interrupted_train)
+    monkeypatch.setattr(mlplab.runner, "train", interrupted_train)
     result = run(log, no_batch=True)
     assert result.interrupted and result.exit_code == 130
     assert result.counts["trained"] == 2 and result.counts["remaining"] == 6
     assert "6 runs remain" in capsys.readouterr().err
-    monkeypatch.setattr(mlplab.training.run, "train", real_train)
+    monkeypatch.setattr(mlplab.runner, "train", real_train)
     rest = run(log)
     assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2
 

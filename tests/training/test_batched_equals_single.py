@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from mlplab.config import Config
+from mlplab.runner import train, train_batched
 from mlplab.runs.checkpoint import load_checkpoint
-from mlplab.training.batched import group_configs, group_key, train_batched
-from mlplab.training.run import train
+from mlplab.training.grouping import group_configs, group_key
 
 CURVES = ("train_losses", "val_losses", "lrs")
 FINALS = ("train_loss", "val_loss", "test_loss", "best_val_loss")

@@ -166,16 +166,17 @@ def mark_failed(values: dict[str, Any], error: str) -> None:
     """
     from mlplab.config import make_config
     from mlplab.runs.atomic import atomic_write_json
-    from mlplab.runs.record import read_result, run_dir_of, run_name
+    from mlplab.runs.record import read_result, record_settings, run_dir_of, run_name
 
     cfg = make_config(values)
     run_dir = run_dir_of(cfg)
     old = read_result(run_dir) or {}
     if old.get("status") == "finished":
         return
+    settings = record_settings(cfg)
     atomic_write_json(
         run_dir / "result.json",
-        {**cfg.to_dict(), **old, "run_id": run_name(cfg), "status": "failed", "error": error},
+        {**settings, **old, "run_id": run_name(cfg), "status": "failed", "error": error},
     )
 
 

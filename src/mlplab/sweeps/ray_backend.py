@@ -30,12 +30,9 @@ Public API: :func:`run_on_ray`, :func:`import_ray`.
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import logging
 import os
 import shutil
-import struct
 import tempfile
 import time
 import uuid
@@ -58,8 +55,6 @@ TMP_PREFIX = "mlplab-ray-"
 # Test hook: a folder. A task whose first run id has ``<folder>/<run_id>.hold`` writes
 # its PID to ``<folder>/<run_id>.pid`` (first attempt only) and sleeps, so a test can kill
 # the worker mid-group. Unset in normal use; costs one environment lookup per task.
-HOLD_ENV = "MLPLAB_RAY_TEST_HOLD"
-HOLD_S = 120.0
 
 
 def import_ray() -> ModuleType:
@@ -426,7 +421,6 @@ def _train_group_task(
         from mlplab.sweeps.local import train_group
 
         group_fn = train_group
-    _hold_for_test(configs)
     _remove_orphans()
     tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")
     try:
@@ -441,7 +435,7 @@ def _train_group_task(
             src = _run_dir({**values, "log_path": tmp})
             files: Packed = {}
             if src.is_dir():
-                relocate_record(src, values, tmp)
+                # A record names no machine path, so it travels as it is.
                 files = pack_run_dir(src)
             keep = {k: outcome.get(k) for k in ("run_id", "status", "error", "wall_time_s")}
             runs.append({"values": values, "outcome": keep, "files": files})
@@ -460,99 +454,6 @@ def pack_run_dir(run_dir: str | Path) -> Packed:
     return files
 
 
-def relocate_record(run_dir: str | Path, values: dict[str, Any], private_log_path: str) -> None:
-    """Make a record trained under ``private_log_path`` name the real ``log_path``.
-
-    ``values`` are the run's settings with the real ``log_path``. Rewrites ``result.json``,
-    ``config.yaml``, the config in each checkpoint's metadata (with a new checksum) and the
-    ``log_path`` hparam of the TensorBoard events; nothing else in a record names it. A
-    10001-epoch run's files hold megabytes of curves, so the large files are patched in
-    place of the one value rather than parsed and written again.
-    """
-    from mlplab.config import make_config
-    from mlplab.runs.atomic import atomic_write_json, atomic_write_text
-    from mlplab.runs.checkpoint import load_checkpoint, save_checkpoint
-
-    root = Path(run_dir)
-    real = values["log_path"]
-    result = root / "result.json"
-    if result.is_file():
-        # atomic_write_json writes `"log_path": "<path>"` once, at the top level; the
-        # private path is a fresh temp folder, so the pair cannot occur anywhere else.
-        text = result.read_text(encoding="utf-8")
-        old, new = (f'"log_path": {json.dumps(p)}' for p in (private_log_path, real))
-        if text.count(old) == 1:
-            atomic_write_text(result, text.replace(old, new))
-        else:
-            record = json.loads(text)
-            if "log_path" in record:
-                record["log_path"] = real
-                atomic_write_json(result, record)
-    if (root / "config.yaml").is_file():
-        atomic_write_text(root / "config.yaml", make_config(values).to_yaml())
-    for ckpt_path in sorted((root / "checkpoints").glob("*.safetensors")):
-        ckpt = load_checkpoint(ckpt_path)
-        config = ckpt.meta.get("config")
-        if isinstance(config, dict) and "log_path" in config:
-            config["log_path"] = real
-            save_checkpoint(ckpt_path, ckpt)
-    for events in sorted(root.glob("events.out.tfevents.*")):
-        _relocate_events(events, real)
-
-
-def _relocate_events(path: Path, log_path: str) -> None:
-    """Set the ``log_path`` hparam in an event file.
-
-    TFRecord framing: ``u64 length, u32 crc, data, u32 crc``. Records are copied byte for
-    byte, except the one holding the hparams session start, which is decoded, changed
-    and framed again; decoding every scalar (with TensorBoard's pure-Python CRC) would
-    cost more than the training of a small model.
-    """
-    from tensorboard.summary.writer.record_writer import RecordWriter
-
-    from mlplab.runs.atomic import atomic_write_bytes
-
-    raw = path.read_bytes()
-    out = io.BytesIO()
-    pos, changed = 0, False
-    while pos + 12 <= len(raw):
-        (size,) = struct.unpack_from("<Q", raw, pos)
-        end = pos + 12 + size + 4
-        if end > len(raw):
-            break  # a truncated last record: kept as it is, as readers skip it
-        data = raw[pos + 12 : pos + 12 + size]
-        patched = _patch_hparams(data, log_path) if b"session_start_info" in data else None
-        if patched is None:
-            out.write(raw[pos:end])
-        else:
-            RecordWriter(out).write(patched)
-            changed = True
-        pos = end
-    out.write(raw[pos:])
-    if changed:
-        atomic_write_bytes(path, out.getvalue())
-
-
-def _patch_hparams(data: bytes, log_path: str) -> bytes | None:
-    """The serialized event with its ``log_path`` hparam set, or None if it has none."""
-    from tensorboard.compat.proto.event_pb2 import Event
-    from tensorboard.plugins.hparams import plugin_data_pb2
-
-    event = Event.FromString(data)
-    changed = False
-    for value in event.summary.value:
-        plugin = value.metadata.plugin_data
-        if plugin.plugin_name != "hparams":
-            continue
-        content = plugin_data_pb2.HParamsPluginData.FromString(plugin.content)
-        hparams = content.session_start_info.hparams
-        if content.HasField("session_start_info") and "log_path" in hparams:
-            hparams["log_path"].string_value = log_path
-            plugin.content = content.SerializeToString()
-            changed = True
-    return event.SerializeToString() if changed else None
-
-
 def _remove_orphans() -> None:
     """Remove private record folders of worker processes that no longer exist.
 
@@ -568,18 +469,3 @@ def _remove_orphans() -> None:
             shutil.rmtree(folder, ignore_errors=True)
         except PermissionError:
             pass  # alive, another user's
-
-
-def _hold_for_test(configs: list[dict[str, Any]]) -> None:
-    """The test hook of :data:`HOLD_ENV`: let a test kill this worker mid-group."""
-    folder = os.environ.get(HOLD_ENV)
-    if not folder or not configs:
-        return
-    run_id = _run_id(configs[0])
-    request, pid_file = Path(folder) / f"{run_id}.hold", Path(folder) / f"{run_id}.pid"
-    if request.exists() and not pid_file.exists():
-        # Written whole, then renamed: the test never reads half a PID.
-        part = pid_file.with_suffix(".part")
-        part.write_text(str(os.getpid()), encoding="utf-8")
-        os.replace(part, pid_file)
-        time.sleep(HOLD_S)

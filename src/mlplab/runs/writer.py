@@ -26,6 +26,7 @@ import numpy as np
 
 from mlplab.runs.atomic import link_replace
 from mlplab.runs.checkpoint import Checkpoint, save_checkpoint
+from mlplab.runs.curves import CURVES_FILE, thinned, write_curves
 from mlplab.runs.record import RunRecord, record_settings
 from mlplab.training.events import End, Event, Models, Save, Start
 from mlplab.training.loop import LoopState
@@ -45,16 +46,11 @@ class ModelRecord:
     last_saved: int = -1  # step of the state in last.safetensors
 
 
-def curves_of(state: LoopState, task: str) -> dict[str, Any]:
-    """The curves and loop facts of result.json (partial for a run that did not finish)."""
+def curve_lists(state: LoopState, task: str) -> dict[str, list[Any]]:
+    """Every point of the curves, by their result.json names, aligned with ``val_epochs``."""
     h = state.history
     metric = curve_metric_name(task)
     return {
-        "epochs_run": state.epoch,
-        "steps": state.step,
-        "stopped_early": state.stopped_early,
-        "best_epoch": h.best_epoch,
-        "best_val_loss": h.best_val_loss if math.isfinite(h.best_val_loss) else None,
         "train_losses": h.train_losses,
         "val_losses": h.val_losses,
         "val_epochs": h.val_epochs,
@@ -64,21 +60,53 @@ def curves_of(state: LoopState, task: str) -> dict[str, Any]:
     }
 
 
-def metrics_rows(state: LoopState, task: str) -> list[dict[str, Any]]:
-    """metrics.csv: one row per validation, as the curves of result.json."""
+def curves_of(state: LoopState, task: str) -> dict[str, Any]:
+    """The loop facts and curves of result.json (partial for a run that did not finish).
+
+    Curves longer than :data:`~mlplab.runs.curves.TEXT_POINTS` are thinned, and
+    ``curves_thinned`` says so and names the file that holds every point.
+    """
     h = state.history
+    full = curve_lists(state, task)
+    shown = thinned(full)
+    out: dict[str, Any] = {
+        "epochs_run": state.epoch,
+        "steps": state.step,
+        "stopped_early": state.stopped_early,
+        "best_epoch": h.best_epoch,
+        "best_val_loss": h.best_val_loss if math.isfinite(h.best_val_loss) else None,
+        **shown,
+    }
+    if shown is not full:
+        out["curves_thinned"] = {
+            "points": len(full["val_epochs"]),
+            "shown": len(shown["val_epochs"]),
+            "file": CURVES_FILE,
+        }
+    return out
+
+
+def metrics_rows(state: LoopState, task: str) -> list[dict[str, Any]]:
+    """metrics.csv: a row per validation, thinned as result.json's curves are."""
     metric = curve_metric_name(task)
+    c = thinned(curve_lists(state, task))
     return [
         {
             "epoch": e,
-            "train_loss": h.train_losses[i],
-            "lr": h.lrs[i],
-            "val_loss": h.val_losses[i],
-            f"train_{metric}": h.train_metrics[i],
-            f"val_{metric}": h.val_metrics[i],
+            "train_loss": c["train_losses"][i],
+            "lr": c["lrs"][i],
+            "val_loss": c["val_losses"][i],
+            f"train_{metric}": c[f"train_{metric}s"][i],
+            f"val_{metric}": c[f"val_{metric}s"][i],
         }
-        for i, e in enumerate(h.val_epochs)
+        for i, e in enumerate(c["val_epochs"])
     ]
+
+
+def write_text_and_curves(record: RunRecord, state: LoopState, task: str) -> None:
+    """metrics.csv and curves.npz, keeping pace with each other and the checkpoints."""
+    write_curves(record.dir, curve_lists(state, task))
+    record.write_metrics(metrics_rows(state, task))
 
 
 def global_rng_state() -> dict[str, Any]:
@@ -122,7 +150,7 @@ class RunWriter:
                 self._save(int(k), event.models, "best")
                 self._save(int(k), event.models, "last")
                 m = self.models[int(k)]
-                m.record.write_metrics(metrics_rows(event.models.loop_state(int(k)), self.task))
+                write_text_and_curves(m.record, event.models.loop_state(int(k)), self.task)
         elif isinstance(event, End):
             for j, k in enumerate(event.ids):
                 self._end(int(k), event, j)
@@ -149,7 +177,7 @@ class RunWriter:
         if status != "diverged":
             self._save(k, models, "last", state)
         self._save(k, models, "best", state)
-        m.record.write_metrics(metrics_rows(state, self.task))
+        write_text_and_curves(m.record, state, self.task)
         m.record.write_result(result)
         self.results[k] = result
 
@@ -178,7 +206,7 @@ class RunWriter:
             "wall_time_s": self.elapsed(k),
         }
         m.record.write_result(result)
-        m.record.write_metrics(metrics_rows(state, self.task))
+        write_text_and_curves(m.record, state, self.task)
         self.results[k] = result
 
     # --- checkpoints ------------------------------------------------------------------------

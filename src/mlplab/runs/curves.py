@@ -1,0 +1,80 @@
+"""A run's curves: every validation in a compact binary file, at most ~1000 points in text.
+
+A 10001-epoch run validated every epoch has 10001 points per curve. As JSON and CSV text
+they cost ~1.3 MB per run, which a 256-run sweep multiplies into hundreds of megabytes
+and seconds of encoding. So the record keeps:
+
+- ``curves.npz`` beside ``result.json``: every validation's values, float64, compressed,
+  one array per curve (``val_epochs`` and the curves of result.json by name);
+- ``result.json`` and ``metrics.csv``: at most about :data:`TEXT_POINTS` points per
+  curve, evenly spaced and always with the last, as TensorBoard shows by default;
+  ``result.json`` says so in ``curves_thinned`` and names the file with every point.
+
+:func:`read_curves` returns the full curves of a run from either record.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlplab.runs.atomic import atomic_write_bytes
+
+CURVES_FILE = "curves.npz"
+TEXT_POINTS = 1000
+
+
+def thin_indices(n: int, points: int = TEXT_POINTS) -> np.ndarray:
+    """Indices of at most about ``points`` of ``n`` evenly spaced points, the last included."""
+    if n <= points:
+        return np.arange(n)
+    every = -(-n // points)
+    idx = np.arange(0, n, every)
+    return idx if idx[-1] == n - 1 else np.append(idx, n - 1)
+
+
+def curve_names(record: dict[str, Any]) -> list[str]:
+    """The curve keys of a result.json (lists aligned with ``val_epochs``)."""
+    n = len(record.get("val_epochs") or [])
+    return [
+        k
+        for k, v in record.items()
+        if isinstance(v, list) and len(v) == n and k != "val_epochs" and k.endswith("s")
+    ]
+
+
+def write_curves(run_dir: Path, curves: dict[str, list[float] | list[int]]) -> None:
+    """Write every point of ``curves`` (``val_epochs`` and each curve) to curves.npz."""
+    buf = io.BytesIO()
+    arrays = {
+        k: np.asarray(v, dtype=np.int64 if k == "val_epochs" else np.float64)
+        for k, v in curves.items()
+    }
+    np.savez_compressed(buf, **arrays)
+    atomic_write_bytes(Path(run_dir) / CURVES_FILE, buf.getvalue())
+
+
+def thinned(curves: dict[str, Any], points: int = TEXT_POINTS) -> dict[str, Any]:
+    """``curves`` with each list cut to :func:`thin_indices` (unchanged when short)."""
+    n = len(curves["val_epochs"])
+    if n <= points:
+        return curves
+    idx = thin_indices(n, points)
+    return {k: [v[i] for i in idx] for k, v in curves.items()}
+
+
+def read_curves(run_dir: str | Path, record: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
+    """Every point of a run's curves: from curves.npz, or from result.json when it has none."""
+    path = Path(run_dir) / CURVES_FILE
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    if record is None:
+        from mlplab.runs.record import read_result
+
+        record = read_result(run_dir) or {}
+    keys = ["val_epochs", *curve_names(record)]
+    return {k: np.asarray(record.get(k) or []) for k in keys}

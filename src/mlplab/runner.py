@@ -43,7 +43,7 @@ from mlplab.runs.record import (
     run_name,
 )
 from mlplab.runs.tensorboard import TensorBoardLogger
-from mlplab.runs.writer import ModelRecord, RunWriter
+from mlplab.runs.writer import ModelRecord, RunWriter, curve_lists
 from mlplab.training.events import End, Subscriber
 from mlplab.training.grouping import DEFAULT_MAX_GROUP, group_indices
 from mlplab.training.loop import LoopState, LrSchedule, Schedule, StackState, fit
@@ -80,6 +80,7 @@ class Result:
     backend: Backend
     spec: ModelSpec
     exit_code: int = 0
+    curves: dict[str, list[Any]] = field(default_factory=dict)  # every point, unthinned
 
     @property
     def status(self) -> str:
@@ -465,7 +466,12 @@ def _train(
         backend = build_stack([cfg], data, [spec], engine)
         state = StackState.fresh([run_streams(cfg.seed).order])
     else:
-        backend, state, elapsed_before = _restore(cfg, data, spec, ckpt, Path(resume))  # type: ignore[arg-type]
+        saved = restore_model(
+            cfg, spec, ckpt, Path(str(resume)) / "checkpoints" / "last.safetensors"
+        )
+        backend, state = restore_stack([cfg], data, [spec], engine, [saved])
+        _set_global_rng(saved.global_rng)
+        elapsed_before = saved.elapsed
         keep_until = (state.step, state.epoch)
     records = None
     run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
@@ -514,7 +520,8 @@ def _train(
         if message:
             console.line(f"mlplab: {message}")
         _print_summary(cfg, data, result, end)
-    return Result(cfg, run_dir if record else None, result, data, backend, spec, exit_code)
+    curves = curve_lists(end.models.loop_state(int(end.ids[0])), data.task)
+    return Result(cfg, run_dir if record else None, result, data, backend, spec, exit_code, curves)
 
 
 def _unrecorded(
@@ -628,33 +635,62 @@ def _check_identity(run_dir: Path, cfg: Config, ckpt: Checkpoint, path: Path) ->
         )
 
 
-def _restore(
-    cfg: Config, data: Dataset, spec: ModelSpec, ckpt: Checkpoint, run_dir: Path
-) -> tuple[Backend, StackState, float]:
-    """The engine, loop state and elapsed time of a run from its checkpoint.
+@dataclass
+class Restored:
+    """One model's state from its last checkpoint: what it needs to continue exactly."""
+
+    init: ModelInit
+    state: ModelState
+    loop: LoopState
+    order: np.random.Generator
+    elapsed: float
+    global_rng: dict[str, Any] | None
+
+
+def restore_model(cfg: Config, spec: ModelSpec, ckpt: Checkpoint, path: Path) -> Restored:
+    """A model's weights, optimizer, RNG streams and loop position from its checkpoint.
 
     A checkpoint whose contents do not fit the run (a crafted file) becomes a one-line
     CheckpointError instead of a traceback.
     """
-    path = run_dir / "checkpoints" / "last.safetensors"
     try:
-        engine = resolve_engine(cfg.engine, spec, len(data.X_train), cfg.batch_size, cfg.device)
-        models = [model_init(cfg, spec, weights=ckpt.model)]
-        backend = make_backend(engine, spec, models, device=cfg.device, dtype=cfg.dtype)
-        backend.set_data(cast_splits(data, cfg.dtype))
         meta = ckpt.meta
-        backend.load(0, ModelState(ckpt.model, ckpt.optim, meta["optim"], ckpt.rng, meta["rng"]))
-        loop = LoopState.from_dict(meta["loop"])
+        state = ModelState(ckpt.model, ckpt.optim, meta["optim"], ckpt.rng, meta["rng"])
         order = np.random.default_rng()
         order.bit_generator.state = meta["order_rng_now"]
-        state = StackState.resumed([loop], [order])
-        _set_global_rng(meta.get("global_rng"))
-        elapsed = float(meta.get("elapsed_s", 0.0))
+        return Restored(
+            model_init(cfg, spec, weights=ckpt.model),
+            state,
+            LoopState.from_dict(meta["loop"]),
+            order,
+            float(meta.get("elapsed_s", 0.0)),
+            meta.get("global_rng"),
+        )
     except MlplabError:
         raise
     except Exception as err:
         raise _misfit(path, err) from None
-    return backend, state, elapsed
+
+
+def restore_stack(
+    cfgs: list[Config], data: Dataset, specs: list[ModelSpec], engine: str, saved: list[Restored]
+) -> tuple[Backend, StackState]:
+    """The engine and loop state of models restored from their checkpoints, as one stack."""
+    c0 = cfgs[0]
+    try:
+        backend = make_backend(
+            engine, specs[0], [r.init for r in saved], device=c0.device, dtype=c0.dtype
+        )
+        backend.set_data(cast_splits(data, c0.dtype))
+        for k, r in enumerate(saved):
+            backend.load(k, r.state)
+        state = StackState.resumed([r.loop for r in saved], [r.order for r in saved])
+    except MlplabError:
+        raise
+    except Exception as err:
+        path = run_dir_of(c0) / "checkpoints" / "last.safetensors"
+        raise _misfit(path, err) from None
+    return backend, state
 
 
 def _misfit(path: Path, err: Exception) -> CheckpointError:
@@ -700,10 +736,13 @@ def train_stack(
     tb_points: int = STACK_TB_POINTS,
     curves_in_results: bool = True,
     should_stop: Callable[[], bool] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any] | None]:
     """Train one group of same-shaped configs as one stack; write every run record.
 
-    Returns each config's result.json contents, in order.
+    A config whose record was interrupted (Ctrl-C, or a killed sweep) continues from its
+    last checkpoint, exactly, rather than starting over; configs stopped at the same step
+    continue together as one stack. Returns each config's result.json contents, in order
+    (None where ``should_stop`` came first).
     """
     c0 = cfgs[0]
     for path in {c.log_path for c in cfgs}:
@@ -712,23 +751,94 @@ def train_stack(
     data = load_data(c0)
     specs = [model_spec(c, data) for c in cfgs]
     engine = resolve_engine(c0.engine, specs[0], len(data.X_train), c0.batch_size, c0.device)
-    backend = build_stack(cfgs, data, specs, engine)
-    state = StackState.fresh([run_streams(c.seed).order for c in cfgs])
-    records = [
-        ModelRecord(RunRecord(run_dir_of(c)), header_of(c, sp, data, engine), c)
-        for c, sp in zip(cfgs, specs, strict=True)
-    ]
+    parts: dict[tuple[int, ...], list[int]] = {}
+    saved: list[Restored | None] = []
+    for i, (cfg, spec) in enumerate(zip(cfgs, specs, strict=True)):
+        r = _resumable(cfg, spec)
+        saved.append(r)
+        where = () if r is None else (r.loop.epoch, r.loop.step, r.loop.batch_in_epoch)
+        parts.setdefault(where, []).append(i)
+    results: list[dict[str, Any] | None] = [None] * len(cfgs)
+    for where, idx in parts.items():
+        if should_stop is not None and should_stop():
+            break
+        part = _train_part(
+            [cfgs[i] for i in idx],
+            data,
+            [specs[i] for i in idx],
+            engine,
+            [saved[i] for i in idx] if where else None,  # type: ignore[misc]
+            verbose,
+            tb_points,
+            should_stop,
+        )
+        for i, r in zip(idx, part, strict=True):
+            results[i] = r
+    LAST_TIMINGS["total_s"] = time.perf_counter() - t0
+    if not curves_in_results:
+        results = [
+            None
+            if r is None
+            else {k: v for k, v in r.items() if not isinstance(v, list) or k in ("target", "split")}
+            for r in results
+        ]
+    return results
+
+
+def _resumable(cfg: Config, spec: ModelSpec) -> Restored | None:
+    """The checkpoint an interrupted run continues from, or None to train it from the start."""
+    run_dir = run_dir_of(cfg)
+    status = (read_result(run_dir) or {}).get("status")
+    last = run_dir / "checkpoints" / "last.safetensors"
+    if status not in ("interrupted", "running") or not last.is_file():
+        return None
+    try:
+        ckpt = load_checkpoint(last)
+        _check_identity(run_dir, cfg, ckpt, last)
+        return restore_model(cfg, spec, ckpt, last)
+    except MlplabError:
+        return None  # not this run's, or damaged: it trains again from the start
+
+
+def _train_part(
+    cfgs: list[Config],
+    data: Dataset,
+    specs: list[ModelSpec],
+    engine: str,
+    saved: list[Restored] | None,
+    verbose: bool,
+    tb_points: int,
+    should_stop: Callable[[], bool] | None,
+) -> list[dict[str, Any]]:
+    """Train configs that stand at the same step (fresh, or restored) as one stack."""
+    c0 = cfgs[0]
+    t0 = time.perf_counter()
+    keep_until = None
+    if saved is None:
+        backend = build_stack(cfgs, data, specs, engine)
+        state = StackState.fresh([run_streams(c.seed).order for c in cfgs])
+    else:
+        backend, state = restore_stack(cfgs, data, specs, engine, saved)
+        keep_until = (state.step, state.epoch)
+    records = []
+    for j, (c, sp) in enumerate(zip(cfgs, specs, strict=True)):
+        m = ModelRecord(RunRecord(run_dir_of(c)), header_of(c, sp, data, engine), c)
+        if saved is not None:
+            m.fresh, m.elapsed_before, m.last_saved = False, saved[j].elapsed, state.step
+            m.best_saved = _saved_best_epoch(m.record.dir, saved[j].loop)
+        records.append(m)
     console = RunConsole(verbose, c0.epoch, c0.log_every)
     plots = _plot_subscribers(cfgs, data, specs, [m.record for m in records])
     writer, tb, subs = _subscribers(
-        cfgs, data, specs, engine, records, console, tb_points, extra=plots
+        cfgs, data, specs, engine, records, console, tb_points, keep_until, plots
     )
     assert writer is not None  # a stack always records
     run = StackRun(cfgs, data, specs, engine, backend, state, writer, subs, tb)
     if verbose:
+        how = "stacked" if saved is None else f"stacked, resumed at step {state.step}"
         console.line(
             f"mlplab: {len(cfgs)} configs of {c0.label()} on {data.name} "
-            f"({data.task}, {data.n_rows} rows), engine {engine}, stacked"
+            f"({data.task}, {data.n_rows} rows), engine {engine}, {how}"
         )
     t1 = time.perf_counter()
     with console:
@@ -737,11 +847,6 @@ def train_stack(
     LAST_TIMINGS.clear()
     LAST_TIMINGS.update({"build_s": t1 - t0, "fit_s": t2 - t1})
     results = [writer.results[k] for k in range(len(cfgs))]
-    if not curves_in_results:
-        results = [
-            {k: v for k, v in r.items() if not isinstance(v, list) or k in ("target", "split")}
-            for r in results
-        ]
     if verbose:
         done = sum(r["status"] == "finished" for r in results)
         console.line(

@@ -367,8 +367,8 @@ class _MLPBase(BaseEstimator):
         self._order_rng: np.random.Generator | None = None
         self.engine_ = str(rec["engine_used"])
         self.n_outputs_ = result.spec.out_dim
-        self.loss_curve_ = [float(v) for v in rec["train_losses"]]
-        self.validation_scores_ = self._scores(rec)
+        self.loss_curve_ = [float(v) for v in result.curves["train_losses"]]
+        self.validation_scores_ = self._scores(result.curves)
         self.n_iter_ = int(rec["epochs_run"])
         self.run_dir_ = result.run_dir
         return self

@@ -27,6 +27,7 @@ def test_every_component_is_checked_against_both_references():
     names = [r.component for r in RESULTS]
     assert len(names) == len(set(names))
     parts = ["activation gelu", "loss cross_entropy", "linear", "batchnorm train", "dropout"]
+    parts.append("linear (one input for all models)")  # the shared-input product
     for part in [*parts, "residual block", "mlp multiclass"]:
         assert any(n.startswith(part) and n.endswith("vs finite diff") for n in names)
         assert any(n.startswith(part) and n.endswith("vs torch") for n in names)

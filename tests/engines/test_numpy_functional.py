@@ -1,4 +1,4 @@
-"""Activations and losses of the NumPy engine against torch, in float32 and float64."""
+"""Activations and losses of the NumPy engine against torch, in float32 and float64, over K models."""
 
 from __future__ import annotations
 
@@ -10,28 +10,29 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from mlplab.engines.numpy.functional import ACTIVATIONS, LOSSES
-from mlplab.engines.torch.model import ACTIVATION_MODULES
+from mlplab.gradcheck import TORCH_ACTIVATIONS
 
 NAMES = sorted(ACTIVATIONS)
 RNG_SEED = 0
 
 
-def test_every_torch_activation_has_a_numpy_pair():
-    assert set(ACTIVATIONS) == set(ACTIVATION_MODULES)
+def test_every_activation_has_a_torch_reference():
+    assert set(ACTIVATIONS) == set(TORCH_ACTIVATIONS)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", NAMES)
 def test_activation_and_derivative_match_torch(name, dtype):
     rng = np.random.default_rng(RNG_SEED)
-    z = np.concatenate([rng.normal(0, 4, 200), [-50, -21, -20, 0, 20, 21, 50]]).astype(dtype)
+    z = np.concatenate([rng.normal(0, 4, 203), [-50, -21, -20, 0, 20, 21, 50]]).astype(dtype)
+    z = z.reshape(3, 35, 2)  # [K, N, D]
     f, f_prime = ACTIVATIONS[name]
     a = f(z)
     da = f_prime(z, a)
     assert a.dtype == z.dtype and da.dtype == z.dtype  # no silent upcast
 
     zt = torch.tensor(z, requires_grad=True)
-    at = ACTIVATION_MODULES[name]()(zt)
+    at = TORCH_ACTIVATIONS[name]()(zt)
     at.sum().backward()
     tol = {"float32": 1e-6, "float64": 1e-12}[dtype]
     np.testing.assert_allclose(a, at.detach().numpy(), rtol=tol * 10, atol=tol)
@@ -49,6 +50,9 @@ def test_activations_are_finite_for_large_inputs(name, z):
     assert np.all(np.isfinite(f_prime(z, a)))
 
 
+K = 3
+
+
 def _torch_loss(name, out, y):
     if name == "bce":
         return torch.nn.BCEWithLogitsLoss()(out, torch.tensor(y))
@@ -57,47 +61,74 @@ def _torch_loss(name, out, y):
     return torch.nn.MSELoss()(out, torch.tensor(y))
 
 
-def _loss_case(name, dtype, rng, scale=3.0):
-    n = 16
+def _loss_case(name, dtype, rng, scale=3.0, shared=True):
+    """Outputs ``[K, N, out]`` and targets shared by the models (``[1, N, ...]``) or not."""
+    n, ky = 16, 1 if shared else K
     if name == "bce":
         return (
-            rng.normal(0, scale, (n, 1)).astype(dtype),
-            rng.integers(0, 2, (n, 1)).astype(dtype),
+            rng.normal(0, scale, (K, n, 1)).astype(dtype),
+            rng.integers(0, 2, (ky, n, 1)).astype(dtype),
         )
     if name == "cross_entropy":
-        return rng.normal(0, scale, (n, 5)).astype(dtype), rng.integers(0, 5, n)
-    return rng.normal(0, scale, (n, 3)).astype(dtype), rng.normal(0, scale, (n, 3)).astype(dtype)
+        return rng.normal(0, scale, (K, n, 5)).astype(dtype), rng.integers(0, 5, (ky, n))
+    return (
+        rng.normal(0, scale, (K, n, 3)).astype(dtype),
+        rng.normal(0, scale, (ky, n, 3)).astype(dtype),
+    )
 
 
+def _torch_per_model(name, out, y):
+    """Each model's torch loss and gradient: ``([K] losses, [K, N, out] gradients)``."""
+    losses, grads = [], []
+    for k in range(K):
+        ot = torch.tensor(out[k], requires_grad=True)
+        lt = _torch_loss(name, ot, y[k if len(y) == K else 0])
+        lt.backward()
+        losses.append(lt.item())
+        grads.append(ot.grad.numpy())
+    return np.array(losses), np.stack(grads)
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-targets", "own-targets"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", sorted(LOSSES))
-def test_loss_and_gradient_match_torch(name, dtype):
-    out, y = _loss_case(name, dtype, np.random.default_rng(1))
+def test_loss_and_gradient_match_torch_per_model(name, dtype, shared):
+    out, y = _loss_case(name, dtype, np.random.default_rng(1), shared=shared)
     loss, grad = LOSSES[name](out, y, True)
-    assert isinstance(loss, float) and grad.dtype == out.dtype
-    ot = torch.tensor(out, requires_grad=True)
-    lt = _torch_loss(name, ot, y)
-    lt.backward()
+    assert loss.shape == (K,) and loss.dtype == np.float64 and grad.dtype == out.dtype
+    ref_loss, ref_grad = _torch_per_model(name, out, y)
     tol = {"float32": 1e-5, "float64": 1e-12}[dtype]
-    assert loss == pytest.approx(lt.item(), rel=tol)
-    np.testing.assert_allclose(grad, ot.grad.numpy(), rtol=tol, atol=tol * 1e-2)
+    np.testing.assert_allclose(loss, ref_loss, rtol=tol)
+    np.testing.assert_allclose(grad, ref_grad, rtol=tol, atol=tol * 1e-2)
     loss_only, none = LOSSES[name](out, y, False)
-    assert none is None and loss_only == loss
+    assert none is None
+    np.testing.assert_array_equal(loss_only, loss)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_each_models_loss_depends_on_its_own_outputs_only(name):
+    out, y = _loss_case(name, "float64", np.random.default_rng(4))
+    loss, grad = LOSSES[name](out, y, True)
+    out2 = out.copy()
+    out2[1, :, 0] += 1.0  # change model 1 only (its first output: softmax is shift-invariant)
+    loss2, grad2 = LOSSES[name](out2, y, True)
+    assert loss2[1] != loss[1]
+    np.testing.assert_array_equal(loss2[[0, 2]], loss[[0, 2]])
+    np.testing.assert_array_equal(grad2[[0, 2]], grad[[0, 2]])
 
 
 @pytest.mark.parametrize("name", ["bce", "cross_entropy"])
 def test_classification_losses_are_stable_for_huge_logits(name):
     out, y = _loss_case(name, "float64", np.random.default_rng(2), scale=1e4)
     loss, grad = LOSSES[name](out, y, True)
-    ot = torch.tensor(out, requires_grad=True)
-    lt = _torch_loss(name, ot, y)
-    lt.backward()
-    assert np.isfinite(loss) and np.all(np.isfinite(grad))
-    assert loss == pytest.approx(lt.item(), rel=1e-12)
-    np.testing.assert_allclose(grad, ot.grad.numpy(), atol=1e-15)
+    ref_loss, ref_grad = _torch_per_model(name, out, y)
+    assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, atol=1e-15)
 
 
 def test_bce_at_zero_logits_is_ln2():
-    loss, grad = LOSSES["bce"](np.zeros((4, 1)), np.array([[0.0], [1.0], [1.0], [0.0]]), True)
-    assert loss == pytest.approx(np.log(2))
-    np.testing.assert_allclose(grad.ravel(), [0.125, -0.125, -0.125, 0.125])
+    y = np.array([[0.0], [1.0], [1.0], [0.0]])[None]
+    loss, grad = LOSSES["bce"](np.zeros((2, 4, 1)), y, True)
+    np.testing.assert_allclose(loss, [np.log(2)] * 2)
+    np.testing.assert_allclose(grad[:, :, 0], [[0.125, -0.125, -0.125, 0.125]] * 2)

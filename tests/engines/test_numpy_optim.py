@@ -1,4 +1,4 @@
-"""NumPy optimizers: torch.optim parity, state save/load, set_lr."""
+"""NumPy optimizers over K models: torch.optim parity per model, state save/load, set_lr."""
 
 from __future__ import annotations
 
@@ -9,12 +9,9 @@ import pytest
 import torch
 
 from mlplab.engines.backend import OptimSpec
-from mlplab.engines.init import init_state
-from mlplab.engines.numpy.backend import NumpyBackend
 from mlplab.engines.numpy.optim import make_optimizer
-from mlplab.engines.spec import ModelSpec
-from mlplab.engines.torch.backend import make_optimizer as make_torch_optimizer
 from mlplab.errors import EngineError
+from mlplab.gradcheck import torch_optimizer
 
 
 @pytest.fixture(autouse=True)
@@ -26,125 +23,188 @@ def _one_torch_thread():
     torch.set_num_threads(threads)
 
 
-SPECS = [
-    OptimSpec("sgd", lr=0.1),
-    OptimSpec("sgd", lr=0.1, mm=0.9, l2_coef=0.01),
-    OptimSpec("rmsprop", lr=0.01),
-    OptimSpec("rmsprop", lr=0.01, mm=0.9, l2_coef=0.01),
-    OptimSpec("adagrad", lr=0.1, l2_coef=0.01),
-    OptimSpec("adam", lr=0.01, l2_coef=0.01),
-    OptimSpec("adamw", lr=0.01, l2_coef=0.1),
+# Each case is one stack: models of one optimizer kind with their own hyperparameters.
+STACKS = [
+    [OptimSpec("sgd", lr=0.1)],
+    [
+        OptimSpec("sgd", lr=0.1, mm=0.9, l2_coef=0.01),
+        OptimSpec("sgd", lr=0.3),
+        OptimSpec("sgd", lr=0.05, mm=0.5),
+    ],
+    [OptimSpec("rmsprop", lr=0.01)],
+    [
+        OptimSpec("rmsprop", lr=0.01, mm=0.9, l2_coef=0.01),
+        OptimSpec("rmsprop", lr=0.02, l2_coef=0.1),
+    ],
+    [OptimSpec("adagrad", lr=0.1, l2_coef=0.01), OptimSpec("adagrad", lr=0.2)],
+    [OptimSpec("adam", lr=0.01, l2_coef=0.01), OptimSpec("adam", lr=0.003)],
+    [OptimSpec("adamw", lr=0.01, l2_coef=0.1), OptimSpec("adamw", lr=0.02)],
 ]
-IDS = [f"{s.name}-mm{s.mm}-wd{s.l2_coef}" for s in SPECS]
+IDS = ["-".join(f"{s.name}-lr{s.lr}-mm{s.mm}-wd{s.l2_coef}" for s in specs) for specs in STACKS]
+P = 30
 
 
-def _grads(rng, n, steps):
-    return [rng.normal(size=n) for _ in range(steps)]
+def _grads(rng, k, steps):
+    return [rng.normal(size=(k, P)) for _ in range(steps)]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_steps_match_torch_optim(spec, dtype):
+@pytest.mark.parametrize("specs", STACKS, ids=IDS)
+def test_steps_match_torch_optim_per_model(specs, dtype):
     rng = np.random.default_rng(0)
-    p = rng.normal(size=30).astype(dtype)
-    tp = torch.nn.Parameter(torch.tensor(p.copy()))
-    opt, topt = make_optimizer(spec, p), make_torch_optimizer([tp], spec)
-    for t, g in enumerate(_grads(rng, 30, 6)):
-        if t == 3:  # a schedule changing lr between steps
-            opt.lr = spec.lr / 2
-            topt.param_groups[0]["lr"] = spec.lr / 2
+    K = len(specs)
+    p = rng.normal(size=(K, P)).astype(dtype)
+    tps = [torch.nn.Parameter(torch.tensor(p[k].copy())) for k in range(K)]
+    opt = make_optimizer(specs, p)
+    topts = [torch_optimizer([tp], s) for tp, s in zip(tps, specs, strict=True)]
+    for t, g in enumerate(_grads(rng, K, 6)):
+        if t == 3:  # a schedule changing each model's lr between steps
+            opt.set_lr([s.lr / (k + 2) for k, s in enumerate(specs)])
+            for k, (topt, s) in enumerate(zip(topts, specs, strict=True)):
+                topt.param_groups[0]["lr"] = s.lr / (k + 2)
         g = g.astype(dtype)
         g_before = g.copy()
         opt.step(g)
         np.testing.assert_array_equal(g, g_before)  # gradients are not modified
-        tp.grad = torch.tensor(g)
-        topt.step()
+        for k, (tp, topt) in enumerate(zip(tps, topts, strict=True)):
+            tp.grad = torch.tensor(g[k])
+            topt.step()
         assert p.dtype == np.dtype(dtype)
         tol = {"float32": 1e-6, "float64": 1e-13}[dtype]
-        np.testing.assert_allclose(p, tp.detach().numpy(), rtol=tol, atol=tol)
+        for k, tp in enumerate(tps):
+            np.testing.assert_allclose(p[k], tp.detach().numpy(), rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_state_round_trip_continues_identically(spec):
+@pytest.mark.parametrize("specs", STACKS, ids=IDS)
+def test_float32_stack_rounds_as_each_model_alone(specs):
+    # Per-model [K, 1] hyperparameters of the parameter dtype: a stack is bit-identical
+    # to K optimizers of one model each.
+    rng = np.random.default_rng(5)
+    K = len(specs)
+    p = rng.normal(size=(K, P)).astype(np.float32)
+    alone = [p[k : k + 1].copy() for k in range(K)]
+    opt = make_optimizer(specs, p)
+    opts = [make_optimizer(s, a) for s, a in zip(specs, alone, strict=True)]
+    for g in _grads(rng, K, 5):
+        g = g.astype(np.float32)
+        opt.step(g)
+        for k, o in enumerate(opts):
+            o.step(g[k : k + 1])
+    for k in range(K):
+        np.testing.assert_array_equal(p[k], alone[k][0])
+
+
+@pytest.mark.parametrize("specs", STACKS, ids=IDS)
+def test_state_round_trip_continues_identically(specs):
     rng = np.random.default_rng(1)
-    p = rng.normal(size=12)
-    grads = _grads(rng, 12, 8)
-    opt = make_optimizer(spec, p)
+    K = len(specs)
+    p = rng.normal(size=(K, 12))
+    grads = [rng.normal(size=(K, 12)) for _ in range(8)]
+    opt = make_optimizer(specs, p)
     for g in grads[:4]:
         opt.step(g)
-    arrays, meta = opt.state_arrays()
-    meta = json.loads(json.dumps(meta))  # must be JSON-able
-    saved = p.copy()
+    saved = [opt.state_arrays(k) for k in range(K)]
+    saved = [(a, json.loads(json.dumps(m))) for a, m in saved]  # metadata must be JSON-able
+    p_saved = p.copy()
     for g in grads[4:]:
         opt.step(g)
 
-    p2 = saved.copy()
-    opt2 = make_optimizer(spec, p2)
-    opt2.load_state_arrays(arrays, meta)
+    p2 = p_saved.copy()
+    opt2 = make_optimizer(
+        [OptimSpec(s.name, lr=s.lr, mm=s.mm, l2_coef=s.l2_coef) for s in specs], p2
+    )
+    for k, (arrays, meta) in enumerate(saved):
+        opt2.load_state_arrays(k, arrays, meta)
     for g in grads[4:]:
         opt2.step(g)
     np.testing.assert_array_equal(p2, p)
-    assert opt2.steps == opt.steps == 8
+    assert list(opt2.steps) == list(opt.steps) == [8] * K
+
+
+def test_only_the_models_own_buffers_are_exported():
+    p = np.zeros((2, 4))
+    opt = make_optimizer([OptimSpec("sgd", 0.1, mm=0.9), OptimSpec("sgd", 0.1)], p)
+    assert opt.state_arrays(0)[0] == {}  # torch creates the buffer on the first step
+    opt.step(np.ones((2, 4)))
+    assert set(opt.state_arrays(0)[0]) == {"momentum_buffer"}
+    assert opt.state_arrays(1)[0] == {}  # momentum 0: a single run keeps no buffer
+    ada = make_optimizer(OptimSpec("adagrad", 0.1), np.zeros((1, 3)))
+    assert set(ada.state_arrays(0)[0]) == {"sum"}  # torch creates it at construction
+
+
+def test_models_at_different_steps_keep_their_own_bias_correction():
+    # A model resumed at step 4 and a fresh one in one Adam stack: each as alone.
+    rng = np.random.default_rng(2)
+    spec = OptimSpec("adam", lr=0.1)
+    a = rng.normal(size=(1, 5))
+    opt_a = make_optimizer(spec, a)
+    for _ in range(4):
+        opt_a.step(rng.normal(size=(1, 5)))
+    arrays, meta = opt_a.state_arrays(0)
+    b = rng.normal(size=(1, 5))
+    stack = np.concatenate([a, b])
+    opt = make_optimizer(spec, stack)
+    opt.load_state_arrays(0, arrays, meta)
+    opt_b = make_optimizer(spec, b)
+    for g in [rng.normal(size=(2, 5)) for _ in range(3)]:
+        opt.step(g)
+        opt_a.step(g[:1])
+        opt_b.step(g[1:])
+    np.testing.assert_array_equal(stack, np.concatenate([a, b]))
+    assert list(opt.steps) == [7, 3]
+
+
+def test_keep_drops_models_and_their_state():
+    rng = np.random.default_rng(3)
+    specs = [OptimSpec("rmsprop", lr, mm=mm) for lr, mm in ((0.1, 0.9), (0.2, 0.0), (0.3, 0.5))]
+    p = rng.normal(size=(3, 6))
+    ref = p.copy()
+    opt, opt_ref = make_optimizer(specs, p), make_optimizer(specs, ref)
+    grads = [rng.normal(size=(3, 6)) for _ in range(6)]
+    for g in grads[:3]:
+        opt.step(g)
+        opt_ref.step(g)
+    rows = np.array([2, 0])
+    kept = np.ascontiguousarray(p[rows])
+    opt.keep(rows, kept)
+    for g in grads[3:]:
+        opt.step(g[rows])
+        opt_ref.step(g)
+    np.testing.assert_array_equal(kept, ref[rows])
+    np.testing.assert_array_equal(opt.hyper64["lr"][:, 0], [0.3, 0.1])
 
 
 def test_fresh_state_differs_from_loaded_state():
     # guards the round-trip test: without the saved state the continuation is different
     rng = np.random.default_rng(2)
-    p = rng.normal(size=5)
-    grads = _grads(rng, 5, 4)
+    p = rng.normal(size=(1, 5))
+    grads = _grads(rng, 1, 4)
     opt = make_optimizer(OptimSpec("adam", lr=0.1), p)
     for g in grads[:2]:
-        opt.step(g)
+        opt.step(g[:, :5])
     saved = p.copy()
     for g in grads[2:]:
-        opt.step(g)
+        opt.step(g[:, :5])
     p2 = saved.copy()
     opt2 = make_optimizer(OptimSpec("adam", lr=0.1), p2)
     for g in grads[2:]:
-        opt2.step(g)
+        opt2.step(g[:, :5])
     assert not np.allclose(p2, p)
-
-
-def test_backend_optim_and_rng_state_resume_exactly():
-    spec = ModelSpec(3, 2, 2, 6, "relu", use_bn=True, dp_rate=0.3, task="multiclass")
-    rng = np.random.default_rng(3)
-    X, y = rng.normal(size=(32, 3)), rng.integers(0, 2, 32)
-    init = init_state(spec, "default", 0)
-    a = NumpyBackend(spec, init, OptimSpec("rmsprop", lr=0.01, mm=0.9), seed=7)
-    a.set_data({"train": (X, y)})
-    for _ in range(5):
-        a.train_step(rng.permutation(32)[:16])
-    params, (opt_arrays, opt_meta), (rng_arrays, rng_meta) = (
-        a.state_dict(),
-        a.optim_state(),
-        a.rng_state(),
-    )
-    assert (
-        "out.weight.square_avg" in opt_arrays and "hidden.0.bn.bias.momentum_buffer" in opt_arrays
-    )
-    opt_meta, rng_meta = json.loads(json.dumps(opt_meta)), json.loads(json.dumps(rng_meta))
-    batches = [rng.permutation(32)[:16] for _ in range(5)]
-    losses_a = [a.train_step(idx) for idx in batches]
-
-    b = NumpyBackend(
-        spec, init_state(spec, "default", 99), OptimSpec("rmsprop", lr=0.5, mm=0.9), seed=0
-    )
-    b.set_data({"train": (X, y)})
-    b.load_state_dict(params)
-    b.load_optim_state(opt_arrays, opt_meta)
-    b.load_rng_state(rng_arrays, rng_meta)
-    losses_b = [b.train_step(idx) for idx in batches]
-    assert losses_b == losses_a  # dropout masks, moments, lr and weights all restored
-    for k, v in a.state_dict().items():
-        np.testing.assert_array_equal(b.state_dict()[k], v)
 
 
 def test_unknown_optimizer_is_an_engine_error():
     with pytest.raises(EngineError, match="optimizer 'lbfgs'"):
-        make_optimizer(OptimSpec("lbfgs", lr=0.1), np.zeros(3))
+        make_optimizer(OptimSpec("lbfgs", lr=0.1), np.zeros((1, 3)))
+
+
+def test_a_stack_has_one_optimizer_kind():
+    with pytest.raises(ValueError, match="one optimizer kind"):
+        make_optimizer([OptimSpec("sgd", 0.1), OptimSpec("adam", 0.1)], np.zeros((2, 3)))
 
 
 def test_loading_another_optimizers_state_is_refused():
-    arrays, meta = make_optimizer(OptimSpec("adagrad", lr=0.1), np.zeros(3)).state_arrays()
+    arrays, meta = make_optimizer(OptimSpec("adagrad", lr=0.1), np.zeros((1, 3))).state_arrays(0)
     with pytest.raises(ValueError, match="adagrad"):
-        make_optimizer(OptimSpec("adam", lr=0.1), np.zeros(3)).load_state_arrays(arrays, meta)
+        make_optimizer(OptimSpec("adam", lr=0.1), np.zeros((1, 3))).load_state_arrays(
+            0, arrays, meta
+        )

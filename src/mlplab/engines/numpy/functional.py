@@ -7,9 +7,11 @@ follows PyTorch's module of the same name, including its constants and its choic
 kinks (``relu'(0) = 0``, ``leaky_relu'(0) = 0.01``), so the NumPy engine and the torch
 engine compute the same numbers.
 
-``LOSSES[name]`` is ``loss(out, y, need_grad) -> (loss, dloss/dout)``: the mean loss as a
-Python float and its gradient with respect to the model's output (logits or values), or
-``None`` for the gradient when ``need_grad`` is false.
+``LOSSES[name]`` is ``loss(out, y, need_grad) -> (loss, dloss/dout)`` over a leading model
+axis K: ``out`` is ``[K, N, out_dim]``, ``loss`` each model's mean loss ``[K]`` (float64)
+and ``dloss/dout`` its gradient with respect to the model's output (logits or values),
+``[K, N, out_dim]``, or ``None`` when ``need_grad`` is false. The K models' losses are
+independent: model k's gradient depends on model k's outputs only.
 
 All functions keep the dtype of their input (float32 or float64).
 """
@@ -180,22 +182,24 @@ ACTIVATIONS: dict[str, tuple[ActFn, ActPrime]] = {
     "identity": (identity, identity_prime),
 }
 
-# --- losses: mean loss and its gradient with respect to the model output -----------------------
+# --- losses: each model's mean loss and its gradient with respect to the model output ---------
 
-LossResult = tuple[float, Array | None]
+LossResult = tuple[Array, Array | None]
 
 
 def bce_with_logits(logits: Array, y: Array, need_grad: bool = True) -> LossResult:
-    """Binary cross-entropy on logits, as ``torch.nn.BCEWithLogitsLoss`` (mean).
+    """Binary cross-entropy on logits, as ``torch.nn.BCEWithLogitsLoss`` (mean), per model.
 
-    ``logits`` and ``y`` are float ``[N, 1]`` (any equal shapes work); ``y`` in {0, 1}.
-    ``loss = mean(softplus(z) - z y)``, the stable form of ``-y log s - (1-y) log(1-s)``
-    with ``s = sigmoid(z)``; ``dloss/dz = (s - y) / n`` with ``n = logits.size``.
+    ``logits`` float ``[K, N, 1]``; ``y`` float ``[N, 1]`` (shared by the K models) or
+    ``[K, N, 1]``, in {0, 1}. Per model, with ``n = N`` outputs and ``s = sigmoid(z)``:
+    ``loss = mean(softplus(z) - z y)``, the stable form of ``-y log s - (1-y) log(1-s)``;
+    ``dloss/dz = (s - y) / n``.
     """
-    n = logits.size
+    K = logits.shape[0]
     per_row = np.logaddexp(0, logits)  # softplus(z) = log(1 + e^z), stable both ways
     per_row -= logits * y
-    loss = float(np.add.reduce(per_row, axis=None)) / n
+    n = per_row.size // K
+    loss = np.add.reduce(per_row.reshape(K, n), axis=1, dtype=np.float64) / n
     if not need_grad:
         return loss, None
     grad = expit(logits)
@@ -205,35 +209,38 @@ def bce_with_logits(logits: Array, y: Array, need_grad: bool = True) -> LossResu
 
 
 def cross_entropy(logits: Array, y: Array, need_grad: bool = True) -> LossResult:
-    """Softmax cross-entropy, as ``torch.nn.CrossEntropyLoss`` (mean over rows).
+    """Softmax cross-entropy, as ``torch.nn.CrossEntropyLoss`` (mean over rows), per model.
 
-    ``logits`` float ``[N, C]``; ``y`` int ``[N]`` class indices.
-    ``loss = -mean(log_softmax(z)[i, y_i])``; ``dloss/dz = (softmax(z) - onehot(y)) / N``.
+    ``logits`` float ``[K, N, C]``; ``y`` int class indices ``[N]`` (shared) or ``[K, N]``.
+    ``loss = -mean_i log_softmax(z)[i, y_i]``; ``dloss/dz = (softmax(z) - onehot(y)) / N``.
     """
-    n = logits.shape[0]
-    rows = np.arange(n)
-    shifted = logits - logits.max(axis=1, keepdims=True)  # exp never overflows
+    n = logits.shape[1]
+    yk = np.broadcast_to(y, logits.shape[:2])[..., None]  # [K, N, 1], for take_along_axis
+    shifted = logits - logits.max(axis=2, keepdims=True)  # exp never overflows
     exp = np.exp(shifted)
-    sum_exp = exp.sum(axis=1, keepdims=True)
-    log_prob_true = shifted[rows, y] - np.log(sum_exp[:, 0])
-    loss = -float(log_prob_true.sum()) / n
+    sum_exp = exp.sum(axis=2, keepdims=True)
+    log_prob_true = np.take_along_axis(shifted, yk, axis=2) - np.log(sum_exp)  # [K, N, 1]
+    loss = -log_prob_true.sum(axis=(1, 2)).astype(np.float64) / n
     if not need_grad:
         return loss, None
     grad = exp / sum_exp  # softmax
-    grad[rows, y] -= 1
+    np.put_along_axis(grad, yk, np.take_along_axis(grad, yk, axis=2) - 1, axis=2)
     grad *= 1.0 / n
     return loss, grad
 
 
 def mse(out: Array, y: Array, need_grad: bool = True) -> LossResult:
-    """Mean squared error over all elements, as ``torch.nn.MSELoss``.
+    """Mean squared error over all outputs, as ``torch.nn.MSELoss``, per model.
 
-    ``out`` and ``y`` float ``[N, T]``. ``loss = mean((out - y)^2)``;
-    ``dloss/dout = 2 (out - y) / (N T)``.
+    ``out`` float ``[K, N, T]``; ``y`` float ``[N, T]`` (shared) or ``[K, N, T]``.
+    ``loss = mean((out - y)^2)``; ``dloss/dout = 2 (out - y) / (N T)``.
     """
     diff = out - y
-    n = diff.size
-    loss = float(np.vdot(diff, diff)) / n  # vdot flattens: sum of squares in one call
+    K = diff.shape[0]
+    n = diff[0].size
+    flat = diff.reshape(K, 1, n)
+    # Each model's sum of squares as a [1, n] @ [n, 1] product: one BLAS dot per model.
+    loss = np.matmul(flat, flat.transpose(0, 2, 1)).reshape(K).astype(np.float64) / n
     if not need_grad:
         return loss, None
     diff *= 2.0 / n

@@ -1,13 +1,27 @@
-"""The NumPy engine's layers, each forward pass next to its backward pass.
+"""The NumPy engine's layers over a leading model axis K, each forward pass next to its backward.
+
+K models of one shape train side by side; a single run is K = 1. Activations are
+``[K, N, D]`` (model, row, feature), weights ``[K, out, in]`` and biases ``[K, 1, out]``, so a
+bias broadcasts over the rows of its own model. Read with K = 1, every formula is the
+lecture's manual backprop for one model::
+
+    forward                      backward (d_x means dloss/dx)
+    l1 = X W1^T + b1             d_W1 = d_l1^T X,  d_b1 = sum over rows of d_l1
+    a1 = sigmoid(l1)             d_l1 = d_a1 * sigmoid'(l1)
+    l2 = a1 W2^T + b2            d_a1 = d_l2 W2
+
+(the lecture writes ``X @ w1`` with ``w1 [in, out]``; mlplab stores ``W [out, in]`` as
+``torch.nn.Linear`` does, hence the transposes). With K models each product is done per
+model, ``[K, N, in] @ [K, in, out]``; nothing mixes two models.
 
 Every layer has ``forward(...) -> (out, cache)`` and ``backward(cache, dout) -> (dx, grads)``:
-the cache holds what the backward pass needs from the forward pass, and ``grads`` maps the
-layer's parameter names (``weight``, ``bias``) to ``dloss/dparam``. Shapes use ``N`` for
-rows in the batch.
+the cache holds what the backward pass needs from the forward pass (each ``forward`` says
+what), and ``grads`` maps the layer's parameter names (``weight``, ``bias``) to
+``dloss/dparam``, shaped as the parameter.
 
 Parameters are held by reference, not copied: an optimizer that updates the arrays in
 place is seen by the next forward pass. Gradients are written in place into arrays the
-layer owns (or that the caller hands in, such as views into one flat gradient vector), so
+layer owns (or that the caller hands in, such as views into one flat gradient array), so
 a training step allocates no gradient storage; the returned ``grads`` arrays are valid
 until the next ``backward`` call.
 """
@@ -26,9 +40,15 @@ NO_GRADS: Grads = {}  # layers without parameters return this (shared, never wri
 
 
 class Linear:
-    """``y = x W^T + b``; weight ``[out, in]`` and bias ``[out]`` as in ``torch.nn.Linear``.
+    """``z = x W^T + b`` per model; weight ``[K, out, in]``, bias ``[K, 1, out]``.
 
     ``dweight``/``dbias`` are where backward writes the gradients (allocated if omitted).
+
+    Speed note: with K = 1 (a single run) both passes multiply the 2-D matrices of the one
+    model with ``np.dot``, which is the lecture's formula as written. ``np.matmul`` on 3-D
+    arrays goes through the generalized-ufunc machinery, which costs a few microseconds
+    more per call: for a tiny model such as the xor lab, whose whole step takes ~20 us,
+    that alone would slow a single run down by a third. The numbers are the same.
     """
 
     def __init__(
@@ -38,32 +58,80 @@ class Linear:
         self.dweight = np.empty_like(weight) if dweight is None else dweight
         self.dbias = np.empty_like(bias) if dbias is None else dbias
         self.grads: Grads = {"weight": self.dweight, "bias": self.dbias}
+        # K = 1: the one model's 2-D views, made once (see the speed note).
+        self.single = weight.shape[0] == 1
+        self._w, self._dw, self._db = weight[0], self.dweight[0], self.dbias[0, 0]
+        self._wt = self._w.T
 
     def forward(self, x: Array) -> tuple[Array, Array]:
-        """``x [N, in] -> y [N, out]``; the cache is ``x`` (needed for ``dW``)."""
-        y = np.dot(x, self.weight.T)  # np.dot: less call overhead than @ on tiny arrays
-        y += self.bias
-        return y, x
+        """``x [K, N, in] -> z [K, N, out]``; the cache is ``x`` (needed for ``dW``).
 
-    def backward(self, cache: Array, dy: Array, need_dx: bool = True) -> tuple[Array | None, Grads]:
-        """``dy [N, out] -> dx [N, in]``; ``dW = dy^T x``, ``db = sum_rows dy``.
+        ``x`` may also be ``[N, in]``: the same data for every model (the network's input
+        on a full batch).
+        """
+        if self.single:
+            z = np.dot(x if x.ndim == 2 else x[0], self._wt)[None]
+        elif x.ndim == 2:
+            z = _shared_input_product(x, self.weight)
+        else:
+            z = np.matmul(x, self.weight.transpose(0, 2, 1))
+        z += self.bias
+        return z, x
+
+    def backward(self, cache: Array, dz: Array, need_dx: bool = True) -> tuple[Array | None, Grads]:
+        """``dz [K, N, out] -> dx [K, N, in]``; ``dW = dz^T x``, ``db = sum_rows dz``, ``dx = dz W``.
 
         ``need_dx=False`` skips ``dx`` for the first layer, whose input is the data.
         """
         x = cache
-        np.dot(dy.T, x, out=self.dweight)
-        # The column sums as a product with ones: BLAS sums a [N, out] array ~3x faster
-        # than np.add.reduce over axis 0.
-        np.dot(_ones(len(dy), dy.dtype), dy, out=self.dbias)
-        dx = np.dot(dy, self.weight) if need_dx else None
-        return dx, self.grads
+        ones = _ones(dz.shape[1], dz.dtype)  # row sums as a product with ones, see _ones
+        if self.single:
+            dz1, x1 = dz[0], (x if x.ndim == 2 else x[0])
+            np.dot(dz1.T, x1, out=self._dw)
+            np.dot(ones, dz1, out=self._db)
+            return (np.dot(dz1, self._w)[None] if need_dx else None), self.grads
+        if x.ndim == 2:
+            self.dweight[...] = _shared_input_weight_grad(dz, x)
+        else:
+            np.matmul(dz.transpose(0, 2, 1), x, out=self.dweight)
+        np.matmul(ones[None], dz, out=self.dbias)  # [1, N] @ [K, N, out] -> [K, 1, out]
+        return (np.matmul(dz, self.weight) if need_dx else None), self.grads
+
+
+# --- speed tricks of Linear: the same products as above, arranged for BLAS ------------------
+
+
+def _shared_input_product(x: Array, weight: Array) -> Array:
+    """``x [N, in]`` times each model's ``W^T`` -> ``[K, N, out]``.
+
+    All K models read the same ``x``, so their K weight matrices side by side
+    (``[K * out, in]``) make ONE product ``[N, in] @ [in, K * out]``: one BLAS call instead
+    of K tiny ones, several times faster for a stack of small models. The result is
+    returned as a ``[K, N, out]`` view of the ``[N, K * out]`` product.
+    """
+    K, out, n_in = weight.shape
+    z = np.dot(x, weight.reshape(K * out, n_in).T)  # [N, K * out]
+    return z.reshape(len(x), K, out).transpose(1, 0, 2)
+
+
+def _shared_input_weight_grad(dz: Array, x: Array) -> Array:
+    """Every model's ``dz[k]^T x`` for a shared ``x [N, in]`` as one product, ``[K, out, in]``.
+
+    ``[K * out, N] @ [N, in]``: the transpose of the trick above.
+    """
+    K, n, out = dz.shape
+    return np.dot(dz.transpose(0, 2, 1).reshape(K * out, n), x).reshape(K, out, x.shape[1])
 
 
 _ONES: dict[tuple[int, np.dtype[Any]], Array] = {}
 
 
 def _ones(n: int, dtype: np.dtype[Any]) -> Array:
-    """A read-only vector of ``n`` ones, kept per (length, dtype): batches repeat sizes."""
+    """A read-only vector of ``n`` ones, kept per (length, dtype): batches repeat sizes.
+
+    Linear's bias gradient sums ``dz`` over the rows as ``ones @ dz``: BLAS does that ~3x
+    faster than ``np.add.reduce`` over the row axis.
+    """
     key = (n, dtype)
     ones = _ONES.get(key)
     if ones is None:
@@ -74,6 +142,9 @@ def _ones(n: int, dtype: np.dtype[Any]) -> Array:
     return ones
 
 
+# --- parameter-free and normalizing layers ---------------------------------------------------
+
+
 class Activation:
     """Elementwise ``a = f(z)`` for one of ``functional.ACTIVATIONS``; no parameters."""
 
@@ -82,12 +153,12 @@ class Activation:
         self.f, self.f_prime = ACTIVATIONS[name]
 
     def forward(self, z: Array) -> tuple[Array, tuple[Array, Array]]:
-        """``z [N, D] -> a [N, D]``; caches ``(z, a)`` since ``f'`` may use either.
+        """``z [K, N, D] -> a [K, N, D]``; caches ``(z, a)`` since ``f'`` may use either.
 
-        ReLU takes a faster path: ``a = z * 1[z > 0]``, in place in ``z`` (a fresh array
-        from the Linear layer), caching the 0/1 mask, which is also ``f'(z)``. NumPy's
-        ``maximum`` is ~2.5x slower than the compare and multiply on float32, and the
-        mask saves the backward pass from computing ``f'`` again.
+        Speed note: ReLU computes ``a = z * 1[z > 0]`` in place in ``z`` (a fresh array from
+        the Linear layer) and caches the 0/1 mask, which is also ``f'(z)``, in place of
+        ``z``. NumPy's ``maximum`` is ~2.5x slower than the compare and multiply on float32,
+        and the mask saves the backward pass from computing ``f'`` again.
         """
         if self.name == "relu":
             mask = np.greater(z, 0).astype(z.dtype)
@@ -107,12 +178,12 @@ class Activation:
 
 
 class BatchNorm1d:
-    """Batch normalization over rows, as ``torch.nn.BatchNorm1d`` (affine, tracking stats).
+    """Batch normalization over each model's rows, as ``torch.nn.BatchNorm1d`` (affine).
 
     Train mode normalizes with the batch mean and *biased* variance and updates
     ``running_mean``/``running_var`` in place with momentum 0.1, using the *unbiased*
     variance (as torch does). Eval mode normalizes with the running statistics.
-    Parameters ``weight`` (gamma) and ``bias`` (beta) and both buffers are ``[D]``.
+    Parameters ``weight`` (gamma), ``bias`` (beta) and both buffers are ``[K, 1, D]``.
     """
 
     def __init__(
@@ -134,17 +205,17 @@ class BatchNorm1d:
         self.momentum, self.eps = momentum, eps
 
     def forward(self, x: Array, train: bool) -> tuple[Array, tuple[Array, Array, bool]]:
-        """``x [N, D] -> y [N, D]``; caches ``(x_hat, gamma / std, train)``."""
+        """``x [K, N, D] -> y [K, N, D]``; caches ``(x_hat, gamma / std, train)``."""
         if train:
-            n = x.shape[0]
+            n = x.shape[1]
             if n < 2:  # torch refuses too: one row has no variance to normalize by
                 raise ValueError(
                     "batch norm in train mode needs more than 1 row per batch; "
                     "use a batch_size of 2 or more"
                 )
-            mean = np.add.reduce(x, axis=0) / n
+            mean = np.add.reduce(x, axis=1, keepdims=True) / n  # [K, 1, D]
             xc = x - mean
-            var = np.add.reduce(xc * xc, axis=0) / n  # biased: what the batch is divided by
+            var = np.add.reduce(xc * xc, axis=1, keepdims=True) / n  # biased: what x is divided by
             inv_std = 1.0 / np.sqrt(var + self.eps)
             x_hat = xc * inv_std
             m = self.momentum
@@ -160,17 +231,18 @@ class BatchNorm1d:
         return y, (x_hat, self.weight * inv_std, train)
 
     def backward(self, cache: tuple[Array, Array, bool], dy: Array) -> tuple[Array, Grads]:
-        """``dy [N, D] -> dx [N, D]``; ``dgamma = sum dy x_hat``, ``dbeta = sum dy``.
+        """``dy [K, N, D] -> dx [K, N, D]``; ``dgamma = sum dy x_hat``, ``dbeta = sum dy``.
 
         In train mode the batch statistics depend on every row, which gives the
-        standard closed form ``dx = gamma/std (dy - mean(dy) - x_hat mean(dy x_hat))``.
+        standard closed form ``dx = gamma/std (dy - mean(dy) - x_hat mean(dy x_hat))``
+        (means over the model's rows).
         """
         x_hat, scale, train = cache
-        np.add.reduce(dy, axis=0, out=self.dbias)
-        np.add.reduce(dy * x_hat, axis=0, out=self.dweight)
+        np.add.reduce(dy, axis=1, keepdims=True, out=self.dbias)
+        np.add.reduce(dy * x_hat, axis=1, keepdims=True, out=self.dweight)
         if not train:  # statistics are constants
             return dy * scale, self.grads
-        n = dy.shape[0]
+        n = dy.shape[1]
         dx = dy - self.dbias / n
         dx -= x_hat * (self.dweight / n)
         dx *= scale
@@ -178,33 +250,41 @@ class BatchNorm1d:
 
 
 class Dropout:
-    """Inverted dropout with rate ``p``, as ``torch.nn.Dropout``.
+    """Inverted dropout with a rate per model, as ``torch.nn.Dropout``.
 
-    Train mode keeps each element with probability ``1 - p`` and scales kept ones by
-    ``1 / (1 - p)``, so eval mode is the identity. The mask comes from the explicit
-    ``rng`` or, for gradient checks, from a fixed ``mask`` (0/1 or bool, shape of ``x``).
+    ``p`` is ``[K]`` (a float is every model's rate). Train mode keeps each element with
+    probability ``1 - p[k]`` and scales kept ones by ``1 / (1 - p[k])``, so eval mode is
+    the identity. Model k's mask comes from its own generator, ``rngs[k].random((N, D),
+    dtype) >= p[k]``, the same draw as when it trains alone; models with ``p[k] == 0``
+    draw nothing. For gradient checks a fixed ``mask`` (0/1 or bool, ``[K, N, D]``) can be
+    given instead.
     """
 
-    def __init__(self, p: float) -> None:
-        self.p = p
-        self.scale = 1.0 / (1.0 - p)
+    def __init__(self, p: float | Array) -> None:
+        self.p = np.atleast_1d(np.asarray(p, dtype=np.float64))
+        self.dropping = np.flatnonzero(self.p > 0)  # the models that draw masks
 
     def forward(
         self,
         x: Array,
         train: bool,
-        rng: np.random.Generator | None = None,
+        rngs: list[np.random.Generator] | None = None,
         mask: Array | None = None,
     ) -> tuple[Array, Array | None]:
-        """``x [N, D] -> y [N, D]``; caches the scaled mask (``None`` in eval mode)."""
-        if not train or self.p == 0:
+        """``x [K, N, D] -> y [K, N, D]``; caches the scaled mask (``None`` in eval mode)."""
+        if not train or (mask is None and not len(self.dropping)):
             return x, None
-        if mask is None:
-            if rng is None:
-                raise ValueError("dropout in train mode needs an rng or a mask")
-            mask = rng.random(x.shape, dtype=x.dtype) >= self.p  # keep with prob 1 - p
-        scaled = mask.astype(x.dtype)
-        scaled *= self.scale
+        scale = (1.0 / (1.0 - self.p)).reshape(-1, 1, 1)
+        if mask is not None:
+            scaled = mask.astype(x.dtype)
+            scaled *= scale.astype(x.dtype)
+        else:
+            if rngs is None:
+                raise ValueError("dropout in train mode needs an rng per model or a mask")
+            scaled = np.ones_like(x)  # models with p = 0 keep everything, unscaled
+            for k in self.dropping:
+                keep = rngs[k].random(x.shape[1:], dtype=x.dtype) >= self.p[k]
+                np.multiply(keep, x.dtype.type(scale[k, 0, 0]), out=scaled[k])
         return x * scaled, scaled
 
     def backward(self, cache: Array | None, dy: Array) -> tuple[Array, Grads]:
@@ -216,7 +296,7 @@ class Residual:
     """``out = x + h``: a skip connection around a block ``h = block(x)``."""
 
     def forward(self, x: Array, h: Array) -> tuple[Array, None]:
-        """``x, h [N, D] -> out [N, D]``; nothing to cache (the sum is linear)."""
+        """``x, h [K, N, D] -> out [K, N, D]``; nothing to cache (the sum is linear)."""
         return x + h, None
 
     def backward(self, cache: Any, dout: Array) -> tuple[tuple[Array, Array], Grads]:

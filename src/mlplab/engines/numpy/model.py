@@ -1,20 +1,24 @@
-"""The mlplab MLP in NumPy: forward pass, backward pass by the chain rule, and weight
-conversion to and from PyTorch.
+"""The mlplab MLP in NumPy over a leading model axis K: forward pass, backward pass by the
+chain rule, and weight conversion to and from PyTorch.
 
 The architecture is :class:`mlplab.engines.spec.ModelSpec`'s: hidden blocks
 ``Linear -> act -> [BatchNorm1d] -> [Dropout]`` (plus the block's input when residual),
-then a ``Linear`` output that returns logits or values. Parameter and buffer names are
-``ModelSpec.param_shapes()``/``buffer_shapes()`` names, which are torch ``state_dict`` names.
+then a ``Linear`` output that returns logits or values. K models of that shape are held
+side by side (a single run is K = 1); they may differ in their weights and dropout rates.
+Parameter and buffer names are ``ModelSpec.param_shapes()``/``buffer_shapes()`` names,
+which are torch ``state_dict`` names; one model's state is a dict of unstacked arrays by
+those names (``[out, in]``, ``[out]``), as :func:`mlplab.engines.init.init_state` gives it.
 
-All trainable parameters live in one flat vector (``MLP.flat_params``) and all their
-gradients in another (``MLP.flat_grads``); ``MLP.params`` and ``MLP.grads`` are named views
-into them. An optimizer then updates every parameter with a few whole-vector operations,
-which is what makes tiny models fast: per-step cost is dominated by the number of NumPy
-calls, not by arithmetic.
+All trainable parameters live in one flat array ``MLP.flat_params [K, P]`` (row k is model
+k's P parameters) and all their gradients in another (``MLP.flat_grads``); ``MLP.params``
+and ``MLP.grads`` are named ``[K, ...]`` views into them. An optimizer then updates every
+parameter of every model with a few whole-array operations, which is what makes tiny
+models fast: per-step cost is dominated by the number of NumPy calls, not by arithmetic.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -46,23 +50,27 @@ class Block:
         self,
         x: Array,
         train: bool,
-        rng: np.random.Generator | None = None,
+        rngs: list[np.random.Generator] | None = None,
         mask: Array | None = None,
     ) -> tuple[Array, tuple[Any, ...]]:
-        """``x [N, d_in] -> h [N, d_out]``; the cache holds each layer's cache in order."""
+        """``x [K, N, d_in]`` (or shared ``[N, d_in]``) ``-> h [K, N, d_out]``.
+
+        The cache holds each layer's cache in order. ``rngs`` (one per model) or ``mask``
+        feed the dropout layer.
+        """
         h, c_lin = self.linear.forward(x)
         h, c_act = self.act.forward(h)
         c_bn = c_dp = None
         if self.bn is not None:
             h, c_bn = self.bn.forward(h, train)
         if self.dropout is not None:
-            h, c_dp = self.dropout.forward(h, train, rng, mask)
+            h, c_dp = self.dropout.forward(h, train, rngs, mask)
         if self.residual is not None:
             h, _ = self.residual.forward(x, h)
         return h, (c_lin, c_act, c_bn, c_dp)
 
     def backward(self, cache: tuple[Any, ...], dh: Array, need_dx: bool = True) -> Array | None:
-        """``dh [N, d_out] -> dx [N, d_in]``; parameter gradients land in the layers' arrays."""
+        """``dh [K, N, d_out] -> dx [K, N, d_in]``; parameter gradients land in the layers' arrays."""
         c_lin, c_act, c_bn, c_dp = cache
         d = dh
         if self.dropout is not None:
@@ -78,18 +86,29 @@ class Block:
 
 
 class MLP:
-    """The model of ``spec`` with its parameters, buffers and gradient storage.
+    """K models of ``spec`` with their parameters, buffers and gradient storage.
 
     Parameters
     ----------
     spec : ModelSpec
-    state : dict of str to ndarray
-        Initial parameters and buffers by name (e.g. from ``init_state``); copied.
+        The shared shape. Its ``dp_rate`` is the default for ``dp_rates``.
+    states : list of dict of str to ndarray
+        Each model's initial parameters and buffers by name, unstacked (e.g. from
+        ``init_state``); copied. K = ``len(states)``.
     dtype : {'float32', 'float64'}
         Every array of the model, and every array it computes, has this dtype.
+    dp_rates : sequence of float, optional
+        Each model's dropout rate in [0, 1); ``spec.dp_rate`` for every model if omitted.
+        Blocks have a dropout layer when any model drops; models with rate 0 draw nothing.
     """
 
-    def __init__(self, spec: ModelSpec, state: dict[str, Array], dtype: str = "float32") -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        states: Sequence[dict[str, Array]],
+        dtype: str = "float32",
+        dp_rates: Sequence[float] | None = None,
+    ) -> None:
         if spec.act not in ACTIVATIONS:
             raise EngineError(
                 f"setting 'act': the numpy engine has no activation {spec.act!r}; "
@@ -99,29 +118,47 @@ class MLP:
             raise EngineError(
                 f"setting 'dtype': the numpy engine runs float32 or float64, not {dtype!r}"
             )
+        if not states:
+            raise ValueError("an MLP needs at least one model's state")
         self.spec = spec
         self.dtype = np.dtype(dtype)
-        shapes = spec.param_shapes()
-        # One flat vector for parameters and one for gradients; the named arrays are views.
+        K = len(states)
+        rates = [spec.dp_rate] * K if dp_rates is None else list(dp_rates)
+        if len(rates) != K:
+            raise ValueError(f"{len(rates)} dropout rates for {K} models")
+        self.dp_rates = np.asarray(rates, dtype=np.float64)
+        # Where each parameter sits in a model's row of the flat arrays.
         self.layout: dict[str, tuple[slice, tuple[int, ...]]] = {}
         offset = 0
-        for name, shape in shapes.items():
+        for name, shape in spec.param_shapes().items():
             size = int(np.prod(shape))
             self.layout[name] = (slice(offset, offset + size), shape)
             offset += size
-        self.flat_params = np.zeros(offset, dtype=self.dtype)
-        self.flat_grads = np.zeros(offset, dtype=self.dtype)
-        self.params = {
-            k: self.flat_params[s].reshape(shape) for k, (s, shape) in self.layout.items()
-        }
-        self.grads = {k: self.flat_grads[s].reshape(shape) for k, (s, shape) in self.layout.items()}
+        self.flat_params = np.zeros((K, offset), dtype=self.dtype)
+        self.flat_grads = np.zeros((K, offset), dtype=self.dtype)
         self.buffers = {
-            k: np.zeros(shape, dtype=self.dtype) for k, shape in spec.buffer_shapes().items()
-        }
-        self.num_batches_tracked = 0  # train-mode forward passes, kept for torch's state_dict
-        self.load_state_dict(state)
-        self.blocks = [self._block(i) for i in range(spec.n_layer)]
+            name: np.zeros((K, 1, *shape), dtype=self.dtype)
+            for name, shape in spec.buffer_shapes().items()
+        }  # [K, 1, D]: batch-norm statistics broadcast over rows, as biases
+        for k, state in enumerate(states):
+            self.load_state_dict(k, state)
+        self._build()
+
+    @property
+    def K(self) -> int:
+        return int(self.flat_params.shape[0])
+
+    def _build(self) -> None:
+        """Named views and layers over the current flat arrays (again after :meth:`keep`)."""
+        self.params = {name: self._view(self.flat_params, name) for name in self.layout}
+        self.grads = {name: self._view(self.flat_grads, name) for name in self.layout}
+        self.blocks = [self._block(i) for i in range(self.spec.n_layer)]
         self.out = self._linear("out")
+
+    def _view(self, flat: Array, name: str) -> Array:
+        """``[K, out, in]`` for a weight, ``[K, 1, D]`` for a vector (it broadcasts over rows)."""
+        s, shape = self.layout[name]
+        return flat[:, s].reshape(self.K, *shape) if len(shape) > 1 else flat[:, None, s]
 
     def _linear(self, prefix: str) -> Linear:
         p, g = self.params, self.grads
@@ -138,7 +175,7 @@ class MLP:
                 p[f"{k}.weight"], p[f"{k}.bias"], b[f"{k}.running_mean"], b[f"{k}.running_var"],
                 g[f"{k}.weight"], g[f"{k}.bias"],
             )  # fmt: skip
-        dropout = Dropout(spec.dp_rate) if spec.dp_rate > 0 else None
+        dropout = Dropout(self.dp_rates) if self.dp_rates.any() else None
         return Block(
             self._linear(f"hidden.{i}.linear"),
             Activation(spec.act),
@@ -152,30 +189,30 @@ class MLP:
         self,
         x: Array,
         train: bool = False,
-        rng: np.random.Generator | None = None,
+        rngs: list[np.random.Generator] | None = None,
         masks: list[Array] | None = None,
     ) -> tuple[Array, list[Any]]:
-        """``x [N, in_dim] -> out [N, out_dim]`` (logits or values) and the caches.
+        """``x -> out [K, N, out_dim]`` (logits or values) and the caches.
 
-        ``train`` selects batch statistics and dropout. Dropout masks come from ``rng``
-        (an explicit Generator) or, for gradient checks, from ``masks`` (one keep-mask per
-        hidden block, in order). ``x`` must already have the model's dtype.
+        ``x`` is ``[N, in_dim]`` (the same rows for every model) or ``[K, N, in_dim]`` (each
+        model's own rows) and must already have the model's dtype. ``train`` selects batch
+        statistics and dropout. Dropout masks come from ``rngs`` (model k's own Generator
+        at ``rngs[k]``) or, for gradient checks, from ``masks`` (one ``[K, N, width]``
+        keep-mask per hidden block, in order).
         """
-        if train and self.spec.use_bn:
-            self.num_batches_tracked += 1
         caches: list[Any] = []
         for i, block in enumerate(self.blocks):
-            x, cache = block.forward(x, train, rng, None if masks is None else masks[i])
+            x, cache = block.forward(x, train, rngs, None if masks is None else masks[i])
             caches.append(cache)
         out, out_cache = self.out.forward(x)
         caches.append(out_cache)
         return out, caches
 
     def backward(self, caches: list[Any], dout: Array) -> dict[str, Array]:
-        """``dloss/dout [N, out_dim]`` -> gradients of every parameter, by name.
+        """``dloss/dout [K, N, out_dim]`` -> gradients of every parameter, by name, ``[K, ...]``.
 
         The returned dict is ``self.grads``: views into ``self.flat_grads``, overwritten
-        by the next call.
+        by the next call. Model k's gradients depend only on row k of ``dout``.
         """
         # The input layer's dx would be the gradient wrt the data: not needed.
         d, _ = self.out.backward(caches[-1], dout, need_dx=bool(self.blocks))
@@ -184,24 +221,50 @@ class MLP:
             d = self.blocks[i].backward(caches[i], d, need_dx=i > 0)
         return self.grads
 
-    # --- state ------------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Array]:
-        """Copies of the parameters and buffers, by ``ModelSpec`` name."""
-        out = {k: v.copy() for k, v in self.params.items()}
-        out.update({k: v.copy() for k, v in self.buffers.items()})
-        return out
+    # --- the model axis ----------------------------------------------------------------------
+    def keep(self, rows: Array) -> None:
+        """Keep only the models at ``rows`` (indices into the current K), in that order."""
+        rows = np.asarray(rows, dtype=np.intp)
+        self.flat_params = np.ascontiguousarray(self.flat_params[rows])
+        self.flat_grads = np.zeros_like(self.flat_params)
+        self.buffers = {k: np.ascontiguousarray(v[rows]) for k, v in self.buffers.items()}
+        self.dp_rates = self.dp_rates[rows]
+        self._build()
 
-    def load_state_dict(self, state: dict[str, Array]) -> None:
-        """Copy ``state`` into the model in place (shapes must match; dtype is cast)."""
-        own = {**self.params, **self.buffers}
-        missing = [k for k in own if k not in state]
+    # --- state, one model at a time ------------------------------------------------------------
+    def state_dict(self, k: int) -> dict[str, Array]:
+        """Copies of model ``k``'s parameters and buffers, by ``ModelSpec`` name, unstacked."""
+        return unstack(self.layout, self.flat_params, self.buffers, k)
+
+    def load_state_dict(self, k: int, state: dict[str, Array]) -> None:
+        """Copy ``state`` (unstacked, by name) into model ``k`` in place; dtype is cast."""
+        missing = [n for n in (*self.layout, *self.buffers) if n not in state]
         if missing:
             raise KeyError(f"state is missing {missing}")
-        for k, dst in own.items():
-            src = np.asarray(state[k])
-            if src.shape != dst.shape:
-                raise ValueError(f"{k}: shape {src.shape} does not match the model's {dst.shape}")
-            dst[...] = src
+        for name, (s, shape) in self.layout.items():
+            src = np.asarray(state[name])
+            if src.shape != shape:
+                raise ValueError(f"{name}: shape {src.shape} does not match the model's {shape}")
+            self.flat_params[k, s] = src.reshape(-1)
+        for name, buf in self.buffers.items():
+            src = np.asarray(state[name])
+            if src.shape != buf.shape[2:]:
+                raise ValueError(
+                    f"{name}: shape {src.shape} does not match the model's {buf.shape[2:]}"
+                )
+            buf[k, 0] = src
+
+
+def unstack(
+    layout: dict[str, tuple[slice, tuple[int, ...]]],
+    flat: Array,
+    buffers: dict[str, Array],
+    k: int,
+) -> dict[str, Array]:
+    """Model ``k``'s parameters (from ``flat [K, P]``) and buffers (``[K, 1, D]``), copied."""
+    state = {name: flat[k, s].reshape(shape).copy() for name, (s, shape) in layout.items()}
+    state.update({name: buf[k, 0].copy() for name, buf in buffers.items()})
+    return state
 
 
 def to_torch_state_dict(state: dict[str, Array], num_batches_tracked: int = 0) -> dict[str, Any]:

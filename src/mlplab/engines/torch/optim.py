@@ -216,10 +216,10 @@ class RMSprop(StackedOptimizer):
             p.addcdiv_(c["lr"] * g, avg, value=-1)
             return
         buf = st["momentum_buffer"].mul_(c["mm"]).addcdiv_(g, avg)
-        delta = c["lr"] * buf  # torch: param.add_(buf, alpha=-lr)
-        if "has_mm" in c:  # a mixed stack: models with mm = 0 step as torch's momentum-0 branch
-            delta = torch.where(c["has_mm"], delta, (c["lr"] * g) / avg)
-        p.sub_(delta)
+        stepped = p.addcmul(c["lr"], buf, value=-1)  # torch: param.add_(buf, alpha=-lr)
+        if "has_mm" in c:  # a mixed stack: models with mm = 0 take torch's momentum-0 branch
+            stepped = torch.where(c["has_mm"], stepped, p.addcdiv(c["lr"] * g, avg, value=-1))
+        p.copy_(stepped)
 
 
 class Adagrad(StackedOptimizer):

@@ -128,6 +128,11 @@ class TorchBackend:
         finally:
             torch.set_num_threads(threads)
 
+    def _mode(self, train: bool) -> None:
+        # Module.train() walks every submodule; a lab-sized step is short enough to notice.
+        if self.model.training != train:
+            self.model.train(train)
+
     # --- data ------------------------------------------------------------------------------
     def _x(self, X: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.asarray(X), dtype=self.dtype, device=self.device)
@@ -155,7 +160,7 @@ class TorchBackend:
             if idx is not None:
                 rows = torch.as_tensor(np.asarray(idx, dtype=np.int64), device=self.device)
                 X, y = X[rows], y[rows]  # [K, B, ...]: each model's own rows
-            self.model.train()
+            self._mode(train=True)
             for p in self.optimizer.params.values():
                 p.grad = None
             out = self.model(X)
@@ -163,7 +168,7 @@ class TorchBackend:
             losses.sum().backward()
             self.optimizer.step()
             self._step_out = out.detach()  # a reference only: copied to the host on request
-            return losses.detach().to(torch.float64).cpu().numpy()
+            return losses.detach().cpu().numpy().astype(np.float64)
 
     def step_outputs(self) -> np.ndarray:
         return self._step_out.to(torch.float64).cpu().numpy()
@@ -171,7 +176,7 @@ class TorchBackend:
     @torch.no_grad()
     def _outputs(self, X: torch.Tensor, batch_size: int) -> torch.Tensor:
         with self._threads():
-            self.model.eval()
+            self._mode(train=False)
             if batch_size <= 0 or batch_size >= len(X):
                 return self.model(X)
             parts = [self.model(X[i : i + batch_size]) for i in range(0, len(X), batch_size)]

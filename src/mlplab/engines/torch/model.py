@@ -57,8 +57,11 @@ class StackedLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x [N, in]`` (the same rows for every model) or ``[K, N, in]`` -> ``[K, N, out]``."""
         w, b = self.weight, self.bias
-        if w.shape[0] == 1:  # one model: torch's addmm, as nn.Linear (a third faster than bmm)
-            return torch.addmm(b[0], x if x.dim() == 2 else x[0], w[0].t()).unsqueeze(0)
+        if w.shape[0] == 1:
+            # One model: nn.Linear's addmm, a third faster than bmm at lab sizes. squeeze
+            # rather than w[0]: a view's backward is free, a select's allocates and copies.
+            x = x if x.dim() == 2 else x.squeeze(0)
+            return torch.addmm(b.squeeze(0), x, w.squeeze(0).t()).unsqueeze(0)
         if x.dim() == 2:
             x = x.expand(w.shape[0], *x.shape)  # a view: the rows are not copied
         return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))

@@ -240,6 +240,7 @@ class StackedMLP(nn.Module):
         r = torch.as_tensor(np.asarray(rows, dtype=np.int64), device=self.out.weight.device)
         for t in self.state_tensors().values():
             t.data = t.data.index_select(0, r)
+            t.grad = None  # of the old shape
         if self.streams is not None:
             self.streams.keep(np.asarray(rows))
 

@@ -226,13 +226,13 @@ class TorchBackend:
         )
 
     def load(self, k: int, state: ModelState) -> None:
+        saved_on = state.rng_meta.get("device", self.device.type)
+        if "torch_generator" in state.rng and saved_on != self.device.type:
+            raise ValueError(
+                f"model {k}'s dropout stream was saved on {saved_on}; this engine runs on "
+                f"{self.device.type} (a torch.Generator's state does not move between them)"
+            )
         self.model.set_weights(k, state.weights)
         self.optimizer.load(k, state.optim, state.optim_meta)
         if "torch_generator" in state.rng:
-            saved_on = state.rng_meta.get("device", self.device.type)
-            if saved_on != self.device.type:
-                raise ValueError(
-                    f"model {k}'s dropout stream was saved on {saved_on}; this engine runs on "
-                    f"{self.device.type} (a torch.Generator's state does not move between them)"
-                )
             self.streams.set_state(k, state.rng["torch_generator"])

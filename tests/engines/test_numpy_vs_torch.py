@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mlplab.engines.backend import OptimSpec, make_backend
+from mlplab.engines.backend import ModelInit, OptimSpec
+from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state
 from mlplab.engines.numpy.backend import NumpyBackend
 from mlplab.engines.numpy.model import MLP, from_torch_state_dict, to_torch_state_dict
@@ -31,17 +32,34 @@ XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_Y = np.array([[0], [1], [1], [0]], dtype=np.float32)
 
 
+def _one(spec, weights, optim, dp_rate=None):
+    """The start of a stack of one model (K = 1)."""
+    rate = spec.dp_rate if dp_rate is None else dp_rate
+    return [ModelInit(weights, optim, rate, np.random.SeedSequence(0))]
+
+
+def _numpy(spec, weights, optim, dtype="float32"):
+    return NumpyBackend(spec, _one(spec, weights, optim), dtype=dtype)
+
+
+def _torch(spec, weights, optim, dtype="float32"):
+    return TorchBackend(spec, _one(spec, weights, optim), dtype=dtype)
+
+
 def _pair(spec, optim, seed=777, dtype="float32", scheme="default"):
     init = init_state(spec, scheme, seed, dtype=dtype)
-    return (
-        NumpyBackend(spec, init, optim, seed=0, dtype=dtype),
-        TorchBackend(spec, init, optim, seed=0, dtype=dtype),
-    )
+    return _numpy(spec, init, optim, dtype), _torch(spec, init, optim, dtype)
 
 
 def _train(backend, splits, steps, idx=None):
+    """Per-step losses of the one model; ``idx`` are its rows ([B], made [1, B])."""
     backend.set_data(splits)
-    return [backend.train_step(idx) for _ in range(steps)]
+    rows = None if idx is None else np.asarray(idx)[None]
+    return [float(backend.train_step(rows)[0]) for _ in range(steps)]
+
+
+def _weights(backend):
+    return backend.export(0).weights
 
 
 def _sinlog(n, rng):
@@ -71,7 +89,7 @@ def test_sinlog_regression_adam_300_steps_agrees_with_torch_float32():
     ln, lt = _train(npb, splits, 300), _train(tb, splits, 300)
     assert ln[-1] < 0.5 * ln[0]
     assert ln[-1] == pytest.approx(lt[-1], rel=0.01)
-    assert npb.evaluate("val")[0] == pytest.approx(tb.evaluate("val")[0], rel=0.01)
+    assert npb.evaluate("val")[0][0] == pytest.approx(tb.evaluate("val")[0][0], rel=0.01)
 
 
 OPTIMS = [
@@ -109,7 +127,7 @@ def test_float64_steps_agree_with_torch(spec_name, optim):
         _train(tb, splits, 3, idx=np.arange(0, 16, 2)),
     )
     np.testing.assert_allclose(ln, lt, rtol=1e-10)
-    sn, st = npb.state_dict(), tb.state_dict()
+    sn, st = _weights(npb), _weights(tb)
     assert set(sn) == set(st)
     for k in sn:  # parameters and batch-norm running statistics
         np.testing.assert_allclose(sn[k], st[k], rtol=1e-6, atol=1e-9, err_msg=k)
@@ -122,8 +140,8 @@ def test_dropout_train_is_random_and_eval_is_deterministic():
     npb, tb = _pair(spec, OptimSpec("sgd", lr=0.0), dtype="float64")  # lr 0: weights fixed
     npb.set_data({"train": (x, y)})
     tb.set_data({"train": (x, y)})
-    assert npb.evaluate("train")[0] == pytest.approx(tb.evaluate("train")[0], rel=1e-12)
-    train_losses = {npb.train_step(None) for _ in range(3)}
+    assert npb.evaluate("train")[0][0] == pytest.approx(tb.evaluate("train")[0][0], rel=1e-12)
+    train_losses = {float(npb.train_step(None)[0]) for _ in range(3)}
     assert len(train_losses) == 3  # a new mask each step
     np.testing.assert_array_equal(npb.predict(x), npb.predict(x))
 
@@ -139,24 +157,22 @@ CONVERT_SPEC = ModelSpec(
 def test_numpy_weights_in_torch_give_the_same_predictions(dtype):
     rng = np.random.default_rng(7)
     x, y = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
-    npb = NumpyBackend(
-        CONVERT_SPEC,
-        init_state(CONVERT_SPEC, "kaiming", 1, dtype),
-        OptimSpec("adam", 0.01),
-        seed=0,
-        dtype=dtype,
+    npb = _numpy(
+        CONVERT_SPEC, init_state(CONVERT_SPEC, "kaiming", 1, dtype), OptimSpec("adam", 0.01), dtype
     )
     _train(npb, {"train": (x, y)}, 20, idx=np.arange(20))  # moves weights and running stats
     net = TorchMLP(CONVERT_SPEC).to(getattr(torch, dtype))
-    load_numpy_state(net, npb.state_dict())
+    load_numpy_state(net, _weights(npb))
     with torch.no_grad():
         expected = net.eval()(torch.tensor(x, dtype=getattr(torch, dtype))).double().numpy()
     tol = {"float32": 1e-5, "float64": 1e-12}[dtype]
-    np.testing.assert_allclose(npb.predict(x), expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(npb.predict(x)[0], expected, rtol=tol, atol=tol)
     # the same through the state_dict conversion, strictly (num_batches_tracked added)
     net2 = TorchMLP(CONVERT_SPEC).to(getattr(torch, dtype))
     net2.load_state_dict(
-        to_torch_state_dict(npb.state_dict(), npb.model.num_batches_tracked), strict=True
+        # 20 train-mode steps: torch counts them; the NumPy engine has no use for the count.
+        to_torch_state_dict(_weights(npb), 20),
+        strict=True,
     )
     assert int(net2.hidden[0].bn.num_batches_tracked) == 20
     with torch.no_grad():
@@ -169,20 +185,21 @@ def test_numpy_weights_in_torch_give_the_same_predictions(dtype):
 def test_torch_weights_in_numpy_give_the_same_predictions(dtype):
     rng = np.random.default_rng(8)
     x, y = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
-    tb = TorchBackend(
+    tb = _torch(
         CONVERT_SPEC,
         init_state(CONVERT_SPEC, "xavier", 2, dtype),
         OptimSpec("sgd", 0.1, mm=0.9),
-        seed=0,
-        dtype=dtype,
+        dtype,
     )
     _train(tb, {"train": (x, y)}, 20, idx=np.arange(20))
     tol = {"float32": 1e-5, "float64": 1e-12}[dtype]
-    for state in (tb.state_dict(), from_torch_state_dict(tb.model.state_dict())):
+    net = TorchMLP(CONVERT_SPEC).to(getattr(torch, dtype))
+    load_numpy_state(net, _weights(tb))
+    for state in (_weights(tb), from_torch_state_dict(net.state_dict())):
         assert not any(k.endswith("num_batches_tracked") for k in state)
-        model = MLP(CONVERT_SPEC, state, dtype)
+        model = MLP(CONVERT_SPEC, [state], dtype)
         np.testing.assert_allclose(
-            model.forward(x.astype(dtype))[0], tb.predict(x), rtol=tol, atol=tol
+            model.forward(x.astype(dtype))[0][0], tb.predict(x)[0], rtol=tol, atol=tol
         )
 
 
@@ -191,41 +208,41 @@ def test_torch_weights_in_numpy_give_the_same_predictions(dtype):
 
 def test_evaluate_in_batches_equals_whole_and_outputs_are_float64():
     spec = ModelSpec(2, 1, 2, 4, "tanh", use_bn=True, task="binary")
-    b = make_backend("numpy", spec, init_state(spec, "default", 0), OptimSpec("sgd", 0.1), seed=0)
+    b = make_backend(
+        "numpy", spec, _one(spec, init_state(spec, "default", 0), OptimSpec("sgd", 0.1))
+    )
     x = np.random.default_rng(9).normal(size=(10, 2))
     b.set_data({"test": (x, np.array([0, 1] * 5))})  # 1-D binary targets become [N, 1]
     loss, out = b.evaluate("test")
     loss_b, out_b = b.evaluate("test", batch_size=3)
-    assert out.dtype == np.float64 and out.shape == (10, 1)
+    assert out.dtype == np.float64 and out.shape == (1, 10, 1)
     np.testing.assert_allclose(out_b, out, rtol=1e-6)
-    assert loss_b == pytest.approx(loss, rel=1e-6)
+    assert loss_b[0] == pytest.approx(loss[0], rel=1e-6)
     np.testing.assert_allclose(b.predict(x), out, rtol=1e-6)
 
 
 def test_set_lr_changes_the_step():
     spec = ModelSpec(2, 1, 1, 2, "sigmoid", task="binary")
-    b = NumpyBackend(spec, init_state(spec, "default", 0), OptimSpec("sgd", 1.0), seed=0)
+    b = _numpy(spec, init_state(spec, "default", 0), OptimSpec("sgd", 1.0))
     b.set_data({"train": (XOR_X, XOR_Y)})
-    b.set_lr(0.0)
-    before = b.state_dict()
+    b.set_lr(np.array([0.0]))
+    before = _weights(b)
     b.train_step(None)
-    for k, v in b.state_dict().items():
+    for k, v in _weights(b).items():
         np.testing.assert_array_equal(v, before[k])
 
 
 def test_numpy_engine_refuses_what_it_cannot_train():
     with pytest.raises(EngineError, match="activation 'swish'"):
-        MLP(ModelSpec(2, 1, 1, 2, "swish"), {}, "float32")
+        MLP(ModelSpec(2, 1, 1, 2, "swish"), [{}], "float32")
     spec = ModelSpec(2, 1, 1, 2, "relu")
     with pytest.raises(EngineError, match="float16"):
-        MLP(spec, init_state(spec, "default", 0), "float16")
+        MLP(spec, [init_state(spec, "default", 0)], "float16")
     with pytest.raises(EngineError, match="cpu"):
         make_backend(
             "numpy",
             spec,
-            init_state(spec, "default", 0),
-            OptimSpec("sgd", 0.1),
-            seed=0,
+            _one(spec, init_state(spec, "default", 0), OptimSpec("sgd", 0.1)),
             device="cuda",
         )
 
@@ -235,9 +252,10 @@ def test_numpy_engine_refuses_what_it_cannot_train():
 
 def _xor_run(n_layer, hid_dim, steps=10001):
     spec = ModelSpec(2, 1, n_layer, hid_dim, "sigmoid", task="binary")
-    b = NumpyBackend(spec, init_state(spec, "default", 777), OptimSpec("sgd", 1.0), seed=777)
+    b = _numpy(spec, init_state(spec, "default", 777), OptimSpec("sgd", 1.0))
     _train(b, {"train": (XOR_X, XOR_Y)}, steps)
-    loss, logits = b.evaluate("train")
+    losses, outputs = b.evaluate("train")
+    loss, logits = losses[0], outputs[0]
     accuracy = float(((logits > 0) == (XOR_Y > 0.5)).mean())  # sigmoid(z) > 0.5 iff z > 0
     return loss, accuracy
 

@@ -68,12 +68,13 @@ class Linear:
         """``x [K, N, in] -> z [K, N, out]``; the cache is ``x`` (needed for ``dW``).
 
         ``x`` may also be ``[N, in]``: the same data for every model (the network's input
-        on a full batch).
+        on a full batch). With K = 1 the cache is the one model's ``[N, in]``.
         """
         if self.single:
-            z1 = np.dot(x if x.ndim == 2 else x[0], self._wt)
+            x1 = x if x.ndim == 2 else x[0]
+            z1 = np.dot(x1, self._wt)
             z1 += self._b
-            return z1[None], x
+            return z1[None], x1  # the cache as [N, in]: backward needs the 2-D matrix
         if x.ndim == 2:
             z = _shared_input_product(x, self.weight)
         else:
@@ -91,8 +92,8 @@ class Linear:
         if len(ones) != dz.shape[1]:  # the batch size changed (the last minibatch)
             ones = self._ones = _ones(dz.shape[1], dz.dtype)
         if self.single:
-            dz1, x1 = dz[0], (x if x.ndim == 2 else x[0])
-            np.dot(dz1.T, x1, out=self._dw)
+            dz1 = dz[0]
+            np.dot(dz1.T, x, out=self._dw)
             np.dot(ones, dz1, out=self._db)
             return (np.dot(dz1, self._w)[None] if need_dx else None), self.grads
         if x.ndim == 2:

@@ -190,8 +190,8 @@ LossResult = tuple[Array, Array | None]
 def per_model_mean(x: Array) -> Array:
     """Each model's mean of ``x [K, ...]`` as float64 ``[K]``, summed in ``x``'s dtype.
 
-    ``x`` must be contiguous (a fresh array): every model's elements are then summed by
-    the same pairwise summation, alone or in a stack. Speed note: with K = 1 the one sum
+    Each model's elements are summed as one contiguous row (``x`` is copied if it is not
+    laid out so), by the same pairwise summation alone or in a stack. Speed note: with K = 1 the one sum
     is taken as a Python float, ~1 us cheaper than a reduction over an axis followed by
     a division, which is noticeable in a tiny model's step.
     """

@@ -47,7 +47,7 @@ class Linear:
     Speed note: with K = 1 (a single run) both passes multiply the 2-D matrices of the one
     model with ``np.dot``, which is the lecture's formula as written. ``np.matmul`` on 3-D
     arrays goes through the generalized-ufunc machinery, which costs a few microseconds
-    more per call: for a tiny model such as the xor lab, whose whole step takes ~20 us,
+    more per call: for a tiny model such as the xor lab, whose whole step takes ~30 us,
     that alone would slow a single run down by a third. The numbers are the same.
     """
 
@@ -61,17 +61,21 @@ class Linear:
         # K = 1: the one model's 2-D views, made once (see the speed note).
         self.single = weight.shape[0] == 1
         self._w, self._dw, self._db = weight[0], self.dweight[0], self.dbias[0, 0]
-        self._wt = self._w.T
+        self._wt, self._b = self._w.T, bias[0, 0]
+        self._ones = _ones(0, weight.dtype)  # the last batch's, kept: most batches repeat it
 
     def forward(self, x: Array) -> tuple[Array, Array]:
         """``x [K, N, in] -> z [K, N, out]``; the cache is ``x`` (needed for ``dW``).
 
         ``x`` may also be ``[N, in]``: the same data for every model (the network's input
-        on a full batch).
+        on a full batch). With K = 1 the cache is the one model's ``[N, in]``.
         """
         if self.single:
-            z = np.dot(x if x.ndim == 2 else x[0], self._wt)[None]
-        elif x.ndim == 2:
+            x1 = x if x.ndim == 2 else x[0]
+            z1 = np.dot(x1, self._wt)
+            z1 += self._b
+            return z1[None], x1  # the cache as [N, in]: backward needs the 2-D matrix
+        if x.ndim == 2:
             z = _shared_input_product(x, self.weight)
         else:
             z = np.matmul(x, self.weight.transpose(0, 2, 1))
@@ -84,10 +88,12 @@ class Linear:
         ``need_dx=False`` skips ``dx`` for the first layer, whose input is the data.
         """
         x = cache
-        ones = _ones(dz.shape[1], dz.dtype)  # row sums as a product with ones, see _ones
+        ones = self._ones  # row sums as a product with ones, see _ones
+        if len(ones) != dz.shape[1]:  # the batch size changed (the last minibatch)
+            ones = self._ones = _ones(dz.shape[1], dz.dtype)
         if self.single:
-            dz1, x1 = dz[0], (x if x.ndim == 2 else x[0])
-            np.dot(dz1.T, x1, out=self._dw)
+            dz1 = dz[0]
+            np.dot(dz1.T, x, out=self._dw)
             np.dot(ones, dz1, out=self._db)
             return (np.dot(dz1, self._w)[None] if need_dx else None), self.grads
         if x.ndim == 2:

@@ -264,3 +264,26 @@ def test_to_module_is_model_k_as_plain_pytorch() -> None:
     )
     assert module.hidden[0].dropout is None  # model 2's dp_rate is 0
     assert b.model.to_module(0).hidden[0].dropout.p == 0.3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_cuda_stack_trains_as_on_cpu_and_resumes_exactly() -> None:
+    rows = [r for r in ROWS if r[4] == 0]  # dropout masks differ between devices' generators
+    cpu = _backend(SPEC, "adam", rows)
+    cuda = TorchBackend(
+        SPEC, [_model(SPEC, "adam", r) for r in rows], device="cuda", dtype="float64"
+    )
+    cuda.set_data(_data(SPEC))
+    for batch in _idx(len(rows)):
+        np.testing.assert_allclose(cuda.train_step(batch), cpu.train_step(batch), rtol=1e-9)
+    np.testing.assert_allclose(
+        cuda.evaluate("val")[1], cpu.evaluate("val")[1], rtol=1e-8, atol=1e-10
+    )
+    again = TorchBackend(
+        SPEC, [_model(SPEC, "adam", r) for r in rows], device="cuda", dtype="float64"
+    )
+    again.set_data(_data(SPEC))
+    for k in range(len(rows)):
+        again.load(k, cuda.export(k))
+    batch = _idx(len(rows))[0]
+    np.testing.assert_array_equal(again.train_step(batch), cuda.train_step(batch))

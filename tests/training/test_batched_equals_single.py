@@ -72,7 +72,7 @@ def test_xor_group_differs_in_lr_mm_l2_seed_init(tmp_path: Path) -> None:
     results = _check(tmp_path, {**base, "log_every": 100}, variants)
     # Every config has its own complete run record.
     for res in results:
-        run_dir = Path(res["log_path"]) / res["exp_name"] / res["run_id"]
+        run_dir = tmp_path / "b" / res["exp_name"] / res["run_id"]  # records name no log_path
         on_disk = json.loads((run_dir / "result.json").read_text())
         assert on_disk["status"] == "finished" and on_disk["test_acc"] == res["test_acc"]
         assert (run_dir / "config.yaml").is_file() and (run_dir / "metrics.csv").is_file()
@@ -264,13 +264,15 @@ def test_a_stopped_stack_resumes_each_config_exactly(tmp_path: Path) -> None:
     cfgs = _configs(tmp_path, base, [{"lr": 0.01, "seed": 1}, {"lr": 0.03, "seed": 2}])
     asked = []
 
-    def stop_at_the_fifth_question() -> bool:
+    def stop_at_the_thirtieth_question() -> bool:
         asked.append(None)
-        return len(asked) >= 5  # asked before the group starts, then at each epoch's end
+        return len(asked) >= 30  # asked before the group starts, then before every step
 
-    stopped = train_batched(cfgs, should_stop=stop_at_the_fifth_question)
+    stopped = train_batched(cfgs, should_stop=stop_at_the_thirtieth_question)
     for cfg, rec in zip(cfgs, stopped, strict=True):
-        assert rec["status"] == "interrupted" and rec["epochs_run"] == 4
+        # 8 steps an epoch: the stop lands mid-epoch, and resumes there.
+        assert rec["status"] == "interrupted" and rec["epochs_run"] == 3
+        assert rec["steps"] % 8 != 0
         assert "mlplab train --resume" in rec["message"]
         resumed = train(resume=Path(cfg.log_path) / cfg.exp_name / rec["run_id"], verbose=False)
         assert resumed.status == "finished"

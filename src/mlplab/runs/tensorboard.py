@@ -235,12 +235,11 @@ class TensorBoardLogger:
         from mlplab.training.events import End, Save, Start, Step, Validate
 
         if isinstance(event, Start):
-            for k in event.models.ids:
-                self.writers[int(k)] = EventWriter(self.logdirs[int(k)], self.keep_until)
+            pass  # files open at their first event, once the run writer has made the folder
         elif isinstance(event, Step):
             if self.log_every and event.step % self.log_every == 0:
                 for k, loss in zip(event.ids, event.losses, strict=True):
-                    self.writers[int(k)].scalar("train/step_loss", float(loss), event.step)
+                    self.writer(int(k)).scalar("train/step_loss", float(loss), event.step)
         elif isinstance(event, Validate):
             e = event.epoch
             if e % self.every == 0 or e == self.epochs:
@@ -252,13 +251,13 @@ class TensorBoardLogger:
                         "val/loss": float(event.val_loss[j]),
                         f"val/{m}": float(event.val_metric[j]),
                     }
-                    self.writers[int(k)].scalars(values, e)
+                    self.writer(int(k)).scalars(values, e)
         elif isinstance(event, Save):
             for k in event.ids:
-                self.writers[int(k)].flush()
+                self.writer(int(k)).flush()
         elif isinstance(event, End):
             for j, k in enumerate(event.ids):
-                w = self.writers.pop(int(k))
+                w = self.writers.pop(int(k), None) or self.writer(int(k), keep=False)
                 finals = {
                     f"hparam/{name}": v
                     for name, v in event.finals[j].items()
@@ -266,6 +265,15 @@ class TensorBoardLogger:
                 }
                 w.hparams(self.hparams_of[int(k)], finals)
                 w.close()
+
+    def writer(self, k: int, keep: bool = True) -> EventWriter:
+        """Model ``k``'s event file, opened at its first use."""
+        w = self.writers.get(k)
+        if w is None:
+            w = EventWriter(self.logdirs[k], self.keep_until)
+            if keep:
+                self.writers[k] = w
+        return w
 
     def close(self) -> None:
         """Close what an exception left open (the events so far stay on disk)."""

@@ -170,8 +170,11 @@ class RunWriter:
         m, models, status = self.models[k], event.models, event.statuses[j]
         state = models.loop_state(k)
         result: dict[str, Any] = {**m.header, "status": status, **curves_of(state, self.task)}
-        if event.messages[j]:
-            result["message"] = event.messages[j]
+        message = event.messages[j]
+        if status == "interrupted":
+            message = f"{message}; resume with `mlplab train --resume {m.record.dir}`"
+        if message:
+            result["message"] = message
         result.update(event.finals[j])
         result["wall_time_s"] = self.elapsed(k)
         if status != "diverged":

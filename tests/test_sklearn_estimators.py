@@ -331,7 +331,7 @@ def test_a_width_per_layer_as_hidden_layer_sizes():
     X, y = make_blobs(200, centers=3, random_state=0)
     for widths in ("16-8", (16, 8)):
         clf = MLPClassifier(hid_dims=widths, epoch=30, lr=0.01, random_state=0).fit(X, y)
-        shapes = {k: v.shape for k, v in clf._backend.state_dict().items()}
+        shapes = {k: v.shape for k, v in clf._backend.export(0).weights.items()}
         assert shapes["hidden.0.linear.weight"] == (16, 2)
         assert shapes["hidden.1.linear.weight"] == (8, 16)
         assert shapes["out.weight"] == (3, 8)

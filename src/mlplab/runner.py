@@ -138,8 +138,9 @@ class StopFlag:
         if self.signum is None:
             self.signum = signum
 
-    def __call__(self) -> bool:
-        return self.signum is not None
+    def __call__(self) -> bool | str:
+        """False, or the name of the signal that asked for a stop."""
+        return False if self.signum is None else signal.Signals(self.signum).name
 
     def restore(self) -> None:
         for sig, handler in self.previous.items():
@@ -350,7 +351,7 @@ def _subscribers(
     return writer, tb, subs
 
 
-def _fit_stack(run: StackRun, should_stop: Callable[[], bool] | None) -> StackState:
+def _fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> StackState:
     """Train a built stack; an exception records every model still training, then re-raises."""
     c0, data = run.cfgs[0], run.data
     targets = {"train": data.y_train, "val": data.y_val, "test": data.y_test}
@@ -735,7 +736,7 @@ def train_stack(
     verbose: bool = False,
     tb_points: int = STACK_TB_POINTS,
     curves_in_results: bool = True,
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: Callable[[], bool | str] | None = None,
 ) -> list[dict[str, Any] | None]:
     """Train one group of same-shaped configs as one stack; write every run record.
 
@@ -808,7 +809,7 @@ def _train_part(
     saved: list[Restored] | None,
     verbose: bool,
     tb_points: int,
-    should_stop: Callable[[], bool] | None,
+    should_stop: Callable[[], bool | str] | None,
 ) -> list[dict[str, Any]]:
     """Train configs that stand at the same step (fresh, or restored) as one stack."""
     c0 = cfgs[0]
@@ -862,7 +863,7 @@ def train_batched(
     max_group: int = DEFAULT_MAX_GROUP,
     tb_points: int = STACK_TB_POINTS,
     curves_in_results: bool = True,
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: Callable[[], bool | str] | None = None,
 ) -> list[dict[str, Any] | None]:
     """Train every config, stacking those that share a shape, and write each run record.
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mlplab.engines.backend import ModelInit, OptimSpec, make_backend
+from mlplab.engines.backend import ModelInit, OptimSpec
+from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec, Task
 from mlplab.engines.torch.backend import TorchBackend

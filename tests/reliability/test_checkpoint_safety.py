@@ -196,4 +196,4 @@ def test_checkpoint_of_another_architecture(run_copy, tmp_path, capsys):
     )
     shutil.copy(last(other.run_dir), last(run_copy))
     rc = call_main(["train", "--resume", str(run_copy)])
-    assert_one_line(rc, capsys.readouterr().err, "does not fit")
+    assert_one_line(rc, capsys.readouterr().err, "belongs to run")

@@ -61,6 +61,7 @@ def test_two_sweeps_at_once_train_every_run_exactly_once(tmp_path: Path) -> None
         assert result["status"] == "finished" and result["test_acc"] >= 0.5
         # Trained once: one TensorBoard event file, and its curve has one entry per epoch.
         assert len(list(run.glob("events.out.tfevents.*"))) == 1, run
-        assert len(result["train_losses"]) == 3000
+        assert result["curves_thinned"]["points"] == 3000  # every epoch, in curves.npz
+        assert len(read_curves(run)["train_losses"]) == 3000
     trained = [int(out.split(" trained")[0].split(":")[-1]) for out, _ in outs]
     assert sum(trained) == 6, outs

@@ -123,7 +123,7 @@ def fit(
     lr_schedules: Sequence[LrSchedule],
     state: StackState,
     subscribers: Sequence[Subscriber] = (),
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: Callable[[], bool | str] | None = None,
     prune: Callable[[Validate], Array] | None = None,
 ) -> StackState:
     """Train the models of ``backend`` for ``schedule.epoch`` epochs, or until each stops.
@@ -133,7 +133,7 @@ def fit(
     exception still has the curves so far. ``targets`` (``train``, ``val``, ``test``)
     serve the accuracy/MAE curves and final metrics only; the engine holds the data. ``should_stop`` is polled before
     every step (a signal arrived): every model then ends ``interrupted`` at that step
-    boundary. ``prune``, given a :class:`Validate` event, returns a ``[K]`` bool mask of
+    boundary (a string it returns names the cause in the message). ``prune``, given a :class:`Validate` event, returns a ``[K]`` bool mask of
     the models to stop there (``pruned``), for searches that drop the weaker rows of a
     stack. Each model's last event is an :class:`End`.
     """
@@ -201,13 +201,15 @@ def fit(
 
         # --- steps ---------------------------------------------------------------------------
         for start, stop in bounds[state.batch_in_epoch :]:
-            if should_stop is not None and should_stop():
+            why = should_stop() if should_stop is not None else False
+            if why:
                 if state.batch_in_epoch == 0 and not full_batch:
                     # This epoch's order was drawn but not used: rewind, so a checkpoint
                     # taken now holds the same RNG state as one taken at the epoch's end.
                     for k in state.ids:
                         state.order_rngs[k].bit_generator.state = state.epoch_start[k]
-                where = f"interrupted at step {state.step}"
+                by = f" by {why}" if isinstance(why, str) else ""
+                where = f"interrupted{by} at step {state.step}"
                 end(np.arange(len(state.ids)), "interrupted", [where] * len(state.ids))
                 return state
             idx = None if order is None else order[:, start:stop]

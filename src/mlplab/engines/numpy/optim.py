@@ -72,7 +72,10 @@ class Optimizer:
     def _set(self, name: str, values: PerModel, K: int) -> None:
         col = np.broadcast_to(np.asarray(values, dtype=np.float64).reshape(-1, 1), (K, 1)).copy()
         self.hyper64[name] = col
-        typed = col.astype(self.params.dtype)
+        # A setting past float32's range (lr 1e308) becomes inf, as a Python float meeting
+        # a float32 array would: the run then diverges, and says so in one line.
+        with np.errstate(over="ignore"):
+            typed = col.astype(self.params.dtype)
         # Speed: with K = 1 the one value is kept as a NumPy scalar of the dtype. It rounds
         # the same as the [1, 1] column, and NumPy multiplies by a scalar ~1 us faster than
         # it broadcasts a [1, 1] array, which is noticeable in a tiny model's step.

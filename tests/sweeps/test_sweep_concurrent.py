@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mlplab.runs.curves import read_curves
+
 
 def test_two_sweeps_at_once_train_every_run_exactly_once(tmp_path: Path) -> None:
     log = tmp_path / "runs"

@@ -251,8 +251,8 @@ def _run_in_pool(
                     worker.close()
                     record(_dead_group(job, tries, queue))
                     idle.append(_Worker())
-            ready = multiprocessing.connection.wait([w.reply_pipe for w in busy])
-            for worker in [w for w in busy if w.reply_pipe in ready]:
+            ready = multiprocessing.connection.wait([w.fd for w in busy])
+            for worker in [w for w in busy if w.fd in ready]:
                 job = busy.pop(worker)
                 reply = worker.receive()
                 if reply is None:  # the process died with the group
@@ -313,6 +313,7 @@ class _Worker:
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.reply_pipe = self.proc.stdout
+        self.fd = self.reply_pipe.fileno()  # what multiprocessing.connection.wait watches
         # The worker finds modules where this process does, as spawn's workers did.
         self.send_raw(pickle.dumps(list(sys.path)))
 
@@ -396,10 +397,10 @@ def _stop_workers(busy: dict[_Worker, _Job]) -> list[Outcome]:
         for grace_ended in (False, True):
             deadline = time.monotonic() + STOP_GRACE_S
             while len(replies) < len(busy) and time.monotonic() < deadline:
-                waiting = [w.reply_pipe for w in busy if w not in replies]
+                waiting = [w.fd for w in busy if w not in replies]
                 ready = multiprocessing.connection.wait(waiting, deadline - time.monotonic())
                 for worker in busy:
-                    if worker.reply_pipe in ready:
+                    if worker.fd in ready:
                         replies[worker] = worker.receive()
             if grace_ended:
                 break

@@ -27,6 +27,7 @@ def main(parent_pid: int) -> None:
             group_fn, group = pickle.load(inbox)
         except EOFError:
             return  # the sweep is done with this worker
+        reply: tuple[bool, object]
         try:
             reply = (True, worker_call(group_fn, group))
         except Exception as err:

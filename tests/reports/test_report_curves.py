@@ -1,33 +1,44 @@
-"""The report's curves: every curve at its validation epochs (older records: per epoch)."""
+"""The report's curves: every curve at its validation epochs (older records: per epoch),
+resampled onto one grid with NaN outside each run's epochs."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from mlplab.reports.plots import curves_long
+from mlplab.reports.plots import curve_points, curve_set
 
 
-def _runs(train_losses: list[float]) -> pd.DataFrame:
-    row = {
+def _row(train_losses: list[float], epochs: list[int] | None = None) -> dict:
+    epochs = epochs or [100, 200]
+    return {
         "lr": 0.1,
         "train_losses": train_losses,
-        "val_losses": [0.6, 0.3],
-        "val_epochs": [100, 200],
-        "train_accs": [0.5, 1.0],
-        "val_accs": [0.5, 1.0],
+        "val_losses": [0.6, 0.3][: len(epochs)],
+        "val_epochs": epochs,
+        "train_accs": [0.5, 1.0][: len(epochs)],
+        "val_accs": [0.5, 1.0][: len(epochs)],
     }
-    return pd.DataFrame([row])
 
 
 def test_train_loss_sampled_at_validations_is_drawn_at_val_epochs() -> None:
-    long = curves_long(_runs([0.7, 0.2]), "loss", ["lr"])
+    points = curve_points(_row([0.7, 0.2]), "loss")
     for split in ("train", "val"):
-        assert long[long["split"] == split]["epoch"].tolist() == [100, 200]
+        assert points[split][0].tolist() == [100, 200]
 
 
 def test_train_loss_of_an_older_record_is_per_epoch() -> None:
-    long = curves_long(_runs([0.7, 0.5, 0.3]), "loss", ["lr"])
-    assert long[long["split"] == "train"]["epoch"].tolist() == [1, 2, 3]
-    assert long[long["split"] == "train"]["value"].tolist() == [0.7, 0.5, 0.3]
-    metric = curves_long(_runs([0.7, 0.5, 0.3]), "acc", ["lr"])
-    assert metric[metric["split"] == "train"]["epoch"].tolist() == [100, 200]
+    points = curve_points(_row([0.7, 0.5, 0.3]), "loss")
+    assert points["train"][0].tolist() == [1, 2, 3]
+    assert points["train"][1].tolist() == [0.7, 0.5, 0.3]
+    assert curve_points(_row([0.7, 0.5, 0.3]), "acc")["train"][0].tolist() == [100, 200]
+
+
+def test_curves_of_runs_that_stopped_early_are_nan_after_their_end() -> None:
+    runs = pd.DataFrame([_row([0.7, 0.2]), _row([0.9], [100])])
+    data = curve_set(runs, "loss")
+    assert data is not None
+    assert data.epochs[0] == 100 and data.epochs[-1] == 200
+    assert data.val.shape == (2, len(data.epochs))
+    assert np.isnan(data.val[1, -1]) and data.val[1, 0] == 0.6
+    assert data.val[0, -1] == 0.3

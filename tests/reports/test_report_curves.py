@@ -42,3 +42,16 @@ def test_curves_of_runs_that_stopped_early_are_nan_after_their_end() -> None:
     assert data.val.shape == (2, len(data.epochs))
     assert np.isnan(data.val[1, -1]) and data.val[1, 0] == 0.6
     assert data.val[0, -1] == 0.3
+
+
+def test_resampling_many_runs_at_once_equals_np_interp_run_by_run() -> None:
+    from mlplab.reports.plots import resample
+
+    rng = np.random.default_rng(0)
+    epochs = np.array([1.0, 5, 10, 40, 41, 100])
+    values = rng.standard_normal((7, len(epochs)))
+    grid = np.unique(np.linspace(0, 120, 50).round())
+    got = resample(epochs, values, grid)
+    for row, want in zip(got, values, strict=True):
+        expected = np.interp(grid, epochs, want, left=np.nan, right=np.nan)
+        np.testing.assert_allclose(row, expected, equal_nan=True)

@@ -66,7 +66,7 @@ def level_label(v: Any) -> str:
 
 def level_order(values: pd.Series) -> list[str]:
     """Distinct values as labels, sorted numerically when they are numbers."""
-    uniq = list(dict.fromkeys(level_label(v) for v in values))
+    uniq = list(dict.fromkeys(level_label(v) for v in pd.unique(values)))
     try:
         return sorted(uniq, key=lambda s: (s == MISSING, float(s) if s != MISSING else 0.0))
     except ValueError:
@@ -77,17 +77,62 @@ def labels(runs: pd.DataFrame, var: str | None) -> np.ndarray:
     """``runs[var]`` as label text (all ``""`` without a variable)."""
     if var is None:
         return np.full(len(runs), "", dtype=object)
-    return np.array([level_label(v) for v in runs[var]], dtype=object)
+    # A label per distinct value, then spread out: runs far outnumber values.
+    codes, uniques = pd.factorize(runs[var], use_na_sentinel=False)
+    names = np.array([level_label(v) for v in uniques] or [""], dtype=object)
+    return names[codes]
 
 
 def few_levels(runs: pd.DataFrame, var: str | None) -> bool:
     return var is None or len(level_order(runs[var])) <= MAX_LEVELS
 
 
-def new_figure(width: float, height: float) -> Any:
+def panel_figure(
+    nrows: int,
+    ncols: int,
+    panel: tuple[float, float],
+    *,
+    margins: tuple[float, float, float, float] = (0.8, 1.1, 0.45, 0.65),
+    gaps: tuple[float, float] = (0.25, 0.4),
+    sharex: bool = False,
+    sharey: bool = False,
+) -> tuple[Any, Any]:
+    """A Figure of ``nrows`` × ``ncols`` panels of ``panel`` (width, height) inches, and
+    its axes as a 2-D array.
+
+    Margins (left, right for the legend, top, bottom) and gaps (between columns, rows)
+    are fixed in inches. A layout engine (constrained, tight) measured every tick label
+    of every panel first: most of the drawing time of a report with many panels.
+    """
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    left, right, top, bottom = margins
+    width = left + right + ncols * panel[0] + (ncols - 1) * gaps[0]
+    height = top + bottom + nrows * panel[1] + (nrows - 1) * gaps[1]
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    axes = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False)
+    if sharex or sharey:
+        from matplotlib.ticker import MaxNLocator
+
+        # Few ticks: shared panels are small, and every tick is drawn in every panel.
+        if sharex:
+            axes[0][0].xaxis.set_major_locator(MaxNLocator(4))
+        if sharey:
+            axes[0][0].yaxis.set_major_locator(MaxNLocator(4))
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=bottom / height,
+        wspace=gaps[0] / panel[0],
+        hspace=gaps[1] / panel[1],
+    )
+    return fig, axes
+
+
+def legend(fig: Any, handles: list[Any], names: list[str], title: str | None = None) -> None:
+    """One legend for the figure, in its right margin."""
+    fig.legend(handles, names, title=title, loc="upper right", fontsize=8, frameon=False)
 
 
 def to_png(fig: Any) -> bytes:
@@ -126,8 +171,9 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
     xs = level_order(runs[var1]) if var1 else [""]
     hues = level_order(runs[var2]) if var2 else [""]
     lab1, lab2 = labels(runs, var1), labels(runs, var2)
-    fig = new_figure(max(3.6, 0.55 * len(xs) * max(1, len(hues)) ** 0.5 + 1.6) * len(splits), 3.4)
-    axes = fig.subplots(1, len(splits), sharey=True, squeeze=False)[0]
+    panel_width = max(2.6, 0.35 * len(xs) * len(hues) ** 0.5 + 0.8)
+    fig, grid = panel_figure(1, len(splits), (panel_width, 2.8), sharey=True)
+    axes = grid[0]
     colors = _palette(len(hues))
     width = 0.8 / len(hues)
     for ax, split in zip(axes, splits, strict=True):
@@ -153,7 +199,8 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
             ax.set_ylim(0, 1.05)
     axes[0].set_ylabel(metric_label(metric))
     if var2:
-        fig.legend(*axes[0].get_legend_handles_labels(), title=var2, loc="outside right upper")
+        handles, names = axes[0].get_legend_handles_labels()
+        legend(fig, handles, names, title=var2)
     by = f" by {var1}" + (f", coloured by {var2}" if var2 else "") if var1 else ""
     return Plot(
         f"bars_{metric}",
@@ -182,25 +229,34 @@ def curve_names(kind: str) -> tuple[str, str]:
 
 
 def curve_points(row: dict[str, Any], kind: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """A run's train and val curves of ``kind`` as ``{split: (epochs, values)}``.
+    """A run's train and val curves of ``kind`` as ``{split: (epochs, values)}``."""
+    train_name, val_name = curve_names(kind)
+    found = curve_lists(row.get(train_name), row.get(val_name), row.get("val_epochs"), kind)
+    return {
+        split: (np.asarray(epochs, dtype=float), np.array(values, dtype=float))
+        for split, epochs, values in found
+    }
+
+
+def curve_lists(
+    train: Any, val: Any, val_epochs: Any, kind: str
+) -> list[tuple[str, list[Any], list[Any]]]:
+    """``(split, epochs, values)`` of a run's train and val curves, as recorded (lists).
 
     Curves are recorded at ``val_epochs``; older records kept the train loss every epoch,
     which is then drawn against 1..n.
     """
-    train_name, val_name = curve_names(kind)
-    train, val = row.get(train_name), row.get(val_name)
-    val_epochs = row.get("val_epochs")
     if not isinstance(val_epochs, list):
         val_epochs = None
-    out = {}
+    out = []
     if isinstance(train, list) and train:
         epochs = val_epochs
         if kind == "loss" and (epochs is None or len(epochs) != len(train)):
             epochs = list(range(1, len(train) + 1))
         if epochs is not None and len(epochs) == len(train):
-            out["train"] = (np.asarray(epochs, dtype=float), np.array(train, dtype=float))
+            out.append(("train", epochs, train))
     if isinstance(val, list) and val and val_epochs and len(val_epochs) == len(val):
-        out["val"] = (np.asarray(val_epochs, dtype=float), np.array(val, dtype=float))
+        out.append(("val", val_epochs, val))
     return out
 
 
@@ -216,18 +272,47 @@ class CurveSet:
 
 
 def curve_set(runs: pd.DataFrame, kind: str) -> CurveSet | None:
-    """Resample the ``kind`` curves of ``runs`` onto one grid (None when there are none)."""
-    points = [curve_points(row, kind) for row in runs.to_dict("records")]
-    ends = [(ep[0], ep[-1]) for p in points for ep, _ in p.values()]
-    if not ends:
+    """Resample the ``kind`` curves of ``runs`` onto one grid (None when there are none).
+
+    Curves recorded at the same epochs (all of a sweep's, usually) become one matrix and
+    are resampled together: a loop over runs took seconds for 10,000 of them.
+    """
+    train_name, val_name = curve_names(kind)
+    none = [None] * len(runs)
+    columns = [runs[c].tolist() if c in runs else none for c in (train_name, val_name)]
+    epochs_column = runs["val_epochs"].tolist() if "val_epochs" in runs else none
+    same: dict[tuple[str, tuple[Any, ...]], tuple[list[int], list[Any]]] = {}
+    for i, (train, val, val_epochs) in enumerate(zip(*columns, epochs_column, strict=True)):
+        for split, epochs, values in curve_lists(train, val, val_epochs, kind):
+            rows, matrix = same.setdefault((split, tuple(epochs)), ([], []))
+            rows.append(i)
+            matrix.append(values)
+    if not same:
         return None
-    first, last = min(e[0] for e in ends), max(e[1] for e in ends)
-    grid = np.unique(np.linspace(first, last, MAX_CURVE_POINTS).round())
-    arrays = {s: np.full((len(points), len(grid)), np.nan) for s in ("train", "val")}
-    for i, p in enumerate(points):
-        for split, (ep, values) in p.items():
-            arrays[split][i] = np.interp(grid, ep, values, left=np.nan, right=np.nan)
+    first = min(epochs[0] for _, epochs in same)
+    last = max(epochs[-1] for _, epochs in same)
+    grid = np.unique(np.linspace(float(first), float(last), MAX_CURVE_POINTS).round())
+    arrays = {s: np.full((len(runs), len(grid)), np.nan) for s in ("train", "val")}
+    for (split, recorded_at), (rows, matrix) in same.items():
+        # None (a value not recorded) becomes NaN.
+        stacked = np.array(matrix, dtype=float)
+        arrays[split][rows] = resample(np.array(recorded_at, dtype=float), stacked, grid)
     return CurveSet(grid, arrays["train"], arrays["val"])
+
+
+def resample(epochs: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``values`` ``[runs, len(epochs)]`` at ``grid`` -> ``[runs,
+    len(grid)]``; NaN outside ``[epochs[0], epochs[-1]]``."""
+    if len(epochs) == 1:
+        out = np.full((len(values), len(grid)), np.nan)
+        out[:, grid == epochs[0]] = values
+        return out
+    right = np.clip(np.searchsorted(epochs, grid), 1, len(epochs) - 1)
+    left = right - 1
+    weight = (grid - epochs[left]) / (epochs[right] - epochs[left])
+    out = values[:, left] * (1 - weight) + values[:, right] * weight
+    out[:, (grid < epochs[0]) | (grid > epochs[-1])] = np.nan
+    return out
 
 
 def curves(
@@ -246,8 +331,9 @@ def curves(
     cols = level_order(runs[var1]) if var1 else [""]
     rows = level_order(runs[var2]) if var2 else [""]
     lab1, lab2 = labels(runs, var1), labels(runs, var2)
-    fig = new_figure(0.6 + 2.7 * len(cols), 0.5 + 2.1 * len(rows))
-    axes = fig.subplots(len(rows), len(cols), sharex=True, sharey=True, squeeze=False)
+    fig, axes = panel_figure(
+        len(rows), len(cols), (2.4, 1.7), margins=(1.0, 0.9, 0.45, 0.55), sharex=True, sharey=True
+    )
     name = f"{kind}s" if kind != "loss" else "losses"
     test_col = f"test_{test_metric}"
     test = pd.to_numeric(runs.get(test_col, pd.Series(np.nan, index=runs.index)), "coerce")
@@ -279,22 +365,14 @@ def curves(
             _test_note(ax, test_values[mask], test_metric, low_corner=kind == "acc")
             if r == 0 and var1:
                 ax.set_title(f"{var1} = {col_level}", fontsize=9)
-            if c == len(cols) - 1 and var2:
-                ax.yaxis.set_label_position("right")
-                ax.set_ylabel(f"{var2} = {row_level}", fontsize=9, rotation=270, labelpad=12)
-            elif c == 0:
-                ax.set_ylabel(metric_label(kind))
+            if c == 0:
+                where = f"{var2} = {row_level}\n" if var2 else ""
+                ax.set_ylabel(f"{where}{metric_label(kind)}", fontsize=9)
             if r == len(rows) - 1:
                 ax.set_xlabel("epoch")
-    if var2:
-        for r in range(len(rows)):
-            axes[r][0].set_ylabel(metric_label(kind))
     axes[0][0].autoscale_view()
-    fig.legend(
-        [Line2D([], [], color=SPLIT_COLORS[s], linewidth=1.6) for s in ("train", "val")],
-        ["train", "val"],
-        loc="outside right upper",
-    )
+    handles = [Line2D([], [], color=SPLIT_COLORS[s], linewidth=1.6) for s in ("train", "val")]
+    legend(fig, handles, ["train", "val"])
     what = "loss" if kind == "loss" else metric_label(kind)
     where = f": rows {var2}, columns {var1}" if var2 else f" by {var1}" if var1 else ""
     return Plot(
@@ -336,8 +414,8 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
     if not variables or not cols:
         return None
     shown = variables[:6]
-    fig = new_figure(3.6 * len(shown) + 0.8, 3.3)
-    axes = fig.subplots(1, len(shown), sharey=True, squeeze=False)[0]
+    fig, grid = panel_figure(1, len(shown), (2.8, 2.6), sharey=True)
+    axes = grid[0]
     for ax, var in zip(axes, shown, strict=True):
         numeric = pd.to_numeric(runs[var], errors="coerce")
         is_numeric = bool(
@@ -364,6 +442,7 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
             else:
                 x = np.arange(len(levels)) + (k - 0.5) * 0.15
                 ax.set_xticks(np.arange(len(levels)), levels)
+                ax.set_xlim(-0.6, len(levels) - 0.4)
             ax.errorbar(x, mean, yerr=[mean - low, high - mean], color=color, marker="o",
                         markersize=4, capsize=3, label=split,
                         linestyle="-" if is_numeric else "none")  # fmt: skip
@@ -373,7 +452,7 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
                 ax.set_xscale("log")
         ax.set_title(var)
     axes[0].set_ylabel(metric_label(metric))
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper")
+    legend(fig, *axes[0].get_legend_handles_labels())
     return Plot(
         f"vs_param_{metric}",
         f"{metric_label(metric)} against each swept setting",
@@ -401,8 +480,13 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
         columns=[v for v in level_order(summary[var1]) if v in table.columns],
     )
     values = table.to_numpy(dtype=float)
-    fig = new_figure(1.0 * table.shape[1] + 2.8, 0.6 * table.shape[0] + 1.6)
-    ax = fig.subplots()
+    fig, grid = panel_figure(
+        1,
+        1,
+        (0.8 * table.shape[1] + 0.6, 0.45 * table.shape[0] + 0.4),
+        margins=(1.0, 1.4, 0.45, 0.65),
+    )
+    ax = grid[0][0]
     image = ax.imshow(values, cmap="viridis" if metric == "acc" else "viridis_r", aspect="auto")
     ax.set_xticks(np.arange(table.shape[1]), list(table.columns))
     ax.set_yticks(np.arange(table.shape[0]), list(table.index))
@@ -415,7 +499,16 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
                 dark = (v < middle) == (metric == "acc")
                 ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=8,
                         color="white" if dark else "black")  # fmt: skip
-    fig.colorbar(image, ax=ax, label=f"val {metric_label(metric)}")
+    # The colour bar in the right margin, not taken from the panel.
+    bar_axes = fig.add_axes(
+        (
+            1 - 1.2 / fig.get_figwidth(),
+            ax.get_position().y0,
+            0.15 / fig.get_figwidth(),
+            ax.get_position().height,
+        )
+    )
+    fig.colorbar(image, cax=bar_axes, label=f"val {metric_label(metric)}")
     ax.set_title(f"val {metric_label(metric)} (mean over seeds)")
     return Plot(
         f"heatmap_{metric}",

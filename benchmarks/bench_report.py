@@ -7,7 +7,7 @@ setting of a validated Config, the final metrics, and curves of ``--points`` val
 ``--shape random`` gives every run its own log-uniform lr and hid_dim (a random search).
 Then it times the whole command, ``python -m mlplab report DIR --out OUT``, against
 ``python -c 'import mlplab.reports.api, mlplab.reports.plots, matplotlib.figure'`` (the
-imports alone), and prints both and their difference.
+imports alone), and prints both and their difference, as wall and as CPU time.
 
 Run: ``.venv/bin/python benchmarks/bench_report.py --runs 256 [--runs 10000] [--repeats 3]``
 """
@@ -93,10 +93,23 @@ def make_records(folder: Path, n: int, points: int, shape: str, seed: int = 0) -
         (run_dir / "result.json").write_text(json.dumps(record), encoding="utf-8")
 
 
-def timed(args: list[str]) -> float:
+def timed(args: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one command. CPU time is what to compare
+    on a busy machine, where wall time also counts waiting for a core."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+def median_of(args: list[str], repeats: int) -> tuple[float, float]:
+    times = [timed(args) for _ in range(repeats)]
+    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
 
 
 def main() -> None:
@@ -108,7 +121,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.2f}, shape {args.shape}, {args.points} points a curve")  # fmt: skip
-    print("| runs | make records (s) | imports (s) | mlplab report (s) | beyond imports (s) |")
+    print(
+        "| runs | make records (s) | imports: wall, CPU (s) | mlplab report: wall, CPU (s) "
+        "| beyond imports: wall, CPU (s) |"
+    )
     print("|---:|---:|---:|---:|---:|")
     for n in args.runs or [256]:
         folder = Path(tempfile.mkdtemp(prefix="bench-report-"))
@@ -116,13 +132,15 @@ def main() -> None:
             start = time.perf_counter()
             make_records(folder, n, args.points, args.shape)
             made = time.perf_counter() - start
-            imports = statistics.median(
-                timed([sys.executable, "-c", IMPORTS]) for _ in range(args.repeats)
-            )
+            imports = median_of([sys.executable, "-c", IMPORTS], args.repeats)
             command = [sys.executable, "-m", "mlplab", "report", str(folder / "bench")]
             command += ["--out", str(folder / "out")]
-            total = statistics.median(timed(command) for _ in range(args.repeats))
-            print(f"| {n} | {made:.1f} | {imports:.2f} | {total:.2f} | {total - imports:.2f} |")
+            total = median_of(command, args.repeats)
+            print(
+                f"| {n} | {made:.1f} | {imports[0]:.2f}, {imports[1]:.2f} "
+                f"| {total[0]:.2f}, {total[1]:.2f} "
+                f"| {total[0] - imports[0]:.2f}, {total[1] - imports[1]:.2f} |"
+            )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 

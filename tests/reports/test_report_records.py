@@ -187,3 +187,23 @@ def test_report_of_a_sweep_over_hid_dims_into_a_folder_of_hid_dim_runs(tmp_path:
     assert "Traceback" not in proc.stderr
     assert "3 configs ranked by val_acc" in proc.stdout
     assert (log / "e/report.html").is_file()
+
+
+def test_headers_are_never_cut_in_a_narrow_terminal(tmp_path: Path) -> None:
+    import re
+
+    for every in (1, 2):
+        mlplab.train(
+            data="xor", hid_dim=4, validate_every=every, log_path=str(tmp_path), exp_name="v",
+            **TINY,
+        )  # fmt: skip
+    # FORCE_COLOR makes rich treat the pipe as a terminal, COLUMNS a narrow one.
+    env = {**os.environ, "FORCE_COLOR": "1", "COLUMNS": "70"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
+    assert "validate_every" in text and "…" not in text
+    assert "95% CI in [0, 1]" in text and "clipped to [0, 1]" in text

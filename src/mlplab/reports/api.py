@@ -256,7 +256,9 @@ def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[
     else:
         extra = [("test_acc", True), ("train_acc", False), ("val_loss", False)]
     clip = bounds_text(m)
-    header = ["rank", *sec.variables, "seeds", m, f"95% CI, t in {clip}" if clip else "95% CI"]
+    # The header says the interval is clipped: "95% CI in [0, 1]", "95% CI ≥ 0".
+    ci = f"95% CI {'in ' if clip.startswith('[') else ''}{clip}".rstrip()
+    header = ["rank", *sec.variables, "seeds", m, ci]
     header += [col for col, _ in extra] + ["runs", "time (s)"]
     rows = []
     summary = sec.summary.head(limit) if limit else sec.summary
@@ -276,21 +278,29 @@ def print_table(sec: Section, summary_path: Path) -> None:
     from rich.table import Table
 
     header, rows = table_rows(sec, PRINT_ROWS)
+    clip = bounds_text(sec.metric)
     table = Table(
         title=f"{sec.title}: {len(sec.summary)} configs ranked by {sec.metric}, "
         "mean ± std over seeds",
         title_justify="left",
+        caption="95% CI: Student-t interval of the mean over seeds"
+        + (f", clipped to {clip}" if clip else ""),
+        caption_justify="left",
     )
     for h in header:
-        # Headers are never cut: a swept setting's name is what the column means.
+        # Headers are never cut (a swept setting's name is what its column means); a
+        # value too long for a narrow terminal wraps within its cell.
         table.add_column(
-            h, justify="left" if h in sec.variables else "right", min_width=len(h), no_wrap=True
+            h, justify="left" if h in sec.variables else "right", min_width=len(h), overflow="fold"
         )
     for row in rows:
         table.add_row(*row)
     console = Console()
-    if not console.is_terminal:  # logs and pipes: wide enough to keep numbers whole
-        console = Console(width=max(console.width, 160))
+    # Logs and pipes: wide enough to keep numbers whole. A terminal narrower than the
+    # headers alone: the lines wrap, rather than columns being cropped away.
+    need = sum(len(h) + 3 for h in header) + 1
+    if not console.is_terminal or console.width < need:
+        console = Console(width=max(console.width, need, 0 if console.is_terminal else 160))
     console.print(table)
     if len(sec.summary) > PRINT_ROWS:
         console.print(f"... {len(sec.summary) - PRINT_ROWS} more in {summary_path}")

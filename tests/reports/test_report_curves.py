@@ -55,3 +55,16 @@ def test_resampling_many_runs_at_once_equals_np_interp_run_by_run() -> None:
     for row, want in zip(got, values, strict=True):
         expected = np.interp(grid, epochs, want, left=np.nan, right=np.nan)
         np.testing.assert_allclose(row, expected, equal_nan=True)
+
+
+def test_a_crowded_panel_draws_its_mean_and_band_not_every_run(monkeypatch) -> None:
+    from mlplab.reports import plots
+
+    rows = [{**_row([0.7, 0.2]), "lr": lr, "test_acc": 0.5} for lr in (0.1, 1.0) for _ in range(3)]
+    runs = pd.DataFrame(rows)
+    few = plots.curves(runs, "lr", None, "loss", "acc")
+    assert few is not None and "thin lines each run" in few.caption
+    assert few.png.startswith(b"\x89PNG")
+    monkeypatch.setattr(plots, "MAX_LINES", 2)
+    crowded = plots.curves(runs, "lr", None, "loss", "acc")
+    assert crowded is not None and "thin lines" not in crowded.caption

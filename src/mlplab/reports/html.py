@@ -38,8 +38,10 @@ figcaption { color: #555; font-size: .85rem; margin-top: .3rem; }
 /* The best run's plots come at many sizes: two to a row, each drawn at the same width,
    so a small loss plot is as readable as a large surface. */
 .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr));
+           grid-auto-flow: dense;
            gap: 1rem; }
 .gallery figure { margin: 0; }
+.gallery figure.wide { grid-column: 1 / -1; }
 .gallery img { width: 100%; height: auto; }
 """
 
@@ -132,15 +134,28 @@ def _section(sec: PageSection, several: bool) -> list[str]:
         if images:
             out.append('<div class="gallery">')
             for name, path in images:
-                uri = data_uri(path.read_bytes(), MIME[path.suffix.lower()])
+                data = path.read_bytes()
+                uri = data_uri(data, MIME[path.suffix.lower()])
+                size = png_size(data)
+                # A wide picture (the loss plot's panels side by side) takes the whole row,
+                # so its text is as large as that of the square ones.
+                wide = size is not None and size[0] > 1.6 * size[1]
+                cls = ' class="wide"' if wide else ""
                 out.append(
-                    f'<figure><img src="{uri}" alt="{e(name)}">'
+                    f'<figure{cls}><img src="{uri}" alt="{e(name)}">'
                     f"<figcaption>{e(name)}</figcaption></figure>"
                 )
             out.append("</div>")
         else:
             out.append('<p class="note">This run has no plots (it ran with plots: none).</p>')
     return out
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from a PNG's header (None for another format)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 def _meta(items: dict[str, str]) -> str:

@@ -68,3 +68,12 @@ def test_a_crowded_panel_draws_its_mean_and_band_not_every_run(monkeypatch) -> N
     monkeypatch.setattr(plots, "MAX_LINES", 2)
     crowded = plots.curves(runs, "lr", None, "loss", "acc")
     assert crowded is not None and "thin lines" not in crowded.caption
+
+
+def test_accuracy_bands_stay_within_0_and_1() -> None:
+    from mlplab.reports.plots import clipped_band, mean_std
+
+    mean, std = mean_std(np.array([[1.0, 0.2], [0.6, 0.0]]))
+    low, high = clipped_band(mean, std, "val_accs")
+    assert mean.tolist() == [0.8, 0.1]
+    assert high[0] == 1.0 and low[1] == 0.0  # 0.8 + 0.28 and 0.1 - 0.14, clipped

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 
 
 def main(parent_pid: int) -> None:
+    # A Ctrl-C while this process still imports is the sweep's to handle: no traceback
+    # here. init_worker then installs the handler that stops a run cleanly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from mlplab.sweeps.local import init_worker, worker_call
 
     inbox = sys.stdin.buffer

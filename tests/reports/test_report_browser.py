@@ -202,6 +202,15 @@ def test_report_html_renders_in_chromium(chromium: str, tmp_path: Path) -> None:
             },
         )
         loaded = json.loads(images["result"]["value"])
+        gallery = browser.send(
+            "Runtime.evaluate",
+            {
+                "expression": "JSON.stringify(Array.from(document.querySelectorAll("
+                "'.gallery img')).map(i => [i.alt, i.getBoundingClientRect().width]))",
+                "returnByValue": True,
+            },
+        )
+        shown = json.loads(gallery["result"]["value"])
         height = browser.send(
             "Runtime.evaluate",
             {"expression": "document.documentElement.scrollHeight", "returnByValue": True},
@@ -223,6 +232,10 @@ def test_report_html_renders_in_chromium(chromium: str, tmp_path: Path) -> None:
 
     assert errors == []
     assert len(loaded) >= 4, loaded  # bars, two curve grids, metric vs setting, heatmap
+    # The best run's plots, whatever size they were drawn at, are shown at least half
+    # the page's width (the loss plot included), not each at its own size.
+    assert {name for name, _ in shown} >= {"loss", "confusion", "surface"}, shown
+    assert all(width >= 500 for _, width in shown), shown
     assert all(complete and width > 0 for complete, width, _ in loaded), loaded
     import base64
 
@@ -230,3 +243,42 @@ def test_report_html_renders_in_chromium(chromium: str, tmp_path: Path) -> None:
     png.write_bytes(base64.b64decode(shot["data"]))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 10_000
+
+
+@pytest.mark.browser
+def test_a_report_of_two_experiments_and_a_damaged_file_renders(
+    chromium: str, tmp_path: Path
+) -> None:
+    import mlplab
+
+    log = tmp_path / "runs"
+    tiny = {"epoch": 8, "log_every": 0, "plots": "none", "engine": "numpy", "verbose": False}
+    for seed in (0, 1):
+        mlplab.train(data="xor", hid_dim=4, seed=seed, log_path=str(log), exp_name="c", **tiny)
+        mlplab.train(data="sinlog", hid_dim=4, seed=seed, log_path=str(log), exp_name="r", **tiny)
+    damaged = log / "c" / "c-damaged"
+    damaged.mkdir()
+    (damaged / "result.json").write_text("{")
+    rep = report(log, out=tmp_path / "out", verbose=False)
+    browser = Browser(chromium, tmp_path / "profile")
+    try:
+        browser.open_page()
+        browser.send("Page.navigate", {"url": rep.html_path.resolve().as_uri()})
+        browser.wait_for(lambda m: m.get("method") == "Page.loadEventFired")
+        found = browser.send(
+            "Runtime.evaluate",
+            {
+                "expression": "JSON.stringify([Array.from(document.querySelectorAll('h2'))"
+                ".map(h => h.textContent), document.querySelector('.warn').innerText, "
+                "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)])",
+                "returnByValue": True,
+            },
+        )
+        errors = browser.errors()
+    finally:
+        browser.close()
+    headings, warning, images = json.loads(found["result"]["value"])
+    assert errors == []
+    assert headings == ["c (classification): runs ranked", "r (regression): runs ranked"]
+    assert "c-damaged" in warning and "not valid JSON" in warning
+    assert images and all(images)

@@ -1,33 +1,79 @@
-"""The report's curves: every curve at its validation epochs (older records: per epoch)."""
+"""The report's curves: every curve at its validation epochs (older records: per epoch),
+resampled onto one grid with NaN outside each run's epochs."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from mlplab.reports.plots import curves_long
+from mlplab.reports.plots import curve_points, curve_set
 
 
-def _runs(train_losses: list[float]) -> pd.DataFrame:
-    row = {
+def _row(train_losses: list[float], epochs: list[int] | None = None) -> dict:
+    epochs = epochs or [100, 200]
+    return {
         "lr": 0.1,
         "train_losses": train_losses,
-        "val_losses": [0.6, 0.3],
-        "val_epochs": [100, 200],
-        "train_accs": [0.5, 1.0],
-        "val_accs": [0.5, 1.0],
+        "val_losses": [0.6, 0.3][: len(epochs)],
+        "val_epochs": epochs,
+        "train_accs": [0.5, 1.0][: len(epochs)],
+        "val_accs": [0.5, 1.0][: len(epochs)],
     }
-    return pd.DataFrame([row])
 
 
 def test_train_loss_sampled_at_validations_is_drawn_at_val_epochs() -> None:
-    long = curves_long(_runs([0.7, 0.2]), "loss", ["lr"])
+    points = curve_points(_row([0.7, 0.2]), "loss")
     for split in ("train", "val"):
-        assert long[long["split"] == split]["epoch"].tolist() == [100, 200]
+        assert points[split][0].tolist() == [100, 200]
 
 
 def test_train_loss_of_an_older_record_is_per_epoch() -> None:
-    long = curves_long(_runs([0.7, 0.5, 0.3]), "loss", ["lr"])
-    assert long[long["split"] == "train"]["epoch"].tolist() == [1, 2, 3]
-    assert long[long["split"] == "train"]["value"].tolist() == [0.7, 0.5, 0.3]
-    metric = curves_long(_runs([0.7, 0.5, 0.3]), "acc", ["lr"])
-    assert metric[metric["split"] == "train"]["epoch"].tolist() == [100, 200]
+    points = curve_points(_row([0.7, 0.5, 0.3]), "loss")
+    assert points["train"][0].tolist() == [1, 2, 3]
+    assert points["train"][1].tolist() == [0.7, 0.5, 0.3]
+    assert curve_points(_row([0.7, 0.5, 0.3]), "acc")["train"][0].tolist() == [100, 200]
+
+
+def test_curves_of_runs_that_stopped_early_are_nan_after_their_end() -> None:
+    runs = pd.DataFrame([_row([0.7, 0.2]), _row([0.9], [100])])
+    data = curve_set(runs, "loss")
+    assert data is not None
+    assert data.epochs[0] == 100 and data.epochs[-1] == 200
+    assert data.val.shape == (2, len(data.epochs))
+    assert np.isnan(data.val[1, -1]) and data.val[1, 0] == 0.6
+    assert data.val[0, -1] == 0.3
+
+
+def test_resampling_many_runs_at_once_equals_np_interp_run_by_run() -> None:
+    from mlplab.reports.plots import resample
+
+    rng = np.random.default_rng(0)
+    epochs = np.array([1.0, 5, 10, 40, 41, 100])
+    values = rng.standard_normal((7, len(epochs)))
+    grid = np.unique(np.linspace(0, 120, 50).round())
+    got = resample(epochs, values, grid)
+    for row, want in zip(got, values, strict=True):
+        expected = np.interp(grid, epochs, want, left=np.nan, right=np.nan)
+        np.testing.assert_allclose(row, expected, equal_nan=True)
+
+
+def test_a_crowded_panel_draws_its_mean_and_band_not_every_run(monkeypatch) -> None:
+    from mlplab.reports import plots
+
+    rows = [{**_row([0.7, 0.2]), "lr": lr, "test_acc": 0.5} for lr in (0.1, 1.0) for _ in range(3)]
+    runs = pd.DataFrame(rows)
+    few = plots.curves(runs, "lr", None, "loss", "acc")
+    assert few is not None and "thin lines each run" in few.caption
+    assert few.png.startswith(b"\x89PNG")
+    monkeypatch.setattr(plots, "MAX_LINES", 2)
+    crowded = plots.curves(runs, "lr", None, "loss", "acc")
+    assert crowded is not None and "thin lines" not in crowded.caption
+
+
+def test_accuracy_bands_stay_within_0_and_1() -> None:
+    from mlplab.reports.plots import clipped_band, mean_std
+
+    mean, std = mean_std(np.array([[1.0, 0.2], [0.6, 0.0]]))
+    low, high = clipped_band(mean, std, "val_accs")
+    assert mean.tolist() == [0.8, 0.1]
+    assert high[0] == 1.0 and low[1] == 0.0  # 0.8 + 0.28 and 0.1 - 0.14, clipped

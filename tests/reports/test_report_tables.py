@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from mlplab.errors import ConfigError
-from mlplab.reports.aggregate import mean_std_ci
+from mlplab.reports.aggregate import mean_std_ci, metric_bounds
 from mlplab.reports.api import Report, report
 from mlplab.reports.collect import collect, swept_variables
 from mlplab.sweeps.api import sweep
@@ -57,8 +57,10 @@ def test_replicate_statistics_match_numpy_and_scipy(swept: tuple[Path, Report]) 
             assert row["n"] == 3
             assert row[f"{metric}_mean"] == pytest.approx(mean, abs=1e-12)
             assert row[f"{metric}_std"] == pytest.approx(std, abs=1e-12)
-            assert row[f"{metric}_ci_low"] == pytest.approx(mean - half, abs=1e-12)
-            assert row[f"{metric}_ci_high"] == pytest.approx(mean + half, abs=1e-12)
+            # the t-interval, clipped to what the metric can take
+            low, high = metric_bounds(metric)
+            assert row[f"{metric}_ci_low"] == pytest.approx(max(mean - half, low), abs=1e-12)
+            assert row[f"{metric}_ci_high"] == pytest.approx(min(mean + half, high), abs=1e-12)
 
 
 def test_ranking_uses_the_mean_over_seeds(swept: tuple[Path, Report]) -> None:

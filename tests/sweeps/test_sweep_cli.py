@@ -145,7 +145,7 @@ def _parent_of(pid: int) -> int | None:
 
 def _is_pool_worker(proc_dir: Path) -> bool:
     try:
-        return b"multiprocessing.spawn" in (proc_dir / "cmdline").read_bytes()
+        return b"mlplab.sweeps.worker" in (proc_dir / "cmdline").read_bytes()
     except OSError:
         return False
 

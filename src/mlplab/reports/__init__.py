@@ -1,8 +1,9 @@
-"""Reports: run records -> ranked table, results.csv and a self-contained report.html.
+"""Reports: run records -> ranked tables, results.csv and a self-contained report.html.
 
-- :mod:`mlplab.reports.collect`: result.json files -> DataFrame;
-- :mod:`mlplab.reports.aggregate`: seed replicates -> mean, std, t-interval;
-- :mod:`mlplab.reports.plots`: seaborn figures;
+- :mod:`mlplab.reports.collect`: result.json files -> DataFrame (and the files left out);
+- :mod:`mlplab.reports.aggregate`: seed replicates -> mean, std, t-interval within the
+  metric's range;
+- :mod:`mlplab.reports.plots`: matplotlib figures, spreads computed in NumPy;
 - :mod:`mlplab.reports.html`: the HTML page;
 - :mod:`mlplab.reports.api`: :func:`report` and ``mlplab report``.
 """
@@ -15,7 +16,7 @@ __all__ = ["Report", "collect", "report"]
 
 
 def __getattr__(name: str) -> Any:
-    # Late imports: pandas and seaborn load only when a report is made.
+    # Late imports: pandas and matplotlib load only when a report is made.
     if name in ("report", "Report"):
         from mlplab.reports import api
 

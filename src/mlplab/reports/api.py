@@ -1,72 +1,132 @@
-"""``report(log_path)``: the runs under a folder -> ranked table, results.csv, report.html.
+"""``report(log_path)``: the runs under a folder -> ranked tables, results.csv, report.html.
 
-Outputs, in ``out`` (default: the folder that was read):
+The runs are split into **sections**, one per experiment (``exp_name``) and task kind
+(classification or regression): each is ranked on its own, with its own table and
+figures. Outputs, in ``out`` (default: the folder that was read):
 
 - ``results.csv``: one row per run, every scalar of its result.json, with the ``rank`` of
-  its config;
-- ``summary.csv``: one row per config, seed replicates as mean, std and 95% interval;
-- ``report.html``: the ranked table and the figures, self-contained.
+  its config within its section;
+- ``summary.csv``: one row per config (``exp_name``, ``task``, the swept settings), seed
+  replicates as mean, std and 95% interval;
+- ``report.html``: the ranked tables and the figures, self-contained.
 
 The ranking uses the mean over seeds of the validation metric: ``val_acc`` (higher is
-better) for classification, ``val_loss`` (lower is better) for regression.
+better) for classification, ``val_loss`` (lower is better) for regression; equal means
+are ordered by the validation loss (regression: the validation MAE).
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from mlplab.reports.aggregate import aggregate, metric_names, ranking_metric
+from mlplab.errors import ConfigError
+from mlplab.reports.aggregate import (
+    aggregate,
+    bounds_text,
+    group_keys,
+    metric_names,
+    ranking_metric,
+    tie_break,
+)
 from mlplab.reports.collect import (
-    collect,
+    Skipped,
+    load_runs,
     read_axis_order,
     scalar_columns,
     swept_variables,
-    task_kind,
 )
 
-# Rows printed on the terminal; the files hold all of them.
+# Rows printed on the terminal per section; the files hold all of them.
 PRINT_ROWS = 20
+# Rows of a section's table in report.html; summary.csv holds all of them.
+HTML_ROWS = 200
+# Files left out that are named one by one on the terminal.
+PRINT_SKIPPED = 10
 IMAGE_SUFFIXES = (".png", ".svg", ".gif", ".jpg")
 
 
 @dataclass
-class Report:
-    """What :func:`report` returns.
+class Section:
+    """The runs of one experiment and task kind, ranked.
 
     Attributes
     ----------
+    exp_name : str
+    kind : {'classification', 'regression'}
     runs : DataFrame
         One row per run (ranked), list-valued curves included.
     summary : DataFrame
         One row per config: ``rank``, the swept variables, ``n`` and metric statistics.
     variables : list of str
         The swept settings (those that vary among the runs, seed excluded), axis order first.
-    kind : {'classification', 'regression'}
     metric : str
         The ranking metric (``val_acc`` or ``val_loss``).
-    csv_path, summary_path, html_path : Path
     """
 
+    exp_name: str
+    kind: str
     runs: pd.DataFrame
     summary: pd.DataFrame
     variables: list[str]
-    kind: str
     metric: str
-    csv_path: Path
-    summary_path: Path
-    html_path: Path
+
+    @property
+    def title(self) -> str:
+        return f"{self.exp_name} ({self.kind})"
 
     @property
     def best_run(self) -> pd.Series | None:
         """The best finished run of the best config, or None when none finished."""
         done = self.runs[self.runs["status"] == "finished"] if "status" in self.runs else self.runs
         return None if done.empty else done.iloc[0]
+
+
+@dataclass
+class Report:
+    """What :func:`report` returns.
+
+    ``runs``, ``summary``, ``variables``, ``kind``, ``metric`` and ``best_run`` are those of
+    the first section (the only one for a sweep); ``sections`` holds every experiment
+    and task kind, ``skipped`` the result.json files left out and why.
+    """
+
+    sections: list[Section]
+    csv_path: Path
+    summary_path: Path
+    html_path: Path
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        return self.sections[0].runs
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.sections[0].summary
+
+    @property
+    def variables(self) -> list[str]:
+        return self.sections[0].variables
+
+    @property
+    def kind(self) -> str:
+        return self.sections[0].kind
+
+    @property
+    def metric(self) -> str:
+        return self.sections[0].metric
+
+    @property
+    def best_run(self) -> pd.Series | None:
+        return self.sections[0].best_run
 
 
 def report(
@@ -86,57 +146,96 @@ def report(
     exp_name : str, optional
         Only the runs of this experiment (``log_path/exp_name``).
     out : path, optional
-        Folder for results.csv, summary.csv and report.html; default: the folder read.
+        Folder for results.csv, summary.csv and report.html (made if missing); default:
+        the folder read.
     verbose : bool
-        Print the ranked table and where the files went.
+        Print the ranked tables and where the files went. The files left out are named
+        on stderr either way.
     order : list of str, optional
         Axis order (var1, var2, ...); default: from the newest ``sweep-*.yaml`` found.
 
     Raises
     ------
     mlplab.errors.ConfigError
-        When the folder does not exist or holds no runs.
+        When the folder does not exist or holds no runs, or ``out`` is not a folder that
+        can be written to.
     """
     root = Path(log_path) / exp_name if exp_name else Path(log_path)
-    all_runs = collect(root)
-    out_dir = Path(out) if out is not None else root
-    kind = task_kind(all_runs)
-    # A log_path can mix classification and regression runs; rank and plot the majority.
-    same_kind = (
-        all_runs.get("task_type", pd.Series("", index=all_runs.index)) == "regression"
-    ) == (kind == "regression")
-    runs = all_runs[same_kind].reset_index(drop=True)
-    variables = swept_variables(runs, order if order is not None else read_axis_order(root))
-    metric, ascending = ranking_metric(kind)
-    summary = aggregate(runs, variables, [*metric_names(kind), "wall_time_s"], (metric, ascending))
-    runs = rank_runs(runs, summary, variables, metric, ascending)
+    all_runs, skipped = load_runs(root)
+    out_dir = writable_folder(Path(out) if out is not None else root)
+    axis_order = order if order is not None else read_axis_order(root)
+    sections = [
+        make_section(str(name), kind, part.reset_index(drop=True), axis_order)
+        for (name, kind), part in all_runs.groupby(
+            [all_runs.get("exp_name", pd.Series("", index=all_runs.index)).fillna(""), "task"],
+            sort=True,
+        )
+    ]
 
     from mlplab.reports.plots import report_plots
-
-    finished = runs[runs["status"] == "finished"] if "status" in runs else runs
-    plots = report_plots(finished, summary, variables, kind) if len(finished) else []
-
     from mlplab.runs.atomic import atomic_write_text
 
-    csv_path = out_dir / "results.csv"
-    summary_path = out_dir / "summary.csv"
-    html_path = out_dir / "report.html"
-    atomic_write_text(csv_path, runs[scalar_columns(runs)].to_csv(index=False))
-    atomic_write_text(summary_path, summary.to_csv(index=False))
-    result = Report(runs, summary, variables, kind, metric, csv_path, summary_path, html_path)
-    atomic_write_text(html_path, _page(result, root, plots, len(all_runs) - len(runs)))
+    plots = []
+    for sec in sections:
+        finished = sec.runs[sec.runs["status"] == "finished"]
+        plots.append(report_plots(finished, sec.summary, sec.variables, sec.kind))
+
+    result = Report(
+        sections, out_dir / "results.csv", out_dir / "summary.csv", out_dir / "report.html", skipped
+    )
+    runs = pd.concat([s.runs for s in sections], ignore_index=True)
+    summary = pd.concat(
+        [s.summary.assign(exp_name=s.exp_name, task=s.kind) for s in sections], ignore_index=True
+    )
+    summary = summary[["exp_name", "task", *[c for c in summary if c not in ("exp_name", "task")]]]
+    atomic_write_text(result.csv_path, runs[scalar_columns(runs)].to_csv(index=False))
+    atomic_write_text(result.summary_path, summary.to_csv(index=False))
+    atomic_write_text(result.html_path, _page(result, root, plots))
     if verbose:
-        print_table(result)
-        print(f"report: {html_path}  table: {csv_path}", flush=True)
+        for sec in sections:
+            print_table(sec, result.summary_path)
+        print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)
+    print_skipped(skipped)
     return result
+
+
+def make_section(exp_name: str, kind: str, runs: pd.DataFrame, order: list[str]) -> Section:
+    """Rank the runs of one experiment and task kind."""
+    variables = swept_variables(runs, order)
+    metric, ascending = ranking_metric(kind)
+    summary = aggregate(
+        runs,
+        variables,
+        [*metric_names(kind), "wall_time_s"],
+        (metric, ascending),
+        tie_break(kind),
+    )
+    runs = rank_runs(runs, summary, variables, metric, ascending)
+    return Section(exp_name, kind, runs, summary, variables, metric)
+
+
+def writable_folder(path: Path) -> Path:
+    """``path``, made if missing, once it is known that files can be written in it.
+
+    Checked before anything is written, so a bad ``--out`` leaves nothing half-written.
+    """
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"report --out: {str(path)!r} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        # A real write: permission bits alone do not tell (root, read-only mounts).
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".mlplab-report-"):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ConfigError(f"report --out: cannot write in {str(path)!r} ({reason})") from None
+    return path
 
 
 def rank_runs(
     runs: pd.DataFrame, summary: pd.DataFrame, variables: list[str], metric: str, ascending: bool
 ) -> pd.DataFrame:
     """Runs sorted by their config's rank, then by their own ``metric``; adds ``rank``."""
-    from mlplab.reports.aggregate import group_keys
-
     ranks = dict(zip(group_keys(summary, variables), summary["rank"]))
     ranked = runs.assign(rank=group_keys(runs, variables).map(ranks))
     own = pd.to_numeric(
@@ -148,94 +247,143 @@ def rank_runs(
     return ranked[cols].reset_index(drop=True)
 
 
-def table_rows(rep: Report, limit: int | None = None) -> tuple[list[str], list[list[str]]]:
+def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[list[str]]]:
     """The ranked summary as formatted text: header and rows (mean ± std, 95% CI)."""
-    m = rep.metric
+    m = sec.metric
     # (column, metric, with spread): the test metric shows mean ± std like the ranking one.
-    if rep.kind == "regression":  # ranked by val_loss; MAE and R² read more easily
+    if sec.kind == "regression":  # ranked by val_loss; MAE and R² read more easily
         extra = [("val_mae", False), ("test_mae", True), ("test_r2", False)]
     else:
         extra = [("test_acc", True), ("train_acc", False), ("val_loss", False)]
-    header = ["rank", *rep.variables, "seeds", m, "95% CI"]
+    clip = bounds_text(m)
+    # The header says the interval is clipped: "95% CI in [0, 1]", "95% CI ≥ 0".
+    ci = f"95% CI {'in ' if clip.startswith('[') else ''}{clip}".rstrip()
+    header = ["rank", *sec.variables, "seeds", m, ci]
     header += [col for col, _ in extra] + ["runs", "time (s)"]
     rows = []
-    summary = rep.summary.head(limit) if limit else rep.summary
+    summary = sec.summary.head(limit) if limit else sec.summary
+    statuses = _statuses(sec.runs, sec.variables)
     for _, r in summary.iterrows():
-        row = [str(r["rank"]), *[_text(r[v]) for v in rep.variables], str(r["n"])]
+        row = [str(r["rank"]), *[_text(r[v]) for v in sec.variables], str(r["n"])]
         row += [_pm(r, m), _ci(r, m)]
         row += [_pm(r, col) if pm else _num(r.get(f"{col}_mean")) for col, pm in extra]
-        row += [_status(rep.runs, r), _num(r.get("wall_time_s_mean"), 1)]
+        row += [statuses.get(r["rank"], ""), _num(r.get("wall_time_s_mean"), 1)]
         rows.append(row)
     return header, rows
 
 
-def print_table(rep: Report) -> None:
-    """The top PRINT_ROWS configs as a rich table on stdout."""
+def print_table(sec: Section, summary_path: Path) -> None:
+    """The top PRINT_ROWS configs of a section as a rich table on stdout."""
     from rich.console import Console
     from rich.table import Table
 
-    header, rows = table_rows(rep, PRINT_ROWS)
+    header, rows = table_rows(sec, PRINT_ROWS)
+    clip = bounds_text(sec.metric)
     table = Table(
-        title=f"{len(rep.summary)} configs ranked by {rep.metric}: mean ± std over seeds",
+        title=f"{sec.title}: {len(sec.summary)} configs ranked by {sec.metric}, "
+        "mean ± std over seeds",
         title_justify="left",
+        caption="95% CI: Student-t interval of the mean over seeds"
+        + (f", clipped to {clip}" if clip else ""),
+        caption_justify="left",
     )
     for h in header:
-        table.add_column(h, justify="left" if h in rep.variables else "right")
+        # Headers are never cut (a swept setting's name is what its column means); a
+        # value too long for a narrow terminal wraps within its cell.
+        table.add_column(
+            h, justify="left" if h in sec.variables else "right", min_width=len(h), overflow="fold"
+        )
     for row in rows:
         table.add_row(*row)
     console = Console()
-    if not console.is_terminal:  # logs and pipes: wide enough to keep numbers whole
-        console = Console(width=max(console.width, 160))
+    # Logs and pipes: wide enough to keep numbers whole. A terminal narrower than the
+    # headers alone: the lines wrap, rather than columns being cropped away.
+    need = sum(len(h) + 3 for h in header) + 1
+    if not console.is_terminal or console.width < need:
+        console = Console(width=max(console.width, need, 0 if console.is_terminal else 160))
     console.print(table)
-    if len(rep.summary) > PRINT_ROWS:
-        console.print(f"... {len(rep.summary) - PRINT_ROWS} more in {rep.summary_path}")
+    if len(sec.summary) > PRINT_ROWS:
+        console.print(f"... {len(sec.summary) - PRINT_ROWS} more in {summary_path}")
 
 
-def _page(rep: Report, root: Path, plots: list[Any], others: int) -> str:
-    from mlplab.reports.html import Page, render
+def print_skipped(skipped: list[Skipped]) -> None:
+    """Name the result.json files left out, and why, on stderr."""
+    if not skipped:
+        return
+    lines = [f"mlplab: report left out {len(skipped)} result.json files:"]
+    lines += [f"  {s.path}: {s.reason}" for s in skipped[:PRINT_SKIPPED]]
+    if len(skipped) > PRINT_SKIPPED:
+        lines.append(f"  ... and {len(skipped) - PRINT_SKIPPED} more")
+    print("\n".join(lines), file=sys.stderr, flush=True)
 
-    header, rows = table_rows(rep)
-    statuses = rep.runs["status"].value_counts().to_dict() if "status" in rep.runs else {}
+
+def _page(rep: Report, root: Path, plots: list[list[Any]]) -> str:
+    from mlplab.reports.html import Page, PageSection, render
+
+    runs = pd.concat([s.runs for s in rep.sections], ignore_index=True)
+    statuses = runs["status"].value_counts().to_dict()
     meta = {
         "folder": str(root),
-        "runs": f"{len(rep.runs)} ("
-        + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
-        + ")",
-        "configs": str(len(rep.summary)),
-        "swept": ", ".join(rep.variables) or "nothing (seed replicates only)",
-        "ranked by": f"{rep.metric} mean over seeds",
+        "runs": f"{len(runs)} (" + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + ")",
+        "sections": ", ".join(s.title for s in rep.sections),
         "written": time.strftime("%Y-%m-%d %H:%M"),
     }
-    if others:
-        meta["not shown"] = f"{others} runs of another task kind"
     page = Page(
         title=f"mlplab report: {root.name or root}",
         meta=meta,
-        table_header=header,
-        table_rows=rows,
-        text_columns=set(rep.variables),
-        table_note=f"{rep.metric} and {'test_mae' if rep.kind == 'regression' else 'test_acc'}: "
-        "mean ± std over seeds; "
-        "seeds: finished replicates; 95% CI: Student-t interval of the mean "
-        "(blank with one seed); other metrics: means; runs: statuses of every run of the config.",
-        plots=plots,
+        skipped=[f"{_relative(s.path, root)}: {s.reason}" for s in rep.skipped],
     )
-    best = rep.best_run
-    if best is not None:
-        run_dir = Path(str(best["run_dir"]))
-        page.best_title = f"Best run: {best.get('run_id', run_dir.name)}"
-        page.best_meta = {
-            k: _text(best[k]) for k in [*rep.variables, "seed", rep.metric] if k in best
-        }
-        page.best_meta["folder"] = str(run_dir)
-        plots_dir = run_dir / "plots"
-        if plots_dir.is_dir():
-            page.best_images = [
-                (p.stem.replace("_", " "), p)
-                for p in sorted(plots_dir.iterdir())
-                if p.suffix.lower() in IMAGE_SUFFIXES
-            ]
+    for sec, sec_plots in zip(rep.sections, plots, strict=True):
+        header, rows = table_rows(sec, HTML_ROWS)
+        test = "test_mae" if sec.kind == "regression" else "test_acc"
+        clip = bounds_text(sec.metric)
+        part = PageSection(
+            title=sec.title,
+            meta={
+                "runs": str(len(sec.runs)),
+                "configs": str(len(sec.summary)),
+                "swept": ", ".join(sec.variables) or "nothing (seed replicates only)",
+                "ranked by": f"{sec.metric} mean over seeds, ties by {tie_break(sec.kind)[0]}",
+            },
+            table_header=header,
+            table_rows=rows,
+            text_columns=set(sec.variables),
+            table_note=f"{sec.metric} and {test}: mean ± std over seeds; "
+            "seeds: finished replicates; 95% CI: Student-t interval of the mean "
+            + (f"clipped to {clip}, the range {sec.metric} can take " if clip else "")
+            + "(blank with one seed); other metrics: means; runs: statuses of every run "
+            "of the config; blank settings do not apply to that model."
+            + (
+                f" The first {HTML_ROWS} of {len(sec.summary)} configs; summary.csv has all."
+                if len(sec.summary) > HTML_ROWS
+                else ""
+            ),
+            plots=sec_plots,
+        )
+        best = sec.best_run
+        if best is not None:
+            run_dir = Path(str(best["run_dir"]))
+            part.best_title = f"Best run: {best.get('run_id', run_dir.name)}"
+            part.best_meta = {
+                k: _text(best[k]) for k in [*sec.variables, "seed", sec.metric] if k in best
+            }
+            part.best_meta["folder"] = str(run_dir)
+            plots_dir = run_dir / "plots"
+            if plots_dir.is_dir():
+                part.best_images = [
+                    (p.stem.replace("_", " "), p)
+                    for p in sorted(plots_dir.iterdir())
+                    if p.suffix.lower() in IMAGE_SUFFIXES
+                ]
+        page.sections.append(part)
     return render(page)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def _num(v: Any, digits: int = 4) -> str:
@@ -257,13 +405,17 @@ def _ci(r: pd.Series, m: str) -> str:
 
 
 def _text(v: Any) -> str:
+    if v is None:
+        return ""
     if isinstance(v, float):
         return "" if math.isnan(v) else f"{v:g}"
     return str(v)
 
 
-def _status(runs: pd.DataFrame, r: pd.Series) -> str:
-    ids = str(r.get("run_ids", "")).split(", ")
-    part = runs[runs["run_id"].isin(ids)] if "run_id" in runs else runs.iloc[0:0]
-    counts = part["status"].value_counts().to_dict() if "status" in part else {}
-    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+def _statuses(runs: pd.DataFrame, variables: list[str]) -> dict[Any, str]:
+    """Per config rank: the statuses of its runs, as ``2 finished, 1 failed``."""
+    out: dict[Any, str] = {}
+    for rank, part in runs.groupby("rank", sort=False, dropna=False):
+        counts = part["status"].value_counts().to_dict()
+        out[rank] = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return out

@@ -1,7 +1,8 @@
 """result.json files under a folder -> one pandas DataFrame, one row per run.
 
 Works on a ``log_path`` (every experiment under it), a ``log_path/exp_name`` folder, or a
-single run directory. Scalar values become columns as they are; the per-epoch curves
+single run directory. Files that cannot be used are listed with the reason, never
+dropped without a word. Scalar values become columns as they are; the per-epoch curves
 (``train_losses``, ``val_accs``, ...) stay as Python lists in object columns for the
 plots. A ``run_dir`` column says where each row came from.
 """
@@ -9,6 +10,8 @@ plots. A ``run_dir`` column says where each row came from.
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,63 +19,129 @@ import pandas as pd
 
 from mlplab.config import HASH_EXCLUDED, Config
 from mlplab.errors import ConfigError
+from mlplab.reports.aggregate import key_text
 
 # Settings that never count as swept variables: ``seed`` is the replicate axis, the rest
-# only change how a run is watched or where it is written. ``exp_name`` stays a variable,
-# so a report over a whole log_path keeps experiments apart.
-NOT_VARIABLES = (HASH_EXCLUDED - {"exp_name"}) | {"seed"}
+# only change how a run is watched or where it is written. A report over a whole log_path
+# keeps experiments apart by giving each ``exp_name`` its own table.
+NOT_VARIABLES = HASH_EXCLUDED | {"seed"}
 
 
 def find_results(root: str | Path) -> list[Path]:
     """Every ``result.json`` under ``root`` (sorted), skipping hidden folders."""
-    root = Path(root)
-    return sorted(
-        p
-        for p in root.rglob("result.json")
-        if not any(part.startswith(".") for part in p.relative_to(root).parts[:-1])
-    )
+    found = []
+    # os.walk, pruning hidden folders as it goes: rglob over 10,000 run folders (each
+    # with checkpoints and plots) took seconds.
+    for folder, subdirs, files in os.walk(root):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        if "result.json" in files:
+            found.append(os.path.join(folder, "result.json"))
+    return [Path(p) for p in sorted(found)]
+
+
+@dataclass
+class Skipped:
+    """A result.json the report left out, and why (one line)."""
+
+    path: Path
+    reason: str
+
+
+# Settings that do not apply to a model without hidden layers, and hid_dim where hid_dims
+# gives the widths: blank in the tables, and no reason to tell two runs apart.
+HIDDEN_ONLY = ("hid_dim", "hid_dims", "act", "use_bn", "dp_rate", "sc_type")
+
+
+def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFrame, list[Skipped]]:
+    """The runs under ``path`` (or ``path/exp_name``) and the files that were left out.
+
+    A file is left out when it is not valid JSON (a damaged file, or one being written
+    right now), is not a JSON object, or has a ``status`` that is not one of
+    :data:`mlplab.runs.record.STATUSES`.
+
+    Returns
+    -------
+    (DataFrame, list of Skipped)
+        One row per run; columns: every key of result.json plus ``run_dir`` and ``task``
+        (``classification`` or ``regression``). List-valued settings (``target``,
+        ``split``) become JSON text so rows can be grouped; settings that do not apply
+        (:data:`HIDDEN_ONLY` of a model without hidden layers, ``hid_dim`` beside
+        ``hid_dims``) become None.
+
+    Raises
+    ------
+    ConfigError
+        When the folder does not exist or holds no run that can be read.
+    """
+    from mlplab.runs.record import STATUSES
+
+    root = Path(path) / exp_name if exp_name else Path(path)
+    if not root.is_dir():
+        raise ConfigError(f"report: {str(root)!r} is not a folder")
+    rows: list[dict[str, Any]] = []
+    skipped: list[Skipped] = []
+    for file in find_results(root):
+        try:
+            record = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as err:
+            skipped.append(Skipped(file, f"cannot be read ({err})"))
+            continue
+        except json.JSONDecodeError as err:
+            skipped.append(Skipped(file, f"not valid JSON ({err})"))
+            continue
+        if not isinstance(record, dict):
+            skipped.append(Skipped(file, "not a JSON object"))
+            continue
+        status = record.get("status")
+        if status not in STATUSES:
+            skipped.append(
+                Skipped(file, f"unknown status {status!r} (expected one of {', '.join(STATUSES)})")
+            )
+            continue
+        for name in Config.model_fields:
+            if isinstance(record.get(name), list):
+                record[name] = json.dumps(record[name])
+        blank_unused_settings(record)
+        record["run_dir"] = str(file.parent)
+        record["task"] = record_task(record)
+        rows.append(record)
+    if not rows:
+        why = f" ({len(skipped)} result.json files could not be used)" if skipped else ""
+        raise ConfigError(f"report: no runs (result.json files) under {str(root)!r}{why}")
+    return pd.DataFrame(rows), skipped
 
 
 def collect(path: str | Path, exp_name: str | None = None) -> pd.DataFrame:
     """Load the runs under ``path`` (or ``path/exp_name``) into a DataFrame.
 
-    Returns
-    -------
-    DataFrame
-        One row per run; columns: every key of result.json plus ``run_dir``. List-valued
-        settings (``target``, ``split``) are turned into strings so rows can be grouped.
-
-    Raises
-    ------
-    ConfigError
-        When the folder does not exist or holds no result.json.
+    :func:`load_runs` without the list of files left out.
     """
-    root = Path(path) / exp_name if exp_name else Path(path)
-    if not root.is_dir():
-        raise ConfigError(f"report: {str(root)!r} is not a folder")
-    rows: list[dict[str, Any]] = []
-    for file in find_results(root):
-        try:
-            record = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue  # a run being written right now, or a damaged file: not a result
-        if not isinstance(record, dict):
-            continue
-        for name in Config.model_fields:
-            if isinstance(record.get(name), list):
-                record[name] = json.dumps(record[name])
-        record["run_dir"] = str(file.parent)
-        rows.append(record)
-    if not rows:
-        raise ConfigError(f"report: no runs (result.json files) under {str(root)!r}")
-    return pd.DataFrame(rows)
+    return load_runs(path, exp_name)[0]
+
+
+def blank_unused_settings(record: dict[str, Any]) -> None:
+    """Set the settings that did not shape this run's model to None, in place."""
+    if record.get("model") == "linear" or record.get("n_layer") == 0:
+        for name in HIDDEN_ONLY:
+            if name in record:
+                record[name] = None
+    elif record.get("hid_dims") and "hid_dim" in record:
+        record["hid_dim"] = None
+
+
+def record_task(record: dict[str, Any]) -> str:
+    """``regression`` or ``classification``, from ``task_type`` (or the metrics present)."""
+    task_type = record.get("task_type")
+    if task_type is None:
+        return "regression" if "val_mae" in record or "test_mae" in record else "classification"
+    return "regression" if task_type == "regression" else "classification"
 
 
 def task_kind(runs: pd.DataFrame) -> str:
     """``regression`` when most runs are regressions, else ``classification``."""
-    if "task_type" not in runs:
+    if "task" not in runs:
         return "regression" if "val_mae" in runs else "classification"
-    regression = (runs["task_type"] == "regression").sum()
+    regression = (runs["task"] == "regression").sum()
     return "regression" if regression * 2 > len(runs) else "classification"
 
 
@@ -83,21 +152,37 @@ def swept_variables(runs: pd.DataFrame, order: list[str] | None = None) -> list[
     the settings are declared.
     """
     names = [n for n in Config.model_fields if n in runs and n not in NOT_VARIABLES]
-    varying = [n for n in names if runs[n].astype(str).nunique(dropna=False) > 1]
+    varying = [n for n in names if _distinct(runs[n]) > 1]
     first = [n for n in order or [] if n in varying]
     return first + [n for n in varying if n not in first]
 
 
 def scalar_columns(runs: pd.DataFrame) -> list[str]:
     """Columns whose values are not lists (what results.csv holds)."""
-    return [c for c in runs.columns if not runs[c].map(lambda v: isinstance(v, list | dict)).any()]
+    # Only object columns can hold lists; numbers and booleans are scalars by their dtype.
+    return [
+        c
+        for c in runs.columns
+        if runs[c].dtype != object or not runs[c].map(lambda v: isinstance(v, list | dict)).any()
+    ]
+
+
+def _distinct(column: pd.Series) -> int:
+    """Distinct values, None and NaN counted as one (as :func:`key_text` reads them)."""
+    if column.dtype != object:
+        return int(column.nunique(dropna=False))
+    return int(column.map(key_text).nunique())
 
 
 def read_axis_order(root: str | Path) -> list[str]:
-    """Axis order of the newest ``sweep-*.yaml`` under ``root`` (empty if none)."""
+    """Axis order of the newest ``sweep-*.yaml`` in ``root`` or its experiment folders
+    (empty if none). A sweep writes its spec beside its runs, in ``log_path/exp_name``;
+    the run folders below are not searched."""
     import yaml
 
-    specs = sorted(Path(root).rglob("sweep-*.yaml"), key=lambda p: p.stat().st_mtime)
+    root = Path(root)
+    found = [*root.glob("sweep-*.yaml"), *root.glob("*/sweep-*.yaml")]
+    specs = sorted(found, key=lambda p: p.stat().st_mtime)
     if not specs:
         return []
     try:

@@ -18,6 +18,7 @@ CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
        max-width: 1200px; padding: 0 1rem; color: #1d1d1f; background: #fff; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h3 { font-size: 1.05rem; margin-top: 1.6rem; }
 h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
 .meta { color: #555; margin: .2rem 0 1rem; }
 .meta span { margin-right: 1.4rem; }
@@ -32,14 +33,22 @@ figure { margin: 1rem 0 1.8rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: .85rem; margin-top: .3rem; }
 .note { color: #555; font-size: .9rem; }
-.gallery { display: flex; flex-wrap: wrap; gap: 1rem; }
-.gallery figure { flex: 1 1 360px; margin: 0; }
+.warn { background: #fff4e5; border: 1px solid #f0c36d; padding: .4rem .8rem; margin: 1rem 0; }
+.warn ul { margin: .3rem 0; font-size: .85rem; }
+/* The best run's plots come at many sizes: two to a row, each drawn at the same width,
+   so a small loss plot is as readable as a large surface. */
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr));
+           grid-auto-flow: dense;
+           gap: 1rem; }
+.gallery figure { margin: 0; }
+.gallery figure.wide { grid-column: 1 / -1; }
+.gallery img { width: 100%; height: auto; }
 """
 
 
 @dataclass
-class Page:
-    """Everything the page shows; built by :func:`mlplab.reports.api.report`.
+class PageSection:
+    """One experiment and task kind: its ranked table, figures and best run.
 
     ``table_header``/``table_rows`` are already-formatted strings; ``text_columns`` are
     left-aligned. ``best_images`` are ``(name, path)`` of the best run's own plots.
@@ -57,6 +66,19 @@ class Page:
     best_images: list[tuple[str, Path]] = field(default_factory=list)
 
 
+@dataclass
+class Page:
+    """Everything the page shows; built by :func:`mlplab.reports.api.report`.
+
+    ``skipped`` lines name the result.json files left out and why.
+    """
+
+    title: str
+    meta: dict[str, str]
+    sections: list[PageSection] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
 def data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
@@ -70,49 +92,79 @@ def render(page: Page) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(page.title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(page.title)}</h1>",
-        '<p class="meta">'
-        + "".join(f"<span><b>{e(k)}</b>: {e(v)}</span>" for k, v in page.meta.items())
-        + "</p>",
-        "<h2>Runs ranked</h2>",
+        _meta(page.meta),
     ]
-    if page.table_note:
-        out.append(f'<p class="note">{e(page.table_note)}</p>')
+    if page.skipped:
+        out.append(
+            f'<div class="warn"><b>{len(page.skipped)} result.json files left out</b><ul>'
+            + "".join(f"<li>{e(line)}</li>" for line in page.skipped)
+            + "</ul></div>"
+        )
+    for sec in page.sections:
+        out.extend(_section(sec, len(page.sections) > 1))
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def _section(sec: PageSection, several: bool) -> list[str]:
+    e = html.escape
+    out = [f"<h2>{e(sec.title)}: runs ranked</h2>" if several else "<h2>Runs ranked</h2>"]
+    out.append(_meta(sec.meta))
+    if sec.table_note:
+        out.append(f'<p class="note">{e(sec.table_note)}</p>')
     out.append('<div class="scroll"><table><thead><tr>')
-    out.extend(_cell("th", h, h in page.text_columns) for h in page.table_header)
+    out.extend(_cell("th", h, h in sec.text_columns) for h in sec.table_header)
     out.append("</tr></thead><tbody>")
-    for i, row in enumerate(page.table_rows):
+    for i, row in enumerate(sec.table_rows):
         out.append('<tr class="best">' if i == 0 else "<tr>")
-        out.extend(_cell("td", v, h in page.text_columns) for h, v in zip(page.table_header, row))
+        out.extend(_cell("td", v, h in sec.text_columns) for h, v in zip(sec.table_header, row))
         out.append("</tr>")
     out.append("</tbody></table></div>")
-    if page.plots:
-        out.append("<h2>Across the sweep</h2>")
-    for plot in page.plots:
+    if sec.plots:
+        out.append(f"<h3>Across {e(sec.title) if several else 'the sweep'}</h3>")
+    for plot in sec.plots:
         out.append(
             f'<figure><img src="{data_uri(plot.png, "image/png")}" alt="{e(plot.title)}">'
             f"<figcaption><b>{e(plot.title)}</b>. {e(plot.caption)}</figcaption></figure>"
         )
-    if page.best_title:
-        out.append(f"<h2>{e(page.best_title)}</h2>")
-        out.append(
-            '<p class="meta">'
-            + "".join(f"<span><b>{e(k)}</b>: {e(v)}</span>" for k, v in page.best_meta.items())
-            + "</p>"
-        )
-        images = [(n, p) for n, p in page.best_images if p.suffix.lower() in MIME]
+    if sec.best_title:
+        out.append(f"<h3>{e(sec.best_title)}</h3>")
+        out.append(_meta(sec.best_meta))
+        images = [(n, p) for n, p in sec.best_images if p.suffix.lower() in MIME]
         if images:
             out.append('<div class="gallery">')
             for name, path in images:
-                uri = data_uri(path.read_bytes(), MIME[path.suffix.lower()])
+                data = path.read_bytes()
+                uri = data_uri(data, MIME[path.suffix.lower()])
+                size = png_size(data)
+                # A wide picture (the loss plot's panels side by side) takes the whole row,
+                # so its text is as large as that of the square ones.
+                wide = size is not None and size[0] > 1.6 * size[1]
+                cls = ' class="wide"' if wide else ""
                 out.append(
-                    f'<figure><img src="{uri}" alt="{e(name)}">'
+                    f'<figure{cls}><img src="{uri}" alt="{e(name)}">'
                     f"<figcaption>{e(name)}</figcaption></figure>"
                 )
             out.append("</div>")
         else:
             out.append('<p class="note">This run has no plots (it ran with plots: none).</p>')
-    out.append("</body></html>")
-    return "\n".join(out)
+    return out
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from a PNG's header (None for another format)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _meta(items: dict[str, str]) -> str:
+    e = html.escape
+    return (
+        '<p class="meta">'
+        + "".join(f"<span><b>{e(k)}</b>: {e(v)}</span>" for k, v in items.items())
+        + "</p>"
+    )
 
 
 def _cell(tag: str, value: str, text: bool) -> str:

@@ -1,14 +1,19 @@
-"""The report's seaborn figures, rendered to PNG bytes.
+"""The report's figures: matplotlib, with the spread computed in NumPy, as PNG bytes.
 
-- ``bars``: train/val/test metric, x = first swept variable, hue = second;
-- ``curves``: FacetGrids of the loss and of the metric against epoch (rows = second
-  variable, cols = first), train and val in each panel, the test metric written on it;
+- ``bars``: train/val/test metric (one panel per split), x = first swept variable,
+  colour = second;
+- ``curves``: the loss and the metric against epoch in a grid of panels (rows = second
+  variable, columns = first), train and val in each, the test metric written on it;
 - ``vs_param``: the val and test metric against each swept setting;
 - ``heatmap``: mean val metric over the first two variables.
 
-Seed replicates show as spread: error bars and bands are ± one standard deviation
-(``errorbar="sd"``; deterministic, unlike bootstrap intervals). Every function closes its
-figures, so long reports do not pile up open figures.
+Built to scale: every curve is resampled once onto one grid of at most
+MAX_CURVE_POINTS epochs, into an ``[n_runs, points]`` array; a panel draws the mean and a
+± 1 std band computed over its rows, and its runs' own curves as one ``LineCollection``
+per split (up to MAX_LINES of them). Bars and points are means ± 1 std over runs. Spreads
+are clipped to the range the metric can take (accuracy in [0, 1], losses at least 0).
+Each figure has one legend, whatever the number of runs, and is drawn on a bare
+``matplotlib.figure.Figure`` (no pyplot state to close).
 """
 
 from __future__ import annotations
@@ -21,12 +26,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# Beyond this many levels a variable makes unreadable facets/hues (e.g. a random search's
-# continuous lr); those figures are skipped and `vs_param` shows the variable instead.
+from mlplab.reports.aggregate import metric_bounds
+
+# Beyond this many levels a variable makes unreadable panels or colours (e.g. a random
+# search's continuous lr): the curves then share one panel, and `vs_param` scatters.
 MAX_LEVELS = 8
-# Points per curve in the FacetGrids; longer curves are thinned evenly.
+# Points per curve on the common epoch grid.
 MAX_CURVE_POINTS = 200
+# Runs in a panel drawn one by one; above it only their mean and band are drawn.
+MAX_LINES = 60
 DPI = 100
+SPLIT_COLORS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
+MISSING = "–"  # the label of a setting that does not apply (None)
 
 
 @dataclass
@@ -44,260 +55,460 @@ def metric_label(metric: str) -> str:
     return {"acc": "accuracy", "mae": "MAE", "mse": "MSE", "r2": "R²"}.get(metric, metric)
 
 
-def level_order(values: pd.Series) -> list[str]:
-    """Distinct values as labels, sorted numerically when they are numbers."""
-    uniq = pd.unique(values)
-    try:
-        uniq = sorted(uniq, key=lambda v: (v is None, float(v)))
-    except (TypeError, ValueError):
-        uniq = sorted(uniq, key=str)
-    return [level_label(v) for v in uniq]
-
-
 def level_label(v: Any) -> str:
-    if isinstance(v, float) and not math.isnan(v):
+    """A setting's value as a label: ``0.5``, ``relu``; None and NaN as ``–``."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return MISSING
+    if isinstance(v, float):
         return f"{v:g}"
     return str(v)
 
 
-def with_labels(runs: pd.DataFrame, variables: list[str]) -> pd.DataFrame:
-    """Copy of ``runs`` where each variable is a text label (categorical axes, legends)."""
-    out = runs.copy()
-    for v in variables:
-        out[v] = out[v].map(level_label)
-    return out
+def level_order(values: pd.Series) -> list[str]:
+    """Distinct values as labels, sorted numerically when they are numbers."""
+    uniq = list(dict.fromkeys(level_label(v) for v in pd.unique(values)))
+    try:
+        return sorted(uniq, key=lambda s: (s == MISSING, float(s) if s != MISSING else 0.0))
+    except ValueError:
+        return sorted(uniq, key=lambda s: (s == MISSING, s))
+
+
+def labels(runs: pd.DataFrame, var: str | None) -> np.ndarray:
+    """``runs[var]`` as label text (all ``""`` without a variable)."""
+    if var is None:
+        return np.full(len(runs), "", dtype=object)
+    # A label per distinct value, then spread out: runs far outnumber values.
+    codes, uniques = pd.factorize(runs[var], use_na_sentinel=False)
+    names = np.array([level_label(v) for v in uniques] or [""], dtype=object)
+    return names[codes]
 
 
 def few_levels(runs: pd.DataFrame, var: str | None) -> bool:
-    return var is None or runs[var].astype(str).nunique() <= MAX_LEVELS
+    return var is None or len(level_order(runs[var])) <= MAX_LEVELS
+
+
+def panel_figure(
+    nrows: int,
+    ncols: int,
+    panel: tuple[float, float],
+    *,
+    margins: tuple[float, float, float, float] = (0.8, 1.1, 0.45, 0.65),
+    gaps: tuple[float, float] = (0.25, 0.4),
+    sharex: bool = False,
+    sharey: bool = False,
+) -> tuple[Any, Any]:
+    """A Figure of ``nrows`` × ``ncols`` panels of ``panel`` (width, height) inches, and
+    its axes as a 2-D array.
+
+    Margins (left, right for the legend, top, bottom) and gaps (between columns, rows)
+    are fixed in inches. A layout engine (constrained, tight) measured every tick label
+    of every panel first: most of the drawing time of a report with many panels.
+    """
+    from matplotlib.figure import Figure
+
+    left, right, top, bottom = margins
+    width = left + right + ncols * panel[0] + (ncols - 1) * gaps[0]
+    height = top + bottom + nrows * panel[1] + (nrows - 1) * gaps[1]
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    axes = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False)
+    if sharex or sharey:
+        from matplotlib.ticker import MaxNLocator
+
+        # Few ticks: shared panels are small, and every tick is drawn in every panel.
+        if sharex:
+            axes[0][0].xaxis.set_major_locator(MaxNLocator(4))
+        if sharey:
+            axes[0][0].yaxis.set_major_locator(MaxNLocator(4))
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=bottom / height,
+        wspace=gaps[0] / panel[0],
+        hspace=gaps[1] / panel[1],
+    )
+    return fig, axes
+
+
+def legend(fig: Any, handles: list[Any], names: list[str], title: str | None = None) -> None:
+    """One legend for the figure, in its right margin."""
+    fig.legend(handles, names, title=title, loc="upper right", fontsize=8, frameon=False)
 
 
 def to_png(fig: Any) -> bytes:
-    """Render a matplotlib Figure to PNG bytes and close it."""
-    import matplotlib.pyplot as plt
-
+    """Render a matplotlib Figure to PNG bytes."""
     buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
-    finally:
-        plt.close(fig)
+    fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()
 
 
-def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) -> Plot:
-    """Barplots of train/val/test ``metric`` (one panel per split), x=var1, hue=var2."""
-    import seaborn as sns
+def clipped_band(mean: np.ndarray, std: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """``mean ± std`` clipped to the range of ``metric`` (:func:`metric_bounds`)."""
+    low, high = metric_bounds(metric)
+    return np.clip(mean - std, low, high), np.clip(mean + std, low, high)
 
-    cols = [f"{s}_{metric}" for s in ("train", "val", "test") if f"{s}_{metric}" in runs]
-    ids = [v for v in (var1, var2) if v]
-    long = with_labels(runs, ids).melt(
-        id_vars=ids, value_vars=cols, var_name="split", value_name=metric
-    )
-    long["split"] = long["split"].str.split("_").str[0]
-    long[metric] = pd.to_numeric(long[metric], errors="coerce")
-    x = var1 or "split"
-    grid = sns.catplot(
-        data=long,
-        kind="bar",
-        x=x,
-        y=metric,
-        hue=var2,
-        col="split" if var1 else None,
-        order=level_order(runs[var1]) if var1 else None,
-        hue_order=level_order(runs[var2]) if var2 else None,
-        errorbar="sd",
-        height=3.2,
-        aspect=1.1,
-        palette="viridis" if var2 else None,
-    )
-    grid.set_axis_labels(var1 or "", metric_label(metric))
-    if metric == "acc":
-        grid.set(ylim=(0, 1.05))
+
+def mean_std(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """NaN-ignoring mean and sample std (ddof=1; 0 where one value) along ``axis``."""
+    x = np.asarray(values, dtype=float)
+    count = np.sum(~np.isnan(x), axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.nansum(x, axis=axis)
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        sq = np.nansum((x - np.expand_dims(mean, axis)) ** 2, axis=axis)
+        std = np.where(count > 1, np.sqrt(sq / np.maximum(count - 1, 1)), 0.0)
+    return mean, std
+
+
+# --- bars --------------------------------------------------------------------------------
+
+
+def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) -> Plot | None:
+    """Bars of train/val/test ``metric`` (one panel per split): x = var1, colour = var2."""
+    splits = [s for s in ("train", "val", "test") if f"{s}_{metric}" in runs]
+    if not splits:
+        return None
+    xs = level_order(runs[var1]) if var1 else [""]
+    hues = level_order(runs[var2]) if var2 else [""]
+    lab1, lab2 = labels(runs, var1), labels(runs, var2)
+    panel_width = max(2.6, 0.35 * len(xs) * len(hues) ** 0.5 + 0.8)
+    fig, grid = panel_figure(1, len(splits), (panel_width, 2.8), sharey=True)
+    axes = grid[0]
+    colors = _palette(len(hues))
+    width = 0.8 / len(hues)
+    for ax, split in zip(axes, splits, strict=True):
+        col = f"{split}_{metric}"
+        values = pd.to_numeric(runs[col], errors="coerce").to_numpy(dtype=float)
+        stats = (
+            pd.DataFrame({"x": lab1, "h": lab2, "v": values})
+            .groupby(["x", "h"])["v"]
+            .agg(["mean", "std"])
+        )
+        for j, hue in enumerate(hues):
+            rows = [stats.loc[(x, hue)] if (x, hue) in stats.index else None for x in xs]
+            mean = np.array([np.nan if r is None else r["mean"] for r in rows], dtype=float)
+            std = np.nan_to_num(np.array([np.nan if r is None else r["std"] for r in rows]))
+            low, high = clipped_band(mean, std, col)
+            pos = np.arange(len(xs)) - 0.4 + width * (j + 0.5)
+            ax.bar(pos, mean, width, color=colors[j], label=hue or None)
+            ax.errorbar(pos, mean, yerr=[mean - low, high - mean], fmt="none", ecolor="#333")
+        ax.set_xticks(np.arange(len(xs)), xs)
+        ax.set_title(split)
+        ax.set_xlabel(var1 or "")
+        if metric == "acc":
+            ax.set_ylim(0, 1.05)
+    axes[0].set_ylabel(metric_label(metric))
+    if var2:
+        handles, names = axes[0].get_legend_handles_labels()
+        legend(fig, handles, names, title=var2)
     by = f" by {var1}" + (f", coloured by {var2}" if var2 else "") if var1 else ""
     return Plot(
         f"bars_{metric}",
         f"train / val / test {metric_label(metric)}{by}",
-        "bars: mean over seeds; error bars: ± 1 std",
-        to_png(grid.figure),
+        "bars: mean over seeds (and any other settings); error bars: ± 1 std, "
+        "within the metric's range",
+        to_png(fig),
     )
 
 
-def curves_long(runs: pd.DataFrame, kind: str, variables: list[str]) -> pd.DataFrame:
-    """Per-epoch curves in long form: ``variables``, epoch, split (train/val), value.
+def _palette(n: int) -> list[Any]:
+    from matplotlib import colormaps
 
-    ``kind`` is ``loss`` or a metric (``acc``/``mae``); every curve is taken at
-    ``val_epochs`` (a train loss of another length, from an older record, is per epoch).
-    Curves are thinned to MAX_CURVE_POINTS. The columns are built as whole arrays, not a
-    frame per run: a sweep of hundreds of runs spent a second here otherwise.
+    if n <= 1:
+        return ["#4c72b0"]
+    return [colormaps["viridis"](x) for x in np.linspace(0.1, 0.9, n)]
+
+
+# --- curves ------------------------------------------------------------------------------
+
+
+def curve_names(kind: str) -> tuple[str, str]:
+    """result.json names of the train and val curves of ``kind`` (``loss``, ``acc``...)."""
+    plural = f"{kind}es" if kind == "loss" else f"{kind}s"
+    return f"train_{plural}", f"val_{plural}"
+
+
+def curve_points(row: dict[str, Any], kind: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """A run's train and val curves of ``kind`` as ``{split: (epochs, values)}``."""
+    train_name, val_name = curve_names(kind)
+    found = curve_lists(row.get(train_name), row.get(val_name), row.get("val_epochs"), kind)
+    return {
+        split: (np.asarray(epochs, dtype=float), np.array(values, dtype=float))
+        for split, epochs, values in found
+    }
+
+
+def curve_lists(
+    train: Any, val: Any, val_epochs: Any, kind: str
+) -> list[tuple[str, list[Any], list[Any]]]:
+    """``(split, epochs, values)`` of a run's train and val curves, as recorded (lists).
+
+    Curves are recorded at ``val_epochs``; older records kept the train loss every epoch,
+    which is then drawn against 1..n.
     """
-    cols: dict[str, list[Any]] = {"epoch": [], "value": [], "split": []}
-    labels: dict[str, list[Any]] = {v: [] for v in variables}
-    name = {"train": f"train_{kind}es" if kind == "loss" else f"train_{kind}s"}
-    name["val"] = f"val_{kind}es" if kind == "loss" else f"val_{kind}s"
-    for row in runs.to_dict("records"):
-        train, val = row.get(name["train"]), row.get(name["val"])
-        val_epochs = row.get("val_epochs")
-        if not isinstance(val_epochs, list):
-            val_epochs = None
-        parts = []
-        if isinstance(train, list) and train:
-            # Curves are recorded at validations. Older records kept the train loss every
-            # epoch: then it is plotted against 1..n.
-            epochs = val_epochs
-            if kind == "loss" and (epochs is None or len(epochs) != len(train)):
-                epochs = list(range(1, len(train) + 1))
-            if epochs is not None and len(epochs) == len(train):
-                parts.append(("train", epochs, train))
-        if isinstance(val, list) and val and val_epochs and len(val_epochs) == len(val):
-            parts.append(("val", val_epochs, val))
-        for split, epochs, values in parts:
-            idx = np.unique(np.linspace(0, len(values) - 1, MAX_CURVE_POINTS).astype(int))
-            vals = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-            cols["epoch"].append(np.asarray(epochs)[idx])
-            cols["value"].append(vals[idx])
-            cols["split"].append(np.full(len(idx), split, dtype=object))
-            for v in variables:
-                labels[v].append(np.full(len(idx), level_label(row[v]), dtype=object))
-    if not cols["epoch"]:
-        return pd.DataFrame(columns=["epoch", "value", "split", *variables])
-    return pd.DataFrame({k: np.concatenate(parts) for k, parts in {**cols, **labels}.items()})
+    if not isinstance(val_epochs, list):
+        val_epochs = None
+    out = []
+    if isinstance(train, list) and train:
+        epochs = val_epochs
+        if kind == "loss" and (epochs is None or len(epochs) != len(train)):
+            epochs = list(range(1, len(train) + 1))
+        if epochs is not None and len(epochs) == len(train):
+            out.append(("train", epochs, train))
+    if isinstance(val, list) and val and val_epochs and len(val_epochs) == len(val):
+        out.append(("val", val_epochs, val))
+    return out
+
+
+@dataclass
+class CurveSet:
+    """Every run's curves of one kind on one epoch grid: ``train``/``val`` are
+    ``[n_runs, len(epochs)]``, NaN where a run has no value (before its first or after
+    its last recorded epoch, or no curve at all)."""
+
+    epochs: np.ndarray
+    train: np.ndarray
+    val: np.ndarray
+
+
+def curve_set(runs: pd.DataFrame, kind: str) -> CurveSet | None:
+    """Resample the ``kind`` curves of ``runs`` onto one grid (None when there are none).
+
+    Curves recorded at the same epochs (all of a sweep's, usually) become one matrix and
+    are resampled together: a loop over runs took seconds for 10,000 of them.
+    """
+    train_name, val_name = curve_names(kind)
+    none = [None] * len(runs)
+    columns = [runs[c].tolist() if c in runs else none for c in (train_name, val_name)]
+    epochs_column = runs["val_epochs"].tolist() if "val_epochs" in runs else none
+    same: dict[tuple[str, tuple[Any, ...]], tuple[list[int], list[Any]]] = {}
+    for i, (train, val, val_epochs) in enumerate(zip(*columns, epochs_column, strict=True)):
+        for split, epochs, values in curve_lists(train, val, val_epochs, kind):
+            rows, matrix = same.setdefault((split, tuple(epochs)), ([], []))
+            rows.append(i)
+            matrix.append(values)
+    if not same:
+        return None
+    first = min(epochs[0] for _, epochs in same)
+    last = max(epochs[-1] for _, epochs in same)
+    grid = np.unique(np.linspace(float(first), float(last), MAX_CURVE_POINTS).round())
+    arrays = {s: np.full((len(runs), len(grid)), np.nan) for s in ("train", "val")}
+    for (split, recorded_at), (rows, matrix) in same.items():
+        # None (a value not recorded) becomes NaN.
+        stacked = np.array(matrix, dtype=float)
+        arrays[split][rows] = resample(np.array(recorded_at, dtype=float), stacked, grid)
+    return CurveSet(grid, arrays["train"], arrays["val"])
+
+
+def resample(epochs: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``values`` ``[runs, len(epochs)]`` at ``grid`` -> ``[runs,
+    len(grid)]``; NaN outside ``[epochs[0], epochs[-1]]``."""
+    if len(epochs) == 1:
+        out = np.full((len(values), len(grid)), np.nan)
+        out[:, grid == epochs[0]] = values
+        return out
+    right = np.clip(np.searchsorted(epochs, grid), 1, len(epochs) - 1)
+    left = right - 1
+    weight = (grid - epochs[left]) / (epochs[right] - epochs[left])
+    out = values[:, left] * (1 - weight) + values[:, right] * weight
+    out[:, (grid < epochs[0]) | (grid > epochs[-1])] = np.nan
+    return out
 
 
 def curves(
     runs: pd.DataFrame, var1: str | None, var2: str | None, kind: str, test_metric: str
 ) -> Plot | None:
-    """FacetGrid of train/val ``kind`` curves (rows=var2, cols=var1), test metric per panel."""
-    import seaborn as sns
+    """Panels of train/val ``kind`` curves (rows = var2, columns = var1), test metric in
+    each panel's corner. Variables with more than MAX_LEVELS levels share one panel."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
 
-    ids = [v for v in (var1, var2) if v]
-    long = curves_long(runs, kind, ids)
-    if long.empty or long["value"].notna().sum() == 0:
+    data = curve_set(runs, kind)
+    if data is None or (np.isnan(data.train).all() and np.isnan(data.val).all()):
         return None
-    grid = sns.FacetGrid(
-        long,
-        row=var2,
-        col=var1,
-        hue="split",
-        row_order=level_order(runs[var2]) if var2 else None,
-        col_order=level_order(runs[var1]) if var1 else None,
-        hue_order=["train", "val"],
-        palette={"train": "#1f77b4", "val": "#ff7f0e"},
-        margin_titles=True,
-        height=2.4,
-        aspect=1.3,
-        sharey=True,
+    var1 = var1 if few_levels(runs, var1) else None
+    var2 = var2 if var1 and few_levels(runs, var2) else None
+    cols = level_order(runs[var1]) if var1 else [""]
+    rows = level_order(runs[var2]) if var2 else [""]
+    lab1, lab2 = labels(runs, var1), labels(runs, var2)
+    fig, axes = panel_figure(
+        len(rows), len(cols), (2.4, 1.7), margins=(1.0, 0.9, 0.45, 0.55), sharex=True, sharey=True
     )
-    grid.map_dataframe(sns.lineplot, x="epoch", y="value", errorbar="sd")
-    grid.set_axis_labels("epoch", metric_label(kind))
-    grid.add_legend()
-    labelled = with_labels(runs, ids)
+    name = f"{kind}s" if kind != "loss" else "losses"
     test_col = f"test_{test_metric}"
-    for key, ax in grid.axes_dict.items() if ids else [((), grid.ax)]:
-        keys = key if isinstance(key, tuple) else (key,)
-        # axes_dict keys are (row, col) = (var2, var1) with both, else the one level.
-        cell = labelled
-        for var, level in zip([var2, var1] if len(ids) == 2 else ids, keys):
-            cell = cell[cell[var] == level]
-        values = pd.to_numeric(cell.get(test_col, pd.Series(dtype=float)), errors="coerce")
-        values = values.dropna()
-        if len(values):
-            spread = f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else ""
-            # Accuracy rises into the top corner; loss and MAE fall away from it.
-            low = kind == "acc"
-            ax.text(
-                0.97,
-                0.05 if low else 0.95,
-                f"test {metric_label(test_metric)} {values.mean():.3f}{spread}",
-                transform=ax.transAxes,
-                ha="right",
-                va="bottom" if low else "top",
-                fontsize=8,
-                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8},
-            )
+    test = pd.to_numeric(runs.get(test_col, pd.Series(np.nan, index=runs.index)), "coerce")
+    test_values = test.to_numpy(dtype=float)
+    lines_drawn = False
+    for r, row_level in enumerate(rows):
+        for c, col_level in enumerate(cols):
+            ax = axes[r][c]
+            mask = (lab1 == col_level) & (lab2 == row_level)
+            for split in ("train", "val"):
+                values = getattr(data, split)[mask]
+                values = values[~np.isnan(values).all(axis=1)]
+                if not len(values):
+                    continue
+                color = SPLIT_COLORS[split]
+                if len(values) <= MAX_LINES:
+                    lines_drawn = True
+                    # [runs, points, (x, y)]: one collection draws them all at once.
+                    segments = list(
+                        np.stack([np.broadcast_to(data.epochs, values.shape), values], -1)
+                    )
+                    ax.add_collection(
+                        LineCollection(segments, colors=color, linewidths=0.6, alpha=0.25)
+                    )
+                mean, std = mean_std(values)
+                low, high = clipped_band(mean, std, f"{split}_{name}")
+                ax.fill_between(data.epochs, low, high, color=color, alpha=0.2, linewidth=0)
+                ax.plot(data.epochs, mean, color=color, linewidth=1.6)
+            _test_note(ax, test_values[mask], test_metric, low_corner=kind == "acc")
+            if r == 0 and var1:
+                ax.set_title(f"{var1} = {col_level}", fontsize=9)
+            if c == 0:
+                where = f"{var2} = {row_level}\n" if var2 else ""
+                ax.set_ylabel(f"{where}{metric_label(kind)}", fontsize=9)
+            if r == len(rows) - 1:
+                ax.set_xlabel("epoch")
+    axes[0][0].autoscale_view()
+    handles = [Line2D([], [], color=SPLIT_COLORS[s], linewidth=1.6) for s in ("train", "val")]
+    legend(fig, handles, ["train", "val"])
     what = "loss" if kind == "loss" else metric_label(kind)
+    where = f": rows {var2}, columns {var1}" if var2 else f" by {var1}" if var1 else ""
     return Plot(
         f"curves_{kind}",
-        f"{what} curves"
-        + (f": rows {var2}, columns {var1}" if var2 else f" by {var1}" if var1 else ""),
-        f"train and val {what} against epoch; bands: ± 1 std over seeds; "
-        f"the panel's test {metric_label(test_metric)} (mean ± std) in its corner",
-        to_png(grid.figure),
-    )
-
-
-def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | None:
-    """Val and test ``metric`` against each swept setting, one panel per setting."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    cols = [c for c in (f"val_{metric}", f"test_{metric}") if c in runs]
-    if not variables or not cols:
-        return None
-    shown = variables[:6]
-    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.2), squeeze=False)
-    for ax, var in zip(axes[0], shown):
-        long = runs.melt(id_vars=[var], value_vars=cols, var_name="split", value_name=metric)
-        long["split"] = long["split"].str.split("_").str[0]
-        long[metric] = pd.to_numeric(long[metric], errors="coerce")
-        numeric = pd.to_numeric(runs[var], errors="coerce")
-        is_numeric = (
-            numeric.notna().all() and runs[var].map(lambda v: not isinstance(v, bool)).all()
-        )
-        if is_numeric:
-            long[var] = pd.to_numeric(long[var])
-            sns.lineplot(data=long, x=var, y=metric, hue="split", marker="o", errorbar="sd", ax=ax)
-            low, high = float(numeric.min()), float(numeric.max())
-            if low > 0 and high / low >= 100:  # learning rates and the like
-                ax.set_xscale("log")
-        else:
-            long[var] = long[var].map(level_label)
-            sns.pointplot(
-                data=long,
-                x=var,
-                y=metric,
-                hue="split",
-                order=level_order(runs[var]),
-                errorbar="sd",
-                dodge=0.2,
-                ax=ax,
-            )
-        ax.set_ylabel(metric_label(metric))
-        ax.set_title(var)
-    fig.tight_layout()
-    return Plot(
-        f"vs_param_{metric}",
-        f"{metric_label(metric)} against each swept setting",
-        "points: mean over seeds (and over the other settings); bars/bands: ± 1 std",
+        f"{what} curves{where}",
+        f"train and val {what} against epoch: thick line the mean over the panel's runs "
+        "(seeds and any other settings), band ± 1 std within the metric's range"
+        + (f"; thin lines each run (panels of at most {MAX_LINES})" if lines_drawn else "")
+        + f"; the panel's test {metric_label(test_metric)} (mean ± std) in its corner",
         to_png(fig),
     )
 
 
+def _test_note(ax: Any, values: np.ndarray, metric: str, low_corner: bool) -> None:
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return
+    spread = f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else ""
+    # Accuracy rises into the top corner; loss and MAE fall away from it.
+    ax.text(
+        0.97,
+        0.05 if low_corner else 0.95,
+        f"test {metric_label(metric)} {values.mean():.3f}{spread}",
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom" if low_corner else "top",
+        fontsize=8,
+        bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8},
+    )
+
+
+# --- metric against each setting -----------------------------------------------------------
+
+
+def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | None:
+    """Val and test ``metric`` against each swept setting, one panel per setting: mean ±
+    1 std per level, or every run as a point when a setting has many values."""
+    cols = [c for c in (f"val_{metric}", f"test_{metric}") if c in runs]
+    if not variables or not cols:
+        return None
+    shown = variables[:6]
+    fig, grid = panel_figure(1, len(shown), (2.8, 2.6), sharey=True)
+    axes = grid[0]
+    for ax, var in zip(axes, shown, strict=True):
+        numeric = pd.to_numeric(runs[var], errors="coerce")
+        is_numeric = bool(
+            numeric.notna().all() and runs[var].map(lambda v: not isinstance(v, bool)).all()
+        )
+        many = not few_levels(runs, var)
+        for k, col in enumerate(cols):
+            split = col.split("_")[0]
+            values = pd.to_numeric(runs[col], errors="coerce").to_numpy(dtype=float)
+            color = SPLIT_COLORS[split]
+            if many and is_numeric:
+                ax.scatter(numeric, values, s=6, alpha=0.35, color=color, label=split,
+                           rasterized=True, linewidths=0)  # fmt: skip
+                continue
+            levels = level_order(runs[var])
+            lab = labels(runs, var)
+            stats = pd.DataFrame({"x": lab, "v": values}).groupby("x")["v"].agg(["mean", "std"])
+            stats = stats.reindex(levels)
+            mean = stats["mean"].to_numpy(dtype=float)
+            std = np.nan_to_num(stats["std"].to_numpy(dtype=float))
+            low, high = clipped_band(mean, std, col)
+            if is_numeric:
+                x = np.array([float(v) for v in levels])
+            else:
+                x = np.arange(len(levels)) + (k - 0.5) * 0.15
+                ax.set_xticks(np.arange(len(levels)), levels)
+                ax.set_xlim(-0.6, len(levels) - 0.4)
+            ax.errorbar(x, mean, yerr=[mean - low, high - mean], color=color, marker="o",
+                        markersize=4, capsize=3, label=split,
+                        linestyle="-" if is_numeric else "none")  # fmt: skip
+        if is_numeric:
+            low_v, high_v = float(numeric.min()), float(numeric.max())
+            if low_v > 0 and high_v / low_v >= 100:  # learning rates and the like
+                ax.set_xscale("log")
+        ax.set_title(var)
+    axes[0].set_ylabel(metric_label(metric))
+    legend(fig, *axes[0].get_legend_handles_labels())
+    return Plot(
+        f"vs_param_{metric}",
+        f"{metric_label(metric)} against each swept setting",
+        "points: mean over seeds (and over the other settings), bars ± 1 std within the "
+        f"metric's range; a setting with more than {MAX_LEVELS} values: one point per run",
+        to_png(fig),
+    )
+
+
+# --- heatmap ---------------------------------------------------------------------------------
+
+
 def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | None:
     """Mean val ``metric`` over var1 (columns) × var2 (rows), from the replicate summary."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
     col = f"val_{metric}_mean"
     if col not in summary:
         return None
-    table = summary.assign(
-        **{var1: summary[var1].map(level_label), var2: summary[var2].map(level_label)}
-    ).pivot_table(index=var2, columns=var1, values=col, aggfunc="mean")
+    table = pd.DataFrame(
+        {"c": labels(summary, var1), "r": labels(summary, var2), "v": summary[col]}
+    ).pivot_table(index="r", columns="c", values="v", aggfunc="mean")
     if table.empty or table.shape[0] > 30 or table.shape[1] > 30:
         return None
     table = table.reindex(
         index=[v for v in level_order(summary[var2]) if v in table.index],
         columns=[v for v in level_order(summary[var1]) if v in table.columns],
     )
-    fig, ax = plt.subplots(figsize=(1.1 * table.shape[1] + 2.5, 0.7 * table.shape[0] + 1.8))
-    sns.heatmap(
-        table,
-        annot=True,
-        fmt=".3f",
-        cmap="viridis" if metric == "acc" else "viridis_r",
-        ax=ax,
-        cbar_kws={"label": f"val {metric_label(metric)}"},
+    values = table.to_numpy(dtype=float)
+    fig, grid = panel_figure(
+        1,
+        1,
+        (0.8 * table.shape[1] + 0.6, 0.45 * table.shape[0] + 0.4),
+        margins=(1.0, 1.4, 0.45, 0.65),
     )
+    ax = grid[0][0]
+    image = ax.imshow(values, cmap="viridis" if metric == "acc" else "viridis_r", aspect="auto")
+    ax.set_xticks(np.arange(table.shape[1]), list(table.columns))
+    ax.set_yticks(np.arange(table.shape[0]), list(table.index))
+    ax.set_xlabel(var1)
+    ax.set_ylabel(var2)
+    if values.size <= 200:
+        middle = np.nanmean(values)
+        for (i, j), v in np.ndenumerate(values):
+            if not np.isnan(v):
+                dark = (v < middle) == (metric == "acc")
+                ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=8,
+                        color="white" if dark else "black")  # fmt: skip
+    # The colour bar in the right margin, not taken from the panel.
+    bar_axes = fig.add_axes(
+        (
+            1 - 1.2 / fig.get_figwidth(),
+            ax.get_position().y0,
+            0.15 / fig.get_figwidth(),
+            ax.get_position().height,
+        )
+    )
+    fig.colorbar(image, cax=bar_axes, label=f"val {metric_label(metric)}")
     ax.set_title(f"val {metric_label(metric)} (mean over seeds)")
     return Plot(
         f"heatmap_{metric}",
@@ -310,16 +521,17 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
 def report_plots(
     runs: pd.DataFrame, summary: pd.DataFrame, variables: list[str], kind: str
 ) -> list[Plot]:
-    """Every figure that fits the sweep: bars, curve grids, metric vs setting, heatmap."""
+    """Every figure that fits the runs: bars, curve panels, metric vs setting, heatmap."""
+    if runs.empty:
+        return []
     metric = "mae" if kind == "regression" else "acc"
     var1 = variables[0] if variables else None
     var2 = variables[1] if len(variables) > 1 else None
-    facets = few_levels(runs, var1) and few_levels(runs, var2)
     plots: list[Plot | None] = []
-    if facets:
+    if few_levels(runs, var1) and few_levels(runs, var2):
         plots.append(bars(runs, var1, var2, metric))
-        plots.append(curves(runs, var1, var2, "loss", metric))
-        plots.append(curves(runs, var1, var2, metric, metric))
+    plots.append(curves(runs, var1, var2, "loss", metric))
+    plots.append(curves(runs, var1, var2, metric, metric))
     plots.append(vs_param(runs, variables, metric))
     if var1 and var2:
         plots.append(heatmap(summary, var1, var2, metric))

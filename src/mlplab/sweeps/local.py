@@ -4,15 +4,19 @@ The unit of work is a **group**: a list of config dicts that one worker trains b
 :func:`train_group`. Today it trains them one after another; a batched trainer that trains
 a whole group at once replaces the body of that one function.
 
-Workers are separate processes started with ``spawn`` (forking a process that has loaded
-torch is unsafe), each limited to one math thread so N workers use N cores, not N².
-``workers=1`` runs in this process with no pool, which is also what tests use.
+Workers are separate processes, ``python -m mlplab.sweeps.worker`` (see :class:`_Worker`),
+fed pickled groups on their stdin: they never import the caller's ``__main__``, so a
+script without an ``if __name__ == "__main__":`` guard, ``python - < script.py``, a
+notebook and a REPL all sweep alike. Each worker is limited to one math thread, so N
+workers use N cores, not N². ``workers=1`` runs in this process with no pool, which is
+also what tests use.
 
 Failure handling:
 
 - a run that raises or diverges is recorded by ``train`` itself (``failed``/``diverged``);
-- a worker process that dies (``BrokenProcessPool``) fails the runs it had started, with
-  error ``worker process died``; the runs it had not started go to a new pool (once);
+- a worker process that dies ends the runs it had started as their records say (a run
+  still ``running`` fails with error ``worker process died``); the runs of its group it
+  had not started go to a fresh worker (once); the other workers go on;
 - Ctrl-C: pending groups are cancelled, running ones stop at a step boundary with a
   checkpoint (status ``interrupted``), and :class:`SweepInterrupted` carries what finished.
 """
@@ -24,9 +28,7 @@ import os
 import signal
 import sys
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 # (the pool hands out one more than it has workers, and those cannot be cancelled)
 # return at once instead of starting new runs.
 _stopping = False
-_sweep_pid: int | None = None  # the process that started this worker (see _init_worker)
+_sweep_pid: int | None = None  # the process that started this worker (see init_worker)
 
 
 class SweepInterrupted(Exception):
@@ -221,143 +223,223 @@ def _run_in_process(
 def _run_in_pool(
     groups: list[list[dict[str, Any]]], workers: int, on_done: OnDone, group_fn: GroupFn
 ) -> list[Outcome]:
+    """Hand the groups to ``workers`` worker processes, one group at a time each."""
+    import multiprocessing.connection
+
     outcomes: list[Outcome] = []
+
+    def record(found: list[Outcome]) -> None:
+        for outcome in found:
+            outcomes.append(outcome)
+            on_done(outcome)
+
     tries: Counter[str] = Counter()
     queue: deque[list[dict[str, Any]]] = deque(groups)
-    while queue:  # one pass per pool; a pass ends early only when a worker dies
-        pool = _make_pool(min(workers, len(queue)))
-        futures: dict[Future[list[Outcome]], list[dict[str, Any]]] = {}
-        stamps: dict[str, int | None] = {}
-        with _one_thread_env():  # spawned workers inherit the environment at start
-            while queue:
-                group = queue.popleft()
-                for values in group:
-                    stamps[_key(values)] = _result_mtime(values)
-                futures[pool.submit(_worker_call, group_fn, group)] = group
-        try:
-            not_done = set(futures)
-            while not_done:
-                finished, not_done = wait(not_done, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    for outcome in _group_outcomes(fut, futures[fut], stamps, tries, queue):
-                        outcomes.append(outcome)
-                        on_done(outcome)
-        except KeyboardInterrupt:
-            for outcome in _stop_pool(pool, futures, stamps):
-                outcomes.append(outcome)
-                on_done(outcome)
-            raise SweepInterrupted(outcomes) from None
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+    idle = [_Worker() for _ in range(min(workers, len(groups)))]
+    busy: dict[_Worker, _Job] = {}
+    try:
+        while queue or busy:
+            while queue and idle:
+                worker, group = idle.pop(), queue.popleft()
+                job = _Job(group, {_key(v): _result_mtime(v) for v in group})
+                if worker.send((group_fn, group)):
+                    busy[worker] = job
+                else:  # it died before it started: a fresh worker takes the group
+                    worker.close()
+                    record(_dead_group(job, tries, queue))
+                    idle.append(_Worker())
+            ready = multiprocessing.connection.wait([w.fd for w in busy])
+            for worker in [w for w in busy if w.fd in ready]:
+                job = busy.pop(worker)
+                reply = worker.receive()
+                if reply is None:  # the process died with the group
+                    worker.close()
+                    record(_dead_group(job, tries, queue))
+                    if queue:
+                        idle.append(_Worker())
+                    continue
+                idle.append(worker)
+                ok, value = reply
+                if ok:
+                    record(value)
+                else:  # the group function itself raised (not a run inside it)
+                    record([_failed(v, value) for v in job.group if not _is_finished(v)])
+    except KeyboardInterrupt:
+        record(_stop_workers(busy))
+        raise SweepInterrupted(outcomes) from None
+    finally:
+        for worker in [*idle, *busy]:
+            worker.close()
     return outcomes
 
 
-def _group_outcomes(
-    fut: Future[list[Outcome]],
-    group: list[dict[str, Any]],
-    stamps: dict[str, int | None],
-    tries: Counter[str],
-    queue: deque[list[dict[str, Any]]],
+class _Job:
+    """A group handed to a worker, with the mtime of each run's result.json at that time."""
+
+    def __init__(self, group: list[dict[str, Any]], stamps: dict[str, int | None]) -> None:
+        self.group = group
+        self.stamps = stamps
+
+    def started(self, values: dict[str, Any]) -> bool:
+        # A run whose record changed since the group was handed out had started.
+        return _result_mtime(values) != self.stamps.get(_key(values))
+
+
+class _Worker:
+    """One ``python -m mlplab.sweeps.worker`` process, fed pickled groups on its stdin.
+
+    A plain subprocess rather than a multiprocessing pool: multiprocessing's ``spawn``
+    re-imports the caller's ``__main__`` in every worker (from its file, see
+    ``multiprocessing.spawn.get_preparation_data``), so a script that calls
+    :func:`mlplab.sweep` without an ``if __name__ == "__main__":`` guard would start the
+    sweep again in each worker, and ``python - < script.py`` cannot be re-imported at all.
+    This process imports only mlplab (and the module of ``group_fn``), from this
+    process's ``sys.path``.
+    """
+
+    def __init__(self) -> None:
+        import pickle
+        import subprocess
+
+        env = {**os.environ, **dict.fromkeys(THREAD_ENV, "1")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mlplab.sweeps.worker", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.reply_pipe = self.proc.stdout
+        self.fd = self.reply_pipe.fileno()  # what multiprocessing.connection.wait watches
+        # The worker finds modules where this process does, as spawn's workers did.
+        self.send_raw(pickle.dumps(list(sys.path)))
+
+    def send_raw(self, data: bytes) -> bool:
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return False
+        return True
+
+    def send(self, job: tuple[GroupFn, list[dict[str, Any]]]) -> bool:
+        """Hand over a group; False when the process is gone."""
+        import pickle
+
+        return self.send_raw(pickle.dumps(job))
+
+    def receive(self) -> tuple[bool, Any] | None:
+        """``(True, outcomes)``, ``(False, error)``, or None when the process died."""
+        import pickle
+
+        try:
+            reply = pickle.load(self.reply_pipe)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return None
+        return reply if isinstance(reply, tuple) else None
+
+    def close(self) -> None:
+        """End an idle worker (its stdin closes: it exits) and reap it."""
+        with contextlib.suppress(OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        for stop in (None, self.proc.terminate, self.proc.kill):
+            if stop is not None and self.proc.poll() is None:
+                stop()
+            with contextlib.suppress(Exception):
+                self.proc.wait(timeout=5)
+                break
+        with contextlib.suppress(OSError):
+            self.reply_pipe.close()
+
+
+def _dead_group(
+    job: _Job, tries: Counter[str], queue: deque[list[dict[str, Any]]]
 ) -> list[Outcome]:
-    try:
-        return fut.result()
-    except BrokenProcessPool:
-        # Every group still in the pool lands here when one worker dies. A run whose
-        # record changed since submission had started, so it died with the worker; the
-        # others never started and get one more try in a fresh pool.
-        died, retry = [], []
-        for values in group:
-            started = _result_mtime(values) != stamps.get(_key(values))
-            if started or tries[_key(values)] >= MAX_POOL_RETRIES:
-                died.append(values)
+    """Outcomes of a group whose worker died; its runs that had not started go back.
+
+    A run that had started ends as its record says (a SIGTERM'd run wrote
+    ``interrupted``, one that finished ``finished``); a record still ``running`` died
+    with the worker and is marked ``failed`` (``worker process died``).
+    """
+    outcomes, retry = [], []
+    for values in job.group:
+        if job.started(values) or tries[_key(values)] >= MAX_POOL_RETRIES:
+            recorded = _recorded(values) if job.started(values) else None
+            if recorded is not None and recorded["status"] != "running":
+                outcomes.append(recorded)
             else:
-                tries[_key(values)] += 1
-                retry.append(values)
-        if retry:
-            queue.append(retry)
-        return [_failed(values, WORKER_DIED) for values in died if not _is_finished(values)]
-    except Exception as err:  # the group function itself raised (not a run inside it)
-        return [
-            _failed(values, f"{type(err).__name__}: {err}")
-            for values in group
-            if not _is_finished(values)
-        ]
+                outcomes.append(_failed(values, WORKER_DIED))
+        else:
+            tries[_key(values)] += 1
+            retry.append(values)
+    if retry:
+        queue.append(retry)
+    return outcomes
 
 
-def _stop_pool(
-    pool: ProcessPoolExecutor,
-    futures: dict[Future[list[Outcome]], list[dict[str, Any]]],
-    stamps: dict[str, int | None],
-) -> list[Outcome]:
-    """Cancel what has not started; let running groups stop cleanly, then terminate them."""
-    procs = _processes(pool)  # shutdown() forgets them
-    pool.shutdown(wait=False, cancel_futures=True)
-    running = [f for f in futures if not f.done()]
+def _stop_workers(busy: dict[_Worker, _Job]) -> list[Outcome]:
+    """Let running groups stop cleanly, then terminate them; their outcomes.
+
+    A terminal's Ctrl-C reaches the workers too (one process group): their runs stop at
+    a step boundary. A worker that has not answered within STOP_GRACE_S gets SIGTERM
+    (train's handler also stops cleanly), then SIGKILL; a second Ctrl-C kills at once.
+    """
+    import multiprocessing.connection
+    import time
+
+    replies: dict[_Worker, tuple[bool, Any] | None] = {}
     try:
-        # A terminal's Ctrl-C reached the workers too: their runs stop at a step boundary.
-        _, late = wait(running, timeout=STOP_GRACE_S)
-        if late:
-            for proc in procs:
-                if proc.is_alive():
-                    proc.terminate()  # SIGTERM: train's handler also stops cleanly
-            wait(late, timeout=STOP_GRACE_S)
+        for grace_ended in (False, True):
+            deadline = time.monotonic() + STOP_GRACE_S
+            while len(replies) < len(busy) and time.monotonic() < deadline:
+                waiting = [w.fd for w in busy if w not in replies]
+                ready = multiprocessing.connection.wait(waiting, deadline - time.monotonic())
+                for worker in busy:
+                    if worker.fd in ready:
+                        replies[worker] = worker.receive()
+            if grace_ended:
+                break
+            for worker in busy:
+                if worker not in replies and worker.proc.poll() is None:
+                    worker.proc.terminate()
     except KeyboardInterrupt:  # a second Ctrl-C: stop now
-        for proc in procs:
-            if proc.is_alive():
-                proc.kill()
-    # Whatever still lives is idle now (or hung): end it, so this process can exit.
-    for proc in procs:
-        if proc.is_alive():
-            proc.terminate()
-    for proc in procs:
-        proc.join(timeout=5)
-        if proc.is_alive():
-            proc.kill()
+        for worker in busy:
+            if worker.proc.poll() is None:
+                worker.proc.kill()
     outcomes: list[Outcome] = []
-    for fut in running:
-        if fut.done() and not fut.cancelled() and fut.exception() is None:
-            outcomes.extend(fut.result())
+    for worker, job in busy.items():
+        reply = replies.get(worker)
+        if reply is not None and reply[0]:
+            outcomes.extend(reply[1])
             continue
         # The group's answer was lost with its worker: its runs' records still tell.
-        for values in futures[fut]:
-            if _result_mtime(values) != stamps.get(_key(values)):
-                outcomes.append(_recorded(values))
+        for values in job.group:
+            recorded = _recorded(values) if job.started(values) else None
+            if recorded is not None:
+                recorded["status"] = (
+                    "interrupted" if recorded["status"] == "running" else recorded["status"]
+                )
+                outcomes.append(recorded)
     return outcomes
 
 
 def _recorded(values: dict[str, Any]) -> Outcome:
-    """A run's outcome as its result.json tells it (``running`` counts as interrupted)."""
+    """A run's outcome as its result.json tells it (no record: ``running``)."""
     from mlplab.runs.record import read_result
 
     record = read_result(_run_dir(values)) or {}
-    status = record.get("status", "interrupted")
     return {
         "run_id": _run_dir(values).name,
         "run_dir": str(_run_dir(values)),
-        "status": "interrupted" if status == "running" else status,
+        "status": record.get("status", "running"),
         "error": record.get("error") or record.get("message"),
         "wall_time_s": record.get("wall_time_s"),
     }
 
 
-def _processes(pool: ProcessPoolExecutor) -> list[Any]:
-    # The pool keeps its worker processes in a private mapping; there is no public one.
-    procs = getattr(pool, "_processes", None) or {}
-    return list(procs.values())
-
-
-def _make_pool(workers: int) -> ProcessPoolExecutor:
-    import multiprocessing
-
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(os.getpid(),),
-    )
-
-
-def _init_worker(parent_pid: int) -> None:
+def init_worker(parent_pid: int) -> None:
     """Set up a worker: one math thread, Ctrl-C handled only inside a run, and an end
     with the sweep: if the sweep's process is killed outright, the kernel sends SIGTERM,
     which stops a run or a stack cleanly (``interrupted``, with a checkpoint)."""
@@ -381,7 +463,7 @@ def _note_stop(signum: int, frame: Any) -> None:
     _stopping = True
 
 
-def _worker_call(group_fn: GroupFn, group: list[dict[str, Any]]) -> list[Outcome]:
+def worker_call(group_fn: GroupFn, group: list[dict[str, Any]]) -> list[Outcome]:
     """Run one group in a worker, unless this worker was told to stop."""
     global _stopping
     if _stopping:
@@ -395,20 +477,6 @@ def _worker_call(group_fn: GroupFn, group: list[dict[str, Any]]) -> list[Outcome
     if any(o.get("status") == "interrupted" for o in outcomes):
         _stopping = True
     return outcomes
-
-
-@contextlib.contextmanager
-def _one_thread_env() -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in THREAD_ENV}
-    os.environ.update(dict.fromkeys(THREAD_ENV, "1"))
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _failed(values: dict[str, Any], error: str) -> Outcome:

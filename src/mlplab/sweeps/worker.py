@@ -1,0 +1,44 @@
+"""A sweep's worker process: ``python -m mlplab.sweeps.worker PARENT_PID``.
+
+Started by :mod:`mlplab.sweeps.local`. The protocol on its standard streams, all pickled:
+first the parent's ``sys.path``; then, per group, ``(group_fn, configs)`` in and
+``(True, outcomes)`` or ``(False, "Error: message")`` out. It exits when its stdin closes.
+Whatever training prints goes to stderr, so stdout carries only the answers.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+
+
+def main(parent_pid: int) -> None:
+    # A Ctrl-C while this process still imports is the sweep's to handle: no traceback
+    # here. init_worker then installs the handler that stops a run cleanly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from mlplab.sweeps.local import init_worker, worker_call
+
+    inbox = sys.stdin.buffer
+    # The answers keep the real stdout; anything printed goes to stderr instead.
+    outbox = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.path[:] = pickle.load(inbox)
+    init_worker(parent_pid)
+    while True:
+        try:
+            group_fn, group = pickle.load(inbox)
+        except EOFError:
+            return  # the sweep is done with this worker
+        reply: tuple[bool, object]
+        try:
+            reply = (True, worker_call(group_fn, group))
+        except Exception as err:
+            reply = (False, f"{type(err).__name__}: {err}")
+        pickle.dump(reply, outbox)
+        outbox.flush()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))

@@ -1,0 +1,209 @@
+"""The report over one folder holding every record shape the config allows: hid_dim and
+hid_dims, n_samples set and unset, a linear model, classification and regression, two
+experiments, failed, diverged, interrupted and running runs, a damaged file and an
+unknown status. Through ``mlplab report`` (a real process) and ``mlplab.report()``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlplab
+from mlplab.errors import ConfigError
+from mlplab.reports.aggregate import aggregate, mean_std_ci, metric_bounds
+from mlplab.reports.api import report
+
+TINY = {"epoch": 8, "log_every": 0, "plots": "none", "engine": "numpy", "verbose": False}
+
+
+def _copy_as(run_dir: Path, name: str, **changes: object) -> Path:
+    """A copy of a run under another name, its result.json changed (a run that ended so)."""
+    new = run_dir.parent / name
+    shutil.copytree(run_dir, new)
+    record = json.loads((new / "result.json").read_text())
+    record.update(changes, run_id=name)
+    (new / "result.json").write_text(json.dumps(record))
+    return new
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    log = tmp_path_factory.mktemp("shapes") / "runs"
+    mix = {**TINY, "log_path": str(log), "exp_name": "mix"}
+    kept = []
+    for seed in (0, 1):
+        kept.append(mlplab.train(data="ring", hid_dim=8, seed=seed, **mix).run_dir)
+        mlplab.train(data="ring", hid_dims="8-4", seed=seed, **mix)
+        mlplab.train(data="ring", n_samples=300, hid_dim=8, seed=seed, **mix)
+        mlplab.train(data="ring", n_layer=0, hid_dim=100, act="relu", seed=seed, **mix)
+        mlplab.train(data="sinlog", hid_dim=8, seed=seed, optim="adam", **mix)
+        mlplab.train(data="sinlog", n_layer=0, seed=seed, optim="adam", **mix)
+    mlplab.train(data="xor", hid_dim=4, log_path=str(log), exp_name="other", **TINY)
+    base = kept[0]
+    _copy_as(base, "mix-failed", status="failed", error="ValueError: boom", val_acc=None)
+    _copy_as(base, "mix-diverged", status="diverged", message="loss is nan", val_acc=None)
+    _copy_as(base, "mix-interrupted", status="interrupted", message="stopped")
+    _copy_as(base, "mix-running", status="running")
+    _copy_as(base, "mix-odd", status="weird")
+    damaged = _copy_as(base, "mix-damaged")
+    (damaged / "result.json").write_text('{"seed": 0, "data": "ri')
+    return log
+
+
+def test_the_command_reports_every_shape_and_names_what_it_left_out(log: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(log), "--out", str(log / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    # One table per experiment and task kind.
+    for title in ("mix (classification)", "mix (regression)", "other (classification)"):
+        assert title in proc.stdout
+    # The files left out, each with its reason.
+    assert "left out 2 result.json files" in proc.stderr
+    assert "mix-damaged" in proc.stderr and "not valid JSON" in proc.stderr
+    assert "mix-odd" in proc.stderr and "unknown status 'weird'" in proc.stderr
+    assert "weird" not in proc.stdout
+    html = (log / "out/report.html").read_text(encoding="utf-8")
+    assert "mix-damaged" in html and "unknown status" in html
+    summary = pd.read_csv(log / "out/summary.csv")
+    assert set(zip(summary["exp_name"], summary["task"])) == {
+        ("mix", "classification"),
+        ("mix", "regression"),
+        ("other", "classification"),
+    }
+    results = pd.read_csv(log / "out/results.csv")
+    assert len(results) == 2 * 6 + 1 + 4  # every usable record, the odd two left out
+    assert set(results["status"]) == {"finished", "failed", "diverged", "interrupted", "running"}
+
+
+def test_the_api_ranks_each_experiment_and_task_on_its_own(log: Path) -> None:
+    rep = report(log, out=log / "api", verbose=False)
+    by = {(s.exp_name, s.kind): s for s in rep.sections}
+    assert set(by) == {
+        ("mix", "classification"),
+        ("mix", "regression"),
+        ("other", "classification"),
+    }
+    cls, reg = by[("mix", "classification")], by[("mix", "regression")]
+    assert cls.metric == "val_acc" and reg.metric == "val_loss"
+    assert set(cls.runs["task_type"]) <= {"binary", "multiclass"}
+    assert set(reg.runs["task_type"]) == {"regression"}
+    # The four ring models (hid_dim 8, hid_dims 8-4, n_samples 300, linear) are four
+    # configs, each with its two seeds; the odd records add only to hid_dim 8's runs.
+    assert len(cls.summary) == 4
+    assert sorted(cls.summary["n"]) == [2, 2, 2, 2]
+    assert cls.summary["runs"].sum() == 8 + 4
+    assert {"hid_dim", "hid_dims", "n_samples", "n_layer"} <= set(cls.variables)
+    # The linear model: the settings that do not apply to it are blank.
+    linear = cls.summary[cls.summary["n_layer"] == 0].iloc[0]
+    assert linear["hid_dim"] is None or pd.isna(linear["hid_dim"])
+    header, rows = _table(cls)
+    row = rows[cls.summary.index[cls.summary["n_layer"] == 0][0]]
+    assert "act" in cls.variables  # relu for the MLPs, nothing for the linear model
+    assert row[header.index("hid_dim")] == "" and row[header.index("act")] == ""
+    # hid_dims given: hid_dim does not apply either.
+    deep = cls.summary[cls.summary["hid_dims"] == "8-4"].iloc[0]
+    assert pd.isna(deep["hid_dim"])
+
+
+def _table(section: object) -> tuple[list[str], list[list[str]]]:
+    from mlplab.reports.api import table_rows
+
+    return table_rows(section)  # type: ignore[arg-type]
+
+
+def test_accuracy_intervals_stay_within_0_and_1() -> None:
+    # The README's sweep: seeds at 1.0, 0.5 and 0.5 gave [-0.0504, 1.3838].
+    mean, _, low, high = mean_std_ci(np.array([1.0, 0.5, 0.5]), bounds=metric_bounds("val_acc"))
+    assert mean == pytest.approx(2 / 3)
+    assert low == 0.0 and 0.5 < high <= 1.0
+    _, _, low, high = mean_std_ci(np.array([0.9, 0.99, 1.0]), bounds=metric_bounds("test_r2"))
+    assert high == 1.0
+    _, _, low, _ = mean_std_ci(np.array([0.01, 0.5]), bounds=metric_bounds("val_mae"))
+    assert low == 0.0
+
+
+def test_equal_accuracy_is_ranked_by_validation_loss() -> None:
+    runs = pd.DataFrame(
+        {
+            "lr": [0.1, 0.1, 1.0, 1.0],
+            "seed": [0, 1, 0, 1],
+            "status": ["finished"] * 4,
+            # (1 + 0.5) / 2 and (0.5 + 1) / 2: equal accuracy; lr 1.0 has the lower loss.
+            "val_acc": [1.0, 0.5, 0.5, 1.0],
+            "val_loss": [0.0147, 0.0147, 0.0048, 0.0048],
+        }
+    )
+    table = aggregate(runs, ["lr"], ["val_acc", "val_loss"], ("val_acc", False), ("val_loss", True))
+    assert table["lr"].tolist() == [1.0, 0.1]
+
+
+@pytest.mark.parametrize("kind", ["file", "read-only folder"])
+def test_report_out_that_cannot_be_written_is_one_line_and_exit_2(
+    log: Path, tmp_path: Path, kind: str
+) -> None:
+    if kind == "file":
+        out = tmp_path / "report.txt"
+        out.write_text("not a folder")
+    else:
+        out = Path("/proc/self")  # a folder no one can write in, root included
+    before = sorted(p.name for p in log.rglob("*"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(log), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mlplab:") and "--out" in lines[0], lines
+    assert sorted(p.name for p in log.rglob("*")) == before  # nothing written
+    with pytest.raises(ConfigError, match="--out"):
+        report(log, out=out, verbose=False)
+
+
+def test_report_of_a_sweep_over_hid_dims_into_a_folder_of_hid_dim_runs(tmp_path: Path) -> None:
+    log = tmp_path / "runs"
+    mlplab.train(data="xor", hid_dim=8, log_path=str(log), exp_name="e", **TINY)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "sweep", "--data", "xor", "--hid_dims", "8-4", "16-8",
+         "--epoch", "8", "--log_every", "0", "--plots", "none", "--engine", "numpy",
+         "--log_path", str(log), "--exp_name", "e", "--workers", "1"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "3 configs ranked by val_acc" in proc.stdout
+    assert (log / "e/report.html").is_file()
+
+
+def test_headers_are_never_cut_in_a_narrow_terminal(tmp_path: Path) -> None:
+    import re
+
+    for every in (1, 2):
+        mlplab.train(
+            data="xor", hid_dim=4, validate_every=every, log_path=str(tmp_path), exp_name="v",
+            **TINY,
+        )  # fmt: skip
+    # FORCE_COLOR makes rich treat the pipe as a terminal, COLUMNS a narrow one.
+    env = {**os.environ, "FORCE_COLOR": "1", "COLUMNS": "70"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
+    assert "validate_every" in text and "…" not in text
+    assert "95% CI in [0, 1]" in text and "clipped to [0, 1]" in text

@@ -68,6 +68,12 @@ class Report:
         done = self.runs[self.runs["status"] == "finished"] if "status" in self.runs else self.runs
         return None if done.empty else done.iloc[0]
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the ranked runs (status, metrics, run dir) and the best run's plots."""
+        from mlplab.notebook import report_html
+
+        return report_html(self)
+
 
 def report(
     log_path: str | Path,

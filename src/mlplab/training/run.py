@@ -100,6 +100,13 @@ class Result:
         names = np.asarray(self.dataset.class_names or [], dtype=object)
         return names[predicted_classes(task, outputs)]
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: status, metrics, run folder and the run's plots."""
+        from mlplab.notebook import result_html
+
+        title = f"{self.config.label()} on {self.dataset.name}"
+        return result_html(title, self.record, self.metrics, self.run_dir)
+
 
 @dataclass
 class _StopFlag:

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import EXAMPLES
 
+pytestmark = pytest.mark.slow  # trains the labs to the end, as printed
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")

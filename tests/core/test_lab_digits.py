@@ -26,6 +26,8 @@ import pytest
 
 from conftest import EXAMPLES
 
+pytestmark = pytest.mark.slow  # trains the labs to the end, as printed
+
 SLIDE_XOR_NN = {
     0: 0.7434073090553284,
     100: 0.6931650638580322,

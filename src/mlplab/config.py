@@ -135,8 +135,11 @@ class Config(BaseModel):
     sc_type: Literal["none", "residual"] = _field(
         "none", "skip connections between hidden layers of equal width", "model"
     )
-    init: Literal["default", "xavier", "kaiming", "normal"] = _field(
-        "default", "weight init; default is PyTorch's nn.Linear init", "model"
+    init: Literal["default", "xavier", "kaiming", "normal", "torch"] = _field(
+        "default",
+        "weight init; default is PyTorch's nn.Linear init drawn by NumPy, torch is the very "
+        "weights torch.manual_seed(seed) gives (the labs' printed numbers)",
+        "model",
     )
     use_xavier: bool = _field(False, "the lectures' alias for `init: xavier`", "model")
 

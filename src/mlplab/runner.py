@@ -114,6 +114,13 @@ class Result:
         names = np.asarray(self.dataset.class_names or [], dtype=object)
         return names[predicted_classes(task, outputs)]
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: status, metrics, run folder and the run's plots."""
+        from mlplab.notebook import result_html
+
+        title = f"{self.config.label()} on {self.dataset.name}"
+        return result_html(title, self.record, self.metrics, self.run_dir)
+
 
 # --- signals ---------------------------------------------------------------------------------
 @dataclass
@@ -253,7 +260,9 @@ def model_init(
     """One model's start: the initial weights from its own stream (or given), and its optimizer."""
     streams = run_streams(cfg.seed)
     if weights is None:
-        weights = init_state(spec, cfg.init, streams.weights, cfg.dtype)
+        # init: torch replays torch.manual_seed(seed) itself: it takes the seed, not a stream.
+        source = cfg.seed if cfg.init == "torch" else streams.weights
+        weights = init_state(spec, cfg.init, source, cfg.dtype)
     return ModelInit(weights, optim_of(cfg), cfg.dp_rate, streams.dropout)
 
 

@@ -88,6 +88,12 @@ class Section:
         done = self.runs[self.runs["status"] == "finished"] if "status" in self.runs else self.runs
         return None if done.empty else done.iloc[0]
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the ranked runs (status, metrics, run dir) and the best run's plots."""
+        from mlplab.notebook import report_html
+
+        return report_html(self)
+
 
 @dataclass
 class Report:

@@ -94,6 +94,12 @@ class SweepResult:
             line += f", {c['remaining']} not finished"
         return line + f" ({self.wall_time_s:.1f} s)"
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the counts, then the report's ranked runs and best plots."""
+        from mlplab.notebook import sweep_html
+
+        return sweep_html(self)
+
 
 def sweep(
     config: str | Path | dict[str, Any] | Config | None = None,

@@ -1,0 +1,216 @@
+"""Write the lab notebooks, examples/*.ipynb, from the cells below (with nbformat).
+
+The notebooks are kept without outputs; `tests/test_notebooks.py` executes every one of
+them with a real Jupyter kernel and checks what they print. Edit the cells here, then run:
+
+    python examples/build_notebooks.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+# Each notebook: a list of cells; a string starting with "#md " is a markdown cell.
+NOTEBOOKS: dict[str, list[str]] = {}
+
+NOTEBOOKS["01_perceptron_xor"] = [
+    """#md # A perceptron: AND and OR, but not XOR (lab 08-1)
+One Linear(2, 1) with a sigmoid, BCE, SGD lr 1, 10001 full-batch steps, seed 777. A line
+separates the classes of AND and of OR, so the perceptron solves them. No line separates
+XOR's: the cost sits at ln 2 = 0.6931 and every output is 0.5.""",
+    """import math
+
+import mlplab""",
+    """for gate, config in [("and", "and_perceptron.yaml"), ("or", "and_perceptron.yaml")]:
+    r = mlplab.train(
+        config, data=gate, exp_name=f"{gate}-perceptron", log_every=0, plots="none", verbose=False
+    )
+    print(f"{gate}: accuracy {r.record['test_acc']}")""",
+    """#md `xor_perceptron.yaml` draws the lab's own initial weights (`init: torch`), so the
+printout is the lab's: `step cost` every 100 steps, then Hypothesis, Correct and Accuracy.""",
+    """xor = mlplab.train("xor_perceptron.yaml", plots="none", log_every=1000)""",
+    """print(f"xor: cost {xor.record['train_loss']:.4f} (ln 2 = {math.log(2):.4f})")
+print("xor: outputs", xor.predict(xor.dataset.X_test).ravel().round(6), "(logits: all 0)")""",
+    """#md Every output is 0.5, a tie. The lab's rule `hypothesis > 0.5` calls all four rows
+class 0 and prints accuracy 0.5; mlplab decides by the sign of the logit, which is float32
+noise here, so its accuracy is 0.25, 0.5 or 0.75 by chance. Either way XOR is not solved.""",
+]
+
+NOTEBOOKS["02_manual_backprop"] = [
+    """#md # Backpropagation by hand (the manual-backprop slide)
+XOR with a 2-2-1 sigmoid network, NumPy only: the forward pass, the cost and every step of
+the chain rule, one line each (as `xor_backprop.py`). The slide starts from `torch.Tensor(2, 2)`,
+which is uninitialised memory, so its digits (1.02 -> 0.00113) cannot be replayed; here the
+weights are N(0, 1) from seed 777.""",
+    """import numpy as np
+
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)  # [4, 2]
+Y = np.array([[0], [1], [1], [0]], dtype=np.float64)  # [4, 1]: XOR
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def sigmoid_prime(x):
+    return sigmoid(x) * (1 - sigmoid(x))
+
+
+rng = np.random.default_rng(777)
+w1, b1 = rng.standard_normal((2, 2)), rng.standard_normal((2,))  # X @ w1: [in, hidden]
+w2, b2 = rng.standard_normal((2, 1)), rng.standard_normal((1,))
+learning_rate = 1.0""",
+    """for step in range(10001):
+    # forward
+    l1 = X @ w1 + b1
+    a1 = sigmoid(l1)
+    l2 = a1 @ w2 + b2
+    Y_pred = sigmoid(l2)
+    cost = -np.mean(Y * np.log(Y_pred) + (1 - Y) * np.log(1 - Y_pred))
+
+    # backward, by the chain rule
+    d_Y_pred = (Y_pred - Y) / (Y_pred * (1.0 - Y_pred) + 1e-7)
+    d_l2 = d_Y_pred * sigmoid_prime(l2)
+    d_w2 = a1.T @ d_l2
+    d_a1 = d_l2 @ w2.T
+    d_l1 = d_a1 * sigmoid_prime(l1)
+    d_w1 = X.T @ d_l1
+
+    # update: weights by the summed gradient, biases by the mean of their deltas
+    w1 = w1 - learning_rate * d_w1
+    b1 = b1 - learning_rate * d_l1.mean(axis=0)
+    w2 = w2 - learning_rate * d_w2
+    b2 = b2 - learning_rate * d_l2.mean(axis=0)
+    if step % 2000 == 0:
+        print(step, cost)""",
+    """predicted = (Y_pred > 0.5).astype(np.float64)
+print("Hypothesis:", Y_pred.ravel())
+print("Correct:", predicted.ravel())
+print("Accuracy:", (predicted == Y).mean())""",
+    """#md `mlplab gradcheck` checks the NumPy engine's layers, written the same way, against
+central differences and torch autograd.""",
+]
+
+NOTEBOOKS["03_xor_nn"] = [
+    """#md # XOR solved: xor-nn and xor-nn-wide-deep (labs 08-2, 08-3)
+`init: torch` draws the weights that `torch.manual_seed(777)` and `nn.Linear(2, 2)`,
+`nn.Linear(2, 1)` give in the lab, so mlplab prints the slide's numbers: 0.7434 at step 0,
+0.0012345 at step 10000. The last digits of the late costs differ by ~5e-5 relative, because
+the lab prints BCELoss of a float32 sigmoid and mlplab the more exact BCE-with-logits.""",
+    """import mlplab
+
+nn = mlplab.train("xor_nn.yaml", log_every=2000)""",
+    """# The curves hold each epoch's cost; the last is step 10000's (an epoch is one step here).
+print("step 10000 cost", nn.record["train_losses"][-1], "slide 0.0012345188297331333")""",
+    """#md The run's summary, with its plots (loss curve, decision surface, network):""",
+    """nn""",
+    """wide = mlplab.train("xor_wide_deep.yaml", plots="none", verbose=False)
+print("wide-deep: cost", wide.record["train_losses"][-1], "accuracy", wide.record["test_acc"])""",
+]
+
+NOTEBOOKS["04_regression"] = [
+    """#md # MLP regression (Standalone DL, lab 2)
+`y = 2 sin(x1) + log(x2² / 2) + e` on 2400 points, split 1600/400/400. The linear model
+against Linear(2, 200) -> ReLU -> Linear(200, 1), MSE, SGD lr 0.005. The lab trains 4000
+epochs; 1000 here keep the notebook quick, and the MLP is already well ahead
+(`mlplab train --config sinlog_mlp.yaml` runs the full lab).""",
+    """import mlplab
+
+short = dict(epoch=1000, validate_every=50, log_every=0, verbose=False)
+linear = mlplab.train("sinlog_linear.yaml", plots="none", **short)
+mlp = mlplab.train("sinlog_mlp.yaml", **short)
+print(f"linear: test MAE {linear.record['test_mae']:.3f}")
+print(f"mlp: test MAE {mlp.record['test_mae']:.3f}")""",
+    """mlp""",
+]
+
+NOTEBOOKS["05_classification"] = [
+    """#md # Classification: the ring lab (Standalone DL, lab 3)
+Three classes, by radius, on a stretched ring. Linear(2, 3) against Linear(2, 200) -> ReLU
+-> Linear(200, 3), cross-entropy, SGD lr 0.005. The lab uses 10000 points and 4000 epochs;
+2000 points and 400 epochs here keep the notebook quick.""",
+    """import mlplab
+
+short = dict(n_samples=2000, epoch=400, validate_every=50, log_every=0, plots="none", verbose=False)
+for name in ["ring_linear", "ring_mlp"]:
+    r = mlplab.train(f"{name}.yaml", **short)
+    print(f"{name}: test accuracy {r.record['test_acc']:.3f}")""",
+]
+
+NOTEBOOKS["06_parametrized_experiments"] = [
+    """#md # Parametrized experiments (Standalone DL, lectures 3 and 4)
+The lecture's `args` become settings; a list makes an axis of the grid (here n_layer x
+hid_dim, two seeds each). Every run writes `result.json` (settings merged with results, as
+the lecture's `experiment()` returns), and `mlplab.report` loads them all into pandas.""",
+    """import json
+
+import mlplab
+
+args = dict(
+    seed=[0, 1],
+    # SIZE: in_dim and out_dim follow from the data
+    data="ring",
+    n_samples=1000,
+    # MODEL
+    n_layer=[1, 2],
+    hid_dim=[8, 32],
+    act="relu",
+    use_bn=False,
+    dp_rate=0.0,
+    # HYPERPARAMETERS
+    optim="ADAM",
+    lr=0.01,
+    l2_coef=1e-5,
+    # EXP
+    epoch=40,
+    batch_size=100,
+    # LOGGING
+    log_path="runs",
+    exp_name="exp1",
+    plots="none",
+)
+res = mlplab.sweep(**args, workers=1, verbose=False)
+res""",
+    """record = json.loads((res.run_dirs[0] / "result.json").read_text())
+print({k: record[k] for k in ["n_layer", "hid_dim", "seed", "train_acc", "val_acc", "test_acc"]})
+print("curves:", [k for k in record if k.endswith("s") and isinstance(record[k], list)])""",
+    """rep = mlplab.report("runs", exp_name="exp1", verbose=False)
+best = rep.summary.iloc[0]
+print(f"best: n_layer {best['n_layer']}, hid_dim {best['hid_dim']}", end=", ")
+print(f"val_acc {best['val_acc_mean']:.3f}")
+rep""",
+]
+
+
+def build(name: str, cells: list[str]) -> nbformat.NotebookNode:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    for src in cells:
+        if src.startswith("#md "):
+            nb.cells.append(new_markdown_cell(src[4:]))
+        else:
+            nb.cells.append(new_code_cell(src))
+    # Stable cell ids, so a rebuild that changes nothing leaves the files unchanged.
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"{name[:2]}-{i:02d}"
+    return nb
+
+
+def main() -> None:
+    for name, cells in NOTEBOOKS.items():
+        path = HERE / f"{name}.ipynb"
+        nbformat.write(build(name, cells), path)
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

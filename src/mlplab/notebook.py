@@ -1,0 +1,145 @@
+"""Rich display in Jupyter: the HTML that a run, a sweep and a report show in a notebook.
+
+Jupyter calls ``_repr_html_`` on the last value of a cell. :class:`mlplab.training.run.Result`,
+:class:`mlplab.sweeps.api.SweepResult` and :class:`mlplab.reports.api.Report` delegate it to the
+builders here: a small table (status, metrics, run folder) and, where the run drew plots, the
+plots inline as base64 images. Outside Jupyter nothing calls them.
+
+This module imports nothing from mlplab, so the classes of every layer can call it; it reads
+the objects by their public attributes.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+# Plots shown inline, by suffix; a GIF (the --snapshot_every animation) plays in the notebook.
+IMAGE_MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
+# Rows of a sweep's or report's table shown in the notebook; the CSV files hold them all.
+MAX_ROWS = 20
+_STYLE = "border-collapse:collapse;margin:4px 0"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ""
+        return f"{v:.4e}" if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5) else f"{v:.4f}"
+    return "" if v is None else str(v)
+
+
+def table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+    """An HTML table, every cell escaped."""
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
+    return f'<table style="{_STYLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def images(folder: Path | None, limit: int = 8) -> str:
+    """The plot files of ``folder`` (png, svg, gif) as inline ``<img>`` tags; '' when none."""
+    if folder is None or not folder.is_dir():
+        return ""
+    tags = []
+    for p in sorted(folder.iterdir())[:limit]:
+        mime = IMAGE_MIME.get(p.suffix.lower())
+        if mime is None:
+            continue
+        data = base64.b64encode(p.read_bytes()).decode("ascii")
+        name = html.escape(p.stem.replace("_", " "))
+        tags.append(
+            f'<figure style="display:inline-block;margin:4px"><img src="data:{mime};base64,{data}" '
+            f'alt="{name}" style="max-width:420px"/><figcaption>{name}</figcaption></figure>'
+        )
+    return f"<div>{''.join(tags)}</div>" if tags else ""
+
+
+def result_html(
+    title: str, record: Mapping[str, Any], metrics: Mapping[str, float], run_dir: Path | None
+) -> str:
+    """One run: status, engine, time, its final metrics by split, the folder, then its plots.
+
+    ``metrics`` maps names such as ``test_acc`` to values; they are laid out split by metric.
+    """
+    split_names = ("train", "val", "test")
+    splits = [s for s in split_names if any(k.startswith(f"{s}_") for k in metrics)]
+    names = sorted({k.split("_", 1)[1] for k in metrics if k.split("_", 1)[0] in split_names})
+    rows = [[s, *(metrics.get(f"{s}_{m}") for m in names)] for s in splits]
+    info = [
+        ("status", record.get("status")),
+        ("engine", record.get("engine_used")),
+        ("wall time (s)", record.get("wall_time_s")),
+        ("best epoch", record.get("best_epoch")),
+        ("run dir", str(run_dir) if run_dir is not None else "not recorded"),
+    ]
+    return (
+        f"<div><b>{html.escape(title)}</b>"
+        + table(["", ""], [(k, v) for k, v in info if v is not None])
+        + table(["split", *names], rows)
+        + images(run_dir / "plots" if run_dir is not None else None)
+        + "</div>"
+    )
+
+
+def frame_html(df: Any, columns: list[str]) -> str:
+    """The first :data:`MAX_ROWS` rows of a DataFrame, the given columns that it has."""
+    cols = [c for c in columns if c in df.columns]
+    rows = df[cols].head(MAX_ROWS).itertuples(index=False, name=None)
+    note = f"<i>first {MAX_ROWS} of {len(df)} rows</i>" if len(df) > MAX_ROWS else ""
+    return table(cols, rows) + note
+
+
+def report_html(rep: Any) -> str:
+    """A report: its paths, the runs ranked (status, metrics, run dir), the best run's plots."""
+    metrics = [c for c in rep.runs.columns if c.split("_", 1)[0] in ("train", "val", "test")]
+    metrics = [c for c in metrics if c.rsplit("_", 1)[-1] in ("acc", "loss", "mae", "r2")]
+    metrics = sorted(metrics, key=lambda c: (c != rep.metric, c))
+    head = table(
+        ["", ""],
+        [
+            ("runs", len(rep.runs)),
+            ("configs", len(rep.summary)),
+            ("swept", ", ".join(rep.variables) or "seed replicates only"),
+            ("ranked by", f"{rep.metric} (mean over seeds)"),
+            ("report", str(rep.html_path)),
+            ("table", str(rep.csv_path)),
+        ],
+    )
+    runs = frame_html(rep.runs, ["run_id", *rep.variables, "seed", "status", *metrics, "run_dir"])
+    best = rep.best_run
+    plots = images(Path(str(best["run_dir"])) / "plots") if best is not None else ""
+    if plots:
+        plots = "<b>Best run's plots</b>" + plots
+    return f"<div><b>mlplab report</b>{head}{runs}{plots}</div>"
+
+
+def sweep_html(res: Any) -> str:
+    """A sweep: its counts and spec; then its report, or this call's outcomes without one."""
+    counts = getattr(res, "counts", {}) or {}
+    head = table(
+        ["", ""],
+        [
+            ("runs", len(res.configs)),
+            *((k, v) for k, v in counts.items()),
+            *([] if "interrupted" in counts else [("interrupted", res.interrupted)]),
+            ("wall time (s)", res.wall_time_s),
+            ("spec", str(res.spec_path)),
+        ],
+    )
+    if res.report is not None:
+        body = report_html(res.report)
+    else:
+        body = table(
+            ["run_id", "status", "wall_time_s", "error"],
+            [
+                [o.get("run_id"), o.get("status"), o.get("wall_time_s"), o.get("error")]
+                for o in res.outcomes[:MAX_ROWS]
+            ],
+        )
+    return f"<div><b>mlplab sweep</b>{head}{body}</div>"

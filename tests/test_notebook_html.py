@@ -1,0 +1,100 @@
+"""The HTML that Jupyter shows for a Result, a sweep and a report (``_repr_html_``)."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+import mlplab
+
+VOID = {"img", "br", "hr", "meta", "input"}
+
+
+class _Checker(HTMLParser):
+    """Collects text and image sources; fails on a closing tag that closes nothing open."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.text: list[str] = []
+        self.images: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs)["src"])
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):  # <img/>: opens and closes at once
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, (tag, self.stack)
+        self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html: str) -> _Checker:
+    c = _Checker()
+    c.feed(html)
+    c.close()
+    assert c.stack == [], c.stack  # every tag closed
+    return c
+
+
+@pytest.fixture(scope="module")
+def xor_run(tmp_path_factory):
+    log = tmp_path_factory.mktemp("runs")
+    return mlplab.train(
+        data="xor", n_layer=1, hid_dim=4, act="tanh", lr=0.5, epoch=200, log_every=0,
+        verbose=False, log_path=str(log), plots="png",
+    )  # fmt: skip
+
+
+def test_result_shows_status_metrics_run_dir_and_plots(xor_run):
+    c = parse(xor_run._repr_html_())
+    text = " ".join(c.text)
+    assert "finished" in text and str(xor_run.run_dir) in text
+    assert f"{xor_run.record['test_loss']:.4f}" in text
+    assert f"{xor_run.record['test_acc']:.4f}" in text
+    plots = sorted(p.stem for p in (xor_run.run_dir / "plots").glob("*.png"))
+    assert plots and len(c.images) == len(plots)
+    assert all(src.startswith("data:image/png;base64,") for src in c.images)
+
+
+def test_result_without_a_record_has_no_plots_and_says_so():
+    r = mlplab.train(data="and", model="linear", epoch=20, log_every=0, verbose=False, record=False)
+    c = parse(r._repr_html_())
+    assert "not recorded" in " ".join(c.text) and c.images == []
+
+
+def test_html_escapes_what_it_shows(xor_run):
+    from mlplab.notebook import table
+
+    c = parse(table(["a<b>"], [["</td><script>x</script>"]]))
+    assert "".join(c.text) == "a<b></td><script>x</script>"
+
+
+def test_sweep_and_report_show_runs_with_status_metrics_and_dirs(tmp_path):
+    res = mlplab.sweep(
+        data="xor", n_layer=1, hid_dim=[2, 4], act="tanh", lr=0.5, seed=[0, 1], epoch=50,
+        log_every=0, verbose=False, log_path=str(tmp_path), exp_name="g", workers=1,
+    )  # fmt: skip
+    sweep_text = " ".join(parse(res._repr_html_()).text)
+    rep = res.report
+    report = parse(rep._repr_html_())
+    report_text = " ".join(report.text)
+    for text in (sweep_text, report_text):
+        assert "val_acc" in text and "finished" in text
+        for _, run in rep.runs.iterrows():
+            assert run["run_id"] in text and str(run["run_dir"]) in text
+            assert f"{run['val_acc']:.4f}" in text
+    assert "4" in sweep_text and str(res.spec_path) in sweep_text
+    best_plots = list(Path(rep.runs.iloc[0]["run_dir"]).glob("plots/*.png"))
+    assert len(report.images) == len(best_plots) > 0

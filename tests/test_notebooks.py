@@ -1,0 +1,121 @@
+"""Every examples/*.ipynb runs top to bottom in a real Jupyter kernel and reaches its lab's outcome."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+
+import pytest
+
+from conftest import EXAMPLES
+
+pytestmark = pytest.mark.slow  # trains the labs to the end, as printed
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+NOTEBOOKS = sorted(p.stem for p in EXAMPLES.glob("*.ipynb"))
+
+
+def execute(name: str, tmp_path):
+    """Run the notebook in a kernel whose working folder is ``tmp_path`` (runs/ lands there)."""
+    for config in EXAMPLES.glob("*.yaml"):  # the notebooks load the lab configs by file name
+        shutil.copy(config, tmp_path)
+    nb = nbformat.read(EXAMPLES / f"{name}.ipynb", as_version=4)
+    nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    return nb
+
+
+def text_of(nb) -> str:
+    """Everything the cells printed, and the plain-text form of what they displayed."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out["text"])
+            elif "data" in out and "text/plain" in out["data"]:
+                parts.append(out["data"]["text/plain"])
+    return "\n".join(parts)
+
+
+def html_outputs(nb) -> list[str]:
+    return [
+        out["data"]["text/html"]
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if "data" in out and "text/html" in out["data"]
+    ]
+
+
+def number(pattern: str, text: str) -> float:
+    m = re.search(pattern, text, re.M)
+    assert m, (pattern, text[-3000:])
+    return float(m[1])
+
+
+def test_every_lab_has_a_notebook():
+    assert NOTEBOOKS == [
+        "01_perceptron_xor",
+        "02_manual_backprop",
+        "03_xor_nn",
+        "04_regression",
+        "05_classification",
+        "06_parametrized_experiments",
+    ]
+
+
+def test_perceptron_solves_and_or_but_not_xor(tmp_path):
+    out = text_of(execute("01_perceptron_xor", tmp_path))
+    assert number(r"and: accuracy ([\d.]+)", out) == 1.0
+    assert number(r"or: accuracy ([\d.]+)", out) == 1.0
+    assert number(r"xor: cost ([\d.]+)", out) == pytest.approx(math.log(2), abs=1e-4)
+    assert re.search(r"^0 0\.72739", out, re.M)  # the lab's printout, from its own weights
+    assert (tmp_path / "runs" / "xor-perceptron").is_dir()
+
+
+def test_manual_backprop_reaches_accuracy_one(tmp_path):
+    out = text_of(execute("02_manual_backprop", tmp_path))
+    assert number(r"Accuracy: ([\d.]+)", out) == 1.0
+    costs = [float(m[1]) for m in re.finditer(r"^\d+ ([\d.e-]+)$", out, re.M)]
+    assert costs[0] > 0.5 and costs[-1] < 0.01
+
+
+def test_xor_nn_prints_the_slides_numbers_and_displays_its_run(tmp_path):
+    nb = execute("03_xor_nn", tmp_path)
+    out = text_of(nb)
+    assert number(r"^0 ([\d.]+)$", out) == pytest.approx(0.7434073, rel=1e-6)
+    assert number(r"step 10000 cost ([\d.e-]+)", out) == pytest.approx(0.0012345188, rel=1e-4)
+    assert number(r"wide-deep: cost [\d.e-]+ accuracy ([\d.]+)", out) == 1.0
+    # The cell that holds only `nn` shows the Result as HTML: metrics, run dir, plots inline.
+    html = [h for h in html_outputs(nb) if "run dir" in h]
+    assert len(html) == 1 and "data:image/png;base64," in html[0]
+    assert "xor-nn" in html[0] and "1.0000" in html[0]
+
+
+def test_regression_mlp_beats_linear(tmp_path):
+    nb = execute("04_regression", tmp_path)
+    out = text_of(nb)
+    linear, mlp = number(r"linear: test MAE ([\d.]+)", out), number(r"mlp: test MAE ([\d.]+)", out)
+    assert mlp < 0.85 * linear
+    assert any("test" in h and "mae" in h for h in html_outputs(nb))
+
+
+def test_classification_mlp_beats_linear(tmp_path):
+    out = text_of(execute("05_classification", tmp_path))
+    linear = number(r"ring_linear: test accuracy ([\d.]+)", out)
+    mlp = number(r"ring_mlp: test accuracy ([\d.]+)", out)
+    assert mlp > linear + 0.15
+
+
+def test_parametrized_experiments_sweep_and_report(tmp_path):
+    nb = execute("06_parametrized_experiments", tmp_path)
+    out = text_of(nb)
+    assert "'test_acc'" in out and "train_losses" in out and "val_accs" in out
+    assert 0.5 < number(r"val_acc ([\d.]+)", out) <= 1.0
+    assert len(list((tmp_path / "runs" / "exp1").glob("*/result.json"))) == 8
+    html = html_outputs(nb)
+    assert any("mlplab sweep" in h for h in html) and any("mlplab report" in h for h in html)

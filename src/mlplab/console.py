@@ -82,11 +82,11 @@ class RunConsole:
         if isinstance(event, Step):
             if self.log_every and event.step % self.log_every == 0:
                 losses = event.losses
-                loss = float(losses[0]) if len(losses) == 1 else float(np.median(losses))
-                self.step(event.step, loss)
+                one = float(losses[0]) if len(losses) == 1 else float(np.median(losses))
+                self.step(event.step, one)
         elif isinstance(event, Validate):
-            loss = event.train_loss
-            info = f"loss {float(loss[0]):.4g}" if len(loss) == 1 else ""
+            train = event.train_loss
+            info = f"loss {float(train[0]):.4g}" if len(train) == 1 else ""
             self.epoch(event.epoch, info)
 
 

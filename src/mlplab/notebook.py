@@ -1,6 +1,6 @@
 """Rich display in Jupyter: the HTML that a run, a sweep and a report show in a notebook.
 
-Jupyter calls ``_repr_html_`` on the last value of a cell. :class:`mlplab.training.run.Result`,
+Jupyter calls ``_repr_html_`` on the last value of a cell. :class:`mlplab.runner.Result`,
 :class:`mlplab.sweeps.api.SweepResult` and :class:`mlplab.reports.api.Report` delegate it to the
 builders here: a small table (status, metrics, run folder) and, where the run drew plots, the
 plots inline as base64 images. Outside Jupyter nothing calls them.

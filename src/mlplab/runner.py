@@ -762,6 +762,7 @@ def train_stack(
     specs = [model_spec(c, data) for c in cfgs]
     engine = resolve_engine(c0.engine, specs[0], len(data.X_train), c0.batch_size, c0.device)
     parts: dict[tuple[int, ...], list[int]] = {}
+    where: tuple[int, ...]
     saved: list[Restored | None] = []
     for i, (cfg, spec) in enumerate(zip(cfgs, specs, strict=True)):
         r = _resumable(cfg, spec)
@@ -772,18 +773,19 @@ def train_stack(
     for where, idx in parts.items():
         if should_stop is not None and should_stop():
             break
+        restored = [saved[i] for i in idx]
         part = _train_part(
             [cfgs[i] for i in idx],
             data,
             [specs[i] for i in idx],
             engine,
-            [saved[i] for i in idx] if where else None,  # type: ignore[misc]
+            [r for r in restored if r is not None] if where else None,
             verbose,
             tb_points,
             should_stop,
         )
-        for i, r in zip(idx, part, strict=True):
-            results[i] = r
+        for i, res in zip(idx, part, strict=True):
+            results[i] = res
     LAST_TIMINGS["total_s"] = time.perf_counter() - t0
     if not curves_in_results:
         results = [

@@ -47,6 +47,7 @@ from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, MlplabError
+from mlplab.training.events import End, Event
 from mlplab.training.loop import LrSchedule
 
 __all__ = ["EXPECTED_FAILED_CHECKS", "MLPClassifier", "MLPRegressor", "expected_failed_checks"]
@@ -418,6 +419,11 @@ class _MLPBase(BaseEstimator):
         assert order_rng is not None  # made on the first fit
         state = StackState.fresh([order_rng])
         ends: list[Any] = []
+
+        def keep_end(event: Event) -> None:
+            if isinstance(event, End):
+                ends.append(event)
+
         try:
             # As in `train`: an overflow shows as a non-finite loss, reported as divergence.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -428,7 +434,7 @@ class _MLPBase(BaseEstimator):
                     schedule,
                     [LrSchedule(self._current_lr(cfg))],
                     state,
-                    [ends.append],
+                    [keep_end],
                 )
         finally:
             self._backend.set_data({})

@@ -53,7 +53,7 @@ def write_curves(run_dir: Path, curves: dict[str, list[float] | list[int]]) -> N
         k: np.asarray(v, dtype=np.int64 if k == "val_epochs" else np.float64)
         for k, v in curves.items()
     }
-    np.savez_compressed(buf, **arrays)
+    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     atomic_write_bytes(Path(run_dir) / CURVES_FILE, buf.getvalue())
 
 

@@ -219,11 +219,11 @@ def fit(
             if not finite.all():
                 # A NaN or inf loss ends that model, before its loss is counted.
                 bad = np.flatnonzero(~finite)
-                why = [
+                messages = [
                     str(RunDiverged(state.step, float(losses[r]), float(lr[state.ids[r]])))
                     for r in bad
                 ]
-                end(bad, "diverged", why)
+                end(bad, "diverged", messages)
                 losses = losses[finite]
                 order = None if order is None else order[finite]
                 idx = None if idx is None else idx[finite]

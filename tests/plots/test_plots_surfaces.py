@@ -30,7 +30,7 @@ def test_grid_covers_every_point_with_a_margin_in_raw_units(moons):
 
 
 def test_binary_surface_is_the_models_own_decision(moons):
-    s = surfaces.surface_for(moons.dataset, moons.backend, n=60)
+    s = surfaces.surface_for(moons.dataset, moons.backend.predict, n=60)
     assert isinstance(s, surfaces.ClassSurface) and s.task == "binary"
     assert s.probs.shape == (60, 60, 2) and s.classes.shape == (60, 60)
     np.testing.assert_allclose(s.probs.sum(axis=-1), 1.0)
@@ -46,7 +46,7 @@ def test_binary_surface_is_the_models_own_decision(moons):
 
 def test_multiclass_surface_is_the_argmax(tmp_path_factory):
     ring = trained(tmp_path_factory, "ring", **RING)
-    s = surfaces.surface_for(ring.dataset, ring.backend, n=40)
+    s = surfaces.surface_for(ring.dataset, ring.backend.predict, n=40)
     assert isinstance(s, surfaces.ClassSurface) and s.probs.shape == (40, 40, 3)
     out = ring.backend.predict(s.grid.model_inputs)
     np.testing.assert_array_equal(s.classes.ravel(), out.argmax(axis=1))
@@ -59,7 +59,7 @@ def test_multiclass_surface_is_the_argmax(tmp_path_factory):
 
 def test_regression_surface_values_are_predictions(tmp_path_factory):
     sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
-    s = surfaces.surface_for(sinlog.dataset, sinlog.backend, n=30)
+    s = surfaces.surface_for(sinlog.dataset, sinlog.backend.predict, n=30)
     assert isinstance(s, surfaces.RegressionSurface)
     pts = np.column_stack([s.grid.xx.ravel(), s.grid.yy.ravel()])
     np.testing.assert_allclose(s.values.ravel(), sinlog.predict(pts)[:, 0], rtol=1e-6)
@@ -68,7 +68,7 @@ def test_regression_surface_values_are_predictions(tmp_path_factory):
 def test_no_surface_without_two_features(tmp_path_factory):
     iris = trained(tmp_path_factory, "iris", **IRIS)
     assert not surfaces.is_planar(iris.dataset)
-    assert surfaces.surface_for(iris.dataset, iris.backend) is None
+    assert surfaces.surface_for(iris.dataset, iris.backend.predict) is None
 
 
 def test_xor_grid_is_the_unit_square_plus_margin(tmp_path_factory):

@@ -1,13 +1,13 @@
 """The model's surface captured during training: what ``--snapshot_every`` keeps.
 
 ``mlplab train --snapshot_every N`` makes ``train`` create a :class:`SnapshotRecorder`,
-call :meth:`~SnapshotRecorder.capture` every ``N`` steps, and have the frames drawn at
-the end (:mod:`mlplab.plots.snapshots`: an animated GIF and a grid of snapshots). The
+call :meth:`~SnapshotRecorder.capture` every ``N`` steps, and pass it to
+:func:`~mlplab.plots.run_plots.draw_run_plots` at the end, which draws the frames
+(:mod:`mlplab.plots.snapshots`: an animated GIF and a grid of snapshots). The
 recorder evaluates the model on a fixed grid over the data's plane (a few thousand
 points: cheap next to a training step on real data) and keeps only those numbers.
 
-It imports no matplotlib, and what it keeps pickles, so the run's process can hand the
-drawing to the plot workers (:mod:`mlplab.plots.worker`).
+It imports no matplotlib: drawing is :mod:`mlplab.plots.snapshots`' job.
 
 Data that is not 2-D has no plane to draw on: the recorder then captures nothing and
 writes nothing, without complaint.
@@ -19,7 +19,6 @@ import copy
 import json
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,9 +27,7 @@ from mlplab.engines.spec import ModelSpec
 from mlplab.plots import surfaces
 from mlplab.plots.inputs import DataInfo
 from mlplab.plots.labels import display_name, model_label
-
-if TYPE_CHECKING:
-    from mlplab.engines.backend import Backend
+from mlplab.plots.surfaces import Predict
 
 SNAPSHOT_GRID = 80  # grid points per axis: coarser than the final plot, captured often
 MAX_FRAMES = 60  # frames in the GIF; more only make a bigger file of the same story
@@ -101,14 +98,14 @@ class SnapshotRecorder:
             elif data.task == "multiclass":
                 self.points_class = y.astype(np.int64)
 
-    def capture(self, step: int, backend: Backend) -> None:
-        """Evaluate the model on the grid and keep the result for ``step``."""
+    def capture(self, step: int, predict: Predict) -> None:
+        """Evaluate the model (``predict``, as for surfaces) on the grid; keep it for ``step``."""
         if self.grid is None:
             return
         if self.info.task == "regression":
-            frame = surfaces.regression_surface(backend, self.grid).values
+            frame = surfaces.regression_surface(predict, self.grid).values
         else:
-            s = surfaces.class_surface(backend, self.info.task, self.grid)
+            s = surfaces.class_surface(predict, self.info.task, self.grid)
             frame = s.probs[..., 1] if s.task == "binary" else s.probs
         self.steps.append(int(step))
         self.frames.append(frame.astype(np.float32))
@@ -130,8 +127,8 @@ class SnapshotRecorder:
     def for_drawing(self) -> SnapshotRecorder:
         """A copy with the frames the pictures show: the GIF's (at most :data:`MAX_FRAMES`).
 
-        What is drawn, here or in a plot worker: a run that snapshots every step keeps
-        thousands of frames, and the pictures need at most sixty of them.
+        A run that snapshots every step keeps thousands of frames, and the pictures
+        need at most sixty of them.
         """
         chosen = pick(len(self.frames), MAX_FRAMES)
         out = copy.copy(self)
@@ -167,7 +164,7 @@ class SnapshotRecorder:
 
     @classmethod
     def load(cls, path: str | Path) -> SnapshotRecorder:
-        """The frames :meth:`save` wrote, ready to :meth:`write` (no model, no data)."""
+        """The frames :meth:`save` wrote, ready to draw (no model, no data)."""
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             rec = cls.__new__(cls)
@@ -181,19 +178,3 @@ class SnapshotRecorder:
             rec.points_X = z["points_X"]
             rec.points_class = None if rec.info.task == "regression" else z["points_class"]
         return rec
-
-    def write(self, plots_dir: str | Path, fmt: str = "png") -> list[str]:
-        """Write the GIF and the grid of snapshots; return their names (none if nothing).
-
-        Parameters
-        ----------
-        plots_dir : path
-            Folder to write to (created if missing).
-        fmt : {'png', 'svg'}
-            Format of the grid; the animation is always a GIF.
-        """
-        if not self.frames:
-            return []
-        from mlplab.plots.snapshots import write_snapshots
-
-        return write_snapshots(self.for_drawing(), Path(plots_dir), fmt)

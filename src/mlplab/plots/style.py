@@ -2,7 +2,7 @@
 
 Figures are built as :class:`matplotlib.figure.Figure` objects on an Agg canvas, never
 through ``pyplot``: nothing opens a window, nothing depends on the user's backend or on a
-display (CI, SSH, workers), and ``pyplot``'s global figure registry is never touched, so
+display (CI, SSH, a sweep worker), and ``pyplot``'s global figure registry is never touched, so
 drawing leaks no figures. Skipping pyplot (and seaborn) also keeps the import cheap,
 which matters because every ``mlplab train`` draws at its end.
 

@@ -4,29 +4,29 @@ Axes are in the data's own units. When the dataset was standardized the model se
 ``(x - mean) / std`` (``Dataset.X_*`` hold the transformed inputs); the grid is laid out
 in raw units for the axes and passed through :meth:`~mlplab.data.dataset.Dataset.transform`
 before it reaches the model. ``Surface.model_inputs`` keeps exactly what the model saw,
-so that anyone can check a picture against ``backend.predict``. Because the transform is
+so that anyone can check a picture against the model's ``predict``. Because the transform is
 affine per axis, the picture is the same as one drawn in the model's space; only the
 tick labels differ.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from mlplab.data.dataset import Dataset
-from mlplab.training.metrics import predicted_classes, probabilities
+from mlplab.plots.decisions import predicted_classes, probabilities
 
 GRID = 150  # grid points per axis: 22,500 predictions, a few ms for the small models here
 MARGIN = 0.15  # room around the data, as a fraction of its span on each axis
 
 
-class Predicts(Protocol):
-    """A trained model as surfaces use it (every engine's Backend is one)."""
-
-    def predict(self, X: np.ndarray) -> np.ndarray: ...
+# A trained model as plots use it: inputs as the model sees them (standardized if the
+# data was, like ``Dataset.X_train``), float [N, in_dim] -> outputs [N, out_dim] (logits
+# or values). Every engine's ``Backend.predict`` is one.
+Predict = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -68,7 +68,7 @@ class ClassSurface:
         Class probabilities (C = 2 for binary: P(class 0), P(class 1)).
     classes : ndarray, int64 [G, G]
         Predicted class: P(class 1) > 0.5 (logit > 0) for binary, argmax otherwise,
-        exactly as :func:`mlplab.training.metrics.predicted_classes` decides.
+        exactly as :func:`mlplab.plots.decisions.predicted_classes` decides.
     task : str
         ``binary`` or ``multiclass``.
     """
@@ -135,34 +135,34 @@ def make_grid(data: Dataset, n: int = GRID, margin: float = MARGIN) -> Grid:
     return Grid(xx, yy, data.transform(flat))
 
 
-def predict_grid(backend: Predicts, grid: Grid) -> np.ndarray:
+def predict_grid(predict: Predict, grid: Grid) -> np.ndarray:
     """The model's raw outputs (logits or values) at every grid point, float64 [G*G, out]."""
-    return np.asarray(backend.predict(grid.model_inputs), dtype=np.float64)
+    return np.asarray(predict(grid.model_inputs), dtype=np.float64)
 
 
-def class_surface(backend: Predicts, task: str, grid: Grid) -> ClassSurface:
+def class_surface(predict: Predict, task: str, grid: Grid) -> ClassSurface:
     """Probabilities and predicted classes of a classifier over ``grid``."""
-    out = predict_grid(backend, grid)
+    out = predict_grid(predict, grid)
     shape = grid.xx.shape
     probs = probabilities(task, out).reshape(*shape, -1)
     classes = predicted_classes(task, out).reshape(shape)
     return ClassSurface(grid, probs, classes, task)
 
 
-def regression_surface(backend: Predicts, grid: Grid, target: int = 0) -> RegressionSurface:
+def regression_surface(predict: Predict, grid: Grid, target: int = 0) -> RegressionSurface:
     """Predicted values of output column ``target`` over ``grid``."""
-    out = predict_grid(backend, grid)
+    out = predict_grid(predict, grid)
     return RegressionSurface(grid, out[:, target].reshape(grid.xx.shape), target)
 
 
-def surface_for(data: Dataset, backend: Predicts, n: int = GRID) -> Surface | None:
+def surface_for(data: Dataset, predict: Predict, n: int = GRID) -> Surface | None:
     """The model's surface over the data's plane, or None when the data is not 2-D."""
     if not is_planar(data):
         return None
     grid = make_grid(data, n)
     if data.task == "regression":
-        return regression_surface(backend, grid)
-    return class_surface(backend, data.task, grid)
+        return regression_surface(predict, grid)
+    return class_surface(predict, data.task, grid)
 
 
 def class_rgba(surface: ClassSurface, colors: list[str]) -> np.ndarray:

@@ -35,7 +35,6 @@ from mlplab.errors import (
     RecordError,
     RunDiverged,
 )
-from mlplab.plots.worker import RunPlotter, discard_prestarted
 from mlplab.runs.atomic import link_replace
 from mlplab.runs.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from mlplab.runs.record import RunRecord, check_writable, run_dir_of, run_name
@@ -141,13 +140,12 @@ class RunHooks(Hooks):
             if self.ctx.tb is not None:
                 self.ctx.tb.scalar("train/step_loss", loss, state.step)
         if self.ctx.snapshots is not None and state.step % cfg.snapshot_every == 0:
-            self.ctx.snapshots.capture(state.step, self.ctx.backend)
+            self.ctx.snapshots.capture(state.step, self.ctx.backend.predict)
 
     def on_validate(self, state: LoopState, improved: bool) -> None:
         h = state.history
         if improved:
             self.ctx.best = (self.ctx.backend.state_dict(), state.epoch)
-        self.ctx.plotter.progress(h)
         e = state.epoch
         # Thinned like train/loss to about 1000 points a run: every event costs a trip
         # through the writer's queue, which on lab-sized models outweighs the step itself.
@@ -196,7 +194,6 @@ class _RunContext:
     last_saved: int = -1  # optimizer steps of the state last written to last.safetensors
     started: float = field(default_factory=time.time)
     elapsed_before: float = 0.0
-    plotter: RunPlotter = field(default_factory=RunPlotter)
 
     def checkpoint(
         self, state: LoopState, model: dict[str, np.ndarray] | None = None
@@ -409,13 +406,12 @@ def train(
         For bad settings or data (before anything is written).
     """
     stop = _StopFlag()
-    plotter = RunPlotter()  # may fork plot workers; stopped below however the run ends
     if handle_signals:
         # Installed before anything is written, and restored however the run ends, so a
         # signal at any moment leaves either no record or a consistent one.
         stop.install()
     try:
-        return _train(config, resume, verbose, record, dataset, overrides, stop, plotter)
+        return _train(config, resume, verbose, record, dataset, overrides, stop)
     except OSError as err:
         # Disk full or folder removed mid-run: _abort has recorded what it could.
         at = f" ({err.filename})" if err.filename else ""
@@ -423,7 +419,6 @@ def train(
             f"{err.strerror or err}{at}; the run stopped, its last checkpoint is kept"
         ) from None
     finally:
-        plotter.stop()
         stop.restore()
 
 
@@ -435,7 +430,6 @@ def _train(
     dataset: Dataset | None,
     overrides: dict[str, Any],
     stop: _StopFlag,
-    plotter: RunPlotter,
 ) -> Result:
     # --- validate ---------------------------------------------------------------------------
     ckpt: Checkpoint | None = None
@@ -447,11 +441,6 @@ def _train(
         check_writable(cfg.log_path)
     data = dataset if dataset is not None else load_data(cfg)
     spec = model_spec(cfg, data)
-    if record and cfg.plots != "none":
-        # Plot workers get matplotlib ready on a spare core while the run trains.
-        plotter.start()
-    else:
-        discard_prestarted()  # free the core for training
 
     # --- build ------------------------------------------------------------------------------
     order_rng = np.random.default_rng([cfg.seed, 1])
@@ -485,7 +474,6 @@ def _train(
     if rec is not None:
         rec.start(cfg, fresh=ckpt is None)
         rec.write_result({**header, **_curves(state, data.task)})
-        plotter.prepare(header, data, backend, spec, cfg.plots)
 
     tb = None
     if rec is not None:
@@ -507,18 +495,14 @@ def _train(
         stop,
         tb_every=max(1, cfg.epoch // 1000),
         elapsed_before=elapsed_before,
-        plotter=plotter,
     )
     if ckpt is not None and rec is not None:
         ctx.best = _saved_best(rec, state)
         ctx.best_saved = state.history.best_epoch if ctx.best is not None else -1
     if cfg.snapshot_every and rec is not None and cfg.plots != "none":
-        try:
-            from mlplab.plots.recorder import SnapshotRecorder
+        from mlplab.plots.recorder import SnapshotRecorder
 
-            ctx.snapshots = SnapshotRecorder(data, spec)
-        except ImportError:
-            ctx.snapshots = None
+        ctx.snapshots = SnapshotRecorder(data, spec)
     if verbose:
         where = f" -> {rec.dir}" if rec is not None else ""
         console.line(
@@ -714,11 +698,6 @@ def _finish(
     result["wall_time_s"] = ctx.elapsed()
     rec = ctx.record
     draw = rec is not None and status == "finished" and cfg.plots != "none"
-    if rec is not None and draw:
-        # Sent before the record is written, so that the plot workers draw meanwhile.
-        ctx.plotter.submit(
-            rec.plots_dir, result, data, backend, ctx.spec, cfg.plots, snapshots=ctx.snapshots
-        )
     if rec is not None:
         if status != "diverged":
             ctx.save("last", state, metrics=False)
@@ -734,45 +713,38 @@ def _finish(
                 {k: v for k, v in cfg.to_dict().items() if not isinstance(v, list)}, finals
             )
             ctx.tb.close()
-        if draw:
-            _draw_plots(ctx, state, result)
         if ctx.snapshots is not None and cfg.plots != "none":
             _save_snapshots(ctx)
-            if not ctx.plotter.snapshots_sent:
-                _write_snapshots(ctx, result)  # unless the plot workers drew them
         rec.write_result(result)
+        if draw:
+            _draw_plots(ctx, result)
     return result
 
 
-def _draw_plots(ctx: _RunContext, state: LoopState, result: dict[str, Any]) -> None:
-    """Plots never cost a run its results: any failure is a warning.
+def _draw_plots(ctx: _RunContext, result: dict[str, Any]) -> None:
+    """Draw the plots after result.json is written; a plot that fails only warns.
 
-    The plot workers' files, when they draw (see :mod:`mlplab.plots.worker`); otherwise
-    drawn here.
+    The files drawn go into result.json under their own keys (``plots`` is the
+    setting): ``plot_files``, and ``snapshots`` for the animation.
     """
-    import warnings
+    from mlplab.plots.recorder import STEM
+    from mlplab.plots.run_plots import draw_run_plots
 
-    from mlplab.plots.worker import describe
-
-    if not ctx.plotter.running:
-        try:
-            import mlplab.plots.run_plots  # noqa: F401  (no matplotlib: no plots)
-        except ImportError:
-            return
     assert ctx.record is not None  # plots are drawn only for recorded runs
-    try:
-        # `plots` is the setting (png/svg/none); the files drawn go under their own key.
-        result["plot_files"] = ctx.plotter.collect(
-            ctx.record.plots_dir, result, ctx.data, ctx.backend, ctx.spec, ctx.cfg.plots
-        )
-        if ctx.plotter.snapshot_files:
-            result["snapshots"] = ctx.plotter.snapshot_files
-    except Exception as err:
-        warnings.warn(
-            f"mlplab: plotting failed ({describe(err)}); results are kept",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    names = draw_run_plots(
+        ctx.record.plots_dir,
+        result,
+        ctx.data,
+        ctx.backend.predict,
+        ctx.spec,
+        weights=ctx.backend.state_dict(),
+        fmt=ctx.cfg.plots,
+        snapshots=ctx.snapshots,
+    )
+    result["plot_files"] = [n for n in names if not n.startswith(STEM)]
+    if snapshots := [n for n in names if n.startswith(STEM)]:
+        result["snapshots"] = snapshots
+    ctx.record.write_result(result)
 
 
 def _save_snapshots(ctx: _RunContext) -> None:
@@ -781,19 +753,6 @@ def _save_snapshots(ctx: _RunContext) -> None:
 
     if ctx.snapshots.frames and ctx.record is not None:
         ctx.snapshots.save(ctx.record.dir / SNAPSHOT_FILE)
-
-
-def _write_snapshots(ctx: _RunContext, result: dict[str, Any]) -> None:
-    import warnings
-
-    try:
-        result["snapshots"] = ctx.snapshots.write(ctx.record.plots_dir, fmt=ctx.cfg.plots)  # type: ignore[union-attr]
-    except Exception as err:
-        warnings.warn(
-            f"mlplab: snapshot animation failed ({type(err).__name__}: {err}); results are kept",
-            RuntimeWarning,
-            stacklevel=2,
-        )
 
 
 def _print_summary(ctx: _RunContext, result: dict[str, Any]) -> None:

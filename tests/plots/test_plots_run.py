@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 
@@ -10,7 +11,7 @@ import pytest
 from plots_testlib import IRIS, RING, SINLOG, XOR_NN, assert_image, model_classes, trained
 
 from mlplab.plots import decisions, network, surfaces
-from mlplab.plots.inputs import confusion_of_test, split_points, surface_points
+from mlplab.plots.inputs import DataInfo, confusion_of_test, split_points, surface_points
 from mlplab.plots.run_plots import (
     confusion_counts,
     confusion_figure,
@@ -41,6 +42,12 @@ def _titles(fig) -> str:
     """Every title of the figure (suptitle and axes titles), joined."""
     parts = [fig.get_suptitle()] + [ax.get_title() for ax in fig.axes]
     return "\n".join(p for p in parts if p)
+
+
+def _legend_texts(fig) -> list[str]:
+    """The texts of the figure's legends (figure-level, then each axes')."""
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    return [t.get_text() for leg in legends for t in leg.get_texts()]
 
 
 def _assert_covers(ax, raw_points: np.ndarray) -> None:
@@ -109,11 +116,24 @@ def test_xor_loss_curves_are_log_scaled_and_labelled(xor):
     for needle in ("xor", "mlp 2x1 sigmoid", "test acc 1.000", "bce"):
         assert needle in titles, (needle, titles)
     assert "accuracy" in ax_metric.get_ylabel()
-    for ax in (ax_loss, ax_metric):
-        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "val"]
-    train_line = ax_loss.get_lines()[0]
-    assert train_line.get_ydata()[0] == losses[0] and train_line.get_ydata()[-1] == losses[-1]
-    assert train_line.get_xdata()[-1] == len(losses)
+    # XOR's splits are the same four rows: one curve (the val curve) stands for all three.
+    assert _legend_texts(fig) == ["train = val = test"]
+    (line,) = ax_loss.get_lines()
+    val = xor.record["val_losses"]
+    assert line.get_ydata()[0] == val[0] and line.get_ydata()[-1] == val[-1]
+    assert line.get_xdata()[-1] == xor.record["val_epochs"][-1]
+
+
+def test_train_and_val_curves_each_get_a_line_and_one_legend(sinlog):
+    fig = loss_figure(sinlog.record, sinlog.dataset, sinlog.spec)
+    for ax in fig.axes:
+        assert [line.get_label() for line in ax.get_lines()] == ["train", "val"]
+    assert _legend_texts(fig) == ["train", "val"]
+
+
+def _apart(run):
+    """The run's data as the plots see it, with train, val and test as different rows."""
+    return dataclasses.replace(DataInfo.of(run.dataset), shared_splits=False)
 
 
 def test_loss_axis_is_linear_for_a_narrow_loss_and_one_series_has_no_legend(xor):
@@ -124,9 +144,9 @@ def test_loss_axis_is_linear_for_a_narrow_loss_and_one_series_has_no_legend(xor)
         "val_losses": [],
         "test_acc": 0.5,
     }
-    fig = loss_figure(record, xor.dataset, xor.spec)
+    fig = loss_figure(record, _apart(xor), xor.spec)
     assert fig.axes[0].get_yscale() == "linear"
-    assert fig.axes[0].get_legend() is None
+    assert _legend_texts(fig) == []
     assert "tiny" in fig.get_suptitle()
 
 
@@ -138,11 +158,11 @@ def test_train_loss_is_drawn_at_the_validation_epochs(xor):
         "val_losses": [0.69, 0.21, 0.011],
         "test_acc": 1.0,
     }
-    fig = loss_figure(sampled, xor.dataset, xor.spec)
+    fig = loss_figure(sampled, _apart(xor), xor.spec)
     train_line, val_line = fig.axes[0].get_lines()
     assert list(train_line.get_xdata()) == [100, 200, 250] == list(val_line.get_xdata())
     per_epoch = {**sampled, "train_losses": [0.7, 0.5, 0.3, 0.2, 0.1]}  # an older record
-    train_line = loss_figure(per_epoch, xor.dataset, xor.spec).axes[0].get_lines()[0]
+    train_line = loss_figure(per_epoch, _apart(xor), xor.spec).axes[0].get_lines()[0]
     assert list(train_line.get_xdata()) == [1, 2, 3, 4, 5]
 
 
@@ -154,7 +174,7 @@ def test_xor_decision_surface_shows_the_models_probabilities(xor):
     fig = decision_surface_figure(surf, points, data, xor.record, xor.spec)
     ax = fig.axes[0]
     (im,) = ax.get_images()
-    np.testing.assert_allclose(im.get_array(), surf.probs[..., 1])
+    np.testing.assert_allclose(im.get_array(), surf.p1)
     assert im.colorbar is not None and im.colorbar.ax.get_ylabel() == "P(1)"
     # Sampled grid points: the picture's class (P > 0.5) is the model's own decision.
     rng = np.random.default_rng(1)
@@ -180,8 +200,7 @@ def test_misclassified_points_are_marked_and_counted(tmp_path_factory):
     points = surface_points(data, linear.backend.predict)
     fig = decision_surface_figure(surf, points, data, linear.record, linear.spec)
     ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["data", f"misclassified ({wrong.sum()})"]
+    assert _legend_texts(fig) == ["data", f"misclassified ({wrong.sum()})"]
     marked = [c.get_offsets() for c in ax.collections if len(c.get_offsets()) == wrong.sum()]
     assert any(np.allclose(m, data.X_train[wrong]) for m in marked)
     assert "linear" in ax.get_title()
@@ -195,8 +214,7 @@ def test_multiclass_surface_has_class_colorbar_and_legend(tmp_path_factory):
     fig = decision_surface_figure(surf, points, data, ring.record, ring.spec)
     ax, cax = fig.axes
     assert [t.get_text() for t in cax.get_yticklabels()] == data.class_names
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[:2] == ["train", "test"]
+    assert _legend_texts(fig)[:2] == ["train", "test"]
     _assert_covers(ax, surfaces.all_raw_points(data))
     (im,) = ax.get_images()
     np.testing.assert_allclose(im.get_array(), surfaces.class_rgba(surf, _ring_colors(3)))
@@ -240,7 +258,7 @@ def test_pred_vs_true_has_the_identity_line_and_a_legend(sinlog):
     ax = fig.axes[0]
     (line,) = ax.get_lines()
     np.testing.assert_array_equal(line.get_xdata(), line.get_ydata())
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "test", "y = x"]
+    assert _legend_texts(fig) == ["train", "test", "y = x"]
     assert "R²" in fig.get_suptitle() and ax.get_xlabel() == "true y"
 
 

@@ -15,10 +15,11 @@ import numpy as np
 from mlplab.data.dataset import Dataset
 from mlplab.engines.spec import ModelSpec
 from mlplab.plots import surfaces
-from mlplab.plots.decisions import predicted_classes, true_classes
+from mlplab.plots.decisions import map_outputs, predicted_classes, true_classes
 from mlplab.plots.surfaces import Predict
 
 MAX_POINTS = 2000  # points drawn per split on scatters; more only hide each other
+MAX_CONFUSION_CLASSES = 20  # rows of a confusion matrix; past that, the most frequent classes
 NETWORK_MAX_UNITS = 8  # the network diagram is drawn when no layer is wider (network.py)
 
 
@@ -61,8 +62,9 @@ class PointSet:
         Inputs in the data's own units (standardization undone).
     y : ndarray
         Targets as the dataset stores them.
-    out : ndarray, float64 [n, outputs]
-        The model's outputs (logits or values).
+    pred : ndarray
+        The model's predictions (:func:`predictions`): values, float64 [n, T], for
+        regression; classes, int64 [n], for classification.
     marker : str
         Scatter marker: ``o`` for train, ``^`` for test.
     """
@@ -70,8 +72,37 @@ class PointSet:
     label: str
     X: np.ndarray
     y: np.ndarray
-    out: np.ndarray
+    pred: np.ndarray
     marker: str = "o"
+
+
+@dataclass
+class Confusion:
+    """Counts of (true class, predicted class) on the test split, for the classes shown.
+
+    Attributes
+    ----------
+    counts : ndarray, int64 [k, k] or [k, k + 1]
+        Rows: the true classes ``classes``; columns: the same classes predicted, and
+        when not every class is shown, a last column for any other class predicted.
+    classes : ndarray, int64 [k]
+        The classes shown: all of them, or the :data:`MAX_CONFUSION_CLASSES` most
+        frequent in the test split (test points of the other classes are left out).
+    n_classes : int
+        Classes in the data.
+    n_points : int
+        Test points in all.
+    """
+
+    counts: np.ndarray
+    classes: np.ndarray
+    n_classes: int
+    n_points: int
+
+    @property
+    def capped(self) -> bool:
+        """Whether only some classes are shown."""
+        return len(self.classes) < self.n_classes
 
 
 def decimate(n: int, max_points: int = 1500) -> np.ndarray:
@@ -90,16 +121,24 @@ def every(n: int, limit: int = MAX_POINTS) -> np.ndarray:
     return decimate(n, limit)
 
 
-def outputs(predict: Predict, X: np.ndarray) -> np.ndarray:
-    """The model's outputs for model-space inputs ``X``, float64 [N, outputs]."""
-    return np.asarray(predict(X), dtype=np.float64)
+def predictions(task: str, predict: Predict, X: np.ndarray) -> np.ndarray:
+    """The model's predictions for model-space inputs ``X``: values or classes.
+
+    Regression: the outputs, float64 [N, T]. Classification: the predicted classes,
+    int64 [N], taken slice by slice so that many classes never fill memory.
+    """
+    if task == "regression":
+        return map_outputs(predict, X, lambda out: out)
+    return map_outputs(predict, X, lambda out: predicted_classes(task, out))
 
 
 def surface_points(data: Dataset, predict: Predict) -> list[PointSet]:
     """The points a decision surface shows: train and test, or the one shared set."""
     if data.shared_splits:
         X = surfaces.raw_inputs(data, data.X_train)
-        return [PointSet("data", X, data.y_train, outputs(predict, data.transform(X)))]
+        return [
+            PointSet("data", X, data.y_train, predictions(data.task, predict, data.transform(X)))
+        ]
     sets = []
     for split, marker in (("train", "o"), ("test", "^")):
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
@@ -108,7 +147,11 @@ def surface_points(data: Dataset, predict: Predict) -> list[PointSet]:
         raw = surfaces.raw_inputs(data, X[idx])
         # Predicted from the raw points passed back through the transform, as a user
         # of the model would: the marks then agree with the surface drawn under them.
-        sets.append(PointSet(label, raw, y[idx], outputs(predict, data.transform(raw)), marker))
+        sets.append(
+            PointSet(
+                label, raw, y[idx], predictions(data.task, predict, data.transform(raw)), marker
+            )
+        )
     return sets
 
 
@@ -119,7 +162,7 @@ def split_points(data: Dataset, predict: Predict) -> list[PointSet]:
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
         idx = every(len(X))
         raw = surfaces.raw_inputs(data, X[idx])
-        sets.append(PointSet(split, raw, y[idx], outputs(predict, X[idx]), marker))
+        sets.append(PointSet(split, raw, y[idx], predictions(data.task, predict, X[idx]), marker))
     return sets
 
 
@@ -130,12 +173,30 @@ def confusion_counts(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
     return cm
 
 
-def confusion_of_test(data: Dataset, predict: Predict) -> np.ndarray:
-    """The confusion matrix of the whole test split (rows true, columns predicted)."""
+def confusion_of_test(
+    data: Dataset, predict: Predict, max_classes: int = MAX_CONFUSION_CLASSES
+) -> Confusion:
+    """The confusion matrix of the test split, for at most ``max_classes`` classes.
+
+    With more classes than that, the ``max_classes`` most frequent true classes of the
+    test split (ties to the lower index) are shown, each with a column for the other
+    classes: a model with 10,000 classes draws a 20 x 21 table, not 10,000 x 10,000.
+    """
     n = max(2, len(data.class_names or []))
     true = true_classes(data.task, data.y_test)
-    pred = predicted_classes(data.task, outputs(predict, data.X_test))
-    return confusion_counts(true, pred, n)
+    pred = predictions(data.task, predict, data.X_test)
+    if n <= max_classes:
+        return Confusion(confusion_counts(true, pred, n), np.arange(n), n, len(true))
+    sizes = np.bincount(true, minlength=n)
+    shown = np.sort(np.argsort(-sizes, kind="stable")[:max_classes])
+    row = np.full(n, -1, dtype=np.int64)
+    row[shown] = np.arange(len(shown))
+    keep = row[true] >= 0
+    col = row[pred[keep]]
+    col[col < 0] = len(shown)  # any class not shown
+    counts = np.zeros((len(shown), len(shown) + 1), dtype=np.int64)
+    np.add.at(counts, (row[true[keep]], col), 1)
+    return Confusion(counts, shown, n, len(true))
 
 
 def can_draw_network(spec: ModelSpec) -> bool:

@@ -29,17 +29,18 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import BoundaryNorm, Normalize
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from mlplab.data.dataset import Dataset
 from mlplab.engines.spec import LOSS_OF_TASK, ModelSpec
 from mlplab.plots import network, surfaces
-from mlplab.plots.decisions import predicted_classes, true_classes
+from mlplab.plots.decisions import true_classes
 from mlplab.plots.inputs import MAX_POINTS as MAX_POINTS  # re-exported
 from mlplab.plots.inputs import (
+    Confusion,
     DataInfo,
     PointSet,
     can_draw_network,
@@ -54,11 +55,12 @@ from mlplab.plots.recorder import SnapshotRecorder
 from mlplab.plots.snapshots import write_gif_file, write_grid_file
 from mlplab.plots.style import (
     BINARY_CMAP,
+    MAX_CLASS_TICKS,
     POINT_BLUE,
     POINT_ORANGE,
     SERIES,
     WRONG,
-    class_cmap,
+    class_colorbar,
     class_colors,
     decimate,
     display_name,
@@ -70,7 +72,7 @@ from mlplab.plots.style import (
 )
 from mlplab.plots.surfaces import Predict
 
-LOG_SPAN = 100.0  # draw the loss on a log axis when max/min exceeds this (XOR's does)
+LOG_SPAN = 20.0  # draw a curve on a log axis when max/min exceeds this (XOR's loss does)
 MAX_TARGETS = 4  # regression targets drawn side by side in pred_vs_true
 
 DataLike = Dataset | DataInfo  # the label helpers read only names and the task
@@ -140,6 +142,10 @@ def train_loss_epochs(result: dict[str, Any]) -> np.ndarray:
 def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None = None) -> Figure:
     """Train and val loss beside accuracy or MAE (train, val), against epoch.
 
+    Where train, val and test are the same rows (``data.shared_splits``, the logic
+    gates), one curve is drawn, named for all three. The legend sits above the panels,
+    where it hides no curve.
+
     Parameters
     ----------
     result : dict
@@ -147,12 +153,11 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
         epoch in older records), ``val_epochs``, ``val_losses``, and
         ``train_accs``/``val_accs`` or ``train_maes``/``val_maes``.
     data : Dataset or DataInfo
-        Only its name and task are read.
+        Only its name, task and ``shared_splits`` are read.
     """
     task = data.task
-    fig = new_figure(10.5, 4.2)
+    fig = new_figure(10.5, 4.6, layout="constrained")
     ax_loss, ax_metric = axes = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.075, right=0.985, bottom=0.14, top=0.8, wspace=0.25)
     loss_name = LOSS_OF_TASK.get(task, "loss")
     ax_loss.set(xlabel="epoch", ylabel=f"{loss_name} loss")
     set_title(ax_loss, f"loss ({loss_name})")
@@ -173,6 +178,12 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
         (1, "train"): (val_epochs[: len(m_train)], m_train),
         (1, "val"): (val_epochs[: len(m_val)], m_val),
     }
+    if data.shared_splits:
+        # The same rows: the train curve would lie under the val curve (one step behind
+        # it, as the train loss is the epoch's mean before its last update).
+        for i in (0, 1):
+            kept = (i, "val") if len(series[(i, "val")][1]) else (i, "train")
+            series = {k: v for k, v in series.items() if k[0] != i or k == kept}
     # The planned epochs, so that runs of one lab share an x range. A run that ended
     # early (patience, Ctrl-C, divergence) is drawn over the epochs it ran.
     ended_early = bool(result.get("stopped_early")) or result.get("status") in (
@@ -184,7 +195,8 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
         if not len(y):
             continue
         idx = decimate(len(y))
-        axes[i].plot(x[idx], y[idx], color=SERIES[split], lw=1.6, label=split)
+        label = SHARED_LABEL if data.shared_splits else split
+        axes[i].plot(x[idx], y[idx], color=SERIES[split], lw=1.6, label=label)
         last = max(last, float(x[idx].max()))
     last = last or 1.0
     for ax in axes:
@@ -194,16 +206,22 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
         _set_curve_axis(ax_metric, np.concatenate([m_train, m_val]))
     else:
         ax_metric.set_ylim(-0.03, 1.03)  # accuracy: always the whole 0-1 range
-    for i, ax in enumerate(axes):
-        if len(ax.get_lines()) > 1:
-            decreasing = i == 0 or task == "regression"
-            ax.legend(loc="upper right" if decreasing else "lower right")
+    handles, labels = max((ax.get_legend_handles_labels() for ax in axes), key=lambda h: len(h[0]))
+    if len(handles) > 1 or (data.shared_splits and handles):
+        fig.legend(handles, labels, loc="outside upper right", ncols=len(handles), frameon=False)
     fig.suptitle(f"{title_head(data, result, spec)}\n{metric_text(result, task)}")
     return fig
 
 
+SHARED_LABEL = "train = val = test"  # the one curve of data whose splits are the same rows
+
+
 def curve_limits(values: np.ndarray, log: bool) -> tuple[float, float]:
-    """The y range of a curve axis: whole decades on a log axis, else round ticks."""
+    """The y range of a curve axis: the curves' own range, with a little room.
+
+    On a log axis the room is a twenty-fifth of the decades spanned on each side, so
+    the axis spans only the decades the curves use; on a linear one, round ticks.
+    """
     v = values[np.isfinite(values)]
     if log:
         v = v[v > 0]
@@ -211,8 +229,9 @@ def curve_limits(values: np.ndarray, log: bool) -> tuple[float, float]:
         return (0.0, 1.0)
     lo, hi = float(v.min()), float(v.max())
     if log:
-        a, b = np.floor(np.log10(lo)), np.ceil(np.log10(hi))
-        return (float(10.0**a), float(10.0 ** max(b, a + 1)))
+        a, b = np.log10(lo), np.log10(hi)
+        pad = 0.04 * max(b - a, 0.5)
+        return (float(10.0 ** (a - pad)), float(10.0 ** (b + pad)))
     if lo == hi:
         lo, hi = lo - (abs(lo) or 1.0) * 0.05, hi + (abs(hi) or 1.0) * 0.05
     ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
@@ -223,17 +242,22 @@ def curve_limits(values: np.ndarray, log: bool) -> tuple[float, float]:
 
 def _set_curve_axis(ax: Axes, values: np.ndarray) -> None:
     log = use_log_scale(values)
+    lo, hi = curve_limits(values, log)
     if log:
-        set_log_y(ax)
-    ax.set_ylim(*curve_limits(values, log))
+        set_log_y(ax, decades=np.log10(hi / lo))
+    ax.set_ylim(lo, hi)
 
 
-def set_log_y(ax: Axes) -> None:
+def set_log_y(ax: Axes, decades: float = 3.0) -> None:
     """A log y axis labelled ``0.001``, ``0.01``, ... with no minor ticks.
 
-    Plain decades read as well as matplotlib's ``10^{-3}`` and need no mathtext.
+    Plain numbers read as well as matplotlib's ``10^{-3}`` and need no mathtext. An
+    axis that spans under ``3`` decades is also labelled at 2 and 5 times each decade,
+    so that it has more than one label.
     """
     ax.set_yscale("log")
+    subs = (1.0, 2.0, 5.0) if decades < 3 else (1.0,)
+    ax.yaxis.set_major_locator(LogLocator(base=10.0, subs=subs))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.yaxis.set_minor_locator(NullLocator())
 
@@ -252,21 +276,21 @@ def decision_surface_figure(
     Binary: a heatmap of P(class 1) with the 0.5 contour. Multiclass: each region in
     its class colour, faded where the model is unsure, with the argmax boundaries.
     ``points`` (:func:`~mlplab.plots.inputs.surface_points`) on top, coloured by their
-    true class; points the model gets wrong carry a red x.
+    true class; points the model gets wrong carry a red x. The legend sits under the
+    axes, where it hides no point.
     """
     task, grid = surface.task, surface.grid
-    n_classes = surface.probs.shape[-1]
-    fig = new_figure(6.6, 5.4)
-    ax = fig.add_axes((0.12, 0.11, 0.66, 0.73))
-    cax = fig.add_axes((0.82, 0.11, 0.035, 0.73))
+    n_classes = surface.n_classes
+    fig = new_figure(6.6, 6.0, layout="constrained")
+    ax = fig.subplots()
     extent = grid.extent
     names = _class_names(data, n_classes)
     if task == "binary":
-        p1 = surface.probs[..., 1]
+        p1 = surface.p1
         image = ax.imshow(
             p1, origin="lower", extent=extent, cmap=BINARY_CMAP, vmin=0, vmax=1, aspect="auto"
         )
-        fig.colorbar(image, cax=cax, label=f"P({names[1]})")
+        fig.colorbar(image, ax=ax, label=f"P({names[1]})", fraction=0.06, pad=0.03)
         colors = [POINT_BLUE, POINT_ORANGE]
         if p1.min() < 0.5 < p1.max():  # no boundary to draw when the model is constant
             ax.contour(grid.xx, grid.yy, p1, levels=[0.5], colors="k", linewidths=1.5)
@@ -275,16 +299,14 @@ def decision_surface_figure(
         ax.imshow(
             surfaces.class_rgba(surface, colors), origin="lower", extent=extent, aspect="auto"
         )
-        mappable = ScalarMappable(
-            norm=BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes),
-            cmap=class_cmap(n_classes),
-        )
-        cb = fig.colorbar(mappable, cax=cax, label="predicted class (faded: unsure)")
-        cb.set_ticks(list(range(n_classes)), labels=names)
+        class_colorbar(fig, names, ax=ax, fraction=0.06, pad=0.03)
         present = np.unique(surface.classes)
-        if len(present) > 1:
-            levels = np.arange(present.min(), present.max()) + 0.5
-            ax.contour(grid.xx, grid.yy, surface.classes, levels=levels, colors="k", linewidths=1)
+        if 1 < len(present) <= MAX_CLASS_TICKS:
+            # Classes renumbered 0..k-1 among those present: one level between each two,
+            # however far apart their indices are.
+            rank = np.searchsorted(present, surface.classes)
+            levels = np.arange(len(present) - 1) + 0.5
+            ax.contour(grid.xx, grid.yy, rank, levels=levels, colors="k", linewidths=1)
     handles = []
     n_wrong = 0
     for pts in points:
@@ -300,7 +322,7 @@ def decision_surface_figure(
             linewidths=1.0 if small else 0.3,
             zorder=3,
         )
-        wrong = predicted_classes(task, pts.out) != true
+        wrong = pts.pred != true
         ax.scatter(
             X[wrong, 0],
             X[wrong, 1],
@@ -313,20 +335,10 @@ def decision_surface_figure(
         n_wrong += int(wrong.sum())
         handles.append(_marker_handle(pts.marker, pts.label))
     if n_wrong:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                ls="",
-                marker="x",
-                color=WRONG,
-                mew=2,
-                ms=8,
-                label=f"misclassified ({n_wrong})",
-            )
-        )
+        label = f"misclassified ({n_wrong})"
+        handles.append(Line2D([], [], ls="", marker="x", color=WRONG, mew=2, ms=8, label=label))
     if len(handles) > 1:
-        ax.legend(handles=handles, loc="upper right", fontsize=10)
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     _set_plane(ax, data, extent)
     set_title(
         ax, f"{title_head(data, result, spec)}\ndecision surface · {metric_text(result, task)}"
@@ -351,6 +363,36 @@ def _set_plane(ax: Axes, data: DataLike, extent: tuple[float, float, float, floa
     ax.set_ylabel(fy)
 
 
+def value_range(
+    points: list[PointSet], target: int = 0, y_range: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """The values a regression plot is scaled to: y, and the model's predictions, on the data.
+
+    The min and max over the points' true y and predicted values of ``target``, widened
+    to ``y_range`` (the whole data's y, when fewer points are drawn). Not over the
+    grid: the model's extrapolation beyond and between the data (in a corner of the
+    plane, say) would set the scale, and squeeze every data point into one colour.
+    """
+    values = [np.asarray(p.y[:, target], dtype=np.float64) for p in points]
+    values += [p.pred[:, target] for p in points]
+    flat = np.concatenate(values) if values else np.zeros(0)
+    flat = flat[np.isfinite(flat)]
+    lo, hi = (float(flat.min()), float(flat.max())) if flat.size else (0.0, 1.0)
+    if y_range is not None:
+        lo, hi = min(lo, y_range[0]), max(hi, y_range[1])
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi
+
+
+def _extend(values: np.ndarray, lo: float, hi: float) -> str:
+    """The colour bar's arrows for ``values`` beyond ``[lo, hi]`` (drawn in the end colours)."""
+    below, above = bool(np.min(values) < lo), bool(np.max(values) > hi)
+    return {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
+        (below, above), "neither"
+    )
+
+
 @styled
 def regression_surface_figure(
     surface: surfaces.RegressionSurface,
@@ -364,33 +406,36 @@ def regression_surface_figure(
 
     ``points`` are :func:`~mlplab.plots.inputs.split_points` (train, test); the test
     points are drawn, coloured by their true y on the surface's colour scale, so a
-    point that stands out from the surface around it is one the model gets wrong.
-    ``y_range`` widens the scale to the whole test split's y (default: the points').
+    point that stands out from the surface around it is one the model gets wrong. The
+    colour scale is :func:`value_range` (``y_range``: the whole data's y); surface
+    values beyond it take the end colours, and the colour bar's arrows say so.
     """
     test = points[-1]
     t = surface.target
     X, y = test.X, np.asarray(test.y[:, t], dtype=np.float64)
-    fig = new_figure(6.6, 5.4)
-    ax = fig.add_axes((0.12, 0.11, 0.66, 0.73))
-    cax = fig.add_axes((0.82, 0.11, 0.035, 0.73))
-    lo, hi = float(surface.values.min()), float(surface.values.max())
-    if len(y):
-        lo, hi = min(lo, float(y.min())), max(hi, float(y.max()))
-    if y_range is not None:
-        lo, hi = min(lo, y_range[0]), max(hi, y_range[1])
+    fig = new_figure(6.6, 5.6, layout="constrained")
+    ax = fig.subplots()
+    lo, hi = value_range(points, t, y_range)
     norm = Normalize(lo, hi)
     extent = surface.grid.extent
     im = ax.imshow(
         surface.values, origin="lower", extent=extent, cmap="viridis", norm=norm, aspect="auto"
     )
     target = _target_name(data, t)
-    fig.colorbar(im, cax=cax, label=f"predicted {target}")
+    fig.colorbar(
+        im,
+        ax=ax,
+        label=f"predicted {target}",
+        extend=_extend(surface.values, lo, hi),
+        fraction=0.06,
+        pad=0.03,
+    )
     if np.ptp(surface.values) > 0:
         ax.contour(
             surface.grid.xx,
             surface.grid.yy,
-            surface.values,
-            levels=8,
+            np.clip(surface.values, lo, hi),
+            levels=np.linspace(lo, hi, 10)[1:-1],
             colors="w",
             linewidths=0.6,
             alpha=0.6,
@@ -405,12 +450,13 @@ def regression_surface_figure(
         edgecolors="k",
         linewidths=0.5,
         zorder=3,
-        label="test (colour: true y)",
+        clip_on=False,  # points on the data's edge are drawn whole
     )
     _set_plane(ax, data, extent)
     set_title(
         ax,
-        f"{title_head(data, result, spec)}\npredicted {target} · {metric_text(result, 'regression')}",
+        f"{title_head(data, result, spec)}\npredicted {target} (points: true {target})"
+        f" · {metric_text(result, 'regression')}",
     )
     return fig
 
@@ -423,22 +469,23 @@ def regression_3d_figure(
     result: dict[str, Any],
     spec: ModelSpec | None = None,
     surface_points: int = 40,
+    y_range: tuple[float, float] | None = None,
 ) -> Figure:
     """True test y, predicted test y (3-D scatters) and the model's surface (3-D).
 
-    The lab's own view of regression on a plane; ``points`` as for
-    :func:`regression_surface_figure`. The 3-D surface uses every
-    ``G // surface_points``-th grid point: a mesh finer than ~40 x 40 draws slowly and
-    shows nothing more at this size.
+    The lab's own view of regression on a plane; ``points`` and ``y_range`` as for
+    :func:`regression_surface_figure`. The z axes and colours span
+    :func:`value_range`; the surface is cut off at its ends (and its title says so
+    when it is). The surface uses every ``G // surface_points``-th grid point: a mesh
+    finer than ~40 x 40 draws slowly and shows nothing more at this size.
     """
     test = points[-1]
-    fig = new_figure(15.0, 5.2)
+    fig = new_figure(15.0, 5.4)
     t = surface.target
     X = test.X
     y_true = np.asarray(test.y[:, t], dtype=np.float64)
-    y_pred = test.out[:, t]
-    lo = float(min(y_true.min(), y_pred.min(), surface.values.min()))
-    hi = float(max(y_true.max(), y_pred.max(), surface.values.max()))
+    y_pred = test.pred[:, t]
+    lo, hi = value_range(points, t, y_range)
     norm = Normalize(lo, hi)
     target = _target_name(data, t)
     feats = plane_names(data)
@@ -450,19 +497,22 @@ def regression_3d_figure(
     ax = fig.add_subplot(1, 3, 3, projection="3d")
     step = max(1, surface.grid.xx.shape[0] // surface_points)
     sl = (slice(None, None, step), slice(None, None, step))
+    values = surface.values[sl]
+    clipped = bool(np.any((values < lo) | (values > hi)))
     ax.plot_surface(
         surface.grid.xx[sl],
         surface.grid.yy[sl],
-        surface.values[sl],
+        np.clip(values, lo, hi),
         cmap="viridis",
         norm=norm,
         linewidth=0,
         antialiased=False,
     )
-    _axes_3d(ax, feats, target, "model surface", lo, hi)
-    fig.subplots_adjust(left=0.0, right=0.97, bottom=0.04, top=0.86, wspace=0.05)
+    title = "model surface" + ("\n(cut off at the data's range)" if clipped else "")
+    _axes_3d(ax, feats, target, title, lo, hi)
+    fig.subplots_adjust(left=0.01, right=0.93, bottom=0.04, top=0.84, wspace=0.12)
     fig.colorbar(
-        ScalarMappable(norm=norm, cmap="viridis"), ax=fig.axes, shrink=0.7, pad=0.02, label=target
+        ScalarMappable(norm=norm, cmap="viridis"), ax=fig.axes, shrink=0.7, pad=0.03, label=target
     )
     fig.suptitle(f"{title_head(data, result, spec)}\n{metric_text(result, 'regression')}")
     return fig
@@ -475,49 +525,62 @@ def _axes_3d(
     ax.set_ylabel(feats[1])
     ax.set_zlabel(target)
     ax.set_zlim(lo, hi)
+    # A smaller box in its panel: room for the z axis's tick labels, which would
+    # otherwise run into the next panel or off the figure.
+    ax.set_box_aspect(None, zoom=0.86)
     set_title(ax, title)
 
 
 # --- any dataset --------------------------------------------------------------------------------
 @styled
 def confusion_figure(
-    cm: np.ndarray, data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
+    confusion: Confusion, data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
 ) -> Figure:
-    """The confusion matrix ``cm`` [n, n] of the test split: rows true, columns predicted.
+    """The confusion matrix of the test split: rows true class, columns predicted class.
 
     The colour scale runs from 0 to the largest class's count, so a class the model
-    gets all right fills its cell.
+    gets all right fills its cell. With many classes (see
+    :func:`~mlplab.plots.inputs.confusion_of_test`), the most frequent are shown, with a
+    column for the others, and the title says how many of how many.
     """
-    n = len(cm)
-    names = _class_names(data, n)
+    cm, shown = confusion.counts, confusion.classes
+    n = len(shown)
+    all_names = _class_names(data, confusion.n_classes)
+    names = [all_names[c] for c in shown]
+    col_names = names + (["other"] if cm.shape[1] > n else [])
     side = float(np.clip(2.2 + 0.55 * n, 5.0, 9.5))
-    fig = new_figure(side + 1.2, side)
-    ax = fig.add_axes((0.2, 0.16, 0.6, 0.66))
-    cax = fig.add_axes((0.84, 0.16, 0.03, 0.66))
+    fig = new_figure(side + 1.4, side + 0.4, layout="constrained")
+    ax = fig.subplots()
     vmax = max(1, int(cm.sum(axis=1).max()))
     image = ax.imshow(cm, cmap="Blues", vmin=0, vmax=vmax, aspect="auto")
-    cb = fig.colorbar(image, cax=cax, label="count")
+    cb = fig.colorbar(image, ax=ax, label="count", fraction=0.06, pad=0.03)
     # Counts are whole numbers: no 0.2-steps on a scale of 0 to 1.
     cb.locator = MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True)
     if n <= 20:
-        for i in range(n):
-            for j in range(n):
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
                 c = int(cm[i, j])
                 color = "white" if c > vmax / 2.0 else "black"
                 ax.text(j, i, str(c), ha="center", va="center", fontsize=10, color=color)
-    ticks = np.arange(n)
+    turn = len(col_names) > 4
     ax.set_xticks(
-        ticks, labels=names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center"
+        np.arange(len(col_names)),
+        labels=col_names,
+        rotation=45 if turn else 0,
+        ha="right" if turn else "center",
     )
-    ax.set_yticks(ticks, labels=names)
+    ax.set_yticks(np.arange(n), labels=names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     split = "train = val = test" if data.shared_splits else "test"
-    set_title(
-        ax,
-        f"{title_head(data, result, spec)}\nconfusion matrix ({split})"
-        f" · {metric_text(result, data.task)}",
-    )
+    what = f"confusion matrix ({split})"
+    if confusion.capped:
+        kept = int(cm.sum())
+        what += (
+            f"\nthe {n} most frequent of {confusion.n_classes} classes"
+            f" ({kept} of {confusion.n_points} test points)"
+        )
+    set_title(ax, f"{title_head(data, result, spec)} · {metric_text(result, data.task)}\n{what}")
     return fig
 
 
@@ -525,15 +588,17 @@ def confusion_figure(
 def pred_vs_true_figure(
     points: list[PointSet], data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
 ) -> Figure:
-    """Predicted against true y for train and test, per target, with the line y = x."""
+    """Predicted against true y for train and test, per target, with the line y = x.
+
+    The legend sits under the panels, where it hides no point.
+    """
     n_t = min(points[0].y.shape[1], MAX_TARGETS)
-    fig = new_figure(4.8 * n_t + 0.6, 5.0)
+    fig = new_figure(4.8 * n_t + 0.6, 5.4, layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, n_t, squeeze=False)[0])
-    fig.subplots_adjust(left=0.1 / n_t + 0.04, right=0.97, bottom=0.12, top=0.8, wspace=0.3)
     for t, ax in enumerate(axes):
         lo, hi = np.inf, -np.inf
         for pts in points:
-            y, pred = pts.y[:, t], pts.out[:, t]
+            y, pred = pts.y[:, t], pts.pred[:, t]
             ax.scatter(
                 y,
                 pred,
@@ -552,7 +617,8 @@ def pred_vs_true_figure(
         target = _target_name(data, t)
         ax.set(xlabel=f"true {target}", ylabel=f"predicted {target}")
         set_title(ax, target)
-        ax.legend(loc="upper left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), frameon=False)
     fig.suptitle(
         f"{title_head(data, result, spec)}\npredicted vs true · {metric_text(result, 'regression')}"
     )
@@ -586,18 +652,19 @@ def run_figures(
     def points() -> list[PointSet]:
         return once("points", lambda: split_points(data, predict))
 
-    def test_range() -> tuple[float, float] | None:
-        y0 = data.y_test[:, 0]
+    def y_range() -> tuple[float, float] | None:
+        """The first target's range over every split (more than the points drawn)."""
+        y0 = np.concatenate([data.y_train[:, 0], data.y_val[:, 0], data.y_test[:, 0]])
         return (float(y0.min()), float(y0.max())) if len(y0) else None
 
     out: dict[str, Callable[[], Figure]] = {"loss": lambda: loss_figure(result, data, spec)}
     if surfaces.is_planar(data):
         if data.task == "regression":
             out["surface"] = lambda: regression_surface_figure(
-                surface(), points(), data, result, spec, y_range=test_range()
+                surface(), points(), data, result, spec, y_range=y_range()
             )
             out["regression_3d"] = lambda: regression_3d_figure(
-                surface(), points(), data, result, spec
+                surface(), points(), data, result, spec, y_range=y_range()
             )
         else:
             out["surface"] = lambda: decision_surface_figure(

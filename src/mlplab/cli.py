@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import itertools
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -182,8 +181,9 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from mlplab.plots.commands import plot_command
+    from mlplab.runner import load_run
 
-    return plot_command(args.target, out=args.out, fmt=args.format)
+    return plot_command(args.target, load_run, out=args.out, fmt=args.format)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -332,8 +332,8 @@ def _quiet_idle_blas() -> None:
 
     Loading NumPy starts OpenBLAS's thread pool, whose threads then busy-wait for
     2^28 cycles (about 0.1 s) before sleeping, and they do again after every threaded
-    product. On a lab run that is a core kept busy for nothing, which slows the plot
-    workers and sweep workers that need it (by about 14% on a 2-core machine). 2^20
+    product. On a lab run that is a core kept busy for nothing, which slows the sweep
+    workers that need it (by about 14% on a 2-core machine). 2^20
     cycles (under a millisecond) still keeps the threads awake between the products of
     a large model's step. Only when NumPy is not loaded yet, and the user has not set it.
     """
@@ -341,33 +341,9 @@ def _quiet_idle_blas() -> None:
         os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
 
-def _wants_plot_workers(argv: Sequence[str]) -> bool:
-    """Whether ``argv`` runs ``train`` and may draw plots (it may: they are on by default)."""
-    args = list(argv)
-    if not args or args[0] != "train" or {"-h", "--help", "--print_config"} & set(args):
-        return False
-    if "--plots=none" in args:
-        return False
-    return not any(a == "--plots" and b == "none" for a, b in itertools.pairwise(args))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args_given = list(sys.argv[1:] if argv is None else argv)
     _quiet_idle_blas()
-    prestarted = _wants_plot_workers(args_given)
-    if prestarted:
-        # Forked before the settings, NumPy and the engine load, so that the plot
-        # worker's own import of matplotlib runs beside them (mlplab.plots.worker).
-        from mlplab.plots.worker import prestart
-
-        prestart()
-    try:
-        return _main(argv)
-    finally:
-        if prestarted:
-            from mlplab.plots.worker import discard_prestarted
-
-            discard_prestarted()  # if no run took it (a bad setting, plots: none)
+    return _main(argv)
 
 
 def _main(argv: Sequence[str] | None) -> int:

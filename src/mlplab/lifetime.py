@@ -1,6 +1,6 @@
 """Worker processes that end with the process that started them.
 
-A worker (a plot worker, a sweep's pool worker) must not outlive its parent: killed
+A worker (a sweep's pool worker) must not outlive its parent: killed
 outright (SIGKILL, the OOM killer), the parent cannot stop it, and a sweep worker left
 running would go on writing run records that a new sweep is about to write too. On
 Linux the kernel sends the worker a signal when its parent dies (``PR_SET_PDEATHSIG``);

@@ -934,6 +934,11 @@ class LoadedRun:
         """Outputs ``[N, out]`` for inputs already in the model's scale."""
         return np.asarray(self.backend.predict(X)[0], dtype=np.float64)
 
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        """The model's parameters and buffers, by ModelSpec name."""
+        return self.backend.export(0).weights
+
 
 def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None) -> LoadedRun:
     """Rebuild a run's model from its config.yaml and checkpoint, with no retraining.

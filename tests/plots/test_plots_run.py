@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 
@@ -10,7 +11,8 @@ import pytest
 from mlplab.training.run import train
 from plots_testlib import IRIS, RING, SINLOG, XOR_NN, assert_image, model_classes, trained
 
-from mlplab.plots import network, surfaces
+from mlplab.plots import decisions, network, surfaces
+from mlplab.plots.inputs import DataInfo, confusion_of_test, split_points, surface_points
 from mlplab.plots.run_plots import (
     confusion_counts,
     confusion_figure,
@@ -22,6 +24,7 @@ from mlplab.plots.run_plots import (
     regression_3d_figure,
     regression_surface_figure,
 )
+from mlplab.training import metrics
 from mlplab.training.metrics import predicted_classes, true_classes
 
 
@@ -39,6 +42,12 @@ def _titles(fig) -> str:
     """Every title of the figure (suptitle and axes titles), joined."""
     parts = [fig.get_suptitle()] + [ax.get_title() for ax in fig.axes]
     return "\n".join(p for p in parts if p)
+
+
+def _legend_texts(fig) -> list[str]:
+    """The texts of the figure's legends (figure-level, then each axes')."""
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    return [t.get_text() for leg in legends for t in leg.get_texts()]
 
 
 def _assert_covers(ax, raw_points: np.ndarray) -> None:
@@ -73,17 +82,22 @@ def test_plots_none_writes_no_folder_and_svg_writes_svg(tmp_path):
         assert "<dc:date>" not in text  # no timestamp: redrawing gives the same file
 
 
+def _model(run):
+    """A run's trained model as the plots take it: predict and weights."""
+    return {"predict": run.backend.predict, "weights": run.backend.state_dict()}
+
+
 def test_svg_redraws_byte_for_byte(xor, tmp_path):
-    args = (xor.record, xor.dataset, xor.backend, xor.spec)
-    first = draw_run_plots(tmp_path / "a", *args, fmt="svg")
-    assert draw_run_plots(tmp_path / "b", *args, fmt="svg") == first
+    args = (xor.record, xor.dataset)
+    first = draw_run_plots(tmp_path / "a", *args, spec=xor.spec, fmt="svg", **_model(xor))
+    assert draw_run_plots(tmp_path / "b", *args, spec=xor.spec, fmt="svg", **_model(xor)) == first
     for name in first:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
 def test_draw_run_plots_returns_what_it_wrote(sinlog, tmp_path):
     names = draw_run_plots(
-        tmp_path / "p", sinlog.record, sinlog.dataset, sinlog.backend, sinlog.spec, fmt="png"
+        tmp_path / "p", sinlog.record, sinlog.dataset, spec=sinlog.spec, **_model(sinlog)
     )
     assert names == ["loss.png", "surface.png", "regression_3d.png", "pred_vs_true.png"]
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == sorted(names)
@@ -102,11 +116,24 @@ def test_xor_loss_curves_are_log_scaled_and_labelled(xor):
     for needle in ("xor", "mlp 2x1 sigmoid", "test acc 1.000", "bce"):
         assert needle in titles, (needle, titles)
     assert "accuracy" in ax_metric.get_ylabel()
-    for ax in (ax_loss, ax_metric):
-        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "val"]
-    train_line = ax_loss.get_lines()[0]
-    assert train_line.get_ydata()[0] == losses[0] and train_line.get_ydata()[-1] == losses[-1]
-    assert train_line.get_xdata()[-1] == len(losses)
+    # XOR's splits are the same four rows: one curve (the val curve) stands for all three.
+    assert _legend_texts(fig) == ["train = val = test"]
+    (line,) = ax_loss.get_lines()
+    val = xor.record["val_losses"]
+    assert line.get_ydata()[0] == val[0] and line.get_ydata()[-1] == val[-1]
+    assert line.get_xdata()[-1] == xor.record["val_epochs"][-1]
+
+
+def test_train_and_val_curves_each_get_a_line_and_one_legend(sinlog):
+    fig = loss_figure(sinlog.record, sinlog.dataset, sinlog.spec)
+    for ax in fig.axes:
+        assert [line.get_label() for line in ax.get_lines()] == ["train", "val"]
+    assert _legend_texts(fig) == ["train", "val"]
+
+
+def _apart(run):
+    """The run's data as the plots see it, with train, val and test as different rows."""
+    return dataclasses.replace(DataInfo.of(run.dataset), shared_splits=False)
 
 
 def test_loss_axis_is_linear_for_a_narrow_loss_and_one_series_has_no_legend(xor):
@@ -117,9 +144,9 @@ def test_loss_axis_is_linear_for_a_narrow_loss_and_one_series_has_no_legend(xor)
         "val_losses": [],
         "test_acc": 0.5,
     }
-    fig = loss_figure(record, xor.dataset, xor.spec)
+    fig = loss_figure(record, _apart(xor), xor.spec)
     assert fig.axes[0].get_yscale() == "linear"
-    assert fig.axes[0].get_legend() is None
+    assert _legend_texts(fig) == []
     assert "tiny" in fig.get_suptitle()
 
 
@@ -131,22 +158,23 @@ def test_train_loss_is_drawn_at_the_validation_epochs(xor):
         "val_losses": [0.69, 0.21, 0.011],
         "test_acc": 1.0,
     }
-    fig = loss_figure(sampled, xor.dataset, xor.spec)
+    fig = loss_figure(sampled, _apart(xor), xor.spec)
     train_line, val_line = fig.axes[0].get_lines()
     assert list(train_line.get_xdata()) == [100, 200, 250] == list(val_line.get_xdata())
     per_epoch = {**sampled, "train_losses": [0.7, 0.5, 0.3, 0.2, 0.1]}  # an older record
-    train_line = loss_figure(per_epoch, xor.dataset, xor.spec).axes[0].get_lines()[0]
+    train_line = loss_figure(per_epoch, _apart(xor), xor.spec).axes[0].get_lines()[0]
     assert list(train_line.get_xdata()) == [1, 2, 3, 4, 5]
 
 
 # --- 2-D classification -------------------------------------------------------------------------
 def test_xor_decision_surface_shows_the_models_probabilities(xor):
     data = xor.dataset
-    surf = surfaces.surface_for(data, xor.backend)
-    fig = decision_surface_figure(surf, data, xor.backend, xor.record, xor.spec)
+    surf = surfaces.surface_for(data, xor.backend.predict)
+    points = surface_points(data, xor.backend.predict)
+    fig = decision_surface_figure(surf, points, data, xor.record, xor.spec)
     ax = fig.axes[0]
     (im,) = ax.get_images()
-    np.testing.assert_allclose(im.get_array(), surf.probs[..., 1])
+    np.testing.assert_allclose(im.get_array(), surf.p1)
     assert im.colorbar is not None and im.colorbar.ax.get_ylabel() == "P(1)"
     # Sampled grid points: the picture's class (P > 0.5) is the model's own decision.
     rng = np.random.default_rng(1)
@@ -168,11 +196,11 @@ def test_misclassified_points_are_marked_and_counted(tmp_path_factory):
     pred = model_classes(linear, data.X_train)
     wrong = pred != true_classes(data.task, data.y_train)
     assert wrong.any()
-    surf = surfaces.surface_for(data, linear.backend)
-    fig = decision_surface_figure(surf, data, linear.backend, linear.record, linear.spec)
+    surf = surfaces.surface_for(data, linear.backend.predict)
+    points = surface_points(data, linear.backend.predict)
+    fig = decision_surface_figure(surf, points, data, linear.record, linear.spec)
     ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["data", f"misclassified ({wrong.sum()})"]
+    assert _legend_texts(fig) == ["data", f"misclassified ({wrong.sum()})"]
     marked = [c.get_offsets() for c in ax.collections if len(c.get_offsets()) == wrong.sum()]
     assert any(np.allclose(m, data.X_train[wrong]) for m in marked)
     assert "linear" in ax.get_title()
@@ -181,12 +209,12 @@ def test_misclassified_points_are_marked_and_counted(tmp_path_factory):
 def test_multiclass_surface_has_class_colorbar_and_legend(tmp_path_factory):
     ring = trained(tmp_path_factory, "ring", **RING)
     data = ring.dataset
-    surf = surfaces.surface_for(data, ring.backend)
-    fig = decision_surface_figure(surf, data, ring.backend, ring.record, ring.spec)
+    surf = surfaces.surface_for(data, ring.backend.predict)
+    points = surface_points(data, ring.backend.predict)
+    fig = decision_surface_figure(surf, points, data, ring.record, ring.spec)
     ax, cax = fig.axes
     assert [t.get_text() for t in cax.get_yticklabels()] == data.class_names
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[:2] == ["train", "test"]
+    assert _legend_texts(fig)[:2] == ["train", "test"]
     _assert_covers(ax, surfaces.all_raw_points(data))
     (im,) = ax.get_images()
     np.testing.assert_allclose(im.get_array(), surfaces.class_rgba(surf, _ring_colors(3)))
@@ -201,8 +229,9 @@ def _ring_colors(n: int) -> list[str]:
 # --- regression ---------------------------------------------------------------------------------
 def test_sinlog_surface_and_3d_scatters_show_model_predictions(sinlog):
     data = sinlog.dataset
-    surf = surfaces.surface_for(data, sinlog.backend)
-    fig = regression_surface_figure(surf, data, sinlog.record, sinlog.spec)
+    surf = surfaces.surface_for(data, sinlog.backend.predict)
+    points = split_points(data, sinlog.backend.predict)
+    fig = regression_surface_figure(surf, points, data, sinlog.record, sinlog.spec)
     ax = fig.axes[0]
     (im,) = ax.get_images()
     pts = np.column_stack([surf.grid.xx.ravel(), surf.grid.yy.ravel()])
@@ -213,7 +242,7 @@ def test_sinlog_surface_and_3d_scatters_show_model_predictions(sinlog):
     _assert_covers(ax, surfaces.all_raw_points(data))
     assert "sinlog" in ax.get_title() and "MAE" in ax.get_title()
 
-    fig3 = regression_3d_figure(surf, data, sinlog.backend, sinlog.record, sinlog.spec)
+    fig3 = regression_3d_figure(surf, points, data, sinlog.record, sinlog.spec)
     axes3d = [a for a in fig3.axes if a.name == "3d"]
     assert [a.get_title() for a in axes3d] == ["true test y", "predicted test y", "model surface"]
     xs, ys, zs = axes3d[1].collections[0]._offsets3d  # the predicted test y scatter
@@ -224,11 +253,12 @@ def test_sinlog_surface_and_3d_scatters_show_model_predictions(sinlog):
 
 
 def test_pred_vs_true_has_the_identity_line_and_a_legend(sinlog):
-    fig = pred_vs_true_figure(sinlog.dataset, sinlog.backend, sinlog.record, sinlog.spec)
+    points = split_points(sinlog.dataset, sinlog.backend.predict)
+    fig = pred_vs_true_figure(points, sinlog.dataset, sinlog.record, sinlog.spec)
     ax = fig.axes[0]
     (line,) = ax.get_lines()
     np.testing.assert_array_equal(line.get_xdata(), line.get_ydata())
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "test", "y = x"]
+    assert _legend_texts(fig) == ["train", "test", "y = x"]
     assert "R²" in fig.get_suptitle() and ax.get_xlabel() == "true y"
 
 
@@ -237,7 +267,9 @@ def test_confusion_matrix_counts_the_test_split(tmp_path_factory):
     iris = trained(tmp_path_factory, "iris", **IRIS)
     data = iris.dataset
     assert iris.record["plot_files"] == ["loss.png", "confusion.png"]  # 4 features: no surface
-    fig = confusion_figure(data, iris.backend, iris.record, iris.spec)
+    fig = confusion_figure(
+        confusion_of_test(data, iris.backend.predict), data, iris.record, iris.spec
+    )
     ax = fig.axes[0]
     (im,) = ax.get_images()
     cm = np.asarray(im.get_array())
@@ -288,3 +320,49 @@ def test_model_label_names_a_width_per_layer():
     assert model_label({}, spec) == "mlp 256-128 relu"
     assert model_label({"n_layer": 2, "hid_dims": "256-128", "act": "relu"}) == "mlp 256-128 relu"
     assert model_label({"n_layer": 1, "hid_dim": 2, "act": "sigmoid"}) == "mlp 2x1 sigmoid"
+
+
+def test_a_failing_plot_warns_and_the_others_are_written(xor, tmp_path):
+    def broken(X):
+        raise RuntimeError("model gone")
+
+    with pytest.warns(RuntimeWarning) as caught:
+        names = draw_run_plots(
+            tmp_path, xor.record, xor.dataset, broken, xor.spec, xor.backend.state_dict()
+        )
+    assert names == ["loss.png", "network.png"]  # the two that need no prediction
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+    assert sorted(str(w.message) for w in caught) == [
+        f"mlplab: plot {name}.png failed (RuntimeError: model gone); results are kept"
+        for name in ("confusion", "surface")
+    ]
+
+
+def test_the_plots_decide_classes_as_training_does():
+    rng = np.random.default_rng(0)
+    for task, out in (
+        ("binary", rng.normal(size=(50, 1))),
+        ("multiclass", rng.normal(size=(50, 4))),
+    ):
+        np.testing.assert_array_equal(
+            decisions.predicted_classes(task, out), metrics.predicted_classes(task, out)
+        )
+        np.testing.assert_allclose(
+            decisions.probabilities(task, out), metrics.probabilities(task, out)
+        )
+    y = rng.integers(0, 2, (50, 1)).astype(float)
+    np.testing.assert_array_equal(
+        decisions.true_classes("binary", y), metrics.true_classes("binary", y)
+    )
+
+
+def test_plots_import_nothing_from_training():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mlplab.plots.run_plots, mlplab.plots.commands, mlplab.plots.snapshots;"
+        "print([m for m in sys.modules if m.startswith('mlplab.training')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

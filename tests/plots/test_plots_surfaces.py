@@ -30,26 +30,28 @@ def test_grid_covers_every_point_with_a_margin_in_raw_units(moons):
 
 
 def test_binary_surface_is_the_models_own_decision(moons):
-    s = surfaces.surface_for(moons.dataset, moons.backend, n=60)
+    s = surfaces.surface_for(moons.dataset, moons.backend.predict, n=60)
     assert isinstance(s, surfaces.ClassSurface) and s.task == "binary"
-    assert s.probs.shape == (60, 60, 2) and s.classes.shape == (60, 60)
-    np.testing.assert_allclose(s.probs.sum(axis=-1), 1.0)
+    assert s.p1.shape == (60, 60) and s.classes.shape == (60, 60) and s.n_classes == 2
+    assert s.confidence.min() >= 0.5 and s.confidence.max() <= 1.0
     rng = np.random.default_rng(0)
     i, j = rng.integers(0, 60, 40), rng.integers(0, 60, 40)
     pts = np.column_stack([s.grid.xx[i, j], s.grid.yy[i, j]])
     np.testing.assert_array_equal(s.classes[i, j], model_classes(moons, pts))
     logits = moons.backend.predict(moons.dataset.transform(pts))[:, 0]
-    np.testing.assert_allclose(s.probs[i, j, 1], 1 / (1 + np.exp(-logits)), rtol=1e-6)
+    np.testing.assert_allclose(s.p1[i, j], 1 / (1 + np.exp(-logits)), rtol=1e-6, atol=1e-12)
     # Both classes appear: the model has learned a boundary inside the picture.
     assert set(np.unique(s.classes)) == {0, 1}
 
 
 def test_multiclass_surface_is_the_argmax(tmp_path_factory):
     ring = trained(tmp_path_factory, "ring", **RING)
-    s = surfaces.surface_for(ring.dataset, ring.backend, n=40)
-    assert isinstance(s, surfaces.ClassSurface) and s.probs.shape == (40, 40, 3)
+    s = surfaces.surface_for(ring.dataset, ring.backend.predict, n=40)
+    assert isinstance(s, surfaces.ClassSurface) and s.n_classes == 3
     out = ring.backend.predict(s.grid.model_inputs)
     np.testing.assert_array_equal(s.classes.ravel(), out.argmax(axis=1))
+    e = np.exp(out - out.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(s.confidence.ravel(), (e / e.sum(axis=1, keepdims=True)).max(axis=1))
     img = surfaces.class_rgba(s, ["#ff0000", "#00ff00", "#0000ff"])
     assert img.shape == (40, 40, 4) and img.min() >= 0 and img.max() <= 1
     # Each pixel is tinted towards its predicted class's colour: with pure red, green and
@@ -59,7 +61,7 @@ def test_multiclass_surface_is_the_argmax(tmp_path_factory):
 
 def test_regression_surface_values_are_predictions(tmp_path_factory):
     sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
-    s = surfaces.surface_for(sinlog.dataset, sinlog.backend, n=30)
+    s = surfaces.surface_for(sinlog.dataset, sinlog.backend.predict, n=30)
     assert isinstance(s, surfaces.RegressionSurface)
     pts = np.column_stack([s.grid.xx.ravel(), s.grid.yy.ravel()])
     np.testing.assert_allclose(s.values.ravel(), sinlog.predict(pts)[:, 0], rtol=1e-6)
@@ -68,7 +70,7 @@ def test_regression_surface_values_are_predictions(tmp_path_factory):
 def test_no_surface_without_two_features(tmp_path_factory):
     iris = trained(tmp_path_factory, "iris", **IRIS)
     assert not surfaces.is_planar(iris.dataset)
-    assert surfaces.surface_for(iris.dataset, iris.backend) is None
+    assert surfaces.surface_for(iris.dataset, iris.backend.predict) is None
 
 
 def test_xor_grid_is_the_unit_square_plus_margin(tmp_path_factory):
@@ -76,3 +78,27 @@ def test_xor_grid_is_the_unit_square_plus_margin(tmp_path_factory):
     left, right, bottom, top = surfaces.make_grid(xor.dataset).extent
     assert (left, bottom) == pytest.approx((-0.15, -0.15))
     assert (right, top) == pytest.approx((1.15, 1.15))
+
+
+def test_regression_grid_spans_the_data_with_little_room(tmp_path_factory):
+    sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
+    raw = surfaces.all_raw_points(sinlog.dataset)
+    lo, hi = raw.min(axis=0), raw.max(axis=0)
+    left, right, bottom, top = surfaces.make_grid(sinlog.dataset).extent
+    pad = surfaces.REGRESSION_MARGIN * (hi - lo)
+    np.testing.assert_allclose([left, bottom], lo - pad)
+    np.testing.assert_allclose([right, top], hi + pad)
+
+
+def test_surfaces_predict_in_slices_of_bounded_size(moons):
+    calls = []
+
+    def predict(X):
+        calls.append(len(X))
+        return np.zeros((len(X), 5000))  # 5000 classes
+
+    grid = surfaces.make_grid(moons.dataset, n=40)
+    s = surfaces.class_surface(predict, "multiclass", grid)
+    assert sum(calls) == 40 * 40 and s.n_classes == 5000
+    assert max(calls) * 5000 <= max(256 * 5000, 1 << 20)
+    np.testing.assert_allclose(s.confidence, 1 / 5000)

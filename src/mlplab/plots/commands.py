@@ -1,16 +1,18 @@
 """``mlplab plot``: redraw a run's plots, or draw the activation functions.
 
 ``mlplab plot RUN_DIR`` rebuilds the trained model from the run's config.yaml and last
-checkpoint (:func:`mlplab.runner.load_run`, no retraining) and draws the same plots
-as the end of training, from result.json's curves, and the snapshot animation from the
-frames a ``--snapshot_every`` run kept (``snapshots.npz``). ``mlplab plot activations``
-draws every activation next to its derivative.
+checkpoint (no retraining: the caller passes the loader, ``mlplab.runner.load_run``,
+which this layer may not import) and draws the same plots as the end of training, from
+result.json's curves, and the snapshot animation from the frames a ``--snapshot_every``
+run kept (``snapshots.npz``). ``mlplab plot activations`` draws every activation next
+to its derivative.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlplab.errors import CheckpointError
 from mlplab.plots.recorder import SNAPSHOT_FILE
@@ -20,14 +22,21 @@ if TYPE_CHECKING:
 
 ACTIVATIONS_TARGET = "activations"
 
+# Rebuilds a run from its folder: an object with ``record`` (result.json), ``dataset``,
+# ``spec``, ``predict`` (model inputs to outputs) and ``weights``; raises MlplabError with
+# one line.
+RunLoader = Callable[[Path], Any]
 
-def plot_command(target: str, out: str | None = None, fmt: str = "png") -> int:
+
+def plot_command(target: str, load_run: RunLoader, out: str | None = None, fmt: str = "png") -> int:
     """Draw plots for the CLI and print the paths written; return the exit status.
 
     Parameters
     ----------
     target : str
         A run directory, or ``activations``.
+    load_run : callable
+        Rebuilds the run in a folder (see :data:`RunLoader`).
     out : str, optional
         Output folder (default: ``RUN_DIR/plots``, or ``./plots`` for activations).
     fmt : {'png', 'svg'}
@@ -44,20 +53,21 @@ def plot_command(target: str, out: str | None = None, fmt: str = "png") -> int:
         out_dir = Path(out) if out else Path("plots")
         names = draw_activations(out_dir, fmt)
     else:
-        out_dir, names = redraw_run(run_dir, out, fmt)
+        out_dir, names = redraw_run(run_dir, load_run, out, fmt)
     for name in names:
         print(out_dir / name)
     return 0
 
 
-def redraw_run(run_dir: Path, out: str | None = None, fmt: str = "png") -> tuple[Path, list[str]]:
+def redraw_run(
+    run_dir: Path, load_run: RunLoader, out: str | None = None, fmt: str = "png"
+) -> tuple[Path, list[str]]:
     """Redraw the plots of the run in ``run_dir``; return the folder and file names."""
     if not run_dir.is_dir():
         raise CheckpointError(
             f"plot: {str(run_dir)!r} is not a run directory (it does not exist); "
             f"give a folder that holds result.json, or '{ACTIVATIONS_TARGET}'"
         )
-    from mlplab.runner import load_run
     from mlplab.runs.record import read_result
 
     if read_result(run_dir) is None:
@@ -69,9 +79,16 @@ def redraw_run(run_dir: Path, out: str | None = None, fmt: str = "png") -> tuple
     from mlplab.plots.run_plots import draw_run_plots
 
     out_dir = Path(out) if out else run_dir / "plots"
-    names = draw_run_plots(out_dir, run.record, run.dataset, run.backend, run.spec, fmt=fmt)
-    if snapshots is not None:
-        names += snapshots.write(out_dir, fmt)
+    names = draw_run_plots(
+        out_dir,
+        run.record,
+        run.dataset,
+        run.predict,
+        run.spec,
+        weights=run.weights,
+        fmt=fmt,
+        snapshots=snapshots,
+    )
     return out_dir, names
 
 

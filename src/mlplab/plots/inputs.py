@@ -1,36 +1,26 @@
-"""The numbers behind a run's plots, taken from the trained model: the model-side step.
+"""The numbers a run's plots show, taken from the data and the trained model.
 
-Drawing needs the model in a few places only: its outputs over the plane's grid, on the
-points drawn and on the test split, and its weights for the network diagram.
-:func:`plot_inputs` takes them all at once into a :class:`PlotInputs` of plain arrays,
-lists and dicts, which pickles. It imports no matplotlib and costs a few milliseconds,
-so ``train`` can compute it at the end of a run and hand it to a drawing process that
-never touches the model, the engine or torch (:mod:`mlplab.plots.worker`), and
-``mlplab plot`` runs the same two steps in one process.
+Drawing needs the model in a few places only: its outputs on the points drawn and on
+the test split (here), over the plane's grid (:mod:`mlplab.plots.surfaces`), and its
+weights for the network diagram. The model comes as a plain ``predict`` callable
+(:data:`~mlplab.plots.surfaces.Predict`). No matplotlib here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import dataclass
 
 import numpy as np
 
 from mlplab.data.dataset import Dataset
 from mlplab.engines.spec import ModelSpec
 from mlplab.plots import surfaces
-from mlplab.training.metrics import predicted_classes, true_classes
+from mlplab.plots.decisions import map_outputs, predicted_classes, true_classes
+from mlplab.plots.surfaces import Predict
 
 MAX_POINTS = 2000  # points drawn per split on scatters; more only hide each other
+MAX_CONFUSION_CLASSES = 20  # rows of a confusion matrix; past that, the most frequent classes
 NETWORK_MAX_UNITS = 8  # the network diagram is drawn when no layer is wider (network.py)
-
-
-class Model(Protocol):
-    """What plotting needs of a trained model (any engine's Backend has it)."""
-
-    def predict(self, X: np.ndarray) -> np.ndarray: ...
-
-    def state_dict(self) -> dict[str, np.ndarray]: ...
 
 
 @dataclass
@@ -72,8 +62,9 @@ class PointSet:
         Inputs in the data's own units (standardization undone).
     y : ndarray
         Targets as the dataset stores them.
-    out : ndarray, float64 [n, outputs]
-        The model's outputs (logits or values).
+    pred : ndarray
+        The model's predictions (:func:`predictions`): values, float64 [n, T], for
+        regression; classes, int64 [n], for classification.
     marker : str
         Scatter marker: ``o`` for train, ``^`` for test.
     """
@@ -81,42 +72,37 @@ class PointSet:
     label: str
     X: np.ndarray
     y: np.ndarray
-    out: np.ndarray
+    pred: np.ndarray
     marker: str = "o"
 
 
 @dataclass
-class PlotInputs:
-    """Everything a run's plots show, as plain data (see :func:`plot_inputs`).
+class Confusion:
+    """Counts of (true class, predicted class) on the test split, for the classes shown.
 
     Attributes
     ----------
-    result : dict
-        The run's record: curves, test metrics, settings.
-    info : DataInfo
-    spec : ModelSpec
-    surface : ClassSurface or RegressionSurface or None
-        The model over the data's plane (2-feature data only).
-    points : list of PointSet
-        Classification on a plane: the points on the decision surface (train and test,
-        or the shared set). Regression: train and test.
-    confusion : ndarray, int64 [C, C] or None
-        Classification: counts of (true, predicted) class on the test split.
-    test_range : (float, float) or None
-        Regression: min and max of the whole test split's first target, so the
-        surface's colour scale covers every test point, not only those drawn.
-    state : dict of ndarray or None
-        The model's weights when the network diagram is drawn (small models only).
+    counts : ndarray, int64 [k, k] or [k, k + 1]
+        Rows: the true classes ``classes``; columns: the same classes predicted, and
+        when not every class is shown, a last column for any other class predicted.
+    classes : ndarray, int64 [k]
+        The classes shown: all of them, or the :data:`MAX_CONFUSION_CLASSES` most
+        frequent in the test split (test points of the other classes are left out).
+    n_classes : int
+        Classes in the data.
+    n_points : int
+        Test points in all.
     """
 
-    result: dict[str, Any]
-    info: DataInfo
-    spec: ModelSpec
-    surface: surfaces.Surface | None = None
-    points: list[PointSet] = field(default_factory=list)
-    confusion: np.ndarray | None = None
-    test_range: tuple[float, float] | None = None
-    state: dict[str, np.ndarray] | None = None
+    counts: np.ndarray
+    classes: np.ndarray
+    n_classes: int
+    n_points: int
+
+    @property
+    def capped(self) -> bool:
+        """Whether only some classes are shown."""
+        return len(self.classes) < self.n_classes
 
 
 def decimate(n: int, max_points: int = 1500) -> np.ndarray:
@@ -135,16 +121,24 @@ def every(n: int, limit: int = MAX_POINTS) -> np.ndarray:
     return decimate(n, limit)
 
 
-def outputs(model: Model, X: np.ndarray) -> np.ndarray:
-    """The model's outputs for model-space inputs ``X``, float64 [N, outputs]."""
-    return np.asarray(model.predict(X), dtype=np.float64)
+def predictions(task: str, predict: Predict, X: np.ndarray) -> np.ndarray:
+    """The model's predictions for model-space inputs ``X``: values or classes.
+
+    Regression: the outputs, float64 [N, T]. Classification: the predicted classes,
+    int64 [N], taken slice by slice so that many classes never fill memory.
+    """
+    if task == "regression":
+        return map_outputs(predict, X, lambda out: out)
+    return map_outputs(predict, X, lambda out: predicted_classes(task, out))
 
 
-def surface_points(data: Dataset, model: Model) -> list[PointSet]:
+def surface_points(data: Dataset, predict: Predict) -> list[PointSet]:
     """The points a decision surface shows: train and test, or the one shared set."""
     if data.shared_splits:
         X = surfaces.raw_inputs(data, data.X_train)
-        return [PointSet("data", X, data.y_train, outputs(model, data.transform(X)))]
+        return [
+            PointSet("data", X, data.y_train, predictions(data.task, predict, data.transform(X)))
+        ]
     sets = []
     for split, marker in (("train", "o"), ("test", "^")):
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
@@ -153,18 +147,22 @@ def surface_points(data: Dataset, model: Model) -> list[PointSet]:
         raw = surfaces.raw_inputs(data, X[idx])
         # Predicted from the raw points passed back through the transform, as a user
         # of the model would: the marks then agree with the surface drawn under them.
-        sets.append(PointSet(label, raw, y[idx], outputs(model, data.transform(raw)), marker))
+        sets.append(
+            PointSet(
+                label, raw, y[idx], predictions(data.task, predict, data.transform(raw)), marker
+            )
+        )
     return sets
 
 
-def split_points(data: Dataset, model: Model) -> list[PointSet]:
+def split_points(data: Dataset, predict: Predict) -> list[PointSet]:
     """Train and test (at most :data:`MAX_POINTS` each) with the model's outputs."""
     sets = []
     for split, marker in (("train", "o"), ("test", "^")):
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
         idx = every(len(X))
         raw = surfaces.raw_inputs(data, X[idx])
-        sets.append(PointSet(split, raw, y[idx], outputs(model, X[idx]), marker))
+        sets.append(PointSet(split, raw, y[idx], predictions(data.task, predict, X[idx]), marker))
     return sets
 
 
@@ -175,90 +173,32 @@ def confusion_counts(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
     return cm
 
 
-def confusion_of_test(data: Dataset, model: Model) -> np.ndarray:
-    """The confusion matrix of the whole test split (rows true, columns predicted)."""
+def confusion_of_test(
+    data: Dataset, predict: Predict, max_classes: int = MAX_CONFUSION_CLASSES
+) -> Confusion:
+    """The confusion matrix of the test split, for at most ``max_classes`` classes.
+
+    With more classes than that, the ``max_classes`` most frequent true classes of the
+    test split (ties to the lower index) are shown, each with a column for the other
+    classes: a model with 10,000 classes draws a 20 x 21 table, not 10,000 x 10,000.
+    """
     n = max(2, len(data.class_names or []))
     true = true_classes(data.task, data.y_test)
-    pred = predicted_classes(data.task, outputs(model, data.X_test))
-    return confusion_counts(true, pred, n)
+    pred = predictions(data.task, predict, data.X_test)
+    if n <= max_classes:
+        return Confusion(confusion_counts(true, pred, n), np.arange(n), n, len(true))
+    sizes = np.bincount(true, minlength=n)
+    shown = np.sort(np.argsort(-sizes, kind="stable")[:max_classes])
+    row = np.full(n, -1, dtype=np.int64)
+    row[shown] = np.arange(len(shown))
+    keep = row[true] >= 0
+    col = row[pred[keep]]
+    col[col < 0] = len(shown)  # any class not shown
+    counts = np.zeros((len(shown), len(shown) + 1), dtype=np.int64)
+    np.add.at(counts, (row[true[keep]], col), 1)
+    return Confusion(counts, shown, n, len(true))
 
 
 def can_draw_network(spec: ModelSpec) -> bool:
     """Whether every layer (input, hidden, output) has at most 8 units."""
     return max(spec.widths()) <= NETWORK_MAX_UNITS
-
-
-def plot_inputs(result: dict[str, Any], data: Dataset, model: Model, spec: ModelSpec) -> PlotInputs:
-    """The model's numbers for every plot of a run (the only step that needs the model)."""
-    inputs = PlotInputs(dict(result), DataInfo.of(data), spec)
-    inputs.surface = surfaces.surface_for(data, model)
-    if data.task == "regression":
-        inputs.points = split_points(data, model)
-        y0 = data.y_test[:, 0]
-        inputs.test_range = (float(y0.min()), float(y0.max())) if len(y0) else None
-    else:
-        if inputs.surface is not None:
-            inputs.points = surface_points(data, model)
-        inputs.confusion = confusion_of_test(data, model)
-    if can_draw_network(spec):
-        inputs.state = {k: np.asarray(v) for k, v in model.state_dict().items()}
-    return inputs
-
-
-class _Untrained:
-    """A stand-in model before training: zeros out, the given weights (see below)."""
-
-    def __init__(self, out_dim: int, state: dict[str, np.ndarray]) -> None:
-        self.out_dim, self.state = out_dim, state
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.zeros((len(X), self.out_dim))
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return self.state
-
-
-def layout_inputs(
-    result: dict[str, Any], data: Dataset, spec: ModelSpec, state: dict[str, np.ndarray]
-) -> PlotInputs:
-    """The inputs of a run's plots before it trains: what their backgrounds need.
-
-    The same grid, points, class sizes and settings as :func:`plot_inputs` gives at
-    the end, with zeros for the model's outputs: the plots' backgrounds
-    (:mod:`mlplab.plots.layered`) do not depend on them. Costs no prediction.
-    """
-    return plot_inputs(result, data, _Untrained(spec.out_dim, state), spec)
-
-
-def plot_stems(inputs: PlotInputs) -> list[str]:
-    """The file stems of a run's plots, in the order they are written."""
-    stems = ["loss"]
-    if inputs.surface is not None:
-        stems.append("surface")
-        if isinstance(inputs.surface, surfaces.RegressionSurface):
-            stems.append("regression_3d")
-    stems.append("pred_vs_true" if inputs.info.task == "regression" else "confusion")
-    if inputs.state is not None:
-        stems.append("network")
-    return stems
-
-
-def only(inputs: PlotInputs, stems: list[str]) -> PlotInputs:
-    """``inputs`` without the arrays that the plots ``stems`` do not draw.
-
-    What a drawing process is sent: the grid's model inputs, for one, are kept for
-    checking pictures against the model, and no plot draws them.
-    """
-    surface = inputs.surface
-    if surface is not None:
-        grid = replace(surface.grid, model_inputs=surface.grid.model_inputs[:0])
-        surface = replace(surface, grid=grid)
-    needs_surface = bool({"surface", "regression_3d"} & set(stems))
-    needs_points = bool({"surface", "regression_3d", "pred_vs_true"} & set(stems))
-    return replace(
-        inputs,
-        surface=surface if needs_surface else None,
-        points=inputs.points if needs_points else [],
-        confusion=inputs.confusion if "confusion" in stems else None,
-        state=inputs.state if "network" in stems else None,
-    )

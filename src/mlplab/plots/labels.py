@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Protocol
+
+
+class _Named(Protocol):
+    feature_names: list[str]
 
 
 def display_name(name: str) -> str:
@@ -31,3 +35,9 @@ def model_label(result: dict[str, Any], spec: Any | None = None) -> str:
     if hid_dims:
         return f"mlp {hid_dims} {act}"
     return f"mlp {hid_dim}x{n_layer} {act}"
+
+
+def plane_names(data: _Named) -> tuple[str, str]:
+    """Names of the two features of planar data (``x1``, ``x2`` if the data has none)."""
+    names = [*data.feature_names, "x1", "x2"]
+    return names[0], names[1]

@@ -8,10 +8,9 @@ that the picture is a grey mesh that says nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
@@ -19,11 +18,7 @@ from matplotlib.lines import Line2D
 
 from mlplab.engines.spec import ModelSpec
 from mlplab.plots.inputs import NETWORK_MAX_UNITS, can_draw_network
-from mlplab.plots.layered import TwoLayerPlot
 from mlplab.plots.style import BLUE, ORANGE, model_label, new_figure, set_title, styled
-
-if TYPE_CHECKING:
-    from mlplab.plots.inputs import PlotInputs
 
 MAX_UNITS = NETWORK_MAX_UNITS
 MIN_WIDTH, MAX_WIDTH = 0.4, 6.0  # edge widths in points, for |w| = 0 and the largest |w|
@@ -71,91 +66,6 @@ def _sign_color(v: np.ndarray, strength: np.ndarray) -> np.ndarray:
     return rgba
 
 
-class NetworkPlot(TwoLayerPlot):
-    """The network diagram (see :func:`network_figure`).
-
-    The nodes' places, their names and the layers' labels come from the spec; the
-    edges' widths and colours and the nodes' fills come from :meth:`set_weights`.
-    """
-
-    def __init__(
-        self,
-        spec: ModelSpec,
-        feature_names: list[str],
-        output_names: list[str],
-        label: str | None = None,
-    ) -> None:
-        self.spec = spec
-        widths = spec.widths()
-        pos = node_positions(widths)
-        fig = self.fig = new_figure(
-            max(5.0, 1.9 * len(widths) + 1.5), max(3.6, 0.75 * max(widths) + 2.0)
-        )
-        ax = self.ax = fig.add_axes((0.12, 0.1, 0.76, 0.74))
-        ax.set_axis_off()
-        segs = [
-            [pos[layer][i], pos[layer + 1][o]]
-            for layer in range(len(widths) - 1)
-            for o in range(widths[layer + 1])
-            for i in range(widths[layer])
-        ]  # [out, in] order, layer by layer, as the weights ravel
-        self.edges = LineCollection(segs, zorder=1)
-        ax.add_collection(self.edges)
-        white = to_rgba("white")
-        self.nodes = [
-            ax.scatter(
-                xy[:, 0],
-                xy[:, 1],
-                s=700,
-                c=[white] * len(xy),
-                edgecolors="0.2",
-                linewidths=1.2,
-                zorder=2,
-            )
-            for xy in pos
-        ]
-        self.names = _label_nodes(ax, pos, widths, spec, feature_names, output_names)
-        span = (max(widths) - 1) / 2.0
-        ax.set_xlim(-0.75, len(widths) - 0.25)
-        ax.set_ylim(-span - 0.9, span + 0.6)
-        set_title(
-            ax,
-            f"{label or model_label({}, spec)}: {spec.n_params()} parameters\n"
-            "edge width ∝ |weight|, node fill: bias",
-        )
-        ax.legend(
-            handles=[
-                Line2D([], [], color=BLUE, lw=3, label="positive"),
-                Line2D([], [], color=ORANGE, lw=3, label="negative"),
-            ],
-            loc="lower right",
-            bbox_to_anchor=(1.12, -0.12),
-            frameon=False,
-        )
-
-    def update(self, inputs: PlotInputs) -> None:
-        assert inputs.state is not None
-        self.set_weights(inputs.state)
-
-    def set_weights(self, state: dict[str, np.ndarray]) -> NetworkPlot:
-        """Draw the model's weights (``state_dict``) as edges and fills; returns self."""
-        params = layer_params(state, self.spec)
-        weights = [w for w, _ in params]
-        flat = np.concatenate([w.ravel() for w in weights])
-        self.edges.set_linewidth(np.concatenate([w.ravel() for w in edge_widths(weights)]).tolist())
-        colors = np.where((flat >= 0)[:, None], to_rgba(BLUE), to_rgba(ORANGE))
-        self.edges.set_color([tuple(c) for c in colors])
-        biases = [b for _, b in params]
-        top_b = max(float(np.abs(b).max()) for b in biases) or 1.0
-        for b, nodes in zip(biases, self.nodes[1:]):  # input nodes stay white
-            nodes.set_facecolor([tuple(c) for c in _sign_color(b, np.abs(b) / top_b)])
-        return self
-
-    def top_layer(self) -> list[Artist]:
-        # The nodes' names sit beside the nodes: drawn after them, as in the whole figure.
-        return [self.edges, *self.nodes, *self.names]
-
-
 @styled
 def network_figure(
     state: dict[str, np.ndarray],
@@ -177,7 +87,62 @@ def network_figure(
     label : str, optional
         The model's label for the title (default: built from ``spec``).
     """
-    return NetworkPlot(spec, feature_names, output_names, label).set_weights(state).fig
+    widths = spec.widths()
+    pos = node_positions(widths)
+    fig = new_figure(max(5.0, 1.9 * len(widths) + 1.5), max(3.6, 0.75 * max(widths) + 2.0))
+    ax = fig.add_axes((0.12, 0.1, 0.76, 0.74))
+    ax.set_axis_off()
+    params = layer_params(state, spec)
+    weights = [w for w, _ in params]
+    segs = [
+        [pos[layer][i], pos[layer + 1][o]]
+        for layer in range(len(widths) - 1)
+        for o in range(widths[layer + 1])
+        for i in range(widths[layer])
+    ]  # [out, in] order, layer by layer, as the weights ravel
+    flat = np.concatenate([w.ravel() for w in weights])
+    colors = np.where((flat >= 0)[:, None], to_rgba(BLUE), to_rgba(ORANGE))
+    ax.add_collection(
+        LineCollection(
+            segs,
+            linewidths=np.concatenate([w.ravel() for w in edge_widths(weights)]).tolist(),
+            colors=[tuple(c) for c in colors],
+            zorder=1,
+        )
+    )
+    biases = [b for _, b in params]
+    top_b = max(float(np.abs(b).max()) for b in biases) or 1.0
+    fills = [np.tile(to_rgba("white"), (widths[0], 1))]  # input nodes stay white
+    fills += [_sign_color(b, np.abs(b) / top_b) for b in biases]
+    for xy, fill in zip(pos, fills):
+        ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            s=700,
+            c=[tuple(c) for c in fill],
+            edgecolors="0.2",
+            linewidths=1.2,
+            zorder=2,
+        )
+    _label_nodes(ax, pos, widths, spec, feature_names, output_names)
+    span = (max(widths) - 1) / 2.0
+    ax.set_xlim(-0.75, len(widths) - 0.25)
+    ax.set_ylim(-span - 0.9, span + 0.6)
+    set_title(
+        ax,
+        f"{label or model_label({}, spec)}: {spec.n_params()} parameters\n"
+        "edge width ∝ |weight|, node fill: bias",
+    )
+    ax.legend(
+        handles=[
+            Line2D([], [], color=BLUE, lw=3, label="positive"),
+            Line2D([], [], color=ORANGE, lw=3, label="negative"),
+        ],
+        loc="lower right",
+        bbox_to_anchor=(1.12, -0.12),
+        frameon=False,
+    )
+    return fig
 
 
 def _label_nodes(
@@ -187,19 +152,12 @@ def _label_nodes(
     spec: ModelSpec,
     feature_names: list[str],
     output_names: list[str],
-) -> list[Any]:
-    """Name the input and output nodes, and each layer under its column.
-
-    Returns the nodes' names (the texts beside the nodes).
-    """
-    names = [
+) -> None:
+    """Name the input and output nodes, and each layer under its column."""
+    for (x, y), name in zip(pos[0], feature_names):
         ax.text(x - 0.2, y, name, ha="right", va="center")
-        for (x, y), name in zip(pos[0], feature_names)
-    ]
-    names += [
+    for (x, y), name in zip(pos[-1], output_names):
         ax.text(x + 0.2, y, name, ha="left", va="center")
-        for (x, y), name in zip(pos[-1], output_names)
-    ]
     bottom = -(max(widths) - 1) / 2.0 - 0.6
     out_kind = {"binary": "sigmoid", "multiclass": "softmax"}.get(spec.task, "value")
     for layer in range(len(widths)):
@@ -210,4 +168,3 @@ def _label_nodes(
         else:
             text = f"hidden {layer}\n{spec.act}"
         ax.text(layer, bottom, text, ha="center", va="top", color="0.25")
-    return names

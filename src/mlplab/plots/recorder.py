@@ -1,13 +1,13 @@
 """The model's surface captured during training: what ``--snapshot_every`` keeps.
 
 ``mlplab train --snapshot_every N`` makes ``train`` create a :class:`SnapshotRecorder`,
-call :meth:`~SnapshotRecorder.capture` every ``N`` steps, and have the frames drawn at
-the end (:mod:`mlplab.plots.snapshots`: an animated GIF and a grid of snapshots). The
+call :meth:`~SnapshotRecorder.capture` every ``N`` steps, and pass it to
+:func:`~mlplab.plots.run_plots.draw_run_plots` at the end, which draws the frames
+(:mod:`mlplab.plots.snapshots`: an animated GIF and a grid of snapshots). The
 recorder evaluates the model on a fixed grid over the data's plane (a few thousand
 points: cheap next to a training step on real data) and keeps only those numbers.
 
-It imports no matplotlib, and what it keeps pickles, so the run's process can hand the
-drawing to the plot workers (:mod:`mlplab.plots.worker`).
+It imports no matplotlib: drawing is :mod:`mlplab.plots.snapshots`' job.
 
 Data that is not 2-D has no plane to draw on: the recorder then captures nothing and
 writes nothing, without complaint.
@@ -19,7 +19,6 @@ import copy
 import json
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,15 +27,14 @@ from mlplab.engines.spec import ModelSpec
 from mlplab.plots import surfaces
 from mlplab.plots.inputs import DataInfo
 from mlplab.plots.labels import display_name, model_label
-
-if TYPE_CHECKING:
-    from mlplab.engines.backend import Backend
+from mlplab.plots.surfaces import Predict
 
 SNAPSHOT_GRID = 80  # grid points per axis: coarser than the final plot, captured often
 MAX_FRAMES = 60  # frames in the GIF; more only make a bigger file of the same story
 MAX_POINTS = 500  # training points drawn on each frame
 STEM = "boundary_evolution"
 SNAPSHOT_FILE = "snapshots.npz"  # in the run's folder: the frames, for `mlplab plot RUN_DIR`
+MULTICLASS_FRAMES = "class,probability"  # what a multiclass frame holds (older files: all probs)
 
 
 def pick(n: int, k: int) -> list[int]:
@@ -44,6 +42,29 @@ def pick(n: int, k: int) -> list[int]:
     if n <= k:
         return list(range(n))
     return sorted({round(float(v)) for v in np.linspace(0, n - 1, k)})
+
+
+def pick_by_change(changes: np.ndarray, k: int) -> list[int]:
+    """``k`` indices of ``len(changes) + 1`` frames, evenly spaced in how much they change.
+
+    ``changes[i]`` is how far frame ``i + 1`` is from frame ``i``. The frames are
+    chosen at equal steps of the change so far, so that a boundary that moves early
+    and then stays gets most of the frames while it moves, not while it rests. The
+    first and the last frame are always in; frames that never change fall back to
+    :func:`pick` (even steps in time).
+    """
+    n = len(changes) + 1
+    total = float(np.sum(changes))
+    if n <= k or not total > 0:
+        return pick(n, k)
+    so_far = np.concatenate([[0.0], np.cumsum(changes)])
+    targets = np.linspace(0.0, total, k - 1, endpoint=False)
+    chosen = {int(i) for i in np.searchsorted(so_far, targets, side="left")} | {0, n - 1}
+    for i in pick(n, k):  # where few frames carry all the change: fill in time
+        if len(chosen) >= k:
+            break
+        chosen.add(i)
+    return sorted(chosen)
 
 
 class SnapshotRecorder:
@@ -64,13 +85,15 @@ class SnapshotRecorder:
     ----------
     steps : list of int
         The training step of each snapshot.
-    frames : list of ndarray, float32 [G, G] or [G, G, C]
-        P(class 1) (binary), class probabilities (multiclass) or predicted values
-        (regression, first target) at each grid point.
+    frames : list of ndarray, float32 [G, G] or [G, G, 2]
+        P(class 1) (binary), the predicted class and its probability (multiclass) or
+        predicted values (regression, first target) at each grid point.
     info : DataInfo
         The data's name, task and feature names.
     points_X : ndarray, float64 [n, 2]
         The training points drawn on each frame (at most :data:`MAX_POINTS`), raw.
+    points_y : ndarray, float64 [n]
+        Regression: their first target (what the colour scale spans); empty otherwise.
     points_class : ndarray, int64 [n] or None
         Their classes (None for regression).
     """
@@ -91,6 +114,7 @@ class SnapshotRecorder:
         self.frames: list[np.ndarray] = []
         self.points_X = np.empty((0, 2))
         self.points_class: np.ndarray | None = None
+        self.points_y = np.empty(0)
         if self.active:
             n = len(data.X_train)
             idx = np.unique(np.linspace(0, n - 1, min(MAX_POINTS, n)).astype(int))
@@ -100,16 +124,18 @@ class SnapshotRecorder:
                 self.points_class = y[:, 0].astype(np.int64)
             elif data.task == "multiclass":
                 self.points_class = y.astype(np.int64)
+            else:
+                self.points_y = np.asarray(y[:, 0], dtype=np.float64)
 
-    def capture(self, step: int, backend: Backend) -> None:
-        """Evaluate the model on the grid and keep the result for ``step``."""
+    def capture(self, step: int, predict: Predict) -> None:
+        """Evaluate the model (``predict``, as for surfaces) on the grid; keep it for ``step``."""
         if self.grid is None:
             return
         if self.info.task == "regression":
-            frame = surfaces.regression_surface(backend, self.grid).values
+            frame = surfaces.regression_surface(predict, self.grid).values
         else:
-            s = surfaces.class_surface(backend, self.info.task, self.grid)
-            frame = s.probs[..., 1] if s.task == "binary" else s.probs
+            s = surfaces.class_surface(predict, self.info.task, self.grid)
+            frame = s.p1 if s.task == "binary" else np.stack([s.classes, s.confidence], axis=-1)
         self.steps.append(int(step))
         self.frames.append(frame.astype(np.float32))
 
@@ -120,9 +146,31 @@ class SnapshotRecorder:
         if self.info.task == "regression":
             return surfaces.RegressionSurface(self.grid, f)
         if self.info.task == "binary":
-            probs = np.stack([1 - f, f], axis=-1)
-            return surfaces.ClassSurface(self.grid, probs, (f > 0.5).astype(np.int64), "binary")
-        return surfaces.ClassSurface(self.grid, f, f.argmax(axis=-1), "multiclass")
+            classes = (f > 0.5).astype(np.int64)
+            return surfaces.ClassSurface(self.grid, classes, np.maximum(f, 1 - f), "binary", 2)
+        n_classes = max(2, len(self.info.class_names or []))
+        classes = f[..., 0].astype(np.int64)
+        return surfaces.ClassSurface(self.grid, classes, f[..., 1], "multiclass", n_classes)
+
+    def changes(self) -> np.ndarray:
+        """How much each frame differs from the one before, float64 [len(frames) - 1].
+
+        The mean absolute change of P(class 1) or of the predicted value per grid point;
+        for multiclass, the share of grid points whose class changed plus the mean
+        change of its probability.
+        """
+        out = []
+        for a, b in zip(self.frames, self.frames[1:]):
+            if self.info.task == "multiclass":
+                moved = float(np.mean(a[..., 0] != b[..., 0]))
+                out.append(moved + float(np.mean(np.abs(a[..., 1] - b[..., 1]))))
+            else:
+                out.append(float(np.mean(np.abs(a.astype(np.float64) - b))))
+        return np.asarray(out)
+
+    def pick_frames(self, k: int) -> list[int]:
+        """``k`` frames, chosen where the surface changes (:func:`pick_by_change`)."""
+        return pick_by_change(self.changes(), k)
 
     def title(self) -> str:
         return f"{display_name(self.info.name)} · {self.label}"
@@ -130,10 +178,10 @@ class SnapshotRecorder:
     def for_drawing(self) -> SnapshotRecorder:
         """A copy with the frames the pictures show: the GIF's (at most :data:`MAX_FRAMES`).
 
-        What is drawn, here or in a plot worker: a run that snapshots every step keeps
-        thousands of frames, and the pictures need at most sixty of them.
+        A run that snapshots every step keeps thousands of frames, and the pictures
+        need at most sixty of them.
         """
-        chosen = pick(len(self.frames), MAX_FRAMES)
+        chosen = self.pick_frames(MAX_FRAMES)
         out = copy.copy(self)
         out.steps = [self.steps[i] for i in chosen]
         out.frames = [self.frames[i] for i in chosen]
@@ -151,7 +199,7 @@ class SnapshotRecorder:
 
         drawn = self.for_drawing()
         assert drawn.grid is not None and drawn.frames
-        meta = {"info": asdict(drawn.info), "label": drawn.label}
+        meta = {"info": asdict(drawn.info), "label": drawn.label, "frames": MULTICLASS_FRAMES}
         classes = drawn.points_class
         with atomic_open(path, "wb") as f:
             np.savez(
@@ -162,12 +210,13 @@ class SnapshotRecorder:
                 yy=drawn.grid.yy,
                 points_X=drawn.points_X,
                 points_class=np.empty(0, np.int64) if classes is None else classes,
+                points_y=drawn.points_y,
                 meta=np.asarray(json.dumps(meta)),
             )
 
     @classmethod
     def load(cls, path: str | Path) -> SnapshotRecorder:
-        """The frames :meth:`save` wrote, ready to :meth:`write` (no model, no data)."""
+        """The frames :meth:`save` wrote, ready to draw (no model, no data)."""
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             rec = cls.__new__(cls)
@@ -177,23 +226,12 @@ class SnapshotRecorder:
             rec.active = True
             rec.grid = surfaces.Grid(z["xx"], z["yy"], np.empty((0, 2)))
             rec.steps = [int(s) for s in z["steps"]]
-            rec.frames = list(z["frames"])
+            frames = z["frames"]
+            if rec.info.task == "multiclass" and meta.get("frames") != MULTICLASS_FRAMES:
+                # Older files kept every class's probability: keep the class and its own.
+                frames = np.stack([frames.argmax(axis=-1), frames.max(axis=-1)], axis=-1)
+            rec.frames = list(frames.astype(np.float32))
             rec.points_X = z["points_X"]
             rec.points_class = None if rec.info.task == "regression" else z["points_class"]
+            rec.points_y = z["points_y"] if "points_y" in z.files else np.empty(0)
         return rec
-
-    def write(self, plots_dir: str | Path, fmt: str = "png") -> list[str]:
-        """Write the GIF and the grid of snapshots; return their names (none if nothing).
-
-        Parameters
-        ----------
-        plots_dir : path
-            Folder to write to (created if missing).
-        fmt : {'png', 'svg'}
-            Format of the grid; the animation is always a GIF.
-        """
-        if not self.frames:
-            return []
-        from mlplab.plots.snapshots import write_snapshots
-
-        return write_snapshots(self.for_drawing(), Path(plots_dir), fmt)

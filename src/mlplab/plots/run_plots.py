@@ -1,7 +1,7 @@
-"""The plots of one run, drawn from its record and its trained model.
+"""The plots of one run, drawn from its record, its data and its trained model.
 
-:func:`draw_run_plots` is what ``train`` calls at the end of a finished run and what
-``mlplab plot RUN_DIR`` calls on a rebuilt model. It writes, into the run's ``plots/``:
+:func:`draw_run_plots` is what a finished run and ``mlplab plot RUN_DIR`` call. It
+writes, into the run's ``plots/``:
 
 - ``loss``: train and validation loss against epoch (log scale when the loss spans
   more than :data:`LOG_SPAN`), next to accuracy or MAE;
@@ -10,57 +10,57 @@
 - ``regression_3d`` (2-feature regression): true and predicted test y as 3-D scatters,
   and the model's surface;
 - ``confusion`` (classification) or ``pred_vs_true`` (regression), on the test split;
-- ``network`` when every layer has at most 8 units.
+- ``network`` when every layer has at most 8 units;
+- ``boundary_evolution`` (GIF and grid) when the run kept snapshots.
 
-Drawing comes in two steps. :func:`mlplab.plots.inputs.plot_inputs` takes from the
-trained model every number the plots show (no matplotlib); :func:`figures` and
-:func:`write_plots` draw from those numbers alone (no model, no engine), so the drawing
-can run in another process (:mod:`mlplab.plots.worker`). Each plot also has a
-``*_figure`` function that takes the data and the model and returns the
-:class:`~matplotlib.figure.Figure`, so that tests and notebooks can read the artists
-(titles, limits, image arrays) behind the files. :func:`run_figures` builds them all.
+Each plot has a ``*_figure`` function that draws it from the numbers it shows (a
+surface, points, counts: :mod:`mlplab.plots.inputs`, :mod:`mlplab.plots.surfaces`) and
+returns the :class:`~matplotlib.figure.Figure`, so that tests and notebooks can read
+the artists (titles, limits, image arrays) behind the files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import BoundaryNorm, Normalize
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from mlplab.data.dataset import Dataset
 from mlplab.engines.spec import LOSS_OF_TASK, ModelSpec
 from mlplab.plots import network, surfaces
+from mlplab.plots.decisions import true_classes
 from mlplab.plots.inputs import MAX_POINTS as MAX_POINTS  # re-exported
 from mlplab.plots.inputs import (
+    Confusion,
     DataInfo,
-    Model,
-    PlotInputs,
     PointSet,
+    can_draw_network,
     confusion_of_test,
-    every,
-    plot_inputs,
-    plot_stems,
     split_points,
     surface_points,
 )
 from mlplab.plots.inputs import confusion_counts as confusion_counts  # re-exported
-from mlplab.plots.layered import TwoLayerPlot
+from mlplab.plots.labels import plane_names
+from mlplab.plots.recorder import STEM as SNAPSHOT_STEM
+from mlplab.plots.recorder import SnapshotRecorder
+from mlplab.plots.snapshots import write_gif_file, write_grid_file
 from mlplab.plots.style import (
     BINARY_CMAP,
+    MAX_CLASS_TICKS,
     POINT_BLUE,
     POINT_ORANGE,
     SERIES,
     WRONG,
-    class_cmap,
+    class_colorbar,
     class_colors,
     decimate,
     display_name,
@@ -70,9 +70,9 @@ from mlplab.plots.style import (
     set_title,
     styled,
 )
-from mlplab.training.metrics import predicted_classes, true_classes
+from mlplab.plots.surfaces import Predict
 
-LOG_SPAN = 100.0  # draw the loss on a log axis when max/min exceeds this (XOR's does)
+LOG_SPAN = 20.0  # draw a curve on a log axis when max/min exceeds this (XOR's loss does)
 MAX_TARGETS = 4  # regression targets drawn side by side in pred_vs_true
 
 DataLike = Dataset | DataInfo  # the label helpers read only names and the task
@@ -104,12 +104,6 @@ def output_names(data: DataLike) -> list[str]:
     if data.task == "multiclass":
         return list(data.class_names or [])
     return list(data.target_names)
-
-
-def plane_names(data: DataLike) -> tuple[str, str]:
-    """Names of the two features of planar data (``x1``, ``x2`` if the data has none)."""
-    names = [*data.feature_names, "x1", "x2"]
-    return names[0], names[1]
 
 
 def _class_names(data: DataLike, n: int) -> list[str]:
@@ -144,96 +138,13 @@ def train_loss_epochs(result: dict[str, Any]) -> np.ndarray:
     return np.arange(1, n + 1, dtype=np.float64)
 
 
-class LossPlot(TwoLayerPlot):
-    """Train and val loss beside accuracy or MAE (train, val), against epoch.
-
-    Built from what is known before training (the task, the planned epochs); the
-    curves, the axes' ranges and the test metric come from :meth:`set_result`. The
-    ranges follow rules that rarely change as training goes on (see
-    :func:`curve_limits`), so a background drawn mid-run usually still fits at the end.
-    """
-
-    def __init__(self, data: DataLike, result: dict[str, Any], spec: ModelSpec | None) -> None:
-        self.task = task = data.task
-        fig = self.fig = new_figure(10.5, 4.2)
-        self.ax_loss, self.ax_metric = axes = fig.subplots(1, 2)
-        fig.subplots_adjust(left=0.075, right=0.985, bottom=0.14, top=0.8, wspace=0.25)
-        loss_name = LOSS_OF_TASK.get(task, "loss")
-        self.ax_loss.set(xlabel="epoch", ylabel=f"{loss_name} loss")
-        set_title(self.ax_loss, f"loss ({loss_name})")
-        self.key, name = ("mae", "MAE") if task == "regression" else ("acc", "accuracy")
-        self.ax_metric.set(xlabel="epoch", ylabel=name)
-        set_title(self.ax_metric, name)
-        self.lines = {
-            (i, split): ax.plot([], [], color=SERIES[split], lw=1.6, label=split)[0]
-            for i, ax in enumerate(axes)
-            for split in ("train", "val")
-        }
-        self.head = title_head(data, result, spec)
-        self.title = fig.suptitle(self.head)
-
-    def update(self, inputs: PlotInputs) -> None:
-        self.set_result(inputs.result)
-
-    def set_result(self, result: dict[str, Any]) -> LossPlot:
-        """Draw the record's curves (see :func:`loss_figure`); returns self."""
-        val_epochs = np.asarray(result.get("val_epochs") or [], dtype=np.float64)
-
-        def curve(name: str) -> np.ndarray:
-            return np.asarray(result.get(name) or [], dtype=np.float64)
-
-        train, val = curve("train_losses"), curve("val_losses")
-        m_train, m_val = curve(f"train_{self.key}s"), curve(f"val_{self.key}s")
-        series = {
-            (0, "train"): (train_loss_epochs(result), train),
-            (0, "val"): (val_epochs[: len(val)], val),
-            (1, "train"): (val_epochs[: len(m_train)], m_train),
-            (1, "val"): (val_epochs[: len(m_val)], m_val),
-        }
-        # The planned epochs: an x range fixed while the run trains. A run that ended
-        # early (patience, Ctrl-C, divergence) is drawn over the epochs it ran.
-        ended_early = bool(result.get("stopped_early")) or result.get("status") in (
-            "interrupted",
-            "diverged",
-        )
-        last = 0.0 if ended_early else float(result.get("epoch") or 0)
-        for key, (x, y) in series.items():
-            idx = decimate(len(y))
-            self.lines[key].set_data(x[idx], y[idx])
-            if len(y):
-                last = max(last, float(x[idx].max()))
-        last = last or 1.0
-        for ax in (self.ax_loss, self.ax_metric):
-            ax.set_xlim(-0.03 * last, 1.03 * last)
-        _set_curve_axis(self.ax_loss, np.concatenate([train, val]))
-        if self.task == "regression":
-            _set_curve_axis(self.ax_metric, np.concatenate([m_train, m_val]))
-        else:
-            self.ax_metric.set_ylim(-0.03, 1.03)  # accuracy: always the whole 0-1 range
-        for i, ax in enumerate((self.ax_loss, self.ax_metric)):
-            drawn = [
-                line for (j, _), line in self.lines.items() if j == i and len(line.get_xdata())
-            ]
-            if ax.get_legend() is not None:
-                ax.get_legend().remove()
-            if len(drawn) > 1:
-                decreasing = i == 0 or self.task == "regression"
-                ax.legend(loc="upper right" if decreasing else "lower right")
-        self.title.set_text(f"{self.head}\n{metric_text(result, self.task)}")
-        return self
-
-    def top_layer(self) -> list[Artist]:
-        layer: list[Artist] = [*self.lines.values(), self.title]
-        for ax in (self.ax_loss, self.ax_metric):
-            layer += _spines(ax)
-            if ax.get_legend() is not None:
-                layer.append(ax.get_legend())
-        return layer
-
-
 @styled
 def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None = None) -> Figure:
     """Train and val loss beside accuracy or MAE (train, val), against epoch.
+
+    Where train, val and test are the same rows (``data.shared_splits``, the logic
+    gates), one curve is drawn, named for all three. The legend sits above the panels,
+    where it hides no curve.
 
     Parameters
     ----------
@@ -242,16 +153,74 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
         epoch in older records), ``val_epochs``, ``val_losses``, and
         ``train_accs``/``val_accs`` or ``train_maes``/``val_maes``.
     data : Dataset or DataInfo
-        Only its name and task are read.
+        Only its name, task and ``shared_splits`` are read.
     """
-    return LossPlot(data, result, spec).set_result(result).fig
+    task = data.task
+    fig = new_figure(10.5, 4.6, layout="constrained")
+    ax_loss, ax_metric = axes = fig.subplots(1, 2)
+    loss_name = LOSS_OF_TASK.get(task, "loss")
+    ax_loss.set(xlabel="epoch", ylabel=f"{loss_name} loss")
+    set_title(ax_loss, f"loss ({loss_name})")
+    key, name = ("mae", "MAE") if task == "regression" else ("acc", "accuracy")
+    ax_metric.set(xlabel="epoch", ylabel=name)
+    set_title(ax_metric, name)
+
+    val_epochs = np.asarray(result.get("val_epochs") or [], dtype=np.float64)
+
+    def curve(name: str) -> np.ndarray:
+        return np.asarray(result.get(name) or [], dtype=np.float64)
+
+    train, val = curve("train_losses"), curve("val_losses")
+    m_train, m_val = curve(f"train_{key}s"), curve(f"val_{key}s")
+    series = {
+        (0, "train"): (train_loss_epochs(result), train),
+        (0, "val"): (val_epochs[: len(val)], val),
+        (1, "train"): (val_epochs[: len(m_train)], m_train),
+        (1, "val"): (val_epochs[: len(m_val)], m_val),
+    }
+    if data.shared_splits:
+        # The same rows: the train curve would lie under the val curve (one step behind
+        # it, as the train loss is the epoch's mean before its last update).
+        for i in (0, 1):
+            kept = (i, "val") if len(series[(i, "val")][1]) else (i, "train")
+            series = {k: v for k, v in series.items() if k[0] != i or k == kept}
+    # The planned epochs, so that runs of one lab share an x range. A run that ended
+    # early (patience, Ctrl-C, divergence) is drawn over the epochs it ran.
+    ended_early = bool(result.get("stopped_early")) or result.get("status") in (
+        "interrupted",
+        "diverged",
+    )
+    last = 0.0 if ended_early else float(result.get("epoch") or 0)
+    for (i, split), (x, y) in series.items():
+        if not len(y):
+            continue
+        idx = decimate(len(y))
+        label = SHARED_LABEL if data.shared_splits else split
+        axes[i].plot(x[idx], y[idx], color=SERIES[split], lw=1.6, label=label)
+        last = max(last, float(x[idx].max()))
+    last = last or 1.0
+    for ax in axes:
+        ax.set_xlim(-0.03 * last, 1.03 * last)
+    _set_curve_axis(ax_loss, np.concatenate([train, val]))
+    if task == "regression":
+        _set_curve_axis(ax_metric, np.concatenate([m_train, m_val]))
+    else:
+        ax_metric.set_ylim(-0.03, 1.03)  # accuracy: always the whole 0-1 range
+    handles, labels = max((ax.get_legend_handles_labels() for ax in axes), key=lambda h: len(h[0]))
+    if len(handles) > 1 or (data.shared_splits and handles):
+        fig.legend(handles, labels, loc="outside upper right", ncols=len(handles), frameon=False)
+    fig.suptitle(f"{title_head(data, result, spec)}\n{metric_text(result, task)}")
+    return fig
+
+
+SHARED_LABEL = "train = val = test"  # the one curve of data whose splits are the same rows
 
 
 def curve_limits(values: np.ndarray, log: bool) -> tuple[float, float]:
-    """The y range of a curve axis: whole decades on a log axis, else round ticks.
+    """The y range of a curve axis: the curves' own range, with a little room.
 
-    Rules rather than matplotlib's 5% margins, so that the range stays put while
-    training adds points inside it (what lets a plot be drawn before the run ends).
+    On a log axis the room is a twenty-fifth of the decades spanned on each side, so
+    the axis spans only the decades the curves use; on a linear one, round ticks.
     """
     v = values[np.isfinite(values)]
     if log:
@@ -260,8 +229,9 @@ def curve_limits(values: np.ndarray, log: bool) -> tuple[float, float]:
         return (0.0, 1.0)
     lo, hi = float(v.min()), float(v.max())
     if log:
-        a, b = np.floor(np.log10(lo)), np.ceil(np.log10(hi))
-        return (float(10.0**a), float(10.0 ** max(b, a + 1)))
+        a, b = np.log10(lo), np.log10(hi)
+        pad = 0.04 * max(b - a, 0.5)
+        return (float(10.0 ** (a - pad)), float(10.0 ** (b + pad)))
     if lo == hi:
         lo, hi = lo - (abs(lo) or 1.0) * 0.05, hi + (abs(hi) or 1.0) * 0.05
     ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
@@ -272,35 +242,32 @@ def curve_limits(values: np.ndarray, log: bool) -> tuple[float, float]:
 
 def _set_curve_axis(ax: Axes, values: np.ndarray) -> None:
     log = use_log_scale(values)
+    lo, hi = curve_limits(values, log)
     if log:
-        set_log_y(ax)
-    elif ax.get_yscale() != "linear":
-        ax.set_yscale("linear")
-    ax.set_ylim(*curve_limits(values, log))
+        set_log_y(ax, decades=np.log10(hi / lo))
+    ax.set_ylim(lo, hi)
 
 
-def _spines(ax: Axes) -> list[Artist]:
-    """The visible spines: drawn over whatever the axes holds."""
-    return [s for s in ax.spines.values() if s.get_visible()]
-
-
-def set_log_y(ax: Axes) -> None:
+def set_log_y(ax: Axes, decades: float = 3.0) -> None:
     """A log y axis labelled ``0.001``, ``0.01``, ... with no minor ticks.
 
-    matplotlib's default labels (``10^{-3}``) go through mathtext, whose parser alone
-    costs more than drawing the rest of the figure; minor ticks are a dozen more
-    artists each. Plain decades read just as well.
+    Plain numbers read as well as matplotlib's ``10^{-3}`` and need no mathtext. An
+    axis that spans under ``3`` decades is also labelled at 2 and 5 times each decade,
+    so that it has more than one label.
     """
     ax.set_yscale("log")
+    subs = (1.0, 2.0, 5.0) if decades < 3 else (1.0,)
+    ax.yaxis.set_major_locator(LogLocator(base=10.0, subs=subs))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.yaxis.set_minor_locator(NullLocator())
 
 
 # --- 2-D surfaces -------------------------------------------------------------------------------
+@styled
 def decision_surface_figure(
     surface: surfaces.ClassSurface,
-    data: Dataset,
-    backend: Model,
+    points: list[PointSet],
+    data: DataLike,
     result: dict[str, Any],
     spec: ModelSpec | None = None,
 ) -> Figure:
@@ -308,168 +275,75 @@ def decision_surface_figure(
 
     Binary: a heatmap of P(class 1) with the 0.5 contour. Multiclass: each region in
     its class colour, faded where the model is unsure, with the argmax boundaries.
-    Train and test points on top, coloured by their true class; points the model gets
-    wrong carry a red x.
+    ``points`` (:func:`~mlplab.plots.inputs.surface_points`) on top, coloured by their
+    true class; points the model gets wrong carry a red x. The legend sits under the
+    axes, where it hides no point.
     """
-    points = surface_points(data, backend)
-    return draw_decision_surface(surface, points, DataInfo.of(data), result, spec)
-
-
-class DecisionSurfacePlot(TwoLayerPlot):
-    """The decision surface of a classifier on a plane (see :func:`decision_surface_figure`).
-
-    Built from the grid and the points (their true classes); the surface, the
-    boundary, the marks on mistakes and the test metric come from :meth:`set_model`.
-    """
-
-    def __init__(
-        self,
-        grid: surfaces.Grid,
-        task: str,
-        n_classes: int,
-        points: list[PointSet],
-        data: DataLike,
-        result: dict[str, Any],
-        spec: ModelSpec | None,
-    ) -> None:
-        fig = self.fig = new_figure(6.6, 5.4)
-        ax = self.ax = fig.add_axes((0.12, 0.11, 0.66, 0.73))
-        cax = fig.add_axes((0.82, 0.11, 0.035, 0.73))
-        self.grid, self.task, self.data = grid, task, data
-        extent = grid.extent
-        names = _class_names(data, n_classes)
-        blank = np.zeros(grid.xx.shape)
-        if task == "binary":
-            self.image = ax.imshow(
-                blank,
-                origin="lower",
-                extent=extent,
-                cmap=BINARY_CMAP,
-                vmin=0,
-                vmax=1,
-                aspect="auto",
-            )
-            fig.colorbar(self.image, cax=cax, label=f"P({names[1]})")
-            self.colors = [POINT_BLUE, POINT_ORANGE]
-        else:
-            self.colors = class_colors(n_classes)
-            self.image = ax.imshow(
-                np.zeros((*grid.xx.shape, 4)), origin="lower", extent=extent, aspect="auto"
-            )
-            mappable = ScalarMappable(
-                norm=BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes),
-                cmap=class_cmap(n_classes),
-            )
-            cb = fig.colorbar(mappable, cax=cax, label="predicted class (faded: unsure)")
-            cb.set_ticks(list(range(n_classes)), labels=names)
-        self.boundary: Any = None  # the contour, made by set_model
-        self.marks: list[Any] = []  # per point set: (points, their mistakes)
-        for pts in points:
-            X, true = pts.X, true_classes(data.task, pts.y)
-            small = len(X) <= 200
-            dots = ax.scatter(
-                X[:, 0],
-                X[:, 1],
-                c=np.asarray(self.colors, dtype=object)[true].tolist(),
-                marker=pts.marker,
-                s=_size(len(X)),
-                edgecolors="w",
-                linewidths=1.0 if small else 0.3,
-                zorder=3,
-            )
-            wrong = ax.scatter(
-                np.empty(0),
-                np.empty(0),
-                marker="x",
-                c=WRONG,
-                s=_size(len(X)) * 1.5 + 10,
-                linewidths=2 if small else 1.2,
-                zorder=4,
-            )
-            self.marks.append((dots, wrong))
-        _set_plane(ax, data, extent)
-        self.head = title_head(data, result, spec)
-        self.title = set_title(ax, self.head)
-
-    def update(self, inputs: PlotInputs) -> None:
-        assert isinstance(inputs.surface, surfaces.ClassSurface)
-        self.set_model(inputs.surface, inputs.points, inputs.result)
-
-    def set_model(
-        self, surface: surfaces.ClassSurface, points: list[PointSet], result: dict[str, Any]
-    ) -> DecisionSurfacePlot:
-        """Show the model's surface and its decisions on ``points``; returns self."""
-        ax, grid = self.ax, self.grid
-        if self.boundary is not None:
-            self.boundary.remove()
-            self.boundary = None
-        if self.task == "binary":
-            p1 = surface.probs[..., 1]
-            self.image.set_data(p1)
-            if p1.min() < 0.5 < p1.max():  # no boundary to draw when the model is constant
-                self.boundary = ax.contour(
-                    grid.xx, grid.yy, p1, levels=[0.5], colors="k", linewidths=1.5
-                )
-        else:
-            self.image.set_data(surfaces.class_rgba(surface, self.colors))
-            present = np.unique(surface.classes)
-            if len(present) > 1:
-                levels = np.arange(present.min(), present.max()) + 0.5
-                self.boundary = ax.contour(
-                    grid.xx, grid.yy, surface.classes, levels=levels, colors="k", linewidths=1
-                )
-        handles = []
-        n_wrong = 0
-        for pts, (_, marks) in zip(points, self.marks):
-            wrong = predicted_classes(self.task, pts.out) != true_classes(self.task, pts.y)
-            marks.set_offsets(pts.X[wrong, :2])
-            n_wrong += int(wrong.sum())
-            handles.append(_marker_handle(pts.marker, pts.label))
-        if n_wrong:
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    ls="",
-                    marker="x",
-                    color=WRONG,
-                    mew=2,
-                    ms=8,
-                    label=f"misclassified ({n_wrong})",
-                )
-            )
-        if (legend := ax.get_legend()) is not None:
-            legend.remove()
-        if len(handles) > 1:
-            ax.legend(handles=handles, loc="upper right", fontsize=10)
-        self.title.set_text(
-            f"{self.head}\ndecision surface · {metric_text(result, self.data.task)}"
+    task, grid = surface.task, surface.grid
+    n_classes = surface.n_classes
+    fig = new_figure(6.6, 6.0, layout="constrained")
+    ax = fig.subplots()
+    extent = grid.extent
+    names = _class_names(data, n_classes)
+    if task == "binary":
+        p1 = surface.p1
+        image = ax.imshow(
+            p1, origin="lower", extent=extent, cmap=BINARY_CMAP, vmin=0, vmax=1, aspect="auto"
         )
-        return self
-
-    def top_layer(self) -> list[Artist]:
-        layer: list[Artist] = [self.image, self.title, *_spines(self.ax)]
-        for dots, marks in self.marks:
-            layer += [dots, marks]
-        if self.boundary is not None:
-            layer.append(self.boundary)
-        if (legend := self.ax.get_legend()) is not None:
-            layer.append(legend)
-        return layer
-
-
-@styled
-def draw_decision_surface(
-    surface: surfaces.ClassSurface,
-    points: list[PointSet],
-    data: DataLike,
-    result: dict[str, Any],
-    spec: ModelSpec | None = None,
-) -> Figure:
-    """:func:`decision_surface_figure` from the model's numbers (the drawing step)."""
-    n_classes = surface.probs.shape[-1]
-    plot = DecisionSurfacePlot(surface.grid, surface.task, n_classes, points, data, result, spec)
-    return plot.set_model(surface, points, result).fig
+        fig.colorbar(image, ax=ax, label=f"P({names[1]})", fraction=0.06, pad=0.03)
+        colors = [POINT_BLUE, POINT_ORANGE]
+        if p1.min() < 0.5 < p1.max():  # no boundary to draw when the model is constant
+            ax.contour(grid.xx, grid.yy, p1, levels=[0.5], colors="k", linewidths=1.5)
+    else:
+        colors = class_colors(n_classes)
+        ax.imshow(
+            surfaces.class_rgba(surface, colors), origin="lower", extent=extent, aspect="auto"
+        )
+        class_colorbar(fig, names, ax=ax, fraction=0.06, pad=0.03)
+        present = np.unique(surface.classes)
+        if 1 < len(present) <= MAX_CLASS_TICKS:
+            # Classes renumbered 0..k-1 among those present: one level between each two,
+            # however far apart their indices are.
+            rank = np.searchsorted(present, surface.classes)
+            levels = np.arange(len(present) - 1) + 0.5
+            ax.contour(grid.xx, grid.yy, rank, levels=levels, colors="k", linewidths=1)
+    handles = []
+    n_wrong = 0
+    for pts in points:
+        X, true = pts.X, true_classes(data.task, pts.y)
+        small = len(X) <= 200
+        ax.scatter(
+            X[:, 0],
+            X[:, 1],
+            c=np.asarray(colors, dtype=object)[true].tolist(),
+            marker=pts.marker,
+            s=_size(len(X)),
+            edgecolors="w",
+            linewidths=1.0 if small else 0.3,
+            zorder=3,
+        )
+        wrong = pts.pred != true
+        ax.scatter(
+            X[wrong, 0],
+            X[wrong, 1],
+            marker="x",
+            c=WRONG,
+            s=_size(len(X)) * 1.5 + 10,
+            linewidths=2 if small else 1.2,
+            zorder=4,
+        )
+        n_wrong += int(wrong.sum())
+        handles.append(_marker_handle(pts.marker, pts.label))
+    if n_wrong:
+        label = f"misclassified ({n_wrong})"
+        handles.append(Line2D([], [], ls="", marker="x", color=WRONG, mew=2, ms=8, label=label))
+    if len(handles) > 1:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    _set_plane(ax, data, extent)
+    set_title(
+        ax, f"{title_head(data, result, spec)}\ndecision surface · {metric_text(result, task)}"
+    )
+    return fig
 
 
 def _marker_handle(marker: str, label: str) -> Line2D:
@@ -489,60 +363,79 @@ def _set_plane(ax: Axes, data: DataLike, extent: tuple[float, float, float, floa
     ax.set_ylabel(fy)
 
 
-def _test_column(data: Dataset, t: int) -> tuple[np.ndarray, np.ndarray]:
-    """Test points drawn on a regression plane: raw X and y of target ``t``."""
-    idx = every(len(data.X_test))
-    return surfaces.raw_inputs(data, data.X_test[idx]), data.y_test[idx, t]
+def value_range(
+    points: list[PointSet], target: int = 0, y_range: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """The values a regression plot is scaled to: y, and the model's predictions, on the data.
 
-
-def regression_surface_figure(
-    surface: surfaces.RegressionSurface,
-    data: Dataset,
-    result: dict[str, Any],
-    spec: ModelSpec | None = None,
-) -> Figure:
-    """The predicted surface of a regressor on 2-feature data, test points on top.
-
-    The points are coloured by their true y on the same colour scale, so a point that
-    stands out from the surface around it is one the model gets wrong.
+    The min and max over the points' true y and predicted values of ``target``, widened
+    to ``y_range`` (the whole data's y, when fewer points are drawn). Not over the
+    grid: the model's extrapolation beyond and between the data (in a corner of the
+    plane, say) would set the scale, and squeeze every data point into one colour.
     """
-    X, y = _test_column(data, surface.target)
-    y_all = data.y_test[:, surface.target]
-    y_range = (float(y_all.min()), float(y_all.max())) if len(y_all) else None
-    return draw_regression_surface(surface, X, y, y_range, DataInfo.of(data), result, spec)
+    values = [np.asarray(p.y[:, target], dtype=np.float64) for p in points]
+    values += [p.pred[:, target] for p in points]
+    flat = np.concatenate(values) if values else np.zeros(0)
+    flat = flat[np.isfinite(flat)]
+    lo, hi = (float(flat.min()), float(flat.max())) if flat.size else (0.0, 1.0)
+    if y_range is not None:
+        lo, hi = min(lo, y_range[0]), max(hi, y_range[1])
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi
+
+
+def _extend(values: np.ndarray, lo: float, hi: float) -> str:
+    """The colour bar's arrows for ``values`` beyond ``[lo, hi]`` (drawn in the end colours)."""
+    below, above = bool(np.min(values) < lo), bool(np.max(values) > hi)
+    return {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
+        (below, above), "neither"
+    )
 
 
 @styled
-def draw_regression_surface(
+def regression_surface_figure(
     surface: surfaces.RegressionSurface,
-    X: np.ndarray,
-    y: np.ndarray,
-    y_range: tuple[float, float] | None,
+    points: list[PointSet],
     data: DataLike,
     result: dict[str, Any],
     spec: ModelSpec | None = None,
+    y_range: tuple[float, float] | None = None,
 ) -> Figure:
-    """:func:`regression_surface_figure` from the numbers: test ``X`` (raw), ``y``, and
-    the range of the whole test split's y (the colour scale covers it)."""
-    fig = new_figure(6.6, 5.4)
-    ax = fig.add_axes((0.12, 0.11, 0.66, 0.73))
-    cax = fig.add_axes((0.82, 0.11, 0.035, 0.73))
-    lo, hi = float(surface.values.min()), float(surface.values.max())
-    if y_range is not None:
-        lo, hi = min(lo, y_range[0]), max(hi, y_range[1])
+    """The predicted surface of a regressor on 2-feature data, test points on top.
+
+    ``points`` are :func:`~mlplab.plots.inputs.split_points` (train, test); the test
+    points are drawn, coloured by their true y on the surface's colour scale, so a
+    point that stands out from the surface around it is one the model gets wrong. The
+    colour scale is :func:`value_range` (``y_range``: the whole data's y); surface
+    values beyond it take the end colours, and the colour bar's arrows say so.
+    """
+    test = points[-1]
+    t = surface.target
+    X, y = test.X, np.asarray(test.y[:, t], dtype=np.float64)
+    fig = new_figure(6.6, 5.6, layout="constrained")
+    ax = fig.subplots()
+    lo, hi = value_range(points, t, y_range)
     norm = Normalize(lo, hi)
     extent = surface.grid.extent
     im = ax.imshow(
         surface.values, origin="lower", extent=extent, cmap="viridis", norm=norm, aspect="auto"
     )
-    target = _target_name(data, surface.target)
-    fig.colorbar(im, cax=cax, label=f"predicted {target}")
+    target = _target_name(data, t)
+    fig.colorbar(
+        im,
+        ax=ax,
+        label=f"predicted {target}",
+        extend=_extend(surface.values, lo, hi),
+        fraction=0.06,
+        pad=0.03,
+    )
     if np.ptp(surface.values) > 0:
         ax.contour(
             surface.grid.xx,
             surface.grid.yy,
-            surface.values,
-            levels=8,
+            np.clip(surface.values, lo, hi),
+            levels=np.linspace(lo, hi, 10)[1:-1],
             colors="w",
             linewidths=0.6,
             alpha=0.6,
@@ -557,51 +450,42 @@ def draw_regression_surface(
         edgecolors="k",
         linewidths=0.5,
         zorder=3,
-        label="test (colour: true y)",
+        clip_on=False,  # points on the data's edge are drawn whole
     )
     _set_plane(ax, data, extent)
     set_title(
         ax,
-        f"{title_head(data, result, spec)}\npredicted {target} · {metric_text(result, 'regression')}",
+        f"{title_head(data, result, spec)}\npredicted {target} (points: true {target})"
+        f" · {metric_text(result, 'regression')}",
     )
     return fig
 
 
+@styled
 def regression_3d_figure(
     surface: surfaces.RegressionSurface,
-    data: Dataset,
-    backend: Model,
-    result: dict[str, Any],
-    spec: ModelSpec | None = None,
-    surface_points: int = 40,
-) -> Figure:
-    """True test y, predicted test y (3-D scatters) and the model's surface (3-D).
-
-    The lab's own view of regression on a plane. The 3-D surface uses every
-    ``G // surface_points``-th grid point: a mesh finer than ~40 x 40 draws slowly and
-    shows nothing more at this size.
-    """
-    test = split_points(data, backend)[1]
-    return draw_regression_3d(surface, test, DataInfo.of(data), result, spec, surface_points)
-
-
-@styled
-def draw_regression_3d(
-    surface: surfaces.RegressionSurface,
-    test: PointSet,
+    points: list[PointSet],
     data: DataLike,
     result: dict[str, Any],
     spec: ModelSpec | None = None,
     surface_points: int = 40,
+    y_range: tuple[float, float] | None = None,
 ) -> Figure:
-    """:func:`regression_3d_figure` from the numbers: the test points and outputs."""
-    fig = new_figure(15.0, 5.2)
+    """True test y, predicted test y (3-D scatters) and the model's surface (3-D).
+
+    The lab's own view of regression on a plane; ``points`` and ``y_range`` as for
+    :func:`regression_surface_figure`. The z axes and colours span
+    :func:`value_range`; the surface is cut off at its ends (and its title says so
+    when it is). The surface uses every ``G // surface_points``-th grid point: a mesh
+    finer than ~40 x 40 draws slowly and shows nothing more at this size.
+    """
+    test = points[-1]
+    fig = new_figure(15.0, 5.4)
     t = surface.target
     X = test.X
     y_true = np.asarray(test.y[:, t], dtype=np.float64)
-    y_pred = test.out[:, t]
-    lo = float(min(y_true.min(), y_pred.min(), surface.values.min()))
-    hi = float(max(y_true.max(), y_pred.max(), surface.values.max()))
+    y_pred = test.pred[:, t]
+    lo, hi = value_range(points, t, y_range)
     norm = Normalize(lo, hi)
     target = _target_name(data, t)
     feats = plane_names(data)
@@ -613,19 +497,22 @@ def draw_regression_3d(
     ax = fig.add_subplot(1, 3, 3, projection="3d")
     step = max(1, surface.grid.xx.shape[0] // surface_points)
     sl = (slice(None, None, step), slice(None, None, step))
+    values = surface.values[sl]
+    clipped = bool(np.any((values < lo) | (values > hi)))
     ax.plot_surface(
         surface.grid.xx[sl],
         surface.grid.yy[sl],
-        surface.values[sl],
+        np.clip(values, lo, hi),
         cmap="viridis",
         norm=norm,
         linewidth=0,
         antialiased=False,
     )
-    _axes_3d(ax, feats, target, "model surface", lo, hi)
-    fig.subplots_adjust(left=0.0, right=0.97, bottom=0.04, top=0.86, wspace=0.05)
+    title = "model surface" + ("\n(cut off at the data's range)" if clipped else "")
+    _axes_3d(ax, feats, target, title, lo, hi)
+    fig.subplots_adjust(left=0.01, right=0.93, bottom=0.04, top=0.84, wspace=0.12)
     fig.colorbar(
-        ScalarMappable(norm=norm, cmap="viridis"), ax=fig.axes, shrink=0.7, pad=0.02, label=target
+        ScalarMappable(norm=norm, cmap="viridis"), ax=fig.axes, shrink=0.7, pad=0.03, label=target
     )
     fig.suptitle(f"{title_head(data, result, spec)}\n{metric_text(result, 'regression')}")
     return fig
@@ -638,114 +525,80 @@ def _axes_3d(
     ax.set_ylabel(feats[1])
     ax.set_zlabel(target)
     ax.set_zlim(lo, hi)
+    # A smaller box in its panel: room for the z axis's tick labels, which would
+    # otherwise run into the next panel or off the figure.
+    ax.set_box_aspect(None, zoom=0.86)
     set_title(ax, title)
 
 
 # --- any dataset --------------------------------------------------------------------------------
+@styled
 def confusion_figure(
-    data: Dataset, backend: Model, result: dict[str, Any], spec: ModelSpec | None = None
+    confusion: Confusion, data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
 ) -> Figure:
-    """The confusion matrix of the test split: rows true class, columns predicted class."""
-    return draw_confusion(confusion_of_test(data, backend), DataInfo.of(data), result, spec)
+    """The confusion matrix of the test split: rows true class, columns predicted class.
 
-
-class ConfusionPlot(TwoLayerPlot):
-    """The confusion matrix of the test split (see :func:`confusion_figure`).
-
-    The colour scale runs from 0 to the largest class's count, which the split alone
-    fixes: a class the model gets all right fills its cell. The counts and the test
-    metric come from :meth:`set_counts`.
+    The colour scale runs from 0 to the largest class's count, so a class the model
+    gets all right fills its cell. With many classes (see
+    :func:`~mlplab.plots.inputs.confusion_of_test`), the most frequent are shown, with a
+    column for the others, and the title says how many of how many.
     """
-
-    def __init__(
-        self,
-        class_sizes: np.ndarray,
-        data: DataLike,
-        result: dict[str, Any],
-        spec: ModelSpec | None,
-    ) -> None:
-        n = self.n = len(class_sizes)
-        self.data = data
-        names = _class_names(data, n)
-        side = float(np.clip(2.2 + 0.55 * n, 5.0, 9.5))
-        fig = self.fig = new_figure(side + 1.2, side)
-        ax = self.ax = fig.add_axes((0.2, 0.16, 0.6, 0.66))
-        cax = fig.add_axes((0.84, 0.16, 0.03, 0.66))
-        self.vmax = max(1, int(np.max(class_sizes)))
-        self.image = ax.imshow(
-            np.zeros((n, n)), cmap="Blues", vmin=0, vmax=self.vmax, aspect="auto"
+    cm, shown = confusion.counts, confusion.classes
+    n = len(shown)
+    all_names = _class_names(data, confusion.n_classes)
+    names = [all_names[c] for c in shown]
+    col_names = names + (["other"] if cm.shape[1] > n else [])
+    side = float(np.clip(2.2 + 0.55 * n, 5.0, 9.5))
+    fig = new_figure(side + 1.4, side + 0.4, layout="constrained")
+    ax = fig.subplots()
+    vmax = max(1, int(cm.sum(axis=1).max()))
+    image = ax.imshow(cm, cmap="Blues", vmin=0, vmax=vmax, aspect="auto")
+    cb = fig.colorbar(image, ax=ax, label="count", fraction=0.06, pad=0.03)
+    # Counts are whole numbers: no 0.2-steps on a scale of 0 to 1.
+    cb.locator = MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True)
+    if n <= 20:
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                c = int(cm[i, j])
+                color = "white" if c > vmax / 2.0 else "black"
+                ax.text(j, i, str(c), ha="center", va="center", fontsize=10, color=color)
+    turn = len(col_names) > 4
+    ax.set_xticks(
+        np.arange(len(col_names)),
+        labels=col_names,
+        rotation=45 if turn else 0,
+        ha="right" if turn else "center",
+    )
+    ax.set_yticks(np.arange(n), labels=names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    split = "train = val = test" if data.shared_splits else "test"
+    what = f"confusion matrix ({split})"
+    if confusion.capped:
+        kept = int(cm.sum())
+        what += (
+            f"\nthe {n} most frequent of {confusion.n_classes} classes"
+            f" ({kept} of {confusion.n_points} test points)"
         )
-        cb = fig.colorbar(self.image, cax=cax, label="count")
-        # Counts are whole numbers: no 0.2-steps on a scale of 0 to 1 (and fewer ticks to
-        # draw). Otherwise matplotlib's default spacing (its AutoLocator's steps).
-        cb.locator = MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True)
-        self.counts = []
-        if n <= 20:
-            self.counts = [
-                ax.text(j, i, "", ha="center", va="center", fontsize=10)
-                for i in range(n)
-                for j in range(n)
-            ]
-        ticks = np.arange(n)
-        ax.set_xticks(
-            ticks, labels=names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center"
-        )
-        ax.set_yticks(ticks, labels=names)
-        ax.set_xlabel("predicted class")
-        ax.set_ylabel("true class")
-        split = "train = val = test" if data.shared_splits else "test"
-        self.head = f"{title_head(data, result, spec)}\nconfusion matrix ({split})"
-        self.title = set_title(ax, self.head)
-
-    def update(self, inputs: PlotInputs) -> None:
-        assert inputs.confusion is not None
-        self.set_counts(inputs.confusion, inputs.result)
-
-    def set_counts(self, cm: np.ndarray, result: dict[str, Any]) -> ConfusionPlot:
-        """Show the counts ``cm`` [n, n] (rows true, columns predicted); returns self."""
-        self.image.set_data(cm)
-        half = self.vmax / 2.0
-        for text, c in zip(self.counts, cm.ravel()):
-            text.set_text(str(c))
-            text.set_color("white" if c > half else "black")
-        self.title.set_text(f"{self.head} · {metric_text(result, self.data.task)}")
-        return self
-
-    def top_layer(self) -> list[Artist]:
-        return [self.image, *self.counts, self.title, *_spines(self.ax)]
-
-    def layout(self) -> Hashable:
-        return (self.n, self.vmax)
+    set_title(ax, f"{title_head(data, result, spec)} · {metric_text(result, data.task)}\n{what}")
+    return fig
 
 
 @styled
-def draw_confusion(
-    cm: np.ndarray, data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
-) -> Figure:
-    """:func:`confusion_figure` from the counts ``cm`` [n, n]."""
-    return ConfusionPlot(cm.sum(axis=1), data, result, spec).set_counts(cm, result).fig
-
-
 def pred_vs_true_figure(
-    data: Dataset, backend: Model, result: dict[str, Any], spec: ModelSpec | None = None
-) -> Figure:
-    """Predicted against true y for train and test, per target, with the line y = x."""
-    return draw_pred_vs_true(split_points(data, backend), DataInfo.of(data), result, spec)
-
-
-@styled
-def draw_pred_vs_true(
     points: list[PointSet], data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
 ) -> Figure:
-    """:func:`pred_vs_true_figure` from the train and test points and outputs."""
+    """Predicted against true y for train and test, per target, with the line y = x.
+
+    The legend sits under the panels, where it hides no point.
+    """
     n_t = min(points[0].y.shape[1], MAX_TARGETS)
-    fig = new_figure(4.8 * n_t + 0.6, 5.0)
+    fig = new_figure(4.8 * n_t + 0.6, 5.4, layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, n_t, squeeze=False)[0])
-    fig.subplots_adjust(left=0.1 / n_t + 0.04, right=0.97, bottom=0.12, top=0.8, wspace=0.3)
     for t, ax in enumerate(axes):
         lo, hi = np.inf, -np.inf
         for pts in points:
-            y, pred = pts.y[:, t], pts.out[:, t]
+            y, pred = pts.y[:, t], pts.pred[:, t]
             ax.scatter(
                 y,
                 pred,
@@ -764,7 +617,8 @@ def draw_pred_vs_true(
         target = _target_name(data, t)
         ax.set(xlabel=f"true {target}", ylabel=f"predicted {target}")
         set_title(ax, target)
-        ax.legend(loc="upper left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), frameon=False)
     fig.suptitle(
         f"{title_head(data, result, spec)}\npredicted vs true · {metric_text(result, 'regression')}"
     )
@@ -772,103 +626,141 @@ def draw_pred_vs_true(
 
 
 # --- all of a run's plots -----------------------------------------------------------------------
-@styled
-def two_layer_plot(stem: str, inputs: PlotInputs) -> TwoLayerPlot | None:
-    """The plot ``stem`` built from what is known before training, or None.
-
-    Only the plot's background is set: the model's part comes from ``update(inputs)``
-    (:mod:`mlplab.plots.layered`). None for plots drawn in one go (the regression
-    plots, the 3-D ones).
-    """
-    r, info, spec, surface = inputs.result, inputs.info, inputs.spec, inputs.surface
-    if stem == "loss":
-        return LossPlot(info, r, spec)
-    if stem == "surface" and isinstance(surface, surfaces.ClassSurface):
-        n_classes = surface.probs.shape[-1]
-        return DecisionSurfacePlot(
-            surface.grid, surface.task, n_classes, inputs.points, info, r, spec
-        )
-    if stem == "confusion" and inputs.confusion is not None:
-        return ConfusionPlot(inputs.confusion.sum(axis=1), info, r, spec)
-    if stem == "network" and inputs.state is not None:
-        names = list(info.feature_names)
-        return network.NetworkPlot(spec, names, output_names(info), model_label(r, spec))
-    return None
-
-
-@styled
-def figure(stem: str, inputs: PlotInputs) -> Figure:
-    """Draw the plot ``stem`` (one of :func:`plot_stems`) from the model's numbers."""
-    plot = two_layer_plot(stem, inputs)
-    if plot is not None:
-        plot.update(inputs)
-        return plot.fig
-    r, info, spec, surface = inputs.result, inputs.info, inputs.spec, inputs.surface
-    if stem == "surface" and isinstance(surface, surfaces.RegressionSurface):
-        test = inputs.points[1]
-        X, y = test.X, test.y[:, surface.target]
-        return draw_regression_surface(surface, X, y, inputs.test_range, info, r, spec)
-    if stem == "regression_3d" and isinstance(surface, surfaces.RegressionSurface):
-        return draw_regression_3d(surface, inputs.points[1], info, r, spec)
-    if stem == "pred_vs_true":
-        return draw_pred_vs_true(inputs.points, info, r, spec)
-    raise ValueError(f"no plot {stem!r} for these inputs")
-
-
-def figures(inputs: PlotInputs) -> dict[str, Figure]:
-    """Every plot of a run, by file stem, in the order they are written."""
-    return {stem: figure(stem, inputs) for stem in plot_stems(inputs)}
-
-
-def write_plots(
-    plots_dir: Path, inputs: PlotInputs, fmt: str = "png", stems: list[str] | None = None
-) -> list[str]:
-    """Draw and write plots (default: all of :func:`plot_stems`); return the file names.
-
-    Each figure is written as soon as it is drawn, so only one is held at a time.
-    """
-    written = []
-    for stem in plot_stems(inputs) if stems is None else stems:
-        name = f"{stem}.{fmt}"
-        save_figure(figure(stem, inputs), Path(plots_dir) / name, fmt)
-        written.append(name)
-    return written
-
-
 def run_figures(
-    result: dict[str, Any], data: Dataset, backend: Model, spec: ModelSpec
-) -> dict[str, Figure]:
-    """Every plot of a run, by file stem, in the order they are written."""
-    return figures(plot_inputs(result, data, backend, spec))
+    result: dict[str, Any],
+    data: Dataset,
+    predict: Predict,
+    spec: ModelSpec,
+    weights: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, Callable[[], Figure]]:
+    """Every plot of a run, by file stem in the order they are written, not yet drawn.
+
+    Each value draws its figure when called, so that one failing plot leaves the others
+    and only one figure is held at a time. The numbers that several plots share (the
+    surface, the points) are taken once, on first use.
+    """
+    cache: dict[str, Any] = {}
+
+    def once(key: str, make: Callable[[], Any]) -> Any:
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
+    def surface() -> Any:
+        return once("surface", lambda: surfaces.surface_for(data, predict))
+
+    def points() -> list[PointSet]:
+        return once("points", lambda: split_points(data, predict))
+
+    def y_range() -> tuple[float, float] | None:
+        """The first target's range over every split (more than the points drawn)."""
+        y0 = np.concatenate([data.y_train[:, 0], data.y_val[:, 0], data.y_test[:, 0]])
+        return (float(y0.min()), float(y0.max())) if len(y0) else None
+
+    out: dict[str, Callable[[], Figure]] = {"loss": lambda: loss_figure(result, data, spec)}
+    if surfaces.is_planar(data):
+        if data.task == "regression":
+            out["surface"] = lambda: regression_surface_figure(
+                surface(), points(), data, result, spec, y_range=y_range()
+            )
+            out["regression_3d"] = lambda: regression_3d_figure(
+                surface(), points(), data, result, spec, y_range=y_range()
+            )
+        else:
+            out["surface"] = lambda: decision_surface_figure(
+                surface(), surface_points(data, predict), data, result, spec
+            )
+    if data.task == "regression":
+        out["pred_vs_true"] = lambda: pred_vs_true_figure(points(), data, result, spec)
+    else:
+        out["confusion"] = lambda: confusion_figure(
+            confusion_of_test(data, predict), data, result, spec
+        )
+    if weights is not None and can_draw_network(spec):
+        out["network"] = lambda: network.network_figure(
+            dict(weights),
+            spec,
+            list(data.feature_names),
+            output_names(data),
+            model_label(result, spec),
+        )
+    return out
 
 
 def draw_run_plots(
-    plots_dir: Path,
+    plots_dir: str | Path,
     result: dict[str, Any],
     data: Dataset,
-    backend: Model,
+    predict: Predict,
     spec: ModelSpec,
+    weights: Mapping[str, np.ndarray] | None = None,
     fmt: str = "png",
+    snapshots: SnapshotRecorder | None = None,
 ) -> list[str]:
-    """Draw a run's plots into ``plots_dir`` and return their file names.
+    """Draw a finished run's plots into ``plots_dir``, in this process; return the names.
+
+    A plot that fails does not stop the others and raises nothing: it is left out, with
+    a :class:`RuntimeWarning` that names it and the error, so that the run keeps its
+    record.
 
     Parameters
     ----------
-    plots_dir : Path
+    plots_dir : path
         Folder to write to (created if missing); files are ``STEM.FMT``.
     result : dict
         The run's record (result.json): curves, test metrics, settings.
     data : Dataset
         The run's data; ``X_*`` are in the model's (possibly standardized) space.
-    backend : Backend
-        The trained model.
+    predict : callable
+        The trained model: inputs as the model sees them (like ``data.X_test``), float
+        [N, in_dim], to its outputs [N, out_dim] (logits or values), e.g. an engine's
+        ``Backend.predict``.
     spec : ModelSpec
         Its architecture.
+    weights : dict of ndarray, optional
+        Its ``state_dict``, for the network diagram (drawn only for models whose every
+        layer has at most 8 units); None draws no diagram.
     fmt : {'png', 'svg'}
+    snapshots : SnapshotRecorder, optional
+        Frames kept during training (``--snapshot_every``): drawn as
+        ``boundary_evolution.gif`` and ``boundary_evolution.FMT`` when it has any.
 
     Returns
     -------
     list of str
-        File names relative to ``plots_dir``, e.g. ``['loss.png', 'surface.png', ...]``.
+        The files written, relative to ``plots_dir``, e.g. ``['loss.png', 'surface.png',
+        ..., 'boundary_evolution.gif', 'boundary_evolution.png']``.
     """
-    return write_plots(Path(plots_dir), plot_inputs(result, data, backend, spec), fmt)
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"plot format must be png or svg, got {fmt!r}")
+    plots_dir = Path(plots_dir)
+    written = []
+    for stem, draw in run_figures(result, data, predict, spec, weights).items():
+        name = f"{stem}.{fmt}"
+        try:
+            save_figure(draw(), plots_dir / name, fmt)
+        except Exception as err:
+            _warn(f"plot {name}", err)
+        else:
+            written.append(name)
+    if snapshots is not None and snapshots.frames:
+        drawn = snapshots.for_drawing()
+        for name, write in (
+            (f"{SNAPSHOT_STEM}.gif", lambda: write_gif_file(drawn, plots_dir)),
+            (f"{SNAPSHOT_STEM}.{fmt}", lambda: write_grid_file(drawn, plots_dir, fmt)),
+        ):
+            try:
+                write()
+            except Exception as err:
+                _warn(f"plot {name}", err)
+            else:
+                written.append(name)
+    return written
+
+
+def _warn(what: str, err: Exception) -> None:
+    warnings.warn(
+        f"mlplab: {what} failed ({type(err).__name__}: {err}); results are kept",
+        RuntimeWarning,
+        stacklevel=3,
+    )

@@ -4,10 +4,14 @@ From a :class:`~mlplab.plots.recorder.SnapshotRecorder`'s frames (see there), th
 writes:
 
 - ``boundary_evolution.gif``: one frame per snapshot (at most
-  :data:`~mlplab.plots.recorder.MAX_FRAMES`, evenly spaced, the last one always kept),
-  the step in each frame's title;
+  :data:`~mlplab.plots.recorder.MAX_FRAMES`, the first and last always kept), the step
+  in each frame's title;
 - ``boundary_evolution.png`` (or ``.svg``): up to :data:`GRID_PANELS` snapshots side by
-  side, the step in each panel's title.
+  side, the step in each panel's title, with one colour bar.
+
+Where a run kept more frames than that, the frames shown are spread evenly over how
+much the surface changed, not over time: a boundary that settles early gets its frames
+while it moves (:func:`~mlplab.plots.recorder.pick_by_change`).
 """
 
 from __future__ import annotations
@@ -20,14 +24,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mlplab.plots import surfaces
-from mlplab.plots.layered import Background, TwoLayerPlot, draw_whole
+from mlplab.plots.labels import plane_names
 from mlplab.plots.recorder import MAX_FRAMES, STEM, SnapshotRecorder, pick
 from mlplab.plots.recorder import SNAPSHOT_GRID as SNAPSHOT_GRID  # re-exported
-from mlplab.plots.run_plots import plane_names
+from mlplab.plots.recorder import pick_by_change as pick_by_change  # re-exported
 from mlplab.plots.style import (
     BINARY_CMAP,
     POINT_BLUE,
     POINT_ORANGE,
+    class_colorbar,
     class_colors,
     new_figure,
     save_figure,
@@ -35,15 +40,35 @@ from mlplab.plots.style import (
     styled,
 )
 
-__all__ = ["SnapshotRecorder", "gif_frames", "grid_figure", "pick", "write_snapshots"]
+__all__ = [
+    "SnapshotRecorder",
+    "gif_frames",
+    "grid_figure",
+    "pick",
+    "pick_by_change",
+    "write_snapshots",
+]
 
 GRID_PANELS = 12  # panels in the PNG grid
 FRAME_MS = 120  # display time of one GIF frame; the last one stays 1.5 s
 
 
-def write_snapshots(rec: SnapshotRecorder, plots_dir: Path, fmt: str = "png") -> list[str]:
-    """Write ``rec``'s GIF and grid into ``plots_dir``; return their names."""
-    return [write_gif_file(rec, plots_dir), write_grid_file(rec, plots_dir, fmt)]
+def write_snapshots(rec: SnapshotRecorder, plots_dir: str | Path, fmt: str = "png") -> list[str]:
+    """Write ``rec``'s GIF and grid into ``plots_dir``; return their names (none if no frames).
+
+    Draws the frames :meth:`~mlplab.plots.recorder.SnapshotRecorder.for_drawing` keeps.
+
+    Parameters
+    ----------
+    plots_dir : path
+        Folder to write to (created if missing).
+    fmt : {'png', 'svg'}
+        Format of the grid; the animation is always a GIF.
+    """
+    if not rec.frames:
+        return []
+    drawn, plots_dir = rec.for_drawing(), Path(plots_dir)
+    return [write_gif_file(drawn, plots_dir), write_grid_file(drawn, plots_dir, fmt)]
 
 
 def write_gif_file(rec: SnapshotRecorder, plots_dir: Path) -> str:
@@ -68,10 +93,48 @@ def _frame_image(rec: SnapshotRecorder, i: int) -> tuple[np.ndarray, dict[str, A
     if rec.info.task == "multiclass":
         s = rec.surface(i)
         assert isinstance(s, surfaces.ClassSurface)
-        return surfaces.class_rgba(s, class_colors(f.shape[-1])), {}
-    lo = min(float(np.min(x)) for x in rec.frames)
-    hi = max(float(np.max(x)) for x in rec.frames)
+        return surfaces.class_rgba(s, class_colors(s.n_classes)), {}
+    lo, hi = _value_range(rec)
     return f, {"cmap": "viridis", "vmin": lo, "vmax": hi}
+
+
+def _value_range(rec: SnapshotRecorder) -> tuple[float, float]:
+    """Regression: the colour scale, the drawn points' true y (the data's range).
+
+    A frame far off the data (the untrained model, or extrapolation in a corner) takes
+    the end colours, rather than squeezing the data's range into one colour. Files
+    written before the points' y were kept fall back to the last frame's range.
+    """
+    y = rec.points_y
+    if len(y) and np.ptp(y) > 0:
+        return float(np.min(y)), float(np.max(y))
+    last = rec.frames[-1]
+    lo, hi = float(np.min(last)), float(np.max(last))
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi
+
+
+def _colorbar(fig: Figure, rec: SnapshotRecorder, image: Any, **where: Any) -> None:
+    """The colour bar of the frames: P(class 1), the classes, or the predicted value."""
+    info = rec.info
+    if info.task == "multiclass":
+        n = max(2, len(info.class_names or []))
+        names = list(info.class_names or [str(c) for c in range(n)])
+        class_colorbar(fig, names, **where)
+        return
+    if info.task == "binary":
+        positive = (info.class_names or ["0", "1"])[-1]
+        fig.colorbar(image, label=f"P({positive})", **where)
+        return
+    lo, hi = _value_range(rec)
+    below = min(float(np.min(x)) for x in rec.frames) < lo
+    above = max(float(np.max(x)) for x in rec.frames) > hi
+    extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
+        (below, above), "neither"
+    )
+    target = (info.target_names or ["y"])[0]
+    fig.colorbar(image, label=f"predicted {target}", extend=extend, **where)
 
 
 def _draw_points(ax: Any, rec: SnapshotRecorder) -> None:
@@ -81,11 +144,10 @@ def _draw_points(ax: Any, rec: SnapshotRecorder) -> None:
     if cls is None:
         ax.scatter(X[:, 0], X[:, 1], c="k", s=size / 3, alpha=0.4)
         return
-    colors = (
-        [POINT_BLUE, POINT_ORANGE]
-        if rec.info.task == "binary"
-        else class_colors(int(cls.max()) + 1)
-    )
+    if rec.info.task == "binary":
+        colors = [POINT_BLUE, POINT_ORANGE]
+    else:
+        colors = class_colors(int(cls.max()) + 1)
     ax.scatter(
         X[:, 0],
         X[:, 1],
@@ -108,16 +170,20 @@ def _panel(ax: Any, rec: SnapshotRecorder, i: int) -> Any:
 
 @styled
 def grid_figure(rec: SnapshotRecorder) -> Figure:
-    """Up to :data:`GRID_PANELS` snapshots in a grid, ``step N`` over each."""
-    chosen = pick(len(rec.frames), GRID_PANELS)
+    """Up to :data:`GRID_PANELS` snapshots in a grid, ``step N`` over each, one colour bar.
+
+    The snapshots are chosen where the surface changes
+    (:meth:`~mlplab.plots.recorder.SnapshotRecorder.pick_frames`), first and last kept.
+    """
+    chosen = rec.pick_frames(GRID_PANELS)
     cols = min(4, len(chosen))
     rows = -(-len(chosen) // cols)
-    height = 3.0 * rows + 0.8
-    fig = new_figure(3.1 * cols + 0.4, height)
+    fig = new_figure(3.1 * cols + 1.4, 3.0 * rows + 0.8, layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
     feats = plane_names(rec.info)
+    image = None
     for ax, i in zip(axes, chosen):
-        _panel(ax, rec, i)
+        image = _panel(ax, rec, i)
         set_title(ax, f"step {rec.steps[i]}")
         ax.tick_params(labelsize=10)
     for ax in axes[len(chosen) :]:
@@ -126,53 +192,35 @@ def grid_figure(rec: SnapshotRecorder) -> Figure:
         ax.set_ylabel(feats[1])
     for ax in axes[(rows - 1) * cols :]:
         ax.set_xlabel(feats[0])
-    fig.subplots_adjust(
-        left=0.08, right=0.98, bottom=0.5 / height, top=1 - 0.75 / height, hspace=0.45, wspace=0.3
-    )
+    _colorbar(fig, rec, image, ax=axes.tolist(), shrink=0.9, aspect=30)
     what = "predicted value" if rec.info.task == "regression" else "decision surface"
-    fig.suptitle(f"{rec.title()}: {what} during training")
+    fig.suptitle(f"{rec.title()}: {what} during training (steps where it changed most)")
     return fig
-
-
-class _Frame(TwoLayerPlot):
-    """One GIF frame: the surface, the points on it and the title change; the rest stays."""
-
-    def __init__(self, fig: Figure, ax: Any, image: Any, title: Any) -> None:
-        self.fig, self.ax, self.image, self.title = fig, ax, image, title
-
-    def top_layer(self) -> list[Any]:
-        spines = [s for s in self.ax.spines.values() if s.get_visible()]
-        return [self.image, *self.ax.collections, self.title, *spines]
 
 
 @styled
 def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.ndarray]:
-    """The GIF's frames, uint8 [H, W, 3] each: one figure, its image updated per frame.
+    """The GIF's frames, uint8 [H, W, 3] each: one figure, its surface and title updated.
 
-    The axes, ticks and labels are drawn once, as a background
-    (:mod:`mlplab.plots.layered`); each frame draws only the surface, the points on it
-    and its title over them: the same pixels as drawing each frame whole, in a third of
-    the time.
+    The frames are chosen where the surface changes, as for the grid.
     """
-    fig = new_figure(5.2, 4.6)
-    ax = fig.add_axes((0.14, 0.12, 0.8, 0.74))
-    chosen = pick(len(rec.frames), max_frames)
+    fig = new_figure(6.0, 4.6)
+    ax = fig.add_axes((0.12, 0.12, 0.66, 0.74))
+    cax = fig.add_axes((0.81, 0.12, 0.03, 0.74))
+    chosen = rec.pick_frames(max_frames)
     im = _panel(ax, rec, chosen[0])
+    _colorbar(fig, rec, im, cax=cax)
     feats = plane_names(rec.info)
     ax.set_xlabel(feats[0])
     ax.set_ylabel(feats[1])
-    frame = _Frame(fig, ax, im, set_title(ax, rec.title()))
-    background: Background | None = None
+    title = set_title(ax, rec.title())
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)
     out = []
     for i in chosen:
-        img, _ = _frame_image(rec, i)
-        im.set_data(img)
-        frame.title.set_text(f"{rec.title()}\nstep {rec.steps[i]}")
-        background = background or Background(frame)
-        if not background.finish(frame):  # the layout is fixed: not expected
-            draw_whole(frame)
-        canvas = fig.canvas
-        assert isinstance(canvas, FigureCanvasAgg)
+        im.set_data(_frame_image(rec, i)[0])
+        title.set_text(f"{rec.title()}\nstep {rec.steps[i]}")
+        canvas.draw()
         out.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
     return out
 

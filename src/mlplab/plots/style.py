@@ -2,7 +2,7 @@
 
 Figures are built as :class:`matplotlib.figure.Figure` objects on an Agg canvas, never
 through ``pyplot``: nothing opens a window, nothing depends on the user's backend or on a
-display (CI, SSH, workers), and ``pyplot``'s global figure registry is never touched, so
+display (CI, SSH, a sweep worker), and ``pyplot``'s global figure registry is never touched, so
 drawing leaks no figures. Skipping pyplot (and seaborn) also keeps the import cheap,
 which matters because every ``mlplab train`` draws at its end.
 
@@ -16,12 +16,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, ParamSpec, TypeVar
+from typing import Any, BinaryIO, Literal, ParamSpec, TypeVar
 
 import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap, ListedColormap
 from matplotlib.figure import Figure
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
@@ -89,9 +90,13 @@ def styled(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def new_figure(width: float, height: float) -> Figure:
-    """An empty figure of ``width`` x ``height`` inches on its own Agg canvas."""
-    fig = Figure(figsize=(width, height), dpi=DPI)
+def new_figure(width: float, height: float, layout: Literal["constrained"] | None = None) -> Figure:
+    """An empty figure of ``width`` x ``height`` inches on its own Agg canvas.
+
+    ``layout="constrained"`` lets matplotlib place the axes so that every label, colour
+    bar and legend outside them fits in the figure.
+    """
+    fig = Figure(figsize=(width, height), dpi=DPI, layout=layout)
     FigureCanvasAgg(fig)  # attaches itself as fig.canvas
     return fig
 
@@ -104,6 +109,34 @@ def class_colors(n: int) -> list[str]:
 def class_cmap(n: int) -> ListedColormap:
     """A colormap with one flat colour per class, for class-index images and colorbars."""
     return ListedColormap(class_colors(n), name=f"mlplab_classes_{n}")
+
+
+MAX_CLASS_TICKS = 20  # classes named on a colour bar; past this the bar only says how many
+
+
+def class_colorbar(fig: Figure, names: list[str], **where: Any) -> Any:
+    """A colour bar of one flat colour per class, named by ``names`` (if few enough).
+
+    ``where`` is ``cax=`` or ``ax=`` as for :meth:`Figure.colorbar`. Past
+    :data:`MAX_CLASS_TICKS` classes the bar names none and its label says how many
+    classes share the repeating colours.
+    """
+    n = len(names)
+    if n <= MAX_CLASS_TICKS:
+        norm = BoundaryNorm(np.arange(n + 1) - 0.5, n)
+        mappable = ScalarMappable(norm=norm, cmap=class_cmap(n))
+        cb = fig.colorbar(mappable, label="predicted class (faded: unsure)", **where)
+        cb.set_ticks(list(range(n)), labels=names)
+        return cb
+    # One band per colour of the palette, not per class: a bar of 10,000 bands (and
+    # their ticks) takes minutes to draw and shows nothing more.
+    k = len(CLASS_COLORS)
+    mappable = ScalarMappable(norm=BoundaryNorm(np.arange(k + 1) - 0.5, k), cmap=class_cmap(k))
+    label = f"predicted class: {n} classes, colours repeat (faded: unsure)"
+    cb = fig.colorbar(mappable, label=label, **where)
+    cb.set_ticks([])
+    cb.minorticks_off()
+    return cb
 
 
 @styled

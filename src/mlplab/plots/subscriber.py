@@ -8,29 +8,15 @@ the files' names to result.json. A plot that fails is a warning: the record is k
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
-
-import numpy as np
 
 from mlplab.config import Config
 from mlplab.data.dataset import Dataset
 from mlplab.engines.spec import ModelSpec
 from mlplab.runs.record import RunRecord
 from mlplab.training.events import End, Event, Models, Step
-
-
-class _OneModel:
-    """One model of a stack, as the drawings see a model: predictions and weights."""
-
-    def __init__(self, models: Models, model_id: int) -> None:
-        self.models, self.id = models, model_id
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.models.predict(self.id, X)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return self.models.export(self.id).weights
 
 
 class PlotSubscriber:
@@ -64,34 +50,43 @@ class PlotSubscriber:
                 rec = self.recorders.get(int(k))
                 every = self.cfgs[int(k)].snapshot_every
                 if rec is not None and event.step % every == 0:
-                    rec.capture(event.step, _OneModel(event.models, int(k)))
+                    rec.capture(event.step, functools.partial(event.models.predict, int(k)))
         elif isinstance(event, End):
             for j, k in enumerate(event.ids):
                 if event.statuses[j] == "finished" and self.cfgs[int(k)].plots != "none":
                     self._draw(int(k), event.models)
 
     def _draw(self, k: int, models: Models) -> None:
-        from mlplab.plots.recorder import SNAPSHOT_FILE
+        from mlplab.plots.recorder import SNAPSHOT_FILE, STEM
         from mlplab.plots.run_plots import draw_run_plots
 
         rec, cfg = self.records[k], self.cfgs[k]
         result = rec.read_result()
         if result is None:
             return  # the writer did not record this model: nothing to draw for
+        snaps = self.recorders.get(k)
         try:
-            files = draw_run_plots(
-                rec.plots_dir, result, self.data, _OneModel(models, k), self.specs[k], cfg.plots
-            )
-            result["plot_files"] = files
-            snaps = self.recorders.get(k)
             if snaps is not None and snaps.frames:
+                # Kept in the run's folder, for `mlplab plot RUN_DIR` to redraw.
                 snaps.save(rec.dir / SNAPSHOT_FILE)
-                result["snapshots"] = snaps.write(rec.plots_dir, fmt=cfg.plots)
-        except Exception as err:
+            names = draw_run_plots(
+                rec.plots_dir,
+                result,
+                self.data,
+                functools.partial(models.predict, k),
+                self.specs[k],
+                weights=models.export(k).weights,
+                fmt=cfg.plots,
+                snapshots=snaps,
+            )
+        except Exception as err:  # draw_run_plots warns per plot; this is the rest
             warnings.warn(
                 f"mlplab: plotting failed ({type(err).__name__}: {err}); results are kept",
                 RuntimeWarning,
                 stacklevel=2,
             )
             return
+        result["plot_files"] = [n for n in names if not n.startswith(STEM)]
+        if snapshots := [n for n in names if n.startswith(STEM)]:
+            result["snapshots"] = snapshots
         rec.write_result(result)

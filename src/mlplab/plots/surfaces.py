@@ -4,29 +4,33 @@ Axes are in the data's own units. When the dataset was standardized the model se
 ``(x - mean) / std`` (``Dataset.X_*`` hold the transformed inputs); the grid is laid out
 in raw units for the axes and passed through :meth:`~mlplab.data.dataset.Dataset.transform`
 before it reaches the model. ``Surface.model_inputs`` keeps exactly what the model saw,
-so that anyone can check a picture against ``backend.predict``. Because the transform is
+so that anyone can check a picture against the model's ``predict``. Because the transform is
 affine per axis, the picture is the same as one drawn in the model's space; only the
 tick labels differ.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from mlplab.data.dataset import Dataset
-from mlplab.training.metrics import predicted_classes, probabilities
+from mlplab.plots.decisions import decide, map_outputs
 
 GRID = 150  # grid points per axis: 22,500 predictions, a few ms for the small models here
-MARGIN = 0.15  # room around the data, as a fraction of its span on each axis
+# Room around the data, as a fraction of its span on each axis. A classifier's regions
+# beyond the data are worth seeing (probabilities stay in 0-1); a regressor's values
+# there are extrapolation that can dwarf everything it predicts over the data.
+MARGIN = 0.15
+REGRESSION_MARGIN = 0.02
 
 
-class Predicts(Protocol):
-    """A trained model as surfaces use it (every engine's Backend is one)."""
-
-    def predict(self, X: np.ndarray) -> np.ndarray: ...
+# A trained model as plots use it: inputs as the model sees them (standardized if the
+# data was, like ``Dataset.X_train``), float [N, in_dim] -> outputs [N, out_dim] (logits
+# or values). Every engine's ``Backend.predict`` is one.
+Predict = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -64,19 +68,29 @@ class ClassSurface:
     Attributes
     ----------
     grid : Grid
-    probs : ndarray, float64 [G, G, C]
-        Class probabilities (C = 2 for binary: P(class 0), P(class 1)).
     classes : ndarray, int64 [G, G]
         Predicted class: P(class 1) > 0.5 (logit > 0) for binary, argmax otherwise,
-        exactly as :func:`mlplab.training.metrics.predicted_classes` decides.
+        exactly as :func:`mlplab.plots.decisions.predicted_classes` decides.
+    confidence : ndarray, float64 [G, G]
+        The probability of the predicted class (0.5 to 1 for binary, 1/C to 1 else).
+        Only these two are kept, not every class's probability: a model with thousands
+        of classes would need gigabytes for those.
     task : str
         ``binary`` or ``multiclass``.
+    n_classes : int
+        C (2 for binary).
     """
 
     grid: Grid
-    probs: np.ndarray
     classes: np.ndarray
+    confidence: np.ndarray
     task: str
+    n_classes: int
+
+    @property
+    def p1(self) -> np.ndarray:
+        """Binary: P(class 1) at every grid point, float64 [G, G]."""
+        return np.where(self.classes == 1, self.confidence, 1.0 - self.confidence)
 
 
 @dataclass
@@ -118,15 +132,19 @@ def all_raw_points(data: Dataset) -> np.ndarray:
     return raw_inputs(data, np.concatenate([data.X_train, data.X_val, data.X_test]))
 
 
-def make_grid(data: Dataset, n: int = GRID, margin: float = MARGIN) -> Grid:
+def make_grid(data: Dataset, n: int = GRID, margin: float | None = None) -> Grid:
     """An ``n`` x ``n`` grid covering every data point (train, val, test) with a margin.
 
-    The margin is ``margin`` of the span on each axis (at least 0.1 units, so that a
-    constant feature still gets a visible range).
+    The margin is ``margin`` of the span on each axis (default :data:`MARGIN`, or
+    :data:`REGRESSION_MARGIN` for regression; at least 0.1 units for classes, 1e-3 for
+    regression, so that a constant feature still gets a visible range).
     """
+    if margin is None:
+        margin = REGRESSION_MARGIN if data.task == "regression" else MARGIN
+    least = 1e-3 if data.task == "regression" else 0.1
     pts = all_raw_points(data)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    pad = np.maximum((hi - lo) * margin, 0.1)
+    pad = np.maximum((hi - lo) * margin, least)
     lo, hi = lo - pad, hi + pad
     xs = np.linspace(lo[0], hi[0], n)
     ys = np.linspace(lo[1], hi[1], n)
@@ -135,34 +153,37 @@ def make_grid(data: Dataset, n: int = GRID, margin: float = MARGIN) -> Grid:
     return Grid(xx, yy, data.transform(flat))
 
 
-def predict_grid(backend: Predicts, grid: Grid) -> np.ndarray:
-    """The model's raw outputs (logits or values) at every grid point, float64 [G*G, out]."""
-    return np.asarray(backend.predict(grid.model_inputs), dtype=np.float64)
+def class_surface(predict: Predict, task: str, grid: Grid) -> ClassSurface:
+    """Predicted classes of a classifier over ``grid``, and their probabilities."""
+    n_out = 0
 
+    def reduce(out: np.ndarray) -> np.ndarray:
+        nonlocal n_out
+        n_out = out.shape[1]
+        classes, conf = decide(task, out)
+        return np.column_stack([classes, conf])
 
-def class_surface(backend: Predicts, task: str, grid: Grid) -> ClassSurface:
-    """Probabilities and predicted classes of a classifier over ``grid``."""
-    out = predict_grid(backend, grid)
+    both = map_outputs(predict, grid.model_inputs, reduce)
     shape = grid.xx.shape
-    probs = probabilities(task, out).reshape(*shape, -1)
-    classes = predicted_classes(task, out).reshape(shape)
-    return ClassSurface(grid, probs, classes, task)
+    n_classes = 2 if task == "binary" else n_out
+    classes = both[:, 0].astype(np.int64).reshape(shape)
+    return ClassSurface(grid, classes, both[:, 1].reshape(shape), task, n_classes)
 
 
-def regression_surface(backend: Predicts, grid: Grid, target: int = 0) -> RegressionSurface:
+def regression_surface(predict: Predict, grid: Grid, target: int = 0) -> RegressionSurface:
     """Predicted values of output column ``target`` over ``grid``."""
-    out = predict_grid(backend, grid)
-    return RegressionSurface(grid, out[:, target].reshape(grid.xx.shape), target)
+    values = map_outputs(predict, grid.model_inputs, lambda out: out[:, target])
+    return RegressionSurface(grid, values.reshape(grid.xx.shape), target)
 
 
-def surface_for(data: Dataset, backend: Predicts, n: int = GRID) -> Surface | None:
+def surface_for(data: Dataset, predict: Predict, n: int = GRID) -> Surface | None:
     """The model's surface over the data's plane, or None when the data is not 2-D."""
     if not is_planar(data):
         return None
     grid = make_grid(data, n)
     if data.task == "regression":
-        return regression_surface(backend, grid)
-    return class_surface(backend, data.task, grid)
+        return regression_surface(predict, grid)
+    return class_surface(predict, data.task, grid)
 
 
 def class_rgba(surface: ClassSurface, colors: list[str]) -> np.ndarray:
@@ -174,9 +195,9 @@ def class_rgba(surface: ClassSurface, colors: list[str]) -> np.ndarray:
     """
     from matplotlib.colors import to_rgb
 
-    c = surface.probs.shape[-1]
+    c = surface.n_classes
     rgb = np.array([to_rgb(col) for col in colors[:c]])[surface.classes]
-    conf = (surface.probs.max(axis=-1) - 1.0 / c) / (1.0 - 1.0 / c)
+    conf = (surface.confidence - 1.0 / c) / (1.0 - 1.0 / c)
     alpha = 0.15 + 0.6 * np.clip(conf, 0.0, 1.0)
     img = np.ones((*surface.classes.shape, 4))
     img[..., :3] = 1.0 - alpha[..., None] * (1.0 - rgb)  # blend over white: opaque, fast

@@ -1,0 +1,189 @@
+"""Plots that show the data: scales, labels, legends and frames a reader can use."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from plots_testlib import MOONS, SINLOG, XOR_NN, trained
+
+from mlplab.data.dataset import Dataset
+from mlplab.engines.spec import ModelSpec
+from mlplab.plots import surfaces
+from mlplab.plots.inputs import split_points, surface_points
+from mlplab.plots.recorder import SnapshotRecorder
+from mlplab.plots.run_plots import (
+    decision_surface_figure,
+    draw_run_plots,
+    loss_figure,
+    regression_3d_figure,
+    regression_surface_figure,
+)
+from mlplab.plots.snapshots import grid_figure
+
+
+@pytest.fixture(scope="module")
+def sinlog(tmp_path_factory):
+    return trained(tmp_path_factory, "sinlog", **SINLOG)
+
+
+def _inside_figure(fig, artist) -> bool:
+    fig.canvas.draw()
+    box = artist.get_window_extent()
+    width, height = fig.canvas.get_width_height()
+    return box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height
+
+
+# --- regression: the data's range, not the model's extrapolation --------------------------------
+def _data_range(points) -> tuple[float, float]:
+    """The values a regression plot should scale to: y, and predictions on the data."""
+    ys = np.concatenate([p.y[:, 0] for p in points])
+    preds = np.concatenate([p.pred[:, 0] for p in points])
+    return min(ys.min(), preds.min()), max(ys.max(), preds.max())
+
+
+def test_regression_surface_spans_the_data_and_is_coloured_by_it(sinlog):
+    data, predict = sinlog.dataset, sinlog.backend.predict
+    surf = surfaces.surface_for(data, predict)
+    points = split_points(data, predict)
+    raw = surfaces.all_raw_points(data)
+    lo, hi = raw.min(axis=0), raw.max(axis=0)
+    slack = 0.03 * (hi - lo)
+    fig = regression_surface_figure(surf, points, data, sinlog.record, sinlog.spec)
+    ax = fig.axes[0]
+    for (a, b), i in ((ax.get_xlim(), 0), (ax.get_ylim(), 1)):
+        assert lo[i] - slack[i] <= a <= lo[i] and hi[i] <= b <= hi[i] + slack[i], (a, b)
+    (im,) = ax.get_images()
+    assert (im.norm.vmin, im.norm.vmax) == pytest.approx(_data_range(points))
+
+
+def test_regression_3d_z_axis_is_the_datas_range_and_its_labels_fit(sinlog):
+    data, predict = sinlog.dataset, sinlog.backend.predict
+    surf = surfaces.surface_for(data, predict)
+    points = split_points(data, predict)
+    fig = regression_3d_figure(surf, points, data, sinlog.record, sinlog.spec)
+    lo, hi = _data_range(points)
+    for ax in [a for a in fig.axes if a.name == "3d"]:
+        z0, z1 = ax.get_zlim()
+        assert z0 == pytest.approx(lo) and z1 == pytest.approx(hi)
+        fig.canvas.draw()  # places the tick labels of the ticks in view
+        for tick, label in zip(ax.get_zticks(), ax.zaxis.get_ticklabels()):
+            if z0 <= tick <= z1 and label.get_text():
+                assert _inside_figure(fig, label), label.get_text()
+
+
+# --- loss curves ----------------------------------------------------------------------------------
+SINLOG_LIKE = {
+    "epoch": 600,
+    "val_epochs": list(range(1, 601)),
+    "train_losses": [20.0, 1500.0, *np.geomspace(900, 2.3, 598).tolist()],
+    "val_losses": [19.0, 1400.0, *np.geomspace(850, 2.4, 598).tolist()],
+    "train_maes": [4.0, 35.0, *np.geomspace(30, 1.1, 598).tolist()],
+    "val_maes": [4.0, 34.0, *np.geomspace(29, 1.2, 598).tolist()],
+    "test_mae": 1.2,
+    "test_r2": 0.7,
+}
+
+
+def test_loss_label_fits_and_log_axes_span_only_the_decades_used(sinlog):
+    fig = loss_figure(SINLOG_LIKE, sinlog.dataset, sinlog.spec)
+    ax_loss = fig.axes[0]
+    assert ax_loss.get_ylabel() == "mse loss" and _inside_figure(fig, ax_loss.yaxis.label)
+    assert ax_loss.get_yscale() == "log"
+    y0, y1 = ax_loss.get_ylim()
+    assert 2.3 / 1.5 < y0 <= 2.3 and 1500 <= y1 < 1500 * 1.5, (y0, y1)
+    ticks = [t for t in ax_loss.get_yticks() if y0 <= t <= y1]
+    assert len(ticks) >= 2  # decades inside the range are labelled
+
+
+def test_shared_splits_draw_one_curve_named_for_all_three(tmp_path_factory):
+    xor = trained(tmp_path_factory, "xor", **XOR_NN)
+    assert xor.dataset.shared_splits
+    fig = loss_figure(xor.record, xor.dataset, xor.spec)
+    for ax in fig.axes:
+        assert len(ax.get_lines()) == 1
+    texts = {t.get_text() for leg in fig.legends for t in leg.get_texts()}
+    texts |= {
+        t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()
+    }
+    assert texts == {"train = val = test"}
+
+
+# --- legends hide no data -------------------------------------------------------------------------
+def _legend_boxes(fig):
+    fig.canvas.draw()
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    assert legends
+    return [leg.get_window_extent() for leg in legends]
+
+
+def test_the_perceptrons_legend_hides_no_point(tmp_path_factory):
+    linear = trained(tmp_path_factory, "xor_linear", **{**XOR_NN, "model": "linear", "epoch": 200})
+    data, predict = linear.dataset, linear.backend.predict
+    surf = surfaces.surface_for(data, predict)
+    fig = decision_surface_figure(
+        surf, surface_points(data, predict), data, linear.record, linear.spec
+    )
+    ax = fig.axes[0]
+    boxes = _legend_boxes(fig)
+    for x, y in ax.transData.transform(surfaces.all_raw_points(data)):
+        for box in boxes:
+            assert not box.contains(x, y), (x, y)
+
+
+def test_loss_legends_hide_no_curve(sinlog):
+    fig = loss_figure(SINLOG_LIKE, sinlog.dataset, sinlog.spec)
+    boxes = _legend_boxes(fig)
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            for x, y in ax.transData.transform(line.get_xydata()):
+                assert not any(box.contains(x, y) for box in boxes)
+
+
+# --- boundary_evolution: frames where the boundary moves, and a colour bar ------------------------
+def test_snapshot_grid_shows_the_steps_where_the_surface_changes(tmp_path_factory):
+    moons = trained(tmp_path_factory, "moons", **MOONS)
+    rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=30)
+    for step in range(0, 1000, 10):  # the boundary moves over the first 200 steps, then stays
+        shift = min(step, 200) / 100.0 - 1.0
+
+        def predict(X, shift=shift):
+            return 4.0 * (X[:, :1] - shift)
+
+        rec.capture(step, predict)
+    fig = grid_figure(rec)
+    steps = [int(ax.get_title().split()[1]) for ax in fig.axes if ax.get_title()]
+    assert len(steps) == 12 and steps[0] == 0 and steps[-1] == 990
+    assert sum(s <= 200 for s in steps) >= 9, steps
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert "P(1)" in labels  # the colour bar
+
+
+# --- many classes ---------------------------------------------------------------------------------
+def test_ten_thousand_classes_take_little_memory_and_say_what_is_drawn(tmp_path):
+    n_classes, rng = 10_000, np.random.default_rng(0)
+
+    def split(n):
+        return rng.normal(size=(n, 2)), rng.integers(0, n_classes, n)
+
+    (Xa, ya), (Xb, yb), (Xc, yc) = split(300), split(100), split(400)
+    names = [f"c{i}" for i in range(n_classes)]
+    data = Dataset("many", "multiclass", Xa, ya, Xb, yb, Xc, yc, ["x1", "x2"], ["y"], names)
+    W = rng.normal(size=(2, n_classes))
+
+    def predict(X):
+        return X @ W
+
+    spec = ModelSpec(2, n_classes, 0, 0, "relu", task="multiclass")
+    record = {"train_losses": [9.0, 8.0], "val_losses": [9.1, 8.2], "val_epochs": [1, 2]}
+    tracemalloc.start()
+    try:
+        names_written = draw_run_plots(tmp_path, record, data, predict, spec, fmt="svg")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert names_written == ["loss.svg", "surface.svg", "confusion.svg"]
+    assert peak < 300e6, f"{peak / 1e6:.0f} MB"
+    text = (tmp_path / "confusion.svg").read_text()
+    assert "of 10000 classes" in text

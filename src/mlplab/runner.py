@@ -97,8 +97,16 @@ class Result:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Outputs for raw inputs: logits (classification) or values (regression), ``[N, out]``."""
-        x = self.dataset.transform(np.asarray(X, dtype=np.float64))
-        return np.asarray(self.backend.predict(x)[0], dtype=np.float64)
+        return self.model_outputs(self.dataset.transform(np.asarray(X, dtype=np.float64)))
+
+    def model_outputs(self, X: np.ndarray) -> np.ndarray:
+        """Outputs ``[N, out]`` for inputs already in the model's scale (``dataset.X_*``)."""
+        return np.asarray(self.backend.predict(X)[0], dtype=np.float64)
+
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        """The model's parameters and buffers, by ModelSpec name."""
+        return self.backend.export(0).weights
 
     def predict_labels(self, X: np.ndarray) -> np.ndarray:
         """Predicted class names for raw inputs (the labels of the data file), shape [N].
@@ -930,8 +938,8 @@ class LoadedRun:
     run_dir: Path
     checkpoint_meta: dict[str, Any]
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Outputs ``[N, out]`` for inputs already in the model's scale."""
+    def model_outputs(self, X: np.ndarray) -> np.ndarray:
+        """Outputs ``[N, out]`` for inputs already in the model's scale (``dataset.X_*``)."""
         return np.asarray(self.backend.predict(X)[0], dtype=np.float64)
 
     @property

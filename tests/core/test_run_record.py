@@ -96,7 +96,7 @@ def test_checkpoints_rebuild_the_model(ring_run):
         assert ck.meta["config"]["hid_dim"] == 16 and ck.meta["spec"]["out_dim"] == 3
     loaded = load_run(ring_run.run_dir)
     X = ring_run.dataset.X_test
-    np.testing.assert_allclose(loaded.backend.predict(X), ring_run.backend.predict(X), rtol=1e-6)
+    np.testing.assert_allclose(loaded.model_outputs(X), ring_run.model_outputs(X), rtol=1e-6)
 
 
 def test_same_config_and_seed_give_identical_metrics(tmp_path):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from mlplab.training.run import Result, train
 from PIL import Image
+
+from mlplab.runner import Result, train
 
 # The xor-nn lab, shortened: 4000 steps take its loss from 0.7 to ~0.005 (> 100x).
 XOR_NN = dict(
@@ -78,5 +79,5 @@ def model_classes(result: Result, raw_points: np.ndarray) -> np.ndarray:
     """The trained model's own class decisions at raw (unstandardized) points."""
     from mlplab.training.metrics import predicted_classes
 
-    out = result.backend.predict(result.dataset.transform(raw_points))
+    out = result.model_outputs(result.dataset.transform(raw_points))
     return predicted_classes(result.dataset.task, out)

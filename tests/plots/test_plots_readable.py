@@ -44,7 +44,7 @@ def _data_range(points) -> tuple[float, float]:
 
 
 def test_regression_surface_spans_the_data_and_is_coloured_by_it(sinlog):
-    data, predict = sinlog.dataset, sinlog.backend.predict
+    data, predict = sinlog.dataset, sinlog.model_outputs
     surf = surfaces.surface_for(data, predict)
     points = split_points(data, predict)
     raw = surfaces.all_raw_points(data)
@@ -59,7 +59,7 @@ def test_regression_surface_spans_the_data_and_is_coloured_by_it(sinlog):
 
 
 def test_regression_3d_z_axis_is_the_datas_range_and_its_labels_fit(sinlog):
-    data, predict = sinlog.dataset, sinlog.backend.predict
+    data, predict = sinlog.dataset, sinlog.model_outputs
     surf = surfaces.surface_for(data, predict)
     points = split_points(data, predict)
     fig = regression_3d_figure(surf, points, data, sinlog.record, sinlog.spec)
@@ -120,7 +120,7 @@ def _legend_boxes(fig):
 
 def test_the_perceptrons_legend_hides_no_point(tmp_path_factory):
     linear = trained(tmp_path_factory, "xor_linear", **{**XOR_NN, "model": "linear", "epoch": 200})
-    data, predict = linear.dataset, linear.backend.predict
+    data, predict = linear.dataset, linear.model_outputs
     surf = surfaces.surface_for(data, predict)
     fig = decision_surface_figure(
         surf, surface_points(data, predict), data, linear.record, linear.spec

@@ -8,7 +8,6 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from mlplab.training.run import train
 from plots_testlib import IRIS, RING, SINLOG, XOR_NN, assert_image, model_classes, trained
 
 from mlplab.plots import decisions, network, surfaces
@@ -24,6 +23,7 @@ from mlplab.plots.run_plots import (
     regression_3d_figure,
     regression_surface_figure,
 )
+from mlplab.runner import train
 from mlplab.training import metrics
 from mlplab.training.metrics import predicted_classes, true_classes
 
@@ -84,7 +84,7 @@ def test_plots_none_writes_no_folder_and_svg_writes_svg(tmp_path):
 
 def _model(run):
     """A run's trained model as the plots take it: predict and weights."""
-    return {"predict": run.backend.predict, "weights": run.backend.state_dict()}
+    return {"predict": run.model_outputs, "weights": run.weights}
 
 
 def test_svg_redraws_byte_for_byte(xor, tmp_path):
@@ -169,8 +169,8 @@ def test_train_loss_is_drawn_at_the_validation_epochs(xor):
 # --- 2-D classification -------------------------------------------------------------------------
 def test_xor_decision_surface_shows_the_models_probabilities(xor):
     data = xor.dataset
-    surf = surfaces.surface_for(data, xor.backend.predict)
-    points = surface_points(data, xor.backend.predict)
+    surf = surfaces.surface_for(data, xor.model_outputs)
+    points = surface_points(data, xor.model_outputs)
     fig = decision_surface_figure(surf, points, data, xor.record, xor.spec)
     ax = fig.axes[0]
     (im,) = ax.get_images()
@@ -196,8 +196,8 @@ def test_misclassified_points_are_marked_and_counted(tmp_path_factory):
     pred = model_classes(linear, data.X_train)
     wrong = pred != true_classes(data.task, data.y_train)
     assert wrong.any()
-    surf = surfaces.surface_for(data, linear.backend.predict)
-    points = surface_points(data, linear.backend.predict)
+    surf = surfaces.surface_for(data, linear.model_outputs)
+    points = surface_points(data, linear.model_outputs)
     fig = decision_surface_figure(surf, points, data, linear.record, linear.spec)
     ax = fig.axes[0]
     assert _legend_texts(fig) == ["data", f"misclassified ({wrong.sum()})"]
@@ -209,8 +209,8 @@ def test_misclassified_points_are_marked_and_counted(tmp_path_factory):
 def test_multiclass_surface_has_class_colorbar_and_legend(tmp_path_factory):
     ring = trained(tmp_path_factory, "ring", **RING)
     data = ring.dataset
-    surf = surfaces.surface_for(data, ring.backend.predict)
-    points = surface_points(data, ring.backend.predict)
+    surf = surfaces.surface_for(data, ring.model_outputs)
+    points = surface_points(data, ring.model_outputs)
     fig = decision_surface_figure(surf, points, data, ring.record, ring.spec)
     ax, cax = fig.axes
     assert [t.get_text() for t in cax.get_yticklabels()] == data.class_names
@@ -229,8 +229,8 @@ def _ring_colors(n: int) -> list[str]:
 # --- regression ---------------------------------------------------------------------------------
 def test_sinlog_surface_and_3d_scatters_show_model_predictions(sinlog):
     data = sinlog.dataset
-    surf = surfaces.surface_for(data, sinlog.backend.predict)
-    points = split_points(data, sinlog.backend.predict)
+    surf = surfaces.surface_for(data, sinlog.model_outputs)
+    points = split_points(data, sinlog.model_outputs)
     fig = regression_surface_figure(surf, points, data, sinlog.record, sinlog.spec)
     ax = fig.axes[0]
     (im,) = ax.get_images()
@@ -253,7 +253,7 @@ def test_sinlog_surface_and_3d_scatters_show_model_predictions(sinlog):
 
 
 def test_pred_vs_true_has_the_identity_line_and_a_legend(sinlog):
-    points = split_points(sinlog.dataset, sinlog.backend.predict)
+    points = split_points(sinlog.dataset, sinlog.model_outputs)
     fig = pred_vs_true_figure(points, sinlog.dataset, sinlog.record, sinlog.spec)
     ax = fig.axes[0]
     (line,) = ax.get_lines()
@@ -268,12 +268,12 @@ def test_confusion_matrix_counts_the_test_split(tmp_path_factory):
     data = iris.dataset
     assert iris.record["plot_files"] == ["loss.png", "confusion.png"]  # 4 features: no surface
     fig = confusion_figure(
-        confusion_of_test(data, iris.backend.predict), data, iris.record, iris.spec
+        confusion_of_test(data, iris.model_outputs), data, iris.record, iris.spec
     )
     ax = fig.axes[0]
     (im,) = ax.get_images()
     cm = np.asarray(im.get_array())
-    pred = predicted_classes(data.task, iris.backend.predict(data.X_test))
+    pred = predicted_classes(data.task, iris.model_outputs(data.X_test))
     np.testing.assert_array_equal(cm, confusion_counts(data.y_test, pred, 3))
     assert cm.sum() == len(data.X_test)
     assert np.trace(cm) / cm.sum() == pytest.approx(iris.record["test_acc"])
@@ -284,7 +284,7 @@ def test_confusion_matrix_counts_the_test_split(tmp_path_factory):
 
 def test_network_diagram_edges_follow_the_weights(xor):
     assert network.can_draw(xor.spec)
-    state = xor.backend.state_dict()
+    state = xor.weights
     fig = network.network_figure(
         state, xor.spec, xor.dataset.feature_names, output_names(xor.dataset)
     )
@@ -327,9 +327,7 @@ def test_a_failing_plot_warns_and_the_others_are_written(xor, tmp_path):
         raise RuntimeError("model gone")
 
     with pytest.warns(RuntimeWarning) as caught:
-        names = draw_run_plots(
-            tmp_path, xor.record, xor.dataset, broken, xor.spec, xor.backend.state_dict()
-        )
+        names = draw_run_plots(tmp_path, xor.record, xor.dataset, broken, xor.spec, xor.weights)
     assert names == ["loss.png", "network.png"]  # the two that need no prediction
     assert sorted(p.name for p in tmp_path.iterdir()) == names
     assert sorted(str(w.message) for w in caught) == [

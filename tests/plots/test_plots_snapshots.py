@@ -29,11 +29,11 @@ def test_train_writes_an_animated_gif_and_a_grid(moons_snap):
 def test_snapshots_are_the_models_surface_at_that_step(tmp_path_factory):
     moons = trained(tmp_path_factory, "moons", **MOONS)
     rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=30)
-    rec.capture(7, moons.backend.predict)
+    rec.capture(7, moons.model_outputs)
     assert rec.steps == [7] and rec.frames[0].shape == (30, 30)
     snap = rec.surface(0)
     assert isinstance(snap, surfaces.ClassSurface)
-    direct = surfaces.class_surface(moons.backend.predict, "binary", rec.grid)
+    direct = surfaces.class_surface(moons.model_outputs, "binary", rec.grid)
     np.testing.assert_allclose(snap.p1, direct.p1, atol=1e-6)  # stored as float32
     np.testing.assert_array_equal(snap.classes, direct.classes)
 
@@ -42,7 +42,7 @@ def test_grid_titles_carry_the_steps(moons_snap, tmp_path_factory):
     moons = trained(tmp_path_factory, "moons", **MOONS)
     rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=20)
     for step in range(0, 300, 10):  # 30 snapshots: the grid shows 12, first and last kept
-        rec.capture(step, moons.backend.predict)
+        rec.capture(step, moons.model_outputs)
     fig = grid_figure(rec)
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
     assert len(titles) == 12
@@ -53,10 +53,10 @@ def test_grid_titles_carry_the_steps(moons_snap, tmp_path_factory):
 def test_regression_snapshots(tmp_path_factory, tmp_path):
     sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
     rec = SnapshotRecorder(sinlog.dataset, sinlog.spec, grid_size=20)
-    rec.capture(0, sinlog.backend.predict)
-    rec.capture(1, sinlog.backend.predict)
+    rec.capture(0, sinlog.model_outputs)
+    rec.capture(1, sinlog.model_outputs)
     pts = rec.grid.model_inputs
-    np.testing.assert_allclose(rec.frames[1].ravel(), sinlog.backend.predict(pts)[:, 0], rtol=1e-5)
+    np.testing.assert_allclose(rec.frames[1].ravel(), sinlog.model_outputs(pts)[:, 0], rtol=1e-5)
     assert write_snapshots(rec, tmp_path, fmt="svg") == [
         "boundary_evolution.gif",
         "boundary_evolution.svg",
@@ -66,7 +66,7 @@ def test_regression_snapshots(tmp_path_factory, tmp_path):
 def test_non_planar_data_captures_and_writes_nothing(tmp_path_factory, tmp_path):
     iris = trained(tmp_path_factory, "iris", **IRIS)
     rec = SnapshotRecorder(iris.dataset, iris.spec)
-    rec.capture(0, iris.backend.predict)
+    rec.capture(0, iris.model_outputs)
     assert rec.frames == [] and write_snapshots(rec, tmp_path / "plots") == []
     assert not (tmp_path / "plots").exists()
 
@@ -83,7 +83,7 @@ def test_only_the_gifs_frames_are_drawn_however_many_were_captured(tmp_path_fact
     moons = trained(tmp_path_factory, "moons", **MOONS)
     rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=10)
     for step in range(200):
-        rec.capture(step, moons.backend.predict)
+        rec.capture(step, moons.model_outputs)
     drawn = rec.for_drawing()
     assert len(drawn.frames) == MAX_FRAMES == len(drawn.steps)
     assert drawn.steps[0] == 0 and drawn.steps[-1] == 199

@@ -30,7 +30,7 @@ def test_grid_covers_every_point_with_a_margin_in_raw_units(moons):
 
 
 def test_binary_surface_is_the_models_own_decision(moons):
-    s = surfaces.surface_for(moons.dataset, moons.backend.predict, n=60)
+    s = surfaces.surface_for(moons.dataset, moons.model_outputs, n=60)
     assert isinstance(s, surfaces.ClassSurface) and s.task == "binary"
     assert s.p1.shape == (60, 60) and s.classes.shape == (60, 60) and s.n_classes == 2
     assert s.confidence.min() >= 0.5 and s.confidence.max() <= 1.0
@@ -38,7 +38,7 @@ def test_binary_surface_is_the_models_own_decision(moons):
     i, j = rng.integers(0, 60, 40), rng.integers(0, 60, 40)
     pts = np.column_stack([s.grid.xx[i, j], s.grid.yy[i, j]])
     np.testing.assert_array_equal(s.classes[i, j], model_classes(moons, pts))
-    logits = moons.backend.predict(moons.dataset.transform(pts))[:, 0]
+    logits = moons.model_outputs(moons.dataset.transform(pts))[:, 0]
     np.testing.assert_allclose(s.p1[i, j], 1 / (1 + np.exp(-logits)), rtol=1e-6, atol=1e-12)
     # Both classes appear: the model has learned a boundary inside the picture.
     assert set(np.unique(s.classes)) == {0, 1}
@@ -46,9 +46,9 @@ def test_binary_surface_is_the_models_own_decision(moons):
 
 def test_multiclass_surface_is_the_argmax(tmp_path_factory):
     ring = trained(tmp_path_factory, "ring", **RING)
-    s = surfaces.surface_for(ring.dataset, ring.backend.predict, n=40)
+    s = surfaces.surface_for(ring.dataset, ring.model_outputs, n=40)
     assert isinstance(s, surfaces.ClassSurface) and s.n_classes == 3
-    out = ring.backend.predict(s.grid.model_inputs)
+    out = ring.model_outputs(s.grid.model_inputs)
     np.testing.assert_array_equal(s.classes.ravel(), out.argmax(axis=1))
     e = np.exp(out - out.max(axis=1, keepdims=True))
     np.testing.assert_allclose(s.confidence.ravel(), (e / e.sum(axis=1, keepdims=True)).max(axis=1))
@@ -61,7 +61,7 @@ def test_multiclass_surface_is_the_argmax(tmp_path_factory):
 
 def test_regression_surface_values_are_predictions(tmp_path_factory):
     sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
-    s = surfaces.surface_for(sinlog.dataset, sinlog.backend.predict, n=30)
+    s = surfaces.surface_for(sinlog.dataset, sinlog.model_outputs, n=30)
     assert isinstance(s, surfaces.RegressionSurface)
     pts = np.column_stack([s.grid.xx.ravel(), s.grid.yy.ravel()])
     np.testing.assert_allclose(s.values.ravel(), sinlog.predict(pts)[:, 0], rtol=1e-6)
@@ -70,7 +70,7 @@ def test_regression_surface_values_are_predictions(tmp_path_factory):
 def test_no_surface_without_two_features(tmp_path_factory):
     iris = trained(tmp_path_factory, "iris", **IRIS)
     assert not surfaces.is_planar(iris.dataset)
-    assert surfaces.surface_for(iris.dataset, iris.backend.predict) is None
+    assert surfaces.surface_for(iris.dataset, iris.model_outputs) is None
 
 
 def test_xor_grid_is_the_unit_square_plus_margin(tmp_path_factory):

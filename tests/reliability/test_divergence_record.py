@@ -28,7 +28,7 @@ def test_divergence_is_recorded_and_best_is_kept(tmp_path, capsys, engine):
     assert 1 <= r["best_epoch"] < r["epochs_run"]
     loaded = load_run(run_dir, which="best")
     assert loaded.checkpoint_meta["loop"]["history"]["best_epoch"] == r["best_epoch"]
-    pred = loaded.backend.predict(loaded.dataset.X_test)
+    pred = loaded.model_outputs(loaded.dataset.X_test)
     assert np.isfinite(pred).all()
     # Resuming would only diverge again: refused with one line.
     assert call_main(["train", "--resume", str(run_dir)]) == 2

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 ACTIVATIONS_TARGET = "activations"
 
 # Rebuilds a run from its folder: an object with ``record`` (result.json), ``dataset``,
-# ``spec``, ``predict`` (model inputs to outputs) and ``weights``; raises MlplabError with
+# ``spec``, ``model_outputs`` (model inputs to outputs) and ``weights``; raises MlplabError with
 # one line.
 RunLoader = Callable[[Path], Any]
 
@@ -83,7 +83,7 @@ def redraw_run(
         out_dir,
         run.record,
         run.dataset,
-        run.predict,
+        run.model_outputs,
         run.spec,
         weights=run.weights,
         fmt=fmt,

@@ -123,14 +123,16 @@ XOR_NN = {
 
 def numpy_engine_xor_steps() -> float:
     """xor-nn's 10001 full-batch steps on the NumPy engine, with the run's own init."""
-    from mlplab.engines.backend import OptimSpec, make_backend
-    from mlplab.engines.init import init_state
+    from mlplab.engines.backend import ModelInit, OptimSpec
+    from mlplab.engines.choose import make_backend
+    from mlplab.engines.init import init_state, run_streams
     from mlplab.engines.spec import ModelSpec
 
     spec = ModelSpec(in_dim=2, out_dim=1, n_layer=1, hid_dim=2, act="sigmoid", task="binary")
-    backend = make_backend(
-        "numpy", spec, init_state(spec, "default", 777), OptimSpec("sgd", 1.0), seed=777
-    )
+    streams = run_streams(777)
+    init = init_state(spec, "default", streams.weights)
+    model = ModelInit(init, OptimSpec("sgd", 1.0), 0.0, streams.dropout)
+    backend = make_backend("numpy", spec, [model])
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
     backend.set_data({"train": (X, np.array([[0], [1], [1], [0]], dtype=np.float32))})
     step = backend.train_step

@@ -48,7 +48,7 @@ from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from mlplab.data import load_dataset
-from mlplab.engines.backend import resolve_engine
+from mlplab.engines.choose import resolve_engine
 from mlplab.engines.spec import ModelSpec
 from mlplab.sklearn import MLPClassifier, MLPRegressor
 

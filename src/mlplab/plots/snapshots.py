@@ -194,7 +194,8 @@ def grid_figure(rec: SnapshotRecorder) -> Figure:
         ax.set_xlabel(feats[0])
     _colorbar(fig, rec, image, ax=axes.tolist(), shrink=0.9, aspect=30)
     what = "predicted value" if rec.info.task == "regression" else "decision surface"
-    fig.suptitle(f"{rec.title()}: {what} during training (steps where it changed most)")
+    how = " (the steps where it changed most)" if len(chosen) < len(rec.frames) else ""
+    fig.suptitle(f"{rec.title()}: {what} during training{how}")
     return fig
 
 

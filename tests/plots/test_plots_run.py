@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from plots_testlib import IRIS, RING, SINLOG, XOR_NN, assert_image, model_classes, trained
 
-from mlplab.plots import decisions, network, surfaces
+from mlplab.plots import network, surfaces
 from mlplab.plots.inputs import DataInfo, confusion_of_test, split_points, surface_points
 from mlplab.plots.run_plots import (
     confusion_counts,
@@ -24,7 +24,6 @@ from mlplab.plots.run_plots import (
     regression_surface_figure,
 )
 from mlplab.runner import train
-from mlplab.training import metrics
 from mlplab.training.metrics import predicted_classes, true_classes
 
 
@@ -334,33 +333,3 @@ def test_a_failing_plot_warns_and_the_others_are_written(xor, tmp_path):
         f"mlplab: plot {name}.png failed (RuntimeError: model gone); results are kept"
         for name in ("confusion", "surface")
     ]
-
-
-def test_the_plots_decide_classes_as_training_does():
-    rng = np.random.default_rng(0)
-    for task, out in (
-        ("binary", rng.normal(size=(50, 1))),
-        ("multiclass", rng.normal(size=(50, 4))),
-    ):
-        np.testing.assert_array_equal(
-            decisions.predicted_classes(task, out), metrics.predicted_classes(task, out)
-        )
-        np.testing.assert_allclose(
-            decisions.probabilities(task, out), metrics.probabilities(task, out)
-        )
-    y = rng.integers(0, 2, (50, 1)).astype(float)
-    np.testing.assert_array_equal(
-        decisions.true_classes("binary", y), metrics.true_classes("binary", y)
-    )
-
-
-def test_plots_import_nothing_from_training():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, mlplab.plots.run_plots, mlplab.plots.commands, mlplab.plots.snapshots;"
-        "print([m for m in sys.modules if m.startswith('mlplab.training')])"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"

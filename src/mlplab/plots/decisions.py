@@ -1,8 +1,7 @@
-"""A classifier's decisions from its outputs, as the plots read them.
+"""A classifier's decisions over a plot's grid, in slices that keep memory bounded.
 
-The same rules as :mod:`mlplab.training.metrics` (a test holds them equal), written
-here because plots sit beside the training layer, not above it: a binary model says
-class 1 where its logit is positive (P > 0.5), a multiclass model its largest logit.
+The rules are :mod:`mlplab.training.metrics`'s: a binary model says class 1 where its
+logit is positive (P > 0.5), a multiclass model its largest logit.
 """
 
 from __future__ import annotations
@@ -11,27 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from mlplab.training.metrics import predicted_classes, probabilities, true_classes
 
-def predicted_classes(task: str, outputs: np.ndarray) -> np.ndarray:
-    """Class indices, int64 [N], from logits [N, 1] (binary) or [N, C] (multiclass)."""
-    if task == "binary":
-        return (outputs[:, 0] > 0).astype(np.int64)
-    return np.asarray(outputs.argmax(axis=1), dtype=np.int64)
-
-
-def probabilities(task: str, outputs: np.ndarray) -> np.ndarray:
-    """Class probabilities, float64 [N, C], from logits (C = 2 for binary)."""
-    if task == "binary":
-        p = 1.0 / (1.0 + np.exp(-outputs[:, 0]))
-        return np.stack([1 - p, p], axis=1)
-    z = outputs - outputs.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return np.asarray(e / e.sum(axis=1, keepdims=True))
-
-
-def true_classes(task: str, y: np.ndarray) -> np.ndarray:
-    """Class indices, int64 [N], from targets as the dataset stores them."""
-    return y[:, 0].astype(np.int64) if task == "binary" else y.astype(np.int64)
+__all__ = ["decide", "map_outputs", "predicted_classes", "probabilities", "true_classes"]
 
 
 CHUNK_VALUES = 1 << 20  # model outputs held at once (8 MB): a 10,000-class model in slices

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mlplab.data.cost import check_data_size
 from mlplab.data.registry import BUILTIN, SPLIT_IN_ORDER
 from mlplab.errors import ConfigError, DataError
 
@@ -166,6 +167,7 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
         )
     else:
         n = n_samples or info.n_samples
+        check_data_size("setting 'n_samples'", n, info.n_features + 1)
         if n != info.n_samples and info.split and any(x > 1 for x in info.split):
             # The labs' splits are counts for their own size; keep their proportions.
             default_split = tuple(x / info.n_samples for x in info.split)

@@ -23,6 +23,7 @@ import numpy as np
 from mlplab import __version__
 from mlplab.config import Config, load_config, make_config, read_yaml
 from mlplab.console import RunConsole, hypothesis_block, results_table
+from mlplab.data.cost import check_cost
 from mlplab.data.dataset import Dataset, load_dataset
 from mlplab.engines.backend import Backend, OptimSpec, blas_threads, make_backend, resolve_engine
 from mlplab.engines.init import init_state
@@ -446,6 +447,7 @@ def _train(
     if record:
         check_writable(cfg.log_path)
     data = dataset if dataset is not None else load_data(cfg)
+    check_cost(cfg, data.n_features, len(data.y_train), data.n_outputs)
     spec = model_spec(cfg, data)
     if record and cfg.plots != "none":
         # Plot workers get matplotlib ready on a spare core while the run trains.

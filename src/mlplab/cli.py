@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import itertools
 import os
 import sys
@@ -170,6 +171,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
     from mlplab.gradcheck import main as gradcheck_main
 
+    if args.seed < 0:  # NumPy's seeds are non-negative; say so rather than raise
+        from mlplab.errors import ConfigError
+
+        raise ConfigError(f"gradcheck: --seed must be a non-negative integer (got {args.seed})")
     return gradcheck_main(["--seed", str(args.seed)])
 
 
@@ -370,6 +375,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             discard_prestarted()  # if no run took it (a bad setting, plots: none)
 
 
+# OS errors that come from a path the user gave, not from the machine.
+_INPUT_ERRNOS = frozenset(
+    {
+        errno.ENAMETOOLONG,
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ELOOP,
+        errno.EROFS,
+        errno.EEXIST,
+    }
+)
+
+
+def _os_error_line(err: OSError) -> str:
+    from mlplab.errors import one_line, short_repr
+
+    where = f" ({short_repr(err.filename)})" if err.filename is not None else ""
+    return one_line(f"{err.strerror or type(err).__name__}{where}")
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -387,6 +415,11 @@ def _main(argv: Sequence[str] | None) -> int:
     except MlplabError as err:
         print(f"mlplab: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        # The OS refused a path the user gave (too long, a file in the way, no access):
+        # one line naming it. Other OS failures (I/O errors) are not the input: exit 1.
+        print(f"mlplab: {_os_error_line(err)}", file=sys.stderr)
+        return 2 if err.errno in _INPUT_ERRNOS else 1
     except KeyboardInterrupt:
         print("mlplab: interrupted", file=sys.stderr)
         return 130

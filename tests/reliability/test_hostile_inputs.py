@@ -230,3 +230,8 @@ def test_result_json_never_holds_nan(tmp_path):
     assert r["wall_time_s"] is None and r["best_val_loss"] is None and r["test_mse"] is None
     assert r["train_losses"] == [0.5, None, 0.25] and r["val_losses"] == [0.5, 0.25]
     assert r["nested"] == {"x": [1.5, None]}
+
+
+def test_gradcheck_negative_seed_is_one_line(capsys):
+    rc = call_main(["gradcheck", "--seed", "-1"])
+    assert_one_line(rc, capsys.readouterr().err, "--seed", "non-negative")

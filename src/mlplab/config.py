@@ -527,6 +527,10 @@ def make_config(values: dict[str, Any], source: str = "") -> Config:
     """Validate a dict of settings into a Config, raising ConfigError with one line."""
     if not isinstance(values, dict):
         raise ConfigError(f"{source or 'config'}: settings must be a mapping of name to value")
+    bad_keys = [k for k in values if not isinstance(k, str)]
+    if bad_keys:  # e.g. `1: true` or `null: 2` in a YAML file
+        where = f"{source}: " if source else ""
+        raise ConfigError(f"{where}setting names must be text, not {short_repr(bad_keys[0])}")
     try:
         return Config.model_validate(values)
     except ValidationError as err:

@@ -289,3 +289,11 @@ def test_messages_quote_huge_values_briefly():
     with pytest.raises(ConfigError) as err:
         make_config({"seed": 10**5000})
     assert "digits" in str(err.value) and len(str(err.value)) < 300
+
+
+def test_setting_names_that_are_not_text(tmp_path):
+    f = tmp_path / "keys.yaml"
+    for text in ("1: true\n", "null: 2\n", "1.5: 2\n"):
+        f.write_text(text)
+        with pytest.raises(ConfigError, match="setting names must be text"):
+            load_config(f)

@@ -384,7 +384,11 @@ def other_commands(draw, folder: Path) -> list[str]:
             "",
         ]
     )
-    command = draw(st.sampled_from(["plot", "datasets", "gradcheck", "report"]))
+    command = draw(st.sampled_from(["plot", "datasets", "gradcheck", "report", "resume", "config"]))
+    if command == "resume":
+        return ["train", "--resume", draw(paths), "--quiet"]
+    if command == "config":
+        return ["train", "--config", draw(paths), "--quiet", "--plots=none", "--epoch=1"]
     if command == "plot":
         argv = ["plot", draw(paths)]
         if draw(st.booleans()):
@@ -402,7 +406,7 @@ def other_commands(draw, folder: Path) -> list[str]:
     return ["datasets", *draw(st.lists(hostile.map(lambda v: f"--x={v}"), max_size=1))]
 
 
-@fuzz(12)
+@fuzz(16)
 @given(data=st.data())
 def test_fuzz_other_commands(tmp_path_factory, capsys, data, monkeypatch):
     d = tmp_path_factory.mktemp("cmd")

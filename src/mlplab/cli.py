@@ -169,12 +169,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
-    from mlplab.gradcheck import main as gradcheck_main
-
-    if args.seed < 0:  # NumPy's seeds are non-negative; say so rather than raise
+    if args.seed < 0:  # NumPy's seeds are non-negative; say so (before torch loads)
         from mlplab.errors import ConfigError
 
         raise ConfigError(f"gradcheck: --seed must be a non-negative integer (got {args.seed})")
+    from mlplab.gradcheck import main as gradcheck_main
+
     return gradcheck_main(["--seed", str(args.seed)])
 
 

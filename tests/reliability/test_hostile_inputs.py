@@ -235,3 +235,11 @@ def test_result_json_never_holds_nan(tmp_path):
 def test_gradcheck_negative_seed_is_one_line(capsys):
     rc = call_main(["gradcheck", "--seed", "-1"])
     assert_one_line(rc, capsys.readouterr().err, "--seed", "non-negative")
+
+
+def test_ragged_csv_rows_are_one_line(tmp_path, capsys):
+    path = tmp_path / "ragged.csv"
+    # Every row one value longer than the header: pandas would make an index of them.
+    path.write_text("a,b,y\n" + "".join(f"x{i},{i},{i * 2},{i % 2}\n" for i in range(8)))
+    rc = call_main([*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")])
+    assert_one_line(rc, capsys.readouterr().err, "ragged.csv", "more values than the header")

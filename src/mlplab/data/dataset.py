@@ -283,9 +283,11 @@ def _not_numeric(path: str, name: str, col) -> str:
     if not col.notna().any():
         return f"data file {path!r}: feature column {name!r} is empty"
     as_num = pd.to_numeric(col, errors="coerce")
-    bad = col[col.notna() & as_num.isna()]
+    mask = (col.notna() & as_num.isna()).to_numpy()
+    bad = col[mask]
     example = bad.iloc[0] if len(bad) else col.dropna().iloc[0]
-    row = int(bad.index[0]) + 1 if len(bad) else None
+    # By position, not by index label: the index need not count rows.
+    row = int(np.flatnonzero(mask)[0]) + 1 if len(bad) else None
     at = f" in data row {row}" if row is not None else ""
     return f"data file {path!r}: feature column {name!r} is not numeric ({str(example)!r}{at})"
 

@@ -32,6 +32,13 @@ def read_table(path: str):  # -> pandas.DataFrame
     try:
         if suffix == ".csv":
             df = pd.read_csv(p)
+            if not isinstance(df.index, pd.RangeIndex):
+                # pandas turns the extra leading values of rows longer than the header
+                # into an index, silently dropping them from the features.
+                raise DataError(
+                    f"data file {path!r}: some rows have more values than the header has "
+                    f"columns ({len(df.columns)}); every row needs one value per column"
+                )
         elif suffix in (".parquet", ".pq"):
             try:
                 import pyarrow  # noqa: F401

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -167,6 +168,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
+    if args.seed < 0:  # NumPy's seeds are non-negative; say so (before torch loads)
+        from mlplab.errors import ConfigError
+
+        raise ConfigError(f"gradcheck: --seed must be a non-negative integer (got {args.seed})")
     from mlplab.gradcheck import main as gradcheck_main
 
     return gradcheck_main(["--seed", str(args.seed)])
@@ -346,6 +351,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _main(argv)
 
 
+# OS errors that come from a path the user gave, not from the machine.
+_INPUT_ERRNOS = frozenset(
+    {
+        errno.ENAMETOOLONG,
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ELOOP,
+        errno.EROFS,
+        errno.EEXIST,
+    }
+)
+
+
+def _os_error_line(err: OSError) -> str:
+    from mlplab.errors import one_line, short_repr
+
+    where = f" ({short_repr(err.filename)})" if err.filename is not None else ""
+    return one_line(f"{err.strerror or type(err).__name__}{where}")
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -363,6 +391,11 @@ def _main(argv: Sequence[str] | None) -> int:
     except MlplabError as err:
         print(f"mlplab: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        # The OS refused a path the user gave (too long, a file in the way, no access):
+        # one line naming it. Other OS failures (I/O errors) are not the input: exit 1.
+        print(f"mlplab: {_os_error_line(err)}", file=sys.stderr)
+        return 2 if err.errno in _INPUT_ERRNOS else 1
     except KeyboardInterrupt:
         print("mlplab: interrupted", file=sys.stderr)
         return 130

@@ -20,13 +20,23 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from mlplab.errors import ConfigError
+from mlplab.errors import ConfigError, short_repr, shorten
 
 Activation = Literal[
     "sigmoid",
@@ -48,7 +58,29 @@ OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 # "swish" is the same function as SiLU; accept the other common name.
 ACTIVATION_ALIASES = {"swish": "silu", "linear": "identity", "none": "identity"}
 
-PositiveInt = Annotated[int, Field(ge=1)]
+# Every count goes into NumPy or torch as an int64; larger ones would overflow there.
+INT64_END = 2**63
+PositiveInt = Annotated[int, Field(ge=1, lt=INT64_END)]
+Count = Annotated[int, Field(ge=0, lt=INT64_END)]
+
+# Linux's limits (PATH_MAX counts the final NUL): a longer path fails only when a file is
+# opened, which would be mid-run; checked here, it is one line before anything starts.
+MAX_PATH_BYTES = 4095
+MAX_NAME_BYTES = 255
+# A run's folder is log_path/exp_name/exp_name-HASH/checkpoints/.last.safetensors.XXXX.tmp:
+# exp_name appears twice, and the rest of that path takes at most this many bytes.
+RUN_PATH_EXTRA = 64
+# Labels and names are shown in tables and plots; a few hundred characters is plenty.
+MAX_NAME_CHARS = 200
+MAX_LABEL_CHARS = 1000
+MAX_TARGETS = 10_000
+
+# What a YAML config file may hold: configs are a few dozen short lines, so these only
+# stop files that would take the machine down (an alias bomb expands 450 bytes into
+# billions of values, which later steps would try to walk or print).
+MAX_CONFIG_BYTES = 1 << 20
+MAX_YAML_VALUES = 100_000
+MAX_YAML_DEPTH = 32
 
 
 def _field(default: Any, help: str, group: str, **kw: Any) -> Any:
@@ -67,15 +99,18 @@ class Config(BaseModel):
 
     # --- seed --------------------------------------------------------------------------
     seed: int = _field(
-        0, "seed for the initial weights, data order and dropout", "seed", ge=0, lt=2**63
+        0, "seed for the initial weights, data order and dropout", "seed", ge=0, lt=INT64_END
     )
 
     # --- data --------------------------------------------------------------------------
     data: str = _field(
         "xor", "built-in dataset name (see `mlplab datasets`) or a .csv/.parquet/.npz file", "data"
     )
-    target: list[str] | None = _field(
-        None, "target column(s) of a data file; default: the last column", "data"
+    target: list[Annotated[str, Field(max_length=MAX_LABEL_CHARS)]] | None = _field(
+        None,
+        "target column(s) of a data file; default: the last column",
+        "data",
+        max_length=MAX_TARGETS,
     )
     task: Literal["auto", "classification", "regression"] = _field(
         "auto",
@@ -105,20 +140,21 @@ class Config(BaseModel):
         "seed that generates and splits the data (kept apart from `seed`, so seed replicates share data)",
         "data",
         ge=0,
-        lt=2**63,
+        lt=INT64_END,
     )
 
     # --- model -------------------------------------------------------------------------
     model: Literal["mlp", "linear"] = _field(
         "mlp", "mlp, or linear (the perceptron: no hidden layer)", "model"
     )
-    n_layer: int = _field(1, "number of hidden layers; 0 means a linear model", "model", ge=0)
+    n_layer: Count = _field(1, "number of hidden layers; 0 means a linear model", "model")
     hid_dim: PositiveInt = _field(100, "units in each hidden layer", "model")
     hid_dims: str | None = _field(
         None,
         "a width per hidden layer, input side first, e.g. 256-128; sets n_layer and "
         "replaces hid_dim",
         "model",
+        max_length=MAX_PATH_BYTES,
     )
     act: Activation = _field("relu", "activation of the hidden layers", "model")
     use_bn: bool = _field(
@@ -176,28 +212,25 @@ class Config(BaseModel):
 
     # --- schedule ----------------------------------------------------------------------
     epoch: PositiveInt = _field(100, "number of epochs (passes over the training set)", "schedule")
-    batch_size: int = _field(
-        0, "minibatch size; 0 means full batch (one step per epoch)", "schedule", ge=0
+    batch_size: Count = _field(
+        0, "minibatch size; 0 means full batch (one step per epoch)", "schedule"
     )
-    test_batch_size: int = _field(
-        0, "batch size for evaluation; 0 means all at once", "schedule", ge=0
-    )
-    log_every: int = _field(
-        100, "print `step loss` every N optimizer steps; 0 turns it off", "schedule", ge=0
+    test_batch_size: Count = _field(0, "batch size for evaluation; 0 means all at once", "schedule")
+    log_every: Count = _field(
+        100, "print `step loss` every N optimizer steps; 0 turns it off", "schedule"
     )
     validate_every: PositiveInt = _field(
         1,
         "evaluate on the validation set every N epochs; the curves are taken there",
         "schedule",
     )
-    save_every: int = _field(
-        0, "write the `last` checkpoint every N epochs; 0: only at the end", "schedule", ge=0
+    save_every: Count = _field(
+        0, "write the `last` checkpoint every N epochs; 0: only at the end", "schedule"
     )
-    patience: int = _field(
+    patience: Count = _field(
         0,
         "stop after N validations without improvement; 0 turns early stopping off",
         "schedule",
-        ge=0,
     )
 
     # --- runtime -----------------------------------------------------------------------
@@ -206,7 +239,9 @@ class Config(BaseModel):
         "torch, numpy (from scratch, chain rule), or auto: numpy for tiny models on CPU",
         "runtime",
     )
-    device: str = _field("auto", "auto, cpu, cuda or cuda:N (torch engine)", "runtime")
+    device: str = _field(
+        "auto", "auto, cpu, cuda or cuda:N (torch engine)", "runtime", max_length=32
+    )
     dtype: Literal["float32", "float64"] = _field(
         "float32", "floating-point precision of weights and data", "runtime"
     )
@@ -214,21 +249,53 @@ class Config(BaseModel):
     # --- output ------------------------------------------------------------------------
     log_path: str = _field("runs", "root folder of run records", "output")
     exp_name: str = _field(
-        "exp", "experiment name: runs go to log_path/exp_name/exp_name-HASH", "output"
+        "exp",
+        "experiment name: runs go to log_path/exp_name/exp_name-HASH",
+        "output",
+        max_length=MAX_NAME_CHARS,
     )
     model_name: str | None = _field(
         None,
         "label for the model in tables and plots; default: derived from the settings",
         "output",
+        max_length=MAX_NAME_CHARS,
     )
     plots: Literal["png", "svg", "none"] = _field(
         "png", "format of the plots written at the end of a run, or none", "output"
     )
-    snapshot_every: int = _field(
-        0, "save the 2-D decision surface every N steps as an animation; 0: off", "output", ge=0
+    snapshot_every: Count = _field(
+        0, "save the 2-D decision surface every N steps as an animation; 0: off", "output"
     )
 
+    def __init__(self, /, **data: Any) -> None:
+        # The README promises ConfigError (one line) for bad settings, whichever way a
+        # Config is made; pydantic's own error is a multi-line report.
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise ConfigError(format_validation_error(err)) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as err:
+            raise ConfigError(format_validation_error(err)) from None
+
     # --- validators ----------------------------------------------------------------------
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        # YAML reads `epoch: true` as a boolean, which pydantic would take as 1; a
+        # boolean where a number belongs is a mistake, not a count.
+        if isinstance(v, bool) and info.field_name in NUMERIC_SETTINGS:
+            raise ValueError("a boolean (true/false) is not a number")
+        return v
+
+    @field_validator("data", "log_path")
+    @classmethod
+    def _check_path_length(cls, v: str) -> str:
+        return check_path_text(v)
+
     @field_validator("optim", mode="before")
     @classmethod
     def _lower_optim(cls, v: Any) -> Any:
@@ -285,6 +352,13 @@ class Config(BaseModel):
 
     @model_validator(mode="after")
     def _aliases(self) -> Config:
+        run_path = len(os.fsencode(self.log_path)) + 2 * len(self.exp_name) + RUN_PATH_EXTRA
+        if run_path > MAX_PATH_BYTES:
+            raise ValueError(
+                f"settings 'log_path' and 'exp_name': the run folders would have paths of "
+                f"{run_path} bytes, more than the {MAX_PATH_BYTES} a path may have; "
+                "shorten them"
+            )
         # `use_xavier` is the lectures' switch; it maps onto `init` so there is one truth.
         if self.use_xavier and self.init == "default":
             object.__setattr__(self, "init", "xavier")
@@ -387,8 +461,47 @@ def choices_of(name: str) -> tuple[str, ...] | None:
     return None
 
 
+def _numeric_settings() -> frozenset[str]:
+    numeric = []
+    for name, info in Config.model_fields.items():
+        ann = str(info.annotation)
+        if any(t in ann for t in ("int", "float")) and "list" not in ann:
+            numeric.append(name)
+    return frozenset(numeric)
+
+
+NUMERIC_SETTINGS = _numeric_settings()
+
+
+def check_path_text(v: str) -> str:
+    """``v`` if the OS can take it as a path: no NUL, each name at most 255 bytes, the
+    whole at most 4095 (Linux's NAME_MAX and PATH_MAX); else ValueError saying which."""
+    if "\x00" in v:
+        raise ValueError("a path cannot hold a NUL character")
+    try:
+        raw = os.fsencode(v)
+    except UnicodeEncodeError:
+        raise ValueError("not a valid path (it holds unpaired surrogate characters)") from None
+    if len(raw) > MAX_PATH_BYTES:
+        raise ValueError(
+            f"a path may have at most {MAX_PATH_BYTES} bytes (this one has {len(raw)})"
+        )
+    longest = max(raw.split(b"/"), key=len)
+    if len(longest) > MAX_NAME_BYTES:
+        name = short_repr(os.fsdecode(longest))
+        raise ValueError(
+            f"a file or folder name may have at most {MAX_NAME_BYTES} bytes "
+            f"({name} has {len(longest)})"
+        )
+    return v
+
+
 def format_validation_error(err: ValidationError, source: str = "") -> str:
-    """Turn pydantic's report into one line naming the setting and the valid choices."""
+    """Turn pydantic's report into one line naming the setting and the valid choices.
+
+    The value at fault is quoted shortened (``reprlib``): it may be a 10 MB string or a
+    list of a billion elements.
+    """
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first["loc"] if not isinstance(p, int)) or "config"
     where = f"{source}: " if source else ""
@@ -396,57 +509,167 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
     if etype == "extra_forbidden":
         close = difflib.get_close_matches(loc, setting_names(), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"{where}unknown setting '{loc}'{hint}; see `mlplab train --help` for the list"
-    got = first.get("input")
+        return (
+            f"{where}unknown setting {short_repr(loc)}{hint}; "
+            "see `mlplab train --help` for the list"
+        )
+    if etype == "invalid_key":
+        return f"{where}setting names must be text, not {short_repr(first.get('input'))}"
+    got = short_repr(first.get("input"))
     choices = choices_of(loc) if loc in Config.model_fields else None
     if choices is not None and etype == "literal_error":
-        return f"{where}setting '{loc}': {got!r} is not one of {', '.join(choices)}"
+        return f"{where}setting '{loc}': {got} is not one of {', '.join(choices)}"
     msg = first["msg"]
     msg = msg.removeprefix("Value error, ")
     if not first["loc"]:  # a check across settings: its message names them
         return f"{where}{msg}"
-    return f"{where}setting '{loc}': {msg} (got {got!r})"
+    return f"{where}setting '{loc}': {msg} (got {got})"
 
 
 def make_config(values: dict[str, Any], source: str = "") -> Config:
     """Validate a dict of settings into a Config, raising ConfigError with one line."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source or 'config'}: settings must be a mapping of name to value")
+    bad_keys = [k for k in values if not isinstance(k, str)]
+    if bad_keys:  # e.g. `1: true` or `null: 2` in a YAML file
+        where = f"{source}: " if source else ""
+        raise ConfigError(f"{where}setting names must be text, not {short_repr(bad_keys[0])}")
     try:
-        return Config(**values)
+        return Config.model_validate(values)
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, source)) from None
-    except TypeError as err:  # e.g. keys that are not strings in a YAML mapping
-        raise ConfigError(f"{source or 'config'}: {err}") from None
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file into a dict (not yet validated)."""
+def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a YAML config file into a dict (not yet validated).
+
+    Refused with a one-line ConfigError: a path that is not a regular file (a folder, a
+    FIFO, a device), a file over 1 MiB, invalid YAML or UTF-8, a key given twice in one
+    mapping, and aliases that expand to more than 100,000 values or nest deeper than 32
+    levels (checked on the parsed nodes, before any Python object is built).
+    """
     import yaml
 
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file {str(p)!r} does not exist")
+    name = short_repr(str(p))
+    raw = _read_config_bytes(p, name)
     try:
         # A safe loader either way; libyaml's where PyYAML has it.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        loaded = yaml.load(p.read_text(encoding="utf-8"), Loader=loader)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(raw.decode("utf-8"))
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return {}
+            _check_yaml_nodes(node, name)
+            loaded = loader.construct_document(node)
+        finally:
+            loader.dispose()
     except (yaml.YAMLError, UnicodeDecodeError) as err:
-        line = getattr(getattr(err, "problem_mark", None), "line", None)
+        mark = getattr(err, "problem_mark", None)
+        line = getattr(mark, "line", None)
         at = f" (line {line + 1})" if line is not None else ""
-        raise ConfigError(f"config file {str(p)!r} is not valid YAML{at}") from None
+        raise ConfigError(f"config file {name} is not valid YAML{at}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
-        raise ConfigError(f"config file {str(p)!r} must be a mapping of `key: value` settings")
+        raise ConfigError(f"config file {name} must be a mapping of `key: value` settings")
     return loaded
 
 
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+_FILE_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _read_config_bytes(p: Path, name: str) -> bytes:
+    """The file's bytes, after checking it is a regular file of at most 1 MiB.
+
+    Checked before opening: opening a FIFO would wait forever for a writer.
+    """
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {name} does not exist") from None
+    except OSError as err:
+        raise ConfigError(
+            f"config file {name} cannot be read ({err.strerror or type(err).__name__})"
+        ) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = _FILE_KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+        raise ConfigError(f"config file {name} is {kind}, not a YAML file")
+    try:
+        with p.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as err:
+        raise ConfigError(
+            f"config file {name} cannot be read ({err.strerror or type(err).__name__})"
+        ) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"config file {name} is larger than {MAX_CONFIG_BYTES // 1024} KiB; "
+            "a config is a short list of settings"
+        )
+    return raw
+
+
+def _check_yaml_nodes(root: Any, name: str) -> None:
+    """Refuse alias bombs, deep nesting and duplicate keys, walking the node graph.
+
+    Every node is counted as often as aliases repeat it, so the walk costs at most
+    ``MAX_YAML_VALUES`` steps before it refuses; a recursive alias ends at the depth cap.
+    """
+    import yaml
+
+    count = 0
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"config file {name} expands to more than {MAX_YAML_VALUES:,} values "
+                "(through its aliases); a config is a short list of settings"
+            )
+        if depth > MAX_YAML_DEPTH:
+            raise ConfigError(
+                f"config file {name} nests more than {MAX_YAML_DEPTH} levels deep "
+                "(or an alias refers to itself)"
+            )
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    line = key.start_mark.line + 1
+                    if (key.tag, key.value) in seen:
+                        raise ConfigError(
+                            f"config file {name}: the key {short_repr(key.value)} is given "
+                            f"twice (lines {seen[key.tag, key.value]} and {line}); keep one"
+                        )
+                    seen[key.tag, key.value] = line
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None
+) -> Config:
     """Defaults < YAML file < overrides (flags). Validated once; raises ConfigError."""
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise ConfigError(
+            f"config: {short_repr(path)} ({type(path).__name__}) is not accepted; give a "
+            "Config, a dict of settings, or the path of a YAML file"
+        )
     values: dict[str, Any] = {}
     source = ""
     if path is not None:
         values.update(read_yaml(path))
-        source = str(path)
+        source = shorten(str(path), 300)
     if overrides:
         values.update(overrides)
         source = source if not overrides else (f"{source} + flags" if source else "flags")

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import reprlib
+from typing import Any
+
+# The most characters of one message: it quotes user input, which may be megabytes long.
+MAX_MESSAGE_CHARS = 2000
+
 
 class MlplabError(Exception):
     """A mistake in the user's input: a setting, a file, a flag.
@@ -18,17 +24,53 @@ class MlplabError(Exception):
 
 
 def one_line(text: str) -> str:
-    """``text`` with control characters escaped (``\\n``, ``\\r``, ...).
+    """``text`` with control characters escaped (``\\n``, ``\\r``, ...), at most
+    ``MAX_MESSAGE_CHARS`` long (the middle elided).
 
     Messages quote user input (unknown keys, column names, paths) that may hold line
     breaks; escaped, the error still prints as exactly one line.
     """
+    text = shorten(text, MAX_MESSAGE_CHARS)
     if text.isprintable():
         return text
-    return "".join(
+    escaped = "".join(
         c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
         for c in text
     )
+    return shorten(escaped, MAX_MESSAGE_CHARS)
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """``text``, or its start and end around `` ... `` when it is longer than ``limit``."""
+    if len(text) <= limit:
+        return text
+    head = (limit * 2) // 3
+    tail = max(0, limit - head - 5)
+    return f"{text[:head]} ... {text[len(text) - tail :] if tail else ''}"
+
+
+class _ShortRepr(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        # repr() of an integer of thousands of digits is slow, and refused past 4300.
+        if x.bit_length() > 128:
+            return f"<an integer of about {int(x.bit_length() * 0.30103)} digits>"
+        return super().repr_int(x, level)
+
+
+_REPR = _ShortRepr()
+_REPR.maxlevel = 3
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlong = 40
+
+
+def short_repr(value: Any, limit: int = 100) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, in time bounded by ``limit``.
+
+    For values quoted in messages: a setting may be a 10 MB string, an integer of
+    thousands of digits, or a list that YAML aliases made a billion elements long.
+    """
+    return shorten(_REPR.repr(value), limit)
 
 
 class ConfigError(MlplabError):

@@ -27,13 +27,14 @@ import numpy as np
 from mlplab import __version__
 from mlplab.config import Config, load_config, make_config, read_yaml
 from mlplab.console import RunConsole, hypothesis_block, results_table
+from mlplab.data.cost import check_cost
 from mlplab.data.dataset import Dataset, load_dataset
 from mlplab.engines.backend import Backend, ModelInit, ModelState, OptimSpec
 from mlplab.engines.choose import blas_threads, make_backend, resolve_engine
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RecordError
-from mlplab.runs.checkpoint import Checkpoint, load_checkpoint
+from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
 from mlplab.runs.record import (
     RunRecord,
     check_writable,
@@ -475,6 +476,7 @@ def _train(
     if record:
         check_writable(cfg.log_path)
     data = dataset if dataset is not None else load_data(cfg)
+    check_cost(cfg, data.n_features, len(data.y_train), data.n_outputs)
     spec = model_spec(cfg, data)
 
     # --- build ------------------------------------------------------------------------------
@@ -671,6 +673,7 @@ def restore_model(cfg: Config, spec: ModelSpec, ckpt: Checkpoint, path: Path) ->
     A checkpoint whose contents do not fit the run (a crafted file) becomes a one-line
     CheckpointError instead of a traceback.
     """
+    check_run_meta(ckpt.meta, f"checkpoint {str(path)!r}")
     try:
         meta = ckpt.meta
         state = ModelState(ckpt.model, ckpt.optim, meta["optim"], ckpt.rng, meta["rng"])
@@ -767,6 +770,7 @@ def train_stack(
         check_writable(path)
     t0 = time.perf_counter()
     data = load_data(c0)
+    check_cost(c0, data.n_features, len(data.y_train), data.n_outputs)
     specs = [model_spec(c, data) for c in cfgs]
     engine = resolve_engine(c0.engine, specs[0], len(data.X_train), c0.batch_size, c0.device)
     parts: dict[tuple[int, ...], list[int]] = {}

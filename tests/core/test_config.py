@@ -160,3 +160,140 @@ def test_bad_hid_dims_name_the_setting(settings, words):
         make_config(settings)
     for w in words:
         assert w in str(err.value)
+
+
+# --- hostile input: every refusal is one bounded line, before anything is built -----------
+def bomb_yaml(levels: int = 9) -> str:
+    """The billion laughs: each anchor a list of ten aliases of the one below (~450 bytes)."""
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join([*lines, f"lr: *a{levels - 1}", ""])
+
+
+def test_alias_bomb_is_refused_before_it_expands(tmp_path):
+    import time
+
+    f = tmp_path / "bomb.yaml"
+    f.write_text(bomb_yaml())
+    assert f.stat().st_size < 600
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"bomb\.yaml.*expands to more than 100,000 values"):
+        load_config(f)
+    assert time.perf_counter() - t0 < 5
+
+
+def test_small_aliases_and_merge_keys_still_work(tmp_path):
+    f = tmp_path / "ok.yaml"
+    f.write_text("base: &b {lr: 0.5, seed: 3}\n")
+    with pytest.raises(ConfigError, match="unknown setting 'base'"):
+        load_config(f)
+    f.write_text("target: &t [a, b]\nsplit: [0.5, 0.25]\n")
+    assert load_config(f).target == ["a", "b"]
+
+
+def test_duplicate_key_names_the_key_and_lines(tmp_path):
+    f = tmp_path / "dup.yaml"
+    f.write_text("seed: 1\nlr: 0.1\nseed: 2\n")
+    with pytest.raises(ConfigError, match=r"the key 'seed' is given twice \(lines 1 and 3\)"):
+        load_config(f)
+
+
+def test_deep_nesting_and_recursive_alias_are_refused(tmp_path):
+    f = tmp_path / "deep.yaml"
+    f.write_text("target: " + "[" * 40 + "]" * 40 + "\n")
+    with pytest.raises(ConfigError, match="nests more than 32 levels"):
+        load_config(f)
+    f.write_text("target: &a [*a]\n")
+    with pytest.raises(ConfigError, match="nests more than 32 levels"):
+        load_config(f)
+
+
+def test_config_file_over_one_mib_is_refused(tmp_path):
+    f = tmp_path / "big.yaml"
+    f.write_text("model_name: " + "x" * (1 << 20) + "\n")
+    with pytest.raises(ConfigError, match="larger than 1024 KiB"):
+        load_config(f)
+
+
+def test_config_path_that_is_not_a_file_says_what_it_is(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    for path, what in ((tmp_path, "is a folder"), (fifo, "FIFO"), ("/dev/null", "device")):
+        with pytest.raises(ConfigError) as err:
+            load_config(path)
+        assert what in str(err.value) and "does not exist" not in str(err.value)
+
+
+def test_config_raises_config_error_one_line():
+    import mlplab
+
+    with pytest.raises(ConfigError) as err:
+        mlplab.Config(lr=-1)
+    assert str(err.value) == "setting 'lr': Input should be greater than 0 (got -1)"
+    cfg = mlplab.Config()
+    with pytest.raises(ConfigError, match="'hid_dim'"):
+        cfg.hid_dim = 0
+
+
+def test_train_with_a_number_names_what_is_accepted():
+    import mlplab
+
+    with pytest.raises(ConfigError, match=r"42 \(int\) is not accepted; give a Config, a dict"):
+        mlplab.train(42)
+
+
+@pytest.mark.parametrize("name", ["epoch", "hid_dim", "seed", "lr", "batch_size", "noise"])
+def test_booleans_are_not_numbers(tmp_path, name):
+    f = tmp_path / "b.yaml"
+    f.write_text(f"{name}: true\n")
+    with pytest.raises(ConfigError, match=f"'{name}': a boolean"):
+        load_config(f)
+
+
+def test_counts_stay_within_int64():
+    for name in ("hid_dim", "epoch", "n_layer", "batch_size", "n_samples"):
+        with pytest.raises(ConfigError, match=f"'{name}'.*less than 9223372036854775808"):
+            make_config({name: 2**63})
+
+
+def test_long_strings_are_refused_with_a_short_message():
+    cases = {
+        "model_name": "m" * 10_000_000,
+        "exp_name": "e" * 300,
+        "data": "d" * 300 + ".csv",
+        "log_path": "/tmp/" + "p/" * 3000,
+        "target": ["t" * 5000],
+        "device": "cuda:" + "1" * 100,
+    }
+    for name, value in cases.items():
+        with pytest.raises(ConfigError) as err:
+            make_config({name: value})
+        msg = str(err.value)
+        assert name in msg and len(msg) < 500, (name, msg[:600])
+
+
+def test_log_path_and_exp_name_together_must_fit_a_path():
+    with pytest.raises(ConfigError, match="settings 'log_path' and 'exp_name'"):
+        make_config({"log_path": "/tmp/" + "p" * 200 + "/" * 3700, "exp_name": "e" * 150})
+
+
+def test_messages_quote_huge_values_briefly():
+    nested: list = ["x"] * 10
+    for _ in range(8):
+        nested = [nested] * 10  # 10**9 elements through shared references
+    with pytest.raises(ConfigError) as err:
+        make_config({"lr": nested})
+    assert len(str(err.value)) < 300
+    with pytest.raises(ConfigError) as err:
+        make_config({"seed": 10**5000})
+    assert "digits" in str(err.value) and len(str(err.value)) < 300
+
+
+def test_setting_names_that_are_not_text(tmp_path):
+    f = tmp_path / "keys.yaml"
+    for text in ("1: true\n", "null: 2\n", "1.5: 2\n"):
+        f.write_text(text)
+        with pytest.raises(ConfigError, match="setting names must be text"):
+            load_config(f)

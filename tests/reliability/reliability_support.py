@@ -4,6 +4,7 @@ exact comparisons of two run records (everything but wall-clock time)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -112,3 +113,47 @@ def assert_same_run(a: Path, b: Path) -> None:
 def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
     with (Path(run_dir) / "metrics.csv").open() as f:
         return list(csv.DictReader(f))
+
+
+def cli_measured(*args: str, timeout: float = 60, cwd: Path | None = None) -> Measured:
+    """``python -m mlplab ARGS`` as a real process, with its peak RSS and wall time.
+
+    ``os.wait4`` gives the resource use of this one child (``RUSAGE_CHILDREN`` would be
+    the maximum over every child the test process has waited for). A process still
+    running after ``timeout`` seconds is killed, and reads as exit -9.
+    """
+    import tempfile
+    import threading
+    import time
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [*MLPLAB, *map(str, args)], stdout=out, stderr=err, env=ENV, cwd=cwd
+        )
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
+        out.seek(0)
+        err.seek(0)
+        return Measured(
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            usage.ru_maxrss / 1024,  # Linux reports KiB
+            seconds,
+        )
+
+
+@dataclasses.dataclass
+class Measured:
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_mib: float
+    seconds: float

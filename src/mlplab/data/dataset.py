@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mlplab.data.cost import check_data_size
 from mlplab.data.registry import BUILTIN, SPLIT_IN_ORDER
 from mlplab.errors import ConfigError, DataError
 
@@ -166,6 +167,7 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
         )
     else:
         n = n_samples or info.n_samples
+        check_data_size("setting 'n_samples'", n, info.n_features + 1)
         if n != info.n_samples and info.split and any(x > 1 for x in info.split):
             # The labs' splits are counts for their own size; keep their proportions.
             default_split = tuple(x / info.n_samples for x in info.split)
@@ -281,9 +283,11 @@ def _not_numeric(path: str, name: str, col) -> str:
     if not col.notna().any():
         return f"data file {path!r}: feature column {name!r} is empty"
     as_num = pd.to_numeric(col, errors="coerce")
-    bad = col[col.notna() & as_num.isna()]
+    mask = (col.notna() & as_num.isna()).to_numpy()
+    bad = col[mask]
     example = bad.iloc[0] if len(bad) else col.dropna().iloc[0]
-    row = int(bad.index[0]) + 1 if len(bad) else None
+    # By position, not by index label: the index need not count rows.
+    row = int(np.flatnonzero(mask)[0]) + 1 if len(bad) else None
     at = f" in data row {row}" if row is not None else ""
     return f"data file {path!r}: feature column {name!r} is not numeric ({str(example)!r}{at})"
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlplab.data.cost import check_memory
 from mlplab.errors import DataError
 
 FILE_SUFFIXES = (".csv", ".parquet", ".pq", ".npz")
@@ -31,6 +32,13 @@ def read_table(path: str):  # -> pandas.DataFrame
     try:
         if suffix == ".csv":
             df = pd.read_csv(p)
+            if not isinstance(df.index, pd.RangeIndex):
+                # pandas turns the extra leading values of rows longer than the header
+                # into an index, silently dropping them from the features.
+                raise DataError(
+                    f"data file {path!r}: some rows have more values than the header has "
+                    f"columns ({len(df.columns)}); every row needs one value per column"
+                )
         elif suffix in (".parquet", ".pq"):
             try:
                 import pyarrow  # noqa: F401
@@ -72,6 +80,8 @@ def _npz_frame(p: Path):
             raise DataError(
                 f"data file {str(p)!r}: an NPZ file needs arrays named X and y (found {sorted(keys)})"
             )
+        for key in (xk, yk):
+            _check_npz_member(z, key, p)
         X, y = np.asarray(z[xk]), np.asarray(z[yk])
     if X.ndim == 1:
         X = X[:, None]
@@ -85,6 +95,31 @@ def _npz_frame(p: Path):
     else:
         cols.update({f"y{j}": y[:, j] for j in range(y.shape[1])})
     return pd.DataFrame(cols)
+
+
+def _check_npz_member(z, key: str, p: Path) -> None:
+    """Refuse an array whose header promises more memory than the machine has.
+
+    An NPZ file is a zip: a few KB of compressed zeros can unpack into terabytes. The
+    header of each .npy member gives its shape and dtype before anything is unpacked.
+    """
+    fmt = np.lib.format
+    try:
+        with z.zip.open(f"{key}.npy") as f:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = fmt.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, _, dtype = fmt.read_array_header_2_0(f)
+            else:
+                return  # a newer header: np.load reads and checks it
+    except (KeyError, ValueError, OSError):
+        return  # np.load gives its own error for a damaged member
+    n = 1
+    for d in shape:
+        n *= int(d)
+    detail = f"array {key!r} of shape {tuple(shape)}"
+    check_memory(f"data file {str(p)!r}", n * max(dtype.itemsize, 8), detail, DataError)
 
 
 def default_target(df, path: str) -> list[str]:

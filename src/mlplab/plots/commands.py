@@ -10,11 +10,13 @@ to its derivative.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlplab.errors import CheckpointError
+from mlplab.config import check_path_text
+from mlplab.errors import CheckpointError, ConfigError, short_repr
 from mlplab.plots.recorder import SNAPSHOT_FILE
 
 if TYPE_CHECKING:
@@ -46,11 +48,12 @@ def plot_command(target: str, load_run: RunLoader, out: str | None = None, fmt: 
     mlplab.errors.MlplabError
         When ``target`` is not a usable run directory (one line; the CLI exits 2).
     """
+    _check_path("the run directory", target)
     run_dir = Path(target)
     if target == ACTIVATIONS_TARGET and not (run_dir / "config.yaml").is_file():
         from mlplab.plots.activations import draw_activations
 
-        out_dir = Path(out) if out else Path("plots")
+        out_dir = check_out_folder(out if out else "plots")
         names = draw_activations(out_dir, fmt)
     else:
         out_dir, names = redraw_run(run_dir, load_run, out, fmt)
@@ -74,11 +77,11 @@ def redraw_run(
         raise CheckpointError(
             f"plot: {str(run_dir)!r} is not a run directory (no readable result.json)"
         )
+    out_dir = check_out_folder(out if out else str(run_dir / "plots"))
     run = load_run(run_dir)  # raises CheckpointError / DataError with one line
     snapshots = _load_snapshots(run_dir / SNAPSHOT_FILE)  # read first: fail before drawing
     from mlplab.plots.run_plots import draw_run_plots
 
-    out_dir = Path(out) if out else run_dir / "plots"
     names = draw_run_plots(
         out_dir,
         run.record,
@@ -90,6 +93,38 @@ def redraw_run(
         snapshots=snapshots,
     )
     return out_dir, names
+
+
+def _check_path(what: str, text: str) -> None:
+    try:
+        check_path_text(text)
+    except ValueError as err:
+        raise ConfigError(f"plot: {what} {short_repr(text)}: {err}") from None
+
+
+def check_out_folder(out: str) -> Path:
+    """``out`` as a folder that plots can be written into (made later, when drawn).
+
+    Checked before anything is drawn: a file of that name, a file in its way, or a
+    folder that cannot be written is one line (exit 2), not a traceback after drawing.
+    """
+    _check_path("--out", out)
+    p = Path(out)
+    probe = p
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "is a file" if probe == p else f"cannot be made ({str(probe)!r} is a file)"
+        raise ConfigError(f"plot: --out {short_repr(out)} {what}; give a folder")
+    try:
+        # A real file rather than os.access: root passes every permission check, yet
+        # still cannot write to a read-only mount.
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ConfigError(f"plot: --out {short_repr(out)} is not writable ({reason})") from None
+    return p
 
 
 def _load_snapshots(path: Path) -> SnapshotRecorder | None:

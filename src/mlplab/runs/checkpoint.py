@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +22,35 @@ from typing import Any
 
 import numpy as np
 
-from mlplab.errors import CheckpointError
+from mlplab.errors import CheckpointError, short_repr
 from mlplab.runs.atomic import atomic_write_bytes
 
 FORMAT = "mlplab-checkpoint-1"
 SECTIONS = ("model", "optim", "rng")
+# safetensors itself refuses headers over 100 MB; the metadata is part of the header.
+MAX_META_BYTES = 100_000_000
+# The metadata is a few levels deep (loop -> history -> curves); crafted JSON nested
+# 50,000 levels would otherwise end in a RecursionError.
+MAX_META_DEPTH = 16
+# The keys a training run's checkpoint holds (an estimator's holds fewer).
+RUN_META_KEYS = (
+    "config",
+    "spec",
+    "engine",
+    "loop",
+    "order_rng_now",
+    "optim",
+    "rng",
+    "elapsed_s",
+    "task",
+    "feature_names",
+    "target_names",
+)
+TASKS = ("binary", "multiclass", "regression")
+ENGINES = ("numpy", "torch")
+LOOP_COUNTERS = ("epoch", "step", "batch_in_epoch", "epoch_rows", "bad_validations")
+LOOP_SUMS = ("epoch_loss_sum", "epoch_metric_sum", "last_epoch_loss")
+CURVES = ("train_losses", "val_losses", "train_metrics", "val_metrics", "lrs")
 
 
 @dataclass
@@ -77,9 +102,13 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             f"checkpoint {str(p)!r} is not an mlplab checkpoint (format {header_meta.get('format')!r})"
         )
     meta_json = header_meta.get("meta")
+    if isinstance(meta_json, str) and len(meta_json) > MAX_META_BYTES:
+        raise CheckpointError(
+            f"checkpoint {str(p)!r} has a metadata header over {MAX_META_BYTES:,} bytes"
+        )
     try:
         meta = json.loads(meta_json) if isinstance(meta_json, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         meta = None
     if not isinstance(meta, dict):
         raise CheckpointError(f"checkpoint {str(p)!r} has a corrupted metadata header")
@@ -88,6 +117,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise CheckpointError(
             f"checkpoint {str(p)!r} is corrupted (its checksum does not match its contents)"
         )
+    # The checksum says the file is whole, not who wrote it: every field is input.
+    check_meta(meta, f"checkpoint {str(p)!r}")
     sections: dict[str, dict[str, np.ndarray]] = {s: {} for s in SECTIONS}
     for key, arr in tensors.items():
         section, _, name = key.partition("/")
@@ -96,6 +127,147 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     return Checkpoint(
         model=sections["model"], meta=meta, optim=sections["optim"], rng=sections["rng"]
     )
+
+
+def check_run_meta(meta: Any, where: str) -> None:
+    """Check the metadata of a training run's checkpoint before a resume uses it.
+
+    As :func:`check_meta`, and every key of ``RUN_META_KEYS`` must be present.
+    ``where`` starts the message (e.g. ``checkpoint 'runs/exp/exp-3fa2b1/...'``).
+    """
+    check_meta(meta, where)
+    missing = [k for k in RUN_META_KEYS if k not in meta]
+    if missing:
+        raise CheckpointError(f"{where} is not a run's checkpoint (no {missing[0]!r} in it)")
+
+
+def check_meta(meta: Any, where: str) -> None:
+    """Check the type and range of every known field of checkpoint metadata.
+
+    Fields may be absent (an estimator's checkpoint, an older version); those present
+    must be what mlplab writes. A checkpoint is input: its SHA-256 proves that it is
+    whole, not that mlplab wrote it, so a crafted ``loop.epoch = 10**6``, ``-5`` or
+    ``"abc"``, or ``elapsed_s = "nan"``, is refused here with one line instead of
+    failing later or putting NaN into result.json.
+
+    Raises
+    ------
+    mlplab.errors.CheckpointError
+    """
+
+    def bad(field: str, why: str, value: Any) -> CheckpointError:
+        return CheckpointError(
+            f"{where} has an invalid {field!r} ({why}; got {short_repr(value, 60)})"
+        )
+
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{where} has a corrupted metadata header (not an object)")
+    if _depth(meta, MAX_META_DEPTH) > MAX_META_DEPTH:
+        raise CheckpointError(f"{where} has metadata nested more than {MAX_META_DEPTH} levels")
+    for key in ("config", "spec", "optim", "rng", "order_rng_now"):
+        if key in meta and not isinstance(meta[key], dict):
+            raise bad(key, "must be an object", meta[key])
+    for key in ("global_rng",):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            raise bad(key, "must be an object or null", meta[key])
+    if "engine" in meta and meta["engine"] not in ENGINES:
+        raise bad("engine", f"must be one of {', '.join(ENGINES)}", meta["engine"])
+    if "task" in meta and meta["task"] not in TASKS:
+        raise bad("task", f"must be one of {', '.join(TASKS)}", meta["task"])
+    if "elapsed_s" in meta and not _number(meta["elapsed_s"], low=0.0):
+        raise bad("elapsed_s", "must be a finite number of seconds, >= 0", meta["elapsed_s"])
+    for key in ("feature_names", "target_names", "class_names"):
+        value = meta.get(key)
+        if value is None and key == "class_names":
+            continue
+        if key in meta and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise bad(key, "must be a list of names", value)
+    scaler = meta.get("scaler")
+    if scaler is not None and not (
+        isinstance(scaler, list)
+        and len(scaler) == 2
+        and all(isinstance(a, list) and all(_number(x) for x in a) for a in scaler)
+    ):
+        raise bad("scaler", "must be null or two lists of finite numbers", scaler)
+    optim = meta.get("optim")
+    if isinstance(optim, dict):
+        if "step" in optim and not _count(optim["step"]):
+            raise bad("optim.step", "must be a whole number >= 0", optim["step"])
+        if "lr" in optim and not _number(optim["lr"], low=0.0):
+            raise bad("optim.lr", "must be a finite number >= 0", optim["lr"])
+    if "loop" in meta:
+        _check_loop(meta["loop"], meta.get("config"), bad)
+
+
+def _check_loop(loop: Any, config: Any, bad: Any) -> None:
+    if not isinstance(loop, dict):
+        raise bad("loop", "must be an object", loop)
+    for key in LOOP_COUNTERS:
+        if key in loop and not _count(loop[key]):
+            raise bad(f"loop.{key}", "must be a whole number >= 0", loop[key])
+    for key in LOOP_SUMS:
+        if key in loop and not _number(loop[key]):
+            raise bad(f"loop.{key}", "must be a finite number", loop[key])
+    if "stopped_early" in loop and not isinstance(loop["stopped_early"], bool):
+        raise bad("loop.stopped_early", "must be true or false", loop["stopped_early"])
+    if loop.get("order_rng") is not None and not isinstance(loop["order_rng"], dict):
+        raise bad("loop.order_rng", "must be an object or null", loop["order_rng"])
+    epoch, step = loop.get("epoch", 0), loop.get("step", 0)
+    planned = config.get("epoch") if isinstance(config, dict) else None
+    if _count(planned) and epoch > planned:
+        raise bad("loop.epoch", f"must be at most the run's {planned} epochs", epoch)
+    if step < epoch:
+        raise bad("loop.step", f"must be at least loop.epoch ({epoch})", step)
+    history = loop.get("history")
+    if history is None:
+        return
+    if not isinstance(history, dict):
+        raise bad("loop.history", "must be an object", history)
+    epochs = history.get("val_epochs", [])
+    if not (isinstance(epochs, list) and all(_count(e) and e <= epoch for e in epochs)):
+        raise bad("loop.history.val_epochs", f"must be epochs up to {epoch}", epochs)
+    for key in CURVES:
+        curve = history.get(key, [])
+        if not (isinstance(curve, list) and all(_number(x, finite=False) for x in curve)):
+            raise bad(f"loop.history.{key}", "must be a list of numbers", curve)
+        if key in history and len(curve) != len(epochs):
+            raise bad(f"loop.history.{key}", f"must have {len(epochs)} values", len(curve))
+    best = history.get("best_val_loss", math.inf)
+    if not _number(best, finite=False) or math.isnan(best):
+        raise bad("loop.history.best_val_loss", "must be a number or Infinity", best)
+    best_epoch = history.get("best_epoch", 0)
+    if not (_count(best_epoch) and best_epoch <= epoch):
+        raise bad("loop.history.best_epoch", f"must be an epoch up to {epoch}", best_epoch)
+
+
+def _count(v: Any) -> bool:
+    """A whole number in [0, 2**63): JSON's true/false and 1.5 are not counts."""
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63
+
+
+def _number(v: Any, low: float | None = None, finite: bool = True) -> bool:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    if isinstance(v, int):
+        v = float(v) if abs(v) < 2**1000 else math.inf
+    if finite and not math.isfinite(v):
+        return False
+    return low is None or v >= low
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of lists and dicts in ``value``, counted up to ``limit + 1``."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict | list):
+            deepest = max(deepest, d)
+            if d > limit:
+                return d
+            items = v.values() if isinstance(v, dict) else v
+            stack.extend((x, d + 1) for x in items if isinstance(x, dict | list))
+    return deepest
 
 
 def _digest(meta_json: str, tensors: dict[str, np.ndarray]) -> str:

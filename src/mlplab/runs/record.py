@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -113,7 +114,13 @@ class RunRecord:
         atomic_write_text(self.dir / "config.yaml", settings_yaml(record_settings(cfg)))
 
     def write_result(self, result: dict[str, Any]) -> None:
-        atomic_write_json(self.result_path, result)
+        """Write result.json; a NaN or infinite number is written as null.
+
+        JSON has no NaN: Python's ``NaN`` token breaks strict readers (jq, JavaScript,
+        pandas with ``engine="pyarrow"``), so a record stays standard JSON whatever a
+        run (or a crafted checkpoint) put into it.
+        """
+        atomic_write_json(self.result_path, finite_json(result))
 
     def read_result(self) -> dict[str, Any] | None:
         return read_result(self.dir)
@@ -141,6 +148,28 @@ def settings_yaml(settings: dict[str, Any]) -> str:
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return yaml.dump(settings, Dumper=dumper, sort_keys=False)
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every NaN and infinity (floats, NumPy scalars) replaced by None.
+
+    Lists of finite floats (the curves) are returned as they are, after one ``sum``.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        try:
+            # A finite sum means every element is a finite number: NaN and inf propagate.
+            if math.isfinite(sum(value)):
+                return value
+        except (TypeError, OverflowError):  # not all numbers, or an int past float range
+            pass
+        return [finite_json(v) for v in value]
+    if hasattr(value, "dtype") and hasattr(value, "item"):  # a NumPy scalar or array
+        return finite_json(value.tolist())
+    return value
 
 
 def read_result(run_dir: str | Path) -> dict[str, Any] | None:

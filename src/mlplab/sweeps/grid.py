@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlplab.config import HASH_EXCLUDED, Config, make_config
-from mlplab.errors import ConfigError
+from mlplab.config import HASH_EXCLUDED, INT64_END, Config, make_config
+from mlplab.data.cost import check_cost
+from mlplab.errors import ConfigError, short_repr
 
 DISTRIBUTIONS = ("loguniform", "uniform", "int", "choice")
 # A sweep writes into one folder, log_path/exp_name: these cannot vary within it.
@@ -45,6 +46,10 @@ GROUP_FREE = frozenset({"seed", "lr", "mm", "l2_coef", "init", "use_xavier"}) | 
 # free; above it a stack is compute-bound, gains little from more configs, and a big
 # group would only hold a sweep's tail.
 STACK_ACTIVATIONS = 1 << 21
+# The most configs one sweep may have. Every config is validated and kept in memory
+# before the first run starts (about 1.2 KB and 25 us each), so a grid or --trials far
+# beyond this would only exhaust the machine; no one waits for 100,000 runs in one go.
+MAX_SWEEP_CONFIGS = 100_000
 
 
 def is_list_setting(name: str) -> bool:
@@ -98,21 +103,43 @@ def parse_distribution(name: str, text: Any) -> Distribution | None:
     parts = rest.split(":")
     if kind == "choice":
         if not rest or any(p == "" for p in parts):
-            raise ConfigError(f"setting '{name}': {text!r} must be choice:A:B[:C...]")
+            raise ConfigError(f"setting '{name}': {short_repr(text)} must be choice:A:B[:C...]")
         return Distribution("choice", choices=tuple(parts))
+    shown = short_repr(text)
     try:
-        low, high = (float(p) for p in parts) if len(parts) == 2 else (None, None)
+        low, high = (_number(p) for p in parts) if len(parts) == 2 else (None, None)
     except ValueError:
         low, high = None, None
     if low is None or high is None:
-        raise ConfigError(f"setting '{name}': {text!r} must be {kind}:LOW:HIGH with two numbers")
+        raise ConfigError(f"setting '{name}': {shown} must be {kind}:LOW:HIGH with two numbers")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ConfigError(f"setting '{name}': {shown} needs finite bounds")
     if not low < high:
-        raise ConfigError(f"setting '{name}': {text!r} needs LOW < HIGH")
+        raise ConfigError(f"setting '{name}': {shown} needs LOW < HIGH")
     if kind == "loguniform" and low <= 0:
-        raise ConfigError(f"setting '{name}': {text!r} needs LOW > 0 for a log scale")
-    if kind == "int" and (low != int(low) or high != int(high)):
-        raise ConfigError(f"setting '{name}': {text!r} needs whole-number bounds")
+        raise ConfigError(f"setting '{name}': {shown} needs LOW > 0 for a log scale")
+    if kind == "int":
+        if low != int(low) or high != int(high):
+            raise ConfigError(f"setting '{name}': {shown} needs whole-number bounds")
+        if not (low >= -INT64_END and high < INT64_END):
+            raise ConfigError(
+                f"setting '{name}': {shown} needs bounds between -2**63 and 2**63 - 1"
+            )
+        return Distribution(kind, int(low), int(high))
+    if not math.isfinite(high - low):
+        raise ConfigError(f"setting '{name}': {shown} spans more than a float can hold")
     return Distribution(kind, low, high)
+
+
+def _number(text: str) -> float:
+    """``text`` as an int when it is one (exact past 2**53), else as a float."""
+    text = text.strip()
+    if len(text) > 400:  # int() refuses 4300 digits; no bound needs a tenth of that
+        raise ValueError(text)
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 @dataclass
@@ -176,6 +203,8 @@ def build_spec(
     """
     if search not in ("grid", "random"):
         raise ConfigError(f"--search: {search!r} is not one of grid, random")
+    if trials is not None and (not isinstance(trials, int) or isinstance(trials, bool)):
+        raise ConfigError(f"--trials: {short_repr(trials)} is not a whole number")
     if search == "random" and (trials is None or trials < 1):
         raise ConfigError("--trials: random search needs --trials N with N >= 1")
     if search == "grid" and trials is not None:
@@ -208,7 +237,34 @@ def build_spec(
         sample_seed = 0 if _is_dist("seed", first_seed) else int(first_seed)
     except (TypeError, ValueError):
         raise ConfigError(f"setting 'seed': {first_seed!r} is not a whole number") from None
-    return SweepSpec(fixed, axes, search, trials, sample_seed)
+    spec = SweepSpec(fixed, axes, search, trials, sample_seed)
+    _check_count(spec)
+    return spec
+
+
+def count_configs(spec: SweepSpec) -> int:
+    """How many configs ``spec`` asks for, before duplicates are dropped."""
+    if spec.search == "grid":
+        return math.prod(len(v) for v in spec.axes.values())
+    seeds = spec.axes.get("seed", [None])
+    replicates = 1 if _is_dist("seed", seeds[0]) else len(seeds)
+    return (spec.trials or 0) * replicates
+
+
+def _check_count(spec: SweepSpec) -> None:
+    n = count_configs(spec)
+    if n <= MAX_SWEEP_CONFIGS:
+        return
+    if spec.search == "random":
+        where = f"--trials {spec.trials:,}"
+        if count_configs(spec) != spec.trials:
+            where += f" x {n // (spec.trials or 1):,} seeds"
+    else:
+        where = "the grid (" + " x ".join(f"{k} {len(v):,}" for k, v in spec.axes.items()) + ")"
+    raise ConfigError(
+        f"{where} asks for {n:,} configs; a sweep may have at most {MAX_SWEEP_CONFIGS:,}, "
+        "each validated before the first run starts: split it into several sweeps"
+    )
 
 
 def _as_values(name: str, value: Any) -> list[Any]:
@@ -237,6 +293,8 @@ def expand(spec: SweepSpec) -> list[Config]:
     seen: set[str] = set()
     for values in raw:
         cfg = make_config(values, "sweep")
+        # The smallest data a model can have: a model too large even for that never fits.
+        check_cost(cfg, n_features=1, n_rows=1)
         rid = cfg.run_hash()
         if rid in seen:  # e.g. --act relu RELU: one run, not two writers of one folder
             continue

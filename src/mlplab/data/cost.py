@@ -1,0 +1,155 @@
+"""What a run would take in memory, estimated before anything is allocated.
+
+A request such as ``--n_samples 10000000000000`` or ``--hid_dim 1000000000`` would
+otherwise end in a MemoryError traceback after the machine has swapped for minutes. The
+estimates here are lower bounds (the arrays a run cannot do without), so a run that is
+refused could never have fitted, and one that fits is never refused. The limit is this
+machine's memory: physical RAM, lowered by a cgroup limit (containers) or an rlimit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import math
+import os
+from typing import TYPE_CHECKING
+
+from mlplab.errors import ConfigError, MlplabError
+
+if TYPE_CHECKING:
+    from mlplab.config import Config
+
+# Arrays per parameter besides the optimizer's, that a run holds at once when it saves a
+# checkpoint: the weights, their gradients, the best model's copy and the checkpoint's
+# byte buffer (safetensors builds the whole file in memory).
+PARAM_COPIES = 4
+# The optimizer's arrays per parameter (momentum, Adam's two moments, ...).
+OPTIM_SLOTS = {"sgd": 0, "rmsprop": 1, "adagrad": 1, "adam": 2, "adamw": 2}
+# Each hidden unit of each row of a step keeps its pre-activation and its activation.
+ACTIVATION_COPIES = 2
+DTYPE_BYTES = {"float32": 4, "float64": 8}
+
+
+@functools.cache
+def memory_budget() -> int:
+    """Bytes of memory this process can have: the smallest of RAM, cgroup and rlimits."""
+    import resource
+
+    limits: list[int] = []
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            limits.append(int(text))
+    for which in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+        soft = resource.getrlimit(which)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            limits.append(soft)
+    return min(limits) if limits else 2**62
+
+
+def human_bytes(n: float) -> str:
+    """``n`` bytes as ``12.3 GiB`` (B, KiB, MiB, GiB, TiB, PiB, EiB, then powers of ten)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.2e} EiB"
+
+
+def check_data_size(what: str, n_rows: int, n_columns: int, itemsize: int = 8) -> None:
+    """Refuse data of ``n_rows`` x ``n_columns`` values that cannot fit in memory.
+
+    ``what`` names the setting or file at fault (``setting 'n_samples'``, ``data file
+    'x.npz'``). The data is held at least twice while it is split (the whole and the
+    splits), as float64 (``itemsize`` 8).
+    """
+    check_memory(what, 2 * n_rows * n_columns * itemsize, f"{n_rows:,} rows of {n_columns} values")
+
+
+def check_memory(what: str, need: int, detail: str, error: type[MlplabError] = ConfigError) -> None:
+    """Refuse ``need`` bytes for ``detail`` (a description) when the machine has fewer."""
+    budget = memory_budget()
+    if need > budget:
+        raise error(
+            f"{what}: {detail} would take at least {human_bytes(need)} of memory; "
+            f"this machine has {human_bytes(budget)}"
+        )
+
+
+def n_params(cfg: Config, n_features: int, n_outputs: int) -> int:
+    """Weights and biases of the model ``cfg`` describes, without building its layer list.
+
+    ``n_layer`` may be as large as 2**63 - 1, so the widths are not materialized.
+    """
+    if cfg.hidden_layers == 0:
+        return n_features * n_outputs + n_outputs
+    if cfg.hid_dims is not None:
+        widths = cfg.hidden_widths()  # bounded: hid_dims is at most 4095 characters
+        dims = [n_features, *widths, n_outputs]
+        return sum(a * b + b for a, b in itertools.pairwise(dims))
+    h, layers = cfg.hid_dim, cfg.hidden_layers
+    return (n_features * h + h) + (layers - 1) * (h * h + h) + (h * n_outputs + n_outputs)
+
+
+def check_cost(cfg: Config, n_features: int, n_rows: int, n_outputs: int = 1) -> None:
+    """Refuse, with one line naming the setting, a run that cannot fit in memory.
+
+    Parameters
+    ----------
+    cfg : Config
+    n_features : int
+        Inputs of the model.
+    n_rows : int
+        Training rows (a full-batch step takes all of them at once).
+    n_outputs : int
+        Outputs of the model (1 for binary and single-target regression).
+
+    Raises
+    ------
+    mlplab.errors.ConfigError
+        When the model's parameters with their gradients and optimizer state, or the
+        hidden activations of one step, need more memory than this machine has.
+    """
+    budget = memory_budget()
+    itemsize = DTYPE_BYTES.get(cfg.dtype, 8)
+    params = n_params(cfg, n_features, n_outputs)
+    copies = PARAM_COPIES + OPTIM_SLOTS.get(cfg.optim, 2)
+    need = params * itemsize * copies
+    if need > budget:
+        if cfg.hidden_layers == 0:
+            names = "setting 'data'"
+        elif cfg.hid_dims is not None:
+            names = "setting 'hid_dims'"
+        elif cfg.hidden_layers > 1:
+            names = "settings 'hid_dim' and 'n_layer'"
+        else:
+            names = "setting 'hid_dim'"
+        raise ConfigError(
+            f"{names}: a model of {params:.3g} parameters ({cfg.label()}, "
+            f"{n_features} input{'' if n_features == 1 else 's'}) would take at least {human_bytes(need)} of memory for its "
+            f"weights, gradients and {cfg.optim} state; this machine has {human_bytes(budget)}"
+        )
+    if cfg.hidden_layers == 0:
+        return
+    rows = cfg.batch_size if 0 < cfg.batch_size < n_rows else n_rows
+    if cfg.hid_dims is not None:
+        units = sum(cfg.hidden_widths())
+    else:
+        units = cfg.hid_dim * cfg.hidden_layers
+    need = rows * units * itemsize * ACTIVATION_COPIES
+    if need > budget:
+        step = "a full-batch step" if rows == n_rows else f"a step of {rows:,} rows"
+        half = max(1, math.floor(budget / max(1, units * itemsize * ACTIVATION_COPIES)))
+        raise ConfigError(
+            f"setting 'batch_size': {step} through {units:,} hidden units would take at least "
+            f"{human_bytes(need)} of memory; this machine has {human_bytes(budget)} "
+            f"(try --batch_size {min(half, 1024)})"
+        )

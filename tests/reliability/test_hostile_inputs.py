@@ -1,0 +1,245 @@
+"""Hostile inputs, each refused with one line in bounded memory and time, or run correctly.
+
+The named cases of a probe with ~390 hostile inputs: a 450-byte YAML alias bomb, requests
+that would exhaust the machine (a trillion trials, 10**13 samples, a billion hidden units),
+integer ranges past int64, an output folder that is a file, names too long for a path,
+and crafted checkpoints whose checksum is right but whose fields are not. The commands
+run as real processes; their peak RSS comes from ``os.wait4``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from reliability_support import assert_one_line, call_main, cli_measured, no_finished_run, run_dirs
+
+from mlplab.errors import CheckpointError
+from mlplab.runs.checkpoint import check_run_meta, load_checkpoint, save_checkpoint
+from mlplab.runs.record import RunRecord
+
+BASE = ["train", "--data", "xor", "--epoch", "2", "--quiet", "--plots", "none", "--engine", "numpy"]
+# A refused input costs what starting Python and importing mlplab costs, not more.
+MAX_REFUSED_MIB = 512
+MAX_REFUSED_SECONDS = 30  # generous: the test machine is shared and slow
+
+
+def bomb_text(levels: int = 9) -> str:
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
+    lines += [f"lr: *a{levels - 1}"] * 3  # repeated keys, as in the probe
+    return "\n".join(lines) + "\n"
+
+
+def refused(proc, *needles: str) -> str:
+    line = assert_one_line(proc.returncode, proc.stderr, *needles)
+    assert proc.peak_mib < MAX_REFUSED_MIB, proc.peak_mib
+    assert proc.seconds < MAX_REFUSED_SECONDS, proc.seconds
+    return line
+
+
+@pytest.mark.parametrize(
+    ("name", "flags", "needles"),
+    [
+        ("bomb", ["--config", "{bomb}"], ["bomb.yaml"]),
+        (
+            "trials",
+            ["sweep", "--search", "random", "--trials", "1000000000000"],
+            ["--trials", "at most 100,000"],
+        ),
+        ("n_samples", ["--data", "sinlog", "--n_samples", "10000000000000"], ["'n_samples'"]),
+        ("hid_dim", ["--hid_dim", "1000000000000"], ["'hid_dim'", "parameters"]),
+        ("n_layer", ["--n_layer", "1000000000000000000"], ["'n_layer'"]),
+        (
+            "int64",
+            ["sweep", "--search", "random", "--trials", "2", "--hid_dim", "int:1:" + "1" * 24],
+            ["'hid_dim'", "2**63"],
+        ),
+        ("exp_name", ["--exp_name", "e" * 300], ["'exp_name'", "at most 200"]),
+        ("log_path", ["--log_path", "/tmp/" + "l" * 300], ["'log_path'", "255 bytes"]),
+        ("data", ["--data", "d" * 300 + ".csv"], ["'data'", "255 bytes"]),
+        ("plot_out", ["plot", "activations", "--out", "{file}"], ["--out", "is a file"]),
+    ],
+)
+def test_hostile_request_is_one_line_in_bounded_memory(tmp_path, name, flags, needles):
+    (tmp_path / "bomb.yaml").write_text(bomb_text())
+    (tmp_path / "a_file").write_text("x")
+    flags = [f.format(bomb=tmp_path / "bomb.yaml", file=tmp_path / "a_file") for f in flags]
+    if flags[0] in ("sweep", "plot"):
+        argv = [flags[0], *(["--data", "xor", "--epoch", "1"] if flags[0] == "sweep" else [])]
+        argv += flags[1:]
+        if flags[0] == "sweep":
+            argv += ["--log_path", str(tmp_path / "runs"), "--quiet"]
+    else:
+        argv = [*BASE, "--log_path", str(tmp_path / "runs"), *flags]
+    line = refused(cli_measured(*argv, timeout=60), *needles)
+    assert "checkpoint is kept" not in line  # no run started, so nothing claims one did
+    assert len(line) < 600
+    assert no_finished_run(tmp_path / "runs")
+    assert not list((tmp_path / "runs").rglob("*")) if (tmp_path / "runs").exists() else True
+
+
+def test_huge_model_name_is_refused_in_process(tmp_path, capsys):
+    # 10 MB does not fit one command-line argument (128 KiB), so the library call.
+    import mlplab
+    from mlplab.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        mlplab.train(data="xor", model_name="m" * 10_000_000, log_path=str(tmp_path))
+    assert "'model_name'" in str(err.value) and len(str(err.value)) < 400
+
+
+def test_npz_whose_header_promises_terabytes_is_refused(tmp_path, capsys):
+    import io
+    import zipfile
+
+    import numpy as np
+
+    header = np.lib.format
+    buf = io.BytesIO()
+    header.write_array_header_1_0(
+        buf, {"descr": "<f8", "fortran_order": False, "shape": (10**12, 4)}
+    )
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("X.npy", b"\x93NUMPY" + bytes([1, 0]) + buf.getvalue()[8:] + b"\0" * 4096)
+        z.writestr("y.npy", b"\x93NUMPY" + bytes([1, 0]) + buf.getvalue()[8:])
+    rc = call_main([*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")])
+    assert_one_line(rc, capsys.readouterr().err, "bomb.npz", "'X'", "of memory")
+
+
+# --- crafted checkpoints ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    log = tmp_path_factory.mktemp("ckpt")
+    assert call_main([*BASE, "--save_every", "1", "--log_path", str(log)]) == 0
+    return run_dirs(log)[0]
+
+
+def crafted(run_dir: Path, tmp_path: Path, edit) -> Path:
+    """A copy of the run's last checkpoint with ``edit(meta)`` applied and a valid checksum."""
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.safetensors")
+    edit(ckpt.meta)
+    path = tmp_path / "last.safetensors"
+    save_checkpoint(path, ckpt)
+    return path
+
+
+def _set(path: str, value):
+    def edit(meta):
+        *parents, leaf = path.split(".")
+        d = meta
+        for p in parents:
+            d = d[p]
+        d[leaf] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("loop.epoch", 10**6),
+        ("loop.epoch", -5),
+        ("loop.epoch", "abc"),
+        ("loop.epoch", True),
+        ("loop.step", 10**30),
+        ("loop.history.best_epoch", 99),
+        ("loop.history.train_losses", ["x"]),
+        ("loop.history.best_val_loss", "nan"),
+        ("elapsed_s", "nan"),
+        ("elapsed_s", math.nan),
+        ("elapsed_s", -1.0),
+        ("engine", "jax"),
+        ("task", {"a": 1}),
+        ("feature_names", [1, 2]),
+        ("scaler", [[1.0], [math.inf]]),
+        ("optim", [1, 2]),
+    ],
+)
+def test_crafted_checkpoint_field_is_one_line(finished_run, tmp_path, field, value):
+    path = crafted(finished_run, tmp_path, _set(field, value))
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    msg = str(err.value)
+    assert field in msg and "\n" not in msg and len(msg) < 400, msg
+
+
+def test_deeply_nested_metadata_is_one_line(finished_run, tmp_path):
+    from safetensors.numpy import save
+
+    from mlplab.runs.checkpoint import FORMAT
+
+    deep = '{"a": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    path = tmp_path / "deep.safetensors"
+    import numpy as np
+
+    path.write_bytes(save({"model/w": np.zeros(2, np.float32)}, {"format": FORMAT, "meta": deep}))
+    with pytest.raises(CheckpointError, match="corrupted metadata"):
+        load_checkpoint(path)
+    nested = crafted(
+        finished_run, tmp_path, _set("config.deep", [[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]])
+    )
+    with pytest.raises(CheckpointError, match="nested more than 16 levels"):
+        load_checkpoint(nested)
+
+
+def test_run_meta_check_wants_every_run_key(finished_run):
+    meta = load_checkpoint(finished_run / "checkpoints" / "last.safetensors").meta
+    check_run_meta(meta, "checkpoint 'x'")  # a real run's metadata passes
+    del meta["loop"]
+    with pytest.raises(CheckpointError, match="no 'loop'"):
+        check_run_meta(meta, "checkpoint 'x'")
+
+
+def test_resume_from_crafted_elapsed_nan_is_refused(finished_run, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    (run / "result.json").write_text('{"status": "running"}')
+    crafted(finished_run, tmp_path, _set("elapsed_s", "nan")).replace(
+        run / "checkpoints" / "last.safetensors"
+    )
+    rc = call_main(["train", "--resume", str(run)])
+    assert_one_line(rc, capsys.readouterr().err, "elapsed_s")
+    assert json.loads((run / "result.json").read_text()) == {"status": "running"}
+
+
+def test_result_json_never_holds_nan(tmp_path):
+    import numpy as np
+
+    rec = RunRecord(tmp_path)
+    rec.write_result(
+        {
+            "wall_time_s": math.nan,
+            "best_val_loss": math.inf,
+            "train_losses": [0.5, -math.inf, 0.25],
+            "val_losses": [0.5, 0.25],
+            "test_mse": np.float32("nan"),
+            "nested": {"x": [np.float64(1.5), math.nan]},
+        }
+    )
+
+    def no_constants(name):
+        raise AssertionError(f"{name} in result.json")
+
+    r = json.loads((tmp_path / "result.json").read_text(), parse_constant=no_constants)
+    assert r["wall_time_s"] is None and r["best_val_loss"] is None and r["test_mse"] is None
+    assert r["train_losses"] == [0.5, None, 0.25] and r["val_losses"] == [0.5, 0.25]
+    assert r["nested"] == {"x": [1.5, None]}
+
+
+def test_gradcheck_negative_seed_is_one_line(capsys):
+    rc = call_main(["gradcheck", "--seed", "-1"])
+    assert_one_line(rc, capsys.readouterr().err, "--seed", "non-negative")
+
+
+def test_ragged_csv_rows_are_one_line(tmp_path, capsys):
+    path = tmp_path / "ragged.csv"
+    # Every row one value longer than the header: pandas would make an index of them.
+    path.write_text("a,b,y\n" + "".join(f"x{i},{i},{i * 2},{i % 2}\n" for i in range(8)))
+    rc = call_main([*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")])
+    assert_one_line(rc, capsys.readouterr().err, "ragged.csv", "more values than the header")

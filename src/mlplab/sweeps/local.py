@@ -62,11 +62,12 @@ class SweepInterrupted(Exception):
 def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) -> list[Outcome]:
     """Train a group of configs, each into its own full run record.
 
-    A group of several configs trains as one stack (:func:`mlplab.runner.train_batched`):
-    configs of the same shape become one stacked model, and each still gets its own full
-    run record. If the stack fails as a whole, the configs that have not finished train
-    one by one, so that an error is pinned on the config that causes it. A group of one
-    trains with :func:`mlplab.runner.train`. Either way Ctrl-C is a resumable stop.
+    A group trains as one stack (:func:`mlplab.runner.train_batched`; a group of one is a
+    stack of one): configs of the same shape become one stacked model, each still gets
+    its own full run record, and a config interrupted earlier continues from its
+    checkpoint. If the stack fails as a whole, the configs that have not finished train
+    one by one with :func:`mlplab.runner.train`, so that an error is pinned on the config
+    that causes it. Ctrl-C is a resumable stop.
 
     Parameters
     ----------
@@ -88,7 +89,7 @@ def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) ->
     from mlplab.runs.record import is_finished, read_result, run_dir_of, run_name
 
     stack_failed = False
-    if len(configs) > 1:
+    if configs:
         batched = _train_stacked(configs, on_done)
         if batched is not None:
             return batched

@@ -284,3 +284,40 @@ def test_a_stop_before_a_group_starts_trains_nothing_of_it(tmp_path: Path) -> No
     cfgs = _configs(tmp_path, base, [{"lr": 0.5}, {"lr": 1.0}])
     assert train_batched(cfgs, should_stop=lambda: True) == [None, None]
     assert not (tmp_path / "b").exists()
+
+
+def test_schedules_checkpoints_and_snapshots_stack_as_alone(tmp_path: Path) -> None:
+    # Every setting a single run accepts trains inside the stack too: per-model lr
+    # schedules, periodic checkpoints (save_every) and snapshots (snapshot_every).
+    base = {
+        "data": "moons",
+        "n_samples": 300,
+        "n_layer": 1,
+        "hid_dim": 8,
+        "act": "tanh",
+        "optim": "sgd",
+        "batch_size": 64,
+        "epoch": 12,
+        "save_every": 4,
+        "snapshot_every": 10,
+        "plots": "png",
+    }
+    variants = [
+        {"lr": 0.1, "seed": 1, "lr_schedule": "cosine"},
+        {"lr": 0.2, "seed": 2, "lr_schedule": "step", "lr_step": 3, "lr_gamma": 0.5},
+        {"lr": 0.3, "seed": 3, "lr_schedule": "exponential", "lr_gamma": 0.9, "dp_rate": 0.2},
+    ]
+    cfgs = [Config(**{**c.to_dict(), "plots": "png"}) for c in _configs(tmp_path, base, variants)]
+    assert len(group_configs(cfgs)) == 1  # one stack, schedules and all
+    results = train_batched(cfgs)
+    for cfg, res in zip(cfgs, results, strict=True):
+        single = _single(cfg, tmp_path)
+        _assert_same(
+            {k: v for k, v in res.items() if k != "plot_files" and k != "snapshots"},
+            {k: v for k, v in single.items() if k != "plot_files" and k != "snapshots"},
+        )
+        run_dir = tmp_path / "b" / cfg.exp_name / res["run_id"]
+        ckpt = load_checkpoint(run_dir / "checkpoints" / "last.safetensors")
+        assert ckpt.meta["loop"]["epoch"] == 12
+        assert (run_dir / "snapshots.npz").is_file()
+        assert (run_dir / "plots" / "loss.png").is_file()

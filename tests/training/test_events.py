@@ -1,0 +1,109 @@
+"""The loop's events: their order, what they carry, and pruning rows of a stack."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mlplab.engines.backend import ModelInit, OptimSpec
+from mlplab.engines.choose import make_backend
+from mlplab.engines.init import init_state, run_streams
+from mlplab.engines.spec import ModelSpec
+from mlplab.runner import train
+from mlplab.training.events import End, Save, Start, Step, Validate
+from mlplab.training.loop import LrSchedule, Schedule, StackState, fit
+
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+Y = np.array([[0], [1], [1], [0]], dtype=np.float32)
+SPEC = ModelSpec(2, 1, 1, 4, "tanh", task="binary")
+
+
+def _stack(lrs: list[float]):
+    models = []
+    for seed in range(len(lrs)):
+        s = run_streams(seed)
+        w = init_state(SPEC, "default", s.weights)
+        models.append(ModelInit(w, OptimSpec("sgd", lrs[seed]), 0.0, s.dropout))
+    backend = make_backend("numpy", SPEC, models)
+    backend.set_data({"train": (X, Y), "val": (X, Y), "test": (X, Y)})
+    state = StackState.fresh([run_streams(s).order for s in range(len(lrs))])
+    return backend, state
+
+
+def test_events_come_in_order_and_end_each_model_once():
+    backend, state = _stack([0.5, 1.0, 2.0])
+    seen: list[object] = []
+    targets = {"train": Y, "val": Y, "test": Y}
+    schedule = Schedule(epoch=6, log_every=2, save_every=3)
+    fit(
+        backend,
+        "binary",
+        targets,
+        schedule,
+        [LrSchedule(lr) for lr in (0.5, 1, 2)],
+        state,
+        [seen.append],
+    )
+    kinds = [type(e).__name__ for e in seen]
+    assert kinds[0] == "Start" and kinds[-1] == "End"
+    assert [e.step for e in seen if isinstance(e, Step)] == [0, 2, 4]
+    assert [e.epoch for e in seen if isinstance(e, Validate)] == list(range(1, 7))
+    assert [e.epoch for e in seen if isinstance(e, Save)] == [3, 6]
+    (end,) = [e for e in seen if isinstance(e, End)]
+    assert sorted(end.ids.tolist()) == [0, 1, 2] and end.statuses == ["finished"] * 3
+    assert all(set(f) >= {"train_loss", "val_acc", "test_acc"} for f in end.finals)
+    v = [e for e in seen if isinstance(e, Validate)][-1]
+    assert v.lr.tolist() == [0.5, 1.0, 2.0] and v.val_loss.shape == (3,)
+
+
+def test_prune_stops_the_named_rows_and_the_others_go_on():
+    backend, state = _stack([0.1, 1.0, 3.0, 0.5])
+    ends: list[End] = []
+
+    def worst_half(event: Validate) -> np.ndarray:
+        # At epoch 5, stop the two models with the highest validation loss.
+        if event.epoch != 5:
+            return np.zeros(len(event.ids), dtype=bool)
+        return event.val_loss >= np.sort(event.val_loss)[-2]
+
+    targets = {"train": Y, "val": Y, "test": Y}
+    fit(
+        backend,
+        "binary",
+        targets,
+        Schedule(epoch=20, log_every=0),
+        [LrSchedule(lr) for lr in (0.1, 1, 3, 0.5)],
+        state,
+        [lambda e: ends.append(e) if isinstance(e, End) else None],
+        prune=worst_half,
+    )
+    pruned, finished = ends
+    assert pruned.statuses == ["pruned", "pruned"] and pruned.epoch == 5
+    assert finished.statuses == ["finished", "finished"] and finished.epoch == 20
+    assert set(pruned.ids) | set(finished.ids) == {0, 1, 2, 3}
+    # A pruned model's curves stop where it was pruned.
+    assert len(state.loop_state(int(pruned.ids[0])).history.val_epochs) == 5
+    assert len(state.loop_state(int(finished.ids[0])).history.val_epochs) == 20
+
+
+def test_a_subscriber_sees_a_single_run(tmp_path):
+    starts, vals = [], []
+
+    def sub(event):
+        if isinstance(event, Start):
+            starts.append(event)
+        elif isinstance(event, Validate):
+            vals.append(float(event.val_loss[0]))
+
+    res = train(
+        data="xor",
+        hid_dim=2,
+        act="sigmoid",
+        lr=1.0,
+        epoch=50,
+        log_every=0,
+        plots="none",
+        verbose=False,
+        log_path=str(tmp_path),
+        subscribers=[sub],
+    )
+    assert len(starts) == 1 and vals == res.record["val_losses"]

@@ -142,10 +142,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError(
                 "--resume continues a run with its own config; give no other settings"
             )
-        result = train(resume=args.resume, verbose=not args.quiet, handle_signals=True)
+        result = train(resume=args.resume, verbose=not args.quiet, handle_signals=True, lock=True)
     else:
         result = train(
-            load_config(args.config, overrides), verbose=not args.quiet, handle_signals=True
+            load_config(args.config, overrides),
+            verbose=not args.quiet,
+            handle_signals=True,
+            lock=True,
         )
     if args.quiet and result.exit_code and result.record.get("message"):
         # Quiet still says why a run did not finish (diverged, interrupted).

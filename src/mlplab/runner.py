@@ -17,7 +17,7 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RecordError
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
+from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import (
     RunRecord,
     check_writable,
@@ -409,6 +410,7 @@ def train(
     handle_signals: bool = False,
     dataset: Dataset | None = None,
     subscribers: Sequence[Subscriber] = (),
+    lock: bool = False,
     **overrides: Any,
 ) -> Result:
     """Train one experiment and write its run record.
@@ -431,6 +433,9 @@ def train(
     subscribers : list of callables, optional
         More subscribers to the run's events (:mod:`mlplab.training.events`), called
         after the record's and the console's.
+    lock : bool
+        Refuse, in one line, to train a run that another process is training right now
+        (``mlplab train`` sets this; sweeps hold their own locks).
 
     Returns
     -------
@@ -448,7 +453,7 @@ def train(
         # signal at any moment leaves either no record or a consistent one.
         stop.install()
     try:
-        return _train(config, resume, verbose, record, dataset, overrides, stop, subscribers)
+        return _train(config, resume, verbose, record, dataset, overrides, stop, subscribers, lock)
     except OSError as err:
         # Disk full or folder removed mid-run: the writer has recorded what it could.
         at = f" ({err.filename})" if err.filename else ""
@@ -466,6 +471,7 @@ def _train(
     overrides: dict[str, Any],
     stop: StopFlag,
     extra: Sequence[Subscriber],
+    lock: bool = False,
 ) -> Result:
     # --- validate ---------------------------------------------------------------------------
     ckpt: Checkpoint | None = None
@@ -481,20 +487,49 @@ def _train(
 
     # --- build ------------------------------------------------------------------------------
     engine = resolve_engine(cfg.engine, spec, len(data.X_train), cfg.batch_size, cfg.device)
-    elapsed_before, keep_until = 0.0, None
+    run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
+    with _run_lock(run_dir, record and lock):
+        return _train_locked(cfg, ckpt, verbose, record, data, spec, engine, stop, extra, run_dir)
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path, wanted: bool) -> Iterator[None]:
+    """Hold the run's lock while it trains, or refuse if another process holds it."""
+    if not wanted:
+        yield
+        return
+    with RunLocks(run_dir.parent) as locks:
+        if not locks.acquire(run_dir.name):
+            raise ConfigError(
+                f"run {str(run_dir)!r} is being trained by another process right now; "
+                "wait for it to end, or give another --exp_name"
+            )
+        yield
+
+
+def _train_locked(
+    cfg: Config,
+    ckpt: Checkpoint | None,
+    verbose: bool,
+    record: bool,
+    data: Dataset,
+    spec: ModelSpec,
+    engine: str,
+    stop: StopFlag,
+    extra: Sequence[Subscriber],
+    run_dir: Path,
+) -> Result:
     if ckpt is None:
         backend = build_stack([cfg], data, [spec], engine)
         state = StackState.fresh([run_streams(cfg.seed).order])
+        elapsed_before, keep_until = 0.0, None
     else:
-        saved = restore_model(
-            cfg, spec, ckpt, Path(str(resume)) / "checkpoints" / "last.safetensors"
-        )
+        path = run_dir / "checkpoints" / "last.safetensors"
+        saved = restore_model(cfg, spec, ckpt, path)
         backend, state = restore_stack([cfg], data, [spec], engine, [saved])
         _set_global_rng(saved.global_rng)
-        elapsed_before = saved.elapsed
-        keep_until = (state.step, state.epoch)
+        elapsed_before, keep_until = saved.elapsed, (state.step, state.epoch)
     records = None
-    run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
     if record:
         m = ModelRecord(
             RunRecord(run_dir),

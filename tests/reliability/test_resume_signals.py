@@ -138,3 +138,44 @@ def test_signal_at_random_moments_then_resume_is_exact(engine, sig, reference, t
             assert not list(run_dir.rglob(".*.tmp")), "temp files of cut writes remain"
         assert_same_run(ref_dir, run_dir)
     print(f"{engine} {signal.Signals(sig).name}: {outcomes}")
+
+
+def test_the_same_run_trained_twice_at_once_is_refused(tmp_path):
+    # Two `mlplab train` of one config on one log_path: the second is refused in one line
+    # while the first trains, and the first ends with one event file (no doubled scalars).
+    import subprocess
+    import sys
+    import time
+
+    args = [
+        sys.executable,
+        "-m",
+        "mlplab",
+        "train",
+        "--data",
+        "moons",
+        "--epoch",
+        "10000000",
+        "--log_every",
+        "0",
+        "--plots",
+        "none",
+        "--log_path",
+        str(tmp_path),
+    ]
+    first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not list(tmp_path.rglob("result.json")) and time.time() < deadline:
+            time.sleep(0.05)
+        second = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        assert first.poll() is None, "the first run ended before the second started"
+    finally:
+        first.send_signal(signal.SIGTERM)  # a clean stop, with a checkpoint
+        _, err = first.communicate(timeout=600)
+    assert first.returncode == 143, err
+    assert second.returncode == 2 and "Traceback" not in second.stderr
+    (line,) = second.stderr.splitlines()
+    assert line.startswith("mlplab:") and "another process" in line
+    (run_dir,) = [p.parent for p in tmp_path.rglob("result.json")]
+    assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1

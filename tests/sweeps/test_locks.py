@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mlplab.sweeps.locks import RunLocks
+from mlplab.runs.locks import RunLocks
 
 OTHER = """
 import sys
-from mlplab.sweeps.locks import RunLocks
+from mlplab.runs.locks import RunLocks
 locks = RunLocks(sys.argv[1])
 print(",".join(str(locks.acquire(r)) for r in sys.argv[2:]))
 """

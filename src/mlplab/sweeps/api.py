@@ -17,9 +17,9 @@ from typing import Any
 
 from mlplab.config import Config, read_yaml
 from mlplab.errors import ConfigError
+from mlplab.runs.locks import RunLocks
 from mlplab.sweeps.grid import SweepSpec, build_spec, expand, plan_groups
 from mlplab.sweeps.local import Outcome, SweepInterrupted, run_local, train_group
-from mlplab.sweeps.locks import RunLocks
 
 # Settings that decide which data a run loads: each distinct combination is loaded once
 # before the sweep starts, so a bad data file stops it with one line, not N failed runs.

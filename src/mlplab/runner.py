@@ -174,11 +174,7 @@ def as_config(config: Config | dict[str, Any] | str | Path | None, **overrides: 
         return make_config(overrides)
     if isinstance(config, dict):
         return make_config({**config, **overrides})
-    if isinstance(config, (str, Path)):
-        return load_config(config, overrides)
-    raise ConfigError(
-        f"config: expected a Config, a dict of settings or a YAML path, got {type(config).__name__}"
-    )
+    return load_config(config, overrides)  # a path; anything else is refused there
 
 
 def spec_of(cfg: Config, in_dim: int, out_dim: int, task: str) -> ModelSpec:
@@ -570,7 +566,11 @@ def _train_locked(
             f"interrupted by {signal.Signals(stop.signum or signal.SIGINT).name} at step "
             f"{end.step}; resume with `mlplab train --resume {target}`"
         )
-    result = writer.results[0] if writer is not None else _unrecorded(cfg, spec, data, engine, end)
+    if writer is not None:
+        # The plots, drawn after the record, add their files' names to result.json.
+        result = RunRecord(run_dir).read_result() or writer.results[0]
+    else:
+        result = _unrecorded(cfg, spec, data, engine, end)
     if verbose:
         if message:
             console.line(f"mlplab: {message}")

@@ -134,6 +134,12 @@ class Report:
     def best_run(self) -> pd.Series | None:
         return self.sections[0].best_run
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the ranked runs (status, metrics, run dir) and the best run's plots."""
+        from mlplab.notebook import report_html
+
+        return report_html(self)
+
 
 def report(
     log_path: str | Path,

@@ -844,6 +844,17 @@ def train_stack(
     return results
 
 
+def _timed(sub: Subscriber, spent: list[float]) -> Subscriber:
+    """``sub``, adding the seconds it takes to ``spent[0]``."""
+
+    def timed(event: Any) -> None:
+        t = time.perf_counter()
+        sub(event)
+        spent[0] += time.perf_counter() - t
+
+    return timed
+
+
 def _resumable(cfg: Config, spec: ModelSpec) -> Restored | None:
     """The checkpoint an interrupted run continues from, or None to train it from the start."""
     run_dir = run_dir_of(cfg)
@@ -892,6 +903,8 @@ def _train_part(
         cfgs, data, specs, engine, records, console, tb_points, keep_until, plots
     )
     assert writer is not None  # a stack always records
+    spent = [0.0]  # seconds in the subscribers (the records), for LAST_TIMINGS
+    subs = [_timed(sub, spent) for sub in subs]
     run = StackRun(cfgs, data, specs, engine, backend, state, writer, subs, tb)
     if verbose:
         how = "stacked" if saved is None else f"stacked, resumed at step {state.step}"
@@ -904,7 +917,7 @@ def _train_part(
         _fit_stack(run, should_stop)
     t2 = time.perf_counter()
     LAST_TIMINGS.clear()
-    LAST_TIMINGS.update({"build_s": t1 - t0, "fit_s": t2 - t1})
+    LAST_TIMINGS.update({"build_s": t1 - t0, "train_s": t2 - t1 - spent[0], "records_s": spent[0]})
     results = [writer.results[k] for k in range(len(cfgs))]
     if verbose:
         done = sum(r["status"] == "finished" for r in results)

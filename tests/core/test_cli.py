@@ -139,7 +139,7 @@ def test_python_m_mlplab_trains_and_records(run_cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[1].startswith("0 ")  # the labs' `step cost` lines
     assert "Hypothesis:" in proc.stdout and "Accuracy: 1.0" in proc.stdout
-    (run,) = (tmp_path / "gate").iterdir()
+    (run,) = [p for p in (tmp_path / "gate").iterdir() if p.is_dir()]  # not the runs' lock
     result = json.loads((run / "result.json").read_text())
     assert result["status"] == "finished" and result["test_acc"] == 1.0
 

@@ -118,9 +118,11 @@ def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
 def cli_measured(*args: str, timeout: float = 60, cwd: Path | None = None) -> Measured:
     """``python -m mlplab ARGS`` as a real process, with its peak RSS and wall time.
 
-    ``os.wait4`` gives the resource use of this one child (``RUSAGE_CHILDREN`` would be
-    the maximum over every child the test process has waited for). A process still
-    running after ``timeout`` seconds is killed, and reads as exit -9.
+    The peak is the child's own ``VmHWM`` (its high-water RSS since its exec), read from
+    ``/proc`` every few milliseconds while it runs. ``ru_maxrss`` cannot serve: Linux
+    carries the parent's high-water mark through fork and exec, so a child of a large
+    test process would report the test process's size. A process still running after
+    ``timeout`` seconds is killed, and reads as exit -9.
     """
     import tempfile
     import threading
@@ -133,10 +135,16 @@ def cli_measured(*args: str, timeout: float = 60, cwd: Path | None = None) -> Me
         )
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
+        peak = [0.0]
+        done = threading.Event()
+        watcher = threading.Thread(target=_watch_hwm, args=(proc.pid, peak, done), daemon=True)
+        watcher.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            _, status, _ = os.wait4(proc.pid, 0)
         finally:
             timer.cancel()
+            done.set()
+            watcher.join()
         seconds = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
         out.seek(0)
@@ -145,9 +153,23 @@ def cli_measured(*args: str, timeout: float = 60, cwd: Path | None = None) -> Me
             proc.returncode,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
-            usage.ru_maxrss / 1024,  # Linux reports KiB
+            peak[0],
             seconds,
         )
+
+
+def _watch_hwm(pid: int, peak: list[float], done: Any) -> None:
+    """Keep in ``peak[0]`` the largest ``VmHWM`` (MiB) of process ``pid`` until ``done``."""
+    import time
+
+    while not done.is_set():
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak[0] = max(peak[0], int(line.split()[1]) / 1024)  # kB
+        except (OSError, ValueError):
+            pass  # gone, or a zombie without memory lines
+        time.sleep(0.005)
 
 
 @dataclasses.dataclass

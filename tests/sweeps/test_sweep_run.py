@@ -100,14 +100,15 @@ def test_bad_value_stops_before_anything_is_written(tmp_path: Path) -> None:
 
 def test_failed_and_diverged_runs_are_recorded(tmp_path: Path, monkeypatch) -> None:
     log = tmp_path / "runs"
-    real_train = mlplab.runner.train
+    real_fit = mlplab.runner._fit_stack
 
-    def flaky_train(cfg, **kw):
-        if cfg.hid_dim == 8 and cfg.n_layer == 2 and cfg.seed == 1:
+    def flaky_fit(run, *args, **kw):
+        # Whether stacked or retried alone, this config's training crashes.
+        if any(c.hid_dim == 8 and c.n_layer == 2 and c.seed == 1 for c in run.cfgs):
             raise RuntimeError("simulated crash")
-        return real_train(cfg, **kw)
+        return real_fit(run, *args, **kw)
 
-    monkeypatch.setattr(mlplab.runner, "train", flaky_train)
+    monkeypatch.setattr(mlplab.runner, "_fit_stack", flaky_fit)
     result = run(log, no_batch=True)  # one run at a time: a crash pinned on its config
     assert result.counts["failed"] == 1 and result.counts["trained"] == 7
     assert result.exit_code == 1
@@ -115,7 +116,7 @@ def test_failed_and_diverged_runs_are_recorded(tmp_path: Path, monkeypatch) -> N
     rec = read_result(log / "exp" / bad["run_id"])
     assert rec["status"] == "failed" and "simulated crash" in rec["error"]
 
-    monkeypatch.setattr(mlplab.runner, "train", real_train)
+    monkeypatch.setattr(mlplab.runner, "_fit_stack", real_fit)
     fixed = run(log)
     assert fixed.counts["trained"] == 1 and fixed.counts["skipped"] == 7
 
@@ -134,21 +135,21 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
     log = tmp_path / "runs"
-    real_train = mlplab.runner.train
+    real_fit = mlplab.runner._fit_stack
     calls = []
 
-    def interrupted_train(cfg, **kw):
-        calls.append(cfg.run_hash())
+    def interrupted_fit(run, *args, **kw):
+        calls.append(run.cfgs[0].run_hash())
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real_train(cfg, **kw)
+        return real_fit(run, *args, **kw)
 
-    monkeypatch.setattr(mlplab.runner, "train", interrupted_train)
+    monkeypatch.setattr(mlplab.runner, "_fit_stack", interrupted_fit)
     result = run(log, no_batch=True)
     assert result.interrupted and result.exit_code == 130
     assert result.counts["trained"] == 2 and result.counts["remaining"] == 6
     assert "6 runs remain" in capsys.readouterr().err
-    monkeypatch.setattr(mlplab.runner, "train", real_train)
+    monkeypatch.setattr(mlplab.runner, "_fit_stack", real_fit)
     rest = run(log)
     assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2
 

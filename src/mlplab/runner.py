@@ -1003,14 +1003,18 @@ class LoadedRun:
 def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None) -> LoadedRun:
     """Rebuild a run's model from its config.yaml and checkpoint, with no retraining.
 
-    ``which`` is ``last`` or ``best``. ``engine`` evaluates the weights on another engine
-    than the one that trained them (weights convert by name).
+    ``which`` is ``last`` or ``best``; ``last`` falls back to ``best`` for a run that has
+    no ``last`` (a diverged run keeps only its best model). ``engine`` evaluates the
+    weights on another engine than the one that trained them (weights convert by name).
     """
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise CheckpointError(f"{str(run_dir)!r} is not a run directory (no config.yaml)")
     cfg = record_config(run_dir)
     path = run_dir / "checkpoints" / f"{which}.safetensors"
+    best = run_dir / "checkpoints" / "best.safetensors"
+    if which == "last" and not path.exists() and best.exists():
+        path = best
     ckpt = load_checkpoint(path)
     data = load_data(cfg)
     try:

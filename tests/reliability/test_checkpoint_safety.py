@@ -197,3 +197,15 @@ def test_checkpoint_of_another_architecture(run_copy, tmp_path, capsys):
     shutil.copy(last(other.run_dir), last(run_copy))
     rc = call_main(["train", "--resume", str(run_copy)])
     assert_one_line(rc, capsys.readouterr().err, "belongs to run")
+
+
+@pytest.mark.parametrize("edit", ["lr: 0.5", "epoch: 7", "data: moons"])
+def test_resume_refuses_a_config_edited_after_the_run_started(run_copy, capsys, edit):
+    # The run's folder is named by its config's hash: an edited config.yaml no longer
+    # describes this run, and its checkpoint's config says so too.
+    cfg = run_copy / "config.yaml"
+    key = edit.split(":")[0]
+    lines = [ln for ln in cfg.read_text().splitlines() if not ln.startswith(f"{key}:")]
+    cfg.write_text("\n".join([*lines, edit]) + "\n")
+    rc = call_main(["train", "--resume", str(run_copy)])
+    assert_one_line(rc, capsys.readouterr().err, "edited")

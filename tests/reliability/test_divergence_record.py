@@ -65,3 +65,15 @@ def test_overflowing_settings_diverge_quietly(tmp_path, capsys, flags):
     assert rc == 1
     assert read_json(run_dirs(tmp_path)[0] / "result.json")["status"] == "diverged"
     assert not capsys.readouterr().err
+
+
+def test_plot_draws_a_diverged_run_from_its_best_model(tmp_path, capsys):
+    assert call_main(["train", *DIVERGING, "--engine", "numpy", "--log_path", str(tmp_path)]) == 1
+    (run_dir,) = run_dirs(tmp_path)
+    capsys.readouterr()
+    assert call_main(["plot", str(run_dir), "--out", str(tmp_path / "pics")]) == 0
+    assert (tmp_path / "pics" / "loss.png").is_file()
+    # Diverged before any periodic checkpoint: only `best` is there, and it is drawn.
+    (run_dir / "checkpoints" / "last.safetensors").unlink()
+    assert call_main(["plot", str(run_dir), "--out", str(tmp_path / "best")]) == 0
+    assert (tmp_path / "best" / "loss.png").is_file()

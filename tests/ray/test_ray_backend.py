@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import cloudpickle
 import pytest
 import ray_support
 
@@ -44,8 +43,6 @@ from mlplab.runs.record import (
 from mlplab.sweeps.ray_backend import TMP_PREFIX, run_on_ray, write_run_dir
 
 pytestmark = pytest.mark.ray
-# The workers cannot import this test folder: its helpers travel to them by value.
-cloudpickle.register_pickle_by_value(ray_support)
 
 RAY = str(Path(sys.executable).with_name("ray"))
 MARK_ENV = "MLPLAB_RAY_TEST_MARK"
@@ -297,6 +294,11 @@ def test_killed_worker_has_its_group_retried_once(
     target = run_name(make_config(groups[1][0]))
     (hold / f"{target}.hold").touch()
     killed: list[int] = []
+    # The workers cannot import this test folder: the hold hook travels to them by value.
+    # (Ray is imported here, not at the module's top: it reads its settings at import.)
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(ray_support)
 
     def kill_when_held() -> None:
         pid_file = hold / f"{target}.pid"

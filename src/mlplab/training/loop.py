@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -183,11 +184,18 @@ def fit(
         # trained model (a single run's Result.predict).
         state.ids = state.ids[keep]
 
+    # With no schedule the rates never change: set once, not every epoch (for a lab-sized
+    # model, setting them costs as much as a step).
+    constant = all(sch.kind == "none" for sch in lr_schedules)
+    lr, lr_set = lrs_at(state.epoch, E, lr_schedules), False
     emit(Start(models, state.epoch, state.step))
     while state.epoch < E and len(state.ids):
         # --- epoch start: learning rates and data order ------------------------------------
-        lr = lrs_at(state.epoch, E, lr_schedules)
-        backend.set_lr(lr[state.ids])
+        if not constant:
+            lr, lr_set = lrs_at(state.epoch, E, lr_schedules), False
+        if not lr_set:
+            backend.set_lr(lr[state.ids])
+            lr_set = True
         order: Array | None = None
         if not full_batch:
             for k in state.ids:
@@ -231,10 +239,13 @@ def fit(
                 if not len(state.ids):
                     break
             ids, rows = state.ids, stop - start
-            state.loss_sum[ids] += losses * rows
+            # A slice where every model is still in the stack: fancy indexing costs
+            # microseconds a step, which lab-sized models feel.
+            sel: Any = slice(None) if len(ids) == len(state.loss_sum) else ids
+            state.loss_sum[sel] += losses * rows
             if outputs is not None:  # the train curve's acc/MAE, from this step's outputs
                 y = y_train if idx is None else y_train[idx]
-                state.metric_sum[ids] += batch_metrics(task, y, outputs) * rows
+                state.metric_sum[sel] += batch_metrics(task, y, outputs) * rows
             state.epoch_rows += rows
             state.batch_in_epoch += 1
             if step_every and state.step % step_every == 0:
@@ -246,10 +257,11 @@ def fit(
         # --- epoch end: curves -----------------------------------------------------------------
         state.epoch += 1
         ids, n_rows = state.ids, max(state.epoch_rows, 1)
-        state.last_epoch_loss[ids] = state.loss_sum[ids] / n_rows
-        train_metric = state.metric_sum[ids] / n_rows
-        state.loss_sum[ids] = 0.0
-        state.metric_sum[ids] = 0.0
+        sel = slice(None) if len(ids) == len(state.loss_sum) else ids
+        state.last_epoch_loss[sel] = state.loss_sum[sel] / n_rows
+        state.loss_sum[sel] = 0.0
+        train_metric = state.metric_sum[sel] / n_rows
+        state.metric_sum[sel] = 0.0
         state.batch_in_epoch, state.epoch_rows = 0, 0
 
         # --- validate ---------------------------------------------------------------------------

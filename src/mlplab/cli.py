@@ -194,6 +194,12 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return plot_command(args.target, load_run, out=args.out, fmt=args.format)
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from mlplab.predict import predict_command
+
+    return predict_command(args.run_dir, args.data, out=args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mlplab",
@@ -317,6 +323,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the random test inputs")
 
     add("datasets", "list the built-in datasets", _cmd_datasets)
+
+    p = add(
+        "predict",
+        "predict new rows with a trained run (its preprocessing and class names)",
+        _cmd_predict,
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run's folder (log_path/exp_name/RUN)")
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="FILE",
+        help="CSV, Parquet or NPZ rows with the run's feature columns (others are ignored)",
+    )
+    p.add_argument(
+        "--out", metavar="FILE.csv", help="write the predictions here (default: print them)"
+    )
 
     p = add(
         "plot",

@@ -1,0 +1,72 @@
+"""``mlplab predict RUN_DIR --data new.csv``: a trained model's predictions for new rows.
+
+The run is rebuilt from its folder (:func:`mlplab.runner.load_run`, no retraining). The
+new rows need the run's feature columns, by name (other columns, a target among them, are
+left alone); they get the run's own preprocessing (the training split's standardization)
+before the model sees them. The output is a CSV: the predicted class name and each class's
+probability for classification, or a value per target for regression.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mlplab.data.files import read_table
+from mlplab.errors import ConfigError, DataError
+from mlplab.runner import load_run
+from mlplab.runs.atomic import atomic_write_text
+from mlplab.training.metrics import predicted_classes, probabilities
+
+
+def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
+    """The run's predictions for the rows of the data file ``data``, as a DataFrame."""
+    import pandas as pd
+
+    run = load_run(run_dir)
+    ds = run.dataset
+    df = read_table(data)
+    missing = [c for c in ds.feature_names if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"data file {data!r}: the run's feature columns {missing} are missing; "
+            f"it needs {', '.join(ds.feature_names)} (it has {', '.join(df.columns) or 'none'})"
+        )
+    try:
+        X = df[ds.feature_names].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"data file {data!r}: the feature columns must be numbers "
+            f"({', '.join(ds.feature_names)})"
+        ) from None
+    if not np.isfinite(X).all():
+        raise DataError(f"data file {data!r}: the feature columns hold NaN or infinite values")
+    outputs = run.model_outputs(ds.transform(X))
+    if ds.task == "regression":
+        return pd.DataFrame({name: outputs[:, t] for t, name in enumerate(ds.target_names)})
+    names = np.asarray(ds.class_names or [], dtype=object)
+    probs = probabilities(ds.task, outputs)
+    out = pd.DataFrame({"predicted": names[predicted_classes(ds.task, outputs)]})
+    for c, name in enumerate(names):
+        out[f"p_{name}"] = probs[:, c]
+    return out
+
+
+def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
+    """Write the predictions to ``out`` (atomically), or print them; return the exit status."""
+    if out is not None:
+        target = Path(out)
+        if target.is_dir() or not target.parent.is_dir():
+            raise ConfigError(f"--out {out!r}: give a file in an existing folder (e.g. preds.csv)")
+    table = predictions(run_dir, data)
+    buf = io.StringIO()
+    table.to_csv(buf, index=False)
+    if out is None:
+        sys.stdout.write(buf.getvalue())
+    else:
+        atomic_write_text(out, buf.getvalue())
+        print(f"{len(table)} predictions -> {out}")
+    return 0

@@ -1,0 +1,76 @@
+"""``mlplab predict RUN_DIR --data FILE``: a run's predictions for new rows, as a CSV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import assert_one_line_error
+from mlplab.runner import train
+
+
+@pytest.fixture(scope="module")
+def iris_run(tmp_path_factory):
+    log = tmp_path_factory.mktemp("runs")
+    res = train(data="iris", epoch=60, plots="none", verbose=False, log_path=str(log))
+    rows = tmp_path_factory.mktemp("new") / "new.csv"
+    # Raw (unstandardized) rows with the run's feature names, the target left in.
+    raw = res.dataset.X_test if res.dataset.scaler is None else None
+    if raw is None:
+        mean, std = res.dataset.scaler
+        raw = res.dataset.X_test * std + mean
+    df = pd.DataFrame(raw, columns=res.dataset.feature_names)
+    df["target"] = "anything"
+    df.to_csv(rows, index=False)
+    return res, rows, raw
+
+
+def test_predict_writes_class_names_and_probabilities(iris_run, run_cli, tmp_path):
+    res, rows, raw = iris_run
+    out = tmp_path / "preds.csv"
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    preds = pd.read_csv(out)
+    assert list(preds.columns) == ["predicted", *(f"p_{c}" for c in res.dataset.class_names)]
+    assert preds["predicted"].tolist() == list(res.predict_labels(raw))
+    np.testing.assert_allclose(preds.iloc[:, 1:].sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_predict_prints_regression_values(run_cli, tmp_path):
+    res = train(data="sinlog", epoch=20, plots="none", verbose=False, log_path=str(tmp_path))
+    X = np.array([[1.0, 2.0], [5.0, 7.5]])
+    pd.DataFrame(X, columns=res.dataset.feature_names).to_csv(tmp_path / "x.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "x.csv")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == ",".join(res.dataset.target_names)
+    np.testing.assert_allclose([float(v) for v in lines[1:]], res.predict(X)[:, 0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("table", "needle"),
+    [
+        ("a,b\n1,2\n", "feature columns"),
+        (None, "must be numbers"),
+        ("", "empty"),
+    ],
+)
+def test_bad_rows_are_one_line(iris_run, run_cli, tmp_path, table, needle):
+    res, rows, _ = iris_run
+    path = tmp_path / "bad.csv"
+    if table is None:
+        df = pd.read_csv(rows)
+        df[res.dataset.feature_names[0]] = "x"
+        df.to_csv(path, index=False)
+    else:
+        path.write_text(table)
+    proc = run_cli("predict", res.run_dir, "--data", path, "--out", tmp_path / "p.csv")
+    assert_one_line_error(proc, needle)
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_out_must_be_a_file_in_an_existing_folder(iris_run, run_cli, tmp_path):
+    res, rows, _ = iris_run
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path)
+    assert_one_line_error(proc, "--out")

@@ -159,7 +159,25 @@ class StackedDropout(nn.Module):
         return x * self.streams.masks(x) if self.training else x
 
 
-class StackedBlock(nn.Module):
+class BlockForward(nn.Module):
+    """The forward pass of a hidden block, stacked over K or not (its layers decide)."""
+
+    linear: nn.Module
+    act: nn.Module
+    bn: nn.Module | None
+    dropout: nn.Module | None
+    residual: bool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.act(self.linear(x))
+        if self.bn is not None:
+            h = self.bn(h)
+        if self.dropout is not None:
+            h = self.dropout(h)
+        return x + h if self.residual else h
+
+
+class StackedBlock(BlockForward):
     """Linear -> act -> [BatchNorm1d] -> [Dropout], with an optional residual add, over K."""
 
     def __init__(
@@ -172,14 +190,6 @@ class StackedBlock(nn.Module):
         self.bn = StackedBatchNorm(K, d_out) if spec.use_bn else None
         self.dropout = StackedDropout(dropout) if dropout is not None else None
         self.residual = residual
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.act(self.linear(x))
-        if self.bn is not None:
-            h = self.bn(h)
-        if self.dropout is not None:
-            h = self.dropout(h)
-        return x + h if self.residual else h
 
 
 class StackedMLP(nn.Module):
@@ -259,7 +269,7 @@ class StackedMLP(nn.Module):
 # --- one model as an ordinary nn.Module ---------------------------------------------------------
 
 
-class Block(nn.Module):
+class Block(BlockForward):
     """Linear -> act -> [BatchNorm1d] -> [Dropout], with an optional residual add."""
 
     def __init__(self, d_in: int, d_out: int, spec: ModelSpec, residual: bool) -> None:
@@ -269,14 +279,6 @@ class Block(nn.Module):
         self.bn = nn.BatchNorm1d(d_out) if spec.use_bn else None
         self.dropout = nn.Dropout(spec.dp_rate) if spec.dp_rate > 0 else None
         self.residual = residual
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.act(self.linear(x))
-        if self.bn is not None:
-            h = self.bn(h)
-        if self.dropout is not None:
-            h = self.dropout(h)
-        return x + h if self.residual else h
 
 
 class MLP(nn.Module):

@@ -146,7 +146,14 @@ def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
         table.add_column(k, justify="right")
     for split, m in rows:
         table.add_row(split, *(_fmt(m.get(k)) for k in metrics))
-    console = Console(width=100, force_terminal=False, color_system=None, file=io.StringIO())
+    # Not force_jupyter: in a notebook, rich would also display an empty output of its own.
+    console = Console(
+        width=100,
+        force_terminal=False,
+        force_jupyter=False,
+        color_system=None,
+        file=io.StringIO(),
+    )
     with console.capture() as cap:
         console.print(table)
     return title + "\n" + cap.get().rstrip("\n")

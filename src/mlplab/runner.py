@@ -34,6 +34,7 @@ from mlplab.engines.choose import blas_threads, make_backend, resolve_engine
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RecordError
+from mlplab.live import live_view
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
 from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import (
@@ -541,8 +542,17 @@ def _train_locked(
     labs = lab_targets(data.task, data.y_train, cfg.batch_size, cfg.dtype)
     console = RunConsole(verbose, cfg.epoch, cfg.log_every, labs)
     plots = _plot_subscribers([cfg], data, [spec], [RunRecord(run_dir)]) if record else []
+    live = live_view(f"{cfg.label()} on {data.name}", cfg.epoch, data.shared_splits, verbose)
     writer, tb, subs = _subscribers(
-        [cfg], data, [spec], engine, records, console, TB_POINTS, keep_until, [*plots, *extra]
+        [cfg],
+        data,
+        [spec],
+        engine,
+        records,
+        console,
+        TB_POINTS,
+        keep_until,
+        [*live, *plots, *extra],
     )
     ends: list[End] = []
     subs.append(lambda e: ends.append(e) if isinstance(e, End) else None)

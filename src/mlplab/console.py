@@ -1,4 +1,4 @@
-"""What a run prints: the labs' ``step loss`` lines, a progress bar on terminals, and tables.
+"""What a run prints: the labs' ``step cost`` lines, a progress bar on terminals, and tables.
 
 The progress bar shows only on an interactive terminal and never in logs or CI, so
 captured output stays clean and diffable.
@@ -21,8 +21,15 @@ def interactive() -> bool:
 class RunConsole:
     """Prints one run's progress. ``verbose=False`` silences everything."""
 
-    def __init__(self, verbose: bool = True, total_epochs: int = 0, log_every: int = 0) -> None:
+    def __init__(
+        self,
+        verbose: bool = True,
+        total_epochs: int = 0,
+        log_every: int = 0,
+        lab_targets: np.ndarray | None = None,
+    ) -> None:
         self.verbose = verbose
+        self.lab_targets = lab_targets  # see lab_targets(): the cost is printed in the lab's form
         self.total = total_epochs
         self.log_every = log_every
         self._progress: Any = None
@@ -73,21 +80,54 @@ class RunConsole:
             self._progress.update(self._task, completed=epoch, info=info)
 
     def __call__(self, event: Any) -> None:
-        """Subscribe to a run's events: the labs' ``step loss`` lines and the progress bar.
+        """Subscribe to a run's events: the labs' ``step cost`` lines and the progress bar.
 
-        A stack of several models prints the median of their step losses.
+        A stack of several models prints the median of their step costs.
         """
         from mlplab.training.events import Step, Validate
 
         if isinstance(event, Step):
-            if self.log_every and event.step % self.log_every == 0:
+            if self.verbose and self.log_every and event.step % self.log_every == 0:
                 losses = event.losses
+                if self.lab_targets is not None:
+                    outs = [event.models.step_outputs(int(k)) for k in event.ids]
+                    losses = np.array([lab_cost(z, self.lab_targets) for z in outs])
                 one = float(losses[0]) if len(losses) == 1 else float(np.median(losses))
                 self.step(event.step, one)
         elif isinstance(event, Validate):
             train = event.train_loss
             info = f"loss {float(train[0]):.4g}" if len(train) == 1 else ""
             self.epoch(event.epoch, info)
+
+
+def lab_targets(task: str, y_train: np.ndarray, batch_size: int, dtype: str) -> np.ndarray | None:
+    """The targets that :func:`lab_cost` needs to print a run's step costs, or None.
+
+    Only a binary task differs in form, and only a full-batch run's step sees every row,
+    whose targets are known here (a minibatch's rows are the loop's draw); other runs print
+    the engine's loss.
+    """
+    full = batch_size <= 0 or batch_size >= len(y_train)
+    if task != "binary" or not full:
+        return None
+    return np.asarray(y_train, dtype=dtype).reshape(-1, 1)
+
+
+def lab_cost(outputs: np.ndarray, y: np.ndarray) -> float:
+    """A binary model's cost as the labs print it: ``BCELoss(sigmoid(z))``, in ``y``'s dtype.
+
+    mlplab trains on BCE-with-logits, computed from the logits ``z``. The labs first round
+    ``sigmoid(z)`` to float32, then take logs (clamped at -100, as torch's ``BCELoss``). Near
+    p = 1 that rounding moves a trained model's cost by up to ~5e-5 relative, so this form
+    prints the slides' own digits. The gradients, curves and records are the engine's.
+    ``outputs``: logits ``[B, 1]``; ``y``: 0/1 ``[B, 1]``.
+    """
+    one = y.dtype.type(1)
+    z = np.asarray(outputs, dtype=y.dtype)
+    with np.errstate(over="ignore", divide="ignore"):  # exp(-z) -> inf: p = 0, clamped below
+        p = one / (one + np.exp(-z))
+        terms = y * np.maximum(np.log(p), -100) + (one - y) * np.maximum(np.log(one - p), -100)
+    return float(-np.mean(terms, dtype=y.dtype))
 
 
 def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
@@ -106,7 +146,14 @@ def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
         table.add_column(k, justify="right")
     for split, m in rows:
         table.add_row(split, *(_fmt(m.get(k)) for k in metrics))
-    console = Console(width=100, force_terminal=False, color_system=None, file=io.StringIO())
+    # Not force_jupyter: in a notebook, rich would also display an empty output of its own.
+    console = Console(
+        width=100,
+        force_terminal=False,
+        force_jupyter=False,
+        color_system=None,
+        file=io.StringIO(),
+    )
     with console.capture() as cap:
         console.print(table)
     return title + "\n" + cap.get().rstrip("\n")

@@ -26,7 +26,7 @@ import numpy as np
 
 from mlplab import __version__
 from mlplab.config import Config, load_config, make_config, read_yaml
-from mlplab.console import RunConsole, hypothesis_block, results_table
+from mlplab.console import RunConsole, hypothesis_block, lab_targets, results_table
 from mlplab.data.cost import check_cost
 from mlplab.data.dataset import Dataset, load_dataset
 from mlplab.engines.backend import Backend, ModelInit, ModelState, OptimSpec
@@ -34,6 +34,7 @@ from mlplab.engines.choose import blas_threads, make_backend, resolve_engine
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RecordError
+from mlplab.live import live_view
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
 from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import (
@@ -538,10 +539,20 @@ def _train_locked(
             m.best_saved = _saved_best_epoch(run_dir, state.loop_state(0))
             m.last_saved = state.step
         records = [m]
-    console = RunConsole(verbose, cfg.epoch, cfg.log_every)
+    labs = lab_targets(data.task, data.y_train, cfg.batch_size, cfg.dtype)
+    console = RunConsole(verbose, cfg.epoch, cfg.log_every, labs)
     plots = _plot_subscribers([cfg], data, [spec], [RunRecord(run_dir)]) if record else []
+    live = live_view(f"{cfg.label()} on {data.name}", cfg.epoch, data.shared_splits, verbose)
     writer, tb, subs = _subscribers(
-        [cfg], data, [spec], engine, records, console, TB_POINTS, keep_until, [*plots, *extra]
+        [cfg],
+        data,
+        [spec],
+        engine,
+        records,
+        console,
+        TB_POINTS,
+        keep_until,
+        [*live, *plots, *extra],
     )
     ends: list[End] = []
     subs.append(lambda e: ends.append(e) if isinstance(e, End) else None)
@@ -897,7 +908,8 @@ def _train_part(
             m.fresh, m.elapsed_before, m.last_saved = False, saved[j].elapsed, state.step
             m.best_saved = _saved_best_epoch(m.record.dir, saved[j].loop)
         records.append(m)
-    console = RunConsole(verbose, c0.epoch, c0.log_every)
+    labs = lab_targets(data.task, data.y_train, c0.batch_size, c0.dtype)
+    console = RunConsole(verbose, c0.epoch, c0.log_every, labs)
     plots = _plot_subscribers(cfgs, data, specs, [m.record for m in records])
     writer, tb, subs = _subscribers(
         cfgs, data, specs, engine, records, console, tb_points, keep_until, plots

@@ -155,8 +155,10 @@ def test_keep_continues_the_kept_models_as_before() -> None:
         kept.train_step(batch)
     kept.save_best(np.array([True, False, True, False]))
     rows = np.array([3, 0])
+    outputs = kept.step_outputs()
     kept.keep(rows)
     assert kept.K == 2
+    np.testing.assert_array_equal(kept.step_outputs(), outputs[rows])  # the last step's, by row
     np.testing.assert_array_equal(
         kept.best_weights(1)["out.weight"], full.export(0).weights["out.weight"]
     )

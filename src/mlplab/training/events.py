@@ -56,6 +56,10 @@ class Models:
         """Eval-mode outputs ``[N, out_dim]`` (float64) of one model for inputs ``[N, in_dim]``."""
         return np.asarray(self._backend.predict(X)[self.row(model_id)], dtype=np.float64)
 
+    def step_outputs(self, model_id: int) -> Array:
+        """Outputs ``[B, out_dim]`` (float64) of the model's last step, before its update."""
+        return np.asarray(self._backend.step_outputs()[self.row(model_id)], dtype=np.float64)
+
     def export(self, model_id: int) -> ModelState:
         """The model's weights, optimizer state and dropout stream (copies)."""
         return self._backend.export(self.row(model_id))

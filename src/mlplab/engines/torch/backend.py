@@ -214,6 +214,8 @@ class TorchBackend:
         self.optimizer.keep(rows)
         r = torch.as_tensor(rows, device=self.device)
         self.best = {n: t.index_select(0, r) for n, t in self.best.items()}
+        if hasattr(self, "_step_out"):  # step_outputs() follows the rows, as the NumPy engine's
+            self._step_out = self._step_out.index_select(0, r)
 
     def export(self, k: int) -> ModelState:
         optim, meta = self.optimizer.export(k)

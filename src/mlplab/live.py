@@ -1,0 +1,256 @@
+"""The live view of a run in Jupyter: a progress bar and a loss curve that update as it trains.
+
+:class:`LiveView` is a subscriber to the run's events (:mod:`mlplab.training.events`). It
+shows one display in the cell that called :func:`mlplab.train` and redraws it in place
+(IPython's ``display_id`` updates, so the notebook keeps one output, not one per update):
+
+- a progress bar over the run's epochs, with the elapsed time, an estimate of the time left
+  and the last train loss;
+- the train and validation loss curves, drawn as inline SVG on a log axis when the loss
+  spans decades, over the whole run's epochs, so the curve grows from left to right.
+
+Redraws are throttled to :data:`UPDATE_EVERY_S`, plus one at the start and one at the end,
+so the view costs little next to the training itself; the SVG is built by hand from the
+points (no plotting library per redraw). Outside a Jupyter kernel (a script, a terminal,
+IPython in a terminal, a sweep worker) :func:`live_view` gives no subscriber, and nothing
+changes: IPython is not even imported.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from mlplab.training.events import End, Event, Start, Step, Validate
+
+# At most this many redraws a second (a redraw builds a few kB of HTML and sends it).
+UPDATE_EVERY_S = 0.25
+# Points per curve in a redraw; longer curves are thinned evenly, keeping the last point.
+MAX_POINTS = 400
+WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 520, 220, 56, 12, 10, 30
+COLORS = {"train": "#1f77b4", "val": "#ff7f0e"}
+
+
+def in_jupyter() -> bool:
+    """True inside a Jupyter kernel (ipykernel); False for scripts and terminal IPython.
+
+    IPython is looked up only if something already imported it: a plain script never pays
+    for the import.
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def live_view(title: str, total_epochs: int, one_curve: bool, verbose: bool) -> list[LiveView]:
+    """The live view subscriber for a run, in a list: empty unless verbose and in Jupyter."""
+    if not verbose or not in_jupyter():
+        return []
+    return [LiveView(title, total_epochs, one_curve)]
+
+
+class LiveView:
+    """A run's progress and loss curves, shown and updated in one notebook display.
+
+    ``show(bundle)`` publishes a MIME bundle (``text/html`` and ``text/plain``): the default
+    displays it in Jupyter and updates it in place; tests pass their own. ``clock``
+    gives the time in seconds (``time.monotonic``). A stack of several models shows the
+    first's curves.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        total_epochs: int,
+        one_curve: bool = False,
+        show: Callable[[dict[str, str]], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.title = title
+        self.total = max(int(total_epochs), 1)
+        self.one_curve = one_curve  # train = val (the logic gates): one curve, "loss"
+        self.clock = clock
+        self._show = show or _jupyter_display()
+        self.epochs: list[int] = []
+        self.train: list[float] = []
+        self.val: list[float] = []
+        self.epoch = 0
+        self.loss: float | None = None
+        self.status = "training"
+        self.redraws = 0
+        self._t0 = self._last = 0.0
+        self._start_epoch = 0
+        self._broken = False
+
+    def __call__(self, event: Event) -> None:
+        if self._broken:
+            return
+        if isinstance(event, Start):
+            self._t0 = self.clock()
+            self.epoch = self._start_epoch = event.epoch
+            self._redraw(force=True)
+            return
+        if isinstance(event, Step):
+            self.epoch = max(self.epoch, event.epoch)
+            self.loss = float(event.losses[0])
+        elif isinstance(event, Validate):
+            self.epoch = max(self.epoch, event.epoch)
+            self.epochs.append(event.epoch)
+            self.train.append(float(event.train_loss[0]))
+            self.val.append(float(event.val_loss[0]))
+            self.loss = self.train[-1]
+        elif isinstance(event, End):
+            self.epoch = event.epoch
+            self.status = event.statuses[0]
+        else:
+            return
+        self._redraw(force=isinstance(event, End))
+
+    # --- drawing ------------------------------------------------------------------------------
+    def _redraw(self, force: bool) -> None:
+        now = self.clock()
+        if not force and now - self._last < UPDATE_EVERY_S:
+            return
+        self._last = now
+        try:
+            self._show(self.bundle(now))
+        except Exception as err:  # the view never costs the run: it stops showing, once
+            self._broken = True
+            warnings.warn(
+                f"mlplab: the live view stopped ({type(err).__name__}: {err}); training goes on",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return
+        self.redraws += 1
+
+    def bundle(self, now: float) -> dict[str, str]:
+        """The view as a MIME bundle: ``text/html`` for Jupyter, ``text/plain`` elsewhere."""
+        elapsed = max(now - self._t0, 0.0)
+        done = min(self.epoch, self.total)
+        frac = done / self.total
+        info = [f"epoch {done}/{self.total}", f"{elapsed:.1f} s"]
+        ran = done - self._start_epoch
+        if self.status == "training" and ran > 0 and done < self.total:
+            info.append(f"~{elapsed / ran * (self.total - done):.1f} s left")
+        if self.loss is not None:
+            info.append(f"loss {self.loss:.4g}")
+        state = self.status if self.status != "training" else f"{frac:.0%}"
+        text = f"mlplab {self.title}: {state}, " + ", ".join(info)
+        color = {"diverged": "#d62728", "interrupted": "#999999"}.get(self.status, "#2ca02c")
+        bar = (
+            '<div style="width:320px;height:12px;background:#e6e6e6;border-radius:3px;'
+            'overflow:hidden;display:inline-block;vertical-align:middle">'
+            f'<div style="width:{100 * frac:.1f}%;height:100%;background:{color}"></div></div>'
+        )
+        page = (
+            '<div class="mlplab-live" style="font-family:sans-serif;font-size:13px">'
+            f"<div><b>{html.escape(self.title)}</b> &middot; {html.escape(state)}</div>"
+            f'<div style="margin:4px 0">{bar} <span style="margin-left:6px">'
+            f"{html.escape(' · '.join(info))}</span></div>"
+            f"{self.svg()}</div>"
+        )
+        return {"text/html": page, "text/plain": text}
+
+    def svg(self) -> str:
+        """The loss curves over the run's epochs, as an inline SVG ('' before the first point)."""
+        if not self.epochs:
+            return ""
+        curves = {"train": self.train} if self.one_curve else {"train": self.train, "val": self.val}
+        x = np.asarray(self.epochs, dtype=np.float64)
+        ys = {k: np.asarray(v, dtype=np.float64) for k, v in curves.items()}
+        finite = np.concatenate([y[np.isfinite(y)] for y in ys.values()])
+        if not len(finite):
+            return ""
+        lo, hi = float(finite.min()), float(finite.max())
+        log = lo > 0 and hi / lo > 10  # a loss that spans decades, as XOR's does
+        f = np.log10 if log else (lambda a: a)
+        flo, fhi = float(f(lo)), float(f(hi))
+        if fhi - flo < 1e-12:
+            flo, fhi = flo - 0.5, fhi + 0.5
+        margin = 0.04 * (fhi - flo)  # the curve clear of the frame
+        flo, fhi = flo - margin, fhi + margin
+        w, h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
+
+        def px(e: Any) -> Any:  # epochs (a number or an array) to pixels
+            return PAD_L + w * np.asarray(e, dtype=np.float64) / self.total
+
+        def py(v: Any) -> Any:  # losses to pixels
+            return PAD_T + h * (fhi - f(np.asarray(v, dtype=np.float64))) / (fhi - flo)
+
+        keep = _thin(len(x))
+        parts = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+            f'viewBox="0 0 {WIDTH} {HEIGHT}" style="background:#fff">',
+            f'<rect x="{PAD_L}" y="{PAD_T}" width="{w}" height="{h}" fill="none" stroke="#ccc"/>',
+        ]
+        for v, label in _ticks(lo, hi, log):
+            ty = float(py(v))
+            parts.append(
+                f'<line x1="{PAD_L - 4}" x2="{PAD_L + w}" y1="{ty:.1f}" y2="{ty:.1f}" '
+                f'stroke="#eee"/><text x="{PAD_L - 6}" y="{ty + 4:.1f}" font-size="11" '
+                f'text-anchor="end" fill="#444">{label}</text>'
+            )
+        for e, anchor in ((0, "start"), (self.total // 2, "middle"), (self.total, "end")):
+            parts.append(
+                f'<text x="{float(px(e)):.1f}" y="{HEIGHT - 14}" font-size="11" '
+                f'text-anchor="{anchor}" fill="#444">{e}</text>'
+            )
+        parts.append(
+            f'<text x="{PAD_L + w / 2:.1f}" y="{HEIGHT - 2}" font-size="11" '
+            'text-anchor="middle" fill="#444">epoch</text>'
+        )
+        for i, (name, y) in enumerate(ys.items()):
+            ok = keep[np.isfinite(y[keep])]
+            pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px(x[ok]), py(y[ok])))
+            color = COLORS[name]
+            label = "loss" if self.one_curve else f"{name} loss"
+            parts.append(
+                f'<polyline class="curve-{name}" fill="none" stroke="{color}" '
+                f'stroke-width="1.8" points="{pts}"/>'
+                f'<text x="{PAD_L + w - 6}" y="{PAD_T + 14 + 14 * i}" font-size="11" '
+                f'text-anchor="end" fill="{color}">{label}</text>'
+            )
+        parts.append("</svg>")
+        return "".join(parts)
+
+
+def _thin(n: int) -> np.ndarray:
+    """Indices of at most :data:`MAX_POINTS` of ``n`` points, evenly spread, the last kept."""
+    if n <= MAX_POINTS:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, MAX_POINTS).round().astype(int))
+
+
+def _ticks(lo: float, hi: float, log: bool) -> list[tuple[float, str]]:
+    """A few labelled values on the loss axis: decades on a log axis, else min, mid, max."""
+    if log:
+        decades = range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1)
+        return [(10.0**d, f"1e{d}") for d in decades]
+    if hi == lo:
+        return [(lo, f"{lo:.3g}")]
+    return [(v, f"{v:.3g}") for v in (lo, (lo + hi) / 2, hi)]
+
+
+def _jupyter_display() -> Callable[[dict[str, str]], None]:
+    """Show a bundle in the running cell, then update that same output in place."""
+    from IPython.display import display
+
+    handle: list[Any] = []
+
+    def show(bundle: dict[str, str]) -> None:
+        if not handle:
+            handle.append(display(bundle, raw=True, display_id=True))
+        else:
+            handle[0].update(bundle, raw=True)
+
+    return show

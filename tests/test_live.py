@@ -1,0 +1,174 @@
+"""The live view: in a real Jupyter kernel `mlplab.train` shows a progress bar and a loss curve
+that update in place; outside Jupyter nothing of it appears."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES
+from mlplab.live import LiveView
+from mlplab.training.events import End, Start, Step, Validate
+
+TRAIN = (
+    "import mlplab\n"
+    "r = mlplab.train({config!r}, engine='numpy', plots='none', log_path={log!r}, epoch=3001)\n"
+)
+_PROGRESS = re.compile(r"epoch (\d+)/(\d+)")
+
+
+def _points(html: str) -> int:
+    """Points of the train-loss curve in the view's SVG (0 before the first)."""
+    m = re.search(r'class="curve-train"[^>]*points="([^"]*)"', html)
+    return len(m[1].split()) if m else 0
+
+
+# --- in a real Jupyter kernel ---------------------------------------------------------------
+def _execute(source: str, tmp_path):
+    """Run one cell in a real kernel; return the notebook and every message the cell sent."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+
+    class Recorder(nbclient.NotebookClient):
+        def process_message(self, msg, cell, cell_index):
+            self.messages.append(msg)
+            return super().process_message(msg, cell, cell_index)
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    client = Recorder(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.messages = []
+    client.execute()
+    return nb, client.messages
+
+
+def _views(messages, msg_type: str) -> list[dict]:
+    return [
+        m["content"]
+        for m in messages
+        if m["msg_type"] == msg_type and "mlplab-live" in m["content"]["data"].get("text/html", "")
+    ]
+
+
+@pytest.mark.slow
+def test_train_in_jupyter_shows_a_progress_bar_and_a_curve_that_update_in_place(tmp_path):
+    # Every event redraws here, so that the test sees the view at each stage of the run
+    # whatever the machine's speed; by default redraws are throttled (tested below).
+    source = "import mlplab.live\nmlplab.live.UPDATE_EVERY_S = 0.0\n" + TRAIN.format(
+        config=str(EXAMPLES / "xor_nn.yaml"), log=str(tmp_path / "runs")
+    )
+    nb, messages = _execute(source, tmp_path)
+
+    (first,) = _views(messages, "display_data")  # one display, then updates of it
+    display_id = first["transient"]["display_id"]
+    updates = _views(messages, "update_display_data")
+    assert updates and all(u["transient"]["display_id"] == display_id for u in updates)
+    assert (
+        "epoch 0/3001" in first["data"]["text/plain"] and _points(first["data"]["text/html"]) == 0
+    )
+
+    # Progress only goes forward, the curve grows, and the last update is the finished run.
+    progress = [int(_PROGRESS.search(u["data"]["text/plain"])[1]) for u in updates]
+    points = [_points(u["data"]["text/html"]) for u in updates]
+    assert progress == sorted(progress) and progress[-1] == 3001 and len(set(progress)) > 10
+    assert points == sorted(points) and points[-1] == 31  # validate_every 100: 30 + the last
+    last = updates[-1]["data"]
+    assert "finished" in last["text/plain"] and "<svg" in last["text/html"]
+    assert 'style="width:100.0%' in last["text/html"]  # the bar is full
+
+    # The saved notebook keeps one output for the view, in its final state, next to the
+    # lab's printout (which is unchanged: the step lines go on printing).
+    outputs = nb.cells[0].outputs
+    shown = [o for o in outputs if "mlplab-live" in o.get("data", {}).get("text/html", "")]
+    assert len(shown) == 1 and shown[0]["data"] == last
+    text = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream")
+    assert "\n3000 " in text and "Accuracy: 1.0" in text
+
+
+# --- outside Jupyter ------------------------------------------------------------------------
+def test_train_in_a_script_shows_no_live_view_and_never_imports_ipython(tmp_path):
+    code = TRAIN.format(config=str(EXAMPLES / "xor_nn.yaml"), log=str(tmp_path)) + (
+        "import sys\nprint('IPython loaded:', 'IPython' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "IPython loaded: False" in out
+    assert "mlplab-live" not in out and "<svg" not in out and "epoch 3001/3001" not in out
+    assert "\n3000 " in out and "Accuracy: 1.0" in out  # the lab's printout, as before
+
+
+def test_train_in_terminal_ipython_shows_no_live_view(tmp_path):
+    pytest.importorskip("IPython")
+    code = TRAIN.format(config=str(EXAMPLES / "xor_nn.yaml"), log=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-m", "IPython", "--no-banner", "--colors=nocolor", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "mlplab-live" not in out and "IPython.core.display" not in out
+    assert "epoch 3001/3001" not in out and "Accuracy: 1.0" in out
+
+
+# --- the subscriber itself --------------------------------------------------------------------
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _step(step: int, loss: float) -> Step:
+    return Step(None, step, step, np.array([0]), np.array([loss]))  # type: ignore[arg-type]
+
+
+def _validate(epoch: int, loss: float) -> Validate:
+    one = np.array([loss])
+    flag = np.array([True])
+    return Validate(None, epoch, epoch, np.array([0]), one, one, one, one, one, flag)  # type: ignore[arg-type]
+
+
+def test_redraws_are_throttled_but_the_first_and_the_last_always_show():
+    clock, shown = Clock(), []
+    view = LiveView("xor", 1000, show=shown.append, clock=clock)
+    view(Start(None, 0, 0))  # type: ignore[arg-type]
+    for e in range(1, 1001):  # 1000 epochs in 1 s of the clock: 2000 events
+        clock.t = e / 1000
+        view(_step(e - 1, 1.0 / e))
+        view(_validate(e, 1.0 / e))
+    view(End(None, 1000, 1000, np.array([0]), ["finished"], [""], [{}]))  # type: ignore[arg-type]
+    # The start, one redraw per UPDATE_EVERY_S (0.25 s) of the run, and the end.
+    assert 4 <= len(shown) <= 7
+    assert "epoch 0/1000" in shown[0]["text/plain"]
+    assert "finished" in shown[-1]["text/plain"] and "epoch 1000/1000" in shown[-1]["text/plain"]
+    # A loss over three decades gets a log axis, with decades labelled; the curve is thinned.
+    assert ">1e-1<" in shown[-1]["text/html"] and ">1e-2<" in shown[-1]["text/html"]
+    assert _points(shown[-1]["text/html"]) == 400
+
+
+def test_a_view_that_fails_warns_once_and_the_run_goes_on():
+    calls = []
+
+    def broken(bundle):
+        calls.append(bundle)
+        raise OSError("the frontend went away")
+
+    view = LiveView("xor", 10, show=broken, clock=Clock())
+    with pytest.warns(RuntimeWarning, match="live view stopped .*frontend went away"):
+        view(Start(None, 0, 0))  # type: ignore[arg-type]
+    view(_validate(1, 0.5))
+    view(End(None, 1, 1, np.array([0]), ["finished"], [""], [{}]))  # type: ignore[arg-type]
+    assert len(calls) == 1  # no retries after the first failure

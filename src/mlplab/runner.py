@@ -224,7 +224,7 @@ def load_data(cfg: Config) -> Dataset:
         target=cfg.target,
         task=cfg.task,
         split=cfg.split,
-        standardize=cfg.standardize,
+        standardize=cfg.standardizes(),
         n_samples=cfg.n_samples,
         noise=cfg.noise,
         seed=cfg.data_seed,
@@ -255,7 +255,7 @@ def _cast(x: np.ndarray, y: np.ndarray, dtype: str, name: str) -> tuple[np.ndarr
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise DataError(
                 f"data {name!r}: {what} values overflow {dtype} (largest magnitude "
-                f"{np.finfo(dtype).max:.3g}); rescale them, set --standardize, or use --dtype float64"
+                f"{np.finfo(dtype).max:.3g}); rescale them, set --standardize true, or use --dtype float64"
             )
     return x, y
 

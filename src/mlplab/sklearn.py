@@ -328,6 +328,7 @@ class _MLPBase(BaseEstimator):
             seed=_seed_of(self.random_state),
             task=self._task_kind,
             data="array",
+            standardize=False,  # features are used as given (a Pipeline scales them)
             log_every=100 if self.verbose else 0,
         )
         if self.log_path is not None:

@@ -98,7 +98,8 @@ def load_dataset(
     split : list of float, optional
         Sizes (counts) or ratios for train/val[/test]; default: the dataset's own.
     standardize : bool
-        Scale features by the training set's mean and std.
+        Scale features by the training split's mean and std (kept in ``Dataset.scaler``).
+        ``Config.standardizes()`` says what a config's ``standardize: auto`` means.
     n_samples, noise : optional
         Size and noise of synthetic sets; default: the dataset's own.
     seed : int
@@ -158,6 +159,11 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
         if n_samples not in (None, 4) or noise:
             raise ConfigError(
                 f"settings 'n_samples' and 'noise' do not apply to the {name!r} gate (always its 4 rows)"
+            )
+        if split:
+            raise ConfigError(
+                f"setting 'split' does not apply to the {name!r} gate: its 4 rows serve as "
+                "train, val and test alike"
             )
         X, y = synthetic.logic_gate(name)
         feats = ["x1", "x2"]

@@ -231,13 +231,18 @@ def load_data(cfg: Config) -> Dataset:
     )
 
 
-def cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The splits in the engine's dtype (class indices int64); equal splits stay one object."""
-    splits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+def cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[np.ndarray, ...]]:
+    """The splits in the engine's dtype (class indices int64); equal splits stay one object.
+
+    A split is ``(X, y)``, or ``(X, y, w)`` when the dataset has row weights.
+    """
+    splits: dict[str, tuple[np.ndarray, ...]] = {}
+    seen: dict[int, tuple[np.ndarray, ...]] = {}
     for name, (x, y) in data.splits().items():
         if id(x) not in seen:
             seen[id(x)] = _cast(x, y, dtype, data.name)
+            if data.weights is not None:
+                seen[id(x)] += (data.weights[name],)
         splits[name] = seen[id(x)]
     return splits
 

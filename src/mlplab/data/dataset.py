@@ -41,6 +41,8 @@ class Dataset:
     class_names: list[str] | None = None
     shared_splits: bool = False  # train, val and test are the same rows (logic gates)
     scaler: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    # Each split's row weights [N] (mean 1) for the loss: the estimators' sample_weight.
+    weights: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def n_features(self) -> int:

@@ -119,7 +119,8 @@ class Config(BaseModel):
     )
     split: list[float] | None = _field(
         None,
-        "train/val/test sizes as counts (1600 400 400) or ratios (0.8 0.1 0.1); default: the dataset's own",
+        "train/val/test sizes as counts (1600 400 400) or ratios (0.8 0.1 0.1: three add up to 1, "
+        "two leave the rest to test); default: the dataset's own",
         "data",
     )
     standardize: bool | Literal["auto"] = _field(

@@ -121,6 +121,20 @@ def test_integer_sample_weight_trains_what_repeated_rows_train(cls, engine):
     assert not np.allclose(plain.loss_curve_, weighted.loss_curve_)
 
 
+def test_weights_follow_the_rows_through_minibatches_and_the_validation_split():
+    """Both engines draw the same minibatches: weighted, they still train the same model."""
+    X, y = make_blobs(150, centers=3, random_state=0)
+    sw = np.random.default_rng(1).uniform(0, 3, 150)
+    kw = {"hid_dim": 8, "epoch": 12, "batch_size": 16, "dtype": "float64", "random_state": 3}
+    kw.update(validation_fraction=0.2, patience=0)
+    a = MLPClassifier(engine="numpy", **kw).fit(X, y, sample_weight=sw)
+    b = MLPClassifier(engine="torch", **kw).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-9)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-9, atol=1e-12)
+    plain = MLPClassifier(engine="numpy", **kw).fit(X, y)
+    assert not np.allclose(plain.loss_curve_, a.loss_curve_)
+
+
 def test_class_weight_is_sample_weight_by_class():
     X, y = make_classification(
         400, n_features=5, weights=[0.9, 0.1], flip_y=0.05, class_sep=0.5, random_state=0

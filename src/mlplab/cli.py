@@ -14,7 +14,7 @@ import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
 from mlplab import __version__
 
@@ -32,7 +32,7 @@ EXAMPLES_TRAIN = """examples:
   mlplab train --config examples/xor_nn.yaml
   mlplab train --data xor --n_layer 1 --hid_dim 2 --act sigmoid --optim sgd --lr 1 --epoch 10001 --seed 777
   mlplab train --data sinlog --hid_dim 200 --lr 0.005 --epoch 4000 --log_every 200
-  mlplab train --data my.csv --target label --standardize --optim ADAM --lr 1e-3 --batch_size 32
+  mlplab train --data my.csv --target label --optim ADAM --lr 1e-3 --batch_size 32
   mlplab train --resume runs/exp/exp-3fa2b1
 """
 
@@ -78,7 +78,8 @@ def _setting_flags(parser: argparse.ArgumentParser, multi: bool) -> None:
             help_text += f" {{{', '.join(choices)}}}"
         help_text += f" (default: {default})"
         is_list = "list" in str(info.annotation)
-        is_bool = info.annotation is bool
+        # `standardize` is a bool or "auto": a bare flag still means true.
+        is_bool = info.annotation is bool or bool in get_args(info.annotation)
         kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
         if is_list or multi:
             kw["nargs"] = "+"

@@ -119,11 +119,16 @@ class Config(BaseModel):
     )
     split: list[float] | None = _field(
         None,
-        "train/val/test sizes as counts (1600 400 400) or ratios (0.8 0.1 0.1); default: the dataset's own",
+        "train/val/test sizes as counts (1600 400 400) or ratios (0.8 0.1 0.1: three add up to 1, "
+        "two leave the rest to test); default: the dataset's own",
         "data",
     )
-    standardize: bool = _field(
-        False, "scale features to zero mean and unit variance (fit on train)", "data"
+    standardize: bool | Literal["auto"] = _field(
+        "auto",
+        "scale features to zero mean and unit variance, fit on the training split and kept "
+        "with the model; auto: on for data files and the bundled tables, off for the "
+        "lectures' synthetic sets {auto, true, false}",
+        "data",
     )
     n_samples: PositiveInt | None = _field(
         None, "number of points for synthetic data; default: the dataset's own", "data"
@@ -309,6 +314,17 @@ class Config(BaseModel):
             return ACTIVATION_ALIASES.get(v, v)
         return v
 
+    @field_validator("standardize", mode="before")
+    @classmethod
+    def _auto_or_bool(cls, v: Any) -> Any:
+        # One message for every other value (pydantic's would name each union member).
+        if isinstance(v, bool) or v == "auto":
+            return v
+        words = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+        if isinstance(v, str) and v.strip().lower() in words:
+            return words[v.strip().lower()]
+        raise ValueError("must be auto, true or false")
+
     @field_validator("device")
     @classmethod
     def _check_device(cls, v: str) -> str:
@@ -330,6 +346,12 @@ class Config(BaseModel):
             raise ValueError("give 2 or 3 non-negative sizes: train val [test]")
         if all(x <= 1 for x in v) and sum(v) > 1 + 1e-9:
             raise ValueError("ratios must add up to at most 1")
+        if len(v) == 3 and all(x <= 1 for x in v) and abs(sum(v) - 1) > 1e-6:
+            # Three ratios that add up to less than 1 would leave rows out without a word.
+            raise ValueError(
+                f"three ratios must add up to 1 (these add up to {sum(v):g}); "
+                "or give two, train val, and the test split takes the rest"
+            )
         return v
 
     @field_validator("exp_name")
@@ -407,6 +429,23 @@ class Config(BaseModel):
     def run_hash(self) -> str:
         return run_hash(self)
 
+    def standardizes(self) -> bool:
+        """Whether the features are standardized: ``standardize``, with ``auto`` resolved.
+
+        ``auto`` leaves the lectures' synthetic sets raw, as the labs train them, and
+        standardizes everything else: data files and the bundled tables, whose features
+        come on very different scales.
+        """
+        if self.standardize == "auto":
+            return self.data not in SYNTHETIC_SETS
+        return self.standardize
+
+
+# The built-in synthetic sets (mlplab.data.registry declares them; a test checks that the
+# two lists agree). `standardize: auto` leaves them raw, as the lectures' labs train them.
+SYNTHETIC_SETS = frozenset(
+    {"and", "or", "xor", "sinlog", "ring", "moons", "circles", "spiral", "gauss"}
+)
 
 # Settings that do not change what is learned, so they stay out of the run's identity.
 # The lecture leaves out `epoch` and `test_batch_size`; mlplab keeps `epoch` in, because
@@ -431,6 +470,9 @@ HASH_EXCLUDED = frozenset(
 def run_hash(cfg: Config) -> str:
     """6-hex-digit sha1 of the settings that define the experiment (as the lecture does)."""
     d = {k: v for k, v in cfg.to_dict().items() if k not in HASH_EXCLUDED}
+    # `auto` enters as what it resolves to: the same experiment keeps its hash however it
+    # is spelled, and runs recorded before `auto` existed keep theirs.
+    d["standardize"] = cfg.standardizes()
     if d.get("hid_dims") is None:
         # Added after the first release: unset, it leaves the hashes of earlier runs as they were.
         d.pop("hid_dims", None)

@@ -2,8 +2,8 @@
 
 The run is rebuilt from its folder (:func:`mlplab.runner.load_run`, no retraining). The
 new rows need the run's feature columns, by name (other columns, a target among them, are
-left alone); they get the run's own preprocessing (the training split's standardization)
-before the model sees them. The output is a CSV: the predicted class name and each class's
+left alone); they get the run's own preprocessing (the training split's standardization,
+as the checkpoint keeps it) before the model sees them. The output is a CSV: the predicted class name and each class's
 probability for classification, or a value per target for regression.
 """
 
@@ -44,7 +44,13 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
         ) from None
     if not np.isfinite(X).all():
         raise DataError(f"data file {data!r}: the feature columns hold NaN or infinite values")
-    outputs = run.model_outputs(ds.transform(X))
+    scaler = run.checkpoint_meta.get("scaler")
+    if scaler is not None:
+        # The standardization kept in the checkpoint, fitted when the model was trained:
+        # refitted on the training file as it is now, it would change if the file has.
+        mean, std = (np.asarray(a, dtype=np.float64) for a in scaler)
+        X = (X - mean) / std
+    outputs = run.model_outputs(X)
     if ds.task == "regression":
         return pd.DataFrame({name: outputs[:, t] for t, name in enumerate(ds.target_names)})
     names = np.asarray(ds.class_names or [], dtype=object)

@@ -225,20 +225,25 @@ def load_data(cfg: Config) -> Dataset:
         target=cfg.target,
         task=cfg.task,
         split=cfg.split,
-        standardize=cfg.standardize,
+        standardize=cfg.standardizes(),
         n_samples=cfg.n_samples,
         noise=cfg.noise,
         seed=cfg.data_seed,
     )
 
 
-def cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The splits in the engine's dtype (class indices int64); equal splits stay one object."""
-    splits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+def cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[np.ndarray, ...]]:
+    """The splits in the engine's dtype (class indices int64); equal splits stay one object.
+
+    A split is ``(X, y)``, or ``(X, y, w)`` when the dataset has row weights.
+    """
+    splits: dict[str, tuple[np.ndarray, ...]] = {}
+    seen: dict[int, tuple[np.ndarray, ...]] = {}
     for name, (x, y) in data.splits().items():
         if id(x) not in seen:
             seen[id(x)] = _cast(x, y, dtype, data.name)
+            if data.weights is not None:
+                seen[id(x)] += (data.weights[name],)
         splits[name] = seen[id(x)]
     return splits
 
@@ -256,7 +261,7 @@ def _cast(x: np.ndarray, y: np.ndarray, dtype: str, name: str) -> tuple[np.ndarr
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise DataError(
                 f"data {name!r}: {what} values overflow {dtype} (largest magnitude "
-                f"{np.finfo(dtype).max:.3g}); rescale them, set --standardize, or use --dtype float64"
+                f"{np.finfo(dtype).max:.3g}); rescale them, set --standardize true, or use --dtype float64"
             )
     return x, y
 

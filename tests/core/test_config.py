@@ -143,6 +143,7 @@ def test_hid_dims_sets_the_layers_and_keeps_old_hashes():
     assert plain.hidden_widths() == [4, 4]
     # Unset, hid_dims stays out of the run's identity: earlier runs keep their hashes.
     d = {k: v for k, v in plain.to_dict().items() if k not in HASH_EXCLUDED and k != "hid_dims"}
+    d["standardize"] = False  # `auto` on xor, hashed as what it resolves to (as before auto)
     blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
     assert plain.run_hash() == hashlib.sha1(blob.encode()).hexdigest()[:6]
     assert cfg.run_hash() != make_config({"data": "digits", "hid_dims": "128-256"}).run_hash()

@@ -327,7 +327,7 @@ def test_stacked_gradients_match_torch_autograd_per_model(case, minibatch):
     inits = _inits(spec, "sgd", dp=False)
     data = _data(spec, seed=7)
     b = _backend(spec, inits, data)
-    X, y = b.data["train"]
+    X, y = b.data["train"][:2]  # (X, y, row weights)
     idx = _batches(K, 1, seed=8, batch=10)[0] if minibatch else None
     xs = X if idx is None else X[idx]
     ys = y if idx is None else y[0][idx]

@@ -41,6 +41,8 @@ class Dataset:
     class_names: list[str] | None = None
     shared_splits: bool = False  # train, val and test are the same rows (logic gates)
     scaler: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    # Each split's row weights [N] (mean 1) for the loss: the estimators' sample_weight.
+    weights: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def n_features(self) -> int:
@@ -98,7 +100,8 @@ def load_dataset(
     split : list of float, optional
         Sizes (counts) or ratios for train/val[/test]; default: the dataset's own.
     standardize : bool
-        Scale features by the training set's mean and std.
+        Scale features by the training split's mean and std (kept in ``Dataset.scaler``).
+        ``Config.standardizes()`` says what a config's ``standardize: auto`` means.
     n_samples, noise : optional
         Size and noise of synthetic sets; default: the dataset's own.
     seed : int
@@ -158,6 +161,11 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
         if n_samples not in (None, 4) or noise:
             raise ConfigError(
                 f"settings 'n_samples' and 'noise' do not apply to the {name!r} gate (always its 4 rows)"
+            )
+        if split:
+            raise ConfigError(
+                f"setting 'split' does not apply to the {name!r} gate: its 4 rows serve as "
+                "train, val and test alike"
             )
         X, y = synthetic.logic_gate(name)
         feats = ["x1", "x2"]

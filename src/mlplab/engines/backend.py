@@ -16,7 +16,7 @@ import numpy as np
 
 from mlplab.engines.spec import ModelSpec
 
-Split = tuple[np.ndarray, np.ndarray]
+Split = tuple[np.ndarray, ...]  # (X, y), or (X, y, w) with row weights w [N] of mean 1
 
 
 @dataclass(frozen=True)

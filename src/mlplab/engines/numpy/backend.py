@@ -47,7 +47,7 @@ class NumpyBackend:
         # A train-mode forward pass equals an eval-mode one when no layer behaves
         # differently in training (no batch norm, no model that drops).
         self.deterministic = not spec.use_bn and not self.model.dp_rates.any()
-        self.data: dict[str, tuple[Array, Array]] = {}
+        self.data: dict[str, tuple[Array, Array, Array | None]] = {}
         self._step_out: Array | None = None
         self._train_eval: tuple[Array, list[Any]] | None = None  # see train_step
 
@@ -72,19 +72,21 @@ class NumpyBackend:
         return np.ascontiguousarray(y[None], dtype=self.dtype)
 
     def set_data(self, splits: dict[str, Split]) -> None:
-        converted: dict[int, tuple[Array, Array]] = {}  # splits that are one object stay one
+        converted: dict[int, tuple[Array, Array, Array | None]] = {}  # one object stays one
         self.data = {}
         for name, split in splits.items():
             if id(split) not in converted:
-                converted[id(split)] = (self._x(split[0]), self._y(split[1]))
+                w = self._x(split[2]).reshape(1, -1, 1) if len(split) > 2 else None
+                converted[id(split)] = (self._x(split[0]), self._y(split[1]), w)
             self.data[name] = converted[id(split)]
         self._train_eval = None
 
     # --- training --------------------------------------------------------------------------
     def train_step(self, idx: np.ndarray | None) -> np.ndarray:
-        X, y = self.data["train"]
+        X, y, w = self.data["train"]
         if idx is not None:
             X, y = X[idx], y[0][idx]  # each model's own rows: [K, B, ...]
+            w = None if w is None else w[0][idx]
             self._train_eval = None
         if self._train_eval is not None:
             # Speed: the last evaluate() ran these very rows through these very weights
@@ -94,7 +96,7 @@ class NumpyBackend:
             self._train_eval = None
         else:
             out, caches = self.model.forward(X, True, self.rngs)
-        losses, dout = self.loss(out, y, True)
+        losses, dout = self.loss(out, y, True, w)
         assert dout is not None  # asked for with need_grad=True
         self.model.backward(caches, dout)
         self.optimizer.step(self.model.flat_grads)
@@ -116,9 +118,9 @@ class NumpyBackend:
             return np.concatenate(parts, axis=1), None
 
     def evaluate(self, split: str, batch_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        X, y = self.data[split]
+        X, y, w = self.data[split]
         out, caches = self._outputs(X, batch_size)
-        losses, _ = self.loss(out, y, False)
+        losses, _ = self.loss(out, y, False, w)
         reusable = self.deterministic and caches is not None and X is self.data["train"][0]
         self._train_eval = (out, caches) if reusable else None  # type: ignore[assignment]
         return losses, out.astype(np.float64)

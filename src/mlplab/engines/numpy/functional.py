@@ -10,8 +10,8 @@ engine compute the same numbers.
 ``LOSSES[name]`` is ``loss(out, y, need_grad) -> (loss, dloss/dout)`` over a leading model
 axis K: ``out`` is ``[K, N, out_dim]``, ``loss`` each model's mean loss ``[K]`` (float64)
 and ``dloss/dout`` its gradient with respect to the model's output (logits or values),
-``[K, N, out_dim]``, or ``None`` when ``need_grad`` is false. The K models' losses are
-independent: model k's gradient depends on model k's outputs only.
+``[K, N, out_dim]``, or ``None`` when ``need_grad`` is false; optional row weights ``w``
+scale each row's terms (see :func:`weighted`). The K models' losses are independent.
 
 All functions keep the dtype of their input (float32 or float64).
 """
@@ -185,6 +185,12 @@ ACTIVATIONS: dict[str, tuple[ActFn, ActPrime]] = {
 # --- losses: each model's mean loss and its gradient with respect to the model output ---------
 
 LossResult = tuple[Array, Array | None]
+Weights = Array | None  # row weights [K or 1, N, 1], mean 1 over the split; None: all 1
+
+
+def weighted(x: Array, w: Weights) -> Array:
+    """``x [K, N, ...]`` with each row's terms times its weight: a weighted mean loss."""
+    return x if w is None else x * w
 
 
 def per_model_mean(x: Array) -> Array:
@@ -202,7 +208,9 @@ def per_model_mean(x: Array) -> Array:
     return np.add.reduce(x.reshape(K, n), axis=1).astype(np.float64) / n
 
 
-def bce_with_logits(logits: Array, y: Array, need_grad: bool = True) -> LossResult:
+def bce_with_logits(
+    logits: Array, y: Array, need_grad: bool = True, w: Weights = None
+) -> LossResult:
     """Binary cross-entropy on logits, as ``torch.nn.BCEWithLogitsLoss`` (mean), per model.
 
     ``logits`` float ``[K, N, 1]``; ``y`` float ``[N, 1]`` (shared by the K models) or
@@ -212,16 +220,16 @@ def bce_with_logits(logits: Array, y: Array, need_grad: bool = True) -> LossResu
     """
     per_row = np.logaddexp(0, logits)  # softplus(z) = log(1 + e^z), stable both ways
     per_row -= logits * y
-    loss = per_model_mean(per_row)
+    loss = per_model_mean(weighted(per_row, w))
     if not need_grad:
         return loss, None
     grad = expit(logits)
     grad -= y
     grad *= logits.shape[0] / logits.size  # 1 / n, as K / (K n) rounds the same
-    return loss, grad
+    return loss, weighted(grad, w)
 
 
-def cross_entropy(logits: Array, y: Array, need_grad: bool = True) -> LossResult:
+def cross_entropy(logits: Array, y: Array, need_grad: bool = True, w: Weights = None) -> LossResult:
     """Softmax cross-entropy, as ``torch.nn.CrossEntropyLoss`` (mean over rows), per model.
 
     ``logits`` float ``[K, N, C]``; ``y`` int class indices ``[N]`` (shared) or ``[K, N]``.
@@ -233,30 +241,30 @@ def cross_entropy(logits: Array, y: Array, need_grad: bool = True) -> LossResult
     exp = np.exp(shifted)
     sum_exp = exp.sum(axis=2, keepdims=True)
     log_prob_true = np.take_along_axis(shifted, yk, axis=2) - np.log(sum_exp)  # [K, N, 1]
-    loss = -per_model_mean(log_prob_true)
+    loss = -per_model_mean(weighted(log_prob_true, w))
     if not need_grad:
         return loss, None
     grad = exp / sum_exp  # softmax
     np.put_along_axis(grad, yk, np.take_along_axis(grad, yk, axis=2) - 1, axis=2)
     grad *= 1.0 / n
-    return loss, grad
+    return loss, weighted(grad, w)
 
 
-def mse(out: Array, y: Array, need_grad: bool = True) -> LossResult:
+def mse(out: Array, y: Array, need_grad: bool = True, w: Weights = None) -> LossResult:
     """Mean squared error over all outputs, as ``torch.nn.MSELoss``, per model.
 
     ``out`` float ``[K, N, T]``; ``y`` float ``[N, T]`` (shared) or ``[K, N, T]``.
     ``loss = mean((out - y)^2)``; ``dloss/dout = 2 (out - y) / (N T)``.
     """
     diff = out - y
-    loss = per_model_mean(diff * diff)
+    loss = per_model_mean(weighted(diff * diff, w))
     if not need_grad:
         return loss, None
     diff *= 2.0 * diff.shape[0] / diff.size  # 2 / (N T), as 2 K / (K N T) rounds the same
-    return loss, diff
+    return loss, weighted(diff, w)
 
 
-LossFn = Callable[[Array, Array, bool], LossResult]
+LossFn = Callable[..., LossResult]  # (out, y, need_grad=True, w=None)
 
 LOSSES: dict[str, LossFn] = {
     "bce": bce_with_logits,

@@ -46,24 +46,28 @@ def dropout_seed(seedseq: np.random.SeedSequence) -> int:
     return int(seedseq.generate_state(1, np.uint64)[0])
 
 
-def stacked_losses(task: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def stacked_losses(
+    task: str, out: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None
+) -> torch.Tensor:
     """Each model's mean loss ``[K]`` for outputs ``out [K, N, out]``.
 
     ``y`` is shared (``[N, 1]``/``[N, T]`` float, ``[N]`` class indices) or per model
     (``[K, N, ...]``). Binary: BCE on logits; multiclass: cross-entropy on logits;
     regression: mean squared error over rows and targets, as torch's ``mean`` reductions.
+    Row weights ``w`` (``[N, 1]`` or ``[K, N, 1]``, mean 1) scale each row's terms.
     """
     K = out.shape[0]
     if task == "binary":
         target = y.expand_as(out) if y.dim() == 2 else y
-        return F.binary_cross_entropy_with_logits(out, target, reduction="none").mean(dim=(1, 2))
-    if task == "multiclass":
+        per = F.binary_cross_entropy_with_logits(out, target, reduction="none")
+    elif task == "multiclass":
         target = y.expand(K, -1) if y.dim() == 1 else y
-        per_row = F.cross_entropy(
+        per = F.cross_entropy(
             out.reshape(-1, out.shape[2]), target.reshape(-1), reduction="none"
-        )
-        return per_row.view(K, -1).mean(dim=1)
-    return (out - y).square().mean(dim=(1, 2))
+        ).view(K, -1, 1)
+    else:
+        per = (out - y).square()
+    return (per if w is None else per * w).mean(dim=(1, 2))
 
 
 class TorchBackend:
@@ -110,7 +114,7 @@ class TorchBackend:
             dict(self.model.named_parameters()), [m.optim for m in models]
         )
         self.best = {n: t.detach().clone() for n, t in self.model.state_tensors().items()}
-        self.data: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.data: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] = {}
 
     @property
     def K(self) -> int:
@@ -145,26 +149,28 @@ class TorchBackend:
         return torch.as_tensor(y.reshape(len(y), -1), dtype=self.dtype, device=self.device)
 
     def set_data(self, splits: dict[str, Split]) -> None:
-        done: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+        done: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] = {}
         self.data = {}
-        for name, (X, y) in splits.items():
-            key = (id(X), id(y))  # the logic gates pass one split as train, val and test
+        for name, split in splits.items():
+            key = tuple(map(id, split))  # the logic gates pass one split as train, val and test
             if key not in done:
-                done[key] = (self._x(X), self._y(y))
+                w = self._x(split[2]).reshape(-1, 1) if len(split) > 2 else None
+                done[key] = (self._x(split[0]), self._y(split[1]), w)
             self.data[name] = done[key]
 
     # --- training --------------------------------------------------------------------------
     def train_step(self, idx: np.ndarray | None) -> np.ndarray:
         with self._threads():
-            X, y = self.data["train"]
+            X, y, w = self.data["train"]
             if idx is not None:
                 rows = torch.as_tensor(np.asarray(idx, dtype=np.int64), device=self.device)
                 X, y = X[rows], y[rows]  # [K, B, ...]: each model's own rows
+                w = None if w is None else w[rows]
             self._mode(train=True)
             for p in self.optimizer.params.values():
                 p.grad = None
             out = self.model(X)
-            losses = stacked_losses(self.spec.task, out, y)
+            losses = stacked_losses(self.spec.task, out, y, w)
             losses.sum().backward()
             self.optimizer.step()
             self._step_out = out.detach()  # a reference only: copied to the host on request
@@ -184,9 +190,9 @@ class TorchBackend:
 
     @torch.no_grad()
     def evaluate(self, split: str, batch_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        X, y = self.data[split]
+        X, y, w = self.data[split]
         out = self._outputs(X, batch_size)
-        losses = stacked_losses(self.spec.task, out, y)
+        losses = stacked_losses(self.spec.task, out, y, w)
         return losses.to(torch.float64).cpu().numpy(), out.to(torch.float64).cpu().numpy()
 
     def predict(self, X: np.ndarray) -> np.ndarray:

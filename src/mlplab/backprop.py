@@ -225,15 +225,12 @@ class Trace:
     def _repr_html_(self) -> str:
         rows = []
         for q in self.quantities:
+            cells = (q.name, str(list(q.shape)), q.formula, _check_text(q, self.tolerance).strip())
+            name, shape, formula, check = (html.escape(c) for c in cells)
+            value = html.escape(format_value(q.value, THRESHOLD, 4))
             rows.append(
-                "<tr><td><b>{}</b></td><td>{}</td><td><code>{}</code></td><td>{}</td>"
-                "<td><pre style='margin:0'>{}</pre></td></tr>".format(
-                    html.escape(q.name),
-                    html.escape(str(list(q.shape))),
-                    html.escape(q.formula),
-                    html.escape(_check_text(q, self.tolerance).strip()),
-                    html.escape(format_value(q.value, THRESHOLD, 4)),
-                )
+                f"<tr><td><b>{name}</b></td><td>{shape}</td><td><code>{formula}</code></td>"
+                f"<td>{check}</td><td><pre style='margin:0'>{value}</pre></td></tr>"
             )
         return (
             f"<p>{html.escape(self.title)}</p><table><tr><th>name</th><th>shape</th>"
@@ -251,7 +248,10 @@ class Trace:
                 "--plot: the network diagram draws models of at most a few units per layer; "
                 "this model is too wide to label every weight"
             )
-        fig = network_figure(self.weights, self.spec, self.feature_names, self.output_names)
+        label = f"step {self.step}, w: weight, d: dcost/dw; mlp {'-'.join(map(str, self.spec.widths()))}"
+        fig = network_figure(
+            self.weights, self.spec, self.feature_names, self.output_names, label=label
+        )
         ax = fig.axes[0]
         pos = node_positions(self.spec.widths())
         params = layer_params(self.weights, self.spec)
@@ -262,13 +262,26 @@ class Trace:
                     # Each label sits a third of the way along its edge, so labels of edges
                     # into the same node do not meet.
                     xy = pos[layer][i] + (pos[layer + 1][o] - pos[layer][i]) / 3.0
-                    ax.text(*xy, f"w {w[o, i]:.3g}\nd {dw[o, i]:.2g}", fontsize=6.5,
-                            ha="center", va="center", zorder=3,
-                            bbox={"fc": "white", "ec": "none", "alpha": 0.75, "pad": 0.5})  # fmt: skip
+                    ax.text(
+                        xy[0],
+                        xy[1],
+                        f"w {w[o, i]:.3g}\nd {dw[o, i]:.2g}",
+                        fontsize=6.5,
+                        ha="center",
+                        va="center",
+                        zorder=3,
+                        bbox={"fc": "white", "ec": "none", "alpha": 0.75, "pad": 0.5},
+                    )
                 x, y = pos[layer + 1][o]
-                ax.text(x, y - 0.32, f"b {b[o]:.3g}\nd {db[o]:.2g}", fontsize=6.5,
-                        ha="center", va="top", zorder=3)  # fmt: skip
-        ax.set_title(f"step {self.step}: weight w and gradient d = dcost/dw", fontsize=9, loc="left")
+                ax.text(
+                    x,
+                    y - 0.32,
+                    f"b {b[o]:.3g}\nd {db[o]:.2g}",
+                    fontsize=6.5,
+                    ha="center",
+                    va="top",
+                    zorder=3,
+                )
         out = Path(path)
         fig.savefig(out, dpi=120)
         return out
@@ -288,7 +301,11 @@ def format_value(value: Array, threshold: int = THRESHOLD, precision: int = 6) -
     if value.ndim == 0:
         return f"{float(value):.{precision + 4}g}"
     return np.array2string(
-        np.asarray(value), threshold=threshold, edgeitems=2, precision=precision, suppress_small=False
+        np.asarray(value),
+        threshold=threshold,
+        edgeitems=2,
+        precision=precision,
+        suppress_small=False,
     )
 
 
@@ -359,9 +376,12 @@ def _advance(start: _Start, steps: int) -> None:
     if state.step < target or state.epoch >= s.epoch:
         n_batches = len(batch_bounds(len(start.data.y_train), s.batch_size))
         total = s.epoch * n_batches
+        why = (
+            f"{s.epoch} epochs of {n_batches} batches" if state.step >= total else "it stops early"
+        )
         raise ConfigError(
-            f"--step {target}: the run trains only {state.step} steps "
-            f"({s.epoch} epochs of {n_batches} batches, {total} at most); choose 0 to {state.step - 1}"
+            f"--step {target}: training ends after {state.step} steps ({why}); "
+            f"choose 0 to {state.step - 1}"
         )
 
 
@@ -429,7 +449,9 @@ def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, d
     rec.add("Y", "the batch's targets", y[0], "input")
     for state_name, lname in names.items():
         orient = "[in, out]" if lname.startswith("w") else ""
-        rec.add(lname, f"{state_name} {orient}".strip(), _lecture(lname, before[state_name]), "input")
+        rec.add(
+            lname, f"{state_name} {orient}".strip(), _lecture(lname, before[state_name]), "input"
+        )
 
     # --- forward: the engine's layers, in Block.forward's order -------------------------------
     h, h_name = X, "X"
@@ -460,7 +482,12 @@ def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, d
             h, c_dp = block.dropout.forward(h, True, be.rngs)
             p = float(be.model.dp_rates[0])
             mask = np.ones_like(h) if c_dp is None else c_dp
-            rec.add(f"mask{n}", f"(U(0,1) >= {p:g}) / (1 - {p:g}), drawn by the engine", mask, "forward")
+            rec.add(
+                f"mask{n}",
+                f"mask{n} = (U(0,1) >= {p:g}) / (1 - {p:g}), drawn by the engine",
+                mask,
+                "forward",
+            )
             rec.add(f"dp{n}", f"dp{n} = {h_name} * mask{n}", h, "forward")
             h_name = f"dp{n}"
         if block.residual is not None:
@@ -486,7 +513,9 @@ def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, d
         d_pred = _d_y_pred(spec.task, np.asarray(y_pred, np.float64), np.asarray(y), out64.shape)
     rec.add("d_Y_pred", f"d_Y_pred = {f_dpred}", d_pred.astype(out.dtype), "backward")
     if not np.isfinite(d_pred).all():
-        rec.quantities[-1].note = "not finite: Y_pred saturated at 0 or 1; the engine uses d_l directly"
+        rec.quantities[
+            -1
+        ].note = "not finite: Y_pred saturated at 0 or 1; the engine uses d_l directly"
     rec.add(f"d_l{L}", f"d_l{L} = {f_dout}", dout, "backward")
     d, grads = model.out.backward(c_out, dout, need_dx=bool(model.blocks))
     rec.add(f"d_w{L}", f"d_w{L} = {h_name}.T @ d_l{L}", _lecture("w", grads["weight"]), "backward")
@@ -497,7 +526,11 @@ def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, d
         c_lin, c_act, c_bn, c_dp = caches[i]
         assert d is not None
         name = outs[i]
-        skip = f" + d_r{up}" if up <= spec.n_layer and model.blocks[up - 1].residual is not None else ""
+        skip = (
+            f" + d_r{up}"
+            if up <= spec.n_layer and model.blocks[up - 1].residual is not None
+            else ""
+        )
         rec.add(f"d_{name}", f"d_{name} = d_l{up} @ w{up}.T{skip}", d, "backward")
         dh = d
         if block.residual is not None:  # the branch below the skip gets d unchanged
@@ -509,10 +542,18 @@ def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, d
             rec.add(f"d_{below}", f"d_{below} = d_dp{n} * mask{n}", d, "backward")
         if block.bn is not None:
             d, g = block.bn.backward(c_bn, d)
-            rec.add(f"d_gamma{n}", f"d_gamma{n} = sum(d_bn{n} * a{n}_hat, axis=0)",
-                    _lecture("g", g["weight"]), "backward")  # fmt: skip
-            rec.add(f"d_beta{n}", f"d_beta{n} = sum(d_bn{n}, axis=0)",
-                    _lecture("g", g["bias"]), "backward")  # fmt: skip
+            rec.add(
+                f"d_gamma{n}",
+                f"d_gamma{n} = sum(d_bn{n} * a{n}_hat, axis=0)",
+                _lecture("g", g["weight"]),
+                "backward",
+            )
+            rec.add(
+                f"d_beta{n}",
+                f"d_beta{n} = sum(d_bn{n}, axis=0)",
+                _lecture("g", g["bias"]),
+                "backward",
+            )
             rec.add(
                 f"d_a{n}",
                 f"d_a{n} = gamma{n} / sqrt(var(a{n}) + eps) * (d_bn{n} - mean(d_bn{n}, axis=0)"
@@ -537,7 +578,12 @@ def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, d
     after = model.state_dict(0)
     opt = optim_of(start.cfg)
     for state_name, lname in names.items():
-        rec.add(f"new_{lname}", _update_formula(opt, lname, lr), _lecture(lname, after[state_name]), "update")
+        rec.add(
+            f"new_{lname}",
+            _update_formula(opt, lname, lr),
+            _lecture(lname, after[state_name]),
+            "update",
+        )
     return rec, {"before": before, "after": after, "grads": grads_by_name, "masks": masks}
 
 
@@ -617,8 +663,19 @@ def _reference(start: _Start, rec: _Recorder, ctx: dict[str, Any], lr: float) ->
             keep(f"a{n}_hat", (h - mean) / torch.sqrt(var + BN_EPS))
             rm = torch.tensor(np.asarray(before[f"{pre}.bn.running_mean"], np.float64))
             rv = torch.tensor(np.asarray(before[f"{pre}.bn.running_var"], np.float64))
-            h = keep(f"bn{n}", F.batch_norm(h, rm, rv, P[f"{pre}.bn.weight"], P[f"{pre}.bn.bias"],
-                                             training=True, momentum=0.1, eps=BN_EPS))  # fmt: skip
+            h = keep(
+                f"bn{n}",
+                F.batch_norm(
+                    h,
+                    rm,
+                    rv,
+                    P[f"{pre}.bn.weight"],
+                    P[f"{pre}.bn.bias"],
+                    training=True,
+                    momentum=0.1,
+                    eps=BN_EPS,
+                ),
+            )
         mask = ctx["masks"][i]
         if mask is not None:
             h = keep(f"dp{n}", h * torch.tensor(np.asarray(mask, np.float64)))
@@ -674,7 +731,7 @@ def _reference(start: _Start, rec: _Recorder, ctx: dict[str, Any], lr: float) ->
                 if pname == k:
                     st[sname] = torch.tensor(np.asarray(arr, np.float64))
     topt.step()
-    for p, (state_name, lname) in zip(params, names.items()):
+    for p, lname in zip(params, names.values()):
         refs[f"new_{lname}"] = _lecture(lname, p.detach().numpy())
     for x in rec.quantities:
         if x.phase != "input" and not x.name.startswith("mask") and x.name in refs:

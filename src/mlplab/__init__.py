@@ -43,7 +43,7 @@ _LAZY = {
     "sweep": ("mlplab.sweeps.api", "sweep"),
     "report": ("mlplab.reports.api", "report"),
     "run_gradcheck": ("mlplab.gradcheck", "run_gradcheck"),
-    "backprop": ("mlplab.backprop", "backprop"),
+    "backprop": ("mlplab.chainrule", "backprop"),
     "MLPClassifier": ("mlplab.sklearn", "MLPClassifier"),
     "MLPRegressor": ("mlplab.sklearn", "MLPRegressor"),
 }

@@ -191,7 +191,7 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 
 
 def _cmd_backprop(args: argparse.Namespace) -> int:
-    from mlplab.backprop import backprop_command
+    from mlplab.chainrule import backprop_command
 
     _config_path(args)
     settings = _settings_from(args)

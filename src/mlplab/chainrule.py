@@ -241,13 +241,9 @@ class Trace:
 
     def plot(self, path: str | Path) -> Path:
         """Draw the network annotated with each weight's value and gradient; write ``path``."""
-        from mlplab.plots.network import can_draw, layer_params, network_figure, node_positions
+        from mlplab.plots.network import layer_params, network_figure, node_positions
 
-        if not can_draw(self.spec):
-            raise ConfigError(
-                "--plot: the network diagram draws models of at most a few units per layer; "
-                "this model is too wide to label every weight"
-            )
+        _check_drawable(self.spec)
         label = f"step {self.step}, w: weight, d: dcost/dw; mlp {'-'.join(map(str, self.spec.widths()))}"
         fig = network_figure(
             self.weights, self.spec, self.feature_names, self.output_names, label=label
@@ -285,6 +281,17 @@ class Trace:
         out = Path(path)
         fig.savefig(out, dpi=120)
         return out
+
+
+def _check_drawable(spec: ModelSpec) -> None:
+    from mlplab.plots.network import MAX_UNITS, can_draw
+
+    if not can_draw(spec):
+        widths = "-".join(map(str, spec.widths()))
+        raise ConfigError(
+            f"--plot: the network diagram labels every weight of models with at most "
+            f"{MAX_UNITS} units per layer; this one is {widths}"
+        )
 
 
 def _check_text(q: Quantity, tol: float) -> str:
@@ -837,12 +844,16 @@ def backprop_command(
         raise ConfigError(f"--threshold must be a positive integer (got {threshold})")
     if plot is not None and Path(plot).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ConfigError(f"--plot {plot!r}: give a file name ending in .png, .svg or .pdf")
+    if plot is not None and not Path(plot).resolve().parent.is_dir():
+        raise ConfigError(f"--plot {plot!r}: the folder {str(Path(plot).parent)!r} does not exist")
     if resume is not None:
         if config or settings:
             raise ConfigError("--resume traces the run's own config; give no other settings")
         trace = backprop(step=step, resume=resume)
     else:
         trace = backprop(config, step=step, **settings)
+    if plot is not None:
+        _check_drawable(trace.spec)  # before printing: a refused --plot prints no trace
     echo(trace.to_text(threshold=threshold))
     if plot is not None:
         echo(f"network diagram: {trace.plot(plot)}")

@@ -110,10 +110,11 @@ DATA = {"bce": "moons", "cross_entropy": "ring", "mse": "sinlog"}
 def test_every_activation_depth_loss_and_layer_agrees_with_autograd(
     loss: str, depth: int, variant: str
 ) -> None:
-    for act in ACTIVATIONS:
+    for j, act in enumerate(ACTIVATIONS):
+        dtype = ("float32", "float64")[j % 2]  # the default dtype, and the exact one
         trace = backprop(
             data=DATA[loss], n_samples=40, batch_size=8, n_layer=depth, hid_dim=4, act=act,
-            optim="adam", lr=0.01, epoch=2, dtype="float64", seed=3, step=1, **VARIANTS[variant],
+            optim="adam", lr=0.01, epoch=2, dtype=dtype, seed=3, step=1, **VARIANTS[variant],
         )  # fmt: skip
         assert trace.passed, (act, trace.verdict())
         checked = [q for q in trace.quantities if q.max_diff is not None]
@@ -154,6 +155,21 @@ def test_the_step_is_the_training_loops_step() -> None:
         for name, value in after.weights.items():
             np.testing.assert_array_equal(value, now.updated[name], err_msg=f"{k} {name}")
     assert backprop(cfg, step=3).epoch == 1
+
+
+def test_saturated_output_is_explained_not_failed() -> None:
+    """Y_pred rounds to 1 in float32: d_Y_pred is 0/0 there, d_l2 from l2 is still exact."""
+    weights = {
+        "hidden.0.linear.weight": np.zeros((2, 2)),
+        "hidden.0.linear.bias": np.zeros(2),
+        "out.weight": np.ones((1, 2)),
+        "out.bias": np.array([50.0]),
+    }
+    trace = backprop(dict(data="xor", n_layer=1, hid_dim=2, act="sigmoid"), weights=weights)
+    assert not np.isfinite(trace["d_Y_pred"].value).all()
+    assert "rounds to 0 or 1" in trace["d_Y_pred"].note and trace["d_Y_pred"].max_diff is None
+    np.testing.assert_allclose(trace["d_l2"].value.ravel(), [0.25, 0, 0, 0.25])
+    assert trace.passed and trace["d_l2"].max_diff is not None
 
 
 def test_a_wrong_derivative_fails_the_check(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -449,102 +449,125 @@ def _lecture(name: str, a: Array) -> Array:
     return a.reshape(-1)
 
 
+@dataclass
+class _Forward:
+    """What the backward pass needs from the forward pass, block by block."""
+
+    caches: list[tuple[Any, ...]]  # each block's (linear, act, bn, dropout) caches
+    outs: list[str]  # each block's output name (a1, bn1, dp1 or r1)
+    masks: list[Array | None]  # each block's dropout mask as drawn, [N, D]
+    out_cache: Any  # the output layer's
+    last: str  # the name of the output layer's input
+
+
 def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, dict[str, Any]]:
     """One training step through the engine's layers, recording every quantity."""
     be, spec = start.backend, start.spec
-    model = be.model
     rec = _Recorder()
     X, y = be.data["train"]
     if idx is not None:
         X, y = X[idx], y[0][idx]
     names = _param_names(spec)
-    before = {k: v.copy() for k, v in model.state_dict(0).items()}
+    before = be.model.state_dict(0)
     rec.add("X", "the batch's inputs", X, "input")
     rec.add("Y", "the batch's targets", y[0], "input")
     for state_name, lname in names.items():
-        orient = "[in, out]" if lname.startswith("w") else ""
-        rec.add(
-            lname, f"{state_name} {orient}".strip(), _lecture(lname, before[state_name]), "input"
-        )
+        orient = " [in, out]" if lname.startswith("w") else ""
+        rec.add(lname, f"{state_name}{orient}", _lecture(lname, before[state_name]), "input")
+    fwd, out = _forward(be, spec, X, rec)
+    dout = _cost(be, spec, out, y, rec)
+    _backward(be, spec, fwd, dout, rec)
+    grads = unstack(be.model.layout, be.model.flat_grads, {}, 0)
+    # --- update: the config's optimizer, as the engine steps it ------------------------------
+    be.set_lr(np.array([lr]))
+    be.optimizer.step(be.model.flat_grads)
+    after = be.model.state_dict(0)
+    opt = optim_of(start.cfg)
+    for state_name, lname in names.items():
+        formula = _update_formula(opt, lname, lr)
+        rec.add(f"new_{lname}", formula, _lecture(lname, after[state_name]), "update")
+    return rec, {"before": before, "after": after, "grads": grads, "masks": fwd.masks}
 
-    # --- forward: the engine's layers, in Block.forward's order -------------------------------
+
+def _forward(be: NumpyBackend, spec: ModelSpec, X: Array, rec: _Recorder) -> tuple[_Forward, Array]:
+    """The engine's layers in ``Block.forward``'s order, one call at a time."""
     h, h_name = X, "X"
-    caches: list[tuple[Any, ...]] = []
-    masks: list[Array | None] = []
-    outs: list[str] = []
-    for i, block in enumerate(model.blocks):
+    fwd = _Forward([], [], [], None, "")
+    for i, block in enumerate(be.model.blocks):
         n = i + 1
         block_in, in_name = h, h_name
         z, c_lin = block.linear.forward(h)
-        rec.add(f"l{n}", f"l{n} = {h_name} @ w{n} + b{n}", z, "forward")
-        a, c_act = block.act.forward(z)
+        rec.add(f"l{n}", f"l{n} = {h_name} @ w{n} + b{n}", z, "forward")  # copied: relu
+        a, c_act = block.act.forward(z)  # works in place in z
         rec.add(f"a{n}", f"a{n} = {spec.act}(l{n})", a, "forward")
         h, h_name = a, f"a{n}"
-        c_bn = c_dp = None
+        c_bn = c_dp = mask = None
         if block.bn is not None:
             h, c_bn = block.bn.forward(h, True)
-            rec.add(
-                f"a{n}_hat",
-                f"a{n}_hat = (a{n} - mean(a{n}, axis=0)) / sqrt(var(a{n}, axis=0) + {BN_EPS:g})",
-                c_bn[0],
-                "forward",
-            )
+            var = f"var(a{n}, axis=0) + {BN_EPS:g}"
+            rec.add(f"a{n}_hat", f"a{n}_hat = (a{n} - mean(a{n}, axis=0)) / sqrt({var})",
+                    c_bn[0], "forward")  # fmt: skip
             rec.add(f"bn{n}", f"bn{n} = gamma{n} * a{n}_hat + beta{n}", h, "forward")
             h_name = f"bn{n}"
-        mask = None
         if block.dropout is not None:
-            h, c_dp = block.dropout.forward(h, True, be.rngs)
+            h, c_dp = block.dropout.forward(h, True, be.rngs)  # the engine's own draw
             p = float(be.model.dp_rates[0])
             mask = np.ones_like(h) if c_dp is None else c_dp
-            rec.add(
-                f"mask{n}",
-                f"mask{n} = (U(0,1) >= {p:g}) / (1 - {p:g}), drawn by the engine",
-                mask,
-                "forward",
-            )
+            rec.add(f"mask{n}", f"mask{n} = (U(0,1) >= {p:g}) / (1 - {p:g}), drawn by the engine",
+                    mask, "forward")  # fmt: skip
             rec.add(f"dp{n}", f"dp{n} = {h_name} * mask{n}", h, "forward")
             h_name = f"dp{n}"
         if block.residual is not None:
             h, _ = block.residual.forward(block_in, h)
             rec.add(f"r{n}", f"r{n} = {in_name} + {h_name}", h, "forward")
             h_name = f"r{n}"
-        caches.append((c_lin, c_act, c_bn, c_dp))
-        masks.append(None if mask is None else np.asarray(mask[0]))
-        outs.append(h_name)
+        fwd.caches.append((c_lin, c_act, c_bn, c_dp))
+        fwd.masks.append(None if mask is None else np.asarray(mask[0]))
+        fwd.outs.append(h_name)
     L = spec.n_layer + 1
-    out, c_out = model.out.forward(h)
+    out, fwd.out_cache = be.model.out.forward(h)
+    fwd.last = h_name
     rec.add(f"l{L}", f"l{L} = {h_name} @ w{L} + b{L}", out, "forward")
+    return fwd, out
+
+
+def _cost(be: NumpyBackend, spec: ModelSpec, out: Array, y: Array, rec: _Recorder) -> Array:
+    """``Y_pred``, ``cost``, ``d_Y_pred`` and the engine's ``d_lL``, which it returns."""
+    L = spec.n_layer + 1
     f_pred, f_cost, f_dpred, f_dout = (t.format(L=L) for t in OUTPUT[spec.task])
-    out64 = np.asarray(out[0], np.float64)
     y_pred = _y_pred(spec.task, out[0])
     rec.add("Y_pred", f"Y_pred = {f_pred}", y_pred, "forward")
-    losses, dout = be.loss(out, y, True)
+    losses, dout = be.loss(out, y, True)  # from the logits, as the engine trains
     assert dout is not None
     rec.add("cost", f"cost = {f_cost}", np.asarray(losses[0]), "forward")
-
-    # --- backward: the same layers' backward, in reverse --------------------------------------
+    # The engine never forms d_Y_pred: it differentiates the cost by l_L in one stable
+    # step. It is computed here for the chain rule's sake, from the engine's Y_pred.
     with np.errstate(divide="ignore", invalid="ignore"):
-        d_pred = _d_y_pred(spec.task, np.asarray(y_pred, np.float64), np.asarray(y), out64.shape)
+        d_pred = _d_y_pred(spec.task, np.asarray(y_pred, np.float64), np.asarray(y), y_pred.shape)
     rec.add("d_Y_pred", f"d_Y_pred = {f_dpred}", d_pred.astype(out.dtype), "backward")
     if not np.isfinite(d_pred).all():
-        rec.quantities[
-            -1
-        ].note = f"not finite where Y_pred rounds to 0 or 1; the engine computes d_l{L} from l{L}"
+        why = f"not finite where Y_pred rounds to 0 or 1; the engine computes d_l{L} from l{L}"
+        rec.quantities[-1].note = why
     rec.add(f"d_l{L}", f"d_l{L} = {f_dout}", dout, "backward")
-    d, grads = model.out.backward(c_out, dout, need_dx=bool(model.blocks))
-    rec.add(f"d_w{L}", f"d_w{L} = {h_name}.T @ d_l{L}", _lecture("w", grads["weight"]), "backward")
-    rec.add(f"d_b{L}", f"d_b{L} = sum(d_l{L}, axis=0)", _lecture("b", grads["bias"]), "backward")
+    return dout
+
+
+def _backward(
+    be: NumpyBackend, spec: ModelSpec, fwd: _Forward, dout: Array, rec: _Recorder
+) -> None:
+    """The same layers' backward passes in reverse, as ``MLP.backward`` and ``Block.backward``."""
+    model, L = be.model, spec.n_layer + 1
+    d, g = model.out.backward(fwd.out_cache, dout, need_dx=bool(model.blocks))
+    rec.add(f"d_w{L}", f"d_w{L} = {fwd.last}.T @ d_l{L}", _lecture("w", g["weight"]), "backward")
+    rec.add(f"d_b{L}", f"d_b{L} = sum(d_l{L}, axis=0)", _lecture("b", g["bias"]), "backward")
     up = L  # the layer whose input gradient d is
     for i in range(len(model.blocks) - 1, -1, -1):
         block, n = model.blocks[i], i + 1
-        c_lin, c_act, c_bn, c_dp = caches[i]
+        c_lin, c_act, c_bn, c_dp = fwd.caches[i]
         assert d is not None
-        name = outs[i]
-        skip = (
-            f" + d_r{up}"
-            if up <= spec.n_layer and model.blocks[up - 1].residual is not None
-            else ""
-        )
+        name = fwd.outs[i]
+        above_residual = up <= spec.n_layer and model.blocks[up - 1].residual is not None
+        skip = f" + d_r{up}" if above_residual else ""
         rec.add(f"d_{name}", f"d_{name} = d_l{up} @ w{up}.T{skip}", d, "backward")
         dh = d
         if block.residual is not None:  # the branch below the skip gets d unchanged
@@ -556,49 +579,24 @@ def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, d
             rec.add(f"d_{below}", f"d_{below} = d_dp{n} * mask{n}", d, "backward")
         if block.bn is not None:
             d, g = block.bn.backward(c_bn, d)
-            rec.add(
-                f"d_gamma{n}",
-                f"d_gamma{n} = sum(d_bn{n} * a{n}_hat, axis=0)",
-                _lecture("g", g["weight"]),
-                "backward",
-            )
-            rec.add(
-                f"d_beta{n}",
-                f"d_beta{n} = sum(d_bn{n}, axis=0)",
-                _lecture("g", g["bias"]),
-                "backward",
-            )
-            rec.add(
-                f"d_a{n}",
+            gamma, beta = _lecture("g", g["weight"]), _lecture("g", g["bias"])
+            rec.add(f"d_gamma{n}", f"d_gamma{n} = sum(d_bn{n} * a{n}_hat, axis=0)", gamma,
+                    "backward")  # fmt: skip
+            rec.add(f"d_beta{n}", f"d_beta{n} = sum(d_bn{n}, axis=0)", beta, "backward")
+            formula = (
                 f"d_a{n} = gamma{n} / sqrt(var(a{n}) + eps) * (d_bn{n} - mean(d_bn{n}, axis=0)"
-                f" - a{n}_hat * mean(d_bn{n} * a{n}_hat, axis=0))",
-                d,
-                "backward",
+                f" - a{n}_hat * mean(d_bn{n} * a{n}_hat, axis=0))"
             )
+            rec.add(f"d_a{n}", formula, d, "backward")
         d, _ = block.act.backward(c_act, d)
         rec.add(f"d_l{n}", f"d_l{n} = d_a{n} * {ACT_PRIME[spec.act].format(n=n)}", d, "backward")
-        x_name = "X" if i == 0 else outs[i - 1]
+        x_name = "X" if i == 0 else fwd.outs[i - 1]
         dx, g = block.linear.backward(c_lin, d, need_dx=i > 0)
         rec.add(f"d_w{n}", f"d_w{n} = {x_name}.T @ d_l{n}", _lecture("w", g["weight"]), "backward")
         rec.add(f"d_b{n}", f"d_b{n} = sum(d_l{n}, axis=0)", _lecture("b", g["bias"]), "backward")
         if block.residual is not None and dx is not None:
             dx += dh  # as Block.backward: the skip's gradient joins the linear path's
         d, up = dx, n
-    grads_by_name = unstack(model.layout, model.flat_grads, {}, 0)
-
-    # --- update: the config's optimizer, as the engine steps it ------------------------------
-    be.set_lr(np.array([lr]))
-    be.optimizer.step(model.flat_grads)
-    after = model.state_dict(0)
-    opt = optim_of(start.cfg)
-    for state_name, lname in names.items():
-        rec.add(
-            f"new_{lname}",
-            _update_formula(opt, lname, lr),
-            _lecture(lname, after[state_name]),
-            "update",
-        )
-    return rec, {"before": before, "after": after, "grads": grads_by_name, "masks": masks}
 
 
 def _inner_name(block: Any, n: int) -> str:
@@ -630,13 +628,28 @@ def _d_y_pred(task: str, y_pred: Array, y: Array, shape: tuple[int, ...]) -> Arr
 
 
 def _update_formula(opt: OptimSpec, p: str, lr: float) -> str:
-    wd = f" + {opt.l2_coef:g} * {p}" if opt.l2_coef and opt.name != "adamw" else ""
+    """The update of parameter ``p`` as torch.optim writes it (``g`` is ``d_p`` plus L2)."""
+    wd = opt.l2_coef
+    g = f"(d_{p} + {wd:g} * {p})" if wd and opt.name != "adamw" else f"d_{p}"
+    at = f"   (lr = {lr:g})"
     if opt.name == "sgd" and not opt.mm:
-        grad = f"(d_{p}{wd})" if wd else f"d_{p}"
-        return f"new_{p} = {p} - lr * {grad}   (lr = {lr:g})"
+        return f"new_{p} = {p} - lr * {g}{at}"
     if opt.name == "sgd":
-        return f"new_{p} = {p} - lr * buf, buf = {opt.mm:g} * buf + d_{p}{wd}   (lr = {lr:g})"
-    return f"new_{p} = {opt.name} step of {p} with d_{p}{wd}   (lr = {lr:g}, torch.optim's formula)"
+        return f"new_{p} = {p} - lr * buf,  buf = {opt.mm:g} * buf + {g}{at}"
+    if opt.name == "rmsprop":
+        step = f"{g} / (sqrt(sq) + 1e-8),  sq = 0.99 * sq + 0.01 * {g}**2"
+        if opt.mm:
+            return f"new_{p} = {p} - lr * buf,  buf = {opt.mm:g} * buf + {step}{at}"
+        return f"new_{p} = {p} - lr * {step}{at}"
+    if opt.name == "adagrad":
+        return f"new_{p} = {p} - lr * {g} / (sqrt(sum) + 1e-10),  sum = sum + {g}**2{at}"
+    adam = (
+        f"lr * m_hat / (sqrt(v_hat) + 1e-8),  m = 0.9 * m + 0.1 * {g}, "
+        f"v = 0.999 * v + 0.001 * {g}**2, hats divided by (1 - beta**t)"
+    )
+    if opt.name == "adamw" and wd:
+        return f"new_{p} = {p} * (1 - lr * {wd:g}) - {adam}{at}"
+    return f"new_{p} = {p} - {adam}{at}"
 
 
 # --- the autograd reference ---------------------------------------------------------------------

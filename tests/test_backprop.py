@@ -222,6 +222,7 @@ def test_cli_resume_starts_from_the_runs_checkpoint(run_cli, tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr
     assert "step 40 " in proc.stdout.splitlines()[0]
     trace = backprop(resume=run_dir)
+    assert backprop(resume=run_dir, step=7).step == 47  # the run has finished: it trains on
     for name, value in load_run(run_dir).weights.items():
         np.testing.assert_array_equal(trace.weights[name], value, err_msg=name)
 

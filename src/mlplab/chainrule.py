@@ -27,6 +27,10 @@ which equals ``d_b`` here.
 Every quantity is compared with PyTorch autograd in float64 on the same weights, batch and
 dropout mask (``retain_grad`` on each intermediate tensor); each line shows the largest
 absolute difference, and :attr:`Trace.passed` says whether all are within tolerance.
+
+Used as ``mlplab backprop`` and as ``mlplab.backprop(config)``. The module is not called
+``backprop``: a submodule of that name would replace the function ``mlplab.backprop`` as
+soon as it is imported.
 """
 
 from __future__ import annotations
@@ -347,7 +351,7 @@ def _fresh(cfg: Config, weights: dict[str, Array] | None) -> _Start:
     return _Start(cfg, data, spec, backend, state, schedule_of(cfg))
 
 
-def _resumed(run_dir: Path) -> _Start:
+def _resumed(run_dir: Path, steps: int) -> _Start:
     from mlplab.runs.checkpoint import load_checkpoint
 
     if not (run_dir / "config.yaml").is_file():
@@ -369,8 +373,10 @@ def _resumed(run_dir: Path) -> _Start:
     assert isinstance(backend, NumpyBackend)
     schedule = schedule_of(cfg)
     if state.epoch >= schedule.epoch:
-        # A finished run: the step shown is the one that training on would take next.
-        schedule = dataclasses.replace(schedule, epoch=state.epoch + 1)
+        # A finished run: the steps shown are those that training on would take next, as
+        # if its epoch setting were just large enough.
+        n_batches = len(batch_bounds(len(data.y_train), schedule.batch_size))
+        schedule = dataclasses.replace(schedule, epoch=state.epoch + 1 + steps // n_batches)
     return _Start(cfg, data, spec, backend, state, schedule)
 
 
@@ -846,7 +852,7 @@ def backprop(
     if resume is not None:
         if config is not None or overrides or weights is not None:
             raise ConfigError("--resume traces the run's own config; give no other settings")
-        start = _resumed(Path(resume))
+        start = _resumed(Path(resume), step)
     else:
         start = _fresh(as_config(config, **overrides), weights)
     _advance(start, step)

@@ -25,6 +25,7 @@ __all__ = [
     "MLPRegressor",
     "Result",
     "__version__",
+    "backprop",
     "load_config",
     "load_dataset",
     "report",
@@ -42,6 +43,7 @@ _LAZY = {
     "sweep": ("mlplab.sweeps.api", "sweep"),
     "report": ("mlplab.reports.api", "report"),
     "run_gradcheck": ("mlplab.gradcheck", "run_gradcheck"),
+    "backprop": ("mlplab.chainrule", "backprop"),
     "MLPClassifier": ("mlplab.sklearn", "MLPClassifier"),
     "MLPRegressor": ("mlplab.sklearn", "MLPRegressor"),
 }

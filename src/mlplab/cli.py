@@ -43,6 +43,16 @@ examples:
   mlplab sweep --data moons --search random --trials 20 --lr loguniform:1e-4:1e-1 --hid_dim choice:8:32:128
 """
 
+EXAMPLES_BACKPROP = """Names follow the lecture: l1 = X @ w1 + b1, a1 = act(l1), ..., Y_pred, cost, d_Y_pred,
+d_l2, d_w2, d_a1, d_l1, d_w1, d_b1, then new_w1 = the optimizer's update. Exit status 1 when a
+quantity differs from torch autograd.
+examples:
+  mlplab backprop examples/xor_nn.yaml
+  mlplab backprop examples/xor_nn.yaml --step 100 --plot step100.png
+  mlplab backprop --data moons --n_samples 40 --batch_size 8 --n_layer 2 --use_bn --dp_rate 0.2
+  mlplab backprop --resume runs/xor-nn/xor-nn-3fa2b1
+"""
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2) and 'did you mean' for unknown flags."""
@@ -179,6 +189,16 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
     from mlplab.gradcheck import main as gradcheck_main
 
     return gradcheck_main(["--seed", str(args.seed)])
+
+
+def _cmd_backprop(args: argparse.Namespace) -> int:
+    from mlplab.chainrule import backprop_command
+
+    _config_path(args)
+    settings = _settings_from(args)
+    return backprop_command(
+        args.config, settings, args.step, args.resume, args.plot, args.threshold
+    )
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
@@ -322,6 +342,36 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_gradcheck,
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random test inputs")
+
+    p = add(
+        "backprop",
+        "show one training step by the chain rule: every quantity of the forward and backward "
+        "pass and the update, each checked against torch autograd",
+        _cmd_backprop,
+        epilog=EXAMPLES_BACKPROP,
+        formatter_class=fmt,
+    )
+    p.add_argument("--config", metavar="FILE.yaml", help="YAML file of settings; flags override it")
+    p.add_argument(
+        "config_file", nargs="?", metavar="FILE.yaml", help="the same as --config FILE.yaml"
+    )
+    p.add_argument(
+        "--step",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train N steps first, show step N (default 0)",
+    )
+    p.add_argument(
+        "--resume", metavar="RUN_DIR", help="start from a run's last checkpoint (its next step)"
+    )
+    p.add_argument(
+        "--plot", metavar="FILE.png", help="also draw the network with each weight and gradient"
+    )
+    p.add_argument(
+        "--threshold", type=int, default=24, metavar="N", help="elide values of more than N numbers"
+    )
+    _setting_flags(p, multi=False)
 
     add("datasets", "list the built-in datasets", _cmd_datasets)
 

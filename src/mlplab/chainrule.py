@@ -1,0 +1,929 @@
+"""The chain rule, step by step: every quantity of one training step, checked by autograd.
+
+:func:`backprop` takes a config (the one ``mlplab train`` takes), builds its NumPy engine
+with the config's real initial weights and data, and runs one training step through the
+engine's own layers (:mod:`mlplab.engines.numpy.layers`), one layer call at a time. It
+records every quantity on the way, with the lectures' names::
+
+    forward                       backward (d_x is dcost/dx)
+    l1 = X @ w1 + b1              d_Y_pred, d_l2 = d_Y_pred * Y_pred * (1 - Y_pred)
+    a1 = sigmoid(l1)              d_w2 = a1.T @ d_l2,  d_b2 = sum(d_l2, axis=0)
+    l2 = a1 @ w2 + b2             d_a1 = d_l2 @ w2.T
+    Y_pred = sigmoid(l2)          d_l1 = d_a1 * a1 * (1 - a1)
+    cost                          d_w1 = X.T @ d_l1,   d_b1 = sum(d_l1, axis=0)
+
+then the optimizer's update (``new_w1 = w1 - lr * d_w1`` for plain SGD). Deeper nets
+continue the numbering (``l3, a3``); batch norm adds ``a1_hat, bn1`` with ``gamma1, beta1``,
+dropout adds the engine's own mask ``mask1`` and ``dp1``, a residual block ``r1``.
+
+Weights are shown in the lecture's orientation, ``w [in, out]`` so that ``l = X @ w + b``;
+mlplab stores ``[out, in]`` as ``torch.nn.Linear`` does (``hidden.0.linear.weight`` is
+``w1.T``). Every ``d_`` quantity is the derivative of the cost that mlplab trains, the
+*mean* over the batch's rows, which is what autograd computes: the lecture's manual
+backprop (``examples/xor_backprop.py``) drops the ``1 / N`` of the mean, so its deltas and
+weight gradients are ``N`` times these, and its bias step uses the mean of the deltas,
+which equals ``d_b`` here.
+
+Every quantity is compared with PyTorch autograd in float64 on the same weights, batch and
+dropout mask (``retain_grad`` on each intermediate tensor); each line shows the largest
+absolute difference, and :attr:`Trace.passed` says whether all are within tolerance.
+
+Used as ``mlplab backprop`` and as ``mlplab.backprop(config)``. The module is not called
+``backprop``: a submodule of that name would replace the function ``mlplab.backprop`` as
+soon as it is imported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlplab.config import Config
+from mlplab.data.dataset import Dataset
+from mlplab.engines.backend import OptimSpec
+from mlplab.engines.init import run_streams
+from mlplab.engines.numpy.backend import NumpyBackend
+from mlplab.engines.numpy.model import unstack
+from mlplab.engines.spec import ModelSpec
+from mlplab.errors import CheckpointError, ConfigError
+from mlplab.runner import (
+    as_config,
+    cast_splits,
+    load_data,
+    lr_schedule_of,
+    model_init,
+    model_spec,
+    optim_of,
+    record_config,
+    restore_model,
+    restore_stack,
+    schedule_of,
+)
+from mlplab.training.loop import Schedule, batch_bounds, fit, lrs_at
+from mlplab.training.state import StackState
+
+Array = np.ndarray
+
+# Allowed max |ours - autograd| <= rtol * max |reference| + atol, per quantity: the engine
+# computes in its dtype, the reference in float64. float32 rounding (~6e-8) is amplified
+# where the model is ill-conditioned (batch norm over a nearly constant column divides by a
+# tiny std): 2e-4 has been seen after a few RMSprop steps, so float32 allows 1e-3, still far
+# below the O(1) error of a wrong formula; float64 is the tight check. atol only matters for
+# quantities that are zero up to rounding.
+TOLERANCE = {"float32": (1e-3, 1e-7), "float64": (1e-8, 1e-12)}
+THRESHOLD = 24  # values with more elements are elided, as numpy prints them
+BN_EPS = 1e-5  # torch.nn.BatchNorm1d's eps, as the engine's layer
+
+# d a / d l of each activation, as the trace writes it (n is the layer's number).
+ACT_PRIME = {
+    "sigmoid": "a{n} * (1 - a{n})",
+    "tanh": "(1 - a{n} ** 2)",
+    "relu": "(l{n} > 0)",
+    "leaky_relu": "where(l{n} > 0, 1, 0.01)",
+    "elu": "where(l{n} > 0, 1, exp(l{n}))",
+    "selu": "1.0507 * where(l{n} > 0, 1, 1.6733 * exp(l{n}))",
+    "gelu": "(Phi(l{n}) + l{n} * phi(l{n}))",
+    "silu": "sigmoid(l{n}) * (1 + l{n} * (1 - sigmoid(l{n})))",
+    "softplus": "sigmoid(l{n})",
+    "mish": "mish'(l{n})",
+    "identity": "1",
+}
+
+OUTPUT = {  # task: (Y_pred, cost, d_Y_pred, d_lL) formulas, L the output layer's number
+    "binary": (
+        "sigmoid(l{L})",
+        "-mean(Y * log(Y_pred) + (1 - Y) * log(1 - Y_pred))",
+        "(Y_pred - Y) / (Y_pred * (1 - Y_pred)) / N",
+        "d_Y_pred * Y_pred * (1 - Y_pred)   (= (Y_pred - Y) / N)",
+    ),
+    "multiclass": (
+        "softmax(l{L}, axis=1)",
+        "-mean(log(Y_pred[row, Y]))",
+        "-onehot(Y) / Y_pred / N",
+        "Y_pred * (d_Y_pred - sum(d_Y_pred * Y_pred, axis=1))   (= (Y_pred - onehot(Y)) / N)",
+    ),
+    "regression": (
+        "l{L}",
+        "mean((Y_pred - Y) ** 2)",
+        "2 * (Y_pred - Y) / Y_pred.size",
+        "d_Y_pred",
+    ),
+}
+
+
+@dataclass
+class Quantity:
+    """One named array of the step: its formula, the engine's value and autograd's.
+
+    ``reference`` is autograd's value (float64), or ``None`` for what has none (the data,
+    the weights before the step, the dropout mask the engine drew). ``note`` says why a
+    line is not checked where it is not.
+    """
+
+    name: str
+    formula: str
+    value: Array
+    reference: Array | None = None
+    phase: str = "forward"  # input | forward | backward | update
+    note: str = ""
+    scale: float = 0.0  # for sums over rows: the size of the terms (see _sum_scales)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.value.shape)
+
+    @property
+    def max_diff(self) -> float | None:
+        """``max |value - reference|``; ``None`` when there is no reference."""
+        if self.reference is None or self.note:
+            return None
+        diff = np.abs(np.asarray(self.value, np.float64) - self.reference)
+        return float(diff.max()) if diff.size else 0.0
+
+    def passed(self, rtol: float, atol: float = 0.0) -> bool:
+        """``max_diff <= rtol * max(max |reference|, scale) + atol`` (see TOLERANCE)."""
+        d = self.max_diff
+        if d is None:
+            return True
+        assert self.reference is not None
+        scale = float(np.abs(self.reference).max()) if self.reference.size else 0.0
+        scale = max(scale, self.scale)
+        return bool(np.isfinite(d) and d <= rtol * scale + atol)
+
+
+@dataclass
+class Trace:
+    """Every quantity of one training step, in the order the chain rule makes them.
+
+    ``quantities`` are in order (``trace["d_w1"]`` finds one by name); ``step`` is the
+    0-based optimizer step shown, ``tolerance`` the relative tolerance of the checks.
+    ``weights``/``grads``/``updated`` are the model's parameters by state name before the
+    step, their gradients and after the update (mlplab's ``[out, in]`` orientation).
+    """
+
+    quantities: list[Quantity]
+    step: int
+    epoch: int
+    batch: tuple[int, int]  # (0-based batch of the epoch, batches per epoch)
+    title: str
+    tolerance: tuple[float, float]  # (rtol, atol), see TOLERANCE
+    spec: ModelSpec
+    weights: dict[str, Array] = field(default_factory=dict)
+    grads: dict[str, Array] = field(default_factory=dict)
+    updated: dict[str, Array] = field(default_factory=dict)
+    feature_names: list[str] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> Quantity:
+        for q in self.quantities:
+            if q.name == name:
+                return q
+        raise KeyError(f"no quantity {name!r}; the trace has {', '.join(self.names)}")
+
+    @property
+    def names(self) -> list[str]:
+        return [q.name for q in self.quantities]
+
+    @property
+    def failed(self) -> list[Quantity]:
+        return [q for q in self.quantities if not q.passed(*self.tolerance)]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    @property
+    def max_diff(self) -> float:
+        return max((q.max_diff or 0.0 for q in self.quantities), default=0.0)
+
+    def verdict(self) -> str:
+        checked = [q for q in self.quantities if q.max_diff is not None]
+        if self.passed:
+            return (
+                f"verdict: ok, all {len(checked)} checked quantities equal torch autograd "
+                f"(largest difference {self.max_diff:.2e}; tolerance {self.tolerance[0]:g} "
+                f"relative + {self.tolerance[1]:g})"
+            )
+        bad = ", ".join(q.name for q in self.failed)
+        return f"verdict: FAILED, {len(self.failed)} of {len(checked)} differ from autograd: {bad}"
+
+    def to_text(self, threshold: int = THRESHOLD, precision: int = 6) -> str:
+        """The step as text: per quantity a line (name, shape, formula, check), then its value."""
+        lines = [self.title, ""]
+        width = max(len(q.name) for q in self.quantities)
+        phase = ""
+        for q in self.quantities:
+            if q.phase != phase:
+                phase = q.phase
+                lines.append(f"--- {phase} ---")
+            shape = "[" + ", ".join(map(str, q.shape)) + "]"
+            check = _check_text(q, self.tolerance)
+            lines.append(f"{q.name:<{width}}  {shape:<9} {q.formula}{check}")
+            body = format_value(q.value, threshold, precision)
+            lines += [" " * (width + 2) + row for row in body.splitlines()]
+        lines += ["", self.verdict()]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for q in self.quantities:
+            cells = (q.name, str(list(q.shape)), q.formula, _check_text(q, self.tolerance).strip())
+            name, shape, formula, check = (html.escape(c) for c in cells)
+            value = html.escape(format_value(q.value, THRESHOLD, 4))
+            rows.append(
+                f"<tr><td><b>{name}</b></td><td>{shape}</td><td><code>{formula}</code></td>"
+                f"<td>{check}</td><td><pre style='margin:0'>{value}</pre></td></tr>"
+            )
+        return (
+            f"<p>{html.escape(self.title)}</p><table><tr><th>name</th><th>shape</th>"
+            "<th>formula</th><th>vs autograd</th><th>value</th></tr>"
+            + "".join(rows)
+            + f"</table><p>{html.escape(self.verdict())}</p>"
+        )
+
+    def plot(self, path: str | Path) -> Path:
+        """Draw the network annotated with each weight's value and gradient; write ``path``."""
+        from mlplab.plots.network import layer_params, network_figure, node_positions
+
+        _check_drawable(self.spec)
+        label = f"step {self.step}, w: weight, d: dcost/dw; mlp {'-'.join(map(str, self.spec.widths()))}"
+        fig = network_figure(
+            self.weights, self.spec, self.feature_names, self.output_names, label=label
+        )
+        ax = fig.axes[0]
+        pos = node_positions(self.spec.widths())
+        params = layer_params(self.weights, self.spec)
+        grads = layer_params(self.grads, self.spec)
+        for layer, ((w, b), (dw, db)) in enumerate(zip(params, grads)):
+            for o in range(w.shape[0]):
+                for i in range(w.shape[1]):
+                    # Each label sits a third of the way along its edge, so labels of edges
+                    # into the same node do not meet.
+                    xy = pos[layer][i] + (pos[layer + 1][o] - pos[layer][i]) / 3.0
+                    ax.text(
+                        xy[0],
+                        xy[1],
+                        f"w {w[o, i]:.3g}\nd {dw[o, i]:.2g}",
+                        fontsize=6.5,
+                        ha="center",
+                        va="center",
+                        zorder=3,
+                        bbox={"fc": "white", "ec": "none", "alpha": 0.75, "pad": 0.5},
+                    )
+                x, y = pos[layer + 1][o]
+                ax.text(
+                    x,
+                    y - 0.32,
+                    f"b {b[o]:.3g}\nd {db[o]:.2g}",
+                    fontsize=6.5,
+                    ha="center",
+                    va="top",
+                    zorder=3,
+                )
+        out = Path(path)
+        fig.savefig(out, dpi=120)
+        return out
+
+
+def _check_drawable(spec: ModelSpec) -> None:
+    from mlplab.plots.network import MAX_UNITS, can_draw
+
+    if not can_draw(spec):
+        widths = "-".join(map(str, spec.widths()))
+        raise ConfigError(
+            f"--plot: the network diagram labels every weight of models with at most "
+            f"{MAX_UNITS} units per layer; this one is {widths}"
+        )
+
+
+def _check_text(q: Quantity, tol: tuple[float, float]) -> str:
+    if q.note:
+        return f"   ({q.note})"
+    d = q.max_diff
+    if d is None:
+        return ""
+    return f"   max diff {d:.1e} {'ok' if q.passed(*tol) else 'FAIL'}"
+
+
+def format_value(value: Array, threshold: int = THRESHOLD, precision: int = 6) -> str:
+    """``value`` as numpy prints it, elided past ``threshold`` elements."""
+    if value.ndim == 0:
+        return f"{float(value):.{precision + 4}g}"
+    return np.array2string(
+        np.asarray(value),
+        threshold=threshold,
+        edgeitems=2,
+        precision=precision,
+        suppress_small=False,
+    )
+
+
+# --- where the step is ------------------------------------------------------------------------
+
+
+@dataclass
+class _Start:
+    """The engine and loop state just before the step to trace, and what describes it."""
+
+    cfg: Config
+    data: Dataset
+    spec: ModelSpec
+    backend: NumpyBackend
+    state: StackState
+    schedule: Schedule
+
+
+def _fresh(cfg: Config, weights: dict[str, Array] | None) -> _Start:
+    data = load_data(cfg)
+    spec = model_spec(cfg, data)
+    backend = NumpyBackend(spec, [model_init(cfg, spec, weights)], dtype=cfg.dtype)
+    backend.set_data(cast_splits(data, cfg.dtype))
+    state = StackState.fresh([run_streams(cfg.seed).order])
+    return _Start(cfg, data, spec, backend, state, schedule_of(cfg))
+
+
+def _resumed(run_dir: Path, steps: int) -> _Start:
+    from mlplab.runs.checkpoint import load_checkpoint
+
+    if not (run_dir / "config.yaml").is_file():
+        raise CheckpointError(f"--resume {str(run_dir)!r}: not a run directory (no config.yaml)")
+    cfg = record_config(run_dir)
+    path = run_dir / "checkpoints" / "last.safetensors"
+    if not path.exists():
+        path = run_dir / "checkpoints" / "best.safetensors"
+    if not path.exists():
+        raise CheckpointError(f"--resume {str(run_dir)!r}: the run has no checkpoint yet")
+    ckpt = load_checkpoint(path)
+    data = load_data(cfg)
+    try:
+        spec = ModelSpec.from_dict(ckpt.meta["spec"])
+    except Exception as err:
+        raise CheckpointError(f"checkpoint {str(path)!r} has no readable model spec") from err
+    restored = restore_model(cfg, spec, ckpt, path)
+    backend, state = restore_stack([cfg], data, [spec], "numpy", [restored])
+    assert isinstance(backend, NumpyBackend)
+    schedule = schedule_of(cfg)
+    if state.epoch >= schedule.epoch:
+        # A finished run: the steps shown are those that training on would take next, as
+        # if its epoch setting were just large enough.
+        n_batches = len(batch_bounds(len(data.y_train), schedule.batch_size))
+        schedule = dataclasses.replace(schedule, epoch=state.epoch + 1 + steps // n_batches)
+    return _Start(cfg, data, spec, backend, state, schedule)
+
+
+def _advance(start: _Start, steps: int) -> None:
+    """Train ``steps`` steps with the real loop, stopping right before the next one."""
+    state, s = start.state, start.schedule
+    target = state.step + steps
+    fit(
+        start.backend,
+        start.data.task,
+        {"train": start.data.y_train, "val": start.data.y_val, "test": start.data.y_test},
+        s,
+        [lr_schedule_of(start.cfg)],
+        state,
+        should_stop=lambda: state.step >= target,
+    )
+    if state.step < target or state.epoch >= s.epoch:
+        n_batches = len(batch_bounds(len(start.data.y_train), s.batch_size))
+        total = s.epoch * n_batches
+        why = (
+            f"{s.epoch} epochs of {n_batches} batches" if state.step >= total else "it stops early"
+        )
+        raise ConfigError(
+            f"--step {target}: training ends after {state.step} steps ({why}); "
+            f"choose 0 to {state.step - 1}"
+        )
+
+
+def _batch(start: _Start) -> tuple[Array | None, int, int]:
+    """The rows of the next step (``None``: the full batch), its batch index and count."""
+    state, s = start.state, start.schedule
+    n = len(start.data.y_train)
+    bounds = batch_bounds(n, s.batch_size)
+    if len(bounds) == 1:
+        return None, 0, 1
+    rng = state.order_rngs[0]
+    if state.batch_in_epoch and state.epoch_start[0] is not None:
+        rng.bit_generator.state = state.epoch_start[0]  # replay this epoch's order
+    order = rng.permutation(n)
+    lo, hi = bounds[state.batch_in_epoch]
+    return order[None, lo:hi], state.batch_in_epoch, len(bounds)
+
+
+# --- the step, one layer call at a time --------------------------------------------------------
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.quantities: list[Quantity] = []
+
+    def add(self, name: str, formula: str, value: Array, phase: str) -> None:
+        v = np.array(value, copy=True)
+        self.quantities.append(Quantity(name, formula, v[0] if v.ndim == 3 else v, phase=phase))
+
+
+def _param_names(spec: ModelSpec) -> dict[str, str]:
+    """State name -> lecture name: ``hidden.0.linear.weight`` -> ``w1``, ``out.bias`` -> ``b2``."""
+    names: dict[str, str] = {}
+    for i in range(spec.n_layer):
+        n = i + 1
+        names[f"hidden.{i}.linear.weight"], names[f"hidden.{i}.linear.bias"] = f"w{n}", f"b{n}"
+        if spec.use_bn:
+            names[f"hidden.{i}.bn.weight"], names[f"hidden.{i}.bn.bias"] = f"gamma{n}", f"beta{n}"
+    L = spec.n_layer + 1
+    names["out.weight"], names["out.bias"] = f"w{L}", f"b{L}"
+    return names
+
+
+def _lecture(name: str, a: Array) -> Array:
+    """A parameter in the lecture's orientation: weights ``[in, out]``, vectors flat."""
+    a = np.asarray(a)
+    if a.ndim == 3:  # [K, ...] views of the engine
+        a = a[0]
+    if name.startswith("w"):
+        return a.T
+    return a.reshape(-1)
+
+
+@dataclass
+class _Forward:
+    """What the backward pass needs from the forward pass, block by block."""
+
+    caches: list[tuple[Any, ...]]  # each block's (linear, act, bn, dropout) caches
+    outs: list[str]  # each block's output name (a1, bn1, dp1 or r1)
+    masks: list[Array | None]  # each block's dropout mask as drawn, [N, D]
+    out_cache: Any  # the output layer's
+    last: str  # the name of the output layer's input
+
+
+def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, dict[str, Any]]:
+    """One training step through the engine's layers, recording every quantity."""
+    be, spec = start.backend, start.spec
+    rec = _Recorder()
+    X, y = be.data["train"]
+    if idx is not None:
+        X, y = X[idx], y[0][idx]
+    names = _param_names(spec)
+    before = be.model.state_dict(0)
+    rec.add("X", "the batch's inputs", X, "input")
+    rec.add("Y", "the batch's targets", y[0], "input")
+    for state_name, lname in names.items():
+        orient = " [in, out]" if lname.startswith("w") else ""
+        rec.add(lname, f"{state_name}{orient}", _lecture(lname, before[state_name]), "input")
+    fwd, out = _forward(be, spec, X, rec)
+    dout = _cost(be, spec, out, y, rec)
+    _backward(be, spec, fwd, dout, rec)
+    grads = unstack(be.model.layout, be.model.flat_grads, {}, 0)
+    # --- update: the config's optimizer, as the engine steps it ------------------------------
+    be.set_lr(np.array([lr]))
+    be.optimizer.step(be.model.flat_grads)
+    after = be.model.state_dict(0)
+    opt = optim_of(start.cfg)
+    for state_name, lname in names.items():
+        formula = _update_formula(opt, lname, lr)
+        rec.add(f"new_{lname}", formula, _lecture(lname, after[state_name]), "update")
+    return rec, {"before": before, "after": after, "grads": grads, "masks": fwd.masks}
+
+
+def _forward(be: NumpyBackend, spec: ModelSpec, X: Array, rec: _Recorder) -> tuple[_Forward, Array]:
+    """The engine's layers in ``Block.forward``'s order, one call at a time."""
+    h, h_name = X, "X"
+    fwd = _Forward([], [], [], None, "")
+    for i, block in enumerate(be.model.blocks):
+        n = i + 1
+        block_in, in_name = h, h_name
+        z, c_lin = block.linear.forward(h)
+        rec.add(f"l{n}", f"l{n} = {h_name} @ w{n} + b{n}", z, "forward")  # copied: relu
+        a, c_act = block.act.forward(z)  # works in place in z
+        rec.add(f"a{n}", f"a{n} = {spec.act}(l{n})", a, "forward")
+        h, h_name = a, f"a{n}"
+        c_bn = c_dp = mask = None
+        if block.bn is not None:
+            h, c_bn = block.bn.forward(h, True)
+            var = f"var(a{n}, axis=0) + {BN_EPS:g}"
+            rec.add(f"a{n}_hat", f"a{n}_hat = (a{n} - mean(a{n}, axis=0)) / sqrt({var})",
+                    c_bn[0], "forward")  # fmt: skip
+            rec.add(f"bn{n}", f"bn{n} = gamma{n} * a{n}_hat + beta{n}", h, "forward")
+            h_name = f"bn{n}"
+        if block.dropout is not None:
+            h, c_dp = block.dropout.forward(h, True, be.rngs)  # the engine's own draw
+            p = float(be.model.dp_rates[0])
+            mask = np.ones_like(h) if c_dp is None else c_dp
+            rec.add(f"mask{n}", f"mask{n} = (U(0,1) >= {p:g}) / (1 - {p:g}), drawn by the engine",
+                    mask, "forward")  # fmt: skip
+            rec.add(f"dp{n}", f"dp{n} = {h_name} * mask{n}", h, "forward")
+            h_name = f"dp{n}"
+        if block.residual is not None:
+            h, _ = block.residual.forward(block_in, h)
+            rec.add(f"r{n}", f"r{n} = {in_name} + {h_name}", h, "forward")
+            h_name = f"r{n}"
+        fwd.caches.append((c_lin, c_act, c_bn, c_dp))
+        fwd.masks.append(None if mask is None else np.asarray(mask[0]))
+        fwd.outs.append(h_name)
+    L = spec.n_layer + 1
+    out, fwd.out_cache = be.model.out.forward(h)
+    fwd.last = h_name
+    rec.add(f"l{L}", f"l{L} = {h_name} @ w{L} + b{L}", out, "forward")
+    return fwd, out
+
+
+def _cost(be: NumpyBackend, spec: ModelSpec, out: Array, y: Array, rec: _Recorder) -> Array:
+    """``Y_pred``, ``cost``, ``d_Y_pred`` and the engine's ``d_lL``, which it returns."""
+    L = spec.n_layer + 1
+    f_pred, f_cost, f_dpred, f_dout = (t.format(L=L) for t in OUTPUT[spec.task])
+    y_pred = _y_pred(spec.task, out[0])
+    rec.add("Y_pred", f"Y_pred = {f_pred}", y_pred, "forward")
+    losses, dout = be.loss(out, y, True)  # from the logits, as the engine trains
+    assert dout is not None
+    rec.add("cost", f"cost = {f_cost}", np.asarray(losses[0]), "forward")
+    # The engine never forms d_Y_pred: it differentiates the cost by l_L in one stable
+    # step. It is computed here for the chain rule's sake, from the engine's Y_pred.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_pred = _d_y_pred(spec.task, np.asarray(y_pred, np.float64), np.asarray(y), y_pred.shape)
+    rec.add("d_Y_pred", f"d_Y_pred = {f_dpred}", d_pred.astype(out.dtype), "backward")
+    if not np.isfinite(d_pred).all():
+        why = f"not finite where Y_pred rounds to 0 or 1; the engine computes d_l{L} from l{L}"
+        rec.quantities[-1].note = why
+    rec.add(f"d_l{L}", f"d_l{L} = {f_dout}", dout, "backward")
+    return dout
+
+
+def _backward(
+    be: NumpyBackend, spec: ModelSpec, fwd: _Forward, dout: Array, rec: _Recorder
+) -> None:
+    """The same layers' backward passes in reverse, as ``MLP.backward`` and ``Block.backward``."""
+    model, L = be.model, spec.n_layer + 1
+    d, g = model.out.backward(fwd.out_cache, dout, need_dx=bool(model.blocks))
+    rec.add(f"d_w{L}", f"d_w{L} = {fwd.last}.T @ d_l{L}", _lecture("w", g["weight"]), "backward")
+    rec.add(f"d_b{L}", f"d_b{L} = sum(d_l{L}, axis=0)", _lecture("b", g["bias"]), "backward")
+    up = L  # the layer whose input gradient d is
+    for i in range(len(model.blocks) - 1, -1, -1):
+        block, n = model.blocks[i], i + 1
+        c_lin, c_act, c_bn, c_dp = fwd.caches[i]
+        assert d is not None
+        name = fwd.outs[i]
+        above_residual = up <= spec.n_layer and model.blocks[up - 1].residual is not None
+        skip = f" + d_r{up}" if above_residual else ""
+        rec.add(f"d_{name}", f"d_{name} = d_l{up} @ w{up}.T{skip}", d, "backward")
+        dh = d
+        if block.residual is not None:  # the branch below the skip gets d unchanged
+            inner = _inner_name(block, n)
+            rec.add(f"d_{inner}", f"d_{inner} = d_r{n}", d, "backward")
+        if block.dropout is not None:
+            d, _ = block.dropout.backward(c_dp, d)
+            below = f"bn{n}" if block.bn is not None else f"a{n}"
+            rec.add(f"d_{below}", f"d_{below} = d_dp{n} * mask{n}", d, "backward")
+        if block.bn is not None:
+            d, g = block.bn.backward(c_bn, d)
+            gamma, beta = _lecture("g", g["weight"]), _lecture("g", g["bias"])
+            rec.add(f"d_gamma{n}", f"d_gamma{n} = sum(d_bn{n} * a{n}_hat, axis=0)", gamma,
+                    "backward")  # fmt: skip
+            rec.add(f"d_beta{n}", f"d_beta{n} = sum(d_bn{n}, axis=0)", beta, "backward")
+            formula = (
+                f"d_a{n} = gamma{n} / sqrt(var(a{n}) + eps) * (d_bn{n} - mean(d_bn{n}, axis=0)"
+                f" - a{n}_hat * mean(d_bn{n} * a{n}_hat, axis=0))"
+            )
+            rec.add(f"d_a{n}", formula, d, "backward")
+        d, _ = block.act.backward(c_act, d)
+        rec.add(f"d_l{n}", f"d_l{n} = d_a{n} * {ACT_PRIME[spec.act].format(n=n)}", d, "backward")
+        x_name = "X" if i == 0 else fwd.outs[i - 1]
+        dx, g = block.linear.backward(c_lin, d, need_dx=i > 0)
+        rec.add(f"d_w{n}", f"d_w{n} = {x_name}.T @ d_l{n}", _lecture("w", g["weight"]), "backward")
+        rec.add(f"d_b{n}", f"d_b{n} = sum(d_l{n}, axis=0)", _lecture("b", g["bias"]), "backward")
+        if block.residual is not None and dx is not None:
+            dx += dh  # as Block.backward: the skip's gradient joins the linear path's
+        d, up = dx, n
+
+
+def _inner_name(block: Any, n: int) -> str:
+    if block.dropout is not None:
+        return f"dp{n}"
+    return f"bn{n}" if block.bn is not None else f"a{n}"
+
+
+def _y_pred(task: str, out: Array) -> Array:
+    from mlplab.engines.numpy.functional import expit
+
+    if task == "binary":
+        return expit(out)
+    if task == "multiclass":
+        e = np.exp(out - out.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    return out.copy()
+
+
+def _d_y_pred(task: str, y_pred: Array, y: Array, shape: tuple[int, ...]) -> Array:
+    n = shape[0]
+    if task == "binary":
+        return (y_pred - y.reshape(shape)) / (y_pred * (1 - y_pred)) / n
+    if task == "multiclass":
+        onehot = np.zeros(shape)
+        onehot[np.arange(n), y.reshape(-1)] = 1.0
+        return -onehot / y_pred / n
+    return 2.0 * (y_pred - y.reshape(shape)) / y_pred.size
+
+
+def _update_formula(opt: OptimSpec, p: str, lr: float) -> str:
+    """The update of parameter ``p`` as torch.optim writes it (``g`` is ``d_p`` plus L2)."""
+    wd = opt.l2_coef
+    g = f"(d_{p} + {wd:g} * {p})" if wd and opt.name != "adamw" else f"d_{p}"
+    at = f"   (lr = {lr:g})"
+    if opt.name == "sgd" and not opt.mm:
+        return f"new_{p} = {p} - lr * {g}{at}"
+    if opt.name == "sgd":
+        return f"new_{p} = {p} - lr * buf,  buf = {opt.mm:g} * buf + {g}{at}"
+    if opt.name == "rmsprop":
+        step = f"{g} / (sqrt(sq) + 1e-8),  sq = 0.99 * sq + 0.01 * {g}**2"
+        if opt.mm:
+            return f"new_{p} = {p} - lr * buf,  buf = {opt.mm:g} * buf + {step}{at}"
+        return f"new_{p} = {p} - lr * {step}{at}"
+    if opt.name == "adagrad":
+        return f"new_{p} = {p} - lr * {g} / (sqrt(sum) + 1e-10),  sum = sum + {g}**2{at}"
+    adam = (
+        f"lr * m_hat / (sqrt(v_hat) + 1e-8),  m = 0.9 * m + 0.1 * {g}, "
+        f"v = 0.999 * v + 0.001 * {g}**2, hats divided by (1 - beta**t)"
+    )
+    if opt.name == "adamw" and wd:
+        return f"new_{p} = {p} * (1 - lr * {wd:g}) - {adam}{at}"
+    return f"new_{p} = {p} - {adam}{at}"
+
+
+# --- the autograd reference ---------------------------------------------------------------------
+
+
+def _reference(start: _Start, rec: _Recorder, ctx: dict[str, Any], lr: float) -> None:
+    """Fill every quantity's ``reference`` from torch autograd in float64."""
+    import torch
+    import torch.nn.functional as F
+
+    from mlplab.gradcheck import TORCH_ACTIVATIONS, TORCH_LOSSES, torch_optimizer
+
+    spec = start.spec
+    q = {x.name: x for x in rec.quantities}
+    names = _param_names(spec)
+    before = ctx["before"]
+    P = {
+        k: torch.tensor(np.asarray(before[k], np.float64), requires_grad=True) for k in names
+    }  # leaves, mlplab's [out, in]
+    ref: dict[str, torch.Tensor] = {}
+
+    def keep(name: str, t: torch.Tensor) -> torch.Tensor:
+        if t.requires_grad:
+            t.retain_grad()
+        ref[name] = t
+        return t
+
+    X = torch.tensor(np.asarray(q["X"].value, np.float64))
+    h = X
+    act = TORCH_ACTIVATIONS[spec.act]()
+    for i in range(spec.n_layer):
+        n, pre = i + 1, f"hidden.{i}"
+        block_in = h
+        z = keep(f"l{n}", h @ P[f"{pre}.linear.weight"].T + P[f"{pre}.linear.bias"])
+        h = keep(f"a{n}", act(z))
+        if spec.use_bn:
+            mean, var = h.mean(0), h.var(0, unbiased=False)
+            keep(f"a{n}_hat", (h - mean) / torch.sqrt(var + BN_EPS))
+            rm = torch.tensor(np.asarray(before[f"{pre}.bn.running_mean"], np.float64))
+            rv = torch.tensor(np.asarray(before[f"{pre}.bn.running_var"], np.float64))
+            h = keep(
+                f"bn{n}",
+                F.batch_norm(
+                    h,
+                    rm,
+                    rv,
+                    P[f"{pre}.bn.weight"],
+                    P[f"{pre}.bn.bias"],
+                    training=True,
+                    momentum=0.1,
+                    eps=BN_EPS,
+                ),
+            )
+        mask = ctx["masks"][i]
+        if mask is not None:
+            h = keep(f"dp{n}", h * torch.tensor(np.asarray(mask, np.float64)))
+        if spec.is_residual(i):
+            h = keep(f"r{n}", block_in + h)
+    L = spec.n_layer + 1
+    out = keep(f"l{L}", h @ P["out.weight"].T + P["out.bias"])
+    yv = np.asarray(q["Y"].value)
+    Y = torch.tensor(yv.reshape(-1) if spec.task == "multiclass" else yv.astype(np.float64))
+    if spec.task == "multiclass":
+        Y = Y.long()
+    cost = keep("cost", TORCH_LOSSES[spec.loss]()(out, Y))  # on logits, as the engine
+    cost.backward()
+
+    # d_Y_pred: autograd of the cost written with Y_pred, the lecture's form.
+    yp = torch.tensor(np.asarray(q["Y_pred"].value, np.float64), requires_grad=True)
+    if spec.task == "binary":
+        F.binary_cross_entropy(yp, Y).backward()
+        y_pred_ref = torch.sigmoid(out)
+    elif spec.task == "multiclass":
+        F.nll_loss(torch.log(yp), Y).backward()
+        y_pred_ref = torch.softmax(out, dim=1)
+    else:
+        F.mse_loss(yp, Y).backward()
+        y_pred_ref = out
+    assert yp.grad is not None
+    refs: dict[str, np.ndarray] = {
+        "Y_pred": y_pred_ref.detach().numpy(),
+        "d_Y_pred": yp.grad.numpy(),
+    }
+    for name, t in ref.items():
+        refs[name] = t.detach().numpy()
+        if t.grad is not None:
+            refs[f"d_{name}"] = t.grad.numpy()
+    for state_name, lname in names.items():
+        g = P[state_name].grad
+        assert g is not None
+        refs[f"d_{lname}"] = _lecture(lname, g.numpy())
+
+    # The update: torch.optim from the engine's optimizer state and the engine's own
+    # gradients (checked above), so that this line checks the update formula alone: Adam
+    # would turn the rounding noise of a gradient that is zero up to rounding into a whole
+    # step of lr.
+    params = [torch.nn.Parameter(P[k].detach().clone()) for k in names]
+    for p, k in zip(params, names):
+        p.grad = torch.tensor(np.asarray(ctx["grads"][k], np.float64))
+    o = optim_of(start.cfg)
+    topt = torch_optimizer(params, OptimSpec(o.name, lr, o.mm, o.l2_coef))
+    saved = ctx.get("optim")
+    if saved is not None and saved.optim_meta.get("step", 0) > 0:
+        for p, k in zip(params, names):
+            st = topt.state[p]
+            st["step"] = torch.tensor(float(saved.optim_meta["step"]))
+            for key, arr in saved.optim.items():
+                pname, sname = key.rsplit(".", 1)
+                if pname == k:
+                    st[sname] = torch.tensor(np.asarray(arr, np.float64))
+    topt.step()
+    for p, lname in zip(params, names.values()):
+        refs[f"new_{lname}"] = _lecture(lname, p.detach().numpy())
+    scales = _sum_scales(spec, refs, q["X"].value)
+    for x in rec.quantities:
+        x.scale = scales.get(x.name, 0.0)
+        if x.phase != "input" and not x.name.startswith("mask") and x.name in refs:
+            x.reference = np.asarray(refs[x.name], np.float64).reshape(x.value.shape)
+        elif x.phase != "input" and not x.name.startswith("mask"):
+            x.note = x.note or "no autograd counterpart"
+
+
+def _sum_scales(spec: ModelSpec, refs: dict[str, np.ndarray], X: Array) -> dict[str, float]:
+    """The size of the terms that each sum over rows adds up, from the reference values.
+
+    A sum that nearly cancels (a bias gradient under batch norm, whose input has zero mean
+    over the rows) carries rounding of the size of its terms, not of its result: its check
+    is relative to ``sum |terms|``.
+    """
+    out: dict[str, float] = {}
+    a = np.abs
+    for i in range(spec.n_layer + 1):
+        n = i + 1
+        d_l = refs.get(f"d_l{n}")
+        if d_l is None:
+            continue
+        x = a(np.asarray(X, np.float64)) if i == 0 else a(refs[_block_out(spec, i - 1)])
+        out[f"d_b{n}"] = float(a(d_l).sum(axis=0).max())
+        out[f"d_w{n}"] = float((x.T @ a(d_l)).max())
+        if spec.use_bn and i < spec.n_layer and f"d_bn{n}" in refs:
+            d_bn, hat = a(refs[f"d_bn{n}"]), a(refs[f"a{n}_hat"])
+            out[f"d_beta{n}"] = float(d_bn.sum(axis=0).max())
+            out[f"d_gamma{n}"] = float((d_bn * hat).sum(axis=0).max())
+            out[f"d_a{n}"] = float(a(refs[f"d_a{n}"]).max() + (d_bn + hat * d_bn.mean(0)).max())
+    return out
+
+
+def _block_out(spec: ModelSpec, i: int) -> str:
+    """The name of hidden block ``i``'s output (0-based ``i``), as the trace names it."""
+    n = i + 1
+    if spec.is_residual(i):
+        return f"r{n}"
+    if spec.dp_rate > 0:
+        return f"dp{n}"
+    return f"bn{n}" if spec.use_bn else f"a{n}"
+
+
+# --- the entry points ---------------------------------------------------------------------------
+
+
+def backprop(
+    config: Config | dict[str, Any] | str | Path | None = None,
+    *,
+    step: int = 0,
+    resume: str | Path | None = None,
+    weights: dict[str, Array] | None = None,
+    **overrides: Any,
+) -> Trace:
+    """Trace one training step of ``config`` through the NumPy engine, checked by autograd.
+
+    Parameters
+    ----------
+    config : Config, dict of settings, or YAML path
+        What ``mlplab train`` takes; ``overrides`` are settings on top. The model, data,
+        first batch, initial weights (``init``), optimizer and dropout stream are the
+        config's own, whatever its ``engine``: the trace runs the NumPy engine.
+    step : int
+        0-based optimizer step to show (default 0, the first): the real training loop
+        trains ``step`` steps first.
+    resume : path of a run directory, optional
+        Start from that run's last checkpoint (weights, optimizer state, data order and
+        dropout stream) instead of ``config``; the step shown is the run's next one
+        (``step`` more after it). A finished run shows the step training on would take.
+    weights : dict of ndarray, optional
+        Initial parameters and buffers by state name (``[out, in]``), instead of ``init``'s.
+
+    Returns
+    -------
+    Trace
+        ``print(trace)`` shows it; ``trace.passed`` is the autograd verdict.
+    """
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ConfigError(f"--step must be a non-negative integer (got {step!r})")
+    if resume is not None:
+        if config is not None or overrides or weights is not None:
+            raise ConfigError("--resume traces the run's own config; give no other settings")
+        start = _resumed(Path(resume), step)
+    else:
+        start = _fresh(as_config(config, **overrides), weights)
+    _advance(start, step)
+    be, state = start.backend, start.state
+    before_optim = be.export(0)
+    lr = float(lrs_at(state.epoch, start.schedule.epoch, [lr_schedule_of(start.cfg)])[0])
+    idx, b, nb = _batch(start)
+    rec, ctx = _run_step(start, idx, lr)
+    ctx["optim"] = before_optim
+    _reference(start, rec, ctx, lr)
+    c, spec = start.cfg, start.spec
+    widths = "-".join(map(str, spec.widths()))
+    title = (
+        f"mlplab backprop: step {state.step} (epoch {state.epoch}, batch {b + 1} of {nb}), "
+        f"data {c.data}, {widths} {spec.act}"
+        + (", batch norm" if spec.use_bn else "")
+        + (f", dropout {spec.dp_rate:g}" if spec.dp_rate else "")
+        + (", residual" if spec.sc_type == "residual" else "")
+        + f", {spec.loss} loss, {c.optim} lr {lr:g}, {c.dtype}; checked against torch autograd (float64)"
+    )
+    d = start.data
+    return Trace(
+        rec.quantities,
+        state.step,
+        state.epoch,
+        (b, nb),
+        title,
+        TOLERANCE[c.dtype],
+        spec,
+        ctx["before"],
+        ctx["grads"],
+        ctx["after"],
+        list(d.feature_names or [f"x{i + 1}" for i in range(spec.in_dim)]),
+        _output_names(d),
+    )
+
+
+def _output_names(d: Dataset) -> list[str]:
+    if d.task == "binary":
+        return [f"P({(d.class_names or ['0', '1'])[1]})"]
+    return list(d.class_names or []) if d.task == "multiclass" else list(d.target_names)
+
+
+def backprop_command(
+    config: str | None,
+    settings: dict[str, Any],
+    step: int,
+    resume: str | None,
+    plot: str | None,
+    threshold: int,
+    echo: Callable[[str], None] = print,
+) -> int:
+    """``mlplab backprop``: print the trace; 1 if a quantity differs from autograd."""
+    if threshold < 1:
+        raise ConfigError(f"--threshold must be a positive integer (got {threshold})")
+    if plot is not None and Path(plot).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ConfigError(f"--plot {plot!r}: give a file name ending in .png, .svg or .pdf")
+    if plot is not None and not Path(plot).resolve().parent.is_dir():
+        raise ConfigError(f"--plot {plot!r}: the folder {str(Path(plot).parent)!r} does not exist")
+    if resume is not None:
+        if config or settings:
+            raise ConfigError("--resume traces the run's own config; give no other settings")
+        trace = backprop(step=step, resume=resume)
+    else:
+        trace = backprop(config, step=step, **settings)
+    if plot is not None:
+        _check_drawable(trace.spec)  # before printing: a refused --plot prints no trace
+    echo(trace.to_text(threshold=threshold))
+    if plot is not None:
+        echo(f"network diagram: {trace.plot(plot)}")
+    return 0 if trace.passed else 1
+
+
+__all__ = ["Quantity", "Trace", "backprop", "backprop_command", "format_value"]

@@ -1,0 +1,258 @@
+"""``mlplab backprop``: the chain rule of one real training step, checked by autograd.
+
+The lecture's manual backprop script gives the reference numbers for the 2-2-1 sigmoid
+network; torch autograd those of every depth, activation, loss, batch norm and dropout;
+the real training loop those of the step after; real processes the command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES, assert_one_line_error
+from mlplab.chainrule import Trace, backprop, backprop_command
+from mlplab.engines.numpy import functional
+from mlplab.engines.numpy.functional import ACTIVATIONS
+
+SCRIPT = EXAMPLES / "xor_backprop.py"
+
+
+def _script_step0() -> dict[str, np.ndarray]:
+    """Every variable of ``examples/xor_backprop.py`` after its first step (step 0)."""
+    source = SCRIPT.read_text()
+    assert "STEPS = 10001" in source
+    scope: dict[str, object] = {"__name__": "xor_backprop"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(source.replace("STEPS = 10001", "STEPS = 1"), str(SCRIPT), "exec"), scope)
+    return {k: np.asarray(v) for k, v in scope.items() if isinstance(v, np.ndarray | float)}
+
+
+def _script_weights() -> dict[str, np.ndarray]:
+    """The script's initial weights (same seed, same draws), in mlplab's [out, in] names."""
+    rng = np.random.default_rng(777)
+    w1, b1 = rng.standard_normal((2, 2)), rng.standard_normal((2,))
+    w2, b2 = rng.standard_normal((2, 1)), rng.standard_normal((1,))
+    return {
+        "hidden.0.linear.weight": w1.T,
+        "hidden.0.linear.bias": b1,
+        "out.weight": w2.T,
+        "out.bias": b2,
+    }
+
+
+XOR_221 = dict(
+    data="xor", n_layer=1, hid_dim=2, act="sigmoid", optim="sgd", lr=1.0, epoch=1, seed=777
+)
+
+
+def test_xor_221_equals_the_lecture_script_line_by_line() -> None:
+    s = _script_step0()
+    trace = backprop(XOR_221, dtype="float64", weights=_script_weights())
+    assert trace.passed, trace.verdict()
+    n = len(s["X"])  # the script's deltas are of the summed cost: n times mlplab's (the mean's)
+
+    def same(name: str, expected: np.ndarray, rtol: float = 1e-12) -> None:
+        np.testing.assert_allclose(trace[name].value, expected, rtol=rtol, atol=1e-15, err_msg=name)
+
+    for name in ("X", "Y", "l1", "a1", "l2", "Y_pred"):
+        same(name, s[name])
+    same("cost", s["cost"])
+    # The script adds 1e-7 to d_Y_pred's denominator (relative ~4e-7 here); the rest is exact.
+    for name in ("d_Y_pred", "d_l2", "d_w2", "d_a1", "d_l1", "d_w1"):
+        np.testing.assert_allclose(trace[name].value * n, s[name], rtol=1e-6, err_msg=name)
+    assert not np.allclose(trace["d_w1"].value * n, s["d_w1"], rtol=1e-12)  # the 1e-7 shows
+    # Its bias step is by the mean of the deltas: exactly d_b here, and the same new bias.
+    for b in ("b1", "b2"):
+        same(f"d_{b}", s[f"d_{b}"].mean(axis=0), rtol=1e-6)
+        same(f"new_{b}", s[b], rtol=1e-6)
+    # Its weight step is by the summed gradient: lr * n * d_w of the mean cost.
+    for w in ("w1", "w2"):
+        np.testing.assert_allclose(
+            trace[w].value - 1.0 * n * trace[f"d_{w}"].value, s[w], rtol=1e-6, err_msg=w
+        )
+        np.testing.assert_allclose(
+            trace[f"new_{w}"].value, trace[w].value - trace[f"d_{w}"].value, rtol=1e-12
+        )
+
+
+def test_lecture_names_in_order_for_xor_nn() -> None:
+    trace = backprop(EXAMPLES / "xor_nn.yaml")
+    lecture = ["l1", "a1", "l2", "Y_pred", "cost", "d_Y_pred", "d_l2", "d_w2", "d_a1", "d_l1"]
+    lecture += ["d_w1", "d_b1", "d_b2", "new_w1", "new_b1", "new_w2", "new_b2"]
+    assert set(lecture) <= set(trace.names)
+    order = [trace.names.index(n) for n in lecture[:11]]
+    assert order == sorted(order)
+    assert trace["l1"].formula == "l1 = X @ w1 + b1"
+    assert trace["d_l1"].formula == "d_l1 = d_a1 * a1 * (1 - a1)"
+    assert trace["d_w1"].formula == "d_w1 = X.T @ d_l1"
+    assert trace["w1"].shape == (2, 2) and trace["d_w2"].shape == (2, 1)
+    # init: torch gives the slide's own first cost
+    assert float(trace["cost"].value) == pytest.approx(0.7434073090553284, rel=1e-6)
+
+
+VARIANTS = {
+    "plain": dict(use_bn=False, dp_rate=0.0, sc_type="none"),
+    "bn": dict(use_bn=True, dp_rate=0.0, sc_type="none"),
+    "dropout": dict(use_bn=False, dp_rate=0.3, sc_type="none"),
+    "bn+dropout+residual": dict(use_bn=True, dp_rate=0.25, sc_type="residual"),
+}
+DATA = {"bce": "moons", "cross_entropy": "ring", "mse": "sinlog"}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("loss", list(DATA))
+def test_every_activation_depth_loss_and_layer_agrees_with_autograd(
+    loss: str, depth: int, variant: str
+) -> None:
+    for j, act in enumerate(ACTIVATIONS):
+        dtype = ("float32", "float64")[j % 2]  # the default dtype, and the exact one
+        trace = backprop(
+            data=DATA[loss], n_samples=40, batch_size=8, n_layer=depth, hid_dim=4, act=act,
+            optim="adam", lr=0.01, epoch=2, dtype=dtype, seed=3, step=1, **VARIANTS[variant],
+        )  # fmt: skip
+        assert trace.passed, (act, trace.verdict())
+        checked = [q for q in trace.quantities if q.max_diff is not None]
+        assert len(checked) >= 4 * depth + 8  # every layer's quantities were compared
+        L = depth + 1
+        assert {f"l{L}", f"d_w{L}", "d_w1", f"new_w{L}"} <= set(trace.names)
+        assert trace.spec.loss == loss
+        if VARIANTS[variant]["dp_rate"]:
+            mask = trace["mask1"].value
+            kept = 1 / (1 - VARIANTS[variant]["dp_rate"])
+            assert (np.isclose(mask, 0) | np.isclose(mask, kept)).all() and (mask == 0).any()
+        if VARIANTS[variant]["use_bn"]:
+            assert f"d_gamma{depth}" in trace.names and f"a{depth}_hat" in trace.names
+
+
+@pytest.mark.parametrize("optim", ["sgd", "rmsprop", "adagrad", "adam", "adamw"])
+def test_update_is_the_optimizers_after_steps_of_state(optim: str) -> None:
+    """Momentum and moment estimates carried from earlier steps: torch.optim agrees."""
+    trace = backprop(
+        data="ring", n_samples=40, batch_size=8, n_layer=2, hid_dim=4, act="tanh", use_bn=True,
+        dp_rate=0.2, optim=optim, lr=0.05, mm=0.9, l2_coef=0.01, epoch=3, seed=1, step=6,
+        lr_schedule="cosine",
+    )  # fmt: skip
+    assert trace.passed, trace.verdict()
+    assert trace["new_w1"].max_diff is not None
+
+
+def test_the_step_is_the_training_loops_step() -> None:
+    """Step k's update, dropout draw and batch-norm statistics are what training does next."""
+    cfg = dict(
+        data="moons", n_samples=40, batch_size=16, n_layer=2, hid_dim=5, act="relu",
+        use_bn=True, dp_rate=0.3, optim="adam", lr=0.01, epoch=3, seed=5,
+    )  # fmt: skip
+    for k in (0, 2, 3):  # 3 batches an epoch: step 3 opens the second epoch
+        now, after = backprop(cfg, step=k), backprop(cfg, step=k + 1)
+        assert now.step == k and after.step == k + 1
+        assert after.weights.keys() == now.updated.keys()
+        for name, value in after.weights.items():
+            np.testing.assert_array_equal(value, now.updated[name], err_msg=f"{k} {name}")
+    assert backprop(cfg, step=3).epoch == 1
+
+
+def test_saturated_output_is_explained_not_failed() -> None:
+    """Y_pred rounds to 1 in float32: d_Y_pred is 0/0 there, d_l2 from l2 is still exact."""
+    weights = {
+        "hidden.0.linear.weight": np.zeros((2, 2)),
+        "hidden.0.linear.bias": np.zeros(2),
+        "out.weight": np.ones((1, 2)),
+        "out.bias": np.array([50.0]),
+    }
+    trace = backprop(dict(data="xor", n_layer=1, hid_dim=2, act="sigmoid"), weights=weights)
+    assert not np.isfinite(trace["d_Y_pred"].value).all()
+    assert "rounds to 0 or 1" in trace["d_Y_pred"].note and trace["d_Y_pred"].max_diff is None
+    np.testing.assert_allclose(trace["d_l2"].value.ravel(), [0.25, 0, 0, 0.25])
+    assert trace.passed and trace["d_l2"].max_diff is not None
+
+
+def test_a_wrong_derivative_fails_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    def wrong_prime(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return 1 - a  # forgot a factor
+
+    monkeypatch.setitem(functional.ACTIVATIONS, "tanh", (functional.tanh, wrong_prime))
+    out: list[str] = []
+    code = backprop_command(
+        None, {"data": "xor", "act": "tanh", "hid_dim": 3}, 0, None, None, 24, echo=out.append
+    )
+    assert code == 1
+    assert "verdict: FAILED" in out[0] and "d_l1" in out[0].splitlines()[-1]
+
+
+def test_large_values_are_elided_and_html_renders() -> None:
+    trace = backprop(data="moons", n_samples=200, n_layer=1, hid_dim=32, batch_size=64, epoch=1)
+    text = trace.to_text()
+    assert "..." in text and "w1" in text and "[64, 32]" in text and "[2, 32]" in text
+    assert len(text.splitlines()) < 400
+    assert "<table>" in trace._repr_html_() and "d_w1" in trace._repr_html_()
+    with pytest.raises(KeyError, match="no quantity"):
+        trace["d_w9"]
+
+
+def test_cli_prints_every_quantity_and_draws_the_network(run_cli, tmp_path: Path) -> None:
+    png = tmp_path / "step.png"
+    proc = run_cli("backprop", EXAMPLES / "xor_nn.yaml", "--step", "100", "--plot", png)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("mlplab backprop: step 100 (epoch 100")
+    for line in ("l1  ", "a1  ", "d_Y_pred  ", "d_w1  ", "new_b2  "):
+        assert any(ln.startswith(line) for ln in proc.stdout.splitlines()), line
+    assert "verdict: ok" in proc.stdout
+    import matplotlib.image
+
+    img = matplotlib.image.imread(png)
+    assert img.ndim == 3 and img.shape[0] > 200
+
+
+def test_cli_resume_starts_from_the_runs_checkpoint(run_cli, tmp_path: Path) -> None:
+    from mlplab.runner import load_run
+
+    proc = run_cli(
+        "train", "--data", "xor", "--hid_dim", "3", "--act", "tanh", "--epoch", "40",
+        "--save_every", "10", "--log_path", tmp_path, "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = [p.parent for p in tmp_path.rglob("config.yaml")]
+    proc = run_cli("backprop", "--resume", run_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "step 40 " in proc.stdout.splitlines()[0]
+    trace = backprop(resume=run_dir)
+    assert backprop(resume=run_dir, step=7).step == 47  # the run has finished: it trains on
+    for name, value in load_run(run_dir).weights.items():
+        np.testing.assert_array_equal(trace.weights[name], value, err_msg=name)
+
+
+XOR4 = ["--data", "xor", "--epoch", "4"]
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        ([*XOR4, "--step", "-1"], "--step"),
+        ([*XOR4, "--step", "x"], "--step"),
+        ([*XOR4, "--step", "99"], "--step 99: training ends after 4 steps"),
+        (["--resume", "no/such/run"], "not a run directory"),
+        (["--resume", "somewhere", "--lr", "2"], "give no other settings"),
+        ([*XOR4, "--plot", "picture.txt"], "--plot"),
+        ([*XOR4, "--act", "sigmoidal"], "'act'"),
+        ([*XOR4, "--threshold", "0"], "--threshold"),
+        ([*XOR4, "--hid_dim", "40", "--plot", "net.png"], "--plot"),
+    ],
+)
+def test_cli_bad_input_is_one_line_exit_2(run_cli, tmp_path: Path, args, needle) -> None:
+    proc = run_cli("backprop", *args, cwd=tmp_path)
+    assert_one_line_error(proc, needle)
+    assert proc.stdout == ""
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_trace_is_public() -> None:
+    import mlplab
+
+    assert mlplab.backprop is backprop
+    assert isinstance(backprop(data="xor"), Trace)

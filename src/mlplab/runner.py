@@ -515,6 +515,8 @@ def _train(
     run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
     with _run_lock(run_dir, record and lock):
         kept = finished_record(run_dir) if record and resume is None else None
+        if kept is None and record and resume is None and verbose:
+            _say_replaced_unfinished(run_dir)
         if kept is None:
             return _train_locked(
                 cfg, ckpt, verbose, record, data, spec, engine, stop, extra, run_dir
@@ -524,6 +526,20 @@ def _train(
                 print(kept_line(run_dir, kept), flush=True)
             return _kept(run_dir, cfg, data, spec, kept)
         return _rerun(cfg, verbose, data, spec, engine, stop, extra, run_dir)
+
+
+def _say_replaced_unfinished(run_dir: Path) -> None:
+    """A word before a new run takes the folder of one that did not finish."""
+    status = (read_result(run_dir) or {}).get("status")
+    if status is None:
+        return
+    ckpt = run_dir / "checkpoints" / "last.safetensors"
+    hint = f" (`mlplab train --resume {run_dir}` continues it instead)" if ckpt.is_file() else ""
+    print(
+        f"mlplab: {run_dir} holds an unfinished run ({status}); it is replaced by this new "
+        f"run{hint}",
+        flush=True,
+    )
 
 
 def _kept(

@@ -86,6 +86,37 @@ def test_train_ends_with_where_the_record_and_plots_are(tmp_path: Path) -> None:
     assert n and f"{n} plots in {plots}/" in last
 
 
+def test_sweep_ends_with_where_the_records_are(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlplab",
+            "sweep",
+            "--data",
+            "xor",
+            "--epoch",
+            "20",
+            "--seed",
+            "0",
+            "1",
+            "--workers",
+            "1",
+            "--log_path",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    runs = sorted(p.parent for p in tmp_path.glob("exp/*/result.json"))
+    assert len(runs) == 2 and all((r / "plots").is_dir() for r in runs)
+    assert last.startswith(f"mlplab: 2 run records in {tmp_path / 'exp'}/"), last
+    assert "plots/ in 2 of them" in last
+
+
 def _on_a_terminal(args: list[str], cwd: Path) -> tuple[str, int]:
     """``python -m mlplab ARGS`` with stdout on a pseudo-terminal: its output and status."""
     pid, fd = pty.fork()

@@ -76,6 +76,9 @@ class Result:
     dataset : Dataset
     backend : Backend
         The trained model: a stack of one on its engine; use :meth:`predict`.
+    kept : bool
+        True when ``run_dir`` already held this config's finished run and it was returned
+        as it is, loaded from its record, with no training (see ``train(rerun=...)``).
     """
 
     config: Config
@@ -548,7 +551,13 @@ def _kept(
     """The finished run in ``run_dir``, as train() would have returned it: no training."""
     from mlplab.runs.curves import read_curves
 
-    loaded = load_run(run_dir, engine=str(kept.get("engine_used") or cfg.engine))
+    try:
+        loaded = load_run(run_dir, engine=str(kept.get("engine_used") or cfg.engine))
+    except MlplabError as err:
+        raise CheckpointError(
+            f"{run_dir} holds this config's finished run, but its model does not load ({err}); "
+            "give --rerun (rerun=True) to train it again"
+        ) from None
     curves = {k: v.tolist() for k, v in read_curves(run_dir, kept).items()}
     return Result(cfg, run_dir, kept, loaded.dataset, loaded.backend, loaded.spec, 0, curves, True)
 

@@ -1029,9 +1029,15 @@ def _train_part(
     else:
         backend, state = restore_stack(cfgs, data, specs, engine, saved)
         keep_until = (state.step, state.epoch)
+    # A finished run that a sweep's --rerun trains again: trained beside it, and put in
+    # its place only once finished (as `mlplab train --rerun`).
+    homes = [run_dir_of(c) for c in cfgs]
+    dirs = [
+        scratch_dir(h) if saved is None and finished_record(h) is not None else h for h in homes
+    ]
     records = []
     for j, (c, sp) in enumerate(zip(cfgs, specs, strict=True)):
-        m = ModelRecord(RunRecord(run_dir_of(c)), header_of(c, sp, data, engine), c)
+        m = ModelRecord(RunRecord(dirs[j]), header_of(c, sp, data, engine), c)
         if saved is not None:
             m.fresh, m.elapsed_before, m.last_saved = False, saved[j].elapsed, state.step
             m.best_saved = _saved_best_epoch(m.record.dir, saved[j].loop)
@@ -1052,8 +1058,22 @@ def _train_part(
             f"({data.task}, {data.n_rows} rows), engine {engine}, {how}"
         )
     t1 = time.perf_counter()
-    with console:
-        _fit_stack(run, should_stop)
+    try:
+        with console:
+            _fit_stack(run, should_stop)
+    finally:
+        for j, (home, d) in enumerate(zip(homes, dirs, strict=True)):
+            if d == home:
+                continue
+            if (read_result(d) or {}).get("status") == "finished":
+                replace_run(d, home)
+            else:
+                discard(d)
+                if j in writer.results:  # its record went with it: say what is left
+                    writer.results[j]["message"] = (
+                        f"the rerun ended {writer.results[j]['status']} and is removed; "
+                        f"the earlier finished run in {home} is kept unchanged"
+                    )
     t2 = time.perf_counter()
     LAST_TIMINGS.clear()
     LAST_TIMINGS.update({"build_s": t1 - t0, "train_s": t2 - t1 - spent[0], "records_s": spent[0]})

@@ -140,3 +140,36 @@ def test_python_api_keeps_a_finished_run_unless_rerun(tmp_path: Path) -> None:
     fresh = train(**kw, rerun=True)
     assert not fresh.kept and fresh.status == "finished"
     assert (first.run_dir / "result.json").read_bytes() != record
+
+
+def test_a_sweep_rerun_replaces_a_finished_run_only_once_finished(tmp_path: Path) -> None:
+    """The batched trainer (sweeps, ``--rerun``) keeps the same promise as ``mlplab train``."""
+    from mlplab.runner import train_batched
+
+    cfgs = [
+        dict(data="xor", hid_dim=4, act="tanh", lr=1.0, epoch=50, seed=s, log_every=0)
+        | dict(plots="none", exp_name="keep", log_path=str(tmp_path), save_every=1)
+        for s in (0, 1)
+    ]
+    first = train_batched(cfgs)
+    assert [r["status"] for r in first if r] == ["finished", "finished"]
+    run_dirs = [tmp_path / "keep" / r["run_id"] for r in first if r]
+    before = [files_of(d) for d in run_dirs]
+
+    polls = [0]
+
+    def stop_after_10_steps() -> bool:
+        polls[0] += 1
+        return polls[0] > 12  # a few polls between groups, then 10 steps
+
+    stopped = train_batched(cfgs, should_stop=stop_after_10_steps)
+    assert [r["status"] for r in stopped if r] == ["interrupted", "interrupted"]
+    assert all("kept unchanged" in r["message"] for r in stopped if r)
+    assert [files_of(d) for d in run_dirs] == before
+    assert hidden_left(tmp_path) == []
+
+    again = train_batched(cfgs)
+    assert [r["status"] for r in again if r] == ["finished", "finished"]
+    assert [files_of(d) for d in run_dirs] != before  # new records, in the same folders
+    assert all(read_json(d / "result.json")["status"] == "finished" for d in run_dirs)
+    assert hidden_left(tmp_path) == []

@@ -54,6 +54,43 @@ examples:
 """
 
 
+# What each setting's value is, in --help: the placeholder after its flag. Settings not
+# named here get one from their type (N for integers, X for other numbers).
+METAVARS = {
+    "data": "NAME|FILE",
+    "target": "COLUMN",
+    "split": "SIZE",
+    "lr": "LR",
+    "mm": "MOMENTUM",
+    "l2_coef": "COEF",
+    "lr_gamma": "GAMMA",
+    "dp_rate": "P",
+    "hid_dims": "W-W...",
+    "device": "DEVICE",
+    "log_path": "DIR",
+    "exp_name": "NAME",
+    "model_name": "NAME",
+    "act": "ACT",
+}
+# Up to this many allowed values are shown as the placeholder itself, {a,b,c}.
+INLINE_CHOICES = 5
+
+
+def _metavar(name: str, annotation: Any, choices: tuple[str, ...] | None, multi: bool) -> str:
+    if choices and len(choices) <= INLINE_CHOICES and not multi:
+        return "{" + ",".join(choices) + "}"
+    if name in METAVARS:
+        return METAVARS[name]
+    if choices:
+        return name.upper()  # several values of a few choices: listed in the help
+    text = str(annotation)
+    if "int" in text:
+        return "N"
+    if "float" in text:
+        return "X"
+    return "TEXT"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2) and 'did you mean' for unknown flags."""
 
@@ -84,22 +121,27 @@ def _setting_flags(parser: argparse.ArgumentParser, multi: bool) -> None:
         choices = choices_of(name)
         default = info.default
         help_text = field_help(name)
-        if choices:
+        metavar = _metavar(name, info.annotation, choices, multi)
+        if choices and not metavar.startswith("{"):
             help_text += f" {{{', '.join(choices)}}}"
-        help_text += f" (default: {default})"
+        if "default:" not in help_text:  # some helps say what no value means themselves
+            shown = "none" if default is None else default
+            if isinstance(default, bool):
+                shown = str(default).lower()  # as written in YAML and on the command line
+            help_text += f" (default: {shown})"
         is_list = "list" in str(info.annotation)
         # `standardize` is a bool or "auto": a bare flag still means true.
         is_bool = info.annotation is bool or bool in get_args(info.annotation)
         kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
         if is_list or multi:
             kw["nargs"] = "+"
-            kw["metavar"] = "V"
+            kw["metavar"] = "BOOL" if is_bool else metavar
         elif is_bool:
             kw["nargs"] = "?"
             kw["const"] = "true"
             kw["metavar"] = "BOOL"
         else:
-            kw["metavar"] = "V"
+            kw["metavar"] = metavar
         groups[group].add_argument(f"--{name}", **kw)
 
 
@@ -147,11 +189,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from mlplab.runner import train
 
     if args.resume:
-        if overrides or args.config:
+        if overrides or args.config or args.rerun:
             from mlplab.errors import ConfigError
 
             raise ConfigError(
                 "--resume continues a run with its own config; give no other settings"
+                + (
+                    " (--rerun starts a finished run again: give it with the config)"
+                    if args.rerun
+                    else ""
+                )
             )
         result = train(resume=args.resume, verbose=not args.quiet, handle_signals=True, lock=True)
     else:
@@ -160,6 +207,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             verbose=not args.quiet,
             handle_signals=True,
             lock=True,
+            rerun=args.rerun,
         )
     if args.quiet and result.exit_code and result.record.get("message"):
         # Quiet still says why a run did not finish (diverged, interrupted).
@@ -260,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint"
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument(
+        "--rerun",
+        action="store_true",
+        help="train again a config whose run has finished; the new run replaces the old "
+        "one only once it has finished (without it, a finished run is kept)",
+    )
     _setting_flags(p, multi=False)
 
     p = add(
@@ -285,11 +339,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="grid",
         help="grid: every combination; random: --trials samples",
     )
-    g.add_argument("--trials", type=int, default=None, help="number of random-search samples")
+    g.add_argument(
+        "--trials", type=int, default=None, metavar="N", help="number of random-search samples"
+    )
     g.add_argument(
         "--workers",
         type=int,
         default=None,
+        metavar="N",
         help="parallel worker processes (default: the core count)",
     )
     g.add_argument("--rerun", action="store_true", help="train every run again, even finished ones")
@@ -302,17 +359,25 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--address",
         default=None,
+        metavar="ADDRESS",
         help="Ray address: auto, ray://HOST:PORT; default: start a local Ray",
     )
     g.add_argument(
         "--group_size",
         type=int,
         default=None,
+        metavar="N",
         help="configs trained together per task (batched); default: automatic",
     )
-    g.add_argument("--cpus_per_task", type=float, default=1.0, help="CPUs per Ray task")
     g.add_argument(
-        "--gpus_per_task", type=float, default=0.0, help="GPUs per Ray task (fractions allowed)"
+        "--cpus_per_task", type=float, default=1.0, metavar="X", help="CPUs per Ray task"
+    )
+    g.add_argument(
+        "--gpus_per_task",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="GPUs per Ray task (fractions allowed)",
     )
     g.add_argument(
         "--no_batch", action="store_true", help="train every config alone (no batched trainer)"
@@ -329,10 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "log_path", metavar="LOG_PATH", help="folder that holds run directories (e.g. runs)"
     )
-    p.add_argument("--exp_name", default=None, help="only this experiment's runs")
+    p.add_argument("--exp_name", default=None, metavar="NAME", help="only this experiment's runs")
     p.add_argument(
         "--out",
         default=None,
+        metavar="DIR",
         help="folder for results.csv and report.html (default: LOG_PATH[/EXP_NAME])",
     )
 
@@ -341,7 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check every gradient of the NumPy engine against finite differences and torch autograd",
         _cmd_gradcheck,
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the random test inputs")
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="seed of the random test inputs"
+    )
 
     p = add(
         "backprop",
@@ -402,6 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         default=None,
+        metavar="DIR",
         help="output folder (default: RUN_DIR/plots, or ./plots for activations)",
     )
     p.add_argument("--format", choices=("png", "svg"), default="png", help="image format")
@@ -423,8 +492,13 @@ def _quiet_idle_blas() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from mlplab.pipes import closed_pipe_safe
+
     _quiet_idle_blas()
-    return _main(argv)
+    # `mlplab train ... | head`: a reader that goes away silences the output; the run
+    # itself goes on to the end and keeps its whole record.
+    with closed_pipe_safe():
+        return _main(argv)
 
 
 # OS errors that come from a path the user gave, not from the machine.

@@ -19,23 +19,32 @@ def interactive() -> bool:
 
 
 class RunConsole:
-    """Prints one run's progress. ``verbose=False`` silences everything."""
+    """Prints one run's progress. ``verbose=False`` silences everything.
+
+    On a terminal a bar counts the steps (with the epoch and the last training loss),
+    whatever ``log_every`` is: a run with ``log_every 0`` still shows that it is moving.
+    ``progress_every`` is the step interval at which the bar wants Step events from the
+    loop (0 when there is no bar); elsewhere nothing but the ``step loss`` lines is shown.
+    """
 
     def __init__(
         self,
         verbose: bool = True,
         total_epochs: int = 0,
         log_every: int = 0,
+        steps_per_epoch: int = 1,
         lab_targets: np.ndarray | None = None,
     ) -> None:
         self.verbose = verbose
         self.lab_targets = lab_targets  # see lab_targets(): the cost is printed in the lab's form
         self.total = total_epochs
         self.log_every = log_every
+        self.total_steps = total_epochs * max(1, steps_per_epoch)
+        self.progress_every = 0
         self._progress: Any = None
         self._task: Any = None
         self._every = max(1, total_epochs // 200)
-        if verbose and interactive() and total_epochs > 1:
+        if verbose and interactive() and self.total_steps > 1:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -44,11 +53,13 @@ class RunConsole:
                 TimeRemainingColumn,
             )
 
+            # About 200 updates over the run: a bar that moves, at no cost to the loop.
+            self.progress_every = max(1, self.total_steps // 200)
             self._progress = Progress(
-                TextColumn("epoch"),
+                TextColumn("step"),
                 MofNCompleteColumn(),
                 BarColumn(),
-                TextColumn("{task.fields[info]}"),
+                TextColumn(f"epoch {{task.fields[epoch]}}/{total_epochs} {{task.fields[info]}}"),
                 TimeRemainingColumn(),
                 transient=True,
             )
@@ -56,7 +67,7 @@ class RunConsole:
     def __enter__(self) -> RunConsole:
         if self._progress is not None:
             self._progress.start()
-            self._task = self._progress.add_task("train", total=self.total, info="")
+            self._task = self._progress.add_task("train", total=self.total_steps, info="", epoch=0)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -75,9 +86,10 @@ class RunConsole:
         # The labs print `step cost` with Python's repr of the float.
         self.line(f"{step} {loss}")
 
-    def epoch(self, epoch: int, info: str = "") -> None:
+    def epoch(self, epoch: int, info: str = "", step: int | None = None) -> None:
         if self._progress is not None and (epoch % self._every == 0 or epoch == self.total):
-            self._progress.update(self._task, completed=epoch, info=info)
+            done = {} if step is None else {"completed": step}
+            self._progress.update(self._task, epoch=epoch, info=info, **done)
 
     def __call__(self, event: Any) -> None:
         """Subscribe to a run's events: the labs' ``step cost`` lines and the progress bar.
@@ -94,10 +106,12 @@ class RunConsole:
                     losses = np.array([lab_cost(z, self.lab_targets) for z in outs])
                 one = float(losses[0]) if len(losses) == 1 else float(np.median(losses))
                 self.step(event.step, one)
+            if self.progress_every and event.step % self.progress_every == 0:
+                self._progress.update(self._task, completed=event.step + 1)
         elif isinstance(event, Validate):
             train = event.train_loss
             info = f"loss {float(train[0]):.4g}" if len(train) == 1 else ""
-            self.epoch(event.epoch, info)
+            self.epoch(event.epoch, info, event.step)
 
 
 def lab_targets(task: str, y_train: np.ndarray, batch_size: int, dtype: str) -> np.ndarray | None:

@@ -13,6 +13,7 @@ behind.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import signal
 import threading
@@ -35,6 +36,8 @@ from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RecordError
 from mlplab.live import live_view
+from mlplab.pipes import closed_pipe_safe
+from mlplab.rerun import discard, finished_record, kept_line, replace_run, scratch_dir
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
 from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import (
@@ -49,7 +52,7 @@ from mlplab.runs.tensorboard import TensorBoardLogger
 from mlplab.runs.writer import ModelRecord, RunWriter, curve_lists
 from mlplab.training.events import End, Subscriber
 from mlplab.training.grouping import DEFAULT_MAX_GROUP, group_indices
-from mlplab.training.loop import LoopState, LrSchedule, Schedule, StackState, fit
+from mlplab.training.loop import LoopState, LrSchedule, Schedule, StackState, batch_bounds, fit
 
 EXIT_FOR_SIGNAL: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -74,6 +77,9 @@ class Result:
     dataset : Dataset
     backend : Backend
         The trained model: a stack of one on its engine; use :meth:`predict`.
+    kept : bool
+        True when ``run_dir`` already held this config's finished run and it was returned
+        as it is, loaded from its record, with no training (see ``train(rerun=...)``).
     """
 
     config: Config
@@ -84,6 +90,7 @@ class Result:
     spec: ModelSpec
     exit_code: int = 0
     curves: dict[str, list[Any]] = field(default_factory=dict)  # every point, unthinned
+    kept: bool = False  # True: a finished run found in run_dir, returned without training
 
     @property
     def status(self) -> str:
@@ -211,6 +218,11 @@ def schedule_of(cfg: Config) -> Schedule:
     )
 
 
+def steps_per_epoch(cfg: Config, data: Dataset) -> int:
+    """Optimizer steps in one epoch: 1 for full batch, else the number of minibatches."""
+    return len(batch_bounds(len(data.y_train), cfg.batch_size))
+
+
 def lr_schedule_of(cfg: Config) -> LrSchedule:
     return LrSchedule(cfg.lr, cfg.lr_schedule, cfg.lr_gamma, cfg.lr_step)
 
@@ -329,6 +341,7 @@ class StackRun:
     writer: RunWriter | None
     subscribers: list[Subscriber]
     tb: TensorBoardLogger | None = None
+    progress_every: int = 0  # steps between Step events for the console's progress bar
 
 
 def _subscribers(
@@ -386,7 +399,7 @@ def _fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> S
                 run.backend,
                 data.task,
                 targets,
-                schedule_of(c0),
+                dataclasses.replace(schedule_of(c0), progress_every=run.progress_every),
                 [lr_schedule_of(c) for c in run.cfgs],
                 run.state,
                 run.subscribers,
@@ -413,6 +426,7 @@ def train(
     dataset: Dataset | None = None,
     subscribers: Sequence[Subscriber] = (),
     lock: bool = False,
+    rerun: bool = False,
     **overrides: Any,
 ) -> Result:
     """Train one experiment and write its run record.
@@ -438,6 +452,14 @@ def train(
     lock : bool
         Refuse, in one line, to train a run that another process is training right now
         (``mlplab train`` sets this; sweeps hold their own locks).
+    rerun : bool, default False
+        What to do when the config's run folder already holds a finished run. False:
+        keep it, say so in one line, and return it (loaded from its record, with no
+        training; ``Result.kept`` is True). True: train again in a hidden folder beside
+        it, which replaces the finished run only once the new run has finished; a rerun
+        that is interrupted, diverges or fails is removed and the finished run stays.
+        With ``dataset`` (the estimators' fit), a finished run is always trained again
+        this way: its arrays are not part of the config.
 
     Returns
     -------
@@ -455,7 +477,10 @@ def train(
         # signal at any moment leaves either no record or a consistent one.
         stop.install()
     try:
-        return _train(config, resume, verbose, record, dataset, overrides, stop, subscribers, lock)
+        with closed_pipe_safe():  # a script piped into `head` still trains to the end
+            return _train(
+                config, resume, verbose, record, dataset, overrides, stop, subscribers, lock, rerun
+            )
     except OSError as err:
         # Disk full or folder removed mid-run: the writer has recorded what it could.
         at = f" ({err.filename})" if err.filename else ""
@@ -474,11 +499,18 @@ def _train(
     stop: StopFlag,
     extra: Sequence[Subscriber],
     lock: bool = False,
+    rerun: bool = False,
 ) -> Result:
     # --- validate ---------------------------------------------------------------------------
     ckpt: Checkpoint | None = None
     if resume is not None:
         cfg, ckpt = _resume_inputs(Path(resume))
+        if ckpt is None and verbose:
+            print(
+                f"mlplab: {resume} has no checkpoint (it stopped before its first save); "
+                "it trains again from step 0",
+                flush=True,
+            )
     else:
         cfg = as_config(config, **overrides)
     if record:
@@ -491,7 +523,86 @@ def _train(
     engine = resolve_engine(cfg.engine, spec, len(data.X_train), cfg.batch_size, cfg.device)
     run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
     with _run_lock(run_dir, record and lock):
-        return _train_locked(cfg, ckpt, verbose, record, data, spec, engine, stop, extra, run_dir)
+        kept = finished_record(run_dir) if record and resume is None else None
+        if kept is None and record and resume is None and verbose:
+            _say_replaced_unfinished(run_dir)
+        if kept is None:
+            return _train_locked(
+                cfg, ckpt, verbose, record, data, spec, engine, stop, extra, run_dir
+            )
+        if not rerun and dataset is None:
+            if verbose:
+                print(kept_line(run_dir, kept), flush=True)
+            return _kept(run_dir, cfg, data, spec, kept)
+        return _rerun(cfg, verbose, data, spec, engine, stop, extra, run_dir)
+
+
+def _say_replaced_unfinished(run_dir: Path) -> None:
+    """A word before a new run takes the folder of one that did not finish."""
+    status = (read_result(run_dir) or {}).get("status")
+    if status is None:
+        return
+    ckpt = run_dir / "checkpoints" / "last.safetensors"
+    hint = f" (`mlplab train --resume {run_dir}` continues it instead)" if ckpt.is_file() else ""
+    print(
+        f"mlplab: {run_dir} holds an unfinished run ({status}); it is replaced by this new "
+        f"run{hint}",
+        flush=True,
+    )
+
+
+def _kept(
+    run_dir: Path, cfg: Config, data: Dataset, spec: ModelSpec, kept: dict[str, Any]
+) -> Result:
+    """The finished run in ``run_dir``, as train() would have returned it: no training."""
+    from mlplab.runs.curves import read_curves
+
+    try:
+        loaded = load_run(run_dir, engine=str(kept.get("engine_used") or cfg.engine))
+    except MlplabError as err:
+        raise CheckpointError(
+            f"{run_dir} holds this config's finished run, but its model does not load ({err}); "
+            "give --rerun (rerun=True) to train it again"
+        ) from None
+    curves = {k: v.tolist() for k, v in read_curves(run_dir, kept).items()}
+    return Result(cfg, run_dir, kept, loaded.dataset, loaded.backend, loaded.spec, 0, curves, True)
+
+
+def _rerun(
+    cfg: Config,
+    verbose: bool,
+    data: Dataset,
+    spec: ModelSpec,
+    engine: str,
+    stop: StopFlag,
+    extra: Sequence[Subscriber],
+    run_dir: Path,
+) -> Result:
+    """Train a finished run's config again beside it; replace it only if the new one finishes."""
+    scratch = scratch_dir(run_dir)
+    replaced = False
+    try:
+        res = _train_locked(
+            cfg, None, verbose, True, data, spec, engine, stop, extra, run_dir, scratch
+        )
+        if res.status == "finished":
+            replace_run(scratch, run_dir)
+            replaced = True
+            res.record = read_result(run_dir) or res.record
+            if verbose:
+                print("mlplab: the new run replaced the earlier finished run", flush=True)
+                print(record_line(run_dir), flush=True)
+        else:
+            res.record["message"] = (
+                f"the rerun ended {res.status} at step {res.record.get('steps')} and is "
+                f"removed; the earlier finished run in {run_dir} is kept unchanged"
+            )
+            if verbose:
+                print(f"mlplab: {res.record['message']}", flush=True)
+        return res
+    finally:
+        if not replaced:
+            discard(scratch)
 
 
 @contextlib.contextmanager
@@ -520,7 +631,10 @@ def _train_locked(
     stop: StopFlag,
     extra: Sequence[Subscriber],
     run_dir: Path,
+    write_dir: Path | None = None,
 ) -> Result:
+    """Train one config; ``write_dir`` (default ``run_dir``) is where its record is written."""
+    write_dir = write_dir or run_dir
     if ckpt is None:
         backend = build_stack([cfg], data, [spec], engine)
         state = StackState.fresh([run_streams(cfg.seed).order])
@@ -534,7 +648,7 @@ def _train_locked(
     records = None
     if record:
         m = ModelRecord(
-            RunRecord(run_dir),
+            RunRecord(write_dir),
             header_of(cfg, spec, data, engine),
             cfg,
             fresh=ckpt is None,
@@ -545,8 +659,10 @@ def _train_locked(
             m.last_saved = state.step
         records = [m]
     labs = lab_targets(data.task, data.y_train, cfg.batch_size, cfg.dtype)
-    console = RunConsole(verbose, cfg.epoch, cfg.log_every, labs)
-    plots = _plot_subscribers([cfg], data, [spec], [RunRecord(run_dir)]) if record else []
+    console = RunConsole(
+        verbose, cfg.epoch, cfg.log_every, steps_per_epoch(cfg, data), lab_targets=labs
+    )
+    plots = _plot_subscribers([cfg], data, [spec], [RunRecord(write_dir)]) if record else []
     live = live_view(f"{cfg.label()} on {data.name}", cfg.epoch, data.shared_splits, verbose)
     writer, tb, subs = _subscribers(
         [cfg],
@@ -562,8 +678,11 @@ def _train_locked(
     ends: list[End] = []
     subs.append(lambda e: ends.append(e) if isinstance(e, End) else None)
     run = StackRun([cfg], data, [spec], engine, backend, state, writer, subs, tb)
+    run.progress_every = console.progress_every
     if verbose:
         where = f" -> {run_dir}" if record else ""
+        if write_dir != run_dir:
+            where += " (a rerun: it replaces the finished run there once it has finished)"
         console.line(
             f"mlplab: {cfg.label()} on {data.name} ({data.task}, {data.n_rows} rows), "
             f"engine {engine}{where}"
@@ -577,20 +696,27 @@ def _train_locked(
     exit_code = {"finished": 0, "diverged": 1}.get(status, 0)
     if status == "interrupted":
         exit_code = EXIT_FOR_SIGNAL.get(stop.signum or signal.SIGINT, 130)
-        target = str(run_dir) if record else "RUN_DIR"
         message = (
-            f"interrupted by {signal.Signals(stop.signum or signal.SIGINT).name} at step "
-            f"{end.step}; resume with `mlplab train --resume {target}`"
+            f"interrupted by {signal.Signals(stop.signum or signal.SIGINT).name} at step {end.step}"
         )
+        # Named only where a run folder with a checkpoint to resume from is kept.
+        if (
+            record
+            and write_dir == run_dir
+            and (write_dir / "checkpoints" / "last.safetensors").is_file()
+        ):
+            message += f"; resume with `mlplab train --resume {run_dir}`"
     if writer is not None:
         # The plots, drawn after the record, add their files' names to result.json.
-        result = RunRecord(run_dir).read_result() or writer.results[0]
+        result = RunRecord(write_dir).read_result() or writer.results[0]
     else:
         result = _unrecorded(cfg, spec, data, engine, end)
     if verbose:
         if message:
             console.line(f"mlplab: {message}")
         _print_summary(cfg, data, result, end)
+        if record and write_dir == run_dir:
+            console.line(record_line(run_dir))
     curves = curve_lists(end.models.loop_state(int(end.ids[0])), data.task)
     return Result(cfg, run_dir if record else None, result, data, backend, spec, exit_code, curves)
 
@@ -624,6 +750,21 @@ def _plot_subscribers(
     except ImportError:  # no matplotlib: no plots
         return []
     return [PlotSubscriber(cfgs, data, specs, records)]
+
+
+def record_line(run_dir: Path) -> str:
+    """The closing line: where the run's record and plots are (only files that exist)."""
+    files = [
+        name
+        for name in ("result.json", "metrics.csv", "checkpoints/")
+        if (run_dir / name.rstrip("/")).exists()
+    ]
+    line = f"mlplab: record in {run_dir}/ ({', '.join(files) or 'no files'})"
+    plots = run_dir / "plots"
+    n = sum(1 for p in plots.iterdir() if p.is_file()) if plots.is_dir() else 0
+    if n:
+        line += f"; {n} plots in {plots}/"
+    return line
 
 
 def _print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) -> None:
@@ -906,15 +1047,21 @@ def _train_part(
     else:
         backend, state = restore_stack(cfgs, data, specs, engine, saved)
         keep_until = (state.step, state.epoch)
+    # A finished run that a sweep's --rerun trains again: trained beside it, and put in
+    # its place only once finished (as `mlplab train --rerun`).
+    homes = [run_dir_of(c) for c in cfgs]
+    dirs = [
+        scratch_dir(h) if saved is None and finished_record(h) is not None else h for h in homes
+    ]
     records = []
     for j, (c, sp) in enumerate(zip(cfgs, specs, strict=True)):
-        m = ModelRecord(RunRecord(run_dir_of(c)), header_of(c, sp, data, engine), c)
+        m = ModelRecord(RunRecord(dirs[j]), header_of(c, sp, data, engine), c)
         if saved is not None:
             m.fresh, m.elapsed_before, m.last_saved = False, saved[j].elapsed, state.step
             m.best_saved = _saved_best_epoch(m.record.dir, saved[j].loop)
         records.append(m)
     labs = lab_targets(data.task, data.y_train, c0.batch_size, c0.dtype)
-    console = RunConsole(verbose, c0.epoch, c0.log_every, labs)
+    console = RunConsole(verbose, c0.epoch, c0.log_every, lab_targets=labs)
     plots = _plot_subscribers(cfgs, data, specs, [m.record for m in records])
     writer, tb, subs = _subscribers(
         cfgs, data, specs, engine, records, console, tb_points, keep_until, plots
@@ -930,8 +1077,22 @@ def _train_part(
             f"({data.task}, {data.n_rows} rows), engine {engine}, {how}"
         )
     t1 = time.perf_counter()
-    with console:
-        _fit_stack(run, should_stop)
+    try:
+        with console:
+            _fit_stack(run, should_stop)
+    finally:
+        for j, (home, d) in enumerate(zip(homes, dirs, strict=True)):
+            if d == home:
+                continue
+            if (read_result(d) or {}).get("status") == "finished":
+                replace_run(d, home)
+            else:
+                discard(d)
+                if j in writer.results:  # its record went with it: say what is left
+                    writer.results[j]["message"] = (
+                        f"the rerun ended {writer.results[j]['status']} and is removed; "
+                        f"the earlier finished run in {home} is kept unchanged"
+                    )
     t2 = time.perf_counter()
     LAST_TIMINGS.clear()
     LAST_TIMINGS.update({"build_s": t1 - t0, "train_s": t2 - t1 - spent[0], "records_s": spent[0]})

@@ -248,7 +248,20 @@ def sweep(
         order = list(spec.axes)
         folder = Path(first.log_path) / first.exp_name
         result.report = write_report(folder, out=folder, verbose=verbose, order=order)
+    if verbose:
+        print(_records_line(configs), flush=True)
     return result
+
+
+def _records_line(configs: list[Config]) -> str:
+    """The closing line: where the sweep's run records and plots are (those that exist)."""
+    from mlplab.runs.record import run_dir_of
+
+    dirs = [d for d in map(run_dir_of, configs) if (d / "result.json").is_file()]
+    plots = sum((d / "plots").is_dir() for d in dirs)
+    folder = Path(configs[0].log_path) / configs[0].exp_name
+    what = "result.json, checkpoints/" + (f"; plots/ in {plots} of them" if plots else "")
+    return f"mlplab: {len(dirs)} run records in {folder}/, a folder per run ({what})"
 
 
 def sweep_command(

@@ -61,6 +61,7 @@ class Schedule:
     save_every: int = 0
     patience: int = 0
     snapshot_every: int = 0
+    progress_every: int = 0  # steps between Step events for a progress bar (0: none)
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,8 @@ def fit(
     models = Models(backend, state)
     full_batch = s.batch_size <= 0 or s.batch_size >= n_train
     bounds = batch_bounds(n_train, s.batch_size)
-    # Steps are shown to subscribers at multiples of log_every or snapshot_every.
-    step_every = math.gcd(s.log_every, s.snapshot_every)
+    # Steps are shown to subscribers at multiples of log_every, snapshot_every or progress_every.
+    step_every = math.gcd(math.gcd(s.log_every, s.snapshot_every), s.progress_every)
 
     def emit(event: Event) -> None:
         for sub in subscribers:

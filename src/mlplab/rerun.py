@@ -1,0 +1,95 @@
+"""A finished run is never lost without a word: it is kept, or replaced whole.
+
+A run's folder is named by the hash of its config, so training the same config again
+lands on the same folder. ``mlplab train`` keeps a finished run there (as a sweep skips
+it) and says so in one line. ``--rerun`` (``train(..., rerun=True)``) trains the new run
+in a hidden folder beside it, ``.NAME.PID.rerun``, and only once the new run has
+finished does it take the old folder's place; an interrupted, diverged or failed rerun
+is removed and the finished run stays as it was. Reports skip hidden folders, so a rerun
+in progress (or one a SIGKILL cut short) never shows up as a run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from mlplab.runs.record import is_finished, read_result
+
+SUFFIX = ".rerun"
+
+
+def finished_record(run_dir: Path) -> dict[str, Any] | None:
+    """The finished run's result.json in ``run_dir``, or None (no run, or not finished)."""
+    if not run_dir.exists():
+        # A process killed between the two renames of replace_run left the finished
+        # run aside: put it back.
+        for aside in run_dir.parent.glob(f".{run_dir.name}.*.old{SUFFIX}"):
+            os.replace(aside, run_dir)
+            break
+    return read_result(run_dir) if is_finished(run_dir) else None
+
+
+def kept_line(run_dir: Path, result: dict[str, Any]) -> str:
+    """One line: where the finished run is, its main result, and how to replace it."""
+    score = next(
+        (
+            f" ({k} {result[k]:.4g})"
+            for k in ("test_acc", "test_r2")
+            if isinstance(result.get(k), float)
+        ),
+        "",
+    )
+    return (
+        f"mlplab: {run_dir} already holds this config's finished run{score}; it is kept. "
+        "Train it again with --rerun (rerun=True in Python): the new run replaces it "
+        "only once it has finished"
+    )
+
+
+def scratch_dir(run_dir: Path) -> Path:
+    """A new hidden folder beside ``run_dir`` for its rerun; leftovers of dead reruns go."""
+    for old in run_dir.parent.glob(f".{run_dir.name}.*{SUFFIX}"):
+        pid = old.name.removeprefix(f".{run_dir.name}.").removesuffix(SUFFIX)
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    path = run_dir.parent / f".{run_dir.name}.{os.getpid()}{SUFFIX}"
+    shutil.rmtree(path, ignore_errors=True)  # this process's own earlier, cut-short attempt
+    return path
+
+
+def replace_run(new: Path, run_dir: Path) -> None:
+    """Put the finished rerun ``new`` in the place of ``run_dir``, by renames only.
+
+    The old folder is renamed aside first, then the new one into place, then the old one
+    is removed: a reader sees the old record, the new one, or (for the instant between
+    the two renames) none, never a mix of the two runs.
+    """
+    aside = run_dir.parent / f".{run_dir.name}.{uuid.uuid4().hex[:8]}.old{SUFFIX}"
+    os.replace(run_dir, aside)
+    try:
+        os.replace(new, run_dir)
+    except BaseException:
+        os.replace(aside, run_dir)  # put the finished run back
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def discard(new: Path) -> None:
+    """Remove a rerun that did not finish; the finished run beside it is untouched."""
+    shutil.rmtree(new, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

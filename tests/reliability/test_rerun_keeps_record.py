@@ -1,0 +1,175 @@
+"""Training a config whose run has finished never loses that run's files.
+
+Without ``--rerun`` the finished run is kept, byte for byte, and one line says where it
+is and how to replace it. With ``--rerun`` the new run trains beside it and replaces the
+folder whole only once it has finished: a rerun stopped by Ctrl-C leaves the finished
+run exactly as it was, and no hidden folder behind.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from reliability_support import ENV, MLPLAB, cli, read_json
+
+from mlplab import train
+
+# A run that keeps snapshots and draws the boundary's evolution: the files a rerun with
+# `--plots none` used to delete.
+QUICK = (
+    *("--data", "xor", "--n_layer", "1", "--hid_dim", "4", "--act", "tanh"),
+    *("--optim", "sgd", "--lr", "1", "--epoch", "200", "--snapshot_every", "20"),
+    *("--log_every", "0", "--exp_name", "keep"),
+)
+
+
+def files_of(run_dir: Path) -> dict[str, bytes]:
+    """Every file of a run folder, by relative path, with its bytes."""
+    return {
+        str(p.relative_to(run_dir)): p.read_bytes()
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file()
+    }
+
+
+def hidden_left(log: Path) -> list[Path]:
+    return [p for p in (log / "keep").iterdir() if p.name.startswith(".") and p.is_dir()]
+
+
+def test_a_finished_run_is_kept_and_reported_in_one_line(tmp_path: Path) -> None:
+    first = cli("train", *QUICK, "--log_path", tmp_path)
+    assert first.returncode == 0, first.stderr
+    (run_dir,) = [p.parent for p in tmp_path.glob("keep/*/result.json")]
+    before = files_of(run_dir)
+    assert "snapshots.npz" in before and any("boundary_evolution" in f for f in before)
+
+    # The same config again, once as it was and once with --plots none (not in the hash).
+    for extra in ((), ("--plots", "none")):
+        again = cli("train", *QUICK, *extra, "--log_path", tmp_path)
+        assert again.returncode == 0, again.stderr
+        lines = again.stdout.splitlines()
+        assert len(lines) == 1, again.stdout
+        assert str(run_dir) in lines[0] and "--rerun" in lines[0] and "kept" in lines[0]
+        assert files_of(run_dir) == before
+
+
+def test_rerun_replaces_the_folder_whole_once_finished(tmp_path: Path) -> None:
+    assert cli("train", *QUICK, "--log_path", tmp_path).returncode == 0
+    (run_dir,) = [p.parent for p in tmp_path.glob("keep/*/result.json")]
+    (run_dir / "stale.txt").write_text("from the first run")
+    started = read_json(run_dir / "result.json")
+
+    proc = cli("train", *QUICK, "--plots", "none", "--rerun", "--log_path", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "replaced" in proc.stdout
+    after = read_json(run_dir / "result.json")
+    assert after["status"] == "finished"
+    assert after["wall_time_s"] != started["wall_time_s"]  # a new record, not the old one
+    assert not (run_dir / "stale.txt").exists()  # replaced whole, not merged
+    assert not (run_dir / "plots").exists()  # the new run's own choice: no plots
+    assert (run_dir / "checkpoints" / "last.safetensors").is_file()
+    assert hidden_left(tmp_path) == []
+
+
+def start(log: Path, *extra: str) -> subprocess.Popen[str]:
+    """A real ``mlplab train`` of a run far too long to finish within the test."""
+    args = [a if a != "200" else "2000000" for a in QUICK if a != "--snapshot_every"]
+    args.remove("20")
+    return subprocess.Popen(
+        [*MLPLAB, "train", *args, "--save_every", "1", "--log_path", str(log), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+
+
+def stop_when(proc: subprocess.Popen[str], ready: Callable[[], bool]) -> tuple[str, str]:
+    """Send SIGINT once ``ready()`` holds (or after 120 s); the process's output."""
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None and not ready():
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        return proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+
+
+def test_an_interrupted_rerun_leaves_the_finished_run_as_it_was(tmp_path: Path) -> None:
+    # A long run's record, marked finished as if it had run to its end.
+    stop_when(start(tmp_path), lambda: any(tmp_path.glob("keep/*/checkpoints/last.safetensors")))
+    (run_dir,) = [p.parent for p in tmp_path.glob("keep/*/result.json")]
+    result = read_json(run_dir / "result.json")
+    (run_dir / "result.json").write_text(json.dumps({**result, "status": "finished"}))
+    before = files_of(run_dir)
+
+    rerun = start(tmp_path, "--rerun")
+    out, err = stop_when(
+        rerun,
+        lambda: any(
+            (p / "checkpoints" / "last.safetensors").is_file() for p in hidden_left(tmp_path)
+        ),
+    )
+    assert rerun.returncode == 130, err
+    assert "kept unchanged" in out, out
+    assert "--resume" not in out + err  # nothing is left to resume from
+    assert files_of(run_dir) == before
+    assert hidden_left(tmp_path) == []
+
+
+def test_python_api_keeps_a_finished_run_unless_rerun(tmp_path: Path) -> None:
+    kw = dict(data="xor", hid_dim=4, act="tanh", lr=1.0, epoch=100, log_every=0)
+    kw.update(plots="none", verbose=False, log_path=str(tmp_path))
+    first = train(**kw)
+    assert not first.kept
+    record = (first.run_dir / "result.json").read_bytes()
+    again = train(**kw)
+    assert again.kept and again.run_dir == first.run_dir
+    assert (first.run_dir / "result.json").read_bytes() == record
+    assert again.record["test_acc"] == first.record["test_acc"]
+    assert again.curves["train_losses"] == first.curves["train_losses"]
+    x = first.dataset.X_test
+    assert (again.predict(x) == first.predict(x)).all()  # the kept model, loaded
+
+    fresh = train(**kw, rerun=True)
+    assert not fresh.kept and fresh.status == "finished"
+    assert (first.run_dir / "result.json").read_bytes() != record
+
+
+def test_a_sweep_rerun_replaces_a_finished_run_only_once_finished(tmp_path: Path) -> None:
+    """The batched trainer (sweeps, ``--rerun``) keeps the same promise as ``mlplab train``."""
+    from mlplab.runner import train_batched
+
+    cfgs = [
+        dict(data="xor", hid_dim=4, act="tanh", lr=1.0, epoch=50, seed=s, log_every=0)
+        | dict(plots="none", exp_name="keep", log_path=str(tmp_path), save_every=1)
+        for s in (0, 1)
+    ]
+    first = train_batched(cfgs)
+    assert [r["status"] for r in first if r] == ["finished", "finished"]
+    run_dirs = [tmp_path / "keep" / r["run_id"] for r in first if r]
+    before = [files_of(d) for d in run_dirs]
+
+    polls = [0]
+
+    def stop_after_10_steps() -> bool:
+        polls[0] += 1
+        return polls[0] > 12  # a few polls between groups, then 10 steps
+
+    stopped = train_batched(cfgs, should_stop=stop_after_10_steps)
+    assert [r["status"] for r in stopped if r] == ["interrupted", "interrupted"]
+    assert all("kept unchanged" in r["message"] for r in stopped if r)
+    assert [files_of(d) for d in run_dirs] == before
+    assert hidden_left(tmp_path) == []
+
+    again = train_batched(cfgs)
+    assert [r["status"] for r in again if r] == ["finished", "finished"]
+    assert [files_of(d) for d in run_dirs] != before  # new records, in the same folders
+    assert all(read_json(d / "result.json")["status"] == "finished" for d in run_dirs)
+    assert hidden_left(tmp_path) == []

@@ -470,7 +470,7 @@ def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, d
     """One training step through the engine's layers, recording every quantity."""
     be, spec = start.backend, start.spec
     rec = _Recorder()
-    X, y = be.data["train"]
+    X, y, _ = be.data["train"]  # row weights: only the estimators' sample_weight, no config
     if idx is not None:
         X, y = X[idx], y[0][idx]
     names = _param_names(spec)

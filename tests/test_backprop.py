@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,80 @@ def test_xor_221_equals_the_lecture_script_line_by_line() -> None:
         np.testing.assert_allclose(
             trace[f"new_{w}"].value, trace[w].value - trace[f"d_{w}"].value, rtol=1e-12
         )
+
+
+def _script_lines() -> list[tuple[str, str]]:
+    """``(name, formula)`` of each assignment in the script's training loop, in order."""
+    loop = SCRIPT.read_text().split("for step in range(STEPS):")[1].split("if step %")[0]
+    return re.findall(r"^    (\w+) = (.+)$", loop, flags=re.MULTILINE)
+
+
+def _plain(formula: str) -> str:
+    """A formula without NumPy's prefix, spaces, trailing notes and the script's spelling."""
+    formula = formula.split("   (")[0].replace("np.", "").replace("LEARNING_RATE", "lr")
+    return formula.replace("1.0", "1").replace(" ", "")
+
+
+def test_xor_221_lecture_form_equals_the_lecture_script_line_by_line() -> None:
+    """--form lecture: every line of the script's first step, same formula, equal value."""
+    s = _script_step0()
+    trace = backprop(XOR_221, dtype="float64", weights=_script_weights(), form="lecture")
+    assert trace.passed, trace.verdict()
+    assert trace.form == "lecture" and "lecture form" in trace.title
+    for name in ("X", "Y"):
+        np.testing.assert_array_equal(trace[name].value, s[name], err_msg=name)
+    lines = _script_lines()
+    assert [n for n, _ in lines][:6] == ["l1", "a1", "l2", "Y_pred", "cost", "d_Y_pred"]
+    # The update reassigns w1 ... b2: the trace calls the new values new_w1 ... new_b2.
+    traced = [q for q in trace.quantities if q.phase != "input"]
+    assert [q.name for q in traced] == [
+        f"new_{n}" if n in ("w1", "b1", "w2", "b2") else n for n, _ in lines
+    ]
+    for q, (name, formula) in zip(traced, lines):
+        assert _plain(q.formula) == _plain(f"{q.name} = {formula}".replace(f"{name}=", "")), name
+        np.testing.assert_array_equal(q.value, s[name], err_msg=q.name)  # equal, not close
+        assert q.max_diff is not None  # and each one checked by autograd
+    # The slide's bias step uses the mean of the deltas, its weight step their sum.
+    assert trace["d_b1"].shape == (4, 2) and trace["d_w1"].shape == (2, 2)
+    np.testing.assert_array_equal(trace.grads["out.bias"], s["d_b2"].mean(axis=0))
+    np.testing.assert_array_equal(trace.updated["out.weight"], s["w2"].T)
+
+
+@pytest.mark.parametrize(
+    "act, dtype, step", [("sigmoid", "float64", 0), ("tanh", "float64", 5), ("relu", "float32", 2)]
+)
+def test_lecture_form_is_n_times_the_mean_form_up_to_the_slides_1e7(
+    act: str, dtype: str, step: int
+) -> None:
+    """Deeper nets and mini-batches: the slide's sums are N times the mean cost's gradients."""
+    cfg = dict(
+        data="moons", n_samples=40, batch_size=8, n_layer=2, hid_dim=4, act=act, optim="sgd",
+        lr=0.5, lr_schedule="cosine", epoch=2, dtype=dtype, seed=2,
+    )  # fmt: skip
+    mean, lecture = backprop(cfg, step=step), backprop(cfg, step=step, form="lecture")
+    assert mean.passed and lecture.passed, (mean.verdict(), lecture.verdict())
+    n = 8
+    # The 1e-7 changes each row's delta by a factor s / (s + 1e-7), s = Y_pred * (1 - Y_pred);
+    # float32's own rounding is 1e-7 relative.
+    y_pred = mean["Y_pred"].value.astype(np.float64)
+    rtol = 2e-7 / float((y_pred * (1 - y_pred)).min()) + (2e-6 if dtype == "float32" else 0)
+    for name in ("d_Y_pred", "d_l3", "d_w3", "d_a2", "d_l2", "d_w2", "d_l1", "d_w1"):
+        expected = n * mean[name].value.astype(np.float64)
+        np.testing.assert_allclose(
+            lecture[name].value, expected, rtol=rtol, atol=1e-7, err_msg=name
+        )
+    for k in (1, 2, 3):  # the slide's bias delta is per row; its step is their mean: d_b
+        assert lecture[f"d_b{k}"].shape == (n, mean[f"d_b{k}"].shape[0])
+        np.testing.assert_allclose(
+            lecture[f"d_b{k}"].value.mean(axis=0), mean[f"d_b{k}"].value, rtol=rtol, atol=1e-7
+        )
+        np.testing.assert_allclose(lecture[f"new_b{k}"].value, mean[f"new_b{k}"].value, rtol=1e-5)
+    at = re.search(r"\(lr = (\S+)\)", lecture["new_w1"].formula)
+    assert at is not None
+    lr = float(at.group(1))
+    assert (lr < 0.5) == (lecture.epoch > 0)  # the cosine schedule's rate of that step
+    step_w = lecture["w1"].value - lr * n * mean["d_w1"].value
+    np.testing.assert_allclose(lecture["new_w1"].value, step_w, rtol=1e-5, atol=1e-7)
 
 
 def test_lecture_names_in_order_for_xor_nn() -> None:
@@ -170,16 +245,22 @@ def test_saturated_output_is_explained_not_failed() -> None:
     assert "rounds to 0 or 1" in trace["d_Y_pred"].note and trace["d_Y_pred"].max_diff is None
     np.testing.assert_allclose(trace["d_l2"].value.ravel(), [0.25, 0, 0, 0.25])
     assert trace.passed and trace["d_l2"].max_diff is not None
+    lecture = backprop(dict(data="xor", n_layer=1, hid_dim=2, act="sigmoid"), weights=weights,
+                       form="lecture")  # fmt: skip
+    np.testing.assert_allclose(lecture["d_Y_pred"].value.ravel(), [1e7, 0, 0, 1e7], rtol=1e-6)
+    assert "1e-7" in lecture["d_Y_pred"].note and lecture.passed
+    assert (lecture["d_l2"].value == 0).all() and lecture["d_l2"].max_diff is not None
 
 
-def test_a_wrong_derivative_fails_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("form", ["mean", "lecture"])
+def test_a_wrong_derivative_fails_the_check(monkeypatch: pytest.MonkeyPatch, form: str) -> None:
     def wrong_prime(z: np.ndarray, a: np.ndarray) -> np.ndarray:
         return 1 - a  # forgot a factor
 
     monkeypatch.setitem(functional.ACTIVATIONS, "tanh", (functional.tanh, wrong_prime))
     out: list[str] = []
     code = backprop_command(
-        None, {"data": "xor", "act": "tanh", "hid_dim": 3}, 0, None, None, 24, echo=out.append
+        None, {"data": "xor", "act": "tanh", "hid_dim": 3}, 0, None, None, 24, out.append, form
     )
     assert code == 1
     assert "verdict: FAILED" in out[0] and "d_l1" in out[0].splitlines()[-1]
@@ -203,6 +284,11 @@ def test_cli_prints_every_quantity_and_draws_the_network(run_cli, tmp_path: Path
     for line in ("l1  ", "a1  ", "d_Y_pred  ", "d_w1  ", "new_b2  "):
         assert any(ln.startswith(line) for ln in proc.stdout.splitlines()), line
     assert "verdict: ok" in proc.stdout
+    assert "d_b2      [4, 1]" not in proc.stdout  # the mean form's d_b2 is a sum over rows
+    proc = run_cli("backprop", EXAMPLES / "xor_nn.yaml", "--step", "100", "--form", "lecture")
+    assert proc.returncode == 0, proc.stderr
+    assert "lecture form" in proc.stdout.splitlines()[0] and "verdict: ok" in proc.stdout
+    assert "d_b2      [4, 1]    d_b2 = d_l2   (one row per example)" in proc.stdout
     import matplotlib.image
 
     img = matplotlib.image.imread(png)
@@ -242,6 +328,11 @@ XOR4 = ["--data", "xor", "--epoch", "4"]
         ([*XOR4, "--act", "sigmoidal"], "'act'"),
         ([*XOR4, "--threshold", "0"], "--threshold"),
         ([*XOR4, "--hid_dim", "40", "--plot", "net.png"], "--plot"),
+        ([*XOR4, "--form", "sum"], "--form 'sum': choose mean or lecture"),
+        ([*XOR4, "--form", "lecture", "--optim", "adam"], "has optim adam: use --form mean"),
+        ([*XOR4, "--form", "lecture", "--mm", "0.9", "--use_bn"], "batch norm, momentum"),
+        (["--data", "ring", "--form", "lecture"], "has a multiclass output"),
+        (["--data", "sinlog", "--form", "lecture"], "has a regression output"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(run_cli, tmp_path: Path, args, needle) -> None:

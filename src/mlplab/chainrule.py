@@ -24,6 +24,20 @@ backprop (``examples/xor_backprop.py``) drops the ``1 / N`` of the mean, so its 
 weight gradients are ``N`` times these, and its bias step uses the mean of the deltas,
 which equals ``d_b`` here.
 
+``form="lecture"`` (``--form lecture``) shows the slide's own backward pass instead, for
+a sigmoid output with bce loss trained by plain SGD (any depth and activation; no batch
+norm, dropout, residual, momentum or L2)::
+
+    d_Y_pred = (Y_pred - Y) / (Y_pred * (1 - Y_pred) + 1e-7)
+    d_l2 = d_Y_pred * sigmoid_prime(l2),  d_b2 = d_l2 (one row per example),  d_w2 = a1.T @ d_b2
+    d_a1 = d_b2 @ w2.T, ...               new_w = w - lr * d_w,  new_b = b - lr * mean(d_b, axis=0)
+
+computed by those NumPy lines from the engine's forward values (the engine itself computes
+the mean's). They are the derivatives of ``sum(r * bce)`` over the rows, with
+``r = s / (s + 1e-7)``, ``s = Y_pred * (1 - Y_pred)`` held constant: ``N`` times the mean
+cost's up to the slide's 1e-7 (``r`` is ``1 - 4e-7`` at ``Y_pred = 0.5``), and autograd
+checks them as that, exactly, with the same tolerances.
+
 Every quantity is compared with PyTorch autograd in float64 on the same weights, batch and
 dropout mask (``retain_grad`` on each intermediate tensor); each line shows the largest
 absolute difference, and :attr:`Trace.passed` says whether all are within tolerance.
@@ -77,6 +91,8 @@ Array = np.ndarray
 # below the O(1) error of a wrong formula; float64 is the tight check. atol only matters for
 # quantities that are zero up to rounding.
 TOLERANCE = {"float32": (1e-3, 1e-7), "float64": (1e-8, 1e-12)}
+FORMS = ("mean", "lecture")  # whose derivatives the backward pass shows (see the docstring)
+SLIDE_EPS = 1e-7  # the lecture's d_Y_pred adds it to the denominator
 THRESHOLD = 24  # values with more elements are elided, as numpy prints them
 BN_EPS = 1e-5  # torch.nn.BatchNorm1d's eps, as the engine's layer
 
@@ -179,6 +195,7 @@ class Trace:
     updated: dict[str, Array] = field(default_factory=dict)
     feature_names: list[str] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
+    form: str = "mean"  # see FORMS
 
     def __getitem__(self, name: str) -> Quantity:
         for q in self.quantities:
@@ -255,7 +272,8 @@ class Trace:
         from mlplab.plots.network import layer_params, network_figure, node_positions
 
         _check_drawable(self.spec)
-        label = f"step {self.step}, w: weight, d: dcost/dw; mlp {'-'.join(map(str, self.spec.widths()))}"
+        d = "dcost/dw" if self.form == "mean" else "the slide's d_w, mean(d_b)"
+        label = f"step {self.step}, w: weight, d: {d}; mlp {'-'.join(map(str, self.spec.widths()))}"
         fig = network_figure(
             self.weights, self.spec, self.feature_names, self.output_names, label=label
         )
@@ -470,7 +488,7 @@ def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, d
     """One training step through the engine's layers, recording every quantity."""
     be, spec = start.backend, start.spec
     rec = _Recorder()
-    X, y, _ = be.data["train"]  # (X, y, row weights): a trace has no row weights
+    X, y, _ = be.data["train"]  # row weights: only the estimators' sample_weight, no config
     if idx is not None:
         X, y = X[idx], y[0][idx]
     names = _param_names(spec)
@@ -633,6 +651,64 @@ def _d_y_pred(task: str, y_pred: Array, y: Array, shape: tuple[int, ...]) -> Arr
     return 2.0 * (y_pred - y.reshape(shape)) / y_pred.size
 
 
+def _check_lecture_form(spec: ModelSpec, opt: OptimSpec) -> None:
+    """Refuse a config the slide's manual backprop does not cover (before any training)."""
+    bad = [f"a {spec.task} output"] if spec.task != "binary" else []
+    bad += ["batch norm"] * spec.use_bn + ["dropout"] * bool(spec.dp_rate)
+    bad += ["residual blocks"] * (spec.sc_type == "residual")
+    bad += [f"optim {opt.name}"] * (opt.name != "sgd") + ["momentum"] * bool(opt.mm)
+    bad += ["l2_coef"] * bool(opt.l2_coef)
+    if bad:
+        raise ConfigError(
+            "--form lecture: the slide's manual backprop covers a binary (sigmoid, bce) output "
+            "trained by sgd without momentum or l2_coef, with no batch norm, dropout or residual "
+            f"blocks; this config has {', '.join(bad)}: use --form mean (the default; "
+            "--form is mean or lecture)"
+        )
+
+
+def _lecture_step(rec: _Recorder, ctx: dict[str, Any], spec: ModelSpec, lr: float) -> None:
+    """Replace the backward pass and update by the slide's lines (``examples/xor_backprop.py``).
+
+    Written as the slide writes them, in the engine's dtype, from the recorded forward
+    values, so that a float64 2-2-1 trace equals the script's numbers exactly.
+    """
+    from mlplab.engines.numpy.functional import ACTIVATIONS
+
+    v = {q.name: q.value for q in rec.quantities}
+    rec.quantities = [q for q in rec.quantities if q.phase in ("input", "forward")]
+    L, Y, Y_pred = spec.n_layer + 1, v["Y"], v["Y_pred"]
+    d = (Y_pred - Y) / (Y_pred * (1.0 - Y_pred) + SLIDE_EPS)
+    rec.add("d_Y_pred", "d_Y_pred = (Y_pred - Y) / (Y_pred * (1 - Y_pred) + 1e-7)", d, "backward")
+    d = d * (Y_pred * (1 - Y_pred))  # sigmoid_prime(l2), Y_pred = sigmoid(l2)
+    rec.add(f"d_l{L}", f"d_l{L} = d_Y_pred * sigmoid_prime(l{L})", d, "backward")
+    prime = ACTIVATIONS[spec.act][1]
+    act = "sigmoid_prime(l{n})" if spec.act == "sigmoid" else ACT_PRIME[spec.act]
+    for n in range(L, 0, -1):
+        x = "X" if n == 1 else f"a{n - 1}"
+        if n < L:
+            d = d * prime(v[f"l{n}"], v[f"a{n}"])
+            rec.add(f"d_l{n}", f"d_l{n} = d_a{n} * {act.format(n=n)}", d, "backward")
+        rec.add(f"d_b{n}", f"d_b{n} = d_l{n}   (one row per example)", d, "backward")
+        rec.add(f"d_w{n}", f"d_w{n} = {x}.T @ d_b{n}", v[x].T @ d, "backward")
+        if n > 1:
+            d = d @ v[f"w{n}"].T
+            rec.add(f"d_a{n - 1}", f"d_a{n - 1} = d_b{n} @ w{n}.T", d, "backward")
+    # The update: weights by the summed gradient, biases by the mean of their deltas.
+    v.update((q.name, q.value) for q in rec.quantities if q.phase == "backward")
+    after, grads = dict(ctx["before"]), {}
+    for state_name, p in _param_names(spec).items():
+        step = v[f"d_{p}"] if p.startswith("w") else np.mean(v[f"d_{p}"], axis=0)
+        new = v[p] - lr * step
+        formula = f"new_{p} = {p} - lr * " + (
+            f"d_{p}" if p.startswith("w") else f"mean(d_{p}, axis=0)"
+        )
+        rec.add(f"new_{p}", f"{formula}   (lr = {lr:g})", new, "update")
+        shape = after[state_name].shape  # mlplab's [out, in]
+        after[state_name], grads[state_name] = new.T.reshape(shape), step.T.reshape(shape)
+    ctx.update(after=after, grads=grads)
+
+
 def _update_formula(opt: OptimSpec, p: str, lr: float) -> str:
     """The update of parameter ``p`` as torch.optim writes it (``g`` is ``d_p`` plus L2)."""
     wd = opt.l2_coef
@@ -661,7 +737,9 @@ def _update_formula(opt: OptimSpec, p: str, lr: float) -> str:
 # --- the autograd reference ---------------------------------------------------------------------
 
 
-def _reference(start: _Start, rec: _Recorder, ctx: dict[str, Any], lr: float) -> None:
+def _reference(
+    start: _Start, rec: _Recorder, ctx: dict[str, Any], lr: float, form: str = "mean"
+) -> None:
     """Fill every quantity's ``reference`` from torch autograd in float64."""
     import torch
     import torch.nn.functional as F
@@ -721,11 +799,21 @@ def _reference(start: _Start, rec: _Recorder, ctx: dict[str, Any], lr: float) ->
     if spec.task == "multiclass":
         Y = Y.long()
     cost = keep("cost", TORCH_LOSSES[spec.loss]()(out, Y))  # on logits, as the engine
-    cost.backward()
+    # The lecture form's derivatives are those of sum(r * bce) over the rows (see the
+    # module's docstring): r, the slide's 1e-7 as a factor per row, is held constant.
+    if form == "lecture":
+        s = (torch.sigmoid(out) * (1 - torch.sigmoid(out))).detach()
+        r = s / (s + SLIDE_EPS)
+        (r * F.binary_cross_entropy_with_logits(out, Y, reduction="none")).sum().backward()
+    else:
+        cost.backward()
 
     # d_Y_pred: autograd of the cost written with Y_pred, the lecture's form.
     yp = torch.tensor(np.asarray(q["Y_pred"].value, np.float64), requires_grad=True)
-    if spec.task == "binary":
+    if form == "lecture":
+        (r * F.binary_cross_entropy(yp, Y, reduction="none")).sum().backward()
+        y_pred_ref = torch.sigmoid(out)
+    elif spec.task == "binary":
         F.binary_cross_entropy(yp, Y).backward()
         y_pred_ref = torch.sigmoid(out)
     elif spec.task == "multiclass":
@@ -748,6 +836,18 @@ def _reference(start: _Start, rec: _Recorder, ctx: dict[str, Any], lr: float) ->
         assert g is not None
         refs[f"d_{lname}"] = _lecture(lname, g.numpy())
 
+    if form == "lecture":  # weights step by the summed gradient, biases by the mean delta
+        for state_name, lname in names.items():
+            by = refs[f"d_{lname}"] / (1 if lname.startswith("w") else len(q["X"].value))
+            w = _lecture(lname, np.asarray(before[state_name], np.float64))
+            refs[f"new_{lname}"] = w - lr * by
+        # The slide's d_b is d_l, one row per example.
+        refs.update({f"d_b{n}": refs[f"d_l{n}"] for n in range(1, spec.n_layer + 2)})
+        _set_references(rec, refs, _sum_scales(spec, refs, q["X"].value, form))
+        y_pred = q["Y_pred"].value
+        if not (y_pred * (1 - y_pred) > 0).all():  # the engine's dtype rounds Y_pred to 0 or 1
+            q["d_Y_pred"].note = "Y_pred rounds to 0 or 1: only the 1e-7 keeps it finite"
+        return
     # The update: torch.optim from the engine's optimizer state and the engine's own
     # gradients (checked above), so that this line checks the update formula alone: Adam
     # would turn the rounding noise of a gradient that is zero up to rounding into a whole
@@ -769,7 +869,10 @@ def _reference(start: _Start, rec: _Recorder, ctx: dict[str, Any], lr: float) ->
     topt.step()
     for p, lname in zip(params, names.values()):
         refs[f"new_{lname}"] = _lecture(lname, p.detach().numpy())
-    scales = _sum_scales(spec, refs, q["X"].value)
+    _set_references(rec, refs, _sum_scales(spec, refs, q["X"].value))
+
+
+def _set_references(rec: _Recorder, refs: dict[str, np.ndarray], scales: dict[str, float]) -> None:
     for x in rec.quantities:
         x.scale = scales.get(x.name, 0.0)
         if x.phase != "input" and not x.name.startswith("mask") and x.name in refs:
@@ -778,7 +881,9 @@ def _reference(start: _Start, rec: _Recorder, ctx: dict[str, Any], lr: float) ->
             x.note = x.note or "no autograd counterpart"
 
 
-def _sum_scales(spec: ModelSpec, refs: dict[str, np.ndarray], X: Array) -> dict[str, float]:
+def _sum_scales(
+    spec: ModelSpec, refs: dict[str, np.ndarray], X: Array, form: str = "mean"
+) -> dict[str, float]:
     """The size of the terms that each sum over rows adds up, from the reference values.
 
     A sum that nearly cancels (a bias gradient under batch norm, whose input has zero mean
@@ -793,7 +898,8 @@ def _sum_scales(spec: ModelSpec, refs: dict[str, np.ndarray], X: Array) -> dict[
         if d_l is None:
             continue
         x = a(np.asarray(X, np.float64)) if i == 0 else a(refs[_block_out(spec, i - 1)])
-        out[f"d_b{n}"] = float(a(d_l).sum(axis=0).max())
+        if form == "mean":  # the lecture form's d_b is no sum
+            out[f"d_b{n}"] = float(a(d_l).sum(axis=0).max())
         out[f"d_w{n}"] = float((x.T @ a(d_l)).max())
         if spec.use_bn and i < spec.n_layer and f"d_bn{n}" in refs:
             d_bn, hat = a(refs[f"d_bn{n}"]), a(refs[f"a{n}_hat"])
@@ -822,6 +928,7 @@ def backprop(
     step: int = 0,
     resume: str | Path | None = None,
     weights: dict[str, Array] | None = None,
+    form: str = "mean",
     **overrides: Any,
 ) -> Trace:
     """Trace one training step of ``config`` through the NumPy engine, checked by autograd.
@@ -841,6 +948,10 @@ def backprop(
         (``step`` more after it). A finished run shows the step training on would take.
     weights : dict of ndarray, optional
         Initial parameters and buffers by state name (``[out, in]``), instead of ``init``'s.
+    form : ``"mean"`` or ``"lecture"``
+        ``mean`` (default): the derivatives of the mean cost, which mlplab trains and steps
+        the config's optimizer by. ``lecture``: the manual-backprop slide's lines (summed over
+        the rows, the 1e-7, the bias step by the mean) for a sigmoid/bce output and plain SGD.
 
     Returns
     -------
@@ -849,20 +960,26 @@ def backprop(
     """
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise ConfigError(f"--step must be a non-negative integer (got {step!r})")
+    if form not in FORMS:
+        raise ConfigError(f"--form {form!r}: choose {' or '.join(FORMS)}")
     if resume is not None:
         if config is not None or overrides or weights is not None:
             raise ConfigError("--resume traces the run's own config; give no other settings")
         start = _resumed(Path(resume), step)
     else:
         start = _fresh(as_config(config, **overrides), weights)
+    if form == "lecture":
+        _check_lecture_form(start.spec, optim_of(start.cfg))
     _advance(start, step)
     be, state = start.backend, start.state
     before_optim = be.export(0)
     lr = float(lrs_at(state.epoch, start.schedule.epoch, [lr_schedule_of(start.cfg)])[0])
     idx, b, nb = _batch(start)
     rec, ctx = _run_step(start, idx, lr)
+    if form == "lecture":
+        _lecture_step(rec, ctx, start.spec, lr)
     ctx["optim"] = before_optim
-    _reference(start, rec, ctx, lr)
+    _reference(start, rec, ctx, lr, form)
     c, spec = start.cfg, start.spec
     widths = "-".join(map(str, spec.widths()))
     title = (
@@ -871,7 +988,14 @@ def backprop(
         + (", batch norm" if spec.use_bn else "")
         + (f", dropout {spec.dp_rate:g}" if spec.dp_rate else "")
         + (", residual" if spec.sc_type == "residual" else "")
-        + f", {spec.loss} loss, {c.optim} lr {lr:g}, {c.dtype}; checked against torch autograd (float64)"
+        + f", {spec.loss} loss, {c.optim} lr {lr:g}, {c.dtype}"
+        + (", lecture form (sums over rows)" if form == "lecture" else "")
+        + "; checked against torch autograd (float64)"
+        + (
+            " of sum(r * bce), r = s / (s + 1e-7), s = Y_pred * (1 - Y_pred)"
+            if form == "lecture"
+            else ""
+        )
     )
     d = start.data
     return Trace(
@@ -887,6 +1011,7 @@ def backprop(
         ctx["after"],
         list(d.feature_names or [f"x{i + 1}" for i in range(spec.in_dim)]),
         _output_names(d),
+        form,
     )
 
 
@@ -904,6 +1029,7 @@ def backprop_command(
     plot: str | None,
     threshold: int,
     echo: Callable[[str], None] = print,
+    form: str = "mean",
 ) -> int:
     """``mlplab backprop``: print the trace; 1 if a quantity differs from autograd."""
     if threshold < 1:
@@ -915,9 +1041,9 @@ def backprop_command(
     if resume is not None:
         if config or settings:
             raise ConfigError("--resume traces the run's own config; give no other settings")
-        trace = backprop(step=step, resume=resume)
+        trace = backprop(step=step, resume=resume, form=form)
     else:
-        trace = backprop(config, step=step, **settings)
+        trace = backprop(config, step=step, form=form, **settings)
     if plot is not None:
         _check_drawable(trace.spec)  # before printing: a refused --plot prints no trace
     echo(trace.to_text(threshold=threshold))

@@ -51,6 +51,7 @@ examples:
   mlplab backprop examples/xor_nn.yaml --step 100 --plot step100.png
   mlplab backprop --data moons --n_samples 40 --batch_size 8 --n_layer 2 --use_bn --dp_rate 0.2
   mlplab backprop --resume runs/xor-nn/xor-nn-3fa2b1
+  mlplab backprop examples/xor_nn.yaml --form lecture --dtype float64
 """
 
 
@@ -245,7 +246,7 @@ def _cmd_backprop(args: argparse.Namespace) -> int:
     _config_path(args)
     settings = _settings_from(args)
     return backprop_command(
-        args.config, settings, args.step, args.resume, args.plot, args.threshold
+        args.config, settings, args.step, args.resume, args.plot, args.threshold, form=args.form
     )
 
 
@@ -438,6 +439,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--threshold", type=int, default=24, metavar="N", help="elide values of more than N numbers"
+    )
+    p.add_argument(
+        "--form",
+        default="mean",
+        metavar="FORM",
+        help="mean (default): derivatives of the mean cost, as mlplab trains; lecture: the "
+        "manual-backprop slide's sums (sigmoid/bce output, plain sgd)",
     )
     _setting_flags(p, multi=False)
 

@@ -45,7 +45,7 @@ from mlplab.runs.record import (
     run_name,
 )
 from mlplab.runs.tensorboard import TensorBoardLogger
-from mlplab.runs.writer import ModelRecord, RunWriter, curve_lists
+from mlplab.runs.writer import ModelRecord, RunWriter, curve_lists, saved_history
 from mlplab.training.events import End, Subscriber
 from mlplab.training.grouping import DEFAULT_MAX_GROUP, group_indices
 from mlplab.training.loop import LoopState, LrSchedule, Schedule, StackState, fit
@@ -717,7 +717,7 @@ def restore_model(cfg: Config, spec: ModelSpec, ckpt: Checkpoint, path: Path) ->
         return Restored(
             model_init(cfg, spec, weights=ckpt.model),
             state,
-            LoopState.from_dict(meta["loop"]),
+            LoopState.from_dict(meta["loop"], saved_history(path.parent.parent, meta)),
             order,
             float(meta.get("elapsed_s", 0.0)),
             meta.get("global_rng"),

@@ -15,6 +15,7 @@ and seconds of encoding. So the record keeps:
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,12 @@ def curve_names(record: dict[str, Any]) -> list[str]:
     ]
 
 
-def write_curves(run_dir: Path, curves: dict[str, list[float] | list[int]]) -> None:
-    """Write every point of ``curves`` (``val_epochs`` and each curve) to curves.npz."""
+def write_curves(run_dir: Path, curves: dict[str, list[float] | list[int]]) -> dict[str, Any]:
+    """Write every point of ``curves`` (``val_epochs`` and each curve) to curves.npz.
+
+    Returns what a checkpoint keeps to name these points: the file, how many there are,
+    and a SHA-256 over them (:func:`saved_curves` reads them back for a resume).
+    """
     buf = io.BytesIO()
     arrays = {
         k: np.asarray(v, dtype=np.int64 if k == "val_epochs" else np.float64)
@@ -55,6 +60,25 @@ def write_curves(run_dir: Path, curves: dict[str, list[float] | list[int]]) -> N
     }
     np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     atomic_write_bytes(Path(run_dir) / CURVES_FILE, buf.getvalue())
+    return {"file": CURVES_FILE, "points": len(arrays["val_epochs"]), "sha256": _digest(arrays)}
+
+
+def saved_curves(run_dir: Path, ref: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    """The first ``ref["points"]`` of the run's curves, if curves.npz still holds those
+    exact points (it is written before each checkpoint, so it may hold more); else None."""
+    try:
+        with np.load(Path(run_dir) / CURVES_FILE, allow_pickle=False) as z:
+            cut = {k: z[k][: ref["points"]] for k in z.files}
+    except Exception:  # untrusted bytes: missing, damaged or not an .npz all read as "not there"
+        return None
+    return cut if _digest(cut) == ref.get("sha256") else None
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        h.update(f"\0{k}\0{arrays[k].dtype.str}\0".encode() + arrays[k].tobytes())
+    return h.hexdigest()
 
 
 def thinned(curves: dict[str, Any], points: int = TEXT_POINTS) -> dict[str, Any]:

@@ -20,13 +20,15 @@ import math
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mlplab.errors import CheckpointError
 from mlplab.runs.atomic import link_replace
 from mlplab.runs.checkpoint import Checkpoint, save_checkpoint
-from mlplab.runs.curves import CURVES_FILE, thinned, write_curves
+from mlplab.runs.curves import CURVES_FILE, saved_curves, thinned, write_curves
 from mlplab.runs.record import RunRecord, record_settings
 from mlplab.training.events import End, Event, Models, Save, Start
 from mlplab.training.loop import LoopState
@@ -44,20 +46,38 @@ class ModelRecord:
     elapsed_before: float = 0.0  # seconds run before a resume
     best_saved: int = -1  # epoch of the model in best.safetensors (-1: none written)
     last_saved: int = -1  # step of the state in last.safetensors
+    curves: dict[str, Any] | None = None  # what curves.npz holds now (write_curves' answer)
+
+
+def curve_fields(task: str) -> dict[str, str]:
+    """result.json's curve names -> the :class:`History` fields that hold them."""
+    metric = curve_metric_name(task)
+    names = ("train_losses", "val_losses", "val_epochs", "lrs")
+    return {
+        **{n: n for n in names},
+        f"train_{metric}s": "train_metrics",
+        f"val_{metric}s": "val_metrics",
+    }
 
 
 def curve_lists(state: LoopState, task: str) -> dict[str, list[Any]]:
     """Every point of the curves, by their result.json names, aligned with ``val_epochs``."""
-    h = state.history
-    metric = curve_metric_name(task)
-    return {
-        "train_losses": h.train_losses,
-        "val_losses": h.val_losses,
-        "val_epochs": h.val_epochs,
-        "lrs": h.lrs,
-        f"train_{metric}s": h.train_metrics,
-        f"val_{metric}s": h.val_metrics,
-    }
+    return {name: getattr(state.history, f) for name, f in curve_fields(task).items()}
+
+
+def saved_history(run_dir: Path, meta: dict[str, Any]) -> dict[str, list[Any]] | None:
+    """The curves a checkpoint names (``meta["curves"]``) as History's lists; None for a
+    checkpoint that holds them itself. A file that no longer holds them is refused."""
+    ref = meta.get("curves")
+    if ref is None:
+        return None
+    cut = saved_curves(run_dir, ref) if isinstance(ref, dict) else None
+    if cut is None:
+        raise CheckpointError(
+            f"the checkpoint of run {str(run_dir)!r} continues the {ref.get('points')} validations "
+            f"in {CURVES_FILE}, which no longer holds them (deleted, replaced or damaged)"
+        )
+    return {f: cut[name].tolist() for name, f in curve_fields(meta["task"]).items()}
 
 
 def curves_of(state: LoopState, task: str) -> dict[str, Any]:
@@ -103,10 +123,12 @@ def metrics_rows(state: LoopState, task: str) -> list[dict[str, Any]]:
     ]
 
 
-def write_text_and_curves(record: RunRecord, state: LoopState, task: str) -> None:
-    """metrics.csv and curves.npz, keeping pace with each other and the checkpoints."""
-    write_curves(record.dir, curve_lists(state, task))
+def write_text_and_curves(record: RunRecord, state: LoopState, task: str) -> dict[str, Any]:
+    """metrics.csv and curves.npz, keeping pace with each other and the checkpoints;
+    returns the reference to curves.npz that a checkpoint keeps."""
+    ref = write_curves(record.dir, curve_lists(state, task))
     record.write_metrics(metrics_rows(state, task))
+    return ref
 
 
 def global_rng_state() -> dict[str, Any]:
@@ -147,10 +169,11 @@ class RunWriter:
             for k in event.ids:
                 # best first: a kill between the two leaves a `last` whose best_epoch is
                 # the one on disk, or an older `last` (never a best newer than last's).
+                # curves.npz before the checkpoints that name its points: a kill between
+                # the two leaves a file with more points than the checkpoint, never fewer.
+                self._text_and_curves(int(k), event.models.loop_state(int(k)))
                 self._save(int(k), event.models, "best")
                 self._save(int(k), event.models, "last")
-                m = self.models[int(k)]
-                write_text_and_curves(m.record, event.models.loop_state(int(k)), self.task)
         elif isinstance(event, End):
             for j, k in enumerate(event.ids):
                 self._end(int(k), event, j)
@@ -177,10 +200,10 @@ class RunWriter:
             result["message"] = message
         result.update(event.finals[j])
         result["wall_time_s"] = self.elapsed(k)
+        self._text_and_curves(k, state)
         if status != "diverged":
             self._save(k, models, "last", state)
         self._save(k, models, "best", state)
-        write_text_and_curves(m.record, state, self.task)
         m.record.write_result(result)
         self.results[k] = result
 
@@ -209,8 +232,11 @@ class RunWriter:
             "wall_time_s": self.elapsed(k),
         }
         m.record.write_result(result)
-        write_text_and_curves(m.record, state, self.task)
+        self._text_and_curves(k, state)
         self.results[k] = result
+
+    def _text_and_curves(self, k: int, state: LoopState) -> None:
+        self.models[k].curves = write_text_and_curves(self.models[k].record, state, self.task)
 
     # --- checkpoints ------------------------------------------------------------------------
     def _save(self, k: int, models: Models, which: str, state: LoopState | None = None) -> None:
@@ -238,6 +264,7 @@ class RunWriter:
             "config": record_settings(m.config),
             "run_id": m.header["run_id"],
             "loop": state.to_dict(),
+            "curves": m.curves,
             "order_rng_now": models.order_state(k),
             "optim": ex.optim_meta,
             "rng": ex.rng_meta,

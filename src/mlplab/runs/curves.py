@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -53,21 +54,31 @@ def write_curves(run_dir: Path, curves: dict[str, list[float] | list[int]]) -> d
     Returns what a checkpoint keeps to name these points: the file, how many there are,
     and a SHA-256 over them (:func:`saved_curves` reads them back for a resume).
     """
-    buf = io.BytesIO()
     arrays = {
         k: np.asarray(v, dtype=np.int64 if k == "val_epochs" else np.float64)
         for k, v in curves.items()
     }
-    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
-    atomic_write_bytes(Path(run_dir) / CURVES_FILE, buf.getvalue())
+    atomic_write_bytes(Path(run_dir) / CURVES_FILE, npz_bytes(arrays))
     return {"file": CURVES_FILE, "points": len(arrays["val_epochs"]), "sha256": _digest(arrays)}
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """``arrays`` as a compressed .npz (``numpy.load`` reads it), at zlib level 1:
+    savez_compressed's level 6 took 4x as long for 2% smaller curves (float noise)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for k, a in arrays.items():
+            with z.open(f"{k}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(a), allow_pickle=False)
+    return buf.getvalue()
 
 
 def saved_curves(run_dir: Path, ref: dict[str, Any]) -> dict[str, np.ndarray] | None:
     """The first ``ref["points"]`` of the run's curves, if curves.npz still holds those
     exact points (it is written before each checkpoint, so it may hold more); else None."""
     try:
-        with np.load(Path(run_dir) / CURVES_FILE, allow_pickle=False) as z:
+        raw = io.BytesIO((Path(run_dir) / CURVES_FILE).read_bytes())  # np.load can leak a file
+        with np.load(raw, allow_pickle=False) as z:
             cut = {k: z[k][: ref["points"]] for k in z.files}
     except Exception:  # untrusted bytes: missing, damaged or not an .npz all read as "not there"
         return None

@@ -50,14 +50,9 @@ class ModelRecord:
 
 
 def curve_fields(task: str) -> dict[str, str]:
-    """result.json's curve names -> the :class:`History` fields that hold them."""
-    metric = curve_metric_name(task)
-    names = ("train_losses", "val_losses", "val_epochs", "lrs")
-    return {
-        **{n: n for n in names},
-        f"train_{metric}s": "train_metrics",
-        f"val_{metric}s": "val_metrics",
-    }
+    """result.json's curve names (``train_accs``...) -> the :class:`History` fields."""
+    fields = ("train_losses", "val_losses", "val_epochs", "lrs", "train_metrics", "val_metrics")
+    return {f.replace("metric", curve_metric_name(task)): f for f in fields}
 
 
 def curve_lists(state: LoopState, task: str) -> dict[str, list[Any]]:

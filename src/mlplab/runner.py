@@ -35,6 +35,7 @@ from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RecordError
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
+from mlplab.runs.curves import CURVES_FILE, saved_curves
 from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import (
     RunRecord,
@@ -45,7 +46,7 @@ from mlplab.runs.record import (
     run_name,
 )
 from mlplab.runs.tensorboard import TensorBoardLogger
-from mlplab.runs.writer import ModelRecord, RunWriter, curve_lists, saved_history
+from mlplab.runs.writer import ModelRecord, RunWriter, curve_fields, curve_lists
 from mlplab.training.events import End, Subscriber
 from mlplab.training.grouping import DEFAULT_MAX_GROUP, group_indices
 from mlplab.training.loop import LoopState, LrSchedule, Schedule, StackState, fit
@@ -717,7 +718,7 @@ def restore_model(cfg: Config, spec: ModelSpec, ckpt: Checkpoint, path: Path) ->
         return Restored(
             model_init(cfg, spec, weights=ckpt.model),
             state,
-            LoopState.from_dict(meta["loop"], saved_history(path.parent.parent, meta)),
+            LoopState.from_dict(meta["loop"], _saved_history(path.parent.parent, meta)),
             order,
             float(meta.get("elapsed_s", 0.0)),
             meta.get("global_rng"),
@@ -726,6 +727,20 @@ def restore_model(cfg: Config, spec: ModelSpec, ckpt: Checkpoint, path: Path) ->
         raise
     except Exception as err:
         raise _misfit(path, err) from None
+
+
+def _saved_history(run_dir: Path, meta: dict[str, Any]) -> dict[str, list[Any]] | None:
+    """The curves a checkpoint names (``meta["curves"]``) as History's lists; None for a
+    checkpoint that holds them itself. A file that no longer holds them is refused."""
+    ref = meta.get("curves")
+    if ref is None:
+        return None
+    if (cut := saved_curves(run_dir, ref)) is None:
+        raise CheckpointError(
+            f"the checkpoint of run {str(run_dir)!r} continues the {ref.get('points')} validations "
+            f"in {CURVES_FILE}, which no longer holds them (deleted, replaced or damaged)"
+        )
+    return {f: cut[name].tolist() for name, f in curve_fields(meta["task"]).items()}
 
 
 def restore_stack(

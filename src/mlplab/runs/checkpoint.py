@@ -2,10 +2,10 @@
 
 One checkpoint is one ``.safetensors`` file: the model's weights, the optimizer's
 arrays and the RNG states are tensors; everything else (the config, the model spec, the
-loop's counters, the optimizer's scalars) is JSON in the file's metadata header. The
-curves are not repeated there: ``curves`` names how many points of the run's curves.npz
-the loop had, and their SHA-256. safetensors never unpickles, so a crafted file cannot
-execute anything, and one atomic rename replaces the whole checkpoint at once.
+loop's counters, the optimizer's scalars, and ``curves``: how many points of the run's
+curves.npz the loop had, with their SHA-256) is JSON in the file's metadata header.
+safetensors never unpickles, so a crafted file cannot execute anything, and one atomic
+rename replaces the whole checkpoint at once.
 
 With the JSON alone a model can be rebuilt (``ModelSpec`` + config), as nanoGPT's
 checkpoints carry ``model_args`` and ``config``.
@@ -25,7 +25,6 @@ import numpy as np
 
 from mlplab.errors import CheckpointError, short_repr
 from mlplab.runs.atomic import atomic_write_bytes
-from mlplab.runs.curves import CURVES_FILE
 
 FORMAT = "mlplab-checkpoint-1"
 SECTIONS = ("model", "optim", "rng")
@@ -197,11 +196,6 @@ def check_meta(meta: Any, where: str) -> None:
             raise bad("optim.step", "must be a whole number >= 0", optim["step"])
         if "lr" in optim and not _number(optim["lr"], low=0.0):
             raise bad("optim.lr", "must be a finite number >= 0", optim["lr"])
-    ref = meta.get("curves")
-    if ref is not None and not (
-        isinstance(ref, dict) and ref.get("file") == CURVES_FILE and _count(ref.get("points"))
-    ):
-        raise bad("curves", f"must name {CURVES_FILE} and its number of points", ref)
     if "loop" in meta:
         _check_loop(meta["loop"], meta.get("config"), bad)
 

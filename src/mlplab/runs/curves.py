@@ -49,11 +49,8 @@ def curve_names(record: dict[str, Any]) -> list[str]:
 
 
 def write_curves(run_dir: Path, curves: dict[str, list[float] | list[int]]) -> dict[str, Any]:
-    """Write every point of ``curves`` (``val_epochs`` and each curve) to curves.npz.
-
-    Returns what a checkpoint keeps to name these points: the file, how many there are,
-    and a SHA-256 over them (:func:`saved_curves` reads them back for a resume).
-    """
+    """Write every point of ``curves`` (``val_epochs`` and each curve) to curves.npz;
+    returns what a checkpoint keeps to name them: the file, their count, their SHA-256."""
     arrays = {
         k: np.asarray(v, dtype=np.int64 if k == "val_epochs" else np.float64)
         for k, v in curves.items()
@@ -76,13 +73,12 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 def saved_curves(run_dir: Path, ref: dict[str, Any]) -> dict[str, np.ndarray] | None:
     """The first ``ref["points"]`` of the run's curves, if curves.npz still holds those
     exact points (it is written before each checkpoint, so it may hold more); else None."""
-    try:
-        raw = io.BytesIO((Path(run_dir) / CURVES_FILE).read_bytes())  # np.load can leak a file
-        with np.load(raw, allow_pickle=False) as z:
-            cut = {k: z[k][: ref["points"]] for k in z.files}
-    except Exception:  # untrusted bytes: missing, damaged or not an .npz all read as "not there"
+    try:  # untrusted bytes: missing, damaged or not an .npz all read as "not there"
+        with np.load(io.BytesIO((Path(run_dir) / CURVES_FILE).read_bytes())) as z:
+            cut = {k: z[k][: ref["points"]] for k in z.files}  # (from bytes: no file left open)
+        return cut if _digest(cut) == ref["sha256"] else None
+    except Exception:
         return None
-    return cut if _digest(cut) == ref.get("sha256") else None
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:

@@ -20,15 +20,13 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mlplab.errors import CheckpointError
 from mlplab.runs.atomic import link_replace
 from mlplab.runs.checkpoint import Checkpoint, save_checkpoint
-from mlplab.runs.curves import CURVES_FILE, saved_curves, thinned, write_curves
+from mlplab.runs.curves import CURVES_FILE, thinned, write_curves
 from mlplab.runs.record import RunRecord, record_settings
 from mlplab.training.events import End, Event, Models, Save, Start
 from mlplab.training.loop import LoopState
@@ -58,21 +56,6 @@ def curve_fields(task: str) -> dict[str, str]:
 def curve_lists(state: LoopState, task: str) -> dict[str, list[Any]]:
     """Every point of the curves, by their result.json names, aligned with ``val_epochs``."""
     return {name: getattr(state.history, f) for name, f in curve_fields(task).items()}
-
-
-def saved_history(run_dir: Path, meta: dict[str, Any]) -> dict[str, list[Any]] | None:
-    """The curves a checkpoint names (``meta["curves"]``) as History's lists; None for a
-    checkpoint that holds them itself. A file that no longer holds them is refused."""
-    ref = meta.get("curves")
-    if ref is None:
-        return None
-    cut = saved_curves(run_dir, ref) if isinstance(ref, dict) else None
-    if cut is None:
-        raise CheckpointError(
-            f"the checkpoint of run {str(run_dir)!r} continues the {ref.get('points')} validations "
-            f"in {CURVES_FILE}, which no longer holds them (deleted, replaced or damaged)"
-        )
-    return {f: cut[name].tolist() for name, f in curve_fields(meta["task"]).items()}
 
 
 def curves_of(state: LoopState, task: str) -> dict[str, Any]:
@@ -116,14 +99,6 @@ def metrics_rows(state: LoopState, task: str) -> list[dict[str, Any]]:
         }
         for i, e in enumerate(c["val_epochs"])
     ]
-
-
-def write_text_and_curves(record: RunRecord, state: LoopState, task: str) -> dict[str, Any]:
-    """metrics.csv and curves.npz, keeping pace with each other and the checkpoints;
-    returns the reference to curves.npz that a checkpoint keeps."""
-    ref = write_curves(record.dir, curve_lists(state, task))
-    record.write_metrics(metrics_rows(state, task))
-    return ref
 
 
 def global_rng_state() -> dict[str, Any]:
@@ -231,7 +206,10 @@ class RunWriter:
         self.results[k] = result
 
     def _text_and_curves(self, k: int, state: LoopState) -> None:
-        self.models[k].curves = write_text_and_curves(self.models[k].record, state, self.task)
+        """curves.npz and metrics.csv, before the checkpoints that name curves.npz's points."""
+        m = self.models[k]
+        m.curves = write_curves(m.record.dir, curve_lists(state, self.task))
+        m.record.write_metrics(metrics_rows(state, self.task))
 
     # --- checkpoints ------------------------------------------------------------------------
     def _save(self, k: int, models: Models, which: str, state: LoopState | None = None) -> None:

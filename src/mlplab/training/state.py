@@ -60,7 +60,7 @@ class LoopState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], curves: dict[str, Any] | None = None) -> LoopState:
-        """``curves``: History's lists, where ``d`` (a checkpoint's) does not hold them."""
+        # curves: History's lists, read from curves.npz where d (a checkpoint's) lacks them
         return cls(**{**d, "history": History(**d["history"], **(curves or {}))})
 
 

@@ -12,6 +12,7 @@ behind.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import random
 import signal
@@ -776,9 +777,18 @@ def _set_global_rng(saved: dict[str, Any] | None) -> None:
     if not saved:
         return
     version, internal, gauss = saved["python"]
-    random.setstate((version, tuple(internal), gauss))
+    random.setstate((version, tuple(_rng_words(internal)), gauss))
     name, keys, pos, has_gauss, cached = saved["numpy"]
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    np.random.set_state(
+        (name, np.asarray(_rng_words(keys), dtype=np.uint32), pos, has_gauss, cached)
+    )
+
+
+def _rng_words(words: str | list[int]) -> list[int]:
+    """A global RNG state's words: base64 of uint32s (see global_rng_state), or a list."""
+    if isinstance(words, str):
+        return np.frombuffer(base64.b64decode(words), dtype="<u4").tolist()
+    return words
 
 
 def _saved_best_epoch(run_dir: Path, state: LoopState) -> int:

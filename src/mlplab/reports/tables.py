@@ -170,7 +170,7 @@ def _decode(runs: dict[str, np.ndarray], curves: dict[str, np.ndarray]) -> dict[
         flat, lengths = curves[key], curves[f"len/{k}"]
         ends = np.cumsum(np.maximum(lengths, 0))
         parts = [flat[e - n : e].tolist() if n >= 0 else None for n, e in zip(lengths, ends)]
-        if k != "val_epochs":
+        if k != "val_epochs" and np.isnan(flat).any():  # NaN stands for JSON's null
             parts = [p if p is None else [None if x != x else x for x in p] for p in parts]
         # A run whose list was not all floats keeps it in the runs table.
         other = decoded.get(k, [None] * len(names))

@@ -166,3 +166,22 @@ def test_curves_table_holds_every_curve_as_result_json_does(folder):
         record = json.loads((folder / name / "result.json").read_text())
         want = [np.nan if v is None else v for v in record["val_losses"]]
         np.testing.assert_array_equal(flat[end - n : end], want)
+
+
+def test_the_same_sweep_run_again_rebuilds_stale_tables(made, tmp_path):
+    """A sweep stopped before its tables were written: running it again (every run
+    finished, nothing to train) leaves tables that hold every record as it is."""
+    log = tmp_path / "log"
+    shutil.copytree(made.parent, log)
+    folder = log / "exp"
+    load_runs(folder)
+    (folder / RUNS_TABLE).write_bytes((folder / RUNS_TABLE).read_bytes()[:50])
+    mlplab.sweep(
+        data="ring", hid_dim=[4, 8], lr=[0.1, 0.3], seed=[0, 1], workers=1, report=False,
+        log_path=str(log), **TINY,
+    )  # fmt: skip
+    held = read_tables(folder)
+    assert sorted(held) == sorted(p.name for p in folder.glob("exp-*"))
+    for name, (st, record) in held.items():
+        assert st == stamp(folder / name / "result.json")
+        assert record == json.loads((folder / name / "result.json").read_text())

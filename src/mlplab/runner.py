@@ -12,6 +12,7 @@ behind.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import random
@@ -39,6 +40,7 @@ from mlplab.live import live_view
 from mlplab.pipes import closed_pipe_safe
 from mlplab.rerun import discard, finished_record, kept_line, replace_run, scratch_dir
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
+from mlplab.runs.curves import CURVES_FILE, saved_curves
 from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import (
     RunRecord,
@@ -49,7 +51,7 @@ from mlplab.runs.record import (
     run_name,
 )
 from mlplab.runs.tensorboard import TensorBoardLogger
-from mlplab.runs.writer import ModelRecord, RunWriter, curve_lists
+from mlplab.runs.writer import ModelRecord, RunWriter, curve_fields, curve_lists
 from mlplab.training.events import End, Subscriber
 from mlplab.training.grouping import DEFAULT_MAX_GROUP, group_indices
 from mlplab.training.loop import LoopState, LrSchedule, Schedule, StackState, batch_bounds, fit
@@ -874,7 +876,7 @@ def restore_model(cfg: Config, spec: ModelSpec, ckpt: Checkpoint, path: Path) ->
         return Restored(
             model_init(cfg, spec, weights=ckpt.model),
             state,
-            LoopState.from_dict(meta["loop"]),
+            LoopState.from_dict(meta["loop"], _saved_history(path.parent.parent, meta)),
             order,
             float(meta.get("elapsed_s", 0.0)),
             meta.get("global_rng"),
@@ -883,6 +885,20 @@ def restore_model(cfg: Config, spec: ModelSpec, ckpt: Checkpoint, path: Path) ->
         raise
     except Exception as err:
         raise _misfit(path, err) from None
+
+
+def _saved_history(run_dir: Path, meta: dict[str, Any]) -> dict[str, list[Any]] | None:
+    """The curves a checkpoint names (``meta["curves"]``) as History's lists; None for a
+    checkpoint that holds them itself. A file that no longer holds them is refused."""
+    ref = meta.get("curves")
+    if ref is None:
+        return None
+    if (cut := saved_curves(run_dir, ref)) is None:
+        raise CheckpointError(
+            f"the checkpoint of run {str(run_dir)!r} continues the {ref.get('points')} validations "
+            f"in {CURVES_FILE}, which no longer holds them (deleted, replaced or damaged)"
+        )
+    return {f: cut[name].tolist() for name, f in curve_fields(meta["task"]).items()}
 
 
 def restore_stack(
@@ -918,9 +934,18 @@ def _set_global_rng(saved: dict[str, Any] | None) -> None:
     if not saved:
         return
     version, internal, gauss = saved["python"]
-    random.setstate((version, tuple(internal), gauss))
+    random.setstate((version, tuple(_rng_words(internal)), gauss))
     name, keys, pos, has_gauss, cached = saved["numpy"]
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    np.random.set_state(
+        (name, np.asarray(_rng_words(keys), dtype=np.uint32), pos, has_gauss, cached)
+    )
+
+
+def _rng_words(words: str | list[int]) -> list[int]:
+    """A global RNG state's words: base64 of uint32s (see global_rng_state), or a list."""
+    if isinstance(words, str):
+        return np.frombuffer(base64.b64decode(words), dtype="<u4").tolist()
+    return words
 
 
 def _saved_best_epoch(run_dir: Path, state: LoopState) -> int:

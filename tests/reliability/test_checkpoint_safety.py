@@ -209,3 +209,33 @@ def test_resume_refuses_a_config_edited_after_the_run_started(run_copy, capsys, 
     cfg.write_text("\n".join([*lines, edit]) + "\n")
     rc = call_main(["train", "--resume", str(run_copy)])
     assert_one_line(rc, capsys.readouterr().err, "edited")
+
+
+def test_checkpoint_names_the_curves_file_instead_of_repeating_it(run_copy):
+    """The loop's curves live once, in curves.npz; the checkpoint keeps their count and hash."""
+    meta = load_checkpoint(last(run_copy)).meta
+    assert set(meta["loop"]["history"]) == {"best_val_loss", "best_epoch"}
+    assert meta["curves"]["file"] == "curves.npz"
+    assert meta["curves"]["points"] == meta["loop"]["epoch"] == 3
+
+
+@pytest.mark.parametrize("damage", ["deleted", "changed", "shorter"])
+def test_resume_refuses_curves_that_are_not_the_checkpoints(run_copy, capsys, damage):
+    import numpy as np
+
+    path = run_copy / "curves.npz"
+    if damage == "deleted":
+        path.unlink()
+    else:
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        if damage == "changed":
+            arrays["val_losses"][1] += 1e-9
+        else:
+            arrays = {k: v[:2] for k, v in arrays.items()}
+        with path.open("wb") as f:
+            np.savez(f, **arrays)
+    before = (run_copy / "result.json").read_text()
+    rc = call_main(["train", "--resume", str(run_copy)])
+    assert_one_line(rc, capsys.readouterr().err, "curves.npz", "3 validations")
+    assert (run_copy / "result.json").read_text() == before

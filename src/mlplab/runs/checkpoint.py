@@ -2,9 +2,10 @@
 
 One checkpoint is one ``.safetensors`` file: the model's weights, the optimizer's
 arrays and the RNG states are tensors; everything else (the config, the model spec, the
-loop's counters and curves, the optimizer's scalars) is JSON in the file's metadata
-header. safetensors never unpickles, so a crafted file cannot execute anything, and one
-atomic rename replaces the whole checkpoint at once.
+loop's counters, the optimizer's scalars, and ``curves``: how many points of the run's
+curves.npz the loop had, with their SHA-256) is JSON in the file's metadata header.
+safetensors never unpickles, so a crafted file cannot execute anything, and one atomic
+rename replaces the whole checkpoint at once.
 
 With the JSON alone a model can be rebuilt (``ModelSpec`` + config), as nanoGPT's
 checkpoints carry ``model_args`` and ``config``.
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from mlplab.errors import CheckpointError, short_repr
-from mlplab.runs.atomic import atomic_write_bytes
+from mlplab.runs.atomic import _json_default, atomic_write_bytes
 
 FORMAT = "mlplab-checkpoint-1"
 SECTIONS = ("model", "optim", "rng")
@@ -71,7 +72,7 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> None:
     for section in SECTIONS:
         for k, v in getattr(ckpt, section).items():
             tensors[f"{section}/{k}"] = np.ascontiguousarray(v)
-    meta_json = json.dumps(ckpt.meta, default=_default)
+    meta_json = json.dumps(ckpt.meta, default=_json_default)
     header = {"format": FORMAT, "meta": meta_json, "sha256": _digest(meta_json, tensors)}
     atomic_write_bytes(path, save(tensors, metadata=header), durable=True)
 
@@ -294,11 +295,3 @@ def _read_metadata(raw: bytes) -> dict[str, str]:
     if not isinstance(md, dict):
         raise ValueError("bad metadata")
     return md
-
-
-def _default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")

@@ -16,6 +16,7 @@ through it. A record names no absolute path, so it can be moved or copied as it 
 
 from __future__ import annotations
 
+import base64
 import math
 import random
 import time
@@ -44,20 +45,18 @@ class ModelRecord:
     elapsed_before: float = 0.0  # seconds run before a resume
     best_saved: int = -1  # epoch of the model in best.safetensors (-1: none written)
     last_saved: int = -1  # step of the state in last.safetensors
+    curves: dict[str, Any] | None = None  # what curves.npz holds now (write_curves' answer)
+
+
+def curve_fields(task: str) -> dict[str, str]:
+    """result.json's curve names (``train_accs``...) -> the :class:`History` fields."""
+    fields = ("train_losses", "val_losses", "val_epochs", "lrs", "train_metrics", "val_metrics")
+    return {f.replace("metric", curve_metric_name(task)): f for f in fields}
 
 
 def curve_lists(state: LoopState, task: str) -> dict[str, list[Any]]:
     """Every point of the curves, by their result.json names, aligned with ``val_epochs``."""
-    h = state.history
-    metric = curve_metric_name(task)
-    return {
-        "train_losses": h.train_losses,
-        "val_losses": h.val_losses,
-        "val_epochs": h.val_epochs,
-        "lrs": h.lrs,
-        f"train_{metric}s": h.train_metrics,
-        f"val_{metric}s": h.val_metrics,
-    }
+    return {name: getattr(state.history, f) for name, f in curve_fields(task).items()}
 
 
 def curves_of(state: LoopState, task: str) -> dict[str, Any]:
@@ -103,14 +102,9 @@ def metrics_rows(state: LoopState, task: str) -> list[dict[str, Any]]:
     ]
 
 
-def write_text_and_curves(record: RunRecord, state: LoopState, task: str) -> None:
-    """metrics.csv and curves.npz, keeping pace with each other and the checkpoints."""
-    write_curves(record.dir, curve_lists(state, task))
-    record.write_metrics(metrics_rows(state, task))
-
-
 def global_rng_state() -> dict[str, Any]:
-    """Python's and NumPy's global RNG states, as JSON.
+    """Python's and NumPy's global RNG states, as JSON, each 624-word state as base64 of
+    its little-endian uint32 words (3 KB, where a list of numbers took 7 KB).
 
     mlplab itself draws only from explicit generators, but code around a run may use
     these globals; restoring them makes a resumed run continue exactly as if it had
@@ -118,9 +112,12 @@ def global_rng_state() -> dict[str, Any]:
     """
     version, internal, gauss = random.getstate()
     name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    words = [
+        base64.b64encode(np.asarray(w, dtype="<u4").tobytes()).decode() for w in (internal, keys)
+    ]
     return {
-        "python": [version, list(internal), gauss],
-        "numpy": [name, np.asarray(keys).tolist(), int(pos), int(has_gauss), float(cached)],
+        "python": [version, words[0], gauss],
+        "numpy": [name, words[1], int(pos), int(has_gauss), float(cached)],
     }
 
 
@@ -147,10 +144,11 @@ class RunWriter:
             for k in event.ids:
                 # best first: a kill between the two leaves a `last` whose best_epoch is
                 # the one on disk, or an older `last` (never a best newer than last's).
+                # curves.npz before the checkpoints that name its points: a kill between
+                # the two leaves a file with more points than the checkpoint, never fewer.
+                self._text_and_curves(int(k), event.models.loop_state(int(k)))
                 self._save(int(k), event.models, "best")
                 self._save(int(k), event.models, "last")
-                m = self.models[int(k)]
-                write_text_and_curves(m.record, event.models.loop_state(int(k)), self.task)
         elif isinstance(event, End):
             for j, k in enumerate(event.ids):
                 self._end(int(k), event, j)
@@ -177,10 +175,10 @@ class RunWriter:
             result["message"] = message
         result.update(event.finals[j])
         result["wall_time_s"] = self.elapsed(k)
+        self._text_and_curves(k, state)
         if status != "diverged":
             self._save(k, models, "last", state)
         self._save(k, models, "best", state)
-        write_text_and_curves(m.record, state, self.task)
         m.record.write_result(result)
         self.results[k] = result
 
@@ -209,8 +207,14 @@ class RunWriter:
             "wall_time_s": self.elapsed(k),
         }
         m.record.write_result(result)
-        write_text_and_curves(m.record, state, self.task)
+        self._text_and_curves(k, state)
         self.results[k] = result
+
+    def _text_and_curves(self, k: int, state: LoopState) -> None:
+        """curves.npz and metrics.csv, before the checkpoints that name curves.npz's points."""
+        m = self.models[k]
+        m.curves = write_curves(m.record.dir, curve_lists(state, self.task))
+        m.record.write_metrics(metrics_rows(state, self.task))
 
     # --- checkpoints ------------------------------------------------------------------------
     def _save(self, k: int, models: Models, which: str, state: LoopState | None = None) -> None:
@@ -238,6 +242,7 @@ class RunWriter:
             "config": record_settings(m.config),
             "run_id": m.header["run_id"],
             "loop": state.to_dict(),
+            "curves": m.curves,
             "order_rng_now": models.order_state(k),
             "optim": ex.optim_meta,
             "rng": ex.rng_meta,

@@ -248,6 +248,10 @@ def sweep(
         order = list(spec.axes)
         folder = Path(first.log_path) / first.exp_name
         result.report = write_report(folder, out=folder, verbose=verbose, order=order)
+    else:  # the sweep's tables, which the report would have brought up to date
+        from mlplab.reports.collect import read_records
+
+        read_records(Path(first.log_path) / first.exp_name, [])
     if verbose:
         print(_records_line(configs), flush=True)
     return result

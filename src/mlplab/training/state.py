@@ -50,17 +50,18 @@ class LoopState:
     history: History = field(default_factory=History)
 
     def to_dict(self) -> dict[str, Any]:
-        # Shallow on purpose: the caller serializes at once, and dataclasses.asdict would
-        # deep-copy curves of 10,000+ floats at every checkpoint.
-        d = dict(vars(self))
-        d["history"] = dict(vars(self.history))
-        return d
+        # Without the curves: a checkpoint names the file that holds them (10,001 points
+        # per curve as JSON made each checkpoint ~650 KB).
+        h = self.history
+        return {
+            **vars(self),
+            "history": {"best_val_loss": h.best_val_loss, "best_epoch": h.best_epoch},
+        }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LoopState:
-        d = dict(d)
-        d["history"] = History(**d["history"])
-        return cls(**d)
+    def from_dict(cls, d: dict[str, Any], curves: dict[str, Any] | None = None) -> LoopState:
+        # curves: History's lists, read from curves.npz where d (a checkpoint's) lacks them
+        return cls(**{**d, "history": History(**d["history"], **(curves or {}))})
 
 
 CURVES = ("train_losses", "val_losses", "train_metrics", "val_metrics", "lrs")

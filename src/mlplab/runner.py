@@ -829,16 +829,18 @@ def _resume_inputs(run_dir: Path) -> tuple[Config, Checkpoint | None]:
 def _check_identity(run_dir: Path, cfg: Config, ckpt: Checkpoint, path: Path) -> None:
     """Refuse a config or checkpoint that does not belong to this run, in one line."""
     name = run_name(cfg)
-    if run_dir.name != name:
-        raise CheckpointError(
-            f"--resume {str(run_dir)!r}: config.yaml describes run {name!r}, not this folder's "
-            f"run; it was edited after the run started (put it back, or start a new run)"
-        )
     saved = ckpt.meta.get("config")
     if not isinstance(saved, dict) or ckpt.meta.get("run_id", name) != name:
+        if ckpt.meta.get("run_id") in (run_dir.name, None) and isinstance(saved, dict):
+            raise CheckpointError(
+                f"--resume {str(run_dir)!r}: config.yaml describes run {name!r}, not this "
+                f"folder's run; it was edited after the run started (put it back, or start a new run)"
+            )
         raise CheckpointError(
             f"checkpoint {str(path)!r} belongs to run {ckpt.meta.get('run_id')!r}, not {name!r}"
         )
+    # The folder's own name is not checked: a user may rename a run's folder, and its
+    # config.yaml and checkpoint (checked here) still say which run it is.
     try:
         same = make_config(saved).run_hash() == cfg.run_hash()
     except MlplabError:

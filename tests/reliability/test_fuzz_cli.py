@@ -383,7 +383,22 @@ def other_commands(draw, folder: Path) -> list[str]:
             "",
         ]
     )
-    command = draw(st.sampled_from(["plot", "datasets", "gradcheck", "report", "resume", "config"]))
+    command = draw(
+        st.sampled_from(
+            ["plot", "datasets", "gradcheck", "report", "resume", "config", "backprop", "predict"]
+        )
+    )
+    if command == "backprop":  # a tiny run, so that a valid case finishes in a second
+        argv = ["backprop", "--data=xor", "--epoch=3"]
+        if draw(st.booleans()):
+            argv.append(f"--step={draw(hostile)}")
+        else:
+            argv.append(f"--resume={draw(paths)}")
+        if draw(st.booleans()):
+            argv.append(f"--form={draw(hostile | st.sampled_from(['mean', 'lecture']))}")
+        return argv
+    if command == "predict":
+        return ["predict", draw(paths), f"--data={draw(paths)}"]
     if command == "resume":
         return ["train", "--resume", draw(paths), "--quiet"]
     if command == "config":
@@ -404,7 +419,7 @@ def other_commands(draw, folder: Path) -> list[str]:
     return ["datasets", *draw(st.lists(hostile.map(lambda v: f"--x={v}"), max_size=1))]
 
 
-@fuzz(16)
+@fuzz(24)
 @given(data=st.data())
 def test_fuzz_other_commands(tmp_path_factory, capsys, data, monkeypatch):
     d = tmp_path_factory.mktemp("cmd")

@@ -16,13 +16,22 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 from pathlib import Path
 from typing import IO, Any
 
 
 def lock_offset(run_id: str) -> int:
-    """The byte that stands for ``run_id`` (``EXP-HASH``): its hash, read as hex."""
-    return int(run_id.rsplit("-", 1)[-1], 16)
+    """The byte that stands for ``run_id`` (``EXP-HASH``): its hash, read as hex.
+
+    A folder a user renamed (``--resume my_best_run``) has no hash in its name; its byte
+    comes from a digest of the name, the same in every process.
+    """
+    tail = run_id.rsplit("-", 1)[-1]
+    try:
+        return int(tail, 16)
+    except ValueError:
+        return int(hashlib.sha256(run_id.encode()).hexdigest()[:12], 16)
 
 
 class RunLocks:

@@ -173,12 +173,13 @@ def finite_json(value: Any) -> Any:
 
 
 def read_result(run_dir: str | Path) -> dict[str, Any] | None:
-    """The run's result.json, or None if it is missing or unreadable."""
+    """The run's result.json, or None if it is missing, unreadable or not a JSON object."""
     p = Path(run_dir) / "result.json"
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        record = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None
+    return record if isinstance(record, dict) else None
 
 
 def is_finished(run_dir: str | Path) -> bool:

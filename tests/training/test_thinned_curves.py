@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from mlplab.runner import train
-from mlplab.runs.curves import read_curves, thin_indices
+from mlplab.runs.curves import TEXT_POINTS, read_curves, thin_indices
 
 
 def test_thinned_text_curves_agree_with_the_full_binary_curves(tmp_path):
@@ -30,7 +30,7 @@ def test_thinned_text_curves_agree_with_the_full_binary_curves(tmp_path):
         "shown": len(r["val_epochs"]),
         "file": "curves.npz",
     }
-    assert 500 < len(r["val_epochs"]) <= 1001 and r["val_epochs"][-1] == 2500
+    assert 400 < len(r["val_epochs"]) <= TEXT_POINTS + 1 and r["val_epochs"][-1] == 2500
     idx = np.searchsorted(full["val_epochs"], r["val_epochs"])
     for curve in ("train_losses", "val_losses", "train_accs", "val_accs", "lrs"):
         np.testing.assert_array_equal(full[curve][idx], np.asarray(r[curve]), err_msg=curve)
@@ -49,6 +49,7 @@ def test_short_runs_keep_every_point_in_text(tmp_path):
 
 
 def test_thin_indices_keep_the_last_point():
-    for n in (1, 999, 1000, 1001, 4000, 10001):
+    for n in (1, 499, 500, 501, 999, 1000, 1001, 4000, 10001):
         idx = thin_indices(n)
-        assert idx[-1] == n - 1 and len(idx) <= 1001 and (np.diff(idx) > 0).all()
+        assert idx[-1] == n - 1 and len(idx) <= TEXT_POINTS + 1 and (np.diff(idx) > 0).all()
+        assert len(idx) == n or len(idx) > TEXT_POINTS // 2  # every k-th point: at least half

@@ -1,4 +1,4 @@
-"""A run's curves: every validation in a compact binary file, at most ~1000 points in text.
+"""A run's curves: every validation in a compact binary file, at most ~500 points in text.
 
 A 10001-epoch run validated every epoch has 10001 points per curve. As JSON and CSV text
 they cost ~1.3 MB per run, which a 256-run sweep multiplies into hundreds of megabytes
@@ -7,7 +7,7 @@ and seconds of encoding. So the record keeps:
 - ``curves.npz`` beside ``result.json``: every validation's values, float64, compressed,
   one array per curve (``val_epochs`` and the curves of result.json by name);
 - ``result.json`` and ``metrics.csv``: at most about :data:`TEXT_POINTS` points per
-  curve, evenly spaced and always with the last, as TensorBoard shows by default;
+  curve, evenly spaced and always with the last (TensorBoard shows 1,000 by default);
   ``result.json`` says so in ``curves_thinned`` and names the file with every point.
 
 :func:`read_curves` returns the full curves of a run from either record.
@@ -26,7 +26,7 @@ import numpy as np
 from mlplab.runs.atomic import atomic_write_bytes
 
 CURVES_FILE = "curves.npz"
-TEXT_POINTS = 1000
+TEXT_POINTS = 500
 
 
 def thin_indices(n: int, points: int = TEXT_POINTS) -> np.ndarray:

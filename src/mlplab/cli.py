@@ -140,7 +140,7 @@ def _setting_flags(parser: argparse.ArgumentParser, multi: bool) -> None:
         elif is_bool:
             kw["nargs"] = "?"
             kw["const"] = "true"
-            kw["metavar"] = "BOOL"
+            kw["metavar"] = "BOOL" if info.annotation is bool else "{auto,true,false}"
         else:
             kw["metavar"] = metavar
         groups[group].add_argument(f"--{name}", **kw)
@@ -167,6 +167,14 @@ def _null(v: Any) -> Any:
 
 
 # --- handlers (each imports what it needs, late) --------------------------------------------
+def _config_arguments(p: argparse.ArgumentParser) -> None:
+    """``--config FILE.yaml``, or the file as the first argument (see :func:`_config_path`)."""
+    p.add_argument("--config", metavar="FILE.yaml", help="YAML file of settings; flags override it")
+    p.add_argument(
+        "config_file", nargs="?", metavar="FILE.yaml", help="the same as --config FILE.yaml"
+    )
+
+
 def _config_path(args: argparse.Namespace) -> None:
     """``mlplab train FILE.yaml`` is ``mlplab train --config FILE.yaml``."""
     given = getattr(args, "config_file", None)
@@ -298,10 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES_TRAIN,
         formatter_class=fmt,
     )
-    p.add_argument("--config", metavar="FILE.yaml", help="YAML file of settings; flags override it")
-    p.add_argument(
-        "config_file", nargs="?", metavar="FILE.yaml", help="the same as --config FILE.yaml"
-    )
+    _config_arguments(p)
     p.add_argument(
         "--print_config", action="store_true", help="print the resolved config as YAML and exit"
     )
@@ -420,10 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES_BACKPROP,
         formatter_class=fmt,
     )
-    p.add_argument("--config", metavar="FILE.yaml", help="YAML file of settings; flags override it")
-    p.add_argument(
-        "config_file", nargs="?", metavar="FILE.yaml", help="the same as --config FILE.yaml"
-    )
+    _config_arguments(p)
     p.add_argument(
         "--step",
         type=int,

@@ -237,6 +237,10 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
         spans = np.stack([mid, low.ravel(), mid, high.ravel()], 1).reshape(-1, 2, 2)
         ax.add_collection(LineCollection(spans[shown], colors="#333", zorder=2))
         ax.set_xticks(np.arange(len(xs)), xs)
+        # Every level's place, bars or not (as autoscaling with its 5% margins would give
+        # when all are there): a panel whose end bars are missing keeps its width.
+        margin = 0.05 * (len(xs) - 0.2)
+        ax.set_xlim(-0.4 - margin, len(xs) - 0.6 + margin)
         ax.set_title(split, y=1.0)
         ax.set_xlabel(var1 or "")
         if metric == "acc":

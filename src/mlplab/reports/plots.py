@@ -386,6 +386,10 @@ def curves(
     test = pd.to_numeric(runs.get(test_col, pd.Series(np.nan, index=runs.index)), "coerce")
     test_values = test.to_numpy(dtype=float)
     lines_drawn = False
+    # Limits once, at the end: with autoscaling on, every curve added re-scaled all the
+    # panels that share its axes (for 8 panels, hundreds of limit changes).
+    for ax in axes.flat:
+        ax.set_autoscale_on(False)
     for r, row_level in enumerate(rows):
         for c, col_level in enumerate(cols):
             ax = axes[r][c]
@@ -417,7 +421,9 @@ def curves(
                 ax.set_ylabel(f"{where}{metric_label(kind)}", fontsize=9)
             if r == len(rows) - 1:
                 ax.set_xlabel("epoch")
-    axes[0][0].autoscale_view()
+    for ax in axes.flat:
+        ax.set_autoscale_on(True)
+    axes[0][0].autoscale_view()  # the shared limits of every panel
     handles = [Line2D([], [], color=SPLIT_COLORS[s], linewidth=1.6) for s in ("train", "val")]
     legend(fig, handles, ["train", "val"])
     what = "loss" if kind == "loss" else metric_label(kind)

@@ -22,7 +22,8 @@ def resolve_engine(engine: str, spec: ModelSpec, n_train: int, batch_size: int, 
     numpy on CPU when a step touches at most ``AUTO_NUMPY_MAX_UNITS`` hidden activations
     (rows per step x hidden units) and ``AUTO_NUMPY_MAX_MACS`` multiply-adds, and torch
     otherwise (and always for CUDA). Measured in BENCHMARKS.md: xor-nn, the sinlog lab,
-    digits with batch 128 and breast_cancer go to numpy; the full-batch ring lab to torch.
+    digits with batch 128, breast_cancer and the full-batch ring lab (8000 x 200) go to
+    numpy; W4 (batch 1024 through 512-512) to torch.
     """
     if engine != "auto":
         return engine
@@ -46,7 +47,9 @@ def step_cost(spec: ModelSpec, n_train: int, batch_size: int | None) -> tuple[in
 
 
 # Hidden activations per step (rows x hidden units) up to which NumPy beats torch on CPU.
-AUTO_NUMPY_MAX_UNITS = 400_000
+# The ring lab's 1.6M: NumPy 1.5x faster on an AMD EPYC (BENCHMARKS.md, "engine: auto"),
+# and more so on a busy machine, where torch's threads wait on each other.
+AUTO_NUMPY_MAX_UNITS = 2_000_000
 # Multiply-adds per step up to which NumPy's single-threaded matmuls are not the bottleneck.
 AUTO_NUMPY_MAX_MACS = 16_000_000
 # Multiply-adds per step above which OpenBLAS may split a product across threads.

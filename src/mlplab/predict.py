@@ -44,13 +44,8 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
         ) from None
     if not np.isfinite(X).all():
         raise DataError(f"data file {data!r}: the feature columns hold NaN or infinite values")
-    scaler = run.checkpoint_meta.get("scaler")
-    if scaler is not None:
-        # The standardization kept in the checkpoint, fitted when the model was trained:
-        # refitted on the training file as it is now, it would change if the file has.
-        mean, std = (np.asarray(a, dtype=np.float64) for a in scaler)
-        X = (X - mean) / std
-    outputs = run.model_outputs(X)
+    # The run's standardization: the checkpoint's own, as load_run puts it back.
+    outputs = run.model_outputs(ds.transform(X))
     if ds.task == "regression":
         return pd.DataFrame({name: outputs[:, t] for t, name in enumerate(ds.target_names)})
     names = np.asarray(ds.class_names or [], dtype=object)

@@ -1222,6 +1222,7 @@ def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None
         path = best
     ckpt = load_checkpoint(path)
     data = load_data(cfg)
+    _use_saved_scaler(data, ckpt.meta.get("scaler"))
     try:
         spec = ModelSpec.from_dict(ckpt.meta["spec"])
         chosen = engine or str(ckpt.meta.get("engine", cfg.engine))
@@ -1235,6 +1236,27 @@ def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None
     except Exception as err:  # a well-formed file that is not this run's checkpoint
         raise _misfit(path, err) from None
     return LoadedRun(cfg, data, spec, backend, read_result(run_dir) or {}, run_dir, ckpt.meta)
+
+
+def _use_saved_scaler(data: Dataset, saved: Any) -> None:
+    """Put back the standardization the checkpoint keeps, fitted when the model trained.
+
+    ``load_data`` fits it again on the training file as the file is now, which differs if
+    the file changed since; the splits are rescaled from the one to the other. A checkpoint
+    from before scalers were kept (``saved`` None) keeps the refitted one.
+    """
+    if saved is None or data.scaler is None:
+        return
+    mean, std = (np.asarray(a, dtype=np.float64) for a in saved)
+    now_mean, now_std = data.scaler
+    if mean.shape != now_mean.shape or (
+        np.array_equal(mean, now_mean) and np.array_equal(std, now_std)
+    ):
+        return  # other columns now (the model check says so), or the same scaler
+    for split in ("train", "val", "test"):
+        X = getattr(data, f"X_{split}")
+        setattr(data, f"X_{split}", (X * now_std + now_mean - mean) / std)
+    data.scaler = (mean, std)
 
 
 __all__ = [

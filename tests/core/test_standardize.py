@@ -144,6 +144,35 @@ def test_predict_applies_the_scaler_kept_with_the_model(cancer_csv, run_cli, tmp
     assert after.stdout == before.stdout
 
 
+def test_load_run_keeps_the_checkpoints_scaler_when_the_file_changed(cancer_csv, tmp_path):
+    from mlplab.runner import load_run, train
+
+    data = tmp_path / "train.csv"
+    data.write_bytes(cancer_csv.read_bytes())
+    res = train(
+        data=str(data), target=["diagnosis"], optim="adam", lr=1e-3, batch_size=32, epoch=5,
+        plots="none", verbose=False, log_path=str(tmp_path / "runs"),
+    )  # fmt: skip
+    raw = pd.read_csv(cancer_csv).iloc[:40, :30].to_numpy(dtype=np.float64)
+    before = load_run(res.run_dir)
+    expected = before.model_outputs(before.dataset.transform(raw))
+    df = pd.read_csv(data)
+    df.iloc[:, :30] *= 3.0  # the file in other units: a refitted scaler would differ
+    df.to_csv(data, index=False)
+    after = load_run(res.run_dir)
+    saved = after.checkpoint_meta["scaler"]
+    np.testing.assert_array_equal(after.dataset.scaler[0], saved[0])
+    np.testing.assert_array_equal(after.dataset.scaler[1], saved[1])
+    np.testing.assert_allclose(after.model_outputs(after.dataset.transform(raw)), expected)
+    # Its splits are the file's new rows in the model's scale: three times the old ones'
+    # distance from the mean, in units of the saved std.
+    np.testing.assert_allclose(
+        after.dataset.X_train * saved[1] + saved[0],
+        3.0 * (before.dataset.X_train * saved[1] + saved[0]),
+        rtol=1e-9, atol=1e-9,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("flags", "needles"),
     [

@@ -174,17 +174,36 @@ def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
 
 
 def hypothesis_block(task: str, outputs: np.ndarray, y: np.ndarray) -> str:
-    """The labs' ``Hypothesis`` / ``Correct`` / ``Accuracy`` printout for tiny datasets."""
+    """The labs' ``Hypothesis`` / ``Correct`` / ``Accuracy`` printout for tiny datasets.
+
+    A binary printout decides as the labs do, ``hypothesis > 0.5`` on the float32
+    probability, as :func:`lab_cost` prints their cost: a tie (a probability that rounds
+    to 0.5, the stuck perceptron's) is class 0 there, where mlplab's records decide by the
+    logit's sign, which at a tie is float32 noise.
+    """
     from mlplab.training.metrics import accuracy, predicted_classes, probabilities
 
     if task == "binary":
         hyp = probabilities(task, outputs)[:, 1:2]
-        correct = predicted_classes(task, outputs)[:, None].astype(np.float32)
-    elif task == "multiclass":
+        z = np.asarray(outputs, dtype=np.float32).reshape(-1, 1)
+        with np.errstate(over="ignore"):  # exp(-z) -> inf: p = 0
+            p32 = np.float32(1) / (np.float32(1) + np.exp(-z))
+        lab = (p32 > 0.5).astype(np.float32)
+        target = np.asarray(y, dtype=np.float32).reshape(-1, 1)
+        with np.printoptions(precision=8, suppress=False):
+            return "\n".join(
+                [
+                    f"Hypothesis: {np.array2string(hyp.astype(np.float32))}",
+                    f"Correct: {np.array2string(lab)}",
+                    f"Accuracy: {float(np.mean(lab == target))}",
+                ]
+            )
+    correct: np.ndarray | None = None
+    if task == "multiclass":
         hyp = probabilities(task, outputs)
         correct = predicted_classes(task, outputs)[:, None].astype(np.float32)
     else:
-        hyp, correct = outputs, None
+        hyp = outputs
     with np.printoptions(precision=8, suppress=False):
         out = [f"Hypothesis: {np.array2string(hyp.astype(np.float32))}"]
         if correct is not None:

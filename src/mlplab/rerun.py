@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from mlplab.runs.atomic import replace_dir
 from mlplab.runs.record import is_finished, read_result
 
 SUFFIX = ".rerun"
@@ -62,20 +63,11 @@ def scratch_dir(run_dir: Path) -> Path:
 
 
 def replace_run(new: Path, run_dir: Path) -> None:
-    """Put the finished rerun ``new`` in the place of ``run_dir``, by renames only.
-
-    The old folder is renamed aside first, then the new one into place, then the old one
-    is removed: a reader sees the old record, the new one, or (for the instant between
-    the two renames) none, never a mix of the two runs.
-    """
-    aside = run_dir.parent / f".{run_dir.name}.{uuid.uuid4().hex[:8]}.old{SUFFIX}"
-    os.replace(run_dir, aside)
-    try:
-        os.replace(new, run_dir)
-    except BaseException:
-        os.replace(aside, run_dir)  # put the finished run back
-        raise
-    shutil.rmtree(aside, ignore_errors=True)
+    """Put the finished rerun ``new`` in the place of ``run_dir`` (see ``replace_dir``);
+    the old run waits aside under a name :func:`finished_record` knows, to put it back."""
+    replace_dir(
+        new, run_dir, run_dir.parent / f".{run_dir.name}.{uuid.uuid4().hex[:8]}.old{SUFFIX}"
+    )
 
 
 def discard(new: Path) -> None:

@@ -18,6 +18,7 @@ import contextlib
 import functools
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +118,23 @@ def link_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> bo
             os.unlink(tmp)
         return False
     return True
+
+
+def replace_dir(new: Path, dest: Path, aside: Path) -> None:
+    """Put the folder ``new`` in the place of ``dest`` by renames only.
+
+    A ``dest`` already there is renamed to ``aside`` first (and put back if ``new`` cannot
+    follow), then ``new`` into place, then ``aside`` is removed: a reader sees the old
+    folder, the new one or, for the instant between the two renames, none; never a mix.
+    """
+    moved = dest.exists()
+    if moved:
+        os.replace(dest, aside)
+    try:
+        os.replace(new, dest)
+    except BaseException:
+        if moved:
+            os.replace(aside, dest)
+        raise
+    if moved:
+        shutil.rmtree(aside, ignore_errors=True)

@@ -42,6 +42,7 @@ from types import ModuleType
 from typing import Any
 
 from mlplab.errors import ConfigError, MlplabError
+from mlplab.runs.atomic import replace_dir
 
 Outcome = dict[str, Any]
 OnResult = Callable[[Outcome], None]
@@ -319,7 +320,6 @@ def write_run_dir(run_dir: str | Path, files: Packed) -> None:
     for stale in [*parent.glob(f".{dest.name}.*.landing"), *parent.glob(f".{dest.name}.*.old")]:
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".landing", dir=parent))
-    old: Path | None = None
     try:
         # mkdtemp makes the folder private (0700); a record is as readable as other files.
         os.chmod(tmp, 0o777 & ~_umask())
@@ -330,16 +330,11 @@ def write_run_dir(run_dir: str | Path, files: Packed) -> None:
                 f.write(files[rel])
                 f.flush()
                 os.fsync(f.fileno())
-        if dest.exists():
-            old = parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.old"
-            os.replace(dest, old)
-        os.replace(tmp, dest)
+        replace_dir(tmp, dest, parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.old")
         _fsync_dir(parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _safe_relative(rel: str) -> Path:

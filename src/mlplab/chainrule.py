@@ -631,12 +631,12 @@ def _inner_name(block: Any, n: int) -> str:
 
 def _y_pred(task: str, out: Array) -> Array:
     from mlplab.engines.numpy.functional import expit
+    from mlplab.training.metrics import probabilities
 
     if task == "binary":
         return expit(out)
     if task == "multiclass":
-        e = np.exp(out - out.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        return probabilities(task, out)
     return out.copy()
 
 

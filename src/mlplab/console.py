@@ -127,6 +127,13 @@ def lab_targets(task: str, y_train: np.ndarray, batch_size: int, dtype: str) -> 
     return np.asarray(y_train, dtype=dtype).reshape(-1, 1)
 
 
+def lab_probability(outputs: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
+    """``sigmoid(z)`` computed in ``dtype``, as the labs' float32 ``torch.sigmoid`` gives it."""
+    one = np.dtype(dtype).type(1)
+    with np.errstate(over="ignore"):  # exp(-z) -> inf: p = 0
+        return one / (one + np.exp(-np.asarray(outputs, dtype=dtype)))
+
+
 def lab_cost(outputs: np.ndarray, y: np.ndarray) -> float:
     """A binary model's cost as the labs print it: ``BCELoss(sigmoid(z))``, in ``y``'s dtype.
 
@@ -137,9 +144,8 @@ def lab_cost(outputs: np.ndarray, y: np.ndarray) -> float:
     ``outputs``: logits ``[B, 1]``; ``y``: 0/1 ``[B, 1]``.
     """
     one = y.dtype.type(1)
-    z = np.asarray(outputs, dtype=y.dtype)
-    with np.errstate(over="ignore", divide="ignore"):  # exp(-z) -> inf: p = 0, clamped below
-        p = one / (one + np.exp(-z))
+    p = lab_probability(outputs, y.dtype)
+    with np.errstate(divide="ignore"):  # log(0): clamped below
         terms = y * np.maximum(np.log(p), -100) + (one - y) * np.maximum(np.log(one - p), -100)
     return float(-np.mean(terms, dtype=y.dtype))
 
@@ -185,10 +191,7 @@ def hypothesis_block(task: str, outputs: np.ndarray, y: np.ndarray) -> str:
 
     if task == "binary":
         hyp = probabilities(task, outputs)[:, 1:2]
-        z = np.asarray(outputs, dtype=np.float32).reshape(-1, 1)
-        with np.errstate(over="ignore"):  # exp(-z) -> inf: p = 0
-            p32 = np.float32(1) / (np.float32(1) + np.exp(-z))
-        lab = (p32 > 0.5).astype(np.float32)
+        lab = (lab_probability(outputs).reshape(-1, 1) > 0.5).astype(np.float32)
         target = np.asarray(y, dtype=np.float32).reshape(-1, 1)
         with np.printoptions(precision=8, suppress=False):
             return "\n".join(

@@ -58,7 +58,10 @@ def mlplab_run(record: bool = True, **settings: Any) -> dict[str, Any]:
 
     import mlplab
 
-    settings = {"plots": "none", "log_path": LOG_PATH, **settings}
+    # A fresh folder each time: training a config whose finished run is already there
+    # keeps that run without training (the new-user path this measures has none).
+    log_path = tempfile.mkdtemp(dir=LOG_PATH)
+    settings = {"plots": "none", "log_path": log_path, **settings}
     # mlplab's torch engine may set torch's (process-wide) thread count for small models;
     # restore it so the plain torch loop runs as a lab script would.
     threads = torch.get_num_threads()

@@ -727,13 +727,14 @@ def _unrecorded(
     cfg: Config, spec: ModelSpec, data: Dataset, engine: str, end: End
 ) -> dict[str, Any]:
     """result.json's contents for a run that writes no record (``record=False``)."""
-    from mlplab.runs.writer import curves_of
+    from mlplab.runs.writer import curve_arrays, curves_of
 
-    state = end.models.loop_state(int(end.ids[0]))
+    k = int(end.ids[0])
+    curves = curve_arrays(end.models.curves(k), data.task)
     out = {
         **header_of(cfg, spec, data, engine),
         "status": end.statuses[0],
-        **curves_of(state, data.task),
+        **curves_of(end.models.loop_state(k), curves),
     }
     if end.messages[0]:
         out["message"] = end.messages[0]

@@ -8,7 +8,7 @@ report seconds. So the sweep's folder (``log_path/exp_name``) also keeps:
   of that type, with a ``null`` mask for JSON's null; any other column (lists, objects,
   mixed types) holds each value as JSON text;
 - ``sweep_curves.npz``: each curve of result.json (``val_epochs``, ``train_losses``...,
-  as result.json holds them: thinned to about 500 points), every run's points one
+  as result.json holds them: thinned to about 250 points), every run's points one
   after another, with each run's length.
 
 Both are plain ``.npz`` files (``numpy.load(..., allow_pickle=False)`` reads them), written

@@ -1,4 +1,4 @@
-"""A run's curves: every validation in a compact binary file, at most ~500 points in text.
+"""A run's curves: every validation in a compact binary file, at most ~250 points in text.
 
 A 10001-epoch run validated every epoch has 10001 points per curve. As JSON and CSV text
 they cost ~1.3 MB per run, which a 256-run sweep multiplies into hundreds of megabytes
@@ -26,7 +26,9 @@ import numpy as np
 from mlplab.runs.atomic import atomic_write_bytes
 
 CURVES_FILE = "curves.npz"
-TEXT_POINTS = 500
+# Enough to draw a curve; at 500 a 256-run sweep of 10,001 epochs wrote 45 MB, at 250 it
+# writes 38 MB (BENCHMARKS.md, "Records at scale"), most of it the full curves in curves.npz.
+TEXT_POINTS = 250
 
 
 def thin_indices(n: int, points: int = TEXT_POINTS) -> np.ndarray:
@@ -48,13 +50,10 @@ def curve_names(record: dict[str, Any]) -> list[str]:
     ]
 
 
-def write_curves(run_dir: Path, curves: dict[str, list[float] | list[int]]) -> dict[str, Any]:
-    """Write every point of ``curves`` (``val_epochs`` and each curve) to curves.npz;
-    returns what a checkpoint keeps to name them: the file, their count, their SHA-256."""
-    arrays = {
-        k: np.asarray(v, dtype=np.int64 if k == "val_epochs" else np.float64)
-        for k, v in curves.items()
-    }
+def write_curves(run_dir: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Write every point of ``arrays`` (``val_epochs`` int64 and each curve float64) to
+    curves.npz; returns what a checkpoint keeps to name them: the file, their count,
+    their SHA-256."""
     atomic_write_bytes(Path(run_dir) / CURVES_FILE, npz_bytes(arrays))
     return {"file": CURVES_FILE, "points": len(arrays["val_epochs"]), "sha256": _digest(arrays)}
 
@@ -88,13 +87,10 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def thinned(curves: dict[str, Any], points: int = TEXT_POINTS) -> dict[str, Any]:
-    """``curves`` with each list cut to :func:`thin_indices` (unchanged when short)."""
-    n = len(curves["val_epochs"])
-    if n <= points:
-        return curves
-    idx = thin_indices(n, points)
-    return {k: [v[i] for i in idx] for k, v in curves.items()}
+def thinned(curves: dict[str, np.ndarray], points: int = TEXT_POINTS) -> dict[str, list[Any]]:
+    """``curves`` (arrays) as lists cut to :func:`thin_indices` (all points when short)."""
+    idx = thin_indices(len(curves["val_epochs"]), points)
+    return {k: np.asarray(v)[idx].tolist() for k, v in curves.items()}
 
 
 def read_curves(run_dir: str | Path, record: dict[str, Any] | None = None) -> dict[str, np.ndarray]:

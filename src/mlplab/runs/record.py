@@ -15,8 +15,6 @@ Layout, under ``log_path/exp_name/exp_name-HASH/``::
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import shutil
@@ -125,21 +123,18 @@ class RunRecord:
     def read_result(self) -> dict[str, Any] | None:
         return read_result(self.dir)
 
-    def write_metrics(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
+    def write_metrics(self, columns: dict[str, list[Any]]) -> None:
+        """metrics.csv from equal-length columns of numbers: a header, then a row per point.
+
+        Joined by hand rather than with ``csv.writer``: numbers never need quoting, and
+        building rows of dicts cost more than the rest of a 10,000-epoch record (see
+        BENCHMARKS.md). The bytes are csv.writer's (``str`` of each number, CRLF).
+        """
+        if not columns or not len(next(iter(columns.values()))):
             return
-        buf = io.StringIO()
-        fields = list(rows[0])
-        for r in rows[1:]:
-            for k in r:
-                if k not in fields:
-                    fields.append(k)
-        # csv.writer on plain lists: DictWriter's per-row dict handling was most of the
-        # cost of a 10,000-epoch record (see BENCHMARKS.md).
-        w = csv.writer(buf)
-        w.writerow(fields)
-        w.writerows([[r.get(k, "") for k in fields] for r in rows])
-        atomic_write_text(self.dir / "metrics.csv", buf.getvalue())
+        rows = zip(*(map(str, c) for c in columns.values()), strict=True)
+        text = ",".join(columns) + "\r\n" + "".join(",".join(r) + "\r\n" for r in rows)
+        atomic_write_text(self.dir / "metrics.csv", text)
 
 
 def settings_yaml(settings: dict[str, Any]) -> str:

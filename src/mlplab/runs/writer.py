@@ -59,15 +59,23 @@ def curve_lists(state: LoopState, task: str) -> dict[str, list[Any]]:
     return {name: getattr(state.history, f) for name, f in curve_fields(task).items()}
 
 
-def curves_of(state: LoopState, task: str) -> dict[str, Any]:
+def curve_arrays(curves: dict[str, Any], task: str) -> dict[str, np.ndarray]:
+    """Curves by :class:`History` field (lists or arrays) -> by result.json name, as arrays."""
+    return {
+        name: np.asarray(curves[f], dtype=np.int64 if f == "val_epochs" else np.float64)
+        for name, f in curve_fields(task).items()
+    }
+
+
+def curves_of(state: LoopState, curves: dict[str, np.ndarray]) -> dict[str, Any]:
     """The loop facts and curves of result.json (partial for a run that did not finish).
 
-    Curves longer than :data:`~mlplab.runs.curves.TEXT_POINTS` are thinned, and
-    ``curves_thinned`` says so and names the file that holds every point.
+    ``curves`` are :func:`curve_arrays`. Curves longer than
+    :data:`~mlplab.runs.curves.TEXT_POINTS` are thinned, and ``curves_thinned`` says so and
+    names the file that holds every point.
     """
     h = state.history
-    full = curve_lists(state, task)
-    shown = thinned(full)
+    shown = thinned(curves)
     out: dict[str, Any] = {
         "epochs_run": state.epoch,
         "steps": state.step,
@@ -76,30 +84,24 @@ def curves_of(state: LoopState, task: str) -> dict[str, Any]:
         "best_val_loss": h.best_val_loss if math.isfinite(h.best_val_loss) else None,
         **shown,
     }
-    if shown is not full:
-        out["curves_thinned"] = {
-            "points": len(full["val_epochs"]),
-            "shown": len(shown["val_epochs"]),
-            "file": CURVES_FILE,
-        }
+    points, kept = len(curves["val_epochs"]), len(shown["val_epochs"])
+    if kept < points:
+        out["curves_thinned"] = {"points": points, "shown": kept, "file": CURVES_FILE}
     return out
 
 
-def metrics_rows(state: LoopState, task: str) -> list[dict[str, Any]]:
-    """metrics.csv: a row per validation, thinned as result.json's curves are."""
+def metrics_columns(curves: dict[str, np.ndarray], task: str) -> dict[str, list[Any]]:
+    """metrics.csv's columns: a row per validation, thinned as result.json's curves are."""
     metric = curve_metric_name(task)
-    c = thinned(curve_lists(state, task))
-    return [
-        {
-            "epoch": e,
-            "train_loss": c["train_losses"][i],
-            "lr": c["lrs"][i],
-            "val_loss": c["val_losses"][i],
-            f"train_{metric}": c[f"train_{metric}s"][i],
-            f"val_{metric}": c[f"val_{metric}s"][i],
-        }
-        for i, e in enumerate(c["val_epochs"])
-    ]
+    c = thinned(curves)
+    return {
+        "epoch": c["val_epochs"],
+        "train_loss": c["train_losses"],
+        "lr": c["lrs"],
+        "val_loss": c["val_losses"],
+        f"train_{metric}": c[f"train_{metric}s"],
+        f"val_{metric}": c[f"val_{metric}s"],
+    }
 
 
 def global_rng_state() -> dict[str, Any]:
@@ -146,7 +148,7 @@ class RunWriter:
                 # the one on disk, or an older `last` (never a best newer than last's).
                 # curves.npz before the checkpoints that name its points: a kill between
                 # the two leaves a file with more points than the checkpoint, never fewer.
-                self._text_and_curves(int(k), event.models.loop_state(int(k)))
+                self._text_and_curves(int(k), self._curves(event.models, int(k)))
                 self._save(int(k), event.models, "best")
                 self._save(int(k), event.models, "last")
         elif isinstance(event, End):
@@ -160,14 +162,16 @@ class RunWriter:
     def _open(self, k: int, models: Models) -> None:
         m = self.models[k]
         m.record.start(m.config, fresh=m.fresh)
+        state = models.loop_state(k, curves=False)
         m.record.write_result(
-            {**m.header, "status": "running", **curves_of(models.loop_state(k), self.task)}
+            {**m.header, "status": "running", **curves_of(state, self._curves(models, k))}
         )
 
     def _end(self, k: int, event: End, j: int) -> None:
         m, models, status = self.models[k], event.models, event.statuses[j]
-        state = models.loop_state(k)
-        result: dict[str, Any] = {**m.header, "status": status, **curves_of(state, self.task)}
+        state = models.loop_state(k, curves=False)
+        curves = self._curves(models, k)
+        result: dict[str, Any] = {**m.header, "status": status, **curves_of(state, curves)}
         message = event.messages[j]
         if status == "interrupted":
             message = f"{message}; resume with `mlplab train --resume {m.record.dir}`"
@@ -175,7 +179,7 @@ class RunWriter:
             result["message"] = message
         result.update(event.finals[j])
         result["wall_time_s"] = self.elapsed(k)
-        self._text_and_curves(k, state)
+        self._text_and_curves(k, curves)
         if status != "diverged":
             self._save(k, models, "last", state)
         self._save(k, models, "best", state)
@@ -199,27 +203,31 @@ class RunWriter:
             )
         else:
             status, error = "failed", f"{type(err).__name__}: {err}"
+        curves = curve_arrays(vars(state.history), self.task)
         result = {
             **m.header,
-            **curves_of(state, self.task),
+            **curves_of(state, curves),
             "status": status,
             "error": error,
             "wall_time_s": self.elapsed(k),
         }
         m.record.write_result(result)
-        self._text_and_curves(k, state)
+        self._text_and_curves(k, curves)
         self.results[k] = result
 
-    def _text_and_curves(self, k: int, state: LoopState) -> None:
+    def _curves(self, models: Models, k: int) -> dict[str, np.ndarray]:
+        return curve_arrays(models.curves(k), self.task)
+
+    def _text_and_curves(self, k: int, curves: dict[str, np.ndarray]) -> None:
         """curves.npz and metrics.csv, before the checkpoints that name curves.npz's points."""
         m = self.models[k]
-        m.curves = write_curves(m.record.dir, curve_lists(state, self.task))
-        m.record.write_metrics(metrics_rows(state, self.task))
+        m.curves = write_curves(m.record.dir, curves)
+        m.record.write_metrics(metrics_columns(curves, self.task))
 
     # --- checkpoints ------------------------------------------------------------------------
     def _save(self, k: int, models: Models, which: str, state: LoopState | None = None) -> None:
         m = self.models[k]
-        state = state or models.loop_state(k)
+        state = state or models.loop_state(k, curves=False)
         path = m.record.checkpoint_dir / f"{which}.safetensors"
         weights = None
         if which == "best":

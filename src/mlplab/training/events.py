@@ -67,9 +67,15 @@ class Models:
     def best_weights(self, model_id: int) -> dict[str, Array]:
         return self._backend.best_weights(self.row(model_id))
 
-    def loop_state(self, model_id: int) -> LoopState:
-        """The model's position and curves, as a checkpoint keeps them."""
-        return self._state.loop_state(model_id)
+    def loop_state(self, model_id: int, curves: bool = True) -> LoopState:
+        """The model's position and curves; without the curves (``curves=False``) it is
+        what a checkpoint keeps, and :meth:`curves` gives them as arrays."""
+        return self._state.loop_state(model_id, curves)
+
+    def curves(self, model_id: int) -> dict[str, Array]:
+        """The model's curves so far as arrays, by :class:`~mlplab.training.state.History`
+        field (the same values as ``loop_state(model_id).history``)."""
+        return self._state.curves.of_model(model_id)
 
     def order_state(self, model_id: int) -> dict[str, Any]:
         """The model's data-order RNG state now (JSON-able)."""

@@ -97,6 +97,13 @@ class Curves:
     def column(self, curve: str, model_id: int) -> list[float]:
         return self.arrays[curve][: self.n[model_id], model_id].tolist()
 
+    def of_model(self, model_id: int) -> dict[str, Array]:
+        """One model's curves as arrays (copies) by :class:`History` field, ``val_epochs``
+        (int64) included: what a record writes, with no detour through Python lists."""
+        n = int(self.n[model_id])
+        out = {c: self.arrays[c][:n, model_id].copy() for c in CURVES}
+        return {"val_epochs": np.array(self.val_epochs[:n], dtype=np.int64), **out}
+
 
 @dataclass
 class StackState:
@@ -164,12 +171,14 @@ class StackState:
             )
         return st
 
-    def loop_state(self, model_id: int) -> LoopState:
+    def loop_state(self, model_id: int, curves: bool = True) -> LoopState:
+        """Model ``model_id``'s state; ``curves=False`` leaves its history's lists empty
+        (what a checkpoint stores: the curves go to their own file)."""
         k, c = model_id, self.curves
-        n = int(c.n[k])
+        n = int(c.n[k]) if curves else 0
         history = History(
             val_epochs=c.val_epochs[:n],
-            **{name: c.column(name, k) for name in CURVES},
+            **{name: c.column(name, k) if curves else [] for name in CURVES},
             best_val_loss=float(self.best_val[k]),
             best_epoch=int(self.best_epoch[k]),
         )

@@ -58,3 +58,32 @@ def test_scalar_events_are_the_protos_bytes(step):
     ours = scalar_event(values, step, 1795358871.123)
     assert ours == ref.SerializeToString()
     assert Event.FromString(ours) == ref
+
+
+def test_a_stacks_events_are_each_models_proto_bytes():
+    import numpy as np
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    from mlplab.runs.tensorboard import scalar_events
+
+    tags = ["train/loss", "train/acc", "val/loss", "val/acc"]
+    values = np.array([[0.5, 0.75, 0.25, 1.0], [1e300, -1e39, float("nan"), 1 / 3], [0, 0, 0, 0]])
+    events = scalar_events(tags, values, 4242, 1795358871.5)
+    assert len(events) == 3
+    for row, ours in zip(values, events, strict=True):
+        ref = Event(
+            wall_time=1795358871.5,
+            step=4242,
+            summary=Summary(
+                value=[Summary.Value(tag=t, simple_value=v) for t, v in zip(tags, row)]
+            ),
+        )
+        got = Event.FromString(ours)
+        assert [v.tag for v in got.summary.value] == tags
+        if not np.isnan(row).any():
+            assert ours == ref.SerializeToString()
+        else:  # NaN != NaN: compare the other values, and that NaN stays NaN
+            assert np.isnan(got.summary.value[2].simple_value)
+            assert got.summary.value[0].simple_value == float("inf")
+            assert got.summary.value[1].simple_value == float("-inf")

@@ -13,6 +13,7 @@ checksums from google-crc32c; only this framing is written here, for two measure
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import socket
@@ -32,15 +33,14 @@ def masked_crc32c(data: bytes) -> int:
 
 def frame(data: bytes) -> bytes:
     """One TFRecord: the length, its CRC, the data, its CRC."""
-    header = struct.pack("<Q", len(data))
-    return b"".join(
-        (
-            header,
-            struct.pack("<I", masked_crc32c(header)),
-            data,
-            struct.pack("<I", masked_crc32c(data)),
-        )
-    )
+    return b"".join((_length_header(len(data)), data, struct.pack("<I", masked_crc32c(data))))
+
+
+@functools.lru_cache(maxsize=256)
+def _length_header(n: int) -> bytes:
+    """The length and its CRC: the same for every event of one size (a sweep's scalars)."""
+    header = struct.pack("<Q", n)
+    return header + struct.pack("<I", masked_crc32c(header))
 
 
 class RecordFile:

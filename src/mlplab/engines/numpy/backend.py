@@ -49,7 +49,8 @@ class NumpyBackend:
         self.deterministic = not spec.use_bn and not self.model.dp_rates.any()
         self.data: dict[str, tuple[Array, Array, Array | None]] = {}
         self._step_out: Array | None = None
-        self._train_eval: tuple[Array, list[Any]] | None = None  # see train_step
+        # (outputs, caches, losses, dloss/dout) of the last evaluate(): see train_step
+        self._train_eval: tuple[Array, list[Any], Array, Array] | None = None
 
     @property
     def K(self) -> int:
@@ -91,13 +92,15 @@ class NumpyBackend:
         if self._train_eval is not None:
             # Speed: the last evaluate() ran these very rows through these very weights
             # (validation on the training split, as the logic-gate labs do), and here a
-            # train-mode pass equals an eval-mode one. Reusing it halves a tiny model's step.
-            out, caches = self._train_eval
+            # train-mode pass equals an eval-mode one. Reusing its outputs, loss and
+            # gradient halves a tiny model's step.
+            out, caches, losses, dout = self._train_eval
             self._train_eval = None
         else:
             out, caches = self.model.forward(X, True, self.rngs)
-        losses, dout = self.loss(out, y, True, w)
-        assert dout is not None  # asked for with need_grad=True
+            losses, grad = self.loss(out, y, True, w)
+            assert grad is not None  # asked for with need_grad=True
+            dout = grad
         self.model.backward(caches, dout)
         self.optimizer.step(self.model.flat_grads)
         self._step_out = out
@@ -120,9 +123,13 @@ class NumpyBackend:
     def evaluate(self, split: str, batch_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
         X, y, w = self.data[split]
         out, caches = self._outputs(X, batch_size)
-        losses, _ = self.loss(out, y, False, w)
-        reusable = self.deterministic and caches is not None and X is self.data["train"][0]
-        self._train_eval = (out, caches) if reusable else None  # type: ignore[assignment]
+        # The training rows, targets and weights (one object: see set_data) through the
+        # weights of the next step: train_step can reuse this pass and its gradient.
+        reusable = (
+            self.deterministic and caches is not None and self.data[split] is self.data["train"]
+        )
+        losses, grad = self.loss(out, y, reusable, w)
+        self._train_eval = (out, caches, losses, grad) if reusable else None  # type: ignore[assignment]
         return losses, out.astype(np.float64)
 
     def predict(self, X: np.ndarray) -> np.ndarray:

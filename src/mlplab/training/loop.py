@@ -269,36 +269,45 @@ def fit(
         if validates:
             val_loss, val_out = backend.evaluate("val", s.test_batch_size)
             val_metric = batch_metrics(task, y_val, val_out)
+            # Copies (the event's arrays outlive this epoch); `sel` as above.
+            train_loss, lrs = state.last_epoch_loss[sel].copy(), lr[sel].copy()
             state.curves.append(
                 state.epoch,
                 ids,
                 {
-                    "train_losses": state.last_epoch_loss[ids],
+                    "train_losses": train_loss,
                     "val_losses": val_loss,
                     "train_metrics": train_metric,
                     "val_metrics": val_metric,
-                    "lrs": lr[ids],
+                    "lrs": lrs,
                 },
             )
-            improved = val_loss < state.best_val[ids]
-            up = ids[improved]
-            state.best_val[up], state.best_epoch[up], state.bad[up] = (
-                val_loss[improved],
-                state.epoch,
-                0,
-            )
-            state.bad[ids[~improved]] += 1
+            improved = val_loss < state.best_val[sel]
+            if improved.all():
+                state.best_val[sel], state.best_epoch[sel], state.bad[sel] = (
+                    val_loss,
+                    state.epoch,
+                    0,
+                )
+            else:
+                up = ids[improved]
+                state.best_val[up], state.best_epoch[up], state.bad[up] = (
+                    val_loss[improved],
+                    state.epoch,
+                    0,
+                )
+                state.bad[ids[~improved]] += 1
             backend.save_best(improved)
             event = Validate(
                 models,
                 state.epoch,
                 state.step,
                 ids.copy(),
-                state.last_epoch_loss[ids],
+                train_loss,
                 val_loss,
                 train_metric,
                 val_metric,
-                lr[ids],
+                lrs,
                 improved,
             )
             emit(event)

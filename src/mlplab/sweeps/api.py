@@ -262,14 +262,17 @@ def sweep(
 
 
 def _import_report_soon() -> None:
-    """Import what the report needs (pandas, matplotlib: ~0.6 s) on a thread of this
+    """Import what the report needs (pandas, matplotlib, scipy.special: ~0.7 s) on a thread of this
     process while the workers train, which leaves this process idle; the report at the
     end then starts at once. A failed import is left for the report to raise."""
 
     def load() -> None:
         with contextlib.suppress(Exception):
             import matplotlib.figure  # noqa: F401
+            import rich.table  # noqa: F401
+            import scipy.special  # noqa: F401  (the t quantiles of the intervals)
 
+            import mlplab.plots.style
             import mlplab.reports.api
             import mlplab.reports.plots  # noqa: F401
 

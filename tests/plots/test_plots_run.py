@@ -333,3 +333,34 @@ def test_a_failing_plot_warns_and_the_others_are_written(xor, tmp_path):
         f"mlplab: plot {name}.png failed (RuntimeError: model gone); results are kept"
         for name in ("confusion", "surface")
     ]
+
+
+def test_the_loss_figure_of_a_thinned_run_draws_every_point(tmp_path, monkeypatch):
+    import mlplab.plots.run_plots as run_plots
+    from mlplab import train
+    from mlplab.plots.commands import redraw_run
+    from mlplab.runner import load_run
+    from mlplab.runs.curves import read_curves
+
+    drawn: list[list[float]] = []
+    real = run_plots.loss_figure
+
+    def spy(result, data, spec=None):
+        drawn.append(list(result["val_losses"]))
+        return real(result, data, spec)
+
+    monkeypatch.setattr(run_plots, "loss_figure", spy)
+    res = train(
+        data="xor", epoch=600, log_every=0, plots="png", verbose=False, log_path=str(tmp_path)
+    )
+    shown = res.record["val_losses"]
+    assert res.record["curves_thinned"]["points"] == 600 and len(shown) < 600
+    every = read_curves(res.run_dir)["val_losses"].tolist()
+    assert len(every) == 600 and drawn == [every]  # at the end of training
+
+    redraw_run(res.run_dir, load_run)  # `mlplab plot RUN_DIR`
+    assert drawn[-1] == every
+    # curves.npz damaged: the thinned curves of result.json still draw.
+    (res.run_dir / "curves.npz").write_bytes(b"not a zip file")
+    redraw_run(res.run_dir, load_run)
+    assert drawn[-1] == shown

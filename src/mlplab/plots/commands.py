@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from mlplab.config import check_path_text
 from mlplab.errors import CheckpointError, ConfigError, short_repr
 from mlplab.plots.recorder import SNAPSHOT_FILE
+from mlplab.runs.curves import with_every_point
 
 if TYPE_CHECKING:
     from mlplab.plots.recorder import SnapshotRecorder
@@ -84,7 +85,7 @@ def redraw_run(
 
     names = draw_run_plots(
         out_dir,
-        run.record,
+        with_every_point(run_dir, run.record),
         run.dataset,
         run.model_outputs,
         run.spec,

@@ -15,6 +15,7 @@ from typing import Any
 from mlplab.config import Config
 from mlplab.data.dataset import Dataset
 from mlplab.engines.spec import ModelSpec
+from mlplab.runs.curves import with_every_point
 from mlplab.runs.record import RunRecord
 from mlplab.training.events import End, Event, Models, Step
 
@@ -71,7 +72,7 @@ class PlotSubscriber:
                 snaps.save(rec.dir / SNAPSHOT_FILE)
             names = draw_run_plots(
                 rec.plots_dir,
-                result,
+                with_every_point(rec.dir, result),
                 self.data,
                 functools.partial(models.predict, k),
                 self.specs[k],

@@ -105,3 +105,23 @@ def read_curves(run_dir: str | Path, record: dict[str, Any] | None = None) -> di
         record = read_result(run_dir) or {}
     keys = ["val_epochs", *curve_names(record)]
     return {k: np.asarray(record.get(k) or []) for k in keys}
+
+
+def with_every_point(run_dir: str | Path, record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with its thinned curves replaced by every point of curves.npz.
+
+    For pictures: the loss figure then draws what the run did between the ~250 points of
+    result.json (a spike, a plateau's end). ``record`` itself is returned when it is not
+    thinned, or when curves.npz does not hold the points it names (missing or damaged:
+    the thinned curves still draw).
+    """
+    thin = record.get("curves_thinned")
+    if not isinstance(thin, dict):
+        return record
+    try:
+        full = read_curves(run_dir)
+    except Exception:
+        return record
+    if len(full.get("val_epochs", ())) != thin.get("points"):
+        return record
+    return {**record, **{k: v.tolist() for k, v in full.items() if k in record}}

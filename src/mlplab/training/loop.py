@@ -283,20 +283,9 @@ def fit(
                 },
             )
             improved = val_loss < state.best_val[sel]
-            if improved.all():
-                state.best_val[sel], state.best_epoch[sel], state.bad[sel] = (
-                    val_loss,
-                    state.epoch,
-                    0,
-                )
-            else:
-                up = ids[improved]
-                state.best_val[up], state.best_epoch[up], state.bad[up] = (
-                    val_loss[improved],
-                    state.epoch,
-                    0,
-                )
-                state.bad[ids[~improved]] += 1
+            state.best_val[sel] = np.where(improved, val_loss, state.best_val[sel])
+            state.best_epoch[sel] = np.where(improved, state.epoch, state.best_epoch[sel])
+            state.bad[sel] = np.where(improved, 0, state.bad[sel] + 1)
             backend.save_best(improved)
             event = Validate(
                 models,

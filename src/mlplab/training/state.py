@@ -94,9 +94,6 @@ class Curves:
         self.val_epochs.append(epoch)
         self.n[ids] = v + 1
 
-    def column(self, curve: str, model_id: int) -> list[float]:
-        return self.arrays[curve][: self.n[model_id], model_id].tolist()
-
     def of_model(self, model_id: int) -> dict[str, Array]:
         """One model's curves as arrays (copies) by :class:`History` field, ``val_epochs``
         (int64) included: what a record writes, with no detour through Python lists."""
@@ -174,11 +171,10 @@ class StackState:
     def loop_state(self, model_id: int, curves: bool = True) -> LoopState:
         """Model ``model_id``'s state; ``curves=False`` leaves its history's lists empty
         (what a checkpoint stores: the curves go to their own file)."""
-        k, c = model_id, self.curves
-        n = int(c.n[k]) if curves else 0
+        k = model_id
+        arrays = self.curves.of_model(k) if curves else {}
         history = History(
-            val_epochs=c.val_epochs[:n],
-            **{name: c.column(name, k) if curves else [] for name in CURVES},
+            **{name: a.tolist() for name, a in arrays.items()},
             best_val_loss=float(self.best_val[k]),
             best_epoch=int(self.best_epoch[k]),
         )

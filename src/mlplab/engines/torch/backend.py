@@ -115,6 +115,7 @@ class TorchBackend:
         )
         self.best = {n: t.detach().clone() for n, t in self.model.state_tensors().items()}
         self.data: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] = {}
+        self._step_out: torch.Tensor | None = None  # outputs of the last train_step
 
     @property
     def K(self) -> int:
@@ -177,6 +178,8 @@ class TorchBackend:
             return losses.detach().cpu().numpy().astype(np.float64)
 
     def step_outputs(self) -> np.ndarray:
+        if self._step_out is None:
+            raise RuntimeError("step_outputs() before any train_step()")
         return self._step_out.to(torch.float64).cpu().numpy()
 
     @torch.no_grad()
@@ -220,7 +223,7 @@ class TorchBackend:
         self.optimizer.keep(rows)
         r = torch.as_tensor(rows, device=self.device)
         self.best = {n: t.index_select(0, r) for n, t in self.best.items()}
-        if hasattr(self, "_step_out"):  # step_outputs() follows the rows, as the NumPy engine's
+        if self._step_out is not None:  # step_outputs() follows the rows, as the NumPy engine's
             self._step_out = self._step_out.index_select(0, r)
 
     def export(self, k: int) -> ModelState:

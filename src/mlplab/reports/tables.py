@@ -23,13 +23,14 @@ is rebuilt exactly as json.load read its result.json (key order included).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mlplab.runs.curves import read_npz
 
 RUNS_TABLE = "sweep_runs.npz"
 CURVES_TABLE = "sweep_curves.npz"
@@ -54,16 +55,10 @@ def read_tables(folder: Path) -> dict[str, Entry]:
     """The runs the tables under ``folder`` hold, by run folder name (empty: no tables,
     or tables that cannot be used: damaged, cut short, or the two disagree)."""
     try:
-        runs, curves = (_arrays(folder / name) for name in (RUNS_TABLE, CURVES_TABLE))
+        runs, curves = (read_npz(folder / name) for name in (RUNS_TABLE, CURVES_TABLE))
         return _decode(runs, curves)
     except Exception:  # missing, damaged or foreign: the records are read instead
         return {}
-
-
-def _arrays(path: Path) -> dict[str, np.ndarray]:
-    # From bytes: np.load leaves its file open when the zip inside is damaged.
-    with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
 
 
 def write_tables(folder: Path, entries: dict[str, Entry]) -> None:

@@ -68,8 +68,8 @@ def json_text(obj: Any) -> str:
     pure-Python encoder, which cost ~75 ms for a run with 10,000-epoch curves.
     """
     if not isinstance(obj, dict) or not obj:
-        return json.dumps(obj, default=_json_default) + "\n"
-    dumps = json.JSONEncoder(default=_json_default, separators=(", ", ": ")).encode
+        return json.dumps(obj, default=json_default) + "\n"
+    dumps = json.JSONEncoder(default=json_default, separators=(", ", ": ")).encode
     lines = [f"  {dumps(str(k))}: {dumps(v)}" for k, v in obj.items()]
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
@@ -87,7 +87,8 @@ def _umask() -> int:
     return mask
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """``json.dumps``'s ``default``: NumPy scalars and arrays as Python numbers and lists."""
     import numpy as np
 
     if isinstance(o, np.generic):

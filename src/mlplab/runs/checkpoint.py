@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from mlplab.errors import CheckpointError, short_repr
-from mlplab.runs.atomic import _json_default, atomic_write_bytes
+from mlplab.runs.atomic import atomic_write_bytes, json_default
 
 FORMAT = "mlplab-checkpoint-1"
 SECTIONS = ("model", "optim", "rng")
@@ -72,7 +72,7 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> None:
     for section in SECTIONS:
         for k, v in getattr(ckpt, section).items():
             tensors[f"{section}/{k}"] = np.ascontiguousarray(v)
-    meta_json = json.dumps(ckpt.meta, default=_json_default)
+    meta_json = json.dumps(ckpt.meta, default=json_default)
     header = {"format": FORMAT, "meta": meta_json, "sha256": _digest(meta_json, tensors)}
     atomic_write_bytes(path, save(tensors, metadata=header), durable=True)
 

@@ -73,11 +73,17 @@ def saved_curves(run_dir: Path, ref: dict[str, Any]) -> dict[str, np.ndarray] | 
     """The first ``ref["points"]`` of the run's curves, if curves.npz still holds those
     exact points (it is written before each checkpoint, so it may hold more); else None."""
     try:  # untrusted bytes: missing, damaged or not an .npz all read as "not there"
-        with np.load(io.BytesIO((Path(run_dir) / CURVES_FILE).read_bytes())) as z:
-            cut = {k: z[k][: ref["points"]] for k in z.files}  # (from bytes: no file left open)
+        cut = {k: a[: ref["points"]] for k, a in read_npz(Path(run_dir) / CURVES_FILE).items()}
         return cut if _digest(cut) == ref["sha256"] else None
     except Exception:
         return None
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, read from its bytes (``np.load`` of a path leaves the
+    file open when the zip inside is damaged); no pickles."""
+    with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:
@@ -97,8 +103,7 @@ def read_curves(run_dir: str | Path, record: dict[str, Any] | None = None) -> di
     """Every point of a run's curves: from curves.npz, or from result.json when it has none."""
     path = Path(run_dir) / CURVES_FILE
     if path.is_file():
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        return read_npz(path)
     if record is None:
         from mlplab.runs.record import read_result
 

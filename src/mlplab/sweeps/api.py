@@ -262,9 +262,9 @@ def sweep(
 
 
 def _import_report_soon() -> None:
-    """Import what the report needs (pandas, matplotlib, scipy.special: ~0.7 s) on a thread of this
-    process while the workers train, which leaves this process idle; the report at the
-    end then starts at once. A failed import is left for the report to raise."""
+    """Import what the report needs (pandas, matplotlib, scipy.special: ~0.7 s) on a
+    thread of this process while the workers train, which leaves this process idle; the
+    report at the end then starts at once. A failed import is left for the report to raise."""
 
     def load() -> None:
         with contextlib.suppress(Exception):

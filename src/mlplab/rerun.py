@@ -75,6 +75,19 @@ def discard(new: Path) -> None:
     shutil.rmtree(new, ignore_errors=True)
 
 
+def settle(new: Path, run_dir: Path, status: str | None, where: str = "") -> str | None:
+    """End a rerun: a finished one replaces ``run_dir``; any other is removed, and the
+    returned line says so (``where``, e.g. " at step 40", tells where it ended)."""
+    if status == "finished":
+        replace_run(new, run_dir)
+        return None
+    discard(new)
+    return (
+        f"the rerun ended {status}{where} and is removed; "
+        f"the earlier finished run in {run_dir} is kept unchanged"
+    )
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True

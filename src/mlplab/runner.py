@@ -38,9 +38,9 @@ from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RecordError
 from mlplab.live import live_view
 from mlplab.pipes import closed_pipe_safe
-from mlplab.rerun import discard, finished_record, kept_line, replace_run, scratch_dir
+from mlplab.rerun import finished_record, kept_line, scratch_dir, settle
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
-from mlplab.runs.curves import CURVES_FILE, saved_curves
+from mlplab.runs.curves import CURVES_FILE, read_curves, saved_curves
 from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import (
     RunRecord,
@@ -557,8 +557,6 @@ def _kept(
     run_dir: Path, cfg: Config, data: Dataset, spec: ModelSpec, kept: dict[str, Any]
 ) -> Result:
     """The finished run in ``run_dir``, as train() would have returned it: no training."""
-    from mlplab.runs.curves import read_curves
-
     try:
         loaded = load_run(run_dir, engine=str(kept.get("engine_used") or cfg.engine))
     except MlplabError as err:
@@ -582,29 +580,25 @@ def _rerun(
 ) -> Result:
     """Train a finished run's config again beside it; replace it only if the new one finishes."""
     scratch = scratch_dir(run_dir)
-    replaced = False
+    res: Result | None = None
     try:
         res = _train_locked(
             cfg, None, verbose, True, data, spec, engine, stop, extra, run_dir, scratch
         )
-        if res.status == "finished":
-            replace_run(scratch, run_dir)
-            replaced = True
-            res.record = read_result(run_dir) or res.record
-            if verbose:
-                print("mlplab: the new run replaced the earlier finished run", flush=True)
-                print(record_line(run_dir), flush=True)
-        else:
-            res.record["message"] = (
-                f"the rerun ended {res.status} at step {res.record.get('steps')} and is "
-                f"removed; the earlier finished run in {run_dir} is kept unchanged"
-            )
-            if verbose:
-                print(f"mlplab: {res.record['message']}", flush=True)
-        return res
     finally:
-        if not replaced:
-            discard(scratch)
+        status = None if res is None else res.status
+        where = "" if res is None else f" at step {res.record.get('steps')}"
+        message = settle(scratch, run_dir, status, where)
+    if message is None:
+        res.record = read_result(run_dir) or res.record
+        if verbose:
+            print("mlplab: the new run replaced the earlier finished run", flush=True)
+            print(record_line(run_dir), flush=True)
+    else:
+        res.record["message"] = message
+        if verbose:
+            print(f"mlplab: {message}", flush=True)
+    return res
 
 
 @contextlib.contextmanager
@@ -734,7 +728,7 @@ def _unrecorded(
     out = {
         **header_of(cfg, spec, data, engine),
         "status": end.statuses[0],
-        **curves_of(end.models.loop_state(k), curves),
+        **curves_of(end.models.loop_state(k, curves=False), curves),
     }
     if end.messages[0]:
         out["message"] = end.messages[0]
@@ -1110,17 +1104,10 @@ def _train_part(
             _fit_stack(run, should_stop)
     finally:
         for j, (home, d) in enumerate(zip(homes, dirs, strict=True)):
-            if d == home:
-                continue
-            if (read_result(d) or {}).get("status") == "finished":
-                replace_run(d, home)
-            else:
-                discard(d)
-                if j in writer.results:  # its record went with it: say what is left
-                    writer.results[j]["message"] = (
-                        f"the rerun ended {writer.results[j]['status']} and is removed; "
-                        f"the earlier finished run in {home} is kept unchanged"
-                    )
+            if d != home:
+                message = settle(d, home, (read_result(d) or {}).get("status"))
+                if message is not None and j in writer.results:  # its record went with it
+                    writer.results[j]["message"] = message
     t2 = time.perf_counter()
     LAST_TIMINGS.clear()
     LAST_TIMINGS.update({"build_s": t1 - t0, "train_s": t2 - t1 - spent[0], "records_s": spent[0]})

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_note, machine_note, measure, plain_torch_xor, table
+from common import keep_or_remove, load_note, machine_note, measure, plain_torch_xor, table
 
 MLPLAB = [sys.executable, "-m", "mlplab"]
 W5 = (
@@ -209,10 +209,7 @@ def main() -> None:
     print(table(headers, rows))
     print("\nLargest files by name: " + "; ".join(notes))
     print(f"\n({load_note()} after)")
-    if args.keep:
-        print(f"records kept in {root}")
-    else:
-        shutil.rmtree(root, ignore_errors=True)
+    keep_or_remove(root, args.keep)
 
 
 if __name__ == "__main__":

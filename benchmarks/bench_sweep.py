@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_note, machine_note, measure, plain_torch_xor, table
+from common import keep_or_remove, load_note, machine_note, measure, plain_torch_xor, table
 
 LRS = (0.1, 0.5, 1.0, 2.0)
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,10 +226,7 @@ def main() -> None:
         + table(["what", "s (median)", "min-max s", "vs one plain torch run", "notes"], rows)
         + f"\n\n({load_note()} after)"
     )
-    if args.keep:
-        print(f"records kept in {root}")
-    else:
-        shutil.rmtree(root, ignore_errors=True)
+    keep_or_remove(root, args.keep)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ from __future__ import annotations
 import io
 import os
 import platform
+import shutil
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,6 +80,14 @@ def machine_note() -> str:
 
 
 # --- tables -------------------------------------------------------------------------------------
+
+
+def keep_or_remove(root: Path, keep: bool) -> None:
+    """A benchmark's records: kept (``--keep``, and said where) or removed."""
+    if keep:
+        print(f"records kept in {root}")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:

@@ -109,11 +109,3 @@ class RunDiverged(Exception):
             f"loss became {loss} at step {step}; the run diverged. "
             f"Try a lower lr (now {lr:g}, for example --lr {lr / 10:g})."
         )
-
-
-class RunInterrupted(Exception):
-    """SIGINT or SIGTERM arrived; the loop stopped at a step boundary and checkpointed."""
-
-    def __init__(self, signum: int) -> None:
-        self.signum = signum
-        super().__init__(f"interrupted by signal {signum}")

@@ -3,8 +3,9 @@
 The run is rebuilt from its folder (:func:`mlplab.runner.load_run`, no retraining). The
 new rows need the run's feature columns, by name (other columns, a target among them, are
 left alone); they get the run's own preprocessing (the training split's standardization,
-as the checkpoint keeps it) before the model sees them. The output is a CSV: the predicted class name and each class's
-probability for classification, or a value per target for regression.
+as the checkpoint keeps it) before the model sees them. The output is a CSV: the
+predicted class name and each class's probability for classification, or a value per
+target for regression.
 """
 
 from __future__ import annotations

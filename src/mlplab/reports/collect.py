@@ -182,14 +182,6 @@ def record_task(record: dict[str, Any]) -> str:
     return "regression" if task_type == "regression" else "classification"
 
 
-def task_kind(runs: pd.DataFrame) -> str:
-    """``regression`` when most runs are regressions, else ``classification``."""
-    if "task" not in runs:
-        return "regression" if "val_mae" in runs else "classification"
-    regression = (runs["task"] == "regression").sum()
-    return "regression" if regression * 2 > len(runs) else "classification"
-
-
 def swept_variables(runs: pd.DataFrame, order: list[str] | None = None) -> list[str]:
     """The settings that take more than one value among ``runs`` (never ``seed``).
 

@@ -114,7 +114,7 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
 
-    from mlplab import runner as batched
+    from mlplab import stacks as batched
 
     print(f"Machine: {machine_note()}\n")
     n = len(LRS) * args.seeds
@@ -144,7 +144,7 @@ def main() -> None:
 
     # --- a fresh process: imports included, and its peak RSS (W6) ---------------------------------
     script = (
-        "import json,sys; from mlplab.runner import train_batched; "
+        "import json,sys; from mlplab.stacks import train_batched; "
         f"sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); from bench_sweep import configs; "
         f"r = train_batched(configs({args.epoch}, {args.seeds}, {str(root / 'fresh')!r}), "
         f"curves_in_results=False, tb_points={args.tb_points}); "

@@ -296,7 +296,7 @@ def test_cli_prints_every_quantity_and_draws_the_network(run_cli, tmp_path: Path
 
 
 def test_cli_resume_starts_from_the_runs_checkpoint(run_cli, tmp_path: Path) -> None:
-    from mlplab.runner import load_run
+    from mlplab.restore import load_run
 
     proc = run_cli(
         "train", "--data", "xor", "--hid_dim", "3", "--act", "tanh", "--epoch", "40",

@@ -58,6 +58,16 @@ from typing import Any
 
 import numpy as np
 
+from mlplab.assemble import (
+    as_config,
+    cast_splits,
+    load_data,
+    lr_schedule_of,
+    model_init,
+    model_spec,
+    optim_of,
+    schedule_of,
+)
 from mlplab.config import Config
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import OptimSpec
@@ -66,19 +76,7 @@ from mlplab.engines.numpy.backend import NumpyBackend
 from mlplab.engines.numpy.model import unstack
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError
-from mlplab.runner import (
-    as_config,
-    cast_splits,
-    load_data,
-    lr_schedule_of,
-    model_init,
-    model_spec,
-    optim_of,
-    record_config,
-    restore_model,
-    restore_stack,
-    schedule_of,
-)
+from mlplab.restore import record_config, restore_model, restore_stack
 from mlplab.training.loop import Schedule, batch_bounds, fit, lrs_at
 from mlplab.training.state import StackState
 

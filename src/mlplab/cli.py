@@ -267,7 +267,7 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from mlplab.plots.commands import plot_command
-    from mlplab.runner import load_run
+    from mlplab.restore import load_run
 
     return plot_command(args.target, load_run, out=args.out, fmt=args.format)
 

@@ -6,6 +6,14 @@ captured output stays clean and diffable.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the annotations only: the console loads before these do
+    from mlplab.config import Config
+    from mlplab.data.dataset import Dataset
+    from mlplab.training.events import End
+
 import io
 import os
 import sys
@@ -221,3 +229,43 @@ def _fmt(v: float | None) -> str:
     if isinstance(v, float) and (abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3)):
         return f"{v:.4e}"
     return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def record_line(run_dir: Path) -> str:
+    """The closing line: where the run's record and plots are (only files that exist)."""
+    files = [
+        name
+        for name in ("result.json", "metrics.csv", "checkpoints/")
+        if (run_dir / name.rstrip("/")).exists()
+    ]
+    line = f"mlplab: record in {run_dir}/ ({', '.join(files) or 'no files'})"
+    plots = run_dir / "plots"
+    n = sum(1 for p in plots.iterdir() if p.is_file()) if plots.is_dir() else 0
+    if n:
+        line += f"; {n} plots in {plots}/"
+    return line
+
+
+def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) -> None:
+    """The results table of a run that did not diverge, and the labs' Hypothesis block."""
+    if result["status"] == "diverged":
+        return
+    rows = []
+    for split in ("train", "val", "test"):
+        metrics = {
+            k.removeprefix(f"{split}_"): v
+            for k, v in result.items()
+            if k.startswith(f"{split}_") and isinstance(v, float)
+        }
+        rows.append((split, metrics))
+    if data.shared_splits:
+        rows = [("train=val=test", rows[0][1])]
+    print(
+        results_table(
+            rows,
+            f"{cfg.label()} on {data.name}: {result['status']} in {result['wall_time_s']:.2f} s",
+        )
+    )
+    outputs = end.train_outputs[0] if end.train_outputs else None
+    if data.n_rows <= 16 and outputs is not None:
+        print(hypothesis_block(data.task, outputs, data.y_train))

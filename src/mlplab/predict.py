@@ -1,6 +1,6 @@
 """``mlplab predict RUN_DIR --data new.csv``: a trained model's predictions for new rows.
 
-The run is rebuilt from its folder (:func:`mlplab.runner.load_run`, no retraining). The
+The run is rebuilt from its folder (:func:`mlplab.restore.load_run`, no retraining). The
 new rows need the run's feature columns, by name (other columns, a target among them, are
 left alone); they get the run's own preprocessing (the training split's standardization,
 as the checkpoint keeps it) before the model sees them. The output is a CSV: the
@@ -18,7 +18,7 @@ import numpy as np
 
 from mlplab.data.files import read_table
 from mlplab.errors import ConfigError, DataError
-from mlplab.runner import load_run
+from mlplab.restore import load_run
 from mlplab.runs.atomic import atomic_write_text
 from mlplab.training.metrics import predicted_classes, probabilities
 

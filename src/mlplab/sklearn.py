@@ -426,7 +426,7 @@ class _MLPBase(BaseEstimator):
         y_cast = y_enc.astype(cfg.dtype) if y_enc.dtype.kind == "f" else y_enc.astype(np.int64)
 
         if first:
-            from mlplab.runner import model_init, spec_of
+            from mlplab.assemble import model_init, spec_of
 
             spec = spec_of(cfg, X.shape[1], self._n_outputs(y_enc), task)
             engine = resolve_engine(cfg.engine, spec, len(X), cfg.batch_size, cfg.device)
@@ -557,7 +557,7 @@ class _MLPBase(BaseEstimator):
         """
         self._predictor64: Backend | None = None  # float64 models predict with their own
         if self._cfg.dtype != "float64":
-            from mlplab.runner import model_init
+            from mlplab.assemble import model_init
 
             init = model_init(self._cfg, self._spec, weights=self._backend.export(0).weights)
             self._predictor64 = make_backend(
@@ -591,7 +591,7 @@ class _MLPBase(BaseEstimator):
         }
 
     def _restore_backend(self, state: dict[str, Any]) -> None:
-        from mlplab.runner import model_init
+        from mlplab.assemble import model_init
 
         init = model_init(self._cfg, self._spec, weights=state["model"])
         backend = _new_backend(self.engine_, self._spec, init, self._cfg)
@@ -703,7 +703,7 @@ class _MLPBase(BaseEstimator):
         if not isinstance(est, dict):
             raise CheckpointError(
                 f"{where} is a training run's checkpoint, not a saved estimator; "
-                "rebuild a run with mlplab.runner.load_run"
+                "rebuild a run with mlplab.restore.load_run"
             )
         if est.get("class") != cls.__name__:
             raise CheckpointError(

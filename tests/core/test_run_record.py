@@ -89,7 +89,7 @@ def test_tensorboard_events_read_back(ring_run):
 
 
 def test_checkpoints_rebuild_the_model(ring_run):
-    from mlplab.runner import load_run
+    from mlplab.restore import load_run
 
     for which in ("last", "best"):
         ck = load_checkpoint(ring_run.run_dir / "checkpoints" / f"{which}.safetensors")

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from conftest import assert_one_line_error
+from mlplab.assemble import load_data
 from mlplab.config import SYNTHETIC_SETS, make_config
 from mlplab.data.registry import BUILTIN
 from mlplab.errors import ConfigError
-from mlplab.runner import load_data
 from mlplab.runs.checkpoint import load_checkpoint
 
 # The README's command for a user's table, without --standardize.
@@ -145,7 +145,8 @@ def test_predict_applies_the_scaler_kept_with_the_model(cancer_csv, run_cli, tmp
 
 
 def test_load_run_keeps_the_checkpoints_scaler_when_the_file_changed(cancer_csv, tmp_path):
-    from mlplab.runner import load_run, train
+    from mlplab.restore import load_run
+    from mlplab.runner import train
 
     data = tmp_path / "train.csv"
     data.write_bytes(cancer_csv.read_bytes())

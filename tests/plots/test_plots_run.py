@@ -339,7 +339,7 @@ def test_the_loss_figure_of_a_thinned_run_draws_every_point(tmp_path, monkeypatc
     import mlplab.plots.run_plots as run_plots
     from mlplab import train
     from mlplab.plots.commands import redraw_run
-    from mlplab.runner import load_run
+    from mlplab.restore import load_run
     from mlplab.runs.curves import read_curves
 
     drawn: list[list[float]] = []

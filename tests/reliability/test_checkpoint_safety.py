@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from reliability_support import assert_one_line, call_main, cli
 
 from mlplab.errors import CheckpointError
-from mlplab.runner import load_run, train
+from mlplab.restore import load_run
+from mlplab.runner import train
 from mlplab.runs.checkpoint import FORMAT, load_checkpoint
 
 MARKER = "mlplab-pwned-marker"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from reliability_support import call_main, cli, read_json, run_dirs
 
-from mlplab.runner import load_run
+from mlplab.restore import load_run
 
 DIVERGING = ["--data", "sinlog", "--lr", "10", "--epoch", "50", "--save_every", "1"]
 

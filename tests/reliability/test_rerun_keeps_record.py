@@ -144,7 +144,7 @@ def test_python_api_keeps_a_finished_run_unless_rerun(tmp_path: Path) -> None:
 
 def test_a_sweep_rerun_replaces_a_finished_run_only_once_finished(tmp_path: Path) -> None:
     """The batched trainer (sweeps, ``--rerun``) keeps the same promise as ``mlplab train``."""
-    from mlplab.runner import train_batched
+    from mlplab.stacks import train_batched
 
     cfgs = [
         dict(data="xor", hid_dim=4, act="tanh", lr=1.0, epoch=50, seed=s, log_every=0)

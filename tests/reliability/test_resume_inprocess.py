@@ -50,7 +50,7 @@ def refs(tmp_path_factory) -> dict[str, Path]:
 
 def fault_at(monkeypatch, step: int, action) -> None:
     """Run ``action()`` in a subscriber, at the event of optimizer step ``step`` (0-based)."""
-    original = run_mod._subscribers
+    original = run_mod.wire_subscribers
 
     def with_fault(*args, **kwargs):
         writer, tb, subs = original(*args, **kwargs)
@@ -61,7 +61,7 @@ def fault_at(monkeypatch, step: int, action) -> None:
 
         return writer, tb, [*subs, fault]
 
-    monkeypatch.setattr(run_mod, "_subscribers", with_fault)
+    monkeypatch.setattr(run_mod, "wire_subscribers", with_fault)
 
 
 def resume(run_dir: Path):

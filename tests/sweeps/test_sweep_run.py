@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import mlplab.runner
+import mlplab.stacks
 from mlplab.errors import ConfigError
 from mlplab.runs.record import read_result
 from mlplab.sweeps.api import sweep
@@ -98,9 +99,15 @@ def test_bad_value_stops_before_anything_is_written(tmp_path: Path) -> None:
     assert not log.exists()
 
 
+def patch_fit(monkeypatch, fit) -> None:
+    """Train stacks with ``fit``: as a stack (mlplab.stacks) and one by one (mlplab.runner)."""
+    monkeypatch.setattr(mlplab.stacks, "fit_stack", fit)
+    monkeypatch.setattr(mlplab.runner, "fit_stack", fit)
+
+
 def test_failed_and_diverged_runs_are_recorded(tmp_path: Path, monkeypatch) -> None:
     log = tmp_path / "runs"
-    real_fit = mlplab.runner._fit_stack
+    real_fit = mlplab.runner.fit_stack
 
     def flaky_fit(run, *args, **kw):
         # Whether stacked or retried alone, this config's training crashes.
@@ -108,7 +115,7 @@ def test_failed_and_diverged_runs_are_recorded(tmp_path: Path, monkeypatch) -> N
             raise RuntimeError("simulated crash")
         return real_fit(run, *args, **kw)
 
-    monkeypatch.setattr(mlplab.runner, "_fit_stack", flaky_fit)
+    patch_fit(monkeypatch, flaky_fit)
     result = run(log, no_batch=True)  # one run at a time: a crash pinned on its config
     assert result.counts["failed"] == 1 and result.counts["trained"] == 7
     assert result.exit_code == 1
@@ -116,7 +123,7 @@ def test_failed_and_diverged_runs_are_recorded(tmp_path: Path, monkeypatch) -> N
     rec = read_result(log / "exp" / bad["run_id"])
     assert rec["status"] == "failed" and "simulated crash" in rec["error"]
 
-    monkeypatch.setattr(mlplab.runner, "_fit_stack", real_fit)
+    patch_fit(monkeypatch, real_fit)
     fixed = run(log)
     assert fixed.counts["trained"] == 1 and fixed.counts["skipped"] == 7
 
@@ -135,7 +142,7 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
     log = tmp_path / "runs"
-    real_fit = mlplab.runner._fit_stack
+    real_fit = mlplab.runner.fit_stack
     calls = []
 
     def interrupted_fit(run, *args, **kw):
@@ -144,12 +151,12 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
             raise KeyboardInterrupt
         return real_fit(run, *args, **kw)
 
-    monkeypatch.setattr(mlplab.runner, "_fit_stack", interrupted_fit)
+    patch_fit(monkeypatch, interrupted_fit)
     result = run(log, no_batch=True)
     assert result.interrupted and result.exit_code == 130
     assert result.counts["trained"] == 2 and result.counts["remaining"] == 6
     assert "6 runs remain" in capsys.readouterr().err
-    monkeypatch.setattr(mlplab.runner, "_fit_stack", real_fit)
+    patch_fit(monkeypatch, real_fit)
     rest = run(log)
     assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2
 

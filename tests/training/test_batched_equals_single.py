@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from mlplab.config import Config
-from mlplab.runner import train, train_batched
+from mlplab.runner import train
 from mlplab.runs.checkpoint import load_checkpoint
+from mlplab.stacks import train_batched
 from mlplab.training.grouping import group_configs, group_key
 
 CURVES = ("train_losses", "val_losses", "lrs")

@@ -1,7 +1,7 @@
 """``mlplab plot``: redraw a run's plots, or draw the activation functions.
 
 ``mlplab plot RUN_DIR`` rebuilds the trained model from the run's config.yaml and last
-checkpoint (no retraining: the caller passes the loader, ``mlplab.runner.load_run``,
+checkpoint (no retraining: the caller passes the loader, ``mlplab.restore.load_run``,
 which this layer may not import) and draws the same plots as the end of training, from
 result.json's curves, and the snapshot animation from the frames a ``--snapshot_every``
 run kept (``snapshots.npz``). ``mlplab plot activations`` draws every activation next

@@ -349,7 +349,7 @@ def _check_data(configs: list[Config]) -> dict[str, int]:
 
     Returns the training rows of each, by :func:`_data_key`, for sizing the groups.
     """
-    from mlplab.runner import load_data
+    from mlplab.assemble import load_data
 
     rows: dict[str, int] = {}
     for cfg in configs:

@@ -62,7 +62,7 @@ class SweepInterrupted(Exception):
 def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) -> list[Outcome]:
     """Train a group of configs, each into its own full run record.
 
-    A group trains as one stack (:func:`mlplab.runner.train_batched`; a group of one is a
+    A group trains as one stack (:func:`mlplab.stacks.train_batched`; a group of one is a
     stack of one): configs of the same shape become one stacked model, each still gets
     its own full run record, and a config interrupted earlier continues from its
     checkpoint. If the stack fails as a whole, the configs that have not finished train
@@ -127,8 +127,10 @@ def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) ->
 
 def _train_stacked(configs: list[dict[str, Any]], on_done: OnDone | None) -> list[Outcome] | None:
     """Train a group with the batched trainer; None if the stack itself failed."""
-    from mlplab.runner import StopFlag, as_config, train_batched
+    from mlplab.assemble import as_config
+    from mlplab.runner import StopFlag
     from mlplab.runs.record import run_dir_of
+    from mlplab.stacks import train_batched
 
     # As train(handle_signals=True) does for one run: Ctrl-C or SIGTERM ends the stack
     # at the next step, each config `interrupted` with a checkpoint to resume from.

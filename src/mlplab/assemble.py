@@ -1,0 +1,180 @@
+"""From a validated Config to the parts a run is built of.
+
+The model's :class:`ModelSpec`, the loop's schedules, the optimizer's settings, the data
+(cast to the engine's dtype), each model's initial weights and random streams, the engine
+that holds a stack of them, and the facts that open its record and its checkpoints. Every
+caller that turns configs into a trained model goes through these: ``mlplab train``,
+sweeps, the estimators, ``mlplab backprop`` and a rebuilt run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlplab import __version__
+from mlplab.config import Config, load_config, make_config
+from mlplab.data.dataset import Dataset, load_dataset
+from mlplab.engines.backend import Backend, ModelInit, OptimSpec
+from mlplab.engines.choose import make_backend
+from mlplab.engines.init import init_state, run_streams
+from mlplab.engines.spec import ModelSpec
+from mlplab.errors import DataError
+from mlplab.runs.record import record_settings, run_name
+from mlplab.training.loop import LrSchedule, Schedule, batch_bounds
+
+
+def as_config(config: Config | dict[str, Any] | str | Path | None, **overrides: Any) -> Config:
+    """A Config from a Config, a dict of settings, or a YAML path, plus overrides."""
+    if isinstance(config, Config):
+        return make_config({**config.to_dict(), **overrides}) if overrides else config
+    if config is None:
+        return make_config(overrides)
+    if isinstance(config, dict):
+        return make_config({**config, **overrides})
+    return load_config(config, overrides)  # a path; anything else is refused there
+
+
+def spec_of(cfg: Config, in_dim: int, out_dim: int, task: str) -> ModelSpec:
+    """The model a config describes, for data of these shapes and this task."""
+    return ModelSpec(
+        in_dim=in_dim,
+        out_dim=out_dim,
+        n_layer=cfg.hidden_layers,
+        hid_dim=cfg.hid_dim,
+        act=cfg.act,
+        use_bn=cfg.use_bn,
+        dp_rate=cfg.dp_rate,
+        sc_type=cfg.sc_type,
+        task=task,  # type: ignore[arg-type]
+        hid_dims=tuple(cfg.hidden_widths()) if cfg.hid_dims is not None else None,
+    )
+
+
+def model_spec(cfg: Config, data: Dataset) -> ModelSpec:
+    return spec_of(cfg, data.n_features, data.n_outputs, data.task)
+
+
+def schedule_of(cfg: Config) -> Schedule:
+    return Schedule(
+        epoch=cfg.epoch,
+        batch_size=cfg.batch_size,
+        test_batch_size=cfg.test_batch_size,
+        log_every=cfg.log_every,
+        validate_every=cfg.validate_every,
+        save_every=cfg.save_every,
+        patience=cfg.patience,
+        snapshot_every=cfg.snapshot_every,
+    )
+
+
+def steps_per_epoch(cfg: Config, data: Dataset) -> int:
+    """Optimizer steps in one epoch: 1 for full batch, else the number of minibatches."""
+    return len(batch_bounds(len(data.y_train), cfg.batch_size))
+
+
+def lr_schedule_of(cfg: Config) -> LrSchedule:
+    return LrSchedule(cfg.lr, cfg.lr_schedule, cfg.lr_gamma, cfg.lr_step)
+
+
+def optim_of(cfg: Config) -> OptimSpec:
+    return OptimSpec(cfg.optim, cfg.lr, cfg.mm, cfg.l2_coef)
+
+
+def load_data(cfg: Config) -> Dataset:
+    return load_dataset(
+        cfg.data,
+        target=cfg.target,
+        task=cfg.task,
+        split=cfg.split,
+        standardize=cfg.standardizes(),
+        n_samples=cfg.n_samples,
+        noise=cfg.noise,
+        seed=cfg.data_seed,
+    )
+
+
+def cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[np.ndarray, ...]]:
+    """The splits in the engine's dtype (class indices int64); equal splits stay one object.
+
+    A split is ``(X, y)``, or ``(X, y, w)`` when the dataset has row weights.
+    """
+    splits: dict[str, tuple[np.ndarray, ...]] = {}
+    seen: dict[int, tuple[np.ndarray, ...]] = {}
+    for name, (x, y) in data.splits().items():
+        if id(x) not in seen:
+            seen[id(x)] = _cast(x, y, dtype, data.name)
+            if data.weights is not None:
+                seen[id(x)] += (data.weights[name],)
+        splits[name] = seen[id(x)]
+    return splits
+
+
+def _cast(x: np.ndarray, y: np.ndarray, dtype: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(over="ignore"):  # overflow is reported below, as one line
+        x = np.ascontiguousarray(x, dtype=dtype)
+        y = (
+            np.ascontiguousarray(y, dtype=dtype)
+            if y.dtype.kind == "f"
+            else np.ascontiguousarray(y, dtype=np.int64)
+        )
+    # Finite float64 values (e.g. 1e300) can overflow to inf in float32.
+    for what, a in (("feature", x), ("target", y)):
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise DataError(
+                f"data {name!r}: {what} values overflow {dtype} (largest magnitude "
+                f"{np.finfo(dtype).max:.3g}); rescale them, set --standardize true, or use --dtype float64"
+            )
+    return x, y
+
+
+def model_init(
+    cfg: Config, spec: ModelSpec, weights: dict[str, np.ndarray] | None = None
+) -> ModelInit:
+    """One model's start: the initial weights from its own stream (or given), and its optimizer."""
+    streams = run_streams(cfg.seed)
+    if weights is None:
+        # init: torch replays torch.manual_seed(seed) itself: it takes the seed, not a stream.
+        source = cfg.seed if cfg.init == "torch" else streams.weights
+        weights = init_state(spec, cfg.init, source, cfg.dtype)
+    return ModelInit(weights, optim_of(cfg), cfg.dp_rate, streams.dropout)
+
+
+def build_stack(
+    cfgs: Sequence[Config], data: Dataset, specs: Sequence[ModelSpec], engine: str
+) -> Backend:
+    """The engine holding every config's model, with the data on its device."""
+    c0 = cfgs[0]
+    models = [model_init(c, sp) for c, sp in zip(cfgs, specs, strict=True)]
+    backend = make_backend(engine, specs[0], models, device=c0.device, dtype=c0.dtype)
+    backend.set_data(cast_splits(data, c0.dtype))
+    return backend
+
+
+def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[str, Any]:
+    """The facts that open a run's result.json: its settings, identity and model."""
+    return {
+        **record_settings(cfg),
+        "run_id": run_name(cfg),
+        "engine_used": engine,
+        "task_type": data.task,
+        "n_params": spec.n_params(),
+        "mlplab_version": __version__,
+    }
+
+
+def checkpoint_meta(spec: ModelSpec, data: Dataset, engine: str) -> dict[str, Any]:
+    """What every checkpoint of a stack shares: enough to rebuild the model and its data."""
+    return {
+        "mlplab_version": __version__,
+        "spec": spec.to_dict(),
+        "engine": engine,
+        "class_names": data.class_names,
+        "feature_names": data.feature_names,
+        "target_names": data.target_names,
+        "task": data.task,
+        "scaler": None if data.scaler is None else [a.tolist() for a in data.scaler],
+    }

@@ -1,0 +1,298 @@
+"""A run rebuilt from its folder: to continue it from its checkpoint, or to use its model.
+
+:func:`resume_inputs` and :func:`restore_model` check that a checkpoint belongs to the
+run's config.yaml (a crafted or swapped file is one line, never a traceback) and give back
+everything the run needs to continue exactly: weights, optimizer state, RNG streams and
+the loop's position. :func:`load_run` rebuilds a finished run's model for predictions and
+plots, with no retraining.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlplab.assemble import cast_splits, load_data, model_init
+from mlplab.config import Config, make_config, read_yaml
+from mlplab.data.dataset import Dataset
+from mlplab.engines.backend import Backend, ModelInit, ModelState
+from mlplab.engines.choose import make_backend, resolve_engine
+from mlplab.engines.spec import ModelSpec
+from mlplab.errors import CheckpointError, ConfigError, MlplabError
+from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
+from mlplab.runs.curves import CURVES_FILE, saved_curves
+from mlplab.runs.record import read_result, run_dir_of, run_name
+from mlplab.runs.writer import curve_fields
+from mlplab.training.loop import LoopState, StackState
+
+
+def record_config(run_dir: Path) -> Config:
+    """A run's config from its config.yaml; its ``log_path`` is where the record lies."""
+    settings = read_yaml(run_dir / "config.yaml")
+    if isinstance(settings, dict):
+        settings = {**settings, "log_path": str(run_dir.parent.parent)}
+    return make_config(settings, str(run_dir / "config.yaml"))
+
+
+def resume_inputs(run_dir: Path) -> tuple[Config, Checkpoint | None]:
+    """What ``mlplab train --resume RUN_DIR`` continues: the run's config and last checkpoint.
+
+    The checkpoint is None for a run killed before its first save (it trains again from
+    step 0, to the same result). A finished or diverged run, or a checkpoint that is not
+    this run's, is refused in one line.
+    """
+    if not (run_dir / "config.yaml").is_file():
+        raise CheckpointError(f"--resume {str(run_dir)!r}: not a run directory (no config.yaml)")
+    cfg = record_config(run_dir)
+    # A finished run has nothing left to train, and a diverged one would diverge again
+    # at the same step: both are refused rather than silently rewritten.
+    status = (read_result(run_dir) or {}).get("status")
+    if status == "finished":
+        raise ConfigError(
+            f"--resume {str(run_dir)!r}: the run has already finished; nothing to resume"
+        )
+    if status == "diverged":
+        raise ConfigError(
+            f"--resume {str(run_dir)!r}: the run diverged, and would diverge again at the same "
+            "step; start a new run with a lower lr"
+        )
+    last = run_dir / "checkpoints" / "last.safetensors"
+    if not last.exists():
+        return cfg, None  # killed before its first checkpoint: start again, same result
+    ckpt = load_checkpoint(last)
+    check_identity(run_dir, cfg, ckpt, last)
+    return cfg, ckpt
+
+
+def check_identity(run_dir: Path, cfg: Config, ckpt: Checkpoint, path: Path) -> None:
+    """Refuse a config or checkpoint that does not belong to this run, in one line."""
+    name = run_name(cfg)
+    saved = ckpt.meta.get("config")
+    if not isinstance(saved, dict) or ckpt.meta.get("run_id", name) != name:
+        if ckpt.meta.get("run_id") in (run_dir.name, None) and isinstance(saved, dict):
+            raise CheckpointError(
+                f"--resume {str(run_dir)!r}: config.yaml describes run {name!r}, not this "
+                f"folder's run; it was edited after the run started (put it back, or start a new run)"
+            )
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} belongs to run {ckpt.meta.get('run_id')!r}, not {name!r}"
+        )
+    # The folder's own name is not checked: a user may rename a run's folder, and its
+    # config.yaml and checkpoint (checked here) still say which run it is.
+    try:
+        same = make_config(saved).run_hash() == cfg.run_hash()
+    except MlplabError:
+        same = False
+    if not same:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} was written by another config than this run's config.yaml"
+        )
+
+
+@dataclass
+class Restored:
+    """One model's state from its last checkpoint: what it needs to continue exactly."""
+
+    init: ModelInit
+    state: ModelState
+    loop: LoopState
+    order: np.random.Generator
+    elapsed: float
+    global_rng: dict[str, Any] | None
+
+
+def restore_model(cfg: Config, spec: ModelSpec, ckpt: Checkpoint, path: Path) -> Restored:
+    """A model's weights, optimizer, RNG streams and loop position from its checkpoint.
+
+    A checkpoint whose contents do not fit the run (a crafted file) becomes a one-line
+    CheckpointError instead of a traceback.
+    """
+    check_run_meta(ckpt.meta, f"checkpoint {str(path)!r}")
+    try:
+        meta = ckpt.meta
+        state = ModelState(ckpt.model, ckpt.optim, meta["optim"], ckpt.rng, meta["rng"])
+        order = np.random.default_rng()
+        order.bit_generator.state = meta["order_rng_now"]
+        return Restored(
+            model_init(cfg, spec, weights=ckpt.model),
+            state,
+            LoopState.from_dict(meta["loop"], _saved_history(path.parent.parent, meta)),
+            order,
+            float(meta.get("elapsed_s", 0.0)),
+            meta.get("global_rng"),
+        )
+    except MlplabError:
+        raise
+    except Exception as err:
+        raise misfit(path, err) from None
+
+
+def _saved_history(run_dir: Path, meta: dict[str, Any]) -> dict[str, list[Any]] | None:
+    """The curves a checkpoint names (``meta["curves"]``) as History's lists; None for a
+    checkpoint that holds them itself. A file that no longer holds them is refused."""
+    ref = meta.get("curves")
+    if ref is None:
+        return None
+    if (cut := saved_curves(run_dir, ref)) is None:
+        raise CheckpointError(
+            f"the checkpoint of run {str(run_dir)!r} continues the {ref.get('points')} validations "
+            f"in {CURVES_FILE}, which no longer holds them (deleted, replaced or damaged)"
+        )
+    return {f: cut[name].tolist() for name, f in curve_fields(meta["task"]).items()}
+
+
+def restore_stack(
+    cfgs: list[Config], data: Dataset, specs: list[ModelSpec], engine: str, saved: list[Restored]
+) -> tuple[Backend, StackState]:
+    """The engine and loop state of models restored from their checkpoints, as one stack."""
+    c0 = cfgs[0]
+    try:
+        backend = make_backend(
+            engine, specs[0], [r.init for r in saved], device=c0.device, dtype=c0.dtype
+        )
+        backend.set_data(cast_splits(data, c0.dtype))
+        for k, r in enumerate(saved):
+            backend.load(k, r.state)
+        state = StackState.resumed([r.loop for r in saved], [r.order for r in saved])
+    except MlplabError:
+        raise
+    except Exception as err:
+        path = run_dir_of(c0) / "checkpoints" / "last.safetensors"
+        raise misfit(path, err) from None
+    return backend, state
+
+
+def misfit(path: Path, err: Exception) -> CheckpointError:
+    reason = str(err).splitlines()[0][:200] if str(err).strip() else ""
+    return CheckpointError(
+        f"checkpoint {str(path)!r} does not fit this run's config.yaml "
+        f"({type(err).__name__}{': ' + reason if reason else ''})"
+    )
+
+
+def set_global_rng(saved: dict[str, Any] | None) -> None:
+    if not saved:
+        return
+    version, internal, gauss = saved["python"]
+    random.setstate((version, tuple(_rng_words(internal)), gauss))
+    name, keys, pos, has_gauss, cached = saved["numpy"]
+    np.random.set_state(
+        (name, np.asarray(_rng_words(keys), dtype=np.uint32), pos, has_gauss, cached)
+    )
+
+
+def _rng_words(words: str | list[int]) -> list[int]:
+    """A global RNG state's words: base64 of uint32s (see global_rng_state), or a list."""
+    if isinstance(words, str):
+        return np.frombuffer(base64.b64decode(words), dtype="<u4").tolist()
+    return words
+
+
+def saved_best_epoch(run_dir: Path, state: LoopState) -> int:
+    """The epoch of the best model on disk, if it is the one the curves name; else -1.
+
+    Then the writer rewrites ``best`` only when a later epoch improves on it.
+    """
+    best_epoch = state.history.best_epoch
+    try:
+        ckpt = load_checkpoint(run_dir / "checkpoints" / "best.safetensors")
+        saved_epoch = ckpt.meta["loop"]["history"]["best_epoch"]
+    except (CheckpointError, KeyError, TypeError):
+        return -1
+    return best_epoch if best_epoch and saved_epoch == best_epoch else -1
+
+
+def resumable(cfg: Config, spec: ModelSpec) -> Restored | None:
+    """The checkpoint an interrupted run continues from, or None to train it from the start."""
+    run_dir = run_dir_of(cfg)
+    status = (read_result(run_dir) or {}).get("status")
+    last = run_dir / "checkpoints" / "last.safetensors"
+    if status not in ("interrupted", "running") or not last.is_file():
+        return None
+    try:
+        ckpt = load_checkpoint(last)
+        check_identity(run_dir, cfg, ckpt, last)
+        return restore_model(cfg, spec, ckpt, last)
+    except MlplabError:
+        return None  # not this run's, or damaged: it trains again from the start
+
+
+@dataclass
+class LoadedRun:
+    """A finished run rebuilt from its directory: config, data, model and result.json."""
+
+    config: Config
+    dataset: Dataset
+    spec: ModelSpec
+    backend: Backend
+    record: dict[str, Any]
+    run_dir: Path
+    checkpoint_meta: dict[str, Any]
+
+    def model_outputs(self, X: np.ndarray) -> np.ndarray:
+        """Outputs ``[N, out]`` for inputs already in the model's scale (``dataset.X_*``)."""
+        return np.asarray(self.backend.predict(X)[0], dtype=np.float64)
+
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        """The model's parameters and buffers, by ModelSpec name."""
+        return self.backend.export(0).weights
+
+
+def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None) -> LoadedRun:
+    """Rebuild a run's model from its config.yaml and checkpoint, with no retraining.
+
+    ``which`` is ``last`` or ``best``; ``last`` falls back to ``best`` for a run that has
+    no ``last`` (a diverged run keeps only its best model). ``engine`` evaluates the
+    weights on another engine than the one that trained them (weights convert by name).
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise CheckpointError(f"{str(run_dir)!r} is not a run directory (no config.yaml)")
+    cfg = record_config(run_dir)
+    path = run_dir / "checkpoints" / f"{which}.safetensors"
+    best = run_dir / "checkpoints" / "best.safetensors"
+    if which == "last" and not path.exists() and best.exists():
+        path = best
+    ckpt = load_checkpoint(path)
+    data = load_data(cfg)
+    _use_saved_scaler(data, ckpt.meta.get("scaler"))
+    try:
+        spec = ModelSpec.from_dict(ckpt.meta["spec"])
+        chosen = engine or str(ckpt.meta.get("engine", cfg.engine))
+        cfg = make_config({**cfg.to_dict(), "engine": chosen})
+        chosen = resolve_engine(chosen, spec, len(data.X_train), cfg.batch_size, cfg.device)
+        models = [model_init(cfg, spec, weights=ckpt.model)]
+        backend = make_backend(chosen, spec, models, device=cfg.device, dtype=cfg.dtype)
+        backend.set_data(cast_splits(data, cfg.dtype))
+    except MlplabError:
+        raise
+    except Exception as err:  # a well-formed file that is not this run's checkpoint
+        raise misfit(path, err) from None
+    return LoadedRun(cfg, data, spec, backend, read_result(run_dir) or {}, run_dir, ckpt.meta)
+
+
+def _use_saved_scaler(data: Dataset, saved: Any) -> None:
+    """Put back the standardization the checkpoint keeps, fitted when the model trained.
+
+    ``load_data`` fits it again on the training file as the file is now, which differs if
+    the file changed since; the splits are rescaled from the one to the other. A checkpoint
+    from before scalers were kept (``saved`` None) keeps the refitted one.
+    """
+    if saved is None or data.scaler is None:
+        return
+    mean, std = (np.asarray(a, dtype=np.float64) for a in saved)
+    now_mean, now_std = data.scaler
+    if mean.shape != now_mean.shape or (
+        np.array_equal(mean, now_mean) and np.array_equal(std, now_std)
+    ):
+        return  # other columns now (the model check says so), or the same scaler
+    for split in ("train", "val", "test"):
+        X = getattr(data, f"X_{split}")
+        setattr(data, f"X_{split}", (X * now_std + now_mean - mean) / std)
+    data.scaler = (mean, std)

@@ -31,3 +31,32 @@ def test_no_module_imports_a_private_name_of_another_package():
                 if private and _package(node.module) != _package(here):
                     offenders.append(f"{here}: from {node.module} import {', '.join(private)}")
     assert not offenders, offenders
+
+
+def _layout_block() -> list[str]:
+    """The README's code layout: the fenced block that starts with ``src/mlplab/``."""
+    text = (SRC.parents[1] / "README.md").read_text(encoding="utf-8")
+    start = text.index("```\nsrc/mlplab/\n") + 4
+    return text[start : text.index("```", start)].splitlines()
+
+
+def test_the_readme_layout_names_every_module_in_its_package():
+    """Each module is named under its own package's entry (``runs/ writer.py ...``)."""
+    sections: dict[str, str] = {}
+    package = ""
+    for line in _layout_block()[1:]:
+        head = line.split()[0] if line.strip() and not line.startswith(" " * 6) else ""
+        if head.endswith("/"):
+            package = head
+        elif head:
+            package = ""  # a top-level module's line
+        sections[package] = sections.get(package, "") + " " + line
+    missing = []
+    for path in SRC.rglob("*.py"):
+        if path.name == "__init__.py" and path.parent != SRC:
+            continue
+        rel = path.relative_to(SRC)
+        package = rel.parts[-2] + "/" if len(rel.parts) > 1 else ""
+        if path.name not in sections.get(package, ""):
+            missing.append(str(rel))
+    assert not missing, f"README's code layout does not name {sorted(missing)}"

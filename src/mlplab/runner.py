@@ -50,9 +50,11 @@ from mlplab.live import live_view
 from mlplab.pipes import closed_pipe_safe
 from mlplab.rerun import finished_record, kept_line, scratch_dir, settle
 from mlplab.restore import (
+    Restored,
     load_run,
     restore_model,
     restore_stack,
+    resumable,
     resume_inputs,
     saved_best_epoch,
     set_global_rng,
@@ -316,7 +318,9 @@ def train(
         it, which replaces the finished run only once the new run has finished; a rerun
         that is interrupted, diverges or fails is removed and the finished run stays.
         With ``dataset`` (the estimators' fit), a finished run is always trained again
-        this way: its arrays are not part of the config.
+        this way: its arrays are not part of the config. A run that was interrupted (or
+        killed) continues from its last checkpoint, as ``resume`` would continue it, unless
+        ``rerun`` is True or ``dataset`` is given; then it starts afresh in its folder.
 
     Returns
     -------
@@ -380,12 +384,20 @@ def _train(
     engine = resolve_engine(cfg.engine, spec, len(data.X_train), cfg.batch_size, cfg.device)
     run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
     with _run_lock(run_dir, record and lock):
+        saved = None
+        if ckpt is not None:
+            saved = restore_model(cfg, spec, ckpt, run_dir / "checkpoints" / "last.safetensors")
         kept = finished_record(run_dir) if record and resume is None else None
-        if kept is None and record and resume is None and verbose:
-            _say_replaced_unfinished(run_dir)
+        if kept is None and record and resume is None:
+            # The same config again continues its interrupted run, as a sweep does: exact
+            # resume makes that the run a fresh start would give, and keeps its progress.
+            if not rerun and dataset is None:
+                saved = resumable(cfg, spec)
+            if verbose:
+                _say_unfinished(run_dir, saved)
         if kept is None:
             return _train_locked(
-                cfg, ckpt, verbose, record, data, spec, engine, stop, extra, run_dir
+                cfg, saved, verbose, record, data, spec, engine, stop, extra, run_dir
             )
         if not rerun and dataset is None:
             if verbose:
@@ -394,13 +406,23 @@ def _train(
         return _rerun(cfg, verbose, data, spec, engine, stop, extra, run_dir)
 
 
-def _say_replaced_unfinished(run_dir: Path) -> None:
-    """A word before a new run takes the folder of one that did not finish."""
+def _say_unfinished(run_dir: Path, saved: Restored | None) -> None:
+    """A word before a run continues, or takes the folder of, one that did not finish."""
     status = (read_result(run_dir) or {}).get("status")
     if status is None:
         return
-    ckpt = run_dir / "checkpoints" / "last.safetensors"
-    hint = f" (`mlplab train --resume {run_dir}` continues it instead)" if ckpt.is_file() else ""
+    if saved is not None:
+        # "running" on disk: the process that trained it was killed before it could say.
+        what = {"running": "unfinished"}.get(status, status)
+        print(
+            f"mlplab: {run_dir} holds this config's {what} run; it continues from its "
+            f"checkpoint at step {saved.loop.step} (--rerun starts it afresh)",
+            flush=True,
+        )
+        return
+    last = run_dir / "checkpoints" / "last.safetensors"
+    resumes = status in ("interrupted", "running") and last.is_file()
+    hint = f" (`mlplab train --resume {run_dir}` continues it instead)" if resumes else ""
     print(
         f"mlplab: {run_dir} holds an unfinished run ({status}); it is replaced by this new "
         f"run{hint}",
@@ -473,7 +495,7 @@ def _run_lock(run_dir: Path, wanted: bool) -> Iterator[None]:
 
 def _train_locked(
     cfg: Config,
-    ckpt: Checkpoint | None,
+    saved: Restored | None,
     verbose: bool,
     record: bool,
     data: Dataset,
@@ -484,15 +506,14 @@ def _train_locked(
     run_dir: Path,
     write_dir: Path | None = None,
 ) -> Result:
-    """Train one config; ``write_dir`` (default ``run_dir``) is where its record is written."""
+    """Train one config, from the start or from ``saved`` (its run's last checkpoint);
+    ``write_dir`` (default ``run_dir``) is where its record is written."""
     write_dir = write_dir or run_dir
-    if ckpt is None:
+    if saved is None:
         backend = build_stack([cfg], data, [spec], engine)
         state = StackState.fresh([run_streams(cfg.seed).order])
         elapsed_before, keep_until = 0.0, None
     else:
-        path = run_dir / "checkpoints" / "last.safetensors"
-        saved = restore_model(cfg, spec, ckpt, path)
         backend, state = restore_stack([cfg], data, [spec], engine, [saved])
         set_global_rng(saved.global_rng)
         elapsed_before, keep_until = saved.elapsed, (state.step, state.epoch)
@@ -502,10 +523,10 @@ def _train_locked(
             RunRecord(write_dir),
             header_of(cfg, spec, data, engine),
             cfg,
-            fresh=ckpt is None,
+            fresh=saved is None,
             elapsed_before=elapsed_before,
         )
-        if ckpt is not None:
+        if saved is not None:
             m.best_saved = saved_best_epoch(run_dir, state.loop_state(0))
             m.last_saved = state.step
         records = [m]

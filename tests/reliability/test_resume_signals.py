@@ -9,6 +9,7 @@ step; every one of those is a valid outcome and is checked for what it must leav
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import subprocess
 import time
@@ -179,3 +180,42 @@ def test_the_same_run_trained_twice_at_once_is_refused(tmp_path):
     assert line.startswith("mlplab:") and "another process" in line
     (run_dir,) = [p.parent for p in tmp_path.rglob("result.json")]
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=str)
+def test_the_same_command_again_continues_a_stopped_run_exactly(sig, reference, tmp_path):
+    """Ctrl-C (or a kill after a checkpoint), then the same command: the run continues
+    from its checkpoint, says so, and ends as the uninterrupted run; --rerun starts afresh."""
+    ref_dir, train_s = reference["numpy"]
+    log = tmp_path / "runs"
+    for fraction in (0.5, 0.25, 0.1, 0.05):  # a loaded machine may finish before the signal
+        shutil.rmtree(log, ignore_errors=True)
+        proc, run_dir = start("numpy", log)
+        time.sleep(fraction * train_s)
+        proc.send_signal(sig)
+        proc.communicate(timeout=300)
+        status = read_json(run_dir / "result.json")["status"]
+        if status != "finished" and (run_dir / "checkpoints" / "last.safetensors").exists():
+            break
+    else:
+        pytest.fail("every run finished (or was killed before its first checkpoint)")
+    step = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta["loop"]["step"]
+    again = cli(*settings("numpy"), "--log_path", str(log))
+    assert again.returncode == 0, again.stderr
+    what = "interrupted" if sig == signal.SIGINT else "unfinished"
+    assert (
+        f"{run_dir} holds this config's {what} run; it continues from its checkpoint "
+        f"at step {step} (--rerun starts it afresh)"
+    ) in again.stdout
+    assert_same_run(ref_dir, run_dir)
+
+    # Interrupted at its start, then --rerun: the run starts afresh, and says so.
+    proc, run_dir = start("numpy", tmp_path / "rerun")
+    proc.send_signal(signal.SIGINT)  # before its first step: the flag is already set up
+    proc.communicate(timeout=300)
+    assert proc.returncode == 130
+    assert read_json(run_dir / "result.json")["status"] == "interrupted"
+    fresh = cli(*settings("numpy"), "--log_path", str(tmp_path / "rerun"), "--rerun")
+    assert fresh.returncode == 0, fresh.stderr
+    assert f"{run_dir} holds an unfinished run (interrupted); it is replaced" in fresh.stdout
+    assert_same_run(ref_dir, run_dir)

@@ -1,0 +1,75 @@
+"""The README's Python examples, run as a user would paste them, in the README's order.
+
+Each ``python`` block runs in one shared namespace (the README's later blocks use names
+the earlier ones made), in a folder that holds ``examples/`` and the xor-nn lab's run,
+as the README's first command leaves it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+pytestmark = pytest.mark.slow  # a sweep and a grid search, as printed
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), re.S | re.M)
+
+
+def test_the_readme_has_the_examples_this_test_runs():
+    blocks = python_blocks()
+    assert len(blocks) == 7
+    assert "mlplab.backprop(" in blocks[0] and "load_run(" in blocks[1]
+    assert "sweep_runs.npz" in blocks[2] and "mlplab.train(" in blocks[3]
+    assert "mlplab.sweep(" in blocks[4] and "GridSearchCV" in blocks[5]
+    assert "subscribers=[show]" in blocks[6]
+
+
+def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, run_cli):
+    (tmp_path / "examples").symlink_to(EXAMPLES)
+    monkeypatch.chdir(tmp_path)
+    lab = run_cli("train", "--config", "examples/xor_nn.yaml", "--plots", "none", cwd=tmp_path)
+    assert lab.returncode == 0, lab.stderr
+    blocks = python_blocks()
+    ns: dict = {}
+
+    def run(i: int) -> None:
+        exec(compile(blocks[i], f"README.md python block {i + 1}", "exec"), ns)
+
+    run(0)  # backprop: one step by the chain rule, checked by autograd
+    d_w1 = ns["trace"]["d_w1"]
+    assert d_w1.value.shape == (2, 2) and d_w1.max_diff < 1e-4
+
+    run(1)  # load_run of the lab's run, no retraining
+    outputs = ns["run"].model_outputs(ns["run"].dataset.X_test)
+    assert outputs.shape == (4, 1) and ((outputs[:, 0] > 0) == [0, 1, 1, 0]).all()
+
+    run(3)  # mlplab.train, load_config with overrides, predict and predict_labels
+    assert list(ns["result"].predict_labels([[0, 1], [1, 1]])) == ["1", "0"]
+
+    run(4)  # the xor-grid sweep and its report
+    assert ns["res"].counts["trained"] == 12 and len(ns["rep"].summary) == 4
+
+    run(2)  # the sweep's table of runs, read with NumPy
+    z = np.load("runs/xor-grid/sweep_runs.npz")
+    assert len(z["run"]) == 12 and set(z["col/lr"]) == {0.5, 1.0}
+
+    run(5)  # scikit-learn: cross-validation, grid search, save and load
+    clf, X = ns["clf"], ns["X"]
+    scaled = ns["scaler"].transform(X[:5])
+    loaded = ns["MLPClassifier"].load("clf.safetensors")
+    assert (loaded.predict(scaled) == clf.predict(scaled)).all()
+    assert len(clf.loss_curve_) == len(clf.train_scores_) > 0
+
+    capsys.readouterr()
+    run(6)  # a subscriber of one's own
+    printed = capsys.readouterr().out.split("\n")
+    assert [line.split()[0] for line in printed if line] == [str(e) for e in range(500, 10001, 500)]

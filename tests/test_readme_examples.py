@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import EXAMPLES
 
@@ -51,6 +52,9 @@ def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, 
     run(1)  # load_run of the lab's run, no retraining
     outputs = ns["run"].model_outputs(ns["run"].dataset.X_test)
     assert outputs.shape == (4, 1) and ((outputs[:, 0] > 0) == [0, 1, 1, 0]).all()
+    with torch.no_grad():
+        plain = ns["module"](torch.as_tensor(ns["run"].dataset.X_test, dtype=torch.float32))
+    np.testing.assert_allclose(plain.numpy(), outputs, rtol=1e-5, atol=1e-6)
 
     run(3)  # mlplab.train, load_config with overrides, predict and predict_labels
     assert list(ns["result"].predict_labels([[0, 1], [1, 1]])) == ["1", "0"]
@@ -68,6 +72,9 @@ def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, 
     loaded = ns["MLPClassifier"].load("clf.safetensors")
     assert (loaded.predict(scaled) == clf.predict(scaled)).all()
     assert len(clf.loss_curve_) == len(clf.train_scores_) > 0
+    with torch.no_grad():
+        logits = ns["net"](torch.as_tensor(scaled, dtype=torch.float32)).numpy()
+    assert (clf.classes_[logits.argmax(1)] == clf.predict(scaled)).all()
 
     capsys.readouterr()
     run(6)  # a subscriber of one's own

@@ -194,3 +194,28 @@ def test_load_never_runs_code(tmp_path):
 def test_save_needs_a_fitted_estimator(tmp_path):
     with pytest.raises(NotFittedError):
         MLPClassifier().save(tmp_path / "x.safetensors")
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_to_torch_is_the_fitted_network_in_plain_pytorch(iris, wave, engine):
+    import torch
+    from torch import nn
+
+    X, y = iris
+    clf = MLPClassifier(**QUICK, n_layer=2, use_bn=True, dp_rate=0.1, engine=engine).fit(X, y)
+    module = clf.to_torch()
+    assert isinstance(module, nn.Module) and not module.training
+    with torch.no_grad():
+        logits = module(torch.as_tensor(X, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(
+        torch.softmax(torch.as_tensor(logits), 1).numpy(), clf.predict_proba(X), atol=1e-5
+    )
+    assert (clf.classes_[logits.argmax(1)] == clf.predict(X)).all()
+
+    Xw, yw = wave
+    reg = MLPRegressor(**QUICK, engine=engine).fit(Xw, yw)
+    with torch.no_grad():
+        values = reg.to_torch()(torch.as_tensor(Xw, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(values[:, 0], reg.predict(Xw), atol=1e-5)
+    with pytest.raises(NotFittedError):
+        MLPRegressor().to_torch()

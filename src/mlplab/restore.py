@@ -28,6 +28,7 @@ from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
 from mlplab.runs.curves import CURVES_FILE, saved_curves
 from mlplab.runs.record import read_result, run_dir_of, run_name
 from mlplab.runs.writer import curve_fields
+from mlplab.trained import TrainedModel
 from mlplab.training.loop import LoopState, StackState
 
 
@@ -223,7 +224,7 @@ def resumable(cfg: Config, spec: ModelSpec) -> Restored | None:
 
 
 @dataclass
-class LoadedRun:
+class LoadedRun(TrainedModel):
     """A finished run rebuilt from its directory: config, data, model and result.json."""
 
     config: Config
@@ -233,15 +234,6 @@ class LoadedRun:
     record: dict[str, Any]
     run_dir: Path
     checkpoint_meta: dict[str, Any]
-
-    def model_outputs(self, X: np.ndarray) -> np.ndarray:
-        """Outputs ``[N, out]`` for inputs already in the model's scale (``dataset.X_*``)."""
-        return np.asarray(self.backend.predict(X)[0], dtype=np.float64)
-
-    @property
-    def weights(self) -> dict[str, np.ndarray]:
-        """The model's parameters and buffers, by ModelSpec name."""
-        return self.backend.export(0).weights
 
 
 def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None) -> LoadedRun:

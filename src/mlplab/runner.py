@@ -65,6 +65,7 @@ from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import RunRecord, check_writable, read_result, record_settings, run_dir_of
 from mlplab.runs.tensorboard import TensorBoardLogger
 from mlplab.runs.writer import ModelRecord, RunWriter, curve_lists
+from mlplab.trained import TrainedModel
 from mlplab.training.events import End, Subscriber
 from mlplab.training.loop import StackState, fit
 
@@ -77,7 +78,7 @@ TB_POINTS = 1000
 
 # --- what train() returns --------------------------------------------------------------------
 @dataclass
-class Result:
+class Result(TrainedModel):
     """What :func:`train` returns: the run's record, and the trained model to use.
 
     Attributes
@@ -89,7 +90,9 @@ class Result:
         The contents of result.json: settings merged with results.
     dataset : Dataset
     backend : Backend
-        The trained model: a stack of one on its engine; use :meth:`predict`.
+        The trained model: a stack of one on its engine. Use it through :meth:`predict`,
+        :meth:`predict_labels`, :meth:`model_outputs`, :attr:`weights` and
+        :meth:`to_torch` (see :class:`mlplab.trained.TrainedModel`).
     kept : bool
         True when ``run_dir`` already held this config's finished run and it was returned
         as it is, loaded from its record, with no training (see ``train(rerun=...)``).
@@ -117,33 +120,6 @@ class Result:
             for k, v in self.record.items()
             if any(k.endswith(f"_{m}") for m in keys) and not isinstance(v, list)
         }
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Outputs for raw inputs: logits (classification) or values (regression), ``[N, out]``."""
-        return self.model_outputs(self.dataset.transform(np.asarray(X, dtype=np.float64)))
-
-    def model_outputs(self, X: np.ndarray) -> np.ndarray:
-        """Outputs ``[N, out]`` for inputs already in the model's scale (``dataset.X_*``)."""
-        return np.asarray(self.backend.predict(X)[0], dtype=np.float64)
-
-    @property
-    def weights(self) -> dict[str, np.ndarray]:
-        """The model's parameters and buffers, by ModelSpec name."""
-        return self.backend.export(0).weights
-
-    def predict_labels(self, X: np.ndarray) -> np.ndarray:
-        """Predicted class names for raw inputs (the labels of the data file), shape [N].
-
-        Regression has no classes: it returns the predicted values, as :meth:`predict`.
-        """
-        outputs = self.predict(X)
-        task = self.dataset.task
-        if task == "regression":
-            return outputs
-        from mlplab.training.metrics import predicted_classes
-
-        names = np.asarray(self.dataset.class_names or [], dtype=object)
-        return names[predicted_classes(task, outputs)]
 
     def _repr_html_(self) -> str:
         """Jupyter's view: status, metrics, run folder and the run's plots."""

@@ -580,6 +580,16 @@ class _MLPBase(BaseEstimator):
         names = [f"hidden.{i}.linear.bias" for i in range(self._spec.n_layer)] + ["out.bias"]
         return [np.array(sd[n]) for n in names]
 
+    def to_torch(self) -> Any:
+        """The fitted network as an ordinary PyTorch ``nn.Module`` (``nn.Linear`` layers,
+        ``nn.BatchNorm1d`` and ``nn.Dropout`` where it has them), a copy on the CPU in eval
+        mode. It takes ``X`` as :meth:`predict` does (after a pipeline's own steps) and
+        returns logits (classifier) or values (regressor)."""
+        check_is_fitted(self)
+        from mlplab.engines.torch.model import plain_module
+
+        return plain_module(self._spec, self._backend.export(0).weights).eval()
+
     # --- saving -----------------------------------------------------------------------------
     def _portable_state(self) -> dict[str, Any]:
         """The trained engine as arrays and JSON-able metadata (no engine objects)."""

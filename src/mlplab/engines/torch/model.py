@@ -259,11 +259,8 @@ class StackedMLP(nn.Module):
         dtype, with its own dropout rate; a copy, independent of the stack."""
         rate = float(self.streams.rates[k]) if self.streams is not None else 0.0
         w = self.out.weight
-        with torch.random.fork_rng(devices=[]):  # nn.Linear's own init draws are discarded
-            module = MLP(dataclasses.replace(self.spec, dp_rate=rate))
-        module = module.to(device=w.device, dtype=w.dtype)
-        load_numpy_state(module, self.weights(k))
-        return module
+        spec = dataclasses.replace(self.spec, dp_rate=rate)
+        return plain_module(spec, self.weights(k), device=w.device, dtype=w.dtype)
 
 
 # --- one model as an ordinary nn.Module ---------------------------------------------------------
@@ -302,6 +299,23 @@ class MLP(nn.Module):
         for block in self.hidden:
             x = block(x)
         return self.out(x)
+
+
+def plain_module(
+    spec: ModelSpec,
+    weights: dict[str, np.ndarray],
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype | None = None,
+) -> MLP:
+    """An :class:`MLP` of ``spec`` holding a copy of ``weights`` (by name), in their dtype
+    unless ``dtype`` is given. torch's global RNG is left as it was."""
+    if dtype is None:
+        dtype = getattr(torch, np.asarray(weights["out.weight"]).dtype.name)  # float32/64
+    with torch.random.fork_rng(devices=[]):  # nn.Linear's own init draws are discarded
+        module = MLP(spec)
+    module = module.to(device=device, dtype=dtype)
+    load_numpy_state(module, weights)
+    return module
 
 
 def load_numpy_state(module: nn.Module, state: dict[str, np.ndarray]) -> None:

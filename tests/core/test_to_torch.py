@@ -1,0 +1,65 @@
+"""A trained run as an ordinary PyTorch module: Result.to_torch() and LoadedRun.to_torch()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from mlplab.restore import load_run
+from mlplab.runner import train
+
+SETTINGS = dict(
+    data="moons", n_samples=200, n_layer=2, hid_dim=16, use_bn=True, dp_rate=0.2,
+    sc_type="residual", optim="adam", lr=0.01, batch_size=32, epoch=5, log_every=0,
+    plots="none", verbose=False,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_to_torch_gives_the_runs_outputs_from_plain_pytorch(engine, tmp_path):
+    res = train(log_path=str(tmp_path), engine=engine, **SETTINGS)
+    before = torch.random.get_rng_state()
+    module = res.to_torch()
+    assert torch.equal(torch.random.get_rng_state(), before)  # no draws from the global RNG
+    assert isinstance(module, nn.Module) and not module.training
+    assert any(isinstance(m, nn.BatchNorm1d) for m in module.modules())
+    assert any(isinstance(m, nn.Linear) for m in module.modules())
+    X = res.dataset.X_test
+    with torch.no_grad():
+        out = module(torch.as_tensor(X, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(out, res.model_outputs(X), rtol=1e-5, atol=1e-5)
+
+    # Raw rows: the run's preprocessing first, as predict() applies it.
+    raw = np.array([[0.0, 0.5], [1.5, -0.3]])
+    with torch.no_grad():
+        raw_out = module(torch.as_tensor(res.dataset.transform(raw), dtype=torch.float32))
+    np.testing.assert_allclose(raw_out.numpy(), res.predict(raw), rtol=1e-5, atol=1e-5)
+
+    # The same from the run's folder, with no retraining; and the weights are a copy.
+    loaded = load_run(res.run_dir).to_torch()
+    for name, t in loaded.state_dict().items():
+        if not name.endswith("num_batches_tracked"):
+            np.testing.assert_array_equal(t.numpy(), res.weights[name])
+    with torch.no_grad():
+        next(iter(loaded.parameters())).zero_()
+    with torch.no_grad():
+        again = res.to_torch()(torch.as_tensor(X, dtype=torch.float32)).numpy()
+    np.testing.assert_array_equal(again, out)
+
+
+def test_to_torch_keeps_float64_weights(tmp_path):
+    res = train(log_path=str(tmp_path), dtype="float64", **SETTINGS)
+    module = res.to_torch()
+    assert all(p.dtype == torch.float64 for p in module.parameters())
+    X = res.dataset.X_test
+    with torch.no_grad():
+        out = module(torch.as_tensor(X)).numpy()
+    np.testing.assert_allclose(out, res.model_outputs(X), rtol=1e-10, atol=1e-12)
+
+
+def test_predict_labels_of_a_loaded_run_are_the_trained_runs(tmp_path):
+    res = train(log_path=str(tmp_path), **SETTINGS)
+    raw = np.random.default_rng(0).normal(size=(20, 2))
+    assert list(load_run(res.run_dir).predict_labels(raw)) == list(res.predict_labels(raw))

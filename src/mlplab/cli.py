@@ -317,8 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rerun",
         action="store_true",
-        help="train again a config whose run has finished; the new run replaces the old "
-        "one only once it has finished (without it, a finished run is kept)",
+        help="train again a config whose run has finished (the new run replaces the old "
+        "one only once it has finished), or start an interrupted one afresh; without it, "
+        "a finished run is kept and an interrupted one continues from its checkpoint",
     )
     _setting_flags(p, multi=False)
 

@@ -45,8 +45,7 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
         ) from None
     if not np.isfinite(X).all():
         raise DataError(f"data file {data!r}: the feature columns hold NaN or infinite values")
-    # The run's standardization: the checkpoint's own, as load_run puts it back.
-    outputs = run.model_outputs(ds.transform(X))
+    outputs = run.predict(X)  # the run's standardization: the checkpoint's own (load_run)
     if ds.task == "regression":
         return pd.DataFrame({name: outputs[:, t] for t, name in enumerate(ds.target_names)})
     names = np.asarray(ds.class_names or [], dtype=object)

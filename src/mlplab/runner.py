@@ -64,7 +64,7 @@ from mlplab.runs.curves import read_curves
 from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import RunRecord, check_writable, read_result, record_settings, run_dir_of
 from mlplab.runs.tensorboard import TensorBoardLogger
-from mlplab.runs.writer import ModelRecord, RunWriter, curve_lists
+from mlplab.runs.writer import ModelRecord, RunWriter, curve_arrays, curve_lists, curves_of
 from mlplab.trained import TrainedModel
 from mlplab.training.events import End, Subscriber
 from mlplab.training.loop import StackState, fit
@@ -573,8 +573,6 @@ def _unrecorded(
     cfg: Config, spec: ModelSpec, data: Dataset, engine: str, end: End
 ) -> dict[str, Any]:
     """result.json's contents for a run that writes no record (``record=False``)."""
-    from mlplab.runs.writer import curve_arrays, curves_of
-
     k = int(end.ids[0])
     curves = curve_arrays(end.models.curves(k), data.task)
     out = {

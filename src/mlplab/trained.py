@@ -15,6 +15,7 @@ import numpy as np
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import Backend
 from mlplab.engines.spec import ModelSpec
+from mlplab.training.metrics import predicted_classes
 
 if TYPE_CHECKING:  # torch loads only when to_torch is called
     from torch import nn
@@ -44,8 +45,6 @@ class TrainedModel:
         task = self.dataset.task
         if task == "regression":
             return outputs
-        from mlplab.training.metrics import predicted_classes
-
         names = np.asarray(self.dataset.class_names or [], dtype=object)
         return names[predicted_classes(task, outputs)]
 

@@ -370,7 +370,7 @@ def _train(
             if not rerun and dataset is None:
                 saved = resumable(cfg, spec)
             if verbose:
-                _say_unfinished(run_dir, saved)
+                _say_unfinished(run_dir, saved, rerun)
         if kept is None:
             return _train_locked(
                 cfg, saved, verbose, record, data, spec, engine, stop, extra, run_dir
@@ -382,7 +382,7 @@ def _train(
         return _rerun(cfg, verbose, data, spec, engine, stop, extra, run_dir)
 
 
-def _say_unfinished(run_dir: Path, saved: Restored | None) -> None:
+def _say_unfinished(run_dir: Path, saved: Restored | None, rerun: bool) -> None:
     """A word before a run continues, or takes the folder of, one that did not finish."""
     status = (read_result(run_dir) or {}).get("status")
     if status is None:
@@ -396,9 +396,17 @@ def _say_unfinished(run_dir: Path, saved: Restored | None) -> None:
             flush=True,
         )
         return
-    last = run_dir / "checkpoints" / "last.safetensors"
-    resumes = status in ("interrupted", "running") and last.is_file()
-    hint = f" (`mlplab train --resume {run_dir}` continues it instead)" if resumes else ""
+    hint = ""
+    if (
+        status in ("interrupted", "running")
+        and (run_dir / "checkpoints" / "last.safetensors").is_file()
+    ):
+        # Not continued: --rerun asked for a fresh start, or the checkpoint does not load.
+        hint = (
+            f" (`mlplab train --resume {run_dir}` continues it instead)"
+            if rerun
+            else " (its last checkpoint does not load)"
+        )
     print(
         f"mlplab: {run_dir} holds an unfinished run ({status}); it is replaced by this new "
         f"run{hint}",

@@ -218,4 +218,15 @@ def test_the_same_command_again_continues_a_stopped_run_exactly(sig, reference, 
     fresh = cli(*settings("numpy"), "--log_path", str(tmp_path / "rerun"), "--rerun")
     assert fresh.returncode == 0, fresh.stderr
     assert f"{run_dir} holds an unfinished run (interrupted); it is replaced" in fresh.stdout
+    assert "--resume" in fresh.stdout  # --rerun chose the fresh start: resume is still there
+    assert_same_run(ref_dir, run_dir)
+
+    # Interrupted, with a damaged checkpoint: the same command starts afresh, and says why.
+    proc, run_dir = start("numpy", tmp_path / "damaged")
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=300)
+    (run_dir / "checkpoints" / "last.safetensors").write_bytes(b"not a checkpoint")
+    again = cli(*settings("numpy"), "--log_path", str(tmp_path / "damaged"))
+    assert again.returncode == 0, again.stderr
+    assert "it is replaced by this new run (its last checkpoint does not load)" in again.stdout
     assert_same_run(ref_dir, run_dir)

@@ -356,7 +356,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="parallel worker processes (default: the core count)",
     )
-    g.add_argument("--rerun", action="store_true", help="train every run again, even finished ones")
+    g.add_argument(
+        "--rerun",
+        action="store_true",
+        help=(
+            "train every run again from its start, even finished or interrupted ones "
+            "(by default a finished run is skipped and an interrupted one continues "
+            "from its checkpoint)"
+        ),
+    )
     g.add_argument(
         "--backend",
         choices=("local", "ray"),

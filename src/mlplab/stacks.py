@@ -45,13 +45,15 @@ def train_stack(
     tb_points: int = STACK_TB_POINTS,
     curves_in_results: bool = True,
     should_stop: Callable[[], bool | str] | None = None,
+    resume: bool = True,
 ) -> list[dict[str, Any] | None]:
     """Train one group of same-shaped configs as one stack; write every run record.
 
     A config whose record was interrupted (Ctrl-C, or a killed sweep) continues from its
     last checkpoint, exactly, rather than starting over; configs stopped at the same step
-    continue together as one stack. Returns each config's result.json contents, in order
-    (None where ``should_stop`` came first).
+    continue together as one stack. ``resume=False`` starts them afresh instead (a sweep's
+    ``--rerun``). Returns each config's result.json contents, in order (None where
+    ``should_stop`` came first).
     """
     c0 = cfgs[0]
     for path in {c.log_path for c in cfgs}:
@@ -65,7 +67,7 @@ def train_stack(
     where: tuple[int, ...]
     saved: list[Restored | None] = []
     for i, (cfg, spec) in enumerate(zip(cfgs, specs, strict=True)):
-        r = resumable(cfg, spec)
+        r = resumable(cfg, spec) if resume else None
         saved.append(r)
         where = () if r is None else (r.loop.epoch, r.loop.step, r.loop.batch_in_epoch)
         parts.setdefault(where, []).append(i)
@@ -187,6 +189,7 @@ def train_batched(
     tb_points: int = STACK_TB_POINTS,
     curves_in_results: bool = True,
     should_stop: Callable[[], bool | str] | None = None,
+    resume: bool = True,
 ) -> list[dict[str, Any] | None]:
     """Train every config, stacking those that share a shape, and write each run record.
 
@@ -207,6 +210,9 @@ def train_batched(
         Polled before every step (e.g. "was Ctrl-C pressed?"). Once it says yes, the
         stack's configs end ``interrupted`` with a checkpoint that ``mlplab train --resume``
         continues exactly, and no further group starts.
+    resume : bool, default True
+        A config whose run was interrupted continues from its checkpoint; False starts it
+        afresh (``mlplab sweep --rerun``).
 
     Returns
     -------
@@ -223,7 +229,7 @@ def train_batched(
         if should_stop is not None and should_stop():
             break  # the groups not started have no record: a sweep trains them again
         group = [cfgs[i] for i in idx]
-        out = train_stack(group, verbose, tb_points, curves_in_results, should_stop)
+        out = train_stack(group, verbose, tb_points, curves_in_results, should_stop, resume)
         for i, r in zip(idx, out, strict=True):
             results[i] = r
     return results

@@ -175,3 +175,45 @@ def test_batched_sweep_records_equal_one_run_at_a_time(tmp_path: Path) -> None:
         assert a["test_acc"] == b["test_acc"]
         assert a["train_losses"] == pytest.approx(b["train_losses"], rel=1e-4)
         assert a["test_loss"] == pytest.approx(b["test_loss"], rel=1e-4)
+
+
+def first_event_time(run_dir: Path) -> float:
+    from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
+
+    (path,) = run_dir.glob("events.out.tfevents.*")
+    return min(e.wall_time for e in LegacyEventFileLoader(str(path)).Load() if e.summary.value)
+
+
+@pytest.mark.parametrize("rerun", [False, True], ids=["again", "rerun"])
+def test_an_interrupted_run_continues_unless_rerun(tmp_path: Path, rerun: bool) -> None:
+    """Run again, a sweep continues an interrupted run from its checkpoint; with --rerun it
+    trains it from step 0, as `mlplab train --rerun` does. Both end as an uninterrupted run.
+    Two workers: the choice reaches the worker processes."""
+    import time
+
+    from mlplab.stacks import train_batched
+
+    grid = {"seed": [0, 1], "epoch": 300}
+    whole = sweep(BASE, **grid, log_path=str(tmp_path / "whole"), workers=2, report=False)
+    cut = tmp_path / "cut"
+    polls = [0]
+
+    def stop_after_100_steps() -> bool:
+        polls[0] += 1
+        return polls[0] > 100
+
+    stopped = train_batched(
+        [{**BASE, "seed": s, "epoch": 300, "log_path": str(cut)} for s in (0, 1)],
+        should_stop=stop_after_100_steps,
+    )
+    assert [r["status"] for r in stopped if r] == ["interrupted", "interrupted"]
+    started = time.time()
+    again = sweep(BASE, **grid, log_path=str(cut), workers=2, report=False, rerun=rerun)
+    assert again.counts["trained"] == 2 and again.exit_code == 0
+    for a, b in zip(sorted(again.run_dirs), sorted(whole.run_dirs), strict=True):
+        ra, rb = read_result(a), read_result(b)
+        assert ra["status"] == "finished" and ra["steps"] == rb["steps"]
+        assert ra["train_loss"] == rb["train_loss"] and ra["test_loss"] == rb["test_loss"]
+        # Continued: the events before the checkpoint are the first attempt's. Rerun: every
+        # event is new.
+        assert (first_event_time(a) >= started) == rerun

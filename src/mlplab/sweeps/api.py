@@ -9,6 +9,7 @@ Nothing is written before every config has passed validation.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
@@ -215,6 +216,8 @@ def sweep(
     result = SweepResult(spec, configs, [], skipped, spec_path)
     if report and pending and backend == "local" and n_workers > 1:
         _import_report_soon()
+    # --rerun: an interrupted run starts afresh too, as with `mlplab train --rerun`.
+    group_fn = functools.partial(train_group, rerun=True) if rerun else train_group
     with locks, _Progress(len(pending), show) as bar:
         try:
             if backend == "ray":
@@ -227,9 +230,10 @@ def sweep(
                     gpus_per_task,
                     first.log_path,
                     rerun,
+                    group_fn,
                 )
             else:
-                result.outcomes = run_local(groups, n_workers, on_done=bar.done)
+                result.outcomes = run_local(groups, n_workers, bar.done, group_fn)
         except SweepInterrupted as stop:
             result.outcomes = stop.outcomes
             result.interrupted = True
@@ -368,6 +372,7 @@ def _run_ray(
     gpus_per_task: float,
     log_path: str,
     rerun: bool,
+    group_fn: Any,
 ) -> list[Outcome]:
     # The backend imports Ray itself, and says how to install it when it is missing.
     from mlplab.sweeps.ray_backend import run_on_ray
@@ -382,7 +387,7 @@ def _run_ray(
         rerun=rerun,
         # A local Ray instance gets as many CPUs as local workers would.
         num_cpus=workers if address is None else None,
-        group_fn=train_group,
+        group_fn=group_fn,
     )
 
 

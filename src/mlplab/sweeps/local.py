@@ -59,7 +59,9 @@ class SweepInterrupted(Exception):
         super().__init__("sweep interrupted")
 
 
-def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) -> list[Outcome]:
+def train_group(
+    configs: list[dict[str, Any]], on_done: OnDone | None = None, rerun: bool = False
+) -> list[Outcome]:
     """Train a group of configs, each into its own full run record.
 
     A group trains as one stack (:func:`mlplab.stacks.train_batched`; a group of one is a
@@ -75,6 +77,9 @@ def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) ->
         Validated settings (``Config.to_dict()``), one per run.
     on_done : callable, optional
         Called with each outcome as soon as its run ends (progress in-process).
+    rerun : bool, default False
+        An interrupted run starts afresh instead of continuing from its checkpoint
+        (``mlplab sweep --rerun``, as ``mlplab train --rerun``).
 
     Returns
     -------
@@ -90,7 +95,7 @@ def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) ->
 
     stack_failed = False
     if configs:
-        batched = _train_stacked(configs, on_done)
+        batched = _train_stacked(configs, on_done, rerun)
         if batched is not None:
             return batched
         stack_failed = True
@@ -109,7 +114,7 @@ def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) ->
         try:
             # handle_signals: a Ctrl-C ends the run at a step boundary with a checkpoint
             # and status `interrupted`, instead of a `failed` record.
-            result = train(cfg, verbose=False, handle_signals=True)
+            result = train(cfg, verbose=False, handle_signals=True, rerun=rerun)
             outcome["status"] = result.status
             outcome["error"] = result.record.get("message") if result.status != "finished" else None
             outcome["wall_time_s"] = result.record.get("wall_time_s")
@@ -125,7 +130,9 @@ def train_group(configs: list[dict[str, Any]], on_done: OnDone | None = None) ->
     return outcomes
 
 
-def _train_stacked(configs: list[dict[str, Any]], on_done: OnDone | None) -> list[Outcome] | None:
+def _train_stacked(
+    configs: list[dict[str, Any]], on_done: OnDone | None, rerun: bool
+) -> list[Outcome] | None:
     """Train a group with the batched trainer; None if the stack itself failed."""
     from mlplab.assemble import as_config
     from mlplab.runner import StopFlag
@@ -140,7 +147,9 @@ def _train_stacked(configs: list[dict[str, Any]], on_done: OnDone | None) -> lis
     try:
         # Curves stay in each result.json; leaving them out of the returned dicts keeps a
         # sweep of long runs from holding every curve in memory at once.
-        results = train_batched(configs, curves_in_results=False, should_stop=stop)
+        results = train_batched(
+            configs, curves_in_results=False, should_stop=stop, resume=not rerun
+        )
     except Exception:  # retried one by one, where an error gets its own run
         return None
     finally:

@@ -10,7 +10,7 @@ from mlplab.engines.backend import ModelInit, OptimSpec
 from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state
 from mlplab.engines.numpy.backend import NumpyBackend
-from mlplab.engines.numpy.model import MLP, from_torch_state_dict, to_torch_state_dict
+from mlplab.engines.numpy.model import MLP
 from mlplab.engines.spec import ModelSpec
 from mlplab.engines.torch.backend import TorchBackend
 from mlplab.engines.torch.model import MLP as TorchMLP
@@ -60,6 +60,22 @@ def _train(backend, splits, steps, idx=None):
 
 def _weights(backend):
     return backend.export(0).weights
+
+
+def to_torch_state_dict(state, num_batches_tracked=0):
+    """NumPy state -> torch ``state_dict``, with the ``num_batches_tracked`` torch keeps."""
+    sd = {k: torch.from_numpy(np.array(v)) for k, v in state.items()}
+    for k in state:
+        if k.endswith(".bn.running_mean"):
+            sd[k[: -len("running_mean")] + "num_batches_tracked"] = torch.tensor(
+                num_batches_tracked, dtype=torch.long
+            )
+    return sd
+
+
+def from_torch_state_dict(sd):
+    """torch ``state_dict`` -> NumPy state (``num_batches_tracked`` dropped)."""
+    return {k: t.detach().numpy().copy() for k, t in sd.items() if "num_batches" not in k}
 
 
 def _sinlog(n, rng):

@@ -48,17 +48,11 @@ def group_key(cfg: Config) -> tuple[Any, ...]:
     return tuple((k, _frozen(v)) for k, v in cfg.to_dict().items() if k not in FREE_SETTINGS)
 
 
-def group_configs(
-    configs: Sequence[Config], max_group: int = DEFAULT_MAX_GROUP
-) -> list[list[Config]]:
-    """Split ``configs`` into groups of at most ``max_group`` with equal :func:`group_key`.
+def group_indices(configs: Sequence[Config], max_group: int) -> list[list[int]]:
+    """Indices of ``configs`` in groups of at most ``max_group`` with equal :func:`group_key`.
 
     Groups keep the configs' order, and come in the order of their first config.
     """
-    return [[configs[i] for i in idx] for idx in group_indices(configs, max_group)]
-
-
-def group_indices(configs: Sequence[Config], max_group: int) -> list[list[int]]:
     if max_group < 1:
         raise ValueError(f"max_group must be >= 1, got {max_group}")
     by_key: dict[tuple[Any, ...], list[int]] = {}

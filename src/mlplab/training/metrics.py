@@ -62,10 +62,6 @@ def curve_metric_name(task: str) -> str:
     return "mae" if task == "regression" else "acc"
 
 
-def curve_metric(task: str, y: np.ndarray, outputs: np.ndarray) -> float:
-    return mae(y, outputs) if task == "regression" else accuracy(task, y, outputs)
-
-
 def split_metrics(task: str, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     if task == "regression":
         return regression_metrics(y, outputs)
@@ -73,7 +69,7 @@ def split_metrics(task: str, y: np.ndarray, outputs: np.ndarray) -> dict[str, fl
 
 
 def batch_metrics(task: str, y: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """:func:`curve_metric` of each model of a stack, ``[K]`` float64.
+    """The curve's metric (:func:`curve_metric_name`) of each model of a stack, ``[K]`` float64.
 
     ``out`` is ``[K, B, out_dim]``; ``y`` holds the rows all models share (``[B, ...]``)
     or each model's own minibatch (``[K, B, ...]``).

@@ -265,28 +265,3 @@ def unstack(
     state = {name: flat[k, s].reshape(shape).copy() for name, (s, shape) in layout.items()}
     state.update({name: buf[k, 0].copy() for name, buf in buffers.items()})
     return state
-
-
-def to_torch_state_dict(state: dict[str, Array], num_batches_tracked: int = 0) -> dict[str, Any]:
-    """NumPy state -> torch ``state_dict`` (tensors, same names, dtype kept).
-
-    Adds each batch-norm layer's ``num_batches_tracked`` (an int64 scalar), which torch
-    keeps and the NumPy engine does not need (momentum is fixed at 0.1).
-    """
-    import torch  # only here: the NumPy engine itself never needs torch
-
-    sd: dict[str, Any] = {k: torch.from_numpy(np.array(v)) for k, v in state.items()}
-    for k in state:
-        if k.endswith(".bn.running_mean"):
-            prefix = k[: -len("running_mean")]
-            sd[prefix + "num_batches_tracked"] = torch.tensor(num_batches_tracked, dtype=torch.long)
-    return sd
-
-
-def from_torch_state_dict(sd: dict[str, Any]) -> dict[str, Array]:
-    """torch ``state_dict`` -> NumPy state (copies; ``num_batches_tracked`` dropped)."""
-    return {
-        k: t.detach().cpu().numpy().copy()
-        for k, t in sd.items()
-        if not k.endswith("num_batches_tracked")
-    }

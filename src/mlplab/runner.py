@@ -402,8 +402,9 @@ def _say_unfinished(run_dir: Path, saved: Restored | None, rerun: bool) -> None:
         and (run_dir / "checkpoints" / "last.safetensors").is_file()
     ):
         # Not continued: --rerun asked for a fresh start, or the checkpoint does not load.
+        # (No --resume hint: the new run takes the folder, checkpoint and all, now.)
         hint = (
-            f" (`mlplab train --resume {run_dir}` continues it instead)"
+            " (--rerun starts afresh rather than continuing from its checkpoint)"
             if rerun
             else " (its last checkpoint does not load)"
         )

@@ -218,7 +218,8 @@ def test_the_same_command_again_continues_a_stopped_run_exactly(sig, reference, 
     fresh = cli(*settings("numpy"), "--log_path", str(tmp_path / "rerun"), "--rerun")
     assert fresh.returncode == 0, fresh.stderr
     assert f"{run_dir} holds an unfinished run (interrupted); it is replaced" in fresh.stdout
-    assert "--resume" in fresh.stdout  # --rerun chose the fresh start: resume is still there
+    assert "(--rerun starts afresh rather than continuing from its checkpoint)" in fresh.stdout
+    assert "--resume" not in fresh.stdout  # the checkpoint goes with the old run: no hint
     assert_same_run(ref_dir, run_dir)
 
     # Interrupted, with a damaged checkpoint: the same command starts afresh, and says why.

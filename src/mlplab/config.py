@@ -337,6 +337,14 @@ class Config(BaseModel):
     def _target_list(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
 
+    @field_validator("target")
+    @classmethod
+    def _distinct_targets(cls, v: list[str] | None) -> list[str] | None:
+        twice = sorted({t for t in v or [] if v.count(t) > 1})  # type: ignore[union-attr]
+        if twice:
+            raise ValueError(f"names the column {twice[0]!r} twice; give each target once")
+        return v
+
     @field_validator("split")
     @classmethod
     def _check_split(cls, v: list[float] | None) -> list[float] | None:

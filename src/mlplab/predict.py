@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlplab.data.files import read_table
+from mlplab.data.files import read_npz_features, read_table
 from mlplab.errors import ConfigError, DataError
 from mlplab.restore import load_run
 from mlplab.runs.atomic import atomic_write_text
@@ -29,15 +29,8 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
 
     run = load_run(run_dir)
     ds = run.dataset
-    df = read_table(data)
-    missing = [c for c in ds.feature_names if c not in df.columns]
-    if missing:
-        raise DataError(
-            f"data file {data!r}: the run's feature columns {missing} are missing; "
-            f"it needs {', '.join(ds.feature_names)} (it has {', '.join(df.columns) or 'none'})"
-        )
     try:
-        X = df[ds.feature_names].to_numpy(dtype=np.float64)
+        X = _features(data, ds.feature_names).astype(np.float64)
     except (TypeError, ValueError):
         raise DataError(
             f"data file {data!r}: the feature columns must be numbers "
@@ -56,18 +49,44 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
     return out
 
 
+def _features(data: str, names: list[str]) -> np.ndarray:
+    """The run's feature columns of ``data``: by name in a table, by position in an NPZ
+    file's X (which names none)."""
+    if data.lower().endswith(".npz"):
+        X = read_npz_features(data)
+        if X.shape[1] != len(names):
+            raise DataError(
+                f"data file {data!r}: X has {X.shape[1]} columns; the run needs "
+                f"{len(names)}, in this order: {', '.join(names)}"
+            )
+        return X
+    df = read_table(data)
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"data file {data!r}: the run's feature columns {missing} are missing; "
+            f"it needs {', '.join(names)} (it has {', '.join(df.columns) or 'none'})"
+        )
+    return df[names].to_numpy()
+
+
 def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
     """Write the predictions to ``out`` (atomically), or print them; return the exit status."""
     if out is not None:
         target = Path(out)
         if target.is_dir() or not target.parent.is_dir():
             raise ConfigError(f"--out {out!r}: give a file in an existing folder (e.g. preds.csv)")
+        if target.exists() and Path(data).exists() and target.samefile(data):
+            raise ConfigError(f"--out {out!r} is the --data file; give another file (e.g. preds.csv)")
     table = predictions(run_dir, data)
     buf = io.StringIO()
     table.to_csv(buf, index=False)
     if out is None:
         sys.stdout.write(buf.getvalue())
     else:
-        atomic_write_text(out, buf.getvalue())
+        try:
+            atomic_write_text(out, buf.getvalue())
+        except OSError as err:  # a read-only folder: name the setting, not a temporary file
+            raise ConfigError(f"--out {out!r} cannot be written: {err.strerror}") from None
         print(f"{len(table)} predictions -> {out}")
     return 0

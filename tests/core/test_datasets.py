@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlplab.config import Config
 from mlplab.data import BUILTIN, load_dataset
 from mlplab.errors import ConfigError, DataError
 
@@ -115,3 +116,11 @@ def test_unknown_name_lists_builtins():
         load_dataset("mnist")
     with pytest.raises(DataError, match="does not exist"):
         load_dataset("missing/file.csv")
+
+
+def test_a_target_named_twice_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
+    with pytest.raises(ConfigError, match="setting 'target': names the column 'y' twice"):
+        Config(data=str(path), target=["y", "y"])
+    assert load_dataset(str(path), target=["y", "y"]).n_features == 2  # the library: once

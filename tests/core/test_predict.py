@@ -74,3 +74,29 @@ def test_out_must_be_a_file_in_an_existing_folder(iris_run, run_cli, tmp_path):
     res, rows, _ = iris_run
     proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path)
     assert_one_line_error(proc, "--out")
+
+
+def test_out_never_overwrites_the_rows_and_names_itself(iris_run, run_cli, tmp_path):
+    res, rows, _ = iris_run
+    before = rows.read_bytes()
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", rows)
+    assert_one_line_error(proc, "is the --data file")
+    assert rows.read_bytes() == before
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", "/proc/preds.csv")
+    line = assert_one_line_error(proc, "--out '/proc/preds.csv' cannot be written")
+    assert ".tmp" not in line
+
+
+def test_an_npz_file_gives_its_columns_by_position(run_cli, tmp_path):
+    """An NPZ file's X names no columns: the run's features are its columns, in order, and
+    another count is refused; new rows need no y."""
+    res = train(data="moons", epoch=20, plots="none", verbose=False, log_path=str(tmp_path))
+    X = np.array([[0.0, 0.5], [1.0, -0.5], [2.0, 0.3]])
+    np.savez(tmp_path / "new.npz", X=X)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "new.npz")
+    assert proc.returncode == 0, proc.stderr
+    predicted = [row.split(",")[0] for row in proc.stdout.splitlines()[1:]]
+    assert predicted == [str(c) for c in res.predict_labels(X)]
+    np.savez(tmp_path / "wide.npz", X=np.c_[X, X[:, :1]], y=np.zeros(3))
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "wide.npz")
+    assert_one_line_error(proc, "X has 3 columns; the run needs 2, in this order: x1, x2")

@@ -35,6 +35,24 @@ def test_divergence_is_recorded_and_best_is_kept(tmp_path, capsys, engine):
     assert "diverged" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_a_last_step_that_breaks_the_weights_is_a_divergence(tmp_path, capsys, engine):
+    """Each step's loss is taken before its update, so the last update's harm shows only
+    in the final evaluation: that run is diverged too, with the record of a longer run."""
+    flags = [*DIVERGING, "--engine", engine, "--plots", "none"]
+    assert call_main(["train", *flags, "--log_path", str(tmp_path / "long")]) == 1
+    (long_dir,) = run_dirs(tmp_path / "long")
+    long = read_json(long_dir / "result.json")
+    cut = [*flags, "--epoch", str(long["steps"]), "--log_path", str(tmp_path / "cut")]
+    assert call_main(["train", *cut]) == 1  # every step's loss was finite
+    (cut_dir,) = run_dirs(tmp_path / "cut")
+    r = read_json(cut_dir / "result.json")
+    assert r["status"] == "diverged" and r["message"] == long["message"]
+    for key in ("steps", "epochs_run", "best_epoch", "train_losses", "val_losses"):
+        assert r[key] == long[key], key
+    assert "test_loss" not in r and r["message"] in capsys.readouterr().out
+
+
 def test_divergence_in_a_real_process_has_no_traceback(tmp_path):
     proc = cli("train", *DIVERGING, "--engine", "numpy", "--log_path", str(tmp_path), "--quiet")
     assert proc.returncode == 1, proc.stderr

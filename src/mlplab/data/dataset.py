@@ -216,7 +216,8 @@ def _from_file(path, target, task, split, rng) -> Dataset:
     df = read_table(path)
     if df.shape[1] == 0 or len(df) == 0:
         raise DataError(f"data file {path!r} has no data rows")
-    targets = list(target) if target else default_target(df, path)
+    # Once each (a Config refuses a name given twice; load_dataset alone may get one).
+    targets = list(dict.fromkeys(target)) if target else default_target(df, path)
     missing = [t for t in targets if t not in df.columns]
     if missing:
         raise DataError(

@@ -69,26 +69,52 @@ def read_table(path: str):  # -> pandas.DataFrame
     return df
 
 
-def _npz_frame(p: Path):
-    import pandas as pd
-
+def _npz_arrays(p: Path, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """The X (made 2-D) and y arrays of an NPZ file; y is None where it has none and
+    ``need_y`` is False (new rows to predict)."""
     with np.load(p, allow_pickle=False) as z:
         keys = set(z.files)
         xk = next((k for k in ("X", "x", "features") if k in keys), None)
         yk = next((k for k in ("y", "Y", "target", "targets") if k in keys), None)
-        if xk is None or yk is None:
+        if xk is None or (yk is None and need_y):
+            needs = "arrays named X and y" if need_y else "an array named X"
             raise DataError(
-                f"data file {str(p)!r}: an NPZ file needs arrays named X and y (found {sorted(keys)})"
+                f"data file {str(p)!r}: an NPZ file needs {needs} (found {sorted(keys)})"
             )
         for key in (xk, yk):
-            _check_npz_member(z, key, p)
-        X, y = np.asarray(z[xk]), np.asarray(z[yk])
+            if key is not None:
+                _check_npz_member(z, key, p)
+        X = np.asarray(z[xk])
+        y = None if yk is None else np.asarray(z[yk])
     if X.ndim == 1:
         X = X[:, None]
-    if X.ndim != 2 or len(X) != len(y):
+    if X.ndim != 2 or (y is not None and len(X) != len(y)):
+        got = X.shape if y is None else f"{X.shape} and {y.shape}"
         raise DataError(
-            f"data file {str(p)!r}: X must be [N, features] and y must have N rows (got {X.shape} and {y.shape})"
+            f"data file {str(p)!r}: X must be [N, features] and y must have N rows (got {got})"
         )
+    return X, y
+
+
+def read_npz_features(path: str) -> np.ndarray:
+    """The rows of an NPZ file's X array (its columns have no names: they go by position)."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"data file {path!r} {'is not a file' if p.exists() else 'does not exist'}")
+    try:
+        return _npz_arrays(p, need_y=False)[0]
+    except DataError:
+        raise
+    except Exception as err:  # a malformed file, whatever the parser says
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(f"data file {path!r} cannot be read: {reason}") from None
+
+
+def _npz_frame(p: Path):
+    import pandas as pd
+
+    X, y = _npz_arrays(p)
+    assert y is not None
     cols = {f"x{i}": X[:, i] for i in range(X.shape[1])}
     if y.ndim == 1:
         cols["y"] = y

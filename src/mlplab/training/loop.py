@@ -157,6 +157,7 @@ def fit(
         ids = state.ids[rows]
         finals: list[dict[str, float]] = [{} for _ in rows]
         train_out: list[Array | None] = [None] * len(rows)
+        statuses, messages = [status] * len(rows), messages or [""] * len(rows)
         if status != "diverged":
             for split in ("train", "val", "test"):
                 losses, outputs = backend.evaluate(split, s.test_batch_size)
@@ -166,18 +167,18 @@ def fit(
                         finals[j][f"{split}_{k}"] = v
                     if split == "train":
                         train_out[j] = outputs[r]
-        emit(
-            End(
-                models,
-                state.epoch,
-                state.step,
-                ids,
-                [status] * len(rows),
-                messages or [""] * len(rows),
-                finals,
-                train_out,
-            )
-        )
+        if status == "finished":
+            # The last step's loss was finite, but its update can still break the weights:
+            # a model whose loss is not finite now diverged, as it would at the next step.
+            for j, r in enumerate(rows):
+                bad = [
+                    v for k, v in finals[j].items() if k.endswith("_loss") and not np.isfinite(v)
+                ]
+                if bad:
+                    why = RunDiverged(state.step, bad[0], float(lr[state.ids[r]]))
+                    statuses[j], messages[j] = "diverged", str(why)
+                    finals[j], train_out[j] = {}, None  # as for a loss that was not finite
+        emit(End(models, state.epoch, state.step, ids, statuses, messages, finals, train_out))
         keep = np.setdiff1d(np.arange(len(state.ids)), rows)
         if len(keep):
             backend.keep(keep)

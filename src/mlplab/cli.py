@@ -14,6 +14,7 @@ import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, get_args
 
 from mlplab import __version__
@@ -105,10 +106,16 @@ class _Parser(argparse.ArgumentParser):
                 close = difflib.get_close_matches(name, known, n=1)
                 hint = f" (did you mean --{close[0]}?)" if close else ""
                 message = f"unknown setting '--{name}'{hint}; see `{self.prog} --help`"
+            elif self.prog.endswith(" train"):  # `--lr 1 2 3`: values past the first
+                message += f"; {ONE_VALUE}"
         # Every user error starts with "mlplab:" (then the subcommand), on one line.
         words = self.prog.split()
         where = f"{words[1]}: " if len(words) > 1 else ""
         self.exit(2, f"mlplab: {where}{message}\n")
+
+
+# The hint for values past a setting's first in `mlplab train`.
+ONE_VALUE = "a setting of `mlplab train` takes one value (several make a sweep: `mlplab sweep`)"
 
 
 def _setting_flags(parser: argparse.ArgumentParser, multi: bool) -> None:
@@ -180,10 +187,14 @@ def _config_path(args: argparse.Namespace) -> None:
     given = getattr(args, "config_file", None)
     if given is None:
         return
-    if args.config is not None and args.config != given:
-        from mlplab.errors import ConfigError
+    from mlplab.errors import ConfigError
 
+    if args.config is not None and args.config != given:
         raise ConfigError(f"two config files: {given!r} and --config {args.config!r}; give one")
+    yaml = given.endswith((".yaml", ".yml"))
+    if args.command == "train" and not yaml and not Path(given).exists():
+        # `--lr 1 2`: argparse takes the second value for FILE.yaml.
+        raise ConfigError(f"{given!r} is not a config file; {ONE_VALUE}")
     args.config = given
 
 
@@ -344,10 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--search",
         choices=("grid", "random"),
         default="grid",
-        help="grid: every combination; random: --trials samples",
+        help="grid: every combination; random: --trials samples (default: grid)",
     )
     g.add_argument(
-        "--trials", type=int, default=None, metavar="N", help="number of random-search samples"
+        "--trials",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number of random-search samples (required with --search random)",
     )
     g.add_argument(
         "--workers",
@@ -375,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--address",
         default=None,
         metavar="ADDRESS",
-        help="Ray address: auto, ray://HOST:PORT; default: start a local Ray",
+        help="Ray address: auto, ray://HOST:PORT (--backend ray; default: start a local Ray)",
     )
     g.add_argument(
         "--group_size",
@@ -385,14 +400,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="configs trained together per task (batched); default: automatic",
     )
     g.add_argument(
-        "--cpus_per_task", type=float, default=1.0, metavar="X", help="CPUs per Ray task"
+        "--cpus_per_task",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="CPUs per Ray task (--backend ray; default: 1)",
     )
     g.add_argument(
         "--gpus_per_task",
         type=float,
         default=0.0,
         metavar="X",
-        help="GPUs per Ray task (fractions allowed)",
+        help="GPUs per Ray task, fractions allowed (--backend ray; default: 0)",
     )
     g.add_argument(
         "--no_batch", action="store_true", help="train every config alone (no batched trainer)"
@@ -492,7 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output folder (default: RUN_DIR/plots, or ./plots for activations)",
     )
-    p.add_argument("--format", choices=("png", "svg"), default="png", help="image format")
+    p.add_argument(
+        "--format", choices=("png", "svg"), default="png", help="image format (default: png)"
+    )
     return parser
 
 

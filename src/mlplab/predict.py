@@ -77,7 +77,9 @@ def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
         if target.is_dir() or not target.parent.is_dir():
             raise ConfigError(f"--out {out!r}: give a file in an existing folder (e.g. preds.csv)")
         if target.exists() and Path(data).exists() and target.samefile(data):
-            raise ConfigError(f"--out {out!r} is the --data file; give another file (e.g. preds.csv)")
+            raise ConfigError(
+                f"--out {out!r} is the --data file; give another file (e.g. preds.csv)"
+            )
     table = predictions(run_dir, data)
     buf = io.StringIO()
     table.to_csv(buf, index=False)

@@ -376,9 +376,10 @@ def _train(
                 cfg, saved, verbose, record, data, spec, engine, stop, extra, run_dir
             )
         if not rerun and dataset is None:
+            result = _kept(run_dir, cfg, data, spec, kept)  # says so if it does not load
             if verbose:
                 print(kept_line(run_dir, kept), flush=True)
-            return _kept(run_dir, cfg, data, spec, kept)
+            return result
         return _rerun(cfg, verbose, data, spec, engine, stop, extra, run_dir)
 
 

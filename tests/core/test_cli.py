@@ -90,6 +90,10 @@ def test_print_config_is_valid_config(run_cli, tmp_path):
         (["--data", "nope.csv"], ["nope.csv", "does not exist"]),
         (["--data", "mnist"], ["'data'", "xor"]),
         (["--config", "missing.yaml"], ["missing.yaml"]),
+        # Several values of a setting: argparse takes the second for FILE.yaml, the third
+        # as unknown; both lines say that train takes one value and name the sweep.
+        (["--lr", "1", "2"], ["'2' is not a config file", "takes one value", "mlplab sweep"]),
+        (["--lr", "1", "2", "3"], ["unrecognized arguments: 3", "takes one value"]),
     ],
 )
 def test_bad_input_one_line_exit_2_nothing_written(run_cli, tmp_path, args, needles):

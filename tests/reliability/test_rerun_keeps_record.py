@@ -58,6 +58,21 @@ def test_a_finished_run_is_kept_and_reported_in_one_line(tmp_path: Path) -> None
         assert files_of(run_dir) == before
 
 
+def test_a_finished_run_whose_model_does_not_load_is_one_line_not_two(tmp_path: Path) -> None:
+    """It is not said to be kept first and refused after: one line, exit 2, files as they were."""
+    first = cli("train", *QUICK, "--plots", "none", "--log_path", tmp_path)
+    assert first.returncode == 0, first.stderr
+    (run_dir,) = [p.parent for p in tmp_path.glob("keep/*/result.json")]
+    last = run_dir / "checkpoints" / "last.safetensors"
+    last.write_bytes(last.read_bytes()[:100])
+    before = files_of(run_dir)
+    again = cli("train", *QUICK, "--plots", "none", "--log_path", tmp_path)
+    assert again.returncode == 2 and again.stdout == "", again.stdout
+    (line,) = again.stderr.splitlines()
+    assert "finished run, but its model does not load" in line and "--rerun" in line
+    assert files_of(run_dir) == before
+
+
 def test_rerun_replaces_the_folder_whole_once_finished(tmp_path: Path) -> None:
     assert cli("train", *QUICK, "--log_path", tmp_path).returncode == 0
     (run_dir,) = [p.parent for p in tmp_path.glob("keep/*/result.json")]

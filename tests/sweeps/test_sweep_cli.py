@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mlplab.cli import main
 
 
@@ -41,6 +43,17 @@ def test_cli_bad_axis_value_exits_2_with_one_line_and_writes_nothing(
     assert code == 2
     assert len(err.splitlines()) == 1 and "'lr'" in err and err.startswith("mlplab:")
     assert not log.exists()
+
+
+@pytest.mark.parametrize(
+    "option", [["--address", "auto"], ["--cpus_per_task", "2"], ["--gpus_per_task", "0.5"]]
+)
+def test_ray_options_without_ray_are_one_line(tmp_path: Path, capsys, option) -> None:
+    log = tmp_path / "runs"
+    code = main(["sweep", "--data", "xor", "--lr", "0.1", "1", "--log_path", str(log), *option])
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 2 and not log.exists()
+    assert line == f"mlplab: {option[0]} applies only to --backend ray (the backend is local)"
 
 
 def _long_sweep(log: Path, exp_name: str) -> subprocess.Popen[str]:

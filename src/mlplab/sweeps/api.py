@@ -174,6 +174,12 @@ def sweep(
         raise ConfigError("--workers: must be at least 1")
     if backend not in ("local", "ray"):
         raise ConfigError(f"--backend: {backend!r} is not one of local, ray")
+    # Ray's options are not ignored in silence on the local backend: the user meant Ray.
+    ray_defaults = {"address": None, "cpus_per_task": 1.0, "gpus_per_task": 0.0}
+    ray_given = {"address": address, "cpus_per_task": cpus_per_task, "gpus_per_task": gpus_per_task}
+    changed = [k for k, v in ray_given.items() if v != ray_defaults[k]]
+    if backend == "local" and changed:
+        raise ConfigError(f"--{changed[0]} applies only to --backend ray (the backend is local)")
     first = configs[0]
     from mlplab.runs.record import check_writable, is_finished, run_dir_of, run_name
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from mlplab.assemble import as_config
 from mlplab.runs.record import run_dir_of
 
@@ -22,3 +24,31 @@ def test_every_run_folder_the_readme_names_for_an_example_is_that_examples():
     assert len(checked) >= 3, "the README names no example run folder"
     wrong = sorted({f"runs/{e}/{f}" for e, f in checked if f != names[e]})
     assert not wrong, f"not the examples' run folders ({names}): {wrong}"
+
+
+def test_the_readmes_first_printout_is_what_the_lab_prints(tmp_path, run_cli):
+    """The opening example's step costs, Hypothesis and closing line, against a real run.
+
+    To 1e-6: BLAS on another CPU may round float32 sums in another order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```console\n$ mlplab train --config examples/xor_nn.yaml\n")[1]
+    block = block.split("```")[0]
+    proc = run_cli("train", "--config", ROOT / "examples/xor_nn.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+    def costs(text: str) -> dict[int, float]:
+        return {int(s): float(c) for s, c in re.findall(r"^(\d+) ([\d.e-]+)$", text, re.M)}
+
+    shown, printed = costs(block), costs(proc.stdout)
+    assert len(shown) >= 6 and set(shown) <= set(printed)
+    for step, cost in shown.items():
+        assert abs(cost - printed[step]) <= 1e-6 * cost, (step, cost, printed[step])
+
+    def hypothesis(text: str) -> list[float]:
+        return [
+            float(v)
+            for v in re.findall(r"[\d.]+", text.split("Hypothesis:")[1].split("Correct")[0])
+        ]
+
+    assert hypothesis(block) == pytest.approx(hypothesis(proc.stdout), abs=1e-6)
+    assert block.splitlines()[-1] in proc.stdout  # the record line, with its folder

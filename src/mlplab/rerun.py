@@ -34,8 +34,16 @@ def finished_record(run_dir: Path) -> dict[str, Any] | None:
     return read_result(run_dir) if is_finished(run_dir) else None
 
 
-def kept_line(run_dir: Path, result: dict[str, Any]) -> str:
-    """One line: where the finished run is, its main result, and how to replace it."""
+# Settings outside the run's hash that change what a run leaves behind: given anew for a
+# kept run, they do nothing, and the line says so.
+RECORD_SETTINGS = ("plots", "snapshot_every", "save_every")
+
+
+def kept_line(run_dir: Path, result: dict[str, Any], asked: dict[str, Any] | None = None) -> str:
+    """One line: where the finished run is, its main result, and how to replace it.
+
+    ``asked``: the settings of this call; those of :data:`RECORD_SETTINGS` that differ
+    from the kept run's are named, since they apply only to a new run."""
     score = next(
         (
             f" ({k} {result[k]:.4g})"
@@ -44,8 +52,14 @@ def kept_line(run_dir: Path, result: dict[str, Any]) -> str:
         ),
         "",
     )
+    unused = [
+        f"--{k} {asked[k]}"
+        for k in RECORD_SETTINGS
+        if asked is not None and k in result and asked.get(k) != result[k]
+    ]
+    so = f" as it was, without {' or '.join(unused)}" if unused else ""
     return (
-        f"mlplab: {run_dir} already holds this config's finished run{score}; it is kept. "
+        f"mlplab: {run_dir} already holds this config's finished run{score}; it is kept{so}. "
         "Train it again with --rerun (rerun=True in Python): the new run replaces it "
         "only once it has finished"
     )

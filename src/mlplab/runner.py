@@ -378,7 +378,7 @@ def _train(
         if not rerun and dataset is None:
             result = _kept(run_dir, cfg, data, spec, kept)  # says so if it does not load
             if verbose:
-                print(kept_line(run_dir, kept), flush=True)
+                print(kept_line(run_dir, kept, cfg.to_dict()), flush=True)
             return result
         return _rerun(cfg, verbose, data, spec, engine, stop, extra, run_dir)
 

@@ -56,6 +56,8 @@ def test_a_finished_run_is_kept_and_reported_in_one_line(tmp_path: Path) -> None
         assert len(lines) == 1, again.stdout
         assert str(run_dir) in lines[0] and "--rerun" in lines[0] and "kept" in lines[0]
         assert files_of(run_dir) == before
+        # A setting that changes only what a new run leaves behind is named as not applied.
+        assert ("without --plots none" in lines[0]) == (extra != ())
 
 
 def test_a_finished_run_whose_model_does_not_load_is_one_line_not_two(tmp_path: Path) -> None:

@@ -328,6 +328,7 @@ XOR4 = ["--data", "xor", "--epoch", "4"]
         ([*XOR4, "--act", "sigmoidal"], "'act'"),
         ([*XOR4, "--threshold", "0"], "--threshold"),
         ([*XOR4, "--hid_dim", "40", "--plot", "net.png"], "--plot"),
+        ([*XOR4, "--plot", "/proc/net.png"], "--plot '/proc/net.png' cannot be written"),
         ([*XOR4, "--form", "sum"], "--form 'sum': choose mean or lecture"),
         ([*XOR4, "--form", "lecture", "--optim", "adam"], "has optim adam: use --form mean"),
         ([*XOR4, "--form", "lecture", "--mm", "0.9", "--use_bn"], "batch norm, momentum"),

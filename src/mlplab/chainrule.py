@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,7 @@ from mlplab.engines.numpy.backend import NumpyBackend
 from mlplab.engines.numpy.model import unstack
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError
-from mlplab.restore import record_config, restore_model, restore_stack
+from mlplab.restore import check_run_dir, record_config, restore_model, restore_stack
 from mlplab.training.loop import Schedule, batch_bounds, fit, lrs_at
 from mlplab.training.state import StackState
 
@@ -370,8 +371,7 @@ def _fresh(cfg: Config, weights: dict[str, Array] | None) -> _Start:
 def _resumed(run_dir: Path, steps: int) -> _Start:
     from mlplab.runs.checkpoint import load_checkpoint
 
-    if not (run_dir / "config.yaml").is_file():
-        raise CheckpointError(f"--resume {str(run_dir)!r}: not a run directory (no config.yaml)")
+    check_run_dir(run_dir, "--resume ")
     cfg = record_config(run_dir)
     path = run_dir / "checkpoints" / "last.safetensors"
     if not path.exists():
@@ -1036,6 +1036,12 @@ def backprop_command(
         raise ConfigError(f"--plot {plot!r}: give a file name ending in .png, .svg or .pdf")
     if plot is not None and not Path(plot).resolve().parent.is_dir():
         raise ConfigError(f"--plot {plot!r}: the folder {str(Path(plot).parent)!r} does not exist")
+    if plot is not None:
+        try:  # a real file, before the trace is printed (root passes os.access anyway)
+            with tempfile.TemporaryFile(dir=Path(plot).resolve().parent):
+                pass
+        except OSError as err:
+            raise ConfigError(f"--plot {plot!r} cannot be written ({err.strerror})") from None
     if resume is not None:
         if config or settings:
             raise ConfigError("--resume traces the run's own config; give no other settings")

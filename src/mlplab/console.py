@@ -260,12 +260,13 @@ def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) 
         rows.append((split, metrics))
     if data.shared_splits:
         rows = [("train=val=test", rows[0][1])]
-    print(
-        results_table(
-            rows,
-            f"{cfg.label()} on {data.name}: {result['status']} in {result['wall_time_s']:.2f} s",
+    title = f"{cfg.label()} on {data.name}: {result['status']} in {result['wall_time_s']:.2f} s"
+    if result.get("stopped_early"):  # the table is the last epoch's model, not the best's
+        title += (
+            f", stopped early at epoch {result.get('epochs_run')} "
+            f"(patience {cfg.patience}; best epoch {result.get('best_epoch')})"
         )
-    )
+    print(results_table(rows, title))
     outputs = end.train_outputs[0] if end.train_outputs else None
     if data.n_rows <= 16 and outputs is not None:
         print(hypothesis_block(data.task, outputs, data.y_train))

@@ -40,6 +40,13 @@ def record_config(run_dir: Path) -> Config:
     return make_config(settings, str(run_dir / "config.yaml"))
 
 
+def check_run_dir(run_dir: Path, flag: str = "") -> None:
+    """A run folder holds its config.yaml; say in one line why ``run_dir`` is not one."""
+    if not (run_dir / "config.yaml").is_file():
+        why = "no config.yaml" if run_dir.is_dir() else "it does not exist"
+        raise CheckpointError(f"{flag}{str(run_dir)!r} is not a run directory ({why})")
+
+
 def resume_inputs(run_dir: Path) -> tuple[Config, Checkpoint | None]:
     """What ``mlplab train --resume RUN_DIR`` continues: the run's config and last checkpoint.
 
@@ -47,8 +54,7 @@ def resume_inputs(run_dir: Path) -> tuple[Config, Checkpoint | None]:
     step 0, to the same result). A finished or diverged run, or a checkpoint that is not
     this run's, is refused in one line.
     """
-    if not (run_dir / "config.yaml").is_file():
-        raise CheckpointError(f"--resume {str(run_dir)!r}: not a run directory (no config.yaml)")
+    check_run_dir(run_dir, "--resume ")
     cfg = record_config(run_dir)
     # A finished run has nothing left to train, and a diverged one would diverge again
     # at the same step: both are refused rather than silently rewritten.
@@ -244,8 +250,7 @@ def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None
     weights on another engine than the one that trained them (weights convert by name).
     """
     run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        raise CheckpointError(f"{str(run_dir)!r} is not a run directory (no config.yaml)")
+    check_run_dir(run_dir)
     cfg = record_config(run_dir)
     path = run_dir / "checkpoints" / f"{which}.safetensors"
     best = run_dir / "checkpoints" / "best.safetensors"

@@ -199,3 +199,14 @@ def test_the_config_file_may_be_given_without_its_flag(run_cli):
     assert printed["exp_name"] == "xor-nn" and printed["lr"] == 0.5
     both = run_cli("train", EXAMPLES / "xor_nn.yaml", "--config", EXAMPLES / "sinlog_mlp.yaml")
     assert_one_line_error(both, "two config files")
+
+
+def test_early_stopping_is_said_in_the_closing_table(run_cli, tmp_path):
+    args = ["--data", "moons", "--epoch", "300", "--patience", "5", "--optim", "adam"]
+    proc = run_cli("train", *args, "--lr", "0.05", "--plots", "none", "--log_path", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (path,) = tmp_path.rglob("result.json")
+    r = json.loads(path.read_text())
+    assert r["stopped_early"] and r["epochs_run"] < 300
+    line = f"stopped early at epoch {r['epochs_run']} (patience 5; best epoch {r['best_epoch']})"
+    assert line in proc.stdout

@@ -100,3 +100,14 @@ def test_an_npz_file_gives_its_columns_by_position(run_cli, tmp_path):
     np.savez(tmp_path / "wide.npz", X=np.c_[X, X[:, :1]], y=np.zeros(3))
     proc = run_cli("predict", res.run_dir, "--data", tmp_path / "wide.npz")
     assert_one_line_error(proc, "X has 3 columns; the run needs 2, in this order: x1, x2")
+
+
+def test_a_run_that_did_not_finish_predicts_with_a_note(run_cli, tmp_path):
+    """A diverged run keeps its best model: it predicts, and says which model it used."""
+    kw = dict(data="sinlog", lr=10, epoch=50, plots="none", verbose=False)
+    res = train(**kw, log_path=str(tmp_path))
+    assert res.status == "diverged"
+    np.savez(tmp_path / "new.npz", X=np.zeros((2, res.dataset.n_features)))
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "new.npz")
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 3
+    assert proc.stderr == f"mlplab: note: {res.run_dir} is diverged; predicting with its best model\n"

@@ -187,3 +187,13 @@ def test_ten_thousand_classes_take_little_memory_and_say_what_is_drawn(tmp_path)
     assert peak < 300e6, f"{peak / 1e6:.0f} MB"
     text = (tmp_path / "confusion.svg").read_text()
     assert "of 10000 classes" in text
+
+
+def test_a_titles_r2_stays_short_for_a_model_far_worse_than_the_mean():
+    from mlplab.plots.run_plots import metric_text
+
+    assert metric_text({"test_mae": 0.5, "test_r2": 0.93456}, "regression") == (
+        "test MAE 0.5, R² 0.935"
+    )
+    text = metric_text({"test_mae": 3.9e27, "test_r2": -1.4e52}, "regression")
+    assert text == "test MAE 3.9e+27, R² -1.4e+52"

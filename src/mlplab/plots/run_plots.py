@@ -86,7 +86,8 @@ def metric_text(result: dict[str, Any], task: str) -> str:
         if result.get("test_mae") is not None:
             parts.append(f"test MAE {result['test_mae']:.4g}")
         if result.get("test_r2") is not None:
-            parts.append(f"R² {result['test_r2']:.3f}")
+            r2 = result["test_r2"]  # far below 0 for a model worse than the mean: short
+            parts.append(f"R² {r2:.3f}" if abs(r2) < 1000 else f"R² {r2:.3g}")
         return ", ".join(parts) or "test MAE n/a"
     acc = result.get("test_acc")
     return f"test acc {acc:.3f}" if acc is not None else "test acc n/a"

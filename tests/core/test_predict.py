@@ -110,4 +110,6 @@ def test_a_run_that_did_not_finish_predicts_with_a_note(run_cli, tmp_path):
     np.savez(tmp_path / "new.npz", X=np.zeros((2, res.dataset.n_features)))
     proc = run_cli("predict", res.run_dir, "--data", tmp_path / "new.npz")
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 3
-    assert proc.stderr == f"mlplab: note: {res.run_dir} is diverged; predicting with its best model\n"
+    assert (
+        proc.stderr == f"mlplab: note: {res.run_dir} is diverged; predicting with its best model\n"
+    )

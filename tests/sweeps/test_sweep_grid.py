@@ -110,6 +110,7 @@ def test_random_search_seeds_are_replicates_of_every_sample() -> None:
         ("int:1.5:3", "whole-number"),
         ("uniform:a:b", "two numbers"),
         ("choice:", "choice:A:B"),
+        ("logunifrm:1e-4:1e-1", r"'logunifrm' is not a distribution \(did you mean loguniform\?\)"),
     ],
 )
 def test_bad_distributions_name_the_setting(text: str, match: str) -> None:
@@ -148,3 +149,7 @@ def test_group_size_follows_the_stack_cost() -> None:
     big = configs_of({"data": ["sinlog"], "hid_dim": ["200"], "seed": [str(s) for s in range(16)]})
     sizes = [len(g) for g in plan_groups(big, workers=2, train_rows=lambda c: 1600)]
     assert sum(sizes) == 16 and max(sizes) == (1 << 21) // (1600 * 200)
+
+
+def test_a_value_with_a_colon_is_a_value_unless_it_is_a_misspelt_distribution() -> None:
+    assert parse_distribution("device", "cuda:1") is None

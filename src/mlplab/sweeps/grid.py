@@ -21,6 +21,7 @@ one bad value raises :class:`mlplab.errors.ConfigError` naming the setting.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import json
@@ -99,7 +100,13 @@ def parse_distribution(name: str, text: Any) -> Distribution | None:
         return None
     kind, _, rest = text.partition(":")
     if kind not in DISTRIBUTIONS:
-        return None  # e.g. a device such as cuda:1 is a plain value
+        close = difflib.get_close_matches(kind, DISTRIBUTIONS, n=1, cutoff=0.75)
+        if close:  # a misspelt distribution, not a value such as the device cuda:1
+            raise ConfigError(
+                f"setting '{name}': {short_repr(text)}: {kind!r} is not a distribution "
+                f"(did you mean {close[0]}?); use one of {', '.join(DISTRIBUTIONS)}"
+            )
+        return None
     parts = rest.split(":")
     if kind == "choice":
         if not rest or any(p == "" for p in parts):

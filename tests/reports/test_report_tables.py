@@ -130,6 +130,18 @@ def test_regression_ranks_by_val_loss(tmp_path: Path) -> None:
     assert rep.html_path.parent == tmp_path / "out" and rep.html_path.is_file()
 
 
+def test_each_experiment_keeps_its_own_sweeps_axis_order(tmp_path: Path) -> None:
+    """Reported together, two sweeps of one log_path list their settings each in its own
+    axis order (before, the newest sweep's order served both)."""
+    common = dict(data="xor", epoch=20, log_every=0, plots="none", log_path=str(tmp_path))
+    common |= dict(workers=1, report=False, verbose=False)
+    sweep(hid_dim=[2, 4], lr=[0.5, 1.0], exp_name="a", **common)
+    sweep(lr=[0.5, 1.0], seed=[0, 1], exp_name="b", **common)
+    rep = report(tmp_path, out=tmp_path / "out", verbose=False)
+    orders = {s.exp_name: list(s.variables) for s in rep.sections}
+    assert orders == {"a": ["hid_dim", "lr"], "b": ["lr"]}
+
+
 def test_report_of_an_empty_folder_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no runs"):
         report(tmp_path, verbose=False)

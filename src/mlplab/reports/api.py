@@ -175,9 +175,16 @@ def report(
     root = Path(log_path) / exp_name if exp_name else Path(log_path)
     all_runs, skipped = load_runs(root)
     out_dir = writable_folder(Path(out) if out is not None else root)
-    axis_order = order if order is not None else read_axis_order(root)
+    newest = read_axis_order(root)
+
+    def axis_order(name: str) -> list[str]:
+        """The order given, else the experiment's own sweep's, else the newest sweep's."""
+        if order is not None:
+            return order
+        return (read_axis_order(root / name, deep=False) if name else []) or newest
+
     sections = [
-        make_section(str(name), kind, part.reset_index(drop=True), axis_order)
+        make_section(str(name), kind, part.reset_index(drop=True), axis_order(str(name)))
         for (name, kind), part in all_runs.groupby(
             [all_runs.get("exp_name", pd.Series("", index=all_runs.index)).fillna(""), "task"],
             sort=True,

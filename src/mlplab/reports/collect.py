@@ -211,16 +211,18 @@ def _distinct(column: pd.Series) -> int:
     return int(column.map(key_text).nunique())
 
 
-def read_axis_order(root: str | Path) -> list[str]:
-    """Axis order of the newest ``sweep-*.yaml`` in ``root`` or its experiment folders
-    (empty if none). A sweep writes its spec beside its runs, in ``log_path/exp_name``;
-    the run folders below are not searched."""
+def read_axis_order(root: str | Path, deep: bool = True) -> list[str]:
+    """Axis order of the newest ``sweep-*.yaml`` in ``root`` or (``deep``) its experiment
+    folders (empty if none). A sweep writes its spec beside its runs, in
+    ``log_path/exp_name``; the run folders below are not searched."""
     import yaml
 
     root = Path(root)
     # The experiment folders only when root holds no spec: globbing 10,000 run folders
     # for one took 2 s.
-    found = list(root.glob("sweep-*.yaml")) or list(root.glob("*/sweep-*.yaml"))
+    found = list(root.glob("sweep-*.yaml"))
+    if not found and deep:
+        found = list(root.glob("*/sweep-*.yaml"))
     specs = sorted(found, key=lambda p: p.stat().st_mtime)
     if not specs:
         return []

@@ -43,6 +43,14 @@ def test_swept_variables_leave_out_seed(swept: tuple[Path, Report]) -> None:
     assert swept_variables(collect(log)) == ["hid_dim"]
 
 
+def test_seeds_are_listed_in_order_with_their_run_ids(swept: tuple[Path, Report]) -> None:
+    log, rep = swept
+    run_of = {(r["hid_dim"], r["seed"]): r["run_id"] for r in records(log)}
+    for _, row in rep.summary.iterrows():
+        assert row["seeds"] == ", ".join(map(str, SEEDS))
+        assert row["run_ids"] == ", ".join(run_of[(row["hid_dim"], s)] for s in SEEDS)
+
+
 def test_replicate_statistics_match_numpy_and_scipy(swept: tuple[Path, Report]) -> None:
     log, rep = swept
     summary = rep.summary.set_index("hid_dim")

@@ -136,9 +136,11 @@ def aggregate(
     table["runs"] = by_key.size()
     done = runs["status"] == "finished" if "status" in runs else pd.Series(True, runs.index)
     table["n"] = done.groupby(keys, sort=False).sum()
+    # Listed in seed order (the records come in folder order), run ids alongside.
+    by_seed = runs.sort_values("seed", kind="stable") if "seed" in runs else runs
     for name, column in (("seeds", "seed"), ("run_ids", "run_id")):
         if column in runs:
-            table[name] = runs[column].astype(str).groupby(keys, sort=False).agg(", ".join)
+            table[name] = by_seed[column].astype(str).groupby(keys, sort=False).agg(", ".join)
         else:
             table[name] = ""
     quantile = 0.5 + CONFIDENCE / 2

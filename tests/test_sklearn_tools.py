@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 
 import numpy as np
 import pandas as pd
@@ -219,3 +220,13 @@ def test_to_torch_is_the_fitted_network_in_plain_pytorch(iris, wave, engine):
     np.testing.assert_allclose(values[:, 0], reg.predict(Xw), atol=1e-5)
     with pytest.raises(NotFittedError):
         MLPRegressor().to_torch()
+
+
+@pytest.mark.parametrize("est", [MLPClassifier, MLPRegressor])
+def test_verbose_fit_prints_its_progress_and_results_table(iris, wave, est, capsys):
+    """verbose=True trains without a record (no log_path) and prints as mlplab train does."""
+    X, y = iris if est is MLPClassifier else wave
+    model = est(**{**QUICK, "epoch": 5}, verbose=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert model.n_iter_ == 5 and model.run_dir_ is None
+    assert re.search(r": finished in \d+\.\d\d s\n", out) and "┃ split" in out

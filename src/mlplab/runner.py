@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -547,6 +548,7 @@ def _train_locked(
         )
 
     # --- train ------------------------------------------------------------------------------
+    started = time.time()
     with console:
         fit_stack(run, stop)
     end = ends[-1]
@@ -568,7 +570,7 @@ def _train_locked(
         # The plots, drawn after the record, add their files' names to result.json.
         result = RunRecord(write_dir).read_result() or writer.results[0]
     else:
-        result = _unrecorded(cfg, spec, data, engine, end)
+        result = _unrecorded(cfg, spec, data, engine, end, time.time() - started)
     if verbose:
         if message:
             console.line(f"mlplab: {message}")
@@ -580,7 +582,7 @@ def _train_locked(
 
 
 def _unrecorded(
-    cfg: Config, spec: ModelSpec, data: Dataset, engine: str, end: End
+    cfg: Config, spec: ModelSpec, data: Dataset, engine: str, end: End, seconds: float
 ) -> dict[str, Any]:
     """result.json's contents for a run that writes no record (``record=False``)."""
     k = int(end.ids[0])
@@ -593,6 +595,7 @@ def _unrecorded(
     if end.messages[0]:
         out["message"] = end.messages[0]
     out.update(end.finals[0])
+    out["wall_time_s"] = seconds
     return out
 
 

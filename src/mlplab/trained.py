@@ -15,6 +15,7 @@ import numpy as np
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import Backend
 from mlplab.engines.spec import ModelSpec
+from mlplab.errors import DataError
 from mlplab.training.metrics import predicted_classes
 
 if TYPE_CHECKING:  # torch loads only when to_torch is called
@@ -29,8 +30,21 @@ class TrainedModel:
     spec: ModelSpec
 
     def predict(self, X: Any) -> np.ndarray:
-        """Outputs for raw inputs: logits (classification) or values (regression), ``[N, out]``."""
-        return self.model_outputs(self.dataset.transform(np.asarray(X, dtype=np.float64)))
+        """Outputs for raw inputs: logits (classification) or values (regression), ``[N, out]``.
+
+        ``X`` is ``[N, n_features]``; one row is ``[[...]]``. Anything else raises
+        :class:`mlplab.errors.DataError`, rather than being read as rows of another shape.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        n = self.dataset.n_features
+        if X.ndim != 2 or X.shape[1] != n:
+            names = ", ".join(self.dataset.feature_names)
+            one = " (one row is [[...]], or X.reshape(1, -1))" if X.ndim == 1 else ""
+            raise DataError(
+                f"X must be [rows, {n}] for the model's {n} features ({names}); got shape "
+                f"{X.shape}{one}"
+            )
+        return self.model_outputs(self.dataset.transform(X))
 
     def model_outputs(self, X: np.ndarray) -> np.ndarray:
         """Outputs ``[N, out]`` for inputs already in the model's scale (``dataset.X_*``)."""

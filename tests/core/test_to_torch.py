@@ -63,3 +63,16 @@ def test_predict_labels_of_a_loaded_run_are_the_trained_runs(tmp_path):
     res = train(log_path=str(tmp_path), **SETTINGS)
     raw = np.random.default_rng(0).normal(size=(20, 2))
     assert list(load_run(res.run_dir).predict_labels(raw)) == list(res.predict_labels(raw))
+
+
+def test_predict_refuses_rows_of_another_shape(tmp_path):
+    """A 1-D row is not read as N rows of one feature, nor a row of 3 as of 2."""
+    from mlplab import train
+    from mlplab.errors import DataError
+
+    res = train(data="moons", epoch=5, plots="none", verbose=False, log_path=str(tmp_path))
+    assert res.predict([[0.5, 0.1]]).shape == (1, 1)
+    with pytest.raises(DataError, match=r"got shape \(2,\) \(one row is \[\[\.\.\.\]\]"):
+        res.predict([0.5, 0.1])
+    with pytest.raises(DataError, match=r"X must be \[rows, 2\] .*\(x1, x2\); got shape \(1, 3\)"):
+        res.predict_labels([[0.5, 0.1, 2.0]])

@@ -97,6 +97,24 @@ def test_loss_label_fits_and_log_axes_span_only_the_decades_used(sinlog):
     assert len(ticks) >= 2  # decades inside the range are labelled
 
 
+def test_a_long_curve_draws_its_spikes_at_their_height(sinlog):
+    """3000 epochs are drawn with about 1500 points: each span keeps its lowest and highest,
+    so one epoch's spike (here 28,000 at epoch 4, as a near-divergence) is drawn whole."""
+    n = 3000
+    curve = np.geomspace(50, 2.0, n)
+    curve[3] = 28_000.0
+    result = {**SINLOG_LIKE, "epoch": n, "val_epochs": list(range(1, n + 1))}
+    result |= {"train_losses": curve.tolist(), "val_losses": (curve * 1.1).tolist()}
+    result |= {"train_maes": np.sqrt(curve).tolist(), "val_maes": np.sqrt(curve).tolist()}
+    fig = loss_figure(result, sinlog.dataset, sinlog.spec)
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            y = line.get_ydata()
+            assert len(y) <= 1502
+            assert max(y) in (28_000.0, 28_000.0 * 1.1, np.sqrt(28_000.0)), max(y)
+            assert min(y) in (2.0, 2.0 * 1.1, np.sqrt(2.0))
+
+
 def test_shared_splits_draw_one_curve_named_for_all_three(tmp_path_factory):
     xor = trained(tmp_path_factory, "xor", **XOR_NN)
     assert xor.dataset.shared_splits

@@ -8,6 +8,7 @@ weights for the network diagram. The model comes as a plain ``predict`` callable
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,6 +115,26 @@ def decimate(n: int, max_points: int = 1500) -> np.ndarray:
     if n <= max_points:
         return np.arange(n)
     return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
+
+
+def curve_indices(y: np.ndarray, max_points: int = 1500) -> np.ndarray:
+    """Indices of at most about ``max_points`` points of the curve ``y``, drawn as the whole.
+
+    Each of ``max_points / 2`` spans keeps its lowest and highest point (and the ends stay),
+    so a spike of one epoch is drawn at its height: an even stride would skip it, yet the
+    axis, set from every value, would still make room for it.
+    """
+    n = len(y)
+    if n <= max_points:
+        return np.arange(n)
+    edges = np.linspace(0, n, max_points // 2 + 1).astype(np.int64)
+    v = np.where(np.isfinite(y), y, np.nan)
+    keep = [0, n - 1]
+    for a, b in itertools.pairwise(edges):
+        part = v[a:b]
+        if np.isfinite(part).any():
+            keep += [a + int(np.nanargmin(part)), a + int(np.nanargmax(part))]
+    return np.unique(keep)
 
 
 def every(n: int, limit: int = MAX_POINTS) -> np.ndarray:

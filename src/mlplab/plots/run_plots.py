@@ -45,6 +45,7 @@ from mlplab.plots.inputs import (
     PointSet,
     can_draw_network,
     confusion_of_test,
+    curve_indices,
     split_points,
     surface_points,
 )
@@ -62,7 +63,6 @@ from mlplab.plots.style import (
     WRONG,
     class_colorbar,
     class_colors,
-    decimate,
     display_name,
     model_label,
     new_figure,
@@ -195,7 +195,7 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
     for (i, split), (x, y) in series.items():
         if not len(y):
             continue
-        idx = decimate(len(y))
+        idx = curve_indices(y)
         label = SHARED_LABEL if data.shared_splits else split
         axes[i].plot(x[idx], y[idx], color=SERIES[split], lw=1.6, label=label)
         last = max(last, float(x[idx].max()))

@@ -27,7 +27,6 @@ from matplotlib.figure import Figure
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from mlplab.plots.inputs import decimate as decimate  # re-exported: plots import it from here
 from mlplab.plots.labels import display_name as display_name  # re-exported
 from mlplab.plots.labels import model_label as model_label  # re-exported
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tracemalloc
 
 import numpy as np
@@ -215,3 +216,36 @@ def test_a_titles_r2_stays_short_for_a_model_far_worse_than_the_mean():
     )
     text = metric_text({"test_mae": 3.9e27, "test_r2": -1.4e52}, "regression")
     assert text == "test MAE 3.9e+27, R² -1.4e+52"
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["Iris-setosa-long-name", "Iris-versicolor-long-name", "Iris-virginica-long-name"],
+        [str(d) for d in range(10)],
+    ],
+    ids=["long", "digits"],
+)
+def test_confusion_class_names_never_run_into_each_other(names):
+    """Long names turn; short ones (ten digits) stay upright; none overlaps another."""
+    from mlplab.plots.inputs import Confusion, DataInfo
+    from mlplab.plots.run_plots import confusion_figure
+
+    k = len(names)
+    counts = np.diag(np.full(k, 5, dtype=np.int64))
+    data = DataInfo("flowers", "multiclass", ["a", "b"], ["y"], names)
+    fig = confusion_figure(Confusion(counts, np.arange(k), k, 5 * k), data, {"test_acc": 1.0})
+    fig.canvas.draw()
+    labels = fig.axes[0].get_xticklabels()
+    assert [t.get_text() for t in labels] == names
+    if k == 3:  # upright, these would overlap: they are turned
+        assert {t.get_rotation() for t in labels} == {45.0}
+        for t in labels:
+            t.set_rotation(0)
+        fig.canvas.draw()
+        boxes = [t.get_window_extent() for t in labels]
+        assert any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
+    else:
+        assert {t.get_rotation() for t in labels} == {0.0}
+        boxes = [t.get_window_extent() for t in labels]
+        assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))

@@ -563,7 +563,9 @@ def confusion_figure(
                 c = int(cm[i, j])
                 color = "white" if c > vmax / 2.0 else "black"
                 ax.text(j, i, str(c), ha="center", va="center", fontsize=10, color=color)
-    turn = len(col_names) > 4
+    # Turned only where the names would run into each other: about 48 characters fit
+    # across the axes (ten one-digit classes stay upright; three long names turn).
+    turn = len(col_names) * max(len(str(c)) for c in col_names) > 48
     ax.set_xticks(
         np.arange(len(col_names)),
         labels=col_names,

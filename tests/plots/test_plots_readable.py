@@ -151,6 +151,25 @@ def test_the_perceptrons_legend_hides_no_point(tmp_path_factory):
             assert not box.contains(x, y), (x, y)
 
 
+def test_the_perceptrons_flat_loss_and_constant_surface_are_drawn_flat(tmp_path_factory):
+    """At ln 2 the loss varies by 1e-7 and P(1) is 0.5 to float noise: the loss is drawn
+    flat (not stretched over the axis), and the surface has no 0.5 boundary."""
+    linear = trained(tmp_path_factory, "xor_linear", **{**XOR_NN, "model": "linear", "epoch": 200})
+    flat = (np.log(2) + np.arange(200) * 1e-9).tolist()
+    noisy = {**linear.record, "train_losses": flat, "val_losses": flat}
+    ax = loss_figure(noisy, linear.dataset, linear.spec).axes[0]
+    y0, y1 = ax.get_ylim()
+    assert y0 < 0.67 and y1 > 0.72  # about ln 2 +- 5%
+
+    def noise(X):  # logits of float noise that cross 0: P(1) = 0.5 +- 4e-8
+        return (np.asarray(X)[:, :1] - 0.5) * 1e-7
+
+    surf = surfaces.surface_for(linear.dataset, noise)
+    points = surface_points(linear.dataset, noise)
+    fig = decision_surface_figure(surf, points, linear.dataset, linear.record, linear.spec)
+    assert not [c for c in fig.axes[0].collections if type(c).__name__ == "QuadContourSet"]
+
+
 def test_loss_legends_hide_no_curve(sinlog):
     fig = loss_figure(SINLOG_LIKE, sinlog.dataset, sinlog.spec)
     boxes = _legend_boxes(fig)

@@ -233,8 +233,11 @@ def curve_limits(values: np.ndarray, log: bool) -> tuple[float, float]:
         a, b = np.log10(lo), np.log10(hi)
         pad = 0.04 * max(b - a, 0.5)
         return (float(10.0 ** (a - pad)), float(10.0 ** (b + pad)))
-    if lo == hi:
-        lo, hi = lo - (abs(lo) or 1.0) * 0.05, hi + (abs(hi) or 1.0) * 0.05
+    if hi - lo <= 1e-4 * max(abs(lo), abs(hi)):
+        # Flat but for float noise (the perceptron's loss at ln 2 varies by 1e-7): drawn
+        # as flat as it is, not stretched over the axis.
+        mid = (lo + hi) / 2
+        lo, hi = mid - (abs(mid) or 1.0) * 0.05, mid + (abs(mid) or 1.0) * 0.05
     ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
     lo, hi = float(ticks[0]), float(ticks[-1])
     pad = 0.02 * (hi - lo)
@@ -293,7 +296,8 @@ def decision_surface_figure(
         )
         fig.colorbar(image, ax=ax, label=f"P({names[1]})", fraction=0.06, pad=0.03)
         colors = [POINT_BLUE, POINT_ORANGE]
-        if p1.min() < 0.5 < p1.max():  # no boundary to draw when the model is constant
+        # No boundary where the model is constant, even to float noise around 0.5.
+        if p1.min() < 0.5 < p1.max() and np.ptp(p1) > 1e-4:
             ax.contour(grid.xx, grid.yy, p1, levels=[0.5], colors="k", linewidths=1.5)
     else:
         colors = class_colors(n_classes)

@@ -16,6 +16,8 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from mlplab.errors import CheckpointError
+from mlplab.restore import load_run
 from mlplab.sklearn import (
     EXPECTED_FAILED_CHECKS,
     MLPClassifier,
@@ -314,6 +316,12 @@ def test_log_path_writes_the_run_record(tmp_path):
     assert (run / "config.yaml").is_file()
     assert (run / "metrics.csv").is_file()
     assert (run / "checkpoints" / "last.safetensors").is_file()
+    # Its data are arrays the record does not keep: the tools that rebuild a model say so.
+    with pytest.raises(CheckpointError, match=r"an mlplab\.sklearn estimator on arrays in memory"):
+        load_run(run)
+    from mlplab.cli import main
+
+    assert main(["train", "--resume", str(run)]) == 2
 
 
 def test_no_log_path_writes_nothing(tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,22 @@ from mlplab.runs.writer import curve_fields
 from mlplab.trained import TrainedModel
 from mlplab.training.loop import LoopState, StackState
 
+# The `data` of a run that an estimator trained on arrays (mlplab.sklearn._data_label).
+IN_MEMORY = re.compile(r"array-\d+x\d+-[0-9a-f]{8}")
+
 
 def record_config(run_dir: Path) -> Config:
     """A run's config from its config.yaml; its ``log_path`` is where the record lies."""
     settings = read_yaml(run_dir / "config.yaml")
     if isinstance(settings, dict):
         settings = {**settings, "log_path": str(run_dir.parent.parent)}
+        if IN_MEMORY.fullmatch(str(settings.get("data"))):
+            raise CheckpointError(
+                f"{str(run_dir)!r} was trained by an mlplab.sklearn estimator on arrays in "
+                f"memory ({settings['data']}), which its record does not keep, so its model "
+                "cannot be rebuilt from it; `mlplab report` reads it, and the estimator's "
+                "save() and load() keep a model to predict with"
+            )
     return make_config(settings, str(run_dir / "config.yaml"))
 
 

@@ -33,7 +33,9 @@ import mlplab""",
     print(f"{gate}: accuracy {r.record['test_acc']}")""",
     """#md `xor_perceptron.yaml` draws the lab's own initial weights (`init: torch`), so the
 printout is the lab's: `step cost` every 100 steps, then Hypothesis, Correct and Accuracy.""",
-    """xor = mlplab.train("xor_perceptron.yaml", plots="none", log_every=1000)""",
+    """# rerun=True: the lab's printout every time the notebook runs (a run already in its
+# folder would be kept, and say only where it is).
+xor = mlplab.train("xor_perceptron.yaml", plots="none", log_every=1000, rerun=True)""",
     """print(f"xor: cost {xor.record['train_loss']:.4f} (ln 2 = {math.log(2):.4f})")
 print("xor: outputs", xor.predict(xor.dataset.X_test).ravel().round(6), "(logits: all 0)")""",
     """#md Every output is 0.5, a tie. The lab's rule `hypothesis > 0.5` calls all four rows
@@ -104,8 +106,10 @@ NOTEBOOKS["03_xor_nn"] = [
 the lab prints BCELoss of a float32 sigmoid and mlplab the more exact BCE-with-logits.""",
     """import mlplab
 
-nn = mlplab.train("xor_nn.yaml", log_every=2000)""",
-    """# The curves hold each epoch's cost; the last is step 10000's (an epoch is one step here).
+# rerun=True: the printout every time the notebook runs (a kept run would say only where it is).
+nn = mlplab.train("xor_nn.yaml", log_every=2000, rerun=True)""",
+    """# The curves hold the cost at each validation (every 100 steps: validate_every), so
+# the last is step 10000's (an epoch is one step here).
 print("step 10000 cost", nn.record["train_losses"][-1], "slide 0.0012345188297331333")""",
     """#md The run's summary, with its plots (loss curve, decision surface, network):""",
     """nn""",

@@ -236,7 +236,8 @@ def test_classifier_partial_fit_trains_one_epoch_per_call():
     assert len(clf.loss_curve_) == 30 and len(clf.train_scores_) == 30
     assert clf.validation_scores_ is None
     assert clf.score(X, y) >= max(0.9, first)
-    with pytest.raises(ValueError, match="not the same as on the first call"):
+    match = r"classes=\[0, 1\] is not the same as on the first call to partial_fit, was \[0, 1, 2\]"
+    with pytest.raises(ValueError, match=match):
         clf.partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="not in classes_"):
         clf.partial_fit(X, np.full(300, 7))

@@ -413,7 +413,9 @@ def _advance(start: _Start, steps: int) -> None:
         n_batches = len(batch_bounds(len(start.data.y_train), s.batch_size))
         total = s.epoch * n_batches
         why = (
-            f"{s.epoch} epochs of {n_batches} batches" if state.step >= total else "it stops early"
+            f"{s.epoch} epochs of {n_batches} batch{'es' if n_batches > 1 else ''}"
+            if state.step >= total
+            else "it stops early"
         )
         raise ConfigError(
             f"--step {target}: training ends after {state.step} steps ({why}); "

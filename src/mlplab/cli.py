@@ -442,7 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_gradcheck,
     )
     p.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="seed of the random test inputs"
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the random test inputs (default: 0)",
     )
 
     p = add(

@@ -965,8 +965,8 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
             LabelEncoder().fit(np.asarray(classes)).classes_, self.classes_
         ):
             raise ValueError(
-                f"classes={list(classes)!r} is not the same as on the first call to partial_fit, "
-                f"was {list(self.classes_)!r}"
+                f"classes={np.asarray(classes).tolist()!r} is not the same as on the first call "
+                f"to partial_fit, was {self.classes_.tolist()!r}"
             )
 
     def _encode_targets(self, y: np.ndarray) -> tuple[str, np.ndarray]:

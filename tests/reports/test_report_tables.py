@@ -49,6 +49,11 @@ def test_seeds_are_listed_in_order_with_their_run_ids(swept: tuple[Path, Report]
     for _, row in rep.summary.iterrows():
         assert row["seeds"] == ", ".join(map(str, SEEDS))
         assert row["run_ids"] == ", ".join(run_of[(row["hid_dim"], s)] for s in SEEDS)
+    # results.csv: within a config, runs by their own val_acc, ties in seed order.
+    runs = pd.read_csv(rep.csv_path)
+    for _, part in runs.groupby("rank", sort=True):
+        order = list(zip(-part["val_acc"], part["seed"]))
+        assert order == sorted(order)
 
 
 def test_replicate_statistics_match_numpy_and_scipy(swept: tuple[Path, Report]) -> None:

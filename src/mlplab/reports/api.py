@@ -254,14 +254,16 @@ def writable_folder(path: Path) -> Path:
 def rank_runs(
     runs: pd.DataFrame, summary: pd.DataFrame, variables: list[str], metric: str, ascending: bool
 ) -> pd.DataFrame:
-    """Runs sorted by their config's rank, then by their own ``metric``; adds ``rank``."""
+    """Runs sorted by their config's rank, then by their own ``metric`` (ties by seed);
+    adds ``rank``."""
     ranks = dict(zip(group_keys(summary, variables), summary["rank"]))
     ranked = runs.assign(rank=group_keys(runs, variables).map(ranks))
     own = pd.to_numeric(
         ranked.get(metric, pd.Series(math.nan, index=ranked.index)), errors="coerce"
     )
     ranked = ranked.assign(_own=own if ascending else -own)
-    ranked = ranked.sort_values(["rank", "_own"], na_position="last", kind="stable")
+    keys = ["rank", "_own", *(["seed"] if "seed" in ranked else [])]
+    ranked = ranked.sort_values(keys, na_position="last", kind="stable")
     cols = ["rank", *[c for c in ranked.columns if c not in ("rank", "_own")]]
     return ranked[cols].reset_index(drop=True)
 

@@ -77,3 +77,20 @@ def test_accuracy_bands_stay_within_0_and_1() -> None:
     low, high = clipped_band(mean, std, "val_accs")
     assert mean.tolist() == [0.8, 0.1]
     assert high[0] == 1.0 and low[1] == 0.0  # 0.8 + 0.28 and 0.1 - 0.14, clipped
+
+
+def test_loss_panels_go_log_where_early_spikes_would_flatten_the_rest(monkeypatch) -> None:
+    """As a run's own loss plot: losses spanning more than LOG_SPAN share a log axis;
+    accuracy never does."""
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    spiky = [{**_row([200.0, 2.0]), "val_losses": [150.0, 2.5], "test_acc": 0.5}]
+    calm = [{**_row([0.7, 0.2]), "test_acc": 0.5}]
+    for rows, scale in ((spiky, "log"), (calm, "linear")):
+        runs = pd.DataFrame(rows * 2)
+        assert plots.curves(runs, None, None, "loss", "acc") is not None
+        assert {ax.get_yscale() for ax in figures[-1].axes} == {scale}
+    assert plots.curves(pd.DataFrame(spiky * 2), None, None, "acc", "acc") is not None
+    assert {ax.get_yscale() for ax in figures[-1].axes} == {"linear"}

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlplab.plots.run_plots import set_log_y, use_log_scale
 from mlplab.reports.aggregate import metric_bounds
 
 # Beyond this many levels a variable makes unreadable panels or colours (e.g. a random
@@ -424,6 +425,9 @@ def curves(
     for ax in axes.flat:
         ax.set_autoscale_on(True)
     axes[0][0].autoscale_view()  # the shared limits of every panel
+    if kind != "acc" and use_log_scale(np.concatenate([data.train.ravel(), data.val.ravel()])):
+        # As a run's own loss plot: early spikes would flatten every later curve on 0.
+        set_log_y(axes[0][0])  # the panels share their y axis, scale included
     handles = [Line2D([], [], color=SPLIT_COLORS[s], linewidth=1.6) for s in ("train", "val")]
     legend(fig, handles, ["train", "val"])
     what = "loss" if kind == "loss" else metric_label(kind)

@@ -116,6 +116,20 @@ def test_a_long_curve_draws_its_spikes_at_their_height(sinlog):
             assert min(y) in (2.0, 2.0 * 1.1, np.sqrt(2.0))
 
 
+def test_an_early_stop_marks_its_best_epoch_and_epochs_are_whole(sinlog):
+    n = 21
+    result = {**SINLOG_LIKE, "epoch": 300, "val_epochs": list(range(1, n + 1))}
+    for key in ("train_losses", "val_losses", "train_maes", "val_maes"):
+        result[key] = SINLOG_LIKE[key][:n]
+    result |= {"stopped_early": True, "best_epoch": 11}
+    fig = loss_figure(result, sinlog.dataset, sinlog.spec)
+    for ax in fig.axes:
+        marks = [ln for ln in ax.get_lines() if ln.get_label() == "best epoch (11)"]
+        assert len(marks) == 1 and list(marks[0].get_xdata()) == [11, 11]
+        assert all(float(t).is_integer() for t in ax.get_xticks())
+    assert "best epoch (11)" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
 def test_shared_splits_draw_one_curve_named_for_all_three(tmp_path_factory):
     xor = trained(tmp_path_factory, "xor", **XOR_NN)
     assert xor.dataset.shared_splits

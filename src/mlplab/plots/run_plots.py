@@ -200,8 +200,12 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
         axes[i].plot(x[idx], y[idx], color=SERIES[split], lw=1.6, label=label)
         last = max(last, float(x[idx].max()))
     last = last or 1.0
+    best = result.get("best_epoch") if result.get("stopped_early") else None
     for ax in axes:
         ax.set_xlim(-0.03 * last, 1.03 * last)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs: no 2.5
+        if best:  # early stopping: where the best validation loss was
+            ax.axvline(best, color="0.5", ls=":", lw=1.2, label=f"best epoch ({best})")
     _set_curve_axis(ax_loss, np.concatenate([train, val]))
     if task == "regression":
         _set_curve_axis(ax_metric, np.concatenate([m_train, m_val]))

@@ -426,6 +426,29 @@ class Config(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    def unused_settings(self) -> list[str]:
+        """Settings given away from their defaults that this model or optimizer does not use,
+        each with why, e.g. ``--mm 0.9 (momentum is sgd's and rmsprop's)``.
+
+        Accepted, not refused: a sweep may pair them with settings that use them.
+        """
+        default = {k: f.default for k, f in type(self).model_fields.items()}
+        unused: dict[str, str] = {}
+        if self.hidden_layers == 0:
+            for k in ("hid_dim", "hid_dims", "act", "use_bn", "dp_rate", "sc_type"):
+                unused[k] = "a linear model has no hidden layer"
+        if self.optim not in ("sgd", "rmsprop"):
+            unused["mm"] = "momentum is sgd's and rmsprop's"
+        if self.lr_schedule not in ("exponential", "step"):
+            unused["lr_gamma"] = "the exponential and step schedules use it"
+        if self.lr_schedule != "step":
+            unused["lr_step"] = "the step schedule uses it"
+        return [
+            f"--{k} {getattr(self, k)} ({why})"
+            for k, why in unused.items()
+            if getattr(self, k) != default[k]
+        ]
+
     def to_yaml(self) -> str:
         import yaml
 

@@ -539,6 +539,9 @@ def _train_locked(
     run = StackRun([cfg], data, [spec], engine, backend, state, writer, subs, tb)
     run.progress_every = console.progress_every
     if verbose:
+        unused = cfg.unused_settings()
+        if unused:
+            console.line(f"mlplab: note: not used by this run: {'; '.join(unused)}")
         where = f" -> {run_dir}" if record else ""
         if write_dir != run_dir:
             where += " (a rerun: it replaces the finished run there once it has finished)"

@@ -298,3 +298,25 @@ def test_setting_names_that_are_not_text(tmp_path):
         f.write_text(text)
         with pytest.raises(ConfigError, match="setting names must be text"):
             load_config(f)
+
+
+def test_settings_a_run_does_not_use_are_named_with_why():
+    cfg = Config(data="xor", model="linear", act="tanh", optim="adam", mm=0.9, lr_step=5)
+    assert cfg.unused_settings() == [
+        "--act tanh (a linear model has no hidden layer)",
+        "--mm 0.9 (momentum is sgd's and rmsprop's)",
+        "--lr_step 5 (the step schedule uses it)",
+    ]
+    used = Config(data="xor", act="tanh", optim="sgd", mm=0.9, lr_schedule="step", lr_step=5)
+    assert used.unused_settings() == []
+    assert Config(data="xor", n_layer=0, use_bn=True).unused_settings() == [
+        "--use_bn True (a linear model has no hidden layer)"
+    ]
+
+
+def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):
+    args = ["--data", "xor", "--optim", "adam", "--mm", "0.5", "--epoch", "2", "--plots", "none"]
+    proc = run_cli("train", *args, "--log_path", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    note = "mlplab: note: not used by this run: --mm 0.5 (momentum is sgd's and rmsprop's)"
+    assert proc.stdout.splitlines()[0] == note

@@ -8,7 +8,6 @@ weights for the network diagram. The model comes as a plain ``predict`` callable
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,14 +126,15 @@ def curve_indices(y: np.ndarray, max_points: int = 1500) -> np.ndarray:
     n = len(y)
     if n <= max_points:
         return np.arange(n)
-    edges = np.linspace(0, n, max_points // 2 + 1).astype(np.int64)
-    v = np.where(np.isfinite(y), y, np.nan)
-    keep = [0, n - 1]
-    for a, b in itertools.pairwise(edges):
-        part = v[a:b]
-        if np.isfinite(part).any():
-            keep += [a + int(np.nanargmin(part)), a + int(np.nanargmax(part))]
-    return np.unique(keep)
+    size = -(-n // (max_points // 2))  # points per span
+    v = np.full(-(-n // size) * size, np.nan)
+    v[:n] = np.where(np.isfinite(y), y, np.nan)
+    v = v.reshape(-1, size)
+    start = np.arange(len(v)) * size
+    low = start + np.argmin(np.where(np.isnan(v), np.inf, v), axis=1)
+    high = start + np.argmax(np.where(np.isnan(v), -np.inf, v), axis=1)
+    keep = np.concatenate([[0, n - 1], low, high])
+    return np.unique(keep[keep < n])
 
 
 def every(n: int, limit: int = MAX_POINTS) -> np.ndarray:

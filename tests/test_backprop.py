@@ -348,3 +348,15 @@ def test_trace_is_public() -> None:
 
     assert mlplab.backprop is backprop
     assert isinstance(backprop(data="xor"), Trace)
+
+
+def test_help_lists_only_settings_that_change_a_trace(run_cli, tmp_path: Path) -> None:
+    """--log_path, --plots, --engine and the like change nothing in a trace: accepted (a
+    config's flags may be passed on as they are) but not listed."""
+    text = run_cli("backprop", "--help").stdout
+    for flag in ("--log_path", "--plots", "--engine", "--snapshot_every", "--log_every"):
+        assert f"{flag} " not in text, flag
+    for flag in ("--lr", "--act", "--patience", "--batch_size", "--seed"):
+        assert f"{flag} " in text, flag
+    proc = run_cli("backprop", *XOR4, "--engine", "torch", "--plots", "none", cwd=tmp_path)
+    assert proc.returncode == 0 and "verdict: ok" in proc.stdout, proc.stderr

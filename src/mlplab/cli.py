@@ -114,11 +114,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"mlplab: {where}{message}\n")
 
 
+# Settings that change nothing in `mlplab backprop` (it records nothing and traces on the
+# NumPy engine): accepted, but not listed in its --help.
+NOT_IN_A_TRACE = frozenset(
+    {"log_path", "exp_name", "model_name", "plots", "snapshot_every", "save_every"}
+    | {"log_every", "engine", "device", "test_batch_size"}
+)
+
 # The hint for values past a setting's first in `mlplab train`.
 ONE_VALUE = "a setting of `mlplab train` takes one value (several make a sweep: `mlplab sweep`)"
 
 
-def _setting_flags(parser: argparse.ArgumentParser, multi: bool) -> None:
+def _setting_flags(
+    parser: argparse.ArgumentParser, multi: bool, hidden: frozenset[str] = frozenset()
+) -> None:
+    """A flag per setting, in its group. ``hidden`` settings are accepted (a config's own
+    flags may be passed on) but left out of ``--help``."""
     from mlplab.config import Config, choices_of, field_group, field_help
 
     groups: dict[str, Any] = {}
@@ -150,6 +161,8 @@ def _setting_flags(parser: argparse.ArgumentParser, multi: bool) -> None:
             kw["metavar"] = "BOOL" if info.annotation is bool else "{auto,true,false}"
         else:
             kw["metavar"] = metavar
+        if name in hidden:
+            kw["help"] = argparse.SUPPRESS
         groups[group].add_argument(f"--{name}", **kw)
 
 
@@ -481,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="mean (default): derivatives of the mean cost, as mlplab trains; lecture: the "
         "manual-backprop slide's sums (sigmoid/bce output, plain sgd)",
     )
-    _setting_flags(p, multi=False)
+    _setting_flags(p, multi=False, hidden=NOT_IN_A_TRACE)
 
     add("datasets", "list the built-in datasets", _cmd_datasets)
 

@@ -282,3 +282,33 @@ def test_confusion_class_names_never_run_into_each_other(names):
         assert {t.get_rotation() for t in labels} == {0.0}
         boxes = [t.get_window_extent() for t in labels]
         assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
+
+
+def test_many_mistakes_get_a_red_rim_and_keep_their_true_colour(tmp_path_factory):
+    """Crosses over hundreds of mistakes hid the points' classes: with many points each
+    mistake is its point, in its true class's colour, with a red rim. The logic gates keep
+    their large crosses (the perceptron test above)."""
+    from plots_testlib import RING
+
+    from mlplab.plots.style import WRONG, class_colors
+
+    ring = trained(tmp_path_factory, "ring_linear_rim", **{**RING, "model": "linear", "epoch": 5})
+    data, predict = ring.dataset, ring.model_outputs
+    points = surface_points(data, predict)
+    surf = surfaces.surface_for(data, predict)
+    fig = decision_surface_figure(surf, points, data, ring.record, ring.spec)
+    ax = fig.axes[0]
+    assert len(points[0].X) > 200 and ring.record["test_acc"] < 0.9
+    rims = [c for c in ax.collections if len(c.get_edgecolors()) and c.get_offsets().size]
+    rims = [c for c in rims if np.allclose(c.get_edgecolors()[0][:3], matplotlib_rgb(WRONG))]
+    n_wrong = sum(len(c.get_offsets()) for c in rims)
+    assert n_wrong == sum(int((p.pred != p.y.ravel()).sum()) for p in points) > 0
+    colours = {tuple(np.round(f[:3], 3)) for c in rims for f in c.get_facecolors()}
+    assert colours <= {tuple(np.round(matplotlib_rgb(c), 3)) for c in class_colors(3)}
+    assert "misclassified" in [t.get_text().split(" (")[0] for t in fig.legends[0].get_texts()]
+
+
+def matplotlib_rgb(colour):
+    from matplotlib.colors import to_rgb
+
+    return np.asarray(to_rgb(colour))

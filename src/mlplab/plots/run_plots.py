@@ -318,6 +318,7 @@ def decision_surface_figure(
             ax.contour(grid.xx, grid.yy, rank, levels=levels, colors="k", linewidths=1)
     handles = []
     n_wrong = 0
+    few = all(len(p.X) <= 200 for p in points)  # how mistakes are marked, in every set
     for pts in points:
         X, true = pts.X, true_classes(data.task, pts.y)
         small = len(X) <= 200
@@ -332,20 +333,32 @@ def decision_surface_figure(
             zorder=3,
         )
         wrong = pts.pred != true
-        ax.scatter(
-            X[wrong, 0],
-            X[wrong, 1],
-            marker="x",
-            c=WRONG,
-            s=_size(len(X)) * 1.5 + 10,
-            linewidths=2 if small else 1.2,
-            zorder=4,
-        )
+        if few:  # a few points (a logic gate): a large cross over each mistake
+            size = _size(len(X)) * 1.5 + 10
+            ax.scatter(
+                X[wrong, 0], X[wrong, 1], marker="x", c=WRONG, s=size, linewidths=2, zorder=4
+            )
+        else:  # many: a red rim, so the mistakes do not hide the points' own colours
+            ax.scatter(
+                X[wrong, 0],
+                X[wrong, 1],
+                c=np.asarray(colors, dtype=object)[true[wrong]].tolist(),
+                marker=pts.marker,
+                s=_size(len(X)) * 1.6,
+                edgecolors=WRONG,
+                linewidths=0.9,
+                zorder=4,
+            )
         n_wrong += int(wrong.sum())
         handles.append(_marker_handle(pts.marker, pts.label))
     if n_wrong:
         label = f"misclassified ({n_wrong})"
-        handles.append(Line2D([], [], ls="", marker="x", color=WRONG, mew=2, ms=8, label=label))
+        mark = (
+            dict(marker="x", color=WRONG, mew=2)
+            if few
+            else dict(marker="o", mfc="0.75", mec=WRONG, mew=1.5)
+        )
+        handles.append(Line2D([], [], ls="", ms=8, label=label, **mark))
     if len(handles) > 1:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     _set_plane(ax, data, extent)

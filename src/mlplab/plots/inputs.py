@@ -127,12 +127,12 @@ def curve_indices(y: np.ndarray, max_points: int = 1500) -> np.ndarray:
     if n <= max_points:
         return np.arange(n)
     size = -(-n // (max_points // 2))  # points per span
-    v = np.full(-(-n // size) * size, np.nan)
-    v[:n] = np.where(np.isfinite(y), y, np.nan)
-    v = v.reshape(-1, size)
-    start = np.arange(len(v)) * size
-    low = start + np.argmin(np.where(np.isnan(v), np.inf, v), axis=1)
-    high = start + np.argmax(np.where(np.isnan(v), -np.inf, v), axis=1)
+    flat = np.full(-(-n // size) * size, np.nan)
+    flat[:n] = np.where(np.isfinite(y), y, np.nan)
+    spans = flat.reshape(-1, size)
+    start = np.arange(len(spans)) * size
+    low = start + np.argmin(np.where(np.isnan(spans), np.inf, spans), axis=1)
+    high = start + np.argmax(np.where(np.isnan(spans), -np.inf, spans), axis=1)
     keep = np.concatenate([[0, n - 1], low, high])
     return np.unique(keep[keep < n])
 

@@ -353,12 +353,13 @@ def decision_surface_figure(
         handles.append(_marker_handle(pts.marker, pts.label))
     if n_wrong:
         label = f"misclassified ({n_wrong})"
-        mark = (
-            dict(marker="x", color=WRONG, mew=2)
-            if few
-            else dict(marker="o", mfc="0.75", mec=WRONG, mew=1.5)
-        )
-        handles.append(Line2D([], [], ls="", ms=8, label=label, **mark))
+        if few:
+            handle = Line2D([], [], ls="", marker="x", color=WRONG, mew=2, ms=8, label=label)
+        else:
+            handle = Line2D(
+                [], [], ls="", marker="o", mfc="0.75", mec=WRONG, mew=1.5, ms=8, label=label
+            )
+        handles.append(handle)
     if len(handles) > 1:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     _set_plane(ax, data, extent)

@@ -33,7 +33,11 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
     if status != "finished":  # a usable model, but the user should know which one
         step = run.checkpoint_meta.get("loop", {}).get("step")
         which = "its best model" if status == "diverged" else f"its checkpoint at step {step}"
-        print(f"mlplab: note: {run_dir} is {status}; predicting with {which}", file=sys.stderr)
+        what = {"running": "unfinished (its process was killed or is still training)"}
+        print(
+            f"mlplab: note: {run_dir} is {what.get(str(status), status)}; predicting with {which}",
+            file=sys.stderr,
+        )
     try:
         X = _features(data, ds.feature_names).astype(np.float64)
     except (TypeError, ValueError):

@@ -340,7 +340,8 @@ class Config(BaseModel):
     @field_validator("target")
     @classmethod
     def _distinct_targets(cls, v: list[str] | None) -> list[str] | None:
-        twice = sorted({t for t in v or [] if v.count(t) > 1})  # type: ignore[union-attr]
+        names = v or []
+        twice = sorted({t for t in names if names.count(t) > 1})
         if twice:
             raise ValueError(f"names the column {twice[0]!r} twice; give each target once")
         return v

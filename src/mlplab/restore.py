@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import random
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import numpy as np
 
 from mlplab.assemble import cast_splits, load_data, model_init
 from mlplab.config import Config, make_config, read_yaml
-from mlplab.data.dataset import Dataset
+from mlplab.data.dataset import ARRAY_LABEL, Dataset
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend, resolve_engine
 from mlplab.engines.spec import ModelSpec
@@ -32,16 +31,13 @@ from mlplab.runs.writer import curve_fields
 from mlplab.trained import TrainedModel
 from mlplab.training.loop import LoopState, StackState
 
-# The `data` of a run that an estimator trained on arrays (mlplab.sklearn._data_label).
-IN_MEMORY = re.compile(r"array-\d+x\d+-[0-9a-f]{8}")
-
 
 def record_config(run_dir: Path) -> Config:
     """A run's config from its config.yaml; its ``log_path`` is where the record lies."""
     settings = read_yaml(run_dir / "config.yaml")
     if isinstance(settings, dict):
         settings = {**settings, "log_path": str(run_dir.parent.parent)}
-        if IN_MEMORY.fullmatch(str(settings.get("data"))):
+        if ARRAY_LABEL.fullmatch(str(settings.get("data"))):
             raise CheckpointError(
                 f"{str(run_dir)!r} was trained by an mlplab.sklearn estimator on arrays in "
                 f"memory ({settings['data']}), which its record does not keep, so its model "

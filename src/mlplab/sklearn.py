@@ -26,7 +26,6 @@ back with :meth:`load`; loading never unpickles, so a crafted file cannot run co
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import numbers
 import os
@@ -45,7 +44,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from mlplab.config import Config, make_config
-from mlplab.data.dataset import Dataset
+from mlplab.data.dataset import Dataset, array_label
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
@@ -371,7 +370,7 @@ class _MLPBase(BaseEstimator):
         self._learn_targets(y)
         weights = self._row_weights(X, y, sample_weight)
         task, y_enc = self._encode_targets(y)
-        label = _data_label(X, y, weights) if self.log_path is not None else "array"
+        label = array_label(X, y, weights) if self.log_path is not None else "array"
         if label != cfg.data:
             cfg = make_config({**cfg.to_dict(), "data": label})
         data = self._dataset(label, task, X, y_enc, cfg.seed, weights)
@@ -1182,20 +1181,6 @@ def _seed_of(random_state: Any) -> int:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-def _data_label(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> str:
-    """A short name for in-memory data: its shape and a digest of its bytes (and weights).
-
-    It is the run's ``data`` setting, which enters the run hash, so fits on different
-    arrays get different run folders and a repeated fit replaces its own.
-    """
-    h = hashlib.sha1()
-    h.update(np.ascontiguousarray(X).tobytes())
-    h.update(np.ascontiguousarray(np.asarray(y).astype(str) if y.dtype == object else y).tobytes())
-    if weights is not None:
-        h.update(np.ascontiguousarray(weights).tobytes())
-    return f"array-{X.shape[0]}x{X.shape[1]}-{h.hexdigest()[:8]}"
 
 
 def _new_backend(engine: str, spec: ModelSpec, init: ModelInit, cfg: Config) -> Backend:

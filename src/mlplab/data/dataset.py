@@ -7,6 +7,8 @@ with one line otherwise.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,6 +77,25 @@ class Dataset:
             return X
         mean, std = self.scaler
         return (X - mean) / std
+
+
+# The ``data`` of a run trained on arrays in memory (the scikit-learn estimators): its shape
+# and a digest, e.g. ``array-150x4-f1f41796``. No file or built-in set has such a name.
+ARRAY_LABEL = re.compile(r"array-\d+x\d+-[0-9a-f]{8}")
+
+
+def array_label(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> str:
+    """A short name for in-memory data: its shape and a digest of its bytes (and weights).
+
+    It is the run's ``data`` setting, which enters the run hash, so fits on different
+    arrays get different run folders and a repeated fit replaces its own.
+    """
+    h = hashlib.sha1()
+    h.update(np.ascontiguousarray(X).tobytes())
+    h.update(np.ascontiguousarray(np.asarray(y).astype(str) if y.dtype == object else y).tobytes())
+    if weights is not None:
+        h.update(np.ascontiguousarray(weights).tobytes())
+    return f"array-{X.shape[0]}x{X.shape[1]}-{h.hexdigest()[:8]}"
 
 
 def load_dataset(

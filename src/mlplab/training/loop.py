@@ -133,9 +133,11 @@ def fit(
     ``lr_schedules`` has one entry per model id; ``state`` is :meth:`StackState.fresh`
     or :meth:`StackState.resumed`, and is filled in place, so a caller that catches an
     exception still has the curves so far. ``targets`` (``train``, ``val``, ``test``)
-    serve the accuracy/MAE curves and final metrics only; the engine holds the data. ``should_stop`` is polled before
-    every step (a signal arrived): every model then ends ``interrupted`` at that step
-    boundary (a string it returns names the cause in the message). ``prune``, given a :class:`Validate` event, returns a ``[K]`` bool mask of
+    serve the accuracy/MAE curves and final metrics only; the engine holds the data.
+
+    ``should_stop`` is polled before every step (a signal arrived): every model then ends
+    ``interrupted`` at that step boundary (a string it returns names the cause in the
+    message). ``prune``, given a :class:`Validate` event, returns a ``[K]`` bool mask of
     the models to stop there (``pruned``), for searches that drop the weaker rows of a
     stack. Each model's last event is an :class:`End`.
     """

@@ -111,6 +111,19 @@ def test_bad_files_get_one_line_naming_the_file(tmp_path, content, target, needl
     assert needle in str(err.value) and "bad.csv" in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_separated_files_read_as_their_columns(tmp_path, sep):
+    """Spreadsheets often save 'CSV' with semicolons (or tabs): the header shows which."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(30, 2)), columns=["sepal length", "b"])
+    df["species"] = np.repeat(["setosa", "virginica"], 15)
+    df.to_csv(tmp_path / "t.csv", sep=sep, index=False)
+    d = load_dataset(str(tmp_path / "t.csv"), target=["species"])
+    assert d.feature_names == ["sepal length", "b"] and d.class_names == ["setosa", "virginica"]
+    rows = np.concatenate([d.X_train, d.X_val, d.X_test])
+    np.testing.assert_allclose(np.sort(rows, axis=0), np.sort(df[["sepal length", "b"]], axis=0))
+
+
 def test_unknown_name_lists_builtins():
     with pytest.raises(ConfigError, match="xor"):
         load_dataset("mnist")

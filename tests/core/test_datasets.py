@@ -111,6 +111,19 @@ def test_bad_files_get_one_line_naming_the_file(tmp_path, content, target, needl
     assert needle in str(err.value) and "bad.csv" in str(err.value) and "\n" not in str(err.value)
 
 
+def test_a_saved_row_index_is_not_taken_for_a_feature(tmp_path):
+    """pandas' to_csv writes the row index as a first column with no name; taken for a
+    feature it would leak the row order (sorted by class, it gives the class away)."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
+    df["y"] = np.repeat(["no", "yes"], 15)
+    df.to_csv(tmp_path / "t.csv")  # index=True, as pandas writes by default
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    msg = str(err.value)
+    assert "t.csv" in msg and "column 1 has no name" in msg and "index=False" in msg
+
+
 @pytest.mark.parametrize("sep", [";", "\t"])
 def test_semicolon_and_tab_separated_files_read_as_their_columns(tmp_path, sep):
     """Spreadsheets often save 'CSV' with semicolons (or tabs): the header shows which."""

@@ -70,6 +70,16 @@ def test_bad_rows_are_one_line(iris_run, run_cli, tmp_path, table, needle):
     assert not (tmp_path / "p.csv").exists()
 
 
+def test_a_missing_value_is_named_by_its_column_and_row(iris_run, run_cli, tmp_path):
+    res, rows, _ = iris_run
+    df = pd.read_csv(rows)
+    col = res.dataset.feature_names[1]
+    df.loc[2, col] = np.nan
+    df.to_csv(tmp_path / "na.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "na.csv")
+    assert_one_line_error(proc, f"feature column {col!r} has NaN (a missing value) in data row 3")
+
+
 def test_out_must_be_a_file_in_an_existing_folder(iris_run, run_cli, tmp_path):
     res, rows, _ = iris_run
     proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path)

@@ -99,6 +99,23 @@ def test_bad_parameters_raise_one_line_value_error_in_fit(params, message):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize(
+    ("name", "ours"),
+    [("warm_start", "partial_fit"), ("max_iter", "epoch"), ("hidden_layer_sizes", "hid_dims")],
+)
+def test_a_parameter_of_another_name_is_named_by_the_public_class(cls, name, ours):
+    """scikit-learn's own MLP parameters are what a user tries first: the error names the
+    estimator (not a private base class) and mlplab's name for what they set."""
+    with pytest.raises(TypeError) as info:
+        cls(**{name: 1})
+    msg = str(info.value)
+    assert msg.startswith(f"{cls.__name__}() got an unexpected keyword argument {name!r}")
+    assert "_MLPBase" not in msg and ours in msg and "\n" not in msg
+    with pytest.raises(TypeError, match=f"{cls.__name__}.*'nonsense'.*hid_dim"):
+        cls(nonsense=1)
+
+
 def test_numpy_scalars_from_a_grid_are_accepted():
     X, y = make_blobs(60, centers=2, random_state=0)
     est = MLPClassifier(hid_dim=np.int64(8), lr=np.float64(0.05), epoch=np.int32(5)).fit(X, y)

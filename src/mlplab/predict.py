@@ -45,8 +45,14 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
             f"data file {data!r}: the feature columns must be numbers "
             f"({', '.join(ds.feature_names)})"
         ) from None
-    if not np.isfinite(X).all():
-        raise DataError(f"data file {data!r}: the feature columns hold NaN or infinite values")
+    bad = ~np.isfinite(X)
+    if bad.any():  # named as training names it: the column, and the row to look at
+        r, c = np.argwhere(bad)[0]
+        kind = "NaN (a missing value)" if np.isnan(X[r, c]) else "inf"
+        raise DataError(
+            f"data file {data!r}: feature column {ds.feature_names[c]!r} has {kind} in data "
+            f"row {r + 1}; every row to predict needs a number in each feature column"
+        )
     outputs = run.predict(X)  # the run's standardization: the checkpoint's own (load_run)
     if ds.task == "regression":
         return pd.DataFrame({name: outputs[:, t] for t, name in enumerate(ds.target_names)})

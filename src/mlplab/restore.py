@@ -23,7 +23,7 @@ from mlplab.data.dataset import ARRAY_LABEL, Dataset
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend, resolve_engine
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, ConfigError, MlplabError
+from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
 from mlplab.runs.curves import CURVES_FILE, saved_curves
 from mlplab.runs.record import read_result, run_dir_of, run_name
@@ -264,7 +264,8 @@ def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None
     if which == "last" and not path.exists() and best.exists():
         path = best
     ckpt = load_checkpoint(path)
-    data = load_data(cfg)
+    data = _training_data(run_dir, cfg)
+    _check_same_data(run_dir, cfg, data, ckpt.meta)
     _use_saved_scaler(data, ckpt.meta.get("scaler"))
     try:
         spec = ModelSpec.from_dict(ckpt.meta["spec"])
@@ -279,6 +280,52 @@ def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None
     except Exception as err:  # a well-formed file that is not this run's checkpoint
         raise misfit(path, err) from None
     return LoadedRun(cfg, data, spec, backend, read_result(run_dir) or {}, run_dir, ckpt.meta)
+
+
+def _training_data(run_dir: Path, cfg: Config) -> Dataset:
+    """The run's data, read again from its ``data`` setting; a training file that cannot be
+    read is named as the run's own (the user's ``--data`` may be another file)."""
+    try:
+        return load_data(cfg)
+    except DataError as err:
+        # A relative path is relative to the folder the run trained in, which the record
+        # does not keep (a record names no machine path).
+        where = (
+            " (the path is relative to the folder it trained in)"
+            if not Path(cfg.data).is_absolute() and not Path(cfg.data).exists()
+            else ""
+        )
+        raise DataError(
+            f"{str(run_dir)!r} is rebuilt from the data it trained on: {err}{where}"
+        ) from None
+
+
+def _check_same_data(run_dir: Path, cfg: Config, data: Dataset, meta: dict[str, Any]) -> None:
+    """Refuse a training file that no longer holds what the model learned.
+
+    The file is read again, and its classes decide the names of the model's outputs: one
+    changed since (a class renamed, added or dropped) would label predictions wrongly, or
+    fail deep inside, so a difference from the checkpoint's names is one line instead.
+    """
+    now = (
+        ("class_names", "classes are", data.class_names),
+        ("feature_names", "feature columns are", data.feature_names),
+        ("target_names", "target columns are", data.target_names),
+        ("task", "task is", data.task),
+    )
+    for key, what, value in now:
+        saved = meta.get(key)
+        if key not in meta or _names(saved) == _names(value):
+            continue
+        raise DataError(
+            f"data file {cfg.data!r} has changed since {str(run_dir)!r} trained on it: its "
+            f"{what} now {_names(value)} (the model's: {_names(saved)}). The run is "
+            "rebuilt from that file: put back the file it trained on"
+        )
+
+
+def _names(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _use_saved_scaler(data: Dataset, saved: Any) -> None:

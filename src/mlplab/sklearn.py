@@ -821,6 +821,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
     def __init__(
         self, *, class_weight: str | dict[Any, float] | None = None, **params: Any
     ) -> None:
+        _check_param_names(type(self), params)
         super().__init__(**params)
         self.class_weight = class_weight
 
@@ -1059,6 +1060,10 @@ class MLPRegressor(RegressorMixin, _MLPBase):
 
     _task_kind = "regression"
 
+    def __init__(self, **params: Any) -> None:
+        _check_param_names(type(self), params)
+        super().__init__(**params)
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
@@ -1162,6 +1167,7 @@ class MLPRegressor(RegressorMixin, _MLPBase):
 # scikit-learn reads an estimator's parameters from the signature of its __init__: the
 # classifier's are the shared ones of _MLPBase.__init__ (written once, there) and class_weight.
 _shared = inspect.signature(_MLPBase.__init__)
+MLPRegressor.__init__.__signature__ = _shared  # type: ignore[attr-defined]
 MLPClassifier.__init__.__signature__ = _shared.replace(  # type: ignore[attr-defined]
     parameters=[
         *_shared.parameters.values(),
@@ -1171,6 +1177,37 @@ MLPClassifier.__init__.__signature__ = _shared.replace(  # type: ignore[attr-def
 
 
 # --- helpers ---------------------------------------------------------------------------------
+# scikit-learn's MLP parameters that a user tries first, and what sets the same here.
+_SKLEARN_NAMES = {
+    "hidden_layer_sizes": "hid_dims",
+    "activation": "act",
+    "solver": "optim",
+    "alpha": "l2_coef",
+    "learning_rate_init": "lr",
+    "learning_rate": "lr_schedule",
+    "max_iter": "epoch",
+    "momentum": "mm",
+    "n_iter_no_change": "patience",
+    "early_stopping": "patience with validation_fraction",
+    "warm_start": "partial_fit(X, y), one epoch per call, which continues from the weights",
+}
+
+
+def _check_param_names(cls: type, params: dict[str, Any]) -> None:
+    """Python's TypeError for an unknown keyword would name the private base class; this one
+    names the estimator, and mlplab's name for a scikit-learn parameter."""
+    known = [n for n in _shared.parameters if n != "self"]
+    for name in params:
+        if name not in known:
+            ours = _SKLEARN_NAMES.get(name)
+            hint = f" (scikit-learn's {name}: here {ours})" if ours else ""
+            raise TypeError(
+                f"{cls.__name__}() got an unexpected keyword argument {name!r}{hint}; "
+                f"its parameters are {', '.join(known)}"
+                + (", class_weight" if issubclass(cls, ClassifierMixin) else "")
+            )
+
+
 def _plain(v: Any) -> Any:
     """NumPy scalars (from a parameter grid) as Python values, for Config."""
     return v.item() if isinstance(v, np.generic) else v

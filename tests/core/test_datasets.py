@@ -111,6 +111,32 @@ def test_bad_files_get_one_line_naming_the_file(tmp_path, content, target, needl
     assert needle in str(err.value) and "bad.csv" in str(err.value) and "\n" not in str(err.value)
 
 
+def test_a_saved_row_index_is_not_taken_for_a_feature(tmp_path):
+    """pandas' to_csv writes the row index as a first column with no name; taken for a
+    feature it would leak the row order (sorted by class, it gives the class away)."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
+    df["y"] = np.repeat(["no", "yes"], 15)
+    df.to_csv(tmp_path / "t.csv")  # index=True, as pandas writes by default
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    msg = str(err.value)
+    assert "t.csv" in msg and "column 1 has no name" in msg and "index=False" in msg
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_separated_files_read_as_their_columns(tmp_path, sep):
+    """Spreadsheets often save 'CSV' with semicolons (or tabs): the header shows which."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(30, 2)), columns=["sepal length", "b"])
+    df["species"] = np.repeat(["setosa", "virginica"], 15)
+    df.to_csv(tmp_path / "t.csv", sep=sep, index=False)
+    d = load_dataset(str(tmp_path / "t.csv"), target=["species"])
+    assert d.feature_names == ["sepal length", "b"] and d.class_names == ["setosa", "virginica"]
+    rows = np.concatenate([d.X_train, d.X_val, d.X_test])
+    np.testing.assert_allclose(np.sort(rows, axis=0), np.sort(df[["sepal length", "b"]], axis=0))
+
+
 def test_unknown_name_lists_builtins():
     with pytest.raises(ConfigError, match="xor"):
         load_dataset("mnist")

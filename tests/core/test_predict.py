@@ -70,6 +70,16 @@ def test_bad_rows_are_one_line(iris_run, run_cli, tmp_path, table, needle):
     assert not (tmp_path / "p.csv").exists()
 
 
+def test_a_missing_value_is_named_by_its_column_and_row(iris_run, run_cli, tmp_path):
+    res, rows, _ = iris_run
+    df = pd.read_csv(rows)
+    col = res.dataset.feature_names[1]
+    df.loc[2, col] = np.nan
+    df.to_csv(tmp_path / "na.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "na.csv")
+    assert_one_line_error(proc, f"feature column {col!r} has NaN (a missing value) in data row 3")
+
+
 def test_out_must_be_a_file_in_an_existing_folder(iris_run, run_cli, tmp_path):
     res, rows, _ = iris_run
     proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path)
@@ -112,4 +122,49 @@ def test_a_run_that_did_not_finish_predicts_with_a_note(run_cli, tmp_path):
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 3
     assert (
         proc.stderr == f"mlplab: note: {res.run_dir} is diverged; predicting with its best model\n"
+    )
+
+
+def _yes_no_table(path, labels=("no", "yes"), extra_row=None):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    df = pd.DataFrame(X, columns=["a", "b"])
+    df["label"] = np.where(X[:, 0] > 0, labels[1], labels[0])
+    if extra_row is not None:
+        df.loc[len(df)] = extra_row
+    df.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        # Renamed classes sort the other way: the model's class 0 ('no') would be called 'aaa'.
+        (dict(labels=("zzz", "aaa")), "classes are now aaa, zzz (the model's: no, yes)"),
+        # A class added: the model has 1 output for 3 names.
+        (dict(extra_row=[0.1, 0.2, "maybe"]), "classes are now maybe, no, yes"),
+    ],
+)
+def test_a_training_file_changed_since_is_refused_not_relabelled(run_cli, tmp_path, change, needle):
+    """load_run reads the training file again; class names from a changed file would label
+    the model's outputs wrongly, so it is refused in one line that names the file."""
+    table = tmp_path / "t.csv"
+    _yes_no_table(table)
+    res = train(data=str(table), epoch=5, plots="none", verbose=False, log_path=str(tmp_path))
+    _yes_no_table(table, **change)
+    proc = run_cli("predict", res.run_dir, "--data", table)
+    assert_one_line_error(proc, f"data file {str(table)!r} has changed since", needle)
+
+
+def test_a_missing_training_file_is_named_as_the_runs_own(run_cli, tmp_path):
+    """The run is rebuilt from its training file, whose path is relative to the folder it
+    trained in: predicting from elsewhere names that file as the run's, not as --data."""
+    _yes_no_table(tmp_path / "t.csv")
+    proc = run_cli("train", "--data", "t.csv", "--epoch", "5", "--plots", "none", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = next((tmp_path / "runs" / "exp").iterdir())
+    proc = run_cli("predict", run_dir, "--data", tmp_path / "t.csv", cwd=tmp_path / "runs")
+    assert_one_line_error(
+        proc,
+        "is rebuilt from the data it trained on: data file 't.csv' does not exist",
+        "relative to the folder it trained in",
     )

@@ -237,6 +237,7 @@ def _from_file(path, target, task, split, rng) -> Dataset:
     df = read_table(path)
     if df.shape[1] == 0 or len(df) == 0:
         raise DataError(f"data file {path!r} has no data rows")
+    _check_named_columns(df, path)
     # Once each (a Config refuses a name given twice; load_dataset alone may get one).
     targets = list(dict.fromkeys(target)) if target else default_target(df, path)
     missing = [t for t in targets if t not in df.columns]
@@ -304,6 +305,22 @@ def _from_file(path, target, task, split, rng) -> Dataset:
     return _classification(
         name, X, y.astype(np.int64), names, feats, targets, split or (0.8, 0.1, 0.1), False, rng
     )
+
+
+def _check_named_columns(df, path: str) -> None:
+    """Refuse a column without a name in the header, which pandas calls ``Unnamed: N``.
+
+    Most often it is the row index that ``DataFrame.to_csv`` writes by default: taken for
+    a feature, the row order would leak into the model (data sorted by class gives the
+    class away), and new rows to predict would need it too.
+    """
+    for i, c in enumerate(df.columns):
+        if re.fullmatch(r"Unnamed: \d+", c):
+            hint = " (a row index? pandas writes none with to_csv(path, index=False))"
+            raise DataError(
+                f"data file {path!r}: column {i + 1} has no name in the header"
+                f"{hint if i == 0 else ''}; name every column"
+            )
 
 
 def _not_numeric(path: str, name: str, col) -> str:

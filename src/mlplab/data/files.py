@@ -31,7 +31,7 @@ def read_table(path: str):  # -> pandas.DataFrame
     suffix = p.suffix.lower()
     try:
         if suffix == ".csv":
-            df = pd.read_csv(p)
+            df = pd.read_csv(p, sep=_separator(p))
             if not isinstance(df.index, pd.RangeIndex):
                 # pandas turns the extra leading values of rows longer than the header
                 # into an index, silently dropping them from the features.
@@ -67,6 +67,19 @@ def read_table(path: str):  # -> pandas.DataFrame
         dup = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
         raise DataError(f"data file {path!r}: duplicate column names {dup}")
     return df
+
+
+def _separator(p: Path) -> str:
+    """The CSV file's separator, as its header shows it: a comma, or else the semicolon or
+    tab that spreadsheets save "CSV" with in many locales (read with commas, such a file is
+    one column, and its rows' decimal commas split them into more)."""
+    with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        header = f.readline(1 << 20)  # a header, not a whole file with no line break
+    if "," in header:
+        return ","
+    counts = {sep: header.count(sep) for sep in (";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
 
 
 def _npz_arrays(p: Path, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None]:

@@ -284,6 +284,44 @@ def test_local_instance_trains_every_group_and_stops(ray_env: str, tmp_path: Pat
     assert not marked_pids(ray_env)
 
 
+def test_sigterm_stops_a_ray_sweep_as_ctrl_c_does(ray_env: str, tmp_path: Path) -> None:
+    """SIGTERM to `mlplab sweep --backend ray` (`kill PID`, a scheduler's stop): the sweep
+    says what remains and exits as for Ctrl-C, instead of the stack dump and abort of the
+    handler that ray.init installs; its local instance goes with it."""
+    log, tmp = tmp_path / "runs", tmp_path / "tmp"
+    tmp.mkdir()
+    cmd = [sys.executable, "-m", "mlplab", "sweep", "--backend", "ray", "--data", "xor",
+           "--n_layer", "1", "--hid_dim", "2", "--act", "sigmoid", "--lr", "0.5", "1",
+           "--epoch", "100000000", "--engine", "numpy", "--log_every", "0",
+           "--validate_every", "1000", "--plots", "none", "--no_report",
+           "--exp_name", "term", "--log_path", str(log)]  # fmt: skip
+    # The local instance's workers inherit TMPDIR: a group has started once its private
+    # record folder is there.
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(tmp.glob(f"{TMP_PREFIX}*")):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "2 runs remain" in err and "SIGTERM received" not in err and "Traceback" not in err
+    left = wait_no_marked(ray_env)
+    assert not left, f"Ray processes left running: {names(left)}"
+
+
 def test_killed_worker_has_its_group_retried_once(
     ray_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

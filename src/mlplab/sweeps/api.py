@@ -22,7 +22,13 @@ from mlplab.config import Config, read_yaml
 from mlplab.errors import ConfigError
 from mlplab.runs.locks import RunLocks
 from mlplab.sweeps.grid import SweepSpec, build_spec, expand, plan_groups
-from mlplab.sweeps.local import Outcome, SweepInterrupted, run_local, train_group
+from mlplab.sweeps.local import (
+    Outcome,
+    SweepInterrupted,
+    run_local,
+    sigterm_stops,
+    train_group,
+)
 
 # Settings that decide which data a run loads: each distinct combination is loaded once
 # before the sweep starts, so a bad data file stops it with one line, not N failed runs.
@@ -224,7 +230,7 @@ def sweep(
         _import_report_soon()
     # --rerun: an interrupted run starts afresh too, as with `mlplab train --rerun`.
     group_fn = functools.partial(train_group, rerun=True) if rerun else train_group
-    with locks, _Progress(len(pending), show) as bar:
+    with locks, _Progress(len(pending), show) as bar, sigterm_stops():
         try:
             if backend == "ray":
                 result.outcomes = _run_ray(

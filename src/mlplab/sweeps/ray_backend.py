@@ -167,14 +167,19 @@ def run_on_ray(
             retry_exceptions=False,
             name="mlplab-train-group",
         )
-        by_ref = {task.remote(group, group_fn): group for group in todo}
-        pending = list(by_ref)
-        while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            for ref in ready:
-                for outcome in _land(ray, ref, by_ref.pop(ref), max_retries):
-                    outcomes.append(outcome)
-                    report(outcome)
+        from mlplab.sweeps.local import sigterm_stops
+
+        # ray.init put in its own SIGTERM handler (a stack dump, then an abort): a
+        # SIGTERM stops the sweep as Ctrl-C does instead.
+        with sigterm_stops():
+            by_ref = {task.remote(group, group_fn): group for group in todo}
+            pending = list(by_ref)
+            while pending:
+                ready, pending = ray.wait(pending, num_returns=1)
+                for ref in ready:
+                    for outcome in _land(ray, ref, by_ref.pop(ref), max_retries):
+                        outcomes.append(outcome)
+                        report(outcome)
     except KeyboardInterrupt:
         from mlplab.sweeps.local import SweepInterrupted
 

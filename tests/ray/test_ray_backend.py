@@ -397,6 +397,23 @@ def test_cluster_runs_every_group_on_the_worker_node(
         ray.shutdown()
 
 
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_an_address_nothing_listens_on_fails_at_once_with_one_line(
+    ray_env: str, tmp_path: Path, scheme: str
+) -> None:
+    """`--address HOST:PORT` with no cluster there: one line within seconds, not the
+    minutes of retries (each logged) that ray.init spends on it."""
+    configs = xor_configs(tmp_path, "nowhere", lrs=[0.1], seeds=[0])
+    address = f"{scheme}127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    with pytest.raises(MlplabError) as err:
+        run_on_ray([configs], log_path=str(tmp_path), address=address)
+    assert time.monotonic() - started < 15
+    line = str(err.value)
+    assert line.startswith(f"--address {address}: cannot connect to a Ray cluster (")
+    assert "\n" not in line and not (tmp_path / "nowhere").exists()
+
+
 def test_ray_client_address_joins_the_cluster(cluster: dict[str, Any], tmp_path: Path) -> None:
     configs = xor_configs(tmp_path, "client", lrs=[0.1], seeds=[0, 1])
     outcomes = run_on_ray([configs], log_path=str(tmp_path), address=cluster["client_address"])

@@ -284,6 +284,44 @@ def test_local_instance_trains_every_group_and_stops(ray_env: str, tmp_path: Pat
     assert not marked_pids(ray_env)
 
 
+def test_sigterm_stops_a_ray_sweep_as_ctrl_c_does(ray_env: str, tmp_path: Path) -> None:
+    """SIGTERM to `mlplab sweep --backend ray` (`kill PID`, a scheduler's stop): the sweep
+    says what remains and exits as for Ctrl-C, instead of the stack dump and abort of the
+    handler that ray.init installs; its local instance goes with it."""
+    log, tmp = tmp_path / "runs", tmp_path / "tmp"
+    tmp.mkdir()
+    cmd = [sys.executable, "-m", "mlplab", "sweep", "--backend", "ray", "--data", "xor",
+           "--n_layer", "1", "--hid_dim", "2", "--act", "sigmoid", "--lr", "0.5", "1",
+           "--epoch", "100000000", "--engine", "numpy", "--log_every", "0",
+           "--validate_every", "1000", "--plots", "none", "--no_report",
+           "--exp_name", "term", "--log_path", str(log)]  # fmt: skip
+    # The local instance's workers inherit TMPDIR: a group has started once its private
+    # record folder is there.
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(tmp.glob(f"{TMP_PREFIX}*")):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "2 runs remain" in err and "SIGTERM received" not in err and "Traceback" not in err
+    left = wait_no_marked(ray_env)
+    assert not left, f"Ray processes left running: {names(left)}"
+
+
 def test_killed_worker_has_its_group_retried_once(
     ray_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -357,6 +395,23 @@ def test_cluster_runs_every_group_on_the_worker_node(
         assert ray.cluster_resources().get("CPU") == 1
     finally:
         ray.shutdown()
+
+
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_an_address_nothing_listens_on_fails_at_once_with_one_line(
+    ray_env: str, tmp_path: Path, scheme: str
+) -> None:
+    """`--address HOST:PORT` with no cluster there: one line within seconds, not the
+    minutes of retries (each logged) that ray.init spends on it."""
+    configs = xor_configs(tmp_path, "nowhere", lrs=[0.1], seeds=[0])
+    address = f"{scheme}127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    with pytest.raises(MlplabError) as err:
+        run_on_ray([configs], log_path=str(tmp_path), address=address)
+    assert time.monotonic() - started < 15
+    line = str(err.value)
+    assert line.startswith(f"--address {address}: cannot connect to a Ray cluster (")
+    assert "\n" not in line and not (tmp_path / "nowhere").exists()
 
 
 def test_ray_client_address_joins_the_cluster(cluster: dict[str, Any], tmp_path: Path) -> None:

@@ -113,6 +113,34 @@ def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: P
     assert len(list(log.glob("stop/*/checkpoints/last.safetensors"))) == 8
 
 
+def test_sigterm_to_the_sweep_alone_stops_it_as_ctrl_c_does(tmp_path: Path) -> None:
+    """`kill PID` (SIGTERM to the sweep's process, not its group, as a scheduler may send
+    it): the workers are told at once, every run is recorded `interrupted` with a
+    checkpoint, and the sweep says what remains, rather than vanishing without a word."""
+    import json
+    import os
+    import signal
+    import time
+
+    log = tmp_path / "runs"
+    proc = _long_sweep(log, "term")
+    try:
+        sent = time.monotonic()
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert took < 5.0  # no grace period: no signal had reached the workers
+    assert "Traceback" not in err and "8 runs remain" in err
+    records = [json.loads(p.read_text()) for p in log.glob("term/*/result.json")]
+    assert sorted(r["status"] for r in records) == ["interrupted"] * 8
+    assert len(list(log.glob("term/*/checkpoints/last.safetensors"))) == 8
+
+
 def test_a_killed_sweep_takes_its_workers_with_it(tmp_path: Path) -> None:
     """SIGKILL to the sweep's process alone: its workers do not train on, orphaned; they
     stop as for SIGTERM, each run recorded `interrupted` with a checkpoint."""

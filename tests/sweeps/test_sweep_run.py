@@ -161,6 +161,39 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
     assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2
 
 
+def test_an_interrupted_rerun_says_what_running_it_again_does(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Ctrl-C during --rerun: the runs it did not reach keep their finished records, so
+    "runs remain ... train only those" would be wrong on both counts; the line says what
+    the same command, and the command without --rerun, train."""
+    log = tmp_path / "runs"
+    run(log)
+    real_fit = mlplab.runner.fit_stack
+    calls = []
+
+    def interrupted_fit(run, *args, **kw):
+        calls.append(run.cfgs[0].run_hash())
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_fit(run, *args, **kw)
+
+    patch_fit(monkeypatch, interrupted_fit)
+    result = run(log, no_batch=True, rerun=True)
+    err = capsys.readouterr().err
+    left = result.counts["remaining"]
+    assert result.interrupted and result.counts["trained"] == 2 and left == 6
+    assert "remain" not in err and "not finished" not in result.summary()
+    assert f"{left} runs were not trained again" in err
+    assert "The same command trains all 8 again" in err
+    # As the line says: every run still has its finished record, so without --rerun
+    # nothing is left to train.
+    assert sorted(r["status"] for r in map(read_result, result.run_dirs)) == ["finished"] * 8
+    patch_fit(monkeypatch, real_fit)
+    again = run(log)
+    assert again.counts["trained"] == 0 and again.counts["skipped"] == 8
+
+
 def test_batched_sweep_records_equal_one_run_at_a_time(tmp_path: Path) -> None:
     """Grouped configs train as one stacked model; each record equals training it alone."""
     grid = {"lr": [0.05, 0.2], "mm": [0.0, 0.9], "seed": [0, 1]}

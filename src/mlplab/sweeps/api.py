@@ -22,7 +22,13 @@ from mlplab.config import Config, read_yaml
 from mlplab.errors import ConfigError
 from mlplab.runs.locks import RunLocks
 from mlplab.sweeps.grid import SweepSpec, build_spec, expand, plan_groups
-from mlplab.sweeps.local import Outcome, SweepInterrupted, run_local, train_group
+from mlplab.sweeps.local import (
+    Outcome,
+    SweepInterrupted,
+    run_local,
+    sigterm_stops,
+    train_group,
+)
 
 # Settings that decide which data a run loads: each distinct combination is loaded once
 # before the sweep starts, so a bad data file stops it with one line, not N failed runs.
@@ -69,6 +75,7 @@ class SweepResult:
     interrupted: bool = False
     wall_time_s: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
+    rerun: bool = False
 
     @property
     def run_dirs(self) -> list[Path]:
@@ -94,7 +101,8 @@ class SweepResult:
             f"{c['failed'] + c['diverged']} failed/diverged"
         )
         if c["remaining"]:
-            line += f", {c['remaining']} not finished"
+            # With --rerun, a run not reached keeps its record, which may be finished.
+            line += f", {c['remaining']} not " + ("trained again" if self.rerun else "finished")
         return line + f" ({self.wall_time_s:.1f} s)"
 
     def _repr_html_(self) -> str:
@@ -219,12 +227,12 @@ def sweep(
         )
     ]
     show = verbose if progress is None else progress
-    result = SweepResult(spec, configs, [], skipped, spec_path)
+    result = SweepResult(spec, configs, [], skipped, spec_path, rerun=rerun)
     if report and pending and backend == "local" and n_workers > 1:
         _import_report_soon()
     # --rerun: an interrupted run starts afresh too, as with `mlplab train --rerun`.
     group_fn = functools.partial(train_group, rerun=True) if rerun else train_group
-    with locks, _Progress(len(pending), show) as bar:
+    with locks, _Progress(len(pending), show) as bar, sigterm_stops():
         try:
             if backend == "ray":
                 result.outcomes = _run_ray(
@@ -250,12 +258,7 @@ def sweep(
     if verbose:
         print(result.summary(), flush=True)
     if result.interrupted:
-        print(
-            f"mlplab: sweep interrupted; {result.counts['remaining']} runs remain. "
-            "Run the same command again to train only those.",
-            file=sys.stderr,
-            flush=True,
-        )
+        print(_interrupted_line(result), file=sys.stderr, flush=True)
     elif report:
         from mlplab.reports.api import report as write_report
 
@@ -269,6 +272,23 @@ def sweep(
     if verbose:
         print(_records_line(configs), flush=True)
     return result
+
+
+def _interrupted_line(result: SweepResult) -> str:
+    """What an interrupted sweep left, and what running it again does."""
+    left = result.counts["remaining"]
+    if not result.rerun:
+        return (
+            f"mlplab: sweep interrupted; {left} runs remain. "
+            "Run the same command again to train only those."
+        )
+    # --rerun trains every run again, so the same command cannot train only the rest;
+    # and the runs it did not reach keep their records, finished ones included.
+    return (
+        f"mlplab: sweep interrupted; {left} runs were not trained again, and those that had "
+        f"finished keep their records. The same command trains all {len(result.configs)} "
+        "again; without --rerun it trains only the runs that have not finished."
+    )
 
 
 def _import_report_soon() -> None:

@@ -27,8 +27,9 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,38 @@ class SweepInterrupted(Exception):
     def __init__(self, outcomes: list[Outcome]) -> None:
         self.outcomes = outcomes
         super().__init__("sweep interrupted")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM to the sweep's process, raised where Ctrl-C would be (:func:`sigterm_stops`)."""
+
+
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """While the sweep trains, SIGTERM to its process stops it as Ctrl-C does.
+
+    Without this, SIGTERM (``kill PID``, a scheduler's stop) ended the sweep's process
+    with no word of what remains, and on Ray the handler ``ray.init`` installs dumped a
+    stack trace and aborted. A repeated SIGTERM is ignored once the stop is under way:
+    schedulers send it again while they wait. Only in the main thread, where handlers
+    can be set; the previous handler is put back on the way out.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = False
+
+    def handle(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def train_group(
@@ -276,8 +309,9 @@ def _run_in_pool(
                     record(value)
                 else:  # the group function itself raised (not a run inside it)
                     record([_failed(v, value) for v in job.group if not _is_finished(v)])
-    except KeyboardInterrupt:
-        record(_stop_workers(busy))
+    except KeyboardInterrupt as stop:
+        # SIGTERM came to this process alone: the workers have not been told to stop.
+        record(_stop_workers(busy, at_once=isinstance(stop, Terminated)))
         raise SweepInterrupted(outcomes) from None
     finally:
         for worker in [*idle, *busy]:
@@ -391,16 +425,22 @@ def _dead_group(
     return outcomes
 
 
-def _stop_workers(busy: dict[_Worker, _Job]) -> list[Outcome]:
+def _stop_workers(busy: dict[_Worker, _Job], at_once: bool = False) -> list[Outcome]:
     """Let running groups stop cleanly, then terminate them; their outcomes.
 
     A terminal's Ctrl-C reaches the workers too (one process group): their runs stop at
     a step boundary. A worker that has not answered within STOP_GRACE_S gets SIGTERM
     (train's handler also stops cleanly), then SIGKILL; a second Ctrl-C kills at once.
+    ``at_once``: the workers get SIGTERM now (the sweep's process alone was stopped, so
+    no signal reached them, and a grace period would only be waited out).
     """
     import multiprocessing.connection
     import time
 
+    if at_once:
+        for worker in busy:
+            if worker.proc.poll() is None:
+                worker.proc.terminate()
     replies: dict[_Worker, tuple[bool, Any] | None] = {}
     try:
         for grace_ended in (False, True):

@@ -167,14 +167,19 @@ def run_on_ray(
             retry_exceptions=False,
             name="mlplab-train-group",
         )
-        by_ref = {task.remote(group, group_fn): group for group in todo}
-        pending = list(by_ref)
-        while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            for ref in ready:
-                for outcome in _land(ray, ref, by_ref.pop(ref), max_retries):
-                    outcomes.append(outcome)
-                    report(outcome)
+        from mlplab.sweeps.local import sigterm_stops
+
+        # ray.init put in its own SIGTERM handler (a stack dump, then an abort): a
+        # SIGTERM stops the sweep as Ctrl-C does instead.
+        with sigterm_stops():
+            by_ref = {task.remote(group, group_fn): group for group in todo}
+            pending = list(by_ref)
+            while pending:
+                ready, pending = ray.wait(pending, num_returns=1)
+                for ref in ready:
+                    for outcome in _land(ray, ref, by_ref.pop(ref), max_retries):
+                        outcomes.append(outcome)
+                        report(outcome)
     except KeyboardInterrupt:
         from mlplab.sweeps.local import SweepInterrupted
 
@@ -211,6 +216,8 @@ def _check_options(cpus_per_task: float, gpus_per_task: float, max_retries: int)
 # Tries to join an existing cluster before giving up, and the pause between them.
 CONNECT_ATTEMPTS = 3
 CONNECT_RETRY_S = 2.0
+# Seconds to wait for a TCP connection to an --address before calling it unreachable.
+CONNECT_TIMEOUT_S = 10.0
 
 
 def _connect(
@@ -230,6 +237,7 @@ def _connect(
             logging_level=logging.WARNING,
         )
         return True
+    _check_reachable(address)
     last: Exception | None = None
     for attempt in range(CONNECT_ATTEMPTS):
         try:
@@ -250,6 +258,28 @@ def _connect(
         f"--address {address}: cannot connect to a Ray cluster ({reason}); start one with "
         "`ray start --head`, or leave out --address for a local instance"
     )
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse a ``HOST:PORT`` or ``ray://HOST:PORT`` that nothing listens on, in one line.
+
+    ``ray.init`` keeps retrying such an address for many minutes, logging every attempt,
+    before it gives up; a plain TCP connection tells at once. ``auto`` is Ray's to find.
+    """
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return  # "auto", or a form Ray reads itself
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except (OSError, ValueError, OverflowError) as err:
+        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise MlplabError(
+            f"--address {address}: cannot connect to a Ray cluster ({reason}); start one "
+            "with `ray start --head`, or leave out --address for a local instance"
+        ) from None
 
 
 def _check_cluster(ray: ModuleType, cpus_per_task: float, gpus_per_task: float) -> None:

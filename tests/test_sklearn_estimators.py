@@ -367,3 +367,15 @@ def test_a_width_per_layer_as_hidden_layer_sizes():
         assert shapes["hidden.1.linear.weight"] == (8, 16)
         assert shapes["out.weight"] == (3, 8)
         assert clf.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_overflowing_features_name_the_estimators_own_fixes(tmp_path, log):
+    X, y = make_blobs(20, centers=2, random_state=0)
+    clf = MLPClassifier(epoch=1, log_path=tmp_path / "runs" if log else None)
+    with pytest.raises(ValueError, match="overflow float32") as err:
+        clf.fit(X * 1e200, y)
+    msg = str(err.value)
+    # An estimator has no --standardize or --dtype flag: the hint is what it does have.
+    assert "dtype='float64'" in msg and "--" not in msg, msg
+    assert MLPClassifier(epoch=1, dtype="float64").fit(X * 1e200, y).predict(X).shape == (20,)

@@ -17,7 +17,7 @@ import numpy as np
 
 from mlplab import __version__
 from mlplab.config import Config, load_config, make_config
-from mlplab.data.dataset import Dataset, load_dataset
+from mlplab.data.dataset import Dataset, is_in_memory, load_dataset
 from mlplab.engines.backend import Backend, ModelInit, OptimSpec
 from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state, run_streams
@@ -122,11 +122,17 @@ def _cast(x: np.ndarray, y: np.ndarray, dtype: str, name: str) -> tuple[np.ndarr
             else np.ascontiguousarray(y, dtype=np.int64)
         )
     # Finite float64 values (e.g. 1e300) can overflow to inf in float32.
+    # An estimator's data (arrays in memory) has no --standardize: its hint names its own.
+    fixes = (
+        "rescale them (e.g. StandardScaler in a Pipeline), or use dtype='float64'"
+        if is_in_memory(name)
+        else "rescale them, set --standardize true, or use --dtype float64"
+    )
     for what, a in (("feature", x), ("target", y)):
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise DataError(
                 f"data {name!r}: {what} values overflow {dtype} (largest magnitude "
-                f"{np.finfo(dtype).max:.3g}); rescale them, set --standardize true, or use --dtype float64"
+                f"{np.finfo(dtype).max:.3g}); {fixes}"
             )
     return x, y
 

@@ -44,7 +44,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from mlplab.config import Config, make_config
-from mlplab.data.dataset import Dataset, array_label
+from mlplab.data.dataset import IN_MEMORY, Dataset, array_label
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
@@ -348,7 +348,7 @@ class _MLPBase(BaseEstimator):
         values.update(
             seed=_seed_of(self.random_state),
             task=self._task_kind,
-            data="array",
+            data=IN_MEMORY,
             standardize=False,  # features are used as given (a Pipeline scales them)
             log_every=100 if self.verbose else 0,
         )
@@ -370,7 +370,7 @@ class _MLPBase(BaseEstimator):
         self._learn_targets(y)
         weights = self._row_weights(X, y, sample_weight)
         task, y_enc = self._encode_targets(y)
-        label = array_label(X, y, weights) if self.log_path is not None else "array"
+        label = array_label(X, y, weights) if self.log_path is not None else IN_MEMORY
         if label != cfg.data:
             cfg = make_config({**cfg.to_dict(), "data": label})
         data = self._dataset(label, task, X, y_enc, cfg.seed, weights)

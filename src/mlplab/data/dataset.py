@@ -82,6 +82,12 @@ class Dataset:
 # The ``data`` of a run trained on arrays in memory (the scikit-learn estimators): its shape
 # and a digest, e.g. ``array-150x4-f1f41796``. No file or built-in set has such a name.
 ARRAY_LABEL = re.compile(r"array-\d+x\d+-[0-9a-f]{8}")
+IN_MEMORY = "array"  # the ``data`` of an estimator's fit that keeps no record
+
+
+def is_in_memory(name: str) -> bool:
+    """Whether ``name`` is the ``data`` of arrays in memory rather than a file or built-in set."""
+    return name == IN_MEMORY or ARRAY_LABEL.fullmatch(name) is not None
 
 
 def array_label(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> str:

@@ -22,7 +22,7 @@ from mlplab.runner import train
 from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.record import is_finished
 from mlplab.training import loop as loop_mod
-from mlplab.training.events import Step
+from mlplab.training.events import End, Step
 
 # 800 training rows / 32 = 25 steps per epoch; 6 epochs = 150 steps.
 KW = dict(
@@ -145,6 +145,22 @@ def test_ctrl_c_while_results_are_written(refs, tmp_path, monkeypatch):
     assert read_json(run_dir / "result.json")["status"] == "interrupted"
     assert not is_finished(run_dir)
     assert resume(run_dir).status == "finished"
+    assert_same_run(refs["numpy"], run_dir)
+
+
+def test_ctrl_c_after_the_finished_record_keeps_it_finished(refs, tmp_path):
+    """A Ctrl-C in a subscriber after the run's End (the plots are drawn then) lands after
+    result.json says finished: the finished record stays, as the uninterrupted run's."""
+
+    def ctrl_c_at_end(event):
+        if isinstance(event, End):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(log_path=str(tmp_path), engine="numpy", subscribers=[ctrl_c_at_end], **KW)
+    (run_dir,) = run_dirs(tmp_path)
+    assert is_finished(run_dir)
+    assert "error" not in read_json(run_dir / "result.json")
     assert_same_run(refs["numpy"], run_dir)
 
 

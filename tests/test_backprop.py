@@ -170,6 +170,14 @@ def test_lecture_names_in_order_for_xor_nn() -> None:
     assert float(trace["cost"].value) == pytest.approx(0.7434073090553284, rel=1e-6)
 
 
+def test_title_of_a_linear_model_names_no_activation() -> None:
+    # The perceptron lab has no hidden layer, so the config's act (relu by default) is unused.
+    trace = backprop(EXAMPLES / "xor_perceptron.yaml")
+    assert not any(n.startswith("a") and n[1:].isdigit() for n in trace.names)
+    assert ", 2-1 linear, bce loss" in trace.title
+    assert ", 2-2-1 sigmoid, bce loss" in backprop(EXAMPLES / "xor_nn.yaml").title
+
+
 VARIANTS = {
     "plain": dict(use_bn=False, dp_rate=0.0, sc_type="none"),
     "bn": dict(use_bn=True, dp_rate=0.0, sc_type="none"),

@@ -91,6 +91,13 @@ def test_xor_nn_prints_the_slides_numbers_and_displays_its_run(tmp_path):
     out = text_of(nb)
     assert number(r"^0 ([\d.]+)$", out) == pytest.approx(0.7434073, rel=1e-6)
     assert number(r"step 10000 cost ([\d.e-]+)", out) == pytest.approx(0.0012345188, rel=1e-4)
+    # What the first cell says of the late costs is what the cells show: the printout
+    # (the lab's form) to 1e-6 of the slide, the record (BCE-with-logits) to 1e-5.
+    intro = nb.cells[0].source
+    assert "match the slide to 1e-6 relative" in intro and "under 1e-5 relative" in intro
+    slide = 0.0012345188297331333
+    assert number(r"^10000 ([\d.e-]+)$", out) == pytest.approx(slide, rel=1e-6)
+    assert number(r"step 10000 cost ([\d.e-]+)", out) == pytest.approx(slide, rel=1e-5)
     assert number(r"wide-deep: cost [\d.e-]+ accuracy ([\d.]+)", out) == 1.0
     # The cell that holds only `nn` shows the Result as HTML: metrics, run dir, plots inline.
     html = [h for h in html_outputs(nb) if "run dir" in h]

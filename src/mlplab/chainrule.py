@@ -272,7 +272,9 @@ class Trace:
 
         _check_drawable(self.spec)
         d = "dcost/dw" if self.form == "mean" else "the slide's d_w, mean(d_b)"
-        label = f"step {self.step}, w: weight, d: {d}; mlp {'-'.join(map(str, self.spec.widths()))}"
+        model = "mlp" if self.spec.n_layer else "linear"
+        widths = "-".join(map(str, self.spec.widths()))
+        label = f"step {self.step}, w: weight, d: {d}; {model} {widths}"
         fig = network_figure(
             self.weights, self.spec, self.feature_names, self.output_names, label=label
         )
@@ -982,9 +984,11 @@ def backprop(
     _reference(start, rec, ctx, lr, form)
     c, spec = start.cfg, start.spec
     widths = "-".join(map(str, spec.widths()))
+    # A model with no hidden layer applies no activation: its config's act is unused.
+    act = spec.act if spec.n_layer else "linear"
     title = (
         f"mlplab backprop: step {state.step} (epoch {state.epoch}, batch {b + 1} of {nb}), "
-        f"data {c.data}, {widths} {spec.act}"
+        f"data {c.data}, {widths} {act}"
         + (", batch norm" if spec.use_bn else "")
         + (f", dropout {spec.dp_rate:g}" if spec.dp_rate else "")
         + (", residual" if spec.sc_type == "residual" else "")

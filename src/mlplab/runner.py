@@ -246,6 +246,11 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
             run.tb.close()
         if run.writer is not None:
             for k in run.state.ids:
+                if int(k) in run.writer.results:
+                    # Its End is already on disk (finished, stopped early, diverged): a
+                    # Ctrl-C in a later subscriber, such as the plots, must not mark it
+                    # interrupted, or a resume would train an early-stopped run on.
+                    continue
                 with contextlib.suppress(Exception):  # never hide the original exception
                     run.writer.abort(int(k), run.state.loop_state(int(k)), err)
         raise

@@ -7,6 +7,7 @@ import shutil
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from reliability_support import (
     assert_one_line,
@@ -22,7 +23,7 @@ from mlplab.runner import train
 from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.record import is_finished
 from mlplab.training import loop as loop_mod
-from mlplab.training.events import Step
+from mlplab.training.events import End, Step
 
 # 800 training rows / 32 = 25 steps per epoch; 6 epochs = 150 steps.
 KW = dict(
@@ -145,6 +146,38 @@ def test_ctrl_c_while_results_are_written(refs, tmp_path, monkeypatch):
     assert read_json(run_dir / "result.json")["status"] == "interrupted"
     assert not is_finished(run_dir)
     assert resume(run_dir).status == "finished"
+    assert_same_run(refs["numpy"], run_dir)
+
+
+def test_snapshots_taken_before_a_ctrl_c_are_in_the_resumed_runs_pictures(tmp_path, monkeypatch):
+    """--snapshot_every frames live in memory until the run finishes: an interrupted run
+    keeps those it took, and its resume ends with the uninterrupted run's frames."""
+    kw = {**KW, "plots": "png", "snapshot_every": 10}  # 150 steps: 15 frames
+    ref = train(log_path=str(tmp_path / "ref"), engine="numpy", **kw)
+    fault_at(monkeypatch, 64, lambda: signal.raise_signal(signal.SIGINT))
+    cut = train(log_path=str(tmp_path / "cut"), engine="numpy", handle_signals=True, **kw)
+    monkeypatch.undo()
+    assert cut.status == "interrupted"
+    assert resume(cut.run_dir).status == "finished"
+    with np.load(ref.run_dir / "snapshots.npz") as a, np.load(cut.run_dir / "snapshots.npz") as b:
+        assert a.files == b.files and list(a["steps"]) == list(range(0, 150, 10))
+        for name in a.files:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_ctrl_c_after_the_finished_record_keeps_it_finished(refs, tmp_path):
+    """A Ctrl-C in a subscriber after the run's End (the plots are drawn then) lands after
+    result.json says finished: the finished record stays, as the uninterrupted run's."""
+
+    def ctrl_c_at_end(event):
+        if isinstance(event, End):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(log_path=str(tmp_path), engine="numpy", subscribers=[ctrl_c_at_end], **KW)
+    (run_dir,) = run_dirs(tmp_path)
+    assert is_finished(run_dir)
+    assert "error" not in read_json(run_dir / "result.json")
     assert_same_run(refs["numpy"], run_dir)
 
 

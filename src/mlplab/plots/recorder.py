@@ -189,15 +189,17 @@ class SnapshotRecorder:
             out.grid = replace(self.grid, model_inputs=self.grid.model_inputs[:0])
         return out
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path, every_frame: bool = False) -> None:
         """Write the frames the pictures show (:meth:`for_drawing`) to ``path`` (.npz).
 
         What ``mlplab plot RUN_DIR`` redraws the GIF and the grid from (:meth:`load`):
         at most :data:`MAX_FRAMES` frames of the grid (1.5 MB at the default grid).
+        ``every_frame`` writes every frame captured so far instead: an interrupted run
+        keeps them for its resume (:meth:`restore`), whose pictures choose among them all.
         """
         from mlplab.runs.atomic import atomic_open
 
-        drawn = self.for_drawing()
+        drawn = self if every_frame else self.for_drawing()
         assert drawn.grid is not None and drawn.frames
         meta = {"info": asdict(drawn.info), "label": drawn.label, "frames": MULTICLASS_FRAMES}
         classes = drawn.points_class
@@ -213,6 +215,16 @@ class SnapshotRecorder:
                 points_y=drawn.points_y,
                 meta=np.asarray(json.dumps(meta)),
             )
+
+    def restore(self, path: str | Path, before_step: int) -> None:
+        """Take back the frames an interrupted run saved (``save(path, every_frame=True)``)
+        of the steps before ``before_step``, where its resume continues; none if no file."""
+        if self.grid is None or not Path(path).is_file():
+            return
+        saved = SnapshotRecorder.load(path)
+        kept = [i for i, step in enumerate(saved.steps) if step < before_step]
+        self.steps = [saved.steps[i] for i in kept]
+        self.frames = [saved.frames[i] for i in kept]
 
     @classmethod
     def load(cls, path: str | Path) -> SnapshotRecorder:

@@ -4,6 +4,8 @@
 each model's decision surface at those steps; when a model ends ``finished``, it draws
 the model's plots in this process, after the run writer has written the record, and adds
 the files' names to result.json. A plot that fails is a warning: the record is kept.
+A model that ends ``interrupted`` keeps its frames so far in its folder, and its resume
+takes them back, so the pictures are those of a run that was never stopped.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from mlplab.data.dataset import Dataset
 from mlplab.engines.spec import ModelSpec
 from mlplab.runs.curves import with_every_point
 from mlplab.runs.record import RunRecord
-from mlplab.training.events import End, Event, Models, Step
+from mlplab.training.events import End, Event, Models, Start, Step
 
 
 class PlotSubscriber:
@@ -46,7 +48,14 @@ class PlotSubscriber:
                 self.recorders[k] = SnapshotRecorder(data, self.specs[k])
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, Step) and self.recorders:
+        if isinstance(event, Start) and event.step and self.recorders:
+            # A resumed run: the frames taken before its interruption, kept by the End below.
+            from mlplab.plots.recorder import SNAPSHOT_FILE
+
+            for k in event.models.ids:
+                if (rec := self.recorders.get(int(k))) is not None:
+                    rec.restore(self.records[int(k)].dir / SNAPSHOT_FILE, event.step)
+        elif isinstance(event, Step) and self.recorders:
             for k in event.ids:
                 rec = self.recorders.get(int(k))
                 every = self.cfgs[int(k)].snapshot_every
@@ -56,6 +65,16 @@ class PlotSubscriber:
             for j, k in enumerate(event.ids):
                 if event.statuses[j] == "finished" and self.cfgs[int(k)].plots != "none":
                     self._draw(int(k), event.models)
+                elif event.statuses[j] == "interrupted":
+                    self._keep_frames(int(k))
+
+    def _keep_frames(self, k: int) -> None:
+        """Save an interrupted model's frames so far; its resume takes them back."""
+        from mlplab.plots.recorder import SNAPSHOT_FILE
+
+        snaps = self.recorders.get(k)
+        if snaps is not None and snaps.frames:
+            snaps.save(self.records[k].dir / SNAPSHOT_FILE, every_frame=True)
 
     def _draw(self, k: int, models: Models) -> None:
         from mlplab.plots.recorder import SNAPSHOT_FILE, STEM

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlplab.data.dataset import not_numeric
 from mlplab.data.files import read_npz_features, read_table
 from mlplab.errors import ConfigError, DataError
 from mlplab.restore import load_run
@@ -38,13 +39,7 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
             f"mlplab: note: {run_dir} is {what.get(str(status), status)}; predicting with {which}",
             file=sys.stderr,
         )
-    try:
-        X = _features(data, ds.feature_names).astype(np.float64)
-    except (TypeError, ValueError):
-        raise DataError(
-            f"data file {data!r}: the feature columns must be numbers "
-            f"({', '.join(ds.feature_names)})"
-        ) from None
+    X = _features(data, ds.feature_names)
     bad = ~np.isfinite(X)
     if bad.any():  # named as training names it: the column, and the row to look at
         r, c = np.argwhere(bad)[0]
@@ -74,15 +69,26 @@ def _features(data: str, names: list[str]) -> np.ndarray:
                 f"data file {data!r}: X has {X.shape[1]} columns; the run needs "
                 f"{len(names)}, in this order: {', '.join(names)}"
             )
-        return X
+        if not len(X):  # an empty table of predictions would pass for a result
+            raise DataError(f"data file {data!r} has no data rows")
+        if X.dtype.kind not in "biuf":
+            raise DataError(f"data file {data!r}: X must hold numbers (its dtype is {X.dtype})")
+        return X.astype(np.float64)
+    import pandas as pd
+
     df = read_table(data)
+    if not len(df):  # a header alone
+        raise DataError(f"data file {data!r} has no data rows")
     missing = [c for c in names if c not in df.columns]
     if missing:
         raise DataError(
             f"data file {data!r}: the run's feature columns {missing} are missing; "
             f"it needs {', '.join(names)} (it has {', '.join(df.columns) or 'none'})"
         )
-    return df[names].to_numpy()
+    for name in names:  # as training does: booleans are numbers; else the value at fault
+        if df[name].dtype != bool and not pd.api.types.is_numeric_dtype(df[name]):
+            raise DataError(not_numeric(data, name, df[name]))
+    return df[names].to_numpy(dtype=np.float64)
 
 
 def predict_command(run_dir: str, data: str, out: str | None = None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -52,7 +54,7 @@ def test_predict_prints_regression_values(run_cli, tmp_path):
     ("table", "needle"),
     [
         ("a,b\n1,2\n", "feature columns"),
-        (None, "must be numbers"),
+        (None, "is not numeric"),
         ("", "empty"),
     ],
 )
@@ -168,3 +170,46 @@ def test_a_missing_training_file_is_named_as_the_runs_own(run_cli, tmp_path):
         "is rebuilt from the data it trained on: data file 't.csv' does not exist",
         "relative to the folder it trained in",
     )
+
+
+def test_a_header_without_rows_is_refused_not_an_empty_prediction(iris_run, run_cli, tmp_path):
+    res, rows, _ = iris_run
+    (tmp_path / "head.csv").write_text(rows.read_text().splitlines()[0] + "\n")
+    proc = run_cli(
+        "predict", res.run_dir, "--data", tmp_path / "head.csv", "--out", tmp_path / "p.csv"
+    )
+    assert_one_line_error(proc, "head.csv", "has no data rows")
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_a_value_that_is_not_a_number_is_named_by_its_column_and_row(iris_run, run_cli, tmp_path):
+    res, rows, _ = iris_run
+    df = pd.read_csv(rows).astype({res.dataset.feature_names[2]: object})
+    col = res.dataset.feature_names[2]
+    df.loc[4, col] = "n/a?"
+    df.to_csv(tmp_path / "s.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "s.csv")
+    assert_one_line_error(proc, f"feature column {col!r} is not numeric ('n/a?' in data row 5)")
+    np.savez(tmp_path / "s.npz", X=np.full((3, len(res.dataset.feature_names)), "a"))
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "s.npz")
+    assert_one_line_error(proc, "s.npz", "X must hold numbers")
+
+
+def test_spaces_after_the_commas_are_not_part_of_names_or_labels(run_cli, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    labels = np.where(X[:, 0] > 0, "yes", "no")
+    lines = ["a, b, label"] + [f"{x0:.4f}, {x1:.4f}, {c}" for (x0, x1), c in zip(X, labels)]
+    (tmp_path / "spaced.csv").write_text("\n".join(lines) + "\n")
+    res = train(
+        data=str(tmp_path / "spaced.csv"),
+        epoch=5,
+        plots="none",
+        verbose=False,
+        log_path=str(tmp_path / "runs"),
+    )
+    assert res.dataset.feature_names == ["a", "b"] and res.dataset.class_names == ["no", "yes"]
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "spaced.csv")
+    assert proc.returncode == 0, proc.stderr
+    preds = pd.read_csv(io.StringIO(proc.stdout))["predicted"]
+    assert set(preds) == {"no", "yes"}  # the labels as written, without their leading space

@@ -259,7 +259,7 @@ def _from_file(path, target, task, split, rng) -> Dataset:
         if col.dtype == bool:
             continue
         if not pd.api.types.is_numeric_dtype(col):
-            raise DataError(_not_numeric(path, c, col))
+            raise DataError(not_numeric(path, c, col))
     X = df[feats].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(X)
     if bad.any():
@@ -329,7 +329,7 @@ def _check_named_columns(df, path: str) -> None:
             )
 
 
-def _not_numeric(path: str, name: str, col) -> str:
+def not_numeric(path: str, name: str, col) -> str:
     """The message for a feature column that is not numbers, quoting a value at fault."""
     import pandas as pd
 

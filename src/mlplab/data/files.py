@@ -31,7 +31,9 @@ def read_table(path: str):  # -> pandas.DataFrame
     suffix = p.suffix.lower()
     try:
         if suffix == ".csv":
-            df = pd.read_csv(p, sep=_separator(p))
+            # skipinitialspace: "1.0, 2.0, yes" (a space after each comma, as people type
+            # CSV) gives the class "yes" and the column "b", not " yes" and " b".
+            df = pd.read_csv(p, sep=_separator(p), skipinitialspace=True)
             if not isinstance(df.index, pd.RangeIndex):
                 # pandas turns the extra leading values of rows longer than the header
                 # into an index, silently dropping them from the features.

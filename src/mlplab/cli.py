@@ -555,7 +555,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `mlplab train ... | head`: a reader that goes away silences the output; the run
     # itself goes on to the end and keeps its whole record.
     with closed_pipe_safe():
-        return _main(argv)
+        try:
+            return _main(argv)
+        except KeyboardInterrupt:  # Ctrl-C before a run takes over: the parser's imports too
+            print("mlplab: interrupted", file=sys.stderr)
+            return 130
 
 
 # OS errors that come from a path the user gave, not from the machine.
@@ -603,9 +607,6 @@ def _main(argv: Sequence[str] | None) -> int:
         # one line naming it. Other OS failures (I/O errors) are not the input: exit 1.
         print(f"mlplab: {_os_error_line(err)}", file=sys.stderr)
         return 2 if err.errno in _INPUT_ERRNOS else 1
-    except KeyboardInterrupt:
-        print("mlplab: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -210,3 +210,20 @@ def test_early_stopping_is_said_in_the_closing_table(run_cli, tmp_path):
     assert r["stopped_early"] and r["epochs_run"] < 300
     line = f"stopped early at epoch {r['epochs_run']} (patience 5; best epoch {r['best_epoch']})"
     assert line in proc.stdout
+
+
+def test_ctrl_c_while_the_parser_is_built_is_one_line(monkeypatch, capsys):
+    """Ctrl-C in the first ~0.2 s (the parser imports pydantic and the config) was a
+    traceback; now it is the same line and status as a Ctrl-C later on."""
+    from mlplab import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    try:
+        rc = cli.main(["train", "--data", "xor"])
+    except KeyboardInterrupt:  # escaping here would stop pytest itself, not fail the test
+        pytest.fail("Ctrl-C while the parser was built escaped mlplab.cli.main")
+    assert rc == 130
+    assert capsys.readouterr().err == "mlplab: interrupted\n"

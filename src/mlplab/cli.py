@@ -252,7 +252,24 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from mlplab.sweeps.api import sweep_command
 
     _config_path(args)
-    return sweep_command(args.config, _settings_from(args), vars(args))
+    settings = _settings_from(args)
+    _no_config_among_values(args.config, settings)
+    return sweep_command(args.config, settings, vars(args))
+
+
+def _no_config_among_values(config: str | None, settings: dict[str, Any]) -> None:
+    """``mlplab sweep --lr 0.1 1 FILE.yaml``: a flag of several values takes the file too."""
+    if config is not None:
+        return
+    for name, values in settings.items():
+        last = values[-1] if isinstance(values, list) and len(values) > 1 else None
+        if isinstance(last, str) and last.endswith((".yaml", ".yml")):
+            from mlplab.errors import ConfigError
+
+            raise ConfigError(
+                f"setting '{name}': {last!r} was read as one of its values; give the config "
+                f"file first (`mlplab sweep {last} --{name} ...`) or as --config {last}"
+            )
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

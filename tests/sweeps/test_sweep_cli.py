@@ -45,6 +45,17 @@ def test_cli_bad_axis_value_exits_2_with_one_line_and_writes_nothing(
     assert not log.exists()
 
 
+def test_a_config_file_after_a_flag_of_several_values_is_named(tmp_path: Path, capsys) -> None:
+    """argparse gives the file to --lr; the line says so, not that it is not a number."""
+    log = tmp_path / "runs"
+    cfg = tmp_path / "xor.yaml"
+    cfg.write_text(f"data: xor\nlog_path: {log}\n")
+    code = main(["sweep", "--lr", "0.1", "1", str(cfg)])
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 2 and not log.exists()
+    assert "setting 'lr'" in line and f"`mlplab sweep {cfg} --lr ...`" in line, line
+
+
 @pytest.mark.parametrize(
     "option", [["--address", "auto"], ["--cpus_per_task", "2"], ["--gpus_per_task", "0.5"]]
 )

@@ -47,6 +47,7 @@ examples:
 EXAMPLES_BACKPROP = """Names follow the lecture: l1 = X @ w1 + b1, a1 = act(l1), ..., Y_pred, cost, d_Y_pred,
 d_l2, d_w2, d_a1, d_l1, d_w1, d_b1, then new_w1 = the optimizer's update. Exit status 1 when a
 quantity differs from torch autograd.
+
 examples:
   mlplab backprop examples/xor_nn.yaml
   mlplab backprop examples/xor_nn.yaml --step 100 --plot step100.png
@@ -139,28 +140,28 @@ def _setting_flags(
             groups[group] = parser.add_argument_group(GROUP_TITLES.get(group, group))
         choices = choices_of(name)
         default = info.default
-        help_text = field_help(name)
         metavar = _metavar(name, info.annotation, choices, multi)
-        if choices and not metavar.startswith("{"):
+        is_list = "list" in str(info.annotation)
+        # `standardize` is a bool or "auto": a bare flag still means true.
+        is_bool = info.annotation is bool or bool in get_args(info.annotation)
+        kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS}
+        if is_bool:
+            metavar = "BOOL" if info.annotation is bool else "{auto,true,false}"
+        kw["metavar"] = metavar
+        if is_list or multi:
+            kw["nargs"] = "+"
+        elif is_bool:
+            kw["nargs"] = "?"
+            kw["const"] = "true"
+        help_text = field_help(name)
+        if choices and not kw["metavar"].startswith("{"):  # else the flag shows them
             help_text += f" {{{', '.join(choices)}}}"
         if "default:" not in help_text:  # some helps say what no value means themselves
             shown = "none" if default is None else default
             if isinstance(default, bool):
                 shown = str(default).lower()  # as written in YAML and on the command line
             help_text += f" (default: {shown})"
-        is_list = "list" in str(info.annotation)
-        # `standardize` is a bool or "auto": a bare flag still means true.
-        is_bool = info.annotation is bool or bool in get_args(info.annotation)
-        kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
-        if is_list or multi:
-            kw["nargs"] = "+"
-            kw["metavar"] = "BOOL" if is_bool else metavar
-        elif is_bool:
-            kw["nargs"] = "?"
-            kw["const"] = "true"
-            kw["metavar"] = "BOOL" if info.annotation is bool else "{auto,true,false}"
-        else:
-            kw["metavar"] = metavar
+        kw["help"] = help_text
         if name in hidden:
             kw["help"] = argparse.SUPPRESS
         groups[group].add_argument(f"--{name}", **kw)
@@ -420,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--address",
         default=None,
         metavar="ADDRESS",
-        help="Ray address: auto, ray://HOST:PORT (--backend ray; default: start a local Ray)",
+        help="Ray address: auto, HOST:PORT or ray://HOST:PORT (--backend ray; default: start a local Ray)",
     )
     g.add_argument(
         "--group_size",
@@ -463,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         default=None,
         metavar="DIR",
-        help="folder for results.csv and report.html (default: LOG_PATH[/EXP_NAME])",
+        help="folder for results.csv, summary.csv and report.html (default: LOG_PATH[/EXP_NAME])",
     )
 
     p = add(

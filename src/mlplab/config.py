@@ -127,7 +127,7 @@ class Config(BaseModel):
         "auto",
         "scale features to zero mean and unit variance, fit on the training split and kept "
         "with the model; auto: on for data files and the bundled tables, off for the "
-        "lectures' synthetic sets {auto, true, false}",
+        "lectures' synthetic sets",
         "data",
     )
     n_samples: PositiveInt | None = _field(

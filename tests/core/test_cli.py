@@ -67,6 +67,25 @@ def test_train_help_lists_every_setting_with_its_unit(run_cli):
     assert "count steps" in proc.stdout and "count epochs" in proc.stdout
 
 
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_help_gives_a_settings_choices_once(command):
+    """The choices are in the flag's metavar or after its help, not both (nor neither)."""
+    import re
+
+    from mlplab.cli import build_parser
+
+    parser = build_parser()
+    sub = parser.parse_args([command]).commands[command]
+    for action in sub._actions:
+        if not action.option_strings or action.help in (None, "==SUPPRESS=="):
+            continue
+        in_metavar = str(action.metavar or "").startswith("{")
+        in_help = re.search(r"\{[\w.\-]+(, [\w.\-]+)+\}", action.help) is not None
+        assert not (in_metavar and in_help), (action.dest, action.metavar, action.help)
+    standardize = next(a for a in sub._actions if a.dest == "standardize")
+    assert standardize.metavar == "{auto,true,false}"
+
+
 def test_print_config_is_valid_config(run_cli, tmp_path):
     proc = run_cli("train", "--config", EXAMPLES / "xor_nn.yaml", "--lr", "0.5", "--print_config")
     assert proc.returncode == 0, proc.stderr

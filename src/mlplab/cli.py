@@ -168,13 +168,14 @@ def _setting_flags(
 
 
 def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as flags, in the order they were typed: a sweep's axes keep it
+    (its table's columns, the report's first swept setting)."""
     from mlplab.config import Config
 
-    out: dict[str, Any] = {}
-    for name in Config.model_fields:
-        if hasattr(args, name):
-            out[name] = _null(getattr(args, name))
-    return out
+    given = [name for name in Config.model_fields if hasattr(args, name)]
+    typed = getattr(args, "flags_typed", [])
+    given.sort(key=lambda name: typed.index(name) if name in typed else len(typed))
+    return {name: _null(getattr(args, name)) for name in given}
 
 
 def _null(v: Any) -> Any:
@@ -606,6 +607,8 @@ def _os_error_line(err: OSError) -> str:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args.flags_typed = [w[2:].split("=")[0] for w in words if w.startswith("--")]
     if extra:
         # Report unknown flags from the subcommand's parser, which knows its own flags.
         owner = args.commands.get(getattr(args, "command", None) or "", parser)

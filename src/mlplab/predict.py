@@ -1,9 +1,10 @@
 """``mlplab predict RUN_DIR --data new.csv``: a trained model's predictions for new rows.
 
-The run is rebuilt from its folder (:func:`mlplab.restore.load_run`, no retraining). The
-new rows need the run's feature columns, by name (other columns, a target among them, are
-left alone); they get the run's own preprocessing (the training split's standardization,
-as the checkpoint keeps it) before the model sees them. The output is a CSV: the
+The run is rebuilt from its folder alone (:func:`mlplab.restore.load_run` with
+``data=False``, no retraining): the checkpoint keeps the names, the task and the
+standardization, so the training file is not read. The new rows need the run's feature
+columns, by name (other columns, a target among them, are left alone); they get the run's
+own preprocessing (the training split's standardization) before the model sees them. The output is a CSV: the
 predicted class name and each class's probability for classification, or a value per
 target for regression.
 """
@@ -28,7 +29,7 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
     """The run's predictions for the rows of the data file ``data``, as a DataFrame."""
     import pandas as pd
 
-    run = load_run(run_dir)
+    run = load_run(run_dir, data=False)  # the checkpoint alone: the training file may be gone
     ds = run.dataset
     status = run.record.get("status")
     if status != "finished":  # a usable model, but the user should know which one

@@ -58,10 +58,14 @@ def kept_line(run_dir: Path, result: dict[str, Any], asked: dict[str, Any] | Non
         if asked is not None and k in result and asked.get(k) != result[k]
     ]
     so = f" as it was, without {' or '.join(unused)}" if unused else ""
+    # Plots are drawn after the record is written: a run killed meanwhile, or whose plots
+    # failed, is finished without them, and training it again would not draw them.
+    no_plots = result.get("plots", "none") != "none" and "plot_files" not in result
+    redraw = f"; its plots were not drawn: `mlplab plot {run_dir}` draws them" if no_plots else ""
     return (
         f"mlplab: {run_dir} already holds this config's finished run{score}; it is kept{so}. "
         "Train it again with --rerun (rerun=True in Python): the new run replaces it "
-        "only once it has finished"
+        f"only once it has finished{redraw}"
     )
 
 

@@ -249,12 +249,17 @@ class LoadedRun(TrainedModel):
     checkpoint_meta: dict[str, Any]
 
 
-def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None) -> LoadedRun:
+def load_run(
+    run_dir: str | Path, which: str = "last", engine: str | None = None, data: bool = True
+) -> LoadedRun:
     """Rebuild a run's model from its config.yaml and checkpoint, with no retraining.
 
     ``which`` is ``last`` or ``best``; ``last`` falls back to ``best`` for a run that has
     no ``last`` (a diverged run keeps only its best model). ``engine`` evaluates the
     weights on another engine than the one that trained them (weights convert by name).
+    ``data=False`` reads no data: the dataset is the checkpoint's description of it (its
+    feature, target and class names, task and standardization) with no rows, which is all
+    that predictions for new rows need, so the run folder predicts on its own, anywhere.
     """
     run_dir = Path(run_dir)
     check_run_dir(run_dir)
@@ -264,22 +269,58 @@ def load_run(run_dir: str | Path, which: str = "last", engine: str | None = None
     if which == "last" and not path.exists() and best.exists():
         path = best
     ckpt = load_checkpoint(path)
-    data = _training_data(run_dir, cfg)
-    _check_same_data(run_dir, cfg, data, ckpt.meta)
-    _use_saved_scaler(data, ckpt.meta.get("scaler"))
+    if data:
+        dataset = _training_data(run_dir, cfg)
+        _check_same_data(run_dir, cfg, dataset, ckpt.meta)
+        _use_saved_scaler(dataset, ckpt.meta.get("scaler"))
     try:
         spec = ModelSpec.from_dict(ckpt.meta["spec"])
+        if not data:
+            dataset = _described_data(cfg, spec, ckpt.meta, path)
         chosen = engine or str(ckpt.meta.get("engine", cfg.engine))
         cfg = make_config({**cfg.to_dict(), "engine": chosen})
-        chosen = resolve_engine(chosen, spec, len(data.X_train), cfg.batch_size, cfg.device)
+        chosen = resolve_engine(chosen, spec, len(dataset.X_train), cfg.batch_size, cfg.device)
         models = [model_init(cfg, spec, weights=ckpt.model)]
         backend = make_backend(chosen, spec, models, device=cfg.device, dtype=cfg.dtype)
-        backend.set_data(cast_splits(data, cfg.dtype))
+        backend.set_data(cast_splits(dataset, cfg.dtype))
     except MlplabError:
         raise
     except Exception as err:  # a well-formed file that is not this run's checkpoint
         raise misfit(path, err) from None
-    return LoadedRun(cfg, data, spec, backend, read_result(run_dir) or {}, run_dir, ckpt.meta)
+    return LoadedRun(cfg, dataset, spec, backend, read_result(run_dir) or {}, run_dir, ckpt.meta)
+
+
+def _described_data(cfg: Config, spec: ModelSpec, meta: dict[str, Any], path: Path) -> Dataset:
+    """The run's data as its checkpoint describes it, with no rows (``load_run(data=False)``).
+
+    The names must fit the model: a checkpoint is input, and a class list of another
+    length would label outputs wrongly.
+    """
+    check_run_meta(meta, f"checkpoint {str(path)!r}")
+    task, features, targets = meta["task"], meta["feature_names"], meta["target_names"]
+    classes = meta.get("class_names")
+    outputs = {"binary": 1, "multiclass": len(classes or []), "regression": len(targets)}[task]
+    scaler = meta.get("scaler")
+    if (
+        len(features) != spec.in_dim
+        or outputs != spec.out_dim
+        or (task != "regression" and len(classes or []) < 2)
+        or (scaler is not None and any(len(a) != spec.in_dim for a in scaler))
+    ):
+        raise CheckpointError(
+            f"checkpoint {str(path)!r}: its feature, target or class names do not fit its "
+            f"model ({spec.in_dim} inputs, {spec.out_dim} outputs)"
+        )
+    X = np.zeros((0, spec.in_dim))
+    y = {
+        "binary": np.zeros((0, 1)),
+        "multiclass": np.zeros(0, dtype=np.int64),
+        "regression": np.zeros((0, spec.out_dim)),
+    }[task]
+    kept = None if scaler is None else (np.asarray(scaler[0], float), np.asarray(scaler[1], float))
+    return Dataset(
+        cfg.data, task, X, y, X, y, X, y, list(features), list(targets), classes, scaler=kept
+    )
 
 
 def _training_data(run_dir: Path, cfg: Config) -> Dataset:

@@ -146,25 +146,48 @@ def _yes_no_table(path, labels=("no", "yes"), extra_row=None):
         (dict(extra_row=[0.1, 0.2, "maybe"]), "classes are now maybe, no, yes"),
     ],
 )
-def test_a_training_file_changed_since_is_refused_not_relabelled(run_cli, tmp_path, change, needle):
-    """load_run reads the training file again; class names from a changed file would label
-    the model's outputs wrongly, so it is refused in one line that names the file."""
+def test_a_training_file_changed_since_keeps_the_models_own_labels(
+    run_cli, tmp_path, change, needle
+):
+    """predict labels outputs with the checkpoint's class names, whatever the training file
+    holds now; plot, which reads the file again, refuses a changed one in one line."""
     table = tmp_path / "t.csv"
     _yes_no_table(table)
     res = train(data=str(table), epoch=5, plots="none", verbose=False, log_path=str(tmp_path))
+    X = pd.read_csv(table)[["a", "b"]].to_numpy()
+    expected = res.predict_labels(X)
     _yes_no_table(table, **change)
     proc = run_cli("predict", res.run_dir, "--data", table)
+    assert proc.returncode == 0, proc.stderr
+    preds = pd.read_csv(io.StringIO(proc.stdout))
+    assert list(preds.columns) == ["predicted", "p_no", "p_yes"]
+    assert preds["predicted"].tolist()[: len(expected)] == expected.tolist()
+    proc = run_cli("plot", res.run_dir, "--out", tmp_path / "plots")
     assert_one_line_error(proc, f"data file {str(table)!r} has changed since", needle)
 
 
-def test_a_missing_training_file_is_named_as_the_runs_own(run_cli, tmp_path):
-    """The run is rebuilt from its training file, whose path is relative to the folder it
-    trained in: predicting from elsewhere names that file as the run's, not as --data."""
+def test_a_run_folder_predicts_without_its_training_file(run_cli, tmp_path):
+    """A run copied elsewhere, or whose training file has gone, still predicts: the
+    checkpoint keeps the names, the task and the scaler. Redrawing its plots needs the
+    file, and that line names it as the run's own, relative to where it trained."""
     _yes_no_table(tmp_path / "t.csv")
     proc = run_cli("train", "--data", "t.csv", "--epoch", "5", "--plots", "none", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     run_dir = next((tmp_path / "runs" / "exp").iterdir())
-    proc = run_cli("predict", run_dir, "--data", tmp_path / "t.csv", cwd=tmp_path / "runs")
+    moved = tmp_path / "elsewhere"
+    (tmp_path / "t.csv").rename(tmp_path / "rows.csv")
+    proc = run_cli("predict", run_dir, "--data", tmp_path / "rows.csv", cwd=tmp_path / "runs")
+    assert proc.returncode == 0, proc.stderr
+    preds = pd.read_csv(io.StringIO(proc.stdout))
+    assert len(preds) == 40 and set(preds["predicted"]) <= {"no", "yes"}
+    X = pd.read_csv(tmp_path / "rows.csv")[["a", "b"]].to_numpy()
+    from mlplab.restore import load_run
+
+    run = load_run(run_dir, data=False)
+    assert run.dataset.scaler is not None  # the file's standardization, from the checkpoint
+    np.testing.assert_allclose(preds[["p_no", "p_yes"]].sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(preds["p_yes"], 1 / (1 + np.exp(-run.predict(X)[:, 0])), rtol=1e-5)
+    proc = run_cli("plot", run_dir, "--out", moved, cwd=tmp_path / "runs")
     assert_one_line_error(
         proc,
         "is rebuilt from the data it trained on: data file 't.csv' does not exist",
@@ -213,3 +236,24 @@ def test_spaces_after_the_commas_are_not_part_of_names_or_labels(run_cli, tmp_pa
     assert proc.returncode == 0, proc.stderr
     preds = pd.read_csv(io.StringIO(proc.stdout))["predicted"]
     assert set(preds) == {"no", "yes"}  # the labels as written, without their leading space
+
+
+def test_a_checkpoint_whose_names_do_not_fit_its_model_is_one_line(iris_run, tmp_path):
+    """Without the training file the names come from the checkpoint, which is input: a
+    class list of another length would label the outputs wrongly."""
+    import shutil
+
+    from mlplab.errors import CheckpointError
+    from mlplab.restore import load_run
+    from mlplab.runs.checkpoint import load_checkpoint, save_checkpoint
+
+    res, _, _ = iris_run
+    run_dir = tmp_path / "run"
+    shutil.copytree(res.run_dir, run_dir)
+    last = run_dir / "checkpoints" / "last.safetensors"
+    assert load_run(run_dir, data=False).dataset.class_names == res.dataset.class_names
+    ckpt = load_checkpoint(last)
+    ckpt.meta["class_names"] = ckpt.meta["class_names"][:2]
+    save_checkpoint(last, ckpt)
+    with pytest.raises(CheckpointError, match="do not fit its model"):
+        load_run(run_dir, data=False)

@@ -9,6 +9,7 @@ run exactly as it was, and no hidden folder behind.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import time
@@ -58,6 +59,27 @@ def test_a_finished_run_is_kept_and_reported_in_one_line(tmp_path: Path) -> None
         assert files_of(run_dir) == before
         # A setting that changes only what a new run leaves behind is named as not applied.
         assert ("without --plots none" in lines[0]) == (extra != ())
+
+
+def test_a_kept_run_without_its_plots_says_how_to_draw_them(tmp_path: Path) -> None:
+    """Plots are drawn after the record: a run killed meanwhile is finished without them,
+    and keeping it must not hide that."""
+    first = cli("train", *QUICK, "--log_path", tmp_path)
+    assert first.returncode == 0, first.stderr
+    (result,) = tmp_path.glob("keep/*/result.json")
+    assert "plot_files" in read_json(result)
+    again = cli("train", *QUICK, "--log_path", tmp_path)
+    assert "were not drawn" not in again.stdout
+    record = read_json(result)
+    del record["plot_files"]  # as a SIGKILL between the record and its plots leaves it
+    result.write_text(json.dumps(record))
+    shutil.rmtree(result.parent / "plots")
+    again = cli("train", *QUICK, "--log_path", tmp_path)
+    (line,) = again.stdout.splitlines()
+    assert f"its plots were not drawn: `mlplab plot {result.parent}` draws them" in line, line
+    redraw = cli("plot", result.parent)
+    assert redraw.returncode == 0, redraw.stderr
+    assert any(p.suffix == ".png" for p in (result.parent / "plots").iterdir())
 
 
 def test_a_finished_run_whose_model_does_not_load_is_one_line_not_two(tmp_path: Path) -> None:

@@ -45,6 +45,20 @@ def test_cli_bad_axis_value_exits_2_with_one_line_and_writes_nothing(
     assert not log.exists()
 
 
+def test_axes_keep_the_order_the_flags_were_typed_in(tmp_path: Path, capsys) -> None:
+    """The sweep's table lists its axes as typed: lr first here, though optim is declared
+    before lr (the Python API keeps its keyword order the same way)."""
+    log = tmp_path / "runs"
+    args = ["--data", "xor", "--epoch", "2", "--plots", "none", "--log_path", str(log)]
+    code = main(["sweep", *args, "--lr", "0.1", "0.5", "--optim", "sgd", "adam", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    header = (log / "exp" / "summary.csv").read_text().splitlines()[0].split(",")
+    assert header.index("lr") < header.index("optim")
+    code = main(["sweep", *args, "--optim", "sgd", "adam", "--lr", "0.1", "0.5", "--quiet"])
+    header = (log / "exp" / "summary.csv").read_text().splitlines()[0].split(",")
+    assert code == 0 and header.index("optim") < header.index("lr")
+
+
 def test_a_config_file_after_a_flag_of_several_values_is_named(tmp_path: Path, capsys) -> None:
     """argparse gives the file to --lr; the line says so, not that it is not a number."""
     log = tmp_path / "runs"

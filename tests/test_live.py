@@ -159,6 +159,24 @@ def test_redraws_are_throttled_but_the_first_and_the_last_always_show():
     assert _points(shown[-1]["text/html"]) == 400
 
 
+def test_a_diverging_loss_gets_a_few_readable_labels_on_its_log_axis():
+    shown: list[dict[str, str]] = []
+    view = LiveView("moons", 100, show=shown.append, clock=Clock())
+    view(Start(None, 0, 0))  # type: ignore[arg-type]
+    for e, loss in enumerate((0.7, 6.7e8, 7.1e19, 1.1e29), start=1):
+        view(_validate(e, loss))
+    view(End(None, 4, 4, np.array([0]), ["diverged"], ["nan"], [{}]))  # type: ignore[arg-type]
+    page = shown[-1]["text/html"]
+    labels = re.findall(r'text-anchor="end" fill="#444">(1e-?\d+)<', page)
+    ys = [
+        float(y)
+        for y in re.findall(r'<text x="\S+" y="(\S+)"[^>]*text-anchor="end" fill="#444">1e', page)
+    ]
+    # 30 decades: every few labelled from 1e0 up, the 11 px labels at least a line apart.
+    assert 2 <= len(labels) <= 6 and labels[0] == "1e0"
+    assert min(abs(np.diff(ys))) >= 14
+
+
 def test_a_view_that_fails_warns_once_and_the_run_goes_on():
     calls = []
 

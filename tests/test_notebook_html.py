@@ -68,6 +68,23 @@ def test_result_shows_status_metrics_run_dir_and_plots(xor_run):
     assert all(src.startswith("data:image/png;base64,") for src in c.images)
 
 
+def test_result_shows_its_plots_at_one_scale_so_wide_ones_stay_readable(xor_run):
+    import re
+
+    from PIL import Image
+
+    shown = dict(re.findall(r'alt="([^"]+)" style="width:(\d+)px', xor_run._repr_html_()))
+    drawn = {}
+    for p in (xor_run.run_dir / "plots").glob("*.png"):
+        with Image.open(p) as image:
+            drawn[p.stem.replace("_", " ")] = image.size[0]
+    assert shown.keys() == drawn.keys() and {"loss", "surface"} <= shown.keys()
+    # The loss plot, drawn about 1.6 times as wide as the surface, is shown so too.
+    scales = [int(shown[name]) / drawn[name] for name in drawn]
+    assert max(scales) - min(scales) < 0.01
+    assert int(shown["loss"]) > 1.4 * int(shown["surface"])
+
+
 def test_result_without_a_record_has_no_plots_and_says_so():
     r = mlplab.train(data="and", model="linear", epoch=20, log_every=0, verbose=False, record=False)
     c = parse(r._repr_html_())

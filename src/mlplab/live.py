@@ -36,6 +36,8 @@ UPDATE_EVERY_S = 0.25
 MAX_POINTS = 400
 WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 520, 220, 56, 12, 10, 30
 COLORS = {"train": "#1f77b4", "val": "#ff7f0e"}
+# Labels on the loss axis: a diverging loss spans 30 decades, whose labels would overlap.
+MAX_TICKS = 6
 
 
 def in_jupyter() -> bool:
@@ -232,10 +234,12 @@ def _thin(n: int) -> np.ndarray:
 
 
 def _ticks(lo: float, hi: float, log: bool) -> list[tuple[float, str]]:
-    """A few labelled values on the loss axis: decades on a log axis, else min, mid, max."""
+    """A few labelled values on the loss axis: decades on a log axis (every n-th, at most
+    :data:`MAX_TICKS`), else min, mid, max."""
     if log:
-        decades = range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1)
-        return [(10.0**d, f"1e{d}") for d in decades]
+        first, last = math.ceil(math.log10(lo)), math.floor(math.log10(hi))
+        every = max(1, math.ceil((last - first + 1) / MAX_TICKS))
+        return [(10.0**d, f"1e{d}") for d in range(first, last + 1, every)]
     if hi == lo:
         return [(lo, f"{lo:.3g}")]
     return [(v, f"{v:.3g}") for v in (lo, (lo + hi) / 2, hi)]

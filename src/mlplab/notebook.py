@@ -23,6 +23,11 @@ IMAGE_MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
 # Rows of a sweep's or report's table shown in the notebook; the CSV files hold them all.
 MAX_ROWS = 20
 _STYLE = "border-collapse:collapse;margin:4px 0"
+# Plots are shown at one scale, so that their type has one size: a surface's 660 px at
+# 420 px, and a loss plot or the 3-D regression view as much wider as they are drawn. A
+# cap on the width alone shrank those wide plots to type too small to read.
+IMAGE_SCALE = 420 / 660
+IMAGE_WIDTH = 420  # px, for a plot whose file does not say its width (SVG)
 
 
 def _fmt(v: Any) -> str:
@@ -51,13 +56,29 @@ def images(folder: Path | None, limit: int = 8) -> str:
         mime = IMAGE_MIME.get(p.suffix.lower())
         if mime is None:
             continue
-        data = base64.b64encode(p.read_bytes()).decode("ascii")
+        raw = p.read_bytes()
+        width = pixel_width(raw)
+        size = (
+            f"width:{round(width * IMAGE_SCALE)}px;max-width:100%"
+            if width
+            else f"max-width:{IMAGE_WIDTH}px"
+        )
+        data = base64.b64encode(raw).decode("ascii")
         name = html.escape(p.stem.replace("_", " "))
         tags.append(
             f'<figure style="display:inline-block;margin:4px"><img src="data:{mime};base64,{data}" '
-            f'alt="{name}" style="max-width:420px"/><figcaption>{name}</figcaption></figure>'
+            f'alt="{name}" style="{size}"/><figcaption>{name}</figcaption></figure>'
         )
     return f"<div>{''.join(tags)}</div>" if tags else ""
+
+
+def pixel_width(data: bytes) -> int | None:
+    """The width in pixels that a PNG or GIF file's header declares; None for others."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big")
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return int.from_bytes(data[6:8], "little")
+    return None
 
 
 def result_html(

@@ -27,3 +27,11 @@ def test_accuracy_from_logits():
     binary = np.array([[-2.0], [0.5], [3.0]])
     assert accuracy("binary", np.array([[0.0], [1.0], [0.0]]), binary) == pytest.approx(2 / 3)
     np.testing.assert_allclose(probabilities("multiclass", logits).sum(1), 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_probabilities_of_huge_logits_are_0_and_1_without_a_warning(dtype):
+    logits = np.array([[-1e30], [-800.0], [0.0], [800.0], [1e30]], dtype=dtype)
+    p = probabilities("binary", logits)  # warnings are errors in the tests
+    np.testing.assert_array_equal(p[:, 1], [0.0, 0.0, 0.5, 1.0, 1.0])
+    np.testing.assert_array_equal(p.sum(1), 1.0)

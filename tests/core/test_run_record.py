@@ -86,6 +86,28 @@ def test_tensorboard_events_read_back(ring_run):
     )
     assert ea.Scalars("hparam/test_acc")[0].value == pytest.approx(ring_run.record["test_acc"])
     assert "_hparams_/session_start_info" in ea.PluginTagToContent("hparams")
+    assert session_status(ring_run.run_dir) == "STATUS_SUCCESS"
+
+
+def session_status(run_dir) -> str:
+    """The HParams dashboard's status of the run in ``run_dir``, read back by TensorBoard."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+    ea = EventAccumulator(str(run_dir))
+    ea.Reload()
+    content = ea.PluginTagToContent("hparams")["_hparams_/session_end_info"]
+    end = plugin_data_pb2.HParamsPluginData.FromString(content).session_end_info
+    return api_pb2.Status.Name(end.status)
+
+
+def test_a_diverged_run_is_a_failure_in_the_hparams_dashboard(tmp_path):
+    res = mlplab.train(
+        data="moons", n_samples=200, n_layer=1, hid_dim=8, lr=1e6, epoch=20, log_every=0,
+        log_path=str(tmp_path), plots="none", verbose=False,
+    )  # fmt: skip
+    assert res.status == "diverged"
+    assert session_status(res.run_dir) == "STATUS_FAILURE"
 
 
 def test_checkpoints_rebuild_the_model(ring_run):

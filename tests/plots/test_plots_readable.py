@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 from plots_testlib import MOONS, SINLOG, XOR_NN, trained
 
+import mlplab
 from mlplab.data.dataset import Dataset
 from mlplab.engines.spec import ModelSpec
 from mlplab.plots import surfaces
-from mlplab.plots.inputs import split_points, surface_points
+from mlplab.plots.inputs import confusion_of_test, split_points, surface_points
 from mlplab.plots.recorder import SnapshotRecorder
 from mlplab.plots.run_plots import (
+    confusion_figure,
     decision_surface_figure,
     draw_run_plots,
     loss_figure,
@@ -249,6 +251,30 @@ def test_a_titles_r2_stays_short_for_a_model_far_worse_than_the_mean():
     )
     text = metric_text({"test_mae": 3.9e27, "test_r2": -1.4e52}, "regression")
     assert text == "test MAE 3.9e+27, R² -1.4e+52"
+
+
+def test_a_diverged_runs_pictures_say_it_diverged_and_which_model_they_show(tmp_path):
+    from mlplab.plots.commands import redraw_run
+    from mlplab.restore import load_run
+
+    res = mlplab.train(
+        data="moons", n_samples=200, n_layer=1, hid_dim=4, lr=1e6, epoch=20, log_every=0,
+        log_path=str(tmp_path), verbose=False,
+    )  # fmt: skip
+    assert res.status == "diverged" and res.record["best_epoch"]
+    run = load_run(res.run_dir)
+    data = run.dataset
+    expected = f"diverged; best model (epoch {res.record['best_epoch']})"
+    titles = {
+        "loss": loss_figure(run.record, data)._suptitle.get_text(),
+        "confusion": confusion_figure(confusion_of_test(data, run.model_outputs), data, run.record)
+        .axes[0]
+        .get_title(),
+    }
+    for name, title in titles.items():
+        assert expected in title and "n/a" not in title, name
+    _, names = redraw_run(res.run_dir, load_run)  # mlplab plot RUN_DIR draws them all
+    assert {"loss.png", "surface.png", "confusion.png"} <= set(names)
 
 
 @pytest.mark.parametrize(

@@ -118,6 +118,27 @@ def test_the_api_ranks_each_experiment_and_task_on_its_own(log: Path) -> None:
     assert pd.isna(deep["hid_dim"])
 
 
+def test_the_page_says_which_runs_its_figures_leave_out(log: Path) -> None:
+    import html
+    import re
+
+    rep = report(log, out=log / "page", verbose=False)
+    page = rep.html_path.read_text()
+    notes = {
+        title: html.unescape(body)
+        for title, body in re.findall(r"<h3>Across (.+?)</h3>\n<p class=\"note\">(.+?)</p>", page)
+    }
+    by = {(s.exp_name, s.kind): s for s in rep.sections}
+    mix = by[("mix", "classification")]
+    left_out = mix.runs["status"] != "finished"
+    assert left_out.sum() == 4  # failed, diverged, interrupted and running
+    assert notes[mix.title].startswith(
+        f"The figures draw the {len(mix.runs) - 4} finished runs of {len(mix.runs)}; "
+        "the others (1 diverged, 1 failed, 1 interrupted, 1 running)"
+    )
+    assert by[("other", "classification")].title not in notes  # every run finished
+
+
 def _table(section: object) -> tuple[list[str], list[list[str]]]:
     from mlplab.reports.api import table_rows
 

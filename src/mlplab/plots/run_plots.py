@@ -80,7 +80,14 @@ DataLike = Dataset | DataInfo  # the label helpers read only names and the task
 
 # --- labels -----------------------------------------------------------------------------------
 def metric_text(result: dict[str, Any], task: str) -> str:
-    """The test metric for titles, e.g. ``test acc 1.000`` or ``test MAE 0.412, R² 0.93``."""
+    """The test metric for titles, e.g. ``test acc 1.000`` or ``test MAE 0.412, R² 0.93``.
+
+    A diverged run has no test metrics, and ``mlplab plot`` draws its best model, from
+    before the loss blew up: the title says both, e.g. ``diverged; best model (epoch 3)``.
+    """
+    if result.get("status") == "diverged":
+        best = result.get("best_epoch")
+        return "diverged" + (f"; best model (epoch {best})" if best else "")
     if task == "regression":
         parts = []
         if result.get("test_mae") is not None:

@@ -338,6 +338,20 @@ def print_skipped(skipped: list[Skipped]) -> None:
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
+def plots_note(runs: pd.DataFrame) -> str:
+    """What the figures leave out: they draw finished runs only, so a mean over other
+    settings (a bar, a point, a heatmap cell) says nothing of the runs that diverged."""
+    left_out = runs.loc[runs["status"] != "finished", "status"].value_counts()
+    if left_out.empty:
+        return ""
+    what = ", ".join(f"{n} {status}" for status, n in sorted(left_out.items()))
+    return (
+        f"The figures draw the {len(runs) - int(left_out.sum())} finished runs of "
+        f"{len(runs)}; the others ({what}) have no final metrics and are left out of "
+        "every mean below. The table's runs column says which configs they belong to."
+    )
+
+
 def _page(rep: Report, root: Path, plots: list[list[Any]]) -> str:
     from mlplab.reports.html import Page, PageSection, render
 
@@ -380,6 +394,7 @@ def _page(rep: Report, root: Path, plots: list[list[Any]]) -> str:
                 else ""
             ),
             plots=sec_plots,
+            plots_note=plots_note(sec.runs),
         )
         best = sec.best_run
         if best is not None:

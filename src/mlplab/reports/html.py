@@ -61,6 +61,7 @@ class PageSection:
     text_columns: set[str] = field(default_factory=set)
     table_note: str = ""
     plots: list[Plot] = field(default_factory=list)
+    plots_note: str = ""
     best_title: str = ""
     best_meta: dict[str, str] = field(default_factory=dict)
     best_images: list[tuple[str, Path]] = field(default_factory=list)
@@ -122,6 +123,8 @@ def _section(sec: PageSection, several: bool) -> list[str]:
     out.append("</tbody></table></div>")
     if sec.plots:
         out.append(f"<h3>Across {e(sec.title) if several else 'the sweep'}</h3>")
+        if sec.plots_note:
+            out.append(f'<p class="note">{e(sec.plots_note)}</p>')
     for plot in sec.plots:
         out.append(
             f'<figure><img src="{data_uri(plot.png, "image/png")}" alt="{e(plot.title)}">'

@@ -22,6 +22,15 @@ import numpy as np
 # Scalars whose step axis counts optimizer steps; every other scalar is indexed by epoch.
 STEP_TAGS = frozenset({"train/step_loss"})
 
+# A run's status as the HParams dashboard's session status (its Status filter): a run
+# that diverged or failed must not be listed among the successes. An interrupted run has
+# no outcome yet (its resume writes the session again); a pruned one ended by design.
+SESSION_STATUS = {
+    "finished": "STATUS_SUCCESS",
+    "pruned": "STATUS_SUCCESS",
+    "interrupted": "STATUS_UNKNOWN",
+}
+
 
 class EventWriter:
     """Scalars and hparams into ``logdir``, readable by a stock ``tensorboard --logdir``.
@@ -73,8 +82,11 @@ class EventWriter:
     def flush(self) -> None:
         self._w.flush()
 
-    def hparams(self, hparams: dict[str, Any], metrics: dict[str, float]) -> None:
-        """Write the run's settings and final metrics once, for the HParams dashboard."""
+    def hparams(
+        self, hparams: dict[str, Any], metrics: dict[str, float], status: str = "finished"
+    ) -> None:
+        """Write the run's settings, final metrics and status once, for the HParams
+        dashboard; ``status`` is the record's (diverged and failed show as failures)."""
         from tensorboard.compat.proto.event_pb2 import Event
         from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
         from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
@@ -120,7 +132,8 @@ class EventWriter:
             metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=m)) for m in metrics],
         )
         sei = plugin_data_pb2.SessionEndInfo(
-            status=api_pb2.STATUS_SUCCESS, end_time_secs=time.time()
+            status=api_pb2.Status.Value(SESSION_STATUS.get(status, "STATUS_FAILURE")),
+            end_time_secs=time.time(),
         )
         for content in (
             plugin_data_pb2.HParamsPluginData(experiment=exp, version=0),
@@ -289,7 +302,7 @@ class TensorBoardLogger:
                     for name, v in event.finals[j].items()
                     if isinstance(v, float) and math.isfinite(v)
                 }
-                w.hparams(self.hparams_of[int(k)], finals)
+                w.hparams(self.hparams_of[int(k)], finals, event.statuses[j])
                 w.close()
 
     def writer(self, k: int, keep: bool = True) -> EventWriter:

@@ -15,7 +15,10 @@ def predicted_classes(task: str, outputs: np.ndarray) -> np.ndarray:
 def probabilities(task: str, outputs: np.ndarray) -> np.ndarray:
     """Class probabilities [N, C] from logits (C = 2 for binary)."""
     if task == "binary":
-        p = 1.0 / (1.0 + np.exp(-outputs[:, 0]))
+        # A logit below about -709 (-88 in float32) overflows exp to inf, and 1 / inf is 0,
+        # the probability's limit: right, so no warning (a diverged model's logits are huge).
+        with np.errstate(over="ignore"):
+            p = 1.0 / (1.0 + np.exp(-outputs[:, 0]))
         return np.stack([1 - p, p], axis=1)
     z = outputs - outputs.max(axis=1, keepdims=True)
     e = np.exp(z)

@@ -89,6 +89,26 @@ def test_tensorboard_events_read_back(ring_run):
     assert session_status(ring_run.run_dir) == "STATUS_SUCCESS"
 
 
+def test_tensorboard_has_the_learning_rate_of_each_validation(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    res = mlplab.train(
+        data="xor",
+        epoch=20,
+        lr=0.5,
+        lr_schedule="cosine",
+        plots="none",
+        verbose=False,
+        log_path=str(tmp_path),
+    )
+    ea = EventAccumulator(str(res.run_dir))
+    ea.Reload()
+    lrs = [(e.step, e.value) for e in ea.Scalars("train/lr")]
+    r = res.record
+    assert len(set(r["lrs"])) > 5  # the schedule moves it
+    assert lrs == [(e, pytest.approx(lr, rel=1e-6)) for e, lr in zip(r["val_epochs"], r["lrs"])]
+
+
 def session_status(run_dir) -> str:
     """The HParams dashboard's status of the run in ``run_dir``, read back by TensorBoard."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -103,9 +123,17 @@ def session_status(run_dir) -> str:
 
 def test_a_diverged_run_is_a_failure_in_the_hparams_dashboard(tmp_path):
     res = mlplab.train(
-        data="moons", n_samples=200, n_layer=1, hid_dim=8, lr=1e6, epoch=20, log_every=0,
-        log_path=str(tmp_path), plots="none", verbose=False,
-    )  # fmt: skip
+        data="moons",
+        n_samples=200,
+        n_layer=1,
+        hid_dim=8,
+        lr=1e6,
+        epoch=20,
+        log_every=0,
+        log_path=str(tmp_path),
+        plots="none",
+        verbose=False,
+    )
     assert res.status == "diverged"
     assert session_status(res.run_dir) == "STATUS_FAILURE"
 

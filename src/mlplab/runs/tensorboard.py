@@ -285,10 +285,10 @@ class TensorBoardLogger:
             e = event.epoch
             if e % self.every == 0 or e == self.epochs:
                 m = self.metric
-                tags = ("train/loss", f"train/{m}", "val/loss", f"val/{m}")
-                values = np.column_stack(
-                    (event.train_loss, event.train_metric, event.val_loss, event.val_metric)
-                )
+                # The learning rate too: with a schedule it is what explains a curve's bends.
+                tags = ("train/loss", f"train/{m}", "val/loss", f"val/{m}", "train/lr")
+                columns = (event.train_loss, event.train_metric, event.val_loss, event.val_metric)
+                values = np.column_stack((*columns, event.lr))
                 for k, data in zip(event.ids, scalar_events(tags, values, e, time.time())):
                     self.writer(int(k)).write(data)
         elif isinstance(event, Save):

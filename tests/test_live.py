@@ -141,6 +141,21 @@ def _validate(epoch: int, loss: float) -> Validate:
     return Validate(None, epoch, epoch, np.array([0]), one, one, one, one, one, flag)  # type: ignore[arg-type]
 
 
+class _Stack:
+    """The one thing the view asks of an End's models: whether the model stopped early."""
+
+    def __init__(self, stopped_early: bool = False) -> None:
+        self.stopped_early = stopped_early
+
+    def loop_state(self, model_id: int, curves: bool = True) -> _Stack:
+        return self
+
+
+def _end(epoch: int, status: str, message: str = "", stopped_early: bool = False) -> End:
+    models = _Stack(stopped_early)
+    return End(models, epoch, epoch, np.array([0]), [status], [message], [{}])  # type: ignore[arg-type]
+
+
 def test_redraws_are_throttled_but_the_first_and_the_last_always_show():
     clock, shown = Clock(), []
     view = LiveView("xor", 1000, show=shown.append, clock=clock)
@@ -149,7 +164,7 @@ def test_redraws_are_throttled_but_the_first_and_the_last_always_show():
         clock.t = e / 1000
         view(_step(e - 1, 1.0 / e))
         view(_validate(e, 1.0 / e))
-    view(End(None, 1000, 1000, np.array([0]), ["finished"], [""], [{}]))  # type: ignore[arg-type]
+    view(_end(1000, "finished"))
     # The start, one redraw per UPDATE_EVERY_S (0.25 s) of the run, and the end.
     assert 4 <= len(shown) <= 7
     assert "epoch 0/1000" in shown[0]["text/plain"]
@@ -165,7 +180,7 @@ def test_a_diverging_loss_gets_a_few_readable_labels_on_its_log_axis():
     view(Start(None, 0, 0))  # type: ignore[arg-type]
     for e, loss in enumerate((0.7, 6.7e8, 7.1e19, 1.1e29), start=1):
         view(_validate(e, loss))
-    view(End(None, 4, 4, np.array([0]), ["diverged"], ["nan"], [{}]))  # type: ignore[arg-type]
+    view(_end(4, "diverged", "nan"))
     page = shown[-1]["text/html"]
     labels = re.findall(r'text-anchor="end" fill="#444">(1e-?\d+)<', page)
     ys = [
@@ -188,5 +203,27 @@ def test_a_view_that_fails_warns_once_and_the_run_goes_on():
     with pytest.warns(RuntimeWarning, match="live view stopped .*frontend went away"):
         view(Start(None, 0, 0))  # type: ignore[arg-type]
     view(_validate(1, 0.5))
-    view(End(None, 1, 1, np.array([0]), ["finished"], [""], [{}]))  # type: ignore[arg-type]
+    view(_end(1, "finished"))
     assert len(calls) == 1  # no retries after the first failure
+
+
+def test_an_early_stop_is_said_not_called_finished_short_of_its_epochs(tmp_path):
+    """A run that stops early ends 'finished' at epoch 12 of 300: the view says why."""
+    import mlplab
+
+    shown: list[dict[str, str]] = []
+    view = LiveView("moons", 300, show=shown.append)
+    res = mlplab.train(
+        data="moons",
+        epoch=300,
+        optim="adam",
+        lr=0.05,
+        patience=3,
+        plots="none",
+        verbose=False,
+        log_path=str(tmp_path),
+        subscribers=[view],
+    )
+    assert res.record["stopped_early"] and res.record["epochs_run"] < 300
+    last = shown[-1]["text/plain"]
+    assert "stopped early" in last and f"epoch {res.record['epochs_run']}/300" in last, last

@@ -113,6 +113,10 @@ class LiveView:
         elif isinstance(event, End):
             self.epoch = event.epoch
             self.status = event.statuses[0]
+            # Early stopping ends a run "finished" short of its epochs: the bar says why.
+            state = event.models.loop_state(int(event.ids[0]), curves=False)
+            if self.status == "finished" and state.stopped_early:
+                self.status = "stopped early"
         else:
             return
         self._redraw(force=isinstance(event, End))

@@ -94,3 +94,24 @@ def test_loss_panels_go_log_where_early_spikes_would_flatten_the_rest(monkeypatc
         assert {ax.get_yscale() for ax in figures[-1].axes} == {scale}
     assert plots.curves(pd.DataFrame(spiky * 2), None, None, "acc", "acc") is not None
     assert {ax.get_yscale() for ax in figures[-1].axes} == {"linear"}
+
+
+def test_whole_number_settings_get_whole_number_ticks(monkeypatch) -> None:
+    """Widths 4 and 16 were drawn with ticks at 5.0, 7.5, ...: a width of 7.5 is no setting."""
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    rows = [
+        {"hid_dim": w, "lr": lr, "val_acc": 0.8, "test_acc": 0.7}
+        for w in (4, 16)
+        for lr in (0.05, 0.1)
+        for _ in range(2)
+    ]
+    assert plots.vs_param(pd.DataFrame(rows), ["hid_dim", "lr"], "acc") is not None
+    width_ax, lr_ax = figures[-1].axes[:2]
+    figures[-1].canvas.draw()
+    lo, hi = width_ax.get_xlim()
+    ticks = [t for t in width_ax.get_xticks() if lo <= t <= hi]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert not all(float(t).is_integer() for t in lr_ax.get_xticks())  # 0.05 and 0.1

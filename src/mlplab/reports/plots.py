@@ -507,6 +507,10 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
             low_v, high_v = float(numeric.min()), float(numeric.max())
             if low_v > 0 and high_v / low_v >= 100:  # learning rates and the like
                 ax.set_xscale("log")
+            elif (numeric % 1 == 0).all():  # widths, layers, epochs: no tick at 7.5
+                from matplotlib.ticker import MaxNLocator
+
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(var, y=1.0)
     axes[0].set_ylabel(metric_label(metric))
     legend(fig, *axes[0].get_legend_handles_labels())

@@ -91,6 +91,17 @@ def test_result_without_a_record_has_no_plots_and_says_so():
     assert "not recorded" in " ".join(c.text) and c.images == []
 
 
+def test_a_diverged_result_says_why_and_shows_no_empty_metrics_table():
+    r = mlplab.train(data="moons", lr=1e6, epoch=100, log_every=0, verbose=False, record=False)
+    assert r.status == "diverged"
+    page = r._repr_html_()
+    text = " ".join(parse(page).text)
+    assert "diverged" in text and r.record["message"][:40] in text
+    assert "split" not in text  # no metrics table with a header and no rows
+    finished = mlplab.train(data="and", model="linear", epoch=5, verbose=False, record=False)
+    assert "message" not in " ".join(parse(finished._repr_html_()).text)
+
+
 def test_html_escapes_what_it_shows(xor_run):
     from mlplab.notebook import table
 

@@ -98,11 +98,16 @@ def result_html(
         ("wall time (s)", record.get("wall_time_s")),
         ("best epoch", record.get("best_epoch")),
         ("run dir", str(run_dir) if run_dir is not None else "not recorded"),
+        # Why a run did not finish; a diverged run has no final metrics to lay out below.
+        (
+            "message",
+            (record.get("message") or None) if record.get("status") != "finished" else None,
+        ),
     ]
     return (
         f"<div><b>{html.escape(title)}</b>"
         + table(["", ""], [(k, v) for k, v in info if v is not None])
-        + table(["split", *names], rows)
+        + (table(["split", *names], rows) if rows else "")
         + images(run_dir / "plots" if run_dir is not None else None)
         + "</div>"
     )

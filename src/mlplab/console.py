@@ -242,7 +242,7 @@ def record_line(run_dir: Path) -> str:
     plots = run_dir / "plots"
     n = sum(1 for p in plots.iterdir() if p.is_file()) if plots.is_dir() else 0
     if n:
-        line += f"; {n} plots in {plots}/"
+        line += f"; {n} plot{'s' if n != 1 else ''} in {plots}/"
     return line
 
 

@@ -262,6 +262,9 @@ def test_a_diverged_runs_pictures_say_it_diverged_and_which_model_they_show(tmp_
         log_path=str(tmp_path), verbose=False,
     )  # fmt: skip
     assert res.status == "diverged" and res.record["best_epoch"]
+    # The run itself draws the loss plot (its weights now are not finite: no other picture).
+    assert res.record["plot_files"] == ["loss.png"]
+    assert sorted(p.name for p in (res.run_dir / "plots").iterdir()) == ["loss.png"]
     run = load_run(res.run_dir)
     data = run.dataset
     expected = f"diverged; best model (epoch {res.record['best_epoch']})"

@@ -3,7 +3,8 @@
 :class:`PlotSubscriber` listens to a stack's events. With ``snapshot_every`` it captures
 each model's decision surface at those steps; when a model ends ``finished``, it draws
 the model's plots in this process, after the run writer has written the record, and adds
-the files' names to result.json. A plot that fails is a warning: the record is kept.
+the files' names to result.json. A model that diverged gets its loss plot. A plot that
+fails is a warning: the record is kept.
 A model that ends ``interrupted`` keeps its frames so far in its folder, and its resume
 takes them back, so the pictures are those of a run that was never stopped.
 """
@@ -63,8 +64,12 @@ class PlotSubscriber:
                     rec.capture(event.step, functools.partial(event.models.predict, int(k)))
         elif isinstance(event, End):
             for j, k in enumerate(event.ids):
-                if event.statuses[j] == "finished" and self.cfgs[int(k)].plots != "none":
+                if self.cfgs[int(k)].plots == "none":
+                    pass
+                elif event.statuses[j] == "finished":
                     self._draw(int(k), event.models)
+                elif event.statuses[j] == "diverged":
+                    self._draw_loss(int(k))
                 elif event.statuses[j] == "interrupted":
                     self._keep_frames(int(k))
 
@@ -75,6 +80,31 @@ class PlotSubscriber:
         snaps = self.recorders.get(k)
         if snaps is not None and snaps.frames:
             snaps.save(self.records[k].dir / SNAPSHOT_FILE, every_frame=True)
+
+    def _draw_loss(self, k: int) -> None:
+        """A diverged model's loss plot: where the loss blew up is what its user wants to
+        see. Its other pictures are of its best weights, which ``mlplab plot RUN_DIR``
+        loads from best.safetensors; the weights in the stack now are not finite."""
+        from mlplab.plots.run_plots import loss_figure
+        from mlplab.plots.style import save_figure
+
+        rec, fmt = self.records[k], self.cfgs[k].plots
+        result = rec.read_result()
+        if result is None:
+            return
+        name = f"loss.{fmt}"
+        try:
+            fig = loss_figure(with_every_point(rec.dir, result), self.data, self.specs[k])
+            save_figure(fig, rec.plots_dir / name, fmt)
+        except Exception as err:
+            warnings.warn(
+                f"mlplab: plot {name} failed ({type(err).__name__}: {err}); results are kept",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return
+        result["plot_files"] = [name]
+        rec.write_result(result)
 
     def _draw(self, k: int, models: Models) -> None:
         from mlplab.plots.recorder import SNAPSHOT_FILE, STEM

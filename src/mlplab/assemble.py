@@ -88,6 +88,7 @@ def load_data(cfg: Config) -> Dataset:
     return load_dataset(
         cfg.data,
         target=cfg.target,
+        ignore=cfg.ignore,
         task=cfg.task,
         split=cfg.split,
         standardize=cfg.standardizes(),

@@ -112,6 +112,12 @@ class Config(BaseModel):
         "data",
         max_length=MAX_TARGETS,
     )
+    ignore: list[Annotated[str, Field(max_length=MAX_LABEL_CHARS)]] | None = _field(
+        None,
+        "columns of a data file to leave out of the features (an id, a free-text note); "
+        "default: none",
+        "data",
+    )
     task: Literal["auto", "classification", "regression"] = _field(
         "auto",
         "what the target is; auto: strings, booleans and small integer sets are classes",
@@ -332,7 +338,7 @@ class Config(BaseModel):
             raise ValueError("must be one of auto, cpu, cuda, cuda:N")
         return v
 
-    @field_validator("target", mode="before")
+    @field_validator("target", "ignore", mode="before")
     @classmethod
     def _target_list(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
@@ -505,9 +511,10 @@ def run_hash(cfg: Config) -> str:
     # `auto` enters as what it resolves to: the same experiment keeps its hash however it
     # is spelled, and runs recorded before `auto` existed keep theirs.
     d["standardize"] = cfg.standardizes()
-    if d.get("hid_dims") is None:
-        # Added after the first release: unset, it leaves the hashes of earlier runs as they were.
-        d.pop("hid_dims", None)
+    for later in ("hid_dims", "ignore"):
+        if d.get(later) is None:
+            # Added after the first release: unset, it leaves earlier runs' hashes as they were.
+            d.pop(later, None)
     blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(blob.encode()).hexdigest()[:6]
 

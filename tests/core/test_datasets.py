@@ -150,3 +150,34 @@ def test_a_target_named_twice_is_refused_in_one_line(tmp_path):
     with pytest.raises(ConfigError, match="setting 'target': names the column 'y' twice"):
         Config(data=str(path), target=["y", "y"])
     assert load_dataset(str(path), target=["y", "y"]).n_features == 2  # the library: once
+
+
+def test_ignored_columns_are_no_features_and_errors_name_the_setting(tmp_path):
+    """An id column would train as a feature (and give the row order away): `ignore` leaves
+    it out, whichever column it is, and a bad name is one line naming the setting."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)})
+    df.insert(0, "id", np.arange(40))
+    df["label"] = np.where(df["a"] > 0, "yes", "no")
+    df["note"] = [f"row {i}" for i in range(40)]  # text: would be refused as a feature
+    df.to_csv(tmp_path / "t.csv", index=False)
+    d = load_dataset(str(tmp_path / "t.csv"), target=["label"], ignore=["id", "note"])
+    assert d.feature_names == ["a", "b"] and d.class_names == ["no", "yes"]
+    # The last column is the default target once the ignored ones are gone.
+    d = load_dataset(str(tmp_path / "t.csv"), ignore=["note"])
+    assert d.target_names == ["label"] and "id" in d.feature_names
+    with pytest.raises(DataError, match=r"setting 'ignore'.*no column 'ID'; columns are id, a"):
+        load_dataset(str(tmp_path / "t.csv"), target=["label"], ignore=["ID", "note"])
+    with pytest.raises(ConfigError, match="setting 'ignore': 'label' is the target"):
+        load_dataset(str(tmp_path / "t.csv"), target=["label"], ignore=["label", "note"])
+    with pytest.raises(ConfigError, match="setting 'ignore' applies to data files only"):
+        load_dataset("iris", ignore=["petal width (cm)"])
+
+
+def test_ignore_unset_keeps_every_earlier_run_hash():
+    from mlplab.config import Config
+
+    cfg = Config(data="t.csv")
+    assert Config(data="t.csv", ignore=None).run_hash() == cfg.run_hash()
+    assert Config(data="t.csv", ignore=["id"]).run_hash() != cfg.run_hash()
+    assert Config(data="t.csv", ignore="id").ignore == ["id"]

@@ -108,6 +108,7 @@ def load_dataset(
     data: str,
     *,
     target: list[str] | None = None,
+    ignore: list[str] | None = None,
     task: str = "auto",
     split: list[float] | None = None,
     standardize: bool = False,
@@ -123,6 +124,8 @@ def load_dataset(
         A built-in name (``mlplab datasets`` lists them) or a path to .csv/.parquet/.npz.
     target : list of str, optional
         Target column(s) of a file; default: the last column.
+    ignore : list of str, optional
+        Columns of a file left out of the features (and out of the default target).
     task : {'auto', 'classification', 'regression'}
     split : list of float, optional
         Sizes (counts) or ratios for train/val[/test]; default: the dataset's own.
@@ -144,6 +147,10 @@ def load_dataset(
         raise ConfigError(f"setting 'noise': must be a finite number (got {noise})")
     rng = np.random.default_rng(seed)
     if data in BUILTIN:
+        if ignore:
+            raise ConfigError(
+                f"setting 'ignore' applies to data files only; {data!r} has its own columns"
+            )
         ds = _builtin(data, target, task, split, n_samples, noise, rng)
     elif looks_like_file(data):
         for name, val in (("n_samples", n_samples), ("noise", noise)):
@@ -151,7 +158,7 @@ def load_dataset(
                 raise ConfigError(
                     f"setting '{name}' applies to synthetic datasets only, not to the file {data!r}"
                 )
-        ds = _from_file(data, target, task, split, rng)
+        ds = _from_file(data, target, task, split, rng, ignore or [])
     else:
         raise ConfigError(
             f"setting 'data': {data!r} is neither a built-in dataset ({', '.join(BUILTIN)}) "
@@ -235,7 +242,7 @@ def _task_kind(task: str) -> str:
 
 
 # --- files ---------------------------------------------------------------------------------
-def _from_file(path, target, task, split, rng) -> Dataset:
+def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     import pandas as pd
 
     from mlplab.data.files import default_target, read_table
@@ -243,6 +250,7 @@ def _from_file(path, target, task, split, rng) -> Dataset:
     df = read_table(path)
     if df.shape[1] == 0 or len(df) == 0:
         raise DataError(f"data file {path!r} has no data rows")
+    df = _without(df, path, ignore, target or [])
     _check_named_columns(df, path)
     # Once each (a Config refuses a name given twice; load_dataset alone may get one).
     targets = list(dict.fromkeys(target)) if target else default_target(df, path)
@@ -311,6 +319,19 @@ def _from_file(path, target, task, split, rng) -> Dataset:
     return _classification(
         name, X, y.astype(np.int64), names, feats, targets, split or (0.8, 0.1, 0.1), False, rng
     )
+
+
+def _without(df, path: str, ignore: list[str], target: list[str]):  # -> pandas.DataFrame
+    """The table without the columns of setting ``ignore`` (each must be there)."""
+    for name in ignore:
+        if name not in df.columns:
+            raise DataError(
+                f"setting 'ignore': data file {path!r} has no column {name!r}; columns are "
+                f"{', '.join(map(str, df.columns))}"
+            )
+        if name in target:
+            raise ConfigError(f"setting 'ignore': {name!r} is the target; a target is no feature")
+    return df.drop(columns=list(ignore))
 
 
 def _check_named_columns(df, path: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -108,25 +109,37 @@ def _long_sweep(log: Path, exp_name: str) -> subprocess.Popen[str]:
     return proc
 
 
-def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: Path) -> None:
-    """A real Ctrl-C to the process group: the stacks stop at an epoch's end, not after a
-    grace period, and every run is recorded `interrupted` with a checkpoint to resume."""
-    import json
+def _stopped_sweep(
+    log: Path, exp_name: str, send: Callable[[int], None]
+) -> tuple[subprocess.Popen[str], str, float]:
+    """A long sweep, stopped by ``send(pid)``: the process, its stderr, and the seconds it
+    took to exit after the signal."""
     import os
     import signal
     import time
 
-    log = tmp_path / "runs"
-    proc = _long_sweep(log, "stop")
+    proc = _long_sweep(log, exp_name)
     try:
         sent = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)
+        send(proc.pid)
         _, err = proc.communicate(timeout=60)
         took = time.monotonic() - sent
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    return proc, err, took
+
+
+def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: Path) -> None:
+    """A real Ctrl-C to the process group: the stacks stop at an epoch's end, not after a
+    grace period, and every run is recorded `interrupted` with a checkpoint to resume."""
+    import json
+    import os
+    import signal
+
+    log = tmp_path / "runs"
+    proc, err, took = _stopped_sweep(log, "stop", lambda pid: os.killpg(pid, signal.SIGINT))
     assert proc.returncode == 130, err
     assert took < 5.0  # the pool's grace period (then SIGTERM) is not needed
     assert "Traceback" not in err and "8 runs remain" in err
@@ -145,19 +158,9 @@ def test_sigterm_to_the_sweep_alone_stops_it_as_ctrl_c_does(tmp_path: Path) -> N
     import json
     import os
     import signal
-    import time
 
     log = tmp_path / "runs"
-    proc = _long_sweep(log, "term")
-    try:
-        sent = time.monotonic()
-        os.kill(proc.pid, signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    proc, err, took = _stopped_sweep(log, "term", lambda pid: os.kill(pid, signal.SIGTERM))
     assert proc.returncode == 130, err
     assert took < 5.0  # no grace period: no signal had reached the workers
     assert "Traceback" not in err and "8 runs remain" in err

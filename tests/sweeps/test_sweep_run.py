@@ -138,10 +138,8 @@ def test_failed_and_diverged_runs_are_recorded(tmp_path: Path, monkeypatch) -> N
     assert read_result(wild.run_dirs[0])["status"] == "diverged"
 
 
-def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
-    tmp_path: Path, monkeypatch, capsys
-) -> None:
-    log = tmp_path / "runs"
+def _ctrl_c_at_the_third_stack(monkeypatch) -> Any:
+    """Make the third stack the sweep trains raise KeyboardInterrupt; the real fit_stack."""
     real_fit = mlplab.runner.fit_stack
     calls = []
 
@@ -152,6 +150,14 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
         return real_fit(run, *args, **kw)
 
     patch_fit(monkeypatch, interrupted_fit)
+    return real_fit
+
+
+def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    log = tmp_path / "runs"
+    real_fit = _ctrl_c_at_the_third_stack(monkeypatch)
     result = run(log, no_batch=True)
     assert result.interrupted and result.exit_code == 130
     assert result.counts["trained"] == 2 and result.counts["remaining"] == 6
@@ -169,16 +175,7 @@ def test_an_interrupted_rerun_says_what_running_it_again_does(
     the same command, and the command without --rerun, train."""
     log = tmp_path / "runs"
     run(log)
-    real_fit = mlplab.runner.fit_stack
-    calls = []
-
-    def interrupted_fit(run, *args, **kw):
-        calls.append(run.cfgs[0].run_hash())
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real_fit(run, *args, **kw)
-
-    patch_fit(monkeypatch, interrupted_fit)
+    real_fit = _ctrl_c_at_the_third_stack(monkeypatch)
     result = run(log, no_batch=True, rerun=True)
     err = capsys.readouterr().err
     left = result.counts["remaining"]

@@ -257,3 +257,28 @@ def test_a_checkpoint_whose_names_do_not_fit_its_model_is_one_line(iris_run, tmp
     save_checkpoint(last, ckpt)
     with pytest.raises(CheckpointError, match="do not fit its model"):
         load_run(run_dir, data=False)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"data": "moons", "n_samples": 120}, {"data": "iris"}, {"data": "sinlog", "n_samples": 120}],
+)
+def test_a_torch_run_predicts_from_its_folder_alone(run_cli, tmp_path, data):
+    """`mlplab predict` (load_run(data=False): a dataset of no rows) on a run that the torch
+    engine trained, for each task: the same outputs as the trained model's."""
+    pytest.importorskip("torch")
+    res = train(
+        **data, epoch=3, engine="torch", plots="none", verbose=False, log_path=str(tmp_path)
+    )
+    raw = res.dataset.X_test[:5]
+    if res.dataset.scaler is not None:
+        mean, std = res.dataset.scaler
+        raw = raw * std + mean
+    np.savez(tmp_path / "new.npz", X=raw)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "new.npz")
+    assert proc.returncode == 0, proc.stderr
+    preds = pd.read_csv(io.StringIO(proc.stdout))
+    if res.dataset.task == "regression":
+        np.testing.assert_allclose(preds.to_numpy(), res.predict(raw), rtol=1e-5, atol=1e-6)
+    else:
+        assert preds.iloc[:, 0].astype(str).tolist() == [str(c) for c in res.predict_labels(raw)]

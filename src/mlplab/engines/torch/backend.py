@@ -154,7 +154,8 @@ class TorchBackend:
         y = np.asarray(y)
         if self.spec.task == "multiclass":
             return torch.as_tensor(y.reshape(-1), dtype=torch.long, device=self.device)
-        return torch.as_tensor(y.reshape(len(y), -1), dtype=self.dtype, device=self.device)
+        y = y[:, None] if y.ndim == 1 else y  # not reshape(len(y), -1): a split may have no rows
+        return torch.as_tensor(y, dtype=self.dtype, device=self.device)
 
     def set_data(self, splits: dict[str, Split]) -> None:
         done: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] = {}

@@ -88,6 +88,7 @@ def test_every_parameter_is_documented_with_its_default(cls):
         ({"validation_fraction": 1.0}, "setting 'validation_fraction': must be in [0, 1)"),
         ({"random_state": "seven"}, "'random_state' parameter"),
         ({"exp_name": "a/b"}, "setting 'exp_name'"),
+        ({"use_bn": True, "batch_size": 1}, "settings 'use_bn' and 'batch_size'"),
     ],
 )
 def test_bad_parameters_raise_one_line_value_error_in_fit(params, message):

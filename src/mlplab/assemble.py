@@ -76,6 +76,20 @@ def steps_per_epoch(cfg: Config, data: Dataset) -> int:
     return len(batch_bounds(len(data.y_train), cfg.batch_size))
 
 
+def check_batch_norm_rows(cfg: Config, data: Dataset) -> None:
+    """Refuse batch norm over a training split of one row: one row has no spread to divide by.
+
+    Minibatches of one row never reach the engine: ``batch_size: 1`` is refused with the
+    config, and :func:`batch_bounds` joins a one-row last batch to the one before it.
+    """
+    if cfg.use_bn and cfg.hidden_layers > 0 and len(data.y_train) == 1:
+        raise DataError(
+            f"setting 'use_bn': batch norm needs 2 or more training rows, and the training "
+            f"split of data {data.name!r} has 1 row; give it more rows (setting 'split') "
+            "or use_bn false"
+        )
+
+
 def lr_schedule_of(cfg: Config) -> LrSchedule:
     return LrSchedule(cfg.lr, cfg.lr_schedule, cfg.lr_gamma, cfg.lr_step)
 

@@ -148,7 +148,9 @@ def _setting_flags(
         if is_bool:
             metavar = "BOOL" if info.annotation is bool else "{auto,true,false}"
         kw["metavar"] = metavar
-        if is_list or multi:
+        if is_bool and multi:  # several values make an axis; none means true, as in train
+            kw["nargs"], kw["action"] = "*", _BareMeansTrue
+        elif is_list or multi:
             kw["nargs"] = "+"
         elif is_bool:
             kw["nargs"] = "?"
@@ -165,6 +167,19 @@ def _setting_flags(
         if name in hidden:
             kw["help"] = argparse.SUPPRESS
         groups[group].add_argument(f"--{name}", **kw)
+
+
+class _BareMeansTrue(argparse.Action):
+    """A sweep's switch given alone (``--use_bn``) is ``true``, as ``mlplab train`` reads it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values or ["true"])
 
 
 def _settings_from(args: argparse.Namespace) -> dict[str, Any]:

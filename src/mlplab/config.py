@@ -406,6 +406,18 @@ class Config(BaseModel):
             object.__setattr__(self, "n_layer", len(self.hid_dims.split("-")))
         return self
 
+    @model_validator(mode="after")
+    def _check_batch_norm(self) -> Config:
+        # Batch norm divides by each batch's spread, and one row has none: both engines
+        # would fail at the first step (a training split of one row is checked with the data).
+        if self.use_bn and self.hidden_layers > 0 and self.batch_size == 1:
+            raise ValueError(
+                "settings 'use_bn' and 'batch_size': batch norm needs batches of 2 or more "
+                "rows (got batch_size 1); use a batch_size of 2 or more (0 is the full batch), "
+                "or use_bn false"
+            )
+        return self
+
     # --- derived views -------------------------------------------------------------------
     @property
     def hidden_layers(self) -> int:

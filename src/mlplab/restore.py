@@ -278,7 +278,8 @@ def load_run(
         if not data:
             dataset = _described_data(cfg, spec, ckpt.meta, path)
         chosen = engine or str(ckpt.meta.get("engine", cfg.engine))
-        cfg = make_config({**cfg.to_dict(), "engine": chosen})
+        device = loading_device(chosen, cfg.device)
+        cfg = make_config({**cfg.to_dict(), "engine": chosen, "device": device})
         chosen = resolve_engine(chosen, spec, len(dataset.X_train), cfg.batch_size, cfg.device)
         models = [model_init(cfg, spec, weights=ckpt.model)]
         backend = make_backend(chosen, spec, models, device=cfg.device, dtype=cfg.dtype)
@@ -288,6 +289,26 @@ def load_run(
     except Exception as err:  # a well-formed file that is not this run's checkpoint
         raise misfit(path, err) from None
     return LoadedRun(cfg, dataset, spec, backend, read_result(run_dir) or {}, run_dir, ckpt.meta)
+
+
+def loading_device(engine: str, trained_on: str) -> str:
+    """Where a loaded run's model evaluates: the device it trained on, where this machine has
+    it, else the CPU.
+
+    Loading a run only evaluates its weights, which any device can: a run trained on a GPU,
+    copied to a machine without one or loaded on the NumPy engine (CPU only), still
+    predicts and plots. Training it again (``--resume``) keeps its own device.
+    """
+    if engine == "numpy":
+        return "cpu"
+    if trained_on.startswith("cuda"):
+        from mlplab.engines.torch.backend import resolve_device
+
+        try:
+            resolve_device(trained_on)
+        except ConfigError:  # no such GPU here
+            return "cpu"
+    return trained_on
 
 
 def _described_data(cfg: Config, spec: ModelSpec, meta: dict[str, Any], path: Path) -> Dataset:

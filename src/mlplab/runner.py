@@ -30,6 +30,7 @@ import numpy as np
 from mlplab.assemble import (
     as_config,
     build_stack,
+    check_batch_norm_rows,
     checkpoint_meta,
     header_of,
     load_data,
@@ -360,6 +361,7 @@ def _train(
         check_writable(cfg.log_path)
     data = dataset if dataset is not None else load_data(cfg)
     check_cost(cfg, data.n_features, len(data.y_train), data.n_outputs)
+    check_batch_norm_rows(cfg, data)
     spec = model_spec(cfg, data)
 
     # --- build ------------------------------------------------------------------------------

@@ -113,6 +113,13 @@ def test_print_config_is_valid_config(run_cli, tmp_path):
         # as unknown; both lines say that train takes one value and name the sweep.
         (["--lr", "1", "2"], ["'2' is not a config file", "takes one value", "mlplab sweep"]),
         (["--lr", "1", "2", "3"], ["unrecognized arguments: 3", "takes one value"]),
+        # Batch norm has no variance over one row: refused up front on both engines.
+        (["--use_bn", "--batch_size", "1"], ["'use_bn'", "'batch_size'", "2 or more"]),
+        (["--use_bn", "--batch_size", "1", "--engine", "torch"], ["'use_bn'", "'batch_size'"]),
+        (
+            ["--use_bn", "--data", "moons", "--n_samples", "10", "--split", "1", "1", "8"],
+            ["'use_bn'", "'split'", "1 row"],
+        ),
     ],
 )
 def test_bad_input_one_line_exit_2_nothing_written(run_cli, tmp_path, args, needles):

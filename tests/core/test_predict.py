@@ -257,3 +257,55 @@ def test_a_checkpoint_whose_names_do_not_fit_its_model_is_one_line(iris_run, tmp
     save_checkpoint(last, ckpt)
     with pytest.raises(CheckpointError, match="do not fit its model"):
         load_run(run_dir, data=False)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"data": "moons", "n_samples": 120}, {"data": "iris"}, {"data": "sinlog", "n_samples": 120}],
+)
+def test_a_torch_run_predicts_from_its_folder_alone(run_cli, tmp_path, data):
+    """`mlplab predict` (load_run(data=False): a dataset of no rows) on a run that the torch
+    engine trained, for each task: the same outputs as the trained model's."""
+    pytest.importorskip("torch")
+    res = train(
+        **data, epoch=3, engine="torch", plots="none", verbose=False, log_path=str(tmp_path)
+    )
+    raw = res.dataset.X_test[:5]
+    if res.dataset.scaler is not None:
+        mean, std = res.dataset.scaler
+        raw = raw * std + mean
+    np.savez(tmp_path / "new.npz", X=raw)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "new.npz")
+    assert proc.returncode == 0, proc.stderr
+    preds = pd.read_csv(io.StringIO(proc.stdout))
+    if res.dataset.task == "regression":
+        np.testing.assert_allclose(preds.to_numpy(), res.predict(raw), rtol=1e-5, atol=1e-6)
+    else:
+        assert preds.iloc[:, 0].astype(str).tolist() == [str(c) for c in res.predict_labels(raw)]
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_a_run_trained_on_a_gpu_predicts_on_a_machine_without_one(run_cli, tmp_path, engine):
+    """A GPU run's folder (`device: cuda` in its config) copied to a CPU-only machine: its
+    model loads on the CPU, on either engine, and predicts and plots there; only training it
+    again needs the GPU."""
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the run would load there")
+    res = train(data="moons", n_samples=100, epoch=3, engine="torch", device="cpu",
+                log_path=str(tmp_path / "runs"), plots="none", verbose=False)  # fmt: skip
+    config = res.run_dir / "config.yaml"
+    config.write_text(config.read_text().replace("device: cpu", "device: cuda"))
+    from mlplab.restore import load_run
+
+    X = res.dataset.X_test
+    for data in (True, False):
+        run = load_run(res.run_dir, engine=engine, data=data)
+        np.testing.assert_allclose(run.model_outputs(X), res.predict(X), rtol=1e-5, atol=1e-6)
+    np.savez(tmp_path / "rows.npz", X=X)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "rows.npz")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("plot", res.run_dir, "--out", tmp_path / "plots")
+    assert proc.returncode == 0, proc.stderr

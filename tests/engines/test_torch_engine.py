@@ -290,3 +290,23 @@ def test_a_cuda_stack_trains_as_on_cpu_and_resumes_exactly() -> None:
         again.load(k, cuda.export(k))
     batch = _idx(len(rows))[0]
     np.testing.assert_array_equal(again.train_step(batch), cuda.train_step(batch))
+
+
+def test_a_cuda_device_that_torch_does_not_see_is_one_line(monkeypatch) -> None:
+    # `--device cuda:7` on a machine with one GPU: refused by name before any tensor moves,
+    # not torch's "invalid device ordinal" from inside the first step.
+    from mlplab.engines.torch.backend import resolve_device
+    from mlplab.errors import ConfigError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    for device in ("cuda:7", "cuda:1", "cuda:" + "9" * 30):
+        with pytest.raises(
+            ConfigError, match=r"setting 'device'.*sees only cuda:0; use one of them"
+        ):
+            resolve_device(device)
+    assert resolve_device("cuda:0") == torch.device("cuda:0")
+    assert resolve_device("cuda") == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="sees no CUDA device"):
+        resolve_device("cuda:0")

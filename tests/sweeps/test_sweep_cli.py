@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -58,6 +59,18 @@ def test_axes_keep_the_order_the_flags_were_typed_in(tmp_path: Path, capsys) -> 
     code = main(["sweep", *args, "--optim", "sgd", "adam", "--lr", "0.1", "0.5", "--quiet"])
     header = (log / "exp" / "summary.csv").read_text().splitlines()[0].split(",")
     assert code == 0 and header.index("optim") < header.index("lr")
+
+
+def test_a_bare_switch_means_true_as_in_train(tmp_path: Path, capsys) -> None:
+    """`--use_bn` alone turns batch norm on in a sweep as in `mlplab train`, in the middle
+    of the flags or last; `--standardize` alone likewise."""
+    log = tmp_path / "runs"
+    args = ["--data", "xor", "--epoch", "2", "--plots", "none", "--log_path", str(log)]
+    code = main(["sweep", *args, "--standardize", "--lr", "0.1", "0.5", "--use_bn", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    records = [json.loads(p.read_text()) for p in (log / "exp").glob("exp-*/result.json")]
+    assert len(records) == 2
+    assert all(r["use_bn"] is True and r["standardize"] is True for r in records)
 
 
 def test_a_config_file_after_a_flag_of_several_values_is_named(tmp_path: Path, capsys) -> None:

@@ -29,15 +29,22 @@ SINGLE_THREAD_MAX_MACS = 64 * 1024
 
 
 def resolve_device(device: str) -> torch.device:
-    """``auto`` is CUDA where torch sees it, else CPU; CUDA asked for but absent is an error."""
+    """``auto`` is CUDA where torch sees it, else CPU; CUDA asked for but absent is an error.
+
+    So is ``cuda:N`` past the GPUs torch sees, which torch itself reports only once a
+    tensor moves there, as a traceback ("invalid device ordinal").
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        from mlplab.errors import ConfigError
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(device.partition(":")[2] or 0)  # Config allows only cuda and cuda:N
+        if index >= count:
+            from mlplab.errors import ConfigError
 
-        raise ConfigError(
-            f"setting 'device': {device!r} asked for, but torch sees no CUDA device; use cpu or auto"
-        )
+            names = ", ".join(f"cuda:{i}" for i in range(count))
+            seen = f"only {names}; use one of them" if count else "no CUDA device; use cpu or auto"
+            raise ConfigError(f"setting 'device': {device!r} asked for, but torch sees {seen}")
     return torch.device(device)
 
 
@@ -147,7 +154,8 @@ class TorchBackend:
         y = np.asarray(y)
         if self.spec.task == "multiclass":
             return torch.as_tensor(y.reshape(-1), dtype=torch.long, device=self.device)
-        return torch.as_tensor(y.reshape(len(y), -1), dtype=self.dtype, device=self.device)
+        y = y[:, None] if y.ndim == 1 else y  # not reshape(len(y), -1): a split may have no rows
+        return torch.as_tensor(y, dtype=self.dtype, device=self.device)
 
     def set_data(self, splits: dict[str, Split]) -> None:
         done: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] = {}

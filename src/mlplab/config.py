@@ -463,7 +463,7 @@ class Config(BaseModel):
         if self.lr_schedule != "step":
             unused["lr_step"] = "the step schedule uses it"
         return [
-            f"--{k} {getattr(self, k)} ({why})"
+            f"--{k} {_as_typed(getattr(self, k))} ({why})"
             for k, why in unused.items()
             if getattr(self, k) != default[k]
         ]
@@ -529,6 +529,11 @@ def run_hash(cfg: Config) -> str:
             d.pop(later, None)
     blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(blob.encode()).hexdigest()[:6]
+
+
+def _as_typed(value: Any) -> str:
+    """A value as it is written on the command line and in YAML (``true``, not ``True``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def setting_names() -> list[str]:

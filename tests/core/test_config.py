@@ -312,7 +312,7 @@ def test_settings_a_run_does_not_use_are_named_with_why():
     used = Config(data="xor", act="tanh", optim="sgd", mm=0.9, lr_schedule="step", lr_step=5)
     assert used.unused_settings() == []
     assert Config(data="xor", n_layer=0, use_bn=True).unused_settings() == [
-        "--use_bn True (a linear model has no hidden layer)"
+        "--use_bn true (a linear model has no hidden layer)"
     ]
 
 

@@ -120,7 +120,8 @@ class Config(BaseModel):
     )
     task: Literal["auto", "classification", "regression"] = _field(
         "auto",
-        "what the target is; auto: strings, booleans and small integer sets are classes",
+        "what the target is; auto: strings, booleans and integers of at most 20 values are "
+        "classes, other numbers regression",
         "data",
     )
     split: list[float] | None = _field(

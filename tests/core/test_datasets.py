@@ -181,3 +181,16 @@ def test_ignore_unset_keeps_every_earlier_run_hash():
     assert Config(data="t.csv", ignore=None).run_hash() == cfg.run_hash()
     assert Config(data="t.csv", ignore=["id"]).run_hash() != cfg.run_hash()
     assert Config(data="t.csv", ignore="id").ignore == ["id"]
+
+
+def test_the_task_help_gives_the_class_limit_auto_uses(tmp_path):
+    from mlplab.config import field_help
+    from mlplab.data.dataset import MAX_AUTO_CLASSES
+
+    assert f"at most {MAX_AUTO_CLASSES} values" in field_help("task")
+    n = MAX_AUTO_CLASSES
+    for values, task in ((n, "multiclass"), (n + 1, "regression")):
+        df = pd.DataFrame({"a": np.arange(3 * values, dtype=float)})
+        df["y"] = np.arange(3 * values) % values
+        df.to_csv(tmp_path / "t.csv", index=False)
+        assert load_dataset(str(tmp_path / "t.csv")).task == task

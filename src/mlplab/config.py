@@ -361,7 +361,10 @@ class Config(BaseModel):
         if len(v) not in (2, 3) or any(x < 0 for x in v):
             raise ValueError("give 2 or 3 non-negative sizes: train val [test]")
         if all(x <= 1 for x in v) and sum(v) > 1 + 1e-9:
-            raise ValueError("ratios must add up to at most 1")
+            raise ValueError(
+                "ratios must add up to at most 1 (sizes of at most 1 are read as ratios; "
+                "counts, such as 1600 400 400, need one above 1)"
+            )
         if len(v) == 3 and all(x <= 1 for x in v) and abs(sum(v) - 1) > 1e-6:
             # Three ratios that add up to less than 1 would leave rows out without a word.
             raise ValueError(

@@ -79,6 +79,7 @@ def test_use_xavier_is_an_alias_of_init():
         ({"learning_rate": 0.1}, ["unknown setting 'learning_rate'"]),
         ({"hid_dimm": 3}, ["did you mean 'hid_dim'"]),
         ({"split": [0.9, 0.9]}, ["'split'"]),
+        ({"split": [1, 1, 1]}, ["'split'", "read as ratios", "counts"]),
     ],
 )
 def test_bad_values_raise_one_line_naming_the_setting(values, needles):

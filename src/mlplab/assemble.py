@@ -17,6 +17,7 @@ import numpy as np
 
 from mlplab import __version__
 from mlplab.config import Config, load_config, make_config
+from mlplab.data.cost import check_cost
 from mlplab.data.dataset import Dataset, is_in_memory, load_dataset
 from mlplab.engines.backend import Backend, ModelInit, OptimSpec
 from mlplab.engines.choose import make_backend
@@ -76,12 +77,15 @@ def steps_per_epoch(cfg: Config, data: Dataset) -> int:
     return len(batch_bounds(len(data.y_train), cfg.batch_size))
 
 
-def check_batch_norm_rows(cfg: Config, data: Dataset) -> None:
-    """Refuse batch norm over a training split of one row: one row has no spread to divide by.
+def check_fits(cfg: Config, data: Dataset) -> None:
+    """Refuse, in one line, a config that its loaded data makes impossible: a model and
+    batches past the memory bounds (:func:`check_cost`), or batch norm over a training
+    split of one row, which has no spread to divide by.
 
     Minibatches of one row never reach the engine: ``batch_size: 1`` is refused with the
     config, and :func:`batch_bounds` joins a one-row last batch to the one before it.
     """
+    check_cost(cfg, data.n_features, len(data.y_train), data.n_outputs)
     if cfg.use_bn and cfg.hidden_layers > 0 and len(data.y_train) == 1:
         raise DataError(
             f"setting 'use_bn': batch norm needs 2 or more training rows, and the training "

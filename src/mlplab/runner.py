@@ -30,7 +30,7 @@ import numpy as np
 from mlplab.assemble import (
     as_config,
     build_stack,
-    check_batch_norm_rows,
+    check_fits,
     checkpoint_meta,
     header_of,
     load_data,
@@ -41,7 +41,6 @@ from mlplab.assemble import (
 )
 from mlplab.config import Config
 from mlplab.console import RunConsole, lab_targets, print_summary, record_line
-from mlplab.data.cost import check_cost
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import Backend
 from mlplab.engines.choose import blas_threads, resolve_engine
@@ -360,8 +359,7 @@ def _train(
     if record:
         check_writable(cfg.log_path)
     data = dataset if dataset is not None else load_data(cfg)
-    check_cost(cfg, data.n_features, len(data.y_train), data.n_outputs)
-    check_batch_norm_rows(cfg, data)
+    check_fits(cfg, data)
     spec = model_spec(cfg, data)
 
     # --- build ------------------------------------------------------------------------------

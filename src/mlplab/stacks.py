@@ -16,14 +16,13 @@ from typing import Any
 from mlplab.assemble import (
     as_config,
     build_stack,
-    check_batch_norm_rows,
+    check_fits,
     header_of,
     load_data,
     model_spec,
 )
 from mlplab.config import Config
 from mlplab.console import RunConsole, lab_targets
-from mlplab.data.cost import check_cost
 from mlplab.data.dataset import Dataset
 from mlplab.engines.choose import resolve_engine
 from mlplab.engines.init import run_streams
@@ -67,8 +66,7 @@ def train_stack(
         check_writable(path)
     t0 = time.perf_counter()
     data = load_data(c0)
-    check_cost(c0, data.n_features, len(data.y_train), data.n_outputs)
-    check_batch_norm_rows(c0, data)  # a group's configs share the model's shape
+    check_fits(c0, data)  # a group's configs share the model's shape
     specs = [model_spec(c, data) for c in cfgs]
     engine = resolve_engine(c0.engine, specs[0], len(data.X_train), c0.batch_size, c0.device)
     parts: dict[tuple[int, ...], list[int]] = {}

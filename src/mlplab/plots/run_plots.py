@@ -763,18 +763,9 @@ def draw_run_plots(
         The files written, relative to ``plots_dir``, e.g. ``['loss.png', 'surface.png',
         ..., 'boundary_evolution.gif', 'boundary_evolution.png']``.
     """
-    if fmt not in ("png", "svg"):
-        raise ValueError(f"plot format must be png or svg, got {fmt!r}")
     plots_dir = Path(plots_dir)
-    written = []
-    for stem, draw in run_figures(result, data, predict, spec, weights).items():
-        name = f"{stem}.{fmt}"
-        try:
-            save_figure(draw(), plots_dir / name, fmt)
-        except Exception as err:
-            _warn(f"plot {name}", err)
-        else:
-            written.append(name)
+    figures = run_figures(result, data, predict, spec, weights)
+    written = write_figures(plots_dir, figures, fmt)
     if snapshots is not None and snapshots.frames:
         drawn = snapshots.for_drawing()
         for name, write in (
@@ -787,6 +778,28 @@ def draw_run_plots(
                 _warn(f"plot {name}", err)
             else:
                 written.append(name)
+    return written
+
+
+def write_figures(
+    plots_dir: Path, figures: dict[str, Callable[[], Figure]], fmt: str = "png"
+) -> list[str]:
+    """Draw and save each figure as ``STEM.FMT``; return the names written.
+
+    A figure that fails is left out with a :class:`RuntimeWarning` naming it: the others,
+    and the run's record, are kept. (A diverged run draws ``{"loss": ...}`` alone.)
+    """
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"plot format must be png or svg, got {fmt!r}")
+    written = []
+    for stem, draw in figures.items():
+        name = f"{stem}.{fmt}"
+        try:
+            save_figure(draw(), plots_dir / name, fmt)
+        except Exception as err:
+            _warn(f"plot {name}", err)
+        else:
+            written.append(name)
     return written
 
 

@@ -85,26 +85,18 @@ class PlotSubscriber:
         """A diverged model's loss plot: where the loss blew up is what its user wants to
         see. Its other pictures are of its best weights, which ``mlplab plot RUN_DIR``
         loads from best.safetensors; the weights in the stack now are not finite."""
-        from mlplab.plots.run_plots import loss_figure
-        from mlplab.plots.style import save_figure
+        from mlplab.plots.run_plots import loss_figure, write_figures
 
-        rec, fmt = self.records[k], self.cfgs[k].plots
+        rec = self.records[k]
         result = rec.read_result()
         if result is None:
             return
-        name = f"loss.{fmt}"
-        try:
-            fig = loss_figure(with_every_point(rec.dir, result), self.data, self.specs[k])
-            save_figure(fig, rec.plots_dir / name, fmt)
-        except Exception as err:
-            warnings.warn(
-                f"mlplab: plot {name} failed ({type(err).__name__}: {err}); results are kept",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            return
-        result["plot_files"] = [name]
-        rec.write_result(result)
+        curves = with_every_point(rec.dir, result)
+        loss = functools.partial(loss_figure, curves, self.data, self.specs[k])
+        names = write_figures(rec.plots_dir, {"loss": loss}, self.cfgs[k].plots)
+        if names:
+            result["plot_files"] = names
+            rec.write_result(result)
 
     def _draw(self, k: int, models: Models) -> None:
         from mlplab.plots.recorder import SNAPSHOT_FILE, STEM

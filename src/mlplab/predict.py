@@ -4,9 +4,9 @@ The run is rebuilt from its folder alone (:func:`mlplab.restore.load_run` with
 ``data=False``, no retraining): the checkpoint keeps the names, the task and the
 standardization, so the training file is not read. The new rows need the run's feature
 columns, by name (other columns, a target among them, are left alone); they get the run's
-own preprocessing (the training split's standardization) before the model sees them. The output is a CSV: the
-predicted class name and each class's probability for classification, or a value per
-target for regression.
+own preprocessing (the training split's standardization) before the model sees them. The
+output is a CSV: the predicted class name and each class's probability for
+classification, or a value per target for regression.
 """
 
 from __future__ import annotations

@@ -161,6 +161,8 @@ def test_ignored_columns_are_no_features_and_errors_name_the_setting(tmp_path):
     df["label"] = np.where(df["a"] > 0, "yes", "no")
     df["note"] = [f"row {i}" for i in range(40)]  # text: would be refused as a feature
     df.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(DataError, match=r"'note' is not numeric.*left out with --ignore note"):
+        load_dataset(str(tmp_path / "t.csv"), target=["label"])
     d = load_dataset(str(tmp_path / "t.csv"), target=["label"], ignore=["id", "note"])
     assert d.feature_names == ["a", "b"] and d.class_names == ["no", "yes"]
     # The last column is the default target once the ignored ones are gone.

@@ -267,7 +267,11 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         if col.dtype == bool:
             continue
         if not pd.api.types.is_numeric_dtype(col):
-            raise DataError(not_numeric(path, c, col))
+            # An id or a note trains as no feature: the way to leave it out is named.
+            raise DataError(
+                f"{not_numeric(path, c, col)}; a column that is no feature can be left out "
+                f"with --ignore {c}"
+            )
     X = df[feats].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(X)
     if bad.any():

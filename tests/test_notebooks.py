@@ -31,15 +31,20 @@ def execute(name: str, tmp_path):
 
 
 def text_of(nb) -> str:
-    """Everything the cells printed, and the plain-text form of what they displayed."""
-    parts = []
+    """Everything the cells printed, and the plain-text form of what they displayed.
+
+    Stream outputs are joined as they were written: the kernel may flush one ``print`` in two
+    messages on a busy machine, and a separator between them would break its line in two.
+    """
+    text = ""
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream":
-                parts.append(out["text"])
+                text += out["text"]
             elif "data" in out and "text/plain" in out["data"]:
-                parts.append(out["data"]["text/plain"])
-    return "\n".join(parts)
+                text += ("" if text.endswith("\n") or not text else "\n") + out["data"]["text/plain"]
+                text += "\n"
+    return text
 
 
 def html_outputs(nb) -> list[str]:

@@ -6,7 +6,9 @@ standardization, so the training file is not read. The new rows need the run's f
 columns, by name (other columns, a target among them, are left alone); they get the run's
 own preprocessing (the training split's standardization) before the model sees them. The
 output is a CSV: the predicted class name and each class's probability for
-classification, or a value per target for regression.
+classification, or a value per target for regression. The columns the run left out of its
+features (setting ``ignore``, such as an id) come first where the new file has them, so
+that each prediction can be matched to its row.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
             f"mlplab: note: {run_dir} is {what.get(str(status), status)}; predicting with {which}",
             file=sys.stderr,
         )
-    X = _features(data, ds.feature_names)
+    X, kept = _features(data, ds.feature_names, run.config.ignore or [])
     bad = ~np.isfinite(X)
     if bad.any():  # named as training names it: the column, and the row to look at
         r, c = np.argwhere(bad)[0]
@@ -51,18 +53,23 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
         )
     outputs = run.predict(X)  # the run's standardization: the checkpoint's own (load_run)
     if ds.task == "regression":
-        return pd.DataFrame({name: outputs[:, t] for t, name in enumerate(ds.target_names)})
-    names = np.asarray(ds.class_names or [], dtype=object)
-    probs = probabilities(ds.task, outputs)
-    out = pd.DataFrame({"predicted": names[predicted_classes(ds.task, outputs)]})
-    for c, name in enumerate(names):
-        out[f"p_{name}"] = probs[:, c]
-    return out
+        out = pd.DataFrame({name: outputs[:, t] for t, name in enumerate(ds.target_names)})
+    else:
+        names = np.asarray(ds.class_names or [], dtype=object)
+        probs = probabilities(ds.task, outputs)
+        out = pd.DataFrame({"predicted": names[predicted_classes(ds.task, outputs)]})
+        for c, name in enumerate(names):
+            out[f"p_{name}"] = probs[:, c]
+    # The ignored columns (an id, say) first; one named as an output would be ambiguous.
+    kept = kept.drop(columns=[c for c in kept.columns if c in out.columns])
+    return pd.concat([kept.reset_index(drop=True), out], axis=1)
 
 
-def _features(data: str, names: list[str]) -> np.ndarray:
-    """The run's feature columns of ``data``: by name in a table, by position in an NPZ
-    file's X (which names none)."""
+def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, DataFrame)
+    """The run's feature columns of ``data`` (by name in a table, by position in an NPZ
+    file's X, which names none), and the columns of ``ignored`` that the table has."""
+    import pandas as pd
+
     if data.lower().endswith(".npz"):
         X = read_npz_features(data)
         if X.shape[1] != len(names):
@@ -74,9 +81,7 @@ def _features(data: str, names: list[str]) -> np.ndarray:
             raise DataError(f"data file {data!r} has no data rows")
         if X.dtype.kind not in "biuf":
             raise DataError(f"data file {data!r}: X must hold numbers (its dtype is {X.dtype})")
-        return X.astype(np.float64)
-    import pandas as pd
-
+        return X.astype(np.float64), pd.DataFrame(index=range(len(X)))
     df = read_table(data)
     if not len(df):  # a header alone
         raise DataError(f"data file {data!r} has no data rows")
@@ -89,7 +94,8 @@ def _features(data: str, names: list[str]) -> np.ndarray:
     for name in names:  # as training does: booleans are numbers; else the value at fault
         if df[name].dtype != bool and not pd.api.types.is_numeric_dtype(df[name]):
             raise DataError(not_numeric(data, name, df[name]))
-    return df[names].to_numpy(dtype=np.float64)
+    kept = [c for c in ignored if c in df.columns and c not in names]
+    return df[names].to_numpy(dtype=np.float64), df[kept]
 
 
 def predict_command(run_dir: str, data: str, out: str | None = None) -> int:

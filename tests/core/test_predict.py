@@ -309,3 +309,36 @@ def test_a_run_trained_on_a_gpu_predicts_on_a_machine_without_one(run_cli, tmp_p
     assert proc.returncode == 0, proc.stderr
     proc = run_cli("plot", res.run_dir, "--out", tmp_path / "plots")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_columns_the_run_ignored_come_first_so_each_prediction_names_its_row(
+    run_cli, tmp_path
+):
+    """A file with an id column trains with ``--ignore id``; its predictions carry the id
+    (and whatever else the run ignored and the new rows have), not the bare row order."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 2))
+    table = pd.DataFrame({"id": [f"r{i:03d}" for i in range(60)], "a": X[:, 0], "b": X[:, 1]})
+    table["label"] = np.where(X[:, 0] > 0, "yes", "no")
+    table.to_csv(tmp_path / "t.csv", index=False)
+    res = train(
+        data=str(tmp_path / "t.csv"),
+        ignore=["id"],
+        epoch=5,
+        plots="none",
+        verbose=False,
+        log_path=str(tmp_path / "runs"),
+    )
+    new = table.drop(columns="label").iloc[::-1].head(7)  # another order: the id tells them
+    new.to_csv(tmp_path / "new.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "new.csv")
+    assert proc.returncode == 0, proc.stderr
+    preds = pd.read_csv(io.StringIO(proc.stdout))
+    assert list(preds.columns) == ["id", "predicted", "p_no", "p_yes"]
+    assert preds["id"].tolist() == new["id"].tolist()
+    assert preds["predicted"].tolist() == list(res.predict_labels(new[["a", "b"]].to_numpy()))
+    # Rows without the ignored column predict as before, with the outputs alone.
+    new.drop(columns="id").to_csv(tmp_path / "bare.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "bare.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "predicted,p_no,p_yes"

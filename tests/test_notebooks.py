@@ -42,8 +42,8 @@ def text_of(nb) -> str:
             if out.get("output_type") == "stream":
                 text += out["text"]
             elif "data" in out and "text/plain" in out["data"]:
-                text += ("" if text.endswith("\n") or not text else "\n") + out["data"]["text/plain"]
-                text += "\n"
+                shown = out["data"]["text/plain"]
+                text += shown + "\n" if text.endswith("\n") or not text else f"\n{shown}\n"
     return text
 
 

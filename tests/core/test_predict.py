@@ -311,9 +311,7 @@ def test_a_run_trained_on_a_gpu_predicts_on_a_machine_without_one(run_cli, tmp_p
     assert proc.returncode == 0, proc.stderr
 
 
-def test_the_columns_the_run_ignored_come_first_so_each_prediction_names_its_row(
-    run_cli, tmp_path
-):
+def test_the_columns_the_run_ignored_come_first_so_each_prediction_names_its_row(run_cli, tmp_path):
     """A file with an id column trains with ``--ignore id``; its predictions carry the id
     (and whatever else the run ignored and the new rows have), not the bare row order."""
     rng = np.random.default_rng(1)

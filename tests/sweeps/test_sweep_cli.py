@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlplab.cli import main
+from mlplab.sweeps.local import STOP_GRACE_S
 
 
 def test_cli_sweep_with_two_workers_writes_runs_and_report(tmp_path: Path) -> None:
@@ -154,7 +155,7 @@ def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: P
     log = tmp_path / "runs"
     proc, err, took = _stopped_sweep(log, "stop", lambda pid: os.killpg(pid, signal.SIGINT))
     assert proc.returncode == 130, err
-    assert took < 5.0  # the pool's grace period (then SIGTERM) is not needed
+    assert took < STOP_GRACE_S  # the pool's grace period (then SIGTERM) is not waited out
     assert "Traceback" not in err and "8 runs remain" in err
     records = [json.loads(p.read_text()) for p in log.glob("stop/*/result.json")]
     assert len(records) == 8
@@ -175,7 +176,7 @@ def test_sigterm_to_the_sweep_alone_stops_it_as_ctrl_c_does(tmp_path: Path) -> N
     log = tmp_path / "runs"
     proc, err, took = _stopped_sweep(log, "term", lambda pid: os.kill(pid, signal.SIGTERM))
     assert proc.returncode == 130, err
-    assert took < 5.0  # no grace period: no signal had reached the workers
+    assert took < STOP_GRACE_S  # no grace period: no signal had reached the workers
     assert "Traceback" not in err and "8 runs remain" in err
     records = [json.loads(p.read_text()) for p in log.glob("term/*/result.json")]
     assert sorted(r["status"] for r in records) == ["interrupted"] * 8

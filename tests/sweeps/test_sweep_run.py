@@ -247,3 +247,38 @@ def test_an_interrupted_run_continues_unless_rerun(tmp_path: Path, rerun: bool) 
         # Continued: the events before the checkpoint are the first attempt's. Rerun: every
         # event is new.
         assert (first_event_time(a) >= started) == rerun
+
+
+def test_a_ctrl_c_while_a_stack_draws_its_plots_stops_the_sweep(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A real SIGINT that comes once a stack's models have ended, while their plots draw:
+    no run takes it as its stop, yet the sweep must stop after this stack rather than
+    train the next as if nothing had come. The stack's runs keep their finished records
+    and plots; running the sweep again trains the rest."""
+    import signal
+
+    import mlplab.plots.run_plots
+
+    real_draw = mlplab.plots.run_plots.draw_run_plots
+    calls = []
+
+    def draw_after_a_ctrl_c(*args: Any, **kw: Any) -> list[str]:
+        calls.append(1)
+        if len(calls) == 1:
+            signal.raise_signal(signal.SIGINT)  # the handler in force notes it
+        return real_draw(*args, **kw)
+
+    monkeypatch.setattr(mlplab.plots.run_plots, "draw_run_plots", draw_after_a_ctrl_c)
+    log = tmp_path / "runs"
+    result = run(log, plots="png")
+    assert result.interrupted and result.exit_code == 130
+    # The first stack (two seeds of one shape) finished, plots and all; six runs remain.
+    assert len(calls) == 2 and result.counts["trained"] == 2
+    assert result.counts["remaining"] == 6 and "6 runs remain" in capsys.readouterr().err
+    for outcome in result.outcomes:
+        record = read_result(Path(outcome["run_dir"]))
+        assert record["status"] == "finished" and "loss.png" in record["plot_files"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    rest = run(log, plots="png")
+    assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2

@@ -202,6 +202,12 @@ def _train_stacked(
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
+    taken = any(o["status"] == "interrupted" for o in outcomes)
+    if stop.signum is not None and not taken and callable(signal.getsignal(stop.signum)):
+        # The signal came once every model had ended (while their plots drew), so no run
+        # took it as its stop: hand it to the handler it held up, or a sweep in this
+        # process would train its next group as if no Ctrl-C had come.
+        signal.raise_signal(stop.signum)
     return outcomes
 
 

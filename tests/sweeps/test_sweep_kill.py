@@ -51,6 +51,26 @@ def whole(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return log
 
 
+def wait_for_workers_to_exit(sweep_pid: int) -> None:
+    """Until no worker of the sweep ``sweep_pid`` runs (``python -m mlplab.sweeps.worker
+    PID``): on a busy machine their checkpoints can take longer than any fixed wait."""
+    deadline = time.monotonic() + 120
+    mine = [b"mlplab.sweeps.worker", str(sweep_pid).encode()]
+    while time.monotonic() < deadline:
+        alive = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                args = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:  # gone meanwhile
+                continue
+            if all(a in args for a in mine) and (proc / "stat").read_text().split()[2] != "Z":
+                alive.append(proc.name)
+        if not alive:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the workers of sweep {sweep_pid} still run after 120 s: {alive}")
+
+
 def epoch_events(run_dir: Path) -> list[tuple[int, float]]:
     """(epoch, wall time) of every epoch-indexed TensorBoard event of a run."""
     from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
@@ -78,7 +98,7 @@ def test_sigkill_then_the_same_sweep_again_equals_an_uninterrupted_sweep(
     os.kill(first.pid, signal.SIGKILL)
     first.communicate(timeout=60)
     assert first.returncode == -signal.SIGKILL
-    time.sleep(1.0 if workers > 1 else 0.0)  # workers checkpoint on their SIGTERM and exit
+    wait_for_workers_to_exit(first.pid)  # they checkpoint on their SIGTERM, then exit
     runs = sorted(cut.glob("exp/exp-*"))
     statuses = [json.loads((d / "result.json").read_text())["status"] for d in runs]
     assert len(runs) == 4 and "finished" not in statuses, statuses

@@ -261,6 +261,46 @@ def test_pred_vs_true_has_the_identity_line_and_a_legend(sinlog):
     assert "R²" in fig.get_suptitle() and ax.get_xlabel() == "true y"
 
 
+def test_a_one_feature_regression_draws_its_fit_over_the_data(tmp_path):
+    """y against x with the model's curve, as the lecture draws a fit: the curve is the
+    model's prediction at raw x (its standardization applied), over every point's range."""
+    from mlplab.plots.inputs import fit_curve
+    from mlplab.plots.run_plots import fit_figure
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-3, 3, 200)
+    rows = "\n".join(f"{a:.5f},{np.sin(a):.5f}" for a in x)
+    (tmp_path / "sin.csv").write_text("angle,height\n" + rows + "\n")
+    run = train(
+        data=str(tmp_path / "sin.csv"), hid_dim=16, act="tanh", optim="adam", lr=0.01,
+        epoch=100, batch_size=32, engine="numpy", log_every=0, verbose=False,
+        log_path=str(tmp_path / "runs"),
+    )  # fmt: skip
+    assert run.record["plot_files"] == ["loss.png", "fit.png", "pred_vs_true.png"]
+    assert_image(run.run_dir / "plots" / "fit.png")
+    data = run.dataset
+    assert data.scaler is not None  # a file is standardized: the x axis is in its units
+    fig = fit_figure(
+        fit_curve(data, run.model_outputs),
+        split_points(data, run.model_outputs),
+        data,
+        run.record,
+        run.spec,
+    )
+    (ax,) = fig.axes
+    (line,) = ax.get_lines()
+    grid = np.asarray(line.get_xdata())
+    assert grid.min() < x.min() and grid.max() > x.max() and ax.get_xlabel() == "angle"
+    np.testing.assert_allclose(line.get_ydata(), run.predict(grid[:, None])[:, 0], rtol=1e-6)
+    train_dots, test_dots = ax.collections
+    raw_train = surfaces.raw_inputs(data, data.X_train)[:, 0]
+    np.testing.assert_allclose(train_dots.get_offsets()[:, 0], raw_train, rtol=1e-6)
+    np.testing.assert_allclose(train_dots.get_offsets()[:, 1], data.y_train[:, 0])
+    assert len(test_dots.get_offsets()) == len(data.y_test)
+    assert _legend_texts(fig) == ["train", "test", "model"]
+    assert ax.get_ylabel() == "height" and "R²" in fig.get_suptitle()
+
+
 # --- any dataset --------------------------------------------------------------------------------
 def test_confusion_matrix_counts_the_test_split(tmp_path_factory):
     iris = trained(tmp_path_factory, "iris", **IRIS)

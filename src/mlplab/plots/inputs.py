@@ -187,6 +187,16 @@ def split_points(data: Dataset, predict: Predict) -> list[PointSet]:
     return sets
 
 
+def fit_curve(data: Dataset, predict: Predict, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """A 1-feature regressor along its feature: ``n`` raw x over every split's range (with
+    the surfaces' small margin) and the model's values there, float64 [n] and [n, T]."""
+    x = surfaces.all_raw_points(data)[:, 0]
+    lo, hi = float(x.min()), float(x.max())
+    pad = surfaces.REGRESSION_MARGIN * (hi - lo or 1.0)
+    grid = np.linspace(lo - pad, hi + pad, n)
+    return grid, predictions("regression", predict, data.transform(grid[:, None]))
+
+
 def confusion_counts(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
     """Counts [n, n] of (true class, predicted class) pairs."""
     cm = np.zeros((n, n), dtype=np.int64)

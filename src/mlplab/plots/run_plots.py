@@ -9,6 +9,7 @@ writes, into the run's ``plots/``:
   surface (regression), with the data on top and mistakes marked;
 - ``regression_3d`` (2-feature regression): true and predicted test y as 3-D scatters,
   and the model's surface;
+- ``fit`` (1-feature regression): y against x with the model's curve;
 - ``confusion`` (classification) or ``pred_vs_true`` (regression), on the test split;
 - ``network`` when every layer has at most 8 units;
 - ``boundary_evolution`` (GIF and grid) when the run kept snapshots.
@@ -46,6 +47,7 @@ from mlplab.plots.inputs import (
     can_draw_network,
     confusion_of_test,
     curve_indices,
+    fit_curve,
     split_points,
     surface_points,
 )
@@ -73,7 +75,7 @@ from mlplab.plots.style import (
 from mlplab.plots.surfaces import Predict
 
 LOG_SPAN = 20.0  # draw a curve on a log axis when max/min exceeds this (XOR's loss does)
-MAX_TARGETS = 4  # regression targets drawn side by side in pred_vs_true
+MAX_TARGETS = 4  # regression targets drawn side by side in pred_vs_true and fit
 
 DataLike = Dataset | DataInfo  # the label helpers read only names and the task
 
@@ -657,6 +659,41 @@ def pred_vs_true_figure(
     return fig
 
 
+def fit_figure(
+    curve: tuple[np.ndarray, np.ndarray],
+    points: list[PointSet],
+    data: DataLike,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+) -> Figure:
+    """A 1-feature regression as the lecture draws a fit: y against x for train and test,
+    with the model's curve over the feature's range, per target."""
+    x, values = curve
+    n_t = min(values.shape[1], MAX_TARGETS)
+    fig = new_figure(4.8 * n_t + 0.6, 5.4, layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, n_t, squeeze=False)[0])
+    for t, ax in enumerate(axes):
+        for pts in points:
+            ax.scatter(
+                pts.X[:, 0],
+                pts.y[:, t],
+                s=_size(len(pts.y)) / 2,
+                alpha=0.5 if pts.label == "train" else 0.8,
+                color=SERIES[pts.label],
+                label=pts.label,
+                edgecolors="none",
+            )
+        ax.plot(x, values[:, t], color="k", lw=1.6, label="model")
+        ax.set_xlim(float(x[0]), float(x[-1]))
+        target = _target_name(data, t)
+        ax.set(xlabel=([*data.feature_names, "x"])[0], ylabel=target)
+        set_title(ax, target)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), frameon=False)
+    fig.suptitle(f"{title_head(data, result, spec)}\nfit · {metric_text(result, 'regression')}")
+    return fig
+
+
 # --- all of a run's plots -----------------------------------------------------------------------
 def run_figures(
     result: dict[str, Any],
@@ -702,6 +739,8 @@ def run_figures(
             out["surface"] = lambda: decision_surface_figure(
                 surface(), surface_points(data, predict), data, result, spec
             )
+    if data.task == "regression" and data.n_features == 1:
+        out["fit"] = lambda: fit_figure(fit_curve(data, predict), points(), data, result, spec)
     if data.task == "regression":
         out["pred_vs_true"] = lambda: pred_vs_true_figure(points(), data, result, spec)
     else:

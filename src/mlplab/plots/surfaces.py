@@ -128,7 +128,7 @@ def raw_inputs(data: Dataset, X: np.ndarray) -> np.ndarray:
 
 
 def all_raw_points(data: Dataset) -> np.ndarray:
-    """Every train, val and test point in raw units, float64 [N, 2]."""
+    """Every train, val and test point in raw units, float64 [N, F]."""
     return raw_inputs(data, np.concatenate([data.X_train, data.X_val, data.X_test]))
 
 

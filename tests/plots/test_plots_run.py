@@ -301,6 +301,41 @@ def test_a_one_feature_regression_draws_its_fit_over_the_data(tmp_path):
     assert ax.get_ylabel() == "height" and "R²" in fig.get_suptitle()
 
 
+def test_several_targets_each_get_their_own_test_metrics(tmp_path):
+    """The record's MAE and R² average targets whose scales may differ a hundredfold; each
+    panel names its own, and the figure's title says the record's are their mean."""
+    from mlplab.plots.inputs import fit_curve, test_metrics_by_target
+    from mlplab.plots.run_plots import fit_figure
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-3, 3, 200)
+    rows = "\n".join(f"{a:.5f},{np.sin(a):.5f},{100 * np.cos(a):.5f}" for a in x)
+    (tmp_path / "two.csv").write_text("x,small,large\n" + rows + "\n")
+    run = train(
+        data=str(tmp_path / "two.csv"), target=["small", "large"], epoch=20, engine="numpy",
+        log_every=0, verbose=False, log_path=str(tmp_path / "runs"),
+    )  # fmt: skip
+    data, predict = run.dataset, run.model_outputs
+    by_target = test_metrics_by_target(data, predict)
+    outputs = run.predict(surfaces.raw_inputs(data, data.X_test))
+    for t, m in enumerate(by_target):
+        err = data.y_test[:, t] - outputs[:, t]
+        assert m["mae"] == pytest.approx(np.abs(err).mean(), rel=1e-6)
+    assert np.mean([m["mae"] for m in by_target]) == pytest.approx(run.record["test_mae"], 1e-4)
+    assert np.mean([m["r2"] for m in by_target]) == pytest.approx(run.record["test_r2"], 1e-4)
+    points = split_points(data, predict)
+    for fig in (
+        pred_vs_true_figure(points, data, run.record, run.spec, by_target),
+        fit_figure(fit_curve(data, predict), points, data, run.record, run.spec, by_target),
+    ):
+        titles = [ax.get_title() for ax in fig.axes]
+        assert titles == [
+            f"{name} · test MAE {m['mae']:.4g}, R² {m['r2']:.3f}"
+            for name, m in zip(["small", "large"], by_target, strict=True)
+        ]
+        assert fig.get_suptitle().endswith("(mean over targets)")
+
+
 # --- any dataset --------------------------------------------------------------------------------
 def test_confusion_matrix_counts_the_test_split(tmp_path_factory):
     iris = trained(tmp_path_factory, "iris", **IRIS)

@@ -187,6 +187,15 @@ def split_points(data: Dataset, predict: Predict) -> list[PointSet]:
     return sets
 
 
+def test_metrics_by_target(data: Dataset, predict: Predict) -> list[dict[str, float]]:
+    """MAE, MSE and R² of each regression target on the whole test split: the record's
+    numbers average them, over targets whose scales may differ by orders of magnitude."""
+    from mlplab.training.metrics import regression_metrics
+
+    out = predictions("regression", predict, data.X_test)
+    return [regression_metrics(data.y_test[:, t], out[:, t]) for t in range(out.shape[1])]
+
+
 def fit_curve(data: Dataset, predict: Predict, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
     """A 1-feature regressor along its feature: ``n`` raw x over every split's range (with
     the surfaces' small margin) and the model's values there, float64 [n] and [n, T]."""

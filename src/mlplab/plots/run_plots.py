@@ -50,6 +50,7 @@ from mlplab.plots.inputs import (
     fit_curve,
     split_points,
     surface_points,
+    test_metrics_by_target,
 )
 from mlplab.plots.inputs import confusion_counts as confusion_counts  # re-exported
 from mlplab.plots.labels import plane_names
@@ -620,11 +621,16 @@ def confusion_figure(
 
 @styled
 def pred_vs_true_figure(
-    points: list[PointSet], data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
+    points: list[PointSet],
+    data: DataLike,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+    by_target: list[dict[str, float]] | None = None,
 ) -> Figure:
     """Predicted against true y for train and test, per target, with the line y = x.
 
-    The legend sits under the panels, where it hides no point.
+    The legend sits under the panels, where it hides no point. ``by_target``: each
+    target's test metrics, for its panel's title where there are several.
     """
     n_t = min(points[0].y.shape[1], MAX_TARGETS)
     fig = new_figure(4.8 * n_t + 0.6, 5.4, layout="constrained")
@@ -650,13 +656,27 @@ def pred_vs_true_figure(
         ax.set_ylim(lo - pad, hi + pad)
         target = _target_name(data, t)
         ax.set(xlabel=f"true {target}", ylabel=f"predicted {target}")
-        set_title(ax, target)
+        set_title(ax, _panel_title(target, by_target, t))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), frameon=False)
     fig.suptitle(
-        f"{title_head(data, result, spec)}\npredicted vs true · {metric_text(result, 'regression')}"
+        f"{title_head(data, result, spec)}\npredicted vs true · {_regression_text(result, n_t)}"
     )
     return fig
+
+
+def _panel_title(target: str, by_target: list[dict[str, float]] | None, t: int) -> str:
+    """A target's panel title: with its own test metrics when the figure has several."""
+    if not by_target or len(by_target) < 2:
+        return target
+    m = by_target[t]
+    return f"{target} · test MAE {m['mae']:.4g}, R² {m['r2']:.3f}"
+
+
+def _regression_text(result: dict[str, Any], n_panels: int) -> str:
+    """The record's test metrics; with several targets, said to be their mean."""
+    text = metric_text(result, "regression")
+    return text + " (mean over targets)" if n_panels > 1 and "test" in text else text
 
 
 def fit_figure(
@@ -665,9 +685,11 @@ def fit_figure(
     data: DataLike,
     result: dict[str, Any],
     spec: ModelSpec | None = None,
+    by_target: list[dict[str, float]] | None = None,
 ) -> Figure:
     """A 1-feature regression as the lecture draws a fit: y against x for train and test,
-    with the model's curve over the feature's range, per target."""
+    with the model's curve over the feature's range, per target (``by_target``: as in
+    :func:`pred_vs_true_figure`)."""
     x, values = curve
     n_t = min(values.shape[1], MAX_TARGETS)
     fig = new_figure(4.8 * n_t + 0.6, 5.4, layout="constrained")
@@ -687,10 +709,10 @@ def fit_figure(
         ax.set_xlim(float(x[0]), float(x[-1]))
         target = _target_name(data, t)
         ax.set(xlabel=([*data.feature_names, "x"])[0], ylabel=target)
-        set_title(ax, target)
+        set_title(ax, _panel_title(target, by_target, t))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), frameon=False)
-    fig.suptitle(f"{title_head(data, result, spec)}\nfit · {metric_text(result, 'regression')}")
+    fig.suptitle(f"{title_head(data, result, spec)}\nfit · {_regression_text(result, n_t)}")
     return fig
 
 
@@ -739,10 +761,16 @@ def run_figures(
             out["surface"] = lambda: decision_surface_figure(
                 surface(), surface_points(data, predict), data, result, spec
             )
+
+    def by_target() -> list[dict[str, float]]:
+        return once("by_target", lambda: test_metrics_by_target(data, predict))
+
     if data.task == "regression" and data.n_features == 1:
-        out["fit"] = lambda: fit_figure(fit_curve(data, predict), points(), data, result, spec)
+        out["fit"] = lambda: fit_figure(
+            fit_curve(data, predict), points(), data, result, spec, by_target()
+        )
     if data.task == "regression":
-        out["pred_vs_true"] = lambda: pred_vs_true_figure(points(), data, result, spec)
+        out["pred_vs_true"] = lambda: pred_vs_true_figure(points(), data, result, spec, by_target())
     else:
         out["confusion"] = lambda: confusion_figure(
             confusion_of_test(data, predict), data, result, spec

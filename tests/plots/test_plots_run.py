@@ -301,6 +301,57 @@ def test_a_one_feature_regression_draws_its_fit_over_the_data(tmp_path):
     assert ax.get_ylabel() == "height" and "R²" in fig.get_suptitle()
 
 
+@pytest.mark.parametrize("n_classes", [2, 4, 12])
+def test_a_one_feature_classifier_draws_each_class_probability_along_x(tmp_path, n_classes):
+    """Binary: P(class 1) along x, the points at their class (0 or 1) as a logistic fit is
+    drawn. Multiclass: a curve per class, the points in a strip below. Past 10 classes the
+    curves would share colours: no fit is drawn."""
+    from mlplab.plots.inputs import fit_curve
+    from mlplab.plots.run_plots import class_fit_figure
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-3, 3, 240)
+    classes = np.digitize(x, np.linspace(-3, 3, n_classes + 1)[1:-1])
+    labels = [f"k{c:02d}" for c in classes]
+    rows = "\n".join(f"{a:.5f},{label}" for a, label in zip(x, labels, strict=True))
+    (tmp_path / "one.csv").write_text("dose,kind\n" + rows + "\n")
+    run = train(
+        data=str(tmp_path / "one.csv"), optim="adam", lr=0.02, epoch=60, engine="numpy",
+        log_every=0, verbose=False, log_path=str(tmp_path / "runs"),
+    )  # fmt: skip
+    if n_classes > 10:
+        assert run.record["plot_files"] == ["loss.png", "confusion.png"]
+        return
+    assert run.record["plot_files"] == ["loss.png", "fit.png", "confusion.png"]
+    assert_image(run.run_dir / "plots" / "fit.png")
+    data = run.dataset
+    points = surface_points(data, run.model_outputs)
+    fig = class_fit_figure(fit_curve(data, run.model_outputs), points, data, run.record, run.spec)
+    ax = fig.axes[0]
+    curves = [line for line in ax.get_lines() if len(line.get_xdata()) > 2]
+    grid = np.asarray(curves[0].get_xdata())
+    assert grid.min() < x.min() and grid.max() > x.max() and ax.get_xlabel() == "dose"
+    logits = run.predict(grid[:, None])
+    if n_classes == 2:
+        (curve,) = curves
+        np.testing.assert_allclose(curve.get_ydata(), 1 / (1 + np.exp(-logits[:, 0])), rtol=1e-6)
+        assert ax.get_ylabel() == "P(k01)"
+        heights = np.asarray(ax.collections[0].get_offsets())[:, 1]  # the train points
+        np.testing.assert_array_equal(heights, data.y_train[:, 0])
+    else:
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs = e / e.sum(axis=1, keepdims=True)
+        assert len(curves) == n_classes
+        for c, curve in enumerate(curves):
+            np.testing.assert_allclose(curve.get_ydata(), probs[:, c], rtol=1e-6, atol=1e-12)
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+            f"P(k{c:02d})" for c in range(n_classes)
+        ]
+        assert np.all(np.asarray(ax.collections[0].get_offsets())[:, 1] < 0)  # the strip
+    (under,) = fig.legends  # the point sets (and mistakes), under the axes
+    assert [t.get_text() for t in under.get_texts()][:2] == ["train", "test"]
+
+
 def test_several_targets_each_get_their_own_test_metrics(tmp_path):
     """The record's MAE and R² average targets whose scales may differ a hundredfold; each
     panel names its own, and the figure's title says the record's are their mean."""

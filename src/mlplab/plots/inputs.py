@@ -197,13 +197,20 @@ def test_metrics_by_target(data: Dataset, predict: Predict) -> list[dict[str, fl
 
 
 def fit_curve(data: Dataset, predict: Predict, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
-    """A 1-feature regressor along its feature: ``n`` raw x over every split's range (with
-    the surfaces' small margin) and the model's values there, float64 [n] and [n, T]."""
+    """A 1-feature model along its feature: ``n`` raw x over every split's range (with the
+    surfaces' margin) and the model there: a regressor's values, float64 [n, T], or a
+    classifier's probability of each class, [n, C]."""
+    from mlplab.training.metrics import probabilities
+
     x = surfaces.all_raw_points(data)[:, 0]
     lo, hi = float(x.min()), float(x.max())
-    pad = surfaces.REGRESSION_MARGIN * (hi - lo or 1.0)
+    regression = data.task == "regression"
+    pad = (surfaces.REGRESSION_MARGIN if regression else surfaces.MARGIN) * (hi - lo or 1.0)
     grid = np.linspace(lo - pad, hi + pad, n)
-    return grid, predictions("regression", predict, data.transform(grid[:, None]))
+    inputs = data.transform(grid[:, None])
+    if regression:
+        return grid, predictions("regression", predict, inputs)
+    return grid, map_outputs(predict, inputs, lambda out: probabilities(data.task, out))
 
 
 def confusion_counts(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:

@@ -9,7 +9,8 @@ writes, into the run's ``plots/``:
   surface (regression), with the data on top and mistakes marked;
 - ``regression_3d`` (2-feature regression): true and predicted test y as 3-D scatters,
   and the model's surface;
-- ``fit`` (1-feature regression): y against x with the model's curve;
+- ``fit`` (1-feature data): y against x with the model's curve, or each class's
+  probability along x;
 - ``confusion`` (classification) or ``pred_vs_true`` (regression), on the test split;
 - ``network`` when every layer has at most 8 units;
 - ``boundary_evolution`` (GIF and grid) when the run kept snapshots.
@@ -77,6 +78,7 @@ from mlplab.plots.surfaces import Predict
 
 LOG_SPAN = 20.0  # draw a curve on a log axis when max/min exceeds this (XOR's loss does)
 MAX_TARGETS = 4  # regression targets drawn side by side in pred_vs_true and fit
+MAX_FIT_CLASSES = 10  # a 1-feature classifier's probability curves: one distinct colour each
 
 DataLike = Dataset | DataInfo  # the label helpers read only names and the task
 
@@ -326,35 +328,50 @@ def decision_surface_figure(
             rank = np.searchsorted(present, surface.classes)
             levels = np.arange(len(present) - 1) + 0.5
             ax.contour(grid.xx, grid.yy, rank, levels=levels, colors="k", linewidths=1)
+    _class_points(fig, ax, points, data, colors, lambda pts: (pts.X[:, 0], pts.X[:, 1]))
+    _set_plane(ax, data, extent)
+    set_title(
+        ax, f"{title_head(data, result, spec)}\ndecision surface · {metric_text(result, task)}"
+    )
+    return fig
+
+
+def _class_points(
+    fig: Figure,
+    ax: Axes,
+    points: list[PointSet],
+    data: DataLike,
+    colors: list[str],
+    where: Callable[[PointSet], tuple[np.ndarray, np.ndarray]],
+) -> None:
+    """Points at ``where(pts)`` in their true class's colour, each mistake marked, and the
+    legend of the sets and mistakes under the axes, where it hides no point."""
     handles = []
     n_wrong = 0
     few = all(len(p.X) <= 200 for p in points)  # how mistakes are marked, in every set
     for pts in points:
-        X, true = pts.X, true_classes(data.task, pts.y)
-        small = len(X) <= 200
+        (x, y), true = where(pts), true_classes(data.task, pts.y)
         ax.scatter(
-            X[:, 0],
-            X[:, 1],
+            x,
+            y,
             c=np.asarray(colors, dtype=object)[true].tolist(),
             marker=pts.marker,
-            s=_size(len(X)),
+            s=_size(len(x)),
             edgecolors="w",
-            linewidths=1.0 if small else 0.3,
+            linewidths=1.0 if len(x) <= 200 else 0.3,
             zorder=3,
         )
         wrong = pts.pred != true
         if few:  # a few points (a logic gate): a large cross over each mistake
-            size = _size(len(X)) * 1.5 + 10
-            ax.scatter(
-                X[wrong, 0], X[wrong, 1], marker="x", c=WRONG, s=size, linewidths=2, zorder=4
-            )
+            size = _size(len(x)) * 1.5 + 10
+            ax.scatter(x[wrong], y[wrong], marker="x", c=WRONG, s=size, linewidths=2, zorder=4)
         else:  # many: a red rim, so the mistakes do not hide the points' own colours
             ax.scatter(
-                X[wrong, 0],
-                X[wrong, 1],
+                x[wrong],
+                y[wrong],
                 c=np.asarray(colors, dtype=object)[true[wrong]].tolist(),
                 marker=pts.marker,
-                s=_size(len(X)) * 1.6,
+                s=_size(len(x)) * 1.6,
                 edgecolors=WRONG,
                 linewidths=0.9,
                 zorder=4,
@@ -372,11 +389,6 @@ def decision_surface_figure(
         handles.append(handle)
     if len(handles) > 1:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
-    _set_plane(ax, data, extent)
-    set_title(
-        ax, f"{title_head(data, result, spec)}\ndecision surface · {metric_text(result, task)}"
-    )
-    return fig
 
 
 def _marker_handle(marker: str, label: str) -> Line2D:
@@ -716,6 +728,43 @@ def fit_figure(
     return fig
 
 
+@styled
+def class_fit_figure(
+    curve: tuple[np.ndarray, np.ndarray],
+    points: list[PointSet],
+    data: DataLike,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+) -> Figure:
+    """A 1-feature classifier along its feature: binary, P(class 1) with the points at
+    their class, 0 or 1, as a logistic fit is drawn; multiclass, each class's probability,
+    with the points in a strip below. Points in their true class's colour, mistakes
+    marked as on the decision surface."""
+    x, probs = curve
+    names = _class_names(data, probs.shape[1])
+    fig = new_figure(6.6, 5.4, layout="constrained")
+    ax = fig.subplots()
+    if data.task == "binary":
+        colors = [POINT_BLUE, POINT_ORANGE]
+        ax.plot(x, probs[:, 1], color="k", lw=1.6)
+        ax.axhline(0.5, color="0.6", lw=1, ls="--")
+        ax.set(ylabel=f"P({names[1]})", ylim=(-0.08, 1.08))
+        rows = {pts.label: true_classes(data.task, pts.y).astype(float) for pts in points}
+    else:
+        colors = class_colors(len(names))
+        for c, name in enumerate(names):
+            ax.plot(x, probs[:, c], color=colors[c], lw=1.6, label=f"P({name})")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        strip = {pts.label: -0.08 * (i + 1) for i, pts in enumerate(points)}
+        rows = {pts.label: np.full(len(pts.X), strip[pts.label]) for pts in points}
+        ax.set(ylabel="probability", ylim=(-0.08 * len(points) - 0.06, 1.04))
+        ax.set_yticks(np.linspace(0, 1, 6))
+    _class_points(fig, ax, points, data, colors, lambda pts: (pts.X[:, 0], rows[pts.label]))
+    ax.set(xlim=(float(x[0]), float(x[-1])), xlabel=([*data.feature_names, "x"])[0])
+    set_title(ax, f"{title_head(data, result, spec)}\nfit · {metric_text(result, data.task)}")
+    return fig
+
+
 # --- all of a run's plots -----------------------------------------------------------------------
 def run_figures(
     result: dict[str, Any],
@@ -768,6 +817,10 @@ def run_figures(
     if data.task == "regression" and data.n_features == 1:
         out["fit"] = lambda: fit_figure(
             fit_curve(data, predict), points(), data, result, spec, by_target()
+        )
+    elif data.n_features == 1 and len(data.class_names or []) <= MAX_FIT_CLASSES:
+        out["fit"] = lambda: class_fit_figure(
+            fit_curve(data, predict), surface_points(data, predict), data, result, spec
         )
     if data.task == "regression":
         out["pred_vs_true"] = lambda: pred_vs_true_figure(points(), data, result, spec, by_target())

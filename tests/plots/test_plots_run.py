@@ -348,6 +348,9 @@ def test_a_one_feature_classifier_draws_each_class_probability_along_x(tmp_path,
             f"P(k{c:02d})" for c in range(n_classes)
         ]
         assert np.all(np.asarray(ax.collections[0].get_offsets())[:, 1] < 0)  # the strip
+        fig.canvas.draw()  # the class legend, right of the axes, is inside the picture
+        box, (width, _) = ax.get_legend().get_window_extent(), fig.canvas.get_width_height()
+        assert box.x0 > ax.get_window_extent().x1 and box.x1 <= width
     (under,) = fig.legends  # the point sets (and mistakes), under the axes
     assert [t.get_text() for t in under.get_texts()][:2] == ["train", "test"]
 

@@ -691,6 +691,7 @@ def _regression_text(result: dict[str, Any], n_panels: int) -> str:
     return text + " (mean over targets)" if n_panels > 1 and "test" in text else text
 
 
+@styled
 def fit_figure(
     curve: tuple[np.ndarray, np.ndarray],
     points: list[PointSet],

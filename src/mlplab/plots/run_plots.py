@@ -645,21 +645,12 @@ def pred_vs_true_figure(
     target's test metrics, for its panel's title where there are several.
     """
     n_t = min(points[0].y.shape[1], MAX_TARGETS)
-    fig = new_figure(4.8 * n_t + 0.6, 5.4, layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, n_t, squeeze=False)[0])
+    fig, axes = _target_panels(n_t)
     for t, ax in enumerate(axes):
         lo, hi = np.inf, -np.inf
         for pts in points:
             y, pred = pts.y[:, t], pts.pred[:, t]
-            ax.scatter(
-                y,
-                pred,
-                s=_size(len(y)) / 2,
-                alpha=0.5 if pts.label == "train" else 0.8,
-                color=SERIES[pts.label],
-                label=pts.label,
-                edgecolors="none",
-            )
+            _scatter_split(ax, pts, y, pred)
             lo = min(lo, float(y.min()), float(pred.min()))
             hi = max(hi, float(y.max()), float(pred.max()))
         pad = 0.05 * (hi - lo or 1.0)
@@ -669,12 +660,36 @@ def pred_vs_true_figure(
         target = _target_name(data, t)
         ax.set(xlabel=f"true {target}", ylabel=f"predicted {target}")
         set_title(ax, _panel_title(target, by_target, t))
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), frameon=False)
+    _legend_under(fig, axes[0])
     fig.suptitle(
         f"{title_head(data, result, spec)}\npredicted vs true · {_regression_text(result, n_t)}"
     )
     return fig
+
+
+def _target_panels(n: int) -> tuple[Figure, np.ndarray]:
+    """A figure of ``n`` panels side by side, one per regression target."""
+    fig = new_figure(4.8 * n + 0.6, 5.4, layout="constrained")
+    return fig, np.atleast_1d(fig.subplots(1, n, squeeze=False)[0])
+
+
+def _scatter_split(ax: Axes, pts: PointSet, x: np.ndarray, y: np.ndarray) -> None:
+    """A split's points in its colour: train faint, test clear."""
+    ax.scatter(
+        x,
+        y,
+        s=_size(len(y)) / 2,
+        alpha=0.5 if pts.label == "train" else 0.8,
+        color=SERIES[pts.label],
+        label=pts.label,
+        edgecolors="none",
+    )
+
+
+def _legend_under(fig: Figure, ax: Axes) -> None:
+    """The legend of ``ax`` (the same in every panel) under the panels, hiding no point."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), frameon=False)
 
 
 def _panel_title(target: str, by_target: list[dict[str, float]] | None, t: int) -> str:
@@ -705,26 +720,16 @@ def fit_figure(
     :func:`pred_vs_true_figure`)."""
     x, values = curve
     n_t = min(values.shape[1], MAX_TARGETS)
-    fig = new_figure(4.8 * n_t + 0.6, 5.4, layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, n_t, squeeze=False)[0])
+    fig, axes = _target_panels(n_t)
     for t, ax in enumerate(axes):
         for pts in points:
-            ax.scatter(
-                pts.X[:, 0],
-                pts.y[:, t],
-                s=_size(len(pts.y)) / 2,
-                alpha=0.5 if pts.label == "train" else 0.8,
-                color=SERIES[pts.label],
-                label=pts.label,
-                edgecolors="none",
-            )
+            _scatter_split(ax, pts, pts.X[:, 0], pts.y[:, t])
         ax.plot(x, values[:, t], color="k", lw=1.6, label="model")
         ax.set_xlim(float(x[0]), float(x[-1]))
         target = _target_name(data, t)
         ax.set(xlabel=([*data.feature_names, "x"])[0], ylabel=target)
         set_title(ax, _panel_title(target, by_target, t))
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), frameon=False)
+    _legend_under(fig, axes[0])
     fig.suptitle(f"{title_head(data, result, spec)}\nfit · {_regression_text(result, n_t)}")
     return fig
 

@@ -167,6 +167,31 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
     assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2
 
 
+@pytest.mark.parametrize(("name", "exit_code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_an_in_process_sweep_exits_as_train_does_for_the_signal_that_stopped_it(
+    tmp_path: Path, monkeypatch, name: str, exit_code: int
+) -> None:
+    """A real signal to this process while the third stack trains: the stack stops at its
+    next step, and the sweep's exit status is 128 + the signal's number, as for `mlplab
+    train` and as a scheduler that sent SIGTERM reads it."""
+    import signal
+
+    real_fit = mlplab.runner.fit_stack
+    calls = []
+
+    def signalled_fit(run, *args, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            signal.raise_signal(getattr(signal, name))  # the stack's own handler notes it
+        return real_fit(run, *args, **kw)
+
+    patch_fit(monkeypatch, signalled_fit)
+    result = run(tmp_path / "runs")
+    assert result.interrupted and result.stopped_by == name and result.exit_code == exit_code
+    assert result.counts["trained"] == 4 and result.counts["interrupted"] == 2
+    assert {o["signal"] for o in result.outcomes if o["status"] == "interrupted"} == {name}
+
+
 def test_an_interrupted_rerun_says_what_running_it_again_does(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:

@@ -42,7 +42,8 @@ DATA_SETTINGS = (
     "noise",
     "data_seed",
 )
-EXIT_INTERRUPTED = 130
+# As `mlplab train` exits, and as shells and schedulers read it: 128 + the signal's number.
+EXIT_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
 @dataclass
@@ -64,6 +65,8 @@ class SweepResult:
     report : Report or None
         The report written at the end (None with ``report=False`` or when interrupted).
     interrupted : bool
+    stopped_by : str or None
+        The signal that interrupted the sweep (``SIGINT`` or ``SIGTERM``), if one did.
     """
 
     spec: SweepSpec
@@ -73,6 +76,7 @@ class SweepResult:
     spec_path: Path
     report: Any = None
     interrupted: bool = False
+    stopped_by: str | None = None
     wall_time_s: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     rerun: bool = False
@@ -85,13 +89,14 @@ class SweepResult:
 
     @property
     def exit_code(self) -> int:
-        """130 when interrupted, 1 when a run failed (crashed), else 0.
+        """130 when Ctrl-C (SIGINT) interrupted it, 143 when SIGTERM did, 1 when a run
+        failed (crashed), else 0.
 
         A diverged run is a result of its settings (often a too-high lr), not an error of
         the sweep, so it does not change the exit status.
         """
         if self.interrupted:
-            return EXIT_INTERRUPTED
+            return EXIT_FOR_SIGNAL.get(self.stopped_by or "SIGINT", 130)
         return 1 if self.counts.get("failed", 0) else 0
 
     def summary(self) -> str:
@@ -250,7 +255,7 @@ def sweep(
                 result.outcomes = run_local(groups, n_workers, bar.done, group_fn)
         except SweepInterrupted as stop:
             result.outcomes = stop.outcomes
-            result.interrupted = True
+            result.interrupted, result.stopped_by = True, stop.signal
     result.wall_time_s = time.time() - started
     result.counts = _count(result, len(pending))
 

@@ -53,10 +53,12 @@ _sweep_pid: int | None = None  # the process that started this worker (see init_
 
 
 class SweepInterrupted(Exception):
-    """Ctrl-C stopped the sweep; ``outcomes`` holds the runs that ended before it."""
+    """Ctrl-C (or SIGTERM) stopped the sweep; ``outcomes`` holds the runs that ended
+    before it, ``signal`` names the signal (``SIGINT`` or ``SIGTERM``)."""
 
-    def __init__(self, outcomes: list[Outcome]) -> None:
+    def __init__(self, outcomes: list[Outcome], signal: str = "SIGINT") -> None:
         self.outcomes = outcomes
+        self.signal = signal
         super().__init__("sweep interrupted")
 
 
@@ -64,8 +66,22 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM to the sweep's process, raised where Ctrl-C would be (:func:`sigterm_stops`)."""
 
 
+def signal_of(stop: KeyboardInterrupt, sigterm: SigtermSeen | None = None) -> str:
+    """The signal behind a KeyboardInterrupt in the sweep's process. ``sigterm``: what
+    :func:`sigterm_stops` saw, for callers whose library re-raises a plain
+    KeyboardInterrupt in place of :class:`Terminated` (Ray's ``wait`` does)."""
+    seen = sigterm is not None and sigterm.received
+    return "SIGTERM" if seen or isinstance(stop, Terminated) else "SIGINT"
+
+
+class SigtermSeen:
+    """Whether :func:`sigterm_stops` has turned a SIGTERM into a stop."""
+
+    received = False
+
+
 @contextlib.contextmanager
-def sigterm_stops() -> Iterator[None]:
+def sigterm_stops() -> Iterator[SigtermSeen]:
     """While the sweep trains, SIGTERM to its process stops it as Ctrl-C does.
 
     Without this, SIGTERM (``kill PID``, a scheduler's stop) ended the sweep's process
@@ -74,20 +90,19 @@ def sigterm_stops() -> Iterator[None]:
     schedulers send it again while they wait. Only in the main thread, where handlers
     can be set; the previous handler is put back on the way out.
     """
+    seen = SigtermSeen()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield seen
         return
-    stopping = False
 
     def handle(signum: int, frame: Any) -> None:
-        nonlocal stopping
-        if not stopping:
-            stopping = True
+        if not seen.received:
+            seen.received = True
             raise Terminated
 
     previous = signal.signal(signal.SIGTERM, handle)
     try:
-        yield
+        yield seen
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -151,6 +166,8 @@ def train_group(
             outcome["status"] = result.status
             outcome["error"] = result.record.get("message") if result.status != "finished" else None
             outcome["wall_time_s"] = result.record.get("wall_time_s")
+            if result.status == "interrupted":
+                outcome["signal"] = "SIGTERM" if result.exit_code == 143 else "SIGINT"
         except Exception as err:  # recorded, and the group goes on
             error = f"{type(err).__name__}: {err}"
             mark_failed(values, error)
@@ -199,6 +216,8 @@ def _train_stacked(
             "error": record.get("message") if status != "finished" else None,
             "wall_time_s": record.get("wall_time_s"),
         }
+        if status == "interrupted":
+            outcome["signal"] = stop() or "SIGINT"
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
@@ -265,9 +284,9 @@ def _run_in_process(
         for group in groups:
             group_fn(group, on_done=done)
             if outcomes and outcomes[-1]["status"] == "interrupted":
-                raise SweepInterrupted(outcomes)
-    except KeyboardInterrupt:
-        raise SweepInterrupted(outcomes) from None
+                raise SweepInterrupted(outcomes, outcomes[-1].get("signal", "SIGINT"))
+    except KeyboardInterrupt as stop:
+        raise SweepInterrupted(outcomes, signal_of(stop)) from None
     return outcomes
 
 
@@ -318,7 +337,7 @@ def _run_in_pool(
     except KeyboardInterrupt as stop:
         # SIGTERM came to this process alone: the workers have not been told to stop.
         record(_stop_workers(busy, at_once=isinstance(stop, Terminated)))
-        raise SweepInterrupted(outcomes) from None
+        raise SweepInterrupted(outcomes, signal_of(stop)) from None
     finally:
         for worker in [*idle, *busy]:
             worker.close()

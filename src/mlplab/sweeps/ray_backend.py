@@ -156,6 +156,9 @@ def run_on_ray(
     # --- connect, submit, and land each group's records as it ends ----------------------
     connected_here = _connect(ray, address, num_cpus, object_store_memory)
     pending: list[Any] = []
+    from mlplab.sweeps.local import SigtermSeen, sigterm_stops
+
+    sigterm = SigtermSeen()
     try:
         _check_cluster(ray, cpus_per_task, gpus_per_task)
         task = ray.remote(_train_group_task).options(
@@ -167,11 +170,9 @@ def run_on_ray(
             retry_exceptions=False,
             name="mlplab-train-group",
         )
-        from mlplab.sweeps.local import sigterm_stops
-
         # ray.init put in its own SIGTERM handler (a stack dump, then an abort): a
         # SIGTERM stops the sweep as Ctrl-C does instead.
-        with sigterm_stops():
+        with sigterm_stops() as sigterm:
             by_ref = {task.remote(group, group_fn): group for group in todo}
             pending = list(by_ref)
             while pending:
@@ -180,13 +181,13 @@ def run_on_ray(
                     for outcome in _land(ray, ref, by_ref.pop(ref), max_retries):
                         outcomes.append(outcome)
                         report(outcome)
-    except KeyboardInterrupt:
-        from mlplab.sweeps.local import SweepInterrupted
+    except KeyboardInterrupt as stop:
+        from mlplab.sweeps.local import SweepInterrupted, signal_of
 
         for ref in pending:
             with contextlib.suppress(Exception):
                 ray.cancel(ref)
-        raise SweepInterrupted(outcomes) from None
+        raise SweepInterrupted(outcomes, signal_of(stop, sigterm)) from None
     finally:
         if connected_here:
             # Stops the instance started above; for a joined cluster it only disconnects.

@@ -29,6 +29,7 @@ def test_help_and_datasets_do_not_import_torch():
     for name in (
         "xor",
         "sinlog",
+        "sine",
         "ring",
         "moons",
         "circles",

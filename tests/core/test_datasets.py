@@ -28,6 +28,22 @@ def test_sinlog_is_the_regression_lab():
     np.testing.assert_allclose(y, 2 * np.sin(X[:, 0]) + np.log(X[:, 1] ** 2 / 2))
 
 
+def test_sine_is_one_raw_feature_with_its_sine_as_target(tmp_path):
+    d = load_dataset("sine")
+    assert d.task == "regression" and d.feature_names == ["x"] and d.scaler is None
+    assert (len(d.X_train), len(d.X_val), len(d.X_test)) == (800, 100, 100)
+    X = np.concatenate([d.X_train, d.X_val, d.X_test])[:, 0]
+    y = np.concatenate([d.y_train, d.y_val, d.y_test])[:, 0]
+    assert -6 <= X.min() < -5.9 and 5.9 < X.max() <= 6
+    assert np.std(y - np.sin(X)) == pytest.approx(0.1, rel=0.1)  # the default noise
+    exact = load_dataset("sine", noise=0.0)
+    np.testing.assert_allclose(exact.y_train[:, 0], np.sin(exact.X_train[:, 0]))
+    from mlplab.runner import train
+
+    run = train(data="sine", epoch=5, verbose=False, log_every=0, log_path=str(tmp_path))
+    assert run.record["plot_files"] == ["loss.png", "fit.png", "pred_vs_true.png"]
+
+
 def test_ring_is_the_classification_lab():
     d = load_dataset("ring")
     assert d.task == "multiclass" and d.n_outputs == 3

@@ -214,7 +214,7 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
             # The labs' splits are counts for their own size; keep their proportions.
             default_split = tuple(x / info.n_samples for x in info.split)
         X, y = getattr(synthetic, name)(n, info.noise if noise is None else noise, rng)
-        feats = ["x1", "x2"]
+        feats = ["x"] if info.n_features == 1 else ["x1", "x2"]
     targets = ["y"]
     if info.task == "regression":
         return _split(

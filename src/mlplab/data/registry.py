@@ -39,6 +39,16 @@ BUILTIN: dict[str, DatasetInfo] = {
             "y = 2 sin(x1) + log(x2²/2) + noise, x ~ U(0,10)²; split in order",
         ),
         DatasetInfo(
+            "sine",
+            "regression",
+            1000,
+            1,
+            0.1,
+            (0.8, 0.1, 0.1),
+            "synthetic",
+            "y = sin(x) + noise, x ~ U(-6,6): one feature, drawn with its fit",
+        ),
+        DatasetInfo(
             "ring",
             "multiclass",
             10000,

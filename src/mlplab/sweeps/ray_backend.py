@@ -156,9 +156,9 @@ def run_on_ray(
     # --- connect, submit, and land each group's records as it ends ----------------------
     connected_here = _connect(ray, address, num_cpus, object_store_memory)
     pending: list[Any] = []
-    from mlplab.sweeps.local import SigtermSeen, sigterm_stops
+    from mlplab.sweeps.local import SigtermSeen, SweepInterrupted, signal_of, sigterm_stops
 
-    sigterm = SigtermSeen()
+    sigterm = SigtermSeen()  # replaced by the handler's own once it is installed
     try:
         _check_cluster(ray, cpus_per_task, gpus_per_task)
         task = ray.remote(_train_group_task).options(
@@ -182,8 +182,6 @@ def run_on_ray(
                         outcomes.append(outcome)
                         report(outcome)
     except KeyboardInterrupt as stop:
-        from mlplab.sweeps.local import SweepInterrupted, signal_of
-
         for ref in pending:
             with contextlib.suppress(Exception):
                 ray.cancel(ref)

@@ -52,3 +52,31 @@ def test_the_readmes_first_printout_is_what_the_lab_prints(tmp_path, run_cli):
 
     assert hypothesis(block) == pytest.approx(hypothesis(proc.stdout), abs=1e-6)
     assert block.splitlines()[-1] in proc.stdout  # the record line, with its folder
+
+
+def test_the_readmes_backprop_printout_is_what_backprop_prints(run_cli):
+    """Each quantity the README shows: its formula line and its values, against a real trace.
+
+    The "max diff" figures are left out: they are float32 rounding against float64, and
+    another CPU's BLAS rounds in another order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```text\nmlplab backprop: step 0")[1].split("```")[0]
+    proc = run_cli("backprop", ROOT / "examples/xor_nn.yaml")
+    assert proc.returncode == 0, proc.stderr
+
+    def quantities(text: str) -> dict[str, tuple[str, list[float]]]:
+        found = {}
+        for m in re.finditer(
+            r"^(\w+) +(\[[\d, ]*\]) +(.*?)   max diff [\d.e+-]+ ok\n((?: {10}.*\n)*)", text, re.M
+        ):
+            found[m[1]] = (f"{m[2]} {m[3]}", [float(v) for v in re.findall(r"-?\d+\.\d+", m[4])])
+        return found
+
+    shown, printed = quantities(block), quantities(proc.stdout)
+    assert len(shown) >= 10 and sum(bool(v) for _, v in shown.values()) >= 3
+    for name, (formula, values) in shown.items():
+        assert printed[name][0] == formula, name
+        if values:  # the README elides some quantities' values
+            assert values == pytest.approx(printed[name][1], abs=1e-6), name
+    verdict = re.search(r"^verdict: ok, all (\d+) checked", proc.stdout, re.M)
+    assert verdict and f"verdict: ok, all {verdict[1]} checked" in block

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.datasets import make_blobs, make_classification
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_sample_weight
@@ -169,6 +170,64 @@ def test_bad_weights_are_one_line_value_errors(params, weights, message):
         MLPClassifier(hid_dim=4, epoch=2, **params).fit(X, y, sample_weight=weights)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+# --- partial_fit and saved estimators ------------------------------------------------------
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_partial_fit_weighs_rows_as_repeated_rows(engine):
+    """A weight of 2 in partial_fit trains what two copies of the row train (full batch),
+    for sample_weight and a dict class_weight alike; before, partial_fit ignored both."""
+    X, y = make_blobs(60, centers=3, random_state=0)
+    kw = {"hid_dim": 8, "lr": 0.05, "batch_size": 0, "dtype": "float64", "engine": engine}
+    twice = np.r_[np.full(20, 2.0), np.ones(40)]
+    weighted = MLPClassifier(random_state=0, **kw)
+    by_class = MLPClassifier(class_weight={y[0]: 2.0}, random_state=0, **kw)
+    repeated = MLPClassifier(random_state=0, **kw)
+    first = y == y[0]
+    for _ in range(5):
+        weighted.partial_fit(X, y, sample_weight=twice, classes=[0, 1, 2])
+        by_class.partial_fit(X, y, classes=[0, 1, 2])
+        repeated.partial_fit(np.r_[X[:20], X], np.r_[y[:20], y], classes=[0, 1, 2])
+    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-9)
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), atol=1e-12)
+    same_rows = MLPClassifier(random_state=0, **kw)
+    for _ in range(5):
+        same_rows.partial_fit(X, y, sample_weight=np.where(first, 2.0, 1.0), classes=[0, 1, 2])
+    np.testing.assert_allclose(by_class.predict_proba(X), same_rows.predict_proba(X), atol=1e-12)
+    plain = MLPClassifier(random_state=0, **kw)
+    for _ in range(5):
+        plain.partial_fit(X, y, classes=[0, 1, 2])
+    assert not np.allclose(plain.loss_curve_, by_class.loss_curve_)
+    reg_w = MLPRegressor(random_state=0, **kw).partial_fit(X, X[:, 0], twice)
+    reg_r = MLPRegressor(random_state=0, **kw).partial_fit(
+        np.r_[X[:20], X], np.r_[X[:20, 0], X[:, 0]]
+    )
+    np.testing.assert_allclose(reg_w.predict(X), reg_r.predict(X), atol=1e-12)
+
+
+def test_partial_fit_refuses_balanced_class_weight():
+    """One batch's class counts are not the data's (scikit-learn's SGDClassifier refuses too)."""
+    X, y = make_blobs(30, centers=2, random_state=0)
+    with pytest.raises(ValueError, match="'balanced' is not supported for partial_fit"):
+        MLPClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+
+
+@pytest.mark.parametrize(
+    "labels", [np.array([0, 1, 2]), np.array(["ant", "bee", "cat"]), np.array([-1, 5, 9])]
+)
+def test_a_saved_class_weight_comes_back_with_its_labels(tmp_path, labels):
+    """Keys from np.unique (NumPy ints) once made save fail, and int keys came back as text,
+    so a loaded model could not be fitted again."""
+    X, codes = make_blobs(60, centers=3, random_state=0)
+    y = labels[codes]
+    weights = dict(zip(np.unique(y), [1.0, 2.0, 3.0], strict=True))
+    clf = MLPClassifier(hid_dim=4, epoch=2, class_weight=weights, random_state=0).fit(X, y)
+    clf.save(tmp_path / "clf.safetensors")
+    back = MLPClassifier.load(tmp_path / "clf.safetensors")
+    assert back.class_weight == weights
+    assert [type(k) for k in back.class_weight] == [type(k.item()) for k in weights]
+    refit = clone(back).fit(X, y)
+    np.testing.assert_array_equal(refit.predict_proba(X), clf.predict_proba(X))
 
 
 # --- predictions -----------------------------------------------------------------------------

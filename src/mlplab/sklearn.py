@@ -322,8 +322,13 @@ class _MLPBase(BaseEstimator):
         """The score curve of ``split`` (train or val) from a run's curves."""
         raise NotImplementedError
 
-    def _row_weights(self, X: np.ndarray, y: np.ndarray, sample_weight: Any) -> np.ndarray | None:
-        """Each row's weight in the loss, ``[N]``, or None when every row weighs the same."""
+    def _row_weights(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: Any, partial: bool = False
+    ) -> np.ndarray | None:
+        """Each row's weight in the loss, ``[N]``, or None when every row weighs the same.
+
+        ``partial``: for :meth:`partial_fit`, whose batch alone cannot tell the classes'
+        frequencies."""
         if sample_weight is None:
             return None
         return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
@@ -405,7 +410,7 @@ class _MLPBase(BaseEstimator):
         self._refresh_predictor()
         return self
 
-    def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
+    def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Self:
         """One more epoch over ``(X, y)``, starting a model on the first call."""
         from mlplab.engines.choose import resolve_engine
         from mlplab.training.loop import Schedule, StackState
@@ -420,6 +425,9 @@ class _MLPBase(BaseEstimator):
             cfg = self._cfg
             X, y = self._validate_targets(X, y, reset=False)
             self._check_targets_again(y, classes)
+        weights = self._row_weights(X, y, sample_weight, partial=True)
+        if weights is not None and not weights.sum() > 0:
+            raise ValueError("sample_weight: every weight is 0; at least one row must count")
         task, y_enc = self._encode_targets(y)
         x_cast = np.array(X, dtype=cfg.dtype)  # a copy the engine may keep
         y_cast = y_enc.astype(cfg.dtype) if y_enc.dtype.kind == "f" else y_enc.astype(np.int64)
@@ -444,7 +452,9 @@ class _MLPBase(BaseEstimator):
             # Its own stream, apart from the one `fit` shuffles with.
             self._order_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 2]))
 
-        data = (x_cast, y_cast)
+        data: tuple[np.ndarray, ...] = (x_cast, y_cast)
+        if weights is not None:
+            data = (*data, _mean_one(weights).astype(cfg.dtype))
         self._backend.set_data({"train": data, "val": data, "test": data})
         schedule = Schedule(epoch=1, batch_size=cfg.batch_size, log_every=0)
         order_rng = self._order_rng
@@ -663,6 +673,7 @@ class _MLPBase(BaseEstimator):
         params["random_state"] = int(rs) if isinstance(rs, numbers.Integral) else None
         if params["log_path"] is not None:
             params["log_path"] = os.fspath(params["log_path"])
+        params = self._params_for_json(params)
         meta = {
             "mlplab_version": __version__,
             "estimator": {
@@ -720,8 +731,9 @@ class _MLPBase(BaseEstimator):
                 f"load it with {est.get('class')}.load"
             )
         known = cls().get_params(deep=False)
-        obj = cls(**{k: v for k, v in est["params"].items() if k in known})
         try:
+            params = cls._params_from_json(est["params"], est["fitted"])
+            obj = cls(**{k: v for k, v in params.items() if k in known})
             obj._cfg = make_config(ckpt.meta["config"])
             obj._spec = ModelSpec.from_dict(ckpt.meta["spec"])
             obj._task = str(est["task"])
@@ -741,6 +753,15 @@ class _MLPBase(BaseEstimator):
 
     def _load_extra_meta(self, fitted: dict[str, Any]) -> None:
         """Subclass attributes (``classes_``) from the checkpoint's metadata."""
+
+    def _params_for_json(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters as :meth:`save` writes them (JSON) ..."""
+        return params
+
+    @classmethod
+    def _params_from_json(cls, params: dict[str, Any], fitted: dict[str, Any]) -> dict[str, Any]:
+        """... and as :meth:`load` gives them back."""
+        return params
 
     # --- pickling ---------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -852,7 +873,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         """
         return self._fit(X, y, sample_weight)
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Self:
         """Train one more epoch on ``(X, y)``.
 
         The first call builds the model from the parameters (and ``random_state``) and
@@ -867,6 +888,10 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Each row's weight in this epoch's loss, as in :meth:`fit`; a dict
+            ``class_weight`` applies too ('balanced' does not: one batch cannot tell
+            the classes' frequencies).
         classes : array-like of shape (n_classes,), default=None
             All class labels; required on the first call, optional (and then equal to
             ``classes_``) afterwards.
@@ -880,7 +905,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
             raise ValueError(
                 "classes must be passed on the first call to partial_fit (all labels that can occur)"
             )
-        return self._partial_fit(X, y, classes)
+        return self._partial_fit(X, y, sample_weight, classes)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class labels.
@@ -986,10 +1011,19 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
     def _n_outputs(self, y_enc: np.ndarray) -> int:
         return 1 if len(self.classes_) == 2 else len(self.classes_)
 
-    def _row_weights(self, X: np.ndarray, y: np.ndarray, sample_weight: Any) -> np.ndarray | None:
+    def _row_weights(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: Any, partial: bool = False
+    ) -> np.ndarray | None:
         weights = super()._row_weights(X, y, sample_weight)
         if self.class_weight is None:
             return weights
+        if partial and self.class_weight == "balanced":
+            # As scikit-learn's SGDClassifier: one batch's class counts are not the data's.
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit; pass the "
+                "weights of compute_class_weight('balanced', classes=classes, y=y) over "
+                "the whole data as a dict"
+            )
         try:
             by_class = compute_sample_weight(self.class_weight, y)
         except ValueError as err:  # e.g. a label of the dict that y does not have
@@ -1009,8 +1043,37 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         return meta
 
     def _load_extra_meta(self, fitted: dict[str, Any]) -> None:
-        dtype = np.dtype(fitted["classes_dtype"])
-        self.classes_ = np.array(fitted["classes_"], dtype=dtype)
+        self.classes_ = _saved_classes(fitted)
+
+    def _params_for_json(self, params: dict[str, Any]) -> dict[str, Any]:
+        # JSON keys are strings: a dict class_weight is kept as [label, weight] pairs, each
+        # label as its place in classes_ ({"class": i}), so that load gives back the labels
+        # as they were (an int stays an int; NumPy ints, which JSON refuses, become ints).
+        if isinstance(self.class_weight, dict):
+            where = {_plain(c): i for i, c in enumerate(self.classes_.tolist())}
+            params["class_weight"] = [
+                [{"class": where[_plain(k)]} if _plain(k) in where else _plain(k), float(v)]
+                for k, v in self.class_weight.items()
+            ]
+        return params
+
+    @classmethod
+    def _params_from_json(cls, params: dict[str, Any], fitted: dict[str, Any]) -> dict[str, Any]:
+        weights = params.get("class_weight")
+        classes = [_plain(c) for c in _saved_classes(fitted)]
+        if isinstance(weights, list):
+            params["class_weight"] = {
+                classes[k["class"]] if isinstance(k, dict) else k: v for k, v in weights
+            }
+        elif isinstance(weights, dict):  # an older file: the labels as JSON keys (text)
+            by_text = {str(c): c for c in classes}
+            params["class_weight"] = {by_text.get(k, k): v for k, v in weights.items()}
+        return params
+
+
+def _saved_classes(fitted: dict[str, Any]) -> np.ndarray:
+    """``classes_`` as :meth:`MLPClassifier.save` wrote them."""
+    return np.array(fitted["classes_"], dtype=np.dtype(fitted["classes_dtype"]))
 
 
 # =============================================================================================
@@ -1090,7 +1153,7 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         """
         return self._fit(X, y, sample_weight)
 
-    def partial_fit(self, X: Any, y: Any) -> Self:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """Train one more epoch on ``(X, y)``.
 
         The first call builds the model from the parameters; later calls train with the
@@ -1105,12 +1168,14 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             The same number of targets on every call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Each row's weight in this epoch's loss, as in :meth:`fit`.
 
         Returns
         -------
         self : MLPRegressor
         """
-        return self._partial_fit(X, y)
+        return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values.

@@ -120,8 +120,8 @@ class Config(BaseModel):
     )
     task: Literal["auto", "classification", "regression"] = _field(
         "auto",
-        "what the target is; auto: strings, booleans and integers of at most 20 values are "
-        "classes, other numbers regression",
+        "what the target is; auto: strings, booleans and whole numbers (1 or 1.0) of at "
+        "most 20 values are classes, other numbers regression",
         "data",
     )
     split: list[float] | None = _field(

@@ -205,10 +205,56 @@ def test_the_task_help_gives_the_class_limit_auto_uses(tmp_path):
     from mlplab.config import field_help
     from mlplab.data.dataset import MAX_AUTO_CLASSES
 
-    assert f"at most {MAX_AUTO_CLASSES} values" in field_help("task")
+    assert f"most {MAX_AUTO_CLASSES} values" in field_help("task")
     n = MAX_AUTO_CLASSES
     for values, task in ((n, "multiclass"), (n + 1, "regression")):
         df = pd.DataFrame({"a": np.arange(3 * values, dtype=float)})
         df["y"] = np.arange(3 * values) % values
         df.to_csv(tmp_path / "t.csv", index=False)
         assert load_dataset(str(tmp_path / "t.csv")).task == task
+
+
+def test_whole_number_floats_are_classes_as_integers_are(tmp_path):
+    """0.0 and 1.0 are how pandas writes 0/1 labels once the column held a NaN, and how NPZ
+    files keep them: they were read as a regression target."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    df["label"] = (df.a > 0).astype(float)
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert "1.0" in (tmp_path / "t.csv").read_text()
+    d = load_dataset(str(tmp_path / "t.csv"))
+    assert (d.task, d.class_names) == ("binary", ["0", "1"])
+    np.savez(tmp_path / "t.npz", X=df[["a", "b"]].to_numpy(), y=np.arange(60.0) % 3)
+    d = load_dataset(str(tmp_path / "t.npz"))
+    assert (d.task, d.class_names) == ("multiclass", ["0", "1", "2"])
+    assert load_dataset(str(tmp_path / "t.npz"), task="regression").task == "regression"
+    np.savez(tmp_path / "r.npz", X=df[["a", "b"]].to_numpy(), y=np.r_[np.arange(59.0), 0.5])
+    assert load_dataset(str(tmp_path / "r.npz")).task == "regression"
+
+
+def test_a_number_target_with_stray_text_is_refused_not_made_classes(tmp_path):
+    """One '?' in a column of measurements made it 60 classes of one row each."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=60), "y": rng.normal(size=60).round(3)})
+    df["y"] = df["y"].astype(object)
+    df.loc[6, "y"] = "?"
+    df.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    assert "target column 'y' holds numbers but also '?' (data row 7)" in str(err.value)
+    # Labels that happen to be numbers and words are classes, as before.
+    df["y"] = np.where(df.a > 0, "high", df.a.round().abs().astype(int).astype(str))
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert load_dataset(str(tmp_path / "t.csv")).task == "multiclass"
+
+
+def test_a_class_for_nearly_every_row_is_refused(tmp_path):
+    """--task classification on measurements trained a class per row, at accuracy 0."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=60), "y": rng.normal(size=60)})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(DataError, match=r"'y' has 60 classes in 60 rows.*--task regression"):
+        load_dataset(str(tmp_path / "t.csv"), task="classification")
+    df["y"] = np.arange(60) % 20  # 20 classes of 3 rows: few rows, but classes
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert load_dataset(str(tmp_path / "t.csv"), task="classification").n_outputs == 20

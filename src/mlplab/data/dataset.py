@@ -312,12 +312,23 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
             "classification takes one target column"
         )
     col = ycols[targets[0]]
+    if task == "auto":
+        _check_stray_text(col, path, targets[0])
+    if _whole_floats(col):
+        col = col.astype(np.int64)  # the classes 0 and 1, not 0.0 and 1.0
     values = col.astype(str) if not pd.api.types.is_numeric_dtype(col) or col.dtype == bool else col
     classes, y = np.unique(values.to_numpy(), return_inverse=True)
     if len(classes) < 2:
         raise DataError(
             f"data file {path!r}: target column {targets[0]!r} has a single class ({str(classes[0])!r}); "
             "classification needs at least 2"
+        )
+    if len(classes) > max(MAX_AUTO_CLASSES, len(col) / 2):
+        # A class per row or so: nothing to learn from, and mostly a number to predict.
+        raise DataError(
+            f"data file {path!r}: target column {targets[0]!r} has {len(classes)} classes in "
+            f"{len(col)} rows, too few rows a class to learn from; a number to predict "
+            "takes --task regression"
         )
     names = [str(c) for c in classes]
     return _classification(
@@ -380,12 +391,40 @@ def _infer_task(ycols, task: str) -> str:
         if col.dtype == bool or not pd.api.types.is_numeric_dtype(col):
             return "classification"
         if (
-            pd.api.types.is_integer_dtype(col)
+            (pd.api.types.is_integer_dtype(col) or _whole_floats(col))
             and col.nunique() <= MAX_AUTO_CLASSES
             and ycols.shape[1] == 1
         ):
             return "classification"
     return "regression"
+
+
+def _whole_floats(col) -> bool:
+    """A float column of whole numbers: 0.0 and 1.0 are how pandas writes integer labels
+    once the column has held a NaN, and how NPZ files often keep them."""
+    import pandas as pd
+
+    if not pd.api.types.is_float_dtype(col):
+        return False
+    values = col.to_numpy(dtype=np.float64)
+    return bool(np.isfinite(values).all() and (values == np.round(values)).all())
+
+
+def _check_stray_text(col, path: str, name: str) -> None:
+    """Refuse a column of numbers with a few text values (a '?' or 'n/a' for a missing
+    value): read as classes, it would train one class per distinct number."""
+    import pandas as pd
+
+    if col.dtype == bool or pd.api.types.is_numeric_dtype(col):
+        return
+    numbers = pd.to_numeric(col, errors="coerce")
+    if numbers.notna().sum() >= len(col) / 2 and numbers.nunique() > MAX_AUTO_CLASSES:
+        row = int(np.flatnonzero(numbers.isna().to_numpy())[0])
+        raise DataError(
+            f"data file {path!r}: target column {name!r} holds numbers but also "
+            f"{str(col.iloc[row])!r} (data row {row + 1}); fix or drop such rows, or pass "
+            "--task classification if its values are labels"
+        )
 
 
 # --- splitting -----------------------------------------------------------------------------

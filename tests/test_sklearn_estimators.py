@@ -122,6 +122,15 @@ def test_numpy_scalars_from_a_grid_are_accepted():
     est = MLPClassifier(hid_dim=np.int64(8), lr=np.float64(0.05), epoch=np.int32(5)).fit(X, y)
     assert est.n_iter_ == 5
     assert est.coefs_[0].shape == (2, 8)
+    # As NumPy users write them: a float32 fraction (np.linspace's in a grid), a NumPy
+    # dtype, widths as an array. The first was refused inside train_test_split.
+    est = MLPClassifier(
+        hid_dims=np.array([6, 4]), validation_fraction=np.float32(0.2), dtype=np.float64, epoch=2
+    ).fit(X, y)
+    assert [w.shape for w in est.coefs_] == [(2, 6), (6, 4), (4, 1)]
+    assert est.coefs_[0].dtype == np.float64 and len(est.validation_scores_) == 2
+    with pytest.raises(ValueError, match="setting 'dtype': 'int32' is not one of float32"):
+        MLPClassifier(dtype=np.int32).fit(X, y)
 
 
 # --- classifier ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ back with :meth:`load`; loading never unpickles, so a crafted file cannot run co
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import numbers
 import os
@@ -346,7 +347,11 @@ class _MLPBase(BaseEstimator):
                 f"setting 'validation_fraction': must be in [0, 1) (got {self.validation_fraction!r})"
             )
         values = {name: _plain(getattr(self, name)) for name in _SETTINGS}
-        if isinstance(self.hid_dims, (tuple, list)):
+        if not isinstance(self.dtype, str):
+            # np.float64 or np.dtype("float32"), as NumPy users write a dtype.
+            with contextlib.suppress(TypeError):
+                values["dtype"] = np.dtype(self.dtype).name
+        if isinstance(self.hid_dims, (tuple, list, np.ndarray)):
             values["hid_dims"] = "-".join(str(_plain(w)) for w in self.hid_dims)
         if self.hid_dims is not None:
             del values["n_layer"]  # hid_dims says how many layers there are
@@ -516,7 +521,9 @@ class _MLPBase(BaseEstimator):
             else [f"x{i + 1}" for i in range(X.shape[1])]
         )
         targets, class_names = self._output_names(y)
-        if self.validation_fraction == 0:
+        # A float, as train_test_split wants (a grid of np.float32 values gives those).
+        fraction = float(self.validation_fraction)
+        if fraction == 0:
             # Validate on the training rows; the run record's val and test are them too.
             ds = Dataset(
                 label, task, X, y, X, y, X, y, feats, targets, class_names, shared_splits=True
@@ -527,14 +534,12 @@ class _MLPBase(BaseEstimator):
         idx = np.arange(len(X))
         strata = y.reshape(len(y), -1)[:, 0] if task != "regression" else None
         try:
-            tr, va = train_test_split(
-                idx, test_size=self.validation_fraction, random_state=seed, stratify=strata
-            )
+            tr, va = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strata)
         except ValueError:
             if strata is None:
                 raise
             # Too few rows of some class to stratify: a plain random split still works.
-            tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed)
+            tr, va = train_test_split(idx, test_size=fraction, random_state=seed)
         # The run record's test split is the validation rows: the estimator has no test set.
         ds = Dataset(
             label, task, X[tr], y[tr], X[va], y[va], X[va], y[va], feats, targets, class_names
@@ -1002,7 +1007,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         except ValueError:
             unseen = sorted(set(np.unique(y).tolist()) - set(self.classes_.tolist()), key=str)
             raise ValueError(
-                f"y has labels that are not in classes_ {list(self.classes_)!r}: {unseen!r}"
+                f"y has labels that are not in classes_ {self.classes_.tolist()!r}: {unseen!r}"
             ) from None
         if len(self.classes_) == 2:
             return "binary", idx.astype(np.float64)[:, None]

@@ -26,12 +26,18 @@ from mlplab.restore import load_run
 from mlplab.runs.atomic import atomic_write_text
 from mlplab.training.metrics import predicted_classes, probabilities
 
+# Significant digits of a printed prediction: more than a float32 model holds (about 7), and
+# few enough that a row's numbers stay the same whatever other rows the file has (float64
+# sums in an order set by the batch's shape, which moves the 16th digit).
+PRINTED_DIGITS = 10
+
 
 def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
     """The run's predictions for the rows of the data file ``data``, as a DataFrame."""
     import pandas as pd
 
-    run = load_run(run_dir, data=False)  # the checkpoint alone: the training file may be gone
+    # The checkpoint alone (the training file may be gone), in float64 (see PRINTED_DIGITS).
+    run = load_run(run_dir, data=False, dtype="float64")
     ds = run.dataset
     status = run.record.get("status")
     if status != "finished":  # a usable model, but the user should know which one
@@ -53,16 +59,21 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
         )
     outputs = run.predict(X)  # the run's standardization: the checkpoint's own (load_run)
     if ds.task == "regression":
-        out = pd.DataFrame({name: outputs[:, t] for t, name in enumerate(ds.target_names)})
+        out = pd.DataFrame({name: _digits(outputs[:, t]) for t, name in enumerate(ds.target_names)})
     else:
         names = np.asarray(ds.class_names or [], dtype=object)
         probs = probabilities(ds.task, outputs)
         out = pd.DataFrame({"predicted": names[predicted_classes(ds.task, outputs)]})
         for c, name in enumerate(names):
-            out[f"p_{name}"] = probs[:, c]
+            out[f"p_{name}"] = _digits(probs[:, c])
     # The ignored columns (an id, say) first; one named as an output would be ambiguous.
     kept = kept.drop(columns=[c for c in kept.columns if c in out.columns])
     return pd.concat([kept.reset_index(drop=True), out], axis=1)
+
+
+def _digits(values: np.ndarray) -> np.ndarray:
+    """``values`` to PRINTED_DIGITS significant digits."""
+    return np.array([float(f"{v:.{PRINTED_DIGITS}g}") for v in values])
 
 
 def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, DataFrame)

@@ -250,7 +250,11 @@ class LoadedRun(TrainedModel):
 
 
 def load_run(
-    run_dir: str | Path, which: str = "last", engine: str | None = None, data: bool = True
+    run_dir: str | Path,
+    which: str = "last",
+    engine: str | None = None,
+    data: bool = True,
+    dtype: str | None = None,
 ) -> LoadedRun:
     """Rebuild a run's model from its config.yaml and checkpoint, with no retraining.
 
@@ -260,6 +264,9 @@ def load_run(
     ``data=False`` reads no data: the dataset is the checkpoint's description of it (its
     feature, target and class names, task and standardization) with no rows, which is all
     that predictions for new rows need, so the run folder predicts on its own, anywhere.
+    ``dtype="float64"`` evaluates a float32 model's weights (exactly) in float64, where a
+    row's outputs do not move with the other rows of the call (float32 BLAS sums in an
+    order set by the batch's shape, which moves the last bit).
     """
     run_dir = Path(run_dir)
     check_run_dir(run_dir)
@@ -279,7 +286,9 @@ def load_run(
             dataset = _described_data(cfg, spec, ckpt.meta, path)
         chosen = engine or str(ckpt.meta.get("engine", cfg.engine))
         device = loading_device(chosen, cfg.device)
-        cfg = make_config({**cfg.to_dict(), "engine": chosen, "device": device})
+        cfg = make_config(
+            {**cfg.to_dict(), "engine": chosen, "device": device, "dtype": dtype or cfg.dtype}
+        )
         chosen = resolve_engine(chosen, spec, len(dataset.X_train), cfg.batch_size, cfg.device)
         models = [model_init(cfg, spec, weights=ckpt.model)]
         backend = make_backend(chosen, spec, models, device=cfg.device, dtype=cfg.dtype)

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import assert_one_line_error
 from mlplab.runner import train
+from mlplab.training.metrics import probabilities
 
 
 @pytest.fixture(scope="module")
@@ -340,3 +341,26 @@ def test_the_columns_the_run_ignored_come_first_so_each_prediction_names_its_row
     proc = run_cli("predict", res.run_dir, "--data", tmp_path / "bare.csv")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == "predicted,p_no,p_yes"
+
+
+def test_a_rows_prediction_does_not_depend_on_the_other_rows(iris_run, run_cli, tmp_path):
+    """Every digit printed: the model's float32 weights are evaluated in float64 and printed
+    to 10 digits. In float32, BLAS's summation order (set by the batch's shape) moved the
+    8th digit of most rows; float64 alone still moves the 16th."""
+    from mlplab.predict import predictions
+
+    res, rows, _ = iris_run
+    table = pd.read_csv(rows)
+    every = predictions(res.run_dir, str(rows))
+    for i in range(len(table)):
+        table.iloc[[i]].to_csv(tmp_path / "one.csv", index=False)
+        alone = predictions(res.run_dir, str(tmp_path / "one.csv"))
+        pd.testing.assert_frame_equal(alone, every.iloc[[i]].reset_index(drop=True))
+    printed = pd.read_csv(io.StringIO(run_cli("predict", res.run_dir, "--data", rows).stdout))
+    pd.testing.assert_frame_equal(printed, every)
+    assert printed.iloc[:, 1:].map(lambda v: v == float(f"{v:.10g}")).all().all()
+    # The weights are the run's own: the float32 engine agrees to float32's precision.
+    outputs = res.predict(table.iloc[:, :4].to_numpy())
+    np.testing.assert_allclose(
+        every.iloc[:, 1:].to_numpy(), probabilities(res.dataset.task, outputs), atol=1e-6
+    )

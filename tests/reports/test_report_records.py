@@ -228,3 +228,34 @@ def test_headers_are_never_cut_in_a_narrow_terminal(tmp_path: Path) -> None:
     text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
     assert "validate_every" in text and "…" not in text
     assert "95% CI in [0, 1]" in text and "clipped to [0, 1]" in text
+
+
+def test_non_ascii_column_names_read_as_written(tmp_path: Path) -> None:
+    """Targets named étiquette and clé show as such in the table, both CSVs and the HTML,
+    not as JSON escapes (\\u00e9tiquette)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 2))
+    frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1]})
+    frame["étiquette"] = (x.sum(axis=1) > 0).astype(int)
+    frame["clé"] = (x[:, 0] > 0).astype(int)
+    csv = tmp_path / "données.csv"
+    frame.to_csv(csv, index=False, encoding="utf-8")
+    log = tmp_path / "runs"
+    for target, other in (("étiquette", "clé"), ("clé", "étiquette")):
+        mlplab.train(data=str(csv), target=target, ignore=other, log_path=str(log), **TINY)
+    env = {**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(log)],
+        capture_output=True, text=True, encoding="utf-8", timeout=120, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    texts = {
+        "table": proc.stdout,
+        **{name: (log / name).read_text(encoding="utf-8") for name in
+           ("results.csv", "summary.csv", "report.html")},
+    }  # fmt: skip
+    for name, text in texts.items():
+        assert "\\u00e9" not in text, name
+        assert "étiquette" in text and "clé" in text, name
+    summary = pd.read_csv(log / "summary.csv", encoding="utf-8")
+    assert set(summary["target"]) == {'["étiquette"]', '["clé"]'}

@@ -92,7 +92,9 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
         record = dict(record)  # the table keeps the record as read
         for name in Config.model_fields:
             if isinstance(record.get(name), list):
-                record[name] = json.dumps(record[name])
+                # This text is what the tables, CSVs and report.html show: a column
+                # named étiquette must read as such, not as \u00e9tiquette.
+                record[name] = json.dumps(record[name], ensure_ascii=False)
         blank_unused_settings(record)
         record["run_dir"] = str(file.parent)
         record["task"] = record_task(record)

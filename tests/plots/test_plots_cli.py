@@ -44,6 +44,16 @@ def test_plot_bad_run_dir_is_one_line_exit_2(tmp_path, run_cli):
     assert_one_line_error(run_cli("plot", tmp_path / "half"), "half")
 
 
+def test_plot_of_a_data_file_says_it_is_a_file(tmp_path, run_cli):
+    data = tmp_path / "rows.csv"
+    data.write_text("a,b,y\n1,2,0\n")
+    line = assert_one_line_error(
+        run_cli("plot", data), "rows.csv", "not a run directory (it is a file)", "activations"
+    )
+    assert "does not exist" not in line
+    assert data.read_text() == "a,b,y\n1,2,0\n"
+
+
 def test_plot_activations_draws_one_panel_each(tmp_path, run_cli):
     proc = run_cli("plot", "activations", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

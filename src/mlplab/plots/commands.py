@@ -68,8 +68,10 @@ def redraw_run(
 ) -> tuple[Path, list[str]]:
     """Redraw the plots of the run in ``run_dir``; return the folder and file names."""
     if not run_dir.is_dir():
+        # A data file given by mistake exists: saying it does not would mislead.
+        why = "it is a file" if run_dir.exists() else "it does not exist"
         raise CheckpointError(
-            f"plot: {str(run_dir)!r} is not a run directory (it does not exist); "
+            f"plot: {str(run_dir)!r} is not a run directory ({why}); "
             f"give a folder that holds result.json, or '{ACTIVATIONS_TARGET}'"
         )
     from mlplab.runs.record import read_result

@@ -109,6 +109,18 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
     return df[names].to_numpy(dtype=np.float64), df[kept]
 
 
+def _run_folder_around(out: Path) -> Path | None:
+    """The run folder (one holding result.json) that ``out`` would be written into, at any
+    depth (its checkpoints/ and plots/ too), or None."""
+    # The folder resolved, so that a link or `..` cannot lead into a run's record unseen
+    # (the file itself is replaced, not followed, by the atomic write).
+    here = out.parent.resolve()
+    for folder in (here, *here.parents):
+        if (folder / "result.json").is_file():
+            return folder
+    return None
+
+
 def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
     """Write the predictions to ``out`` (atomically), or print them; return the exit status."""
     if out is not None:
@@ -118,6 +130,12 @@ def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
         if target.exists() and Path(data).exists() and target.samefile(data):
             raise ConfigError(
                 f"--out {out!r} is the --data file; give another file (e.g. preds.csv)"
+            )
+        record = _run_folder_around(target)
+        if record is not None:
+            raise ConfigError(
+                f"--out {out!r} is inside the run folder {str(record)!r}, whose record it "
+                f"would change; give a file outside it (e.g. preds.csv)"
             )
     table = predictions(run_dir, data)
     buf = io.StringIO()

@@ -364,3 +364,30 @@ def test_a_rows_prediction_does_not_depend_on_the_other_rows(iris_run, run_cli, 
     np.testing.assert_allclose(
         every.iloc[:, 1:].to_numpy(), probabilities(res.dataset.task, outputs), atol=1e-6
     )
+
+
+def test_out_is_never_written_into_a_run_folder(iris_run, run_cli, tmp_path):
+    """--out naming a file of a run's record (metrics.csv), or one beside or below it, is
+    refused before anything is written: the record stays as training left it."""
+    res, rows, _ = iris_run
+    run_dir = res.run_dir.resolve()
+    files = sorted(p for p in run_dir.rglob("*") if p.is_file())
+    before = {p: p.read_bytes() for p in files}
+    link = tmp_path / "link"
+    link.symlink_to(run_dir / "checkpoints")
+    for out in (
+        run_dir / "metrics.csv",
+        run_dir / "preds.csv",
+        run_dir / "checkpoints" / "preds.csv",
+        link / "preds.csv",
+    ):
+        proc = run_cli("predict", res.run_dir, "--data", rows, "--out", out)
+        assert_one_line_error(proc, f"--out {str(out)!r}", f"run folder {str(run_dir)!r}")
+    assert sorted(p for p in run_dir.rglob("*") if p.is_file()) == files
+    assert all(p.read_bytes() == content for p, content in before.items())
+    # Beside the run folders (in the log folder) is fine.
+    out = run_dir.parent / "preds.csv"
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert len(pd.read_csv(out)) == len(rows.read_text().splitlines()) - 1
+    out.unlink()  # the fixture's log folder, as the other tests expect it

@@ -78,11 +78,20 @@ def _digits(values: np.ndarray) -> np.ndarray:
 
 def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, DataFrame)
     """The run's feature columns of ``data`` (by name in a table, by position in an NPZ
-    file's X, which names none), and the columns of ``ignored`` that the table has."""
+    file's X, which names none), and the columns of ``ignored`` that the table has (in an
+    NPZ file, x0, x1, ... by position, as training named them)."""
     import pandas as pd
 
     if data.lower().endswith(".npz"):
         X = read_npz_features(data)
+        # Training named an NPZ file's columns x0, x1, ...: the file it trained on, with the
+        # columns the run ignored still in it, predicts once those are dropped.
+        columns = [f"x{i}" for i in range(X.shape[1])]
+        if X.shape[1] != len(names) and [c for c in columns if c not in ignored] == names:
+            frame = pd.DataFrame(X, columns=columns)
+            X, kept = frame[names].to_numpy(), frame[[c for c in columns if c in ignored]]
+        else:
+            kept = pd.DataFrame(index=range(len(X)))
         if X.shape[1] != len(names):
             raise DataError(
                 f"data file {data!r}: X has {X.shape[1]} columns; the run needs "
@@ -92,7 +101,7 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
             raise DataError(f"data file {data!r} has no data rows")
         if X.dtype.kind not in "biuf":
             raise DataError(f"data file {data!r}: X must hold numbers (its dtype is {X.dtype})")
-        return X.astype(np.float64), pd.DataFrame(index=range(len(X)))
+        return X.astype(np.float64), kept
     df = read_table(data)
     if not len(df):  # a header alone
         raise DataError(f"data file {data!r} has no data rows")

@@ -391,3 +391,33 @@ def test_out_is_never_written_into_a_run_folder(iris_run, run_cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert len(pd.read_csv(out)) == len(rows.read_text().splitlines()) - 1
     out.unlink()  # the fixture's log folder, as the other tests expect it
+
+
+def test_an_npz_run_that_ignored_a_column_predicts_its_own_file(run_cli, tmp_path):
+    """Training names an NPZ file's columns x0, x1, ...; a run trained with --ignore x0
+    predicts the same file (x0 dropped from the features, and first in the output, as an
+    ignored column of a table is), and still takes rows of its features alone."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(90, 3))
+    np.savez(tmp_path / "data.npz", X=X, y=(X[:, 1] > X[:, 2]).astype(int))
+    res = train(
+        data=str(tmp_path / "data.npz"), ignore=["x0"], epoch=5, plots="none", verbose=False,
+        log_path=str(tmp_path / "runs"),
+    )  # fmt: skip
+    assert res.dataset.feature_names == ["x1", "x2"]
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "data.npz")
+    assert proc.returncode == 0, proc.stderr
+    preds = pd.read_csv(io.StringIO(proc.stdout), dtype={"predicted": str})
+    assert list(preds.columns) == ["x0", "predicted", "p_0", "p_1"]
+    np.testing.assert_allclose(preds["x0"], X[:, 0])
+    assert preds["predicted"].tolist() == list(res.predict_labels(X[:, 1:]))
+    np.savez(tmp_path / "features.npz", X=X[:, 1:])
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "features.npz")
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        pd.read_csv(io.StringIO(proc.stdout), dtype={"predicted": str})["predicted"].tolist()
+        == preds["predicted"].tolist()
+    )
+    np.savez(tmp_path / "wide.npz", X=np.c_[X, X[:, :1]])
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "wide.npz")
+    assert_one_line_error(proc, "X has 4 columns; the run needs 2, in this order: x1, x2")

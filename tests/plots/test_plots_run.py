@@ -390,6 +390,32 @@ def test_several_targets_each_get_their_own_test_metrics(tmp_path):
         assert fig.get_suptitle().endswith("(mean over targets)")
 
 
+def test_the_surface_of_one_of_several_targets_gives_that_targets_metrics(tmp_path):
+    """With two targets, surface.png and regression_3d.png show the first: their titles
+    give its own test MAE and R², not the record's mean over both targets."""
+    from mlplab.plots.inputs import test_metrics_by_target
+    from mlplab.plots.run_plots import run_figures
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, (200, 2))
+    rows = "\n".join(f"{a:.5f},{b:.5f},{a * b:.5f},{100 * (a + b):.5f}" for a, b in x)
+    (tmp_path / "two.csv").write_text("a,b,small,large\n" + rows + "\n")
+    run = train(
+        data=str(tmp_path / "two.csv"), target=["small", "large"], epoch=20, engine="numpy",
+        log_every=0, plots="none", verbose=False, log_path=str(tmp_path / "runs"),
+    )  # fmt: skip
+    small = test_metrics_by_target(run.dataset, run.model_outputs)[0]
+    own = f"test MAE {small['mae']:.4g}, R² {small['r2']:.3f}"
+    mean = f"test MAE {run.record['test_mae']:.4g}"
+    assert own != mean
+    figures = run_figures(run.record, run.dataset, run.model_outputs, run.spec)
+    title = figures["surface"]().axes[0].get_title()
+    assert "predicted small" in title and title.endswith(own), title
+    assert mean not in title
+    suptitle = figures["regression_3d"]().get_suptitle()
+    assert suptitle.endswith(own) and mean not in suptitle, suptitle
+
+
 # --- any dataset --------------------------------------------------------------------------------
 def test_confusion_matrix_counts_the_test_split(tmp_path_factory):
     iris = trained(tmp_path_factory, "iris", **IRIS)

@@ -446,6 +446,7 @@ def regression_surface_figure(
     result: dict[str, Any],
     spec: ModelSpec | None = None,
     y_range: tuple[float, float] | None = None,
+    by_target: list[dict[str, float]] | None = None,
 ) -> Figure:
     """The predicted surface of a regressor on 2-feature data, test points on top.
 
@@ -454,6 +455,7 @@ def regression_surface_figure(
     point that stands out from the surface around it is one the model gets wrong. The
     colour scale is :func:`value_range` (``y_range``: the whole data's y); surface
     values beyond it take the end colours, and the colour bar's arrows say so.
+    ``by_target``: each target's test metrics, for the title of the one shown.
     """
     test = points[-1]
     t = surface.target
@@ -501,7 +503,7 @@ def regression_surface_figure(
     set_title(
         ax,
         f"{title_head(data, result, spec)}\npredicted {target} (points: true {target})"
-        f" · {metric_text(result, 'regression')}",
+        f" · {_target_text(result, by_target, t, test.y.shape[1])}",
     )
     return fig
 
@@ -515,6 +517,7 @@ def regression_3d_figure(
     spec: ModelSpec | None = None,
     surface_points: int = 40,
     y_range: tuple[float, float] | None = None,
+    by_target: list[dict[str, float]] | None = None,
 ) -> Figure:
     """True test y, predicted test y (3-D scatters) and the model's surface (3-D).
 
@@ -523,6 +526,7 @@ def regression_3d_figure(
     :func:`value_range`; the surface is cut off at its ends (and its title says so
     when it is). The surface uses every ``G // surface_points``-th grid point: a mesh
     finer than ~40 x 40 draws slowly and shows nothing more at this size.
+    ``by_target`` as for :func:`regression_surface_figure`.
     """
     test = points[-1]
     fig = new_figure(15.0, 5.4)
@@ -559,7 +563,8 @@ def regression_3d_figure(
     fig.colorbar(
         ScalarMappable(norm=norm, cmap="viridis"), ax=fig.axes, shrink=0.7, pad=0.03, label=target
     )
-    fig.suptitle(f"{title_head(data, result, spec)}\n{metric_text(result, 'regression')}")
+    text = _target_text(result, by_target, t, test.y.shape[1])
+    fig.suptitle(f"{title_head(data, result, spec)}\n{text}")
     return fig
 
 
@@ -706,6 +711,17 @@ def _regression_text(result: dict[str, Any], n_panels: int) -> str:
     return text + " (mean over targets)" if n_panels > 1 and "test" in text else text
 
 
+def _target_text(
+    result: dict[str, Any], by_target: list[dict[str, float]] | None, t: int, n_targets: int
+) -> str:
+    """Test metrics for a plot of target ``t`` alone: its own where there are several
+    targets (the record's are their mean, which would pass for this target's)."""
+    if by_target and len(by_target) > 1 and result.get("status") != "diverged":
+        m = by_target[t]
+        return metric_text({"test_mae": m["mae"], "test_r2": m["r2"]}, "regression")
+    return _regression_text(result, n_targets)
+
+
 @styled
 def fit_figure(
     curve: tuple[np.ndarray, np.ndarray],
@@ -803,22 +819,22 @@ def run_figures(
         y0 = np.concatenate([data.y_train[:, 0], data.y_val[:, 0], data.y_test[:, 0]])
         return (float(y0.min()), float(y0.max())) if len(y0) else None
 
+    def by_target() -> list[dict[str, float]]:
+        return once("by_target", lambda: test_metrics_by_target(data, predict))
+
     out: dict[str, Callable[[], Figure]] = {"loss": lambda: loss_figure(result, data, spec)}
     if surfaces.is_planar(data):
         if data.task == "regression":
             out["surface"] = lambda: regression_surface_figure(
-                surface(), points(), data, result, spec, y_range=y_range()
+                surface(), points(), data, result, spec, y_range=y_range(), by_target=by_target()
             )
             out["regression_3d"] = lambda: regression_3d_figure(
-                surface(), points(), data, result, spec, y_range=y_range()
+                surface(), points(), data, result, spec, y_range=y_range(), by_target=by_target()
             )
         else:
             out["surface"] = lambda: decision_surface_figure(
                 surface(), surface_points(data, predict), data, result, spec
             )
-
-    def by_target() -> list[dict[str, float]]:
-        return once("by_target", lambda: test_metrics_by_target(data, predict))
 
     if data.task == "regression" and data.n_features == 1:
         out["fit"] = lambda: fit_figure(

@@ -153,6 +153,21 @@ def test_semicolon_and_tab_separated_files_read_as_their_columns(tmp_path, sep):
     np.testing.assert_allclose(np.sort(rows, axis=0), np.sort(df[["sepal length", "b"]], axis=0))
 
 
+@pytest.mark.parametrize(
+    ("sep", "names"),
+    [(";", ["weight (kg, net)", "height"]), (",", ["ratio a;b", "height"])],
+)
+def test_the_separator_is_the_one_the_header_uses_most(tmp_path, sep, names):
+    """A comma inside one name of a semicolon file leaves it a semicolon file, and a
+    semicolon inside one name of a comma file leaves it a comma file."""
+    lines = [sep.join([*names, "label"])] + [
+        sep.join([str(i), str(i % 7), "yes" if i % 2 else "no"]) for i in range(20)
+    ]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    d = load_dataset(str(tmp_path / "t.csv"))
+    assert d.feature_names == names and d.class_names == ["no", "yes"]
+
+
 def test_unknown_name_lists_builtins():
     with pytest.raises(ConfigError, match="xor"):
         load_dataset("mnist")

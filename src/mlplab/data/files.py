@@ -72,16 +72,17 @@ def read_table(path: str):  # -> pandas.DataFrame
 
 
 def _separator(p: Path) -> str:
-    """The CSV file's separator, as its header shows it: a comma, or else the semicolon or
-    tab that spreadsheets save "CSV" with in many locales (read with commas, such a file is
-    one column, and its rows' decimal commas split them into more)."""
+    """The CSV file's separator, as its header shows it: the comma, or the semicolon or tab
+    that spreadsheets save "CSV" with in many locales (read with commas, such a file is one
+    column, and its rows' decimal commas split them into more).
+
+    The one that occurs most in the header wins, so a comma inside one name of a semicolon
+    file ("weight (kg, net);height") does not make it a comma file; ties go to the comma.
+    """
     with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
         header = f.readline(1 << 20)  # a header, not a whole file with no line break
-    if "," in header:
-        return ","
-    counts = {sep: header.count(sep) for sep in (";", "\t")}
-    best = max(counts, key=lambda sep: counts[sep])
-    return best if counts[best] else ","
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    return max(counts, key=lambda sep: counts[sep])  # the first of equals: the comma
 
 
 def _npz_arrays(p: Path, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None]:

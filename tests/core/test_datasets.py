@@ -168,6 +168,17 @@ def test_the_separator_is_the_one_the_header_uses_most(tmp_path, sep, names):
     assert d.feature_names == names and d.class_names == ["no", "yes"]
 
 
+@pytest.mark.parametrize("header", ["a,a,label", "a, a ,label", "a;a;label"])
+def test_a_column_name_written_twice_is_refused(tmp_path, header):
+    """pandas reads a repeated name as 'a' and 'a.1': the file's own header shows it."""
+    sep = ";" if ";" in header else ","
+    rows = [sep.join([str(i), str(i % 3), "yes" if i % 2 else "no"]) for i in range(20)]
+    (tmp_path / "t.csv").write_text("\n".join([header, *rows]) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    assert str(err.value) == f"data file {str(tmp_path / 't.csv')!r}: duplicate column names ['a']"
+
+
 def test_unknown_name_lists_builtins():
     with pytest.raises(ConfigError, match="xor"):
         load_dataset("mnist")

@@ -6,6 +6,7 @@ Every problem with a file becomes a :class:`DataError` with one line naming the 
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,9 @@ def read_table(path: str):  # -> pandas.DataFrame
         if suffix == ".csv":
             # skipinitialspace: "1.0, 2.0, yes" (a space after each comma, as people type
             # CSV) gives the class "yes" and the column "b", not " yes" and " b".
-            df = pd.read_csv(p, sep=_separator(p), skipinitialspace=True)
+            sep = _separator(p)
+            _check_distinct(path, _header_names(p, sep))
+            df = pd.read_csv(p, sep=sep, skipinitialspace=True)
             if not isinstance(df.index, pd.RangeIndex):
                 # pandas turns the extra leading values of rows longer than the header
                 # into an index, silently dropping them from the features.
@@ -65,10 +68,14 @@ def read_table(path: str):  # -> pandas.DataFrame
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"data file {path!r} cannot be read: {reason}") from None
     df.columns = [str(c).strip() for c in df.columns]
-    if len(df.columns) != len(set(df.columns)):
-        dup = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
-        raise DataError(f"data file {path!r}: duplicate column names {dup}")
+    _check_distinct(path, list(df.columns))
     return df
+
+
+def _check_distinct(path: str, names: list[str]) -> None:
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise DataError(f"data file {path!r}: duplicate column names {dup}")
 
 
 def _separator(p: Path) -> str:
@@ -83,6 +90,15 @@ def _separator(p: Path) -> str:
         header = f.readline(1 << 20)  # a header, not a whole file with no line break
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     return max(counts, key=lambda sep: counts[sep])  # the first of equals: the comma
+
+
+def _header_names(p: Path, sep: str) -> list[str]:
+    """The CSV file's column names as written: pandas renames a repeated name, reading
+    ``a,a`` as ``a`` and ``a.1``, which hides the repeat."""
+    with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        header = f.readline(1 << 20)
+    row = next(csv.reader([header], delimiter=sep, skipinitialspace=True), [])
+    return [name.strip() for name in row]
 
 
 def _npz_arrays(p: Path, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None]:

@@ -7,6 +7,7 @@ Every problem with a file becomes a :class:`DataError` with one line naming the 
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,7 @@ def _separator(p: Path) -> str:
     """
     with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
         header = f.readline(1 << 20)  # a header, not a whole file with no line break
+    header = re.sub(r'"[^"]*"', "", header)  # a quoted name's commas separate nothing
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     return max(counts, key=lambda sep: counts[sep])  # the first of equals: the comma
 

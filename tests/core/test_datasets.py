@@ -183,6 +183,32 @@ def test_a_column_name_written_twice_is_refused(tmp_path, header):
     assert str(err.value) == f"data file {str(tmp_path / 't.csv')!r}: duplicate column names ['a']"
 
 
+@pytest.mark.parametrize(
+    ("first", "number"),
+    [("0.1257,-43.64,1", "'0.1257'"), ("1e-3,4,0", "'1e-3'"), ("5;0,25;1", "'0,25'")],
+)
+def test_a_file_without_a_header_is_refused_not_short_of_its_first_row(tmp_path, first, number):
+    """Read as a header, a first row of values would become the names and be lost."""
+    sep = ";" if ";" in first else ","
+    rows = [first] + [sep.join([str(i), str(i % 3), str(i % 2)]) for i in range(20)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    assert str(err.value) == (
+        f"data file {str(tmp_path / 't.csv')!r}: its first row looks like data, not column "
+        f"names ({number} is a number); the first row must name the columns"
+    )
+
+
+def test_whole_numbers_may_name_columns(tmp_path):
+    rows = ["2020,2021,label"] + [f"{i},{i % 3},{i % 2}" for i in range(20)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    d = load_dataset(str(tmp_path / "t.csv"))
+    assert (
+        d.feature_names == ["2020", "2021"] and len(d.X_train) + len(d.X_val) + len(d.X_test) == 20
+    )
+
+
 def test_unknown_name_lists_builtins():
     with pytest.raises(ConfigError, match="xor"):
         load_dataset("mnist")

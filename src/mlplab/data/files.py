@@ -16,6 +16,8 @@ from mlplab.data.cost import check_memory
 from mlplab.errors import DataError
 
 FILE_SUFFIXES = (".csv", ".parquet", ".pq", ".npz")
+_FRACTION = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
 
 
 def looks_like_file(data: str) -> bool:
@@ -36,7 +38,9 @@ def read_table(path: str):  # -> pandas.DataFrame
             # skipinitialspace: "1.0, 2.0, yes" (a space after each comma, as people type
             # CSV) gives the class "yes" and the column "b", not " yes" and " b".
             sep = _separator(p)
-            _check_distinct(path, _header_names(p, sep))
+            names = _header_names(p, sep)
+            _check_not_data(path, names, sep)
+            _check_distinct(path, names)
             df = pd.read_csv(p, sep=sep, skipinitialspace=True)
             if not isinstance(df.index, pd.RangeIndex):
                 # pandas turns the extra leading values of rows longer than the header
@@ -71,6 +75,19 @@ def read_table(path: str):  # -> pandas.DataFrame
     df.columns = [str(c).strip() for c in df.columns]
     _check_distinct(path, list(df.columns))
     return df
+
+
+def _check_not_data(path: str, names: list[str], sep: str) -> None:
+    """Refuse a file without a header: read as one, its first row of values would become
+    the column names, and that row would be lost without a word. A name such as 0.1257 is
+    a value; whole numbers pass, as columns may be named by years (2020)."""
+    for name in names:
+        number = name.replace(",", ".") if sep != "," else name  # a decimal comma
+        if _FRACTION.fullmatch(number) and not _INTEGER.fullmatch(number):
+            raise DataError(
+                f"data file {path!r}: its first row looks like data, not column names "
+                f"({name!r} is a number); the first row must name the columns"
+            )
 
 
 def _check_distinct(path: str, names: list[str]) -> None:

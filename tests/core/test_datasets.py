@@ -209,6 +209,25 @@ def test_whole_numbers_may_name_columns(tmp_path):
     )
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_commas_of_semicolon_and_tab_files_are_numbers(tmp_path, sep):
+    """A European spreadsheet's export: ';' (or tab) between values, ',' before decimals;
+    a text column with commas in it stays text."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(30, 2)) * 50, columns=["a", "b"])
+    df.loc[3, "a"] = 12  # a whole number, written without a comma
+    df["note"] = [f"row {i}, seen" for i in range(30)]
+    df["label"] = np.repeat(["no", "yes"], 15)
+    df.to_csv(tmp_path / "t.csv", sep=sep, decimal=",", index=False)
+    assert "-" in (tmp_path / "t.csv").read_text()  # negative values among them
+    d = load_dataset(str(tmp_path / "t.csv"), ignore=["note"])
+    assert d.feature_names == ["a", "b"] and d.class_names == ["no", "yes"]
+    rows = np.concatenate([d.X_train, d.X_val, d.X_test])
+    np.testing.assert_allclose(np.sort(rows, axis=0), np.sort(df[["a", "b"]], axis=0))
+    with pytest.raises(DataError, match="'note' is not numeric"):
+        load_dataset(str(tmp_path / "t.csv"))
+
+
 def test_unknown_name_lists_builtins():
     with pytest.raises(ConfigError, match="xor"):
         load_dataset("mnist")

@@ -219,6 +219,17 @@ def test_a_value_that_is_not_a_number_is_named_by_its_column_and_row(iris_run, r
     assert_one_line_error(proc, "s.npz", "X must hold numbers")
 
 
+def test_rows_with_decimal_commas_predict_as_with_decimal_points(iris_run, run_cli, tmp_path):
+    """New rows from a European spreadsheet: ';' between values, ',' before decimals."""
+    res, rows, raw = iris_run
+    pd.read_csv(rows).to_csv(tmp_path / "eu.csv", sep=";", decimal=",", index=False)
+    assert "," in (tmp_path / "eu.csv").read_text().splitlines()[1]
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "eu.csv")
+    assert proc.returncode == 0, proc.stderr
+    preds = pd.read_csv(io.StringIO(proc.stdout))
+    assert preds["predicted"].tolist() == list(res.predict_labels(raw))
+
+
 def test_spaces_after_the_commas_are_not_part_of_names_or_labels(run_cli, tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))

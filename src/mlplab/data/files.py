@@ -6,6 +6,7 @@ Every problem with a file becomes a :class:`DataError` with one line naming the 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 from pathlib import Path
@@ -49,6 +50,8 @@ def read_table(path: str):  # -> pandas.DataFrame
                     f"data file {path!r}: some rows have more values than the header has "
                     f"columns ({len(df.columns)}); every row needs one value per column"
                 )
+            if sep != ",":
+                _read_decimal_commas(df)
         elif suffix in (".parquet", ".pq"):
             try:
                 import pyarrow  # noqa: F401
@@ -109,6 +112,21 @@ def _separator(p: Path) -> str:
     header = re.sub(r'"[^"]*"', "", header)  # a quoted name's commas separate nothing
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     return max(counts, key=lambda sep: counts[sep])  # the first of equals: the comma
+
+
+def _read_decimal_commas(df) -> None:
+    """Make numbers of the text columns whose every value is a number with a decimal comma
+    (-43,64), as spreadsheets write them where the file's separator is ';' or a tab. A
+    column with other text (a note with a comma in it) stays text."""
+    import pandas as pd
+
+    for col in df.columns:
+        values = df[col]
+        if values.dtype.kind != "O" or not values.str.contains(",", regex=False, na=False).any():
+            continue  # numbers already, or text with no decimal comma
+        # Other text fails to convert and stays: the features' check names its column.
+        with contextlib.suppress(ValueError, TypeError):
+            df[col] = pd.to_numeric(values.str.replace(",", ".", regex=False))
 
 
 def _header_names(p: Path, sep: str) -> list[str]:

@@ -228,6 +228,25 @@ def test_decimal_commas_of_semicolon_and_tab_files_are_numbers(tmp_path, sep):
         load_dataset(str(tmp_path / "t.csv"))
 
 
+@pytest.mark.parametrize("damage", ["text", "cut short", "npy"])
+def test_a_file_that_is_no_npz_archive_is_one_line(tmp_path, damage):
+    np.savez(tmp_path / "good.npz", X=np.zeros((50, 3)), y=np.arange(50) % 2)
+    whole = (tmp_path / "good.npz").read_bytes()
+    path = tmp_path / "bad.npz"
+    if damage == "text":
+        path.write_text("a,b,y\n1,2,0\n")
+    elif damage == "cut short":
+        path.write_bytes(whole[: len(whole) // 2])
+    else:  # np.save's single array, named .npz
+        with path.open("wb") as f:
+            np.save(f, np.zeros((50, 3)))
+    with pytest.raises(DataError) as err:
+        load_dataset(str(path))
+    assert str(err.value) == (
+        f"data file {str(path)!r} is not an NPZ archive of NumPy arrays (as np.savez writes)"
+    )
+
+
 def test_unknown_name_lists_builtins():
     with pytest.raises(ConfigError, match="xor"):
         load_dataset("mnist")

@@ -115,6 +115,13 @@ def test_an_npz_file_gives_its_columns_by_position(run_cli, tmp_path):
     assert_one_line_error(proc, "X has 3 columns; the run needs 2, in this order: x1, x2")
 
 
+def test_new_rows_in_a_file_that_is_no_npz_archive_are_one_line(iris_run, run_cli, tmp_path):
+    res, _, _ = iris_run
+    (tmp_path / "bad.npz").write_text("not an archive\n")
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "bad.npz")
+    assert_one_line_error(proc, "bad.npz", "is not an NPZ archive of NumPy arrays")
+
+
 def test_a_run_that_did_not_finish_predicts_with_a_note(run_cli, tmp_path):
     """A diverged run keeps its best model: it predicts, and says which model it used."""
     kw = dict(data="sinlog", lr=10, epoch=50, plots="none", verbose=False)

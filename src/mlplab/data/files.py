@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +142,12 @@ def _header_names(p: Path, sep: str) -> list[str]:
 def _npz_arrays(p: Path, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """The X (made 2-D) and y arrays of an NPZ file; y is None where it has none and
     ``need_y`` is False (new rows to predict)."""
+    if not zipfile.is_zipfile(p):
+        # np.load would take it for pickled data and speak of allow_pickle; a zip cut short
+        # gives "File is not a zip file", which names no format.
+        raise DataError(
+            f"data file {str(p)!r} is not an NPZ archive of NumPy arrays (as np.savez writes)"
+        )
     with np.load(p, allow_pickle=False) as z:
         keys = set(z.files)
         xk = next((k for k in ("X", "x", "features") if k in keys), None)

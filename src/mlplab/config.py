@@ -358,8 +358,15 @@ class Config(BaseModel):
     def _check_split(cls, v: list[float] | None) -> list[float] | None:
         if v is None:
             return v
-        if len(v) not in (2, 3) or any(x < 0 for x in v):
+        if len(v) not in (2, 3) or any(not x >= 0 for x in v):  # NaN too
             raise ValueError("give 2 or 3 non-negative sizes: train val [test]")
+        fractional = next((x for x in v if not float(x).is_integer()), None)
+        if any(x > 1 for x in v) and fractional is not None:
+            # Counts of rows: a fraction of a row would be dropped without a word.
+            raise ValueError(
+                f"{fractional:g} is not a whole number; a size above 1 makes all of them "
+                "counts of rows, such as 1600 400 400 (ratios are all at most 1)"
+            )
         if all(x <= 1 for x in v) and sum(v) > 1 + 1e-9:
             raise ValueError(
                 "ratios must add up to at most 1 (sizes of at most 1 are read as ratios; "

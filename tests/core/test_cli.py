@@ -121,6 +121,8 @@ def test_print_config_is_valid_config(run_cli, tmp_path):
             ["--use_bn", "--data", "moons", "--n_samples", "10", "--split", "1", "1", "8"],
             ["'use_bn'", "'split'", "1 row"],
         ),
+        # A fraction of a row: floored, it would leave rows out without a word.
+        (["--data", "iris", "--split", "30.5", "10", "10"], ["'split'", "30.5", "whole number"]),
     ],
 )
 def test_bad_input_one_line_exit_2_nothing_written(run_cli, tmp_path, args, needles):

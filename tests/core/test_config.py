@@ -80,6 +80,9 @@ def test_use_xavier_is_an_alias_of_init():
         ({"hid_dimm": 3}, ["did you mean 'hid_dim'"]),
         ({"split": [0.9, 0.9]}, ["'split'"]),
         ({"split": [1, 1, 1]}, ["'split'", "read as ratios", "counts"]),
+        ({"split": [30.5, 10, 10]}, ["'split'", "30.5 is not a whole number", "counts of rows"]),
+        ({"split": [0.5, 100]}, ["'split'", "0.5 is not a whole number", "counts of rows"]),
+        ({"split": [float("nan"), 0.5]}, ["'split'", "non-negative sizes"]),
     ],
 )
 def test_bad_values_raise_one_line_naming_the_setting(values, needles):

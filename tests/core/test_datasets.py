@@ -247,6 +247,13 @@ def test_a_file_that_is_no_npz_archive_is_one_line(tmp_path, damage):
     )
 
 
+def test_a_name_longer_than_the_csv_modules_limit_still_reads(tmp_path):
+    long = "x" * 200_000  # the csv module refuses fields over 128 KiB; pandas reads them
+    rows = [f"{long},label"] + [f"{i},{i % 2}" for i in range(20)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    assert load_dataset(str(tmp_path / "t.csv")).feature_names == [long]
+
+
 def test_unknown_name_lists_builtins():
     with pytest.raises(ConfigError, match="xor"):
         load_dataset("mnist")

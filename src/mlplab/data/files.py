@@ -135,7 +135,10 @@ def _header_names(p: Path, sep: str) -> list[str]:
     ``a,a`` as ``a`` and ``a.1``, which hides the repeat."""
     with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
         header = f.readline(1 << 20)
-    row = next(csv.reader([header], delimiter=sep, skipinitialspace=True), [])
+    try:
+        row = next(csv.reader([header], delimiter=sep, skipinitialspace=True), [])
+    except csv.Error:  # a name longer than csv's limit (128 KiB): pandas reads it
+        return []
     return [name.strip() for name in row]
 
 

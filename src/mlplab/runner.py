@@ -41,7 +41,7 @@ from mlplab.assemble import (
 )
 from mlplab.config import Config
 from mlplab.console import RunConsole, lab_targets, print_summary, record_line
-from mlplab.data.dataset import Dataset
+from mlplab.data.dataset import Dataset, classes_not_in_training
 from mlplab.engines.backend import Backend
 from mlplab.engines.choose import blas_threads, resolve_engine
 from mlplab.engines.init import run_streams
@@ -547,6 +547,13 @@ def _train_locked(
         unused = cfg.unused_settings()
         if unused:
             console.line(f"mlplab: note: not used by this run: {'; '.join(unused)}")
+        unseen = classes_not_in_training(data)
+        if unseen:
+            console.line(
+                f"mlplab: note: no training row has the class(es) {', '.join(map(repr, unseen))}, so the "
+                "model cannot learn them (the split is random: more rows of them, or "
+                "another data_seed, puts some in training)"
+            )
         where = f" -> {run_dir}" if record else ""
         if write_dir != run_dir:
             where += " (a rerun: it replaces the finished run there once it has finished)"

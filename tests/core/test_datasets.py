@@ -359,3 +359,27 @@ def test_a_class_for_nearly_every_row_is_refused(tmp_path):
     df["y"] = np.arange(60) % 20  # 20 classes of 3 rows: few rows, but classes
     df.to_csv(tmp_path / "t.csv", index=False)
     assert load_dataset(str(tmp_path / "t.csv"), task="classification").n_outputs == 20
+
+
+def test_a_class_with_no_training_row_is_noted(tmp_path, run_cli):
+    """One 'rare' row that the random split puts in val: the model cannot learn its class,
+    and the run said nothing."""
+    from mlplab.data.dataset import classes_not_in_training
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(40, 2)).round(3), columns=["a", "b"])
+    df["label"] = np.where(df.a > 0, "yes", "no")
+    df.loc[40] = [5.0, 5.0, "rare"]
+    df.to_csv(tmp_path / "t.csv", index=False)
+    unseen = {
+        s: classes_not_in_training(load_dataset(str(tmp_path / "t.csv"), seed=s)) for s in range(6)
+    }
+    assert set(map(tuple, unseen.values())) == {(), ("rare",)}
+    seed = next(s for s, names in unseen.items() if names)
+    args = ("train", "--data", tmp_path / "t.csv", "--epoch", "2", "--plots", "none")
+    proc = run_cli(*args, "--data_seed", str(seed), "--log_path", tmp_path / "runs")
+    assert proc.returncode == 0, proc.stderr
+    assert "no training row has the class(es) 'rare'" in proc.stdout + proc.stderr
+    seen = next(s for s, names in unseen.items() if not names)
+    proc = run_cli(*args, "--data_seed", str(seen), "--log_path", tmp_path / "runs")
+    assert proc.returncode == 0 and "no training row" not in proc.stdout + proc.stderr

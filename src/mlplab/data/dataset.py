@@ -85,6 +85,15 @@ ARRAY_LABEL = re.compile(r"array-\d+x\d+-[0-9a-f]{8}")
 IN_MEMORY = "array"  # the ``data`` of an estimator's fit that keeps no record
 
 
+def classes_not_in_training(ds: Dataset) -> list[str]:
+    """The classes no training row has: a rare class that the random split put all in val
+    or test, which the model then cannot learn."""
+    if ds.task == "regression" or not ds.class_names:
+        return []
+    seen = set(np.unique(ds.y_train.reshape(len(ds.y_train), -1)[:, 0]).astype(int).tolist())
+    return [name for i, name in enumerate(ds.class_names) if i not in seen]
+
+
 def is_in_memory(name: str) -> bool:
     """Whether ``name`` is the ``data`` of arrays in memory rather than a file or built-in set."""
     return name == IN_MEMORY or ARRAY_LABEL.fullmatch(name) is not None

@@ -394,8 +394,14 @@ class Config(BaseModel):
             return None
         if isinstance(v, int) and not isinstance(v, bool):
             v = str(v)
+        if (
+            isinstance(v, (list, tuple))
+            and v
+            and all(isinstance(w, int) and not isinstance(w, bool) for w in v)
+        ):
+            v = "-".join(map(str, v))  # [256, 128], as Python and YAML write a list
         if not isinstance(v, str) or not re.fullmatch(r"[1-9][0-9]*(-[1-9][0-9]*)*", v.strip()):
-            raise ValueError("widths joined by '-', each at least 1, e.g. 256-128")
+            raise ValueError("widths joined by '-' or as a list, each at least 1, e.g. 256-128")
         return v.strip()
 
     @model_validator(mode="after")

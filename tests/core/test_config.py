@@ -153,6 +153,9 @@ def test_hid_dims_sets_the_layers_and_keeps_old_hashes():
     blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
     assert plain.run_hash() == hashlib.sha1(blob.encode()).hexdigest()[:6]
     assert cfg.run_hash() != make_config({"data": "digits", "hid_dims": "128-256"}).run_hash()
+    # A list, as Python and a run's YAML write one, is the same setting and the same run.
+    as_list = make_config({"data": "digits", "hid_dims": [256, 128]})
+    assert as_list.hid_dims == "256-128" and as_list.run_hash() == cfg.run_hash()
 
 
 @pytest.mark.parametrize(
@@ -160,6 +163,9 @@ def test_hid_dims_sets_the_layers_and_keeps_old_hashes():
     [
         ({"hid_dims": "256-x"}, ["hid_dims", "256-128"]),
         ({"hid_dims": "0-4"}, ["hid_dims"]),
+        ({"hid_dims": [4, 0]}, ["hid_dims", "as a list"]),
+        ({"hid_dims": [4, "x"]}, ["hid_dims"]),
+        ({"hid_dims": []}, ["hid_dims"]),
     ],
 )
 def test_bad_hid_dims_name_the_setting(settings, words):

@@ -36,6 +36,8 @@ def as_config(config: Config | dict[str, Any] | str | Path | None, **overrides: 
         return make_config(overrides)
     if isinstance(config, dict):
         return make_config({**config, **overrides})
+    if hasattr(config, "shape"):  # train(df): the table meant as data
+        return make_config({"data": config})
     return load_config(config, overrides)  # a path; anything else is refused there
 
 

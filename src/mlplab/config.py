@@ -308,6 +308,18 @@ class Config(BaseModel):
     def _check_path_length(cls, v: str) -> str:
         return check_path_text(v)
 
+    @field_validator("data", mode="before")
+    @classmethod
+    def _no_table_in_memory(cls, v: Any) -> Any:
+        if hasattr(v, "shape") or (isinstance(v, tuple) and any(hasattr(a, "shape") for a in v)):
+            # A DataFrame or arrays: a run's record names its data, so data is a file.
+            raise ValueError(
+                "a table or arrays in memory are no setting; write them to a file "
+                "(df.to_csv('data.csv', index=False)) and give its path, or fit "
+                "mlplab.sklearn.MLPClassifier / MLPRegressor on them"
+            )
+        return v
+
     @field_validator("optim", mode="before")
     @classmethod
     def _lower_optim(cls, v: Any) -> Any:

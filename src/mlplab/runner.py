@@ -314,6 +314,12 @@ def train(
     mlplab.errors.MlplabError
         For bad settings or data (before anything is written).
     """
+    if dataset is not None and not isinstance(dataset, Dataset):
+        raise ConfigError(
+            f"dataset= takes a mlplab Dataset (mlplab.data.load_dataset), not a "
+            f"{type(dataset).__name__}; write a table to a file and give it as data=, or fit "
+            "mlplab.sklearn.MLPClassifier / MLPRegressor on arrays"
+        )
     stop = StopFlag()
     if handle_signals:
         # Installed before anything is written, and restored however the run ends, so a

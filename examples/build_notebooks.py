@@ -37,7 +37,8 @@ printout is the lab's: `step cost` every 100 steps, then Hypothesis, Correct and
 # folder would be kept, and say only where it is).
 xor = mlplab.train("xor_perceptron.yaml", plots="none", log_every=1000, rerun=True)""",
     """print(f"xor: cost {xor.record['train_loss']:.4f} (ln 2 = {math.log(2):.4f})")
-print("xor: outputs", xor.predict(xor.dataset.X_test).ravel().round(6), "(logits: all 0)")""",
+# The dataset's rows are in the model's scale already: model_outputs, not predict (raw rows).
+print("xor: outputs", xor.model_outputs(xor.dataset.X_test).ravel().round(6), "(logits: all 0)")""",
     """#md Every output is 0.5, a tie. The lab's rule `hypothesis > 0.5` calls all four rows
 class 0 and prints accuracy 0.5; mlplab decides by the sign of the logit, which is float32
 noise here, so its accuracy is 0.25, 0.5 or 0.75 by chance. Either way XOR is not solved.""",

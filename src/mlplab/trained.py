@@ -34,7 +34,24 @@ class TrainedModel:
 
         ``X`` is ``[N, n_features]``; one row is ``[[...]]``. Anything else raises
         :class:`mlplab.errors.DataError`, rather than being read as rows of another shape.
+        A DataFrame with named columns gives the features by name, in any order (as
+        ``mlplab predict`` reads a file); the dataset's own splits are already in the
+        model's scale, so they go to :meth:`model_outputs` instead.
         """
+        ds = self.dataset
+        if ds.scaler is not None and any(X is a for a in (ds.X_train, ds.X_val, ds.X_test)):
+            raise DataError(
+                "X is one of dataset.X_train, X_val, X_test, which are already standardized; "
+                "give them to model_outputs(X), and raw rows to predict"
+            )
+        if hasattr(X, "columns") and any(isinstance(c, str) for c in X.columns):
+            missing = [name for name in ds.feature_names if name not in X.columns]
+            if missing:
+                raise DataError(
+                    f"X has no column {missing[0]!r}; the model's features are "
+                    f"{', '.join(ds.feature_names)}"
+                )
+            X = X[ds.feature_names]
         X = np.asarray(X, dtype=np.float64)
         n = self.dataset.n_features
         if X.ndim != 2 or X.shape[1] != n:

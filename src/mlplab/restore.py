@@ -362,7 +362,8 @@ def _training_data(run_dir: Path, cfg: Config) -> Dataset:
         # A relative path is relative to the folder the run trained in, which the record
         # does not keep (a record names no machine path).
         where = (
-            " (the path is relative to the folder it trained in)"
+            " (the path is relative to the folder it trained in; predictions need no "
+            "training file: mlplab predict, or load_run(RUN_DIR, data=False))"
             if not Path(cfg.data).is_absolute() and not Path(cfg.data).exists()
             else ""
         )

@@ -200,6 +200,7 @@ def test_a_run_folder_predicts_without_its_training_file(run_cli, tmp_path):
         proc,
         "is rebuilt from the data it trained on: data file 't.csv' does not exist",
         "relative to the folder it trained in",
+        "predictions need no training file: mlplab predict, or load_run(RUN_DIR, data=False)",
     )
 
 

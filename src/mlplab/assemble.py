@@ -204,4 +204,5 @@ def checkpoint_meta(spec: ModelSpec, data: Dataset, engine: str) -> dict[str, An
         "target_names": data.target_names,
         "task": data.task,
         "scaler": None if data.scaler is None else [a.tolist() for a in data.scaler],
+        "data_digest": data.digest,
     }

@@ -46,7 +46,7 @@ from mlplab.engines.backend import Backend
 from mlplab.engines.choose import blas_threads, resolve_engine
 from mlplab.engines.init import run_streams
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, ConfigError, MlplabError, RecordError
+from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RecordError
 from mlplab.live import live_view
 from mlplab.pipes import closed_pipe_safe
 from mlplab.rerun import finished_record, kept_line, scratch_dir, settle
@@ -439,6 +439,14 @@ def _kept(
             f"{run_dir} holds this config's finished run, but its model does not load ({err}); "
             "give --rerun (rerun=True) to train it again"
         ) from None
+    saved = loaded.checkpoint_meta.get("data_digest")
+    if saved and data.digest and saved != data.digest:
+        # Same settings, other rows: the kept record would be of data the file no longer holds.
+        raise DataError(
+            f"data file {cfg.data!r} has changed since {run_dir} trained on it (its rows "
+            "differ), so that run is not of this data: give --rerun (rerun=True) to train "
+            "again on the file as it is now, or put back the file it trained on"
+        )
     curves = {k: v.tolist() for k, v in read_curves(run_dir, kept).items()}
     return Result(cfg, run_dir, kept, loaded.dataset, loaded.backend, loaded.spec, 0, curves, True)
 

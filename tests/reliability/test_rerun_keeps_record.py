@@ -97,6 +97,32 @@ def test_a_finished_run_whose_model_does_not_load_is_one_line_not_two(tmp_path: 
     assert files_of(run_dir) == before
 
 
+def test_a_finished_run_of_a_data_file_changed_since_is_not_passed_off(tmp_path: Path) -> None:
+    """The run's identity names the file, not its rows: training again after the file
+    changed returned the old run's record (test_acc 1.0) beside the new rows."""
+    data = tmp_path / "d.csv"
+    rows = "a,b,y\n" + "".join(
+        f"{i % 7},{i % 5},{'yes' if i % 7 > 3 else 'no'}\n" for i in range(60)
+    )
+    data.write_text(rows)
+    args = ("train", "--data", data, "--epoch", "3", "--plots", "none", "--log_path", tmp_path)
+    assert cli(*args).returncode == 0
+    (run_dir,) = [p.parent for p in tmp_path.glob("exp/*/result.json")]
+    before = files_of(run_dir)
+    again = cli(*args)  # the same rows: kept, as before
+    assert again.returncode == 0 and "kept" in again.stdout, again.stdout
+    data.write_text(rows.replace("no", "yes", 10))  # the same classes, other rows
+    changed = cli(*args)
+    assert changed.returncode == 2 and changed.stdout == "", changed.stdout
+    (line,) = changed.stderr.splitlines()
+    assert f"data file '{data}' has changed since {run_dir} trained on it" in line
+    assert "--rerun" in line
+    assert files_of(run_dir) == before
+    rerun = cli(*args, "--rerun")
+    assert rerun.returncode == 0, rerun.stderr
+    assert files_of(run_dir)["metrics.csv"] != before["metrics.csv"]
+
+
 def test_rerun_replaces_the_folder_whole_once_finished(tmp_path: Path) -> None:
     assert cli("train", *QUICK, "--log_path", tmp_path).returncode == 0
     (run_dir,) = [p.parent for p in tmp_path.glob("keep/*/result.json")]

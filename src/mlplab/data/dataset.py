@@ -45,6 +45,8 @@ class Dataset:
     scaler: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     # Each split's row weights [N] (mean 1) for the loss: the estimators' sample_weight.
     weights: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    # A data file's rows as read and split (before standardizing): see rows_digest.
+    digest: str | None = field(default=None, repr=False)
 
     @property
     def n_features(self) -> int:
@@ -83,6 +85,17 @@ class Dataset:
 # and a digest, e.g. ``array-150x4-f1f41796``. No file or built-in set has such a name.
 ARRAY_LABEL = re.compile(r"array-\d+x\d+-[0-9a-f]{8}")
 IN_MEMORY = "array"  # the ``data`` of an estimator's fit that keeps no record
+
+
+def rows_digest(ds: Dataset) -> str:
+    """A short hash of the splits' rows: a checkpoint keeps it, so that a finished run of a
+    data file that has changed since is not passed off as this experiment's."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for a in (ds.X_train, ds.y_train, ds.X_val, ds.y_val, ds.X_test, ds.y_test):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
 
 
 def classes_not_in_training(ds: Dataset) -> list[str]:
@@ -168,6 +181,7 @@ def load_dataset(
                     f"setting '{name}' applies to synthetic datasets only, not to the file {data!r}"
                 )
         ds = _from_file(data, target, task, split, rng, ignore or [])
+        ds.digest = rows_digest(ds)
     else:
         raise ConfigError(
             f"setting 'data': {data!r} is neither a built-in dataset ({', '.join(BUILTIN)}) "

@@ -219,6 +219,60 @@ def test_a_killed_sweep_takes_its_workers_with_it(tmp_path: Path) -> None:
     assert len(list(log.glob("kill/*/checkpoints/last.safetensors"))) == 8
 
 
+def test_ctrl_c_while_the_workers_start_stops_the_sweep_at_once(tmp_path: Path) -> None:
+    """A Ctrl-C in the sweep's first second, while its workers still import: they ignored
+    it, trained their groups, and the sweep waited out its grace period before SIGTERM."""
+    import json
+    import os
+    import signal
+    import time
+
+    log = tmp_path / "runs"
+    args = [
+        "sweep", "--data", "xor", "--hid_dim", "2", "--lr", "0.5", "1", "--seed", "0", "1",
+        "--epoch", "100000000", "--log_every", "0", "--validate_every", "1000",
+        "--plots", "none", "--log_path", str(log), "--exp_name", "early", "--workers", "2",
+        "--no_report",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlplab", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+    def importing() -> bool:
+        """A worker has begun its imports (NumPy is mapped), before any run has started."""
+        for p in Path("/proc").iterdir():
+            if p.name.isdigit() and _parent_of(int(p.name)) == proc.pid and _is_pool_worker(p):
+                try:
+                    if b"numpy" in (p / "maps").read_bytes():
+                        return True
+                except OSError:
+                    pass
+        return False
+
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not importing():
+            time.sleep(0.01)
+        assert not list(log.glob("early/*/result.json")), "the workers were already training"
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the group
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert took < STOP_GRACE_S, (took, err)
+    assert "Traceback" not in err and "runs remain" in err
+    records = [json.loads(p.read_text()) for p in log.glob("early/*/result.json")]
+    assert all(r["status"] == "interrupted" for r in records), records
+
+
 def _parent_of(pid: int) -> int | None:
     try:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])

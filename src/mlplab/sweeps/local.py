@@ -149,6 +149,8 @@ def train_group(
         stack_failed = True
     outcomes: list[Outcome] = []
     for values in configs:
+        if _stopping:  # a Ctrl-C between two runs, noted by the worker's handler
+            break
         cfg = make_config(values)
         outcome: Outcome = {"run_id": run_name(cfg), "run_dir": str(run_dir_of(cfg))}
         if stack_failed and is_finished(run_dir_of(cfg)):
@@ -194,6 +196,11 @@ def _train_stacked(
     # A second Ctrl-C stops at once.
     stop = StopFlag()
     stop.install()
+    if _stopping:
+        # A Ctrl-C came before this handler took over (while the worker started, or
+        # between groups): start nothing; the sweep counts these runs as remaining.
+        stop.restore()
+        return []
     try:
         # Curves stay in each result.json; leaving them out of the returned dicts keeps a
         # sweep of long runs from holding every curve in memory at once.
@@ -516,14 +523,16 @@ def _recorded(values: dict[str, Any]) -> Outcome:
     }
 
 
-def init_worker(parent_pid: int) -> None:
+def init_worker(parent_pid: int, stopped: bool = False) -> None:
     """Set up a worker: one math thread, Ctrl-C handled only inside a run, and an end
     with the sweep: if the sweep's process is killed outright, the kernel sends SIGTERM,
-    which stops a run or a stack cleanly (``interrupted``, with a checkpoint)."""
+    which stops a run or a stack cleanly (``interrupted``, with a checkpoint).
+    ``stopped``: a Ctrl-C came while the worker started; it then trains nothing."""
     from mlplab.lifetime import die_with_parent
 
-    global _sweep_pid
+    global _sweep_pid, _stopping
     _sweep_pid = parent_pid
+    _stopping = _stopping or stopped
     if not die_with_parent(signal.SIGTERM, parent_pid):
         os._exit(0)
     for name in THREAD_ENV:

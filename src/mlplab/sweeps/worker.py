@@ -15,9 +15,12 @@ import sys
 
 
 def main(parent_pid: int) -> None:
-    # A Ctrl-C while this process still imports is the sweep's to handle: no traceback
-    # here. init_worker then installs the handler that stops a run cleanly.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A Ctrl-C while this process still imports (a second or more, torch's import) is
+    # noted, with no traceback, so that the worker then trains nothing: ignored, it was
+    # lost, and the worker trained its group until the sweep's grace period ran out.
+    # init_worker then installs the handler that stops a run cleanly.
+    early: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: early.append(signum))
     from mlplab.sweeps.local import init_worker, worker_call
 
     inbox = sys.stdin.buffer
@@ -25,7 +28,7 @@ def main(parent_pid: int) -> None:
     outbox = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.path[:] = pickle.load(inbox)
-    init_worker(parent_pid)
+    init_worker(parent_pid, stopped=bool(early))
     while True:
         try:
             group_fn, group = pickle.load(inbox)

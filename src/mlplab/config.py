@@ -491,6 +491,8 @@ class Config(BaseModel):
             unused["lr_gamma"] = "the exponential and step schedules use it"
         if self.lr_schedule != "step":
             unused["lr_step"] = "the step schedule uses it"
+        if self.plots == "none":
+            unused["snapshot_every"] = "its frames are kept for plots, and plots is none"
         return [
             f"--{k} {_as_typed(getattr(self, k))} ({why})"
             for k, why in unused.items()

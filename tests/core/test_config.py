@@ -324,6 +324,11 @@ def test_settings_a_run_does_not_use_are_named_with_why():
     assert Config(data="xor", n_layer=0, use_bn=True).unused_settings() == [
         "--use_bn true (a linear model has no hidden layer)"
     ]
+    # No frames were kept, and nothing said so: a run again with plots keeps this run.
+    assert Config(data="moons", plots="none", snapshot_every=10).unused_settings() == [
+        "--snapshot_every 10 (its frames are kept for plots, and plots is none)"
+    ]
+    assert Config(data="moons", snapshot_every=10).unused_settings() == []
 
 
 def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):

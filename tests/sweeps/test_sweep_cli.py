@@ -37,6 +37,23 @@ def test_cli_sweep_with_two_workers_writes_runs_and_report(tmp_path: Path) -> No
     assert code == 0
 
 
+def test_a_sweep_of_one_run_speaks_of_one(tmp_path: Path, capsys) -> None:
+    args = [
+        "sweep",
+        "--data",
+        "xor",
+        "--epoch",
+        "2",
+        "--plots",
+        "none",
+        "--log_path",
+        str(tmp_path),
+    ]
+    assert main([*args, "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 run: 1 trained, 0 skipped" in out and "1 config ranked by" in out, out
+
+
 def test_cli_bad_axis_value_exits_2_with_one_line_and_writes_nothing(
     tmp_path: Path, capsys
 ) -> None:

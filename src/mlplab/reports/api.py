@@ -301,7 +301,8 @@ def print_table(sec: Section, summary_path: Path) -> None:
     header, rows = table_rows(sec, PRINT_ROWS)
     clip = bounds_text(sec.metric)
     table = Table(
-        title=f"{sec.title}: {len(sec.summary)} configs ranked by {sec.metric}, "
+        title=f"{sec.title}: {len(sec.summary)} config{'' if len(sec.summary) == 1 else 's'} "
+        f"ranked by {sec.metric}, "
         "mean ± std over seeds",
         title_justify="left",
         caption="95% CI: Student-t interval of the mean over seeds"

@@ -102,7 +102,7 @@ class SweepResult:
     def summary(self) -> str:
         c = self.counts
         line = (
-            f"{len(self.configs)} runs: {c['trained']} trained, {c['skipped']} skipped, "
+            f"{len(self.configs)} run{'' if len(self.configs) == 1 else 's'}: {c['trained']} trained, {c['skipped']} skipped, "
             f"{c['failed'] + c['diverged']} failed/diverged"
         )
         if c["remaining"]:
@@ -284,7 +284,7 @@ def _interrupted_line(result: SweepResult) -> str:
     left = result.counts["remaining"]
     if not result.rerun:
         return (
-            f"mlplab: sweep interrupted; {left} runs remain. "
+            f"mlplab: sweep interrupted; {left} {'run remains' if left == 1 else 'runs remain'}. "
             "Run the same command again to train only those."
         )
     # --rerun trains every run again, so the same command cannot train only the rest;

@@ -230,6 +230,31 @@ def test_headers_are_never_cut_in_a_narrow_terminal(tmp_path: Path) -> None:
     assert "95% CI in [0, 1]" in text and "clipped to [0, 1]" in text
 
 
+def test_a_wide_table_printed_to_a_file_is_whole(tmp_path: Path) -> None:
+    """Redirected (`mlplab report LOG > out.txt`), the table was cut at 160 columns: the
+    border and `time (s)` went, and "mean ± std" values wrapped onto a second line."""
+    settings = [
+        (0.0518571, 32, 0.364828, 1, "sigmoid", 0.000123457),
+        (0.0741558, 8, 0.00136925, 2, "leaky_relu", 0.0),
+        (0.00397579, 16, 0.0141598, 1, "tanh", 1.23457e-05),
+    ]
+    for lr, hid_dim, dp_rate, n_layer, act, l2_coef in settings:
+        mlplab.train(
+            data="xor", lr=lr, hid_dim=hid_dim, dp_rate=dp_rate, n_layer=n_layer, act=act,
+            l2_coef=l2_coef, log_path=str(tmp_path), exp_name="wide", **TINY,
+        )  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    table = [line.rstrip() for line in proc.stdout.splitlines() if line.startswith(("┃", "│"))]
+    assert len(table) == 1 + len(settings), proc.stdout  # the header, then a line a config
+    assert all(line.endswith(("┃", "│")) for line in table), proc.stdout
+    assert "time (s)" in table[0] and "0.0518571" in proc.stdout
+
+
 def test_non_ascii_column_names_read_as_written(tmp_path: Path) -> None:
     """Targets named étiquette and clé show as such in the table, both CSVs and the HTML,
     not as JSON escapes (\\u00e9tiquette)."""

@@ -318,11 +318,14 @@ def print_table(sec: Section, summary_path: Path) -> None:
     for row in rows:
         table.add_row(*row)
     console = Console()
-    # Logs and pipes: wide enough to keep numbers whole. A terminal narrower than the
-    # headers alone: the lines wrap, rather than columns being cropped away.
+    # Logs and pipes: as wide as the table is, so that no number wraps or is cropped. A
+    # terminal narrower than the headers alone: the lines wrap, rather than columns being
+    # cropped away.
     need = sum(len(h) + 3 for h in header) + 1
-    if not console.is_terminal or console.width < need:
-        console = Console(width=max(console.width, need, 0 if console.is_terminal else 160))
+    if not console.is_terminal:
+        console = Console(width=max(80, Console(width=100_000).measure(table).maximum))
+    elif console.width < need:
+        console = Console(width=need)
     console.print(table)
     if len(sec.summary) > PRINT_ROWS:
         console.print(f"... {len(sec.summary) - PRINT_ROWS} more in {summary_path}")

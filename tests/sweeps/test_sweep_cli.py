@@ -310,3 +310,15 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_random_samples_that_repeat_a_config_are_noted(tmp_path: Path, capsys) -> None:
+    """--trials 3 over two lr values trains at most two runs; it said "1 runs" and nothing
+    of the samples it dropped."""
+    args = ["sweep", "--search", "random", "--trials", "6", "--data", "xor", "--lr", "0.1", "0.2"]
+    args += ["--epoch", "2", "--plots", "none", "--log_path", str(tmp_path), "--workers", "1"]
+    assert main([*args, "--no_report"]) == 0
+    out = capsys.readouterr().out
+    runs = len(list(tmp_path.glob("exp/*/result.json")))
+    assert runs in (1, 2)
+    assert f"{6 - runs} of the 6 random samples drew a config already drawn; {runs} distinct" in out

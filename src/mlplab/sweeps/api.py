@@ -21,7 +21,7 @@ from typing import Any
 from mlplab.config import Config, read_yaml
 from mlplab.errors import ConfigError
 from mlplab.runs.locks import RunLocks
-from mlplab.sweeps.grid import SweepSpec, build_spec, expand, plan_groups
+from mlplab.sweeps.grid import SweepSpec, build_spec, count_configs, expand, plan_groups
 from mlplab.sweeps.local import (
     Outcome,
     SweepInterrupted,
@@ -182,6 +182,14 @@ def sweep(
     configs = expand(spec)
     if not configs:
         raise ConfigError("the sweep has no configs")
+    asked = count_configs(spec)
+    if verbose and search == "random" and len(configs) < asked:
+        # Few values to draw from: some samples repeat one, which trains once.
+        print(
+            f"mlplab: note: {asked - len(configs)} of the {asked} random samples drew a config "
+            f"already drawn; {len(configs)} distinct runs",
+            flush=True,
+        )
     n_workers = (os.cpu_count() or 1) if workers is None else workers
     if n_workers < 1:
         raise ConfigError("--workers: must be at least 1")

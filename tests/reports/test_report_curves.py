@@ -3,6 +3,8 @@ resampled onto one grid with NaN outside each run's epochs."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -115,3 +117,28 @@ def test_whole_number_settings_get_whole_number_ticks(monkeypatch) -> None:
     ticks = [t for t in width_ax.get_xticks() if lo <= t <= hi]
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
     assert not all(float(t).is_integer() for t in lr_ax.get_xticks())  # 0.05 and 0.1
+
+
+def test_bar_labels_of_many_sampled_values_do_not_overlap(monkeypatch) -> None:
+    """A random search's lr values (0.00107908, 0.0163407, ...) stood side by side as one
+    run of unreadable text under the bars; a few short levels stay level."""
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    rng = np.random.default_rng(0)
+    for levels in (10.0 ** rng.uniform(-3, -1, 7), np.array([0.01, 0.1])):
+        rows = [{"lr": lr, "train_acc": 0.8, "val_acc": 0.7, "test_acc": 0.6} for lr in levels]
+        assert plots.bars(pd.DataFrame(rows * 2), "lr", None, "acc") is not None
+        fig = figures[-1]
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        for ax in fig.axes:
+            boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+            assert len(boxes) == len(levels)
+            assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes)), levels
+        assert {t.get_rotation() for t in fig.axes[0].get_xticklabels()} == (
+            {90.0} if len(levels) > 2 else {0.0}
+        )

@@ -238,6 +238,9 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
         spans = np.stack([mid, low.ravel(), mid, high.ravel()], 1).reshape(-1, 2, 2)
         ax.add_collection(LineCollection(spans[shown], colors="#333", zorder=2))
         ax.set_xticks(np.arange(len(xs)), xs)
+        if sum(len(x) + 1 for x in xs) * 0.075 > panel_width - 0.4:
+            # Too long to stand side by side (a random search's sampled values): upright.
+            ax.tick_params(axis="x", labelrotation=90)
         # Every level's place, bars or not (as autoscaling with its 5% margins would give
         # when all are there): a panel whose end bars are missing keeps its width.
         margin = 0.05 * (len(xs) - 0.2)

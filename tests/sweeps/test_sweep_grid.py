@@ -121,6 +121,9 @@ def test_bad_distributions_name_the_setting(text: str, match: str) -> None:
 def test_distribution_bounds_are_validated_and_need_random_search() -> None:
     with pytest.raises(ConfigError, match="'lr'"):
         configs_of({"lr": ["uniform:-1:1"]}, search="random", trials=3)
+    # The bound is named: "(got 0)" alone read as if the user had given lr 0.
+    with pytest.raises(ConfigError, match=r"\(got 0\) at a bound of --lr uniform:0:0.1"):
+        configs_of({"lr": ["uniform:0:0.1"]}, search="random", trials=3)
     with pytest.raises(ConfigError, match="--search random"):
         configs_of({"lr": ["loguniform:1e-4:1e-1"]})
     with pytest.raises(ConfigError, match="--trials"):

@@ -320,7 +320,16 @@ def _check_axis_values(spec: SweepSpec) -> None:
         for v in values:
             dist = parse_distribution(name, v)
             for edge in dist.edge_values() if dist else [v]:
-                make_config({**spec.base, name: edge}, "sweep")
+                try:
+                    make_config({**spec.base, name: edge}, "sweep")
+                except ConfigError as err:
+                    if dist is None:
+                        raise
+                    # The user gave no such value: the distribution's bound is named.
+                    raise ConfigError(
+                        f"{err} at a bound of --{name} {dist.describe()}: the range "
+                        "must hold valid values only"
+                    ) from None
 
 
 def _grid(spec: SweepSpec) -> Iterable[dict[str, Any]]:

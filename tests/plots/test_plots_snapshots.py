@@ -22,8 +22,24 @@ def test_train_writes_an_animated_gif_and_a_grid(moons_snap):
     plots = moons_snap.run_dir / "plots"
     with Image.open(plots / "boundary_evolution.gif") as gif:
         assert gif.format == "GIF" and gif.is_animated
-        assert gif.n_frames == 6  # steps 0, 10, ..., 50 of 60 full-batch steps
+        assert gif.n_frames == 7  # steps 0, 10, ..., 50, and 60: the model that finished
     assert_image(plots / "boundary_evolution.png")
+
+
+def test_the_last_frame_is_the_model_that_finished(tmp_path_factory):
+    """A run that ends between two captures (60 steps, a frame every 25) ended its
+    animation at step 50, not at the model it trained."""
+    from mlplab.plots.recorder import SNAPSHOT_FILE
+    from mlplab.restore import load_run
+
+    res = trained(tmp_path_factory, "moons_25", **{**MOONS, "epoch": 60, "snapshot_every": 25})
+    rec = SnapshotRecorder.load(res.run_dir / SNAPSHOT_FILE)
+    assert rec.steps == [0, 25, 50, 60]
+    final = load_run(res.run_dir)
+    fresh = SnapshotRecorder(final.dataset, final.spec)  # the same grid, over the same data
+    fresh.capture(60, final.model_outputs)
+    np.testing.assert_allclose(rec.frames[3], fresh.frames[0], atol=1e-6)
+    assert not np.allclose(rec.frames[2], fresh.frames[0], atol=1e-3)
 
 
 def test_snapshots_are_the_models_surface_at_that_step(tmp_path_factory):

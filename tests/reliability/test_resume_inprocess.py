@@ -152,7 +152,7 @@ def test_ctrl_c_while_results_are_written(refs, tmp_path, monkeypatch):
 def test_snapshots_taken_before_a_ctrl_c_are_in_the_resumed_runs_pictures(tmp_path, monkeypatch):
     """--snapshot_every frames live in memory until the run finishes: an interrupted run
     keeps those it took, and its resume ends with the uninterrupted run's frames."""
-    kw = {**KW, "plots": "png", "snapshot_every": 10}  # 150 steps: 15 frames
+    kw = {**KW, "plots": "png", "snapshot_every": 10}  # 150 steps: 15 frames and the last
     ref = train(log_path=str(tmp_path / "ref"), engine="numpy", **kw)
     fault_at(monkeypatch, 64, lambda: signal.raise_signal(signal.SIGINT))
     cut = train(log_path=str(tmp_path / "cut"), engine="numpy", handle_signals=True, **kw)
@@ -160,7 +160,7 @@ def test_snapshots_taken_before_a_ctrl_c_are_in_the_resumed_runs_pictures(tmp_pa
     assert cut.status == "interrupted"
     assert resume(cut.run_dir).status == "finished"
     with np.load(ref.run_dir / "snapshots.npz") as a, np.load(cut.run_dir / "snapshots.npz") as b:
-        assert a.files == b.files and list(a["steps"]) == list(range(0, 150, 10))
+        assert a.files == b.files and list(a["steps"]) == [*range(0, 150, 10), 150]  # + the end
         for name in a.files:
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 

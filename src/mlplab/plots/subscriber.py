@@ -67,6 +67,11 @@ class PlotSubscriber:
                 if self.cfgs[int(k)].plots == "none":
                     pass
                 elif event.statuses[j] == "finished":
+                    rec = self.recorders.get(int(k))
+                    if rec is not None and rec.steps and rec.steps[-1] != event.step:
+                        # The last frame is the model that finished, wherever training
+                        # stopped between two captures (an epoch count, early stopping).
+                        rec.capture(event.step, functools.partial(event.models.predict, int(k)))
                     self._draw(int(k), event.models)
                 elif event.statuses[j] == "diverged":
                     self._draw_loss(int(k))

@@ -126,13 +126,7 @@ def _long_sweep(log: Path, exp_name: str) -> subprocess.Popen[str]:
         "--plots", "none", "--log_path", str(log), "--exp_name", exp_name, "--workers", "2",
         "--no_report",
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlplab", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _started(args)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(log.glob(f"{exp_name}/*/result.json"))) < 8:
         time.sleep(0.05)
@@ -140,26 +134,43 @@ def _long_sweep(log: Path, exp_name: str) -> subprocess.Popen[str]:
     return proc
 
 
+def _started(args: list[str]) -> subprocess.Popen[str]:
+    """``mlplab ARGS`` in its own process group, as a shell starts a command."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlplab", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def _stopped_sweep(
     log: Path, exp_name: str, send: Callable[[int], None]
 ) -> tuple[subprocess.Popen[str], str, float]:
     """A long sweep, stopped by ``send(pid)``: the process, its stderr, and the seconds it
     took to exit after the signal."""
+
+    proc = _long_sweep(log, exp_name)
+    err, took = _stop(proc, send)
+    return proc, err, took
+
+
+def _stop(proc: subprocess.Popen[str], send: Callable[[int], None]) -> tuple[str, float]:
+    """``send(pid)`` to a started sweep: its stderr, and the seconds it took to exit."""
     import os
     import signal
     import time
 
-    proc = _long_sweep(log, exp_name)
     try:
         sent = time.monotonic()
         send(proc.pid)
         _, err = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
+        return err, time.monotonic() - sent
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    return proc, err, took
 
 
 def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: Path) -> None:
@@ -251,13 +262,7 @@ def test_ctrl_c_while_the_workers_start_stops_the_sweep_at_once(tmp_path: Path) 
         "--plots", "none", "--log_path", str(log), "--exp_name", "early", "--workers", "2",
         "--no_report",
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlplab", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _started(args)
 
     def importing() -> bool:
         """A worker has begun its imports (NumPy is mapped), before any run has started."""
@@ -270,19 +275,13 @@ def test_ctrl_c_while_the_workers_start_stops_the_sweep_at_once(tmp_path: Path) 
                     pass
         return False
 
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not importing():
-            time.sleep(0.01)
-        assert not list(log.glob("early/*/result.json")), "the workers were already training"
-        sent = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the group
-        _, err = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not importing():
+        time.sleep(0.01)
+    trained = list(log.glob("early/*/result.json"))
+    # As a terminal's Ctrl-C reaches the group (also the stop of a failed wait).
+    err, took = _stop(proc, lambda pid: os.killpg(pid, signal.SIGINT))
+    assert not trained, "the workers were already training"
     assert proc.returncode == 130, err
     assert took < STOP_GRACE_S, (took, err)
     assert "Traceback" not in err and "runs remain" in err

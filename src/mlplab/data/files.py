@@ -39,8 +39,9 @@ def read_table(path: str):  # -> pandas.DataFrame
         if suffix == ".csv":
             # skipinitialspace: "1.0, 2.0, yes" (a space after each comma, as people type
             # CSV) gives the class "yes" and the column "b", not " yes" and " b".
-            sep = _separator(p)
-            names = _header_names(p, sep)
+            header = _header_line(p)
+            sep = _separator(header)
+            names = _header_names(header, sep)
             _check_not_data(path, names, sep)
             _check_distinct(path, names)
             df = pd.read_csv(p, sep=sep, skipinitialspace=True)
@@ -100,7 +101,12 @@ def _check_distinct(path: str, names: list[str]) -> None:
         raise DataError(f"data file {path!r}: duplicate column names {dup}")
 
 
-def _separator(p: Path) -> str:
+def _header_line(p: Path) -> str:
+    with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        return f.readline(1 << 20)  # a header, not a whole file with no line break
+
+
+def _separator(header: str) -> str:
     """The CSV file's separator, as its header shows it: the comma, or the semicolon or tab
     that spreadsheets save "CSV" with in many locales (read with commas, such a file is one
     column, and its rows' decimal commas split them into more).
@@ -108,8 +114,6 @@ def _separator(p: Path) -> str:
     The one that occurs most in the header wins, so a comma inside one name of a semicolon
     file ("weight (kg, net);height") does not make it a comma file; ties go to the comma.
     """
-    with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-        header = f.readline(1 << 20)  # a header, not a whole file with no line break
     header = re.sub(r'"[^"]*"', "", header)  # a quoted name's commas separate nothing
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     return max(counts, key=lambda sep: counts[sep])  # the first of equals: the comma
@@ -130,11 +134,9 @@ def _read_decimal_commas(df) -> None:
             df[col] = pd.to_numeric(values.str.replace(",", ".", regex=False))
 
 
-def _header_names(p: Path, sep: str) -> list[str]:
+def _header_names(header: str, sep: str) -> list[str]:
     """The CSV file's column names as written: pandas renames a repeated name, reading
     ``a,a`` as ``a`` and ``a.1``, which hides the repeat."""
-    with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-        header = f.readline(1 << 20)
     try:
         row = next(csv.reader([header], delimiter=sep, skipinitialspace=True), [])
     except csv.Error:  # a name longer than csv's limit (128 KiB): pandas reads it

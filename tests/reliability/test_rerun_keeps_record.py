@@ -123,6 +123,35 @@ def test_a_finished_run_of_a_data_file_changed_since_is_not_passed_off(tmp_path:
     assert files_of(run_dir)["metrics.csv"] != before["metrics.csv"]
 
 
+def test_a_sweep_does_not_skip_finished_runs_of_a_data_file_changed_since(
+    tmp_path: Path,
+) -> None:
+    """As `mlplab train`: the sweep had skipped such runs as finished and reported their
+    old numbers beside the file's new rows."""
+    data = tmp_path / "d.csv"
+    rows = "a,b,y\n" + "".join(
+        f"{i % 7},{i % 5},{'yes' if i % 7 > 3 else 'no'}\n" for i in range(60)
+    )
+    data.write_text(rows)
+    args = ("sweep", "--data", data, "--lr", "0.1", "0.2", "--epoch", "3", "--plots", "none")
+    args += ("--workers", "1", "--no_report", "--log_path", tmp_path)
+    assert cli(*args).returncode == 0
+    run_dirs = sorted(p.parent for p in tmp_path.glob("exp/*/result.json"))
+    before = {d: files_of(d) for d in run_dirs}
+    again = cli(*args)  # the same rows: both skipped, as before
+    assert again.returncode == 0 and "2 skipped" in again.stdout, again.stdout
+    data.write_text(rows.replace("no", "yes", 10))  # the same classes, other rows
+    changed = cli(*args)
+    assert changed.returncode == 2 and changed.stdout == "", changed.stdout
+    (line,) = changed.stderr.splitlines()
+    assert f"data file '{data}' has changed since 2 finished runs of this sweep" in line
+    assert "--rerun" in line
+    assert {d: files_of(d) for d in run_dirs} == before
+    rerun = cli(*args, "--rerun")
+    assert rerun.returncode == 0, rerun.stderr
+    assert all(files_of(d)["metrics.csv"] != before[d]["metrics.csv"] for d in run_dirs)
+
+
 def test_rerun_replaces_the_folder_whole_once_finished(tmp_path: Path) -> None:
     assert cli("train", *QUICK, "--log_path", tmp_path).returncode == 0
     (run_dir,) = [p.parent for p in tmp_path.glob("keep/*/result.json")]

@@ -35,6 +35,7 @@ from mlplab.sweeps.local import (
 DATA_SETTINGS = (
     "data",
     "target",
+    "ignore",
     "task",
     "split",
     "standardize",
@@ -205,7 +206,9 @@ def sweep(
     from mlplab.runs.record import check_writable, is_finished, run_dir_of, run_name
 
     check_writable(first.log_path)
-    rows = _check_data(configs)
+    rows, digests = _check_data(configs)
+    if not rerun:
+        _refuse_changed_data(configs, digests)
 
     # --- record the spec -----------------------------------------------------------------
     spec_path = write_spec(spec, Path(first.log_path) / first.exp_name)
@@ -387,19 +390,46 @@ def _data_key(cfg: Config) -> str:
     return repr([getattr(cfg, k) for k in DATA_SETTINGS])
 
 
-def _check_data(configs: list[Config]) -> dict[str, int]:
+def _check_data(configs: list[Config]) -> tuple[dict[str, int], dict[str, str | None]]:
     """Load each distinct dataset once; a bad one raises its one-line DataError now.
 
-    Returns the training rows of each, by :func:`_data_key`, for sizing the groups.
+    Returns the training rows of each, by :func:`_data_key`, for sizing the groups, and the
+    digest of a data file's rows (None for built-in sets).
     """
     from mlplab.assemble import load_data
 
     rows: dict[str, int] = {}
+    digests: dict[str, str | None] = {}
     for cfg in configs:
         key = _data_key(cfg)
         if key not in rows:
-            rows[key] = len(load_data(cfg).y_train)
-    return rows
+            data = load_data(cfg)
+            rows[key], digests[key] = len(data.y_train), data.digest
+    return rows, digests
+
+
+def _refuse_changed_data(configs: list[Config], digests: dict[str, str | None]) -> None:
+    """As `mlplab train`: a finished run of a data file whose rows have changed since is not
+    skipped as if it were this sweep's run (its checkpoint keeps the rows' digest)."""
+    from mlplab.errors import CheckpointError, DataError
+    from mlplab.runs.checkpoint import load_checkpoint
+    from mlplab.runs.record import is_finished, run_dir_of
+
+    stale = []
+    for cfg in configs:
+        digest = digests[_data_key(cfg)]
+        if digest and is_finished(run_dir := run_dir_of(cfg)):
+            with contextlib.suppress(CheckpointError):  # no model to pass off: left as before
+                meta = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta
+                if meta.get("data_digest") not in (None, digest):
+                    stale.append((cfg.data, run_dir))
+    if stale:
+        (data, run_dir), n = stale[0], len(stale)
+        raise DataError(
+            f"data file {data!r} has changed since {n} finished run{'' if n == 1 else 's'} "
+            f"of this sweep trained on it (e.g. {run_dir}): give --rerun (rerun=True) to "
+            "train again on the file as it is now, or put back the file they trained on"
+        )
 
 
 def _run_ray(

@@ -64,6 +64,14 @@ def test_a_bad_axis_value_names_the_setting() -> None:
         configs_of({"exp_name": ["a", "b"]})
 
 
+def test_comma_separated_values_say_how_a_sweep_takes_several() -> None:
+    """`--lr 0.1,0.2` reaches the sweep as one value; the line shows the spaced form."""
+    with pytest.raises(ConfigError, match=r"'lr'.*separated by spaces: --lr 0\.1 0\.2$"):
+        configs_of({"lr": "0.1,0.2"})
+    with pytest.raises(ConfigError, match=r"not one of .*separated by spaces: --act relu tanh$"):
+        configs_of({"act": "relu, tanh"})
+
+
 def test_random_search_samples_in_range_and_is_reproducible() -> None:
     settings = {
         "data": ["moons"],

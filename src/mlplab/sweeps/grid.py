@@ -315,7 +315,17 @@ def expand(spec: SweepSpec) -> list[Config]:
 
 def _check_axis_values(spec: SweepSpec) -> None:
     """Validate each axis value on the base alone: the clearest error for a bad value."""
-    make_config(spec.base, "sweep")
+    try:
+        make_config(spec.base, "sweep")
+    except ConfigError as err:
+        # `--lr 0.1,0.2` is one value to argparse; the user meant an axis.
+        for name, v in spec.base.items():
+            if f"setting '{name}'" in str(err) and isinstance(v, str) and "," in v:
+                values = " ".join(x.strip() for x in v.split(","))
+                raise ConfigError(
+                    f"{err}; a sweep takes several values separated by spaces: --{name} {values}"
+                ) from None
+        raise
     for name, values in spec.axes.items():
         for v in values:
             dist = parse_distribution(name, v)

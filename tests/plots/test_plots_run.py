@@ -165,6 +165,19 @@ def test_train_loss_is_drawn_at_the_validation_epochs(xor):
     assert list(train_line.get_xdata()) == [1, 2, 3, 4, 5]
 
 
+def test_a_curve_with_one_finite_point_is_marked(xor):
+    """A diverged run's val loss: one number, then null. As a bare line it was invisible."""
+    diverged = {
+        "status": "diverged",
+        "train_losses": [8.8, 8.6e13],
+        "val_epochs": [1, 2],
+        "val_losses": [8.6e13, None],
+        "test_acc": None,
+    }
+    train_line, val_line = loss_figure(diverged, _apart(xor), xor.spec).axes[0].get_lines()
+    assert val_line.get_marker() == "o" and train_line.get_marker() in ("", "None")
+
+
 # --- 2-D classification -------------------------------------------------------------------------
 def test_xor_decision_surface_shows_the_models_probabilities(xor):
     data = xor.dataset

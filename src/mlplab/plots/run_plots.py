@@ -209,7 +209,9 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
             continue
         idx = curve_indices(y)
         label = SHARED_LABEL if data.shared_splits else split
-        axes[i].plot(x[idx], y[idx], color=SERIES[split], lw=1.6, label=label)
+        # A lone finite point (a diverged run's one validation) is no line: mark it.
+        dot = "o" if np.isfinite(y[idx]).sum() == 1 else ""
+        axes[i].plot(x[idx], y[idx], color=SERIES[split], lw=1.6, label=label, marker=dot)
         last = max(last, float(x[idx].max()))
     last = last or 1.0
     best = result.get("best_epoch") if result.get("stopped_early") else None

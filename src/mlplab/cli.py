@@ -9,7 +9,6 @@ Every setting of :class:`mlplab.config.Config` becomes a ``--flag`` of ``train``
 from __future__ import annotations
 
 import argparse
-import difflib
 import errno
 import os
 import sys
@@ -104,8 +103,9 @@ class _Parser(argparse.ArgumentParser):
             if flags:
                 name = flags[0][2:].split("=")[0]
                 known = [a.lstrip("-") for a in self._option_string_actions if a.startswith("--")]
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f" (did you mean --{close[0]}?)" if close else ""
+                from mlplab.config import setting_hint
+
+                hint = setting_hint(name, known, "--{}")
                 message = f"unknown setting '--{name}'{hint}; see `{self.prog} --help`"
             elif self.prog.endswith(" train"):  # `--lr 1 2 3`: values past the first
                 message += f"; {ONE_VALUE}"

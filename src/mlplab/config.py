@@ -55,8 +55,47 @@ Optimizer = Literal["sgd", "rmsprop", "adagrad", "adam", "adamw"]
 # The same choices as tuples, for code that lists or checks them: one declaration each.
 ACTIVATIONS: tuple[str, ...] = get_args(Activation)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
-# "swish" is the same function as SiLU; accept the other common name.
-ACTIVATION_ALIASES = {"swish": "silu", "linear": "identity", "none": "identity"}
+# Other names of a choice: "swish" is SiLU; the lecture's `args.sc_type = 'sc'`.
+CHOICE_ALIASES = {
+    "act": {"swish": "silu", "linear": "identity", "none": "identity"},
+    "sc_type": {"sc": "residual"},
+}
+CHOICE_SETTINGS: tuple[str, ...] = (
+    "task",
+    "model",
+    "sc_type",
+    "init",
+    "lr_schedule",
+    "engine",
+    "dtype",
+    "plots",
+)
+CHOICE_SETTINGS += ("optim", "act")
+# What PyTorch, scikit-learn and Keras users call a setting, for "unknown setting" lines.
+OTHER_NAMES = {
+    "learning_rate": "lr",
+    "learning_rate_init": "lr",
+    "weight_decay": "l2_coef",
+    "alpha": "l2_coef",
+    "momentum": "mm",
+    "dropout": "dp_rate",
+    "activation": "act",
+    "hidden_layer_sizes": "hid_dims",
+    "max_iter": "epoch",
+    "solver": "optim",
+    "random_state": "seed",
+}
+FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
+
+
+def setting_hint(name: str, known: list[str], form: str = "'{}'") -> str:
+    """' (did you mean ...?)' for an unknown setting, or '' when nothing is near; ``form``
+    writes the name as the user would (``'{}'`` in YAML, ``--{}`` on the command line)."""
+    if name in FROM_THE_DATA:
+        return " (the data sets the input and output widths)"
+    near = [OTHER_NAMES[name]] if name in OTHER_NAMES else difflib.get_close_matches(name, known, 1)
+    return f" (did you mean {form.format(near[0])}?)" if near else ""
+
 
 # Every count goes into NumPy or torch as an int64; larger ones would overflow there.
 INT64_END = 2**63
@@ -320,18 +359,17 @@ class Config(BaseModel):
             )
         return v
 
-    @field_validator("optim", mode="before")
+    @field_validator(*CHOICE_SETTINGS, mode="before")
     @classmethod
-    def _lower_optim(cls, v: Any) -> Any:
-        return v.lower() if isinstance(v, str) else v
-
-    @field_validator("act", mode="before")
-    @classmethod
-    def _act_alias(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            v = v.lower()
-            return ACTIVATION_ALIASES.get(v, v)
-        return v
+    def _spelling(cls, v: Any, info: ValidationInfo) -> Any:
+        # Any case, '-', '_' or spaces: PyTorch's `LeakyReLU`, `leaky-relu`, `Xavier`.
+        if not isinstance(v, str):
+            return v
+        key = re.sub(r"[\s_-]", "", v.lower())
+        name = str(info.field_name)
+        aliases = CHOICE_ALIASES.get(name, {})
+        choices = {c.replace("_", ""): c for c in choices_of(name) or ()}
+        return choices.get(key) or aliases.get(key) or v
 
     @field_validator("standardize", mode="before")
     @classmethod
@@ -636,8 +674,7 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
     where = f"{source}: " if source else ""
     etype = first["type"]
     if etype == "extra_forbidden":
-        close = difflib.get_close_matches(loc, setting_names(), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = setting_hint(loc, setting_names())
         return (
             f"{where}unknown setting {short_repr(loc)}{hint}; "
             "see `mlplab train --help` for the list"

@@ -107,6 +107,7 @@ def test_print_config_is_valid_config(run_cli, tmp_path):
         (["--act", "sigmoidd"], ["'act'", "relu"]),
         (["--optim", "nadam"], ["'optim'", "adamw"]),
         (["--hid_dimm", "3"], ["--hid_dimm", "did you mean --hid_dim"]),
+        (["--weight_decay", "0.1"], ["--weight_decay", "did you mean --l2_coef"]),
         (["--data", "nope.csv"], ["nope.csv", "does not exist"]),
         (["--data", "mnist"], ["'data'", "xor"]),
         (["--config", "missing.yaml"], ["missing.yaml"]),

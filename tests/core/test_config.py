@@ -57,6 +57,23 @@ def test_optim_is_case_insensitive_and_swish_is_silu():
     assert cfg.optim == "adam" and cfg.act == "silu"
 
 
+@pytest.mark.parametrize(
+    ("name", "typed", "meant"),
+    [
+        ("act", "LeakyReLU", "leaky_relu"),  # PyTorch's class name
+        ("act", "leaky-relu", "leaky_relu"),
+        ("act", "Leaky ReLU", "leaky_relu"),
+        ("act", "GELU", "gelu"),
+        ("init", "Xavier", "xavier"),
+        ("sc_type", "sc", "residual"),  # the lecture's args.sc_type = 'sc'
+        ("lr_schedule", "Cosine", "cosine"),
+        ("task", "Classification", "classification"),
+    ],
+)
+def test_a_choice_may_be_written_in_any_case_with_dashes_or_spaces(name, typed, meant):
+    assert getattr(make_config({name: typed}), name) == meant
+
+
 def test_use_xavier_is_an_alias_of_init():
     assert make_config({"use_xavier": True}).init == "xavier"
     assert (
@@ -76,7 +93,11 @@ def test_use_xavier_is_an_alias_of_init():
         ({"hid_dim": "many"}, ["'hid_dim'"]),
         ({"epoch": 0}, ["'epoch'"]),
         ({"device": "tpu"}, ["'device'", "cuda"]),
-        ({"learning_rate": 0.1}, ["unknown setting 'learning_rate'"]),
+        ({"learning_rate": 0.1}, ["unknown setting 'learning_rate'", "did you mean 'lr'"]),
+        ({"weight_decay": 0.1}, ["did you mean 'l2_coef'"]),  # the lecture's experiment()
+        ({"dropout": 0.1}, ["did you mean 'dp_rate'"]),
+        ({"in_dim": 3}, ["unknown setting 'in_dim'", "the data sets the input and output"]),
+        ({"act": "LeakyReLUx"}, ["'act': 'LeakyReLUx' is not one of", "leaky_relu"]),
         ({"hid_dimm": 3}, ["did you mean 'hid_dim'"]),
         ({"split": [0.9, 0.9]}, ["'split'"]),
         ({"split": [1, 1, 1]}, ["'split'", "read as ratios", "counts"]),

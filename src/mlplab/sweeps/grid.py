@@ -321,9 +321,9 @@ def _check_axis_values(spec: SweepSpec) -> None:
         # `--lr 0.1,0.2` is one value to argparse; the user meant an axis.
         for name, v in spec.base.items():
             if f"setting '{name}'" in str(err) and isinstance(v, str) and "," in v:
-                values = " ".join(x.strip() for x in v.split(","))
+                spaced = " ".join(x.strip() for x in v.split(","))
                 raise ConfigError(
-                    f"{err}; a sweep takes several values separated by spaces: --{name} {values}"
+                    f"{err}; a sweep takes several values separated by spaces: --{name} {spaced}"
                 ) from None
         raise
     for name, values in spec.axes.items():

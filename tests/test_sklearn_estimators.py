@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -389,3 +390,40 @@ def test_overflowing_features_name_the_estimators_own_fixes(tmp_path, log):
     # An estimator has no --standardize or --dtype flag: the hint is what it does have.
     assert "dtype='float64'" in msg and "--" not in msg, msg
     assert MLPClassifier(epoch=1, dtype="float64").fit(X * 1e200, y).predict(X).shape == (20,)
+
+
+# --- early stopping as scikit-learn's: tol, ConvergenceWarning, best_* ------------------------
+def test_min_delta_is_tol_and_best_attributes_describe_the_model_kept() -> None:
+    """Without a least improvement, any tiny drop reset the patience and the fit ran on."""
+    X, y = make_blobs(200, centers=3, cluster_std=3.0, random_state=0)
+    common = dict(epoch=400, patience=10, validation_fraction=0.25, random_state=0)
+    strict = MLPClassifier(min_delta=0.0, **common).fit(X, y)
+    loose = MLPClassifier(min_delta=1e-2, **common).fit(X, y)
+    assert loose.n_iter_ < strict.n_iter_
+    # Stopped early: the model kept is patience validations back, and its score is named.
+    assert loose.best_epoch_ == loose.n_iter_ - 10
+    assert loose.best_validation_score_ == loose.validation_scores_[loose.best_epoch_ - 1]
+    assert loose.best_loss_ is None  # rows held out, as scikit-learn's
+    on_train = MLPClassifier(epoch=20, patience=0, random_state=0).fit(X, y)
+    assert on_train.best_epoch_ == 20 and on_train.best_validation_score_ is None
+    assert on_train.best_loss_ == min(on_train.loss_curve_)
+
+
+def test_fit_warns_when_the_epochs_run_out_before_the_patience(tmp_path) -> None:
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = make_blobs(60, centers=2, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="all 3 epochs ran"):
+        clf = MLPClassifier(epoch=3, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MLPClassifier(epoch=3, patience=0, random_state=0).fit(X, y)  # a fixed count asked
+    clf.save(tmp_path / "m.safetensors")
+    loaded = MLPClassifier.load(tmp_path / "m.safetensors")
+    assert (loaded.best_epoch_, loaded.best_loss_) == (clf.best_epoch_, clf.best_loss_)
+
+
+def test_hints_name_parameters_not_command_line_flags() -> None:
+    X, y = make_blobs(20, centers=2, random_state=0)
+    with pytest.raises(ValueError, match=r"use engine=torch$"):  # it had said --engine torch
+        MLPClassifier(engine="numpy", device="cuda").fit(X, y)

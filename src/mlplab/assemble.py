@@ -70,6 +70,7 @@ def schedule_of(cfg: Config) -> Schedule:
         validate_every=cfg.validate_every,
         save_every=cfg.save_every,
         patience=cfg.patience,
+        min_delta=cfg.min_delta,
         snapshot_every=cfg.snapshot_every,
     )
 

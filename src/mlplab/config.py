@@ -84,6 +84,8 @@ OTHER_NAMES = {
     "max_iter": "epoch",
     "solver": "optim",
     "random_state": "seed",
+    "tol": "min_delta",
+    "n_iter_no_change": "patience",
 }
 FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
 
@@ -282,6 +284,13 @@ class Config(BaseModel):
         0,
         "stop after N validations without improvement; 0 turns early stopping off",
         "schedule",
+    )
+    min_delta: float = _field(
+        0.0,
+        "an improvement is a validation loss lower than the best by more than this",
+        "schedule",
+        ge=0.0,
+        allow_inf_nan=False,
     )
 
     # --- runtime -----------------------------------------------------------------------
@@ -592,8 +601,8 @@ def run_hash(cfg: Config) -> str:
     # `auto` enters as what it resolves to: the same experiment keeps its hash however it
     # is spelled, and runs recorded before `auto` existed keep theirs.
     d["standardize"] = cfg.standardizes()
-    for later in ("hid_dims", "ignore"):
-        if d.get(later) is None:
+    for later, unset in (("hid_dims", None), ("ignore", None), ("min_delta", 0.0)):
+        if d.get(later) == unset:
             # Added after the first release: unset, it leaves earlier runs' hashes as they were.
             d.pop(later, None)
     blob = json.dumps(d, sort_keys=True, separators=(",", ":"))

@@ -30,12 +30,15 @@ import contextlib
 import inspect
 import numbers
 import os
+import re
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -116,6 +119,7 @@ _SETTINGS = (
     "batch_size",
     "validate_every",
     "patience",
+    "min_delta",
     "engine",
     "device",
     "dtype",
@@ -174,7 +178,12 @@ _PARAMETERS_DOC = """\
         0 always trains all ``epoch`` epochs. With ``validation_fraction=0`` the
         validation loss is the (eval-mode) loss on the training rows. With patience,
         the model ends with the weights of its lowest validation loss, as
-        scikit-learn's ``early_stopping`` does.
+        scikit-learn's ``early_stopping`` does. Where all ``epoch`` epochs run without
+        using up the patience, :meth:`fit` warns with scikit-learn's
+        ``ConvergenceWarning``, as scikit-learn's MLP does at ``max_iter``.
+    min_delta : float, default=0.0001
+        A validation loss counts as lower, for ``patience``, only if it is lower than the
+        best so far by more than this: scikit-learn's ``tol``, and its default.
     validation_fraction : float, default=0.0
         Fraction of the training rows held out to validate on (stratified for the
         classifier where each class has two rows or more), in [0, 1). 0 validates on
@@ -221,6 +230,15 @@ _ATTRIBUTES_DOC = """\
     n_iter_ : int
         Epochs trained, fewer than ``epoch`` when ``patience`` stopped the run; each
         :meth:`partial_fit` adds one.
+    best_epoch_ : int
+        The epoch whose weights the model has: with ``patience``, the one of the lowest
+        validation loss; else the last.
+    best_loss_ : float or None
+        The lowest of ``loss_curve_``, or None when rows are held out
+        (``validation_fraction``), as scikit-learn's.
+    best_validation_score_ : float or None
+        ``validation_scores_`` at ``best_epoch_``: the held-out score of the model you
+        have. None when no rows are held out. (scikit-learn's is the highest score.)
     n_outputs_ : int
         Outputs of the network.
     engine_ : str
@@ -265,6 +283,7 @@ class _MLPBase(BaseEstimator):
         batch_size: int = 200,
         validate_every: int = 1,
         patience: int = 10,
+        min_delta: float = 1e-4,
         validation_fraction: float = 0.0,
         engine: str = "auto",
         device: str = "auto",
@@ -293,6 +312,7 @@ class _MLPBase(BaseEstimator):
         self.batch_size = batch_size
         self.validate_every = validate_every
         self.patience = patience
+        self.min_delta = min_delta
         self.validation_fraction = validation_fraction
         self.engine = engine
         self.device = device
@@ -367,7 +387,7 @@ class _MLPBase(BaseEstimator):
         try:
             return make_config(values)
         except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
-            raise ValueError(str(err)) from None
+            raise ValueError(_in_python(str(err))) from None
 
     # --- fitting ----------------------------------------------------------------------------
     def _fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
@@ -389,7 +409,7 @@ class _MLPBase(BaseEstimator):
                 cfg, dataset=data, verbose=bool(self.verbose), record=self.log_path is not None
             )
         except MlplabError as err:  # e.g. an unwritable log_path, numpy engine on cuda
-            raise ValueError(str(err)) from None
+            raise ValueError(_in_python(str(err))) from None
         rec = result.record
         if result.status == "diverged":
             raise ValueError(_diverged(self, rec.get("message", "the run diverged")))
@@ -412,8 +432,28 @@ class _MLPBase(BaseEstimator):
         self.validation_scores_ = self._scores(result.curves, "val") if held_out else None
         self.n_iter_ = int(rec["epochs_run"])
         self.run_dir_ = result.run_dir
+        kept = int(rec.get("best_epoch") or 0) if cfg.patience else 0
+        self._note_best(kept or self.n_iter_, [int(e) for e in result.curves["val_epochs"]])
+        if cfg.patience and not rec.get("stopped_early") and self.n_iter_ >= cfg.epoch:
+            # As scikit-learn's: the loss was still falling when the epochs ran out.
+            warnings.warn(
+                f"{type(self).__name__}: all {cfg.epoch} epochs ran and the validation loss "
+                f"was still falling (patience={cfg.patience} was not used up); the model may "
+                "not have converged: raise epoch",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         self._refresh_predictor()
         return self
+
+    def _note_best(self, epoch: int, val_epochs: list[int]) -> None:
+        """scikit-learn's ``best_loss_`` and ``best_validation_score_``, and the epoch whose
+        weights the model has."""
+        self.best_epoch_ = epoch
+        scores = self.validation_scores_
+        self.best_loss_ = None if scores else min(self.loss_curve_, default=None)
+        at = val_epochs.index(epoch) if epoch in val_epochs else -1
+        self.best_validation_score_ = scores[at] if scores else None
 
     def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Self:
         """One more epoch over ``(X, y)``, starting a model on the first call."""
@@ -445,7 +485,7 @@ class _MLPBase(BaseEstimator):
             try:
                 self._backend = _new_backend(engine, spec, model_init(cfg, spec), cfg)
             except MlplabError as err:
-                raise ValueError(str(err)) from None
+                raise ValueError(_in_python(str(err))) from None
             self._cfg, self._spec, self._task = cfg, spec, task
             self.engine_ = engine
             self.n_outputs_ = spec.out_dim
@@ -453,6 +493,7 @@ class _MLPBase(BaseEstimator):
             self.validation_scores_ = None
             self.n_iter_ = 0
             self.run_dir_ = None
+            self.best_epoch_, self.best_loss_, self.best_validation_score_ = 0, None, None
         if getattr(self, "_order_rng", None) is None:
             # Its own stream, apart from the one `fit` shuffles with.
             self._order_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 2]))
@@ -492,6 +533,9 @@ class _MLPBase(BaseEstimator):
         self.loss_curve_.append(float(h.train_losses[-1]))
         self.train_scores_.extend(self._scores(_curves_record(self._task, h.train_metrics)))
         self.n_iter_ += 1
+        # The model now has the last weights, which no validation has scored.
+        self.best_epoch_, self.best_validation_score_ = self.n_iter_, None
+        self.best_loss_ = min(self.loss_curve_)
         return self
 
     def _current_lr(self, cfg: Config) -> float:
@@ -636,6 +680,9 @@ class _MLPBase(BaseEstimator):
             "train_scores_": self.train_scores_,
             "validation_scores_": self.validation_scores_,
             "n_iter_": self.n_iter_,
+            "best_epoch_": self.best_epoch_,
+            "best_loss_": self.best_loss_,
+            "best_validation_score_": self.best_validation_score_,
             "n_outputs_": self.n_outputs_,
             "engine_": self.engine_,
             "run_dir_": None if self.run_dir_ is None else str(self.run_dir_),
@@ -650,6 +697,9 @@ class _MLPBase(BaseEstimator):
         scores = fitted["validation_scores_"]
         self.validation_scores_ = None if scores is None else [float(v) for v in scores]
         self.n_iter_ = int(fitted["n_iter_"])
+        self.best_epoch_ = int(fitted.get("best_epoch_", self.n_iter_))  # older files: the last
+        self.best_loss_ = fitted.get("best_loss_", min(self.loss_curve_, default=None))
+        self.best_validation_score_ = fitted.get("best_validation_score_")
         self.n_outputs_ = int(fitted["n_outputs_"])
         self.engine_ = str(fitted["engine_"])
         self.run_dir_ = None if fitted.get("run_dir_") is None else Path(fitted["run_dir_"])
@@ -1258,6 +1308,7 @@ _SKLEARN_NAMES = {
     "max_iter": "epoch",
     "momentum": "mm",
     "n_iter_no_change": "patience",
+    "tol": "min_delta",
     "early_stopping": "patience with validation_fraction",
     "warm_start": "partial_fit(X, y), one epoch per call, which continues from the weights",
 }
@@ -1296,8 +1347,12 @@ def _new_backend(engine: str, spec: ModelSpec, init: ModelInit, cfg: Config) -> 
 
 
 def _diverged(est: BaseEstimator, message: str) -> str:
-    # The loop words its hint as a command-line flag; here the lr is a parameter.
-    return f"{type(est).__name__}: {message.replace('--lr ', 'lr=')}"
+    return f"{type(est).__name__}: {_in_python(message)}"
+
+
+def _in_python(message: str) -> str:
+    # The engines word their hints as command-line flags (--lr 5); here they are parameters.
+    return re.sub(r"--(\w+) ([^\s;,()]+)", r"\1=\2", message)
 
 
 def _curves_record(task: str, train_metrics: list[float]) -> dict[str, Any]:

@@ -60,6 +60,7 @@ class Schedule:
     validate_every: int = 1
     save_every: int = 0
     patience: int = 0
+    min_delta: float = 0.0  # how much lower a validation loss must be to count as better
     snapshot_every: int = 0
     progress_every: int = 0  # steps between Step events for a progress bar (0: none)
 
@@ -285,7 +286,7 @@ def fit(
                     "lrs": lrs,
                 },
             )
-            improved = val_loss < state.best_val[sel]
+            improved = val_loss < state.best_val[sel] - s.min_delta
             state.best_val[sel] = np.where(improved, val_loss, state.best_val[sel])
             state.best_epoch[sel] = np.where(improved, state.epoch, state.best_epoch[sel])
             state.bad[sel] = np.where(improved, 0, state.bad[sel] + 1)

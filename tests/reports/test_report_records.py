@@ -284,3 +284,23 @@ def test_non_ascii_column_names_read_as_written(tmp_path: Path) -> None:
         assert "étiquette" in text and "clé" in text, name
     summary = pd.read_csv(log / "summary.csv", encoding="utf-8")
     assert set(summary["target"]) == {'["étiquette"]', '["clé"]'}
+
+
+def test_an_experiment_whose_runs_all_diverged_is_listed_unranked(tmp_path: Path) -> None:
+    """No run has a metric to rank by: the report (and a sweep's) had ended in KeyError."""
+    log = tmp_path / "runs"
+    for lr in (1e8, 1e9):  # sgd on moons: the loss overflows within a few steps
+        res = mlplab.train(
+            data="moons", lr=lr, optim="sgd", log_path=str(log), exp_name="dv", **TINY
+        )
+        assert res.status == "diverged"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(log)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    summary = pd.read_csv(log / "summary.csv")
+    assert list(summary["rank"]) == [1, 2] and list(summary["n"]) == [0, 0]
+    assert proc.stdout.count("1 diverged") == 2

@@ -158,16 +158,19 @@ def aggregate(
         table[f"{m}_ci_low"] = np.maximum(mean - half, low)
         table[f"{m}_ci_high"] = np.minimum(mean + half, high)
     table = table.reset_index(drop=True)
-    if rank_by is not None and f"{rank_by[0]}_mean" in table:
-        keys, ascending = [], []
-        for metric, up in [rank_by, *([tie] if tie else [])]:
-            if f"{metric}_mean" in table:
-                keys.append(f"_sort_{metric}")
-                ascending.append(up)
-                table[f"_sort_{metric}"] = table[f"{metric}_mean"].round(TIE_DECIMALS)
+    if rank_by is None:
+        return table
+    keys, ascending = [], []
+    for metric, up in [rank_by, *([tie] if tie else [])]:
+        if f"{metric}_mean" in table:
+            keys.append(f"_sort_{metric}")
+            ascending.append(up)
+            table[f"_sort_{metric}"] = table[f"{metric}_mean"].round(TIE_DECIMALS)
+    if keys and f"_sort_{rank_by[0]}" in table:
         table = table.sort_values(keys, ascending=ascending, na_position="last", kind="stable")
-        table = table.drop(columns=keys).reset_index(drop=True)
-        table.insert(0, "rank", range(1, len(table) + 1))
+    # Ranked even when no run has the metric (all diverged, or still running): in order.
+    table = table.drop(columns=keys).reset_index(drop=True)
+    table.insert(0, "rank", range(1, len(table) + 1))
     return table
 
 

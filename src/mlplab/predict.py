@@ -44,10 +44,12 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
         step = run.checkpoint_meta.get("loop", {}).get("step")
         which = "its best model" if status == "diverged" else f"its checkpoint at step {step}"
         what = {"running": "unfinished (its process was killed or is still training)"}
-        print(
-            f"mlplab: note: {run_dir} is {what.get(str(status), status)}; predicting with {which}",
-            file=sys.stderr,
+        head = (
+            f"{Path(run_dir) / 'result.json'} is missing or unreadable"
+            if status is None
+            else f"{run_dir} is {what.get(str(status), status)}"
         )
+        print(f"mlplab: note: {head}; predicting with {which}", file=sys.stderr)
     X, kept = _features(data, ds.feature_names, run.config.ignore or [])
     bad = ~np.isfinite(X)
     if bad.any():  # named as training names it: the column, and the row to look at

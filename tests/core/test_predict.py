@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -133,6 +134,19 @@ def test_a_run_that_did_not_finish_predicts_with_a_note(run_cli, tmp_path):
     assert (
         proc.stderr == f"mlplab: note: {res.run_dir} is diverged; predicting with its best model\n"
     )
+
+
+def test_a_run_whose_result_json_is_damaged_predicts_with_a_note_naming_it(
+    iris_run, run_cli, tmp_path
+):
+    res, _, _ = iris_run
+    copy = tmp_path / "copy"
+    shutil.copytree(res.run_dir, copy)
+    (copy / "result.json").write_text('{"status":')
+    np.savez(tmp_path / "new.npz", X=np.zeros((2, res.dataset.n_features)))
+    proc = run_cli("predict", copy, "--data", tmp_path / "new.npz")
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 3
+    assert proc.stderr.startswith(f"mlplab: note: {copy / 'result.json'} is missing or unreadable;")
 
 
 def _yes_no_table(path, labels=("no", "yes"), extra_row=None):

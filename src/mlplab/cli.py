@@ -242,8 +242,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if overrides or args.config or args.rerun:
             from mlplab.errors import ConfigError
 
+            given = [f"--{k}" for k in overrides] + ["--config"] * bool(args.config)
             raise ConfigError(
                 "--resume continues a run with its own config; give no other settings"
+                + (f" (got {', '.join(given)})" if given else "")
                 + (
                     " (--rerun starts a finished run again: give it with the config)"
                     if args.rerun

@@ -50,7 +50,13 @@ def record_config(run_dir: Path) -> Config:
 def check_run_dir(run_dir: Path, flag: str = "") -> None:
     """A run folder holds its config.yaml; say in one line why ``run_dir`` is not one."""
     if not (run_dir / "config.yaml").is_file():
-        why = "no config.yaml" if run_dir.is_dir() else "it does not exist"
+        why = (
+            "no config.yaml"
+            if run_dir.is_dir()
+            else "it is a file"
+            if run_dir.exists()
+            else "it does not exist"
+        )
         raise CheckpointError(f"{flag}{str(run_dir)!r} is not a run directory ({why})")
 
 

@@ -257,3 +257,11 @@ def test_ctrl_c_while_the_parser_is_built_is_one_line(monkeypatch, capsys):
         pytest.fail("Ctrl-C while the parser was built escaped mlplab.cli.main")
     assert rc == 130
     assert capsys.readouterr().err == "mlplab: interrupted\n"
+
+
+def test_resume_names_the_settings_it_refuses_and_a_file_given_as_run(run_cli, tmp_path):
+    proc = run_cli("train", "--resume", tmp_path, "--plots", "none", "--log_every", "0")
+    assert_one_line_error(proc, "give no other settings (got --plots, --log_every)")
+    (tmp_path / "tab.csv").write_text("a,y\n1,0\n")
+    proc = run_cli("train", "--resume", tmp_path / "tab.csv")
+    assert_one_line_error(proc, "tab.csv", "is not a run directory (it is a file)")

@@ -443,7 +443,9 @@ class Config(BaseModel):
     @classmethod
     def _check_exp_name(cls, v: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9_.\-]+", v) or v in (".", ".."):
-            raise ValueError("use letters, digits, '_', '-' and '.' only, and not '.' or '..'")
+            raise ValueError(
+                "use ASCII letters, digits, '_', '-' and '.' only, and not '.' or '..'"
+            )
         return v
 
     @field_validator("hid_dims", mode="before")

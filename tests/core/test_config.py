@@ -97,6 +97,7 @@ def test_use_xavier_is_an_alias_of_init():
         ({"weight_decay": 0.1}, ["did you mean 'l2_coef'"]),  # the lecture's experiment()
         ({"dropout": 0.1}, ["did you mean 'dp_rate'"]),
         ({"in_dim": 3}, ["unknown setting 'in_dim'", "the data sets the input and output"]),
+        ({"exp_name": "ünï"}, ["'exp_name'", "use ASCII letters"]),  # ü is a letter
         ({"act": "LeakyReLUx"}, ["'act': 'LeakyReLUx' is not one of", "leaky_relu"]),
         ({"hid_dimm": 3}, ["did you mean 'hid_dim'"]),
         ({"split": [0.9, 0.9]}, ["'split'"]),

@@ -109,6 +109,24 @@ def test_tensorboard_has_the_learning_rate_of_each_validation(tmp_path):
     assert lrs == [(e, pytest.approx(lr, rel=1e-6)) for e, lr in zip(r["val_epochs"], r["lrs"])]
 
 
+def test_tensorboard_keeps_the_early_curve_of_a_run_stopped_long_before_its_epochs(tmp_path):
+    """Points were thinned by the planned epochs alone: a run planned for 10 million
+    epochs and stopped at a few hundred had no train or val points at all."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    res = mlplab.train(
+        data="moons", epoch=10**7, patience=3, min_delta=0.01, lr=0.05, plots="none", log_every=0,
+        verbose=False, log_path=str(tmp_path),
+    )  # fmt: skip
+    ran = res.record["epochs_run"]
+    assert res.record["stopped_early"] and 10 < ran < 10**5
+    ea = EventAccumulator(str(res.run_dir), size_guidance={"scalars": 0})
+    ea.Reload()
+    epochs = [e.step for e in ea.Scalars("val/loss")]
+    assert epochs[:3] == [1, 2, 3] and 10 <= len(epochs) <= ran
+    assert epochs[-1] > ran / 2
+
+
 def session_status(run_dir) -> str:
     """The HParams dashboard's status of the run in ``run_dir``, read back by TensorBoard."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

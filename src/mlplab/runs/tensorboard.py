@@ -248,7 +248,7 @@ class TensorBoardLogger:
     """A subscriber that writes each model's TensorBoard events into its run folder.
 
     Steps shown at ``log_every`` go to ``train/step_loss``; validations go to the
-    ``train/*`` and ``val/*`` curves, thinned to about ``points`` per curve (every event
+    ``train/*`` and ``val/*`` curves, thinned to about ``points`` per curve (:meth:`shows`; every event
     costs its framing and checksums, which on lab-sized models outweighs the step
     itself); the last validation always shows. At the end: the run's settings and final
     metrics for the HParams dashboard. Events reach the file before every checkpoint
@@ -269,6 +269,7 @@ class TensorBoardLogger:
         self.metric = "mae" if task == "regression" else "acc"
         self.epochs, self.log_every = epochs, log_every
         self.every = max(1, epochs // max(points, 1))
+        self.early = max(1, points // 8)
         self.keep_until = keep_until
         self.writers: dict[int, EventWriter] = {}
 
@@ -283,7 +284,7 @@ class TensorBoardLogger:
                     self.writer(int(k)).scalar("train/step_loss", float(loss), event.step)
         elif isinstance(event, Validate):
             e = event.epoch
-            if e % self.every == 0 or e == self.epochs:
+            if self.shows(e):
                 m = self.metric
                 # The learning rate too: with a schedule it is what explains a curve's bends.
                 tags = ("train/loss", f"train/{m}", "val/loss", f"val/{m}", "train/lr")
@@ -304,6 +305,14 @@ class TensorBoardLogger:
                 }
                 w.hparams(self.hparams_of[int(k)], finals, event.statuses[j])
                 w.close()
+
+    def shows(self, epoch: int) -> bool:
+        """Whether the curves get a point at ``epoch``: every one of the first epochs, then
+        sparser by octaves (``early // 2`` points per doubling), never sparser than the
+        planned run's ``points``; and the last. A run stopped long before its planned
+        ``epoch`` (Ctrl-C on a huge one) keeps its early curve and a point every so often."""
+        octave = 1 << (epoch // self.early).bit_length()
+        return epoch % min(self.every, octave) == 0 or epoch == self.epochs
 
     def writer(self, k: int, keep: bool = True) -> EventWriter:
         """Model ``k``'s event file, opened at its first use."""

@@ -193,6 +193,29 @@ def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: P
     assert len(list(log.glob("stop/*/checkpoints/last.safetensors"))) == 8
 
 
+def test_one_stop_signalled_twice_is_not_a_second_ctrl_c(tmp_path: Path) -> None:
+    """`timeout -s INT` signals the sweep's process, then its whole group: the sweep took
+    the second SIGINT for a second Ctrl-C, killed its workers mid-stop, and left their
+    runs recorded `running`."""
+    import json
+    import os
+    import signal
+    import time
+
+    def twice(pid: int) -> None:
+        os.kill(pid, signal.SIGINT)
+        time.sleep(0.3)
+        os.killpg(pid, signal.SIGINT)
+
+    log = tmp_path / "runs"
+    proc, err, _ = _stopped_sweep(log, "twice", twice)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "8 runs remain" in err
+    records = [json.loads(p.read_text()) for p in log.glob("twice/*/result.json")]
+    assert sorted(r["status"] for r in records) == ["interrupted"] * 8
+    assert all("mlplab train --resume" in r["message"] for r in records)
+
+
 def test_sigterm_to_the_sweep_alone_stops_it_as_ctrl_c_does(tmp_path: Path) -> None:
     """`kill PID` (SIGTERM to the sweep's process, not its group, as a scheduler may send
     it): the workers are told at once, every run is recorded `interrupted` with a

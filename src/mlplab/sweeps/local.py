@@ -39,8 +39,15 @@ OnDone = Callable[[Outcome], None]
 GroupFn = Callable[..., list[Outcome]]
 
 WORKER_DIED = "worker process died"
+KILLED_AT_STOP = (
+    "stopped at once by a second Ctrl-C; training it again continues from its last "
+    "checkpoint (--save_every), else from the start"
+)
 # Seconds to let interrupted workers checkpoint before they are terminated.
 STOP_GRACE_S = 10.0
+# A second SIGINT this soon after the first is the same stop: `timeout -s INT` signals the
+# sweep's process and then its whole group, and killing the workers then lost their records.
+SAME_STOP_S = 1.0
 # How often a group whose worker died is handed to a fresh pool before its runs fail.
 MAX_POOL_RETRIES = 1
 # Math libraries read these when they load: one thread per worker process.
@@ -237,11 +244,12 @@ def _train_stacked(
     return outcomes
 
 
-def mark_failed(values: dict[str, Any], error: str) -> None:
-    """Record a run as failed in its result.json, unless it has finished.
+def mark_failed(values: dict[str, Any], error: str, status: str = "failed") -> None:
+    """Record a run as failed (or ``status``) in its result.json, unless it has finished.
 
     ``train`` writes its own ``failed`` record for errors inside a run; this covers the
-    cases it cannot: an error before its record opened, or a worker process that died.
+    cases it cannot: an error before its record opened, or a worker process that died or
+    was killed by a second Ctrl-C (``interrupted``).
     """
     from mlplab.config import make_config
     from mlplab.runs.atomic import atomic_write_json
@@ -255,7 +263,13 @@ def mark_failed(values: dict[str, Any], error: str) -> None:
     settings = record_settings(cfg)
     atomic_write_json(
         run_dir / "result.json",
-        {**settings, **old, "run_id": run_name(cfg), "status": "failed", "error": error},
+        {
+            **settings,
+            **old,
+            "run_id": run_name(cfg),
+            "status": status,
+            ("error" if status == "failed" else "message"): error,
+        },
     )
 
 
@@ -474,24 +488,30 @@ def _stop_workers(busy: dict[_Worker, _Job], at_once: bool = False) -> list[Outc
             if worker.proc.poll() is None:
                 worker.proc.terminate()
     replies: dict[_Worker, tuple[bool, Any] | None] = {}
-    try:
-        for grace_ended in (False, True):
-            deadline = time.monotonic() + STOP_GRACE_S
-            while len(replies) < len(busy) and time.monotonic() < deadline:
-                waiting = [w.fd for w in busy if w not in replies]
-                ready = multiprocessing.connection.wait(waiting, deadline - time.monotonic())
+    began = time.monotonic()
+    while True:  # left at the end; entered again only within the first SAME_STOP_S
+        try:
+            for grace_ended in (False, True):
+                deadline = time.monotonic() + STOP_GRACE_S
+                while len(replies) < len(busy) and time.monotonic() < deadline:
+                    waiting = [w.fd for w in busy if w not in replies]
+                    ready = multiprocessing.connection.wait(waiting, deadline - time.monotonic())
+                    for worker in busy:
+                        if worker.fd in ready:
+                            replies[worker] = worker.receive()
+                if grace_ended:
+                    break
                 for worker in busy:
-                    if worker.fd in ready:
-                        replies[worker] = worker.receive()
-            if grace_ended:
-                break
-            for worker in busy:
-                if worker not in replies and worker.proc.poll() is None:
-                    worker.proc.terminate()
-    except KeyboardInterrupt:  # a second Ctrl-C: stop now
-        for worker in busy:
-            if worker.proc.poll() is None:
-                worker.proc.kill()
+                    if worker not in replies and worker.proc.poll() is None:
+                        worker.proc.terminate()
+            break
+        except KeyboardInterrupt:
+            if time.monotonic() - began < SAME_STOP_S:
+                continue  # the same stop, signalled twice (timeout(1): the sweep, then its group)
+            for worker in busy:  # a second Ctrl-C: stop now
+                if worker.proc.poll() is None:
+                    worker.proc.kill()
+            break
     outcomes: list[Outcome] = []
     for worker, job in busy.items():
         reply = replies.get(worker)
@@ -502,9 +522,9 @@ def _stop_workers(busy: dict[_Worker, _Job], at_once: bool = False) -> list[Outc
         for values in job.group:
             recorded = _recorded(values) if job.started(values) else None
             if recorded is not None:
-                recorded["status"] = (
-                    "interrupted" if recorded["status"] == "running" else recorded["status"]
-                )
+                if recorded["status"] == "running":  # its worker was killed mid-run
+                    recorded.update(status="interrupted", error=KILLED_AT_STOP)
+                    mark_failed(values, KILLED_AT_STOP, status="interrupted")
                 outcomes.append(recorded)
     return outcomes
 

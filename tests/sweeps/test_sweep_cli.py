@@ -216,6 +216,27 @@ def test_one_stop_signalled_twice_is_not_a_second_ctrl_c(tmp_path: Path) -> None
     assert all("mlplab train --resume" in r["message"] for r in records)
 
 
+def test_runs_that_a_second_ctrl_c_kills_are_recorded_interrupted(tmp_path: Path) -> None:
+    """SIGINT to the sweep alone (its workers train on through the grace period), then a
+    second one: the workers are killed mid-run, and their records had stayed `running`."""
+    import json
+    import os
+    import signal
+    import time
+
+    def two_ctrl_cs(pid: int) -> None:
+        os.kill(pid, signal.SIGINT)
+        time.sleep(1.5)
+        os.kill(pid, signal.SIGINT)
+
+    log = tmp_path / "runs"
+    proc, err, took = _stopped_sweep(log, "kill", two_ctrl_cs)
+    assert proc.returncode == 130 and took < STOP_GRACE_S, err
+    records = [json.loads(p.read_text()) for p in log.glob("kill/*/result.json")]
+    assert sorted(r["status"] for r in records) == ["interrupted"] * 8
+    assert all("second Ctrl-C" in r["message"] for r in records)
+
+
 def test_sigterm_to_the_sweep_alone_stops_it_as_ctrl_c_does(tmp_path: Path) -> None:
     """`kill PID` (SIGTERM to the sweep's process, not its group, as a scheduler may send
     it): the workers are told at once, every run is recorded `interrupted` with a

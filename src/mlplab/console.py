@@ -201,14 +201,20 @@ def hypothesis_block(task: str, outputs: np.ndarray, y: np.ndarray) -> str:
         hyp = probabilities(task, outputs)[:, 1:2]
         lab = (lab_probability(outputs).reshape(-1, 1) > 0.5).astype(np.float32)
         target = np.asarray(y, dtype=np.float32).reshape(-1, 1)
-        with np.printoptions(precision=8, suppress=False):
-            return "\n".join(
-                [
-                    f"Hypothesis: {np.array2string(hyp.astype(np.float32))}",
-                    f"Correct: {np.array2string(lab)}",
-                    f"Accuracy: {float(np.mean(lab == target))}",
-                ]
+        lines = [
+            f"Hypothesis: {np.array2string(hyp.astype(np.float32), precision=8)}",
+            f"Correct: {np.array2string(lab)}",
+            f"Accuracy: {float(np.mean(lab == target))}",
+        ]
+        ties = int(np.sum(lab_probability(outputs) == 0.5))
+        if ties and float(np.mean(lab == target)) != accuracy(task, y, outputs):
+            # The table above and this printout then disagree: say why, where both show.
+            lines.append(
+                f"mlplab: note: {ties} of {len(lab)} outputs are 0.5 to float32 precision, a tie; the "
+                "lab's printout counts a tie as class 0, the table's acc by the sign of "
+                "the logit, which at a tie is rounding noise"
             )
+        return "\n".join(lines)
     correct: np.ndarray | None = None
     if task == "multiclass":
         hyp = probabilities(task, outputs)

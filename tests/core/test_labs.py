@@ -23,6 +23,19 @@ def test_perceptron_cannot_solve_xor(engine):
     assert r["train_acc"] <= 0.75
 
 
+def test_the_perceptron_printout_says_why_its_accuracy_differs_from_the_table(capsys):
+    """The lab prints Accuracy 0.5 (ties are class 0); the table counted the same ties by
+    the sign of logits of about 1e-8 (0.75 on numpy, 0.25 on torch) without a word."""
+    cfg = mlplab.load_config(EXAMPLES / "xor_perceptron.yaml", {"epoch": 2001, "plots": "none"})
+    r = mlplab.train(cfg, record=False).record
+    out = capsys.readouterr().out
+    assert "Accuracy: 0.5\n" in out and r["train_acc"] != 0.5
+    assert "are 0.5 to float32 precision, a tie; the lab's printout counts" in out
+    xor_nn = mlplab.load_config(EXAMPLES / "xor_nn.yaml", {"epoch": 2001, "plots": "none"})
+    mlplab.train(xor_nn, record=False)
+    assert "a tie" not in capsys.readouterr().out  # a solved XOR has no ties
+
+
 @pytest.mark.parametrize("gate", ["and", "or"])
 def test_perceptron_solves_and_and_or(gate):
     r = lab("and_perceptron", data=gate)

@@ -368,3 +368,18 @@ def test_help_lists_only_settings_that_change_a_trace(run_cli, tmp_path: Path) -
         assert f"{flag} " in text, flag
     proc = run_cli("backprop", *XOR4, "--engine", "torch", "--plots", "none", cwd=tmp_path)
     assert proc.returncode == 0 and "verdict: ok" in proc.stdout, proc.stderr
+
+
+def test_the_diagram_labels_only_edges_it_can_label_legibly() -> None:
+    """2-4-4-1: the 16 labels between the hidden layers piled up in one column, unreadable.
+    Every label drawn must be clear of every other."""
+    import matplotlib.pyplot as plt
+
+    fig = backprop({"data": "xor", "n_layer": 2, "hid_dim": 4, "act": "tanh"}).figure()
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in fig.axes[0].texts if t.get_text().startswith(("w ", "b "))]
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert sum(t.get_text().startswith("w ") for t in labels) == 4  # the 4 -> 1 edges only
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    assert "joined by at most 4" in fig.axes[0].get_title()
+    plt.close(fig)

@@ -55,7 +55,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -81,6 +81,9 @@ from mlplab.restore import check_run_dir, record_config, restore_model, restore_
 from mlplab.training.loop import Schedule, batch_bounds, fit, lrs_at
 from mlplab.training.state import StackState
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 Array = np.ndarray
 
 # Allowed max |ours - autograd| <= rtol * max |reference| + atol, per quantity: the engine
@@ -94,6 +97,9 @@ FORMS = ("mean", "lecture")  # whose derivatives the backward pass shows (see th
 SLIDE_EPS = 1e-7  # the lecture's d_Y_pred adds it to the denominator
 THRESHOLD = 24  # values with more elements are elided, as numpy prints them
 BN_EPS = 1e-5  # torch.nn.BatchNorm1d's eps, as the engine's layer
+# The diagram labels each edge with its w and d only between layers with at most this many
+# edges: 4 x 4 labels piled up unreadably in the gap (the printout has every value).
+MAX_LABELLED_EDGES = 4
 
 # d a / d l of each activation, as the trace writes it (n is the layer's number).
 ACT_PRIME = {
@@ -268,6 +274,12 @@ class Trace:
 
     def plot(self, path: str | Path) -> Path:
         """Draw the network annotated with each weight's value and gradient; write ``path``."""
+        out = Path(path)
+        self.figure().savefig(out, dpi=120)
+        return out
+
+    def figure(self) -> Figure:
+        """The network annotated with each weight's value and gradient (see :meth:`plot`)."""
         from mlplab.plots.network import layer_params, network_figure, node_positions
 
         _check_drawable(self.spec)
@@ -275,16 +287,21 @@ class Trace:
         model = "mlp" if self.spec.n_layer else "linear"
         widths = "-".join(map(str, self.spec.widths()))
         label = f"step {self.step}, w: weight, d: {d}; {model} {widths}"
+        params = layer_params(self.weights, self.spec)
+        if any(w.size > MAX_LABELLED_EDGES for w, _ in params):
+            label = (
+                f"w and d on the edges of layers joined by at most {MAX_LABELLED_EDGES} "
+                f"(the printout has every value)\n{label}"
+            )
         fig = network_figure(
             self.weights, self.spec, self.feature_names, self.output_names, label=label
         )
         ax = fig.axes[0]
         pos = node_positions(self.spec.widths())
-        params = layer_params(self.weights, self.spec)
         grads = layer_params(self.grads, self.spec)
         for layer, ((w, b), (dw, db)) in enumerate(zip(params, grads)):
             for o in range(w.shape[0]):
-                for i in range(w.shape[1]):
+                for i in range(w.shape[1] if w.size <= MAX_LABELLED_EDGES else 0):
                     # Each label sits a third of the way along its edge, so labels of edges
                     # into the same node do not meet.
                     xy = pos[layer][i] + (pos[layer + 1][o] - pos[layer][i]) / 3.0
@@ -308,9 +325,7 @@ class Trace:
                     va="top",
                     zorder=3,
                 )
-        out = Path(path)
-        fig.savefig(out, dpi=120)
-        return out
+        return fig
 
 
 def _check_drawable(spec: ModelSpec) -> None:
@@ -319,7 +334,7 @@ def _check_drawable(spec: ModelSpec) -> None:
     if not can_draw(spec):
         widths = "-".join(map(str, spec.widths()))
         raise ConfigError(
-            f"--plot: the network diagram labels every weight of models with at most "
+            f"--plot: the network diagram draws models with at most "
             f"{MAX_UNITS} units per layer; this one is {widths}"
         )
 

@@ -52,6 +52,7 @@ def test_the_readmes_first_printout_is_what_the_lab_prints(tmp_path, run_cli):
 
     assert hypothesis(block) == pytest.approx(hypothesis(proc.stdout), abs=1e-6)
     assert block.splitlines()[-1] in proc.stdout  # the record line, with its folder
+    assert block.splitlines()[0] in proc.stdout  # the opening line says what follows it
 
 
 def test_the_readmes_backprop_printout_is_what_backprop_prints(run_cli):

@@ -571,9 +571,14 @@ def _train_locked(
         where = f" -> {run_dir}" if record else ""
         if write_dir != run_dir:
             where += " (a rerun: it replaces the finished run there once it has finished)"
+        # The lab-style lines that follow carry no header: say what their two numbers are.
+        # (The run folder stays last: scripts read it after " -> ".)
+        lines = (
+            f", printing step and batch loss every {cfg.log_every} steps" if cfg.log_every else ""
+        )
         console.line(
             f"mlplab: {cfg.label()} on {data.name} ({data.task}, {data.n_rows} rows), "
-            f"engine {engine}{where}"
+            f"engine {engine}{lines}{where}"
         )
 
     # --- train ------------------------------------------------------------------------------

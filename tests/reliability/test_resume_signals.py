@@ -125,7 +125,7 @@ def test_signal_at_random_moments_then_resume_is_exact(engine, sig, reference, t
             # short delay on a loaded machine): nothing to resume, and nothing half made.
             assert not (run_dir / "checkpoints").exists(), err
             outcomes.append(f"stopped before its record began (exit {proc.returncode})")
-            again = cli("train", *settings(engine), "--log_path", str(tmp_path / f"try{i}"))
+            again = cli(*settings(engine), "--log_path", str(tmp_path / f"try{i}"))
             assert again.returncode == 0, again.stderr
         elif read_json(run_dir / "result.json")["status"] == "finished":
             # The signal came after the record was complete (or after the process ended):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from mlplab.engines.numpy.functional import LEAKY_SLOPE
 from mlplab.plots.style import BLUE, ORANGE, new_figure, save_figure, set_title, styled
 
 Z_RANGE = (-4.0, 4.0)
@@ -62,7 +63,8 @@ def activations_figure(z: np.ndarray | None = None) -> Figure:
         ax.axvline(0, color="0.8", lw=0.8)
         ax.plot(z, a, color=BLUE, lw=2, label="f(z)")
         ax.plot(z, da, color=ORANGE, lw=1.8, ls="--", label="f′(z)")
-        set_title(ax, name)
+        # At this scale leaky_relu's slope is invisible: its title says what tells it apart.
+        set_title(ax, f"{name} (slope {LEAKY_SLOPE} for z < 0)" if name == "leaky_relu" else name)
         ax.set_xlim(*Z_RANGE)
         ax.legend(loc="upper left", fontsize=10)
     for ax in axes[n:]:

@@ -561,6 +561,12 @@ def _train_locked(
         unused = cfg.unused_settings()
         if unused:
             console.line(f"mlplab: note: not used by this run: {'; '.join(unused)}")
+        if cfg.batch_size > len(data.y_train):
+            console.line(
+                f"mlplab: note: batch_size {cfg.batch_size} is more than the "
+                f"{len(data.y_train)} training rows: each step takes them all, as "
+                "batch_size 0 (full batch) does"
+            )
         unseen = classes_not_in_training(data)
         if unseen:
             console.line(

@@ -265,3 +265,12 @@ def test_resume_names_the_settings_it_refuses_and_a_file_given_as_run(run_cli, t
     (tmp_path / "tab.csv").write_text("a,y\n1,0\n")
     proc = run_cli("train", "--resume", tmp_path / "tab.csv")
     assert_one_line_error(proc, "tab.csv", "is not a run directory (it is a file)")
+
+
+def test_a_batch_size_over_the_training_rows_is_noted(run_cli, tmp_path):
+    proc = run_cli(
+        "train", "--data", "moons", "--batch_size", "100000", "--epoch", "1", "--plots", "none",
+        "--log_path", tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "batch_size 100000 is more than the 800 training rows" in proc.stdout

@@ -138,8 +138,9 @@ _PARAMETERS_DOC = """\
         (scikit-learn's ``hidden_layer_sizes``); sets the number of layers and replaces
         ``n_layer`` and ``hid_dim``.
     act : str, default='relu'
-        Hidden activation: sigmoid, tanh, relu, leaky_relu, elu, selu, gelu, silu
-        (alias swish), softplus, mish or identity (aliases linear, none).
+        Hidden activation: sigmoid (alias logistic, scikit-learn's name), tanh, relu,
+        leaky_relu, elu, selu, gelu, silu (alias swish), softplus, mish or identity
+        (aliases linear, none); any case, with ``-`` or ``_`` (``LeakyReLU``).
     use_bn : bool, default=False
         BatchNorm1d after each hidden activation (Linear -> act -> BN -> Dropout).
     dp_rate : float, default=0.0

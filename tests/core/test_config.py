@@ -64,6 +64,7 @@ def test_optim_is_case_insensitive_and_swish_is_silu():
         ("act", "leaky-relu", "leaky_relu"),
         ("act", "Leaky ReLU", "leaky_relu"),
         ("act", "GELU", "gelu"),
+        ("act", "logistic", "sigmoid"),  # scikit-learn's name
         ("init", "Xavier", "xavier"),
         ("sc_type", "sc", "residual"),  # the lecture's args.sc_type = 'sc'
         ("lr_schedule", "Cosine", "cosine"),

@@ -543,6 +543,8 @@ class Config(BaseModel):
             unused["lr_step"] = "the step schedule uses it"
         if self.plots == "none":
             unused["snapshot_every"] = "its frames are kept for plots, and plots is none"
+        if not self.patience:
+            unused["min_delta"] = "it counts improvements for patience, which is 0"
         return [
             f"--{k} {_as_typed(getattr(self, k))} ({why})"
             for k, why in unused.items()

@@ -376,6 +376,8 @@ class _MLPBase(BaseEstimator):
             values["hid_dims"] = "-".join(str(_plain(w)) for w in self.hid_dims)
         if self.hid_dims is not None:
             del values["n_layer"]  # hid_dims says how many layers there are
+        if not self.patience and isinstance(self.min_delta, numbers.Real) and self.min_delta >= 0:
+            values["min_delta"] = 0.0  # its default applies to patience alone: no note of it
         values.update(
             seed=_seed_of(self.random_state),
             task=self._task_kind,

@@ -353,6 +353,10 @@ def test_settings_a_run_does_not_use_are_named_with_why():
         "--snapshot_every 10 (its frames are kept for plots, and plots is none)"
     ]
     assert Config(data="moons", snapshot_every=10).unused_settings() == []
+    assert Config(data="moons", min_delta=0.01).unused_settings() == [
+        "--min_delta 0.01 (it counts improvements for patience, which is 0)"
+    ]
+    assert Config(data="moons", min_delta=0.01, patience=5).unused_settings() == []
 
 
 def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):

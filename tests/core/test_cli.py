@@ -109,7 +109,8 @@ def test_print_config_is_valid_config(run_cli, tmp_path):
         (["--hid_dimm", "3"], ["--hid_dimm", "did you mean --hid_dim"]),
         (["--weight_decay", "0.1"], ["--weight_decay", "did you mean --l2_coef"]),
         (["--data", "nope.csv"], ["nope.csv", "does not exist"]),
-        (["--data", "mnist"], ["'data'", "xor"]),
+        (["--data", "mnist"], ["'data'", "xor", "digits is the 8x8 handwritten digits"]),
+        (["--data", "XOR"], ["'data'", "built-in names are lower case: xor"]),
         (["--config", "missing.yaml"], ["missing.yaml"]),
         # Several values of a setting: argparse takes the second for FILE.yaml, the third
         # as unknown; both lines say that train takes one value and name the sweep.

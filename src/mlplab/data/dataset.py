@@ -183,9 +183,17 @@ def load_dataset(
         ds = _from_file(data, target, task, split, rng, ignore or [])
         ds.digest = rows_digest(ds)
     else:
+        near = str(data).lower()
+        hint = (
+            f" (built-in names are lower case: {near})"
+            if near in BUILTIN
+            else " (digits is the 8x8 handwritten digits, the lecture's MNIST lab at small size)"
+            if "mnist" in near
+            else ""
+        )
         raise ConfigError(
             f"setting 'data': {data!r} is neither a built-in dataset ({', '.join(BUILTIN)}) "
-            "nor a .csv/.parquet/.npz file"
+            f"nor a .csv/.parquet/.npz file{hint}"
         )
     if standardize:
         _standardize(ds)

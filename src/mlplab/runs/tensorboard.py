@@ -268,7 +268,9 @@ class TensorBoardLogger:
         self.logdirs, self.hparams_of = logdirs, hparams
         self.metric = "mae" if task == "regression" else "acc"
         self.epochs, self.log_every = epochs, log_every
-        self.every = max(1, epochs // max(points, 1))
+        # Every epoch when they fit; else about half the points go evenly over the planned
+        # epochs, the rest to the early epochs (see shows): at most about ``points`` in all.
+        self.every = 1 if epochs <= points else max(1, 2 * epochs // max(points, 1))
         self.early = max(1, points // 8)
         self.keep_until = keep_until
         self.writers: dict[int, EventWriter] = {}

@@ -212,6 +212,7 @@ def wire_subscribers(
             c0.log_every,
             tb_points,
             keep_until,
+            c0.validate_every,
         )
         writer = RunWriter(records, data.task, checkpoint_meta(specs[0], data, engine))
         subs += [tb, writer]

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import mlplab
+from conftest import EXAMPLES
 from mlplab.config import Config
 from mlplab.runs.checkpoint import load_checkpoint
 
@@ -125,6 +126,16 @@ def test_tensorboard_keeps_the_early_curve_of_a_run_stopped_long_before_its_epoc
     epochs = [e.step for e in ea.Scalars("val/loss")]
     assert epochs[:3] == [1, 2, 3] and 10 <= len(epochs) <= ran
     assert epochs[-1] > ran / 2
+    # Thinned by validations, not epochs: the lab's 101 validations (every 100 epochs of
+    # 10,001) all show; by epochs, 11 of them fell between the strides.
+    lab = mlplab.train(
+        mlplab.load_config(EXAMPLES / "xor_nn.yaml", {"plots": "none", "log_every": 0}),
+        verbose=False, log_path=str(tmp_path / "lab"),
+    )  # fmt: skip
+    ea = EventAccumulator(str(lab.run_dir), size_guidance={"scalars": 0})
+    ea.Reload()
+    assert [e.step for e in ea.Scalars("val/loss")] == lab.record["val_epochs"]
+    assert len(lab.record["val_epochs"]) == 101
 
 
 def session_status(run_dir) -> str:

@@ -264,13 +264,16 @@ class TensorBoardLogger:
         log_every: int,
         points: int = 1000,
         keep_until: tuple[int, int] | None = None,
+        validate_every: int = 1,
     ) -> None:
         self.logdirs, self.hparams_of = logdirs, hparams
         self.metric = "mae" if task == "regression" else "acc"
-        self.epochs, self.log_every = epochs, log_every
-        # Every epoch when they fit; else about half the points go evenly over the planned
-        # epochs, the rest to the early epochs (see shows): at most about ``points`` in all.
-        self.every = 1 if epochs <= points else max(1, 2 * epochs // max(points, 1))
+        self.epochs, self.log_every, self.validate_every = epochs, log_every, validate_every
+        # Counted in validations. Every one when they fit; else about half the points go
+        # evenly over the planned ones, the rest to the early ones (see shows): at most
+        # about ``points`` in all.
+        planned = epochs // validate_every
+        self.every = 1 if planned <= points else max(1, 2 * planned // max(points, 1))
         self.early = max(1, points // 8)
         self.keep_until = keep_until
         self.writers: dict[int, EventWriter] = {}
@@ -309,12 +312,13 @@ class TensorBoardLogger:
                 w.close()
 
     def shows(self, epoch: int) -> bool:
-        """Whether the curves get a point at ``epoch``: every one of the first epochs, then
-        sparser by octaves (``early // 2`` points per doubling), never sparser than the
-        planned run's ``points``; and the last. A run stopped long before its planned
-        ``epoch`` (Ctrl-C on a huge one) keeps its early curve and a point every so often."""
-        octave = 1 << (epoch // self.early).bit_length()
-        return epoch % min(self.every, octave) == 0 or epoch == self.epochs
+        """Whether the curves get a point at the validation of ``epoch``: each of the first
+        validations, then sparser by octaves (``early // 2`` points per doubling), never
+        sparser than the planned run's ``points``; and the last. A run stopped long before
+        its planned ``epoch`` (Ctrl-C on a huge one) keeps its early curve."""
+        n = epoch // self.validate_every  # the n-th validation
+        octave = 1 << (n // self.early).bit_length()
+        return n % min(self.every, octave) == 0 or epoch == self.epochs
 
     def writer(self, k: int, keep: bool = True) -> EventWriter:
         """Model ``k``'s event file, opened at its first use."""

@@ -29,6 +29,10 @@ QUICK = (
 )
 
 
+# A small data file; the tests that edit it change ten of its labels.
+TABLE = "a,b,y\n" + "".join(f"{i % 7},{i % 5},{'yes' if i % 7 > 3 else 'no'}\n" for i in range(60))
+
+
 def files_of(run_dir: Path) -> dict[str, bytes]:
     """Every file of a run folder, by relative path, with its bytes."""
     return {
@@ -97,26 +101,30 @@ def test_a_finished_run_whose_model_does_not_load_is_one_line_not_two(tmp_path: 
     assert files_of(run_dir) == before
 
 
+def _refused_after_an_edit(data: Path, args: tuple[object, ...]) -> str:
+    """Change ten labels of ``data`` (the same classes, other rows), run ``args`` again:
+    its one line, which must name --rerun (exit 2, nothing on stdout)."""
+    data.write_text(TABLE.replace("no", "yes", 10))
+    changed = cli(*args)
+    assert changed.returncode == 2 and changed.stdout == "", changed.stdout
+    (line,) = changed.stderr.splitlines()
+    assert "--rerun" in line
+    return line
+
+
 def test_a_finished_run_of_a_data_file_changed_since_is_not_passed_off(tmp_path: Path) -> None:
     """The run's identity names the file, not its rows: training again after the file
     changed returned the old run's record (test_acc 1.0) beside the new rows."""
     data = tmp_path / "d.csv"
-    rows = "a,b,y\n" + "".join(
-        f"{i % 7},{i % 5},{'yes' if i % 7 > 3 else 'no'}\n" for i in range(60)
-    )
-    data.write_text(rows)
+    data.write_text(TABLE)
     args = ("train", "--data", data, "--epoch", "3", "--plots", "none", "--log_path", tmp_path)
     assert cli(*args).returncode == 0
     (run_dir,) = [p.parent for p in tmp_path.glob("exp/*/result.json")]
     before = files_of(run_dir)
     again = cli(*args)  # the same rows: kept, as before
     assert again.returncode == 0 and "kept" in again.stdout, again.stdout
-    data.write_text(rows.replace("no", "yes", 10))  # the same classes, other rows
-    changed = cli(*args)
-    assert changed.returncode == 2 and changed.stdout == "", changed.stdout
-    (line,) = changed.stderr.splitlines()
+    line = _refused_after_an_edit(data, args)
     assert f"data file '{data}' has changed since {run_dir} trained on it" in line
-    assert "--rerun" in line
     assert files_of(run_dir) == before
     rerun = cli(*args, "--rerun")
     assert rerun.returncode == 0, rerun.stderr
@@ -129,10 +137,7 @@ def test_a_sweep_does_not_skip_finished_runs_of_a_data_file_changed_since(
     """As `mlplab train`: the sweep had skipped such runs as finished and reported their
     old numbers beside the file's new rows."""
     data = tmp_path / "d.csv"
-    rows = "a,b,y\n" + "".join(
-        f"{i % 7},{i % 5},{'yes' if i % 7 > 3 else 'no'}\n" for i in range(60)
-    )
-    data.write_text(rows)
+    data.write_text(TABLE)
     args = ("sweep", "--data", data, "--lr", "0.1", "0.2", "--epoch", "3", "--plots", "none")
     args += ("--workers", "1", "--no_report", "--log_path", tmp_path)
     assert cli(*args).returncode == 0
@@ -140,12 +145,8 @@ def test_a_sweep_does_not_skip_finished_runs_of_a_data_file_changed_since(
     before = {d: files_of(d) for d in run_dirs}
     again = cli(*args)  # the same rows: both skipped, as before
     assert again.returncode == 0 and "2 skipped" in again.stdout, again.stdout
-    data.write_text(rows.replace("no", "yes", 10))  # the same classes, other rows
-    changed = cli(*args)
-    assert changed.returncode == 2 and changed.stdout == "", changed.stdout
-    (line,) = changed.stderr.splitlines()
+    line = _refused_after_an_edit(data, args)
     assert f"data file '{data}' has changed since 2 finished runs of this sweep" in line
-    assert "--rerun" in line
     assert {d: files_of(d) for d in run_dirs} == before
     rerun = cli(*args, "--rerun")
     assert rerun.returncode == 0, rerun.stderr

@@ -193,25 +193,36 @@ def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: P
     assert len(list(log.glob("stop/*/checkpoints/last.safetensors"))) == 8
 
 
-def test_one_stop_signalled_twice_is_not_a_second_ctrl_c(tmp_path: Path) -> None:
-    """`timeout -s INT` signals the sweep's process, then its whole group: the sweep took
-    the second SIGINT for a second Ctrl-C, killed its workers mid-stop, and left their
-    runs recorded `running`."""
-    import json
+def _sigint_twice(gap_s: float, then_group: bool) -> Callable[[int], None]:
+    """SIGINT to the sweep's process, then after ``gap_s`` again: to its whole group, or
+    to it alone."""
     import os
     import signal
     import time
 
-    def twice(pid: int) -> None:
+    def send(pid: int) -> None:
         os.kill(pid, signal.SIGINT)
-        time.sleep(0.3)
-        os.killpg(pid, signal.SIGINT)
+        time.sleep(gap_s)
+        (os.killpg if then_group else os.kill)(pid, signal.SIGINT)
 
+    return send
+
+
+def _records(log: Path, exp_name: str) -> list[dict]:
+    import json
+
+    return [json.loads(p.read_text()) for p in log.glob(f"{exp_name}/*/result.json")]
+
+
+def test_one_stop_signalled_twice_is_not_a_second_ctrl_c(tmp_path: Path) -> None:
+    """`timeout -s INT` signals the sweep's process, then its whole group: the sweep took
+    the second SIGINT for a second Ctrl-C, killed its workers mid-stop, and left their
+    runs recorded `running`."""
     log = tmp_path / "runs"
-    proc, err, _ = _stopped_sweep(log, "twice", twice)
+    proc, err, _ = _stopped_sweep(log, "twice", _sigint_twice(0.3, then_group=True))
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "8 runs remain" in err
-    records = [json.loads(p.read_text()) for p in log.glob("twice/*/result.json")]
+    records = _records(log, "twice")
     assert sorted(r["status"] for r in records) == ["interrupted"] * 8
     assert all("mlplab train --resume" in r["message"] for r in records)
 
@@ -219,20 +230,10 @@ def test_one_stop_signalled_twice_is_not_a_second_ctrl_c(tmp_path: Path) -> None
 def test_runs_that_a_second_ctrl_c_kills_are_recorded_interrupted(tmp_path: Path) -> None:
     """SIGINT to the sweep alone (its workers train on through the grace period), then a
     second one: the workers are killed mid-run, and their records had stayed `running`."""
-    import json
-    import os
-    import signal
-    import time
-
-    def two_ctrl_cs(pid: int) -> None:
-        os.kill(pid, signal.SIGINT)
-        time.sleep(1.5)
-        os.kill(pid, signal.SIGINT)
-
     log = tmp_path / "runs"
-    proc, err, took = _stopped_sweep(log, "kill", two_ctrl_cs)
+    proc, err, took = _stopped_sweep(log, "kill", _sigint_twice(1.5, then_group=False))
     assert proc.returncode == 130 and took < STOP_GRACE_S, err
-    records = [json.loads(p.read_text()) for p in log.glob("kill/*/result.json")]
+    records = _records(log, "kill")
     assert sorted(r["status"] for r in records) == ["interrupted"] * 8
     assert all("second Ctrl-C" in r["message"] for r in records)
 

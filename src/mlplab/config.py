@@ -61,17 +61,10 @@ CHOICE_ALIASES = {
     "act": {"swish": "silu", "linear": "identity", "none": "identity", "logistic": "sigmoid"},
     "sc_type": {"sc": "residual"},
 }
-CHOICE_SETTINGS: tuple[str, ...] = (
-    "task",
-    "model",
-    "sc_type",
-    "init",
-    "lr_schedule",
-    "engine",
-    "dtype",
-    "plots",
+CHOICE_SETTINGS = (
+    *("task", "model", "sc_type", "init", "lr_schedule"),
+    *("engine", "dtype", "plots", "optim", "act"),
 )
-CHOICE_SETTINGS += ("optim", "act")
 # What PyTorch, scikit-learn and Keras users call a setting, for "unknown setting" lines.
 OTHER_NAMES = {
     "learning_rate": "lr",

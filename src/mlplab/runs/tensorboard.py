@@ -248,9 +248,9 @@ class TensorBoardLogger:
     """A subscriber that writes each model's TensorBoard events into its run folder.
 
     Steps shown at ``log_every`` go to ``train/step_loss``; validations go to the
-    ``train/*`` and ``val/*`` curves, thinned to about ``points`` per curve (:meth:`shows`; every event
-    costs its framing and checksums, which on lab-sized models outweighs the step
-    itself); the last validation always shows. At the end: the run's settings and final
+    ``train/*`` and ``val/*`` curves, thinned to about ``points`` per curve by
+    :meth:`shows` (every event costs its framing and checksums, which on lab-sized models
+    outweighs the step itself); the last validation always shows. At the end: the run's settings and final
     metrics for the HParams dashboard. Events reach the file before every checkpoint
     (subscribe this before the run writer), so a killed run resumes with no gap.
     """

@@ -199,15 +199,16 @@ def hypothesis_block(task: str, outputs: np.ndarray, y: np.ndarray) -> str:
 
     if task == "binary":
         hyp = probabilities(task, outputs)[:, 1:2]
-        lab = (lab_probability(outputs).reshape(-1, 1) > 0.5).astype(np.float32)
-        target = np.asarray(y, dtype=np.float32).reshape(-1, 1)
+        p = lab_probability(outputs).reshape(-1, 1)
+        lab = (p > 0.5).astype(np.float32)
+        lab_acc = float(np.mean(lab == np.asarray(y, dtype=np.float32).reshape(-1, 1)))
         lines = [
             f"Hypothesis: {np.array2string(hyp.astype(np.float32), precision=8)}",
             f"Correct: {np.array2string(lab)}",
-            f"Accuracy: {float(np.mean(lab == target))}",
+            f"Accuracy: {lab_acc}",
         ]
-        ties = int(np.sum(lab_probability(outputs) == 0.5))
-        if ties and float(np.mean(lab == target)) != accuracy(task, y, outputs):
+        ties = int(np.sum(p == 0.5))
+        if ties and lab_acc != accuracy(task, y, outputs):
             # The table above and this printout then disagree: say why, where both show.
             lines.append(
                 f"mlplab: note: {ties} of {len(lab)} outputs are 0.5 to float32 precision, a tie; the "

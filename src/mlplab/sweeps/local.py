@@ -179,7 +179,7 @@ def train_group(
                 outcome["signal"] = "SIGTERM" if result.exit_code == 143 else "SIGINT"
         except Exception as err:  # recorded, and the group goes on
             error = f"{type(err).__name__}: {err}"
-            mark_failed(values, error)
+            mark_ended(values, error)
             outcome.update(status="failed", error=error, wall_time_s=None)
         outcomes.append(outcome)
         if on_done is not None:
@@ -244,8 +244,9 @@ def _train_stacked(
     return outcomes
 
 
-def mark_failed(values: dict[str, Any], error: str, status: str = "failed") -> None:
-    """Record a run as failed (or ``status``) in its result.json, unless it has finished.
+def mark_ended(values: dict[str, Any], error: str, status: str = "failed") -> None:
+    """Record a run as ended, ``failed`` (or ``status``), in its result.json, unless it has
+    finished.
 
     ``train`` writes its own ``failed`` record for errors inside a run; this covers the
     cases it cannot: an error before its record opened, or a worker process that died or
@@ -524,7 +525,7 @@ def _stop_workers(busy: dict[_Worker, _Job], at_once: bool = False) -> list[Outc
             if recorded is not None:
                 if recorded["status"] == "running":  # its worker was killed mid-run
                     recorded.update(status="interrupted", error=KILLED_AT_STOP)
-                    mark_failed(values, KILLED_AT_STOP, status="interrupted")
+                    mark_ended(values, KILLED_AT_STOP, status="interrupted")
                 outcomes.append(recorded)
     return outcomes
 
@@ -586,7 +587,7 @@ def worker_call(group_fn: GroupFn, group: list[dict[str, Any]]) -> list[Outcome]
 
 
 def _failed(values: dict[str, Any], error: str) -> Outcome:
-    mark_failed(values, error)
+    mark_ended(values, error)
     from mlplab.config import make_config
     from mlplab.runs.record import run_dir_of, run_name
 

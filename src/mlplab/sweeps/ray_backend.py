@@ -300,12 +300,12 @@ def _land(ray: ModuleType, ref: Any, group: list[dict[str, Any]], retries: int) 
         reply = ray.get(ref)
     except ray.exceptions.RayError as err:
         error = _task_error(ray, err, retries)
-        from mlplab.sweeps.local import mark_failed
+        from mlplab.sweeps.local import mark_ended
 
         failed = []
         for values in group:
             if not _is_finished(values):
-                mark_failed(values, error)
+                mark_ended(values, error)
                 failed.append(_outcome(values, "failed", error))
         return failed
     outcomes = []

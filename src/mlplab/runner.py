@@ -568,6 +568,8 @@ def _train_locked(
                 f"{len(data.y_train)} training rows: each step takes them all, as "
                 "batch_size 0 (full batch) does"
             )
+        for note in data.notes:
+            console.line(f"mlplab: note: {note}")
         unseen = classes_not_in_training(data)
         if unseen:
             console.line(
@@ -616,10 +618,32 @@ def _train_locked(
         if message:
             console.line(f"mlplab: {message}")
         print_summary(cfg, data, result, end)
+        scale_note = target_scale_note(data, result)
+        if scale_note:
+            console.line(f"mlplab: note: {scale_note}")
         if record and write_dir == run_dir:
             console.line(record_line(run_dir))
     curves = curve_lists(end.models.loop_state(int(end.ids[0])), data.task)
     return Result(cfg, run_dir if record else None, result, data, backend, spec, exit_code, curves)
+
+
+def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
+    """Why a regression on a target of large values diverged or fit worse than its mean.
+
+    The output layer starts near 0 and its steps are of the lr's size, so a target in the
+    millions takes huge gradients (divergence) or forever (R² below 0); scaling it to values
+    of order 1 is the cure, as scikit-learn's TransformedTargetRegressor does for its MLP.
+    """
+    if data.task != "regression" or not len(data.y_train):
+        return None
+    failed = result.get("status") == "diverged" or result.get("test_r2", 0.0) < 0
+    top = float(np.max(np.abs(data.y_train)))
+    if not failed or top < 1e3:
+        return None
+    return (
+        f"the target reaches {top:.3g}; an MLP learns values of order 1 far more easily: "
+        "rescale the target (for example into thousands or millions) and train again"
+    )
 
 
 def _unrecorded(

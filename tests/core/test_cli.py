@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -275,3 +276,27 @@ def test_a_batch_size_over_the_training_rows_is_noted(run_cli, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "batch_size 100000 is more than the 800 training rows" in proc.stdout
+
+
+def test_train_prints_the_datas_notes_and_a_target_scale_note(tmp_path, capsys):
+    """What the loader noted reaches the user, and a regression on prices in the millions
+    that diverges says that the target's scale is why."""
+    import numpy as np
+    import pandas as pd
+
+    from mlplab.cli import main
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=60)})
+    df["price"] = 1e6 + 2e5 * df.x
+    df.rename_axis("id").to_csv(tmp_path / "prices.csv")
+    argv = ["train", "--data", str(tmp_path / "prices.csv"), "--epoch", "5", "--plots", "none"]
+    rc = main([*argv, "--log_every", "0", "--log_path", str(tmp_path / "runs")])
+    err = "".join(capsys.readouterr())
+    assert rc == 1 and "the run diverged" in err
+    assert "mlplab: note: feature column 'id' counts the rows (0, 1, 2, ...)" in err
+    assert re.search(r"mlplab: note: the target reaches 1\.\d+e\+06; an MLP learns values", err)
+    df["price"] = 1.0 + 0.2 * df.x  # the same rows in units of a million: no scale note
+    df.to_csv(tmp_path / "prices.csv", index=False)
+    assert main([*argv, "--log_every", "0", "--log_path", str(tmp_path / "runs")]) == 0
+    assert "note" not in "".join(capsys.readouterr())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -383,3 +385,114 @@ def test_a_class_with_no_training_row_is_noted(tmp_path, run_cli):
     seen = next(s for s, names in unseen.items() if not names)
     proc = run_cli(*args, "--data_seed", str(seen), "--log_path", tmp_path / "runs")
     assert proc.returncode == 0 and "no training row" not in proc.stdout + proc.stderr
+
+
+def _euro(x: float, decimals: int = 2) -> str:
+    """A number as a German spreadsheet writes it: 1.799.289,58."""
+    return f"{x:,.{decimals}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def test_dots_of_a_decimal_comma_file_group_thousands(tmp_path):
+    """In a ';' file with decimal commas, 1.682 is 1682 (it was read as 1.682, silently),
+    and 1.799.289,58 a number, not text; a dot-decimal column of it stays as it is."""
+    rng = np.random.default_rng(0)
+    area = rng.integers(300, 3000, 40)
+    price = area * 1000.5 + rng.normal(size=40)
+    ratio = rng.uniform(0, 1, 40).round(2)
+    lines = ["area;price;ratio"] + [
+        f"{_euro(a, 0)};{_euro(p)};{r}" for a, p, r in zip(area, price, ratio)
+    ]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    assert re.search(r"\n\d\.\d{3};", (tmp_path / "t.csv").read_text())  # 1.682: 1682
+    d = load_dataset(str(tmp_path / "t.csv"), target=["price"])
+    rows = np.concatenate([d.X_train, d.X_val, d.X_test])
+    y = np.concatenate([d.y_train, d.y_val, d.y_test])[:, 0]
+    np.testing.assert_array_equal(np.sort(rows[:, 0]), np.sort(area))
+    np.testing.assert_allclose(np.sort(rows[:, 1]), np.sort(ratio))
+    np.testing.assert_allclose(np.sort(y), np.sort(price.round(2)))
+
+
+def test_what_spreadsheets_leave_after_a_table_is_dropped(tmp_path):
+    """A ';' that ends every line makes an empty unnamed column, and ';;' rows at the end
+    made 'NaN in data row 41'; both are the spreadsheet's, not the data's."""
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.3f};{b:.3f};{'yes' if a > 0 else 'no'};" for a, b in rng.normal(size=(40, 2))]
+    (tmp_path / "t.csv").write_text("\n".join(["a;b;label;", *rows, ";;;", ";;;"]) + "\n")
+    d = load_dataset(str(tmp_path / "t.csv"))
+    assert d.feature_names == ["a", "b"] and d.n_rows == 40
+
+
+def test_tsv_and_txt_files_are_text_tables(tmp_path):
+    df = pd.DataFrame({"a": np.arange(30.0), "y": np.tile([0, 1, 2], 10)})
+    for suffix in ("tsv", "txt"):
+        df.to_csv(tmp_path / f"t.{suffix}", sep="\t", index=False)
+        d = load_dataset(str(tmp_path / f"t.{suffix}"))
+        assert (d.feature_names, d.task) == (["a"], "multiclass")
+
+
+def test_a_header_tie_is_broken_by_the_first_row(tmp_path):
+    """Two commas and two semicolons in the header: the rows say it is a ';' file."""
+    rows = [f"{i},5;{i % 3};{'yes' if i % 2 else 'no'}" for i in range(30)]
+    (tmp_path / "t.csv").write_text("\n".join(["Höhe (m, netto, gemessen);x2;y", *rows]) + "\n")
+    d = load_dataset(str(tmp_path / "t.csv"))
+    assert d.feature_names == ["Höhe (m, netto, gemessen)", "x2"]
+    assert sorted(np.concatenate([d.X_train, d.X_val, d.X_test])[:, 0]) == [
+        i + 0.5 for i in range(30)
+    ]
+
+
+def test_missing_value_marks_and_categories_get_their_own_advice(tmp_path):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {"x": rng.normal(size=40).round(3), "colour": rng.choice(["red", "blue"], 40)}
+    )
+    df["label"] = np.where(df.x > 0, "yes", "no")
+    df.to_csv(tmp_path / "cat.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "cat.csv"))
+    assert "features must be numbers: encode it first" in str(err.value)
+    assert "left out with --ignore colour" in str(err.value)
+    df = df.drop(columns="colour").astype(object)
+    df.loc[7, "x"] = "?"
+    df.to_csv(tmp_path / "q.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "q.csv"))
+    assert str(err.value).endswith(
+        "feature column 'x' has a missing value ('?' in data row 8); clean or impute it first"
+    )
+    df.loc[7, "x"], df.loc[9, "label"] = 0.5, "?"
+    df.to_csv(tmp_path / "qt.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "qt.csv"))
+    assert str(err.value).endswith(
+        "target column 'label' has a missing value ('?' in data row 10); fix or drop such rows"
+    )
+
+
+def test_a_row_counter_and_a_stray_label_are_noted(tmp_path):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=60)})
+    df["label"] = np.where(df.x > 0, "yes", "no")
+    df.loc[5, "label"] = "Yes"
+    df.rename_axis("id").to_csv(tmp_path / "t.csv")
+    notes = load_dataset(str(tmp_path / "t.csv")).notes
+    assert notes == [
+        "feature column 'id' counts the rows (0, 1, 2, ...); if it is a row index, leave it "
+        "out with --ignore id",
+        "the class(es) 'Yes' (1 row) of 60 rows are rare: if a label is misspelt or marks a "
+        "missing value, fix or drop those rows",
+    ]
+    df.loc[5, "label"] = "yes"
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert load_dataset(str(tmp_path / "t.csv")).notes == []
+
+
+def test_a_split_too_small_for_the_rows_names_one_that_fits(tmp_path):
+    (tmp_path / "t.csv").write_text("a,y\n1,2\n2,3\n3,4\n")
+    with pytest.raises(ConfigError, match=r"\(3 rows -> 2/0/0\).*--split 0.34 0.33 0.33$"):
+        load_dataset(str(tmp_path / "t.csv"))
+    assert load_dataset(str(tmp_path / "t.csv"), split=(0.34, 0.33, 0.33)).n_rows == 3
+    (tmp_path / "t.csv").write_text("a,y\n1,2\n2,3\n3,4\n4,5\n")
+    with pytest.raises(ConfigError, match=r"\(4 rows -> 3/0/0\).*--split 2 1 1$"):
+        load_dataset(str(tmp_path / "t.csv"))
+    assert load_dataset(str(tmp_path / "t.csv"), split=(2, 1, 1)).n_rows == 4

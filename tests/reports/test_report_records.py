@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -304,3 +305,23 @@ def test_an_experiment_whose_runs_all_diverged_is_listed_unranked(tmp_path: Path
     summary = pd.read_csv(log / "summary.csv")
     assert list(summary["rank"]) == [1, 2] and list(summary["n"]) == [0, 0]
     assert proc.stdout.count("1 diverged") == 2
+
+
+def test_a_table_of_targets_in_the_millions_stays_narrow(tmp_path: Path) -> None:
+    """Losses of prices around 1e6 were printed as 104931014.4000 ± 1598355.4819."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=40)})
+    df["price"] = 1e6 + 2e5 * df.x
+    df.to_csv(tmp_path / "prices.csv", index=False)
+    for seed in (0, 1):
+        mlplab.train(
+            data=str(tmp_path / "prices.csv"),
+            lr=1e-9,
+            seed=seed,
+            log_path=str(tmp_path / "runs"),
+            **TINY,
+        )
+    rep = report(tmp_path / "runs", out=tmp_path / "page", verbose=False)
+    header, rows = _table(rep.sections[0])
+    loss = rows[0][header.index("val_loss")]
+    assert re.fullmatch(r"\d\.\d{3}e\+1\d ± \d\.\d{1,3}e\+\d\d", loss), loss

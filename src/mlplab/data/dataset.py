@@ -19,6 +19,9 @@ from mlplab.errors import ConfigError, DataError
 
 # A target with at most this many distinct integer values is read as classes (task: auto).
 MAX_AUTO_CLASSES = 20
+# How tables mark a missing value, besides the empty cell and the NA spellings pandas reads.
+MISSING_MARKS = frozenset({"?", "-", "--"})
+RARE_CLASS_ROWS = 2  # a class of at most this many rows is named: a stray label, often
 
 
 @dataclass
@@ -47,6 +50,8 @@ class Dataset:
     weights: dict[str, np.ndarray] | None = field(default=None, repr=False)
     # A data file's rows as read and split (before standardizing): see rows_digest.
     digest: str | None = field(default=None, repr=False)
+    # What a user should know about the data before training on it, a line each.
+    notes: list[str] = field(default_factory=list, repr=False)
 
     @property
     def n_features(self) -> int:
@@ -298,11 +303,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         if col.dtype == bool:
             continue
         if not pd.api.types.is_numeric_dtype(col):
-            # An id or a note trains as no feature: the way to leave it out is named.
-            raise DataError(
-                f"{not_numeric(path, c, col)}; a column that is no feature can be left out "
-                f"with --ignore {c}"
-            )
+            raise DataError(not_numeric(path, c, col, ignore_hint=True))
     X = df[feats].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(X)
     if bad.any():
@@ -334,9 +335,11 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         y = ycols.to_numpy(dtype=np.float64)
         if not np.isfinite(y).all():
             raise DataError(f"data file {path!r}: a target column has inf values")
-        return _split(
+        ds = _split(
             name, "regression", X, y, feats, targets, None, split or (0.8, 0.1, 0.1), False, rng
         )
+        ds.notes = _row_count_notes(df, feats)
+        return ds
     if len(targets) > 1:
         raise DataError(
             f"data file {path!r}: several target columns {targets} must all be numeric (regression); "
@@ -345,6 +348,12 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     col = ycols[targets[0]]
     if task == "auto":
         _check_stray_text(col, path, targets[0])
+    marked = np.flatnonzero(col.astype(str).str.strip().isin(MISSING_MARKS).to_numpy())
+    if len(marked):
+        raise DataError(
+            f"data file {path!r}: target column {targets[0]!r} has a missing value "
+            f"({str(col.iloc[marked[0]])!r} in data row {marked[0] + 1}); fix or drop such rows"
+        )
     if _whole_floats(col):
         col = col.astype(np.int64)  # the classes 0 and 1, not 0.0 and 1.0
     values = col.astype(str) if not pd.api.types.is_numeric_dtype(col) or col.dtype == bool else col
@@ -362,9 +371,45 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
             "takes --task regression"
         )
     names = [str(c) for c in classes]
-    return _classification(
+    ds = _classification(
         name, X, y.astype(np.int64), names, feats, targets, split or (0.8, 0.1, 0.1), False, rng
     )
+    ds.notes = _row_count_notes(df, feats) + _rare_class_notes(names, np.bincount(y))
+    return ds
+
+
+def _rare_class_notes(names: list[str], counts: np.ndarray) -> list[str]:
+    """A class of one or two rows among many is most often a stray label ('yes ' or 'Yes'
+    beside 'yes'), which would train as a class of its own."""
+    rare = [
+        f"{n!r} ({c} row{'s' if c > 1 else ''})"
+        for n, c in zip(names, counts.tolist())
+        if c <= RARE_CLASS_ROWS
+    ]
+    if not rare or counts.sum() < 10 * RARE_CLASS_ROWS or len(rare) == len(names):
+        return []
+    return [
+        f"the class(es) {', '.join(rare)} of {int(counts.sum())} rows are rare: if a label is "
+        "misspelt or marks a missing value, fix or drop those rows"
+    ]
+
+
+def _row_count_notes(df, feats: list[str]) -> list[str]:
+    """A feature that counts the rows (0, 1, 2, ... or 1, 2, 3, ...) is most likely a row
+    index saved with a name ('id'): the model would learn the row order."""
+    import pandas as pd
+
+    notes = []
+    for c in feats:
+        col = df[c]
+        if len(col) >= 10 and pd.api.types.is_integer_dtype(col) and col.dtype != bool:
+            values = col.to_numpy()
+            if values[0] in (0, 1) and (np.diff(values) == 1).all():
+                notes.append(
+                    f"feature column {c!r} counts the rows ({values[0]}, {values[0] + 1}, "
+                    f"{values[0] + 2}, ...); if it is a row index, leave it out with --ignore {c}"
+                )
+    return notes
 
 
 def _without(df, path: str, ignore: list[str], target: list[str]):  # -> pandas.DataFrame
@@ -396,8 +441,13 @@ def _check_named_columns(df, path: str) -> None:
             )
 
 
-def not_numeric(path: str, name: str, col) -> str:
-    """The message for a feature column that is not numbers, quoting a value at fault."""
+def not_numeric(path: str, name: str, col, ignore_hint: bool = False) -> str:
+    """The message for a feature column that is not numbers, quoting a value at fault.
+
+    A '?' or '-' is a missing value as many tables mark it, and is called one. Text such as
+    a colour is a category, to be encoded first; an id or a note is no feature, and with
+    ``ignore_hint`` the way to leave it out is named.
+    """
     import pandas as pd
 
     if not col.notna().any():
@@ -409,7 +459,19 @@ def not_numeric(path: str, name: str, col) -> str:
     # By position, not by index label: the index need not count rows.
     row = int(np.flatnonzero(mask)[0]) + 1 if len(bad) else None
     at = f" in data row {row}" if row is not None else ""
-    return f"data file {path!r}: feature column {name!r} is not numeric ({str(example)!r}{at})"
+    if str(example).strip() in MISSING_MARKS:
+        return (
+            f"data file {path!r}: feature column {name!r} has a missing value "
+            f"({str(example)!r}{at}); clean or impute it first"
+        )
+    message = f"data file {path!r}: feature column {name!r} is not numeric ({str(example)!r}{at})"
+    if ignore_hint:
+        message += (
+            "; features must be numbers: encode it first (one 0/1 column per value, as "
+            "pandas.get_dummies makes them); a column that is no feature can be left out "
+            f"with --ignore {name}"
+        )
+    return message
 
 
 def _infer_task(ycols, task: str) -> str:
@@ -475,8 +537,11 @@ def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
             f"setting 'split': {split} asks for {n_train + n_val + n_test} rows but {name!r} has {n}"
         )
     if min(n_train, n_val, n_test) < 1:
+        # Values of at most 1 are ratios: 3 rows cannot be counted as 1 1 1.
+        fits = f"{n - 2} 1 1" if n > 3 else "0.34 0.33 0.33"
         raise ConfigError(
-            f"setting 'split': {split} leaves an empty set for {name!r} ({n} rows -> {n_train}/{n_val}/{n_test})"
+            f"setting 'split': {split} leaves an empty set for {name!r} ({n} rows -> "
+            f"{n_train}/{n_val}/{n_test}); one row or more each is, for example, --split {fits}"
         )
     return n_train, n_val, n_test
 

@@ -6,7 +6,6 @@ Every problem with a file becomes a :class:`DataError` with one line naming the 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import re
 import zipfile
@@ -17,9 +16,13 @@ import numpy as np
 from mlplab.data.cost import check_memory
 from mlplab.errors import DataError
 
-FILE_SUFFIXES = (".csv", ".parquet", ".pq", ".npz")
+FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # text tables: the separator is read off the file
 _FRACTION = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
+# A number as spreadsheets write it where the decimal mark is a comma: 1.799.289,58 or -3,62
+# (dots group the thousands, so 1.682 is 1682).
+_COMMA_NUMBER = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?([eE][+-]?\d+)?")
 
 
 def looks_like_file(data: str) -> bool:
@@ -36,11 +39,11 @@ def read_table(path: str):  # -> pandas.DataFrame
         raise DataError(f"data file {path!r} {what}")
     suffix = p.suffix.lower()
     try:
-        if suffix == ".csv":
+        if suffix in TEXT_SUFFIXES:
             # skipinitialspace: "1.0, 2.0, yes" (a space after each comma, as people type
             # CSV) gives the class "yes" and the column "b", not " yes" and " b".
-            header = _header_line(p)
-            sep = _separator(header)
+            header, first_row = _first_lines(p)
+            sep = _separator(header, first_row)
             names = _header_names(header, sep)
             _check_not_data(path, names, sep)
             _check_distinct(path, names)
@@ -50,10 +53,12 @@ def read_table(path: str):  # -> pandas.DataFrame
                 # into an index, silently dropping them from the features.
                 raise DataError(
                     f"data file {path!r}: some rows have more values than the header has "
-                    f"columns ({len(df.columns)}); every row needs one value per column"
+                    f"columns ({len(df.columns)}, separated by {SEPARATOR_NAMES[sep]}); every "
+                    "row needs one value per column"
                 )
+            df = _without_trailing_blanks(df)
             if sep != ",":
-                _read_decimal_commas(df)
+                _read_decimal_commas(df, p, sep)
         elif suffix in (".parquet", ".pq"):
             try:
                 import pyarrow  # noqa: F401
@@ -101,37 +106,72 @@ def _check_distinct(path: str, names: list[str]) -> None:
         raise DataError(f"data file {path!r}: duplicate column names {dup}")
 
 
-def _header_line(p: Path) -> str:
+SEPARATOR_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
+
+
+def _first_lines(p: Path) -> tuple[str, str]:
+    """The header and the first data row (a line each, not a whole file with no line break)."""
     with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-        return f.readline(1 << 20)  # a header, not a whole file with no line break
+        return f.readline(1 << 20), f.readline(1 << 20)
 
 
-def _separator(header: str) -> str:
-    """The CSV file's separator, as its header shows it: the comma, or the semicolon or tab
-    that spreadsheets save "CSV" with in many locales (read with commas, such a file is one
-    column, and its rows' decimal commas split them into more).
+def _separator(header: str, first_row: str = "") -> str:
+    """The CSV file's separator: the comma, or the semicolon or tab that spreadsheets save
+    "CSV" with in many locales (read with commas, such a file is one column, and its rows'
+    decimal commas split them into more).
 
     The one that occurs most in the header wins, so a comma inside one name of a semicolon
-    file ("weight (kg, net);height") does not make it a comma file; ties go to the comma.
+    file ("weight (kg, net);height") does not make it a comma file. Of equals, the one that
+    splits the first data row into as many values wins; then the comma.
     """
-    header = re.sub(r'"[^"]*"', "", header)  # a quoted name's commas separate nothing
-    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
-    return max(counts, key=lambda sep: counts[sep])  # the first of equals: the comma
+    header, first_row = (re.sub(r'"[^"]*"', "", line) for line in (header, first_row))
+    counts = {sep: header.count(sep) for sep in SEPARATOR_NAMES}
+    most = max(counts.values())
+    tied = [sep for sep in SEPARATOR_NAMES if counts[sep] == most]
+    agreeing = [sep for sep in tied if first_row.count(sep) == most]
+    return (agreeing or tied)[0]
 
 
-def _read_decimal_commas(df) -> None:
-    """Make numbers of the text columns whose every value is a number with a decimal comma
-    (-43,64), as spreadsheets write them where the file's separator is ';' or a tab. A
-    column with other text (a note with a comma in it) stays text."""
+def _without_trailing_blanks(df):  # -> pandas.DataFrame
+    """The table without what spreadsheets leave after it: the empty, unnamed column of a
+    separator that ends every line, and rows with no value at all (``;;``) at the end."""
+    while len(df.columns) and str(df.columns[-1]).startswith("Unnamed: "):
+        if df[df.columns[-1]].notna().any():
+            break  # a column with values and no name: refused by name later
+        df = df.iloc[:, :-1]
+    filled = df.notna().any(axis=1).to_numpy()
+    last = len(filled) - int(filled[::-1].argmax()) if filled.any() else 0
+    return df.iloc[:last] if last < len(df) else df
+
+
+def _read_decimal_commas(df, p: Path, sep: str) -> None:
+    """Read numbers as spreadsheets write them where the file's separator is ';' or a tab:
+    a decimal comma (-43,64), and dots that group thousands (1.799.289,58).
+
+    A file is read so once one of its columns is numbers with decimal commas: its other
+    columns of such numbers are then read the same way, so 1.682 is 1682, not 1.682 as a
+    dot-decimal file would have it. A column with other text (a note with a comma in it)
+    stays text, and the features' check names it.
+    """
     import pandas as pd
 
+    def numbers(values) -> bool:
+        kept = values.dropna()
+        return len(kept) > 0 and bool(kept.str.fullmatch(_COMMA_NUMBER).all())
+
+    texts = [c for c in df.columns if df[c].dtype.kind == "O"]
+    with_commas = [c for c in texts if df[c].str.contains(",", regex=False, na=False).any()]
+    if not with_commas:
+        return  # nothing says the comma is the decimal mark: dots are decimals
+    raw = pd.read_csv(p, sep=sep, skipinitialspace=True, dtype=str, nrows=len(df))
+    raw = raw.iloc[:, : len(df.columns)].set_axis(df.columns, axis=1)
+    raw = raw.apply(lambda col: col.str.strip())
+    if not any(numbers(raw[c]) for c in with_commas):
+        return
     for col in df.columns:
-        values = df[col]
-        if values.dtype.kind != "O" or not values.str.contains(",", regex=False, na=False).any():
-            continue  # numbers already, or text with no decimal comma
-        # Other text fails to convert and stays: the features' check names its column.
-        with contextlib.suppress(ValueError, TypeError):
-            df[col] = pd.to_numeric(values.str.replace(",", ".", regex=False))
+        if numbers(raw[col]):
+            plain = raw[col].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+            df[col] = pd.to_numeric(plain)
 
 
 def _header_names(header: str, sep: str) -> list[str]:

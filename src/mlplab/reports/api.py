@@ -431,7 +431,10 @@ def _num(v: Any, digits: int = 4) -> str:
         x = float(v)
     except (TypeError, ValueError):
         return ""
-    return "" if math.isnan(x) else f"{x:.{digits}f}"
+    if math.isnan(x):
+        return ""
+    # A loss of a target in the millions: 1.049e+08, not 104931014.4000 that widens the table.
+    return f"{x:.4g}" if abs(x) >= 1e5 else f"{x:.{digits}f}"
 
 
 def _pm(r: pd.Series, m: str) -> str:

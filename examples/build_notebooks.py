@@ -40,8 +40,10 @@ xor = mlplab.train("xor_perceptron.yaml", plots="none", log_every=1000, rerun=Tr
 # The dataset's rows are in the model's scale already: model_outputs, not predict (raw rows).
 print("xor: outputs", xor.model_outputs(xor.dataset.X_test).ravel().round(6), "(logits: all 0)")""",
     """#md Every output is 0.5, a tie. The lab's rule `hypothesis > 0.5` calls all four rows
-class 0 and prints accuracy 0.5; mlplab decides by the sign of the logit, which is float32
-noise here, so its accuracy is 0.25, 0.5 or 0.75 by chance. Either way XOR is not solved.""",
+class 0 and prints accuracy 0.5, and mlplab decides the same way in its records and plots
+(by the sign of the logit, which is float32 noise here, it would be 0.25 or 0.75 by chance).
+XOR is not solved.""",
+    """print(f"xor: accuracy {xor.record['test_acc']}")""",
 ]
 
 NOTEBOOKS["02_manual_backprop"] = [

@@ -190,32 +190,21 @@ def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
 def hypothesis_block(task: str, outputs: np.ndarray, y: np.ndarray) -> str:
     """The labs' ``Hypothesis`` / ``Correct`` / ``Accuracy`` printout for tiny datasets.
 
-    A binary printout decides as the labs do, ``hypothesis > 0.5`` on the float32
-    probability, as :func:`lab_cost` prints their cost: a tie (a probability that rounds
-    to 0.5, the stuck perceptron's) is class 0 there, where mlplab's records decide by the
-    logit's sign, which at a tie is float32 noise.
+    The hypothesis is the float32 probability, as the labs print it; a binary one decides
+    as they do and as the records do, a tie (0.5 to float32 precision) being class 0.
     """
     from mlplab.training.metrics import accuracy, predicted_classes, probabilities
 
     if task == "binary":
         hyp = probabilities(task, outputs)[:, 1:2]
-        p = lab_probability(outputs).reshape(-1, 1)
-        lab = (p > 0.5).astype(np.float32)
-        lab_acc = float(np.mean(lab == np.asarray(y, dtype=np.float32).reshape(-1, 1)))
-        lines = [
-            f"Hypothesis: {np.array2string(hyp.astype(np.float32), precision=8)}",
-            f"Correct: {np.array2string(lab)}",
-            f"Accuracy: {lab_acc}",
-        ]
-        ties = int(np.sum(p == 0.5))
-        if ties and lab_acc != accuracy(task, y, outputs):
-            # The table above and this printout then disagree: say why, where both show.
-            lines.append(
-                f"mlplab: note: {ties} of {len(lab)} outputs are 0.5 to float32 precision, a tie; the "
-                "lab's printout counts a tie as class 0, the table's acc by the sign of "
-                "the logit, which at a tie is rounding noise"
-            )
-        return "\n".join(lines)
+        lab = predicted_classes(task, outputs).reshape(-1, 1).astype(np.float32)
+        return "\n".join(
+            [
+                f"Hypothesis: {np.array2string(hyp.astype(np.float32), precision=8)}",
+                f"Correct: {np.array2string(lab)}",
+                f"Accuracy: {accuracy(task, y, outputs)}",
+            ]
+        )
     correct: np.ndarray | None = None
     if task == "multiclass":
         hyp = probabilities(task, outputs)

@@ -55,6 +55,7 @@ from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, MlplabError
 from mlplab.training.events import End, Event
 from mlplab.training.loop import LrSchedule
+from mlplab.training.metrics import predicted_classes
 
 __all__ = ["EXPECTED_FAILED_CHECKS", "MLPClassifier", "MLPRegressor", "expected_failed_checks"]
 
@@ -978,8 +979,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
             Labels from ``classes_``.
         """
         out = self._outputs(X)
-        idx = (out[:, 0] > 0).astype(np.intp) if self._task == "binary" else out.argmax(axis=1)
-        return self.classes_[idx]
+        return self.classes_[predicted_classes(self._task, out)]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities.

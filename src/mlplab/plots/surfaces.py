@@ -69,7 +69,7 @@ class ClassSurface:
     ----------
     grid : Grid
     classes : ndarray, int64 [G, G]
-        Predicted class: P(class 1) > 0.5 (logit > 0) for binary, argmax otherwise,
+        Predicted class: P(class 1) > 0.5 in float32 for binary, argmax otherwise,
         exactly as :func:`mlplab.plots.decisions.predicted_classes` decides.
     confidence : ndarray, float64 [G, G]
         The probability of the predicted class (0.5 to 1 for binary, 1/C to 1 else).

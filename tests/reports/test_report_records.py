@@ -325,3 +325,43 @@ def test_a_table_of_targets_in_the_millions_stays_narrow(tmp_path: Path) -> None
     header, rows = _table(rep.sections[0])
     loss = rows[0][header.index("val_loss")]
     assert re.fullmatch(r"\d\.\d{3}e\+1\d ± \d\.\d{1,3}e\+\d\d", loss), loss
+
+
+def test_runs_of_one_config_and_seed_count_once(tmp_path: Path) -> None:
+    """A linear model swept over hid_dim trains the same model for each hid_dim: the
+    report blanks hid_dim and counted both runs of each seed, which narrowed the interval
+    (seeds 2, ± 0.0000 and the interval [0.79, 0.79] from a single seed)."""
+    log = tmp_path / "runs"
+    for hid_dim in (8, 16):
+        for seed in (0, 1, 2):
+            mlplab.train(
+                data="moons", model="linear", hid_dim=hid_dim, seed=seed, log_path=str(log), **TINY
+            )
+    rep = report(log, out=tmp_path / "page", verbose=False)
+    (row,) = rep.sections[0].summary.to_dict("records")
+    assert (row["runs"], row["n"], row["repeats"], row["seeds"]) == (6, 3, 3, "0, 1, 2")
+    accs = rep.sections[0].runs.drop_duplicates("seed")["val_acc"].to_numpy()
+    assert row["val_acc_std"] == pytest.approx(np.std(accs, ddof=1))
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        ({"seed": None}, "setting 'seed' is None, not a number"),
+        ({"lr": "abc"}, "setting 'lr' is 'abc', not a number"),
+        ({"val_acc": "x"}, "result 'val_acc' is 'x', not a number"),
+        ({"val_acc": 1.7}, "result 'val_acc' is 1.7, not an accuracy in [0, 1]"),
+    ],
+)
+def test_a_record_with_a_value_of_the_wrong_type_is_left_out_and_named(
+    tmp_path: Path, edit: dict, reason: str
+) -> None:
+    """Valid JSON with seed null crashed the report (a traceback); 'x' as val_acc was
+    counted as a run without a number, silently."""
+    log = tmp_path / "runs"
+    runs = [mlplab.train(data="xor", seed=s, log_path=str(log), **TINY) for s in (0, 1)]
+    result = runs[0].run_dir / "result.json"
+    result.write_text(json.dumps({**json.loads(result.read_text()), **edit}))
+    rep = report(log, out=tmp_path / "page", verbose=False)
+    assert [(s.path, s.reason) for s in rep.skipped] == [(result, reason)]
+    assert rep.sections[0].summary["n"].tolist() == [1]

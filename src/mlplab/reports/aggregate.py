@@ -121,7 +121,8 @@ def aggregate(
     Returns
     -------
     DataFrame
-        ``variables`` + ``runs`` + ``n`` (finished replicates) + ``seeds`` + ``run_ids``
+        ``variables`` + ``runs`` + ``n`` (finished replicates) + ``repeats`` (finished runs
+        of a config and seed already counted) + ``seeds`` + ``run_ids``
         + for each metric ``_mean``, ``_std``, ``_ci_low``, ``_ci_high``.
     """
     from scipy.special import stdtrit
@@ -135,12 +136,20 @@ def aggregate(
     by_key = runs.groupby(keys, sort=False)
     table["runs"] = by_key.size()
     done = runs["status"] == "finished" if "status" in runs else pd.Series(True, runs.index)
+    # Two runs of one config and seed are one replicate: they differ only in settings that
+    # the model does not use (hid_dim of a linear model, blank here), so they trained the same
+    # model, and counted twice the copy would narrow the interval.
+    seeds = runs["seed"].map(key_text) if "seed" in runs else pd.Series("", runs.index)
+    repeat = done & (keys + "|" + seeds).where(done).duplicated()
+    done = done & ~repeat
     table["n"] = done.groupby(keys, sort=False).sum()
+    table["repeats"] = repeat.groupby(keys, sort=False).sum()
     # Listed in seed order (the records come in folder order), run ids alongside.
     by_seed = runs.sort_values("seed", kind="stable") if "seed" in runs else runs
     for name, column in (("seeds", "seed"), ("run_ids", "run_id")):
         if column in runs:
-            table[name] = by_seed[column].astype(str).groupby(keys, sort=False).agg(", ".join)
+            rows = by_seed[~repeat[by_seed.index]] if name == "seeds" else by_seed
+            table[name] = rows[column].map(key_text).groupby(keys, sort=False).agg(", ".join)
         else:
             table[name] = ""
     quantile = 0.5 + CONFIDENCE / 2

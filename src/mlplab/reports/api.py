@@ -213,6 +213,13 @@ def report(
     if verbose:
         for sec in sections:
             print_table(sec, result.summary_path)
+        repeats = int(summary["repeats"].sum())
+        if repeats:
+            print(
+                f"report: note: counted once: {repeats} run(s) of a config and seed counted "
+                "already (they differ only in settings that their model does not use)",
+                flush=True,
+            )
         print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)
     print_skipped(skipped)
     return result
@@ -335,7 +342,9 @@ def print_skipped(skipped: list[Skipped]) -> None:
     """Name the result.json files left out, and why, on stderr."""
     if not skipped:
         return
-    lines = [f"mlplab: report left out {len(skipped)} result.json files:"]
+    lines = [
+        f"mlplab: report left out {len(skipped)} result.json file{'s' if len(skipped) > 1 else ''}:"
+    ]
     lines += [f"  {s.path}: {s.reason}" for s in skipped[:PRINT_SKIPPED]]
     if len(skipped) > PRINT_SKIPPED:
         lines.append(f"  ... and {len(skipped) - PRINT_SKIPPED} more")

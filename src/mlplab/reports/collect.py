@@ -58,8 +58,9 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
     """The runs under ``path`` (or ``path/exp_name``) and the files that were left out.
 
     A file is left out when it is not valid JSON (a damaged file, or one being written
-    right now), is not a JSON object, or has a ``status`` that is not one of
-    :data:`mlplab.runs.record.STATUSES`.
+    right now), is not a JSON object, has a ``status`` that is not one of
+    :data:`mlplab.runs.record.STATUSES`, or a setting or result of the wrong type
+    (:func:`record_damage`).
 
     Returns
     -------
@@ -89,6 +90,10 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
                 Skipped(file, f"unknown status {status!r} (expected one of {', '.join(STATUSES)})")
             )
             continue
+        damage = record_damage(record)
+        if damage:
+            skipped.append(Skipped(file, damage))
+            continue
         record = dict(record)  # the table keeps the record as read
         for name in Config.model_fields:
             if isinstance(record.get(name), list):
@@ -100,7 +105,11 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
         record["task"] = record_task(record)
         rows.append(record)
     if not rows:
-        why = f" ({len(skipped)} result.json files could not be used)" if skipped else ""
+        why = (
+            f" ({len(skipped)} result.json file{'s' if len(skipped) > 1 else ''} could not be used)"
+            if skipped
+            else ""
+        )
         raise ConfigError(f"report: no runs (result.json files) under {str(root)!r}{why}")
     return pd.DataFrame(rows), skipped
 
@@ -156,6 +165,39 @@ def _read(file: Path, skipped: list[Skipped]) -> dict[str, Any] | None:
         skipped.append(Skipped(file, "not a JSON object"))
         return None
     return record
+
+
+# A run's results, one number each (or null: not measured).
+RESULT_NUMBERS = (
+    *(
+        f"{split}_{m}"
+        for split in ("train", "val", "test")
+        for m in ("loss", "acc", "mae", "mse", "r2")
+    ),
+    "best_val_loss",
+    "wall_time_s",
+)
+
+
+def record_damage(record: dict[str, Any]) -> str | None:
+    """Why a result.json cannot count as a run (a setting or result of the wrong type,
+    an accuracy outside [0, 1]), or None. Such a record is edited or damaged: counted, it
+    would crash the table or move a mean without a word."""
+    for name, info in Config.model_fields.items():
+        default = info.default
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            value = record.get(name, default)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return f"setting {name!r} is {value!r}, not a number"
+    for name in RESULT_NUMBERS:
+        value = record.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"result {name!r} is {value!r}, not a number"
+        if name.endswith("_acc") and not 0 <= value <= 1:
+            return f"result {name!r} is {value!r}, not an accuracy in [0, 1]"
+    return None
 
 
 def collect(path: str | Path, exp_name: str | None = None) -> pd.DataFrame:

@@ -97,7 +97,7 @@ def render(page: Page) -> str:
     ]
     if page.skipped:
         out.append(
-            f'<div class="warn"><b>{len(page.skipped)} result.json files left out</b><ul>'
+            f'<div class="warn"><b>{len(page.skipped)} result.json file{"s" if len(page.skipped) > 1 else ""} left out</b><ul>'
             + "".join(f"<li>{e(line)}</li>" for line in page.skipped)
             + "</ul></div>"
         )

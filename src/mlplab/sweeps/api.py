@@ -333,7 +333,7 @@ def _records_line(configs: list[Config]) -> str:
     plots = sum((d / "plots").is_dir() for d in dirs)
     folder = Path(configs[0].log_path) / configs[0].exp_name
     what = "result.json, checkpoints/" + (f"; plots/ in {plots} of them" if plots else "")
-    return f"mlplab: {len(dirs)} run records in {folder}/, a folder per run ({what})"
+    return f"mlplab: {len(dirs)} run record{'s' if len(dirs) != 1 else ''} in {folder}/, a folder per run ({what})"
 
 
 def sweep_command(

@@ -142,3 +142,44 @@ def test_bar_labels_of_many_sampled_values_do_not_overlap(monkeypatch) -> None:
         assert {t.get_rotation() for t in fig.axes[0].get_xticklabels()} == (
             {90.0} if len(levels) > 2 else {0.0}
         )
+
+
+def test_swept_values_are_the_ticks_and_a_decade_of_rates_goes_log(monkeypatch) -> None:
+    """Widths 8, 16 and 32 had ticks at 9, 12, ..., 33, and lr 0.01, 0.03 and 0.1 bunched up
+    at the left of a linear axis."""
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    rows = [
+        {"hid_dim": w, "lr": lr, "val_acc": 0.8, "test_acc": 0.7}
+        for w in (8, 16, 32)
+        for lr in (0.01, 0.03, 0.1)
+    ]
+    assert plots.vs_param(pd.DataFrame(rows), ["hid_dim", "lr"], "acc") is not None
+    width_ax, lr_ax = figures[-1].axes[:2]
+    assert width_ax.get_xticks().tolist() == [8, 16, 32]
+    assert [t.get_text() for t in width_ax.get_xticklabels()] == ["8", "16", "32"]
+    assert lr_ax.get_xscale() == "log" and lr_ax.get_xticks().tolist() == [0.01, 0.03, 0.1]
+    assert width_ax.get_xscale() == "linear"
+
+
+def test_a_loss_band_on_a_log_axis_stays_above_the_lowest_run(monkeypatch) -> None:
+    """Where mean - std was <= 0, the band plunged to the foot of the log axis: wedges that
+    said the loss had reached about 0."""
+    from matplotlib.collections import PolyCollection
+
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    rows = [
+        {**_row([0.7, 0.02]), "val_losses": [0.69, v], "test_acc": 1.0}
+        for v in (0.0002, 0.0003, 0.5)  # the mean is 0.17, its std 0.29
+    ]
+    assert plots.curves(pd.DataFrame(rows), None, None, "loss", "acc") is not None
+    (ax,) = figures[-1].axes
+    assert ax.get_yscale() == "log"
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    lowest = min(path.vertices[:, 1].min() for band in bands for path in band.get_paths())
+    assert lowest >= 0.0002

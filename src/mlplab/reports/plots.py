@@ -394,6 +394,7 @@ def curves(
     # panels that share its axes (for 8 panels, hundreds of limit changes).
     for ax in axes.flat:
         ax.set_autoscale_on(False)
+    log = kind != "acc" and use_log_scale(np.concatenate([data.train.ravel(), data.val.ravel()]))
     for r, row_level in enumerate(rows):
         for c, col_level in enumerate(cols):
             ax = axes[r][c]
@@ -415,9 +416,11 @@ def curves(
                     )
                 mean, std = mean_std(values)
                 low, high = clipped_band(mean, std, f"{split}_{name}")
+                if log:  # mean - std <= 0 would plunge to the axis' foot, as if a loss were 0
+                    low = np.maximum(low, np.nanmin(values, axis=0))
                 ax.fill_between(data.epochs, low, high, color=color, alpha=0.2, linewidth=0)
                 ax.plot(data.epochs, mean, color=color, linewidth=1.6)
-            _test_note(ax, test_values[mask], test_metric, low_corner=kind == "acc")
+            _test_note(ax, test_values[mask], test_metric, rising=kind == "acc")
             if r == 0 and var1:
                 ax.set_title(f"{var1} = {col_level}", fontsize=9, y=1.0)
             if c == 0:
@@ -428,7 +431,7 @@ def curves(
     for ax in axes.flat:
         ax.set_autoscale_on(True)
     axes[0][0].autoscale_view()  # the shared limits of every panel
-    if kind != "acc" and use_log_scale(np.concatenate([data.train.ravel(), data.val.ravel()])):
+    if log:
         # As a run's own loss plot: early spikes would flatten every later curve on 0.
         set_log_y(axes[0][0])  # the panels share their y axis, scale included
     handles = [Line2D([], [], color=SPLIT_COLORS[s], linewidth=1.6) for s in ("train", "val")]
@@ -440,25 +443,27 @@ def curves(
         f"{what} curves{where}",
         f"train and val {what} against epoch: thick line the mean over the panel's runs "
         "(seeds and any other settings), band ± 1 std within the metric's range"
+        + (" (on the log axis, no lower than the lowest run)" if log else "")
         + (f"; thin lines each run (panels of at most {MAX_LINES})" if lines_drawn else "")
         + f"; the panel's test {metric_label(test_metric)} (mean ± std) in its corner",
         to_png(fig),
     )
 
 
-def _test_note(ax: Any, values: np.ndarray, metric: str, low_corner: bool) -> None:
+def _test_note(ax: Any, values: np.ndarray, metric: str, rising: bool) -> None:
     values = values[~np.isnan(values)]
     if not len(values):
         return
     spread = f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else ""
-    # Accuracy rises into the top corner; loss and MAE fall away from it.
+    # The empty corner: accuracy rises from the lower left, loss and MAE fall from the upper
+    # left (a plateau along the top, as XOR's at ln 2, ran under an upper-right note).
     ax.text(
-        0.97,
-        0.05 if low_corner else 0.95,
+        0.97 if rising else 0.03,
+        0.05,
         f"test {metric_label(metric)} {values.mean():.3f}{spread}",
         transform=ax.transAxes,
-        ha="right",
-        va="bottom" if low_corner else "top",
+        ha="right" if rising else "left",
+        va="bottom",
         fontsize=8,
         bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8},
     )
@@ -507,12 +512,19 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
                         markersize=4, capsize=3, label=split,
                         linestyle="-" if is_numeric else "none")  # fmt: skip
         if is_numeric:
-            low_v, high_v = float(numeric.min()), float(numeric.max())
-            if low_v > 0 and high_v / low_v >= 100:  # learning rates and the like
-                ax.set_xscale("log")
-            elif (numeric % 1 == 0).all():  # widths, layers, epochs: no tick at 7.5
-                from matplotlib.ticker import MaxNLocator
+            from matplotlib.ticker import MaxNLocator, NullLocator
 
+            low_v, high_v = float(numeric.min()), float(numeric.max())
+            whole = bool((numeric % 1 == 0).all())
+            # Learning rates (0.01 0.03 0.1) and the like: evenly spaced in log; widths from
+            # 8 to 32 read better on a linear axis, epochs from 10 to 1000 again in log.
+            if low_v > 0 and high_v / low_v >= (100 if whole else 10):
+                ax.set_xscale("log")
+            if not many:  # a tick at each swept value (8 16 32), not at 9 12 15 ...
+                values_x = sorted({float(v) for v in numeric})
+                ax.set_xticks(values_x, [level_label(v) for v in values_x], fontsize=8)
+                ax.xaxis.set_minor_locator(NullLocator())
+            elif whole:  # no tick at 7.5
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(var, y=1.0)
     axes[0].set_ylabel(metric_label(metric))

@@ -583,7 +583,11 @@ def _train_locked(
         # The lab-style lines that follow carry no header: say what their two numbers are.
         # (The run folder stays last: scripts read it after " -> ".)
         lines = (
-            f", printing step and batch loss every {cfg.log_every} steps" if cfg.log_every else ""
+            f", printing step and batch loss every {cfg.log_every} steps"
+            if cfg.log_every > 1
+            else ", printing step and batch loss every step"
+            if cfg.log_every
+            else ""
         )
         console.line(
             f"mlplab: {cfg.label()} on {data.name} ({data.task}, {data.n_rows} rows), "

@@ -300,3 +300,26 @@ def test_train_prints_the_datas_notes_and_a_target_scale_note(tmp_path, capsys):
     df.to_csv(tmp_path / "prices.csv", index=False)
     assert main([*argv, "--log_every", "0", "--log_path", str(tmp_path / "runs")]) == 0
     assert "note" not in "".join(capsys.readouterr())
+
+
+def test_a_second_value_of_a_one_value_flag_is_named_as_such(tmp_path):
+    """`--workers 2 3` left '3' as the config file: 'config file '3' does not exist'."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "sweep", "--data", "xor", "--workers", "2", "3"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert_one_line_error(
+        proc, "config file '3' does not exist (a second value of a flag that takes one?)"
+    )
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_opening_line_says_every_step_not_every_1_steps(tmp_path, capsys):
+    from mlplab.cli import main
+
+    argv = ["train", "--data", "xor", "--epoch", "2", "--plots", "none", "--log_every", "1"]
+    assert main([*argv, "--log_path", str(tmp_path)]) == 0
+    assert ", printing step and batch loss every step -> " in "".join(capsys.readouterr())

@@ -164,3 +164,11 @@ def test_group_size_follows_the_stack_cost() -> None:
 
 def test_a_value_with_a_colon_is_a_value_unless_it_is_a_misspelt_distribution() -> None:
     assert parse_distribution("device", "cuda:1") is None
+
+
+def test_ranges_and_arrays_are_lists_of_values_in_python() -> None:
+    """mlplab.sweep(seed=range(5)) said 'range(0, 5) is not a whole number'."""
+    import numpy as np
+
+    cfgs = configs_of({"data": "xor", "seed": range(3), "lr": np.array([0.1, 0.5])})
+    assert sorted((c.seed, c.lr) for c in cfgs) == [(s, lr) for s in range(3) for lr in (0.1, 0.5)]

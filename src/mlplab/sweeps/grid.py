@@ -213,7 +213,9 @@ def build_spec(
     if trials is not None and (not isinstance(trials, int) or isinstance(trials, bool)):
         raise ConfigError(f"--trials: {short_repr(trials)} is not a whole number")
     if search == "random" and (trials is None or trials < 1):
-        raise ConfigError("--trials: random search needs --trials N with N >= 1")
+        raise ConfigError(
+            "--trials: random search needs --trials N with N >= 1 (trials=N in Python)"
+        )
     if search == "grid" and trials is not None:
         raise ConfigError("--trials applies only to --search random")
     merged = {**dict(base), **dict(settings)}
@@ -277,6 +279,10 @@ def _check_count(spec: SweepSpec) -> None:
 def _as_values(name: str, value: Any) -> list[Any]:
     if is_list_setting(name):
         return [value]  # the one value of target/split is itself a list
+    if isinstance(value, range):
+        value = list(value)  # seed=range(5)
+    elif getattr(value, "ndim", None) == 1 and hasattr(value, "tolist"):
+        value = value.tolist()  # a NumPy array of values: np.logspace(-3, -1, 5)
     if isinstance(value, list | tuple):
         if not value:
             raise ConfigError(f"setting '{name}': give at least one value")

@@ -66,7 +66,16 @@ def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, 
     z = np.load("runs/xor-grid/sweep_runs.npz")
     assert len(z["run"]) == 12 and set(z["col/lr"]) == {0.5, 1.0}
 
-    run(5)  # scikit-learn: cross-validation, grid search, save and load
+    # scikit-learn: cross-validation, grid search, save and load; as pasted, no fit runs
+    # out of epochs (the README shows no ConvergenceWarning; it printed 13 at epoch=100).
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        run(5)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     clf, X = ns["clf"], ns["X"]
     scaled = ns["scaler"].transform(X[:5])
     loaded = ns["MLPClassifier"].load("clf.safetensors")

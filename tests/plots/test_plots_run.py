@@ -532,3 +532,19 @@ def test_the_loss_figure_of_a_thinned_run_draws_every_point(tmp_path, monkeypatc
     (res.run_dir / "curves.npz").write_bytes(b"not a zip file")
     redraw_run(res.run_dir, load_run)
     assert drawn[-1] == shown
+
+
+def test_a_single_targets_panel_has_no_lone_title():
+    """fit.png and pred_vs_true.png of the sine had a panel title 'y' under the main one."""
+    from mlplab.plots.inputs import fit_curve, split_points
+    from mlplab.plots.run_plots import fit_figure, pred_vs_true_figure
+
+    run = train(data="sine", epoch=2, log_every=0, plots="none", record=False, verbose=False)
+    points = split_points(run.dataset, run.model_outputs)
+    curve = fit_curve(run.dataset, run.model_outputs)
+    for fig in (
+        pred_vs_true_figure(points, run.dataset, run.record, run.spec),
+        fit_figure(curve, points, run.dataset, run.record, run.spec),
+    ):
+        assert [ax.get_title() for ax in fig.axes] == [""]
+        assert "sine" in fig.get_suptitle()

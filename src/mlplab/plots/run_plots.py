@@ -666,7 +666,8 @@ def pred_vs_true_figure(
         ax.set_ylim(lo - pad, hi + pad)
         target = _target_name(data, t)
         ax.set(xlabel=f"true {target}", ylabel=f"predicted {target}")
-        set_title(ax, _panel_title(target, by_target, t))
+        if n_t > 1:  # one target: its axes name it, and a lone title "y" says nothing more
+            set_title(ax, _panel_title(target, by_target, t))
     _legend_under(fig, axes[0])
     fig.suptitle(
         f"{title_head(data, result, spec)}\npredicted vs true · {_regression_text(result, n_t)}"
@@ -700,7 +701,7 @@ def _legend_under(fig: Figure, ax: Axes) -> None:
 
 
 def _panel_title(target: str, by_target: list[dict[str, float]] | None, t: int) -> str:
-    """A target's panel title: with its own test metrics when the figure has several."""
+    """A target's panel title, with its own test metrics where they are known."""
     if not by_target or len(by_target) < 2:
         return target
     m = by_target[t]
@@ -746,7 +747,8 @@ def fit_figure(
         ax.set_xlim(float(x[0]), float(x[-1]))
         target = _target_name(data, t)
         ax.set(xlabel=([*data.feature_names, "x"])[0], ylabel=target)
-        set_title(ax, _panel_title(target, by_target, t))
+        if n_t > 1:
+            set_title(ax, _panel_title(target, by_target, t))
     _legend_under(fig, axes[0])
     fig.suptitle(f"{title_head(data, result, spec)}\nfit · {_regression_text(result, n_t)}")
     return fig

@@ -266,6 +266,12 @@ class Config(BaseModel):
     log_every: Count = _field(
         100, "print `step loss` every N optimizer steps; 0 turns it off", "schedule"
     )
+    log_val: bool = _field(
+        False,
+        "add the latest validation's loss and accuracy (or MAE) to each `step loss` line, "
+        "as the classification and regression labs print them every 200 epochs",
+        "schedule",
+    )
     validate_every: PositiveInt = _field(
         1,
         "evaluate on the validation set every N epochs; the curves are taken there",
@@ -581,6 +587,7 @@ HASH_EXCLUDED = frozenset(
     {
         "test_batch_size",
         "log_every",
+        "log_val",
         "save_every",
         "log_path",
         "exp_name",

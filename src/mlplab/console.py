@@ -42,8 +42,12 @@ class RunConsole:
         log_every: int = 0,
         steps_per_epoch: int = 1,
         lab_targets: np.ndarray | None = None,
+        log_val: str | None = None,
     ) -> None:
         self.verbose = verbose
+        # With log_val, the metric's name (acc or mae), and the latest validation's text.
+        self.log_val = log_val
+        self._val_text = ""
         self.lab_targets = lab_targets  # see lab_targets(): the cost is printed in the lab's form
         self.total = total_epochs
         self.log_every = log_every
@@ -92,7 +96,7 @@ class RunConsole:
 
     def step(self, step: int, loss: float) -> None:
         # The labs print `step cost` with Python's repr of the float.
-        self.line(f"{step} {loss}")
+        self.line(f"{step} {loss} {self._val_text}" if self._val_text else f"{step} {loss}")
 
     def epoch(self, epoch: int, info: str = "", step: int | None = None) -> None:
         if self._progress is not None and (epoch % self._every == 0 or epoch == self.total):
@@ -117,6 +121,10 @@ class RunConsole:
             if self.progress_every and event.step % self.progress_every == 0:
                 self._progress.update(self._task, completed=event.step + 1)
         elif isinstance(event, Validate):
+            if self.log_val:
+                # The median over a stack's models, as the step cost above.
+                loss, metric = (float(np.median(v)) for v in (event.val_loss, event.val_metric))
+                self._val_text = f"val_loss {loss:.4g} val_{self.log_val} {metric:.4g}"
             train = event.train_loss
             info = f"loss {float(train[0]):.4g}" if len(train) == 1 else ""
             self.epoch(event.epoch, info, event.step)

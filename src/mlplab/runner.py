@@ -69,6 +69,7 @@ from mlplab.runs.writer import ModelRecord, RunWriter, curve_arrays, curve_lists
 from mlplab.trained import TrainedModel
 from mlplab.training.events import End, Subscriber
 from mlplab.training.loop import StackState, fit
+from mlplab.training.metrics import curve_metric_name
 
 EXIT_FOR_SIGNAL: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -539,7 +540,12 @@ def _train_locked(
         records = [m]
     labs = lab_targets(data.task, data.y_train, cfg.batch_size, cfg.dtype)
     console = RunConsole(
-        verbose, cfg.epoch, cfg.log_every, steps_per_epoch(cfg, data), lab_targets=labs
+        verbose,
+        cfg.epoch,
+        cfg.log_every,
+        steps_per_epoch(cfg, data),
+        lab_targets=labs,
+        log_val=curve_metric_name(data.task) if cfg.log_val else None,
     )
     plots = plot_subscribers([cfg], data, [spec], [RunRecord(write_dir)]) if record else []
     live = live_view(f"{cfg.label()} on {data.name}", cfg.epoch, data.shared_splits, verbose)
@@ -582,13 +588,11 @@ def _train_locked(
             where += " (a rerun: it replaces the finished run there once it has finished)"
         # The lab-style lines that follow carry no header: say what their two numbers are.
         # (The run folder stays last: scripts read it after " -> ".)
+        what = "step and batch loss" + (" with the latest validation" if cfg.log_val else "")
         lines = (
-            f", printing step and batch loss every {cfg.log_every} steps"
-            if cfg.log_every > 1
-            else ", printing step and batch loss every step"
-            if cfg.log_every
-            else ""
-        )
+            f", printing {what} every {cfg.log_every} steps" if cfg.log_every > 1
+            else f", printing {what} every step" if cfg.log_every else ""
+        )  # fmt: skip
         console.line(
             f"mlplab: {cfg.label()} on {data.name} ({data.task}, {data.n_rows} rows), "
             f"engine {engine}{lines}{where}"

@@ -323,3 +323,26 @@ def test_the_opening_line_says_every_step_not_every_1_steps(tmp_path, capsys):
     argv = ["train", "--data", "xor", "--epoch", "2", "--plots", "none", "--log_every", "1"]
     assert main([*argv, "--log_path", str(tmp_path)]) == 0
     assert ", printing step and batch loss every step -> " in "".join(capsys.readouterr())
+
+
+def test_log_val_adds_the_latest_validation_to_each_printed_line(tmp_path, capsys):
+    """The classification lab prints its accuracy every 200 epochs (53% at 200); the
+    `step loss` lines said nothing of it."""
+    import mlplab
+    from mlplab.cli import main
+    from mlplab.config import run_hash
+
+    argv = ["train", "--data", "ring", "--epoch", "3", "--plots", "none", "--log_every", "1"]
+    assert main([*argv, "--log_val", "true", "--log_path", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if re.match(r"\d+ ", line)]
+    assert len(lines[0].split()) == 2  # step 0 comes before the first validation
+    record = json.loads(next(tmp_path.rglob("result.json")).read_text())
+    for step, line in enumerate(lines[1:], start=1):
+        parts = line.split()
+        assert parts[0] == str(step) and parts[2::2] == ["val_loss", "val_acc"]
+        assert float(parts[3]) == pytest.approx(record["val_losses"][step - 1], rel=1e-3)
+        assert float(parts[5]) == pytest.approx(record["val_accs"][step - 1], rel=1e-3)
+    assert "printing step and batch loss with the latest validation every step" in out
+    same = {"data": "ring", "epoch": 3}
+    assert run_hash(mlplab.Config(**same, log_val=True)) == run_hash(mlplab.Config(**same))

@@ -74,3 +74,33 @@ def test_format_table_and_main(capsys, monkeypatch):
     )
     assert gradcheck.main(["--seed", "3"]) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_a_config_checks_its_own_model_and_optimizer(tmp_path, capsys, monkeypatch):
+    """A teacher could not point gradcheck at the model of the lesson (`--act tanh` was an
+    unknown setting): given a config or settings, it checks that model and its optimizer."""
+    from mlplab.cli import main
+
+    argv = ["gradcheck", "--data", "ring", "--n_layer", "2", "--hid_dim", "6", "--act", "tanh"]
+    assert main([*argv, "--use_bn", "--dp_rate", "0.2", "--optim", "adam"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split("|")[0].strip() for line in out.splitlines() if "|" in line][1:]
+    assert rows == [
+        "mlp 6x2 tanh bn dp 0.2 on ring (2-6-6-3, multiclass) vs finite diff",
+        "mlp 6x2 tanh bn dp 0.2 on ring (2-6-6-3, multiclass) vs torch",
+        "optimizer adam (3 steps) vs torch",
+    ]
+    assert "3/3 checks passed" in out
+    # The config's own derivative is the one checked: a broken tanh' fails it.
+    from mlplab.engines.numpy import functional
+
+    f, _ = functional.ACTIVATIONS["tanh"]
+    monkeypatch.setitem(functional.ACTIVATIONS, "tanh", (f, lambda z, a: (1 - a * a) * 1.001))
+    assert main(argv) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_a_model_too_large_for_finite_differences_is_one_line(run_cli):
+    proc = run_cli("gradcheck", "--data", "digits", "--hid_dim", "1000")
+    assert proc.returncode == 2
+    assert "the model has 75,010 parameters; finite differences check at most 50,000" in proc.stderr

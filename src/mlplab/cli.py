@@ -43,6 +43,14 @@ examples:
   mlplab sweep --data moons --search random --trials 20 --lr loguniform:1e-4:1e-1 --hid_dim choice:8:32:128
 """
 
+EXAMPLES_GRADCHECK = """--seed N draws the random inputs and weights (default 0). Exit status 1 when a check fails.
+
+examples:
+  mlplab gradcheck
+  mlplab gradcheck examples/xor_nn.yaml
+  mlplab gradcheck --data ring --n_layer 2 --hid_dim 16 --act tanh --use_bn --optim adam
+"""
+
 EXAMPLES_BACKPROP = """Names follow the lecture: l1 = X @ w1 + b1, a1 = act(l1), ..., Y_pred, cost, d_Y_pred,
 d_l2, d_w2, d_a1, d_l1, d_w1, d_b1, then new_w1 = the optimizer's update. Exit status 1 when a
 quantity differs from torch autograd.
@@ -299,13 +307,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
-    if args.seed < 0:  # NumPy's seeds are non-negative; say so (before torch loads)
-        from mlplab.errors import ConfigError
+    from mlplab.config import load_config
 
-        raise ConfigError(f"gradcheck: --seed must be a non-negative integer (got {args.seed})")
-    from mlplab.gradcheck import main as gradcheck_main
+    _config_path(args)
+    settings = _settings_from(args)
+    # Validated before torch loads: a negative --seed is one line.
+    cfg = load_config(args.config, settings)
+    from mlplab.gradcheck import check_config, print_results, run_gradcheck
 
-    return gradcheck_main(["--seed", str(args.seed)])
+    if args.config is None and set(settings) <= {"seed"}:  # the fixed suite
+        return print_results(run_gradcheck(cfg.seed))
+    return print_results(check_config(cfg))
 
 
 def _cmd_backprop(args: argparse.Namespace) -> int:
@@ -487,16 +499,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "gradcheck",
-        "check every gradient of the NumPy engine against finite differences and torch autograd",
+        "check every gradient of the NumPy engine against finite differences and torch "
+        "autograd: a fixed suite of layers, losses, models and optimizers, or, given a config "
+        "or settings, that model and its optimizer",
         _cmd_gradcheck,
+        epilog=EXAMPLES_GRADCHECK,
+        formatter_class=fmt,
     )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        metavar="N",
-        help="seed of the random test inputs (default: 0)",
-    )
+    _config_arguments(p)
+    _setting_flags(p, multi=False, hidden=NOT_IN_A_TRACE)
 
     p = add(
         "backprop",

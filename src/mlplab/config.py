@@ -511,14 +511,22 @@ class Config(BaseModel):
         return [self.hid_dim] * self.hidden_layers
 
     def label(self) -> str:
-        """Short human label, e.g. ``mlp 2x1 sigmoid`` or ``linear``."""
+        """Short human label, e.g. ``mlp 2x1 sigmoid``, ``mlp 128x3 relu bn dp 0.2`` or
+        ``linear``: the hidden layers (width x count), then what a plot's reader must know
+        to tell two models apart (batch norm, dropout, skip connections)."""
         if self.model_name:
             return self.model_name
         if self.hidden_layers == 0:
             return "linear"
-        if self.hid_dims is not None:
-            return f"mlp {self.hid_dims} {self.act}"
-        return f"mlp {self.hid_dim}x{self.hidden_layers} {self.act}"
+        layers = (
+            self.hid_dims if self.hid_dims is not None else f"{self.hid_dim}x{self.hidden_layers}"
+        )
+        extras = [
+            "bn" if self.use_bn else "",
+            f"dp {self.dp_rate:g}" if self.dp_rate else "",
+            self.sc_type if self.sc_type != "none" else "",
+        ]
+        return " ".join(["mlp", layers, self.act, *filter(None, extras)])
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

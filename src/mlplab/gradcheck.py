@@ -23,13 +23,16 @@ reference value. Unlike an elementwise ratio it does not blow up on entries that
 up to rounding (a saturated sigmoid, a dead ReLU). Where a component has several arrays
 (``dx``, ``dW``, ``db``), the worst one is reported.
 
-Used as ``mlplab gradcheck``; :func:`main` returns 1 when any check fails.
+Used as ``mlplab gradcheck`` (the suite), or ``mlplab gradcheck CONFIG.yaml`` and setting
+flags (:func:`check_config`: that config's own model and optimizer); exit status 1 when
+any check fails.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mlplab.config import Config
 from mlplab.engines.backend import OptimSpec
 from mlplab.engines.init import init_state
 from mlplab.engines.numpy.functional import ACTIVATIONS, LOSSES
@@ -45,6 +49,7 @@ from mlplab.engines.numpy.layers import BatchNorm1d, Dropout, Linear
 from mlplab.engines.numpy.model import MLP
 from mlplab.engines.numpy.optim import make_optimizer
 from mlplab.engines.spec import ModelSpec
+from mlplab.errors import ConfigError
 
 FD_EPS = 1e-6  # central-difference step
 FD_RTOL = 1e-5  # analytic vs finite differences
@@ -540,11 +545,7 @@ MODEL_CASES = {
 def run_gradcheck(seed: int = 0) -> list[CheckResult]:
     """Run every check in float64; inputs are drawn from ``numpy.random.default_rng(seed)``."""
     rng = np.random.default_rng(seed)
-    # The tensors are tiny: torch's intra-op threads would only add overhead (and, on a
-    # busy machine, long waits). The caller's setting is restored afterwards.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with _one_torch_thread():
         results = check_activations(rng) + check_losses(rng) + check_linear(rng)
         results += check_linear(rng, shared_input=True)
         results += check_batchnorm(rng, train=True) + check_batchnorm(rng, train=False)
@@ -552,9 +553,46 @@ def run_gradcheck(seed: int = 0) -> list[CheckResult]:
         for name, spec in MODEL_CASES.items():
             results += check_model(name, spec, rng)
         results += [check_optimizer(specs, rng) for specs in OPTIM_CASES]
+    return results
+
+
+# Finite differences take two forward passes per parameter: past this, minutes.
+MAX_CHECKED_PARAMS = 50_000
+
+
+def check_config(cfg: Config) -> list[CheckResult]:
+    """A config's own model, on its data's input and output sizes and task (its widths,
+    activation, batch norm, dropout and skip connections), and its optimizer with its lr,
+    mm and l2_coef, checked as the suite checks its cases; inputs from ``cfg.seed``.
+
+    Raises ConfigError for a model too large to check by finite differences.
+    """
+    from mlplab.assemble import load_data, model_spec, optim_of
+
+    data = load_data(cfg)
+    spec = model_spec(cfg, data)
+    if spec.n_params() > MAX_CHECKED_PARAMS:
+        raise ConfigError(
+            f"gradcheck: the model has {spec.n_params():,} parameters; finite differences "
+            f"check at most {MAX_CHECKED_PARAMS:,} (two forward passes each): give a smaller "
+            "--hid_dim or --n_layer, whose gradients are computed by the same code"
+        )
+    rng = np.random.default_rng(cfg.seed)
+    name = f"{cfg.label()} on {data.name} ({'-'.join(map(str, spec.widths()))}, {data.task})"
+    with _one_torch_thread():
+        return [*check_model(name, spec, rng), check_optimizer((optim_of(cfg),) * K, rng)]
+
+
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """The tensors are tiny: torch's intra-op threads would only add overhead (and, on a
+    busy machine, long waits). The caller's setting is restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
     finally:
         torch.set_num_threads(threads)
-    return results
 
 
 def format_table(results: list[CheckResult]) -> str:
@@ -580,7 +618,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlplab gradcheck", description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     args = parser.parse_args(argv)
-    results = run_gradcheck(args.seed)
+    return print_results(run_gradcheck(args.seed))
+
+
+def print_results(results: list[CheckResult]) -> int:
+    """Print the table and the count; 1 if any check failed, else 0."""
     print(format_table(results))
     failed = [r for r in results if not r.passed]
     print(

@@ -366,3 +366,14 @@ def test_random_samples_that_repeat_a_config_are_noted(tmp_path: Path, capsys) -
     runs = len(list(tmp_path.glob("exp/*/result.json")))
     assert runs in (1, 2)
     assert f"{6 - runs} of the 6 random samples drew a config already drawn; {runs} distinct" in out
+
+
+def test_a_sweep_notes_settings_that_some_runs_do_not_use(tmp_path: Path, capsys) -> None:
+    """`--optim adam sgd --mm 0 0.9` trained adam twice, the same model, without a word."""
+    args = ["sweep", "--data", "xor", "--optim", "adam", "sgd", "--mm", "0", "0.9", "--epoch", "2"]
+    args += ["--log_every", "0", "--plots", "none", "--no_report", "--log_path", str(tmp_path)]
+    assert main(args) == 0
+    assert (
+        "mlplab: note: not used by some runs: --mm 0.9 (momentum is sgd's and rmsprop's) in 1 "
+        "of 4 runs (runs that differ only in such settings train the same model)"
+    ) in capsys.readouterr().out

@@ -172,3 +172,12 @@ def test_ranges_and_arrays_are_lists_of_values_in_python() -> None:
 
     cfgs = configs_of({"data": "xor", "seed": range(3), "lr": np.array([0.1, 0.5])})
     assert sorted((c.seed, c.lr) for c in cfgs) == [(s, lr) for s in range(3) for lr in (0.1, 0.5)]
+
+
+@pytest.mark.parametrize("name", ["plots", "log_every", "device", "test_batch_size"])
+def test_an_axis_over_a_setting_outside_the_runs_name_is_refused(name: str) -> None:
+    """`--plots png none` made one run of the first value, without a word."""
+    values = {"plots": ["png", "none"], "log_every": ["10", "20"], "device": ["cpu", "auto"]}
+    with pytest.raises(ConfigError, match=f"setting '{name}': it does not change what a run"):
+        configs_of({"data": ["xor"], name: values.get(name, ["0", "64"])})
+    assert len(configs_of({"data": ["xor"], "use_xavier": ["true", "false"]})) == 2

@@ -8,6 +8,7 @@ Nothing is written before every config has passed validation.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import os
@@ -191,6 +192,8 @@ def sweep(
             f"already drawn; {len(configs)} distinct runs",
             flush=True,
         )
+    if verbose:
+        _note_unused(configs)
     n_workers = (os.cpu_count() or 1) if workers is None else workers
     if n_workers < 1:
         raise ConfigError("--workers: must be at least 1")
@@ -406,6 +409,20 @@ def _check_data(configs: list[Config]) -> tuple[dict[str, int], dict[str, str | 
             data = load_data(cfg)
             rows[key], digests[key] = len(data.y_train), data.digest
     return rows, digests
+
+
+def _note_unused(configs: list[Config]) -> None:
+    """As `mlplab train` notes them: settings that some runs' models do not use (``--mm`` of
+    adam). Runs that differ only in them train the same model."""
+    counts = collections.Counter(note for cfg in configs for note in cfg.unused_settings())
+    if counts:
+        shown = [f"{note} in {n} of {len(configs)} runs" for note, n in counts.most_common(4)]
+        more = f"; and {len(counts) - 4} more" if len(counts) > 4 else ""
+        print(
+            f"mlplab: note: not used by some runs: {'; '.join(shown)}{more} (runs that differ "
+            "only in such settings train the same model)",
+            flush=True,
+        )
 
 
 def _refuse_changed_data(configs: list[Config], digests: dict[str, str | None]) -> None:

@@ -234,6 +234,12 @@ def build_spec(
             continue
         if name in NOT_AXES:
             raise ConfigError(f"setting '{name}': a sweep writes to one folder; give one value")
+        if name in HASH_EXCLUDED - {"use_xavier"} and len({str(v) for v in values}) > 1:
+            # Runs are named by what they learn: these values would make one run, silently.
+            raise ConfigError(
+                f"setting '{name}': it does not change what a run learns (the run's name leaves "
+                "it out), so several values would train one run; give one value"
+            )
         if search == "grid" and any(_is_dist(name, v) for v in values):
             raise ConfigError(
                 f"setting '{name}': distributions such as {values[0]!r} need --search random"

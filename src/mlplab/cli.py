@@ -308,11 +308,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
     from mlplab.config import load_config
+    from mlplab.errors import ConfigError
 
     _config_path(args)
     settings = _settings_from(args)
-    # Validated before torch loads: a negative --seed is one line.
-    cfg = load_config(args.config, settings)
+    seed = str(settings.get("seed", 0))
+    if seed.startswith("-") and seed[1:].isdigit():  # NumPy's seeds are non-negative
+        raise ConfigError(f"gradcheck: --seed must be a non-negative integer (got {seed})")
+    cfg = load_config(args.config, settings)  # validated before torch loads
     from mlplab.gradcheck import check_config, print_results, run_gradcheck
 
     if args.config is None and set(settings) <= {"seed"}:  # the fixed suite

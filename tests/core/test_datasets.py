@@ -398,7 +398,7 @@ def test_dots_of_a_decimal_comma_file_group_thousands(tmp_path):
     rng = np.random.default_rng(0)
     area = rng.integers(300, 3000, 40)
     price = area * 1000.5 + rng.normal(size=40)
-    ratio = rng.uniform(0, 1, 40).round(2)
+    ratio = rng.uniform(0, 1, 40).round(3)  # 0.125: a dot decimal, not thousands
     lines = ["area;price;ratio"] + [
         f"{_euro(a, 0)};{_euro(p)};{r}" for a, p, r in zip(area, price, ratio)
     ]

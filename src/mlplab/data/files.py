@@ -22,7 +22,8 @@ _FRACTION = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 # A number as spreadsheets write it where the decimal mark is a comma: 1.799.289,58 or -3,62
 # (dots group the thousands, so 1.682 is 1682).
-_COMMA_NUMBER = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?([eE][+-]?\d+)?")
+# A group of thousands never starts with 0: 0.125 is a dot decimal, not 125.
+_COMMA_NUMBER = re.compile(r"[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d+)?([eE][+-]?\d+)?")
 
 
 def looks_like_file(data: str) -> bool:

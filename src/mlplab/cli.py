@@ -230,9 +230,13 @@ def _config_path(args: argparse.Namespace) -> None:
     if args.config is not None and args.config != given:
         raise ConfigError(f"two config files: {given!r} and --config {args.config!r}; give one")
     yaml = given.endswith((".yaml", ".yml"))
-    if args.command == "train" and not yaml and not Path(given).exists():
-        # `--lr 1 2`: argparse takes the second value for FILE.yaml.
-        raise ConfigError(f"{given!r} is not a config file; {ONE_VALUE}")
+    if not yaml and not Path(given).exists():
+        # `--lr 1 2`, `--workers 2 3`: argparse takes the second value for FILE.yaml.
+        if args.command == "train":
+            raise ConfigError(f"{given!r} is not a config file; {ONE_VALUE}")
+        raise ConfigError(
+            f"config file {given!r} does not exist (a second value of a flag that takes one?)"
+        )
     args.config = given
 
 

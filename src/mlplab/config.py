@@ -781,9 +781,7 @@ def _read_config_bytes(p: Path, name: str) -> bytes:
     try:
         st = p.stat()
     except FileNotFoundError:
-        # `--workers 2 3`: the second value of a flag that takes one lands here.
-        stray = " (a second value of a flag that takes one?)" if p.suffix == "" else ""
-        raise ConfigError(f"config file {name} does not exist{stray}") from None
+        raise ConfigError(f"config file {name} does not exist") from None
     except OSError as err:
         raise ConfigError(
             f"config file {name} cannot be read ({err.strerror or type(err).__name__})"

@@ -644,7 +644,8 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     """
     if data.task != "regression" or not len(data.y_train):
         return None
-    failed = result.get("status") == "diverged" or result.get("test_r2", 0.0) < 0
+    r2 = result.get("test_r2")  # None with a single test row: R² is undefined there
+    failed = result.get("status") == "diverged" or (r2 is not None and r2 < 0)
     top = float(np.max(np.abs(data.y_train)))
     if not failed or top < 1e3:
         return None

@@ -346,3 +346,15 @@ def test_log_val_adds_the_latest_validation_to_each_printed_line(tmp_path, capsy
     assert "printing step and batch loss with the latest validation every step" in out
     same = {"data": "ring", "epoch": 3}
     assert run_hash(mlplab.Config(**same, log_val=True)) == run_hash(mlplab.Config(**same))
+
+
+def test_a_regression_with_one_test_row_ends_without_a_traceback(tmp_path, capsys):
+    """The split that the tiny-file message suggests (--split 3 1 1) leaves one test row,
+    whose R² is null: the target-scale note compared it with 0 and crashed."""
+    from mlplab.cli import main
+
+    rows = "".join(f"{i},{i % 3},{2 * i + i % 3}\n" for i in range(5))
+    (tmp_path / "tiny.csv").write_text("a,b,y\n" + rows)
+    argv = ["train", "--data", str(tmp_path / "tiny.csv"), "--split", "3", "1", "1"]
+    assert main([*argv, "--epoch", "2", "--plots", "none", "--log_path", str(tmp_path)]) == 0
+    assert "Traceback" not in "".join(capsys.readouterr())

@@ -68,6 +68,21 @@ def test_result_shows_status_metrics_run_dir_and_plots(xor_run):
     assert all(src.startswith("data:image/png;base64,") for src in c.images)
 
 
+def test_a_loaded_run_shows_as_its_result_did_and_both_print_as_one_line(xor_run):
+    from mlplab.restore import load_run
+
+    loaded = load_run(xor_run.run_dir)
+    c = parse(loaded._repr_html_())
+    text = " ".join(c.text)
+    assert "finished" in text and str(xor_run.run_dir) in text
+    assert f"{xor_run.record['test_acc']:.4f}" in text and c.images
+    for shown, kind in ((repr(xor_run), "Result"), (repr(loaded), "LoadedRun")):
+        # The dataclass repr spelled out every array of the dataset.
+        assert shown.startswith(f"<{kind} ") and "\n" not in shown and len(shown) < 300
+        assert f"test_acc={xor_run.record['test_acc']:.4g}" in shown
+        assert str(xor_run.run_dir) in shown and "finished" in shown
+
+
 def test_result_shows_its_plots_at_one_scale_so_wide_ones_stay_readable(xor_run):
     import re
 

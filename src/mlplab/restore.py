@@ -242,7 +242,7 @@ def resumable(cfg: Config, spec: ModelSpec) -> Restored | None:
         return None  # not this run's, or damaged: it trains again from the start
 
 
-@dataclass
+@dataclass(repr=False)  # TrainedModel.__repr__: a line, not every array of the dataset
 class LoadedRun(TrainedModel):
     """A finished run rebuilt from its directory: config, data, model and result.json."""
 

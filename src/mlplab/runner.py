@@ -79,7 +79,7 @@ TB_POINTS = 1000
 
 
 # --- what train() returns --------------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)  # TrainedModel.__repr__: a line, not every array of the dataset
 class Result(TrainedModel):
     """What :func:`train` returns: the run's record, and the trained model to use.
 
@@ -109,26 +109,6 @@ class Result(TrainedModel):
     exit_code: int = 0
     curves: dict[str, list[Any]] = field(default_factory=dict)  # every point, unthinned
     kept: bool = False  # True: a finished run found in run_dir, returned without training
-
-    @property
-    def status(self) -> str:
-        return self.record["status"]
-
-    @property
-    def metrics(self) -> dict[str, float]:
-        keys = ("loss", "acc", "mae", "mse", "r2")
-        return {
-            k: v
-            for k, v in self.record.items()
-            if any(k.endswith(f"_{m}") for m in keys) and not isinstance(v, list)
-        }
-
-    def _repr_html_(self) -> str:
-        """Jupyter's view: status, metrics, run folder and the run's plots."""
-        from mlplab.notebook import result_html
-
-        title = f"{self.config.label()} on {self.dataset.name}"
-        return result_html(title, self.record, self.metrics, self.run_dir)
 
 
 # --- signals ---------------------------------------------------------------------------------

@@ -8,10 +8,12 @@ names, weights, and the model as an ordinary PyTorch module.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mlplab.config import Config
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import Backend
 from mlplab.engines.spec import ModelSpec
@@ -25,9 +27,47 @@ if TYPE_CHECKING:  # torch loads only when to_torch is called
 class TrainedModel:
     """A trained model with its data's preprocessing (a base for Result and LoadedRun)."""
 
+    config: Config
     dataset: Dataset
     backend: Backend
     spec: ModelSpec
+    record: dict[str, Any]  # result.json's contents: settings merged with results
+    run_dir: Path | None
+
+    @property
+    def status(self) -> str:
+        return self.record["status"]
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Final metrics by split, as ``{"test_acc": 0.97, ...}``."""
+        keys = ("loss", "acc", "mae", "mse", "r2")
+        return {
+            k: v
+            for k, v in self.record.items()
+            if any(k.endswith(f"_{m}") for m in keys) and not isinstance(v, list)
+        }
+
+    def __repr__(self) -> str:
+        # One line for a notebook's plain view or a log; the dataclass repr printed every
+        # array of the dataset (about 17,000 characters for a lab run).
+        shown = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in self.metrics.items()
+            if k.startswith("test_")
+        )
+        where = str(self.run_dir) if self.run_dir is not None else "not recorded"
+        return (
+            f"<{type(self).__name__} {self.config.label()} on {self.dataset.name}: "
+            f"{self.record.get('status')}{', ' + shown if shown else ''}; {where}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: status, metrics, run folder and the run's plots."""
+        from mlplab.notebook import result_html
+
+        title = f"{self.config.label()} on {self.dataset.name}"
+        return result_html(title, self.record, self.metrics, self.run_dir)
 
     def predict(self, X: Any) -> np.ndarray:
         """Outputs for raw inputs: logits (classification) or values (regression), ``[N, out]``.
@@ -39,10 +79,10 @@ class TrainedModel:
         model's scale, so they go to :meth:`model_outputs` instead.
         """
         ds = self.dataset
-        if ds.scaler is not None and any(X is a for a in (ds.X_train, ds.X_val, ds.X_test)):
+        if ds.scaler is not None and _is_split(X, ds):
             raise DataError(
-                "X is one of dataset.X_train, X_val, X_test, which are already standardized; "
-                "give them to model_outputs(X), and raw rows to predict"
+                "X is (part of) dataset.X_train, X_val or X_test, which are already "
+                "standardized; give them to model_outputs(X), and raw rows to predict"
             )
         if hasattr(X, "columns") and any(isinstance(c, str) for c in X.columns):
             missing = [name for name in ds.feature_names if name not in X.columns]
@@ -96,3 +136,13 @@ class TrainedModel:
         from mlplab.engines.torch.model import plain_module
 
         return plain_module(self.spec, self.weights).eval()
+
+
+def _is_split(X: Any, ds: Dataset) -> bool:
+    """Whether ``X`` is one of the dataset's standardized splits or a view of one
+    (``ds.X_test[:5]``), which standardizing again would silently skew."""
+    if not isinstance(X, np.ndarray):
+        return False
+    splits = (ds.X_train, ds.X_val, ds.X_test)
+    # may_share_memory compares memory bounds only: cheap, and a view always overlaps.
+    return any(isinstance(a, np.ndarray) and np.may_share_memory(X, a) for a in splits)

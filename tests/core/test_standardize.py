@@ -202,7 +202,8 @@ def test_result_predict_reads_a_dataframe_by_name_and_refuses_scaled_splits():
     r = train(data="wine", hid_dim=16, epoch=20, optim="adam", lr=0.01, record=False, verbose=False)
     ds = r.dataset
     assert ds.scaler is not None
-    for split in (ds.X_train, ds.X_val, ds.X_test):
+    # A slice is a view of the split: standardized too, and refused as the split is.
+    for split in (ds.X_train, ds.X_val, ds.X_test, ds.X_test[:5], ds.X_train[::2, :]):
         with pytest.raises(DataError, match="already standardized; give them to model_outputs"):
             r.predict(split)
     mean, std = ds.scaler

@@ -174,6 +174,25 @@ def test_ranges_and_arrays_are_lists_of_values_in_python() -> None:
     assert sorted((c.seed, c.lr) for c in cfgs) == [(s, lr) for s in range(3) for lr in (0.1, 0.5)]
 
 
+def test_numpy_scalars_are_the_numbers_they_hold(tmp_path) -> None:
+    """mlplab.sweep(lr=np.float64(0.1)) ended in a YAML RepresenterError (the spec file)."""
+    import numpy as np
+    import yaml
+
+    import mlplab
+
+    done = mlplab.sweep(
+        data="xor", lr=np.float64(0.1), hid_dim=[np.int64(2), 4], seed=np.arange(2),
+        epoch=2, log_path=str(tmp_path), verbose=False, plots="none",
+    )  # fmt: skip
+    assert done.exit_code == 0 and len(done.configs) == 4
+    spec = yaml.safe_load(done.spec_path.read_text())
+    assert spec["base"]["lr"] == 0.1 and spec["axes"]["hid_dim"] == [2, 4]
+    # Printed, a sweep and its report are one line each, not every table they hold.
+    assert repr(done) == f"<SweepResult {done.summary()}; {tmp_path / 'exp'}>"
+    assert repr(done.report).startswith("<Report 4 runs in 1 section, ranked by val_acc;")
+
+
 @pytest.mark.parametrize("name", ["plots", "log_every", "device", "test_batch_size"])
 def test_an_axis_over_a_setting_outside_the_runs_name_is_refused(name: str) -> None:
     """`--plots png none` made one run of the first value, without a word."""
@@ -181,3 +200,6 @@ def test_an_axis_over_a_setting_outside_the_runs_name_is_refused(name: str) -> N
     with pytest.raises(ConfigError, match=f"setting '{name}': it does not change what a run"):
         configs_of({"data": ["xor"], name: values.get(name, ["0", "64"])})
     assert len(configs_of({"data": ["xor"], "use_xavier": ["true", "false"]})) == 2
+    # A distribution samples several values as a list does: refused in random search too.
+    with pytest.raises(ConfigError, match="setting 'plots': it does not change what a run"):
+        configs_of({"data": ["xor"], "plots": ["choice:png:none"]}, search="random", trials=2)

@@ -53,7 +53,7 @@ PRINT_SKIPPED = 10
 IMAGE_SUFFIXES = (".png", ".svg", ".gif", ".jpg")
 
 
-@dataclass
+@dataclass(repr=False)  # __repr__: a line, not the tables
 class Section:
     """The runs of one experiment and task kind, ranked.
 
@@ -88,6 +88,13 @@ class Section:
         done = self.runs[self.runs["status"] == "finished"] if "status" in self.runs else self.runs
         return None if done.empty else done.iloc[0]
 
+    def __repr__(self) -> str:
+        n = len(self.runs)
+        return (
+            f"<Section {self.exp_name} ({self.kind}): {n} run{'' if n == 1 else 's'} "
+            f"ranked by {self.metric}>"
+        )
+
     def _repr_html_(self) -> str:
         """Jupyter's view: the ranked runs (status, metrics, run dir) and the best run's plots."""
         from mlplab.notebook import report_html
@@ -95,7 +102,7 @@ class Section:
         return report_html(self)
 
 
-@dataclass
+@dataclass(repr=False)  # __repr__: a line, not every table
 class Report:
     """What :func:`report` returns.
 
@@ -133,6 +140,14 @@ class Report:
     @property
     def best_run(self) -> pd.Series | None:
         return self.sections[0].best_run
+
+    def __repr__(self) -> str:
+        n = sum(len(s.runs) for s in self.sections)
+        return (
+            f"<Report {n} run{'' if n == 1 else 's'} in {len(self.sections)} "
+            f"section{'' if len(self.sections) == 1 else 's'}, ranked by {self.metric}; "
+            f"{self.html_path}>"
+        )
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the ranked runs (status, metrics, run dir) and the best run's plots."""

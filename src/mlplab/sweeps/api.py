@@ -48,7 +48,7 @@ DATA_SETTINGS = (
 EXIT_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
-@dataclass
+@dataclass(repr=False)  # __repr__: a line, not every config and table
 class SweepResult:
     """What :func:`sweep` returns.
 
@@ -111,6 +111,9 @@ class SweepResult:
             # With --rerun, a run not reached keeps its record, which may be finished.
             line += f", {c['remaining']} not " + ("trained again" if self.rerun else "finished")
         return line + f" ({self.wall_time_s:.1f} s)"
+
+    def __repr__(self) -> str:
+        return f"<SweepResult {self.summary()}; {self.spec_path.parent}>"
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the counts, then the report's ranked runs and best plots."""

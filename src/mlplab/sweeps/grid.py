@@ -234,7 +234,10 @@ def build_spec(
             continue
         if name in NOT_AXES:
             raise ConfigError(f"setting '{name}': a sweep writes to one folder; give one value")
-        if name in HASH_EXCLUDED - {"use_xavier"} and len({str(v) for v in values}) > 1:
+        several = len({str(v) for v in values}) > 1 or (
+            search == "random" and _is_dist(name, values[0])
+        )
+        if name in HASH_EXCLUDED - {"use_xavier"} and several:
             # Runs are named by what they learn: these values would make one run, silently.
             raise ConfigError(
                 f"setting '{name}': it does not change what a run learns (the run's name leaves "
@@ -292,8 +295,16 @@ def _as_values(name: str, value: Any) -> list[Any]:
     if isinstance(value, list | tuple):
         if not value:
             raise ConfigError(f"setting '{name}': give at least one value")
-        return list(value)
-    return [value]
+        return [_plain(v) for v in value]
+    return [_plain(value)]
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar (``np.float64(0.1)``, an element of an array) as the Python number it
+    holds: the sweep's spec is written as YAML, which has no NumPy types."""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
+    return value
 
 
 def _is_dist(name: str, value: Any) -> bool:

@@ -465,8 +465,17 @@ def test_missing_value_marks_and_categories_get_their_own_advice(tmp_path):
     with pytest.raises(DataError) as err:
         load_dataset(str(tmp_path / "qt.csv"))
     assert str(err.value).endswith(
-        "target column 'label' has a missing value ('?' in data row 10); fix or drop such rows"
+        "target column 'label' has a missing value ('?' in data row 10); fix or drop such "
+        "rows, or, if '?' is a class, say so with --task classification"
     )
+    # Said so, '+' and '-' are classes like any others.
+    df.loc[9, "label"] = "no"
+    df["label"] = np.where(df.x.astype(float) > 0, "+", "-")
+    df.to_csv(tmp_path / "pm.csv", index=False)
+    with pytest.raises(DataError, match="'-' is a class, say so with --task classification"):
+        load_dataset(str(tmp_path / "pm.csv"))
+    ds = load_dataset(str(tmp_path / "pm.csv"), task="classification")
+    assert ds.task == "binary" and ds.class_names == ["+", "-"]
 
 
 def test_a_row_counter_and_a_stray_label_are_noted(tmp_path):

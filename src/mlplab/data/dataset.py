@@ -348,12 +348,16 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     col = ycols[targets[0]]
     if task == "auto":
         _check_stray_text(col, path, targets[0])
-    marked = np.flatnonzero(col.astype(str).str.strip().isin(MISSING_MARKS).to_numpy())
-    if len(marked):
-        raise DataError(
-            f"data file {path!r}: target column {targets[0]!r} has a missing value "
-            f"({str(col.iloc[marked[0]])!r} in data row {marked[0] + 1}); fix or drop such rows"
-        )
+        # With --task classification the user has said that '-' or '?' is a class (as in
+        # tables labelled + and -); guessed, such a label is far more often a missing value.
+        marked = np.flatnonzero(col.astype(str).str.strip().isin(MISSING_MARKS).to_numpy())
+        if len(marked):
+            mark = str(col.iloc[marked[0]])
+            raise DataError(
+                f"data file {path!r}: target column {targets[0]!r} has a missing value "
+                f"({mark!r} in data row {marked[0] + 1}); fix or drop such rows, or, if "
+                f"{mark.strip()!r} is a class, say so with --task classification"
+            )
     if _whole_floats(col):
         col = col.astype(np.int64)  # the classes 0 and 1, not 0.0 and 1.0
     values = col.astype(str) if not pd.api.types.is_numeric_dtype(col) or col.dtype == bool else col

@@ -344,6 +344,28 @@ def test_runs_of_one_config_and_seed_count_once(tmp_path: Path) -> None:
     assert row["val_acc_std"] == pytest.approx(np.std(accs, ddof=1))
 
 
+def test_a_record_without_a_later_setting_is_a_replicate_of_newer_runs(tmp_path: Path) -> None:
+    """A record written before min_delta existed left the column blank: its config split
+    from the newer runs' (two configs of one seed each), and min_delta looked swept."""
+    log = tmp_path / "runs"
+    dirs = [
+        mlplab.train(data="moons", model="linear", seed=seed, log_path=str(log), **TINY).run_dir
+        for seed in (0, 1, 2)
+    ]
+    older = json.loads((dirs[2] / "result.json").read_text())
+    del older["min_delta"]
+    (dirs[2] / "result.json").write_text(json.dumps(older))
+    # A record without a seed (edited by hand) is a run of its own, not a repeat.
+    unseeded = _copy_as(dirs[0], "no-seed")
+    record = json.loads((unseeded / "result.json").read_text())
+    del record["seed"]
+    (unseeded / "result.json").write_text(json.dumps(record))
+    rep = report(log, out=tmp_path / "page", verbose=False)
+    assert "min_delta" not in rep.variables
+    (row,) = rep.sections[0].summary.to_dict("records")
+    assert (row["runs"], row["n"], row["repeats"]) == (4, 4, 0)
+
+
 @pytest.mark.parametrize(
     ("edit", "reason"),
     [

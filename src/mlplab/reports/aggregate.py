@@ -139,8 +139,10 @@ def aggregate(
     # Two runs of one config and seed are one replicate: they differ only in settings that
     # the model does not use (hid_dim of a linear model, blank here), so they trained the same
     # model, and counted twice the copy would narrow the interval.
-    seeds = runs["seed"].map(key_text) if "seed" in runs else pd.Series("", runs.index)
-    repeat = done & (keys + "|" + seeds).where(done).duplicated()
+    # A record without a seed (edited by hand) repeats nothing that can be told.
+    seeds = runs["seed"] if "seed" in runs else pd.Series(np.nan, runs.index)
+    known = done & seeds.notna()
+    repeat = known & (keys + "|" + seeds.map(key_text)).where(known).duplicated()
     done = done & ~repeat
     table["n"] = done.groupby(keys, sort=False).sum()
     table["repeats"] = repeat.groupby(keys, sort=False).sum()

@@ -95,7 +95,11 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
             skipped.append(Skipped(file, damage))
             continue
         record = dict(record)  # the table keeps the record as read
-        for name in Config.model_fields:
+        for name, info in Config.model_fields.items():
+            if name not in record and name != "seed":
+                # A record from before this setting existed trained as its default does:
+                # left blank, it would split that config's replicates from newer runs'.
+                record[name] = info.get_default(call_default_factory=True)
             if isinstance(record.get(name), list):
                 # This text is what the tables, CSVs and report.html show: a column
                 # named étiquette must read as such, not as \u00e9tiquette.

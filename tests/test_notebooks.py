@@ -134,3 +134,45 @@ def test_parametrized_experiments_sweep_and_report(tmp_path):
     assert len(list((tmp_path / "runs" / "exp1").glob("*/result.json"))) == 8
     html = html_outputs(nb)
     assert any("mlplab sweep" in h for h in html) and any("mlplab report" in h for h in html)
+
+
+def test_interrupting_the_kernel_keeps_the_run_with_a_checkpoint(tmp_path):
+    """Jupyter's interrupt (SIGINT to the kernel) came mid-step: the run kept no checkpoint
+    ('interrupted before its first checkpoint; run it again to start over')."""
+    import json
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    from mlplab.runs.checkpoint import load_checkpoint
+
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    try:
+        kc.execute(
+            "import mlplab\n"
+            "mlplab.train(data='sinlog', epoch=10**6, log_path='runs', verbose=False, plots='none')"
+        )
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob("runs/exp/*/events.out.tfevents.*")):  # training has begun
+            assert time.monotonic() < deadline, "the run did not start"
+            time.sleep(0.2)
+        time.sleep(1.0)
+        km.interrupt_kernel()
+        errors = []
+        while True:
+            msg = kc.get_iopub_msg(timeout=120)
+            if msg["msg_type"] == "error":
+                errors.append(msg["content"])
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    (run_dir,) = tmp_path.glob("runs/exp/*")
+    (error,) = errors
+    assert error["ename"] == "KeyboardInterrupt"
+    assert f"with a checkpoint in {run_dir.relative_to(tmp_path)}" in error["evalue"]
+    record = json.loads((run_dir / "result.json").read_text())
+    assert record["status"] == "interrupted" and record["steps"] > 0
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.safetensors")
+    assert ckpt.meta["loop"]["step"] == record["steps"]

@@ -119,10 +119,10 @@ class StopFlag:
     signum: int | None = None
     previous: dict[int, Any] = field(default_factory=dict)
 
-    def install(self) -> None:
+    def install(self, signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
         if threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be set from the main thread
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in signals:
             self.previous[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
@@ -245,7 +245,7 @@ def train(
     resume: str | Path | None = None,
     verbose: bool = True,
     record: bool = True,
-    handle_signals: bool = False,
+    handle_signals: bool | None = None,
     dataset: Dataset | None = None,
     subscribers: Sequence[Subscriber] = (),
     lock: bool = False,
@@ -264,8 +264,14 @@ def train(
         Print step lines and the results table.
     record : bool
         Write the run directory (result.json, metrics.csv, events, checkpoints, plots).
-    handle_signals : bool
-        Turn SIGINT/SIGTERM into a clean stop with a checkpoint (the CLI sets this).
+    handle_signals : bool or None
+        None (the default): Ctrl-C (SIGINT; a notebook's interrupt) stops the run at the
+        end of a step, writes its checkpoint and record (``interrupted``), then raises
+        KeyboardInterrupt, so a script or cell still stops; the same call again continues
+        the run. A second Ctrl-C stops at once. True: SIGINT and SIGTERM stop the run so,
+        and ``train`` returns the interrupted Result (``mlplab train`` and sweeps set
+        this). False: signals are left alone; a Ctrl-C then stops mid-step, and the run
+        keeps no checkpoint before its first ``save_every``.
     dataset : Dataset, optional
         Train on these arrays instead of loading ``config.data`` (the scikit-learn
         estimators use this); ``data`` then only labels the run.
@@ -303,13 +309,13 @@ def train(
             "mlplab.sklearn.MLPClassifier / MLPRegressor on arrays"
         )
     stop = StopFlag()
-    if handle_signals:
+    if handle_signals is not False:
         # Installed before anything is written, and restored however the run ends, so a
         # signal at any moment leaves either no record or a consistent one.
-        stop.install()
+        stop.install() if handle_signals else stop.install([signal.SIGINT])
     try:
         with closed_pipe_safe():  # a script piped into `head` still trains to the end
-            return _train(
+            result = _train(
                 config, resume, verbose, record, dataset, overrides, stop, subscribers, lock, rerun
             )
     except OSError as err:
@@ -318,6 +324,24 @@ def train(
         raise RecordError(f"{err.strerror or err}{at}; the run stopped") from None
     finally:
         stop.restore()
+    if handle_signals is None and stop.signum is not None:
+        raise KeyboardInterrupt(interrupted_line(result))
+    return result
+
+
+def interrupted_line(result: Result) -> str:
+    """What a KeyboardInterrupt from train() says: where the run stopped and what is kept."""
+    at = f"the run stopped at step {result.record.get('steps')}"
+    if result.run_dir is None:
+        return f"{at} (record=False: nothing was written)"
+    if (RunRecord(result.run_dir).read_result() or {}).get("status") == "finished":
+        return f"{at}; it trained again (rerun) and the finished run in {result.run_dir} stays"
+    if not (result.run_dir / "checkpoints" / "last.safetensors").is_file():
+        return f"{at}; {result.run_dir} holds its record but no checkpoint"
+    return (
+        f"{at} with a checkpoint in {result.run_dir}; the same train() call again, or "
+        f"train(resume={str(result.run_dir)!r}), continues it"
+    )
 
 
 def _train(

@@ -100,6 +100,30 @@ def test_stop_at_step_then_resume_is_exact(refs, tmp_path, monkeypatch, engine, 
     assert_same_run(refs[engine], res.run_dir)
 
 
+def test_ctrl_c_in_a_script_or_notebook_keeps_the_step_then_raises(refs, tmp_path, monkeypatch):
+    """Without handle_signals, a Ctrl-C (a notebook's interrupt) came mid-step: the run kept
+    only its last save_every checkpoint, or none, and its record said to start over."""
+    term = signal.getsignal(signal.SIGTERM)
+    during = []
+
+    def ctrl_c():
+        during.append(signal.getsignal(signal.SIGTERM))
+        signal.raise_signal(signal.SIGINT)
+
+    fault_at(monkeypatch, 37, ctrl_c)
+    with pytest.raises(KeyboardInterrupt, match=r"stopped at step 38 with a checkpoint in "):
+        train(log_path=str(tmp_path), engine="numpy", **KW)
+    monkeypatch.undo()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert during == [term]  # SIGTERM is the script's own business
+    (run_dir,) = run_dirs(tmp_path)
+    assert read_json(run_dir / "result.json")["status"] == "interrupted"
+    assert load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta["loop"]["step"] == 38
+    again = train(log_path=str(tmp_path), engine="numpy", **KW)  # the same call continues
+    assert again.status == "finished" and again.run_dir == run_dir
+    assert_same_run(refs["numpy"], run_dir)
+
+
 def test_second_ctrl_c_stops_at_once_and_resumes_from_last_checkpoint(refs, tmp_path, monkeypatch):
     def twice():
         signal.raise_signal(signal.SIGINT)

@@ -139,7 +139,9 @@ class Config(BaseModel):
 
     # --- data --------------------------------------------------------------------------
     data: str = _field(
-        "xor", "built-in dataset name (see `mlplab datasets`) or a .csv/.parquet/.npz file", "data"
+        "xor",
+        "built-in dataset name (see `mlplab datasets`) or a .csv/.tsv/.txt/.parquet/.npz file",
+        "data",
     )
     target: list[Annotated[str, Field(max_length=MAX_LABEL_CHARS)]] | None = _field(
         None,

@@ -148,7 +148,7 @@ def load_dataset(
     Parameters
     ----------
     data : str
-        A built-in name (``mlplab datasets`` lists them) or a path to .csv/.parquet/.npz.
+        A built-in name (``mlplab datasets`` lists them) or a path to .csv/.tsv/.txt/.parquet/.npz.
     target : list of str, optional
         Target column(s) of a file; default: the last column.
     ignore : list of str, optional
@@ -198,7 +198,7 @@ def load_dataset(
         )
         raise ConfigError(
             f"setting 'data': {data!r} is neither a built-in dataset ({', '.join(BUILTIN)}) "
-            f"nor a .csv/.parquet/.npz file{hint}"
+            f"nor a .csv/.tsv/.txt/.parquet/.npz file{hint}"
         )
     if standardize:
         _standardize(ds)

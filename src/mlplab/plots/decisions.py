@@ -1,7 +1,8 @@
 """A classifier's decisions over a plot's grid, in slices that keep memory bounded.
 
 The rules are :mod:`mlplab.training.metrics`'s: a binary model says class 1 where its
-logit is positive (P > 0.5), a multiclass model its largest logit.
+logit is above float32's rounding noise (``TIE_LOGIT``: P > 0.5 in float32), a multiclass
+model its largest logit.
 """
 
 from __future__ import annotations

@@ -392,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint"
     )
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument(
         "--rerun",
         action="store_true",
@@ -485,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no_batch", action="store_true", help="train every config alone (no batched trainer)"
     )
     g.add_argument("--no_report", action="store_true", help="do not write the report at the end")
-    g.add_argument("--quiet", action="store_true", help="print only the summary")
+    g.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     _setting_flags(p, multi=True)
 
     p = add(

@@ -358,3 +358,15 @@ def test_a_regression_with_one_test_row_ends_without_a_traceback(tmp_path, capsy
     argv = ["train", "--data", str(tmp_path / "tiny.csv"), "--split", "3", "1", "1"]
     assert main([*argv, "--epoch", "2", "--plots", "none", "--log_path", str(tmp_path)]) == 0
     assert "Traceback" not in "".join(capsys.readouterr())
+
+
+def test_q_is_short_for_quiet(run_cli, tmp_path):
+    """`mlplab train -q` was 'unrecognized arguments: -q', as most command lines take it."""
+    proc = run_cli(
+        "train", "--data", "xor", "--epoch", "2", "--plots", "none", "--log_path", tmp_path, "-q"
+    )
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
+    assert len(list(tmp_path.glob("exp/*/result.json"))) == 1
+    proc = run_cli("sweep", "--data", "xor", "--epoch", "2", "--hid_dim", "2", "4", "--plots", "none",
+                   "--log_path", tmp_path / "s", "-q")  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout.strip().startswith("2 runs: 2 trained")

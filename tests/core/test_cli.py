@@ -296,10 +296,15 @@ def test_train_prints_the_datas_notes_and_a_target_scale_note(tmp_path, capsys):
     assert rc == 1 and "the run diverged" in err
     assert "mlplab: note: feature column 'id' counts the rows (0, 1, 2, ...)" in err
     assert re.search(r"mlplab: note: the target reaches 1\.\d+e\+06; an MLP learns values", err)
+    assert "(for example divide it by 1,000,000)" in err
     df["price"] = 1.0 + 0.2 * df.x  # the same rows in units of a million: no scale note
     df.to_csv(tmp_path / "prices.csv", index=False)
     assert main([*argv, "--log_every", "0", "--log_path", str(tmp_path / "runs")]) == 0
     assert "note" not in "".join(capsys.readouterr())
+    # Targets in the hundreds (diabetes, 25 to 346) diverge at the default lr too.
+    assert main(["train", "--data", "diabetes", "--plots", "none", "--log_every", "0",
+                 "--log_path", str(tmp_path / "runs")]) == 1  # fmt: skip
+    assert "the target reaches 346; an MLP learns" in "".join(capsys.readouterr())
 
 
 def test_a_second_value_of_a_one_value_flag_is_named_as_such(tmp_path):

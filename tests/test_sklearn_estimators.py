@@ -167,6 +167,17 @@ def test_extreme_logits_give_probabilities_without_warnings():
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 
+def test_predict_and_predict_proba_agree_on_a_tied_logit(monkeypatch):
+    X, y = make_blobs(40, centers=2, random_state=0)
+    clf = MLPClassifier(hid_dim=4, epoch=2, random_state=0).fit(X, y)
+    tied = np.array([[1e-8], [-1e-8], [0.0], [0.3]])  # float32 noise around 0, then a 1
+    monkeypatch.setattr(clf, "_outputs", lambda X: tied)
+    proba = clf.predict_proba(X[:4])
+    np.testing.assert_array_equal(proba[:3], 0.5)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X[:4]))
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X[:4])), proba, rtol=1e-12)
+
+
 def test_one_class_is_a_clear_error():
     X = np.random.default_rng(0).normal(size=(10, 2))
     with pytest.raises(ValueError, match=r"at least 2 classes.*only one class: 'a'"):

@@ -55,7 +55,7 @@ from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, MlplabError
 from mlplab.training.events import End, Event
 from mlplab.training.loop import LrSchedule
-from mlplab.training.metrics import predicted_classes
+from mlplab.training.metrics import predicted_classes, untied
 
 __all__ = ["EXPECTED_FAILED_CHECKS", "MLPClassifier", "MLPRegressor", "expected_failed_checks"]
 
@@ -995,7 +995,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         """
         out = self._outputs(X)
         if self._task == "binary":
-            p = expit(out[:, 0])  # overflow-free, unlike 1 / (1 + exp(-x))
+            p = expit(untied(out[:, 0]))  # overflow-free, unlike 1 / (1 + exp(-x))
             return np.stack([1.0 - p, p], axis=1)
         return softmax(out, axis=1)
 
@@ -1012,7 +1012,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         """
         out = self._outputs(X)
         if self._task == "binary":
-            z = out[:, 0]
+            z = untied(out[:, 0])
             return np.stack([log_expit(-z), log_expit(z)], axis=1)
         return log_softmax(out, axis=1)
 

@@ -35,3 +35,15 @@ def test_binary_probabilities_of_huge_logits_are_0_and_1_without_a_warning(dtype
     p = probabilities("binary", logits)  # warnings are errors in the tests
     np.testing.assert_array_equal(p[:, 1], [0.0, 0.0, 0.5, 1.0, 1.0])
     np.testing.assert_array_equal(p.sum(1), 1.0)
+
+
+def test_a_tied_binary_logit_is_p_one_half_and_the_likelier_class_is_the_predicted_one():
+    """A logit of 1e-8 (float32 noise: the stuck perceptron's) was predicted class 0 but given
+    P(class 1) = 0.5000000025, so predict and predict_proba disagreed."""
+    from mlplab.training.metrics import TIE_LOGIT, predicted_classes
+
+    logits = np.array([[1e-8], [-1e-8], [TIE_LOGIT], [2 * TIE_LOGIT], [0.0]])
+    p = probabilities("binary", logits)
+    np.testing.assert_array_equal(p[[0, 1, 2, 4], 1], 0.5)
+    assert p[3, 1] > 0.5
+    np.testing.assert_array_equal(p.argmax(1), predicted_classes("binary", logits))

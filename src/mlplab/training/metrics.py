@@ -18,13 +18,21 @@ def predicted_classes(task: str, outputs: np.ndarray) -> np.ndarray:
     return outputs.argmax(axis=1)
 
 
+def untied(logits: np.ndarray) -> np.ndarray:
+    """Binary logits with :func:`predicted_classes`' ties set to 0: such a logit is float32's
+    rounding noise, so its P is 0.5 exactly, and the likelier class of the probabilities
+    is the predicted one (class 0 on a tie) rather than class 1 by 1e-8."""
+    return np.where(np.abs(logits) <= TIE_LOGIT, 0.0, logits)
+
+
 def probabilities(task: str, outputs: np.ndarray) -> np.ndarray:
     """Class probabilities [N, C] from logits (C = 2 for binary)."""
     if task == "binary":
+        logit = untied(outputs[:, 0])
         # A logit below about -709 (-88 in float32) overflows exp to inf, and 1 / inf is 0,
         # the probability's limit: right, so no warning (a diverged model's logits are huge).
         with np.errstate(over="ignore"):
-            p = 1.0 / (1.0 + np.exp(-outputs[:, 0]))
+            p = 1.0 / (1.0 + np.exp(-logit))
         return np.stack([1 - p, p], axis=1)
     z = outputs - outputs.max(axis=1, keepdims=True)
     e = np.exp(z)

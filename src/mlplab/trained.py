@@ -124,7 +124,7 @@ class TrainedModel:
         """The model's parameters and buffers, by ModelSpec name."""
         return self.backend.export(0).weights
 
-    def to_torch(self) -> nn.Module:
+    def to_torch(self, raw_inputs: bool = False) -> nn.Module:
         """The model as an ordinary PyTorch ``nn.Module``, whichever engine trained it.
 
         ``nn.Linear`` layers (and ``nn.BatchNorm1d``, ``nn.Dropout`` where the model has
@@ -132,10 +132,19 @@ class TrainedModel:
         eval mode. It takes inputs in the model's scale, ``dataset.transform(X)`` for raw
         rows, and returns logits (classification) or values (regression), as
         :meth:`model_outputs` does. Its ``state_dict`` names are the run's weight names.
-        """
-        from mlplab.engines.torch.model import plain_module
 
-        return plain_module(self.spec, self.weights).eval()
+        ``raw_inputs=True`` gives a module that takes raw rows, as :meth:`predict` does:
+        the model behind the training split's standardization (buffers ``mean`` and
+        ``std``; the weights then under ``model.``). Without standardization it is the
+        model itself.
+        """
+        from mlplab.engines.torch.model import Standardized, plain_module
+
+        module = plain_module(self.spec, self.weights).eval()
+        if not raw_inputs or self.dataset.scaler is None:
+            return module
+        mean, std = self.dataset.scaler
+        return Standardized(module, mean, std).eval()
 
 
 def _is_split(X: Any, ds: Dataset) -> bool:

@@ -59,6 +59,29 @@ def test_to_torch_keeps_float64_weights(tmp_path):
     np.testing.assert_allclose(out, res.model_outputs(X), rtol=1e-10, atol=1e-12)
 
 
+def test_to_torch_for_raw_rows_carries_the_standardization(tmp_path):
+    """to_torch() took standardized rows only, and the scaler was not part of it."""
+    res = train(
+        data="wine", hid_dim=8, epoch=5, log_path=str(tmp_path), plots="none", verbose=False
+    )
+    assert res.dataset.scaler is not None
+    mean, std = res.dataset.scaler
+    raw = np.random.default_rng(0).normal(size=(6, len(mean))) * std + mean
+    for run in (res, load_run(res.run_dir)):
+        module = run.to_torch(raw_inputs=True)
+        assert not module.training
+        with torch.no_grad():
+            out = module(torch.as_tensor(raw, dtype=torch.float32)).numpy()
+        np.testing.assert_allclose(out, res.predict(raw), rtol=1e-5, atol=1e-5)
+        state = module.state_dict()
+        np.testing.assert_allclose(state["mean"].numpy(), mean, rtol=1e-6)
+        np.testing.assert_array_equal(state["model.out.weight"].numpy(), res.weights["out.weight"])
+    # Without standardization the model takes raw rows already: it is the plain module.
+    plain = train(data="moons", n_samples=100, epoch=2, record=False, verbose=False)
+    assert plain.dataset.scaler is None
+    assert set(plain.to_torch(raw_inputs=True).state_dict()) == set(plain.weights)
+
+
 def test_predict_labels_of_a_loaded_run_are_the_trained_runs(tmp_path):
     res = train(log_path=str(tmp_path), **SETTINGS)
     raw = np.random.default_rng(0).normal(size=(20, 2))

@@ -318,6 +318,21 @@ def plain_module(
     return module
 
 
+class Standardized(nn.Module):
+    """``model`` on raw rows: ``(x - mean) / std`` first, with the training split's mean and
+    std (``dataset.scaler``) as buffers, so they travel with its ``state_dict``."""
+
+    def __init__(self, model: nn.Module, mean: np.ndarray, std: np.ndarray) -> None:
+        super().__init__()
+        self.model = model
+        dtype = next(model.parameters()).dtype
+        self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=dtype))
+        self.register_buffer("std", torch.as_tensor(np.asarray(std), dtype=dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model((x - self.mean) / self.std)
+
+
 def load_numpy_state(module: nn.Module, state: dict[str, np.ndarray]) -> None:
     """Copy NumPy arrays into the module's parameters and buffers, by name."""
     own = module.state_dict()

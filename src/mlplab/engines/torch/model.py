@@ -322,6 +322,9 @@ class Standardized(nn.Module):
     """``model`` on raw rows: ``(x - mean) / std`` first, with the training split's mean and
     std (``dataset.scaler``) as buffers, so they travel with its ``state_dict``."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, model: nn.Module, mean: np.ndarray, std: np.ndarray) -> None:
         super().__init__()
         self.model = model

@@ -1,0 +1,230 @@
+"""The model's predictions against the truth: the test split's confusion matrix
+(classification) or predicted against true values (regression), and, for 1-feature
+data, the fitted curve or each class's probability along x.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from mlplab.engines.spec import ModelSpec
+from mlplab.plots.decisions import true_classes
+from mlplab.plots.inputs import (
+    Confusion,
+    PointSet,
+)
+from mlplab.plots.planes import class_points, point_size
+from mlplab.plots.style import (
+    POINT_BLUE,
+    POINT_ORANGE,
+    SERIES,
+    class_colors,
+    new_figure,
+    set_title,
+    styled,
+)
+from mlplab.plots.titles import (
+    DataLike,
+    class_names,
+    metric_text,
+    regression_text,
+    target_name,
+    title_head,
+)
+
+MAX_TARGETS = 4  # regression targets drawn side by side in pred_vs_true and fit
+MAX_FIT_CLASSES = 10  # a 1-feature classifier's probability curves: one distinct colour each
+
+
+def confusion_figure(
+    confusion: Confusion, data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
+) -> Figure:
+    """The confusion matrix of the test split: rows true class, columns predicted class.
+
+    The colour scale runs from 0 to the largest class's count, so a class the model
+    gets all right fills its cell. With many classes (see
+    :func:`~mlplab.plots.inputs.confusion_of_test`), the most frequent are shown, with a
+    column for the others, and the title says how many of how many.
+    """
+    cm, shown = confusion.counts, confusion.classes
+    n = len(shown)
+    all_names = class_names(data, confusion.n_classes)
+    names = [all_names[c] for c in shown]
+    col_names = names + (["other"] if cm.shape[1] > n else [])
+    side = float(np.clip(2.2 + 0.55 * n, 5.0, 9.5))
+    fig = new_figure(side + 1.4, side + 0.4, layout="constrained")
+    ax = fig.subplots()
+    vmax = max(1, int(cm.sum(axis=1).max()))
+    image = ax.imshow(cm, cmap="Blues", vmin=0, vmax=vmax, aspect="auto")
+    cb = fig.colorbar(image, ax=ax, label="count", fraction=0.06, pad=0.03)
+    # Counts are whole numbers: no 0.2-steps on a scale of 0 to 1.
+    cb.locator = MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True)
+    if n <= 20:
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                c = int(cm[i, j])
+                color = "white" if c > vmax / 2.0 else "black"
+                ax.text(j, i, str(c), ha="center", va="center", fontsize=10, color=color)
+    # Turned only where the names would run into each other: about 48 characters fit
+    # across the axes (ten one-digit classes stay upright; three long names turn).
+    turn = len(col_names) * max(len(str(c)) for c in col_names) > 48
+    ax.set_xticks(
+        np.arange(len(col_names)),
+        labels=col_names,
+        rotation=45 if turn else 0,
+        ha="right" if turn else "center",
+    )
+    ax.set_yticks(np.arange(n), labels=names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    split = "train = val = test" if data.shared_splits else "test"
+    what = f"confusion matrix ({split})"
+    if confusion.capped:
+        kept = int(cm.sum())
+        what += (
+            f"\nthe {n} most frequent of {confusion.n_classes} classes"
+            f" ({kept} of {confusion.n_points} test points)"
+        )
+    set_title(ax, f"{title_head(data, result, spec)} · {metric_text(result, data.task)}\n{what}")
+    return fig
+
+
+@styled
+def pred_vs_true_figure(
+    points: list[PointSet],
+    data: DataLike,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+    by_target: list[dict[str, float]] | None = None,
+) -> Figure:
+    """Predicted against true y for train and test, per target, with the line y = x.
+
+    The legend sits under the panels, where it hides no point. ``by_target``: each
+    target's test metrics, for its panel's title where there are several.
+    """
+    n_t = min(points[0].y.shape[1], MAX_TARGETS)
+    fig, axes = _target_panels(n_t)
+    for t, ax in enumerate(axes):
+        lo, hi = np.inf, -np.inf
+        for pts in points:
+            y, pred = pts.y[:, t], pts.pred[:, t]
+            _scatter_split(ax, pts, y, pred)
+            lo = min(lo, float(y.min()), float(pred.min()))
+            hi = max(hi, float(y.max()), float(pred.max()))
+        pad = 0.05 * (hi - lo or 1.0)
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="k", lw=1, ls="--", label="y = x")
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
+        target = target_name(data, t)
+        ax.set(xlabel=f"true {target}", ylabel=f"predicted {target}")
+        if n_t > 1:  # one target: its axes name it, and a lone title "y" says nothing more
+            set_title(ax, _panel_title(target, by_target, t))
+    _legend_under(fig, axes[0])
+    fig.suptitle(
+        f"{title_head(data, result, spec)}\npredicted vs true · {regression_text(result, n_t)}"
+    )
+    return fig
+
+
+def _target_panels(n: int) -> tuple[Figure, np.ndarray]:
+    """A figure of ``n`` panels side by side, one per regression target."""
+    fig = new_figure(4.8 * n + 0.6, 5.4, layout="constrained")
+    return fig, np.atleast_1d(fig.subplots(1, n, squeeze=False)[0])
+
+
+def _scatter_split(ax: Axes, pts: PointSet, x: np.ndarray, y: np.ndarray) -> None:
+    """A split's points in its colour: train faint, test clear."""
+    ax.scatter(
+        x,
+        y,
+        s=point_size(len(y)) / 2,
+        alpha=0.5 if pts.label == "train" else 0.8,
+        color=SERIES[pts.label],
+        label=pts.label,
+        edgecolors="none",
+    )
+
+
+def _legend_under(fig: Figure, ax: Axes) -> None:
+    """The legend of ``ax`` (the same in every panel) under the panels, hiding no point."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), frameon=False)
+
+
+def _panel_title(target: str, by_target: list[dict[str, float]] | None, t: int) -> str:
+    """A target's panel title, with its own test metrics where they are known."""
+    if not by_target or len(by_target) < 2:
+        return target
+    m = by_target[t]
+    return f"{target} · test MAE {m['mae']:.4g}, R² {m['r2']:.3f}"
+
+
+@styled
+def fit_figure(
+    curve: tuple[np.ndarray, np.ndarray],
+    points: list[PointSet],
+    data: DataLike,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+    by_target: list[dict[str, float]] | None = None,
+) -> Figure:
+    """A 1-feature regression as the lecture draws a fit: y against x for train and test,
+    with the model's curve over the feature's range, per target (``by_target``: as in
+    :func:`pred_vs_true_figure`)."""
+    x, values = curve
+    n_t = min(values.shape[1], MAX_TARGETS)
+    fig, axes = _target_panels(n_t)
+    for t, ax in enumerate(axes):
+        for pts in points:
+            _scatter_split(ax, pts, pts.X[:, 0], pts.y[:, t])
+        ax.plot(x, values[:, t], color="k", lw=1.6, label="model")
+        ax.set_xlim(float(x[0]), float(x[-1]))
+        target = target_name(data, t)
+        ax.set(xlabel=([*data.feature_names, "x"])[0], ylabel=target)
+        if n_t > 1:
+            set_title(ax, _panel_title(target, by_target, t))
+    _legend_under(fig, axes[0])
+    fig.suptitle(f"{title_head(data, result, spec)}\nfit · {regression_text(result, n_t)}")
+    return fig
+
+
+@styled
+def class_fit_figure(
+    curve: tuple[np.ndarray, np.ndarray],
+    points: list[PointSet],
+    data: DataLike,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+) -> Figure:
+    """A 1-feature classifier along its feature: binary, P(class 1) with the points at
+    their class, 0 or 1, as a logistic fit is drawn; multiclass, each class's probability,
+    with the points in a strip below. Points in their true class's colour, mistakes
+    marked as on the decision surface."""
+    x, probs = curve
+    names = class_names(data, probs.shape[1])
+    fig = new_figure(6.6, 5.4, layout="constrained")
+    ax = fig.subplots()
+    if data.task == "binary":
+        colors = [POINT_BLUE, POINT_ORANGE]
+        ax.plot(x, probs[:, 1], color="k", lw=1.6)
+        ax.axhline(0.5, color="0.6", lw=1, ls="--")
+        ax.set(ylabel=f"P({names[1]})", ylim=(-0.08, 1.08))
+        rows = {pts.label: true_classes(data.task, pts.y).astype(float) for pts in points}
+    else:
+        colors = class_colors(len(names))
+        for c, name in enumerate(names):
+            ax.plot(x, probs[:, c], color=colors[c], lw=1.6, label=f"P({name})")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        strip = {pts.label: -0.08 * (i + 1) for i, pts in enumerate(points)}
+        rows = {pts.label: np.full(len(pts.X), strip[pts.label]) for pts in points}
+        ax.set(ylabel="probability", ylim=(-0.08 * len(points) - 0.06, 1.04))
+        ax.set_yticks(np.linspace(0, 1, 6))
+    class_points(fig, ax, points, data, colors, lambda pts: (pts.X[:, 0], rows[pts.label]))
+    ax.set(xlim=(float(x[0]), float(x[-1])), xlabel=([*data.feature_names, "x"])[0])
+    set_title(ax, f"{title_head(data, result, spec)}\nfit · {metric_text(result, data.task)}")
+    return fig

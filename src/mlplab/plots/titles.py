@@ -1,0 +1,81 @@
+"""The words of a run plot's title: the dataset, the model and its test metric."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlplab.data.dataset import Dataset
+from mlplab.engines.spec import ModelSpec
+from mlplab.plots.inputs import MAX_POINTS as MAX_POINTS  # re-exported
+from mlplab.plots.inputs import (
+    DataInfo,
+)
+from mlplab.plots.inputs import confusion_counts as confusion_counts  # re-exported
+from mlplab.plots.style import (
+    display_name,
+    model_label,
+)
+
+DataLike = Dataset | DataInfo  # the label helpers read only names and the task
+
+
+def metric_text(result: dict[str, Any], task: str) -> str:
+    """The test metric for titles, e.g. ``test acc 1.000`` or ``test MAE 0.412, R² 0.93``.
+
+    A diverged run has no test metrics, and ``mlplab plot`` draws its best model, from
+    before the loss blew up: the title says both, e.g. ``diverged; best model (epoch 3)``.
+    """
+    if result.get("status") == "diverged":
+        best = result.get("best_epoch")
+        return "diverged" + (f"; best model (epoch {best})" if best else "")
+    if task == "regression":
+        parts = []
+        if result.get("test_mae") is not None:
+            parts.append(f"test MAE {result['test_mae']:.4g}")
+        if result.get("test_r2") is not None:
+            r2 = result["test_r2"]  # far below 0 for a model worse than the mean: short
+            parts.append(f"R² {r2:.3f}" if abs(r2) < 1000 else f"R² {r2:.3g}")
+        return ", ".join(parts) or "test MAE n/a"
+    acc = result.get("test_acc")
+    return f"test acc {acc:.3f}" if acc is not None else "test acc n/a"
+
+
+def title_head(data: DataLike, result: dict[str, Any], spec: ModelSpec | None) -> str:
+    """``dataset · model``, the first line of every run plot's title."""
+    return f"{display_name(data.name)} · {model_label(result, spec)}"
+
+
+def output_names(data: DataLike) -> list[str]:
+    """Names of the model's outputs: the positive class, each class, or each target."""
+    if data.task == "binary":
+        return [f"P({(data.class_names or ['0', '1'])[1]})"]
+    if data.task == "multiclass":
+        return list(data.class_names or [])
+    return list(data.target_names)
+
+
+def class_names(data: DataLike, n: int) -> list[str]:
+    names = list(data.class_names or [])
+    return names if len(names) == n else [str(i) for i in range(n)]
+
+
+def target_name(data: DataLike, t: int) -> str:
+    names = list(data.target_names)
+    return names[t] if t < len(names) else f"y{t}"
+
+
+def regression_text(result: dict[str, Any], n_panels: int) -> str:
+    """The record's test metrics; with several targets, said to be their mean."""
+    text = metric_text(result, "regression")
+    return text + " (mean over targets)" if n_panels > 1 and "test" in text else text
+
+
+def target_text(
+    result: dict[str, Any], by_target: list[dict[str, float]] | None, t: int, n_targets: int
+) -> str:
+    """Test metrics for a plot of target ``t`` alone: its own where there are several
+    targets (the record's are their mean, which would pass for this target's)."""
+    if by_target and len(by_target) > 1 and result.get("status") != "diverged":
+        m = by_target[t]
+        return metric_text({"test_mae": m["mae"], "test_r2": m["r2"]}, "regression")
+    return regression_text(result, n_targets)

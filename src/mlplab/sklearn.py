@@ -408,6 +408,10 @@ class _MLPBase(BaseEstimator):
         if label != cfg.data:
             cfg = make_config({**cfg.to_dict(), "data": label})
         data = self._dataset(label, task, X, y_enc, cfg.seed, weights)
+        if cfg.batch_size > len(data.y_train):
+            # min(batch_size, rows), as documented (and as scikit-learn's 'auto' is): the
+            # same full-batch steps, without train()'s note that the batch exceeds the rows.
+            cfg = make_config({**cfg.to_dict(), "batch_size": len(data.y_train)})
         try:
             result = train(
                 cfg, dataset=data, verbose=bool(self.verbose), record=self.log_path is not None

@@ -72,11 +72,12 @@ class TrainedModel:
     def predict(self, X: Any) -> np.ndarray:
         """Outputs for raw inputs: logits (classification) or values (regression), ``[N, out]``.
 
-        ``X`` is ``[N, n_features]``; one row is ``[[...]]``. Anything else raises
-        :class:`mlplab.errors.DataError`, rather than being read as rows of another shape.
-        A DataFrame with named columns gives the features by name, in any order (as
-        ``mlplab predict`` reads a file); the dataset's own splits are already in the
-        model's scale, so they go to :meth:`model_outputs` instead.
+        ``X`` is ``[N, n_features]`` numbers; one row is ``[[...]]``. A DataFrame (or a dict
+        of columns) with named columns gives the features by name, in any order (as
+        ``mlplab predict`` reads a file). Anything else, a missing value (NaN) or inf
+        raises :class:`mlplab.errors.DataError` naming what is wrong, rather than being
+        read as rows of another shape or predicted as some class. The dataset's own
+        splits are already in the model's scale, so they go to :meth:`model_outputs`.
         """
         ds = self.dataset
         if ds.scaler is not None and _is_split(X, ds):
@@ -84,6 +85,10 @@ class TrainedModel:
                 "X is (part of) dataset.X_train, X_val or X_test, which are already "
                 "standardized; give them to model_outputs(X), and raw rows to predict"
             )
+        if isinstance(X, dict):
+            import pandas as pd
+
+            X = pd.DataFrame(X)
         if hasattr(X, "columns") and any(isinstance(c, str) for c in X.columns):
             missing = [name for name in ds.feature_names if name not in X.columns]
             if missing:
@@ -92,20 +97,61 @@ class TrainedModel:
                     f"{', '.join(ds.feature_names)}"
                 )
             X = X[ds.feature_names]
-        X = np.asarray(X, dtype=np.float64)
-        n = self.dataset.n_features
+        return self.model_outputs(self.dataset.transform(self._rows(X)))
+
+    def model_outputs(self, X: Any) -> np.ndarray:
+        """Outputs ``[N, out]`` for inputs already in the model's scale (``dataset.X_*``)."""
+        X = self._rows(X)
+        with np.errstate(all="ignore"):  # outputs that are not finite are refused below
+            out = np.asarray(self.backend.predict(X)[0], dtype=np.float64)
+        if not np.isfinite(out).all():
+            self._not_finite()
+        return out
+
+    def _rows(self, X: Any) -> np.ndarray:
+        """``X`` as float64 ``[N, n_features]`` of finite numbers, or a one-line DataError."""
+        names = self.dataset.feature_names
+        n = len(names)
+        if isinstance(X, str | Path):
+            raise DataError(
+                f"X is a path ({str(X)!r}); predict takes rows of numbers: read the file "
+                "first (pandas.read_csv), or use `mlplab predict RUN_DIR --data FILE`"
+            )
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise DataError(f"X must hold numbers, [rows, {n}] ({err})") from None
         if X.ndim != 2 or X.shape[1] != n:
-            names = ", ".join(self.dataset.feature_names)
             one = " (one row is [[...]], or X.reshape(1, -1))" if X.ndim == 1 else ""
             raise DataError(
-                f"X must be [rows, {n}] for the model's {n} features ({names}); got shape "
-                f"{X.shape}{one}"
+                f"X must be [rows, {n}] for the model's {n} features ({', '.join(names)}); "
+                f"got shape {X.shape}{one}"
             )
-        return self.model_outputs(self.dataset.transform(X))
+        bad = ~np.isfinite(X)
+        if bad.any():  # worded as `mlplab predict` words it for a file
+            r, c = np.argwhere(bad)[0]
+            kind = "NaN (a missing value)" if np.isnan(X[r, c]) else "inf"
+            raise DataError(
+                f"X: feature column {names[c]!r} has {kind} in row {r + 1}; every row to "
+                "predict needs a number in each feature column"
+            )
+        return X
 
-    def model_outputs(self, X: np.ndarray) -> np.ndarray:
-        """Outputs ``[N, out]`` for inputs already in the model's scale (``dataset.X_*``)."""
-        return np.asarray(self.backend.predict(X)[0], dtype=np.float64)
+    def _not_finite(self) -> None:
+        """Refuse the outputs of a model whose weights are not finite (a diverged run)."""
+        if self.record.get("status") == "diverged":
+            best = self.run_dir / "checkpoints" / "best.safetensors" if self.run_dir else None
+            where = (
+                f"load_run({str(self.run_dir)!r}, which='best') gives its best model, from "
+                "before it diverged"
+                if best is not None and best.is_file()
+                else "train it again with a lower lr"
+            )
+            raise DataError(f"the run diverged, so its model's outputs are not finite; {where}")
+        raise DataError(
+            "the model's outputs are not finite (they overflow for these rows: inputs far "
+            "outside the training data's range?)"
+        )
 
     def predict_labels(self, X: Any) -> np.ndarray:
         """Predicted class names for raw inputs (the labels of the data file), shape [N].

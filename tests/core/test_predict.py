@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 
 import numpy as np
@@ -454,3 +455,38 @@ def test_an_npz_run_that_ignored_a_column_predicts_its_own_file(run_cli, tmp_pat
     np.savez(tmp_path / "wide.npz", X=np.c_[X, X[:, :1]])
     proc = run_cli("predict", res.run_dir, "--data", tmp_path / "wide.npz")
     assert_one_line_error(proc, "X has 4 columns; the run needs 2, in this order: x1, x2")
+
+
+def test_python_predict_names_what_is_wrong_with_its_rows(iris_run, tmp_path):
+    """Result.predict took NaN and inf to some class (setosa), and a path, text or a wrong
+    width to a NumPy traceback; mlplab predict named the column and row."""
+    from mlplab.errors import DataError
+
+    res, _, raw = iris_run
+    first = res.dataset.feature_names[0]
+    for value, kind in ((np.nan, "NaN (a missing value)"), (np.inf, "inf")):
+        rows = raw[:3].copy()
+        rows[1, 0] = value
+        for call in (res.predict, res.predict_labels):
+            with pytest.raises(
+                DataError, match=rf"column '{re.escape(first)}' has {re.escape(kind)} in row 2;"
+            ):
+                call(rows)
+    with pytest.raises(DataError, match=r"X is a path \('new.csv'\); predict takes rows"):
+        res.predict("new.csv")
+    with pytest.raises(DataError, match="X must hold numbers, \\[rows, 4\\] \\(could not convert"):
+        res.predict([["a", "1", "2", "3"]])
+    with pytest.raises(DataError, match=r"X must be \[rows, 4\] .* got shape \(1, 3\)"):
+        res.model_outputs([[0.0, 1.0, 2.0]])  # was an 'shapes not aligned' traceback
+    # A dict of columns is a table, as a DataFrame is.
+    table = {name: raw[:2, i] for i, name in enumerate(res.dataset.feature_names)}
+    np.testing.assert_array_equal(res.predict(table), res.predict(raw[:2]))
+
+
+def test_a_diverged_run_refuses_to_predict_rather_than_give_nan(tmp_path):
+    from mlplab.errors import DataError
+
+    res = train(data="sinlog", lr=1e3, epoch=3, plots="none", verbose=False, log_path=str(tmp_path))
+    assert res.status == "diverged"
+    with pytest.raises(DataError, match="the run diverged, so its model's outputs are not finite"):
+        res.predict([[1.0, 2.0]])

@@ -203,3 +203,13 @@ def test_an_axis_over_a_setting_outside_the_runs_name_is_refused(name: str) -> N
     # A distribution samples several values as a list does: refused in random search too.
     with pytest.raises(ConfigError, match="setting 'plots': it does not change what a run"):
         configs_of({"data": ["xor"], "plots": ["choice:png:none"]}, search="random", trials=2)
+
+
+def test_a_hid_dims_axis_that_repeats_a_value_says_how_to_write_one_deep_model() -> None:
+    """sweep(hid_dims=[4, 4]) trained one run of one 4-unit layer, without a word, where
+    train(hid_dims=[4, 4]) builds two layers of 4."""
+    with pytest.raises(
+        ConfigError, match=r"for one model of 2 layers give '4-4' \(--hid_dims 4-4\)"
+    ):
+        configs_of({"data": "xor", "hid_dims": [4, 4]})
+    assert [c.hid_dims for c in configs_of({"data": "xor", "hid_dims": [4, 8]})] == ["4", "8"]

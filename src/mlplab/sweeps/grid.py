@@ -243,6 +243,15 @@ def build_spec(
                 f"setting '{name}': it does not change what a run learns (the run's name leaves "
                 "it out), so several values would train one run; give one value"
             )
+        if name == "hid_dims" and len({str(v) for v in values}) < len(values):
+            # train(hid_dims=[4, 4]) is one model of two layers; in a sweep the list is an
+            # axis, and its repeated value would silently make one run of one layer.
+            widths = "-".join(str(v) for v in values)
+            raise ConfigError(
+                f"setting 'hid_dims': {values!r} repeats a value, and in a sweep a list is an "
+                f"axis (one model per value); for one model of {len(values)} layers give "
+                f"'{widths}' (--hid_dims {widths})"
+            )
         if search == "grid" and any(_is_dist(name, v) for v in values):
             raise ConfigError(
                 f"setting '{name}': distributions such as {values[0]!r} need --search random"

@@ -387,3 +387,18 @@ def test_a_record_with_a_value_of_the_wrong_type_is_left_out_and_named(
     rep = report(log, out=tmp_path / "page", verbose=False)
     assert [(s.path, s.reason) for s in rep.skipped] == [(result, reason)]
     assert rep.sections[0].summary["n"].tolist() == [1]
+
+
+def test_runs_of_other_lengths_in_the_experiment_draw_no_warning(tmp_path: Path) -> None:
+    """A sweep of 5-epoch runs into a folder that holds a 1500-epoch run of the lab: the
+    epochs no run of a panel reached were an All-NaN slice (a RuntimeWarning leaked)."""
+    from conftest import EXAMPLES
+
+    log = str(tmp_path / "runs")
+    lab = str(EXAMPLES / "xor_nn.yaml")
+    mlplab.train(lab, seed=1, epoch=1500, log_path=log, verbose=False, plots="none")
+    # Warnings are errors in the tests: the report's figures must draw without one.
+    done = mlplab.sweep(lab, lr=[0.5, 1.0], epoch=5, log_every=0, verbose=False, plots="none",
+                        workers=1, log_path=log)  # fmt: skip
+    assert done.report is not None and len(done.report.runs) == 3
+    assert (tmp_path / "runs" / "xor-nn" / "report.html").is_file()

@@ -417,7 +417,12 @@ def curves(
                 mean, std = mean_std(values)
                 low, high = clipped_band(mean, std, f"{split}_{name}")
                 if log:  # mean - std <= 0 would plunge to the axis' foot, as if a loss were 0
-                    low = np.maximum(low, np.nanmin(values, axis=0))
+                    # An epoch that no run of this panel validated (runs of other lengths
+                    # in the experiment) is NaN in every row: no floor there, and no warning.
+                    reached = ~np.isnan(values).all(axis=0)
+                    floor = np.full(values.shape[1], np.nan)
+                    floor[reached] = np.nanmin(values[:, reached], axis=0)
+                    low = np.maximum(low, floor)
                 ax.fill_between(data.epochs, low, high, color=color, alpha=0.2, linewidth=0)
                 ax.plot(data.epochs, mean, color=color, linewidth=1.6)
             _test_note(ax, test_values[mask], test_metric, rising=kind == "acc")

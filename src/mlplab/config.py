@@ -353,6 +353,12 @@ class Config(BaseModel):
             raise ValueError("a boolean (true/false) is not a number")
         return v
 
+    @field_validator("data", "log_path", mode="before")
+    @classmethod
+    def _path_as_text(cls, v: Any) -> Any:
+        # pathlib.Path("iris.csv") is a path as much as "iris.csv" is (load_run takes both).
+        return os.fspath(v) if isinstance(v, os.PathLike) else v
+
     @field_validator("data", "log_path")
     @classmethod
     def _check_path_length(cls, v: str) -> str:

@@ -365,3 +365,11 @@ def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     note = "mlplab: note: not used by this run: --mm 0.5 (momentum is sgd's and rmsprop's)"
     assert proc.stdout.splitlines()[0] == note
+
+
+def test_paths_are_settings_as_their_text(tmp_path):
+    """train(data=Path("iris.csv")) said 'Input should be a valid string'."""
+    from pathlib import Path
+
+    cfg = make_config({"data": Path("data") / "iris.csv", "log_path": tmp_path})
+    assert (cfg.data, cfg.log_path) == (str(Path("data") / "iris.csv"), str(tmp_path))

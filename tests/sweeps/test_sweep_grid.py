@@ -188,6 +188,12 @@ def test_numpy_scalars_are_the_numbers_they_hold(tmp_path) -> None:
     assert done.exit_code == 0 and len(done.configs) == 4
     spec = yaml.safe_load(done.spec_path.read_text())
     assert spec["base"]["lr"] == 0.1 and spec["axes"]["hid_dim"] == [2, 4]
+    # Paths are settings too, as in train(): the spec holds their text.
+    again = mlplab.sweep(data="xor", hid_dim=[2, 4], epoch=2, log_path=tmp_path, verbose=False,
+                         plots="none")  # fmt: skip
+    assert again.exit_code == 0 and yaml.safe_load(again.spec_path.read_text())["base"][
+        "log_path"
+    ] == str(tmp_path)
     # Printed, a sweep and its report are one line each, not every table they hold.
     assert repr(done) == f"<SweepResult {done.summary()}; {tmp_path / 'exp'}>"
     assert repr(done.report).startswith("<Report 4 runs in 1 section, ranked by val_acc;")

@@ -26,6 +26,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -310,9 +311,11 @@ def _as_values(name: str, value: Any) -> list[Any]:
 
 def _plain(value: Any) -> Any:
     """A NumPy scalar (``np.float64(0.1)``, an element of an array) as the Python number it
-    holds: the sweep's spec is written as YAML, which has no NumPy types."""
+    holds, a path as its text: the sweep's spec is written as YAML, which has neither."""
     if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
         return value.item()
+    if isinstance(value, os.PathLike):  # data=Path("my.csv"), as train() takes it
+        return os.fspath(value)
     return value
 
 

@@ -158,3 +158,19 @@ def test_each_experiment_keeps_its_own_sweeps_axis_order(tmp_path: Path) -> None
 def test_report_of_an_empty_folder_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no runs"):
         report(tmp_path, verbose=False)
+
+
+def test_an_experiment_that_is_not_there_is_named_with_those_that_are(tmp_path: Path) -> None:
+    """report('runs', exp_name='nonexist') said only that runs/nonexist is not a folder,
+    and a list of names ended in a TypeError."""
+    for name in ("xor-grid", "moons"):
+        (tmp_path / name).mkdir()
+    (tmp_path / ".hidden").mkdir()
+    with pytest.raises(
+        ConfigError, match=r"has no experiment 'nonexist' \(its experiments: moons, xor-grid\)$"
+    ):
+        report(tmp_path, exp_name="nonexist", verbose=False)
+    with pytest.raises(
+        ConfigError, match="exp_name is one experiment's name \\(text\\), not a list"
+    ):
+        report(tmp_path, exp_name=["xor-grid", "moons"], verbose=False)

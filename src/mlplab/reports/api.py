@@ -187,8 +187,8 @@ def report(
         When the folder does not exist or holds no runs, or ``out`` is not a folder that
         can be written to.
     """
+    all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named
     root = Path(log_path) / exp_name if exp_name else Path(log_path)
-    all_runs, skipped = load_runs(root)
     out_dir = writable_folder(Path(out) if out is not None else root)
     newest = read_axis_order(root)
 

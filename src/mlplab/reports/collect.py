@@ -78,8 +78,19 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
     """
     from mlplab.runs.record import STATUSES
 
+    if exp_name is not None and not isinstance(exp_name, str):
+        raise ConfigError(
+            f"report: exp_name is one experiment's name (text), not a {type(exp_name).__name__}; "
+            "leave it out to report every experiment under the folder"
+        )
     root = Path(path) / exp_name if exp_name else Path(path)
     if not root.is_dir():
+        if exp_name and Path(path).is_dir():
+            names = sorted(d.name for d in Path(path).iterdir() if d.is_dir() and d.name[0] != ".")
+            raise ConfigError(
+                f"report: {str(path)!r} has no experiment {exp_name!r}"
+                + (f" (its experiments: {', '.join(names)})" if names else " (it is empty)")
+            )
         raise ConfigError(f"report: {str(root)!r} is not a folder")
     rows: list[dict[str, Any]] = []
     skipped: list[Skipped] = []

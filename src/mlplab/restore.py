@@ -10,6 +10,7 @@ plots, with no retraining.
 from __future__ import annotations
 
 import base64
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,6 +275,10 @@ def load_run(
     row's outputs do not move with the other rows of the call (float32 BLAS sums in an
     order set by the batch's shape, which moves the last bit).
     """
+    if not isinstance(run_dir, str | os.PathLike):
+        raise ConfigError(f"load_run: run_dir is a run's folder (a path), not {run_dir!r}")
+    if which not in ("last", "best"):
+        raise ConfigError(f"load_run: which is 'last' or 'best' (its checkpoints), not {which!r}")
     run_dir = Path(run_dir)
     check_run_dir(run_dir)
     cfg = record_config(run_dir)

@@ -99,3 +99,18 @@ def test_predict_refuses_rows_of_another_shape(tmp_path):
         res.predict([0.5, 0.1])
     with pytest.raises(DataError, match=r"X must be \[rows, 2\] .*\(x1, x2\); got shape \(1, 3\)"):
         res.predict_labels([[0.5, 0.1, 2.0]])
+
+
+def test_load_run_names_a_bad_which_or_run_dir(tmp_path):
+    """which='worst' said its checkpoint file does not exist; load_run(3) was a TypeError
+    from pathlib."""
+    from mlplab.errors import ConfigError
+
+    res = train(data="xor", epoch=2, log_path=str(tmp_path), plots="none", verbose=False)
+    with pytest.raises(
+        ConfigError, match=r"which is 'last' or 'best' \(its checkpoints\), not 'worst'"
+    ):
+        load_run(res.run_dir, which="worst")
+    with pytest.raises(ConfigError, match="run_dir is a run.s folder \\(a path\\), not 3$"):
+        load_run(3)
+    assert load_run(str(res.run_dir), which="best").status == "finished"

@@ -111,6 +111,6 @@ def test_load_run_names_a_bad_which_or_run_dir(tmp_path):
         ConfigError, match=r"which is 'last' or 'best' \(its checkpoints\), not 'worst'"
     ):
         load_run(res.run_dir, which="worst")
-    with pytest.raises(ConfigError, match="run_dir is a run.s folder \\(a path\\), not 3$"):
+    with pytest.raises(ConfigError, match=r"run_dir is a run.s folder \(a path\), not 3$"):
         load_run(3)
     assert load_run(str(res.run_dir), which="best").status == "finished"

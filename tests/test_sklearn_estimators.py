@@ -424,8 +424,12 @@ def test_fit_warns_when_the_epochs_run_out_before_the_patience(tmp_path) -> None
     from sklearn.exceptions import ConvergenceWarning
 
     X, y = make_blobs(60, centers=2, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="all 3 epochs ran"):
+    # No rows held out (validation_fraction=0): the loss that patience watches is the
+    # training rows', and the warning says so.
+    with pytest.warns(ConvergenceWarning, match="all 3 epochs ran and the training loss"):
         clf = MLPClassifier(epoch=3, random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="all 3 epochs ran and the validation loss"):
+        MLPClassifier(epoch=3, validation_fraction=0.2, random_state=0).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         MLPClassifier(epoch=3, patience=0, random_state=0).fit(X, y)  # a fixed count asked

@@ -445,8 +445,8 @@ class _MLPBase(BaseEstimator):
         if cfg.patience and not rec.get("stopped_early") and self.n_iter_ >= cfg.epoch:
             # As scikit-learn's: the loss was still falling when the epochs ran out.
             warnings.warn(
-                f"{type(self).__name__}: all {cfg.epoch} epochs ran and the validation loss "
-                f"was still falling (patience={cfg.patience} was not used up); the model may "
+                f"{type(self).__name__}: all {cfg.epoch} epochs ran and the "
+                f"{'validation' if held_out else 'training'} loss was still falling (patience={cfg.patience} was not used up); the model may "
                 "not have converged: raise epoch",
                 ConvergenceWarning,
                 stacklevel=3,

@@ -97,16 +97,20 @@ class TrainedModel:
                     f"{', '.join(ds.feature_names)}"
                 )
             X = X[ds.feature_names]
-        return self.model_outputs(self.dataset.transform(self._rows(X)))
-
-    def model_outputs(self, X: Any) -> np.ndarray:
-        """Outputs ``[N, out]`` for inputs already in the model's scale (``dataset.X_*``)."""
-        X = self._rows(X)
-        with np.errstate(all="ignore"):  # outputs that are not finite are refused below
-            out = np.asarray(self.backend.predict(X)[0], dtype=np.float64)
+        out = self.model_outputs(self.dataset.transform(self._rows(X)))
         if not np.isfinite(out).all():
             self._not_finite()
         return out
+
+    def model_outputs(self, X: Any) -> np.ndarray:
+        """Outputs ``[N, out]`` for inputs already in the model's scale (``dataset.X_*``).
+
+        As the engine gives them: a diverged model's may be NaN or inf (its pictures show
+        where), which :meth:`predict` refuses.
+        """
+        X = self._rows(X)
+        with np.errstate(all="ignore"):
+            return np.asarray(self.backend.predict(X)[0], dtype=np.float64)
 
     def _rows(self, X: Any) -> np.ndarray:
         """``X`` as float64 ``[N, n_features]`` of finite numbers, or a one-line DataError."""

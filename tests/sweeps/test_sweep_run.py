@@ -96,6 +96,9 @@ def test_bad_value_stops_before_anything_is_written(tmp_path: Path) -> None:
         sweep(data="xor", lr=[0.1, -1], log_path=str(log), workers=1, verbose=False)
     with pytest.raises(ConfigError, match="setting 'data'"):
         sweep(data=["xor", "nosuch"], log_path=str(log), workers=1, verbose=False)
+    # Was a TypeError ('<' not supported between 'str' and 'int').
+    with pytest.raises(ConfigError, match=r"--workers: 'x' is not a whole number \(workers=N"):
+        sweep(data="xor", hid_dim=[2, 4], log_path=str(log), workers="x", verbose=False)
     assert not log.exists()
 
 

@@ -198,6 +198,8 @@ def sweep(
     if verbose:
         _note_unused(configs)
     n_workers = (os.cpu_count() or 1) if workers is None else workers
+    if not isinstance(n_workers, int) or isinstance(n_workers, bool):
+        raise ConfigError(f"--workers: {n_workers!r} is not a whole number (workers=N in Python)")
     if n_workers < 1:
         raise ConfigError("--workers: must be at least 1")
     if backend not in ("local", "ray"):

@@ -98,7 +98,9 @@ class TrainedModel:
                 )
             X = X[ds.feature_names]
         out = self.model_outputs(self.dataset.transform(self._rows(X)))
-        if not np.isfinite(out).all():
+        # inf is still a side (a logit past float32's range); NaN, or a diverged model's
+        # outputs, would be read as some class or value without a word.
+        if np.isnan(out).any() or (self.status == "diverged" and not np.isfinite(out).all()):
             self._not_finite()
         return out
 
@@ -142,7 +144,7 @@ class TrainedModel:
         return X
 
     def _not_finite(self) -> None:
-        """Refuse the outputs of a model whose weights are not finite (a diverged run)."""
+        """Refuse the outputs of a diverged model, or NaN outputs."""
         if self.record.get("status") == "diverged":
             best = self.run_dir / "checkpoints" / "best.safetensors" if self.run_dir else None
             where = (
@@ -153,8 +155,8 @@ class TrainedModel:
             )
             raise DataError(f"the run diverged, so its model's outputs are not finite; {where}")
         raise DataError(
-            "the model's outputs are not finite (they overflow for these rows: inputs far "
-            "outside the training data's range?)"
+            "the model's outputs are NaN for these rows (they overflow: inputs far outside "
+            "the training data's range?)"
         )
 
     def predict_labels(self, X: Any) -> np.ndarray:

@@ -100,7 +100,8 @@ class TrainedModel:
         out = self.model_outputs(self.dataset.transform(self._rows(X)))
         # inf is still a side (a logit past float32's range); NaN, or a diverged model's
         # outputs, would be read as some class or value without a word.
-        if np.isnan(out).any() or (self.status == "diverged" and not np.isfinite(out).all()):
+        diverged = self.record.get("status") == "diverged"  # a damaged record has none
+        if np.isnan(out).any() or (diverged and not np.isfinite(out).all()):
             self._not_finite()
         return out
 

@@ -78,6 +78,7 @@ from mlplab.engines.numpy.model import unstack
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError
 from mlplab.restore import check_run_dir, record_config, restore_model, restore_stack
+from mlplab.runs.record import run_folder_around
 from mlplab.training.loop import Schedule, batch_bounds, fit, lrs_at
 from mlplab.training.state import StackState
 
@@ -1057,6 +1058,12 @@ def backprop_command(
         raise ConfigError(f"--plot {plot!r}: give a file name ending in .png, .svg or .pdf")
     if plot is not None and not Path(plot).resolve().parent.is_dir():
         raise ConfigError(f"--plot {plot!r}: the folder {str(Path(plot).parent)!r} does not exist")
+    inside = run_folder_around(Path(plot).parent) if plot is not None else None
+    if inside is not None:
+        raise ConfigError(
+            f"--plot {plot!r} is inside the run folder {str(inside)!r}, whose record it "
+            "would change; give a file outside it"
+        )
     if plot is not None:
         try:  # a real file, before the trace is printed (root passes os.access anyway)
             with tempfile.TemporaryFile(dir=Path(plot).resolve().parent):

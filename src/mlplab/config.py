@@ -715,6 +715,19 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
     choices = choices_of(loc) if loc in Config.model_fields else None
     if choices is not None and etype == "literal_error":
         return f"{where}setting '{loc}': {got} is not one of {', '.join(choices)}"
+    # pydantic's own words for a value of the wrong kind ("Input should be a valid
+    # boolean, unable to interpret input"), in the form of the other lines: what it is not.
+    kinds = {
+        "bool_parsing": "true or false",
+        "bool_type": "true or false",
+        "int_parsing": "a whole number",
+        "int_from_float": "a whole number",
+        "int_type": "a whole number",
+        "float_parsing": "a number",
+        "float_type": "a number",
+    }
+    if etype in kinds and first["loc"]:
+        return f"{where}setting '{loc}': {got} is not {kinds[etype]}"
     msg = first["msg"]
     msg = msg.removeprefix("Value error, ")
     if not first["loc"]:  # a check across settings: its message names them

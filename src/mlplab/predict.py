@@ -24,6 +24,7 @@ from mlplab.data.files import read_npz_features, read_table
 from mlplab.errors import ConfigError, DataError
 from mlplab.restore import load_run
 from mlplab.runs.atomic import atomic_write_text
+from mlplab.runs.record import run_folder_around
 from mlplab.training.metrics import predicted_classes, probabilities
 
 # Significant digits of a printed prediction: more than a float32 model holds (about 7), and
@@ -120,18 +121,6 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
     return df[names].to_numpy(dtype=np.float64), df[kept]
 
 
-def _run_folder_around(out: Path) -> Path | None:
-    """The run folder (one holding result.json) that ``out`` would be written into, at any
-    depth (its checkpoints/ and plots/ too), or None."""
-    # The folder resolved, so that a link or `..` cannot lead into a run's record unseen
-    # (the file itself is replaced, not followed, by the atomic write).
-    here = out.parent.resolve()
-    for folder in (here, *here.parents):
-        if (folder / "result.json").is_file():
-            return folder
-    return None
-
-
 def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
     """Write the predictions to ``out`` (atomically), or print them; return the exit status."""
     if out is not None:
@@ -142,7 +131,7 @@ def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
             raise ConfigError(
                 f"--out {out!r} is the --data file; give another file (e.g. preds.csv)"
             )
-        record = _run_folder_around(target)
+        record = run_folder_around(target.parent)
         if record is not None:
             raise ConfigError(
                 f"--out {out!r} is inside the run folder {str(record)!r}, whose record it "

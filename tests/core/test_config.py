@@ -373,3 +373,19 @@ def test_paths_are_settings_as_their_text(tmp_path):
 
     cfg = make_config({"data": Path("data") / "iris.csv", "log_path": tmp_path})
     assert (cfg.data, cfg.log_path) == (str(Path("data") / "iris.csv"), str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("values", "line"),
+    [
+        ({"use_bn": "maybe"}, "setting 'use_bn': 'maybe' is not true or false"),
+        ({"epoch": "1e3"}, "setting 'epoch': '1e3' is not a whole number"),
+        ({"seed": 1.5}, "setting 'seed': 1.5 is not a whole number"),
+        ({"lr": "abc"}, "setting 'lr': 'abc' is not a number"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_says_what_it_is_not(values, line):
+    """Was pydantic's 'Input should be a valid boolean, unable to interpret input'."""
+    with pytest.raises(ConfigError) as err:
+        make_config(values)
+    assert str(err.value) == line

@@ -19,6 +19,7 @@ from mlplab.config import check_path_text
 from mlplab.errors import CheckpointError, ConfigError, short_repr
 from mlplab.plots.recorder import SNAPSHOT_FILE
 from mlplab.runs.curves import with_every_point
+from mlplab.runs.record import run_folder_around
 
 if TYPE_CHECKING:
     from mlplab.plots.recorder import SnapshotRecorder
@@ -80,7 +81,7 @@ def redraw_run(
         raise CheckpointError(
             f"plot: {str(run_dir)!r} is not a run directory (no readable result.json)"
         )
-    out_dir = check_out_folder(out if out else str(run_dir / "plots"))
+    out_dir = check_out_folder(out if out else str(run_dir / "plots"), own_run=run_dir)
     run = load_run(run_dir)  # raises CheckpointError / DataError with one line
     snapshots = _load_snapshots(run_dir / SNAPSHOT_FILE)  # read first: fail before drawing
     from mlplab.plots.run_plots import draw_run_plots
@@ -105,14 +106,21 @@ def _check_path(what: str, text: str) -> None:
         raise ConfigError(f"plot: {what} {short_repr(text)}: {err}") from None
 
 
-def check_out_folder(out: str) -> Path:
+def check_out_folder(out: str, own_run: Path | None = None) -> Path:
     """``out`` as a folder that plots can be written into (made later, when drawn).
 
-    Checked before anything is drawn: a file of that name, a file in its way, or a
-    folder that cannot be written is one line (exit 2), not a traceback after drawing.
+    Checked before anything is drawn: a file of that name, a file in its way, a folder
+    inside a run folder other than ``own_run`` (its pictures would replace that run's),
+    or a folder that cannot be written is one line (exit 2), not a traceback after drawing.
     """
     _check_path("--out", out)
     p = Path(out)
+    inside = run_folder_around(p)
+    if inside is not None and (own_run is None or inside != own_run.resolve()):
+        raise ConfigError(
+            f"plot: --out {short_repr(out)} is inside the run folder {str(inside)!r}, whose "
+            "plots it would replace; give a folder outside it"
+        )
     probe = p
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent

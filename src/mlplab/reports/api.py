@@ -262,6 +262,14 @@ def writable_folder(path: Path) -> Path:
     """
     if path.exists() and not path.is_dir():
         raise ConfigError(f"report --out: {str(path)!r} is a file, not a folder")
+    from mlplab.runs.record import run_folder_around
+
+    inside = run_folder_around(path)
+    if inside is not None:
+        raise ConfigError(
+            f"report --out: {str(path)!r} is inside the run folder {str(inside)!r}, whose "
+            "record it would change; give --out a folder outside it"
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
         # A real write: permission bits alone do not tell (root, read-only mounts).

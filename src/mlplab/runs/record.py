@@ -52,9 +52,26 @@ def run_dir_of(cfg: Config) -> Path:
     return Path(cfg.log_path) / cfg.exp_name / run_name(cfg)
 
 
+def run_folder_around(folder: str | Path) -> Path | None:
+    """The run folder (one holding result.json) that ``folder`` is or lies in, at any depth
+    (a run's checkpoints/ and plots/ too), or None: what is written there changes a record."""
+    # Resolved, so that a link or `..` cannot lead into a run's record unseen.
+    here = Path(folder).resolve()
+    for f in (here, *here.parents):
+        if (f / "result.json").is_file():
+            return f
+    return None
+
+
 def check_writable(log_path: str | Path) -> None:
     """Fail before training, with one line, if records could not be written."""
     p = Path(log_path)
+    inside = run_folder_around(p)
+    if inside is not None:
+        raise ConfigError(
+            f"setting 'log_path': {str(p)!r} is inside the run folder {str(inside)!r}; "
+            "give the folder that holds the runs (e.g. runs), not a run"
+        )
     probe_dir = p
     while not probe_dir.exists():
         probe_dir = probe_dir.parent

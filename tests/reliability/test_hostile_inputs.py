@@ -243,3 +243,15 @@ def test_ragged_csv_rows_are_one_line(tmp_path, capsys):
     path.write_text("a,b,y\n" + "".join(f"x{i},{i},{i * 2},{i % 2}\n" for i in range(8)))
     rc = call_main([*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")])
     assert_one_line(rc, capsys.readouterr().err, "ragged.csv", "more values than the header")
+
+
+def test_a_windows_code_page_csv_says_how_to_save_it(tmp_path, capsys):
+    """A spreadsheet's export in cp1252 (café as 0xE9) said only 'is not UTF-8 text'."""
+    path = tmp_path / "latin1.csv"
+    rows = "".join(f"{i},{['café', 'thé'][i % 2]}\n" for i in range(12))
+    path.write_bytes(("x,drink\n" + rows).encode("cp1252"))
+    rc = call_main([*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")])
+    assert_one_line(
+        rc, capsys.readouterr().err, "latin1.csv", "is not UTF-8 text; save it as UTF-8"
+    )
+    assert not (tmp_path / "runs").exists()

@@ -79,7 +79,11 @@ def read_table(path: str):  # -> pandas.DataFrame
     except pd.errors.EmptyDataError:
         raise DataError(f"data file {path!r} is empty") from None
     except UnicodeDecodeError:
-        raise DataError(f"data file {path!r} is not UTF-8 text") from None
+        # Most often a spreadsheet's export in the Windows code page (café as 0xE9).
+        raise DataError(
+            f"data file {path!r} is not UTF-8 text; save it as UTF-8 (a spreadsheet's "
+            "Save As 'CSV UTF-8') and use that file"
+        ) from None
     except Exception as err:  # a malformed file, whatever the parser says
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"data file {path!r} cannot be read: {reason}") from None

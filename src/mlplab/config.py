@@ -550,6 +550,8 @@ class Config(BaseModel):
         if self.hidden_layers == 0:
             for k in ("hid_dim", "hid_dims", "act", "use_bn", "dp_rate", "sc_type"):
                 unused[k] = "a linear model has no hidden layer"
+        elif self.hid_dims is not None:
+            unused["hid_dim"] = "hid_dims gives each hidden layer's width"
         if self.optim not in ("sgd", "rmsprop"):
             unused["mm"] = "momentum is sgd's and rmsprop's"
         if self.lr_schedule not in ("exponential", "step"):

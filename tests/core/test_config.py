@@ -357,6 +357,10 @@ def test_settings_a_run_does_not_use_are_named_with_why():
         "--min_delta 0.01 (it counts improvements for patience, which is 0)"
     ]
     assert Config(data="moons", min_delta=0.01, patience=5).unused_settings() == []
+    # Beside hid_dims, hid_dim shaped nothing, and said so nowhere.
+    assert Config(data="moons", hid_dims="8-8", hid_dim=64).unused_settings() == [
+        "--hid_dim 64 (hid_dims gives each hidden layer's width)"
+    ]
 
 
 def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):

@@ -310,3 +310,23 @@ def test_a_ctrl_c_while_a_stack_draws_its_plots_stops_the_sweep(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     rest = run(log, plots="png")
     assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2
+
+
+def test_a_report_over_runs_that_are_not_the_sweeps_says_so(tmp_path: Path, capsys) -> None:
+    """The closing table of a sweep into the default exp_name ranked earlier runs of other
+    data among the sweep's own, without a word."""
+    import mlplab
+
+    log = str(tmp_path / "runs")
+    mlplab.train(data="moons", epoch=2, log_path=log, verbose=False, plots="none")
+    capsys.readouterr()
+    sweep(data="xor", hid_dim=[2, 3], epoch=2, log_path=log, workers=1, plots="none")
+    out = capsys.readouterr().out
+    assert (
+        f"mlplab: note: the report covers every run in {tmp_path / 'runs' / 'exp'}, 1 of them "
+        "not this sweep's; give the sweep its own --exp_name to report on it alone"
+    ) in out
+    sweep(
+        data="xor", hid_dim=[2, 3], epoch=2, log_path=log, workers=1, plots="none", exp_name="own"
+    )
+    assert "note: the report covers" not in capsys.readouterr().out

@@ -164,7 +164,7 @@ def datasets_table() -> str:
     from rich.table import Table
 
     table = Table(
-        title="built-in datasets (use --data NAME, or --data PATH.csv|.parquet|.npz)",
+        title="built-in datasets (use --data NAME, or --data PATH.csv|.tsv|.txt|.parquet|.npz)",
         title_justify="left",
     )
     for col in ("name", "task", "rows", "features", "classes", "split", "about"):

@@ -289,6 +289,13 @@ def sweep(
         order = list(spec.axes)
         folder = Path(first.log_path) / first.exp_name
         result.report = write_report(folder, out=folder, verbose=verbose, order=order)
+        others = sum(len(sec.runs) for sec in result.report.sections) - len(configs)
+        if verbose and others > 0:  # an exp_name shared with earlier runs (default: exp)
+            print(
+                f"mlplab: note: the report covers every run in {folder}, {others} of them "
+                "not this sweep's; give the sweep its own --exp_name to report on it alone",
+                flush=True,
+            )
     else:  # the sweep's tables, which the report would have brought up to date
         from mlplab.reports.collect import read_records
 

@@ -126,6 +126,11 @@ def test_a_finished_run_of_a_data_file_changed_since_is_not_passed_off(tmp_path:
     line = _refused_after_an_edit(data, args)
     assert f"data file '{data}' has changed since {run_dir} trained on it" in line
     assert files_of(run_dir) == before
+    # Its pictures would be of other rows too: plot refuses as train does.
+    plotted = cli("plot", run_dir)
+    assert plotted.returncode == 2 and "has changed since" in plotted.stderr
+    assert "(its rows differ); put back the file" in plotted.stderr
+    assert files_of(run_dir) == before
     rerun = cli(*args, "--rerun")
     assert rerun.returncode == 0, rerun.stderr
     assert files_of(run_dir)["metrics.csv"] != before["metrics.csv"]

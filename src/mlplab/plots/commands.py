@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplab.config import check_path_text
-from mlplab.errors import CheckpointError, ConfigError, short_repr
+from mlplab.errors import CheckpointError, ConfigError, DataError, short_repr
 from mlplab.plots.recorder import SNAPSHOT_FILE
 from mlplab.runs.curves import with_every_point
 from mlplab.runs.record import run_folder_around
@@ -83,6 +83,13 @@ def redraw_run(
         )
     out_dir = check_out_folder(out if out else str(run_dir / "plots"), own_run=run_dir)
     run = load_run(run_dir)  # raises CheckpointError / DataError with one line
+    saved = run.checkpoint_meta.get("data_digest")
+    if saved and run.dataset.digest and saved != run.dataset.digest:
+        # Pictures of other rows would not be this run's (its record's metrics are not).
+        raise DataError(
+            f"plot: data file {run.config.data!r} has changed since {str(run_dir)!r} trained "
+            "on it (its rows differ); put back the file it trained on to draw its pictures"
+        )
     snapshots = _load_snapshots(run_dir / SNAPSHOT_FILE)  # read first: fail before drawing
     from mlplab.plots.run_plots import draw_run_plots
 

@@ -91,6 +91,12 @@ def test_a_config_checks_its_own_model_and_optimizer(tmp_path, capsys, monkeypat
         "optimizer adam (3 steps) vs torch",
     ]
     assert "3/3 checks passed" in out
+    # Settings that a check does not use are accepted (a config's own) and noted.
+    assert main([*argv, "--dtype", "float32", "--epoch", "5"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "mlplab: note: not used by a gradient check (float64, inputs of its own): "
+        "--dtype float32; --epoch 5\n"
+    )
     # The config's own derivative is the one checked: a broken tanh' fails it.
     from mlplab.engines.numpy import functional
 

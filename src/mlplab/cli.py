@@ -130,6 +130,13 @@ NOT_IN_A_TRACE = frozenset(
     | {"log_every", "engine", "device", "test_batch_size"}
 )
 
+# What a gradient check does not use: it computes in float64 on inputs of its own, a few
+# steps of the optimizer, with no schedule of epochs.
+NOT_IN_A_CHECK = NOT_IN_A_TRACE | {
+    *("dtype", "epoch", "batch_size", "patience", "min_delta", "validate_every", "log_val"),
+    *("lr_schedule", "lr_gamma", "lr_step", "split", "standardize"),
+}
+
 # The hint for values past a setting's first in `mlplab train`.
 ONE_VALUE = "a setting of `mlplab train` takes one value (several make a sweep: `mlplab sweep`)"
 
@@ -320,6 +327,11 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
     if seed.startswith("-") and seed[1:].isdigit():  # NumPy's seeds are non-negative
         raise ConfigError(f"gradcheck: --seed must be a non-negative integer (got {seed})")
     cfg = load_config(args.config, settings)  # validated before torch loads
+    ignored = [f"--{k} {v}" for k, v in settings.items() if k in NOT_IN_A_CHECK]
+    if ignored:
+        print(
+            f"mlplab: note: not used by a gradient check (float64, inputs of its own): {'; '.join(ignored)}"
+        )
     from mlplab.gradcheck import check_config, print_results, run_gradcheck
 
     if args.config is None and set(settings) <= {"seed"}:  # the fixed suite
@@ -514,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     _config_arguments(p)
-    _setting_flags(p, multi=False, hidden=NOT_IN_A_TRACE)
+    _setting_flags(p, multi=False, hidden=NOT_IN_A_CHECK)
 
     p = add(
         "backprop",

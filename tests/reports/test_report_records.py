@@ -402,3 +402,14 @@ def test_runs_of_other_lengths_in_the_experiment_draw_no_warning(tmp_path: Path)
                         workers=1, log_path=log)  # fmt: skip
     assert done.report is not None and len(done.report.runs) == 3
     assert (tmp_path / "runs" / "xor-nn" / "report.html").is_file()
+
+
+def test_a_boolean_setting_reads_as_flags_spell_it(tmp_path: Path) -> None:
+    """standardize showed auto beside Python's False."""
+    log = str(tmp_path / "runs")
+    for value in ("auto", False):
+        mlplab.train(data="iris", standardize=value, log_path=log, **TINY)
+    rep = report(log, out=tmp_path / "page", verbose=False)
+    header, rows = _table(rep.sections[0])
+    shown = {row[header.index("standardize")] for row in rows}
+    assert shown == {"auto", "false"}

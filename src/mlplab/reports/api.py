@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mlplab.errors import ConfigError
@@ -482,6 +483,8 @@ def _ci(r: pd.Series, m: str) -> str:
 def _text(v: Any) -> str:
     if v is None:
         return ""
+    if isinstance(v, bool | np.bool_):  # as flags and YAML spell it, beside 'auto'
+        return "true" if v else "false"
     if isinstance(v, float):
         return "" if math.isnan(v) else f"{v:g}"
     return str(v)

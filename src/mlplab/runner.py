@@ -312,7 +312,10 @@ def train(
     if handle_signals is not False:
         # Installed before anything is written, and restored however the run ends, so a
         # signal at any moment leaves either no record or a consistent one.
-        stop.install() if handle_signals else stop.install([signal.SIGINT])
+        if handle_signals:
+            stop.install()
+        else:  # SIGTERM stays the script's own business
+            stop.install([signal.SIGINT])
     try:
         with closed_pipe_safe():  # a script piped into `head` still trains to the end
             result = _train(
@@ -331,6 +334,9 @@ def train(
 
 def interrupted_line(result: Result) -> str:
     """What a KeyboardInterrupt from train() says: where the run stopped and what is kept."""
+    if result.status == "finished":  # the signal came as the run ended (its plots, say)
+        where = f" in {result.run_dir}" if result.run_dir is not None else ""
+        return f"Ctrl-C came as the run ended: it finished, and its record is complete{where}"
     at = f"the run stopped at step {result.record.get('steps')}"
     if result.run_dir is None:
         return f"{at} (record=False: nothing was written)"

@@ -124,6 +124,26 @@ def test_ctrl_c_in_a_script_or_notebook_keeps_the_step_then_raises(refs, tmp_pat
     assert_same_run(refs["numpy"], run_dir)
 
 
+def test_ctrl_c_as_a_python_run_ends_keeps_it_finished_and_says_so(tmp_path, monkeypatch):
+    original = run_mod.wire_subscribers
+
+    def ctrl_c_at_the_end(*args, **kwargs):
+        writer, tb, subs = original(*args, **kwargs)
+
+        def fault(event):
+            if isinstance(event, End):
+                signal.raise_signal(signal.SIGINT)
+
+        return writer, tb, [*subs, fault]
+
+    monkeypatch.setattr(run_mod, "wire_subscribers", ctrl_c_at_the_end)
+    with pytest.raises(KeyboardInterrupt, match="Ctrl-C came as the run ended: it finished"):
+        train(log_path=str(tmp_path), engine="numpy", **{**KW, "epoch": 1})
+    monkeypatch.undo()
+    (run_dir,) = run_dirs(tmp_path)
+    assert is_finished(run_dir)
+
+
 def test_second_ctrl_c_stops_at_once_and_resumes_from_last_checkpoint(refs, tmp_path, monkeypatch):
     def twice():
         signal.raise_signal(signal.SIGINT)

@@ -275,7 +275,7 @@ def test_classifier_partial_fit_trains_one_epoch_per_call():
     assert len(clf.loss_curve_) == 30 and len(clf.train_scores_) == 30
     assert clf.validation_scores_ is None
     assert clf.score(X, y) >= max(0.9, first)
-    match = r"classes=\[0, 1\] is not the same as on the first call to partial_fit, was \[0, 1, 2\]"
+    match = r"classes=\[0, 1\] is not the classes the model has learned \(\[0, 1, 2\], from"
     with pytest.raises(ValueError, match=match):
         clf.partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="not in classes_"):
@@ -442,3 +442,52 @@ def test_hints_name_parameters_not_command_line_flags() -> None:
     X, y = make_blobs(20, centers=2, random_state=0)
     with pytest.raises(ValueError, match=r"use engine=torch$"):  # it had said --engine torch
         MLPClassifier(engine="numpy", device="cuda").fit(X, y)
+
+
+def test_a_failed_fit_leaves_the_estimator_as_it_was() -> None:
+    """A fit that failed left a half-set estimator: predict, score and save were
+    AttributeErrors ('_predictor64', '_backend'), not NotFittedError or the old model."""
+    from sklearn.exceptions import NotFittedError
+
+    X, y = make_blobs(90, centers=3, random_state=0)
+    first = MLPClassifier(epoch=5, class_weight={7: 1.0})
+    with pytest.raises(ValueError, match=r"class_weight': \[7\] are not classes of y \(0, 1, 2\)"):
+        first.fit(X, y)
+    with pytest.raises(NotFittedError):
+        first.predict(X[:2])
+    fitted = MLPClassifier(epoch=5, random_state=0).fit(X, y)
+    before = fitted.predict_proba(X)
+    with pytest.raises(ValueError):
+        fitted.fit(X, y, sample_weight=np.zeros(len(y)))
+    np.testing.assert_array_equal(fitted.predict_proba(X), before)  # the last good model
+    diverging = MLPRegressor(epoch=5, lr=10, optim="sgd", random_state=0)
+    with pytest.raises(ValueError, match="diverged"):
+        diverging.fit(X, y * 100.0)
+    with pytest.raises(NotFittedError):
+        diverging.predict(X[:2])
+
+
+def test_a_partial_fit_that_diverges_drops_its_model_rather_than_predict_nan() -> None:
+    from sklearn.exceptions import NotFittedError
+
+    X, y = make_blobs(90, centers=3, random_state=0)
+    reg = MLPRegressor(lr=10, optim="sgd", batch_size=16, random_state=0)
+    with pytest.raises(
+        ValueError, match=r"diverged.*The model is dropped \(its weights are not finite\)"
+    ):
+        reg.partial_fit(X, y * 1.0)
+    with pytest.raises(NotFittedError):
+        reg.predict(X[:2])  # was [nan, nan]
+
+
+def test_partial_fit_weighs_classes_by_the_dict_when_a_batch_lacks_one() -> None:
+    """class_weight={1: 5.0} on a batch of class 0 alone was 'The classes, [0], are not in
+    class_weight' (SGDClassifier takes it)."""
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = np.array([0] * 10 + [1] * 10)
+    clf = MLPClassifier(class_weight={1: 5.0}, random_state=0)
+    clf.partial_fit(X[:10], y[:10], classes=[0, 1])
+    clf.partial_fit(X[10:], y[10:])
+    assert clf.n_iter_ == 2
+    with pytest.raises(ValueError, match=r"needs at least 2 classes, got classes=\[0\]$"):
+        MLPClassifier().partial_fit(X, y, classes=np.array([0]))

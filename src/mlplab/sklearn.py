@@ -395,6 +395,18 @@ class _MLPBase(BaseEstimator):
 
     # --- fitting ----------------------------------------------------------------------------
     def _fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
+        before = dict(self.__dict__)
+        try:
+            return self._fit_afresh(X, y, sample_weight)
+        except BaseException:
+            # A fit that fails (bad input, a diverged run, Ctrl-C) leaves the estimator as
+            # it was: the model of the last fit that worked, or not fitted at all, never a
+            # half-set one whose predict is an AttributeError.
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_afresh(self, X: Any, y: Any, sample_weight: Any) -> Self:
         from mlplab.runner import train
 
         cfg = self._check_params()
@@ -465,6 +477,18 @@ class _MLPBase(BaseEstimator):
 
     def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Self:
         """One more epoch over ``(X, y)``, starting a model on the first call."""
+        before = dict(self.__dict__)
+        try:
+            return self._one_more_epoch(X, y, sample_weight, classes)
+        except BaseException:
+            if "_backend" not in before or self.__dict__.get("_diverged"):
+                # A first call that fails leaves no model; a model whose weights diverged
+                # (updated in place, so not the model before the call) is one no more.
+                params = self.get_params(deep=False)
+                self.__dict__ = {k: v for k, v in before.items() if k in params}
+            raise
+
+    def _one_more_epoch(self, X: Any, y: Any, sample_weight: Any, classes: Any) -> Self:
         from mlplab.engines.choose import resolve_engine
         from mlplab.training.loop import Schedule, StackState
         from mlplab.training.loop import fit as loop_fit
@@ -536,7 +560,9 @@ class _MLPBase(BaseEstimator):
             self._backend.set_data({})
             self._refresh_predictor()
         if ends and ends[-1].statuses[0] == "diverged":
-            raise ValueError(_diverged(self, ends[-1].messages[0]))
+            self._diverged = True
+            message = _diverged(self, ends[-1].messages[0])
+            raise ValueError(f"{message} The model is dropped (its weights are not finite).")
         h = state.loop_state(0).history
         self.loss_curve_.append(float(h.train_losses[-1]))
         self.train_scores_.extend(self._scores(_curves_record(self._task, h.train_metrics)))
@@ -1036,7 +1062,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
             found = LabelEncoder().fit(np.asarray(classes)).classes_
             if len(found) < 2:
                 raise ValueError(
-                    f"{type(self).__name__} needs at least 2 classes, got classes={list(found)!r}"
+                    f"{type(self).__name__} needs at least 2 classes, got classes={found.tolist()!r}"
                 )
         else:
             found = LabelEncoder().fit(y).classes_
@@ -1052,8 +1078,8 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
             LabelEncoder().fit(np.asarray(classes)).classes_, self.classes_
         ):
             raise ValueError(
-                f"classes={np.asarray(classes).tolist()!r} is not the same as on the first call "
-                f"to partial_fit, was {self.classes_.tolist()!r}"
+                f"classes={np.asarray(classes).tolist()!r} is not the classes the model has "
+                f"learned ({self.classes_.tolist()!r}, from its fit or first partial_fit)"
             )
 
     def _encode_targets(self, y: np.ndarray) -> tuple[str, np.ndarray]:
@@ -1086,10 +1112,20 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
                 "weights of compute_class_weight('balanced', classes=classes, y=y) over "
                 "the whole data as a dict"
             )
-        try:
+        if isinstance(self.class_weight, dict):
+            # Against classes_, not the batch's labels: a partial_fit batch may lack a class
+            # of the dict (and a class left out of it weighs 1, as in scikit-learn).
+            classes = self.classes_.tolist()
+            unknown = [_plain(k) for k in self.class_weight if _plain(k) not in classes]
+            if unknown:
+                raise ValueError(
+                    f"setting 'class_weight': {unknown} are not classes of y "
+                    f"({', '.join(map(str, classes))})"
+                )
+            per_class = np.array([float(self.class_weight.get(c, 1.0)) for c in classes])
+            by_class = per_class[np.searchsorted(self.classes_, y)]
+        else:
             by_class = compute_sample_weight(self.class_weight, y)
-        except ValueError as err:  # e.g. a label of the dict that y does not have
-            raise ValueError(f"setting 'class_weight': {err}") from None
         return by_class if weights is None else weights * by_class
 
     def _output_names(self, y_enc: np.ndarray) -> tuple[list[str], list[str] | None]:

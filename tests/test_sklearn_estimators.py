@@ -491,3 +491,12 @@ def test_partial_fit_weighs_classes_by_the_dict_when_a_batch_lacks_one() -> None
     assert clf.n_iter_ == 2
     with pytest.raises(ValueError, match=r"needs at least 2 classes, got classes=\[0\]$"):
         MLPClassifier().partial_fit(X, y, classes=np.array([0]))
+
+
+def test_data_too_large_for_float32_is_named_as_what_fit_was_given() -> None:
+    """The line named the data 'array', a file name the user never gave."""
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(
+        ValueError, match=r"^X, y: target values overflow float32 .*dtype='float64'"
+    ):
+        MLPRegressor(epoch=5).fit(X, X[:, 0] * 1e200)

@@ -232,3 +232,5 @@ def test_verbose_fit_prints_its_progress_and_results_table(iris, wave, est, caps
     assert re.search(r": finished in \d+\.\d\d s\n", out) and "┃ split" in out
     # The default batch_size 200 is min(200, rows): no note that it exceeds iris's 150.
     assert "note: batch_size" not in out
+    # A line an epoch, as scikit-learn's MLP prints its iterations.
+    assert len(re.findall(r"^\d+ [\d.e+-]+$", out, re.M)) == 5

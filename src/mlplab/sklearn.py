@@ -54,7 +54,7 @@ from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, MlplabError
 from mlplab.training.events import End, Event
-from mlplab.training.loop import LrSchedule
+from mlplab.training.loop import LrSchedule, batch_bounds
 from mlplab.training.metrics import predicted_classes, untied
 
 __all__ = ["EXPECTED_FAILED_CHECKS", "MLPClassifier", "MLPRegressor", "expected_failed_checks"]
@@ -424,6 +424,9 @@ class _MLPBase(BaseEstimator):
             # min(batch_size, rows), as documented (and as scikit-learn's 'auto' is): the
             # same full-batch steps, without train()'s note that the batch exceeds the rows.
             cfg = make_config({**cfg.to_dict(), "batch_size": len(data.y_train)})
+        if self.verbose:  # a line an epoch, as scikit-learn's MLP prints its iterations
+            steps = len(batch_bounds(len(data.y_train), cfg.batch_size))
+            cfg = make_config({**cfg.to_dict(), "log_every": steps})
         try:
             result = train(
                 cfg, dataset=data, verbose=bool(self.verbose), record=self.log_path is not None
@@ -1394,7 +1397,9 @@ def _diverged(est: BaseEstimator, message: str) -> str:
 
 
 def _in_python(message: str) -> str:
-    # The engines word their hints as command-line flags (--lr 5); here they are parameters.
+    # The engines word their hints as command-line flags (--lr 5); here they are parameters,
+    # and the data is what fit was given, not a file named 'array'.
+    message = re.sub(r"^data '(array(-[\w-]+)?)': ", "X, y: ", message)
     return re.sub(r"--(\w+) ([^\s;,()]+)", r"\1=\2", message)
 
 

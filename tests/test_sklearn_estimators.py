@@ -500,3 +500,19 @@ def test_data_too_large_for_float32_is_named_as_what_fit_was_given() -> None:
         ValueError, match=r"^X, y: target values overflow float32 .*dtype='float64'"
     ):
         MLPRegressor(epoch=5).fit(X, X[:, 0] * 1e200)
+
+
+def test_set_params_with_a_scikit_learn_name_gives_mlplabs() -> None:
+    """A search grid written for scikit-learn's MLP ({'mlp__max_iter': ...}) got only
+    'Invalid parameter', where the constructor names mlplab's parameter."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with pytest.raises(
+        ValueError, match=r"'max_iter' for estimator MLPClassifier; here, use epoch"
+    ):
+        MLPClassifier().set_params(max_iter=5)
+    pipe = make_pipeline(StandardScaler(), MLPRegressor())
+    with pytest.raises(ValueError, match=r"here, use partial_fit\(X, y\)"):
+        pipe.set_params(mlpregressor__warm_start=True)
+    assert pipe.set_params(mlpregressor__epoch=3).steps[1][1].epoch == 3

@@ -393,6 +393,18 @@ class _MLPBase(BaseEstimator):
         except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
             raise ValueError(_in_python(str(err))) from None
 
+    def set_params(self, **params: Any) -> Self:
+        """scikit-learn's ``set_params``; a scikit-learn MLP name (``max_iter``, from a
+        search grid written for it) is refused with mlplab's name for it."""
+        for name in params:
+            ours = _SKLEARN_NAMES.get(name)
+            if ours is not None:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for estimator {type(self).__name__}; "
+                    f"here, use {ours} (scikit-learn's {name})"
+                )
+        return super().set_params(**params)
+
     # --- fitting ----------------------------------------------------------------------------
     def _fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         before = dict(self.__dict__)

@@ -105,33 +105,3 @@ def test_plot_with_a_damaged_snapshot_file_is_one_line_exit_2_and_draws_nothing(
         frames.write_bytes(kept)
     assert_one_line_error(proc, "snapshots.npz")
     assert list(out.iterdir()) == []
-
-
-def test_plot_of_a_run_whose_data_file_is_gone_draws_its_loss(tmp_path, run_cli):
-    """It drew nothing, not even the loss curve, which the record holds."""
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    table = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
-    table["y"] = (table.a > 0).astype(int)
-    data = tmp_path / "gone.csv"
-    table.to_csv(data, index=False)
-    args = [
-        "train",
-        "--data",
-        data,
-        "--epoch",
-        "3",
-        "--plots",
-        "none",
-        "--log_path",
-        tmp_path / "runs",
-    ]
-    assert run_cli(*args).returncode == 0
-    (run_dir,) = [p.parent for p in (tmp_path / "runs").glob("exp/*/result.json")]
-    data.unlink()
-    proc = run_cli("plot", run_dir, "--out", tmp_path / "pics")
-    assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in (tmp_path / "pics").iterdir()) == ["loss.png"]
-    assert f"data file {str(data)!r} does not exist (here); drew the loss curve" in proc.stderr
-    assert "Traceback" not in proc.stderr

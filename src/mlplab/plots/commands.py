@@ -10,14 +10,12 @@ to its derivative.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplab.config import check_path_text
-from mlplab.data.files import FILE_SUFFIXES
 from mlplab.errors import CheckpointError, ConfigError, DataError, short_repr
 from mlplab.plots.recorder import SNAPSHOT_FILE
 from mlplab.runs.curves import with_every_point
@@ -31,8 +29,7 @@ ACTIVATIONS_TARGET = "activations"
 # Rebuilds a run from its folder: an object with ``record`` (result.json), ``dataset``,
 # ``spec``, ``model_outputs`` (model inputs to outputs) and ``weights``; raises MlplabError with
 # one line.
-# ``load_run(run_dir, data=False)`` rebuilds it without its training rows.
-RunLoader = Callable[..., Any]
+RunLoader = Callable[[Path], Any]
 
 
 def plot_command(target: str, load_run: RunLoader, out: str | None = None, fmt: str = "png") -> int:
@@ -80,28 +77,11 @@ def redraw_run(
         )
     from mlplab.runs.record import read_result
 
-    record = read_result(run_dir)
-    if record is None:
+    if read_result(run_dir) is None:
         raise CheckpointError(
             f"plot: {str(run_dir)!r} is not a run directory (no readable result.json)"
         )
     out_dir = check_out_folder(out if out else str(run_dir / "plots"), own_run=run_dir)
-    data = str(record.get("data", ""))
-    if Path(data).suffix.lower() in FILE_SUFFIXES and not Path(data).exists():
-        # The training file is gone (or elsewhere): the loss curve needs only the record.
-        from mlplab.plots.run_plots import loss_figure, write_figures
-
-        run = load_run(run_dir, data=False)
-        every = with_every_point(run_dir, run.record)
-        names = write_figures(
-            out_dir, {"loss": lambda: loss_figure(every, run.dataset, run.spec)}, fmt
-        )
-        print(
-            f"mlplab: note: plot: data file {data!r} does not exist (here); drew the loss "
-            "curve, which the record holds; the other plots need the rows it trained on",
-            file=sys.stderr,
-        )
-        return out_dir, names
     run = load_run(run_dir)  # raises CheckpointError / DataError with one line
     saved = run.checkpoint_meta.get("data_digest")
     if saved and run.dataset.digest and saved != run.dataset.digest:

@@ -473,8 +473,9 @@ class _MLPBase(BaseEstimator):
             # As scikit-learn's: the loss was still falling when the epochs ran out.
             warnings.warn(
                 f"{type(self).__name__}: all {cfg.epoch} epochs ran and the "
-                f"{'validation' if held_out else 'training'} loss was still falling (patience={cfg.patience} was not used up); the model may "
-                "not have converged: raise epoch",
+                f"{'validation' if held_out else 'training'} loss was still falling "
+                f"(patience={cfg.patience} was not used up); the model may not have "
+                "converged: raise epoch",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -357,7 +357,7 @@ class Config(BaseModel):
     @classmethod
     def _path_as_text(cls, v: Any) -> Any:
         # pathlib.Path("iris.csv") is a path as much as "iris.csv" is (load_run takes both).
-        return os.fspath(v) if isinstance(v, os.PathLike) else v
+        return plain_value(v)
 
     @field_validator("data", "log_path")
     @classmethod
@@ -735,6 +735,16 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
     if not first["loc"]:  # a check across settings: its message names them
         return f"{where}{msg}"
     return f"{where}setting '{loc}': {msg} (got {got})"
+
+
+def plain_value(value: Any) -> Any:
+    """A NumPy scalar (``np.float64(0.1)``, an element of an array) as the Python number it
+    holds, and a path as its text: what a setting and the YAML of a record or spec take."""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
 
 
 def make_config(values: dict[str, Any], source: str = "") -> Config:

@@ -25,6 +25,7 @@ from mlplab.errors import ConfigError, DataError
 from mlplab.restore import load_run
 from mlplab.runs.atomic import atomic_write_text
 from mlplab.runs.record import run_folder_around
+from mlplab.trained import first_non_finite
 from mlplab.training.metrics import predicted_classes, probabilities
 
 # Significant digits of a printed prediction: more than a float32 model holds (about 7), and
@@ -52,10 +53,9 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
         )
         print(f"mlplab: note: {head}; predicting with {which}", file=sys.stderr)
     X, kept = _features(data, ds.feature_names, run.config.ignore or [])
-    bad = ~np.isfinite(X)
-    if bad.any():  # named as training names it: the column, and the row to look at
-        r, c = np.argwhere(bad)[0]
-        kind = "NaN (a missing value)" if np.isnan(X[r, c]) else "inf"
+    bad = first_non_finite(X)
+    if bad is not None:  # named as training names it: the column, and the row to look at
+        r, c, kind = bad
         raise DataError(
             f"data file {data!r}: feature column {ds.feature_names[c]!r} has {kind} in data "
             f"row {r + 1}; every row to predict needs a number in each feature column"

@@ -47,7 +47,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from mlplab.config import Config, make_config
+from mlplab.config import Config, make_config, plain_value
 from mlplab.data.dataset import IN_MEMORY, Dataset, array_label
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
@@ -368,13 +368,13 @@ class _MLPBase(BaseEstimator):
             raise ValueError(
                 f"setting 'validation_fraction': must be in [0, 1) (got {self.validation_fraction!r})"
             )
-        values = {name: _plain(getattr(self, name)) for name in _SETTINGS}
+        values = {name: plain_value(getattr(self, name)) for name in _SETTINGS}
         if not isinstance(self.dtype, str):
             # np.float64 or np.dtype("float32"), as NumPy users write a dtype.
             with contextlib.suppress(TypeError):
                 values["dtype"] = np.dtype(self.dtype).name
         if isinstance(self.hid_dims, (tuple, list, np.ndarray)):
-            values["hid_dims"] = "-".join(str(_plain(w)) for w in self.hid_dims)
+            values["hid_dims"] = "-".join(str(plain_value(w)) for w in self.hid_dims)
         if self.hid_dims is not None:
             del values["n_layer"]  # hid_dims says how many layers there are
         if not self.patience and isinstance(self.min_delta, numbers.Real) and self.min_delta >= 0:
@@ -384,7 +384,7 @@ class _MLPBase(BaseEstimator):
             task=self._task_kind,
             data=IN_MEMORY,
             standardize=False,  # features are used as given (a Pipeline scales them)
-            log_every=100 if self.verbose else 0,
+            log_every=0,  # fit prints a line an epoch where verbose asks
         )
         if self.log_path is not None:
             values["log_path"] = os.fspath(self.log_path)
@@ -432,13 +432,14 @@ class _MLPBase(BaseEstimator):
         if label != cfg.data:
             cfg = make_config({**cfg.to_dict(), "data": label})
         data = self._dataset(label, task, X, y_enc, cfg.seed, weights)
-        if cfg.batch_size > len(data.y_train):
-            # min(batch_size, rows), as documented (and as scikit-learn's 'auto' is): the
-            # same full-batch steps, without train()'s note that the batch exceeds the rows.
-            cfg = make_config({**cfg.to_dict(), "batch_size": len(data.y_train)})
-        if self.verbose:  # a line an epoch, as scikit-learn's MLP prints its iterations
-            steps = len(batch_bounds(len(data.y_train), cfg.batch_size))
-            cfg = make_config({**cfg.to_dict(), "log_every": steps})
+        rows = len(data.y_train)
+        # min(batch_size, rows), as documented (and as scikit-learn's 'auto' is): the same
+        # full-batch steps, without train()'s note that the batch exceeds the rows; and with
+        # verbose a line an epoch, as scikit-learn's MLP prints its iterations.
+        batch = min(cfg.batch_size, rows)
+        log_every = len(batch_bounds(rows, batch)) if self.verbose else 0
+        if (batch, log_every) != (cfg.batch_size, cfg.log_every):
+            cfg = make_config({**cfg.to_dict(), "batch_size": batch, "log_every": log_every})
         try:
             result = train(
                 cfg, dataset=data, verbose=bool(self.verbose), record=self.log_path is not None
@@ -1085,7 +1086,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
             if len(found) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in the data, "
-                    f"but the data contains only one class: {_plain(found[0])!r}"
+                    f"but the data contains only one class: {plain_value(found[0])!r}"
                 )
         self.classes_ = found
 
@@ -1132,7 +1133,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
             # Against classes_, not the batch's labels: a partial_fit batch may lack a class
             # of the dict (and a class left out of it weighs 1, as in scikit-learn).
             classes = self.classes_.tolist()
-            unknown = [_plain(k) for k in self.class_weight if _plain(k) not in classes]
+            unknown = [plain_value(k) for k in self.class_weight if plain_value(k) not in classes]
             if unknown:
                 raise ValueError(
                     f"setting 'class_weight': {unknown} are not classes of y "
@@ -1164,9 +1165,12 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         # label as its place in classes_ ({"class": i}), so that load gives back the labels
         # as they were (an int stays an int; NumPy ints, which JSON refuses, become ints).
         if isinstance(self.class_weight, dict):
-            where = {_plain(c): i for i, c in enumerate(self.classes_.tolist())}
+            where = {plain_value(c): i for i, c in enumerate(self.classes_.tolist())}
             params["class_weight"] = [
-                [{"class": where[_plain(k)]} if _plain(k) in where else _plain(k), float(v)]
+                [
+                    {"class": where[plain_value(k)]} if plain_value(k) in where else plain_value(k),
+                    float(v),
+                ]
                 for k, v in self.class_weight.items()
             ]
         return params
@@ -1174,7 +1178,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
     @classmethod
     def _params_from_json(cls, params: dict[str, Any], fitted: dict[str, Any]) -> dict[str, Any]:
         weights = params.get("class_weight")
-        classes = [_plain(c) for c in _saved_classes(fitted)]
+        classes = [plain_value(c) for c in _saved_classes(fitted)]
         if isinstance(weights, list):
             params["class_weight"] = {
                 classes[k["class"]] if isinstance(k, dict) else k: v for k, v in weights
@@ -1386,11 +1390,6 @@ def _check_param_names(cls: type, params: dict[str, Any]) -> None:
                 f"its parameters are {', '.join(known)}"
                 + (", class_weight" if issubclass(cls, ClassifierMixin) else "")
             )
-
-
-def _plain(v: Any) -> Any:
-    """NumPy scalars (from a parameter grid) as Python values, for Config."""
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def _seed_of(random_state: Any) -> int:

@@ -134,10 +134,9 @@ class TrainedModel:
                 f"X must be [rows, {n}] for the model's {n} features ({', '.join(names)}); "
                 f"got shape {X.shape}{one}"
             )
-        bad = ~np.isfinite(X)
-        if bad.any():  # worded as `mlplab predict` words it for a file
-            r, c = np.argwhere(bad)[0]
-            kind = "NaN (a missing value)" if np.isnan(X[r, c]) else "inf"
+        bad = first_non_finite(X)
+        if bad is not None:  # worded as `mlplab predict` words it for a file
+            r, c, kind = bad
             raise DataError(
                 f"X: feature column {names[c]!r} has {kind} in row {r + 1}; every row to "
                 "predict needs a number in each feature column"
@@ -198,6 +197,16 @@ class TrainedModel:
             return module
         mean, std = self.dataset.scaler
         return Standardized(module, mean, std).eval()
+
+
+def first_non_finite(X: np.ndarray) -> tuple[int, int, str] | None:
+    """``(row, column, what)`` of the first value of ``X [N, D]`` that is no number (what:
+    ``NaN (a missing value)`` or ``inf``), or None."""
+    bad = ~np.isfinite(X)
+    if not bad.any():
+        return None
+    r, c = (int(i) for i in np.argwhere(bad)[0])
+    return r, c, "NaN (a missing value)" if np.isnan(X[r, c]) else "inf"
 
 
 def _is_split(X: Any, ds: Dataset) -> bool:

@@ -26,12 +26,11 @@ import hashlib
 import itertools
 import json
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlplab.config import HASH_EXCLUDED, INT64_END, Config, make_config
+from mlplab.config import HASH_EXCLUDED, INT64_END, Config, make_config, plain_value
 from mlplab.data.cost import check_cost
 from mlplab.errors import ConfigError, short_repr
 
@@ -305,18 +304,8 @@ def _as_values(name: str, value: Any) -> list[Any]:
     if isinstance(value, list | tuple):
         if not value:
             raise ConfigError(f"setting '{name}': give at least one value")
-        return [_plain(v) for v in value]
-    return [_plain(value)]
-
-
-def _plain(value: Any) -> Any:
-    """A NumPy scalar (``np.float64(0.1)``, an element of an array) as the Python number it
-    holds, a path as its text: the sweep's spec is written as YAML, which has neither."""
-    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, os.PathLike):  # data=Path("my.csv"), as train() takes it
-        return os.fspath(value)
-    return value
+        return [plain_value(v) for v in value]
+    return [plain_value(value)]
 
 
 def _is_dist(name: str, value: Any) -> bool:

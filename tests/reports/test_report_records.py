@@ -285,6 +285,8 @@ def test_non_ascii_column_names_read_as_written(tmp_path: Path) -> None:
         assert "étiquette" in text and "clé" in text, name
     summary = pd.read_csv(log / "summary.csv", encoding="utf-8")
     assert set(summary["target"]) == {'["étiquette"]', '["clé"]'}
+    # The printed table shows a list setting as the flags take it, not as JSON.
+    assert '["' not in proc.stdout and "│ étiquette" in proc.stdout
 
 
 def test_an_experiment_whose_runs_all_diverged_is_listed_unranked(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ that each prediction can be matched to its row.
 from __future__ import annotations
 
 import io
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -131,7 +133,8 @@ def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
             raise ConfigError(
                 f"--out {out!r} is the --data file; give another file (e.g. preds.csv)"
             )
-        record = run_folder_around(target.parent)
+        # Through a link too: the file replaced is the one the link points to.
+        record = run_folder_around(Path(os.path.realpath(out)).parent)
         if record is not None:
             raise ConfigError(
                 f"--out {out!r} is inside the run folder {str(record)!r}, whose record it "
@@ -144,8 +147,26 @@ def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
         sys.stdout.write(buf.getvalue())
     else:
         try:
-            atomic_write_text(out, buf.getvalue())
+            _write_out(out, buf.getvalue())
         except OSError as err:  # a read-only folder: name the setting, not a temporary file
             raise ConfigError(f"--out {out!r} cannot be written: {err.strerror}") from None
         print(f"{len(table)} predictions -> {out}")
     return 0
+
+
+def _write_out(out: str, text: str) -> None:
+    """Write ``out`` in one piece, replacing a regular file only.
+
+    ``/dev/stdout``, ``/dev/null`` or a FIFO is written to, not replaced by a file (as
+    root, a rename over ``/dev/null`` would replace the device); a symbolic link to a
+    file keeps the link, and the file it points to is replaced atomically.
+    """
+    try:
+        mode = os.stat(out).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        with open(out, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    else:
+        atomic_write_text(os.path.realpath(out), text)

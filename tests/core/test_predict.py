@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
+import stat
+import threading
 
 import numpy as np
 import pandas as pd
@@ -100,6 +103,29 @@ def test_out_never_overwrites_the_rows_and_names_itself(iris_run, run_cli, tmp_p
     proc = run_cli("predict", res.run_dir, "--data", rows, "--out", "/proc/preds.csv")
     line = assert_one_line_error(proc, "--out '/proc/preds.csv' cannot be written")
     assert ".tmp" not in line
+
+
+def test_out_writes_through_a_link_or_a_fifo_and_never_replaces_them(iris_run, run_cli, tmp_path):
+    """A symbolic link keeps pointing at the file, which gets the predictions; a FIFO (as
+    /dev/stdout or /dev/null) is written to, not replaced by a regular file."""
+    res, rows, _ = iris_run
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    (tmp_path / "link.csv").symlink_to(real)
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path / "link.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "link.csv").is_symlink()
+    assert real.read_text().startswith("predicted,")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", fifo)
+    reader.join(timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert got and got[0] == real.read_text()
 
 
 def test_an_npz_file_gives_its_columns_by_position(run_cli, tmp_path):

@@ -356,9 +356,13 @@ def test_unwritable_log_path_is_reported_before_training(tmp_path, capsys):
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
     # Root passes permission checks, so use paths that fail for root too.
+    (tmp_path / "l1").symlink_to(tmp_path / "l2")  # a loop of links: no folder fits
+    (tmp_path / "l2").symlink_to(tmp_path / "l1")
     for log_path, needle in (
         (a_file / "sub", "is not a folder"),
         (Path("/proc/mlplab-runs"), "not writable"),
+        (tmp_path / "l1", "symbolic link that leads nowhere"),
+        (tmp_path / "l1" / "sub", "symbolic link that leads nowhere"),
     ):
         rc = call_main([*BASE, "--log_path", str(log_path)])
         assert_one_line(rc, capsys.readouterr().err, "log_path", needle)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -55,8 +56,9 @@ def run_dir_of(cfg: Config) -> Path:
 def run_folder_around(folder: str | Path) -> Path | None:
     """The run folder (one holding result.json) that ``folder`` is or lies in, at any depth
     (a run's checkpoints/ and plots/ too), or None: what is written there changes a record."""
-    # Resolved, so that a link or `..` cannot lead into a run's record unseen.
-    here = Path(folder).resolve()
+    # Resolved, so that a link or `..` cannot lead into a run's record unseen; realpath,
+    # not Path.resolve, which raises on a loop of links (the writer names that later).
+    here = Path(os.path.realpath(folder))
     for f in (here, *here.parents):
         if (f / "result.json").is_file():
             return f
@@ -74,6 +76,11 @@ def check_writable(log_path: str | Path) -> None:
         )
     probe_dir = p
     while not probe_dir.exists():
+        if probe_dir.is_symlink():  # no folder can be made where a link leads nowhere
+            raise ConfigError(
+                f"setting 'log_path': {str(probe_dir)!r} is a symbolic link that leads "
+                "nowhere (a loop of links, or a missing target); give a folder"
+            )
         probe_dir = probe_dir.parent
     if not probe_dir.is_dir():
         raise ConfigError(

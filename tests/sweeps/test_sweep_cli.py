@@ -113,6 +113,27 @@ def test_ray_options_without_ray_are_one_line(tmp_path: Path, capsys, option) ->
     assert line == f"mlplab: {option[0]} applies only to --backend ray (the backend is local)"
 
 
+@pytest.mark.parametrize(
+    ("option", "needle"),
+    [
+        (["--gpus_per_task", "inf"], "--gpus_per_task: must be a finite number (got inf)"),
+        (["--cpus_per_task", "nan"], "--cpus_per_task: must be a finite number (got nan)"),
+        (["--cpus_per_task", "-1"], "--cpus_per_task: must be at least 0"),
+    ],
+)
+def test_bad_ray_options_are_one_line_before_anything_starts(
+    tmp_path: Path, capsys, option, needle
+) -> None:
+    """Checked before Ray is imported or started and before the sweep writes its spec (inf
+    was an OverflowError traceback; nan was refused by a Ray cluster started for it)."""
+    log = tmp_path / "runs"
+    args = ["sweep", "--data", "xor", "--lr", "0.1", "1", "--log_path", str(log)]
+    code = main([*args, "--backend", "ray", *option])
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 2 and not log.exists()
+    assert line == f"mlplab: {needle}" or line.startswith(f"mlplab: {needle} "), line
+
+
 def _long_sweep(log: Path, exp_name: str) -> subprocess.Popen[str]:
     """``mlplab sweep`` of 8 xor configs (two stacks, two workers) that would train for
     hours, in its own process group as a shell starts a command; returns once every

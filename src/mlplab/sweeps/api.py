@@ -210,6 +210,10 @@ def sweep(
     changed = [k for k, v in ray_given.items() if v != ray_defaults[k]]
     if backend == "local" and changed:
         raise ConfigError(f"--{changed[0]} applies only to --backend ray (the backend is local)")
+    if backend == "ray":
+        from mlplab.sweeps.ray_backend import check_options
+
+        check_options(float(cpus_per_task), float(gpus_per_task))
     first = configs[0]
     from mlplab.runs.record import check_writable, is_finished, run_dir_of, run_name
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -132,7 +133,7 @@ def run_on_ray(
         On Ctrl-C: pending groups are cancelled; ``outcomes`` holds the runs that landed.
     """
     ray = import_ray()
-    _check_options(cpus_per_task, gpus_per_task, max_retries)
+    check_options(cpus_per_task, gpus_per_task, max_retries)
     outcomes: list[Outcome] = []
     report = on_result or (lambda outcome: None)
 
@@ -196,7 +197,11 @@ def run_on_ray(
 # --- driver side ---------------------------------------------------------------------------
 
 
-def _check_options(cpus_per_task: float, gpus_per_task: float, max_retries: int) -> None:
+def check_options(cpus_per_task: float, gpus_per_task: float, max_retries: int = 0) -> None:
+    """Ray's options, before anything is written or Ray is started: one line each."""
+    for name, value in (("cpus_per_task", cpus_per_task), ("gpus_per_task", gpus_per_task)):
+        if not math.isfinite(value):
+            raise ConfigError(f"--{name}: must be a finite number (got {value:g})")
     if cpus_per_task < 0:
         raise ConfigError(f"--cpus_per_task: must be at least 0 (got {cpus_per_task:g})")
     if gpus_per_task < 0:

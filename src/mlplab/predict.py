@@ -54,6 +54,13 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
             else f"{run_dir} is {what.get(str(status), status)}"
         )
         print(f"mlplab: note: {head}; predicting with {which}", file=sys.stderr)
+    elif not (Path(run_dir) / "checkpoints" / "last.safetensors").exists():
+        # load_run fell back to the best model, which predicts differently: say so.
+        print(
+            f"mlplab: note: {Path(run_dir) / 'checkpoints' / 'last.safetensors'} is missing "
+            "or unreadable; predicting with its best model",
+            file=sys.stderr,
+        )
     X, kept = _features(data, ds.feature_names, run.config.ignore or [])
     bad = first_non_finite(X)
     if bad is not None:  # named as training names it: the column, and the row to look at

@@ -128,6 +128,23 @@ def test_out_writes_through_a_link_or_a_fifo_and_never_replaces_them(iris_run, r
     assert got and got[0] == real.read_text()
 
 
+def test_a_finished_run_without_its_last_checkpoint_says_it_predicts_with_the_best(
+    run_cli, tmp_path
+):
+    res = train(data="moons", epoch=30, plots="none", verbose=False, log_path=str(tmp_path))
+    X = pd.DataFrame([[0.0, 0.5], [1.0, -0.5]], columns=res.dataset.feature_names)
+    X.to_csv(tmp_path / "x.csv", index=False)
+    run_dir = shutil.copytree(res.run_dir, tmp_path / "copy")
+    (run_dir / "checkpoints" / "last.safetensors").unlink()
+    proc = run_cli("predict", run_dir, "--data", tmp_path / "x.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "last.safetensors is missing or unreadable; predicting with its best model" in (
+        proc.stderr
+    )
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "x.csv")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
 def test_an_npz_file_gives_its_columns_by_position(run_cli, tmp_path):
     """An NPZ file's X names no columns: the run's features are its columns, in order, and
     another count is refused; new rows need no y."""

@@ -20,6 +20,10 @@ from mlplab.engines.spec import ModelSpec
 from mlplab.errors import DataError
 from mlplab.training.metrics import predicted_classes
 
+# Values of the widest layer per slice of rows that predict evaluates at once: ~128 MB in
+# float64, whatever the number of rows.
+PREDICT_VALUES = 1 << 24
+
 if TYPE_CHECKING:  # torch loads only when to_torch is called
     from torch import nn
 
@@ -112,8 +116,16 @@ class TrainedModel:
         where), which :meth:`predict` refuses.
         """
         X = self._rows(X)
+        # In slices of rows: a million rows' hidden activations at once would take
+        # gigabytes (and a wide model's, more than the machine has).
+        widest = max([X.shape[1], *self.config.hidden_widths()])
+        rows = max(1, PREDICT_VALUES // widest)
         with np.errstate(all="ignore"):
-            return np.asarray(self.backend.predict(X)[0], dtype=np.float64)
+            parts = [
+                np.asarray(self.backend.predict(X[i : i + rows])[0], dtype=np.float64)
+                for i in range(0, max(len(X), 1), rows)
+            ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _rows(self, X: Any) -> np.ndarray:
         """``X`` as float64 ``[N, n_features]`` of finite numbers, or a one-line DataError."""

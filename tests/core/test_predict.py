@@ -145,6 +145,18 @@ def test_a_finished_run_without_its_last_checkpoint_says_it_predicts_with_the_be
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
 
+def test_predict_evaluates_many_rows_in_slices_with_the_same_outputs(iris_run, monkeypatch):
+    """Bounded memory: rows go through the model a slice at a time (here a few rows per
+    slice), and the outputs are those of one pass over all rows."""
+    import mlplab.trained
+
+    res, _, raw = iris_run
+    whole = res.predict(raw)
+    monkeypatch.setattr(mlplab.trained, "PREDICT_VALUES", 3 * max(res.config.hidden_widths()))
+    np.testing.assert_allclose(res.predict(raw), whole, rtol=1e-5, atol=1e-7)
+    assert res.predict(raw[:0]).shape == (0, *whole.shape[1:])
+
+
 def test_an_npz_file_gives_its_columns_by_position(run_cli, tmp_path):
     """An NPZ file's X names no columns: the run's features are its columns, in order, and
     another count is refused; new rows need no y."""

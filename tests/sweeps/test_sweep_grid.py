@@ -70,6 +70,11 @@ def test_comma_separated_values_say_how_a_sweep_takes_several() -> None:
         configs_of({"lr": "0.1,0.2"})
     with pytest.raises(ConfigError, match=r"not one of .*separated by spaces: --act relu tanh$"):
         configs_of({"act": "relu, tanh"})
+    # hid_dims [16,16] is more likely one model of two layers; a spaced repeat is refused.
+    with pytest.raises(ConfigError, match=r"takes one model of 2 layers as --hid_dims 16-16$"):
+        configs_of({"hid_dims": "[16,16]"})
+    with pytest.raises(ConfigError, match=r"16-8, or several values .*: --hid_dims 16 8$"):
+        configs_of({"hid_dims": "16,8"})
 
 
 def test_random_search_samples_in_range_and_is_reproducible() -> None:
@@ -218,4 +223,7 @@ def test_a_hid_dims_axis_that_repeats_a_value_says_how_to_write_one_deep_model()
         ConfigError, match=r"for one model of 2 layers give '4-4' \(--hid_dims 4-4\)"
     ):
         configs_of({"data": "xor", "hid_dims": [4, 4]})
+    # Repeated deep models: joining them would make another model, so the line does not.
+    with pytest.raises(ConfigError, match=r"\(one model per value\); give each model once$"):
+        configs_of({"data": "xor", "hid_dims": ["16-16", "16-16"]})
     assert [c.hid_dims for c in configs_of({"data": "xor", "hid_dims": [4, 8]})] == ["4", "8"]

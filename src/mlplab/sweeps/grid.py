@@ -247,10 +247,14 @@ def build_spec(
             # train(hid_dims=[4, 4]) is one model of two layers; in a sweep the list is an
             # axis, and its repeated value would silently make one run of one layer.
             widths = "-".join(str(v) for v in values)
+            one_model = (
+                f"; for one model of {len(values)} layers give '{widths}' (--hid_dims {widths})"
+                if all(str(v).strip().isdigit() for v in values)
+                else "; give each model once"
+            )
             raise ConfigError(
                 f"setting 'hid_dims': {values!r} repeats a value, and in a sweep a list is an "
-                f"axis (one model per value); for one model of {len(values)} layers give "
-                f"'{widths}' (--hid_dims {widths})"
+                f"axis (one model per value){one_model}"
             )
         if search == "grid" and any(_is_dist(name, v) for v in values):
             raise ConfigError(
@@ -345,10 +349,12 @@ def _check_axis_values(spec: SweepSpec) -> None:
         # `--lr 0.1,0.2` is one value to argparse; the user meant an axis.
         for name, v in spec.base.items():
             if f"setting '{name}'" in str(err) and isinstance(v, str) and "," in v:
-                spaced = " ".join(x.strip() for x in v.split(","))
-                raise ConfigError(
-                    f"{err}; a sweep takes several values separated by spaces: --{name} {spaced}"
-                ) from None
+                items = [x.strip() for x in v.strip("[]() ").split(",")]
+                hint = f"several values separated by spaces: --{name} {' '.join(items)}"
+                if name == "hid_dims":  # [16,16] is more likely one model of two layers
+                    one = f"one model of {len(items)} layers as --hid_dims {'-'.join(items)}"
+                    hint = one if len(set(items)) < len(items) else f"{one}, or {hint}"
+                raise ConfigError(f"{err}; a sweep takes {hint}") from None
         raise
     for name, values in spec.axes.items():
         for v in values:

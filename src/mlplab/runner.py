@@ -129,7 +129,9 @@ class StopFlag:
         # A second Ctrl-C stops at once. A repeated SIGTERM does not: schedulers send it
         # again while they wait, and the kernel can deliver a worker's parent-death
         # signal twice; either would cut short the checkpoint the first one asked for.
-        if self.signum is not None and signum == signal.SIGINT:
+        # Nor does a Ctrl-C after a SIGTERM: a sweep told of a Ctrl-C passes it on to its
+        # workers as SIGTERM, and the terminal's own SIGINT may reach them after it.
+        if self.signum == signal.SIGINT and signum == signal.SIGINT:
             raise KeyboardInterrupt
         if self.signum is None:
             self.signum = signum

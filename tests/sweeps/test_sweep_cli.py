@@ -248,15 +248,19 @@ def test_one_stop_signalled_twice_is_not_a_second_ctrl_c(tmp_path: Path) -> None
     assert all("mlplab train --resume" in r["message"] for r in records)
 
 
-def test_runs_that_a_second_ctrl_c_kills_are_recorded_interrupted(tmp_path: Path) -> None:
-    """SIGINT to the sweep alone (its workers train on through the grace period), then a
-    second one: the workers are killed mid-run, and their records had stayed `running`."""
+def test_sigint_to_the_sweep_alone_stops_its_workers_at_once(tmp_path: Path) -> None:
+    """`kill -INT PID` (a job runner, a kernel that signals its own process only): the
+    workers trained on through the grace period and were then terminated; now they are
+    told at once, and every run is recorded `interrupted` with a checkpoint. A second
+    SIGINT afterwards changes nothing."""
     log = tmp_path / "runs"
-    proc, err, took = _stopped_sweep(log, "kill", _sigint_twice(1.5, then_group=False))
+    proc, err, took = _stopped_sweep(log, "alone", _sigint_twice(1.5, then_group=False))
     assert proc.returncode == 130 and took < STOP_GRACE_S, err
-    records = _records(log, "kill")
+    assert "Traceback" not in err and "8 runs remain" in err
+    records = _records(log, "alone")
     assert sorted(r["status"] for r in records) == ["interrupted"] * 8
-    assert all("second Ctrl-C" in r["message"] for r in records)
+    assert all("mlplab train --resume" in r["message"] for r in records)
+    assert len(list(log.glob("alone/*/checkpoints/last.safetensors"))) == 8
 
 
 def test_sigterm_to_the_sweep_alone_stops_it_as_ctrl_c_does(tmp_path: Path) -> None:

@@ -357,8 +357,10 @@ def _run_in_pool(
                 else:  # the group function itself raised (not a run inside it)
                     record([_failed(v, value) for v in job.group if not _is_finished(v)])
     except KeyboardInterrupt as stop:
-        # SIGTERM came to this process alone: the workers have not been told to stop.
-        record(_stop_workers(busy, at_once=isinstance(stop, Terminated)))
+        # The workers are told at once: a terminal's Ctrl-C reached them already (and
+        # this SIGTERM after it changes nothing), but SIGTERM, or SIGINT sent to this
+        # process alone (`kill -INT PID`, a job runner), did not.
+        record(_stop_workers(busy))
         raise SweepInterrupted(outcomes, signal_of(stop)) from None
     finally:
         for worker in [*idle, *busy]:
@@ -472,22 +474,20 @@ def _dead_group(
     return outcomes
 
 
-def _stop_workers(busy: dict[_Worker, _Job], at_once: bool = False) -> list[Outcome]:
-    """Let running groups stop cleanly, then terminate them; their outcomes.
+def _stop_workers(busy: dict[_Worker, _Job]) -> list[Outcome]:
+    """Stop the running groups cleanly, then wait for them; their outcomes.
 
-    A terminal's Ctrl-C reaches the workers too (one process group): their runs stop at
-    a step boundary. A worker that has not answered within STOP_GRACE_S gets SIGTERM
-    (train's handler also stops cleanly), then SIGKILL; a second Ctrl-C kills at once.
-    ``at_once``: the workers get SIGTERM now (the sweep's process alone was stopped, so
-    no signal reached them, and a grace period would only be waited out).
+    Every worker gets SIGTERM now: train's handler stops its run at a step boundary
+    with a checkpoint, as for Ctrl-C (a terminal's Ctrl-C, which reached the workers too,
+    stays the reason their records give). A worker that has not answered within
+    STOP_GRACE_S gets SIGTERM again, then SIGKILL; a second Ctrl-C kills at once.
     """
     import multiprocessing.connection
     import time
 
-    if at_once:
-        for worker in busy:
-            if worker.proc.poll() is None:
-                worker.proc.terminate()
+    for worker in busy:
+        if worker.proc.poll() is None:
+            worker.proc.terminate()
     replies: dict[_Worker, tuple[bool, Any] | None] = {}
     began = time.monotonic()
     while True:  # left at the end; entered again only within the first SAME_STOP_S

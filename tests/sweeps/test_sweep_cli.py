@@ -134,6 +134,24 @@ def test_bad_ray_options_are_one_line_before_anything_starts(
     assert line == f"mlplab: {needle}" or line.startswith(f"mlplab: {needle} "), line
 
 
+def test_a_gpu_the_machine_lacks_is_one_line_before_any_run(tmp_path: Path, capsys) -> None:
+    """Each run failed on its own (recorded `failed`, a report written, exit 1); now the
+    sweep says it once, as `mlplab train` does, and writes nothing."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    log = tmp_path / "runs"
+    args = ["sweep", "--data", "xor", "--lr", "0.1", "1", "--engine", "torch", "--device", "cuda"]
+    code = main([*args, "--log_path", str(log)])
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 2 and not log.exists()
+    assert (
+        line
+        == "mlplab: setting 'device': 'cuda' asked for, but torch sees no CUDA device; use cpu or auto"
+    )
+
+
 def _long_sweep(log: Path, exp_name: str) -> subprocess.Popen[str]:
     """``mlplab sweep`` of 8 xor configs (two stacks, two workers) that would train for
     hours, in its own process group as a shell starts a command; returns once every

@@ -214,6 +214,15 @@ def sweep(
         from mlplab.sweeps.ray_backend import check_options
 
         check_options(float(cpus_per_task), float(gpus_per_task))
+    else:
+        # A GPU this machine lacks would fail every run alike, each recorded `failed`:
+        # one line first, as `mlplab train` says it. (A Ray cluster's nodes may have one.)
+        gpus = {c.device for c in configs if c.device.startswith("cuda") and c.engine != "numpy"}
+        if gpus:
+            from mlplab.engines.torch.backend import resolve_device
+
+            for device in sorted(gpus):
+                resolve_device(device)
     first = configs[0]
     from mlplab.runs.record import check_writable, is_finished, run_dir_of, run_name
 

@@ -413,6 +413,12 @@ def _say_unfinished(run_dir: Path, saved: Restored | None, rerun: bool) -> None:
     """A word before a run continues, or takes the folder of, one that did not finish."""
     status = (read_result(run_dir) or {}).get("status")
     if status is None:
+        if (run_dir / "result.json").exists():  # cut short or edited: nothing to keep
+            how = "continues from its checkpoint" if saved is not None else "is trained afresh"
+            print(
+                f"mlplab: {run_dir / 'result.json'} is unreadable; the run there {how}",
+                flush=True,
+            )
         return
     if saved is not None:
         # "running" on disk: the process that trained it was killed before it could say.

@@ -240,3 +240,17 @@ def test_resume_refuses_curves_that_are_not_the_checkpoints(run_copy, capsys, da
     rc = call_main(["train", "--resume", str(run_copy)])
     assert_one_line(rc, capsys.readouterr().err, "curves.npz", "3 validations")
     assert (run_copy / "result.json").read_text() == before
+
+
+def test_a_run_whose_result_json_was_cut_short_is_trained_again_with_a_word(tmp_path, capsys):
+    """A finished run's result.json cut short (a full disk, an editor) reads as no run:
+    the same config trains there again, and says so rather than replace it in silence."""
+    first = train(data="xor", epoch=20, plots="none", log_path=str(tmp_path), verbose=False)
+    result = first.run_dir / "result.json"
+    result.write_bytes(result.read_bytes()[:100])
+    capsys.readouterr()
+    again = train(data="xor", epoch=20, plots="none", log_path=str(tmp_path), verbose=True)
+    out = capsys.readouterr().out
+    assert f"{result} is unreadable; the run there" in out
+    assert again.run_dir == first.run_dir and again.status == "finished"
+    assert json.loads(result.read_text())["status"] == "finished"

@@ -729,7 +729,11 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         "float_type": "a number",
     }
     if etype in kinds and first["loc"]:
-        return f"{where}setting '{loc}': {got} is not {kinds[etype]}"
+        several = ""
+        if isinstance(first.get("input"), list) and source != "sweep":
+            # A sweep's YAML (seed: [0, 1]) given to train: the values make a grid there.
+            several = "; several values make a sweep: mlplab sweep (mlplab.sweep in Python)"
+        return f"{where}setting '{loc}': {got} is not {kinds[etype]}{several}"
     msg = first["msg"]
     msg = msg.removeprefix("Value error, ")
     if not first["loc"]:  # a check across settings: its message names them

@@ -386,6 +386,12 @@ def test_paths_are_settings_as_their_text(tmp_path):
         ({"epoch": "1e3"}, "setting 'epoch': '1e3' is not a whole number"),
         ({"seed": 1.5}, "setting 'seed': 1.5 is not a whole number"),
         ({"lr": "abc"}, "setting 'lr': 'abc' is not a number"),
+        # A sweep's YAML given to train: the line says where several values go.
+        (
+            {"seed": [0, 1]},
+            "setting 'seed': [0, 1] is not a whole number; several values make a sweep: "
+            "mlplab sweep (mlplab.sweep in Python)",
+        ),
     ],
 )
 def test_a_value_of_the_wrong_kind_says_what_it_is_not(values, line):

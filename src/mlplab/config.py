@@ -793,12 +793,21 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
         mark = getattr(err, "problem_mark", None)
         line = getattr(mark, "line", None)
         at = f" (line {line + 1})" if line is not None else ""
-        raise ConfigError(f"config file {name} is not valid YAML{at}") from None
+        raise ConfigError(f"config file {name} is not valid YAML{at}{_data_hint(p)}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
-        raise ConfigError(f"config file {name} must be a mapping of `key: value` settings")
+        raise ConfigError(
+            f"config file {name} must be a mapping of `key: value` settings{_data_hint(p)}"
+        )
     return loaded
+
+
+def _data_hint(path: Path) -> str:
+    """`mlplab train rows.csv`: the table was meant as the data, not as a config."""
+    if path.suffix.lower() in (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz"):
+        return f"; a data file is given as --data {path}"
+    return ""
 
 
 _FILE_KINDS = {

@@ -145,6 +145,20 @@ def test_bad_yaml_file_is_named(tmp_path):
         load_config(tmp_path / "nope.yaml")
 
 
+def test_a_data_file_given_as_the_config_says_to_give_it_as_data(tmp_path):
+    """`mlplab train rows.csv` reads the table as YAML: the line says where it goes."""
+    rows = tmp_path / "rows.csv"
+    rows.write_text("a,b,y\n1,2,0\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(rows)
+    assert str(err.value).endswith(f"settings; a data file is given as --data {rows}")
+    yaml_file = tmp_path / "list.yaml"
+    yaml_file.write_text("- 1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(yaml_file)
+    assert "--data" not in str(err.value)
+
+
 def test_every_choice_in_the_config_exists_in_both_engines():
     from mlplab.config import ACTIVATIONS, OPTIMIZERS
     from mlplab.engines.numpy.functional import ACTIVATIONS as NUMPY_ACTIVATIONS

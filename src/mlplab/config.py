@@ -23,6 +23,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -447,6 +448,18 @@ class Config(BaseModel):
             )
         return v
 
+    @field_validator("log_path")
+    @classmethod
+    def _check_log_path(cls, v: str) -> str:
+        if not v.strip():  # Path("") is the current folder: runs would land among its files
+            raise ValueError("give a folder, e.g. runs (an empty path is the current folder)")
+        return _one_line(v)
+
+    @field_validator("model_name")
+    @classmethod
+    def _check_model_name(cls, v: str | None) -> str | None:
+        return v if v is None else _one_line(v)
+
     @field_validator("exp_name")
     @classmethod
     def _check_exp_name(cls, v: str) -> str:
@@ -670,6 +683,14 @@ def _numeric_settings() -> frozenset[str]:
 
 
 NUMERIC_SETTINGS = _numeric_settings()
+
+
+def _one_line(v: str) -> str:
+    """``v`` without control characters: a name or path printed in a one-line message, a
+    table or a plot title must stay on its line."""
+    if any(unicodedata.category(c) == "Cc" for c in v):
+        raise ValueError("no line breaks, tabs or other control characters")
+    return v
 
 
 def check_path_text(v: str) -> str:

@@ -145,6 +145,22 @@ def test_bad_yaml_file_is_named(tmp_path):
         load_config(tmp_path / "nope.yaml")
 
 
+@pytest.mark.parametrize(
+    ("values", "line"),
+    [
+        ({"log_path": ""}, "setting 'log_path': give a folder, e.g. runs (an empty path is"),
+        ({"log_path": "runs\nx"}, "setting 'log_path': no line breaks, tabs or other control"),
+        ({"model_name": "a\nb"}, "setting 'model_name': no line breaks, tabs or other control"),
+    ],
+)
+def test_names_and_paths_that_would_break_a_line_or_land_anywhere_are_refused(values, line):
+    """An empty log_path wrote runs into the current folder; a line break in a name split
+    the one-line start message (and a table's row) in two."""
+    with pytest.raises(ConfigError) as err:
+        make_config(values)
+    assert str(err.value).startswith(line)
+
+
 def test_a_data_file_given_as_the_config_says_to_give_it_as_data(tmp_path):
     """`mlplab train rows.csv` reads the table as YAML: the line says where it goes."""
     rows = tmp_path / "rows.csv"

@@ -814,6 +814,9 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
         mark = getattr(err, "problem_mark", None)
         line = getattr(mark, "line", None)
         at = f" (line {line + 1})" if line is not None else ""
+        problem = str(getattr(err, "problem", ""))
+        if line is not None and ("tab" in problem or "'\\t'" in problem):  # a common slip
+            at = f" (line {line + 1}: a tab; YAML indents with spaces)"
         raise ConfigError(f"config file {name} is not valid YAML{at}{_data_hint(p)}") from None
     if loaded is None:
         return {}

@@ -143,6 +143,9 @@ def test_bad_yaml_file_is_named(tmp_path):
         load_config(f)
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+    f.write_text("data: xor\n\tlr: 0.1\n")  # a tab where YAML wants spaces
+    with pytest.raises(ConfigError, match=r"not valid YAML \(line 2: a tab; YAML indents with"):
+        load_config(f)
 
 
 @pytest.mark.parametrize(

@@ -330,3 +330,41 @@ def test_a_report_over_runs_that_are_not_the_sweeps_says_so(tmp_path: Path, caps
         data="xor", hid_dim=[2, 3], epoch=2, log_path=log, workers=1, plots="none", exp_name="own"
     )
     assert "note: the report covers" not in capsys.readouterr().out
+
+
+def test_runs_another_sweep_is_training_are_counted_as_its_not_as_skipped(
+    tmp_path: Path,
+) -> None:
+    """A second sweep on the same folder said `0 trained, N skipped`, which reads as done,
+    while another process was still training those runs."""
+    import subprocess
+    import sys
+
+    from mlplab.config import make_config
+    from mlplab.runs.record import run_name
+
+    log = tmp_path / "runs"
+    seeds = [0, 1, 2]
+    ids = [run_name(make_config({**BASE, "seed": s, "log_path": str(log)})) for s in seeds]
+    holder = subprocess.Popen(  # another process holding the runs' locks, as a sweep does
+        [sys.executable, "-c",
+         "import sys, time\nfrom mlplab.runs.locks import RunLocks\n"
+         "locks = RunLocks(sys.argv[1])\n"
+         "assert all(locks.acquire(i) for i in sys.argv[2:])\n"
+         "print('held', flush=True)\ntime.sleep(120)",
+         str(log / BASE.get("exp_name", "exp")), *ids],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = sweep(BASE, seed=seeds, log_path=str(log), workers=1, report=False,
+                       verbose=False)  # fmt: skip
+    finally:
+        holder.kill()
+        holder.communicate()
+    n = len(seeds)
+    assert result.counts["busy"] == n and result.counts["skipped"] == 0
+    assert sorted(result.busy) == sorted(ids) and result.outcomes == []
+    assert f"0 trained, 0 skipped, 0 failed/diverged, {n} being trained by another sweep" in (
+        result.summary()
+    )

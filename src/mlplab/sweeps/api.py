@@ -62,6 +62,8 @@ class SweepResult:
         The runs trained by this call: ``run_id``, ``status``, ``error``, ``wall_time_s``.
     skipped : list of str
         Run ids that had finished before and were not trained again.
+    busy : list of str
+        Run ids that another sweep on the same folder was training; left to it.
     spec_path : Path
         The sweep's YAML spec, ``log_path/exp_name/sweep-<hash>.yaml``.
     report : Report or None
@@ -82,6 +84,7 @@ class SweepResult:
     wall_time_s: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     rerun: bool = False
+    busy: list[str] = field(default_factory=list)
 
     @property
     def run_dirs(self) -> list[Path]:
@@ -107,6 +110,8 @@ class SweepResult:
             f"{len(self.configs)} run{'' if len(self.configs) == 1 else 's'}: {c['trained']} trained, {c['skipped']} skipped, "
             f"{c['failed'] + c['diverged']} failed/diverged"
         )
+        if c.get("busy"):  # not done, and not this sweep's to do: they were not "skipped"
+            line += f", {c['busy']} being trained by another sweep"
         if c["remaining"]:
             # With --rerun, a run not reached keeps its record, which may be finished.
             line += f", {c['remaining']} not " + ("trained again" if self.rerun else "finished")
@@ -252,7 +257,8 @@ def sweep(
             flush=True,
         )
     pending_ids = {run_name(c) for c in pending}
-    skipped = [rid for rid in spec.run_ids if rid not in pending_ids]
+    taken = pending_ids | set(busy)
+    skipped = [rid for rid in spec.run_ids if rid not in taken]
     groups = [
         [c.to_dict() for c in g]
         for g in plan_groups(
@@ -264,7 +270,7 @@ def sweep(
         )
     ]
     show = verbose if progress is None else progress
-    result = SweepResult(spec, configs, [], skipped, spec_path, rerun=rerun)
+    result = SweepResult(spec, configs, [], skipped, spec_path, rerun=rerun, busy=busy)
     if report and pending and backend == "local" and n_workers > 1:
         _import_report_soon()
     # --rerun: an interrupted run starts afresh too, as with `mlplab train --rerun`.
@@ -507,6 +513,7 @@ def _count(result: SweepResult, n_pending: int) -> dict[str, int]:
     return {
         "trained": statuses.count("finished"),
         "skipped": len(result.skipped),
+        "busy": len(result.busy),
         "failed": statuses.count("failed"),
         "diverged": statuses.count("diverged"),
         "interrupted": statuses.count("interrupted"),

@@ -415,3 +415,14 @@ def test_a_boolean_setting_reads_as_flags_spell_it(tmp_path: Path) -> None:
     header, rows = _table(rep.sections[0])
     shown = {row[header.index("standardize")] for row in rows}
     assert shown == {"auto", "false"}
+
+
+def test_results_csv_never_invents_a_log_path(tmp_path: Path) -> None:
+    """Records leave log_path out (they move); the table filled it with the default 'runs'
+    for runs that were under another folder. run_dir says where each run is."""
+    log = tmp_path / "elsewhere"
+    mlplab.train(data="xor", log_path=str(log), **TINY)
+    rep = mlplab.report(str(log), verbose=False)
+    runs = pd.read_csv(rep.csv_path)
+    assert "log_path" not in runs.columns or runs["log_path"].isna().all()
+    assert Path(runs["run_dir"].iloc[0]).parent.parent == log

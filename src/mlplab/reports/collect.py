@@ -107,9 +107,10 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
             continue
         record = dict(record)  # the table keeps the record as read
         for name, info in Config.model_fields.items():
-            if name not in record and name != "seed":
+            if name not in record and name not in ("seed", "log_path"):
                 # A record from before this setting existed trained as its default does:
                 # left blank, it would split that config's replicates from newer runs'.
+                # (No record keeps log_path, so that it can move: run_dir says where it is.)
                 record[name] = info.get_default(call_default_factory=True)
             if isinstance(record.get(name), list):
                 # This text is what the tables, CSVs and report.html show: a column

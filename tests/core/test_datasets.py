@@ -505,3 +505,30 @@ def test_a_split_too_small_for_the_rows_names_one_that_fits(tmp_path):
     with pytest.raises(ConfigError, match=r"\(4 rows -> 3/0/0\).*--split 2 1 1$"):
         load_dataset(str(tmp_path / "t.csv"))
     assert load_dataset(str(tmp_path / "t.csv"), split=(2, 1, 1)).n_rows == 4
+
+
+def test_columns_of_values_that_are_no_numbers_to_learn_are_one_line(tmp_path):
+    """Dates or numbers-as-text in a target, raw bytes, complex values: each was a
+    traceback (IndexError, TypeError) or a silent loss of the imaginary part."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    text = [f"{v:.3f}" for v in rng.normal(size=60)]  # 60 distinct numbers, as text
+    pd.DataFrame({"a": X[:, 0], "y": text}).to_parquet(tmp_path / "text.parquet")
+    pd.DataFrame({"a": X[:, 0], "y": pd.date_range("2020", periods=60, tz="UTC")}).to_parquet(
+        tmp_path / "dates.parquet"
+    )
+    np.savez(tmp_path / "text.npz", X=X, y=np.array(text))
+    np.savez(tmp_path / "bytes.npz", X=X, y=np.array([b"ab", b"cd"] * 30, dtype="V2"))
+    np.savez(tmp_path / "complex.npz", X=X + 1j, y=np.arange(60) % 2)
+    cases = {
+        "text.parquet": "target column 'y' holds numbers stored as text ('",
+        "text.npz": "target column 'y' holds numbers stored as text ('",
+        "dates.parquet": "target column 'y' holds dates or times; encode them as numbers",
+        "bytes.npz": "target column 'y' holds raw bytes (|V2)",
+        "complex.npz": "feature column 'x0' holds complex numbers; give the real and",
+    }
+    for name, needle in cases.items():
+        with pytest.raises(DataError) as err:
+            load_dataset(str(tmp_path / name))
+        assert needle in str(err.value), name
+        assert "\n" not in str(err.value)

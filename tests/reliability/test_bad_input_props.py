@@ -340,7 +340,7 @@ def test_npz_and_parquet_files(tmp_path, capsys):
         "names.npz": "X and y",
         "shapes.npz": "N rows",
         "pickle.npz": "pickle.npz",
-        "dates.parquet": "'t' is not numeric",
+        "dates.parquet": "'t' holds dates or times; encode them as numbers",
         "garbage.parquet": "cannot be read",
     }
     for name, needle in needles.items():

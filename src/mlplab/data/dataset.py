@@ -298,6 +298,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     feats = [c for c in df.columns if c not in targets]
     if not feats:
         raise DataError(f"data file {path!r}: no feature columns left besides the target {targets}")
+    for c in df.columns:
+        _check_kind(df[c], path, c, "target" if c in targets else "feature")
     for c in feats:
         col = df[c]
         if col.dtype == bool:
@@ -507,6 +509,27 @@ def _whole_floats(col) -> bool:
     return bool(np.isfinite(values).all() and (values == np.round(values)).all())
 
 
+# Column kinds (NumPy's dtype.kind) that no setting makes numbers to learn from: named,
+# where pandas would drop an imaginary part with a warning, give dates as nanoseconds, or
+# fail on raw bytes with a traceback.
+_NO_NUMBERS = {
+    "c": "complex numbers; give the real and imaginary parts as two columns",
+    "M": "dates or times; encode them as numbers first (e.g. days since a start)",
+    "m": "time spans; give them as numbers (e.g. seconds)",
+    "V": "raw bytes",
+    "S": "raw bytes",
+}
+
+
+def _check_kind(col, path: str, name: str, role: str) -> None:
+    """One line for a column whose kind of value cannot be learned from or predicted."""
+    kind = getattr(col.dtype, "kind", "O")
+    if kind in _NO_NUMBERS:
+        raise DataError(
+            f"data file {path!r}: {role} column {name!r} holds {_NO_NUMBERS[kind]} ({col.dtype})"
+        )
+
+
 def _check_stray_text(col, path: str, name: str) -> None:
     """Refuse a column of numbers with a few text values (a '?' or 'n/a' for a missing
     value): read as classes, it would train one class per distinct number."""
@@ -516,6 +539,12 @@ def _check_stray_text(col, path: str, name: str) -> None:
         return
     numbers = pd.to_numeric(col, errors="coerce")
     if numbers.notna().sum() >= len(col) / 2 and numbers.nunique() > MAX_AUTO_CLASSES:
+        if numbers.notna().all():  # every value a number, kept as text (a Parquet or NPZ file)
+            raise DataError(
+                f"data file {path!r}: target column {name!r} holds numbers stored as text "
+                f"({str(col.iloc[0])!r}); store them as numbers, or pass --task "
+                "classification if its values are labels"
+            )
         row = int(np.flatnonzero(numbers.isna().to_numpy())[0])
         raise DataError(
             f"data file {path!r}: target column {name!r} holds numbers but also "

@@ -6,6 +6,7 @@ Every problem with a file becomes a :class:`DataError` with one line naming the 
 
 from __future__ import annotations
 
+import collections
 import csv
 import re
 import zipfile
@@ -106,7 +107,8 @@ def _check_not_data(path: str, names: list[str], sep: str) -> None:
 
 
 def _check_distinct(path: str, names: list[str]) -> None:
-    dup = sorted({c for c in names if names.count(c) > 1})
+    # Counted once (not names.count per name): a header of 100,000 names took minutes.
+    dup = sorted(c for c, n in collections.Counter(names).items() if n > 1)
     if dup:
         raise DataError(f"data file {path!r}: duplicate column names {dup}")
 

@@ -85,6 +85,29 @@ def test_ranking_uses_the_mean_over_seeds(swept: tuple[Path, Report]) -> None:
     assert rep.best_run is not None and rep.best_run["hid_dim"] == best
 
 
+def test_a_config_whose_seeds_diverged_ranks_after_those_whose_seeds_all_finished(
+    swept: tuple[Path, Report], tmp_path: Path
+) -> None:
+    """The better config with two of its three seeds diverged ranked first on the mean
+    of its one survivor, above a config whose three seeds all finished."""
+    import shutil
+
+    log, rep = swept
+    best = rep.summary.iloc[0]["hid_dim"]
+    copy = tmp_path / "runs"
+    shutil.copytree(log, copy)
+    metrics = ("val_acc", "val_loss", "test_acc", "test_loss", "train_acc", "train_loss")
+    for path in sorted((copy / "agg").glob("*/result.json")):
+        record = json.loads(path.read_text())
+        if record["hid_dim"] == best and record["seed"] != 0:  # seed 0 survives
+            record.update(status="diverged", **dict.fromkeys(metrics))
+            path.write_text(json.dumps(record))
+    ranked = report(copy, exp_name="agg", verbose=False).summary
+    assert ranked["hid_dim"].tolist()[::-1][0] == best  # last, with its survivor's mean
+    assert ranked.iloc[-1]["n"] == 1 and ranked.iloc[0]["n"] == 3
+    assert ranked["rank"].tolist() == [1, 2]
+
+
 def test_one_replicate_has_no_spread() -> None:
     mean, std, low, high = mean_std_ci(np.array([0.7]))
     assert mean == 0.7 and math.isnan(std) and math.isnan(low) and math.isnan(high)

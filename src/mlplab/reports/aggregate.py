@@ -114,7 +114,8 @@ def aggregate(
         Metric columns to summarise (missing ones are skipped); intervals are clipped to
         :func:`metric_bounds`.
     rank_by : (metric, ascending), optional
-        Sort by that metric's mean (NaN last) and add a 1-based ``rank`` column.
+        Sort by that metric's mean (NaN last), configs with a diverged or failed run
+        after all others, and add a 1-based ``rank`` column.
     tie : (metric, ascending), optional
         Orders configs whose ``rank_by`` means are equal (to TIE_DECIMALS decimals).
 
@@ -168,16 +169,20 @@ def aggregate(
         table[f"{m}_std"] = std
         table[f"{m}_ci_low"] = np.maximum(mean - half, low)
         table[f"{m}_ci_high"] = np.minimum(mean + half, high)
+    # A config some of whose runs diverged or failed ranks after every config whose runs
+    # did not: the mean of its survivors alone (one seed of six) would flatter it.
+    lost = runs["status"].isin(("diverged", "failed")) if "status" in runs else done & False
+    table["_sort_lost"] = lost.groupby(keys, sort=False).any()
     table = table.reset_index(drop=True)
     if rank_by is None:
-        return table
-    keys, ascending = [], []
+        return table.drop(columns="_sort_lost")
+    keys, ascending = ["_sort_lost"], [True]
     for metric, up in [rank_by, *([tie] if tie else [])]:
         if f"{metric}_mean" in table:
             keys.append(f"_sort_{metric}")
             ascending.append(up)
             table[f"_sort_{metric}"] = table[f"{metric}_mean"].round(TIE_DECIMALS)
-    if keys and f"_sort_{rank_by[0]}" in table:
+    if f"_sort_{rank_by[0]}" in table:
         table = table.sort_values(keys, ascending=ascending, na_position="last", kind="stable")
     # Ranked even when no run has the metric (all diverged, or still running): in order.
     table = table.drop(columns=keys).reset_index(drop=True)

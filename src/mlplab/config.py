@@ -559,25 +559,9 @@ class Config(BaseModel):
         Accepted, not refused: a sweep may pair them with settings that use them.
         """
         default = {k: f.default for k, f in type(self).model_fields.items()}
-        unused: dict[str, str] = {}
-        if self.hidden_layers == 0:
-            for k in ("hid_dim", "hid_dims", "act", "use_bn", "dp_rate", "sc_type"):
-                unused[k] = "a linear model has no hidden layer"
-        elif self.hid_dims is not None:
-            unused["hid_dim"] = "hid_dims gives each hidden layer's width"
-        if self.optim not in ("sgd", "rmsprop"):
-            unused["mm"] = "momentum is sgd's and rmsprop's"
-        if self.lr_schedule not in ("exponential", "step"):
-            unused["lr_gamma"] = "the exponential and step schedules use it"
-        if self.lr_schedule != "step":
-            unused["lr_step"] = "the step schedule uses it"
-        if self.plots == "none":
-            unused["snapshot_every"] = "its frames are kept for plots, and plots is none"
-        if not self.patience:
-            unused["min_delta"] = "it counts improvements for patience, which is 0"
         return [
             f"--{k} {_as_typed(getattr(self, k))} ({why})"
-            for k, why in unused.items()
+            for k, why in unused_by(self.to_dict()).items()
             if getattr(self, k) != default[k]
         ]
 
@@ -683,6 +667,29 @@ def _numeric_settings() -> frozenset[str]:
 
 
 NUMERIC_SETTINGS = _numeric_settings()
+
+
+def unused_by(values: dict[str, Any]) -> dict[str, str]:
+    """The settings that do not shape the run ``values`` describe (a config's or a
+    record's), each with why. One rule for the notes of train and sweep and for the
+    report, which blanks them so that such runs are replicates of one config."""
+    unused: dict[str, str] = {}
+    if values.get("model") == "linear" or values.get("n_layer") == 0:
+        for k in ("hid_dim", "hid_dims", "act", "use_bn", "dp_rate", "sc_type"):
+            unused[k] = "a linear model has no hidden layer"
+    elif values.get("hid_dims"):
+        unused["hid_dim"] = "hid_dims gives each hidden layer's width"
+    if values.get("optim") not in ("sgd", "rmsprop"):
+        unused["mm"] = "momentum is sgd's and rmsprop's"
+    if values.get("lr_schedule") not in ("exponential", "step"):
+        unused["lr_gamma"] = "the exponential and step schedules use it"
+    if values.get("lr_schedule") != "step":
+        unused["lr_step"] = "the step schedule uses it"
+    if values.get("plots") == "none":
+        unused["snapshot_every"] = "its frames are kept for plots, and plots is none"
+    if not values.get("patience"):
+        unused["min_delta"] = "it counts improvements for patience, which is 0"
+    return unused
 
 
 def _one_line(v: str) -> str:

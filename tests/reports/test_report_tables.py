@@ -108,6 +108,23 @@ def test_a_config_whose_seeds_diverged_ranks_after_those_whose_seeds_all_finishe
     assert ranked["rank"].tolist() == [1, 2]
 
 
+def test_settings_a_run_does_not_use_do_not_split_its_config(tmp_path: Path) -> None:
+    """lr_step without the step schedule (and mm with adam) shape nothing: runs that differ
+    only in them are one config, whose repeats count once, not ranks with equal numbers."""
+    log = tmp_path / "runs"
+    sweep(
+        data="xor", hid_dim=4, epoch=5, lr_schedule=["none", "step"], lr_step=[10, 20],
+        optim="adam", mm=[0.0, 0.9], seed=[0, 1], engine="numpy", log_every=0,
+        plots="none", log_path=str(log), workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    summary = report(log, verbose=False).summary
+    assert len(summary) == 3  # none; step with lr_step 10; step with lr_step 20
+    plain = summary[summary["lr_schedule"] == "none"].iloc[0]
+    assert pd.isna(plain["lr_step"]) and plain["runs"] == 8 and plain["n"] == 2
+    assert plain["repeats"] == 6
+    assert "mm" not in summary or summary["mm"].isna().all()
+
+
 def test_one_replicate_has_no_spread() -> None:
     mean, std, low, high = mean_std_ci(np.array([0.7]))
     assert mean == 0.7 and math.isnan(std) and math.isnan(low) and math.isnan(high)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlplab.config import HASH_EXCLUDED, Config
+from mlplab.config import HASH_EXCLUDED, Config, unused_by
 from mlplab.errors import ConfigError
 from mlplab.reports.aggregate import key_text
 
@@ -49,11 +49,6 @@ class Skipped:
     reason: str
 
 
-# Settings that do not apply to a model without hidden layers, and hid_dim where hid_dims
-# gives the widths: blank in the tables, and no reason to tell two runs apart.
-HIDDEN_ONLY = ("hid_dim", "hid_dims", "act", "use_bn", "dp_rate", "sc_type")
-
-
 def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFrame, list[Skipped]]:
     """The runs under ``path`` (or ``path/exp_name``) and the files that were left out.
 
@@ -68,8 +63,8 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
         One row per run; columns: every key of result.json plus ``run_dir`` and ``task``
         (``classification`` or ``regression``). List-valued settings (``target``,
         ``split``) become JSON text so rows can be grouped; settings that do not apply
-        (:data:`HIDDEN_ONLY` of a model without hidden layers, ``hid_dim`` beside
-        ``hid_dims``) become None.
+        (:func:`mlplab.config.unused_by`: the hidden layers' settings of a linear model,
+        ``mm`` of adam, ``lr_step`` without the step schedule) become None.
 
     Raises
     ------
@@ -225,13 +220,12 @@ def collect(path: str | Path, exp_name: str | None = None) -> pd.DataFrame:
 
 
 def blank_unused_settings(record: dict[str, Any]) -> None:
-    """Set the settings that did not shape this run's model to None, in place."""
-    if record.get("model") == "linear" or record.get("n_layer") == 0:
-        for name in HIDDEN_ONLY:
-            if name in record:
-                record[name] = None
-    elif record.get("hid_dims") and "hid_dim" in record:
-        record["hid_dim"] = None
+    """Set the settings that did not shape this run to None, in place (the rule of
+    :func:`mlplab.config.unused_by`): ``mm`` of an adam run, ``lr_step`` without the step
+    schedule. Runs that differ only in them trained the same model."""
+    for name in unused_by(record):
+        if name in record:
+            record[name] = None
 
 
 def record_task(record: dict[str, Any]) -> str:

@@ -532,3 +532,32 @@ def test_columns_of_values_that_are_no_numbers_to_learn_are_one_line(tmp_path):
             load_dataset(str(tmp_path / name))
         assert needle in str(err.value), name
         assert "\n" not in str(err.value)
+
+
+def test_compressed_files_and_parquet_names_read_as_their_csv_would(tmp_path):
+    """A gzip or zip download (Kaggle's .zip, a .csv.gz, or gzip bytes under .csv) was
+    "not UTF-8" or "neither a built-in dataset nor a file"; a Parquet column named '' was
+    taken where CSV refuses it; a named index in Parquet was dropped without a word."""
+    import gzip
+    import zipfile
+
+    text = "a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(30))
+    (tmp_path / "t.csv.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "inner.csv").write_bytes(gzip.compress(text.encode()))
+    with zipfile.ZipFile(tmp_path / "t.zip", "w") as z:
+        z.writestr("t.csv", text)
+    for name, kind in (("t.csv.gz", "gzip"), ("inner.csv", "gzip"), ("t.zip", "zip")):
+        with pytest.raises(DataError, match=f"'.*{name}' is {kind}-compressed; unpack it first"):
+            load_dataset(str(tmp_path / name))
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"id": np.arange(40) * 7, "a": rng.normal(size=40), "y": np.arange(40) % 2})
+    df.assign(**{"": 1.0}).to_parquet(tmp_path / "blank.parquet")
+    with pytest.raises(DataError, match="column 4 has no name in the header"):
+        load_dataset(str(tmp_path / "blank.parquet"))
+    df.set_index("id").to_parquet(tmp_path / "indexed.parquet")
+    df.to_csv(tmp_path / "indexed.csv", index=False)
+    from_parquet = load_dataset(str(tmp_path / "indexed.parquet"))
+    from_csv = load_dataset(str(tmp_path / "indexed.csv"))
+    assert from_parquet.feature_names == from_csv.feature_names == ["id", "a"]
+    np.testing.assert_array_equal(from_parquet.X_train, from_csv.X_train)

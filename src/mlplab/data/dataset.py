@@ -439,7 +439,7 @@ def _check_named_columns(df, path: str) -> None:
     class away), and new rows to predict would need it too.
     """
     for i, c in enumerate(df.columns):
-        if re.fullmatch(r"Unnamed: \d+", c):
+        if c == "" or re.fullmatch(r"Unnamed: \d+", c):  # '' from a Parquet or NPZ writer
             hint = " (a row index? pandas writes none with to_csv(path, index=False))"
             raise DataError(
                 f"data file {path!r}: column {i + 1} has no name in the header"

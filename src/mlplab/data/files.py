@@ -19,6 +19,7 @@ from mlplab.errors import DataError
 
 FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # text tables: the separator is read off the file
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")  # named as such, not "unknown"
 _FRACTION = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 # A number as spreadsheets write it where the decimal mark is a comma: 1.799.289,58 or -3,62
@@ -28,7 +29,8 @@ _COMMA_NUMBER = re.compile(r"[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d+)?([eE][+-]?\
 
 
 def looks_like_file(data: str) -> bool:
-    return Path(data).suffix.lower() in FILE_SUFFIXES or "/" in data or "\\" in data
+    suffix = Path(data).suffix.lower()
+    return suffix in FILE_SUFFIXES + COMPRESSED_SUFFIXES or "/" in data or "\\" in data
 
 
 def read_table(path: str):  # -> pandas.DataFrame
@@ -40,6 +42,7 @@ def read_table(path: str):  # -> pandas.DataFrame
         what = "is not a file" if p.exists() else "does not exist"
         raise DataError(f"data file {path!r} {what}")
     suffix = p.suffix.lower()
+    _check_not_compressed(p, path)
     try:
         if suffix in TEXT_SUFFIXES:
             # skipinitialspace: "1.0, 2.0, yes" (a space after each comma, as people type
@@ -69,6 +72,10 @@ def read_table(path: str):  # -> pandas.DataFrame
                     f"data file {path!r}: reading Parquet needs pyarrow; install it with `pip install mlplab[parquet]`"
                 ) from None
             df = pd.read_parquet(p)
+            if df.index.names != [None] or not df.index.equals(pd.RangeIndex(len(df))):
+                # A named index (df.set_index("id").to_parquet) comes back as the index;
+                # as a column it is seen, as the CSV of the same frame shows it.
+                df = df.reset_index()
         elif suffix == ".npz":
             df = _npz_frame(p)
         else:
@@ -91,6 +98,26 @@ def read_table(path: str):  # -> pandas.DataFrame
     df.columns = [str(c).strip() for c in df.columns]
     _check_distinct(path, list(df.columns))
     return df
+
+
+# The first bytes of the compressed files people download tables as (Kaggle's .zip, .csv.gz).
+# An NPZ file is a zip too, and Parquet has its own magic.
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
+
+
+def _check_not_compressed(p: Path, path: str) -> None:
+    """Name a compressed file as one: read as text it is "not UTF-8", and by its name
+    (data.csv.gz) an unknown format, neither of which says what to do."""
+    if p.suffix.lower() == ".npz":
+        return
+    with p.open("rb") as f:
+        start = f.read(6)
+    for magic, kind in _COMPRESSED.items():
+        if start.startswith(magic):
+            raise DataError(
+                f"data file {path!r} is {kind}-compressed; unpack it first and give the "
+                f"table it holds ({', '.join(FILE_SUFFIXES)})"
+            )
 
 
 def _check_not_data(path: str, names: list[str], sep: str) -> None:

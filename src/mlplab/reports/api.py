@@ -301,6 +301,11 @@ def rank_runs(
     return ranked[cols].reset_index(drop=True)
 
 
+# A stack's configs train together, so each run's wall time is the stack's: a config's
+# time is not its own cost, and the header alone would say it is.
+TIME_NOTE = "time (s): wall time of the training, shared by configs stacked in one model"
+
+
 def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[list[str]]]:
     """The ranked summary as formatted text: header and rows (mean ± std, 95% CI)."""
     m = sec.metric
@@ -339,7 +344,8 @@ def print_table(sec: Section, summary_path: Path) -> None:
         "mean ± std over seeds",
         title_justify="left",
         caption="95% CI: Student-t interval of the mean over seeds"
-        + (f", clipped to {clip}" if clip else ""),
+        + (f", clipped to {clip}" if clip else "")
+        + f"\n{TIME_NOTE}",
         caption_justify="left",
     )
     for h in header:
@@ -426,7 +432,7 @@ def _page(rep: Report, root: Path, plots: list[list[Any]]) -> str:
             "seeds: finished replicates; 95% CI: Student-t interval of the mean "
             + (f"clipped to {clip}, the range {sec.metric} can take " if clip else "")
             + "(blank with one seed); other metrics: means; runs: statuses of every run "
-            "of the config; blank settings do not apply to that model."
+            f"of the config; {TIME_NOTE}; blank settings do not apply to that model."
             + (
                 f" The first {HTML_ROWS} of {len(sec.summary)} configs; summary.csv has all."
                 if len(sec.summary) > HTML_ROWS

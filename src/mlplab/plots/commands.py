@@ -10,6 +10,7 @@ to its derivative.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,8 +29,8 @@ ACTIVATIONS_TARGET = "activations"
 
 # Rebuilds a run from its folder: an object with ``record`` (result.json), ``dataset``,
 # ``spec``, ``model_outputs`` (model inputs to outputs) and ``weights``; raises MlplabError with
-# one line.
-RunLoader = Callable[[Path], Any]
+# one line. ``data=False`` reads no data file: the dataset has names and no rows.
+RunLoader = Callable[..., Any]
 
 
 def plot_command(target: str, load_run: RunLoader, out: str | None = None, fmt: str = "png") -> int:
@@ -81,17 +82,30 @@ def redraw_run(
         raise CheckpointError(
             f"plot: {str(run_dir)!r} is not a run directory (no readable result.json)"
         )
+    from mlplab.plots.run_plots import WITHOUT_ROWS, draw_run_plots
+
     out_dir = check_out_folder(out if out else str(run_dir / "plots"), own_run=run_dir)
-    run = load_run(run_dir)  # raises CheckpointError / DataError with one line
-    saved = run.checkpoint_meta.get("data_digest")
-    if saved and run.dataset.digest and saved != run.dataset.digest:
-        # Pictures of other rows would not be this run's (its record's metrics are not).
-        raise DataError(
-            f"plot: data file {run.config.data!r} has changed since {str(run_dir)!r} trained "
-            "on it (its rows differ); put back the file it trained on to draw its pictures"
+    only = None
+    try:
+        run = load_run(run_dir)  # raises CheckpointError / DataError with one line
+        saved = run.checkpoint_meta.get("data_digest")
+        if saved and run.dataset.digest and saved != run.dataset.digest:
+            # Pictures of other rows would not be this run's (its record's metrics are not).
+            raise DataError(
+                f"plot: data file {run.config.data!r} has changed since {str(run_dir)!r} "
+                "trained on it (its rows differ); put back the file it trained on to draw "
+                "the rest"
+            )
+    except DataError as err:
+        # The curves and the weights are the run's own, wherever its training file is
+        # (a run folder copied to another machine): those are drawn, and the rest named.
+        run = load_run(run_dir, data=False)
+        only = WITHOUT_ROWS
+        print(
+            f"mlplab: plot drew only what needs no data rows (loss, network): {err}",
+            file=sys.stderr,
         )
     snapshots = _load_snapshots(run_dir / SNAPSHOT_FILE)  # read first: fail before drawing
-    from mlplab.plots.run_plots import draw_run_plots
 
     names = draw_run_plots(
         out_dir,
@@ -102,6 +116,7 @@ def redraw_run(
         weights=run.weights,
         fmt=fmt,
         snapshots=snapshots,
+        only=only,
     )
     return out_dir, names
 

@@ -27,7 +27,7 @@ the artists (titles, limits, image arrays) behind the files. They live by kind:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +146,10 @@ def run_figures(
     return out
 
 
+# The figures drawn from the record and the weights alone, for a run whose data is gone.
+WITHOUT_ROWS = ("loss", "network")
+
+
 def draw_run_plots(
     plots_dir: str | Path,
     result: dict[str, Any],
@@ -155,6 +159,7 @@ def draw_run_plots(
     weights: Mapping[str, np.ndarray] | None = None,
     fmt: str = "png",
     snapshots: SnapshotRecorder | None = None,
+    only: Collection[str] | None = None,
 ) -> list[str]:
     """Draw a finished run's plots into ``plots_dir``, in this process; return the names.
 
@@ -183,6 +188,9 @@ def draw_run_plots(
     snapshots : SnapshotRecorder, optional
         Frames kept during training (``--snapshot_every``): drawn as
         ``boundary_evolution.gif`` and ``boundary_evolution.FMT`` when it has any.
+    only : collection of str, optional
+        The figures to draw, by stem (:data:`WITHOUT_ROWS`: those that need no data rows);
+        default: every figure that fits the run.
 
     Returns
     -------
@@ -192,6 +200,8 @@ def draw_run_plots(
     """
     plots_dir = Path(plots_dir)
     figures = run_figures(result, data, predict, spec, weights)
+    if only is not None:
+        figures = {stem: draw for stem, draw in figures.items() if stem in only}
     written = write_figures(plots_dir, figures, fmt)
     if snapshots is not None and snapshots.frames:
         drawn = snapshots.for_drawing()

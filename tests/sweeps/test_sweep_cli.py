@@ -54,6 +54,27 @@ def test_a_sweep_of_one_run_speaks_of_one(tmp_path: Path, capsys) -> None:
     assert "1 run: 1 trained, 0 skipped" in out and "1 config ranked by" in out, out
 
 
+def test_skipped_runs_kept_without_the_plots_asked_now_are_named(tmp_path: Path, capsys) -> None:
+    """A sweep run again with --plots png after --plots none skipped every finished run
+    and drew nothing, without a word; mlplab train says so of its kept run."""
+    args = ["sweep", "--data", "xor", "--epoch", "2", "--seed", "0", "1", "--log_every", "0"]
+    args += ["--log_path", str(tmp_path), "--exp_name", "s", "--workers", "1", "--no_report"]
+    assert main([*args, "--plots", "none"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--plots", "png", "--snapshot_every", "1"]) == 0
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("mlplab: finished runs were kept as they were, without --plots png")
+    assert "(2 runs) or --snapshot_every 1 (2 runs); --rerun trains them again" in line
+    assert not list(tmp_path.glob("s/*/plots"))
+    (run_dir,) = [p for p in tmp_path.glob("s/s-*") if str(p) in line]
+    assert main(["plot", str(run_dir)]) == 0
+    assert (run_dir / "plots" / "loss.png").is_file()
+    assert main([*args, "--plots", "png"]) == 0  # one of them has plots now
+    assert "without --plots png (1 run); --rerun" in capsys.readouterr().err
+    assert main([*args, "--plots", "none"]) == 0  # nothing asked that a run lacks
+    assert capsys.readouterr().err == ""
+
+
 def test_cli_bad_axis_value_exits_2_with_one_line_and_writes_nothing(
     tmp_path: Path, capsys
 ) -> None:

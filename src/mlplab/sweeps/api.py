@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,6 +301,9 @@ def sweep(
     # --- summary and report --------------------------------------------------------------
     if verbose:
         print(result.summary(), flush=True)
+        kept = _kept_without(c for c in configs if run_name(c) not in taken)
+        if kept:
+            print(kept, file=sys.stderr, flush=True)
     if result.interrupted:
         print(_interrupted_line(result), file=sys.stderr, flush=True)
     elif report:
@@ -322,6 +326,41 @@ def sweep(
     if verbose:
         print(_records_line(configs), flush=True)
     return result
+
+
+def _kept_without(skipped: Iterable[Config]) -> str:
+    """A line for finished runs kept without the plots or snapshots asked of them now
+    (``--plots png`` after a sweep with ``--plots none``), or ''. These settings are not
+    part of a run's identity, so the runs were skipped; a look at their folders (no
+    record read) tells which lack what was asked."""
+    from mlplab.plots.recorder import SNAPSHOT_FILE
+    from mlplab.runs.record import run_dir_of
+
+    lacking: collections.Counter[str] = collections.Counter()
+    example = None
+    for c in skipped:
+        run_dir = run_dir_of(c)
+        missing = [
+            flag
+            for flag, asked, kept in (
+                (f"--plots {c.plots}", c.plots != "none", (run_dir / "plots").is_dir()),
+                (
+                    f"--snapshot_every {c.snapshot_every}",
+                    c.snapshot_every > 0,
+                    (run_dir / SNAPSHOT_FILE).is_file(),
+                ),
+            )
+            if asked and not kept
+        ]
+        lacking.update(missing)
+        example = example or (run_dir if missing else None)
+    if not lacking:
+        return ""
+    without = " or ".join(f"{flag} ({n} run{'' if n == 1 else 's'})" for flag, n in lacking.items())
+    return (
+        f"mlplab: finished runs were kept as they were, without {without}; --rerun trains "
+        f"them again, and `mlplab plot RUN_DIR` draws a kept run's plots (such as {example})"
+    )
 
 
 def _interrupted_line(result: SweepResult) -> str:

@@ -561,3 +561,33 @@ def test_compressed_files_and_parquet_names_read_as_their_csv_would(tmp_path):
     from_csv = load_dataset(str(tmp_path / "indexed.csv"))
     assert from_parquet.feature_names == from_csv.feature_names == ["id", "a"]
     np.testing.assert_array_equal(from_parquet.X_train, from_csv.X_train)
+
+
+def test_a_table_of_spaces_reads_as_columns(tmp_path):
+    """np.savetxt and aligned printouts separate values by runs of spaces: such a file
+    was one column named 'a b y' ("no feature columns left besides the target")."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    table = np.column_stack([X, y])
+    np.savetxt(tmp_path / "t.txt", table, header="a b y", comments="")
+    (tmp_path / "aligned.txt").write_text(
+        "a        b   y\n" + "".join(f"{r[0]:8.4f} {r[1]:8.4f}  {int(r[2])}\n" for r in table)
+    )
+    pd.DataFrame(table, columns=["a", "b", "y"]).assign(y=y).to_csv(tmp_path / "t.csv", index=False)
+    as_csv = load_dataset(str(tmp_path / "t.csv"))
+    for name in ("t.txt", "aligned.txt"):
+        d = load_dataset(str(tmp_path / name))
+        assert d.feature_names == ["a", "b"] and d.task == "binary", name
+        np.testing.assert_allclose(d.X_train, as_csv.X_train, atol=1e-4)
+        np.testing.assert_array_equal(d.y_train, as_csv.y_train)
+    # Without a header row, the first row is data: the line says to name the columns.
+    np.savetxt(tmp_path / "bare.txt", table)
+    with pytest.raises(DataError, match="its first row looks like data, not column names"):
+        load_dataset(str(tmp_path / "bare.txt"))
+    # One column whose name has a space stays one column.
+    (tmp_path / "one.csv").write_text("house price\n" + "".join(f"{i}\n" for i in range(20)))
+    with pytest.raises(
+        DataError, match=r"no feature columns left besides the target \['house price'\]"
+    ):
+        load_dataset(str(tmp_path / "one.csv"))

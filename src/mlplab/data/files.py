@@ -141,6 +141,9 @@ def _check_distinct(path: str, names: list[str]) -> None:
 
 
 SEPARATOR_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
+# Runs of spaces: a table as np.savetxt, R's write.table or an aligned printout writes it.
+SPACES = r"\s+"
+SEPARATOR_NAMES[SPACES] = "spaces"
 
 
 def _first_lines(p: Path) -> tuple[str, str]:
@@ -156,12 +159,17 @@ def _separator(header: str, first_row: str = "") -> str:
 
     The one that occurs most in the header wins, so a comma inside one name of a semicolon
     file ("weight (kg, net);height") does not make it a comma file. Of equals, the one that
-    splits the first data row into as many values wins; then the comma.
+    splits the first data row into as many values wins; then the comma. A header with
+    none of them, whose names and first row's values are as many runs of spaces apart,
+    is a table of spaces (``np.savetxt(..., header=..., comments="")``).
     """
     header, first_row = (re.sub(r'"[^"]*"', "", line) for line in (header, first_row))
-    counts = {sep: header.count(sep) for sep in SEPARATOR_NAMES}
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     most = max(counts.values())
-    tied = [sep for sep in SEPARATOR_NAMES if counts[sep] == most]
+    names = header.split()
+    if most == 0 and len(names) > 1 and len(first_row.split()) in (0, len(names)):
+        return SPACES  # names and values with no separator but spaces between them
+    tied = [sep for sep in counts if counts[sep] == most]
     agreeing = [sep for sep in tied if first_row.count(sep) == most]
     return (agreeing or tied)[0]
 
@@ -211,6 +219,8 @@ def _read_decimal_commas(df, p: Path, sep: str) -> None:
 def _header_names(header: str, sep: str) -> list[str]:
     """The CSV file's column names as written: pandas renames a repeated name, reading
     ``a,a`` as ``a`` and ``a.1``, which hides the repeat."""
+    if sep == SPACES:
+        return header.split()
     try:
         row = next(csv.reader([header], delimiter=sep, skipinitialspace=True), [])
     except csv.Error:  # a name longer than csv's limit (128 KiB): pandas reads it

@@ -498,11 +498,11 @@ def test_a_row_counter_and_a_stray_label_are_noted(tmp_path):
 
 def test_a_split_too_small_for_the_rows_names_one_that_fits(tmp_path):
     (tmp_path / "t.csv").write_text("a,y\n1,2\n2,3\n3,4\n")
-    with pytest.raises(ConfigError, match=r"\(3 rows -> 2/0/0\).*--split 0.34 0.33 0.33$"):
+    with pytest.raises(ConfigError, match=r"\(3 rows -> 2/0/1\).*--split 0.34 0.33 0.33$"):
         load_dataset(str(tmp_path / "t.csv"))
     assert load_dataset(str(tmp_path / "t.csv"), split=(0.34, 0.33, 0.33)).n_rows == 3
     (tmp_path / "t.csv").write_text("a,y\n1,2\n2,3\n3,4\n4,5\n")
-    with pytest.raises(ConfigError, match=r"\(4 rows -> 3/0/0\).*--split 2 1 1$"):
+    with pytest.raises(ConfigError, match=r"\(4 rows -> 3/0/1\).*--split 2 1 1$"):
         load_dataset(str(tmp_path / "t.csv"))
     assert load_dataset(str(tmp_path / "t.csv"), split=(2, 1, 1)).n_rows == 4
 
@@ -591,3 +591,19 @@ def test_a_table_of_spaces_reads_as_columns(tmp_path):
         DataError, match=r"no feature columns left besides the target \['house price'\]"
     ):
         load_dataset(str(tmp_path / "one.csv"))
+
+
+def test_ratio_splits_use_every_row(tmp_path):
+    """Each ratio was rounded alone, so 0.8 0.1 0.1 of 13 rows trained, validated and
+    tested on 10/1/1 and left a row out (72 of the sizes from 10 to 299)."""
+    for n in (13, 23, 25, 299, 1003):
+        rows = "".join(f"{i},{i % 2}\n" for i in range(n))
+        (tmp_path / "t.csv").write_text("a,y\n" + rows)
+        for split in (None, (0.7, 0.15, 0.15), (0.6, 0.2, 0.2), (0.7, 0.2)):
+            d = load_dataset(str(tmp_path / "t.csv"), split=split)
+            sizes = (len(d.X_train), len(d.X_val), len(d.X_test))
+            assert sum(sizes) == n, (n, split, sizes)
+            used = np.concatenate([d.X_train, d.X_val, d.X_test])[:, 0]
+            assert len(np.unique(used)) == n  # each row once
+    d = load_dataset(str(tmp_path / "t.csv"), split=(0.8, 0.1, 0.1))
+    assert (len(d.X_train), len(d.X_val), len(d.X_test)) == (802, 100, 101)

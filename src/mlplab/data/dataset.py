@@ -559,8 +559,9 @@ def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
     if all(x <= 1 for x in split):  # ratios
         n_train = round(split[0] * n)
         n_val = round(split[1] * n)
-        n_test = round(split[2] * n) if len(split) == 3 else n - n_train - n_val
-        n_test = min(n_test, n - n_train - n_val)
+        # Three ratios add up to 1 (the config checks it), so the test split takes the
+        # rows that rounding leaves: rounded alone, 0.8 0.1 0.1 of 13 rows made 10/1/1.
+        n_test = n - n_train - n_val
     else:
         n_train, n_val = int(split[0]), int(split[1])
         n_test = int(split[2]) if len(split) == 3 else n - n_train - n_val

@@ -130,12 +130,24 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
     return df[names].to_numpy(dtype=np.float64), df[kept]
 
 
+# Names that promise another format than the CSV written.
+OTHER_FORMATS = (".parquet", ".pq", ".npz", ".npy", ".json", ".xlsx", ".xls", ".feather", ".pkl")
+
+
 def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
     """Write the predictions to ``out`` (atomically), or print them; return the exit status."""
     if out is not None:
         target = Path(out)
-        if target.is_dir() or not target.parent.is_dir():
+        if target.is_dir():
+            raise ConfigError(f"--out {out!r} is a folder; give a file in it (e.g. preds.csv)")
+        if not target.parent.is_dir():
             raise ConfigError(f"--out {out!r}: give a file in an existing folder (e.g. preds.csv)")
+        if target.suffix.lower() in OTHER_FORMATS:
+            # The rows are CSV text: under a Parquet or NPZ name, no reader would open it.
+            raise ConfigError(
+                f"--out {out!r}: predictions are written as CSV; give a .csv file "
+                f"(e.g. {target.with_suffix('.csv').name})"
+            )
         if target.exists() and Path(data).exists() and target.samefile(data):
             raise ConfigError(
                 f"--out {out!r} is the --data file; give another file (e.g. preds.csv)"

@@ -89,10 +89,19 @@ def test_a_missing_value_is_named_by_its_column_and_row(iris_run, run_cli, tmp_p
     assert_one_line_error(proc, f"feature column {col!r} has NaN (a missing value) in data row 3")
 
 
-def test_out_must_be_a_file_in_an_existing_folder(iris_run, run_cli, tmp_path):
+def test_out_must_be_a_csv_file_in_an_existing_folder(iris_run, run_cli, tmp_path):
     res, rows, _ = iris_run
     proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path)
-    assert_one_line_error(proc, "--out")
+    assert_one_line_error(proc, f"--out {str(tmp_path)!r} is a folder; give a file in it")
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path / "no" / "p.csv")
+    assert_one_line_error(proc, "give a file in an existing folder")
+    # CSV text under a Parquet name was written, and no Parquet reader could open it.
+    for name in ("preds.parquet", "preds.NPZ"):
+        proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path / name)
+        assert_one_line_error(
+            proc, "predictions are written as CSV; give a .csv file (e.g. preds.csv)"
+        )
+        assert not (tmp_path / name).exists()
 
 
 def test_out_never_overwrites_the_rows_and_names_itself(iris_run, run_cli, tmp_path):

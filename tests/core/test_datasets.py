@@ -607,3 +607,31 @@ def test_ratio_splits_use_every_row(tmp_path):
             assert len(np.unique(used)) == n  # each row once
     d = load_dataset(str(tmp_path / "t.csv"), split=(0.8, 0.1, 0.1))
     assert (len(d.X_train), len(d.X_val), len(d.X_test)) == (802, 100, 101)
+
+
+def test_a_spreadsheets_formatting_gets_the_hint_that_fits(tmp_path):
+    """Numbers shown as '1,234.5' or '12%' were told to be one-hot encoded; a header
+    ending in ',,' (two empty columns a spreadsheet left) was 'duplicate column names ['']'."""
+    rows = "".join(f'"{1000 + i:,}.5",{i % 3},{i % 2},,\n' for i in range(30))
+    (tmp_path / "money.csv").write_text("price,b,y,,\n" + rows)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "money.csv"))
+    assert "feature column 'price' is not numeric ('1,000.5' in data row 1)" in str(err.value)
+    assert "looks like a number written with a currency sign, a thousands separator" in str(
+        err.value
+    )
+    assert "get_dummies" not in str(err.value)
+    (tmp_path / "share.csv").write_text(
+        "share,y,,\n" + "".join(f"{i}%,{i % 2},,\n" for i in range(30))
+    )
+    with pytest.raises(DataError, match=r"'0%' in data row 1\); it looks like a number"):
+        load_dataset(str(tmp_path / "share.csv"))
+    (tmp_path / "colour.csv").write_text(
+        "colour,y\n" + "".join(f"{['red', 'blue'][i % 2]},{i % 2}\n" for i in range(30))
+    )
+    with pytest.raises(DataError, match="pandas.get_dummies"):
+        load_dataset(str(tmp_path / "colour.csv"))
+    (tmp_path / "plain.csv").write_text(
+        "a,b,y,,\n" + "".join(f"{i},{i % 3},{i % 2},,\n" for i in range(30))
+    )
+    assert load_dataset(str(tmp_path / "plain.csv")).feature_names == ["a", "b"]

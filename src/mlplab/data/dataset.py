@@ -447,6 +447,12 @@ def _check_named_columns(df, path: str) -> None:
             )
 
 
+# 1,234.5 or $1,234 or 12% or 1 234,5 € : a number formatted for reading, not for a file.
+_FORMATTED_NUMBER = re.compile(
+    r"[$€£¥]?\s*[+-]?[$€£¥]?\s*\d{1,3}([, \u00a0\u202f]\d{3})*([.,]\d+)?\s*[%$€£¥]?"
+)
+
+
 def not_numeric(path: str, name: str, col, ignore_hint: bool = False) -> str:
     """The message for a feature column that is not numbers, quoting a value at fault.
 
@@ -471,6 +477,12 @@ def not_numeric(path: str, name: str, col, ignore_hint: bool = False) -> str:
             f"({str(example)!r}{at}); clean or impute it first"
         )
     message = f"data file {path!r}: feature column {name!r} is not numeric ({str(example)!r}{at})"
+    if _FORMATTED_NUMBER.fullmatch(str(example).strip()):
+        # A number as a spreadsheet shows it: encoding its values as categories is wrong.
+        return message + (
+            "; it looks like a number written with a currency sign, a thousands separator "
+            "or a %: write the column as plain numbers (1234.5)"
+        )
     if ignore_hint:
         message += (
             "; features must be numbers: encode it first (one 0/1 column per value, as "

@@ -135,7 +135,9 @@ def _check_not_data(path: str, names: list[str], sep: str) -> None:
 
 def _check_distinct(path: str, names: list[str]) -> None:
     # Counted once (not names.count per name): a header of 100,000 names took minutes.
-    dup = sorted(c for c, n in collections.Counter(names).items() if n > 1)
+    # Nameless columns ('' in a header ending in ",,") are not repeats: empty ones at the
+    # end are dropped, and others refused as nameless.
+    dup = sorted(c for c, n in collections.Counter(names).items() if n > 1 and c)
     if dup:
         raise DataError(f"data file {path!r}: duplicate column names {dup}")
 

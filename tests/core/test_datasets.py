@@ -635,3 +635,14 @@ def test_a_spreadsheets_formatting_gets_the_hint_that_fits(tmp_path):
         "a,b,y,,\n" + "".join(f"{i},{i % 3},{i % 2},,\n" for i in range(30))
     )
     assert load_dataset(str(tmp_path / "plain.csv")).feature_names == ["a", "b"]
+
+
+def test_spaces_around_a_label_do_not_make_a_class(tmp_path):
+    """'yes ' was a class of its own beside 'yes' (header names are stripped already)."""
+    labels = ["yes", "no"] * 15
+    labels[3] = "yes "
+    labels[6] = "no\t"
+    pd.DataFrame({"a": range(30), "y": labels}).to_csv(tmp_path / "t.csv", index=False)
+    d = load_dataset(str(tmp_path / "t.csv"))
+    assert d.class_names == ["no", "yes"] and d.task == "binary"
+    assert not any("rare" in note for note in d.notes)

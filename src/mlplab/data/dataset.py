@@ -362,7 +362,12 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
             )
     if _whole_floats(col):
         col = col.astype(np.int64)  # the classes 0 and 1, not 0.0 and 1.0
-    values = col.astype(str) if not pd.api.types.is_numeric_dtype(col) or col.dtype == bool else col
+    if pd.api.types.is_numeric_dtype(col) and col.dtype != bool:
+        values = col
+    else:
+        # 'yes ' is 'yes': spaces around a label (a spreadsheet's stray one) would make it
+        # a class of its own, as spaces around a column name would not.
+        values = col.astype(str).str.strip()
     classes, y = np.unique(values.to_numpy(), return_inverse=True)
     if len(classes) < 2:
         raise DataError(

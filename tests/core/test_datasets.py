@@ -646,3 +646,16 @@ def test_spaces_around_a_label_do_not_make_a_class(tmp_path):
     d = load_dataset(str(tmp_path / "t.csv"))
     assert d.class_names == ["no", "yes"] and d.task == "binary"
     assert not any("rare" in note for note in d.notes)
+
+
+def test_an_npz_of_python_objects_says_how_to_save_it(tmp_path):
+    """np.savez(y=df.label.to_numpy()) stores objects: the line was numpy's own,
+    'Object arrays cannot be loaded when allow_pickle=False'."""
+    X = np.arange(40.0).reshape(20, 2)
+    np.savez(tmp_path / "t.npz", X=X, y=pd.Series(["no", "yes"] * 10).to_numpy())
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.npz"))
+    assert "array 'y' holds Python objects" in str(err.value)
+    assert "save it with .astype(str) for labels" in str(err.value)
+    np.savez(tmp_path / "t.npz", X=X, y=pd.Series(["no", "yes"] * 10).to_numpy().astype(str))
+    assert load_dataset(str(tmp_path / "t.npz")).class_names == ["no", "yes"]

@@ -291,7 +291,8 @@ def _npz_frame(p: Path):
 
 
 def _check_npz_member(z, key: str, p: Path) -> None:
-    """Refuse an array whose header promises more memory than the machine has.
+    """Refuse an array of Python objects, or whose header promises more memory than the
+    machine has.
 
     An NPZ file is a zip: a few KB of compressed zeros can unpack into terabytes. The
     header of each .npy member gives its shape and dtype before anything is unpacked.
@@ -308,6 +309,14 @@ def _check_npz_member(z, key: str, p: Path) -> None:
                 return  # a newer header: np.load reads and checks it
     except (KeyError, ValueError, OSError):
         return  # np.load gives its own error for a damaged member
+    if dtype.hasobject:
+        # pandas' .to_numpy() of a text column: np.load refuses it without pickle, and
+        # its words ("allow_pickle=False") say nothing of the fix.
+        raise DataError(
+            f"data file {str(p)!r}: array {key!r} holds Python objects (as pandas' "
+            ".to_numpy() gives for text), which are not read from files; save it with "
+            ".astype(str) for labels or .astype(float) for numbers"
+        )
     n = 1
     for d in shape:
         n *= int(d)

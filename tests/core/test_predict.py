@@ -261,7 +261,7 @@ def _drew_without_rows(proc, out: Path, *needles: str) -> None:
     0, and said why in one line."""
     assert proc.returncode == 0, proc.stderr
     (note,) = proc.stderr.splitlines()
-    assert note.startswith("mlplab: plot drew only what needs no data rows (loss, network): ")
+    assert note.startswith("mlplab: plot drew only the pictures that need no data rows: ")
     for needle in needles:
         assert needle in note, (needle, note)
     assert sorted(p.name for p in out.iterdir()) == ["loss.png"]

@@ -131,7 +131,7 @@ def test_a_finished_run_of_a_data_file_changed_since_is_not_passed_off(tmp_path:
     plotted = cli("plot", run_dir, "--out", tmp_path / "pictures")
     assert plotted.returncode == 0, plotted.stderr
     (note,) = plotted.stderr.splitlines()
-    assert note.startswith("mlplab: plot drew only what needs no data rows (loss, network)")
+    assert note.startswith("mlplab: plot drew only the pictures that need no data rows: ")
     assert "has changed since" in note and "(its rows differ); put back the file" in note
     assert sorted(p.name for p in (tmp_path / "pictures").iterdir()) == ["loss.png"]
     assert files_of(run_dir) == before

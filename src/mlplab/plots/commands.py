@@ -102,7 +102,7 @@ def redraw_run(
         run = load_run(run_dir, data=False)
         only = WITHOUT_ROWS
         print(
-            f"mlplab: plot drew only what needs no data rows (loss, network): {err}",
+            f"mlplab: plot drew only the pictures that need no data rows: {err}",
             file=sys.stderr,
         )
     snapshots = _load_snapshots(run_dir / SNAPSHOT_FILE)  # read first: fail before drawing

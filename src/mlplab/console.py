@@ -274,3 +274,103 @@ def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) 
     outputs = end.train_outputs[0] if end.train_outputs else None
     if data.n_rows <= 16 and outputs is not None:
         print(hypothesis_block(data.task, outputs, data.y_train))
+
+
+def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
+    """What a finished run's numbers say that the table does not: a target whose scale
+    kept a regression from fitting, a model no better than the most common class, or the
+    default epochs ending while the validation loss still fell."""
+    notes = [target_scale_note(data, result), majority_note(data, result)]
+    notes.append(under_trained_note(cfg, result))
+    return [n for n in notes if n]
+
+
+def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
+    """Why a regression on a target of large values diverged or fit worse than its mean.
+
+    The output layer starts near 0 and its steps are of the lr's size, so a target in the
+    millions takes huge gradients (divergence) or forever (R² below 0); scaling it to values
+    of order 1 is the cure, as scikit-learn's TransformedTargetRegressor does for its MLP.
+    """
+    if data.task != "regression" or not len(data.y_train):
+        return None
+    r2 = result.get("test_r2")  # None with a single test row: R² is undefined there
+    failed = result.get("status") == "diverged" or (r2 is not None and r2 < 0)
+    top = float(np.max(np.abs(data.y_train)))
+    # 100: diabetes (targets 25 to 346) diverges at the default lr on its first steps.
+    if not failed or top < 100:
+        return None
+    unit = 10 ** int(np.floor(np.log10(top)))
+    return (
+        f"the target reaches {top:.3g}; an MLP learns values of order 1 far more easily: "
+        f"rescale the target (for example divide it by {unit:,}) and train again"
+    )
+
+
+# Fewer test rows than this say little either way (the labs' gates have 4).
+MAJORITY_MIN_ROWS = 20
+
+
+def majority_note(data: Dataset, result: dict[str, Any]) -> str | None:
+    """A classifier whose test accuracy is no better than always answering the training
+    split's most common class: on imbalanced data (2% positives) a high accuracy, and on
+    a run that blew up a number that looks like a result, say nothing of learning."""
+    acc = result.get("test_acc")
+    if (
+        data.task == "regression"
+        or data.shared_splits
+        or len(data.y_test) < MAJORITY_MIN_ROWS
+        or not isinstance(acc, float)
+        or result.get("status") != "finished"
+    ):
+        return None
+
+    def classes(y: np.ndarray) -> np.ndarray:
+        return (y[:, 0] if y.ndim == 2 else y).astype(np.int64)
+
+    common = int(np.bincount(classes(data.y_train)).argmax())
+    share = float(np.mean(classes(data.y_test) == common))
+    if acc > share + 1e-9:
+        return None
+    name = (data.class_names or [str(common)])[common]
+    return (
+        f"test accuracy {acc:.4g} is no better than always answering {name!r}, the most "
+        f"common class in training ({share:.4g} of the test rows); the model has learnt "
+        "nothing beyond the classes' sizes (a lower lr, more epochs or other features may help)"
+    )
+
+
+def under_trained_note(cfg: Config, result: dict[str, Any]) -> str | None:
+    """The default number of epochs ran out while the validation loss still fell by more
+    than :data:`STILL_FALLING` over the second half of training: a table's first run
+    (100 full-batch steps) is often far from what the model can do. An ``epoch`` the
+    user chose is theirs, and gets no note."""
+    if "epoch" in cfg.model_fields_set or result.get("status") != "finished":
+        return None
+    if result.get("stopped_early"):
+        return None
+    losses, epochs = result.get("val_losses") or [], result.get("val_epochs") or []
+    if len(losses) < 4 or len(losses) != len(epochs):
+        return None
+    last = float(losses[-1])
+    half = int(np.searchsorted(np.asarray(epochs), epochs[-1] / 2))
+    mid = float(losses[half])
+    if not (np.isfinite(last) and np.isfinite(mid)) or last > min(map(float, losses)):
+        return None
+    if mid - last <= STILL_FALLING * abs(mid):
+        return None
+    tips = ["raise --epoch"]
+    if cfg.batch_size == 0:
+        tips.append("take more steps per epoch with --batch_size 32")
+    if cfg.optim == "sgd":
+        tips.append("try --optim adam --lr 0.001")
+    return (
+        f"the validation loss was still falling when the default {cfg.epoch} epochs ran out "
+        f"({mid:.4g} at epoch {epochs[half]}, {last:.4g} at {epochs[-1]}); the model may be "
+        f"under-trained: {', or '.join(tips)}"
+    )
+
+
+# A relative fall of the validation loss over the second half of training that says it
+# had not levelled off.
+STILL_FALLING = 0.02

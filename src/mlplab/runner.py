@@ -40,7 +40,7 @@ from mlplab.assemble import (
     steps_per_epoch,
 )
 from mlplab.config import Config
-from mlplab.console import RunConsole, lab_targets, print_summary, record_line
+from mlplab.console import RunConsole, end_notes, lab_targets, print_summary, record_line
 from mlplab.data.dataset import Dataset, classes_not_in_training
 from mlplab.engines.backend import Backend
 from mlplab.engines.choose import blas_threads, resolve_engine
@@ -644,35 +644,12 @@ def _train_locked(
         if message:
             console.line(f"mlplab: {message}")
         print_summary(cfg, data, result, end)
-        scale_note = target_scale_note(data, result)
-        if scale_note:
-            console.line(f"mlplab: note: {scale_note}")
+        for note in end_notes(cfg, data, result):
+            console.line(f"mlplab: note: {note}")
         if record and write_dir == run_dir:
             console.line(record_line(run_dir))
     curves = curve_lists(end.models.loop_state(int(end.ids[0])), data.task)
     return Result(cfg, run_dir if record else None, result, data, backend, spec, exit_code, curves)
-
-
-def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
-    """Why a regression on a target of large values diverged or fit worse than its mean.
-
-    The output layer starts near 0 and its steps are of the lr's size, so a target in the
-    millions takes huge gradients (divergence) or forever (R² below 0); scaling it to values
-    of order 1 is the cure, as scikit-learn's TransformedTargetRegressor does for its MLP.
-    """
-    if data.task != "regression" or not len(data.y_train):
-        return None
-    r2 = result.get("test_r2")  # None with a single test row: R² is undefined there
-    failed = result.get("status") == "diverged" or (r2 is not None and r2 < 0)
-    top = float(np.max(np.abs(data.y_train)))
-    # 100: diabetes (targets 25 to 346) diverges at the default lr on its first steps.
-    if not failed or top < 100:
-        return None
-    unit = 10 ** int(np.floor(np.log10(top)))
-    return (
-        f"the target reaches {top:.3g}; an MLP learns values of order 1 far more easily: "
-        f"rescale the target (for example divide it by {unit:,}) and train again"
-    )
 
 
 def _unrecorded(

@@ -307,6 +307,56 @@ def test_train_prints_the_datas_notes_and_a_target_scale_note(tmp_path, capsys):
     assert "the target reaches 346; an MLP learns" in "".join(capsys.readouterr())
 
 
+def test_an_under_trained_or_chance_level_classifier_gets_a_note(tmp_path, capsys):
+    """A table's first run (the default 100 full-batch steps) stopped with the validation
+    loss still falling, and a 2%-positive table scored 0.98 by answering 'no': neither
+    said so."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import load_breast_cancer
+
+    from mlplab.cli import main
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.to_csv(tmp_path / "cancer.csv", index=False)
+    base = ["train", "--plots", "none", "--log_every", "0", "--log_path", str(tmp_path / "runs")]
+    assert main([*base, "--data", str(tmp_path / "cancer.csv")]) == 0
+    notes = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("mlplab: note")]
+    assert len(notes) == 1, notes
+    assert re.fullmatch(
+        r"mlplab: note: the validation loss was still falling when the default 100 epochs ran "
+        r"out \(0\.\d+ at epoch 50, 0\.\d+ at 100\); the model may be under-trained: raise "
+        r"--epoch, or take more steps per epoch with --batch_size 32, or try --optim adam "
+        r"--lr 0\.001",
+        notes[0],
+    )
+    low, high = map(float, re.findall(r"\((0\.\d+) at epoch 50, (0\.\d+) at 100", notes[0])[0])
+    assert high < 0.98 * low
+    # The suggestion works, and an epoch count the user chose is theirs: no note.
+    more = [*base, "--data", str(tmp_path / "cancer.csv"), "--batch_size", "32", "--optim", "adam"]
+    assert main([*more, "--lr", "0.001", "--epoch", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "note" not in out
+    assert float(re.search(r"│ test\s+│\s+[\d.]+\s+│\s+([\d.]+)", out)[1]) > 0.95
+
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame(rng.normal(size=(1000, 3)), columns=["a", "b", "c"])
+    noise["y"] = np.where(rng.random(1000) < 0.03, "yes", "no")
+    noise.to_csv(tmp_path / "rare.csv", index=False)
+    assert main([*base, "--data", str(tmp_path / "rare.csv"), "--epoch", "20"]) == 0
+    out = capsys.readouterr().out
+    share = (noise["y"] == "no").to_numpy()
+    assert re.search(
+        r"mlplab: note: test accuracy (0\.\d+) is no better than always answering 'no', the "
+        r"most common class in training \(\1 of the test rows\); the model has learnt nothing",
+        out,
+    ), out
+    assert 0.9 < share.mean() < 1
+    # The labs' gates (4 rows, train = val = test) say nothing: 0.5 on xor is the lesson.
+    assert main([*base, "--config", str(EXAMPLES / "xor_perceptron.yaml")]) == 0
+    assert "note" not in capsys.readouterr().out
+
+
 def test_a_second_value_of_a_one_value_flag_is_named_as_such(tmp_path):
     """`--workers 2 3` left '3' as the config file: 'config file '3' does not exist'."""
     proc = subprocess.run(

@@ -189,6 +189,13 @@ def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[
         "run_id": run_name(cfg),
         "engine_used": engine,
         "task_type": data.task,
+        # What the data became, which the settings leave open (standardize: auto, split:
+        # the dataset's own): a reader of the record sees the rows and scaling used.
+        "n_features": data.n_features,
+        "n_train": len(data.y_train),
+        "n_val": len(data.y_val),
+        "n_test": len(data.y_test),
+        "standardized": data.scaler is not None,
         "n_params": spec.n_params(),
         "mlplab_version": __version__,
     }

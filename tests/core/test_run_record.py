@@ -200,3 +200,21 @@ def test_same_config_and_seed_give_identical_metrics(tmp_path):
         assert a[k] == b[k], k
     c = mlplab.train(log_path=str(tmp_path / "c"), seed=1, **kw).record
     assert c["train_losses"] != a["train_losses"]
+
+
+def test_the_record_says_what_the_data_became(tmp_path):
+    """result.json kept 'standardize: auto' and 'split: null' as given: a reader could not
+    tell whether the features were scaled or how many rows each split had."""
+    rows = "".join(f"{i * 100},{i % 7},{'yes' if i % 3 else 'no'}\n" for i in range(53))
+    (tmp_path / "t.csv").write_text("a,b,y\n" + rows)
+    res = mlplab.train(data=str(tmp_path / "t.csv"), epoch=2, plots="none", verbose=False,
+                       log_path=str(tmp_path / "runs"))  # fmt: skip
+    rec = json.loads((res.run_dir / "result.json").read_text())
+    assert rec["standardize"] == "auto" and rec["split"] is None  # the settings, as given
+    assert (rec["n_train"], rec["n_val"], rec["n_test"]) == (42, 5, 6)  # 53 rows, 0.8 0.1 0.1
+    assert rec["n_features"] == 2 and rec["standardized"] is True
+    assert (rec["n_train"], rec["n_val"]) == (len(res.dataset.y_train), len(res.dataset.y_val))
+    gate = mlplab.train(data="xor", epoch=2, plots="none", verbose=False,
+                        log_path=str(tmp_path / "runs"))  # fmt: skip
+    rec = json.loads((gate.run_dir / "result.json").read_text())
+    assert (rec["n_train"], rec["n_val"], rec["n_test"], rec["standardized"]) == (4, 4, 4, False)

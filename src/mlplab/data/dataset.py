@@ -300,19 +300,28 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         raise DataError(f"data file {path!r}: no feature columns left besides the target {targets}")
     for c in df.columns:
         _check_kind(df[c], path, c, "target" if c in targets else "feature")
-    for c in feats:
-        col = df[c]
-        if col.dtype == bool:
-            continue
-        if not pd.api.types.is_numeric_dtype(col):
-            raise DataError(not_numeric(path, c, col, ignore_hint=True))
+    texts = [c for c in feats if df[c].dtype != bool and not pd.api.types.is_numeric_dtype(df[c])]
+    if texts:
+        # All of them at once: told one column a run, a table of five takes five runs.
+        others = f"; other columns to fix: {_names_of(texts[1:])}" if len(texts) > 1 else ""
+        raise DataError(not_numeric(path, texts[0], df[texts[0]], ignore_hint=True) + others)
     X = df[feats].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(X)
     if bad.any():
         r, c = np.argwhere(bad)[0]
         kind = "NaN (a missing value)" if np.isnan(X[r, c]) else "inf"
+        counts = bad.sum(axis=0)
+        whole = (
+            f" ({int(counts.sum())} in all: "
+            + ", ".join(f"{feats[j]!r} {int(counts[j])}" for j in np.flatnonzero(counts)[:10])
+            + (", ..." if np.count_nonzero(counts) > 10 else "")
+            + ")"
+            if counts.sum() > 1
+            else ""
+        )
         raise DataError(
-            f"data file {path!r}: feature column {feats[c]!r} has {kind} in data row {r + 1}; clean or impute it first"
+            f"data file {path!r}: feature column {feats[c]!r} has {kind} in data row {r + 1}"
+            f"{whole}; clean or impute it first"
         )
     if len(df) < 3:
         raise DataError(
@@ -456,6 +465,12 @@ def _check_named_columns(df, path: str) -> None:
 _FORMATTED_NUMBER = re.compile(
     r"[$€£¥]?\s*[+-]?[$€£¥]?\s*\d{1,3}([, \u00a0\u202f]\d{3})*([.,]\d+)?\s*[%$€£¥]?"
 )
+
+
+def _names_of(columns: list[str], most: int = 10) -> str:
+    """'a', 'b', ... (at most ``most`` names, then how many more)."""
+    shown = ", ".join(map(repr, columns[:most]))
+    return shown + (f" and {len(columns) - most} more" if len(columns) > most else "")
 
 
 def not_numeric(path: str, name: str, col, ignore_hint: bool = False) -> str:

@@ -684,3 +684,16 @@ def test_every_column_to_fix_is_named_at_once(tmp_path):
         "feature column 'age' has NaN (a missing value) in data row 1 (11 in all: 'age' 8, 'fare' 3)"
         in str(err.value)
     )
+
+
+def test_a_target_named_in_another_case_is_suggested(tmp_path):
+    (tmp_path / "t.csv").write_text("a,Survived\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"), target=["survived"])
+    assert (
+        "target column 'survived' does not exist (did you mean 'Survived'?); columns are a, Survived"
+        in str(err.value)
+    )
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"), target=["label"])
+    assert "did you mean" not in str(err.value)

@@ -292,8 +292,10 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     targets = list(dict.fromkeys(target)) if target else default_target(df, path)
     missing = [t for t in targets if t not in df.columns]
     if missing:
+        near = [c for c in df.columns if str(c).casefold() == missing[0].casefold()]
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise DataError(
-            f"data file {path!r}: target column {missing[0]!r} does not exist; columns are {', '.join(map(str, df.columns))}"
+            f"data file {path!r}: target column {missing[0]!r} does not exist{hint}; columns are {', '.join(map(str, df.columns))}"
         )
     feats = [c for c in df.columns if c not in targets]
     if not feats:

@@ -21,6 +21,7 @@ import numpy as np
 from mlplab.assemble import cast_splits, load_data, model_init
 from mlplab.config import Config, make_config, read_yaml
 from mlplab.data.dataset import ARRAY_LABEL, Dataset
+from mlplab.data.registry import BUILTIN
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend, resolve_engine
 from mlplab.engines.spec import ModelSpec
@@ -364,18 +365,34 @@ def _described_data(cfg: Config, spec: ModelSpec, meta: dict[str, Any], path: Pa
     )
 
 
+def _found_near(run_dir: Path, cfg: Config) -> Config:
+    """``cfg`` with its relative data path found from the run folder, where it is not
+    found from here: a run trained in a project folder lies below it (``runs/exp/RUN``),
+    so ``mlplab plot`` works from any folder. The rows' digest in the checkpoint still
+    says whether the file found is the one it trained on."""
+    path = Path(cfg.data)
+    if cfg.data in BUILTIN or path.is_absolute() or path.exists():
+        return cfg
+    for folder in Path(os.path.abspath(run_dir)).parents:
+        if (folder / path).is_file():
+            return cfg.model_copy(update={"data": str(folder / path)})
+    return cfg
+
+
 def _training_data(run_dir: Path, cfg: Config) -> Dataset:
     """The run's data, read again from its ``data`` setting; a training file that cannot be
     read is named as the run's own (the user's ``--data`` may be another file)."""
+    found = _found_near(run_dir, cfg)
     try:
-        return load_data(cfg)
+        return load_data(found)
     except DataError as err:
         # A relative path is relative to the folder the run trained in, which the record
         # does not keep (a record names no machine path).
         where = (
-            " (the path is relative to the folder it trained in; predictions need no "
-            "training file: mlplab predict, or load_run(RUN_DIR, data=False))"
-            if not Path(cfg.data).is_absolute() and not Path(cfg.data).exists()
+            " (the path is relative to the folder it trained in, here or above the run "
+            "folder; predictions need no training file: mlplab predict, or "
+            "load_run(RUN_DIR, data=False))"
+            if not Path(found.data).is_absolute() and not Path(found.data).exists()
             else ""
         )
         raise DataError(

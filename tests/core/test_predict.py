@@ -290,6 +290,14 @@ def test_a_run_folder_predicts_without_its_training_file(run_cli, tmp_path):
     assert run.dataset.scaler is not None  # the file's standardization, from the checkpoint
     np.testing.assert_allclose(preds[["p_no", "p_yes"]].sum(axis=1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(preds["p_yes"], 1 / (1 + np.exp(-run.predict(X)[:, 0])), rtol=1e-5)
+    # From any folder, the file is found where the run trained, above its folder.
+    (tmp_path / "rows.csv").rename(tmp_path / "t.csv")
+    proc = run_cli("plot", run_dir, "--out", moved, cwd=tmp_path / "runs")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert {p.name for p in moved.iterdir()} == {"loss.png", "surface.png", "confusion.png"}
+    assert load_run(run_dir).dataset.n_rows == 40
+    shutil.rmtree(moved)
+    (tmp_path / "t.csv").rename(tmp_path / "rows.csv")
     proc = run_cli("plot", run_dir, "--out", moved, cwd=tmp_path / "runs")
     _drew_without_rows(
         proc,

@@ -697,3 +697,22 @@ def test_a_target_named_in_another_case_is_suggested(tmp_path):
     with pytest.raises(DataError) as err:
         load_dataset(str(tmp_path / "t.csv"), target=["label"])
     assert "did you mean" not in str(err.value)
+
+
+def test_a_row_with_too_few_values_is_named(tmp_path):
+    """pandas fills a short row with NaN: '1,x' under 'a,b,y' was "feature column 'b' is
+    not numeric", and '5,6' was "target column 'y' has missing values"."""
+    good = "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20))
+    for row, name in (("5,x", "x.csv"), ("5,6", "n.csv")):
+        (tmp_path / name).write_text("a,b,y\n" + good + "\n" + row + "\n" + good)
+        with pytest.raises(DataError) as err:
+            load_dataset(str(tmp_path / name))
+        assert str(err.value) == (
+            f"data file {str(tmp_path / name)!r}: data row 21 has 2 values, fewer than the "
+            "header's 3 columns (separated by commas); every row needs one value per column "
+            "(an empty cell for a missing one)"
+        )
+    # An empty cell is a value: the missing target is named as such.
+    (tmp_path / "e.csv").write_text("a,b,y\n" + good + "5,6,\n")
+    with pytest.raises(DataError, match="target column 'y' has missing values"):
+        load_dataset(str(tmp_path / "e.csv"))

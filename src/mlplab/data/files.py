@@ -10,6 +10,7 @@ import collections
 import csv
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,10 @@ def read_table(path: str):  # -> pandas.DataFrame
                     "row needs one value per column"
                 )
             df = _without_trailing_blanks(df)
+            if len(df.columns) > 1 and df.iloc[:, -1].isna().any():
+                # pandas fills a short row's last cells with NaN: it would be called a
+                # missing target, or its values would be read under the wrong columns.
+                _check_short_rows(p, path, sep, len(df.columns))
             if sep != ",":
                 _read_decimal_commas(df, p, sep)
         elif suffix in (".parquet", ".pq"):
@@ -118,6 +123,31 @@ def _check_not_compressed(p: Path, path: str) -> None:
                 f"data file {path!r} is {kind}-compressed; unpack it first and give the "
                 f"table it holds ({', '.join(FILE_SUFFIXES)})"
             )
+
+
+def _check_short_rows(p: Path, path: str, sep: str, n: int) -> None:
+    """Refuse a data row with fewer values than the header has columns (an empty cell
+    is a value: ``1,,0``)."""
+    with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        if sep == SPACES:
+            rows: Iterator[list[str]] = (line.split() for line in f)
+        else:
+            rows = csv.reader(f, delimiter=sep, skipinitialspace=True)
+        try:
+            next(rows, None)  # the header
+            # Blank lines are skipped, as pandas skips them: rows count as its rows do.
+            filled = (row for row in rows if row)
+            short = next(((i, r) for i, r in enumerate(filled, 1) if len(r) < n), None)
+        except csv.Error:  # a cell beyond csv's size limit: pandas read it, and judges
+            return
+    if short is not None:
+        number, row = short
+        raise DataError(
+            f"data file {path!r}: data row {number} has {len(row)} value"
+            f"{'' if len(row) == 1 else 's'}, fewer than the header's {n} columns "
+            f"(separated by {SEPARATOR_NAMES[sep]}); every row needs one value per column "
+            "(an empty cell for a missing one)"
+        )
 
 
 def _check_not_data(path: str, names: list[str], sep: str) -> None:

@@ -513,6 +513,11 @@ def _stop_workers(busy: dict[_Worker, _Job]) -> list[Outcome]:
                 if worker.proc.poll() is None:
                     worker.proc.kill()
             break
+    # Workers that stopped within SAME_STOP_S leave the window open: its second signal
+    # would land in the summary and cut it to "mlplab: interrupted". Wait it out.
+    while (left := SAME_STOP_S - (time.monotonic() - began)) > 0:
+        with contextlib.suppress(KeyboardInterrupt):
+            time.sleep(left)
     outcomes: list[Outcome] = []
     for worker, job in busy.items():
         reply = replies.get(worker)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import warnings
 
 import numpy as np
@@ -362,6 +363,72 @@ def test_log_path_writes_the_run_record(tmp_path):
     from mlplab.cli import main
 
     assert main(["train", "--resume", str(run)]) == 2
+
+
+def test_fits_that_hold_out_other_rows_keep_their_own_records(tmp_path, capsys):
+    """validation_fraction was in neither the record nor the run's hash: fits with 0, 0.2
+    and 0.3 shared one folder, the last overwriting the others."""
+    X, y = make_blobs(100, centers=3, random_state=0)
+    dirs, records = set(), []
+    for fraction in (0.0, 0.2, 0.3):
+        clf = MLPClassifier(hid_dim=8, epoch=3, batch_size=32, random_state=0, verbose=True,
+                            validation_fraction=fraction, log_path=tmp_path)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(X, y)
+        dirs.add(clf.run_dir_)
+        records.append(json.loads((clf.run_dir_ / "result.json").read_text()))
+        # The start line counts the rows once: the held-out ones are val and test both.
+        assert "(multiclass, 100 rows)" in capsys.readouterr().out
+    assert len(dirs) == 3
+    assert [r["split"] for r in records] == [None, [0.8, 0.2], [0.7, 0.3]]
+    assert [(r["n_train"], r["n_val"]) for r in records] == [(100, 100), (80, 20), (70, 30)]
+
+
+def test_dtype_given_as_numpy_saves_and_one_row_batch_norm_is_a_value_error(tmp_path):
+    """save() of dtype=np.float64 was 'not JSON serializable'; batch norm on one row
+    raised ConfigError (not a ValueError) naming a batch_size the user never gave."""
+    X, y = make_blobs(40, centers=2, random_state=0)
+    clf = MLPClassifier(hid_dim=4, epoch=2, dtype=np.float64).fit(X, y)
+    clf.save(tmp_path / "m.safetensors")
+    back = MLPClassifier.load(tmp_path / "m.safetensors")
+    assert back.get_params()["dtype"] == "float64"
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    with pytest.raises(
+        ValueError,
+        match=r"^setting 'use_bn': batch norm needs 2 or more training rows; this fit has 1$",
+    ):
+        MLPRegressor(use_bn=True, epoch=2).fit(np.array([[0.0, 1.0]]), np.array([1.0]))
+
+
+def test_an_interrupted_fit_says_to_fit_again_not_to_resume(tmp_path):
+    """A real SIGINT during a recorded fit: the message offered train(resume=...), which
+    refuses an estimator's record (its arrays are not kept)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    def interrupt_once_training() -> None:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("exp/*/result.json")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    X, y = make_blobs(200, centers=2, random_state=0)
+    sender = threading.Thread(target=interrupt_once_training)
+    sender.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as stop:
+            MLPClassifier(hid_dim=8, epoch=10_000_000, patience=0, log_path=tmp_path).fit(X, y)
+    finally:
+        sender.join()
+    assert re.fullmatch(
+        r"the run stopped at step \d+; its record is in .+, and fitting again starts over",
+        str(stop.value),
+    ), str(stop.value)
+    assert "resume" not in str(stop.value)
 
 
 def test_no_log_path_writes_nothing(tmp_path, monkeypatch):

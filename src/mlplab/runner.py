@@ -41,7 +41,7 @@ from mlplab.assemble import (
 )
 from mlplab.config import Config
 from mlplab.console import RunConsole, end_notes, lab_targets, print_summary, record_line
-from mlplab.data.dataset import Dataset, classes_not_in_training
+from mlplab.data.dataset import Dataset, classes_not_in_training, is_in_memory
 from mlplab.engines.backend import Backend
 from mlplab.engines.choose import blas_threads, resolve_engine
 from mlplab.engines.init import run_streams
@@ -346,6 +346,8 @@ def interrupted_line(result: Result) -> str:
         return f"{at}; it trained again (rerun) and the finished run in {result.run_dir} stays"
     if not (result.run_dir / "checkpoints" / "last.safetensors").is_file():
         return f"{at}; {result.run_dir} holds its record but no checkpoint"
+    if is_in_memory(result.config.data):  # an estimator's fit: its arrays are not kept
+        return f"{at}; its record is in {result.run_dir}, and fitting again starts over"
     return (
         f"{at} with a checkpoint in {result.run_dir}; the same train() call again, or "
         f"train(resume={str(result.run_dir)!r}), continues it"

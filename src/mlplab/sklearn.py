@@ -388,6 +388,11 @@ class _MLPBase(BaseEstimator):
         )
         if self.log_path is not None:
             values["log_path"] = os.fspath(self.log_path)
+        if self.validation_fraction > 0:
+            # The rows held out are part of the experiment: in the record, and in the run's
+            # hash, so fits that differ in it do not share (and overwrite) one run folder.
+            fraction = float(self.validation_fraction)
+            values["split"] = [1.0 - fraction, fraction]
         try:
             return make_config(values)
         except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
@@ -429,17 +434,24 @@ class _MLPBase(BaseEstimator):
         weights = self._row_weights(X, y, sample_weight)
         task, y_enc = self._encode_targets(y)
         label = array_label(X, y, weights) if self.log_path is not None else IN_MEMORY
-        if label != cfg.data:
-            cfg = make_config({**cfg.to_dict(), "data": label})
         data = self._dataset(label, task, X, y_enc, cfg.seed, weights)
         rows = len(data.y_train)
+        if cfg.use_bn and rows < 2:
+            raise ValueError(
+                f"setting 'use_bn': batch norm needs 2 or more training rows; this fit has "
+                f"{rows}" + (" after validation_fraction" if self.validation_fraction else "")
+            )
         # min(batch_size, rows), as documented (and as scikit-learn's 'auto' is): the same
         # full-batch steps, without train()'s note that the batch exceeds the rows; and with
         # verbose a line an epoch, as scikit-learn's MLP prints its iterations.
         batch = min(cfg.batch_size, rows)
         log_every = len(batch_bounds(rows, batch)) if self.verbose else 0
-        if (batch, log_every) != (cfg.batch_size, cfg.log_every):
-            cfg = make_config({**cfg.to_dict(), "batch_size": batch, "log_every": log_every})
+        changed = {"data": label, "batch_size": batch, "log_every": log_every}
+        if any(getattr(cfg, k) != v for k, v in changed.items()):
+            try:
+                cfg = make_config({**cfg.to_dict(), **changed})
+            except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
+                raise ValueError(_in_python(str(err))) from None
         try:
             result = train(
                 cfg, dataset=data, verbose=bool(self.verbose), record=self.log_path is not None
@@ -636,9 +648,8 @@ class _MLPBase(BaseEstimator):
             # Too few rows of some class to stratify: a plain random split still works.
             tr, va = train_test_split(idx, test_size=fraction, random_state=seed)
         # The run record's test split is the validation rows: the estimator has no test set.
-        ds = Dataset(
-            label, task, X[tr], y[tr], X[va], y[va], X[va], y[va], feats, targets, class_names
-        )
+        X_va, y_va = X[va], y[va]  # one array for both: n_rows counts the rows once
+        ds = Dataset(label, task, X[tr], y[tr], X_va, y_va, X_va, y_va, feats, targets, class_names)
         if weights is not None:
             w_val = _mean_one(weights[va])
             ds.weights = {"train": _mean_one(weights[tr]), "val": w_val, "test": w_val}
@@ -779,6 +790,8 @@ class _MLPBase(BaseEstimator):
         params["random_state"] = int(rs) if isinstance(rs, numbers.Integral) else None
         if params["log_path"] is not None:
             params["log_path"] = os.fspath(params["log_path"])
+        if not isinstance(params["dtype"], str):  # np.float64, as fit accepts it: by name
+            params["dtype"] = np.dtype(params["dtype"]).name
         params = self._params_for_json(params)
         meta = {
             "mlplab_version": __version__,

@@ -69,6 +69,8 @@ class Dataset:
     def n_rows(self) -> int:
         if self.shared_splits:
             return len(self.X_train)
+        if self.X_test is self.X_val:  # an estimator's held-out rows serve as both
+            return len(self.X_train) + len(self.X_val)
         return len(self.X_train) + len(self.X_val) + len(self.X_test)
 
     def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:

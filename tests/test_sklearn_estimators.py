@@ -399,6 +399,11 @@ def test_dtype_given_as_numpy_saves_and_one_row_batch_norm_is_a_value_error(tmp_
         match=r"^setting 'use_bn': batch norm needs 2 or more training rows; this fit has 1$",
     ):
         MLPRegressor(use_bn=True, epoch=2).fit(np.array([[0.0, 1.0]]), np.array([1.0]))
+    one_row = r"^setting 'use_bn': batch norm needs 2 or more rows; this partial_fit has 1$"
+    for engine in ("numpy", "torch"):  # torch's own words were 'Expected more than 1 value'
+        est = MLPRegressor(use_bn=True, engine=engine).partial_fit(X[:8], y[:8].astype(float))
+        with pytest.raises(ValueError, match=one_row):
+            est.partial_fit(X[:1], y[:1].astype(float))
 
 
 def test_an_interrupted_fit_says_to_fit_again_not_to_resume(tmp_path):
@@ -493,8 +498,9 @@ def test_fit_warns_when_the_epochs_run_out_before_the_patience(tmp_path) -> None
     X, y = make_blobs(60, centers=2, random_state=0)
     # No rows held out (validation_fraction=0): the loss that patience watches is the
     # training rows', and the warning says so.
-    with pytest.warns(ConvergenceWarning, match="all 3 epochs ran and the training loss"):
+    with pytest.warns(ConvergenceWarning, match="all 3 epochs ran and the training loss") as w:
         clf = MLPClassifier(epoch=3, random_state=0).fit(X, y)
+    assert w[0].filename == __file__  # the user's fit, not a line inside mlplab
     with pytest.warns(ConvergenceWarning, match="all 3 epochs ran and the validation loss"):
         MLPClassifier(epoch=3, validation_fraction=0.2, random_state=0).fit(X, y)
     with warnings.catch_warnings():

@@ -490,7 +490,7 @@ class _MLPBase(BaseEstimator):
                 f"(patience={cfg.patience} was not used up); the model may not have "
                 "converged: raise epoch",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,  # fit -> _fit -> _fit_afresh: the line of the user's fit
             )
         self._refresh_predictor()
         return self
@@ -535,6 +535,10 @@ class _MLPBase(BaseEstimator):
         if weights is not None and not weights.sum() > 0:
             raise ValueError("sample_weight: every weight is 0; at least one row must count")
         task, y_enc = self._encode_targets(y)
+        if cfg.use_bn and len(X) < 2:  # each engine would say it in its own words
+            raise ValueError(
+                "setting 'use_bn': batch norm needs 2 or more rows; this partial_fit has 1"
+            )
         x_cast = np.array(X, dtype=cfg.dtype)  # a copy the engine may keep
         y_cast = y_enc.astype(cfg.dtype) if y_enc.dtype.kind == "f" else y_enc.astype(np.int64)
 

@@ -195,6 +195,24 @@ def test_each_experiment_keeps_its_own_sweeps_axis_order(tmp_path: Path) -> None
     assert orders == {"a": ["hid_dim", "lr"], "b": ["lr"]}
 
 
+def test_an_order_given_is_the_axis_order_and_a_wrong_one_is_one_line(
+    swept: tuple[Path, Report], tmp_path: Path
+) -> None:
+    """order=['hiddim'] (a typo), ['seed'] or 'lr' (a string) were ignored without a word."""
+    log, rep = swept
+    rep = report(log, exp_name="agg", out=tmp_path, verbose=False, order=["hid_dim"])
+    assert list(rep.sections[0].variables) == ["hid_dim"]
+    for order, needle in (
+        (["hiddim"], "report: order names 'hiddim', which is no setting a sweep varies"),
+        (["seed"], "report: order names 'seed', which is no setting a sweep varies"),
+        ("lr", "report: order is a list of setting names, such as ['hid_dim', 'lr'] (got 'lr')"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            report(log, exp_name="agg", out=tmp_path / "bad", verbose=False, order=order)
+        assert str(err.value).startswith(needle), str(err.value)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_report_of_an_empty_folder_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no runs"):
         report(tmp_path, verbose=False)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlplab.errors import ConfigError
+from mlplab.errors import ConfigError, short_repr
 from mlplab.reports.aggregate import (
     aggregate,
     bounds_text,
@@ -190,6 +190,7 @@ def report(
         When the folder does not exist or holds no runs, or ``out`` is not a folder that
         can be written to.
     """
+    _check_order(order)
     all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named
     root = Path(log_path) / exp_name if exp_name else Path(log_path)
     out_dir = writable_folder(Path(out) if out is not None else root)
@@ -241,6 +242,25 @@ def report(
         print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)
     print_skipped(skipped)
     return result
+
+
+def _check_order(order: Any) -> None:
+    """``order`` as a list of the settings a sweep varies; a typo (``hiddim``) or a string
+    was ignored without a word, and the default order used."""
+    from mlplab.config import Config
+
+    if order is None:
+        return
+    if isinstance(order, str) or not isinstance(order, list | tuple):
+        raise ConfigError(
+            f"report: order is a list of setting names, such as ['hid_dim', 'lr'] (got {short_repr(order)})"
+        )
+    for name in order:
+        if name not in Config.model_fields or name == "seed":
+            raise ConfigError(
+                f"report: order names {name!r}, which is no setting a sweep varies (seed "
+                "replicates are averaged); give setting names such as 'hid_dim' or 'lr'"
+            )
 
 
 def make_section(exp_name: str, kind: str, runs: pd.DataFrame, order: list[str]) -> Section:

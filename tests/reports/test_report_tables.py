@@ -198,13 +198,12 @@ def test_each_experiment_keeps_its_own_sweeps_axis_order(tmp_path: Path) -> None
 def test_an_order_given_is_the_axis_order_and_a_wrong_one_is_one_line(
     swept: tuple[Path, Report], tmp_path: Path
 ) -> None:
-    """order=['hiddim'] (a typo), ['seed'] or 'lr' (a string) were ignored without a word."""
+    """order=['hiddim'] (a typo) or 'lr' (a string) were ignored without a word."""
     log, rep = swept
-    rep = report(log, exp_name="agg", out=tmp_path, verbose=False, order=["hid_dim"])
+    rep = report(log, exp_name="agg", out=tmp_path, verbose=False, order=["seed", "hid_dim"])
     assert list(rep.sections[0].variables) == ["hid_dim"]
     for order, needle in (
-        (["hiddim"], "report: order names 'hiddim', which is no setting a sweep varies"),
-        (["seed"], "report: order names 'seed', which is no setting a sweep varies"),
+        (["hiddim"], "report: order names 'hiddim', which is no setting; give setting names"),
         ("lr", "report: order is a list of setting names, such as ['hid_dim', 'lr'] (got 'lr')"),
     ):
         with pytest.raises(ConfigError) as err:

@@ -245,8 +245,8 @@ def report(
 
 
 def _check_order(order: Any) -> None:
-    """``order`` as a list of the settings a sweep varies; a typo (``hiddim``) or a string
-    was ignored without a word, and the default order used."""
+    """``order`` as a list of setting names (a sweep's axes, seed among them); a typo
+    (``hiddim``) or a string was ignored without a word, and the default order used."""
     from mlplab.config import Config
 
     if order is None:
@@ -256,10 +256,10 @@ def _check_order(order: Any) -> None:
             f"report: order is a list of setting names, such as ['hid_dim', 'lr'] (got {short_repr(order)})"
         )
     for name in order:
-        if name not in Config.model_fields or name == "seed":
+        if name not in Config.model_fields:  # seed may be there: it is no column, as ever
             raise ConfigError(
-                f"report: order names {name!r}, which is no setting a sweep varies (seed "
-                "replicates are averaged); give setting names such as 'hid_dim' or 'lr'"
+                f"report: order names {name!r}, which is no setting; give setting names "
+                "such as 'hid_dim' or 'lr'"
             )
 
 

@@ -489,6 +489,22 @@ def test_model_label_names_a_width_per_layer():
     assert model_label({"n_layer": 1, "hid_dim": 2, "act": "sigmoid"}) == "mlp 2x1 sigmoid"
 
 
+def test_plot_titles_name_batch_norm_dropout_and_skips_as_the_run_does():
+    """Titles dropped 'bn dp 0.2': the runs of a batch-norm or dropout sweep had one title."""
+    from mlplab.config import Config
+    from mlplab.engines.spec import ModelSpec
+    from mlplab.plots.style import model_label
+
+    cfg = Config(
+        data="digits", n_layer=3, hid_dim=128, use_bn=True, dp_rate=0.2, sc_type="residual"
+    )
+    spec = ModelSpec(
+        64, 10, 3, 128, "relu", use_bn=True, dp_rate=0.2, sc_type="residual", task="multiclass"
+    )
+    assert cfg.label() == "mlp 128x3 relu bn dp 0.2 residual"
+    assert model_label({}, spec) == model_label(cfg.to_dict()) == cfg.label()
+
+
 def test_a_failing_plot_warns_and_the_others_are_written(xor, tmp_path):
     def broken(X):
         raise RuntimeError("model gone")

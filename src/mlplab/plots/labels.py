@@ -26,15 +26,23 @@ def model_label(result: dict[str, Any], spec: Any | None = None) -> str:
     if spec is not None:
         n_layer, hid_dim, act = spec.n_layer, spec.hid_dim, spec.act
         hid_dims = "-".join(map(str, spec.hid_dims)) if spec.hid_dims else None
+        use_bn, dp_rate, sc_type = spec.use_bn, spec.dp_rate, spec.sc_type
     else:
         n_layer = 0 if result.get("model") == "linear" else int(result.get("n_layer", 0))
         hid_dim, act = result.get("hid_dim", 0), result.get("act", "")
         hid_dims = result.get("hid_dims")
+        use_bn, dp_rate = result.get("use_bn"), result.get("dp_rate") or 0
+        sc_type = result.get("sc_type") or "none"
     if n_layer == 0:
         return "linear"
-    if hid_dims:
-        return f"mlp {hid_dims} {act}"
-    return f"mlp {hid_dim}x{n_layer} {act}"
+    # Two runs of a batch-norm or dropout sweep differ only in these: titles must too.
+    extras = [
+        "bn" if use_bn else "",
+        f"dp {dp_rate:g}" if dp_rate else "",
+        sc_type if sc_type != "none" else "",
+    ]
+    layers = hid_dims if hid_dims else f"{hid_dim}x{n_layer}"
+    return " ".join(["mlp", str(layers), str(act), *filter(None, extras)])
 
 
 def plane_names(data: _Named) -> tuple[str, str]:

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from matplotlib.collections import LineCollection
 from plots_testlib import IRIS, RING, SINLOG, XOR_NN, assert_image, model_classes, trained
 
 from mlplab.plots import network, surfaces
@@ -469,6 +470,26 @@ def test_network_diagram_edges_follow_the_weights(xor):
     assert np.allclose(blue, blue[0])  # one colour for all positive weights
     assert "9 parameters" in ax.get_title()
     assert ax.get_legend() is not None
+
+
+def test_network_diagram_draws_tiny_weights_faint_and_says_how_large(xor):
+    """The XOR perceptron's weights shrink to 1e-7, and were drawn as thick as the
+    largest weights of a trained net: the lab's lesson, shown backwards."""
+    tiny = {k: v * 1e-7 for k, v in xor.weights.items()}
+    figs = [
+        network.network_figure(s, xor.spec, xor.dataset.feature_names, output_names(xor.dataset))
+        for s in (xor.weights, tiny)
+    ]
+    (big, small) = [
+        np.asarray(
+            next(c for c in f.axes[0].collections if isinstance(c, LineCollection)).get_linewidths()
+        )
+        for f in figs
+    ]
+    assert big.max() == network.MAX_WIDTH  # the trained xor-nn has weights above 1
+    np.testing.assert_allclose(small, network.MIN_WIDTH, atol=1e-5)
+    top = max(float(np.abs(w).max()) for w, _ in network.layer_params(tiny, xor.spec))
+    assert f"(largest {top:.2g})" in figs[1].axes[0].get_title()
 
 
 def test_no_network_diagram_past_eight_units(tmp_path_factory):

@@ -49,9 +49,15 @@ def node_positions(widths: list[int]) -> list[np.ndarray]:
 
 
 def edge_widths(weights: list[np.ndarray]) -> list[np.ndarray]:
-    """Line width of each edge: linear in ``|w|``, the largest weight of the model widest."""
-    top = max((float(np.abs(w).max()) for w in weights if w.size), default=0.0) or 1.0
-    return [MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * np.abs(w) / top for w in weights]
+    """Line width of each edge: linear in ``|w|``, the largest weight of the model widest,
+    and a weight of 1 widest where all are smaller: the perceptron of the XOR lab, whose
+    weights shrink to 1e-7, is drawn as the faint lines it is, not as strong ones."""
+    return [MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * np.abs(w) / _scale(weights) for w in weights]
+
+
+def _scale(arrays: list[np.ndarray]) -> float:
+    """What the widest line or strongest fill stands for: the largest ``|value|``, or 1."""
+    return max(1.0, *(float(np.abs(a).max()) for a in arrays if a.size))
 
 
 def _sign_color(v: np.ndarray, strength: np.ndarray) -> np.ndarray:
@@ -111,9 +117,8 @@ def network_figure(
         )
     )
     biases = [b for _, b in params]
-    top_b = max(float(np.abs(b).max()) for b in biases) or 1.0
     fills = [np.tile(to_rgba("white"), (widths[0], 1))]  # input nodes stay white
-    fills += [_sign_color(b, np.abs(b) / top_b) for b in biases]
+    fills += [_sign_color(b, np.abs(b) / _scale(biases)) for b in biases]
     for xy, fill in zip(pos, fills):
         ax.scatter(
             xy[:, 0],
@@ -131,7 +136,7 @@ def network_figure(
     set_title(
         ax,
         f"{label or model_label({}, spec)}: {spec.n_params()} parameters\n"
-        "edge width ∝ |weight|, node fill: bias",
+        f"edge width ∝ |weight| (largest {float(np.abs(flat).max()):.2g}), node fill: bias",
     )
     ax.legend(
         handles=[

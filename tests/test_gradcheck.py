@@ -7,6 +7,7 @@ import importlib
 import numpy as np
 import pytest
 
+from conftest import EXAMPLES
 from mlplab.gradcheck import CheckResult, format_table, run_gradcheck
 
 # The module itself (the package exposes ``mlplab.gradcheck`` as the function run_gradcheck).
@@ -110,3 +111,10 @@ def test_a_model_too_large_for_finite_differences_is_one_line(run_cli):
     proc = run_cli("gradcheck", "--data", "digits", "--hid_dim", "1000")
     assert proc.returncode == 2
     assert "the model has 75,010 parameters; finite differences check at most 50,000" in proc.stderr
+    assert "give a smaller --hid_dim or --n_layer" in proc.stderr
+    # A config with hid_dims: --hid_dim does not apply, and the hint says what does.
+    proc = run_cli("gradcheck", EXAMPLES / "digits_mlp.yaml", "--hid_dim", "10")
+    assert proc.returncode == 2
+    assert "give smaller --hid_dims (such as 16-8: they set every hidden width" in proc.stderr
+    proc = run_cli("gradcheck", EXAMPLES / "digits_mlp.yaml", "--hid_dims", "16-8")
+    assert proc.returncode == 0, proc.stderr

@@ -574,8 +574,14 @@ def check_config(cfg: Config) -> list[CheckResult]:
     if spec.n_params() > MAX_CHECKED_PARAMS:
         raise ConfigError(
             f"gradcheck: the model has {spec.n_params():,} parameters; finite differences "
-            f"check at most {MAX_CHECKED_PARAMS:,} (two forward passes each): give a smaller "
-            "--hid_dim or --n_layer, whose gradients are computed by the same code"
+            f"check at most {MAX_CHECKED_PARAMS:,} (two forward passes each): give "
+            + (
+                "smaller --hid_dims (such as 16-8: they set every hidden width, so --hid_dim "
+                "does not apply)"
+                if cfg.hid_dims is not None
+                else "a smaller --hid_dim or --n_layer"
+            )
+            + ", whose gradients are computed by the same code"
         )
     rng = np.random.default_rng(cfg.seed)
     name = f"{cfg.label()} on {data.name} ({'-'.join(map(str, spec.widths()))}, {data.task})"

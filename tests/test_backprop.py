@@ -383,3 +383,9 @@ def test_the_diagram_labels_only_edges_it_can_label_legibly() -> None:
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     assert "joined by at most 4" in fig.axes[0].get_title()
     plt.close(fig)
+
+
+def test_the_form_takes_any_case_as_the_settings_do() -> None:
+    """--form Lecture was refused, while --optim ADAM is taken."""
+    trace = backprop(XOR_221, dtype="float64", weights=_script_weights(), form="Lecture")
+    assert trace.form == "lecture" and "lecture form" in trace.title and trace.passed

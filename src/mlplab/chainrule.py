@@ -978,6 +978,8 @@ def backprop(
     """
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise ConfigError(f"--step must be a non-negative integer (got {step!r})")
+    # Any case, as the settings' choices take it (--optim ADAM).
+    form = form.lower() if isinstance(form, str) else form
     if form not in FORMS:
         raise ConfigError(f"--form {form!r}: choose {' or '.join(FORMS)}")
     if resume is not None:

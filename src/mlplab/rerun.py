@@ -42,7 +42,7 @@ RECORD_SETTINGS = ("plots", "snapshot_every", "save_every")
 def kept_line(run_dir: Path, result: dict[str, Any], asked: dict[str, Any] | None = None) -> str:
     """One line: where the finished run is, its main result, and how to replace it.
 
-    ``asked``: the settings of this call; those of :data:`RECORD_SETTINGS` that differ
+    ``asked``: the settings this call gave; those of :data:`RECORD_SETTINGS` that differ
     from the kept run's are named, since they apply only to a new run."""
     score = next(
         (
@@ -55,7 +55,7 @@ def kept_line(run_dir: Path, result: dict[str, Any], asked: dict[str, Any] | Non
     unused = [
         f"--{k} {asked[k]}"
         for k in RECORD_SETTINGS
-        if asked is not None and k in result and asked.get(k) != result[k]
+        if asked is not None and k in result and k in asked and asked[k] != result[k]
     ]
     so = f" as it was, without {' or '.join(unused)}" if unused else ""
     # Plots are drawn after the record is written: a run killed meanwhile, or whose plots

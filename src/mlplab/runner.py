@@ -406,7 +406,10 @@ def _train(
         if not rerun and dataset is None:
             result = _kept(run_dir, cfg, data, spec, kept)  # says so if it does not load
             if verbose:
-                print(kept_line(run_dir, kept, cfg.to_dict()), flush=True)
+                # The record settings given, not defaults: a run kept with its snapshots is
+                # not "without --snapshot_every 0" when the call never named it.
+                asked = {k: v for k, v in cfg.to_dict().items() if k in cfg.model_fields_set}
+                print(kept_line(run_dir, kept, asked), flush=True)
             return result
         return _rerun(cfg, verbose, data, spec, engine, stop, extra, run_dir)
 

@@ -63,6 +63,11 @@ def test_a_finished_run_is_kept_and_reported_in_one_line(tmp_path: Path) -> None
         assert files_of(run_dir) == before
         # A setting that changes only what a new run leaves behind is named as not applied.
         assert ("without --plots none" in lines[0]) == (extra != ())
+    # Left out, it is not named by its default: the call asked for no --snapshot_every 0.
+    quiet = [a for a in QUICK if a not in ("--snapshot_every", "20")]
+    again = cli("train", *quiet, "--log_path", tmp_path)
+    assert again.returncode == 0 and "kept" in again.stdout and "without" not in again.stdout
+    assert files_of(run_dir) == before
 
 
 def test_a_kept_run_without_its_plots_says_how_to_draw_them(tmp_path: Path) -> None:

@@ -288,7 +288,7 @@ def test_cli_prints_every_quantity_and_draws_the_network(run_cli, tmp_path: Path
     png = tmp_path / "step.png"
     proc = run_cli("backprop", EXAMPLES / "xor_nn.yaml", "--step", "100", "--plot", png)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[0].startswith("mlplab backprop: step 100 (epoch 100")
+    assert proc.stdout.splitlines()[0].startswith("mlplab backprop: step 100 (epoch 101, batch 1 of 1)")
     for line in ("l1  ", "a1  ", "d_Y_pred  ", "d_w1  ", "new_b2  "):
         assert any(ln.startswith(line) for ln in proc.stdout.splitlines()), line
     assert "verdict: ok" in proc.stdout

@@ -1005,7 +1005,8 @@ def backprop(
     # A model with no hidden layer applies no activation: its config's act is unused.
     act = spec.act if spec.n_layer else "linear"
     title = (
-        f"mlplab backprop: step {state.step} (epoch {state.epoch}, batch {b + 1} of {nb}), "
+        # Epochs count from 1, as metrics.csv, TensorBoard and the plots count them.
+        f"mlplab backprop: step {state.step} (epoch {state.epoch + 1}, batch {b + 1} of {nb}), "
         f"data {c.data}, {widths} {act}"
         + (", batch norm" if spec.use_bn else "")
         + (f", dropout {spec.dp_rate:g}" if spec.dp_rate else "")

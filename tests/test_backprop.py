@@ -288,7 +288,9 @@ def test_cli_prints_every_quantity_and_draws_the_network(run_cli, tmp_path: Path
     png = tmp_path / "step.png"
     proc = run_cli("backprop", EXAMPLES / "xor_nn.yaml", "--step", "100", "--plot", png)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[0].startswith("mlplab backprop: step 100 (epoch 101, batch 1 of 1)")
+    assert proc.stdout.splitlines()[0].startswith(
+        "mlplab backprop: step 100 (epoch 101, batch 1 of 1)"
+    )
     for line in ("l1  ", "a1  ", "d_Y_pred  ", "d_w1  ", "new_b2  "):
         assert any(ln.startswith(line) for ln in proc.stdout.splitlines()), line
     assert "verdict: ok" in proc.stdout
@@ -389,3 +391,18 @@ def test_the_form_takes_any_case_as_the_settings_do() -> None:
     """--form Lecture was refused, while --optim ADAM is taken."""
     trace = backprop(XOR_221, dtype="float64", weights=_script_weights(), form="Lecture")
     assert trace.form == "lecture" and "lecture form" in trace.title and trace.passed
+
+
+def test_the_cost_line_also_gives_the_labs_cost_which_train_prints() -> None:
+    """The cost line showed the formula from Y_pred with the engine's value from the
+    logits (0.7434072495), where the slide and `mlplab train` print 0.7434073091."""
+    import yaml
+
+    cfg = yaml.safe_load((EXAMPLES / "xor_nn.yaml").read_text())
+    trace = backprop(cfg)
+    cost = trace["cost"]
+    assert cost.max_diff is not None and trace.passed  # still checked against autograd
+    lab = float(re.fullmatch(r"the lab's, from Y_pred: ([\d.]+)", cost.aside)[1])
+    assert lab == pytest.approx(0.7434073090553284, abs=1e-10)  # the slide's step 0
+    assert abs(float(cost.value) - lab) > 1e-8
+    assert f"ok   ({cost.aside})" in trace.to_text()

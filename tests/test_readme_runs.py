@@ -68,9 +68,15 @@ def test_the_readmes_backprop_printout_is_what_backprop_prints(run_cli):
     def quantities(text: str) -> dict[str, tuple[str, list[float]]]:
         found = {}
         for m in re.finditer(
-            r"^(\w+) +(\[[\d, ]*\]) +(.*?)   max diff [\d.e+-]+ ok\n((?: {10}.*\n)*)", text, re.M
+            r"^(\w+) +(\[[\d, ]*\]) +(.*?)   max diff [\d.e+-]+ ok( {3}\(.*\))?\n((?: {10}.*\n)*)",
+            text,
+            re.M,
         ):
-            found[m[1]] = (f"{m[2]} {m[3]}", [float(v) for v in re.findall(r"-?\d+\.\d+", m[4])])
+            # The formula, with what the line adds after its check (the lab's cost).
+            found[m[1]] = (
+                f"{m[2]} {m[3]}{m[4] or ''}",
+                [float(v) for v in re.findall(r"-?\d+\.\d+", m[5])],
+            )
         return found
 
     shown, printed = quantities(block), quantities(proc.stdout)

@@ -70,6 +70,7 @@ from mlplab.assemble import (
     schedule_of,
 )
 from mlplab.config import Config
+from mlplab.console import lab_cost
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import OptimSpec
 from mlplab.engines.init import run_streams
@@ -145,7 +146,7 @@ class Quantity:
 
     ``reference`` is autograd's value (float64), or ``None`` for what has none (the data,
     the weights before the step, the dropout mask the engine drew). ``note`` says why a
-    line is not checked where it is not.
+    line is not checked where it is not; ``aside`` adds to a checked line.
     """
 
     name: str
@@ -154,6 +155,7 @@ class Quantity:
     reference: Array | None = None
     phase: str = "forward"  # input | forward | backward | update
     note: str = ""
+    aside: str = ""
     scale: float = 0.0  # for sums over rows: the size of the terms (see _sum_scales)
 
     @property
@@ -344,9 +346,10 @@ def _check_text(q: Quantity, tol: tuple[float, float]) -> str:
     if q.note:
         return f"   ({q.note})"
     d = q.max_diff
+    aside = f"   ({q.aside})" if q.aside else ""
     if d is None:
-        return ""
-    return f"   max diff {d:.1e} {'ok' if q.passed(*tol) else 'FAIL'}"
+        return aside
+    return f"   max diff {d:.1e} {'ok' if q.passed(*tol) else 'FAIL'}{aside}"
 
 
 def format_value(value: Array, threshold: int = THRESHOLD, precision: int = 6) -> str:
@@ -582,6 +585,12 @@ def _cost(be: NumpyBackend, spec: ModelSpec, out: Array, y: Array, rec: _Recorde
     losses, dout = be.loss(out, y, True)  # from the logits, as the engine trains
     assert dout is not None
     rec.add("cost", f"cost = {f_cost}", np.asarray(losses[0]), "forward")
+    if spec.task == "binary":
+        # The engine takes the cost from the logits, stable where Y_pred saturates; the lab
+        # (and `mlplab train`'s printout) from Y_pred rounded to float32: the slide's digits.
+        lab = lab_cost(out[0], np.asarray(y))
+        if lab != float(losses[0]):
+            rec.quantities[-1].aside = f"the lab's, from Y_pred: {lab:.10g}"
     # The engine never forms d_Y_pred: it differentiates the cost by l_L in one stable
     # step. It is computed here for the chain rule's sake, from the engine's Y_pred.
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -183,3 +183,26 @@ def test_a_loss_band_on_a_log_axis_stays_above_the_lowest_run(monkeypatch) -> No
     bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
     lowest = min(path.vertices[:, 1].min() for band in bands for path in band.get_paths())
     assert lowest >= 0.0002
+
+
+def test_a_heatmap_is_drawn_for_a_grid_not_for_a_random_searchs_scattered_values(
+    monkeypatch,
+) -> None:
+    """A random search's hid_dim x lr made a 15x16 heatmap with 16 filled cells, its tick
+    labels running together; a grid's table of means is drawn as before."""
+    from mlplab.reports import plots
+
+    monkeypatch.setattr(plots, "to_png", lambda fig: b"\x89PNG")
+    rng = np.random.default_rng(0)
+    sampled = pd.DataFrame({
+        "hid_dim": rng.integers(4, 33, 16),
+        "lr": 10.0 ** rng.uniform(-3, 0, 16),
+        "val_acc_mean": rng.uniform(0.5, 1, 16),
+    })  # fmt: skip
+    assert plots.heatmap(sampled, "lr", "hid_dim", "acc") is None
+    grid = pd.DataFrame(
+        [{"hid_dim": h, "lr": lr, "val_acc_mean": 0.9} for h in (4, 8, 16) for lr in (0.01, 0.1, 1)]
+    )
+    assert plots.heatmap(grid, "lr", "hid_dim", "acc") is not None
+    # A grid with a few missing configs (failed or not yet run) keeps its heatmap.
+    assert plots.heatmap(grid.drop(index=[0, 4]), "lr", "hid_dim", "acc") is not None

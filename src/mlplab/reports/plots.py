@@ -554,7 +554,9 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
     table = pd.DataFrame(
         {"c": labels(summary, var1), "r": labels(summary, var2), "v": summary[col]}
     ).pivot_table(index="r", columns="c", values="v", aggfunc="mean")
-    if table.empty or table.shape[0] > 30 or table.shape[1] > 30:
+    # A random search's continuous axes make a grid of one filled cell per row, its tick
+    # labels running together; the scatter plots show those runs, one point each.
+    if table.empty or max(table.shape) > 30 or table.notna().to_numpy().mean() < 0.5:
         return None
     table = table.reindex(
         index=[v for v in level_order(summary[var2]) if v in table.index],

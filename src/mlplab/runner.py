@@ -39,7 +39,7 @@ from mlplab.assemble import (
     schedule_of,
     steps_per_epoch,
 )
-from mlplab.config import Config
+from mlplab.config import Config, unused_by
 from mlplab.console import RunConsole, end_notes, lab_targets, print_summary, record_line
 from mlplab.data.dataset import Dataset, classes_not_in_training, is_in_memory
 from mlplab.engines.backend import Backend
@@ -186,10 +186,7 @@ def wire_subscribers(
         c0 = cfgs[0]
         tb = TensorBoardLogger(
             [m.record.dir for m in records],
-            [
-                {k: v for k, v in record_settings(c).items() if not isinstance(v, list)}
-                for c in cfgs
-            ],
+            [tb_hparams(record_settings(c)) for c in cfgs],
             data.task,
             c0.epoch,
             c0.log_every,
@@ -673,6 +670,13 @@ def _unrecorded(
     out.update(end.finals[0])
     out["wall_time_s"] = seconds
     return out
+
+
+def tb_hparams(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings HParams shows: no lists, and none the run does not use (hid_dim beside
+    hid_dims read as a real width there), as the report leaves them blank."""
+    unused = unused_by(settings)
+    return {k: v for k, v in settings.items() if not isinstance(v, list) and k not in unused}
 
 
 def plot_subscribers(

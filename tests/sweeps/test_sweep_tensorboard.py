@@ -28,3 +28,27 @@ def test_each_run_has_hparams_and_final_metric_scalars(tmp_path: Path) -> None:
             events = acc.Scalars(f"hparam/{metric}")
             assert len(events) == 1
             assert abs(events[0].value - record[metric]) < 1e-6
+
+
+def test_hparams_leave_out_the_settings_a_run_does_not_use(tmp_path: Path) -> None:
+    """hid_dim 100 beside hid_dims 8-4 read as a real width in the HParams table (and mm
+    beside adam); the report leaves such settings blank."""
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    result = sweep(
+        data="xor", hid_dims=["8-4", "16"], optim=["adam", "sgd"], mm=0.9, epoch=5,
+        log_every=0, plots="none", log_path=str(tmp_path), workers=1, report=False,
+        verbose=False,
+    )  # fmt: skip
+    shown = {}
+    for run_dir in result.run_dirs:
+        acc = EventAccumulator(str(run_dir))
+        acc.Reload()
+        data = plugin_data_pb2.HParamsPluginData.FromString(
+            acc.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+        )
+        shown[read_result(run_dir)["run_id"]] = dict(data.session_start_info.hparams)
+    assert len(shown) == 4
+    for hp in shown.values():
+        assert "hid_dim" not in hp and "hid_dims" in hp and "lr" in hp
+        assert ("mm" in hp) == (hp["optim"].string_value == "sgd")

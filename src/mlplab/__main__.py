@@ -1,5 +1,5 @@
 """``python -m mlplab``: the same as the ``mlplab`` command."""
 
-from mlplab.cli import main
+from mlplab.cli import run
 
-raise SystemExit(main())
+run()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -612,6 +613,16 @@ def _quiet_idle_blas() -> None:
     """
     if "numpy" not in sys.modules:
         os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
+
+
+def run() -> None:
+    """The ``mlplab`` command: :func:`main`, then exit with its status."""
+    code = main()
+    if code in (130, 143):
+        # Stopped, said so, and exiting: a Ctrl-C pressed again now would end the process
+        # by SIGINT (status -2 to its parent) rather than with the status just decided.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise SystemExit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

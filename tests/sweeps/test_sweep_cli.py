@@ -287,6 +287,47 @@ def test_one_stop_signalled_twice_is_not_a_second_ctrl_c(tmp_path: Path) -> None
     assert all("mlplab train --resume" in r["message"] for r in records)
 
 
+def test_a_second_ctrl_c_after_the_stop_keeps_the_summary(tmp_path: Path) -> None:
+    """Ctrl-C twice, the second once the workers had stopped: it landed in the summary
+    ("mlplab: interrupted") or in a worker's close (a traceback, killed by SIGINT)."""
+    log = tmp_path / "runs"
+    proc, err, _ = _stopped_sweep(log, "again", _sigint_twice(1.3, then_group=True))
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "8 runs remain" in err
+    assert sorted(r["status"] for r in _records(log, "again")) == ["interrupted"] * 8
+
+
+def test_an_interrupted_sweep_in_process_gives_back_the_callers_ctrl_c(tmp_path: Path) -> None:
+    """The sweep ignores Ctrl-C from its stop until it has said so; a kernel or a script
+    calling sweep() gets its own handler back, or could no longer be interrupted."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from mlplab.sweeps.api import sweep
+
+    def stop_once_training() -> None:
+        deadline = time.monotonic() + 120
+        while len(list(tmp_path.glob("s/*/result.json"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    before = signal.getsignal(signal.SIGINT)
+    sender = threading.Thread(target=stop_once_training)
+    sender.start()
+    try:
+        result = sweep(
+            data="xor", hid_dim=[2, 4], epoch=100_000_000, validate_every=1000, log_every=0,
+            plots="none", log_path=str(tmp_path), exp_name="s", workers=2, verbose=False,
+        )  # fmt: skip
+    finally:
+        sender.join()
+    assert result.interrupted and result.exit_code == 130
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 def test_sigint_to_the_sweep_alone_stops_its_workers_at_once(tmp_path: Path) -> None:
     """`kill -INT PID` (a job runner, a kernel that signals its own process only): the
     workers trained on through the grace period and were then terminated; now they are

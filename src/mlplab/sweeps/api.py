@@ -12,6 +12,7 @@ import collections
 import contextlib
 import functools
 import os
+import signal
 import sys
 import threading
 import time
@@ -276,36 +277,46 @@ def sweep(
         _import_report_soon()
     # --rerun: an interrupted run starts afresh too, as with `mlplab train --rerun`.
     group_fn = functools.partial(train_group, rerun=True) if rerun else train_group
-    with locks, _Progress(len(pending), show) as bar, sigterm_stops():
-        try:
-            if backend == "ray":
-                result.outcomes = _run_ray(
-                    groups,
-                    n_workers,
-                    bar.done,
-                    address,
-                    cpus_per_task,
-                    gpus_per_task,
-                    first.log_path,
-                    rerun,
-                    group_fn,
-                )
-            else:
-                result.outcomes = run_local(groups, n_workers, bar.done, group_fn)
-        except SweepInterrupted as stop:
-            result.outcomes = stop.outcomes
-            result.interrupted, result.stopped_by = True, stop.signal
-    result.wall_time_s = time.time() - started
-    result.counts = _count(result, len(pending))
+    main_thread = threading.current_thread() is threading.main_thread()
+    sigint = signal.getsignal(signal.SIGINT) if main_thread else None
+    try:
+        with locks, _Progress(len(pending), show) as bar, sigterm_stops():
+            try:
+                if backend == "ray":
+                    result.outcomes = _run_ray(
+                        groups,
+                        n_workers,
+                        bar.done,
+                        address,
+                        cpus_per_task,
+                        gpus_per_task,
+                        first.log_path,
+                        rerun,
+                        group_fn,
+                    )
+                else:
+                    result.outcomes = run_local(groups, n_workers, bar.done, group_fn)
+            except SweepInterrupted as stop:
+                result.outcomes = stop.outcomes
+                result.interrupted, result.stopped_by = True, stop.signal
+        result.wall_time_s = time.time() - started
+        result.counts = _count(result, len(pending))
 
-    # --- summary and report --------------------------------------------------------------
-    if verbose:
-        print(result.summary(), flush=True)
-        kept = _kept_without(c for c in configs if run_name(c) not in taken)
-        if kept:
-            print(kept, file=sys.stderr, flush=True)
+        # --- summary -------------------------------------------------------------------------
+        if verbose:
+            print(result.summary(), flush=True)
+            kept = _kept_without(c for c in configs if run_name(c) not in taken)
+            if kept:
+                print(kept, file=sys.stderr, flush=True)
+        if result.interrupted:
+            print(_interrupted_line(result), file=sys.stderr, flush=True)
+    finally:
+        # run_local ignores Ctrl-C from the stop until it has been said: the caller's
+        # handler (a kernel's, the default) is back whatever happened meanwhile.
+        if sigint is not None and signal.getsignal(signal.SIGINT) is not sigint:
+            signal.signal(signal.SIGINT, sigint)
     if result.interrupted:
-        print(_interrupted_line(result), file=sys.stderr, flush=True)
+        pass  # said above: no report of a sweep cut short
     elif report:
         from mlplab.reports.api import report as write_report
 

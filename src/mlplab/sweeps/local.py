@@ -361,6 +361,11 @@ def _run_in_pool(
         # this SIGTERM after it changes nothing), but SIGTERM, or SIGINT sent to this
         # process alone (`kill -INT PID`, a job runner), did not.
         record(_stop_workers(busy))
+        # The stop is done; what is left is to close the workers and say what was kept. A
+        # Ctrl-C pressed again now would cut that short (or, in a worker's close, end the
+        # sweep with a traceback): it is ignored until sweep() has said it.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise SweepInterrupted(outcomes, signal_of(stop)) from None
     finally:
         for worker in [*idle, *busy]:

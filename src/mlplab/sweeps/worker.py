@@ -44,4 +44,9 @@ def main(parent_pid: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    try:
+        main(int(sys.argv[1]))
+    except KeyboardInterrupt:
+        # A second Ctrl-C stops a run where it is (train raises it): the sweep, which
+        # the same Ctrl-C reached, records the run from its files. No traceback per worker.
+        sys.exit(130)

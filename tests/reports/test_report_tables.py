@@ -212,6 +212,24 @@ def test_an_order_given_is_the_axis_order_and_a_wrong_one_is_one_line(
     assert not (tmp_path / "bad").exists()
 
 
+def test_summary_csv_names_a_setting_one_section_sweeps_and_another_holds(
+    tmp_path: Path,
+) -> None:
+    """A sweep over moons, iris and sine: the regression rows of summary.csv left data
+    blank, which reads as a setting that does not apply."""
+    sweep(
+        data=["moons", "iris", "sine"], hid_dim=[4, 8], epoch=3, log_every=0, plots="none",
+        log_path=str(tmp_path), exp_name="mix", workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    rep = report(tmp_path, exp_name="mix", verbose=False)
+    table = pd.read_csv(rep.summary_path)
+    regression = table[table["task"] == "regression"]
+    assert len(regression) == 2 and set(regression["data"]) == {"sine"}
+    classification = table[table["task"] == "classification"]
+    assert set(classification["data"]) == {"moons", "iris"}
+    assert not table["hid_dim"].isna().any()
+
+
 def test_report_of_an_empty_folder_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no runs"):
         report(tmp_path, verbose=False)

@@ -223,7 +223,8 @@ def report(
     )
     runs = pd.concat([s.runs for s in sections], ignore_index=True)
     summary = pd.concat(
-        [s.summary.assign(exp_name=s.exp_name, task=s.kind) for s in sections], ignore_index=True
+        [_with_constants(s, sections).assign(exp_name=s.exp_name, task=s.kind) for s in sections],
+        ignore_index=True,
     )
     summary = summary[["exp_name", "task", *[c for c in summary if c not in ("exp_name", "task")]]]
     atomic_write_text(result.csv_path, runs[scalar_columns(runs)].to_csv(index=False))
@@ -242,6 +243,20 @@ def report(
         print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)
     print_skipped(skipped)
     return result
+
+
+def _with_constants(sec: Section, sections: list[Section]) -> pd.DataFrame:
+    """``sec``'s summary with the settings other sections sweep and it holds constant: in
+    one summary.csv, a blank would read as "does not apply" (``data`` of the regression
+    rows of a sweep over moons, iris and sine)."""
+    summary = sec.summary.copy()
+    for name in dict.fromkeys(v for s in sections for v in s.variables):
+        if name in sec.variables or name not in sec.runs:
+            continue
+        values = sec.runs[name]
+        if values.notna().all() and values.nunique() == 1:
+            summary[name] = values.iloc[0]
+    return summary
 
 
 def _check_order(order: Any) -> None:

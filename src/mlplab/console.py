@@ -280,9 +280,8 @@ def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
     """What a finished run's numbers say that the table does not: a target whose scale
     kept a regression from fitting, a model no better than the most common class, or the
     default epochs ending while the validation loss still fell."""
-    notes = [target_scale_note(data, result), majority_note(data, result)]
-    notes.append(under_trained_note(cfg, result))
-    return [n for n in notes if n]
+    notes = (target_scale_note(data, result), majority_note(data, result))
+    return [n for n in (*notes, under_trained_note(cfg, result)) if n]
 
 
 def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
@@ -324,12 +323,10 @@ def majority_note(data: Dataset, result: dict[str, Any]) -> str | None:
         or result.get("status") != "finished"
     ):
         return None
+    from mlplab.training.metrics import true_classes
 
-    def classes(y: np.ndarray) -> np.ndarray:
-        return (y[:, 0] if y.ndim == 2 else y).astype(np.int64)
-
-    common = int(np.bincount(classes(data.y_train)).argmax())
-    share = float(np.mean(classes(data.y_test) == common))
+    common = int(np.bincount(true_classes(data.task, data.y_train)).argmax())
+    share = float(np.mean(true_classes(data.task, data.y_test) == common))
     if acc > share + 1e-9:
         return None
     name = (data.class_names or [str(common)])[common]

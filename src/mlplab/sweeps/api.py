@@ -315,9 +315,7 @@ def sweep(
         # handler (a kernel's, the default) is back whatever happened meanwhile.
         if sigint is not None and signal.getsignal(signal.SIGINT) is not sigint:
             signal.signal(signal.SIGINT, sigint)
-    if result.interrupted:
-        pass  # said above: no report of a sweep cut short
-    elif report:
+    if report and not result.interrupted:  # a sweep cut short said so above
         from mlplab.reports.api import report as write_report
 
         order = list(spec.axes)
@@ -330,7 +328,7 @@ def sweep(
                 "not this sweep's; give the sweep its own --exp_name to report on it alone",
                 flush=True,
             )
-    else:  # the sweep's tables, which the report would have brought up to date
+    elif not result.interrupted:  # the sweep's tables, which the report brings up to date
         from mlplab.reports.collect import read_records
 
         read_records(Path(first.log_path) / first.exp_name, [])

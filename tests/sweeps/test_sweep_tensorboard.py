@@ -22,7 +22,7 @@ def test_each_run_has_hparams_and_final_metric_scalars(tmp_path: Path) -> None:
         acc.Reload()
         hparams = acc.PluginTagToContent("hparams")
         assert "_hparams_/session_start_info" in hparams
-        assert "_hparams_/experiment" in hparams
+        assert "_hparams_/session_end_info" in hparams
         record = read_result(run_dir)
         for metric in ("train_loss", "val_acc", "test_acc", "test_loss"):
             events = acc.Scalars(f"hparam/{metric}")
@@ -52,3 +52,34 @@ def test_hparams_leave_out_the_settings_a_run_does_not_use(tmp_path: Path) -> No
     for hp in shown.values():
         assert "hid_dim" not in hp and "hid_dims" in hp and "lr" in hp
         assert ("mm" in hp) == (hp["optim"].string_value == "sgd")
+
+
+def test_the_hparams_table_has_every_runs_settings_and_metrics(tmp_path: Path) -> None:
+    """TensorBoard keeps the first experiment summary it finds: when each run wrote one,
+    a sweep over a regression and a classification data set showed one task's columns.
+    Read back through TensorBoard's own HParams backend."""
+    from tensorboard import context
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.hparams import backend_context
+
+    sweep(
+        data=["sine", "moons"], hid_dim=[3], optim=["adam", "sgd"], epoch=3, log_every=0,
+        plots="none", log_path=str(tmp_path), workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    mux = plugin_event_multiplexer.EventMultiplexer()
+    mux.AddRunsFromDirectory(str(tmp_path))
+    mux.Reload()
+    provider = data_provider.MultiplexerDataProvider(mux, str(tmp_path))
+    backend = backend_context.Context(
+        base_plugin.TBContext(logdir=str(tmp_path), multiplexer=mux, data_provider=provider)
+    )
+    request = context.RequestContext()
+    experiment = backend.experiment_from_metadata(
+        request, "", True, backend.hparams_metadata(request, ""),
+        backend.hparams_from_data_provider(request, "", None),
+    )  # fmt: skip
+    hparams = {h.name for h in experiment.hparam_infos}
+    metrics = {m.name.tag for m in experiment.metric_infos}
+    assert {"data", "optim", "lr", "mm"} <= hparams  # mm: the sgd runs' only
+    assert {"hparam/test_acc", "hparam/test_r2", "hparam/test_loss"} <= metrics

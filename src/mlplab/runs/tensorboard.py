@@ -1,9 +1,9 @@
 """TensorBoard event files, built from tensorboard's own protos.
 
 This does not import torch or TensorFlow, so NumPy-engine runs stay light; the records
-are framed by :mod:`mlplab.runs.tfrecord` (why: see there). The hparams
-summaries are built the way ``torch.utils.tensorboard`` builds them, so TensorBoard's
-HParams view shows every run of a sweep as one table.
+are framed by :mod:`mlplab.runs.tfrecord` (why: see there). Each run writes its
+HParams session (settings, status, final metrics) and no experiment summary, so
+TensorBoard's HParams view builds one table from every run of a sweep.
 """
 
 from __future__ import annotations
@@ -86,7 +86,11 @@ class EventWriter:
         self, hparams: dict[str, Any], metrics: dict[str, float], status: str = "finished"
     ) -> None:
         """Write the run's settings, final metrics and status once, for the HParams
-        dashboard; ``status`` is the record's (diverged and failed show as failures)."""
+        dashboard; ``status`` is the record's (diverged and failed show as failures).
+
+        No experiment summary: TensorBoard keeps the first one it finds, so one run's
+        columns would hide the others' (a sweep over moons and sine showed no accuracy).
+        Without it, TensorBoard builds the table from every run's settings and scalars."""
         from tensorboard.compat.proto.event_pb2 import Event
         from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
         from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
@@ -104,7 +108,6 @@ class EventWriter:
             )
 
         hp_values: dict[str, Any] = {}
-        infos = []
         for k, v in hparams.items():
             if v is None:
                 continue
@@ -114,7 +117,6 @@ class EventWriter:
                 hp_values[k] = float(v)
             else:
                 hp_values[k] = str(v)
-            infos.append(api_pb2.HParamInfo(name=k))
         from google.protobuf import struct_pb2
 
         ssi = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
@@ -127,16 +129,11 @@ class EventWriter:
             else:
                 val.string_value = v
             ssi.hparams[k].CopyFrom(val)
-        exp = api_pb2.Experiment(
-            hparam_infos=infos,
-            metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=m)) for m in metrics],
-        )
         sei = plugin_data_pb2.SessionEndInfo(
             status=api_pb2.Status.Value(SESSION_STATUS.get(status, "STATUS_FAILURE")),
             end_time_secs=time.time(),
         )
         for content in (
-            plugin_data_pb2.HParamsPluginData(experiment=exp, version=0),
             plugin_data_pb2.HParamsPluginData(session_start_info=ssi, version=0),
             plugin_data_pb2.HParamsPluginData(session_end_info=sei, version=0),
         ):
@@ -209,8 +206,6 @@ def _value_head(tag: str) -> bytes:
 
 def _hparams_tag(content: Any) -> str:
     # The tag names TensorBoard's HParams plugin looks for.
-    if content.HasField("experiment"):
-        return "_hparams_/experiment"
     if content.HasField("session_start_info"):
         return "_hparams_/session_start_info"
     return "_hparams_/session_end_info"

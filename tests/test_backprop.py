@@ -316,7 +316,9 @@ def test_cli_resume_starts_from_the_runs_checkpoint(run_cli, tmp_path: Path) -> 
     (run_dir,) = [p.parent for p in tmp_path.rglob("config.yaml")]
     proc = run_cli("backprop", "--resume", run_dir)
     assert proc.returncode == 0, proc.stderr
-    assert "step 40 " in proc.stdout.splitlines()[0]
+    header = proc.stdout.splitlines()[0]
+    assert "step 40 " in header
+    assert "(past the run's end at epoch 40: the step training on would take)" in header
     trace = backprop(resume=run_dir)
     assert backprop(resume=run_dir, step=7).step == 47  # the run has finished: it trains on
     for name, value in load_run(run_dir).weights.items():

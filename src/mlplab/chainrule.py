@@ -378,6 +378,7 @@ class _Start:
     backend: NumpyBackend
     state: StackState
     schedule: Schedule
+    finished_at: int = 0  # a finished run's epochs: the steps traced are past its end
 
 
 def _fresh(cfg: Config, weights: dict[str, Array] | None) -> _Start:
@@ -409,12 +410,14 @@ def _resumed(run_dir: Path, steps: int) -> _Start:
     backend, state = restore_stack([cfg], data, [spec], "numpy", [restored])
     assert isinstance(backend, NumpyBackend)
     schedule = schedule_of(cfg)
+    finished_at = 0
     if state.epoch >= schedule.epoch:
         # A finished run: the steps shown are those that training on would take next, as
         # if its epoch setting were just large enough.
+        finished_at = state.epoch
         n_batches = len(batch_bounds(len(data.y_train), schedule.batch_size))
         schedule = dataclasses.replace(schedule, epoch=state.epoch + 1 + steps // n_batches)
-    return _Start(cfg, data, spec, backend, state, schedule)
+    return _Start(cfg, data, spec, backend, state, schedule, finished_at)
 
 
 def _advance(start: _Start, steps: int) -> None:
@@ -1022,6 +1025,11 @@ def backprop(
         + (", residual" if spec.sc_type == "residual" else "")
         + f", {spec.loss} loss, {c.optim} lr {lr:g}, {c.dtype}"
         + (", lecture form (sums over rows)" if form == "lecture" else "")
+        + (
+            f" (past the run's end at epoch {start.finished_at}: the step training on would take)"
+            if start.finished_at
+            else ""
+        )
         + "; checked against torch autograd (float64)"
         + (
             " of sum(r * bce), r = s / (s + 1e-7), s = Y_pred * (1 - Y_pred)"

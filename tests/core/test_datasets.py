@@ -716,3 +716,14 @@ def test_a_row_with_too_few_values_is_named(tmp_path):
     (tmp_path / "e.csv").write_text("a,b,y\n" + good + "5,6,\n")
     with pytest.raises(DataError, match="target column 'y' has missing values"):
         load_dataset(str(tmp_path / "e.csv"))
+
+
+def test_integers_beyond_int64_are_numbers(tmp_path):
+    """pandas keeps integers above int64 as Python ints (dtype object): they were called
+    "not numeric" and the run refused."""
+    rows = "".join(f"{i},{10**20 + i if i == 2 else i * 3},{i % 2}\n" for i in range(12))
+    (tmp_path / "big.csv").write_text("a,b,y\n" + rows)
+    d = load_dataset(str(tmp_path / "big.csv"))
+    X = np.concatenate([d.X_train, d.X_val, d.X_test])
+    assert X.dtype.kind == "f" and X[:, 1].max() == pytest.approx(1e20)
+    assert sorted(X[:, 0]) == list(range(12))

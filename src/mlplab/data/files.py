@@ -69,6 +69,7 @@ def read_table(path: str):  # -> pandas.DataFrame
                 _check_short_rows(p, path, sep, len(df.columns))
             if sep != ",":
                 _read_decimal_commas(df, p, sep)
+            _wide_integers_as_floats(df)
         elif suffix in (".parquet", ".pq"):
             try:
                 import pyarrow  # noqa: F401
@@ -204,6 +205,17 @@ def _separator(header: str, first_row: str = "") -> str:
     tied = [sep for sep in counts if counts[sep] == most]
     agreeing = [sep for sep in tied if first_row.count(sep) == most]
     return (agreeing or tied)[0]
+
+
+def _wide_integers_as_floats(df) -> None:
+    """Read integers beyond int64 (an id, a count in 1e20) as the float64 numbers they are:
+    pandas keeps such a column as Python ints (dtype object), which reads as text."""
+    import pandas as pd
+
+    for c in df.select_dtypes(include="object").columns:
+        values = df[c].dropna()
+        if len(values) and all(type(v) is int for v in values):
+            df[c] = pd.to_numeric(df[c]).astype(np.float64)
 
 
 def _without_trailing_blanks(df):  # -> pandas.DataFrame

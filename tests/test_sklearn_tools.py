@@ -137,10 +137,11 @@ def test_classifier_save_load_is_exact(tmp_path, iris):
 def test_regressor_save_load_multi_output(tmp_path, wave, engine):
     X, y = wave
     Y = np.c_[y, -y]
-    est = MLPRegressor(**QUICK, engine=engine, optim="sgd", mm=0.9).fit(X, Y)
+    est = MLPRegressor(**QUICK, engine=engine, optim="sgd", mm=0.9, hid_dims=(8, 4)).fit(X, Y)
     est.save(tmp_path / "reg.safetensors")
     back = MLPRegressor.load(tmp_path / "reg.safetensors")
     assert back.n_outputs_ == 2 and back.engine_ == engine
+    assert back.get_params()["hid_dims"] == (8, 4)  # a tuple, as given (JSON has lists)
     np.testing.assert_array_equal(back.predict(X), est.predict(X))
     est.partial_fit(X, Y)
     back.partial_fit(X, Y)

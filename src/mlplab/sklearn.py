@@ -802,6 +802,10 @@ class _MLPBase(BaseEstimator):
             "estimator": {
                 "class": type(self).__name__,
                 "params": params,
+                # JSON has lists only: load() gives back the tuples get_params gave.
+                "tuples": sorted(
+                    k for k, v in self.get_params(deep=False).items() if isinstance(v, tuple)
+                ),
                 "fitted": self._fitted_meta(),
                 "task": self._task,
             },
@@ -856,6 +860,9 @@ class _MLPBase(BaseEstimator):
         known = cls().get_params(deep=False)
         try:
             params = cls._params_from_json(est["params"], est["fitted"])
+            for k in est.get("tuples", []):
+                if isinstance(params.get(k), list):
+                    params[k] = tuple(params[k])
             obj = cls(**{k: v for k, v in params.items() if k in known})
             obj._cfg = make_config(ckpt.meta["config"])
             obj._spec = ModelSpec.from_dict(ckpt.meta["spec"])

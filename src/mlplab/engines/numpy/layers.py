@@ -69,16 +69,18 @@ class Linear:
 
         ``x`` may also be ``[N, in]``: the same data for every model (the network's input
         on a full batch). With K = 1 the cache is the one model's ``[N, in]``.
+
+        Each model gets its own product, as alone, so a stack's numbers equal its single
+        runs' bit for bit. (One product of ``x`` with all K weight matrices side by side
+        rounds differently; it is 4-15% faster for 128-256 xor models and 15-20% slower
+        for larger ones: ``benchmarks/bench_stack_products.py``.)
         """
         if self.single:
             x1 = x if x.ndim == 2 else x[0]
             z1 = np.dot(x1, self._wt)
             z1 += self._b
             return z1[None], x1  # the cache as [N, in]: backward needs the 2-D matrix
-        if x.ndim == 2:
-            z = _shared_input_product(x, self.weight)
-        else:
-            z = np.matmul(x, self.weight.transpose(0, 2, 1))
+        z = np.matmul(x, self.weight.transpose(0, 2, 1))
         z += self.bias
         return z, x
 
@@ -96,37 +98,12 @@ class Linear:
             np.dot(dz1.T, x, out=self._dw)
             np.dot(ones, dz1, out=self._db)
             return (np.dot(dz1, self._w)[None] if need_dx else None), self.grads
-        if x.ndim == 2:
-            self.dweight[...] = _shared_input_weight_grad(dz, x)
-        else:
-            np.matmul(dz.transpose(0, 2, 1), x, out=self.dweight)
+        np.matmul(dz.transpose(0, 2, 1), x, out=self.dweight)
         np.matmul(ones[None], dz, out=self.dbias)  # [1, N] @ [K, N, out] -> [K, 1, out]
         return (np.matmul(dz, self.weight) if need_dx else None), self.grads
 
 
-# --- speed tricks of Linear: the same products as above, arranged for BLAS ------------------
-
-
-def _shared_input_product(x: Array, weight: Array) -> Array:
-    """``x [N, in]`` times each model's ``W^T`` -> ``[K, N, out]``.
-
-    All K models read the same ``x``, so their K weight matrices side by side
-    (``[K * out, in]``) make ONE product ``[N, in] @ [in, K * out]``: one BLAS call instead
-    of K tiny ones, several times faster for a stack of small models. The result is
-    returned as a ``[K, N, out]`` view of the ``[N, K * out]`` product.
-    """
-    K, out, n_in = weight.shape
-    z = np.dot(x, weight.reshape(K * out, n_in).T)  # [N, K * out]
-    return z.reshape(len(x), K, out).transpose(1, 0, 2)
-
-
-def _shared_input_weight_grad(dz: Array, x: Array) -> Array:
-    """Every model's ``dz[k]^T x`` for a shared ``x [N, in]`` as one product, ``[K, out, in]``.
-
-    ``[K * out, N] @ [N, in]``: the transpose of the trick above.
-    """
-    K, n, out = dz.shape
-    return np.dot(dz.transpose(0, 2, 1).reshape(K * out, n), x).reshape(K, out, x.shape[1])
+# --- a speed trick of Linear -----------------------------------------------------------------
 
 
 _ONES: dict[tuple[int, np.dtype[Any]], Array] = {}

@@ -42,6 +42,24 @@ def test_the_last_frame_is_the_model_that_finished(tmp_path_factory):
     assert not np.allclose(rec.frames[2], fresh.frames[0], atol=1e-3)
 
 
+def test_a_frames_step_counts_the_updates_done(tmp_path_factory):
+    """ "step 25" is the model after 25 updates (full batch: as a 25-epoch run ends) and
+    "step 0" the model before training, the same whatever the lr. Frames used to be taken
+    one update late: "step 0" was the model after its first update."""
+    from mlplab.plots.recorder import SNAPSHOT_FILE
+
+    def frames(name: str, **settings) -> SnapshotRecorder:
+        res = trained(tmp_path_factory, name, **{**MOONS, "snapshot_every": 25, **settings})
+        return SnapshotRecorder.load(res.run_dir / SNAPSHOT_FILE)
+
+    long, short = frames("moons_25", epoch=60), frames("moons_25_short", epoch=25)
+    other_lr = frames("moons_25_lr", epoch=25, lr=0.1)
+    assert short.steps == other_lr.steps == [0, 25]
+    np.testing.assert_array_equal(long.frames[1], short.frames[1])
+    np.testing.assert_array_equal(short.frames[0], other_lr.frames[0])
+    assert not np.array_equal(short.frames[1], other_lr.frames[1])
+
+
 def test_snapshots_are_the_models_surface_at_that_step(tmp_path_factory):
     moons = trained(tmp_path_factory, "moons", **MOONS)
     rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=30)

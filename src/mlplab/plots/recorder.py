@@ -84,7 +84,7 @@ class SnapshotRecorder:
     Attributes
     ----------
     steps : list of int
-        The training step of each snapshot.
+        The updates done before each snapshot (0: the model before training).
     frames : list of ndarray, float32 [G, G] or [G, G, 2]
         P(class 1) (binary), the predicted class and its probability (multiclass) or
         predicted values (regression, first target) at each grid point.
@@ -218,11 +218,11 @@ class SnapshotRecorder:
 
     def restore(self, path: str | Path, before_step: int) -> None:
         """Take back the frames an interrupted run saved (``save(path, every_frame=True)``)
-        of the steps before ``before_step``, where its resume continues; none if no file."""
+        up to ``before_step`` updates, where its resume continues; none if no file."""
         if self.grid is None or not Path(path).is_file():
             return
         saved = SnapshotRecorder.load(path)
-        kept = [i for i, step in enumerate(saved.steps) if step < before_step]
+        kept = [i for i, step in enumerate(saved.steps) if step <= before_step]
         self.steps = [saved.steps[i] for i in kept]
         self.frames = [saved.frames[i] for i in kept]
 

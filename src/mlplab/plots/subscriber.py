@@ -49,19 +49,27 @@ class PlotSubscriber:
                 self.recorders[k] = SnapshotRecorder(data, self.specs[k])
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, Start) and event.step and self.recorders:
-            # A resumed run: the frames taken before its interruption, kept by the End below.
+        # A frame's step counts the updates done: "step 100" is the model whose loss the
+        # printout's line 100 gives, and "step 0" the model before training.
+        if isinstance(event, Start) and self.recorders:
             from mlplab.plots.recorder import SNAPSHOT_FILE
 
             for k in event.models.ids:
-                if (rec := self.recorders.get(int(k))) is not None:
+                if (rec := self.recorders.get(int(k))) is None:
+                    continue
+                if event.step:
+                    # A resumed run: the frames taken before its interruption, kept by
+                    # the End below.
                     rec.restore(self.records[int(k)].dir / SNAPSHOT_FILE, event.step)
+                else:
+                    rec.capture(0, functools.partial(event.models.predict, int(k)))
         elif isinstance(event, Step) and self.recorders:
+            done = event.step + 1  # the Step event comes after its update
             for k in event.ids:
                 rec = self.recorders.get(int(k))
                 every = self.cfgs[int(k)].snapshot_every
-                if rec is not None and event.step % every == 0:
-                    rec.capture(event.step, functools.partial(event.models.predict, int(k)))
+                if rec is not None and done % every == 0:
+                    rec.capture(done, functools.partial(event.models.predict, int(k)))
         elif isinstance(event, End):
             for j, k in enumerate(event.ids):
                 if self.cfgs[int(k)].plots == "none":

@@ -5,9 +5,9 @@ terminals or plots. At fixed points it calls each subscriber, in the order the c
 gave them, with one of these events:
 
 - :class:`Start`: the loop is about to take its first step (or to continue a resumed one);
-- :class:`Step`: an optimizer step was taken (only at multiples of ``log_every`` or
-  ``snapshot_every``; a step event for every update would cost more than tiny models'
-  steps themselves);
+- :class:`Step`: an optimizer step was taken (only at step indices that are multiples
+  of ``log_every``, and where ``step + 1`` updates are a multiple of ``snapshot_every``;
+  a step event for every update would cost more than tiny models' steps themselves);
 - :class:`Validate`: an epoch ended with a validation; its curves' new points;
 - :class:`Save`: a moment to write checkpoints (every ``save_every`` epochs, or a stop);
 - :class:`End`: some models are done (finished, stopped early, diverged, interrupted or

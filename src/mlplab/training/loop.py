@@ -148,8 +148,11 @@ def fit(
     models = Models(backend, state)
     full_batch = s.batch_size <= 0 or s.batch_size >= n_train
     bounds = batch_bounds(n_train, s.batch_size)
-    # Steps are shown to subscribers at multiples of log_every, snapshot_every or progress_every.
-    step_every = math.gcd(math.gcd(s.log_every, s.snapshot_every), s.progress_every)
+    # Steps are shown to subscribers at multiples of log_every or progress_every (their
+    # printouts give the loss before the update), and once snapshot_every updates are done
+    # (a snapshot is of the model after them, as the printout's next line).
+    step_every = math.gcd(s.log_every, s.progress_every)
+    snap = s.snapshot_every
 
     def emit(event: Event) -> None:
         for sub in subscribers:
@@ -253,7 +256,9 @@ def fit(
                 state.metric_sum[sel] += batch_metrics(task, y, outputs) * rows
             state.epoch_rows += rows
             state.batch_in_epoch += 1
-            if step_every and state.step % step_every == 0:
+            if (step_every and state.step % step_every == 0) or (
+                snap and (state.step + 1) % snap == 0
+            ):
                 emit(Step(models, state.step, state.epoch, ids.copy(), losses))
             state.step += 1
         if not len(state.ids):

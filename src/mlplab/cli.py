@@ -293,6 +293,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     _config_path(args)
     settings = _settings_from(args)
     _no_config_among_values(args.config, settings)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A job a script starts in the background inherits SIGINT ignored. Its workers
+        # take SIGINT all the same (and `mlplab train` does): a Ctrl-C or `kill -INT` to
+        # the group stopped them, while the sweep went on and exited 0.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     return sweep_command(args.config, settings, vars(args))
 
 

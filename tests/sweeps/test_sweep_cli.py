@@ -173,10 +173,11 @@ def test_a_gpu_the_machine_lacks_is_one_line_before_any_run(tmp_path: Path, caps
     )
 
 
-def _long_sweep(log: Path, exp_name: str) -> subprocess.Popen[str]:
+def _long_sweep(log: Path, exp_name: str, sigint_ignored: bool = False) -> subprocess.Popen[str]:
     """``mlplab sweep`` of 8 xor configs (two stacks, two workers) that would train for
     hours, in its own process group as a shell starts a command; returns once every
-    run's record is open (the stacks are training)."""
+    run's record is open (the stacks are training). ``sigint_ignored``: started with
+    SIGINT ignored, as a script's background job is."""
     import time
 
     args = [
@@ -186,7 +187,7 @@ def _long_sweep(log: Path, exp_name: str) -> subprocess.Popen[str]:
         "--plots", "none", "--log_path", str(log), "--exp_name", exp_name, "--workers", "2",
         "--no_report",
     ]  # fmt: skip
-    proc = _started(args)
+    proc = _started(args, sigint_ignored)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(log.glob(f"{exp_name}/*/result.json"))) < 8:
         time.sleep(0.05)
@@ -194,14 +195,19 @@ def _long_sweep(log: Path, exp_name: str) -> subprocess.Popen[str]:
     return proc
 
 
-def _started(args: list[str]) -> subprocess.Popen[str]:
+def _started(args: list[str], sigint_ignored: bool = False) -> subprocess.Popen[str]:
     """``mlplab ARGS`` in its own process group, as a shell starts a command."""
+    import signal
+
     return subprocess.Popen(
         [sys.executable, "-m", "mlplab", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if sigint_ignored
+        else None,
     )
 
 
@@ -251,6 +257,20 @@ def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: P
         assert record["status"] == "interrupted" and record["epochs_run"] > 0
         assert "mlplab train --resume" in record["message"]
     assert len(list(log.glob("stop/*/checkpoints/last.safetensors"))) == 8
+
+
+def test_a_sweep_started_with_sigint_ignored_stops_on_it(tmp_path: Path) -> None:
+    """A script's background job inherits SIGINT ignored: the group's SIGINT stopped the
+    workers, while the sweep itself went on and exited 0 with its runs interrupted."""
+    import os
+    import signal
+
+    log = tmp_path / "runs"
+    proc = _long_sweep(log, "bg", sigint_ignored=True)
+    err, _ = _stop(proc, lambda pid: os.killpg(pid, signal.SIGINT))
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "8 runs remain" in err
+    assert sorted(r["status"] for r in _records(log, "bg")) == ["interrupted"] * 8
 
 
 def _sigint_twice(gap_s: float, then_group: bool) -> Callable[[int], None]:

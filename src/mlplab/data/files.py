@@ -212,7 +212,7 @@ def _wide_integers_as_floats(df) -> None:
     pandas keeps such a column as Python ints (dtype object), which reads as text."""
     import pandas as pd
 
-    for c in df.select_dtypes(include="object").columns:
+    for c in [c for c in df.columns if pd.api.types.is_object_dtype(df[c])]:
         values = df[c].dropna()
         if len(values) and all(type(v) is int for v in values):
             df[c] = pd.to_numeric(df[c]).astype(np.float64)

@@ -196,6 +196,9 @@ def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[
         "n_val": len(data.y_val),
         "n_test": len(data.y_test),
         "standardized": data.scaler is not None,
+        # A data file's rows as read and split: a report tells runs of one config trained
+        # on two versions of the file apart (None for built-in sets).
+        "data_digest": data.digest,
         "n_params": spec.n_params(),
         "mlplab_version": __version__,
     }

@@ -426,3 +426,31 @@ def test_results_csv_never_invents_a_log_path(tmp_path: Path) -> None:
     runs = pd.read_csv(rep.csv_path)
     assert "log_path" not in runs.columns or runs["log_path"].isna().all()
     assert Path(runs["run_dir"].iloc[0]).parent.parent == log
+
+
+def test_a_config_trained_on_two_versions_of_its_file_is_noted(tmp_path, capsys):
+    """Seeds 0 and 1 trained, the file changed, seed 2 trained: the report pooled the three
+    as replicates of one config, with no word (a sweep refuses to mix them)."""
+    from mlplab import train
+
+    def write(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(60, 3))
+        y = (X[:, 0] + (1 if seed else -1) * X[:, 1] > 0).astype(int)
+        pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y}).to_csv(
+            tmp_path / "tab.csv", index=False
+        )
+
+    common = dict(data=str(tmp_path / "tab.csv"), epoch=3, plots="none", log_every=0)
+    write(0)
+    for seed in (0, 1):
+        train(**common, seed=seed, log_path=str(tmp_path / "runs"), verbose=False)
+    report(tmp_path / "runs", out=tmp_path / "before")
+    assert "different contents" not in capsys.readouterr().out
+    write(1)
+    train(**common, seed=2, log_path=str(tmp_path / "runs"), verbose=False)
+    report(tmp_path / "runs", out=tmp_path / "after")
+    out = capsys.readouterr().out
+    assert "configs whose runs trained on different contents of their data file: 1 in exp" in out
+    digests = pd.read_csv(tmp_path / "after" / "results.csv")["data_digest"]
+    assert digests.nunique() == 2

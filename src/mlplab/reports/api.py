@@ -240,9 +240,36 @@ def report(
                 "already (they differ only in settings that their model does not use)",
                 flush=True,
             )
+        if note := mixed_data_note(sections):
+            print(f"report: note: {note}", flush=True)
         print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)
     print_skipped(skipped)
     return result
+
+
+def mixed_data_note(sections: list[Section]) -> str:
+    """What to say of configs whose finished runs trained on different contents of one
+    data file (the file changed between two `mlplab train --seed N`): their mean and
+    interval pool two data sets. Empty when none do (or the records predate the digest)."""
+    mixed: list[str] = []
+    for sec in sections:
+        runs = sec.runs
+        if "data_digest" not in runs:
+            continue
+        done = runs[(runs["status"] == "finished") & runs["data_digest"].notna()]
+        if done.empty:
+            continue
+        versions = done["data_digest"].groupby(group_keys(done, sec.variables), sort=False)
+        counts = versions.nunique()
+        if (counts > 1).any():
+            mixed.append(f"{int((counts > 1).sum())} in {sec.exp_name or 'the folder'}")
+    if not mixed:
+        return ""
+    return (
+        f"configs whose runs trained on different contents of their data file: "
+        f"{', '.join(mixed)}; their means and intervals pool the versions (train those "
+        "seeds again on one version, or into another --exp_name)"
+    )
 
 
 def _with_constants(sec: Section, sections: list[Section]) -> pd.DataFrame:

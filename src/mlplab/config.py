@@ -271,8 +271,9 @@ class Config(BaseModel):
     )
     log_val: bool = _field(
         False,
-        "add the latest validation's loss and accuracy (or MAE) to each `step loss` line, "
-        "as the classification and regression labs print them every 200 epochs",
+        "add the latest validation's loss and accuracy (or MAE) to each `step loss` line "
+        "(the labs print accuracy or the test MAE every 200 epochs; the test split's are "
+        "shown at the end)",
         "schedule",
     )
     validate_every: PositiveInt = _field(

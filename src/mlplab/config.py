@@ -676,7 +676,8 @@ def unused_by(values: dict[str, Any]) -> dict[str, str]:
     report, which blanks them so that such runs are replicates of one config."""
     unused: dict[str, str] = {}
     if values.get("model") == "linear" or values.get("n_layer") == 0:
-        for k in ("hid_dim", "hid_dims", "act", "use_bn", "dp_rate", "sc_type"):
+        names = ("hid_dim", "hid_dims", "act", "use_bn", "dp_rate", "sc_type")
+        for k in names + (("n_layer",) if values.get("model") == "linear" else ()):
             unused[k] = "a linear model has no hidden layer"
     elif values.get("hid_dims"):
         unused["hid_dim"] = "hid_dims gives each hidden layer's width"

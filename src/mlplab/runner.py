@@ -586,6 +586,15 @@ def _train_locked(
     run.progress_every = console.progress_every
     if verbose:
         unused = cfg.unused_settings()
+        if (
+            spec.sc_type == "residual"
+            and spec.n_layer
+            and not any(spec.is_residual(i) for i in range(spec.n_layer))
+        ):
+            unused.append(
+                "--sc_type residual (no hidden layer has its input's width, so no block "
+                "adds its input; e.g. --n_layer 2 gives the second one)"
+            )
         if unused:
             console.line(f"mlplab: note: not used by this run: {'; '.join(unused)}")
         if cfg.batch_size > len(data.y_train):

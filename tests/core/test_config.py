@@ -394,6 +394,24 @@ def test_settings_a_run_does_not_use_are_named_with_why():
     assert Config(data="moons", hid_dims="8-8", hid_dim=64).unused_settings() == [
         "--hid_dim 64 (hid_dims gives each hidden layer's width)"
     ]
+    # A linear model's n_layer was silently ignored (and n_layer 0 is what makes one).
+    assert Config(data="xor", model="linear", n_layer=2).unused_settings() == [
+        "--n_layer 2 (a linear model has no hidden layer)"
+    ]
+    assert Config(data="xor", n_layer=0).unused_settings() == []
+
+
+def test_train_notes_a_residual_setting_no_layer_can_use(run_cli, tmp_path):
+    """One hidden layer of 4 on 2 features: no block has its input's width, so residual
+    changed nothing, while the start line and plots named the model residual."""
+    args = ["--data", "moons", "--n_samples", "60", "--epoch", "2", "--plots", "none"]
+    for layers, noted in (("1", True), ("2", False)):
+        proc = run_cli(
+            "train", *args, "--n_layer", layers, "--hid_dim", "4", "--sc_type", "residual",
+            "--log_path", tmp_path,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert ("--sc_type residual (no hidden layer has its input's width" in proc.stdout) is noted
 
 
 def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):

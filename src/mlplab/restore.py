@@ -229,8 +229,9 @@ def saved_best_epoch(run_dir: Path, state: LoopState) -> int:
     return best_epoch if best_epoch and saved_epoch == best_epoch else -1
 
 
-def resumable(cfg: Config, spec: ModelSpec) -> Restored | None:
-    """The checkpoint an interrupted run continues from, or None to train it from the start."""
+def resumable(cfg: Config, spec: ModelSpec, why: list[str] | None = None) -> Restored | None:
+    """The checkpoint an interrupted run continues from, or None to train it from the start
+    (with the reason appended to ``why`` when there is a checkpoint that cannot be used)."""
     run_dir = run_dir_of(cfg)
     status = (read_result(run_dir) or {}).get("status")
     last = run_dir / "checkpoints" / "last.safetensors"
@@ -240,7 +241,9 @@ def resumable(cfg: Config, spec: ModelSpec) -> Restored | None:
         ckpt = load_checkpoint(last)
         check_identity(run_dir, cfg, ckpt, last)
         return restore_model(cfg, spec, ckpt, last)
-    except MlplabError:
+    except MlplabError as err:
+        if why is not None:
+            why.append(str(err))
         return None  # not this run's, or damaged: it trains again from the start
 
 

@@ -369,7 +369,8 @@ def _train(
         cfg, ckpt = resume_inputs(Path(resume))
         if ckpt is None and verbose:
             print(
-                f"mlplab: {resume} has no checkpoint (it stopped before its first save); "
+                f"mlplab: {resume} has no checkpoint (it stopped before its first save, or "
+                "checkpoints/last.safetensors was removed); "
                 "it trains again from step 0",
                 flush=True,
             )
@@ -392,10 +393,11 @@ def _train(
         if kept is None and record and resume is None:
             # The same config again continues its interrupted run, as a sweep does: exact
             # resume makes that the run a fresh start would give, and keeps its progress.
+            why: list[str] = []
             if not rerun and dataset is None:
-                saved = resumable(cfg, spec)
+                saved = resumable(cfg, spec, why)
             if verbose:
-                _say_unfinished(run_dir, saved, rerun)
+                _say_unfinished(run_dir, saved, rerun, why)
         if kept is None:
             return _train_locked(
                 cfg, saved, verbose, record, data, spec, engine, stop, extra, run_dir
@@ -411,8 +413,11 @@ def _train(
         return _rerun(cfg, verbose, data, spec, engine, stop, extra, run_dir)
 
 
-def _say_unfinished(run_dir: Path, saved: Restored | None, rerun: bool) -> None:
-    """A word before a run continues, or takes the folder of, one that did not finish."""
+def _say_unfinished(
+    run_dir: Path, saved: Restored | None, rerun: bool, why: list[str] | None = None
+) -> None:
+    """A word before a run continues, or takes the folder of, one that did not finish;
+    ``why``: the reason its checkpoint could not be continued, if it was tried."""
     status = (read_result(run_dir) or {}).get("status")
     if status is None:
         if (run_dir / "result.json").exists():  # cut short or edited: nothing to keep
@@ -441,7 +446,7 @@ def _say_unfinished(run_dir: Path, saved: Restored | None, rerun: bool) -> None:
         hint = (
             " (--rerun starts afresh rather than continuing from its checkpoint)"
             if rerun
-            else " (its last checkpoint does not load)"
+            else f" (it cannot continue: {why[0] if why else 'its last checkpoint does not load'})"
         )
     print(
         f"mlplab: {run_dir} holds an unfinished run ({status}); it is replaced by this new "
@@ -469,7 +474,13 @@ def _kept(
             "differ), so that run is not of this data: give --rerun (rerun=True) to train "
             "again on the file as it is now, or put back the file it trained on"
         )
-    curves = {k: v.tolist() for k, v in read_curves(run_dir, kept).items()}
+    try:
+        curves = {k: v.tolist() for k, v in read_curves(run_dir, kept).items()}
+    except CheckpointError as err:
+        raise CheckpointError(
+            f"{run_dir} holds this config's finished run, but {err}; give --rerun "
+            "(rerun=True) to train it again"
+        ) from None
     return Result(cfg, run_dir, kept, loaded.dataset, loaded.backend, loaded.spec, 0, curves, True)
 
 

@@ -218,3 +218,27 @@ def test_the_record_says_what_the_data_became(tmp_path):
                         log_path=str(tmp_path / "runs"))  # fmt: skip
     rec = json.loads((gate.run_dir / "result.json").read_text())
     assert (rec["n_train"], rec["n_val"], rec["n_test"], rec["standardized"]) == (4, 4, 4, False)
+
+
+def test_a_damaged_curves_file_is_named_in_one_line(run_cli, tmp_path):
+    """A truncated curves.npz: read_curves raised zipfile's BadZipFile, `mlplab plot` drew
+    result.json's thinned curves with no word, and the same config again gave a traceback."""
+    from mlplab.errors import CheckpointError
+    from mlplab.runs.curves import read_curves
+
+    args = ["--data", "xor", "--epoch", "300", "--log_every", "0", "--plots", "none"]
+    assert run_cli("train", *args, "--log_path", tmp_path / "runs").returncode == 0
+    (run_dir,) = [p.parent for p in (tmp_path / "runs").rglob("curves.npz")]
+    whole = (run_dir / "curves.npz").read_bytes()
+    (run_dir / "curves.npz").write_bytes(whole[:500])
+    with pytest.raises(CheckpointError, match=r"curves\.npz' cannot be read .*: it is damaged"):
+        read_curves(run_dir)
+    proc = run_cli("plot", run_dir, "--out", tmp_path / "pictures")
+    assert proc.returncode == 0, proc.stderr
+    assert "curves.npz does not hold every point (missing or damaged)" in proc.stderr
+    assert (tmp_path / "pictures" / "loss.png").is_file()
+    proc = run_cli("train", *args, "--log_path", tmp_path / "runs")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "holds this config's finished run, but" in proc.stderr and "--rerun" in proc.stderr
+    assert (run_dir / "curves.npz").read_bytes() == whole[:500]  # nothing rewritten

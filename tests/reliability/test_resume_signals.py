@@ -236,5 +236,6 @@ def test_the_same_command_again_continues_a_stopped_run_exactly(sig, reference, 
     (run_dir / "checkpoints" / "last.safetensors").write_bytes(b"not a checkpoint")
     again = cli(*settings("numpy"), "--log_path", str(tmp_path / "damaged"))
     assert again.returncode == 0, again.stderr
-    assert "it is replaced by this new run (its last checkpoint does not load)" in again.stdout
+    (line,) = [x for x in again.stdout.splitlines() if "it is replaced by this new run" in x]
+    assert "(it cannot continue: " in line and "last.safetensors" in line  # the reason
     assert_same_run(ref_dir, run_dir)

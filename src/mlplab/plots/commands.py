@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from mlplab.config import check_path_text
 from mlplab.errors import CheckpointError, ConfigError, DataError, short_repr
 from mlplab.plots.recorder import SNAPSHOT_FILE
-from mlplab.runs.curves import with_every_point
+from mlplab.runs.curves import CURVES_FILE, with_every_point
 from mlplab.runs.record import run_folder_around
 
 if TYPE_CHECKING:
@@ -107,9 +107,16 @@ def redraw_run(
         )
     snapshots = _load_snapshots(run_dir / SNAPSHOT_FILE)  # read first: fail before drawing
 
+    record = with_every_point(run_dir, run.record)
+    if record is run.record and isinstance(run.record.get("curves_thinned"), dict):
+        print(
+            f"mlplab: plot drew the curves from result.json's {len(run.record['val_epochs'])} "
+            f"points: {CURVES_FILE} does not hold every point (missing or damaged)",
+            file=sys.stderr,
+        )
     names = draw_run_plots(
         out_dir,
-        with_every_point(run_dir, run.record),
+        record,
         run.dataset,
         run.model_outputs,
         run.spec,

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from mlplab.errors import CheckpointError
 from mlplab.runs.atomic import atomic_write_bytes
 
 CURVES_FILE = "curves.npz"
@@ -103,7 +104,13 @@ def read_curves(run_dir: str | Path, record: dict[str, Any] | None = None) -> di
     """Every point of a run's curves: from curves.npz, or from result.json when it has none."""
     path = Path(run_dir) / CURVES_FILE
     if path.is_file():
-        return read_npz(path)
+        try:
+            return read_npz(path)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise CheckpointError(
+                f"{str(path)!r} cannot be read ({err or type(err).__name__}): it is damaged; "
+                "result.json keeps every k-th point of the curves"
+            ) from None
     if record is None:
         from mlplab.runs.record import read_result
 

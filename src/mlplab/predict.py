@@ -24,7 +24,7 @@ import numpy as np
 from mlplab.data.dataset import not_numeric
 from mlplab.data.files import read_npz_features, read_table
 from mlplab.errors import ConfigError, DataError
-from mlplab.restore import load_run
+from mlplab.restore import check_run_dir, load_run, training_file
 from mlplab.runs.atomic import atomic_write_text
 from mlplab.runs.record import run_folder_around
 from mlplab.trained import first_non_finite
@@ -152,6 +152,7 @@ def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
             raise ConfigError(
                 f"--out {out!r} is the --data file; give another file (e.g. preds.csv)"
             )
+        _not_the_training_file(run_dir, out)
         # Through a link too: the file replaced is the one the link points to.
         record = run_folder_around(Path(os.path.realpath(out)).parent)
         if record is not None:
@@ -171,6 +172,20 @@ def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
             raise ConfigError(f"--out {out!r} cannot be written: {err.strerror}") from None
         print(f"{len(table)} predictions -> {out}")
     return 0
+
+
+def _not_the_training_file(run_dir: str, out: str) -> None:
+    """Refuse an ``--out`` that is the run's own training file: replaced by predictions,
+    it is lost, and ``load_run`` and ``mlplab plot`` can no longer rebuild the run."""
+    if not Path(out).exists():
+        return
+    check_run_dir(Path(run_dir))
+    trained_on = training_file(Path(run_dir))
+    if trained_on is not None and Path(out).samefile(trained_on):
+        raise ConfigError(
+            f"--out {out!r} is the data file {run_dir!r} trained on "
+            f"({str(trained_on)!r}); give another file (e.g. preds.csv)"
+        )
 
 
 def _write_out(out: str, text: str) -> None:

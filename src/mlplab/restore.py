@@ -382,6 +382,16 @@ def _found_near(run_dir: Path, cfg: Config) -> Config:
     return cfg
 
 
+def training_file(run_dir: Path) -> Path | None:
+    """The data file ``run_dir`` trained on, found as :func:`load_run` finds it; None for a
+    built-in dataset or a file found nowhere."""
+    cfg = record_config(run_dir)
+    if cfg.data in BUILTIN:
+        return None
+    found = Path(_found_near(run_dir, cfg).data)
+    return found if found.exists() else None
+
+
 def _training_data(run_dir: Path, cfg: Config) -> Dataset:
     """The run's data, read again from its ``data`` setting; a training file that cannot be
     read is named as the run's own (the user's ``--data`` may be another file)."""

@@ -579,3 +579,25 @@ def test_a_diverged_run_refuses_to_predict_rather_than_give_nan(tmp_path):
     assert res.status == "diverged"
     with pytest.raises(DataError, match="the run diverged, so its model's outputs are not finite"):
         res.predict([[1.0, 2.0]])
+
+
+def test_out_never_overwrites_the_file_the_run_trained_on(run_cli, tmp_path):
+    """`--out train.csv` of a run trained with `--data train.csv` replaced the training
+    file, and with it the run's way to be rebuilt (load_run, mlplab plot)."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+    table["y"] = (table["a"] > 0).map({True: "yes", False: "no"})
+    table.to_csv(tmp_path / "train.csv", index=False)
+    table[["a", "b"]].to_csv(tmp_path / "new.csv", index=False)
+    args = ("--data", "train.csv", "--target", "y", "--epoch", "2", "--plots", "none")
+    proc = run_cli("train", *args, "--exp_name", "t", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = next((tmp_path / "runs" / "t").iterdir())
+    before = (tmp_path / "train.csv").read_bytes()
+    # From the folder it trained in, and from inside the run folder (the path found above it).
+    for cwd, out in ((tmp_path, "train.csv"), (run_dir, "../../../train.csv")):
+        proc = run_cli("predict", run_dir, "--data", tmp_path / "new.csv", "--out", out, cwd=cwd)
+        assert_one_line_error(proc, f"--out {out!r} is the data file", "trained on")
+        assert (tmp_path / "train.csv").read_bytes() == before
+    proc = run_cli("predict", run_dir, "--data", "new.csv", "--out", "preds.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr

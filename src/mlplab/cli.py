@@ -644,6 +644,66 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
 
 
+def _each_flag_once(parser: argparse.ArgumentParser, words: Sequence[str]) -> None:
+    """Refuse a flag that takes values given twice: argparse keeps the last, so the first
+    was lost without a word (a sweep's axis value, a config file of two)."""
+    after = list(words)
+    while after and after[0].startswith("-"):  # mlplab's own flags, before the command
+        after.pop(0)
+    values: dict[argparse.Action, list[str]] = {}
+    for i, word in enumerate(after[1:], start=2):
+        if word == "--":  # what follows is values, even if it starts with --
+            return
+        action = _flag_action(parser, word)
+        if action is None or action.nargs == 0:  # a switch given twice loses nothing
+            continue
+        given = [word.split("=", 1)[1]] if "=" in word else _values_after(after[i:])
+        if action in values:
+            parser.error(_twice(parser.prog, action, values[action] + given))
+        values[action] = given
+
+
+def _twice(prog: str, action: argparse.Action, values: list[str]) -> str:
+    """What to do about a flag given twice, in the terms of the subcommand."""
+    from mlplab.config import Config
+    from mlplab.errors import shorten
+
+    flag = action.option_strings[-1]
+    head = f"{flag} given twice"
+    if action.dest == "config":
+        return f"{head}; give one config file"
+    if action.dest not in Config.model_fields:
+        return f"{head}; give it once"
+    if prog.endswith(" sweep"):
+        axis = shorten(" ".join([flag, *values]), 80)
+        return f"{head}; give its values once ({axis} makes a sweep axis)"
+    if prog.endswith(" train"):
+        return f"{head}; {ONE_VALUE}"
+    return f"{head}; give it once"
+
+
+def _flag_action(parser: argparse.ArgumentParser, word: str) -> argparse.Action | None:
+    """The option ``word`` names (``--lr``, ``--lr=0.1``, or a prefix argparse accepts)."""
+    if not word.startswith("--") or word == "--":
+        return None
+    name = word.split("=", 1)[0]
+    options = parser._option_string_actions
+    if name in options:
+        return options[name]
+    found = {a for s, a in options.items() if s.startswith(name)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _values_after(words: Sequence[str]) -> list[str]:
+    """The values that follow a flag: the words up to the next flag."""
+    values: list[str] = []
+    for word in words:
+        if word.startswith("-") and not word[1:2].isdigit() and word[1:2] != ".":
+            break
+        values.append(word)
+    return values
+
+
 # OS errors that come from a path the user gave, not from the machine.
 _INPUT_ERRNOS = frozenset(
     {
@@ -672,10 +732,11 @@ def _main(argv: Sequence[str] | None) -> int:
     args, extra = parser.parse_known_args(argv)
     words = sys.argv[1:] if argv is None else argv
     args.flags_typed = [w[2:].split("=")[0] for w in words if w.startswith("--")]
+    owner = args.commands.get(getattr(args, "command", None) or "", parser)
     if extra:
         # Report unknown flags from the subcommand's parser, which knows its own flags.
-        owner = args.commands.get(getattr(args, "command", None) or "", parser)
         owner.error(f"unrecognized arguments: {' '.join(extra)}")
+    _each_flag_once(owner, words)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0

@@ -425,3 +425,33 @@ def test_q_is_short_for_quiet(run_cli, tmp_path):
     proc = run_cli("sweep", "--data", "xor", "--epoch", "2", "--hid_dim", "2", "4", "--plots", "none",
                    "--log_path", tmp_path / "s", "-q")  # fmt: skip
     assert proc.returncode == 0 and proc.stdout.strip().startswith("2 runs: 2 trained")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (
+            ["sweep", "--data", "xor", "--lr", "0.1", "--lr=0.5", "--epoch", "2"],
+            "sweep: --lr given twice; give its values once (--lr 0.1 0.5 makes a sweep axis)",
+        ),
+        (["train", "--data", "xor", "--lr", "1e-3", "--lr", "0.5"], "train: --lr given twice;"),
+        (
+            ["train", "--config", EXAMPLES / "xor_nn.yaml", "--config", EXAMPLES / "xor_nn.yaml"],
+            "--config given twice; give one config file",
+        ),
+        (["sweep", "--data", "xor", "--workers", "1", "--workers", "2"], "--workers given twice"),
+        (["gradcheck", "--seed", "1", "--seed", "2"], "gradcheck: --seed given twice"),
+        (["train", "--data", "xor", "--log_e", "3", "--log_every", "5"], "--log_every given twice"),
+    ],
+)
+def test_a_flag_given_twice_is_refused_not_the_last_kept(run_cli, tmp_path, args, needle):
+    """argparse keeps the last value: a sweep's axis value, or a whole config file, was
+    dropped without a word."""
+    proc = run_cli(*args, cwd=tmp_path)
+    assert_one_line_error(proc, needle)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_switch_given_twice_loses_nothing_and_is_accepted(run_cli):
+    proc = run_cli("train", "--data", "xor", "-q", "--quiet", "--print_config")
+    assert proc.returncode == 0, proc.stderr

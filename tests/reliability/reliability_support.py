@@ -179,3 +179,24 @@ class Measured:
     stderr: str
     peak_mib: float
     seconds: float
+
+
+def once(*words: str) -> list[str]:
+    """``words`` with each flag kept at its last place only, its earlier values dropped.
+
+    The CLI refuses a flag given twice; a test's own flags override those of its base
+    command line (``once(*BASE, "--data", path)``), as the last value used to.
+    """
+    segments: list[list[str]] = []
+    for word in words:
+        if word.startswith("--") or not segments:
+            segments.append([word])
+        else:
+            segments[-1].append(word)
+    last = {seg[0].split("=", 1)[0]: i for i, seg in enumerate(segments)}
+    return [
+        word
+        for i, seg in enumerate(segments)
+        if not seg[0].startswith("--") or last[seg[0].split("=", 1)[0]] == i
+        for word in seg
+    ]

@@ -25,6 +25,7 @@ from reliability_support import (
     call_main,
     cli,
     no_finished_run,
+    once,
     read_json,
     run_dirs,
 )
@@ -122,7 +123,7 @@ def test_random_value_for_each_setting(tmp_path_factory, capsys, name, data):
     log = tmp_path_factory.mktemp("cfg")
     if name == "log_path":  # never let a random path land outside the test's folder
         values = [str(log / ("p" + v.replace("/", "_"))) for v in values]
-    argv = [*BASE, "--log_path", str(log), f"--{name}", *values]
+    argv = once(*BASE, "--log_path", str(log), f"--{name}", *values)
     rc = call_main(argv)
     out = capsys.readouterr()
     outcome(rc, out.err, log, name if rc == 2 and not _argparse_value(values) else "")
@@ -161,7 +162,7 @@ def test_random_yaml_config_files(tmp_path_factory, capsys, entries):
     path = d / "exp.yaml"
     path.write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
     log = d / "runs"
-    rc = call_main([*BASE, "--config", str(path), "--log_path", str(log)])
+    rc = call_main(once(*BASE, "--config", str(path), "--log_path", str(log)))
     outcome(rc, capsys.readouterr().err, log)
 
 
@@ -179,7 +180,7 @@ def test_random_yaml_config_files(tmp_path_factory, capsys, entries):
 def test_broken_yaml_files(tmp_path, capsys, text):
     path = tmp_path / "bad.yaml"
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
-    rc = call_main([*BASE, "--config", str(path), "--log_path", str(tmp_path / "runs")])
+    rc = call_main(once(*BASE, "--config", str(path), "--log_path", str(tmp_path / "runs")))
     outcome(rc, capsys.readouterr().err, tmp_path / "runs")
 
 
@@ -238,7 +239,7 @@ def test_random_csv_files(tmp_path_factory, capsys, table, target, extra):
         w = csv.writer(f)
         w.writerow(header)
         w.writerows(rows)
-    argv = [*BASE, "--data", str(path), "--log_path", str(d / "runs"), *extra]
+    argv = once(*BASE, "--data", str(path), "--log_path", str(d / "runs"), *extra)
     if target == "last":
         argv += ["--target", header[-1]]
     elif target == "first":
@@ -283,7 +284,7 @@ def test_data_file_catalogue(tmp_path, capsys):
         path.write_text(text, encoding="latin-1" if name == "binary.csv" else "utf-8")
         # Raw: `standardize: auto` scales a file's 1e300 values into range first.
         raw = ["--standardize", "false"] if name == "huge.csv" else []
-        argv = [*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs"), *raw]
+        argv = once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs"), *raw)
         assert_one_line(call_main(argv), capsys.readouterr().err, name, needle)
     assert no_finished_run(tmp_path / "runs")
 
@@ -301,7 +302,7 @@ def test_data_files_that_train(tmp_path, capsys):
     ]
     for i, (flags, features) in enumerate(runs):
         log = tmp_path / f"runs{i}"
-        assert call_main([*BASE, *flags, "--log_path", str(log)]) == 0, capsys.readouterr().err
+        assert call_main(once(*BASE, *flags, "--log_path", str(log))) == 0, capsys.readouterr().err
         (run_dir,) = run_dirs(log)
         from mlplab.runs.checkpoint import load_checkpoint
 
@@ -309,7 +310,7 @@ def test_data_files_that_train(tmp_path, capsys):
         assert meta["feature_names"] == features
     # 1e300 in float64 overflows inside the model: a diverged run, not a traceback.
     rc = call_main(
-        [*BASE, "--data", str(big), "--dtype", "float64", "--log_path", str(tmp_path / "r")]
+        once(*BASE, "--data", str(big), "--dtype", "float64", "--log_path", str(tmp_path / "r"))
     )
     assert outcome(rc, capsys.readouterr().err, tmp_path / "r") in ("finished", "diverged")
 
@@ -345,7 +346,7 @@ def test_npz_and_parquet_files(tmp_path, capsys):
     }
     for name, needle in needles.items():
         rc = call_main(
-            [*BASE, "--data", str(tmp_path / name), "--log_path", str(tmp_path / "runs")]
+            once(*BASE, "--data", str(tmp_path / name), "--log_path", str(tmp_path / "runs"))
         )
         assert_one_line(rc, capsys.readouterr().err, name.split(".")[0], needle)
     assert not marker.exists()
@@ -364,14 +365,14 @@ def test_unwritable_log_path_is_reported_before_training(tmp_path, capsys):
         (tmp_path / "l1", "symbolic link that leads nowhere"),
         (tmp_path / "l1" / "sub", "symbolic link that leads nowhere"),
     ):
-        rc = call_main([*BASE, "--log_path", str(log_path)])
+        rc = call_main(once(*BASE, "--log_path", str(log_path)))
         assert_one_line(rc, capsys.readouterr().err, "log_path", needle)
 
 
 def test_full_disk_is_reported_before_training(tmp_path, capsys, monkeypatch):
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 4096, 4096))
-    rc = call_main([*BASE, "--log_path", str(tmp_path / "runs")])
+    rc = call_main(once(*BASE, "--log_path", str(tmp_path / "runs")))
     assert_one_line(rc, capsys.readouterr().err, "log_path", "free")
     assert not (tmp_path / "runs").exists()
 
@@ -385,7 +386,7 @@ def test_disk_full_mid_run_is_one_line(tmp_path, capsys, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(checkpoint, "atomic_write_bytes", no_space)
-    rc = call_main([*BASE, "--save_every", "1", "--log_path", str(tmp_path)])
+    rc = call_main(once(*BASE, "--save_every", "1", "--log_path", str(tmp_path)))
     line = assert_one_line(rc, capsys.readouterr().err, "No space left on device", code=1)
     assert ".safetensors" in line
     r = read_json(run_dirs(tmp_path)[0] / "result.json")
@@ -405,7 +406,7 @@ def test_disk_full_mid_run_is_one_line(tmp_path, capsys, monkeypatch):
     ],
 )
 def test_bad_flags_in_a_real_process(tmp_path, flags):
-    proc = cli(*BASE, "--log_path", str(tmp_path), *flags)
+    proc = cli(*once(*BASE, "--log_path", str(tmp_path), *flags))
     name = flags[-2].lstrip("-")
     assert_one_line(proc.returncode, proc.stderr, name.split(".")[0])
     assert no_finished_run(tmp_path)

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-from reliability_support import call_main, cli_measured
+from reliability_support import call_main, cli_measured, once
 
 from mlplab.config import Config
 from mlplab.data.registry import BUILTIN
@@ -199,7 +199,7 @@ def argv_of(pairs: list[tuple[str, str]]) -> list[str]:
 def test_fuzz_train_flags(tmp_path_factory, capsys, pairs, extra):
     log = tmp_path_factory.mktemp("train")
     pairs = [(n, v) for n, v in pairs if n != "log_path"]  # records stay in the test folder
-    argv = ["train", *BASE, *argv_of(pairs), f"--log_path={log}", *extra]
+    argv = ["train", *once(*BASE, *argv_of(pairs), f"--log_path={log}", *extra)]
     rc, err, secs = timed_main(argv, capsys)
     check(rc, err, secs, log)
 
@@ -284,6 +284,7 @@ def test_fuzz_sweep(tmp_path_factory, capsys, axes, options):
     for name, values in axes:
         argv += [f"--{name}", *values]
     argv += [f"--{name}={value}" for name, value in options if name != "workers"]
+    argv = once(*argv)
     rc, err, secs = timed_main(argv, capsys)
     check(rc, err, secs, log)
 

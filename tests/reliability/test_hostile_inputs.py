@@ -14,7 +14,14 @@ import math
 from pathlib import Path
 
 import pytest
-from reliability_support import assert_one_line, call_main, cli_measured, no_finished_run, run_dirs
+from reliability_support import (
+    assert_one_line,
+    call_main,
+    cli_measured,
+    no_finished_run,
+    once,
+    run_dirs,
+)
 
 from mlplab.errors import CheckpointError
 from mlplab.runs.checkpoint import check_run_meta, load_checkpoint, save_checkpoint
@@ -73,7 +80,7 @@ def test_hostile_request_is_one_line_in_bounded_memory(tmp_path, name, flags, ne
         if flags[0] == "sweep":
             argv += ["--log_path", str(tmp_path / "runs"), "--quiet"]
     else:
-        argv = [*BASE, "--log_path", str(tmp_path / "runs"), *flags]
+        argv = once(*BASE, "--log_path", str(tmp_path / "runs"), *flags)
     line = refused(cli_measured(*argv, timeout=60), *needles)
     assert "checkpoint is kept" not in line  # no run started, so nothing claims one did
     assert len(line) < 600
@@ -106,7 +113,7 @@ def test_npz_whose_header_promises_terabytes_is_refused(tmp_path, capsys):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("X.npy", b"\x93NUMPY" + bytes([1, 0]) + buf.getvalue()[8:] + b"\0" * 4096)
         z.writestr("y.npy", b"\x93NUMPY" + bytes([1, 0]) + buf.getvalue()[8:])
-    rc = call_main([*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")])
+    rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
     assert_one_line(rc, capsys.readouterr().err, "bomb.npz", "'X'", "of memory")
 
 
@@ -114,7 +121,7 @@ def test_npz_whose_header_promises_terabytes_is_refused(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     log = tmp_path_factory.mktemp("ckpt")
-    assert call_main([*BASE, "--save_every", "1", "--log_path", str(log)]) == 0
+    assert call_main(once(*BASE, "--save_every", "1", "--log_path", str(log))) == 0
     return run_dirs(log)[0]
 
 
@@ -241,7 +248,7 @@ def test_ragged_csv_rows_are_one_line(tmp_path, capsys):
     path = tmp_path / "ragged.csv"
     # Every row one value longer than the header: pandas would make an index of them.
     path.write_text("a,b,y\n" + "".join(f"x{i},{i},{i * 2},{i % 2}\n" for i in range(8)))
-    rc = call_main([*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")])
+    rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
     assert_one_line(rc, capsys.readouterr().err, "ragged.csv", "more values than the header")
 
 
@@ -250,7 +257,7 @@ def test_a_windows_code_page_csv_says_how_to_save_it(tmp_path, capsys):
     path = tmp_path / "latin1.csv"
     rows = "".join(f"{i},{['café', 'thé'][i % 2]}\n" for i in range(12))
     path.write_bytes(("x,drink\n" + rows).encode("cp1252"))
-    rc = call_main([*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")])
+    rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
     assert_one_line(
         rc, capsys.readouterr().err, "latin1.csv", "is not UTF-8 text; save it as UTF-8"
     )

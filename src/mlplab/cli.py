@@ -704,6 +704,46 @@ def _values_after(words: Sequence[str]) -> list[str]:
     return values
 
 
+# What each path argument names, per command: an empty one is refused, as `Path("")` is
+# the current folder (`--resume ""` trained a new run, `report ""` wrote into "." ).
+RUN_FOLDER = "a run's folder, e.g. runs/exp/exp-3fa2b1"
+CONFIG_FILE = "a YAML file, e.g. examples/xor_nn.yaml"
+PATH_ARGUMENTS: dict[str, dict[str, tuple[str, str]]] = {
+    "train": {
+        "config_file": ("FILE.yaml", CONFIG_FILE),
+        "config": ("--config", CONFIG_FILE),
+        "resume": ("--resume", RUN_FOLDER),
+    },
+    "sweep": {"config_file": ("FILE.yaml", CONFIG_FILE), "config": ("--config", CONFIG_FILE)},
+    "gradcheck": {"config_file": ("FILE.yaml", CONFIG_FILE), "config": ("--config", CONFIG_FILE)},
+    "backprop": {
+        "config_file": ("FILE.yaml", CONFIG_FILE),
+        "config": ("--config", CONFIG_FILE),
+        "resume": ("--resume", RUN_FOLDER),
+    },
+    "report": {
+        "log_path": ("LOG_PATH", "a folder of runs, e.g. runs"),
+        "out": ("--out", "a folder, e.g. report"),
+    },
+    "predict": {
+        "run_dir": ("RUN_DIR", RUN_FOLDER),
+        "data": ("--data", "a data file, e.g. new_rows.csv"),
+        "out": ("--out", "a file, e.g. preds.csv"),
+    },
+    "plot": {
+        "target": ("RUN_DIR", f"{RUN_FOLDER}, or 'activations'"),
+        "out": ("--out", "a folder, e.g. plots"),
+    },
+}
+
+
+def _no_empty_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an empty path: read as the current folder, it did what no one asked."""
+    for dest, (name, what) in PATH_ARGUMENTS.get(getattr(args, "command", None) or "", {}).items():
+        if getattr(args, dest, None) == "":
+            parser.error(f"{name} '' is an empty path (read as the current folder); give {what}")
+
+
 # OS errors that come from a path the user gave, not from the machine.
 _INPUT_ERRNOS = frozenset(
     {
@@ -737,6 +777,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # Report unknown flags from the subcommand's parser, which knows its own flags.
         owner.error(f"unrecognized arguments: {' '.join(extra)}")
     _each_flag_once(owner, words)
+    _no_empty_paths(owner, args)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0

@@ -455,3 +455,27 @@ def test_a_flag_given_twice_is_refused_not_the_last_kept(run_cli, tmp_path, args
 def test_a_switch_given_twice_loses_nothing_and_is_accepted(run_cli):
     proc = run_cli("train", "--data", "xor", "-q", "--quiet", "--print_config")
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["train", "--resume", "", "--epoch", "1"], "--resume"),
+        (["train", "--config=", "--data", "xor"], "--config"),
+        (["train", ""], "FILE.yaml"),
+        (["sweep", "--config", "", "--data", "xor"], "--config"),
+        (["backprop", "--resume="], "--resume"),
+        (["predict", "", "--data", "new.csv"], "RUN_DIR"),
+        (["predict", "run", "--data", ""], "--data"),
+        (["predict", "run", "--data", "new.csv", "--out", ""], "--out"),
+        (["plot", ""], "RUN_DIR"),
+        (["plot", "activations", "--out", ""], "--out"),
+        (["report", ""], "LOG_PATH"),
+        (["report", "runs", "--out="], "--out"),
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(run_cli, tmp_path, args, name):
+    """`--resume ""` trained a new run into ./runs, `report ""` wrote its files into '.'."""
+    proc = run_cli(*args, cwd=tmp_path)
+    assert_one_line_error(proc, f"{name} '' is an empty path", "give ")
+    assert not list(tmp_path.iterdir())

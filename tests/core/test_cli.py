@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -479,3 +481,33 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(run_cli, tmp_pa
     proc = run_cli(*args, cwd=tmp_path)
     assert_one_line_error(proc, f"{name} '' is an empty path", "give ")
     assert not list(tmp_path.iterdir())
+
+
+# As root, a file of mode 000 is still read: the process gives up the capabilities that
+# let root read any file, so that it meets the permissions as any user does.
+NO_ROOT_READS = [
+    *("setpriv", "--inh-caps=-dac_override,-dac_read_search"),
+    "--bounding-set=-dac_override,-dac_read_search",
+]
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+@pytest.mark.parametrize("name", ["secret.csv", "secret.npz"])
+def test_a_data_file_that_cannot_be_read_is_named_as_the_data_file(tmp_path, command, name):
+    """It was 'Permission denied (secret.csv); the run stopped', exit 1; in a sweep
+    'Permission denied ('secret.csv')', naming no setting."""
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("as root, a file of mode 000 is read without setpriv")
+    secret = tmp_path / name
+    secret.write_text("a,b,y\n1,2,0\n3,4,1\n")
+    secret.chmod(0)
+    prefix = NO_ROOT_READS if os.geteuid() == 0 else []
+    argv = [command, "--data", name, "--epoch", "2", "--seed", "0", "-q"]
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-m", "mlplab", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert_one_line_error(proc, f"mlplab: data file '{name}' cannot be read (Permission denied)")
+    assert [p.name for p in tmp_path.iterdir()] == [name]

@@ -43,8 +43,8 @@ def read_table(path: str):  # -> pandas.DataFrame
         what = "is not a file" if p.exists() else "does not exist"
         raise DataError(f"data file {path!r} {what}")
     suffix = p.suffix.lower()
-    _check_not_compressed(p, path)
     try:
+        _check_not_compressed(p, path)
         if suffix in TEXT_SUFFIXES:
             # skipinitialspace: "1.0, 2.0, yes" (a space after each comma, as people type
             # CSV) gives the class "yes" and the column "b", not " yes" and " b".
@@ -90,6 +90,8 @@ def read_table(path: str):  # -> pandas.DataFrame
             )
     except DataError:
         raise
+    except OSError as err:  # no permission to read it, an I/O error: the file, by name
+        raise unreadable(path, err) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"data file {path!r} is empty") from None
     except UnicodeDecodeError:
@@ -104,6 +106,12 @@ def read_table(path: str):  # -> pandas.DataFrame
     df.columns = [str(c).strip() for c in df.columns]
     _check_distinct(path, list(df.columns))
     return df
+
+
+def unreadable(path: str, err: OSError) -> DataError:
+    """A data file the OS will not read (no permission, an I/O error), named as the data
+    file it is, as an unreadable config file is."""
+    return DataError(f"data file {path!r} cannot be read ({err.strerror or type(err).__name__})")
 
 
 # The first bytes of the compressed files people download tables as (Kaggle's .zip, .csv.gz).
@@ -275,6 +283,8 @@ def _header_names(header: str, sep: str) -> list[str]:
 def _npz_arrays(p: Path, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """The X (made 2-D) and y arrays of an NPZ file; y is None where it has none and
     ``need_y`` is False (new rows to predict)."""
+    with p.open("rb"):  # is_zipfile says False of a file it may not read: say why
+        pass
     if not zipfile.is_zipfile(p):
         # np.load would take it for pickled data and speak of allow_pickle; a zip cut short
         # gives "File is not a zip file", which names no format.
@@ -314,6 +324,8 @@ def read_npz_features(path: str) -> np.ndarray:
         return _npz_arrays(p, need_y=False)[0]
     except DataError:
         raise
+    except OSError as err:
+        raise unreadable(path, err) from None
     except Exception as err:  # a malformed file, whatever the parser says
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"data file {path!r} cannot be read: {reason}") from None

@@ -63,7 +63,14 @@ from mlplab.restore import (
 from mlplab.runs.checkpoint import Checkpoint
 from mlplab.runs.curves import read_curves
 from mlplab.runs.locks import RunLocks
-from mlplab.runs.record import RunRecord, check_writable, read_result, record_settings, run_dir_of
+from mlplab.runs.record import (
+    RunRecord,
+    check_run_folders,
+    check_writable,
+    read_result,
+    record_settings,
+    run_dir_of,
+)
 from mlplab.runs.tensorboard import TensorBoardLogger
 from mlplab.runs.writer import ModelRecord, RunWriter, curve_arrays, curve_lists, curves_of
 from mlplab.trained import TrainedModel
@@ -378,6 +385,7 @@ def _train(
         cfg = as_config(config, **overrides)
     if record:
         check_writable(cfg.log_path)
+        check_run_folders([cfg])
     data = dataset if dataset is not None else load_data(cfg)
     check_fits(cfg, data)
     spec = model_spec(cfg, data)

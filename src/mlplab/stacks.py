@@ -30,7 +30,13 @@ from mlplab.engines.spec import ModelSpec
 from mlplab.rerun import finished_record, scratch_dir, settle
 from mlplab.restore import Restored, restore_stack, resumable, saved_best_epoch
 from mlplab.runner import StackRun, fit_stack, plot_subscribers, wire_subscribers
-from mlplab.runs.record import RunRecord, check_writable, read_result, run_dir_of
+from mlplab.runs.record import (
+    RunRecord,
+    check_run_folders,
+    check_writable,
+    read_result,
+    run_dir_of,
+)
 from mlplab.runs.writer import ModelRecord
 from mlplab.training.events import Subscriber
 from mlplab.training.grouping import DEFAULT_MAX_GROUP, group_indices
@@ -64,6 +70,7 @@ def train_stack(
     c0 = cfgs[0]
     for path in {c.log_path for c in cfgs}:
         check_writable(path)
+    check_run_folders(cfgs)
     t0 = time.perf_counter()
     data = load_data(c0)
     check_fits(c0, data)  # a group's configs share the model's shape

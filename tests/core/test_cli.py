@@ -483,8 +483,8 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(run_cli, tmp_pa
     assert not list(tmp_path.iterdir())
 
 
-# As root, a file of mode 000 is still read: the process gives up the capabilities that
-# let root read any file, so that it meets the permissions as any user does.
+# As root, a file of mode 000 is still read (and one of 555 written): the process gives
+# up the capabilities that let root read and write any file, and meets the permissions.
 NO_ROOT_READS = [
     *("setpriv", "--inh-caps=-dac_override,-dac_read_search"),
     "--bounding-set=-dac_override,-dac_read_search",
@@ -511,3 +511,48 @@ def test_a_data_file_that_cannot_be_read_is_named_as_the_data_file(tmp_path, com
     )
     assert_one_line_error(proc, f"mlplab: data file '{name}' cannot be read (Permission denied)")
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_a_file_where_a_run_folder_goes_is_named_and_kept(run_cli, tmp_path, command):
+    """`log_path/exp_name` or the run folder a file: 'File exists (LF/exp); the run
+    stopped' or 'Not a directory', exit 1, naming no setting."""
+    (tmp_path / "LF").mkdir()
+    (tmp_path / "LF" / "exp").write_text("keep\n")
+    args = [command, "--data", "xor", "--epoch", "2", "--seed", "0", "--workers", "1"]
+    args = args[:-2] if command == "train" else args
+    proc = run_cli(*args, "--log_path", "LF", cwd=tmp_path)
+    line = assert_one_line_error(proc, "setting 'exp_name': 'LF/exp' is a file")
+    assert "log_path" in line and not proc.stdout
+    assert (tmp_path / "LF" / "exp").read_text() == "keep\n"
+    assert [p.name for p in (tmp_path / "LF").iterdir()] == ["exp"]
+    # The run folder itself a file: found by the name the run would take.
+    (tmp_path / "LF" / "exp").unlink()
+    trained = run_cli(*args, "--log_path", "R", "-q", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    (run,) = (tmp_path / "R" / "exp").glob("exp-*")
+    (tmp_path / "LF" / "exp").mkdir()
+    (tmp_path / "LF" / "exp" / run.name).write_text("keep\n")
+    proc = run_cli(*args, "--log_path", "LF", cwd=tmp_path)
+    assert_one_line_error(proc, f"'LF/exp/{run.name}' is a file, where the run's folder")
+    assert (tmp_path / "LF" / "exp" / run.name).read_text() == "keep\n"
+    assert [p.name for p in (tmp_path / "LF" / "exp").iterdir()] == [run.name]
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_an_experiment_folder_that_cannot_be_written_is_named(tmp_path, command):
+    """A sweep named '.sweep.lock', a file of its own, rather than the setting."""
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("as root, a folder of mode 555 is written without setpriv")
+    (tmp_path / "R" / "exp").mkdir(parents=True)
+    (tmp_path / "R" / "exp").chmod(0o555)
+    prefix = NO_ROOT_READS if os.geteuid() == 0 else []
+    argv = [command, "--data", "xor", "--epoch", "2", "--log_path", "R"]
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-m", "mlplab", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert_one_line_error(proc, "setting 'exp_name': 'R/exp' (log_path/exp_name) is not writable")
+    assert not list((tmp_path / "R" / "exp").iterdir())

@@ -20,6 +20,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,33 @@ def check_writable(log_path: str | Path) -> None:
         raise ConfigError(
             f"setting 'log_path': only {free // 1024} KiB free on the disk of {str(p)!r}; a run needs at least 16 MiB"
         )
+
+
+def check_run_folders(cfgs: Sequence[Config]) -> None:
+    """Fail before training, with one line naming ``exp_name``, where a run's folder could
+    not be made: ``log_path/exp_name`` or a run folder is a file (kept as it is), or the
+    experiment's folder cannot be written to."""
+    by_exp: dict[Path, list[str]] = {}
+    for cfg in cfgs:
+        by_exp.setdefault(Path(cfg.log_path) / cfg.exp_name, []).append(run_name(cfg))
+    for exp, runs in by_exp.items():
+        places = [(exp, "the experiment's"), *((exp / run, "the run's") for run in runs)]
+        for folder, whose in places:
+            if folder.exists() and not folder.is_dir():
+                raise ConfigError(
+                    f"setting 'exp_name': {str(folder)!r} is a file, where {whose} folder "
+                    "would be made; give another exp_name or log_path, or move the file away"
+                )
+        if exp.is_dir():
+            try:  # a real file, as check_writable tries: root passes os.access
+                with tempfile.TemporaryFile(dir=exp):
+                    pass
+            except OSError as err:
+                reason = err.strerror or type(err).__name__
+                raise ConfigError(
+                    f"setting 'exp_name': {str(exp)!r} (log_path/exp_name) is not writable "
+                    f"({reason}); give another exp_name or log_path"
+                ) from None
 
 
 class RunRecord:

@@ -231,9 +231,16 @@ def sweep(
             for device in sorted(gpus):
                 resolve_device(device)
     first = configs[0]
-    from mlplab.runs.record import check_writable, is_finished, run_dir_of, run_name
+    from mlplab.runs.record import (
+        check_run_folders,
+        check_writable,
+        is_finished,
+        run_dir_of,
+        run_name,
+    )
 
     check_writable(first.log_path)
+    check_run_folders(configs)
     rows, digests = _check_data(configs)
     if not rerun:
         _refuse_changed_data(configs, digests)

@@ -98,6 +98,15 @@ class RecordError(MlplabError):
     exit_code = 1
 
 
+def check_switches(where: str, **switches: Any) -> None:
+    """Refuse a switch of the Python API that is not True or False (None where it may be:
+    ``handle_signals``, ``progress``): ``rerun="false"`` is a non-empty string, so true,
+    and would replace a finished run."""
+    for name, value in switches.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {name}= takes True or False, not {short_repr(value)}")
+
+
 class RunDiverged(Exception):
     """The loss became NaN or inf; the run is recorded with status ``diverged``."""
 

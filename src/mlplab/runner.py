@@ -46,7 +46,14 @@ from mlplab.engines.backend import Backend
 from mlplab.engines.choose import blas_threads, resolve_engine
 from mlplab.engines.init import run_streams
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, RecordError
+from mlplab.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    MlplabError,
+    RecordError,
+    check_switches,
+)
 from mlplab.live import live_view
 from mlplab.pipes import closed_pipe_safe
 from mlplab.rerun import finished_record, kept_line, scratch_dir, settle
@@ -308,6 +315,9 @@ def train(
     mlplab.errors.MlplabError
         For bad settings or data (before anything is written).
     """
+    check_switches("train", verbose=verbose, record=record, lock=lock, rerun=rerun)
+    if handle_signals is not None:
+        check_switches("train", handle_signals=handle_signals)
     if dataset is not None and not isinstance(dataset, Dataset):
         raise ConfigError(
             f"dataset= takes a mlplab Dataset (mlplab.data.load_dataset), not a "

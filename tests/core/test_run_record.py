@@ -242,3 +242,27 @@ def test_a_damaged_curves_file_is_named_in_one_line(run_cli, tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "holds this config's finished run, but" in proc.stderr and "--rerun" in proc.stderr
     assert (run_dir / "curves.npz").read_bytes() == whole[:500]  # nothing rewritten
+
+
+def test_a_switch_of_the_python_api_takes_true_or_false(tmp_path, capsys):
+    """`rerun="false"` is a non-empty string, so true: it trained again and replaced a
+    finished run; `verbose="false"` printed."""
+    from mlplab.errors import ConfigError
+
+    log = str(tmp_path / "runs")
+    first = mlplab.train(data="xor", epoch=2, plots="none", log_path=log, verbose=False)
+    before = (first.run_dir / "result.json").read_bytes()
+    capsys.readouterr()
+    calls = [
+        ("train", lambda: mlplab.train(data="xor", epoch=2, log_path=log, rerun="false")),
+        ("train", lambda: mlplab.train(data="xor", epoch=2, log_path=log, verbose="false")),
+        ("train", lambda: mlplab.train(data="xor", log_path=log, handle_signals="no")),
+        ("sweep", lambda: mlplab.sweep(data="xor", epoch=2, log_path=log, report=0)),
+        ("report", lambda: mlplab.report(log, verbose="false")),
+    ]
+    for where, call in calls:
+        with pytest.raises(ConfigError, match=rf"^{where}: \w+= takes True or False, not "):
+            call()
+    assert (first.run_dir / "result.json").read_bytes() == before
+    assert capsys.readouterr().out == ""
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["exp"]

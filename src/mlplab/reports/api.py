@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlplab.errors import ConfigError, short_repr
+from mlplab.errors import ConfigError, check_switches, short_repr
 from mlplab.reports.aggregate import (
     aggregate,
     bounds_text,
@@ -190,6 +190,7 @@ def report(
         When the folder does not exist or holds no runs, or ``out`` is not a folder that
         can be written to.
     """
+    check_switches("report", verbose=verbose)
     _check_order(order)
     all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named
     root = Path(log_path) / exp_name if exp_name else Path(log_path)

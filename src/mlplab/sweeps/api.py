@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplab.config import Config, read_yaml
-from mlplab.errors import ConfigError
+from mlplab.errors import ConfigError, check_switches
 from mlplab.runs.locks import RunLocks
 from mlplab.sweeps.grid import SweepSpec, build_spec, count_configs, expand, plan_groups
 from mlplab.sweeps.local import (
@@ -189,6 +189,9 @@ def sweep(
     """
     started = time.time()
     # --- validate: every config, the output folder and the data -------------------------
+    check_switches("sweep", rerun=rerun, no_batch=no_batch, report=report, verbose=verbose)
+    if progress is not None:
+        check_switches("sweep", progress=progress)
     base = _base_settings(config)
     spec = build_spec(base, settings, search=search, trials=trials)
     configs = expand(spec)

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import mlplab
+from conftest import assert_one_line_error
 from mlplab.errors import ConfigError
 from mlplab.reports.aggregate import aggregate, mean_std_ci, metric_bounds
 from mlplab.reports.api import report
@@ -454,3 +455,15 @@ def test_a_config_trained_on_two_versions_of_its_file_is_noted(tmp_path, capsys)
     assert "configs whose runs trained on different contents of their data file: 1 in exp" in out
     digests = pd.read_csv(tmp_path / "after" / "results.csv")["data_digest"]
     assert digests.nunique() == 2
+
+
+@pytest.mark.parametrize("exp_name", ["../L2", "L2/exp", ".."])
+def test_report_exp_name_is_a_name_not_a_path(run_cli, tmp_path, exp_name):
+    """`mlplab report L1 --exp_name ../L2` read L2 and wrote report.html into it."""
+    for log in ("L1", "L2"):
+        args = ("--data", "xor", "--epoch", "2", "--plots", "none", "--log_path", log, "-q")
+        assert run_cli("train", *args, cwd=tmp_path).returncode == 0
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    proc = run_cli("report", "L1", "--exp_name", exp_name, cwd=tmp_path)
+    assert_one_line_error(proc, f"report: exp_name {exp_name!r} is one experiment's folder name")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

@@ -78,6 +78,12 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
             f"report: exp_name is one experiment's name (text), not a {type(exp_name).__name__}; "
             "leave it out to report every experiment under the folder"
         )
+    if exp_name is not None and _not_a_name(exp_name):
+        # `--exp_name ../L2` read L2 and wrote the report into it; train refuses it too.
+        raise ConfigError(
+            f"report: exp_name {exp_name!r} is one experiment's folder name, with no '/' "
+            "and not '.' or '..'; give the folder that holds it as LOG_PATH"
+        )
     root = Path(path) / exp_name if exp_name else Path(path)
     if not root.is_dir():
         if exp_name and Path(path).is_dir():
@@ -209,6 +215,12 @@ def record_damage(record: dict[str, Any]) -> str | None:
         if name.endswith("_acc") and not 0 <= value <= 1:
             return f"result {name!r} is {value!r}, not an accuracy in [0, 1]"
     return None
+
+
+def _not_a_name(exp_name: str) -> bool:
+    """Whether ``exp_name`` leads elsewhere than a folder in log_path (a path, ``..``)."""
+    seps = {"/", os.sep, os.altsep or "/"}
+    return exp_name in (".", "..") or any(sep in exp_name for sep in seps)
 
 
 def collect(path: str | Path, exp_name: str | None = None) -> pd.DataFrame:

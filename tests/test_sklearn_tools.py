@@ -16,7 +16,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_sp
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlplab.errors import CheckpointError
+from mlplab.errors import CheckpointError, ConfigError
 from mlplab.sklearn import MLPClassifier, MLPRegressor
 
 # Small networks that still learn these sets well, in well under a second each.
@@ -167,6 +167,17 @@ def test_saved_file_is_plain_safetensors(tmp_path, iris):
     tensors = load_file(tmp_path / "m.safetensors")
     assert "model/out.weight" in tensors
     assert tensors["model/out.weight"].shape == (3, 16)
+
+
+def test_save_to_a_folder_names_the_folder_not_a_temporary_file(tmp_path, iris):
+    X, y = iris
+    est = MLPClassifier(**QUICK).fit(X, y)
+    with pytest.raises(ConfigError) as err:
+        est.save(tmp_path)
+    assert str(err.value) == (
+        f"save: {str(tmp_path)!r} is a folder; give a file name such as model.safetensors"
+    )
+    assert not list(tmp_path.iterdir())
 
 
 def test_load_refuses_the_wrong_class_and_run_checkpoints(tmp_path, iris):

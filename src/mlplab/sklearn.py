@@ -52,7 +52,7 @@ from mlplab.data.dataset import IN_MEMORY, Dataset, array_label
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, MlplabError
+from mlplab.errors import CheckpointError, ConfigError, MlplabError
 from mlplab.training.events import End, Event
 from mlplab.training.loop import LrSchedule, batch_bounds
 from mlplab.training.metrics import predicted_classes, untied
@@ -787,6 +787,10 @@ class _MLPBase(BaseEstimator):
         from mlplab.runs.checkpoint import Checkpoint, save_checkpoint
 
         check_is_fitted(self)
+        if os.path.isdir(path):  # else the error names the temporary file of the atomic write
+            raise ConfigError(
+                f"save: {os.fspath(path)!r} is a folder; give a file name such as model.safetensors"
+            )
         state = self._portable_state()
         params = self.get_params(deep=False)
         # A RandomState cannot go into JSON; the seed it produced is in `config`.

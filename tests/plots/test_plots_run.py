@@ -357,7 +357,9 @@ def test_a_one_feature_classifier_draws_each_class_probability_along_x(tmp_path,
         probs = e / e.sum(axis=1, keepdims=True)
         assert len(curves) == n_classes
         for c, curve in enumerate(curves):
-            np.testing.assert_allclose(curve.get_ydata(), probs[:, c], rtol=1e-6, atol=1e-12)
+            # The picture predicts its grid in slices of 256 rows, run.predict in one:
+            # float32 products of other shapes may differ in the last bit (OpenBLAS).
+            np.testing.assert_allclose(curve.get_ydata(), probs[:, c], rtol=1e-5, atol=1e-12)
         assert [t.get_text() for t in ax.get_legend().get_texts()] == [
             f"P(k{c:02d})" for c in range(n_classes)
         ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from reliability_support import ENV, MLPLAB, read_json
+from reliability_support import ENV, MLPLAB, once, read_json
 
 from mlplab.runs.checkpoint import load_checkpoint
 
@@ -71,7 +71,7 @@ def test_messages_name_only_files_that_exist(tmp_path: Path) -> None:
     """Resuming a run killed before its first checkpoint says it starts from step 0."""
     from reliability_support import cli
 
-    first = cli(*LOUD, "--epoch", "5", "--log_path", tmp_path)
+    first = cli(*once(*LOUD, "--epoch", "5"), "--log_path", tmp_path)
     assert first.returncode == 0, first.stderr
     (run_dir,) = [p.parent for p in tmp_path.glob("*/*/result.json")]
     # As a SIGKILL before the first save leaves it: `running`, and no checkpoint.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reliability_support import call_main, cli, read_json, run_dirs
+from reliability_support import call_main, cli, once, read_json, run_dirs
 
 from mlplab.restore import load_run
 
@@ -43,7 +43,7 @@ def test_a_last_step_that_breaks_the_weights_is_a_divergence(tmp_path, capsys, e
     assert call_main(["train", *flags, "--log_path", str(tmp_path / "long")]) == 1
     (long_dir,) = run_dirs(tmp_path / "long")
     long = read_json(long_dir / "result.json")
-    cut = [*flags, "--epoch", str(long["steps"]), "--log_path", str(tmp_path / "cut")]
+    cut = once(*flags, "--epoch", str(long["steps"]), "--log_path", str(tmp_path / "cut"))
     assert call_main(["train", *cut]) == 1  # every step's loss was finite
     (cut_dir,) = run_dirs(tmp_path / "cut")
     r = read_json(cut_dir / "result.json")

@@ -107,6 +107,18 @@ def test_a_config_checks_its_own_model_and_optimizer(tmp_path, capsys, monkeypat
     assert "FAIL" in capsys.readouterr().out
 
 
+def test_an_optimizer_step_that_overflows_fails_rather_than_passes(run_cli):
+    """lr 1e308: both optimizers' steps overflow to NaN, which max() dropped: the row read
+    "0.00e+00 ok", after three RuntimeWarnings with source paths."""
+    proc = run_cli(
+        "gradcheck", "--data", "xor", "--hid_dim", "3", "--lr", "1e308", "--optim", "adam"
+    )
+    assert proc.returncode == 1
+    (row,) = [line for line in proc.stdout.splitlines() if line.startswith("optimizer adam")]
+    assert row.split("|")[1].strip() == "nan" and row.endswith("FAIL")
+    assert proc.stderr == ""
+
+
 def test_a_model_too_large_for_finite_differences_is_one_line(run_cli):
     proc = run_cli("gradcheck", "--data", "digits", "--hid_dim", "1000")
     assert proc.returncode == 2

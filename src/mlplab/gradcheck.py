@@ -69,15 +69,22 @@ class CheckResult:
 
 
 def _result(component: str, ours: Arrays, ref: Arrays, rtol: float) -> CheckResult:
-    worst_abs = worst_rel = 0.0
+    errs, rels = [0.0], [0.0]
     for k, a in ours.items():
         b = np.asarray(ref[k], dtype=np.float64)
         a = np.asarray(a, dtype=np.float64)
         if a.shape != b.shape:
             raise ValueError(f"{component}: {k} has shape {a.shape}, reference {b.shape}")
-        err = float(np.max(np.abs(a - b))) if a.size else 0.0
-        scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-12)
-        worst_abs, worst_rel = max(worst_abs, err), max(worst_rel, err / scale)
+        if not a.size:
+            continue
+        with np.errstate(invalid="ignore", over="ignore"):
+            # Equal infinities agree; a NaN on either side is an error of NaN, and fails
+            # (Python's max() would have dropped it: an overflowed step read as "ok").
+            err = float(np.max(np.where(a == b, 0.0, np.abs(a - b))))
+            scale = max(float(np.max(np.abs(b))), 1e-12)
+            errs.append(err)
+            rels.append(err / scale if np.isfinite(scale) else err)
+    worst_abs, worst_rel = float(np.max(errs)), float(np.max(rels))
     passed = bool(np.isfinite(worst_rel) and worst_rel <= rtol)
     return CheckResult(component, worst_abs, worst_rel, passed)
 
@@ -516,7 +523,8 @@ def check_optimizer(
     ours: Arrays = {}
     ref: Arrays = {}
     for t, gs in enumerate(grads):
-        opt.step(np.stack([np.concatenate([g.reshape(-1) for g in gk]) for gk in gs]))
+        with np.errstate(all="ignore"):  # an lr that overflows shows as nan in the table
+            opt.step(np.stack([np.concatenate([g.reshape(-1) for g in gk]) for gk in gs]))
         for tp, topt, gk in zip(tparams, topts, gs):
             for p, g in zip(tp, gk):
                 p.grad = torch.tensor(g)

@@ -109,7 +109,11 @@ class _Parser(argparse.ArgumentParser):
         if "unrecognized arguments" in message:
             bad = message.split(":", 1)[1].split()
             flags = [b for b in bad if b.startswith("--")]
-            if flags:
+            dashed = [b for b in bad if b[:1] == "-" and b[1:2].isalpha()]
+            if dashed and not flags and f"-{dashed[0]}" in self._option_string_actions:
+                # `-lr 0.1`: one dash, where settings take two.
+                message = f"unknown flag {dashed[0]!r}: settings take two dashes (-{dashed[0]})"
+            elif flags:
                 name = flags[0][2:].split("=")[0]
                 known = [a.lstrip("-") for a in self._option_string_actions if a.startswith("--")]
                 from mlplab.config import setting_hint

@@ -454,6 +454,14 @@ def test_a_flag_given_twice_is_refused_not_the_last_kept(run_cli, tmp_path, args
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_a_setting_with_one_dash_is_named_as_such(run_cli, tmp_path, command):
+    """`-lr 0.1` was told that a setting takes one value (several make a sweep)."""
+    proc = run_cli(command, "--data", "xor", "-lr", "0.1", cwd=tmp_path)
+    assert_one_line_error(proc, "unknown flag '-lr': settings take two dashes (--lr)")
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_switch_given_twice_loses_nothing_and_is_accepted(run_cli):
     proc = run_cli("train", "--data", "xor", "-q", "--quiet", "--print_config")
     assert proc.returncode == 0, proc.stderr

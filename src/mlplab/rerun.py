@@ -31,6 +31,7 @@ def finished_record(run_dir: Path) -> dict[str, Any] | None:
         for aside in run_dir.parent.glob(f".{run_dir.name}.*.old{SUFFIX}"):
             os.replace(aside, run_dir)
             break
+    _remove_dead_reruns(run_dir)  # any train of the config tidies, not only a --rerun
     return read_result(run_dir) if is_finished(run_dir) else None
 
 
@@ -71,13 +72,18 @@ def kept_line(run_dir: Path, result: dict[str, Any], asked: dict[str, Any] | Non
 
 def scratch_dir(run_dir: Path) -> Path:
     """A new hidden folder beside ``run_dir`` for its rerun; leftovers of dead reruns go."""
+    _remove_dead_reruns(run_dir)
+    path = run_dir.parent / f".{run_dir.name}.{os.getpid()}{SUFFIX}"
+    shutil.rmtree(path, ignore_errors=True)  # this process's own earlier, cut-short attempt
+    return path
+
+
+def _remove_dead_reruns(run_dir: Path) -> None:
+    """Remove the hidden folders of ``run_dir``'s reruns whose process is gone (killed)."""
     for old in run_dir.parent.glob(f".{run_dir.name}.*{SUFFIX}"):
         pid = old.name.removeprefix(f".{run_dir.name}.").removesuffix(SUFFIX)
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
-    path = run_dir.parent / f".{run_dir.name}.{os.getpid()}{SUFFIX}"
-    shutil.rmtree(path, ignore_errors=True)  # this process's own earlier, cut-short attempt
-    return path
 
 
 def replace_run(new: Path, run_dir: Path) -> None:

@@ -232,6 +232,23 @@ def test_an_interrupted_rerun_leaves_the_finished_run_as_it_was(tmp_path: Path) 
     assert hidden_left(tmp_path) == []
 
 
+def test_a_killed_reruns_folder_goes_at_the_next_train_of_its_config(tmp_path: Path) -> None:
+    """`kill -9` of a --rerun left its hidden folder until the next --rerun: a plain
+    train of the config, which keeps the finished run, now removes it; a live rerun's
+    folder stays."""
+    kw = dict(data="xor", hid_dim=4, act="tanh", lr=1.0, epoch=20, log_every=0)
+    kw.update(plots="none", verbose=False, log_path=str(tmp_path))
+    run_dir = train(**kw).run_dir
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its pid names a process that is gone, as a killed rerun's does
+    dead = run_dir.parent / f".{run_dir.name}.{ended.pid}.rerun"
+    live = run_dir.parent / f".{run_dir.name}.1.rerun"  # init: alive
+    for scratch in (dead, live):
+        (scratch / "checkpoints").mkdir(parents=True)
+    assert train(**kw).kept
+    assert not dead.exists() and live.is_dir()
+
+
 def test_python_api_keeps_a_finished_run_unless_rerun(tmp_path: Path) -> None:
     kw = dict(data="xor", hid_dim=4, act="tanh", lr=1.0, epoch=100, log_every=0)
     kw.update(plots="none", verbose=False, log_path=str(tmp_path))

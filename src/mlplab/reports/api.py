@@ -243,6 +243,15 @@ def report(
             )
         if note := mixed_data_note(sections):
             print(f"report: note: {note}", flush=True)
+        if running := int((runs["status"] == "running").sum()):
+            # A record says `running` from its start until it ends: a process killed
+            # outright (kill -9, a machine's crash) never changes it.
+            print(
+                f"report: note: {running} run(s) say running: being trained now, or killed "
+                "before they could record how they ended; the same train or sweep command "
+                "again continues them from their checkpoints",
+                flush=True,
+            )
         print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)
     print_skipped(skipped)
     return result

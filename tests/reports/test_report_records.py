@@ -54,6 +54,7 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _copy_as(base, "mix-diverged", status="diverged", message="loss is nan", val_acc=None)
     _copy_as(base, "mix-interrupted", status="interrupted", message="stopped")
     _copy_as(base, "mix-running", status="running")
+    _copy_as(base, "mix-pruned", status="pruned", message="pruned at epoch 4")  # by a search
     _copy_as(base, "mix-odd", status="weird")
     damaged = _copy_as(base, "mix-damaged")
     (damaged / "result.json").write_text('{"seed": 0, "data": "ri')
@@ -88,8 +89,9 @@ def test_the_command_reports_every_shape_and_names_what_it_left_out(log: Path) -
         ("other", "classification"),
     }
     results = pd.read_csv(log / "out/results.csv")
-    assert len(results) == 2 * 6 + 1 + 4  # every usable record, the odd two left out
-    assert set(results["status"]) == {"finished", "failed", "diverged", "interrupted", "running"}
+    assert len(results) == 2 * 6 + 1 + 5  # every usable record, the odd two left out
+    statuses = {"finished", "failed", "diverged", "interrupted", "running", "pruned"}
+    assert set(results["status"]) == statuses
 
 
 def test_the_api_ranks_each_experiment_and_task_on_its_own(log: Path) -> None:
@@ -108,7 +110,7 @@ def test_the_api_ranks_each_experiment_and_task_on_its_own(log: Path) -> None:
     # configs, each with its two seeds; the odd records add only to hid_dim 8's runs.
     assert len(cls.summary) == 4
     assert sorted(cls.summary["n"]) == [2, 2, 2, 2]
-    assert cls.summary["runs"].sum() == 8 + 4
+    assert cls.summary["runs"].sum() == 8 + 5
     assert {"hid_dim", "hid_dims", "n_samples", "n_layer"} <= set(cls.variables)
     # The linear model: the settings that do not apply to it are blank.
     linear = cls.summary[cls.summary["n_layer"] == 0].iloc[0]
@@ -135,10 +137,10 @@ def test_the_page_says_which_runs_its_figures_leave_out(log: Path) -> None:
     by = {(s.exp_name, s.kind): s for s in rep.sections}
     mix = by[("mix", "classification")]
     left_out = mix.runs["status"] != "finished"
-    assert left_out.sum() == 4  # failed, diverged, interrupted and running
+    assert left_out.sum() == 5  # failed, diverged, interrupted, pruned and running
     assert notes[mix.title].startswith(
-        f"The figures draw the {len(mix.runs) - 4} finished runs of {len(mix.runs)}; "
-        "the others (1 diverged, 1 failed, 1 interrupted, 1 running)"
+        f"The figures draw the {len(mix.runs) - 5} finished runs of {len(mix.runs)}; "
+        "the others (1 diverged, 1 failed, 1 interrupted, 1 pruned, 1 running)"
     )
     assert by[("other", "classification")].title not in notes  # every run finished
 

@@ -80,9 +80,25 @@ def test_prune_stops_the_named_rows_and_the_others_go_on():
     assert pruned.statuses == ["pruned", "pruned"] and pruned.epoch == 5
     assert finished.statuses == ["finished", "finished"] and finished.epoch == 20
     assert set(pruned.ids) | set(finished.ids) == {0, 1, 2, 3}
-    # A pruned model's curves stop where it was pruned.
-    assert len(state.loop_state(int(pruned.ids[0])).history.val_epochs) == 5
+    # A pruned model's curves, and its place in the data, stop where it was pruned (its
+    # epoch and step went on with the stack).
+    stopped = state.loop_state(int(pruned.ids[0]))
+    assert len(stopped.history.val_epochs) == 5
+    assert (stopped.epoch, stopped.step) == (5, 5)  # full batch: a step an epoch
     assert len(state.loop_state(int(finished.ids[0])).history.val_epochs) == 20
+    assert state.loop_state(int(finished.ids[0])).epoch == 20
+
+
+def test_a_prune_hook_that_returns_no_mask_over_the_events_ids_is_named():
+    """A hook returning the ids to stop (not a mask) failed inside NumPy's indexing."""
+    import pytest
+
+    backend, state = _stack([0.1, 1.0, 3.0])
+    with pytest.raises(ValueError, match=r"prune must return a bool mask over the event's ids"):
+        fit(
+            backend, "binary", {"train": Y, "val": Y, "test": Y}, Schedule(epoch=3, log_every=0),
+            [LrSchedule(lr) for lr in (0.1, 1, 3)], state, [], prune=lambda v: v.ids[:1],
+        )  # fmt: skip
 
 
 def test_a_subscriber_sees_a_single_run(tmp_path):

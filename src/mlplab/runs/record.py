@@ -10,7 +10,8 @@ Layout, under ``log_path/exp_name/exp_name-HASH/``::
     plots/*.png        loss curves, decision surfaces, ...
 
 ``status`` in result.json is ``running`` while training, then ``finished``,
-``interrupted``, ``diverged`` or ``failed``. Only ``finished`` counts as done for sweeps.
+``interrupted``, ``diverged``, ``failed`` or ``pruned``. Only ``finished`` counts as done
+for sweeps.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from mlplab.errors import ConfigError
 from mlplab.runs.atomic import atomic_write_json, atomic_write_text
 
 FINISHED = "finished"
-STATUSES = ("running", "finished", "interrupted", "diverged", "failed")
+# pruned: stopped by a search's prune hook (``mlplab.training.loop.fit``), by design.
+STATUSES = ("running", "finished", "interrupted", "diverged", "failed", "pruned")
 # Free space a run needs before it starts (checkpoints of the lectures' models are small).
 MIN_FREE_BYTES = 16 * 1024 * 1024
 

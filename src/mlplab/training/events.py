@@ -6,10 +6,12 @@ gave them, with one of these events:
 
 - :class:`Start`: the loop is about to take its first step (or to continue a resumed one);
 - :class:`Step`: an optimizer step was taken (only at step indices that are multiples
-  of ``log_every``, and where ``step + 1`` updates are a multiple of ``snapshot_every``;
-  a step event for every update would cost more than tiny models' steps themselves);
+  of ``log_every`` or of a progress bar's interval, and where ``step + 1`` updates are a
+  multiple of ``snapshot_every``; a step event for every update would cost more than
+  tiny models' steps themselves: a subscriber checks ``step`` for its own cadence);
 - :class:`Validate`: an epoch ended with a validation; its curves' new points;
-- :class:`Save`: a moment to write checkpoints (every ``save_every`` epochs, or a stop);
+- :class:`Save`: a moment to write checkpoints (every ``save_every`` epochs; a model
+  that ends, by a stop or otherwise, is checkpointed by the run writer at its End);
 - :class:`End`: some models are done (finished, stopped early, diverged, interrupted or
   pruned), with their final metrics. They leave the stack after this event.
 

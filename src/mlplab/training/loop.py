@@ -138,8 +138,9 @@ def fit(
 
     ``should_stop`` is polled before every step (a signal arrived): every model then ends
     ``interrupted`` at that step boundary (a string it returns names the cause in the
-    message). ``prune``, given a :class:`Validate` event, returns a ``[K]`` bool mask of
-    the models to stop there (``pruned``), for searches that drop the weaker rows of a
+    message). ``prune``, given a :class:`Validate` event, returns a bool mask over that
+    event's ``ids`` (the models still training), True for each to stop there
+    (``pruned``), for searches that drop the weaker rows of a
     stack. Each model's last event is an :class:`End`.
     """
     s = schedule
@@ -185,6 +186,7 @@ def fit(
                     statuses[j], messages[j] = "diverged", str(why)
                     finals[j], train_out[j] = {}, None  # as for a loss that was not finite
         emit(End(models, state.epoch, state.step, ids, statuses, messages, finals, train_out))
+        state.leave(ids)
         keep = np.setdiff1d(np.arange(len(state.ids)), rows)
         if len(keep):
             backend.keep(keep)
@@ -315,7 +317,13 @@ def fit(
                     state.stopped_early[ids[done]] = True
                     end(done, "finished")
             if prune is not None and len(state.ids):
-                mask = np.asarray(prune(event), dtype=bool)
+                mask = np.asarray(prune(event))
+                if mask.dtype != bool or mask.shape != event.ids.shape:
+                    raise ValueError(
+                        f"prune must return a bool mask over the event's ids (shape "
+                        f"{event.ids.shape}), True for each model to stop; it returned "
+                        f"{mask.dtype} of shape {mask.shape}"
+                    )
                 # The mask is over the validated rows; some may have stopped early since.
                 pruned = np.flatnonzero(np.isin(state.ids, event.ids[mask]))
                 if len(pruned):

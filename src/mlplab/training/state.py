@@ -125,6 +125,13 @@ class StackState:
     best_epoch: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     stopped_early: Array = field(default_factory=lambda: np.zeros(0, dtype=bool))
     curves: Curves = field(default_factory=lambda: Curves(0))
+    # Where each model that left the stack ended: (epoch, step, batch_in_epoch, epoch_rows).
+    ended: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+
+    def leave(self, ids: Array) -> None:
+        """Note where the models ``ids`` end, before the others step on."""
+        for k in ids:
+            self.ended[int(k)] = (self.epoch, self.step, self.batch_in_epoch, self.epoch_rows)
 
     @classmethod
     def fresh(cls, order_rngs: list[np.random.Generator]) -> StackState:
@@ -172,6 +179,9 @@ class StackState:
         """Model ``model_id``'s state; ``curves=False`` leaves its history's lists empty
         (what a checkpoint stores: the curves go to their own file)."""
         k = model_id
+        # A model that left the stack (pruned, stopped early) stands where it ended.
+        here = (self.epoch, self.step, self.batch_in_epoch, self.epoch_rows)
+        epoch, step, batch_in_epoch, epoch_rows = self.ended.get(k, here)
         arrays = self.curves.of_model(k) if curves else {}
         history = History(
             **{name: a.tolist() for name, a in arrays.items()},
@@ -179,12 +189,12 @@ class StackState:
             best_epoch=int(self.best_epoch[k]),
         )
         return LoopState(
-            epoch=self.epoch,
-            step=self.step,
-            batch_in_epoch=self.batch_in_epoch,
+            epoch=epoch,
+            step=step,
+            batch_in_epoch=batch_in_epoch,
             epoch_loss_sum=float(self.loss_sum[k]),
             epoch_metric_sum=float(self.metric_sum[k]),
-            epoch_rows=self.epoch_rows,
+            epoch_rows=epoch_rows,
             last_epoch_loss=float(self.last_epoch_loss[k]),
             order_rng=self.epoch_start[k],
             bad_validations=int(self.bad[k]),

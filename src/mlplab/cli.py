@@ -376,7 +376,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from mlplab.predict import predict_command
 
-    return predict_command(args.run_dir, args.data, out=args.out)
+    return predict_command(args.run_dir, args.data, out=args.out, which=args.checkpoint)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -588,6 +588,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--out", metavar="FILE.csv", help="write the predictions here (default: print them)"
+    )
+    p.add_argument(
+        "--checkpoint",
+        choices=("last", "best"),
+        default="last",
+        help="the model to predict with: the run's last (default) or its best, of the "
+        "lowest validation loss",
     )
 
     p = add(

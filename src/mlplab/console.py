@@ -279,9 +279,41 @@ def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) 
 def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
     """What a finished run's numbers say that the table does not: a target whose scale
     kept a regression from fitting, a model no better than the most common class, or the
-    default epochs ending while the validation loss still fell."""
+    default epochs ending while the validation loss still fell, or rising long after its
+    lowest."""
     notes = (target_scale_note(data, result), majority_note(data, result))
-    return [n for n in (*notes, under_trained_note(cfg, result)) if n]
+    late = (under_trained_note(cfg, result), overfit_note(data, result))
+    return [n for n in (*notes, *late) if n]
+
+
+# How far above its lowest the last validation loss must end for the overfit note.
+OVERFIT = 0.1
+
+
+def overfit_note(data: Dataset, result: dict[str, Any]) -> str | None:
+    """The validation loss ended more than :data:`OVERFIT` above its lowest: the last
+    model, which the table, the last checkpoint and ``mlplab predict`` use, is not the
+    best. (Not where validation is the training rows, as the labs' gates have it.)"""
+    if result.get("status") != "finished" or data.shared_splits:
+        return None
+    losses, epochs = result.get("val_losses") or [], result.get("val_epochs") or []
+    best, best_epoch = result.get("best_val_loss"), result.get("best_epoch")
+    if not losses or best is None or best_epoch is None or not np.isfinite(losses[-1]):
+        return None
+    last = float(losses[-1])
+    if not (np.isfinite(best) and best > 0 and last > best * (1 + OVERFIT)):
+        return None
+    stop = (
+        ""
+        if result.get("stopped_early")
+        else "; --patience 10 stops training once it has not improved for 10 validations"
+    )
+    return (
+        f"the validation loss was lowest at epoch {best_epoch} ({best:.4g}) and is "
+        f"{last:.4g} at epoch {epochs[-1]}: the model overfits after that. The table and "
+        "predictions use the last model; checkpoints/best.safetensors keeps the best "
+        f"(`mlplab predict RUN --checkpoint best`){stop}"
+    )
 
 
 def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
@@ -299,10 +331,12 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     # 100: diabetes (targets 25 to 346) diverges at the default lr on its first steps.
     if not failed or top < 100:
         return None
-    unit = 10 ** int(np.floor(np.log10(top)))
+    y = np.asarray(data.y_train, dtype=np.float64)
+    mean, spread = float(np.mean(y)), float(np.std(y)) or 1.0
     return (
         f"the target reaches {top:.3g}; an MLP learns values of order 1 far more easily: "
-        f"rescale the target (for example divide it by {unit:,}) and train again"
+        f"standardize the target (its mean is {mean:.3g} and its spread {spread:.3g}: train "
+        f"on (y - {mean:.3g}) / {spread:.3g}, and map predictions back) and train again"
     )
 
 

@@ -36,12 +36,13 @@ from mlplab.training.metrics import predicted_classes, probabilities
 PRINTED_DIGITS = 10
 
 
-def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
-    """The run's predictions for the rows of the data file ``data``, as a DataFrame."""
+def predictions(run_dir: str | Path, data: str, which: str = "last"):  # -> pandas.DataFrame
+    """The run's predictions for the rows of the data file ``data``, as a DataFrame, by
+    its ``last`` model or its ``best`` (lowest validation loss)."""
     import pandas as pd
 
     # The checkpoint alone (the training file may be gone), in float64 (see PRINTED_DIGITS).
-    run = load_run(run_dir, data=False, dtype="float64")
+    run = load_run(run_dir, which=which, data=False, dtype="float64")
     ds = run.dataset
     status = run.record.get("status")
     if status != "finished":  # a usable model, but the user should know which one
@@ -54,7 +55,7 @@ def predictions(run_dir: str | Path, data: str):  # -> pandas.DataFrame
             else f"{run_dir} is {what.get(str(status), status)}"
         )
         print(f"mlplab: note: {head}; predicting with {which}", file=sys.stderr)
-    elif not (Path(run_dir) / "checkpoints" / "last.safetensors").exists():
+    elif which == "last" and not (Path(run_dir) / "checkpoints" / "last.safetensors").exists():
         # load_run fell back to the best model, which predicts differently: say so.
         print(
             f"mlplab: note: {Path(run_dir) / 'checkpoints' / 'last.safetensors'} is missing "
@@ -134,7 +135,7 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
 OTHER_FORMATS = (".parquet", ".pq", ".npz", ".npy", ".json", ".xlsx", ".xls", ".feather", ".pkl")
 
 
-def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
+def predict_command(run_dir: str, data: str, out: str | None = None, which: str = "last") -> int:
     """Write the predictions to ``out`` (atomically), or print them; return the exit status."""
     if out is not None:
         target = Path(out)
@@ -160,7 +161,7 @@ def predict_command(run_dir: str, data: str, out: str | None = None) -> int:
                 f"--out {out!r} is inside the run folder {str(record)!r}, whose record it "
                 f"would change; give a file outside it (e.g. preds.csv)"
             )
-    table = predictions(run_dir, data)
+    table = predictions(run_dir, data, which)
     buf = io.StringIO()
     table.to_csv(buf, index=False)
     if out is None:

@@ -298,7 +298,8 @@ def test_train_prints_the_datas_notes_and_a_target_scale_note(tmp_path, capsys):
     assert rc == 1 and "the run diverged" in err
     assert "mlplab: note: feature column 'id' counts the rows (0, 1, 2, ...)" in err
     assert re.search(r"mlplab: note: the target reaches 1\.\d+e\+06; an MLP learns values", err)
-    assert "(for example divide it by 1,000,000)" in err
+    # Standardizing, not dividing: prices of 1e6 +- 2e5 divided by 1e6 still vary by 0.2.
+    assert re.search(r"standardize the target \(its mean is 1\.\d+e\+06 and its spread", err)
     df["price"] = 1.0 + 0.2 * df.x  # the same rows in units of a million: no scale note
     df.to_csv(tmp_path / "prices.csv", index=False)
     assert main([*argv, "--log_every", "0", "--log_path", str(tmp_path / "runs")]) == 0

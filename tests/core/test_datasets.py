@@ -494,6 +494,13 @@ def test_a_row_counter_and_a_stray_label_are_noted(tmp_path):
     df.loc[5, "label"] = "yes"
     df.to_csv(tmp_path / "t.csv", index=False)
     assert load_dataset(str(tmp_path / "t.csv")).notes == []
+    # A database export numbers its rows from anywhere: 100000, 100001, ... was missed.
+    df.insert(0, "id", range(100000, 100060))
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert load_dataset(str(tmp_path / "t.csv")).notes == [
+        "feature column 'id' counts the rows (100000, 100001, 100002, ...); if it is a row "
+        "index, leave it out with --ignore id"
+    ]
 
 
 def test_a_split_too_small_for_the_rows_names_one_that_fits(tmp_path):
@@ -727,3 +734,19 @@ def test_integers_beyond_int64_are_numbers(tmp_path):
     X = np.concatenate([d.X_train, d.X_val, d.X_test])
     assert X.dtype.kind == "f" and X[:, 1].max() == pytest.approx(1e20)
     assert sorted(X[:, 0]) == list(range(12))
+
+
+@pytest.mark.parametrize(
+    "when", ["2021-12-01", "2021/12/01 13:45", "01.12.2021", "2021-12-01T13:45:00Z"]
+)
+def test_a_date_column_is_told_to_become_numbers_not_one_hot(tmp_path, when):
+    """A CSV's date column was told to be one-hot encoded: a column a day."""
+    rows = "".join(f"{i},{when},{i % 2}\n" for i in range(12))
+    (tmp_path / "t.csv").write_text("a,signup,y\n" + rows)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    assert str(err.value).endswith(
+        "it holds dates or times: encode them as numbers first (e.g. days since a start), "
+        "or leave it out with --ignore signup"
+    )
+    assert "get_dummies" not in str(err.value)

@@ -601,3 +601,29 @@ def test_out_never_overwrites_the_file_the_run_trained_on(run_cli, tmp_path):
         assert (tmp_path / "train.csv").read_bytes() == before
     proc = run_cli("predict", run_dir, "--data", "new.csv", "--out", "preds.csv", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_an_overfit_run_says_so_and_predicts_with_its_best_model(run_cli, tmp_path):
+    """The validation loss rose far above its lowest and nothing said so; the table, the
+    last checkpoint and predict used the last model, and only Python reached the best."""
+    from mlplab.restore import load_run
+
+    args = ["--data", "moons", "--n_samples", "80", "--noise", "0.4", "--n_layer", "2",
+            "--hid_dim", "64", "--optim", "adam", "--lr", "0.01", "--epoch", "200",
+            "--batch_size", "16", "--log_every", "0", "--plots", "none"]  # fmt: skip
+    proc = run_cli("train", *args, "--log_path", tmp_path / "runs")
+    assert proc.returncode == 0, proc.stderr
+    assert "the model overfits after that" in proc.stdout
+    assert "`mlplab predict RUN --checkpoint best`" in proc.stdout
+    (run_dir,) = [p.parent for p in (tmp_path / "runs").rglob("result.json")]
+    rows = np.random.default_rng(0).normal(size=(30, 2))
+    pd.DataFrame(rows, columns=["x1", "x2"]).to_csv(tmp_path / "new.csv", index=False)
+    out = {}
+    for which in ("last", "best"):
+        proc = run_cli("predict", run_dir, "--data", tmp_path / "new.csv", "--checkpoint", which)
+        assert proc.returncode == 0, proc.stderr
+        out[which] = pd.read_csv(io.StringIO(proc.stdout))
+        model = load_run(run_dir, which=which)
+        expected = probabilities("binary", model.predict(rows))[:, 1]
+        np.testing.assert_allclose(out[which]["p_1"], expected, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(out["last"]["p_1"], out["best"]["p_1"])

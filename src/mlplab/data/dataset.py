@@ -419,8 +419,9 @@ def _rare_class_notes(names: list[str], counts: np.ndarray) -> list[str]:
 
 
 def _row_count_notes(df, feats: list[str]) -> list[str]:
-    """A feature that counts the rows (0, 1, 2, ... or 1, 2, 3, ...) is most likely a row
-    index saved with a name ('id'): the model would learn the row order."""
+    """A feature that counts the rows (0, 1, 2, ..., or 100000, 100001, ... as a database
+    export numbers them) is most likely a row index saved with a name ('id'): the model
+    would learn the row order."""
     import pandas as pd
 
     notes = []
@@ -428,7 +429,7 @@ def _row_count_notes(df, feats: list[str]) -> list[str]:
         col = df[c]
         if len(col) >= 10 and pd.api.types.is_integer_dtype(col) and col.dtype != bool:
             values = col.to_numpy()
-            if values[0] in (0, 1) and (np.diff(values) == 1).all():
+            if (np.diff(values) == 1).all():
                 notes.append(
                     f"feature column {c!r} counts the rows ({values[0]}, {values[0] + 1}, "
                     f"{values[0] + 2}, ...); if it is a row index, leave it out with --ignore {c}"
@@ -466,6 +467,11 @@ def _check_named_columns(df, path: str) -> None:
 
 
 # 1,234.5 or $1,234 or 12% or 1 234,5 € : a number formatted for reading, not for a file.
+# A date or time as exports write them: 2021-12-01, 2021/12/01 13:45, 01/12/2021, 12.01.2021.
+_DATE = re.compile(
+    r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})"
+    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+)
 _FORMATTED_NUMBER = re.compile(
     r"[$€£¥]?\s*[+-]?[$€£¥]?\s*\d{1,3}([, \u00a0\u202f]\d{3})*([.,]\d+)?\s*[%$€£¥]?"
 )
@@ -501,6 +507,12 @@ def not_numeric(path: str, name: str, col, ignore_hint: bool = False) -> str:
             f"({str(example)!r}{at}); clean or impute it first"
         )
     message = f"data file {path!r}: feature column {name!r} is not numeric ({str(example)!r}{at})"
+    if _DATE.fullmatch(str(example).strip()):
+        # One 0/1 column per date (the hint below) would be a column a day.
+        return message + (
+            "; it holds dates or times: encode them as numbers first (e.g. days since a "
+            f"start), or leave it out with --ignore {name}"
+        )
     if _FORMATTED_NUMBER.fullmatch(str(example).strip()):
         # A number as a spreadsheet shows it: encoding its values as categories is wrong.
         return message + (

@@ -72,12 +72,15 @@ def read_table(path: str):  # -> pandas.DataFrame
             _wide_integers_as_floats(df)
         elif suffix in (".parquet", ".pq"):
             try:
-                import pyarrow  # noqa: F401
+                import pyarrow
             except ImportError:
                 raise DataError(
                     f"data file {path!r}: reading Parquet needs pyarrow; install it with `pip install mlplab[parquet]`"
                 ) from None
             df = pd.read_parquet(p)
+            # Arrow's allocator keeps the memory it read the file into (about the table's
+            # size again) for the whole run unless told to give it back.
+            pyarrow.default_memory_pool().release_unused()
             if df.index.names != [None] or not df.index.equals(pd.RangeIndex(len(df))):
                 # A named index (df.set_index("id").to_parquet) comes back as the index;
                 # as a column it is seen, as the CSV of the same frame shows it.

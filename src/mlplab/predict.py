@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlplab.data.dataset import not_numeric
+from mlplab.data.dataset import names_of, not_numeric
 from mlplab.data.files import read_npz_features, read_table
 from mlplab.errors import ConfigError, DataError
 from mlplab.restore import check_run_dir, load_run, training_file
@@ -121,8 +121,9 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
     missing = [c for c in names if c not in df.columns]
     if missing:
         raise DataError(
-            f"data file {data!r}: the run's feature columns {missing} are missing; "
-            f"it needs {', '.join(names)} (it has {', '.join(df.columns) or 'none'})"
+            f"data file {data!r}: the run's feature columns {names_of(missing)} are missing; "
+            f"it needs {len(names)} columns: {names_of(names)} (it has "
+            f"{names_of(list(df.columns)) or 'none'})"
         )
     for name in names:  # as training does: booleans are numbers; else the value at fault
         if df[name].dtype != bool and not pd.api.types.is_numeric_dtype(df[name]):

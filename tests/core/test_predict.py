@@ -627,3 +627,21 @@ def test_an_overfit_run_says_so_and_predicts_with_its_best_model(run_cli, tmp_pa
         expected = probabilities("binary", model.predict(rows))[:, 1]
         np.testing.assert_allclose(out[which]["p_1"], expected, rtol=1e-5, atol=1e-7)
     assert not np.allclose(out["last"]["p_1"], out["best"]["p_1"])
+
+
+def test_missing_columns_of_a_wide_table_are_named_in_a_short_line(run_cli, tmp_path):
+    """A 44-feature run given a file without one column listed all 44 needed columns and
+    all 45 present ones."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 44))
+    df = pd.DataFrame(X, columns=[f"f{i:02d}" for i in range(44)]).assign(y=(X[:, 0] > 0) * 1)
+    df.to_csv(tmp_path / "wide.csv", index=False)
+    run = train(data=str(tmp_path / "wide.csv"), epoch=2, plots="none", verbose=False,
+                log_path=str(tmp_path / "runs"))  # fmt: skip
+    df.drop(columns=["f07"]).to_csv(tmp_path / "new.csv", index=False)
+    proc = run_cli("predict", run.run_dir, "--data", tmp_path / "new.csv")
+    assert_one_line_error(
+        proc, "the run's feature columns 'f07' are missing; it needs 44 columns: 'f00', 'f01'"
+    )
+    assert "and 34 more (it has 'f00'" in proc.stderr and "and 34 more)" in proc.stderr
+    assert len(proc.stderr) < 400

@@ -307,7 +307,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     texts = [c for c in feats if df[c].dtype != bool and not pd.api.types.is_numeric_dtype(df[c])]
     if texts:
         # All of them at once: told one column a run, a table of five takes five runs.
-        others = f"; other columns to fix: {_names_of(texts[1:])}" if len(texts) > 1 else ""
+        others = f"; other columns to fix: {names_of(texts[1:])}" if len(texts) > 1 else ""
         raise DataError(not_numeric(path, texts[0], df[texts[0]], ignore_hint=True) + others)
     X = df[feats].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(X)
@@ -477,7 +477,7 @@ _FORMATTED_NUMBER = re.compile(
 )
 
 
-def _names_of(columns: list[str], most: int = 10) -> str:
+def names_of(columns: list[str], most: int = 10) -> str:
     """'a', 'b', ... (at most ``most`` names, then how many more)."""
     shown = ", ".join(map(repr, columns[:most]))
     return shown + (f" and {len(columns) - most} more" if len(columns) > most else "")

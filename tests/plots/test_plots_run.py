@@ -491,7 +491,7 @@ def test_network_diagram_draws_tiny_weights_faint_and_says_how_large(xor):
     assert big.max() == network.MAX_WIDTH  # the trained xor-nn has weights above 1
     np.testing.assert_allclose(small, network.MIN_WIDTH, atol=1e-5)
     top = max(float(np.abs(w).max()) for w, _ in network.layer_params(tiny, xor.spec))
-    assert f"(largest {top:.2g})" in figs[1].axes[0].get_title()
+    assert f"(max |weight| {top:.2g})" in figs[1].axes[0].get_title()
 
 
 def test_no_network_diagram_past_eight_units(tmp_path_factory):

@@ -136,7 +136,7 @@ def network_figure(
     set_title(
         ax,
         f"{label or model_label({}, spec)}: {spec.n_params()} parameters\n"
-        f"edge width ∝ |weight| (largest {float(np.abs(flat).max()):.2g}), node fill: bias",
+        f"edge width ∝ |weight| (max |weight| {float(np.abs(flat).max()):.2g}), node fill: bias",
     )
     ax.legend(
         handles=[

@@ -49,6 +49,25 @@ def record_config(run_dir: Path) -> Config:
     return make_config(settings, str(run_dir / "config.yaml"))
 
 
+def check_same_config(run_dir: Path, cfg: Config) -> None:
+    """Refuse ``cfg`` a folder whose run is another config's: run ids are 6 hex digits of
+    a hash, which two configs may share (the second was told the first's run was its own).
+    A folder without a readable config.yaml says nothing, and is not refused here."""
+    try:
+        saved = record_config(run_dir)
+    except MlplabError:
+        return
+    if saved.run_digest() != cfg.run_digest():
+        mine, theirs = cfg.to_dict(), saved.to_dict()
+        diff = ", ".join(
+            f"{k} {theirs[k]!r}" for k in theirs if k != "log_path" and theirs[k] != mine.get(k)
+        )
+        raise ConfigError(
+            f"{str(run_dir)!r} holds the run of another config ({diff}) whose run id is this "
+            "one's too (6 hex digits of a hash); give this config another --exp_name"
+        )
+
+
 def check_run_dir(run_dir: Path, flag: str = "") -> None:
     """A run folder holds its config.yaml; say in one line why ``run_dir`` is not one."""
     if not (run_dir / "config.yaml").is_file():
@@ -107,7 +126,7 @@ def check_identity(run_dir: Path, cfg: Config, ckpt: Checkpoint, path: Path) -> 
     # The folder's own name is not checked: a user may rename a run's folder, and its
     # config.yaml and checkpoint (checked here) still say which run it is.
     try:
-        same = make_config(saved).run_hash() == cfg.run_hash()
+        same = make_config(saved).run_digest() == cfg.run_digest()
     except MlplabError:
         same = False
     if not same:

@@ -59,6 +59,7 @@ from mlplab.pipes import closed_pipe_safe
 from mlplab.rerun import finished_record, kept_line, scratch_dir, settle
 from mlplab.restore import (
     Restored,
+    check_same_config,
     load_run,
     restore_model,
     restore_stack,
@@ -408,6 +409,8 @@ def _train(
         if ckpt is not None:
             saved = restore_model(cfg, spec, ckpt, run_dir / "checkpoints" / "last.safetensors")
         kept = finished_record(run_dir) if record and resume is None else None
+        if record and resume is None and (run_dir / "config.yaml").is_file():
+            check_same_config(run_dir, cfg)
         if kept is None and record and resume is None:
             # The same config again continues its interrupted run, as a sweep does: exact
             # resume makes that the run a fresh start would give, and keeps its progress.

@@ -266,3 +266,36 @@ def test_a_switch_of_the_python_api_takes_true_or_false(tmp_path, capsys):
     assert (first.run_dir / "result.json").read_bytes() == before
     assert capsys.readouterr().out == ""
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["exp"]
+
+
+# Two configs whose run ids (6 hex digits of a sha1) are the same: a real pair.
+TWINS = [
+    ["--data", "xor", "--epoch", "3", "--lr", lr, "--exp_name", "col", "--log_every", "0",
+     "--plots", "none"]
+    for lr in ("3.419", "5.137")
+]  # fmt: skip
+
+
+def test_a_config_whose_run_id_another_holds_is_refused_not_given_its_run(run_cli, tmp_path):
+    """lr 5.137 was told that lr 3.419's finished run was its own, and kept it."""
+    from mlplab.config import Config
+
+    a, b = (Config(data="xor", epoch=3, lr=float(lr)) for lr in ("3.419", "5.137"))
+    assert a.run_hash() == b.run_hash() and a.run_digest() != b.run_digest()
+    log = ["--log_path", tmp_path / "runs"]
+    assert run_cli("train", *TWINS[0], *log).returncode == 0
+    (result,) = (tmp_path / "runs").rglob("result.json")
+    before = result.read_bytes()
+    proc = run_cli("train", *TWINS[1], *log)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "holds the run of another config (lr 3.419) whose run id is this one's too" in (
+        proc.stderr
+    )
+    assert result.read_bytes() == before
+    assert "it is kept" in run_cli("train", *TWINS[0], *log).stdout  # its own config: kept
+    proc = run_cli(
+        "sweep", "--data", "xor", "--epoch", "3", "--lr", "3.419", "5.137", "--exp_name", "s",
+        "--plots", "none", "--workers", "1", "--log_path", tmp_path / "sweep",
+    )  # fmt: skip
+    assert proc.returncode == 2 and not (tmp_path / "sweep").exists()
+    assert "two configs of this sweep (lr 3.419 and 5.137) have the same run id" in proc.stderr

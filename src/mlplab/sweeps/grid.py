@@ -325,20 +325,34 @@ def expand(spec: SweepSpec) -> list[Config]:
     _check_axis_values(spec)
     raw = _grid(spec) if spec.search == "grid" else _random(spec)
     configs: list[Config] = []
-    seen: set[str] = set()
+    seen: dict[str, Config] = {}
     for values in raw:
         cfg = make_config(values, "sweep")
         # The smallest data a model can have: a model too large even for that never fits.
         check_cost(cfg, n_features=1, n_rows=1)
         rid = cfg.run_hash()
-        if rid in seen:  # e.g. --act relu RELU: one run, not two writers of one folder
-            continue
-        seen.add(rid)
+        if rid in seen:
+            if seen[rid].run_digest() != cfg.run_digest():
+                _refuse_twins(seen[rid], cfg)
+            continue  # e.g. --act relu RELU: one run, not two writers of one folder
+        seen[rid] = cfg
         configs.append(cfg)
     from mlplab.runs.record import run_name
 
     spec.run_ids = [run_name(c) for c in configs]
     return configs
+
+
+def _refuse_twins(a: Config, b: Config) -> None:
+    """Two different configs whose run ids (6 hex digits) are the same: one folder would
+    hold both, and the second would be taken for the first's finished run."""
+    da, db = a.to_dict(), b.to_dict()
+    diff = ", ".join(f"{k} {da[k]!r} and {db[k]!r}" for k in da if da[k] != db.get(k))
+    raise ConfigError(
+        f"sweep: two configs of this sweep ({diff}) have the same run id "
+        f"{a.exp_name}-{a.run_hash()} (6 hex digits of a hash), so one folder would hold "
+        "both; sweep one of them in another --exp_name"
+    )
 
 
 def _check_axis_values(spec: SweepSpec) -> None:

@@ -156,6 +156,18 @@ def test_groups_share_a_shape_and_respect_size() -> None:
     assert max(len(g) for g in plan_groups(cfgs, workers=1, group_size=4)) == 4
 
 
+def test_every_setting_a_stack_holds_per_model_shares_a_group() -> None:
+    """The README: configs that differ only in seed, lr, mm, l2_coef, dp_rate, init or the
+    lr schedule train as one stack. dp_rate and lr_schedule axes made groups of their own."""
+    cfgs = configs_of(
+        {"data": ["moons"], "n_layer": ["2"], "dp_rate": ["0", "0.2"], "lr": ["0.1", "0.5"],
+         "lr_schedule": ["none", "cosine"], "mm": ["0", "0.9"], "init": ["default", "xavier"]}
+    )  # fmt: skip
+    assert [len(g) for g in plan_groups(cfgs, workers=1, group_size=64)] == [32]
+    other = configs_of({"data": ["moons"], "n_layer": ["1", "2"]})
+    assert [len(g) for g in plan_groups(other, workers=1, group_size=64)] == [1, 1]
+
+
 def test_group_size_follows_the_stack_cost() -> None:
     # Tiny models: all configs of a shape in one stack per worker (their steps cost the
     # same for 8 or 128 configs). Large ones: small stacks, so no group holds the tail.

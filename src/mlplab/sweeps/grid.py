@@ -33,14 +33,16 @@ from typing import Any
 from mlplab.config import HASH_EXCLUDED, INT64_END, Config, make_config, plain_value
 from mlplab.data.cost import check_cost
 from mlplab.errors import ConfigError, short_repr
+from mlplab.training.grouping import FREE_SETTINGS
 
 DISTRIBUTIONS = ("loguniform", "uniform", "int", "choice")
 # A sweep writes into one folder, log_path/exp_name: these cannot vary within it.
 NOT_AXES = frozenset({"log_path", "exp_name"})
-# Settings that must be equal for configs to be trained together in one group by a batched
-# trainer: everything that shapes the data, the network or the loop. Settings outside this
-# set (seed, lr, momentum, L2, init) differ freely within a group.
-GROUP_FREE = frozenset({"seed", "lr", "mm", "l2_coef", "init", "use_xavier"}) | HASH_EXCLUDED
+# Settings in which the configs of one group (what a worker trains as one stack) may
+# differ: those a stack holds per model (seed, lr, momentum, L2, dropout, init, the lr
+# schedule), and those that do not change what is learned. Everything that shapes the
+# data, the network or the loop must be equal.
+GROUP_FREE = FREE_SETTINGS | HASH_EXCLUDED
 # Upper bound of the automatic group size: a stack's hidden activations per step (rows
 # per step x hidden units x configs). Below it, a lab-sized stack's step costs about the
 # same for 8 or 256 configs (Python and NumPy call overhead), so bigger groups are nearly

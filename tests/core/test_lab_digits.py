@@ -1,6 +1,6 @@
 """The XOR labs' printed numbers, from `mlplab train` of examples/ (init: torch), on both engines.
 
-The slides' digits are in REFERENCE.md (lab 08 of deeplearningzerotoall). The configs draw the
+The slides' digits (the lecture's lab 08) are written out below. The configs draw the
 lab's own initial weights (``init: torch``: ``torch.manual_seed(777)`` then ``nn.Linear`` in
 construction order), so the printout follows the slide's.
 

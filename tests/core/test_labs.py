@@ -1,4 +1,4 @@
-"""The labs of REFERENCE.md, reproduced through the examples/ configs and checked for their outcomes."""
+"""The lectures' labs, reproduced through the examples/ configs and checked for their outcomes."""
 
 from __future__ import annotations
 

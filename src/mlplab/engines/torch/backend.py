@@ -44,6 +44,8 @@ def resolve_device(device: str) -> torch.device:
 
             names = ", ".join(f"cuda:{i}" for i in range(count))
             seen = f"only {names}; use one of them" if count else "no CUDA device; use cpu or auto"
+            if not count and torch.version.cuda is None:  # the CPU build: no GPU will show
+                seen += f" (torch {torch.__version__} is a CPU build: see the README's GPU install)"
             raise ConfigError(f"setting 'device': {device!r} asked for, but torch sees {seen}")
     return torch.device(device)
 

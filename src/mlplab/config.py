@@ -737,6 +737,13 @@ def check_path_text(v: str) -> str:
     return v
 
 
+# The options of `mlplab sweep` that are no settings of a run (its flags and sweep()'s).
+SWEEP_OPTIONS = frozenset(
+    {"search", "trials", "workers", "rerun", "backend", "address", "group_size"}
+    | {"cpus_per_task", "gpus_per_task", "no_batch", "no_report"}
+)
+
+
 def format_validation_error(err: ValidationError, source: str = "") -> str:
     """Turn pydantic's report into one line naming the setting and the valid choices.
 
@@ -748,6 +755,11 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
     where = f"{source}: " if source else ""
     etype = first["type"]
     if etype == "extra_forbidden":
+        if loc in SWEEP_OPTIONS:  # a sweep's own option, written into its YAML file
+            return (
+                f"{where}{loc!r} is an option of `mlplab sweep`, not a setting a file holds: "
+                f"give it as a flag (--{loc}), or as an argument of mlplab.sweep()"
+            )
         hint = setting_hint(loc, setting_names())
         return (
             f"{where}unknown setting {short_repr(loc)}{hint}; "

@@ -25,7 +25,7 @@ from mlplab.data.registry import BUILTIN
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend, resolve_engine
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError
+from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, short_repr
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
 from mlplab.runs.curves import CURVES_FILE, saved_curves
 from mlplab.runs.record import read_result, run_dir_of, run_name
@@ -288,6 +288,8 @@ def load_run(
 ) -> LoadedRun:
     """Rebuild a run's model from its config.yaml and checkpoint, with no retraining.
 
+    ``run_dir`` is the run's folder, or a report's row that names it (``Report.best_run``).
+
     ``which`` is ``last`` or ``best``; ``last`` falls back to ``best`` for a run that has
     no ``last`` (a diverged run keeps only its best model). ``engine`` evaluates the
     weights on another engine than the one that trained them (weights convert by name).
@@ -299,7 +301,13 @@ def load_run(
     order set by the batch's shape, which moves the last bit).
     """
     if not isinstance(run_dir, str | os.PathLike):
-        raise ConfigError(f"load_run: run_dir is a run's folder (a path), not {run_dir!r}")
+        # A report's row (Report.best_run, a row of .runs) names its folder.
+        folder = getattr(run_dir, "get", lambda _: None)("run_dir")
+        if not isinstance(folder, str | os.PathLike):
+            raise ConfigError(
+                f"load_run: run_dir is a run's folder (a path), not {short_repr(run_dir)}"
+            )
+        run_dir = folder
     if which not in ("last", "best"):
         raise ConfigError(f"load_run: which is 'last' or 'best' (its checkpoints), not {which!r}")
     run_dir = Path(run_dir)

@@ -83,6 +83,10 @@ def test_ranking_uses_the_mean_over_seeds(swept: tuple[Path, Report]) -> None:
     assert rep.summary["rank"].tolist() == [1, 2]
     best = rep.summary.iloc[0]["hid_dim"]
     assert rep.best_run is not None and rep.best_run["hid_dim"] == best
+    # The row loads its run as its folder does (it raised a ConfigError of the whole row).
+    from mlplab.restore import load_run
+
+    assert load_run(rep.best_run, data=False).run_dir == load_run(rep.best_run["run_dir"]).run_dir
 
 
 def test_a_config_whose_seeds_diverged_ranks_after_those_whose_seeds_all_finished(
@@ -205,6 +209,7 @@ def test_an_order_given_is_the_axis_order_and_a_wrong_one_is_one_line(
     for order, needle in (
         (["hiddim"], "report: order names 'hiddim', which is no setting; give setting names"),
         ("lr", "report: order is a list of setting names, such as ['hid_dim', 'lr'] (got 'lr')"),
+        (["hid_dim", "hid_dim"], "report: order names 'hid_dim' twice; name each once"),
     ):
         with pytest.raises(ConfigError) as err:
             report(log, exp_name="agg", out=tmp_path / "bad", verbose=False, order=order)

@@ -239,3 +239,14 @@ def test_a_hid_dims_axis_that_repeats_a_value_says_how_to_write_one_deep_model()
     with pytest.raises(ConfigError, match=r"\(one model per value\); give each model once$"):
         configs_of({"data": "xor", "hid_dims": ["16-16", "16-16"]})
     assert [c.hid_dims for c in configs_of({"data": "xor", "hid_dims": [4, 8]})] == ["4", "8"]
+
+
+def test_a_sweep_option_in_its_yaml_file_is_named_as_an_option(run_cli, tmp_path) -> None:
+    """`search: random` in a sweep file was an unknown setting, with `mlplab train --help`."""
+    (tmp_path / "sweep.yaml").write_text("data: xor\nsearch: random\ntrials: 3\nlr: [0.1, 0.5]\n")
+    proc = run_cli("sweep", "--config", tmp_path / "sweep.yaml", "--log_path", tmp_path / "runs")
+    assert proc.returncode == 2 and not (tmp_path / "runs").exists()
+    assert proc.stderr.strip().endswith(
+        "'search' is an option of `mlplab sweep`, not a setting a file holds: give it as a "
+        "flag (--search), or as an argument of mlplab.sweep()"
+    )

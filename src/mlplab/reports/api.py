@@ -308,11 +308,17 @@ def _check_order(order: Any) -> None:
             f"report: order is a list of setting names, such as ['hid_dim', 'lr'] (got {short_repr(order)})"
         )
     for name in order:
-        if name not in Config.model_fields:  # seed may be there: it is no column, as ever
+        if not isinstance(name, str) or name not in Config.model_fields:
+            # seed may be there: it is no column, as ever
             raise ConfigError(
-                f"report: order names {name!r}, which is no setting; give setting names "
-                "such as 'hid_dim' or 'lr'"
+                f"report: order names {short_repr(name)}, which is no setting; give setting "
+                "names such as 'hid_dim' or 'lr'"
             )
+    twice = sorted({n for n in order if list(order).count(n) > 1})
+    if twice:
+        raise ConfigError(
+            f"report: order names {', '.join(map(repr, twice))} twice; name each once"
+        )
 
 
 def make_section(exp_name: str, kind: str, runs: pd.DataFrame, order: list[str]) -> Section:

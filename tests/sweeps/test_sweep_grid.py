@@ -137,6 +137,11 @@ def test_distribution_bounds_are_validated_and_need_random_search() -> None:
     # The bound is named: "(got 0)" alone read as if the user had given lr 0.
     with pytest.raises(ConfigError, match=r"\(got 0\) at a bound of --lr uniform:0:0.1"):
         configs_of({"lr": ["uniform:0:0.1"]}, search="random", trials=3)
+    # A choice has no bounds: its bad value is named among the choices.
+    with pytest.raises(
+        ConfigError, match=r"'reluu' is not one of .*, among --act choice:tanh:reluu$"
+    ):
+        configs_of({"act": ["choice:tanh:reluu"]}, search="random", trials=2)
     with pytest.raises(ConfigError, match="--search random"):
         configs_of({"lr": ["loguniform:1e-4:1e-1"]})
     with pytest.raises(ConfigError, match="--trials"):

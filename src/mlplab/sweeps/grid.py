@@ -382,6 +382,8 @@ def _check_axis_values(spec: SweepSpec) -> None:
                     if dist is None:
                         raise
                     # The user gave no such value: the distribution's bound is named.
+                    if dist.kind == "choice":
+                        raise ConfigError(f"{err}, among --{name} {dist.describe()}") from None
                     raise ConfigError(
                         f"{err} at a bound of --{name} {dist.describe()}: the range "
                         "must hold valid values only"

@@ -187,6 +187,8 @@ def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[
     return {
         **record_settings(cfg),
         "run_id": run_name(cfg),
+        # The whole sha1 that run_id's 6 digits come from: two configs may share those.
+        "run_digest": cfg.run_digest(),
         "engine_used": engine,
         "task_type": data.task,
         # What the data became, which the settings leave open (standardize: auto, split:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mlplab.assemble import cast_splits, load_data, model_init
-from mlplab.config import Config, make_config, read_yaml
+from mlplab.config import HASH_EXCLUDED, Config, make_config, read_yaml
 from mlplab.data.dataset import ARRAY_LABEL, Dataset
 from mlplab.data.registry import BUILTIN
 from mlplab.engines.backend import Backend, ModelInit, ModelState
@@ -60,7 +60,9 @@ def check_same_config(run_dir: Path, cfg: Config) -> None:
     if saved.run_digest() != cfg.run_digest():
         mine, theirs = cfg.to_dict(), saved.to_dict()
         diff = ", ".join(
-            f"{k} {theirs[k]!r}" for k in theirs if k != "log_path" and theirs[k] != mine.get(k)
+            f"{k} {theirs[k]!r}"
+            for k in theirs
+            if k not in HASH_EXCLUDED and theirs[k] != mine.get(k)
         )
         raise ConfigError(
             f"{str(run_dir)!r} holds the run of another config ({diff}) whose run id is this "

@@ -299,3 +299,13 @@ def test_a_config_whose_run_id_another_holds_is_refused_not_given_its_run(run_cl
     )  # fmt: skip
     assert proc.returncode == 2 and not (tmp_path / "sweep").exists()
     assert "two configs of this sweep (lr 3.419 and 5.137) have the same run id" in proc.stderr
+    # A sweep whose config finds its twin's finished run in the folder: it was skipped as
+    # its own.
+    proc = run_cli(
+        "sweep", "--data", "xor", "--epoch", "3", "--lr", "5.137", "0.1", "--exp_name", "col",
+        "--plots", "none", "--workers", "1", *log,
+    )  # fmt: skip
+    assert proc.returncode == 2 and result.read_bytes() == before
+    assert "holds the run of another config (lr 3.419) whose run id is this config's too" in (
+        proc.stderr
+    )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplab.config import Config, read_yaml
+from mlplab.config import HASH_EXCLUDED, Config, read_yaml
 from mlplab.errors import ConfigError, check_switches
 from mlplab.runs.locks import RunLocks
 from mlplab.sweeps.grid import SweepSpec, build_spec, count_configs, expand, plan_groups
@@ -247,12 +247,13 @@ def sweep(
     rows, digests = _check_data(configs)
     if not rerun:
         _refuse_changed_data(configs, digests)
+    done = _finished_runs(configs)
 
     # --- record the spec -----------------------------------------------------------------
     spec_path = write_spec(spec, Path(first.log_path) / first.exp_name)
 
     # --- train what is missing -----------------------------------------------------------
-    pending = [c for c in configs if rerun or not is_finished(run_dir_of(c))]
+    pending = [c for c in configs if rerun or run_name(c) not in done]
     # Another sweep on the same log_path may be training some of these right now: lock
     # each run first, and leave the ones it holds to it.
     locks = RunLocks(Path(first.log_path) / first.exp_name)
@@ -512,6 +513,35 @@ def _note_unused(configs: list[Config]) -> None:
             "only in such settings train the same model)",
             flush=True,
         )
+
+
+def _finished_runs(configs: list[Config]) -> set[str]:
+    """The run ids of ``configs`` whose folder holds their finished run. A folder that
+    holds another config's run (its 6-hex-digit id is this one's too, and its record's
+    ``run_digest`` says so) is refused: it was skipped as this config's finished run."""
+    from mlplab.runs.record import FINISHED, read_result, run_dir_of, run_name
+
+    done = set()
+    for c in configs:
+        record = read_result(run_dir_of(c))
+        if record is None:
+            continue
+        theirs = record.get("run_digest")
+        if isinstance(theirs, str) and theirs != c.run_digest():
+            mine = c.to_dict()
+            diff = [
+                f"{k} {record[k]!r}"
+                for k in mine
+                if k in record and record[k] != mine[k] and k not in HASH_EXCLUDED
+            ]
+            raise ConfigError(
+                f"sweep: {str(run_dir_of(c))!r} holds the run of another config "
+                f"({', '.join(diff[:3])}) whose run id is this config's too (6 hex digits of "
+                "a hash); sweep into another --exp_name"
+            )
+        if record.get("status") == FINISHED:
+            done.add(run_name(c))
+    return done
 
 
 def _refuse_changed_data(configs: list[Config], digests: dict[str, str | None]) -> None:

@@ -642,6 +642,17 @@ def run_digest(cfg: Config) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
+def identity_diff(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """``theirs``' values of the settings that define the experiment (those a run's hash
+    takes) where they differ from ``mine``, as ``lr 3.419``: what tells two configs of one
+    run id apart."""
+    return [
+        f"{k} {theirs[k]!r}"
+        for k in mine
+        if k in theirs and k not in HASH_EXCLUDED and theirs[k] != mine[k]
+    ]
+
+
 def _as_typed(value: Any) -> str:
     """A value as it is written on the command line and in YAML (``true``, not ``True``)."""
     return str(value).lower() if isinstance(value, bool) else str(value)

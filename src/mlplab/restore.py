@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mlplab.assemble import cast_splits, load_data, model_init
-from mlplab.config import HASH_EXCLUDED, Config, make_config, read_yaml
+from mlplab.config import Config, identity_diff, make_config, read_yaml
 from mlplab.data.dataset import ARRAY_LABEL, Dataset
 from mlplab.data.registry import BUILTIN
 from mlplab.engines.backend import Backend, ModelInit, ModelState
@@ -58,12 +58,7 @@ def check_same_config(run_dir: Path, cfg: Config) -> None:
     except MlplabError:
         return
     if saved.run_digest() != cfg.run_digest():
-        mine, theirs = cfg.to_dict(), saved.to_dict()
-        diff = ", ".join(
-            f"{k} {theirs[k]!r}"
-            for k in theirs
-            if k not in HASH_EXCLUDED and theirs[k] != mine.get(k)
-        )
+        diff = ", ".join(identity_diff(cfg.to_dict(), saved.to_dict()))
         raise ConfigError(
             f"{str(run_dir)!r} holds the run of another config ({diff}) whose run id is this "
             "one's too (6 hex digits of a hash); give this config another --exp_name"

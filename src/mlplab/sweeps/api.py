@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplab.config import HASH_EXCLUDED, Config, read_yaml
+from mlplab.config import Config, identity_diff, read_yaml
 from mlplab.errors import ConfigError, check_switches
 from mlplab.runs.locks import RunLocks
 from mlplab.sweeps.grid import SweepSpec, build_spec, count_configs, expand, plan_groups
@@ -528,12 +528,7 @@ def _finished_runs(configs: list[Config]) -> set[str]:
             continue
         theirs = record.get("run_digest")
         if isinstance(theirs, str) and theirs != c.run_digest():
-            mine = c.to_dict()
-            diff = [
-                f"{k} {record[k]!r}"
-                for k in mine
-                if k in record and record[k] != mine[k] and k not in HASH_EXCLUDED
-            ]
+            diff = identity_diff(c.to_dict(), record)
             raise ConfigError(
                 f"sweep: {str(run_dir_of(c))!r} holds the run of another config "
                 f"({', '.join(diff[:3])}) whose run id is this config's too (6 hex digits of "

@@ -9,7 +9,7 @@ from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.runner import train
-from mlplab.training.events import End, Save, Start, Step, Validate
+from mlplab.training.events import End, Save, Start, Step, Validate, as_json
 from mlplab.training.loop import LrSchedule, Schedule, StackState, fit
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
@@ -123,3 +123,36 @@ def test_a_subscriber_sees_a_single_run(tmp_path):
         subscribers=[sub],
     )
     assert len(starts) == 1 and vals == res.record["val_losses"]
+
+
+def test_every_event_as_json_is_strict_json_with_the_events_numbers():
+    """A web page or a log file takes the events as JSON: no NaN, no arrays, no models."""
+    import json
+
+    # The second model's first update makes its weights NaN: its first validation loss
+    # (and its rate) are not finite, and its next step ends it, diverged.
+    backend, state = _stack([0.5, np.inf])
+    seen: list[object] = []
+    with np.errstate(all="ignore"):  # as mlplab.train runs the loop
+        fit(
+            backend, "binary", {"train": Y, "val": Y, "test": Y},
+            Schedule(epoch=4, log_every=1, save_every=2), [LrSchedule(0.5), LrSchedule(np.inf)],
+            state, [seen.append],
+        )  # fmt: skip
+    texts = [json.dumps(as_json(e), allow_nan=False) for e in seen]  # raises on NaN or inf
+    back = [json.loads(t) for t in texts]
+    assert [b["event"] for b in back][:2] == ["start", "step"]
+    assert {b["event"] for b in back} == {"start", "step", "validate", "save", "end"}
+    for event, b in zip(seen, back, strict=True):
+        assert "models" not in b and "train_outputs" not in b
+        if isinstance(event, Validate) and len(event.ids) == 1:
+            assert b["ids"] == event.ids.tolist() and b["epoch"] == event.epoch
+            assert b["val_loss"] == event.val_loss.tolist()
+            assert b["improved"] == event.improved.tolist()
+    ends = [b for b in back if b["event"] == "end"]
+    assert sorted(s for e in ends for s in e["statuses"]) == ["diverged", "finished"]
+    diverged = next(e for e in ends if e["statuses"] == ["diverged"])
+    assert diverged["finals"] == [{}] and "at step" in diverged["messages"][0]
+    first = next(b for b in back if b["event"] == "validate")
+    assert first["ids"] == [0, 1] and first["val_loss"][1] is None and first["lr"][1] is None
+    assert isinstance(first["val_loss"][0], float) and first["lr"][0] == 0.5

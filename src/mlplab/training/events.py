@@ -20,11 +20,14 @@ progress, snapshots, plots, a notebook view or a web page. Models are named by t
 ``id``, their index in the list the caller trained, which stays fixed while rows leave the
 stack. Every event carries :class:`Models`, a read-only view of the stack for what a
 subscriber needs to look at: predictions, weights, optimizer state and loop state.
+:func:`as_json` gives an event's numbers as plain JSON values, for a subscriber that sends
+them on (to a web page, a log file or another process).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -141,3 +144,31 @@ Event = Start | Step | Validate | Save | End
 
 class Subscriber(Protocol):
     def __call__(self, event: Event) -> None: ...
+
+
+def as_json(event: Event) -> dict[str, Any]:
+    """The event as JSON-ready values: ``{"event": "validate", "epoch": 3, "ids": [0, 1],
+    "val_loss": [0.41, 0.38], ...}``.
+
+    Arrays become lists of Python numbers; a loss that is not finite (a diverging model)
+    becomes None, since JSON has no NaN or infinity. ``models`` and an End's
+    ``train_outputs`` are left out: they are the models and their outputs, not the event's
+    numbers.
+    """
+    out: dict[str, Any] = {"event": type(event).__name__.lower()}
+    for f in fields(event):
+        if f.name not in ("models", "train_outputs"):
+            out[f.name] = _plain(getattr(event, f.name))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

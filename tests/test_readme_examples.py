@@ -7,6 +7,7 @@ as the README's first command leaves it.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -27,11 +28,11 @@ def python_blocks() -> list[str]:
 
 def test_the_readme_has_the_examples_this_test_runs():
     blocks = python_blocks()
-    assert len(blocks) == 7
+    assert len(blocks) == 8
     assert "mlplab.backprop(" in blocks[0] and "load_run(" in blocks[1]
     assert "sweep_runs.npz" in blocks[2] and "mlplab.train(" in blocks[3]
     assert "mlplab.sweep(" in blocks[4] and "GridSearchCV" in blocks[5]
-    assert "subscribers=[show]" in blocks[6]
+    assert "subscribers=[show]" in blocks[6] and "prune=worse_half" in blocks[7]
 
 
 def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, run_cli):
@@ -89,3 +90,13 @@ def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, 
     run(6)  # a subscriber of one's own
     printed = capsys.readouterr().out.split("\n")
     assert [line.split()[0] for line in printed if line] == [str(e) for e in range(500, 10001, 500)]
+
+    capsys.readouterr()
+    run(7)  # a sweep with a prune rule: the worse half stops at epoch 20
+    assert (
+        ns["result"]
+        .summary()
+        .startswith("4 runs: 2 trained, 0 skipped, 0 failed/diverged, 2 pruned")
+    )
+    records = [json.loads((d / "result.json").read_text()) for d in ns["result"].run_dirs]
+    assert sorted(r["epochs_run"] for r in records) == [20, 20, 100, 100]

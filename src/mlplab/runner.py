@@ -82,7 +82,7 @@ from mlplab.runs.record import (
 from mlplab.runs.tensorboard import TensorBoardLogger
 from mlplab.runs.writer import ModelRecord, RunWriter, curve_arrays, curve_lists, curves_of
 from mlplab.trained import TrainedModel
-from mlplab.training.events import End, Subscriber
+from mlplab.training.events import End, Subscriber, Validate
 from mlplab.training.loop import StackState, fit
 from mlplab.training.metrics import curve_metric_name
 
@@ -176,6 +176,7 @@ class StackRun:
     subscribers: list[Subscriber]
     tb: TensorBoardLogger | None = None
     progress_every: int = 0  # steps between Step events for the console's progress bar
+    prune: Callable[[Validate], Any] | None = None  # fit's hook: a search stops rows
 
 
 def wire_subscribers(
@@ -236,6 +237,7 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
                 run.state,
                 run.subscribers,
                 should_stop,
+                run.prune,
             )
     except BaseException as err:
         if run.tb is not None:

@@ -38,9 +38,12 @@ from mlplab.runs.record import (
     run_dir_of,
 )
 from mlplab.runs.writer import ModelRecord
-from mlplab.training.events import Subscriber
+from mlplab.training.events import Subscriber, Validate
 from mlplab.training.grouping import DEFAULT_MAX_GROUP, group_indices
 from mlplab.training.loop import StackState
+
+# fit's prune hook: a Validate event -> a bool mask over its ids, True to stop that model.
+Prune = Callable[[Validate], Any]
 
 # Seconds spent by the last trained group in each phase (build, fit), for
 # benchmarks/bench_sweep.py: where a sweep's time goes.
@@ -58,14 +61,16 @@ def train_stack(
     curves_in_results: bool = True,
     should_stop: Callable[[], bool | str] | None = None,
     resume: bool = True,
+    prune: Prune | None = None,
 ) -> list[dict[str, Any] | None]:
     """Train one group of same-shaped configs as one stack; write every run record.
 
     A config whose record was interrupted (Ctrl-C, or a killed sweep) continues from its
     last checkpoint, exactly, rather than starting over; configs stopped at the same step
     continue together as one stack. ``resume=False`` starts them afresh instead (a sweep's
-    ``--rerun``). Returns each config's result.json contents, in order (None where
-    ``should_stop`` came first).
+    ``--rerun``). ``prune`` is :func:`mlplab.training.loop.fit`'s hook, given each
+    validation of the stack. Returns each config's result.json contents, in order (None
+    where ``should_stop`` came first).
     """
     c0 = cfgs[0]
     for path in {c.log_path for c in cfgs}:
@@ -98,6 +103,7 @@ def train_stack(
             verbose,
             tb_points,
             should_stop,
+            prune,
         )
         for i, res in zip(idx, part, strict=True):
             results[i] = res
@@ -132,6 +138,7 @@ def _train_part(
     verbose: bool,
     tb_points: int,
     should_stop: Callable[[], bool | str] | None,
+    prune: Prune | None,
 ) -> list[dict[str, Any]]:
     """Train configs that stand at the same step (fresh, or restored) as one stack."""
     c0 = cfgs[0]
@@ -165,7 +172,7 @@ def _train_part(
     assert writer is not None  # a stack always records
     spent = [0.0]  # seconds in the subscribers (the records), for LAST_TIMINGS
     subs = [_timed(sub, spent) for sub in subs]
-    run = StackRun(cfgs, data, specs, engine, backend, state, writer, subs, tb)
+    run = StackRun(cfgs, data, specs, engine, backend, state, writer, subs, tb, prune=prune)
     if verbose:
         how = "stacked" if saved is None else f"stacked, resumed at step {state.step}"
         console.line(
@@ -203,6 +210,7 @@ def train_batched(
     curves_in_results: bool = True,
     should_stop: Callable[[], bool | str] | None = None,
     resume: bool = True,
+    prune: Prune | None = None,
 ) -> list[dict[str, Any] | None]:
     """Train every config, stacking those that share a shape, and write each run record.
 
@@ -226,6 +234,10 @@ def train_batched(
     resume : bool, default True
         A config whose run was interrupted continues from its checkpoint; False starts it
         afresh (``mlplab sweep --rerun``).
+    prune : callable, optional
+        Given each :class:`~mlplab.training.events.Validate` event of a stack, a bool mask
+        over its ``ids`` (positions in its group), True for each model to stop there: its
+        run ends ``pruned``, with its record and checkpoints (:func:`mlplab.sweep`).
 
     Returns
     -------
@@ -242,7 +254,7 @@ def train_batched(
         if should_stop is not None and should_stop():
             break  # the groups not started have no record: a sweep trains them again
         group = [cfgs[i] for i in idx]
-        out = train_stack(group, verbose, tb_points, curves_in_results, should_stop, resume)
+        out = train_stack(group, verbose, tb_points, curves_in_results, should_stop, resume, prune)
         for i, r in zip(idx, out, strict=True):
             results[i] = r
     return results

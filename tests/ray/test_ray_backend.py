@@ -585,3 +585,24 @@ def test_mlplab_sweep_backend_ray_on_the_cluster(cluster: dict[str, Any], tmp_pa
     assert (log / "cli" / "report.html").is_file()
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "0 trained, 4 skipped" in again.stdout, again.stdout
+
+
+def test_a_prune_rule_reaches_the_ray_workers(cluster: dict[str, Any], tmp_path: Path) -> None:
+    """Ray pickles the rule by value: a lambda of a script or notebook prunes on the cluster."""
+    import numpy as np
+
+    from mlplab.sweeps.api import sweep
+
+    result = sweep(
+        {"data": "xor", "epoch": 20, "plots": "none", "engine": "numpy", "log_every": 0},
+        lr=[0.01, 0.1, 1.0, 3.0], hid_dim=8, log_path=str(tmp_path), backend="ray",
+        address=cluster["address"], report=False, verbose=False,
+        # At epoch 5, stop the half of the stack with the higher validation loss.
+        prune=lambda e: (e.val_loss > np.median(e.val_loss)) & (e.epoch == 5),
+    )  # fmt: skip
+    statuses = sorted(read_result(d)["status"] for d in result.run_dirs)
+    assert statuses == ["finished", "finished", "pruned", "pruned"], statuses
+    assert result.counts["pruned"] == 2
+    for d in result.run_dirs:
+        r = read_result(d)
+        assert r["epochs_run"] == (5 if r["status"] == "pruned" else 20)

@@ -184,6 +184,22 @@ def test_group_size_follows_the_stack_cost() -> None:
     assert sum(sizes) == 16 and max(sizes) == (1 << 21) // (1600 * 200)
 
 
+def test_a_prune_rules_sweep_keeps_a_shape_in_one_stack_as_memory_allows() -> None:
+    """A prune rule compares a stack's rows: the ring lab's 8,000-row stacks of one (cut
+    for speed) would give it nothing to compare, and workers must not cut it either."""
+    from mlplab.data.cost import memory_budget
+
+    ring = configs_of({"data": ["ring"], "hid_dim": ["200"], "lr": [str(v) for v in range(1, 9)]})
+    assert [len(g) for g in plan_groups(ring, workers=2, train_rows=lambda c: 8000)] == [1] * 8
+    kept = plan_groups(ring, workers=2, train_rows=lambda c: 8000, whole_shapes=True)
+    assert [len(g) for g in kept] == [8]
+    # Past memory, a shape is cut: a step of a million rows through 200 units, per model.
+    per_model = 1_000_000 * 200 * 4 * 2
+    cap = max(1, memory_budget() // 4 // per_model)
+    huge = plan_groups(ring, workers=1, train_rows=lambda c: 1_000_000, whole_shapes=True)
+    assert max(len(g) for g in huge) == min(8, cap) and sum(len(g) for g in huge) == 8
+
+
 def test_a_value_with_a_colon_is_a_value_unless_it_is_a_misspelt_distribution() -> None:
     assert parse_distribution("device", "cuda:1") is None
 

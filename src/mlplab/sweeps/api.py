@@ -16,10 +16,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlplab.config import Config, identity_diff, read_yaml
 from mlplab.errors import ConfigError, check_switches
@@ -32,6 +32,9 @@ from mlplab.sweeps.local import (
     sigterm_stops,
     train_group,
 )
+
+if TYPE_CHECKING:
+    from mlplab.training.events import Validate
 
 # Settings that decide which data a run loads: each distinct combination is loaded once
 # before the sweep starts, so a bad data file stops it with one line, not N failed runs.
@@ -112,6 +115,8 @@ class SweepResult:
             f"{len(self.configs)} run{'' if len(self.configs) == 1 else 's'}: {c['trained']} trained, {c['skipped']} skipped, "
             f"{c['failed'] + c['diverged']} failed/diverged"
         )
+        if c.get("pruned"):
+            line += f", {c['pruned']} pruned"
         if c.get("busy"):  # not done, and not this sweep's to do: they were not "skipped"
             line += f", {c['busy']} being trained by another sweep"
         if c["remaining"]:
@@ -145,6 +150,7 @@ def sweep(
     report: bool = True,
     verbose: bool = True,
     progress: bool | None = None,
+    prune: Callable[[Validate], Any] | None = None,
     **settings: Any,
 ) -> SweepResult:
     """Train every config of a grid or random search as a normal run, then report.
@@ -174,6 +180,18 @@ def sweep(
         Print progress, the summary line and the report's table.
     progress : bool, optional
         Per-run progress (a bar on a terminal, else one line per run); default ``verbose``.
+    prune : callable, optional
+        A rule that stops the weaker models of each stack as they train, the hook that
+        successive halving builds on. Given each :class:`~mlplab.training.events.Validate`
+        event of a stack (``epoch``, ``ids``, ``val_loss``, ``val_metric``, ...), it returns
+        a bool mask over ``ids``, True for each model to stop there. The configs of one
+        shape train as one stack, as far as memory allows (``group_size`` caps it), so that
+        the rule compares them all; workers take different shapes. A stopped run ends
+        ``pruned``, with its record and checkpoints; a report leaves it out of the means,
+        and the same sweep again does not train it again (``rerun=True`` does; a sweep
+        without ``prune`` trains it afresh). Worker processes import the rule: one defined
+        in a script or notebook (``__main__``), or a lambda, trains the sweep in this
+        process. Ray takes either.
     **settings
         Settings as keyword arguments; a list of several values is an axis,
         e.g. ``sweep(data="ring", n_layer=[1, 2, 3], hid_dim=[50, 100], seed=[0, 1, 2])``.
@@ -212,6 +230,20 @@ def sweep(
         raise ConfigError(f"--workers: {n_workers!r} is not a whole number (workers=N in Python)")
     if n_workers < 1:
         raise ConfigError("--workers: must be at least 1")
+    if prune is not None and not callable(prune):
+        raise ConfigError(
+            f"sweep: prune takes a function of a Validate event that returns a bool mask over "
+            f"its ids, not {type(prune).__name__}"
+        )
+    if prune is not None and backend == "local" and n_workers > 1 and not _importable(prune):
+        if verbose:
+            print(
+                "mlplab: note: the prune rule is defined in a script or notebook (or is a "
+                "lambda), which worker processes cannot import: the sweep trains in this "
+                "process (define it in a module to use workers)",
+                flush=True,
+            )
+        n_workers = 1
     if backend not in ("local", "ray"):
         raise ConfigError(f"--backend: {backend!r} is not one of local, ray")
     # Ray's options are not ignored in silence on the local backend: the user meant Ray.
@@ -237,7 +269,7 @@ def sweep(
     from mlplab.runs.record import (
         check_run_folders,
         check_writable,
-        is_finished,
+        read_result,
         run_dir_of,
         run_name,
     )
@@ -247,7 +279,10 @@ def sweep(
     rows, digests = _check_data(configs)
     if not rerun:
         _refuse_changed_data(configs, digests)
-    done = _finished_runs(configs)
+    # A run that a prune rule stopped is done for a sweep that prunes: trained again, the
+    # rule would stop it again. Without a rule it trains afresh, to its end.
+    ended = ("finished", "pruned") if prune is not None else ("finished",)
+    done = _finished_runs(configs, ended)
 
     # --- record the spec -----------------------------------------------------------------
     spec_path = write_spec(spec, Path(first.log_path) / first.exp_name)
@@ -260,7 +295,10 @@ def sweep(
     busy = [run_name(c) for c in pending if not locks.acquire(run_name(c))]
     # A run may have finished between the check above and its lock: look again.
     pending = [
-        c for c in pending if run_name(c) not in busy and (rerun or not is_finished(run_dir_of(c)))
+        c
+        for c in pending
+        if run_name(c) not in busy
+        and (rerun or (read_result(run_dir_of(c)) or {}).get("status") not in ended)
     ]
     if busy:
         print(
@@ -280,6 +318,9 @@ def sweep(
             group_size=group_size,
             no_batch=no_batch,
             train_rows=lambda c: rows[_data_key(c)],
+            # A prune rule compares the rows of a stack: the configs of one shape stay one
+            # stack, as memory allows, rather than being cut for speed or for the workers.
+            whole_shapes=prune is not None,
         )
     ]
     show = verbose if progress is None else progress
@@ -287,7 +328,7 @@ def sweep(
     if report and pending and backend == "local" and n_workers > 1:
         _import_report_soon()
     # --rerun: an interrupted run starts afresh too, as with `mlplab train --rerun`.
-    group_fn = functools.partial(train_group, rerun=True) if rerun else train_group
+    group_fn = functools.partial(train_group, rerun=rerun, prune=prune)
     main_thread = threading.current_thread() is threading.main_thread()
     sigint = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
@@ -515,11 +556,12 @@ def _note_unused(configs: list[Config]) -> None:
         )
 
 
-def _finished_runs(configs: list[Config]) -> set[str]:
-    """The run ids of ``configs`` whose folder holds their finished run. A folder that
-    holds another config's run (its 6-hex-digit id is this one's too, and its record's
-    ``run_digest`` says so) is refused: it was skipped as this config's finished run."""
-    from mlplab.runs.record import FINISHED, read_result, run_dir_of, run_name
+def _finished_runs(configs: list[Config], ended: tuple[str, ...] = ("finished",)) -> set[str]:
+    """The run ids of ``configs`` whose folder holds their run, ended with a status in
+    ``ended``. A folder that holds another config's run (its 6-hex-digit id is this one's
+    too, and its record's ``run_digest`` says so) is refused: it was skipped as this
+    config's finished run."""
+    from mlplab.runs.record import read_result, run_dir_of, run_name
 
     done = set()
     for c in configs:
@@ -534,9 +576,21 @@ def _finished_runs(configs: list[Config]) -> set[str]:
                 f"({', '.join(diff[:3])}) whose run id is this config's too (6 hex digits of "
                 "a hash); sweep into another --exp_name"
             )
-        if record.get("status") == FINISHED:
+        if record.get("status") in ended:
             done.add(run_name(c))
     return done
+
+
+def _importable(fn: Callable[..., Any]) -> bool:
+    """Whether a worker process can unpickle ``fn``: by reference to an importable module,
+    not to ``__main__`` (a script's or a notebook's), and not a lambda."""
+    import pickle
+
+    try:
+        data = pickle.dumps(fn)
+    except Exception:  # a lambda or a local function: pickle names no module for it
+        return False
+    return b"__main__" not in data
 
 
 def _refuse_changed_data(configs: list[Config], digests: dict[str, str | None]) -> None:
@@ -600,6 +654,7 @@ def _count(result: SweepResult, n_pending: int) -> dict[str, int]:
         "failed": statuses.count("failed"),
         "diverged": statuses.count("diverged"),
         "interrupted": statuses.count("interrupted"),
+        "pruned": statuses.count("pruned"),
         # Interrupted runs and runs never reached are what a re-run will train.
         "remaining": n_pending - len(statuses) + statuses.count("interrupted"),
     }

@@ -424,6 +424,7 @@ def plan_groups(
     group_size: int | None = None,
     no_batch: bool = False,
     train_rows: Callable[[Config], int] | None = None,
+    whole_shapes: bool = False,
 ) -> list[list[Config]]:
     """Cut configs into groups: the unit of work one worker trains (a batched trainer at once).
 
@@ -432,7 +433,8 @@ def plan_groups(
     ``group_size`` caps the size; by default each worker gets about one group per
     shape, as long as a group's stack stays under ``STACK_ACTIVATIONS`` hidden
     activations per step (``train_rows(cfg)``: the training rows of its data; without
-    it, groups are capped at 32 configs).
+    it, groups are capped at 32 configs). ``whole_shapes`` (a sweep's prune rule, which
+    compares the rows of a stack) keeps each shape one group, as far as memory allows.
     """
     if group_size is not None and group_size < 1:
         raise ConfigError("--group_size: must be at least 1")
@@ -450,6 +452,8 @@ def plan_groups(
             size = 1
         elif group_size is not None:
             size = group_size
+        elif whole_shapes:
+            size = _memory_group_cap(members[0], train_rows)
         else:
             cap = _auto_group_cap(members[0], train_rows)
             size = max(1, min(cap, math.ceil(len(members) / max(1, workers))))
@@ -467,3 +471,16 @@ def _auto_group_cap(cfg: Config, train_rows: Callable[[Config], int] | None) -> 
     rows = rows_per_step(train_rows(cfg), cfg.batch_size)
     units = max(1, sum(cfg.hidden_widths()))
     return max(1, min(DEFAULT_MAX_GROUP, STACK_ACTIVATIONS // max(1, rows * units)))
+
+
+def _memory_group_cap(cfg: Config, train_rows: Callable[[Config], int] | None) -> int:
+    """The most configs of ``cfg``'s shape whose step's hidden activations take at most a
+    quarter of this machine's memory (the rest: the data, the weights, the gradients)."""
+    from mlplab.data.cost import ACTIVATION_COPIES, DTYPE_BYTES, memory_budget
+    from mlplab.engines.choose import rows_per_step
+    from mlplab.training.grouping import DEFAULT_MAX_GROUP
+
+    rows = rows_per_step(train_rows(cfg), cfg.batch_size) if train_rows is not None else 1
+    units = max(1, sum(cfg.hidden_widths()))
+    per_model = rows * units * DTYPE_BYTES.get(cfg.dtype, 8) * ACTIVATION_COPIES
+    return max(1, min(DEFAULT_MAX_GROUP, memory_budget() // 4 // per_model))

@@ -115,7 +115,10 @@ def sigterm_stops() -> Iterator[SigtermSeen]:
 
 
 def train_group(
-    configs: list[dict[str, Any]], on_done: OnDone | None = None, rerun: bool = False
+    configs: list[dict[str, Any]],
+    on_done: OnDone | None = None,
+    rerun: bool = False,
+    prune: Callable[..., Any] | None = None,
 ) -> list[Outcome]:
     """Train a group of configs, each into its own full run record.
 
@@ -135,12 +138,16 @@ def train_group(
     rerun : bool, default False
         An interrupted run starts afresh instead of continuing from its checkpoint
         (``mlplab sweep --rerun``, as ``mlplab train --rerun``).
+    prune : callable, optional
+        The stack's prune hook (:func:`mlplab.stacks.train_batched`). The configs that
+        train one by one after a stack failed train without it: a rule that compares the
+        rows of a stack has only one row then.
 
     Returns
     -------
     list of dict
         One outcome per config that ran, in order: ``run_id``, ``status``
-        (finished | diverged | failed | interrupted), ``error`` (str or None) and
+        (finished | diverged | failed | interrupted | pruned), ``error`` (str or None) and
         ``wall_time_s``. After an ``interrupted`` run (SIGINT/SIGTERM) the group stops,
         so the list can be shorter than ``configs``.
     """
@@ -150,7 +157,7 @@ def train_group(
 
     stack_failed = False
     if configs:
-        batched = _train_stacked(configs, on_done, rerun)
+        batched = _train_stacked(configs, on_done, rerun, prune)
         if batched is not None:
             return batched
         stack_failed = True
@@ -190,7 +197,10 @@ def train_group(
 
 
 def _train_stacked(
-    configs: list[dict[str, Any]], on_done: OnDone | None, rerun: bool
+    configs: list[dict[str, Any]],
+    on_done: OnDone | None,
+    rerun: bool,
+    prune: Callable[..., Any] | None = None,
 ) -> list[Outcome] | None:
     """Train a group with the batched trainer; None if the stack itself failed."""
     from mlplab.assemble import as_config
@@ -212,7 +222,7 @@ def _train_stacked(
         # Curves stay in each result.json; leaving them out of the returned dicts keeps a
         # sweep of long runs from holding every curve in memory at once.
         results = train_batched(
-            configs, curves_in_results=False, should_stop=stop, resume=not rerun
+            configs, curves_in_results=False, should_stop=stop, resume=not rerun, prune=prune
         )
     except Exception:  # retried one by one, where an error gets its own run
         return None

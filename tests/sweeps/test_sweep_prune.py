@@ -1,0 +1,146 @@
+"""``sweep(prune=...)``: a rule that stops the weaker rows of each stack as they train.
+
+The hook that successive halving builds on: the stopped runs end ``pruned`` with full
+records, the others train on exactly as they would have alone, and the same sweep again
+leaves the pruned runs as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mlplab.errors import ConfigError
+from mlplab.runner import train
+from mlplab.runs.record import read_result
+from mlplab.sweeps.api import sweep
+from mlplab.training.events import Validate
+
+BASE: dict[str, Any] = {
+    "data": "ring",
+    "n_samples": 200,
+    "epoch": 12,
+    "engine": "numpy",
+    "log_every": 0,
+    "plots": "none",
+    "hid_dim": 8,
+}
+LRS = [0.003, 0.03, 0.3, 1.0]
+AT = 4  # the epoch where the rule stops the worse half
+
+
+def worse_half(event: Validate) -> np.ndarray:
+    """At epoch AT, stop the half of the stack with the higher validation loss."""
+    if event.epoch != AT:
+        return np.zeros(len(event.ids), dtype=bool)
+    return event.val_loss > np.median(event.val_loss)
+
+
+def run(log: Path, **kw: Any):
+    return sweep(BASE, lr=LRS, log_path=str(log), report=False, verbose=False, **kw)
+
+
+def by_lr(result) -> dict[float, dict[str, Any]]:
+    records = [read_result(d) for d in result.run_dirs]
+    return {r["lr"]: r for r in records if r is not None}
+
+
+def test_a_prune_rule_stops_the_worse_half_and_the_others_train_as_alone(tmp_path: Path) -> None:
+    result = run(tmp_path / "runs", workers=1, prune=worse_half)
+    assert result.exit_code == 0
+    assert result.counts["pruned"] == 2 and result.counts["trained"] == 2
+    assert "2 pruned" in result.summary()
+    records = by_lr(result)
+    pruned = sorted(lr for lr, r in records.items() if r["status"] == "pruned")
+    assert len(pruned) == 2
+    for lr in pruned:
+        r = records[lr]
+        assert r["message"] == f"pruned at epoch {AT}" and r["epochs_run"] == AT
+        assert len(r["val_losses"]) == AT and "test_acc" in r  # final metrics, as it stood
+        run_dir = next(d for d in result.run_dirs if read_result(d)["lr"] == lr)
+        assert (run_dir / "checkpoints" / "last.safetensors").is_file()
+    # Each pruned run had a higher validation loss at the rule's epoch than each survivor.
+    survivors = [lr for lr in LRS if lr not in pruned]
+    assert min(records[lr]["val_losses"][AT - 1] for lr in pruned) > max(
+        records[lr]["val_losses"][AT - 1] for lr in survivors
+    )
+    # A survivor trains on as it would alone: rows leaving the stack change nothing else.
+    for lr in survivors:
+        alone = train({**BASE, "lr": lr}, record=False, verbose=False, handle_signals=False)
+        assert records[lr]["status"] == "finished" and records[lr]["epochs_run"] == 12
+        assert records[lr]["val_losses"] == alone.record["val_losses"]
+        assert records[lr]["test_acc"] == alone.record["test_acc"]
+
+
+def test_the_same_sweep_again_keeps_its_pruned_runs_and_one_without_the_rule_trains_them(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "runs"
+    first = run(log, workers=1, prune=worse_half)
+    stamps = {d: (d / "result.json").stat().st_mtime_ns for d in first.run_dirs}
+    again = run(log, workers=1, prune=worse_half)
+    assert again.counts["trained"] == 0 and again.counts["skipped"] == 4
+    assert {d: (d / "result.json").stat().st_mtime_ns for d in first.run_dirs} == stamps
+    # Without the rule, a pruned run trains afresh to its end; finished ones stay.
+    full = run(log, workers=1)
+    assert full.counts["trained"] == 2 and full.counts["skipped"] == 2
+    assert all(r["status"] == "finished" and r["epochs_run"] == 12 for r in by_lr(full).values())
+
+
+def test_a_rule_in_a_module_travels_to_worker_processes(tmp_path: Path, monkeypatch) -> None:
+    """Workers import the rule by its module (the sweep's sys.path travels with them)."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "my_rules.py").write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+
+            def first_epoch_worst(event):
+                # At epoch 2, stop the model with the highest validation loss.
+                if event.epoch != 2:
+                    return np.zeros(len(event.ids), dtype=bool)
+                return event.val_loss == event.val_loss.max()
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(rules))
+    import my_rules
+
+    # Two shapes (widths), a stack each, one per worker: one run of each stack is pruned.
+    result = sweep(
+        {**BASE, "hid_dim": [4, 8]}, lr=[0.03, 1.0], log_path=str(tmp_path / "runs"),
+        report=False, verbose=False, workers=2, prune=my_rules.first_epoch_worst,
+    )  # fmt: skip
+    statuses = sorted(
+        json.loads((d / "result.json").read_text())["status"] for d in result.run_dirs
+    )
+    assert statuses == ["finished", "finished", "pruned", "pruned"]
+    sys.modules.pop("my_rules", None)
+
+
+def test_a_rule_defined_in_a_notebook_trains_the_sweep_in_this_process(
+    tmp_path: Path, capsys
+) -> None:
+    """A lambda (or a function of __main__) cannot reach a worker: said once, and the
+    sweep trains here, with the rule."""
+    result = sweep(
+        BASE, lr=LRS, hid_dim=[4, 8], log_path=str(tmp_path / "runs"), report=False,
+        verbose=True, progress=False, workers=2, prune=lambda e: e.val_loss > np.median(e.val_loss),
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert "the prune rule is defined in a script or notebook" in out
+    # At every validation the worse half of what is left stops: 4 -> 2 -> 1 a stack.
+    assert result.counts["pruned"] == 6 and result.counts["trained"] == 2
+
+
+def test_a_prune_that_is_not_a_function_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"sweep: prune takes a function of a Validate event"):
+        run(tmp_path / "runs", workers=1, prune="halving")
+    assert not (tmp_path / "runs").exists()

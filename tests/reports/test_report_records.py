@@ -471,3 +471,23 @@ def test_report_exp_name_is_a_name_not_a_path(run_cli, tmp_path, exp_name):
     proc = run_cli("report", "L1", "--exp_name", exp_name, cwd=tmp_path)
     assert_one_line_error(proc, f"report: exp_name {exp_name!r} is one experiment's folder name")
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_seeds_that_tie_are_said_to_agree_not_to_be_certain(tmp_path: Path, capsys) -> None:
+    """Two seeds with one accuracy gave a 95% CI of no width, read as certainty."""
+    log = tmp_path / "runs"
+    common = {**TINY, "log_path": str(log), "exp_name": "tie", "data": "ring"}
+    runs = [mlplab.train(hid_dim=w, seed=s, **common).run_dir for w in (4, 8) for s in (0, 1)]
+    first = json.loads((runs[0] / "result.json").read_text())
+    _copy_as(runs[1], runs[1].name + "-t", val_acc=first["val_acc"])  # seed 1 ties seed 0
+    shutil.rmtree(runs[1])
+    capsys.readouterr()
+    rep = report(log, verbose=True)
+    out = capsys.readouterr().out
+    tied = rep.summary[rep.summary["hid_dim"] == 4].iloc[0]
+    assert tied["val_acc_ci_low"] == tied["val_acc_ci_high"] == first["val_acc"]
+    assert (
+        f"report: note: 1 config(s) got the same val_acc from every seed (e.g. "
+        f"{first['val_acc']:g} from each of 2 seeds): their interval has no width, which says "
+        "the seeds agreed, not that another seed would"
+    ) in " ".join(out.split())

@@ -243,6 +243,8 @@ def report(
             )
         if note := mixed_data_note(sections):
             print(f"report: note: {note}", flush=True)
+        if note := tied_seeds_note(sections):
+            print(f"report: note: {note}", flush=True)
         if running := int((runs["status"] == "running").sum()):
             # A record says `running` from its start until it ends: a process killed
             # outright (kill -9, a machine's crash) never changes it.
@@ -255,6 +257,31 @@ def report(
         print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)
     print_skipped(skipped)
     return result
+
+
+def tied_seeds_note(sections: list[Section]) -> str:
+    """What to say of configs whose seeds all gave the same ranking metric: a 95% CI of
+    no width there says that the seeds agreed, not that another seed would (xor's 4
+    validation rows give an accuracy of 0, 0.25, ... 1, and two seeds often tie)."""
+    tied: list[tuple[str, float, int]] = []
+    for sec in sections:
+        s = sec.summary
+        std, n = s.get(f"{sec.metric}_std"), s.get("n")
+        if std is None or n is None:
+            continue
+        same = (n >= 2) & (std == 0)
+        tied += [
+            (sec.metric, float(v), int(k))
+            for v, k in zip(s.loc[same, f"{sec.metric}_mean"], n[same], strict=True)
+        ]
+    if not tied:
+        return ""
+    metric, value, n = tied[0]
+    return (
+        f"{len(tied)} config(s) got the same {metric} from every seed (e.g. {value:g} from each "
+        f"of {n} seeds): their interval has no width, which says the seeds agreed, not that "
+        "another seed would; more seeds (or a larger validation split) tell more"
+    )
 
 
 def mixed_data_note(sections: list[Section]) -> str:

@@ -31,6 +31,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -331,6 +332,11 @@ class Config(BaseModel):
         0, "save the 2-D decision surface every N steps as an animation; 0: off", "output"
     )
 
+    # The n_layer a config was given (a flag, its file, a keyword) where hid_dims, which
+    # sets n_layer, gave another count: kept for the note that says so, since n_layer
+    # itself then holds hid_dims' count.
+    _n_layer_given: int | None = PrivateAttr(None)
+
     def __init__(self, /, **data: Any) -> None:
         # The README promises ConfigError (one line) for bad settings, whichever way a
         # Config is made; pydantic's own error is a multi-line report.
@@ -340,10 +346,14 @@ class Config(BaseModel):
             raise ConfigError(format_validation_error(err)) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
+        given = self._n_layer_given
         try:
             super().__setattr__(name, value)
         except ValidationError as err:
             raise ConfigError(format_validation_error(err)) from None
+        if name == "hid_dims":
+            # n_layer then holds the count the old hid_dims set, which nobody gave.
+            object.__setattr__(self, "_n_layer_given", given)
 
     # --- validators ----------------------------------------------------------------------
     @field_validator("*", mode="before")
@@ -503,7 +513,10 @@ class Config(BaseModel):
             # hid_dims says how many hidden layers there are, and n_layer follows it, even
             # when a config file sets n_layer: `--hid_dims 256-128` on top of a file with
             # `n_layer: 1` must work, as any flag overrides its file.
-            object.__setattr__(self, "n_layer", len(self.hid_dims.split("-")))
+            count = len(self.hid_dims.split("-"))
+            if "n_layer" in self.model_fields_set and self.n_layer != count:
+                self._n_layer_given = self.n_layer
+            object.__setattr__(self, "n_layer", count)
         return self
 
     @model_validator(mode="after")
@@ -560,11 +573,23 @@ class Config(BaseModel):
         Accepted, not refused: a sweep may pair them with settings that use them.
         """
         default = {k: f.default for k, f in type(self).model_fields.items()}
-        return [
-            f"--{k} {_as_typed(getattr(self, k))} ({why})"
+        given = self._n_layer_given
+        if given is not None and (self.hid_dims is None or given == self.n_layer):
+            given = None  # hid_dims was changed since: the count given is no longer overridden
+        shown = {"n_layer": given} if given is not None else {}  # the count given, not hid_dims'
+        notes = [
+            f"--{k} {_as_typed(shown.get(k, getattr(self, k)))} ({why})"
             for k, why in unused_by(self.to_dict()).items()
-            if getattr(self, k) != default[k]
+            if shown.get(k, getattr(self, k)) != default[k]
         ]
+        if given is not None and self.hidden_layers:
+            # Valid (a flag's hid_dims overrides its file's n_layer) but easy to miss.
+            notes.insert(
+                0,
+                f"--n_layer {given} (hid_dims {self.hid_dims} gives {self.n_layer} hidden "
+                f"layer{'s' if self.n_layer > 1 else ''})",
+            )
+        return notes
 
     def to_yaml(self) -> str:
         import yaml

@@ -422,6 +422,56 @@ def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):
     assert proc.stdout.splitlines()[0] == note
 
 
+def test_an_n_layer_that_hid_dims_overrides_is_noted(tmp_path):
+    """`--hid_dims 4-4 --n_layer 3` trained 2 hidden layers without a word; hid_dims still
+    wins (a flag's hid_dims over a file's n_layer), and the count given is named."""
+    note = "--n_layer 3 (hid_dims 4-4 gives 2 hidden layers)"
+    assert Config(hid_dims="4-4", n_layer=3).unused_settings() == [note]
+    assert Config(hid_dims="4-4", n_layer=3).n_layer == 2
+    # Given as its file's, as hid_dims' own count, or not at all: nothing to say, or the file's.
+    (tmp_path / "c.yaml").write_text("n_layer: 3\n")
+    assert load_config(tmp_path / "c.yaml", {"hid_dims": "4-4"}).unused_settings() == [note]
+    assert Config(hid_dims="4-4", n_layer=2).unused_settings() == []
+    assert Config(hid_dims="4-4").unused_settings() == []
+    assert Config(hid_dims=[8], n_layer=0).unused_settings() == [
+        "--n_layer 0 (hid_dims 8 gives 1 hidden layer)"
+    ]
+    cfg = Config(hid_dims="4-4")
+    cfg.n_layer = 5
+    assert (cfg.n_layer, cfg.unused_settings()) == (
+        2,
+        ["--n_layer 5 (hid_dims 4-4 gives 2 hidden layers)"],
+    )
+    # A new hid_dims of the count given overrides nothing any more.
+    cfg.hid_dims = "4-4-4-4-4"
+    assert cfg.unused_settings() == []
+    # A linear model uses neither; the n_layer named is the one given.
+    assert Config(model="linear", hid_dims="4", n_layer=3).unused_settings() == [
+        "--hid_dims 4 (a linear model has no hidden layer)",
+        "--n_layer 3 (a linear model has no hidden layer)",
+    ]
+
+
+def test_train_and_sweep_note_an_n_layer_that_hid_dims_overrides(run_cli, tmp_path):
+    args = ["--hid_dims", "4-4", "--n_layer", "3", "--epoch", "2", "--plots", "none"]
+    proc = run_cli("train", *args, "--log_path", tmp_path / "t")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == (
+        "mlplab: note: not used by this run: --n_layer 3 (hid_dims 4-4 gives 2 hidden layers)"
+    )
+    # The run is the one hid_dims 4-4 alone names.
+    runs = [p.name for p in (tmp_path / "t" / "exp").iterdir() if not p.name.startswith(".")]
+    assert runs == [f"exp-{Config(hid_dims='4-4', epoch=2, plots='none').run_hash()}"]
+    proc = run_cli(
+        "sweep", *args, "--lr", "0.1", "0.2", "--no_report", "--log_path", tmp_path / "s"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == (
+        "mlplab: note: not used by some runs: --n_layer 3 (hid_dims 4-4 gives 2 hidden layers) "
+        "in 2 of 2 runs (runs that differ only in such settings train the same model)"
+    )
+
+
 def test_paths_are_settings_as_their_text(tmp_path):
     """train(data=Path("iris.csv")) said 'Input should be a valid string'."""
     from pathlib import Path

@@ -655,7 +655,7 @@ def run_hash(cfg: Config) -> str:
 
 def run_digest(cfg: Config) -> str:
     """The whole sha1 of the settings that define the experiment."""
-    d = {k: v for k, v in cfg.to_dict().items() if k not in HASH_EXCLUDED}
+    d = {k: v for k, v in identity_values(cfg.to_dict()).items() if k not in HASH_EXCLUDED}
     # `auto` enters as what it resolves to: the same experiment keeps its hash however it
     # is spelled, and runs recorded before `auto` existed keep theirs.
     d["standardize"] = cfg.standardizes()
@@ -667,14 +667,25 @@ def run_digest(cfg: Config) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
+def identity_values(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (a config's or a record's settings) as a run's identity reads them: beside
+    ``hid_dims``, ``hid_dim`` shapes nothing, so it enters as its default and
+    ``--hid_dims 4-4 --hid_dim 7`` is the run ``--hid_dims 4-4`` names. (Its default, not
+    left out: runs recorded with hid_dims and the default hid_dim keep their ids.)"""
+    if values.get("hid_dims") is not None and "hid_dim" in values:
+        return {**values, "hid_dim": Config.model_fields["hid_dim"].default}
+    return values
+
+
 def identity_diff(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
     """``theirs``' values of the settings that define the experiment (those a run's hash
     takes) where they differ from ``mine``, as ``lr 3.419``: what tells two configs of one
     run id apart."""
+    ours, other = identity_values(mine), identity_values(theirs)
     return [
         f"{k} {theirs[k]!r}"
-        for k in mine
-        if k in theirs and k not in HASH_EXCLUDED and theirs[k] != mine[k]
+        for k in ours
+        if k in other and k not in HASH_EXCLUDED and other[k] != ours[k]
     ]
 
 

@@ -422,6 +422,33 @@ def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):
     assert proc.stdout.splitlines()[0] == note
 
 
+def test_hid_dim_beside_hid_dims_is_no_part_of_the_run(tmp_path, capsys):
+    """hid_dim shapes nothing beside hid_dims, yet gave `--hid_dims 4-4 --hid_dim 7` a run
+    id of its own: two records, and two sweep runs, of one model."""
+    from mlplab.cli import main
+    from mlplab.config import identity_diff
+
+    plain = Config(hid_dims="4-4")
+    assert plain.run_hash() == "bf4a41"  # as recorded before: hid_dim's default enters
+    assert Config(hid_dims="4-4", hid_dim=7).run_digest() == plain.run_digest()
+    assert Config(hid_dims="4-4", hid_dim=7, n_layer=5).run_digest() == plain.run_digest()
+    # Without hid_dims, hid_dim is the model's width, and names another run.
+    assert Config(hid_dim=7).run_hash() != Config().run_hash()
+    assert identity_diff(plain.to_dict(), Config(hid_dims="4-4", hid_dim=7).to_dict()) == []
+    assert identity_diff(Config().to_dict(), Config(hid_dim=7).to_dict()) == ["hid_dim 7"]
+
+    args = ["--hid_dims", "4-4", "--epoch", "2", "--plots", "none", "--log_every", "0"]
+    args += ["--log_path", str(tmp_path)]
+    assert main(["sweep", *args, "--hid_dim", "7", "100", "--no_report"]) == 0
+    assert "1 run: 1 trained" in capsys.readouterr().out
+    runs = sorted(p.name for p in (tmp_path / "exp").glob("exp-*"))
+    assert runs == [f"exp-{Config(hid_dims='4-4', epoch=2).run_hash()}"]
+    # train with another hid_dim finds that run finished, and keeps it.
+    assert main(["train", *args, "--hid_dim", "3"]) == 0
+    assert "already holds this config's finished run" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "exp").glob("exp-*")) == runs
+
+
 def test_an_n_layer_that_hid_dims_overrides_is_noted(tmp_path):
     """`--hid_dims 4-4 --n_layer 3` trained 2 hidden layers without a word; hid_dims still
     wins (a flag's hid_dims over a file's n_layer), and the count given is named."""

@@ -77,7 +77,7 @@ from mlplab.engines.init import run_streams
 from mlplab.engines.numpy.backend import NumpyBackend
 from mlplab.engines.numpy.model import unstack
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, ConfigError
+from mlplab.errors import RUN_FOLDER, CheckpointError, ConfigError, check_path_argument
 from mlplab.restore import check_run_dir, record_config, restore_model, restore_stack
 from mlplab.runs.record import run_folder_around
 from mlplab.training.loop import Schedule, batch_bounds, fit, lrs_at
@@ -995,6 +995,7 @@ def backprop(
     if form not in FORMS:
         raise ConfigError(f"--form {form!r}: choose {' or '.join(FORMS)}")
     if resume is not None:
+        check_path_argument("backprop", "resume", resume, RUN_FOLDER)
         if config is not None or overrides or weights is not None:
             raise ConfigError("--resume traces the run's own config; give no other settings")
         start = _resumed(Path(resume), step)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn, get_args
 
 from mlplab import __version__
+from mlplab.errors import RUN_FOLDER
 
 GROUP_TITLES = {
     "seed": "seed",
@@ -717,7 +718,6 @@ def _values_after(words: Sequence[str]) -> list[str]:
 
 # What each path argument names, per command: an empty one is refused, as `Path("")` is
 # the current folder (`--resume ""` trained a new run, `report ""` wrote into "." ).
-RUN_FOLDER = "a run's folder, e.g. runs/exp/exp-3fa2b1"
 CONFIG_FILE = "a YAML file, e.g. examples/xor_nn.yaml"
 PATH_ARGUMENTS: dict[str, dict[str, tuple[str, str]]] = {
     "train": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import reprlib
 from typing import Any
 
@@ -105,6 +106,22 @@ def check_switches(where: str, **switches: Any) -> None:
     for name, value in switches.items():
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: {name}= takes True or False, not {short_repr(value)}")
+
+
+# How a message asks for a run's folder (the CLI's and the Python API's).
+RUN_FOLDER = "a run's folder, e.g. runs/exp/exp-3fa2b1"
+
+
+def check_path_argument(where: str, name: str, value: Any, what: str) -> None:
+    """Refuse a path argument of the Python API that is empty or blank, or no path at all:
+    ``Path("")`` is the current folder, which no one means (the CLI refuses ``''`` too)."""
+    if not isinstance(value, str | os.PathLike):
+        raise ConfigError(
+            f"{where}: {name}= takes a path, not {short_repr(value)} ({type(value).__name__})"
+        )
+    if isinstance(value, str) and not value.strip():
+        kind = "an empty path (read as the current folder)" if not value else "a blank path"
+        raise ConfigError(f"{where}: {name}={value!r} is {kind}; give {what}")
 
 
 class RunDiverged(Exception):

@@ -47,11 +47,13 @@ from mlplab.engines.choose import blas_threads, resolve_engine
 from mlplab.engines.init import run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import (
+    RUN_FOLDER,
     CheckpointError,
     ConfigError,
     DataError,
     MlplabError,
     RecordError,
+    check_path_argument,
     check_switches,
 )
 from mlplab.live import live_view
@@ -319,6 +321,8 @@ def train(
         For bad settings or data (before anything is written).
     """
     check_switches("train", verbose=verbose, record=record, lock=lock, rerun=rerun)
+    if resume is not None:
+        check_path_argument("train", "resume", resume, RUN_FOLDER)
     if handle_signals is not None:
         check_switches("train", handle_signals=handle_signals)
     if dataset is not None and not isinstance(dataset, Dataset):

@@ -268,6 +268,27 @@ def test_a_switch_of_the_python_api_takes_true_or_false(tmp_path, capsys):
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["exp"]
 
 
+@pytest.mark.parametrize("resume", ["", "  ", 5])
+def test_resume_of_the_python_api_is_a_path_that_is_not_empty(
+    resume, tmp_path, monkeypatch, capsys
+):
+    """train(resume="") read the current folder as the run to continue (`mlplab train
+    --resume ''` is refused); backprop's resume too."""
+    from mlplab.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    said = (
+        "= takes a path, not 5 [(]int[)]$"
+        if resume == 5
+        else f"={resume!r} is an? (empty|blank) path.*; give a run's folder, e.g. "
+    )
+    for where, call in (("train", mlplab.train), ("backprop", mlplab.backprop)):
+        with pytest.raises(ConfigError, match=rf"^{where}: resume{said}"):
+            call(resume=resume)
+    assert capsys.readouterr().out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
 # Two configs whose run ids (6 hex digits of a sha1) are the same: a real pair.
 TWINS = [
     ["--data", "xor", "--epoch", "3", "--lr", lr, "--exp_name", "col", "--log_every", "0",

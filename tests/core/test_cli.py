@@ -552,6 +552,35 @@ def test_a_file_where_a_run_folder_goes_is_named_and_kept(run_cli, tmp_path, com
 
 
 @pytest.mark.parametrize("command", ["train", "sweep"])
+def test_a_link_to_a_missing_folder_where_a_run_folder_goes_is_named(run_cli, tmp_path, command):
+    """`log_path/exp_name` a link to a folder since removed: 'File exists (LF/exp); the run
+    stopped', exit 1, after train had printed where the run would go."""
+    (tmp_path / "LF").mkdir()
+    (tmp_path / "LF" / "exp").symlink_to(tmp_path / "gone")
+    args = [command, "--data", "xor", "--epoch", "2", "--seed", "0", "--workers", "1"]
+    args = args[:-2] if command == "train" else args
+    proc = run_cli(*args, "--log_path", "LF", cwd=tmp_path)
+    line = assert_one_line_error(
+        proc,
+        "setting 'exp_name': 'LF/exp'",
+        f"a symbolic link to a missing folder ('{tmp_path}/gone')",
+    )
+    assert "log_path" in line and not proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["LF"]
+    assert [p.name for p in (tmp_path / "LF").iterdir()] == ["exp"]
+    # The run folder such a link, or a link in a loop: found by the name the run would take.
+    (tmp_path / "LF" / "exp").unlink()
+    trained = run_cli(*args, "--log_path", "R", "-q", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    (run,) = (tmp_path / "R" / "exp").glob("exp-*")
+    (tmp_path / "LF" / "exp").mkdir()
+    (tmp_path / "LF" / "exp" / run.name).symlink_to(run.name)
+    proc = run_cli(*args, "--log_path", "LF", cwd=tmp_path)
+    assert_one_line_error(proc, f"'LF/exp/{run.name}', where the run's folder", "loop of links")
+    assert [p.name for p in (tmp_path / "LF" / "exp").iterdir()] == [run.name]
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
 def test_an_experiment_folder_that_cannot_be_written_is_named(tmp_path, command):
     """A sweep named '.sweep.lock', a file of its own, rather than the setting."""
     if os.geteuid() == 0 and shutil.which("setpriv") is None:

@@ -16,6 +16,7 @@ for sweeps.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -106,8 +107,8 @@ def check_writable(log_path: str | Path) -> None:
 
 def check_run_folders(cfgs: Sequence[Config]) -> None:
     """Fail before training, with one line naming ``exp_name``, where a run's folder could
-    not be made: ``log_path/exp_name`` or a run folder is a file (kept as it is), or the
-    experiment's folder cannot be written to."""
+    not be made: ``log_path/exp_name`` or a run folder is a file or a symbolic link that
+    leads nowhere (kept as it is), or the experiment's folder cannot be written to."""
     by_exp: dict[Path, list[str]] = {}
     for cfg in cfgs:
         by_exp.setdefault(Path(cfg.log_path) / cfg.exp_name, []).append(run_name(cfg))
@@ -119,6 +120,13 @@ def check_run_folders(cfgs: Sequence[Config]) -> None:
                     f"setting 'exp_name': {str(folder)!r} is a file, where {whose} folder "
                     "would be made; give another exp_name or log_path, or move the file away"
                 )
+            if folder.is_symlink() and not folder.exists():
+                # No folder can be made there (mkdir meets the link), and the run stopped
+                # midway with "File exists".
+                raise ConfigError(
+                    f"setting 'exp_name': {str(folder)!r}, where {whose} folder would be, "
+                    f"is {_dead_link(folder)}, or give another exp_name or log_path"
+                )
         if exp.is_dir():
             try:  # a real file, as check_writable tries: root passes os.access
                 with tempfile.TemporaryFile(dir=exp):
@@ -129,6 +137,18 @@ def check_run_folders(cfgs: Sequence[Config]) -> None:
                     f"setting 'exp_name': {str(exp)!r} (log_path/exp_name) is not writable "
                     f"({reason}); give another exp_name or log_path"
                 ) from None
+
+
+def _dead_link(link: Path) -> str:
+    """What a symbolic link that leads nowhere is, and what would mend it, for a one-line
+    message: a link to a missing folder (named as the link gives it), or a loop of links."""
+    try:
+        os.stat(link)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a symbolic link in a loop of links; remove the link"
+    target = os.readlink(link)
+    return f"a symbolic link to a missing folder ({target!r}); make that folder, remove the link"
 
 
 class RunRecord:

@@ -581,6 +581,27 @@ def test_a_link_to_a_missing_folder_where_a_run_folder_goes_is_named(run_cli, tm
 
 
 @pytest.mark.parametrize("command", ["train", "sweep"])
+def test_a_log_path_that_goes_up_out_of_a_missing_folder_is_refused(run_cli, tmp_path, command):
+    """`--log_path x/sub/../../p` made x/sub, as mkdir -p does, and left it empty; the line
+    gives the path without it, which names the same place."""
+    (tmp_path / "x").mkdir()
+    args = [command, "--data", "xor", "--epoch", "2", "--plots", "none", "-q"]
+    args += ["--lr", "0.1", "0.2"] if command == "sweep" else []
+    proc = run_cli(*args, "--log_path", "x/sub/../../p", cwd=tmp_path)
+    assert_one_line_error(
+        proc,
+        "setting 'log_path': 'x/sub/../../p' goes up (..) out of 'x/sub', which does not exist",
+        "give 'p', the same place",
+    )
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["x"]
+    # Up out of folders that exist, as a shell would go: the runs land in x/p.
+    (tmp_path / "x" / "sub").mkdir()
+    proc = run_cli(*args, "--log_path", "x/sub/../p", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["p", "sub"]
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
 def test_an_experiment_folder_that_cannot_be_written_is_named(tmp_path, command):
     """A sweep named '.sweep.lock', a file of its own, rather than the setting."""
     if os.geteuid() == 0 and shutil.which("setpriv") is None:

@@ -289,6 +289,23 @@ def test_resume_of_the_python_api_is_a_path_that_is_not_empty(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_path_a_log_path_names_keeps_the_up_of_a_link(tmp_path, monkeypatch):
+    """Only a missing folder's `..` is taken out: a link's leads to its target's parent."""
+    from pathlib import Path
+
+    from mlplab.runs.record import up_from_missing
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    Path("link").symlink_to(tmp_path / "deep" / "er")
+    assert up_from_missing(Path("link/sub/../../m")) == (Path("link/../m"), Path("link/sub"))
+    assert up_from_missing(Path("deep/new/more/../../x")) == (Path("deep/x"), Path("deep/new/more"))
+    # The folder the link leads up to is deep/, not the current one: the same place.
+    assert Path("link/..").resolve() == tmp_path / "deep"
+    for made in ("link/../m", "deep/../x", "/..", "../a"):
+        assert up_from_missing(Path(made)) is None
+
+
 # Two configs whose run ids (6 hex digits of a sha1) are the same: a real pair.
 TWINS = [
     ["--data", "xor", "--epoch", "3", "--lr", lr, "--exp_name", "col", "--log_every", "0",

@@ -78,6 +78,14 @@ def check_writable(log_path: str | Path) -> None:
             f"setting 'log_path': {str(p)!r} is inside the run folder {str(inside)!r}; "
             "give the folder that holds the runs (e.g. runs), not a run"
         )
+    up = up_from_missing(p)
+    if up is not None:
+        # mkdir -p would make the missing folder only to leave it, empty, on the way up.
+        same, missing = up
+        raise ConfigError(
+            f"setting 'log_path': {str(p)!r} goes up (..) out of {str(missing)!r}, which does "
+            f"not exist and would be made and left empty; give {str(same)!r}, the same place"
+        )
     probe_dir = p
     while not probe_dir.exists():
         if probe_dir.is_symlink():  # no folder can be made where a link leads nowhere
@@ -103,6 +111,28 @@ def check_writable(log_path: str | Path) -> None:
         raise ConfigError(
             f"setting 'log_path': only {free // 1024} KiB free on the disk of {str(p)!r}; a run needs at least 16 MiB"
         )
+
+
+def up_from_missing(path: Path) -> tuple[Path, Path] | None:
+    """``path`` written without the ``folder/..`` pairs that mkdir -p would make a missing
+    folder for, only to leave it empty on the way up, and the first such folder; None where
+    it makes none.
+
+    A folder that is no link (a missing one is made as a real folder) has the path before
+    it as its ``..``, so taking out ``folder/..`` names the same place. A link's ``..`` is
+    its target's parent, elsewhere: it stays (which is why os.path.normpath would not do).
+    """
+    kept: list[str] = []
+    missing: Path | None = None
+    for i, part in enumerate(path.parts):
+        here = Path(*kept)
+        if part == ".." and kept and kept[-1] not in ("..", here.anchor) and not here.is_symlink():
+            if missing is None and not here.exists():
+                missing = Path(*path.parts[:i])  # as the user wrote it
+            kept.pop()
+        else:
+            kept.append(part)
+    return None if missing is None else (Path(*kept) if kept else Path("."), missing)
 
 
 def check_run_folders(cfgs: Sequence[Config]) -> None:

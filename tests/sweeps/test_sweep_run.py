@@ -130,15 +130,34 @@ def test_failed_and_diverged_runs_are_recorded(tmp_path: Path, monkeypatch) -> N
     fixed = run(log)
     assert fixed.counts["trained"] == 1 and fixed.counts["skipped"] == 7
 
-    # A learning rate far too high diverges: recorded, counted, not an error of the sweep.
-    # (torch engine: the NumPy engine's overflow RuntimeWarnings are errors under pytest)
-    wild = sweep(
-        data="sinlog", n_samples=200, lr=[100.0], hid_dim=4, epoch=30, engine="torch",
-        log_every=0, plots="none", log_path=str(log), exp_name="wild",
-        workers=1, report=False, verbose=False,
-    )  # fmt: skip
-    assert wild.counts["diverged"] == 1 and wild.exit_code == 0
-    assert read_result(wild.run_dirs[0])["status"] == "diverged"
+
+def test_a_diverged_run_fails_the_sweep_only_when_no_run_is_usable(tmp_path: Path) -> None:
+    """A learning rate far too high diverges: recorded and counted, not an error of the
+    sweep while another run finished; when every run diverged, nothing usable came out
+    and the sweep exits 1 (as `mlplab train` does), saying why in its summary."""
+
+    def wild(lr: list[float]):
+        # torch engine: the NumPy engine's overflow RuntimeWarnings are errors under pytest
+        return sweep(
+            data="sinlog", n_samples=200, lr=lr, hid_dim=4, epoch=30, engine="torch",
+            log_every=0, plots="none", log_path=str(tmp_path), exp_name="wild",
+            workers=1, report=False, verbose=False,
+        )  # fmt: skip
+
+    alone = wild([100.0])
+    assert alone.counts["diverged"] == 1 and alone.counts["trained"] == 0
+    assert read_result(alone.run_dirs[0])["status"] == "diverged"
+    assert alone.exit_code == 1
+    assert alone.summary().endswith("every run diverged: lower the lr")
+
+    mixed = wild([100.0, 0.01])  # the diverged run again, and one that finishes
+    assert mixed.counts["diverged"] == 1 and mixed.counts["trained"] == 1
+    assert mixed.exit_code == 0 and "diverged:" not in mixed.summary()
+
+    # The finished run is skipped now, and still usable: the diverged one alone trains.
+    again = wild([100.0, 0.01])
+    assert again.counts["diverged"] == 1 and again.counts["skipped"] == 1
+    assert again.exit_code == 0
 
 
 def _ctrl_c_at_the_third_stack(monkeypatch) -> Any:

@@ -100,14 +100,26 @@ class SweepResult:
     @property
     def exit_code(self) -> int:
         """130 when Ctrl-C (SIGINT) interrupted it, 143 when SIGTERM did, 1 when a run
-        failed (crashed), else 0.
+        failed (crashed) or when no run is usable, else 0.
 
         A diverged run is a result of its settings (often a too-high lr), not an error of
-        the sweep, so it does not change the exit status.
+        the sweep, so it does not change the exit status while other runs finished (in
+        this call, or before it and skipped). When every run it trained diverged (or
+        diverged or failed) and none was skipped or left to another sweep, nothing usable
+        came out: 1, as ``mlplab train`` exits for its one diverged run, and the summary
+        says why.
         """
         if self.interrupted:
             return EXIT_FOR_SIGNAL.get(self.stopped_by or "SIGINT", 130)
-        return 1 if self.counts.get("failed", 0) else 0
+        return 1 if self.counts.get("failed", 0) or self.nothing_usable else 0
+
+    @property
+    def nothing_usable(self) -> bool:
+        """Not interrupted, runs diverged, and none finished, now or before (skipped).
+        Runs another sweep is training (``busy``) may still finish: they count as usable."""
+        c = self.counts
+        usable = c.get("trained", 0) + c.get("skipped", 0) + c.get("busy", 0)
+        return not self.interrupted and bool(c.get("diverged")) and not usable
 
     def summary(self) -> str:
         c = self.counts
@@ -122,7 +134,14 @@ class SweepResult:
         if c["remaining"]:
             # With --rerun, a run not reached keeps its record, which may be finished.
             line += f", {c['remaining']} not " + ("trained again" if self.rerun else "finished")
-        return line + f" ({self.wall_time_s:.1f} s)"
+        line += f" ({self.wall_time_s:.1f} s)"
+        if self.nothing_usable:  # why the exit status is 1
+            line += (
+                "; every run diverged: lower the lr"
+                if not c["failed"]
+                else "; no run finished (every run diverged or failed)"
+            )
+        return line
 
     def __repr__(self) -> str:
         return f"<SweepResult {self.summary()}; {self.spec_path.parent}>"

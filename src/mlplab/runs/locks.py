@@ -10,6 +10,15 @@ One file with byte-range locks rather than a lock file per run: creating a file 
 ~0.5-0.9 ms of kernel time on ext4 here, a large share of a lab-sized run in a sweep.
 POSIX record locks belong to the process, so one process holds one :class:`RunLocks` per
 folder at a time (closing any descriptor of the file drops all of its locks).
+
+The file stays once the sweep ends: an empty ``.sweep.lock`` that the next sweep on the
+folder opens again. Removing it on release would break the mutual exclusion. The locks
+belong to the file (its inode), not to its name: were sweep A to unlink it while sweep B
+holds runs on it, sweep C would create a new ``.sweep.lock`` and lock B's runs there, and
+B and C would train the same run at once. Removing it safely would take a lock on the whole
+file before the unlink and, in every acquire, a check that the name still leads to the
+file locked (and a retry when not); a sweep of an earlier mlplab, which makes no such
+check, on the same folder would still be fooled. An empty file is cheaper than that.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -131,24 +131,38 @@ class Result(TrainedModel):
 # --- signals ---------------------------------------------------------------------------------
 @dataclass
 class StopFlag:
-    """Turns SIGINT/SIGTERM into a request that the loop sees at its next step."""
+    """Turns SIGINT/SIGTERM into a request that the loop sees at its next step.
+
+    In a sweep's worker process, :attr:`relay` (set there) is a third signal: the sweep's
+    own SIGINT passed on, which stops as a first Ctrl-C does and is named SIGINT.
+    """
 
     signum: int | None = None
     previous: dict[int, Any] = field(default_factory=dict)
+    relayed: bool = False
+    # The sweep does not pass on its SIGINT as SIGINT, because the terminal's Ctrl-C may
+    # reach the worker too, and two SIGINTs are a second Ctrl-C that stops at once; nor
+    # as SIGTERM, which would name the runs of `kill -INT SWEEP_PID` SIGTERM. None
+    # outside a sweep's workers.
+    relay: ClassVar[int | None] = None
 
     def install(self, signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
         if threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be set from the main thread
-        for sig in signals:
+        for sig in (*signals, *(() if self.relay is None else (self.relay,))):
             self.previous[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
         # A second Ctrl-C stops at once. A repeated SIGTERM does not: schedulers send it
         # again while they wait, and the kernel can deliver a worker's parent-death
         # signal twice; either would cut short the checkpoint the first one asked for.
-        # Nor does a Ctrl-C after a SIGTERM: a sweep told of a Ctrl-C passes it on to its
-        # workers as SIGTERM, and the terminal's own SIGINT may reach them after it.
-        if self.signum == signal.SIGINT and signum == signal.SIGINT:
+        # Nor does a Ctrl-C after a SIGTERM or after the sweep's relay of its SIGINT: the
+        # terminal's own SIGINT may reach a worker along with them, as the same stop.
+        if signum == self.relay:
+            if self.signum is None:
+                self.signum, self.relayed = signal.SIGINT, True
+            return
+        if self.signum == signal.SIGINT and signum == signal.SIGINT and not self.relayed:
             raise KeyboardInterrupt
         if self.signum is None:
             self.signum = signum

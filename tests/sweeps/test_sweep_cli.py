@@ -176,18 +176,21 @@ def test_a_gpu_the_machine_lacks_is_one_line_before_any_run(tmp_path: Path, caps
         )
 
 
-def _long_sweep(log: Path, exp_name: str, sigint_ignored: bool = False) -> subprocess.Popen[str]:
+def _long_sweep(
+    log: Path, exp_name: str, sigint_ignored: bool = False, workers: int = 2
+) -> subprocess.Popen[str]:
     """``mlplab sweep`` of 8 xor configs (two stacks, two workers) that would train for
     hours, in its own process group as a shell starts a command; returns once every
     run's record is open (the stacks are training). ``sigint_ignored``: started with
-    SIGINT ignored, as a script's background job is."""
+    SIGINT ignored, as a script's background job is. ``workers=1``: one stack, trained
+    in the sweep's process."""
     import time
 
     args = [
         "sweep", "--data", "xor", "--n_layer", "1", "--hid_dim", "2", "--act", "sigmoid",
         "--lr", "0.5", "1", "--seed", "0", "1", "2", "3", "--epoch", "100000000",
         "--engine", "numpy", "--log_every", "0", "--validate_every", "1000",
-        "--plots", "none", "--log_path", str(log), "--exp_name", exp_name, "--workers", "2",
+        "--plots", "none", "--log_path", str(log), "--exp_name", exp_name, "--workers", str(workers),
         "--no_report",
     ]  # fmt: skip
     proc = _started(args, sigint_ignored)
@@ -258,6 +261,7 @@ def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: P
     assert len(records) == 8
     for record in records:
         assert record["status"] == "interrupted" and record["epochs_run"] > 0
+        assert record["message"].startswith("interrupted by SIGINT at step")
         assert "mlplab train --resume" in record["message"]
     assert len(list(log.glob("stop/*/checkpoints/last.safetensors"))) == 8
 
@@ -363,6 +367,9 @@ def test_sigint_to_the_sweep_alone_stops_its_workers_at_once(tmp_path: Path) -> 
     records = _records(log, "alone")
     assert sorted(r["status"] for r in records) == ["interrupted"] * 8
     assert all("mlplab train --resume" in r["message"] for r in records)
+    # The workers were told of a SIGINT, and their runs name it (they named SIGTERM, the
+    # signal the sweep passed the stop on with).
+    assert all(r["message"].startswith("interrupted by SIGINT at step") for r in records)
     assert len(list(log.glob("alone/*/checkpoints/last.safetensors"))) == 8
 
 
@@ -381,7 +388,28 @@ def test_sigterm_to_the_sweep_alone_stops_it_as_ctrl_c_does(tmp_path: Path) -> N
     assert "Traceback" not in err and "8 runs remain" in err
     records = [json.loads(p.read_text()) for p in log.glob("term/*/result.json")]
     assert sorted(r["status"] for r in records) == ["interrupted"] * 8
+    assert all(r["message"].startswith("interrupted by SIGTERM at step") for r in records)
     assert len(list(log.glob("term/*/checkpoints/last.safetensors"))) == 8
+
+
+@pytest.mark.parametrize(("name", "exit_code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_to_an_in_process_sweep_is_named_in_its_runs(
+    tmp_path: Path, name: str, exit_code: int
+) -> None:
+    """`kill -INT PID` or `kill PID` to a sweep training its stack in its own process
+    (--workers 1): each run's record and progress line name that signal, and the exit
+    status is 128 + its number."""
+    import os
+    import signal
+
+    log = tmp_path / "runs"
+    proc = _long_sweep(log, "own", workers=1)
+    err, _ = _stop(proc, lambda pid: os.kill(pid, getattr(signal, name)))
+    assert proc.returncode == exit_code, err
+    assert "Traceback" not in err and "8 runs remain" in err
+    records = _records(log, "own")
+    assert sorted(r["status"] for r in records) == ["interrupted"] * 8
+    assert all(r["message"].startswith(f"interrupted by {name} at step") for r in records)
 
 
 def test_a_killed_sweep_takes_its_workers_with_it(tmp_path: Path) -> None:

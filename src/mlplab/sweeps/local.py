@@ -29,7 +29,7 @@ import signal
 import sys
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,10 @@ STOP_GRACE_S = 10.0
 # A second SIGINT this soon after the first is the same stop: `timeout -s INT` signals the
 # sweep's process and then its whole group, and killing the workers then lost their records.
 SAME_STOP_S = 1.0
+# How the sweep passes its own SIGINT on to its workers (runner.StopFlag.relay): their
+# runs are then named SIGINT, and the terminal's Ctrl-C that may reach them as well is
+# not taken for a second one. SIGTERM is passed on as SIGTERM.
+RELAY_SIGINT = signal.SIGUSR1
 # How often a group whose worker died is handed to a fresh pool before its runs fail.
 MAX_POOL_RETRIES = 1
 # Math libraries read these when they load: one thread per worker process.
@@ -370,13 +374,14 @@ def _run_in_pool(
         # The workers are told at once: a terminal's Ctrl-C reached them already (and
         # this SIGTERM after it changes nothing), but SIGTERM, or SIGINT sent to this
         # process alone (`kill -INT PID`, a job runner), did not.
-        record(_stop_workers(busy))
+        name = signal_of(stop)
+        record(_stop_workers(busy, name))
         # The stop is done; what is left is to close the workers and say what was kept. A
         # Ctrl-C pressed again now would cut that short (or, in a worker's close, end the
         # sweep with a traceback): it is ignored until sweep() has said it.
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-        raise SweepInterrupted(outcomes, signal_of(stop)) from None
+        raise SweepInterrupted(outcomes, name) from None
     finally:
         for worker in [*idle, *busy]:
             worker.close()
@@ -489,20 +494,22 @@ def _dead_group(
     return outcomes
 
 
-def _stop_workers(busy: dict[_Worker, _Job]) -> list[Outcome]:
+def _stop_workers(busy: dict[_Worker, _Job], name: str = "SIGINT") -> list[Outcome]:
     """Stop the running groups cleanly, then wait for them; their outcomes.
 
-    Every worker gets SIGTERM now: train's handler stops its run at a step boundary
-    with a checkpoint, as for Ctrl-C (a terminal's Ctrl-C, which reached the workers too,
-    stays the reason their records give). A worker that has not answered within
-    STOP_GRACE_S gets SIGTERM again, then SIGKILL; a second Ctrl-C kills at once.
+    Every worker is told now of the sweep's signal ``name``: SIGTERM as SIGTERM, SIGINT
+    as RELAY_SIGINT. train's handler stops its run at a step boundary with a checkpoint
+    and names that signal (a terminal's Ctrl-C, which reached the workers too, stays the
+    reason their records give). A worker that has not answered within STOP_GRACE_S gets
+    SIGTERM, then SIGKILL; a second Ctrl-C kills at once.
     """
     import multiprocessing.connection
     import time
 
+    relay = RELAY_SIGINT if name == "SIGINT" else signal.SIGTERM
     for worker in busy:
         if worker.proc.poll() is None:
-            worker.proc.terminate()
+            worker.proc.send_signal(relay)
     replies: dict[_Worker, tuple[bool, Any] | None] = {}
     began = time.monotonic()
     while True:  # left at the end; entered again only within the first SAME_STOP_S
@@ -564,25 +571,34 @@ def _recorded(values: dict[str, Any]) -> Outcome:
     }
 
 
-def init_worker(parent_pid: int, stopped: bool = False) -> None:
+def init_worker(parent_pid: int, stopped: Sequence[int] = ()) -> None:
     """Set up a worker: one math thread, Ctrl-C handled only inside a run, and an end
     with the sweep: if the sweep's process is killed outright, the kernel sends SIGTERM,
     which stops a run or a stack cleanly (``interrupted``, with a checkpoint).
-    ``stopped``: a Ctrl-C came while the worker started; it then trains nothing."""
+    ``stopped``: the signals (Ctrl-C, or the sweep's relay of it) noted while the worker
+    started; any, and it trains nothing. Read once this function's handlers have taken
+    over, so that no signal falls between the two."""
+    global _sweep_pid, _stopping
+    # Between runs SIGINT (or the sweep's relay of it) only notes the stop (no traceback
+    # from an idle worker); during a run, train's own handler turns it into a clean stop
+    # with a checkpoint. Set first: the imports below take a while, and a signal during
+    # them was lost.
+    signal.signal(signal.SIGINT, _note_stop)
+    signal.signal(RELAY_SIGINT, _note_stop)
     from mlplab.lifetime import die_with_parent
 
-    global _sweep_pid, _stopping
     _sweep_pid = parent_pid
-    _stopping = _stopping or stopped
+    _stopping = _stopping or bool(stopped)
     if not die_with_parent(signal.SIGTERM, parent_pid):
         os._exit(0)
     for name in THREAD_ENV:
         os.environ[name] = "1"
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
-    # Between runs SIGINT only notes the stop (no traceback from an idle worker); during
-    # a run, train's own handler turns it into a clean stop with a checkpoint.
-    signal.signal(signal.SIGINT, _note_stop)
+    # train's handler, in this process, takes the relay for the sweep's SIGINT.
+    from mlplab.runner import StopFlag
+
+    StopFlag.relay = RELAY_SIGINT
 
 
 def _note_stop(signum: int, frame: Any) -> None:

@@ -21,6 +21,9 @@ def main(parent_pid: int) -> None:
     # init_worker then installs the handler that stops a run cleanly.
     early: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, frame: early.append(signum))
+    # The sweep's relay of its own SIGINT (local.RELAY_SIGINT; that module is not
+    # imported yet): the same, rather than the end of this process by default.
+    signal.signal(signal.SIGUSR1, lambda signum, frame: early.append(signum))
     from mlplab.sweeps.local import init_worker, worker_call
 
     inbox = sys.stdin.buffer
@@ -28,7 +31,7 @@ def main(parent_pid: int) -> None:
     outbox = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.path[:] = pickle.load(inbox)
-    init_worker(parent_pid, stopped=bool(early))
+    init_worker(parent_pid, stopped=early)  # read once its own handlers took over
     while True:
         try:
             group_fn, group = pickle.load(inbox)

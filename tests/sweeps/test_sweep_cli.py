@@ -533,3 +533,33 @@ def test_a_sweep_notes_settings_that_some_runs_do_not_use(tmp_path: Path, capsys
         "mlplab: note: not used by some runs: --mm 0.9 (momentum is sgd's and rmsprop's) in 1 "
         "of 4 runs (runs that differ only in such settings train the same model)"
     ) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_progress_counts_each_group_as_it_ends(tmp_path: Path, workers: int) -> None:
+    """Two groups (one of 200 epochs, one that would train for hours): the progress line
+    of each run of the short group comes while the long group has yet to end, in the
+    sweep's process and with worker processes alike; the sweep is then stopped."""
+    import os
+    import signal
+
+    log = tmp_path / "runs"
+    args = [
+        "sweep", "--data", "xor", "--hid_dim", "2", "--act", "sigmoid", "--lr", "0.5",
+        "--seed", "0", "1", "--epoch", "200", "100000000", "--engine", "numpy",
+        "--log_every", "0", "--validate_every", "100", "--plots", "none",
+        "--log_path", str(log), "--exp_name", "bar", "--workers", str(workers), "--no_report",
+    ]  # fmt: skip
+    proc = _started(args)
+    try:
+        assert proc.stdout is not None
+        seen = [proc.stdout.readline().strip() for _ in range(2)]
+        # Each counted by its number as it ended, out of the four runs to train.
+        assert [line.split(" ", 1)[0] for line in seen] == ["[1/4]", "[2/4]"], seen
+        assert all(line.split()[2] == "finished" for line in seen), seen
+        assert proc.poll() is None  # the long group trains on
+        long_runs = [r for r in _records(log, "bar") if r["epoch"] == 100000000]
+        assert all(r["status"] == "running" for r in long_runs)
+    finally:
+        err, _ = _stop(proc, lambda pid: os.killpg(pid, signal.SIGINT))
+    assert proc.returncode == 130, err

@@ -680,7 +680,12 @@ def _count(result: SweepResult, n_pending: int) -> dict[str, int]:
 
 
 class _Progress:
-    """A rich bar on an interactive terminal, else one line per finished run."""
+    """A rich bar on an interactive terminal, else one line per finished run.
+
+    It counts the outcomes :func:`run_local` (or Ray) hands to :meth:`done`: those of a
+    group once its stack has ended, whether it trained in this process or in a worker.
+    A stack hands over its runs when it has ended (one that diverged early included), so
+    the count does not move while a stack trains."""
 
     def __init__(self, total: int, show: bool) -> None:
         from mlplab.console import interactive

@@ -144,3 +144,15 @@ def test_a_prune_that_is_not_a_function_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"sweep: prune takes a function of a Validate event"):
         run(tmp_path / "runs", workers=1, prune="halving")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_sweep_whose_runs_diverged_or_were_pruned_still_exits_0(tmp_path: Path) -> None:
+    """A pruned run ended by design, with its metrics: beside a diverged run it is not the
+    "nothing usable" of a sweep whose every run diverged (exit 1)."""
+    result = sweep(
+        data="sinlog", n_samples=200, lr=[100.0, 0.01], hid_dim=4, epoch=30, engine="torch",
+        log_every=0, plots="none", log_path=str(tmp_path), workers=1, report=False,
+        verbose=False, prune=lambda e: np.full(len(e.ids), e.epoch == 25),
+    )  # fmt: skip
+    assert result.counts["diverged"] == 1 and result.counts["pruned"] == 1
+    assert result.exit_code == 0 and "diverged:" not in result.summary()

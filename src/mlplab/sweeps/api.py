@@ -116,9 +116,10 @@ class SweepResult:
     @property
     def nothing_usable(self) -> bool:
         """Not interrupted, runs diverged, and none finished, now or before (skipped).
-        Runs another sweep is training (``busy``) may still finish: they count as usable."""
+        Runs another sweep is training (``busy``) may still finish: they count as usable,
+        as do runs that a prune rule stopped (by design, with their metrics)."""
         c = self.counts
-        usable = c.get("trained", 0) + c.get("skipped", 0) + c.get("busy", 0)
+        usable = c.get("trained", 0) + c.get("skipped", 0) + c.get("busy", 0) + c.get("pruned", 0)
         return not self.interrupted and bool(c.get("diverged")) and not usable
 
     def summary(self) -> str:

@@ -55,6 +55,7 @@ from mlplab.errors import (
     RecordError,
     check_path_argument,
     check_switches,
+    short_repr,
 )
 from mlplab.live import live_view
 from mlplab.pipes import closed_pipe_safe
@@ -140,6 +141,9 @@ class StopFlag:
     signum: int | None = None
     previous: dict[int, Any] = field(default_factory=dict)
     relayed: bool = False
+    # train(stop=...): the caller's own request, polled with the signals (from any thread).
+    asked: Callable[[], Any] | None = None
+    by_caller: bool = False
     # The sweep does not pass on its SIGINT as SIGINT, because the terminal's Ctrl-C may
     # reach the worker too, and two SIGINTs are a second Ctrl-C that stops at once; nor
     # as SIGTERM, which would name the runs of `kill -INT SWEEP_PID` SIGTERM. None
@@ -168,8 +172,12 @@ class StopFlag:
             self.signum = signum
 
     def __call__(self) -> bool | str:
-        """False, or the name of the signal that asked for a stop."""
-        return False if self.signum is None else signal.Signals(self.signum).name
+        """False, or the name of the signal (or ``stop()``) that asked for a stop."""
+        if self.signum is not None:
+            return signal.Signals(self.signum).name
+        if self.asked is not None and not self.by_caller:
+            self.by_caller = bool(self.asked())
+        return "stop()" if self.by_caller else False
 
     def restore(self) -> None:
         for sig, handler in self.previous.items():
@@ -282,6 +290,7 @@ def train(
     subscribers: Sequence[Subscriber] = (),
     lock: bool = False,
     rerun: bool = False,
+    stop: Callable[[], bool] | None = None,
     **overrides: Any,
 ) -> Result:
     """Train one experiment and write its run record.
@@ -323,6 +332,12 @@ def train(
         this way: its arrays are not part of the config. A run that was interrupted (or
         killed) continues from its last checkpoint, as ``resume`` would continue it, unless
         ``rerun`` is True or ``dataset`` is given; then it starts afresh in its folder.
+    stop : callable, optional
+        Polled before every step; once it returns True, the run stops there as a Ctrl-C
+        stops it (``interrupted``, with its checkpoint and record; the same call again
+        continues it), and train returns the Result. For a stop button: a notebook widget's,
+        or a web page's whose server runs the training in another thread, where signals
+        cannot reach it. A subscriber can set what it reads.
 
     Returns
     -------
@@ -345,26 +360,28 @@ def train(
             f"{type(dataset).__name__}; write a table to a file and give it as data=, or fit "
             "mlplab.sklearn.MLPClassifier / MLPRegressor on arrays"
         )
-    stop = StopFlag()
+    if stop is not None and not callable(stop):
+        raise ConfigError(f"train: stop takes a function of no arguments, not {short_repr(stop)}")
+    flag = StopFlag(asked=stop)
     if handle_signals is not False:
         # Installed before anything is written, and restored however the run ends, so a
         # signal at any moment leaves either no record or a consistent one.
         if handle_signals:
-            stop.install()
+            flag.install()
         else:  # SIGTERM stays the script's own business
-            stop.install([signal.SIGINT])
+            flag.install([signal.SIGINT])
     try:
         with closed_pipe_safe():  # a script piped into `head` still trains to the end
             result = _train(
-                config, resume, verbose, record, dataset, overrides, stop, subscribers, lock, rerun
+                config, resume, verbose, record, dataset, overrides, flag, subscribers, lock, rerun
             )
     except OSError as err:
         # Disk full or folder removed mid-run: the writer has recorded what it could.
         at = f" ({err.filename})" if err.filename else ""
         raise RecordError(f"{err.strerror or err}{at}; the run stopped") from None
     finally:
-        stop.restore()
-    if handle_signals is None and stop.signum is not None:
+        flag.restore()
+    if handle_signals is None and flag.signum is not None:
         raise KeyboardInterrupt(interrupted_line(result))
     return result
 
@@ -688,9 +705,7 @@ def _train_locked(
     exit_code = {"finished": 0, "diverged": 1}.get(status, 0)
     if status == "interrupted":
         exit_code = EXIT_FOR_SIGNAL.get(stop.signum or signal.SIGINT, 130)
-        message = (
-            f"interrupted by {signal.Signals(stop.signum or signal.SIGINT).name} at step {end.step}"
-        )
+        message = f"interrupted by {stop() or 'SIGINT'} at step {end.step}"
         # Named only where a run folder with a checkpoint to resume from is kept.
         if (
             record

@@ -751,8 +751,12 @@ PATH_ARGUMENTS: dict[str, dict[str, tuple[str, str]]] = {
 def _no_empty_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse an empty path: read as the current folder, it did what no one asked."""
     for dest, (name, what) in PATH_ARGUMENTS.get(getattr(args, "command", None) or "", {}).items():
-        if getattr(args, dest, None) == "":
-            parser.error(f"{name} '' is an empty path (read as the current folder); give {what}")
+        value = getattr(args, dest, None)
+        if isinstance(value, str) and not value.strip():  # '' or a quoted blank
+            kind = "an empty" if value == "" else "a blank"
+            parser.error(
+                f"{name} {value!r} is {kind} path (read as the current folder); give {what}"
+            )
 
 
 # OS errors that come from a path the user gave, not from the machine.

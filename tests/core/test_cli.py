@@ -495,6 +495,16 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(run_cli, tmp_pa
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    "args", [["train", "--resume", "  ", "--epoch", "1"], ["backprop", "--resume", " "]]
+)
+def test_a_blank_path_is_named_by_its_flag(run_cli, tmp_path, args):
+    """`--resume "  "` was named in train()'s Python words (resume='  '), not as --resume."""
+    proc = run_cli(*args, cwd=tmp_path)
+    assert_one_line_error(proc, f"--resume {args[2]!r} is a blank path", "give ")
+    assert not list(tmp_path.iterdir())
+
+
 # As root, a file of mode 000 is still read (and one of 555 written): the process gives
 # up the capabilities that let root read and write any file, and meets the permissions.
 NO_ROOT_READS = [

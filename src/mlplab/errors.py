@@ -90,6 +90,11 @@ class EngineError(MlplabError):
     """A config that the chosen engine cannot train (never a silent fallback)."""
 
 
+class PruneError(ConfigError):
+    """A prune rule (``fit``'s, ``sweep``'s ``prune``) that raised or returned no bool mask
+    over its event's ids: the rule's fault, never pinned on a config."""
+
+
 class RecordError(MlplabError):
     """The run record could not be written mid-run (disk full, folder removed).
 

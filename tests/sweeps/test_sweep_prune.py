@@ -107,6 +107,9 @@ def test_a_rule_in_a_module_travels_to_worker_processes(tmp_path: Path, monkeypa
                 if event.epoch != 2:
                     return np.zeros(len(event.ids), dtype=bool)
                 return event.val_loss == event.val_loss.max()
+
+            def broken(event):
+                raise KeyError("no such rung")
             """
         )
     )
@@ -122,6 +125,16 @@ def test_a_rule_in_a_module_travels_to_worker_processes(tmp_path: Path, monkeypa
         json.loads((d / "result.json").read_text())["status"] for d in result.run_dirs
     )
     assert statuses == ["finished", "finished", "pruned", "pruned"]
+    # A worker's rule that raises fails its runs with the rule's error, as in-process.
+    failed = sweep(
+        {**BASE, "hid_dim": [4, 8]}, lr=[0.03, 1.0], log_path=str(tmp_path / "runs"),
+        exp_name="broken", report=False, verbose=False, workers=2, prune=my_rules.broken,
+    )  # fmt: skip
+    assert failed.exit_code == 1 and failed.counts["failed"] == 4
+    errors = {json.loads((d / "result.json").read_text())["error"] for d in failed.run_dirs}
+    assert errors == {
+        "PruneError: prune: the rule raised KeyError: 'no such rung' (at the validation of epoch 1)"
+    }
     sys.modules.pop("my_rules", None)
 
 
@@ -156,3 +169,37 @@ def test_a_sweep_whose_runs_diverged_or_were_pruned_still_exits_0(tmp_path: Path
     )  # fmt: skip
     assert result.counts["diverged"] == 1 and result.counts["pruned"] == 1
     assert result.exit_code == 0 and "diverged:" not in result.summary()
+
+
+def half_then_broken(event: Validate) -> np.ndarray:
+    """Stops the worse half at epoch AT, then raises: a rule with a bug in its second rung."""
+    if event.epoch == 2 * AT:
+        raise RuntimeError("rung two is broken")
+    return worse_half(event)
+
+
+def test_a_rule_that_raises_fails_its_runs_and_keeps_those_it_stopped(tmp_path: Path) -> None:
+    """A broken rule was caught as a stack failure: its configs trained again one by one,
+    without it, to the end, and the runs it had pruned came back `finished`, exit 0."""
+    result = run(tmp_path / "runs", workers=1, prune=half_then_broken, epoch=3 * AT)
+    assert result.exit_code == 1
+    assert result.counts["pruned"] == 2 and result.counts["failed"] == 2
+    records = list(by_lr(result).values())
+    pruned = [r for r in records if r["status"] == "pruned"]
+    assert [r["epochs_run"] for r in pruned] == [AT, AT]  # kept as the rule left them
+    for r in (r for r in records if r["status"] == "failed"):
+        assert r["error"] == (
+            f"PruneError: prune: the rule raised RuntimeError: rung two is broken (at the "
+            f"validation of epoch {2 * AT})"
+        )
+        assert r["epochs_run"] == 2 * AT  # not trained on without the rule
+
+
+def test_a_rule_that_returns_no_mask_is_named_in_its_runs(tmp_path: Path) -> None:
+    result = run(tmp_path / "runs", workers=1, prune=lambda e: np.ones(len(e.ids) + 1, bool))
+    assert result.exit_code == 1 and result.counts["failed"] == 4
+    errors = {r["error"] for r in by_lr(result).values()}
+    assert errors == {
+        "PruneError: prune must return a bool mask over the event's ids (shape (4,)), True "
+        "for each model to stop; it returned bool of shape (5,)"
+    }

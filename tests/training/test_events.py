@@ -8,6 +8,7 @@ from mlplab.engines.backend import ModelInit, OptimSpec
 from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
+from mlplab.errors import PruneError
 from mlplab.runner import train
 from mlplab.training.events import End, Save, Start, Step, Validate, as_json
 from mlplab.training.loop import LrSchedule, Schedule, StackState, fit
@@ -94,7 +95,7 @@ def test_a_prune_hook_that_returns_no_mask_over_the_events_ids_is_named():
     import pytest
 
     backend, state = _stack([0.1, 1.0, 3.0])
-    with pytest.raises(ValueError, match=r"prune must return a bool mask over the event's ids"):
+    with pytest.raises(PruneError, match=r"prune must return a bool mask over the event's ids"):
         fit(
             backend, "binary", {"train": Y, "val": Y, "test": Y}, Schedule(epoch=3, log_every=0),
             [LrSchedule(lr) for lr in (0.1, 1, 3)], state, [], prune=lambda v: v.ids[:1],

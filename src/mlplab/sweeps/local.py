@@ -208,6 +208,7 @@ def _train_stacked(
 ) -> list[Outcome] | None:
     """Train a group with the batched trainer; None if the stack itself failed."""
     from mlplab.assemble import as_config
+    from mlplab.errors import PruneError
     from mlplab.runner import StopFlag
     from mlplab.runs.record import run_dir_of
     from mlplab.stacks import train_batched
@@ -228,6 +229,17 @@ def _train_stacked(
         results = train_batched(
             configs, curves_in_results=False, should_stop=stop, resume=not rerun, prune=prune
         )
+    except PruneError as err:
+        # The rule's fault, not a config's: retried one by one (without the rule) the group
+        # would train to the end and hide it. The runs it stopped keep their records; the
+        # others end `failed` with its error.
+        ended = []
+        for values in configs:
+            mark_ended(values, f"{type(err).__name__}: {err}")
+            ended.append(_recorded(values))
+            if on_done is not None:
+                on_done(ended[-1])
+        return ended
     except Exception:  # retried one by one, where an error gets its own run
         return None
     finally:
@@ -260,7 +272,7 @@ def _train_stacked(
 
 def mark_ended(values: dict[str, Any], error: str, status: str = "failed") -> None:
     """Record a run as ended, ``failed`` (or ``status``), in its result.json, unless it has
-    finished.
+    finished or a prune rule stopped it (both ended by design, with their metrics).
 
     ``train`` writes its own ``failed`` record for errors inside a run; this covers the
     cases it cannot: an error before its record opened, or a worker process that died or
@@ -273,7 +285,7 @@ def mark_ended(values: dict[str, Any], error: str, status: str = "failed") -> No
     cfg = make_config(values)
     run_dir = run_dir_of(cfg)
     old = read_result(run_dir) or {}
-    if old.get("status") == "finished":
+    if old.get("status") in ("finished", "pruned"):
         return
     settings = record_settings(cfg)
     atomic_write_json(

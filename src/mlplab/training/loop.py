@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from mlplab.engines.backend import Backend
-from mlplab.errors import RunDiverged
+from mlplab.errors import PruneError, RunDiverged
 from mlplab.training.events import End, Event, Models, Save, Start, Step, Subscriber, Validate
 from mlplab.training.metrics import batch_metrics, split_metrics
 from mlplab.training.state import CURVES, Curves, History, LoopState, StackState
@@ -141,7 +141,8 @@ def fit(
     message). ``prune``, given a :class:`Validate` event, returns a bool mask over that
     event's ``ids`` (the models still training), True for each to stop there
     (``pruned``), for searches that drop the weaker rows of a
-    stack. Each model's last event is an :class:`End`.
+    stack; a rule that raises, or returns no such mask, raises
+    :class:`~mlplab.errors.PruneError`. Each model's last event is an :class:`End`.
     """
     s = schedule
     y_train, y_val = targets["train"], targets["val"]
@@ -317,9 +318,15 @@ def fit(
                     state.stopped_early[ids[done]] = True
                     end(done, "finished")
             if prune is not None and len(state.ids):
-                mask = np.asarray(prune(event))
+                try:
+                    mask = np.asarray(prune(event))
+                except Exception as err:
+                    raise PruneError(
+                        f"prune: the rule raised {type(err).__name__}: {err} (at the "
+                        f"validation of epoch {state.epoch})"
+                    ) from err
                 if mask.dtype != bool or mask.shape != event.ids.shape:
-                    raise ValueError(
+                    raise PruneError(
                         f"prune must return a bool mask over the event's ids (shape "
                         f"{event.ids.shape}), True for each model to stop; it returned "
                         f"{mask.dtype} of shape {mask.shape}"

@@ -140,7 +140,8 @@ def test_the_page_says_which_runs_its_figures_leave_out(log: Path) -> None:
     assert left_out.sum() == 5  # failed, diverged, interrupted, pruned and running
     assert notes[mix.title].startswith(
         f"The figures draw the {len(mix.runs) - 5} finished runs of {len(mix.runs)}; "
-        "the others (1 diverged, 1 failed, 1 interrupted, 1 pruned, 1 running)"
+        "the others (1 diverged, 1 failed, 1 interrupted, 1 pruned, 1 running) did not "
+        "train to their end (a pruned run has the metrics of where a rule stopped it)"
     )
     assert by[("other", "classification")].title not in notes  # every run finished
 

@@ -203,3 +203,17 @@ def test_a_rule_that_returns_no_mask_is_named_in_its_runs(tmp_path: Path) -> Non
         "PruneError: prune must return a bool mask over the event's ids (shape (4,)), True "
         "for each model to stop; it returned bool of shape (5,)"
     }
+
+
+def test_pruned_runs_are_not_said_to_lack_the_plots_asked_for_now(tmp_path: Path, capsys) -> None:
+    """Kept with --plots png asked now, the line named the pruned runs as finished runs
+    without their plots: a pruned run gets no plots."""
+    log = tmp_path / "runs"
+    run(log, workers=1, prune=worse_half)
+    capsys.readouterr()
+    sweep(
+        {**BASE, "plots": "png"}, lr=LRS, log_path=str(log), report=False, verbose=True,
+        progress=False, workers=1, prune=worse_half,
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert "finished runs were kept as they were, without --plots png (2 runs)" in err

@@ -497,8 +497,9 @@ def plots_note(runs: pd.DataFrame) -> str:
     what = ", ".join(f"{n} {status}" for status, n in sorted(left_out.items()))
     return (
         f"The figures draw the {len(runs) - int(left_out.sum())} finished runs of "
-        f"{len(runs)}; the others ({what}) have no final metrics and are left out of "
-        "every mean below. The table's runs column says which configs they belong to."
+        f"{len(runs)}; the others ({what}) did not train to their end (a pruned run has "
+        "the metrics of where a rule stopped it) and are left out of every mean below. "
+        "The table's runs column says which configs they belong to."
     )
 
 

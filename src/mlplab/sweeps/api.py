@@ -413,9 +413,10 @@ def _kept_without(skipped: Iterable[Config]) -> str:
     """A line for finished runs kept without the plots or snapshots asked of them now
     (``--plots png`` after a sweep with ``--plots none``), or ''. These settings are not
     part of a run's identity, so the runs were skipped; a look at their folders (no
-    record read) tells which lack what was asked."""
+    record read, but of a run that lacks them: a pruned run has no plots) tells which
+    lack what was asked."""
     from mlplab.plots.recorder import SNAPSHOT_FILE
-    from mlplab.runs.record import run_dir_of
+    from mlplab.runs.record import read_result, run_dir_of
 
     lacking: collections.Counter[str] = collections.Counter()
     example = None
@@ -433,6 +434,8 @@ def _kept_without(skipped: Iterable[Config]) -> str:
             )
             if asked and not kept
         ]
+        if missing and (read_result(run_dir) or {}).get("status") == "pruned":
+            continue  # a pruned run gets no plots: it ended where a rule stopped it
         lacking.update(missing)
         example = example or (run_dir if missing else None)
     if not lacking:

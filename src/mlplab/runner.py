@@ -81,6 +81,7 @@ from mlplab.runs.record import (
     read_result,
     record_settings,
     run_dir_of,
+    run_name,
 )
 from mlplab.runs.tensorboard import TensorBoardLogger
 from mlplab.runs.writer import ModelRecord, RunWriter, curve_arrays, curve_lists, curves_of
@@ -262,6 +263,7 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
                 run.subscribers,
                 should_stop,
                 run.prune,
+                [run_name(c) for c in run.cfgs],
             )
     except BaseException as err:
         if run.tb is not None:

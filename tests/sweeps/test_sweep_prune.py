@@ -217,3 +217,20 @@ def test_pruned_runs_are_not_said_to_lack_the_plots_asked_for_now(tmp_path: Path
     )  # fmt: skip
     err = capsys.readouterr().err
     assert "finished runs were kept as they were, without --plots png (2 runs)" in err
+
+
+def test_a_rule_knows_each_model_by_its_run_id_across_the_stacks(tmp_path: Path) -> None:
+    """Ids are positions in a stack and repeat from stack to stack; names do not."""
+    seen: dict[str, list[int]] = {}
+
+    def record(event: Validate) -> np.ndarray:
+        for k in event.ids:
+            seen.setdefault(event.models.name(int(k)), []).append(event.epoch)
+        return np.zeros(len(event.ids), dtype=bool)
+
+    result = sweep(
+        {**BASE, "hid_dim": [4, 8]}, lr=[0.03, 1.0], log_path=str(tmp_path / "runs"),
+        report=False, verbose=False, workers=1, prune=record,
+    )  # fmt: skip
+    assert sorted(seen) == sorted(d.name for d in result.run_dirs)  # 4 names, 2 stacks
+    assert all(epochs == list(range(1, 13)) for epochs in seen.values())

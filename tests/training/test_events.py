@@ -124,6 +124,10 @@ def test_a_subscriber_sees_a_single_run(tmp_path):
         subscribers=[sub],
     )
     assert len(starts) == 1 and vals == res.record["val_losses"]
+    # What a live page needs from the start: where the run ends, its task, its run id.
+    (start,) = starts
+    assert (start.epochs, start.task) == (50, "binary")
+    assert start.models.name(0) == res.run_dir.name == res.record["run_id"]
 
 
 def test_every_event_as_json_is_strict_json_with_the_events_numbers():
@@ -143,6 +147,7 @@ def test_every_event_as_json_is_strict_json_with_the_events_numbers():
     texts = [json.dumps(as_json(e), allow_nan=False) for e in seen]  # raises on NaN or inf
     back = [json.loads(t) for t in texts]
     assert [b["event"] for b in back][:2] == ["start", "step"]
+    assert back[0] == {"event": "start", "epoch": 0, "step": 0, "epochs": 4, "task": "binary"}
     assert {b["event"] for b in back} == {"start", "step", "validate", "save", "end"}
     for event, b in zip(seen, back, strict=True):
         assert "models" not in b and "train_outputs" not in b

@@ -27,6 +27,7 @@ them on (to a web page, a log file or another process).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -42,9 +43,16 @@ Array = np.ndarray
 class Models:
     """A read-only view of the models being trained, by id."""
 
-    def __init__(self, backend: Backend, state: StackState) -> None:
+    def __init__(self, backend: Backend, state: StackState, names: Sequence[str] = ()) -> None:
         self._backend = backend
         self._state = state
+        self._names = list(names)
+
+    def name(self, model_id: int) -> str:
+        """The model's run id (its run folder's name, ``exp-3fa2b1``) where the caller
+        named its models (``mlplab.train``, sweeps), else its id as text. Ids are positions
+        in one stack: a rule that keeps state across the stacks of a sweep keys it by name."""
+        return self._names[model_id] if model_id < len(self._names) else str(model_id)
 
     @property
     def ids(self) -> Array:
@@ -92,6 +100,8 @@ class Start:
     models: Models
     epoch: int  # epochs already done (0 for a fresh run)
     step: int
+    epochs: int = 0  # the schedule's epochs: where the run will end
+    task: str = ""  # binary | multiclass | regression: acc or MAE in the metric fields
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,7 @@ def fit(
     subscribers: Sequence[Subscriber] = (),
     should_stop: Callable[[], bool | str] | None = None,
     prune: Callable[[Validate], Array] | None = None,
+    names: Sequence[str] = (),
 ) -> StackState:
     """Train the models of ``backend`` for ``schedule.epoch`` epochs, or until each stops.
 
@@ -143,11 +144,12 @@ def fit(
     (``pruned``), for searches that drop the weaker rows of a
     stack; a rule that raises, or returns no such mask, raises
     :class:`~mlplab.errors.PruneError`. Each model's last event is an :class:`End`.
+    ``names`` (one per model id, e.g. run ids) is what ``event.models.name(id)`` says.
     """
     s = schedule
     y_train, y_val = targets["train"], targets["val"]
     E, n_train = s.epoch, len(y_train)
-    models = Models(backend, state)
+    models = Models(backend, state, names)
     full_batch = s.batch_size <= 0 or s.batch_size >= n_train
     bounds = batch_bounds(n_train, s.batch_size)
     # Steps are shown to subscribers at multiples of log_every or progress_every (their
@@ -199,7 +201,7 @@ def fit(
     # model, setting them costs as much as a step).
     constant = all(sch.kind == "none" for sch in lr_schedules)
     lr, lr_set = lrs_at(state.epoch, E, lr_schedules), False
-    emit(Start(models, state.epoch, state.step))
+    emit(Start(models, state.epoch, state.step, E, task))
     while state.epoch < E and len(state.ids):
         # --- epoch start: learning rates and data order ------------------------------------
         if not constant:

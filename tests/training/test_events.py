@@ -147,7 +147,10 @@ def test_every_event_as_json_is_strict_json_with_the_events_numbers():
     texts = [json.dumps(as_json(e), allow_nan=False) for e in seen]  # raises on NaN or inf
     back = [json.loads(t) for t in texts]
     assert [b["event"] for b in back][:2] == ["start", "step"]
-    assert back[0] == {"event": "start", "epoch": 0, "step": 0, "epochs": 4, "task": "binary"}
+    assert back[0] == {
+        "event": "start", "epoch": 0, "step": 0, "epochs": 4, "task": "binary",
+        "ids": [0, 1], "names": ["0", "1"],  # fit was given no names: ids as text
+    }  # fmt: skip
     assert {b["event"] for b in back} == {"start", "step", "validate", "save", "end"}
     for event, b in zip(seen, back, strict=True):
         assert "models" not in b and "train_outputs" not in b

@@ -102,6 +102,7 @@ class Start:
     step: int
     epochs: int = 0  # the schedule's epochs: where the run will end
     task: str = ""  # binary | multiclass | regression: acc or MAE in the metric fields
+    ids: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # [K] who trains
 
 
 @dataclass(frozen=True)
@@ -163,12 +164,14 @@ def as_json(event: Event) -> dict[str, Any]:
     Arrays become lists of Python numbers; a loss that is not finite (a diverging model)
     becomes None, since JSON has no NaN or infinity. ``models`` and an End's
     ``train_outputs`` are left out: they are the models and their outputs, not the event's
-    numbers.
+    numbers; a Start also gives the ``ids`` and ``names`` (run ids) of the models.
     """
     out: dict[str, Any] = {"event": type(event).__name__.lower()}
     for f in fields(event):
         if f.name not in ("models", "train_outputs"):
             out[f.name] = _plain(getattr(event, f.name))
+    if isinstance(event, Start):  # the later events name models by id only
+        out["names"] = [event.models.name(int(k)) for k in event.ids]
     return out
 
 

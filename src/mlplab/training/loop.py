@@ -201,7 +201,7 @@ def fit(
     # model, setting them costs as much as a step).
     constant = all(sch.kind == "none" for sch in lr_schedules)
     lr, lr_set = lrs_at(state.epoch, E, lr_schedules), False
-    emit(Start(models, state.epoch, state.step, E, task))
+    emit(Start(models, state.epoch, state.step, E, task, state.ids.copy()))
     while state.epoch < E and len(state.ids):
         # --- epoch start: learning rates and data order ------------------------------------
         if not constant:

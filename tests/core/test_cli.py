@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -550,15 +551,21 @@ def test_a_file_where_a_run_folder_goes_is_named_and_kept(run_cli, tmp_path, com
     assert [p.name for p in (tmp_path / "LF").iterdir()] == ["exp"]
     # The run folder itself a file: found by the name the run would take.
     (tmp_path / "LF" / "exp").unlink()
-    trained = run_cli(*args, "--log_path", "R", "-q", cwd=tmp_path)
-    assert trained.returncode == 0, trained.stderr
-    (run,) = (tmp_path / "R" / "exp").glob("exp-*")
+    run = _trained_elsewhere(run_cli, args, tmp_path)
     (tmp_path / "LF" / "exp").mkdir()
     (tmp_path / "LF" / "exp" / run.name).write_text("keep\n")
     proc = run_cli(*args, "--log_path", "LF", cwd=tmp_path)
     assert_one_line_error(proc, f"'LF/exp/{run.name}' is a file, where the run's folder")
     assert (tmp_path / "LF" / "exp" / run.name).read_text() == "keep\n"
     assert [p.name for p in (tmp_path / "LF" / "exp").iterdir()] == [run.name]
+
+
+def _trained_elsewhere(run_cli, args: list[str], tmp_path: Path) -> Path:
+    """The run folder ``args`` trains, in ``R``: the name its run takes in any log_path."""
+    trained = run_cli(*args, "--log_path", "R", "-q", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    (run,) = (tmp_path / "R" / "exp").glob("exp-*")
+    return run
 
 
 @pytest.mark.parametrize("command", ["train", "sweep"])
@@ -580,9 +587,7 @@ def test_a_link_to_a_missing_folder_where_a_run_folder_goes_is_named(run_cli, tm
     assert [p.name for p in (tmp_path / "LF").iterdir()] == ["exp"]
     # The run folder such a link, or a link in a loop: found by the name the run would take.
     (tmp_path / "LF" / "exp").unlink()
-    trained = run_cli(*args, "--log_path", "R", "-q", cwd=tmp_path)
-    assert trained.returncode == 0, trained.stderr
-    (run,) = (tmp_path / "R" / "exp").glob("exp-*")
+    run = _trained_elsewhere(run_cli, args, tmp_path)
     (tmp_path / "LF" / "exp").mkdir()
     (tmp_path / "LF" / "exp" / run.name).symlink_to(run.name)
     proc = run_cli(*args, "--log_path", "LF", cwd=tmp_path)

@@ -168,9 +168,10 @@ _PARAMETERS_DOC = """\
         Epochs between decays of the step schedule.
     epoch : int, default=200
         Maximum number of epochs (passes over the training rows).
-    batch_size : int, default=200
+    batch_size : int or 'auto', default=200
         Minibatch size; a batch size of at least the number of rows, or 0, trains on
-        all rows at once (one step per epoch). The default 200 is ``min(200, n)``.
+        all rows at once (one step per epoch). The default 200 is ``min(200, n)``, which
+        is what scikit-learn's ``'auto'`` means, and ``'auto'`` is taken as 200.
     validate_every : int, default=1
         Evaluate the validation rows every N epochs (the entries of ``loss_curve_``,
         ``train_scores_`` and ``validation_scores_``; ``patience`` counts these
@@ -213,7 +214,8 @@ _PARAMETERS_DOC = """\
     exp_name : str, default='exp'
         Experiment name of the run record (letters, digits, '_', '-', '.').
     verbose : bool or int, default=False
-        Print the run's step losses and its results table."""
+        Print a line an epoch (the step count and that step's batch loss, as
+        ``mlplab train`` prints them) and the run's results table."""
 
 _ATTRIBUTES_DOC = """\
     n_features_in_ : int
@@ -282,7 +284,7 @@ class _MLPBase(BaseEstimator):
         lr_gamma: float = 0.1,
         lr_step: int = 30,
         epoch: int = 200,
-        batch_size: int = 200,
+        batch_size: int | str = 200,
         validate_every: int = 1,
         patience: int = 10,
         min_delta: float = 1e-4,
@@ -369,6 +371,8 @@ class _MLPBase(BaseEstimator):
                 f"setting 'validation_fraction': must be in [0, 1) (got {self.validation_fraction!r})"
             )
         values = {name: plain_value(getattr(self, name)) for name in _SETTINGS}
+        if isinstance(self.batch_size, str) and self.batch_size == "auto":
+            values["batch_size"] = 200  # scikit-learn's 'auto': min(200, rows), as 200 is here
         if not isinstance(self.dtype, str):
             # np.float64 or np.dtype("float32"), as NumPy users write a dtype.
             with contextlib.suppress(TypeError):
@@ -1093,6 +1097,14 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
 
     # --- targets ----------------------------------------------------------------------------
     def _validate_targets(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        if np.ndim(y) == 2 and np.shape(y)[1] > 1:
+            # scikit-learn's own line ("y should be a 1d array") does not say what to do.
+            raise ValueError(
+                f"{type(self).__name__} takes one label per sample; y of shape "
+                f"{np.shape(y)} is multilabel or multi-output, which it does not fit: fit "
+                f"one per column, e.g. MultiOutputClassifier({type(self).__name__}()) "
+                "from sklearn.multioutput"
+            )
         X, y = validate_data(self, X, y, reset=reset, dtype=np.float64)
         check_classification_targets(y)
         kind = type_of_target(y)
@@ -1393,7 +1405,10 @@ _SKLEARN_NAMES = {
     "hidden_layer_sizes": "hid_dims",
     "activation": "act",
     "solver": "optim",
-    "alpha": "l2_coef",
+    # scikit-learn adds alpha * W / batch to the weights' gradients; l2_coef * w decays every
+    # parameter, biases too: the same for the weights at l2_coef = alpha / batch.
+    "alpha": "l2_coef = alpha / batch_size, which decays the biases too (alpha=1e-4 with "
+    "batches of 200 is l2_coef=5e-7)",
     "learning_rate_init": "lr",
     "learning_rate": "lr_schedule",
     "max_iter": "epoch",

@@ -361,7 +361,9 @@ class Config(BaseModel):
     def _no_bool_numbers(cls, v: Any, info: ValidationInfo) -> Any:
         # YAML reads `epoch: true` as a boolean, which pydantic would take as 1; a
         # boolean where a number belongs is a mistake, not a count.
-        if isinstance(v, bool) and info.field_name in NUMERIC_SETTINGS:
+        # NumPy's bool (np.True_, from a mask or a comparison) too, without importing NumPy.
+        numpy_bool = type(v).__module__ == "numpy" and type(v).__name__ in ("bool", "bool_")
+        if (isinstance(v, bool) or numpy_bool) and info.field_name in NUMERIC_SETTINGS:
             raise ValueError("a boolean (true/false) is not a number")
         return v
 
@@ -496,6 +498,14 @@ class Config(BaseModel):
         if not isinstance(v, str) or not re.fullmatch(r"[1-9][0-9]*(-[1-9][0-9]*)*", v.strip()):
             raise ValueError("widths joined by '-' or as a list, each at least 1, e.g. 256-128")
         return v.strip()
+
+    @model_validator(mode="after")
+    def _positive_zero(self) -> Config:
+        # -0.0 equals 0.0 but prints and hashes apart: `--l2_coef -0.0` gave its own run.
+        for name in type(self).model_fields:
+            if getattr(self, name) == 0 and isinstance(getattr(self, name), float):
+                object.__setattr__(self, name, 0.0)
+        return self
 
     @model_validator(mode="after")
     def _aliases(self) -> Config:

@@ -25,7 +25,15 @@ from mlplab.data.registry import BUILTIN
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend, resolve_engine
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, ConfigError, DataError, MlplabError, short_repr
+from mlplab.errors import (
+    RUN_FOLDER,
+    CheckpointError,
+    ConfigError,
+    DataError,
+    MlplabError,
+    check_path_argument,
+    short_repr,
+)
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
 from mlplab.runs.curves import CURVES_FILE, saved_curves
 from mlplab.runs.record import read_result, run_dir_of, run_name
@@ -307,6 +315,7 @@ def load_run(
         run_dir = folder
     if which not in ("last", "best"):
         raise ConfigError(f"load_run: which is 'last' or 'best' (its checkpoints), not {which!r}")
+    check_path_argument("load_run", "run_dir", run_dir, RUN_FOLDER)
     run_dir = Path(run_dir)
     check_run_dir(run_dir)
     cfg = record_config(run_dir)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import signal
 import threading
 import time
@@ -177,7 +178,15 @@ class StopFlag:
         if self.signum is not None:
             return signal.Signals(self.signum).name
         if self.asked is not None and not self.by_caller:
-            self.by_caller = bool(self.asked())
+            try:
+                asked = self.asked()
+            except Exception as err:
+                raise ConfigError(f"train: stop() raised {type(err).__name__}: {err}") from err
+            if type(asked).__name__ not in ("bool", "bool_"):  # np.bool_ too; no "False"
+                raise ConfigError(
+                    f"train: stop() must return True or False; it returned {short_repr(asked)}"
+                )
+            self.by_caller = bool(asked)
         return "stop()" if self.by_caller else False
 
     def restore(self) -> None:
@@ -362,8 +371,11 @@ def train(
             f"{type(dataset).__name__}; write a table to a file and give it as data=, or fit "
             "mlplab.sklearn.MLPClassifier / MLPRegressor on arrays"
         )
-    if stop is not None and not callable(stop):
-        raise ConfigError(f"train: stop takes a function of no arguments, not {short_repr(stop)}")
+    if stop is not None and not _takes_no_arguments(stop):
+        raise ConfigError(
+            f"train: stop takes a function of no arguments that returns True or False, not "
+            f"{short_repr(stop)}"
+        )
     flag = StopFlag(asked=stop)
     if handle_signals is not False:
         # Installed before anything is written, and restored however the run ends, so a
@@ -386,6 +398,19 @@ def train(
     if handle_signals is None and flag.signum is not None:
         raise KeyboardInterrupt(interrupted_line(result))
     return result
+
+
+def _takes_no_arguments(fn: Any) -> bool:
+    """Whether ``fn`` is a callable that ``fn()`` can call (its signature, not a call)."""
+    if not callable(fn):
+        return False
+    try:
+        inspect.signature(fn).bind()
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (some builtins): take it on trust
+        return True
+    return True
 
 
 def interrupted_line(result: Result) -> str:

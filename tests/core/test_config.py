@@ -527,3 +527,25 @@ def test_a_value_of_the_wrong_kind_says_what_it_is_not(values, line):
     with pytest.raises(ConfigError) as err:
         make_config(values)
     assert str(err.value) == line
+
+
+def test_negative_zero_is_zero_and_names_the_same_run(run_cli, tmp_path):
+    """`--l2_coef -0.0` equals 0 but hashed apart: the same model trained into a new folder."""
+    assert Config(data="xor", l2_coef=-0.0, mm=-0.0, dp_rate=-0.0).run_hash() == run_hash(
+        Config(data="xor")
+    )
+    assert "-0.0" not in Config(data="xor", l2_coef=-0.0).to_yaml()
+    args = ["train", "--data", "xor", "--epoch", "2", "--plots", "none", "-q"]
+    assert run_cli(*args, "--l2_coef", "0", cwd=tmp_path).returncode == 0
+    again = run_cli(*args, "--l2_coef=-0.0", cwd=tmp_path)
+    assert again.returncode == 0
+    assert len(list((tmp_path / "runs" / "exp").glob("exp-*"))) == 1
+
+
+@pytest.mark.parametrize("name", ["epoch", "hid_dim", "seed", "lr"])
+def test_numpys_booleans_are_no_numbers_either(name):
+    """np.True_ (from a mask or a comparison) was taken as 1 where True is refused."""
+    import numpy as np
+
+    with pytest.raises(ConfigError, match=f"setting '{name}': a boolean .* is not a number"):
+        Config(data="xor", **{name: np.True_})

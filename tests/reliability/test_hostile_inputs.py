@@ -23,7 +23,9 @@ from reliability_support import (
     run_dirs,
 )
 
-from mlplab.errors import CheckpointError
+import mlplab
+from mlplab.errors import CheckpointError, ConfigError
+from mlplab.restore import load_run
 from mlplab.runs.checkpoint import check_run_meta, load_checkpoint, save_checkpoint
 from mlplab.runs.record import RunRecord
 
@@ -262,3 +264,23 @@ def test_a_windows_code_page_csv_says_how_to_save_it(tmp_path, capsys):
         rc, capsys.readouterr().err, "latin1.csv", "is not UTF-8 text; save it as UTF-8"
     )
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("call", "line"),
+    [
+        (lambda: mlplab.report(None), "report: log_path= takes a path, not None"),
+        (lambda: mlplab.report(5), "report: log_path= takes a path, not 5"),
+        (lambda: mlplab.report("runs", out=""), "report: out='' is an empty path"),
+        (lambda: load_run(""), "load_run: run_dir='' is an empty path (read as the current"),
+        (lambda: load_run("  "), "load_run: run_dir='  ' is a blank path"),
+    ],
+    ids=["report None", "report 5", "report out ''", "load_run ''", "load_run blank"],
+)
+def test_the_python_api_names_a_path_that_is_none_or_empty(tmp_path, monkeypatch, call, line):
+    """report(None) was a TypeError of os.fspath; load_run('') loaded the current folder."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        call()
+    assert str(info.value).startswith(line)
+    assert not any(tmp_path.iterdir())

@@ -7,9 +7,11 @@ to the run an unstopped train gives, bit for bit.
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from reliability_support import assert_same_run, read_json
 
@@ -54,7 +56,37 @@ def test_a_stop_button_in_another_thread_stops_the_run_and_the_same_call_continu
     assert_same_run(ref.run_dir, again.run_dir)
 
 
-def test_a_stop_that_is_not_a_function_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [True, lambda event: True], ids=["a bool", "one argument"])
+def test_a_stop_that_is_not_a_function_of_nothing_is_one_line(tmp_path: Path, stop) -> None:
+    """A stop taking an argument failed at the first step: a TypeError and a failed record."""
     with pytest.raises(ConfigError, match=r"train: stop takes a function of no arguments"):
-        train(log_path=str(tmp_path), stop=True, **KW)
+        train(log_path=str(tmp_path), stop=stop, **KW)
     assert not any(tmp_path.iterdir())
+
+
+def broken() -> bool:
+    raise RuntimeError("the page went away")
+
+
+@pytest.mark.parametrize(
+    ("stop", "line"),
+    [
+        (broken, "train: stop() raised RuntimeError: the page went away"),
+        (lambda: "False", "train: stop() must return True or False; it returned 'False'"),
+        (lambda: np.array([False, False]), "train: stop() must return True or False"),
+    ],
+    ids=["raises", "a string", "an array"],
+)
+def test_a_stop_that_raises_or_answers_no_bool_ends_the_run_failed_with_one_line(
+    tmp_path: Path, stop, line: str
+) -> None:
+    """Such a stop raised its own exception (a string "False" stopped the run)."""
+    with pytest.raises(ConfigError, match=re.escape(line)):
+        train(log_path=str(tmp_path), stop=stop, **KW)
+    (record,) = tmp_path.glob("exp/exp-*/result.json")
+    assert read_json(record)["status"] == "failed" and line in read_json(record)["error"]
+
+
+def test_numpys_bool_is_an_answer(tmp_path: Path) -> None:
+    res = train(log_path=str(tmp_path), stop=lambda: np.bool_(False), **KW)
+    assert res.status == "finished"

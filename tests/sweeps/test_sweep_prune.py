@@ -234,3 +234,13 @@ def test_a_rule_knows_each_model_by_its_run_id_across_the_stacks(tmp_path: Path)
     )  # fmt: skip
     assert sorted(seen) == sorted(d.name for d in result.run_dirs)  # 4 names, 2 stacks
     assert all(epochs == list(range(1, 13)) for epochs in seen.values())
+
+
+@pytest.mark.parametrize("kw", [{"no_batch": True}, {"group_size": 1}], ids=["no_batch", "1"])
+def test_a_rule_that_sees_one_model_at_a_time_is_noted(tmp_path: Path, capsys, kw) -> None:
+    result = sweep(
+        BASE, lr=LRS, log_path=str(tmp_path), report=False, verbose=True, progress=False,
+        workers=1, prune=worse_half, **kw,
+    )  # fmt: skip
+    assert result.counts["pruned"] == 0  # the median of one model is itself
+    assert "so the prune rule sees one model at a time" in capsys.readouterr().out

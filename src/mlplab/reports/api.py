@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlplab.errors import ConfigError, check_switches, short_repr
+from mlplab.errors import ConfigError, check_path_argument, check_switches, short_repr
 from mlplab.reports.aggregate import (
     aggregate,
     bounds_text,
@@ -191,6 +191,9 @@ def report(
         can be written to.
     """
     check_switches("report", verbose=verbose)
+    check_path_argument("report", "log_path", log_path, "a folder of runs, e.g. runs")
+    if out is not None:
+        check_path_argument("report", "out", out, "a folder for the report's files")
     _check_order(order)
     all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named
     root = Path(log_path) / exp_name if exp_name else Path(log_path)

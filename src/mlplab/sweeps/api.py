@@ -255,6 +255,13 @@ def sweep(
             f"sweep: prune takes a function of a Validate event that returns a bool mask over "
             f"its ids, not {type(prune).__name__}"
         )
+    if prune is not None and (no_batch or group_size == 1) and verbose:
+        print(
+            "mlplab: note: with " + ("no_batch" if no_batch else "group_size 1") + " each "
+            "stack holds one config, so the prune rule sees one model at a time: a rule "
+            "that compares models (the worse half) stops none",
+            flush=True,
+        )
     if prune is not None and backend == "local" and n_workers > 1 and not _importable(prune):
         if verbose:
             print(

@@ -13,6 +13,7 @@ import errno
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, get_args
@@ -395,7 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     def add(
         name: str, help: str, handler: Callable[[argparse.Namespace], int], **kw: Any
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, **kw)
+        # Wrapped here: the raw formatter that keeps the examples' lines keeps this one's too.
+        p = sub.add_parser(name, help=help, description=textwrap.fill(help, 79), **kw)
         p.set_defaults(handler=handler)
         commands[name] = p
         return p

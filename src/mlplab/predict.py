@@ -17,6 +17,7 @@ import io
 import os
 import stat
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,9 @@ def predictions(run_dir: str | Path, data: str, which: str = "last"):  # -> pand
     import pandas as pd
 
     # The checkpoint alone (the training file may be gone), in float64 (see PRINTED_DIGITS).
-    run = load_run(run_dir, which=which, data=False, dtype="float64")
+    with warnings.catch_warnings():  # a best model loaded for its last is a note below
+        warnings.simplefilter("ignore", UserWarning)
+        run = load_run(run_dir, which=which, data=False, dtype="float64")
     ds = run.dataset
     status = run.record.get("status")
     if status != "finished":  # a usable model, but the user should know which one

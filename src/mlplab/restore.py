@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -322,6 +323,13 @@ def load_run(
     path = run_dir / "checkpoints" / f"{which}.safetensors"
     best = run_dir / "checkpoints" / "best.safetensors"
     if which == "last" and not path.exists() and best.exists():
+        if (read_result(run_dir) or {}).get("status") != "diverged":  # which keeps no last
+            warnings.warn(
+                f"{path} is missing: load_run gives the run's best model ({best.name}), "
+                "which predicts otherwise than its last",
+                UserWarning,
+                stacklevel=2,
+            )
         path = best
     ckpt = load_checkpoint(path)
     if data:

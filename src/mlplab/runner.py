@@ -730,6 +730,11 @@ def _train_locked(
     end = ends[-1]
     status, message = end.statuses[0], end.messages[0]
     exit_code = {"finished": 0, "diverged": 1}.get(status, 0)
+    if status == "finished" and stop.signum is not None:
+        # The signal came once the loop had ended (while the plots drew): the record is
+        # whole, and the exit status still says that a stop was asked for.
+        exit_code = EXIT_FOR_SIGNAL.get(stop.signum, 130)
+        message = f"{stop()} came as the run ended: it finished, and its record is complete"
     if status == "interrupted":
         exit_code = EXIT_FOR_SIGNAL.get(stop.signum or signal.SIGINT, 130)
         message = f"interrupted by {stop() or 'SIGINT'} at step {end.step}"

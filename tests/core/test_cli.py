@@ -633,3 +633,13 @@ def test_an_experiment_folder_that_cannot_be_written_is_named(tmp_path, command)
     )
     assert_one_line_error(proc, "setting 'exp_name': 'R/exp' (log_path/exp_name) is not writable")
     assert not list((tmp_path / "R" / "exp").iterdir())
+
+
+@pytest.mark.parametrize("command", ["gradcheck", "backprop", "train", "sweep", "report"])
+def test_each_commands_description_is_wrapped_as_its_help_is(run_cli, command):
+    """gradcheck's and backprop's descriptions were single lines of 204 and 141 characters."""
+    proc = run_cli(command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    usage_end = proc.stdout.index("\n\n")  # the description follows the usage
+    description = proc.stdout[usage_end + 2 :].split("\n\n", 1)[0]
+    assert description and max(len(line) for line in description.splitlines()) <= 79

@@ -148,11 +148,25 @@ def test_a_finished_run_without_its_last_checkpoint_says_it_predicts_with_the_be
     (run_dir / "checkpoints" / "last.safetensors").unlink()
     proc = run_cli("predict", run_dir, "--data", tmp_path / "x.csv")
     assert proc.returncode == 0, proc.stderr
-    assert "last.safetensors is missing or unreadable; predicting with its best model" in (
-        proc.stderr
+    assert proc.stderr == (  # one note, no Python warning beside it
+        f"mlplab: note: {run_dir}/checkpoints/last.safetensors is missing or unreadable; "
+        "predicting with its best model\n"
     )
     proc = run_cli("predict", res.run_dir, "--data", tmp_path / "x.csv")
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    # In Python, load_run says so too (it said nothing), and plot as one note.
+    from mlplab.restore import load_run
+
+    with pytest.warns(UserWarning, match=r"last.safetensors is missing: load_run gives"):
+        loaded = load_run(run_dir, data=False)
+    assert loaded.checkpoint_meta["loop"]["epoch"] == res.record["best_epoch"]
+    proc = run_cli("plot", run_dir, "--out", tmp_path / "pictures")
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if "last.safetensors" in line]
+    assert notes == [
+        f"mlplab: note: {run_dir}/checkpoints/last.safetensors is missing: load_run gives "
+        "the run's best model (best.safetensors), which predicts otherwise than its last"
+    ]
 
 
 def test_predict_evaluates_many_rows_in_slices_with_the_same_outputs(iris_run, monkeypatch):

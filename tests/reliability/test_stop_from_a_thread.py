@@ -7,7 +7,9 @@ to the run an unstopped train gives, bit for bit.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from reliability_support import assert_same_run, read_json
 
 from mlplab.errors import ConfigError
 from mlplab.runner import train
-from mlplab.training.events import Step
+from mlplab.training.events import End, Step
 
 # 800 training rows / 32 = 25 steps an epoch; 4 epochs = 100 steps.
 KW = dict(data="moons", batch_size=32, dp_rate=0.2, optim="adam", epoch=4, save_every=1)
@@ -90,3 +92,25 @@ def test_a_stop_that_raises_or_answers_no_bool_ends_the_run_failed_with_one_line
 def test_numpys_bool_is_an_answer(tmp_path: Path) -> None:
     res = train(log_path=str(tmp_path), stop=lambda: np.bool_(False), **KW)
     assert res.status == "finished"
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_as_the_run_ends_is_said_and_sets_the_exit_status(
+    tmp_path: Path, capsys, sig: int, code: int
+) -> None:
+    """A signal during the plots, after the loop had ended: `mlplab train` exited 0 with
+    no word, as if the Ctrl-C (or a scheduler's SIGTERM) had been lost."""
+
+    def at_the_end(event: object) -> None:  # after the record: where the plots draw
+        if isinstance(event, End):
+            os.kill(os.getpid(), sig)
+
+    kw = {**KW, "verbose": True}
+    res = train(log_path=str(tmp_path), subscribers=[at_the_end], handle_signals=True, **kw)
+    assert res.status == "finished" and res.exit_code == code
+    name = signal.Signals(sig).name
+    assert (
+        f"mlplab: {name} came as the run ended: it finished, and its record is complete"
+        in capsys.readouterr().out
+    )
+    assert read_json(res.run_dir / "result.json")["status"] == "finished"

@@ -271,3 +271,17 @@ def test_a_sweep_option_in_its_yaml_file_is_named_as_an_option(run_cli, tmp_path
         "'search' is an option of `mlplab sweep`, not a setting a file holds: give it as a "
         "flag (--search), or as an argument of mlplab.sweep()"
     )
+
+
+@pytest.mark.parametrize("name", ["split", "target"])
+def test_a_list_setting_given_several_lists_is_named_as_no_axis(tmp_path, name) -> None:
+    """split=[[0.6, 0.2, 0.2], [0.8, 0.1, 0.1]] said '[0.6, 0.2, 0.2] is not a number;
+    several values make a sweep', in a sweep."""
+    from mlplab.sweeps.api import sweep
+
+    value = [[0.6, 0.2, 0.2], [0.8, 0.1, 0.1]] if name == "split" else [["a"], ["b"]]
+    with pytest.raises(
+        ConfigError, match=f"setting '{name}': its one value is a list, so it is no axis"
+    ):
+        sweep(data="moons", epoch=2, log_path=str(tmp_path), verbose=False, **{name: value})
+    assert not any(tmp_path.iterdir())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,7 +88,7 @@ def redraw_run(
     out_dir = check_out_folder(out if out else str(run_dir / "plots"), own_run=run_dir)
     only = None
     try:
-        run = load_run(run_dir)  # raises CheckpointError / DataError with one line
+        run = _load_noting(load_run, run_dir)  # raises CheckpointError / DataError with one line
         saved = run.checkpoint_meta.get("data_digest")
         if saved and run.dataset.digest and saved != run.dataset.digest:
             # Pictures of other rows would not be this run's (its record's metrics are not).
@@ -99,7 +100,7 @@ def redraw_run(
     except DataError as err:
         # The curves and the weights are the run's own, wherever its training file is
         # (a run folder copied to another machine): those are drawn, and the rest named.
-        run = load_run(run_dir, data=False)
+        run = _load_noting(load_run, run_dir, data=False)
         only = WITHOUT_ROWS
         print(
             f"mlplab: plot drew only the pictures that need no data rows: {err}",
@@ -180,3 +181,14 @@ def _load_snapshots(path: Path) -> SnapshotRecorder | None:
             f"plot: {str(path)!r} is not a snapshot file mlplab wrote "
             f"({type(err).__name__}); move it away to redraw the other plots"
         ) from None
+
+
+def _load_noting(load_run: RunLoader, run_dir: Path, data: bool = True) -> Any:
+    """``load_run``, its warning (a best model loaded for a missing last) said as a note:
+    one line, not a Python warning's two."""
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", UserWarning)
+        run = load_run(run_dir, data=data)
+    for w in said:
+        print(f"mlplab: note: {w.message}", file=sys.stderr)
+    return run

@@ -302,6 +302,12 @@ def _check_count(spec: SweepSpec) -> None:
 
 def _as_values(name: str, value: Any) -> list[Any]:
     if is_list_setting(name):
+        if isinstance(value, list | tuple) and any(isinstance(v, list | tuple) for v in value):
+            # [[0.8, 0.1, 0.1], [0.6, 0.2, 0.2]] read as an axis of lists.
+            raise ConfigError(
+                f"setting '{name}': its one value is a list, so it is no axis of a sweep; "
+                f"give one {name}, and a sweep (with its own --exp_name) for each other"
+            )
         return [value]  # the one value of target/split is itself a list
     if isinstance(value, range):
         value = list(value)  # seed=range(5)

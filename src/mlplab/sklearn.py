@@ -1097,15 +1097,18 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
 
     # --- targets ----------------------------------------------------------------------------
     def _validate_targets(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
-        if np.ndim(y) == 2 and np.shape(y)[1] > 1:
-            # scikit-learn's own line ("y should be a 1d array") does not say what to do.
+        try:
+            X, y = validate_data(self, X, y, reset=reset, dtype=np.float64)
+        except ValueError as err:
+            if "y should be a 1d array" not in str(err):
+                raise
+            # scikit-learn's own line does not say what to do about it.
             raise ValueError(
                 f"{type(self).__name__} takes one label per sample; y of shape "
-                f"{np.shape(y)} is multilabel or multi-output, which it does not fit: fit "
-                f"one per column, e.g. MultiOutputClassifier({type(self).__name__}()) "
+                f"{np.asarray(y).shape} is multilabel or multi-output, which it does not "
+                f"fit: fit one per column, e.g. MultiOutputClassifier({type(self).__name__}()) "
                 "from sklearn.multioutput"
-            )
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64)
+            ) from None
         check_classification_targets(y)
         kind = type_of_target(y)
         if kind not in ("binary", "multiclass"):

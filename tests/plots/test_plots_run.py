@@ -213,7 +213,7 @@ def test_misclassified_points_are_marked_and_counted(tmp_path_factory):
     points = surface_points(data, linear.model_outputs)
     fig = decision_surface_figure(surf, points, data, linear.record, linear.spec)
     ax = fig.axes[0]
-    assert _legend_texts(fig) == ["data", f"misclassified ({wrong.sum()})"]
+    assert _legend_texts(fig) == ["data", f"misclassified: {wrong.sum()} of 4"]
     marked = [c.get_offsets() for c in ax.collections if len(c.get_offsets()) == wrong.sum()]
     assert any(np.allclose(m, data.X_train[wrong]) for m in marked)
     assert "linear" in ax.get_title()
@@ -228,6 +228,11 @@ def test_multiclass_surface_has_class_colorbar_and_legend(tmp_path_factory):
     ax, cax = fig.axes
     assert [t.get_text() for t in cax.get_yticklabels()] == data.class_names
     assert _legend_texts(fig)[:2] == ["train", "test"]
+    # The mistakes counted per split: the title's accuracy is the test split's alone.
+    n_test = len(data.y_test)
+    test_wrong = round((1 - ring.record["test_acc"]) * n_test)
+    (counted,) = [t for t in _legend_texts(fig) if t.startswith("misclassified")]
+    assert counted.endswith(f", {test_wrong} of {n_test} test"), counted
     _assert_covers(ax, surfaces.all_raw_points(data))
     (im,) = ax.get_images()
     np.testing.assert_allclose(im.get_array(), surfaces.class_rgba(surf, _ring_colors(3)))

@@ -107,6 +107,7 @@ def class_points(
     legend of the sets and mistakes under the axes, where it hides no point."""
     handles = []
     n_wrong = 0
+    counts: list[str] = []
     few = all(len(p.X) <= 200 for p in points)  # how mistakes are marked, in every set
     for pts in points:
         (x, y), true = where(pts), true_classes(data.task, pts.y)
@@ -136,9 +137,14 @@ def class_points(
                 zorder=4,
             )
         n_wrong += int(wrong.sum())
+        counts.append(
+            f"{int(wrong.sum())} of {len(x)}" + (f" {pts.label}" if len(points) > 1 else "")
+        )
         handles.append(_marker_handle(pts.marker, pts.label))
     if n_wrong:
-        label = f"misclassified ({n_wrong})"
+        # Per set: the title's accuracy is the test split's, and one count of train and
+        # test mistakes together could not be matched to it.
+        label = f"misclassified: {', '.join(counts)}"
         if few:
             handle = Line2D([], [], ls="", marker="x", color=WRONG, mew=2, ms=8, label=label)
         else:

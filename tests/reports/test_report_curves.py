@@ -206,3 +206,52 @@ def test_a_heatmap_is_drawn_for_a_grid_not_for_a_random_searchs_scattered_values
     assert plots.heatmap(grid, "lr", "hid_dim", "acc") is not None
     # A grid with a few missing configs (failed or not yet run) keeps its heatmap.
     assert plots.heatmap(grid.drop(index=[0, 4]), "lr", "hid_dim", "acc") is not None
+
+
+def _drawn(monkeypatch, runs: pd.DataFrame, var1: str | None, kind: str = "loss"):
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    plot = plots.curves(runs, var1, None, kind, "acc")
+    assert plot is not None
+    return plot, figures[-1]
+
+
+def test_one_seeds_spike_neither_sets_the_panels_range_nor_drags_their_line(monkeypatch) -> None:
+    """One seed of six configs spiked to 7e9: every panel shared a y axis up to 1e10, the
+    other five drew flat along its foot, and the spiking panel's mean followed the spike."""
+    epochs = list(range(10, 410, 10))  # 40 validations
+    falling = list(np.geomspace(0.69, 0.05, len(epochs)))
+    rows = [
+        {**_row(falling, epochs), "lr": lr, "seed": seed, "val_losses": falling, "test_acc": 1.0}
+        for lr in (0.01, 0.1) for seed in (0, 1)
+    ]  # fmt: skip
+    rows[3]["val_losses"] = [7e9, *falling[1:]]  # lr 0.1, seed 1: a spike at the first
+    plot, fig = _drawn(monkeypatch, pd.DataFrame(rows), "lr")
+    left, right = fig.axes[:2]
+    assert left.get_yscale() == "log" and left.get_ylim() == right.get_ylim()  # still shared
+    assert left.get_ylim()[1] < 10  # the points but the spike's: 0.69 at most, and a margin
+    # The spiking panel's val line at the first epoch: the geometric mean of 0.69 and 7e9.
+    val_line = [
+        ln for ln in right.get_lines() if ln.get_color() == right.get_lines()[1].get_color()
+    ]
+    first = val_line[0].get_ydata()[0]
+    assert np.isclose(first, np.sqrt(0.69 * 7e9), rtol=1e-6)
+    assert "geometric mean" in plot.caption and "may leave its panel" in plot.caption
+
+
+def test_runs_of_many_configs_in_one_panel_draw_their_median_not_a_mean_band(monkeypatch) -> None:
+    """A random search's 30 lrs shared one panel whose mean ± std band covered 0.4 to 1.0:
+    a spread of different configs read as the noise of one."""
+    lrs = 10.0 ** np.linspace(-4, 1, 12)
+    accs = np.linspace(0.3, 1.0, 12)
+    rows = [
+        {**_row([0.7, 0.2]), "lr": lr, "train_accs": [0.5, a], "val_accs": [0.5, a], "test_acc": a}
+        for lr, a in zip(lrs, accs, strict=True)
+    ]
+    plot, fig = _drawn(monkeypatch, pd.DataFrame(rows), "lr", kind="acc")
+    (ax,) = fig.axes
+    thick = [ln for ln in ax.get_lines() if ln.get_linewidth() > 1]
+    assert np.isclose(thick[1].get_ydata()[-1], np.median(accs))  # the val line's end
+    assert "median over the panel's runs (configs of different settings)" in plot.caption

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -377,6 +378,9 @@ def curves(
     data = curve_set(runs, kind)
     if data is None or (np.isnan(data.train).all() and np.isnan(data.val).all()):
         return None
+    # A swept setting of too many levels for panels (a random search's lr): its runs share
+    # a panel as different configs, whose spread is no noise around one mean.
+    mixed = var1 is not None and not few_levels(runs, var1)
     var1 = var1 if few_levels(runs, var1) else None
     var2 = var2 if var1 and few_levels(runs, var2) else None
     cols = level_order(runs[var1]) if var1 else [""]
@@ -414,15 +418,7 @@ def curves(
                     ax.add_collection(
                         LineCollection(segments, colors=color, linewidths=0.6, alpha=0.25)
                     )
-                mean, std = mean_std(values)
-                low, high = clipped_band(mean, std, f"{split}_{name}")
-                if log:  # mean - std <= 0 would plunge to the axis' foot, as if a loss were 0
-                    # An epoch that no run of this panel validated (runs of other lengths
-                    # in the experiment) is NaN in every row: no floor there, and no warning.
-                    reached = ~np.isnan(values).all(axis=0)
-                    floor = np.full(values.shape[1], np.nan)
-                    floor[reached] = np.nanmin(values[:, reached], axis=0)
-                    low = np.maximum(low, floor)
+                mean, low, high = _centre_and_band(values, f"{split}_{name}", log, mixed)
                 ax.fill_between(data.epochs, low, high, color=color, alpha=0.2, linewidth=0)
                 ax.plot(data.epochs, mean, color=color, linewidth=1.6)
             _test_note(ax, test_values[mask], test_metric, rising=kind == "acc")
@@ -439,6 +435,17 @@ def curves(
     if log:
         # As a run's own loss plot: early spikes would flatten every later curve on 0.
         set_log_y(axes[0][0])  # the panels share their y axis, scale included
+    points = np.concatenate([data.train.ravel(), data.val.ravel()])
+    points = points[np.isfinite(points)]
+    if kind != "acc" and len(points):
+        # The top of the shared y range is the 99th percentile of the points: one run's
+        # spike to 1e10 squashed every other panel's curves flat (it leaves its panel now).
+        bottom, top = float(points.min()), float(np.percentile(points, 99))
+        if log:
+            axes[0][0].set_ylim(bottom / 1.5, top * 1.5)
+        elif top > bottom:
+            pad = 0.05 * (top - bottom)
+            axes[0][0].set_ylim(bottom - pad, top + pad)
     handles = [Line2D([], [], color=SPLIT_COLORS[s], linewidth=1.6) for s in ("train", "val")]
     legend(fig, handles, ["train", "val"])
     what = "loss" if kind == "loss" else metric_label(kind)
@@ -446,13 +453,51 @@ def curves(
     return Plot(
         f"curves_{kind}",
         f"{what} curves{where}",
-        f"train and val {what} against epoch: thick line the mean over the panel's runs "
-        "(seeds and any other settings), band ± 1 std within the metric's range"
-        + (" (on the log axis, no lower than the lowest run)" if log else "")
+        f"train and val {what} against epoch: "
+        + (
+            "thick line the median over the panel's runs (configs of different settings), "
+            "band from their 25th to 75th percentile"
+            if mixed
+            else "thick line the mean over the panel's runs (seeds and any other settings), "
+            "band ± 1 std within the metric's range"
+            + (
+                " (on the log axis, the geometric mean, band × or ÷ one geometric std)"
+                if log
+                else ""
+            )
+        )
+        + (
+            "; the y range is the bands', so a run's spike may leave its panel"
+            if kind != "acc"
+            else ""
+        )
         + (f"; thin lines each run (panels of at most {MAX_LINES})" if lines_drawn else "")
         + f"; the panel's test {metric_label(test_metric)} (mean ± std) in its corner",
         to_png(fig),
     )
+
+
+def _centre_and_band(
+    values: np.ndarray, metric: str, log: bool, mixed: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A panel's thick line and band of ``values`` ``[runs, points]``: the median and the
+    25th to 75th percentile for runs of different configs (``mixed``); else the mean ± 1 std
+    over seeds, taken on log values on a log axis (a spike of one seed to 1e10 moved the
+    arithmetic mean there, and mean - std <= 0 plunged to the axis' foot)."""
+    with warnings.catch_warnings():  # an epoch no run reached is NaN in every row
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if mixed:
+            low, mid, high = np.nanpercentile(values, [25, 50, 75], axis=0)
+            return mid, low, high
+        if log:
+            logs = np.log10(np.where(values > 0, values, np.nan))
+            mean, std = mean_std(logs)
+            # No lower than the lowest run: a band's foot is no loss any run reached.
+            low = np.fmax(10 ** (mean - std), np.nanmin(values, axis=0))
+            return 10**mean, low, 10 ** (mean + std)
+    mean, std = mean_std(values)
+    low, high = clipped_band(mean, std, metric)
+    return mean, low, high
 
 
 def _test_note(ax: Any, values: np.ndarray, metric: str, rising: bool) -> None:

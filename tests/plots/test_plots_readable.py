@@ -334,7 +334,7 @@ def test_many_mistakes_get_a_red_rim_and_keep_their_true_colour(tmp_path_factory
     assert n_wrong == sum(int((p.pred != p.y.ravel()).sum()) for p in points) > 0
     colours = {tuple(np.round(f[:3], 3)) for c in rims for f in c.get_facecolors()}
     assert colours <= {tuple(np.round(matplotlib_rgb(c), 3)) for c in class_colors(3)}
-    assert "misclassified" in [t.get_text().split(" (")[0] for t in fig.legends[0].get_texts()]
+    assert "misclassified" in [t.get_text().split(":")[0] for t in fig.legends[0].get_texts()]
 
 
 def matplotlib_rgb(colour):

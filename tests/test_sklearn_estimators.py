@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mlplab.errors import CheckpointError
@@ -608,3 +608,29 @@ def test_set_params_with_a_scikit_learn_name_gives_mlplabs() -> None:
     with pytest.raises(ValueError, match=r"here, use partial_fit\(X, y\)"):
         pipe.set_params(mlpregressor__warm_start=True)
     assert pipe.set_params(mlpregressor__epoch=3).steps[1][1].epoch == 3
+
+
+def test_scikit_learns_layer_count_output_activation_and_loss_are_read_as_its(tmp_path):
+    from sklearn.neural_network import MLPClassifier as SkClassifier
+    from sklearn.neural_network import MLPRegressor as SkRegressor
+
+    X, y = make_blobs(120, centers=3, random_state=0)
+    kw = dict(epoch=5, random_state=0)
+    for ours, theirs, target in (
+        (
+            MLPClassifier(hid_dims=(8, 4), **kw),
+            SkClassifier(hidden_layer_sizes=(8, 4), max_iter=5),
+            y,
+        ),
+        (MLPClassifier(hid_dim=8, **kw), SkClassifier(hidden_layer_sizes=(8,), max_iter=5), y % 2),
+        (MLPRegressor(hid_dim=8, **kw), SkRegressor(hidden_layer_sizes=(8,), max_iter=5), X[:, 0]),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ours.fit(X, target)
+            theirs.fit(X, target)
+        assert (ours.n_layers_, ours.out_activation_) == (theirs.n_layers_, theirs.out_activation_)
+        assert ours.loss_ == ours.loss_curve_[-1]
+        ours.save(tmp_path / "m.safetensors")
+        saved = type(ours).load(tmp_path / "m.safetensors")
+        assert (saved.n_layers_, saved.out_activation_) == (ours.n_layers_, ours.out_activation_)

@@ -245,6 +245,13 @@ _ATTRIBUTES_DOC = """\
         have. None when no rows are held out. (scikit-learn's is the highest score.)
     n_outputs_ : int
         Outputs of the network.
+    n_layers_ : int
+        Layers counted as scikit-learn counts them: input, hidden and output.
+    out_activation_ : str
+        What turns the outputs into predictions: ``logistic`` (binary), ``softmax``
+        (multiclass) or ``identity`` (the regressor), scikit-learn's names.
+    loss_ : float
+        The last entry of ``loss_curve_``.
     engine_ : str
         The engine that trained the model (``numpy`` or ``torch``).
     run_dir_ : pathlib.Path or None
@@ -691,6 +698,21 @@ class _MLPBase(BaseEstimator):
             self._predictor64 = make_backend(
                 self.engine_, self._spec, [init], device=self._cfg.device, dtype="float64"
             )
+
+    @property
+    def n_layers_(self) -> int:
+        check_is_fitted(self)
+        return self._spec.n_layer + 2
+
+    @property
+    def out_activation_(self) -> str:
+        check_is_fitted(self)
+        return {"binary": "logistic", "multiclass": "softmax"}.get(self._task, "identity")
+
+    @property
+    def loss_(self) -> float:
+        check_is_fitted(self)
+        return self.loss_curve_[-1]
 
     @property
     def coefs_(self) -> list[np.ndarray]:

@@ -33,6 +33,9 @@ def test_plot_to_another_folder_as_svg(tmp_path_factory, tmp_path, run_cli):
     assert sorted(p.name for p in (tmp_path / "svg").iterdir()) == sorted(
         n.replace(".png", ".svg") for n in xor.record["plot_files"]
     )
+    # Text stays text, which a paper's figure can edit and search: the title is there.
+    svg = (tmp_path / "svg" / "loss.svg").read_text()
+    assert "<text" in svg and "train" in svg
 
 
 def test_plot_bad_run_dir_is_one_line_exit_2(tmp_path, run_cli):
@@ -66,6 +69,15 @@ def test_plot_activations_draws_one_panel_each(tmp_path, run_cli):
     assert panels[titles.index("leaky_relu")].get_title() == "leaky_relu (slope 0.01 for z < 0)"
     for ax in panels:
         assert len(ax.get_lines()) >= 2 and ax.get_legend() is not None
+
+    # A derivative that jumps is not drawn as a vertical line at the jump: relu's has one
+    # gap at z = 0; tanh's, smooth, has none.
+    def derivative(name: str) -> np.ndarray:
+        (line,) = [ln for ln in panels[titles.index(name)].get_lines() if ln.get_label() == "f′(z)"]
+        return np.asarray(line.get_ydata(), dtype=float)
+
+    assert np.isnan(derivative("relu")).sum() == 1
+    assert not np.isnan(derivative("tanh")).any()
 
 
 def test_activation_curves_come_from_the_engine_table():

@@ -20,6 +20,9 @@ Z_RANGE = (-4.0, 4.0)
 N_POINTS = 801  # odd, so that z = 0 is one of the points
 COLS = 4
 STEM = "activations"
+# A change of f'(z) between neighbouring points larger than this is a jump, not a slope:
+# the smooth derivatives change by at most about 0.01 over one step of Z_RANGE / N_POINTS.
+JUMP = 0.2
 
 
 def activation_curves(
@@ -62,7 +65,10 @@ def activations_figure(z: np.ndarray | None = None) -> Figure:
         ax.axhline(0, color="0.8", lw=0.8)
         ax.axvline(0, color="0.8", lw=0.8)
         ax.plot(z, a, color=BLUE, lw=2, label="f(z)")
-        ax.plot(z, da, color=ORANGE, lw=1.8, ls="--", label="f′(z)")
+        # A derivative that jumps (relu's at 0) is not joined by a vertical line.
+        gaps = np.flatnonzero(np.abs(np.diff(da)) > JUMP) + 1
+        ax.plot(z, np.where(np.isin(np.arange(len(z)), gaps), np.nan, da),
+                color=ORANGE, lw=1.8, ls="--", label="f′(z)")  # fmt: skip
         # At this scale leaky_relu's slope is invisible: its title says what tells it apart.
         set_title(ax, f"{name} (slope {LEAKY_SLOPE} for z < 0)" if name == "leaky_relu" else name)
         ax.set_xlim(*Z_RANGE)

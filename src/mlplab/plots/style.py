@@ -48,9 +48,10 @@ STYLE: dict[str, Any] = {
     "axes.spines.right": False,
     "axes.grid": False,
     "image.interpolation": "nearest",
-    # Deterministic SVG: fixed element ids, so `mlplab plot` redraws identical files.
+    # Deterministic SVG: fixed element ids, so `mlplab plot` redraws identical files; text
+    # as text, which a paper's figure can edit and search (as paths it could not).
     "svg.hashsalt": "mlplab",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
 }
 
 # Binary surfaces: class 0 blue, class 1 orange, undecided white (as TensorFlow Playground).

@@ -255,3 +255,22 @@ def test_runs_of_many_configs_in_one_panel_draw_their_median_not_a_mean_band(mon
     thick = [ln for ln in ax.get_lines() if ln.get_linewidth() > 1]
     assert np.isclose(thick[1].get_ydata()[-1], np.median(accs))  # the val line's end
     assert "median over the panel's runs (configs of different settings)" in plot.caption
+
+
+def test_widths_over_a_decade_go_log_and_val_and_test_stand_side_by_side(monkeypatch) -> None:
+    """hid_dim 4, 16 and 64 on a linear axis crowded 4 and 16 at the left, and each level's
+    val and test bars were drawn one over the other."""
+    rows = [
+        {"hid_dim": w, "seed": s, "val_acc": 0.8 + 0.01 * s, "test_acc": 0.7}
+        for w in (4, 16, 64) for s in (0, 1)
+    ]  # fmt: skip
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    assert plots.vs_param(pd.DataFrame(rows), ["hid_dim"], "acc") is not None
+    (ax,) = figures[-1].axes[:1]
+    assert ax.get_xscale() == "log" and ax.get_xticks().tolist() == [4, 16, 64]
+    val, test = (ln.get_xdata() for ln in ax.get_lines() if ln.get_marker() == "o")
+    assert all(v < t for v, t in zip(val, test, strict=True))  # side by side, val left
+    assert np.allclose(np.sqrt(np.asarray(val) * np.asarray(test)), [4, 16, 64])

@@ -537,6 +537,11 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
             numeric.notna().all() and runs[var].map(lambda v: not isinstance(v, bool)).all()
         )
         many = not few_levels(runs, var)
+        low_v = float(numeric.min()) if is_numeric else 0.0
+        high_v = float(numeric.max()) if is_numeric else 0.0
+        # Values that span a decade are evenly spaced in log: lr 0.01 0.03 0.1, widths 4 16
+        # 64 (on a linear axis 4 and 16 crowd at the left); widths 8 to 32 read as they are.
+        log_x = is_numeric and low_v > 0 and high_v / low_v >= 10
         for k, col in enumerate(cols):
             split = col.split("_")[0]
             values = pd.to_numeric(runs[col], errors="coerce").to_numpy(dtype=float)
@@ -554,6 +559,13 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
             low, high = clipped_band(mean, std, col)
             if is_numeric:
                 x = np.array([float(v) for v in levels])
+                # Val and test side by side, not one bar over the other.
+                shift = (k - 0.5) * 0.06
+                x = (
+                    x * 10 ** (shift * math.log10(high_v / low_v) / 2)
+                    if log_x
+                    else (x + shift * (high_v - low_v))
+                )
             else:
                 x = np.arange(len(levels)) + (k - 0.5) * 0.15
                 ax.set_xticks(np.arange(len(levels)), levels)
@@ -564,11 +576,8 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
         if is_numeric:
             from matplotlib.ticker import MaxNLocator, NullLocator
 
-            low_v, high_v = float(numeric.min()), float(numeric.max())
             whole = bool((numeric % 1 == 0).all())
-            # Learning rates (0.01 0.03 0.1) and the like: evenly spaced in log; widths from
-            # 8 to 32 read better on a linear axis, epochs from 10 to 1000 again in log.
-            if low_v > 0 and high_v / low_v >= (100 if whole else 10):
+            if log_x:
                 ax.set_xscale("log")
             if not many:  # a tick at each swept value (8 16 32), not at 9 12 15 ...
                 values_x = sorted({float(v) for v in numeric})

@@ -274,3 +274,18 @@ def test_widths_over_a_decade_go_log_and_val_and_test_stand_side_by_side(monkeyp
     val, test = (ln.get_xdata() for ln in ax.get_lines() if ln.get_marker() == "o")
     assert all(v < t for v, t in zip(val, test, strict=True))  # side by side, val left
     assert np.allclose(np.sqrt(np.asarray(val) * np.asarray(test)), [4, 16, 64])
+
+
+def test_no_bar_colour_is_pale_on_the_white_page() -> None:
+    """The last of viridis' colours (#bddf26) stood at 1.5:1 against white."""
+    from matplotlib.colors import to_rgb
+
+    from mlplab.reports.plots import palette
+
+    def luminance(color) -> float:  # WCAG's relative luminance
+        c = np.array(to_rgb(color))
+        c = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return float(c @ [0.2126, 0.7152, 0.0722])
+
+    for n in (2, 3, 8):
+        assert min(1.05 / (luminance(c) + 0.05) for c in palette(n)) >= 1.8

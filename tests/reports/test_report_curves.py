@@ -289,3 +289,22 @@ def test_no_bar_colour_is_pale_on_the_white_page() -> None:
 
     for n in (2, 3, 8):
         assert min(1.05 / (luminance(c) + 0.05) for c in palette(n)) >= 1.8
+
+
+def test_the_test_note_stands_clear_of_the_curves(monkeypatch) -> None:
+    """The note sat in the lower left, over loss curves that ended along the panel's foot."""
+    epochs = list(range(10, 410, 10))
+    falling = list(np.geomspace(50, 0.05, len(epochs)))
+    rows = [
+        {**_row(falling, epochs), "lr": lr, "val_losses": falling, "test_acc": 0.9}
+        for lr in (0.01, 0.1)
+    ]
+    _, fig = _drawn(monkeypatch, pd.DataFrame(rows), "lr")
+    fig.canvas.draw()
+    for ax in fig.axes[:2]:
+        note = ax.get_legend()
+        assert note is not None and note.get_title().get_text().startswith("test accuracy 0.900")
+        box = note.get_window_extent()
+        for line in ax.get_lines():
+            xy = ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+            assert not any(box.contains(x, y) for x, y in xy), line.get_label()

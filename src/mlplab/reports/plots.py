@@ -422,7 +422,7 @@ def curves(
                 mean, low, high = _centre_and_band(values, f"{split}_{name}", log, mixed)
                 ax.fill_between(data.epochs, low, high, color=color, alpha=0.2, linewidth=0)
                 ax.plot(data.epochs, mean, color=color, linewidth=1.6)
-            _test_note(ax, test_values[mask], test_metric, rising=kind == "acc")
+            _test_note(ax, test_values[mask], test_metric)
             if r == 0 and var1:
                 ax.set_title(f"{var1} = {col_level}", fontsize=9, y=1.0)
             if c == 0:
@@ -501,22 +501,21 @@ def _centre_and_band(
     return mean, low, high
 
 
-def _test_note(ax: Any, values: np.ndarray, metric: str, rising: bool) -> None:
+def _test_note(ax: Any, values: np.ndarray, metric: str) -> None:
     values = values[~np.isnan(values)]
     if not len(values):
         return
     spread = f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else ""
-    # The empty corner: accuracy rises from the lower left, loss and MAE fall from the upper
-    # left (a plateau along the top, as XOR's at ln 2, ran under an upper-right note).
-    ax.text(
-        0.97 if rising else 0.03,
-        0.05,
-        f"test {metric_label(metric)} {values.mean():.3f}{spread}",
-        transform=ax.transAxes,
-        ha="right" if rising else "left",
-        va="bottom",
-        fontsize=8,
-        bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8},
+    # A legend of no entries, for its placement: matplotlib puts it where it covers the
+    # fewest points of the panel's lines. A fixed corner covered the curves where they
+    # ended (a loss plateau along the foot of a shared axis).
+    ax.legend(
+        handles=[],
+        title=f"test {metric_label(metric)} {values.mean():.3f}{spread}",
+        title_fontsize=8,
+        loc="best",
+        framealpha=0.8,
+        borderpad=0.3,
     )
 
 

@@ -341,3 +341,33 @@ def matplotlib_rgb(colour):
     from matplotlib.colors import to_rgb
 
     return np.asarray(to_rgb(colour))
+
+
+def test_the_first_class_colours_stay_apart_for_red_green_colour_blind_readers() -> None:
+    """tab10's orange and green, the ring's and iris' 2nd and 3rd classes, came 0.10 apart
+    (in sRGB, of at most 1.7) for a protanope: one colour to them."""
+    import itertools
+
+    from matplotlib.colors import to_rgb
+
+    from mlplab.plots.style import class_colors
+
+    # Machado, Oliveira and Fernandes (2009), severity 1, on linear RGB.
+    seen_by = {
+        "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                       [-0.003882, -0.048116, 1.051998]],
+        "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                         [-0.011820, 0.042940, 0.968881]],
+    }  # fmt: skip
+
+    def simulated(color: str, matrix) -> np.ndarray:
+        c = np.array(to_rgb(color))
+        linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        out = np.clip(np.asarray(matrix) @ linear, 0, 1)
+        return np.where(out <= 0.0031308, 12.92 * out, 1.055 * out ** (1 / 2.4) - 0.055)
+
+    for matrix in seen_by.values():
+        pairs = itertools.combinations(class_colors(3), 2)
+        assert (
+            min(np.linalg.norm(simulated(a, matrix) - simulated(b, matrix)) for a, b in pairs) > 0.3
+        )

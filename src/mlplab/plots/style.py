@@ -60,11 +60,13 @@ BLUE, ORANGE, WRONG = "#2f6eb5", "#e8871e", "#d7191c"
 # class's region (with a white rim).
 POINT_BLUE, POINT_ORANGE = "#1b4a87", "#b35f00"
 BINARY_CMAP = LinearSegmentedColormap.from_list("mlplab_binary", [BLUE, "#f7f7f7", ORANGE])
-# Class colours for multiclass plots; red is left out because it marks mistakes.
+# Class colours for multiclass plots; red is left out because it marks mistakes. The first
+# three are Okabe and Ito's blue, orange and bluish green, which readers of either red-green
+# colour blindness tell apart (tab10's orange and green they could not).
 CLASS_COLORS = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
+    "#0072b2",
+    "#e69f00",
+    "#009e73",
     "#9467bd",
     "#8c564b",
     "#e377c2",

@@ -137,8 +137,11 @@ def class_points(
                 zorder=4,
             )
         n_wrong += int(wrong.sum())
+        # The set's name without its sample note ("train (2000 of 8000)"): the legend is
+        # one line under the axes, and the note stands beside the set's own marker.
+        name = pts.label.split(" (")[0]
         counts.append(
-            f"{int(wrong.sum())} of {len(x)}" + (f" {pts.label}" if len(points) > 1 else "")
+            f"{int(wrong.sum())} {name}" if len(points) > 1 else f"{int(wrong.sum())} of {len(x)}"
         )
         handles.append(_marker_handle(pts.marker, pts.label))
     if n_wrong:

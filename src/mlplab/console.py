@@ -282,7 +282,7 @@ def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
     default epochs ending while the validation loss still fell, or rising long after its
     lowest."""
     notes = (target_scale_note(data, result), majority_note(data, result))
-    late = (under_trained_note(cfg, result), overfit_note(data, result))
+    late = (under_trained_note(cfg, result), overfit_note(data.shared_splits, result))
     return [n for n in (*notes, *late) if n]
 
 
@@ -290,11 +290,11 @@ def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
 OVERFIT = 0.1
 
 
-def overfit_note(data: Dataset, result: dict[str, Any]) -> str | None:
+def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
     """The validation loss ended more than :data:`OVERFIT` above its lowest: the last
     model, which the table, the last checkpoint and ``mlplab predict`` use, is not the
     best. (Not where validation is the training rows, as the labs' gates have it.)"""
-    if result.get("status") != "finished" or data.shared_splits:
+    if result.get("status") != "finished" or shared_splits:
         return None
     losses, epochs = result.get("val_losses") or [], result.get("val_epochs") or []
     best, best_epoch = result.get("best_val_loss"), result.get("best_epoch")

@@ -132,6 +132,23 @@ def test_an_early_stop_marks_its_best_epoch_and_epochs_are_whole(sinlog):
     assert "best epoch (11)" in [t.get_text() for t in fig.legends[0].get_texts()]
 
 
+def test_a_run_that_ends_above_its_best_marks_the_best_epoch_as_its_note_names_it(sinlog):
+    """`mlplab train` said 'the validation loss was lowest at epoch 19 ... overfits', and
+    the plot marked no epoch: it marked the best only for an early stop."""
+    n = 40
+    val = np.r_[np.geomspace(2.0, 0.5, 20), np.linspace(0.55, 0.9, 20)]  # lowest at 20
+    result = {**SINLOG_LIKE, "epoch": n, "val_epochs": list(range(1, n + 1)), "status": "finished"}
+    result |= {"train_losses": np.geomspace(2.0, 0.1, n).tolist(), "val_losses": val.tolist()}
+    result |= {"train_maes": [1.0] * n, "val_maes": [1.0] * n}
+    result |= {"best_epoch": 20, "best_val_loss": 0.5, "stopped_early": False}
+    fig = loss_figure(result, sinlog.dataset, sinlog.spec)
+    assert "best epoch (20)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    # Ending within a tenth of the best is no overfit: nothing is marked.
+    result["val_losses"] = [*val[:20], *np.full(20, 0.52)]
+    fig = loss_figure(result, sinlog.dataset, sinlog.spec)
+    assert not [t for t in fig.legends[0].get_texts() if t.get_text().startswith("best epoch")]
+
+
 def test_shared_splits_draw_one_curve_named_for_all_three(tmp_path_factory):
     xor = trained(tmp_path_factory, "xor", **XOR_NN)
     assert xor.dataset.shared_splits

@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
+from mlplab.console import overfit_note
 from mlplab.engines.spec import LOSS_OF_TASK, ModelSpec
 from mlplab.plots.inputs import (
     curve_indices,
@@ -110,11 +111,14 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
         axes[i].plot(x[idx], y[idx], color=SERIES[split], lw=1.6, label=label, marker=dot)
         last = max(last, float(x[idx].max()))
     last = last or 1.0
-    best = result.get("best_epoch") if result.get("stopped_early") else None
+    # Where the best validation loss was: for early stopping, and where the run ended well
+    # above it (the overfit note that `mlplab train` prints names that epoch).
+    marked = result.get("stopped_early") or overfit_note(data.shared_splits, result) is not None
+    best = result.get("best_epoch") if marked else None
     for ax in axes:
         ax.set_xlim(-0.03 * last, 1.03 * last)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs: no 2.5
-        if best:  # early stopping: where the best validation loss was
+        if best:
             ax.axvline(best, color="0.5", ls=":", lw=1.2, label=f"best epoch ({best})")
     _set_curve_axis(ax_loss, np.concatenate([train, val]))
     if task == "regression":

@@ -244,3 +244,23 @@ def test_a_rule_that_sees_one_model_at_a_time_is_noted(tmp_path: Path, capsys, k
     )  # fmt: skip
     assert result.counts["pruned"] == 0  # the median of one model is itself
     assert "so the prune rule sees one model at a time" in capsys.readouterr().out
+
+
+def test_the_report_ranks_pruned_configs_by_how_far_they_got(tmp_path: Path) -> None:
+    """Configs whose every run was pruned have no mean: they ranked in grid order, a config
+    cut at the first rung above one that reached the second."""
+    from mlplab.reports.api import report
+
+    def halving(event: Validate) -> np.ndarray:  # rungs at epochs 3 and 6
+        if event.epoch not in (3, 6) or len(event.ids) < 2:
+            return np.zeros(len(event.ids), dtype=bool)
+        # The highest rate goes first: an order the grid's does not give by chance.
+        lrs = np.array([LRS[int(k)] for k in event.ids])
+        return lrs == lrs.max()
+
+    result = run(tmp_path / "runs", workers=1, prune=halving)
+    reached = {r["lr"]: r["epochs_run"] for r in by_lr(result).values()}
+    assert reached == {1.0: 3, 0.3: 6, 0.03: 12, 0.003: 12}
+    rep = report(tmp_path / "runs", verbose=False)
+    ranked = rep.summary.sort_values("rank")["lr"].tolist()
+    assert [reached[lr] for lr in ranked] == [12, 12, 6, 3]

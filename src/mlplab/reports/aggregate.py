@@ -173,15 +173,21 @@ def aggregate(
     # did not: the mean of its survivors alone (one seed of six) would flatter it.
     lost = runs["status"].isin(("diverged", "failed")) if "status" in runs else done & False
     table["_sort_lost"] = lost.groupby(keys, sort=False).any()
+    # Configs with no finished run have no mean: those a search pruned rank by how far
+    # their runs got (a successive halving's later rungs first), not in grid order.
+    reached = pd.to_numeric(runs.get("epochs_run", pd.Series(np.nan, runs.index)), "coerce")
+    table["_sort_reached"] = -reached.groupby(keys, sort=False).max()
     table = table.reset_index(drop=True)
     if rank_by is None:
-        return table.drop(columns="_sort_lost")
+        return table.drop(columns=["_sort_lost", "_sort_reached"])
     keys, ascending = ["_sort_lost"], [True]
     for metric, up in [rank_by, *([tie] if tie else [])]:
         if f"{metric}_mean" in table:
             keys.append(f"_sort_{metric}")
             ascending.append(up)
             table[f"_sort_{metric}"] = table[f"{metric}_mean"].round(TIE_DECIMALS)
+    keys.append("_sort_reached")
+    ascending.append(True)
     if f"_sort_{rank_by[0]}" in table:
         table = table.sort_values(keys, ascending=ascending, na_position="last", kind="stable")
     # Ranked even when no run has the metric (all diverged, or still running): in order.

@@ -32,13 +32,15 @@ import mlplab""",
     )
     print(f"{gate}: accuracy {r.record['test_acc']}")""",
     """#md `xor_perceptron.yaml` draws the lab's own initial weights (`init: torch`), so the
-printout is the lab's: `step cost` every 100 steps, then Hypothesis, Correct and Accuracy.""",
+printout is the lab's: `step cost` (every 1000 steps here; the lab prints every 100,
+`log_every=100`), then Hypothesis, Correct and Accuracy.""",
     """# rerun=True: the lab's printout every time the notebook runs (a run already in its
 # folder would be kept, and say only where it is).
 xor = mlplab.train("xor_perceptron.yaml", plots="none", log_every=1000, rerun=True)""",
     """print(f"xor: cost {xor.record['train_loss']:.4f} (ln 2 = {math.log(2):.4f})")
-# The dataset's rows are in the model's scale already: model_outputs, not predict (raw rows).
-print("xor: outputs", xor.model_outputs(xor.dataset.X_test).ravel().round(6), "(logits: all 0)")""",
+# The lab's hypothesis: the sigmoid of the model's output (a logit) for each row of XOR.
+logits = xor.model_outputs(xor.dataset.X_test).ravel()
+print("xor: hypothesis", [round(1 / (1 + math.exp(-z)), 6) for z in logits])""",
     """#md Every output is 0.5, a tie. The lab's rule `hypothesis > 0.5` calls all four rows
 class 0 and prints accuracy 0.5, and mlplab decides the same way in its records and plots
 (by the sign of the logit, which is float32 noise here, it would be 0.25 or 0.75 by chance).

@@ -80,6 +80,8 @@ def test_perceptron_solves_and_or_but_not_xor(tmp_path):
     assert number(r"xor: cost ([\d.]+)", out) == pytest.approx(math.log(2), abs=1e-4)
     assert number(r"xor: accuracy ([\d.]+)", out) == 0.5  # ties are class 0, as in the lab
     assert re.search(r"^0 0\.72739", out, re.M)  # the lab's printout, from its own weights
+    # The lab's hypothesis, 0.5 for every row as the next cell says (it showed the logits).
+    assert "xor: hypothesis [0.5, 0.5, 0.5, 0.5]" in out
     assert (tmp_path / "runs" / "xor-perceptron").is_dir()
 
 

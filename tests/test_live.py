@@ -192,6 +192,19 @@ def test_a_diverging_loss_gets_a_few_readable_labels_on_its_log_axis():
     assert min(abs(np.diff(ys))) >= 14
 
 
+def test_a_flat_loss_gets_labels_that_differ():
+    """The perceptron's loss flat at ln 2 (0.69314 to 0.69316) read 0.693, 0.693, 0.693."""
+    shown: list[dict[str, str]] = []
+    view = LiveView("xor", 100, show=shown.append, clock=Clock())
+    view(Start(None, 0, 0))  # type: ignore[arg-type]
+    for e, loss in enumerate((0.693165, 0.69315, 0.693147), start=1):
+        view(_validate(e, loss))
+    view(_end(3, "finished"))
+    labels = re.findall(r'text-anchor="end" fill="#444">([\d.e-]+)<', shown[-1]["text/html"])
+    loss_labels = labels[:3]  # then the last epoch, 100, at the x axis's end
+    assert len(set(loss_labels)) == 3 and labels[3:] == ["100"], labels
+
+
 def test_a_view_that_fails_warns_once_and_the_run_goes_on():
     calls = []
 

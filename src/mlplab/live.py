@@ -246,7 +246,13 @@ def _ticks(lo: float, hi: float, log: bool) -> list[tuple[float, str]]:
         return [(10.0**d, f"1e{d}") for d in range(first, last + 1, every)]
     if hi == lo:
         return [(lo, f"{lo:.3g}")]
-    return [(v, f"{v:.3g}") for v in (lo, (lo + hi) / 2, hi)]
+    values = (lo, (lo + hi) / 2, hi)
+    # As many digits as tell the three apart: a loss flat at ln 2 read 0.693, 0.693, 0.693.
+    for digits in range(3, 10):
+        labels = [f"{v:.{digits}g}" for v in values]
+        if len(set(labels)) == len(labels):
+            break
+    return list(zip(values, labels, strict=True))
 
 
 def _jupyter_display() -> Callable[[dict[str, str]], None]:

@@ -519,7 +519,11 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_report,
     )
     p.add_argument(
-        "log_path", metavar="LOG_PATH", help="folder that holds run directories (e.g. runs)"
+        "log_path",
+        metavar="LOG_PATH",
+        nargs="?",
+        default="runs",
+        help="folder that holds run directories (default: runs, where train and sweep write)",
     )
     p.add_argument("--exp_name", default=None, metavar="NAME", help="only this experiment's runs")
     p.add_argument(

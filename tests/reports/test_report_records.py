@@ -492,3 +492,15 @@ def test_seeds_that_tie_are_said_to_agree_not_to_be_certain(tmp_path: Path, caps
         f"{first['val_acc']:g} from each of 2 seeds): their interval has no width, which says "
         "the seeds agreed, not that another seed would"
     ) in " ".join(out.split())
+
+
+def test_report_with_no_folder_reads_runs_where_train_writes(run_cli, tmp_path) -> None:
+    """`mlplab report` alone said 'the following arguments are required: LOG_PATH'."""
+    assert_one_line_error(run_cli("report", cwd=tmp_path), "report: 'runs' is not a folder")
+    trained = run_cli(
+        "train", "--data", "xor", "--epoch", "5", "-q", "--plots", "none", cwd=tmp_path
+    )
+    assert trained.returncode == 0, trained.stderr
+    proc = run_cli("report", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "runs" / "report.html").is_file()

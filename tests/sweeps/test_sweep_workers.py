@@ -103,3 +103,35 @@ def test_a_dead_worker_ends_its_runs_as_their_records_say(tmp_path: Path) -> Non
     assert by_dim[2]["status"] == "finished" and by_dim[4]["status"] == "finished"
     crashed = read_result(run_dir_of(make_config(values[0])))
     assert crashed["status"] == "failed" and crashed["error"] == WORKER_DIED
+
+
+def test_a_ctrl_c_before_a_worker_has_its_handlers_is_noted_not_a_traceback(tmp_path) -> None:
+    """A Ctrl-C to the group while a worker was still starting Python raised a
+    KeyboardInterrupt amid its first imports ('Exception ignored ... Traceback'). The sweep
+    starts its workers with the signal blocked; one sent then waits for their handlers,
+    and the worker trains nothing."""
+    import pickle
+    import signal
+
+    cfg = make_config({"data": "xor", "epoch": 5, "plots": "none", "log_path": str(tmp_path)})
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, local.RELAY_SIGINT})
+    try:  # as the sweep starts a worker
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlplab.sweeps.worker", str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    os.kill(proc.pid, signal.SIGINT)  # before Python has even started: it stays pending
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(pickle.dumps(list(sys.path)) + pickle.dumps((train_group, [cfg.to_dict()])))
+    proc.stdin.flush()
+    with proc:  # closes its pipes
+        reply = pickle.load(proc.stdout)
+        proc.stdin.close()  # the worker's end: it exits
+        proc.wait(timeout=60)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+    assert reply == (True, [])  # the stop was noted: no run started
+    assert proc.returncode == 0 and b"Traceback" not in err, err.decode()
+    assert not run_dir_of(cfg).exists()

@@ -429,12 +429,21 @@ class _Worker:
         import subprocess
 
         env = {**os.environ, **dict.fromkeys(THREAD_ENV, "1")}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mlplab.sweeps.worker", str(os.getpid())],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-        )
+        # The worker starts with Ctrl-C and the relay blocked (a signal mask is inherited):
+        # one that comes while Python starts stays pending until the worker's own handlers
+        # take it, not a KeyboardInterrupt amid its first imports. Here it waits the
+        # moment of the fork, then comes as it would have.
+        stops = {signal.SIGINT, RELAY_SIGINT}
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "mlplab.sweeps.worker", str(os.getpid())],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.reply_pipe = self.proc.stdout
         self.fd = self.reply_pipe.fileno()  # what multiprocessing.connection.wait watches

@@ -24,6 +24,9 @@ def main(parent_pid: int) -> None:
     # The sweep's relay of its own SIGINT (local.RELAY_SIGINT; that module is not
     # imported yet): the same, rather than the end of this process by default.
     signal.signal(signal.SIGUSR1, lambda signum, frame: early.append(signum))
+    # The sweep started this process with both blocked, so none came before these
+    # handlers: one that did is pending, and comes now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGUSR1})
     from mlplab.sweeps.local import init_worker, worker_call
 
     inbox = sys.stdin.buffer

@@ -280,6 +280,19 @@ def test_pred_vs_true_has_the_identity_line_and_a_legend(sinlog):
     assert "R²" in fig.get_suptitle() and ax.get_xlabel() == "true y"
 
 
+def test_predictions_far_off_the_targets_sit_at_the_axis_edge_counted(sinlog):
+    """A diverged model's predictions near 1e7 squeezed every true y into a line at 0."""
+    points = split_points(sinlog.dataset, lambda X: sinlog.model_outputs(X) * 0 + 1e7)
+    fig = pred_vs_true_figure(points, sinlog.dataset, sinlog.record, sinlog.spec)
+    ax = fig.axes[0]
+    y = np.concatenate([p.y[:, 0] for p in points])
+    span = y.max() - y.min()
+    low, high = ax.get_xlim()
+    assert high - low < 4 * span  # the targets' range, not up to 1e7
+    n = sum(len(p.y) for p in points)
+    assert f"{n} predictions beyond the axis, drawn at its edge" in [t.get_text() for t in ax.texts]
+
+
 def test_a_one_feature_regression_draws_its_fit_over_the_data(tmp_path):
     """y against x with the model's curve, as the lecture draws a fit: the curve is the
     model's prediction at raw x (its standardization applied), over every point's range."""

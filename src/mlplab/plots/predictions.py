@@ -110,12 +110,27 @@ def pred_vs_true_figure(
     n_t = min(points[0].y.shape[1], MAX_TARGETS)
     fig, axes = _target_panels(n_t)
     for t, ax in enumerate(axes):
-        lo, hi = np.inf, -np.inf
+        y_all = np.concatenate([pts.y[:, t] for pts in points])
+        pred_all = np.concatenate([pts.pred[:, t] for pts in points])
+        true_lo, true_hi = float(y_all.min()), float(y_all.max())
+        span = true_hi - true_lo or 1.0
+        # Predictions far off the targets (a diverged model's 1e7 against targets within
+        # ±3) squeezed the true values into a line: the axes reach at most one span of the
+        # targets past them, and a prediction beyond sits on the edge, counted.
+        finite = pred_all[np.isfinite(pred_all)]
+        lo = max(true_lo - span, min(true_lo, float(finite.min()) if len(finite) else true_lo))
+        hi = min(true_hi + span, max(true_hi, float(finite.max()) if len(finite) else true_hi))
+        beyond = 0
         for pts in points:
             y, pred = pts.y[:, t], pts.pred[:, t]
-            _scatter_split(ax, pts, y, pred)
-            lo = min(lo, float(y.min()), float(pred.min()))
-            hi = max(hi, float(y.max()), float(pred.max()))
+            beyond += int(((pred < lo) | (pred > hi) | ~np.isfinite(pred)).sum())
+            _scatter_split(ax, pts, y, np.clip(np.nan_to_num(pred, nan=hi), lo, hi))
+        if beyond:
+            ax.text(
+                0.03, 0.97, f"{beyond} predictions beyond the axis, drawn at its edge",
+                transform=ax.transAxes, va="top", fontsize=9,
+                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8},
+            )  # fmt: skip
         pad = 0.05 * (hi - lo or 1.0)
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="k", lw=1, ls="--", label="y = x")
         ax.set_xlim(lo - pad, hi + pad)

@@ -548,40 +548,10 @@ def test_mlplab_sweep_backend_ray_on_the_cluster(cluster: dict[str, Any], tmp_pa
     import sys
 
     log = tmp_path / "runs"
-    cmd = [
-        sys.executable,
-        "-m",
-        "mlplab",
-        "sweep",
-        "--backend",
-        "ray",
-        "--address",
-        cluster["address"],
-        "--data",
-        "xor",
-        "--n_layer",
-        "1",
-        "--hid_dim",
-        "2",
-        "--act",
-        "sigmoid",
-        "--lr",
-        "0.5",
-        "1",
-        "--seed",
-        "0",
-        "1",
-        "--epoch",
-        "300",
-        "--log_every",
-        "0",
-        "--plots",
-        "none",
-        "--exp_name",
-        "cli",
-        "--log_path",
-        str(log),
-    ]
+    settings = "--data xor --n_layer 1 --hid_dim 2 --act sigmoid --lr 0.5 1 --seed 0 1"
+    settings += " --epoch 300 --log_every 0 --plots none --exp_name cli"
+    cmd = [sys.executable, "-m", "mlplab", "sweep", "--backend", "ray"]
+    cmd += ["--address", cluster["address"], *settings.split(), "--log_path", str(log)]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "4 runs: 4 trained, 0 skipped" in first.stdout

@@ -138,6 +138,20 @@ mlp = mlplab.train("sinlog_mlp.yaml", **short)
 print(f"linear: test MAE {linear.record['test_mae']:.3f}")
 print(f"mlp: test MAE {mlp.record['test_mae']:.3f}")""",
     """mlp""",
+    """#md The lab writes the MLP as a PyTorch `nn.Module`. `engine="torch"` trains the same
+model with PyTorch (the numbers agree with the NumPy engine's to float32's last digits),
+and `to_torch()` gives any trained model back as the lab's module: `nn.Linear` layers with
+the trained weights, called on inputs in the model's scale.""",
+    """import torch
+
+mlp_torch = mlplab.train("sinlog_mlp.yaml", engine="torch", plots="none", **short)
+print(f"mlp on torch: test MAE {mlp_torch.record['test_mae']:.3f}")
+module = mlp_torch.to_torch()
+print(module)
+X = torch.as_tensor(mlp_torch.dataset.X_test[:3], dtype=torch.float32)
+with torch.no_grad():
+    print("module(X):", module(X).ravel().numpy().round(4))
+print("predict:  ", mlp_torch.model_outputs(mlp_torch.dataset.X_test[:3]).ravel().round(4))""",
 ]
 
 NOTEBOOKS["05_classification"] = [
@@ -190,6 +204,23 @@ res""",
     """record = json.loads((res.run_dirs[0] / "result.json").read_text())
 print({k: record[k] for k in ["n_layer", "hid_dim", "seed", "train_acc", "val_acc", "test_acc"]})
 print("curves:", [k for k in record if k.endswith("s") and isinstance(record[k], list)])""",
+    """#md The lecture wraps a run in `experiment(partition, args)` and loops over settings
+with a deep copy of `args`. With mlplab the function is `mlplab.train` (the data split is
+part of the settings); the loop is the lecture's, and the sweep above does the same at once.""",
+    """import copy
+
+
+def experiment(args):
+    # The lecture's experiment(): train with these settings, return settings + results.
+    return mlplab.train(args, verbose=False).record
+
+
+base = {k: (v[0] if isinstance(v, list) else v) for k, v in args.items()}
+for lr in [0.1, 0.01]:
+    one = copy.deepcopy(base)
+    one.update(lr=lr, exp_name="exp2")
+    result = experiment(one)
+    print(f"lr {lr}: val_acc {result['val_acc']:.3f}, test_acc {result['test_acc']:.3f}")""",
     """rep = mlplab.report("runs", exp_name="exp1", verbose=False)
 best = rep.summary.iloc[0]
 print(f"best: n_layer {best['n_layer']}, hid_dim {best['hid_dim']}", end=", ")

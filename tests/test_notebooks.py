@@ -119,6 +119,12 @@ def test_regression_mlp_beats_linear(tmp_path):
     linear, mlp = number(r"linear: test MAE ([\d.]+)", out), number(r"mlp: test MAE ([\d.]+)", out)
     assert mlp < 0.85 * linear
     assert any("test" in h and "mae" in h for h in html_outputs(nb))
+    # The lab's PyTorch module: printed, and its outputs are the run's.
+    assert number(r"mlp on torch: test MAE ([\d.]+)", out) == pytest.approx(mlp, rel=1e-3)
+    assert "Linear(in_features=2, out_features=200" in out
+    by_module = re.search(r"module\(X\): \[([^\]]+)\]", out)[1].split()
+    by_predict = re.search(r"predict:\s+\[([^\]]+)\]", out)[1].split()
+    assert by_module == by_predict
 
 
 def test_classification_mlp_beats_linear(tmp_path):
@@ -134,6 +140,9 @@ def test_parametrized_experiments_sweep_and_report(tmp_path):
     assert "'test_acc'" in out and "train_losses" in out and "val_accs" in out
     assert 0.5 < number(r"val_acc ([\d.]+)", out) <= 1.0
     assert len(list((tmp_path / "runs" / "exp1").glob("*/result.json"))) == 8
+    # The lecture's experiment() loop, one run per lr.
+    assert re.search(r"^lr 0.1: val_acc [\d.]+, test_acc [\d.]+$", out, re.M)
+    assert len(list((tmp_path / "runs" / "exp2").glob("*/result.json"))) == 2
     html = html_outputs(nb)
     assert any("mlplab sweep" in h for h in html) and any("mlplab report" in h for h in html)
 

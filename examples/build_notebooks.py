@@ -161,10 +161,17 @@ Three classes, by radius, on a stretched ring. Linear(2, 3) against Linear(2, 20
 2000 points and 400 epochs here keep the notebook quick.""",
     """import mlplab
 
-short = dict(n_samples=2000, epoch=400, validate_every=50, log_every=0, plots="none", verbose=False)
+short = dict(n_samples=2000, epoch=400, validate_every=50, log_every=0, verbose=False)
+runs = {}
 for name in ["ring_linear", "ring_mlp"]:
-    r = mlplab.train(f"{name}.yaml", **short)
-    print(f"{name}: test accuracy {r.record['test_acc']:.3f}")""",
+    runs[name] = mlplab.train(f"{name}.yaml", **short)
+    print(f"{name}: test accuracy {runs[name].record['test_acc']:.3f}")""",
+    """#md The lab draws the true classes beside the predicted ones. Each run draws its
+decision surface (the predicted class over the plane, the points in their true class, the
+mistakes marked), its loss curves and its confusion matrix; a Result shows them inline.
+The line that a linear model draws cannot follow a ring:""",
+    """runs["ring_linear"]""",
+    """runs["ring_mlp"]""",
 ]
 
 NOTEBOOKS["06_parametrized_experiments"] = [

@@ -128,10 +128,14 @@ def test_regression_mlp_beats_linear(tmp_path):
 
 
 def test_classification_mlp_beats_linear(tmp_path):
-    out = text_of(execute("05_classification", tmp_path))
+    nb = execute("05_classification", tmp_path)
+    out = text_of(nb)
     linear = number(r"ring_linear: test accuracy ([\d.]+)", out)
     mlp = number(r"ring_mlp: test accuracy ([\d.]+)", out)
     assert mlp > linear + 0.15
+    # Each run shown with its pictures, as the lab draws true and predicted classes.
+    html = [h for h in html_outputs(nb) if "run dir" in h]
+    assert len(html) == 2 and all("data:image/png;base64," in h for h in html)
 
 
 def test_parametrized_experiments_sweep_and_report(tmp_path):

@@ -111,6 +111,15 @@ def test_xor_nn_prints_the_slides_numbers_and_displays_its_run(tmp_path):
     html = [h for h in html_outputs(nb) if "run dir" in h]
     assert len(html) == 1 and "data:image/png;base64," in html[0]
     assert "xor-nn" in html[0] and "1.0000" in html[0]
+    # The lecture's activations on the wide-deep net: sigmoid, saturating, is the slowest.
+    below = {
+        m[1]: int(m[2])
+        for m in re.finditer(
+            r"^\s*(\w+): cost \S+ at step 10000, below 0.01 from step (\d+)$", out, re.M
+        )
+    }
+    assert set(below) == {"sigmoid", "tanh", "relu", "leaky_relu", "gelu"}
+    assert below["sigmoid"] == max(below.values()) > 2 * below["relu"]
 
 
 def test_regression_mlp_beats_linear(tmp_path):

@@ -121,7 +121,8 @@ print("step 10000 cost", nn.record["train_losses"][-1], "slide 0.001234518829733
     """#md The run's summary, with its plots (loss curve, decision surface, network):""",
     """nn""",
     """wide = mlplab.train("xor_wide_deep.yaml", plots="none", verbose=False)
-print("wide-deep: cost", wide.record["train_losses"][-1], "accuracy", wide.record["test_acc"])""",    """#md The lecture's modern activations, on the wide-deep net: the same lab weights and
+print("wide-deep: cost", wide.record["train_losses"][-1], "accuracy", wide.record["test_acc"])""",
+    """#md The lecture's modern activations, on the wide-deep net: the same lab weights and
 steps, one activation each. Sigmoid saturates in a deep net, so its gradients shrink layer
 by layer; ReLU and its kin keep them (`mlplab plot activations` draws each with its
 derivative).""",
@@ -129,8 +130,14 @@ derivative).""",
 
 acts = ["sigmoid", "tanh", "relu", "leaky_relu", "gelu"]
 res = mlplab.sweep(
-    "xor_wide_deep.yaml", act=acts, exp_name="xor-acts", log_every=0, plots="none",
-    workers=1, report=False, verbose=False,
+    "xor_wide_deep.yaml",
+    act=acts,
+    exp_name="xor-acts",
+    log_every=0,
+    plots="none",
+    workers=1,
+    report=False,
+    verbose=False,
 )
 for cfg, run_dir in zip(res.configs, res.run_dirs):
     record = json.loads((run_dir / "result.json").read_text())

@@ -38,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlplab.errors import ConfigError, short_repr, shorten
+from mlplab.errors import ConfigError, is_bool, short_repr, shorten
 
 Activation = Literal[
     "sigmoid",
@@ -361,9 +361,7 @@ class Config(BaseModel):
     def _no_bool_numbers(cls, v: Any, info: ValidationInfo) -> Any:
         # YAML reads `epoch: true` as a boolean, which pydantic would take as 1; a
         # boolean where a number belongs is a mistake, not a count.
-        # NumPy's bool (np.True_, from a mask or a comparison) too, without importing NumPy.
-        numpy_bool = type(v).__module__ == "numpy" and type(v).__name__ in ("bool", "bool_")
-        if (isinstance(v, bool) or numpy_bool) and info.field_name in NUMERIC_SETTINGS:
+        if is_bool(v) and info.field_name in NUMERIC_SETTINGS:
             raise ValueError("a boolean (true/false) is not a number")
         return v
 

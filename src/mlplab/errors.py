@@ -104,6 +104,15 @@ class RecordError(MlplabError):
     exit_code = 1
 
 
+def is_bool(value: Any) -> bool:
+    """True or False, NumPy's too (``np.True_``, from a mask or a comparison), without
+    importing NumPy."""
+    kind = type(value)
+    return isinstance(value, bool) or (
+        kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
+    )
+
+
 def check_switches(where: str, **switches: Any) -> None:
     """Refuse a switch of the Python API that is not True or False (None where it may be:
     ``handle_signals``, ``progress``): ``rerun="false"`` is a non-empty string, so true,

@@ -56,6 +56,7 @@ from mlplab.errors import (
     RecordError,
     check_path_argument,
     check_switches,
+    is_bool,
     short_repr,
 )
 from mlplab.live import live_view
@@ -87,7 +88,7 @@ from mlplab.runs.record import (
 from mlplab.runs.tensorboard import TensorBoardLogger
 from mlplab.runs.writer import ModelRecord, RunWriter, curve_arrays, curve_lists, curves_of
 from mlplab.trained import TrainedModel
-from mlplab.training.events import End, Subscriber, Validate
+from mlplab.training.events import End, Prune, Subscriber
 from mlplab.training.loop import StackState, fit
 from mlplab.training.metrics import curve_metric_name
 
@@ -182,7 +183,7 @@ class StopFlag:
                 asked = self.asked()
             except Exception as err:
                 raise ConfigError(f"train: stop() raised {type(err).__name__}: {err}") from err
-            if type(asked).__name__ not in ("bool", "bool_"):  # np.bool_ too; no "False"
+            if not is_bool(asked):  # a string "False" is true
                 raise ConfigError(
                     f"train: stop() must return True or False; it returned {short_repr(asked)}"
                 )
@@ -210,7 +211,7 @@ class StackRun:
     subscribers: list[Subscriber]
     tb: TensorBoardLogger | None = None
     progress_every: int = 0  # steps between Step events for the console's progress bar
-    prune: Callable[[Validate], Any] | None = None  # fit's hook: a search stops rows
+    prune: Prune | None = None  # fit's hook: a search stops rows
 
 
 def wire_subscribers(
@@ -413,11 +414,16 @@ def _takes_no_arguments(fn: Any) -> bool:
     return True
 
 
+def came_as_it_ended(what: str) -> str:
+    """The line for a stop (``what``: Ctrl-C, SIGTERM) that came once the run had ended."""
+    return f"{what} came as the run ended: it finished, and its record is complete"
+
+
 def interrupted_line(result: Result) -> str:
     """What a KeyboardInterrupt from train() says: where the run stopped and what is kept."""
     if result.status == "finished":  # the signal came as the run ended (its plots, say)
         where = f" in {result.run_dir}" if result.run_dir is not None else ""
-        return f"Ctrl-C came as the run ended: it finished, and its record is complete{where}"
+        return came_as_it_ended("Ctrl-C") + where
     at = f"the run stopped at step {result.record.get('steps')}"
     if result.run_dir is None:
         return f"{at} (record=False: nothing was written)"
@@ -734,7 +740,7 @@ def _train_locked(
         # The signal came once the loop had ended (while the plots drew): the record is
         # whole, and the exit status still says that a stop was asked for.
         exit_code = EXIT_FOR_SIGNAL.get(stop.signum, 130)
-        message = f"{stop()} came as the run ended: it finished, and its record is complete"
+        message = came_as_it_ended(str(stop()))
     if status == "interrupted":
         exit_code = EXIT_FOR_SIGNAL.get(stop.signum or signal.SIGINT, 130)
         message = f"interrupted by {stop() or 'SIGINT'} at step {end.step}"

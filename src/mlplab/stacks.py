@@ -38,12 +38,9 @@ from mlplab.runs.record import (
     run_dir_of,
 )
 from mlplab.runs.writer import ModelRecord
-from mlplab.training.events import Subscriber, Validate
+from mlplab.training.events import Prune, Subscriber
 from mlplab.training.grouping import DEFAULT_MAX_GROUP, group_indices
 from mlplab.training.loop import StackState
-
-# fit's prune hook: a Validate event -> a bool mask over its ids, True to stop that model.
-Prune = Callable[[Validate], Any]
 
 # Seconds spent by the last trained group in each phase (build, fit), for
 # benchmarks/bench_sweep.py: where a sweep's time goes.

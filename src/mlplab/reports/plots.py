@@ -462,18 +462,20 @@ def curves(
             else "thick line the mean over the panel's runs (seeds and any other settings), "
             "band ± 1 std within the metric's range"
             + (
-                " (on the log axis, the geometric mean, band × or ÷ one geometric std)"
+                " (on the log axis, the geometric mean, band × or ÷ one geometric std, no "
+                "lower than the lowest run)"
                 if log
                 else ""
             )
         )
         + (
-            "; the y range is the bands', so a run's spike may leave its panel"
+            "; the y range stops at the 99th percentile of the points, so a run's spike "
+            "may leave its panel"
             if kind != "acc"
             else ""
         )
         + (f"; thin lines each run (panels of at most {MAX_LINES})" if lines_drawn else "")
-        + f"; the panel's test {metric_label(test_metric)} (mean ± std) in its corner",
+        + f"; the panel's test {metric_label(test_metric)} (mean ± std) where it hides least",
         to_png(fig),
     )
 

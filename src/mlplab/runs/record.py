@@ -32,7 +32,8 @@ from mlplab.runs.atomic import atomic_write_json, atomic_write_text
 
 FINISHED = "finished"
 # pruned: stopped by a search's prune hook (``mlplab.training.loop.fit``), by design.
-STATUSES = ("running", "finished", "interrupted", "diverged", "failed", "pruned")
+PRUNED = "pruned"
+STATUSES = ("running", FINISHED, "interrupted", "diverged", "failed", PRUNED)
 # Free space a run needs before it starts (checkpoints of the lectures' models are small).
 MIN_FREE_BYTES = 16 * 1024 * 1024
 

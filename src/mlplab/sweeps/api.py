@@ -34,7 +34,7 @@ from mlplab.sweeps.local import (
 )
 
 if TYPE_CHECKING:
-    from mlplab.training.events import Validate
+    from mlplab.training.events import Prune
 
 # Settings that decide which data a run loads: each distinct combination is loaded once
 # before the sweep starts, so a bad data file stops it with one line, not N failed runs.
@@ -170,7 +170,7 @@ def sweep(
     report: bool = True,
     verbose: bool = True,
     progress: bool | None = None,
-    prune: Callable[[Validate], Any] | None = None,
+    prune: Prune | None = None,
     **settings: Any,
 ) -> SweepResult:
     """Train every config of a grid or random search as a normal run, then report.
@@ -294,6 +294,8 @@ def sweep(
                 resolve_device(device)
     first = configs[0]
     from mlplab.runs.record import (
+        FINISHED,
+        PRUNED,
         check_run_folders,
         check_writable,
         read_result,
@@ -308,7 +310,7 @@ def sweep(
         _refuse_changed_data(configs, digests)
     # A run that a prune rule stopped is done for a sweep that prunes: trained again, the
     # rule would stop it again. Without a rule it trains afresh, to its end.
-    ended = ("finished", "pruned") if prune is not None else ("finished",)
+    ended = (FINISHED, PRUNED) if prune is not None else (FINISHED,)
     done = _finished_runs(configs, ended)
 
     # --- record the spec -----------------------------------------------------------------
@@ -423,7 +425,7 @@ def _kept_without(skipped: Iterable[Config]) -> str:
     record read, but of a run that lacks them: a pruned run has no plots) tells which
     lack what was asked."""
     from mlplab.plots.recorder import SNAPSHOT_FILE
-    from mlplab.runs.record import read_result, run_dir_of
+    from mlplab.runs.record import PRUNED, read_result, run_dir_of
 
     lacking: collections.Counter[str] = collections.Counter()
     example = None
@@ -441,7 +443,7 @@ def _kept_without(skipped: Iterable[Config]) -> str:
             )
             if asked and not kept
         ]
-        if missing and (read_result(run_dir) or {}).get("status") == "pruned":
+        if missing and (read_result(run_dir) or {}).get("status") == PRUNED:
             continue  # a pruned run gets no plots: it ended where a rule stopped it
         lacking.update(missing)
         example = example or (run_dir if missing else None)
@@ -586,7 +588,7 @@ def _note_unused(configs: list[Config]) -> None:
         )
 
 
-def _finished_runs(configs: list[Config], ended: tuple[str, ...] = ("finished",)) -> set[str]:
+def _finished_runs(configs: list[Config], ended: tuple[str, ...]) -> set[str]:
     """The run ids of ``configs`` whose folder holds their run, ended with a status in
     ``ended``. A folder that holds another config's run (its 6-hex-digit id is this one's
     too, and its record's ``run_digest`` says so) is refused: it was skipped as this

@@ -31,7 +31,10 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlplab.training.events import Prune
 
 Outcome = dict[str, Any]
 OnDone = Callable[[Outcome], None]
@@ -122,7 +125,7 @@ def train_group(
     configs: list[dict[str, Any]],
     on_done: OnDone | None = None,
     rerun: bool = False,
-    prune: Callable[..., Any] | None = None,
+    prune: Prune | None = None,
 ) -> list[Outcome]:
     """Train a group of configs, each into its own full run record.
 
@@ -204,7 +207,7 @@ def _train_stacked(
     configs: list[dict[str, Any]],
     on_done: OnDone | None,
     rerun: bool,
-    prune: Callable[..., Any] | None = None,
+    prune: Prune | None = None,
 ) -> list[Outcome] | None:
     """Train a group with the batched trainer; None if the stack itself failed."""
     from mlplab.assemble import as_config
@@ -280,12 +283,19 @@ def mark_ended(values: dict[str, Any], error: str, status: str = "failed") -> No
     """
     from mlplab.config import make_config
     from mlplab.runs.atomic import atomic_write_json
-    from mlplab.runs.record import read_result, record_settings, run_dir_of, run_name
+    from mlplab.runs.record import (
+        FINISHED,
+        PRUNED,
+        read_result,
+        record_settings,
+        run_dir_of,
+        run_name,
+    )
 
     cfg = make_config(values)
     run_dir = run_dir_of(cfg)
     old = read_result(run_dir) or {}
-    if old.get("status") in ("finished", "pruned"):
+    if old.get("status") in (FINISHED, PRUNED):
         return
     settings = record_settings(cfg)
     atomic_write_json(

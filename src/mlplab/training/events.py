@@ -27,7 +27,7 @@ them on (to a web page, a log file or another process).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -155,6 +155,11 @@ Event = Start | Step | Validate | Save | End
 
 class Subscriber(Protocol):
     def __call__(self, event: Event) -> None: ...
+
+
+# A search's prune rule (fit's ``prune``): given a Validate event, a bool mask over its
+# ``ids``, True for each model to stop there.
+Prune = Callable[[Validate], Any]
 
 
 def as_json(event: Event) -> dict[str, Any]:

@@ -29,7 +29,17 @@ import numpy as np
 
 from mlplab.engines.backend import Backend
 from mlplab.errors import PruneError, RunDiverged
-from mlplab.training.events import End, Event, Models, Save, Start, Step, Subscriber, Validate
+from mlplab.training.events import (
+    End,
+    Event,
+    Models,
+    Prune,
+    Save,
+    Start,
+    Step,
+    Subscriber,
+    Validate,
+)
 from mlplab.training.metrics import batch_metrics, split_metrics
 from mlplab.training.state import CURVES, Curves, History, LoopState, StackState
 
@@ -127,7 +137,7 @@ def fit(
     state: StackState,
     subscribers: Sequence[Subscriber] = (),
     should_stop: Callable[[], bool | str] | None = None,
-    prune: Callable[[Validate], Array] | None = None,
+    prune: Prune | None = None,
     names: Sequence[str] = (),
 ) -> StackState:
     """Train the models of ``backend`` for ``schedule.epoch`` epochs, or until each stops.

@@ -293,7 +293,11 @@ OVERFIT = 0.1
 def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
     """The validation loss ended more than :data:`OVERFIT` above its lowest: the last
     model, which the table, the last checkpoint and ``mlplab predict`` use, is not the
-    best. (Not where validation is the training rows, as the labs' gates have it.)"""
+    best. (Not where validation is the training rows, as the labs' gates have it.)
+
+    It says "overfits" only where the training loss fell meanwhile by more than
+    :data:`OVERFIT` / 2: a validation loss that rises while the training loss stays where it
+    was is noise (minibatch Adam's swings), and is named as such."""
     if result.get("status") != "finished" or shared_splits:
         return None
     losses, epochs = result.get("val_losses") or [], result.get("val_epochs") or []
@@ -308,9 +312,21 @@ def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
         if result.get("stopped_early")
         else "; --patience 10 stops training once it has not improved for 10 validations"
     )
+    train = result.get("train_losses") or []
+    if best_epoch not in epochs or len(train) != len(epochs):
+        why = "the model got worse after that"
+    else:
+        before, after = float(train[epochs.index(best_epoch)]), float(train[-1])
+        why = (
+            "the model overfits after that"
+            if after < before * (1 - OVERFIT / 2)
+            else f"the training loss did not fall meanwhile ({before:.4g}, then {after:.4g}), "
+            "so the validation loss swings rather than the model overfitting (a lower --lr "
+            "or a larger --batch_size steadies it)"
+        )
     return (
         f"the validation loss was lowest at epoch {best_epoch} ({best:.4g}) and is "
-        f"{last:.4g} at epoch {epochs[-1]}: the model overfits after that. The table and "
+        f"{last:.4g} at epoch {epochs[-1]}: {why}. The table and "
         "predictions use the last model; checkpoints/best.safetensors keeps the best "
         f"(`mlplab predict RUN --checkpoint best`){stop}"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -641,6 +642,27 @@ def test_an_overfit_run_says_so_and_predicts_with_its_best_model(run_cli, tmp_pa
         expected = probabilities("binary", model.predict(rows))[:, 1]
         np.testing.assert_allclose(out[which]["p_1"], expected, rtol=1e-5, atol=1e-7)
     assert not np.allclose(out["last"]["p_1"], out["best"]["p_1"])
+
+
+def test_a_validation_loss_that_swings_while_training_stands_still_is_not_called_overfit(
+    tmp_path, capsys
+):
+    """Minibatch Adam on sine ended with a validation loss 50% above its lowest while the
+    training loss stayed where it was; the note said "the model overfits"."""
+    from mlplab.cli import main
+
+    args = ["train", "--data", "sine", "--n_layer", "2", "--hid_dim", "32", "--act", "tanh",
+            "--optim", "adam", "--lr", "0.01", "--batch_size", "32", "--epoch", "300",
+            "--log_every", "0", "--plots", "none", "--log_path", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    (note,) = [ln for ln in capsys.readouterr().out.splitlines() if "lowest at epoch" in ln]
+    assert "overfits" not in note and "the validation loss swings" in note
+    record = json.loads(next(tmp_path.rglob("result.json")).read_text())
+    at_best = record["val_epochs"].index(record["best_epoch"])
+    before, after = record["train_losses"][at_best], record["train_losses"][-1]
+    assert record["val_losses"][-1] > 1.1 * record["best_val_loss"]
+    assert after > 0.95 * before
+    assert f"({before:.4g}, then {after:.4g})" in note
 
 
 def test_missing_columns_of_a_wide_table_are_named_in_a_short_line(run_cli, tmp_path):

@@ -308,3 +308,22 @@ def test_the_test_note_stands_clear_of_the_curves(monkeypatch) -> None:
         for line in ax.get_lines():
             xy = ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
             assert not any(box.contains(x, y) for x, y in xy), line.get_label()
+
+
+def test_a_gates_curves_are_one_line_named_for_its_three_splits(monkeypatch) -> None:
+    """A sweep on xor drew a blue train line under its orange val line (the same 4 rows, a
+    step apart): the legend named a train curve no one could see."""
+    epochs = list(range(10, 110, 10))
+    falling = list(np.geomspace(0.69, 0.05, len(epochs)))
+    rows = [
+        {**_row(falling, epochs), "lr": lr, "val_losses": falling, "test_acc": 1.0}
+        for lr in (0.1, 1.0)
+    ]
+    for data, names in (("xor", ["train = val = test"]), ("moons", ["train", "val"])):
+        runs = pd.DataFrame(rows).assign(data=data)
+        plot, fig = _drawn(monkeypatch, runs, "lr")
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == names
+        for ax in fig.axes[:2]:
+            thick = [ln for ln in ax.get_lines() if ln.get_linewidth() > 1]
+            assert len(thick) == len(names)
+        assert plot.caption.startswith("loss against epoch (train = val = test") == (data == "xor")

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlplab.data.synthetic import GATES
+from mlplab.plots.loss import SHARED_LABEL
 from mlplab.plots.run_plots import set_log_y, use_log_scale
 from mlplab.reports.aggregate import metric_bounds
 
@@ -400,11 +402,16 @@ def curves(
     for ax in axes.flat:
         ax.set_autoscale_on(False)
     log = kind != "acc" and use_log_scale(np.concatenate([data.train.ravel(), data.val.ravel()]))
+    # A gate's train, val and test are its 4 rows: the train curve would lie under the val
+    # one (a step behind it), so one curve is drawn, named for all three, as in a run's
+    # own loss plot.
+    shared = "data" in runs and bool(runs["data"].isin(list(GATES)).all())
+    splits = ("val",) if shared else ("train", "val")
     for r, row_level in enumerate(rows):
         for c, col_level in enumerate(cols):
             ax = axes[r][c]
             mask = (lab1 == col_level) & (lab2 == row_level)
-            for split in ("train", "val"):
+            for split in splits:
                 values = getattr(data, split)[mask]
                 values = values[~np.isnan(values).all(axis=1)]
                 if not len(values):
@@ -447,14 +454,19 @@ def curves(
         elif top > bottom:
             pad = 0.05 * (top - bottom)
             axes[0][0].set_ylim(bottom - pad, top + pad)
-    handles = [Line2D([], [], color=SPLIT_COLORS[s], linewidth=1.6) for s in ("train", "val")]
-    legend(fig, handles, ["train", "val"])
+    handles = [Line2D([], [], color=SPLIT_COLORS[s], linewidth=1.6) for s in splits]
+    legend(fig, handles, [SHARED_LABEL] if shared else list(splits))
     what = "loss" if kind == "loss" else metric_label(kind)
     where = f": rows {var2}, columns {var1}" if var2 else f" by {var1}" if var1 else ""
     return Plot(
         f"curves_{kind}",
         f"{what} curves{where}",
-        f"train and val {what} against epoch: "
+        (
+            f"{what} against epoch ({SHARED_LABEL}: the gate's 4 rows)"
+            if shared
+            else f"train and val {what} against epoch"
+        )
+        + ": "
         + (
             "thick line the median over the panel's runs (configs of different settings), "
             "band from their 25th to 75th percentile"

@@ -313,10 +313,12 @@ def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
         else "; --patience 10 stops training once it has not improved for 10 validations"
     )
     train = result.get("train_losses") or []
-    if best_epoch not in epochs or len(train) != len(epochs):
+    if len(train) != len(epochs):
         why = "the model got worse after that"
     else:
-        before, after = float(train[epochs.index(best_epoch)]), float(train[-1])
+        # result.json keeps at most a few hundred points of a curve (curves.npz has them
+        # all), so the best epoch may fall between two of them.
+        before, after = float(np.interp(best_epoch, epochs, train)), float(train[-1])
         why = (
             "the model overfits after that"
             if after < before * (1 - OVERFIT / 2)
@@ -347,6 +349,14 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     # 100: diabetes (targets 25 to 346) diverges at the default lr on its first steps.
     if not failed or top < 100:
         return None
+    from mlplab.data.registry import BUILTIN
+
+    if data.name in BUILTIN:  # its target cannot be edited, and mlplab does not rescale it
+        return (
+            f"the target reaches {top:.3g}; an MLP learns values of order 1 far more easily, "
+            f"and {data.name!r}'s target is as its source gives it: `mlplab datasets` names "
+            "settings that train on it as it is"
+        )
     y = np.asarray(data.y_train, dtype=np.float64)
     mean, spread = float(np.mean(y)), float(np.std(y)) or 1.0
     return (

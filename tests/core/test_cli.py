@@ -308,7 +308,21 @@ def test_train_prints_the_datas_notes_and_a_target_scale_note(tmp_path, capsys):
     # Targets in the hundreds (diabetes, 25 to 346) diverge at the default lr too.
     assert main(["train", "--data", "diabetes", "--plots", "none", "--log_every", "0",
                  "--log_path", str(tmp_path / "runs")]) == 1  # fmt: skip
-    assert "the target reaches 346; an MLP learns" in "".join(capsys.readouterr())
+    err = "".join(capsys.readouterr())
+    assert "the target reaches 346; an MLP learns" in err
+    # A built-in set's target cannot be standardized by its user: the note sends them to
+    # `mlplab datasets`, whose line for it gives settings that fit it as it is.
+    assert "standardize" not in err and "`mlplab datasets` names settings" in err
+    main(["datasets"])
+    lines = capsys.readouterr().out.splitlines()
+    (at,) = [i for i, ln in enumerate(lines) if "│ diabetes " in ln]
+    cell = " ".join(ln.split("│")[-2].strip() for ln in lines[at : at + 2])  # wrapped in two
+    assert "use --lr 0.001, or --optim adam --lr 0.1" in cell
+    for advice in (["--lr", "0.001"], ["--optim", "adam", "--lr", "0.1"]):
+        assert main(["train", "--data", "diabetes", *advice, "--plots", "none", "--log_every",
+                     "0", "--log_path", str(tmp_path / "runs")]) == 0  # fmt: skip
+        out = capsys.readouterr().out
+        assert float(re.search(r"│ test\s+│(?:[^│]+│){3}\s+(-?[\d.]+)", out)[1]) > 0.15
 
 
 def test_an_under_trained_or_chance_level_classifier_gets_a_note(tmp_path, capsys):

@@ -658,8 +658,8 @@ def test_a_validation_loss_that_swings_while_training_stands_still_is_not_called
     (note,) = [ln for ln in capsys.readouterr().out.splitlines() if "lowest at epoch" in ln]
     assert "overfits" not in note and "the validation loss swings" in note
     record = json.loads(next(tmp_path.rglob("result.json")).read_text())
-    at_best = record["val_epochs"].index(record["best_epoch"])
-    before, after = record["train_losses"][at_best], record["train_losses"][-1]
+    train, epochs = record["train_losses"], record["val_epochs"]
+    before, after = float(np.interp(record["best_epoch"], epochs, train)), train[-1]
     assert record["val_losses"][-1] > 1.1 * record["best_val_loss"]
     assert after > 0.95 * before
     assert f"({before:.4g}, then {after:.4g})" in note

@@ -131,13 +131,24 @@ def check_identity(run_dir: Path, cfg: Config, ckpt: Checkpoint, path: Path) -> 
         )
     # The folder's own name is not checked: a user may rename a run's folder, and its
     # config.yaml and checkpoint (checked here) still say which run it is.
+    check_same_config_as_checkpoint(cfg, ckpt, path)
+
+
+def check_same_config_as_checkpoint(cfg: Config, ckpt: Checkpoint, path: Path) -> None:
+    """Refuse a checkpoint written by another config than ``cfg`` (the folder's
+    config.yaml): one copied in from another run. Both configs' digests are taken by this
+    mlplab, so a run recorded before a change to how ids are taken still loads."""
+    saved = ckpt.meta.get("config")
+    if saved is None:  # a checkpoint of a format that kept no config: nothing to compare
+        return
     try:
         same = make_config(saved).run_digest() == cfg.run_digest()
     except MlplabError:
         same = False
     if not same:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} was written by another config than this run's config.yaml"
+            f"checkpoint {str(path)!r} belongs to run {ckpt.meta.get('run_id')!r}, not "
+            f"{run_name(cfg)!r}: it was written by another config than this run's config.yaml"
         )
 
 
@@ -332,6 +343,9 @@ def load_run(
             )
         path = best
     ckpt = load_checkpoint(path)
+    # A checkpoint copied in from another run would predict (and be kept as this config's
+    # finished run) as if it were this one's; --resume refuses it the same way.
+    check_same_config_as_checkpoint(cfg, ckpt, path)
     if data:
         dataset = _training_data(run_dir, cfg)
         _check_same_data(run_dir, cfg, dataset, ckpt.meta)

@@ -200,6 +200,31 @@ def test_checkpoint_of_another_architecture(run_copy, tmp_path, capsys):
     assert_one_line(rc, capsys.readouterr().err, "belongs to run")
 
 
+def test_a_checkpoint_copied_in_from_another_run_is_refused_by_every_reader(tmp_path, capsys):
+    """A hid_dim 7 run's last.safetensors copied into a hid_dim 3 run's folder: predict
+    gave the other run's predictions, plot drew its model and train kept it as this
+    config's finished run, each with exit status 0; only --resume refused it."""
+    log = tmp_path / "runs"
+    common = dict(data="xor", epoch=2, engine="numpy", plots="none", verbose=False)
+    mine = train(**common, hid_dim=3, log_path=str(log))
+    other = train(**common, hid_dim=7, log_path=str(tmp_path / "other"))
+    shutil.copy(last(other.run_dir), last(mine.run_dir))
+    with pytest.raises(CheckpointError, match=f"belongs to run '{other.run_dir.name}'"):
+        load_run(mine.run_dir)
+    rows = tmp_path / "new.csv"
+    rows.write_text("x1,x2\n0,1\n1,1\n")
+    argvs = (
+        ["predict", str(mine.run_dir), "--data", str(rows)],
+        ["plot", str(mine.run_dir), "--out", str(tmp_path / "pictures")],
+        ["train", "--data", "xor", "--epoch", "2", "--engine", "numpy", "--hid_dim", "3",
+         "--plots", "none", "--log_path", str(log)],
+    )  # fmt: skip
+    for argv in argvs:
+        rc = call_main(argv)
+        assert_one_line(rc, capsys.readouterr().err, "belongs to run")
+    assert not (tmp_path / "pictures").exists()
+
+
 @pytest.mark.parametrize("edit", ["lr: 0.5", "epoch: 7", "data: moons"])
 def test_resume_refuses_a_config_edited_after_the_run_started(run_copy, capsys, edit):
     # The run's folder is named by its config's hash: an edited config.yaml no longer

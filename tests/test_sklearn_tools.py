@@ -148,6 +148,42 @@ def test_regressor_save_load_multi_output(tmp_path, wave, engine):
     np.testing.assert_allclose(back.predict(X), est.predict(X), rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_partial_fit_after_load_continues_as_the_model_in_memory(tmp_path, iris, engine):
+    """The order in which partial_fit draws minibatches is saved with the model: a loaded
+    model's next epochs are those the saved one would have trained, bit for bit."""
+    X, y = iris
+    est = MLPClassifier(**QUICK, batch_size=16, dp_rate=0.1, engine=engine)
+    est.partial_fit(X, y, classes=[0, 1, 2])
+    est.save(tmp_path / "p.safetensors")
+    back = MLPClassifier.load(tmp_path / "p.safetensors")
+    for _ in range(2):
+        est.partial_fit(X, y)
+        back.partial_fit(X, y)
+    assert back.loss_curve_ == est.loss_curve_
+    assert np.array_equal(back.predict_proba(X), est.predict_proba(X))
+
+
+def test_a_file_saved_without_partial_fits_order_still_loads(tmp_path, iris):
+    """Files written before the order was saved load and train on; a damaged order is the
+    file's fault, named as such."""
+    from mlplab.runs.checkpoint import load_checkpoint, save_checkpoint
+
+    X, y = iris
+    est = MLPClassifier(**QUICK, batch_size=16).partial_fit(X, y, classes=[0, 1, 2])
+    est.save(tmp_path / "p.safetensors")
+    ckpt = load_checkpoint(tmp_path / "p.safetensors")
+    del ckpt.meta["estimator"]["fitted"]["order_rng"]
+    save_checkpoint(tmp_path / "old.safetensors", ckpt)
+    old = MLPClassifier.load(tmp_path / "old.safetensors")
+    np.testing.assert_array_equal(old.predict_proba(X), est.predict_proba(X))
+    assert old.partial_fit(X, y).n_iter_ == 2
+    ckpt.meta["estimator"]["fitted"]["order_rng"] = {"bit_generator": "MT19937"}
+    save_checkpoint(tmp_path / "bad.safetensors", ckpt)
+    with pytest.raises(CheckpointError, match="incomplete estimator metadata"):
+        MLPClassifier.load(tmp_path / "bad.safetensors")
+
+
 def test_binary_int_labels_save_load(tmp_path, cancer):
     X, y = cancer
     est = make_pipeline(StandardScaler(), MLPClassifier(**QUICK)).fit(X, y)

@@ -761,6 +761,7 @@ class _MLPBase(BaseEstimator):
         self._refresh_predictor()
 
     def _fitted_meta(self) -> dict[str, Any]:
+        order_rng: np.random.Generator | None = getattr(self, "_order_rng", None)
         return {
             "n_features_in_": int(self.n_features_in_),
             "feature_names_in_": (
@@ -778,6 +779,9 @@ class _MLPBase(BaseEstimator):
             "n_outputs_": self.n_outputs_,
             "engine_": self.engine_,
             "run_dir_": None if self.run_dir_ is None else str(self.run_dir_),
+            # partial_fit's row order goes on from here after load, as in memory. The state
+            # is a dict of Python ints (PCG64's are 128-bit), which JSON keeps exactly.
+            "order_rng": None if order_rng is None else order_rng.bit_generator.state,
         }
 
     def _load_fitted_meta(self, fitted: dict[str, Any]) -> None:
@@ -795,14 +799,18 @@ class _MLPBase(BaseEstimator):
         self.n_outputs_ = int(fitted["n_outputs_"])
         self.engine_ = str(fitted["engine_"])
         self.run_dir_ = None if fitted.get("run_dir_") is None else Path(fitted["run_dir_"])
+        # Files saved before the order was kept have none: partial_fit then starts it anew.
+        self._order_rng = _rng_from_state(fitted.get("order_rng"))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted estimator as an mlplab checkpoint (one ``.safetensors`` file).
 
         The weights, optimizer state and RNG state are tensors; the parameters, the
-        fitted attributes (``classes_``, ``n_features_in_``, curves ...), the model spec
-        and the resolved Config are JSON in the file's header. :meth:`load` reads it back
-        without unpickling anything.
+        fitted attributes (``classes_``, ``n_features_in_``, curves ...), the state of
+        the generator that orders :meth:`partial_fit`'s rows, the model spec and the
+        resolved Config are JSON in the file's header. :meth:`load` reads it back
+        without unpickling anything, and ``partial_fit`` then continues exactly as it
+        would have on the saved estimator.
 
         Parameters
         ----------
@@ -897,7 +905,6 @@ class _MLPBase(BaseEstimator):
             obj._cfg = make_config(ckpt.meta["config"])
             obj._spec = ModelSpec.from_dict(ckpt.meta["spec"])
             obj._task = str(est["task"])
-            obj._order_rng = None
             obj._load_fitted_meta(est["fitted"])
             obj._load_extra_meta(est["fitted"])
             obj._restore_backend(
@@ -1465,6 +1472,21 @@ def _seed_of(random_state: Any) -> int:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _rng_from_state(state: Any) -> np.random.Generator | None:
+    """The data-order generator whose ``bit_generator.state`` :meth:`save` wrote, or None.
+
+    A state that is not a PCG64 one (a damaged file) is a ValueError or TypeError, which
+    :meth:`_MLPBase.load` reports as the file's fault.
+    """
+    if state is None:
+        return None
+    if not isinstance(state, dict):
+        raise TypeError(f"order_rng must be an object, not {type(state).__name__}")
+    rng = np.random.Generator(np.random.PCG64(0))  # a seed, not OS entropy: replaced next
+    rng.bit_generator.state = state
+    return rng
 
 
 def _new_backend(engine: str, spec: ModelSpec, init: ModelInit, cfg: Config) -> Backend:

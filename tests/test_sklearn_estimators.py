@@ -634,3 +634,26 @@ def test_scikit_learns_layer_count_output_activation_and_loss_are_read_as_its(tm
         ours.save(tmp_path / "m.safetensors")
         saved = type(ours).load(tmp_path / "m.safetensors")
         assert (saved.n_layers_, saved.out_activation_) == (ours.n_layers_, ours.out_activation_)
+
+
+def test_the_regressors_loss_is_the_mean_squared_error_twice_scikit_learns() -> None:
+    """As its docstrings say: loss_curve_ holds the MSE, scikit-learn's half of it, so the
+    two are compared (min_delta against tol) with a factor of 2."""
+    from sklearn.metrics import mean_squared_error
+    from sklearn.neural_network import MLPRegressor as SkRegressor
+
+    X, _ = make_blobs(100, centers=3, n_features=3, random_state=0)
+    y = X @ np.array([1.0, 2.0, 3.0])
+    # One full-batch step, so small that the model after it predicts as the one before.
+    ours = MLPRegressor(
+        hid_dim=8, epoch=1, lr=1e-12, batch_size=0, patience=0, dtype="float64", random_state=0
+    ).fit(X, y)
+    assert ours.loss_curve_[0] == pytest.approx(mean_squared_error(y, ours.predict(X)), rel=1e-9)
+    theirs = SkRegressor(
+        hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=1e-12, alpha=0.0,
+        batch_size=100, max_iter=1, random_state=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs.fit(X, y)
+    assert theirs.loss_curve_[0] == pytest.approx(mean_squared_error(y, theirs.predict(X)) / 2)

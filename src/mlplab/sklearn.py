@@ -186,7 +186,9 @@ _PARAMETERS_DOC = """\
         ``ConvergenceWarning``, as scikit-learn's MLP does at ``max_iter``.
     min_delta : float, default=0.0001
         A validation loss counts as lower, for ``patience``, only if it is lower than the
-        best so far by more than this: scikit-learn's ``tol``, and its default.
+        best so far by more than this: scikit-learn's ``tol``, and its default. The
+        regressor's loss is twice scikit-learn's (see ``loss_curve_``), so there its
+        ``tol`` is ``min_delta = 2 * tol``.
     validation_fraction : float, default=0.0
         Fraction of the training rows held out to validate on (stratified for the
         classifier where each class has two rows or more), in [0, 1). 0 validates on
@@ -226,7 +228,10 @@ _ATTRIBUTES_DOC = """\
     loss_curve_ : list of float
         Mean training loss of each validated epoch (every ``validate_every`` epochs, and
         the last; every epoch by default): the loss of its minibatches, computed before
-        each update, in training mode (weighted by ``sample_weight``).
+        each update, in training mode (weighted by ``sample_weight``). The regressor's
+        loss is the mean squared error, twice scikit-learn's (which is half of it,
+        ``squared_error / 2``): its values are 2x scikit-learn's for the same model, and
+        the ``min_delta`` that stops where scikit-learn's ``tol`` does is ``2 * tol``.
     train_scores_ : list of float
         The score of the same minibatches at the same epochs: accuracy for the
         classifier, negative mean absolute error (averaged over targets) for the
@@ -239,7 +244,8 @@ _ATTRIBUTES_DOC = """\
         validation loss; else the last.
     best_loss_ : float or None
         The lowest of ``loss_curve_``, or None when rows are held out
-        (``validation_fraction``), as scikit-learn's.
+        (``validation_fraction``), as scikit-learn's. The regressor's is a mean squared
+        error, twice scikit-learn's (see ``loss_curve_``).
     best_validation_score_ : float or None
         ``validation_scores_`` at ``best_epoch_``: the held-out score of the model you
         have. None when no rows are held out. (scikit-learn's is the highest score.)
@@ -251,7 +257,8 @@ _ATTRIBUTES_DOC = """\
         What turns the outputs into predictions: ``logistic`` (binary), ``softmax``
         (multiclass) or ``identity`` (the regressor), scikit-learn's names.
     loss_ : float
-        The last entry of ``loss_curve_``.
+        The last entry of ``loss_curve_``; the regressor's is a mean squared error, twice
+        scikit-learn's (see ``loss_curve_``).
     engine_ : str
         The engine that trained the model (``numpy`` or ``torch``).
     run_dir_ : pathlib.Path or None

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.datasets import make_blobs, make_classification
+from sklearn.datasets import load_iris, make_blobs, make_classification
+from sklearn.metrics import mean_absolute_error
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_sample_weight
 
@@ -44,6 +45,48 @@ def test_without_held_out_rows_there_are_no_validation_scores():
     clf = MLPClassifier(hid_dim=8, epoch=5, random_state=0).fit(X, y)
     assert clf.validation_scores_ is None
     assert len(clf.train_scores_) == 5
+
+
+def test_validation_scores_weigh_the_held_out_rows_by_sample_weight():
+    """As scikit-learn's _score(X_val, y_val, sample_weight_val): the held-out rows count by
+    their weights (the accuracy was the unweighted one, 0.333 where 0.714 was due)."""
+    X, y = load_iris(return_X_y=True)
+    w = np.where(y == 1, 5.0, 1.0)
+    kw = {"hid_dim": 8, "epoch": 20, "random_state": 3, "validation_fraction": 0.2, "patience": 0}
+    clf = MLPClassifier(**kw).fit(X, y, sample_weight=w)
+    _, val = train_test_split(np.arange(150), test_size=0.2, random_state=3, stratify=y)
+    assert len(clf.validation_scores_) == 20
+    weighted = clf.score(X[val], y[val], sample_weight=w[val])
+    assert clf.validation_scores_[-1] == pytest.approx(weighted, rel=1e-12)
+    assert clf.validation_scores_[-1] != pytest.approx(clf.score(X[val], y[val]))
+
+    Xr = np.random.default_rng(0).normal(size=(200, 3))
+    yr = np.c_[Xr @ [1.0, 2.0, 3.0], Xr[:, 0]]
+    wr = np.random.default_rng(1).uniform(0.1, 5.0, 200)
+    reg = MLPRegressor(**kw).fit(Xr, yr, sample_weight=wr)
+    _, val = train_test_split(np.arange(200), test_size=0.2, random_state=3)
+    mae = mean_absolute_error(yr[val], reg.predict(Xr[val]), sample_weight=wr[val])
+    assert reg.validation_scores_[-1] == pytest.approx(-mae, rel=1e-6)
+    assert reg.validation_scores_[-1] != pytest.approx(
+        -mean_absolute_error(yr[val], reg.predict(Xr[val])), rel=1e-3
+    )
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_even_weights_score_the_held_out_rows_as_no_weights_do(engine):
+    """Weights of 1, and held-out rows that all weigh 0 (counted evenly, as in the
+    validation loss), give the scores of a fit without weights, at every validation."""
+    X, y = make_classification(400, n_features=6, flip_y=0.1, random_state=0)
+    kw = {"hid_dim": 16, "lr": 0.01, "epoch": 8, "batch_size": 32, "patience": 0}
+    kw.update(validation_fraction=0.25, random_state=3, engine=engine)
+    plain = MLPClassifier(**kw).fit(X, y)
+    ones = MLPClassifier(**kw).fit(X, y, sample_weight=np.ones(400))
+    assert ones.validation_scores_ == plain.validation_scores_
+    _, val = train_test_split(np.arange(400), test_size=0.25, random_state=3, stratify=y)
+    w = np.ones(400)
+    w[val] = 0.0
+    zeros = MLPClassifier(**kw).fit(X, y, sample_weight=w)
+    assert zeros.validation_scores_ == plain.validation_scores_
 
 
 # --- early stopping --------------------------------------------------------------------------

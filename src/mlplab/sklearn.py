@@ -53,9 +53,9 @@ from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import CheckpointError, ConfigError, MlplabError
-from mlplab.training.events import End, Event
+from mlplab.training.events import End, Event, Subscriber, Validate
 from mlplab.training.loop import LrSchedule, batch_bounds
-from mlplab.training.metrics import predicted_classes, untied
+from mlplab.training.metrics import predicted_classes, true_classes, untied
 
 __all__ = ["EXPECTED_FAILED_CHECKS", "MLPClassifier", "MLPRegressor", "expected_failed_checks"]
 
@@ -361,6 +361,13 @@ class _MLPBase(BaseEstimator):
         """The score curve of ``split`` (train or val) from a run's curves."""
         raise NotImplementedError
 
+    def _weighted_score(
+        self, task: str, y_enc: np.ndarray, outputs: np.ndarray, weights: np.ndarray | None
+    ) -> float:
+        """The score of ``validation_scores_`` with row ``weights`` (None: evenly), from the
+        encoded targets and the network's outputs."""
+        raise NotImplementedError
+
     def _row_weights(
         self, X: np.ndarray, y: np.ndarray, sample_weight: Any, partial: bool = False
     ) -> np.ndarray | None:
@@ -452,7 +459,7 @@ class _MLPBase(BaseEstimator):
         weights = self._row_weights(X, y, sample_weight)
         task, y_enc = self._encode_targets(y)
         label = array_label(X, y, weights) if self.log_path is not None else IN_MEMORY
-        data = self._dataset(label, task, X, y_enc, cfg.seed, weights)
+        data, held_out_rows = self._dataset(label, task, X, y_enc, cfg.seed, weights)
         rows = len(data.y_train)
         if cfg.use_bn and rows < 2:
             raise ValueError(
@@ -470,9 +477,26 @@ class _MLPBase(BaseEstimator):
                 cfg = make_config({**cfg.to_dict(), **changed})
             except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
                 raise ValueError(_in_python(str(err))) from None
+        # scikit-learn scores the held-out rows with their sample_weight
+        # (_score(X_val, y_val, sample_weight_val)); the loop's val curve, which the run
+        # record keeps for every mlplab run, counts each row once. So with weights the
+        # estimator scores the model at each validation itself (one more forward pass over
+        # the held-out rows). class_weight is not in it: scikit-learn's SGDClassifier,
+        # which has both, scores its held-out rows by sample_weight alone.
+        weighted_scores: list[float] = []
+        subscribers: list[Subscriber] = []
+        if sample_weight is not None and held_out_rows is not None:
+            w_val = _check_sample_weight(sample_weight, X, dtype=np.float64)[held_out_rows]
+            subscribers.append(
+                self._held_out_scorer(task, data.X_val, data.y_val, w_val, weighted_scores)
+            )
         try:
             result = train(
-                cfg, dataset=data, verbose=bool(self.verbose), record=self.log_path is not None
+                cfg,
+                dataset=data,
+                verbose=bool(self.verbose),
+                record=self.log_path is not None,
+                subscribers=subscribers,
             )
         except MlplabError as err:  # e.g. an unwritable log_path, numpy engine on cuda
             raise ValueError(_in_python(str(err))) from None
@@ -495,7 +519,10 @@ class _MLPBase(BaseEstimator):
         # Scores on rows the model never trained on, or none (as scikit-learn's without
         # early_stopping): with validation_fraction=0 the "val" split is the training rows.
         held_out = self.validation_fraction > 0
-        self.validation_scores_ = self._scores(result.curves, "val") if held_out else None
+        if subscribers:
+            self.validation_scores_: list[float] | None = weighted_scores
+        else:
+            self.validation_scores_ = self._scores(result.curves, "val") if held_out else None
         self.n_iter_ = int(rec["epochs_run"])
         self.run_dir_ = result.run_dir
         kept = int(rec.get("best_epoch") or 0) if cfg.patience else 0
@@ -521,6 +548,28 @@ class _MLPBase(BaseEstimator):
         self.best_loss_ = None if scores else min(self.loss_curve_, default=None)
         at = val_epochs.index(epoch) if epoch in val_epochs else -1
         self.best_validation_score_ = scores[at] if scores else None
+
+    def _held_out_scorer(
+        self,
+        task: str,
+        X_val: np.ndarray,
+        y_val: np.ndarray,
+        w_val: np.ndarray,
+        scores: list[float],
+    ) -> Subscriber:
+        """A subscriber that adds to ``scores`` the weighted score of the held-out rows at
+        each validation, of the model as it is then (in eval mode, as the loop's val curve).
+        """
+        # Held-out rows that all weigh 0 (the split can draw only those) count evenly, as
+        # they do in the validation loss (see _mean_one).
+        weights = w_val if w_val.sum() > 0 else None
+
+        def score(event: Event) -> None:
+            if isinstance(event, Validate):
+                outputs = event.models.predict(int(event.ids[0]), X_val)
+                scores.append(self._weighted_score(task, y_val, outputs, weights))
+
+        return score
 
     def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Self:
         """One more epoch over ``(X, y)``, starting a model on the first call."""
@@ -640,8 +689,9 @@ class _MLPBase(BaseEstimator):
         y: np.ndarray,
         seed: int,
         weights: np.ndarray | None = None,
-    ) -> Dataset:
-        """Split off the validation rows and wrap the arrays as mlplab's Dataset."""
+    ) -> tuple[Dataset, np.ndarray | None]:
+        """Split off the validation rows and wrap the arrays as mlplab's Dataset; with it,
+        the indices of the rows held out (None when none are)."""
         if weights is not None and not weights.sum() > 0:
             raise ValueError("sample_weight: every weight is 0; at least one row must count")
         feats = (
@@ -659,7 +709,7 @@ class _MLPBase(BaseEstimator):
             )
             if weights is not None:
                 ds.weights = dict.fromkeys(("train", "val", "test"), _mean_one(weights))
-            return ds
+            return ds, None
         idx = np.arange(len(X))
         strata = y.reshape(len(y), -1)[:, 0] if task != "regression" else None
         try:
@@ -675,7 +725,7 @@ class _MLPBase(BaseEstimator):
         if weights is not None:
             w_val = _mean_one(weights[va])
             ds.weights = {"train": _mean_one(weights[tr]), "val": w_val, "test": w_val}
-        return ds
+        return ds, va
 
     # --- predicting -------------------------------------------------------------------------
     def _outputs(self, X: Any) -> np.ndarray:
@@ -984,7 +1034,10 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         Accuracy on the held-out validation rows (``validation_fraction``) at each
         validation, of the model at the end of that epoch, in eval mode. None when no
         rows are held out (``validation_fraction=0``), as scikit-learn's without
-        ``early_stopping``.
+        ``early_stopping``. With ``sample_weight``, each held-out row counts by its
+        weight, as scikit-learn's ``score(X_val, y_val, sample_weight_val)``;
+        ``class_weight`` does not enter it, and the run record's ``val_accs`` curve
+        counts every row once.
     coefs_ : list of ndarray
         Weights of the linear layers, each ``[fan_in, fan_out]`` (read from the engine).
     intercepts_ : list of ndarray
@@ -1230,6 +1283,13 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
     def _scores(self, record: dict[str, Any], split: str = "train") -> list[float]:
         return [float(v) for v in record[f"{split}_accs"]]
 
+    def _weighted_score(
+        self, task: str, y_enc: np.ndarray, outputs: np.ndarray, weights: np.ndarray | None
+    ) -> float:
+        # accuracy_score's sample_weight: np.average of the hits
+        correct = predicted_classes(task, outputs) == true_classes(task, y_enc)
+        return float(np.average(correct, weights=weights))
+
     def _fitted_meta(self) -> dict[str, Any]:
         meta = super()._fitted_meta()
         meta["classes_"] = self.classes_.tolist()
@@ -1296,7 +1356,10 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         Negative mean absolute error on the held-out validation rows
         (``validation_fraction``) at each validation, averaged over targets; None when
         no rows are held out. Negative, so higher is better as for every scikit-learn
-        score; it is the ``val_maes`` curve of the run record with its sign flipped.
+        score. With ``sample_weight``, each held-out row counts by its weight, as in
+        scikit-learn (``mean_absolute_error(..., sample_weight=...)``); without, it is the
+        ``val_maes`` curve of the run record with its sign flipped (the record's curve
+        counts every row once either way).
     coefs_ : list of ndarray
         Weights of the linear layers, each ``[fan_in, fan_out]`` (read from the engine).
     intercepts_ : list of ndarray
@@ -1416,6 +1479,13 @@ class MLPRegressor(RegressorMixin, _MLPBase):
 
     def _scores(self, record: dict[str, Any], split: str = "train") -> list[float]:
         return [-float(v) for v in record[f"{split}_maes"]]
+
+    def _weighted_score(
+        self, task: str, y_enc: np.ndarray, outputs: np.ndarray, weights: np.ndarray | None
+    ) -> float:
+        # mean_absolute_error's sample_weight: each target's weighted mean, then their mean
+        errors = np.abs(y_enc - outputs)
+        return -float(np.average(errors, axis=0, weights=weights).mean())
 
     def _fitted_meta(self) -> dict[str, Any]:
         meta = super()._fitted_meta()

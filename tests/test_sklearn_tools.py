@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import re
@@ -282,3 +283,24 @@ def test_verbose_fit_prints_its_progress_and_results_table(iris, wave, est, caps
     assert "note: batch_size" not in out
     # A line an epoch, as scikit-learn's MLP prints its iterations.
     assert len(re.findall(r"^\d+ [\d.e+-]+$", out, re.M)) == 5
+
+
+def test_verbose_table_shows_no_test_split_the_estimator_does_not_have(iris, tmp_path, capsys):
+    """The record's test split is the held-out rows again (it needs one); the printed table
+    and notes show train and val only, where the test row was the val row repeated."""
+    X, y = iris
+    # Three epochs at the default lr learn nothing yet: the note on the majority class shows.
+    kw = {"hid_dim": 8, "epoch": 3, "patience": 0, "random_state": 0, "verbose": True}
+    MLPClassifier(**kw, validation_fraction=0.2, log_path=tmp_path).fit(X, y)
+    out = capsys.readouterr().out
+    rows = re.findall(r"^│ (\S+) +│", out, re.M)
+    assert rows == ["train", "val"]
+    assert "note: validation accuracy 0.3333 is no better than always answering '0'" in out
+    assert "test" not in out.replace(str(tmp_path), "")
+    (result,) = tmp_path.glob("*/*/result.json")
+    record = json.loads(result.read_text())
+    assert record["test_acc"] == record["val_acc"] and record["test_loss"] == record["val_loss"]
+
+    MLPClassifier(**kw).fit(X, y)  # validation on the training rows themselves
+    rows = re.findall(r"^│ (\S+) +│", capsys.readouterr().out, re.M)
+    assert rows == ["train=val"]

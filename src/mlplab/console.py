@@ -262,8 +262,11 @@ def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) 
             if k.startswith(f"{split}_") and isinstance(v, float)
         }
         rows.append((split, metrics))
+    no_test = has_no_test_split(data)
+    if no_test:  # the record keeps its test metrics; the table leaves out the val rows again
+        rows = rows[:2]
     if data.shared_splits:
-        rows = [("train=val=test", rows[0][1])]
+        rows = [("train=val" if no_test else "train=val=test", rows[0][1])]
     title = f"{cfg.label()} on {data.name}: {result['status']} in {result['wall_time_s']:.2f} s"
     if result.get("stopped_early"):  # the table is the last epoch's model, not the best's
         title += (
@@ -274,6 +277,15 @@ def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) 
     outputs = end.train_outputs[0] if end.train_outputs else None
     if data.n_rows <= 16 and outputs is not None:
         print(hypothesis_block(data.task, outputs, data.y_train))
+
+
+def has_no_test_split(data: Dataset) -> bool:
+    """Whether ``data`` is a scikit-learn estimator's: arrays in memory whose test split is
+    the validation rows again (see ``Dataset.n_rows``), as the run record needs one, and
+    not rows of its own that a table or note should call test rows."""
+    from mlplab.data.dataset import is_in_memory
+
+    return is_in_memory(data.name) and data.X_test is data.X_val
 
 
 def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
@@ -390,9 +402,10 @@ def majority_note(data: Dataset, result: dict[str, Any]) -> str | None:
     if acc > share + 1e-9:
         return None
     name = (data.class_names or [str(common)])[common]
+    split = "validation" if has_no_test_split(data) else "test"  # an estimator's held-out rows
     return (
-        f"test accuracy {acc:.4g} is no better than always answering {name!r}, the most "
-        f"common class in training ({share:.4g} of the test rows); the model has learnt "
+        f"{split} accuracy {acc:.4g} is no better than always answering {name!r}, the most "
+        f"common class in training ({share:.4g} of the {split} rows); the model has learnt "
         "nothing beyond the classes' sizes (a lower lr, more epochs or other features may help)"
     )
 

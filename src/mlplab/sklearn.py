@@ -217,7 +217,8 @@ _PARAMETERS_DOC = """\
         Experiment name of the run record (letters, digits, '_', '-', '.').
     verbose : bool or int, default=False
         Print a line an epoch (the step count and that step's batch loss, as
-        ``mlplab train`` prints them) and the run's results table."""
+        ``mlplab train`` prints them) and the run's results table, of the train and val
+        splits (the record's test split, the val rows again, is not shown)."""
 
 _ATTRIBUTES_DOC = """\
     n_features_in_ : int

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -91,6 +92,15 @@ def test_every_parameter_is_documented_with_its_default(cls):
         ({"random_state": "seven"}, "'random_state' parameter"),
         ({"exp_name": "a/b"}, "setting 'exp_name'"),
         ({"use_bn": True, "batch_size": 1}, "settings 'use_bn' and 'batch_size'"),
+        # Text is refused where a number or a bool belongs (Config would convert it), in
+        # the settings' form for validation_fraction too (scikit-learn's was another).
+        ({"lr": "0.01"}, "setting 'lr': '0.01' is text, not a number"),
+        ({"use_bn": "yes"}, "setting 'use_bn': 'yes' is text, not True or False"),
+        ({"epoch": "3"}, "setting 'epoch': '3' is text, not a whole number"),
+        ({"batch_size": "16"}, "setting 'batch_size': '16' is text, not a whole number or 'auto'"),
+        ({"validation_fraction": "0.1"}, "setting 'validation_fraction': '0.1' is text, not a"),
+        ({"validation_fraction": [0.1]}, "setting 'validation_fraction': [0.1] is not a number"),
+        ({"validation_fraction": True}, "setting 'validation_fraction': True is not a number"),
     ],
 )
 def test_bad_parameters_raise_one_line_value_error_in_fit(params, message):
@@ -100,6 +110,32 @@ def test_bad_parameters_raise_one_line_value_error_in_fit(params, message):
         est.fit(X, y)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_every_number_or_bool_parameter_refuses_text_and_is_named(cls):
+    """Each parameter whose default is a number or a bool, given as text (str(default)),
+    is a one-line ValueError that names it, in fit and in partial_fit's first call; set_params
+    and clone, which only store values, take it. (verbose is scikit-learn's and checked by its
+    constraints, which refuse text too.)"""
+    X, y = make_blobs(20, centers=2, random_state=0)
+    numbers = {
+        name: default
+        for name, default in cls().get_params().items()
+        if isinstance(default, bool | int | float) and name != "verbose"
+    }
+    assert {"lr", "use_bn", "epoch", "batch_size", "validation_fraction"} <= set(numbers)
+    first_call = {"classes": [0, 1]} if cls is MLPClassifier else {}
+    for name, default in numbers.items():
+        est = clone(cls().set_params(**{name: str(default)}))
+        refused = f"^setting '{name}': '{default}' is text, not"
+        with pytest.raises(ValueError, match=refused):
+            est.fit(X, y)
+        with pytest.raises(ValueError, match=refused):
+            est.partial_fit(X, y, **first_call)
+        assert not hasattr(est, "n_iter_")
+    with pytest.raises(ValueError, match="'verbose' parameter"):
+        cls(verbose="yes").fit(X, y)
 
 
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
@@ -200,7 +236,9 @@ def test_scikit_learns_batch_size_auto_is_the_default_200():
     assert auto.get_params()["batch_size"] == "auto"  # kept as given, as clone() needs
     default = MLPClassifier(**kw).fit(X, y)
     np.testing.assert_array_equal(auto.predict_proba(X), default.predict_proba(X))
-    with pytest.raises(ValueError, match=r"setting 'batch_size': 'big' is not a whole number"):
+    with pytest.raises(
+        ValueError, match=r"setting 'batch_size': 'big' is text, not a whole number or 'auto'"
+    ):
         MLPClassifier(batch_size="big", **kw).fit(X, y)
 
 

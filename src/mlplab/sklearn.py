@@ -18,7 +18,9 @@ True
 Settings are checked in :meth:`fit` (``__init__`` only stores them), by the same
 :class:`~mlplab.config.Config` that checks a YAML file, and a bad value raises
 ``ValueError`` with Config's one-line message, e.g. ``setting 'lr': Input should be
-greater than 0 (got -1.0)``.
+greater than 0 (got -1.0)``. Text where a number or a bool belongs (``lr='0.01'``,
+``use_bn='yes'``), which Config would convert, is refused the same way:
+``setting 'lr': '0.01' is text, not a number``.
 
 A fitted estimator is saved with :meth:`save` as an mlplab safetensors checkpoint and read
 back with :meth:`load`; loading never unpickles, so a crafted file cannot run code.
@@ -52,7 +54,7 @@ from mlplab.data.dataset import IN_MEMORY, Dataset, array_label
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, ConfigError, MlplabError
+from mlplab.errors import CheckpointError, ConfigError, MlplabError, is_bool, short_repr
 from mlplab.training.events import End, Event, Subscriber, Validate
 from mlplab.training.loop import LrSchedule, batch_bounds
 from mlplab.training.metrics import predicted_classes, true_classes, untied
@@ -126,6 +128,24 @@ _SETTINGS = (
     "dtype",
     "exp_name",
 )
+
+
+def _number_kinds() -> dict[str, str]:
+    """The parameters that take a number or a bool, each with what it takes (in words): the
+    Config settings of those types, read from Config so that a new one is not missed, and
+    validation_fraction."""
+    words: dict[Any, str] = {int: "a whole number", float: "a number", bool: "True or False"}
+    kinds = {}
+    for name in _SETTINGS:
+        annotation = Config.model_fields[name].annotation
+        if isinstance(annotation, type) and annotation in words:
+            kinds[name] = words[annotation]
+    kinds["batch_size"] += " or 'auto'"  # scikit-learn's 'auto' is the one text it takes
+    kinds["validation_fraction"] = "a number"
+    return kinds
+
+
+_NUMBER_KINDS = _number_kinds()
 
 # Kept as one block so both classes document every parameter the same way.
 _PARAMETERS_DOC = """\
@@ -272,8 +292,10 @@ class _MLPBase(BaseEstimator):
 
     # Estimator-only parameters, in scikit-learn's declarative form; the rest are Config
     # settings and are checked by Config, with the same message as a YAML file would get.
-    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "validation_fraction": [numbers.Real],
+    # validation_fraction, a number as the settings are, is checked as they are (in
+    # _check_params), so that every number gets one form of message.
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "validation_fraction": "no_validation",
         "random_state": ["random_state"],
         "log_path": [None, str, os.PathLike],
         "verbose": ["verbose"],
@@ -387,7 +409,21 @@ class _MLPBase(BaseEstimator):
     # --- parameters -> Config ---------------------------------------------------------------
     def _check_params(self) -> Config:
         """Validate every parameter once, at the start of fitting; raise ValueError."""
+        for name, takes in _NUMBER_KINDS.items():
+            value = getattr(self, name)
+            # Config (pydantic, lax) would read '0.01' as 0.01 and 'yes' as True. Text where
+            # a number or a bool belongs is a mistake in Python (a value read from a file and
+            # not parsed, a grid of strings), refused as scikit-learn refuses it.
+            if isinstance(value, str | bytes) and not (name == "batch_size" and value == "auto"):
+                raise ValueError(f"setting {name!r}: {short_repr(value)} is text, not {takes}")
         self._validate_params()
+        if not isinstance(self.validation_fraction, numbers.Real) or is_bool(
+            self.validation_fraction
+        ):
+            raise ValueError(
+                f"setting 'validation_fraction': {short_repr(self.validation_fraction)} is not "
+                "a number"
+            )
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ValueError(
                 f"setting 'validation_fraction': must be in [0, 1) (got {self.validation_fraction!r})"

@@ -47,6 +47,32 @@ def test_plot_bad_run_dir_is_one_line_exit_2(tmp_path, run_cli):
     assert_one_line_error(run_cli("plot", tmp_path / "half"), "half")
 
 
+def test_a_record_no_picture_can_be_drawn_from_says_so_in_one_line_each_and_exits_1(
+    tmp_path, run_cli
+):
+    """A result.json whose test_acc was text: each picture failed as a Python warning of
+    two lines (the source file and line of mlplab's code), and plot exited 0 with nothing
+    drawn."""
+    import json
+
+    from mlplab import train
+
+    # 16 hidden units: no network picture, the one picture that reads no test_acc.
+    run = train(data="xor", epoch=3, hid_dim=16, verbose=False, log_path=str(tmp_path))
+    run_dir = run.run_dir
+    record = json.loads((run_dir / "result.json").read_text())
+    assert "network.png" not in record["plot_files"]
+    (run_dir / "result.json").write_text(json.dumps({**record, "test_acc": "abc"}))
+    proc = run_cli("plot", run_dir, "--out", tmp_path / "pictures")
+    assert proc.returncode == 1 and proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == len(record["plot_files"]) + 1, proc.stderr
+    for line, name in zip(lines, record["plot_files"], strict=False):
+        assert line.startswith(f"mlplab: plot {name} failed (ValueError: ")
+    assert lines[-1] == f"mlplab: plot drew no picture of {str(run_dir)!r}"
+    assert not list((tmp_path / "pictures").glob("*"))
+
+
 def test_plot_of_a_data_file_says_it_is_a_file(tmp_path, run_cli):
     data = tmp_path / "rows.csv"
     data.write_text("a,b,y\n1,2,0\n")

@@ -63,6 +63,9 @@ def plot_command(target: str, load_run: RunLoader, out: str | None = None, fmt: 
         out_dir, names = redraw_run(run_dir, load_run, out, fmt)
     for name in names:
         print(out_dir / name)
+    if not names:  # each picture failed, and said why above: no success to report
+        print(f"mlplab: plot drew no picture of {target!r}", file=sys.stderr)
+        return 1
     return 0
 
 

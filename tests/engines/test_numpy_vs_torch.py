@@ -237,6 +237,34 @@ def test_evaluate_in_batches_equals_whole_and_outputs_are_float64():
     np.testing.assert_allclose(b.predict(x), out, rtol=1e-6)
 
 
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_predict_over_a_wide_layer_holds_its_activations_in_slices(engine, monkeypatch):
+    """A plot's grid through a layer of 10**8 units asked for 100 GB at once (the grid's
+    256-row slices bound only the outputs): predict now slices the rows by the widest
+    layer, with the same outputs."""
+    import tracemalloc
+
+    from mlplab.engines import spec as spec_module
+
+    spec = ModelSpec(2, 1, 1, 4096, "relu", task="binary")
+    b = make_backend(
+        engine, spec, _one(spec, init_state(spec, "default", 0), OptimSpec("sgd", 0.1))
+    )
+    x = np.random.default_rng(9).normal(size=(2048, 2))
+    whole = b.predict(x)  # 2048 x 4096 float32 per layer: 32 MB, under the bound
+    monkeypatch.setattr(spec_module, "PREDICT_VALUES", 4096 * 64)  # slices of 64 rows
+    assert spec.predict_rows(len(x)) == 64
+    if engine == "numpy":  # tracemalloc sees NumPy's allocations, not torch's
+        tracemalloc.start()
+        sliced = b.predict(x)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 8 * 2**20, peak  # a few 1 MB slices, not the 32 MB layers
+    else:
+        sliced = b.predict(x)
+    np.testing.assert_allclose(sliced, whole, rtol=1e-5, atol=1e-6)
+
+
 def test_set_lr_changes_the_step():
     spec = ModelSpec(2, 1, 1, 2, "sigmoid", task="binary")
     b = _numpy(spec, init_state(spec, "default", 0), OptimSpec("sgd", 1.0))

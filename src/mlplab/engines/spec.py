@@ -21,6 +21,10 @@ Task = Literal["binary", "multiclass", "regression"]
 LOSS_OF_TASK: dict[str, str] = {"binary": "bce", "multiclass": "cross_entropy", "regression": "mse"}
 
 
+# Activations one predict call holds per layer at most: 256 MB of float32.
+PREDICT_VALUES = 1 << 26
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """Shapes and layer choices of one model.
@@ -69,6 +73,17 @@ class ModelSpec:
         """Layer widths from input to output, e.g. [2, 2, 1] for xor-nn."""
         hidden = list(self.hid_dims) if self.hid_dims is not None else [self.hid_dim] * self.n_layer
         return [self.in_dim, *hidden, self.out_dim]
+
+    def predict_rows(self, n: int, k: int = 1) -> int:
+        """Rows per slice of a predict call over ``n`` rows for ``k`` models: 0 (all at
+        once) unless the widest layer's activations would pass :data:`PREDICT_VALUES`.
+
+        A plot's grid of 65,536 points through a layer of 10**8 units asked for 100 GB at
+        once; the slices bound it. Where a call fits, it stays one call: float32 sums in
+        an order set by the batch's shape, so slicing it would move the last bits.
+        """
+        rows = PREDICT_VALUES // max(1, k * max(self.widths()))
+        return 0 if rows >= n else max(1, rows)
 
     def is_residual(self, i: int) -> bool:
         """Whether hidden block ``i`` adds its input (only where widths match)."""

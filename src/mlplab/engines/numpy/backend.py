@@ -133,7 +133,8 @@ class NumpyBackend:
         return losses, out.astype(np.float64)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self._outputs(self._x(X), 0)[0].astype(np.float64)
+        rows = self.spec.predict_rows(len(X), self.K)
+        return self._outputs(self._x(X), rows)[0].astype(np.float64)
 
     def set_lr(self, lr: np.ndarray) -> None:
         self.optimizer.set_lr(lr)

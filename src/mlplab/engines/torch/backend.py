@@ -209,7 +209,8 @@ class TorchBackend:
         return losses.to(torch.float64).cpu().numpy(), out.to(torch.float64).cpu().numpy()
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self._outputs(self._x(X), 0).to(torch.float64).cpu().numpy()
+        rows = self.spec.predict_rows(len(X), self.K)
+        return self._outputs(self._x(X), rows).to(torch.float64).cpu().numpy()
 
     def set_lr(self, lr: np.ndarray) -> None:
         self.optimizer.set_lr(lr)

@@ -102,3 +102,19 @@ def test_surfaces_predict_in_slices_of_bounded_size(moons):
     assert sum(calls) == 40 * 40 and s.n_classes == 5000
     assert max(calls) * 5000 <= max(256 * 5000, 1 << 20)
     np.testing.assert_allclose(s.confidence, 1 / 5000)
+
+
+def test_a_regression_surfaces_points_show_their_colour_not_their_edge(tmp_path_factory):
+    """The test points of the sinlog lab (400) are coloured by their true y, but at the marker size
+    of a class's point they were rings of their black edge, whose colour no one could read."""
+    from matplotlib.collections import PathCollection
+
+    from mlplab.plots.run_plots import run_figures
+
+    sinlog = trained(tmp_path_factory, "sinlog_lab", data="sinlog", hid_dim=16, epoch=5)
+    fig = run_figures(sinlog.record, sinlog.dataset, sinlog.model_outputs, sinlog.spec)["surface"]()
+    (points,) = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    assert len(points.get_offsets()) == len(sinlog.dataset.y_test) == 400
+    diameter = float(np.sqrt(points.get_sizes()[0]))  # in points, as the edge's width
+    face = (diameter - 2 * float(points.get_linewidths()[0])) / diameter
+    assert face**2 > 0.7  # most of each marker's area is its colour

@@ -261,9 +261,11 @@ def regression_surface_figure(
         c=y,
         cmap="viridis",
         norm=norm,
-        s=point_size(len(y)),
-        edgecolors="k",
-        linewidths=0.5,
+        # A colour to read against the surface's, not a position only: at the size a
+        # class's point takes, 400 points were rings of their black edge.
+        s=max(point_size(len(y)), 24.0),
+        edgecolors="0.15",
+        linewidths=0.3,
         zorder=3,
         clip_on=False,  # points on the data's edge are drawn whole
     )

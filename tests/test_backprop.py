@@ -385,7 +385,9 @@ def test_the_diagram_labels_only_edges_it_can_label_legibly() -> None:
     boxes = [t.get_window_extent(renderer) for t in labels]
     assert sum(t.get_text().startswith("w ") for t in labels) == 4  # the 4 -> 1 edges only
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
-    assert "joined by at most 4" in fig.axes[0].get_title()
+    assert (
+        "w and d on the edges hidden 2 → output only, where labels fit" in fig.axes[0].get_title()
+    )
     plt.close(fig)
 
 

@@ -292,10 +292,13 @@ class Trace:
         label = f"step {self.step}, w: weight, d: {d}; {model} {widths}"
         params = layer_params(self.weights, self.spec)
         if any(w.size > MAX_LABELLED_EDGES for w, _ in params):
-            label = (
-                f"w and d on the edges of layers joined by at most {MAX_LABELLED_EDGES} "
-                f"(the printout has every value)\n{label}"
-            )
+            n = len(params)
+            names = ["input", *(f"hidden {i}" for i in range(1, n)), "output"]
+            shown = [f"{names[i]} → {names[i + 1]}" for i, (w, _) in enumerate(params)]
+            shown = [s for s, (w, _) in zip(shown, params) if w.size <= MAX_LABELLED_EDGES]
+            # More than MAX_LABELLED_EDGES labels between two layers cover each other.
+            where = f"on the edges {', '.join(shown)} only" if shown else "on no edge"
+            label = f"w and d {where}, where labels fit (the printout has every value)\n{label}"
         fig = network_figure(
             self.weights, self.spec, self.feature_names, self.output_names, label=label
         )
@@ -327,6 +330,8 @@ class Trace:
                     ha="center",
                     va="top",
                     zorder=3,
+                    # Edges pass beneath a node's label: the box keeps its digits readable.
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.75, "pad": 0.5},
                 )
         return fig
 

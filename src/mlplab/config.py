@@ -478,6 +478,14 @@ class Config(BaseModel):
             raise ValueError(
                 "use ASCII letters, digits, '_', '-' and '.' only, and not '.' or '..'"
             )
+        if v.startswith("."):
+            # The report leaves dot-folders out (they hold reruns and sweep results still
+            # being written): a `.hs` experiment trained, then its report found no runs.
+            raise ValueError(
+                "a name starting with '.' makes its runs hidden folders, which "
+                "'mlplab report' leaves out; start with a letter, digit, '_' or '-', "
+                f"e.g. {v.lstrip('.') or 'exp'!r}"
+            )
         return v
 
     @field_validator("hid_dims", mode="before")

@@ -164,6 +164,23 @@ def test_names_and_paths_that_would_break_a_line_or_land_anywhere_are_refused(va
     assert str(err.value).startswith(line)
 
 
+@pytest.mark.parametrize("name", [".hs", ".hidden", "..x", "..."])
+def test_an_exp_name_starting_with_a_dot_is_refused_as_the_report_would_miss_it(name):
+    """`--exp_name .hs` trained its runs into hidden folders, which the report leaves out
+    (they hold reruns being written): the sweep ended in 'report: no runs'."""
+    with pytest.raises(ConfigError) as err:
+        make_config({"exp_name": name})
+    line = str(err.value)
+    assert line.startswith("setting 'exp_name': a name starting with '.' makes its runs hidden")
+    assert "'mlplab report' leaves out" in line and "\n" not in line
+
+
+def test_a_model_name_starting_with_a_dot_is_kept_as_it_names_no_folder():
+    """model_name labels tables and plots only; a leading '.' hides nothing."""
+    assert make_config({"model_name": ".5 dropout"}).label() == ".5 dropout"
+    assert make_config({"exp_name": "a.b"}).exp_name == "a.b"  # a '.' inside stays fine
+
+
 def test_a_data_file_given_as_the_config_says_to_give_it_as_data(tmp_path):
     """`mlplab train rows.csv` reads the table as YAML: the line says where it goes."""
     rows = tmp_path / "rows.csv"

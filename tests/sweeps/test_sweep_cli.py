@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import assert_one_line_error
 from mlplab.cli import main
 from mlplab.sweeps.local import STOP_GRACE_S
 
@@ -83,6 +84,20 @@ def test_cli_bad_axis_value_exits_2_with_one_line_and_writes_nothing(
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "'lr'" in err and err.startswith("mlplab:")
+    assert not log.exists()
+
+
+@pytest.mark.parametrize("command", ["sweep", "train"])
+def test_an_exp_name_starting_with_a_dot_trains_nothing(run_cli, tmp_path: Path, command) -> None:
+    """`sweep --exp_name .hs` trained both runs into hidden folders, then its report said
+    'no runs (result.json files) under rz2/.hs' and exit 2; `train` hid its run the same way."""
+    log = tmp_path / "rz2"
+    lrs = ["0.1", "0.2"] if command == "sweep" else ["0.1"]
+    proc = run_cli(
+        command, "--exp_name", ".hs", "--data", "xor", "--lr", *lrs, "--epoch", "3",
+        "--log_path", log, "--plots", "none",
+    )  # fmt: skip
+    assert_one_line_error(proc, "setting 'exp_name'", "starting with '.'", "(got '.hs')")
     assert not log.exists()
 
 

@@ -256,6 +256,33 @@ def test_a_name_longer_than_the_csv_modules_limit_still_reads(tmp_path):
     assert load_dataset(str(tmp_path / "t.csv")).feature_names == [long]
 
 
+def test_a_header_over_a_mebibyte_reads_whole(tmp_path):
+    """The header was read in its first 1 MiB: the name cut there ('a' * 1448 of a longer
+    one) repeated a whole earlier name, and the file was refused as 'duplicate column
+    names'. Names a, aa, aaa, ... make any cut a repeat; the header is 1.1 MB."""
+    names = ["a" * k for k in range(1, 1501)]
+    rows = [",".join([*names, "label"])]
+    rows += [",".join([*(str((i * k) % 7) for k in range(1500)), str(i % 2)]) for i in range(12)]
+    assert len(rows[0]) > 1 << 20
+    (tmp_path / "wide.csv").write_text("\n".join(rows) + "\n")
+    d = load_dataset(str(tmp_path / "wide.csv"), split=[8, 2, 2])
+    assert d.feature_names == names and d.n_features == 1500
+
+
+def test_a_first_line_over_64_mib_is_refused_in_one_line(tmp_path):
+    """A file with no line break is all header: read whole, it would be held at once."""
+    path = tmp_path / "one_line.csv"
+    with path.open("w") as f:
+        for _ in range(65):
+            f.write("abcdefg," * (1 << 17))  # 1 MiB each
+    with pytest.raises(DataError) as err:
+        load_dataset(str(path))
+    assert str(err.value) == (
+        f"data file {str(path)!r}: its first line (the column names) is over 64 MiB long; give "
+        "a table with a line break after the header and at most a few million columns"
+    )
+
+
 def test_unknown_name_lists_builtins():
     with pytest.raises(ConfigError, match="xor"):
         load_dataset("mnist")

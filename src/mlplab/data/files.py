@@ -48,7 +48,7 @@ def read_table(path: str):  # -> pandas.DataFrame
         if suffix in TEXT_SUFFIXES:
             # skipinitialspace: "1.0, 2.0, yes" (a space after each comma, as people type
             # CSV) gives the class "yes" and the column "b", not " yes" and " b".
-            header, first_row = _first_lines(p)
+            header, first_row = _first_lines(p, path)
             sep = _separator(header, first_row)
             names = _header_names(header, sep)
             _check_not_data(path, names, sep)
@@ -190,10 +190,25 @@ SPACES = r"\s+"
 SEPARATOR_NAMES[SPACES] = "spaces"
 
 
-def _first_lines(p: Path) -> tuple[str, str]:
-    """The header and the first data row (a line each, not a whole file with no line break)."""
+# The longest header read: ~6 million short column names. Far beyond any table that fits a
+# model, and a bound on what a file with no line break at all can make us hold.
+MAX_HEADER_CHARS = 64 << 20
+
+
+def _first_lines(p: Path, path: str) -> tuple[str, str]:
+    """The header and the first data row, each whole (a header cut at 1 MiB made its last
+    name a repeat of an earlier one's prefix: 'duplicate column names ['c14496']')."""
     with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-        return f.readline(1 << 20), f.readline(1 << 20)
+        header = f.readline(MAX_HEADER_CHARS + 1)
+        if len(header) > MAX_HEADER_CHARS:
+            raise DataError(
+                f"data file {path!r}: its first line (the column names) is over "
+                f"{MAX_HEADER_CHARS >> 20} MiB long; give a table with a line break after "
+                "the header and at most a few million columns"
+            )
+        # The first row only helps to choose the separator; past the bound it is cut, as
+        # a row that long is data, not a hint worth holding twice.
+        return header, f.readline(MAX_HEADER_CHARS)
 
 
 def _separator(header: str, first_row: str = "") -> str:

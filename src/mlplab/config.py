@@ -88,10 +88,20 @@ FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "
 
 def setting_hint(name: str, known: list[str], form: str = "'{}'") -> str:
     """' (did you mean ...?)' for an unknown setting, or '' when nothing is near; ``form``
-    writes the name as the user would (``'{}'`` in YAML, ``--{}`` on the command line)."""
-    if name in FROM_THE_DATA:
+    writes the name as the user would (``'{}'`` in YAML, ``--{}`` on the command line).
+
+    Compared in lower case: difflib weighs 'LR' against 'lr' as two different letters each,
+    so `LR: 0.1` (or `Learning_Rate`) got no suggestion at all."""
+    low = name.lower()
+    if low in FROM_THE_DATA:
         return " (the data sets the input and output widths)"
-    near = [OTHER_NAMES[name]] if name in OTHER_NAMES else difflib.get_close_matches(name, known, 1)
+    by_low = {k.lower(): k for k in known}
+    if low in OTHER_NAMES:
+        near = [OTHER_NAMES[low]]
+    elif low in by_low:
+        near = [by_low[low]]
+    else:
+        near = [by_low[m] for m in difflib.get_close_matches(low, list(by_low), 1)]
     return f" (did you mean {form.format(near[0])}?)" if near else ""
 
 

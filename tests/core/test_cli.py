@@ -137,6 +137,14 @@ def test_bad_input_one_line_exit_2_nothing_written(run_cli, tmp_path, args, need
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").rglob("result.json"))
 
 
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_a_flag_in_another_case_names_the_setting_it_means(run_cli, tmp_path, command):
+    """`--LR 0.1` said only "unknown setting '--LR'", though README promises the nearest."""
+    proc = run_cli(command, "--data", "xor", "--LR", "0.1", "--log_path", tmp_path / "runs")
+    assert_one_line_error(proc, "unknown setting '--LR' (did you mean --lr?)")
+    assert not (tmp_path / "runs").exists()
+
+
 def test_bad_csv_files(run_cli, tmp_path):
     cases = {
         "empty.csv": ("", []),

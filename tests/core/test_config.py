@@ -117,6 +117,27 @@ def test_bad_values_raise_one_line_naming_the_setting(values, needles):
         assert n in msg
 
 
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [("LR", "lr"), ("Hid_Dim", "hid_dim"), ("Learning_Rate", "lr"), ("DROPOUT", "dp_rate")],
+)
+def test_an_unknown_setting_in_another_case_names_the_nearest_one(tmp_path, name, meant):
+    """`LR: 0.1` said only 'unknown setting 'LR'': the nearest name was looked for with
+    the case kept, and 'LR' is no nearer 'lr' than 'xy' is."""
+    hint = f"unknown setting {name!r} (did you mean {meant!r}?)"
+    with pytest.raises(ConfigError) as err:
+        make_config({name: 0.1})  # as mlplab.train(LR=0.1) passes it
+    assert hint in str(err.value)
+    f = tmp_path / "c.yaml"
+    f.write_text(f"data: xor\n{name}: 0.1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(f)
+    assert hint in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        make_config({"IN_DIM": 3})  # the widths come from the data, in any case
+    assert "the data sets the input and output widths" in str(err.value)
+
+
 def test_print_config_round_trips(tmp_path):
     cfg = make_config(
         {"data": "ring", "n_layer": 2, "optim": "RMSprop", "lr": 0.0015, "use_bn": True}

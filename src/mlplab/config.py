@@ -896,7 +896,7 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a YAML config file into a dict (not yet validated).
 
     Refused with a one-line ConfigError: a path that is not a regular file (a folder, a
-    FIFO, a device), a file over 1 MiB, invalid YAML or UTF-8, a key given twice in one
+    FIFO, a device), a file over 1 MiB, text that is not UTF-8 or not valid YAML, a key given twice in one
     mapping, and aliases that expand to more than 100,000 values or nest deeper than 32
     levels (checked on the parsed nodes, before any Python object is built).
     """
@@ -906,8 +906,20 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     name = short_repr(str(p))
     raw = _read_config_bytes(p, name)
     try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        # Most often an editor's Windows code page (café as 0xE9): "is not valid YAML" sent
+        # its user looking for a syntax error in a file whose syntax is right.
+        line_number = raw.count(b"\n", 0, err.start) + 1
+        # A table given as the config is fixed by --data, not by saving it again.
+        advice = _data_hint(p) or "; save it as UTF-8 and use that file"
+        raise ConfigError(
+            f"config file {name} is not UTF-8 text (line {line_number}, byte offset {err.start}: "
+            f"{raw[err.start]:#04x}){advice}"
+        ) from None
+    try:
         # A safe loader either way; libyaml's where PyYAML has it.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(raw.decode("utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         try:
             node = loader.get_single_node()
             if node is None:
@@ -916,7 +928,7 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
             loaded = loader.construct_document(node)
         finally:
             loader.dispose()
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
+    except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = getattr(mark, "line", None)
         at = f" (line {line + 1})" if line is not None else ""

@@ -169,6 +169,27 @@ def test_bad_yaml_file_is_named(tmp_path):
         load_config(f)
 
 
+def test_a_config_file_that_is_not_utf8_says_so_and_where(tmp_path):
+    """A config saved in the Windows code page (café as 0xE9 in a comment) was called
+    'not valid YAML', which sent its user looking for a syntax error; the data files say
+    'not UTF-8 text'."""
+    f = tmp_path / "latin.yaml"
+    f.write_bytes("data: xor\n# café au lait\nlr: 0.1\n".encode("cp1252"))
+    with pytest.raises(ConfigError) as err:
+        load_config(f)
+    assert str(err.value) == (
+        f"config file {str(f)!r} is not UTF-8 text (line 2, byte offset 15: 0xe9); "
+        "save it as UTF-8 and use that file"
+    )
+    table = tmp_path / "rows.csv"  # a table given as the config: --data is the way out
+    table.write_bytes("a,drink\n1,café\n".encode("cp1252"))
+    with pytest.raises(ConfigError) as err:
+        load_config(table)
+    assert str(err.value).endswith(
+        f"is not UTF-8 text (line 2, byte offset 13: 0xe9); a data file is given as --data {table}"
+    )
+
+
 @pytest.mark.parametrize(
     ("values", "line"),
     [

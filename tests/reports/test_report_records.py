@@ -504,3 +504,37 @@ def test_report_with_no_folder_reads_runs_where_train_writes(run_cli, tmp_path) 
     proc = run_cli("report", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "runs" / "report.html").is_file()
+
+
+def test_a_report_with_no_usable_run_names_the_files_and_why(run_cli, tmp_path) -> None:
+    """With no run usable, the line said only '(1 result.json file could not be used)',
+    leaving its user to hunt for the file and guess what was wrong with it."""
+    exp = tmp_path / "runs" / "exp"
+    for name, text in [
+        ("exp-aaaaaa", '{"seed": 0, "data": "xo'),  # cut short as it was written
+        ("exp-bbbbbb", '{"status": "done"}'),
+        ("exp-cccccc", "[1, 2]"),
+        ("exp-dddddd", "{}"),
+        ("exp-eeeeee", "{}"),
+    ]:
+        (exp / name).mkdir(parents=True)
+        (exp / name / "result.json").write_text(text)
+    before = sorted(tmp_path.rglob("*"))
+    proc = run_cli("report", tmp_path / "runs", "--exp_name", "exp")
+    line = assert_one_line_error(
+        proc,
+        f"report: no runs (result.json files) under {str(exp)!r} (5 result.json files could "
+        "not be used: 'exp-aaaaaa/result.json': not valid JSON (Unterminated string",
+        "; 'exp-bbbbbb/result.json': unknown status 'done' (expected one of running,",
+        "pruned); 'exp-cccccc/result.json': not a JSON object; and 2 more)",
+    )
+    assert "exp-dddddd" not in line  # three named, the rest counted
+    assert sorted(tmp_path.rglob("*")) == before
+    (exp / "exp-bbbbbb").rename(exp / ".exp-bbbbbb.1234.rerun")  # a rerun's scratch folder
+    for name in ("exp-cccccc", "exp-dddddd", "exp-eeeeee"):
+        shutil.rmtree(exp / name)
+    proc = run_cli("report", tmp_path / "runs")
+    assert_one_line_error(
+        proc,
+        "(1 result.json file could not be used: 'exp/exp-aaaaaa/result.json': not valid JSON",
+    )

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from mlplab.config import HASH_EXCLUDED, Config, unused_by
-from mlplab.errors import ConfigError
+from mlplab.errors import ConfigError, shorten
 from mlplab.reports.aggregate import key_text
 
 # Settings that never count as swept variables: ``seed`` is the replicate axis, the rest
@@ -122,13 +122,40 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
         record["task"] = record_task(record)
         rows.append(record)
     if not rows:
-        why = (
-            f" ({len(skipped)} result.json file{'s' if len(skipped) > 1 else ''} could not be used)"
-            if skipped
-            else ""
+        raise ConfigError(
+            f"report: no runs (result.json files) under {str(root)!r}{_unusable(root, skipped)}"
         )
-        raise ConfigError(f"report: no runs (result.json files) under {str(root)!r}{why}")
     return pd.DataFrame(rows), skipped
+
+
+# The files a report with no usable run names in its one line (print_skipped lists up to
+# ten, on lines of their own, when some run was usable and the report goes on).
+NAMED_UNUSABLE = 3
+
+
+def _unusable(root: Path, skipped: list[Skipped]) -> str:
+    """' (N result.json files could not be used: PATH: why; ...)', or '' when none.
+
+    The count alone ('1 result.json file could not be used') left its user to hunt for
+    the file and guess what was wrong with it.
+    """
+    if not skipped:
+        return ""
+    named = "; ".join(
+        f"{str(_under(s.path, root))!r}: {shorten(s.reason, 160)}"
+        for s in sorted(skipped, key=lambda s: s.path)[:NAMED_UNUSABLE]  # in path order
+    )
+    more = f"; and {len(skipped) - NAMED_UNUSABLE} more" if len(skipped) > NAMED_UNUSABLE else ""
+    count = f"{len(skipped)} result.json file{'s' if len(skipped) > 1 else ''}"
+    return f" ({count} could not be used: {named}{more})"
+
+
+def _under(path: Path, root: Path) -> Path:
+    """``path`` from ``root`` on (the line names ``root`` already), else as it is."""
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        return path
 
 
 def read_records(root: Path, skipped: list[Skipped]) -> list[tuple[Path, dict[str, Any]]]:

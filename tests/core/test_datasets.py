@@ -763,6 +763,58 @@ def test_integers_beyond_int64_are_numbers(tmp_path):
     assert sorted(X[:, 0]) == list(range(12))
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_integers_beyond_int64_in_a_semicolon_or_tab_file_are_numbers(tmp_path, sep):
+    """In a file of semicolons or tabs, a column of such ints (a 25-digit id) failed as
+    'cannot be read: Can only use .str accessor with string values'; beside decimal
+    commas it was called 'not numeric'."""
+    rows = "".join(
+        sep.join([str(i), str(10**24 + i), f"{i},5", str(i % 2)]) + "\n" for i in range(12)
+    )
+    (tmp_path / "ids.csv").write_text(sep.join(["a", "id", "b", "y"]) + "\n" + rows)
+    d = load_dataset(str(tmp_path / "ids.csv"))
+    X = np.concatenate([d.X_train, d.X_val, d.X_test])
+    assert d.feature_names == ["a", "id", "b"] and X.dtype.kind == "f"
+    assert sorted(X[:, 1]) == pytest.approx([1e24] * 12)
+    assert sorted(X[:, 2]) == [i + 0.5 for i in range(12)]
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+@pytest.mark.parametrize("column", ["a", "y"])
+def test_a_400_digit_integer_is_named_as_too_large_for_a_float(tmp_path, sep, column):
+    """A 400-digit integer failed as 'cannot be read: int too large to convert to float'
+    (or, in a semicolon or tab file, '... .str accessor ...'), naming no column or row."""
+    rows = [[str(i), f"{i},5" if sep != "," else f"{i}.5", str(i % 2)] for i in range(12)]
+    rows[4][["a", "b", "y"].index(column)] = "-" + "9" * 400
+    text = sep.join(["a", "b", "y"]) + "\n" + "".join(sep.join(r) + "\n" for r in rows)
+    (tmp_path / "huge.csv").write_text(text)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "huge.csv"))
+    assert str(err.value) == (
+        f"data file {str(tmp_path / 'huge.csv')!r}: column {column!r} has a number too large "
+        "for a float in data row 5 (a 400-digit integer; a float holds at most about "
+        "1.8e+308); fix or drop that row"
+    )
+
+
+@pytest.mark.parametrize("cell", ["9" * 400 + ".5", "1e400"])
+def test_a_decimal_too_large_for_a_float_is_not_called_plain_inf(tmp_path, cell):
+    """pandas reads 1e400 as inf: the line said the feature 'has inf', which the file does
+    not say, and of a target only 'a target column has inf values', naming neither."""
+    rows = [[str(i), f"{i * 1.5}", f"{i * 0.25}"] for i in range(12)]
+    rows[6][1] = cell
+    (tmp_path / "t.csv").write_text("a,b,r\n" + "".join(",".join(r) + "\n" for r in rows))
+    too_large = "inf (written so, or a number too large for a float: beyond about 1.8e+308)"
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    assert f"feature column 'b' has {too_large} in data row 7;" in str(err.value)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"), target=["b"], task="regression")
+    assert str(err.value).endswith(
+        f": target column 'b' has {too_large} in data row 7; clean it or drop that row first"
+    )
+
+
 @pytest.mark.parametrize(
     "when", ["2021-12-01", "2021/12/01 13:45", "01.12.2021", "2021-12-01T13:45:00Z"]
 )

@@ -254,6 +254,21 @@ def test_ragged_csv_rows_are_one_line(tmp_path, capsys):
     assert_one_line(rc, capsys.readouterr().err, "ragged.csv", "more values than the header")
 
 
+def test_a_400_digit_number_in_a_semicolon_csv_is_one_line_naming_it(tmp_path, capsys):
+    """It was 'cannot be read: Can only use .str accessor with string values, not integer'."""
+    path = tmp_path / "huge.csv"
+    rows = "".join(f"{'9' * 400 if i == 3 else i};{i},5;{i % 2}\n" for i in range(12))
+    path.write_text("a;b;y\n" + rows)
+    rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
+    assert_one_line(
+        rc,
+        capsys.readouterr().err,
+        "huge.csv",
+        "column 'a' has a number too large for a float in data row 4 (a 400-digit integer",
+    )
+    assert not (tmp_path / "runs").exists()
+
+
 def test_a_windows_code_page_csv_says_how_to_save_it(tmp_path, capsys):
     """A spreadsheet's export in cp1252 (café as 0xE9) said only 'is not UTF-8 text'."""
     path = tmp_path / "latin1.csv"

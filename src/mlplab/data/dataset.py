@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -280,6 +281,13 @@ def _task_kind(task: str) -> str:
 
 
 # --- files ---------------------------------------------------------------------------------
+# pandas reads a number beyond float64's range (1e400, a 400-digit decimal) as inf, which
+# the line called plain "inf" though the file says no such thing.
+INF_OR_TOO_LARGE = (
+    f"inf (written so, or a number too large for a float: beyond about {sys.float_info.max:.1e})"
+)
+
+
 def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     import pandas as pd
 
@@ -313,7 +321,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     bad = ~np.isfinite(X)
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        kind = "NaN (a missing value)" if np.isnan(X[r, c]) else "inf"
+        kind = "NaN (a missing value)" if np.isnan(X[r, c]) else INF_OR_TOO_LARGE
         counts = bad.sum(axis=0)
         whole = (
             f" ({int(counts.sum())} in all: "
@@ -349,7 +357,11 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
             )
         y = ycols.to_numpy(dtype=np.float64)
         if not np.isfinite(y).all():
-            raise DataError(f"data file {path!r}: a target column has inf values")
+            r, c = np.argwhere(~np.isfinite(y))[0]
+            raise DataError(
+                f"data file {path!r}: target column {targets[c]!r} has {INF_OR_TOO_LARGE} "
+                f"in data row {r + 1}; clean it or drop that row first"
+            )
         ds = _split(
             name, "regression", X, y, feats, targets, None, split or (0.8, 0.1, 0.1), False, rng
         )

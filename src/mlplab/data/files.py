@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import csv
 import re
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,9 +68,14 @@ def read_table(path: str):  # -> pandas.DataFrame
                 # pandas fills a short row's last cells with NaN: it would be called a
                 # missing target, or its values would be read under the wrong columns.
                 _check_short_rows(p, path, sep, len(df.columns))
+            # Before the decimal commas: those are looked for with pandas' .str, which
+            # fails on a column of Python ints ("Can only use .str accessor ...").
+            _wide_integers_as_floats(df, path)
             if sep != ",":
                 _read_decimal_commas(df, p, sep)
-            _wide_integers_as_floats(df)
+                # Its columns read again from their text hold such ints anew, which the
+                # features' check called "not numeric".
+                _wide_integers_as_floats(df, path)
         elif suffix in (".parquet", ".pq"):
             try:
                 import pyarrow
@@ -233,14 +239,39 @@ def _separator(header: str, first_row: str = "") -> str:
     return (agreeing or tied)[0]
 
 
-def _wide_integers_as_floats(df) -> None:
+# The largest float64, about 1.8e308: a longer integer has no float to become. A Python
+# float, as comparing a Python int with NumPy's float64 converts the int and overflows.
+FLOAT_MAX = sys.float_info.max
+
+
+def _wide_integers_as_floats(df, path: str) -> None:
     """Read integers beyond int64 (an id, a count in 1e20) as the float64 numbers they are:
-    pandas keeps such a column as Python ints (dtype object), which reads as text."""
+    pandas keeps such a column as Python ints (dtype object), which reads as text.
+
+    One beyond float64's range (a 400-digit number) is refused, by column and row: its
+    conversion failed as "cannot be read: int too large to convert to float".
+    """
     import pandas as pd
 
     for c in [c for c in df.columns if pd.api.types.is_object_dtype(df[c])]:
         values = df[c].dropna()
         if len(values) and all(type(v) is int for v in values):
+            huge = next(
+                (i for i, v in enumerate(df[c]) if type(v) is int and abs(v) > FLOAT_MAX), None
+            )
+            if huge is not None:
+                value = abs(df[c].iloc[huge])
+                # str() of an int over 4300 digits is refused: past that, counted by bits.
+                what = (
+                    f"a {len(str(value))}-digit integer"
+                    if value.bit_length() < 14_000
+                    else f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+                )
+                raise DataError(
+                    f"data file {path!r}: column {str(c).strip()!r} has a number too large "
+                    f"for a float in data row {huge + 1} ({what}; a float holds at most about "
+                    f"{FLOAT_MAX:.1e}); fix or drop that row"
+                )
             df[c] = pd.to_numeric(df[c]).astype(np.float64)
 
 

@@ -177,8 +177,10 @@ def test_a_config_file_that_is_not_utf8_says_so_and_where(tmp_path):
     f.write_bytes("data: xor\n# café au lait\nlr: 0.1\n".encode("cp1252"))
     with pytest.raises(ConfigError) as err:
         load_config(f)
-    assert str(err.value) == (
-        f"config file {str(f)!r} is not UTF-8 text (line 2, byte offset 15: 0xe9); "
+    # The path's middle may be elided (a long temporary folder): its name and the rest.
+    assert str(err.value).startswith("config file '")
+    assert str(err.value).endswith(
+        "latin.yaml' is not UTF-8 text (line 2, byte offset 15: 0xe9); "
         "save it as UTF-8 and use that file"
     )
     table = tmp_path / "rows.csv"  # a table given as the config: --data is the way out

@@ -139,6 +139,9 @@ def test_bar_labels_of_many_sampled_values_do_not_overlap(monkeypatch) -> None:
             boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
             assert len(boxes) == len(levels)
             assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes)), levels
+            # Upright, they stood past the figure's foot, the axis title with them.
+            assert min(b.y0 for b in boxes) >= 0, levels
+            assert ax.xaxis.label.get_window_extent(renderer).y0 >= 0, levels
         assert {t.get_rotation() for t in fig.axes[0].get_xticklabels()} == (
             {90.0} if len(levels) > 2 else {0.0}
         )
@@ -327,3 +330,57 @@ def test_a_gates_curves_are_one_line_named_for_its_three_splits(monkeypatch) -> 
             thick = [ln for ln in ax.get_lines() if ln.get_linewidth() > 1]
             assert len(thick) == len(names)
         assert plot.caption.startswith("loss against epoch (train = val = test") == (data == "xor")
+
+
+def test_a_random_searchs_two_settings_are_no_grid_of_bars_panels_or_heatmap(monkeypatch):
+    """8 sampled lrs and 2 widths drew a bar chart by lr, 2 x 8 curve panels and a 2 x 8
+    heatmap, each half empty: most pairs of the two never ran."""
+    from mlplab.reports import plots
+    from mlplab.reports.aggregate import aggregate
+
+    monkeypatch.setattr(plots, "to_png", lambda fig: b"\x89PNG")
+    rng = np.random.default_rng(1)
+    epochs = [10, 20]
+
+    def rows(pairs):
+        return pd.DataFrame(
+            {**_row([0.7, 0.5], epochs), "lr": lr, "hid_dim": w, "seed": s,
+             "train_acc": 0.8, "val_acc": 0.7, "test_acc": 0.6}
+            for lr, w in pairs for s in (0, 1)
+        )  # fmt: skip
+
+    search = rows(zip(10.0 ** rng.uniform(-2, 0, 8), rng.choice([4, 16], 8), strict=True))
+    grid = rows(itertools.product([0.01, 0.1], [4, 16]))
+    for runs, scattered in ((search, True), (grid, False)):
+        summary = aggregate(runs, ["lr", "hid_dim"], ["val_acc"])
+        titles = [p.title for p in plots.report_plots(runs, summary, ["lr", "hid_dim"], "binary")]
+        kinds = {t.split(" ")[0] for t in titles}
+        if scattered:
+            assert titles == [
+                "loss curves",
+                "accuracy curves",
+                "accuracy against each swept setting",
+            ]
+        else:
+            assert "train" in kinds and "val" in kinds  # the bars and the heatmap
+            assert "loss curves: rows hid_dim, columns lr" in titles
+
+
+def test_ticks_at_sampled_values_that_crowd_give_way_to_the_axis_own(monkeypatch) -> None:
+    """Five sampled lrs from 0.0101 to 0.0121 and three near 1, each a tick labelled with
+    its value, ran together into one blot at the left of the log axis."""
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    lrs = [0.0101, 0.0107, 0.0112, 0.0117, 0.0121, 0.67, 0.74, 0.95]
+    rows = [{"lr": lr, "val_acc": 0.7, "test_acc": 0.6} for lr in lrs]
+    assert plots.vs_param(pd.DataFrame(rows), ["lr"], "acc") is not None
+    ax = figures[-1].axes[0]
+    assert ax.get_xscale() == "log"
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(figures[-1]).get_renderer()
+    figures[-1].draw(renderer)
+    boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+    assert boxes and not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))

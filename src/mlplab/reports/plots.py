@@ -211,7 +211,13 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
     hues = level_order(runs[var2]) if var2 else [""]
     lab1, lab2 = labels(runs, var1), labels(runs, var2)
     panel_width = max(2.6, 0.35 * len(xs) * len(hues) ** 0.5 + 0.8)
-    fig, grid = panel_figure(1, len(splits), (panel_width, 2.8), sharey=True)
+    # Too long to stand side by side (a random search's sampled values): upright, with
+    # room below for the longest (they were cut at the figure's edge, the axis title too).
+    upright = sum(len(x) + 1 for x in xs) * 0.075 > panel_width - 0.4
+    bottom = 0.65 + (0.085 * max(len(x) for x in xs) if upright else 0.0)
+    fig, grid = panel_figure(
+        1, len(splits), (panel_width, 2.8), margins=(0.8, 1.1, 0.45, bottom), sharey=True
+    )
     axes = grid[0]
     colors = palette(len(hues))
     width = 0.8 / len(hues)
@@ -241,8 +247,7 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
         spans = np.stack([mid, low.ravel(), mid, high.ravel()], 1).reshape(-1, 2, 2)
         ax.add_collection(LineCollection(spans[shown], colors="#333", zorder=2))
         ax.set_xticks(np.arange(len(xs)), xs)
-        if sum(len(x) + 1 for x in xs) * 0.075 > panel_width - 0.4:
-            # Too long to stand side by side (a random search's sampled values): upright.
+        if upright:
             ax.tick_params(axis="x", labelrotation=90)
         # Every level's place, bars or not (as autoscaling with its 5% margins would give
         # when all are there): a panel whose end bars are missing keeps its width.
@@ -371,10 +376,16 @@ def resample(epochs: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.nda
 
 
 def curves(
-    runs: pd.DataFrame, var1: str | None, var2: str | None, kind: str, test_metric: str
+    runs: pd.DataFrame,
+    var1: str | None,
+    var2: str | None,
+    kind: str,
+    test_metric: str,
+    scattered: bool = False,
 ) -> Plot | None:
     """Panels of train/val ``kind`` curves (rows = var2, columns = var1), test metric in
-    each panel's corner. Variables with more than MAX_LEVELS levels share one panel."""
+    each panel's corner. Variables with more than MAX_LEVELS levels share one panel, as
+    do all runs where the two are ``scattered`` (a random search's: no grid)."""
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
@@ -383,8 +394,8 @@ def curves(
         return None
     # A swept setting of too many levels for panels (a random search's lr): its runs share
     # a panel as different configs, whose spread is no noise around one mean.
-    mixed = var1 is not None and not few_levels(runs, var1)
-    var1 = var1 if few_levels(runs, var1) else None
+    mixed = var1 is not None and (scattered or not few_levels(runs, var1))
+    var1 = var1 if few_levels(runs, var1) and not scattered else None
     var2 = var2 if var1 and few_levels(runs, var2) else None
     cols = level_order(runs[var1]) if var1 else [""]
     rows = level_order(runs[var2]) if var2 else [""]
@@ -593,8 +604,12 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
             whole = bool((numeric % 1 == 0).all())
             if log_x:
                 ax.set_xscale("log")
-            if not many:  # a tick at each swept value (8 16 32), not at 9 12 15 ...
-                values_x = sorted({float(v) for v in numeric})
+            values_x = sorted({float(v) for v in numeric})
+            at = np.log10(values_x) if log_x else np.array(values_x)
+            # A tick at each swept value (8 16 32, not 9 12 15 ...) where they stand apart:
+            # a random search's lrs of 0.0101 to 0.0121 ran together into one blot.
+            apart = len(at) < 2 or float(np.diff(at).min()) >= (at[-1] - at[0]) / 8
+            if not many and apart:
                 ax.set_xticks(values_x, [level_label(v) for v in values_x], fontsize=8)
                 ax.xaxis.set_minor_locator(NullLocator())
             elif whole:  # no tick at 7.5
@@ -678,12 +693,22 @@ def report_plots(
     metric = "mae" if kind == "regression" else "acc"
     var1 = variables[0] if variables else None
     var2 = variables[1] if len(variables) > 1 else None
+    # A random search's two settings of few values each (8 sampled lrs, 2 widths) are no
+    # grid: most of their pairs never ran, and bars, panels or a heatmap by them were half
+    # empty. Their runs share one panel, and the scatters show them one by one.
+    scattered = bool(var1 and var2) and not whole_grid(summary, var1, var2)
     plots: list[Plot | None] = []
-    if few_levels(runs, var1) and few_levels(runs, var2):
+    if few_levels(runs, var1) and few_levels(runs, var2) and not scattered:
         plots.append(bars(runs, var1, var2, metric))
-    plots.append(curves(runs, var1, var2, "loss", metric))
-    plots.append(curves(runs, var1, var2, metric, metric))
+    plots.append(curves(runs, var1, var2, "loss", metric, scattered))
+    plots.append(curves(runs, var1, var2, metric, metric, scattered))
     plots.append(vs_param(runs, variables, metric))
-    if var1 and var2:
+    if var1 and var2 and not scattered:
         plots.append(heatmap(summary, var1, var2, metric))
     return [p for p in plots if p is not None]
+
+
+def whole_grid(summary: pd.DataFrame, var1: str, var2: str) -> bool:
+    """Whether every pair of ``var1`` and ``var2`` values has a config in ``summary``."""
+    pairs = set(zip(labels(summary, var1), labels(summary, var2), strict=True))
+    return len(pairs) == len(set(labels(summary, var1))) * len(set(labels(summary, var2)))

@@ -89,11 +89,13 @@ def test_ranking_uses_the_mean_over_seeds(swept: tuple[Path, Report]) -> None:
     assert load_run(rep.best_run, data=False).run_dir == load_run(rep.best_run["run_dir"]).run_dir
 
 
+@pytest.mark.parametrize("status", ["diverged", "pruned"])
 def test_a_config_whose_seeds_diverged_ranks_after_those_whose_seeds_all_finished(
-    swept: tuple[Path, Report], tmp_path: Path
+    swept: tuple[Path, Report], tmp_path: Path, status: str
 ) -> None:
     """The better config with two of its three seeds diverged ranked first on the mean
-    of its one survivor, above a config whose three seeds all finished."""
+    of its one survivor, above a config whose three seeds all finished. So did one whose
+    seeds a search pruned (the seeds it judged worse)."""
     import shutil
 
     log, rep = swept
@@ -104,7 +106,7 @@ def test_a_config_whose_seeds_diverged_ranks_after_those_whose_seeds_all_finishe
     for path in sorted((copy / "agg").glob("*/result.json")):
         record = json.loads(path.read_text())
         if record["hid_dim"] == best and record["seed"] != 0:  # seed 0 survives
-            record.update(status="diverged", **dict.fromkeys(metrics))
+            record.update(status=status, **dict.fromkeys(metrics))
             path.write_text(json.dumps(record))
     ranked = report(copy, exp_name="agg", verbose=False).summary
     assert ranked["hid_dim"].tolist()[::-1][0] == best  # last, with its survivor's mean

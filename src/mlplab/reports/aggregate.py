@@ -169,9 +169,12 @@ def aggregate(
         table[f"{m}_std"] = std
         table[f"{m}_ci_low"] = np.maximum(mean - half, low)
         table[f"{m}_ci_high"] = np.minimum(mean + half, high)
-    # A config some of whose runs diverged or failed ranks after every config whose runs
-    # did not: the mean of its survivors alone (one seed of six) would flatter it.
-    lost = runs["status"].isin(("diverged", "failed")) if "status" in runs else done & False
+    # A config some of whose runs diverged, failed or were pruned ranks after every config
+    # whose runs did not: the mean of its survivors alone (one seed of six) would flatter
+    # it, and a search prunes the seeds it judged worse.
+    lost = (
+        runs["status"].isin(("diverged", "failed", "pruned")) if "status" in runs else done & False
+    )
     table["_sort_lost"] = lost.groupby(keys, sort=False).any()
     # Configs with no finished run have no mean: those a search pruned rank by how far
     # their runs got (a successive halving's later rungs first), not in grid order.

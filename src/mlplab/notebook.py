@@ -122,27 +122,37 @@ def frame_html(df: Any, columns: list[str]) -> str:
 
 
 def report_html(rep: Any) -> str:
-    """A report: its paths, the runs ranked (status, metrics, run dir), the best run's plots."""
-    metrics = [c for c in rep.runs.columns if c.split("_", 1)[0] in ("train", "val", "test")]
+    """A report (or one of its sections): its paths, then each experiment's runs ranked
+    (status, metrics, run dir) and its best run's plots."""
+    parts = [section_html(sec) for sec in getattr(rep, "sections", [rep])]
+    head = (
+        table(["", ""], [("report", str(rep.html_path)), ("table", str(rep.csv_path))])
+        if hasattr(rep, "html_path")  # a Report; a Section has no files of its own
+        else ""
+    )
+    return f"<div><b>mlplab report</b>{head}{''.join(parts)}</div>"
+
+
+def section_html(sec: Any) -> str:
+    """One experiment of a report: counts, the ranked runs and the best run's plots."""
+    metrics = [c for c in sec.runs.columns if c.split("_", 1)[0] in ("train", "val", "test")]
     metrics = [c for c in metrics if c.rsplit("_", 1)[-1] in ("acc", "loss", "mae", "r2")]
-    metrics = sorted(metrics, key=lambda c: (c != rep.metric, c))
+    metrics = sorted(metrics, key=lambda c: (c != sec.metric, c))
     head = table(
         ["", ""],
         [
-            ("runs", len(rep.runs)),
-            ("configs", len(rep.summary)),
-            ("swept", ", ".join(rep.variables) or "seed replicates only"),
-            ("ranked by", f"{rep.metric} (mean over seeds)"),
-            ("report", str(rep.html_path)),
-            ("table", str(rep.csv_path)),
+            ("runs", len(sec.runs)),
+            ("configs", len(sec.summary)),
+            ("swept", ", ".join(sec.variables) or "seed replicates only"),
+            ("ranked by", f"{sec.metric} (mean over seeds)"),
         ],
     )
-    runs = frame_html(rep.runs, ["run_id", *rep.variables, "seed", "status", *metrics, "run_dir"])
-    best = rep.best_run
+    runs = frame_html(sec.runs, ["run_id", *sec.variables, "seed", "status", *metrics, "run_dir"])
+    best = sec.best_run
     plots = images(Path(str(best["run_dir"])) / "plots") if best is not None else ""
     if plots:
         plots = "<b>Best run's plots</b>" + plots
-    return f"<div><b>mlplab report</b>{head}{runs}{plots}</div>"
+    return f"<p><b>{html.escape(sec.title)}</b></p>{head}{runs}{plots}"
 
 
 def sweep_html(res: Any) -> str:

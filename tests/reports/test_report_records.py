@@ -124,6 +124,34 @@ def test_the_api_ranks_each_experiment_and_task_on_its_own(log: Path) -> None:
     assert pd.isna(deep["hid_dim"])
 
 
+def test_a_report_of_several_experiments_says_whose_summary_it_gives(log: Path) -> None:
+    """report() of a folder of three experiments gave .summary and .best_run of the first by
+    name (its class docstring said so; nothing else did), and Jupyter showed only that one."""
+    import warnings
+
+    rep = report(log, out=log / "several", verbose=False)
+    assert len(rep.sections) == 3
+    with pytest.warns(
+        UserWarning, match=r"this report has 3 sections: .* those of the first, "
+    ) as said:
+        summary = rep.summary
+    assert summary is rep.sections[0].summary
+    assert rep.sections[0].title in str(said[0].message)
+    assert all(s.title in str(said[0].message) for s in rep.sections[1:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once a report: its next reads say nothing
+        assert rep.best_run is rep.sections[0].best_run or rep.best_run.equals(
+            rep.sections[0].best_run
+        )
+        page = rep._repr_html_()
+        for sec in rep.sections:
+            assert sec.title in page and sec._repr_html_().count("<table") >= 2
+    one = report(log, exp_name="other", out=log / "one", verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one section: nothing to say
+        assert len(one.summary) >= 1
+
+
 def test_the_page_says_which_runs_its_figures_leave_out(log: Path) -> None:
     import html
     import re

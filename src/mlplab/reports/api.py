@@ -23,6 +23,7 @@ import math
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,36 +120,54 @@ class Report:
     summary_path: Path
     html_path: Path
     skipped: list[Skipped] = field(default_factory=list)
+    _warned: bool = field(default=False, init=False, compare=False)
+
+    def _first(self) -> Section:
+        """The first section, with a warning (once) where there are others: a folder of
+        several experiments gave ``.summary`` and ``.best_run`` of the first by name alone,
+        without a word."""
+        if len(self.sections) > 1 and not self._warned:
+            self._warned = True
+            names = ", ".join(s.title for s in self.sections[1:4])
+            more = f" and {len(self.sections) - 4} more" if len(self.sections) > 4 else ""
+            warnings.warn(
+                f"this report has {len(self.sections)} sections: runs, summary and best_run "
+                f"are those of the first, {self.sections[0].title}, not of {names}{more}; "
+                "take .sections, or report(log_path, exp_name=...) for one experiment",
+                UserWarning,
+                stacklevel=3,
+            )
+        return self.sections[0]
 
     @property
     def runs(self) -> pd.DataFrame:
-        return self.sections[0].runs
+        return self._first().runs
 
     @property
     def summary(self) -> pd.DataFrame:
-        return self.sections[0].summary
+        return self._first().summary
 
     @property
     def variables(self) -> list[str]:
-        return self.sections[0].variables
+        return self._first().variables
 
     @property
     def kind(self) -> str:
-        return self.sections[0].kind
+        return self._first().kind
 
     @property
     def metric(self) -> str:
-        return self.sections[0].metric
+        return self._first().metric
 
     @property
     def best_run(self) -> pd.Series | None:
-        return self.sections[0].best_run
+        return self._first().best_run
 
     def __repr__(self) -> str:
         n = sum(len(s.runs) for s in self.sections)
         return (
             f"<Report {n} run{'' if n == 1 else 's'} in {len(self.sections)} "
-            f"section{'' if len(self.sections) == 1 else 's'}, ranked by {self.metric}; "
+            f"section{'' if len(self.sections) == 1 else 's'}, ranked by {self.sections[0].metric}; "
             f"{self.html_path}>"
         )
 

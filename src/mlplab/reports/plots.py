@@ -696,7 +696,7 @@ def report_plots(
     # A random search's two settings of few values each (8 sampled lrs, 2 widths) are no
     # grid: most of their pairs never ran, and bars, panels or a heatmap by them were half
     # empty. Their runs share one panel, and the scatters show them one by one.
-    scattered = bool(var1 and var2) and not whole_grid(summary, var1, var2)
+    scattered = var1 is not None and var2 is not None and not whole_grid(summary, var1, var2)
     plots: list[Plot | None] = []
     if few_levels(runs, var1) and few_levels(runs, var2) and not scattered:
         plots.append(bars(runs, var1, var2, metric))

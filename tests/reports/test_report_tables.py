@@ -256,3 +256,17 @@ def test_an_experiment_that_is_not_there_is_named_with_those_that_are(tmp_path: 
         ConfigError, match="exp_name is one experiment's name \\(text\\), not a list"
     ):
         report(tmp_path, exp_name=["xor-grid", "moons"], verbose=False)
+
+
+def test_the_best_run_of_a_report_loads_from_the_top_level(swept: tuple[Path, Report]) -> None:
+    """`mlplab.load_run(rep.best_run)` raised AttributeError: load_run lived only in
+    mlplab.restore, though a report's best_run is made for it."""
+    import mlplab
+
+    _, rep = swept
+    run = mlplab.load_run(rep.best_run)
+    assert run.run_dir == Path(rep.best_run["run_dir"])
+    assert "load_run" in dir(mlplab)
+    outputs = run.model_outputs(run.dataset.X_test)  # the ring's 3 classes
+    accuracy = float((outputs.argmax(axis=1) == run.dataset.y_test).mean())
+    assert accuracy == pytest.approx(rep.best_run["test_acc"])

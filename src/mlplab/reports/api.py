@@ -216,7 +216,7 @@ def report(
     _check_order(order)
     all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named
     root = Path(log_path) / exp_name if exp_name else Path(log_path)
-    out_dir = writable_folder(Path(out) if out is not None else root)
+    out_dir = writable_folder(Path(out) if out is not None else root, given=out is not None)
     newest = read_axis_order(root)
 
     def axis_order(name: str) -> list[str]:
@@ -385,16 +385,24 @@ def make_section(exp_name: str, kind: str, runs: pd.DataFrame, order: list[str])
     return Section(exp_name, kind, runs, summary, variables, metric)
 
 
-def writable_folder(path: Path) -> Path:
+def writable_folder(path: Path, given: bool = True) -> Path:
     """``path``, made if missing, once it is known that files can be written in it.
 
     Checked before anything is written, so a bad ``--out`` leaves nothing half-written.
+    ``given=False``: ``path`` is the folder read, the default of an ``--out`` not given.
     """
     if path.exists() and not path.is_dir():
         raise ConfigError(f"report --out: {str(path)!r} is a file, not a folder")
     from mlplab.runs.record import run_folder_around
 
     inside = run_folder_around(path)
+    if inside is not None and not given:
+        # The user gave no --out: the default (the folder read) is what is refused.
+        raise ConfigError(
+            f"report: {str(path)!r} is a run folder, and the report's files (written in the "
+            "folder read unless --out says where) would change its record; give --out a "
+            "folder outside it"
+        )
     if inside is not None:
         raise ConfigError(
             f"report --out: {str(path)!r} is inside the run folder {str(inside)!r}, whose "

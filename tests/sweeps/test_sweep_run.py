@@ -252,6 +252,10 @@ def test_batched_sweep_records_equal_one_run_at_a_time(tmp_path: Path) -> None:
         assert a["test_acc"] == b["test_acc"]
         assert a["train_losses"] == pytest.approx(b["train_losses"], rel=1e-4)
         assert a["test_loss"] == pytest.approx(b["test_loss"], rel=1e-4)
+    # One training, one time: the models of a stack that end together record the same
+    # wall time (each record's writing counted for those after it, three times the first).
+    times = {read_result(d)["wall_time_s"] for d in stacked.run_dirs}
+    assert len(times) == 1, times
 
 
 def first_event_time(run_dir: Path) -> float:

@@ -566,3 +566,13 @@ def test_a_report_with_no_usable_run_names_the_files_and_why(run_cli, tmp_path) 
         proc,
         "(1 result.json file could not be used: 'exp/exp-aaaaaa/result.json': not valid JSON",
     )
+
+
+def test_a_value_that_rounds_to_zero_prints_without_a_sign(tmp_path: Path) -> None:
+    """A regression whose test R² was -0.00001 printed `-0.0000` in the table."""
+    log = tmp_path / "runs"
+    mlplab.train(data="sine", epoch=2, plots="none", verbose=False, log_path=str(log))
+    (path,) = log.rglob("result.json")
+    path.write_text(json.dumps({**json.loads(path.read_text()), "test_r2": -1e-5}))
+    header, rows = _table(report(log, verbose=False).sections[0])
+    assert rows[0][header.index("test_r2")] == "0.0000"

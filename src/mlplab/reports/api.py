@@ -611,7 +611,11 @@ def _num(v: Any, digits: int = 4) -> str:
     if math.isnan(x):
         return ""
     # A loss of a target in the millions: 1.049e+08, not 104931014.4000 that widens the table.
-    return f"{x:.4g}" if abs(x) >= 1e5 else f"{x:.{digits}f}"
+    if abs(x) >= 1e5:
+        return f"{x:.4g}"
+    text = f"{x:.{digits}f}"
+    # An R² of -0.00001 rounds to zero: "0.0000", not "-0.0000".
+    return text.lstrip("-") if float(text) == 0 else text
 
 
 def _pm(r: pd.Series, m: str) -> str:

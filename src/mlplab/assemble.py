@@ -31,7 +31,7 @@ from mlplab.training.loop import LrSchedule, Schedule, batch_bounds
 def as_config(config: Config | dict[str, Any] | str | Path | None, **overrides: Any) -> Config:
     """A Config from a Config, a dict of settings, or a YAML path, plus overrides."""
     if isinstance(config, Config):
-        return make_config({**config.to_dict(), **overrides}) if overrides else config
+        return make_config({**config.as_given(), **overrides}) if overrides else config
     if config is None:
         return make_config(overrides)
     if isinstance(config, dict):

@@ -592,6 +592,15 @@ class Config(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    def as_given(self) -> dict[str, Any]:
+        """:meth:`to_dict` with ``n_layer`` as it was given where ``hid_dims`` overrode it,
+        so a Config rebuilt from it with other settings (``train(cfg, lr=0.5)``) still
+        notes that override."""
+        d = self.to_dict()
+        if self._n_layer_given is not None:
+            d["n_layer"] = self._n_layer_given
+        return d
+
     def unused_settings(self) -> list[str]:
         """Settings given away from their defaults that this model or optimizer does not use,
         each with why, e.g. ``--mm 0.9 (momentum is sgd's and rmsprop's)``.

@@ -538,6 +538,12 @@ def test_an_n_layer_that_hid_dims_overrides_is_noted(tmp_path):
         "--hid_dims 4 (a linear model has no hidden layer)",
         "--n_layer 3 (a linear model has no hidden layer)",
     ]
+    # train(cfg, lr=0.5) rebuilds the config with the override: the note stayed behind.
+    from mlplab.assemble import as_config
+
+    again = as_config(Config(hid_dims="4-4", n_layer=3), lr=0.5)
+    assert (again.lr, again.n_layer, again.unused_settings()) == (0.5, 2, [note])
+    assert again.run_hash() == Config(hid_dims="4-4", lr=0.5).run_hash()
 
 
 def test_train_and_sweep_note_an_n_layer_that_hid_dims_overrides(run_cli, tmp_path):

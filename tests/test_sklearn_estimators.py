@@ -672,6 +672,14 @@ def test_scikit_learns_layer_count_output_activation_and_loss_are_read_as_its(tm
         ours.save(tmp_path / "m.safetensors")
         saved = type(ours).load(tmp_path / "m.safetensors")
         assert (saved.n_layers_, saved.out_activation_) == (ours.n_layers_, ours.out_activation_)
+        # t_, the rows the optimizer saw: each epoch's training rows, as scikit-learn's.
+        held_out = round(ours.validation_fraction * len(X))
+        assert ours.t_ == ours.n_iter_ * (len(X) - held_out) and saved.t_ == ours.t_
+        assert theirs.t_ == theirs.n_iter_ * len(X)  # its fit holds out no rows here
+    step = MLPClassifier(hid_dim=8, random_state=0)
+    step.partial_fit(X, y, classes=[0, 1, 2])
+    step.partial_fit(X[:50], y[:50])
+    assert (step.n_iter_, step.t_) == (2, len(X) + 50)
 
 
 def test_the_regressors_loss_is_the_mean_squared_error_twice_scikit_learns() -> None:

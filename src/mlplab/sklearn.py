@@ -260,6 +260,10 @@ _ATTRIBUTES_DOC = """\
     n_iter_ : int
         Epochs trained, fewer than ``epoch`` when ``patience`` stopped the run; each
         :meth:`partial_fit` adds one.
+    t_ : int
+        Training rows seen by the optimizer, as scikit-learn counts them: ``n_iter_`` times
+        the rows :meth:`fit` trained on (those not held out), plus the rows of each
+        :meth:`partial_fit` call.
     best_epoch_ : int
         The epoch whose weights the model has: with ``patience``, the one of the lowest
         validation loss; else the last.
@@ -561,6 +565,7 @@ class _MLPBase(BaseEstimator):
         else:
             self.validation_scores_ = self._scores(result.curves, "val") if held_out else None
         self.n_iter_ = int(rec["epochs_run"])
+        self.t_ = self.n_iter_ * rows
         self.run_dir_ = result.run_dir
         kept = int(rec.get("best_epoch") or 0) if cfg.patience else 0
         self._note_best(kept or self.n_iter_, [int(e) for e in result.curves["val_epochs"]])
@@ -660,7 +665,7 @@ class _MLPBase(BaseEstimator):
             self.n_outputs_ = spec.out_dim
             self.loss_curve_, self.train_scores_ = [], []
             self.validation_scores_ = None
-            self.n_iter_ = 0
+            self.n_iter_, self.t_ = 0, 0
             self.run_dir_ = None
             self.best_epoch_, self.best_loss_, self.best_validation_score_ = 0, None, None
         if getattr(self, "_order_rng", None) is None:
@@ -704,6 +709,7 @@ class _MLPBase(BaseEstimator):
         self.loss_curve_.append(float(h.train_losses[-1]))
         self.train_scores_.extend(self._scores(_curves_record(self._task, h.train_metrics)))
         self.n_iter_ += 1
+        self.t_ += len(y_cast)
         # The model now has the last weights, which no validation has scored.
         self.best_epoch_, self.best_validation_score_ = self.n_iter_, None
         self.best_loss_ = min(self.loss_curve_)
@@ -867,6 +873,7 @@ class _MLPBase(BaseEstimator):
             "train_scores_": self.train_scores_,
             "validation_scores_": self.validation_scores_,
             "n_iter_": self.n_iter_,
+            "t_": self.t_,
             "best_epoch_": self.best_epoch_,
             "best_loss_": self.best_loss_,
             "best_validation_score_": self.best_validation_score_,
@@ -887,6 +894,7 @@ class _MLPBase(BaseEstimator):
         scores = fitted["validation_scores_"]
         self.validation_scores_ = None if scores is None else [float(v) for v in scores]
         self.n_iter_ = int(fitted["n_iter_"])
+        self.t_ = int(fitted.get("t_", 0))  # files saved before t_ was kept: unknown, 0
         self.best_epoch_ = int(fitted.get("best_epoch_", self.n_iter_))  # older files: the last
         self.best_loss_ = fitted.get("best_loss_", min(self.loss_curve_, default=None))
         self.best_validation_score_ = fitted.get("best_validation_score_")

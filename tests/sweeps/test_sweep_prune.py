@@ -201,7 +201,7 @@ def test_a_rule_that_returns_no_mask_is_named_in_its_runs(tmp_path: Path) -> Non
     errors = {r["error"] for r in by_lr(result).values()}
     assert errors == {
         "PruneError: prune must return a bool mask over the event's ids (shape (4,)), True "
-        "for each model to stop; it returned bool of shape (5,)"
+        "for each model to stop; at the validation of epoch 1 it returned bool of shape (5,)"
     }
 
 

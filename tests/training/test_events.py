@@ -94,12 +94,22 @@ def test_a_prune_hook_that_returns_no_mask_over_the_events_ids_is_named():
     """A hook returning the ids to stop (not a mask) failed inside NumPy's indexing."""
     import pytest
 
-    backend, state = _stack([0.1, 1.0, 3.0])
-    with pytest.raises(PruneError, match=r"prune must return a bool mask over the event's ids"):
-        fit(
-            backend, "binary", {"train": Y, "val": Y, "test": Y}, Schedule(epoch=3, log_every=0),
-            [LrSchedule(lr) for lr in (0.1, 1, 3)], state, [], prune=lambda v: v.ids[:1],
-        )  # fmt: skip
+    for rule, said in (
+        (lambda v: v.ids[:1], "int64 of shape (1,)"),
+        # A rule that forgot its return: "object of shape ()" named no epoch either.
+        (lambda v: None, "None (no return?)"),
+    ):
+        backend, state = _stack([0.1, 1.0, 3.0])
+        with pytest.raises(PruneError) as err:
+            fit(
+                backend, "binary", {"train": Y, "val": Y, "test": Y},
+                Schedule(epoch=3, log_every=0), [LrSchedule(lr) for lr in (0.1, 1, 3)], state,
+                [], prune=rule,
+            )  # fmt: skip
+        assert str(err.value) == (
+            "prune must return a bool mask over the event's ids (shape (3,)), True for each "
+            f"model to stop; at the validation of epoch 1 it returned {said}"
+        )
 
 
 def test_a_subscriber_sees_a_single_run(tmp_path):
@@ -165,3 +175,25 @@ def test_every_event_as_json_is_strict_json_with_the_events_numbers():
     first = next(b for b in back if b["event"] == "validate")
     assert first["ids"] == [0, 1] and first["val_loss"][1] is None and first["lr"][1] is None
     assert isinstance(first["val_loss"][0], float) and first["lr"][0] == 0.5
+
+
+def test_an_events_predict_takes_rows_as_the_engine_holds_them(tmp_path):
+    """A page drew its surface from raw grid points through event.models.predict, which
+    takes standardized rows where the run standardizes: as documented now, the dataset's
+    transform gives them, and the outputs are then Result.predict's for the raw rows."""
+    grid = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, -1.0], [-1.0, 0.5]])
+    seen = {}
+
+    def at_end(event):
+        if isinstance(event, End):
+            seen["raw"] = event.models.predict(0, grid)
+            seen["scaled"] = event.models.predict(0, seen["transform"](grid))
+
+    from mlplab.data.dataset import load_dataset
+
+    data = load_dataset("moons", n_samples=100, standardize=True)
+    seen["transform"] = data.transform
+    run = train(data="moons", n_samples=100, standardize=True, epoch=3, engine="numpy",
+                record=False, verbose=False, subscribers=[at_end])  # fmt: skip
+    np.testing.assert_allclose(seen["scaled"], run.predict(grid), rtol=1e-6)
+    assert not np.allclose(seen["raw"], run.predict(grid), rtol=1e-3)

@@ -66,7 +66,10 @@ class Models:
         return int(rows[0])
 
     def predict(self, model_id: int, X: Array) -> Array:
-        """Eval-mode outputs ``[N, out_dim]`` (float64) of one model for inputs ``[N, in_dim]``."""
+        """Eval-mode outputs ``[N, out_dim]`` (float64: logits, or values for a regression)
+        of one model for inputs ``[N, in_dim]`` as the engine holds them: standardized
+        where the run standardizes its features (``dataset.transform(raw_rows)`` gives
+        them), unlike ``Result.predict``, which takes raw rows."""
         return np.asarray(self._backend.predict(X)[self.row(model_id)], dtype=np.float64)
 
     def step_outputs(self, model_id: int) -> Array:

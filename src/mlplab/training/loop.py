@@ -331,17 +331,23 @@ def fit(
                     end(done, "finished")
             if prune is not None and len(state.ids):
                 try:
-                    mask = np.asarray(prune(event))
+                    said = prune(event)
                 except Exception as err:
                     raise PruneError(
                         f"prune: the rule raised {type(err).__name__}: {err} (at the "
                         f"validation of epoch {state.epoch})"
                     ) from err
+                mask = np.asarray(said)
                 if mask.dtype != bool or mask.shape != event.ids.shape:
+                    what = (
+                        "None (no return?)"
+                        if said is None
+                        else f"{mask.dtype} of shape {mask.shape}"
+                    )
                     raise PruneError(
                         f"prune must return a bool mask over the event's ids (shape "
-                        f"{event.ids.shape}), True for each model to stop; it returned "
-                        f"{mask.dtype} of shape {mask.shape}"
+                        f"{event.ids.shape}), True for each model to stop; at the validation "
+                        f"of epoch {state.epoch} it returned {what}"
                     )
                 # The mask is over the validated rows; some may have stopped early since.
                 pruned = np.flatnonzero(np.isin(state.ids, event.ids[mask]))

@@ -264,3 +264,24 @@ def test_the_report_ranks_pruned_configs_by_how_far_they_got(tmp_path: Path) -> 
     rep = report(tmp_path / "runs", verbose=False)
     ranked = rep.summary.sort_values("rank")["lr"].tolist()
     assert [reached[lr] for lr in ranked] == [12, 12, 6, 3]
+
+
+def test_configs_cut_at_one_rung_rank_by_their_metric_where_they_were_cut() -> None:
+    """Four lrs pruned at epoch 5 (val_loss 0.60, 0.49, 0.34, 0.26 there) ranked in the
+    order of their run ids, the folder's: their records' metrics went unread."""
+    import pandas as pd
+
+    from mlplab.reports.aggregate import aggregate
+
+    cut = {0.001: 0.603, 0.002: 0.490, 0.005: 0.338, 0.01: 0.262}
+    rows = [
+        {"run_id": f"exp-{i}", "lr": lr, "seed": 0, "status": "pruned", "epochs_run": 5,
+         "val_loss": loss, "val_acc": 1 - loss}
+        for i, (lr, loss) in enumerate(sorted(cut.items()))
+    ]  # fmt: skip
+    rows.append({"run_id": "exp-9", "lr": 0.1, "seed": 0, "status": "finished",
+                 "epochs_run": 20, "val_loss": 0.1, "val_acc": 0.9})  # fmt: skip
+    for rank_by in (("val_loss", True), ("val_acc", False)):
+        table = aggregate(pd.DataFrame(rows), ["lr"], ["val_loss", "val_acc"], rank_by)
+        assert table["lr"].tolist() == [0.1, 0.01, 0.005, 0.002, 0.001]
+        assert table["val_loss_mean"].isna().sum() == 4  # the cut ones enter no mean

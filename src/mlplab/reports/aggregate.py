@@ -180,17 +180,24 @@ def aggregate(
     # their runs got (a successive halving's later rungs first), not in grid order.
     reached = pd.to_numeric(runs.get("epochs_run", pd.Series(np.nan, runs.index)), "coerce")
     table["_sort_reached"] = -reached.groupby(keys, sort=False).max()
+    # Configs cut at the same rung rank by their metric where they were cut (a pruned
+    # run's record keeps it), not by folder order; it enters no mean.
+    if rank_by is not None and rank_by[0] in runs and "status" in runs:
+        cut = pd.to_numeric(runs[rank_by[0]], errors="coerce").where(runs["status"] == "pruned")
+        table["_sort_cut"] = cut.groupby(keys, sort=False).mean().round(TIE_DECIMALS)
+    else:
+        table["_sort_cut"] = np.nan
     table = table.reset_index(drop=True)
     if rank_by is None:
-        return table.drop(columns=["_sort_lost", "_sort_reached"])
+        return table.drop(columns=["_sort_lost", "_sort_reached", "_sort_cut"])
     keys, ascending = ["_sort_lost"], [True]
     for metric, up in [rank_by, *([tie] if tie else [])]:
         if f"{metric}_mean" in table:
             keys.append(f"_sort_{metric}")
             ascending.append(up)
             table[f"_sort_{metric}"] = table[f"{metric}_mean"].round(TIE_DECIMALS)
-    keys.append("_sort_reached")
-    ascending.append(True)
+    keys += ["_sort_reached", "_sort_cut"]
+    ascending += [True, rank_by[1]]
     if f"_sort_{rank_by[0]}" in table:
         table = table.sort_values(keys, ascending=ascending, na_position="last", kind="stable")
     # Ranked even when no run has the metric (all diverged, or still running): in order.

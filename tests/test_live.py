@@ -240,3 +240,28 @@ def test_an_early_stop_is_said_not_called_finished_short_of_its_epochs(tmp_path)
     assert res.record["stopped_early"] and res.record["epochs_run"] < 300
     last = shown[-1]["text/plain"]
     assert "stopped early" in last and f"epoch {res.record['epochs_run']}/300" in last, last
+
+
+def test_a_loss_flat_to_a_millionth_is_drawn_flat_not_as_a_cliff():
+    """The perceptron stuck at ln 2 (0.6931476 to 0.6931472) filled the whole axis: a fall of
+    4e-7 drawn from top to bottom, which read as learning."""
+    shown: list[dict[str, str]] = []
+    view = LiveView("xor", 100, show=shown.append, clock=Clock())
+    view(Start(None, 0, 0))  # type: ignore[arg-type]
+    for e, loss in enumerate((0.6931476, 0.6931474, 0.6931472), start=1):
+        view(_validate(e, loss))
+    view(_end(3, "finished"))
+    page = shown[-1]["text/html"]
+    ys = [float(p.split(",")[1]) for p in re.search(r'points="([^"]+)"', page)[1].split()]
+    assert max(ys) - min(ys) < 2  # pixels, of an axis 180 high
+    # A loss that does fall (by a tenth here) still spans the axis.
+    view = LiveView("xor", 100, show=shown.append, clock=Clock())
+    view(Start(None, 0, 0))  # type: ignore[arg-type]
+    for e, loss in enumerate((0.70, 0.66, 0.63), start=1):
+        view(_validate(e, loss))
+    view(_end(3, "finished"))
+    ys = [
+        float(p.split(",")[1])
+        for p in re.search(r'points="([^"]+)"', shown[-1]["text/html"])[1].split()
+    ]
+    assert max(ys) - min(ys) > 150

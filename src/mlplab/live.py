@@ -38,6 +38,8 @@ WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 520, 220, 56, 12, 10, 30
 COLORS = {"train": "#1f77b4", "val": "#ff7f0e"}
 # Labels on the loss axis: a diverging loss spans 30 decades, whose labels would overlap.
 MAX_TICKS = 6
+# A loss axis spans at least this share of the loss: a flatter loss is drawn flat.
+FLAT = 0.01
 
 
 def in_jupyter() -> bool:
@@ -179,6 +181,12 @@ class LiveView:
             return ""
         lo, hi = float(finite.min()), float(finite.max())
         log = lo > 0 and hi / lo > 10  # a loss that spans decades, as XOR's does
+        floor = FLAT * max(abs(lo), abs(hi))
+        if not log and hi - lo < floor:
+            # A loss flat to 1% is drawn flat: the stuck perceptron's 4e-7 at ln 2 filled
+            # the axis, a cliff read as learning.
+            mid = (lo + hi) / 2
+            lo, hi = mid - floor / 2, mid + floor / 2
         f = np.log10 if log else (lambda a: a)
         flo, fhi = float(f(lo)), float(f(hi))
         if fhi - flo < 1e-12:

@@ -852,7 +852,15 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
     got = short_repr(first.get("input"))
     choices = choices_of(loc) if loc in Config.model_fields else None
     if choices is not None and etype == "literal_error":
-        return f"{where}setting '{loc}': {got} is not one of {', '.join(choices)}"
+        typed = first.get("input")
+        near = (
+            difflib.get_close_matches(typed.lower(), [c.lower() for c in choices], 1)
+            if isinstance(typed, str)
+            else []
+        )
+        # --act relux, --optim adamm: the nearest choice, as an unknown setting's name gets.
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return f"{where}setting '{loc}': {got} is not one of {', '.join(choices)}{hint}"
     # pydantic's own words for a value of the wrong kind ("Input should be a valid
     # boolean, unable to interpret input"), in the form of the other lines: what it is not.
     kinds = {

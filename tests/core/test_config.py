@@ -616,3 +616,21 @@ def test_numpys_booleans_are_no_numbers_either(name):
 
     with pytest.raises(ConfigError, match=f"setting '{name}': a boolean .* is not a number"):
         Config(data="xor", **{name: np.True_})
+
+
+def test_a_mistyped_choice_names_the_nearest_one():
+    """`--act relux` and `--data moon` listed every choice and no suggestion, where a
+    mistyped setting's name gets one."""
+    from mlplab.data.dataset import load_dataset
+
+    for settings, near in (({"act": "relux"}, "relu"), ({"optim": "ADAMM"}, "adam")):
+        with pytest.raises(ConfigError, match=rf"is not one of .* \(did you mean '{near}'\?\)$"):
+            Config(**settings)
+    with pytest.raises(ConfigError) as err:
+        Config(act="zzz")
+    assert "did you mean" not in str(err.value)
+    with pytest.raises(ConfigError, match=r"\(did you mean 'moons'\?\)$"):
+        load_dataset("moon")
+    with pytest.raises(ConfigError) as err:
+        load_dataset("moons.xlsx")  # a file's name is no misspelt built-in
+    assert "did you mean" not in str(err.value)

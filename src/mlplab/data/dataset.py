@@ -7,6 +7,7 @@ with one line otherwise.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import sys
@@ -192,11 +193,14 @@ def load_dataset(
         ds.digest = rows_digest(ds)
     else:
         near = str(data).lower()
+        close = difflib.get_close_matches(near, list(BUILTIN), 1)
         hint = (
             f" (built-in names are lower case: {near})"
             if near in BUILTIN
             else " (digits is the 8x8 handwritten digits, the lecture's MNIST lab at small size)"
             if "mnist" in near
+            else f" (did you mean {close[0]!r}?)"  # --data moon
+            if close and not any(c in near for c in "./\\")
             else ""
         )
         raise ConfigError(

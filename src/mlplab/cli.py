@@ -33,7 +33,11 @@ GROUP_TITLES = {
     "output": "output",
 }
 
-EXAMPLES_TRAIN = """examples:
+EXAMPLES_TRAIN = """A run's record goes to LOG_PATH/EXP_NAME/RUN_ID/: result.json, metrics.csv, checkpoints,
+TensorBoard events (tensorboard --logdir runs) and plots. The same command again keeps a
+finished run (--rerun trains it again) and continues an interrupted one.
+
+examples:
   mlplab train --config examples/xor_nn.yaml
   mlplab train --data xor --n_layer 1 --hid_dim 2 --act sigmoid --optim sgd --lr 1 --epoch 10001 --seed 777
   mlplab train --data sinlog --hid_dim 200 --lr 0.005 --epoch 4000 --log_every 200
@@ -42,6 +46,11 @@ EXAMPLES_TRAIN = """examples:
 """
 
 EXAMPLES_SWEEP = """A flag given several values becomes an axis of the grid; the grid is their product.
+--split and --target take their values as one setting (a split's parts, a model's targets),
+and --exp_name, --log_path and the settings that change nothing learned take one value.
+Each run's record is as `mlplab train` writes it; the same command again trains only the
+runs not yet finished.
+
 examples:
   mlplab sweep --data ring --n_layer 1 2 3 --hid_dim 50 100 --seed 0 1 2 --epoch 200
   mlplab sweep --config examples/xor_nn.yaml --lr 0.1 1 --seed 0 1 2 3 --exp_name xor-grid

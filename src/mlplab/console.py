@@ -242,6 +242,8 @@ def record_line(run_dir: Path) -> str:
         for name in ("result.json", "metrics.csv", "checkpoints/")
         if (run_dir / name.rstrip("/")).exists()
     ]
+    if any(run_dir.glob("events.out.tfevents.*")):  # where `tensorboard --logdir` looks
+        files.append("TensorBoard events")
     line = f"mlplab: record in {run_dir}/ ({', '.join(files) or 'no files'})"
     plots = run_dir / "plots"
     n = sum(1 for p in plots.iterdir() if p.is_file()) if plots.is_dir() else 0

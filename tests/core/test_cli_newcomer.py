@@ -81,6 +81,8 @@ def test_train_ends_with_where_the_record_and_plots_are(tmp_path: Path) -> None:
     assert last.startswith(f"mlplab: record in {run_dir}/"), last
     for name in ("result.json", "metrics.csv", "checkpoints/"):
         assert name in last and (run_dir / name).exists()
+    # The TensorBoard file is named too: no help text said where `tensorboard` looks.
+    assert "TensorBoard events" in last and list(run_dir.glob("events.out.tfevents.*"))
     plots = run_dir / "plots"
     n = len([p for p in plots.iterdir() if p.is_file()])
     assert n and f"{n} plots in {plots}/" in last

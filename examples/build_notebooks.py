@@ -26,11 +26,21 @@ XOR's: the cost sits at ln 2 = 0.6931 and every output is 0.5.""",
     """import math
 
 import mlplab""",
-    """for gate, config in [("and", "and_perceptron.yaml"), ("or", "and_perceptron.yaml")]:
+    """#md `and_perceptron.yaml` is the lab's perceptron setup with `data: and`; a setting
+given to `mlplab.train` overrides the file's, so `data="or"` trains the same perceptron on
+OR (each run prints the data it trained on). Every run is kept in `runs/`, in a folder
+named by its settings: execute the notebook again and `mlplab.train` loads the finished
+run instead of training it anew (`rerun=True` trains it again, as the XOR cell below does).""",
+    """for gate in ["and", "or"]:
     r = mlplab.train(
-        config, data=gate, exp_name=f"{gate}-perceptron", log_every=0, plots="none", verbose=False
+        "and_perceptron.yaml",
+        data=gate,  # overrides the file's `data: and`
+        exp_name=f"{gate}-perceptron",
+        log_every=0,
+        plots="none",
+        verbose=False,
     )
-    print(f"{gate}: accuracy {r.record['test_acc']}")""",
+    print(f"{r.record['data']}: accuracy {r.record['test_acc']}")""",
     """#md `xor_perceptron.yaml` draws the lab's own initial weights (`init: torch`), so the
 printout is the lab's: `step cost` (every 1000 steps here; the lab prints every 100,
 `log_every=100`), then Hypothesis, Correct and Accuracy.""",
@@ -40,12 +50,23 @@ xor = mlplab.train("xor_perceptron.yaml", plots="none", log_every=1000, rerun=Tr
     """print(f"xor: cost {xor.record['train_loss']:.4f} (ln 2 = {math.log(2):.4f})")
 # The lab's hypothesis: the sigmoid of the model's output (a logit) for each row of XOR.
 logits = xor.model_outputs(xor.dataset.X_test).ravel()
-print("xor: hypothesis", [round(1 / (1 + math.exp(-z)), 6) for z in logits])""",
-    """#md Every output is 0.5, a tie. The lab's rule `hypothesis > 0.5` calls all four rows
-class 0 and prints accuracy 0.5, and mlplab decides the same way in its records and plots
-(by the sign of the logit, which is float32 noise here, it would be 0.25 or 0.75 by chance).
-XOR is not solved.""",
-    """print(f"xor: accuracy {xor.record['test_acc']}")""",
+print("xor: hypothesis", [round(1 / (1 + math.exp(-z)), 6) for z in logits])
+# Below 2**-23 a logit is float32's rounding noise: 0.5 + z / 4 rounds to 0.5.
+print("xor: logits in units of 2**-23", [float(z / 2**-23) for z in logits])""",
+    """#md Every output is 0.5 in float32: the logits are rounding noise, none larger than
+2⁻²³ ≈ 1.2e-7. The lab's rule `hypothesis > 0.5` calls all four rows class 0 and prints
+accuracy 0.5. mlplab calls a logit of at most 2⁻²³ a tie, class 0, so its record says 0.5
+too; but the first row's logit is exactly 2⁻²³, on that cutoff: one float32 step larger
+and it would be class 1, and the accuracy 0.25. The record's train accuracy, taken every
+100 epochs, shows how little that digit means: from epoch 200 the cost is ln 2 to float32,
+yet the accuracy reads 0.75, then 0.25, then 0.5, as the noise lands on either side of the
+cutoff:""",
+    """rec = xor.record
+for epoch, cost, acc in zip(rec["val_epochs"][:4], rec["train_losses"], rec["train_accs"]):
+    print(f"epoch {epoch}: cost {cost:.7f}, train accuracy {acc}")
+print(f"xor: accuracy {rec['test_acc']}")""",
+    """#md Here the accuracy is a matter of rounding; the cost, stuck at ln 2, says what
+happened: XOR is not solved.""",
 ]
 
 NOTEBOOKS["02_manual_backprop"] = [

@@ -74,15 +74,33 @@ def test_every_lab_has_a_notebook():
 
 
 def test_perceptron_solves_and_or_but_not_xor(tmp_path):
-    out = text_of(execute("01_perceptron_xor", tmp_path))
-    assert number(r"and: accuracy ([\d.]+)", out) == 1.0
-    assert number(r"or: accuracy ([\d.]+)", out) == 1.0
+    nb = execute("01_perceptron_xor", tmp_path)
+    out = text_of(nb)
+    # One config for both gates: the record says which data each run trained on.
+    assert number(r"^and: accuracy ([\d.]+)", out) == 1.0
+    assert number(r"^or: accuracy ([\d.]+)", out) == 1.0
+    assert (tmp_path / "runs" / "or-perceptron").is_dir()
     assert number(r"xor: cost ([\d.]+)", out) == pytest.approx(math.log(2), abs=1e-4)
     assert number(r"xor: accuracy ([\d.]+)", out) == 0.5  # ties are class 0, as in the lab
     assert re.search(r"^0 0\.72739", out, re.M)  # the lab's printout, from its own weights
     # The lab's hypothesis, 0.5 for every row as the next cell says (it showed the logits).
     assert "xor: hypothesis [0.5, 0.5, 0.5, 0.5]" in out
     assert (tmp_path / "runs" / "xor-perceptron").is_dir()
+    # What the text says of the logits: none above 2**-23, the first row's exactly on it.
+    units = re.search(r"xor: logits in units of 2\*\*-23 \[([^\]]+)\]", out)[1].split(", ")
+    units = [float(u) for u in units]
+    assert units[0] == 1.0 and all(abs(u) <= 1.0 for u in units)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "exactly 2⁻²³" in text and "0.75, then 0.25, then 0.5" in text
+    # And of the record: from epoch 200 the cost is ln 2 in float32, the accuracy moves.
+    seen = re.findall(r"^epoch (\d+): cost ([\d.]+), train accuracy ([\d.]+)$", out, re.M)
+    assert [(int(e), float(a)) for e, _, a in seen] == [
+        (100, 0.5),
+        (200, 0.75),
+        (300, 0.25),
+        (400, 0.5),
+    ]
+    assert all(c == f"{math.log(2):.7f}" for _, c, _ in seen[1:])
 
 
 def test_manual_backprop_reaches_accuracy_one(tmp_path):

@@ -72,13 +72,18 @@ happened: XOR is not solved.""",
 NOTEBOOKS["02_manual_backprop"] = [
     """#md # Backpropagation by hand (the manual-backprop slide)
 XOR with a 2-2-1 sigmoid network, NumPy only: the forward pass, the cost and every step of
-the chain rule, one line each (as `xor_backprop.py`). The slide starts from `torch.Tensor(2, 2)`,
-which is uninitialised memory, so its digits (1.02 -> 0.00113) cannot be replayed; here the
-weights are N(0, 1) from seed 777.""",
+the chain rule, one line each, as the slide writes them (and `xor_backprop.py`). The slide
+starts from `torch.Tensor(2, 2)`, which is uninitialised memory, so its digits
+(1.02 -> 0.00113) cannot be replayed. Here the loop starts from the xor-nn lab's initial
+weights (`torch.manual_seed(777)`, then `nn.Linear(2, 2)` and `nn.Linear(2, 1)`), in
+float32 as the lab's tensors: `mlplab.backprop` draws them from the lab's config
+(`init: torch`) and gives them in the slide's orientation, `w1 [in, out]` for `X @ w1`.""",
     """import numpy as np
 
-X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)  # [4, 2]
-Y = np.array([[0], [1], [1], [0]], dtype=np.float64)  # [4, 1]: XOR
+import mlplab
+
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)  # [4, 2]
+Y = np.array([[0], [1], [1], [0]], dtype=np.float32)  # [4, 1]: XOR
 
 
 def sigmoid(x):
@@ -89,39 +94,66 @@ def sigmoid_prime(x):
     return sigmoid(x) * (1 - sigmoid(x))
 
 
-rng = np.random.default_rng(777)
-w1, b1 = rng.standard_normal((2, 2)), rng.standard_normal((2,))  # X @ w1: [in, hidden]
-w2, b2 = rng.standard_normal((2, 1)), rng.standard_normal((1,))
+# One step of the xor-nn lab by the chain rule (shown at the end); its inputs are the
+# lab's initial weights.
+first = mlplab.backprop("xor_nn.yaml", form="lecture")
+start = [first[name].value for name in ["w1", "b1", "w2", "b2"]]
 learning_rate = 1.0""",
-    """for step in range(10001):
-    # forward
-    l1 = X @ w1 + b1
-    a1 = sigmoid(l1)
-    l2 = a1 @ w2 + b2
-    Y_pred = sigmoid(l2)
-    cost = -np.mean(Y * np.log(Y_pred) + (1 - Y) * np.log(1 - Y_pred))
+    """#md The slide's loop, 10001 steps. Its `d_Y_pred` is the derivative of each row's
+cost, without the 1/4 of the mean cost that it prints, so `d_w1 = X.T @ d_l1` and
+`d_w2 = a1.T @ d_l2` are **sums** over the 4 rows: 4 times the gradient of the mean cost.
+The biases step by the **mean** of their deltas, which is the mean cost's gradient. That
+is the lecture's update, as the slide writes it (the `1e-7` keeps the division finite).
+`n` and `eps` are there for the comparison below; the slide's are `n=1`, `eps=1e-7`.""",
+    """def train(w1, b1, w2, b2, n=1, eps=1e-7):
+    for step in range(10001):
+        # forward
+        l1 = X @ w1 + b1
+        a1 = sigmoid(l1)
+        l2 = a1 @ w2 + b2
+        Y_pred = sigmoid(l2)
+        cost = -np.mean(Y * np.log(Y_pred) + (1 - Y) * np.log(1 - Y_pred))
 
-    # backward, by the chain rule
-    d_Y_pred = (Y_pred - Y) / (Y_pred * (1.0 - Y_pred) + 1e-7)
-    d_l2 = d_Y_pred * sigmoid_prime(l2)
-    d_w2 = a1.T @ d_l2
-    d_a1 = d_l2 @ w2.T
-    d_l1 = d_a1 * sigmoid_prime(l1)
-    d_w1 = X.T @ d_l1
+        # backward, by the chain rule
+        d_Y_pred = (Y_pred - Y) / (Y_pred * (1.0 - Y_pred) + eps)
+        d_l2 = d_Y_pred * sigmoid_prime(l2)
+        d_w2 = a1.T @ d_l2  # a sum over the rows
+        d_a1 = d_l2 @ w2.T
+        d_l1 = d_a1 * sigmoid_prime(l1)
+        d_w1 = X.T @ d_l1  # a sum over the rows
 
-    # update: weights by the summed gradient, biases by the mean of their deltas
-    w1 = w1 - learning_rate * d_w1
-    b1 = b1 - learning_rate * d_l1.mean(axis=0)
-    w2 = w2 - learning_rate * d_w2
-    b2 = b2 - learning_rate * d_l2.mean(axis=0)
-    if step % 2000 == 0:
-        print(step, cost)""",
-    """predicted = (Y_pred > 0.5).astype(np.float64)
+        # update: weights by the summed gradient (divided by n), biases by the mean of
+        # their deltas
+        w1 = w1 - learning_rate * d_w1 / n
+        b1 = b1 - learning_rate * d_l1.mean(axis=0)
+        w2 = w2 - learning_rate * d_w2 / n
+        b2 = b2 - learning_rate * d_l2.mean(axis=0)
+        if step % 2000 == 0:
+            print(step, cost.item())
+    return Y_pred
+
+
+Y_pred = train(*start)  # the slide's update
+predicted = (Y_pred > 0.5).astype(np.float32)
 print("Hypothesis:", Y_pred.ravel())
 print("Correct:", predicted.ravel())
 print("Accuracy:", (predicted == Y).mean())""",
-    """#md `mlplab gradcheck` checks the NumPy engine's layers, written the same way, against
-central differences and torch autograd.""",
+    """#md Step 0's cost, 0.7434073090553284, is the xor-nn slide's: the same weights and the
+same forward pass. The slide's update then takes larger steps than the xor-nn lab, whose
+autograd follows the mean cost's gradient, and it ends lower than that lab's 0.0012345.
+With the weight steps divided by the 4 rows (`n=4`), and without the `1e-7`, which
+autograd does not add, the same chain rule steps by the mean cost's gradient and prints
+the xor-nn slide's numbers, 0.7434073 -> 0.0012345, and its Hypothesis
+(0.00106378, 0.9988938, 0.9988939, 0.00165883):""",
+    """Y_pred = train(*start, n=len(X), eps=0.0)  # the gradient of the mean cost, as autograd's
+print("Hypothesis:", Y_pred.ravel())""",
+    """#md `mlplab backprop` shows one step of this loop by the chain rule: every quantity of
+step 0, each from the slide's formula (`form="lecture"`, from the shell
+`mlplab backprop xor_nn.yaml --form lecture`) and each checked against torch autograd. Its
+default form shows the mean cost's derivatives, the ones mlplab trains on; `--step N`
+shows a later step. (`mlplab gradcheck` checks the NumPy engine's layers, written the same
+way, against central differences and torch autograd.)""",
+    """print(first)""",
 ]
 
 NOTEBOOKS["03_xor_nn"] = [

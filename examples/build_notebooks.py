@@ -221,31 +221,49 @@ for cfg, run_dir in zip(res.configs, res.run_dirs):
 NOTEBOOKS["04_regression"] = [
     """#md # MLP regression (Standalone DL, lab 2)
 `y = 2 sin(x1) + log(x2² / 2) + e` on 2400 points, split 1600/400/400. The linear model
-against Linear(2, 200) -> ReLU -> Linear(200, 1), MSE, SGD lr 0.005. The lab trains 4000
-epochs; 1000 here keep the notebook quick, and the MLP is already well ahead
-(`mlplab train --config sinlog_mlp.yaml` runs the full lab).""",
-    """import mlplab
+against Linear(2, 200) -> ReLU -> Linear(200, 1), MSE, SGD lr 0.005, 4000 full-batch
+epochs, as the lab trains them (`sinlog_linear.yaml`, `sinlog_mlp.yaml`). Runs are kept in
+`runs/`: execute the notebook again and `mlplab.train` loads the finished runs instead of
+training them anew (`rerun=True` trains them again).""",
+    """import numpy as np
 
-short = dict(epoch=1000, validate_every=50, log_every=0, verbose=False)
-linear = mlplab.train("sinlog_linear.yaml", plots="none", **short)
-mlp = mlplab.train("sinlog_mlp.yaml", **short)
-print(f"linear: test MAE {linear.record['test_mae']:.3f}")
-print(f"mlp: test MAE {mlp.record['test_mae']:.3f}")""",
+import mlplab
+
+quiet = dict(log_every=0, verbose=False)
+linear = mlplab.train("sinlog_linear.yaml", plots="none", **quiet)
+mlp = mlplab.train("sinlog_mlp.yaml", **quiet)
+for name, run in [("linear", linear), ("mlp", mlp)]:
+    print(f"{name}: test MAE {run.record['test_mae']:.3f}, R² {run.record['test_r2']:.2f}")
+# A model that knew the curve exactly: its error on the test rows is the noise e alone.
+x1, x2 = mlp.dataset.X_test.T  # raw x1, x2: the lab's sets are not standardized
+curve = 2 * np.sin(x1) + np.log(x2**2 / 2)
+print(f"the curve itself: test MAE {np.abs(curve - mlp.dataset.y_test.ravel()).mean():.3f}")""",
+    """#md After the lab's 4000 epochs the MLP's test MAE is about 0.92 against the linear
+model's 1.53 (R² 0.81 against 0.46). It has not learned all of the curve yet: the curve
+itself, whose errors are the noise alone, scores 0.41 on the same rows.""",
     """mlp""",
     """#md The lab writes the MLP as a PyTorch `nn.Module`. `engine="torch"` trains the same
-model with PyTorch (the numbers agree with the NumPy engine's to float32's last digits),
+model with PyTorch (its test MAE agrees with the NumPy engine's to the printed digits),
 and `to_torch()` gives any trained model back as the lab's module: `nn.Linear` layers with
-the trained weights, called on inputs in the model's scale.""",
+the trained weights. The module takes inputs as the model was trained on them: the
+dataset's splits (`dataset.X_test`) as they are, and raw rows after `dataset.transform(X)`,
+which standardizes them where the run did (`standardize`). The lectures' synthetic sets,
+sinlog among them, are trained raw, so here the module takes x1, x2 themselves.""",
     """import torch
 
-mlp_torch = mlplab.train("sinlog_mlp.yaml", engine="torch", plots="none", **short)
+# validate_every=200 (the lab's test MAE every 200 epochs) rather than the config's every
+# epoch: validating changes no weight, and the run takes less time.
+mlp_torch = mlplab.train(
+    "sinlog_mlp.yaml", engine="torch", validate_every=200, plots="none", **quiet
+)
 print(f"mlp on torch: test MAE {mlp_torch.record['test_mae']:.3f}")
+print("standardized:", mlp_torch.record["standardized"])
 module = mlp_torch.to_torch()
 print(module)
 X = torch.as_tensor(mlp_torch.dataset.X_test[:3], dtype=torch.float32)
 with torch.no_grad():
-    print("module(X):", module(X).ravel().numpy().round(4))
-print("predict:  ", mlp_torch.model_outputs(mlp_torch.dataset.X_test[:3]).ravel().round(4))""",
+    print("module(X):    ", module(X).ravel().numpy().round(4))
+print("model_outputs:", mlp_torch.model_outputs(mlp_torch.dataset.X_test[:3]).ravel().round(4))""",
 ]
 
 NOTEBOOKS["05_classification"] = [

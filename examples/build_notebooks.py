@@ -269,19 +269,31 @@ print("model_outputs:", mlp_torch.model_outputs(mlp_torch.dataset.X_test[:3]).ra
 NOTEBOOKS["05_classification"] = [
     """#md # Classification: the ring lab (Standalone DL, lab 3)
 Three classes, by radius, on a stretched ring. Linear(2, 3) against Linear(2, 200) -> ReLU
--> Linear(200, 3), cross-entropy, SGD lr 0.005. The lab uses 10000 points and 4000 epochs;
-2000 points and 400 epochs here keep the notebook quick.""",
+-> Linear(200, 3), cross-entropy, SGD lr 0.005, the lab's 4000 full-batch epochs. The lab
+draws 10000 points (8000 to train); 3000 here keep the notebook quick, as the MLP's epochs
+on 8000 rows take several times as long (`mlplab train --config ring_mlp.yaml` runs the lab
+as it is). The lab publishes 76–78% accuracy late in training. Runs are kept in `runs/`:
+execute the notebook again and `mlplab.train` loads the finished runs instead of training
+them anew (`rerun=True` trains them again).""",
     """import mlplab
 
-short = dict(n_samples=2000, epoch=400, validate_every=50, log_every=0, verbose=False)
+# 3000 points; validate_every=200: the lab reports its accuracy every 200 epochs.
+quick = dict(n_samples=3000, validate_every=200, log_every=0, verbose=False)
 runs = {}
 for name in ["ring_linear", "ring_mlp"]:
-    runs[name] = mlplab.train(f"{name}.yaml", **short)
-    print(f"{name}: test accuracy {runs[name].record['test_acc']:.3f}")""",
-    """#md The lab draws the true classes beside the predicted ones. Each run draws its
-decision surface (the predicted class over the plane, the points in their true class, the
-mistakes marked), its loss curves and its confusion matrix; a Result shows them inline.
-The line that a linear model draws cannot follow a ring:""",
+    runs[name] = mlplab.train(f"{name}.yaml", **quick)
+    rec = runs[name].record
+    print(f"{name}: test accuracy {rec['test_acc']:.3f}", end=" ")
+    print(f"(train/val/test rows {rec['n_train']}/{rec['n_val']}/{rec['n_test']})")""",
+    """#md The MLP reaches the lab's 76% on its 300 test rows. The linear model scores
+little above 1/3, what guessing scores among three classes that the data draws equally
+often (the class is int(r), r = 3·U(0, 1)): Linear(2, 3) gives each class the region where
+its logit is the largest, and those regions are bounded by straight lines, which cannot
+enclose one ring inside another.
+
+The lab draws the true classes beside the predicted ones. Each run draws its decision
+surface (the predicted class over the plane, the points in their true class, the mistakes
+marked), its loss curves and its confusion matrix; a Result shows them inline:""",
     """runs["ring_linear"]""",
     """runs["ring_mlp"]""",
 ]

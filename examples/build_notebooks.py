@@ -302,7 +302,10 @@ NOTEBOOKS["06_parametrized_experiments"] = [
     """#md # Parametrized experiments (Standalone DL, lectures 3 and 4)
 The lecture's `args` become settings; a list makes an axis of the grid (here n_layer x
 hid_dim, two seeds each). Every run writes `result.json` (settings merged with results, as
-the lecture's `experiment()` returns), and `mlplab.report` loads them all into pandas.""",
+the lecture's `experiment()` returns), and `mlplab.report` loads them all into pandas.
+Runs are kept in `runs/exp1`, each in a folder named by a hash of its settings: execute the
+notebook again and the sweep loads the 8 finished runs instead of training them (it says
+`0 trained, 8 skipped`); `rerun=True` trains them again.""",
     """import json
 
 import mlplab
@@ -357,6 +360,20 @@ best = rep.summary.iloc[0]
 print(f"best: n_layer {best['n_layer']}, hid_dim {best['hid_dim']}", end=", ")
 print(f"val_acc {best['val_acc_mean']:.3f}")
 rep""",
+    """#md `rep` shows the ranked table inline. The lecture's figures (the bars of train, val
+and test accuracy, the panels of loss and accuracy curves, one per n_layer and hid_dim) are
+in `runs/exp1/report.html`, which holds them as PNG images inside the page (it writes no
+separate image files). Open it in a browser, or take one out, as here the bars:""",
+    """import base64
+import re
+
+from IPython.display import Image
+
+page = rep.html_path.read_text()
+figures = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]+)"', page)
+print(f"{len(figures)} figures in {rep.html_path}:", "; ".join(alt for _, alt in figures))
+png, alt = figures[0]
+Image(base64.b64decode(png))""",
 ]
 
 

@@ -219,6 +219,16 @@ def test_parametrized_experiments_sweep_and_report(tmp_path):
     assert len(list((tmp_path / "runs" / "exp2").glob("*/result.json"))) == 2
     html = html_outputs(nb)
     assert any("mlplab sweep" in h for h in html) and any("mlplab report" in h for h in html)
+    assert "8 trained, 0 skipped" in out
+    # The report's figures live in report.html; the notebook shows the bars inline.
+    assert number(r"^(\d+) figures in runs/exp1/report.html: train / val / test accuracy", out) >= 3
+    pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(pngs) == 1
+    # Executed again, it loads the kept runs, as its first cell says, and reports the same.
+    again = text_of(execute("06_parametrized_experiments", tmp_path))
+    assert "0 trained, 8 skipped" in again and "`0 trained, 8 skipped`" in nb.cells[0].source
+    best = r"^best: (.*)$"
+    assert re.search(best, again, re.M)[1] == re.search(best, out, re.M)[1]
 
 
 def test_interrupting_the_kernel_keeps_the_run_with_a_checkpoint(tmp_path):

@@ -192,15 +192,21 @@ def test_a_diverging_loss_gets_a_few_readable_labels_on_its_log_axis():
     assert min(abs(np.diff(ys))) >= 14
 
 
-def test_a_flat_loss_gets_labels_that_differ():
-    """The perceptron's loss flat at ln 2 (0.69314 to 0.69316) read 0.693, 0.693, 0.693."""
+def _drawn(losses: tuple[float, ...]) -> str:
+    """The last page of a 100-epoch view shown ``losses`` at epochs 1, 2, ..."""
     shown: list[dict[str, str]] = []
     view = LiveView("xor", 100, show=shown.append, clock=Clock())
     view(Start(None, 0, 0))  # type: ignore[arg-type]
-    for e, loss in enumerate((0.693165, 0.69315, 0.693147), start=1):
+    for e, loss in enumerate(losses, start=1):
         view(_validate(e, loss))
-    view(_end(3, "finished"))
-    labels = re.findall(r'text-anchor="end" fill="#444">([\d.e-]+)<', shown[-1]["text/html"])
+    view(_end(len(losses), "finished"))
+    return shown[-1]["text/html"]
+
+
+def test_a_flat_loss_gets_labels_that_differ():
+    """The perceptron's loss flat at ln 2 (0.69314 to 0.69316) read 0.693, 0.693, 0.693."""
+    page = _drawn((0.693165, 0.69315, 0.693147))
+    labels = re.findall(r'text-anchor="end" fill="#444">([\d.e-]+)<', page)
     loss_labels = labels[:3]  # then the last epoch, 100, at the x axis's end
     assert len(set(loss_labels)) == 3 and labels[3:] == ["100"], labels
 
@@ -245,23 +251,12 @@ def test_an_early_stop_is_said_not_called_finished_short_of_its_epochs(tmp_path)
 def test_a_loss_flat_to_a_millionth_is_drawn_flat_not_as_a_cliff():
     """The perceptron stuck at ln 2 (0.6931476 to 0.6931472) filled the whole axis: a fall of
     4e-7 drawn from top to bottom, which read as learning."""
-    shown: list[dict[str, str]] = []
-    view = LiveView("xor", 100, show=shown.append, clock=Clock())
-    view(Start(None, 0, 0))  # type: ignore[arg-type]
-    for e, loss in enumerate((0.6931476, 0.6931474, 0.6931472), start=1):
-        view(_validate(e, loss))
-    view(_end(3, "finished"))
-    page = shown[-1]["text/html"]
-    ys = [float(p.split(",")[1]) for p in re.search(r'points="([^"]+)"', page)[1].split()]
-    assert max(ys) - min(ys) < 2  # pixels, of an axis 180 high
+
+    def heights(page: str) -> list[float]:
+        return [float(p.split(",")[1]) for p in re.search(r'points="([^"]+)"', page)[1].split()]
+
+    flat = heights(_drawn((0.6931476, 0.6931474, 0.6931472)))
+    assert max(flat) - min(flat) < 2  # pixels, of an axis 180 high
     # A loss that does fall (by a tenth here) still spans the axis.
-    view = LiveView("xor", 100, show=shown.append, clock=Clock())
-    view(Start(None, 0, 0))  # type: ignore[arg-type]
-    for e, loss in enumerate((0.70, 0.66, 0.63), start=1):
-        view(_validate(e, loss))
-    view(_end(3, "finished"))
-    ys = [
-        float(p.split(",")[1])
-        for p in re.search(r'points="([^"]+)"', shown[-1]["text/html"])[1].split()
-    ]
-    assert max(ys) - min(ys) > 150
+    falling = heights(_drawn((0.70, 0.66, 0.63)))
+    assert max(falling) - min(falling) > 150

@@ -237,7 +237,8 @@ def wire_subscribers(
         c0 = cfgs[0]
         tb = TensorBoardLogger(
             [m.record.dir for m in records],
-            [tb_hparams(record_settings(c)) for c in cfgs],
+            # The engine that trains, not `auto`: HParams compares numpy runs with torch ones.
+            [tb_hparams({**record_settings(c), "engine": engine}) for c in cfgs],
             data.task,
             c0.epoch,
             c0.log_every,

@@ -49,9 +49,12 @@ def test_hparams_leave_out_the_settings_a_run_does_not_use(tmp_path: Path) -> No
         )
         shown[read_result(run_dir)["run_id"]] = dict(data.session_start_info.hparams)
     assert len(shown) == 4
-    for hp in shown.values():
+    for run_id, hp in shown.items():
         assert "hid_dim" not in hp and "hid_dims" in hp and "lr" in hp
         assert ("mm" in hp) == (hp["optim"].string_value == "sgd")
+        # The engine that trained, not the `auto` given: a column that told runs apart.
+        (run_dir,) = [d for d in result.run_dirs if d.name == run_id]
+        assert hp["engine"].string_value == read_result(run_dir)["engine_used"] == "numpy"
 
 
 def test_the_hparams_table_has_every_runs_settings_and_metrics(tmp_path: Path) -> None:

@@ -264,6 +264,13 @@ def test_the_report_ranks_pruned_configs_by_how_far_they_got(tmp_path: Path) -> 
     rep = report(tmp_path / "runs", verbose=False)
     ranked = rep.summary.sort_values("rank")["lr"].tolist()
     assert [reached[lr] for lr in ranked] == [12, 12, 6, 3]
+    # summary.csv says how each config's runs ended: its `runs` was a count alone.
+    import pandas as pd
+
+    table = pd.read_csv(rep.summary_path)
+    assert table.columns.tolist()[table.columns.get_loc("runs") + 1] == "statuses"
+    said = dict(zip(table["lr"], table["statuses"], strict=True))
+    assert said == {1.0: "1 pruned", 0.3: "1 pruned", 0.03: "1 finished", 0.003: "1 finished"}
 
 
 def test_configs_cut_at_one_rung_rank_by_their_metric_where_they_were_cut() -> None:

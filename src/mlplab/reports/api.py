@@ -250,6 +250,13 @@ def report(
         ignore_index=True,
     )
     summary = summary[["exp_name", "task", *[c for c in summary if c not in ("exp_name", "task")]]]
+    # Beside `runs`, how they ended (`1 finished, 1 pruned`), as the printed table says:
+    # `runs` minus `n` did not tell a pruned seed from a diverged one.
+    statuses = pd.concat(
+        [s.summary["rank"].map(_statuses(s.runs, s.variables)) for s in sections],
+        ignore_index=True,
+    )
+    summary.insert(summary.columns.get_loc("runs") + 1, "statuses", statuses)
     atomic_write_text(result.csv_path, runs[scalar_columns(runs)].to_csv(index=False))
     atomic_write_text(result.summary_path, summary.to_csv(index=False))
     atomic_write_text(result.html_path, _page(result, root, plots))

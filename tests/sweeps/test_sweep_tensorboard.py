@@ -28,6 +28,8 @@ def test_each_run_has_hparams_and_final_metric_scalars(tmp_path: Path) -> None:
             events = acc.Scalars(f"hparam/{metric}")
             assert len(events) == 1
             assert abs(events[0].value - record[metric]) < 1e-6
+            # At the epoch the run ended, beside its curves' last points, not at 0.
+            assert events[0].step == record["epochs_run"] == acc.Scalars("val/loss")[-1].step
 
 
 def test_hparams_leave_out_the_settings_a_run_does_not_use(tmp_path: Path) -> None:

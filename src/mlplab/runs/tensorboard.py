@@ -83,10 +83,16 @@ class EventWriter:
         self._w.flush()
 
     def hparams(
-        self, hparams: dict[str, Any], metrics: dict[str, float], status: str = "finished"
+        self,
+        hparams: dict[str, Any],
+        metrics: dict[str, float],
+        status: str = "finished",
+        epoch: int = 0,
     ) -> None:
         """Write the run's settings, final metrics and status once, for the HParams
         dashboard; ``status`` is the record's (diverged and failed show as failures).
+        The final metrics are scalars at ``epoch``, where the run ended: at 0, the Scalars
+        tab drew them as a lone point before the curves began.
 
         No experiment summary: TensorBoard keeps the first one it finds, so one run's
         columns would hide the others' (a sweep over moons and sine showed no accuracy).
@@ -139,7 +145,7 @@ class EventWriter:
         ):
             self.add_event(Event(summary=summary_of(content), wall_time=time.time()))
         for m, v in metrics.items():
-            self.scalar(m, v, 0)
+            self.scalar(m, v, epoch)
 
     def close(self) -> None:
         self._w.close()
@@ -303,7 +309,7 @@ class TensorBoardLogger:
                     for name, v in event.finals[j].items()
                     if isinstance(v, float) and math.isfinite(v)
                 }
-                w.hparams(self.hparams_of[int(k)], finals, event.statuses[j])
+                w.hparams(self.hparams_of[int(k)], finals, event.statuses[j], event.epoch)
                 w.close()
 
     def shows(self, epoch: int) -> bool:

@@ -665,3 +665,17 @@ def test_each_commands_description_is_wrapped_as_its_help_is(run_cli, command):
     usage_end = proc.stdout.index("\n\n")  # the description follows the usage
     description = proc.stdout[usage_end + 2 :].split("\n\n", 1)[0]
     assert description and max(len(line) for line in description.splitlines()) <= 79
+
+
+def test_the_labs_hypothesis_block_is_for_the_gates_not_a_small_file(tmp_path, capsys):
+    """A 10-row CSV printed the labs' Hypothesis / Correct block under its table: the
+    model's answers for its 8 training rows, unnamed, which read as the true labels."""
+    from mlplab.cli import main
+
+    rows = "\n".join(f"{i},{(i * 7) % 10},{i % 2}" for i in range(10))
+    (tmp_path / "small.csv").write_text("a,b,y\n" + rows + "\n")
+    base = ["train", "--epoch", "2", "--plots", "none", "--log_path", str(tmp_path / "runs")]
+    assert main([*base, "--data", str(tmp_path / "small.csv"), "--split", "8", "1", "1"]) == 0
+    assert "Hypothesis:" not in capsys.readouterr().out
+    assert main([*base, "--data", "xor"]) == 0  # the lab's gate keeps the lab's printout
+    assert "Hypothesis:" in capsys.readouterr().out

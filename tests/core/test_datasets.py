@@ -530,6 +530,23 @@ def test_a_row_counter_and_a_stray_label_are_noted(tmp_path):
     ]
 
 
+def test_a_feature_of_one_value_is_noted(tmp_path):
+    """A column of 1.0 in every row trained without a word; a new row with 100 there took
+    a prediction from 0.45 to 0.002."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=60), "const": 1.0})
+    df["y"] = (df.x > 0).astype(int)
+    df.to_csv(tmp_path / "c.csv", index=False)
+    assert load_dataset(str(tmp_path / "c.csv")).notes == [
+        "feature column 'const' has one value (1.0) in every row: it tells the model nothing, "
+        "and a new row's other value there would move its prediction; leave it out with "
+        "--ignore const"
+    ]
+    df["const"] = np.arange(60) % 2  # two values: a feature like any other
+    df.to_csv(tmp_path / "c2.csv", index=False)
+    assert load_dataset(str(tmp_path / "c2.csv")).notes == []
+
+
 def test_a_split_too_small_for_the_rows_names_one_that_fits(tmp_path):
     (tmp_path / "t.csv").write_text("a,y\n1,2\n2,3\n3,4\n")
     with pytest.raises(ConfigError, match=r"\(3 rows -> 2/0/1\).*--split 0.34 0.33 0.33$"):
@@ -748,8 +765,13 @@ def test_a_row_with_too_few_values_is_named(tmp_path):
         )
     # An empty cell is a value: the missing target is named as such.
     (tmp_path / "e.csv").write_text("a,b,y\n" + good + "5,6,\n")
-    with pytest.raises(DataError, match="target column 'y' has missing values"):
+    with pytest.raises(DataError) as err:
         load_dataset(str(tmp_path / "e.csv"))
+    # Named with its row and count, as a feature's missing value is.
+    assert str(err.value).endswith(
+        "target column 'y' has missing values in data row 21 (1 in all); drop those rows or "
+        "fill them first"
+    )
 
 
 def test_integers_beyond_int64_are_numbers(tmp_path):

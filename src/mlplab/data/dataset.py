@@ -347,7 +347,11 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     ycols = df[targets]
     if ycols.isna().any().any():
         col = next(t for t in targets if ycols[t].isna().any())
-        raise DataError(f"data file {path!r}: target column {col!r} has missing values")
+        missing = np.flatnonzero(ycols[col].isna().to_numpy())
+        raise DataError(
+            f"data file {path!r}: target column {col!r} has missing values in data row "
+            f"{missing[0] + 1} ({len(missing)} in all); drop those rows or fill them first"
+        )
     kind = _infer_task(ycols, task)
     if kind == "regression":
         nonnum = [
@@ -369,7 +373,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         ds = _split(
             name, "regression", X, y, feats, targets, None, split or (0.8, 0.1, 0.1), False, rng
         )
-        ds.notes = _row_count_notes(df, feats)
+        ds.notes = _row_count_notes(df, feats) + _constant_notes(df, feats)
         return ds
     if len(targets) > 1:
         raise DataError(
@@ -414,7 +418,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     ds = _classification(
         name, X, y.astype(np.int64), names, feats, targets, split or (0.8, 0.1, 0.1), False, rng
     )
-    ds.notes = _row_count_notes(df, feats) + _rare_class_notes(names, np.bincount(y))
+    ds.notes = _row_count_notes(df, feats) + _constant_notes(df, feats)
+    ds.notes += _rare_class_notes(names, np.bincount(y))
     return ds
 
 
@@ -451,6 +456,19 @@ def _row_count_notes(df, feats: list[str]) -> list[str]:
                     f"{values[0] + 2}, ...); if it is a row index, leave it out with --ignore {c}"
                 )
     return notes
+
+
+def _constant_notes(df, feats: list[str]) -> list[str]:
+    """A feature of one value in every row tells the model nothing, yet its weights are
+    trained at random: a new row with another value there moves its prediction at random
+    (a constant 1.0 given as 100 took a probability from 0.45 to 0.002)."""
+    same = [c for c in feats if len(df) > 1 and df[c].nunique(dropna=False) == 1]
+    return [
+        f"feature column {c!r} has one value ({df[c].iloc[0]}) in every row: it tells the "
+        f"model nothing, and a new row's other value there would move its prediction; leave "
+        f"it out with --ignore {c}"
+        for c in same
+    ]
 
 
 def _without(df, path: str, ignore: list[str], target: list[str]):  # -> pandas.DataFrame

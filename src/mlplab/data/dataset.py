@@ -347,10 +347,10 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     ycols = df[targets]
     if ycols.isna().any().any():
         col = next(t for t in targets if ycols[t].isna().any())
-        missing = np.flatnonzero(ycols[col].isna().to_numpy())
+        gaps = np.flatnonzero(ycols[col].isna().to_numpy())
         raise DataError(
             f"data file {path!r}: target column {col!r} has missing values in data row "
-            f"{missing[0] + 1} ({len(missing)} in all); drop those rows or fill them first"
+            f"{gaps[0] + 1} ({len(gaps)} in all); drop those rows or fill them first"
         )
     kind = _infer_task(ycols, task)
     if kind == "regression":

@@ -17,7 +17,6 @@ With ``batch_size: 0`` (full batch, as in the labs) one epoch is one step.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -38,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlplab.errors import ConfigError, is_bool, short_repr, shorten
+from mlplab.errors import ConfigError, is_bool, nearest, short_repr, shorten
 
 Activation = Literal[
     "sigmoid",
@@ -88,21 +87,12 @@ FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "
 
 def setting_hint(name: str, known: list[str], form: str = "'{}'") -> str:
     """' (did you mean ...?)' for an unknown setting, or '' when nothing is near; ``form``
-    writes the name as the user would (``'{}'`` in YAML, ``--{}`` on the command line).
-
-    Compared in lower case: difflib weighs 'LR' against 'lr' as two different letters each,
-    so `LR: 0.1` (or `Learning_Rate`) got no suggestion at all."""
+    writes the name as the user would (``'{}'`` in YAML, ``--{}`` on the command line)."""
     low = name.lower()
     if low in FROM_THE_DATA:
         return " (the data sets the input and output widths)"
-    by_low = {k.lower(): k for k in known}
-    if low in OTHER_NAMES:
-        near = [OTHER_NAMES[low]]
-    elif low in by_low:
-        near = [by_low[low]]
-    else:
-        near = [by_low[m] for m in difflib.get_close_matches(low, list(by_low), 1)]
-    return f" (did you mean {form.format(near[0])}?)" if near else ""
+    near = OTHER_NAMES.get(low) or nearest(name, known)
+    return f" (did you mean {form.format(near)}?)" if near else ""
 
 
 # Every count goes into NumPy or torch as an int64; larger ones would overflow there.
@@ -853,13 +843,9 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
     choices = choices_of(loc) if loc in Config.model_fields else None
     if choices is not None and etype == "literal_error":
         typed = first.get("input")
-        near = (
-            difflib.get_close_matches(typed.lower(), [c.lower() for c in choices], 1)
-            if isinstance(typed, str)
-            else []
-        )
         # --act relux, --optim adamm: the nearest choice, as an unknown setting's name gets.
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        near = nearest(typed, choices) if isinstance(typed, str) else None
+        hint = f" (did you mean {near!r}?)" if near else ""
         return f"{where}setting '{loc}': {got} is not one of {', '.join(choices)}{hint}"
     # pydantic's own words for a value of the wrong kind ("Input should be a valid
     # boolean, unable to interpret input"), in the form of the other lines: what it is not.

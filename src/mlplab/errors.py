@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import reprlib
+from collections.abc import Sequence
 from typing import Any
 
 # The most characters of one message: it quotes user input, which may be megabytes long.
@@ -102,6 +104,20 @@ class RecordError(MlplabError):
     """
 
     exit_code = 1
+
+
+def nearest(word: str, known: Sequence[str]) -> str | None:
+    """The entry of ``known`` nearest to ``word`` (``relu`` for ``relux``, ``lr`` for ``LR``),
+    or None when nothing is near: for the "did you mean" of a mistyped name or value.
+
+    Compared in lower case: difflib weighs 'LR' against 'lr' as two different letters each,
+    so `LR: 0.1` (or `Learning_Rate`) got no suggestion at all."""
+    by_low = {k.lower(): k for k in known}
+    low = word.lower()
+    if low in by_low:
+        return by_low[low]
+    close = difflib.get_close_matches(low, list(by_low), 1)
+    return by_low[close[0]] if close else None
 
 
 def is_bool(value: Any) -> bool:

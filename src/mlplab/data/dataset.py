@@ -7,7 +7,6 @@ with one line otherwise.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 import sys
@@ -17,7 +16,7 @@ import numpy as np
 
 from mlplab.data.cost import check_data_size
 from mlplab.data.registry import BUILTIN, SPLIT_IN_ORDER
-from mlplab.errors import ConfigError, DataError
+from mlplab.errors import ConfigError, DataError, nearest
 
 # A target with at most this many distinct integer values is read as classes (task: auto).
 MAX_AUTO_CLASSES = 20
@@ -193,13 +192,13 @@ def load_dataset(
         ds.digest = rows_digest(ds)
     else:
         near = str(data).lower()
-        close = difflib.get_close_matches(near, list(BUILTIN), 1)
+        close = nearest(near, list(BUILTIN))
         hint = (
             f" (built-in names are lower case: {near})"
             if near in BUILTIN
             else " (digits is the 8x8 handwritten digits, the lecture's MNIST lab at small size)"
             if "mnist" in near
-            else f" (did you mean {close[0]!r}?)"  # --data moon
+            else f" (did you mean {close!r}?)"  # --data moon
             if close and not any(c in near for c in "./\\")
             else ""
         )

@@ -365,6 +365,15 @@ def train(
     check_switches("train", verbose=verbose, record=record, lock=lock, rerun=rerun)
     if resume is not None:
         check_path_argument("train", "resume", resume, RUN_FOLDER)
+        given = [f"{k}=" for k in overrides] + ["config"] * (config is not None)
+        if given or rerun or dataset is not None:
+            # As `mlplab train --resume`: a resumed run keeps its own config, so settings
+            # given beside it would be dropped without a word.
+            given += ["rerun=True"] * rerun + ["dataset="] * (dataset is not None)
+            raise ConfigError(
+                "train: resume= continues a run with its own config; give no other settings "
+                f"(got {', '.join(given)})"
+            )
     if handle_signals is not None:
         check_switches("train", handle_signals=handle_signals)
     if dataset is not None and not isinstance(dataset, Dataset):

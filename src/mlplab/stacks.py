@@ -214,7 +214,8 @@ def train_batched(
     Parameters
     ----------
     configs : list of Config or dict
-        Validated once here. Configs with equal :func:`mlplab.training.grouping.group_key`
+        Validated once here. A config given twice (the same run) trains once, and both
+        places get its result. Configs with equal :func:`mlplab.training.grouping.group_key`
         train together, at most ``max_group`` per stack.
     verbose : bool
         One line per group at its start and end, and the median step loss at log steps.
@@ -245,13 +246,19 @@ def train_batched(
     from mlplab.engines.malloc import keep_training_memory
 
     keep_training_memory()
-    cfgs = [as_config(c) for c in configs]
-    results: list[dict[str, Any] | None] = [None] * len(cfgs)
+    given = [as_config(c) for c in configs]
+    # A config given twice (a search that proposes it again) is one run, trained once: as
+    # two rows of a stack, both would write the same folder.
+    first: dict[Path, int] = {}
+    same = [first.setdefault(run_dir_of(c), i) for i, c in enumerate(given)]
+    cfgs = [given[i] for i in first.values()]
+    trained: list[dict[str, Any] | None] = [None] * len(cfgs)
     for idx in group_indices(cfgs, max_group):
         if should_stop is not None and should_stop():
             break  # the groups not started have no record: a sweep trains them again
         group = [cfgs[i] for i in idx]
         out = train_stack(group, verbose, tb_points, curves_in_results, should_stop, resume, prune)
         for i, r in zip(idx, out, strict=True):
-            results[i] = r
-    return results
+            trained[i] = r
+    at = {j: n for n, j in enumerate(first.values())}
+    return [trained[at[j]] for j in same]

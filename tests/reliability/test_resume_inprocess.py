@@ -317,3 +317,21 @@ def test_a_stop_mid_epoch_keeps_best_apart_from_last(refs, tmp_path, monkeypatch
         last.meta["loop"]["batch_in_epoch"] == 6 and (ck / "best.safetensors").stat().st_nlink == 1
     )
     assert any((last.model[k] != best.model[k]).any() for k in last.model)
+
+
+def test_resume_refuses_settings_beside_it(tmp_path: Path) -> None:
+    """train(resume=dir, lr=...) had ended with the run's own lr and epoch, the lr given
+    dropped without a word; the command line already refused --resume with settings."""
+    from mlplab.errors import ConfigError
+
+    res = train(log_path=str(tmp_path), data="xor", epoch=3, plots="none", verbose=False)
+    before = read_json(res.run_dir / "result.json")
+    for extra, named in (
+        ({"lr": 0.01, "epoch": 5}, "lr=, epoch="),
+        ({"config": {"data": "xor"}}, "config"),
+        ({"rerun": True}, "rerun=True"),
+    ):
+        with pytest.raises(ConfigError, match="resume= continues a run with its own config") as e:
+            train(resume=res.run_dir, verbose=False, **extra)
+        assert named in str(e.value)
+    assert read_json(res.run_dir / "result.json") == before  # nothing trained or written

@@ -271,6 +271,8 @@ def test_the_report_ranks_pruned_configs_by_how_far_they_got(tmp_path: Path) -> 
     assert table.columns.tolist()[table.columns.get_loc("runs") + 1] == "statuses"
     said = dict(zip(table["lr"], table["statuses"], strict=True))
     assert said == {1.0: "1 pruned", 0.3: "1 pruned", 0.03: "1 finished", 0.003: "1 finished"}
+    # ... and so does the DataFrame a script reads (it had no `statuses`).
+    assert dict(zip(rep.summary["lr"], rep.summary["statuses"], strict=True)) == said
 
 
 def test_configs_cut_at_one_rung_rank_by_their_metric_where_they_were_cut() -> None:

@@ -329,3 +329,15 @@ def test_schedules_checkpoints_and_snapshots_stack_as_alone(tmp_path: Path) -> N
         assert ckpt.meta["loop"]["epoch"] == 12
         assert (run_dir / "snapshots.npz").is_file()
         assert (run_dir / "plots" / "loss.png").is_file()
+
+
+def test_a_config_given_twice_trains_once(tmp_path: Path) -> None:
+    """A search that proposes a config again had trained it twice, as two rows of one stack
+    writing one folder; it is one run, equal to training it alone."""
+    a, b = _configs(tmp_path, {"data": "xor", "epoch": 30}, [{"lr": 0.1}, {"lr": 0.2}])
+    results = train_batched([a, b, a])
+    assert results[0] is not None and results[1] is not None
+    assert results[2] == results[0] and results[0]["lr"] == 0.1 and results[1]["lr"] == 0.2
+    runs = sorted(p.name for p in (tmp_path / "b" / a.exp_name).iterdir() if p.is_dir())
+    assert len(runs) == 2, runs
+    _assert_same(results[2], _single(a, tmp_path), exact=True)

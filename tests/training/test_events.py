@@ -197,3 +197,21 @@ def test_an_events_predict_takes_rows_as_the_engine_holds_them(tmp_path):
                 record=False, verbose=False, subscribers=[at_end])  # fmt: skip
     np.testing.assert_allclose(seen["scaled"], run.predict(grid), rtol=1e-6)
     assert not np.allclose(seen["raw"], run.predict(grid), rtol=1e-3)
+
+
+def test_predict_all_is_every_models_predict_in_one_pass():
+    """A page drawing each model of a stack called predict K times, each a pass of all K."""
+    backend, state = _stack([0.5, 1.0, 2.0])
+    grid = np.random.default_rng(0).normal(size=(50, 2))
+    seen = {}
+
+    def at_validate(event):
+        if isinstance(event, Validate) and event.epoch == 3:
+            seen["all"] = event.models.predict_all(grid)
+            seen["each"] = [event.models.predict(int(k), grid) for k in event.models.ids]
+
+    fit(backend, "binary", {"train": Y, "val": Y, "test": Y}, Schedule(epoch=4),
+        [LrSchedule(lr) for lr in (0.5, 1, 2)], state, [at_validate])  # fmt: skip
+    assert seen["all"].shape == (3, 50, 1)
+    np.testing.assert_array_equal(seen["all"], np.stack(seen["each"]))
+    assert not np.allclose(seen["all"][0], seen["all"][2])  # three models, not one thrice

@@ -68,7 +68,8 @@ class Section:
     runs : DataFrame
         One row per run (ranked), list-valued curves included.
     summary : DataFrame
-        One row per config: ``rank``, the swept variables, ``n`` and metric statistics.
+        One row per config: ``rank``, the swept variables, ``n`` (finished seeds), ``runs``
+        and ``statuses`` (how they ended: ``2 finished, 1 pruned``) and metric statistics.
     variables : list of str
         The swept settings (those that vary among the runs, seed excluded), axis order first.
     metric : str
@@ -250,13 +251,6 @@ def report(
         ignore_index=True,
     )
     summary = summary[["exp_name", "task", *[c for c in summary if c not in ("exp_name", "task")]]]
-    # Beside `runs`, how they ended (`1 finished, 1 pruned`), as the printed table says:
-    # `runs` minus `n` did not tell a pruned seed from a diverged one.
-    statuses = pd.concat(
-        [s.summary["rank"].map(_statuses(s.runs, s.variables)) for s in sections],
-        ignore_index=True,
-    )
-    summary.insert(summary.columns.get_loc("runs") + 1, "statuses", statuses)
     atomic_write_text(result.csv_path, runs[scalar_columns(runs)].to_csv(index=False))
     atomic_write_text(result.summary_path, summary.to_csv(index=False))
     atomic_write_text(result.html_path, _page(result, root, plots))
@@ -389,6 +383,10 @@ def make_section(exp_name: str, kind: str, runs: pd.DataFrame, order: list[str])
         tie_break(kind),
     )
     runs = rank_runs(runs, summary, variables, metric, ascending)
+    # Beside `runs`, how they ended (`1 finished, 1 pruned`): `runs` minus `n` does not
+    # tell a pruned seed from a diverged one.
+    statuses = summary["rank"].map(_statuses(runs, variables)).fillna("")
+    summary.insert(summary.columns.get_loc("runs") + 1, "statuses", statuses)
     return Section(exp_name, kind, runs, summary, variables, metric)
 
 
@@ -463,12 +461,11 @@ def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[
     header += [col for col, _ in extra] + ["runs", "time (s)"]
     rows = []
     summary = sec.summary.head(limit) if limit else sec.summary
-    statuses = _statuses(sec.runs, sec.variables)
     for _, r in summary.iterrows():
         row = [str(r["rank"]), *[_text(r[v]) for v in sec.variables], str(r["n"])]
         row += [_pm(r, m), _ci(r, m)]
         row += [_pm(r, col) if pm else _num(r.get(f"{col}_mean")) for col, pm in extra]
-        row += [statuses.get(r["rank"], ""), _num(r.get("wall_time_s_mean"), 1)]
+        row += [r["statuses"], _num(r.get("wall_time_s_mean"), 1)]
         rows.append(row)
     return header, rows
 

@@ -72,6 +72,11 @@ class Models:
         them), unlike ``Result.predict``, which takes raw rows."""
         return np.asarray(self._backend.predict(X)[self.row(model_id)], dtype=np.float64)
 
+    def predict_all(self, X: Array) -> Array:
+        """:meth:`predict` of every model in the stack at once, ``[K, N, out_dim]`` in the
+        order of :attr:`ids`: one pass, where K calls of :meth:`predict` take K."""
+        return np.asarray(self._backend.predict(X), dtype=np.float64)
+
     def step_outputs(self, model_id: int) -> Array:
         """Outputs ``[B, out_dim]`` (float64) of the model's last step, before its update."""
         return np.asarray(self._backend.step_outputs()[self.row(model_id)], dtype=np.float64)

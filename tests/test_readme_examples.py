@@ -28,11 +28,12 @@ def python_blocks() -> list[str]:
 
 def test_the_readme_has_the_examples_this_test_runs():
     blocks = python_blocks()
-    assert len(blocks) == 8
+    assert len(blocks) == 9
     assert "mlplab.backprop(" in blocks[0] and "load_run(" in blocks[1]
     assert "sweep_runs.npz" in blocks[2] and "mlplab.train(" in blocks[3]
-    assert "mlplab.sweep(" in blocks[4] and "GridSearchCV" in blocks[5]
-    assert "subscribers=[show]" in blocks[6] and "prune=worse_half" in blocks[7]
+    assert "mine.npz" in blocks[4]
+    assert "mlplab.sweep(" in blocks[5] and "GridSearchCV" in blocks[6]
+    assert "subscribers=[show]" in blocks[7] and "prune=worse_half" in blocks[8]
 
 
 def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, run_cli):
@@ -60,7 +61,16 @@ def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, 
     run(3)  # mlplab.train, load_config with overrides, predict and predict_labels
     assert list(ns["result"].predict_labels([[0, 1], [1, 1]])) == ["1", "0"]
 
-    run(4)  # the xor-grid sweep and its report
+    run(4)  # one's own arrays through an .npz file; class probabilities
+    mine = ns["result"]
+    assert mine.status == "finished" and mine.record["test_acc"] > 0.8
+    proba = mine.predict_proba(ns["X"][:50])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert list(np.asarray(mine.dataset.class_names)[proba.argmax(1)]) == list(
+        mine.predict_labels(ns["X"][:50])
+    )
+
+    run(5)  # the xor-grid sweep and its report
     assert ns["res"].counts["trained"] == 12 and len(ns["rep"].summary) == 4
 
     run(2)  # the sweep's table of runs, read with NumPy
@@ -75,7 +85,7 @@ def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, 
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        run(5)
+        run(6)
     assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     clf, X = ns["clf"], ns["X"]
     scaled = ns["scaler"].transform(X[:5])
@@ -87,12 +97,12 @@ def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, 
     assert (clf.classes_[logits.argmax(1)] == clf.predict(scaled)).all()
 
     capsys.readouterr()
-    run(6)  # a subscriber of one's own
+    run(7)  # a subscriber of one's own
     printed = capsys.readouterr().out.split("\n")
     assert [line.split()[0] for line in printed if line] == [str(e) for e in range(500, 10001, 500)]
 
     capsys.readouterr()
-    run(7)  # a sweep with a prune rule: the worse half stops at epoch 20
+    run(8)  # a sweep with a prune rule: the worse half stops at epoch 20
     assert (
         ns["result"]
         .summary()

@@ -68,6 +68,13 @@ def check_same_config(run_dir: Path, cfg: Config) -> None:
         return
     if saved.run_digest() != cfg.run_digest():
         diff = ", ".join(identity_diff(cfg.to_dict(), saved.to_dict()))
+        if run_name(saved) != run_dir.name:
+            # Not two configs sharing an id: the folder's config.yaml names another run.
+            raise ConfigError(
+                f"{str(run_dir / 'config.yaml')!r} is not its run's config: it says {diff}, "
+                f"the settings of run {run_name(saved)!r} (edited or copied in); put back "
+                "the run's own, or move the folder away to train this config afresh"
+            )
         raise ConfigError(
             f"{str(run_dir)!r} holds the run of another config ({diff}) whose run id is this "
             "one's too (6 hex digits of a hash); give this config another --exp_name"

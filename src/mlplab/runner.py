@@ -42,7 +42,7 @@ from mlplab.assemble import (
 )
 from mlplab.config import Config, unused_by
 from mlplab.console import RunConsole, end_notes, lab_targets, print_summary, record_line
-from mlplab.data.dataset import Dataset, classes_not_in_training, is_in_memory
+from mlplab.data.dataset import Dataset, check_dataset, classes_not_in_training, is_in_memory
 from mlplab.engines.backend import Backend
 from mlplab.engines.choose import blas_threads, resolve_engine
 from mlplab.engines.init import run_streams
@@ -92,7 +92,8 @@ from mlplab.training.events import End, Prune, Subscriber
 from mlplab.training.loop import StackState, fit
 from mlplab.training.metrics import curve_metric_name
 
-EXIT_FOR_SIGNAL: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
+# SIGHUP is a closed terminal or a dropped ssh session: the run stops as for SIGTERM.
+EXIT_FOR_SIGNAL: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 # Points per TensorBoard curve: a single run shows about 1000, as TensorBoard does by
 # default (a stack writes fewer: mlplab.stacks.STACK_TB_POINTS).
@@ -133,15 +134,22 @@ class Result(TrainedModel):
 
 
 # --- signals ---------------------------------------------------------------------------------
+# A second SIGINT this soon after the first is the same stop, not a second Ctrl-C:
+# `timeout -s INT` signals the process and then its whole group, and a run stopped at once
+# by the second lost the checkpoint the first had asked for.
+SAME_STOP_S = 1.0
+
+
 @dataclass
 class StopFlag:
-    """Turns SIGINT/SIGTERM into a request that the loop sees at its next step.
+    """Turns SIGINT/SIGTERM/SIGHUP into a request that the loop sees at its next step.
 
     In a sweep's worker process, :attr:`relay` (set there) is a third signal: the sweep's
     own SIGINT passed on, which stops as a first Ctrl-C does and is named SIGINT.
     """
 
     signum: int | None = None
+    signalled_at: float = 0.0  # time.monotonic() of the first signal
     previous: dict[int, Any] = field(default_factory=dict)
     relayed: bool = False
     # train(stop=...): the caller's own request, polled with the signals (from any thread).
@@ -153,7 +161,9 @@ class StopFlag:
     # outside a sweep's workers.
     relay: ClassVar[int | None] = None
 
-    def install(self, signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
+    def install(
+        self, signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    ) -> None:
         if threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be set from the main thread
         for sig in (*signals, *(() if self.relay is None else (self.relay,))):
@@ -170,9 +180,11 @@ class StopFlag:
                 self.signum, self.relayed = signal.SIGINT, True
             return
         if self.signum == signal.SIGINT and signum == signal.SIGINT and not self.relayed:
+            if time.monotonic() - self.signalled_at < SAME_STOP_S:
+                return  # the same stop, signalled twice (timeout(1): the process, its group)
             raise KeyboardInterrupt
         if self.signum is None:
-            self.signum = signum
+            self.signum, self.signalled_at = signum, time.monotonic()
 
     def __call__(self) -> bool | str:
         """False, or the name of the signal (or ``stop()``) that asked for a stop."""
@@ -322,9 +334,9 @@ def train(
         None (the default): Ctrl-C (SIGINT; a notebook's interrupt) stops the run at the
         end of a step, writes its checkpoint and record (``interrupted``), then raises
         KeyboardInterrupt, so a script or cell still stops; the same call again continues
-        the run. A second Ctrl-C stops at once. True: SIGINT and SIGTERM stop the run so,
-        and ``train`` returns the interrupted Result (``mlplab train`` and sweeps set
-        this). False: signals are left alone; a Ctrl-C then stops mid-step, and the run
+        the run. A second Ctrl-C (a second or more after the first) stops at once. True:
+        SIGINT, SIGTERM and SIGHUP stop the run so, and ``train`` returns the interrupted
+        Result (``mlplab train`` and sweeps set this). False: signals are left alone; a Ctrl-C then stops mid-step, and the run
         keeps no checkpoint before its first ``save_every``.
     dataset : Dataset, optional
         Train on these arrays instead of loading ``config.data`` (the scikit-learn
@@ -355,7 +367,8 @@ def train(
     Returns
     -------
     Result
-        ``status`` is ``finished``, ``interrupted`` or ``diverged`` (``exit_code`` 0, 130/143, 1).
+        ``status`` is ``finished``, ``interrupted`` or ``diverged`` (``exit_code`` 0, 130/143/129
+        for SIGINT/SIGTERM/SIGHUP, 1).
 
     Raises
     ------
@@ -477,6 +490,8 @@ def _train(
     if record:
         check_writable(cfg.log_path)
         check_run_folders([cfg])
+    if dataset is not None:
+        check_dataset(dataset)
     data = dataset if dataset is not None else load_data(cfg)
     check_fits(cfg, data)
     spec = model_spec(cfg, data)

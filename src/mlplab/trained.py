@@ -18,7 +18,7 @@ from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import Backend
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import DataError
-from mlplab.training.metrics import predicted_classes
+from mlplab.training.metrics import predicted_classes, probabilities
 
 # Values of the widest layer per slice of rows that predict evaluates at once: ~128 MB in
 # float64, whatever the number of rows.
@@ -82,6 +82,11 @@ class TrainedModel:
         raises :class:`mlplab.errors.DataError` naming what is wrong, rather than being
         read as rows of another shape or predicted as some class. The dataset's own
         splits are already in the model's scale, so they go to :meth:`model_outputs`.
+
+        The outputs are float64, computed in the model's dtype: a float32 model's (the
+        default) last digits move with the other rows of the call, as float32 sums run in
+        an order set by the batch. ``mlplab.load_run(run_dir, dtype="float64")`` evaluates
+        the same weights in float64, as ``mlplab predict`` does, where they do not.
         """
         ds = self.dataset
         if ds.scaler is not None and _is_split(X, ds):
@@ -182,6 +187,15 @@ class TrainedModel:
             return outputs
         names = np.asarray(self.dataset.class_names or [], dtype=object)
         return names[predicted_classes(task, outputs)]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities for raw inputs, ``[N, n_classes]`` in the order of
+        ``dataset.class_names`` (the ``p_CLASS`` columns of ``mlplab predict``): the
+        sigmoid of a binary model's logit as ``[1 - p, p]``, or the softmax of the logits.
+        """
+        if self.dataset.task == "regression":
+            raise DataError("predict_proba: a regression model has no classes; use predict")
+        return probabilities(self.dataset.task, self.predict(X))
 
     @property
     def weights(self) -> dict[str, np.ndarray]:

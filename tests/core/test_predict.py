@@ -681,3 +681,67 @@ def test_missing_columns_of_a_wide_table_are_named_in_a_short_line(run_cli, tmp_
     )
     assert "and 34 more (it has 'f00'" in proc.stderr and "and 34 more)" in proc.stderr
     assert len(proc.stderr) < 400
+
+
+def test_python_predict_proba_gives_the_cli_probabilities(iris_run, run_cli, tmp_path):
+    """Result had logits and labels, but its probabilities only through the command line's
+    p_CLASS columns (or a softmax of one's own)."""
+    from mlplab import load_run
+    from mlplab.errors import DataError
+
+    res, rows, raw = iris_run
+    proba = res.predict_proba(raw)
+    assert proba.shape == (len(raw), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert list(np.asarray(res.dataset.class_names)[proba.argmax(1)]) == list(
+        res.predict_labels(raw)
+    )
+    out = tmp_path / "p.csv"
+    assert (
+        run_cli("predict", str(res.run_dir), "--data", str(rows), "--out", str(out)).returncode == 0
+    )
+    cli = pd.read_csv(out)[[f"p_{c}" for c in res.dataset.class_names]].to_numpy()
+    np.testing.assert_allclose(
+        load_run(res.run_dir, dtype="float64").predict_proba(raw), cli, atol=1e-6
+    )
+    reg = train(data="sine", epoch=2, record=False, verbose=False)
+    with pytest.raises(DataError, match="regression model has no classes"):
+        reg.predict_proba([[0.5]])
+
+
+@pytest.mark.parametrize(
+    ("task", "y", "class_names", "needle"),
+    [
+        (
+            "binary",
+            np.array([0, 1] * 10),
+            ["0", "1"],
+            "y_train of a binary dataset is float [N, 1]",
+        ),
+        ("multiclass", np.arange(20) % 3, None, "names its classes in class_names"),
+        ("classification", np.arange(20) % 2, ["a", "b"], "task is one of binary"),
+        (
+            "regression",
+            np.linspace(0, 1, 20),
+            None,
+            "y_train of a regression dataset is float [N, T]",
+        ),
+        (
+            "binary",
+            (np.arange(20) % 2).reshape(-1, 1).astype(float),
+            None,
+            "class_names (2; got None)",
+        ),
+    ],
+)
+def test_a_dataset_built_by_hand_is_checked_in_one_line(task, y, class_names, needle):
+    """train(dataset=...) with arrays of the wrong shape for their task failed deep in
+    the loss or the metrics (IndexError, or a ValueError of a zero-size reduction)."""
+    from mlplab.data.dataset import Dataset
+    from mlplab.errors import DataError
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    ds = Dataset("mine", task, X, y, X, y, X, y, ["a", "b"], ["y"], class_names)
+    with pytest.raises(DataError, match=re.escape(needle)) as e:
+        train(dataset=ds, epoch=1, record=False, verbose=False)
+    assert "\n" not in str(e.value)

@@ -306,6 +306,20 @@ def test_the_path_a_log_path_names_keeps_the_up_of_a_link(tmp_path, monkeypatch)
         assert up_from_missing(Path(made)) is None
 
 
+def test_a_config_yaml_edited_by_hand_is_named_so_not_a_shared_run_id(run_cli, tmp_path):
+    """hid_dim 4 -> 5 in a run's config.yaml was told it was another config sharing the
+    run's 6-hex id, with advice (another --exp_name) that did not fit."""
+    args = ["train", "--data", "xor", "--hid_dim", "4", "--epoch", "3", "--plots", "none"]
+    args += ["--log_path", str(tmp_path)]
+    assert run_cli(*args).returncode == 0
+    (config,) = tmp_path.rglob("config.yaml")
+    config.write_text(config.read_text().replace("hid_dim: 4", "hid_dim: 5"))
+    proc = run_cli(*args)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "config.yaml' is not its run's config: it says hid_dim 5" in proc.stderr
+    assert "6 hex digits" not in proc.stderr
+
+
 # Two configs whose run ids (6 hex digits of a sha1) are the same: a real pair.
 TWINS = [
     ["--data", "xor", "--epoch", "3", "--lr", lr, "--exp_name", "col", "--log_every", "0",

@@ -605,3 +605,27 @@ def test_a_single_targets_panel_has_no_lone_title():
     ):
         assert [ax.get_title() for ax in fig.axes] == [""]
         assert "sine" in fig.get_suptitle()
+
+
+def test_a_picture_cut_short_by_a_full_disk_leaves_no_file(tmp_path, monkeypatch):
+    """A full disk mid-write had left 0-byte pictures in a finished run's plots/, read
+    later as its pictures; now a picture is whole or absent, and no temp file is left."""
+    import errno
+
+    import matplotlib.pyplot as plt
+
+    from mlplab.plots import style
+
+    def full_disk(canvas, f):
+        f.write(b"\x89PNG partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    fig = plt.figure()
+    monkeypatch.setattr(style, "encode_png", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        style.save_figure(fig, tmp_path / "plots" / "loss.png", "png")
+    assert list((tmp_path / "plots").iterdir()) == []
+    monkeypatch.undo()
+    style.save_figure(fig, tmp_path / "plots" / "loss.png", "png")
+    assert (tmp_path / "plots" / "loss.png").read_bytes().startswith(b"\x89PNG")
+    plt.close(fig)

@@ -150,6 +150,7 @@ def test_second_ctrl_c_stops_at_once_and_resumes_from_last_checkpoint(refs, tmp_
         signal.raise_signal(signal.SIGINT)  # the handler raises KeyboardInterrupt now
 
     fault_at(monkeypatch, 37, twice)
+    monkeypatch.setattr(run_mod, "SAME_STOP_S", 0.0)  # the second comes as a user's would
     with pytest.raises(KeyboardInterrupt):
         train(log_path=str(tmp_path), engine="numpy", handle_signals=True, **KW)
     monkeypatch.undo()
@@ -159,6 +160,25 @@ def test_second_ctrl_c_stops_at_once_and_resumes_from_last_checkpoint(refs, tmp_
     assert r["status"] == "interrupted" and "--resume" in r["error"]
     assert r["epochs_run"] == len(r["train_losses"]) == 1  # partial curves are kept
     assert load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta["loop"]["step"] == 25
+    assert resume(run_dir).status == "finished"
+    assert_same_run(refs["numpy"], run_dir)
+
+
+def test_one_sigint_delivered_twice_is_one_stop_with_its_checkpoint(refs, tmp_path, monkeypatch):
+    """`timeout -s INT` signals the process, then its group: the run got SIGINT twice
+    within microseconds, took the second for a user's second Ctrl-C and stopped mid-step
+    with no checkpoint, so the same command trained it again from the start."""
+
+    def twice():
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
+
+    fault_at(monkeypatch, 37, twice)
+    result = train(log_path=str(tmp_path), engine="numpy", handle_signals=True, **KW)
+    monkeypatch.undo()
+    assert result.status == "interrupted"
+    (run_dir,) = run_dirs(tmp_path)
+    assert load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta["loop"]["step"] == 38
     assert resume(run_dir).status == "finished"
     assert_same_run(refs["numpy"], run_dir)
 

@@ -37,8 +37,11 @@ REPEATS = {
     ("torch", signal.SIGKILL): 2,
     ("torch", signal.SIGINT): 2,
     ("torch", signal.SIGTERM): 1,
+    # A closed terminal or a dropped ssh session: it had killed the run with its progress.
+    ("numpy", signal.SIGHUP): 1,
+    ("torch", signal.SIGHUP): 1,
 }
-EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
 def settings(engine: str) -> list[str]:
@@ -92,7 +95,7 @@ def check_killed(run_dir: Path) -> str:
 
 
 def check_stopped(run_dir: Path, sig: int) -> str:
-    """SIGINT/SIGTERM: a checkpoint at the stop, status interrupted, partial curves."""
+    """SIGINT/SIGTERM/SIGHUP: a checkpoint at the stop, status interrupted, partial curves."""
     r = read_json(run_dir / "result.json")
     assert r["status"] == "interrupted"
     assert signal.Signals(sig).name in r["message"] and "--resume" in r["message"]
@@ -106,7 +109,9 @@ def check_stopped(run_dir: Path, sig: int) -> str:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=str)
+@pytest.mark.parametrize(
+    "sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=str
+)
 def test_signal_at_random_moments_then_resume_is_exact(engine, sig, reference, tmp_path):
     ref_dir, train_s = reference[engine]
     rng = random.Random(f"{engine}-{int(sig)}")

@@ -407,7 +407,9 @@ def test_sigterm_to_the_sweep_alone_stops_it_as_ctrl_c_does(tmp_path: Path) -> N
     assert len(list(log.glob("term/*/checkpoints/last.safetensors"))) == 8
 
 
-@pytest.mark.parametrize(("name", "exit_code"), [("SIGINT", 130), ("SIGTERM", 143)])
+@pytest.mark.parametrize(
+    ("name", "exit_code"), [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)]
+)
 def test_a_signal_to_an_in_process_sweep_is_named_in_its_runs(
     tmp_path: Path, name: str, exit_code: int
 ) -> None:

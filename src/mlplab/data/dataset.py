@@ -89,6 +89,45 @@ class Dataset:
         return (X - mean) / std
 
 
+def check_dataset(ds: Dataset) -> None:
+    """Refuse, in one line, a Dataset built by hand whose arrays do not say what its
+    ``task`` needs (``train(dataset=...)``): they failed deep in the loss or the metrics."""
+    tasks = ("binary", "multiclass", "regression")
+    if ds.task not in tasks:
+        raise DataError(f"dataset: task is one of {', '.join(tasks)}, not {ds.task!r}")
+    shape = {
+        "binary": "float [N, 1] of 0 and 1",
+        "multiclass": "int [N] of class indices",
+        "regression": "float [N, T]",
+    }[ds.task]
+    n_classes = len(ds.class_names or [])
+    if ds.task != "regression" and n_classes != (2 if ds.task == "binary" else max(n_classes, 2)):
+        raise DataError(
+            f"dataset: a {ds.task} dataset names its classes in class_names "
+            f"({'2' if ds.task == 'binary' else 'at least 2'}; got {ds.class_names!r})"
+        )
+    for split, (X, y) in ds.splits().items():
+        X, y = np.asarray(X), np.asarray(y)
+        if X.ndim != 2 or len(X) == 0 or X.shape[1] != len(ds.feature_names):
+            raise DataError(
+                f"dataset: X_{split} is [N, {len(ds.feature_names)}] (N > 0, a column per "
+                f"feature name), not of shape {X.shape}"
+            )
+        ok = len(y) == len(X) and (
+            y.shape[1:] == (1,) and np.isin(y, (0, 1)).all()
+            if ds.task == "binary"
+            else y.ndim == 1 and y.dtype.kind in "iu" and ((y >= 0) & (y < n_classes)).all()
+            if ds.task == "multiclass"
+            else y.shape[1:] == (len(ds.target_names),)
+        )
+        if not ok:
+            raise DataError(
+                f"dataset: y_{split} of a {ds.task} dataset is {shape} with N = "
+                f"{len(X)} (T = {len(ds.target_names)} target names), not of shape {y.shape}"
+                + (f" and dtype {y.dtype}" if y.ndim == 1 else "")
+            )
+
+
 # The ``data`` of a run trained on arrays in memory (the scikit-learn estimators): its shape
 # and a digest, e.g. ``array-150x4-f1f41796``. No file or built-in set has such a name.
 ARRAY_LABEL = re.compile(r"array-\d+x\d+-[0-9a-f]{8}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, ParamSpec, TypeVar
+from typing import IO, Any, Literal, ParamSpec, TypeVar
 
 import matplotlib as mpl
 import numpy as np
@@ -142,24 +142,29 @@ def class_colorbar(fig: Figure, names: list[str], **where: Any) -> Any:
 
 
 @styled
-def save_figure(fig: Figure, path: Path | BinaryIO, fmt: str) -> None:
+def save_figure(fig: Figure, path: Path | IO[bytes], fmt: str) -> None:
     """Write ``fig`` to ``path`` (a file, or a binary stream) as PNG or SVG.
 
     PNG is encoded with light zlib compression (level 1): several times faster than
     the default, for files that stay a few tens of kB. SVG drops the date from its
     metadata so that the same figure gives the same bytes.
     """
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"plot format must be png or svg, got {fmt!r}")
     if isinstance(path, Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Whole or not at all: a full disk had left 0-byte pictures in a finished run.
+        from mlplab.runs.atomic import atomic_open
+
+        with atomic_open(path, "wb") as f:
+            save_figure(fig, f, fmt)
+        return
     if fmt == "png":
         _write_png(fig, path)
-    elif fmt == "svg":
-        fig.savefig(path, format="svg", metadata={"Date": None})
     else:
-        raise ValueError(f"plot format must be png or svg, got {fmt!r}")
+        fig.savefig(path, format="svg", metadata={"Date": None})
 
 
-def _write_png(fig: Figure, path: Path | BinaryIO) -> None:
+def _write_png(fig: Figure, path: Path | IO[bytes]) -> None:
     """The Agg picture as a PNG: what ``savefig`` writes, without the alpha channel."""
     canvas = fig.canvas
     assert isinstance(canvas, FigureCanvasAgg)
@@ -167,7 +172,7 @@ def _write_png(fig: Figure, path: Path | BinaryIO) -> None:
     encode_png(canvas, path)
 
 
-def encode_png(canvas: FigureCanvasAgg, path: Path | BinaryIO) -> None:
+def encode_png(canvas: FigureCanvasAgg, path: Path | IO[bytes]) -> None:
     """Encode what ``canvas`` last drew as a PNG.
 
     Figures have an opaque face, so RGB holds the same pixels in three quarters of the

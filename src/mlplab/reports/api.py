@@ -274,7 +274,8 @@ def report(
             print(
                 f"report: note: {running} run(s) say running: being trained now, or killed "
                 "before they could record how they ended; the same train or sweep command "
-                "again continues them from their checkpoints",
+                "again continues them from their last checkpoints (--save_every), or trains "
+                "them from the start where they have none",
                 flush=True,
             )
         print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)

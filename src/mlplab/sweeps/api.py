@@ -50,7 +50,7 @@ DATA_SETTINGS = (
     "data_seed",
 )
 # As `mlplab train` exits, and as shells and schedulers read it: 128 + the signal's number.
-EXIT_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+EXIT_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}
 
 
 @dataclass(repr=False)  # __repr__: a line, not every config and table
@@ -75,7 +75,7 @@ class SweepResult:
         The report written at the end (None with ``report=False`` or when interrupted).
     interrupted : bool
     stopped_by : str or None
-        The signal that interrupted the sweep (``SIGINT`` or ``SIGTERM``), if one did.
+        The signal that interrupted the sweep (``SIGINT``, ``SIGTERM`` or ``SIGHUP``), if one did.
     """
 
     spec: SweepSpec
@@ -99,7 +99,7 @@ class SweepResult:
 
     @property
     def exit_code(self) -> int:
-        """130 when Ctrl-C (SIGINT) interrupted it, 143 when SIGTERM did, 1 when a run
+        """130 when Ctrl-C (SIGINT) interrupted it, 143 when SIGTERM did (129: SIGHUP), 1 when a run
         failed (crashed) or when no run is usable, else 0.
 
         A diverged run is a result of its settings (often a too-high lr), not an error of

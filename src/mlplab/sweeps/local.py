@@ -48,9 +48,6 @@ KILLED_AT_STOP = (
 )
 # Seconds to let interrupted workers checkpoint before they are terminated.
 STOP_GRACE_S = 10.0
-# A second SIGINT this soon after the first is the same stop: `timeout -s INT` signals the
-# sweep's process and then its whole group, and killing the workers then lost their records.
-SAME_STOP_S = 1.0
 # How the sweep passes its own SIGINT on to its workers (runner.StopFlag.relay): their
 # runs are then named SIGINT, and the terminal's Ctrl-C that may reach them as well is
 # not taken for a second one. SIGTERM is passed on as SIGTERM.
@@ -77,26 +74,30 @@ class SweepInterrupted(Exception):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM to the sweep's process, raised where Ctrl-C would be (:func:`sigterm_stops`)."""
+    """SIGTERM (or SIGHUP) to the sweep's process, raised where Ctrl-C would be
+    (:func:`sigterm_stops`); its argument names the signal."""
 
 
 def signal_of(stop: KeyboardInterrupt, sigterm: SigtermSeen | None = None) -> str:
     """The signal behind a KeyboardInterrupt in the sweep's process. ``sigterm``: what
     :func:`sigterm_stops` saw, for callers whose library re-raises a plain
     KeyboardInterrupt in place of :class:`Terminated` (Ray's ``wait`` does)."""
-    seen = sigterm is not None and sigterm.received
-    return "SIGTERM" if seen or isinstance(stop, Terminated) else "SIGINT"
+    if isinstance(stop, Terminated):
+        return str(stop.args[0]) if stop.args else "SIGTERM"
+    return sigterm.name if sigterm is not None and sigterm.received else "SIGINT"
 
 
 class SigtermSeen:
-    """Whether :func:`sigterm_stops` has turned a SIGTERM into a stop."""
+    """Whether :func:`sigterm_stops` has turned a SIGTERM (or SIGHUP) into a stop."""
 
     received = False
+    name = "SIGTERM"
 
 
 @contextlib.contextmanager
 def sigterm_stops() -> Iterator[SigtermSeen]:
-    """While the sweep trains, SIGTERM to its process stops it as Ctrl-C does.
+    """While the sweep trains, SIGTERM to its process stops it as Ctrl-C does, and so does
+    SIGHUP (a closed terminal, a dropped ssh session), which killed it with no word.
 
     Without this, SIGTERM (``kill PID``, a scheduler's stop) ended the sweep's process
     with no word of what remains, and on Ray the handler ``ray.init`` installs dumped a
@@ -111,14 +112,15 @@ def sigterm_stops() -> Iterator[SigtermSeen]:
 
     def handle(signum: int, frame: Any) -> None:
         if not seen.received:
-            seen.received = True
-            raise Terminated
+            seen.received, seen.name = True, signal.Signals(signum).name
+            raise Terminated(seen.name)
 
-    previous = signal.signal(signal.SIGTERM, handle)
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield seen
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def train_group(
@@ -190,7 +192,7 @@ def train_group(
             outcome["error"] = result.record.get("message") if result.status != "finished" else None
             outcome["wall_time_s"] = result.record.get("wall_time_s")
             if result.status == "interrupted":
-                outcome["signal"] = "SIGTERM" if result.exit_code == 143 else "SIGINT"
+                outcome["signal"] = {143: "SIGTERM", 129: "SIGHUP"}.get(result.exit_code, "SIGINT")
         except Exception as err:  # recorded, and the group goes on
             error = f"{type(err).__name__}: {err}"
             mark_ended(values, error)
@@ -536,6 +538,8 @@ def _stop_workers(busy: dict[_Worker, _Job], name: str = "SIGINT") -> list[Outco
     """
     import multiprocessing.connection
     import time
+
+    from mlplab.runner import SAME_STOP_S
 
     relay = RELAY_SIGINT if name == "SIGINT" else signal.SIGTERM
     for worker in busy:

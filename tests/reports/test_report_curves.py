@@ -384,3 +384,25 @@ def test_ticks_at_sampled_values_that_crowd_give_way_to_the_axis_own(monkeypatch
     figures[-1].draw(renderer)
     boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
     assert boxes and not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
+
+
+def test_a_regressions_heatmap_shows_the_metric_the_table_ranks_by(monkeypatch) -> None:
+    """A regression's heatmap showed val MAE while its table ranked by val loss: (16, 0.1)
+    looked best in the picture and ranked third in the table."""
+    from mlplab.reports import plots
+
+    monkeypatch.setattr(plots, "to_png", lambda fig: b"\x89PNG")
+    summary = pd.DataFrame(
+        [{"hid_dim": h, "lr": lr, "val_loss_mean": 3000.0 - h - lr, "val_mae_mean": 43.0 + h,
+          "val_acc_mean": 0.9} for h in (16, 64) for lr in (0.01, 0.1)]
+    )  # fmt: skip
+    heat = plots.heatmap(summary, "lr", "hid_dim", "loss")
+    assert heat is not None and heat.name == "heatmap_loss" and "ranks by" in heat.caption
+    drawn: list[str] = []
+    monkeypatch.setattr(plots, "heatmap", lambda s, v1, v2, metric: drawn.append(metric))
+    for other in ("bars", "curves", "vs_param"):
+        monkeypatch.setattr(plots, other, lambda *a, **k: None)
+    runs = summary.assign(status="finished")
+    plots.report_plots(runs, summary, ["lr", "hid_dim"], "regression")
+    plots.report_plots(runs, summary, ["lr", "hid_dim"], "classification")
+    assert drawn == ["loss", "acc"]

@@ -270,3 +270,25 @@ def test_the_best_run_of_a_report_loads_from_the_top_level(swept: tuple[Path, Re
     outputs = run.model_outputs(run.dataset.X_test)  # the ring's 3 classes
     accuracy = float((outputs.argmax(axis=1) == run.dataset.y_test).mean())
     assert accuracy == pytest.approx(rep.best_run["test_acc"])
+
+
+def test_the_report_names_the_settings_every_run_shares(
+    swept: tuple[Path, Report], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A table went into a paper without its dataset, split sizes, optimizer or epochs
+    (only results.csv had them), nor what the seeds' interval leaves out."""
+    import html
+
+    log, rep = swept
+    run = records(log)[0]
+    rows = f"{run['n_train']}/{run['n_val']}/{run['n_test']} rows train/val/test"
+    expected = (
+        f"data ring ({rows}), task classification, n_samples 300, optim sgd, lr 0.3, "
+        "epoch 40, batch_size 0 (full batch), engine numpy"
+    )
+    page = html.unescape(rep.html_path.read_text())
+    assert expected in page
+    assert "every seed of a config trains on the same split (data_seed)" in page
+    report(log, exp_name="agg", out=log.parent / "again")
+    printed = " ".join(capsys.readouterr().out.split())  # the table wraps its caption
+    assert f"fixed: {expected}" in printed and "hid_dim 3" not in printed

@@ -445,6 +445,12 @@ def rank_runs(
 # A stack's configs train together, so each run's wall time is the stack's: a config's
 # time is not its own cost, and the header alone would say it is.
 TIME_NOTE = "time (s): wall time of the training, shared by configs stacked in one model"
+# What the spread over seeds covers, and what it does not: a reader takes "95% CI" for the
+# uncertainty of the result, and across data splits it is often several times wider.
+SEED_NOTE = (
+    "a seed draws the initial weights, dropout and the data order; every seed of a config "
+    "trains on the same split (data_seed), so the interval leaves out the split's variance"
+)
 
 
 def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[list[str]]]:
@@ -483,9 +489,9 @@ def print_table(sec: Section, summary_path: Path) -> None:
         f"ranked by {sec.metric}, "
         "mean ± std over seeds",
         title_justify="left",
-        caption="95% CI: Student-t interval of the mean over seeds"
+        caption=f"fixed: {fixed_settings(sec)}\n95% CI: Student-t interval of the mean over seeds"
         + (f", clipped to {clip}" if clip else "")
-        + f"\n{TIME_NOTE}",
+        + f";\n{SEED_NOTE}\n{TIME_NOTE}",
         caption_justify="left",
     )
     for h in header:
@@ -521,6 +527,39 @@ def print_skipped(skipped: list[Skipped]) -> None:
     if len(skipped) > PRINT_SKIPPED:
         lines.append(f"  ... and {len(skipped) - PRINT_SKIPPED} more")
     print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+# Settings a reader needs to know a table's numbers by, named even at their defaults.
+ALWAYS_NAMED = ("data", "optim", "lr", "epoch", "batch_size")
+
+
+def fixed_settings(sec: Section) -> str:
+    """The settings every run of ``sec`` shares, as ``data moons (800/100/100 rows), optim
+    adam, lr 0.01, ...``: those of :data:`ALWAYS_NAMED` and those set off their default. A
+    table's numbers mean little without them, and only results.csv had them."""
+    from mlplab.config import Config
+    from mlplab.reports.collect import NOT_VARIABLES
+
+    runs = sec.runs
+    parts = []
+    for name, info in Config.model_fields.items():
+        if name in sec.variables or name in NOT_VARIABLES or name not in runs:
+            continue
+        values = runs[name]
+        if values.isna().all() or values.map(repr).nunique() != 1:
+            continue
+        value = values.iloc[0]
+        if name not in ALWAYS_NAMED and value == info.default:
+            continue
+        part = f"{name} {_text(value)}" + (
+            " (full batch)" if name == "batch_size" and not value else ""
+        )
+        if name == "data" and all(f"n_{s}" in runs for s in ("train", "val", "test")):
+            rows = runs[["n_train", "n_val", "n_test"]].drop_duplicates()
+            if len(rows) == 1:
+                part += f" ({'/'.join(str(int(v)) for v in rows.iloc[0])} rows train/val/test)"
+        parts.append(part)
+    return ", ".join(parts)
 
 
 def plots_note(runs: pd.DataFrame) -> str:
@@ -564,6 +603,7 @@ def _page(rep: Report, root: Path, plots: list[list[Any]]) -> str:
                 "runs": str(len(sec.runs)),
                 "configs": str(len(sec.summary)),
                 "swept": ", ".join(sec.variables) or "nothing (seed replicates only)",
+                "fixed": fixed_settings(sec),
                 "ranked by": f"{sec.metric} mean over seeds, ties by {tie_break(sec.kind)[0]}",
             },
             table_header=header,
@@ -572,8 +612,9 @@ def _page(rep: Report, root: Path, plots: list[list[Any]]) -> str:
             table_note=f"{sec.metric} and {test}: mean ± std over seeds; "
             "seeds: finished replicates; 95% CI: Student-t interval of the mean "
             + (f"clipped to {clip}, the range {sec.metric} can take " if clip else "")
-            + "(blank with one seed); other metrics: means; runs: statuses of every run "
-            f"of the config; {TIME_NOTE}; blank settings do not apply to that model."
+            + f"(blank with one seed); {SEED_NOTE}; other metrics: means; runs: statuses "
+            f"of every run of the config; {TIME_NOTE}; blank settings do not apply to that "
+            "model."
             + (
                 f" The first {HTML_ROWS} of {len(sec.summary)} configs; summary.csv has all."
                 if len(sec.summary) > HTML_ROWS

@@ -663,7 +663,7 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
         for (i, j), v in np.ndenumerate(values):
             if not np.isnan(v):
                 dark = (v < middle) == (metric == "acc")
-                ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=8,
+                ax.text(j, i, f"{v:.4g}" if metric == "loss" else f"{v:.3f}", ha="center", va="center", fontsize=8,
                         color="white" if dark else "black")  # fmt: skip
     # The colour bar in the right margin, not taken from the panel.
     bar_axes = fig.add_axes(
@@ -679,7 +679,8 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
     return Plot(
         f"heatmap_{metric}",
         f"val {metric_label(metric)}: {var2} × {var1}",
-        "cell: mean over seeds (and over any other swept settings)",
+        "cell: mean over seeds (and over any other swept settings) of the metric the "
+        "table ranks by",
         to_png(fig),
     )
 
@@ -704,7 +705,9 @@ def report_plots(
     plots.append(curves(runs, var1, var2, metric, metric, scattered))
     plots.append(vs_param(runs, variables, metric))
     if var1 and var2 and not scattered:
-        plots.append(heatmap(summary, var1, var2, metric))
+        # The table's ranking metric: a regression's by val MAE had put configs in
+        # another order than the table beside it, ranked by val loss.
+        plots.append(heatmap(summary, var1, var2, "loss" if kind == "regression" else metric))
     return [p for p in plots if p is not None]
 
 

@@ -273,7 +273,8 @@ def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) 
     if result.get("stopped_early"):  # the table is the last epoch's model, not the best's
         title += (
             f", stopped early at epoch {result.get('epochs_run')} "
-            f"(patience {cfg.patience}; best epoch {result.get('best_epoch')})"
+            f"({f'patience {cfg.patience}' if cfg.patience else 'by its early_stop rule'}; "
+            f"best epoch {result.get('best_epoch')})"
         )
     print(results_table(rows, title))
     outputs = end.train_outputs[0] if end.train_outputs else None

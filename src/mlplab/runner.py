@@ -154,6 +154,8 @@ class StopFlag:
     relayed: bool = False
     # train(stop=...): the caller's own request, polled with the signals (from any thread).
     asked: Callable[[], Any] | None = None
+    # train(early_stop=...): the caller's rule that ends models finished, stopped early.
+    early_stop: Prune | None = None
     by_caller: bool = False
     # The sweep does not pass on its SIGINT as SIGINT, because the terminal's Ctrl-C may
     # reach the worker too, and two SIGINTs are a second Ctrl-C that stops at once; nor
@@ -224,6 +226,7 @@ class StackRun:
     tb: TensorBoardLogger | None = None
     progress_every: int = 0  # steps between Step events for the console's progress bar
     prune: Prune | None = None  # fit's hook: a search stops rows
+    early_stop: Prune | None = None  # fit's hook: the caller's own early stopping
 
 
 def wire_subscribers(
@@ -287,6 +290,7 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
                 should_stop,
                 run.prune,
                 [run_name(c) for c in run.cfgs],
+                run.early_stop,
             )
     except BaseException as err:
         if run.tb is not None:
@@ -316,6 +320,7 @@ def train(
     lock: bool = False,
     rerun: bool = False,
     stop: Callable[[], bool] | None = None,
+    early_stop: Prune | None = None,
     **overrides: Any,
 ) -> Result:
     """Train one experiment and write its run record.
@@ -363,6 +368,13 @@ def train(
         continues it), and train returns the Result. For a stop button: a notebook widget's,
         or a web page's whose server runs the training in another thread, where signals
         cannot reach it. A subscriber can set what it reads.
+    early_stop : callable, optional
+        A stopping rule of one's own, as ``patience`` is mlplab's: given each
+        :class:`~mlplab.training.events.Validate` event, True ends the run there,
+        ``finished`` and ``stopped_early``, with its final metrics and checkpoints, where
+        ``stop`` ends it ``interrupted``, to be continued. (A bool mask over the event's
+        ``ids`` also serves.) The rule is not part of the config: the same config again
+        keeps the run it ended.
 
     Returns
     -------
@@ -400,7 +412,12 @@ def train(
             f"train: stop takes a function of no arguments that returns True or False, not "
             f"{short_repr(stop)}"
         )
-    flag = StopFlag(asked=stop)
+    if early_stop is not None and not callable(early_stop):
+        raise ConfigError(
+            "train: early_stop takes a function of a Validate event that returns True to "
+            f"stop (a bool mask over its ids), not {short_repr(early_stop)}"
+        )
+    flag = StopFlag(asked=stop, early_stop=early_stop)
     if handle_signals is not False:
         # Installed before anything is written, and restored however the run ends, so a
         # signal at any moment leaves either no record or a consistent one.
@@ -710,6 +727,7 @@ def _train_locked(
     ends: list[End] = []
     subs.append(lambda e: ends.append(e) if isinstance(e, End) else None)
     run = StackRun([cfg], data, [spec], engine, backend, state, writer, subs, tb)
+    run.early_stop = stop.early_stop
     run.progress_every = console.progress_every
     if verbose:
         unused = cfg.unused_settings()

@@ -215,3 +215,42 @@ def test_predict_all_is_every_models_predict_in_one_pass():
     assert seen["all"].shape == (3, 50, 1)
     np.testing.assert_array_equal(seen["all"], np.stack(seen["each"]))
     assert not np.allclose(seen["all"][0], seen["all"][2])  # three models, not one thrice
+
+
+def test_an_early_stop_rule_ends_its_models_finished_and_stopped_early():
+    """A stop of one's own (a target accuracy, a budget) had only `stop`, which ends a run
+    `interrupted` and lets the same call train it on; `early_stop` ends it as patience
+    does, and the others train on."""
+    backend, state = _stack([0.5, 1.0, 2.0])
+    ends: list[End] = []
+    fit(backend, "binary", {"train": Y, "val": Y, "test": Y}, Schedule(epoch=12, log_every=0),
+        [LrSchedule(lr) for lr in (0.5, 1, 2)], state,
+        [lambda e: ends.append(e) if isinstance(e, End) else None],
+        early_stop=lambda v: (v.ids == 1) & (v.epoch == 4))  # fmt: skip
+    early, rest = ends
+    assert early.ids.tolist() == [1] and early.statuses == ["finished"] and early.epoch == 4
+    assert early.finals[0]["val_loss"] > 0 and rest.epoch == 12
+    assert state.stopped_early.tolist() == [False, True, False]
+    # One bool answers for every model (a single run's rule need not build a mask).
+    backend, state = _stack([0.5, 1.0])
+    fit(backend, "binary", {"train": Y, "val": Y, "test": Y}, Schedule(epoch=12, log_every=0),
+        [LrSchedule(lr) for lr in (0.5, 1)], state, early_stop=lambda v: v.epoch == 3)  # fmt: skip
+    assert state.stopped_early.tolist() == [True, True] and state.epoch == 3
+
+
+def test_train_early_stop_records_a_finished_run_that_the_same_call_keeps(tmp_path):
+    import pytest
+
+    from mlplab.errors import PruneError
+
+    kw = dict(data="moons", epoch=200, optim="adam", lr=0.01, log_path=str(tmp_path),
+              plots="none", verbose=False)  # fmt: skip
+    run = train(**kw, early_stop=lambda v: v.epoch == 7)
+    assert run.status == "finished" and run.record["stopped_early"]
+    assert run.record["epochs_run"] == 7 and run.exit_code == 0
+    again = train(**kw, early_stop=lambda v: v.epoch == 7)
+    assert again.kept and again.record["epochs_run"] == 7
+    with pytest.raises(PruneError, match="early_stop must return a bool mask"):
+        train(**kw, rerun=True, early_stop=lambda v: "yes")
+    with pytest.raises(Exception, match="early_stop takes a function"):
+        train(**kw, early_stop=5)

@@ -128,6 +128,30 @@ def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     return bounds
 
 
+def _ruled(rule: Prune, event: Validate, name: str) -> Array:
+    """The bool mask over ``event.ids`` that a prune or early-stop ``rule`` returns (one
+    bool is the answer for every model); a rule that raises, or returns no such mask, is a
+    :class:`~mlplab.errors.PruneError`."""
+    try:
+        said = rule(event)
+    except Exception as err:
+        raise PruneError(
+            f"{name}: the rule raised {type(err).__name__}: {err} (at the validation of "
+            f"epoch {event.epoch})"
+        ) from err
+    mask = np.asarray(said)
+    if mask.dtype == bool and mask.shape == ():  # one answer for every model (a single run's)
+        mask = np.full(event.ids.shape, bool(mask))
+    if mask.dtype != bool or mask.shape != event.ids.shape:
+        what = "None (no return?)" if said is None else f"{mask.dtype} of shape {mask.shape}"
+        raise PruneError(
+            f"{name} must return a bool mask over the event's ids (shape {event.ids.shape}), "
+            f"True for each model to stop; at the validation of epoch {event.epoch} it "
+            f"returned {what}"
+        )
+    return mask
+
+
 def fit(
     backend: Backend,
     task: str,
@@ -139,6 +163,7 @@ def fit(
     should_stop: Callable[[], bool | str] | None = None,
     prune: Prune | None = None,
     names: Sequence[str] = (),
+    early_stop: Prune | None = None,
 ) -> StackState:
     """Train the models of ``backend`` for ``schedule.epoch`` epochs, or until each stops.
 
@@ -153,7 +178,9 @@ def fit(
     event's ``ids`` (the models still training), True for each to stop there
     (``pruned``), for searches that drop the weaker rows of a
     stack; a rule that raises, or returns no such mask, raises
-    :class:`~mlplab.errors.PruneError`. Each model's last event is an :class:`End`.
+    :class:`~mlplab.errors.PruneError`. ``early_stop`` is the same kind of rule for a
+    stop of one's own making: the models it names end ``finished`` there, stopped early,
+    as ``patience`` ends them. Each model's last event is an :class:`End`.
     ``names`` (one per model id, e.g. run ids) is what ``event.models.name(id)`` says.
     """
     s = schedule
@@ -329,28 +356,18 @@ def fit(
                 if len(done):
                     state.stopped_early[ids[done]] = True
                     end(done, "finished")
+            if early_stop is not None and len(state.ids):
+                # The mask is over the validated rows; some may have stopped since.
+                stopping = np.flatnonzero(
+                    np.isin(state.ids, event.ids[_ruled(early_stop, event, "early_stop")])
+                )
+                if len(stopping):
+                    state.stopped_early[state.ids[stopping]] = True
+                    end(stopping, "finished")
             if prune is not None and len(state.ids):
-                try:
-                    said = prune(event)
-                except Exception as err:
-                    raise PruneError(
-                        f"prune: the rule raised {type(err).__name__}: {err} (at the "
-                        f"validation of epoch {state.epoch})"
-                    ) from err
-                mask = np.asarray(said)
-                if mask.dtype != bool or mask.shape != event.ids.shape:
-                    what = (
-                        "None (no return?)"
-                        if said is None
-                        else f"{mask.dtype} of shape {mask.shape}"
-                    )
-                    raise PruneError(
-                        f"prune must return a bool mask over the event's ids (shape "
-                        f"{event.ids.shape}), True for each model to stop; at the validation "
-                        f"of epoch {state.epoch} it returned {what}"
-                    )
-                # The mask is over the validated rows; some may have stopped early since.
-                pruned = np.flatnonzero(np.isin(state.ids, event.ids[mask]))
+                pruned = np.flatnonzero(
+                    np.isin(state.ids, event.ids[_ruled(prune, event, "prune")])
+                )
                 if len(pruned):
                     end(pruned, "pruned", [f"pruned at epoch {state.epoch}"] * len(pruned))
 

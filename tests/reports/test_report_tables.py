@@ -235,6 +235,12 @@ def test_summary_csv_names_a_setting_one_section_sweeps_and_another_holds(
     classification = table[table["task"] == "classification"]
     assert set(classification["data"]) == {"moons", "iris"}
     assert not table["hid_dim"].isna().any()
+    # moons and iris ranked against each other, without a word: the classification
+    # section says its ranks cross datasets; the regression one (sine alone) does not.
+    import html
+
+    page = html.unescape(rep.html_path.read_text())
+    assert page.count("(across datasets: data is swept)") == 1
 
 
 def test_report_of_an_empty_folder_is_one_clear_error(tmp_path: Path) -> None:

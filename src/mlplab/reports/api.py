@@ -268,6 +268,8 @@ def report(
             print(f"report: note: {note}", flush=True)
         if note := tied_seeds_note(sections):
             print(f"report: note: {note}", flush=True)
+        if note := across_data_note(sections):
+            print(f"report: note: {note}", flush=True)
         if running := int((runs["status"] == "running").sum()):
             # A record says `running` from its start until it ends: a process killed
             # outright (kill -9, a machine's crash) never changes it.
@@ -281,6 +283,18 @@ def report(
         print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)
     print_skipped(skipped)
     return result
+
+
+def across_data_note(sections: list[Section]) -> str:
+    """What to say of a section whose configs trained on different datasets: its ranks
+    compare one dataset's accuracy with another's, which says nothing of the settings."""
+    mixed = [sec.title for sec in sections if "data" in sec.variables]
+    if not mixed:
+        return ""
+    return (
+        f"{', '.join(mixed)} ranks configs of different datasets against each other (data "
+        "is swept); compare ranks within one dataset (summary.csv's data column)"
+    )
 
 
 def tied_seeds_note(sections: list[Section]) -> str:
@@ -604,7 +618,8 @@ def _page(rep: Report, root: Path, plots: list[list[Any]]) -> str:
                 "configs": str(len(sec.summary)),
                 "swept": ", ".join(sec.variables) or "nothing (seed replicates only)",
                 "fixed": fixed_settings(sec),
-                "ranked by": f"{sec.metric} mean over seeds, ties by {tie_break(sec.kind)[0]}",
+                "ranked by": f"{sec.metric} mean over seeds, ties by {tie_break(sec.kind)[0]}"
+                + (" (across datasets: data is swept)" if "data" in sec.variables else ""),
             },
             table_header=header,
             table_rows=rows,

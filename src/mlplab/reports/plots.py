@@ -264,8 +264,9 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
     return Plot(
         f"bars_{metric}",
         f"train / val / test {metric_label(metric)}{by}",
-        "bars: mean over seeds (and any other settings); error bars: ± 1 std, "
-        "within the metric's range",
+        "bars: mean of the finished runs, over seeds (and any other settings); error "
+        "bars: ± 1 std of those runs, within the metric's range (the table's 95% CI is "
+        "the interval of the mean)",
         to_png(fig),
     )
 
@@ -620,8 +621,10 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
     return Plot(
         f"vs_param_{metric}",
         f"{metric_label(metric)} against each swept setting",
-        "points: mean over seeds (and over the other settings), bars ± 1 std within the "
-        f"metric's range; a setting with more than {MAX_LEVELS} values: one point per run",
+        "points: mean of every finished run at that value, over seeds and the other "
+        "settings; bars: ± 1 std of those runs (so the other settings' effect is in it), "
+        f"within the metric's range; a setting with more than {MAX_LEVELS} values: one "
+        "point per run",
         to_png(fig),
     )
 

@@ -99,7 +99,8 @@ def make_backend(
             from mlplab.errors import EngineError
 
             raise EngineError(
-                f"setting 'device': the numpy engine runs on cpu only (got {device!r}); use --engine torch"
+                f"setting 'device': the numpy engine runs on cpu only (got {device!r}); use "
+                "--device cpu, or --engine torch where torch sees a GPU"
             )
         return NumpyBackend(spec, models, dtype=dtype)
     raise ValueError(f"engine must be torch or numpy, got {engine!r}")

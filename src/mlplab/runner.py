@@ -42,7 +42,13 @@ from mlplab.assemble import (
 )
 from mlplab.config import Config, unused_by
 from mlplab.console import RunConsole, end_notes, lab_targets, print_summary, record_line
-from mlplab.data.dataset import Dataset, check_dataset, classes_not_in_training, is_in_memory
+from mlplab.data.dataset import (
+    Dataset,
+    check_dataset,
+    classes_not_in_training,
+    is_in_memory,
+    rows_digest,
+)
 from mlplab.engines.backend import Backend
 from mlplab.engines.choose import blas_threads, resolve_engine
 from mlplab.engines.init import run_streams
@@ -345,7 +351,9 @@ def train(
         keeps no checkpoint before its first ``save_every``.
     dataset : Dataset, optional
         Train on these arrays instead of loading ``config.data`` (the scikit-learn
-        estimators use this); ``data`` then only labels the run.
+        estimators use this). Unless ``data`` is the dataset's own ``name``, a recorded
+        run's ``data`` is the arrays' shape and digest (``array-60x2-1f3a9c0e``), so runs
+        on other arrays never share a folder.
     subscribers : list of callables, optional
         More subscribers to the run's events (:mod:`mlplab.training.events`), called
         after the record's and the console's.
@@ -390,11 +398,13 @@ def train(
     check_switches("train", verbose=verbose, record=record, lock=lock, rerun=rerun)
     if resume is not None:
         check_path_argument("train", "resume", resume, RUN_FOLDER)
-        given = [f"{k}=" for k in overrides] + ["config"] * (config is not None)
-        if given or rerun or dataset is not None:
+        given = [f"{k}={short_repr(v)}" for k, v in overrides.items()]
+        given += ["config"] * (config is not None) + ["rerun=True"] * rerun
+        given += ["dataset"] * (dataset is not None) + ["record=False"] * (not record)
+        if given:
             # As `mlplab train --resume`: a resumed run keeps its own config, so settings
-            # given beside it would be dropped without a word.
-            given += ["rerun=True"] * rerun + ["dataset="] * (dataset is not None)
+            # given beside it would be dropped without a word (and record=False would
+            # train it on and keep nothing).
             raise ConfigError(
                 "train: resume= continues a run with its own config; give no other settings "
                 f"(got {', '.join(given)})"
@@ -504,11 +514,16 @@ def _train(
             )
     else:
         cfg = as_config(config, **overrides)
+    if dataset is not None:
+        check_dataset(dataset)
+        if record and cfg.data != dataset.name:
+            # The arrays are the run's data, named as an estimator names its arrays: under
+            # the default `data` (xor) its record had taken a real xor run's folder.
+            label = f"array-{dataset.n_rows}x{dataset.n_features}-{rows_digest(dataset)[:8]}"
+            cfg = as_config(cfg, data=label)
     if record:
         check_writable(cfg.log_path)
         check_run_folders([cfg])
-    if dataset is not None:
-        check_dataset(dataset)
     data = dataset if dataset is not None else load_data(cfg)
     check_fits(cfg, data)
     spec = model_spec(cfg, data)

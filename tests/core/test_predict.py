@@ -709,39 +709,53 @@ def test_python_predict_proba_gives_the_cli_probabilities(iris_run, run_cli, tmp
         reg.predict_proba([[0.5]])
 
 
-@pytest.mark.parametrize(
-    ("task", "y", "class_names", "needle"),
-    [
-        (
-            "binary",
-            np.array([0, 1] * 10),
-            ["0", "1"],
-            "y_train of a binary dataset is float [N, 1]",
-        ),
-        ("multiclass", np.arange(20) % 3, None, "names its classes in class_names"),
-        ("classification", np.arange(20) % 2, ["a", "b"], "task is one of binary"),
-        (
-            "regression",
-            np.linspace(0, 1, 20),
-            None,
-            "y_train of a regression dataset is float [N, T]",
-        ),
-        (
-            "binary",
-            (np.arange(20) % 2).reshape(-1, 1).astype(float),
-            None,
-            "class_names (2; got None)",
-        ),
-    ],
-)
-def test_a_dataset_built_by_hand_is_checked_in_one_line(task, y, class_names, needle):
-    """train(dataset=...) with arrays of the wrong shape for their task failed deep in
-    the loss or the metrics (IndexError, or a ValueError of a zero-size reduction)."""
+def _by_hand(task="binary", y=None, class_names=("0", "1"), X=None, **kw):
     from mlplab.data.dataset import Dataset
+
+    X = np.random.default_rng(0).normal(size=(20, 2)) if X is None else X
+    y = (np.arange(20) % 2).reshape(-1, 1).astype(float) if y is None else y
+    names = None if class_names is None else list(class_names)
+    return Dataset("mine", task, X, y, X, y, X, y, ["a", "b"], ["y"], names, **kw)
+
+
+NAN_X = np.random.default_rng(0).normal(size=(20, 2))
+NAN_X[6, 1] = np.nan
+
+
+@pytest.mark.parametrize(
+    ("kw", "needle"),
+    [
+        ({"y": np.array([0, 1] * 10)}, "y_train of a binary dataset is float [N, 1]"),
+        ({"task": "multiclass", "y": np.arange(20) % 3, "class_names": None},
+         "names its classes in class_names"),
+        ({"task": "classification"}, "task is one of binary"),
+        ({"task": "regression", "y": np.linspace(0, 1, 20), "class_names": None},
+         "y_train of a regression dataset is float [N, 1] (a column per target name)"),
+        ({"class_names": None}, "class_names (2; got None)"),
+        ({"class_names": ("a", "a")}, "class_names names one twice"),
+        ({"X": NAN_X}, "X_train has NaN or inf (row 6)"),
+        ({"X": np.full((20, 2), "1.5")}, "X_train holds <U3 values; it takes numbers"),
+        ({"weights": {"train": np.ones(20)}}, "val has 20 rows, its weights none"),
+        ({"scaler": (np.zeros(3), np.ones(3))}, "scaler is (mean, std), each [2]"),
+    ],
+)  # fmt: skip
+def test_a_dataset_built_by_hand_is_checked_in_one_line(kw, needle):
+    """train(dataset=...) with arrays of the wrong shape for their task failed deep in
+    the loss or the metrics (IndexError, ZeroDivisionError); NaN trained as numbers that
+    'overflow float32'."""
     from mlplab.errors import DataError
 
-    X = np.random.default_rng(0).normal(size=(20, 2))
-    ds = Dataset("mine", task, X, y, X, y, X, y, ["a", "b"], ["y"], class_names)
     with pytest.raises(DataError, match=re.escape(needle)) as e:
-        train(dataset=ds, epoch=1, record=False, verbose=False)
+        train(dataset=_by_hand(**kw), epoch=1, record=False, verbose=False)
     assert "\n" not in str(e.value)
+
+
+def test_a_recorded_run_on_a_hand_built_dataset_takes_no_other_runs_folder(tmp_path):
+    """Under the default data (xor) it had replaced a finished xor run's record, and the
+    next xor call was handed its model (kept, test_acc 0.6 on xor)."""
+    kw = dict(epoch=30, lr=0.5, verbose=False, log_path=str(tmp_path), plots="none")
+    xor = train(data="xor", **kw)
+    mine = train(dataset=_by_hand(), **kw)
+    assert mine.run_dir != xor.run_dir and mine.config.data.startswith("array-40x2-")
+    again = train(data="xor", **kw)
+    assert again.kept and again.run_dir == xor.run_dir and again.record["n_train"] == 4

@@ -347,7 +347,8 @@ def test_resume_refuses_settings_beside_it(tmp_path: Path) -> None:
     res = train(log_path=str(tmp_path), data="xor", epoch=3, plots="none", verbose=False)
     before = read_json(res.run_dir / "result.json")
     for extra, named in (
-        ({"lr": 0.01, "epoch": 5}, "lr=, epoch="),
+        ({"lr": 0.01, "epoch": 5}, "lr=0.01, epoch=5"),
+        ({"record": False}, "record=False"),
         ({"config": {"data": "xor"}}, "config"),
         ({"rerun": True}, "rerun=True"),
     ):

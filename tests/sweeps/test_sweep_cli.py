@@ -388,22 +388,27 @@ def test_sigint_to_the_sweep_alone_stops_its_workers_at_once(tmp_path: Path) -> 
     assert len(list(log.glob("alone/*/checkpoints/last.safetensors"))) == 8
 
 
-def test_sigterm_to_the_sweep_alone_stops_it_as_ctrl_c_does(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "exit_code"), [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_sigterm_to_the_sweep_alone_stops_it_as_ctrl_c_does(
+    tmp_path: Path, name: str, exit_code: int
+) -> None:
     """`kill PID` (SIGTERM to the sweep's process, not its group, as a scheduler may send
     it): the workers are told at once, every run is recorded `interrupted` with a
-    checkpoint, and the sweep says what remains, rather than vanishing without a word."""
+    checkpoint, and the sweep says what remains, rather than vanishing without a word.
+    SIGHUP (a closed terminal) had ended the sweep with no word at all."""
     import json
     import os
     import signal
 
     log = tmp_path / "runs"
-    proc, err, took = _stopped_sweep(log, "term", lambda pid: os.kill(pid, signal.SIGTERM))
-    assert proc.returncode == 143, err  # 128 + SIGTERM, as `mlplab train` exits
+    sig = getattr(signal, name)
+    proc, err, took = _stopped_sweep(log, "term", lambda pid: os.kill(pid, sig))
+    assert proc.returncode == exit_code, err  # 128 + the signal, as `mlplab train` exits
     assert took < STOP_GRACE_S  # no grace period: no signal had reached the workers
     assert "Traceback" not in err and "8 runs remain" in err
     records = [json.loads(p.read_text()) for p in log.glob("term/*/result.json")]
     assert sorted(r["status"] for r in records) == ["interrupted"] * 8
-    assert all(r["message"].startswith("interrupted by SIGTERM at step") for r in records)
+    assert all(r["message"].startswith(f"interrupted by {name} at step") for r in records)
     assert len(list(log.glob("term/*/checkpoints/last.safetensors"))) == 8
 
 

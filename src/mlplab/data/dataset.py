@@ -91,21 +91,29 @@ class Dataset:
 
 def check_dataset(ds: Dataset) -> None:
     """Refuse, in one line, a Dataset built by hand whose arrays do not say what its
-    ``task`` needs (``train(dataset=...)``): they failed deep in the loss or the metrics."""
+    ``task`` needs (``train(dataset=...)``): they failed deep in the loss or the metrics,
+    or trained on NaN as numbers that "overflow float32"."""
     tasks = ("binary", "multiclass", "regression")
     if ds.task not in tasks:
         raise DataError(f"dataset: task is one of {', '.join(tasks)}, not {ds.task!r}")
-    shape = {
-        "binary": "float [N, 1] of 0 and 1",
-        "multiclass": "int [N] of class indices",
-        "regression": "float [N, T]",
-    }[ds.task]
     n_classes = len(ds.class_names or [])
     if ds.task != "regression" and n_classes != (2 if ds.task == "binary" else max(n_classes, 2)):
         raise DataError(
             f"dataset: a {ds.task} dataset names its classes in class_names "
             f"({'2' if ds.task == 'binary' else 'at least 2'}; got {ds.class_names!r})"
         )
+    names = {"class_names": ds.class_names or [], "feature_names": ds.feature_names}
+    names["target_names"] = ds.target_names
+    for what, given in names.items():
+        if len(set(map(str, given))) < len(given):
+            raise DataError(f"dataset: {what} names one twice ({given!r}); name each once")
+    if ds.task == "regression" and not ds.target_names:
+        raise DataError("dataset: a regression dataset names at least one target")
+    shape = {
+        "binary": "float [N, 1] of 0 and 1",
+        "multiclass": "int [N] of class indices",
+        "regression": f"float [N, {len(ds.target_names)}] (a column per target name)",
+    }[ds.task]
     for split, (X, y) in ds.splits().items():
         X, y = np.asarray(X), np.asarray(y)
         if X.ndim != 2 or len(X) == 0 or X.shape[1] != len(ds.feature_names):
@@ -118,14 +126,30 @@ def check_dataset(ds: Dataset) -> None:
             if ds.task == "binary"
             else y.ndim == 1 and y.dtype.kind in "iu" and ((y >= 0) & (y < n_classes)).all()
             if ds.task == "multiclass"
-            else y.shape[1:] == (len(ds.target_names),)
+            else y.shape[1:] == (len(ds.target_names),) and y.dtype.kind in "biuf"
         )
         if not ok:
             raise DataError(
-                f"dataset: y_{split} of a {ds.task} dataset is {shape} with N = "
-                f"{len(X)} (T = {len(ds.target_names)} target names), not of shape {y.shape}"
-                + (f" and dtype {y.dtype}" if y.ndim == 1 else "")
+                f"dataset: y_{split} of a {ds.task} dataset is {shape} with N = {len(X)}, "
+                f"not {y.dtype} of shape {y.shape}"
             )
+        for name, a in ((f"X_{split}", X), (f"y_{split}", y)):
+            if a.dtype.kind not in "biuf":
+                raise DataError(f"dataset: {name} holds {a.dtype} values; it takes numbers")
+            if not np.isfinite(a).all():
+                row = int(np.argwhere(~np.isfinite(a))[0][0])
+                raise DataError(f"dataset: {name} has NaN or inf (row {row}); clean it first")
+        weights = (ds.weights or {}).get(split)
+        if ds.weights is not None and (weights is None or np.shape(weights) != (len(X),)):
+            raise DataError(
+                f"dataset: weights hold [N] for each of train, val and test; {split} has "
+                f"{len(X)} rows, its weights {'none' if weights is None else np.shape(weights)}"
+            )
+    if ds.scaler is not None and any(np.shape(a) != (ds.n_features,) for a in ds.scaler):
+        raise DataError(
+            f"dataset: scaler is (mean, std), each [{ds.n_features}] (a value per feature), "
+            f"not of shapes {[np.shape(a) for a in ds.scaler]}"
+        )
 
 
 # The ``data`` of a run trained on arrays in memory (the scikit-learn estimators): its shape

@@ -530,8 +530,8 @@ def _dead_group(
 def _stop_workers(busy: dict[_Worker, _Job], name: str = "SIGINT") -> list[Outcome]:
     """Stop the running groups cleanly, then wait for them; their outcomes.
 
-    Every worker is told now of the sweep's signal ``name``: SIGTERM as SIGTERM, SIGINT
-    as RELAY_SIGINT. train's handler stops its run at a step boundary with a checkpoint
+    Every worker is told now of the sweep's signal ``name``: SIGTERM as SIGTERM, SIGHUP
+    as SIGHUP, SIGINT as RELAY_SIGINT. train's handler stops its run at a step boundary with a checkpoint
     and names that signal (a terminal's Ctrl-C, which reached the workers too, stays the
     reason their records give). A worker that has not answered within STOP_GRACE_S gets
     SIGTERM, then SIGKILL; a second Ctrl-C kills at once.
@@ -541,7 +541,7 @@ def _stop_workers(busy: dict[_Worker, _Job], name: str = "SIGINT") -> list[Outco
 
     from mlplab.runner import SAME_STOP_S
 
-    relay = RELAY_SIGINT if name == "SIGINT" else signal.SIGTERM
+    relay = {"SIGINT": RELAY_SIGINT, "SIGHUP": signal.SIGHUP}.get(name, signal.SIGTERM)
     for worker in busy:
         if worker.proc.poll() is None:
             worker.proc.send_signal(relay)

@@ -139,7 +139,13 @@ def test_a_config_file_after_a_flag_of_several_values_is_named(tmp_path: Path, c
 
 
 @pytest.mark.parametrize(
-    "option", [["--address", "auto"], ["--cpus_per_task", "2"], ["--gpus_per_task", "0.5"]]
+    "option",
+    [
+        ["--address", "auto"],
+        ["--cpus_per_task", "2"],
+        ["--gpus_per_task", "0.5"],
+        ["--cpus_per_task", "0"],  # read as the default 1, it passed without a word
+    ],
 )
 def test_ray_options_without_ray_are_one_line(tmp_path: Path, capsys, option) -> None:
     log = tmp_path / "runs"

@@ -517,8 +517,9 @@ def sweep_command(
         address=options.get("address"),
         group_size=options.get("group_size"),
         no_batch=bool(options.get("no_batch")),
-        cpus_per_task=float(options.get("cpus_per_task") or 1.0),
-        gpus_per_task=float(options.get("gpus_per_task") or 0.0),
+        # `or` would read a 0 given as the default: --cpus_per_task 0 ran with 1.
+        cpus_per_task=float(_given(options.get("cpus_per_task"), 1.0)),
+        gpus_per_task=float(_given(options.get("gpus_per_task"), 0.0)),
         report=not options.get("no_report"),
         verbose=not quiet,
         progress=not quiet,
@@ -527,6 +528,10 @@ def sweep_command(
     if quiet:
         print(result.summary(), flush=True)
     return result.exit_code
+
+
+def _given(value: Any, default: float) -> Any:
+    return default if value is None else value
 
 
 def write_spec(spec: SweepSpec, folder: Path) -> Path:

@@ -258,9 +258,13 @@ def _connect(
                 # failure from server"); a second try a moment later usually succeeds.
                 time.sleep(CONNECT_RETRY_S)
     reason = str(last).strip().splitlines()[0] if str(last).strip() else type(last).__name__
+    # Something listens there (_check_reachable): a cluster that refused this process,
+    # most often for want of its token, not one to start.
     raise MlplabError(
-        f"--address {address}: cannot connect to a Ray cluster ({reason}); start one with "
-        "`ray start --head`, or leave out --address for a local instance"
+        f"--address {address}: something listens there, but this process could not join "
+        f"it as a Ray cluster ({reason}); a cluster with token authentication (Ray turns it "
+        "on where ~/.ray/auth_token exists) takes RAY_AUTH_MODE=token and its RAY_AUTH_TOKEN "
+        "in this process's environment, and on the head node --address auto joins it"
     )
 
 

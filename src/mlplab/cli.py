@@ -458,9 +458,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("sweep")
     g.add_argument(
         "--search",
-        choices=("grid", "random"),
+        choices=("grid", "random", "list"),
         default="grid",
-        help="grid: every combination; random: --trials samples (default: grid)",
+        help="grid: every combination; random: --trials samples; list: config i takes the "
+        "i-th value of every flag of several values (--seed values replicate each) "
+        "(default: grid)",
     )
     g.add_argument(
         "--trials",

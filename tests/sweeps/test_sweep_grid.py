@@ -285,3 +285,27 @@ def test_a_list_setting_given_several_lists_is_named_as_no_axis(tmp_path, name) 
     ):
         sweep(data="moons", epoch=2, log_path=str(tmp_path), verbose=False, **{name: value})
     assert not any(tmp_path.iterdir())
+
+
+def test_a_list_search_takes_its_configs_row_by_row() -> None:
+    """A search that proposes its own configs (a TPE batch of lr and width together) had
+    only the grid, whose product trains pairs it never proposed."""
+    cfgs = configs_of(
+        {"data": ["ring"], "lr": ["0.1", "0.01", "0.1"], "hid_dim": ["8", "32", "32"],
+         "act": ["tanh"], "seed": ["0", "1"]},
+        search="list",
+    )  # fmt: skip
+    rows = sorted((c.lr, c.hid_dim, c.seed, c.act) for c in cfgs)
+    expected = [(lr, h, s, "tanh") for lr, h in ((0.1, 8), (0.01, 32), (0.1, 32)) for s in (0, 1)]
+    assert rows == sorted(expected)
+    # A row proposed twice is one run; one setting's rows repeating a value is no error.
+    again = configs_of(
+        {"data": ["xor"], "lr": ["0.1", "0.1"], "hid_dims": ["4", "4"]}, search="list"
+    )
+    assert len(again) == 1
+    with pytest.raises(ConfigError, match="must be as many; got lr 2, hid_dim 3"):
+        configs_of({"lr": ["0.1", "0.2"], "hid_dim": ["2", "4", "8"]}, search="list")
+    with pytest.raises(ConfigError, match="need --search random"):
+        configs_of({"lr": ["loguniform:0.01:1", "0.1"]}, search="list")
+    with pytest.raises(ConfigError, match="--trials applies only to --search random"):
+        configs_of({"lr": ["0.1"]}, search="list", trials=3)

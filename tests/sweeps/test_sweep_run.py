@@ -391,3 +391,18 @@ def test_runs_another_sweep_is_training_are_counted_as_its_not_as_skipped(
     assert f"0 trained, 0 skipped, 0 failed/diverged, {n} being trained by another sweep" in (
         result.summary()
     )
+
+
+def test_a_list_sweep_trains_its_rows_reports_them_and_skips_them_again(tmp_path: Path) -> None:
+    """The batch of a search of one's own: exactly its rows train, the report ranks them,
+    and the same batch again trains nothing (its spec, search: list, is the sweep's)."""
+    kw = {**BASE, "log_path": str(tmp_path), "exp_name": "batch", "workers": 1, "verbose": False}
+    del kw["lr"]
+    res = sweep(search="list", lr=[0.3, 0.03, 0.3], hid_dim=[4, 8, 8], seed=[0, 1], **kw)
+    assert res.counts["trained"] == 6
+    assert sorted({(c.lr, c.hid_dim) for c in res.configs}) == [(0.03, 8), (0.3, 4), (0.3, 8)]
+    assert len(res.report.summary) == 3 and set(res.report.variables) == {"lr", "hid_dim"}
+    (spec,) = (tmp_path / "batch").glob("sweep-*.yaml")
+    assert yaml.safe_load(spec.read_text())["search"] == "list"
+    again = sweep(search="list", lr=[0.3, 0.03, 0.3], hid_dim=[4, 8, 8], seed=[0, 1], **kw)
+    assert again.counts["trained"] == 0 and again.counts["skipped"] == 6

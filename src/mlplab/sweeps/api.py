@@ -179,10 +179,13 @@ def sweep(
     ----------
     config : path to a YAML file, dict, or Config, optional
         Base settings. In a YAML file or dict, a list for a scalar setting is an axis.
-    search : {'grid', 'random'}
+    search : {'grid', 'random', 'list'}
         ``grid``: the product of all axes. ``random``: ``trials`` samples (see
         :mod:`mlplab.sweeps.grid` for ``loguniform:1e-4:1e-1``, ``uniform:a:b``,
-        ``int:a:b`` and ``choice:a:b``).
+        ``int:a:b`` and ``choice:a:b``). ``list``: the configs as rows, config i taking
+        the i-th value of every axis (``sweep(search="list", lr=[0.1, 0.01],
+        hid_dim=[8, 32])`` is two configs; ``seed`` values replicate each): a batch that
+        a search of one's own proposes.
     trials : int, optional
         Number of random samples (random search only).
     workers : int, optional

@@ -7,6 +7,10 @@ list as their one value and are never axes.
 
 - ``search="grid"``: every combination of the axes (their product), in the order the
   axes were given.
+- ``search="list"``: the configs one by one, as rows: the i-th value of every axis makes
+  config i (a setting of one value applies to every row; ``seed`` values replicate each
+  row, as in a random search). What a search that proposes its own configs (a TPE batch)
+  hands to a sweep.
 - ``search="random"``: ``trials`` samples. An axis value may be a distribution:
   ``loguniform:LOW:HIGH``, ``uniform:LOW:HIGH``, ``int:LOW:HIGH`` (both ends inclusive)
   or ``choice:A:B:C``; plain multiple values are sampled as a ``choice``. Several values of
@@ -36,6 +40,7 @@ from mlplab.errors import ConfigError, short_repr
 from mlplab.training.grouping import FREE_SETTINGS
 
 DISTRIBUTIONS = ("loguniform", "uniform", "int", "choice")
+SEARCHES = ("grid", "random", "list")
 # A sweep writes into one folder, log_path/exp_name: these cannot vary within it.
 NOT_AXES = frozenset({"log_path", "exp_name"})
 # Settings in which the configs of one group (what a worker trains as one stack) may
@@ -162,7 +167,7 @@ class SweepSpec:
     axes : dict
         Setting name -> list of values (grid), or -> list of values / one distribution
         string (random). Insertion order is the axis order (var1, var2, ... of the report).
-    search : {'grid', 'random'}
+    search : {'grid', 'random', 'list'}
     trials : int or None
         Number of random-search samples (random only).
     sample_seed : int
@@ -210,15 +215,15 @@ def build_spec(
     values). Raises ConfigError for unknown settings, misplaced distributions, or a bad
     ``search``/``trials``.
     """
-    if search not in ("grid", "random"):
-        raise ConfigError(f"--search: {search!r} is not one of grid, random")
+    if search not in SEARCHES:
+        raise ConfigError(f"--search: {search!r} is not one of {', '.join(SEARCHES)}")
     if trials is not None and (not isinstance(trials, int) or isinstance(trials, bool)):
         raise ConfigError(f"--trials: {short_repr(trials)} is not a whole number")
     if search == "random" and (trials is None or trials < 1):
         raise ConfigError(
             "--trials: random search needs --trials N with N >= 1 (trials=N in Python)"
         )
-    if search == "grid" and trials is not None:
+    if search != "random" and trials is not None:
         raise ConfigError("--trials applies only to --search random")
     merged = {**dict(base), **dict(settings)}
     fixed: dict[str, Any] = {}
@@ -245,7 +250,8 @@ def build_spec(
                 f"setting '{name}': it does not change what a run learns (the run's name leaves "
                 "it out), so several values would train one run; give one value"
             )
-        if name == "hid_dims" and len({str(v) for v in values}) < len(values):
+        # A list search's rows may repeat a value (two configs of one width).
+        if search != "list" and name == "hid_dims" and len({str(v) for v in values}) < len(values):
             # train(hid_dims=[4, 4]) is one model of two layers; in a sweep the list is an
             # axis, and its repeated value would silently make one run of one layer.
             widths = "-".join(str(v) for v in values)
@@ -258,7 +264,7 @@ def build_spec(
                 f"setting 'hid_dims': {values!r} repeats a value, and in a sweep a list is an "
                 f"axis (one model per value){one_model}"
             )
-        if search == "grid" and any(_is_dist(name, v) for v in values):
+        if search != "random" and any(_is_dist(name, v) for v in values):
             raise ConfigError(
                 f"setting '{name}': distributions such as {values[0]!r} need --search random"
             )
@@ -271,6 +277,13 @@ def build_spec(
     except (TypeError, ValueError):
         raise ConfigError(f"setting 'seed': {first_seed!r} is not a whole number") from None
     spec = SweepSpec(fixed, axes, search, trials, sample_seed)
+    if search == "list":
+        rows = {n: len(v) for n, v in axes.items() if n != "seed"}
+        if len(set(rows.values())) > 1:
+            raise ConfigError(
+                "--search list: every setting of several values gives one per config, so "
+                "they must be as many; got " + ", ".join(f"{n} {k}" for n, k in rows.items())
+            )
     _check_count(spec)
     return spec
 
@@ -279,6 +292,9 @@ def count_configs(spec: SweepSpec) -> int:
     """How many configs ``spec`` asks for, before duplicates are dropped."""
     if spec.search == "grid":
         return math.prod(len(v) for v in spec.axes.values())
+    if spec.search == "list":
+        rows = [len(v) for n, v in spec.axes.items() if n != "seed"]
+        return (rows[0] if rows else 1) * len(spec.axes.get("seed", [None]))
     seeds = spec.axes.get("seed", [None])
     replicates = 1 if _is_dist("seed", seeds[0]) else len(seeds)
     return (spec.trials or 0) * replicates
@@ -331,7 +347,7 @@ def expand(spec: SweepSpec) -> list[Config]:
     value in any axis stops the sweep before a single run starts.
     """
     _check_axis_values(spec)
-    raw = _grid(spec) if spec.search == "grid" else _random(spec)
+    raw = {"grid": _grid, "random": _random, "list": _rows}[spec.search](spec)
     configs: list[Config] = []
     seen: dict[str, Config] = {}
     for values in raw:
@@ -400,6 +416,15 @@ def _grid(spec: SweepSpec) -> Iterable[dict[str, Any]]:
     names = list(spec.axes)
     for combo in itertools.product(*(spec.axes[n] for n in names)):
         yield {**spec.base, **dict(zip(names, combo))}
+
+
+def _rows(spec: SweepSpec) -> Iterable[dict[str, Any]]:
+    axes = dict(spec.axes)
+    seeds: list[Any] = axes.pop("seed", []) or [None]
+    names = list(axes)
+    for row in zip(*(axes[n] for n in names), strict=True) if names else [()]:
+        for seed in seeds:
+            yield {**spec.base, **dict(zip(names, row)), **({} if seed is None else {"seed": seed})}
 
 
 def _random(spec: SweepSpec) -> Iterable[dict[str, Any]]:

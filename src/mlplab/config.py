@@ -1036,9 +1036,16 @@ def _check_yaml_nodes(root: Any, name: str) -> None:
 
 
 def load_config(
-    path: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None
+    path: str | os.PathLike[str] | Config | dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> Config:
-    """Defaults < YAML file < overrides (flags). Validated once; raises ConfigError."""
+    """Defaults < YAML file < ``overrides`` (a dict of settings, as flags). Validated once;
+    raises ConfigError. ``path`` may also be a Config or a dict of settings, as
+    ``mlplab.train`` takes them."""
+    if isinstance(path, Config):
+        return make_config({**path.as_given(), **(overrides or {})}) if overrides else path
+    if isinstance(path, dict):
+        return make_config({**path, **(overrides or {})})
     if path is not None and not isinstance(path, str | os.PathLike):
         raise ConfigError(
             f"config: {short_repr(path)} ({type(path).__name__}) is not accepted; give a "

@@ -254,6 +254,8 @@ def record_line(run_dir: Path) -> str:
 
 def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) -> None:
     """The results table of a run that did not diverge, and the labs' Hypothesis block."""
+    from mlplab.data.synthetic import GATES as logic_gates
+
     if result["status"] == "diverged":
         return
     rows = []
@@ -280,7 +282,9 @@ def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) 
     outputs = end.train_outputs[0] if end.train_outputs else None
     # The labs' printout, for the labs' gates (whose 4 rows are every split): on a small
     # file of a user's it read as the true labels of unnamed rows.
-    if data.shared_splits and outputs is not None:
+    if data.shared_splits and outputs is not None and data.name in logic_gates:
+        # (An estimator's fit without held-out rows shares its splits too: thousands of
+        # rows of it printed as the lab's block.)
         print(hypothesis_block(data.task, outputs, data.y_train))
 
 
@@ -374,12 +378,22 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
             f"and the target of {data.name!r} is as its source gives it: `mlplab datasets` "
             "names settings that train on it as it is"
         )
-    y = np.asarray(data.y_train, dtype=np.float64)
-    mean, spread = float(np.mean(y)), float(np.std(y)) or 1.0
+    y = np.asarray(data.y_train, dtype=np.float64).reshape(len(data.y_train), -1)
+    means, spreads = y.mean(axis=0), np.where(y.std(axis=0) > 0, y.std(axis=0), 1.0)
+    if y.shape[1] == 1:
+        mean, spread = float(means[0]), float(spreads[0])
+        how = (
+            f"its mean is {mean:.3g} and its spread {spread:.3g}: train on "
+            f"(y - {mean:.3g}) / {spread:.3g}, and map predictions back"
+        )
+    else:  # one pooled mean and spread had left a small target near 0
+        how = "each column by its own mean and spread: " + "; ".join(
+            f"{name} (y - {m:.3g}) / {sd:.3g}"
+            for name, m, sd in zip(data.target_names, means, spreads, strict=True)
+        )
     return (
         f"the target reaches {top:.3g}; an MLP learns values of order 1 far more easily: "
-        f"standardize the target (its mean is {mean:.3g} and its spread {spread:.3g}: train "
-        f"on (y - {mean:.3g}) / {spread:.3g}, and map predictions back) and train again"
+        f"standardize the target ({how}) and train again; a lower lr does not cure this"
     )
 
 
@@ -428,7 +442,9 @@ def under_trained_note(cfg: Config, result: dict[str, Any]) -> str | None:
     losses, epochs = result.get("val_losses") or [], result.get("val_epochs") or []
     if len(losses) < 4 or len(losses) != len(epochs):
         return None
-    last = float(losses[-1])
+    # The lowest of the last tenth of the validations: a minibatch curve's last point
+    # swings above its lowest without the loss having levelled off.
+    last = min(map(float, losses[-max(1, len(losses) // 10) :]))
     half = int(np.searchsorted(np.asarray(epochs), epochs[-1] / 2))
     mid = float(losses[half])
     if not (np.isfinite(last) and np.isfinite(mid)) or last > min(map(float, losses)):
@@ -442,7 +458,7 @@ def under_trained_note(cfg: Config, result: dict[str, Any]) -> str | None:
         tips.append("try --optim adam --lr 0.001")
     return (
         f"the validation loss was still falling when the default {cfg.epoch} epochs ran out "
-        f"({mid:.4g} at epoch {epochs[half]}, {last:.4g} at {epochs[-1]}); the model may be "
+        f"({mid:.4g} at epoch {epochs[half]}, {last:.4g} by {epochs[-1]}); the model may be "
         f"under-trained: {', or '.join(tips)}"
     )
 

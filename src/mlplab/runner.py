@@ -41,7 +41,14 @@ from mlplab.assemble import (
     steps_per_epoch,
 )
 from mlplab.config import Config, unused_by
-from mlplab.console import RunConsole, end_notes, lab_targets, print_summary, record_line
+from mlplab.console import (
+    RunConsole,
+    end_notes,
+    lab_targets,
+    print_summary,
+    record_line,
+    target_scale_note,
+)
 from mlplab.data.dataset import (
     Dataset,
     check_dataset,
@@ -815,6 +822,10 @@ def _train_locked(
     else:
         result = _unrecorded(cfg, spec, data, engine, end, time.time() - started)
     if verbose:
+        if status == "diverged" and target_scale_note(data, result):
+            # The note below names the cause; a lower lr (RunDiverged's advice) only
+            # diverged again, or fit worse than the mean.
+            message = message.split(". Try a lower lr")[0] + "; the note below says why"
         if message:
             console.line(f"mlplab: {message}")
         print_summary(cfg, data, result, end)

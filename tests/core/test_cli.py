@@ -304,11 +304,23 @@ def test_train_prints_the_datas_notes_and_a_target_scale_note(tmp_path, capsys):
     argv = ["train", "--data", str(tmp_path / "prices.csv"), "--epoch", "5", "--plots", "none"]
     rc = main([*argv, "--log_every", "0", "--log_path", str(tmp_path / "runs")])
     err = "".join(capsys.readouterr())
-    assert rc == 1 and "the run diverged" in err
+    assert rc == 1 and "the run diverged; the note below says why" in err
+    assert "Try a lower lr" not in err  # a lower lr diverged again, or fit below the mean
     assert "mlplab: note: feature column 'id' counts the rows (0, 1, 2, ...)" in err
     assert re.search(r"mlplab: note: the target reaches 1\.\d+e\+06; an MLP learns values", err)
     # Standardizing, not dividing: prices of 1e6 +- 2e5 divided by 1e6 still vary by 0.2.
     assert re.search(r"standardize the target \(its mean is 1\.\d+e\+06 and its spread", err)
+    # Several targets: each by its own mean and spread (one pooled pair left the small
+    # target near 0).
+    df["rooms"] = 3 + df.x
+    df.to_csv(tmp_path / "two.csv", index=False)
+    main(["train", "--data", str(tmp_path / "two.csv"), "--target", "price", "rooms",
+          "--epoch", "5", "--plots", "none", "--log_every", "0",
+          "--log_path", str(tmp_path / "runs")])  # fmt: skip
+    err = "".join(capsys.readouterr())
+    assert re.search(r"each column by its own mean and spread: price \(y - 1\.\d+e\+06\) / "
+                     r"[\d.e+]+; rooms \(y - 3\.\d*\) / 0\.\d+\)", err)  # fmt: skip
+    df = df.drop(columns="rooms")
     df["price"] = 1.0 + 0.2 * df.x  # the same rows in units of a million: no scale note
     df.to_csv(tmp_path / "prices.csv", index=False)
     assert main([*argv, "--log_every", "0", "--log_path", str(tmp_path / "runs")]) == 0
@@ -351,12 +363,12 @@ def test_an_under_trained_or_chance_level_classifier_gets_a_note(tmp_path, capsy
     assert len(notes) == 1, notes
     assert re.fullmatch(
         r"mlplab: note: the validation loss was still falling when the default 100 epochs ran "
-        r"out \(0\.\d+ at epoch 50, 0\.\d+ at 100\); the model may be under-trained: raise "
+        r"out \(0\.\d+ at epoch 50, 0\.\d+ by 100\); the model may be under-trained: raise "
         r"--epoch, or take more steps per epoch with --batch_size 32, or try --optim adam "
         r"--lr 0\.001",
         notes[0],
     )
-    low, high = map(float, re.findall(r"\((0\.\d+) at epoch 50, (0\.\d+) at 100", notes[0])[0])
+    low, high = map(float, re.findall(r"\((0\.\d+) at epoch 50, (0\.\d+) by 100", notes[0])[0])
     assert high < 0.98 * low
     # The suggestion works, and an epoch count the user chose is theirs: no such note. (Its
     # 100 epochs of adam then go past the best validation loss: that is noted instead.)
@@ -679,3 +691,23 @@ def test_the_labs_hypothesis_block_is_for_the_gates_not_a_small_file(tmp_path, c
     assert "Hypothesis:" not in capsys.readouterr().out
     assert main([*base, "--data", "xor"]) == 0  # the lab's gate keeps the lab's printout
     assert "Hypothesis:" in capsys.readouterr().out
+
+
+def test_a_noisy_minibatch_curve_still_falling_gets_the_under_trained_note():
+    """Minibatch Adam's validation loss fell from 6.0 to 3.5 over the second half, its last
+    point a hair above its lowest (epoch 99 of 100): the note stayed silent."""
+    import numpy as np
+
+    from mlplab.config import Config
+    from mlplab.console import under_trained_note
+
+    epochs = list(range(1, 101))
+    losses = list(np.linspace(8.0, 3.5, 100) + 0.05 * np.sin(np.arange(100)))
+    losses[-1] = min(losses) * 1.01  # the last swings just above the lowest
+    result = {"status": "finished", "val_losses": losses, "val_epochs": epochs, "n_train": 800}
+    cfg = Config(optim="adam", lr=0.001, batch_size=32)
+    note = under_trained_note(cfg, result)
+    assert note is not None and "still falling when the default 100 epochs ran out" in note
+    # A curve that has levelled off (its lowest long before the end) gets none.
+    flat = [*np.linspace(8.0, 3.5, 50), *np.full(50, 3.6)]
+    assert under_trained_note(cfg, {**result, "val_losses": flat}) is None

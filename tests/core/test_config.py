@@ -634,3 +634,14 @@ def test_a_mistyped_choice_names_the_nearest_one():
     with pytest.raises(ConfigError) as err:
         load_dataset("moons.xlsx")  # a file's name is no misspelt built-in
     assert "did you mean" not in str(err.value)
+
+
+def test_load_config_takes_what_its_error_names():
+    """load_config({'lr': 0.1}) was refused by a line that offered a dict of settings."""
+    import mlplab
+
+    assert mlplab.load_config({"lr": 0.1}).lr == 0.1
+    cfg = mlplab.load_config(mlplab.Config(lr=0.2), {"seed": 3})
+    assert (cfg.lr, cfg.seed) == (0.2, 3)
+    with pytest.raises(ConfigError, match=r"42 \(int\) is not accepted"):
+        mlplab.load_config(42)

@@ -292,7 +292,8 @@ def resumable(cfg: Config, spec: ModelSpec, why: list[str] | None = None) -> Res
 
 @dataclass(repr=False)  # TrainedModel.__repr__: a line, not every array of the dataset
 class LoadedRun(TrainedModel):
-    """A finished run rebuilt from its directory: config, data, model and result.json."""
+    """A run rebuilt from its directory (finished, or interrupted or diverged, as its
+    result.json says): config, data, model and result.json."""
 
     config: Config
     dataset: Dataset

@@ -128,11 +128,20 @@ class Result(TrainedModel):
     dataset : Dataset
     backend : Backend
         The trained model: a stack of one on its engine. Use it through :meth:`predict`,
-        :meth:`predict_labels`, :meth:`model_outputs`, :attr:`weights` and
-        :meth:`to_torch` (see :class:`mlplab.trained.TrainedModel`).
+        :meth:`predict_labels`, :meth:`predict_proba`, :meth:`model_outputs`,
+        :attr:`weights` and :meth:`to_torch` (see :class:`mlplab.trained.TrainedModel`).
+    spec : ModelSpec
+        The architecture (widths, activation, task).
+    exit_code : int
+        What ``mlplab train`` exits with: 0 finished, 1 diverged, 130/143/129 stopped by
+        SIGINT/SIGTERM/SIGHUP (or ``stop``).
+    curves : dict of str to list
+        Every validation's values, unthinned (result.json keeps a few hundred points).
     kept : bool
         True when ``run_dir`` already held this config's finished run and it was returned
         as it is, loaded from its record, with no training (see ``train(rerun=...)``).
+
+    ``status`` and ``metrics`` read ``record``: ``"finished"``, ``{"test_acc": 0.97, ...}``.
     """
 
     config: Config

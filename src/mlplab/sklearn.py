@@ -168,9 +168,10 @@ _PARAMETERS_DOC = """\
         Dropout rate after each hidden block, in [0, 1).
     sc_type : {'none', 'residual'}, default='none'
         Skip connections between hidden layers of equal width.
-    init : {'default', 'xavier', 'kaiming', 'normal'}, default='default'
+    init : {'default', 'xavier', 'kaiming', 'normal', 'torch'}, default='default'
         Weight initialization; ``default`` is PyTorch's ``nn.Linear`` init. Both engines
-        start from the same weights for the same seed.
+        start from the same weights for the same seed (``torch`` draws them with torch's
+        own generator, as the lectures' labs do).
     optim : {'sgd', 'rmsprop', 'adagrad', 'adam', 'adamw'}, default='adam'
         Optimizer, with PyTorch's formulas and defaults (case-insensitive).
     lr : float, default=0.001

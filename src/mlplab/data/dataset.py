@@ -81,6 +81,15 @@ class Dataset:
             "test": (self.X_test, self.y_test),
         }
 
+    def __repr__(self) -> str:
+        # A line, not every array (about 3,000 characters for moons).
+        rows = "/".join(str(len(self.splits()[s][0])) for s in ("train", "val", "test"))
+        scaled = ", standardized" if self.scaler is not None else ""
+        return (
+            f"<Dataset {self.name}: {self.task}, {rows} rows train/val/test, "
+            f"{self.n_features} features{scaled}>"
+        )
+
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Apply the training-set standardization (if any) to new raw inputs."""
         if self.scaler is None:

@@ -192,7 +192,8 @@ def report(
     Parameters
     ----------
     log_path : path
-        A log_path, an experiment folder, or a single run directory.
+        A log_path, an experiment folder, or a single run directory (which takes ``out``:
+        a report is not written into a run's own folder).
     exp_name : str, optional
         Only the runs of this experiment (``log_path/exp_name``).
     out : path, optional

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlplab.config import Config, identity_diff, read_yaml
 from mlplab.errors import ConfigError, check_switches
@@ -33,8 +33,9 @@ from mlplab.sweeps.local import (
     train_group,
 )
 
-if TYPE_CHECKING:
-    from mlplab.training.events import Prune
+# Prune at run time, not under TYPE_CHECKING: typing.get_type_hints(sweep) (autodoc,
+# runtime type checkers) resolves the annotation.
+from mlplab.training.events import Prune
 
 # Settings that decide which data a run loads: each distinct combination is loaded once
 # before the sweep starts, so a bad data file stops it with one line, not N failed runs.
@@ -75,7 +76,15 @@ class SweepResult:
         The report written at the end (None with ``report=False`` or when interrupted).
     interrupted : bool
     stopped_by : str or None
-        The signal that interrupted the sweep (``SIGINT``, ``SIGTERM`` or ``SIGHUP``), if one did.
+        The signal that interrupted the sweep (``SIGINT``, ``SIGTERM`` or ``SIGHUP``), if
+        one did.
+    wall_time_s : float
+    counts : dict of str to int
+        ``trained``, ``skipped``, ``failed`` and the like, as :meth:`summary` says them.
+    rerun : bool
+
+    ``run_dirs`` gives every config's run folder; ``exit_code``, what ``mlplab sweep``
+    exits with; ``summary()``, the one line (``12 runs: 12 trained, 0 skipped, ...``).
     """
 
     spec: SweepSpec
@@ -198,7 +207,9 @@ def sweep(
     group_size : int, optional
         Configs per unit of work; default automatic. ``no_batch`` forces groups of one.
     report : bool
-        Write ``results.csv`` and ``report.html`` into ``log_path/exp_name`` at the end.
+        Write the report into ``log_path/exp_name`` at the end: ``results.csv``,
+        ``summary.csv`` and ``report.html`` (the sweep's tables ``sweep_runs.npz`` and
+        ``sweep_curves.npz`` are written either way).
     verbose : bool
         Print progress, the summary line and the report's table.
     progress : bool, optional

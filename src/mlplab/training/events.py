@@ -105,6 +105,12 @@ class Models:
 
 @dataclass(frozen=True)
 class Start:
+    """The loop is about to take its first step (a resumed run's next one).
+
+    ``models`` (in every event) is a live view of the stack: read it during the call, as
+    a model that ends leaves it (``models.predict`` of a stored event then raises).
+    """
+
     models: Models
     epoch: int  # epochs already done (0 for a fresh run)
     step: int
@@ -115,6 +121,9 @@ class Start:
 
 @dataclass(frozen=True)
 class Step:
+    """An optimizer step was taken (at the cadence the module docstring gives); ``epoch``
+    counts from 0 here, and ``losses`` are the batch losses before the update."""
+
     models: Models
     step: int  # 0-based index of the step just taken
     epoch: int  # 0-based epoch it belongs to
@@ -124,6 +133,10 @@ class Step:
 
 @dataclass(frozen=True)
 class Validate:
+    """An epoch ended with a validation: each model's new curve points, ``[K]`` arrays over
+    ``ids``. ``epoch`` counts completed epochs, from 1; the metrics are accuracy or MAE
+    (``Start.task`` says which). Prune and early-stop rules are given this event."""
+
     models: Models
     epoch: int  # completed epochs (1-based)
     step: int  # steps done
@@ -138,6 +151,8 @@ class Validate:
 
 @dataclass(frozen=True)
 class Save:
+    """A moment to write checkpoints (every ``save_every`` epochs) of the models ``ids``."""
+
     models: Models
     epoch: int
     step: int

@@ -570,7 +570,8 @@ def test_fit_warns_when_the_epochs_run_out_before_the_patience(tmp_path) -> None
 
 def test_hints_name_parameters_not_command_line_flags() -> None:
     X, y = make_blobs(20, centers=2, random_state=0)
-    with pytest.raises(ValueError, match=r"use engine=torch$"):  # it had said --engine torch
+    # it had said --engine torch
+    with pytest.raises(ValueError, match=r"use device=cpu, or engine=torch where torch sees"):
         MLPClassifier(engine="numpy", device="cuda").fit(X, y)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from mlplab import __version__
 from mlplab.config import Config, load_config, make_config
 from mlplab.data.cost import check_cost
-from mlplab.data.dataset import Dataset, is_in_memory, load_dataset
+from mlplab.data.dataset import Dataset, is_in_memory, load_dataset, standardize_target
 from mlplab.engines.backend import Backend, ModelInit, OptimSpec
 from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state, run_streams
@@ -106,7 +106,7 @@ def optim_of(cfg: Config) -> OptimSpec:
 
 
 def load_data(cfg: Config) -> Dataset:
-    return load_dataset(
+    data = load_dataset(
         cfg.data,
         target=cfg.target,
         ignore=cfg.ignore,
@@ -117,6 +117,9 @@ def load_data(cfg: Config) -> Dataset:
         noise=cfg.noise,
         seed=cfg.data_seed,
     )
+    if cfg.standardize_target:
+        standardize_target(data)
+    return data
 
 
 def cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[np.ndarray, ...]]:
@@ -128,7 +131,7 @@ def cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[np.ndarray, ...]]:
     seen: dict[int, tuple[np.ndarray, ...]] = {}
     for name, (x, y) in data.splits().items():
         if id(x) not in seen:
-            seen[id(x)] = _cast(x, y, dtype, data.name)
+            seen[id(x)] = _cast(x, data.scaled_target(y), dtype, data.name)
             if data.weights is not None:
                 seen[id(x)] += (data.weights[name],)
         splits[name] = seen[id(x)]
@@ -218,4 +221,11 @@ def checkpoint_meta(spec: ModelSpec, data: Dataset, engine: str) -> dict[str, An
         "task": data.task,
         "scaler": None if data.scaler is None else [a.tolist() for a in data.scaler],
         "data_digest": data.digest,
+        # Only where the target trains scaled: earlier checkpoints, and every other run's,
+        # keep their bytes.
+        **(
+            {}
+            if data.target_scaler is None
+            else {"target_scaler": [a.tolist() for a in data.target_scaler]}
+        ),
     }

@@ -153,7 +153,7 @@ NOT_IN_A_TRACE = frozenset(
 # steps of the optimizer, with no schedule of epochs.
 NOT_IN_A_CHECK = NOT_IN_A_TRACE | {
     *("dtype", "epoch", "batch_size", "patience", "min_delta", "validate_every", "log_val"),
-    *("lr_schedule", "lr_gamma", "lr_step", "split", "standardize"),
+    *("lr_schedule", "lr_gamma", "lr_step", "split", "standardize", "standardize_target"),
 }
 
 # The hint for values past a setting's first in `mlplab train`.

@@ -176,6 +176,14 @@ class Config(BaseModel):
         "lectures' synthetic sets",
         "data",
     )
+    standardize_target: bool = _field(
+        False,
+        "a regression's target scaled to zero mean and unit variance for training (fit on "
+        "the training split, kept with the model); predictions and MAE/MSE stay in the "
+        "target's own units, the loss is in the scaled ones. For targets far from order 1 "
+        "(prices, counts in the hundreds), which diverge or fit slowly raw",
+        "data",
+    )
     n_samples: PositiveInt | None = _field(
         None, "number of points for synthetic data; default: the dataset's own", "data"
     )
@@ -684,7 +692,12 @@ def run_digest(cfg: Config) -> str:
     # `auto` enters as what it resolves to: the same experiment keeps its hash however it
     # is spelled, and runs recorded before `auto` existed keep theirs.
     d["standardize"] = cfg.standardizes()
-    for later, unset in (("hid_dims", None), ("ignore", None), ("min_delta", 0.0)):
+    for later, unset in (
+        ("hid_dims", None),
+        ("ignore", None),
+        ("min_delta", 0.0),
+        ("standardize_target", False),
+    ):
         if d.get(later) == unset:
             # Added after the first release: unset, it leaves earlier runs' hashes as they were.
             d.pop(later, None)

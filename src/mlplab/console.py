@@ -362,7 +362,7 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     millions takes huge gradients (divergence) or forever (R² below 0); scaling it to values
     of order 1 is the cure, as scikit-learn's TransformedTargetRegressor does for its MLP.
     """
-    if data.task != "regression" or not len(data.y_train):
+    if data.task != "regression" or not len(data.y_train) or data.target_scaler is not None:
         return None
     r2 = result.get("test_r2")  # None with a single test row: R² is undefined there
     failed = result.get("status") == "diverged" or (r2 is not None and r2 < 0)
@@ -370,30 +370,11 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     # 100: diabetes (targets 25 to 346) diverges at the default lr on its first steps.
     if not failed or top < 100:
         return None
-    from mlplab.data.registry import BUILTIN
-
-    if data.name in BUILTIN:  # its target cannot be edited, and mlplab does not rescale it
-        return (
-            f"the target reaches {top:.3g}; an MLP learns values of order 1 far more easily, "
-            f"and the target of {data.name!r} is as its source gives it: `mlplab datasets` "
-            "names settings that train on it as it is"
-        )
-    y = np.asarray(data.y_train, dtype=np.float64).reshape(len(data.y_train), -1)
-    means, spreads = y.mean(axis=0), np.where(y.std(axis=0) > 0, y.std(axis=0), 1.0)
-    if y.shape[1] == 1:
-        mean, spread = float(means[0]), float(spreads[0])
-        how = (
-            f"its mean is {mean:.3g} and its spread {spread:.3g}: train on "
-            f"(y - {mean:.3g}) / {spread:.3g}, and map predictions back"
-        )
-    else:  # one pooled mean and spread had left a small target near 0
-        how = "each column by its own mean and spread: " + "; ".join(
-            f"{name} (y - {m:.3g}) / {sd:.3g}"
-            for name, m, sd in zip(data.target_names, means, spreads, strict=True)
-        )
     return (
         f"the target reaches {top:.3g}; an MLP learns values of order 1 far more easily: "
-        f"standardize the target ({how}) and train again; a lower lr does not cure this"
+        "--standardize_target true trains on it scaled to mean 0 and spread 1 (each column "
+        "by its own), with predictions and MAE in its own units; a lower lr does not cure "
+        "this"
     )
 
 

@@ -408,12 +408,13 @@ def _described_data(cfg: Config, spec: ModelSpec, meta: dict[str, Any], path: Pa
     task, features, targets = meta["task"], meta["feature_names"], meta["target_names"]
     classes = meta.get("class_names")
     outputs = {"binary": 1, "multiclass": len(classes or []), "regression": len(targets)}[task]
-    scaler = meta.get("scaler")
+    scaler, target_scaler = meta.get("scaler"), meta.get("target_scaler")
     if (
         len(features) != spec.in_dim
         or outputs != spec.out_dim
         or (task != "regression" and len(classes or []) < 2)
         or (scaler is not None and any(len(a) != spec.in_dim for a in scaler))
+        or (target_scaler is not None and any(len(a) != spec.out_dim for a in target_scaler))
     ):
         raise CheckpointError(
             f"checkpoint {str(path)!r}: its feature, target or class names do not fit its "
@@ -426,8 +427,23 @@ def _described_data(cfg: Config, spec: ModelSpec, meta: dict[str, Any], path: Pa
         "regression": np.zeros((0, spec.out_dim)),
     }[task]
     kept = None if scaler is None else (np.asarray(scaler[0], float), np.asarray(scaler[1], float))
+    ts = None
+    if target_scaler is not None:
+        ts = (np.asarray(target_scaler[0], float), np.asarray(target_scaler[1], float))
     return Dataset(
-        cfg.data, task, X, y, X, y, X, y, list(features), list(targets), classes, scaler=kept
+        cfg.data,
+        task,
+        X,
+        y,
+        X,
+        y,
+        X,
+        y,
+        list(features),
+        list(targets),
+        classes,
+        scaler=kept,
+        target_scaler=ts,
     )
 
 

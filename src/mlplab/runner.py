@@ -55,6 +55,7 @@ from mlplab.data.dataset import (
     classes_not_in_training,
     is_in_memory,
     rows_digest,
+    standardize_target,
 )
 from mlplab.engines.backend import Backend
 from mlplab.engines.choose import blas_threads, resolve_engine
@@ -313,6 +314,7 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
                 run.prune,
                 [run_name(c) for c in run.cfgs],
                 run.early_stop,
+                data.in_target_units if data.target_scaler is not None else None,
             )
     except BaseException as err:
         if run.tb is not None:
@@ -541,6 +543,9 @@ def _train(
         check_writable(cfg.log_path)
         check_run_folders([cfg])
     data = dataset if dataset is not None else load_data(cfg)
+    if dataset is not None and cfg.standardize_target and dataset.target_scaler is None:
+        data = dataclasses.replace(dataset, notes=list(dataset.notes))  # the caller's stays
+        standardize_target(data)
     check_fits(cfg, data)
     spec = model_spec(cfg, data)
 

@@ -117,8 +117,9 @@ class TrainedModel:
     def model_outputs(self, X: Any) -> np.ndarray:
         """Outputs ``[N, out]`` for inputs already in the model's scale (``dataset.X_*``).
 
-        As the engine gives them: a diverged model's may be NaN or inf (its pictures show
-        where), which :meth:`predict` refuses.
+        As the engine gives them, in the target's own units (a model trained on a
+        standardized target has its outputs mapped back): a diverged model's may be NaN or
+        inf (its pictures show where), which :meth:`predict` refuses.
         """
         X = self._rows(X)
         # In slices of rows: a million rows' hidden activations at once would take
@@ -130,7 +131,8 @@ class TrainedModel:
                 np.asarray(self.backend.predict(X[i : i + rows])[0], dtype=np.float64)
                 for i in range(0, max(len(X), 1), rows)
             ]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        out = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return self.dataset.in_target_units(out)  # the engine's, where the target trained scaled
 
     def _rows(self, X: Any) -> np.ndarray:
         """``X`` as float64 ``[N, n_features]`` of finite numbers, or a one-line DataError."""
@@ -214,11 +216,15 @@ class TrainedModel:
         ``raw_inputs=True`` gives a module that takes raw rows, as :meth:`predict` does:
         the model behind the training split's standardization (buffers ``mean`` and
         ``std``; the weights then under ``model.``). Without standardization it is the
-        model itself.
+        model itself. A model trained on a standardized target (``standardize_target``)
+        maps its outputs back to the target's units either way (buffers ``target_mean``
+        and ``target_std``, the weights under ``model.``).
         """
-        from mlplab.engines.torch.model import Standardized, plain_module
+        from mlplab.engines.torch.model import InTargetUnits, Standardized, plain_module
 
-        module = plain_module(self.spec, self.weights).eval()
+        module: nn.Module = plain_module(self.spec, self.weights).eval()
+        if self.dataset.target_scaler is not None:
+            module = InTargetUnits(module, *self.dataset.target_scaler).eval()
         if not raw_inputs or self.dataset.scaler is None:
             return module
         mean, std = self.dataset.scaler

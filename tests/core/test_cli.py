@@ -308,19 +308,15 @@ def test_train_prints_the_datas_notes_and_a_target_scale_note(tmp_path, capsys):
     assert "Try a lower lr" not in err  # a lower lr diverged again, or fit below the mean
     assert "mlplab: note: feature column 'id' counts the rows (0, 1, 2, ...)" in err
     assert re.search(r"mlplab: note: the target reaches 1\.\d+e\+06; an MLP learns values", err)
-    # Standardizing, not dividing: prices of 1e6 +- 2e5 divided by 1e6 still vary by 0.2.
-    assert re.search(r"standardize the target \(its mean is 1\.\d+e\+06 and its spread", err)
-    # Several targets: each by its own mean and spread (one pooled pair left the small
-    # target near 0).
-    df["rooms"] = 3 + df.x
-    df.to_csv(tmp_path / "two.csv", index=False)
-    main(["train", "--data", str(tmp_path / "two.csv"), "--target", "price", "rooms",
-          "--epoch", "5", "--plots", "none", "--log_every", "0",
-          "--log_path", str(tmp_path / "runs")])  # fmt: skip
-    err = "".join(capsys.readouterr())
-    assert re.search(r"each column by its own mean and spread: price \(y - 1\.\d+e\+06\) / "
-                     r"[\d.e+]+; rooms \(y - 3\.\d*\) / 0\.\d+\)", err)  # fmt: skip
-    df = df.drop(columns="rooms")
+    assert "--standardize_target true trains on it scaled to mean 0 and spread 1" in err
+    # The cure: the same run with the target standardized finishes, with its MAE in the
+    # target's units (prices of 1e6 +- 2e5), and no such note.
+    rc = main([*argv, "--standardize_target", "true", "--optim", "adam", "--lr", "0.01",
+               "--log_every", "0", "--log_path", str(tmp_path / "runs")])  # fmt: skip
+    out = "".join(capsys.readouterr())
+    assert rc == 0 and "target reaches" not in out
+    test_mae = float(re.search(r"│ test\s+│\s+[\d.]+\s+│\s+([\d.e+]+)", out)[1])
+    assert 1e3 < test_mae < 1e6  # dollars, not the scaled target's units (about 1)
     df["price"] = 1.0 + 0.2 * df.x  # the same rows in units of a million: no scale note
     df.to_csv(tmp_path / "prices.csv", index=False)
     assert main([*argv, "--log_every", "0", "--log_path", str(tmp_path / "runs")]) == 0
@@ -329,16 +325,14 @@ def test_train_prints_the_datas_notes_and_a_target_scale_note(tmp_path, capsys):
     assert main(["train", "--data", "diabetes", "--plots", "none", "--log_every", "0",
                  "--log_path", str(tmp_path / "runs")]) == 1  # fmt: skip
     err = "".join(capsys.readouterr())
-    assert "the target reaches 346; an MLP learns" in err
-    # A built-in set's target cannot be standardized by its user: the note sends them to
-    # `mlplab datasets`, whose line for it gives settings that fit it as it is.
-    assert "standardize" not in err and "`mlplab datasets` names settings" in err
+    assert "the target reaches 346; an MLP learns" in err and "--standardize_target true" in err
     main(["datasets"])
     lines = capsys.readouterr().out.splitlines()
     (at,) = [i for i, ln in enumerate(lines) if "│ diabetes " in ln]
-    cell = " ".join(ln.split("│")[-2].strip() for ln in lines[at : at + 2])  # wrapped in two
-    assert "use --lr 0.001, or --optim adam --lr 0.1" in cell
-    for advice in (["--lr", "0.001"], ["--optim", "adam", "--lr", "0.1"]):
+    cell = " ".join(ln.split("│")[-2].strip() for ln in lines[at : at + 3])  # wrapped
+    assert "use --standardize_target true, --lr 0.001, or --optim adam --lr 0.1" in cell
+    for advice in (["--standardize_target", "true"], ["--lr", "0.001"],
+                   ["--optim", "adam", "--lr", "0.1"]):  # fmt: skip
         assert main(["train", "--data", "diabetes", *advice, "--plots", "none", "--log_every",
                      "0", "--log_path", str(tmp_path / "runs")]) == 0  # fmt: skip
         out = capsys.readouterr().out

@@ -53,6 +53,9 @@ class Dataset:
     digest: str | None = field(default=None, repr=False)
     # What a user should know about the data before training on it, a line each.
     notes: list[str] = field(default_factory=list, repr=False)
+    # A regression target's (mean [T], std [T]) when it trains scaled (standardize_target):
+    # the splits' y stay in the target's own units; the engine gets (y - mean) / std.
+    target_scaler: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def n_features(self) -> int:
@@ -89,6 +92,20 @@ class Dataset:
             f"<Dataset {self.name}: {self.task}, {rows} rows train/val/test, "
             f"{self.n_features} features{scaled}>"
         )
+
+    def scaled_target(self, y: np.ndarray) -> np.ndarray:
+        """``y`` as the engine trains on it: standardized where ``target_scaler`` is set."""
+        if self.target_scaler is None:
+            return y
+        mean, std = self.target_scaler
+        return (y - mean) / std
+
+    def in_target_units(self, outputs: np.ndarray) -> np.ndarray:
+        """A regression model's outputs (``[..., T]``) in the target's own units."""
+        if self.target_scaler is None:
+            return outputs
+        mean, std = self.target_scaler
+        return outputs * std + mean
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Apply the training-set standardization (if any) to new raw inputs."""
@@ -231,9 +248,10 @@ def load_dataset(
     task : {'auto', 'classification', 'regression'}
     split : list of float, optional
         Sizes (counts) or ratios for train/val[/test]; default: the dataset's own.
-    standardize : bool
+    standardize : bool, default False
         Scale features by the training split's mean and std (kept in ``Dataset.scaler``).
-        ``Config.standardizes()`` says what a config's ``standardize: auto`` means.
+        Unlike ``train``, whose ``standardize: auto`` scales files and the bundled tables:
+        ``Config(data=...).standardizes()`` says what a run did, to load its data alike.
     n_samples, noise : optional
         Size and noise of synthetic sets; default: the dataset's own.
     seed : int
@@ -756,6 +774,17 @@ def _classification(name, X, y, class_names, feats, targets, split, in_order, rn
             v.astype(np.float64)[:, None] for v in (ds.y_train, ds.y_val, ds.y_test)
         )
     return ds
+
+
+def standardize_target(ds: Dataset) -> None:
+    """Fit ``ds.target_scaler`` on the training split's targets (a column of one value
+    gets a spread of 1); a classification's classes are left alone, with a note."""
+    if ds.task != "regression":
+        ds.notes.append(f"standardize_target applies to a regression; {ds.name} is {ds.task}")
+        return
+    y = np.asarray(ds.y_train, dtype=np.float64)
+    std = y.std(axis=0)
+    ds.target_scaler = (y.mean(axis=0), np.where(std > 0, std, 1.0))
 
 
 def _standardize(ds: Dataset) -> None:

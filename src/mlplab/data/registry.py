@@ -148,7 +148,7 @@ BUILTIN: dict[str, DatasetInfo] = {
             (0.8, 0.1, 0.1),
             "sklearn",
             # Its target is not scaled: the default SGD at lr 0.01 diverges on it.
-            "disease progression after one year (y 25-346: the default lr diverges; use --lr 0.001, or --optim adam --lr 0.1)",
+            "disease progression after one year (y 25-346: the default lr diverges; use --standardize_target true, --lr 0.001, or --optim adam --lr 0.1)",
         ),
     )
 }

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from mlplab.config import Config
 from mlplab.data.dataset import Dataset
@@ -62,14 +65,14 @@ class PlotSubscriber:
                     # the End below.
                     rec.restore(self.records[int(k)].dir / SNAPSHOT_FILE, event.step)
                 else:
-                    rec.capture(0, functools.partial(event.models.predict, int(k)))
+                    rec.capture(0, self._predict(event.models, int(k)))
         elif isinstance(event, Step) and self.recorders:
             done = event.step + 1  # the Step event comes after its update
             for k in event.ids:
                 rec = self.recorders.get(int(k))
                 every = self.cfgs[int(k)].snapshot_every
                 if rec is not None and done % every == 0:
-                    rec.capture(done, functools.partial(event.models.predict, int(k)))
+                    rec.capture(done, self._predict(event.models, int(k)))
         elif isinstance(event, End):
             for j, k in enumerate(event.ids):
                 if self.cfgs[int(k)].plots == "none":
@@ -79,12 +82,17 @@ class PlotSubscriber:
                     if rec is not None and rec.steps and rec.steps[-1] != event.step:
                         # The last frame is the model that finished, wherever training
                         # stopped between two captures (an epoch count, early stopping).
-                        rec.capture(event.step, functools.partial(event.models.predict, int(k)))
+                        rec.capture(event.step, self._predict(event.models, int(k)))
                     self._draw(int(k), event.models)
                 elif event.statuses[j] == "diverged":
                     self._draw_loss(int(k))
                 elif event.statuses[j] == "interrupted":
                     self._keep_frames(int(k))
+
+    def _predict(self, models: Models, k: int) -> Callable[[np.ndarray], np.ndarray]:
+        """Model ``k``'s outputs for the pictures, in the target's own units (the engine's
+        are of the scaled target where it trains so)."""
+        return lambda X: self.data.in_target_units(models.predict(k, X))
 
     def _keep_frames(self, k: int) -> None:
         """Save an interrupted model's frames so far; its resume takes them back."""
@@ -128,7 +136,7 @@ class PlotSubscriber:
                 rec.plots_dir,
                 with_every_point(rec.dir, result),
                 self.data,
-                functools.partial(models.predict, k),
+                self._predict(models, k),
                 self.specs[k],
                 weights=models.export(k).weights,
                 fmt=cfg.plots,

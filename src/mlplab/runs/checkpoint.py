@@ -183,13 +183,15 @@ def check_meta(meta: Any, where: str) -> None:
             continue
         if key in meta and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise bad(key, "must be a list of names", value)
-    scaler = meta.get("scaler")
-    if scaler is not None and not (
-        isinstance(scaler, list)
-        and len(scaler) == 2
-        and all(isinstance(a, list) and all(_number(x) for x in a) for a in scaler)
-    ):
-        raise bad("scaler", "must be null or two lists of finite numbers", scaler)
+    for key in ("scaler", "target_scaler"):
+        scaler = meta.get(key)
+        if scaler is not None and not (
+            isinstance(scaler, list)
+            and len(scaler) == 2
+            and all(isinstance(a, list) and all(_number(x) for x in a) for a in scaler)
+            and (key == "scaler" or all(x > 0 for x in scaler[1]))  # a spread divides
+        ):
+            raise bad(key, "must be null or two lists of finite numbers", scaler)
     optim = meta.get("optim")
     if isinstance(optim, dict):
         if "step" in optim and not _count(optim["step"]):

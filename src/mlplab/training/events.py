@@ -69,7 +69,8 @@ class Models:
         """Eval-mode outputs ``[N, out_dim]`` (float64: logits, or values for a regression)
         of one model for inputs ``[N, in_dim]`` as the engine holds them: standardized
         where the run standardizes its features (``dataset.transform(raw_rows)`` gives
-        them), unlike ``Result.predict``, which takes raw rows."""
+        them), unlike ``Result.predict``, which takes raw rows. A target that trains
+        standardized comes out scaled: ``dataset.in_target_units`` maps it back."""
         return np.asarray(self._backend.predict(X)[self.row(model_id)], dtype=np.float64)
 
     def predict_all(self, X: Array) -> Array:

@@ -164,6 +164,7 @@ def fit(
     prune: Prune | None = None,
     names: Sequence[str] = (),
     early_stop: Prune | None = None,
+    in_target_units: Callable[[Array], Array] | None = None,
 ) -> StackState:
     """Train the models of ``backend`` for ``schedule.epoch`` epochs, or until each stops.
 
@@ -181,10 +182,14 @@ def fit(
     :class:`~mlplab.errors.PruneError`. ``early_stop`` is the same kind of rule for a
     stop of one's own making: the models it names end ``finished`` there, stopped early,
     as ``patience`` ends them. Each model's last event is an :class:`End`.
+    ``in_target_units`` maps a regression's outputs back from the scaled target the engine
+    trains on (``standardize_target``), so that the MAE, MSE and R² curves and finals are
+    in the target's own units, as ``targets`` are; the losses stay the engine's.
     ``names`` (one per model id, e.g. run ids) is what ``event.models.name(id)`` says.
     """
     s = schedule
     y_train, y_val = targets["train"], targets["val"]
+    units: Callable[[Array], Array] = in_target_units or (lambda out: out)
     E, n_train = s.epoch, len(y_train)
     models = Models(backend, state, names)
     full_batch = s.batch_size <= 0 or s.batch_size >= n_train
@@ -210,7 +215,7 @@ def fit(
                 losses, outputs = backend.evaluate(split, s.test_batch_size)
                 for j, r in enumerate(rows):
                     finals[j][f"{split}_loss"] = float(losses[r])
-                    for k, v in split_metrics(task, targets[split], outputs[r]).items():
+                    for k, v in split_metrics(task, targets[split], units(outputs[r])).items():
                         finals[j][f"{split}_{k}"] = v
                     if split == "train":
                         train_out[j] = outputs[r]
@@ -295,7 +300,7 @@ def fit(
             state.loss_sum[sel] += losses * rows
             if outputs is not None:  # the train curve's acc/MAE, from this step's outputs
                 y = y_train if idx is None else y_train[idx]
-                state.metric_sum[sel] += batch_metrics(task, y, outputs) * rows
+                state.metric_sum[sel] += batch_metrics(task, y, units(outputs)) * rows
             state.epoch_rows += rows
             state.batch_in_epoch += 1
             if (step_every and state.step % step_every == 0) or (
@@ -319,7 +324,7 @@ def fit(
         # --- validate ---------------------------------------------------------------------------
         if validates:
             val_loss, val_out = backend.evaluate("val", s.test_batch_size)
-            val_metric = batch_metrics(task, y_val, val_out)
+            val_metric = batch_metrics(task, y_val, units(val_out))
             # Copies (the event's arrays outlive this epoch); `sel` as above.
             train_loss, lrs = state.last_epoch_loss[sel].copy(), lr[sel].copy()
             state.curves.append(

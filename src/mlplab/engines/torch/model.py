@@ -336,6 +336,25 @@ class Standardized(nn.Module):
         return self.model((x - self.mean) / self.std)
 
 
+class InTargetUnits(nn.Module):
+    """``model`` with its outputs mapped back from a standardized regression target:
+    ``y * std + mean`` (``dataset.target_scaler``, as buffers ``target_mean``,
+    ``target_std``)."""
+
+    target_mean: torch.Tensor
+    target_std: torch.Tensor
+
+    def __init__(self, model: nn.Module, mean: np.ndarray, std: np.ndarray) -> None:
+        super().__init__()
+        self.model = model
+        dtype = next(model.parameters()).dtype
+        self.register_buffer("target_mean", torch.as_tensor(np.asarray(mean), dtype=dtype))
+        self.register_buffer("target_std", torch.as_tensor(np.asarray(std), dtype=dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x) * self.target_std + self.target_mean
+
+
 def load_numpy_state(module: nn.Module, state: dict[str, np.ndarray]) -> None:
     """Copy NumPy arrays into the module's parameters and buffers, by name."""
     own = module.state_dict()

@@ -1,0 +1,110 @@
+"""``standardize_target``: a regression trains on its target scaled to mean 0 and spread 1,
+and everything a user reads (metrics, predictions, pictures, the torch module) is in the
+target's own units."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mlplab import Config, load_run
+from mlplab.runner import train
+from mlplab.runs.checkpoint import load_checkpoint
+from mlplab.stacks import train_batched
+
+
+@pytest.fixture(scope="module")
+def prices(tmp_path_factory) -> Path:
+    """House prices in dollars (about 1e6 +- 3e5) from two features, and a second target
+    of order 1: raw, the default run diverges on them."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    df = pd.DataFrame(X, columns=["size", "age"])
+    df["price"] = 1e6 + 3e5 * df["size"] - 1e5 * df["age"] ** 2 + rng.normal(0, 2e4, 400)
+    df["rooms"] = 3 + df["size"] + rng.normal(0, 0.1, 400)
+    path = tmp_path_factory.mktemp("data") / "prices.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+KW = dict(optim="adam", lr=0.01, batch_size=32, epoch=40, plots="none", verbose=False)
+
+
+def raw_test_rows(run) -> np.ndarray:
+    mean, std = run.dataset.scaler
+    return run.dataset.X_test * std + mean
+
+
+def test_the_metrics_and_predictions_are_in_the_targets_units(prices, tmp_path, run_cli):
+    kw = dict(KW, data=str(prices), target=["price", "rooms"], log_path=str(tmp_path))
+    raw = train(**{**kw, "standardize_target": False})  # adam's lr-sized steps crawl to 1e6
+    assert raw.status == "diverged" or raw.record["test_r2"] < 0
+    run = train(**kw, standardize_target=True)
+    assert run.status == "finished" and run.record["test_r2"] > 0.9
+    X, y = raw_test_rows(run), run.dataset.y_test
+    predicted = run.predict(X)
+    # The record's MAE is the predictions' against the raw targets, each in its units.
+    np.testing.assert_allclose(run.record["test_mae"], np.abs(predicted - y).mean(), rtol=1e-6)
+    assert np.abs(predicted[:, 0] - y[:, 0]).mean() < 1e5  # dollars: the spread is 3e5
+    assert run.curves["val_maes"][-1] == pytest.approx(run.record["val_mae"], rel=1e-6)
+    # The loss is the engine's, on the scaled target: of order 1, not 1e10.
+    assert run.record["test_loss"] < 1
+    # The folder alone predicts the same (its checkpoint keeps the target's scaler).
+    meta = load_checkpoint(run.run_dir / "checkpoints" / "last.safetensors").meta
+    assert len(meta["target_scaler"][0]) == 2
+    for loaded in (load_run(run.run_dir), load_run(run.run_dir, data=False)):
+        np.testing.assert_allclose(loaded.predict(X), predicted, rtol=1e-6)
+    with torch.no_grad():
+        module = run.to_torch(raw_inputs=True)
+        from_torch = module(torch.as_tensor(X, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(from_torch, predicted, rtol=1e-4)
+    pd.DataFrame(X, columns=run.dataset.feature_names).to_csv(tmp_path / "new.csv", index=False)
+    out = tmp_path / "p.csv"
+    proc = run_cli(
+        "predict", str(run.run_dir), "--data", str(tmp_path / "new.csv"), "--out", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_allclose(
+        pd.read_csv(out)[["price", "rooms"]].to_numpy(), predicted, rtol=1e-4
+    )
+
+
+def test_a_stack_trains_each_config_as_alone(prices, tmp_path):
+    settings = {k: v for k, v in KW.items() if k != "verbose"}
+    cfgs = [
+        Config(**{**settings, "lr": lr}, data=str(prices), target=["price"],
+               standardize_target=True, engine="numpy", log_every=0,
+               log_path=str(tmp_path / "stack"))
+        for lr in (0.01, 0.003)
+    ]  # fmt: skip
+    stacked = train_batched(cfgs)
+    for cfg, res in zip(cfgs, stacked, strict=True):
+        alone = train(
+            Config(**{**cfg.to_dict(), "log_path": str(tmp_path / "alone")}), verbose=False
+        )
+        assert res is not None
+        for key in ("test_mae", "test_mse", "test_r2", "val_loss"):
+            assert res[key] == alone.record[key], key
+
+
+def test_off_by_default_it_leaves_run_ids_and_classification_alone(tmp_path):
+    assert (
+        Config(data="sinlog").run_hash()
+        == Config(data="sinlog", standardize_target=False).run_hash()
+    )
+    assert (
+        Config(data="sinlog").run_hash()
+        != Config(data="sinlog", standardize_target=True).run_hash()
+    )
+    run = train(data="moons", epoch=3, standardize_target=True, log_path=str(tmp_path),
+                plots="none", verbose=False)  # fmt: skip
+    assert run.status == "finished" and run.dataset.target_scaler is None
+    assert any("applies to a regression" in n for n in run.dataset.notes)
+    meta = load_checkpoint(run.run_dir / "checkpoints" / "last.safetensors").meta
+    assert "target_scaler" not in meta
+    assert json.loads((run.run_dir / "result.json").read_text())["standardize_target"] is True

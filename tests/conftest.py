@@ -13,6 +13,20 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 
 
+@pytest.fixture(autouse=True)
+def python_ctrl_c():
+    """Ctrl-C as Python sets it up: a suite started in the background (`cmd &`, `setsid`)
+    inherits SIGINT ignored, and the tests of a Ctrl-C then tested that instead."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    if before is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if before is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, before)
+
+
 @pytest.fixture
 def run_cli():
     """Run ``python -m mlplab ARGS`` as a real process; returns CompletedProcess."""

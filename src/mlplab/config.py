@@ -985,7 +985,14 @@ def _read_config_bytes(p: Path, name: str) -> bytes:
     try:
         st = p.stat()
     except FileNotFoundError:
-        raise ConfigError(f"config file {name} does not exist") from None
+        # The help's examples name the lab configs of mlplab's repository, which an
+        # installed package does not carry.
+        where = (
+            " (the lab configs are in examples/ of mlplab's repository: run from a clone)"
+            if p.parts[:1] == ("examples",)
+            else ""
+        )
+        raise ConfigError(f"config file {name} does not exist{where}") from None
     except OSError as err:
         raise ConfigError(
             f"config file {name} cannot be read ({err.strerror or type(err).__name__})"

@@ -645,3 +645,13 @@ def test_load_config_takes_what_its_error_names():
     assert (cfg.lr, cfg.seed) == (0.2, 3)
     with pytest.raises(ConfigError, match=r"42 \(int\) is not accepted"):
         mlplab.load_config(42)
+
+
+def test_a_missing_lab_config_says_where_the_lab_configs_are(tmp_path, monkeypatch):
+    """An installed mlplab run outside a clone: the help's examples/xor_nn.yaml was 'does
+    not exist', with nothing on where such a file comes from."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"examples/ of mlplab's repository: run from a clone"):
+        load_config("examples/xor_nn.yaml")
+    with pytest.raises(ConfigError, match=r"config file 'mine.yaml' does not exist$"):
+        load_config("mine.yaml")

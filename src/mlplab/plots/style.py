@@ -3,7 +3,7 @@
 Figures are built as :class:`matplotlib.figure.Figure` objects on an Agg canvas, never
 through ``pyplot``: nothing opens a window, nothing depends on the user's backend or on a
 display (CI, SSH, a sweep worker), and ``pyplot``'s global figure registry is never touched, so
-drawing leaks no figures. Skipping pyplot (and seaborn) also keeps the import cheap,
+drawing leaks no figures. Skipping pyplot also keeps the import cheap,
 which matters because every ``mlplab train`` draws at its end.
 
 Every function that builds or saves a figure runs under :func:`styled`, so the style

@@ -1,1 +1,0 @@
-/dev/fd/3: line 30: ./sw.sh: No such file or directory

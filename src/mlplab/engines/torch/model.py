@@ -318,38 +318,44 @@ def plain_module(
     return module
 
 
-class Standardized(nn.Module):
+class _Around(nn.Module):
+    """``model`` with a scaling of its inputs or outputs, held as buffers (``names``) in
+    the model's dtype, so that they travel with its ``state_dict``."""
+
+    def __init__(
+        self, model: nn.Module, names: tuple[str, str], mean: np.ndarray, std: np.ndarray
+    ) -> None:
+        super().__init__()
+        self.model = model
+        dtype = next(model.parameters()).dtype
+        for name, values in zip(names, (mean, std), strict=True):
+            self.register_buffer(name, torch.as_tensor(np.asarray(values), dtype=dtype))
+
+
+class Standardized(_Around):
     """``model`` on raw rows: ``(x - mean) / std`` first, with the training split's mean and
-    std (``dataset.scaler``) as buffers, so they travel with its ``state_dict``."""
+    std (``dataset.scaler``) as buffers ``mean`` and ``std``."""
 
     mean: torch.Tensor
     std: torch.Tensor
 
     def __init__(self, model: nn.Module, mean: np.ndarray, std: np.ndarray) -> None:
-        super().__init__()
-        self.model = model
-        dtype = next(model.parameters()).dtype
-        self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=dtype))
-        self.register_buffer("std", torch.as_tensor(np.asarray(std), dtype=dtype))
+        super().__init__(model, ("mean", "std"), mean, std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model((x - self.mean) / self.std)
 
 
-class InTargetUnits(nn.Module):
+class InTargetUnits(_Around):
     """``model`` with its outputs mapped back from a standardized regression target:
-    ``y * std + mean`` (``dataset.target_scaler``, as buffers ``target_mean``,
+    ``y * std + mean`` (``dataset.target_scaler``, as buffers ``target_mean`` and
     ``target_std``)."""
 
     target_mean: torch.Tensor
     target_std: torch.Tensor
 
     def __init__(self, model: nn.Module, mean: np.ndarray, std: np.ndarray) -> None:
-        super().__init__()
-        self.model = model
-        dtype = next(model.parameters()).dtype
-        self.register_buffer("target_mean", torch.as_tensor(np.asarray(mean), dtype=dtype))
-        self.register_buffer("target_std", torch.as_tensor(np.asarray(std), dtype=dtype))
+        super().__init__(model, ("target_mean", "target_std"), mean, std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x) * self.target_std + self.target_mean

@@ -367,15 +367,30 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     r2 = result.get("test_r2")  # None with a single test row: R² is undefined there
     failed = result.get("status") == "diverged" or (r2 is not None and r2 < 0)
     top = float(np.max(np.abs(data.y_train)))
+    y = np.asarray(data.y_train, dtype=np.float64).reshape(len(data.y_train), -1)
+    mean, spread = y.mean(axis=0), y.std(axis=0)
+    # A target far from 0 for its spread (a log price, 13.4 +- 0.45) fits as badly: the
+    # outputs must first travel to its mean, and then resolve steps of a few percent.
+    offset = np.abs(mean) > OFFSET_SPREADS * np.where(spread > 0, spread, np.inf)
     # 100: diabetes (targets 25 to 346) diverges at the default lr on its first steps.
-    if not failed or top < 100:
+    if not failed or (top < 100 and not offset.any()):
         return None
+    c = int(np.argmax(offset)) if top < 100 else 0
+    what = (
+        f"the target reaches {top:.3g}"
+        if top >= 100
+        else f"the target sits at {mean[c]:.3g} with a spread of {spread[c]:.3g}"
+    )
     return (
-        f"the target reaches {top:.3g}; an MLP learns values of order 1 far more easily: "
+        f"{what}; an MLP learns values of order 1 far more easily: "
         "--standardize_target true trains on it scaled to mean 0 and spread 1 (each column "
         "by its own), with predictions and MAE in its own units; a lower lr does not cure "
         "this"
     )
+
+
+# A target whose mean is this many spreads from 0 is, for an MLP's output, a large one.
+OFFSET_SPREADS = 5
 
 
 # Fewer test rows than this say little either way (the labs' gates have 4).

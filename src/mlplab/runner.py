@@ -435,6 +435,11 @@ def train(
             f"{type(dataset).__name__}; write a table to a file and give it as data=, or fit "
             "mlplab.sklearn.MLPClassifier / MLPRegressor on arrays"
         )
+    if callable(subscribers) or not all(callable(s) for s in subscribers):
+        raise ConfigError(
+            "train: subscribers takes a list of functions of an event "
+            f"(subscribers=[f]), not {short_repr(subscribers)}"
+        )
     if stop is not None and not _takes_no_arguments(stop):
         raise ConfigError(
             f"train: stop takes a function of no arguments that returns True or False, not "

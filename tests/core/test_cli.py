@@ -705,3 +705,27 @@ def test_a_noisy_minibatch_curve_still_falling_gets_the_under_trained_note():
     # A curve that has levelled off (its lowest long before the end) gets none.
     flat = [*np.linspace(8.0, 3.5, 50), *np.full(50, 3.6)]
     assert under_trained_note(cfg, {**result, "val_losses": flat}) is None
+
+
+def test_a_target_far_from_zero_for_its_spread_gets_the_scale_note(tmp_path, capsys):
+    """A log price (13.4 +- 0.45) fit worse than its mean (R² -1.2) with no word of why:
+    the note waited for a target in the hundreds."""
+    import numpy as np
+    import pandas as pd
+
+    from mlplab.cli import main
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(600, 3)), columns=["a", "b", "c"])
+    df["log_price"] = 13.4 + 0.3 * df.a - 0.2 * df.b * df.c + rng.normal(0, 0.1, 600)
+    df.to_csv(tmp_path / "logp.csv", index=False)
+    base = ["train", "--data", str(tmp_path / "logp.csv"), "--plots", "none", "--log_every",
+            "0", "--log_path", str(tmp_path / "runs")]  # fmt: skip
+    assert main(base) == 0
+    out = capsys.readouterr().out
+    r2 = float(re.search(r"│ test\s+│(?:[^│]+│){3}\s+(-?[\d.]+)", out)[1])
+    assert r2 < 0 and "note: the target sits at 13.4 with a spread of 0.3" in out
+    assert main([*base, "--standardize_target", "true"]) == 0
+    out = capsys.readouterr().out
+    assert float(re.search(r"│ test\s+│(?:[^│]+│){3}\s+(-?[\d.]+)", out)[1]) > 0.5
+    assert "the target sits at" not in out

@@ -655,3 +655,28 @@ def test_a_missing_lab_config_says_where_the_lab_configs_are(tmp_path, monkeypat
         load_config("examples/xor_nn.yaml")
     with pytest.raises(ConfigError, match=r"config file 'mine.yaml' does not exist$"):
         load_config("mine.yaml")
+
+
+def test_the_python_entry_points_name_a_wrong_argument_in_one_line():
+    """sweep(5) was a TypeError of os.fspath, train(subscribers=print) one of star
+    unpacking, load_dataset(n_samples=-5) scikit-learn's own error (and 0 the default)."""
+    import mlplab
+
+    cases = [
+        (lambda: mlplab.sweep(5), r"sweep: config 5 \(int\) is not accepted"),
+        (lambda: mlplab.train(data="xor", record=False, subscribers=print),
+         "subscribers takes a list of functions of an event"),
+        (lambda: mlplab.train(data="xor", record=False, subscribers=[5]),
+         "subscribers takes a list of functions of an event"),
+        (lambda: mlplab.load_dataset("moons", n_samples=-5), "'n_samples': must be a whole"),
+        (lambda: mlplab.load_dataset("moons", n_samples=0), "'n_samples': must be a whole"),
+        (lambda: mlplab.load_dataset("moons", task="bogus"),
+         "'bogus' is not one of auto, classification, regression"),
+    ]  # fmt: skip
+    for call, needle in cases:
+        with pytest.raises(ConfigError, match=needle) as err:
+            call()
+        assert "\n" not in str(err.value)
+    import numpy as np
+
+    assert len(mlplab.load_dataset("moons", n_samples=np.int64(50)).X_train) == 40

@@ -8,6 +8,7 @@ with one line otherwise.
 from __future__ import annotations
 
 import hashlib
+import numbers
 import re
 import sys
 from dataclasses import dataclass, field
@@ -265,6 +266,15 @@ def load_dataset(
         raise ConfigError(f"setting 'data_seed': must be a non-negative integer (got {seed})")
     if noise is not None and not np.isfinite(noise):
         raise ConfigError(f"setting 'noise': must be a finite number (got {noise})")
+    # As the config bounds them: load_dataset called alone had passed -5 to scikit-learn
+    # (its own error) and taken 0 for the default.
+    whole = isinstance(n_samples, numbers.Integral) and not isinstance(n_samples, bool)
+    if n_samples is not None and not (whole and n_samples >= 1):
+        raise ConfigError(f"setting 'n_samples': must be a whole number >= 1 (got {n_samples!r})")
+    if task not in ("auto", "classification", "regression"):
+        raise ConfigError(
+            f"setting 'task': {task!r} is not one of auto, classification, regression"
+        )
     rng = np.random.default_rng(seed)
     if data in BUILTIN:
         if ignore:

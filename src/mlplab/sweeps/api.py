@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplab.config import Config, identity_diff, read_yaml
-from mlplab.errors import ConfigError, check_switches
+from mlplab.errors import ConfigError, check_switches, short_repr
 from mlplab.runs.locks import RunLocks
 from mlplab.sweeps.grid import SweepSpec, build_spec, count_configs, expand, plan_groups
 from mlplab.sweeps.local import (
@@ -568,6 +568,11 @@ def _base_settings(config: str | Path | dict[str, Any] | Config | None) -> dict[
         return config.to_dict()
     if isinstance(config, dict):
         return dict(config)
+    if not isinstance(config, str | os.PathLike):
+        raise ConfigError(
+            f"sweep: config {short_repr(config)} ({type(config).__name__}) is not accepted; "
+            "give a Config, a dict of settings, or the path of a YAML file"
+        )
     return read_yaml(config)
 
 

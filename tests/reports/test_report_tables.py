@@ -298,3 +298,23 @@ def test_the_report_names_the_settings_every_run_shares(
     report(log, exp_name="agg", out=log.parent / "again")
     printed = " ".join(capsys.readouterr().out.split())  # the table wraps its caption
     assert f"fixed: {expected}" in printed and "hid_dim 3" not in printed
+
+
+def test_a_large_metric_and_its_spread_are_written_in_one_form(tmp_path: Path) -> None:
+    """A table of prices printed '6.629e+05 ± 76263.4293', two scales in one cell."""
+    from mlplab.reports.api import table_rows
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(200, 2)), columns=["a", "b"])
+    df["price"] = 1e6 + 3e5 * df.a + rng.normal(0, 5e4, 200)
+    df.to_csv(tmp_path / "p.csv", index=False)
+    sweep(
+        data=str(tmp_path / "p.csv"), standardize_target=True, lr=[0.01, 0.003], seed=[0, 1],
+        epoch=5, log_every=0, plots="none", log_path=str(tmp_path / "runs"), exp_name="big",
+        workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    rep = report(tmp_path / "runs", exp_name="big", verbose=False)
+    header, rows = table_rows(rep.sections[0])
+    cell = rows[0][header.index("test_mae")]
+    mean, std = cell.split(" ± ")
+    assert "e+0" in mean and "e+0" in std, cell

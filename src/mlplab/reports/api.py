@@ -680,13 +680,25 @@ def _num(v: Any, digits: int = 4) -> str:
     return text.lstrip("-") if float(text) == 0 else text
 
 
+def _nums(*values: Any) -> list[str]:
+    """``values`` as :func:`_num` writes them, in one form: a spread of 76263.4293 beside a
+    mean of 6.629e+05 read as two scales."""
+    try:
+        wide = any(abs(float(v)) >= 1e5 for v in values if v is not None)
+    except (TypeError, ValueError):
+        wide = False
+    if not wide:
+        return [_num(v) for v in values]
+    return ["" if _num(v) == "" else f"{float(v):.4g}" for v in values]
+
+
 def _pm(r: pd.Series, m: str) -> str:
-    mean, std = _num(r.get(f"{m}_mean")), _num(r.get(f"{m}_std"))
+    mean, std = _nums(r.get(f"{m}_mean"), r.get(f"{m}_std"))
     return f"{mean} ± {std}" if mean and std else mean
 
 
 def _ci(r: pd.Series, m: str) -> str:
-    low, high = _num(r.get(f"{m}_ci_low")), _num(r.get(f"{m}_ci_high"))
+    low, high = _nums(r.get(f"{m}_ci_low"), r.get(f"{m}_ci_high"))
     return f"[{low}, {high}]" if low and high else ""
 
 

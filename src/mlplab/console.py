@@ -371,7 +371,10 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     mean, spread = y.mean(axis=0), y.std(axis=0)
     # A target far from 0 for its spread (a log price, 13.4 +- 0.45) fits as badly: the
     # outputs must first travel to its mean, and then resolve steps of a few percent.
-    offset = np.abs(mean) > OFFSET_SPREADS * np.where(spread > 0, spread, np.inf)
+    # (Not 1.0 +- 0.2: an output of order 1 reaches that as it is.)
+    offset = (np.abs(mean) > OFFSET_SPREADS * np.where(spread > 0, spread, np.inf)) & (
+        np.abs(mean) > OFFSET_SPREADS
+    )
     # 100: diabetes (targets 25 to 346) diverges at the default lr on its first steps.
     if not failed or (top < 100 and not offset.any()):
         return None
@@ -389,7 +392,8 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     )
 
 
-# A target whose mean is this many spreads from 0 is, for an MLP's output, a large one.
+# A target whose mean is this many spreads from 0, and at least this far, is for an MLP's
+# output a large one.
 OFFSET_SPREADS = 5
 
 

@@ -851,3 +851,17 @@ def test_a_date_column_is_told_to_become_numbers_not_one_hot(tmp_path, when):
         "or leave it out with --ignore signup"
     )
     assert "get_dummies" not in str(err.value)
+
+
+def test_a_target_column_of_one_value_among_several_is_noted(tmp_path):
+    """A constant target counts as R² 0 in the run's mean over targets: 0.48 for a run
+    whose price alone reached 0.97, and nothing said why."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=50)})
+    df["price"], df["k"] = 1e6 + 1e5 * df.x, 7.0
+    df.to_csv(tmp_path / "t.csv", index=False)
+    notes = load_dataset(str(tmp_path / "t.csv"), target=["price", "k"]).notes
+    assert any(n.startswith("target column 'k' has one value (7.0) in every row") for n in notes)
+    assert not any(
+        "target column" in n for n in load_dataset(str(tmp_path / "t.csv"), target=["price"]).notes
+    )

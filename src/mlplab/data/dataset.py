@@ -473,6 +473,15 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
             name, "regression", X, y, feats, targets, None, split or (0.8, 0.1, 0.1), False, rng
         )
         ds.notes = _row_count_notes(df, feats) + _constant_notes(df, feats)
+        # A target of one value has an R² of 0 (nothing to explain), which the run's R²,
+        # the mean over its targets, takes in without a word.
+        ds.notes += [
+            f"target column {t!r} has one value ({df[t].iloc[0]}) in every row: its R² is 0, "
+            "which pulls down the run's R² (the mean over its targets); leave it out of "
+            "--target"
+            for t in targets
+            if len(targets) > 1 and df[t].nunique(dropna=False) == 1
+        ]
         return ds
     if len(targets) > 1:
         raise DataError(

@@ -254,7 +254,7 @@ def record_line(run_dir: Path) -> str:
 
 def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) -> None:
     """The results table of a run that did not diverge, and the labs' Hypothesis block."""
-    from mlplab.data.synthetic import GATES as logic_gates
+    from mlplab.data.synthetic import GATES  # the console loads before the data layer
 
     if result["status"] == "diverged":
         return
@@ -282,7 +282,7 @@ def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) 
     outputs = end.train_outputs[0] if end.train_outputs else None
     # The labs' printout, for the labs' gates (whose 4 rows are every split): on a small
     # file of a user's it read as the true labels of unnamed rows.
-    if data.shared_splits and outputs is not None and data.name in logic_gates:
+    if data.shared_splits and outputs is not None and data.name in GATES:
         # (An estimator's fit without held-out rows shares its splits too: thousands of
         # rows of it printed as the lab's block.)
         print(hypothesis_block(data.task, outputs, data.y_train))

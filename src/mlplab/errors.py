@@ -154,6 +154,11 @@ def check_path_argument(where: str, name: str, value: Any, what: str) -> None:
         raise ConfigError(f"{where}: {name}={value!r} is {kind}; give {what}")
 
 
+# RunDiverged's advice, which a caller that knows the cause better drops (the scale of a
+# regression's target, where a lower lr diverges again).
+LOWER_LR = ". Try a lower lr"
+
+
 class RunDiverged(Exception):
     """The loss became NaN or inf; the run is recorded with status ``diverged``."""
 
@@ -162,6 +167,6 @@ class RunDiverged(Exception):
         self.loss = loss
         self.lr = lr
         super().__init__(
-            f"loss became {loss} at step {step}; the run diverged. "
-            f"Try a lower lr (now {lr:g}, for example --lr {lr / 10:g})."
+            f"loss became {loss} at step {step}; the run diverged"
+            f"{LOWER_LR} (now {lr:g}, for example --lr {lr / 10:g})."
         )

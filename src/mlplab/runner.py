@@ -53,8 +53,8 @@ from mlplab.data.dataset import (
     Dataset,
     check_dataset,
     classes_not_in_training,
+    dataset_label,
     is_in_memory,
-    rows_digest,
     standardize_target,
 )
 from mlplab.engines.backend import Backend
@@ -62,6 +62,7 @@ from mlplab.engines.choose import blas_threads, resolve_engine
 from mlplab.engines.init import run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import (
+    LOWER_LR,
     RUN_FOLDER,
     CheckpointError,
     ConfigError,
@@ -177,8 +178,6 @@ class StopFlag:
     relayed: bool = False
     # train(stop=...): the caller's own request, polled with the signals (from any thread).
     asked: Callable[[], Any] | None = None
-    # train(early_stop=...): the caller's rule that ends models finished, stopped early.
-    early_stop: Prune | None = None
     by_caller: bool = False
     # The sweep does not pass on its SIGINT as SIGINT, because the terminal's Ctrl-C may
     # reach the worker too, and two SIGINTs are a second Ctrl-C that stops at once; nor
@@ -231,6 +230,15 @@ class StopFlag:
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
         self.previous.clear()
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the caller of ``train`` hangs on its run: its own subscribers, and its own
+    stopping rule (``early_stop``)."""
+
+    subscribers: Sequence[Subscriber] = ()
+    early_stop: Prune | None = None
 
 
 # --- one stack -------------------------------------------------------------------------------
@@ -314,7 +322,7 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
                 run.prune,
                 [run_name(c) for c in run.cfgs],
                 run.early_stop,
-                data.in_target_units if data.target_scaler is not None else None,
+                data.in_target_units,
             )
     except BaseException as err:
         if run.tb is not None:
@@ -450,7 +458,8 @@ def train(
             "train: early_stop takes a function of a Validate event that returns True to "
             f"stop (a bool mask over its ids), not {short_repr(early_stop)}"
         )
-    flag = StopFlag(asked=stop, early_stop=early_stop)
+    flag = StopFlag(asked=stop)
+    hooks = Hooks(subscribers, early_stop)
     if handle_signals is not False:
         # Installed before anything is written, and restored however the run ends, so a
         # signal at any moment leaves either no record or a consistent one.
@@ -461,7 +470,7 @@ def train(
     try:
         with closed_pipe_safe():  # a script piped into `head` still trains to the end
             result = _train(
-                config, resume, verbose, record, dataset, overrides, flag, subscribers, lock, rerun
+                config, resume, verbose, record, dataset, overrides, flag, hooks, lock, rerun
             )
     except OSError as err:
         # Disk full or folder removed mid-run: the writer has recorded what it could.
@@ -520,7 +529,7 @@ def _train(
     dataset: Dataset | None,
     overrides: dict[str, Any],
     stop: StopFlag,
-    extra: Sequence[Subscriber],
+    hooks: Hooks,
     lock: bool = False,
     rerun: bool = False,
 ) -> Result:
@@ -542,8 +551,7 @@ def _train(
         if record and cfg.data != dataset.name:
             # The arrays are the run's data, named as an estimator names its arrays: under
             # the default `data` (xor) its record had taken a real xor run's folder.
-            label = f"array-{dataset.n_rows}x{dataset.n_features}-{rows_digest(dataset)[:8]}"
-            cfg = as_config(cfg, data=label)
+            cfg = as_config(cfg, data=dataset_label(dataset))
     if record:
         check_writable(cfg.log_path)
         check_run_folders([cfg])
@@ -574,7 +582,7 @@ def _train(
                 _say_unfinished(run_dir, saved, rerun, why)
         if kept is None:
             return _train_locked(
-                cfg, saved, verbose, record, data, spec, engine, stop, extra, run_dir
+                cfg, saved, verbose, record, data, spec, engine, stop, hooks, run_dir
             )
         if not rerun and dataset is None:
             result = _kept(run_dir, cfg, data, spec, kept)  # says so if it does not load
@@ -584,7 +592,7 @@ def _train(
                 asked = {k: v for k, v in cfg.to_dict().items() if k in cfg.model_fields_set}
                 print(kept_line(run_dir, kept, asked), flush=True)
             return result
-        return _rerun(cfg, verbose, data, spec, engine, stop, extra, run_dir)
+        return _rerun(cfg, verbose, data, spec, engine, stop, hooks, run_dir)
 
 
 def _say_unfinished(
@@ -665,7 +673,7 @@ def _rerun(
     spec: ModelSpec,
     engine: str,
     stop: StopFlag,
-    extra: Sequence[Subscriber],
+    hooks: Hooks,
     run_dir: Path,
 ) -> Result:
     """Train a finished run's config again beside it; replace it only if the new one finishes."""
@@ -673,7 +681,7 @@ def _rerun(
     res: Result | None = None
     try:
         res = _train_locked(
-            cfg, None, verbose, True, data, spec, engine, stop, extra, run_dir, scratch
+            cfg, None, verbose, True, data, spec, engine, stop, hooks, run_dir, scratch
         )
     finally:
         status = None if res is None else res.status
@@ -715,7 +723,7 @@ def _train_locked(
     spec: ModelSpec,
     engine: str,
     stop: StopFlag,
-    extra: Sequence[Subscriber],
+    hooks: Hooks,
     run_dir: Path,
     write_dir: Path | None = None,
 ) -> Result:
@@ -763,12 +771,12 @@ def _train_locked(
         console,
         TB_POINTS,
         keep_until,
-        [*live, *plots, *extra],
+        [*live, *plots, *hooks.subscribers],
     )
     ends: list[End] = []
     subs.append(lambda e: ends.append(e) if isinstance(e, End) else None)
     run = StackRun([cfg], data, [spec], engine, backend, state, writer, subs, tb)
-    run.early_stop = stop.early_stop
+    run.early_stop = hooks.early_stop
     run.progress_every = console.progress_every
     if verbose:
         unused = cfg.unused_settings()
@@ -844,7 +852,7 @@ def _train_locked(
         if status == "diverged" and target_scale_note(data, result):
             # The note below names the cause; a lower lr (RunDiverged's advice) only
             # diverged again, or fit worse than the mean.
-            message = message.split(". Try a lower lr")[0] + "; the note below says why"
+            message = message.split(LOWER_LR)[0] + "; the note below says why"
         if message:
             console.line(f"mlplab: {message}")
         print_summary(cfg, data, result, end)

@@ -249,16 +249,16 @@ def train_batched(
     given = [as_config(c) for c in configs]
     # A config given twice (a search that proposes it again) is one run, trained once: as
     # two rows of a stack, both would write the same folder.
-    first: dict[Path, int] = {}
-    same = [first.setdefault(run_dir_of(c), i) for i, c in enumerate(given)]
-    cfgs = [given[i] for i in first.values()]
-    trained: list[dict[str, Any] | None] = [None] * len(cfgs)
+    dirs = [run_dir_of(c) for c in given]
+    runs: dict[Path, Config] = {}
+    for d, c in zip(dirs, given, strict=True):
+        runs.setdefault(d, c)
+    keys, cfgs, trained = list(runs), list(runs.values()), dict.fromkeys(runs)
     for idx in group_indices(cfgs, max_group):
         if should_stop is not None and should_stop():
             break  # the groups not started have no record: a sweep trains them again
         group = [cfgs[i] for i in idx]
         out = train_stack(group, verbose, tb_points, curves_in_results, should_stop, resume, prune)
         for i, r in zip(idx, out, strict=True):
-            trained[i] = r
-    at = {j: n for n, j in enumerate(first.values())}
-    return [trained[at[j]] for j in same]
+            trained[keys[i]] = r
+    return [trained[d] for d in dirs]

@@ -224,6 +224,12 @@ def array_label(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None)
     return f"array-{X.shape[0]}x{X.shape[1]}-{h.hexdigest()[:8]}"
 
 
+def dataset_label(ds: Dataset) -> str:
+    """:func:`array_label`'s form for a Dataset built by hand (``train(dataset=...)``): its
+    rows, features and a digest of its splits."""
+    return f"array-{ds.n_rows}x{ds.n_features}-{rows_digest(ds)[:8]}"
+
+
 def load_dataset(
     data: str,
     *,

@@ -118,7 +118,8 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
         if X.dtype.kind not in "biuf":
             raise DataError(f"data file {data!r}: X must hold numbers (its dtype is {X.dtype})")
         return X.astype(np.float64), kept
-    df = read_table(data)
+    # The columns copied into the output as they are written (an id of 00123 stays 00123).
+    df = read_table(data, as_text=[c for c in ignored if c not in names])
     if not len(df):  # a header alone
         raise DataError(f"data file {data!r} has no data rows")
     missing = [c for c in names if c not in df.columns]

@@ -481,6 +481,47 @@ def test_the_columns_the_run_ignored_come_first_so_each_prediction_names_its_row
     assert proc.stdout.splitlines()[0] == "predicted,p_no,p_yes"
 
 
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_the_ignored_columns_come_back_as_written_cell_for_cell(run_cli, tmp_path, sep):
+    """An id of 00123, one past float64's integers, or the text NA is copied as written:
+    read as numbers they came back as 123.0, ...992.0 and an empty cell, and the
+    predictions no longer matched their rows. In a ';' file with decimal commas, an id
+    that looks like one (1,5) is not read as the number 1.5."""
+    ids = ["00123", "9007199254740993", "12345678901234567890123", "1,5", "7", "x-9", "", "8"]
+    cities = ["NA", "None", "Paris", "", "null", "Lyon", "N/A", "Nice"]
+    a = [1.25, 2.5, 1.0, 2.0, 0.5, 3.0, 1.5, 2.25]
+    rows = [
+        sep.join(
+            [
+                f'"{i}"' if sep == "," and "," in i else i,
+                c,
+                f"{v}".replace(".", ",") if sep == ";" else f"{v}",
+                lab,
+            ]
+        )
+        for i, c, v, lab in zip(ids, cities, a, "xyxyxyxy", strict=True)
+    ]
+    path = tmp_path / "t.csv"
+    path.write_text(sep.join(["id", "city", "a", "label"]) + "\n" + "\n".join(rows) + "\n")
+    res = train(
+        data=str(path),
+        ignore=["id", "city"],
+        split=[4, 2, 2],
+        epoch=2,
+        plots="none",
+        verbose=False,
+        log_path=str(tmp_path / "runs"),
+    )
+    proc = run_cli("predict", res.run_dir, "--data", path)
+    assert proc.returncode == 0, proc.stderr
+    preds = pd.read_csv(io.StringIO(proc.stdout), dtype=str, keep_default_na=False)
+    assert preds["id"].tolist() == ids
+    assert preds["city"].tolist() == cities
+    np.testing.assert_allclose(
+        preds[["p_x", "p_y"]].to_numpy(float), res.predict_proba(np.array(a)[:, None]), rtol=1e-6
+    )
+
+
 def test_a_rows_prediction_does_not_depend_on_the_other_rows(iris_run, run_cli, tmp_path):
     """Every digit printed: the model's float32 weights are evaluated in float64 and printed
     to 10 digits. In float32, BLAS's summation order (set by the batch's shape) moved the

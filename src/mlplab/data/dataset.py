@@ -402,7 +402,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
 
     from mlplab.data.files import default_target, read_table
 
-    df = read_table(path)
+    df = read_table(path, as_text=ignore)  # left out as they are, whatever they hold
     if df.shape[1] == 0 or len(df) == 0:
         raise DataError(f"data file {path!r} has no data rows")
     df = _without(df, path, ignore, target or [])

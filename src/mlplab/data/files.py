@@ -10,8 +10,9 @@ import collections
 import csv
 import re
 import sys
+import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,13 @@ def looks_like_file(data: str) -> bool:
     return suffix in FILE_SUFFIXES + COMPRESSED_SUFFIXES or "/" in data or "\\" in data
 
 
-def read_table(path: str):  # -> pandas.DataFrame
-    """Read a CSV or Parquet file into a DataFrame; NPZ becomes columns x0..xN, y (or y0..yT)."""
+def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
+    """Read a CSV or Parquet file into a DataFrame; NPZ becomes columns x0..xN, y (or y0..yT).
+
+    ``as_text``: columns of a text file kept as their text, cell for cell: the columns a run
+    leaves out of its features (an id) that ``mlplab predict`` copies into its output, where
+    ``00123`` read as a number would come back as ``123.0``, and ``NA`` as an empty cell.
+    """
     import pandas as pd
 
     p = Path(path)
@@ -54,7 +60,7 @@ def read_table(path: str):  # -> pandas.DataFrame
             names = _header_names(header, sep)
             _check_not_data(path, names, sep)
             _check_distinct(path, names)
-            df = pd.read_csv(p, sep=sep, skipinitialspace=True)
+            df = _read_csv(p, sep, as_text)
             if not isinstance(df.index, pd.RangeIndex):
                 # pandas turns the extra leading values of rows longer than the header
                 # into an index, silently dropping them from the features.
@@ -63,7 +69,7 @@ def read_table(path: str):  # -> pandas.DataFrame
                     f"columns ({len(df.columns)}, separated by {SEPARATOR_NAMES[sep]}); every "
                     "row needs one value per column"
                 )
-            df = _without_trailing_blanks(df)
+            df = _without_trailing_blanks(df, as_text)
             if len(df.columns) > 1 and df.iloc[:, -1].isna().any():
                 # pandas fills a short row's last cells with NaN: it would be called a
                 # missing target, or its values would be read under the wrong columns.
@@ -72,7 +78,7 @@ def read_table(path: str):  # -> pandas.DataFrame
             # fails on a column of Python ints ("Can only use .str accessor ...").
             _wide_integers_as_floats(df, path)
             if sep != ",":
-                _read_decimal_commas(df, p, sep)
+                _read_decimal_commas(df, p, sep, as_text)
                 # Its columns read again from their text hold such ints anew, which the
                 # features' check called "not numeric".
                 _wide_integers_as_floats(df, path)
@@ -115,6 +121,36 @@ def read_table(path: str):  # -> pandas.DataFrame
     df.columns = [str(c).strip() for c in df.columns]
     _check_distinct(path, list(df.columns))
     return df
+
+
+# The cells pandas reads as missing by default (its documented list). A column read as text
+# keeps them as they are written; every other column reads them as missing, as before.
+MISSING_CELLS = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+]  # fmt: skip
+
+
+def _read_csv(p: Path, sep: str, as_text: Collection[str]):  # -> pandas.DataFrame
+    import pandas as pd
+
+    columns = list(pd.read_csv(p, sep=sep, skipinitialspace=True, nrows=0).columns)
+    text = [c for c in columns if str(c).strip() in as_text]
+    # Read with the columns' types guessed in chunks, a column of numbers and text draws
+    # pandas' DtypeWarning, with advice (dtype=, low_memory=) that is no setting of
+    # mlplab's. Such a column is text, which the features' check names, value and row.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        if not text:
+            return pd.read_csv(p, sep=sep, skipinitialspace=True)
+        return pd.read_csv(
+            p,
+            sep=sep,
+            skipinitialspace=True,
+            dtype=dict.fromkeys(text, str),
+            keep_default_na=False,
+            na_values={c: MISSING_CELLS for c in columns if c not in text},
+        )
 
 
 def unreadable(path: str, err: OSError) -> DataError:
@@ -275,19 +311,22 @@ def _wide_integers_as_floats(df, path: str) -> None:
             df[c] = pd.to_numeric(df[c]).astype(np.float64)
 
 
-def _without_trailing_blanks(df):  # -> pandas.DataFrame
+def _without_trailing_blanks(df, as_text: Collection[str] = ()):  # -> pandas.DataFrame
     """The table without what spreadsheets leave after it: the empty, unnamed column of a
     separator that ends every line, and rows with no value at all (``;;``) at the end."""
     while len(df.columns) and str(df.columns[-1]).startswith("Unnamed: "):
         if df[df.columns[-1]].notna().any():
             break  # a column with values and no name: refused by name later
         df = df.iloc[:, :-1]
-    filled = df.notna().any(axis=1).to_numpy()
+    present = df.notna()
+    for c in [c for c in df.columns if str(c).strip() in as_text]:
+        present[c] &= df[c].ne("")  # read as text, an empty cell is ""
+    filled = present.any(axis=1).to_numpy()
     last = len(filled) - int(filled[::-1].argmax()) if filled.any() else 0
     return df.iloc[:last] if last < len(df) else df
 
 
-def _read_decimal_commas(df, p: Path, sep: str) -> None:
+def _read_decimal_commas(df, p: Path, sep: str, as_text: Collection[str] = ()) -> None:
     """Read numbers as spreadsheets write them where the file's separator is ';' or a tab:
     a decimal comma (-43,64), and dots that group thousands (1.799.289,58).
 
@@ -302,7 +341,7 @@ def _read_decimal_commas(df, p: Path, sep: str) -> None:
         kept = values.dropna()
         return len(kept) > 0 and bool(kept.str.fullmatch(_COMMA_NUMBER).all())
 
-    texts = [c for c in df.columns if df[c].dtype.kind == "O"]
+    texts = [c for c in df.columns if df[c].dtype.kind == "O" and str(c).strip() not in as_text]
     with_commas = [c for c in texts if df[c].str.contains(",", regex=False, na=False).any()]
     if not with_commas:
         return  # nothing says the comma is the decimal mark: dots are decimals
@@ -311,7 +350,7 @@ def _read_decimal_commas(df, p: Path, sep: str) -> None:
     raw = raw.apply(lambda col: col.str.strip())
     if not any(numbers(raw[c]) for c in with_commas):
         return
-    for col in df.columns:
+    for col in [c for c in df.columns if str(c).strip() not in as_text]:
         if numbers(raw[col]):
             plain = raw[col].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
             df[col] = pd.to_numeric(plain)

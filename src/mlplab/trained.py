@@ -179,7 +179,8 @@ class TrainedModel:
         )
 
     def predict_labels(self, X: Any) -> np.ndarray:
-        """Predicted class names for raw inputs (the labels of the data file), shape [N].
+        """Predicted class labels for raw inputs, shape [N], from ``dataset.classes``: the
+        labels of the data file, as integers where they are whole numbers (as ``y`` was).
 
         Regression has no classes: it returns the predicted values, as :meth:`predict`.
         """
@@ -187,8 +188,7 @@ class TrainedModel:
         task = self.dataset.task
         if task == "regression":
             return outputs
-        names = np.asarray(self.dataset.class_names or [], dtype=object)
-        return names[predicted_classes(task, outputs)]
+        return self.dataset.classes[predicted_classes(task, outputs)]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities for raw inputs, ``[N, n_classes]`` in the order of

@@ -589,7 +589,7 @@ def test_an_npz_run_that_ignored_a_column_predicts_its_own_file(run_cli, tmp_pat
     preds = pd.read_csv(io.StringIO(proc.stdout), dtype={"predicted": str})
     assert list(preds.columns) == ["x0", "predicted", "p_0", "p_1"]
     np.testing.assert_allclose(preds["x0"], X[:, 0])
-    assert preds["predicted"].tolist() == list(res.predict_labels(X[:, 1:]))
+    assert preds["predicted"].tolist() == [str(c) for c in res.predict_labels(X[:, 1:])]
     np.savez(tmp_path / "features.npz", X=X[:, 1:])
     proc = run_cli("predict", res.run_dir, "--data", tmp_path / "features.npz")
     assert proc.returncode == 0, proc.stderr
@@ -800,3 +800,31 @@ def test_a_recorded_run_on_a_hand_built_dataset_takes_no_other_runs_folder(tmp_p
     assert mine.run_dir != xor.run_dir and mine.config.data.startswith("array-40x2-")
     again = train(data="xor", **kw)
     assert again.kept and again.run_dir == xor.run_dir and again.record["n_train"] == 4
+
+
+def test_predict_labels_gives_integer_labels_as_integers_and_names_as_text(tmp_path):
+    """Labels of an integer y come back as integers, so that ``predict_labels(X) == y``
+    scores the model (as text, every comparison was False); names stay text, and a
+    spelling that is not an integer's own (007) is a name."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = np.where(X[:, 0] > 0, 3, -1)
+    np.savez(tmp_path / "ints.npz", X=X, y=y)
+    res = train(
+        data=str(tmp_path / "ints.npz"),
+        optim="adam",
+        lr=0.05,
+        epoch=40,
+        record=False,
+        verbose=False,
+    )
+    labels = res.predict_labels(X)
+    assert labels.dtype == np.int64 and set(labels) <= {-1, 3}
+    assert (labels == y).mean() > 0.9
+    table = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "label": np.where(y > 0, "007", "x")})
+    table.to_csv(tmp_path / "t.csv", index=False)
+    res = train(
+        data=str(tmp_path / "t.csv"), optim="adam", lr=0.05, epoch=40, record=False, verbose=False
+    )
+    assert res.dataset.classes.dtype == object
+    assert (res.predict_labels(X) == table["label"].to_numpy()).mean() > 0.9

@@ -78,6 +78,17 @@ class Dataset:
             return len(self.X_train) + len(self.X_val)
         return len(self.X_train) + len(self.X_val) + len(self.X_test)
 
+    @property
+    def classes(self) -> np.ndarray:
+        """The class labels, as :meth:`~mlplab.TrainedModel.predict_labels` gives them:
+        integers where every name is one as written (``0``, ``1``, ``-1``: the labels of
+        an integer ``y``, so that ``predict_labels(X) == y`` compares like with like), else
+        the names as text. Empty for regression."""
+        names = list(self.class_names or [])
+        if names and all(re.fullmatch(r"-?[1-9]\d{0,17}|0", n) for n in names):
+            return np.array([int(n) for n in names], dtype=np.int64)
+        return np.array(names, dtype=object)
+
     def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {
             "train": (self.X_train, self.y_train),

@@ -326,7 +326,10 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
             )
     except BaseException as err:
         if run.tb is not None:
-            run.tb.close()
+            # A full disk that stopped the run fails this flush too: the records below
+            # must still say how the run ended, not "running".
+            with contextlib.suppress(Exception):
+                run.tb.close()
         if run.writer is not None:
             for k in run.state.ids:
                 if int(k) in run.writer.results:

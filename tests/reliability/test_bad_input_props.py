@@ -393,6 +393,31 @@ def test_disk_full_mid_run_is_one_line(tmp_path, capsys, monkeypatch):
     assert r["status"] == "failed" and "No space" in r["error"]
 
 
+def test_a_file_size_limit_mid_run_records_the_run_failed_not_running(tmp_path):
+    """The kernel's own refusal (EFBIG under ``ulimit -f``), in a real process: the
+    TensorBoard file fills first, its flush fails again while the run ends, and the full
+    result.json (curves and all) does not fit either. The record says failed, with the
+    error, rather than running, which a report reads as "still training, or killed"."""
+    import resource
+    import subprocess
+
+    from reliability_support import ENV, MLPLAB
+
+    def limited() -> None:  # 12 KiB a file, in the child only
+        resource.setrlimit(resource.RLIMIT_FSIZE, (12 * 1024, resource.RLIM_INFINITY))
+
+    args = ["train", "--data", "xor", "--hid_dim", "3", "--act", "tanh", "--lr", "0.5",
+            "--epoch", "500", "--log_every", "0", "--plots", "none", "--log_path", str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(
+        [*MLPLAB, *args], capture_output=True, text=True, env=ENV, timeout=120,
+        preexec_fn=limited,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "File too large" in proc.stderr and "Traceback" not in proc.stderr
+    r = read_json(run_dirs(tmp_path)[0] / "result.json")
+    assert r["status"] == "failed" and "File too large" in r["error"]
+
+
 # --- a few through real processes: no traceback reaches the terminal ----------------------
 @pytest.mark.parametrize(
     "flags",

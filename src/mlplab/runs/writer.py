@@ -215,7 +215,17 @@ class RunWriter:
             "error": error,
             "wall_time_s": self.elapsed(k),
         }
-        m.record.write_result(result)
+        try:
+            m.record.write_result(result)
+        except OSError:
+            # The full disk that stopped the run may still take a short file, not the
+            # curves: how the run ended, so that its record no longer says "running".
+            keep = ("epochs_run", "steps", "best_epoch", "best_val_loss", "wall_time_s")
+            m.record.write_result(
+                {**m.header, "status": status, "error": error}
+                | {key: result[key] for key in keep}
+            )
+            raise
         self._text_and_curves(k, curves)
         self.results[k] = result
 

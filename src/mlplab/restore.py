@@ -272,13 +272,21 @@ def saved_best_epoch(run_dir: Path, state: LoopState) -> int:
     return best_epoch if best_epoch and saved_epoch == best_epoch else -1
 
 
+UNFINISHED = ("interrupted", "running", "failed")  # statuses a checkpoint continues
+
+
 def resumable(cfg: Config, spec: ModelSpec, why: list[str] | None = None) -> Restored | None:
-    """The checkpoint an interrupted run continues from, or None to train it from the start
-    (with the reason appended to ``why`` when there is a checkpoint that cannot be used)."""
+    """The checkpoint an unfinished run continues from, or None to train it from the start
+    (with the reason appended to ``why`` when there is a checkpoint that cannot be used).
+
+    Unfinished: interrupted, still ``running`` on disk (killed outright), or failed. A run
+    that failed (a full disk, an exception in a subscriber) kept its last checkpoint as it
+    was written, before the failure: the hours before it are not trained again.
+    """
     run_dir = run_dir_of(cfg)
     status = (read_result(run_dir) or {}).get("status")
     last = run_dir / "checkpoints" / "last.safetensors"
-    if status not in ("interrupted", "running") or not last.is_file():
+    if status not in UNFINISHED or not last.is_file():
         return None
     try:
         ckpt = load_checkpoint(last)

@@ -78,6 +78,7 @@ from mlplab.live import live_view
 from mlplab.pipes import closed_pipe_safe
 from mlplab.rerun import finished_record, kept_line, scratch_dir, settle
 from mlplab.restore import (
+    UNFINISHED,
     Restored,
     check_same_config,
     load_run,
@@ -623,7 +624,7 @@ def _say_unfinished(
         return
     hint = ""
     if (
-        status in ("interrupted", "running")
+        status in UNFINISHED
         and (run_dir / "checkpoints" / "last.safetensors").is_file()
     ):
         # Not continued: --rerun asked for a fresh start, or the checkpoint does not load.

@@ -418,6 +418,38 @@ def test_a_file_size_limit_mid_run_records_the_run_failed_not_running(tmp_path):
     assert r["status"] == "failed" and "File too large" in r["error"]
 
 
+def test_a_run_that_failed_continues_from_its_last_checkpoint_exactly(tmp_path):
+    """A run failed by a full disk kept its checkpoints, written before the failure; the
+    same command, with room again, continues from the last one (not from step 0) and ends
+    where a run that never failed ends."""
+    import resource
+    import subprocess
+
+    from reliability_support import ENV, MLPLAB
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40 * 1024, resource.RLIM_INFINITY))
+
+    args = ["train", "--data", "moons", "--hid_dim", "3", "--act", "tanh", "--lr", "0.5",
+            "--epoch", "500", "--save_every", "10", "--log_every", "0", "--plots", "none"]  # fmt: skip
+    log = ["--log_path", str(tmp_path / "a")]
+    proc = subprocess.run(
+        [*MLPLAB, *args, *log], capture_output=True, text=True, env=ENV, timeout=120,
+        preexec_fn=limited,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    failed = read_json(run_dirs(tmp_path / "a")[0] / "result.json")
+    assert failed["status"] == "failed" and 0 < failed["epochs_run"] < 500
+    again = cli(*args, *log)
+    assert again.returncode == 0, again.stderr
+    assert "failed run; it continues from its checkpoint at step" in again.stdout
+    whole = cli(*args, "--log_path", str(tmp_path / "b"))
+    assert whole.returncode == 0, whole.stderr
+    a, b = (read_json(run_dirs(tmp_path / d)[0] / "result.json") for d in "ab")
+    assert a["status"] == b["status"] == "finished"
+    assert a["test_loss"] == b["test_loss"] and a["val_losses"] == b["val_losses"]
+
+
 # --- a few through real processes: no traceback reaches the terminal ----------------------
 @pytest.mark.parametrize(
     "flags",

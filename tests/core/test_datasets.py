@@ -865,3 +865,29 @@ def test_a_target_column_of_one_value_among_several_is_noted(tmp_path):
     assert not any(
         "target column" in n for n in load_dataset(str(tmp_path / "t.csv"), target=["price"]).notes
     )
+
+
+def test_load_dataset_takes_one_target_or_ignored_column_by_its_name(tmp_path):
+    """target="label" is the column label, as train() takes it, not the letters l, a, ..."""
+    table = pd.DataFrame({"id": range(20), "a": np.arange(20.0), "label": ["x", "y"] * 10})
+    table = table[["label", "id", "a"]]  # the labels first: not the default target
+    table.to_csv(tmp_path / "t.csv", index=False)
+    ds = load_dataset(str(tmp_path / "t.csv"), target="label", ignore="id")
+    assert ds.target_names == ["label"] and ds.feature_names == ["a"]
+    assert ds.class_names == ["x", "y"]
+
+
+def test_a_label_column_taken_for_a_feature_names_the_default_target(tmp_path):
+    """Without --target the last column is the target: a column of labels elsewhere is
+    called a text feature, and the line says which column was the target instead."""
+    table = pd.DataFrame({"label": ["x", "y"] * 10, "a": np.arange(20.0), "b": np.ones(20)})
+    table.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    assert "feature column 'label' is not numeric" in str(err.value)
+    assert "data row 1; the target is the last column, 'b', unless --target names another)" in str(
+        err.value
+    )
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"), target="b")
+    assert "the target is the last column" not in str(err.value)

@@ -244,8 +244,8 @@ def dataset_label(ds: Dataset) -> str:
 def load_dataset(
     data: str,
     *,
-    target: list[str] | None = None,
-    ignore: list[str] | None = None,
+    target: str | list[str] | None = None,
+    ignore: str | list[str] | None = None,
     task: str = "auto",
     split: list[float] | None = None,
     standardize: bool = False,
@@ -259,9 +259,9 @@ def load_dataset(
     ----------
     data : str
         A built-in name (``mlplab datasets`` lists them) or a path to .csv/.tsv/.txt/.parquet/.npz.
-    target : list of str, optional
+    target : str or list of str, optional
         Target column(s) of a file; default: the last column.
-    ignore : list of str, optional
+    ignore : str or list of str, optional
         Columns of a file left out of the features (and out of the default target).
     task : {'auto', 'classification', 'regression'}
     split : list of float, optional
@@ -292,6 +292,9 @@ def load_dataset(
         raise ConfigError(
             f"setting 'task': {task!r} is not one of auto, classification, regression"
         )
+    # One column by name, as train(target="y") takes it: a str is a sequence of letters.
+    target = [target] if isinstance(target, str) else target
+    ignore = [ignore] if isinstance(ignore, str) else ignore
     rng = np.random.default_rng(seed)
     if data in BUILTIN:
         if ignore:
@@ -436,7 +439,14 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     if texts:
         # All of them at once: told one column a run, a table of five takes five runs.
         others = f"; other columns to fix: {names_of(texts[1:])}" if len(texts) > 1 else ""
-        raise DataError(not_numeric(path, texts[0], df[texts[0]], ignore_hint=True) + others)
+        # A column of labels that is not the last is taken for a feature: the line says
+        # which column the target was, as the fix may be --target rather than encoding it.
+        # (One text column among numbers: several are more likely categories to encode.)
+        default = targets[0] if not target and len(texts) == 1 else None
+        raise DataError(
+            not_numeric(path, texts[0], df[texts[0]], ignore_hint=True, default_target=default)
+            + others
+        )
     X = df[feats].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(X)
     if bad.any():
@@ -642,7 +652,9 @@ def names_of(columns: list[str], most: int = 10) -> str:
     return shown + (f" and {len(columns) - most} more" if len(columns) > most else "")
 
 
-def not_numeric(path: str, name: str, col, ignore_hint: bool = False) -> str:
+def not_numeric(
+    path: str, name: str, col, ignore_hint: bool = False, default_target: str | None = None
+) -> str:
     """The message for a feature column that is not numbers, quoting a value at fault.
 
     A '?' or '-' is a missing value as many tables mark it, and is called one. Text such as
@@ -677,6 +689,10 @@ def not_numeric(path: str, name: str, col, ignore_hint: bool = False) -> str:
         return message + (
             "; it looks like a number written with a currency sign, a thousands separator "
             "or a %: write the column as plain numbers (1234.5)"
+        )
+    if default_target is not None:  # taken as the target for want of --target
+        message = message[:-1] + (
+            f"; the target is the last column, {default_target!r}, unless --target names another)"
         )
     if ignore_hint:
         message += (

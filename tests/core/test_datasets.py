@@ -891,3 +891,21 @@ def test_a_label_column_taken_for_a_feature_names_the_default_target(tmp_path):
     with pytest.raises(DataError) as err:
         load_dataset(str(tmp_path / "t.csv"), target="b")
     assert "the target is the last column" not in str(err.value)
+
+
+def test_a_long_column_of_numbers_then_text_is_named_without_pandas_warning(tmp_path):
+    """pandas guesses a long file's types in chunks, and a column whose late rows are text
+    drew its DtypeWarning, whose advice (dtype=, low_memory=) is no setting of mlplab's,
+    before the one line that names the column and the row."""
+    import warnings
+
+    n = 300_000
+    a = np.zeros(n, dtype=np.int8).astype(object)
+    a[-3:] = "x"
+    pd.DataFrame({"a": a, "y": np.arange(n) % 2}).to_csv(tmp_path / "t.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        with pytest.raises(
+            DataError, match=rf"feature column 'a' is not numeric \('x' in data row {n - 2}[;)]"
+        ):
+            load_dataset(str(tmp_path / "t.csv"))

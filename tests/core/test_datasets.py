@@ -909,3 +909,24 @@ def test_a_long_column_of_numbers_then_text_is_named_without_pandas_warning(tmp_
             DataError, match=rf"feature column 'a' is not numeric \('x' in data row {n - 2}[;)]"
         ):
             load_dataset(str(tmp_path / "t.csv"))
+
+
+def test_class_names_that_pandas_reads_as_missing_are_classes(tmp_path):
+    """NA (North America) or None (no symptoms) among class names is a class: pandas read
+    them as missing values, and the file was refused for a missing target. An empty cell
+    is still a missing target."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    region = np.where(X[:, 0] > 0, "NA", "EU")
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "region": region}).to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    ds = load_dataset(str(tmp_path / "t.csv"))
+    assert ds.class_names == ["EU", "NA"]
+    y = np.concatenate([ds.y_train, ds.y_val, ds.y_test]).ravel()
+    assert y.sum() == (region == "NA").sum()  # every NA row is the class NA
+    lines = (tmp_path / "t.csv").read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ","  # one cell left empty
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match="target column 'region' has missing values in data row 5"):
+        load_dataset(str(tmp_path / "t.csv"))

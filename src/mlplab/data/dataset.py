@@ -472,6 +472,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     name = path
     ycols = df[targets]
     if ycols.isna().any().any():
+        ycols = _labels_as_written(path, ycols)
+    if ycols.isna().any().any():
         col = next(t for t in targets if ycols[t].isna().any())
         gaps = np.flatnonzero(ycols[col].isna().to_numpy())
         raise DataError(
@@ -742,6 +744,35 @@ _NO_NUMBERS = {
     "V": "raw bytes",
     "S": "raw bytes",
 }
+
+
+def _labels_as_written(path: str, ycols):  # -> pandas.DataFrame
+    """Target columns of class names whose "missing" cells are words: pandas reads NA, None
+    or null as missing, where among class names they are classes (North America; no
+    symptoms). Such a column of a text file is read again as written, where an empty cell
+    alone is missing (and refused as such)."""
+    import pandas as pd
+
+    from mlplab.data.files import TEXT_SUFFIXES, read_table
+
+    if not str(path).lower().endswith(TEXT_SUFFIXES):
+        return ycols
+    names = [
+        t
+        for t in ycols.columns
+        if ycols[t].dtype.kind == "O"
+        and pd.to_numeric(ycols[t].dropna(), errors="coerce").isna().all()
+    ]
+    if not names:
+        return ycols
+    raw = read_table(path, as_text=names)
+    if len(raw) != len(ycols):
+        return ycols
+    out = ycols.copy()
+    for t in names:
+        empty = raw[t].str.strip().eq("")
+        out[t] = raw[t].mask(empty).to_numpy()  # an empty cell alone is missing
+    return out
 
 
 def _check_kind(col, path: str, name: str, role: str) -> None:

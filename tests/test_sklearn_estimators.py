@@ -179,6 +179,11 @@ def test_binary_uses_one_sigmoid_output_and_string_labels():
     assert list(clf.classes_) == ["no", "yes"]
     assert clf.n_outputs_ == 1
     assert [c.shape for c in clf.coefs_] == [(2, 16), (16, 1)]
+    # Copies of the engine's weights: a write would change nothing, so it is refused.
+    with pytest.raises(ValueError, match="read-only"):
+        clf.coefs_[0][:] = 0
+    with pytest.raises(ValueError, match="read-only"):
+        clf.intercepts_[0][:] = 0
     proba = clf.predict_proba(X)
     assert proba.shape == (200, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)

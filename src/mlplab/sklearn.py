@@ -150,8 +150,8 @@ _NUMBER_KINDS = _number_kinds()
 # Kept as one block so both classes document every parameter the same way.
 _PARAMETERS_DOC = """\
     n_layer : int, default=1
-        Number of hidden layers; 0 is a linear model (logistic/softmax regression or
-        least squares).
+        Number of hidden layers; 0 is a linear model (the classifier's is logistic or
+        softmax regression, the regressor's least squares).
     hid_dim : int, default=100
         Units in each hidden layer.
     hid_dims : str or tuple of int, optional
@@ -291,6 +291,12 @@ _ATTRIBUTES_DOC = """\
         The run record's folder, or None without ``log_path`` (and for a model that
         :meth:`partial_fit` started: it writes no record)."""
 
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A copy that refuses writes: ``coefs_[0][:] = 0`` would leave the model as it was."""
+    a.flags.writeable = False
+    return a
 
 class _MLPBase(BaseEstimator):
     """What the classifier and the regressor share: parameters, training, state."""
@@ -817,19 +823,21 @@ class _MLPBase(BaseEstimator):
 
     @property
     def coefs_(self) -> list[np.ndarray]:
-        """Weights of the linear layers, input to output, each ``[fan_in, fan_out]``."""
+        """Weights of the linear layers, input to output, each ``[fan_in, fan_out]``: copies
+        of the engine's, read-only, as writing to them would not change the model."""
         check_is_fitted(self)
         sd = self._backend.export(0).weights
         names = [f"hidden.{i}.linear.weight" for i in range(self._spec.n_layer)] + ["out.weight"]
-        return [np.array(sd[n]).T for n in names]
+        return [_read_only(np.array(sd[n]).T) for n in names]
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
-        """Biases of the linear layers, input to output, each ``[fan_out]``."""
+        """Biases of the linear layers, input to output, each ``[fan_out]`` (read-only
+        copies, as :attr:`coefs_`)."""
         check_is_fitted(self)
         sd = self._backend.export(0).weights
         names = [f"hidden.{i}.linear.bias" for i in range(self._spec.n_layer)] + ["out.bias"]
-        return [np.array(sd[n]) for n in names]
+        return [_read_only(np.array(sd[n])) for n in names]
 
     def to_torch(self) -> Any:
         """The fitted network as an ordinary PyTorch ``nn.Module`` (``nn.Linear`` layers,
@@ -1085,7 +1093,8 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         ``class_weight`` does not enter it, and the run record's ``val_accs`` curve
         counts every row once.
     coefs_ : list of ndarray
-        Weights of the linear layers, each ``[fan_in, fan_out]`` (read from the engine).
+        Weights of the linear layers, each ``[fan_in, fan_out]`` (read-only copies of the
+        engine's).
     intercepts_ : list of ndarray
         Biases of the linear layers.
 
@@ -1407,7 +1416,8 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         ``val_maes`` curve of the run record with its sign flipped (the record's curve
         counts every row once either way).
     coefs_ : list of ndarray
-        Weights of the linear layers, each ``[fan_in, fan_out]`` (read from the engine).
+        Weights of the linear layers, each ``[fan_in, fan_out]`` (read-only copies of the
+        engine's).
     intercepts_ : list of ndarray
         Biases of the linear layers.
 

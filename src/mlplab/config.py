@@ -828,6 +828,18 @@ SWEEP_OPTIONS = frozenset(
     | {"cpus_per_task", "gpus_per_task", "no_batch", "no_report"}
 )
 
+# Arguments of the Python calls that are no settings, each with what to use in the other
+# call: one passed to the wrong call was called an unknown setting, with `--help` advice.
+CALL_ARGUMENTS = {
+    "prune": ("mlplab.sweep()", "mlplab.train() stops a run with early_stop="),
+    "early_stop": ("mlplab.train()", "mlplab.sweep() stops its runs with prune="),
+    "subscribers": ("mlplab.train()", "mlplab.sweep() takes none: it records every run"),
+    "record": ("mlplab.train()", "mlplab.sweep() records every run"),
+    "dataset": ("mlplab.train()", "mlplab.sweep() takes data=, a file or a built-in name"),
+    "resume": ("mlplab.train()", "mlplab.sweep() continues its unfinished runs itself"),
+    "stop": ("mlplab.train()", "mlplab.sweep() stops on Ctrl-C"),
+}
+
 
 def format_validation_error(err: ValidationError, source: str = "") -> str:
     """Turn pydantic's report into one line naming the setting and the valid choices.
@@ -845,6 +857,9 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
                 f"{where}{loc!r} is an option of `mlplab sweep`, not a setting a file holds: "
                 f"give it as a flag (--{loc}), or as an argument of mlplab.sweep()"
             )
+        if loc in CALL_ARGUMENTS:
+            call, instead = CALL_ARGUMENTS[loc]
+            return f"{where}{loc!r} is an argument of {call}, not a setting; {instead}"
         hint = setting_hint(loc, setting_names())
         return (
             f"{where}unknown setting {short_repr(loc)}{hint}; "

@@ -680,3 +680,24 @@ def test_the_python_entry_points_name_a_wrong_argument_in_one_line():
     import numpy as np
 
     assert len(mlplab.load_dataset("moons", n_samples=np.int64(50)).X_train) == 40
+
+
+@pytest.mark.parametrize(
+    ("call", "name", "value", "needle"),
+    [
+        ("train", "prune", print, "'prune' is an argument of mlplab.sweep(), not a setting"),
+        ("sweep", "early_stop", print, "mlplab.sweep() stops its runs with prune="),
+        ("sweep", "subscribers", [print], "'subscribers' is an argument of mlplab.train()"),
+        ("sweep", "record", False, "'record' is an argument of mlplab.train()"),
+    ],
+)
+def test_an_argument_of_the_other_call_is_named_as_one_not_an_unknown_setting(
+    tmp_path, call, name, value, needle
+):
+    import mlplab
+
+    with pytest.raises(ConfigError) as err:
+        getattr(mlplab, call)(data="xor", epoch=1, verbose=False, log_path=str(tmp_path),
+                              **{name: value})  # fmt: skip
+    assert needle in str(err.value) and "--help" not in str(err.value)
+    assert not any(tmp_path.iterdir())  # refused before anything is written

@@ -623,10 +623,7 @@ def _say_unfinished(
         )
         return
     hint = ""
-    if (
-        status in UNFINISHED
-        and (run_dir / "checkpoints" / "last.safetensors").is_file()
-    ):
+    if status in UNFINISHED and (run_dir / "checkpoints" / "last.safetensors").is_file():
         # Not continued: --rerun asked for a fresh start, or the checkpoint does not load.
         # (No --resume hint: the new run takes the folder, checkpoint and all, now.)
         hint = (

@@ -292,11 +292,11 @@ _ATTRIBUTES_DOC = """\
         :meth:`partial_fit` started: it writes no record)."""
 
 
-
 def _read_only(a: np.ndarray) -> np.ndarray:
     """A copy that refuses writes: ``coefs_[0][:] = 0`` would leave the model as it was."""
     a.flags.writeable = False
     return a
+
 
 class _MLPBase(BaseEstimator):
     """What the classifier and the regressor share: parameters, training, state."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from conftest import assert_one_line_error
 from mlplab.runner import train
@@ -776,6 +777,8 @@ NAN_X[6, 1] = np.nan
         ({"class_names": ("a", "a")}, "class_names names one twice"),
         ({"X": NAN_X}, "X_train has NaN or inf (row 6)"),
         ({"X": np.full((20, 2), "1.5")}, "X_train holds <U3 values; it takes numbers"),
+        ({"X": torch.zeros(20, 2)}, "X_train is a torch.Tensor; a Dataset holds NumPy arrays"),
+        ({"X": np.zeros((20, 2)).tolist()}, "X_train is a list; a Dataset holds NumPy arrays"),
         ({"weights": {"train": np.ones(20)}}, "val has 20 rows, its weights none"),
         ({"scaler": (np.zeros(3), np.ones(3))}, "scaler is (mean, std), each [2]"),
     ],

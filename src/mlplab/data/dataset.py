@@ -134,6 +134,15 @@ def check_dataset(ds: Dataset) -> None:
     tasks = ("binary", "multiclass", "regression")
     if ds.task not in tasks:
         raise DataError(f"dataset: task is one of {', '.join(tasks)}, not {ds.task!r}")
+    for split in ("train", "val", "test"):
+        for name in (f"X_{split}", f"y_{split}"):
+            a = getattr(ds, name)
+            if not isinstance(a, np.ndarray):  # a torch tensor failed deep in the engine
+                kind = f"{type(a).__module__}.{type(a).__qualname__}".removeprefix("builtins.")
+                raise DataError(
+                    f"dataset: {name} is a {kind}; a Dataset holds NumPy arrays "
+                    "(np.asarray(...), or tensor.numpy() for a torch tensor)"
+                )
     n_classes = len(ds.class_names or [])
     if ds.task != "regression" and n_classes != (2 if ds.task == "binary" else max(n_classes, 2)):
         raise DataError(

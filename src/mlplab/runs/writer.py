@@ -222,8 +222,7 @@ class RunWriter:
             # curves: how the run ended, so that its record no longer says "running".
             keep = ("epochs_run", "steps", "best_epoch", "best_val_loss", "wall_time_s")
             m.record.write_result(
-                {**m.header, "status": status, "error": error}
-                | {key: result[key] for key in keep}
+                {**m.header, "status": status, "error": error} | {key: result[key] for key in keep}
             )
             raise
         self._text_and_curves(k, curves)

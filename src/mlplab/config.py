@@ -371,7 +371,9 @@ class Config(BaseModel):
         # boolean where a number belongs is a mistake, not a count.
         if is_bool(v) and info.field_name in NUMERIC_SETTINGS:
             raise ValueError("a boolean (true/false) is not a number")
-        return v
+        # A NumPy scalar as the number it means (np.float32(0.1) as 0.1): the same run,
+        # and the same run folder, as the Python number.
+        return plain_value(v) if info.field_name in NUMERIC_SETTINGS else v
 
     @field_validator("data", "log_path", mode="before")
     @classmethod
@@ -903,6 +905,11 @@ def plain_value(value: Any) -> Any:
     """A NumPy scalar (``np.float64(0.1)``, an element of an array) as the Python number it
     holds, and a path as its text: what a setting and the YAML of a record or spec take."""
     if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        dtype = getattr(value, "dtype", None)
+        if getattr(dtype, "kind", "") == "f" and dtype.itemsize < 8:
+            # np.float32(0.1) (np.linspace's grid in float32) holds 0.10000000149...: the
+            # number meant is the shortest that it prints as, 0.1, the run of lr=0.1.
+            return float(str(value))
         return value.item()
     if isinstance(value, os.PathLike):
         return os.fspath(value)

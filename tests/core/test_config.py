@@ -701,3 +701,15 @@ def test_an_argument_of_the_other_call_is_named_as_one_not_an_unknown_setting(
                               **{name: value})  # fmt: skip
     assert needle in str(err.value) and "--help" not in str(err.value)
     assert not any(tmp_path.iterdir())  # refused before anything is written
+
+
+def test_a_float32_setting_is_the_number_it_prints_as_and_the_same_run():
+    """lr=np.float32(0.1) (a float32 grid of np.linspace) held 0.10000000149011612: another
+    run hash, so another run folder, than lr=0.1."""
+    import numpy as np
+
+    cfg = Config(lr=np.float32(0.1), l2_coef=np.float16(0.5), epoch=np.int32(7))
+    assert cfg.lr == 0.1 and cfg.l2_coef == 0.5 and cfg.epoch == 7
+    assert type(cfg.epoch) is int
+    assert run_hash(cfg) == run_hash(Config(lr=0.1, l2_coef=0.5, epoch=7))
+    assert Config(lr=np.float64(0.1000000001)).lr == 0.1000000001  # float64: as given

@@ -906,7 +906,7 @@ def plain_value(value: Any) -> Any:
     holds, and a path as its text: what a setting and the YAML of a record or spec take."""
     if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
         dtype = getattr(value, "dtype", None)
-        if getattr(dtype, "kind", "") == "f" and dtype.itemsize < 8:
+        if getattr(dtype, "kind", "") == "f" and getattr(dtype, "itemsize", 8) < 8:
             # np.float32(0.1) (np.linspace's grid in float32) holds 0.10000000149...: the
             # number meant is the shortest that it prints as, 0.1, the run of lr=0.1.
             return float(str(value))

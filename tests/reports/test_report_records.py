@@ -425,6 +425,28 @@ def test_a_record_with_a_value_of_the_wrong_type_is_left_out_and_named(
     assert rep.sections[0].summary["n"].tolist() == [1]
 
 
+def test_a_finished_record_missing_a_metric_or_a_run_missing_its_record_is_named(
+    tmp_path: Path,
+) -> None:
+    """A finished result.json without its val_acc made a mean of val_acc over one seed
+    in a row that says two; a run folder whose result.json was deleted vanished from the
+    table. Both are left out by name."""
+    log = tmp_path / "runs"
+    runs = [mlplab.train(data="xor", seed=s, log_path=str(log), **TINY) for s in (0, 1, 2)]
+    edited = runs[0].run_dir / "result.json"
+    record = json.loads(edited.read_text())
+    del record["val_acc"]
+    edited.write_text(json.dumps(record))
+    deleted = runs[1].run_dir / "result.json"
+    deleted.unlink()
+    rep = report(log, out=tmp_path / "page", verbose=False)
+    assert sorted((s.path, s.reason.split(":")[0].split(",")[0]) for s in rep.skipped) == sorted(
+        [(edited, "finished"), (deleted, "missing")]
+    )
+    assert "'val_acc' is missing" in {s.path: s.reason for s in rep.skipped}[edited]
+    assert rep.sections[0].summary["n"].tolist() == [1]
+
+
 def test_runs_of_other_lengths_in_the_experiment_draw_no_warning(tmp_path: Path) -> None:
     """A sweep of 5-epoch runs into a folder that holds a 1500-epoch run of the lab: the
     epochs no run of a panel reached were an All-NaN slice (a RuntimeWarning leaked)."""

@@ -28,8 +28,12 @@ from mlplab.reports.aggregate import key_text
 NOT_VARIABLES = HASH_EXCLUDED | {"seed"}
 
 
-def find_results(root: str | Path) -> list[Path]:
-    """Every ``result.json`` under ``root`` (sorted), skipping hidden folders."""
+def find_results(root: str | Path, missing: list[Path] | None = None) -> list[Path]:
+    """Every ``result.json`` under ``root`` (sorted), skipping hidden folders.
+
+    ``missing`` gets the result.json paths of run folders that lack theirs: a folder with
+    the run's config.yaml and its checkpoints or curves, whose record was deleted.
+    """
     found = []
     # os.walk, pruning hidden folders as it goes: rglob over 10,000 run folders (each
     # with checkpoints and plots) took seconds.
@@ -38,6 +42,12 @@ def find_results(root: str | Path) -> list[Path]:
         if "result.json" in files:
             found.append(os.path.join(folder, "result.json"))
             subdirs[:] = []  # a run's checkpoints and plots hold no runs
+        elif (
+            missing is not None
+            and "config.yaml" in files
+            and ("checkpoints" in subdirs or "curves.npz" in files or "metrics.csv" in files)
+        ):
+            missing.append(Path(folder) / "result.json")
     return [Path(p) for p in sorted(found)]
 
 
@@ -169,8 +179,14 @@ def read_records(root: Path, skipped: list[Skipped]) -> list[tuple[Path, dict[st
     from mlplab.reports.tables import is_sweep_folder, read_tables, stamp, write_tables
 
     by_folder: dict[Path, list[Path]] = {}
-    for file in find_results(root):
+    missing: list[Path] = []
+    for file in find_results(root, missing):
         by_folder.setdefault(file.parent.parent, []).append(file)
+    for file in sorted(missing):  # left out silently, a run would vanish from its table
+        skipped.append(
+            Skipped(file, "missing: the run folder holds its config.yaml and curves or "
+                    "checkpoints, but no record of how the run ended")
+        )  # fmt: skip
     out: list[tuple[Path, dict[str, Any]]] = []
     for folder, files in by_folder.items():
         # Only a folder whose every run folder was found (root or under it) keeps tables:
@@ -233,6 +249,14 @@ def record_damage(record: dict[str, Any]) -> str | None:
             value = record.get(name, default)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return f"setting {name!r} is {value!r}, not a number"
+    if record.get("status") == "finished":
+        # A finished run's final metrics, each of which a table averages over seeds: one
+        # missing made a mean over fewer runs than the table's count of them.
+        metric = "mae" if record_task(record) == "regression" else "acc"
+        for split in ("train", "val", "test"):
+            for kind in ("loss", metric):
+                if f"{split}_{kind}" not in record:
+                    return f"finished, but its result '{split}_{kind}' is missing"
     for name in RESULT_NUMBERS:
         value = record.get(name)
         if value is None:

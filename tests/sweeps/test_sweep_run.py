@@ -90,6 +90,24 @@ def test_rerun_skips_finished_and_redoes_missing_or_failed(tmp_path: Path) -> No
     assert all(after[k] != before[k] for k in before)
 
 
+def test_a_run_whose_record_is_unreadable_is_named_before_it_trains_again(
+    tmp_path: Path, capsys
+) -> None:
+    """A result.json cut short says nothing of how its run ended: the sweep trains that run
+    afresh, as `mlplab train` does, and says so (it had replaced it without a word)."""
+    log = tmp_path / "runs"
+    first = run(log)
+    damaged = first.run_dirs[2] / "result.json"
+    damaged.write_text(damaged.read_text()[:100])
+    capsys.readouterr()
+    again = run(log)
+    assert again.counts["trained"] == 1
+    assert f"mlplab: {damaged} is unreadable; the run there is trained afresh" in (
+        capsys.readouterr().err
+    )
+    assert read_result(damaged.parent)["status"] == "finished"
+
+
 def test_bad_value_stops_before_anything_is_written(tmp_path: Path) -> None:
     log = tmp_path / "runs"
     with pytest.raises(ConfigError, match="setting 'lr'"):

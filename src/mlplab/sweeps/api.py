@@ -350,6 +350,20 @@ def sweep(
             file=sys.stderr,
             flush=True,
         )
+    unreadable = [
+        run_dir_of(c) / "result.json"
+        for c in pending
+        if (run_dir_of(c) / "result.json").exists() and read_result(run_dir_of(c)) is None
+    ]
+    if unreadable and not rerun:  # cut short or edited: nothing says how those runs ended
+        what = f"{len(unreadable)} runs' result.json files are" if len(unreadable) > 1 else ""
+        print(
+            f"mlplab: {what or str(unreadable[0]) + ' is'} unreadable; "
+            f"{'those runs are' if what else 'the run there is'} trained afresh"
+            + (f" (the first: {unreadable[0]})" if what else ""),
+            file=sys.stderr,
+            flush=True,
+        )
     pending_ids = {run_name(c) for c in pending}
     taken = pending_ids | set(busy)
     skipped = [rid for rid in spec.run_ids if rid not in taken]

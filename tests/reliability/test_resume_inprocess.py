@@ -229,6 +229,36 @@ def test_snapshots_taken_before_a_ctrl_c_are_in_the_resumed_runs_pictures(tmp_pa
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
+def test_a_run_that_failed_resumes_with_the_frames_of_its_last_checkpoint(tmp_path):
+    """A run that ends without an End event (a crash, kill -9, a subscriber that raises)
+    kept no frames: they lived in memory until the run ended, and its resume drew a film
+    from its checkpoint on. Each checkpoint now keeps them, and the failed run continues
+    from its last one with the frames an uninterrupted run has."""
+    kw = {**KW, "plots": "png", "snapshot_every": 10, "save_every": 2}
+    ref = train(log_path=str(tmp_path / "ref"), engine="numpy", **kw)
+    saves = []
+
+    def crash_after_the_second_save(event):
+        saves.append(type(event).__name__ == "Save")
+        if sum(saves) == 2 and type(event).__name__ == "Validate":
+            raise RuntimeError("the machine went away")
+
+    log = str(tmp_path / "cut")
+    with pytest.raises(RuntimeError):
+        train(log_path=log, engine="numpy", subscribers=[crash_after_the_second_save], **kw)
+    (run_dir,) = run_dirs(Path(log))
+    assert read_json(run_dir / "result.json")["status"] == "failed"
+    with np.load(run_dir / "snapshots.npz") as kept:
+        assert list(kept["steps"]) == list(range(0, 101, 10))  # to the checkpoint at step 100
+    again = train(log_path=log, engine="numpy", **kw)
+    assert again.status == "finished" and again.run_dir == run_dir
+    with np.load(ref.run_dir / "snapshots.npz") as a, np.load(run_dir / "snapshots.npz") as b:
+        assert list(a["steps"]) == list(b["steps"])
+        for name in a.files:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert_same_run(ref.run_dir, run_dir)
+
+
 def test_ctrl_c_after_the_finished_record_keeps_it_finished(refs, tmp_path):
     """A Ctrl-C in a subscriber after the run's End (the plots are drawn then) lands after
     result.json says finished: the finished record stays, as the uninterrupted run's."""

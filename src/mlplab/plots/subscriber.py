@@ -23,7 +23,7 @@ from mlplab.data.dataset import Dataset
 from mlplab.engines.spec import ModelSpec
 from mlplab.runs.curves import with_every_point
 from mlplab.runs.record import RunRecord
-from mlplab.training.events import End, Event, Models, Start, Step
+from mlplab.training.events import End, Event, Models, Save, Start, Step
 
 
 class PlotSubscriber:
@@ -45,6 +45,7 @@ class PlotSubscriber:
         self.records = records if isinstance(records, list) else [records]
         self.data = data
         self.recorders: dict[int, Any] = {}
+        self.kept: dict[int, int] = {}  # frames of model k on disk, for its resume
         for k, cfg in enumerate(self.cfgs):
             if cfg.snapshot_every and cfg.plots != "none":
                 from mlplab.plots.recorder import SnapshotRecorder
@@ -73,6 +74,11 @@ class PlotSubscriber:
                 every = self.cfgs[int(k)].snapshot_every
                 if rec is not None and done % every == 0:
                     rec.capture(done, self._predict(event.models, int(k)))
+        elif isinstance(event, Save) and self.recorders:
+            # With each checkpoint: a run killed outright (kill -9, a crash) resumes from
+            # it with the frames taken so far, not from an empty film.
+            for k in event.ids:
+                self._keep_frames(int(k))
         elif isinstance(event, End):
             for j, k in enumerate(event.ids):
                 if self.cfgs[int(k)].plots == "none":
@@ -95,12 +101,14 @@ class PlotSubscriber:
         return lambda X: self.data.in_target_units(models.predict(k, X))
 
     def _keep_frames(self, k: int) -> None:
-        """Save an interrupted model's frames so far; its resume takes them back."""
+        """Save an unfinished model's frames so far, if any are new; its resume takes
+        them back."""
         from mlplab.plots.recorder import SNAPSHOT_FILE
 
         snaps = self.recorders.get(k)
-        if snaps is not None and snaps.frames:
+        if snaps is not None and len(snaps.frames) > self.kept.get(k, 0):
             snaps.save(self.records[k].dir / SNAPSHOT_FILE, every_frame=True)
+            self.kept[k] = len(snaps.frames)
 
     def _draw_loss(self, k: int) -> None:
         """A diverged model's loss plot: where the loss blew up is what its user wants to

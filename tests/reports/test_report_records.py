@@ -230,6 +230,37 @@ def test_report_out_that_cannot_be_written_is_one_line_and_exit_2(
         report(log, out=out, verbose=False)
 
 
+def test_a_report_that_fills_the_disk_names_the_file_and_mixes_no_old_and_new(
+    tmp_path: Path,
+) -> None:
+    """Under a file-size limit (the kernel's EFBIG, as a full disk refuses), a report said
+    only "File too large", with new tables beside the old page. The page is written first
+    and its failure named; the tables stay as they were."""
+    import resource
+
+    log = tmp_path / "runs"
+    for seed in (0, 1):
+        mlplab.train(data="xor", seed=seed, log_path=str(log), **TINY)
+    out = tmp_path / "page"
+    report(log, out=out, verbose=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    mlplab.train(data="xor", seed=2, log_path=str(log), **TINY)  # the tables would change
+
+    def limited() -> None:
+        size = max(len(b) for name, b in before.items() if name.endswith(".csv")) + 1
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.RLIM_INFINITY))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(log), "--out", str(out)],
+        capture_output=True, text=True, timeout=120, preexec_fn=limited,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, lines
+    assert f"cannot write {str(out / 'report.html')!r} (File too large)" in lines[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_report_of_a_sweep_over_hid_dims_into_a_folder_of_hid_dim_runs(tmp_path: Path) -> None:
     log = tmp_path / "runs"
     mlplab.train(data="xor", hid_dim=8, log_path=str(log), exp_name="e", **TINY)

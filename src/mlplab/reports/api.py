@@ -31,7 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlplab.errors import ConfigError, check_path_argument, check_switches, short_repr
+from mlplab.errors import (
+    ConfigError,
+    RecordError,
+    check_path_argument,
+    check_switches,
+    short_repr,
+)
 from mlplab.reports.aggregate import (
     aggregate,
     bounds_text,
@@ -252,9 +258,24 @@ def report(
         ignore_index=True,
     )
     summary = summary[["exp_name", "task", *[c for c in summary if c not in ("exp_name", "task")]]]
-    atomic_write_text(result.csv_path, runs[scalar_columns(runs)].to_csv(index=False))
-    atomic_write_text(result.summary_path, summary.to_csv(index=False))
-    atomic_write_text(result.html_path, _page(result, root, plots))
+    # Every text first, then the page, the largest file, before the tables: a disk that
+    # fills leaves the old page and tables as they were, not new tables beside an old page.
+    texts = {
+        result.html_path: _page(result, root, plots),
+        result.csv_path: runs[scalar_columns(runs)].to_csv(index=False),
+        result.summary_path: summary.to_csv(index=False),
+    }
+    written: list[str] = []
+    for path, text in texts.items():
+        try:
+            atomic_write_text(path, text)
+        except OSError as err:
+            new = f"{' and '.join(written)} written anew" if written else "no file written"
+            raise RecordError(
+                f"report: cannot write {str(path)!r} ({err.strerror or err}); {new}, the "
+                "others as they were"
+            ) from None
+        written.append(path.name)
     if verbose:
         for sec in sections:
             print_table(sec, result.summary_path)

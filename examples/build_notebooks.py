@@ -179,9 +179,14 @@ updates, one full-batch step per epoch: the lab's steps 0 to 10000, so the print
 line is step 10000. Printed every 500 steps rather than the lab's 100, the cost still
 shows the lab's plateau: it stays at 0.693 (ln 2) to step 1500, then falls (0.68 at step
 2000, under 0.05 at step 2500).""",
-    """# The curves hold the cost at each validation (every 100 steps: validate_every), so
-# the last is step 10000's (an epoch is one step here).
-print("step 10000 cost", nn.record["train_losses"][-1], "slide 0.0012345188297331333")""",
+    """# Two forms of one cost. The printout's line 10000 above is the lab's form, BCELoss of a
+# float32 sigmoid, as the slide prints it. The record's curves (a point every 100 steps,
+# the last step 10000's) keep the cost mlplab trains on, BCE with logits, which parts
+# from the lab's form in the 6th digit near p = 1.
+record_cost = nn.record["train_losses"][-1]
+slide = 0.0012345188297331333
+print(f"step 10000: record (BCE with logits) {record_cost:.10f}; slide (BCELoss) {slide:.10f}")
+print(f"relative difference {abs(record_cost - slide) / slide:.1e}: the two forms, not two runs")""",
     """#md The run's summary, with its plots (loss curve, decision surface, network):""",
     """nn""",
     """#md The wide-deep net, 2-10-10-10-1, from the lab's weights. Its step-10000 cost agrees
@@ -190,8 +195,9 @@ does not print the slide's digits for this deeper net either. Runs are kept in `
 execute the notebook again and this cell and the next load their finished runs instead of
 training them anew (`rerun=True` trains them again).""",
     """wide = mlplab.train("xor_wide_deep.yaml", plots="none", verbose=False)
-cost = wide.record["train_losses"][-1]  # step 10000's, the record's BCE-with-logits
-print(f"wide-deep: cost {cost:.10f} (slide 0.0001565046), accuracy {wide.record['test_acc']}")""",
+cost = wide.record["train_losses"][-1]  # step 10000's, in the record's form (BCE with logits)
+print(f"wide-deep: record's cost {cost:.10f} (slide's BCELoss 0.0001565046), accuracy "
+      f"{wide.record['test_acc']}")""",
     """#md The lecture's modern activations, on the wide-deep net: the same lab weights and
 steps, one activation each. Sigmoid saturates in a deep net, so its gradients shrink layer
 by layer; ReLU and its kin keep them (`mlplab plot activations` draws each with its

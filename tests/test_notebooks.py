@@ -131,14 +131,18 @@ def test_xor_nn_prints_the_slides_numbers_and_displays_its_run(tmp_path):
     out = text_of(nb)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert number(r"^0 ([\d.]+)$", out) == pytest.approx(0.7434073, rel=1e-6)
-    assert number(r"step 10000 cost ([\d.e-]+)", out) == pytest.approx(0.0012345188, rel=1e-4)
+    record_cost = number(r"step 10000: record \(BCE with logits\) ([\d.e-]+)", out)
+    assert record_cost == pytest.approx(0.0012345188, rel=1e-4)
     # What the first cell says of the late costs is what the cells show: the printout
     # (the lab's form) to 1e-6 of the slide, the record (BCE-with-logits) to 1e-5.
     intro = nb.cells[0].source
     assert "match the slide to 1e-6 relative" in intro and "under 1e-5" in intro
     slide = 0.0012345188297331333
     assert number(r"^10000 ([\d.e-]+)$", out) == pytest.approx(slide, rel=1e-6)
-    assert number(r"step 10000 cost ([\d.e-]+)", out) == pytest.approx(slide, rel=1e-5)
+    assert record_cost == pytest.approx(slide, rel=1e-5)
+    # The cell names the two forms and their difference, as computed from its numbers.
+    shown_diff = number(r"relative difference ([\d.e-]+): the two forms", out)
+    assert shown_diff == pytest.approx(abs(record_cost - slide) / slide, rel=0.06)
     # The printed Hypothesis is torch 2.13's, as the first cell says, not the slide's.
     shown = re.search(r"^Hypothesis: ((?:\[+[\d.e-]+ *\]+\s*){4})", out, re.M)[1]
     assert re.findall(r"[\d.e-]+", shown) == ["0.00106364", "0.998894", "0.998894", "0.00165861"]
@@ -151,10 +155,10 @@ def test_xor_nn_prints_the_slides_numbers_and_displays_its_run(tmp_path):
     assert f"{printed[2000]:.2f}" == "0.68" and printed[2500] < 0.05
     assert "stays at 0.693 (ln 2) to step 1500" in text and "mlp 2x1 sigmoid" in out
     # The wide-deep net: the record's step-10000 cost within 2e-4 of the slide's, as said.
-    wide = number(r"wide-deep: cost ([\d.e-]+) \(slide", out)
+    wide = number(r"wide-deep: record's cost ([\d.e-]+) \(slide", out)
     assert wide == pytest.approx(0.0001565046259202063, rel=2e-4)
     assert "under 2e-4 relative" in text
-    assert number(r"wide-deep: cost .* accuracy ([\d.]+)", out) == 1.0
+    assert number(r"wide-deep: record's cost .* accuracy ([\d.]+)", out) == 1.0
     # The cell that holds only `nn` shows the Result as HTML: metrics, run dir, plots inline.
     html = [h for h in html_outputs(nb) if "run dir" in h]
     assert len(html) == 1 and "data:image/png;base64," in html[0]

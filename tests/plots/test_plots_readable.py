@@ -159,7 +159,7 @@ def test_shared_splits_draw_one_curve_named_for_all_three(tmp_path_factory):
     texts |= {
         t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()
     }
-    assert texts == {"train = val = test"}
+    assert texts == {"val (= train = test rows)"}
 
 
 # --- legends hide no data -------------------------------------------------------------------------

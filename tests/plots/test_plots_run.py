@@ -117,7 +117,7 @@ def test_xor_loss_curves_are_log_scaled_and_labelled(xor):
         assert needle in titles, (needle, titles)
     assert "accuracy" in ax_metric.get_ylabel()
     # XOR's splits are the same four rows: one curve (the val curve) stands for all three.
-    assert _legend_texts(fig) == ["train = val = test"]
+    assert _legend_texts(fig) == ["val (= train = test rows)"]
     (line,) = ax_loss.get_lines()
     val = xor.record["val_losses"]
     assert line.get_ydata()[0] == val[0] and line.get_ydata()[-1] == val[-1]

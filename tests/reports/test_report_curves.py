@@ -322,14 +322,16 @@ def test_a_gates_curves_are_one_line_named_for_its_three_splits(monkeypatch) -> 
         {**_row(falling, epochs), "lr": lr, "val_losses": falling, "test_acc": 1.0}
         for lr in (0.1, 1.0)
     ]
-    for data, names in (("xor", ["train = val = test"]), ("moons", ["train", "val"])):
+    for data, names in (("xor", ["val (= train = test rows)"]), ("moons", ["train", "val"])):
         runs = pd.DataFrame(rows).assign(data=data)
         plot, fig = _drawn(monkeypatch, runs, "lr")
         assert [t.get_text() for t in fig.legends[0].get_texts()] == names
         for ax in fig.axes[:2]:
             thick = [ln for ln in ax.get_lines() if ln.get_linewidth() > 1]
             assert len(thick) == len(names)
-        assert plot.caption.startswith("loss against epoch (train = val = test") == (data == "xor")
+        assert plot.caption.startswith("val loss against epoch (the gate's 4 rows") == (
+            data == "xor"
+        )
 
 
 def test_a_random_searchs_two_settings_are_no_grid_of_bars_panels_or_heatmap(monkeypatch):

@@ -132,7 +132,9 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
     return fig
 
 
-SHARED_LABEL = "train = val = test"  # the one curve of data whose splits are the same rows
+# The one curve of data whose splits are the same rows: the val curve, taken after each
+# epoch. The train curve of those rows is taken during it, one update behind, and differs.
+SHARED_LABEL = "val (= train = test rows)"
 
 
 def curve_limits(values: np.ndarray, log: bool) -> tuple[float, float]:

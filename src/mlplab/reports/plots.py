@@ -474,7 +474,7 @@ def curves(
         f"curves_{kind}",
         f"{what} curves{where}",
         (
-            f"{what} against epoch ({SHARED_LABEL}: the gate's 4 rows)"
+            f"val {what} against epoch (the gate's 4 rows, train and test alike)"
             if shared
             else f"train and val {what} against epoch"
         )

@@ -18,7 +18,13 @@ import numpy as np
 from mlplab import __version__
 from mlplab.config import Config, load_config, make_config
 from mlplab.data.cost import check_cost
-from mlplab.data.dataset import Dataset, is_in_memory, load_dataset, standardize_target
+from mlplab.data.dataset import (
+    Dataset,
+    is_in_memory,
+    label_kind_of,
+    load_dataset,
+    standardize_target,
+)
 from mlplab.engines.backend import Backend, ModelInit, OptimSpec
 from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state, run_streams
@@ -221,6 +227,14 @@ def checkpoint_meta(spec: ModelSpec, data: Dataset, engine: str) -> dict[str, An
         "task": data.task,
         "scaler": None if data.scaler is None else [a.tolist() for a in data.scaler],
         "data_digest": data.digest,
+        # Where the class names do not say it (text labels '1', '2' of a Parquet file;
+        # True/False): what predict_labels gives back. Else left out, as for the target's
+        # scaling below, so that earlier checkpoints, and every other run's, keep their bytes.
+        **(
+            {}
+            if data.label_kind in (None, label_kind_of(data.class_names or []))
+            else {"label_kind": data.label_kind}
+        ),
         # Only where the target trains scaled: earlier checkpoints, and every other run's,
         # keep their bytes.
         **(

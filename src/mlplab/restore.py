@@ -452,6 +452,7 @@ def _described_data(cfg: Config, spec: ModelSpec, meta: dict[str, Any], path: Pa
         classes,
         scaler=kept,
         target_scaler=ts,
+        label_kind=meta.get("label_kind"),
     )
 
 

@@ -930,3 +930,13 @@ def test_class_names_that_pandas_reads_as_missing_are_classes(tmp_path):
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match="target column 'region' has missing values in data row 5"):
         load_dataset(str(tmp_path / "t.csv"))
+
+
+def test_a_short_row_is_refused_when_the_last_column_is_one_read_as_text(tmp_path):
+    """An ignored column is read as text, where a short row's missing last cell is "" (not
+    NaN): the row was read with its values under the wrong columns."""
+    rows = ["x1,x2,y,id", *(f"{i / 10},{-i / 10},{i % 2},{i:05d}" for i in range(12))]
+    rows[5] = "0.5,1,00004"  # x2 forgotten
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="data row 5 has 3 values, fewer than the header's 4"):
+        load_dataset(str(tmp_path / "t.csv"), target="y", ignore="id")

@@ -831,3 +831,42 @@ def test_predict_labels_gives_integer_labels_as_integers_and_names_as_text(tmp_p
     )
     assert res.dataset.classes.dtype == object
     assert (res.predict_labels(X) == table["label"].to_numpy()).mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    ("labels", "suffix", "dtype"),
+    [
+        (np.array(["1", "2"], dtype=object), ".parquet", object),  # text, though digits
+        (np.array([False, True]), ".csv", bool),
+        (np.array([-(2**63), 2**63 - 1]), ".npz", np.int64),  # int64's ends, 19 digits
+    ],
+    ids=["parquet-text-digits", "bool", "int64-ends"],
+)
+def test_predict_labels_are_of_the_kind_y_was_also_from_the_checkpoint_alone(
+    tmp_path, labels, suffix, dtype
+):
+    """Text labels that look like numbers stay text, True/False come back as booleans, and
+    19-digit integers as integers; load_run(data=False) gives them alike, from the
+    checkpoint, where the names alone would say otherwise."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    y = labels[(X[:, 0] > 0).astype(int)]
+    path = tmp_path / f"t{suffix}"
+    if suffix == ".npz":
+        np.savez(path, X=X, y=y)
+    else:
+        table = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": y})
+        table.to_parquet(path) if suffix == ".parquet" else table.to_csv(path, index=False)
+    res = train(data=str(path), optim="adam", lr=0.05, epoch=30, verbose=False, plots="none",
+                log_path=str(tmp_path / "runs"))  # fmt: skip
+    from mlplab.restore import load_run
+
+    for model in (res, load_run(res.run_dir, data=False)):
+        predicted = model.predict_labels(X)
+        assert predicted.dtype == dtype
+        assert (predicted == y).mean() > 0.9
+
+
+def test_a_hand_built_dataset_may_name_its_classes_by_integers():
+    res = train(dataset=_by_hand(class_names=(0, 1)), epoch=2, record=False, verbose=False)
+    assert res.predict_labels(np.zeros((3, 2))).dtype == np.int64

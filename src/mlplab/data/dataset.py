@@ -12,6 +12,7 @@ import numbers
 import re
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +58,9 @@ class Dataset:
     # A regression target's (mean [T], std [T]) when it trains scaled (standardize_target):
     # the splits' y stay in the target's own units; the engine gets (y - mean) / std.
     target_scaler: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    # What the class names were before they became text: "number" (y of integers), "bool"
+    # or "text"; None judges by the names (see :attr:`classes`).
+    label_kind: str | None = field(default=None, repr=False)
 
     @property
     def n_features(self) -> int:
@@ -80,14 +84,24 @@ class Dataset:
 
     @property
     def classes(self) -> np.ndarray:
-        """The class labels, as :meth:`~mlplab.TrainedModel.predict_labels` gives them:
-        integers where every name is one as written (``0``, ``1``, ``-1``: the labels of
-        an integer ``y``, so that ``predict_labels(X) == y`` compares like with like), else
-        the names as text. Empty for regression."""
+        """The class labels, as :meth:`~mlplab.TrainedModel.predict_labels` gives them: of
+        the kind ``y`` had, so that ``predict_labels(X) == y`` compares like with like.
+
+        Integers for a ``y`` of numbers (floats where they are not whole), booleans for
+        True/False, else the names as text. Empty for regression.
+        """
         names = list(self.class_names or [])
-        if names and all(re.fullmatch(r"-?[1-9]\d{0,17}|0", n) for n in names):
-            return np.array([int(n) for n in names], dtype=np.int64)
-        return np.array(names, dtype=object)
+        kind = self.label_kind or label_kind_of(names)
+        if kind == "bool":
+            return np.array([str(n) == "True" for n in names])
+        if kind == "number":
+            try:
+                return np.array([int(n) for n in names], dtype=np.int64)
+            except OverflowError:  # beyond int64: Python's integers
+                return np.array([int(n) for n in names], dtype=object)
+            except ValueError:
+                return np.array([float(n) for n in names])
+        return np.array([str(n) for n in names], dtype=object)
 
     def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {
@@ -125,6 +139,18 @@ class Dataset:
             return X
         mean, std = self.scaler
         return (X - mean) / std
+
+
+def label_kind_of(names: list[Any]) -> str:
+    """What class names say of their labels without being told: "number" where each is an
+    integer, or an integer's own spelling (0, 1, -1; not 007), else "text"."""
+    if names and all(
+        (isinstance(n, numbers.Integral) and not isinstance(n, bool))
+        or (isinstance(n, str) and re.fullmatch(r"-?[1-9]\d*|0", n))
+        for n in names
+    ):
+        return "number"
+    return "text"
 
 
 def check_dataset(ds: Dataset) -> None:
@@ -401,11 +427,14 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
             rng,
         )
     y = np.asarray(y).astype(np.int64)
+    kind = "text" if class_names is not None else "number"  # iris' species; moons' 0 and 1
     if class_names is None:
         class_names = [str(c) for c in range(int(y.max()) + 1)]
-    return _classification(
+    ds = _classification(
         name, X, y, class_names, feats, targets, split or default_split, name in SPLIT_IN_ORDER, rng
     )
+    ds.label_kind = kind
+    return ds
 
 
 def _task_kind(task: str) -> str:
@@ -541,7 +570,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
             )
     if _whole_floats(col):
         col = col.astype(np.int64)  # the classes 0 and 1, not 0.0 and 1.0
-    if pd.api.types.is_numeric_dtype(col) and col.dtype != bool:
+    numeric = pd.api.types.is_numeric_dtype(col) and col.dtype != bool
+    if numeric:
         values = col
     else:
         # 'yes ' is 'yes': spaces around a label (a spreadsheet's stray one) would make it
@@ -564,6 +594,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     ds = _classification(
         name, X, y.astype(np.int64), names, feats, targets, split or (0.8, 0.1, 0.1), False, rng
     )
+    ds.label_kind = "number" if numeric else "bool" if col.dtype == bool else "text"
     ds.notes = _row_count_notes(df, feats) + _constant_notes(df, feats)
     ds.notes += _rare_class_notes(names, np.bincount(y))
     return ds

@@ -70,9 +70,13 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
                     "row needs one value per column"
                 )
             df = _without_trailing_blanks(df, as_text)
-            if len(df.columns) > 1 and df.iloc[:, -1].isna().any():
-                # pandas fills a short row's last cells with NaN: it would be called a
-                # missing target, or its values would be read under the wrong columns.
+            last = df.iloc[:, -1] if len(df.columns) > 1 else None
+            if last is not None and (
+                last.isna().any() or (str(df.columns[-1]).strip() in as_text and last.eq("").any())
+            ):
+                # pandas fills a short row's last cells with NaN (with "" in a column read
+                # as text): it would be called a missing target, or its values would be
+                # read under the wrong columns.
                 _check_short_rows(p, path, sep, len(df.columns))
             # Before the decimal commas: those are looked for with pandas' .str, which
             # fails on a column of Python ints ("Can only use .str accessor ...").

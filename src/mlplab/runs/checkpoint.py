@@ -183,6 +183,8 @@ def check_meta(meta: Any, where: str) -> None:
             continue
         if key in meta and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise bad(key, "must be a list of names", value)
+    if meta.get("label_kind", "text") not in ("number", "bool", "text"):
+        raise bad("label_kind", "must be one of number, bool, text", meta["label_kind"])
     for key in ("scaler", "target_scaler"):
         scaler = meta.get(key)
         if scaler is not None and not (

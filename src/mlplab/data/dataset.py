@@ -732,15 +732,16 @@ def not_numeric(
             "; it looks like a number written with a currency sign, a thousands separator "
             "or a %: write the column as plain numbers (1234.5)"
         )
-    if default_target is not None:  # taken as the target for want of --target
-        message = message[:-1] + (
-            f"; the target is the last column, {default_target!r}, unless --target names another)"
-        )
     if ignore_hint:
         message += (
             "; features must be numbers: encode it first (one 0/1 column per value, as "
             "pandas.get_dummies makes them); a column that is no feature can be left out "
             f"with --ignore {name}"
+        )
+    if default_target is not None:  # taken as the target for want of --target
+        message += (
+            f"; if it is the target, say so with --target {name} (without it, the target "
+            f"is the last column, {default_target!r})"
         )
     return message
 

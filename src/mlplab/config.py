@@ -389,6 +389,8 @@ class Config(BaseModel):
     @field_validator("data", mode="before")
     @classmethod
     def _no_table_in_memory(cls, v: Any) -> Any:
+        if isinstance(v, str):  # np.str_ has a shape too
+            return v
         if hasattr(v, "shape") or (isinstance(v, tuple) and any(hasattr(a, "shape") for a in v)):
             # A DataFrame or arrays: a run's record names its data, so data is a file.
             raise ValueError(
@@ -514,6 +516,18 @@ class Config(BaseModel):
         if not isinstance(v, str) or not re.fullmatch(r"[1-9][0-9]*(-[1-9][0-9]*)*", v.strip()):
             raise ValueError("widths joined by '-' or as a list, each at least 1, e.g. 256-128")
         return v.strip()
+
+    # Defined after the other "before" validators of these settings, so run before them.
+    @field_validator("split", "hid_dims", "target", "ignore", mode="before")
+    @classmethod
+    def _plain_items(cls, v: Any) -> Any:
+        # NumPy values as the numbers they mean: float32 ratios 0.8, 0.1, 0.1 added up to
+        # 1.0000000149 ("at most 1"), and np.int64 widths were no whole numbers.
+        if getattr(v, "ndim", None) == 1 and hasattr(v, "tolist"):
+            v = list(v)
+        if isinstance(v, list | tuple):
+            return [plain_value(x) for x in v]
+        return plain_value(v)
 
     @model_validator(mode="after")
     def _positive_zero(self) -> Config:

@@ -713,3 +713,23 @@ def test_a_float32_setting_is_the_number_it_prints_as_and_the_same_run():
     assert type(cfg.epoch) is int
     assert run_hash(cfg) == run_hash(Config(lr=0.1, l2_coef=0.5, epoch=7))
     assert Config(lr=np.float64(0.1000000001)).lr == 0.1000000001  # float64: as given
+    # In lists too: float32 ratios added up to 1.0000000149, "more than 1"; np.int64
+    # widths were no whole numbers; np.str_ has a shape, and was called a table.
+    ratios = np.array([0.8, 0.1, 0.1], dtype=np.float32)
+    assert Config(split=ratios).split == Config(split=list(ratios)).split == [0.8, 0.1, 0.1]
+    assert Config(hid_dims=(np.int64(4), np.int64(3))).hid_dims == "4-3"
+    assert Config(data=np.str_("moons")).data == "moons"
+
+
+def test_a_sweep_axis_of_a_float32_array_is_the_runs_of_its_printed_values(tmp_path):
+    import numpy as np
+
+    from mlplab.sweeps.api import sweep
+
+    axis = np.linspace(0.1, 0.3, 3, dtype=np.float32)
+    res = sweep(data="xor", lr=axis, epoch=2, log_path=str(tmp_path), workers=1,
+                verbose=False, report=False, plots="none")  # fmt: skip
+    assert [c.lr for c in res.configs] == [0.1, 0.2, 0.3]
+    again = sweep(data="xor", lr=[0.1, 0.2, 0.3], epoch=2, log_path=str(tmp_path), workers=1,
+                  verbose=False, report=False, plots="none")  # fmt: skip
+    assert again.counts["skipped"] == 3  # the same runs

@@ -328,7 +328,9 @@ def _as_values(name: str, value: Any) -> list[Any]:
     if isinstance(value, range):
         value = list(value)  # seed=range(5)
     elif getattr(value, "ndim", None) == 1 and hasattr(value, "tolist"):
-        value = value.tolist()  # a NumPy array of values: np.logspace(-3, -1, 5)
+        # A NumPy array of values, np.logspace(-3, -1, 5): its elements, each made the
+        # number it means below (tolist gave float32's 0.10000000149 for 0.1).
+        value = list(value)
     if isinstance(value, list | tuple):
         if not value:
             raise ConfigError(f"setting '{name}': give at least one value")

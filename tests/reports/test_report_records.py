@@ -476,6 +476,13 @@ def test_a_finished_record_missing_a_metric_or_a_run_missing_its_record_is_named
     )
     assert "'val_acc' is missing" in {s.path: s.reason for s in rep.skipped}[edited]
     assert rep.sections[0].summary["n"].tolist() == [1]
+    # A project's own config.yaml beside its checkpoints/ and a metrics.csv: no run.
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "model.pt").write_bytes(b"")
+    (tmp_path / "config.yaml").write_text("lr: 0.1\n")
+    (tmp_path / "metrics.csv").write_text("step,loss\n")
+    rep = report(tmp_path, out=tmp_path / "page", verbose=False)
+    assert sorted(s.path for s in rep.skipped) == sorted([edited, deleted])
 
 
 def test_runs_of_other_lengths_in_the_experiment_draw_no_warning(tmp_path: Path) -> None:

@@ -32,7 +32,9 @@ def find_results(root: str | Path, missing: list[Path] | None = None) -> list[Pa
     """Every ``result.json`` under ``root`` (sorted), skipping hidden folders.
 
     ``missing`` gets the result.json paths of run folders that lack theirs: a folder with
-    the run's config.yaml and its checkpoints or curves, whose record was deleted.
+    a config.yaml and mlplab's own files of a run (curves.npz, or a checkpoint named as
+    mlplab names them), whose record was deleted. A project's config.yaml beside a
+    checkpoints/ folder of its own is no run.
     """
     found = []
     # os.walk, pruning hidden folders as it goes: rglob over 10,000 run folders (each
@@ -42,13 +44,17 @@ def find_results(root: str | Path, missing: list[Path] | None = None) -> list[Pa
         if "result.json" in files:
             found.append(os.path.join(folder, "result.json"))
             subdirs[:] = []  # a run's checkpoints and plots hold no runs
-        elif (
-            missing is not None
-            and "config.yaml" in files
-            and ("checkpoints" in subdirs or "curves.npz" in files or "metrics.csv" in files)
-        ):
+        elif missing is not None and "config.yaml" in files and _run_files(folder, files):
             missing.append(Path(folder) / "result.json")
     return [Path(p) for p in sorted(found)]
+
+
+def _run_files(folder: str, files: list[str]) -> bool:
+    """Whether ``folder`` holds files that only an mlplab run writes."""
+    checkpoints = Path(folder) / "checkpoints"
+    return "curves.npz" in files or any(
+        (checkpoints / f"{which}.safetensors").is_file() for which in ("last", "best")
+    )
 
 
 @dataclass
@@ -185,7 +191,7 @@ def read_records(root: Path, skipped: list[Skipped]) -> list[tuple[Path, dict[st
     for file in sorted(missing):  # left out silently, a run would vanish from its table
         skipped.append(
             Skipped(file, "missing: the run folder holds its config.yaml and curves or "
-                    "checkpoints, but no record of how the run ended")
+                    "checkpoint, but no record of how the run ended")
         )  # fmt: skip
     out: list[tuple[Path, dict[str, Any]]] = []
     for folder, files in by_folder.items():

@@ -931,6 +931,12 @@ def test_class_names_that_pandas_reads_as_missing_are_classes(tmp_path):
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match="target column 'region' has missing values in data row 5"):
         load_dataset(str(tmp_path / "t.csv"))
+    # A software's mark for a missing value stays one; a column of the words alone trains.
+    (tmp_path / "t.csv").write_text("a,y\n1,cat\n2,dog\n3,nan\n4,cat\n5,dog\n6,#N/A\n")
+    with pytest.raises(DataError, match=r"missing values in data row 3 \(2 in all\)"):
+        load_dataset(str(tmp_path / "t.csv"), split=[4, 1, 1])
+    (tmp_path / "t.csv").write_text("a,y\n1,NA\n2,None\n3,NA\n4,None\n5,NA\n6,None\n")
+    assert load_dataset(str(tmp_path / "t.csv"), split=[4, 1, 1]).class_names == ["NA", "None"]
 
 
 def test_a_short_row_is_refused_when_the_last_column_is_one_read_as_text(tmp_path):

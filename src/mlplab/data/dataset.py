@@ -787,11 +787,20 @@ _NO_NUMBERS = {
 }
 
 
+# Cells that software writes for a missing value (a spreadsheet's #N/A, NumPy's nan): a
+# missing label even among class names, where the words NA, None or null may be classes.
+SOFTWARE_MISSING = frozenset(
+    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"}
+    | {"<NA>", "NaN", "nan"}
+)
+
+
 def _labels_as_written(path: str, ycols):  # -> pandas.DataFrame
-    """Target columns of class names whose "missing" cells are words: pandas reads NA, None
-    or null as missing, where among class names they are classes (North America; no
-    symptoms). Such a column of a text file is read again as written, where an empty cell
-    alone is missing (and refused as such)."""
+    """Target columns of class names whose "missing" cells are words: pandas reads NA, N/A,
+    None or null as missing, where among class names they are classes (North America; no
+    symptoms). Such a column of a text file (or one with no value pandas kept) is read
+    again as written, where an empty cell, or a software's mark such as #N/A or nan, is
+    still missing (and refused as such)."""
     import pandas as pd
 
     from mlplab.data.files import TEXT_SUFFIXES, read_table
@@ -801,8 +810,11 @@ def _labels_as_written(path: str, ycols):  # -> pandas.DataFrame
     names = [
         t
         for t in ycols.columns
-        if ycols[t].dtype.kind == "O"
-        and pd.to_numeric(ycols[t].dropna(), errors="coerce").isna().all()
+        if ycols[t].isna().all()
+        or (
+            ycols[t].dtype.kind == "O"
+            and pd.to_numeric(ycols[t].dropna(), errors="coerce").isna().all()
+        )
     ]
     if not names:
         return ycols
@@ -811,8 +823,7 @@ def _labels_as_written(path: str, ycols):  # -> pandas.DataFrame
         return ycols
     out = ycols.copy()
     for t in names:
-        empty = raw[t].str.strip().eq("")
-        out[t] = raw[t].mask(empty).to_numpy()  # an empty cell alone is missing
+        out[t] = raw[t].mask(raw[t].str.strip().isin(SOFTWARE_MISSING)).to_numpy()
     return out
 
 

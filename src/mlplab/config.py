@@ -23,6 +23,7 @@ import os
 import re
 import stat
 import unicodedata
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -351,7 +352,9 @@ class Config(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as err:
-            raise ConfigError(format_validation_error(err)) from None
+            line = ConfigError(format_validation_error(err))
+            line.validation = err  # type: ignore[attr-defined]  # make_config names its source
+            raise line from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         given = self._n_layer_given
@@ -875,6 +878,8 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
             )
         if loc in CALL_ARGUMENTS:
             call, instead = CALL_ARGUMENTS[loc]
+            if source:  # a file or flags: no Python call to take it
+                return f"{where}{loc!r} is no setting (an argument of {call} in Python)"
             return f"{where}{loc!r} is an argument of {call}, not a setting; {instead}"
         hint = setting_hint(loc, setting_names())
         return (
@@ -930,8 +935,14 @@ def plain_value(value: Any) -> Any:
     return value
 
 
-def make_config(values: dict[str, Any], source: str = "") -> Config:
-    """Validate a dict of settings into a Config, raising ConfigError with one line."""
+def make_config(
+    values: dict[str, Any], source: str = "", not_from_source: Collection[str] = ()
+) -> Config:
+    """Validate a dict of settings into a Config, raising ConfigError with one line.
+
+    ``source`` (a YAML file) is named in the line when the setting at fault came from it,
+    not from ``not_from_source`` (the flags or keywords that override the file).
+    """
     if not isinstance(values, dict):
         raise ConfigError(f"{source or 'config'}: settings must be a mapping of name to value")
     bad_keys = [k for k in values if not isinstance(k, str)]
@@ -942,6 +953,14 @@ def make_config(values: dict[str, Any], source: str = "") -> Config:
         return Config.model_validate(values)
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, source)) from None
+    except ConfigError as err:  # Config.__init__'s line, which knows no file: named here
+        validation = getattr(err, "validation", None)
+        if validation is None or not source:
+            raise
+        first = validation.errors()[0]["loc"]
+        if first and str(first[0]) in not_from_source:
+            raise
+        raise ConfigError(format_validation_error(validation, source)) from None
 
 
 def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -1112,7 +1131,5 @@ def load_config(
     if path is not None:
         values.update(read_yaml(path))
         source = shorten(str(path), 300)
-    if overrides:
-        values.update(overrides)
-        source = source if not overrides else (f"{source} + flags" if source else "flags")
-    return make_config(values, source)
+    values.update(overrides or {})
+    return make_config(values, source, not_from_source=set(overrides or {}))

@@ -68,6 +68,11 @@ def test_expected_failures_are_documented_and_few():
     assert expected_failed_checks(MLPRegressor(dtype="float64")) == {}
     drawn = expected_failed_checks(MLPRegressor(dtype="float64", validation_fraction=0.1))
     assert "draw" in drawn["check_sample_weight_equivalence_on_dense_data"]
+    # As fit takes them: a NumPy dtype, and scikit-learn's 'auto' batch (the whole of the
+    # checks' data, under 200 rows). 'auto' was compared with 200 and raised a TypeError.
+    assert expected_failed_checks(MLPRegressor(dtype=np.float64)) == {}
+    assert expected_failed_checks(MLPRegressor(dtype="float64", batch_size="auto")) == {}
+    assert expected_failed_checks(MLPClassifier(batch_size="auto")) == EXPECTED_FAILED_CHECKS
 
 
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
@@ -141,7 +146,16 @@ def test_every_number_or_bool_parameter_refuses_text_and_is_named(cls):
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 @pytest.mark.parametrize(
     ("name", "ours"),
-    [("warm_start", "partial_fit"), ("max_iter", "epoch"), ("hidden_layer_sizes", "hid_dims")],
+    [
+        ("warm_start", "partial_fit"),
+        ("max_iter", "epoch"),
+        ("hidden_layer_sizes", "hid_dims"),
+        ("learning_rate", "'constant' is lr_schedule='none'"),
+        # No counterpart: said so, with what is done instead.
+        ("shuffle", "nothing: the rows are shuffled every epoch"),
+        ("beta_1", "PyTorch's betas (0.9, 0.999)"),
+        ("max_fun", "no lbfgs solver"),
+    ],
 )
 def test_a_parameter_of_another_name_is_named_by_the_public_class(cls, name, ours):
     """scikit-learn's own MLP parameters are what a user tries first: the error names the
@@ -153,6 +167,15 @@ def test_a_parameter_of_another_name_is_named_by_the_public_class(cls, name, our
     assert "_MLPBase" not in msg and ours in msg and "\n" not in msg
     with pytest.raises(TypeError, match=f"{cls.__name__}.*'nonsense'.*hid_dim"):
         cls(nonsense=1)
+
+
+def test_no_hidden_widths_name_the_setting_of_a_model_without_hidden_layers():
+    """hidden_layer_sizes=() is scikit-learn's linear model: here n_layer=0, which the
+    error names (it said only "widths ..., each at least 1 (got '')")."""
+    X, y = make_blobs(40, centers=2, random_state=0)
+    with pytest.raises(ValueError, match="no widths: a model without hidden layers is n_layer 0"):
+        MLPClassifier(hid_dims=()).fit(X, y)
+    assert MLPClassifier(hid_dims=np.array([5, 2]), epoch=1).fit(X, y).n_layers_ == 4
 
 
 def test_numpy_scalars_from_a_grid_are_accepted():

@@ -508,6 +508,8 @@ class Config(BaseModel):
     def _check_hid_dims(cls, v: Any) -> str | None:
         if v is None:
             return None
+        if isinstance(v, list | tuple) and not v:  # scikit-learn's hidden_layer_sizes=()
+            raise ValueError("no widths: a model without hidden layers is n_layer 0")
         if isinstance(v, int) and not isinstance(v, bool):
             v = str(v)
         if (

@@ -1177,7 +1177,8 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         sample_weight : array-like of shape (n_samples,), default=None
             Each row's weight in this epoch's loss, as in :meth:`fit`; a dict
             ``class_weight`` applies too ('balanced' does not: one batch cannot tell
-            the classes' frequencies).
+            the classes' frequencies; a model fitted with it continues after
+            ``set_params(class_weight=...)`` with the dict of the weights fit took).
         classes : array-like of shape (n_classes,), default=None
             All class labels; required on the first call, optional (and then equal to
             ``classes_``) afterwards.
@@ -1318,7 +1319,9 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
             raise ValueError(
                 "class_weight 'balanced' is not supported for partial_fit; pass the "
                 "weights of compute_class_weight('balanced', classes=classes, y=y) over "
-                "the whole data as a dict"
+                "the whole data as a dict (a model fitted with 'balanced' continues under "
+                "the weights its fit took: set_params(class_weight=dict(zip(classes_, "
+                "those weights))))"
             )
         if isinstance(self.class_weight, dict):
             # Against classes_, not the batch's labels: a partial_fit batch may lack a class

@@ -732,3 +732,12 @@ def test_the_regressors_loss_is_the_mean_squared_error_twice_scikit_learns() -> 
         warnings.simplefilter("ignore", ConvergenceWarning)
         theirs.fit(X, y)
     assert theirs.loss_curve_[0] == pytest.approx(mean_squared_error(y, theirs.predict(X)) / 2)
+
+
+def test_a_validation_set_smaller_than_the_classes_is_refused_as_scikit_learn_does():
+    """validation_fraction=0.001 of 300 rows held out one row of one class, and early
+    stopping followed its loss; scikit-learn refuses such a split."""
+    X, y = make_blobs(300, centers=3, random_state=0)
+    with pytest.raises(ValueError, match=r"holds out 1 of 300 rows, fewer than the 3 classes"):
+        MLPClassifier(validation_fraction=0.001, epoch=1).fit(X, y)
+    assert len(MLPClassifier(validation_fraction=0.01, epoch=1).fit(X, y).validation_scores_) == 1

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import numbers
 import os
 import re
@@ -766,6 +767,15 @@ class _MLPBase(BaseEstimator):
             return ds, None
         idx = np.arange(len(X))
         strata = y.reshape(len(y), -1)[:, 0] if task != "regression" else None
+        held = math.ceil(fraction * len(X))  # train_test_split's count
+        if strata is not None and held < len(class_names or []):
+            # As scikit-learn refuses it: a validation set without every class would stop
+            # training early by a loss of the classes it happens to hold.
+            raise ValueError(
+                f"validation_fraction={fraction:g} holds out {held} of {len(X)} rows, fewer "
+                f"than the {len(class_names or [])} classes; raise it (0 validates on the "
+                "training rows)"
+            )
         try:
             tr, va = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strata)
         except ValueError:

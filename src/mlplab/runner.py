@@ -324,6 +324,7 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
                 [run_name(c) for c in run.cfgs],
                 run.early_stop,
                 data.in_target_units,
+                [c.to_dict() for c in run.cfgs],
             )
     except BaseException as err:
         if run.tb is not None:

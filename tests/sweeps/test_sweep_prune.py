@@ -294,3 +294,32 @@ def test_configs_cut_at_one_rung_rank_by_their_metric_where_they_were_cut() -> N
         table = aggregate(pd.DataFrame(rows), ["lr"], ["val_loss", "val_acc"], rank_by)
         assert table["lr"].tolist() == [0.1, 0.01, 0.005, 0.002, 0.001]
         assert table["val_loss_mean"].isna().sum() == 4  # the cut ones enter no mean
+
+
+def test_a_rule_reads_each_models_settings_and_is_told_it_sees_one_stack(
+    tmp_path: Path, capsys
+) -> None:
+    """A search's rule ranks or proposes by settings: event.models.settings(id) gives each
+    model's (only its run id before). Across shapes the rule sees one stack at a time,
+    which the sweep now says, rather than halving each shape without a word."""
+    seen: dict[str, tuple[float, int]] = {}
+
+    def stop_the_largest_lr(event: Validate) -> np.ndarray:
+        lrs = []
+        for k in event.ids:
+            s = event.models.settings(int(k))
+            seen[event.models.name(int(k))] = (s["lr"], s["hid_dim"])
+            lrs.append(s["lr"])
+        return np.asarray(lrs) == max(LRS)
+
+    result = sweep(BASE, lr=LRS, hid_dim=[4, 8], log_path=str(tmp_path), workers=1,
+                   report=False, verbose=True, progress=False, prune=stop_the_largest_lr)  # fmt: skip
+    assert "the prune rule sees one stack at a time: these 8 configs train as 2 stacks" in (
+        capsys.readouterr().out
+    )
+    assert sorted(seen.values()) == sorted((lr, h) for lr in LRS for h in (4, 8))
+    records = [read_result(d) for d in result.run_dirs]
+    assert sorted((r["lr"], r["status"]) for r in records if r["status"] == "pruned") == [
+        (1.0, "pruned"),
+        (1.0, "pruned"),
+    ]

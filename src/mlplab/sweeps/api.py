@@ -380,6 +380,14 @@ def sweep(
             whole_shapes=prune is not None,
         )
     ]
+    if prune is not None and verbose and len(groups) > 1:
+        print(
+            f"mlplab: note: the prune rule sees one stack at a time: these {len(pending)} "
+            f"configs train as {len(groups)} stacks (one per model shape, or as memory "
+            "allows), so a rule that ranks models ranks those of one stack "
+            "(event.models.settings(id) gives each model's settings)",
+            flush=True,
+        )
     show = verbose if progress is None else progress
     result = SweepResult(spec, configs, [], skipped, spec_path, rerun=rerun, busy=busy)
     if report and pending and backend == "local" and n_workers > 1:

@@ -43,16 +43,31 @@ Array = np.ndarray
 class Models:
     """A read-only view of the models being trained, by id."""
 
-    def __init__(self, backend: Backend, state: StackState, names: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        state: StackState,
+        names: Sequence[str] = (),
+        settings: Sequence[dict[str, Any]] = (),
+    ) -> None:
         self._backend = backend
         self._state = state
         self._names = list(names)
+        self._settings = list(settings)
 
     def name(self, model_id: int) -> str:
         """The model's run id (its run folder's name, ``exp-3fa2b1``) where the caller
         named its models (``mlplab.train``, sweeps), else its id as text. Ids are positions
         in one stack: a rule that keeps state across the stacks of a sweep keys it by name."""
         return self._names[model_id] if model_id < len(self._names) else str(model_id)
+
+    def settings(self, model_id: int) -> dict[str, Any]:
+        """The model's settings, ``{'lr': 0.1, 'hid_dim': 8, ...}`` (its config, every
+        setting by name), where the caller gave them (``mlplab.train``, sweeps), else {}:
+        what a search's rule ranks or proposes by. A copy: changing it changes nothing."""
+        if model_id < len(self._settings):
+            return dict(self._settings[model_id])
+        return {}
 
     @property
     def ids(self) -> Array:

@@ -165,6 +165,7 @@ def fit(
     names: Sequence[str] = (),
     early_stop: Prune | None = None,
     in_target_units: Callable[[Array], Array] | None = None,
+    settings: Sequence[dict[str, Any]] = (),
 ) -> StackState:
     """Train the models of ``backend`` for ``schedule.epoch`` epochs, or until each stops.
 
@@ -185,13 +186,14 @@ def fit(
     ``in_target_units`` maps a regression's outputs back from the scaled target the engine
     trains on (``standardize_target``), so that the MAE, MSE and R² curves and finals are
     in the target's own units, as ``targets`` are; the losses stay the engine's.
-    ``names`` (one per model id, e.g. run ids) is what ``event.models.name(id)`` says.
+    ``names`` (one per model id, e.g. run ids) is what ``event.models.name(id)`` says, and
+    ``settings`` (one dict per model id) what ``event.models.settings(id)`` gives.
     """
     s = schedule
     y_train, y_val = targets["train"], targets["val"]
     units: Callable[[Array], Array] = in_target_units or (lambda out: out)
     E, n_train = s.epoch, len(y_train)
-    models = Models(backend, state, names)
+    models = Models(backend, state, names, settings)
     full_batch = s.batch_size <= 0 or s.batch_size >= n_train
     bounds = batch_bounds(n_train, s.batch_size)
     # Steps are shown to subscribers at multiples of log_every or progress_every (their

@@ -414,6 +414,7 @@ def test_a_file_size_limit_mid_run_records_the_run_failed_not_running(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     assert "File too large" in proc.stderr and "Traceback" not in proc.stderr
+    assert "events.out.tfevents." in proc.stderr  # the file that did not fit, by name
     r = read_json(run_dirs(tmp_path)[0] / "result.json")
     assert r["status"] == "failed" and "File too large" in r["error"]
 

@@ -69,11 +69,16 @@ class RecordFile:
             self.flush()
 
     def flush(self) -> None:
-        if self._buf:
-            self._f.write(b"".join(self._buf))
-            self._buf.clear()
-            self._size = 0
-        self._f.flush()
+        try:
+            if self._buf:
+                self._f.write(b"".join(self._buf))
+                self._buf.clear()
+                self._size = 0
+            self._f.flush()
+        except OSError as err:
+            if err.filename is None:
+                err.filename = str(self.path)  # a full disk's write names no file: this one
+            raise
 
     def close(self) -> None:
         if not self._f.closed:

@@ -127,3 +127,21 @@ def test_only_the_gifs_frames_are_drawn_however_many_were_captured(tmp_path_fact
     assert write_snapshots(rec, tmp_path) == ["boundary_evolution.gif", "boundary_evolution.png"]
     with Image.open(tmp_path / "boundary_evolution.gif") as gif:
         assert gif.n_frames == MAX_FRAMES
+
+
+def test_a_binary_frame_draws_its_decision_boundary_where_it_has_one(tmp_path_factory):
+    """As the surface plot does: P = 0.5 as a line. A frame near 0.5 everywhere (the
+    untrained model, a plateau) is shaded too faintly to show its split without it; a
+    constant frame draws none."""
+    from matplotlib.contour import QuadContourSet
+
+    moons = trained(tmp_path_factory, "moons", **MOONS)
+    rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=20)
+    rec.capture(0, lambda X: np.zeros((len(X), 1)))  # P = 0.5 everywhere: no boundary
+    rec.capture(10, moons.model_outputs)
+    fig = grid_figure(rec)
+    panels = [ax for ax in fig.axes if ax.get_title().startswith("step")]
+    lines = [[c for c in ax.get_children() if isinstance(c, QuadContourSet)] for ax in panels]
+    assert [len(found) for found in lines] == [0, 1]
+    (boundary,) = lines[1]
+    assert list(boundary.levels) == [0.5]

@@ -158,14 +158,27 @@ def _draw_points(ax: Any, rec: SnapshotRecorder) -> None:
     )
 
 
-def _panel(ax: Any, rec: SnapshotRecorder, i: int) -> Any:
+def _boundary(ax: Any, rec: SnapshotRecorder, i: int) -> Any:
+    """A binary frame's decision boundary, P = 0.5, as the surface plot draws it: where
+    the shading is faint (a model near 0.5 everywhere), the line still shows the split.
+    None where the frame has no boundary (a constant model, even to float noise)."""
+    p1 = rec.frames[i]
+    if rec.info.task != "binary" or not (p1.min() < 0.5 < p1.max() and np.ptp(p1) > 1e-4):
+        return None
+    assert rec.grid is not None
+    return ax.contour(rec.grid.xx, rec.grid.yy, p1, levels=[0.5], colors="k", linewidths=1.2)
+
+
+def _panel(ax: Any, rec: SnapshotRecorder, i: int) -> tuple[Any, Any]:
+    """Frame ``i`` on ``ax``: its image and its boundary line (None where it has none)."""
     assert rec.grid is not None
     img, kw = _frame_image(rec, i)
     im = ax.imshow(img, origin="lower", extent=rec.grid.extent, aspect="auto", **kw)
+    line = _boundary(ax, rec, i)
     _draw_points(ax, rec)
     ax.set_xlim(*rec.grid.extent[:2])
     ax.set_ylim(*rec.grid.extent[2:])
-    return im
+    return im, line
 
 
 @styled
@@ -183,7 +196,7 @@ def grid_figure(rec: SnapshotRecorder) -> Figure:
     feats = plane_names(rec.info)
     image = None
     for ax, i in zip(axes, chosen):
-        image = _panel(ax, rec, i)
+        image, _ = _panel(ax, rec, i)
         set_title(ax, f"step {rec.steps[i]}")
         ax.tick_params(labelsize=10)
     for ax in axes[len(chosen) :]:
@@ -209,7 +222,7 @@ def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.n
     ax = fig.add_axes((0.12, 0.12, 0.66, 0.74))
     cax = fig.add_axes((0.81, 0.12, 0.03, 0.74))
     chosen = rec.pick_frames(max_frames)
-    im = _panel(ax, rec, chosen[0])
+    im, line = _panel(ax, rec, chosen[0])
     _colorbar(fig, rec, im, cax=cax)
     feats = plane_names(rec.info)
     ax.set_xlabel(feats[0])
@@ -220,6 +233,10 @@ def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.n
     out = []
     for i in chosen:
         im.set_data(_frame_image(rec, i)[0])
+        if i != chosen[0]:  # the first frame's line is _panel's
+            if line is not None:
+                line.remove()
+            line = _boundary(ax, rec, i)
         title.set_text(f"{rec.title()}\nstep {rec.steps[i]}")
         canvas.draw()
         out.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())

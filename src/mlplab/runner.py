@@ -781,7 +781,7 @@ def _train_locked(
     run.early_stop = hooks.early_stop
     run.progress_every = console.progress_every
     if verbose:
-        unused = cfg.unused_settings()
+        unused = cfg.unused_settings(named=True)
         if (
             spec.sc_type == "residual"
             and spec.n_layer

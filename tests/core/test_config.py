@@ -481,6 +481,14 @@ def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     note = "mlplab: note: not used by this run: --mm 0.5 (momentum is sgd's and rmsprop's)"
     assert proc.stdout.splitlines()[0] == note
+    # A setting typed at its default is as unused: --act relu of a linear model said
+    # nothing, where --act tanh was noted.
+    args = ["--data", "xor", "--model", "linear", "--act", "relu", "--epoch", "2"]
+    proc = run_cli("train", *args, "--plots", "none", "--log_path", tmp_path / "lin")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == (
+        "mlplab: note: not used by this run: --act relu (a linear model has no hidden layer)"
+    )
 
 
 def test_hid_dim_beside_hid_dims_is_no_part_of_the_run(tmp_path, capsys):

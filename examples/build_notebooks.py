@@ -196,8 +196,10 @@ execute the notebook again and this cell and the next load their finished runs i
 training them anew (`rerun=True` trains them again).""",
     """wide = mlplab.train("xor_wide_deep.yaml", plots="none", verbose=False)
 cost = wide.record["train_losses"][-1]  # step 10000's, in the record's form (BCE with logits)
-print(f"wide-deep: record's cost {cost:.10f} (slide's BCELoss 0.0001565046), accuracy "
-      f"{wide.record['test_acc']}")""",
+print(
+    f"wide-deep: record's cost {cost:.10f} (slide's BCELoss 0.0001565046), accuracy "
+    f"{wide.record['test_acc']}"
+)""",
     """#md The lecture's modern activations, on the wide-deep net: the same lab weights and
 steps, one activation each. Sigmoid saturates in a deep net, so its gradients shrink layer
 by layer; ReLU and its kin keep them (`mlplab plot activations` draws each with its

@@ -20,6 +20,7 @@ from mlplab.config import Config, load_config, make_config
 from mlplab.data.cost import check_cost
 from mlplab.data.dataset import (
     Dataset,
+    balance_classes,
     is_in_memory,
     label_kind_of,
     load_dataset,
@@ -125,6 +126,8 @@ def load_data(cfg: Config) -> Dataset:
     )
     if cfg.standardize_target:
         standardize_target(data)
+    if cfg.class_weight == "balanced":
+        balance_classes(data)
     return data
 
 

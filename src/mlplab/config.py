@@ -65,7 +65,7 @@ CHOICE_ALIASES = {
 }
 CHOICE_SETTINGS = (
     *("task", "model", "sc_type", "init", "lr_schedule"),
-    *("engine", "dtype", "plots", "optim", "act"),
+    *("engine", "dtype", "plots", "optim", "act", "class_weight"),
 )
 # What PyTorch, scikit-learn and Keras users call a setting, for "unknown setting" lines.
 OTHER_NAMES = {
@@ -183,6 +183,14 @@ class Config(BaseModel):
         "the training split, kept with the model); predictions and MAE/MSE stay in the "
         "target's own units, the loss is in the scaled ones. For targets far from order 1 "
         "(prices, counts in the hundreds), which diverge or fit slowly raw",
+        "data",
+    )
+    class_weight: Literal["none", "balanced"] = _field(
+        "none",
+        "a classification's classes in the loss: balanced weighs each class by rows / "
+        "(classes x its rows) of the training split, as scikit-learn's 'balanced', so that "
+        "a rare class counts as much as a common one; none: each row counts once. The "
+        "accuracy counts every row once either way",
         "data",
     )
     n_samples: PositiveInt | None = _field(
@@ -721,6 +729,7 @@ def run_digest(cfg: Config) -> str:
         ("ignore", None),
         ("min_delta", 0.0),
         ("standardize_target", False),
+        ("class_weight", "none"),
     ):
         if d.get(later) == unset:
             # Added after the first release: unset, it leaves earlier runs' hashes as they were.

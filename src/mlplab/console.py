@@ -422,11 +422,24 @@ def majority_note(data: Dataset, result: dict[str, Any]) -> str | None:
         return None
     name = (data.class_names or [str(common)])[common]
     split = "validation" if has_no_test_split(data) else "test"  # an estimator's held-out rows
-    return (
+    head = (
         f"{split} accuracy {acc:.4g} is no better than always answering {name!r}, the most "
-        f"common class in training ({share:.4g} of the {split} rows); the model has learnt "
-        "nothing beyond the classes' sizes (more epochs or --optim adam where the loss still "
-        "fell, a lower lr where it swung, or other features may help)"
+        f"common class in training ({share:.4g} of the {split} rows)"
+    )
+    if data.weights is not None:
+        # Balanced classes trade rows of the common class for the rare ones': an accuracy
+        # under the common class's share is what that costs, not a sign of nothing learnt.
+        return (
+            f"{head}: with the classes weighed in the loss (class_weight), the rare classes' "
+            "rows count more than the accuracy counts them; the confusion matrix "
+            "(plots/confusion.png) shows each class's hits"
+        )
+    rare = share > 0.8  # one class holds most rows: the others may need their own weight
+    return (
+        f"{head}; the model has learnt nothing beyond the classes' sizes (more epochs or "
+        "--optim adam where the loss still fell, a lower lr where it swung, "
+        + ("--class_weight balanced where a class is rare, " if rare else "")
+        + "or other features may help)"
     )
 
 

@@ -262,9 +262,9 @@ def test_hid_dims_sets_the_layers_and_keeps_old_hashes():
     assert make_config({"n_layer": 1, "hid_dims": "8-4-2"}).n_layer == 3
     plain = make_config({"data": "xor", "n_layer": 2, "hid_dim": 4})
     assert plain.hidden_widths() == [4, 4]
-    # Unset, hid_dims (and ignore, min_delta and standardize_target, also added later) stay
-    # out of the run's identity: earlier runs keep their hashes.
-    later = ("hid_dims", "ignore", "min_delta", "standardize_target")
+    # Unset, hid_dims (and ignore, min_delta, standardize_target and class_weight, also
+    # added later) stay out of the run's identity: earlier runs keep their hashes.
+    later = ("hid_dims", "ignore", "min_delta", "standardize_target", "class_weight")
     d = {k: v for k, v in plain.to_dict().items() if k not in HASH_EXCLUDED and k not in later}
     d["standardize"] = False  # `auto` on xor, hashed as what it resolves to (as before auto)
     blob = json.dumps(d, sort_keys=True, separators=(",", ":"))

@@ -911,6 +911,28 @@ def _classification(name, X, y, class_names, feats, targets, split, in_order, rn
     return ds
 
 
+def balance_classes(ds: Dataset) -> None:
+    """Weigh each row in the loss by its class's weight, ``rows / (classes x class rows)``
+    of the training split (scikit-learn's 'balanced'), on every split: the validation loss
+    that early stopping follows then weighs the classes as training does. Each split's
+    weights average 1, so that a loss keeps its scale; a regression is left alone, with a
+    note."""
+    if ds.task == "regression":
+        ds.notes.append(f"class_weight applies to a classification; {ds.name} is a regression")
+        return
+
+    def classes(y: np.ndarray) -> np.ndarray:  # binary y is 0/1 [N, 1]; multiclass [N]
+        return np.asarray(y).reshape(len(y), -1)[:, 0].astype(np.int64)
+
+    counts = np.bincount(classes(ds.y_train), minlength=len(ds.class_names or []))
+    per_class = len(ds.y_train) / (len(counts) * np.maximum(counts, 1))
+    weights = {}
+    for split, (_, y) in ds.splits().items():
+        w = per_class[classes(y)]
+        weights[split] = w / w.mean()
+    ds.weights = weights
+
+
 def standardize_target(ds: Dataset) -> None:
     """Fit ``ds.target_scaler`` on the training split's targets (a column of one value
     gets a spread of 1); a classification's classes are left alone, with a note."""

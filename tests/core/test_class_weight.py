@@ -1,0 +1,85 @@
+"""``class_weight: balanced``: a rare class counts in the loss as much as a common one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlplab.config import Config
+from mlplab.data import load_dataset
+from mlplab.data.dataset import balance_classes
+from mlplab.runner import train
+from mlplab.sweeps.api import sweep
+
+
+@pytest.fixture(scope="module")
+def rare(tmp_path_factory) -> str:
+    """1,000 rows, about 5% of them 'fraud', which a second feature only hints at."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 2))
+    fraud = (X[:, 0] + 0.8 * rng.normal(size=1000)) > 2.2
+    path = tmp_path_factory.mktemp("data") / "rare.csv"
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": np.where(fraud, "fraud", "ok")}).to_csv(
+        path, index=False
+    )
+    return str(path)
+
+
+def test_each_class_weighs_rows_over_its_rows_and_each_split_averages_one(rare):
+    ds = load_dataset(rare, split=[0.6, 0.2, 0.2])
+    balance_classes(ds)
+    assert ds.weights is not None and set(ds.weights) == {"train", "val", "test"}
+    y = ds.y_train[:, 0].astype(int)
+    w = ds.weights["train"]
+    # scikit-learn's 'balanced', rows / (classes x class rows), scaled to average 1: the
+    # classes' weights stand in the inverse ratio of their counts.
+    counts = np.bincount(y)
+    assert w[y == 1][0] / w[y == 0][0] == pytest.approx(counts[0] / counts[1])
+    assert np.ptp(w[y == 1]) == 0 and np.ptp(w[y == 0]) == 0
+    for split in ("train", "val", "test"):
+        assert ds.weights[split].mean() == pytest.approx(1.0)
+    # The two classes weigh alike in the training loss.
+    assert w[y == 1].sum() == pytest.approx(w[y == 0].sum())
+
+
+def test_balanced_finds_more_of_the_rare_class_than_none(rare, tmp_path):
+    kw = dict(data=rare, optim="adam", lr=0.01, epoch=30, batch_size=64, hid_dim=16,
+              plots="none", verbose=False, log_path=str(tmp_path))  # fmt: skip
+    plain = train(**kw)
+    balanced = train(**kw, class_weight="balanced")
+    assert balanced.run_dir != plain.run_dir and balanced.record["class_weight"] == "balanced"
+    X = np.concatenate([plain.dataset.X_test, plain.dataset.X_val])
+    y = np.concatenate([plain.dataset.y_test, plain.dataset.y_val])[:, 0]
+
+    fraud = plain.dataset.class_names.index("fraud")
+
+    def recall(res) -> float:  # of the rare class, on the rows held out
+        predicted = (res.model_outputs(X)[:, 0] > 0).astype(int)
+        return float((predicted[y == fraud] == fraud).mean())
+
+    assert recall(balanced) > recall(plain) + 0.2
+    assert balanced.record["test_acc"] < plain.record["test_acc"]  # what it costs
+
+
+def test_runs_before_the_setting_keep_their_ids_and_a_sweep_stacks_the_kinds_apart(rare, tmp_path):
+    assert Config(class_weight="none").run_hash() == Config().run_hash()
+    assert Config(class_weight="balanced").run_hash() != Config().run_hash()
+    res = sweep(data=rare, class_weight=["none", "balanced"], seed=[0, 1], epoch=3,
+                log_path=str(tmp_path), workers=1, report=False, verbose=False, plots="none")  # fmt: skip
+    assert res.exit_code == 0
+    # Each run's loss is its own kind's: the same as a single run of its config.
+    for cfg, run_dir in zip(res.configs, res.run_dirs, strict=True):
+        alone = train(cfg, record=False, verbose=False)
+        from mlplab.runs.record import read_result
+
+        assert read_result(run_dir)["train_loss"] == alone.record["train_loss"]
+
+
+def test_a_regression_takes_no_class_weight_and_says_so(capsys, tmp_path):
+    res = train(data="sinlog", class_weight="balanced", epoch=2, log_path=str(tmp_path),
+                plots="none")  # fmt: skip
+    assert res.dataset.weights is None
+    assert "class_weight applies to a classification; sinlog is a regression" in (
+        capsys.readouterr().out
+    )

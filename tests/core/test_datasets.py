@@ -947,3 +947,14 @@ def test_a_short_row_is_refused_when_the_last_column_is_one_read_as_text(tmp_pat
     (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
     with pytest.raises(DataError, match="data row 5 has 3 values, fewer than the header's 4"):
         load_dataset(str(tmp_path / "t.csv"), target="y", ignore="id")
+
+
+def test_whole_numbers_beyond_int64_are_not_merged_into_one_class(tmp_path):
+    """1e20 and 2e20 cast to int64 both became its smallest value: two classes one, under
+    a label the file does not hold."""
+    X = np.arange(90.0)
+    y = np.array([1e20, 2e20, 0.0])[np.arange(90) % 3]
+    pd.DataFrame({"a": X, "y": y}).to_csv(tmp_path / "t.csv", index=False)
+    ds = load_dataset(str(tmp_path / "t.csv"), task="classification")
+    assert ds.class_names == ["0.0", "1e+20", "2e+20"]
+    assert list(ds.classes) == [0.0, 1e20, 2e20]

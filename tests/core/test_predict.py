@@ -778,6 +778,7 @@ NAN_X[6, 1] = np.nan
         ({"X": NAN_X}, "X_train has NaN or inf (row 6)"),
         ({"X": np.full((20, 2), "1.5")}, "X_train holds <U3 values; it takes numbers"),
         ({"X": torch.zeros(20, 2)}, "X_train is a torch.Tensor; a Dataset holds NumPy arrays"),
+        ({"label_kind": "number", "class_names": ("a", "b")}, "'number' does not fit ['a', 'b']"),
         ({"X": np.zeros((20, 2)).tolist()}, "X_train is a list; a Dataset holds NumPy arrays"),
         ({"weights": {"train": np.ones(20)}}, "val has 20 rows, its weights none"),
         ({"scaler": (np.zeros(3), np.ones(3))}, "scaler is (mean, std), each [2]"),
@@ -839,8 +840,9 @@ def test_predict_labels_gives_integer_labels_as_integers_and_names_as_text(tmp_p
         (np.array(["1", "2"], dtype=object), ".parquet", object),  # text, though digits
         (np.array([False, True]), ".csv", bool),
         (np.array([-(2**63), 2**63 - 1]), ".npz", np.int64),  # int64's ends, 19 digits
+        (pd.array([False, True], dtype="boolean"), ".parquet", bool),  # pandas' nullable
     ],
-    ids=["parquet-text-digits", "bool", "int64-ends"],
+    ids=["parquet-text-digits", "bool", "int64-ends", "parquet-nullable-bool"],
 )
 def test_predict_labels_are_of_the_kind_y_was_also_from_the_checkpoint_alone(
     tmp_path, labels, suffix, dtype
@@ -850,12 +852,13 @@ def test_predict_labels_are_of_the_kind_y_was_also_from_the_checkpoint_alone(
     checkpoint, where the names alone would say otherwise."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 2))
-    y = labels[(X[:, 0] > 0).astype(int)]
+    y = np.asarray(labels[(X[:, 0] > 0).astype(int)])
     path = tmp_path / f"t{suffix}"
     if suffix == ".npz":
         np.savez(path, X=X, y=y)
     else:
-        table = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": y})
+        column = labels[(X[:, 0] > 0).astype(int)]  # its own dtype: a nullable one stays so
+        table = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": column})
         table.to_parquet(path) if suffix == ".parquet" else table.to_csv(path, index=False)
     res = train(data=str(path), optim="adam", lr=0.05, epoch=30, verbose=False, plots="none",
                 log_path=str(tmp_path / "runs"))  # fmt: skip

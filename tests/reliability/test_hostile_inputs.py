@@ -166,6 +166,8 @@ def _set(path: str, value):
         ("feature_names", [1, 2]),
         ("scaler", [[1.0], [math.inf]]),
         ("optim", [1, 2]),
+        ("label_kind", "weird"),
+        ("label_kind", "bool"),  # the class names are 0 and 1, no booleans
     ],
 )
 def test_crafted_checkpoint_field_is_one_line(finished_run, tmp_path, field, value):

@@ -153,6 +153,24 @@ def label_kind_of(names: list[Any]) -> str:
     return "text"
 
 
+LABEL_KINDS = ("number", "bool", "text")
+
+
+def label_kind_fits(kind: Any, names: list[Any]) -> bool:
+    """Whether class names can be labels of ``kind``: numbers that parse as numbers,
+    booleans that are True and False; text takes any names."""
+    if kind not in LABEL_KINDS:
+        return False
+    if kind == "bool":
+        return {str(n) for n in names} <= {"True", "False"}
+    if kind == "number":
+        try:
+            [float(n) for n in names]
+        except (TypeError, ValueError):
+            return False
+    return True
+
+
 def check_dataset(ds: Dataset) -> None:
     """Refuse, in one line, a Dataset built by hand whose arrays do not say what its
     ``task`` needs (``train(dataset=...)``): they failed deep in the loss or the metrics,
@@ -170,6 +188,11 @@ def check_dataset(ds: Dataset) -> None:
                     "(np.asarray(...), or tensor.numpy() for a torch tensor)"
                 )
     n_classes = len(ds.class_names or [])
+    if ds.label_kind is not None and not label_kind_fits(ds.label_kind, ds.class_names or []):
+        raise DataError(
+            f"dataset: label_kind is one of {', '.join(LABEL_KINDS)} (or None), fitting "
+            f"class_names; {ds.label_kind!r} does not fit {ds.class_names!r}"
+        )
     if ds.task != "regression" and n_classes != (2 if ds.task == "binary" else max(n_classes, 2)):
         raise DataError(
             f"dataset: a {ds.task} dataset names its classes in class_names "
@@ -570,7 +593,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
             )
     if _whole_floats(col):
         col = col.astype(np.int64)  # the classes 0 and 1, not 0.0 and 1.0
-    numeric = pd.api.types.is_numeric_dtype(col) and col.dtype != bool
+    # pandas' nullable "boolean" is numeric to is_numeric_dtype: True/False all the same.
+    numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
     if numeric:
         values = col
     else:
@@ -594,7 +618,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     ds = _classification(
         name, X, y.astype(np.int64), names, feats, targets, split or (0.8, 0.1, 0.1), False, rng
     )
-    ds.label_kind = "number" if numeric else "bool" if col.dtype == bool else "text"
+    ds.label_kind = "number" if numeric else "bool" if pd.api.types.is_bool_dtype(col) else "text"
     ds.notes = _row_count_notes(df, feats) + _constant_notes(df, feats)
     ds.notes += _rare_class_notes(names, np.bincount(y))
     return ds
@@ -753,7 +777,7 @@ def _infer_task(ycols, task: str) -> str:
         return task
     for t in ycols.columns:
         col = ycols[t]
-        if col.dtype == bool or not pd.api.types.is_numeric_dtype(col):
+        if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
             return "classification"
         if (
             (pd.api.types.is_integer_dtype(col) or _whole_floats(col))
@@ -772,7 +796,13 @@ def _whole_floats(col) -> bool:
     if not pd.api.types.is_float_dtype(col):
         return False
     values = col.to_numpy(dtype=np.float64)
-    return bool(np.isfinite(values).all() and (values == np.round(values)).all())
+    # Within int64 (2**63 itself rounds up to it and overflows): 1e20 and 2e20 as int64
+    # both became its smallest value, and two classes one.
+    return bool(
+        np.isfinite(values).all()
+        and (values == np.round(values)).all()
+        and (np.abs(values) < 2.0**63).all()
+    )
 
 
 # Column kinds (NumPy's dtype.kind) that no setting makes numbers to learn from: named,

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from mlplab.data.dataset import label_kind_fits
 from mlplab.errors import CheckpointError, short_repr
 from mlplab.runs.atomic import atomic_write_bytes, json_default
 
@@ -183,8 +184,14 @@ def check_meta(meta: Any, where: str) -> None:
             continue
         if key in meta and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise bad(key, "must be a list of names", value)
-    if meta.get("label_kind", "text") not in ("number", "bool", "text"):
-        raise bad("label_kind", "must be one of number, bool, text", meta["label_kind"])
+    if "label_kind" in meta and not label_kind_fits(
+        meta["label_kind"], meta.get("class_names") or []
+    ):
+        raise bad(
+            "label_kind",
+            "must be one of number, bool, text, fitting class_names",
+            meta["label_kind"],
+        )
     for key in ("scaler", "target_scaler"):
         scaler = meta.get(key)
         if scaler is not None and not (

@@ -972,8 +972,8 @@ def make_config(
         if validation is None or not source:
             raise
         first = validation.errors()[0]["loc"]
-        if first and str(first[0]) in not_from_source:
-            raise
+        if (first and str(first[0]) in not_from_source) or (not first and not_from_source):
+            raise  # a flag's, or settings of the file and the flags together: as it was
         raise ConfigError(format_validation_error(validation, source)) from None
 
 

@@ -711,6 +711,21 @@ def test_an_argument_of_the_other_call_is_named_as_one_not_an_unknown_setting(
     assert not any(tmp_path.iterdir())  # refused before anything is written
 
 
+def test_a_yaml_files_bad_setting_names_the_file_and_a_flags_does_not(tmp_path):
+    from mlplab.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("data: xor\nlr: abc\n")
+    with pytest.raises(ConfigError, match=rf"^{path}: setting 'lr': 'abc' is not a number"):
+        load_config(str(path))
+    with pytest.raises(ConfigError, match=r"^setting 'lr': 'x' is not a number"):
+        load_config(str(path), {"lr": "x"})  # the flag's value is at fault
+    # Settings of the file and the flags together: no file blamed for the flags' part.
+    path.write_text("epoch: 2\n")
+    with pytest.raises(ConfigError, match=r"^settings 'use_bn' and 'batch_size'"):
+        load_config(str(path), {"use_bn": True, "batch_size": 1})
+
+
 def test_a_float32_setting_is_the_number_it_prints_as_and_the_same_run():
     """lr=np.float32(0.1) (a float32 grid of np.linspace) held 0.10000000149011612: another
     run hash, so another run folder, than lr=0.1."""

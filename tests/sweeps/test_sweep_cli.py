@@ -87,6 +87,33 @@ def test_cli_bad_axis_value_exits_2_with_one_line_and_writes_nothing(
     assert not log.exists()
 
 
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("lr: [0.1, fast]", "setting 'lr': 'fast' is not a number"),
+        ("bogus: 2", "unknown setting 'bogus'"),
+        ("prune: 3", "'prune' is no setting (an argument of mlplab.sweep() in Python)"),
+    ],
+)
+def test_a_bad_setting_in_a_sweeps_file_names_the_file(
+    tmp_path: Path, capsys, text: str, needle: str
+) -> None:
+    """It said "sweep: ..." whichever file held it; 'prune' in a file was answered with
+    Python advice that contradicted itself for a sweep."""
+    path = tmp_path / "s.yaml"
+    path.write_text(f"data: xor\nepoch: 1\n{text}\n")
+    log = tmp_path / "runs"
+    code = main(["sweep", str(path), "--log_path", str(log)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"mlplab: {path}: ") and needle in err
+    assert not log.exists()
+    # A flag that overrides the file's value is the flags' to check: the sweep runs.
+    if text.startswith("lr"):
+        code = main(["sweep", str(path), "--lr", "0.1", "--log_path", str(log), "--quiet"])
+        assert code == 0
+
+
 @pytest.mark.parametrize("command", ["sweep", "train"])
 def test_an_exp_name_starting_with_a_dot_trains_nothing(run_cli, tmp_path: Path, command) -> None:
     """`sweep --exp_name .hs` trained both runs into hidden folders, then its report said

@@ -22,9 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from mlplab.config import Config, identity_diff, read_yaml
-from mlplab.errors import ConfigError, check_switches, short_repr
+from mlplab.errors import ConfigError, check_switches, short_repr, shorten
 from mlplab.runs.locks import RunLocks
-from mlplab.sweeps.grid import SweepSpec, build_spec, count_configs, expand, plan_groups
+from mlplab.sweeps.grid import (
+    SweepSpec,
+    build_spec,
+    check_file_settings,
+    count_configs,
+    expand,
+    plan_groups,
+)
 from mlplab.sweeps.local import (
     Outcome,
     SweepInterrupted,
@@ -245,6 +252,8 @@ def sweep(
     if progress is not None:
         check_switches("sweep", progress=progress)
     base = _base_settings(config)
+    if isinstance(config, str | os.PathLike):
+        check_file_settings(shorten(str(config), 300), base, settings)
     spec = build_spec(base, settings, search=search, trials=trials)
     configs = expand(spec)
     if not configs:

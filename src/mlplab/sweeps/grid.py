@@ -30,11 +30,18 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlplab.config import HASH_EXCLUDED, INT64_END, Config, make_config, plain_value
+from mlplab.config import (
+    HASH_EXCLUDED,
+    INT64_END,
+    SWEEP_OPTIONS,
+    Config,
+    make_config,
+    plain_value,
+)
 from mlplab.data.cost import check_cost
 from mlplab.errors import ConfigError, short_repr
 from mlplab.training.grouping import FREE_SETTINGS
@@ -314,6 +321,19 @@ def _check_count(spec: SweepSpec) -> None:
         f"{where} asks for {n:,} configs; a sweep may have at most {MAX_SWEEP_CONFIGS:,}, "
         "each validated before the first run starts: split it into several sweeps"
     )
+
+
+def check_file_settings(path: str, base: dict[str, Any], given: Collection[str]) -> None:
+    """Each setting a sweep's YAML file holds (each value of an axis), alone, with the file
+    named in the line of one that is wrong: checked after merging with the flags, it was
+    "sweep: ...", whichever the file. Settings the flags override are theirs to check."""
+    for name, value in base.items():
+        if name in given or name in SWEEP_OPTIONS:  # a sweep option has a line of its own
+            continue
+        many = isinstance(value, list) and not is_list_setting(name)
+        for v in value if many else [value]:
+            if parse_distribution(name, v) is None:
+                make_config({name: v}, path)
 
 
 def _as_values(name: str, value: Any) -> list[Any]:

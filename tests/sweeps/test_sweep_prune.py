@@ -310,9 +310,12 @@ def test_a_rule_reads_each_models_settings_and_is_told_it_sees_one_stack(
             s = event.models.settings(int(k))
             seen[event.models.name(int(k))] = (s["lr"], s["hid_dim"])
             lrs.append(s["lr"])
+            s["split"].append(99)  # a copy, lists and all: the next call sees none of it
+            assert event.models.settings(int(k))["split"] == [0.6, 0.2, 0.2]
+        assert event.models.settings(-1) == {} == event.models.settings(10**6)
         return np.asarray(lrs) == max(LRS)
 
-    result = sweep(BASE, lr=LRS, hid_dim=[4, 8], log_path=str(tmp_path), workers=1,
+    result = sweep(BASE, lr=LRS, hid_dim=[4, 8], split=[0.6, 0.2, 0.2], log_path=str(tmp_path), workers=1,
                    report=False, verbose=True, progress=False, prune=stop_the_largest_lr)  # fmt: skip
     assert "the prune rule sees one stack at a time: these 8 configs train as 2 stacks" in (
         capsys.readouterr().out

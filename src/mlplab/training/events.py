@@ -26,6 +26,7 @@ them on (to a web page, a log file or another process).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
@@ -65,8 +66,8 @@ class Models:
         """The model's settings, ``{'lr': 0.1, 'hid_dim': 8, ...}`` (its config, every
         setting by name), where the caller gave them (``mlplab.train``, sweeps), else {}:
         what a search's rule ranks or proposes by. A copy: changing it changes nothing."""
-        if model_id < len(self._settings):
-            return dict(self._settings[model_id])
+        if 0 <= model_id < len(self._settings):
+            return copy.deepcopy(self._settings[model_id])  # its lists (split) too
         return {}
 
     @property

@@ -471,6 +471,27 @@ def test_runs_that_fail_land_as_failed(cluster: dict[str, Any], tmp_path: Path) 
         assert "log_path" not in read_result(o["run_dir"])
 
 
+def test_a_relative_data_path_is_read_from_the_sweeps_folder(
+    cluster: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers started by `ray start` elsewhere read a relative --data path from their own
+    folder: the file the sweep checked was not the one they trained on (or none at all)."""
+    import numpy as np
+
+    here = tmp_path / "project"
+    here.mkdir()
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    rows = ["a,b,y", *(f"{a},{b},{int(a + b > 0)}" for a, b in X)]
+    (here / "mine.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.chdir(here)
+    configs = xor_configs(tmp_path / "runs", "rel", lrs=[0.1], seeds=[0, 1], data="mine.csv")
+    outcomes = run_on_ray([configs], log_path=str(tmp_path / "runs"), address=cluster["address"])
+    assert [o["status"] for o in outcomes] == ["finished", "finished"], outcomes
+    for o in outcomes:
+        record = read_result(o["run_dir"])
+        assert record["data"] == "mine.csv" and record["n_train"] == 48  # its 60 rows
+
+
 def test_group_that_raises_fails_its_runs(cluster: dict[str, Any], tmp_path: Path) -> None:
     # json.loads(list) raises TypeError: stands in for a group function that raises (it
     # must be importable on the worker, which this test module is not).

@@ -174,7 +174,10 @@ def run_on_ray(
         # ray.init put in its own SIGTERM handler (a stack dump, then an abort): a
         # SIGTERM stops the sweep as Ctrl-C does instead.
         with sigterm_stops() as sigterm:
-            by_ref = {task.remote(group, group_fn): group for group in todo}
+            # The folder the sweep was started in: a relative --data path is read from it
+            # on each node that has it, not from the folder Ray started its workers in.
+            here = os.getcwd()
+            by_ref = {task.remote(group, group_fn, here): group for group in todo}
             pending = list(by_ref)
             while pending:
                 ready, pending = ray.wait(pending, num_returns=1)
@@ -441,9 +444,15 @@ def _outcome(values: dict[str, Any], status: str, error: str | None) -> Outcome:
 
 
 def _train_group_task(
-    configs: list[dict[str, Any]], group_fn: Callable[..., list[Outcome]] | None
+    configs: list[dict[str, Any]],
+    group_fn: Callable[..., list[Outcome]] | None,
+    cwd: str | None = None,
 ) -> dict[str, Any]:
     """The Ray task: train ``configs`` into a private folder and return their records.
+
+    ``cwd`` is the folder the sweep started in: where this node has it (the same machine,
+    a shared filesystem), the task works there, so that a relative data path names the
+    file the sweep checked, not one in the folder where ``ray start`` ran.
 
     Returns ``{"node": node_id, "runs": [{"values", "outcome", "files"}, ...]}`` with one
     entry per run that ended (an interrupted group can end early).
@@ -454,6 +463,8 @@ def _train_group_task(
         from mlplab.sweeps.local import train_group
 
         group_fn = train_group
+    if cwd is not None and os.path.isdir(cwd):
+        os.chdir(cwd)
     _remove_orphans()
     tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")
     try:

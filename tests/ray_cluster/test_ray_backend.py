@@ -37,7 +37,7 @@ if importlib.util.find_spec("ray") is None:
 import ray_support
 
 from mlplab.config import make_config
-from mlplab.errors import MlplabError
+from mlplab.errors import ConfigError, MlplabError
 from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.record import (
     is_finished,
@@ -419,6 +419,20 @@ def test_an_address_nothing_listens_on_fails_at_once_with_one_line(
     line = str(err.value)
     assert line.startswith(f"--address {address}: cannot connect to a Ray cluster (")
     assert "\n" not in line and not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize("address", ["foo", "ray://", "127.0.0.1:port"])
+def test_an_address_of_no_form_is_refused_as_one(
+    ray_env: str, tmp_path: Path, address: str
+) -> None:
+    """`--address foo` went to ray.init, and its refusal read as a cluster listening there."""
+    configs = xor_configs(tmp_path, "nowhere", lrs=[0.1], seeds=[0])
+    with pytest.raises(ConfigError) as err:
+        run_on_ray([configs], log_path=str(tmp_path), address=address)
+    assert str(err.value) == (
+        f"--address {address!r}: not an address; give auto, HOST:PORT (the head's 6379) or "
+        "ray://HOST:10001"
+    )
 
 
 def test_ray_client_address_joins_the_cluster(cluster: dict[str, Any], tmp_path: Path) -> None:

@@ -280,8 +280,14 @@ def _check_reachable(address: str) -> None:
     import socket
 
     host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if address == "auto":
+        return  # Ray's to find
     if not sep or not host or not port.isdigit():
-        return  # "auto", or a form Ray reads itself
+        # "foo" had gone to ray.init, whose refusal read as a cluster that listens there.
+        raise ConfigError(
+            f"--address {address!r}: not an address; give auto, HOST:PORT (the head's "
+            "6379) or ray://HOST:10001"
+        )
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
             pass

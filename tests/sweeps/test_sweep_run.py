@@ -102,10 +102,15 @@ def test_a_run_whose_record_is_unreadable_is_named_before_it_trains_again(
     capsys.readouterr()
     again = run(log)
     assert again.counts["trained"] == 1
-    assert f"mlplab: {damaged} is unreadable; the run there is trained afresh" in (
-        capsys.readouterr().err
-    )
+    line = f"mlplab: {damaged} cannot be read as a run's record (damaged, or without a status)"
+    assert f"{line}; the run there is trained afresh" in capsys.readouterr().err
     assert read_result(damaged.parent)["status"] == "finished"
+    # Valid JSON whose status is gone, or no status of a run: named alike.
+    for edit in ({"status": "bogus"}, {}):
+        record = {k: v for k, v in read_result(damaged.parent).items() if k != "status"}
+        damaged.write_text(json.dumps({**record, **edit}))
+        assert run(log).counts["trained"] == 1
+        assert line in capsys.readouterr().err
 
 
 def test_bad_value_stops_before_anything_is_written(tmp_path: Path) -> None:

@@ -319,6 +319,7 @@ def sweep(
     from mlplab.runs.record import (
         FINISHED,
         PRUNED,
+        STATUSES,
         check_run_folders,
         check_writable,
         read_result,
@@ -359,17 +360,19 @@ def sweep(
             file=sys.stderr,
             flush=True,
         )
+    # Cut short, edited, or with no status of a run: nothing says how those runs ended.
     unreadable = [
         run_dir_of(c) / "result.json"
         for c in pending
-        if (run_dir_of(c) / "result.json").exists() and read_result(run_dir_of(c)) is None
+        if (run_dir_of(c) / "result.json").exists()
+        and (read_result(run_dir_of(c)) or {}).get("status") not in STATUSES
     ]
-    if unreadable and not rerun:  # cut short or edited: nothing says how those runs ended
-        what = f"{len(unreadable)} runs' result.json files are" if len(unreadable) > 1 else ""
+    if unreadable and not rerun:
+        what = f"{len(unreadable)} runs' result.json files" if len(unreadable) > 1 else ""
         print(
-            f"mlplab: {what or str(unreadable[0]) + ' is'} unreadable; "
-            f"{'those runs are' if what else 'the run there is'} trained afresh"
-            + (f" (the first: {unreadable[0]})" if what else ""),
+            f"mlplab: {what or unreadable[0]} cannot be read as a run's record (damaged, "
+            f"or without a status); {'those runs are' if what else 'the run there is'} "
+            "trained afresh" + (f" (the first: {unreadable[0]})" if what else ""),
             file=sys.stderr,
             flush=True,
         )

@@ -90,6 +90,23 @@ def test_rerun_skips_finished_and_redoes_missing_or_failed(tmp_path: Path) -> No
     assert all(after[k] != before[k] for k in before)
 
 
+def test_a_sweep_says_that_unfinished_runs_continue_from_their_checkpoints(
+    tmp_path: Path, capsys
+) -> None:
+    """As `mlplab train` says it of one run; a sweep continued them without a word."""
+    log = tmp_path / "runs"
+    first = run(log)
+    for d in first.run_dirs[:2]:
+        record = read_result(d)
+        (d / "result.json").write_text(json.dumps({**record, "status": "failed"}))
+    capsys.readouterr()
+    sweep(BASE, **GRID, log_path=str(log), workers=1, report=False, verbose=True, progress=False)
+    assert (
+        "mlplab: 2 unfinished runs (interrupted, killed or failed) continue from their last "
+        "checkpoints (--rerun starts afresh)"
+    ) in capsys.readouterr().out
+
+
 def test_a_run_whose_record_is_unreadable_is_named_before_it_trains_again(
     tmp_path: Path, capsys
 ) -> None:

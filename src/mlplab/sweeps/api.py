@@ -316,6 +316,7 @@ def sweep(
             for device in sorted(gpus):
                 resolve_device(device)
     first = configs[0]
+    from mlplab.restore import UNFINISHED
     from mlplab.runs.record import (
         FINISHED,
         PRUNED,
@@ -367,6 +368,21 @@ def sweep(
         if (run_dir_of(c) / "result.json").exists()
         and (read_result(run_dir_of(c)) or {}).get("status") not in STATUSES
     ]
+    continued = [
+        c
+        for c in pending
+        if (read_result(run_dir_of(c)) or {}).get("status") in UNFINISHED
+        and (run_dir_of(c) / "checkpoints" / "last.safetensors").is_file()
+    ]
+    if continued and not rerun and backend == "local" and verbose:
+        # As `mlplab train` says it of one run (on Ray, runs train from the start).
+        n = len(continued)
+        print(
+            f"mlplab: {n} unfinished run{'s' if n > 1 else ''} (interrupted, killed or failed) "
+            f"continue{'' if n > 1 else 's'} from {'their' if n > 1 else 'its'} last "
+            f"checkpoint{'s' if n > 1 else ''} (--rerun starts afresh)",
+            flush=True,
+        )
     if unreadable and not rerun:
         what = f"{len(unreadable)} runs' result.json files" if len(unreadable) > 1 else ""
         print(

@@ -50,10 +50,11 @@ def record_config(run_dir: Path) -> Config:
         settings = {**settings, "log_path": str(run_dir.parent.parent)}
         if ARRAY_LABEL.fullmatch(str(settings.get("data"))):
             raise CheckpointError(
-                f"{str(run_dir)!r} was trained by an mlplab.sklearn estimator on arrays in "
-                f"memory ({settings['data']}), which its record does not keep, so its model "
-                "cannot be rebuilt from it; `mlplab report` reads it, and the estimator's "
-                "save() and load() keep a model to predict with"
+                f"{str(run_dir)!r} was trained on arrays in memory ({settings['data']}: an "
+                "mlplab.sklearn estimator's, or train(dataset=...)), which its record does "
+                "not keep, so its model cannot be rebuilt from it; `mlplab report` reads it, "
+                "the estimator's save() and load() keep a model to predict with, and "
+                "train()'s Result is one"
             )
     return make_config(settings, str(run_dir / "config.yaml"))
 

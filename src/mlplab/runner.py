@@ -791,6 +791,12 @@ def _train_locked(
                 "--sc_type residual (no hidden layer has its input's width, so no block "
                 "adds its input; e.g. --n_layer 2 gives the second one)"
             )
+        if cfg.snapshot_every and cfg.plots != "none" and data.n_features != 2:
+            # The frames are the surface over the plane of two features: none to draw.
+            unused.append(
+                f"--snapshot_every {cfg.snapshot_every} (its frames draw the model over the "
+                f"plane of 2 features; {data.name} has {data.n_features})"
+            )
         if unused:
             console.line(f"mlplab: note: not used by this run: {'; '.join(unused)}")
         if cfg.batch_size > len(data.y_train):

@@ -481,6 +481,14 @@ def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     note = "mlplab: note: not used by this run: --mm 0.5 (momentum is sgd's and rmsprop's)"
     assert proc.stdout.splitlines()[0] == note
+    # Snapshots of data without a plane to draw on: no frames, said so.
+    args = ["--data", "sine", "--snapshot_every", "7", "--epoch", "2"]
+    proc = run_cli("train", *args, "--log_path", tmp_path / "sine")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == (
+        "mlplab: note: not used by this run: --snapshot_every 7 (its frames draw the model "
+        "over the plane of 2 features; sine has 1)"
+    )
     # A setting typed at its default is as unused: --act relu of a linear model said
     # nothing, where --act tanh was noted.
     args = ["--data", "xor", "--model", "linear", "--act", "relu", "--epoch", "2"]

@@ -316,11 +316,9 @@ def sweep(
             for device in sorted(gpus):
                 resolve_device(device)
     first = configs[0]
-    from mlplab.restore import UNFINISHED
     from mlplab.runs.record import (
         FINISHED,
         PRUNED,
-        STATUSES,
         check_run_folders,
         check_writable,
         read_result,
@@ -361,37 +359,8 @@ def sweep(
             file=sys.stderr,
             flush=True,
         )
-    # Cut short, edited, or with no status of a run: nothing says how those runs ended.
-    unreadable = [
-        run_dir_of(c) / "result.json"
-        for c in pending
-        if (run_dir_of(c) / "result.json").exists()
-        and (read_result(run_dir_of(c)) or {}).get("status") not in STATUSES
-    ]
-    continued = [
-        c
-        for c in pending
-        if (read_result(run_dir_of(c)) or {}).get("status") in UNFINISHED
-        and (run_dir_of(c) / "checkpoints" / "last.safetensors").is_file()
-    ]
-    if continued and not rerun and backend == "local" and verbose:
-        # As `mlplab train` says it of one run (on Ray, runs train from the start).
-        n = len(continued)
-        print(
-            f"mlplab: {n} unfinished run{'s' if n > 1 else ''} (interrupted, killed or failed) "
-            f"continue{'' if n > 1 else 's'} from {'their' if n > 1 else 'its'} last "
-            f"checkpoint{'s' if n > 1 else ''} (--rerun starts afresh)",
-            flush=True,
-        )
-    if unreadable and not rerun:
-        what = f"{len(unreadable)} runs' result.json files" if len(unreadable) > 1 else ""
-        print(
-            f"mlplab: {what or unreadable[0]} cannot be read as a run's record (damaged, "
-            f"or without a status); {'those runs are' if what else 'the run there is'} "
-            "trained afresh" + (f" (the first: {unreadable[0]})" if what else ""),
-            file=sys.stderr,
-            flush=True,
-        )
+    if not rerun:
+        _say_what_continues(pending, verbose and backend == "local")
     pending_ids = {run_name(c) for c in pending}
     taken = pending_ids | set(busy)
     skipped = [rid for rid in spec.run_ids if rid not in taken]
@@ -518,6 +487,42 @@ def _kept_without(skipped: Iterable[Config]) -> str:
         f"mlplab: finished runs were kept as they were, without {without}; --rerun trains "
         f"them again, and `mlplab plot RUN_DIR` draws a kept run's plots (such as {example})"
     )
+
+
+def _say_what_continues(pending: list[Config], continues: bool) -> None:
+    """Before training, as `mlplab train` says it of one run: the records that cannot be
+    read (trained afresh), and, where the sweep continues runs (``continues``: a local
+    one; on Ray they train from the start), how many continue from their checkpoints."""
+    from mlplab.restore import UNFINISHED
+    from mlplab.runs.record import STATUSES, read_result, run_dir_of
+
+    unreadable, continued = [], 0
+    for c in pending:
+        run_dir = run_dir_of(c)
+        if not (run_dir / "result.json").exists():
+            continue  # a run never started: nothing to say
+        status = (read_result(run_dir) or {}).get("status")
+        if status not in STATUSES:  # cut short, edited, or with no status of a run
+            unreadable.append(run_dir / "result.json")
+        elif status in UNFINISHED and (run_dir / "checkpoints" / "last.safetensors").is_file():
+            continued += 1
+    if continued and continues:
+        n = continued
+        print(
+            f"mlplab: {n} unfinished run{'s' if n > 1 else ''} (interrupted, killed or failed) "
+            f"continue{'' if n > 1 else 's'} from {'their' if n > 1 else 'its'} last "
+            f"checkpoint{'s' if n > 1 else ''} (--rerun starts afresh)",
+            flush=True,
+        )
+    if unreadable:
+        what = f"{len(unreadable)} runs' result.json files" if len(unreadable) > 1 else ""
+        print(
+            f"mlplab: {what or unreadable[0]} cannot be read as a run's record (damaged, "
+            f"or without a status); {'those runs are' if what else 'the run there is'} "
+            "trained afresh" + (f" (the first: {unreadable[0]})" if what else ""),
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _interrupted_line(result: SweepResult) -> str:

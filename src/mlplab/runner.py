@@ -276,9 +276,13 @@ def wire_subscribers(
 
     TensorBoard comes before the run writer, so that events reach their file before each
     checkpoint; plots and snapshots come after it, so that a plot that fails never costs
-    the record.
+    the record. A subscriber of ``extra`` with a ``before_checkpoints`` part (the frames
+    that snapshots keep) has that part called first, so that what it writes for a resume
+    is on disk before the checkpoint the resume starts from.
     """
-    subs: list[Subscriber] = []
+    subs: list[Subscriber] = [
+        first for s in extra if (first := getattr(s, "before_checkpoints", None)) is not None
+    ]
     writer = tb = None
     if records is not None:
         c0 = cfgs[0]

@@ -259,6 +259,30 @@ def test_a_run_that_failed_resumes_with_the_frames_of_its_last_checkpoint(tmp_pa
     assert_same_run(ref.run_dir, run_dir)
 
 
+def test_the_frames_reach_the_disk_before_each_checkpoint(tmp_path, monkeypatch):
+    """A kill between a checkpoint and the frames written after it left the checkpoint
+    without its frames (the first, without any): the frames now go first."""
+    from mlplab.runs.writer import RunWriter
+
+    seen = []
+    save = RunWriter._save
+
+    def checked(self, k, models, which, state=None):
+        if which == "last":
+            step = models.loop_state(k, curves=False).step
+            with np.load(self.models[k].record.dir / "snapshots.npz") as z:
+                seen.append((step, int(z["steps"].max())))
+        return save(self, k, models, which, state)
+
+    monkeypatch.setattr(RunWriter, "_save", checked)
+    kw = {**KW, "plots": "png", "snapshot_every": 10, "save_every": 2}
+    train(log_path=str(tmp_path), engine="numpy", **kw)
+    # Every periodic checkpoint (steps 50, 100, 150) finds its frames on disk; the last
+    # (the run's end) finds the film that the finished run keeps.
+    assert [s for s, _ in seen[:3]] == [50, 100, 150]
+    assert all(kept == step for step, kept in seen[:3])
+
+
 def test_ctrl_c_after_the_finished_record_keeps_it_finished(refs, tmp_path):
     """A Ctrl-C in a subscriber after the run's End (the plots are drawn then) lands after
     result.json says finished: the finished record stays, as the uninterrupted run's."""

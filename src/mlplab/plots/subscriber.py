@@ -74,11 +74,6 @@ class PlotSubscriber:
                 every = self.cfgs[int(k)].snapshot_every
                 if rec is not None and done % every == 0:
                     rec.capture(done, self._predict(event.models, int(k)))
-        elif isinstance(event, Save) and self.recorders:
-            # With each checkpoint: a run killed outright (kill -9, a crash) resumes from
-            # it with the frames taken so far, not from an empty film.
-            for k in event.ids:
-                self._keep_frames(int(k))
         elif isinstance(event, End):
             for j, k in enumerate(event.ids):
                 if self.cfgs[int(k)].plots == "none":
@@ -94,6 +89,15 @@ class PlotSubscriber:
                     self._draw_loss(int(k))
                 elif event.statuses[j] == "interrupted":
                     self._keep_frames(int(k))
+
+    def before_checkpoints(self, event: Event) -> None:
+        """The frames so far, written at each Save before the run writer's checkpoint: a
+        run killed outright (kill -9, a crash) resumes from that checkpoint with every
+        frame up to it (a resume drops any later ones), not with a film that starts
+        there. The runner calls it before the writer; the rest of this subscriber after."""
+        if isinstance(event, Save) and self.recorders:
+            for k in event.ids:
+                self._keep_frames(int(k))
 
     def _predict(self, models: Models, k: int) -> Callable[[np.ndarray], np.ndarray]:
         """Model ``k``'s outputs for the pictures, in the target's own units (the engine's

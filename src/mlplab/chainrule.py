@@ -1006,6 +1006,13 @@ def backprop(
         start = _resumed(Path(resume), step)
     else:
         start = _fresh(as_config(config, **overrides), weights)
+    if start.cfg.class_weight != "none":
+        # The trace writes out the mean cost's chain rule; a weighted mean would be
+        # another step than the one shown, and than its autograd check.
+        raise ConfigError(
+            "backprop traces the unweighted cost's chain rule; class_weight "
+            f"{start.cfg.class_weight!r} weighs the rows: trace the config without it"
+        )
     if form == "lecture":
         _check_lecture_form(start.spec, optim_of(start.cfg))
     _advance(start, step)

@@ -426,13 +426,15 @@ def majority_note(data: Dataset, result: dict[str, Any]) -> str | None:
         f"{split} accuracy {acc:.4g} is no better than always answering {name!r}, the most "
         f"common class in training ({share:.4g} of the {split} rows)"
     )
-    if data.weights is not None:
+    if result.get("class_weight") == "balanced":
         # Balanced classes trade rows of the common class for the rare ones': an accuracy
         # under the common class's share is what that costs, not a sign of nothing learnt.
+        fmt = result.get("plots")
+        where = f" (plots/confusion.{fmt})" if fmt in ("png", "svg", "pdf") else ""
         return (
             f"{head}: with the classes weighed in the loss (class_weight), the rare classes' "
-            "rows count more than the accuracy counts them; the confusion matrix "
-            "(plots/confusion.png) shows each class's hits"
+            f"rows count more than the accuracy counts them; the confusion matrix{where} "
+            "shows each class's hits"
         )
     rare = share > 0.8  # one class holds most rows: the others may need their own weight
     return (

@@ -51,6 +51,7 @@ from mlplab.console import (
 )
 from mlplab.data.dataset import (
     Dataset,
+    balance_classes,
     check_dataset,
     classes_not_in_training,
     dataset_label,
@@ -568,6 +569,14 @@ def _train(
     if dataset is not None and cfg.standardize_target and dataset.target_scaler is None:
         data = dataclasses.replace(dataset, notes=list(dataset.notes))  # the caller's stays
         standardize_target(data)
+    if dataset is not None and cfg.class_weight == "balanced":
+        if dataset.weights is not None:  # the caller's own row weights: not replaced unsaid
+            raise ConfigError(
+                "train: class_weight 'balanced' on a dataset with weights of its own; "
+                "give one or the other (multiply them into Dataset.weights)"
+            )
+        data = dataclasses.replace(data, notes=list(data.notes))
+        balance_classes(data)
     check_fits(cfg, data)
     spec = model_spec(cfg, data)
 

@@ -83,3 +83,42 @@ def test_a_regression_takes_no_class_weight_and_says_so(capsys, tmp_path):
     assert "class_weight applies to a classification; sinlog is a regression" in (
         capsys.readouterr().out
     )
+
+
+def test_a_dataset_given_to_train_is_balanced_too_and_its_own_weights_kept(rare, tmp_path):
+    """train(dataset=..., class_weight='balanced') trained unweighted under a record that
+    said balanced; a Dataset with row weights of its own is not overridden unsaid."""
+    from mlplab.errors import ConfigError
+
+    ds = load_dataset(rare)
+    kw = dict(dataset=ds, epoch=3, record=False, verbose=False)
+    plain = train(**kw)
+    balanced = train(**kw, class_weight="balanced")
+    assert balanced.record["train_loss"] != plain.record["train_loss"]
+    assert ds.weights is None  # the caller's Dataset is left as it was
+    ds.weights = {s: np.ones(len(y)) for s, (_, y) in ds.splits().items()}
+    with pytest.raises(ConfigError, match="on a dataset with weights of its own"):
+        train(**kw, class_weight="balanced")
+
+
+def test_a_class_no_training_row_has_weighs_as_one_of_average_size(tmp_path):
+    X = np.arange(60.0)
+    y = ["a", "b"] * 29 + ["a", "c"]
+    pd.DataFrame({"x": X, "y": y}).to_csv(tmp_path / "t.csv", index=False)
+    ds = load_dataset(str(tmp_path / "t.csv"), split=[58, 1, 1], seed=0)
+    train_classes = set(ds.y_train.tolist())
+    if 2 in train_classes:  # the split put c in training: nothing absent to weigh
+        pytest.skip("c landed in the training rows")
+    balance_classes(ds)
+    # Unweighted before the mean-one scaling: a and b weigh 1 (balanced, equal counts), and
+    # so does c, which had weighed rows / classes, the largest weight of all.
+    for split in ("val", "test"):
+        assert np.allclose(ds.weights[split], 1.0)
+
+
+def test_backprop_refuses_a_weighted_cost_rather_than_show_another_step():
+    from mlplab.chainrule import backprop
+    from mlplab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="backprop traces the unweighted cost's chain rule"):
+        backprop(data="and", class_weight="balanced", hid_dim=2)

@@ -421,7 +421,9 @@ def test_an_address_nothing_listens_on_fails_at_once_with_one_line(
     assert "\n" not in line and not (tmp_path / "nowhere").exists()
 
 
-@pytest.mark.parametrize("address", ["foo", "ray://", "127.0.0.1:port"])
+@pytest.mark.parametrize(
+    "address", ["foo", "ray://", "127.0.0.1:port", "http://127.0.0.1:8265", "localhost:99999"]
+)
 def test_an_address_of_no_form_is_refused_as_one(
     ray_env: str, tmp_path: Path, address: str
 ) -> None:

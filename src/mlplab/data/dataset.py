@@ -955,7 +955,10 @@ def balance_classes(ds: Dataset) -> None:
         return np.asarray(y).reshape(len(y), -1)[:, 0].astype(np.int64)
 
     counts = np.bincount(classes(ds.y_train), minlength=len(ds.class_names or []))
-    per_class = len(ds.y_train) / (len(counts) * np.maximum(counts, 1))
+    # A class no training row has (a note names it) weighs 1, as one of average size: its
+    # 'balanced' weight, the largest there is, had made a row or two of it most of the
+    # validation loss that early stopping follows.
+    per_class = np.where(counts > 0, len(ds.y_train) / (len(counts) * np.maximum(counts, 1)), 1.0)
     weights = {}
     for split, (_, y) in ds.splits().items():
         w = per_class[classes(y)]

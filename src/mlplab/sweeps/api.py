@@ -493,25 +493,40 @@ def _say_what_continues(pending: list[Config], continues: bool) -> None:
     """Before training, as `mlplab train` says it of one run: the records that cannot be
     read (trained afresh), and, where the sweep continues runs (``continues``: a local
     one; on Ray they train from the start), how many continue from their checkpoints."""
+    from mlplab.errors import MlplabError
     from mlplab.restore import UNFINISHED
+    from mlplab.runs.checkpoint import load_checkpoint
     from mlplab.runs.record import STATUSES, read_result, run_dir_of
 
-    unreadable, continued = [], 0
+    unreadable, damaged, continued = [], [], 0
     for c in pending:
         run_dir = run_dir_of(c)
         if not (run_dir / "result.json").exists():
             continue  # a run never started: nothing to say
         status = (read_result(run_dir) or {}).get("status")
+        last = run_dir / "checkpoints" / "last.safetensors"
         if status not in STATUSES:  # cut short, edited, or with no status of a run
             unreadable.append(run_dir / "result.json")
-        elif status in UNFINISHED and (run_dir / "checkpoints" / "last.safetensors").is_file():
-            continued += 1
+        elif status in UNFINISHED and last.is_file():
+            try:
+                load_checkpoint(last)
+                continued += 1
+            except MlplabError as err:  # cut short or edited: the run trains afresh
+                damaged.append(str(err))
     if continued and continues:
         n = continued
         print(
             f"mlplab: {n} unfinished run{'s' if n > 1 else ''} (interrupted, killed or failed) "
             f"continue{'' if n > 1 else 's'} from {'their' if n > 1 else 'its'} last "
             f"checkpoint{'s' if n > 1 else ''} (--rerun starts afresh)",
+            flush=True,
+        )
+    if damaged and continues:
+        print(
+            f"mlplab: {len(damaged)} unfinished run{'s' if len(damaged) > 1 else ''} "
+            f"cannot continue and train{'' if len(damaged) > 1 else 's'} afresh: "
+            f"{damaged[0]}",
+            file=sys.stderr,
             flush=True,
         )
     if unreadable:

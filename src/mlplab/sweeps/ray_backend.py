@@ -42,7 +42,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mlplab.errors import ConfigError, MlplabError
+from mlplab.errors import ConfigError, MlplabError, short_repr
 from mlplab.runs.atomic import replace_dir
 
 Outcome = dict[str, Any]
@@ -279,10 +279,14 @@ def _check_reachable(address: str) -> None:
     """
     import socket
 
+    if not isinstance(address, str):
+        raise ConfigError(
+            f"--address: {short_repr(address)} is not an address (address= takes text)"
+        )
     host, sep, port = address.removeprefix("ray://").rpartition(":")
-    if address == "auto":
-        return  # Ray's to find
-    if not sep or not host or not port.isdigit():
+    if address in ("auto", "local"):
+        return  # Ray's to find, or to start
+    if not sep or not host or "//" in host or not port.isdigit() or not 0 < int(port) < 65536:
         # "foo" had gone to ray.init, whose refusal read as a cluster that listens there.
         raise ConfigError(
             f"--address {address!r}: not an address; give auto, HOST:PORT (the head's "

@@ -60,7 +60,7 @@ class Models:
         """The model's run id (its run folder's name, ``exp-3fa2b1``) where the caller
         named its models (``mlplab.train``, sweeps), else its id as text. Ids are positions
         in one stack: a rule that keeps state across the stacks of a sweep keys it by name."""
-        return self._names[model_id] if model_id < len(self._names) else str(model_id)
+        return self._names[model_id] if 0 <= model_id < len(self._names) else str(model_id)
 
     def settings(self, model_id: int) -> dict[str, Any]:
         """The model's settings, ``{'lr': 0.1, 'hid_dim': 8, ...}`` (its config, every

@@ -387,8 +387,8 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     return (
         f"{what}; an MLP learns values of order 1 far more easily: "
         "--standardize_target true trains on it scaled to mean 0 and spread 1 (each column "
-        "by its own), with predictions and MAE in its own units; a lower lr does not cure "
-        "this"
+        "by its own), with predictions and MAE in its own units (a lower lr may stop a "
+        "divergence, but fits such a target slowly)"
     )
 
 

@@ -125,7 +125,13 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
     missing = [c for c in names if c not in df.columns]
     if missing:
         raise DataError(
-            f"data file {data!r}: the run's feature columns {names_of(missing)} are missing; "
+            f"data file {data!r}: the run's feature "
+            + (
+                f"column {names_of(missing)} is"
+                if len(missing) == 1
+                else f"columns {names_of(missing)} are"
+            )
+            + " missing; "
             f"it needs {len(names)} columns: {names_of(names)} (it has "
             f"{names_of(list(df.columns)) or 'none'})"
         )

@@ -719,7 +719,7 @@ def test_missing_columns_of_a_wide_table_are_named_in_a_short_line(run_cli, tmp_
     df.drop(columns=["f07"]).to_csv(tmp_path / "new.csv", index=False)
     proc = run_cli("predict", run.run_dir, "--data", tmp_path / "new.csv")
     assert_one_line_error(
-        proc, "the run's feature columns 'f07' are missing; it needs 44 columns: 'f00', 'f01'"
+        proc, "the run's feature column 'f07' is missing; it needs 44 columns: 'f00', 'f01'"
     )
     assert "and 34 more (it has 'f00'" in proc.stderr and "and 34 more)" in proc.stderr
     assert len(proc.stderr) < 400

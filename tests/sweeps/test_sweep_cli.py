@@ -622,3 +622,18 @@ def test_the_progress_counts_each_group_as_it_ends(tmp_path: Path, workers: int)
     finally:
         err, _ = _stop(proc, lambda pid: os.killpg(pid, signal.SIGINT))
     assert proc.returncode == 130, err
+
+
+def test_an_address_of_no_form_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys
+) -> None:
+    """It was refused once Ray started, after the sweep's spec and lock file were written."""
+    log = tmp_path / "runs"
+    args = ["sweep", "--data", "xor", "--lr", "0.1", "0.5", "--backend", "ray"]
+    code = main([*args, "--address", "foo", "--log_path", str(log)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == (
+        "mlplab: --address 'foo': not an address; give auto, HOST:PORT (the head's 6379) or "
+        "ray://HOST:10001"
+    )
+    assert not log.exists()

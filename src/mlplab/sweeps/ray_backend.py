@@ -271,6 +271,23 @@ def _connect(
     )
 
 
+def check_address(address: Any) -> None:
+    """Refuse, before anything is written, an ``--address`` of no form Ray joins by."""
+    if not isinstance(address, str):
+        raise ConfigError(
+            f"--address: {short_repr(address)} is not an address (address= takes text)"
+        )
+    if address in ("auto", "local"):
+        return  # Ray's to find, or to start
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or "//" in host or not port.isdigit() or not 0 < int(port) < 65536:
+        # "foo" had gone to ray.init, whose refusal read as a cluster that listens there.
+        raise ConfigError(
+            f"--address {address!r}: not an address; give auto, HOST:PORT (the head's "
+            "6379) or ray://HOST:10001"
+        )
+
+
 def _check_reachable(address: str) -> None:
     """Refuse a ``HOST:PORT`` or ``ray://HOST:PORT`` that nothing listens on, in one line.
 
@@ -279,19 +296,10 @@ def _check_reachable(address: str) -> None:
     """
     import socket
 
-    if not isinstance(address, str):
-        raise ConfigError(
-            f"--address: {short_repr(address)} is not an address (address= takes text)"
-        )
-    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    check_address(address)
     if address in ("auto", "local"):
-        return  # Ray's to find, or to start
-    if not sep or not host or "//" in host or not port.isdigit() or not 0 < int(port) < 65536:
-        # "foo" had gone to ray.init, whose refusal read as a cluster that listens there.
-        raise ConfigError(
-            f"--address {address!r}: not an address; give auto, HOST:PORT (the head's "
-            "6379) or ray://HOST:10001"
-        )
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
             pass

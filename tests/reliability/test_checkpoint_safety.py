@@ -131,6 +131,17 @@ def test_flipped_bytes_in_header_and_body_are_one_line_errors(run_copy, capsys):
         assert_one_line(rc, capsys.readouterr().err, "checkpoint")
 
 
+def test_a_flipped_letter_of_the_checksums_name_is_damage(resumable, tmp_path):
+    """Found by the search below: "sha256" read as "rha256" made the checksum look absent,
+    as in a checkpoint from before it existed, and the file loaded."""
+    raw = last(resumable).read_bytes()
+    at = raw.index(b'"sha256"') + 1
+    p = tmp_path / "last.safetensors"
+    p.write_bytes(raw[:at] + bytes([raw[at] ^ 1]) + raw[at + 1 :])
+    with pytest.raises(CheckpointError, match="corrupted metadata header"):
+        load_checkpoint(p)
+
+
 @settings(
     max_examples=int(os.environ.get("MLPLAB_HYPOTHESIS_EXAMPLES", "60")),
     deadline=None,

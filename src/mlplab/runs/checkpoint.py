@@ -114,6 +114,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         meta = None
     if not isinstance(meta, dict):
         raise CheckpointError(f"checkpoint {str(p)!r} has a corrupted metadata header")
+    if set(header_meta) - {"format", "meta", "sha256"}:
+        # A flipped letter of "sha256" had made the checksum look absent (as in a
+        # checkpoint written before there was one), and the damage went unseen.
+        raise CheckpointError(f"checkpoint {str(p)!r} has a corrupted metadata header")
     expected = header_meta.get("sha256")
     if expected is not None and expected != _digest(meta_json, tensors):  # type: ignore[arg-type]
         raise CheckpointError(

@@ -958,7 +958,8 @@ def balance_classes(ds: Dataset) -> None:
     # A class no training row has (a note names it) weighs 1, as one of average size: its
     # 'balanced' weight, the largest there is, had made a row or two of it most of the
     # validation loss that early stopping follows.
-    per_class = np.where(counts > 0, len(ds.y_train) / (len(counts) * np.maximum(counts, 1)), 1.0)
+    present = int((counts > 0).sum())  # the classes training has, as scikit-learn counts
+    per_class = np.where(counts > 0, len(ds.y_train) / (present * np.maximum(counts, 1)), 1.0)
     weights = {}
     for split, (_, y) in ds.splits().items():
         w = per_class[classes(y)]

@@ -632,7 +632,8 @@ def _say_unfinished(
         what = {"running": "unfinished"}.get(status, status)
         print(
             f"mlplab: {run_dir} holds this config's {what} run; it continues from its "
-            f"checkpoint at step {saved.loop.step} (--rerun starts it afresh)",
+            f"checkpoint at step {saved.loop.step} (--rerun, rerun=True in Python, starts it "
+            "afresh)",
             flush=True,
         )
         return

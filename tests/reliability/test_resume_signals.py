@@ -217,7 +217,7 @@ def test_the_same_command_again_continues_a_stopped_run_exactly(sig, reference, 
     what = "interrupted" if sig == signal.SIGINT else "unfinished"
     assert (
         f"{run_dir} holds this config's {what} run; it continues from its checkpoint "
-        f"at step {step} (--rerun starts it afresh)"
+        f"at step {step} (--rerun, rerun=True in Python, starts it afresh)"
     ) in again.stdout
     assert_same_run(ref_dir, run_dir)
 

@@ -103,7 +103,7 @@ def test_a_sweep_says_that_unfinished_runs_continue_from_their_checkpoints(
     sweep(BASE, **GRID, log_path=str(log), workers=1, report=False, verbose=True, progress=False)
     assert (
         "mlplab: 2 unfinished runs (interrupted, killed or failed) continue from their last "
-        "checkpoints (--rerun starts afresh)"
+        "checkpoints (--rerun, rerun=True in Python, starts afresh)"
     ) in capsys.readouterr().out
 
 

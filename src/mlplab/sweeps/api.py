@@ -520,7 +520,7 @@ def _say_what_continues(pending: list[Config], continues: bool) -> None:
         print(
             f"mlplab: {n} unfinished run{'s' if n > 1 else ''} (interrupted, killed or failed) "
             f"continue{'' if n > 1 else 's'} from {'their' if n > 1 else 'its'} last "
-            f"checkpoint{'s' if n > 1 else ''} (--rerun starts afresh)",
+            f"checkpoint{'s' if n > 1 else ''} (--rerun, rerun=True in Python, starts afresh)",
             flush=True,
         )
     if damaged and continues:

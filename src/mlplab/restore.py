@@ -43,18 +43,21 @@ from mlplab.trained import TrainedModel
 from mlplab.training.loop import LoopState, StackState
 
 
-def record_config(run_dir: Path) -> Config:
-    """A run's config from its config.yaml; its ``log_path`` is where the record lies."""
+def record_config(run_dir: Path, rows: bool = True) -> Config:
+    """A run's config from its config.yaml; its ``log_path`` is where the record lies.
+
+    ``rows=False``: the caller reads no data (``load_run(data=False)``), so a run trained
+    on arrays in memory, which its record does not keep, is no obstacle.
+    """
     settings = read_yaml(run_dir / "config.yaml")
     if isinstance(settings, dict):
         settings = {**settings, "log_path": str(run_dir.parent.parent)}
-        if ARRAY_LABEL.fullmatch(str(settings.get("data"))):
+        if rows and ARRAY_LABEL.fullmatch(str(settings.get("data"))):
             raise CheckpointError(
                 f"{str(run_dir)!r} was trained on arrays in memory ({settings['data']}: an "
                 "mlplab.sklearn estimator's, or train(dataset=...)), which its record does "
-                "not keep, so its model cannot be rebuilt from it; `mlplab report` reads it, "
-                "the estimator's save() and load() keep a model to predict with, and "
-                "train()'s Result is one"
+                "not keep; load_run(..., data=False) rebuilds its model without them, and "
+                "`mlplab predict` and `mlplab report` read it"
             )
     return make_config(settings, str(run_dir / "config.yaml"))
 
@@ -347,7 +350,7 @@ def load_run(
     check_path_argument("load_run", "run_dir", run_dir, RUN_FOLDER)
     run_dir = Path(run_dir)
     check_run_dir(run_dir)
-    cfg = record_config(run_dir)
+    cfg = record_config(run_dir, rows=data)
     path = run_dir / "checkpoints" / f"{which}.safetensors"
     best = run_dir / "checkpoints" / "best.safetensors"
     if which == "last" and not path.exists() and best.exists():

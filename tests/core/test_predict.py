@@ -804,6 +804,15 @@ def test_a_recorded_run_on_a_hand_built_dataset_takes_no_other_runs_folder(tmp_p
     assert mine.run_dir != xor.run_dir and mine.config.data.startswith("array-40x2-")
     again = train(data="xor", **kw)
     assert again.kept and again.run_dir == xor.run_dir and again.record["n_train"] == 4
+    # Its record keeps no rows, but load_run(data=False) needs none: the model loads.
+    from mlplab.errors import CheckpointError
+    from mlplab.restore import load_run
+
+    X = np.random.default_rng(1).normal(size=(5, 2))
+    loaded = load_run(mine.run_dir, data=False)
+    np.testing.assert_allclose(loaded.model_outputs(X), mine.model_outputs(X), rtol=1e-6)
+    with pytest.raises(CheckpointError, match="trained on arrays in memory"):
+        load_run(mine.run_dir)  # its rows are asked for: they are nowhere
 
 
 def test_predict_labels_gives_integer_labels_as_integers_and_names_as_text(tmp_path):

@@ -415,6 +415,8 @@ class Config(BaseModel):
     @classmethod
     def _spelling(cls, v: Any, info: ValidationInfo) -> Any:
         # Any case, '-', '_' or spaces: PyTorch's `LeakyReLU`, `leaky-relu`, `Xavier`.
+        if v is None and info.field_name == "class_weight":
+            return "none"  # scikit-learn's class_weight=None, or `class_weight: null` in YAML
         if not isinstance(v, str):
             return v
         key = re.sub(r"[\s_-]", "", v.lower())

@@ -64,6 +64,7 @@ def test_balanced_finds_more_of_the_rare_class_than_none(rare, tmp_path):
 
 def test_runs_before_the_setting_keep_their_ids_and_a_sweep_stacks_the_kinds_apart(rare, tmp_path):
     assert Config(class_weight="none").run_hash() == Config().run_hash()
+    assert Config(class_weight=None).class_weight == "none"  # scikit-learn's spelling
     assert Config(class_weight="balanced").run_hash() != Config().run_hash()
     res = sweep(data=rare, class_weight=["none", "balanced"], seed=[0, 1], epoch=3,
                 log_path=str(tmp_path), workers=1, report=False, verbose=False, plots="none")  # fmt: skip

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
+import math
 import signal
 import threading
 import time
@@ -458,6 +460,15 @@ def train(
             "train: subscribers takes a list of functions of an event "
             f"(subscribers=[f]), not {short_repr(subscribers)}"
         )
+    for s in subscribers:
+        every = getattr(s, "step_every", None)
+        if every is not None and not (
+            isinstance(every, int) and not isinstance(every, bool) and every >= 0
+        ):
+            raise ConfigError(
+                f"train: a subscriber's step_every is a whole number of steps (0: as "
+                f"printed), not {short_repr(every)}"
+            )
     if stop is not None and not _takes_no_arguments(stop):
         raise ConfigError(
             f"train: stop takes a function of no arguments that returns True or False, not "
@@ -793,7 +804,10 @@ def _train_locked(
     subs.append(lambda e: ends.append(e) if isinstance(e, End) else None)
     run = StackRun([cfg], data, [spec], engine, backend, state, writer, subs, tb)
     run.early_stop = hooks.early_stop
-    run.progress_every = console.progress_every
+    # A subscriber's own cadence (step_every: a live plot of every step's loss), whatever
+    # is printed: the loop emits Step at the gcd, and each subscriber keeps its own.
+    asked = [getattr(s, "step_every", 0) or 0 for s in hooks.subscribers]
+    run.progress_every = functools.reduce(math.gcd, asked, console.progress_every)
     if verbose:
         unused = cfg.unused_settings(named=True)
         if (

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mlplab.engines.backend import ModelInit, OptimSpec
 from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import PruneError
+from mlplab.errors import ConfigError, PruneError
 from mlplab.runner import train
 from mlplab.training.events import End, Save, Start, Step, Validate, as_json
 from mlplab.training.loop import LrSchedule, Schedule, StackState, fit
@@ -254,3 +255,26 @@ def test_train_early_stop_records_a_finished_run_that_the_same_call_keeps(tmp_pa
         train(**kw, rerun=True, early_stop=lambda v: "yes")
     with pytest.raises(Exception, match="early_stop takes a function"):
         train(**kw, early_stop=5)
+
+
+def test_a_subscriber_asks_for_steps_at_its_own_cadence_whatever_is_printed():
+    """Step events came only at log_every (or a terminal's progress bar): a live plot of
+    every step's loss had to print every step too (log_every=1)."""
+    steps: list[int] = []
+
+    def every(event):
+        if isinstance(event, Step):
+            steps.append(event.step)
+
+    every.step_every = 1  # type: ignore[attr-defined]
+    res = train(data="moons", hid_dim=8, epoch=3, batch_size=100, log_every=0,
+                record=False, verbose=False, subscribers=[every])  # fmt: skip
+    assert steps == list(range(res.record["steps"])) and len(steps) == 24
+    steps.clear()
+    every.step_every = 5  # type: ignore[attr-defined]
+    train(data="moons", hid_dim=8, epoch=3, batch_size=100, log_every=0, record=False,
+          verbose=False, subscribers=[every])  # fmt: skip
+    assert steps == [0, 5, 10, 15, 20]
+    every.step_every = "often"  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="step_every is a whole number of steps"):
+        train(data="xor", epoch=1, record=False, verbose=False, subscribers=[every])

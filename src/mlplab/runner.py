@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import inspect
 import math
+import numbers
 import signal
 import threading
 import time
@@ -243,6 +244,24 @@ class Hooks:
 
     subscribers: Sequence[Subscriber] = ()
     early_stop: Prune | None = None
+    step_every: Sequence[int] = ()  # each subscriber's own Step cadence (0: as printed)
+
+
+def _step_every(subscriber: Any) -> int:
+    """A subscriber's ``step_every``, read once: a whole number of steps, 0 without one.
+
+    A value of another kind is refused in one line; an object that answers for any name
+    (a ``unittest.mock.Mock``) has no cadence of its own, and keeps working as before.
+    """
+    every = getattr(subscriber, "step_every", None)
+    if every is None or not isinstance(every, numbers.Number | str):
+        return 0
+    if isinstance(every, numbers.Integral) and not isinstance(every, bool) and int(every) >= 0:
+        return int(every)
+    raise ConfigError(
+        f"train: a subscriber's step_every is a whole number of steps (0: as printed), "
+        f"not {short_repr(every)}"
+    )
 
 
 # --- one stack -------------------------------------------------------------------------------
@@ -460,15 +479,7 @@ def train(
             "train: subscribers takes a list of functions of an event "
             f"(subscribers=[f]), not {short_repr(subscribers)}"
         )
-    for s in subscribers:
-        every = getattr(s, "step_every", None)
-        if every is not None and not (
-            isinstance(every, int) and not isinstance(every, bool) and every >= 0
-        ):
-            raise ConfigError(
-                f"train: a subscriber's step_every is a whole number of steps (0: as "
-                f"printed), not {short_repr(every)}"
-            )
+    cadences = [_step_every(s) for s in subscribers]
     if stop is not None and not _takes_no_arguments(stop):
         raise ConfigError(
             f"train: stop takes a function of no arguments that returns True or False, not "
@@ -480,7 +491,7 @@ def train(
             f"stop (a bool mask over its ids), not {short_repr(early_stop)}"
         )
     flag = StopFlag(asked=stop)
-    hooks = Hooks(subscribers, early_stop)
+    hooks = Hooks(subscribers, early_stop, cadences)
     if handle_signals is not False:
         # Installed before anything is written, and restored however the run ends, so a
         # signal at any moment leaves either no record or a consistent one.
@@ -806,8 +817,7 @@ def _train_locked(
     run.early_stop = hooks.early_stop
     # A subscriber's own cadence (step_every: a live plot of every step's loss), whatever
     # is printed: the loop emits Step at the gcd, and each subscriber keeps its own.
-    asked = [getattr(s, "step_every", 0) or 0 for s in hooks.subscribers]
-    run.progress_every = functools.reduce(math.gcd, asked, console.progress_every)
+    run.progress_every = functools.reduce(math.gcd, hooks.step_every, console.progress_every)
     if verbose:
         unused = cfg.unused_settings(named=True)
         if (

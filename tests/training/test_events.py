@@ -275,6 +275,17 @@ def test_a_subscriber_asks_for_steps_at_its_own_cadence_whatever_is_printed():
     train(data="moons", hid_dim=8, epoch=3, batch_size=100, log_every=0, record=False,
           verbose=False, subscribers=[every])  # fmt: skip
     assert steps == [0, 5, 10, 15, 20]
+    # A NumPy integer is a whole number; a Mock, which answers for any name, no cadence.
+    steps.clear()
+    every.step_every = np.int64(10)  # type: ignore[attr-defined]
+    train(data="moons", hid_dim=8, epoch=3, batch_size=100, log_every=0, record=False,
+          verbose=False, subscribers=[every])  # fmt: skip
+    assert steps == [0, 10, 20]
+    from unittest import mock
+
+    spy = mock.MagicMock()
+    train(data="xor", epoch=3, log_every=0, record=False, verbose=False, subscribers=[spy])
+    assert spy.call_count == 5  # its events, as before step_every existed
     every.step_every = "often"  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match="step_every is a whole number of steps"):
         train(data="xor", epoch=1, record=False, verbose=False, subscribers=[every])

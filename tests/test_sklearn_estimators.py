@@ -744,3 +744,22 @@ def test_a_validation_set_smaller_than_the_classes_is_refused_as_scikit_learn_do
     with pytest.raises(ValueError, match=r"holds out 1 of 300 rows, fewer than the 3 classes"):
         MLPClassifier(validation_fraction=0.001, epoch=1).fit(X, y)
     assert len(MLPClassifier(validation_fraction=0.01, epoch=1).fit(X, y).validation_scores_) == 1
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [np.array([False, True]), np.array([1.0, 2.0]), np.array(["1", "2"], dtype=object)],
+    ids=["bool", "float", "digit-text"],
+)
+def test_an_estimators_record_predicts_its_labels_of_their_own_kind(tmp_path, labels):
+    """load_run(data=False) of an estimator's log_path record gave 'True', '2.0' or 2
+    where the estimator's predict gives True, 2.0 or '1'."""
+    from mlplab.restore import load_run
+
+    X, y01 = make_blobs(80, centers=2, random_state=0)
+    y = labels[y01]
+    est = MLPClassifier(epoch=20, patience=0, random_state=0, log_path=str(tmp_path)).fit(X, y)
+    (run,) = [p.parent for p in tmp_path.rglob("config.yaml")]
+    predicted = load_run(run, data=False).predict_labels(X)
+    assert predicted.dtype == est.predict(X).dtype or predicted.dtype == object
+    assert (predicted == est.predict(X)).all()

@@ -423,6 +423,10 @@ class _MLPBase(BaseEstimator):
             return None
         return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
 
+    def _label_kind(self) -> str | None:
+        """What the record's class names were (see ``Dataset.label_kind``): None here."""
+        return None
+
     def _output_names(self, y_enc: np.ndarray) -> tuple[list[str], list[str] | None]:
         """(target names, class names) for the Dataset."""
         raise NotImplementedError
@@ -769,6 +773,7 @@ class _MLPBase(BaseEstimator):
             ds = Dataset(
                 label, task, X, y, X, y, X, y, feats, targets, class_names, shared_splits=True
             )
+            ds.label_kind = self._label_kind()
             if weights is not None:
                 ds.weights = dict.fromkeys(("train", "val", "test"), _mean_one(weights))
             return ds, None
@@ -793,6 +798,7 @@ class _MLPBase(BaseEstimator):
         # The run record's test split is the validation rows: the estimator has no test set.
         X_va, y_va = X[va], y[va]  # one array for both: n_rows counts the rows once
         ds = Dataset(label, task, X[tr], y[tr], X_va, y_va, X_va, y_va, feats, targets, class_names)
+        ds.label_kind = self._label_kind()
         if weights is not None:
             w_val = _mean_one(weights[va])
             ds.weights = {"train": _mean_one(weights[tr]), "val": w_val, "test": w_val}
@@ -1355,6 +1361,12 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         else:
             by_class = compute_sample_weight(self.class_weight, y)
         return by_class if weights is None else weights * by_class
+
+    def _label_kind(self) -> str | None:
+        # So that the run record's model (load_run, mlplab predict) gives labels of the
+        # kind predict gives: True, 2.0 or "1", not their text.
+        kind = np.asarray(self.classes_).dtype.kind
+        return "bool" if kind == "b" else "number" if kind in "iuf" else "text"
 
     def _output_names(self, y_enc: np.ndarray) -> tuple[list[str], list[str] | None]:
         return ["y"], [str(c) for c in self.classes_]

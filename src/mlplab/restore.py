@@ -56,8 +56,9 @@ def record_config(run_dir: Path, rows: bool = True) -> Config:
             raise CheckpointError(
                 f"{str(run_dir)!r} was trained on arrays in memory ({settings['data']}: an "
                 "mlplab.sklearn estimator's, or train(dataset=...)), which its record does "
-                "not keep; load_run(..., data=False) rebuilds its model without them, and "
-                "`mlplab predict` and `mlplab report` read it"
+                "not keep, so it cannot be plotted, resumed or loaded with its rows; "
+                "load_run(..., data=False) and `mlplab predict` rebuild its model without "
+                "them, and `mlplab report` reads it"
             )
     return make_config(settings, str(run_dir / "config.yaml"))
 

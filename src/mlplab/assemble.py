@@ -9,6 +9,7 @@ sweeps, the estimators, ``mlplab backprop`` and a rebuilt run.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from mlplab.engines.backend import Backend, ModelInit, OptimSpec
 from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import DataError
+from mlplab.errors import ConfigError, DataError
 from mlplab.runs.record import record_settings, run_name
 from mlplab.training.loop import LrSchedule, Schedule, batch_bounds
 
@@ -124,9 +125,30 @@ def load_data(cfg: Config) -> Dataset:
         noise=cfg.noise,
         seed=cfg.data_seed,
     )
-    if cfg.standardize_target:
+    return treated(cfg, data)
+
+
+def treated(cfg: Config, data: Dataset) -> Dataset:
+    """``data`` with what ``cfg`` does to any dataset, a file's or one given to ``train``:
+    the target scaled (``standardize_target``) and the classes weighed (``class_weight``).
+
+    A copy where anything changes: a caller's own Dataset stays as it was. One whose target
+    already trains scaled keeps its scaling; one with row weights of its own is refused
+    ``class_weight`` (neither would be replaced unsaid).
+    """
+    scale = cfg.standardize_target and data.target_scaler is None
+    weigh = cfg.class_weight == "balanced"
+    if weigh and data.weights is not None:
+        raise ConfigError(
+            "train: class_weight 'balanced' on a dataset with weights of its own; "
+            "give one or the other (multiply them into Dataset.weights)"
+        )
+    if not (scale or weigh):
+        return data
+    data = dataclasses.replace(data, notes=list(data.notes))
+    if scale:
         standardize_target(data)
-    if cfg.class_weight == "balanced":
+    if weigh:
         balance_classes(data)
     return data
 

@@ -42,6 +42,7 @@ from mlplab.assemble import (
     model_spec,
     schedule_of,
     steps_per_epoch,
+    treated,
 )
 from mlplab.config import Config, unused_by
 from mlplab.console import (
@@ -54,12 +55,10 @@ from mlplab.console import (
 )
 from mlplab.data.dataset import (
     Dataset,
-    balance_classes,
     check_dataset,
     classes_not_in_training,
     dataset_label,
     is_in_memory,
-    standardize_target,
 )
 from mlplab.engines.backend import Backend
 from mlplab.engines.choose import blas_threads, resolve_engine
@@ -587,18 +586,7 @@ def _train(
     if record:
         check_writable(cfg.log_path)
         check_run_folders([cfg])
-    data = dataset if dataset is not None else load_data(cfg)
-    if dataset is not None and cfg.standardize_target and dataset.target_scaler is None:
-        data = dataclasses.replace(dataset, notes=list(dataset.notes))  # the caller's stays
-        standardize_target(data)
-    if dataset is not None and cfg.class_weight == "balanced":
-        if dataset.weights is not None:  # the caller's own row weights: not replaced unsaid
-            raise ConfigError(
-                "train: class_weight 'balanced' on a dataset with weights of its own; "
-                "give one or the other (multiply them into Dataset.weights)"
-            )
-        data = dataclasses.replace(data, notes=list(data.notes))
-        balance_classes(data)
+    data = treated(cfg, dataset) if dataset is not None else load_data(cfg)
     check_fits(cfg, data)
     spec = model_spec(cfg, data)
 

@@ -332,12 +332,7 @@ def check_file_settings(path: str, base: dict[str, Any], given: Collection[str])
             continue
         if name not in Config.model_fields:  # an unknown name: its line, with the file's
             make_config({name: value}, path)
-        listed = is_list_setting(name)
-        nested = isinstance(value, list | tuple) and any(isinstance(v, list | tuple) for v in value)
-        if listed and nested:
-            continue  # lists of lists: build_spec says why they are no axis
-        many = isinstance(value, list) and not listed
-        for v in value if many else [value]:
+        for v in _as_values(name, value):  # an axis' values (or a list setting's one)
             if parse_distribution(name, v) is None:
                 make_config({name: v}, path)
 

@@ -473,13 +473,13 @@ def train(
             f"{type(dataset).__name__}; write a table to a file and give it as data=, or fit "
             "mlplab.sklearn.MLPClassifier / MLPRegressor on arrays"
         )
-    if callable(subscribers) or not all(callable(s) for s in subscribers):
+    if callable(subscribers) or not all(_callable_with(s, 1) for s in subscribers):
         raise ConfigError(
             "train: subscribers takes a list of functions of an event "
             f"(subscribers=[f]), not {short_repr(subscribers)}"
         )
     cadences = [_step_every(s) for s in subscribers]
-    if stop is not None and not _takes_no_arguments(stop):
+    if stop is not None and not _callable_with(stop, 0):
         raise ConfigError(
             f"train: stop takes a function of no arguments that returns True or False, not "
             f"{short_repr(stop)}"
@@ -514,12 +514,13 @@ def train(
     return result
 
 
-def _takes_no_arguments(fn: Any) -> bool:
-    """Whether ``fn`` is a callable that ``fn()`` can call (its signature, not a call)."""
+def _callable_with(fn: Any, n: int) -> bool:
+    """Whether ``fn`` is a callable that ``fn()`` (with ``n`` arguments: ``fn(event)``) can
+    call: its signature, not a call."""
     if not callable(fn):
         return False
     try:
-        inspect.signature(fn).bind()
+        inspect.signature(fn).bind(*[None] * n)
     except TypeError:
         return False
     except ValueError:  # no signature to read (some builtins): take it on trust
@@ -807,7 +808,9 @@ def _train_locked(
     # is printed: the loop emits Step at the gcd, and each subscriber keeps its own.
     run.progress_every = functools.reduce(math.gcd, hooks.step_every, console.progress_every)
     if verbose:
-        unused = cfg.unused_settings(named=True)
+        # A continued run's settings come from its config.yaml, every one of them written
+        # out: only those away from their defaults are worth a note.
+        unused = cfg.unused_settings(named=saved is None)
         if (
             spec.sc_type == "residual"
             and spec.n_layer

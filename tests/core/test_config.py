@@ -684,6 +684,8 @@ def test_the_python_entry_points_name_a_wrong_argument_in_one_line():
          "subscribers takes a list of functions of an event"),
         (lambda: mlplab.train(data="xor", record=False, subscribers=[5]),
          "subscribers takes a list of functions of an event"),
+        (lambda: mlplab.train(data="xor", record=False, subscribers=[lambda: None]),
+         "subscribers takes a list of functions of an event"),
         (lambda: mlplab.load_dataset("moons", n_samples=-5), "'n_samples': must be a whole"),
         (lambda: mlplab.load_dataset("moons", n_samples=0), "'n_samples': must be a whole"),
         (lambda: mlplab.load_dataset("moons", task="bogus"),
@@ -764,3 +766,19 @@ def test_a_sweep_axis_of_a_float32_array_is_the_runs_of_its_printed_values(tmp_p
     again = sweep(data="xor", lr=[0.1, 0.2, 0.3], epoch=2, log_path=str(tmp_path), workers=1,
                   verbose=False, report=False, plots="none")  # fmt: skip
     assert again.counts["skipped"] == 3  # the same runs
+
+
+def test_a_resumed_run_notes_only_settings_away_from_their_defaults(run_cli, tmp_path):
+    """`--resume DIR` reads every setting from config.yaml: the note named defaults the user
+    never typed (`--lr_gamma 0.1`, `--min_delta 0.0`, ...) as if given."""
+    from mlplab import train
+
+    stopped = train(data="xor", optim="adam", mm=0.5, epoch=4, save_every=1, plots="none",
+                    log_path=str(tmp_path), verbose=False, stop=lambda: True)  # fmt: skip
+    assert stopped.status == "interrupted"
+    proc = run_cli("train", "--resume", stopped.run_dir)
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stdout.splitlines() if "not used by this run" in line]
+    assert notes == [
+        "mlplab: note: not used by this run: --mm 0.5 (momentum is sgd's and rmsprop's)"
+    ]

@@ -296,6 +296,26 @@ def test_configs_cut_at_one_rung_rank_by_their_metric_where_they_were_cut() -> N
         assert table["val_loss_mean"].isna().sum() == 4  # the cut ones enter no mean
 
 
+def test_configs_cut_with_equal_metrics_rank_by_the_validation_loss_there() -> None:
+    """As equal means do (the README's rule): two lrs cut at one rung with val_acc 0.40
+    each ranked in folder order, the worse val_loss first."""
+    import pandas as pd
+
+    from mlplab.reports.aggregate import aggregate
+
+    rows = [
+        {"run_id": "exp-0", "lr": 0.003, "seed": 0, "status": "pruned", "epochs_run": 5,
+         "val_loss": 0.6993, "val_acc": 0.40},
+        {"run_id": "exp-1", "lr": 0.01, "seed": 0, "status": "pruned", "epochs_run": 5,
+         "val_loss": 0.6963, "val_acc": 0.40},
+    ]  # fmt: skip
+    table = aggregate(
+        pd.DataFrame(rows), ["lr"], ["val_acc", "val_loss"], ("val_acc", False), ("val_loss", True)
+    )
+    assert table["lr"].tolist() == [0.01, 0.003]
+    assert not [c for c in table if c.startswith("_sort")]
+
+
 def test_a_rule_reads_each_models_settings_and_is_told_it_sees_one_stack(
     tmp_path: Path, capsys
 ) -> None:

@@ -181,23 +181,26 @@ def aggregate(
     reached = pd.to_numeric(runs.get("epochs_run", pd.Series(np.nan, runs.index)), "coerce")
     table["_sort_reached"] = -reached.groupby(keys, sort=False).max()
     # Configs cut at the same rung rank by their metric where they were cut (a pruned
-    # run's record keeps it), not by folder order; it enters no mean.
-    if rank_by is not None and rank_by[0] in runs and "status" in runs:
-        cut = pd.to_numeric(runs[rank_by[0]], errors="coerce").where(runs["status"] == "pruned")
-        table["_sort_cut"] = cut.groupby(keys, sort=False).mean().round(TIE_DECIMALS)
-    else:
-        table["_sort_cut"] = np.nan
+    # run's record keeps it), then, as means do, by the tie's metric; not by folder order.
+    # Neither enters a mean.
+    cuts = [c for c in (rank_by, tie) if c is not None]
+    for i, (metric, _) in enumerate(cuts):
+        if metric in runs and "status" in runs:
+            cut = pd.to_numeric(runs[metric], errors="coerce").where(runs["status"] == "pruned")
+            table[f"_sort_cut{i}"] = cut.groupby(keys, sort=False).mean().round(TIE_DECIMALS)
+        else:
+            table[f"_sort_cut{i}"] = np.nan
     table = table.reset_index(drop=True)
     if rank_by is None:
-        return table.drop(columns=["_sort_lost", "_sort_reached", "_sort_cut"])
+        return table.drop(columns=[c for c in table if str(c).startswith("_sort")])
     keys, ascending = ["_sort_lost"], [True]
     for metric, up in [rank_by, *([tie] if tie else [])]:
         if f"{metric}_mean" in table:
             keys.append(f"_sort_{metric}")
             ascending.append(up)
             table[f"_sort_{metric}"] = table[f"{metric}_mean"].round(TIE_DECIMALS)
-    keys += ["_sort_reached", "_sort_cut"]
-    ascending += [True, rank_by[1]]
+    keys += ["_sort_reached", *(f"_sort_cut{i}" for i in range(len(cuts)))]
+    ascending += [True, *(up for _, up in cuts)]
     if f"_sort_{rank_by[0]}" in table:
         table = table.sort_values(keys, ascending=ascending, na_position="last", kind="stable")
     # Ranked even when no run has the metric (all diverged, or still running): in order.

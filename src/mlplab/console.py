@@ -343,7 +343,8 @@ def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
         why = (
             "the model overfits after that"
             if after < before * (1 - OVERFIT / 2)
-            else f"the training loss did not fall meanwhile ({before:.4g}, then {after:.4g}), "
+            else f"the training loss {'rose' if after > before else 'barely fell'} meanwhile "
+            f"({before:.4g}, then {after:.4g}), "
             "so the validation loss swings rather than the model overfitting (a lower --lr "
             "or a larger --batch_size steadies it)"
         )
@@ -459,7 +460,9 @@ def under_trained_note(cfg: Config, result: dict[str, Any]) -> str | None:
         return None
     # The lowest of the last tenth of the validations: a minibatch curve's last point
     # swings above its lowest without the loss having levelled off.
-    last = min(map(float, losses[-max(1, len(losses) // 10) :]))
+    tail = [float(v) for v in losses[-max(1, len(losses) // 10) :]]
+    last = min(tail)
+    at = epochs[len(losses) - len(tail) + tail.index(last)]
     half = int(np.searchsorted(np.asarray(epochs), epochs[-1] / 2))
     mid = float(losses[half])
     if not (np.isfinite(last) and np.isfinite(mid)) or last > min(map(float, losses)):
@@ -473,7 +476,7 @@ def under_trained_note(cfg: Config, result: dict[str, Any]) -> str | None:
         tips.append("try --optim adam --lr 0.001")
     return (
         f"the validation loss was still falling when the default {cfg.epoch} epochs ran out "
-        f"({mid:.4g} at epoch {epochs[half]}, {last:.4g} by {epochs[-1]}); the model may be "
+        f"({mid:.4g} at epoch {epochs[half]}, {last:.4g} at epoch {at}); the model may be "
         f"under-trained: {', or '.join(tips)}"
     )
 

@@ -357,12 +357,12 @@ def test_an_under_trained_or_chance_level_classifier_gets_a_note(tmp_path, capsy
     assert len(notes) == 1, notes
     assert re.fullmatch(
         r"mlplab: note: the validation loss was still falling when the default 100 epochs ran "
-        r"out \(0\.\d+ at epoch 50, 0\.\d+ by 100\); the model may be under-trained: raise "
+        r"out \(0\.\d+ at epoch 50, 0\.\d+ at epoch (9\d|100)\); the model may be under-trained: raise "
         r"--epoch, or take more steps per epoch with --batch_size 32, or try --optim adam "
         r"--lr 0\.001",
         notes[0],
     )
-    low, high = map(float, re.findall(r"\((0\.\d+) at epoch 50, (0\.\d+) by 100", notes[0])[0])
+    low, high = map(float, re.findall(r"\((0\.\d+) at epoch 50, (0\.\d+) at epoch", notes[0])[0])
     assert high < 0.98 * low
     # The suggestion works, and an epoch count the user chose is theirs: no such note. (Its
     # 100 epochs of adam then go past the best validation loss: that is noted instead.)
@@ -702,6 +702,9 @@ def test_a_noisy_minibatch_curve_still_falling_gets_the_under_trained_note():
     cfg = Config(optim="adam", lr=0.001, batch_size=32)
     note = under_trained_note(cfg, result)
     assert note is not None and "still falling when the default 100 epochs ran out" in note
+    # The lowest of the last validations is named with its own epoch, not the last one's.
+    at = 90 + int(np.argmin(losses[90:]))
+    assert f", {min(losses[90:]):.4g} at epoch {at + 1})" in note
     # A curve that has levelled off (its lowest long before the end) gets none.
     flat = [*np.linspace(8.0, 3.5, 50), *np.full(50, 3.6)]
     assert under_trained_note(cfg, {**result, "val_losses": flat}) is None

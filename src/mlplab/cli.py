@@ -39,7 +39,7 @@ finished run (--rerun trains it again) and continues an interrupted one.
 
 examples:
   mlplab train --config examples/xor_nn.yaml
-  mlplab train --data xor --n_layer 1 --hid_dim 2 --act sigmoid --optim sgd --lr 1 --epoch 10001 \
+  mlplab train --data xor --n_layer 1 --hid_dim 2 --act sigmoid --optim sgd --lr 1 --epoch 10001 \\
       --seed 777 --init torch     (the xor-nn lab: init torch draws the slide's weights)
   mlplab train --data sinlog --hid_dim 200 --lr 0.005 --epoch 4000 --log_every 200
   mlplab train --data my.csv --target label --optim ADAM --lr 1e-3 --batch_size 32
@@ -445,6 +445,11 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_sweep,
         epilog=EXAMPLES_SWEEP,
         formatter_class=fmt,
+        # argparse's own usage listed every setting as `--log_path DIR [DIR ...]`, as if
+        # each could be an axis; the settings and which take one value are below.
+        usage="mlplab sweep [-h] [FILE.yaml | --config FILE.yaml] [--search {grid,random,list}]"
+        "\n                    [--trials N] [--workers N] [--backend {local,ray}] [--rerun]"
+        "\n                    [options] [--SETTING VALUE [VALUE ...] ...]",
     )
     p.add_argument(
         "--config", metavar="FILE.yaml", help="YAML file of base settings; flags override it"

@@ -346,3 +346,24 @@ def test_a_rule_reads_each_models_settings_and_is_told_it_sees_one_stack(
         (1.0, "pruned"),
         (1.0, "pruned"),
     ]
+
+
+def test_a_ctrl_c_after_the_last_config_of_a_stack_ended_still_interrupts_the_sweep(
+    tmp_path: Path,
+) -> None:
+    """A real SIGINT once the stack's last config had ended (pruned here; stopped by its
+    patience in the report) left the first one interrupted, yet the sweep took only the
+    group's last outcome as its verdict: exit 0, a report, no "sweep interrupted"."""
+    import os
+    import signal
+
+    def cut_the_last_then_press_ctrl_c(event: Validate) -> np.ndarray:
+        if event.epoch == 6:
+            os.kill(os.getpid(), signal.SIGINT)
+        return np.arange(len(event.ids)) == (1 if event.epoch == 3 else -1)
+
+    result = sweep(BASE, lr=LRS[:2], log_path=str(tmp_path), report=False, verbose=False,
+                   workers=1, progress=False, prune=cut_the_last_then_press_ctrl_c)  # fmt: skip
+    statuses = {lr: r["status"] for lr, r in by_lr(result).items()}
+    assert sorted(statuses.values()) == ["interrupted", "pruned"], statuses
+    assert result.interrupted and result.stopped_by == "SIGINT" and result.exit_code == 130

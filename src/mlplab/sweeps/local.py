@@ -342,9 +342,13 @@ def _run_in_process(
 
     try:
         for group in groups:
+            before = len(outcomes)
             group_fn(group, on_done=done)
-            if outcomes and outcomes[-1]["status"] == "interrupted":
-                raise SweepInterrupted(outcomes, outcomes[-1].get("signal", "SIGINT"))
+            # Any run of the group, not the last: one its patience ended before the
+            # signal comes after the interrupted ones in config order.
+            stopped = [o for o in outcomes[before:] if o["status"] == "interrupted"]
+            if stopped:
+                raise SweepInterrupted(outcomes, stopped[0].get("signal", "SIGINT"))
     except KeyboardInterrupt as stop:
         raise SweepInterrupted(outcomes, signal_of(stop)) from None
     return outcomes

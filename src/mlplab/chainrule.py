@@ -386,9 +386,29 @@ class _Start:
     finished_at: int = 0  # a finished run's epochs: the steps traced are past its end
 
 
+# The numbers one traced step may hold: its weights and one batch's activations, each kept
+# several times over (every quantity printed, in float64, and again by torch autograd). A
+# step of 100 million hidden units grew past 20 GB before a line was printed.
+MAX_TRACED_VALUES = 20_000_000
+
+
+def _check_traceable(cfg: Config, spec: ModelSpec, n_train: int) -> None:
+    rows = cfg.batch_size if 0 < cfg.batch_size < n_train else n_train
+    values = spec.n_params() + rows * sum(spec.widths())
+    if values > MAX_TRACED_VALUES:
+        size = "--hid_dims" if cfg.hid_dims is not None else "--hid_dim or --n_layer"
+        raise ConfigError(
+            f"backprop: one step of this model holds {values:,} weights and activations "
+            f"({spec.n_params():,} parameters, {rows:,} rows a step); a trace prints and "
+            f"checks at most {MAX_TRACED_VALUES:,}: give a smaller {size} or --batch_size, "
+            "whose step is computed by the same code"
+        )
+
+
 def _fresh(cfg: Config, weights: dict[str, Array] | None) -> _Start:
     data = load_data(cfg)
     spec = model_spec(cfg, data)
+    _check_traceable(cfg, spec, len(data.y_train))
     backend = NumpyBackend(spec, [model_init(cfg, spec, weights)], dtype=cfg.dtype)
     backend.set_data(cast_splits(data, cfg.dtype))
     state = StackState.fresh([run_streams(cfg.seed).order])
@@ -411,6 +431,7 @@ def _resumed(run_dir: Path, steps: int) -> _Start:
         spec = ModelSpec.from_dict(ckpt.meta["spec"])
     except Exception as err:
         raise CheckpointError(f"checkpoint {str(path)!r} has no readable model spec") from err
+    _check_traceable(cfg, spec, len(data.y_train))
     restored = restore_model(cfg, spec, ckpt, path)
     backend, state = restore_stack([cfg], data, [spec], "numpy", [restored])
     assert isinstance(backend, NumpyBackend)

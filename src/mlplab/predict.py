@@ -13,6 +13,7 @@ that each prediction can be matched to its row.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -26,7 +27,7 @@ from mlplab.data.dataset import names_of, not_numeric
 from mlplab.data.files import read_npz_features, read_table
 from mlplab.errors import ConfigError, DataError
 from mlplab.restore import check_run_dir, load_run, training_file
-from mlplab.runs.atomic import atomic_write_text
+from mlplab.runs.atomic import atomic_write_text, why_not_replaceable
 from mlplab.runs.record import run_folder_around
 from mlplab.trained import first_non_finite
 from mlplab.training.metrics import predicted_classes, probabilities
@@ -214,5 +215,7 @@ def _write_out(out: str, text: str) -> None:
     if mode is not None and not stat.S_ISREG(mode):
         with open(out, "w", encoding="utf-8", newline="") as f:
             f.write(text)
+    elif why := why_not_replaceable(out):
+        raise PermissionError(errno.EACCES, why)
     else:
         atomic_write_text(os.path.realpath(out), text)

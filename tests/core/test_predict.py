@@ -117,6 +117,18 @@ def test_out_never_overwrites_the_rows_and_names_itself(iris_run, run_cli, tmp_p
     assert ".tmp" not in line
 
 
+def test_out_never_replaces_a_read_only_file(iris_run, run_cli, tmp_path):
+    """The atomic rename replaced a file made read-only (0444) with the predictions, exit 0,
+    and left it writable: a protected file is refused, for root too, as rm asks."""
+    res, rows, _ = iris_run
+    kept = tmp_path / "kept.csv"
+    kept.write_text("keep\n")
+    kept.chmod(0o444)
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", kept)
+    assert_one_line_error(proc, "--out '" + str(kept) + "' cannot be written: Permission denied")
+    assert kept.read_text() == "keep\n" and kept.stat().st_mode & 0o777 == 0o444
+
+
 def test_out_writes_through_a_link_or_a_fifo_and_never_replaces_them(iris_run, run_cli, tmp_path):
     """A symbolic link keeps pointing at the file, which gets the predictions; a FIFO (as
     /dev/stdout or /dev/null) is written to, not replaced by a regular file."""

@@ -206,15 +206,26 @@ def test_equal_accuracy_is_ranked_by_validation_loss() -> None:
     assert table["lr"].tolist() == [1.0, 0.1]
 
 
-@pytest.mark.parametrize("kind", ["file", "read-only folder"])
+@pytest.mark.parametrize("kind", ["file", "read-only folder", "read-only table", "table folder"])
 def test_report_out_that_cannot_be_written_is_one_line_and_exit_2(
     log: Path, tmp_path: Path, kind: str
 ) -> None:
     if kind == "file":
         out = tmp_path / "report.txt"
         out.write_text("not a folder")
-    else:
+    elif kind == "read-only folder":
         out = Path("/proc/self")  # a folder no one can write in, root included
+    else:
+        # The page was written anew beside the old tables, exit 1; and a table made
+        # read-only (0444) was replaced by the rename, exit 0.
+        out = tmp_path / "rep"
+        out.mkdir()
+        (out / "report.html").write_text("old page")
+        if kind == "table folder":
+            (out / "summary.csv").mkdir()
+        else:
+            (out / "results.csv").write_text("kept")
+            (out / "results.csv").chmod(0o444)
     before = sorted(p.name for p in log.rglob("*"))
     proc = subprocess.run(
         [sys.executable, "-m", "mlplab", "report", str(log), "--out", str(out)],
@@ -228,6 +239,9 @@ def test_report_out_that_cannot_be_written_is_one_line_and_exit_2(
     assert sorted(p.name for p in log.rglob("*")) == before  # nothing written
     with pytest.raises(ConfigError, match="--out"):
         report(log, out=out, verbose=False)
+    if kind in ("read-only table", "table folder"):
+        assert (out / "report.html").read_text() == "old page"
+        assert "no file written" in lines[0]
 
 
 def test_a_report_that_fills_the_disk_names_the_file_and_mixes_no_old_and_new(

@@ -242,7 +242,7 @@ def report(
     ]
 
     from mlplab.reports.plots import report_plots
-    from mlplab.runs.atomic import atomic_write_text
+    from mlplab.runs.atomic import atomic_write_text, why_not_replaceable
 
     plots = []
     for sec in sections:
@@ -265,6 +265,9 @@ def report(
         result.csv_path: runs[scalar_columns(runs)].to_csv(index=False),
         result.summary_path: summary.to_csv(index=False),
     }
+    for path in texts:  # before any is written: a set half new, half old, is no report
+        if why := why_not_replaceable(path):
+            raise ConfigError(f"report --out: cannot write {str(path)!r} ({why}); no file written")
     written: list[str] = []
     for path, text in texts.items():
         try:

@@ -53,6 +53,25 @@ def atomic_open(
         raise
 
 
+def why_not_replaceable(path: str | os.PathLike[str]) -> str | None:
+    """Why an atomic write would wrongly replace ``path``, or None if it may.
+
+    A rename replaces a file its owner made read-only (mode 0444) as readily as any other,
+    and fails on a folder only after the other files of a set were written: a user's
+    output (predictions, a report) is checked first. A file with no write permission for
+    anyone counts as protected for root too, as ``rm`` asks before removing one.
+    """
+    if os.path.isdir(path):
+        return "Is a directory"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # nothing there (or not ours to read): the write itself says why
+    if not os.access(path, os.W_OK) or not mode & 0o222:
+        return "Permission denied: the file is read-only"
+    return None
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     with atomic_open(path, "w") as f:
         f.write(text)

@@ -426,6 +426,8 @@ def _described_data(cfg: Config, spec: ModelSpec, meta: dict[str, Any], path: Pa
         len(features) != spec.in_dim
         or outputs != spec.out_dim
         or (task != "regression" and len(classes or []) < 2)
+        or (task == "binary" and len(classes or []) != 2)
+        or len(set(features)) != len(features)  # a column fed twice, another never
         or (scaler is not None and any(len(a) != spec.in_dim for a in scaler))
         or (target_scaler is not None and any(len(a) != spec.out_dim for a in target_scaler))
     ):

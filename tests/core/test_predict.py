@@ -409,6 +409,23 @@ def test_a_checkpoint_whose_names_do_not_fit_its_model_is_one_line(iris_run, tmp
     save_checkpoint(last, ckpt)
     with pytest.raises(CheckpointError, match="do not fit its model"):
         load_run(run_dir, data=False)
+    # A feature named twice fed that column twice and never the other: predictions, exit 0.
+    ckpt.meta["class_names"] = res.dataset.class_names
+    ckpt.meta["feature_names"] = ckpt.meta["feature_names"][:1] * len(res.dataset.feature_names)
+    save_checkpoint(last, ckpt)
+    with pytest.raises(CheckpointError, match="do not fit its model"):
+        load_run(run_dir, data=False)
+    # A binary model with three class names: an IndexError from predict.
+    from mlplab import train
+
+    xor = train(data="xor", epoch=2, plots="none", log_path=str(tmp_path / "xor"), verbose=False)
+    last = xor.run_dir / "checkpoints" / "last.safetensors"
+    assert load_run(xor.run_dir, data=False).dataset.task == "binary"
+    ckpt = load_checkpoint(last)
+    ckpt.meta["class_names"] = ["no", "yes", "maybe"]
+    save_checkpoint(last, ckpt)
+    with pytest.raises(CheckpointError, match="do not fit its model"):
+        load_run(xor.run_dir, data=False)
 
 
 @pytest.mark.parametrize(

@@ -650,3 +650,35 @@ def test_a_value_that_rounds_to_zero_prints_without_a_sign(tmp_path: Path) -> No
     path.write_text(json.dumps({**json.loads(path.read_text()), "test_r2": -1e-5}))
     header, rows = _table(report(log, verbose=False).sections[0])
     assert rows[0][header.index("test_r2")] == "0.0000"
+
+
+def test_a_run_folder_that_cannot_be_listed_or_a_record_that_is_a_fifo_is_named() -> None:
+    """A run folder its reader may not list was passed over without a word (os.walk skips
+    it), and a result.json that is a FIFO hung the report, waiting for a writer."""
+    import tempfile
+
+    as_nobody = ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"]
+    prefix = as_nobody if os.geteuid() == 0 else []  # root lists any folder
+    if prefix and subprocess.run([*prefix, sys.executable, "-c", "import mlplab"]).returncode:
+        pytest.skip("user nobody cannot run this Python")
+    base = Path(tempfile.mkdtemp(prefix="mlplab-unlisted-"))
+    try:
+        base.chmod(0o777)
+        log = base / "runs"
+        for seed in (0, 1, 2):
+            mlplab.train(data="xor", seed=seed, log_path=str(log), **TINY)
+        fifo, closed, _ = sorted((log / "exp").iterdir())
+        (fifo / "result.json").unlink()
+        os.mkfifo(fifo / "result.json")
+        closed.chmod(0)
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "mlplab", "report", str(log), "--out", str(base / "r")],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert f"{fifo / 'result.json'}: not a regular file" in proc.stderr
+        assert f"{closed / 'result.json'}: cannot be read (Permission denied)" in proc.stderr
+        assert "left out 2 result.json files" in proc.stderr
+    finally:
+        closed.chmod(0o755)
+        shutil.rmtree(base)

@@ -28,18 +28,22 @@ from mlplab.reports.aggregate import key_text
 NOT_VARIABLES = HASH_EXCLUDED | {"seed"}
 
 
-def find_results(root: str | Path, missing: list[Path] | None = None) -> list[Path]:
+def find_results(
+    root: str | Path, missing: list[Path] | None = None, unreadable: list[OSError] | None = None
+) -> list[Path]:
     """Every ``result.json`` under ``root`` (sorted), skipping hidden folders.
 
     ``missing`` gets the result.json paths of run folders that lack theirs: a folder with
     a config.yaml and mlplab's own files of a run (curves.npz, or a checkpoint named as
     mlplab names them), whose record was deleted. A project's config.yaml beside a
-    checkpoints/ folder of its own is no run.
+    checkpoints/ folder of its own is no run. ``unreadable`` gets the error of each folder
+    that cannot be listed (os.walk passes over them without a word).
     """
     found = []
     # os.walk, pruning hidden folders as it goes: rglob over 10,000 run folders (each
     # with checkpoints and plots) took seconds.
-    for folder, subdirs, files in os.walk(root):
+    on_error = unreadable.append if unreadable is not None else None
+    for folder, subdirs, files in os.walk(root, onerror=on_error):
         subdirs[:] = [d for d in subdirs if not d.startswith(".")]
         if "result.json" in files:
             found.append(os.path.join(folder, "result.json"))
@@ -186,8 +190,12 @@ def read_records(root: Path, skipped: list[Skipped]) -> list[tuple[Path, dict[st
 
     by_folder: dict[Path, list[Path]] = {}
     missing: list[Path] = []
-    for file in find_results(root, missing):
+    unreadable: list[OSError] = []
+    for file in find_results(root, missing, unreadable):
         by_folder.setdefault(file.parent.parent, []).append(file)
+    for err in unreadable:  # a run folder no one may list is a run left out: named
+        where = Path(str(err.filename or root))
+        skipped.append(Skipped(where / "result.json", f"cannot be read ({err.strerror or err})"))
     for file in sorted(missing):  # left out silently, a run would vanish from its table
         skipped.append(
             Skipped(file, "missing: the run folder holds its config.yaml and curves or "
@@ -219,6 +227,9 @@ def read_records(root: Path, skipped: list[Skipped]) -> list[tuple[Path, dict[st
 
 
 def _read(file: Path, skipped: list[Skipped]) -> dict[str, Any] | None:
+    if not file.is_file():  # a FIFO would wait for a writer forever
+        skipped.append(Skipped(file, "not a regular file"))
+        return None
     try:
         record = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:

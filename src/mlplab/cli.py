@@ -39,8 +39,9 @@ finished run (--rerun trains it again) and continues an interrupted one.
 
 examples:
   mlplab train --config examples/xor_nn.yaml
+  # the xor-nn lab from flags (init torch draws the slide's weights):
   mlplab train --data xor --n_layer 1 --hid_dim 2 --act sigmoid --optim sgd --lr 1 --epoch 10001 \\
-      --seed 777 --init torch     (the xor-nn lab: init torch draws the slide's weights)
+      --seed 777 --init torch
   mlplab train --data sinlog --hid_dim 200 --lr 0.005 --epoch 4000 --log_every 200
   mlplab train --data my.csv --target label --optim ADAM --lr 1e-3 --batch_size 32
   mlplab train --resume runs/exp/exp-3fa2b1

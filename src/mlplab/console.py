@@ -343,7 +343,7 @@ def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
         why = (
             "the model overfits after that"
             if after < before * (1 - OVERFIT / 2)
-            else f"the training loss {'rose' if after > before else 'barely fell'} meanwhile "
+            else f"the training loss {_moved(before, after)} meanwhile "
             f"({before:.4g}, then {after:.4g}), "
             "so the validation loss swings rather than the model overfitting (a lower --lr "
             "or a larger --batch_size steadies it)"
@@ -354,6 +354,13 @@ def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
         "predictions use the last model; checkpoints/best.safetensors keeps the best "
         f"(`mlplab predict RUN --checkpoint best`){stop}"
     )
+
+
+def _moved(before: float, after: float) -> str:
+    """How a loss went from ``before`` to ``after``, in the words of a note."""
+    if after > before:
+        return "rose"
+    return "barely fell" if after < before else "did not fall"  # NaN too
 
 
 def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:

@@ -520,11 +520,14 @@ def _callable_with(fn: Any, n: int) -> bool:
     if not callable(fn):
         return False
     try:
-        inspect.signature(fn).bind(*[None] * n)
+        # Not through __wrapped__: a decorator may add or fill arguments of the function.
+        signature = inspect.signature(fn, follow_wrapped=False)
+    except Exception:  # none to read (builtins, a Mock with a spec): taken on trust
+        return True
+    try:
+        signature.bind(*[None] * n)
     except TypeError:
         return False
-    except ValueError:  # no signature to read (some builtins): take it on trust
-        return True
     return True
 
 
@@ -611,7 +614,8 @@ def _train(
                 _say_unfinished(run_dir, saved, rerun, why)
         if kept is None:
             return _train_locked(
-                cfg, saved, verbose, record, data, spec, engine, stop, hooks, run_dir
+                cfg, saved, verbose, record, data, spec, engine, stop, hooks, run_dir,
+                resumed=resume is not None,
             )
         if not rerun and dataset is None:
             result = _kept(run_dir, cfg, data, spec, kept)  # says so if it does not load
@@ -753,9 +757,11 @@ def _train_locked(
     hooks: Hooks,
     run_dir: Path,
     write_dir: Path | None = None,
+    resumed: bool = False,
 ) -> Result:
     """Train one config, from the start or from ``saved`` (its run's last checkpoint);
-    ``write_dir`` (default ``run_dir``) is where its record is written."""
+    ``write_dir`` (default ``run_dir``) is where its record is written. ``resumed``: the
+    config is the run's config.yaml (``--resume``), not settings the user gave."""
     write_dir = write_dir or run_dir
     if saved is None:
         backend = build_stack([cfg], data, [spec], engine)
@@ -808,9 +814,9 @@ def _train_locked(
     # is printed: the loop emits Step at the gcd, and each subscriber keeps its own.
     run.progress_every = functools.reduce(math.gcd, hooks.step_every, console.progress_every)
     if verbose:
-        # A continued run's settings come from its config.yaml, every one of them written
+        # A resumed run's settings come from its config.yaml, every one of them written
         # out: only those away from their defaults are worth a note.
-        unused = cfg.unused_settings(named=saved is None)
+        unused = cfg.unused_settings(named=not resumed)
         if (
             spec.sc_type == "residual"
             and spec.n_layer

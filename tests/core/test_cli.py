@@ -710,6 +710,18 @@ def test_a_noisy_minibatch_curve_still_falling_gets_the_under_trained_note():
     assert under_trained_note(cfg, {**result, "val_losses": flat}) is None
 
 
+def test_a_training_loss_that_stood_still_did_not_fall():
+    """The swing note said "barely fell" of a training loss that did not move at all."""
+    from mlplab.console import overfit_note
+
+    record = {"status": "finished", "val_losses": [1, 0.5, 0.7], "val_epochs": [1, 2, 3],
+              "best_val_loss": 0.5, "best_epoch": 2}  # fmt: skip
+    for train, moved in (([0.6931] * 3, "did not fall"), ([0.7, 0.7, 0.69], "barely fell"),
+                         ([0.69, 0.69, 0.7], "rose")):  # fmt: skip
+        note = overfit_note(False, {**record, "train_losses": train})
+        assert note is not None and f"the training loss {moved} meanwhile" in note
+
+
 def test_a_target_far_from_zero_for_its_spread_gets_the_scale_note(tmp_path, capsys):
     """A log price (13.4 +- 0.45) fit worse than its mean (R² -1.2) with no word of why:
     the note waited for a target in the hundreds."""

@@ -700,6 +700,36 @@ def test_the_python_entry_points_name_a_wrong_argument_in_one_line():
     assert len(mlplab.load_dataset("moons", n_samples=np.int64(50)).X_train) == 40
 
 
+def test_subscribers_whose_signature_says_little_are_taken_on_trust():
+    """The up-front check of a subscriber's arguments refused a Mock with a spec (its
+    signature cannot be read) and a decorated function whose wrapper fills an argument
+    (judged by the inner function): both trained before the check."""
+    import functools
+    from unittest import mock
+
+    import mlplab
+
+    seen: list[object] = []
+
+    def inject(fn):
+        @functools.wraps(fn)
+        def wrapper(event):
+            return fn(event, seen)
+
+        return wrapper
+
+    @inject
+    def keep(event, log):
+        log.append(event)
+
+    def spec(event):
+        pass
+
+    spy = mock.Mock(spec=spec)
+    mlplab.train(data="xor", epoch=2, record=False, verbose=False, subscribers=[keep, spy])
+    assert seen and spy.call_count == len(seen)
+
+
 @pytest.mark.parametrize(
     ("call", "name", "value", "needle"),
     [
@@ -782,3 +812,20 @@ def test_a_resumed_run_notes_only_settings_away_from_their_defaults(run_cli, tmp
     assert notes == [
         "mlplab: note: not used by this run: --mm 0.5 (momentum is sgd's and rmsprop's)"
     ]
+    # Without a checkpoint to continue from, --resume still names the config.yaml's
+    # settings only where they are away from their defaults...
+    again = train(data="xor", model="linear", act="relu", epoch=4, save_every=1, plots="none",
+                  log_path=str(tmp_path / "b"), verbose=False, stop=lambda: True)  # fmt: skip
+    (again.run_dir / "checkpoints" / "last.safetensors").unlink()
+    proc = run_cli("train", "--resume", again.run_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "not used by this run" not in proc.stdout
+    # ...while the same command again, which continues the run, notes what it typed.
+    stopped = train(data="xor", model="linear", act="relu", epoch=4, save_every=1, plots="none",
+                    log_path=str(tmp_path / "c"), verbose=False, stop=lambda: True)  # fmt: skip
+    args = ["--data", "xor", "--model", "linear", "--act", "relu", "--epoch", "4"]
+    proc = run_cli("train", *args, "--save_every", "1", "--plots", "none",
+                   "--log_path", tmp_path / "c")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "continues" in proc.stdout
+    assert "not used by this run: --act relu (a linear model has no hidden layer)" in proc.stdout

@@ -490,6 +490,11 @@ def test_a_finished_record_missing_a_metric_or_a_run_missing_its_record_is_named
     )
     assert "'val_acc' is missing" in {s.path: s.reason for s in rep.skipped}[edited]
     assert rep.sections[0].summary["n"].tolist() == [1]
+    # null is no value either: it was counted, a mean over one seed in a row of two.
+    edited.write_text(json.dumps({**record, "val_acc": None}))
+    rep = report(log, out=tmp_path / "page", verbose=False)
+    assert "'val_acc' is missing" in {s.path: s.reason for s in rep.skipped}[edited]
+    assert rep.sections[0].summary["n"].tolist() == [1]
     # A project's own config.yaml beside its checkpoints/ and a metrics.csv: no run.
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "model.pt").write_bytes(b"")
@@ -682,3 +687,24 @@ def test_a_run_folder_that_cannot_be_listed_or_a_record_that_is_a_fifo_is_named(
     finally:
         closed.chmod(0o755)
         shutil.rmtree(base)
+
+
+def test_curves_edited_into_lists_or_text_are_left_undrawn(tmp_path: Path) -> None:
+    """A train_losses of nested lists stopped the report with a broadcasting traceback (and
+    one of mixed lists and objects with another); the other runs' curves are still drawn."""
+    from mlplab.reports.plots import curve_set
+
+    log = tmp_path / "runs"
+    for seed in (0, 1, 2):
+        mlplab.train(data="xor", seed=seed, log_path=str(log), **TINY)
+    first, second, third = sorted((log / "exp").glob("*/result.json"))
+    for file, damage in ((first, {"train_losses": [[1, 2], [3, 4]]}),
+                         (second, {"train_losses": [[1, [2]], {"a": 3}], "val_epochs": [[1]]})):  # fmt: skip
+        file.write_text(json.dumps({**json.loads(file.read_text()), **damage}))
+    result = report(log, out=tmp_path / "rep", verbose=False)
+    runs = result.sections[0].runs.reset_index(drop=True)
+    curves = curve_set(runs, "loss")
+    assert curves is not None
+    drawn = ~np.isnan(curves.train).all(axis=1)
+    intact = runs["run_dir"].map(lambda d: Path(d) / "result.json" == third)
+    assert drawn.tolist() == intact.tolist()  # the intact run alone is drawn

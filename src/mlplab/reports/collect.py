@@ -272,7 +272,7 @@ def record_damage(record: dict[str, Any]) -> str | None:
         metric = "mae" if record_task(record) == "regression" else "acc"
         for split in ("train", "val", "test"):
             for kind in ("loss", metric):
-                if f"{split}_{kind}" not in record:
+                if record.get(f"{split}_{kind}") is None:  # null too: a mean of fewer runs
                     return f"finished, but its result '{split}_{kind}' is missing"
     for name in RESULT_NUMBERS:
         value = record.get(name)

@@ -345,20 +345,48 @@ def curve_set(runs: pd.DataFrame, kind: str) -> CurveSet | None:
     same: dict[tuple[str, tuple[Any, ...]], tuple[list[int], list[Any]]] = {}
     for i, (train, val, val_epochs) in enumerate(zip(*columns, epochs_column, strict=True)):
         for split, epochs, values in curve_lists(train, val, val_epochs, kind):
-            rows, matrix = same.setdefault((split, tuple(epochs)), ([], []))
+            try:
+                rows, matrix = same.setdefault((split, tuple(epochs)), ([], []))
+            except TypeError:  # epochs that are lists: an edited record, drawn without
+                continue
             rows.append(i)
             matrix.append(values)
-    if not same:
+    # A record is input: curves of lists or text (edited by hand) are left undrawn, not a
+    # traceback. Checked a group at a time, so that 10,000 sound runs cost one conversion.
+    groups = []
+    for (split, recorded_at), (rows, matrix) in same.items():
+        epochs_at = flat_numbers(recorded_at)
+        if epochs_at is None or not len(epochs_at):
+            continue
+        stacked = flat_numbers(matrix, len(epochs_at))  # None (not recorded) becomes NaN
+        if stacked is None:
+            kept = [(r, v) for r, v in zip(rows, matrix, strict=True) if flat_numbers(v) is not None]
+            kept = [(r, v) for r, v in kept if len(v) == len(epochs_at)]
+            if not kept:
+                continue
+            rows, stacked = [r for r, _ in kept], np.array([v for _, v in kept], dtype=float)
+        groups.append((split, epochs_at, rows, stacked))
+    if not groups:
         return None
-    first = min(epochs[0] for _, epochs in same)
-    last = max(epochs[-1] for _, epochs in same)
+    first = min(epochs[0] for _, epochs, _, _ in groups)
+    last = max(epochs[-1] for _, epochs, _, _ in groups)
     grid = np.unique(np.linspace(float(first), float(last), MAX_CURVE_POINTS).round())
     arrays = {s: np.full((len(runs), len(grid)), np.nan) for s in ("train", "val")}
-    for (split, recorded_at), (rows, matrix) in same.items():
-        # None (a value not recorded) becomes NaN.
-        stacked = np.array(matrix, dtype=float)
-        arrays[split][rows] = resample(np.array(recorded_at, dtype=float), stacked, grid)
+    for split, epochs_at, rows, stacked in groups:
+        arrays[split][rows] = resample(epochs_at, stacked, grid)
     return CurveSet(grid, arrays["train"], arrays["val"])
+
+
+def flat_numbers(values: Any, width: int | None = None) -> np.ndarray | None:
+    """``values`` as floats: a 1-D array, or with ``width`` a ``[rows, width]`` matrix; None
+    when they are not that (nested lists, text)."""
+    try:
+        array = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if width is None:
+        return array if array.ndim == 1 else None
+    return array if array.ndim == 2 and array.shape[1] == width else None
 
 
 def resample(epochs: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:

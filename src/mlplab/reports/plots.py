@@ -360,8 +360,11 @@ def curve_set(runs: pd.DataFrame, kind: str) -> CurveSet | None:
             continue
         stacked = flat_numbers(matrix, len(epochs_at))  # None (not recorded) becomes NaN
         if stacked is None:
-            kept = [(r, v) for r, v in zip(rows, matrix, strict=True) if flat_numbers(v) is not None]
-            kept = [(r, v) for r, v in kept if len(v) == len(epochs_at)]
+            kept = [
+                (r, v)
+                for r, v in zip(rows, matrix, strict=True)
+                if (row := flat_numbers(v)) is not None and len(row) == len(epochs_at)
+            ]
             if not kept:
                 continue
             rows, stacked = [r for r, _ in kept], np.array([v for _, v in kept], dtype=float)

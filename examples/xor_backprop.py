@@ -1,8 +1,11 @@
 """XOR with a 2-2-1 sigmoid network, trained by backpropagation written out by hand.
 
 NumPy only: the forward pass, the binary cross-entropy cost and every step of the chain
-rule are spelled out one line each. mlplab's NumPy engine does the same computation with
-reusable layers (``mlplab.engines.numpy``).
+rule are spelled out one line each, as the lecture writes them: the weights step by the
+gradient summed over the rows, the biases by its mean. mlplab's NumPy engine computes the
+same chain rule with reusable layers (``mlplab.engines.numpy``), on the mean cost (every
+gradient divided by the rows, as PyTorch's); ``mlplab backprop --form lecture`` shows
+one of its steps in this form.
 
 Run: ``python examples/xor_backprop.py``
 """

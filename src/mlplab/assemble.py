@@ -9,6 +9,7 @@ sweeps, the estimators, ``mlplab backprop`` and a rebuilt run.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,8 +37,11 @@ from mlplab.runs.record import record_settings, run_name
 from mlplab.training.loop import LrSchedule, Schedule, batch_bounds
 
 
-def as_config(config: Config | dict[str, Any] | str | Path | None, **overrides: Any) -> Config:
-    """A Config from a Config, a dict of settings, or a YAML path, plus overrides."""
+def as_config(
+    config: Config | dict[str, Any] | argparse.Namespace | str | Path | None, **overrides: Any
+) -> Config:
+    """A Config from a Config, a dict of settings (or the lecture's argparse.Namespace), or
+    a YAML path, plus overrides."""
     if isinstance(config, Config):
         return make_config({**config.as_given(), **overrides}) if overrides else config
     if config is None:

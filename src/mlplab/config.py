@@ -17,6 +17,7 @@ With ``batch_size: 0`` (full batch, as in the labs) one epoch is one step.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -1127,12 +1128,14 @@ def _check_yaml_nodes(root: Any, name: str) -> None:
 
 
 def load_config(
-    path: str | os.PathLike[str] | Config | dict[str, Any] | None = None,
+    path: str | os.PathLike[str] | Config | dict[str, Any] | argparse.Namespace | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Config:
     """Defaults < YAML file < ``overrides`` (a dict of settings, as flags). Validated once;
     raises ConfigError. ``path`` may also be a Config or a dict of settings, as
-    ``mlplab.train`` takes them."""
+    ``mlplab.train`` takes them, or the lecture's ``args`` (an ``argparse.Namespace``)."""
+    if isinstance(path, argparse.Namespace):
+        path = vars(path)
     if isinstance(path, Config):
         return make_config({**path.as_given(), **(overrides or {})}) if overrides else path
     if isinstance(path, dict):
@@ -1140,7 +1143,7 @@ def load_config(
     if path is not None and not isinstance(path, str | os.PathLike):
         raise ConfigError(
             f"config: {short_repr(path)} ({type(path).__name__}) is not accepted; give a "
-            "Config, a dict of settings, or the path of a YAML file"
+            "Config, a dict of settings (or an argparse.Namespace), or the path of a YAML file"
         )
     values: dict[str, Any] = {}
     source = ""

@@ -15,6 +15,7 @@ its checkpoint (:mod:`mlplab.restore`).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import functools
@@ -371,7 +372,7 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
 
 # --- train(): one config ---------------------------------------------------------------------
 def train(
-    config: Config | dict[str, Any] | str | Path | None = None,
+    config: Config | dict[str, Any] | argparse.Namespace | str | Path | None = None,
     *,
     resume: str | Path | None = None,
     verbose: bool = True,
@@ -389,8 +390,9 @@ def train(
 
     Parameters
     ----------
-    config : Config, dict, or path to a YAML file
-        The experiment; keyword ``overrides`` win over it (like flags over a file).
+    config : Config, dict, argparse.Namespace, or path to a YAML file
+        The experiment (a Namespace: the lecture's ``args``); keyword ``overrides`` win
+        over it (like flags over a file).
     resume : path, optional
         A run directory to continue from its last checkpoint (its own config is used).
     verbose : bool
@@ -557,7 +559,7 @@ def interrupted_line(result: Result) -> str:
 
 
 def _train(
-    config: Config | dict[str, Any] | str | Path | None,
+    config: Config | dict[str, Any] | argparse.Namespace | str | Path | None,
     resume: str | Path | None,
     verbose: bool,
     record: bool,

@@ -375,6 +375,23 @@ def test_train_with_a_number_names_what_is_accepted():
         mlplab.train(42)
 
 
+def test_the_lectures_args_namespace_is_a_config(tmp_path):
+    """The lecture keeps every setting in one `args` (an argparse.Namespace) and hands it
+    to its experiment; train(args) and sweep(args) said "(Namespace) is not accepted"."""
+    import argparse
+
+    import mlplab
+
+    args = argparse.Namespace(data="xor", n_layer=1, hid_dim=2, act="sigmoid", lr=1.0,
+                              epoch=20, log_path=str(tmp_path), exp_name="args", plots="none")  # fmt: skip
+    result = mlplab.train(args, verbose=False)
+    assert result.config == mlplab.Config(**vars(args))
+    swept = mlplab.sweep(args, seed=[0, 1], report=False, verbose=False, progress=False)
+    assert result.run_dir in swept.run_dirs and len(swept.run_dirs) == 2
+    with pytest.raises(ConfigError, match="'hid_dim'"):
+        mlplab.train(argparse.Namespace(hid_dim=0), verbose=False)
+
+
 @pytest.mark.parametrize("name", ["epoch", "hid_dim", "seed", "lr", "batch_size", "noise"])
 def test_booleans_are_not_numbers(tmp_path, name):
     f = tmp_path / "b.yaml"

@@ -8,6 +8,7 @@ Nothing is written before every config has passed validation.
 
 from __future__ import annotations
 
+import argparse
 import collections
 import contextlib
 import functools
@@ -171,7 +172,7 @@ class SweepResult:
 
 
 def sweep(
-    config: str | Path | dict[str, Any] | Config | None = None,
+    config: str | Path | dict[str, Any] | argparse.Namespace | Config | None = None,
     *,
     search: str = "grid",
     trials: int | None = None,
@@ -193,7 +194,7 @@ def sweep(
 
     Parameters
     ----------
-    config : path to a YAML file, dict, or Config, optional
+    config : path to a YAML file, dict, argparse.Namespace, or Config, optional
         Base settings. In a YAML file or dict, a list for a scalar setting is an axis.
     search : {'grid', 'random', 'list'}
         ``grid``: the product of all axes. ``random``: ``trials`` samples (see
@@ -633,17 +634,20 @@ def write_spec(spec: SweepSpec, folder: Path) -> Path:
     return path
 
 
-def _base_settings(config: str | Path | dict[str, Any] | Config | None) -> dict[str, Any]:
+def _base_settings(
+    config: str | Path | dict[str, Any] | argparse.Namespace | Config | None,
+) -> dict[str, Any]:
     if config is None:
         return {}
     if isinstance(config, Config):
         return config.to_dict()
-    if isinstance(config, dict):
-        return dict(config)
+    if isinstance(config, dict | argparse.Namespace):  # the lecture's args too
+        return dict(vars(config) if isinstance(config, argparse.Namespace) else config)
     if not isinstance(config, str | os.PathLike):
         raise ConfigError(
             f"sweep: config {short_repr(config)} ({type(config).__name__}) is not accepted; "
-            "give a Config, a dict of settings, or the path of a YAML file"
+            "give a Config, a dict of settings (or an argparse.Namespace), or the path of a "
+            "YAML file"
         )
     return read_yaml(config)
 

@@ -88,6 +88,15 @@ def check_same_config(run_dir: Path, cfg: Config) -> None:
 
 def check_run_dir(run_dir: Path, flag: str = "") -> None:
     """A run folder holds its config.yaml; say in one line why ``run_dir`` is not one."""
+    try:
+        with open(run_dir / "config.yaml", "rb"):
+            pass
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        pass  # said below
+    except OSError as err:  # a folder or file its user may not read (mode 000)
+        raise CheckpointError(
+            f"{flag}{str(run_dir)!r} cannot be read ({err.strerror or type(err).__name__})"
+        ) from None
     if not (run_dir / "config.yaml").is_file():
         why = (
             "no config.yaml"

@@ -180,3 +180,44 @@ def test_example_architectures_are_what_their_comments_say() -> None:
             assert "-".join(map(str, built)) == widths, (path.name, built)
             checked += 1
     assert checked  # digits_mlp.yaml names its widths
+
+
+def test_a_folder_its_user_may_not_search_is_one_line_and_exit_2() -> None:
+    """Behind a folder of mode 000, the data file, the log_path and a run to resume gave
+    "Permission denied (...); the run stopped" with exit 1: Python's Path.is_file raises
+    there rather than answer False, and the checks took that for a failure mid-run."""
+    import shutil
+    import tempfile
+
+    import mlplab
+    from conftest import assert_one_line_error
+
+    as_nobody = ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"]
+    prefix = as_nobody if os.geteuid() == 0 else []  # root searches any folder
+    if prefix and subprocess.run([*prefix, sys.executable, "-c", "import mlplab"]).returncode:
+        pytest.skip("user nobody cannot run this Python")
+    base = Path(tempfile.mkdtemp(prefix="mlplab-closed-"))
+    closed = base / "closed"
+    try:
+        base.chmod(0o777)
+        closed.mkdir()
+        (closed / "x.csv").write_text("a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+        run_dir = mlplab.train(data="xor", epoch=2, plots="none", verbose=False,
+                               log_path=str(closed / "runs"), stop=lambda: True).run_dir  # fmt: skip
+        closed.chmod(0)
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            cmd = [*prefix, sys.executable, "-m", "mlplab", *args]
+            return subprocess.run(cmd, capture_output=True, text=True, cwd=base, timeout=120)
+
+        out = ["--log_path", str(base / "runs"), "--plots", "none"]
+        proc = run("train", "--data", "closed/x.csv", *out)
+        assert_one_line_error(proc, "data file 'closed/x.csv' cannot be read (Permission denied)")
+        proc = run("train", "--data", "xor", "--log_path", "closed/runs")
+        assert_one_line_error(proc, "setting 'log_path': 'closed/runs' is not writable")
+        proc = run("train", "--resume", str(run_dir))
+        assert_one_line_error(proc, f"--resume {str(run_dir)!r} cannot be read (Permission")
+        assert not (base / "runs").exists()
+    finally:
+        closed.chmod(0o755)
+        shutil.rmtree(base)

@@ -46,7 +46,11 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
     import pandas as pd
 
     p = Path(path)
-    if not p.is_file():
+    try:
+        is_file = p.is_file()  # raises in a folder it may not search (Python 3.11)
+    except OSError as err:
+        raise unreadable(path, err) from None
+    if not is_file:
         what = "is not a file" if p.exists() else "does not exist"
         raise DataError(f"data file {path!r} {what}")
     suffix = p.suffix.lower()

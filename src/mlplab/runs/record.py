@@ -65,7 +65,7 @@ def run_folder_around(folder: str | Path) -> Path | None:
     # not Path.resolve, which raises on a loop of links (the writer names that later).
     here = Path(os.path.realpath(folder))
     for f in (here, *here.parents):
-        if (f / "result.json").is_file():
+        if os.path.isfile(f / "result.json"):  # False, not PermissionError, behind a mode 000
             return f
     return None
 
@@ -88,13 +88,17 @@ def check_writable(log_path: str | Path) -> None:
             f"not exist and would be made and left empty; give {str(same)!r}, the same place"
         )
     probe_dir = p
-    while not probe_dir.exists():
-        if probe_dir.is_symlink():  # no folder can be made where a link leads nowhere
-            raise ConfigError(
-                f"setting 'log_path': {str(probe_dir)!r} is a symbolic link that leads "
-                "nowhere (a loop of links, or a missing target); give a folder"
-            )
-        probe_dir = probe_dir.parent
+    try:
+        while not probe_dir.exists():
+            if probe_dir.is_symlink():  # no folder can be made where a link leads nowhere
+                raise ConfigError(
+                    f"setting 'log_path': {str(probe_dir)!r} is a symbolic link that leads "
+                    "nowhere (a loop of links, or a missing target); give a folder"
+                )
+            probe_dir = probe_dir.parent
+    except OSError as err:  # a folder on the way that it may not search (mode 000)
+        reason = err.strerror or type(err).__name__
+        raise ConfigError(f"setting 'log_path': {str(p)!r} is not writable ({reason})") from None
     if not probe_dir.is_dir():
         raise ConfigError(
             f"setting 'log_path': {str(p)!r} is not a folder ({str(probe_dir)!r} is a file)"

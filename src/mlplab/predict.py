@@ -76,7 +76,15 @@ def predictions(run_dir: str | Path, data: str, which: str = "last"):  # -> pand
         )
     outputs = run.predict(X)  # the run's standardization: the checkpoint's own (load_run)
     if ds.task == "regression":
-        out = pd.DataFrame({name: _digits(outputs[:, t]) for t, name in enumerate(ds.target_names)})
+        # Digits of the distance from the target's mean: a target of 1e12 + 15.43 (a
+        # timestamp, an offset) printed 1e12 at ten significant digits of its own.
+        centers = ds.target_scaler[0] if ds.target_scaler is not None else [0.0] * outputs.shape[1]
+        out = pd.DataFrame(
+            {
+                name: centers[t] + _digits(outputs[:, t] - centers[t])
+                for t, name in enumerate(ds.target_names)
+            }
+        )
     else:
         names = np.asarray(ds.class_names or [], dtype=object)
         probs = probabilities(ds.task, outputs)

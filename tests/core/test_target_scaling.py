@@ -74,6 +74,24 @@ def test_the_metrics_and_predictions_are_in_the_targets_units(prices, tmp_path, 
     )
 
 
+def test_predict_prints_the_digits_of_a_target_far_from_zero(prices, tmp_path, run_cli):
+    """Prices of 1e12 + about 1e6: trained right (scaled in float64), yet `mlplab predict`
+    printed ten significant digits of each value, 1000001000000.0 for every row."""
+    df = pd.read_csv(prices)
+    df["price"] += 1e12
+    df[["size", "age", "price"]].to_csv(tmp_path / "far.csv", index=False)
+    kw = dict(KW, data=str(tmp_path / "far.csv"), target=["price"], log_path=str(tmp_path))
+    run = train(**kw, standardize_target=True)
+    X = raw_test_rows(run)
+    pd.DataFrame(X, columns=run.dataset.feature_names).to_csv(tmp_path / "new.csv", index=False)
+    proc = run_cli("predict", str(run.run_dir), "--data", str(tmp_path / "new.csv"))
+    assert proc.returncode == 0, proc.stderr
+    printed = pd.read_csv(__import__("io").StringIO(proc.stdout))["price"].to_numpy()
+    predicted = run.predict(X)[:, 0]
+    assert len(set(printed)) == len(printed)  # each row its own value
+    np.testing.assert_allclose(printed - 1e12, predicted - 1e12, atol=1.0)  # float32 model
+
+
 def test_a_stack_trains_each_config_as_alone(prices, tmp_path):
     settings = {k: v for k, v in KW.items() if k != "verbose"}
     cfgs = [

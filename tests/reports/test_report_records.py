@@ -103,7 +103,7 @@ def test_the_api_ranks_each_experiment_and_task_on_its_own(log: Path) -> None:
         ("other", "classification"),
     }
     cls, reg = by[("mix", "classification")], by[("mix", "regression")]
-    assert cls.metric == "val_acc" and reg.metric == "val_loss"
+    assert cls.metric == "val_acc" and reg.metric == "val_mse"
     assert set(cls.runs["task_type"]) <= {"binary", "multiclass"}
     assert set(reg.runs["task_type"]) == {"regression"}
     # The four ring models (hid_dim 8, hid_dims 8-4, n_samples 300, linear) are four
@@ -389,7 +389,7 @@ def test_an_experiment_whose_runs_all_diverged_is_listed_unranked(tmp_path: Path
 
 
 def test_a_table_of_targets_in_the_millions_stays_narrow(tmp_path: Path) -> None:
-    """Losses of prices around 1e6 were printed as 104931014.4000 ± 1598355.4819."""
+    """MSEs of prices around 1e6 were printed as 104931014.4000 ± 1598355.4819."""
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"x": rng.normal(size=40)})
     df["price"] = 1e6 + 2e5 * df.x
@@ -404,7 +404,7 @@ def test_a_table_of_targets_in_the_millions_stays_narrow(tmp_path: Path) -> None
         )
     rep = report(tmp_path / "runs", out=tmp_path / "page", verbose=False)
     header, rows = _table(rep.sections[0])
-    loss = rows[0][header.index("val_loss")]
+    loss = rows[0][header.index("val_mse")]
     assert re.fullmatch(r"\d\.\d{3}e\+1\d ± \d\.\d{1,3}e\+\d\d", loss), loss
 
 

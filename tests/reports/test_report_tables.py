@@ -175,16 +175,22 @@ def test_html_is_self_contained(swept: tuple[Path, Report]) -> None:
     assert "Best run" in text
 
 
-def test_regression_ranks_by_val_loss(tmp_path: Path) -> None:
+def test_regression_ranks_by_the_validation_mse_in_the_targets_units(tmp_path: Path) -> None:
+    """Ranked by val_loss, a config trained on the scaled target (standardize_target: its
+    loss is of order 1) outranked a better one on the raw target (its loss is the MSE)."""
     sweep(
         data="sinlog", n_samples=240, hid_dim=[4, 16], lr=0.01, optim="adam", epoch=30,
         engine="numpy", log_every=0, plots="none", log_path=str(tmp_path), workers=1,
-        report=False, verbose=False,
+        standardize_target=[True, False], report=False, verbose=False,
     )  # fmt: skip
     rep = report(tmp_path, out=tmp_path / "out", verbose=False)
-    assert rep.kind == "regression" and rep.metric == "val_loss"
-    losses = rep.summary["val_loss_mean"].tolist()
-    assert losses == sorted(losses)
+    assert rep.kind == "regression" and rep.metric == "val_mse"
+    errors = rep.summary["val_mse_mean"].tolist()
+    assert errors == sorted(errors)
+    scaled = rep.summary["standardize_target"].astype(str).str.lower() == "true"
+    loss, mse = rep.summary["val_loss_mean"], rep.summary["val_mse_mean"]
+    assert (loss[scaled] < mse[scaled]).all()  # the scaled loss: not the same numbers
+    assert rep.summary["val_loss_mean"].tolist() != sorted(rep.summary["val_loss_mean"])
     assert {"test_mae_mean", "test_r2_mean"} <= set(rep.summary.columns)
     assert rep.html_path.parent == tmp_path / "out" and rep.html_path.is_file()
 

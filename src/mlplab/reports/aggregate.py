@@ -58,8 +58,13 @@ def bounds_text(metric: str) -> str:
 
 
 def ranking_metric(kind: str) -> tuple[str, bool]:
-    """``(metric, ascending)``: val_acc descending, or val_loss ascending for regression."""
-    return ("val_loss", True) if kind == "regression" else ("val_acc", False)
+    """``(metric, ascending)``: val_acc descending, or val_mse ascending for regression.
+
+    A regression's val_mse is its loss in the target's units: the loss itself is of the
+    scaled target where ``standardize_target`` is on, so a config trained on the scaled
+    target (loss 0.27) outranked a better one on the raw target (loss 154).
+    """
+    return ("val_mse", True) if kind == "regression" else ("val_acc", False)
 
 
 def tie_break(kind: str) -> tuple[str, bool]:

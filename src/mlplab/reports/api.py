@@ -11,8 +11,9 @@ figures. Outputs, in ``out`` (default: the folder that was read):
 - ``report.html``: the ranked tables and the figures, self-contained.
 
 The ranking uses the mean over seeds of the validation metric: ``val_acc`` (higher is
-better) for classification, ``val_loss`` (lower is better) for regression; equal means
-are ordered by the validation loss (regression: the validation MAE).
+better) for classification, ``val_mse`` (lower is better, in the target's units, which the
+loss is not where ``standardize_target`` scales it) for regression; equal means are
+ordered by the validation loss (regression: the validation MAE).
 """
 
 from __future__ import annotations
@@ -415,6 +416,8 @@ def make_section(exp_name: str, kind: str, runs: pd.DataFrame, order: list[str])
     """Rank the runs of one experiment and task kind."""
     variables = swept_variables(runs, order)
     metric, ascending = ranking_metric(kind)
+    if metric not in runs:  # records of a version that kept no val_mse: their loss
+        metric = "val_loss"
     summary = aggregate(
         runs,
         variables,
@@ -496,7 +499,7 @@ def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[
     """The ranked summary as formatted text: header and rows (mean ± std, 95% CI)."""
     m = sec.metric
     # (column, metric, with spread): the test metric shows mean ± std like the ranking one.
-    if sec.kind == "regression":  # ranked by val_loss; MAE and R² read more easily
+    if sec.kind == "regression":  # ranked by val_mse; MAE and R² read more easily
         extra = [("val_mae", False), ("test_mae", True), ("test_r2", False)]
     else:
         extra = [("test_acc", True), ("train_acc", False), ("val_loss", False)]

@@ -400,6 +400,7 @@ def test_an_interrupted_sweep_in_process_gives_back_the_callers_ctrl_c(tmp_path:
         result = sweep(
             data="xor", hid_dim=[2, 4], epoch=100_000_000, validate_every=1000, log_every=0,
             plots="none", log_path=str(tmp_path), exp_name="s", workers=2, verbose=False,
+            handle_signals=True,
         )  # fmt: skip
     finally:
         sender.join()

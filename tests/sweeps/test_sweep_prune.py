@@ -363,7 +363,8 @@ def test_a_ctrl_c_after_the_last_config_of_a_stack_ended_still_interrupts_the_sw
         return np.arange(len(event.ids)) == (1 if event.epoch == 3 else -1)
 
     result = sweep(BASE, lr=LRS[:2], log_path=str(tmp_path), report=False, verbose=False,
-                   workers=1, progress=False, prune=cut_the_last_then_press_ctrl_c)  # fmt: skip
+                   workers=1, progress=False, prune=cut_the_last_then_press_ctrl_c,
+                   handle_signals=True)  # fmt: skip
     statuses = {lr: r["status"] for lr, r in by_lr(result).items()}
     assert sorted(statuses.values()) == ["interrupted", "pruned"], statuses
     assert result.interrupted and result.stopped_by == "SIGINT" and result.exit_code == 130

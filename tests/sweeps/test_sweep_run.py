@@ -30,6 +30,8 @@ GRID: dict[str, Any] = {"n_layer": [1, 2], "hid_dim": [4, 8], "seed": [0, 1]}
 
 
 def run(log: Path, **kw: Any):
+    # handle_signals=True: an interrupted sweep returns its result, for the tests to read.
+    kw.setdefault("handle_signals", True)
     return sweep(BASE, **GRID, log_path=str(log), workers=1, report=False, verbose=False, **kw)
 
 
@@ -227,6 +229,24 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
     patch_fit(monkeypatch, real_fit)
     rest = run(log)
     assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2
+
+
+def test_ctrl_c_in_python_raises_once_the_sweep_has_said_what_it_kept(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """sweep() returned on Ctrl-C where train() raises: a notebook's Run All went on to its
+    next cells (a report, another sweep) with the sweep half done. It raises now, after the
+    line that says what is left, and the same call again continues."""
+    log = tmp_path / "runs"
+    real_fit = _ctrl_c_at_the_third_stack(monkeypatch)
+    with pytest.raises(KeyboardInterrupt, match=r"sweep interrupted by SIGINT: 8 runs: 2 "):
+        run(log, no_batch=True, handle_signals=None)
+    assert "6 runs remain" in capsys.readouterr().err
+    patch_fit(monkeypatch, real_fit)
+    rest = run(log, handle_signals=None)
+    assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2
+    with pytest.raises(ConfigError, match="handle_signals takes None"):
+        run(log, handle_signals=False)
 
 
 @pytest.mark.parametrize(("name", "exit_code"), [("SIGINT", 130), ("SIGTERM", 143)])

@@ -188,6 +188,7 @@ def sweep(
     verbose: bool = True,
     progress: bool | None = None,
     prune: Prune | None = None,
+    handle_signals: bool | None = None,
     **settings: Any,
 ) -> SweepResult:
     """Train every config of a grid or random search as a normal run, then report.
@@ -234,6 +235,13 @@ def sweep(
         without ``prune`` trains it afresh). Worker processes import the rule: one defined
         in a script or notebook (``__main__``), or a lambda, trains the sweep in this
         process. Ray takes either.
+    handle_signals : None or True
+        None (the default): Ctrl-C (SIGINT; a notebook's interrupt) or SIGTERM stops the
+        sweep with every run in progress checkpointed, says what is left, then raises
+        KeyboardInterrupt, as ``train`` does, so that a script or the notebook's next cells
+        stop too; the same call again continues. True: ``sweep`` returns the interrupted
+        SweepResult instead (``interrupted``, ``exit_code``; ``mlplab sweep`` sets this).
+        A sweep always handles signals, for its workers: False is refused.
     **settings
         Settings as keyword arguments; a list of several values is an axis,
         e.g. ``sweep(data="ring", n_layer=[1, 2, 3], hid_dim=[50, 100], seed=[0, 1, 2])``.
@@ -250,6 +258,12 @@ def sweep(
     started = time.time()
     # --- validate: every config, the output folder and the data -------------------------
     check_switches("sweep", rerun=rerun, no_batch=no_batch, report=report, verbose=verbose)
+    if handle_signals is not None and handle_signals is not True:
+        raise ConfigError(
+            f"sweep: handle_signals takes None (Ctrl-C raises KeyboardInterrupt once the sweep "
+            f"has said what it kept) or True (sweep returns the interrupted result), not "
+            f"{short_repr(handle_signals)}: a sweep handles signals for its workers"
+        )
     if progress is not None:
         check_switches("sweep", progress=progress)
     base = _base_settings(config)
@@ -451,6 +465,13 @@ def sweep(
         read_records(Path(first.log_path) / first.exp_name, [])
     if verbose:
         print(_records_line(configs), flush=True)
+    if result.interrupted and handle_signals is None:
+        # As train(): returned, the stop would let a script or a notebook's next cells
+        # (Run All) go on with a sweep half done.
+        raise KeyboardInterrupt(
+            f"sweep interrupted by {result.stopped_by or 'SIGINT'}: {result.summary()}; the "
+            "same sweep() call again continues it (handle_signals=True returns the result)"
+        )
     return result
 
 
@@ -610,6 +631,7 @@ def sweep_command(
         report=not options.get("no_report"),
         verbose=not quiet,
         progress=not quiet,
+        handle_signals=True,  # the exit status says how it ended
         **settings,
     )
     if quiet:

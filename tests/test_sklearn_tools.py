@@ -283,6 +283,14 @@ def test_verbose_fit_prints_its_progress_and_results_table(iris, wave, est, caps
     assert "note: batch_size" not in out
     # A line an epoch, as scikit-learn's MLP prints its iterations.
     assert len(re.findall(r"^\d+ [\d.e+-]+$", out, re.M)) == 5
+    # The parameters left at their defaults are no settings given: they were noted as
+    # unused (`--lr_gamma 0.1 (...)`, `--mm 0.0` of adam) on every verbose fit.
+    assert "not used by this run" not in out
+    est(**{**QUICK, "epoch": 2}, optim="adam", mm=0.9, verbose=True).fit(X, y)
+    notes = [ln for ln in capsys.readouterr().out.splitlines() if "not used" in ln]
+    assert notes == [
+        "mlplab: note: not used by this run: --mm 0.9 (momentum is sgd's and rmsprop's)"
+    ]
 
 
 def test_verbose_table_shows_no_test_split_the_estimator_does_not_have(iris, tmp_path, capsys):

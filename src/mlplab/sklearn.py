@@ -483,7 +483,7 @@ class _MLPBase(BaseEstimator):
             fraction = float(self.validation_fraction)
             values["split"] = [1.0 - fraction, fraction]
         try:
-            return make_config(values)
+            return make_config(_away_from_defaults(values))
         except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
             raise ValueError(_in_python(str(err))) from None
 
@@ -538,7 +538,7 @@ class _MLPBase(BaseEstimator):
         changed = {"data": label, "batch_size": batch, "log_every": log_every}
         if any(getattr(cfg, k) != v for k, v in changed.items()):
             try:
-                cfg = make_config({**cfg.to_dict(), **changed})
+                cfg = make_config(_away_from_defaults({**cfg.to_dict(), **changed}))
             except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
                 raise ValueError(_in_python(str(err))) from None
         # scikit-learn scores the held-out rows with their sample_weight
@@ -1643,6 +1643,18 @@ def _check_param_names(cls: type, params: dict[str, Any]) -> None:
                 f"its parameters are {', '.join(known)}"
                 + (", class_weight" if issubclass(cls, ClassifierMixin) else "")
             )
+
+
+def _away_from_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without those at Config's defaults, which the config takes all the same:
+    an estimator passes every parameter, and a verbose fit then noted defaults it never
+    set (``--lr_gamma 0.1``, ``--mm 0.0`` of adam) as settings given and unused."""
+    default = {k: f.default for k, f in Config.model_fields.items()}
+    return {
+        k: v
+        for k, v in values.items()
+        if k not in default or type(v) is not type(default[k]) or v != default[k]
+    }
 
 
 def _seed_of(random_state: Any) -> int:

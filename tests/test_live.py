@@ -91,6 +91,28 @@ def test_train_in_jupyter_shows_a_progress_bar_and_a_curve_that_update_in_place(
     assert "\n3000 " in text and "Accuracy: 1.0" in text
 
 
+def test_a_run_a_subscriber_ended_shows_failed_not_a_frozen_bar(tmp_path):
+    """A subscriber that raised ended the run with no End: the view stood at its last
+    percentage above the traceback, as if still training."""
+    source = (
+        "import mlplab\nfrom mlplab.training.events import Validate\n"
+        "def bad(event):\n"
+        "    if isinstance(event, Validate) and event.epoch == 5:\n"
+        "        raise ValueError('boom')\n"
+        "try:\n"
+        f"    mlplab.train(data='moons', epoch=50, plots='none', log_path={str(tmp_path)!r}, "
+        "subscribers=[bad])\n"
+        "except ValueError as err:\n"
+        "    print('raised', err)\n"
+    )
+    nb, messages = _execute(source, tmp_path)
+    views = _views(messages, "display_data") + _views(messages, "update_display_data")
+    last = views[-1]["data"]["text/plain"]
+    assert "failed" in last and "epoch 5/50" in last, last
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs if o["output_type"] == "stream")
+    assert "raised boom" in text
+
+
 # --- outside Jupyter ------------------------------------------------------------------------
 def test_train_in_a_script_shows_no_live_view_and_never_imports_ipython(tmp_path):
     code = TRAIN.format(config=str(EXAMPLES / "xor_nn.yaml"), log=str(tmp_path)) + (

@@ -123,6 +123,12 @@ class LiveView:
             return
         self._redraw(force=isinstance(event, End))
 
+    def fail(self) -> None:
+        """Show the run as ``failed``: an exception ended it, and no End came to say so."""
+        if not self._broken:
+            self.status = "failed"
+            self._redraw(force=True)
+
     # --- drawing ------------------------------------------------------------------------------
     def _redraw(self, force: bool) -> None:
         now = self.clock()
@@ -154,7 +160,9 @@ class LiveView:
             info.append(f"loss {self.loss:.4g}")
         state = self.status if self.status != "training" else f"{frac:.0%}"
         text = f"mlplab {self.title}: {state}, " + ", ".join(info)
-        color = {"diverged": "#d62728", "interrupted": "#999999"}.get(self.status, "#2ca02c")
+        color = {"diverged": "#d62728", "failed": "#d62728", "interrupted": "#999999"}.get(
+            self.status, "#2ca02c"
+        )
         bar = (
             '<div style="width:320px;height:12px;background:#e6e6e6;border-radius:3px;'
             'overflow:hidden;display:inline-block;vertical-align:middle">'

@@ -869,7 +869,12 @@ def _train_locked(
     # --- train ------------------------------------------------------------------------------
     started = time.time()
     with console:
-        fit_stack(run, stop)
+        try:
+            fit_stack(run, stop)
+        except Exception:  # a raising subscriber: the notebook's bar stood at its last %
+            for view in live:
+                view.fail()
+            raise
     end = ends[-1]
     status, message = end.statuses[0], end.messages[0]
     exit_code = {"finished": 0, "diverged": 1}.get(status, 0)

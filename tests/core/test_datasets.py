@@ -958,3 +958,24 @@ def test_whole_numbers_beyond_int64_are_not_merged_into_one_class(tmp_path):
     ds = load_dataset(str(tmp_path / "t.csv"), task="classification")
     assert ds.class_names == ["0.0", "1e+20", "2e+20"]
     assert list(ds.classes) == [0.0, 1e20, 2e20]
+
+
+def test_whole_number_targets_read_as_classes_say_so_and_one_class_points_to_regression(
+    tmp_path,
+):
+    """Counts 0..12 trained as 13 classes with no word of why (only "multiclass" on the
+    start line), and a constant count said "classification needs at least 2" and no more."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=300), "y": rng.integers(0, 13, size=300)})
+    df.to_csv(tmp_path / "counts.csv", index=False)
+    d = load_dataset(str(tmp_path / "counts.csv"))
+    assert d.task == "multiclass" and d.notes == [
+        "target column 'y' holds 13 whole numbers (0 to 12), read as classes (task auto); "
+        "counts or a score to fit as a number take --task regression"
+    ]
+    assert load_dataset(str(tmp_path / "counts.csv"), task="classification").notes == []
+    df.assign(y=df.y % 2).to_csv(tmp_path / "two.csv", index=False)
+    assert load_dataset(str(tmp_path / "two.csv")).notes == []  # 0/1: classes plainly
+    df.assign(y=7).to_csv(tmp_path / "seven.csv", index=False)
+    with pytest.raises(DataError, match=r"single class \('7'\).*--task regression fits it"):
+        load_dataset(str(tmp_path / "seven.csv"))

@@ -606,6 +606,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         raise DataError(
             f"data file {path!r}: target column {targets[0]!r} has a single class ({str(classes[0])!r}); "
             "classification needs at least 2"
+            + ("; --task regression fits it as a number" if numeric else "")
         )
     if len(classes) > max(MAX_AUTO_CLASSES, len(col) / 2):
         # A class per row or so: nothing to learn from, and mostly a number to predict.
@@ -621,6 +622,13 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     ds.label_kind = "number" if numeric else "bool" if pd.api.types.is_bool_dtype(col) else "text"
     ds.notes = _row_count_notes(df, feats) + _constant_notes(df, feats)
     ds.notes += _rare_class_notes(names, np.bincount(y))
+    if task == "auto" and numeric and len(classes) > 2:
+        # Counts (0..12) or a rating read as classes train as classes with no word of why.
+        ds.notes.append(
+            f"target column {targets[0]!r} holds {len(classes)} whole numbers ({names[0]} to "
+            f"{names[-1]}), read as classes (task auto); counts or a score to fit as a number "
+            "take --task regression"
+        )
     return ds
 
 

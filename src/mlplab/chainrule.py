@@ -71,6 +71,7 @@ from mlplab.assemble import (
 )
 from mlplab.config import Config
 from mlplab.console import lab_cost
+from mlplab.data.cost import human_bytes, memory_budget
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import OptimSpec
 from mlplab.engines.init import run_streams
@@ -386,22 +387,25 @@ class _Start:
     finished_at: int = 0  # a finished run's epochs: the steps traced are past its end
 
 
-# The numbers one traced step may hold: its weights and one batch's activations, each kept
-# several times over (every quantity printed, in float64, and again by torch autograd). A
-# step of 100 million hidden units grew past 20 GB before a line was printed.
-MAX_TRACED_VALUES = 20_000_000
+# Bytes a traced step takes for each number of its weights and one batch's activations:
+# every quantity is kept, printed, in float64, and again by torch autograd (about 100,
+# measured on digits with 2048-unit layers). A step of 100 million hidden units grew past
+# 20 GB before a line was printed, and the kernel killed it without a word.
+TRACED_BYTES_PER_VALUE = 100
 
 
 def _check_traceable(cfg: Config, spec: ModelSpec, n_train: int) -> None:
     rows = cfg.batch_size if 0 < cfg.batch_size < n_train else n_train
     values = spec.n_params() + rows * sum(spec.widths())
-    if values > MAX_TRACED_VALUES:
+    # Half of what the machine has: the estimate is rough, and the data is held besides.
+    if values * TRACED_BYTES_PER_VALUE * 2 > memory_budget():
         size = "--hid_dims" if cfg.hid_dims is not None else "--hid_dim or --n_layer"
         raise ConfigError(
-            f"backprop: one step of this model holds {values:,} weights and activations "
-            f"({spec.n_params():,} parameters, {rows:,} rows a step); a trace prints and "
-            f"checks at most {MAX_TRACED_VALUES:,}: give a smaller {size} or --batch_size, "
-            "whose step is computed by the same code"
+            f"backprop: one traced step of this model ({spec.n_params():,} parameters, "
+            f"{rows:,} rows a step) would take about "
+            f"{human_bytes(values * TRACED_BYTES_PER_VALUE)} of memory, more than half of "
+            f"this machine's {human_bytes(memory_budget())}: give a smaller {size} or "
+            "--batch_size, whose step is computed by the same code"
         )
 
 

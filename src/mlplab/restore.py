@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import random
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,16 +89,18 @@ def check_same_config(run_dir: Path, cfg: Config) -> None:
 
 def check_run_dir(run_dir: Path, flag: str = "") -> None:
     """A run folder holds its config.yaml; say in one line why ``run_dir`` is not one."""
+    config = run_dir / "config.yaml"
     try:
-        with open(run_dir / "config.yaml", "rb"):
-            pass
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        if stat.S_ISREG(os.stat(config).st_mode):  # not open() first: a FIFO would block
+            with open(config, "rb"):
+                pass
+    except (FileNotFoundError, NotADirectoryError):
         pass  # said below
     except OSError as err:  # a folder or file its user may not read (mode 000)
         raise CheckpointError(
             f"{flag}{str(run_dir)!r} cannot be read ({err.strerror or type(err).__name__})"
         ) from None
-    if not (run_dir / "config.yaml").is_file():
+    if not config.is_file():
         why = (
             "no config.yaml"
             if run_dir.is_dir()
@@ -130,9 +133,15 @@ def resume_inputs(run_dir: Path) -> tuple[Config, Checkpoint | None]:
             "step; start a new run with a lower lr"
         )
     last = run_dir / "checkpoints" / "last.safetensors"
-    if not last.exists():
-        return cfg, None  # killed before its first checkpoint: start again, same result
-    ckpt = load_checkpoint(last)
+    try:
+        if not last.exists():
+            return cfg, None  # killed before its first checkpoint: start again, same result
+        ckpt = load_checkpoint(last)
+    except OSError as err:  # a checkpoints/ folder or file its user may not read
+        raise CheckpointError(
+            f"--resume {str(run_dir)!r}: {str(last)!r} cannot be read "
+            f"({err.strerror or type(err).__name__})"
+        ) from None
     check_identity(run_dir, cfg, ckpt, last)
     return cfg, ckpt
 

@@ -218,6 +218,35 @@ def test_a_folder_its_user_may_not_search_is_one_line_and_exit_2() -> None:
         proc = run("train", "--resume", str(run_dir))
         assert_one_line_error(proc, f"--resume {str(run_dir)!r} cannot be read (Permission")
         assert not (base / "runs").exists()
+        # The run readable, its checkpoints/ not: the checkpoint named, not "the run stopped".
+        closed.chmod(0o755)
+        (run_dir / "checkpoints").chmod(0)
+        proc = run("train", "--resume", str(run_dir))
+        assert_one_line_error(proc, "last.safetensors' cannot be read (Permission denied)")
     finally:
         closed.chmod(0o755)
+        for folder in (closed / "runs").rglob("checkpoints"):
+            folder.chmod(0o755)
         shutil.rmtree(base)
+
+
+def test_a_run_folder_whose_record_or_config_is_a_fifo_is_refused_not_waited_on(tmp_path):
+    """A config.yaml that is a FIFO blocked `predict`, `train --resume` and the same
+    command again for ever (its signals retried the open); a result.json so did `train`."""
+    import mlplab
+    from conftest import assert_one_line_error
+
+    kw = dict(data="xor", epoch=2, plots="none", verbose=False, log_path=str(tmp_path))
+    run_dir = mlplab.train(**kw, stop=lambda: True).run_dir
+    (run_dir / "config.yaml").unlink()
+    os.mkfifo(run_dir / "config.yaml")
+    for args in (["predict", str(run_dir), "--data", "xor"], ["train", "--resume", str(run_dir)]):
+        proc = subprocess.run([sys.executable, "-m", "mlplab", *args], capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        assert_one_line_error(proc, "is not a run directory")
+    (run_dir / "config.yaml").unlink()
+    (run_dir / "result.json").unlink()
+    os.mkfifo(run_dir / "result.json")
+    from mlplab.runs.record import read_result
+
+    assert read_result(run_dir) is None

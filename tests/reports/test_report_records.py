@@ -235,9 +235,12 @@ def test_report_out_that_cannot_be_written_is_one_line_and_exit_2(
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("mlplab:") and "--out" in lines[0], lines
+    # The folder given is named as --out; a file in it, by its path (a sweep's report,
+    # which has no --out, names it so too).
+    named = "--out" if kind in ("file", "read-only folder") else str(out)
+    assert len(lines) == 1 and lines[0].startswith("mlplab:") and named in lines[0], lines
     assert sorted(p.name for p in log.rglob("*")) == before  # nothing written
-    with pytest.raises(ConfigError, match="--out"):
+    with pytest.raises(ConfigError, match="--out" if named == "--out" else "cannot write"):
         report(log, out=out, verbose=False)
     if kind in ("read-only table", "table folder"):
         assert (out / "report.html").read_text() == "old page"
@@ -682,7 +685,7 @@ def test_a_run_folder_that_cannot_be_listed_or_a_record_that_is_a_fifo_is_named(
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         assert f"{fifo / 'result.json'}: not a regular file" in proc.stderr
-        assert f"{closed / 'result.json'}: cannot be read (Permission denied)" in proc.stderr
+        assert f"{closed}: a folder that cannot be listed (Permission denied)" in proc.stderr
         assert "left out 2 result.json files" in proc.stderr
     finally:
         closed.chmod(0o755)
@@ -708,3 +711,14 @@ def test_curves_edited_into_lists_or_text_are_left_undrawn(tmp_path: Path) -> No
     drawn = ~np.isnan(curves.train).all(axis=1)
     intact = runs["run_dir"].map(lambda d: Path(d) / "result.json" == third)
     assert drawn.tolist() == intact.tolist()  # the intact run alone is drawn
+    # Epochs that end in null (NaN), first in the table, made every run's grid [nan]: all
+    # curves blank; a number past float's range (valid JSON) was an OverflowError, exit 1.
+    fresh = mlplab.report(log, out=tmp_path / "rep2", verbose=False).sections[0].runs
+    fresh = fresh.reset_index(drop=True)
+    good = fresh.loc[intact.to_numpy(), ["train_losses", "val_epochs"]].iloc[0]
+    edited = pd.concat([fresh.loc[intact.to_numpy()]] * 3, ignore_index=True)
+    edited.at[0, "val_epochs"] = [*good["val_epochs"][:-1], None]
+    edited.at[1, "train_losses"] = [*good["train_losses"][:-1], 10**400]
+    curves = curve_set(edited, "loss")
+    assert curves is not None and np.isfinite(curves.epochs).all()
+    assert (~np.isnan(curves.train).all(axis=1)).tolist() == [False, False, True]

@@ -268,7 +268,7 @@ def report(
     }
     for path in texts:  # before any is written: a set half new, half old, is no report
         if why := why_not_replaceable(path):
-            raise ConfigError(f"report --out: cannot write {str(path)!r} ({why}); no file written")
+            raise ConfigError(f"report: cannot write {str(path)!r} ({why}); no file written")
     written: list[str] = []
     for path, text in texts.items():
         try:

@@ -193,9 +193,9 @@ def read_records(root: Path, skipped: list[Skipped]) -> list[tuple[Path, dict[st
     unreadable: list[OSError] = []
     for file in find_results(root, missing, unreadable):
         by_folder.setdefault(file.parent.parent, []).append(file)
-    for err in unreadable:  # a run folder no one may list is a run left out: named
+    for err in unreadable:  # a folder it may not list may hold runs: named, as left out
         where = Path(str(err.filename or root))
-        skipped.append(Skipped(where / "result.json", f"cannot be read ({err.strerror or err})"))
+        skipped.append(Skipped(where, f"a folder that cannot be listed ({err.strerror or err})"))
     for file in sorted(missing):  # left out silently, a run would vanish from its table
         skipped.append(
             Skipped(file, "missing: the run folder holds its config.yaml and curves or "

@@ -356,7 +356,12 @@ def curve_set(runs: pd.DataFrame, kind: str) -> CurveSet | None:
     groups = []
     for (split, recorded_at), (rows, matrix) in same.items():
         epochs_at = flat_numbers(recorded_at)
-        if epochs_at is None or not len(epochs_at):
+        if (
+            epochs_at is None
+            or not len(epochs_at)
+            or not np.isfinite(epochs_at).all()
+            or (np.diff(epochs_at) <= 0).any()  # epochs only go up: an edited list
+        ):
             continue
         stacked = flat_numbers(matrix, len(epochs_at))  # None (not recorded) becomes NaN
         if stacked is None:
@@ -385,7 +390,7 @@ def flat_numbers(values: Any, width: int | None = None) -> np.ndarray | None:
     when they are not that (nested lists, text)."""
     try:
         array = np.array(values, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past 1e308
         return None
     if width is None:
         return array if array.ndim == 1 else None

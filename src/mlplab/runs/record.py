@@ -21,6 +21,7 @@ import json
 import math
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -280,6 +281,8 @@ def read_result(run_dir: str | Path) -> dict[str, Any] | None:
     """The run's result.json, or None if it is missing, unreadable or not a JSON object."""
     p = Path(run_dir) / "result.json"
     try:
+        if not stat.S_ISREG(os.stat(p).st_mode):
+            return None  # a FIFO would block the read for ever
         record = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None

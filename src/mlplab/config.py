@@ -83,6 +83,9 @@ OTHER_NAMES = {
     "random_state": "seed",
     "tol": "min_delta",
     "n_iter_no_change": "patience",
+    "l2": "l2_coef",  # the lecture's other args' names
+    "num_layers": "n_layer",
+    "train_batch_size": "batch_size",
 }
 FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
 

@@ -97,6 +97,9 @@ def test_use_xavier_is_an_alias_of_init():
         ({"learning_rate": 0.1}, ["unknown setting 'learning_rate'", "did you mean 'lr'"]),
         ({"weight_decay": 0.1}, ["did you mean 'l2_coef'"]),  # the lecture's experiment()
         ({"dropout": 0.1}, ["did you mean 'dp_rate'"]),
+        ({"l2": 0.1}, ["did you mean 'l2_coef'"]),  # the lecture's args, by their names
+        ({"num_layers": 2}, ["did you mean 'n_layer'"]),
+        ({"train_batch_size": 32}, ["did you mean 'batch_size'"]),
         ({"in_dim": 3}, ["unknown setting 'in_dim'", "the data sets the input and output"]),
         ({"exp_name": "ünï"}, ["'exp_name'", "use ASCII letters"]),  # ü is a letter
         ({"act": "LeakyReLUx"}, ["'act': 'LeakyReLUx' is not one of", "leaky_relu"]),

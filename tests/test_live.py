@@ -282,3 +282,11 @@ def test_a_loss_flat_to_a_millionth_is_drawn_flat_not_as_a_cliff():
     # A loss that does fall (by a tenth here) still spans the axis.
     falling = heights(_drawn((0.70, 0.66, 0.63)))
     assert max(falling) - min(falling) > 150
+
+
+def test_a_view_that_never_started_shows_no_failure():
+    """fail() before any Start drew a bar whose time was the machine's uptime."""
+    shown: list[dict[str, str]] = []
+    view = LiveView("m", 100, show=shown.append)
+    view.fail()
+    assert shown == []

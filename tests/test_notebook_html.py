@@ -141,20 +141,3 @@ def test_sweep_and_report_show_runs_with_status_metrics_and_dirs(tmp_path):
     assert "4" in sweep_text and str(res.spec_path) in sweep_text
     best_plots = list(Path(rep.runs.iloc[0]["run_dir"]).glob("plots/*.png"))
     assert len(report.images) == len(best_plots) > 0
-
-
-def test_a_picture_kept_as_gif_and_png_shows_once_as_its_animation(tmp_path):
-    """A snapshot run's Result embedded boundary_evolution.gif and its last frame as .png:
-    the same picture twice, about 0.9 MB of the notebook each time it was shown."""
-    from mlplab.notebook import images
-
-    plots = tmp_path / "plots"
-    plots.mkdir()
-    gif = b"GIF89a" + (64).to_bytes(2, "little") + b"\x00" * 20
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (64).to_bytes(4, "big") + b"\x00" * 20
-    (plots / "boundary_evolution.gif").write_bytes(gif)
-    (plots / "boundary_evolution.png").write_bytes(png)
-    (plots / "loss.png").write_bytes(png)
-    shown = images(plots)
-    assert shown.count("<img") == 2
-    assert "image/gif" in shown and shown.count("image/png") == 1

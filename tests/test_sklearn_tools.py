@@ -291,6 +291,9 @@ def test_verbose_fit_prints_its_progress_and_results_table(iris, wave, est, caps
     assert notes == [
         "mlplab: note: not used by this run: --mm 0.9 (momentum is sgd's and rmsprop's)"
     ]
+    # epoch=100 is the user's (the estimator's default is 200), though it is Config's.
+    est(**{**QUICK, "epoch": 100}, verbose=True).fit(X, y)
+    assert "default 100 epochs" not in capsys.readouterr().out
 
 
 def test_verbose_table_shows_no_test_split_the_estimator_does_not_have(iris, tmp_path, capsys):

@@ -57,6 +57,9 @@ examples:
   mlplab sweep --data ring --n_layer 1 2 3 --hid_dim 50 100 --seed 0 1 2 --epoch 200
   mlplab sweep --config examples/xor_nn.yaml --lr 0.1 1 --seed 0 1 2 3 --exp_name xor-grid
   mlplab sweep --data moons --search random --trials 20 --lr loguniform:1e-4:1e-1 --hid_dim choice:8:32:128
+
+A random search draws each setting from loguniform:LOW:HIGH, uniform:LOW:HIGH,
+int:LOW:HIGH (ends included) or choice:A:B:...; a plain list is a choice.
 """
 
 EXAMPLES_GRADCHECK = """--seed N draws the random inputs and weights (default 0). Exit status 1 when a check fails.
@@ -545,7 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="runs",
         help="folder that holds run directories (default: runs, where train and sweep write)",
     )
-    p.add_argument("--exp_name", default=None, metavar="NAME", help="only this experiment's runs")
+    p.add_argument(
+        "--exp_name", default=None, metavar="NAME", help="only the runs in LOG_PATH/NAME/"
+    )
     p.add_argument(
         "--out",
         default=None,

@@ -125,7 +125,7 @@ class LiveView:
 
     def fail(self) -> None:
         """Show the run as ``failed``: an exception ended it, and no End came to say so."""
-        if not self._broken:
+        if not self._broken and self.redraws:  # shown since its Start: else nothing to mend
             self.status = "failed"
             self._redraw(force=True)
 

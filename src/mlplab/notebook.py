@@ -51,16 +51,11 @@ def images(folder: Path | None, limit: int = 8) -> str:
     """The plot files of ``folder`` (png, svg, gif) as inline ``<img>`` tags; '' when none."""
     if folder is None or not folder.is_dir():
         return ""
-    # One picture a name: boundary_evolution.gif and its last frame as .png showed the
-    # same thing twice, 0.9 MB of the notebook each time the Result was displayed.
-    prefer = {".gif": 0, ".png": 1, ".svg": 2}
-    pictures: dict[str, Path] = {}
-    for p in sorted(folder.iterdir(), key=lambda q: prefer.get(q.suffix.lower(), 9)):
-        if p.suffix.lower() in IMAGE_MIME:
-            pictures.setdefault(p.stem, p)
     tags = []
-    for p in [pictures[stem] for stem in sorted(pictures)][:limit]:
-        mime = IMAGE_MIME[p.suffix.lower()]
+    for p in sorted(folder.iterdir())[:limit]:
+        mime = IMAGE_MIME.get(p.suffix.lower())
+        if mime is None:
+            continue
         raw = p.read_bytes()
         width = pixel_width(raw)
         size = (

@@ -483,7 +483,7 @@ class _MLPBase(BaseEstimator):
             fraction = float(self.validation_fraction)
             values["split"] = [1.0 - fraction, fraction]
         try:
-            return make_config(_away_from_defaults(values))
+            return make_config(_away_from_defaults(values, type(self)))
         except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
             raise ValueError(_in_python(str(err))) from None
 
@@ -538,7 +538,7 @@ class _MLPBase(BaseEstimator):
         changed = {"data": label, "batch_size": batch, "log_every": log_every}
         if any(getattr(cfg, k) != v for k, v in changed.items()):
             try:
-                cfg = make_config(_away_from_defaults({**cfg.to_dict(), **changed}))
+                cfg = make_config(_away_from_defaults({**cfg.to_dict(), **changed}, type(self)))
             except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
                 raise ValueError(_in_python(str(err))) from None
         # scikit-learn scores the held-out rows with their sample_weight
@@ -1645,16 +1645,20 @@ def _check_param_names(cls: type, params: dict[str, Any]) -> None:
             )
 
 
-def _away_from_defaults(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` without those at Config's defaults, which the config takes all the same:
-    an estimator passes every parameter, and a verbose fit then noted defaults it never
-    set (``--lr_gamma 0.1``, ``--mm 0.0`` of adam) as settings given and unused."""
+def _away_from_defaults(values: dict[str, Any], estimator: type) -> dict[str, Any]:
+    """``values`` without those at Config's defaults where the estimator's default is the
+    same, which the config takes all the same: an estimator passes every parameter, and a
+    verbose fit then noted defaults it never set (``--lr_gamma 0.1``, ``--mm 0.0`` of
+    adam) as settings given and unused. One whose default is the estimator's own (epoch
+    200) stays given: ``epoch=100`` is the user's choice, not Config's default."""
     default = {k: f.default for k, f in Config.model_fields.items()}
-    return {
-        k: v
-        for k, v in values.items()
-        if k not in default or type(v) is not type(default[k]) or v != default[k]
-    }
+    own = {k: p.default for k, p in inspect.signature(estimator).parameters.items()}
+
+    def at_default(k: str, v: Any) -> bool:
+        d = default.get(k, inspect.Parameter.empty)
+        return type(v) is type(d) and v == d and own.get(k, d) == d
+
+    return {k: v for k, v in values.items() if not at_default(k, v)}
 
 
 def _seed_of(random_state: Any) -> int:

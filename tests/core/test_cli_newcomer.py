@@ -243,7 +243,7 @@ def test_a_run_folder_whose_record_or_config_is_a_fifo_is_refused_not_waited_on(
     for args in (["predict", str(run_dir), "--data", "xor"], ["train", "--resume", str(run_dir)]):
         proc = subprocess.run([sys.executable, "-m", "mlplab", *args], capture_output=True,
                               text=True, timeout=120)  # fmt: skip
-        assert_one_line_error(proc, "is not a run directory")
+        assert_one_line_error(proc, "is not a run directory (its config.yaml is not a file)")
     (run_dir / "config.yaml").unlink()
     (run_dir / "result.json").unlink()
     os.mkfifo(run_dir / "result.json")

@@ -722,3 +722,24 @@ def test_curves_edited_into_lists_or_text_are_left_undrawn(tmp_path: Path) -> No
     curves = curve_set(edited, "loss")
     assert curves is not None and np.isfinite(curves.epochs).all()
     assert (~np.isnan(curves.train).all(axis=1)).tolist() == [False, False, True]
+
+
+def test_a_regression_section_with_a_record_missing_val_mse_ranks_by_the_loss(
+    tmp_path: Path,
+) -> None:
+    """The fall-back to val_loss looked at the whole report: a section where one record
+    lacked val_mse ranked its best config last, by a mean of fewer seeds than it said."""
+    log = tmp_path / "runs"
+    for lr in (0.01, 0.001):
+        for seed in (0, 1):
+            mlplab.train(data="sinlog", n_samples=200, lr=lr, seed=seed, optim="adam",
+                         log_path=str(log), exp_name="old", **TINY)  # fmt: skip
+    mlplab.train(data="sinlog", n_samples=200, log_path=str(log), exp_name="new", **TINY)
+    edited = sorted((log / "old").glob("*/result.json"))[0]
+    record = json.loads(edited.read_text())
+    edited.write_text(json.dumps({k: v for k, v in record.items() if not k.endswith("_mse")}))
+    rep = report(log, out=tmp_path / "page", verbose=False)
+    metrics = {s.exp_name: s.metric for s in rep.sections}
+    assert metrics == {"old": "val_loss", "new": "val_mse"}
+    old = next(s for s in rep.sections if s.exp_name == "old").summary
+    assert old["val_loss_mean"].tolist() == sorted(old["val_loss_mean"])

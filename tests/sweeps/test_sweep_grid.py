@@ -124,11 +124,18 @@ def test_random_search_seeds_are_replicates_of_every_sample() -> None:
         ("uniform:a:b", "two numbers"),
         ("choice:", "choice:A:B"),
         ("logunifrm:1e-4:1e-1", r"'logunifrm' is not a distribution \(did you mean loguniform\?\)"),
+        # A distribution mlplab has not, of a number's setting: "'normal:0:1' is not a number".
+        ("normal:0:1", r"'normal' is not a distribution; use one of loguniform, uniform"),
     ],
 )
 def test_bad_distributions_name_the_setting(text: str, match: str) -> None:
     with pytest.raises(ConfigError, match=f"setting 'lr'.*{match}"):
         parse_distribution("lr", text)
+
+
+def test_a_text_settings_value_with_a_colon_is_no_distribution() -> None:
+    assert parse_distribution("device", "cuda:1") is None
+    assert parse_distribution("data", "my:file.csv") is None
 
 
 def test_distribution_bounds_are_validated_and_need_random_search() -> None:

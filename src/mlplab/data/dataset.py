@@ -605,8 +605,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     if len(classes) < 2:
         raise DataError(
             f"data file {path!r}: target column {targets[0]!r} has a single class ({str(classes[0])!r}); "
-            "classification needs at least 2"
-            + ("; --task regression fits it as a number" if numeric else "")
+            "classification needs at least 2; a column of one value has nothing to learn: "
+            "is it the column to predict (--target)?"
         )
     if len(classes) > max(MAX_AUTO_CLASSES, len(col) / 2):
         # A class per row or so: nothing to learn from, and mostly a number to predict.

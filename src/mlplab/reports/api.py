@@ -416,7 +416,10 @@ def make_section(exp_name: str, kind: str, runs: pd.DataFrame, order: list[str])
     """Rank the runs of one experiment and task kind."""
     variables = swept_variables(runs, order)
     metric, ascending = ranking_metric(kind)
-    if metric not in runs:  # records of a version that kept no val_mse: their loss
+    finished = runs[runs["status"] == "finished"] if "status" in runs else runs
+    if metric not in runs or finished[metric].isna().any():
+        # A finished record without val_mse (an older or edited one): a mean of fewer
+        # seeds than its row says, or none. The loss ranks such a section.
         metric = "val_loss"
     summary = aggregate(
         runs,

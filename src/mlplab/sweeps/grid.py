@@ -115,10 +115,15 @@ def parse_distribution(name: str, text: Any) -> Distribution | None:
     kind, _, rest = text.partition(":")
     if kind not in DISTRIBUTIONS:
         close = difflib.get_close_matches(kind, DISTRIBUTIONS, n=1, cutoff=0.75)
-        if close:  # a misspelt distribution, not a value such as the device cuda:1
+        field = Config.model_fields.get(name)
+        numeric = field is not None and type(field.default) in (int, float)
+        if close or (numeric and kind.isalpha()):
+            # A misspelt or unknown distribution (`normal:0:1` of lr), not a value such as
+            # the device cuda:1: a number's setting has no other use for `word:`.
+            hint = f" (did you mean {close[0]}?)" if close else ""
             raise ConfigError(
-                f"setting '{name}': {short_repr(text)}: {kind!r} is not a distribution "
-                f"(did you mean {close[0]}?); use one of {', '.join(DISTRIBUTIONS)}"
+                f"setting '{name}': {short_repr(text)}: {kind!r} is not a distribution{hint}; "
+                f"use one of {', '.join(DISTRIBUTIONS)} (loguniform:1e-4:1e-1, choice:8:32)"
             )
         return None
     parts = rest.split(":")

@@ -294,6 +294,9 @@ def test_verbose_fit_prints_its_progress_and_results_table(iris, wave, est, caps
     # epoch=100 is the user's (the estimator's default is 200), though it is Config's.
     est(**{**QUICK, "epoch": 100}, verbose=True).fit(X, y)
     assert "default 100 epochs" not in capsys.readouterr().out
+    # patience=0 leaves min_delta unused by design: no note of the estimator's own 1e-4.
+    est(**{**QUICK, "epoch": 2}, patience=0, verbose=True).fit(X, y)
+    assert "not used by this run" not in capsys.readouterr().out
 
 
 def test_verbose_table_shows_no_test_split_the_estimator_does_not_have(iris, tmp_path, capsys):

@@ -59,7 +59,8 @@ examples:
   mlplab sweep --data moons --search random --trials 20 --lr loguniform:1e-4:1e-1 --hid_dim choice:8:32:128
 
 A random search draws each setting from loguniform:LOW:HIGH, uniform:LOW:HIGH,
-int:LOW:HIGH (ends included) or choice:A:B:...; a plain list is a choice.
+int:LOW:HIGH (ends included) or choice:A:B:...; a plain list is a choice, but for --seed,
+whose every seed trains each sample drawn.
 """
 
 EXAMPLES_GRADCHECK = """--seed N draws the random inputs and weights (default 0). Exit status 1 when a check fails.

@@ -102,7 +102,11 @@ def check_run_dir(run_dir: Path, flag: str = "") -> None:
         ) from None
     if not config.is_file():
         why = (
-            ("its config.yaml is not a file" if config.exists() else "no config.yaml")
+            (
+                "its config.yaml is not a file"
+                if config.exists() or config.is_symlink()  # a link to nothing too
+                else "no config.yaml"
+            )
             if run_dir.is_dir()
             else "it is a file"
             if run_dir.exists()

@@ -467,7 +467,7 @@ class _MLPBase(BaseEstimator):
         if self.hid_dims is not None:
             del values["n_layer"]  # hid_dims says how many layers there are
         if not self.patience and isinstance(self.min_delta, numbers.Real) and self.min_delta >= 0:
-            values["min_delta"] = 0.0  # its default applies to patience alone: no note of it
+            del values["min_delta"]  # its default applies to patience alone: no note of it
         values.update(
             seed=_seed_of(self.random_state),
             task=self._task_kind,
@@ -538,7 +538,9 @@ class _MLPBase(BaseEstimator):
         changed = {"data": label, "batch_size": batch, "log_every": log_every}
         if any(getattr(cfg, k) != v for k, v in changed.items()):
             try:
-                cfg = make_config(_away_from_defaults({**cfg.to_dict(), **changed}, type(self)))
+                # The settings given before, and no more: to_dict() has every one.
+                given = {k: v for k, v in cfg.to_dict().items() if k in cfg.model_fields_set}
+                cfg = make_config({**given, **changed})
             except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
                 raise ValueError(_in_python(str(err))) from None
         # scikit-learn scores the held-out rows with their sample_weight

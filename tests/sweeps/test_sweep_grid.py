@@ -136,6 +136,18 @@ def test_bad_distributions_name_the_setting(text: str, match: str) -> None:
 def test_a_text_settings_value_with_a_colon_is_no_distribution() -> None:
     assert parse_distribution("device", "cuda:1") is None
     assert parse_distribution("data", "my:file.csv") is None
+    assert parse_distribution("dtype", "float:32") is None  # a choice's, said by its check
+    # Numbers' settings whose default is None or a list are numbers' too.
+    for name in ("n_samples", "noise", "split"):
+        with pytest.raises(ConfigError, match="'normal' is not a distribution"):
+            parse_distribution(name, "normal:0:1")
+
+
+def test_an_unknown_distribution_in_a_sweep_file_names_the_file(tmp_path) -> None:
+    from mlplab.sweeps.grid import check_file_settings
+
+    with pytest.raises(ConfigError, match=r"^c\.yaml: setting 'lr': 'normal:0:1': 'normal'"):
+        check_file_settings("c.yaml", {"lr": "normal:0:1"}, set())
 
 
 def test_distribution_bounds_are_validated_and_need_random_search() -> None:

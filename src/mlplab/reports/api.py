@@ -419,8 +419,9 @@ def make_section(exp_name: str, kind: str, runs: pd.DataFrame, order: list[str])
     finished = runs[runs["status"] == "finished"] if "status" in runs else runs
     if metric not in runs or finished[metric].isna().any():
         # A finished record without val_mse (an older or edited one): a mean of fewer
-        # seeds than its row says, or none. The loss ranks such a section.
-        metric = "val_loss"
+        # seeds than its row says, or none. The MAE, in the target's units as well (the
+        # loss is not, under standardize_target), which every finished record has.
+        metric = "val_mae"
     summary = aggregate(
         runs,
         variables,

@@ -116,7 +116,11 @@ def parse_distribution(name: str, text: Any) -> Distribution | None:
     if kind not in DISTRIBUTIONS:
         close = difflib.get_close_matches(kind, DISTRIBUTIONS, n=1, cutoff=0.75)
         field = Config.model_fields.get(name)
-        numeric = field is not None and type(field.default) in (int, float)
+        kinds = str(field.annotation) if field is not None else ""
+        # A number's setting (n_samples: int | None, split: list[float]), not text's.
+        numeric = ("int" in kinds or "float" in kinds) and not (
+            "str" in kinds or "Literal" in kinds
+        )
         if close or (numeric and kind.isalpha()):
             # A misspelt or unknown distribution (`normal:0:1` of lr), not a value such as
             # the device cuda:1: a number's setting has no other use for `word:`.
@@ -338,8 +342,13 @@ def check_file_settings(path: str, base: dict[str, Any], given: Collection[str])
         if name not in Config.model_fields:  # an unknown name: its line, with the file's
             make_config({name: value}, path)
         for v in _as_values(name, value):  # an axis' values (or a list setting's one)
-            if parse_distribution(name, v) is None:
-                make_config({name: v}, path)
+            try:
+                if parse_distribution(name, v) is None:
+                    make_config({name: v}, path)
+            except ConfigError as err:
+                if str(err).startswith(f"{path}:"):
+                    raise
+                raise ConfigError(f"{path}: {err}") from None
 
 
 def _as_values(name: str, value: Any) -> list[Any]:

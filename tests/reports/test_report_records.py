@@ -745,3 +745,14 @@ def test_a_regression_section_with_a_record_missing_val_mse_ranks_by_the_mae(
     assert metrics == {"old": "val_mae", "new": "val_mse"}
     old = next(s for s in rep.sections if s.exp_name == "old").summary
     assert old["val_mae_mean"].tolist() == sorted(old["val_mae_mean"])
+
+
+def test_a_copied_run_folder_counts_once_and_the_note_says_why(tmp_path: Path, capsys) -> None:
+    """A run folder copied beside itself under another name counted once, but the note
+    said the two runs "differ only in settings that their model does not use"."""
+    log = tmp_path / "runs"
+    run_dir = mlplab.train(data="xor", log_path=str(log), **TINY).run_dir
+    shutil.copytree(run_dir, run_dir.parent / "renamed")
+    rep = report(log, out=tmp_path / "page", verbose=True)
+    assert rep.summary["n"].tolist() == [1] and rep.summary["repeats"].tolist() == [1]
+    assert "(a copy of a run folder, renamed or copied in," in capsys.readouterr().out

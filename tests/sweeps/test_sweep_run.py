@@ -466,3 +466,13 @@ def test_a_list_sweep_trains_its_rows_reports_them_and_skips_them_again(tmp_path
     assert yaml.safe_load(spec.read_text())["search"] == "list"
     again = sweep(search="list", lr=[0.3, 0.03, 0.3], hid_dim=[4, 8, 8], seed=[0, 1], **kw)
     assert again.counts["trained"] == 0 and again.counts["skipped"] == 6
+
+
+def test_a_sweeps_spec_record_given_as_its_config_says_what_it_is(tmp_path: Path) -> None:
+    """sweep-HASH.yaml given back to `mlplab sweep` said "unknown setting 'sample_seed' (did
+    you mean 'n_samples'?)": it is the sweep's record, not a config."""
+    log = tmp_path / "runs"
+    run(log)
+    (spec,) = (log / "exp").glob("sweep-*.yaml")
+    with pytest.raises(ConfigError, match=r"is a sweep's record of what it ran .* --search grid"):
+        sweep(str(spec), log_path=str(log), report=False, verbose=False)

@@ -287,7 +287,8 @@ def report(
         if repeats:
             print(
                 f"report: note: counted once: {repeats} run(s) of a config and seed counted "
-                "already (they differ only in settings that their model does not use)",
+                "already (a copy of a run folder, renamed or copied in, or runs that differ "
+                "only in settings that their model does not use)",
                 flush=True,
             )
         if note := mixed_data_note(sections):

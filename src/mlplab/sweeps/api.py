@@ -671,7 +671,15 @@ def _base_settings(
             "give a Config, a dict of settings (or an argparse.Namespace), or the path of a "
             "YAML file"
         )
-    return read_yaml(config)
+    values = read_yaml(config)
+    if {"base", "axes", "runs"} <= values.keys():
+        # write_spec's record of a sweep: its keys read as unknown settings ('sample_seed').
+        raise ConfigError(
+            f"sweep: {shorten(str(config), 300)} is a sweep's record of what it ran "
+            "(sweep-HASH.yaml), not a config: its 'base' settings with its 'axes' as flags "
+            f"(and --search {values.get('search')}) run that sweep again"
+        )
+    return values
 
 
 def _data_key(cfg: Config) -> str:

@@ -91,16 +91,17 @@ def check_run_dir(run_dir: Path, flag: str = "") -> None:
     """A run folder holds its config.yaml; say in one line why ``run_dir`` is not one."""
     config = run_dir / "config.yaml"
     try:
-        if stat.S_ISREG(os.stat(config).st_mode):  # not open() first: a FIFO would block
-            with open(config, "rb"):
+        regular = stat.S_ISREG(os.stat(config).st_mode)  # not open() first: a FIFO blocks
+        if regular:
+            with open(config, "rb"):  # one its user may not read (mode 000) is said here
                 pass
     except (FileNotFoundError, NotADirectoryError):
-        pass  # said below
+        regular = False  # said below
     except OSError as err:  # a folder or file its user may not read (mode 000)
         raise CheckpointError(
             f"{flag}{str(run_dir)!r} cannot be read ({err.strerror or type(err).__name__})"
         ) from None
-    if not config.is_file():
+    if not regular:
         why = (
             (
                 "its config.yaml is not a file"

@@ -615,10 +615,10 @@ def _train(
             if verbose:
                 _say_unfinished(run_dir, saved, rerun, why)
         if kept is None:
-            resumed = resume is not None
             return _train_locked(
-                cfg, saved, verbose, record, data, spec, engine, stop, hooks, run_dir, None, resumed
-            )
+                cfg, saved, verbose, record, data, spec, engine, stop, hooks, run_dir,
+                resumed=resume is not None,
+            )  # fmt: skip
         if not rerun and dataset is None:
             result = _kept(run_dir, cfg, data, spec, kept)  # says so if it does not load
             if verbose:

@@ -364,15 +364,12 @@ def curve_set(runs: pd.DataFrame, kind: str) -> CurveSet | None:
         ):
             continue
         stacked = flat_numbers(matrix, len(epochs_at))  # None (not recorded) becomes NaN
-        if stacked is None:
-            kept = [
-                (r, v)
-                for r, v in zip(rows, matrix, strict=True)
-                if (row := flat_numbers(v)) is not None and len(row) == len(epochs_at)
-            ]
+        if stacked is None:  # some run's curve is damaged: keep the others, row by row
+            read = [(r, flat_numbers(v)) for r, v in zip(rows, matrix, strict=True)]
+            kept = [(r, a) for r, a in read if a is not None and len(a) == len(epochs_at)]
             if not kept:
                 continue
-            rows, stacked = [r for r, _ in kept], np.array([v for _, v in kept], dtype=float)
+            rows, stacked = [r for r, _ in kept], np.stack([a for _, a in kept])
         groups.append((split, epochs_at, rows, stacked))
     if not groups:
         return None

@@ -343,12 +343,11 @@ def check_file_settings(path: str, base: dict[str, Any], given: Collection[str])
             make_config({name: value}, path)
         for v in _as_values(name, value):  # an axis' values (or a list setting's one)
             try:
-                if parse_distribution(name, v) is None:
-                    make_config({name: v}, path)
-            except ConfigError as err:
-                if str(err).startswith(f"{path}:"):
-                    raise
+                distribution = parse_distribution(name, v)
+            except ConfigError as err:  # its line knows no file
                 raise ConfigError(f"{path}: {err}") from None
+            if distribution is None:
+                make_config({name: v}, path)
 
 
 def _as_values(name: str, value: Any) -> list[Any]:

@@ -28,12 +28,13 @@ def python_blocks() -> list[str]:
 
 def test_the_readme_has_the_examples_this_test_runs():
     blocks = python_blocks()
-    assert len(blocks) == 9
+    assert len(blocks) == 10
     assert "mlplab.backprop(" in blocks[0] and "load_run(" in blocks[1]
     assert "sweep_runs.npz" in blocks[2] and "mlplab.train(" in blocks[3]
     assert "mine.npz" in blocks[4]
     assert "mlplab.sweep(" in blocks[5] and "GridSearchCV" in blocks[6]
     assert "subscribers=[show]" in blocks[7] and "prune=worse_half" in blocks[8]
+    assert "subscribers=[ended]" in blocks[9]
 
 
 def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, run_cli):
@@ -112,3 +113,12 @@ def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, 
     )
     records = [json.loads((d / "result.json").read_text()) for d in ns["result"].run_dirs]
     assert sorted(r["epochs_run"] for r in records) == [20, 20, 100, 100]
+
+    capsys.readouterr()
+    run(9)  # a watched sweep: each End's finals printed, and the outcomes' metrics
+    printed = [line.split() for line in capsys.readouterr().out.splitlines() if line]
+    records = {d.name: json.loads((d / "result.json").read_text()) for d in ns["result"].run_dirs}
+    assert len(printed) == 5 and sorted(name for name, _ in printed[:4]) == sorted(records)
+    assert all(float(acc) == records[name]["val_acc"] for name, acc in printed[:4])
+    top = max(r["val_acc"] for r in records.values())
+    assert float(printed[4][1]) == top == records[printed[4][0]]["val_acc"]

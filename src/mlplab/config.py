@@ -872,11 +872,9 @@ SWEEP_OPTIONS = frozenset(
 CALL_ARGUMENTS = {
     "prune": ("mlplab.sweep()", "mlplab.train() stops a run with early_stop="),
     "early_stop": ("mlplab.train()", "mlplab.sweep() stops its runs with prune="),
-    "subscribers": ("mlplab.train()", "mlplab.sweep() takes none: it records every run"),
     "record": ("mlplab.train()", "mlplab.sweep() records every run"),
     "dataset": ("mlplab.train()", "mlplab.sweep() takes data=, a file or a built-in name"),
     "resume": ("mlplab.train()", "mlplab.sweep() continues its unfinished runs itself"),
-    "stop": ("mlplab.train()", "mlplab.sweep() stops on Ctrl-C"),
 }
 
 

@@ -184,6 +184,7 @@ class StopFlag:
     # train(stop=...): the caller's own request, polled with the signals (from any thread).
     asked: Callable[[], Any] | None = None
     by_caller: bool = False
+    who: str = "train"  # whose stop() it is, for its errors: train, sweep
     # The sweep does not pass on its SIGINT as SIGINT, because the terminal's Ctrl-C may
     # reach the worker too, and two SIGINTs are a second Ctrl-C that stops at once; nor
     # as SIGTERM, which would name the runs of `kill -INT SWEEP_PID` SIGTERM. None
@@ -223,10 +224,10 @@ class StopFlag:
             try:
                 asked = self.asked()
             except Exception as err:
-                raise ConfigError(f"train: stop() raised {type(err).__name__}: {err}") from err
+                raise ConfigError(f"{self.who}: stop() raised {type(err).__name__}: {err}") from err
             if not is_bool(asked):  # a string "False" is true
                 raise ConfigError(
-                    f"train: stop() must return True or False; it returned {short_repr(asked)}"
+                    f"{self.who}: stop() must return True or False; it returned {short_repr(asked)}"
                 )
             self.by_caller = bool(asked)
         return "stop()" if self.by_caller else False
@@ -247,7 +248,7 @@ class Hooks:
     step_every: Sequence[int] = ()  # each subscriber's own Step cadence (0: as printed)
 
 
-def _step_every(subscriber: Any) -> int:
+def _step_every(subscriber: Any, who: str = "train") -> int:
     """A subscriber's ``step_every``, read once: a whole number of steps, 0 without one.
 
     A value of another kind is refused in one line; an object that answers for any name
@@ -259,7 +260,7 @@ def _step_every(subscriber: Any) -> int:
     if isinstance(every, numbers.Integral) and not isinstance(every, bool) and int(every) >= 0:
         return int(every)
     raise ConfigError(
-        f"train: a subscriber's step_every is a whole number of steps (0: as printed), "
+        f"{who}: a subscriber's step_every is a whole number of steps (0: as printed), "
         f"not {short_repr(every)}"
     )
 
@@ -475,17 +476,8 @@ def train(
             f"{type(dataset).__name__}; write a table to a file and give it as data=, or fit "
             "mlplab.sklearn.MLPClassifier / MLPRegressor on arrays"
         )
-    if callable(subscribers) or not all(_callable_with(s, 1) for s in subscribers):
-        raise ConfigError(
-            "train: subscribers takes a list of functions of an event "
-            f"(subscribers=[f]), not {short_repr(subscribers)}"
-        )
-    cadences = [_step_every(s) for s in subscribers]
-    if stop is not None and not _callable_with(stop, 0):
-        raise ConfigError(
-            f"train: stop takes a function of no arguments that returns True or False, not "
-            f"{short_repr(stop)}"
-        )
+    cadences = check_subscribers("train", subscribers)
+    check_stop("train", stop)
     if early_stop is not None and not callable(early_stop):
         raise ConfigError(
             "train: early_stop takes a function of a Validate event that returns True to "
@@ -514,6 +506,26 @@ def train(
     if handle_signals is None and flag.signum is not None:
         raise KeyboardInterrupt(interrupted_line(result))
     return result
+
+
+def check_subscribers(who: str, subscribers: Any) -> list[int]:
+    """Refuse, in one line naming ``who`` (train, sweep), subscribers that are not a list of
+    functions of an event; return each one's Step cadence (:func:`_step_every`)."""
+    if callable(subscribers) or not all(_callable_with(s, 1) for s in subscribers):
+        raise ConfigError(
+            f"{who}: subscribers takes a list of functions of an event "
+            f"(subscribers=[f]), not {short_repr(subscribers)}"
+        )
+    return [_step_every(s, who) for s in subscribers]
+
+
+def check_stop(who: str, stop: Any) -> None:
+    """Refuse a ``stop`` that is not a function of no arguments, in one line."""
+    if stop is not None and not _callable_with(stop, 0):
+        raise ConfigError(
+            f"{who}: stop takes a function of no arguments that returns True or False, not "
+            f"{short_repr(stop)}"
+        )
 
 
 def _callable_with(fn: Any, n: int) -> bool:

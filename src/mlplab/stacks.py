@@ -8,6 +8,8 @@ checkpoint, in a stack with the others that stand at the same step.
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,7 +31,13 @@ from mlplab.engines.init import run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.rerun import finished_record, scratch_dir, settle
 from mlplab.restore import Restored, restore_stack, resumable, saved_best_epoch
-from mlplab.runner import StackRun, fit_stack, plot_subscribers, wire_subscribers
+from mlplab.runner import (
+    StackRun,
+    check_subscribers,
+    fit_stack,
+    plot_subscribers,
+    wire_subscribers,
+)
 from mlplab.runs.record import (
     RunRecord,
     check_run_folders,
@@ -59,6 +67,7 @@ def train_stack(
     should_stop: Callable[[], bool | str] | None = None,
     resume: bool = True,
     prune: Prune | None = None,
+    subscribers: Sequence[Subscriber] = (),
 ) -> list[dict[str, Any] | None]:
     """Train one group of same-shaped configs as one stack; write every run record.
 
@@ -66,8 +75,8 @@ def train_stack(
     last checkpoint, exactly, rather than starting over; configs stopped at the same step
     continue together as one stack. ``resume=False`` starts them afresh instead (a sweep's
     ``--rerun``). ``prune`` is :func:`mlplab.training.loop.fit`'s hook, given each
-    validation of the stack. Returns each config's result.json contents, in order (None
-    where ``should_stop`` came first).
+    validation of the stack; ``subscribers`` get its events after the record's own. Returns
+    each config's result.json contents, in order (None where ``should_stop`` came first).
     """
     c0 = cfgs[0]
     for path in {c.log_path for c in cfgs}:
@@ -101,6 +110,7 @@ def train_stack(
             tb_points,
             should_stop,
             prune,
+            subscribers,
         )
         for i, res in zip(idx, part, strict=True):
             results[i] = res
@@ -136,6 +146,7 @@ def _train_part(
     tb_points: int,
     should_stop: Callable[[], bool | str] | None,
     prune: Prune | None,
+    subscribers: Sequence[Subscriber] = (),
 ) -> list[dict[str, Any]]:
     """Train configs that stand at the same step (fresh, or restored) as one stack."""
     c0 = cfgs[0]
@@ -164,12 +175,14 @@ def _train_part(
     console = RunConsole(verbose, c0.epoch, c0.log_every, lab_targets=labs)
     plots = plot_subscribers(cfgs, data, specs, [m.record for m in records])
     writer, tb, subs = wire_subscribers(
-        cfgs, data, specs, engine, records, console, tb_points, keep_until, plots
+        cfgs, data, specs, engine, records, console, tb_points, keep_until, [*plots, *subscribers]
     )
     assert writer is not None  # a stack always records
     spent = [0.0]  # seconds in the subscribers (the records), for LAST_TIMINGS
     subs = [_timed(sub, spent) for sub in subs]
     run = StackRun(cfgs, data, specs, engine, backend, state, writer, subs, tb, prune=prune)
+    # The caller's subscribers' own Step cadences (step_every), as a single run honours them.
+    run.progress_every = functools.reduce(math.gcd, check_subscribers("sweep", subscribers), 0)
     if verbose:
         how = "stacked" if saved is None else f"stacked, resumed at step {state.step}"
         console.line(
@@ -208,6 +221,7 @@ def train_batched(
     should_stop: Callable[[], bool | str] | None = None,
     resume: bool = True,
     prune: Prune | None = None,
+    subscribers: Sequence[Subscriber] = (),
 ) -> list[dict[str, Any] | None]:
     """Train every config, stacking those that share a shape, and write each run record.
 
@@ -236,6 +250,10 @@ def train_batched(
         Given each :class:`~mlplab.training.events.Validate` event of a stack, a bool mask
         over its ``ids`` (positions in its group), True for each model to stop there: its
         run ends ``pruned``, with its record and checkpoints (:func:`mlplab.sweep`).
+    subscribers : list of callables, optional
+        More subscribers to each stack's events (:mod:`mlplab.training.events`), called
+        after the record's own; ids are positions in the stack, and
+        ``event.models.name(id)`` gives each model's run id.
 
     Returns
     -------
@@ -258,7 +276,9 @@ def train_batched(
         if should_stop is not None and should_stop():
             break  # the groups not started have no record: a sweep trains them again
         group = [cfgs[i] for i in idx]
-        out = train_stack(group, verbose, tb_points, curves_in_results, should_stop, resume, prune)
+        out = train_stack(
+            group, verbose, tb_points, curves_in_results, should_stop, resume, prune, subscribers
+        )
         for i, r in zip(idx, out, strict=True):
             trained[keys[i]] = r
     return [trained[d] for d in dirs]

@@ -755,7 +755,7 @@ def test_subscribers_whose_signature_says_little_are_taken_on_trust():
     [
         ("train", "prune", print, "'prune' is an argument of mlplab.sweep(), not a setting"),
         ("sweep", "early_stop", print, "mlplab.sweep() stops its runs with prune="),
-        ("sweep", "subscribers", [print], "'subscribers' is an argument of mlplab.train()"),
+        ("sweep", "resume", True, "'resume' is an argument of mlplab.train()"),
         ("sweep", "record", False, "'record' is an argument of mlplab.train()"),
     ],
 )

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from mlplab.sweeps.local import (
 
 # Prune at run time, not under TYPE_CHECKING: typing.get_type_hints(sweep) (autodoc,
 # runtime type checkers) resolves the annotation.
-from mlplab.training.events import Prune
+from mlplab.training.events import Prune, Subscriber
 
 # Settings that decide which data a run loads: each distinct combination is loaded once
 # before the sweep starts, so a bad data file stops it with one line, not N failed runs.
@@ -73,7 +73,10 @@ class SweepResult:
     configs : list of Config
         Every config of the sweep, in grid (or sampling) order.
     outcomes : list of dict
-        The runs trained by this call: ``run_id``, ``status``, ``error``, ``wall_time_s``.
+        The runs trained by this call: ``run_id``, ``status``, ``error``, ``wall_time_s``
+        and ``metrics``, the record's final numbers (``val_loss``, ``val_acc`` or
+        ``val_mae``, ..., ``best_epoch``; {} for a run without them) that a search of one's
+        own ranks by, with no result.json to read.
     skipped : list of str
         Run ids that had finished before and were not trained again.
     busy : list of str
@@ -189,6 +192,8 @@ def sweep(
     progress: bool | None = None,
     prune: Prune | None = None,
     handle_signals: bool | None = None,
+    subscribers: Sequence[Subscriber] = (),
+    stop: Callable[[], bool] | None = None,
     **settings: Any,
 ) -> SweepResult:
     """Train every config of a grid or random search as a normal run, then report.
@@ -242,6 +247,17 @@ def sweep(
         stop too; the same call again continues. True: ``sweep`` returns the interrupted
         SweepResult instead (``interrupted``, ``exit_code``; ``mlplab sweep`` sets this).
         A sweep always handles signals, for its workers: False is refused.
+    subscribers : list of callables, optional
+        More subscribers to the events of every stack the sweep trains
+        (:mod:`mlplab.training.events`), as ``train``'s: a page or a plot that watches the
+        sweep. Each stack sends its own Start ... End; ids are positions in that stack, and
+        ``event.models.name(id)`` gives a model's run id. They are called in this process,
+        so a sweep given them (or ``stop``) trains here, not in worker processes nor on Ray.
+    stop : callable, optional
+        Polled before every step and between stacks; once it returns True, the sweep stops
+        as a Ctrl-C stops it (each run in progress ``interrupted``, with its checkpoint)
+        and returns the interrupted SweepResult (``stopped_by`` is ``'stop()'``); the same
+        call again continues. For a page's stop button.
     **settings
         Settings as keyword arguments; a list of several values is an axis,
         e.g. ``sweep(data="ring", n_layer=[1, 2, 3], hid_dim=[50, 100], seed=[0, 1, 2])``.
@@ -266,6 +282,11 @@ def sweep(
         )
     if progress is not None:
         check_switches("sweep", progress=progress)
+    from mlplab.runner import check_stop, check_subscribers
+
+    check_subscribers("sweep", subscribers)
+    check_stop("sweep", stop)
+    watched = bool(subscribers) or stop is not None
     base = _base_settings(config)
     if isinstance(config, str | os.PathLike):
         check_file_settings(shorten(str(config), 300), base, settings)
@@ -311,6 +332,20 @@ def sweep(
         n_workers = 1
     if backend not in ("local", "ray"):
         raise ConfigError(f"--backend: {backend!r} is not one of local, ray")
+    if watched and backend == "ray":
+        raise ConfigError(
+            "sweep: subscribers and stop are called in this process, and backend 'ray' "
+            "trains elsewhere: use the local backend, or read a Ray sweep's records as they "
+            "end (mlplab.report)"
+        )
+    if watched and n_workers > 1:
+        if verbose:
+            print(
+                "mlplab: note: a sweep's subscribers and stop are called in this process, "
+                "so it trains here (workers 1)",
+                flush=True,
+            )
+        n_workers = 1
     # Ray's options are not ignored in silence on the local backend: the user meant Ray.
     ray_defaults = {"address": None, "cpus_per_task": 1.0, "gpus_per_task": 0.0}
     ray_given = {"address": address, "cpus_per_task": cpus_per_task, "gpus_per_task": gpus_per_task}
@@ -407,7 +442,9 @@ def sweep(
     if report and pending and backend == "local" and n_workers > 1:
         _import_report_soon()
     # --rerun: an interrupted run starts afresh too, as with `mlplab train --rerun`.
-    group_fn = functools.partial(train_group, rerun=rerun, prune=prune)
+    group_fn = functools.partial(
+        train_group, rerun=rerun, prune=prune, subscribers=subscribers, stop=stop
+    )
     main_thread = threading.current_thread() is threading.main_thread()
     sigint = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
@@ -426,7 +463,7 @@ def sweep(
                         group_fn,
                     )
                 else:
-                    result.outcomes = run_local(groups, n_workers, bar.done, group_fn)
+                    result.outcomes = run_local(groups, n_workers, bar.done, group_fn, stop)
             except SweepInterrupted as stop:
                 result.outcomes = stop.outcomes
                 result.interrupted, result.stopped_by = True, stop.signal
@@ -465,7 +502,7 @@ def sweep(
         read_records(Path(first.log_path) / first.exp_name, [])
     if verbose:
         print(_records_line(configs), flush=True)
-    if result.interrupted and handle_signals is None:
+    if result.interrupted and handle_signals is None and result.stopped_by != "stop()":
         # As train(): returned, the stop would let a script or a notebook's next cells
         # (Run All) go on with a sweep half done.
         raise KeyboardInterrupt(
@@ -567,6 +604,12 @@ def _say_what_continues(pending: list[Config], continues: bool) -> None:
 def _interrupted_line(result: SweepResult) -> str:
     """What an interrupted sweep left, and what running it again does."""
     left = result.counts["remaining"]
+    if result.stopped_by == "stop()":  # the caller's own stop, in Python
+        again = "only those" if not result.rerun else f"all {len(result.configs)} again"
+        return (
+            f"mlplab: sweep stopped by stop(); {left} {'run remains' if left == 1 else 'runs remain'}. "
+            f"The same sweep() call again trains {again}."
+        )
     if not result.rerun:
         return (
             f"mlplab: sweep interrupted; {left} {'run remains' if left == 1 else 'runs remain'}. "

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlplab.training.events import Prune
+    from mlplab.training.events import Prune, Subscriber
 
 Outcome = dict[str, Any]
 OnDone = Callable[[Outcome], None]
@@ -128,6 +128,8 @@ def train_group(
     on_done: OnDone | None = None,
     rerun: bool = False,
     prune: Prune | None = None,
+    subscribers: Sequence[Subscriber] = (),
+    stop: Callable[[], bool] | None = None,
 ) -> list[Outcome]:
     """Train a group of configs, each into its own full run record.
 
@@ -151,13 +153,16 @@ def train_group(
         The stack's prune hook (:func:`mlplab.stacks.train_batched`). The configs that
         train one by one after a stack failed train without it: a rule that compares the
         rows of a stack has only one row then.
+    subscribers, stop : optional
+        The caller's subscribers to each stack's events, and its own stop (polled before
+        every step, as a Ctrl-C): :func:`mlplab.sweep` passes them in its own process.
 
     Returns
     -------
     list of dict
         One outcome per config that ran, in order: ``run_id``, ``status``
-        (finished | diverged | failed | interrupted | pruned), ``error`` (str or None) and
-        ``wall_time_s``. After an ``interrupted`` run (SIGINT/SIGTERM) the group stops,
+        (finished | diverged | failed | interrupted | pruned), ``error`` (str or None),
+        ``wall_time_s`` and ``metrics`` (:func:`metrics_of`). After an ``interrupted`` run (SIGINT/SIGTERM) the group stops,
         so the list can be shorter than ``configs``.
     """
     from mlplab.config import make_config
@@ -166,11 +171,19 @@ def train_group(
 
     stack_failed = False
     if configs:
-        batched = _train_stacked(configs, on_done, rerun, prune)
+        batched = _train_stacked(configs, on_done, rerun, prune, subscribers, stop)
         if batched is not None:
             return batched
         stack_failed = True
     outcomes: list[Outcome] = []
+    said_stop: list[bool] = []  # whether the caller's stop() stopped a run (its signal)
+
+    def asked() -> Any:
+        answer = stop() if stop is not None else False
+        if answer is True:
+            said_stop.append(True)
+        return answer
+
     for values in configs:
         if _stopping:  # a Ctrl-C between two runs, noted by the worker's handler
             break
@@ -179,7 +192,12 @@ def train_group(
         if stack_failed and is_finished(run_dir_of(cfg)):
             # Finished by the stack before it failed: keep it, do not train it twice.
             record = read_result(run_dir_of(cfg)) or {}
-            outcome.update(status="finished", error=None, wall_time_s=record.get("wall_time_s"))
+            outcome.update(
+                status="finished",
+                error=None,
+                wall_time_s=record.get("wall_time_s"),
+                metrics=metrics_of(record),
+            )
             outcomes.append(outcome)
             if on_done is not None:
                 on_done(outcome)
@@ -187,16 +205,25 @@ def train_group(
         try:
             # handle_signals: a Ctrl-C ends the run at a step boundary with a checkpoint
             # and status `interrupted`, instead of a `failed` record.
-            result = train(cfg, verbose=False, handle_signals=True, rerun=rerun)
+            result = train(
+                cfg,
+                verbose=False,
+                handle_signals=True,
+                rerun=rerun,
+                subscribers=subscribers,
+                stop=asked if stop is not None else None,
+            )
             outcome["status"] = result.status
             outcome["error"] = result.record.get("message") if result.status != "finished" else None
             outcome["wall_time_s"] = result.record.get("wall_time_s")
+            outcome["metrics"] = metrics_of(result.record)
             if result.status == "interrupted":
-                outcome["signal"] = {143: "SIGTERM", 129: "SIGHUP"}.get(result.exit_code, "SIGINT")
+                by = {143: "SIGTERM", 129: "SIGHUP"}.get(result.exit_code, "SIGINT")
+                outcome["signal"] = "stop()" if said_stop and by == "SIGINT" else by
         except Exception as err:  # recorded, and the group goes on
             error = f"{type(err).__name__}: {err}"
             mark_ended(values, error)
-            outcome.update(status="failed", error=error, wall_time_s=None)
+            outcome.update(status="failed", error=error, wall_time_s=None, metrics={})
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
@@ -210,6 +237,8 @@ def _train_stacked(
     on_done: OnDone | None,
     rerun: bool,
     prune: Prune | None = None,
+    subscribers: Sequence[Subscriber] = (),
+    asked: Callable[[], bool] | None = None,
 ) -> list[Outcome] | None:
     """Train a group with the batched trainer; None if the stack itself failed."""
     from mlplab.assemble import as_config
@@ -221,7 +250,7 @@ def _train_stacked(
     # As train(handle_signals=True) does for one run: Ctrl-C or SIGTERM ends the stack
     # at the next step, each config `interrupted` with a checkpoint to resume from.
     # A second Ctrl-C stops at once.
-    stop = StopFlag()
+    stop = StopFlag(asked=asked, who="sweep")
     stop.install()
     if _stopping:
         # A Ctrl-C came before this handler took over (while the worker started, or
@@ -232,7 +261,12 @@ def _train_stacked(
         # Curves stay in each result.json; leaving them out of the returned dicts keeps a
         # sweep of long runs from holding every curve in memory at once.
         results = train_batched(
-            configs, curves_in_results=False, should_stop=stop, resume=not rerun, prune=prune
+            configs,
+            curves_in_results=False,
+            should_stop=stop,
+            resume=not rerun,
+            prune=prune,
+            subscribers=subscribers,
         )
     except PruneError as err:
         # The rule's fault, not a config's: retried one by one (without the rule) the group
@@ -260,6 +294,7 @@ def _train_stacked(
             "status": status,
             "error": record.get("message") if status != "finished" else None,
             "wall_time_s": record.get("wall_time_s"),
+            "metrics": metrics_of(record),
         }
         if status == "interrupted":
             outcome["signal"] = stop() or "SIGINT"
@@ -317,23 +352,31 @@ def run_local(
     workers: int,
     on_done: OnDone | None = None,
     group_fn: GroupFn = train_group,
+    stop: Callable[[], bool] | None = None,
 ) -> list[Outcome]:
     """Train every group; return the outcomes of the runs that ended.
 
     ``workers <= 1`` trains in this process; otherwise a spawn-started pool of
     ``min(workers, len(groups))`` processes. ``on_done`` gets each outcome (in-process as
     each run ends; from a pool as each group ends). Raises :class:`SweepInterrupted` on
-    Ctrl-C or when a run reports ``interrupted`` in-process.
+    Ctrl-C or when a run reports ``interrupted`` in-process. ``stop``, the caller's own
+    (polled between groups here; ``group_fn`` polls it between steps), trains in-process.
     """
     on_done = on_done or (lambda outcome: None)
-    if workers <= 1 or len(groups) <= 1:
-        return _run_in_process(groups, on_done, group_fn)
+    if workers <= 1 or len(groups) <= 1 or stop is not None:
+        return _run_in_process(groups, on_done, group_fn, stop)
     return _run_in_pool(groups, workers, on_done, group_fn)
 
 
 def _run_in_process(
-    groups: list[list[dict[str, Any]]], on_done: OnDone, group_fn: GroupFn
+    groups: list[list[dict[str, Any]]],
+    on_done: OnDone,
+    group_fn: GroupFn,
+    stop: Callable[[], bool] | None = None,
 ) -> list[Outcome]:
+    from mlplab.runner import StopFlag
+
+    asked = StopFlag(asked=stop, who="sweep")  # no signals: only the caller's stop()
     outcomes: list[Outcome] = []
 
     def done(outcome: Outcome) -> None:
@@ -342,6 +385,8 @@ def _run_in_process(
 
     try:
         for group in groups:
+            if stop is not None and asked():  # asked between two groups: none starts
+                raise SweepInterrupted(outcomes, "stop()")
             before = len(outcomes)
             group_fn(group, on_done=done)
             # Any run of the group, not the last: one its patience ended before the
@@ -596,6 +641,30 @@ def _stop_workers(busy: dict[_Worker, _Job], name: str = "SIGINT") -> list[Outco
     return outcomes
 
 
+# A record's final numbers that an outcome carries (``metrics``): what a search ranks by.
+FINAL_METRICS = (
+    *(
+        f"{split}_{m}"
+        for split in ("train", "val", "test")
+        for m in ("loss", "acc", "mae", "mse", "r2")
+    ),
+    "best_val_loss",
+    "best_epoch",
+    "epochs_run",
+)
+
+
+def metrics_of(record: dict[str, Any]) -> dict[str, float]:
+    """The final metrics of a run's record (``val_loss``, ``val_acc`` or ``val_mae``, ...,
+    ``best_epoch``) that it holds as numbers; {} for a run that has none (diverged,
+    failed)."""
+    return {
+        k: record[k]
+        for k in FINAL_METRICS
+        if isinstance(record.get(k), int | float) and not isinstance(record.get(k), bool)
+    }
+
+
 def _recorded(values: dict[str, Any]) -> Outcome:
     """A run's outcome as its result.json tells it (no record: ``running``)."""
     from mlplab.runs.record import read_result
@@ -607,6 +676,7 @@ def _recorded(values: dict[str, Any]) -> Outcome:
         "status": record.get("status", "running"),
         "error": record.get("error") or record.get("message"),
         "wall_time_s": record.get("wall_time_s"),
+        "metrics": metrics_of(record),
     }
 
 
@@ -673,6 +743,7 @@ def _failed(values: dict[str, Any], error: str) -> Outcome:
         "status": "failed",
         "error": error,
         "wall_time_s": None,
+        "metrics": {},
     }
 
 

@@ -455,6 +455,7 @@ def _outcome(values: dict[str, Any], status: str, error: str | None) -> Outcome:
         "error": error,
         "wall_time_s": None,
         "node": None,
+        "metrics": {},
     }
 
 
@@ -500,6 +501,7 @@ def _train_group_task(
                 # A record names no machine path, so it travels as it is.
                 files = pack_run_dir(src)
             keep = {k: outcome.get(k) for k in ("run_id", "status", "error", "wall_time_s")}
+            keep["metrics"] = outcome.get("metrics") or {}
             runs.append({"values": values, "outcome": keep, "files": files})
         return {"node": ray.get_runtime_context().get_node_id(), "runs": runs}
     finally:

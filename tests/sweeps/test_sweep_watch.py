@@ -1,0 +1,142 @@
+"""``sweep(subscribers=..., stop=...)``: a page or a script that watches and stops a sweep.
+
+Every stack of the sweep sends its events to the caller's subscribers, in the caller's
+process; ``stop`` stops the sweep as a Ctrl-C does, resumably, and the sweep returns.
+Each outcome carries the run's final metrics, so a search ranks without reading files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mlplab.errors import ConfigError
+from mlplab.runs.record import read_result
+from mlplab.sweeps.api import sweep
+from mlplab.training.events import End, Event, Start, Step, as_json
+
+BASE: dict[str, Any] = {
+    "data": "ring",
+    "n_samples": 120,
+    "epoch": 6,
+    "batch_size": 40,
+    "engine": "numpy",
+    "log_every": 0,
+    "plots": "none",
+}
+# Two shapes (two stacks), two seeds each.
+AXES: dict[str, Any] = {"hid_dim": [4, 8], "seed": [0, 1]}
+
+
+def run(log: Path, **kw: Any):
+    kw.setdefault("verbose", False)
+    return sweep(BASE, log_path=str(log), report=False, **AXES, **kw)
+
+
+def test_subscribers_see_every_stack_in_this_process(tmp_path: Path, capsys) -> None:
+    events: list[Event] = []
+
+    class Watch:
+        step_every = 1  # a live plot of every step's loss
+
+        def __call__(self, event: Event) -> None:
+            events.append(event)
+
+    result = run(tmp_path / "runs", subscribers=[Watch()], workers=2, verbose=True)
+    assert result.exit_code == 0 and result.counts["trained"] == 4
+    # Asked for two workers, the sweep said why it trained here, and the events reached
+    # this process's list (a worker's copy of the subscriber would have kept them).
+    assert "called in this process, so it trains here (workers 1)" in capsys.readouterr().out
+    starts = [e for e in events if isinstance(e, Start)]
+    assert len(starts) == 2  # one per stack
+    names = [s.models.name(int(k)) for s in starts for k in s.ids]
+    assert sorted(names) == sorted(d.name for d in result.run_dirs)
+    # step_every=1: every step of each stack (3 batches an epoch, 6 epochs).
+    steps = [e for e in events if isinstance(e, Step)]
+    assert len(steps) == 2 * 6 * 3
+    assert sorted({e.step for e in steps}) == list(range(18))
+    # Each End's finals are the record's numbers, and its outcome carries them too.
+    by_name = {o["run_id"]: o for o in result.outcomes}
+    stack = None
+    for e in events:
+        if isinstance(e, Start):
+            stack = e.models
+        if isinstance(e, End):
+            assert e.models is stack
+            for k, status, finals in zip(e.ids, e.statuses, e.finals, strict=True):
+                name = stack.name(int(k))
+                record = read_result(tmp_path / "runs" / "exp" / name)
+                assert status == "finished" == record["status"]
+                assert finals["val_loss"] == record["val_loss"]
+                assert by_name[name]["metrics"]["val_loss"] == record["val_loss"]
+                assert by_name[name]["metrics"]["test_acc"] == record["test_acc"]
+                assert by_name[name]["metrics"]["best_epoch"] == record["best_epoch"]
+    assert all(as_json(e)["event"] for e in events)  # what a page would be sent
+
+
+def test_outcomes_of_worker_processes_carry_the_metrics(tmp_path: Path) -> None:
+    result = run(tmp_path / "runs", workers=2)
+    assert len(result.outcomes) == 4
+    for outcome in result.outcomes:
+        record = read_result(Path(outcome["run_dir"]))
+        assert outcome["metrics"]["val_acc"] == record["val_acc"]
+        assert outcome["metrics"]["epochs_run"] == 6
+
+
+def test_a_stop_ends_the_sweep_resumably_and_it_returns(tmp_path: Path) -> None:
+    seen: list[int] = []
+
+    class Page:  # shows each step, and its stop button is pressed once step 4 is shown
+        step_every = 1
+
+        def __call__(self, event: Event) -> None:
+            if isinstance(event, Step):
+                seen.append(event.step)
+
+    def stop() -> bool:
+        return bool(seen) and seen[-1] >= 4
+
+    # It returns: no KeyboardInterrupt.
+    result = run(tmp_path / "runs", workers=1, stop=stop, subscribers=[Page()])
+    assert result.interrupted and result.stopped_by == "stop()" and result.exit_code == 130
+    assert result.counts["remaining"] == 4 and "4 not finished" in result.summary()
+    stopped = [read_result(Path(o["run_dir"])) for o in result.outcomes]
+    assert len(stopped) == 2 and all(r["status"] == "interrupted" for r in stopped)
+    assert all(r["steps"] == 5 and "by stop()" in r["message"] for r in stopped)
+    # The same sweep again continues the stopped stack exactly and trains the other.
+    again = run(tmp_path / "runs", workers=1)
+    assert again.exit_code == 0 and again.counts["trained"] == 4
+    alone = run(tmp_path / "alone", workers=1)
+    for d, a in zip(again.run_dirs, alone.run_dirs, strict=True):
+        resumed, straight = read_result(d), read_result(a)
+        assert resumed["status"] == "finished"
+        np.testing.assert_array_equal(resumed["val_losses"], straight["val_losses"])
+
+
+def test_a_stop_before_the_first_step_trains_nothing(tmp_path: Path, capsys) -> None:
+    result = run(tmp_path / "runs", workers=1, stop=lambda: True, verbose=True)
+    assert result.interrupted and result.outcomes == [] and result.counts["remaining"] == 4
+    err = capsys.readouterr().err
+    assert "sweep stopped by stop(); 4 runs remain. The same sweep() call again" in err
+    assert not any(read_result(d) for d in result.run_dirs)
+
+
+@pytest.mark.parametrize(
+    ("kw", "says"),
+    [
+        ({"subscribers": print}, "sweep: subscribers takes a list of functions of an event"),
+        ({"subscribers": [lambda: None]}, "sweep: subscribers takes a list"),
+        ({"stop": lambda event: True}, "sweep: stop takes a function of no arguments"),
+        ({"stop": lambda: "no"}, "sweep: stop() must return True or False"),
+        ({"subscribers": [print], "backend": "ray"}, "backend 'ray' trains elsewhere"),
+    ],
+)
+def test_bad_hooks_are_one_line(tmp_path: Path, kw: dict[str, Any], says: str) -> None:
+    with pytest.raises(ConfigError, match=None) as err:
+        run(tmp_path / "runs", workers=1, **kw)
+    assert says in str(err.value)
+    if "backend" in kw:  # refused before anything is written
+        assert not (tmp_path / "runs").exists()

@@ -108,7 +108,7 @@ from mlplab.runs.record import (
 from mlplab.runs.tensorboard import TensorBoardLogger
 from mlplab.runs.writer import ModelRecord, RunWriter, curve_arrays, curve_lists, curves_of
 from mlplab.trained import TrainedModel
-from mlplab.training.events import End, Prune, Subscriber
+from mlplab.training.events import End, Models, Prune, Subscriber
 from mlplab.training.loop import StackState, fit
 from mlplab.training.metrics import curve_metric_name
 
@@ -282,6 +282,7 @@ class StackRun:
     progress_every: int = 0  # steps between Step events for the console's progress bar
     prune: Prune | None = None  # fit's hook: a search stops rows
     early_stop: Prune | None = None  # fit's hook: the caller's own early stopping
+    callers: Sequence[Subscriber] = ()  # the caller's own subscribers, among `subscribers`
 
 
 def wire_subscribers(
@@ -359,16 +360,36 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
             # must still say how the run ended, not "running".
             with contextlib.suppress(Exception):
                 run.tb.close()
+        # Its End is already on disk (finished, stopped early, diverged): a Ctrl-C in a
+        # later subscriber, such as the plots, must not mark it interrupted, or a resume
+        # would train an early-stopped run on.
+        recorded = run.writer.results if run.writer is not None else {}
+        ended = [int(k) for k in run.state.ids if int(k) not in recorded]
         if run.writer is not None:
-            for k in run.state.ids:
-                if int(k) in run.writer.results:
-                    # Its End is already on disk (finished, stopped early, diverged): a
-                    # Ctrl-C in a later subscriber, such as the plots, must not mark it
-                    # interrupted, or a resume would train an early-stopped run on.
-                    continue
+            for k in ended:
                 with contextlib.suppress(Exception):  # never hide the original exception
-                    run.writer.abort(int(k), run.state.loop_state(int(k)), err)
+                    run.writer.abort(k, run.state.loop_state(k), err)
+        _tell_callers(run, ended, err)
         raise
+
+
+def _tell_callers(run: StackRun, ended: list[int], err: BaseException) -> None:
+    """Send the caller's own subscribers (a page, a search) an End for the models an
+    exception ended, ``failed`` (``interrupted`` for a Ctrl-C that stops at once), as the
+    record says; the run's own subscribers have recorded it. One of them may be what
+    raised: what it raises now is dropped, so the original exception reaches the caller."""
+    if not ended or not run.callers:
+        return
+    status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
+    why = f"{type(err).__name__}: {err}" if status == "failed" else "interrupted at once"
+    models = Models(
+        run.backend, run.state, [run_name(c) for c in run.cfgs], [c.to_dict() for c in run.cfgs]
+    )
+    n, state = len(ended), run.state
+    event = End(models, state.epoch, state.step, np.array(ended), [status] * n, [why] * n, [{}] * n)
+    for sub in run.callers:
+        with contextlib.suppress(Exception):
+            sub(event)
 
 
 # --- train(): one config ---------------------------------------------------------------------
@@ -823,7 +844,7 @@ def _train_locked(
     ends: list[End] = []
     subs.append(lambda e: ends.append(e) if isinstance(e, End) else None)
     run = StackRun([cfg], data, [spec], engine, backend, state, writer, subs, tb)
-    run.early_stop = hooks.early_stop
+    run.early_stop, run.callers = hooks.early_stop, hooks.subscribers
     # A subscriber's own cadence (step_every: a live plot of every step's loss), whatever
     # is printed: the loop emits Step at the gcd, and each subscriber keeps its own.
     run.progress_every = functools.reduce(math.gcd, hooks.step_every, console.progress_every)

@@ -180,7 +180,19 @@ def _train_part(
     assert writer is not None  # a stack always records
     spent = [0.0]  # seconds in the subscribers (the records), for LAST_TIMINGS
     subs = [_timed(sub, spent) for sub in subs]
-    run = StackRun(cfgs, data, specs, engine, backend, state, writer, subs, tb, prune=prune)
+    run = StackRun(
+        cfgs,
+        data,
+        specs,
+        engine,
+        backend,
+        state,
+        writer,
+        subs,
+        tb,
+        prune=prune,
+        callers=subscribers,
+    )
     # The caller's subscribers' own Step cadences (step_every), as a single run honours them.
     run.progress_every = functools.reduce(math.gcd, check_subscribers("sweep", subscribers), 0)
     if verbose:

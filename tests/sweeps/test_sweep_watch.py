@@ -140,3 +140,32 @@ def test_bad_hooks_are_one_line(tmp_path: Path, kw: dict[str, Any], says: str) -
     assert says in str(err.value)
     if "backend" in kw:  # refused before anything is written
         assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_that_fails_in_a_watched_sweep_ends_failed_for_the_page(tmp_path: Path) -> None:
+    """A subscriber that raises for the hid_dim 4 models fails their stack; they are tried
+    one by one (each fails again), and the page gets a failed End for each, while the
+    hid_dim 8 stack finishes."""
+    ends: dict[str, list[str]] = {}
+
+    def picky(event: Event) -> None:
+        if isinstance(event, End):
+            for k, status in zip(event.ids, event.statuses, strict=True):
+                ends.setdefault(event.models.name(int(k)), []).append(status)
+            return
+        ids = getattr(event, "ids", [])
+        if any(event.models.settings(int(k))["hid_dim"] == 4 for k in ids):
+            raise RuntimeError("cannot draw a 4-unit net")
+
+    result = run(tmp_path / "runs", workers=1, subscribers=[picky])
+    assert result.exit_code == 1 and result.counts["failed"] == 2
+    statuses = {o["run_id"]: o["status"] for o in result.outcomes}
+    for name, seen in ends.items():
+        record = read_result(tmp_path / "runs" / "exp" / name)
+        if record["hid_dim"] == 4:
+            # The stack's failure, then the run's own, alone.
+            assert seen == ["failed", "failed"] and statuses[name] == "failed"
+            assert "cannot draw a 4-unit net" in record["error"]
+        else:
+            assert seen == ["finished"] and statuses[name] == "finished"
+    assert len(ends) == 4

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -289,3 +291,36 @@ def test_a_subscriber_asks_for_steps_at_its_own_cadence_whatever_is_printed():
     every.step_every = "often"  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match="step_every is a whole number of steps"):
         train(data="xor", epoch=1, record=False, verbose=False, subscribers=[every])
+
+
+def test_a_run_an_exception_ends_sends_the_callers_subscribers_a_failed_end(tmp_path):
+    """A subscriber raised at epoch 3: the run is recorded `failed`, the exception reaches
+    the caller, and the caller's subscribers (the one that raised too) get an End that
+    says so, with no metrics; a page learns it as it learns any other end."""
+    import mlplab
+    from mlplab.runs.record import read_result
+
+    seen: list[Any] = []
+
+    def boom(event):
+        seen.append(("boom", event))
+        if isinstance(event, Validate) and event.epoch == 3:
+            raise RuntimeError("the page went away")
+
+    def watch(event):
+        seen.append(("watch", event))
+
+    with pytest.raises(RuntimeError, match="the page went away"):
+        mlplab.train(data="xor", epoch=10, log_path=str(tmp_path), plots="none",
+                     verbose=False, subscribers=[boom, watch])  # fmt: skip
+    ends = [(who, e) for who, e in seen if isinstance(e, End)]
+    assert [who for who, _ in ends] == ["boom", "watch"]
+    for _, end in ends:
+        assert end.statuses == ["failed"] and end.finals == [{}]
+        assert end.messages == ["RuntimeError: the page went away"]
+        assert end.epoch == 3 and list(end.ids) == [0]
+        assert as_json(end)["statuses"] == ["failed"]
+    # The watcher saw no Validate of epoch 3 (boom raised before it), then the End.
+    assert [e.epoch for who, e in seen if who == "watch" and isinstance(e, Validate)] == [1, 2]
+    (run_dir,) = [d for d in (tmp_path / "exp").iterdir() if d.is_dir()]
+    assert read_result(run_dir)["status"] == "failed"

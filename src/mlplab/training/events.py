@@ -13,7 +13,9 @@ gave them, with one of these events:
 - :class:`Save`: a moment to write checkpoints (every ``save_every`` epochs; a model
   that ends, by a stop or otherwise, is checkpointed by the run writer at its End);
 - :class:`End`: some models are done (finished, stopped early, diverged, interrupted or
-  pruned), with their final metrics. They leave the stack after this event.
+  pruned), with their final metrics. They leave the stack after this event. A run that
+  an exception ends (``failed``) is not the loop's End: its caller's own subscribers
+  (``mlplab.train``'s and ``mlplab.sweep``'s ``subscribers``) get one, with no metrics.
 
 A subscriber is any callable ``(event) -> None``: the run writer, TensorBoard, console
 progress, snapshots, plots, a notebook view or a web page. Models are named by their
@@ -184,7 +186,7 @@ class End:
     epoch: int
     step: int
     ids: Array  # [E] the models that end here
-    statuses: list[str]  # finished | diverged | interrupted | pruned
+    statuses: list[str]  # finished | diverged | interrupted | pruned | failed
     messages: list[str]  # why, in one line ("" when finished normally)
     finals: list[dict[str, float]]  # {train_loss, train_acc, val_..., test_...}; {} if diverged
     train_outputs: list[Array | None] = field(default_factory=list)  # eval outputs, train split

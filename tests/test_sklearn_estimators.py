@@ -551,6 +551,27 @@ def test_a_width_per_layer_as_hidden_layer_sizes():
         assert clf.score(X, y) > 0.9
 
 
+def test_an_n_layer_that_hid_dims_overrides_is_a_warning_at_the_users_line():
+    """A search over n_layer on a base with hid_dims fitted one model again and again,
+    with no word; the CLI notes it, and the estimator warns, where fit was called."""
+    X, y = make_blobs(60, centers=2, random_state=0)
+    with pytest.warns(UserWarning, match=r"n_layer=3 is ignored: hid_dims=\(8, 4\) gives 2") as w:
+        clf = MLPClassifier(hid_dims=(8, 4), n_layer=3, epoch=2, patience=0).fit(X, y)
+    assert [r.filename for r in w if "n_layer" in str(r.message)] == [__file__]
+    assert [c.shape for c in clf.coefs_] == [(2, 8), (8, 4), (4, 1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the count hid_dims gives, or the default: no word
+        MLPClassifier(hid_dims=(8, 4), n_layer=2, epoch=2, patience=0).fit(X, y)
+        MLPClassifier(hid_dims=(8, 4), epoch=2, patience=0).fit(X, y)
+
+
+def test_none_for_off_says_which_value_turns_the_setting_off():
+    X, y = make_blobs(40, centers=2, random_state=0)
+    with pytest.raises(ValueError, match=r"^setting 'patience': None is not a whole number") as e:
+        MLPClassifier(patience=None).fit(X, y)
+    assert "0 turns early stopping off" in str(e.value)
+
+
 @pytest.mark.parametrize("log", [False, True])
 def test_overflowing_features_name_the_estimators_own_fixes(tmp_path, log):
     X, y = make_blobs(20, centers=2, random_state=0)

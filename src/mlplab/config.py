@@ -930,12 +930,22 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         if isinstance(first.get("input"), list) and source != "sweep":
             # A sweep's YAML (seed: [0, 1]) given to train: the values make a grid there.
             several = "; several values make a sweep: mlplab sweep (mlplab.sweep in Python)"
+        elif _means_off(first.get("input")) and loc in Config.model_fields:
+            # None for "off" (patience=None, as scikit-learn's n_iter_no_change users
+            # write it; --patience none): the setting's help says which value turns it off.
+            several = f" ({loc}: {Config.model_fields[loc].description})"
         return f"{where}setting '{loc}': {got} is not {kinds[etype]}{several}"
     msg = first["msg"]
     msg = msg.removeprefix("Value error, ")
     if not first["loc"]:  # a check across settings: its message names them
         return f"{where}{msg}"
     return f"{where}setting '{loc}': {msg} (got {got})"
+
+
+def _means_off(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, str) and value.strip().lower() in ("none", "null", "off")
+    )
 
 
 def plain_value(value: Any) -> Any:

@@ -483,9 +483,20 @@ class _MLPBase(BaseEstimator):
             fraction = float(self.validation_fraction)
             values["split"] = [1.0 - fraction, fraction]
         try:
-            return make_config(_away_from_defaults(values, type(self)))
+            cfg = make_config(_away_from_defaults(values, type(self)))
         except MlplabError as err:  # one line, as ValueError: what scikit-learn expects
             raise ValueError(_in_python(str(err))) from None
+        if self.hid_dims is not None and self.n_layer not in (1, cfg.n_layer):
+            # hid_dims gives the layers; an n_layer beside it would change nothing, and a
+            # search over n_layer would fit one model again and again (train notes it too).
+            warnings.warn(
+                f"{type(self).__name__}: n_layer={self.n_layer} is ignored: hid_dims="
+                f"{short_repr(self.hid_dims)} gives {cfg.n_layer} hidden "
+                f"layer{'s' if cfg.n_layer != 1 else ''}",
+                UserWarning,
+                stacklevel=5,  # the line of the user's fit or partial_fit, four calls up
+            )
+        return cfg
 
     def set_params(self, **params: Any) -> Self:
         """scikit-learn's ``set_params``; a scikit-learn MLP name (``max_iter``, from a

@@ -849,3 +849,13 @@ def test_a_resumed_run_notes_only_settings_away_from_their_defaults(run_cli, tmp
     assert proc.returncode == 0, proc.stderr
     assert "continues" in proc.stdout
     assert "not used by this run: --act relu (a linear model has no hidden layer)" in proc.stdout
+
+
+@pytest.mark.parametrize("typed", ["none", "None", "off"])
+def test_a_count_given_none_or_off_says_which_value_turns_it_off(run_cli, typed):
+    out = run_cli("train", "--data", "xor", "--patience", typed)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == (
+        f"mlplab: setting 'patience': '{typed}' is not a whole number (patience: stop after "
+        "N validations without improvement; 0 turns early stopping off)"
+    )

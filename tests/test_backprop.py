@@ -412,3 +412,20 @@ def test_the_cost_line_also_gives_the_labs_cost_which_train_prints() -> None:
     assert lab == pytest.approx(0.7434073090553284, abs=1e-10)  # the slide's step 0
     assert abs(float(cost.value) - lab) > 1e-8
     assert f"ok   ({cost.aside})" in trace.to_text()
+
+
+def test_relus_masked_values_print_as_zero_not_negative_zero(run_cli) -> None:
+    """``l1 * (l1 > 0)`` of a negative l1 is -0.0 in IEEE arithmetic, which printed as
+    ``-0.`` under ``a1 = relu(l1)`` and ``d_l1``: the lecture's max(x, 0) has no sign there."""
+    from mlplab.chainrule import format_value
+
+    masked = np.array([[-1.5, 2.0]]) * np.array([[0.0, 1.0]])
+    assert np.signbit(masked[0, 0])  # the negative zero itself
+    assert format_value(masked) == "[[0. 2.]]"
+    assert format_value(np.float64(-0.0)) == "0"
+    proc = run_cli("backprop", "--data", "sinlog", "--hid_dim", "3", "--act", "relu",
+                   "--batch_size", "4")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert "a1 = relu(l1)" in text and "d_l1" in text
+    assert not re.search(r"-0\.(?!\d)", text)  # no -0. (a -0.5 still prints)

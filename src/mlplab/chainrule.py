@@ -359,11 +359,16 @@ def _check_text(q: Quantity, tol: tuple[float, float]) -> str:
 
 
 def format_value(value: Array, threshold: int = THRESHOLD, precision: int = 6) -> str:
-    """``value`` as numpy prints it, elided past ``threshold`` elements."""
+    """``value`` as numpy prints it, elided past ``threshold`` elements. A negative zero
+    (``l1 * (l1 > 0)`` of a negative ``l1``, as ReLU's mask gives it) prints as 0: the
+    lecture's max(x, 0) is 0 there, and ``-0.`` reads as a sign the maths does not have."""
+    value = np.asarray(value)
+    if value.dtype.kind == "f":
+        value = value + 0.0  # IEEE: -0.0 + 0.0 is +0.0; every other value is unchanged
     if value.ndim == 0:
         return f"{float(value):.{precision + 4}g}"
     return np.array2string(
-        np.asarray(value),
+        value,
         threshold=threshold,
         edgeitems=2,
         precision=precision,

@@ -452,13 +452,16 @@ class Config(BaseModel):
     def _target_list(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
 
-    @field_validator("target")
+    @field_validator("target", "ignore")
     @classmethod
-    def _distinct_targets(cls, v: list[str] | None) -> list[str] | None:
+    def _distinct_columns(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        # A repeat changes nothing the run does, yet it enters the run hash: --ignore a a
+        # was another run than --ignore a.
         names = v or []
         twice = sorted({t for t in names if names.count(t) > 1})
         if twice:
-            raise ValueError(f"names the column {twice[0]!r} twice; give each target once")
+            what = "target" if info.field_name == "target" else "ignored column"
+            raise ValueError(f"names the column {twice[0]!r} twice; give each {what} once")
         return v
 
     @field_validator("split")

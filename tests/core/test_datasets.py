@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import assert_one_line_error
 from mlplab.config import Config
 from mlplab.data import BUILTIN, load_dataset
 from mlplab.errors import ConfigError, DataError
@@ -296,6 +297,21 @@ def test_a_target_named_twice_is_refused_in_one_line(tmp_path):
     with pytest.raises(ConfigError, match="setting 'target': names the column 'y' twice"):
         Config(data=str(path), target=["y", "y"])
     assert load_dataset(str(path), target=["y", "y"]).n_features == 2  # the library: once
+
+
+def test_an_ignored_column_named_twice_is_refused_as_a_target_named_twice_is(tmp_path, run_cli):
+    """--ignore a a was taken, and hashed as another run than --ignore a."""
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c,y\n" + "".join(f"{i},{i % 3},{i % 5},{i % 2}\n" for i in range(20)))
+    with pytest.raises(ConfigError, match="setting 'ignore': names the column 'a' twice"):
+        Config(data=str(path), ignore=["a", "a"])
+    runs = tmp_path / "runs"
+    proc = run_cli("train", "--data", path, "--ignore", "a", "a", "--log_path", runs)
+    assert_one_line_error(
+        proc, "setting 'ignore': names the column 'a' twice; give each ignored column once"
+    )
+    assert not runs.exists()  # nothing written
+    assert Config(data=str(path), ignore=["a", "c"]).ignore == ["a", "c"]
 
 
 def test_ignored_columns_are_no_features_and_errors_name_the_setting(tmp_path):

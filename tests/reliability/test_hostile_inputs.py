@@ -13,6 +13,8 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from reliability_support import (
     assert_one_line,
@@ -24,6 +26,7 @@ from reliability_support import (
 )
 
 import mlplab
+from mlplab.data import load_dataset
 from mlplab.errors import CheckpointError, ConfigError
 from mlplab.restore import load_run
 from mlplab.runs.checkpoint import check_run_meta, load_checkpoint, save_checkpoint
@@ -254,6 +257,45 @@ def test_ragged_csv_rows_are_one_line(tmp_path, capsys):
     path.write_text("a,b,y\n" + "".join(f"x{i},{i},{i * 2},{i % 2}\n" for i in range(8)))
     rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
     assert_one_line(rc, capsys.readouterr().err, "ragged.csv", "more values than the header")
+
+
+@pytest.mark.parametrize(("sep", "name"), [(",", "comma"), (";", "semicolon")])
+def test_a_long_row_past_the_first_is_named_by_its_data_row(tmp_path, capsys, sep, name):
+    """pandas' words for it were 'cannot be read: Error tokenizing data. C error: Expected
+    3 fields in line 51, saw 4', counting the file's lines, not its data rows."""
+    rows = ["a,b,y", *(f"{i},{i % 3},{i % 2}" for i in range(60))]
+    rows[50] = "1,2,1,9"  # data row 50 (the file's line 51)
+    rows.insert(20, "")  # a blank line is no row, as pandas counts them
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(rows).replace(",", sep) + "\n")
+    rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
+    line = assert_one_line(
+        rc,
+        capsys.readouterr().err,
+        f"long.csv': data row 50 has 4 values, more than the header's 3 columns (separated "
+        f"by {name}s); every row needs one value per column; a value with a {name} in it goes "
+        "in double quotes",
+    )
+    assert "tokenizing" not in line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_parquet_file_named_csv_is_named_a_parquet_file(tmp_path, capsys):
+    """It was 'is not UTF-8 text; save it as UTF-8', which is no fix for it."""
+    df = pd.DataFrame({"a": np.arange(12.0), "y": np.arange(12) % 2})
+    df.to_parquet(tmp_path / "t.csv")
+    rc = call_main(
+        once(*BASE, "--data", str(tmp_path / "t.csv"), "--log_path", str(tmp_path / "runs"))
+    )
+    assert_one_line(
+        rc,
+        capsys.readouterr().err,
+        "t.csv' is a Parquet file; give it a .parquet name (e.g. t.parquet)",
+    )
+    assert not (tmp_path / "runs").exists()
+    (tmp_path / "t.csv").rename(tmp_path / "t.parquet")
+    ds = load_dataset(str(tmp_path / "t.parquet"), split=[8, 2, 2])
+    assert ds.feature_names == ["a"] and ds.n_rows == 12
 
 
 def test_a_400_digit_number_in_a_semicolon_csv_is_one_line_naming_it(tmp_path, capsys):

@@ -56,6 +56,7 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
     suffix = p.suffix.lower()
     try:
         _check_not_compressed(p, path)
+        _check_not_parquet(p, path)
         if suffix in TEXT_SUFFIXES:
             # skipinitialspace: "1.0, 2.0, yes" (a space after each comma, as people type
             # CSV) gives the class "yes" and the column "b", not " yes" and " b".
@@ -64,7 +65,7 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
             names = _header_names(header, sep)
             _check_not_data(path, names, sep)
             _check_distinct(path, names)
-            df = _read_csv(p, sep, as_text)
+            df = _read_csv(p, path, sep, as_text)
             if not isinstance(df.index, pd.RangeIndex):
                 # pandas turns the extra leading values of rows longer than the header
                 # into an index, silently dropping them from the features.
@@ -81,7 +82,7 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
                 # pandas fills a short row's last cells with NaN (with "" in a column read
                 # as text): it would be called a missing target, or its values would be
                 # read under the wrong columns.
-                _check_short_rows(p, path, sep, len(df.columns))
+                _check_row_widths(p, path, sep, len(df.columns), longer=False)
             # Before the decimal commas: those are looked for with pandas' .str, which
             # fails on a column of Python ints ("Can only use .str accessor ...").
             _wide_integers_as_floats(df, path)
@@ -139,7 +140,7 @@ MISSING_CELLS = [
 ]  # fmt: skip
 
 
-def _read_csv(p: Path, sep: str, as_text: Collection[str]):  # -> pandas.DataFrame
+def _read_csv(p: Path, path: str, sep: str, as_text: Collection[str]):  # -> pandas.DataFrame
     import pandas as pd
 
     columns = list(pd.read_csv(p, sep=sep, skipinitialspace=True, nrows=0).columns)
@@ -149,16 +150,22 @@ def _read_csv(p: Path, sep: str, as_text: Collection[str]):  # -> pandas.DataFra
     # mlplab's. Such a column is text, which the features' check names, value and row.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-        if not text:
-            return pd.read_csv(p, sep=sep, skipinitialspace=True)
-        return pd.read_csv(
-            p,
-            sep=sep,
-            skipinitialspace=True,
-            dtype=dict.fromkeys(text, str),
-            keep_default_na=False,
-            na_values={c: MISSING_CELLS for c in columns if c not in text},
-        )
+        try:
+            if not text:
+                return pd.read_csv(p, sep=sep, skipinitialspace=True)
+            return pd.read_csv(
+                p,
+                sep=sep,
+                skipinitialspace=True,
+                dtype=dict.fromkeys(text, str),
+                keep_default_na=False,
+                na_values={c: MISSING_CELLS for c in columns if c not in text},
+            )
+        except pd.errors.ParserError:
+            # A row longer than the header, past the first (which pandas makes an index
+            # of): named by its data row. Any other parser error keeps pandas' words.
+            _check_row_widths(p, path, sep, len(columns), longer=True)
+            raise
 
 
 def unreadable(path: str, err: OSError) -> DataError:
@@ -187,9 +194,27 @@ def _check_not_compressed(p: Path, path: str) -> None:
             )
 
 
-def _check_short_rows(p: Path, path: str, sep: str, n: int) -> None:
-    """Refuse a data row with fewer values than the header has columns (an empty cell
-    is a value: ``1,,0``)."""
+PARQUET_MAGIC = b"PAR1"  # the first (and last) 4 bytes of every Parquet file
+
+
+def _check_not_parquet(p: Path, path: str) -> None:
+    """Name a Parquet file saved under another name (data.csv): read as text, it was
+    called "not UTF-8 text", and its fix is a name, not an encoding."""
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return
+    with p.open("rb") as f:
+        start = f.read(len(PARQUET_MAGIC))
+    if start == PARQUET_MAGIC:
+        raise DataError(
+            f"data file {path!r} is a Parquet file; give it a .parquet name "
+            f"(e.g. {p.with_suffix('.parquet').name}) and use that file"
+        )
+
+
+def _check_row_widths(p: Path, path: str, sep: str, n: int, longer: bool) -> None:
+    """Refuse the first data row with fewer (or, ``longer``, more) values than the header's
+    ``n`` columns, by its data row: pandas' own words for a long row ("Error tokenizing
+    data. C error: Expected 3 fields in line 51, saw 4") count the file's lines."""
     with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
         if sep == SPACES:
             rows: Iterator[list[str]] = (line.split() for line in f)
@@ -199,17 +224,31 @@ def _check_short_rows(p: Path, path: str, sep: str, n: int) -> None:
             next(rows, None)  # the header
             # Blank lines are skipped, as pandas skips them: rows count as its rows do.
             filled = (row for row in rows if row)
-            short = next(((i, r) for i, r in enumerate(filled, 1) if len(r) < n), None)
+            odd = next(
+                ((i, r) for i, r in enumerate(filled, 1) if (len(r) > n if longer else len(r) < n)),
+                None,
+            )
         except csv.Error:  # a cell beyond csv's size limit: pandas read it, and judges
             return
-    if short is not None:
-        number, row = short
-        raise DataError(
-            f"data file {path!r}: data row {number} has {len(row)} value"
-            f"{'' if len(row) == 1 else 's'}, fewer than the header's {n} columns "
-            f"(separated by {SEPARATOR_NAMES[sep]}); every row needs one value per column "
-            "(an empty cell for a missing one)"
+    if odd is None:
+        return
+    number, row = odd
+    values = f"{len(row)} value{'' if len(row) == 1 else 's'}"
+    if longer:
+        # Most often a value with the separator in it, written without quotes.
+        quotes = (
+            ""
+            if sep == SPACES
+            else f"; a value with a {SEPARATOR_NAMES[sep][:-1]} in it goes in double quotes"
         )
+        fix = f"every row needs one value per column{quotes}"
+    else:
+        fix = "every row needs one value per column (an empty cell for a missing one)"
+    raise DataError(
+        f"data file {path!r}: data row {number} has {values}, "
+        f"{'more' if longer else 'fewer'} than the header's {n} columns "
+        f"(separated by {SEPARATOR_NAMES[sep]}); {fix}"
+    )
 
 
 def _check_not_data(path: str, names: list[str], sep: str) -> None:

@@ -698,6 +698,42 @@ def test_a_spreadsheets_formatting_gets_the_hint_that_fits(tmp_path):
     )
     with pytest.raises(DataError, match=r"pandas\.get_dummies"):
         load_dataset(str(tmp_path / "colour.csv"))
+
+
+def test_numbers_as_text_and_decimal_commas_in_a_feature_get_their_own_hint(tmp_path, run_cli):
+    """A Parquet feature of numbers kept as str, and a quoted '0,1891' in a comma file,
+    were both said to look like numbers 'written with a currency sign, a thousands
+    separator or a %'; the same text column as the target was rightly 'numbers stored as
+    text'."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=40).round(4), "b": rng.normal(size=40)})
+    df["y"] = (df.a + df.b > 0).astype(int)
+    df.assign(a=df.a.astype(str)).to_parquet(tmp_path / "text.parquet")
+    first = str(df.a[0])
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "text.parquet"))
+    assert str(err.value) == (
+        f"data file {str(tmp_path / 'text.parquet')!r}: feature column 'a' holds numbers "
+        f"stored as text ({first!r}); store them as numbers (pandas.to_numeric)"
+    )
+    df.assign(a=df.a.map(lambda v: f"{v:.4f}".replace(".", ","))).to_csv(
+        tmp_path / "comma.csv", index=False
+    )
+    comma = f"{df.a[0]:.4f}".replace(".", ",")
+    proc = run_cli("train", "--data", tmp_path / "comma.csv", "--log_path", tmp_path / "runs")
+    line = assert_one_line_error(
+        proc,
+        f"feature column 'a' is not numeric ({comma!r} in data row 1); it looks like a number "
+        f"with a decimal comma: write it with a decimal point ({comma.replace(',', '.')}), or "
+        "save the file with ';' between values",
+    )
+    assert "currency" not in line and not (tmp_path / "runs").exists()
+    # Saved so, it trains, its decimal commas read as the numbers they are.
+    df.assign(a=df.a.map(lambda v: f"{v:.4f}".replace(".", ","))).to_csv(
+        tmp_path / "semi.csv", sep=";", index=False
+    )
+    ds = load_dataset(str(tmp_path / "semi.csv"), split=[38, 1, 1])
+    assert set(np.round(ds.X_train[:, 0], 4)) <= set(df.a.round(4))
     (tmp_path / "plain.csv").write_text(
         "a,b,y,,\n" + "".join(f"{i},{i % 3},{i % 2},,\n" for i in range(30))
     )

@@ -715,6 +715,8 @@ _DATE = re.compile(
     r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})"
     r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
 )
+# A decimal comma beyond doubt: 0,1891, -3,5 or 1234,5 (1,234 may group thousands).
+_DECIMAL_COMMA = re.compile(r"[+-]?(0,\d+|\d{4,},\d+|\d+,(\d{1,2}|\d{4,}))")
 _FORMATTED_NUMBER = re.compile(
     r"[$€£¥]?\s*[+-]?[$€£¥]?\s*\d{1,3}([, \u00a0\u202f]\d{3})*([.,]\d+)?\s*[%$€£¥]?"
 )
@@ -757,6 +759,20 @@ def not_numeric(
         return message + (
             "; it holds dates or times: encode them as numbers first (e.g. days since a "
             f"start), or leave it out with --ignore {name}"
+        )
+    if not len(bad):
+        # Every value a number, kept as text (a Parquet or NPZ file's column of str).
+        return (
+            f"data file {path!r}: feature column {name!r} holds numbers stored as text "
+            f"({str(example)!r}); store them as numbers (pandas.to_numeric)"
+        )
+    if _DECIMAL_COMMA.fullmatch(str(example).strip()):
+        # "0,1891" quoted in a comma-separated file: only ';' and tab files read commas as
+        # decimal marks (a comma file's commas separate values).
+        return message + (
+            "; it looks like a number with a decimal comma: write it with a decimal point "
+            f"({str(example).strip().replace(',', '.')}), or save the file with ';' between "
+            "values, where decimal commas are read"
         )
     if _FORMATTED_NUMBER.fullmatch(str(example).strip()):
         # A number as a spreadsheet shows it: encoding its values as categories is wrong.

@@ -563,6 +563,44 @@ def test_a_feature_of_one_value_is_noted(tmp_path):
     assert load_dataset(str(tmp_path / "c2.csv")).notes == []
 
 
+def test_one_value_far_beyond_a_features_others_is_noted(tmp_path, run_cli):
+    """One cell of 1e300 in a normal feature: standardized, its other values were all about
+    -0.06, and the run finished with a test accuracy of 0.53 (1.0 without it), no word said."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    df["y"] = (df.a + df.b > 0).astype(int)
+    df.to_csv(tmp_path / "plain.csv", index=False)
+    assert load_dataset(str(tmp_path / "plain.csv")).notes == []
+    df.loc[17, "a"] = 1e300
+    df.to_csv(tmp_path / "huge.csv", index=False)
+    (note,) = load_dataset(str(tmp_path / "huge.csv")).notes
+    assert re.fullmatch(
+        r"feature column 'a' has 1e\+300 in data row 18, 7\.\de\+299 times its values' usual "
+        r"spread \(1\.\d+\) from their median \(-?0\.\d+\): standardized, its other values "
+        r"all lie near one point and tell the model little; if the value is a mistake, drop "
+        r"that row, else clip the column \(e\.g\. to its 1st and 99th percentiles\) or, for a "
+        r"long tail of positive values, take its log",
+        note,
+    )
+    # A start-of-run note: the run goes on (nothing is refused).
+    proc = run_cli("train", "--data", tmp_path / "huge.csv", "--epoch", "1", "--plots", "none",
+                   "--log_path", tmp_path / "runs")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert f"mlplab: note: {note}" in proc.stdout + proc.stderr
+    # Heavy tails are no such value: a lognormal column of 10,000 rows, or a 0/1 column.
+    df = pd.DataFrame({"a": rng.lognormal(size=10_000), "b": rng.random(10_000) < 0.05})
+    df["c"] = rng.standard_t(3, size=10_000)
+    df["y"] = (df.a > 1).astype(int)
+    df.to_csv(tmp_path / "tails.csv", index=False)
+    assert load_dataset(str(tmp_path / "tails.csv")).notes == []
+    # Two such values are counted; a regression is noted alike.
+    df.loc[[3, 9], "c"] = [-1e12, 1e13]
+    df.to_csv(tmp_path / "two.csv", index=False)
+    (note,) = load_dataset(str(tmp_path / "two.csv"), task="regression").notes
+    assert note.startswith("feature column 'c' has 1e+13 in data row 10, ")
+    assert "(and 1 more value that far)" in note
+
+
 def test_a_split_too_small_for_the_rows_names_one_that_fits(tmp_path):
     (tmp_path / "t.csv").write_text("a,y\n1,2\n2,3\n3,4\n")
     with pytest.raises(ConfigError, match=r"\(3 rows -> 2/0/1\).*--split 0.34 0.33 0.33$"):

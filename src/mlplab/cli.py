@@ -620,7 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV, Parquet or NPZ rows with the run's feature columns (others are ignored)",
     )
     p.add_argument(
-        "--out", metavar="FILE.csv", help="write the predictions here (default: print them)"
+        "--out",
+        metavar="FILE.csv",
+        help="write the predictions here; - prints them, as leaving it out does (default)",
     )
     p.add_argument(
         "--checkpoint",

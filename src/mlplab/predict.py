@@ -155,8 +155,18 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
 OTHER_FORMATS = (".parquet", ".pq", ".npz", ".npy", ".json", ".xlsx", ".xls", ".feather", ".pkl")
 
 
+STDOUT = "-"  # --out - : standard output, as Unix tools take it
+
+
 def predict_command(run_dir: str, data: str, out: str | None = None, which: str = "last") -> int:
-    """Write the predictions to ``out`` (atomically), or print them; return the exit status."""
+    """Write the predictions to ``out`` (atomically), or print them; return the exit status.
+
+    ``out="-"`` prints them too, as Unix tools read "-" (it wrote a file named ``-``), with
+    the count on stderr, so that standard output is the CSV alone (``./-`` names a file).
+    """
+    to_stdout = out == STDOUT
+    if to_stdout:
+        out = None
     if out is not None:
         target = Path(out)
         if target.is_dir():
@@ -186,6 +196,8 @@ def predict_command(run_dir: str, data: str, out: str | None = None, which: str 
     table.to_csv(buf, index=False)
     if out is None:
         sys.stdout.write(buf.getvalue())
+        if to_stdout:  # asked for by name: say it was done, where the CSV is not
+            print(f"{len(table)} predictions -> standard output", file=sys.stderr)
     else:
         try:
             _write_out(out, buf.getvalue())

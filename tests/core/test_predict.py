@@ -91,6 +91,23 @@ def test_a_missing_value_is_named_by_its_column_and_row(iris_run, run_cli, tmp_p
     assert_one_line_error(proc, f"feature column {col!r} has NaN (a missing value) in data row 3")
 
 
+def test_out_dash_prints_the_csv_and_writes_no_file(iris_run, run_cli, tmp_path):
+    """--out - wrote a file named '-'; as Unix tools read it, it is standard output, which
+    holds the CSV alone (the count goes to stderr)."""
+    res, rows, raw = iris_run
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", "-", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "-").exists()
+    assert proc.stderr == f"{len(raw)} predictions -> standard output\n"
+    preds = pd.read_csv(io.StringIO(proc.stdout))
+    assert preds["predicted"].tolist() == list(res.predict_labels(raw))
+    plain = run_cli("predict", res.run_dir, "--data", rows, cwd=tmp_path)
+    assert plain.stdout == proc.stdout and plain.stderr == ""
+    # A file of that name is still written when named as one.
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", "./-", cwd=tmp_path)
+    assert proc.returncode == 0 and (tmp_path / "-").read_text() == plain.stdout
+
+
 def test_out_must_be_a_csv_file_in_an_existing_folder(iris_run, run_cli, tmp_path):
     res, rows, _ = iris_run
     proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path)

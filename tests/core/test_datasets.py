@@ -601,6 +601,33 @@ def test_one_value_far_beyond_a_features_others_is_noted(tmp_path, run_cli):
     assert "(and 1 more value that far)" in note
 
 
+def test_a_column_named_unnamed_is_called_by_its_name_not_nameless(tmp_path, run_cli):
+    """A column written 'Unnamed: 0' in the header (an index pandas read back and saved
+    again) was said to have "no name in the header"; an empty name still is."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=40), "y": np.arange(40) % 2})
+    df.to_csv(tmp_path / "indexed.csv")  # the index, with no name
+    pd.read_csv(tmp_path / "indexed.csv").to_csv(tmp_path / "again.csv", index=False)
+    assert (tmp_path / "again.csv").read_text().startswith("Unnamed: 0,a,y\n")
+    runs = tmp_path / "runs"
+    proc = run_cli("train", "--data", tmp_path / "again.csv", "--log_path", runs)
+    assert_one_line_error(
+        proc,
+        "again.csv': column 1 is named 'Unnamed: 0', the name pandas gives a column without "
+        "one: most likely a row index saved with the rows (to_csv(path, index=False) saves "
+        "none); leave it out with --ignore 'Unnamed: 0', or give it its own name if it is a "
+        "feature",
+    )
+    assert not runs.exists()
+    pd.read_csv(tmp_path / "again.csv").to_parquet(tmp_path / "again.parquet")
+    with pytest.raises(DataError, match="column 1 is named 'Unnamed: 0', the name pandas"):
+        load_dataset(str(tmp_path / "again.parquet"))
+    with pytest.raises(DataError, match="column 1 has no name in the header"):
+        load_dataset(str(tmp_path / "indexed.csv"))
+    ds = load_dataset(str(tmp_path / "again.csv"), ignore="Unnamed: 0")
+    assert ds.feature_names == ["a"]
+
+
 def test_a_split_too_small_for_the_rows_names_one_that_fits(tmp_path):
     (tmp_path / "t.csv").write_text("a,y\n1,2\n2,3\n3,4\n")
     with pytest.raises(ConfigError, match=r"\(3 rows -> 2/0/1\).*--split 0.34 0.33 0.33$"):

@@ -757,8 +757,20 @@ def _check_named_columns(df, path: str) -> None:
     a feature, the row order would leak into the model (data sorted by class gives the
     class away), and new rows to predict would need it too.
     """
+    from mlplab.data.files import header_names
+
     for i, c in enumerate(df.columns):
         if c == "" or re.fullmatch(r"Unnamed: \d+", c):  # '' from a Parquet or NPZ writer
+            written = header_names(path)
+            if c and (written is None or c in written):
+                # Named so in the file: pandas' name for a nameless column (an index read
+                # back from a CSV and saved again), not a column without a name.
+                raise DataError(
+                    f"data file {path!r}: column {i + 1} is named {c!r}, the name pandas "
+                    "gives a column without one: most likely a row index saved with the "
+                    "rows (to_csv(path, index=False) saves none); leave it out with "
+                    f"--ignore '{c}', or give it its own name if it is a feature"
+                )
             hint = " (a row index? pandas writes none with to_csv(path, index=False))"
             raise DataError(
                 f"data file {path!r}: column {i + 1} has no name in the header"

@@ -403,6 +403,17 @@ def _read_decimal_commas(df, p: Path, sep: str, as_text: Collection[str] = ()) -
             df[col] = pd.to_numeric(plain)
 
 
+def header_names(path: str) -> list[str] | None:
+    """A text file's column names as its header writes them, where pandas names an empty
+    one ``Unnamed: N``, as it would a column truly named so; None for Parquet and NPZ,
+    whose names are kept as written."""
+    p = Path(path)
+    if p.suffix.lower() not in TEXT_SUFFIXES:
+        return None
+    header, first_row = _first_lines(p, path)
+    return _header_names(header, _separator(header, first_row))
+
+
 def _header_names(header: str, sep: str) -> list[str]:
     """The CSV file's column names as written: pandas renames a repeated name, reading
     ``a,a`` as ``a`` and ``a.1``, which hides the repeat."""

@@ -162,8 +162,8 @@ def train_group(
     list of dict
         One outcome per config that ran, in order: ``run_id``, ``status``
         (finished | diverged | failed | interrupted | pruned), ``error`` (str or None),
-        ``wall_time_s`` and ``metrics`` (:func:`metrics_of`). After an ``interrupted`` run (SIGINT/SIGTERM) the group stops,
-        so the list can be shorter than ``configs``.
+        ``wall_time_s`` and ``metrics`` (:func:`metrics_of`). After an ``interrupted``
+        run (SIGINT/SIGTERM) the group stops, so the list can be shorter than ``configs``.
     """
     from mlplab.config import make_config
     from mlplab.runner import train

@@ -353,6 +353,7 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
                 run.early_stop,
                 data.in_target_units,
                 [c.to_dict() for c in run.cfgs],
+                data,
             )
     except BaseException as err:
         if run.tb is not None:
@@ -382,9 +383,8 @@ def _tell_callers(run: StackRun, ended: list[int], err: BaseException) -> None:
         return
     status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
     why = f"{type(err).__name__}: {err}" if status == "failed" else "interrupted at once"
-    models = Models(
-        run.backend, run.state, [run_name(c) for c in run.cfgs], [c.to_dict() for c in run.cfgs]
-    )
+    names, settings = [run_name(c) for c in run.cfgs], [c.to_dict() for c in run.cfgs]
+    models = Models(run.backend, run.state, names, settings, run.data)
     n, state = len(ended), run.state
     event = End(models, state.epoch, state.step, np.array(ended), [status] * n, [why] * n, [{}] * n)
     for sub in run.callers:

@@ -74,7 +74,13 @@ def test_subscribers_see_every_stack_in_this_process(tmp_path: Path, capsys) -> 
                 assert by_name[name]["metrics"]["val_loss"] == record["val_loss"]
                 assert by_name[name]["metrics"]["test_acc"] == record["test_acc"]
                 assert by_name[name]["metrics"]["best_epoch"] == record["best_epoch"]
-    assert all(as_json(e)["event"] for e in events)  # what a page would be sent
+    # What a page is sent: each event names its models, whichever stack it comes from,
+    # and the stack's data is there to draw (one dataset: the configs share their data).
+    for e in events:
+        sent = as_json(e)
+        assert sent["names"] == [e.models.name(int(k)) for k in e.ids]
+    assert starts[0].models.dataset is not None
+    assert len(starts[0].models.dataset.X_train) == len(starts[1].models.dataset.X_train)
 
 
 def test_outcomes_of_worker_processes_carry_the_metrics(tmp_path: Path) -> None:
@@ -169,3 +175,21 @@ def test_a_run_that_fails_in_a_watched_sweep_ends_failed_for_the_page(tmp_path: 
         else:
             assert seen == ["finished"] and statuses[name] == "finished"
     assert len(ends) == 4
+
+
+def test_final_metrics_cover_the_configs_skipped_as_finished(tmp_path: Path) -> None:
+    """A search that proposes a config again gets its numbers whether it trained now or
+    was kept from before (outcomes hold only the runs trained by the call)."""
+    first = run(tmp_path / "runs", workers=1)
+    again = sweep(BASE, log_path=str(tmp_path / "runs"), report=False, verbose=False,
+                  workers=1, hid_dim=[4, 16], seed=[0, 1])  # fmt: skip
+    assert again.counts["skipped"] == 2 and again.counts["trained"] == 2
+    metrics = again.final_metrics()
+    assert list(metrics) == [d.name for d in again.run_dirs]
+    for d in again.run_dirs:
+        record = read_result(d)
+        assert metrics[d.name]["val_loss"] == record["val_loss"]
+        assert metrics[d.name]["test_acc"] == record["test_acc"]
+    kept = set(again.skipped)
+    assert kept == {d.name for d in first.run_dirs if read_result(d)["hid_dim"] == 4}
+    assert kept.isdisjoint(o["run_id"] for o in again.outcomes)

@@ -137,10 +137,17 @@ def test_a_subscriber_sees_a_single_run(tmp_path):
         subscribers=[sub],
     )
     assert len(starts) == 1 and vals == res.record["val_losses"]
-    # What a live page needs from the start: where the run ends, its task, its run id.
+    # What a live page needs from the start: where the run ends, its task, its run id,
+    # its settings and the data it trains on (to draw the points and a surface).
     (start,) = starts
     assert (start.epochs, start.task) == (50, "binary")
     assert start.models.name(0) == res.run_dir.name == res.record["run_id"]
+    data = start.models.dataset
+    assert data is not None and data.name == "xor"
+    np.testing.assert_array_equal(data.X_train, res.dataset.X_train)
+    sent = as_json(start)
+    assert sent["names"] == [res.run_dir.name] and sent["settings"][0]["hid_dim"] == 2
+    assert sent["settings"][0]["lr"] == 1.0
 
 
 def test_every_event_as_json_is_strict_json_with_the_events_numbers():
@@ -163,6 +170,7 @@ def test_every_event_as_json_is_strict_json_with_the_events_numbers():
     assert back[0] == {
         "event": "start", "epoch": 0, "step": 0, "epochs": 4, "task": "binary",
         "ids": [0, 1], "names": ["0", "1"],  # fit was given no names: ids as text
+        "settings": [{}, {}],  # nor settings
     }  # fmt: skip
     assert {b["event"] for b in back} == {"start", "step", "validate", "save", "end"}
     for event, b in zip(seen, back, strict=True):
@@ -171,6 +179,8 @@ def test_every_event_as_json_is_strict_json_with_the_events_numbers():
             assert b["ids"] == event.ids.tolist() and b["epoch"] == event.epoch
             assert b["val_loss"] == event.val_loss.tolist()
             assert b["improved"] == event.improved.tolist()
+        # Every event names its models, for a page that joins mid-run.
+        assert b["names"] == [str(k) for k in b["ids"]]
     ends = [b for b in back if b["event"] == "end"]
     assert sorted(s for e in ends for s in e["statuses"]) == ["diverged", "finished"]
     diverged = next(e for e in ends if e["statuses"] == ["diverged"])

@@ -36,6 +36,7 @@ from mlplab.sweeps.grid import (
 from mlplab.sweeps.local import (
     Outcome,
     SweepInterrupted,
+    metrics_of,
     run_local,
     sigterm_stops,
     train_group,
@@ -95,7 +96,8 @@ class SweepResult:
     rerun : bool
 
     ``run_dirs`` gives every config's run folder; ``exit_code``, what ``mlplab sweep``
-    exits with; ``summary()``, the one line (``12 runs: 12 trained, 0 skipped, ...``).
+    exits with; ``summary()``, the one line (``12 runs: 12 trained, 0 skipped, ...``);
+    ``final_metrics()``, every config's final numbers, skipped ones included.
     """
 
     spec: SweepSpec
@@ -141,6 +143,22 @@ class SweepResult:
         c = self.counts
         usable = c.get("trained", 0) + c.get("skipped", 0) + c.get("busy", 0) + c.get("pruned", 0)
         return not self.interrupted and bool(c.get("diverged")) and not usable
+
+    def final_metrics(self) -> dict[str, dict[str, float]]:
+        """Every config's final numbers by run id, in config order: those trained by this
+        call from their outcomes, those it skipped (finished before) from their records;
+        {} for a run with none (not reached, diverged, failed). A search that proposes a
+        config again reads its numbers here, whether or not it trained now."""
+        from mlplab.runs.record import read_result, run_dir_of, run_name
+
+        trained = {o["run_id"]: o.get("metrics") or {} for o in self.outcomes}
+        out = {}
+        for c in self.configs:
+            rid = run_name(c)
+            out[rid] = (
+                trained[rid] if rid in trained else metrics_of(read_result(run_dir_of(c)) or {})
+            )
+        return out
 
     def summary(self) -> str:
         c = self.counts

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
+    from mlplab.data.dataset import Dataset
     from mlplab.engines.backend import Backend, ModelState
     from mlplab.training.state import LoopState, StackState
 
@@ -52,11 +53,15 @@ class Models:
         state: StackState,
         names: Sequence[str] = (),
         settings: Sequence[dict[str, Any]] = (),
+        dataset: Dataset | None = None,
     ) -> None:
         self._backend = backend
         self._state = state
         self._names = list(names)
         self._settings = list(settings)
+        # The data the stack trains on, where the caller gave it (mlplab.train, sweeps):
+        # a page draws its points, and passes a grid through dataset.transform to predict.
+        self.dataset = dataset
 
     def name(self, model_id: int) -> str:
         """The model's run id (its run folder's name, ``exp-3fa2b1``) where the caller
@@ -211,14 +216,18 @@ def as_json(event: Event) -> dict[str, Any]:
     Arrays become lists of Python numbers; a loss that is not finite (a diverging model)
     becomes None, since JSON has no NaN or infinity. ``models`` and an End's
     ``train_outputs`` are left out: they are the models and their outputs, not the event's
-    numbers; a Start also gives the ``ids`` and ``names`` (run ids) of the models.
+    numbers. Every event also gives the ``names`` (run ids) of its models, in the order of
+    ``ids``, and a Start their ``settings`` (dicts, as :meth:`Models.settings` gives them).
     """
     out: dict[str, Any] = {"event": type(event).__name__.lower()}
     for f in fields(event):
         if f.name not in ("models", "train_outputs"):
             out[f.name] = _plain(getattr(event, f.name))
-    if isinstance(event, Start):  # the later events name models by id only
-        out["names"] = [event.models.name(int(k)) for k in event.ids]
+    # Ids repeat from stack to stack of a sweep; names (run ids) do not, so a page that
+    # joins mid-run labels every event's models.
+    out["names"] = [event.models.name(int(k)) for k in event.ids]
+    if isinstance(event, Start):
+        out["settings"] = [_plain(event.models.settings(int(k))) for k in event.ids]
     return out
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,6 +42,9 @@ from mlplab.training.events import (
 )
 from mlplab.training.metrics import batch_metrics, split_metrics
 from mlplab.training.state import CURVES, Curves, History, LoopState, StackState
+
+if TYPE_CHECKING:
+    from mlplab.data.dataset import Dataset
 
 __all__ = [
     "CURVES",
@@ -166,6 +169,7 @@ def fit(
     early_stop: Prune | None = None,
     in_target_units: Callable[[Array], Array] | None = None,
     settings: Sequence[dict[str, Any]] = (),
+    dataset: Dataset | None = None,
 ) -> StackState:
     """Train the models of ``backend`` for ``schedule.epoch`` epochs, or until each stops.
 
@@ -187,13 +191,14 @@ def fit(
     trains on (``standardize_target``), so that the MAE, MSE and R² curves and finals are
     in the target's own units, as ``targets`` are; the losses stay the engine's.
     ``names`` (one per model id, e.g. run ids) is what ``event.models.name(id)`` says, and
-    ``settings`` (one dict per model id) what ``event.models.settings(id)`` gives.
+    ``settings`` (one dict per model id) what ``event.models.settings(id)`` gives, and
+    ``dataset`` is ``event.models.dataset`` (the data the engine holds, for a page to draw).
     """
     s = schedule
     y_train, y_val = targets["train"], targets["val"]
     units: Callable[[Array], Array] = in_target_units or (lambda out: out)
     E, n_train = s.epoch, len(y_train)
-    models = Models(backend, state, names, settings)
+    models = Models(backend, state, names, settings, dataset)
     full_batch = s.batch_size <= 0 or s.batch_size >= n_train
     bounds = batch_bounds(n_train, s.batch_size)
     # Steps are shown to subscribers at multiples of log_every or progress_every (their

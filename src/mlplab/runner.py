@@ -25,7 +25,7 @@ import numbers
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -497,7 +497,7 @@ def train(
             f"{type(dataset).__name__}; write a table to a file and give it as data=, or fit "
             "mlplab.sklearn.MLPClassifier / MLPRegressor on arrays"
         )
-    cadences = check_subscribers("train", subscribers)
+    subscribers, cadences = check_subscribers("train", subscribers)
     check_stop("train", stop)
     if early_stop is not None and not callable(early_stop):
         raise ConfigError(
@@ -529,15 +529,19 @@ def train(
     return result
 
 
-def check_subscribers(who: str, subscribers: Any) -> list[int]:
+def check_subscribers(who: str, subscribers: Any) -> tuple[list[Subscriber], list[int]]:
     """Refuse, in one line naming ``who`` (train, sweep), subscribers that are not a list of
-    functions of an event; return each one's Step cadence (:func:`_step_every`)."""
-    if callable(subscribers) or not all(_callable_with(s, 1) for s in subscribers):
+    functions of an event; return them as a list (a generator is read once, here) with
+    each one's Step cadence (:func:`_step_every`)."""
+    given = subscribers
+    if not callable(subscribers) and isinstance(subscribers, Iterable):
+        subscribers = list(subscribers)
+    if not isinstance(subscribers, list) or not all(_callable_with(s, 1) for s in subscribers):
         raise ConfigError(
             f"{who}: subscribers takes a list of functions of an event "
-            f"(subscribers=[f]), not {short_repr(subscribers)}"
+            f"(subscribers=[f]), not {short_repr(given)}"
         )
-    return [_step_every(s, who) for s in subscribers]
+    return subscribers, [_step_every(s, who) for s in subscribers]
 
 
 def check_stop(who: str, stop: Any) -> None:

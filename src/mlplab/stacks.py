@@ -194,7 +194,8 @@ def _train_part(
         callers=subscribers,
     )
     # The caller's subscribers' own Step cadences (step_every), as a single run honours them.
-    run.progress_every = functools.reduce(math.gcd, check_subscribers("sweep", subscribers), 0)
+    cadences = check_subscribers("sweep", subscribers)[1]
+    run.progress_every = functools.reduce(math.gcd, cadences, 0)
     if verbose:
         how = "stacked" if saved is None else f"stacked, resumed at step {state.step}"
         console.line(

@@ -134,6 +134,7 @@ def test_a_stop_before_the_first_step_trains_nothing(tmp_path: Path, capsys) -> 
     ("kw", "says"),
     [
         ({"subscribers": print}, "sweep: subscribers takes a list of functions of an event"),
+        ({"subscribers": None}, "sweep: subscribers takes a list of functions of an event"),
         ({"subscribers": [lambda: None]}, "sweep: subscribers takes a list"),
         ({"stop": lambda event: True}, "sweep: stop takes a function of no arguments"),
         ({"stop": lambda: "no"}, "sweep: stop() must return True or False"),
@@ -146,35 +147,6 @@ def test_bad_hooks_are_one_line(tmp_path: Path, kw: dict[str, Any], says: str) -
     assert says in str(err.value)
     if "backend" in kw:  # refused before anything is written
         assert not (tmp_path / "runs").exists()
-
-
-def test_a_run_that_fails_in_a_watched_sweep_ends_failed_for_the_page(tmp_path: Path) -> None:
-    """A subscriber that raises for the hid_dim 4 models fails their stack; they are tried
-    one by one (each fails again), and the page gets a failed End for each, while the
-    hid_dim 8 stack finishes."""
-    ends: dict[str, list[str]] = {}
-
-    def picky(event: Event) -> None:
-        if isinstance(event, End):
-            for k, status in zip(event.ids, event.statuses, strict=True):
-                ends.setdefault(event.models.name(int(k)), []).append(status)
-            return
-        ids = getattr(event, "ids", [])
-        if any(event.models.settings(int(k))["hid_dim"] == 4 for k in ids):
-            raise RuntimeError("cannot draw a 4-unit net")
-
-    result = run(tmp_path / "runs", workers=1, subscribers=[picky])
-    assert result.exit_code == 1 and result.counts["failed"] == 2
-    statuses = {o["run_id"]: o["status"] for o in result.outcomes}
-    for name, seen in ends.items():
-        record = read_result(tmp_path / "runs" / "exp" / name)
-        if record["hid_dim"] == 4:
-            # The stack's failure, then the run's own, alone.
-            assert seen == ["failed", "failed"] and statuses[name] == "failed"
-            assert "cannot draw a 4-unit net" in record["error"]
-        else:
-            assert seen == ["finished"] and statuses[name] == "finished"
-    assert len(ends) == 4
 
 
 def test_final_metrics_cover_the_configs_skipped_as_finished(tmp_path: Path) -> None:
@@ -193,3 +165,103 @@ def test_final_metrics_cover_the_configs_skipped_as_finished(tmp_path: Path) -> 
     kept = set(again.skipped)
     assert kept == {d.name for d in first.run_dirs if read_result(d)["hid_dim"] == 4}
     assert kept.isdisjoint(o["run_id"] for o in again.outcomes)
+
+
+def test_a_subscriber_that_raises_stops_the_sweep_with_its_error(tmp_path: Path) -> None:
+    """As train() raises it: the caller's bug, not a config's. It raised at the first
+    stack's End, once its runs were recorded finished: taken for a stack that failed, the
+    runs were kept and the sweep exited 0 with the error nowhere."""
+    seen: list[str] = []
+
+    def picky(event: Event) -> None:
+        if isinstance(event, End):
+            raise RuntimeError("the page went away")
+
+    def watch(event: Event) -> None:
+        seen.append(type(event).__name__)
+
+    with pytest.raises(RuntimeError, match="the page went away"):
+        run(tmp_path / "runs", workers=1, subscribers=[picky, watch])
+    records = [read_result(d) for d in (tmp_path / "runs" / "exp").iterdir() if d.is_dir()]
+    assert [r["status"] for r in records] == ["finished", "finished"]  # the first stack
+    assert "End" not in seen  # picky raised before watch got it, as in train()
+    again = run(tmp_path / "runs", workers=1)  # the same sweep trains the rest
+    assert again.counts == {**again.counts, "skipped": 2, "trained": 2}
+
+
+@pytest.mark.parametrize("bad", ["yes", ValueError("no button")])
+def test_a_stop_that_fails_mid_stack_stops_the_sweep_and_its_runs_continue(
+    tmp_path: Path, bad: Any
+) -> None:
+    """A stop() that raised or returned no bool at its 5th poll failed the stack, whose
+    runs were then trained one by one with a stop() that behaved: exit 0, no error."""
+    polls = [0]
+
+    def stop() -> Any:
+        polls[0] += 1
+        if polls[0] == 5:
+            if isinstance(bad, Exception):
+                raise bad
+            return bad
+        return False
+
+    says = (
+        "must return True or False; it returned 'yes'"
+        if bad == "yes"
+        else ("raised ValueError: no button")
+    )
+    with pytest.raises(ConfigError) as err:
+        run(tmp_path / "runs", workers=1, stop=stop)
+    assert str(err.value) == f"sweep: stop() {says}"
+    dirs = [d for d in (tmp_path / "runs" / "exp").iterdir() if d.is_dir()]
+    assert [read_result(d)["status"] for d in dirs] == ["failed", "failed"]
+    again = run(tmp_path / "runs", workers=1)
+    assert again.exit_code == 0 and again.counts["trained"] == 4
+
+
+def test_a_stack_that_fails_on_a_configs_fault_sends_each_run_one_end(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A stack that fails on its own (here: a step that fails stacked, and trains alone)
+    trains its runs again one by one: the page gets each run's End from that, not a
+    failed End first and then a new Start of the same run."""
+    from mlplab.engines.numpy.backend import NumpyBackend
+
+    step = NumpyBackend.train_step
+
+    def stacked_fails(self: NumpyBackend, idx: Any) -> np.ndarray:
+        losses = step(self, idx)
+        if len(losses) > 1:
+            raise FloatingPointError("a stacked step failed")
+        return losses
+
+    monkeypatch.setattr(NumpyBackend, "train_step", stacked_fails)
+    ends: dict[str, list[str]] = {}
+
+    def watch(event: Event) -> None:
+        if isinstance(event, End):
+            for k, status in zip(event.ids, event.statuses, strict=True):
+                ends.setdefault(event.models.name(int(k)), []).append(status)
+
+    result = run(tmp_path / "runs", workers=1, subscribers=[watch])
+    assert result.exit_code == 0 and result.counts["trained"] == 4
+    assert ends == {d.name: ["finished"] for d in result.run_dirs}
+
+
+def test_a_generator_of_subscribers_is_read_once_and_each_gets_the_events(tmp_path: Path) -> None:
+    seen: list[Event] = []
+    result = run(tmp_path / "runs", workers=1, subscribers=(f for f in [seen.append]))
+    assert result.exit_code == 0
+    assert sum(isinstance(e, End) for e in seen) == 2  # one End per stack
+
+
+def test_a_diverged_run_has_no_metrics_to_rank_it_by(tmp_path: Path) -> None:
+    """Its best_val_loss is of an epoch before it broke: a search ranking by it would pick
+    a run that diverged late."""
+    result = sweep(BASE, log_path=str(tmp_path), report=False, verbose=False, workers=1,
+                   hid_dim=4, lr=[0.1, 1e6])  # fmt: skip
+    by_status = {o["status"]: o for o in result.outcomes}
+    assert set(by_status) == {"finished", "diverged"}
+    assert by_status["diverged"]["metrics"] == {}
+    assert by_status["finished"]["metrics"]["val_loss"] > 0
+    assert result.final_metrics()[by_status["diverged"]["run_id"]] == {}

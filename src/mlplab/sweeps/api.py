@@ -302,7 +302,7 @@ def sweep(
         check_switches("sweep", progress=progress)
     from mlplab.runner import check_stop, check_subscribers
 
-    check_subscribers("sweep", subscribers)
+    subscribers = check_subscribers("sweep", subscribers)[0]
     check_stop("sweep", stop)
     watched = bool(subscribers) or stop is not None
     base = _base_settings(config)
@@ -357,7 +357,7 @@ def sweep(
             "end (mlplab.report)"
         )
     if watched and n_workers > 1:
-        if verbose:
+        if verbose and workers is not None:  # asked for workers: why there are none
             print(
                 "mlplab: note: a sweep's subscribers and stop are called in this process, "
                 "so it trains here (workers 1)",

@@ -123,6 +123,78 @@ def sigterm_stops() -> Iterator[SigtermSeen]:
             signal.signal(sig, handler)
 
 
+class CallerHooks:
+    """The caller's own subscribers and stop, for one group, each call watched.
+
+    An exception of theirs (or a stop() that returns no bool) is the caller's fault, not a
+    config's: kept in ``fault``, it stops the sweep and reaches the caller, as train()
+    raises it, instead of failing the stack and training its runs again one by one (where
+    a hook that fails only sometimes would pass, and the sweep exit 0).
+    """
+
+    def __init__(self, subscribers: Sequence[Subscriber], stop: Callable[[], Any] | None) -> None:
+        self.fault: Exception | None = None
+        self.retrying = False  # the stack failed, and its runs train again one by one
+        self.subscribers = [_Watched(s, self) for s in subscribers]
+        self.given_stop = stop
+        self.stopped = False  # whether stop() said True (the runs' signal: 'stop()')
+
+    def stop(self) -> bool:
+        from mlplab.errors import ConfigError, is_bool, short_repr
+
+        assert self.given_stop is not None
+        try:
+            answer = self.given_stop()
+        except Exception as err:
+            self.fault = ConfigError(f"sweep: stop() raised {type(err).__name__}: {err}")
+            raise self.fault from err
+        if not is_bool(answer):  # a string "False" is true
+            self.fault = ConfigError(
+                f"sweep: stop() must return True or False; it returned {short_repr(answer)}"
+            )
+            raise self.fault
+        self.stopped = self.stopped or bool(answer)
+        return bool(answer)
+
+    def raise_fault(self) -> None:
+        if self.fault is not None:
+            raise self.fault
+
+
+class _Watched:
+    """A caller's subscriber whose exception :class:`CallerHooks` keeps; it keeps the
+    subscriber's own Step cadence and its part called before checkpoints."""
+
+    def __init__(self, sub: Subscriber, hooks: CallerHooks) -> None:
+        self.sub, self.hooks = sub, hooks
+        every = getattr(sub, "step_every", None)
+        if every is not None:
+            self.step_every = every
+        first = getattr(sub, "before_checkpoints", None)
+        if first is not None:
+            self.before_checkpoints = _Watched(first, hooks)
+
+    def __call__(self, event: Any) -> None:
+        from mlplab.training.events import End
+
+        if (
+            isinstance(event, End)
+            and "failed" in event.statuses
+            and self.hooks.fault is None
+            and not self.hooks.retrying
+        ):
+            # The stack failed on a config's fault: its runs train again one by one, and
+            # each sends its own End then. One failed End now would be followed by a
+            # Start of the same run.
+            return
+        try:
+            self.sub(event)
+        except Exception as err:
+            if self.hooks.fault is None:
+                self.hooks.fault = err
+            raise
+
+
 def train_group(
     configs: list[dict[str, Any]],
     on_done: OnDone | None = None,
@@ -169,21 +241,15 @@ def train_group(
     from mlplab.runner import train
     from mlplab.runs.record import is_finished, read_result, run_dir_of, run_name
 
+    hooks = CallerHooks(subscribers, stop)
     stack_failed = False
     if configs:
-        batched = _train_stacked(configs, on_done, rerun, prune, subscribers, stop)
+        batched = _train_stacked(configs, on_done, rerun, prune, hooks)
         if batched is not None:
             return batched
         stack_failed = True
+    hooks.retrying = True
     outcomes: list[Outcome] = []
-    said_stop: list[bool] = []  # whether the caller's stop() stopped a run (its signal)
-
-    def asked() -> Any:
-        answer = stop() if stop is not None else False
-        if answer is True:
-            said_stop.append(True)
-        return answer
-
     for values in configs:
         if _stopping:  # a Ctrl-C between two runs, noted by the worker's handler
             break
@@ -210,8 +276,8 @@ def train_group(
                 verbose=False,
                 handle_signals=True,
                 rerun=rerun,
-                subscribers=subscribers,
-                stop=asked if stop is not None else None,
+                subscribers=hooks.subscribers,
+                stop=hooks.stop if stop is not None else None,
             )
             outcome["status"] = result.status
             outcome["error"] = result.record.get("message") if result.status != "finished" else None
@@ -219,8 +285,9 @@ def train_group(
             outcome["metrics"] = metrics_of(result.record)
             if result.status == "interrupted":
                 by = {143: "SIGTERM", 129: "SIGHUP"}.get(result.exit_code, "SIGINT")
-                outcome["signal"] = "stop()" if said_stop and by == "SIGINT" else by
+                outcome["signal"] = "stop()" if hooks.stopped and by == "SIGINT" else by
         except Exception as err:  # recorded, and the group goes on
+            hooks.raise_fault()  # the caller's subscriber or stop(): it stops the sweep
             error = f"{type(err).__name__}: {err}"
             mark_ended(values, error)
             outcome.update(status="failed", error=error, wall_time_s=None, metrics={})
@@ -237,8 +304,7 @@ def _train_stacked(
     on_done: OnDone | None,
     rerun: bool,
     prune: Prune | None = None,
-    subscribers: Sequence[Subscriber] = (),
-    asked: Callable[[], bool] | None = None,
+    hooks: CallerHooks | None = None,
 ) -> list[Outcome] | None:
     """Train a group with the batched trainer; None if the stack itself failed."""
     from mlplab.assemble import as_config
@@ -250,7 +316,8 @@ def _train_stacked(
     # As train(handle_signals=True) does for one run: Ctrl-C or SIGTERM ends the stack
     # at the next step, each config `interrupted` with a checkpoint to resume from.
     # A second Ctrl-C stops at once.
-    stop = StopFlag(asked=asked, who="sweep")
+    hooks = hooks or CallerHooks((), None)
+    stop = StopFlag(asked=hooks.stop if hooks.given_stop is not None else None, who="sweep")
     stop.install()
     if _stopping:
         # A Ctrl-C came before this handler took over (while the worker started, or
@@ -266,7 +333,7 @@ def _train_stacked(
             should_stop=stop,
             resume=not rerun,
             prune=prune,
-            subscribers=subscribers,
+            subscribers=hooks.subscribers,
         )
     except PruneError as err:
         # The rule's fault, not a config's: retried one by one (without the rule) the group
@@ -280,6 +347,7 @@ def _train_stacked(
                 on_done(ended[-1])
         return ended
     except Exception:  # retried one by one, where an error gets its own run
+        hooks.raise_fault()  # unless the caller's subscriber or stop() raised: no retry
         return None
     finally:
         stop.restore()
@@ -656,8 +724,11 @@ FINAL_METRICS = (
 
 def metrics_of(record: dict[str, Any]) -> dict[str, float]:
     """The final metrics of a run's record (``val_loss``, ``val_acc`` or ``val_mae``, ...,
-    ``best_epoch``) that it holds as numbers; {} for a run that has none (diverged,
-    failed)."""
+    ``best_epoch``) that it holds as numbers; {} for a run that diverged or failed (its
+    best_val_loss may be of an epoch before it broke: no number to rank it by) or has no
+    status of an ended run."""
+    if record.get("status") not in ("finished", "pruned", "interrupted"):
+        return {}
     return {
         k: record[k]
         for k in FINAL_METRICS

@@ -265,3 +265,21 @@ def test_a_diverged_run_has_no_metrics_to_rank_it_by(tmp_path: Path) -> None:
     assert by_status["diverged"]["metrics"] == {}
     assert by_status["finished"]["metrics"]["val_loss"] > 0
     assert result.final_metrics()[by_status["diverged"]["run_id"]] == {}
+
+
+@pytest.mark.parametrize(
+    ("search", "axes", "says"),
+    [
+        ("list", {"lr": [0.05, 0.03, 0.05], "hid_dim": [8, 8, 8]},
+         "1 of the 3 rows repeat the config of an earlier row; 2 distinct runs"),
+        ("grid", {"lr": [0.05, 0.05], "hid_dim": [8]},
+         "1 of the 2 configs of the grid repeat one (a value given twice); 1 distinct runs"),
+    ],
+)  # fmt: skip
+def test_a_config_asked_for_twice_trains_once_and_says_so(
+    tmp_path: Path, capsys, search: str, axes: dict[str, Any], says: str
+) -> None:
+    """A search that pairs its proposals with run_dirs found one fewer, without a word."""
+    result = sweep(BASE, log_path=str(tmp_path), report=False, workers=1, search=search, **axes)
+    assert len(result.configs) == len(result.run_dirs) == len(set(axes["lr"]))
+    assert says in capsys.readouterr().out

@@ -226,7 +226,8 @@ def sweep(
         ``int:a:b`` and ``choice:a:b``). ``list``: the configs as rows, config i taking
         the i-th value of every axis (``sweep(search="list", lr=[0.1, 0.01],
         hid_dim=[8, 32])`` is two configs; ``seed`` values replicate each): a batch that
-        a search of one's own proposes.
+        a search of one's own proposes. A row that repeats an earlier one is the same run,
+        trained once: ``configs`` and ``run_dirs`` hold it once.
     trials : int, optional
         Number of random samples (random search only).
     workers : int, optional
@@ -313,11 +314,17 @@ def sweep(
     if not configs:
         raise ConfigError("the sweep has no configs")
     asked = count_configs(spec)
-    if verbose and search == "random" and len(configs) < asked:
-        # Few values to draw from: some samples repeat one, which trains once.
+    if verbose and len(configs) < asked:
+        # A config asked for twice (few values to draw from, a search proposing a row
+        # again, a value given twice) trains once, and configs holds it once: a caller
+        # who pairs its rows with run_dirs must know.
+        repeats = {
+            "random": "random samples drew a config already drawn",
+            "list": "rows repeat the config of an earlier row",
+        }.get(search, "configs of the grid repeat one (a value given twice)")
         print(
-            f"mlplab: note: {asked - len(configs)} of the {asked} random samples drew a config "
-            f"already drawn; {len(configs)} distinct runs",
+            f"mlplab: note: {asked - len(configs)} of the {asked} {repeats}; "
+            f"{len(configs)} distinct runs (configs and run_dirs hold each once)",
             flush=True,
         )
     if verbose:

@@ -387,10 +387,29 @@ def test_the_diagram_labels_only_edges_it_can_label_legibly() -> None:
     boxes = [t.get_window_extent(renderer) for t in labels]
     assert sum(t.get_text().startswith("w ") for t in labels) == 4  # the 4 -> 1 edges only
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
-    assert (
-        "w and d on the edges hidden 2 → output only, where labels fit" in fig.axes[0].get_title()
-    )
+    title = " ".join(fig.axes[0].get_title().split())  # wrapped to the figure's width
+    assert "w and d on the edges hidden 2 → output only, where labels fit" in title
     plt.close(fig)
+
+
+def test_the_diagram_title_fits_in_the_figure(tmp_path: Path) -> None:
+    """2-3-1 relu: the note of which edges carry labels ran past both edges of the
+    picture, cut off mid-word. Every line of the title lies within the figure, drawn as
+    --plot writes it (120 dpi), and the axes stay clear of it."""
+    trace = backprop({"data": "sinlog", "n_layer": 1, "hid_dim": 3, "act": "relu", "batch_size": 4})
+    fig = trace.figure()
+    fig.set_dpi(120)
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    box = ax.title.get_window_extent(renderer)
+    inside = fig.bbox
+    assert inside.x0 <= box.x0 and box.x1 <= inside.x1, (box, inside)
+    assert inside.y0 <= box.y0 and box.y1 <= inside.y1, (box, inside)
+    assert box.y0 >= ax.get_window_extent(renderer).y1  # above the diagram
+    words = " ".join(ax.get_title().split())
+    assert "where labels fit (the printout has every value) step 0," in words
+    assert "13 parameters edge width" in words
+    trace.plot(tmp_path / "relu3.png")  # and the file is written at that size
 
 
 def test_the_form_takes_any_case_as_the_settings_do() -> None:

@@ -8,6 +8,7 @@ that the picture is a grey mesh that says nothing.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,10 @@ from mlplab.plots.style import BLUE, ORANGE, model_label, new_figure, set_title,
 
 MAX_UNITS = NETWORK_MAX_UNITS
 MIN_WIDTH, MAX_WIDTH = 0.4, 6.0  # edge widths in points, for |w| = 0 and the largest |w|
+# The 12 pt title: about 10 characters an inch (9 leaves room for wide ones such as ∝ and
+# →), 0.2 inch a line, and its 8 pt pad above the axes with a little room over the top.
+TITLE_CHARS_PER_INCH = 9.0
+TITLE_LINE, TITLE_PAD = 0.2, 0.17
 
 
 def can_draw(spec: ModelSpec) -> bool:
@@ -95,18 +100,22 @@ def network_figure(
     """
     widths = spec.widths()
     pos = node_positions(widths)
-    fig = new_figure(max(5.0, 1.9 * len(widths) + 1.5), max(3.6, 0.75 * max(widths) + 2.0))
-    ax = fig.add_axes((0.12, 0.1, 0.76, 0.74))
-    ax.set_axis_off()
     params = layer_params(state, spec)
     weights = [w for w, _ in params]
+    flat = np.concatenate([w.ravel() for w in weights])
+    width = max(5.0, 1.9 * len(widths) + 1.5)
+    title = wrap_title(
+        f"{label or model_label({}, spec)}: {spec.n_params()} parameters\n"
+        f"edge width ∝ |weight| (max |weight| {float(np.abs(flat).max()):.2g}), node fill: bias",
+        width,
+    )
+    fig, ax = _diagram_axes(width, max(3.6, 0.75 * max(widths) + 2.0), title.count("\n") + 1)
     segs = [
         [pos[layer][i], pos[layer + 1][o]]
         for layer in range(len(widths) - 1)
         for o in range(widths[layer + 1])
         for i in range(widths[layer])
     ]  # [out, in] order, layer by layer, as the weights ravel
-    flat = np.concatenate([w.ravel() for w in weights])
     colors = np.where((flat >= 0)[:, None], to_rgba(BLUE), to_rgba(ORANGE))
     ax.add_collection(
         LineCollection(
@@ -133,11 +142,7 @@ def network_figure(
     span = (max(widths) - 1) / 2.0
     ax.set_xlim(-0.75, len(widths) - 0.25)
     ax.set_ylim(-span - 0.9, span + 0.6)
-    set_title(
-        ax,
-        f"{label or model_label({}, spec)}: {spec.n_params()} parameters\n"
-        f"edge width ∝ |weight| (max |weight| {float(np.abs(flat).max()):.2g}), node fill: bias",
-    )
+    set_title(ax, title)
     ax.legend(
         handles=[
             Line2D([], [], color=BLUE, lw=3, label="positive"),
@@ -148,6 +153,28 @@ def network_figure(
         frameon=False,
     )
     return fig
+
+
+def wrap_title(text: str, width: float) -> str:
+    """Each line of ``text`` wrapped to fit a figure ``width`` inches wide.
+
+    A caller's label can be long (backprop's note of which edges carry their values ran
+    past both edges of a 3-layer diagram, cut off mid-word).
+    """
+    chars = max(20, int((width - 0.3) * TITLE_CHARS_PER_INCH))
+    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
+
+
+def _diagram_axes(width: float, height: float, title_lines: int) -> tuple[Figure, Any]:
+    """A figure and its bare axes for the diagram: ``height`` inches, which leave room for
+    a title of two lines, or taller by what more lines need, the axes keeping their size."""
+    bottom, axes_height = 0.1 * height, 0.74 * height
+    top = max(height - bottom - axes_height, TITLE_PAD + TITLE_LINE * title_lines)
+    total = bottom + axes_height + top
+    fig = new_figure(width, total)
+    ax = fig.add_axes((0.12, bottom / total, 0.76, axes_height / total))
+    ax.set_axis_off()
+    return fig, ax
 
 
 def _label_nodes(

@@ -118,3 +118,61 @@ def test_a_regression_surfaces_points_show_their_colour_not_their_edge(tmp_path_
     diameter = float(np.sqrt(points.get_sizes()[0]))  # in points, as the edge's width
     face = (diameter - 2 * float(points.get_linewidths()[0])) / diameter
     assert face**2 > 0.7  # most of each marker's area is its colour
+
+
+def _linear_surface(task: str, W: np.ndarray, b: np.ndarray, n: int = 60):
+    """The surface of the linear model ``x @ W.T + b`` over [-2, 2]², ``n`` x ``n``."""
+    xs = np.linspace(-2.0, 2.0, n)
+    xx, yy = np.meshgrid(xs, xs)
+    grid = surfaces.Grid(xx, yy, np.column_stack([xx.ravel(), yy.ravel()]))
+    return surfaces.class_surface(lambda X: X @ W.T + b, task, grid)
+
+
+def _boundary_vertices(surface: surfaces.ClassSurface, class_names: list[str]) -> np.ndarray:
+    """Every vertex of the boundary lines the decision surface draws, [n, 2]."""
+    from matplotlib.contour import ContourSet
+
+    from mlplab.plots.inputs import DataInfo
+    from mlplab.plots.planes import decision_surface_figure
+
+    info = DataInfo("lines", surface.task, ["x1", "x2"], ["y"], class_names)
+    fig = decision_surface_figure(surface, [], info, {})
+    sets = [c for c in fig.axes[0].collections if isinstance(c, ContourSet)]
+    assert sets, "no boundary drawn"
+    return np.concatenate([seg for cs in sets for level in cs.allsegs for seg in level])
+
+
+def test_a_linear_models_class_boundaries_are_straight_lines() -> None:
+    """Linear(2, 3) with softmax: its regions meet along straight lines, which were drawn
+    as staircases of grid cells (a contour of the predicted class). Each vertex of the
+    lines lies on the line where its two likeliest classes tie, the exact boundary; only
+    the cells around the point where all three meet may bend it."""
+    W = np.array([[1.0, 0.0], [-0.5, 0.87], [-0.5, -0.87]])
+    b = np.array([0.3, -0.1, 0.0])
+    s = _linear_surface("multiclass", W, b)
+    assert s.margins is not None  # above 0 in the predicted class's region only
+    np.testing.assert_array_equal(s.margins > 0, s.classes == np.arange(3)[:, None, None])
+    vertices = _boundary_vertices(s, ["a", "b", "c"])
+    z = vertices @ W.T + b
+    first, second = np.argsort(z, axis=1)[:, -1], np.argsort(z, axis=1)[:, -2]
+    rows = np.arange(len(z))
+    # Distance of each vertex from the line z_first = z_second.
+    off = (z[rows, first] - z[rows, second]) / np.linalg.norm(W[first] - W[second], axis=1)
+    junction = np.linalg.solve(W[1:] - W[0], b[0] - b[1:])  # where all three tie
+    cell = 4.0 / 59
+    far = np.linalg.norm(vertices - junction, axis=1) > 2 * cell
+    assert far.sum() > 60  # three lines across the picture, not a few points
+    assert np.abs(off[far]).max() < 1e-6, np.abs(off[far]).max()
+    pairs = {tuple(sorted(p)) for p in zip(first[far].tolist(), second[far].tolist())}
+    assert pairs == {(0, 1), (0, 2), (1, 2)}
+
+
+def test_a_steep_binary_boundary_is_the_logits_zero() -> None:
+    """A logistic model whose P goes from near 0 to near 1 within a cell: its P = 0.5
+    contour fell mid-cell, a staircase; the logit's zero is straight, on the exact line."""
+    W, b = np.array([[40.0, 25.0]]), np.array([3.0])
+    s = _linear_surface("binary", W, b)
+    vertices = _boundary_vertices(s, ["no", "yes"])
+    assert len(vertices) > 30
+    off = (vertices @ W[0] + b[0]) / np.linalg.norm(W[0])
+    assert np.abs(off).max() < 1e-6, np.abs(off).max()

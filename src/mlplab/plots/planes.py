@@ -73,26 +73,46 @@ def decision_surface_figure(
         colors = [POINT_BLUE, POINT_ORANGE]
         # No boundary where the model is constant, even to float noise around 0.5.
         if p1.min() < 0.5 < p1.max() and np.ptp(p1) > 1e-4:
-            ax.contour(grid.xx, grid.yy, p1, levels=[0.5], colors="k", linewidths=1.5)
+            # The logit's zero, where it is kept: P's 0.5 is as right, but P is no straight
+            # function of the inputs, and a steep one's crossing falls mid-cell.
+            level, values = (0.0, surface.margins[0]) if surface.margins is not None else (0.5, p1)
+            ax.contour(grid.xx, grid.yy, values, levels=[level], colors="k", linewidths=1.5)
     else:
         colors = class_colors(n_classes)
         ax.imshow(
             surfaces.class_rgba(surface, colors), origin="lower", extent=extent, aspect="auto"
         )
         class_colorbar(fig, names, ax=ax, fraction=0.06, pad=0.03)
-        present = np.unique(surface.classes)
-        if 1 < len(present) <= MAX_CLASS_TICKS:
-            # Classes renumbered 0..k-1 among those present: one level between each two,
-            # however far apart their indices are.
-            rank = np.searchsorted(present, surface.classes)
-            levels = np.arange(len(present) - 1) + 0.5
-            ax.contour(grid.xx, grid.yy, rank, levels=levels, colors="k", linewidths=1)
+        class_boundaries(ax, surface)
     class_points(fig, ax, points, data, colors, lambda pts: (pts.X[:, 0], pts.X[:, 1]))
     _set_plane(ax, data, extent)
     set_title(
         ax, f"{title_head(data, result, spec)}\ndecision surface · {metric_text(result, task)}"
     )
     return fig
+
+
+def class_boundaries(ax: Axes, surface: surfaces.ClassSurface) -> None:
+    """The lines between a multiclass surface's regions, where more than one class shows.
+
+    Each present class's margin at 0 (:class:`~mlplab.plots.surfaces.ClassSurface`), the
+    edge of its region: the line between two regions is both classes' zero, drawn twice
+    on the same points. Without margins (too many classes, a snapshot), the contour of
+    the predicted class, which steps along the grid's cells.
+    """
+    grid = surface.grid
+    present = np.unique(surface.classes)
+    if not 1 < len(present) <= MAX_CLASS_TICKS:
+        return
+    if surface.margins is not None:
+        for k in present:
+            ax.contour(grid.xx, grid.yy, surface.margins[k], levels=[0.0], colors="k", linewidths=1)
+        return
+    # Classes renumbered 0..k-1 among those present: one level between each two, however
+    # far apart their indices are.
+    rank = np.searchsorted(present, surface.classes)
+    levels = np.arange(len(present) - 1) + 0.5
+    ax.contour(grid.xx, grid.yy, rank, levels=levels, colors="k", linewidths=1)
 
 
 def class_points(

@@ -25,6 +25,9 @@ GRID = 150  # grid points per axis: 22,500 predictions, a few ms for the small m
 # there are extrapolation that can dwarf everything it predicts over the data.
 MARGIN = 0.15
 REGRESSION_MARGIN = 0.02
+# Classes whose margins a surface keeps (G x G floats each), so that their boundaries can
+# be drawn as smooth lines; as many as a class colour bar names.
+MAX_MARGIN_CLASSES = 20
 
 
 # A trained model as plots use it: inputs as the model sees them (standardized if the
@@ -79,6 +82,13 @@ class ClassSurface:
         ``binary`` or ``multiclass``.
     n_classes : int
         C (2 for binary).
+    margins : ndarray, float64 [K, G, G], optional
+        How far each point is inside a class's region, in logits: binary, the logit
+        (K = 1); multiclass, ``z_k - max_{j != k} z_j`` for every class k (K = C), which is
+        above 0 exactly where k is predicted. Their zero levels are the boundaries, which
+        a contour interpolates between grid points: straight for a linear model, where a
+        contour of the class labels is a staircase of grid cells. None past
+        :data:`MAX_MARGIN_CLASSES` classes, and for a surface rebuilt from snapshots.
     """
 
     grid: Grid
@@ -86,6 +96,7 @@ class ClassSurface:
     confidence: np.ndarray
     task: str
     n_classes: int
+    margins: np.ndarray | None = None
 
     @property
     def p1(self) -> np.ndarray:
@@ -154,20 +165,38 @@ def make_grid(data: Dataset, n: int = GRID, margin: float | None = None) -> Grid
 
 
 def class_surface(predict: Predict, task: str, grid: Grid) -> ClassSurface:
-    """Predicted classes of a classifier over ``grid``, and their probabilities."""
+    """Predicted classes of a classifier over ``grid``, their probabilities and (up to
+    :data:`MAX_MARGIN_CLASSES` classes) the margins of every class."""
     n_out = 0
 
     def reduce(out: np.ndarray) -> np.ndarray:
         nonlocal n_out
         n_out = out.shape[1]
         classes, conf = decide(task, out)
-        return np.column_stack([classes, conf])
+        return np.column_stack([classes, conf, *class_margins(task, out).T])
 
     both = map_outputs(predict, grid.model_inputs, reduce)
     shape = grid.xx.shape
     n_classes = 2 if task == "binary" else n_out
     classes = both[:, 0].astype(np.int64).reshape(shape)
-    return ClassSurface(grid, classes, both[:, 1].reshape(shape), task, n_classes)
+    margins = both[:, 2:].T.reshape(-1, *shape) if both.shape[1] > 2 else None
+    return ClassSurface(grid, classes, both[:, 1].reshape(shape), task, n_classes, margins)
+
+
+def class_margins(task: str, outputs: np.ndarray) -> np.ndarray:
+    """Each class's margin from logits [N, C], float64 [N, K] (see :class:`ClassSurface`);
+    K = 0 past :data:`MAX_MARGIN_CLASSES` classes."""
+    if task == "binary":
+        return outputs[:, :1]
+    if not 2 <= outputs.shape[1] <= MAX_MARGIN_CLASSES:
+        return outputs[:, :0]
+    rows = np.arange(len(outputs))
+    top = outputs.argmax(axis=1)
+    best = outputs[rows, top]
+    second = np.partition(outputs, -2, axis=1)[:, -2]
+    margins = outputs - best[:, None]  # a class that is not the top: behind the top
+    margins[rows, top] = best - second  # the top class: ahead of the runner-up
+    return margins
 
 
 def regression_surface(predict: Predict, grid: Grid, target: int = 0) -> RegressionSurface:

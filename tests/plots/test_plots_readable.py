@@ -100,6 +100,48 @@ def test_loss_label_fits_and_log_axes_span_only_the_decades_used(sinlog):
     assert len(ticks) >= 2  # decades inside the range are labelled
 
 
+def _labelled_ticks(fig, ax) -> dict[float, str]:
+    """The y axis's labelled ticks within its range, as drawn: {value: label}."""
+    fig.canvas.draw()
+    y0, y1 = ax.get_ylim()
+    ticks = ax.yaxis.get_major_ticks()
+    return {
+        float(loc): t.label1.get_text()
+        for loc, t in zip(ax.get_yticks(), ticks)
+        if y0 <= loc <= y1 and t.label1.get_visible() and t.label1.get_text()
+    }
+
+
+def test_a_log_loss_axis_is_labelled_closely_enough_to_read_its_values():
+    """XOR's loss, 0.69 (ln 2) down to 0.00016 over 3.6 decades, was labelled 0.1, 0.01 and
+    0.001 only: neither the plateau nor the last value could be read. A label within a
+    factor 2 of each, unlabelled ticks between; a sinlog-like loss of 4.5 decades, 1 to
+    30,000 after a blow-up, labelled between 1 and 10 too."""
+    from mlplab.plots.inputs import DataInfo
+
+    xor = DataInfo("xor", "binary", ["x1", "x2"], ["y"], ["0", "1"], shared_splits=True)
+    epochs = list(range(100, 10_001, 100))
+    loss = np.concatenate([np.full(50, np.log(2.0)), np.geomspace(0.6, 1.56e-4, 50)])
+    result = {"epoch": 10_001, "val_epochs": epochs, "val_losses": loss.tolist()}
+    result |= {"val_accs": [1.0] * 100, "test_acc": 1.0}
+    fig = loss_figure(result, xor)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    labels = _labelled_ticks(fig, ax)
+    assert any(np.log(2.0) / 2 <= v <= np.log(2.0) for v in labels), labels
+    assert any(1.56e-4 <= v <= 2 * 1.56e-4 for v in labels), labels
+    assert labels[0.0005] == "0.0005" and labels[0.1] == "0.1"  # plain numbers
+    assert len(ax.yaxis.get_minorticklocs()) > 10
+    regression = DataInfo("sinlog", "regression", ["x1", "x2"], ["y"])
+    mse = np.concatenate([[30_000.0, 800.0], np.geomspace(10.0, 1.2, 98)])
+    result = {"epoch": 100, "val_epochs": list(range(1, 101)), "val_losses": mse.tolist()}
+    result |= {"train_losses": mse.tolist(), "val_maes": np.sqrt(mse).tolist()}
+    fig = loss_figure(result, regression)
+    labels = _labelled_ticks(fig, fig.axes[0])
+    assert any(1 < v < 10 for v in labels), labels
+    assert len(labels) <= 12  # and no more than the axis has room for
+
+
 def test_a_long_curve_draws_its_spikes_at_their_height(sinlog):
     """3000 epochs are drawn with about 1500 points: each span keeps its lowest and highest,
     so one epoch's spike (here 28,000 at epoch 4, as a near-divergence) is drawn whole."""

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
 from mlplab.console import overfit_note
 from mlplab.engines.spec import LOSS_OF_TASK, ModelSpec
@@ -25,6 +25,7 @@ from mlplab.plots.style import (
 from mlplab.plots.titles import DataLike, metric_text, title_head
 
 LOG_SPAN = 20.0  # draw a curve on a log axis when max/min exceeds this (XOR's loss does)
+LOG_LABELS = 12  # labels a run plot's log axis has room for (3.3 inches, 0.28 apart)
 
 
 def use_log_scale(values: list[float] | np.ndarray) -> bool:
@@ -168,19 +169,31 @@ def _set_curve_axis(ax: Axes, values: np.ndarray) -> None:
     log = use_log_scale(values)
     lo, hi = curve_limits(values, log)
     if log:
-        set_log_y(ax, decades=np.log10(hi / lo))
+        set_log_y(ax, decades=np.log10(hi / lo), room=LOG_LABELS, minor=True)
     ax.set_ylim(lo, hi)
 
 
-def set_log_y(ax: Axes, decades: float = 3.0) -> None:
-    """A log y axis labelled ``0.001``, ``0.01``, ... with no minor ticks.
+def set_log_y(ax: Axes, decades: float = 3.0, room: int = 5, minor: bool = False) -> None:
+    """A log y axis labelled ``0.001``, ``0.01``, ... and, where there is ``room`` for
+    that many labels over its ``decades``, also at 2 and 5 (or at 3) times each decade.
 
-    Plain numbers read as well as matplotlib's ``10^{-3}`` and need no mathtext. An
-    axis that spans under ``3`` decades is also labelled at 2 and 5 times each decade,
-    so that it has more than one label.
+    Plain numbers read as well as matplotlib's ``10^{-3}`` and need no mathtext. Labels
+    at each decade alone left XOR's loss, 0.69 down to 0.00016, three (0.1, 0.01,
+    0.001), and neither its plateau at ln 2 nor its last value could be read off.
+    ``minor``: unlabelled ticks at every whole multiple of a decade between the labels
+    (ticks are most of the drawing time of a report's many small panels, which do without).
     """
     ax.set_yscale("log")
-    subs = (1.0, 2.0, 5.0) if decades < 3 else (1.0,)
-    ax.yaxis.set_major_locator(LogLocator(base=10.0, subs=subs))
+    per_decade = next(
+        (subs for subs in ((1.0, 2.0, 5.0), (1.0, 3.0)) if decades * len(subs) <= room), (1.0,)
+    )
+    ax.yaxis.set_major_locator(LogLocator(base=10.0, subs=per_decade))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-    ax.yaxis.set_minor_locator(NullLocator())
+    # Not past ``room`` decades either, where 8 ticks a decade would be a grey comb.
+    between = minor and decades <= room
+    ax.yaxis.set_minor_locator(
+        LogLocator(base=10.0, subs=[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+        if between
+        else NullLocator()
+    )
+    ax.yaxis.set_minor_formatter(NullFormatter())

@@ -430,3 +430,41 @@ def test_the_first_class_colours_stay_apart_for_red_green_colour_blind_readers()
         assert (
             min(np.linalg.norm(simulated(a, matrix) - simulated(b, matrix)) for a, b in pairs) > 0.3
         )
+
+
+def test_pred_vs_true_points_and_their_legend_read_on_a_projector():
+    """2000 train and 1000 test points were 4 pt² dots (a pixel on a projector) in
+    tab10's blue and green, which ran together; their legend markers as small. Points
+    are at least 4 pt across, larger when few; the splits differ in colour (far apart
+    in RGB) and marker; legend markers are 8 pt across and opaque."""
+    from matplotlib.colors import to_rgb
+
+    from mlplab.plots.inputs import DataInfo, PointSet
+    from mlplab.plots.run_plots import pred_vs_true_figure
+
+    info = DataInfo("sinlog", "regression", ["x1", "x2"], ["y"])
+    rng = np.random.default_rng(0)
+
+    def split(label: str, n: int, marker: str) -> PointSet:
+        y = rng.normal(size=(n, 1))
+        return PointSet(
+            label, rng.normal(size=(n, 2)), y, y + 0.3 * rng.normal(size=(n, 1)), marker
+        )
+
+    sizes = {}
+    for n_train, n_test in ((2000, 1000), (40, 20)):
+        points = [split("train", n_train, "o"), split("test", n_test, "^")]
+        fig = pred_vs_true_figure(points, info, {"test_mae": 0.3, "test_r2": 0.9})
+        train, test = fig.axes[0].collections[:2]
+        sizes[n_train] = (float(train.get_sizes()[0]), float(test.get_sizes()[0]))
+    assert min(sizes[2000]) >= 16.0  # 4 pt across: 6 pixels at 100 dpi
+    assert sizes[40][0] > sizes[2000][0] and sizes[40][1] > sizes[2000][1]
+    rgb = [np.array(to_rgb(c.get_facecolor()[0])) for c in (train, test)]
+    assert np.linalg.norm(rgb[0] - rgb[1]) > 0.6, rgb
+    shapes = [c.get_paths()[0].vertices for c in (train, test)]
+    assert shapes[0].shape != shapes[1].shape or not np.allclose(*shapes)  # o and ^
+    (legend,) = fig.legends
+    markers = [h for h in legend.legend_handles if hasattr(h, "get_sizes")]
+    assert len(markers) == 2
+    for h in markers:
+        assert float(h.get_sizes()[0]) >= 64.0 and h.get_alpha() in (None, 1.0)

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
+from matplotlib.legend_handler import HandlerPathCollection
 from matplotlib.ticker import MaxNLocator
 
 from mlplab.engines.spec import ModelSpec
@@ -18,11 +20,11 @@ from mlplab.plots.inputs import (
     Confusion,
     PointSet,
 )
-from mlplab.plots.planes import class_points, point_size
+from mlplab.plots.planes import class_points
 from mlplab.plots.style import (
     POINT_BLUE,
     POINT_ORANGE,
-    SERIES,
+    SPLIT_POINTS,
     class_colors,
     new_figure,
     set_title,
@@ -39,6 +41,7 @@ from mlplab.plots.titles import (
 
 MAX_TARGETS = 4  # regression targets drawn side by side in pred_vs_true and fit
 MAX_FIT_CLASSES = 10  # a 1-feature classifier's probability curves: one distinct colour each
+LEGEND_POINT = 64.0  # a legend's marker area (8 pt across), whatever the points' size
 
 
 def confusion_figure(
@@ -153,22 +156,48 @@ def _target_panels(n: int) -> tuple[Figure, np.ndarray]:
 
 
 def _scatter_split(ax: Axes, pts: PointSet, x: np.ndarray, y: np.ndarray) -> None:
-    """A split's points in its colour: train faint, test clear."""
+    """A split's points in its colour and marker: train faint, test clear."""
     ax.scatter(
         x,
         y,
-        s=point_size(len(y)) / 2,
+        s=scatter_size(len(y)),
         alpha=0.5 if pts.label == "train" else 0.8,
-        color=SERIES[pts.label],
+        color=SPLIT_POINTS[pts.label],
+        marker=pts.marker,
         label=pts.label,
         edgecolors="none",
     )
 
 
+def scatter_size(n: int) -> float:
+    """Marker area of ``n`` points with no edge: smaller as they crowd, but 16 (4 pt across,
+    6 pixels) at least; half a class point's size, 4, was a pixel on a projector."""
+    return float(np.clip(16_000.0 / max(n, 1), 16.0, 140.0))
+
+
 def _legend_under(fig: Figure, ax: Axes) -> None:
-    """The legend of ``ax`` (the same in every panel) under the panels, hiding no point."""
+    """The legend of ``ax`` (the same in every panel) under the panels, hiding no point.
+
+    Its markers are :data:`LEGEND_POINT` large and opaque: at the points' own size and
+    alpha, the train marker was a faint dot beside its name.
+    """
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), frameon=False)
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=len(handles),
+        frameon=False,
+        handler_map={
+            PathCollection: HandlerPathCollection(sizes=[LEGEND_POINT], update_func=_opaque)
+        },
+    )
+
+
+def _opaque(legend_handle: Any, orig_handle: Any) -> None:
+    """A legend marker as its points are drawn, but opaque."""
+    legend_handle.update_from(orig_handle)
+    legend_handle.set_alpha(1.0)
 
 
 def _panel_title(target: str, by_target: list[dict[str, float]] | None, t: int) -> str:

@@ -76,6 +76,10 @@ CLASS_COLORS = [
     "#393b79",
 ]
 SERIES = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
+# Train and test points drawn together (pred_vs_true, fit): Okabe and Ito's blue and
+# vermilion. SERIES's blue and green ran together on a projector, as two series of curves
+# do not: a line is wider than a point.
+SPLIT_POINTS = {"train": "#0072b2", "test": "#d55e00"}
 
 P = ParamSpec("P")
 R = TypeVar("R")

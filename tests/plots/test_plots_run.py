@@ -232,7 +232,7 @@ def test_multiclass_surface_has_class_colorbar_and_legend(tmp_path_factory):
     n_test = len(data.y_test)
     test_wrong = round((1 - ring.record["test_acc"]) * n_test)
     (counted,) = [t for t in _legend_texts(fig) if t.startswith("misclassified")]
-    assert counted.endswith(f", {test_wrong} test"), counted
+    assert counted.endswith(f", {test_wrong} of {n_test} test"), counted
     _assert_covers(ax, surfaces.all_raw_points(data))
     (im,) = ax.get_images()
     np.testing.assert_allclose(im.get_array(), surfaces.class_rgba(surf, _ring_colors(3)))

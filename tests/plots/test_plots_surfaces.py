@@ -176,3 +176,35 @@ def test_a_steep_binary_boundary_is_the_logits_zero() -> None:
     assert len(vertices) > 30
     off = (vertices @ W[0] + b[0]) / np.linalg.norm(W[0])
     assert np.abs(off).max() < 1e-6, np.abs(off).max()
+
+
+def test_a_samples_mistakes_are_counted_among_the_points_shown() -> None:
+    """'misclassified: 450 train' beside 'train (2000 of 8000)' left open whether 450 of
+    the 8000 or of the 2000 drawn were wrong. The count says which, and the legend, now
+    longer, still lies within the figure."""
+    from mlplab.plots.inputs import DataInfo, PointSet
+    from mlplab.plots.planes import decision_surface_figure
+
+    W = np.array([[1.0, 0.0], [-0.5, 0.87], [-0.5, -0.87]])
+    s = _linear_surface("multiclass", W, np.zeros(3))
+    rng = np.random.default_rng(0)
+
+    def points(label: str, n: int, n_wrong: int, marker: str) -> PointSet:
+        y = rng.integers(0, 3, n)
+        pred = y.copy()
+        pred[:n_wrong] = (y[:n_wrong] + 1) % 3
+        return PointSet(label, rng.uniform(-2, 2, (n, 2)), y, pred, marker)
+
+    shown = [points("train (2000 of 8000)", 2000, 450, "o"), points("test", 1000, 210, "^")]
+    info = DataInfo("ring", "multiclass", ["x1", "x2"], ["y"], ["a", "b", "c"])
+    fig = decision_surface_figure(s, shown, info, {"test_acc": 0.79})
+    (legend,) = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts == [
+        "train (2000 of 8000)",
+        "test",
+        "misclassified: 450 of the 2000 train points shown,\n210 of 1000 test",
+    ]
+    fig.canvas.draw()
+    box, inside = legend.get_window_extent(), fig.bbox
+    assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0, (box, inside)

@@ -408,3 +408,31 @@ def test_a_regressions_heatmap_shows_the_metric_the_table_ranks_by(monkeypatch) 
     plots.report_plots(runs, summary, ["lr", "hid_dim"], "regression")
     plots.report_plots(runs, summary, ["lr", "hid_dim"], "classification")
     assert drawn == ["loss", "acc"]
+
+
+def _y_ticks_in_view(ax) -> list[float]:
+    low, high = ax.get_ylim()
+    return [float(t) for t in ax.get_yticks() if low <= t <= high]
+
+
+def test_accuracy_axes_end_at_1_with_no_tick_above(monkeypatch) -> None:
+    """Every xor-nn run of a sweep reached accuracy 1: the axis of accuracy against each
+    setting ran to 1.055, ticked at 1.02 and 1.05. Both accuracy figures now end a sliver
+    above 1, where the markers at 1 are drawn whole, with 1 the highest tick."""
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    rows = [
+        {**_row([0.7, 0.2]), "hid_dim": w, "seed": s, "val_acc": 1.0, "test_acc": 1.0}
+        for w in (2, 4) for s in (0, 1, 2)
+    ]  # fmt: skip
+    runs = pd.DataFrame(rows)
+    assert plots.vs_param(runs, ["hid_dim"], "acc") is not None
+    assert plots.curves(runs, "hid_dim", None, "acc", "acc") is not None
+    for fig in figures:
+        ax = fig.axes[0]
+        low, high = ax.get_ylim()
+        assert 1.0 < high <= 1.0 + 0.05 * (1.0 - low), (low, high)
+        ticks = _y_ticks_in_view(ax)
+        assert max(ticks) == 1.0, ticks

@@ -177,6 +177,24 @@ def _ticks_in_view(axis: Any) -> None:
         axis.set_ticks(inside)
 
 
+def accuracy_axis(ax: Any) -> None:
+    """End ``ax``'s y axis (an accuracy's, autoscaled) at 1, with ticks no higher.
+
+    Autoscaling runs past 1 by its margin: a sweep whose runs all reached 1 had an axis
+    to 1.055, ticked at 1.02 and 1.05, accuracies no run can have. What stays above 1
+    is a sliver, for the markers drawn at 1, with no tick in it.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    low, high = ax.get_ylim()
+    if high <= 1.0 or low >= 1.0:
+        return
+    # Steps that 1 is a multiple of: 1 is one of the ticks.
+    ticks = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(low, 1.0)
+    ax.set_yticks([float(t) for t in ticks if low <= t <= 1.0])
+    ax.set_ylim(low, 1.0 + 0.03 * (1.0 - low))
+
+
 def clipped_band(mean: np.ndarray, std: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """``mean ± std`` clipped to the range of ``metric`` (:func:`metric_bounds`)."""
     low, high = metric_bounds(metric)
@@ -485,6 +503,8 @@ def curves(
     for ax in axes.flat:
         ax.set_autoscale_on(True)
     axes[0][0].autoscale_view()  # the shared limits of every panel
+    if kind == "acc":
+        accuracy_axis(axes[0][0])
     if log:
         # As a run's own loss plot: early spikes would flatten every later curve on 0.
         set_log_y(axes[0][0])  # the panels share their y axis, scale included
@@ -650,6 +670,8 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(var, y=1.0)
     axes[0].set_ylabel(metric_label(metric))
+    if metric == "acc":
+        accuracy_axis(axes[0])  # the panels share it
     legend(fig, *axes[0].get_legend_handles_labels())
     return Plot(
         f"vs_param_{metric}",

@@ -122,3 +122,7 @@ def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, 
     assert all(float(acc) == records[name]["val_acc"] for name, acc in printed[:4])
     top = max(r["val_acc"] for r in records.values())
     assert float(printed[4][1]) == top == records[printed[4][0]]["val_acc"]
+    capsys.readouterr()
+    run(9)  # again: every run kept, no events and no outcomes, the same best from the records
+    again = [line.split() for line in capsys.readouterr().out.splitlines() if line]
+    assert ns["result"].outcomes == [] and again == [printed[4]]

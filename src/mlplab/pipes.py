@@ -21,8 +21,11 @@ class PipeGuard:
     buffered, and Python's flush at exit, go there too), and the run goes on quietly.
     """
 
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None) -> None:
+        # A descriptor closed before Python started (`mlplab train >&-`) is None in sys:
+        # written to, it raised AttributeError; it takes nothing, as a pipe gone does.
+        self.closed_at_start = stream is None
+        self.stream: TextIO = stream if stream is not None else open(os.devnull, "w")  # noqa: SIM115
         self.reader_gone = False
 
     def write(self, text: str) -> int:

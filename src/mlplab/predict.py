@@ -195,7 +195,22 @@ def predict_command(run_dir: str, data: str, out: str | None = None, which: str 
     buf = io.StringIO()
     table.to_csv(buf, index=False)
     if out is None:
-        sys.stdout.write(buf.getvalue())
+        closed = ConfigError(
+            "predict: standard output is closed, and the predictions go there; give "
+            "--out FILE (e.g. preds.csv)"
+        )
+        if getattr(sys.stdout, "closed_at_start", sys.stdout is None):
+            raise closed
+        try:
+            sys.stdout.write(buf.getvalue())
+            sys.stdout.flush()
+        except OSError as err:  # a full disk behind `> file`: the CSV was not written
+            if err.errno == errno.EBADF:
+                raise closed from None
+            raise ConfigError(
+                f"predict: standard output cannot be written: {err.strerror or err}; give "
+                "--out FILE on a disk with room"
+            ) from None
         if to_stdout:  # asked for by name: say it was done, where the CSV is not
             print(f"{len(table)} predictions -> standard output", file=sys.stderr)
     else:

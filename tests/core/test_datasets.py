@@ -1096,3 +1096,36 @@ def test_whole_number_targets_read_as_classes_say_so_and_one_class_points_to_reg
     df.assign(y=7).to_csv(tmp_path / "seven.csv", index=False)
     with pytest.raises(DataError, match=r"single class \(.7.\).*is it the column to predict"):
         load_dataset(str(tmp_path / "seven.csv"))
+
+
+def test_decimal_comma_hints_name_the_cell_at_fault_and_fit_the_file(tmp_path):
+    """A ';' file reads decimal commas: its column of 0,1257 failed on an 'abc' below,
+    yet the hint named row 1's 0,1257 and said to save the file with ';', as it was. A
+    Parquet column has no separator to change."""
+    rng = np.random.default_rng(0)
+    a = [f"{v:.4f}".replace(".", ",") for v in rng.normal(size=30)]
+    y = np.arange(30) % 2
+    pd.DataFrame({"a": [*a[:10], "abc", *a[11:]], "y": y}).to_csv(
+        tmp_path / "semi.csv", sep=";", index=False
+    )
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "semi.csv"))
+    assert "feature column 'a' is not numeric ('abc' in data row 11)" in str(err.value)
+    assert "decimal comma" not in str(err.value)
+    pd.DataFrame({"a": a, "y": y}).to_parquet(tmp_path / "comma.parquet")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "comma.parquet"))
+    assert str(err.value).endswith(
+        f"it looks like a number with a decimal comma: write it with a decimal point "
+        f"({a[0].replace(',', '.')})"
+    )
+
+
+def test_a_column_named_unnamed_that_target_names_is_the_target(tmp_path):
+    """Refused as a likely saved index, it was told to be left out with --ignore, even
+    where --target named it: the user's choice, not a feature taken unawares."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=40), "Unnamed: 0": np.arange(40) % 2})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    ds = load_dataset(str(tmp_path / "t.csv"), target="Unnamed: 0", split=[30, 5, 5])
+    assert ds.feature_names == ["a"] and ds.target_names == ["Unnamed: 0"]

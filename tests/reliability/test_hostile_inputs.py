@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -343,3 +344,51 @@ def test_the_python_api_names_a_path_that_is_none_or_empty(tmp_path, monkeypatch
         call()
     assert str(info.value).startswith(line)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_csv_whose_first_column_is_named_par1_is_a_csv(tmp_path):
+    """Its first four bytes are Parquet's magic: it was refused as a Parquet file, which
+    also ends with them, and a CSV does not."""
+    rows = "".join(f"{i},{i % 3},{i % 2}\n" for i in range(12))
+    (tmp_path / "par1.csv").write_text("PAR1,b,y\n" + rows)
+    ds = load_dataset(str(tmp_path / "par1.csv"), split=[8, 2, 2])
+    assert ds.feature_names == ["PAR1", "b"] and ds.n_rows == 12
+
+
+def test_closed_standard_output_trains_and_predict_says_where_its_csv_cannot_go(tmp_path):
+    """`mlplab train >&-` (stdout closed before Python started) was a traceback, exit 1;
+    so was `predict --out -` then, and a full disk behind its `> file` was exit 1."""
+    import os
+    import subprocess
+    import sys
+
+    df = pd.DataFrame({"a": np.arange(40.0), "y": np.arange(40) % 2})
+    df.to_csv(tmp_path / "d.csv", index=False)
+    runs = tmp_path / "runs"
+
+    def cli(*args: Any, stdout: Any = None, closed: bool = False) -> Any:
+        # closed: descriptor 1 closed before mlplab starts, as a shell's >&- leaves it.
+        return subprocess.run(
+            [sys.executable, "-m", "mlplab", *map(str, args)], stdout=stdout,
+            stderr=subprocess.PIPE, text=True, timeout=300,
+            preexec_fn=(lambda: os.close(1)) if closed else None,
+        )  # fmt: skip
+
+    data = tmp_path / "d.csv"
+    train = cli("train", "--data", data, "--epoch", 2, "--plots", "none", "--log_path", runs,
+                closed=True)  # fmt: skip
+    assert train.returncode == 0 and "Traceback" not in train.stderr, train.stderr
+    (run_dir,) = (runs / "exp").glob("exp-*")
+    assert (run_dir / "result.json").is_file()
+    predict = cli("predict", run_dir, "--data", data, "--out", "-", closed=True)
+    assert predict.returncode == 2 and predict.stderr.strip() == (
+        "mlplab: predict: standard output is closed, and the predictions go there; give "
+        "--out FILE (e.g. preds.csv)"
+    )
+    if Path("/dev/full").exists():
+        with open("/dev/full", "w") as full:
+            proc = cli("predict", run_dir, "--data", data, "--out", "-", stdout=full)
+        assert proc.returncode == 2 and proc.stderr.strip() == (
+            "mlplab: predict: standard output cannot be written: No space left on device; "
+            "give --out FILE on a disk with room"
+        )

@@ -12,6 +12,7 @@ import numbers
 import re
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -481,7 +482,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     if df.shape[1] == 0 or len(df) == 0:
         raise DataError(f"data file {path!r} has no data rows")
     df = _without(df, path, ignore, target or [])
-    _check_named_columns(df, path)
+    _check_named_columns(df, path, target or [])
     # Once each (a Config refuses a name given twice; load_dataset alone may get one).
     targets = list(dict.fromkeys(target)) if target else default_target(df, path)
     missing = [t for t in targets if t not in df.columns]
@@ -750,16 +751,19 @@ def _without(df, path: str, ignore: list[str], target: list[str]):  # -> pandas.
     return df.drop(columns=list(ignore))
 
 
-def _check_named_columns(df, path: str) -> None:
+def _check_named_columns(df, path: str, target: list[str]) -> None:
     """Refuse a column without a name in the header, which pandas calls ``Unnamed: N``.
 
     Most often it is the row index that ``DataFrame.to_csv`` writes by default: taken for
     a feature, the row order would leak into the model (data sorted by class gives the
-    class away), and new rows to predict would need it too.
+    class away), and new rows to predict would need it too. A column that ``--target``
+    names is the user's choice, not a feature taken unawares.
     """
     from mlplab.data.files import header_names
 
     for i, c in enumerate(df.columns):
+        if c in target:
+            continue
         if c == "" or re.fullmatch(r"Unnamed: \d+", c):  # '' from a Parquet or NPZ writer
             written = header_names(path)
             if c and (written is None or c in written):
@@ -812,6 +816,13 @@ def not_numeric(
         return f"data file {path!r}: feature column {name!r} is empty"
     as_num = pd.to_numeric(col, errors="coerce")
     mask = (col.notna() & as_num.isna()).to_numpy()
+    if mask.any():
+        # A value that is no number even with a decimal comma read as a point is the one at
+        # fault where there is one: a ';' file reads decimal commas, and its column of
+        # 0,1257 failed on the 'abc' further down, not on its first row.
+        commas = col.astype(str).str.strip().str.fullmatch(_DECIMAL_COMMA).to_numpy()
+        if (mask & ~commas).any():
+            mask = mask & ~commas
     bad = col[mask]
     example = bad.iloc[0] if len(bad) else col.dropna().iloc[0]
     # By position, not by index label: the index need not count rows.
@@ -837,12 +848,15 @@ def not_numeric(
         )
     if _DECIMAL_COMMA.fullmatch(str(example).strip()):
         # "0,1891" quoted in a comma-separated file: only ';' and tab files read commas as
-        # decimal marks (a comma file's commas separate values).
+        # decimal marks (a comma file's commas separate values). A Parquet or NPZ column
+        # has no separator to change.
+        text_file = Path(path).suffix.lower() in (".csv", ".txt")
         return message + (
             "; it looks like a number with a decimal comma: write it with a decimal point "
-            f"({str(example).strip().replace(',', '.')}), or save the file with ';' between "
-            "values, where decimal commas are read"
-        )
+            f"({str(example).strip().replace(',', '.')})"
+            + (", or save the file with ';' between values, where decimal commas are read"
+               if text_file else "")
+        )  # fmt: skip
     if _FORMATTED_NUMBER.fullmatch(str(example).strip()):
         # A number as a spreadsheet shows it: encoding its values as categories is wrong.
         return message + (

@@ -459,6 +459,9 @@ def test_pred_vs_true_points_and_their_legend_read_on_a_projector():
         sizes[n_train] = (float(train.get_sizes()[0]), float(test.get_sizes()[0]))
     assert min(sizes[2000]) >= 16.0  # 4 pt across: 6 pixels at 100 dpi
     assert sizes[40][0] > sizes[2000][0] and sizes[40][1] > sizes[2000][1]
+    # One size for both splits, of all the points drawn: sized by its own count, 100 test
+    # triangles had 7 times the area of 800 train points, over them.
+    assert sizes[2000][0] == sizes[2000][1] and sizes[40][0] == sizes[40][1]
     rgb = [np.array(to_rgb(c.get_facecolor()[0])) for c in (train, test)]
     assert np.linalg.norm(rgb[0] - rgb[1]) > 0.6, rgb
     shapes = [c.get_paths()[0].vertices for c in (train, test)]
@@ -468,3 +471,20 @@ def test_pred_vs_true_points_and_their_legend_read_on_a_projector():
     assert len(markers) == 2
     for h in markers:
         assert float(h.get_sizes()[0]) >= 64.0 and h.get_alpha() in (None, 1.0)
+
+
+def test_overflowed_or_broken_logits_keep_the_boundary_where_the_model_is_finite():
+    """A logit of +inf on one side and -inf on the other gave NaN margins (inf - inf) and
+    no boundary, where the contour of P drew one; one NaN on the grid hid the binary
+    boundary everywhere."""
+    from mlplab.plots.planes import changes_class
+    from mlplab.plots.surfaces import class_margins
+
+    binary = class_margins("binary", np.array([[np.inf], [-np.inf], [0.5]]))
+    assert np.isfinite(binary).all() and list(np.sign(binary[:, 0])) == [1.0, -1.0, 1.0]
+    multi = class_margins("multiclass", np.array([[np.inf, 0.0, -np.inf], [0.0, 2.0, 1.0]]))
+    assert np.isfinite(multi).all()
+    assert list(multi.argmax(axis=1)) == [0, 1] and (multi.max(axis=1) > 0).all()
+    p1 = np.array([[np.nan, 0.2], [0.8, 0.9]])
+    assert changes_class(p1) and not changes_class(np.full((2, 2), np.nan))
+    assert not changes_class(np.array([[0.2, 0.3], [0.1, 0.4]]))

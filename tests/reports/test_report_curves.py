@@ -430,6 +430,13 @@ def test_accuracy_axes_end_at_1_with_no_tick_above(monkeypatch) -> None:
     runs = pd.DataFrame(rows)
     assert plots.vs_param(runs, ["hid_dim"], "acc") is not None
     assert plots.curves(runs, "hid_dim", None, "acc", "acc") is not None
+    assert plots.bars(runs.assign(train_acc=1.0), "hid_dim", None, "acc") is not None
+    *figures, bars = figures
+    # The bars of train / val / test accuracy: 0 to 1 labelled, 1 among them (they were
+    # ticked 0, 0.3, 0.6 and 0.9, and 1 left to guess).
+    for ax in bars.axes:
+        assert ax.get_ylim() == (0.0, 1.05)
+        assert _y_ticks_in_view(ax) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     for fig in figures:
         ax = fig.axes[0]
         low, high = ax.get_ylim()

@@ -71,8 +71,9 @@ def decision_surface_figure(
         )
         fig.colorbar(image, ax=ax, label=f"P({names[1]})", fraction=0.06, pad=0.03)
         colors = [POINT_BLUE, POINT_ORANGE]
-        # No boundary where the model is constant, even to float noise around 0.5.
-        if p1.min() < 0.5 < p1.max() and np.ptp(p1) > 1e-4:
+        # No boundary where the model is constant, even to float noise around 0.5; one NaN
+        # (a model that broke somewhere on the grid) hides none where it is finite.
+        if changes_class(p1):
             # The logit's zero, where it is kept: P's 0.5 is as right, but P is no straight
             # function of the inputs, and a steep one's crossing falls mid-cell.
             level, values = (0.0, surface.margins[0]) if surface.margins is not None else (0.5, p1)
@@ -92,13 +93,22 @@ def decision_surface_figure(
     return fig
 
 
+def changes_class(p1: np.ndarray) -> bool:
+    """Whether a binary surface's P(class 1) crosses 0.5 where it is finite, by more than
+    float noise: where there is a boundary to draw."""
+    finite = p1[np.isfinite(p1)]
+    return bool(finite.size) and finite.min() < 0.5 < finite.max() and np.ptp(finite) > 1e-4
+
+
 def class_boundaries(ax: Axes, surface: surfaces.ClassSurface) -> None:
     """The lines between a multiclass surface's regions, where more than one class shows.
 
     Each present class's margin at 0 (:class:`~mlplab.plots.surfaces.ClassSurface`), the
     edge of its region: the line between two regions is both classes' zero, drawn twice
-    on the same points. Without margins (too many classes, a snapshot), the contour of
-    the predicted class, which steps along the grid's cells.
+    on the same points. Without margins (past ``surfaces.MAX_MARGIN_CLASSES`` classes in
+    the model, with no more than ``MAX_CLASS_TICKS`` on the grid), the contour of the
+    predicted class, which steps along the grid's cells. Past ``MAX_CLASS_TICKS`` classes
+    on the grid, no lines: they would cover the regions.
     """
     grid = surface.grid
     present = np.unique(surface.classes)

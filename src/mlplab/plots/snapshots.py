@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from mlplab.plots import surfaces
 from mlplab.plots.labels import plane_names
+from mlplab.plots.planes import changes_class
 from mlplab.plots.recorder import MAX_FRAMES, STEM, SnapshotRecorder, pick
 from mlplab.plots.recorder import SNAPSHOT_GRID as SNAPSHOT_GRID  # re-exported
 from mlplab.plots.recorder import pick_by_change as pick_by_change  # re-exported
@@ -163,7 +164,7 @@ def _boundary(ax: Any, rec: SnapshotRecorder, i: int) -> Any:
     the shading is faint (a model near 0.5 everywhere), the line still shows the split.
     None where the frame has no boundary (a constant model, even to float noise)."""
     p1 = rec.frames[i]
-    if rec.info.task != "binary" or not (p1.min() < 0.5 < p1.max() and np.ptp(p1) > 1e-4):
+    if rec.info.task != "binary" or not changes_class(p1):
         return None
     assert rec.grid is not None
     return ax.contour(rec.grid.xx, rec.grid.yy, p1, levels=[0.5], colors="k", linewidths=1.2)

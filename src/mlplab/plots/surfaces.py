@@ -186,6 +186,10 @@ def class_surface(predict: Predict, task: str, grid: Grid) -> ClassSurface:
 def class_margins(task: str, outputs: np.ndarray) -> np.ndarray:
     """Each class's margin from logits [N, C], float64 [N, K] (see :class:`ClassSurface`);
     K = 0 past :data:`MAX_MARGIN_CLASSES` classes."""
+    # An overflowed logit (inf) would give inf - inf = NaN margins, and no boundary where
+    # the class changes: bounded, it keeps its sign and its zero (NaN stays NaN, which a
+    # contour leaves out, and the boundary is drawn where the model is finite).
+    outputs = np.clip(outputs, -1e300, 1e300)
     if task == "binary":
         return outputs[:, :1]
     if not 2 <= outputs.shape[1] <= MAX_MARGIN_CLASSES:

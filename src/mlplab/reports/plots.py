@@ -275,6 +275,7 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
         ax.set_xlabel(var1 or "")
         if metric == "acc":
             ax.set_ylim(0, 1.05)
+            ax.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])  # 1 labelled; it ticked 0.3, 0.6, 0.9
     axes[0].set_ylabel(metric_label(metric))
     if var2:
         legend(fig, [Patch(facecolor=c) for c in colors], hues, title=var2)

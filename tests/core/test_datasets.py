@@ -1129,3 +1129,40 @@ def test_a_column_named_unnamed_that_target_names_is_the_target(tmp_path):
     df.to_csv(tmp_path / "t.csv", index=False)
     ds = load_dataset(str(tmp_path / "t.csv"), target="Unnamed: 0", split=[30, 5, 5])
     assert ds.feature_names == ["a"] and ds.target_names == ["Unnamed: 0"]
+
+
+def test_numbers_written_with_a_comma_are_named_so_in_a_target_and_a_feature(tmp_path):
+    """A target of '125,730' in a comma file was told it had a class a row ('a number to
+    predict takes --task regression'), and with that, that it was not numeric: no way
+    out. A feature of '1.234,5' got the advice to encode it as categories."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=60)
+    written = [f"{v * 1000:.3f}".replace(".", ",") for v in a]
+    pd.DataFrame({"a": a, "y": written}).to_csv(tmp_path / "t.csv", index=False)
+    hint = (
+        f"; its values are numbers written with a comma ({written[0]!r}), which a "
+        "comma-separated file reads as text: write them with a decimal point"
+    )
+    for task in ("auto", "regression"):
+        with pytest.raises(DataError) as err:
+            load_dataset(str(tmp_path / "t.csv"), task=task)
+        assert hint in str(err.value) and "--task regression" not in str(err.value)
+    grouped = ["1.234,5", *[f"{v:.3f}".replace(".", ",") for v in a[1:]]]
+    pd.DataFrame({"a": grouped, "y": a > 0}).to_csv(tmp_path / "f.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "f.csv"))
+    assert str(err.value).endswith(
+        "('1.234,5' in data row 1); it looks like a number with a decimal comma: write it "
+        "with a decimal point (1234.5), or save the file with ';' between values, where "
+        "decimal commas are read"
+    )
+
+
+def test_an_outlier_past_a_floats_reach_is_said_so_not_inf_times():
+    from mlplab.data.dataset import _outlier_notes
+
+    X = np.zeros((50, 1))
+    X[:, 0] = np.linspace(0.0, 1e-300, 50)
+    X[7, 0] = 1e300
+    (note,) = _outlier_notes(X, ["c"])
+    assert "far more than 1e308 times its values' usual spread" in note and "inf" not in note

@@ -551,7 +551,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         ]
         if nonnum:
             raise DataError(
-                f"data file {path!r}: target column {nonnum[0]!r} is not numeric, so it cannot be a regression target"
+                f"data file {path!r}: target column {nonnum[0]!r} is not numeric, so it "
+                f"cannot be a regression target{_comma_numbers_hint(ycols[nonnum[0]])}"
             )
         y = ycols.to_numpy(dtype=np.float64)
         if not np.isfinite(y).all():
@@ -614,8 +615,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         # A class per row or so: nothing to learn from, and mostly a number to predict.
         raise DataError(
             f"data file {path!r}: target column {targets[0]!r} has {len(classes)} classes in "
-            f"{len(col)} rows, too few rows a class to learn from; a number to predict "
-            "takes --task regression"
+            f"{len(col)} rows, too few rows a class to learn from"
+            + (_comma_numbers_hint(col) or "; a number to predict takes --task regression")
         )
     names = [str(c) for c in classes]
     ds = _classification(
@@ -704,13 +705,18 @@ def _outlier_notes(X: np.ndarray, feats: list[str]) -> list[str]:
             more = f" (and {count - 1} more value{'s' if count > 2 else ''} that far)"
             notes.append(
                 f"feature column {feats[start + j]!r} has {part[row, j]:.6g} in data row "
-                f"{row + 1}, {times:.2g} times its values' usual spread ({spread:.3g}) from "
+                f"{row + 1}, {_times(times)} its values' usual spread ({spread:.3g}) from "
                 f"their median ({median:.6g}){more if count > 1 else ''}: standardized, its "
                 "other values all lie near one point and tell the model little; if the value "
                 "is a mistake, drop that row, else clip the column (e.g. to its 1st and 99th "
                 "percentiles) or, for a long tail of positive values, take its log"
             )
     return notes
+
+
+def _times(times: float) -> str:
+    """'7.4e+299 times' (a float's reach past it: 'far more than 1e308 times')."""
+    return f"{times:.2g} times" if np.isfinite(times) else "far more than 1e308 times"
 
 
 def _far_values(X: np.ndarray) -> list[tuple[int, int, float, float, float, int]]:
@@ -789,7 +795,34 @@ _DATE = re.compile(
     r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
 )
 # A decimal comma beyond doubt: 0,1891, -3,5 or 1234,5 (1,234 may group thousands).
-_DECIMAL_COMMA = re.compile(r"[+-]?(0,\d+|\d{4,},\d+|\d+,(\d{1,2}|\d{4,}))")
+_DECIMAL_COMMA = re.compile(
+    r"[+-]?(0,\d+|\d{4,},\d+|\d+,(\d{1,2}|\d{4,})|\d{1,3}(\.\d{3})+,\d+|\d+,\d+[eE][+-]?\d+)"
+)
+# Any number written with a comma (1,234 included, which may group thousands): a column
+# of them in a comma-separated file reads as text.
+_COMMA_WRITTEN = re.compile(r"[+-]?\d[\d.]*,\d+([eE][+-]?\d+)?")
+
+
+def _with_a_point(value: str) -> str:
+    """A decimal-comma number with a decimal point: 1.234,5 -> 1234.5, 0,1891 -> 0.1891."""
+    return value.replace(".", "").replace(",", ".")
+
+
+def _comma_numbers_hint(col) -> str:  # col: pandas.Series
+    """'; its values are numbers written with a comma ...' where every value of a text
+    column is one, else ''. A target of them was told it had a class a row, or, with
+    --task regression, that it is not numeric: true, and no way out."""
+    values = col.dropna().astype(str).str.strip()
+    if not len(values) or not values.str.fullmatch(_COMMA_WRITTEN).all():
+        return ""
+    return (
+        f"; its values are numbers written with a comma ({values.iloc[0]!r}), which a "
+        "comma-separated file reads as text: write them with a decimal point (and no "
+        "thousands separator), or save the file with ';' between values, where decimal "
+        "commas are read"
+    )
+
+
 _FORMATTED_NUMBER = re.compile(
     r"[$€£¥]?\s*[+-]?[$€£¥]?\s*\d{1,3}([, \u00a0\u202f]\d{3})*([.,]\d+)?\s*[%$€£¥]?"
 )
@@ -820,7 +853,7 @@ def not_numeric(
         # A value that is no number even with a decimal comma read as a point is the one at
         # fault where there is one: a ';' file reads decimal commas, and its column of
         # 0,1257 failed on the 'abc' further down, not on its first row.
-        commas = col.astype(str).str.strip().str.fullmatch(_DECIMAL_COMMA).to_numpy()
+        commas = col.astype(str).str.strip().str.fullmatch(_COMMA_WRITTEN).to_numpy()
         if (mask & ~commas).any():
             mask = mask & ~commas
     bad = col[mask]
@@ -853,7 +886,7 @@ def not_numeric(
         text_file = Path(path).suffix.lower() in (".csv", ".txt")
         return message + (
             "; it looks like a number with a decimal comma: write it with a decimal point "
-            f"({str(example).strip().replace(',', '.')})"
+            f"({_with_a_point(str(example).strip())})"
             + (", or save the file with ';' between values, where decimal commas are read"
                if text_file else "")
         )  # fmt: skip

@@ -223,6 +223,8 @@ class StopFlag:
         if self.asked is not None and not self.by_caller:
             try:
                 asked = self.asked()
+            except ConfigError:  # already said as one line (a sweep's own check of stop())
+                raise
             except Exception as err:
                 raise ConfigError(f"{self.who}: stop() raised {type(err).__name__}: {err}") from err
             if not is_bool(asked):  # a string "False" is true

@@ -16,7 +16,7 @@ import pytest
 from mlplab.errors import ConfigError
 from mlplab.runs.record import read_result
 from mlplab.sweeps.api import sweep
-from mlplab.training.events import End, Event, Start, Step, as_json
+from mlplab.training.events import End, Event, Start, Step, Validate, as_json
 
 BASE: dict[str, Any] = {
     "data": "ring",
@@ -283,3 +283,52 @@ def test_a_config_asked_for_twice_trains_once_and_says_so(
     result = sweep(BASE, log_path=str(tmp_path), report=False, workers=1, search=search, **axes)
     assert len(result.configs) == len(result.run_dirs) == len(set(axes["lr"]))
     assert says in capsys.readouterr().out
+
+
+def test_a_mock_subscriber_watches_a_sweep(tmp_path: Path) -> None:
+    """A Mock answers for any name: its before_checkpoints part had a part of its own, and
+    so on, and wrapping them was a RecursionError."""
+    from unittest import mock
+
+    watch = mock.Mock()
+    result = run(tmp_path / "runs", workers=1, subscribers=[watch])
+    assert result.exit_code == 0 and result.counts["trained"] == 4
+    ends = [c.args[0] for c in watch.call_args_list if isinstance(c.args[0], End)]
+    assert len(ends) == 2
+
+
+def test_runs_that_end_failed_without_a_retry_send_their_failed_end(tmp_path: Path) -> None:
+    """A stack's failed End is held while its runs may train again one by one; where they
+    do not (a prune rule's error, a SystemExit), it is sent: the page saw a Start and no
+    End of runs that ended failed."""
+    ends: list[End] = []
+
+    def watch(event: Event) -> None:
+        if isinstance(event, End):
+            ends.append(event)
+
+    def bad_rule(event: Any) -> Any:
+        raise RuntimeError("no rule")
+
+    result = run(tmp_path / "pruned", workers=1, subscribers=[watch], prune=bad_rule)
+    assert result.exit_code == 1 and result.counts["failed"] == 4
+    assert sorted(s for e in ends for s in e.statuses) == ["failed"] * 4
+    assert all("no rule" in m for e in ends for m in e.messages)
+    ends.clear()
+
+    def leave(event: Event) -> None:
+        if isinstance(event, Validate) and event.epoch == 2:
+            raise SystemExit(3)
+
+    with pytest.raises(SystemExit):
+        run(tmp_path / "exit", workers=1, subscribers=[leave, watch])
+    assert [e.statuses for e in ends] == [["failed", "failed"]]
+
+
+def test_a_stop_that_raises_is_named_once_in_the_record(tmp_path: Path) -> None:
+    def stop() -> bool:
+        raise ValueError("no button")
+
+    with pytest.raises(ConfigError, match=r"^sweep: stop\(\) raised ValueError: no button$"):
+        sweep(BASE, log_path=str(tmp_path), report=False, verbose=False, workers=1,
+              hid_dim=4, seed=[0, 1], stop=stop, save_every=1)  # fmt: skip

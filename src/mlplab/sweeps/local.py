@@ -135,6 +135,10 @@ class CallerHooks:
     def __init__(self, subscribers: Sequence[Subscriber], stop: Callable[[], Any] | None) -> None:
         self.fault: Exception | None = None
         self.retrying = False  # the stack failed, and its runs train again one by one
+        # The failed Ends of a stack that failed on a config's fault, held until it is known
+        # whether its runs train again one by one (each then sends its own End) or not (a
+        # prune rule's error, a SystemExit): then they are sent.
+        self.held: list[tuple[Subscriber, Any]] = []
         self.subscribers = [_Watched(s, self) for s in subscribers]
         self.given_stop = stop
         self.stopped = False  # whether stop() said True (the runs' signal: 'stop()')
@@ -160,6 +164,13 @@ class CallerHooks:
         if self.fault is not None:
             raise self.fault
 
+    def release(self) -> None:
+        """Send the failed Ends held back: the runs do not train again."""
+        held, self.held = self.held, []
+        for sub, event in held:
+            with contextlib.suppress(Exception):  # as any failed End: the error is the run's
+                sub(event)
+
 
 class _Watched:
     """A caller's subscriber whose exception :class:`CallerHooks` keeps; it keeps the
@@ -171,8 +182,8 @@ class _Watched:
         if every is not None:
             self.step_every = every
         first = getattr(sub, "before_checkpoints", None)
-        if first is not None:
-            self.before_checkpoints = _Watched(first, hooks)
+        if first is not None:  # a plain guard: a Mock's part has a part of its own, and so on
+            self.before_checkpoints = lambda event: self._call(first, event)
 
     def __call__(self, event: Any) -> None:
         from mlplab.training.events import End
@@ -183,12 +194,16 @@ class _Watched:
             and self.hooks.fault is None
             and not self.hooks.retrying
         ):
-            # The stack failed on a config's fault: its runs train again one by one, and
-            # each sends its own End then. One failed End now would be followed by a
-            # Start of the same run.
+            # The stack failed on a config's fault: its runs may train again one by one,
+            # each sending its own End; a failed End now would be followed by a Start of
+            # the same run. Held until that is known (CallerHooks.release).
+            self.hooks.held.append((self.sub, event))
             return
+        self._call(self.sub, event)
+
+    def _call(self, fn: Callable[[Any], Any], event: Any) -> None:
         try:
-            self.sub(event)
+            fn(event)
         except Exception as err:
             if self.hooks.fault is None:
                 self.hooks.fault = err
@@ -338,7 +353,8 @@ def _train_stacked(
     except PruneError as err:
         # The rule's fault, not a config's: retried one by one (without the rule) the group
         # would train to the end and hide it. The runs it stopped keep their records; the
-        # others end `failed` with its error.
+        # others end `failed` with its error, which the caller's subscribers are told.
+        hooks.release()
         ended = []
         for values in configs:
             mark_ended(values, f"{type(err).__name__}: {err}")
@@ -348,7 +364,11 @@ def _train_stacked(
         return ended
     except Exception:  # retried one by one, where an error gets its own run
         hooks.raise_fault()  # unless the caller's subscriber or stop() raised: no retry
+        hooks.held.clear()  # each run sends its own End when it trains alone
         return None
+    except BaseException:  # SystemExit, a Ctrl-C that stops at once: no retry
+        hooks.release()
+        raise
     finally:
         stop.restore()
     outcomes: list[Outcome] = []

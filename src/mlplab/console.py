@@ -23,7 +23,9 @@ import numpy as np
 
 
 def interactive() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
+    # sys.stdout is None where descriptor 1 was closed before Python started (pythonw).
+    tty = sys.stdout is not None and sys.stdout.isatty()
+    return tty and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
 
 
 class RunConsole:

@@ -1110,8 +1110,13 @@ def test_decimal_comma_hints_name_the_cell_at_fault_and_fit_the_file(tmp_path):
     )
     with pytest.raises(DataError) as err:
         load_dataset(str(tmp_path / "semi.csv"))
-    assert "feature column 'a' is not numeric ('abc' in data row 11)" in str(err.value)
-    assert "decimal comma" not in str(err.value)
+    assert str(err.value).endswith(
+        f"feature column 'a' is not numeric ('abc' in data row 11); its other values are "
+        f"numbers written with a decimal comma ({a[0]!r} in data row 1): a file separated "
+        "by ';' or tabs reads them as numbers once every value is one; in a "
+        "comma-separated file, write them with a decimal point"
+    )
+    assert "get_dummies" not in str(err.value)
     pd.DataFrame({"a": a, "y": y}).to_parquet(tmp_path / "comma.parquet")
     with pytest.raises(DataError) as err:
         load_dataset(str(tmp_path / "comma.parquet"))
@@ -1166,3 +1171,21 @@ def test_an_outlier_past_a_floats_reach_is_said_so_not_inf_times():
     X[7, 0] = 1e300
     (note,) = _outlier_notes(X, ["c"])
     assert "far more than 1e308 times its values' usual spread" in note and "inf" not in note
+
+
+def test_a_text_target_of_comma_numbers_outside_a_text_file_is_told_to_store_numbers(tmp_path):
+    """A Parquet column has no separator to change: it was told to save with ';'. A
+    million written 1,234,567 is such a number too (it was 'a class a row', then 'not
+    numeric')."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=60)
+    y = [f"{int(abs(v) * 1e6) + 1000000:,}" for v in a]  # 1,234,567
+    pd.DataFrame({"a": a, "y": y}).to_parquet(tmp_path / "t.parquet")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.parquet"), task="regression")
+    assert str(err.value).endswith(
+        f"its values are numbers written as text with a comma ({y[0]!r}): store them as numbers"
+    )
+    pd.DataFrame({"a": a, "y": y}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(DataError, match="which a comma-separated file reads as text"):
+        load_dataset(str(tmp_path / "t.csv"))

@@ -353,6 +353,15 @@ def test_a_csv_whose_first_column_is_named_par1_is_a_csv(tmp_path):
     (tmp_path / "par1.csv").write_text("PAR1,b,y\n" + rows)
     ds = load_dataset(str(tmp_path / "par1.csv"), split=[8, 2, 2])
     assert ds.feature_names == ["PAR1", "b"] and ds.n_rows == 12
+    # Its last cell PAR1 too (no newline at the end): text, with no NUL byte.
+    (tmp_path / "end.csv").write_text("PAR1,y\n" + "".join(f"{i},{i % 2}\n" for i in range(11))
+                                      + "11,PAR1")  # fmt: skip
+    assert load_dataset(str(tmp_path / "end.csv"), split=[8, 2, 2]).n_rows == 12
+    # A Parquet file cut short under a .csv name is still called one.
+    pd.DataFrame({"a": np.arange(200.0)}).to_parquet(tmp_path / "whole.parquet")
+    (tmp_path / "cut.csv").write_bytes((tmp_path / "whole.parquet").read_bytes()[:300])
+    with pytest.raises(Exception, match="is a Parquet file; give it a .parquet name"):
+        load_dataset(str(tmp_path / "cut.csv"))
 
 
 def test_closed_standard_output_trains_and_predict_says_where_its_csv_cannot_go(tmp_path):
@@ -392,3 +401,26 @@ def test_closed_standard_output_trains_and_predict_says_where_its_csv_cannot_go(
             "mlplab: predict: standard output cannot be written: No space left on device; "
             "give --out FILE on a disk with room"
         )
+
+
+def test_a_sweep_with_its_output_closed_trains_its_runs(tmp_path, monkeypatch):
+    """`mlplab sweep ... >&- 2>&-` failed every run ('worker process died': a worker
+    started with no stderr), and a script whose sys.stdout is None (pythonw) was an
+    AttributeError of isatty."""
+    import os
+    import subprocess
+    import sys
+
+    runs = tmp_path / "runs"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "sweep", "--data", "xor", "--lr", "0.1", "0.01",
+         "--workers", "2", "--epoch", "3", "--plots", "none", "--log_path", str(runs)],
+        timeout=300, preexec_fn=lambda: (os.close(1), os.close(2)),
+    )  # fmt: skip
+    assert proc.returncode == 0
+    records = [json.loads(p.read_text()) for p in runs.glob("exp/exp-*/result.json")]
+    assert [r["status"] for r in records] == ["finished", "finished"]
+    monkeypatch.setattr(sys, "stdout", None)
+    result = mlplab.sweep(data="xor", lr=[0.2, 0.3], epoch=3, plots="none", workers=2,
+                          log_path=str(tmp_path / "quiet"), report=False)  # fmt: skip
+    assert result.exit_code == 0 and result.counts["trained"] == 2

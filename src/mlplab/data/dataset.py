@@ -552,7 +552,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         if nonnum:
             raise DataError(
                 f"data file {path!r}: target column {nonnum[0]!r} is not numeric, so it "
-                f"cannot be a regression target{_comma_numbers_hint(ycols[nonnum[0]])}"
+                f"cannot be a regression target{_comma_numbers_hint(ycols[nonnum[0]], path)}"
             )
         y = ycols.to_numpy(dtype=np.float64)
         if not np.isfinite(y).all():
@@ -616,7 +616,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         raise DataError(
             f"data file {path!r}: target column {targets[0]!r} has {len(classes)} classes in "
             f"{len(col)} rows, too few rows a class to learn from"
-            + (_comma_numbers_hint(col) or "; a number to predict takes --task regression")
+            + (_comma_numbers_hint(col, path) or "; a number to predict takes --task regression")
         )
     names = [str(c) for c in classes]
     ds = _classification(
@@ -800,7 +800,7 @@ _DECIMAL_COMMA = re.compile(
 )
 # Any number written with a comma (1,234 included, which may group thousands): a column
 # of them in a comma-separated file reads as text.
-_COMMA_WRITTEN = re.compile(r"[+-]?\d[\d.]*,\d+([eE][+-]?\d+)?")
+_COMMA_WRITTEN = re.compile(r"[+-]?\d[\d.,]*,\d+([eE][+-]?\d+)?")
 
 
 def _with_a_point(value: str) -> str:
@@ -808,19 +808,30 @@ def _with_a_point(value: str) -> str:
     return value.replace(".", "").replace(",", ".")
 
 
-def _comma_numbers_hint(col) -> str:  # col: pandas.Series
+def _comma_numbers_hint(col, path: str) -> str:  # col: pandas.Series
     """'; its values are numbers written with a comma ...' where every value of a text
     column is one, else ''. A target of them was told it had a class a row, or, with
     --task regression, that it is not numeric: true, and no way out."""
     values = col.dropna().astype(str).str.strip()
     if not len(values) or not values.str.fullmatch(_COMMA_WRITTEN).all():
         return ""
+    if not _comma_file(path):  # a Parquet or NPZ column of str: no separator to change
+        return (
+            f"; its values are numbers written as text with a comma ({values.iloc[0]!r}): "
+            "store them as numbers"
+        )
     return (
         f"; its values are numbers written with a comma ({values.iloc[0]!r}), which a "
         "comma-separated file reads as text: write them with a decimal point (and no "
         "thousands separator), or save the file with ';' between values, where decimal "
         "commas are read"
     )
+
+
+def _comma_file(path: str) -> bool:
+    """Whether ``path`` may be a comma-separated text file (a .csv or .txt, which a ';'
+    could separate too: the hints then name both)."""
+    return Path(path).suffix.lower() in (".csv", ".txt")
 
 
 _FORMATTED_NUMBER = re.compile(
@@ -849,11 +860,20 @@ def not_numeric(
         return f"data file {path!r}: feature column {name!r} is empty"
     as_num = pd.to_numeric(col, errors="coerce")
     mask = (col.notna() & as_num.isna()).to_numpy()
+    also = ""
     if mask.any():
         # A value that is no number even with a decimal comma read as a point is the one at
         # fault where there is one: a ';' file reads decimal commas, and its column of
         # 0,1257 failed on the 'abc' further down, not on its first row.
         commas = col.astype(str).str.strip().str.fullmatch(_COMMA_WRITTEN).to_numpy()
+        if (mask & ~commas).any() and (mask & commas).any():
+            first = int(np.flatnonzero(mask & commas)[0])
+            also = (
+                f"; its other values are numbers written with a decimal comma "
+                f"({str(col.iloc[first]).strip()!r} in data row {first + 1}): a file "
+                "separated by ';' or tabs reads them as numbers once every value is one; in "
+                "a comma-separated file, write them with a decimal point"
+            )
         if (mask & ~commas).any():
             mask = mask & ~commas
     bad = col[mask]
@@ -867,6 +887,8 @@ def not_numeric(
             f"({str(example)!r}{at}); clean or impute it first"
         )
     message = f"data file {path!r}: feature column {name!r} is not numeric ({str(example)!r}{at})"
+    if also:  # one value that is no number among decimal commas: both, and nothing else
+        return message + also
     if _DATE.fullmatch(str(example).strip()):
         # One 0/1 column per date (the hint below) would be a column a day.
         return message + (
@@ -883,7 +905,7 @@ def not_numeric(
         # "0,1891" quoted in a comma-separated file: only ';' and tab files read commas as
         # decimal marks (a comma file's commas separate values). A Parquet or NPZ column
         # has no separator to change.
-        text_file = Path(path).suffix.lower() in (".csv", ".txt")
+        text_file = _comma_file(path)
         return message + (
             "; it looks like a number with a decimal comma: write it with a decimal point "
             f"({_with_a_point(str(example).strip())})"

@@ -202,14 +202,11 @@ def _check_not_parquet(p: Path, path: str) -> None:
     called "not UTF-8 text", and its fix is a name, not an encoding."""
     if p.suffix.lower() in (".parquet", ".pq"):
         return
-    n = len(PARQUET_MAGIC)
     with p.open("rb") as f:
-        start = f.read(n)
-        if start != PARQUET_MAGIC or p.stat().st_size < 2 * n:
-            return  # a CSV whose first column is named PAR1... is a CSV
-        f.seek(-n, 2)
-        end = f.read(n)
-    if end == PARQUET_MAGIC:
+        head = f.read(4096)
+    # A CSV whose first column is named PAR1... is a CSV: text holds no NUL byte, which
+    # Parquet's binary header has (a file cut short included).
+    if head.startswith(PARQUET_MAGIC) and b"\x00" in head:
         raise DataError(
             f"data file {path!r} is a Parquet file; give it a .parquet name "
             f"(e.g. {p.with_suffix('.parquet').name}) and use that file"

@@ -30,8 +30,12 @@ def main(parent_pid: int) -> None:
     from mlplab.sweeps.local import init_worker, worker_call
 
     inbox = sys.stdin.buffer
-    # The answers keep the real stdout; anything printed goes to stderr instead.
+    # The answers keep the real stdout; anything printed goes to stderr instead, or
+    # nowhere where the sweep's stderr was closed (`mlplab sweep 2>&-`): its workers start
+    # without one, and sys.stderr is None.
     outbox = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (for the process's life)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.path[:] = pickle.load(inbox)
     init_worker(parent_pid, stopped=early)  # read once its own handlers took over

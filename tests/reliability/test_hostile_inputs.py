@@ -360,7 +360,7 @@ def test_a_csv_whose_first_column_is_named_par1_is_a_csv(tmp_path):
     # A Parquet file cut short under a .csv name is still called one.
     pd.DataFrame({"a": np.arange(200.0)}).to_parquet(tmp_path / "whole.parquet")
     (tmp_path / "cut.csv").write_bytes((tmp_path / "whole.parquet").read_bytes()[:300])
-    with pytest.raises(Exception, match="is a Parquet file; give it a .parquet name"):
+    with pytest.raises(Exception, match=r"is a Parquet file; give it a \.parquet name"):
         load_dataset(str(tmp_path / "cut.csv"))
 
 

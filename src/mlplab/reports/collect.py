@@ -21,6 +21,7 @@ import pandas as pd
 from mlplab.config import HASH_EXCLUDED, Config, unused_by
 from mlplab.errors import ConfigError, shorten
 from mlplab.reports.aggregate import key_text
+from mlplab.runs.record import SPLIT_METRICS
 
 # Settings that never count as swept variables: ``seed`` is the replicate axis, the rest
 # only change how a run is watched or where it is written. A report over a whole log_path
@@ -245,15 +246,7 @@ def _read(file: Path, skipped: list[Skipped]) -> dict[str, Any] | None:
 
 
 # A run's results, one number each (or null: not measured).
-RESULT_NUMBERS = (
-    *(
-        f"{split}_{m}"
-        for split in ("train", "val", "test")
-        for m in ("loss", "acc", "mae", "mse", "r2")
-    ),
-    "best_val_loss",
-    "wall_time_s",
-)
+RESULT_NUMBERS = (*SPLIT_METRICS, "best_val_loss", "wall_time_s")
 
 
 def record_damage(record: dict[str, Any]) -> str | None:

@@ -35,6 +35,12 @@ FINISHED = "finished"
 # pruned: stopped by a search's prune hook (``mlplab.training.loop.fit``), by design.
 PRUNED = "pruned"
 STATUSES = ("running", FINISHED, "interrupted", "diverged", "failed", PRUNED)
+# The final numbers a record holds of each split: train_loss, val_acc, test_mae, ...
+SPLIT_METRICS = tuple(
+    f"{split}_{m}"
+    for split in ("train", "val", "test")
+    for m in ("loss", "acc", "mae", "mse", "r2")
+)
 # Free space a run needs before it starts (checkpoints of the lectures' models are small).
 MIN_FREE_BYTES = 16 * 1024 * 1024
 

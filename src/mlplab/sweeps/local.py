@@ -729,29 +729,19 @@ def _stop_workers(busy: dict[_Worker, _Job], name: str = "SIGINT") -> list[Outco
     return outcomes
 
 
-# A record's final numbers that an outcome carries (``metrics``): what a search ranks by.
-FINAL_METRICS = (
-    *(
-        f"{split}_{m}"
-        for split in ("train", "val", "test")
-        for m in ("loss", "acc", "mae", "mse", "r2")
-    ),
-    "best_val_loss",
-    "best_epoch",
-    "epochs_run",
-)
-
-
 def metrics_of(record: dict[str, Any]) -> dict[str, float]:
     """The final metrics of a run's record (``val_loss``, ``val_acc`` or ``val_mae``, ...,
     ``best_epoch``) that it holds as numbers; {} for a run that diverged or failed (its
     best_val_loss may be of an epoch before it broke: no number to rank it by) or has no
     status of an ended run."""
+    from mlplab.runs.record import SPLIT_METRICS
+
     if record.get("status") not in ("finished", "pruned", "interrupted"):
         return {}
+    final = (*SPLIT_METRICS, "best_val_loss", "best_epoch", "epochs_run")
     return {
         k: record[k]
-        for k in FINAL_METRICS
+        for k in final
         if isinstance(record.get(k), int | float) and not isinstance(record.get(k), bool)
     }
 

@@ -386,10 +386,21 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
+    from mlplab.errors import ConfigError
     from mlplab.plots.commands import plot_command
     from mlplab.restore import load_run
 
-    return plot_command(args.target, load_run, out=args.out, fmt=args.format)
+    target = args.target
+    if args.activations and target not in (None, "activations"):
+        raise ConfigError(f"plot: give a RUN_DIR ({target!r}) or --activations, not both")
+    if args.activations:
+        target = "activations"
+    if target is None:
+        raise ConfigError(
+            "plot: give a RUN_DIR to redraw a run's plots, or 'activations' (--activations) "
+            "to draw the activation functions"
+        )
+    return plot_command(target, load_run, out=args.out, fmt=args.format)
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -638,7 +649,15 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_plot,
     )
     p.add_argument(
-        "target", metavar="RUN_DIR|activations", help="a run directory, or 'activations'"
+        "target",
+        nargs="?",
+        metavar="RUN_DIR|activations",
+        help="a run directory, or 'activations'",
+    )
+    p.add_argument(  # the form people guess, as a switch
+        "--activations",
+        action="store_true",
+        help="draw the activation functions and their derivatives (as the target 'activations')",
     )
     p.add_argument(
         "--out",

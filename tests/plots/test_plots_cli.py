@@ -143,3 +143,15 @@ def test_plot_with_a_damaged_snapshot_file_is_one_line_exit_2_and_draws_nothing(
         frames.write_bytes(kept)
     assert_one_line_error(proc, "snapshots.npz")
     assert list(out.iterdir()) == []
+
+
+def test_plot_takes_activations_as_the_switch_people_guess(tmp_path, run_cli):
+    """`mlplab plot --activations` was "the following arguments are required:
+    RUN_DIR|activations"; it draws them, and a plot with neither names both forms."""
+    proc = run_cli("plot", "--activations", "--out", tmp_path / "act", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert_image(tmp_path / "act" / "activations.png")
+    assert_one_line_error(run_cli("plot", cwd=tmp_path), "give a RUN_DIR", "--activations")
+    assert_one_line_error(
+        run_cli("plot", tmp_path, "--activations", cwd=tmp_path), "or --activations, not both"
+    )

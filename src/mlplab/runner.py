@@ -221,23 +221,29 @@ class StopFlag:
         if self.signum is not None:
             return signal.Signals(self.signum).name
         if self.asked is not None and not self.by_caller:
-            try:
-                asked = self.asked()
-            except ConfigError:  # already said as one line (a sweep's own check of stop())
-                raise
-            except Exception as err:
-                raise ConfigError(f"{self.who}: stop() raised {type(err).__name__}: {err}") from err
-            if not is_bool(asked):  # a string "False" is true
-                raise ConfigError(
-                    f"{self.who}: stop() must return True or False; it returned {short_repr(asked)}"
-                )
-            self.by_caller = bool(asked)
+            self.by_caller = ask_stop(self.asked, self.who)
         return "stop()" if self.by_caller else False
 
     def restore(self) -> None:
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
         self.previous.clear()
+
+
+def ask_stop(stop: Callable[[], Any], who: str) -> bool:
+    """The caller's ``stop()``, called once: True or False, else one line naming ``who``
+    (train, sweep). A ConfigError it raises is already that line (a sweep's own check)."""
+    try:
+        asked = stop()
+    except ConfigError:
+        raise
+    except Exception as err:
+        raise ConfigError(f"{who}: stop() raised {type(err).__name__}: {err}") from err
+    if not is_bool(asked):  # a string "False" is true
+        raise ConfigError(
+            f"{who}: stop() must return True or False; it returned {short_repr(asked)}"
+        )
+    return bool(asked)
 
 
 @dataclass(frozen=True)

@@ -144,21 +144,17 @@ class CallerHooks:
         self.stopped = False  # whether stop() said True (the runs' signal: 'stop()')
 
     def stop(self) -> bool:
-        from mlplab.errors import ConfigError, is_bool, short_repr
+        from mlplab.errors import ConfigError
+        from mlplab.runner import ask_stop
 
         assert self.given_stop is not None
         try:
-            answer = self.given_stop()
-        except Exception as err:
-            self.fault = ConfigError(f"sweep: stop() raised {type(err).__name__}: {err}")
-            raise self.fault from err
-        if not is_bool(answer):  # a string "False" is true
-            self.fault = ConfigError(
-                f"sweep: stop() must return True or False; it returned {short_repr(answer)}"
-            )
-            raise self.fault
-        self.stopped = self.stopped or bool(answer)
-        return bool(answer)
+            answer = ask_stop(self.given_stop, "sweep")
+        except ConfigError as err:
+            self.fault = err
+            raise
+        self.stopped = self.stopped or answer
+        return answer
 
     def raise_fault(self) -> None:
         if self.fault is not None:
@@ -462,9 +458,8 @@ def _run_in_process(
     group_fn: GroupFn,
     stop: Callable[[], bool] | None = None,
 ) -> list[Outcome]:
-    from mlplab.runner import StopFlag
+    from mlplab.runner import ask_stop
 
-    asked = StopFlag(asked=stop, who="sweep")  # no signals: only the caller's stop()
     outcomes: list[Outcome] = []
 
     def done(outcome: Outcome) -> None:
@@ -473,7 +468,7 @@ def _run_in_process(
 
     try:
         for group in groups:
-            if stop is not None and asked():  # asked between two groups: none starts
+            if stop is not None and ask_stop(stop, "sweep"):  # between groups: none starts
                 raise SweepInterrupted(outcomes, "stop()")
             before = len(outcomes)
             group_fn(group, on_done=done)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES
-from mlplab.live import LiveView
+from mlplab.live import LiveView, SweepView
 from mlplab.training.events import End, Start, Step, Validate
 
 TRAIN = (
@@ -290,3 +290,100 @@ def test_a_view_that_never_started_shows_no_failure():
     view = LiveView("m", 100, show=shown.append)
     view.fail()
     assert shown == []
+
+
+# --- a sweep's view ---------------------------------------------------------------------------
+SWEEP = (
+    "import mlplab\n"
+    "r = mlplab.sweep(data='sinlog', epoch=30, lr=[0.003, 0.03, 0.3], plots='none', "
+    "log_path={log!r}, workers=2, report=False)\n"
+    "fm = r.final_metrics()\n"
+    "print('BEST', min(fm, key=lambda k: fm[k]['val_mse']), len(r.outcomes))\n"
+)
+
+
+@pytest.mark.slow
+def test_a_sweep_in_jupyter_shows_one_view_updated_to_its_runs_and_best_run(tmp_path):
+    """A sweep in a notebook printed a line per run and nothing live; now, one display
+    counts the runs (trained in worker processes) and names the best so far."""
+    nb, messages = _execute(SWEEP.format(log=str(tmp_path / "runs")), tmp_path)
+    (first,) = _views(messages, "display_data")
+    display_id = first["transient"]["display_id"]
+    updates = _views(messages, "update_display_data")
+    assert updates and all(u["transient"]["display_id"] == display_id for u in updates)
+    assert "0/3 runs" in first["data"]["text/plain"]
+    counts = [int(re.search(r"(\d+)/3 runs", u["data"]["text/plain"])[1]) for u in updates]
+    assert counts == sorted(counts) and counts[-1] == 3
+
+    outputs = nb.cells[0].outputs
+    text = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream")
+    best, trained = re.search(r"^BEST (\S+) (\d+)$", text, re.M).groups()
+    assert trained == "3"
+    shown = [o for o in outputs if "mlplab-live" in o.get("data", {}).get("text/html", "")]
+    assert len(shown) == 1 and shown[0]["data"] == updates[-1]["data"]
+    final = shown[0]["data"]["text/plain"]
+    assert final.startswith("mlplab sweep: done, 3/3 runs"), final
+    assert re.search(rf"best: lr [\d.]+ \({best}\), val_mse [\d.e+-]+$", final), final
+    assert "<b>lr " in shown[0]["data"]["text/html"] and best in shown[0]["data"]["text/html"]
+    assert "[1/3]" not in text  # the view, not a line per run
+
+
+def test_a_sweep_in_a_script_prints_a_line_per_run_and_never_imports_ipython(tmp_path):
+    code = SWEEP.format(log=str(tmp_path)) + (
+        "import sys\nprint('IPython loaded:', 'IPython' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "IPython loaded: False" in out and "mlplab sweep:" not in out
+    assert len(re.findall(r"^\[\d/3\] exp-\w+ finished in", out, re.M)) == 3, out
+
+
+def _outcome(run_id: str, status: str = "finished", **metrics: float) -> dict:
+    return {"run_id": run_id, "status": status, "metrics": metrics}
+
+
+def test_a_sweep_view_ranks_finished_runs_by_their_metric_and_throttles():
+    clock, shown = Clock(), []
+    view = SweepView(
+        6,
+        labels={"a": "lr 0.1", "b": "lr 0.5"},
+        ranking=lambda m: ("val_acc", False),
+        show=shown.append,
+        clock=clock,
+    )
+    view.start()
+    assert shown[-1]["text/plain"] == "mlplab sweep: 0%, 0/6 runs, 0.0 s"
+    clock.t = 2.0
+    view.done(_outcome("a", val_acc=0.8, val_loss=0.4))
+    assert (
+        "1/6 runs, 2.0 s, ~10.0 s left; best so far: lr 0.1 (a), val_acc 0.8"
+        in (shown[-1]["text/plain"])
+    )
+    # Outcomes of one stack come at once: one redraw per UPDATE_EVERY_S, not per run.
+    view.done(_outcome("b", val_acc=0.9))
+    view.done(_outcome("c", "diverged"))
+    view.done(_outcome("d", "pruned", val_acc=1.0))  # stopped short: it does not rank
+    assert len(shown) == 2
+    clock.t = 3.0
+    view.done(_outcome("e", val_acc=0.85))
+    last = shown[-1]["text/plain"]
+    assert "5/6 runs" in last and "1 diverged, 1 pruned" in last, last
+    assert last.endswith("best so far: lr 0.5 (b), val_acc 0.9"), last
+    view.finish()  # one run never came: the sweep was interrupted
+    last = shown[-1]
+    assert last["text/plain"].startswith("mlplab sweep: stopped, 5/6 runs")
+    assert "best so far" in last["text/plain"] and "#999999" in last["text/html"]
+
+
+def test_a_sweep_view_takes_the_lowest_of_an_ascending_metric_and_says_done():
+    shown: list[dict[str, str]] = []
+    view = SweepView(2, ranking=lambda m: ("val_mse", True), show=shown.append, clock=Clock())
+    view.start()
+    view.done(_outcome("x", val_mse=2.0))
+    view.done(_outcome("y", val_mse=0.5))
+    view.finish()
+    assert shown[-1]["text/plain"] == "mlplab sweep: done, 2/2 runs, 0.0 s; best: y, val_mse 0.5"
+    assert 'style="width:100.0%' in shown[-1]["text/html"]

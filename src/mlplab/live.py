@@ -1,4 +1,4 @@
-"""The live view of a run in Jupyter: a progress bar and a loss curve that update as it trains.
+"""The live views in Jupyter: a run's progress bar and loss curve, a sweep's progress and best run.
 
 :class:`LiveView` is a subscriber to the run's events (:mod:`mlplab.training.events`). It
 shows one display in the cell that called :func:`mlplab.train` and redraws it in place
@@ -9,21 +9,27 @@ shows one display in the cell that called :func:`mlplab.train` and redraws it in
 - the train and validation loss curves, drawn as inline SVG on a log axis when the loss
   spans decades, over the whole run's epochs, so the curve grows from left to right.
 
-Redraws are throttled to :data:`UPDATE_EVERY_S`, plus one at the start and one at the end,
-so the view costs little next to the training itself; the SVG is built by hand from the
-points (no plotting library per redraw). Outside a Jupyter kernel (a script, a terminal,
-IPython in a terminal, a sweep worker) :func:`live_view` gives no subscriber, and nothing
-changes: IPython is not even imported.
+:class:`SweepView` is the same kind of display for :func:`mlplab.sweep`, fed by the sweep's
+progress hook as each run ends (in this process or a worker): runs done of total, the time
+so far and left, and the best finished run so far by its validation metric.
+
+Both are a :class:`Display`: redraws are throttled to :data:`UPDATE_EVERY_S`, plus one at
+the start and one at the end, so the view costs little next to the training itself; the
+SVG is built by hand from the points (no plotting library per redraw). Outside a Jupyter
+kernel (a script, a terminal, IPython in a terminal, a sweep worker) :func:`live_view`
+gives no subscriber, a sweep shows no view, and nothing changes: IPython is not even
+imported.
 """
 
 from __future__ import annotations
 
+import collections
 import html
 import math
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -62,13 +68,55 @@ def live_view(title: str, total_epochs: int, one_curve: bool, verbose: bool) -> 
     return [LiveView(title, total_epochs, one_curve)]
 
 
-class LiveView:
-    """A run's progress and loss curves, shown and updated in one notebook display.
+class Display:
+    """One notebook output, redrawn in place: at most every :data:`UPDATE_EVERY_S`, and
+    always when ``force`` (a start, an end). Subclasses give :meth:`bundle`.
 
     ``show(bundle)`` publishes a MIME bundle (``text/html`` and ``text/plain``): the default
-    displays it in Jupyter and updates it in place; tests pass their own. ``clock``
-    gives the time in seconds (``time.monotonic``). A stack of several models shows the
-    first's curves.
+    displays it in Jupyter and updates it in place; tests pass their own. ``clock`` gives the
+    time in seconds (``time.monotonic``). A ``show`` that raises warns once and shows no more:
+    the view never costs the training.
+    """
+
+    def __init__(
+        self,
+        show: Callable[[dict[str, str]], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
+        self._show = show or _jupyter_display()
+        self.redraws = 0
+        self._t0 = self._last = 0.0
+        self._broken = False
+
+    def bundle(self, now: float) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _redraw(self, force: bool) -> None:
+        if self._broken:
+            return
+        now = self.clock()
+        if not force and now - self._last < UPDATE_EVERY_S:
+            return
+        self._last = now
+        try:
+            self._show(self.bundle(now))
+        except Exception as err:  # the view never costs the run: it stops showing, once
+            self._broken = True
+            warnings.warn(
+                f"mlplab: the live view stopped ({type(err).__name__}: {err}); training goes on",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return
+        self.redraws += 1
+
+
+class LiveView(Display):
+    """A run's progress and loss curves, shown and updated in one notebook display.
+
+    ``show`` and ``clock`` as :class:`Display`'s. A stack of several models shows the first's
+    curves.
     """
 
     def __init__(
@@ -79,21 +127,17 @@ class LiveView:
         show: Callable[[dict[str, str]], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(show, clock)
         self.title = title
         self.total = max(int(total_epochs), 1)
         self.one_curve = one_curve  # train = val (the logic gates): one curve, "loss"
-        self.clock = clock
-        self._show = show or _jupyter_display()
         self.epochs: list[int] = []
         self.train: list[float] = []
         self.val: list[float] = []
         self.epoch = 0
         self.loss: float | None = None
         self.status = "training"
-        self.redraws = 0
-        self._t0 = self._last = 0.0
         self._start_epoch = 0
-        self._broken = False
 
     def __call__(self, event: Event) -> None:
         if self._broken:
@@ -130,23 +174,6 @@ class LiveView:
             self._redraw(force=True)
 
     # --- drawing ------------------------------------------------------------------------------
-    def _redraw(self, force: bool) -> None:
-        now = self.clock()
-        if not force and now - self._last < UPDATE_EVERY_S:
-            return
-        self._last = now
-        try:
-            self._show(self.bundle(now))
-        except Exception as err:  # the view never costs the run: it stops showing, once
-            self._broken = True
-            warnings.warn(
-                f"mlplab: the live view stopped ({type(err).__name__}: {err}); training goes on",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            return
-        self.redraws += 1
-
     def bundle(self, now: float) -> dict[str, str]:
         """The view as a MIME bundle: ``text/html`` for Jupyter, ``text/plain`` elsewhere."""
         elapsed = max(now - self._t0, 0.0)
@@ -160,21 +187,7 @@ class LiveView:
             info.append(f"loss {self.loss:.4g}")
         state = self.status if self.status != "training" else f"{frac:.0%}"
         text = f"mlplab {self.title}: {state}, " + ", ".join(info)
-        color = {"diverged": "#d62728", "failed": "#d62728", "interrupted": "#999999"}.get(
-            self.status, "#2ca02c"
-        )
-        bar = (
-            '<div style="width:320px;height:12px;background:#e6e6e6;border-radius:3px;'
-            'overflow:hidden;display:inline-block;vertical-align:middle">'
-            f'<div style="width:{100 * frac:.1f}%;height:100%;background:{color}"></div></div>'
-        )
-        page = (
-            '<div class="mlplab-live" style="font-family:sans-serif;font-size:13px">'
-            f"<div><b>{html.escape(self.title)}</b> &middot; {html.escape(state)}</div>"
-            f'<div style="margin:4px 0">{bar} <span style="margin-left:6px">'
-            f"{html.escape(' · '.join(info))}</span></div>"
-            f"{self.svg()}</div>"
-        )
+        page = _page(self.title, state, frac, info, self.status, self.svg())
         return {"text/html": page, "text/plain": text}
 
     def svg(self) -> str:
@@ -244,6 +257,113 @@ class LiveView:
             )
         parts.append("</svg>")
         return "".join(parts)
+
+
+class SweepView(Display):
+    """A sweep's progress in one notebook display: runs done of total, the time so far and
+    an estimate of the time left, and the best finished run so far by its validation metric.
+
+    :meth:`done` is given each outcome that the sweep's progress hook sees (``run_id``,
+    ``status``, ``metrics``): a stack hands over its runs when it ends, whether it trained
+    in this process or in a worker, so the count moves by a stack at a time. ``labels``
+    names a run id for the reader (``{"exp-1a2b3c": "lr 0.5, seed 1"}``; default none);
+    ``ranking(metrics)`` gives ``(metric, ascending)``, the number that ranks the runs, chosen
+    from the first finished run's metrics (default ``("val_loss", True)``: lowest is best).
+    ``show`` and ``clock`` as :class:`Display`'s.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        labels: Mapping[str, str] | None = None,
+        ranking: Callable[[Mapping[str, float]], tuple[str, bool]] | None = None,
+        show: Callable[[dict[str, str]], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(show, clock)
+        self.total = max(int(total), 1)
+        self.labels = dict(labels or {})
+        self.ranking = ranking or (lambda metrics: ("val_loss", True))
+        self.count = 0
+        self.statuses: collections.Counter[str] = collections.Counter()
+        self.metric: tuple[str, bool] | None = None
+        self.best: tuple[str, float] | None = None  # run id, its metric
+        self.status = "running"
+
+    def start(self) -> None:
+        self._t0 = self.clock()
+        self._redraw(force=True)
+
+    def done(self, outcome: Mapping[str, Any]) -> None:
+        self.count += 1
+        status = str(outcome.get("status"))
+        self.statuses[status] += 1
+        metrics = outcome.get("metrics") or {}
+        # Only finished runs rank: a pruned or interrupted run's numbers are of its last
+        # epoch, short of the others', as a report leaves them out of its means.
+        if status == "finished" and metrics:
+            if self.metric is None:
+                self.metric = self.ranking(metrics)
+            name, ascending = self.metric
+            value = metrics.get(name)
+            if isinstance(value, int | float) and math.isfinite(value):
+                best = (
+                    self.best[1] if self.best is not None else math.inf * (1 if ascending else -1)
+                )
+                if value < best if ascending else value > best:
+                    self.best = (str(outcome["run_id"]), float(value))
+        self._redraw(force=False)
+
+    def finish(self) -> None:
+        """The last state: ``done`` once every run ended, else ``stopped`` (interrupted)."""
+        if self.redraws:  # shown since its start: else nothing to finish
+            self.status = "done" if self.count >= self.total else "stopped"
+            self._redraw(force=True)
+
+    def bundle(self, now: float) -> dict[str, str]:
+        """The view as a MIME bundle: ``text/html`` for Jupyter, ``text/plain`` elsewhere."""
+        elapsed = max(now - self._t0, 0.0)
+        frac = min(self.count / self.total, 1.0)
+        info = [f"{self.count}/{self.total} runs", f"{elapsed:.1f} s"]
+        if self.status == "running" and 0 < self.count < self.total:
+            info.append(f"~{elapsed / self.count * (self.total - self.count):.1f} s left")
+        info += [f"{n} {s}" for s, n in self.statuses.items() if s != "finished"]
+        state = self.status if self.status != "running" else f"{frac:.0%}"
+        text = f"mlplab sweep: {state}, " + ", ".join(info)
+        body = ""
+        if self.best is not None and self.metric is not None:
+            run_id, value = self.best
+            label = self.labels.get(run_id)
+            who = f"{label} ({run_id})" if label else run_id
+            word = "best" if self.status == "done" else "best so far"
+            text += f"; {word}: {who}, {self.metric[0]} {value:.4g}"
+            body = (
+                f"<div>{word}: <b>{html.escape(who)}</b>, "
+                f"{html.escape(self.metric[0])} {value:.4g}</div>"
+            )
+        page = _page("mlplab sweep", state, frac, info, self.status, body)
+        return {"text/html": page, "text/plain": text}
+
+
+def _page(title: str, state: str, frac: float, info: list[str], status: str, body: str) -> str:
+    """The view's HTML: the title and state, a bar ``frac`` full with ``info`` beside it,
+    then ``body`` (HTML, already escaped). The bar is red for a run that diverged or failed,
+    grey for one interrupted or stopped, else green."""
+    color = {"diverged": "#d62728", "failed": "#d62728"}.get(status, "#2ca02c")
+    if status in ("interrupted", "stopped"):
+        color = "#999999"
+    bar = (
+        '<div style="width:320px;height:12px;background:#e6e6e6;border-radius:3px;'
+        'overflow:hidden;display:inline-block;vertical-align:middle">'
+        f'<div style="width:{100 * frac:.1f}%;height:100%;background:{color}"></div></div>'
+    )
+    return (
+        '<div class="mlplab-live" style="font-family:sans-serif;font-size:13px">'
+        f"<div><b>{html.escape(title)}</b> &middot; {html.escape(state)}</div>"
+        f'<div style="margin:4px 0">{bar} <span style="margin-left:6px">'
+        f"{html.escape(' · '.join(info))}</span></div>"
+        f"{body}</div>"
+    )
 
 
 def _thin(n: int) -> np.ndarray:

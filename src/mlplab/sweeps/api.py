@@ -473,7 +473,7 @@ def sweep(
     main_thread = threading.current_thread() is threading.main_thread()
     sigint = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
-        with locks, _Progress(len(pending), show) as bar, sigterm_stops():
+        with locks, _Progress(pending, spec.axes, show) as bar, sigterm_stops():
             try:
                 if backend == "ray":
                     result.outcomes = _run_ray(
@@ -891,21 +891,42 @@ def _count(result: SweepResult, n_pending: int) -> dict[str, int]:
 
 
 class _Progress:
-    """A rich bar on an interactive terminal, else one line per finished run.
+    """A rich bar on an interactive terminal, a live view in Jupyter (runs done, time left,
+    the best run so far), else one line per finished run.
 
     It counts the outcomes :func:`run_local` (or Ray) hands to :meth:`done`: those of a
     group once its stack has ended, whether it trained in this process or in a worker.
     A stack hands over its runs when it has ended (one that diverged early included), so
-    the count does not move while a stack trains."""
+    the count does not move while a stack trains. ``configs`` and ``axes`` name each run
+    in the live view by its values on the axes."""
 
-    def __init__(self, total: int, show: bool) -> None:
+    def __init__(self, configs: list[Config], axes: Iterable[str], show: bool) -> None:
         from mlplab.console import interactive
+        from mlplab.live import in_jupyter
 
-        self.total = total
-        self.show = show and total > 0
+        self.total = len(configs)
+        self.show = show and self.total > 0
         self.count = 0
         self._bar: Any = None
-        if self.show and interactive():
+        self._view: Any = None
+        if self.show and in_jupyter():
+            from mlplab.live import SweepView
+            from mlplab.reports.aggregate import ranking_metric
+            from mlplab.runs.record import run_name
+
+            def value(v: Any) -> str:  # a random search's lr 0.012345678 as 0.01235
+                return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+            labels = {
+                run_name(c): ", ".join(f"{a} {value(getattr(c, a))}" for a in axes) for c in configs
+            }
+            self._view = SweepView(
+                self.total,
+                labels,
+                # As the report ranks: val_acc for a classifier, val_mse for a regressor.
+                lambda m: ranking_metric("classification" if "val_acc" in m else "regression"),
+            )
+        elif self.show and interactive():
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -926,12 +947,16 @@ class _Progress:
             )
 
     def __enter__(self) -> _Progress:
+        if self._view is not None:
+            self._view.start()
         if self._bar is not None:
             self._bar.start()
             self._task = self._bar.add_task("sweep", total=self.total, last="")
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        if self._view is not None:
+            self._view.finish()
         if self._bar is not None:
             self._bar.stop()
 
@@ -940,7 +965,11 @@ class _Progress:
         if not self.show:
             return
         line = _outcome_line(outcome)
-        if self._bar is not None:
+        if self._view is not None:
+            self._view.done(outcome)
+            if outcome["status"] != "finished":  # as under the bar: what went wrong stays
+                print(line, flush=True)
+        elif self._bar is not None:
             self._bar.update(self._task, advance=1, last=line)
             if outcome["status"] != "finished":
                 self._bar.console.print(line, highlight=False, markup=False)

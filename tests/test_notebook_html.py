@@ -100,6 +100,32 @@ def test_result_shows_its_plots_at_one_scale_so_wide_ones_stay_readable(xor_run)
     assert int(shown["loss"]) > 1.4 * int(shown["surface"])
 
 
+def test_a_run_with_snapshots_embeds_its_main_plots_and_names_the_animation(tmp_path, monkeypatch):
+    """Every plot file was embedded: the snapshot GIF and grid took the view to 1.5 MB, which
+    a saved notebook keeps."""
+    import re
+
+    from mlplab.notebook import EMBED_MAX_BYTES, EMBED_TOTAL_BYTES
+
+    monkeypatch.chdir(tmp_path)  # a notebook's runs/, a relative folder: the rest are linked
+    r = mlplab.train(data="moons", epoch=200, snapshot_every=20, verbose=False, log_path="runs")
+    plots = {p.name: p.stat().st_size for p in (r.run_dir / "plots").iterdir()}
+    assert plots["boundary_evolution.png"] > EMBED_MAX_BYTES  # the grid, 0.5 MB, as the GIF
+    assert sum(plots.values()) > 1_000_000
+    page = r._repr_html_()
+    assert len(page) < 4 / 3 * EMBED_TOTAL_BYTES and len(page) < 500_000
+    c = parse(page)
+    shown = set(re.findall(r'alt="([^"]+)"', page))
+    assert shown == {"loss", "surface", "confusion"} and len(c.images) == 3
+    # The rest named in the text, with their sizes, linked (relative to the notebook).
+    text = " ".join(c.text)
+    assert "Not embedded, to keep a saved notebook small" in text
+    assert str(r.run_dir / "plots") in text
+    for name in ("boundary_evolution.gif", "boundary_evolution.png"):
+        href = (r.run_dir / "plots" / name).as_posix()
+        assert f'<a href="{href}">{name}</a> ({plots[name] / 1024:.0f} kB)' in page
+
+
 def test_result_without_a_record_has_no_plots_and_says_so():
     r = mlplab.train(data="and", model="linear", epoch=20, log_every=0, verbose=False, record=False)
     c = parse(r._repr_html_())

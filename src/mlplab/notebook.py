@@ -3,7 +3,8 @@
 Jupyter calls ``_repr_html_`` on the last value of a cell. :class:`mlplab.runner.Result`,
 :class:`mlplab.sweeps.api.SweepResult` and :class:`mlplab.reports.api.Report` delegate it to the
 builders here: a small table (status, metrics, run folder) and, where the run drew plots, the
-plots inline as base64 images. Outside Jupyter nothing calls them.
+main plots inline as base64 images, the large ones (a snapshot animation) named with a link,
+so that a saved notebook stays small. Outside Jupyter nothing calls them.
 
 This module imports nothing from mlplab, so the classes of every layer can call it; it reads
 the objects by their public attributes.
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-# Plots shown inline, by suffix; a GIF (the --snapshot_every animation) plays in the notebook.
+# Plot files by suffix; a GIF (the --snapshot_every animation) is linked, not embedded.
 IMAGE_MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
 # Rows of a sweep's or report's table shown in the notebook; the CSV files hold them all.
 MAX_ROWS = 20
@@ -28,6 +29,11 @@ _STYLE = "border-collapse:collapse;margin:4px 0"
 # cap on the width alone shrank those wide plots to type too small to read.
 IMAGE_SCALE = 420 / 660
 IMAGE_WIDTH = 420  # px, for a plot whose file does not say its width (SVG)
+# A saved notebook keeps every image a cell showed: still plots are embedded up to these
+# sizes, the rest named, as is an animation (a run's snapshot GIF and grid took a Result's
+# view to 1.5 MB).
+EMBED_MAX_BYTES = 384 * 1024  # one plot (a loss plot 50 kB, the ring's surface 240 kB)
+EMBED_TOTAL_BYTES = 768 * 1024  # the plots of one view
 
 
 def _fmt(v: Any) -> str:
@@ -48,28 +54,64 @@ def table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
 
 
 def images(folder: Path | None, limit: int = 8) -> str:
-    """The plot files of ``folder`` (png, svg, gif) as inline ``<img>`` tags; '' when none."""
+    """The plot files of ``folder`` (png, svg, gif): the main ones as inline ``<img>`` tags,
+    the rest named in a line; '' when none.
+
+    A notebook saves what a cell showed, so each embedded plot stays in the file: still
+    plots are embedded smallest first while each is at most :data:`EMBED_MAX_BYTES` and they
+    total at most :data:`EMBED_TOTAL_BYTES` (``limit`` of them at most), and shown in name
+    order. The others, and every GIF (the snapshot animation: many pictures in one, half a
+    megabyte), are named with their sizes, linked where the folder is a relative path (a
+    notebook's ``runs/...``, which Jupyter opens).
+    """
     if folder is None or not folder.is_dir():
         return ""
+    files = {
+        p: p.stat().st_size for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_MIME
+    }
+    embed: set[Path] = set()
+    total = 0
+    for p, size in sorted(files.items(), key=lambda item: item[1]):
+        if (
+            p.suffix.lower() != ".gif"
+            and len(embed) < limit
+            and size <= EMBED_MAX_BYTES
+            and total + size <= EMBED_TOTAL_BYTES
+        ):
+            embed.add(p)
+            total += size
     tags = []
-    for p in sorted(folder.iterdir())[:limit]:
-        mime = IMAGE_MIME.get(p.suffix.lower())
-        if mime is None:
-            continue
+    for p in (p for p in files if p in embed):
         raw = p.read_bytes()
         width = pixel_width(raw)
-        size = (
+        style = (
             f"width:{round(width * IMAGE_SCALE)}px;max-width:100%"
             if width
             else f"max-width:{IMAGE_WIDTH}px"
         )
-        data = base64.b64encode(raw).decode("ascii")
+        src = f"data:{IMAGE_MIME[p.suffix.lower()]};base64,{base64.b64encode(raw).decode('ascii')}"
         name = html.escape(p.stem.replace("_", " "))
         tags.append(
-            f'<figure style="display:inline-block;margin:4px"><img src="data:{mime};base64,{data}" '
-            f'alt="{name}" style="{size}"/><figcaption>{name}</figcaption></figure>'
+            f'<figure style="display:inline-block;margin:4px"><img src="{src}" alt="{name}" '
+            f'style="{style}"/><figcaption>{name}</figcaption></figure>'
         )
-    return f"<div>{''.join(tags)}</div>" if tags else ""
+    rest = [
+        (
+            f'<a href="{html.escape(p.as_posix())}">{html.escape(p.name)}</a>'
+            if not p.is_absolute()
+            else f"<code>{html.escape(p.name)}</code>"
+        )
+        + f" ({files[p] / 1024:.0f} kB)"
+        for p in files
+        if p not in embed
+    ]
+    note = (
+        f"<p>Not embedded, to keep a saved notebook small: {', '.join(rest)}, in "
+        f"<code>{html.escape(str(folder))}</code>.</p>"
+        if rest
+        else ""
+    )
+    return f"<div>{''.join(tags)}{note}</div>" if tags or rest else ""
 
 
 def pixel_width(data: bytes) -> int | None:

@@ -39,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlplab.errors import ConfigError, is_bool, nearest, short_repr, shorten
+from mlplab.errors import ConfigError, is_bool, nearest, short_repr, shorten, twice_named
 
 Activation = Literal[
     "sigmoid",
@@ -457,11 +457,9 @@ class Config(BaseModel):
     def _distinct_columns(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
         # A repeat changes nothing the run does, yet it enters the run hash: --ignore a a
         # was another run than --ignore a.
-        names = v or []
-        twice = sorted({t for t in names if names.count(t) > 1})
-        if twice:
-            what = "target" if info.field_name == "target" else "ignored column"
-            raise ValueError(f"names the column {twice[0]!r} twice; give each {what} once")
+        msg = twice_named(v or [], info.field_name or "")
+        if msg:
+            raise ValueError(msg)
         return v
 
     @field_validator("split")

@@ -106,6 +106,16 @@ class RecordError(MlplabError):
     exit_code = 1
 
 
+def twice_named(names: Sequence[str], setting: str) -> str | None:
+    """What is wrong when ``names`` (setting ``'target'`` or ``'ignore'``) holds a column
+    twice, or None: the config and ``load_dataset`` refuse a repeat in the same words."""
+    twice = sorted({t for t in names if names.count(t) > 1})
+    if not twice:
+        return None
+    what = "target" if setting == "target" else "ignored column"
+    return f"names the column {twice[0]!r} twice; give each {what} once"
+
+
 def nearest(word: str, known: Sequence[str]) -> str | None:
     """The entry of ``known`` nearest to ``word`` (``relu`` for ``relux``, ``lr`` for ``LR``),
     or None when nothing is near: for the "did you mean" of a mistyped name or value.

@@ -296,7 +296,14 @@ def test_a_target_named_twice_is_refused_in_one_line(tmp_path):
     path.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
     with pytest.raises(ConfigError, match="setting 'target': names the column 'y' twice"):
         Config(data=str(path), target=["y", "y"])
-    assert load_dataset(str(path), target=["y", "y"]).n_features == 2  # the library: once
+    # load_dataset alone refuses it in the same words (it had taken the column once).
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            "setting 'target': names the column 'y' twice; give each target once (got ['y', 'y'])"
+        ),
+    ):
+        load_dataset(str(path), target=["y", "y"])
 
 
 def test_an_ignored_column_named_twice_is_refused_as_a_target_named_twice_is(tmp_path, run_cli):
@@ -312,6 +319,13 @@ def test_an_ignored_column_named_twice_is_refused_as_a_target_named_twice_is(tmp
     )
     assert not runs.exists()  # nothing written
     assert Config(data=str(path), ignore=["a", "c"]).ignore == ["a", "c"]
+    # The Python API had taken ignore=['a', 'a'] as ['a']: refused with the CLI's words.
+    words = "setting 'ignore': names the column 'a' twice; give each ignored column once"
+    with pytest.raises(ConfigError, match=re.escape(f"{words} (got ['a', 'a'])")):
+        load_dataset(str(path), ignore=["a", "a"])
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        load_dataset(str(path), ignore=("a", "b", "a"))
+    assert load_dataset(str(path), ignore=["a", "c"]).feature_names == ["b"]
 
 
 def test_ignored_columns_are_no_features_and_errors_name_the_setting(tmp_path):

@@ -19,7 +19,7 @@ import numpy as np
 
 from mlplab.data.cost import check_data_size
 from mlplab.data.registry import BUILTIN, SPLIT_IN_ORDER
-from mlplab.errors import ConfigError, DataError, nearest
+from mlplab.errors import ConfigError, DataError, nearest, short_repr, twice_named
 
 # A target with at most this many distinct integer values is read as classes (task: auto).
 MAX_AUTO_CLASSES = 20
@@ -354,6 +354,12 @@ def load_dataset(
     # One column by name, as train(target="y") takes it: a str is a sequence of letters.
     target = [target] if isinstance(target, str) else target
     ignore = [ignore] if isinstance(ignore, str) else ignore
+    for setting, names in (("target", target), ("ignore", ignore)):
+        # As the config refuses --ignore a a: a repeated target had made two outputs of one
+        # column, a repeated ignore was taken as one.
+        twice = twice_named(list(names or []), setting)
+        if twice:
+            raise ConfigError(f"setting '{setting}': {twice} (got {short_repr(names)})")
     rng = np.random.default_rng(seed)
     if data in BUILTIN:
         if ignore:

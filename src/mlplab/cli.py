@@ -406,7 +406,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from mlplab.predict import predict_command
 
-    return predict_command(args.run_dir, args.data, out=args.out, which=args.checkpoint)
+    return predict_command(
+        args.run_dir, args.data, out=args.out, which=args.checkpoint, quiet=args.quiet
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -641,6 +643,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="last",
         help="the model to predict with: the run's last (default) or its best, of the "
         "lowest validation loss",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing but the predictions and errors (no notes, no count)",
     )
 
     p = add(

@@ -38,9 +38,12 @@ from mlplab.training.metrics import predicted_classes, probabilities
 PRINTED_DIGITS = 10
 
 
-def predictions(run_dir: str | Path, data: str, which: str = "last"):  # -> pandas.DataFrame
+def predictions(
+    run_dir: str | Path, data: str, which: str = "last", quiet: bool = False
+):  # -> pandas.DataFrame
     """The run's predictions for the rows of the data file ``data``, as a DataFrame, by
-    its ``last`` model or its ``best`` (lowest validation loss)."""
+    its ``last`` model or its ``best`` (lowest validation loss). A note on stderr says
+    which model predicts when it is not the one asked for, unless ``quiet``."""
     import pandas as pd
 
     # The checkpoint alone (the training file may be gone), in float64 (see PRINTED_DIGITS).
@@ -49,6 +52,7 @@ def predictions(run_dir: str | Path, data: str, which: str = "last"):  # -> pand
         run = load_run(run_dir, which=which, data=False, dtype="float64")
     ds = run.dataset
     status = run.record.get("status")
+    note = None
     if status != "finished":  # a usable model, but the user should know which one
         step = run.checkpoint_meta.get("loop", {}).get("step")
         which = "its best model" if status == "diverged" else f"its checkpoint at step {step}"
@@ -58,14 +62,15 @@ def predictions(run_dir: str | Path, data: str, which: str = "last"):  # -> pand
             if status is None
             else f"{run_dir} is {what.get(str(status), status)}"
         )
-        print(f"mlplab: note: {head}; predicting with {which}", file=sys.stderr)
+        note = f"{head}; predicting with {which}"
     elif which == "last" and not (Path(run_dir) / "checkpoints" / "last.safetensors").exists():
         # load_run fell back to the best model, which predicts differently: say so.
-        print(
-            f"mlplab: note: {Path(run_dir) / 'checkpoints' / 'last.safetensors'} is missing "
-            "or unreadable; predicting with its best model",
-            file=sys.stderr,
+        note = (
+            f"{Path(run_dir) / 'checkpoints' / 'last.safetensors'} is missing or unreadable; "
+            "predicting with its best model"
         )
+    if note and not quiet:
+        print(f"mlplab: note: {note}", file=sys.stderr)
     X, kept = _features(data, ds.feature_names, run.config.ignore or [])
     bad = first_non_finite(X)
     if bad is not None:  # named as training names it: the column, and the row to look at
@@ -158,11 +163,14 @@ OTHER_FORMATS = (".parquet", ".pq", ".npz", ".npy", ".json", ".xlsx", ".xls", ".
 STDOUT = "-"  # --out - : standard output, as Unix tools take it
 
 
-def predict_command(run_dir: str, data: str, out: str | None = None, which: str = "last") -> int:
+def predict_command(
+    run_dir: str, data: str, out: str | None = None, which: str = "last", quiet: bool = False
+) -> int:
     """Write the predictions to ``out`` (atomically), or print them; return the exit status.
 
     ``out="-"`` prints them too, as Unix tools read "-" (it wrote a file named ``-``), with
     the count on stderr, so that standard output is the CSV alone (``./-`` names a file).
+    ``quiet`` (``--quiet``) leaves out the notes and the count: errors alone are printed.
     """
     to_stdout = out == STDOUT
     if to_stdout:
@@ -191,7 +199,7 @@ def predict_command(run_dir: str, data: str, out: str | None = None, which: str 
                 f"--out {out!r} is inside the run folder {str(record)!r}, whose record it "
                 f"would change; give a file outside it (e.g. preds.csv)"
             )
-    table = predictions(run_dir, data, which)
+    table = predictions(run_dir, data, which, quiet)
     buf = io.StringIO()
     table.to_csv(buf, index=False)
     if out is None:
@@ -211,14 +219,15 @@ def predict_command(run_dir: str, data: str, out: str | None = None, which: str 
                 f"predict: standard output cannot be written: {err.strerror or err}; give "
                 "--out FILE on a disk with room"
             ) from None
-        if to_stdout:  # asked for by name: say it was done, where the CSV is not
+        if to_stdout and not quiet:  # asked for by name: say it was done, where the CSV is not
             print(f"{len(table)} predictions -> standard output", file=sys.stderr)
     else:
         try:
             _write_out(out, buf.getvalue())
         except OSError as err:  # a read-only folder: name the setting, not a temporary file
             raise ConfigError(f"--out {out!r} cannot be written: {err.strerror}") from None
-        print(f"{len(table)} predictions -> {out}")
+        if not quiet:
+            print(f"{len(table)} predictions -> {out}")
     return 0
 
 

@@ -200,6 +200,26 @@ def test_a_finished_run_without_its_last_checkpoint_says_it_predicts_with_the_be
     ]
 
 
+def test_quiet_prints_the_predictions_and_errors_alone(iris_run, run_cli, tmp_path):
+    """`predict --quiet`, as train's and sweep's: no note, no count; an error still prints."""
+    res, rows, raw = iris_run
+    run_dir = shutil.copytree(res.run_dir, tmp_path / "copy")
+    (run_dir / "checkpoints" / "last.safetensors").unlink()  # a note, unless quiet
+    loud = run_cli("predict", run_dir, "--data", rows, "--out", "-")
+    assert loud.returncode == 0 and "mlplab: note:" in loud.stderr, loud.stderr
+    quiet = run_cli("predict", run_dir, "--data", rows, "--out", "-", "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert quiet.stdout == loud.stdout and len(quiet.stdout.splitlines()) == len(raw) + 1
+    out = tmp_path / "preds.csv"
+    proc = run_cli("predict", run_dir, "--data", rows, "--out", out, "-q")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert out.read_text() == loud.stdout
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    proc = run_cli("predict", run_dir, "--data", tmp_path / "bad.csv", "--quiet")
+    assert_one_line_error(proc, "the run's feature columns")
+    assert "--quiet" in run_cli("predict", "--help").stdout
+
+
 def test_predict_evaluates_many_rows_in_slices_with_the_same_outputs(iris_run, monkeypatch):
     """Bounded memory: rows go through the model a slice at a time (here a few rows per
     slice), and the outputs are those of one pass over all rows."""

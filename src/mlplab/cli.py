@@ -865,6 +865,17 @@ def _os_error_line(err: OSError) -> str:
     return one_line(f"{err.strerror or type(err).__name__}{where}")
 
 
+def _leaves_files(args: argparse.Namespace) -> bool:
+    """Whether the command's work is files (a run's record, a report, pictures, predictions
+    written to --out): with a full standard output it goes on, and its console output is
+    dropped with a note; a command that only prints fails instead."""
+    if args.command == "predict":
+        return args.out not in (None, "-")
+    return args.command in ("train", "sweep", "report", "plot") and not getattr(
+        args, "print_config", False
+    )
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -880,9 +891,19 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return 0
     from mlplab.errors import MlplabError
+    from mlplab.pipes import lost_output
 
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        lost = None if _leaves_files(args) else lost_output()
+        if lost is not None:  # `mlplab datasets > /dev/full`: what it was run for is lost
+            print(
+                f"mlplab: standard output could not be written ({lost.strerror or lost}); "
+                f"the output of mlplab {args.command} is lost",
+                file=sys.stderr,
+            )
+            return max(code, 1)
+        return code
     except MlplabError as err:
         print(f"mlplab: {err}", file=sys.stderr)
         return err.exit_code

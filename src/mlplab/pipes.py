@@ -1,4 +1,5 @@
-"""Output that survives its reader going away: ``mlplab train ... | head``.
+"""Output that survives its reader going away (``mlplab train ... | head``) or a full disk
+behind it (``mlplab train ... > /dev/full``).
 
 This module imports nothing heavy: the command line installs it before anything else.
 """
@@ -19,6 +20,9 @@ class PipeGuard:
     raise BrokenPipeError, and the run would end ``failed`` for want of a reader. The
     first failed write points the descriptor at /dev/null instead (so that text still
     buffered, and Python's flush at exit, go there too), and the run goes on quietly.
+    A write that fails otherwise (``> /dev/full``: no space left where standard output
+    goes, which need not be the disk the record goes to) falls silent the same way, and
+    is kept in ``lost`` for a note when the command ends (:func:`closed_pipe_safe`).
     """
 
     def __init__(self, stream: TextIO | None) -> None:
@@ -27,24 +31,27 @@ class PipeGuard:
         self.closed_at_start = stream is None
         self.stream: TextIO = stream if stream is not None else open(os.devnull, "w")  # noqa: SIM115
         self.reader_gone = False
+        self.lost: OSError | None = None
 
     def write(self, text: str) -> int:
         if not self.reader_gone:
             try:
                 return self.stream.write(text)
-            except BrokenPipeError:
-                self._silence()
+            except OSError as err:
+                self._silence(err)
         return len(text)
 
     def flush(self) -> None:
         if not self.reader_gone:
             try:
                 self.stream.flush()
-            except BrokenPipeError:
-                self._silence()
+            except OSError as err:
+                self._silence(err)
 
-    def _silence(self) -> None:
+    def _silence(self, err: OSError) -> None:
         self.reader_gone = True
+        if not isinstance(err, BrokenPipeError):  # a reader that left is no loss to report
+            self.lost = err
         with contextlib.suppress(OSError, ValueError):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self.stream.fileno())
@@ -54,15 +61,37 @@ class PipeGuard:
         return getattr(self.stream, name)
 
 
+def lost_output() -> OSError | None:
+    """The error that made standard output drop what was printed (a full disk behind
+    ``> file``), or None; taken, so that a command that reports it as its own failure
+    (``mlplab datasets``, ``predict``, whose output is the printout) is not noted again."""
+    out = sys.stdout
+    if not isinstance(out, PipeGuard):
+        return None
+    out.flush()  # what is still buffered fails now, not in Python's flush at exit
+    err, out.lost = out.lost, None
+    return err
+
+
 @contextlib.contextmanager
 def closed_pipe_safe() -> Iterator[None]:
-    """Within it, a closed stdout or stderr silences output instead of raising."""
+    """Within it, a closed or full stdout, or stderr, silences output instead of raising;
+    a stdout that could not be written to (not one whose reader left) is noted on stderr
+    at the end, once."""
     saved = sys.stdout, sys.stderr
+    guard = None
     if not isinstance(sys.stdout, PipeGuard):
-        sys.stdout = PipeGuard(sys.stdout)
+        sys.stdout = guard = PipeGuard(sys.stdout)
     if not isinstance(sys.stderr, PipeGuard):
         sys.stderr = PipeGuard(sys.stderr)
     try:
         yield
     finally:
+        err = lost_output() if guard is not None else None
+        if err is not None:
+            print(
+                f"mlplab: note: standard output could not be written ({err.strerror or err}); "
+                "what was printed there from then on is lost",
+                file=sys.stderr,
+            )
         sys.stdout, sys.stderr = saved

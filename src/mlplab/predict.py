@@ -26,6 +26,7 @@ import numpy as np
 from mlplab.data.dataset import names_of, not_numeric
 from mlplab.data.files import read_npz_features, read_table
 from mlplab.errors import ConfigError, DataError
+from mlplab.pipes import lost_output
 from mlplab.restore import check_run_dir, load_run, training_file
 from mlplab.runs.atomic import atomic_write_text, why_not_replaceable
 from mlplab.runs.record import run_folder_around
@@ -212,13 +213,16 @@ def predict_command(
         try:
             sys.stdout.write(buf.getvalue())
             sys.stdout.flush()
-        except OSError as err:  # a full disk behind `> file`: the CSV was not written
-            if err.errno == errno.EBADF:
-                raise closed from None
+            lost = lost_output()  # the CLI's stdout falls silent rather than raise
+        except OSError as err:
+            lost = err
+        if lost is not None:  # a full disk behind `> file`: the CSV was not written
+            if lost.errno == errno.EBADF:
+                raise closed
             raise ConfigError(
-                f"predict: standard output cannot be written: {err.strerror or err}; give "
+                f"predict: standard output cannot be written: {lost.strerror or lost}; give "
                 "--out FILE on a disk with room"
-            ) from None
+            )
         if to_stdout and not quiet:  # asked for by name: say it was done, where the CSV is not
             print(f"{len(table)} predictions -> standard output", file=sys.stderr)
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from reliability_support import ENV, MLPLAB, once, read_json
 
 from mlplab.runs.checkpoint import load_checkpoint
@@ -84,3 +85,57 @@ def test_messages_name_only_files_that_exist(tmp_path: Path) -> None:
     resumed = cli("train", "--resume", run_dir)
     assert resumed.returncode == 0, resumed.stderr
     assert "no checkpoint" in resumed.stdout and "step 0" in resumed.stdout, resumed.stdout
+
+
+FULL_NOTE = (
+    "mlplab: note: standard output could not be written (No space left on device); what was "
+    "printed there from then on is lost\n"
+)
+
+
+def _into_dev_full(*args: object, buffered: bool = False) -> subprocess.CompletedProcess[str]:
+    """``mlplab ARGS > /dev/full``: every write to standard output fails with ENOSPC."""
+    env = {k: v for k, v in ENV.items() if not (buffered and k == "PYTHONUNBUFFERED")}
+    with open("/dev/full", "w") as full:
+        return subprocess.run(
+            [*MLPLAB, *map(str, args)], stdout=full, stderr=subprocess.PIPE, text=True,
+            env=env, timeout=300,
+        )  # fmt: skip
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_stdout_does_not_fail_the_run_nor_a_sweep_nor_a_report(tmp_path: Path) -> None:
+    """`> /dev/full` filled standard output only, not the disk of the record, yet the run
+    stopped ("No space left on device; the run stopped", exit 1, no record). It goes on as
+    with a closed stdout: trained and recorded, its console output dropped with one note."""
+    proc = _into_dev_full(*once(*LOUD, "--epoch", "300", "--plots", "none"), "--log_path", tmp_path)
+    assert (proc.returncode, proc.stderr) == (0, FULL_NOTE)
+    (run_dir,) = [p.parent for p in tmp_path.glob("*/*/result.json")]
+    result = read_json(run_dir / "result.json")
+    assert result["status"] == "finished" and result["epochs_run"] == 300
+    assert load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta["loop"]["step"] == 300
+
+    sweeps = tmp_path / "sweeps"
+    proc = _into_dev_full(
+        *("sweep", "--data", "xor", "--epoch", "20", "--lr", "0.1", "0.5", "--plots", "none"),
+        *("--log_path", sweeps),
+    )
+    assert (proc.returncode, proc.stderr) == (0, FULL_NOTE)
+    assert len(list(sweeps.glob("*/*/result.json"))) == 2
+    assert (sweeps / "exp" / "results.csv").is_file()
+
+    # Buffered (no PYTHONUNBUFFERED): the writes fail when Python flushes, at the end too.
+    proc = _into_dev_full("report", sweeps, "--out", tmp_path / "report", buffered=True)
+    assert (proc.returncode, proc.stderr) == (0, FULL_NOTE)
+    assert (tmp_path / "report" / "report.html").is_file()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_stdout_fails_a_command_whose_work_is_its_printout(tmp_path: Path) -> None:
+    """`mlplab datasets > /dev/full` prints nothing else: its loss is its failure, in one line."""
+    for args in (("datasets",), ("train", "--data", "xor", "--print_config")):
+        proc = _into_dev_full(*args, buffered=True)
+        assert proc.returncode == 1 and proc.stderr == (
+            "mlplab: standard output could not be written (No space left on device); the "
+            f"output of mlplab {args[0]} is lost\n"
+        )

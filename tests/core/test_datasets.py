@@ -886,11 +886,12 @@ def test_a_row_with_too_few_values_is_named(tmp_path):
     not numeric", and '5,6' was "target column 'y' has missing values"."""
     good = "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20))
     for row, name in (("5,x", "x.csv"), ("5,6", "n.csv")):
+        # Line 23 of the file (after the header, 20 rows and a blank line).
         (tmp_path / name).write_text("a,b,y\n" + good + "\n" + row + "\n" + good)
         with pytest.raises(DataError) as err:
             load_dataset(str(tmp_path / name))
         assert str(err.value) == (
-            f"data file {str(tmp_path / name)!r}: data row 21 has 2 values, fewer than the "
+            f"data file {str(tmp_path / name)!r}: line 23 has 2 values, fewer than the "
             "header's 3 columns (separated by commas); every row needs one value per column "
             "(an empty cell for a missing one)"
         )
@@ -1074,9 +1075,15 @@ def test_a_short_row_is_refused_when_the_last_column_is_one_read_as_text(tmp_pat
     """An ignored column is read as text, where a short row's missing last cell is "" (not
     NaN): the row was read with its values under the wrong columns."""
     rows = ["x1,x2,y,id", *(f"{i / 10},{-i / 10},{i % 2},{i:05d}" for i in range(12))]
-    rows[5] = "0.5,1,00004"  # x2 forgotten
+    rows[5] = "0.5,1,00004"  # x2 forgotten: the file's line 6
     (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
-    with pytest.raises(DataError, match="data row 5 has 3 values, fewer than the header's 4"):
+    with pytest.raises(DataError, match="line 6 has 3 values, fewer than the header's 4"):
+        load_dataset(str(tmp_path / "t.csv"), target="y", ignore="id")
+    # A line of spaces, which pandas skips, is no short row, nor counted as a row: the
+    # short row is named by the line an editor shows (it was "data row 2 has 1 value").
+    rows.insert(2, "  ")
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="line 7 has 3 values, fewer than the header's 4"):
         load_dataset(str(tmp_path / "t.csv"), target="y", ignore="id")
 
 

@@ -261,19 +261,23 @@ def test_ragged_csv_rows_are_one_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("sep", "name"), [(",", "comma"), (";", "semicolon")])
-def test_a_long_row_past_the_first_is_named_by_its_data_row(tmp_path, capsys, sep, name):
+def test_a_long_row_past_the_first_is_named_by_its_line_in_the_file(tmp_path, capsys, sep, name):
     """pandas' words for it were 'cannot be read: Error tokenizing data. C error: Expected
-    3 fields in line 51, saw 4', counting the file's lines, not its data rows."""
+    3 fields in line 51, saw 4'. It is named by the line an editor shows: its data row was
+    miscounted past a line of spaces (pandas skips it), or a value quoted over two lines."""
     rows = ["a,b,y", *(f"{i},{i % 3},{i % 2}" for i in range(60))]
-    rows[50] = "1,2,1,9"  # data row 50 (the file's line 51)
-    rows.insert(20, "")  # a blank line is no row, as pandas counts them
+    rows[50] = "1,2,1,9"  # data row 50, the file's line 51 ...
+    rows.insert(20, "")  # ... 52: a blank line, no row to pandas
+    rows.insert(30, "   \t ")  # ... 53: spaces and a tab, no row to pandas either
+    rows[40] = '"4\n0",0,1'  # ... 54: a value on two lines (data row 38)
     path = tmp_path / "long.csv"
     path.write_text("\n".join(rows).replace(",", sep) + "\n")
+    assert path.read_text().splitlines()[53] == "1,2,1,9".replace(",", sep)  # line 54
     rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
     line = assert_one_line(
         rc,
         capsys.readouterr().err,
-        f"long.csv': data row 50 has 4 values, more than the header's 3 columns (separated "
+        f"long.csv': line 54 has 4 values, more than the header's 3 columns (separated "
         f"by {name}s); every row needs one value per column; a value with a {name} in it goes "
         "in double quotes",
     )

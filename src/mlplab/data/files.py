@@ -14,6 +14,7 @@ import warnings
 import zipfile
 from collections.abc import Collection, Iterator
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -215,19 +216,18 @@ def _check_not_parquet(p: Path, path: str) -> None:
 
 def _check_row_widths(p: Path, path: str, sep: str, n: int, longer: bool) -> None:
     """Refuse the first data row with fewer (or, ``longer``, more) values than the header's
-    ``n`` columns, by its data row: pandas' own words for a long row ("Error tokenizing
-    data. C error: Expected 3 fields in line 51, saw 4") count the file's lines."""
+    ``n`` columns, by the line of the file it starts on, as an editor numbers them (the
+    header is line 1). Lines pandas skips (empty, or spaces and tabs alone) are skipped."""
     with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-        if sep == SPACES:
-            rows: Iterator[list[str]] = (line.split() for line in f)
-        else:
-            rows = csv.reader(f, delimiter=sep, skipinitialspace=True)
         try:
+            rows = (
+                (line, row)
+                for line, row in _rows_by_line(f, sep)
+                if row and not (len(row) == 1 and not row[0].strip())
+            )
             next(rows, None)  # the header
-            # Blank lines are skipped, as pandas skips them: rows count as its rows do.
-            filled = (row for row in rows if row)
             odd = next(
-                ((i, r) for i, r in enumerate(filled, 1) if (len(r) > n if longer else len(r) < n)),
+                ((i, r) for i, r in rows if (len(r) > n if longer else len(r) < n)),
                 None,
             )
         except csv.Error:  # a cell beyond csv's size limit: pandas read it, and judges
@@ -247,10 +247,24 @@ def _check_row_widths(p: Path, path: str, sep: str, n: int, longer: bool) -> Non
     else:
         fix = "every row needs one value per column (an empty cell for a missing one)"
     raise DataError(
-        f"data file {path!r}: data row {number} has {values}, "
+        f"data file {path!r}: line {number} has {values}, "
         f"{'more' if longer else 'fewer'} than the header's {n} columns "
         f"(separated by {SEPARATOR_NAMES[sep]}); {fix}"
     )
+
+
+def _rows_by_line(f: TextIO, sep: str) -> Iterator[tuple[int, list[str]]]:
+    """Each row of the text file ``f``, with the number of the line it starts on (1: the
+    header); a quoted value may hold line breaks, so a row may span several lines."""
+    if sep == SPACES:
+        for number, line in enumerate(f, 1):
+            yield number, line.split()
+        return
+    reader = csv.reader(f, delimiter=sep, skipinitialspace=True)
+    start = 1
+    for row in reader:
+        yield start, row
+        start = reader.line_num + 1
 
 
 def _check_not_data(path: str, names: list[str], sep: str) -> None:

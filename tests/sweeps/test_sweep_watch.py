@@ -332,3 +332,74 @@ def test_a_stop_that_raises_is_named_once_in_the_record(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^sweep: stop\(\) raised ValueError: no button$"):
         sweep(BASE, log_path=str(tmp_path), report=False, verbose=False, workers=1,
               hid_dim=4, seed=[0, 1], stop=stop, save_every=1)  # fmt: skip
+
+
+def _ends_by_run(events: list[Event]) -> dict[str, list[tuple[str, str]]]:
+    """Each run's Ends, as (status, message), by run id."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for e in events:
+        if isinstance(e, End):
+            for k, status, message in zip(e.ids, e.statuses, e.messages, strict=True):
+                out.setdefault(e.models.name(int(k)), []).append((status, message))
+    return out
+
+
+def test_a_run_that_fails_before_it_trains_sends_its_failed_end(tmp_path: Path) -> None:
+    """Its data file went missing between stacks: the runs of the second stack failed
+    before they trained, and the page got no event of them, only of those that ran."""
+    rng = np.random.default_rng(0)
+    csv = tmp_path / "points.csv"
+    rows = "\n".join(f"{a:.4f},{b:.4f},{int(a * b > 0)}" for a, b in rng.normal(size=(120, 2)))
+    csv.write_text("a,b,y\n" + rows + "\n")
+    events: list[Event] = []
+
+    def watch(event: Event) -> None:
+        events.append(event)
+        if isinstance(event, End):  # the first stack has ended: its file goes
+            csv.unlink(missing_ok=True)
+
+    base = {**{k: v for k, v in BASE.items() if k != "n_samples"}, "data": str(csv)}
+    result = sweep(base, log_path=str(tmp_path / "runs"), report=False,
+                   verbose=False, workers=1, subscribers=[watch], **AXES)  # fmt: skip
+    statuses = {o["run_id"]: o["status"] for o in result.outcomes}
+    assert sorted(statuses.values()) == ["failed", "failed", "finished", "finished"]
+    ends = _ends_by_run(events)
+    assert sorted(ends) == sorted(statuses)  # every run of the sweep ends, once
+    for rid, [(status, message)] in ends.items():
+        assert status == statuses[rid]
+        if status == "failed":
+            assert message == f"DataError: data file {str(csv)!r} does not exist"
+            assert message == read_result(tmp_path / "runs" / "exp" / rid)["error"]
+    failed = next(e for e in events if isinstance(e, End) and e.statuses == ["failed"])
+    # What a page is sent, and what it can ask: the run's name and settings, no model.
+    assert as_json(failed)["names"] == [failed.models.name(0)]
+    assert failed.models.settings(0)["data"] == str(csv) and failed.finals == [{}]
+    with pytest.raises(KeyError, match="the run failed before it trained"):
+        failed.models.predict(0, np.zeros((1, 2)))
+
+
+def test_runs_of_a_stack_that_never_started_send_their_failed_end(tmp_path: Path) -> None:
+    """A stopped run continues from its checkpoint, a fresh one of its shape from step 0:
+    two stacks of one group. A prune rule that raised in the first ended both runs
+    failed; the second's run, never started, sent no End."""
+    seen: list[int] = []
+
+    def step(event: Event) -> None:
+        if isinstance(event, Step):
+            seen.append(event.step)
+
+    step.step_every = 1  # type: ignore[attr-defined]
+    kw: dict[str, Any] = {"log_path": str(tmp_path), "report": False, "verbose": False,
+                          "workers": 1, "hid_dim": 4, "save_every": 1}  # fmt: skip
+    first = sweep(BASE, seed=0, subscribers=[step], stop=lambda: len(seen) > 4, **kw)
+    assert first.interrupted and read_result(first.run_dirs[0])["status"] == "interrupted"
+    events: list[Event] = []
+
+    def bad_rule(event: Any) -> Any:
+        raise RuntimeError("no rule")
+
+    result = sweep(BASE, seed=[0, 1], subscribers=[events.append], prune=bad_rule, **kw)
+    assert [o["status"] for o in result.outcomes] == ["failed", "failed"]
+    ends = _ends_by_run(events)
+    assert sorted(ends) == sorted(d.name for d in result.run_dirs)
+    assert all(len(e) == 1 and e[0][0] == "failed" and "no rule" in e[0][1] for e in ends.values())

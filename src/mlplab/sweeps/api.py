@@ -270,8 +270,10 @@ def sweep(
         More subscribers to the events of every stack the sweep trains
         (:mod:`mlplab.training.events`), as ``train``'s: a page or a plot that watches the
         sweep. Each stack sends its own Start ... End; ids are positions in that stack, and
-        ``event.models.name(id)`` gives a model's run id. They are called in this process,
-        so a sweep given them (or ``stop``) trains here, not in worker processes nor on Ray.
+        ``event.models.name(id)`` gives a model's run id; every run gets one End (a run
+        that failed before it trained: a ``failed`` one, with no Start). They are called
+        in this process, so a sweep given them (or ``stop``) trains here, not in worker
+        processes nor on Ray.
     stop : callable, optional
         Polled before every step and between stacks; once it returns True, the sweep stops
         as a Ctrl-C stops it (each run in progress ``interrupted``, with its checkpoint)

@@ -142,6 +142,7 @@ class CallerHooks:
         self.subscribers = [_Watched(s, self) for s in subscribers]
         self.given_stop = stop
         self.stopped = False  # whether stop() said True (the runs' signal: 'stop()')
+        self.ended: set[str] = set()  # the runs whose End the caller's subscribers got
 
     def stop(self) -> bool:
         from mlplab.errors import ConfigError
@@ -164,8 +165,40 @@ class CallerHooks:
         """Send the failed Ends held back: the runs do not train again."""
         held, self.held = self.held, []
         for sub, event in held:
+            self.note(event)
             with contextlib.suppress(Exception):  # as any failed End: the error is the run's
                 sub(event)
+
+    def note(self, event: Any) -> None:
+        """Keep the names of the runs that an End sent to the caller's subscribers ends."""
+        from mlplab.training.events import End
+
+        if isinstance(event, End):
+            self.ended.update(event.models.name(int(k)) for k in event.ids)
+
+    def end_failed(self, values: dict[str, Any], error: str) -> None:
+        """Send the caller's subscribers a failed End of a run that got none: one that failed
+        before it trained (its data file went missing, its model did not build), or whose
+        stack never started. A page or a search then sees every run of the sweep end."""
+        import numpy as np
+
+        from mlplab.config import make_config
+        from mlplab.engines.init import run_streams
+        from mlplab.runs.record import run_name
+        from mlplab.training.events import End, Models
+        from mlplab.training.state import StackState
+
+        cfg = make_config(values)
+        if not self.subscribers or run_name(cfg) in self.ended:
+            return
+        # No model was built: the view names the run and gives its settings, no more.
+        state = StackState.fresh([run_streams(cfg.seed).order])
+        models = Models(None, state, [run_name(cfg)], [cfg.to_dict()])
+        event = End(models, 0, 0, np.array([0]), ["failed"], [error], [{}])
+        self.note(event)
+        for watched in self.subscribers:
+            with contextlib.suppress(Exception):  # as any failed End: the error is the run's
+                watched.sub(event)
 
 
 class _Watched:
@@ -195,6 +228,7 @@ class _Watched:
             # the same run. Held until that is known (CallerHooks.release).
             self.hooks.held.append((self.sub, event))
             return
+        self.hooks.note(event)
         self._call(self.sub, event)
 
     def _call(self, fn: Callable[[Any], Any], event: Any) -> None:
@@ -301,6 +335,7 @@ def train_group(
             hooks.raise_fault()  # the caller's subscriber or stop(): it stops the sweep
             error = f"{type(err).__name__}: {err}"
             mark_ended(values, error)
+            hooks.end_failed(values, error)  # unless its End came as it failed in training
             outcome.update(status="failed", error=error, wall_time_s=None, metrics={})
         outcomes.append(outcome)
         if on_done is not None:
@@ -355,6 +390,8 @@ def _train_stacked(
         for values in configs:
             mark_ended(values, f"{type(err).__name__}: {err}")
             ended.append(_recorded(values))
+            if ended[-1]["status"] == "failed":  # those of a stack that never started
+                hooks.end_failed(values, ended[-1]["error"])
             if on_done is not None:
                 on_done(ended[-1])
         return ended

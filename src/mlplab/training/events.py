@@ -15,7 +15,8 @@ gave them, with one of these events:
 - :class:`End`: some models are done (finished, stopped early, diverged, interrupted or
   pruned), with their final metrics. They leave the stack after this event. A run that
   an exception ends (``failed``) is not the loop's End: its caller's own subscribers
-  (``mlplab.train``'s and ``mlplab.sweep``'s ``subscribers``) get one, with no metrics.
+  (``mlplab.train``'s and ``mlplab.sweep``'s ``subscribers``) get one, with no metrics;
+  a sweep's run that failed before it trained gets one too, whose models hold no model.
 
 A subscriber is any callable ``(event) -> None``: the run writer, TensorBoard, console
 progress, snapshots, plots, a notebook view or a web page. Models are named by their
@@ -49,12 +50,14 @@ class Models:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: Backend | None,
         state: StackState,
         names: Sequence[str] = (),
         settings: Sequence[dict[str, Any]] = (),
         dataset: Dataset | None = None,
     ) -> None:
+        # None for a run that failed before its model was built: its failed End, which a
+        # sweep sends the caller's subscribers, names the run but has no model to read.
         self._backend = backend
         self._state = state
         self._names = list(names)
@@ -88,29 +91,34 @@ class Models:
             raise KeyError(f"model {model_id} is not in the stack")
         return int(rows[0])
 
+    def _engine(self) -> Backend:
+        if self._backend is None:
+            raise KeyError("no model was built: the run failed before it trained")
+        return self._backend
+
     def predict(self, model_id: int, X: Array) -> Array:
         """Eval-mode outputs ``[N, out_dim]`` (float64: logits, or values for a regression)
         of one model for inputs ``[N, in_dim]`` as the engine holds them: standardized
         where the run standardizes its features (``dataset.transform(raw_rows)`` gives
         them), unlike ``Result.predict``, which takes raw rows. A target that trains
         standardized comes out scaled: ``dataset.in_target_units`` maps it back."""
-        return np.asarray(self._backend.predict(X)[self.row(model_id)], dtype=np.float64)
+        return np.asarray(self._engine().predict(X)[self.row(model_id)], dtype=np.float64)
 
     def predict_all(self, X: Array) -> Array:
         """:meth:`predict` of every model in the stack at once, ``[K, N, out_dim]`` in the
         order of :attr:`ids`: one pass, where K calls of :meth:`predict` take K."""
-        return np.asarray(self._backend.predict(X), dtype=np.float64)
+        return np.asarray(self._engine().predict(X), dtype=np.float64)
 
     def step_outputs(self, model_id: int) -> Array:
         """Outputs ``[B, out_dim]`` (float64) of the model's last step, before its update."""
-        return np.asarray(self._backend.step_outputs()[self.row(model_id)], dtype=np.float64)
+        return np.asarray(self._engine().step_outputs()[self.row(model_id)], dtype=np.float64)
 
     def export(self, model_id: int) -> ModelState:
         """The model's weights, optimizer state and dropout stream (copies)."""
-        return self._backend.export(self.row(model_id))
+        return self._engine().export(self.row(model_id))
 
     def best_weights(self, model_id: int) -> dict[str, Array]:
-        return self._backend.best_weights(self.row(model_id))
+        return self._engine().best_weights(self.row(model_id))
 
     def loop_state(self, model_id: int, curves: bool = True) -> LoopState:
         """The model's position and curves; without the curves (``curves=False``) it is

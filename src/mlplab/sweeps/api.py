@@ -88,8 +88,9 @@ class SweepResult:
         The report written at the end (None with ``report=False`` or when interrupted).
     interrupted : bool
     stopped_by : str or None
-        The signal that interrupted the sweep (``SIGINT``, ``SIGTERM`` or ``SIGHUP``), if
-        one did.
+        The signal that interrupted the sweep (``SIGINT``, ``SIGTERM`` or ``SIGHUP``), or
+        ``'stop()'``, if one did; also a signal that came once every run had ended, which
+        cut nothing short (``interrupted`` is then False, and the report is written).
     wall_time_s : float
     counts : dict of str to int
         ``trained``, ``skipped``, ``failed`` and the like, as :meth:`summary` says them.
@@ -496,6 +497,12 @@ def sweep(
                 result.interrupted, result.stopped_by = True, stop.signal
         result.wall_time_s = time.time() - started
         result.counts = _count(result, len(pending))
+        # A signal that came once every run had ended (while the last stack's plots drew)
+        # cut nothing short: the sweep is whole, and goes on to its report. It stays named
+        # in stopped_by, and a script is still stopped below, as train() stops it.
+        late = result.interrupted and not result.counts["remaining"]
+        late = late and result.stopped_by != "stop()"
+        result.interrupted = result.interrupted and not late
 
         # --- summary -------------------------------------------------------------------------
         if verbose:
@@ -505,6 +512,8 @@ def sweep(
                 print(kept, file=sys.stderr, flush=True)
         if result.interrupted:
             print(_interrupted_line(result), file=sys.stderr, flush=True)
+        if late:
+            print(f"mlplab: {_came_as_it_ended(result)}", file=sys.stderr, flush=True)
     finally:
         # run_local ignores Ctrl-C from the stop until it has been said: the caller's
         # handler (a kernel's, the default) is back whatever happened meanwhile.
@@ -536,7 +545,17 @@ def sweep(
             f"sweep interrupted by {result.stopped_by or 'SIGINT'}: {result.summary()}; the "
             "same sweep() call again continues it (handle_signals=True returns the result)"
         )
+    if late and handle_signals is None:  # as train(): the Ctrl-C still stops the script
+        raise KeyboardInterrupt(f"{_came_as_it_ended(result)}: {result.summary()}")
     return result
+
+
+def _came_as_it_ended(result: SweepResult) -> str:
+    """The line for a signal that came once every run of the sweep had ended."""
+    return (
+        f"{result.stopped_by} came as the sweep ended: every run had ended, and their "
+        "records are complete"
+    )
 
 
 def _kept_without(skipped: Iterable[Config]) -> str:

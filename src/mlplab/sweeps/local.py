@@ -283,7 +283,7 @@ def train_group(
         run (SIGINT/SIGTERM) the group stops, so the list can be shorter than ``configs``.
     """
     from mlplab.config import make_config
-    from mlplab.runner import train
+    from mlplab.runner import EXIT_FOR_SIGNAL, train
     from mlplab.runs.record import is_finished, read_result, run_dir_of, run_name
 
     hooks = CallerHooks(subscribers, stop)
@@ -300,6 +300,7 @@ def train_group(
             break
         cfg = make_config(values)
         outcome: Outcome = {"run_id": run_name(cfg), "run_dir": str(run_dir_of(cfg))}
+        late = None  # a signal that came as the run ended, once it had finished
         if stack_failed and is_finished(run_dir_of(cfg)):
             # Finished by the stack before it failed: keep it, do not train it twice.
             record = read_result(run_dir_of(cfg)) or {}
@@ -331,6 +332,8 @@ def train_group(
             if result.status == "interrupted":
                 by = {143: "SIGTERM", 129: "SIGHUP"}.get(result.exit_code, "SIGINT")
                 outcome["signal"] = "stop()" if hooks.stopped and by == "SIGINT" else by
+            elif result.status == "finished" and result.exit_code:
+                late = {code: sig for sig, code in EXIT_FOR_SIGNAL.items()}.get(result.exit_code)
         except Exception as err:  # recorded, and the group goes on
             hooks.raise_fault()  # the caller's subscriber or stop(): it stops the sweep
             error = f"{type(err).__name__}: {err}"
@@ -342,6 +345,7 @@ def train_group(
             on_done(outcome)
         if outcome["status"] == "interrupted":
             break
+        _pass_on(late)
     return outcomes
 
 
@@ -422,13 +426,17 @@ def _train_stacked(
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
-    taken = any(o["status"] == "interrupted" for o in outcomes)
-    if stop.signum is not None and not taken and callable(signal.getsignal(stop.signum)):
-        # The signal came once every model had ended (while their plots drew), so no run
-        # took it as its stop: hand it to the handler it held up, or a sweep in this
-        # process would train its next group as if no Ctrl-C had come.
-        signal.raise_signal(stop.signum)
+    if not any(o["status"] == "interrupted" for o in outcomes):
+        _pass_on(stop.signum)
     return outcomes
+
+
+def _pass_on(signum: int | None) -> None:
+    """A signal that came once the runs had ended (while their plots drew), so that no
+    run took it as its stop: hand it to the handler it held up, or a sweep in this
+    process would train its next group (or run) as if no Ctrl-C had come."""
+    if signum is not None and callable(signal.getsignal(signum)):
+        signal.raise_signal(signum)
 
 
 def mark_ended(values: dict[str, Any], error: str, status: str = "failed") -> None:

@@ -1,0 +1,99 @@
+"""A signal that comes once every run of a sweep has ended (the last stack's plots draw,
+its subscribers are told) cut nothing short: the sweep reports success, and says the
+signal came. One that comes as a run ends with runs still to train stops the sweep.
+
+The signals are real: a subscriber sends them to this process at a run's End, which comes
+after the record is written, where the plots draw.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mlplab.runs.record import read_result
+from mlplab.sweeps.api import sweep
+from mlplab.training.events import End, Event
+
+BASE: dict[str, Any] = {
+    "data": "ring",
+    "n_samples": 120,
+    "epoch": 4,
+    "batch_size": 40,
+    "engine": "numpy",
+    "log_every": 0,
+    "plots": "none",
+}
+AXES: dict[str, Any] = {"hid_dim": [4, 8], "seed": [0, 1]}  # two stacks of two
+
+
+def signal_at_end(sig: int, nth: int) -> Any:
+    """A subscriber that sends ``sig`` to this process at the ``nth`` End it gets."""
+    ends = [0]
+
+    def send(event: Event) -> None:
+        if isinstance(event, End):
+            ends[0] += 1
+            if ends[0] == nth:
+                os.kill(os.getpid(), sig)
+
+    return send
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_once_every_run_ended_leaves_a_whole_sweep(
+    tmp_path: Path, capsys, sig: int
+) -> None:
+    """It said "sweep interrupted; 0 runs remain. Run the same command again to train
+    only those.", exited 130 (143) and wrote no report."""
+    name = signal.Signals(sig).name
+    result = sweep(BASE, log_path=str(tmp_path), workers=1, handle_signals=True,
+                   subscribers=[signal_at_end(sig, 2)], **AXES)  # fmt: skip
+    assert not result.interrupted and result.exit_code == 0 and result.stopped_by == name
+    assert result.counts["trained"] == 4 and result.counts["remaining"] == 0
+    assert result.report is not None and (tmp_path / "exp" / "report.html").is_file()
+    err = capsys.readouterr().err
+    assert "interrupted" not in err
+    assert f"mlplab: {name} came as the sweep ended: every run had ended" in err
+    assert all(read_result(d)["status"] == "finished" for d in result.run_dirs)
+
+
+def test_in_a_script_the_late_ctrl_c_still_stops_it_once_the_sweep_is_whole(
+    tmp_path: Path,
+) -> None:
+    """As train() raises for a Ctrl-C that came as its run ended: the script stops, and
+    the message says the sweep is whole."""
+    with pytest.raises(KeyboardInterrupt, match="SIGINT came as the sweep ended: every run"):
+        sweep(BASE, log_path=str(tmp_path), workers=1, verbose=False,
+              subscribers=[signal_at_end(signal.SIGINT, 2)], **AXES)  # fmt: skip
+    assert (tmp_path / "exp" / "report.html").is_file()
+    records = [read_result(d) for d in (tmp_path / "exp").iterdir() if d.is_dir()]
+    assert [r["status"] for r in records] == ["finished"] * 4
+
+
+def test_a_signal_as_a_run_trained_alone_ends_stops_the_sweep(tmp_path: Path, monkeypatch) -> None:
+    """A stack that fails trains its runs one by one; a Ctrl-C as the first of them ended
+    was taken by that run's own handler and lost: the sweep trained the other three and
+    exited 0."""
+    from mlplab.engines.numpy.backend import NumpyBackend
+
+    step = NumpyBackend.train_step
+
+    def stacked_fails(self: NumpyBackend, idx: Any) -> np.ndarray:
+        losses = step(self, idx)
+        if len(losses) > 1:
+            raise FloatingPointError("a stacked step failed")
+        return losses
+
+    monkeypatch.setattr(NumpyBackend, "train_step", stacked_fails)
+    result = sweep(BASE, log_path=str(tmp_path), workers=1, report=False, verbose=False,
+                   handle_signals=True, subscribers=[signal_at_end(signal.SIGINT, 1)],
+                   **AXES)  # fmt: skip
+    assert result.interrupted and result.stopped_by == "SIGINT" and result.exit_code == 130
+    assert [o["status"] for o in result.outcomes] == ["finished"]
+    assert result.counts["remaining"] == 3

@@ -1,6 +1,8 @@
-"""A signal that comes once every run of a sweep has ended (the last stack's plots draw,
-its subscribers are told) cut nothing short: the sweep reports success, and says the
-signal came. One that comes as a run ends with runs still to train stops the sweep.
+"""Signals at the edges of a sweep in this process. One that comes once every run has
+ended (the last stack's plots draw, its subscribers are told) cut nothing short: the sweep
+reports success, and says the signal came. One that comes as a run ends with runs still to
+train stops the sweep. A second Ctrl-C stops at once, and the result still holds how each
+run of the stack it cut short ended.
 
 The signals are real: a subscriber sends them to this process at a run's End, which comes
 after the record is written, where the plots draw.
@@ -18,7 +20,7 @@ import pytest
 
 from mlplab.runs.record import read_result
 from mlplab.sweeps.api import sweep
-from mlplab.training.events import End, Event
+from mlplab.training.events import End, Event, Step
 
 BASE: dict[str, Any] = {
     "data": "ring",
@@ -97,3 +99,32 @@ def test_a_signal_as_a_run_trained_alone_ends_stops_the_sweep(tmp_path: Path, mo
     assert result.interrupted and result.stopped_by == "SIGINT" and result.exit_code == 130
     assert [o["status"] for o in result.outcomes] == ["finished"]
     assert result.counts["remaining"] == 3
+
+
+def test_a_second_ctrl_c_keeps_the_outcomes_that_the_records_tell(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A stack of two stopped at once by a second Ctrl-C, one run diverged before it: the
+    records said diverged and interrupted, and result.outcomes was empty."""
+    import mlplab.runner as run_mod
+
+    monkeypatch.setattr(run_mod, "SAME_STOP_S", 0.0)  # the second comes as a user's would
+
+    def twice(event: Event) -> None:
+        if isinstance(event, Step) and event.step == 8:  # lr 1e6 diverged at step 4
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)  # the handler raises KeyboardInterrupt now
+
+    twice.step_every = 1  # type: ignore[attr-defined]
+    result = sweep({**BASE, "epoch": 50}, log_path=str(tmp_path), workers=1, report=False,
+                   verbose=False, handle_signals=True, subscribers=[twice], hid_dim=4,
+                   lr=[0.1, 1e6], save_every=1)  # fmt: skip
+    assert result.interrupted and result.stopped_by == "SIGINT" and result.exit_code == 130
+    told = {o["run_id"]: o for o in result.outcomes}
+    assert sorted(told) == sorted(d.name for d in result.run_dirs)
+    for d in result.run_dirs:
+        record = read_result(d)
+        assert told[d.name]["status"] == record["status"]
+        assert told[d.name]["error"] == record.get("error") or record.get("message")
+    assert sorted(o["status"] for o in result.outcomes) == ["diverged", "interrupted"]
+    assert result.counts["diverged"] == 1 and result.counts["remaining"] == 1

@@ -511,11 +511,13 @@ def _run_in_process(
         outcomes.append(outcome)
         on_done(outcome)
 
+    job: _Job | None = None
     try:
         for group in groups:
             if stop is not None and ask_stop(stop, "sweep"):  # between groups: none starts
                 raise SweepInterrupted(outcomes, "stop()")
             before = len(outcomes)
+            job = _Job(group, {_key(v): _result_mtime(v) for v in group})
             group_fn(group, on_done=done)
             # Any run of the group, not the last: one its patience ended before the
             # signal comes after the interrupted ones in config order.
@@ -523,6 +525,14 @@ def _run_in_process(
             if stopped:
                 raise SweepInterrupted(outcomes, stopped[0].get("signal", "SIGINT"))
     except KeyboardInterrupt as stop:
+        if job is not None:
+            # A second Ctrl-C stopped the group at once, before it told how its runs
+            # ended; their records tell (those that ended before it, and the interrupted).
+            # A `failed` one is of a stack that failed, its runs to train again one by
+            # one: not reached, they remain.
+            for outcome in _told_by_records(job, {o["run_id"] for o in outcomes}):
+                if outcome["status"] != "failed":
+                    done(outcome)
         raise SweepInterrupted(outcomes, signal_of(stop)) from None
     return outcomes
 
@@ -759,13 +769,22 @@ def _stop_workers(busy: dict[_Worker, _Job], name: str = "SIGINT") -> list[Outco
             outcomes.extend(reply[1])
             continue
         # The group's answer was lost with its worker: its runs' records still tell.
-        for values in job.group:
-            recorded = _recorded(values) if job.started(values) else None
-            if recorded is not None:
-                if recorded["status"] == "running":  # its worker was killed mid-run
-                    recorded.update(status="interrupted", error=KILLED_AT_STOP)
-                    mark_ended(values, KILLED_AT_STOP, status="interrupted")
-                outcomes.append(recorded)
+        outcomes.extend(_told_by_records(job))
+    return outcomes
+
+
+def _told_by_records(job: _Job, told: set[str] | frozenset[str] = frozenset()) -> list[Outcome]:
+    """The outcomes of the runs of ``job`` that started (but of the run ids in ``told``),
+    as their records tell them: for a group stopped at once, whose answer was lost. A
+    record still ``running`` is of a run killed mid-step: it is marked ``interrupted``."""
+    outcomes = []
+    for values in job.group:
+        recorded = _recorded(values) if job.started(values) else None
+        if recorded is not None and recorded["run_id"] not in told:
+            if recorded["status"] == "running":
+                recorded.update(status="interrupted", error=KILLED_AT_STOP)
+                mark_ended(values, KILLED_AT_STOP, status="interrupted")
+            outcomes.append(recorded)
     return outcomes
 
 

@@ -106,7 +106,14 @@ from mlplab.runs.record import (
     run_name,
 )
 from mlplab.runs.tensorboard import TensorBoardLogger
-from mlplab.runs.writer import ModelRecord, RunWriter, curve_arrays, curve_lists, curves_of
+from mlplab.runs.writer import (
+    ModelRecord,
+    RunWriter,
+    curve_arrays,
+    curve_lists,
+    curves_of,
+    resume_hint,
+)
 from mlplab.trained import TrainedModel
 from mlplab.training.events import End, Models, Prune, Subscriber
 from mlplab.training.loop import StackState, fit
@@ -937,7 +944,7 @@ def _train_locked(
             and write_dir == run_dir
             and (write_dir / "checkpoints" / "last.safetensors").is_file()
         ):
-            message += f"; resume with `mlplab train --resume {run_dir}`"
+            message = resume_hint(message, run_dir)
     if writer is not None:
         # The plots, drawn after the record, add their files' names to result.json.
         result = RunRecord(write_dir).read_result() or writer.results[0]

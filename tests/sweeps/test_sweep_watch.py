@@ -112,6 +112,16 @@ def test_a_stop_ends_the_sweep_resumably_and_it_returns(tmp_path: Path) -> None:
     stopped = [read_result(Path(o["run_dir"])) for o in result.outcomes]
     assert len(stopped) == 2 and all(r["status"] == "interrupted" for r in stopped)
     assert all(r["steps"] == 5 and "by stop()" in r["message"] for r in stopped)
+    # The page's stop is continued by its same call again, more than from a shell.
+    for o, r in zip(result.outcomes, stopped, strict=True):
+        assert (
+            r["message"]
+            == o["error"]
+            == (
+                f"interrupted by stop() at step 5; the same call again continues it (or "
+                f"`mlplab train --resume {o['run_dir']}`)"
+            )
+        )
     # The same sweep again continues the stopped stack exactly and trains the other.
     again = run(tmp_path / "runs", workers=1)
     assert again.exit_code == 0 and again.counts["trained"] == 4

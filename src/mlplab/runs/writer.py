@@ -21,6 +21,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -178,7 +179,7 @@ class RunWriter:
         result: dict[str, Any] = {**m.header, "status": status, **curves_of(state, curves)}
         message = event.messages[j]
         if status == "interrupted":
-            message = f"{message}; resume with `mlplab train --resume {m.record.dir}`"
+            message = resume_hint(message, m.record.dir)
         if message:
             result["message"] = message
         result.update(event.finals[j])
@@ -274,3 +275,12 @@ class RunWriter:
         save_checkpoint(path, Checkpoint(model=model, meta=meta, optim=ex.optim, rng=ex.rng))
         if which == "last":
             m.last_saved = state.step
+
+
+def resume_hint(message: str, run_dir: Path) -> str:
+    """An interrupted run's End message with how to continue it. A caller's ``stop()``
+    (the loop's "interrupted by stop()": a page's button, a search) is continued by its
+    same call again; a signal's, most often from a shell."""
+    if message.startswith("interrupted by stop()"):
+        return f"{message}; the same call again continues it (or `mlplab train --resume {run_dir}`)"
+    return f"{message}; resume with `mlplab train --resume {run_dir}`"

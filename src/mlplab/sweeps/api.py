@@ -123,7 +123,8 @@ class SweepResult:
     @property
     def exit_code(self) -> int:
         """130 when Ctrl-C (SIGINT) interrupted it, 143 when SIGTERM did (129: SIGHUP), 1 when a run
-        failed (crashed) or when no run is usable, else 0.
+        failed (crashed) or when no run is usable, else 0. The caller's ``stop()`` gives 130
+        too: a stop asked for, with runs left to train, as a Ctrl-C leaves them.
 
         A diverged run is a result of its settings (often a too-high lr), not an error of
         the sweep, so it does not change the exit status while other runs finished (in

@@ -512,7 +512,7 @@ def sweep(
             if kept:
                 print(kept, file=sys.stderr, flush=True)
         if result.interrupted:
-            print(_interrupted_line(result), file=sys.stderr, flush=True)
+            print(_interrupted_line(result, handle_signals is None), file=sys.stderr, flush=True)
         if late:
             print(f"mlplab: {_came_as_it_ended(result)}", file=sys.stderr, flush=True)
     finally:
@@ -648,19 +648,18 @@ def _say_what_continues(pending: list[Config], continues: bool) -> None:
         )
 
 
-def _interrupted_line(result: SweepResult) -> str:
-    """What an interrupted sweep left, and what running it again does."""
+def _interrupted_line(result: SweepResult, in_python: bool = False) -> str:
+    """What an interrupted sweep left, and what running it again does: the same command,
+    or (``in_python``: a script's or a notebook's ``sweep()``) the same call."""
     left = result.counts["remaining"]
-    if result.stopped_by == "stop()":  # the caller's own stop, in Python
+    remain = f"{left} {'run remains' if left == 1 else 'runs remain'}"
+    if result.stopped_by == "stop()" or in_python:  # the caller's own stop, in Python
         again = "only those" if not result.rerun else f"all {len(result.configs)} again"
-        return (
-            f"mlplab: sweep stopped by stop(); {left} {'run remains' if left == 1 else 'runs remain'}. "
-            f"The same sweep() call again trains {again}."
-        )
+        how = "stopped by stop()" if result.stopped_by == "stop()" else "interrupted"
+        return f"mlplab: sweep {how}; {remain}. The same sweep() call again trains {again}."
     if not result.rerun:
         return (
-            f"mlplab: sweep interrupted; {left} {'run remains' if left == 1 else 'runs remain'}. "
-            "Run the same command again to train only those."
+            f"mlplab: sweep interrupted; {remain}. Run the same command again to train only those."
         )
     # --rerun trains every run again, so the same command cannot train only the rest;
     # and the runs it did not reach keep their records, finished ones included.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 from PIL import Image
-from plots_testlib import IRIS, MOONS, SINLOG, assert_image, trained
+from plots_testlib import IRIS, MOONS, RING, SINLOG, assert_image, trained
 
 from mlplab.plots import surfaces
 from mlplab.plots.snapshots import SnapshotRecorder, grid_figure, pick, write_snapshots
@@ -145,3 +147,103 @@ def test_a_binary_frame_draws_its_decision_boundary_where_it_has_one(tmp_path_fa
     assert [len(found) for found in lines] == [0, 1]
     (boundary,) = lines[1]
     assert list(boundary.levels) == [0.5]
+
+
+# Linear(2, 3): three regions meeting at (2.5, 0), inside the ring's plane.
+W3 = np.array([[1.0, 0.0], [-0.5, 0.87], [-0.5, -0.87]])
+B3 = -W3 @ np.array([2.5, 0.0])
+
+
+def _linear3(X: np.ndarray) -> np.ndarray:
+    return X @ W3.T + B3
+
+
+def _boundary_lines(fig) -> list[np.ndarray]:
+    """The vertices of each snapshot panel's boundary lines, [n, 2] per panel."""
+    from matplotlib.contour import ContourSet
+
+    panels = [ax for ax in fig.axes if ax.get_title().startswith("step")]
+    out = []
+    for ax in panels:
+        sets = [c for c in ax.get_children() if isinstance(c, ContourSet)]
+        segs = [seg for cs in sets for level in cs.allsegs for seg in level]
+        out.append(np.concatenate(segs) if segs else np.empty((0, 2)))
+    return out
+
+
+def _off_the_exact_boundary(vertices: np.ndarray) -> np.ndarray:
+    """Each vertex's distance from the line where its two likeliest classes tie, for the
+    vertices more than two grid cells from the point where all three meet."""
+    z = _linear3(vertices)
+    order = np.argsort(z, axis=1)
+    rows = np.arange(len(z))
+    first, second = order[:, -1], order[:, -2]
+    off = (z[rows, first] - z[rows, second]) / np.linalg.norm(W3[first] - W3[second], axis=1)
+    far = np.linalg.norm(vertices - [2.5, 0.0], axis=1) > 0.3
+    return np.abs(off[far])
+
+
+@pytest.fixture(scope="module")
+def ring_rec(tmp_path_factory) -> SnapshotRecorder:
+    """A constant model's frame, then a linear model's, over the ring's plane."""
+    ring = trained(tmp_path_factory, "ring_snap", **{**RING, "epoch": 2})
+    rec = SnapshotRecorder(ring.dataset, ring.spec)
+    rec.capture(0, lambda X: np.zeros((len(X), 3)))  # class 0 everywhere: no boundary
+    rec.capture(10, _linear3)
+    return rec
+
+
+def test_a_multiclass_frame_draws_its_class_boundaries_as_the_surface_plot(ring_rec):
+    """Snapshots drew a boundary for binary tasks only. A multiclass frame draws each
+    class's margin at 0, as the surface plot does: for a linear model, three straight
+    lines on the exact ties (not a staircase of grid cells); a constant one, none."""
+    const, linear = _boundary_lines(grid_figure(ring_rec))
+    assert len(const) == 0
+    off = _off_the_exact_boundary(linear)
+    assert len(off) > 60 and off.max() < 1e-4, off.max()  # float32 frames
+
+
+def test_a_saved_multiclass_snapshot_keeps_its_boundaries(ring_rec, tmp_path):
+    """``mlplab plot RUN_DIR`` redraws from the file: the same lines. A file written
+    before frames kept the lead draws the class regions' edges on the grid's cells."""
+    import json
+
+    ring_rec.save(tmp_path / "snap.npz")
+    loaded = SnapshotRecorder.load(tmp_path / "snap.npz")
+    drawn = _boundary_lines(grid_figure(loaded))
+    np.testing.assert_allclose(drawn[1], _boundary_lines(grid_figure(ring_rec))[1])
+
+    with np.load(tmp_path / "snap.npz") as z:
+        old = dict(z)
+    meta = json.loads(str(old["meta"]))
+    old["meta"] = np.asarray(json.dumps({**meta, "frames": "class,probability"}))
+    old["frames"] = old["frames"][..., :2]
+    np.savez(tmp_path / "old.npz", **old)
+    const, staircase = _boundary_lines(grid_figure(SnapshotRecorder.load(tmp_path / "old.npz")))
+    assert len(const) == 0 and len(staircase) > 60
+    assert _off_the_exact_boundary(staircase).max() > 0.01  # steps along the cells
+
+    # Older still: every class's probability, no "frames" in the meta. Log-probabilities
+    # differ as the logits do: the exact lines again.
+    z = _linear3(np.column_stack([old["xx"].ravel(), old["yy"].ravel()]))
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p = (p / p.sum(axis=1, keepdims=True)).reshape(*old["xx"].shape, 3)
+    old["meta"] = np.asarray(json.dumps({"info": meta["info"], "label": meta["label"]}))
+    old["frames"] = np.stack([np.full_like(p, 1 / 3), p])
+    np.savez(tmp_path / "older.npz", **old)
+    const, linear = _boundary_lines(grid_figure(SnapshotRecorder.load(tmp_path / "older.npz")))
+    assert len(const) == 0 and _off_the_exact_boundary(linear).max() < 1e-4
+
+
+def test_the_animation_draws_each_frames_own_boundaries(ring_rec):
+    """The GIF swaps the lines with the frame: the linear model's frame has them, the
+    constant model's frame, drawn after it, has none left over."""
+    from mlplab.plots.snapshots import gif_frames
+
+    rec = copy.copy(ring_rec)
+    rec.steps, rec.frames = [0, 10, 20], [*ring_rec.frames, ring_rec.frames[0]]
+    frames = gif_frames(rec)
+    h, w = frames[0].shape[:2]  # the axes: (0.12, 0.12) to (0.78, 0.86) of the figure
+    inside = [f[int(0.15 * h) : int(0.87 * h), int(0.13 * w) : int(0.77 * w)] for f in frames]
+    dark = [(f.sum(axis=-1) < 60).sum() for f in inside]
+    assert dark[0] == dark[2] and dark[1] > dark[0] + 100, dark

@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
+from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -100,7 +101,7 @@ def changes_class(p1: np.ndarray) -> bool:
     return bool(finite.size) and finite.min() < 0.5 < finite.max() and np.ptp(finite) > 1e-4
 
 
-def class_boundaries(ax: Axes, surface: surfaces.ClassSurface) -> None:
+def class_boundaries(ax: Axes, surface: surfaces.ClassSurface) -> list[ContourSet]:
     """The lines between a multiclass surface's regions, where more than one class shows.
 
     Each present class's margin at 0 (:class:`~mlplab.plots.surfaces.ClassSurface`), the
@@ -108,21 +109,22 @@ def class_boundaries(ax: Axes, surface: surfaces.ClassSurface) -> None:
     on the same points. Without margins (past ``surfaces.MAX_MARGIN_CLASSES`` classes in
     the model, with no more than ``MAX_CLASS_TICKS`` on the grid), the contour of the
     predicted class, which steps along the grid's cells. Past ``MAX_CLASS_TICKS`` classes
-    on the grid, no lines: they would cover the regions.
+    on the grid, no lines: they would cover the regions. Returns the lines drawn.
     """
     grid = surface.grid
     present = np.unique(surface.classes)
     if not 1 < len(present) <= MAX_CLASS_TICKS:
-        return
+        return []
+    line: dict[str, Any] = {"colors": "k", "linewidths": 1}
     if surface.margins is not None:
-        for k in present:
-            ax.contour(grid.xx, grid.yy, surface.margins[k], levels=[0.0], colors="k", linewidths=1)
-        return
+        return [
+            ax.contour(grid.xx, grid.yy, surface.margins[k], levels=[0.0], **line) for k in present
+        ]
     # Classes renumbered 0..k-1 among those present: one level between each two, however
     # far apart their indices are.
     rank = np.searchsorted(present, surface.classes)
     levels = np.arange(len(present) - 1) + 0.5
-    ax.contour(grid.xx, grid.yy, rank, levels=levels, colors="k", linewidths=1)
+    return [ax.contour(grid.xx, grid.yy, rank, levels=levels, **line)]
 
 
 def class_points(

@@ -34,7 +34,9 @@ MAX_FRAMES = 60  # frames in the GIF; more only make a bigger file of the same s
 MAX_POINTS = 500  # training points drawn on each frame
 STEM = "boundary_evolution"
 SNAPSHOT_FILE = "snapshots.npz"  # in the run's folder: the frames, for `mlplab plot RUN_DIR`
-MULTICLASS_FRAMES = "class,probability"  # what a multiclass frame holds (older files: all probs)
+# What a multiclass frame holds: the class, its probability and its lead in logits over
+# the runner-up (older files: the first two, or every class's probability).
+MULTICLASS_FRAMES = "class,probability,lead"
 
 
 def pick(n: int, k: int) -> list[int]:
@@ -85,9 +87,10 @@ class SnapshotRecorder:
     ----------
     steps : list of int
         The updates done before each snapshot (0: the model before training).
-    frames : list of ndarray, float32 [G, G] or [G, G, 2]
-        P(class 1) (binary), the predicted class and its probability (multiclass) or
-        predicted values (regression, first target) at each grid point.
+    frames : list of ndarray, float32 [G, G] or [G, G, 3]
+        P(class 1) (binary); the predicted class, its probability and its lead in logits
+        over the runner-up (multiclass; NaN past ``surfaces.MAX_MARGIN_CLASSES``
+        classes); or predicted values (regression, first target) at each grid point.
     info : DataInfo
         The data's name, task and feature names.
     points_X : ndarray, float64 [n, 2]
@@ -135,7 +138,7 @@ class SnapshotRecorder:
             frame = surfaces.regression_surface(predict, self.grid).values
         else:
             s = surfaces.class_surface(predict, self.info.task, self.grid)
-            frame = s.p1 if s.task == "binary" else np.stack([s.classes, s.confidence], axis=-1)
+            frame = s.p1 if s.task == "binary" else np.stack([s.classes, s.confidence, s.lead], -1)
         self.steps.append(int(step))
         self.frames.append(frame.astype(np.float32))
 
@@ -150,7 +153,7 @@ class SnapshotRecorder:
             return surfaces.ClassSurface(self.grid, classes, np.maximum(f, 1 - f), "binary", 2)
         n_classes = max(2, len(self.info.class_names or []))
         classes = f[..., 0].astype(np.int64)
-        return surfaces.ClassSurface(self.grid, classes, f[..., 1], "multiclass", n_classes)
+        return surfaces.ClassSurface.from_lead(self.grid, classes, f[..., 1], n_classes, f[..., 2])
 
     def changes(self) -> np.ndarray:
         """How much each frame differs from the one before, float64 [len(frames) - 1].
@@ -239,9 +242,14 @@ class SnapshotRecorder:
             rec.grid = surfaces.Grid(z["xx"], z["yy"], np.empty((0, 2)))
             rec.steps = [int(s) for s in z["steps"]]
             frames = z["frames"]
-            if rec.info.task == "multiclass" and meta.get("frames") != MULTICLASS_FRAMES:
-                # Older files kept every class's probability: keep the class and its own.
-                frames = np.stack([frames.argmax(axis=-1), frames.max(axis=-1)], axis=-1)
+            if rec.info.task == "multiclass" and "frames" not in meta:
+                # Older files kept every class's probability: keep the class, its own, and
+                # its lead (log-probabilities differ as the logits do).
+                top2 = np.log(np.maximum(np.sort(frames, axis=-1)[..., -2:], 1e-38))
+                lead = top2[..., 1] - top2[..., 0]
+                frames = np.stack([frames.argmax(axis=-1), frames.max(axis=-1), lead], axis=-1)
+            elif rec.info.task == "multiclass" and frames.shape[-1] == 2:  # without the lead
+                frames = np.concatenate([frames, np.full_like(frames[..., :1], np.nan)], -1)
             rec.frames = list(frames.astype(np.float32))
             rec.points_X = z["points_X"]
             rec.points_class = None if rec.info.task == "regression" else z["points_class"]

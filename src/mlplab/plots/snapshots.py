@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from mlplab.plots import surfaces
 from mlplab.plots.labels import plane_names
-from mlplab.plots.planes import changes_class
+from mlplab.plots.planes import changes_class, class_boundaries
 from mlplab.plots.recorder import MAX_FRAMES, STEM, SnapshotRecorder, pick
 from mlplab.plots.recorder import SNAPSHOT_GRID as SNAPSHOT_GRID  # re-exported
 from mlplab.plots.recorder import pick_by_change as pick_by_change  # re-exported
@@ -159,19 +159,24 @@ def _draw_points(ax: Any, rec: SnapshotRecorder) -> None:
     )
 
 
-def _boundary(ax: Any, rec: SnapshotRecorder, i: int) -> Any:
-    """A binary frame's decision boundary, P = 0.5, as the surface plot draws it: where
-    the shading is faint (a model near 0.5 everywhere), the line still shows the split.
-    None where the frame has no boundary (a constant model, even to float noise)."""
+def _boundary(ax: Any, rec: SnapshotRecorder, i: int) -> list[Any]:
+    """A frame's decision boundaries, as the surface plot draws them: where the shading is
+    faint (a model near chance everywhere), the lines still show the split. Binary: P = 0.5;
+    multiclass: each class's margin at 0 (:func:`~mlplab.plots.planes.class_boundaries`).
+    No lines where the frame has none (a constant model, even to float noise)."""
+    if rec.info.task == "multiclass":
+        s = rec.surface(i)
+        assert isinstance(s, surfaces.ClassSurface)
+        return class_boundaries(ax, s)
     p1 = rec.frames[i]
     if rec.info.task != "binary" or not changes_class(p1):
-        return None
+        return []
     assert rec.grid is not None
-    return ax.contour(rec.grid.xx, rec.grid.yy, p1, levels=[0.5], colors="k", linewidths=1.2)
+    return [ax.contour(rec.grid.xx, rec.grid.yy, p1, levels=[0.5], colors="k", linewidths=1.2)]
 
 
-def _panel(ax: Any, rec: SnapshotRecorder, i: int) -> tuple[Any, Any]:
-    """Frame ``i`` on ``ax``: its image and its boundary line (None where it has none)."""
+def _panel(ax: Any, rec: SnapshotRecorder, i: int) -> tuple[Any, list[Any]]:
+    """Frame ``i`` on ``ax``: its image and its boundary lines."""
     assert rec.grid is not None
     img, kw = _frame_image(rec, i)
     im = ax.imshow(img, origin="lower", extent=rec.grid.extent, aspect="auto", **kw)
@@ -223,7 +228,7 @@ def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.n
     ax = fig.add_axes((0.12, 0.12, 0.66, 0.74))
     cax = fig.add_axes((0.81, 0.12, 0.03, 0.74))
     chosen = rec.pick_frames(max_frames)
-    im, line = _panel(ax, rec, chosen[0])
+    im, lines = _panel(ax, rec, chosen[0])
     _colorbar(fig, rec, im, cax=cax)
     feats = plane_names(rec.info)
     ax.set_xlabel(feats[0])
@@ -234,10 +239,10 @@ def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.n
     out = []
     for i in chosen:
         im.set_data(_frame_image(rec, i)[0])
-        if i != chosen[0]:  # the first frame's line is _panel's
-            if line is not None:
+        if i != chosen[0]:  # the first frame's lines are _panel's
+            for line in lines:
                 line.remove()
-            line = _boundary(ax, rec, i)
+            lines = _boundary(ax, rec, i)
         title.set_text(f"{rec.title()}\nstep {rec.steps[i]}")
         canvas.draw()
         out.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())

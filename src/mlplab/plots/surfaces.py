@@ -88,7 +88,8 @@ class ClassSurface:
         above 0 exactly where k is predicted. Their zero levels are the boundaries, which
         a contour interpolates between grid points: straight for a linear model, where a
         contour of the class labels is a staircase of grid cells. None past
-        :data:`MAX_MARGIN_CLASSES` classes, and for a surface rebuilt from snapshots.
+        :data:`MAX_MARGIN_CLASSES` classes; a multiclass snapshot keeps the predicted
+        class's alone (:attr:`lead`), and :meth:`from_lead` rebuilds the others from it.
     """
 
     grid: Grid
@@ -102,6 +103,34 @@ class ClassSurface:
     def p1(self) -> np.ndarray:
         """Binary: P(class 1) at every grid point, float64 [G, G]."""
         return np.where(self.classes == 1, self.confidence, 1.0 - self.confidence)
+
+    @property
+    def lead(self) -> np.ndarray:
+        """The predicted class's margin, its lead in logits over the runner-up, float64
+        [G, G]; NaN where the surface keeps no margins."""
+        if self.margins is None:
+            return np.full(self.classes.shape, np.nan)
+        if self.task == "binary":
+            return np.abs(self.margins[0])
+        return np.take_along_axis(self.margins, self.classes[None], axis=0)[0]
+
+    @classmethod
+    def from_lead(
+        cls, grid: Grid, classes: np.ndarray, confidence: np.ndarray, n: int, lead: np.ndarray
+    ) -> ClassSurface:
+        """A multiclass surface of ``n`` classes rebuilt from its :attr:`lead` (a snapshot).
+
+        Class k's margin is taken as ``lead`` where k is predicted and ``-lead`` elsewhere:
+        exact wherever k is the runner-up, which it is on either side of its region's
+        edge (except near a point where three classes meet), so the margins' zeros are the
+        boundaries the full margins give. Without a finite lead, or past
+        :data:`MAX_MARGIN_CLASSES` classes, no margins.
+        """
+        margins = None
+        if n <= MAX_MARGIN_CLASSES and np.isfinite(lead).any():
+            mine = classes[None] == np.arange(n)[:, None, None]
+            margins = np.where(mine, lead, -lead)
+        return cls(grid, classes, confidence, "multiclass", n, margins)
 
 
 @dataclass

@@ -113,7 +113,7 @@ def test_xor_loss_curves_are_log_scaled_and_labelled(xor):
     ax_loss, ax_metric = fig.axes
     assert ax_loss.get_yscale() == "log"
     titles = _titles(fig)
-    for needle in ("xor", "mlp 2x1 sigmoid", "test acc 1.000", "bce"):
+    for needle in ("xor", "mlp 2-2-1 sigmoid", "test acc 1.000", "bce"):
         assert needle in titles, (needle, titles)
     assert "accuracy" in ax_metric.get_ylabel()
     # XOR's splits are the same four rows: one curve (the val curve) stands for all three.
@@ -195,7 +195,7 @@ def test_xor_decision_surface_shows_the_models_probabilities(xor):
     pts = np.column_stack([surf.grid.xx[i, j], surf.grid.yy[i, j]])
     np.testing.assert_array_equal(np.asarray(im.get_array())[i, j] > 0.5, model_classes(xor, pts))
     _assert_covers(ax, surfaces.all_raw_points(data))
-    for needle in ("xor", "mlp 2x1 sigmoid", "test acc"):
+    for needle in ("xor", "mlp 2-2-1 sigmoid", "test acc"):
         assert needle in ax.get_title()
     assert ax.get_xlabel() == data.feature_names[0]
     assert len(ax.collections) >= 2  # the 0.5 contour and the points
@@ -267,7 +267,7 @@ def test_sinlog_surface_and_3d_scatters_show_model_predictions(sinlog):
     np.testing.assert_allclose(zs, sinlog.predict(np.column_stack([xs, ys]))[:, 0], rtol=1e-6)
     _, _, z_true = axes3d[0].collections[0]._offsets3d
     np.testing.assert_allclose(np.sort(z_true), np.sort(data.y_test[:, 0]))
-    assert "sinlog" in fig3.get_suptitle() and "mlp 32x1 relu" in fig3.get_suptitle()
+    assert "sinlog" in fig3.get_suptitle() and "mlp 2-32-1 relu" in fig3.get_suptitle()
 
 
 def test_pred_vs_true_has_the_identity_line_and_a_legend(sinlog):
@@ -521,11 +521,16 @@ def test_no_network_diagram_past_eight_units(tmp_path_factory):
 
 
 def test_model_label_names_a_width_per_layer():
+    """With the spec, every layer from input to output, as the lectures name a model
+    (xor-nn is "2-2-1"); the record alone lacks the input and output widths."""
     from mlplab.engines.spec import ModelSpec
     from mlplab.plots.style import model_label
 
     spec = ModelSpec(64, 10, 2, 100, "relu", task="multiclass", hid_dims=(256, 128))
-    assert model_label({}, spec) == "mlp 256-128 relu"
+    assert model_label({}, spec) == "mlp 64-256-128-10 relu"
+    assert model_label({}, ModelSpec(2, 1, 1, 2, "sigmoid", task="binary")) == "mlp 2-2-1 sigmoid"
+    assert model_label({}, ModelSpec(2, 1, 2, 8, "tanh", task="binary")) == "mlp 2-8-8-1 tanh"
+    assert model_label({}, ModelSpec(2, 1, 0, 8, "tanh", task="binary")) == "linear"
     assert model_label({"n_layer": 2, "hid_dims": "256-128", "act": "relu"}) == "mlp 256-128 relu"
     assert model_label({"n_layer": 1, "hid_dim": 2, "act": "sigmoid"}) == "mlp 2x1 sigmoid"
 
@@ -542,8 +547,8 @@ def test_plot_titles_name_batch_norm_dropout_and_skips_as_the_run_does():
     spec = ModelSpec(
         64, 10, 3, 128, "relu", use_bn=True, dp_rate=0.2, sc_type="residual", task="multiclass"
     )
-    assert cfg.label() == "mlp 128x3 relu bn dp 0.2 residual"
-    assert model_label({}, spec) == model_label(cfg.to_dict()) == cfg.label()
+    assert cfg.label() == model_label(cfg.to_dict()) == "mlp 128x3 relu bn dp 0.2 residual"
+    assert model_label({}, spec) == "mlp 64-128-128-128-10 relu bn dp 0.2 residual"
 
 
 def test_a_failing_plot_warns_and_the_others_are_written(xor, tmp_path):

@@ -83,7 +83,7 @@ def test_grid_titles_carry_the_steps(moons_snap, tmp_path_factory):
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
     assert len(titles) == 12
     assert titles[0] == "step 0" and titles[-1] == "step 290"
-    assert "moons" in fig.get_suptitle() and "mlp 8x2 tanh" in fig.get_suptitle()
+    assert "moons" in fig.get_suptitle() and "mlp 2-8-8-1 tanh" in fig.get_suptitle()
 
 
 def test_regression_snapshots(tmp_path_factory, tmp_path):

@@ -16,16 +16,19 @@ def display_name(name: str) -> str:
 
 
 def model_label(result: dict[str, Any], spec: Any | None = None) -> str:
-    """The model's label: ``model_name`` if set, else e.g. ``mlp 2x1 sigmoid`` or ``linear``.
+    """The model's label: ``model_name`` if set, else e.g. ``mlp 2-2-1 sigmoid`` or ``linear``.
 
-    Built like :meth:`mlplab.config.Config.label`, from the record's settings, or from
-    ``spec`` (a :class:`~mlplab.engines.spec.ModelSpec`) where the record lacks them.
+    From ``spec`` (a :class:`~mlplab.engines.spec.ModelSpec`), every layer's width from
+    input to output, as the lectures write a model (``2-2-1``, ``2-8-8-1``). Without it,
+    from the record's settings, which lack the input and output widths: the hidden layers
+    as :meth:`mlplab.config.Config.label` gives them (``mlp 2x1 sigmoid``, ``mlp 8-4 relu``).
+    Batch norm, dropout and skip connections follow.
     """
     if result.get("model_name"):
         return str(result["model_name"])
     if spec is not None:
         n_layer, hid_dim, act = spec.n_layer, spec.hid_dim, spec.act
-        hid_dims = "-".join(map(str, spec.hid_dims)) if spec.hid_dims else None
+        hid_dims = "-".join(map(str, spec.widths()))
         use_bn, dp_rate, sc_type = spec.use_bn, spec.dp_rate, spec.sc_type
     else:
         n_layer = 0 if result.get("model") == "linear" else int(result.get("n_layer", 0))

@@ -27,13 +27,13 @@ def model_label(result: dict[str, Any], spec: Any | None = None) -> str:
     if result.get("model_name"):
         return str(result["model_name"])
     if spec is not None:
-        n_layer, hid_dim, act = spec.n_layer, spec.hid_dim, spec.act
-        hid_dims = "-".join(map(str, spec.widths()))
+        n_layer, act = spec.n_layer, spec.act
+        layers = "-".join(map(str, spec.widths()))
         use_bn, dp_rate, sc_type = spec.use_bn, spec.dp_rate, spec.sc_type
     else:
         n_layer = 0 if result.get("model") == "linear" else int(result.get("n_layer", 0))
-        hid_dim, act = result.get("hid_dim", 0), result.get("act", "")
-        hid_dims = result.get("hid_dims")
+        act = result.get("act", "")
+        layers = result.get("hid_dims") or f"{result.get('hid_dim', 0)}x{n_layer}"
         use_bn, dp_rate = result.get("use_bn"), result.get("dp_rate") or 0
         sc_type = result.get("sc_type") or "none"
     if n_layer == 0:
@@ -44,7 +44,6 @@ def model_label(result: dict[str, Any], spec: Any | None = None) -> str:
         f"dp {dp_rate:g}" if dp_rate else "",
         sc_type if sc_type != "none" else "",
     ]
-    layers = hid_dims if hid_dims else f"{hid_dim}x{n_layer}"
     return " ".join(["mlp", str(layers), str(act), *filter(None, extras)])
 
 

@@ -448,3 +448,23 @@ def test_relus_masked_values_print_as_zero_not_negative_zero(run_cli) -> None:
     text = proc.stdout
     assert "a1 = relu(l1)" in text and "d_l1" in text
     assert not re.search(r"-0\.(?!\d)", text)  # no -0. (a -0.5 still prints)
+
+
+def test_the_notes_under_the_lowest_nodes_are_clear_of_the_layer_names() -> None:
+    """2-8-8-3: the unit is short in a tall diagram, and the b and d under each hidden
+    column's lowest node ran into 'hidden 1' and 'hidden 2'. No word touches another."""
+    import itertools
+
+    import matplotlib.pyplot as plt
+
+    trace = backprop({"data": "ring", "n_samples": 200, "n_layer": 2, "hid_dim": 8, "act": "tanh"})
+    fig = trace.figure()
+    fig.set_dpi(120)  # as --plot writes it
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.axes[0].texts if t.get_text()]
+    names = [t for t in texts if t.get_text().startswith(("input", "hidden", "output"))]
+    assert len(names) == 4
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b), (a, b)
+    plt.close(fig)

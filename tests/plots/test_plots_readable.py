@@ -488,3 +488,95 @@ def test_overflowed_or_broken_logits_keep_the_boundary_where_the_model_is_finite
     p1 = np.array([[np.nan, 0.2], [0.8, 0.9]])
     assert changes_class(p1) and not changes_class(np.full((2, 2), np.nan))
     assert not changes_class(np.array([[0.2, 0.3], [0.1, 0.4]]))
+
+
+# --- the network diagram: every word clear of every other ---------------------------------------
+def _network(spec: ModelSpec, features: list[str], outputs: list[str], seed: int = 0):
+    from mlplab.plots.network import network_figure
+
+    rng = np.random.default_rng(seed)
+    state = {k: rng.normal(size=s) for k, s in spec.param_shapes().items()}
+    return network_figure(state, spec, features, outputs)
+
+
+def _boxes(fig) -> dict[str, list]:
+    """Window extents of the diagram's words and keys: node and layer names, the title,
+    the edges' legend and the bias bar (with its label and ticks)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax, cax = fig.axes
+    return {
+        "texts": [t.get_window_extent(renderer) for t in ax.texts],
+        "keys": [
+            ax.title.get_window_extent(renderer),
+            fig.legends[0].get_window_extent(renderer),
+            cax.get_tightbbox(renderer),
+        ],
+    }
+
+
+NETWORKS = [
+    (ModelSpec(2, 1, 0, 2, "relu", task="binary"), ["x1", "x2"], ["P(1)"]),
+    (ModelSpec(2, 1, 1, 2, "sigmoid", task="binary"), ["x1", "x2"], ["P(1)"]),
+    (ModelSpec(2, 3, 3, 8, "tanh", task="multiclass"), ["x1", "x2"], ["a", "b", "c"]),
+    (
+        ModelSpec(8, 8, 1, 8, "relu", task="multiclass"),
+        [f"feature_{i}" for i in range(8)],
+        [f"class_{i}" for i in range(8)],
+    ),
+]
+
+
+@pytest.mark.parametrize("spec, features, outputs", NETWORKS)
+def test_network_words_and_keys_are_clear_of_each_other_and_inside(spec, features, outputs):
+    fig = _network(spec, features, outputs)
+    boxes = _boxes(fig)
+    every = boxes["texts"] + boxes["keys"]
+    for a, b in itertools.combinations(every, 2):
+        assert not a.overlaps(b), (a, b)
+    whole = fig.bbox
+    for box in every:
+        assert whole.x0 <= box.x0 and box.x1 <= whole.x1, (box, whole)
+        assert whole.y0 <= box.y0 and box.y1 <= whole.y1, (box, whole)
+
+
+def test_the_bias_fill_has_a_colour_bar_of_the_fills_drawn():
+    """The nodes' fill had no scale: 'node fill: bias' in the title said what, not how
+    much. The bar spans the largest |bias| (or 1), coloured as the nodes are."""
+    from matplotlib.collections import PathCollection, QuadMesh
+
+    from mlplab.plots.network import network_figure
+
+    spec = ModelSpec(2, 1, 1, 3, "tanh", task="binary")
+    state = {
+        "hidden.0.linear.weight": np.ones((3, 2)),
+        "hidden.0.linear.bias": np.array([-2.5, 0.0, 1.0]),
+        "out.weight": np.ones((1, 3)),
+        "out.bias": np.array([2.5]),
+    }
+    fig = network_figure(state, spec, ["x1", "x2"], ["P(1)"])
+    ax, cax = fig.axes
+    assert "bias" not in ax.get_title() and cax.get_xlabel() == "node fill: bias"
+    (bar,) = [c for c in cax.collections if isinstance(c, QuadMesh)]
+    assert (bar.norm.vmin, bar.norm.vmax) == (-2.5, 2.5)
+    hidden = [c for c in ax.collections if isinstance(c, PathCollection)][1]
+    for b, fill in zip([-2.5, 1.0], hidden.get_facecolors()[[0, 2]]):
+        np.testing.assert_allclose(bar.get_cmap()(bar.norm(b)), fill, atol=0.02)
+
+
+def test_a_narrow_diagrams_title_wraps_only_where_it_must():
+    """A 5-inch diagram wrapped its title at 42 characters (a count safe for wide ones),
+    halfway across; lines are measured now, each at most the figure's width."""
+    from mlplab.plots.network import wrap_title
+
+    fig = _network(*NETWORKS[0])  # the perceptron: the narrowest diagram
+    width = fig.get_size_inches()[0]
+    line = "step 0, w: weight, d: dcost/dw; linear 2-1: 3 parameters"  # 56 characters
+    assert wrap_title(line, width) == line
+    long = " ".join(["w and d on the edges hidden 2 → output only"] * 3)
+    wrapped = wrap_title(long, width).split("\n")
+    assert len(wrapped) > 1 and " ".join(wrapped) == long
+    fig.axes[0].set_title(wrap_title(long, width))
+    fig.canvas.draw()
+    box = fig.axes[0].title.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.x1

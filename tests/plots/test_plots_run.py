@@ -489,7 +489,7 @@ def test_network_diagram_edges_follow_the_weights(xor):
     blue = edges.get_colors()[flat >= 0]
     assert np.allclose(blue, blue[0])  # one colour for all positive weights
     assert "9 parameters" in ax.get_title()
-    assert ax.get_legend() is not None
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["weight ≥ 0", "weight < 0"]
 
 
 def test_network_diagram_draws_tiny_weights_faint_and_says_how_large(xor):

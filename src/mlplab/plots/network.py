@@ -2,31 +2,45 @@
 
 Each unit is a node, each weight an edge whose width grows with ``|w|`` and whose colour
 gives its sign (blue positive, orange negative). A node's fill shows its bias the same
-way. Only models whose every layer has at most :data:`MAX_UNITS` units are drawn: past
-that the picture is a grey mesh that says nothing.
+way, on the colour bar under the diagram. Only models whose every layer has at most
+:data:`MAX_UNITS` units are drawn: past that the picture is a grey mesh that says nothing.
 """
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 import numpy as np
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
-from matplotlib.colors import to_rgba
+from matplotlib.colors import ListedColormap, Normalize, to_rgba
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 
 from mlplab.engines.spec import ModelSpec
 from mlplab.plots.inputs import NETWORK_MAX_UNITS, can_draw_network
-from mlplab.plots.style import BLUE, ORANGE, model_label, new_figure, set_title, styled
+from mlplab.plots.style import (
+    BLUE,
+    DPI,
+    ORANGE,
+    STYLE,
+    model_label,
+    new_figure,
+    set_title,
+    styled,
+)
 
 MAX_UNITS = NETWORK_MAX_UNITS
 MIN_WIDTH, MAX_WIDTH = 0.4, 6.0  # edge widths in points, for |w| = 0 and the largest |w|
-# The 12 pt title: about 10 characters an inch (9 leaves room for wide ones such as ∝ and
-# →), 0.2 inch a line, and its 8 pt pad above the axes with a little room over the top.
-TITLE_CHARS_PER_INCH = 9.0
-TITLE_LINE, TITLE_PAD = 0.2, 0.17
+# The 12 pt title: 0.2 inch a line, and its 8 pt pad above the axes with a little room
+# over the top; each line is at most the figure's width less TITLE_SIDES inches.
+TITLE_LINE, TITLE_PAD, TITLE_SIDES = 0.2, 0.17, 0.3
+# The layer names' top, in points under the lowest node's centre: clear of the node (13 pt
+# radius) and of a two-line note under it (mlplab backprop's b and d), whatever the scale.
+NAME_DROP = 44.0
+KEY_ROW = 0.6  # inches under the layer names for the keys: the edges' legend, the bias bar
 
 
 def can_draw(spec: ModelSpec) -> bool:
@@ -106,7 +120,7 @@ def network_figure(
     width = max(5.0, 1.9 * len(widths) + 1.5)
     title = wrap_title(
         f"{label or model_label({}, spec)}: {spec.n_params()} parameters\n"
-        f"edge width ∝ |weight| (max |weight| {float(np.abs(flat).max()):.2g}), node fill: bias",
+        f"edge width ∝ |weight| (max |weight| {float(np.abs(flat).max()):.2g})",
         width,
     )
     fig, ax = _diagram_axes(width, max(3.6, 0.75 * max(widths) + 2.0), title.count("\n") + 1)
@@ -143,32 +157,67 @@ def network_figure(
     ax.set_xlim(-0.75, len(widths) - 0.25)
     ax.set_ylim(-span - 0.9, span + 0.6)
     set_title(ax, title)
-    ax.legend(
-        handles=[
-            Line2D([], [], color=BLUE, lw=3, label="positive"),
-            Line2D([], [], color=ORANGE, lw=3, label="negative"),
-        ],
-        loc="lower right",
-        bbox_to_anchor=(1.12, -0.12),
-        frameon=False,
-    )
+    _keys(fig, biases)
     return fig
 
 
+def _keys(fig: Figure, biases: list[np.ndarray]) -> None:
+    """Under the diagram: the edges' colours on the left, the nodes' fill (the bias, as
+    :func:`_sign_color` shades it) as a colour bar on the right."""
+    fig.legend(
+        handles=[
+            Line2D([], [], color=BLUE, lw=3, label="weight ≥ 0"),
+            Line2D([], [], color=ORANGE, lw=3, label="weight < 0"),
+        ],
+        loc="lower left",
+        bbox_to_anchor=(0.02, 0.0),
+        frameon=False,
+    )
+    width, height = fig.get_size_inches()
+    top = _scale(biases)
+    values = np.linspace(-top, top, 256)
+    cmap = ListedColormap(_sign_color(values, np.abs(values) / top))
+    cax = fig.add_axes(((width - 2.2) / width, 0.3 / height, 1.8 / width, 0.1 / height))
+    bar = fig.colorbar(
+        ScalarMappable(Normalize(-top, top), cmap), cax=cax, orientation="horizontal"
+    )
+    bar.set_ticks([-top, 0.0, top], labels=[f"−{top:.2g}", "0", f"{top:.2g}"])
+    bar.ax.tick_params(labelsize=9)
+    bar.ax.xaxis.set_label_position("top")
+    bar.set_label("node fill: bias", fontsize=10)
+
+
 def wrap_title(text: str, width: float) -> str:
-    """Each line of ``text`` wrapped to fit a figure ``width`` inches wide.
+    """Each line of ``text`` wrapped, at spaces, to fit a figure ``width`` inches wide.
 
     A caller's label can be long (backprop's note of which edges carry their values ran
-    past both edges of a 3-layer diagram, cut off mid-word).
+    past both edges of a 3-layer diagram, cut off mid-word). Lines are measured in the
+    title's font, not counted in characters: a count safe for wide characters (∝, →)
+    wrapped a 5-inch diagram's title at 42 of them, halfway across.
     """
-    chars = max(20, int((width - 0.3) * TITLE_CHARS_PER_INCH))
-    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
+    renderer, font = RendererAgg(1, 1, DPI), FontProperties(size=STYLE["axes.titlesize"])
+    room = (width - TITLE_SIDES) * DPI
+
+    def fits(line: str) -> bool:
+        return renderer.get_text_width_height_descent(line, font, ismath=False)[0] <= room
+
+    out = []
+    for line in text.split("\n"):
+        words = line.split(" ")
+        for word in words[1:]:
+            if fits(f"{words[0]} {word}"):
+                words[0] = f"{words[0]} {word}"
+            else:
+                out.append(words[0])
+                words[0] = word
+        out.append(words[0])
+    return "\n".join(out)
 
 
 def _diagram_axes(width: float, height: float, title_lines: int) -> tuple[Figure, Any]:
     """A figure and its bare axes for the diagram: ``height`` inches, which leave room for
     a title of two lines, or taller by what more lines need, the axes keeping their size."""
-    bottom, axes_height = 0.1 * height, 0.74 * height
+    bottom, axes_height = 0.1 * height + KEY_ROW, 0.74 * height
     top = max(height - bottom - axes_height, TITLE_PAD + TITLE_LINE * title_lines)
     total = bottom + axes_height + top
     fig = new_figure(width, total)
@@ -190,7 +239,7 @@ def _label_nodes(
         ax.text(x - 0.2, y, name, ha="right", va="center")
     for (x, y), name in zip(pos[-1], output_names):
         ax.text(x + 0.2, y, name, ha="left", va="center")
-    bottom = -(max(widths) - 1) / 2.0 - 0.6
+    lowest = -(max(widths) - 1) / 2.0
     out_kind = {"binary": "sigmoid", "multiclass": "softmax"}.get(spec.task, "value")
     for layer in range(len(widths)):
         if layer == 0:
@@ -199,4 +248,14 @@ def _label_nodes(
             text = f"output\n({out_kind})"
         else:
             text = f"hidden {layer}\n{spec.act}"
-        ax.text(layer, bottom, text, ha="center", va="top", color="0.25")
+        # Placed in points, not data units: a tall diagram's unit is short, and its names
+        # ran into the notes under the lowest nodes.
+        ax.annotate(
+            text,
+            (layer, lowest),
+            xytext=(0, -NAME_DROP),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            color="0.25",
+        )

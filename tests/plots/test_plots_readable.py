@@ -580,3 +580,24 @@ def test_a_narrow_diagrams_title_wraps_only_where_it_must():
     fig.canvas.draw()
     box = fig.axes[0].title.get_window_extent()
     assert box.x0 >= 0 and box.x1 <= fig.bbox.x1
+
+
+def test_regression_3d_fills_its_figure_and_its_titles_stay_apart(sinlog):
+    """The three boxes sat in a grid with a colour bar taken from it: a third of the
+    rows and a quarter of the columns were blank. A surface cut off at the data's range
+    has a two-line title, clear of the figure's."""
+    data, predict = sinlog.dataset, sinlog.model_outputs
+    surf = surfaces.surface_for(data, predict)
+    surf.values = surf.values * 3  # past the data's range: cut off, said in its title
+    fig = regression_3d_figure(surf, split_points(data, predict), data, sinlog.record, sinlog.spec)
+    fig.canvas.draw()
+    ink = (np.asarray(fig.canvas.buffer_rgba())[..., :3] < 245).any(axis=-1)
+    blank_rows, blank_cols = 1 - ink.any(axis=1).mean(), 1 - ink.any(axis=0).mean()
+    assert blank_rows < 0.2 and blank_cols < 0.22, (blank_rows, blank_cols)
+    (head,) = [t for t in fig.texts if t.get_text() == fig.get_suptitle()]
+    titles = [head] + [ax.title for ax in fig.axes if ax.name == "3d"]
+    assert "cut off" in titles[-1].get_text()
+    boxes = [t.get_window_extent() for t in titles]
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b), (a, b)
+    assert all(_inside_figure(fig, t) for t in titles)

@@ -355,7 +355,7 @@ def regression_3d_figure(
     feats = plane_names(data)
     panels = (("true test " + target, y_true), ("predicted test " + target, y_pred))
     for i, (title, z) in enumerate(panels):
-        ax = fig.add_axes(_PANELS_3D[i], projection="3d")
+        ax: Any = fig.add_axes(_PANELS_3D[i], projection="3d")  # an Axes3D
         ax.scatter(X[:, 0], X[:, 1], z, c=z, cmap="viridis", norm=norm, s=8, depthshade=False)
         _axes_3d(ax, feats, target, title, lo, hi)
     ax = fig.add_axes(_PANELS_3D[2], projection="3d")

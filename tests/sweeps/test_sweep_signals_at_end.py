@@ -15,7 +15,6 @@ import signal
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from mlplab.runs.record import read_result
@@ -78,21 +77,12 @@ def test_in_a_script_the_late_ctrl_c_still_stops_it_once_the_sweep_is_whole(
     assert [r["status"] for r in records] == ["finished"] * 4
 
 
-def test_a_signal_as_a_run_trained_alone_ends_stops_the_sweep(tmp_path: Path, monkeypatch) -> None:
+def test_a_signal_as_a_run_trained_alone_ends_stops_the_sweep(
+    tmp_path: Path, stacked_steps_fail: None
+) -> None:
     """A stack that fails trains its runs one by one; a Ctrl-C as the first of them ended
     was taken by that run's own handler and lost: the sweep trained the other three and
     exited 0."""
-    from mlplab.engines.numpy.backend import NumpyBackend
-
-    step = NumpyBackend.train_step
-
-    def stacked_fails(self: NumpyBackend, idx: Any) -> np.ndarray:
-        losses = step(self, idx)
-        if len(losses) > 1:
-            raise FloatingPointError("a stacked step failed")
-        return losses
-
-    monkeypatch.setattr(NumpyBackend, "train_step", stacked_fails)
     result = sweep(BASE, log_path=str(tmp_path), workers=1, report=False, verbose=False,
                    handle_signals=True, subscribers=[signal_at_end(signal.SIGINT, 1)],
                    **AXES)  # fmt: skip

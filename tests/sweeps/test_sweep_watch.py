@@ -230,22 +230,11 @@ def test_a_stop_that_fails_mid_stack_stops_the_sweep_and_its_runs_continue(
 
 
 def test_a_stack_that_fails_on_a_configs_fault_sends_each_run_one_end(
-    tmp_path: Path, monkeypatch
+    tmp_path: Path, stacked_steps_fail: None
 ) -> None:
     """A stack that fails on its own (here: a step that fails stacked, and trains alone)
     trains its runs again one by one: the page gets each run's End from that, not a
     failed End first and then a new Start of the same run."""
-    from mlplab.engines.numpy.backend import NumpyBackend
-
-    step = NumpyBackend.train_step
-
-    def stacked_fails(self: NumpyBackend, idx: Any) -> np.ndarray:
-        losses = step(self, idx)
-        if len(losses) > 1:
-            raise FloatingPointError("a stacked step failed")
-        return losses
-
-    monkeypatch.setattr(NumpyBackend, "train_step", stacked_fails)
     ends: dict[str, list[str]] = {}
 
     def watch(event: Event) -> None:

@@ -78,7 +78,7 @@ from mlplab.engines.init import run_streams
 from mlplab.engines.numpy.backend import NumpyBackend
 from mlplab.engines.numpy.model import unstack
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import RUN_FOLDER, CheckpointError, ConfigError, check_path_argument
+from mlplab.errors import RUN_FOLDER, CheckpointError, ConfigError, check_path_argument, public
 from mlplab.restore import check_run_dir, record_config, restore_model, restore_stack
 from mlplab.runs.record import run_folder_around
 from mlplab.training.loop import Schedule, batch_bounds, fit, lrs_at
@@ -987,6 +987,7 @@ def _block_out(spec: ModelSpec, i: int) -> str:
 # --- the entry points ---------------------------------------------------------------------------
 
 
+@public
 def backprop(
     config: Config | dict[str, Any] | str | Path | None = None,
     *,

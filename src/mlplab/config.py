@@ -39,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlplab.errors import ConfigError, is_bool, nearest, short_repr, shorten, twice_named
+from mlplab.errors import ConfigError, is_bool, nearest, public, short_repr, shorten, twice_named
 
 Activation = Literal[
     "sigmoid",
@@ -1139,6 +1139,7 @@ def _check_yaml_nodes(root: Any, name: str) -> None:
             stack.extend((child, depth + 1) for child in node.value)
 
 
+@public
 def load_config(
     path: str | os.PathLike[str] | Config | dict[str, Any] | argparse.Namespace | None = None,
     overrides: dict[str, Any] | None = None,

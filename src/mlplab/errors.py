@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import reprlib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 # The most characters of one message: it quotes user input, which may be megabytes long.
 MAX_MESSAGE_CHARS = 2000
@@ -24,6 +25,27 @@ class MlplabError(Exception):
 
     def __init__(self, message: str = "") -> None:
         super().__init__(one_line(message))
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def public(fn: Callable[P, R]) -> Callable[P, R]:
+    """A public entry point (``mlplab.train``, ``sweep``, ``report``, ...): an
+    :class:`MlplabError` leaves it without mlplab's own frames below, so that a notebook
+    shows the user's call and the one line that names the setting or file, not a page of
+    the functions that found it. Any other exception (mlplab's own bug) keeps its frames.
+    """
+
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except MlplabError as err:
+            raise err.with_traceback(None)  # noqa: B904 -- the same error, re-raised
+
+    return call
 
 
 def one_line(text: str) -> str:

@@ -34,6 +34,7 @@ from mlplab.errors import (
     DataError,
     MlplabError,
     check_path_argument,
+    public,
     short_repr,
 )
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
@@ -340,6 +341,7 @@ class LoadedRun(TrainedModel):
     checkpoint_meta: dict[str, Any]
 
 
+@public
 def load_run(
     run_dir: str | Path,
     which: str = "last",
@@ -383,7 +385,7 @@ def load_run(
                 f"{path} is missing: load_run gives the run's best model ({best.name}), "
                 "which predicts otherwise than its last",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,  # the user's call, past errors.public's frame
             )
         path = best
     ckpt = load_checkpoint(path)

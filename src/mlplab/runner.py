@@ -76,6 +76,7 @@ from mlplab.errors import (
     check_path_argument,
     check_switches,
     is_bool,
+    public,
     short_repr,
 )
 from mlplab.live import live_view
@@ -408,6 +409,7 @@ def _tell_callers(run: StackRun, ended: list[int], err: BaseException) -> None:
 
 
 # --- train(): one config ---------------------------------------------------------------------
+@public
 def train(
     config: Config | dict[str, Any] | argparse.Namespace | str | Path | None = None,
     *,

@@ -188,8 +188,9 @@ def test_a_finished_run_without_its_last_checkpoint_says_it_predicts_with_the_be
     # In Python, load_run says so too (it said nothing), and plot as one note.
     from mlplab.restore import load_run
 
-    with pytest.warns(UserWarning, match=r"last.safetensors is missing: load_run gives"):
+    with pytest.warns(UserWarning, match=r"last.safetensors is missing: load_run gives") as w:
         loaded = load_run(run_dir, data=False)
+    assert [x.filename for x in w] == [__file__]  # the warning names the user's line
     assert loaded.checkpoint_meta["loop"]["epoch"] == res.record["best_epoch"]
     proc = run_cli("plot", run_dir, "--out", tmp_path / "pictures")
     assert proc.returncode == 0, proc.stderr

@@ -19,7 +19,7 @@ import numpy as np
 
 from mlplab.data.cost import check_data_size
 from mlplab.data.registry import BUILTIN, SPLIT_IN_ORDER
-from mlplab.errors import ConfigError, DataError, nearest, short_repr, twice_named
+from mlplab.errors import ConfigError, DataError, nearest, public, short_repr, twice_named
 
 # A target with at most this many distinct integer values is read as classes (task: auto).
 MAX_AUTO_CLASSES = 20
@@ -300,6 +300,7 @@ def dataset_label(ds: Dataset) -> str:
     return f"array-{ds.n_rows}x{ds.n_features}-{rows_digest(ds)[:8]}"
 
 
+@public
 def load_dataset(
     data: str,
     *,

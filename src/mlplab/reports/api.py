@@ -37,6 +37,7 @@ from mlplab.errors import (
     RecordError,
     check_path_argument,
     check_switches,
+    public,
     short_repr,
 )
 from mlplab.reports.aggregate import (
@@ -186,6 +187,7 @@ class Report:
         return report_html(self)
 
 
+@public
 def report(
     log_path: str | Path,
     exp_name: str | None = None,

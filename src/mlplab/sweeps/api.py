@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplab.config import Config, identity_diff, read_yaml
-from mlplab.errors import ConfigError, check_switches, short_repr, shorten
+from mlplab.errors import ConfigError, check_switches, public, short_repr, shorten
 from mlplab.runs.locks import RunLocks
 from mlplab.sweeps.grid import (
     SweepSpec,
@@ -194,6 +194,7 @@ class SweepResult:
         return sweep_html(self)
 
 
+@public
 def sweep(
     config: str | Path | dict[str, Any] | argparse.Namespace | Config | None = None,
     *,

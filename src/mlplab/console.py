@@ -255,11 +255,14 @@ def record_line(run_dir: Path) -> str:
 
 
 def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) -> None:
-    """The results table of a run that did not diverge, and the labs' Hypothesis block."""
+    """The results table of a run that did not diverge (with balanced accuracy and F1 where
+    the classes are :func:`imbalanced`), and the labs' Hypothesis block."""
     from mlplab.data.synthetic import GATES  # the console loads before the data layer
 
     if result["status"] == "diverged":
         return
+    # Balanced accuracy and F1 (in every record) only where accuracy alone may flatter.
+    hide = () if data.task == "regression" or imbalanced(data) else ("bacc", "f1")
     rows = []
     for split in ("train", "val", "test"):
         metrics = {
@@ -267,7 +270,7 @@ def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) 
             for k, v in result.items()
             if k.startswith(f"{split}_") and isinstance(v, float)
         }
-        rows.append((split, metrics))
+        rows.append((split, {k: v for k, v in metrics.items() if k not in hide}))
     no_test = has_no_test_split(data)
     if no_test:  # the record keeps its test metrics; the table leaves out the val rows again
         rows = rows[:2]
@@ -288,6 +291,23 @@ def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) 
         # (An estimator's fit without held-out rows shares its splits too: thousands of
         # rows of it printed as the lab's block.)
         print(hypothesis_block(data.task, outputs, data.y_train))
+
+
+# Classes this unequal in training (the largest this many times the smallest) make the
+# table show each split's balanced accuracy and F1 beside its accuracy.
+IMBALANCE = 1.5
+
+
+def imbalanced(data: Dataset) -> bool:
+    """Whether ``data``'s classes are of unequal size (:data:`IMBALANCE`) in its training
+    split, of at least :data:`MAJORITY_MIN_ROWS` rows (not the labs' 4-row gates)."""
+    from mlplab.training.metrics import true_classes
+
+    if data.task == "regression" or len(data.y_train) < MAJORITY_MIN_ROWS:
+        return False
+    n_classes = 2 if data.task == "binary" else len(data.class_names or [])
+    counts = np.bincount(true_classes(data.task, data.y_train), minlength=n_classes)
+    return bool(counts.max() >= IMBALANCE * counts.min())
 
 
 def has_no_test_split(data: Dataset) -> bool:

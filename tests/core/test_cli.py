@@ -392,6 +392,41 @@ def test_an_under_trained_or_chance_level_classifier_gets_a_note(tmp_path, capsy
     assert "note" not in capsys.readouterr().out
 
 
+def test_the_closing_table_shows_balanced_accuracy_and_f1_where_classes_are_imbalanced(
+    tmp_path, capsys
+):
+    """On 95:5 classes always answering the common one is 0.95 accurate: the table adds
+    the record's balanced accuracy (0.5) and F1 of the positive class (0). Balanced
+    classes and the labs' 4-row gates (the and gate is 3:1) keep the lab's table."""
+    import numpy as np
+    import pandas as pd
+
+    from mlplab.cli import main
+
+    rng = np.random.default_rng(1)
+    rare = pd.DataFrame(rng.normal(size=(600, 2)), columns=["a", "b"])
+    rare["y"] = np.where(np.arange(600) % 20 == 0, "yes", "no")
+    rare.to_csv(tmp_path / "rare.csv", index=False)
+    base = ["train", "--log_path", str(tmp_path / "runs"), "--plots", "none", "--log_every", "0"]
+    assert main([*base, "--data", str(tmp_path / "rare.csv"), "--epoch", "20"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"┃ split +┃ +loss ┃ +acc ┃ +bacc ┃ +f1 ┃\n", out), out
+    (record,) = (tmp_path / "runs").glob("exp/*/result.json")
+    r = json.loads(record.read_text())
+    row = re.search(r"│ test +│ +([\d.]+) │ +([\d.]+) │ +([\d.]+) │ +([\d.]+) │", out)
+    assert [float(v) for v in row.groups()[1:]] == [
+        round(r[k], 4) for k in ("test_acc", "test_bacc", "test_f1")
+    ]
+    assert r["test_acc"] > 0.9 and r["test_bacc"] == 0.5 and r["test_f1"] == 0.0
+    for more in (
+        ["--data", "iris", "--epoch", "5"],
+        ["--config", str(EXAMPLES / "and_perceptron.yaml")],
+    ):
+        assert main([*base, *more]) == 0
+        out = capsys.readouterr().out
+        assert re.search(r"┃ split +┃ +loss ┃ +acc ┃\n", out), out
+
+
 def test_a_second_value_of_a_one_value_flag_is_named_as_such(tmp_path):
     """`--workers 2 3` left '3' as the config file: 'config file '3' does not exist'."""
     proc = subprocess.run(

@@ -47,3 +47,66 @@ def test_a_tied_binary_logit_is_p_one_half_and_the_likelier_class_is_the_predict
     np.testing.assert_array_equal(p[[0, 1, 2, 4], 1], 0.5)
     assert p[3, 1] > 0.5
     np.testing.assert_array_equal(p.argmax(1), predicted_classes("binary", logits))
+
+
+def _sklearn_class_scores(true, pred, average):
+    """scikit-learn's balanced accuracy and F1, its warnings (a class absent) silenced."""
+    import warnings
+
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return balanced_accuracy_score(true, pred), f1_score(true, pred, average=average)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+@pytest.mark.parametrize("seed", range(6))
+def test_balanced_accuracy_and_f1_match_sklearn_on_random_labels(n_classes, seed):
+    """Imbalanced random labels, with a class missing from the predictions, and (for more
+    than two classes, where both scores average over classes) one missing from the truth."""
+    from mlplab.training.metrics import class_metrics
+
+    rng = np.random.default_rng(seed)
+    share = rng.dirichlet(np.ones(n_classes) * 0.7)
+    true = rng.choice(n_classes, size=int(rng.integers(5, 80)), p=share)
+    pred = np.where(rng.random(len(true)) < 0.6, true, rng.integers(0, n_classes, len(true)))
+    average = "binary" if n_classes == 2 else "macro"
+    cases = [(true, pred)]
+    gone = int(rng.integers(n_classes))
+    cases.append((true, np.where(pred == gone, (gone + 1) % n_classes, pred)))  # never said
+    if n_classes > 2:
+        cases.append((np.where(true == gone, (gone + 1) % n_classes, true), pred))  # not there
+    for t, p in cases:
+        got = class_metrics(t, p, n_classes, average)
+        bacc, f1 = _sklearn_class_scores(t, p, average)
+        assert got["bacc"] == pytest.approx(bacc, abs=1e-12)
+        assert got["f1"] == pytest.approx(f1, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("true", "pred"),
+    [([0, 0, 0, 0], [0, 0, 0, 0]), ([0, 0, 0, 0], [0, 1, 0, 0]), ([1, 1, 0], [0, 0, 0])],
+)
+def test_binary_f1_without_a_positive_row_is_0_as_sklearns(true, pred):
+    """No positive row in the truth nor the predictions: F1 is 0 / 0, which scikit-learn
+    warns of and scores 0 (its ``zero_division``); mlplab gives 0 without a warning."""
+    from mlplab.training.metrics import class_metrics
+
+    t, p = np.array(true), np.array(pred)
+    got = class_metrics(t, p, 2, "binary")  # warnings are errors in the tests
+    assert (got["bacc"], got["f1"]) == pytest.approx(_sklearn_class_scores(t, p, "binary"))
+
+
+def test_a_majority_answer_on_95_to_5_classes_scores_its_accuracy_but_not_the_others():
+    """The case the two scores are for: always the common class is 0.95 accurate."""
+    from mlplab.training.metrics import split_metrics
+
+    y = np.array([[0.0]] * 95 + [[1.0]] * 5)
+    m = split_metrics("binary", y, np.full((100, 1), -3.0))
+    assert m == {"acc": 0.95, "bacc": 0.5, "f1": 0.0}
+    logits = np.zeros((100, 3))
+    logits[:, 0] = 1.0  # class 0 for all; class 2 is in neither
+    m = split_metrics("multiclass", y[:, 0], logits)
+    assert m["acc"] == 0.95 and m["bacc"] == 0.5
+    assert m["f1"] == pytest.approx((2 * 95 / 195 + 0.0) / 2)

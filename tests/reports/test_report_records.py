@@ -457,6 +457,8 @@ def test_a_record_without_a_later_setting_is_a_replicate_of_newer_runs(tmp_path:
         ({"lr": "abc"}, "setting 'lr' is 'abc', not a number"),
         ({"val_acc": "x"}, "result 'val_acc' is 'x', not a number"),
         ({"val_acc": 1.7}, "result 'val_acc' is 1.7, not an accuracy in [0, 1]"),
+        ({"test_bacc": -0.1}, "result 'test_bacc' is -0.1, not an accuracy in [0, 1]"),
+        ({"val_f1": 2.0}, "result 'val_f1' is 2.0, not an F1 score in [0, 1]"),
     ],
 )
 def test_a_record_with_a_value_of_the_wrong_type_is_left_out_and_named(

@@ -155,6 +155,11 @@ def test_results_csv_matches_the_result_files(swept: tuple[Path, Report]) -> Non
             "test_acc",
             "val_loss",
             "test_loss",
+            "train_bacc",
+            "val_bacc",
+            "test_bacc",
+            "val_f1",
+            "test_f1",
         ):
             if isinstance(rec[key], float):
                 assert row[key] == pytest.approx(rec[key], rel=1e-12)
@@ -165,6 +170,12 @@ def test_results_csv_matches_the_result_files(swept: tuple[Path, Report]) -> Non
     assert table["rank"].is_monotonic_increasing
     summary = pd.read_csv(rep.summary_path)
     assert summary["val_acc_mean"].tolist() == pytest.approx(rep.summary["val_acc_mean"].tolist())
+    # summary.csv: each config's balanced accuracy and macro F1 over its seeds, too.
+    for metric in ("test_bacc", "val_f1"):
+        means = table.groupby("hid_dim")[metric].mean()
+        got = summary.set_index("hid_dim")[f"{metric}_mean"]
+        assert got.to_dict() == pytest.approx(means.to_dict(), rel=1e-12)
+        assert (summary[f"{metric}_ci_high"] <= 1).all()
 
 
 def test_html_is_self_contained(swept: tuple[Path, Report]) -> None:

@@ -72,7 +72,8 @@ def test_subscribers_see_every_stack_in_this_process(tmp_path: Path, capsys) -> 
                 assert status == "finished" == record["status"]
                 assert finals["val_loss"] == record["val_loss"]
                 assert by_name[name]["metrics"]["val_loss"] == record["val_loss"]
-                assert by_name[name]["metrics"]["test_acc"] == record["test_acc"]
+                for key in ("test_acc", "test_bacc", "val_f1"):
+                    assert finals[key] == by_name[name]["metrics"][key] == record[key], key
                 assert by_name[name]["metrics"]["best_epoch"] == record["best_epoch"]
     # What a page is sent: each event names its models, whichever stack it comes from,
     # and the stack's data is there to draw (one dataset: the configs share their data).
@@ -88,7 +89,8 @@ def test_outcomes_of_worker_processes_carry_the_metrics(tmp_path: Path) -> None:
     assert len(result.outcomes) == 4
     for outcome in result.outcomes:
         record = read_result(Path(outcome["run_dir"]))
-        assert outcome["metrics"]["val_acc"] == record["val_acc"]
+        for key in ("val_acc", "val_bacc", "test_f1"):
+            assert outcome["metrics"][key] == record[key], key
         assert outcome["metrics"]["epochs_run"] == 6
 
 
@@ -171,7 +173,8 @@ def test_final_metrics_cover_the_configs_skipped_as_finished(tmp_path: Path) -> 
     for d in again.run_dirs:
         record = read_result(d)
         assert metrics[d.name]["val_loss"] == record["val_loss"]
-        assert metrics[d.name]["test_acc"] == record["test_acc"]
+        for key in ("test_acc", "test_bacc", "test_f1"):
+            assert metrics[d.name][key] == record[key], key
     kept = set(again.skipped)
     assert kept == {d.name for d in first.run_dirs if read_result(d)["hid_dim"] == 4}
     assert kept.isdisjoint(o["run_id"] for o in again.outcomes)

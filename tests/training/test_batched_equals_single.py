@@ -52,7 +52,8 @@ def _assert_same(batched: dict, single: dict, exact: bool = False) -> None:
         np.testing.assert_allclose(batched[k], single[k], rtol=1e-4, atol=1e-7, err_msg=k)
     metric = "mae" if single["task_type"] == "regression" else "acc"
     if metric == "acc":
-        for k in ("train_acc", "val_acc", "test_acc", "train_accs", "val_accs"):
+        scores = [f"{s}_{m}" for s in ("train", "val", "test") for m in ("acc", "bacc", "f1")]
+        for k in (*scores, "train_accs", "val_accs"):
             assert batched[k] == single[k], k
     else:
         for k in ("test_mae", "test_mse", "test_r2", "train_maes", "val_maes"):

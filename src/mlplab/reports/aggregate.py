@@ -29,14 +29,15 @@ def metric_names(kind: str) -> list[str]:
     splits = ("train", "val", "test")
     if kind == "regression":
         return [f"{s}_{m}" for m in ("loss", "mae", "mse", "r2") for s in splits]
-    return [f"{s}_{m}" for m in ("acc", "loss") for s in splits]
+    return [f"{s}_{m}" for m in ("acc", "loss", "bacc", "f1") for s in splits]
 
 
 def metric_bounds(metric: str) -> tuple[float, float]:
-    """``(low, high)`` a metric can take, from its name: ``val_acc`` -> (0, 1), ``test_r2``
-    -> (-inf, 1), ``*_loss``/``*_mae``/``*_mse``/``wall_time_s`` -> (0, inf); else unbounded."""
+    """``(low, high)`` a metric can take, from its name: ``val_acc``/``*_bacc``/``*_f1`` ->
+    (0, 1), ``test_r2`` -> (-inf, 1), ``*_loss``/``*_mae``/``*_mse``/``wall_time_s`` ->
+    (0, inf); else unbounded."""
     last = metric.rsplit("_", 1)[-1]
-    if last in ("acc", "accs"):
+    if last in ("acc", "accs", "bacc", "f1"):
         return 0.0, 1.0
     if last == "r2":
         return -math.inf, 1.0

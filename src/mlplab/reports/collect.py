@@ -273,8 +273,9 @@ def record_damage(record: dict[str, Any]) -> str | None:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"result {name!r} is {value!r}, not a number"
-        if name.endswith("_acc") and not 0 <= value <= 1:
-            return f"result {name!r} is {value!r}, not an accuracy in [0, 1]"
+        if name.endswith(("_acc", "_bacc", "_f1")) and not 0 <= value <= 1:
+            what = "an F1 score" if name.endswith("_f1") else "an accuracy"
+            return f"result {name!r} is {value!r}, not {what} in [0, 1]"
     return None
 
 

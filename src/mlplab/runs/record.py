@@ -36,10 +36,11 @@ FINISHED = "finished"
 PRUNED = "pruned"
 STATUSES = ("running", FINISHED, "interrupted", "diverged", "failed", PRUNED)
 # The final numbers a record holds of each split: train_loss, val_acc, test_mae, ...
+# (bacc: balanced accuracy, f1: of class 1 or macro; see training.metrics.class_metrics)
 SPLIT_METRICS = tuple(
     f"{split}_{m}"
     for split in ("train", "val", "test")
-    for m in ("loss", "acc", "mae", "mse", "r2")
+    for m in ("loss", "acc", "bacc", "f1", "mae", "mse", "r2")
 )
 # Free space a run needs before it starts (checkpoints of the lectures' models are small).
 MIN_FREE_BYTES = 16 * 1024 * 1024

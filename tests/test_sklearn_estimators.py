@@ -453,6 +453,27 @@ def test_log_path_writes_the_run_record(tmp_path):
     assert main(["train", "--resume", str(run)]) == 2
 
 
+@pytest.mark.parametrize("centers", [2, 3])
+def test_the_records_balanced_accuracy_and_f1_are_sklearns_of_the_predictions(tmp_path, centers):
+    """On imbalanced string labels: the record's F1 is of ``classes_[1]`` (binary) or
+    macro-averaged, and its balanced accuracy the mean recall, of what predict gives."""
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    X, y = make_blobs([200, 30, 20][:centers], centers=None, cluster_std=3.0, random_state=0)
+    labels = np.array(["ant", "bee", "cat"])[y]
+    clf = MLPClassifier(hid_dim=8, epoch=20, random_state=0, log_path=tmp_path).fit(X, labels)
+    result = json.loads((clf.run_dir_ / "result.json").read_text())
+    pred = clf.predict(X)
+    assert result["train_acc"] == pytest.approx(np.mean(pred == labels))
+    assert 0 < result["train_bacc"] < result["train_acc"]  # the rare classes are missed more
+    assert result["train_bacc"] == pytest.approx(balanced_accuracy_score(labels, pred))
+    if centers == 2:
+        f1 = f1_score(labels, pred, pos_label=clf.classes_[1])
+    else:
+        f1 = f1_score(labels, pred, average="macro")
+    assert result["train_f1"] == pytest.approx(f1)
+
+
 def test_fits_that_hold_out_other_rows_keep_their_own_records(tmp_path, capsys):
     """validation_fraction was in neither the record nor the run's hash: fits with 0, 0.2
     and 0.3 shared one folder, the last overwriting the others."""

@@ -63,6 +63,7 @@ def test_result_shows_status_metrics_run_dir_and_plots(xor_run):
     assert "finished" in text and str(xor_run.run_dir) in text
     assert f"{xor_run.record['test_loss']:.4f}" in text
     assert f"{xor_run.record['test_acc']:.4f}" in text
+    assert {"bacc", "f1"} <= set(c.text)  # the record's balanced accuracy and F1 columns
     plots = sorted(p.stem for p in (xor_run.run_dir / "plots").glob("*.png"))
     assert plots and len(c.images) == len(plots)
     assert all(src.startswith("data:image/png;base64,") for src in c.images)
@@ -80,6 +81,7 @@ def test_a_loaded_run_shows_as_its_result_did_and_both_print_as_one_line(xor_run
         # The dataclass repr spelled out every array of the dataset.
         assert shown.startswith(f"<{kind} ") and "\n" not in shown and len(shown) < 300
         assert f"test_acc={xor_run.record['test_acc']:.4g}" in shown
+        assert f"test_bacc={xor_run.record['test_bacc']:.4g}, test_f1=" in shown
         assert str(xor_run.run_dir) in shown and "finished" in shown
 
 

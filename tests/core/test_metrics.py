@@ -18,6 +18,9 @@ def test_regression_metrics_match_sklearn(targets):
     assert m["mae"] == pytest.approx(mean_absolute_error(y, p))
     assert m["mse"] == pytest.approx(mean_squared_error(y, p))
     assert m["r2"] == pytest.approx(r2_score(y, p))
+    from mlplab.training.metrics import split_metrics
+
+    assert set(split_metrics("regression", y, p)) == {"mae", "mse", "r2"}  # no class scores
 
 
 def test_accuracy_from_logits():

@@ -50,6 +50,12 @@ def test_result_json_holds_settings_and_results(ring_run):
         "train_acc",
         "val_acc",
         "test_acc",
+        "train_bacc",
+        "val_bacc",
+        "test_bacc",
+        "train_f1",
+        "val_f1",
+        "test_f1",
         "train_loss",
         "val_loss",
         "test_loss",
@@ -85,7 +91,8 @@ def test_tensorboard_events_read_back(ring_run):
     assert [e.value for e in ea.Scalars("val/loss")] == pytest.approx(
         ring_run.record["val_losses"], rel=1e-6
     )
-    assert ea.Scalars("hparam/test_acc")[0].value == pytest.approx(ring_run.record["test_acc"])
+    for name in ("test_acc", "test_bacc", "val_f1"):
+        assert ea.Scalars(f"hparam/{name}")[0].value == pytest.approx(ring_run.record[name])
     assert "_hparams_/session_start_info" in ea.PluginTagToContent("hparams")
     assert session_status(ring_run.run_dir) == "STATUS_SUCCESS"
 

@@ -77,6 +77,61 @@ def test_in_a_script_the_late_ctrl_c_still_stops_it_once_the_sweep_is_whole(
     assert [r["status"] for r in records] == ["finished"] * 4
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_as_the_worker_processes_close_leaves_a_whole_sweep(
+    tmp_path: Path, monkeypatch, capsys, sig: int
+) -> None:
+    """`kill -TERM` 0.1 s after a sweep's last run ended came as its workers were reaped:
+    'mlplab: interrupted', exit 130 (for SIGTERM too), and no report, every run finished."""
+    from mlplab.sweeps import local
+
+    close = local._Worker.close
+    sent = []
+
+    def close_on_a_signal(self: Any) -> None:
+        if not sent:
+            sent.append(sig)  # before the signal, whose handler raises at once
+            os.kill(os.getpid(), sig)
+        close(self)
+
+    monkeypatch.setattr(local._Worker, "close", close_on_a_signal)
+    result = sweep(BASE, log_path=str(tmp_path), workers=2, handle_signals=True, **AXES)
+    name = signal.Signals(sig).name
+    assert sent and not result.interrupted and result.exit_code == 0
+    assert result.stopped_by == name and result.counts["trained"] == 4
+    assert (tmp_path / "exp" / "report.html").is_file()
+    assert f"mlplab: {name} came as the sweep ended" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_as_the_report_is_written_names_the_command_that_writes_it(
+    tmp_path: Path, monkeypatch, capsys, sig: int
+) -> None:
+    """A signal while the report was written ended the command as 'mlplab: interrupted',
+    exit 130 for SIGTERM too, without saying that every run had finished."""
+    import mlplab.reports.api
+
+    write = mlplab.reports.api.report
+
+    def report_on_a_signal(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), sig)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(mlplab.reports.api, "report", report_on_a_signal)
+    result = sweep(BASE, log_path=str(tmp_path), workers=1, handle_signals=True, **AXES)
+    name = signal.Signals(sig).name
+    assert result.interrupted and result.stopped_by == name and result.report is None
+    assert result.exit_code == {"SIGINT": 130, "SIGTERM": 143}[name]
+    assert result.counts["trained"] == 4 and result.counts["remaining"] == 0
+    assert not (tmp_path / "exp" / "report.html").exists()
+    err = capsys.readouterr().err
+    assert f"mlplab: {name} came as the report was written: every run had ended" in err
+    assert f"`mlplab report {tmp_path / 'exp'}` writes it" in err
+    monkeypatch.setattr(mlplab.reports.api, "report", write)  # the same call again: no signal
+    again = sweep(BASE, log_path=str(tmp_path), workers=1, handle_signals=True, **AXES)
+    assert again.counts["skipped"] == 4 and (tmp_path / "exp" / "report.html").is_file()
+
+
 def test_a_signal_as_a_run_trained_alone_ends_stops_the_sweep(
     tmp_path: Path, stacked_steps_fail: None
 ) -> None:

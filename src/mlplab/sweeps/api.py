@@ -38,6 +38,7 @@ from mlplab.sweeps.local import (
     SweepInterrupted,
     metrics_of,
     run_local,
+    signal_of,
     sigterm_stops,
     train_group,
 )
@@ -477,26 +478,36 @@ def sweep(
     )
     main_thread = threading.current_thread() is threading.main_thread()
     sigint = signal.getsignal(signal.SIGINT) if main_thread else None
+    trained = False  # whether every run has told how it ended
     try:
-        with locks, _Progress(pending, spec.axes, show) as bar, sigterm_stops():
-            try:
-                if backend == "ray":
-                    result.outcomes = _run_ray(
-                        groups,
-                        n_workers,
-                        bar.done,
-                        address,
-                        cpus_per_task,
-                        gpus_per_task,
-                        first.log_path,
-                        rerun,
-                        group_fn,
-                    )
-                else:
-                    result.outcomes = run_local(groups, n_workers, bar.done, group_fn, stop)
-            except SweepInterrupted as stop:
-                result.outcomes = stop.outcomes
-                result.interrupted, result.stopped_by = True, stop.signal
+        try:
+            with locks, _Progress(pending, spec.axes, show) as bar, sigterm_stops():
+                try:
+                    if backend == "ray":
+                        result.outcomes = _run_ray(
+                            groups,
+                            n_workers,
+                            bar.done,
+                            address,
+                            cpus_per_task,
+                            gpus_per_task,
+                            first.log_path,
+                            rerun,
+                            group_fn,
+                        )
+                    else:
+                        result.outcomes = run_local(groups, n_workers, bar.done, group_fn, stop)
+                except SweepInterrupted as stop:
+                    result.outcomes = stop.outcomes
+                    result.interrupted, result.stopped_by = True, stop.signal
+                trained = True
+        except KeyboardInterrupt as cut:
+            # A signal as the sweep closed its bar, its workers or its locks, once every
+            # run had told how it ended: as one that came while the last plots drew.
+            if not trained:
+                raise
+            if not result.interrupted:
+                result.interrupted, result.stopped_by = True, signal_of(cut)
         result.wall_time_s = time.time() - started
         result.counts = _count(result, len(pending))
         # A signal that came once every run had ended (while the last stack's plots drew)
@@ -526,8 +537,25 @@ def sweep(
 
         order = list(spec.axes)
         folder = Path(first.log_path) / first.exp_name
-        result.report = write_report(folder, out=folder, verbose=verbose, order=order)
-        others = sum(len(sec.runs) for sec in result.report.sections) - len(configs)
+        try:
+            with sigterm_stops():
+                result.report = write_report(folder, out=folder, verbose=verbose, order=order)
+        except KeyboardInterrupt as cut:
+            # Every run has ended and its record is whole; the report's files are written
+            # whole or not at all, and the report command writes them from the records.
+            result.interrupted, result.stopped_by = True, signal_of(cut)
+            print(
+                f"mlplab: {result.stopped_by} came as the report was written: every run "
+                "had ended and its record is complete, but the report is not written; "
+                f"`mlplab report {folder}` writes it",
+                file=sys.stderr,
+                flush=True,
+            )
+        others = (
+            sum(len(sec.runs) for sec in result.report.sections) - len(configs)
+            if result.report is not None
+            else 0
+        )
         if verbose and others > 0:  # an exp_name shared with earlier runs (default: exp)
             print(
                 f"mlplab: note: the report covers every run in {folder}, {others} of them "

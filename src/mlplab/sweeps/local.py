@@ -594,9 +594,25 @@ def _run_in_pool(
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise SweepInterrupted(outcomes, name) from None
     finally:
-        for worker in [*idle, *busy]:
-            worker.close()
+        late = _close_workers([*idle, *busy])
+    if late is not None:  # every run had ended: sweep() says so, and is whole
+        raise SweepInterrupted(outcomes, late)
     return outcomes
+
+
+def _close_workers(workers: list[_Worker]) -> str | None:
+    """Close (and reap) every worker, even past a signal that comes meanwhile: the runs
+    have ended, so it stops nothing, and a worker left unreaped would outlive the sweep.
+    The signal's name, or None."""
+    late = None
+    for worker in workers:
+        while True:
+            try:
+                worker.close()
+                break
+            except KeyboardInterrupt as stop:  # SIGINT again: close it all the same
+                late = late or signal_of(stop)
+    return late
 
 
 class _Job:

@@ -906,6 +906,87 @@ def test_a_row_with_too_few_values_is_named(tmp_path):
     )
 
 
+def test_a_separator_ending_each_line_is_dropped_and_a_value_after_it_refused(tmp_path):
+    """Rows ending with a separator the header does not end with (as some programs export)
+    read under their columns; pandas read them shifted, the first column made an index,
+    so 'y' was all missing. A value after the last column is refused, by the line."""
+    rows = [f"{i},{i % 3},{i % 2}," for i in range(20)]
+    (tmp_path / "t.csv").write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    d = load_dataset(str(tmp_path / "t.csv"), split=[16, 2, 2])
+    assert d.feature_names == ["a", "b"] and d.class_names == ["0", "1"]
+    X = np.concatenate([d.X_train, d.X_val, d.X_test])
+    assert sorted(X[:, 0]) == list(range(20))
+    # Some rows only, the first with it or without: read the same.
+    for skip in (slice(None, None, 2), slice(1, None, 2)):
+        mixed = [r[:-1] if i in range(20)[skip] else r for i, r in enumerate(rows)]
+        (tmp_path / "m.csv").write_text("a,b,y\n" + "\n".join(mixed) + "\n")
+        d = load_dataset(str(tmp_path / "m.csv"), split=[16, 2, 2])
+        assert sorted(np.concatenate([d.X_train, d.X_val, d.X_test])[:, 0]) == list(range(20))
+    # Beside a column read as text (an ignored id), whose empty cells pandas' check of the
+    # dropped values does not take for empty: read the same.
+    ids = [f"{i:03d},{row}" for i, row in enumerate(rows)]
+    (tmp_path / "i.csv").write_text("id,a,b,y\n" + "\n".join(ids) + "\n")
+    d = load_dataset(str(tmp_path / "i.csv"), ignore="id", split=[16, 2, 2])
+    assert d.feature_names == ["a", "b"]
+    assert sorted(np.concatenate([d.X_train, d.X_val, d.X_test])[:, 0]) == list(range(20))
+    # And with decimal commas, read again from the text.
+    semis = [f"{i},5;{i % 2}" + ";" * (i % 2) for i in range(20)]
+    (tmp_path / "s.csv").write_text("a;y\n" + "\n".join(semis) + "\n")
+    d = load_dataset(str(tmp_path / "s.csv"), split=[16, 2, 2])
+    assert sorted(np.concatenate([d.X_train, d.X_val, d.X_test])[:, 0]) == [
+        i + 0.5 for i in range(20)
+    ]
+    # A value after it (line 8), or two separators at the end (line 5): a row too long.
+    for line, row, values in ((8, "6,0,0,7", 4), (5, "3,0,1,,", 5)):
+        bad = rows.copy()
+        bad[line - 2] = row
+        (tmp_path / "b.csv").write_text("a,b,y\n" + "\n".join(bad) + "\n")
+        with pytest.raises(DataError) as err:
+            load_dataset(str(tmp_path / "b.csv"))
+        assert str(err.value) == (
+            f"data file {str(tmp_path / 'b.csv')!r}: line {line} has {values} values, more "
+            "than the header's 3 columns (separated by commas; one ending a line is dropped); "
+            "every row needs one value per column; a value with a comma in it goes in double "
+            "quotes"
+        )
+
+
+@pytest.mark.parametrize("row", ["x, with, commas, here", "#x,1,2,3"])
+def test_a_long_first_row_is_named_by_its_line(tmp_path, row):
+    """It was 'some rows have more values than the header has columns (3, ...)'."""
+    (tmp_path / "t.csv").write_text(f"a,b,y\n{row}\n" + "1,2,0\n" * 10)
+    with pytest.raises(DataError, match=r"t\.csv': line 2 has 4 values, more than the header's 3"):
+        load_dataset(str(tmp_path / "t.csv"))
+
+
+@pytest.mark.parametrize("short_first", [True, False])
+def test_the_first_row_of_the_wrong_width_is_named_short_or_long(tmp_path, short_first):
+    """A short row before a long one was passed over: the long one alone was named."""
+    rows = ["a,b,y", *(f"{i},{i % 3},{i % 2}" for i in range(30))]
+    rows[12 if short_first else 20] = "5,6"
+    rows[20 if short_first else 12] = "5,6,1,8"
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    expected = "line 13 has 2 values, fewer" if short_first else "line 13 has 4 values, more"
+    with pytest.raises(DataError, match=expected):
+        load_dataset(str(tmp_path / "t.csv"))
+
+
+def test_a_quote_never_closed_is_named_by_its_line(tmp_path):
+    """It was pandas' 'Error tokenizing data. C error: EOF inside string starting at row
+    8', a row counted past a blank line and a value on two lines."""
+    rows = ["a,b,y", *(f"{i},{i % 3},{i % 2}" for i in range(20))]
+    rows[3] = '"1\n0",1,0'  # a quoted value on lines 4 and 5
+    rows.insert(6, "")  # line 8: blank
+    rows[10] = '4,"5,1'  # line 12 (data row 9): its quote holds the rest of the file
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    assert str(err.value) == (
+        f"data file {str(tmp_path / 't.csv')!r}: line 12 opens a double quote that is never "
+        'closed; a value in double quotes ends with another (one inside it is written twice: "")'
+    )
+
+
 def test_integers_beyond_int64_are_numbers(tmp_path):
     """pandas keeps integers above int64 as Python ints (dtype object): they were called
     "not numeric" and the run refused."""

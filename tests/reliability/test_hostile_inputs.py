@@ -252,12 +252,28 @@ def test_gradcheck_negative_seed_is_one_line(capsys):
     assert_one_line(rc, capsys.readouterr().err, "--seed", "non-negative")
 
 
-def test_ragged_csv_rows_are_one_line(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "first",
+    [
+        lambda i: f"x{i}",  # text: pandas made an index of it
+        lambda i: 2 * i + 1,  # 1,3,5,..: pandas' index of it was a RangeIndex, taken for none
+        lambda i: i,  # 0,1,2,..: the table read with its columns shifted trained without a word
+    ],
+    ids=["text", "odd", "range"],
+)
+def test_ragged_csv_rows_are_one_line(tmp_path, capsys, first):
+    """Every row one value longer than the header: it was read with its columns shifted, the
+    first made an index ("target column 'y' has a single class" where the last was all 9)."""
     path = tmp_path / "ragged.csv"
-    # Every row one value longer than the header: pandas would make an index of them.
-    path.write_text("a,b,y\n" + "".join(f"x{i},{i},{i * 2},{i % 2}\n" for i in range(8)))
+    path.write_text("a,b,y\n" + "".join(f"{first(i)},{i},{i % 2},9\n" for i in range(8)))
     rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
-    assert_one_line(rc, capsys.readouterr().err, "ragged.csv", "more values than the header")
+    assert_one_line(
+        rc,
+        capsys.readouterr().err,
+        "ragged.csv': line 2 has 4 values, more than the header's 3 columns (separated by "
+        "commas; one ending a line is dropped); every row needs one value per column",
+    )
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize(("sep", "name"), [(",", "comma"), (";", "semicolon")])
@@ -278,8 +294,8 @@ def test_a_long_row_past_the_first_is_named_by_its_line_in_the_file(tmp_path, ca
         rc,
         capsys.readouterr().err,
         f"long.csv': line 54 has 4 values, more than the header's 3 columns (separated "
-        f"by {name}s); every row needs one value per column; a value with a {name} in it goes "
-        "in double quotes",
+        f"by {name}s; one ending a line is dropped); every row needs one value per column; a "
+        f"value with a {name} in it goes in double quotes",
     )
     assert "tokenizing" not in line
     assert not (tmp_path / "runs").exists()

@@ -14,7 +14,7 @@ import warnings
 import zipfile
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -67,14 +67,6 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
             _check_not_data(path, names, sep)
             _check_distinct(path, names)
             df = _read_csv(p, path, sep, as_text)
-            if not isinstance(df.index, pd.RangeIndex):
-                # pandas turns the extra leading values of rows longer than the header
-                # into an index, silently dropping them from the features.
-                raise DataError(
-                    f"data file {path!r}: some rows have more values than the header has "
-                    f"columns ({len(df.columns)}, separated by {SEPARATOR_NAMES[sep]}); every "
-                    "row needs one value per column"
-                )
             df = _without_trailing_blanks(df, as_text)
             last = df.iloc[:, -1] if len(df.columns) > 1 else None
             if last is not None and (
@@ -83,7 +75,7 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
                 # pandas fills a short row's last cells with NaN (with "" in a column read
                 # as text): it would be called a missing target, or its values would be
                 # read under the wrong columns.
-                _check_row_widths(p, path, sep, len(df.columns), longer=False)
+                _check_row_widths(p, path, sep, len(df.columns))
             # Before the decimal commas: those are looked for with pandas' .str, which
             # fails on a column of Python ints ("Can only use .str accessor ...").
             _wide_integers_as_floats(df, path)
@@ -146,27 +138,50 @@ def _read_csv(p: Path, path: str, sep: str, as_text: Collection[str]):  # -> pan
 
     columns = list(pd.read_csv(p, sep=sep, skipinitialspace=True, nrows=0).columns)
     text = [c for c in columns if str(c).strip() in as_text]
-    # Read with the columns' types guessed in chunks, a column of numbers and text draws
-    # pandas' DtypeWarning, with advice (dtype=, low_memory=) that is no setting of
-    # mlplab's. Such a column is text, which the features' check names, value and row.
+    # index_col=False: where the first data row has one value more than the header, pandas
+    # made an index of the first column, and read every value under the wrong column.
+    options: dict[str, Any] = {"sep": sep, "skipinitialspace": True, "index_col": False}
+    if text:
+        options.update(
+            dtype=dict.fromkeys(text, str),
+            keep_default_na=False,
+            na_values={c: MISSING_CELLS for c in columns if c not in text},
+        )
     with warnings.catch_warnings():
+        # Read with the columns' types guessed in chunks, a column of numbers and text draws
+        # pandas' DtypeWarning, with advice (dtype=, low_memory=) that is no setting of
+        # mlplab's. Such a column is text, which the features' check names, value and row.
         warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        # Rows as long as a longer first data row have their values past the header's
+        # columns dropped, with this warning unless each is empty (a separator ending
+        # every line, as some programs export; but for a column read as text).
+        warnings.filterwarnings("error", "Length of header", pd.errors.ParserWarning)
         try:
-            if not text:
-                return pd.read_csv(p, sep=sep, skipinitialspace=True)
-            return pd.read_csv(
-                p,
-                sep=sep,
-                skipinitialspace=True,
-                dtype=dict.fromkeys(text, str),
-                keep_default_na=False,
-                na_values={c: MISSING_CELLS for c in columns if c not in text},
-            )
-        except pd.errors.ParserError:
-            # A row longer than the header, past the first (which pandas makes an index
-            # of): named by its data row. Any other parser error keeps pandas' words.
-            _check_row_widths(p, path, sep, len(columns), longer=True)
-            raise
+            return pd.read_csv(p, **options)
+        except (pd.errors.ParserWarning, pd.errors.ParserError) as err:
+            # A quote never closed, or the first row too long (or, before it, too short):
+            # named by its line in the file. Any other parser error keeps pandas' words.
+            if "EOF inside string" in str(err):
+                _check_quotes_closed(p, path, sep)
+            if _check_row_widths(p, path, sep, _named_width(columns), len(columns)):
+                # Its only longer rows end with a separator that the header does not.
+                return pd.read_csv(p, usecols=range(len(columns)), **options)
+            if isinstance(err, pd.errors.ParserError):
+                raise
+            raise DataError(  # a cell past csv's size limit stopped the check
+                f"data file {path!r}: some rows have more values than the header has "
+                f"columns ({len(columns)}, separated by {SEPARATOR_NAMES[sep]}); every "
+                "row needs one value per column"
+            ) from None
+
+
+def _named_width(columns: list) -> int:
+    """The columns of a header less the unnamed ones after its last name (a separator
+    ending it): a row without them is not short."""
+    n = len(columns)
+    while n and str(columns[n - 1]).startswith("Unnamed: "):
+        n -= 1
+    return n
 
 
 def unreadable(path: str, err: OSError) -> DataError:
@@ -214,10 +229,18 @@ def _check_not_parquet(p: Path, path: str) -> None:
         )
 
 
-def _check_row_widths(p: Path, path: str, sep: str, n: int, longer: bool) -> None:
-    """Refuse the first data row with fewer (or, ``longer``, more) values than the header's
-    ``n`` columns, by the line of the file it starts on, as an editor numbers them (the
-    header is line 1). Lines pandas skips (empty, or spaces and tabs alone) are skipped."""
+def _check_row_widths(p: Path, path: str, sep: str, least: int, most: int | None = None) -> bool:
+    """Refuse the first data row with fewer than ``least`` values, or (given ``most``) more
+    than ``most`` (the header's columns) but for one empty value after them (a separator
+    ending the line, which pandas drops), by the line of the file it starts on, as an
+    editor numbers them (the header is line 1). Lines pandas skips (empty, or spaces and
+    tabs alone) are skipped. False where csv cannot read the file to its end."""
+
+    def odd(row: list[str]) -> bool:
+        if len(row) < least:
+            return True
+        return most is not None and len(row) > most and (len(row) > most + 1 or bool(row[-1]))
+
     with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
         try:
             rows = (
@@ -226,30 +249,47 @@ def _check_row_widths(p: Path, path: str, sep: str, n: int, longer: bool) -> Non
                 if row and not (len(row) == 1 and not row[0].strip())
             )
             next(rows, None)  # the header
-            odd = next(
-                ((i, r) for i, r in rows if (len(r) > n if longer else len(r) < n)),
-                None,
-            )
+            found = next(((i, r) for i, r in rows if odd([v.strip() for v in r])), None)
         except csv.Error:  # a cell beyond csv's size limit: pandas read it, and judges
-            return
-    if odd is None:
-        return
-    number, row = odd
+            return False
+    if found is None:
+        return True
+    number, row = found
     values = f"{len(row)} value{'' if len(row) == 1 else 's'}"
-    if longer:
+    if len(row) > least:
         # Most often a value with the separator in it, written without quotes.
         quotes = (
             ""
             if sep == SPACES
             else f"; a value with a {SEPARATOR_NAMES[sep][:-1]} in it goes in double quotes"
         )
-        fix = f"every row needs one value per column{quotes}"
-    else:
-        fix = "every row needs one value per column (an empty cell for a missing one)"
+        end = "" if sep == SPACES else "; one ending a line is dropped"
+        raise DataError(
+            f"data file {path!r}: line {number} has {values}, more than the header's "
+            f"{most} columns (separated by {SEPARATOR_NAMES[sep]}{end}); every row needs "
+            f"one value per column{quotes}"
+        )
     raise DataError(
-        f"data file {path!r}: line {number} has {values}, "
-        f"{'more' if longer else 'fewer'} than the header's {n} columns "
-        f"(separated by {SEPARATOR_NAMES[sep]}); {fix}"
+        f"data file {path!r}: line {number} has {values}, fewer than the header's {least} "
+        f"columns (separated by {SEPARATOR_NAMES[sep]}); every row needs one value per "
+        "column (an empty cell for a missing one)"
+    )
+
+
+def _check_quotes_closed(p: Path, path: str, sep: str) -> None:
+    """Refuse a file with a double quote never closed, by the line of the file that its
+    row starts on: the quote holds the rest of the file as one value."""
+    with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=" " if sep == SPACES else sep, skipinitialspace=True)
+        start = last = 1
+        try:
+            for _ in reader:
+                last, start = start, reader.line_num + 1
+        except csv.Error:  # the rest of the file, as one value, past csv's size limit
+            last = start
+    raise DataError(
+        f"data file {path!r}: line {last} opens a double quote that is never closed; a "
+        'value in double quotes ends with another (one inside it is written twice: "")'
     )
 
 
@@ -408,8 +448,16 @@ def _read_decimal_commas(df, p: Path, sep: str, as_text: Collection[str] = ()) -
     with_commas = [c for c in texts if df[c].str.contains(",", regex=False, na=False).any()]
     if not with_commas:
         return  # nothing says the comma is the decimal mark: dots are decimals
-    raw = pd.read_csv(p, sep=sep, skipinitialspace=True, dtype=str, nrows=len(df))
-    raw = raw.iloc[:, : len(df.columns)].set_axis(df.columns, axis=1)
+    raw = pd.read_csv(
+        p,
+        sep=sep,
+        skipinitialspace=True,
+        dtype=str,
+        nrows=len(df),
+        index_col=False,
+        usecols=range(len(df.columns)),  # not the empty value after a separator ending a row
+    )
+    raw = raw.set_axis(df.columns, axis=1)
     raw = raw.apply(lambda col: col.str.strip())
     if not any(numbers(raw[c]) for c in with_commas):
         return

@@ -87,3 +87,57 @@ def test_a_stacks_events_are_each_models_proto_bytes():
             assert np.isnan(got.summary.value[2].simple_value)
             assert got.summary.value[0].simple_value == float("inf")
             assert got.summary.value[1].simple_value == float("-inf")
+
+
+def attempt(logdir, epochs: range, keep_until: tuple[int, int] | None = None) -> None:
+    """One attempt of a run: ``val/loss`` at each of ``epochs``, resumed from ``keep_until``."""
+    w = EventWriter(logdir, keep_until)
+    for e in epochs:
+        w.scalar("val/loss", 1.0 / e, e)
+    w.close()
+
+
+def test_a_tensorboard_left_running_shows_the_resumed_run_once(tmp_path):
+    # `tensorboard --logdir --load_fast=false` reads a run with the plugin accumulator, a
+    # notebook with the legacy one. The first attempt logged epochs up to 10, after its
+    # checkpoint at 8; the resume goes on from 8. The old file was removed under the
+    # readers, which then waited on it for good and never showed epoch 11.
+    from tensorboard.backend.event_processing import event_accumulator, plugin_event_accumulator
+
+    attempt(tmp_path, range(1, 11))
+    legacy = event_accumulator.EventAccumulator(str(tmp_path), size_guidance={"scalars": 0})
+    server = plugin_event_accumulator.EventAccumulator(str(tmp_path), {"tensors": 0})
+    for reader in (legacy, server):
+        reader.Reload()
+    attempt(tmp_path, range(9, 21), keep_until=(0, 8))
+    for reader in (legacy, server):
+        reader.Reload()
+    assert [e.step for e in legacy.Scalars("val/loss")] == list(range(1, 21))
+    assert [e.step for e in server.Tensors("val/loss")] == list(range(1, 21))
+    fresh = event_accumulator.EventAccumulator(str(tmp_path), size_guidance={"scalars": 0})
+    fresh.Reload()
+    assert [e.step for e in fresh.Scalars("val/loss")] == list(range(1, 21))
+    # The old file is emptied, the next resume removes it: one file holds the events.
+    sizes = sorted(p.stat().st_size for p in tmp_path.glob("events.out.tfevents.*"))
+    assert len(sizes) == 2 and sizes[0] == 0
+    attempt(tmp_path, range(21, 23), keep_until=(0, 20))
+    sizes = sorted(p.stat().st_size for p in tmp_path.glob("events.out.tfevents.*"))
+    assert len(sizes) == 2 and sizes[0] == 0
+
+
+def test_a_copy_that_a_crash_left_beside_its_source_counts_once(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    attempt(tmp_path, range(1, 11))
+    (first,) = tmp_path.glob("events.out.tfevents.*")
+    events = first.read_bytes()
+    attempt(tmp_path, range(9, 13), keep_until=(0, 8))
+    first.write_bytes(events)  # killed after the copy reached the disk, before the emptying
+    attempt(tmp_path, range(13, 15), keep_until=(0, 12))
+    files = [p for p in tmp_path.glob("events.out.tfevents.*") if p.stat().st_size]
+    assert len(files) == 1
+    ea = EventAccumulator(str(files[0]), size_guidance={"scalars": 0})
+    ea.Reload()
+    loss = ea.Scalars("val/loss")
+    assert [e.step for e in loss] == list(range(1, 15))
+    assert [e.value for e in loss] == pytest.approx([1.0 / e for e in range(1, 15)])

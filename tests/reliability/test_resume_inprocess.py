@@ -3,6 +3,7 @@ second Ctrl-Cs, exceptions and resume edge cases, driven in-process so each land
 
 from __future__ import annotations
 
+import csv
 import shutil
 import signal
 from pathlib import Path
@@ -17,6 +18,8 @@ from reliability_support import (
     run_dirs,
     scalars,
 )
+from tensorboard.backend.event_processing import plugin_event_accumulator
+from tensorboard.util.tensor_util import make_ndarray
 
 from mlplab import runner as run_mod
 from mlplab.runner import train
@@ -353,12 +356,23 @@ def test_tensorboard_has_no_duplicates_after_resume(refs, tmp_path, monkeypatch)
     monkeypatch.undo()
     before = scalars(res.run_dir)
     assert max(s for s, _ in before["train/step_loss"]) == 70
+    # A `tensorboard --logdir --load_fast=false` left running across the resume: it
+    # had waited on the removed file for good, and never showed the resumed steps.
+    live = plugin_event_accumulator.EventAccumulator(str(res.run_dir), {"tensors": 0})
+    live.Reload()
     resume(res.run_dir)
     after = scalars(res.run_dir)
     steps = [s for s, _ in after["train/step_loss"]]
     assert steps == list(range(150))  # each step once, in order
     assert [s for s, _ in after["val/loss"]] == list(range(1, 7))
-    assert len(list(res.run_dir.glob("events.out.tfevents.*"))) == 1
+    live.Reload()
+    assert [e.step for e in live.Tensors("train/step_loss")] == list(range(150))
+    shown = {e.step: float(make_ndarray(e.tensor_proto)) for e in live.Tensors("val/loss")}
+    rows = list(csv.DictReader((res.run_dir / "metrics.csv").read_text().splitlines()))
+    assert shown == pytest.approx({int(r["epoch"]): float(r["val_loss"]) for r in rows})
+    # The first attempt's file is emptied, not removed (the live reader holds its name).
+    files = [p for p in res.run_dir.glob("events.out.tfevents.*") if p.stat().st_size]
+    assert len(files) == 1
 
 
 def test_adam_of_a_larger_model_resumes_exactly(tmp_path, monkeypatch):

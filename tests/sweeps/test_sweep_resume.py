@@ -28,7 +28,9 @@ def sweep(log: Path) -> subprocess.Popen[str]:
 def first_event_time(run_dir: Path) -> float:
     from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
 
-    (path,) = run_dir.glob("events.out.tfevents.*")
+    (path,) = [
+        p for p in run_dir.glob("events.out.tfevents.*") if p.stat().st_size
+    ]  # resumed: one emptied
     times = [e.wall_time for e in LegacyEventFileLoader(str(path)).Load() if e.summary.value]
     return min(times)
 

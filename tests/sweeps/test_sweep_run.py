@@ -324,7 +324,9 @@ def test_batched_sweep_records_equal_one_run_at_a_time(tmp_path: Path) -> None:
 def first_event_time(run_dir: Path) -> float:
     from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
 
-    (path,) = run_dir.glob("events.out.tfevents.*")
+    (path,) = [
+        p for p in run_dir.glob("events.out.tfevents.*") if p.stat().st_size
+    ]  # resumed: one emptied
     return min(e.wall_time for e in LegacyEventFileLoader(str(path)).Load() if e.summary.value)
 
 

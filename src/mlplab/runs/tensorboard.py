@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 import struct
 import time
 from collections.abc import Sequence
@@ -36,12 +37,17 @@ class EventWriter:
     """Scalars and hparams into ``logdir``, readable by a stock ``tensorboard --logdir``.
 
     ``keep_until=(step, epoch)`` is for a resumed run: the events of earlier attempts up
-    to that checkpoint are copied into the new file and the old files are removed, so
-    the steps that are trained again (after the checkpoint) do not show up twice.
+    to that checkpoint are copied into the new file, after its restart mark (a
+    ``SessionLog.START`` at step 0), and the old files are emptied, so the steps that are
+    trained again (after the checkpoint) do not show up twice. Emptied, not removed: a
+    ``tensorboard`` left running holds the old file by its name, and its Python loader
+    waited on a removed one for good, showing none of the resumed run; an emptied one
+    ends, the loader moves on to the new file, and the mark makes it drop what it had
+    before it reads the copies. A file emptied by an earlier resume is removed.
     """
 
     def __init__(self, logdir: str | Path, keep_until: tuple[int, int] | None = None) -> None:
-        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 
         from mlplab.runs.tfrecord import RecordFile
 
@@ -49,17 +55,26 @@ class EventWriter:
         if not Path(logdir).is_dir():  # a stat, not a mkdir: cheaper where it exists
             Path(logdir).mkdir(parents=True, exist_ok=True)
         old = sorted(Path(logdir).glob("events.out.tfevents.*")) if keep_until else []
-        kept = [ev for f in old for ev in _read_events(f) if _before(ev, *keep_until)]  # type: ignore[misc]
+        kept = _kept_events(old, *keep_until) if keep_until else []
         self._w = RecordFile(logdir)
         self.add_event(Event(wall_time=time.time(), file_version="brain.Event:2"))
+        # Every file starts with the mark, as TensorBoard's server takes the first one it
+        # reads in a run for the start, not a restart.
+        self.add_event(
+            Event(wall_time=time.time(), session_log=SessionLog(status=SessionLog.START))
+        )
         if old:
             for ev in kept:
                 self.add_event(ev)
             self._w.flush()
-            # Removed only once their kept events are on disk in the new file: a crash
-            # in between leaves duplicates, never a gap.
+            # Emptied only once their kept events are on disk in the new file: a crash
+            # in between leaves both, which the restart mark keeps apart.
             for f in old:
-                f.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    if f.stat().st_size:
+                        os.truncate(f, 0)
+                    else:  # emptied by an earlier resume: every reader has moved past it
+                        f.unlink()
 
     def add_event(self, event: Any) -> None:
         self._w.write(event.SerializeToString())
@@ -226,6 +241,22 @@ def _read_events(path: Path) -> list[Any]:
     with contextlib.suppress(Exception):
         events.extend(LegacyEventFileLoader(str(path)).Load())
     return events
+
+
+def _kept_events(paths: Sequence[Path], step: int, epoch: int) -> list[Any]:
+    """The events of ``paths`` (in order) that a resume from (``step``, ``epoch``) keeps.
+
+    A restart mark drops what came before it at its step or later, as TensorBoard does:
+    a resume's copy that a crash left beside the files it was copied from counts once.
+    """
+    kept: list[Any] = []
+    for f in paths:
+        for ev in _read_events(f):
+            if ev.HasField("session_log") and ev.session_log.status == ev.session_log.START:
+                kept = [e for e in kept if e.step < ev.step]
+            elif _before(ev, step, epoch):
+                kept.append(ev)
+    return kept
 
 
 def _before(event: Any, step: int, epoch: int) -> bool:

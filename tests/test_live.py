@@ -387,3 +387,44 @@ def test_a_sweep_view_takes_the_lowest_of_an_ascending_metric_and_says_done():
     view.finish()
     assert shown[-1]["text/plain"] == "mlplab sweep: done, 2/2 runs, 0.0 s; best: y, val_mse 0.5"
     assert 'style="width:100.0%' in shown[-1]["text/html"]
+
+
+def test_a_resumed_run_counts_on_from_its_time_and_epoch_before():
+    # The run trained 30 s up to epoch 150 of 400 before the resume; this session's
+    # 10 epochs in 10 s give the time left. The clock had said 0.0 s after a resume.
+    clock, shown = Clock(), []
+    view = LiveView("moons", 400, show=shown.append, clock=clock, elapsed_before=30.0)
+    clock.t = 100.0
+    view(Start(None, 150, 15000))  # type: ignore[arg-type]
+    assert "38%, epoch 150/400, 30.0 s" in shown[0]["text/plain"]
+    clock.t = 110.0
+    view(_validate(160, 0.1))
+    assert "epoch 160/400, 40.0 s, ~240.0 s left" in shown[-1]["text/plain"]
+
+
+def test_resume_in_a_notebook_shows_the_runs_time_so_far(tmp_path, monkeypatch):
+    import time
+
+    import mlplab
+    from mlplab import live
+    from mlplab.runs.checkpoint import load_checkpoint
+
+    shown: list[dict[str, str]] = []
+    monkeypatch.setattr(live, "in_jupyter", lambda: True)
+    monkeypatch.setattr(live, "_jupyter_display", lambda: shown.append)
+
+    def stop(event):
+        if isinstance(event, Validate) and event.epoch == 2:
+            time.sleep(0.5)  # a run that took a while before its Ctrl-C
+        if isinstance(event, Validate) and event.epoch == 4:
+            raise KeyboardInterrupt
+
+    kw = dict(data="moons", epoch=8, save_every=1, plots="none", log_path=str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        mlplab.train(**kw, verbose=False, subscribers=[stop])
+    (run_dir,) = [p.parent for p in tmp_path.rglob("config.yaml")]
+    saved = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta
+    assert saved["loop"]["epoch"] == 3 and saved["elapsed_s"] >= 0.5
+    mlplab.train(resume=run_dir, verbose=True)
+    shown_s = re.search(r"epoch 3/8, ([\d.]+) s", shown[0]["text/plain"])
+    assert shown_s and float(shown_s[1]) == pytest.approx(saved["elapsed_s"], abs=0.06)

@@ -61,11 +61,14 @@ def in_jupyter() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def live_view(title: str, total_epochs: int, one_curve: bool, verbose: bool) -> list[LiveView]:
-    """The live view subscriber for a run, in a list: empty unless verbose and in Jupyter."""
+def live_view(
+    title: str, total_epochs: int, one_curve: bool, verbose: bool, elapsed_before: float = 0.0
+) -> list[LiveView]:
+    """The live view subscriber for a run, in a list: empty unless verbose and in Jupyter.
+    ``elapsed_before``: seconds a resumed run had trained before (its checkpoint's)."""
     if not verbose or not in_jupyter():
         return []
-    return [LiveView(title, total_epochs, one_curve)]
+    return [LiveView(title, total_epochs, one_curve, elapsed_before=elapsed_before)]
 
 
 class Display:
@@ -116,7 +119,9 @@ class LiveView(Display):
     """A run's progress and loss curves, shown and updated in one notebook display.
 
     ``show`` and ``clock`` as :class:`Display`'s. A stack of several models shows the first's
-    curves.
+    curves. A resumed run's bar starts at the epoch its Start names, and its time counts
+    on from ``elapsed_before`` (seconds, default 0), as its result.json's ``wall_time_s``
+    does; the time left is estimated from this session's pace alone.
     """
 
     def __init__(
@@ -126,8 +131,10 @@ class LiveView(Display):
         one_curve: bool = False,
         show: Callable[[dict[str, str]], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        elapsed_before: float = 0.0,
     ) -> None:
         super().__init__(show, clock)
+        self.elapsed_before = elapsed_before
         self.title = title
         self.total = max(int(total_epochs), 1)
         self.one_curve = one_curve  # train = val (the logic gates): one curve, "loss"
@@ -176,10 +183,10 @@ class LiveView(Display):
     # --- drawing ------------------------------------------------------------------------------
     def bundle(self, now: float) -> dict[str, str]:
         """The view as a MIME bundle: ``text/html`` for Jupyter, ``text/plain`` elsewhere."""
-        elapsed = max(now - self._t0, 0.0)
+        elapsed = max(now - self._t0, 0.0)  # this session's
         done = min(self.epoch, self.total)
         frac = done / self.total
-        info = [f"epoch {done}/{self.total}", f"{elapsed:.1f} s"]
+        info = [f"epoch {done}/{self.total}", f"{self.elapsed_before + elapsed:.1f} s"]
         ran = done - self._start_epoch
         if self.status == "training" and ran > 0 and done < self.total:
             info.append(f"~{elapsed / ran * (self.total - done):.1f} s left")

@@ -850,7 +850,9 @@ def _train_locked(
         log_val=curve_metric_name(data.task) if cfg.log_val else None,
     )
     plots = plot_subscribers([cfg], data, [spec], [RunRecord(write_dir)]) if record else []
-    live = live_view(f"{cfg.label()} on {data.name}", cfg.epoch, data.shared_splits, verbose)
+    live = live_view(
+        f"{cfg.label()} on {data.name}", cfg.epoch, data.shared_splits, verbose, elapsed_before
+    )
     writer, tb, subs = wire_subscribers(
         [cfg],
         data,

@@ -86,17 +86,29 @@ OTHER_NAMES = {
     "l2": "l2_coef",  # the lecture's other args' names
     "num_layers": "n_layer",
     "train_batch_size": "batch_size",
+    # PyTorch's modules and the usual training scripts; difflib finds none of these (or,
+    # for batch_norm, batch_size).
+    "hidden_size": "hid_dim",
+    "hidden_dim": "hid_dim",
+    "num_hidden_layers": "n_layer",
+    "batch_norm": "use_bn",
+    "batchnorm": "use_bn",
+    "dropout_rate": "dp_rate",
+    "num_epochs": "epoch",
+    "n_epochs": "epoch",
+    "optimizer": "optim",
 }
 FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
 
 
 def setting_hint(name: str, known: list[str], form: str = "'{}'") -> str:
     """' (did you mean ...?)' for an unknown setting, or '' when nothing is near; ``form``
-    writes the name as the user would (``'{}'`` in YAML, ``--{}`` on the command line)."""
-    low = name.lower()
+    writes the name as the user would (``'{}'`` in YAML, ``--{}`` on the command line).
+    Dashes read as underscores: ``--learning-rate`` is ``learning_rate``."""
+    low = name.lower().replace("-", "_")
     if low in FROM_THE_DATA:
         return " (the data sets the input and output widths)"
-    near = OTHER_NAMES.get(low) or nearest(name, known)
+    near = OTHER_NAMES.get(low) or nearest(low, known)
     return f" (did you mean {form.format(near)}?)" if near else ""
 
 

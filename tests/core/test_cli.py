@@ -145,6 +145,21 @@ def test_a_flag_in_another_case_names_the_setting_it_means(run_cli, tmp_path, co
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize(
+    ("flag", "meant"),
+    [("--learning-rate", "--lr"), ("--learning-rate=0.1", "--lr"), ("--hidden-size", "--hid_dim"),
+     ("--weight-decay", "--l2_coef"), ("--batch-norm", "--use_bn"), ("--num-epochs", "--epoch")],
+)  # fmt: skip
+def test_a_dashed_flag_names_the_setting_it_means(run_cli, tmp_path, flag, meant):
+    """`--learning-rate 0.1` got no "did you mean" while `--learning_rate` did: argparse
+    users write flags with dashes."""
+    value = [] if "=" in flag else ["0.1"]
+    proc = run_cli("train", "--data", "xor", flag, *value, "--log_path", tmp_path / "runs")
+    name = flag.split("=")[0]
+    assert_one_line_error(proc, f"unknown setting '{name}' (did you mean {meant}?)")
+    assert not (tmp_path / "runs").exists()
+
+
 def test_bad_csv_files(run_cli, tmp_path):
     cases = {
         "empty.csv": ("", []),

@@ -100,6 +100,15 @@ def test_use_xavier_is_an_alias_of_init():
         ({"l2": 0.1}, ["did you mean 'l2_coef'"]),  # the lecture's args, by their names
         ({"num_layers": 2}, ["did you mean 'n_layer'"]),
         ({"train_batch_size": 32}, ["did you mean 'batch_size'"]),
+        # What PyTorch modules and training scripts call them: difflib found nothing near
+        # hidden_size, and batch_size for batch_norm.
+        ({"hidden_size": 4}, ["unknown setting 'hidden_size'", "did you mean 'hid_dim'"]),
+        ({"hidden_dim": 4}, ["did you mean 'hid_dim'"]),
+        ({"batch_norm": True}, ["did you mean 'use_bn'"]),
+        ({"num_epochs": 10}, ["did you mean 'epoch'"]),
+        ({"epochs": 10}, ["did you mean 'epoch'"]),
+        ({"momentum": 0.9}, ["did you mean 'mm'"]),
+        ({"learning-rate": 0.1}, ["unknown setting 'learning-rate'", "did you mean 'lr'"]),
         ({"in_dim": 3}, ["unknown setting 'in_dim'", "the data sets the input and output"]),
         ({"exp_name": "ünï"}, ["'exp_name'", "use ASCII letters"]),  # ü is a letter
         ({"act": "LeakyReLUx"}, ["'act': 'LeakyReLUx' is not one of", "leaky_relu"]),
@@ -710,6 +719,9 @@ def test_the_python_entry_points_name_a_wrong_argument_in_one_line():
         (lambda: mlplab.load_dataset("moons", n_samples=0), "'n_samples': must be a whole"),
         (lambda: mlplab.load_dataset("moons", task="bogus"),
          "'bogus' is not one of auto, classification, regression"),
+        # A PyTorch user's keyword: nothing was near enough for a hint.
+        (lambda: mlplab.train(data="xor", record=False, hidden_size=4),
+         r"unknown setting 'hidden_size' \(did you mean 'hid_dim'\?\)"),
     ]  # fmt: skip
     for call, needle in cases:
         with pytest.raises(ConfigError, match=needle) as err:

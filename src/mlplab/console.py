@@ -321,12 +321,61 @@ def has_no_test_split(data: Dataset) -> bool:
 
 def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
     """What a finished run's numbers say that the table does not: a target whose scale
-    kept a regression from fitting, a model no better than the most common class, or the
-    default epochs ending while the validation loss still fell, or rising long after its
-    lowest."""
-    notes = (target_scale_note(data, result), majority_note(data, result))
+    kept a regression from fitting, a regression that learnt nothing beyond the mean or a
+    training loss that rose (an lr too high), a model no better than the most common class,
+    or the default epochs ending while the validation loss still fell, or rising long after
+    its lowest."""
+    scale = target_scale_note(data, result)
+    # The target's scale, where it is the cause, says more than a lower lr would.
+    lr = None if scale else mean_note(cfg, data, result) or loss_rose_note(cfg, result)
+    notes = (scale, lr, majority_note(data, result))
     late = (under_trained_note(cfg, result), overfit_note(data.shared_splits, result))
     return [n for n in (*notes, *late) if n]
+
+
+# A training R² under this is a model that predicts about the target's mean.
+MEAN_R2 = 0.01
+
+
+def mean_note(cfg: Config, data: Dataset, result: dict[str, Any]) -> str | None:
+    """A regression whose training R² is about 0 or below: its predictions are (nearly)
+    the training mean, whatever the features. Too large a step does that: ReLUs pushed
+    below 0 on every row stop passing gradients ("dead"), and only the output's bias
+    learns, which finds the mean; a run that oscillates ends anywhere."""
+    r2 = result.get("train_r2")
+    if data.task != "regression" or result.get("status") != "finished":
+        return None
+    if not isinstance(r2, float) or not r2 < MEAN_R2:
+        return None
+    dead = " (dead ReLUs)" if cfg.hidden_layers and "relu" in cfg.act else ""
+    why = f"its units stopped learning{dead}" if cfg.hidden_layers else "it stopped learning"
+    r2_text = "about 0" if abs(r2) < 0.005 else f"{r2:.2g}"  # not -4.4e-16
+    return (
+        f"the training R² is {r2_text}: the model predicts about the target's mean, whatever "
+        f"the features; {why} or the lr is too high: try a lower lr, e.g. --lr {cfg.lr / 10:g}"
+    )
+
+
+# How far above its first value the training loss must end for the note that it rose.
+LOSS_ROSE = 0.1
+
+
+def loss_rose_note(cfg: Config, result: dict[str, Any]) -> str | None:
+    """The training loss ended more than :data:`LOSS_ROSE` above its first value (the first
+    epoch's): each step overshot the minimum it was aimed at, the sign of an lr too high.
+    (The perceptron lab's loss stays at ln 2 by design: it does not rise.)"""
+    train = result.get("train_losses") or []
+    last = result.get("train_loss", train[-1] if train else None)
+    if result.get("status") != "finished" or not train or not isinstance(last, float):
+        return None
+    first = float(train[0])
+    if not (np.isfinite(first) and first > 0 and last > first * (1 + LOSS_ROSE)):
+        return None
+    return (
+        f"the training loss rose from {first:.4g} (epoch "
+        f"{(result.get('val_epochs') or [1])[0]}) to {last:.4g}: the steps overshoot, "
+        f"so the lr is too high; try a lower lr, e.g. --lr {cfg.lr / 10:g}"
+    )
 
 
 # How far above its lowest the last validation loss must end for the overfit note.
@@ -340,7 +389,10 @@ def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
 
     It says "overfits" only where the training loss fell meanwhile by more than
     :data:`OVERFIT` / 2: a validation loss that rises while the training loss stays where it
-    was is noise (minibatch Adam's swings), and is named as such."""
+    was, or rises too, is noise (minibatch Adam's swings, full-batch SGD's bounces with too
+    large an lr), and is named as such. ``result``'s curves should hold every point: the
+    ~250 of a long run's result.json may skip the best epoch's neighbours, and a bouncing
+    curve's value between two of them is anyone's guess."""
     if result.get("status") != "finished" or shared_splits:
         return None
     losses, epochs = result.get("val_losses") or [], result.get("val_epochs") or []
@@ -360,7 +412,7 @@ def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
         why = "the model got worse after that"
     else:
         # result.json keeps at most a few hundred points of a curve (curves.npz has them
-        # all), so the best epoch may fall between two of them.
+        # all, and a run's own end passes them), so the best epoch may fall between two.
         before, after = float(np.interp(best_epoch, epochs, train)), float(train[-1])
         why = (
             "the model overfits after that"

@@ -954,6 +954,7 @@ def _train_locked(
         result = RunRecord(write_dir).read_result() or writer.results[0]
     else:
         result = _unrecorded(cfg, spec, data, engine, end, time.time() - started)
+    curves = curve_lists(end.models.loop_state(int(end.ids[0])), data.task)
     if verbose:
         if status == "diverged" and target_scale_note(data, result):
             # The note below names the cause; a lower lr (RunDiverged's advice) only
@@ -962,11 +963,12 @@ def _train_locked(
         if message:
             console.line(f"mlplab: {message}")
         print_summary(cfg, data, result, end)
-        for note in end_notes(cfg, data, result):
+        # Every point of the curves: result.json's ~250 of a long run skip the epochs
+        # between them, where a swinging training loss may have been low or high.
+        for note in end_notes(cfg, data, {**result, **curves}):
             console.line(f"mlplab: note: {note}")
         if record and write_dir == run_dir:
             console.line(record_line(run_dir))
-    curves = curve_lists(end.models.loop_state(int(end.ids[0])), data.task)
     return Result(cfg, run_dir if record else None, result, data, backend, spec, exit_code, curves)
 
 

@@ -794,3 +794,64 @@ def test_a_target_far_from_zero_for_its_spread_gets_the_scale_note(tmp_path, cap
     out = capsys.readouterr().out
     assert float(re.search(r"│ test\s+│(?:[^│]+│){3}\s+(-?[\d.]+)", out)[1]) > 0.5
     assert "the target sits at" not in out
+
+
+def test_a_regression_left_at_its_mean_says_the_lr_is_too_high(tmp_path, capsys):
+    """sinlog's MLP at lr 0.5: its ReLUs died on the first steps, every later step loss was
+    the same, and the run ended "finished" with a training R² of -4e-16 and no word."""
+    from mlplab.cli import main
+
+    base = ["train", "--data", "sinlog", "--n_layer", "1", "--hid_dim", "200", "--act", "relu",
+            "--epoch", "200", "--log_every", "0", "--plots", "none",
+            "--log_path", str(tmp_path / "runs")]  # fmt: skip
+    assert main([*base, "--lr", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"│ train\s+│(?:[^│]+│){3}\s+-?[\d.]+e-1\d", out)  # R² about 0
+    assert "note: the training R² is about 0: the model predicts about the target's mean" in out
+    assert "(dead ReLUs) or the lr is too high: try a lower lr, e.g. --lr 0.05" in out
+    assert main([*base, "--lr", "0.05"]) == 0  # R² 0.48: learning, if slowly
+    assert "note:" not in capsys.readouterr().out
+
+
+def test_a_training_loss_that_rose_says_the_lr_is_too_high(tmp_path, capsys):
+    """The lecture's 2-2-1 xor net at lr 1e6 ended "finished" at a loss of 4.2e5, from 0.71."""
+    from mlplab.cli import main
+
+    base = ["train", "--data", "xor", "--n_layer", "1", "--hid_dim", "2", "--act", "sigmoid",
+            "--epoch", "200", "--plots", "none", "--log_path", str(tmp_path / "runs")]  # fmt: skip
+    assert main([*base, "--lr", "1e6"]) == 0
+    out = capsys.readouterr().out
+    note = re.search(r"note: the training loss rose from 0.7147 \(epoch 1\) to ([\d.e+]+)", out)
+    assert note and float(note[1]) > 1e5, out
+    assert "so the lr is too high; try a lower lr, e.g. --lr 100000" in out
+
+
+def test_the_perceptron_labs_loss_at_ln2_gets_no_note(capsys):
+    """08-1's perceptron cannot learn XOR: its cost stays at ln 2 by design, a hair
+    above its first value at the end; that is no loss that rose."""
+    import math
+
+    import mlplab
+    from mlplab.console import loss_rose_note
+
+    xor = mlplab.train(EXAMPLES / "xor_perceptron.yaml", plots="none", record=False)
+    assert abs(xor.record["train_loss"] - math.log(2)) < 1e-3
+    assert "note:" not in capsys.readouterr().out
+    record = {"status": "finished", "train_losses": [0.6931, 0.69315], "train_loss": 0.69315}
+    assert loss_rose_note(mlplab.Config(lr=0.1), record) is None
+    assert loss_rose_note(mlplab.Config(lr=0.1), {**record, "train_loss": 0.8}) is not None
+
+
+@pytest.mark.slow
+def test_an_lr_that_makes_sgd_bounce_is_not_called_overfitting(capsys):
+    """sinlog's MLP at lr 0.05: its validation loss was lowest at epoch 3379 and 13% above
+    that at epoch 4000, its training loss 1.816 then 2.081, and the note said "the model
+    overfits". It read the training loss at the best epoch between two of result.json's
+    250 points of the curve (2.467 at epoch 3377, 2.020 at 3393), where SGD bounces."""
+    import mlplab
+
+    mlplab.train(EXAMPLES / "sinlog_mlp.yaml", lr=0.05, log_every=0, plots="none", record=False)
+    out = capsys.readouterr().out
+    assert "the validation loss was lowest at epoch 3379" in out
+    assert "overfits" not in out
+    assert "the training loss rose meanwhile (1.816, then 2.081)" in out

@@ -428,3 +428,51 @@ def test_resume_in_a_notebook_shows_the_runs_time_so_far(tmp_path, monkeypatch):
     mlplab.train(resume=run_dir, verbose=True)
     shown_s = re.search(r"epoch 3/8, ([\d.]+) s", shown[0]["text/plain"])
     assert shown_s and float(shown_s[1]) == pytest.approx(saved["elapsed_s"], abs=0.06)
+
+
+def test_a_sweep_view_breaks_ties_as_the_report_does():
+    """Two runs of val_acc 1.0 (xor): the view named the first to finish, the report the
+    one of lower val_loss ("ties by val_loss"). A run without the tie's metric ranks last."""
+    from mlplab.reports import aggregate
+
+    shown: list[dict[str, str]] = []
+    view = SweepView(
+        4,
+        ranking=lambda m: aggregate.ranking_metric("classification"),
+        tie=lambda m: aggregate.tie_break("classification"),
+        show=shown.append,
+        clock=Clock(),
+    )
+    view.start()
+    view.done(_outcome("a", val_acc=1.0))  # no val_loss: after any run that has one
+    view.done(_outcome("b", val_acc=1.0, val_loss=0.30))
+    view.done(_outcome("c", val_acc=1.0, val_loss=0.05))
+    view.done(_outcome("d", val_acc=0.75, val_loss=0.01))  # a lower score: no matter its loss
+    view.finish()
+    assert shown[-1]["text/plain"].endswith("best: c, val_acc 1"), shown[-1]["text/plain"]
+    # Scores equal but for their last bits tie, as the report's rounded means do.
+    view = SweepView(2, ranking=lambda m: ("val_mse", True), tie=lambda m: ("val_mae", True))
+    view.done(_outcome("x", val_mse=0.1 + 0.2, val_mae=0.5))
+    view.done(_outcome("y", val_mse=0.3, val_mae=0.4))
+    assert view.best is not None and view.best[0] == "y"
+    from mlplab import live
+
+    assert live.TIE_DECIMALS == aggregate.TIE_DECIMALS
+
+
+def test_a_sweeps_live_view_names_the_reports_best_run_on_a_tie(monkeypatch):
+    """The sweep gave its view the report's ranking metric but not its tie rule."""
+    from mlplab import live
+    from mlplab.config import Config
+    from mlplab.runs.record import run_name
+    from mlplab.sweeps.api import _Progress
+
+    shown: list[dict[str, str]] = []
+    monkeypatch.setattr(live, "in_jupyter", lambda: True)
+    monkeypatch.setattr(live, "_jupyter_display", lambda: shown.append)
+    configs = [Config(data="xor", lr=lr) for lr in (0.1, 0.5)]
+    ids = [run_name(c) for c in configs]
+    with _Progress(configs, ["lr"], show=True) as progress:
+        progress.done(_outcome(ids[0], val_acc=1.0, val_loss=0.2))
+        progress.done(_outcome(ids[1], val_acc=1.0, val_loss=0.1))
+    assert shown[-1]["text/plain"].endswith(f"best: lr 0.5 ({ids[1]}), val_acc 1")

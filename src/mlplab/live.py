@@ -266,6 +266,11 @@ class LiveView(Display):
         return "".join(parts)
 
 
+# Scores equal to this many decimals tie, as a report's means do
+# (mlplab.reports.aggregate.TIE_DECIMALS, a layer above this one).
+TIE_DECIMALS = 10
+
+
 class SweepView(Display):
     """A sweep's progress in one notebook display: runs done of total, the time so far and
     an estimate of the time left, and the best finished run so far by its validation metric.
@@ -275,8 +280,10 @@ class SweepView(Display):
     in this process or in a worker, so the count moves by a stack at a time. ``labels``
     names a run id for the reader (``{"exp-1a2b3c": "lr 0.5, seed 1"}``; default none);
     ``ranking(metrics)`` gives ``(metric, ascending)``, the number that ranks the runs, chosen
-    from the first finished run's metrics (default ``("val_loss", True)``: lowest is best).
-    ``show`` and ``clock`` as :class:`Display`'s.
+    from the first finished run's metrics (default ``("val_loss", True)``: lowest is best);
+    ``tie(metrics)`` the same for the number that orders runs equal in it (equal to
+    :data:`TIE_DECIMALS` decimals, a run without it last), as a report breaks ties (default
+    none: the first such run stays best). ``show`` and ``clock`` as :class:`Display`'s.
     """
 
     def __init__(
@@ -286,15 +293,19 @@ class SweepView(Display):
         ranking: Callable[[Mapping[str, float]], tuple[str, bool]] | None = None,
         show: Callable[[dict[str, str]], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        tie: Callable[[Mapping[str, float]], tuple[str, bool]] | None = None,
     ) -> None:
         super().__init__(show, clock)
         self.total = max(int(total), 1)
         self.labels = dict(labels or {})
         self.ranking = ranking or (lambda metrics: ("val_loss", True))
+        self.tie = tie
         self.count = 0
         self.statuses: collections.Counter[str] = collections.Counter()
         self.metric: tuple[str, bool] | None = None
+        self._order: list[tuple[str, bool]] = []  # the ranking metric, then the tie's
         self.best: tuple[str, float] | None = None  # run id, its metric
+        self._best_key: tuple[float, ...] = ()
         self.status = "running"
 
     def start(self) -> None:
@@ -311,14 +322,19 @@ class SweepView(Display):
         if status == "finished" and metrics:
             if self.metric is None:
                 self.metric = self.ranking(metrics)
-            name, ascending = self.metric
-            value = metrics.get(name)
+                self._order = [self.metric, *([self.tie(metrics)] if self.tie else [])]
+            value = metrics.get(self.metric[0])
             if isinstance(value, int | float) and math.isfinite(value):
-                best = (
-                    self.best[1] if self.best is not None else math.inf * (1 if ascending else -1)
+                # Lowest is best: each number signed by its order, rounded as a report's
+                # means are (the last bits of equal scores must not decide).
+                key = tuple(
+                    round(v if up else -v, TIE_DECIMALS)
+                    if isinstance(v := metrics.get(name), int | float) and math.isfinite(v)
+                    else math.inf
+                    for name, up in self._order
                 )
-                if value < best if ascending else value > best:
-                    self.best = (str(outcome["run_id"]), float(value))
+                if self.best is None or key < self._best_key:
+                    self.best, self._best_key = (str(outcome["run_id"]), float(value)), key
         self._redraw(force=False)
 
     def finish(self) -> None:

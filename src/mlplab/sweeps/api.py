@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -961,7 +961,7 @@ class _Progress:
         self._view: Any = None
         if self.show and in_jupyter():
             from mlplab.live import SweepView
-            from mlplab.reports.aggregate import ranking_metric
+            from mlplab.reports.aggregate import ranking_metric, tie_break
             from mlplab.runs.record import run_name
 
             def value(v: Any) -> str:  # a random search's lr 0.012345678 as 0.01235
@@ -970,11 +970,17 @@ class _Progress:
             labels = {
                 run_name(c): ", ".join(f"{a} {value(getattr(c, a))}" for a in axes) for c in configs
             }
+
+            def kind(metrics: Mapping[str, float]) -> str:
+                return "classification" if "val_acc" in metrics else "regression"
+
             self._view = SweepView(
                 self.total,
                 labels,
-                # As the report ranks: val_acc for a classifier, val_mse for a regressor.
-                lambda m: ranking_metric("classification" if "val_acc" in m else "regression"),
+                # As the report ranks: val_acc for a classifier, val_mse for a regressor,
+                # and ties by val_loss (val_mae), so that both name the same best run.
+                lambda m: ranking_metric(kind(m)),
+                tie=lambda m: tie_break(kind(m)),
             )
         elif self.show and interactive():
             from rich.progress import (

@@ -173,8 +173,8 @@ relative for xor-nn.""",
 # rerun=True: the printout every time the notebook runs (a kept run would say only where
 # it is). log_every=500: the lab prints every 100 steps, 101 lines.
 nn = mlplab.train("xor_nn.yaml", log_every=500, rerun=True)""",
-    """#md `mlp 2x1 sigmoid` names the model as hidden width x number of hidden layers: one
-hidden layer of 2 sigmoid units, the lecture's 2-2-1 net. `epoch 10001/10001` counts the
+    """#md `mlp 2-2-1 sigmoid` names the model by its layers' widths, as the lecture does:
+2 inputs, one hidden layer of 2 sigmoid units, 1 output. `epoch 10001/10001` counts the
 updates, one full-batch step per epoch: the lab's steps 0 to 10000, so the printout's last
 line is step 10000. Printed every 500 steps rather than the lab's 100, the cost still
 shows the lab's plateau: it stays at 0.693 (ln 2) to step 1500, then falls (0.68 at step

@@ -153,7 +153,7 @@ def test_xor_nn_prints_the_slides_numbers_and_displays_its_run(tmp_path):
     assert sorted(printed) == list(range(0, 10001, 500))
     assert all(f"{printed[s]:.3f}" == "0.693" for s in (500, 1000, 1500))
     assert f"{printed[2000]:.2f}" == "0.68" and printed[2500] < 0.05
-    assert "stays at 0.693 (ln 2) to step 1500" in text and "mlp 2x1 sigmoid" in out
+    assert "stays at 0.693 (ln 2) to step 1500" in text and "mlp 2-2-1 sigmoid" in out
     # The wide-deep net: the record's step-10000 cost within 2e-4 of the slide's, as said.
     wide = number(r"wide-deep: record's cost ([\d.e-]+) \(slide", out)
     assert wide == pytest.approx(0.0001565046259202063, rel=2e-4)

@@ -26,7 +26,7 @@ import stat
 import unicodedata
 from collections.abc import Collection
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Protocol, get_args
 
 from pydantic import (
     BaseModel,
@@ -99,6 +99,12 @@ OTHER_NAMES = {
     "optimizer": "optim",
 }
 FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
+
+
+class Labelled(Protocol):
+    """What names a model for :meth:`Config.label` (a ``ModelSpec``, a layer above)."""
+
+    def label(self) -> str: ...
 
 
 def setting_hint(name: str, known: list[str], form: str = "'{}'") -> str:
@@ -617,12 +623,18 @@ class Config(BaseModel):
             return [int(w) for w in self.hid_dims.split("-")]
         return [self.hid_dim] * self.hidden_layers
 
-    def label(self) -> str:
-        """Short human label, e.g. ``mlp 2x1 sigmoid``, ``mlp 128x3 relu bn dp 0.2`` or
-        ``linear``: the hidden layers (width x count), then what a plot's reader must know
-        to tell two models apart (batch norm, dropout, skip connections)."""
+    def label(self, spec: Labelled | None = None) -> str:
+        """Short human label: ``model_name`` if set; with ``spec`` (the
+        :class:`~mlplab.engines.spec.ModelSpec` built on the data, which knows the input and
+        output widths), its label, every layer's width as the lectures write it
+        (``mlp 2-2-1 sigmoid``); else, from the settings alone (a sweep's tables), the
+        hidden layers as width x count (``mlp 2x1 sigmoid``, ``mlp 128x3 relu bn dp 0.2``)
+        or ``linear``, then what a reader must know to tell two models apart (batch norm,
+        dropout, skip connections)."""
         if self.model_name:
             return self.model_name
+        if spec is not None:
+            return spec.label()
         if self.hidden_layers == 0:
             return "linear"
         layers = (

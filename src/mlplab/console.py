@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # for the annotations only: the console loads before these do
     from mlplab.config import Config
     from mlplab.data.dataset import Dataset
+    from mlplab.engines.spec import ModelSpec
     from mlplab.training.events import End
 
 import io
@@ -254,9 +255,12 @@ def record_line(run_dir: Path) -> str:
     return line
 
 
-def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) -> None:
+def print_summary(
+    cfg: Config, data: Dataset, result: dict[str, Any], end: End, spec: ModelSpec | None = None
+) -> None:
     """The results table of a run that did not diverge (with balanced accuracy and F1 where
-    the classes are :func:`imbalanced`), and the labs' Hypothesis block."""
+    the classes are :func:`imbalanced`), and the labs' Hypothesis block; the table's title
+    names the model by ``spec``'s widths where given (``mlp 2-2-1``)."""
     from mlplab.data.synthetic import GATES  # the console loads before the data layer
 
     if result["status"] == "diverged":
@@ -276,7 +280,7 @@ def print_summary(cfg: Config, data: Dataset, result: dict[str, Any], end: End) 
         rows = rows[:2]
     if data.shared_splits:
         rows = [("train=val" if no_test else "train=val=test", rows[0][1])]
-    title = f"{cfg.label()} on {data.name}: {result['status']} in {result['wall_time_s']:.2f} s"
+    title = f"{cfg.label(spec)} on {data.name}: {result['status']} in {result['wall_time_s']:.2f} s"
     if result.get("stopped_early"):  # the table is the last epoch's model, not the best's
         title += (
             f", stopped early at epoch {result.get('epochs_run')} "

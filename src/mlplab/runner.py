@@ -851,7 +851,7 @@ def _train_locked(
     )
     plots = plot_subscribers([cfg], data, [spec], [RunRecord(write_dir)]) if record else []
     live = live_view(
-        f"{cfg.label()} on {data.name}", cfg.epoch, data.shared_splits, verbose, elapsed_before
+        f"{cfg.label(spec)} on {data.name}", cfg.epoch, data.shared_splits, verbose, elapsed_before
     )
     writer, tb, subs = wire_subscribers(
         [cfg],
@@ -918,7 +918,7 @@ def _train_locked(
             else f", printing {what} every step" if cfg.log_every else ""
         )  # fmt: skip
         console.line(
-            f"mlplab: {cfg.label()} on {data.name} ({data.task}, {data.n_rows} rows), "
+            f"mlplab: {cfg.label(spec)} on {data.name} ({data.task}, {data.n_rows} rows), "
             f"engine {engine}{lines}{where}"
         )
 
@@ -962,7 +962,7 @@ def _train_locked(
             message = message.split(LOWER_LR)[0] + "; the note below says why"
         if message:
             console.line(f"mlplab: {message}")
-        print_summary(cfg, data, result, end)
+        print_summary(cfg, data, result, end, spec)
         # Every point of the curves: result.json's ~250 of a long run skip the epochs
         # between them, where a swinging training loss may have been low or high.
         for note in end_notes(cfg, data, {**result, **curves}):

@@ -62,7 +62,7 @@ class TrainedModel:
         )
         where = str(self.run_dir) if self.run_dir is not None else "not recorded"
         return (
-            f"<{type(self).__name__} {self.config.label()} on {self.dataset.name}: "
+            f"<{type(self).__name__} {self.config.label(self.spec)} on {self.dataset.name}: "
             f"{self.record.get('status')}{', ' + shown if shown else ''}; {where}>"
         )
 
@@ -70,7 +70,7 @@ class TrainedModel:
         """Jupyter's view: status, metrics, run folder and the run's plots."""
         from mlplab.notebook import result_html
 
-        title = f"{self.config.label()} on {self.dataset.name}"
+        title = f"{self.config.label(self.spec)} on {self.dataset.name}"
         return result_html(title, self.record, self.metrics, self.run_dir)
 
     def predict(self, X: Any) -> np.ndarray:

@@ -855,3 +855,23 @@ def test_an_lr_that_makes_sgd_bounce_is_not_called_overfitting(capsys):
     assert "the validation loss was lowest at epoch 3379" in out
     assert "overfits" not in out
     assert "the training loss rose meanwhile (1.816, then 2.081)" in out
+
+
+def test_the_screen_names_the_model_by_its_layers_as_the_plot_titles_do(monkeypatch, capsys):
+    """The start line, the table, the live view and a Result said `mlp 2x1 sigmoid` of the
+    lecture's 2-2-1 net (which reads like Linear(2, 1)), its plots `mlp 2-2-1 sigmoid`."""
+    import mlplab
+    from mlplab import runner
+
+    titles: list[str] = []
+    monkeypatch.setattr(runner, "live_view", lambda title, *a: titles.append(title) or [])
+    r = mlplab.train(EXAMPLES / "xor_nn.yaml", epoch=3, log_every=0, record=False)
+    out = capsys.readouterr().out
+    assert out.startswith("mlplab: mlp 2-2-1 sigmoid on xor (binary, 4 rows)"), out
+    assert "\nmlp 2-2-1 sigmoid on xor: finished in" in out
+    assert titles == ["mlp 2-2-1 sigmoid on xor"]
+    assert repr(r).startswith("<Result mlp 2-2-1 sigmoid on xor: finished")
+    assert "<b>mlp 2-2-1 sigmoid on xor</b>" in r._repr_html_()
+    assert "2x1" not in out + repr(r)
+    wide = mlplab.train(EXAMPLES / "sinlog_mlp.yaml", epoch=2, verbose=False, record=False)
+    assert repr(wide).startswith("<Result mlp 2-200-1 relu on sinlog")

@@ -548,7 +548,11 @@ def test_plot_titles_name_batch_norm_dropout_and_skips_as_the_run_does():
         64, 10, 3, 128, "relu", use_bn=True, dp_rate=0.2, sc_type="residual", task="multiclass"
     )
     assert cfg.label() == model_label(cfg.to_dict()) == "mlp 128x3 relu bn dp 0.2 residual"
-    assert model_label({}, spec) == "mlp 64-128-128-128-10 relu bn dp 0.2 residual"
+    # With the spec, whose widths the data set: one form for the console and the titles.
+    full = "mlp 64-128-128-128-10 relu bn dp 0.2 residual"
+    assert cfg.label(spec) == model_label({}, spec) == spec.label() == full
+    named = Config(data="digits", model_name="wide")
+    assert named.label(spec) == model_label(named.to_dict(), spec) == "wide"
 
 
 def test_a_failing_plot_warns_and_the_others_are_written(xor, tmp_path):

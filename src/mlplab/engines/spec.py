@@ -74,6 +74,21 @@ class ModelSpec:
         hidden = list(self.hid_dims) if self.hid_dims is not None else [self.hid_dim] * self.n_layer
         return [self.in_dim, *hidden, self.out_dim]
 
+    def label(self) -> str:
+        """The model's name as the lectures write it, every layer's width from input to
+        output: ``mlp 2-2-1 sigmoid``, ``mlp 2-200-1 relu bn dp 0.2 residual``, or
+        ``linear``. Batch norm, dropout and skip connections follow: two models of a sweep
+        may differ only in these."""
+        if self.n_layer == 0:
+            return "linear"
+        extras = [
+            "bn" if self.use_bn else "",
+            f"dp {self.dp_rate:g}" if self.dp_rate else "",
+            self.sc_type if self.sc_type != "none" else "",
+        ]
+        layers = "-".join(map(str, self.widths()))
+        return " ".join(["mlp", layers, self.act, *filter(None, extras)])
+
     def predict_rows(self, n: int, k: int = 1) -> int:
         """Rows per slice of a predict call over ``n`` rows for ``k`` models: 0 (all at
         once) unless the widest layer's activations would pass :data:`PREDICT_VALUES`.

@@ -18,24 +18,22 @@ def display_name(name: str) -> str:
 def model_label(result: dict[str, Any], spec: Any | None = None) -> str:
     """The model's label: ``model_name`` if set, else e.g. ``mlp 2-2-1 sigmoid`` or ``linear``.
 
-    From ``spec`` (a :class:`~mlplab.engines.spec.ModelSpec`), every layer's width from
-    input to output, as the lectures write a model (``2-2-1``, ``2-8-8-1``). Without it,
-    from the record's settings, which lack the input and output widths: the hidden layers
-    as :meth:`mlplab.config.Config.label` gives them (``mlp 2x1 sigmoid``, ``mlp 8-4 relu``).
+    From ``spec`` (a :class:`~mlplab.engines.spec.ModelSpec`), its :meth:`label`: every
+    layer's width from input to output, as the lectures write a model (``2-2-1``,
+    ``2-8-8-1``), as the console and a ``Result`` name it. Without it, from the record's
+    settings, which lack the input and output widths: the hidden layers as
+    :meth:`mlplab.config.Config.label` gives them (``mlp 2x1 sigmoid``, ``mlp 8-4 relu``).
     Batch norm, dropout and skip connections follow.
     """
     if result.get("model_name"):
         return str(result["model_name"])
     if spec is not None:
-        n_layer, act = spec.n_layer, spec.act
-        layers = "-".join(map(str, spec.widths()))
-        use_bn, dp_rate, sc_type = spec.use_bn, spec.dp_rate, spec.sc_type
-    else:
-        n_layer = 0 if result.get("model") == "linear" else int(result.get("n_layer", 0))
-        act = result.get("act", "")
-        layers = result.get("hid_dims") or f"{result.get('hid_dim', 0)}x{n_layer}"
-        use_bn, dp_rate = result.get("use_bn"), result.get("dp_rate") or 0
-        sc_type = result.get("sc_type") or "none"
+        return str(spec.label())
+    n_layer = 0 if result.get("model") == "linear" else int(result.get("n_layer", 0))
+    act = result.get("act", "")
+    layers = result.get("hid_dims") or f"{result.get('hid_dim', 0)}x{n_layer}"
+    use_bn, dp_rate = result.get("use_bn"), result.get("dp_rate") or 0
+    sc_type = result.get("sc_type") or "none"
     if n_layer == 0:
         return "linear"
     # Two runs of a batch-norm or dropout sweep differ only in these: titles must too.

@@ -893,6 +893,15 @@ def _main(argv: Sequence[str] | None) -> int:
     from mlplab.errors import MlplabError
     from mlplab.pipes import lost_output
 
+    prints = not _leaves_files(args) and args.command != "predict"  # predict says its own
+    if prints and getattr(sys.stdout, "closed_at_start", False):
+        # `mlplab datasets >&-`: its printout is all it does, and it would be lost.
+        print(
+            f"mlplab: standard output is closed, and what mlplab {args.command} prints is "
+            "its output; give it a file (> FILE) or a pipe",
+            file=sys.stderr,
+        )
+        return 1
     try:
         code = int(args.handler(args) or 0)
         lost = None if _leaves_files(args) else lost_output()

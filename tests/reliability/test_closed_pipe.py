@@ -139,3 +139,19 @@ def test_a_full_stdout_fails_a_command_whose_work_is_its_printout(tmp_path: Path
             "mlplab: standard output could not be written (No space left on device); the "
             f"output of mlplab {args[0]} is lost\n"
         )
+
+
+def test_a_closed_stdout_fails_a_command_whose_work_is_its_printout() -> None:
+    """`mlplab datasets >&-` exited 0 with nothing shown, where `> /dev/full` is one line,
+    exit 1: the printout it was run for was lost without a word."""
+    import os
+
+    for args in (("datasets",), ("gradcheck",), ("train", "--data", "xor", "--print_config")):
+        proc = subprocess.run(
+            [*MLPLAB, *args], stderr=subprocess.PIPE, text=True, env=ENV, timeout=300,
+            preexec_fn=lambda: os.close(1),  # as a shell's >&- leaves descriptor 1
+        )  # fmt: skip
+        assert proc.returncode == 1 and proc.stderr == (
+            f"mlplab: standard output is closed, and what mlplab {args[0]} prints is its "
+            "output; give it a file (> FILE) or a pipe\n"
+        )

@@ -476,3 +476,22 @@ def test_a_sweeps_live_view_names_the_reports_best_run_on_a_tie(monkeypatch):
         progress.done(_outcome(ids[0], val_acc=1.0, val_loss=0.2))
         progress.done(_outcome(ids[1], val_acc=1.0, val_loss=0.1))
     assert shown[-1]["text/plain"].endswith(f"best: lr 0.5 ({ids[1]}), val_acc 1")
+
+
+def test_a_sweep_view_stopping_counts_no_interrupted_run_as_done():
+    """Interrupted runs moved the bar on (17%, 33%, '~40 s left') while the sweep stopped,
+    and '2/6 runs' stood beside a summary of 0 trained and 6 remaining."""
+    clock, shown = Clock(), []
+    view = SweepView(6, show=shown.append, clock=clock)
+    view.start()
+    clock.t = 4.0
+    view.done(_outcome("a", val_loss=0.3))
+    assert "17%, 1/6 runs, 4.0 s, ~20.0 s left" in shown[-1]["text/plain"]
+    clock.t = 8.0
+    view.done(_outcome("b", "interrupted", val_loss=0.5))
+    view.done(_outcome("c", "interrupted", val_loss=0.4))
+    view.finish()
+    text = shown[-1]["text/plain"]
+    assert text.startswith("mlplab sweep: stopped, 1/6 runs, 8.0 s, 2 interrupted"), text
+    assert "left" not in text and "#999999" in shown[-1]["text/html"]
+    assert not any("3/6" in s["text/plain"] or "2/6" in s["text/plain"] for s in shown)

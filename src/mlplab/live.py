@@ -313,9 +313,14 @@ class SweepView(Display):
         self._redraw(force=True)
 
     def done(self, outcome: Mapping[str, Any]) -> None:
-        self.count += 1
         status = str(outcome.get("status"))
         self.statuses[status] += 1
+        if status == "interrupted":
+            # The sweep is stopping: the run remains to train, as the summary counts it,
+            # and no time is left to estimate.
+            self.status = "stopping"
+        else:
+            self.count += 1
         metrics = outcome.get("metrics") or {}
         # Only finished runs rank: a pruned or interrupted run's numbers are of its last
         # epoch, short of the others', as a report leaves them out of its means.
@@ -373,7 +378,7 @@ def _page(title: str, state: str, frac: float, info: list[str], status: str, bod
     then ``body`` (HTML, already escaped). The bar is red for a run that diverged or failed,
     grey for one interrupted or stopped, else green."""
     color = {"diverged": "#d62728", "failed": "#d62728"}.get(status, "#2ca02c")
-    if status in ("interrupted", "stopped"):
+    if status in ("interrupted", "stopping", "stopped"):
         color = "#999999"
     bar = (
         '<div style="width:320px;height:12px;background:#e6e6e6;border-radius:3px;'

@@ -54,9 +54,17 @@ def predictions(
     ds = run.dataset
     status = run.record.get("status")
     note = None
+    last = Path(run_dir) / "checkpoints" / "last.safetensors"
+    fell_back = which == "last" and not last.exists()  # load_run took the best model
     if status != "finished":  # a usable model, but the user should know which one
         step = run.checkpoint_meta.get("loop", {}).get("step")
-        which = "its best model" if status == "diverged" else f"its checkpoint at step {step}"
+        which = (
+            "its best model"
+            if status == "diverged"
+            else f"its best model ({last} is missing)"
+            if fell_back
+            else f"its checkpoint at step {step}"
+        )
         what = {"running": "unfinished (its process was killed or is still training)"}
         head = (
             f"{Path(run_dir) / 'result.json'} is missing or unreadable"
@@ -64,12 +72,8 @@ def predictions(
             else f"{run_dir} is {what.get(str(status), status)}"
         )
         note = f"{head}; predicting with {which}"
-    elif which == "last" and not (Path(run_dir) / "checkpoints" / "last.safetensors").exists():
-        # load_run fell back to the best model, which predicts differently: say so.
-        note = (
-            f"{Path(run_dir) / 'checkpoints' / 'last.safetensors'} is missing or unreadable; "
-            "predicting with its best model"
-        )
+    elif fell_back:  # the best model predicts otherwise than the last: say so
+        note = f"{last} is missing or unreadable; predicting with its best model"
     if note and not quiet:
         print(f"mlplab: note: {note}", file=sys.stderr)
     X, kept = _features(data, ds.feature_names, run.config.ignore or [])

@@ -952,3 +952,29 @@ def test_predict_labels_are_of_the_kind_y_was_also_from_the_checkpoint_alone(
 def test_a_hand_built_dataset_may_name_its_classes_by_integers():
     res = train(dataset=_by_hand(class_names=(0, 1)), epoch=2, record=False, verbose=False)
     assert res.predict_labels(np.zeros((3, 2))).dtype == np.int64
+
+
+def test_an_interrupted_run_without_its_last_checkpoint_says_it_predicts_with_the_best(
+    run_cli, tmp_path
+):
+    """The note said 'predicting with its checkpoint at step N' while the best model,
+    of another epoch, predicted: the last checkpoint's absence went unsaid."""
+    from mlplab.training.events import Validate
+
+    def ctrl_c(event):
+        if isinstance(event, Validate) and event.epoch == 20:
+            raise KeyboardInterrupt
+
+    kw = dict(data="moons", epoch=40, save_every=10, plots="none", verbose=False)
+    kw["log_path"] = str(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        train(**kw, subscribers=[ctrl_c])
+    (run_dir,) = [p.parent for p in tmp_path.rglob("config.yaml")]
+    (run_dir / "checkpoints" / "last.safetensors").unlink()
+    pd.DataFrame([[0.0, 0.5]], columns=["x1", "x2"]).to_csv(tmp_path / "x.csv", index=False)
+    proc = run_cli("predict", run_dir, "--data", tmp_path / "x.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (
+        f"mlplab: note: {run_dir} is interrupted; predicting with its best model "
+        f"({run_dir}/checkpoints/last.safetensors is missing)\n"
+    )

@@ -1,4 +1,8 @@
-"""Shared fixtures: run the CLI in-process or as a real subprocess."""
+"""Shared fixtures: run the CLI in-process or as a real subprocess; a stack that fails.
+
+The only conftest.py of the suite: test modules import helpers from it by the name
+``conftest``, which a second conftest.py (in a subfolder) would take over in a worker.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,3 +63,20 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str)
     for n in needles:
         assert n in lines[0], (n, lines[0])
     return lines[0]
+
+
+@pytest.fixture
+def stacked_steps_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A NumPy step of a stack of several models raises, one of a single model trains: a
+    stack that fails on its own, whose runs the sweep trains again one by one."""
+    from mlplab.engines.numpy.backend import NumpyBackend
+
+    step = NumpyBackend.train_step
+
+    def stacked_fails(self: NumpyBackend, idx: Any) -> np.ndarray:
+        losses = step(self, idx)
+        if len(losses) > 1:
+            raise FloatingPointError("a stacked step failed")
+        return losses
+
+    monkeypatch.setattr(NumpyBackend, "train_step", stacked_fails)

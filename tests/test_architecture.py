@@ -60,3 +60,13 @@ def test_the_readme_layout_names_every_module_in_its_package():
         if path.name not in sections.get(package, ""):
             missing.append(str(rel))
     assert not missing, f"README's code layout does not name {sorted(missing)}"
+
+
+def test_the_suite_has_one_conftest_that_tests_import_by_name():
+    """Test modules import helpers with ``from conftest import ...``. The suite's folders
+    are not packages, so a second ``conftest.py`` (tests/sweeps/ had one) is the module
+    ``conftest`` in whichever worker imports it first, and those imports failed there."""
+    tests = Path(__file__).resolve().parent
+    assert [p.relative_to(tests).as_posix() for p in tests.rglob("conftest.py")] == ["conftest.py"]
+    importers = [p for p in tests.rglob("test_*.py") if "from conftest import" in p.read_text()]
+    assert importers  # the reason for the rule is still there

@@ -951,6 +951,24 @@ def test_a_separator_ending_each_line_is_dropped_and_a_value_after_it_refused(tm
         )
 
 
+def test_a_header_ending_with_a_separator_names_the_row_with_a_value_past_it(tmp_path):
+    """`a;b;y;` over rows of three values and one of four: the four-value row is the odd
+    one. The rows of three were blamed ("line 2 has 3 values, fewer than the header's 4
+    columns"); without the odd row the file trains, its empty last column dropped."""
+    rows = [f"{i};{i + 1};{i % 2}" for i in range(24)]
+    (tmp_path / "ok.csv").write_text("a;b;y;\n" + "\n".join(rows) + "\n")
+    d = load_dataset(str(tmp_path / "ok.csv"), split=[20, 2, 2])
+    assert d.feature_names == ["a", "b"] and d.class_names == ["0", "1"]
+    rows[2] += ";7"
+    (tmp_path / "odd.csv").write_text("a;b;y;\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "odd.csv"))
+    assert str(err.value).startswith(
+        f"data file {str(tmp_path / 'odd.csv')!r}: line 4 has 4 values, more than the "
+        "header's 3 columns (separated by semicolons; one ending a line is dropped)"
+    )
+
+
 @pytest.mark.parametrize("row", ["x, with, commas, here", "#x,1,2,3"])
 def test_a_long_first_row_is_named_by_its_line(tmp_path, row):
     """It was 'some rows have more values than the header has columns (3, ...)'."""

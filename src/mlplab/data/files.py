@@ -68,6 +68,11 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
             _check_distinct(path, names)
             df = _read_csv(p, path, sep, as_text)
             df = _without_trailing_blanks(df, as_text)
+            named = _named_width(list(df.columns))
+            if 0 < named < len(df.columns):
+                # The header ends with a separator and a row has a value past it: that row
+                # is the longer one, not the rows of the header's named columns.
+                _check_row_widths(p, path, sep, named, named)
             last = df.iloc[:, -1] if len(df.columns) > 1 else None
             if last is not None and (
                 last.isna().any() or (str(df.columns[-1]).strip() in as_text and last.eq("").any())
@@ -177,9 +182,10 @@ def _read_csv(p: Path, path: str, sep: str, as_text: Collection[str]):  # -> pan
 
 def _named_width(columns: list) -> int:
     """The columns of a header less the unnamed ones after its last name (a separator
-    ending it): a row without them is not short."""
+    ending it): a row without them is not short. pandas names an empty name by its
+    position (``Unnamed: 3``); a column so named in the header elsewhere is a name."""
     n = len(columns)
-    while n and str(columns[n - 1]).startswith("Unnamed: "):
+    while n and str(columns[n - 1]) == f"Unnamed: {n - 1}":
         n -= 1
     return n
 

@@ -58,10 +58,14 @@ def predictions(
     fell_back = which == "last" and not last.exists()  # load_run took the best model
     if status != "finished":  # a usable model, but the user should know which one
         step = run.checkpoint_meta.get("loop", {}).get("step")
+        # The best checkpoint's own step is where it was last written (at the stop), not
+        # where its weights are from: the record names the best epoch.
+        best = run.record.get("best_epoch")
+        best_model = f"its best model (epoch {best})" if best is not None else "its best model"
         which = (
-            "its best model"
-            if status == "diverged"
-            else f"its best model ({last} is missing)"
+            best_model
+            if status == "diverged" or which == "best"
+            else f"{best_model}; {last} is missing"
             if fell_back
             else f"its checkpoint at step {step}"
         )

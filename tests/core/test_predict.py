@@ -263,8 +263,9 @@ def test_a_run_that_did_not_finish_predicts_with_a_note(run_cli, tmp_path):
     np.savez(tmp_path / "new.npz", X=np.zeros((2, res.dataset.n_features)))
     proc = run_cli("predict", res.run_dir, "--data", tmp_path / "new.npz")
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 3
-    assert (
-        proc.stderr == f"mlplab: note: {res.run_dir} is diverged; predicting with its best model\n"
+    best = res.record["best_epoch"]
+    assert proc.stderr == (
+        f"mlplab: note: {res.run_dir} is diverged; predicting with its best model (epoch {best})\n"
     )
 
 
@@ -970,11 +971,19 @@ def test_an_interrupted_run_without_its_last_checkpoint_says_it_predicts_with_th
     with pytest.raises(KeyboardInterrupt):
         train(**kw, subscribers=[ctrl_c])
     (run_dir,) = [p.parent for p in tmp_path.rglob("config.yaml")]
-    (run_dir / "checkpoints" / "last.safetensors").unlink()
+    best = json.loads((run_dir / "result.json").read_text())["best_epoch"]
     pd.DataFrame([[0.0, 0.5]], columns=["x1", "x2"]).to_csv(tmp_path / "x.csv", index=False)
+    # Asked for the best model, the note names its epoch: it named the step of the last
+    # checkpoint, which the best one's file also holds (it is written at the stop too).
+    proc = run_cli("predict", run_dir, "--data", tmp_path / "x.csv", "--checkpoint", "best")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (
+        f"mlplab: note: {run_dir} is interrupted; predicting with its best model (epoch {best})\n"
+    )
+    (run_dir / "checkpoints" / "last.safetensors").unlink()
     proc = run_cli("predict", run_dir, "--data", tmp_path / "x.csv")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == (
-        f"mlplab: note: {run_dir} is interrupted; predicting with its best model "
-        f"({run_dir}/checkpoints/last.safetensors is missing)\n"
+        f"mlplab: note: {run_dir} is interrupted; predicting with its best model (epoch {best}); "
+        f"{run_dir}/checkpoints/last.safetensors is missing\n"
     )

@@ -6,6 +6,7 @@ import difflib
 import functools
 import os
 import reprlib
+import types
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
@@ -40,12 +41,43 @@ def public(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        # This frame, the one of mlplab's left, is hidden by pytest, and by IPython where
+        # the user's own frames follow it; else IPython shows these lines, so they speak
+        # to its reader.
+        __tracebackhide__ = True
         try:
             return fn(*args, **kwargs)
         except MlplabError as err:
-            raise err.with_traceback(None)  # noqa: B904 -- the same error, re-raised
+            # The error above says what is wrong; mlplab's frames are left out of it, and
+            # those of your own code that it called (a subscriber, stop()) kept.
+            raise err.with_traceback(_outside_mlplab(err.__traceback__))  # noqa: B904
 
     return call
+
+
+def _not_users() -> tuple[str, ...]:
+    """Folders whose code is not the user's: mlplab's, the installed packages' (pydantic,
+    which calls mlplab's validators) and Python's own."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    folders = [os.path.dirname(os.path.abspath(__file__))]
+    folders += [paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths]
+    return tuple(os.path.abspath(f) + os.sep for f in folders)
+
+
+def _outside_mlplab(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """The user's frames of ``tb`` (not mlplab's, nor a library's), linked in order."""
+    not_users = _not_users()
+    kept = []
+    while tb is not None:
+        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(not_users):
+            kept.append(tb)
+        tb = tb.tb_next
+    out = None
+    for t in reversed(kept):
+        out = types.TracebackType(out, t.tb_frame, t.tb_lasti, t.tb_lineno)
+    return out
 
 
 def one_line(text: str) -> str:

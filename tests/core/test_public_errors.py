@@ -68,3 +68,30 @@ def test_a_public_function_keeps_its_name_signature_and_help() -> None:
     assert mlplab.train.__name__ == "train"
     assert list(inspect.signature(mlplab.train).parameters)[:2] == ["config", "resume"]
     assert mlplab.sweep.__doc__ and "subscribers" in mlplab.sweep.__doc__
+
+
+def test_the_users_own_frames_that_mlplab_called_are_kept(tmp_path: Path) -> None:
+    """A subscriber of the user's that met an mlplab error (its own load_dataset of a
+    missing file) showed only the train(...) line, as if train's data were missing."""
+
+    def on_event(event: Any) -> None:
+        mlplab.load_dataset(str(tmp_path / "reference.csv"))
+
+    with pytest.raises(MlplabError) as info:
+        mlplab.train(data="xor", epoch=3, verbose=False, record=False, subscribers=[on_event])
+    frames = traceback.extract_tb(info.value.__traceback__)
+    assert [f.name for f in frames] == [
+        "test_the_users_own_frames_that_mlplab_called_are_kept",
+        "call",
+        "on_event",
+    ]
+    assert frames[1].filename.endswith("errors.py")
+    assert "reference.csv" in str(info.value)
+
+
+def test_no_librarys_frame_is_left_in_a_users_mistake() -> None:
+    """pydantic's model_validate, which calls mlplab's validators, stayed in the traceback
+    of a setting's mistake as the frames of mlplab were left out."""
+    _, files = _frames(lambda: mlplab.train(data="xor", lr="x", verbose=False))
+    # The test's own two frames (its lambda), then the one of mlplab's public function.
+    assert files[:-1] == [__file__, __file__] and files[-1].endswith("errors.py"), files

@@ -267,6 +267,10 @@ def print_summary(
         return
     # Balanced accuracy and F1 (in every record) only where accuracy alone may flatter.
     hide = () if data.task == "regression" or imbalanced(data) else ("bacc", "f1")
+    # A binary F1 is of class 1, the second label sorted: named, as it is the common
+    # class where the rare one sorts first ('fraud' before 'legit').
+    names = data.class_names or []
+    f1_name = {"f1": f"f1 ({names[1]})"} if data.task == "binary" and len(names) == 2 else {}
     rows = []
     for split in ("train", "val", "test"):
         metrics = {
@@ -274,7 +278,7 @@ def print_summary(
             for k, v in result.items()
             if k.startswith(f"{split}_") and isinstance(v, float)
         }
-        rows.append((split, {k: v for k, v in metrics.items() if k not in hide}))
+        rows.append((split, {f1_name.get(k, k): v for k, v in metrics.items() if k not in hide}))
     no_test = has_no_test_split(data)
     if no_test:  # the record keeps its test metrics; the table leaves out the val rows again
         rows = rows[:2]

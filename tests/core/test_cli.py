@@ -411,8 +411,9 @@ def test_the_closing_table_shows_balanced_accuracy_and_f1_where_classes_are_imba
     tmp_path, capsys
 ):
     """On 95:5 classes always answering the common one is 0.95 accurate: the table adds
-    the record's balanced accuracy (0.5) and F1 of the positive class (0). Balanced
-    classes and the labs' 4-row gates (the and gate is 3:1) keep the lab's table."""
+    the record's balanced accuracy (0.5) and F1 of the positive class (0), named by its
+    label ('yes', class 1). Balanced classes and the labs' 4-row gates (the and gate is
+    3:1) keep the lab's table."""
     import numpy as np
     import pandas as pd
 
@@ -425,7 +426,7 @@ def test_the_closing_table_shows_balanced_accuracy_and_f1_where_classes_are_imba
     base = ["train", "--log_path", str(tmp_path / "runs"), "--plots", "none", "--log_every", "0"]
     assert main([*base, "--data", str(tmp_path / "rare.csv"), "--epoch", "20"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"┃ split +┃ +loss ┃ +acc ┃ +bacc ┃ +f1 ┃\n", out), out
+    assert re.search(r"┃ split +┃ +loss ┃ +acc ┃ +bacc ┃ +f1 \(yes\) ┃\n", out), out
     (record,) = (tmp_path / "runs").glob("exp/*/result.json")
     r = json.loads(record.read_text())
     row = re.search(r"│ test +│ +([\d.]+) │ +([\d.]+) │ +([\d.]+) │ +([\d.]+) │", out)

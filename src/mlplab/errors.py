@@ -151,6 +151,11 @@ class PruneError(ConfigError):
     over its event's ids: the rule's fault, never pinned on a config."""
 
 
+class DataChangedWarning(UserWarning):
+    """A run loaded with its training file, whose rows have changed since it trained: the
+    model and record are the run's, the dataset's rows the file's as they are now."""
+
+
 class RecordError(MlplabError):
     """The run record could not be written mid-run (disk full, folder removed).
 

@@ -31,6 +31,7 @@ from mlplab.errors import (
     RUN_FOLDER,
     CheckpointError,
     ConfigError,
+    DataChangedWarning,
     DataError,
     MlplabError,
     check_path_argument,
@@ -395,6 +396,17 @@ def load_run(
     if data:
         dataset = _training_data(run_dir, cfg)
         _check_same_data(run_dir, cfg, dataset, ckpt.meta)
+        saved = ckpt.meta.get("data_digest")
+        if saved and dataset.digest and saved != dataset.digest:
+            # Same columns and classes, other rows: the model still predicts, but the
+            # dataset's splits (and any metric taken on them) are not the record's.
+            warnings.warn(
+                f"data file {cfg.data!r} has changed since {run_dir} trained on it (its rows "
+                "differ): the model is the run's, the dataset's rows the file's as it is now, "
+                "so their metrics are not the record's; put back the file it trained on",
+                DataChangedWarning,
+                stacklevel=3,  # the user's call, past errors.public's frame
+            )
         _use_saved_scaler(dataset, ckpt.meta.get("scaler"))
     try:
         spec = ModelSpec.from_dict(ckpt.meta["spec"])

@@ -25,6 +25,7 @@ import numbers
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,7 @@ from mlplab.errors import (
     RUN_FOLDER,
     CheckpointError,
     ConfigError,
+    DataChangedWarning,
     DataError,
     MlplabError,
     RecordError,
@@ -729,7 +731,9 @@ def _kept(
 ) -> Result:
     """The finished run in ``run_dir``, as train() would have returned it: no training."""
     try:
-        loaded = load_run(run_dir, engine=str(kept.get("engine_used") or cfg.engine))
+        with warnings.catch_warnings():  # a changed file is refused below, in train's words
+            warnings.simplefilter("ignore", DataChangedWarning)
+            loaded = load_run(run_dir, engine=str(kept.get("engine_used") or cfg.engine))
     except MlplabError as err:
         raise CheckpointError(
             f"{run_dir} holds this config's finished run, but its model does not load ({err}); "

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from reliability_support import ENV, MLPLAB, cli, read_json
 
 from mlplab import train
@@ -140,6 +141,20 @@ def test_a_finished_run_of_a_data_file_changed_since_is_not_passed_off(tmp_path:
     assert "has changed since" in note and "(its rows differ); put back the file" in note
     assert sorted(p.name for p in (tmp_path / "pictures").iterdir()) == ["loss.png"]
     assert files_of(run_dir) == before
+    # In Python, load_run gives the model with the file's rows as they are now, and says
+    # so (it said nothing, and a metric taken on its splits passed for the record's).
+    import warnings
+
+    import mlplab
+    from mlplab.errors import DataChangedWarning
+
+    with pytest.warns(DataChangedWarning, match=r"\(its rows differ\): the model is the run's"):
+        mlplab.load_run(run_dir)
+    data.write_text(TABLE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mlplab.load_run(run_dir)  # the file it trained on: no word
+    data.write_text(TABLE.replace("no", "yes", 10))
     rerun = cli(*args, "--rerun")
     assert rerun.returncode == 0, rerun.stderr
     assert files_of(run_dir)["metrics.csv"] != before["metrics.csv"]

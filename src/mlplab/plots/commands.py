@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplab.config import check_path_text
-from mlplab.errors import CheckpointError, ConfigError, DataError, short_repr
+from mlplab.errors import (
+    CheckpointError,
+    ConfigError,
+    DataChangedWarning,
+    DataError,
+    short_repr,
+)
 from mlplab.plots.recorder import SNAPSHOT_FILE
 from mlplab.runs.curves import CURVES_FILE, with_every_point
 from mlplab.runs.record import run_folder_around
@@ -193,5 +199,6 @@ def _load_noting(load_run: RunLoader, run_dir: Path, data: bool = True) -> Any:
         warnings.simplefilter("always", UserWarning)
         run = load_run(run_dir, data=data)
     for w in said:
-        print(f"mlplab: note: {w.message}", file=sys.stderr)
+        if not issubclass(w.category, DataChangedWarning):  # plot says it in its own words
+            print(f"mlplab: note: {w.message}", file=sys.stderr)
     return run

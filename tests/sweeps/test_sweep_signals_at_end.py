@@ -132,6 +132,37 @@ def test_a_signal_as_the_report_is_written_names_the_command_that_writes_it(
     assert again.counts["skipped"] == 4 and (tmp_path / "exp" / "report.html").is_file()
 
 
+@pytest.mark.parametrize("swallowed", [False, True])
+def test_a_sigterm_once_the_reports_files_are_written_leaves_a_whole_sweep(
+    tmp_path: Path, monkeypatch, capsys, swallowed: bool
+) -> None:
+    """A SIGTERM once the report's files were written (as its table printed) said "the
+    report is not written", exit 143. And one whose stop Python dropped (raised in a
+    garbage collector's callback: "Exception ignored in ...") was lost: the sweep exited 0
+    without a word."""
+    import mlplab.reports.api
+    from mlplab.sweeps.local import Terminated
+
+    write = mlplab.reports.api.report
+
+    def signal_after_the_files(*args: Any, **kwargs: Any) -> Any:
+        report = write(*args, **kwargs)
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        except Terminated:
+            if not swallowed:
+                raise
+        return report
+
+    monkeypatch.setattr(mlplab.reports.api, "report", signal_after_the_files)
+    result = sweep(BASE, log_path=str(tmp_path), workers=1, handle_signals=True, **AXES)
+    assert not result.interrupted and result.exit_code == 0 and result.stopped_by == "SIGTERM"
+    assert (tmp_path / "exp" / "summary.csv").is_file()
+    err = capsys.readouterr().err
+    assert "SIGTERM came as the sweep ended: every run had ended" in err
+    assert "not written" not in err
+
+
 def test_a_signal_as_a_run_trained_alone_ends_stops_the_sweep(
     tmp_path: Path, stacked_steps_fail: None
 ) -> None:

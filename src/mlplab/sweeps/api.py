@@ -36,6 +36,7 @@ from mlplab.sweeps.grid import (
 from mlplab.sweeps.local import (
     Outcome,
     SweepInterrupted,
+    Terminated,
     metrics_of,
     run_local,
     signal_of,
@@ -538,19 +539,27 @@ def sweep(
         order = list(spec.axes)
         folder = Path(first.log_path) / first.exp_name
         try:
-            with sigterm_stops():
+            with sigterm_stops() as seen:
                 result.report = write_report(folder, out=folder, verbose=verbose, order=order)
+            if seen.received:  # its stop was raised where Python drops it (a GC callback)
+                raise Terminated(seen.name)
         except KeyboardInterrupt as cut:
             # Every run has ended and its record is whole; the report's files are written
-            # whole or not at all, and the report command writes them from the records.
-            result.interrupted, result.stopped_by = True, signal_of(cut)
-            print(
-                f"mlplab: {result.stopped_by} came as the report was written: every run "
-                "had ended and its record is complete, but the report is not written; "
-                f"`mlplab report {folder}` writes it",
-                file=sys.stderr,
-                flush=True,
-            )
+            # whole or not at all (summary.csv last), and `mlplab report` writes them anew.
+            result.stopped_by = signal_of(cut)
+            if _written_since(folder / "summary.csv", started):  # its table alone unprinted
+                if not late:
+                    print(f"mlplab: {_came_as_it_ended(result)}", file=sys.stderr, flush=True)
+                late = True
+            else:
+                result.interrupted = True
+                print(
+                    f"mlplab: {result.stopped_by} came as the report was written: every run "
+                    "had ended and its record is complete, but the report is not written; "
+                    f"`mlplab report {folder}` writes it",
+                    file=sys.stderr,
+                    flush=True,
+                )
         others = (
             sum(len(sec.runs) for sec in result.report.sections) - len(configs)
             if result.report is not None
@@ -586,6 +595,14 @@ def _came_as_it_ended(result: SweepResult) -> str:
         f"{result.stopped_by} came as the sweep ended: every run had ended, and their "
         "records are complete"
     )
+
+
+def _written_since(path: Path, started: float) -> bool:
+    """Whether ``path`` was written since ``started`` (``time.time()``)."""
+    try:
+        return path.stat().st_mtime >= started
+    except OSError:
+        return False
 
 
 def _kept_without(skipped: Iterable[Config]) -> str:

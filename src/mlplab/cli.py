@@ -138,6 +138,14 @@ class _Parser(argparse.ArgumentParser):
                 from mlplab.config import setting_hint
 
                 hint = setting_hint(name, known, "--{}")
+                elsewhere = [
+                    command
+                    for command, other in getattr(self, "siblings", {}).items()
+                    if other is not self and f"--{name}" in other._option_string_actions
+                ]
+                if elsewhere:  # `mlplab train --no_batch`: fuzzy matching named --log_path
+                    listed = ", ".join(elsewhere[:-1]) + " and " * (len(elsewhere) > 1)
+                    hint = f" (a setting of mlplab {listed}{elsewhere[-1]})"
                 message = f"unknown setting '--{name}'{hint}; see `{self.prog} --help`"
             elif self.prog.endswith(" train"):  # `--lr 1 2 3`: values past the first
                 message += f"; {ONE_VALUE}"
@@ -430,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=textwrap.fill(help, 79), **kw)
         p.set_defaults(handler=handler)
         commands[name] = p
+        p.siblings = commands  # type: ignore[attr-defined]  # for its flags' hints
         return p
 
     fmt = argparse.RawDescriptionHelpFormatter

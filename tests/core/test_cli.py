@@ -146,6 +146,23 @@ def test_a_flag_in_another_case_names_the_setting_it_means(run_cli, tmp_path, co
 
 
 @pytest.mark.parametrize(
+    ("argv", "flag", "hint"),
+    [
+        (["train", "--data", "xor", "--no_batch"], "--no_batch", "(a setting of mlplab sweep)"),
+        (["train", "--data", "xor", "--workers", "2"], "--workers", "(a setting of mlplab sweep)"),
+        (["report", "runs", "--lr", "1"], "--lr",
+         "(a setting of mlplab train, sweep, gradcheck and backprop)"),
+    ],
+)  # fmt: skip
+def test_a_setting_of_another_command_is_named_so(run_cli, tmp_path, argv, flag, hint):
+    """`mlplab train --no_batch` was asked 'did you mean --log_path?'."""
+    proc = run_cli(*argv, "--log_path" if argv[0] != "report" else "--out", tmp_path / "r")
+    line = assert_one_line_error(proc, f"unknown setting '{flag}' {hint}")
+    assert "did you mean" not in line
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
     ("flag", "meant"),
     [("--learning-rate", "--lr"), ("--learning-rate=0.1", "--lr"), ("--hidden-size", "--hid_dim"),
      ("--weight-decay", "--l2_coef"), ("--batch-norm", "--use_bn"), ("--num-epochs", "--epoch")],

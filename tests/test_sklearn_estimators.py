@@ -172,6 +172,17 @@ def test_a_parameter_of_another_name_is_named_by_the_public_class(cls, name, our
         cls(nonsense=1)
 
 
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize(
+    ("name", "ours"), [("hidden_size", "hid_dim"), ("num_epochs", "epoch"), ("lrr", "lr")]
+)
+def test_pytorchs_names_and_near_misses_get_the_configs_hint(cls, name, ours):
+    """`hidden_size=8` (PyTorch's name) got no hint, where the config's hint has one."""
+    with pytest.raises(TypeError) as info:
+        cls(**{name: 1})
+    assert f"{name!r} (did you mean {ours!r}?); its parameters are" in str(info.value)
+
+
 def test_no_hidden_widths_name_the_setting_of_a_model_without_hidden_layers():
     """hidden_layer_sizes=() is scikit-learn's linear model: here n_layer=0, which the
     error names (it said only "widths ..., each at least 1 (got '')")."""

@@ -50,7 +50,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from mlplab.config import Config, make_config, plain_value
+from mlplab.config import Config, make_config, plain_value, setting_hint
 from mlplab.data.dataset import IN_MEMORY, Dataset, array_label
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
@@ -1650,7 +1650,8 @@ def _check_param_names(cls: type, params: dict[str, Any]) -> None:
     for name in params:
         if name not in known:
             ours = _SKLEARN_NAMES.get(name)
-            hint = f" (scikit-learn's {name}: here {ours})" if ours else ""
+            # Else PyTorch's names (hidden_size) and near misses, as a config's hint has them.
+            hint = f" (scikit-learn's {name}: here {ours})" if ours else setting_hint(name, known)
             raise TypeError(
                 f"{cls.__name__}() got an unexpected keyword argument {name!r}{hint}; "
                 f"its parameters are {', '.join(known)}"

@@ -868,6 +868,22 @@ def test_every_column_to_fix_is_named_at_once(tmp_path):
     )
 
 
+def test_a_short_row_of_a_space_separated_file_is_told_to_write_na(tmp_path):
+    """Spaces hold no empty cell: the advice "an empty cell for a missing one" could not
+    be followed there. NA can, and reads as missing."""
+    rows = [f"{i} {i % 3} {i % 2}" for i in range(20)]
+    rows[4] = "4 1"
+    (tmp_path / "s.txt").write_text("a b y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "s.txt"))
+    assert str(err.value).endswith("every row needs one value per column (NA for a missing one)")
+    assert "line 6 has 2 values" in str(err.value)
+    rows[4] = "4 NA 0"
+    (tmp_path / "s.txt").write_text("a b y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="missing"):  # a missing feature, named as such
+        load_dataset(str(tmp_path / "s.txt"))
+
+
 def test_a_target_named_in_another_case_is_suggested(tmp_path):
     (tmp_path / "t.csv").write_text("a,Survived\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
     with pytest.raises(DataError) as err:

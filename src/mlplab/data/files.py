@@ -275,10 +275,12 @@ def _check_row_widths(p: Path, path: str, sep: str, least: int, most: int | None
             f"{most} columns (separated by {SEPARATOR_NAMES[sep]}{end}); every row needs "
             f"one value per column{quotes}"
         )
+    # Spaces cannot hold an empty cell: a missing value there is written NA.
+    missing = "NA" if sep == SPACES else "an empty cell"
     raise DataError(
         f"data file {path!r}: line {number} has {values}, fewer than the header's {least} "
         f"columns (separated by {SEPARATOR_NAMES[sep]}); every row needs one value per "
-        "column (an empty cell for a missing one)"
+        f"column ({missing} for a missing one)"
     )
 
 

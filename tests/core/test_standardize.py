@@ -145,6 +145,7 @@ def test_predict_applies_the_scaler_kept_with_the_model(cancer_csv, run_cli, tmp
 
 
 def test_load_run_keeps_the_checkpoints_scaler_when_the_file_changed(cancer_csv, tmp_path):
+    from mlplab.errors import DataChangedWarning
     from mlplab.restore import load_run
     from mlplab.runner import train
 
@@ -160,7 +161,8 @@ def test_load_run_keeps_the_checkpoints_scaler_when_the_file_changed(cancer_csv,
     df = pd.read_csv(data)
     df.iloc[:, :30] *= 3.0  # the file in other units: a refitted scaler would differ
     df.to_csv(data, index=False)
-    after = load_run(res.run_dir)
+    with pytest.warns(DataChangedWarning, match="its rows differ"):  # and says so
+        after = load_run(res.run_dir)
     saved = after.checkpoint_meta["scaler"]
     np.testing.assert_array_equal(after.dataset.scaler[0], saved[0])
     np.testing.assert_array_equal(after.dataset.scaler[1], saved[1])

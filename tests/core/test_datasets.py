@@ -14,6 +14,14 @@ from mlplab.data import BUILTIN, load_dataset
 from mlplab.errors import ConfigError, DataError
 
 
+def refused(path, text: str, **kwargs) -> str:
+    """The one line of the DataError that loading ``text``, written to ``path``, raises."""
+    path.write_text(text)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(path), **kwargs)
+    return str(err.value)
+
+
 def test_xor_rows_serve_as_train_val_and_test():
     d = load_dataset("xor")
     assert d.task == "binary" and d.shared_splits
@@ -873,15 +881,11 @@ def test_a_short_row_of_a_space_separated_file_is_told_to_write_na(tmp_path):
     be followed there. NA can, and reads as missing."""
     rows = [f"{i} {i % 3} {i % 2}" for i in range(20)]
     rows[4] = "4 1"
-    (tmp_path / "s.txt").write_text("a b y\n" + "\n".join(rows) + "\n")
-    with pytest.raises(DataError) as err:
-        load_dataset(str(tmp_path / "s.txt"))
-    assert str(err.value).endswith("every row needs one value per column (NA for a missing one)")
-    assert "line 6 has 2 values" in str(err.value)
-    rows[4] = "4 NA 0"
-    (tmp_path / "s.txt").write_text("a b y\n" + "\n".join(rows) + "\n")
-    with pytest.raises(DataError, match="missing"):  # a missing feature, named as such
-        load_dataset(str(tmp_path / "s.txt"))
+    line = refused(tmp_path / "s.txt", "a b y\n" + "\n".join(rows) + "\n")
+    assert line.endswith("every row needs one value per column (NA for a missing one)")
+    assert "line 6 has 2 values" in line
+    rows[4] = "4 NA 0"  # a missing feature, named as such
+    assert "missing" in refused(tmp_path / "s.txt", "a b y\n" + "\n".join(rows) + "\n")
 
 
 def test_a_target_named_in_another_case_is_suggested(tmp_path):
@@ -956,10 +960,7 @@ def test_a_separator_ending_each_line_is_dropped_and_a_value_after_it_refused(tm
     for line, row, values in ((8, "6,0,0,7", 4), (5, "3,0,1,,", 5)):
         bad = rows.copy()
         bad[line - 2] = row
-        (tmp_path / "b.csv").write_text("a,b,y\n" + "\n".join(bad) + "\n")
-        with pytest.raises(DataError) as err:
-            load_dataset(str(tmp_path / "b.csv"))
-        assert str(err.value) == (
+        assert refused(tmp_path / "b.csv", "a,b,y\n" + "\n".join(bad) + "\n") == (
             f"data file {str(tmp_path / 'b.csv')!r}: line {line} has {values} values, more "
             "than the header's 3 columns (separated by commas; one ending a line is dropped); "
             "every row needs one value per column; a value with a comma in it goes in double "
@@ -976,10 +977,7 @@ def test_a_header_ending_with_a_separator_names_the_row_with_a_value_past_it(tmp
     d = load_dataset(str(tmp_path / "ok.csv"), split=[20, 2, 2])
     assert d.feature_names == ["a", "b"] and d.class_names == ["0", "1"]
     rows[2] += ";7"
-    (tmp_path / "odd.csv").write_text("a;b;y;\n" + "\n".join(rows) + "\n")
-    with pytest.raises(DataError) as err:
-        load_dataset(str(tmp_path / "odd.csv"))
-    assert str(err.value).startswith(
+    assert refused(tmp_path / "odd.csv", "a;b;y;\n" + "\n".join(rows) + "\n").startswith(
         f"data file {str(tmp_path / 'odd.csv')!r}: line 4 has 4 values, more than the "
         "header's 3 columns (separated by semicolons; one ending a line is dropped)"
     )
@@ -1056,10 +1054,7 @@ def test_a_400_digit_integer_is_named_as_too_large_for_a_float(tmp_path, sep, co
     rows = [[str(i), f"{i},5" if sep != "," else f"{i}.5", str(i % 2)] for i in range(12)]
     rows[4][["a", "b", "y"].index(column)] = "-" + "9" * 400
     text = sep.join(["a", "b", "y"]) + "\n" + "".join(sep.join(r) + "\n" for r in rows)
-    (tmp_path / "huge.csv").write_text(text)
-    with pytest.raises(DataError) as err:
-        load_dataset(str(tmp_path / "huge.csv"))
-    assert str(err.value) == (
+    assert refused(tmp_path / "huge.csv", text) == (
         f"data file {str(tmp_path / 'huge.csv')!r}: column {column!r} has a number too large "
         "for a float in data row 5 (a 400-digit integer; a float holds at most about "
         "1.8e+308); fix or drop that row"

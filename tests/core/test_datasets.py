@@ -728,9 +728,11 @@ def test_a_table_of_spaces_reads_as_columns(tmp_path):
     (tmp_path / "aligned.txt").write_text(
         "a        b   y\n" + "".join(f"{r[0]:8.4f} {r[1]:8.4f}  {int(r[2])}\n" for r in table)
     )
+    # np.savetxt's default puts its comment mark before the names: "# a b y".
+    np.savetxt(tmp_path / "marked.txt", table, header="a b y")
     pd.DataFrame(table, columns=["a", "b", "y"]).assign(y=y).to_csv(tmp_path / "t.csv", index=False)
     as_csv = load_dataset(str(tmp_path / "t.csv"))
-    for name in ("t.txt", "aligned.txt"):
+    for name in ("t.txt", "aligned.txt", "marked.txt"):
         d = load_dataset(str(tmp_path / name))
         assert d.feature_names == ["a", "b"] and d.task == "binary", name
         np.testing.assert_allclose(d.X_train, as_csv.X_train, atol=1e-4)
@@ -745,6 +747,36 @@ def test_a_table_of_spaces_reads_as_columns(tmp_path):
         DataError, match=r"no feature columns left besides the target \['house price'\]"
     ):
         load_dataset(str(tmp_path / "one.csv"))
+
+
+def test_a_table_of_spaces_narrower_or_wider_than_its_header_is_refused_by_line(tmp_path):
+    """Rows of spaces one value longer than the header (an index column written without
+    a name) were read as commas: one column, "no feature columns left besides the
+    target ['a b y']", which named no cause."""
+    rows = "".join(f"{i} {i * 0.5} {i % 2}\n" for i in range(20))
+    assert refused(tmp_path / "long.txt", "a y\n" + rows) == (
+        f"data file {str(tmp_path / 'long.txt')!r}: line 2 has 3 values, more than the "
+        "header's 2 columns (separated by spaces); every row needs one value per column"
+    )
+    line = refused(tmp_path / "short.txt", "a b c y\n" + rows)
+    assert "line 2 has 3 values, fewer than the header's 4 columns (separated by spaces)" in line
+    assert "(NA for a missing one)" in line
+    # A comment mark before a comma header is kept: it may begin a name ("# of rooms").
+    (tmp_path / "rooms.csv").write_text(
+        "# of rooms,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20))
+    )
+    assert load_dataset(str(tmp_path / "rooms.csv")).feature_names == ["# of rooms"]
+
+
+def test_a_spreadsheets_separator_line_is_named(tmp_path):
+    """Excel's "sep=;" first line was taken for the header, and each row was called longer
+    than it."""
+    rows = "".join(f"{i};{i % 2}\n" for i in range(20))
+    assert refused(tmp_path / "excel.csv", "sep=;\na;y\n" + rows) == (
+        f"data file {str(tmp_path / 'excel.csv')!r}: its first line 'sep=;' is a "
+        "spreadsheet's separator hint; delete that line, so that the first line names the "
+        "columns (the separator is found from them)"
+    )
 
 
 def test_ratio_splits_use_every_row(tmp_path):

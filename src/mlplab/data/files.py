@@ -66,7 +66,7 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
             names = _header_names(header, sep)
             _check_not_data(path, names, sep)
             _check_distinct(path, names)
-            df = _read_csv(p, path, sep, as_text)
+            df = _read_csv(p, path, sep, as_text, names)
             df = _without_trailing_blanks(df, as_text)
             named = _named_width(list(df.columns))
             if 0 < named < len(df.columns):
@@ -138,14 +138,21 @@ MISSING_CELLS = [
 ]  # fmt: skip
 
 
-def _read_csv(p: Path, path: str, sep: str, as_text: Collection[str]):  # -> pandas.DataFrame
+def _read_csv(
+    p: Path, path: str, sep: str, as_text: Collection[str], names: list[str]
+):  # -> pandas.DataFrame
+    """``names``: the header's, as read by :func:`_header_names`; a table of spaces takes
+    them, so that np.savetxt's comment mark before them (``# a b y``) is no column."""
     import pandas as pd
 
-    columns = list(pd.read_csv(p, sep=sep, skipinitialspace=True, nrows=0).columns)
+    options: dict[str, Any] = {"sep": sep, "skipinitialspace": True}
+    if sep == SPACES:
+        options.update(header=0, names=names)
+    columns = list(pd.read_csv(p, nrows=0, **options).columns)
     text = [c for c in columns if str(c).strip() in as_text]
     # index_col=False: where the first data row has one value more than the header, pandas
     # made an index of the first column, and read every value under the wrong column.
-    options: dict[str, Any] = {"sep": sep, "skipinitialspace": True, "index_col": False}
+    options["index_col"] = False
     if text:
         options.update(
             dtype=dict.fromkeys(text, str),
@@ -361,7 +368,33 @@ def _first_lines(p: Path, path: str) -> tuple[str, str]:
             )
         # The first row only helps to choose the separator; past the bound it is cut, as
         # a row that long is data, not a hint worth holding twice.
-        return header, f.readline(MAX_HEADER_CHARS)
+        first_row = f.readline(MAX_HEADER_CHARS)
+    if re.fullmatch(r"sep=.", header.strip()):
+        # Excel writes and reads this line; pandas took it for the header, and every
+        # row for a longer one.
+        raise DataError(
+            f"data file {path!r}: its first line {header.strip()!r} is a spreadsheet's "
+            "separator hint; delete that line, so that the first line names the columns "
+            "(the separator is found from them)"
+        )
+    return _uncommented(header, first_row), first_row
+
+
+def _uncommented(header: str, first_row: str) -> str:
+    """The header without np.savetxt's comment mark where the mark is all that keeps it
+    from naming the first row's values: ``# a b y`` over rows of three values gave a
+    column per word, one more than the rows hold. A comma file's ``# a,b,y`` is left as
+    it is: its first column is named ``# a``, which may be a name (``# of rooms``)."""
+    if (
+        header.startswith("# ")
+        and len(header.split()) == len(first_row.split()) + 1
+        and _separator(header[2:], first_row) == SPACES
+    ):
+        return header[2:]
+    return header
+
+
+_SEPARATORS = re.compile("[,;\t]")
 
 
 def _separator(header: str, first_row: str = "") -> str:
@@ -378,9 +411,14 @@ def _separator(header: str, first_row: str = "") -> str:
     header, first_row = (re.sub(r'"[^"]*"', "", line) for line in (header, first_row))
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     most = max(counts.values())
-    names = header.split()
-    if most == 0 and len(names) > 1 and len(first_row.split()) in (0, len(names)):
+    names, values = header.split(), first_row.split()
+    if most == 0 and len(names) > 1 and (not values or len(values) == len(names)):
         return SPACES  # names and values with no separator but spaces between them
+    if most == 0 and len(names) > 1 and len(values) > 1 and not _SEPARATORS.search(first_row):
+        # Rows of spaces as well, but not as wide as the header: read as commas, the file
+        # was one column ("no feature columns left"); as spaces, its width is refused by
+        # the line that differs.
+        return SPACES
     tied = [sep for sep in counts if counts[sep] == most]
     agreeing = [sep for sep in tied if first_row.count(sep) == most]
     return (agreeing or tied)[0]

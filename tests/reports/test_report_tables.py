@@ -335,3 +335,32 @@ def test_a_large_metric_and_its_spread_are_written_in_one_form(tmp_path: Path) -
     cell = rows[0][header.index("test_mae")]
     mean, std = cell.split(" ± ")
     assert "e+0" in mean and "e+0" in std, cell
+
+
+def test_the_table_shows_balanced_accuracy_where_accuracy_flatters(tmp_path: Path) -> None:
+    """On 8% positives a model that calls every row negative has accuracy 0.92: the
+    printed and HTML tables showed only that, and balanced accuracy (0.5) was in
+    summary.csv alone."""
+    from mlplab.reports.api import table_rows
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(400, 2)), columns=["a", "b"])
+    df["y"] = (df.a + rng.normal(0, 0.3, 400) > 1.4).astype(int)
+    df.to_csv(tmp_path / "rare.csv", index=False)
+    common = dict(
+        epoch=3, log_every=0, plots="none", log_path=str(tmp_path / "runs"), seed=[0, 1],
+        lr=[0.01, 0.001], workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    sweep(data=str(tmp_path / "rare.csv"), exp_name="rare", **common)
+    sweep(data="xor", exp_name="gates", **common)  # two rows of each class: bacc = acc
+    rep = report(tmp_path / "runs", out=tmp_path / "out", verbose=False)
+    by = {s.exp_name: s for s in rep.sections}
+    header, rows = table_rows(by["rare"])
+    summary = by["rare"].summary
+    assert (summary["val_acc_mean"] - summary["val_bacc_mean"]).max() > 0.1  # it flatters
+    for col in ("val_bacc", "test_bacc"):
+        cells = [float(row[header.index(col)]) for row in rows]
+        assert cells == pytest.approx(summary[f"{col}_mean"].tolist(), abs=1e-4)
+    assert "val_bacc" in rep.html_path.read_text()
+    header, _ = table_rows(by["gates"])
+    assert not any("bacc" in h for h in header)

@@ -715,6 +715,33 @@ def test_data_too_large_for_float32_is_named_as_what_fit_was_given() -> None:
         ValueError, match=r"^X, y: target values overflow float32 .*dtype='float64'"
     ):
         MLPRegressor(epoch=5).fit(X, X[:, 0] * 1e200)
+    # Within float32, but not its square: the loss was inf before the first step, and the
+    # line called it a divergence and asked for a lower lr, which could not help.
+    with pytest.raises(
+        ValueError,
+        match=r"^X, y: target values overflow float32 when squared in the loss \(largest "
+        r"magnitude 2\.\d+e\+20, past 1\.84e\+19\); rescale y \(e\.g\. "
+        r"TransformedTargetRegressor with a StandardScaler\), or use dtype='float64'$",
+    ):
+        MLPRegressor(epoch=5, lr=1e-8).fit(X, X[:, 0] * 1e20)
+    assert MLPRegressor(epoch=5, dtype="float64").fit(X, X[:, 0] * 1e20).n_iter_ == 5
+
+
+def test_partial_fit_refuses_labels_of_another_type_than_classes() -> None:
+    """Numbers against text classes (or text against numbers) were turned into labels
+    without a word: classes=['0', '1', '2'] with y of ints trained, then predict returned
+    text and score refused the same y. scikit-learn refuses both."""
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = np.arange(30) % 3
+    with pytest.raises(
+        ValueError, match=r"^y has labels that are not in classes_ \['0', '1', '2'\]: \[0, 1, 2\]$"
+    ):
+        MLPClassifier().partial_fit(X, y, classes=["0", "1", "2"])
+    clf = MLPClassifier(epoch=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"not in classes_ \[0, 1, 2\]: \['0', '1', '2'\]$"):
+        clf.partial_fit(X, y.astype(str))
+    clf.partial_fit(X, y.astype(float))  # 1.0 is the label 1, as scikit-learn takes it
+    assert clf.predict(X).dtype.kind == "i" and clf.n_iter_ == 3
 
 
 def test_set_params_with_a_scikit_learn_name_gives_mlplabs() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,20 @@ def _cast(x: np.ndarray, y: np.ndarray, dtype: str, name: str) -> tuple[np.ndarr
                 f"data {name!r}: {what} values overflow {dtype} (largest magnitude "
                 f"{np.finfo(dtype).max:.3g}); {fixes}"
             )
+    # A target past the square root of the largest float makes the squared error inf
+    # before the first step, which was reported as a divergence with advice to lower lr.
+    root = math.sqrt(float(np.finfo(dtype).max))
+    if y.dtype.kind == "f" and y.size and (big := float(np.abs(y).max())) >= root:
+        target_fixes = (
+            "rescale y (e.g. TransformedTargetRegressor with a StandardScaler), or use "
+            "dtype='float64'"
+            if is_in_memory(name)
+            else "rescale it, set --standardize_target true, or use --dtype float64"
+        )
+        raise DataError(
+            f"data {name!r}: target values overflow {dtype} when squared in the loss "
+            f"(largest magnitude {big:.3g}, past {root:.3g}); {target_fixes}"
+        )
     return x, y
 
 

@@ -1328,15 +1328,16 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
             )
 
     def _encode_targets(self, y: np.ndarray) -> tuple[str, np.ndarray]:
-        enc = LabelEncoder()
-        enc.classes_ = self.classes_
-        try:
-            idx = enc.transform(y)
-        except ValueError:
-            unseen = sorted(set(np.unique(y).tolist()) - set(self.classes_.tolist()), key=str)
+        # Compared as Python values, not by LabelEncoder alone: against text classes_
+        # it turned the numbers 0, 1, 2 into the labels '0', '1', '2' without a word.
+        unseen = sorted(set(np.unique(y).tolist()) - set(self.classes_.tolist()), key=str)
+        if unseen:
             raise ValueError(
                 f"y has labels that are not in classes_ {self.classes_.tolist()!r}: {unseen!r}"
-            ) from None
+            )
+        enc = LabelEncoder()
+        enc.classes_ = self.classes_
+        idx = enc.transform(y)
         if len(self.classes_) == 2:
             return "binary", idx.astype(np.float64)[:, None]
         return "multiclass", idx.astype(np.int64)

@@ -272,6 +272,11 @@ def test_data_file_catalogue(tmp_path, capsys):
         "nan.csv": ("a,b,y\n1,2,0\n2,nan,1\n3,4,0\n4,5,1\n", "NaN"),
         "inf.csv": ("a,b,y\n1,2,0\n2,inf,1\n3,4,0\n4,5,1\n", "inf"),
         "huge.csv": ("\n".join(big) + "\n", "overflow float32"),
+        # Within float32, but its square, the loss, is not: it was called a divergence.
+        "huge_target.csv": (
+            "a,y\n" + "\n".join(f"{i},{i * 1e19 + 0.5}" for i in range(1, 40)) + "\n",
+            "target values overflow float32 when squared in the loss",
+        ),
         "single_class.csv": (
             "a,b,y\n" + "\n".join(f"{i},{i},1" for i in range(20)) + "\n",
             "single class ('1')",

@@ -350,7 +350,7 @@ def _no_config_among_values(config: str | None, settings: dict[str, Any]) -> Non
 def _cmd_report(args: argparse.Namespace) -> int:
     from mlplab.reports.api import report
 
-    report(args.log_path, exp_name=args.exp_name, out=args.out, verbose=True)
+    report(args.log_path, exp_name=args.exp_name, out=args.out, verbose=True, rank_by=args.rank_by)
     return 0
 
 
@@ -579,6 +579,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="folder for results.csv, summary.csv and report.html (default: LOG_PATH[/EXP_NAME])",
+    )
+    p.add_argument(
+        "--rank_by",
+        default=None,
+        metavar="METRIC",
+        help="the validation metric that ranks configs: val_acc (default), val_bacc, val_f1 "
+        "or val_loss for classification (val_bacc or val_f1 on unequal classes); val_mse "
+        "(default), val_mae or val_r2 for regression",
     )
 
     p = add(

@@ -364,3 +364,50 @@ def test_the_table_shows_balanced_accuracy_where_accuracy_flatters(tmp_path: Pat
     assert "val_bacc" in rep.html_path.read_text()
     header, _ = table_rows(by["gates"])
     assert not any("bacc" in h for h in header)
+
+
+def test_rank_by_orders_configs_by_the_metric_chosen(tmp_path: Path, capsys) -> None:
+    """Reports ranked by val_acc alone: on unequal classes the config that calls every
+    row the common class came first. ``rank_by`` (``--rank_by``) chooses the metric."""
+    from mlplab.cli import main
+    from mlplab.reports.api import table_rows
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(rng.normal(size=(300, 2)), columns=["a", "b"])
+    df["y"] = (df.a + rng.normal(0, 0.3, 300) > 1.2).astype(int)
+    df.to_csv(tmp_path / "rare.csv", index=False)
+    sweep(
+        data=str(tmp_path / "rare.csv"), lr=[0.3, 0.03, 0.003], epoch=4, seed=[0, 1],
+        log_every=0, plots="none", log_path=str(tmp_path / "runs"), exp_name="rare",
+        workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    sweep(
+        data="sinlog", n_samples=120, lr=[0.01, 0.001], epoch=4, log_every=0, plots="none",
+        log_path=str(tmp_path / "runs"), exp_name="reg", workers=1, report=False,
+        verbose=False,
+    )  # fmt: skip
+    default = report(tmp_path / "runs", out=tmp_path / "a", verbose=False)
+    rep = report(tmp_path / "runs", out=tmp_path / "b", verbose=False, rank_by="val_bacc")
+    by = {s.exp_name: s for s in rep.sections}
+    rare = by["rare"]
+    assert rare.metric == "val_bacc"
+    means = rare.summary["val_bacc_mean"].tolist()
+    assert means == sorted(means, reverse=True) and rare.summary["rank"].tolist() == [1, 2, 3]
+    assert rare.runs["lr"].iloc[0] == rare.summary["lr"].iloc[0]  # runs follow their config
+    header, _ = table_rows(rare)
+    assert header.count("val_bacc") == 1 and header[header.index("val_bacc") + 1].startswith("95%")
+    # A regression section keeps its own metric: val_bacc is none of its.
+    assert by["reg"].metric == "val_mse" == {s.exp_name: s for s in default.sections}["reg"].metric
+    losses = report(tmp_path / "runs", exp_name="rare", out=tmp_path / "c", verbose=False,
+                    rank_by="val_loss").summary["val_loss_mean"].tolist()  # fmt: skip
+    assert losses == sorted(losses)  # a loss ranks lowest first
+    assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "d"),
+                 "--rank_by", "val_f1"]) == 0  # fmt: skip
+    out = " ".join(capsys.readouterr().out.split())
+    assert "ranked by val_f1" in out
+    assert (
+        "report: note: rank_by val_f1 is not a metric of every table: reg (regression) is ranked by val_mse"
+        in out
+    )
+    with pytest.raises(ConfigError, match=r"^report: rank_by is one of val_acc, val_bacc, "):
+        report(tmp_path / "runs", verbose=False, rank_by="accuracy")

@@ -58,20 +58,32 @@ def bounds_text(metric: str) -> str:
     return f"[{low:g}, {high:g}]"
 
 
-def ranking_metric(kind: str) -> tuple[str, bool]:
-    """``(metric, ascending)``: val_acc descending, or val_mse ascending for regression.
+# What a report may rank by (``rank_by``), per task kind; the first is the default. A
+# regression's loss is left out: under ``standardize_target`` it is of the scaled target.
+RANKABLE = {
+    "classification": ("val_acc", "val_bacc", "val_f1", "val_loss"),
+    "regression": ("val_mse", "val_mae", "val_r2"),
+}
+
+
+def ranking_metric(kind: str, rank_by: str | None = None) -> tuple[str, bool]:
+    """``(metric, ascending)``: ``rank_by`` where given (one of :data:`RANKABLE`), else
+    val_acc descending, or val_mse ascending for regression; errors and losses ascend.
 
     A regression's val_mse is its loss in the target's units: the loss itself is of the
     scaled target where ``standardize_target`` is on, so a config trained on the scaled
     target (loss 0.27) outranked a better one on the raw target (loss 154).
     """
-    return ("val_mse", True) if kind == "regression" else ("val_acc", False)
+    metric = rank_by or RANKABLE["regression" if kind == "regression" else "classification"][0]
+    return metric, metric.rsplit("_", 1)[-1] in ("loss", "mse", "mae")
 
 
-def tie_break(kind: str) -> tuple[str, bool]:
-    """``(metric, ascending)`` that orders configs equal in the ranking metric: the
-    validation loss for classification, the validation MAE for regression."""
-    return ("val_mae", True) if kind == "regression" else ("val_loss", True)
+def tie_break(kind: str, metric: str | None = None) -> tuple[str, bool]:
+    """``(metric, ascending)`` that orders configs equal in the ranking ``metric``: the
+    validation loss for classification, the validation MAE for regression; the default
+    ranking metric where ``metric`` is that one."""
+    tie = ("val_mae", True) if kind == "regression" else ("val_loss", True)
+    return ranking_metric(kind) if metric == tie[0] else tie
 
 
 def mean_std_ci(

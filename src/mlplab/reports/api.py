@@ -41,6 +41,7 @@ from mlplab.errors import (
     short_repr,
 )
 from mlplab.reports.aggregate import (
+    RANKABLE,
     aggregate,
     bounds_text,
     group_keys,
@@ -81,7 +82,7 @@ class Section:
     variables : list of str
         The swept settings (those that vary among the runs, seed excluded), axis order first.
     metric : str
-        The ranking metric (``val_acc`` or ``val_loss``).
+        The ranking metric (``val_acc`` or ``val_mse`` unless ``rank_by`` chose another).
     """
 
     exp_name: str
@@ -195,6 +196,7 @@ def report(
     verbose: bool = True,
     *,
     order: list[str] | None = None,
+    rank_by: str | None = None,
 ) -> Report:
     """Collect the runs under ``log_path`` (or ``log_path/exp_name``) and write the report.
 
@@ -213,6 +215,11 @@ def report(
         on stderr either way.
     order : list of str, optional
         Axis order (var1, var2, ...); default: from the newest ``sweep-*.yaml`` found.
+    rank_by : str, optional
+        The validation metric that ranks the configs (mean over seeds): ``val_acc``
+        (default), ``val_bacc``, ``val_f1`` or ``val_loss`` for classification;
+        ``val_mse`` (default), ``val_mae`` or ``val_r2`` for regression. On unequal
+        classes ``val_bacc`` or ``val_f1`` ranks by every class, not the common one.
 
     Raises
     ------
@@ -225,6 +232,7 @@ def report(
     if out is not None:
         check_path_argument("report", "out", out, "a folder for the report's files")
     _check_order(order)
+    _check_rank_by(rank_by)
     all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named
     root = Path(log_path) / exp_name if exp_name else Path(log_path)
     out_dir = writable_folder(Path(out) if out is not None else root, given=out is not None)
@@ -237,7 +245,7 @@ def report(
         return (read_axis_order(root / name, deep=False) if name else []) or newest
 
     sections = [
-        make_section(str(name), kind, part.reset_index(drop=True), axis_order(str(name)))
+        make_section(str(name), kind, part.reset_index(drop=True), axis_order(str(name)), rank_by)
         for (name, kind), part in all_runs.groupby(
             [all_runs.get("exp_name", pd.Series("", index=all_runs.index)).fillna(""), "task"],
             sort=True,
@@ -299,6 +307,8 @@ def report(
             print(f"report: note: {note}", flush=True)
         if note := across_data_note(sections):
             print(f"report: note: {note}", flush=True)
+        if note := rank_by_note(sections, rank_by):
+            print(f"report: note: {note}", flush=True)
         if running := int((runs["status"] == "running").sum()):
             # A record says `running` from its start until it ends: a process killed
             # outright (kill -9, a machine's crash) never changes it.
@@ -312,6 +322,15 @@ def report(
         print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)
     print_skipped(skipped)
     return result
+
+
+def rank_by_note(sections: list[Section], rank_by: str | None) -> str:
+    """Name the sections that ``rank_by`` does not rank: it is no metric of their kind."""
+    other = [s for s in sections if rank_by and s.metric != rank_by]
+    if not other:
+        return ""
+    ranked = "; ".join(f"{s.title} is ranked by {s.metric}" for s in other)
+    return f"rank_by {rank_by} is not a metric of every table: {ranked}"
 
 
 def across_data_note(sections: list[Section]) -> str:
@@ -415,12 +434,24 @@ def _check_order(order: Any) -> None:
         )
 
 
-def make_section(exp_name: str, kind: str, runs: pd.DataFrame, order: list[str]) -> Section:
-    """Rank the runs of one experiment and task kind."""
+def _check_rank_by(rank_by: str | None) -> None:
+    if rank_by is None:
+        return
+    if not isinstance(rank_by, str) or not any(rank_by in m for m in RANKABLE.values()):
+        choices = "; ".join(f"{', '.join(m)} ({kind})" for kind, m in RANKABLE.items())
+        raise ConfigError(f"report: rank_by is one of {choices}, not {rank_by!r}")
+
+
+def make_section(
+    exp_name: str, kind: str, runs: pd.DataFrame, order: list[str], rank_by: str | None = None
+) -> Section:
+    """Rank the runs of one experiment and task kind, by ``rank_by`` where it is a metric
+    of that kind (a log_path may hold classification and regression runs alike)."""
     variables = swept_variables(runs, order)
-    metric, ascending = ranking_metric(kind)
+    own = RANKABLE["regression" if kind == "regression" else "classification"]
+    metric, ascending = ranking_metric(kind, rank_by if rank_by in own else None)
     finished = runs[runs["status"] == "finished"] if "status" in runs else runs
-    if metric not in runs or finished[metric].isna().any():
+    if kind == "regression" and (metric not in runs or finished[metric].isna().any()):
         # A finished record without val_mse (an older or edited one): a mean of fewer
         # seeds than its row says, or none. The MAE, in the target's units as well (the
         # loss is not, under standardize_target), which every finished record has.
@@ -430,7 +461,7 @@ def make_section(exp_name: str, kind: str, runs: pd.DataFrame, order: list[str])
         variables,
         [*metric_names(kind), "wall_time_s"],
         (metric, ascending),
-        tie_break(kind),
+        tie_break(kind, metric),
     )
     runs = rank_runs(runs, summary, variables, metric, ascending)
     # Beside `runs`, how they ended (`1 finished, 1 pruned`): `runs` minus `n` does not
@@ -533,6 +564,7 @@ def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[
     clip = bounds_text(m)
     # The header says the interval is clipped: "95% CI in [0, 1]", "95% CI ≥ 0".
     ci = f"95% CI {'in ' if clip.startswith('[') else ''}{clip}".rstrip()
+    extra = [(col, pm) for col, pm in extra if col != m]  # ranked by it: shown already
     header = ["rank", *sec.variables, "seeds", m, ci]
     header += [col for col, _ in extra] + ["runs", "time (s)"]
     rows = []
@@ -673,7 +705,8 @@ def _page(rep: Report, root: Path, plots: list[list[Any]]) -> str:
                 "configs": str(len(sec.summary)),
                 "swept": ", ".join(sec.variables) or "nothing (seed replicates only)",
                 "fixed": fixed_settings(sec),
-                "ranked by": f"{sec.metric} mean over seeds, ties by {tie_break(sec.kind)[0]}"
+                "ranked by": f"{sec.metric} mean over seeds, ties by "
+                f"{tie_break(sec.kind, sec.metric)[0]}"
                 + (" (across datasets: data is swept)" if "data" in sec.variables else ""),
             },
             table_header=header,

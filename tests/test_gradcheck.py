@@ -87,8 +87,8 @@ def test_a_config_checks_its_own_model_and_optimizer(tmp_path, capsys, monkeypat
     out = capsys.readouterr().out
     rows = [line.split("|")[0].strip() for line in out.splitlines() if "|" in line][1:]
     assert rows == [
-        "mlp 6x2 tanh bn dp 0.2 on ring (2-6-6-3, multiclass) vs finite diff",
-        "mlp 6x2 tanh bn dp 0.2 on ring (2-6-6-3, multiclass) vs torch",
+        "mlp 2-6-6-3 tanh bn dp 0.2 on ring (multiclass) vs finite diff",
+        "mlp 2-6-6-3 tanh bn dp 0.2 on ring (multiclass) vs torch",
         "optimizer adam (3 steps) vs torch",
     ]
     assert "3/3 checks passed" in out

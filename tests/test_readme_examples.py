@@ -35,6 +35,10 @@ def test_the_readme_has_the_examples_this_test_runs():
     assert "mlplab.sweep(" in blocks[5] and "GridSearchCV" in blocks[6]
     assert "subscribers=[show]" in blocks[7] and "prune=worse_half" in blocks[8]
     assert "subscribers=[ended]" in blocks[9]
+    # A reader copies one block: each that calls mlplab imports it (two did not).
+    for i, block in enumerate(blocks, 1):
+        if re.search(r"\bmlplab\.", block):
+            assert re.search(r"^(import mlplab|from mlplab)", block, re.M), f"block {i}"
 
 
 def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, run_cli):

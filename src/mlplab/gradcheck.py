@@ -592,7 +592,7 @@ def check_config(cfg: Config) -> list[CheckResult]:
             + ", whose gradients are computed by the same code"
         )
     rng = np.random.default_rng(cfg.seed)
-    name = f"{cfg.label()} on {data.name} ({'-'.join(map(str, spec.widths()))}, {data.task})"
+    name = f"{cfg.label(spec)} on {data.name} ({data.task})"  # mlp 2-2-1 sigmoid: every width
     with _one_torch_thread():
         return [*check_model(name, spec, rng), check_optimizer((optim_of(cfg),) * K, rng)]
 

@@ -199,7 +199,7 @@ def _train_part(
     if verbose:
         how = "stacked" if saved is None else f"stacked, resumed at step {state.step}"
         console.line(
-            f"mlplab: {len(cfgs)} configs of {c0.label()} on {data.name} "
+            f"mlplab: {len(cfgs)} configs of {c0.label(specs[0])} on {data.name} "
             f"({data.task}, {data.n_rows} rows), engine {engine}, {how}"
         )
     t1 = time.perf_counter()

@@ -659,6 +659,14 @@ def _train(
         saved = None
         if ckpt is not None:
             saved = restore_model(cfg, spec, ckpt, run_dir / "checkpoints" / "last.safetensors")
+            if verbose:  # as the same config again says it: where the run goes on from
+                status = (read_result(run_dir) or {}).get("status")
+                what = {"running": "unfinished", None: "unfinished"}.get(status, status)
+                print(
+                    f"mlplab: the {what} run in {run_dir} continues from its checkpoint at "
+                    f"step {saved.loop.step}",
+                    flush=True,
+                )
         kept = finished_record(run_dir) if record and resume is None else None
         if record and resume is None and (run_dir / "config.yaml").is_file():
             check_same_config(run_dir, cfg)

@@ -328,6 +328,22 @@ def test_resume_without_a_checkpoint_starts_again(refs, tmp_path):
     assert_same_run(refs["numpy"], run_dir)
 
 
+def test_resume_says_where_the_run_goes_on_from(refs, tmp_path, monkeypatch, capsys):
+    """`--resume RUN` printed only the start line; the same command again names the step
+    it continues from, and so does --resume now."""
+    fault_at(monkeypatch, 37, lambda: signal.raise_signal(signal.SIGINT))
+    run_dir = train(log_path=str(tmp_path), engine="numpy", handle_signals=True, **KW).run_dir
+    monkeypatch.undo()
+    step = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta["loop"]["step"]
+    capsys.readouterr()
+    assert call_main(["train", "--resume", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"mlplab: the interrupted run in {run_dir} continues from its checkpoint at step {step}\n"
+    )
+    assert_same_run(refs["numpy"], run_dir)
+
+
 def test_resume_refuses_finished_and_diverged_runs(refs, tmp_path, capsys):
     rc = call_main(["train", "--resume", str(refs["numpy"])])
     assert_one_line(rc, capsys.readouterr().err, "already finished")

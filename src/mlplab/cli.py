@@ -291,15 +291,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.resume:
         if overrides or args.config or args.rerun:
+            import shlex
+
+            from mlplab.config import HASH_EXCLUDED
             from mlplab.errors import ConfigError
 
             given = [f"--{k}" for k in overrides] + ["--config"] * bool(args.config)
+            # Settings of how a run is watched are not its identity: its own config with
+            # them continues the same run, found by that identity under its log_path (which
+            # config.yaml does not hold, so that a record moves as it is).
+            watched = HASH_EXCLUDED - {"log_path", "exp_name", "use_xavier"}
+            watching = bool(overrides) and set(overrides) <= watched and not args.config
+            flags = " ".join(
+                f"--{k} {shlex.quote(str(v).lower() if isinstance(v, bool) else str(v))}"
+                for k, v in overrides.items()
+            )
             raise ConfigError(
                 "--resume continues a run with its own config; give no other settings"
                 + (f" (got {', '.join(given)})" if given else "")
                 + (
                     " (--rerun starts a finished run again: give it with the config)"
                     if args.rerun
+                    else ""
+                )
+                + (
+                    f"; to continue it with {flags}, give them with its config: `mlplab "
+                    f"train {shlex.quote(str(Path(args.resume) / 'config.yaml'))} --log_path "
+                    f"{shlex.quote(str(Path(args.resume).parent.parent))} {flags}`"
+                    if watching and not args.rerun
                     else ""
                 )
             )

@@ -344,6 +344,35 @@ def test_resume_says_where_the_run_goes_on_from(refs, tmp_path, monkeypatch, cap
     assert_same_run(refs["numpy"], run_dir)
 
 
+def test_resume_with_settings_of_watching_names_the_command_that_takes_them(
+    refs, tmp_path, monkeypatch, capsys
+):
+    """`--resume RUN --plots none` was refused, with no way named to continue the run
+    without its plots: its own config.yaml with them continues it (they are no part of a
+    run's identity)."""
+    import shlex
+
+    fault_at(monkeypatch, 37, lambda: signal.raise_signal(signal.SIGINT))
+    run_dir = train(log_path=str(tmp_path), engine="numpy", handle_signals=True, **KW).run_dir
+    monkeypatch.undo()
+    capsys.readouterr()
+    rc = call_main(["train", "--resume", str(run_dir), "--log_every", "0"])
+    line = assert_one_line(rc, capsys.readouterr().err, "(got --log_every)")
+    command = line.split("`")[1]
+    assert command == (f"mlplab train {run_dir}/config.yaml --log_path {tmp_path} --log_every 0")
+    step = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta["loop"]["step"]
+    assert call_main(shlex.split(command)[1:]) == 0
+    out = capsys.readouterr().out
+    assert f"interrupted run; it continues from its checkpoint at step {step} " in out
+    ref, got = read_json(refs["numpy"] / "result.json"), read_json(run_dir / "result.json")
+    assert got["log_every"] == 0 and got["status"] == "finished"
+    for key in ("train_losses", "val_losses", "test_acc", "test_loss", "steps"):
+        assert got[key] == ref[key], key  # the run the interruption cut, to the bit
+    # Where a run is written is no such setting: another log_path is another run.
+    rc = call_main(["train", "--resume", str(run_dir), "--log_path", str(tmp_path / "x")])
+    assert "give them with its config" not in assert_one_line(rc, capsys.readouterr().err)
+
+
 def test_resume_refuses_finished_and_diverged_runs(refs, tmp_path, capsys):
     rc = call_main(["train", "--resume", str(refs["numpy"])])
     assert_one_line(rc, capsys.readouterr().err, "already finished")

@@ -96,10 +96,17 @@ def test_svg_redraws_byte_for_byte(xor, tmp_path):
 
 
 def test_draw_run_plots_returns_what_it_wrote(sinlog, tmp_path):
+    seen: list[tuple[str, bool]] = []  # each name as it is written, and that it is there
+
+    def written(name: str) -> None:
+        seen.append((name, (tmp_path / "p" / name).is_file()))
+
     names = draw_run_plots(
-        tmp_path / "p", sinlog.record, sinlog.dataset, spec=sinlog.spec, **_model(sinlog)
-    )
+        tmp_path / "p", sinlog.record, sinlog.dataset, spec=sinlog.spec, **_model(sinlog),
+        on_written=written,
+    )  # fmt: skip
     assert names == ["loss.png", "surface.png", "regression_3d.png", "pred_vs_true.png"]
+    assert seen == [(name, True) for name in names]
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == sorted(names)
     for name in names:
         assert_image(tmp_path / "p" / name)

@@ -65,10 +65,11 @@ def plot_command(target: str, load_run: RunLoader, out: str | None = None, fmt: 
 
         out_dir = check_out_folder(out if out else "plots")
         names = draw_activations(out_dir, fmt)
+        for name in names:
+            print(out_dir / name)
     else:
-        out_dir, names = redraw_run(run_dir, load_run, out, fmt)
-    for name in names:
-        print(out_dir / name)
+        # Each path as its file is written: a run with snapshots draws for many seconds.
+        _, names = redraw_run(run_dir, load_run, out, fmt, printed=True)
     if not names:  # each picture failed, and said why above: no success to report
         print(f"mlplab: plot drew no picture of {target!r}", file=sys.stderr)
         return 1
@@ -76,9 +77,14 @@ def plot_command(target: str, load_run: RunLoader, out: str | None = None, fmt: 
 
 
 def redraw_run(
-    run_dir: Path, load_run: RunLoader, out: str | None = None, fmt: str = "png"
+    run_dir: Path,
+    load_run: RunLoader,
+    out: str | None = None,
+    fmt: str = "png",
+    printed: bool = False,
 ) -> tuple[Path, list[str]]:
-    """Redraw the plots of the run in ``run_dir``; return the folder and file names."""
+    """Redraw the plots of the run in ``run_dir``; return the folder and file names.
+    ``printed``: print each file's path as it is written."""
     if not run_dir.is_dir():
         # A data file given by mistake exists: saying it does not would mislead.
         why = "it is a file" if run_dir.exists() else "it does not exist"
@@ -134,6 +140,7 @@ def redraw_run(
         fmt=fmt,
         snapshots=snapshots,
         only=only,
+        on_written=(lambda name: print(out_dir / name, flush=True)) if printed else None,
     )
     return out_dir, names
 

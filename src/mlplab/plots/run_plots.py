@@ -160,6 +160,7 @@ def draw_run_plots(
     fmt: str = "png",
     snapshots: SnapshotRecorder | None = None,
     only: Collection[str] | None = None,
+    on_written: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Draw a finished run's plots into ``plots_dir``, in this process; return the names.
 
@@ -191,6 +192,9 @@ def draw_run_plots(
     only : collection of str, optional
         The figures to draw, by stem (:data:`WITHOUT_ROWS`: those that need no data rows);
         default: every figure that fits the run.
+    on_written : callable, optional
+        Called with each file's name as it is written (``mlplab plot`` prints it: a run
+        with snapshots takes many seconds to draw).
 
     Returns
     -------
@@ -202,7 +206,7 @@ def draw_run_plots(
     figures = run_figures(result, data, predict, spec, weights)
     if only is not None:
         figures = {stem: draw for stem, draw in figures.items() if stem in only}
-    written = write_figures(plots_dir, figures, fmt)
+    written = write_figures(plots_dir, figures, fmt, on_written)
     if snapshots is not None and snapshots.frames:
         drawn = snapshots.for_drawing()
         for name, write in (
@@ -215,11 +219,16 @@ def draw_run_plots(
                 _warn(f"plot {name}", err)
             else:
                 written.append(name)
+                if on_written is not None:
+                    on_written(name)
     return written
 
 
 def write_figures(
-    plots_dir: Path, figures: dict[str, Callable[[], Figure]], fmt: str = "png"
+    plots_dir: Path,
+    figures: dict[str, Callable[[], Figure]],
+    fmt: str = "png",
+    on_written: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Draw and save each figure as ``STEM.FMT``; return the names written.
 
@@ -237,6 +246,8 @@ def write_figures(
             _warn(f"plot {name}", err)
         else:
             written.append(name)
+            if on_written is not None:
+                on_written(name)
     return written
 
 

@@ -885,8 +885,10 @@ def _train_locked(
     run.progress_every = functools.reduce(math.gcd, hooks.step_every, console.progress_every)
     if verbose:
         # A resumed run's settings come from its config.yaml, every one of them written
-        # out: only those away from their defaults are worth a note.
-        unused = cfg.unused_settings(named=not resumed)
+        # out: only those away from their defaults are worth a note. So for a config that
+        # names every setting, a dump (a run's config.yaml trained again, --print_config's).
+        dump = cfg.model_fields_set >= set(type(cfg).model_fields)
+        unused = cfg.unused_settings(named=not (resumed or dump))
         if (
             spec.sc_type == "residual"
             and spec.n_layer

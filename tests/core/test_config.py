@@ -526,6 +526,18 @@ def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):
     assert proc.stdout.splitlines()[0] == (
         "mlplab: note: not used by this run: --act relu (a linear model has no hidden layer)"
     )
+    # A run's config.yaml names every setting: trained again (elsewhere), only those away
+    # from their defaults are noted; each default (--lr_gamma 0.1, --min_delta 0.0...) was.
+    (run,) = (tmp_path / "lin").rglob("config.yaml")
+    proc = run_cli("train", run, "--log_path", tmp_path / "again")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("mlplab: linear on xor"), proc.stdout
+    text = run.read_text().replace("act: relu", "act: tanh")
+    (tmp_path / "tanh.yaml").write_text(text)
+    proc = run_cli("train", tmp_path / "tanh.yaml", "--log_path", tmp_path / "tanh")
+    assert proc.stdout.splitlines()[0] == (
+        "mlplab: note: not used by this run: --act tanh (a linear model has no hidden layer)"
+    )
 
 
 def test_hid_dim_beside_hid_dims_is_no_part_of_the_run(tmp_path, capsys):

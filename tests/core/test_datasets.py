@@ -553,8 +553,8 @@ def test_a_row_counter_and_a_stray_label_are_noted(tmp_path):
     assert notes == [
         "feature column 'id' counts the rows (0, 1, 2, ...); if it is a row index, leave it "
         "out with --ignore id",
-        "the class(es) 'Yes' (1 row) of 60 rows are rare: if a label is misspelt or marks a "
-        "missing value, fix or drop those rows",
+        "the classes 'Yes' and 'yes' differ only in case, and are classes of their own: if "
+        "each is one label, write it alike",
     ]
     df.loc[5, "label"] = "yes"
     df.to_csv(tmp_path / "t.csv", index=False)
@@ -868,6 +868,24 @@ def test_spaces_around_a_label_do_not_make_a_class(tmp_path):
     d = load_dataset(str(tmp_path / "t.csv"))
     assert d.class_names == ["no", "yes"] and d.task == "binary"
     assert not any("rare" in note for note in d.notes)
+
+
+def test_labels_that_differ_only_in_case_are_noted(tmp_path):
+    """Every third label upper-cased ('YES' beside 'Yes', 'NO' beside 'no') trained four
+    classes with no word: binary data as a multiclass task."""
+    labels = ["Yes", "no"] * 30
+    for i in range(0, 60, 3):
+        labels[i] = labels[i].upper()
+    a = np.random.default_rng(0).normal(size=60)
+    pd.DataFrame({"a": a, "y": labels}).to_csv(tmp_path / "t.csv", index=False)
+    d = load_dataset(str(tmp_path / "t.csv"))
+    assert d.class_names == ["NO", "YES", "Yes", "no"] and d.task == "multiclass"
+    assert d.notes == [
+        "the classes 'NO' and 'no'; 'YES' and 'Yes' differ only in case, and are classes of "
+        "their own: if each is one label, write it alike"
+    ]
+    pd.DataFrame({"a": a, "y": ["Yes", "no"] * 30}).to_csv(tmp_path / "t.csv", index=False)
+    assert load_dataset(str(tmp_path / "t.csv")).notes == []
 
 
 def test_an_npz_of_python_objects_says_how_to_save_it(tmp_path):

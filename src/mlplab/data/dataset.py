@@ -632,7 +632,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     ds.label_kind = "number" if numeric else "bool" if pd.api.types.is_bool_dtype(col) else "text"
     ds.notes = _row_count_notes(df, feats) + _constant_notes(df, feats)
     ds.notes += _outlier_notes(X, feats)
-    ds.notes += _rare_class_notes(names, np.bincount(y))
+    ds.notes += _case_notes(names) or _rare_class_notes(names, np.bincount(y))
     if task == "auto" and numeric and len(classes) > 2:
         # Counts (0..12) or a rating read as classes train as classes with no word of why.
         ds.notes.append(
@@ -656,6 +656,22 @@ def _rare_class_notes(names: list[str], counts: np.ndarray) -> list[str]:
     return [
         f"the class(es) {', '.join(rare)} of {int(counts.sum())} rows are rare: if a label is "
         "misspelt or marks a missing value, fix or drop those rows"
+    ]
+
+
+def _case_notes(names: list[str]) -> list[str]:
+    """Labels that differ only in case ('Yes' and 'YES') train as classes of their own: a
+    binary file with some labels upper-cased became four classes without a word. (Said,
+    it stands for the rare-class note, which would name such a label again.)"""
+    alike: dict[str, list[str]] = {}
+    for n in names:
+        alike.setdefault(n.casefold(), []).append(n)
+    groups = [" and ".join(map(repr, g)) for g in alike.values() if len(g) > 1]
+    if not groups:
+        return []
+    return [
+        f"the classes {'; '.join(groups)} differ only in case, and are classes of their "
+        "own: if each is one label, write it alike"
     ]
 
 

@@ -37,6 +37,7 @@ from mlplab.errors import (
     RecordError,
     check_path_argument,
     check_switches,
+    nearest,
     public,
     short_repr,
 )
@@ -232,7 +233,7 @@ def report(
     if out is not None:
         check_path_argument("report", "out", out, "a folder for the report's files")
     _check_order(order)
-    _check_rank_by(rank_by)
+    rank_by = _rank_by(rank_by)
     all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named
     root = Path(log_path) / exp_name if exp_name else Path(log_path)
     out_dir = writable_folder(Path(out) if out is not None else root, given=out is not None)
@@ -434,12 +435,19 @@ def _check_order(order: Any) -> None:
         )
 
 
-def _check_rank_by(rank_by: str | None) -> None:
+def _rank_by(rank_by: str | None) -> str | None:
+    """``rank_by`` as a metric's name, written as settings may be (``VAL_BACC``,
+    ``val-bacc``); refused in one line, with the nearest name, when it is none."""
     if rank_by is None:
-        return
-    if not isinstance(rank_by, str) or not any(rank_by in m for m in RANKABLE.values()):
+        return None
+    known = [m for metrics in RANKABLE.values() for m in metrics]
+    name = rank_by.strip().lower().replace("-", "_") if isinstance(rank_by, str) else rank_by
+    if name not in known:
         choices = "; ".join(f"{', '.join(m)} ({kind})" for kind, m in RANKABLE.items())
-        raise ConfigError(f"report: rank_by is one of {choices}, not {rank_by!r}")
+        near = nearest(f"val_{name}", known) if isinstance(name, str) else None
+        hint = f" (did you mean {near!r}?)" if near else ""
+        raise ConfigError(f"report: rank_by is one of {choices}, not {rank_by!r}{hint}")
+    return name
 
 
 def make_section(
@@ -564,6 +572,8 @@ def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[
     clip = bounds_text(m)
     # The header says the interval is clipped: "95% CI in [0, 1]", "95% CI ≥ 0".
     ci = f"95% CI {'in ' if clip.startswith('[') else ''}{clip}".rstrip()
+    if sec.kind != "regression" and m != "val_acc":  # ranked by another: accuracy beside it
+        extra.insert(0, ("val_acc", False))
     extra = [(col, pm) for col, pm in extra if col != m]  # ranked by it: shown already
     header = ["rank", *sec.variables, "seeds", m, ci]
     header += [col for col, _ in extra] + ["runs", "time (s)"]

@@ -608,7 +608,11 @@ def test_none_for_off_says_which_value_turns_the_setting_off():
 def test_overflowing_features_name_the_estimators_own_fixes(tmp_path, log):
     X, y = make_blobs(20, centers=2, random_state=0)
     clf = MLPClassifier(epoch=1, log_path=tmp_path / "runs" if log else None)
-    with pytest.raises(ValueError, match="overflow float32") as err:
+    with pytest.raises(
+        ValueError,
+        match=r"^X, y: feature 'x\d' holds -?\d\.\d+e\+200 in the train rows, "
+        r"past the largest float32 \(3\.4e\+38\)",
+    ) as err:
         clf.fit(X * 1e200, y)
     msg = str(err.value)
     # An estimator has no --standardize or --dtype flag: the hint is what it does have.
@@ -712,7 +716,10 @@ def test_data_too_large_for_float32_is_named_as_what_fit_was_given() -> None:
     """The line named the data 'array', a file name the user never gave."""
     X = np.random.default_rng(0).normal(size=(20, 2))
     with pytest.raises(
-        ValueError, match=r"^X, y: target values overflow float32 .*dtype='float64'"
+        ValueError,
+        match=r"^X, y: target 'y' holds .*e\+\d+ in the train rows, past the largest float32 "
+        r"\(3\.4e\+38\); rescale y \(e\.g\. TransformedTargetRegressor with a "
+        r"StandardScaler\), or use dtype='float64'$",
     ):
         MLPRegressor(epoch=5).fit(X, X[:, 0] * 1e200)
     # Within float32, but not its square: the loss was inf before the first step, and the

@@ -167,14 +167,17 @@ def cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[np.ndarray, ...]]:
     seen: dict[int, tuple[np.ndarray, ...]] = {}
     for name, (x, y) in data.splits().items():
         if id(x) not in seen:
-            seen[id(x)] = _cast(x, data.scaled_target(y), dtype, data.name)
+            seen[id(x)] = _cast(x, data.scaled_target(y), dtype, data, name)
             if data.weights is not None:
                 seen[id(x)] += (data.weights[name],)
         splits[name] = seen[id(x)]
     return splits
 
 
-def _cast(x: np.ndarray, y: np.ndarray, dtype: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _cast(
+    x: np.ndarray, y: np.ndarray, dtype: str, data: Dataset, split: str
+) -> tuple[np.ndarray, np.ndarray]:
+    name = data.name
     with np.errstate(over="ignore"):  # overflow is reported below, as one line
         x = np.ascontiguousarray(x, dtype=dtype)
         y = (
@@ -182,32 +185,40 @@ def _cast(x: np.ndarray, y: np.ndarray, dtype: str, name: str) -> tuple[np.ndarr
             if y.dtype.kind == "f"
             else np.ascontiguousarray(y, dtype=np.int64)
         )
-    # Finite float64 values (e.g. 1e300) can overflow to inf in float32.
-    # An estimator's data (arrays in memory) has no --standardize: its hint names its own.
-    fixes = (
-        "rescale them (e.g. StandardScaler in a Pipeline), or use dtype='float64'"
-        if is_in_memory(name)
-        else "rescale them, set --standardize true, or use --dtype float64"
-    )
+    # Finite float64 values (e.g. 1e300) can overflow to inf in float32. An estimator's
+    # data (arrays in memory) has no --standardize or --dtype: its hint names its own.
+    memory = is_in_memory(name)
+    fixes = {
+        "feature": "rescale them (e.g. StandardScaler in a Pipeline), or use dtype='float64'"
+        if memory
+        else "fix or drop such rows, rescale them (--standardize true), or use --dtype float64",
+        "target": "rescale y (e.g. TransformedTargetRegressor with a StandardScaler), or use "
+        "dtype='float64'"
+        if memory
+        else "fix or drop such rows, rescale them (--standardize_target true), or use "
+        "--dtype float64",
+    }
     for what, a in (("feature", x), ("target", y)):
         if a.dtype.kind == "f" and not np.isfinite(a).all():
+            # Named by column, split and value: "largest magnitude 3.4e+38" read as the
+            # file's value, and one row of 1e300 among ordinary ones is a row to fix.
+            bad = np.argwhere(~np.isfinite(a))[0]
+            col = int(bad[1]) if a.ndim == 2 else 0
+            source = getattr(data, f"{'X' if what == 'feature' else 'y'}_{split}")
+            value = float(np.reshape(source, (len(source), -1))[int(bad[0]), col])
+            names = data.feature_names if what == "feature" else (data.target_names or [])
+            label = repr(names[col]) if col < len(names) else str(col)
             raise DataError(
-                f"data {name!r}: {what} values overflow {dtype} (largest magnitude "
-                f"{np.finfo(dtype).max:.3g}); {fixes}"
+                f"data {name!r}: {what} {label} holds {value:.3g} in the {split} rows, past "
+                f"the largest {dtype} ({np.finfo(dtype).max:.3g}); {fixes[what]}"
             )
     # A target past the square root of the largest float makes the squared error inf
     # before the first step, which was reported as a divergence with advice to lower lr.
     root = math.sqrt(float(np.finfo(dtype).max))
     if y.dtype.kind == "f" and y.size and (big := float(np.abs(y).max())) >= root:
-        target_fixes = (
-            "rescale y (e.g. TransformedTargetRegressor with a StandardScaler), or use "
-            "dtype='float64'"
-            if is_in_memory(name)
-            else "rescale it, set --standardize_target true, or use --dtype float64"
-        )
         raise DataError(
             f"data {name!r}: target values overflow {dtype} when squared in the loss "
-            f"(largest magnitude {big:.3g}, past {root:.3g}); {target_fixes}"
+            f"(largest magnitude {big:.3g}, past {root:.3g}); {fixes['target']}"
         )
     return x, y
 

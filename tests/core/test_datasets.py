@@ -870,6 +870,20 @@ def test_spaces_around_a_label_do_not_make_a_class(tmp_path):
     assert not any("rare" in note for note in d.notes)
 
 
+def test_a_target_taken_by_default_is_named_unless_its_name_says_so(tmp_path):
+    """A file whose target came first trained on its last feature, with the target as a
+    feature: nothing named the column taken."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(60, 3)), columns=["y", "a", "c"])
+    df.to_csv(tmp_path / "t.csv", index=False)
+    d = load_dataset(str(tmp_path / "t.csv"))
+    assert d.target_names == ["c"] and d.feature_names == ["y", "a"]
+    assert d.notes == ["the target is the last column, 'c' (--target names another)"]
+    assert load_dataset(str(tmp_path / "t.csv"), target=["c"]).notes == []
+    df[["a", "c", "y"]].to_csv(tmp_path / "t.csv", index=False)
+    assert load_dataset(str(tmp_path / "t.csv")).notes == []
+
+
 def test_labels_that_differ_only_in_case_are_noted(tmp_path):
     """Every third label upper-cased ('YES' beside 'Yes', 'NO' beside 'no') trained four
     classes with no word: binary data as a multiclass task."""

@@ -571,7 +571,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         ds = _split(
             name, "regression", X, y, feats, targets, None, split or (0.8, 0.1, 0.1), False, rng
         )
-        ds.notes = _row_count_notes(df, feats) + _constant_notes(df, feats)
+        ds.notes = _target_notes(path, target, targets) + _row_count_notes(df, feats)
+        ds.notes += _constant_notes(df, feats)
         ds.notes += _outlier_notes(X, feats)
         # A target of one value has an R² of 0 (nothing to explain), which the run's R²,
         # the mean over its targets, takes in without a word.
@@ -630,7 +631,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         name, X, y.astype(np.int64), names, feats, targets, split or (0.8, 0.1, 0.1), False, rng
     )
     ds.label_kind = "number" if numeric else "bool" if pd.api.types.is_bool_dtype(col) else "text"
-    ds.notes = _row_count_notes(df, feats) + _constant_notes(df, feats)
+    ds.notes = _target_notes(path, target, targets) + _row_count_notes(df, feats)
+    ds.notes += _constant_notes(df, feats)
     ds.notes += _outlier_notes(X, feats)
     ds.notes += _case_notes(names) or _rare_class_notes(names, np.bincount(y))
     if task == "auto" and numeric and len(classes) > 2:
@@ -657,6 +659,19 @@ def _rare_class_notes(names: list[str], counts: np.ndarray) -> list[str]:
         f"the class(es) {', '.join(rare)} of {int(counts.sum())} rows are rare: if a label is "
         "misspelt or marks a missing value, fix or drop those rows"
     ]
+
+
+# Names that say "the column to predict": taken by default, they go without a note.
+TARGET_NAMES = frozenset({"y", "target", "label", "labels", "class", "outcome"})
+
+
+def _target_notes(path: str, given: list[str] | None, targets: list[str]) -> list[str]:
+    """The target taken for want of ``--target``, unless its name says it is one: a file
+    whose target came first trained on its last feature, with the target as a feature,
+    and no line named the column."""
+    if given or path.lower().endswith(".npz") or str(targets[0]).lower() in TARGET_NAMES:
+        return []
+    return [f"the target is the last column, {targets[0]!r} (--target names another)"]
 
 
 def _case_notes(names: list[str]) -> list[str]:

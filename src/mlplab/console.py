@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # for the annotations only: the console loads before these do
     from mlplab.training.events import End
 
 import io
+import math
 import os
 import sys
 from typing import Any
@@ -519,12 +520,24 @@ def majority_note(data: Dataset, result: dict[str, Any]) -> str | None:
     if result.get("class_weight") == "balanced":
         # Balanced classes trade rows of the common class for the rare ones': an accuracy
         # under the common class's share is what that costs, not a sign of nothing learnt.
+        # The line opened "no better than always answering 'no'" beside a balanced
+        # accuracy of 0.97: it says what the weights do, and the number that counts.
         fmt = result.get("plots")
         where = f" (plots/confusion.{fmt})" if fmt in ("png", "svg", "pdf") else ""
+        bacc = result.get("test_bacc")
+        n_classes = 2 if data.task == "binary" else len(data.class_names or []) or 2
+        balanced = (
+            f"balanced accuracy {bacc:.4g} (always answering {name!r} scores "
+            f"{1 / n_classes:.2g}) and "
+            if isinstance(bacc, float) and math.isfinite(bacc)
+            else ""
+        )
         return (
-            f"{head}: with the classes weighed in the loss (class_weight), the rare classes' "
-            f"rows count more than the accuracy counts them; the confusion matrix{where} "
-            "shows each class's hits"
+            f"{split} accuracy {acc:.4g} is below the share of {name!r}, the most common "
+            f"class in training, in the {split} rows ({share:.4g}): with the classes weighed "
+            "in the loss (class_weight), the rare classes' rows count more than accuracy "
+            f"counts them; {balanced}the confusion matrix{where} "
+            f"show{'' if balanced else 's'} each class's hits"
         )
     rare = share > 0.8  # one class holds most rows: the others may need their own weight
     return (

@@ -419,6 +419,25 @@ def test_an_under_trained_or_chance_level_classifier_gets_a_note(tmp_path, capsy
         out,
     ), out
     assert 0.9 < share.mean() < 1
+    # Weighed classes give up accuracy for the rare class: the line says so and gives the
+    # balanced accuracy (it opened "no better than always answering 'no'" beside 0.97).
+    rare = [*base, "--data", str(tmp_path / "rare.csv"), "--epoch", "20"]
+    assert main([*rare, "--class_weight", "balanced", "--optim", "adam"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    (record,) = [
+        json.loads(p.read_text())
+        for p in (tmp_path / "runs").glob("exp/*/result.json")
+        if json.loads(p.read_text())["class_weight"] == "balanced"
+    ]
+    assert record["test_acc"] < 0.9  # noise features: the weights cost accuracy
+    assert (
+        f"mlplab: note: test accuracy {record['test_acc']:.4g} is below the share of 'no', "
+        "the most common class in training, in the test rows" in out
+    ), out
+    assert (
+        f"balanced accuracy {record['test_bacc']:.4g} (always answering 'no' scores 0.5) "
+        "and the confusion matrix show each class's hits" in out
+    ), out
     # The labs' gates (4 rows, train = val = test) say nothing: 0.5 on xor is the lesson.
     assert main([*base, "--config", str(EXAMPLES / "xor_perceptron.yaml")]) == 0
     assert "note" not in capsys.readouterr().out

@@ -646,6 +646,15 @@ def test_a_column_named_unnamed_is_called_by_its_name_not_nameless(tmp_path, run
         load_dataset(str(tmp_path / "again.parquet"))
     with pytest.raises(DataError, match="column 1 has no name in the header"):
         load_dataset(str(tmp_path / "indexed.csv"))
+    # R's write.csv saves its row names as a nameless first column, quoted: "".
+    line = refused(
+        tmp_path / "r.csv", '"","a","y"\n' + "".join(f'"{i}",{i},{i % 2}\n' for i in range(1, 30))
+    )
+    assert line.endswith(
+        "column 1 has no name in the header (a row index? pandas writes none with "
+        "to_csv(path, index=False), R with write.csv(df, path, row.names = FALSE)); name "
+        "every column"
+    ), line
     ds = load_dataset(str(tmp_path / "again.csv"), ignore="Unnamed: 0")
     assert ds.feature_names == ["a"]
 

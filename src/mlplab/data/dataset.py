@@ -819,7 +819,10 @@ def _check_named_columns(df, path: str, target: list[str]) -> None:
                     "rows (to_csv(path, index=False) saves none); leave it out with "
                     f"--ignore '{c}', or give it its own name if it is a feature"
                 )
-            hint = " (a row index? pandas writes none with to_csv(path, index=False))"
+            hint = (
+                " (a row index? pandas writes none with to_csv(path, index=False), R with "
+                "write.csv(df, path, row.names = FALSE))"
+            )
             raise DataError(
                 f"data file {path!r}: column {i + 1} has no name in the header"
                 f"{hint if i == 0 else ''}; name every column"

@@ -879,7 +879,7 @@ def test_spaces_around_a_label_do_not_make_a_class(tmp_path):
     assert not any("rare" in note for note in d.notes)
 
 
-def test_a_target_taken_by_default_is_named_unless_its_name_says_so(tmp_path):
+def test_a_target_taken_by_default_is_named_where_a_feature_is_called_y(tmp_path):
     """A file whose target came first trained on its last feature, with the target as a
     feature: nothing named the column taken."""
     rng = np.random.default_rng(0)
@@ -887,9 +887,13 @@ def test_a_target_taken_by_default_is_named_unless_its_name_says_so(tmp_path):
     df.to_csv(tmp_path / "t.csv", index=False)
     d = load_dataset(str(tmp_path / "t.csv"))
     assert d.target_names == ["c"] and d.feature_names == ["y", "a"]
-    assert d.notes == ["the target is the last column, 'c' (--target names another)"]
+    assert d.notes == [
+        "the target is the last column, 'c', for want of --target; if it is 'y', say so: --target y"
+    ]
     assert load_dataset(str(tmp_path / "t.csv"), target=["c"]).notes == []
     df[["a", "c", "y"]].to_csv(tmp_path / "t.csv", index=False)
+    assert load_dataset(str(tmp_path / "t.csv")).notes == []
+    df.rename(columns={"y": "b"}).to_csv(tmp_path / "t.csv", index=False)  # no such name
     assert load_dataset(str(tmp_path / "t.csv")).notes == []
 
 

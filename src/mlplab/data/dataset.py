@@ -571,7 +571,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         ds = _split(
             name, "regression", X, y, feats, targets, None, split or (0.8, 0.1, 0.1), False, rng
         )
-        ds.notes = _target_notes(path, target, targets) + _row_count_notes(df, feats)
+        ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
         ds.notes += _constant_notes(df, feats)
         ds.notes += _outlier_notes(X, feats)
         # A target of one value has an R² of 0 (nothing to explain), which the run's R²,
@@ -631,7 +631,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         name, X, y.astype(np.int64), names, feats, targets, split or (0.8, 0.1, 0.1), False, rng
     )
     ds.label_kind = "number" if numeric else "bool" if pd.api.types.is_bool_dtype(col) else "text"
-    ds.notes = _target_notes(path, target, targets) + _row_count_notes(df, feats)
+    ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
     ds.notes += _constant_notes(df, feats)
     ds.notes += _outlier_notes(X, feats)
     ds.notes += _case_notes(names) or _rare_class_notes(names, np.bincount(y))
@@ -661,17 +661,22 @@ def _rare_class_notes(names: list[str], counts: np.ndarray) -> list[str]:
     ]
 
 
-# Names that say "the column to predict": taken by default, they go without a note.
+# Names that say "the column to predict": a feature so named, where the target was taken
+# for want of --target, is noted.
 TARGET_NAMES = frozenset({"y", "target", "label", "labels", "class", "outcome"})
 
 
-def _target_notes(path: str, given: list[str] | None, targets: list[str]) -> list[str]:
-    """The target taken for want of ``--target``, unless its name says it is one: a file
-    whose target came first trained on its last feature, with the target as a feature,
-    and no line named the column."""
-    if given or path.lower().endswith(".npz") or str(targets[0]).lower() in TARGET_NAMES:
+def _target_notes(given: list[str] | None, targets: list[str], feats: list[str]) -> list[str]:
+    """The target taken for want of ``--target`` where a feature's name says it is the
+    one to predict: a file whose ``y`` came first trained on its last feature, with ``y``
+    as a feature, and no line named the column."""
+    named = [f for f in feats if str(f).lower() in TARGET_NAMES]
+    if given or not named:
         return []
-    return [f"the target is the last column, {targets[0]!r} (--target names another)"]
+    return [
+        f"the target is the last column, {targets[0]!r}, for want of --target; if it is "
+        f"{named[0]!r}, say so: --target {named[0]}"
+    ]
 
 
 def _case_notes(names: list[str]) -> list[str]:

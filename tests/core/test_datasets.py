@@ -191,7 +191,10 @@ def test_a_column_name_written_twice_is_refused(tmp_path, header):
     (tmp_path / "t.csv").write_text("\n".join([header, *rows]) + "\n")
     with pytest.raises(DataError) as err:
         load_dataset(str(tmp_path / "t.csv"))
-    assert str(err.value) == f"data file {str(tmp_path / 't.csv')!r}: duplicate column names ['a']"
+    assert str(err.value) == (
+        f"data file {str(tmp_path / 't.csv')!r}: duplicate column names ['a']; give each "
+        "column a name of its own"
+    )
 
 
 @pytest.mark.parametrize(

@@ -341,7 +341,9 @@ def _check_distinct(path: str, names: list[str]) -> None:
     # end are dropped, and others refused as nameless.
     dup = sorted(c for c, n in collections.Counter(names).items() if n > 1 and c)
     if dup:
-        raise DataError(f"data file {path!r}: duplicate column names {dup}")
+        raise DataError(
+            f"data file {path!r}: duplicate column names {dup}; give each column a name of its own"
+        )
 
 
 SEPARATOR_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}

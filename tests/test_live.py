@@ -478,6 +478,32 @@ def test_a_sweeps_live_view_names_the_reports_best_run_on_a_tie(monkeypatch):
     assert shown[-1]["text/plain"].endswith(f"best: lr 0.5 ({ids[1]}), val_acc 1")
 
 
+def test_a_sweeps_live_view_ranks_by_the_sweeps_rank_by(monkeypatch):
+    """sweep(rank_by="val_bacc") ranks its report so; its view ranked by val_acc still,
+    and named another best run than the report."""
+    from mlplab import live
+    from mlplab.config import Config
+    from mlplab.runs.record import run_name
+    from mlplab.sweeps.api import _Progress
+
+    shown: list[dict[str, str]] = []
+    monkeypatch.setattr(live, "in_jupyter", lambda: True)
+    monkeypatch.setattr(live, "_jupyter_display", lambda: shown.append)
+    configs = [Config(data="xor", lr=lr) for lr in (0.1, 0.5)]
+    ids = [run_name(c) for c in configs]
+    metrics = [
+        dict(val_acc=0.95, val_bacc=0.5, val_loss=0.2),
+        dict(val_acc=0.9, val_bacc=0.8, val_loss=0.3),
+    ]
+    for rank_by, best in ((None, 0), ("val_bacc", 1)):
+        with _Progress(configs, ["lr"], show=True, rank_by=rank_by) as progress:
+            for i in (0, 1):
+                progress.done(_outcome(ids[i], **metrics[i]))
+        metric = rank_by or "val_acc"
+        value = f"{metrics[best][metric]:.4g}"
+        assert shown[-1]["text/plain"].endswith(f"({ids[best]}), {metric} {value}"), shown[-1]
+
+
 def test_a_sweep_view_stopping_counts_no_interrupted_run_as_done():
     """Interrupted runs moved the bar on (17%, 33%, '~40 s left') while the sweep stopped,
     and '2/6 runs' stood beside a summary of 0 trained and 6 remaining."""

@@ -575,6 +575,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no_batch", action="store_true", help="train every config alone (no batched trainer)"
     )
     g.add_argument("--no_report", action="store_true", help="do not write the report at the end")
+    g.add_argument(
+        "--rank_by",
+        default=None,
+        metavar="METRIC",
+        help="the validation metric that ranks configs in the report and the live view "
+        "(as mlplab report --rank_by; default: val_acc or val_mse)",
+    )
     g.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     _setting_flags(p, multi=True)
 

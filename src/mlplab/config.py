@@ -889,7 +889,7 @@ def check_path_text(v: str) -> str:
 # The options of `mlplab sweep` that are no settings of a run (its flags and sweep()'s).
 SWEEP_OPTIONS = frozenset(
     {"search", "trials", "workers", "rerun", "backend", "address", "group_size"}
-    | {"cpus_per_task", "gpus_per_task", "no_batch", "no_report"}
+    | {"cpus_per_task", "gpus_per_task", "no_batch", "no_report", "rank_by"}
 )
 
 # Arguments of the Python calls that are no settings, each with what to use in the other

@@ -394,8 +394,14 @@ def test_rank_by_orders_configs_by_the_metric_chosen(tmp_path: Path, capsys) -> 
     means = rare.summary["val_bacc_mean"].tolist()
     assert means == sorted(means, reverse=True) and rare.summary["rank"].tolist() == [1, 2, 3]
     assert rare.runs["lr"].iloc[0] == rare.summary["lr"].iloc[0]  # runs follow their config
-    header, _ = table_rows(rare)
+    header, rows = table_rows(rare)
     assert header.count("val_bacc") == 1 and header[header.index("val_bacc") + 1].startswith("95%")
+    # The accuracy stays in view beside the metric that ranks.
+    cells = [float(row[header.index("val_acc")]) for row in rows]
+    assert cells == pytest.approx(rare.summary["val_acc_mean"].tolist(), abs=1e-4)
+    # Written as settings may be: any case, dashes.
+    assert report(tmp_path / "runs", exp_name="rare", out=tmp_path / "e", verbose=False,
+                  rank_by="VAL-BACC").metric == "val_bacc"  # fmt: skip
     # A regression section keeps its own metric: val_bacc is none of its.
     assert by["reg"].metric == "val_mse" == {s.exp_name: s for s in default.sections}["reg"].metric
     losses = report(tmp_path / "runs", exp_name="rare", out=tmp_path / "c", verbose=False,
@@ -411,3 +417,16 @@ def test_rank_by_orders_configs_by_the_metric_chosen(tmp_path: Path, capsys) -> 
     )
     with pytest.raises(ConfigError, match=r"^report: rank_by is one of val_acc, val_bacc, "):
         report(tmp_path / "runs", verbose=False, rank_by="accuracy")
+    with pytest.raises(ConfigError, match=r", not 'bacc' \(did you mean 'val_bacc'\?\)$"):
+        report(tmp_path / "runs", verbose=False, rank_by="bacc")
+    # A sweep ranks its own report so (its runs are kept: nothing trains again).
+    again = sweep(
+        data=str(tmp_path / "rare.csv"), lr=[0.3, 0.03, 0.003], epoch=4, seed=[0, 1],
+        log_every=0, plots="none", log_path=str(tmp_path / "runs"), exp_name="rare",
+        workers=1, verbose=False, rank_by="val_bacc",
+    )  # fmt: skip
+    assert again.report is not None and again.report.metric == "val_bacc"
+    assert again.report.summary["val_bacc_mean"].tolist() == means
+    with pytest.raises(ConfigError, match=r"^sweep: rank_by is one of val_acc, "):
+        sweep(data="xor", epoch=1, log_path=str(tmp_path / "no"), verbose=False, rank_by="x")
+    assert not (tmp_path / "no").exists()

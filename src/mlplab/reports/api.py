@@ -233,7 +233,7 @@ def report(
     if out is not None:
         check_path_argument("report", "out", out, "a folder for the report's files")
     _check_order(order)
-    rank_by = _rank_by(rank_by)
+    rank_by = checked_rank_by(rank_by)
     all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named
     root = Path(log_path) / exp_name if exp_name else Path(log_path)
     out_dir = writable_folder(Path(out) if out is not None else root, given=out is not None)
@@ -435,9 +435,10 @@ def _check_order(order: Any) -> None:
         )
 
 
-def _rank_by(rank_by: str | None) -> str | None:
+def checked_rank_by(rank_by: str | None, who: str = "report") -> str | None:
     """``rank_by`` as a metric's name, written as settings may be (``VAL_BACC``,
-    ``val-bacc``); refused in one line, with the nearest name, when it is none."""
+    ``val-bacc``); refused in one line (``who``: the call's name), with the nearest name,
+    when it is none."""
     if rank_by is None:
         return None
     known = [m for metrics in RANKABLE.values() for m in metrics]
@@ -446,7 +447,7 @@ def _rank_by(rank_by: str | None) -> str | None:
         choices = "; ".join(f"{', '.join(m)} ({kind})" for kind, m in RANKABLE.items())
         near = nearest(f"val_{name}", known) if isinstance(name, str) else None
         hint = f" (did you mean {near!r}?)" if near else ""
-        raise ConfigError(f"report: rank_by is one of {choices}, not {rank_by!r}{hint}")
+        raise ConfigError(f"{who}: rank_by is one of {choices}, not {rank_by!r}{hint}")
     return name
 
 

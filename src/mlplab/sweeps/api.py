@@ -211,6 +211,7 @@ def sweep(
     cpus_per_task: float = 1.0,
     gpus_per_task: float = 0.0,
     report: bool = True,
+    rank_by: str | None = None,
     verbose: bool = True,
     progress: bool | None = None,
     prune: Prune | None = None,
@@ -248,6 +249,10 @@ def sweep(
         Write the report into ``log_path/exp_name`` at the end: ``results.csv``,
         ``summary.csv`` and ``report.html`` (the sweep's tables ``sweep_runs.npz`` and
         ``sweep_curves.npz`` are written either way).
+    rank_by : str, optional
+        The validation metric that ranks configs in the report and the notebook's live
+        view, as :func:`mlplab.report` takes it (``val_bacc`` on unequal classes); default:
+        ``val_acc`` or ``val_mse``.
     verbose : bool
         Print progress, the summary line and the report's table.
     progress : bool, optional
@@ -300,6 +305,9 @@ def sweep(
     started = time.time()
     # --- validate: every config, the output folder and the data -------------------------
     check_switches("sweep", rerun=rerun, no_batch=no_batch, report=report, verbose=verbose)
+    from mlplab.reports.api import checked_rank_by
+
+    rank_by = checked_rank_by(rank_by, "sweep")
     if handle_signals is not None and handle_signals is not True:
         raise ConfigError(
             f"sweep: handle_signals takes None (Ctrl-C raises KeyboardInterrupt once the sweep "
@@ -482,7 +490,7 @@ def sweep(
     trained = False  # whether every run has told how it ended
     try:
         try:
-            with locks, _Progress(pending, spec.axes, show) as bar, sigterm_stops():
+            with locks, _Progress(pending, spec.axes, show, rank_by) as bar, sigterm_stops():
                 try:
                     if backend == "ray":
                         result.outcomes = _run_ray(
@@ -540,7 +548,9 @@ def sweep(
         folder = Path(first.log_path) / first.exp_name
         try:
             with sigterm_stops() as seen:
-                result.report = write_report(folder, out=folder, verbose=verbose, order=order)
+                result.report = write_report(
+                    folder, out=folder, verbose=verbose, order=order, rank_by=rank_by
+                )
             if seen.received:  # its stop was raised where Python drops it (a GC callback)
                 raise Terminated(seen.name)
         except KeyboardInterrupt as cut:
@@ -764,6 +774,7 @@ def sweep_command(
         cpus_per_task=float(_given(options.get("cpus_per_task"), 1.0)),
         gpus_per_task=float(_given(options.get("gpus_per_task"), 0.0)),
         report=not options.get("no_report"),
+        rank_by=options.get("rank_by"),
         verbose=not quiet,
         progress=not quiet,
         handle_signals=True,  # the exit status says how it ended
@@ -967,7 +978,9 @@ class _Progress:
     the count does not move while a stack trains. ``configs`` and ``axes`` name each run
     in the live view by its values on the axes."""
 
-    def __init__(self, configs: list[Config], axes: Iterable[str], show: bool) -> None:
+    def __init__(
+        self, configs: list[Config], axes: Iterable[str], show: bool, rank_by: str | None = None
+    ) -> None:
         from mlplab.console import interactive
         from mlplab.live import in_jupyter
 
@@ -978,7 +991,7 @@ class _Progress:
         self._view: Any = None
         if self.show and in_jupyter():
             from mlplab.live import SweepView
-            from mlplab.reports.aggregate import ranking_metric, tie_break
+            from mlplab.reports.aggregate import RANKABLE, ranking_metric, tie_break
             from mlplab.runs.record import run_name
 
             def value(v: Any) -> str:  # a random search's lr 0.012345678 as 0.01235
@@ -991,13 +1004,18 @@ class _Progress:
             def kind(metrics: Mapping[str, float]) -> str:
                 return "classification" if "val_acc" in metrics else "regression"
 
+            def ranking(metrics: Mapping[str, float]) -> tuple[str, bool]:
+                own = rank_by if rank_by in RANKABLE[kind(metrics)] else None
+                return ranking_metric(kind(metrics), own)
+
             self._view = SweepView(
                 self.total,
                 labels,
-                # As the report ranks: val_acc for a classifier, val_mse for a regressor,
-                # and ties by val_loss (val_mae), so that both name the same best run.
-                lambda m: ranking_metric(kind(m)),
-                tie=lambda m: tie_break(kind(m)),
+                # As the report ranks: val_acc for a classifier, val_mse for a regressor
+                # (or rank_by), and ties by val_loss (val_mae), so that both name the same
+                # best run.
+                ranking,
+                tie=lambda m: tie_break(kind(m), ranking(m)[0]),
             )
         elif self.show and interactive():
             from rich.progress import (

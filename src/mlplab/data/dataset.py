@@ -1069,8 +1069,11 @@ def _check_kind(col, path: str, name: str, role: str) -> None:
     """One line for a column whose kind of value cannot be learned from or predicted."""
     kind = getattr(col.dtype, "kind", "O")
     if kind in _NO_NUMBERS:
+        # A feature may go, as a CSV's date column is told (a Parquet one was not).
+        leave = f", or leave it out with --ignore {name}" if role == "feature" else ""
         raise DataError(
-            f"data file {path!r}: {role} column {name!r} holds {_NO_NUMBERS[kind]} ({col.dtype})"
+            f"data file {path!r}: {role} column {name!r} holds {_NO_NUMBERS[kind]} "
+            f"({col.dtype}){leave}"
         )
 
 

@@ -1189,6 +1189,22 @@ def test_a_target_column_of_one_value_among_several_is_noted(tmp_path):
     )
 
 
+def test_a_two_valued_target_among_several_is_noted(tmp_path):
+    """`--target y c` with a 0/1 y fit it as a number beside c, with no word that it was
+    not classified."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=50)})
+    df["y"], df["c"] = (df.x > 0).astype(int), 2 * df.x
+    df.to_csv(tmp_path / "t.csv", index=False)
+    ds = load_dataset(str(tmp_path / "t.csv"), target=["y", "c"])
+    assert ds.task == "regression"
+    assert ds.notes == [
+        "target column 'y' holds two values (0 and 1), fit as numbers beside the other "
+        "targets; to classify it, give it alone: --target y"
+    ]
+    assert load_dataset(str(tmp_path / "t.csv"), target=["y"]).task == "binary"
+
+
 def test_load_dataset_takes_one_target_or_ignored_column_by_its_name(tmp_path):
     """target="label" is the column label, as train() takes it, not the letters l, a, ..."""
     table = pd.DataFrame({"id": range(20), "a": np.arange(20.0), "label": ["x", "y"] * 10})

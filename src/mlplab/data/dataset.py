@@ -583,6 +583,14 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
             for t in targets
             if len(targets) > 1 and df[t].nunique(dropna=False) == 1
         ]
+        # Several targets are a regression: a 0/1 column among them is fit as a number,
+        # and its MSE enters the run's mean, with no word that it was not classified.
+        ds.notes += [
+            f"target column {t!r} holds two values ({_two_values(df[t])}), fit as numbers "
+            f"beside the other targets; to classify it, give it alone: --target {t}"
+            for t in targets
+            if len(targets) > 1 and df[t].nunique(dropna=False) == 2
+        ]
         return ds
     if len(targets) > 1:
         raise DataError(
@@ -677,6 +685,11 @@ def _target_notes(given: list[str] | None, targets: list[str], feats: list[str])
         f"the target is the last column, {targets[0]!r}, for want of --target; if it is "
         f"{named[0]!r}, say so: --target {named[0]}"
     ]
+
+
+def _two_values(col) -> str:  # col: pandas.Series
+    low, high = sorted(col.unique().tolist())
+    return f"{low:g} and {high:g}" if isinstance(low, float) else f"{low} and {high}"
 
 
 def _case_notes(names: list[str]) -> list[str]:

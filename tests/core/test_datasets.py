@@ -601,10 +601,11 @@ def test_one_value_far_beyond_a_features_others_is_noted(tmp_path, run_cli):
     (note,) = load_dataset(str(tmp_path / "huge.csv")).notes
     assert re.fullmatch(
         r"feature column 'a' has 1e\+300 in data row 18, 7\.\de\+299 times its values' usual "
-        r"spread \(1\.\d+\) from their median \(-?0\.\d+\): standardized, its other values "
-        r"all lie near one point and tell the model little; if the value is a mistake, drop "
-        r"that row, else clip the column \(e\.g\. to its 1st and 99th percentiles\) or, for a "
-        r"long tail of positive values, take its log",
+        r"spread \(1\.\d+\) from their median \(-?0\.\d+\): in the training rows, "
+        r"standardized, its other values all lie near one point and tell the model little "
+        r"\(in the rows it is tested on, a value far past any it trained on\); if the value "
+        r"is a mistake, drop that row, else clip the column \(e\.g\. to its 1st and 99th "
+        r"percentiles\) or, for a long tail of positive values, take its log",
         note,
     )
     # A start-of-run note: the run goes on (nothing is refused).

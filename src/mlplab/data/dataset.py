@@ -762,10 +762,12 @@ def _outlier_notes(X: np.ndarray, feats: list[str]) -> list[str]:
             notes.append(
                 f"feature column {feats[start + j]!r} has {part[row, j]:.6g} in data row "
                 f"{row + 1}, {_times(times)} its values' usual spread ({spread:.3g}) from "
-                f"their median ({median:.6g}){more if count > 1 else ''}: standardized, its "
-                "other values all lie near one point and tell the model little; if the value "
-                "is a mistake, drop that row, else clip the column (e.g. to its 1st and 99th "
-                "percentiles) or, for a long tail of positive values, take its log"
+                f"their median ({median:.6g}){more if count > 1 else ''}: in the training "
+                "rows, standardized, its other values all lie near one point and tell the "
+                "model little (in the rows it is tested on, a value far past any it trained "
+                "on); if the value is a mistake, drop that row, else clip the column (e.g. "
+                "to its 1st and 99th percentiles) or, for a long tail of positive values, "
+                "take its log"
             )
     return notes
 

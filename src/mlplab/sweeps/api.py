@@ -305,9 +305,10 @@ def sweep(
     started = time.time()
     # --- validate: every config, the output folder and the data -------------------------
     check_switches("sweep", rerun=rerun, no_batch=no_batch, report=report, verbose=verbose)
-    from mlplab.reports.api import checked_rank_by
+    if rank_by is not None:  # reports.api brings pandas (0.5 s): a search's calls need none
+        from mlplab.reports.api import checked_rank_by
 
-    rank_by = checked_rank_by(rank_by, "sweep")
+        rank_by = checked_rank_by(rank_by, "sweep")
     if handle_signals is not None and handle_signals is not True:
         raise ConfigError(
             f"sweep: handle_signals takes None (Ctrl-C raises KeyboardInterrupt once the sweep "

@@ -67,14 +67,16 @@ RANKABLE = {
 
 
 def ranking_metric(kind: str, rank_by: str | None = None) -> tuple[str, bool]:
-    """``(metric, ascending)``: ``rank_by`` where given (one of :data:`RANKABLE`), else
+    """``(metric, ascending)``: ``rank_by`` where it is a metric of ``kind`` (one of
+    :data:`RANKABLE`: a log_path may hold classification and regression runs alike), else
     val_acc descending, or val_mse ascending for regression; errors and losses ascend.
 
     A regression's val_mse is its loss in the target's units: the loss itself is of the
     scaled target where ``standardize_target`` is on, so a config trained on the scaled
     target (loss 0.27) outranked a better one on the raw target (loss 154).
     """
-    metric = rank_by or RANKABLE["regression" if kind == "regression" else "classification"][0]
+    own = RANKABLE["regression" if kind == "regression" else "classification"]
+    metric = rank_by if rank_by in own else own[0]
     return metric, metric.rsplit("_", 1)[-1] in ("loss", "mse", "mae")
 
 

@@ -455,10 +455,9 @@ def make_section(
     exp_name: str, kind: str, runs: pd.DataFrame, order: list[str], rank_by: str | None = None
 ) -> Section:
     """Rank the runs of one experiment and task kind, by ``rank_by`` where it is a metric
-    of that kind (a log_path may hold classification and regression runs alike)."""
+    of that kind (:func:`ranking_metric`)."""
     variables = swept_variables(runs, order)
-    own = RANKABLE["regression" if kind == "regression" else "classification"]
-    metric, ascending = ranking_metric(kind, rank_by if rank_by in own else None)
+    metric, ascending = ranking_metric(kind, rank_by)
     finished = runs[runs["status"] == "finished"] if "status" in runs else runs
     if kind == "regression" and (metric not in runs or finished[metric].isna().any()):
         # A finished record without val_mse (an older or edited one): a mean of fewer

@@ -992,7 +992,7 @@ class _Progress:
         self._view: Any = None
         if self.show and in_jupyter():
             from mlplab.live import SweepView
-            from mlplab.reports.aggregate import RANKABLE, ranking_metric, tie_break
+            from mlplab.reports.aggregate import ranking_metric, tie_break
             from mlplab.runs.record import run_name
 
             def value(v: Any) -> str:  # a random search's lr 0.012345678 as 0.01235
@@ -1006,8 +1006,7 @@ class _Progress:
                 return "classification" if "val_acc" in metrics else "regression"
 
             def ranking(metrics: Mapping[str, float]) -> tuple[str, bool]:
-                own = rank_by if rank_by in RANKABLE[kind(metrics)] else None
-                return ranking_metric(kind(metrics), own)
+                return ranking_metric(kind(metrics), rank_by)
 
             self._view = SweepView(
                 self.total,

@@ -178,7 +178,7 @@ def _setting_flags(
 ) -> None:
     """A flag per setting, in its group. ``hidden`` settings are accepted (a config's own
     flags may be passed on) but left out of ``--help``."""
-    from mlplab.config import Config, choices_of, field_group, field_help
+    from mlplab.config import HASH_EXCLUDED, Config, choices_of, field_group, field_help
 
     groups: dict[str, Any] = {}
     for name, info in Config.model_fields.items():
@@ -213,7 +213,21 @@ def _setting_flags(
         kw["help"] = help_text
         if name in hidden:
             kw["help"] = argparse.SUPPRESS
-        groups[group].add_argument(f"--{name}", **kw)
+        action = groups[group].add_argument(f"--{name}", **kw)
+        # A sweep refuses several values of these (one folder; one run of what is learned).
+        action.one_value = multi and name in HASH_EXCLUDED - {"use_xavier"}
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows a sweep's one-value settings as ``--log_path DIR``, not ``DIR [DIR ...]``.
+
+    They take ``nargs="+"`` only so that a second value gets the sweep's reason for
+    refusing it ("a sweep writes to one folder") rather than argparse's."""
+
+    def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
+        if getattr(action, "one_value", False):
+            return str(self._metavar_formatter(action, default_metavar)(1)[0])
+        return super()._format_args(action, default_metavar)
 
 
 class _BareMeansTrue(argparse.Action):
@@ -460,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.siblings = commands  # type: ignore[attr-defined]  # for its flags' hints
         return p
 
-    fmt = argparse.RawDescriptionHelpFormatter
+    fmt = _HelpFormatter
     p = add(
         "train",
         "train one model from a config file and flags",

@@ -91,6 +91,19 @@ def test_help_gives_a_settings_choices_once(command):
     assert standardize.metavar == "{auto,true,false}"
 
 
+def test_sweep_help_shows_one_value_settings_with_one_placeholder(run_cli, tmp_path):
+    """`--log_path DIR [DIR ...]` read as if a sweep could write to several folders."""
+    proc = run_cli("sweep", "--help")
+    assert proc.returncode == 0
+    for shown in ("--log_path DIR ", "--exp_name NAME ", "--model_name NAME ", "--save_every N "):
+        assert shown in proc.stdout
+    assert "--lr LR [LR ...]" in proc.stdout and "DIR [DIR" not in proc.stdout
+    # They still take a second value, to refuse it with the sweep's reason.
+    refused = run_cli("sweep", "--data", "xor", "--log_path", tmp_path / "a", tmp_path / "b")
+    assert refused.returncode == 2 and "a sweep writes to one folder" in refused.stderr
+    assert not (tmp_path / "a").exists()
+
+
 def test_print_config_is_valid_config(run_cli, tmp_path):
     proc = run_cli("train", "--config", EXAMPLES / "xor_nn.yaml", "--lr", "0.5", "--print_config")
     assert proc.returncode == 0, proc.stderr

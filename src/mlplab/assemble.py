@@ -158,6 +158,12 @@ def treated(cfg: Config, data: Dataset) -> Dataset:
     return data
 
 
+def check_castable(data: Dataset, dtype: str) -> None:
+    """Refuse, in one line, data that overflows ``dtype`` (see :func:`_cast`), before any
+    folder or lock of a run is made: the cast itself comes after them."""
+    cast_splits(data, dtype)  # the copies go at once; the run's own cast is no smaller
+
+
 def cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[np.ndarray, ...]]:
     """The splits in the engine's dtype (class indices int64); equal splits stay one object.
 

@@ -36,6 +36,7 @@ import numpy as np
 from mlplab.assemble import (
     as_config,
     build_stack,
+    check_castable,
     check_fits,
     checkpoint_meta,
     header_of,
@@ -650,6 +651,7 @@ def _train(
         check_run_folders([cfg])
     data = treated(cfg, dataset) if dataset is not None else load_data(cfg)
     check_fits(cfg, data)
+    check_castable(data, cfg.dtype)
     spec = model_spec(cfg, data)
 
     # --- build ------------------------------------------------------------------------------

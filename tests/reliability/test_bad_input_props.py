@@ -480,3 +480,25 @@ def test_bad_flags_in_a_real_process(tmp_path, flags):
     name = flags[-2].lstrip("-")
     assert_one_line(proc.returncode, proc.stderr, name.split(".")[0])
     assert no_finished_run(tmp_path)
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_data_past_the_dtype_is_refused_before_anything_is_written(tmp_path, capsys, command):
+    """A refused train left `log_path/exp/.sweep.lock` (the run's lock came before the cast),
+    and a sweep trained, failed and reported every run, one by one, on the same bad file."""
+    path = tmp_path / "huge.csv"
+    rows = [f"{i * 1e40 if i == 7 else i},{i % 3},{i % 2}" for i in range(40)]
+    path.write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    log = tmp_path / "runs"
+    flags = ["--data", str(path), "--epoch", "1", "--standardize", "false"]
+    flags += ["--log_path", str(log), "--plots", "none"]
+    if command == "sweep":
+        flags += ["--lr", "0.1", "0.2", "--workers", "1"]
+    assert call_main([command, *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "feature 'a' holds 7e+40" in err, err
+    assert "--dtype float64" in err
+    assert not log.exists()
+    # The same file in float64 trains.
+    assert call_main([command, *flags, "--dtype", "float64", "--quiet"]) == 0
+    assert len(list(log.glob("exp/exp-*/result.json"))) == (2 if command == "sweep" else 1)

@@ -837,17 +837,23 @@ def _check_data(configs: list[Config]) -> tuple[dict[str, int], dict[str, str | 
     """Load each distinct dataset once; a bad one raises its one-line DataError now.
 
     Returns the training rows of each, by :func:`_data_key`, for sizing the groups, and the
-    digest of a data file's rows (None for built-in sets).
+    digest of a data file's rows (None for built-in sets). Data past a config's dtype
+    (1e40 in float32) is refused here too: in the runs, each failed alone after the other.
     """
-    from mlplab.assemble import load_data
+    from mlplab.assemble import check_castable, load_data
 
     rows: dict[str, int] = {}
     digests: dict[str, str | None] = {}
+    dtypes: dict[str, set[str]] = {}  # by key: one dataset in memory at a time
+    for cfg in configs:
+        dtypes.setdefault(_data_key(cfg), set()).add(cfg.dtype)
     for cfg in configs:
         key = _data_key(cfg)
         if key not in rows:
             data = load_data(cfg)
             rows[key], digests[key] = len(data.y_train), data.digest
+            for dtype in sorted(dtypes[key]):
+                check_castable(data, dtype)
     return rows, digests
 
 

@@ -422,7 +422,7 @@ def train(
     handle_signals: bool | None = None,
     dataset: Dataset | None = None,
     subscribers: Sequence[Subscriber] = (),
-    lock: bool = False,
+    lock: bool = True,
     rerun: bool = False,
     stop: Callable[[], bool] | None = None,
     early_stop: Prune | None = None,
@@ -457,9 +457,11 @@ def train(
     subscribers : list of callables, optional
         More subscribers to the run's events (:mod:`mlplab.training.events`), called
         after the record's and the console's.
-    lock : bool
-        Refuse, in one line, to train a run that another process is training right now
-        (``mlplab train`` sets this; sweeps hold their own locks).
+    lock : bool, default True
+        Refuse, in one line, to train a run that another process (a sweep, another
+        ``train``) or another thread is training right now; without it both would write
+        the run's folder at once. False leaves the run unlocked (a sweep's runs: it holds
+        their locks itself).
     rerun : bool, default False
         What to do when the config's run folder already holds a finished run. False:
         keep it, say so in one line, and return it (loaded from its record, with no
@@ -810,7 +812,7 @@ def _run_lock(run_dir: Path, wanted: bool) -> Iterator[None]:
         if not locks.acquire(run_dir.name):
             raise ConfigError(
                 f"run {str(run_dir)!r} is being trained by another process right now; "
-                "wait for it to end, or give another --exp_name"
+                "wait for it to end, or give another exp_name (--exp_name)"
             )
         yield
 

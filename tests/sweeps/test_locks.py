@@ -69,3 +69,53 @@ def test_the_lock_file_stays_when_a_sweep_releases_so_a_third_is_still_refused(t
     finally:
         holder.communicate(timeout=30)  # closes its stdin (it ends) and its stdout
     assert other_process_takes(tmp_path, "exp-00b000") == [True]
+
+
+def test_two_runlocks_of_one_process_share_the_file_and_keep_each_others_locks(tmp_path):
+    """A sweep's locks and a train() beside it in one process (a notebook, a subscriber):
+    the second refuses the first's run, and its release, which closed a second descriptor
+    of the file, no longer drops the first's locks (POSIX locks belong to the process)."""
+    sweep_locks, train_lock = RunLocks(tmp_path), RunLocks(tmp_path)
+    assert sweep_locks.acquire("exp-00a1b2") and sweep_locks.acquire("exp-00a1b3")
+    assert not train_lock.acquire("exp-00a1b2")  # this process trains it already
+    assert train_lock.acquire("exp-0c0c0c")
+    train_lock.release()
+    assert other_process_takes(tmp_path, "exp-00a1b2", "exp-00a1b3", "exp-0c0c0c") == [
+        False,
+        False,
+        True,
+    ]
+    with RunLocks(tmp_path) as again:  # released: free again in-process too
+        assert again.acquire("exp-0c0c0c")
+    sweep_locks.release()
+    assert other_process_takes(tmp_path, "exp-00a1b2") == [True]
+
+
+def test_python_train_refuses_a_run_another_process_is_training(tmp_path):
+    """train() took no lock unless asked: a train() beside a sweep training the same run
+    trained it at the same time into the same folder, and one TensorBoard file was lost."""
+    import pytest
+
+    import mlplab
+    from mlplab.config import make_config
+    from mlplab.errors import ConfigError
+    from mlplab.runs.record import run_name
+
+    settings = {"data": "xor", "epoch": 2, "plots": "none", "log_path": str(tmp_path)}
+    run_id = run_name(make_config(settings))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "exp"), run_id],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
+        with pytest.raises(ConfigError, match="being trained by another process right now"):
+            mlplab.train(settings, verbose=False)
+        assert not (tmp_path / "exp" / run_id).exists()
+        # lock=False is the caller's own word that nothing else trains it.
+        assert mlplab.train(settings, verbose=False, lock=False).status == "finished"
+    finally:
+        holder.communicate(timeout=30)
+    assert mlplab.train(settings, verbose=False).kept  # free again: the finished run is kept

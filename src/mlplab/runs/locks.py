@@ -8,8 +8,8 @@ never leaves a run locked forever.
 
 One file with byte-range locks rather than a lock file per run: creating a file costs
 ~0.5-0.9 ms of kernel time on ext4 here, a large share of a lab-sized run in a sweep.
-POSIX record locks belong to the process, so one process holds one :class:`RunLocks` per
-folder at a time (closing any descriptor of the file drops all of its locks).
+POSIX record locks belong to the process (closing any descriptor of the file drops all of
+them): the :class:`RunLocks` of one process share one descriptor per file.
 
 The file stays once the sweep ends: an empty ``.sweep.lock`` that the next sweep on the
 folder opens again. Removing it on release would break the mutual exclusion. The locks
@@ -26,6 +26,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
+import threading
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,29 +45,71 @@ def lock_offset(run_id: str) -> int:
         return int(hashlib.sha256(run_id.encode()).hexdigest()[:12], 16)
 
 
+class _Shared:
+    """This process's one descriptor of a lock file, and the bytes it holds on it."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file: IO[Any] = open(path, "a+b")  # noqa: SIM115 - closed by the last user
+        self.held: set[int] = set()
+        self.users = 0
+
+
+# POSIX record locks belong to the process: a second descriptor of the file, closed, would
+# drop every lock the process holds on it, and a byte the process holds locks again at
+# once. So the RunLocks of one process (a sweep's, and a train() call's beside it in a
+# notebook, or in a sweep's subscriber) share one descriptor per file, and a byte held by
+# one of them is refused to the others.
+_SHARED: dict[str, _Shared] = {}
+_GUARD = threading.Lock()
+
+
 class RunLocks:
-    """The locks one sweep holds; release them with :meth:`release` (or ``with``)."""
+    """The locks one sweep (or one ``train``) holds; release them with :meth:`release`
+    (or ``with``)."""
 
     def __init__(self, folder: str | Path) -> None:
         self.path = Path(folder) / ".sweep.lock"
-        self._f: IO[Any] | None = None
+        self._key: str | None = None
+        self._held: set[int] = set()
 
     def acquire(self, run_id: str) -> bool:
-        """Lock ``run_id`` without waiting; False if another process holds it."""
-        if self._f is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._f = open(self.path, "a+b")  # noqa: SIM115 - held until release()
-        try:
-            fcntl.lockf(self._f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, lock_offset(run_id))
-        except OSError:  # EAGAIN or EACCES: held by another process
-            return False
-        return True
+        """Lock ``run_id`` without waiting; False if another process, or another of this
+        process's RunLocks, holds it."""
+        offset = lock_offset(run_id)
+        with _GUARD:
+            if self._key is None:
+                key = os.path.realpath(self.path)
+                if key not in _SHARED:
+                    _SHARED[key] = _Shared(self.path)
+                _SHARED[key].users += 1
+                self._key = key
+            shared = _SHARED[self._key]
+            if offset in shared.held:
+                return offset in self._held
+            try:
+                fcntl.lockf(shared.file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+            except OSError:  # EAGAIN or EACCES: held by another process
+                return False
+            shared.held.add(offset)
+            self._held.add(offset)
+            return True
 
     def release(self) -> None:
-        if self._f is not None:
-            with contextlib.suppress(OSError):
-                self._f.close()  # closing the file drops every lock this process holds on it
-            self._f = None
+        with _GUARD:
+            if self._key is None:
+                return
+            shared = _SHARED[self._key]
+            for offset in self._held:
+                with contextlib.suppress(OSError):
+                    fcntl.lockf(shared.file.fileno(), fcntl.LOCK_UN, 1, offset)
+                shared.held.discard(offset)
+            shared.users -= 1
+            if shared.users == 0:
+                with contextlib.suppress(OSError):
+                    shared.file.close()
+                del _SHARED[self._key]
+            self._key, self._held = None, set()
 
     def __enter__(self) -> RunLocks:
         return self

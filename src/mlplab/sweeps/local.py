@@ -322,6 +322,7 @@ def train_group(
                 verbose=False,
                 handle_signals=True,
                 rerun=rerun,
+                lock=False,  # the sweep holds the run's lock
                 subscribers=hooks.subscribers,
                 stop=hooks.stop if stop is not None else None,
             )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mlplab.errors import ConfigError
+from mlplab.errors import ConfigError, PruneError
 from mlplab.runner import train
 from mlplab.runs.record import read_result
 from mlplab.sweeps.api import sweep
@@ -125,13 +125,16 @@ def test_a_rule_in_a_module_travels_to_worker_processes(tmp_path: Path, monkeypa
         json.loads((d / "result.json").read_text())["status"] for d in result.run_dirs
     )
     assert statuses == ["finished", "finished", "pruned", "pruned"]
-    # A worker's rule that raises fails its runs with the rule's error, as in-process.
-    failed = sweep(
-        {**BASE, "hid_dim": [4, 8]}, lr=[0.03, 1.0], log_path=str(tmp_path / "runs"),
-        exp_name="broken", report=False, verbose=False, workers=2, prune=my_rules.broken,
-    )  # fmt: skip
-    assert failed.exit_code == 1 and failed.counts["failed"] == 4
-    errors = {json.loads((d / "result.json").read_text())["error"] for d in failed.run_dirs}
+    # A worker's rule that raises fails its runs with the rule's error, as in-process, and
+    # reaches the caller.
+    with pytest.raises(PruneError, match=r"^prune: the rule raised KeyError: 'no such rung'"):
+        sweep(
+            {**BASE, "hid_dim": [4, 8]}, lr=[0.03, 1.0], log_path=str(tmp_path / "runs"),
+            exp_name="broken", report=False, verbose=False, workers=2, prune=my_rules.broken,
+        )  # fmt: skip
+    failed = list((tmp_path / "runs" / "broken").glob("broken-*/result.json"))
+    assert len(failed) == 4
+    errors = {json.loads(path.read_text())["error"] for path in failed}
     assert errors == {
         "PruneError: prune: the rule raised KeyError: 'no such rung' (at the validation of epoch 1)"
     }
@@ -178,13 +181,20 @@ def half_then_broken(event: Validate) -> np.ndarray:
     return worse_half(event)
 
 
-def test_a_rule_that_raises_fails_its_runs_and_keeps_those_it_stopped(tmp_path: Path) -> None:
+def test_a_rule_that_raises_fails_its_runs_and_keeps_those_it_stopped(
+    tmp_path: Path, capsys
+) -> None:
     """A broken rule was caught as a stack failure: its configs trained again one by one,
-    without it, to the end, and the runs it had pruned came back `finished`, exit 0."""
-    result = run(tmp_path / "runs", workers=1, prune=half_then_broken, epoch=3 * AT)
-    assert result.exit_code == 1
-    assert result.counts["pruned"] == 2 and result.counts["failed"] == 2
-    records = list(by_lr(result).values())
+    without it, to the end, and the runs it had pruned came back `finished`, exit 0. Then
+    it was returned as failed runs, in silence with verbose=False: now it is raised, as
+    train(early_stop=...) raises it."""
+    with pytest.raises(PruneError, match="rung two is broken"):
+        sweep(BASE, lr=LRS, log_path=str(tmp_path / "runs"), report=True, verbose=True,
+              progress=False, workers=1, prune=half_then_broken, epoch=3 * AT)  # fmt: skip
+    assert "4 runs: 0 trained, 0 skipped, 2 failed/diverged, 2 pruned" in capsys.readouterr().out
+    records = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("result.json")]
+    assert len(records) == 4
+    assert not (tmp_path / "runs" / "exp" / "summary.csv").exists()  # no report of a broken rule
     pruned = [r for r in records if r["status"] == "pruned"]
     assert [r["epochs_run"] for r in pruned] == [AT, AT]  # kept as the rule left them
     for r in (r for r in records if r["status"] == "failed"):
@@ -196,9 +206,11 @@ def test_a_rule_that_raises_fails_its_runs_and_keeps_those_it_stopped(tmp_path: 
 
 
 def test_a_rule_that_returns_no_mask_is_named_in_its_runs(tmp_path: Path) -> None:
-    result = run(tmp_path / "runs", workers=1, prune=lambda e: np.ones(len(e.ids) + 1, bool))
-    assert result.exit_code == 1 and result.counts["failed"] == 4
-    errors = {r["error"] for r in by_lr(result).values()}
+    with pytest.raises(PruneError, match=r"^prune must return a bool mask"):
+        run(tmp_path / "runs", workers=1, prune=lambda e: np.ones(len(e.ids) + 1, bool))
+    records = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("result.json")]
+    assert len(records) == 4
+    errors = {r["error"] for r in records}
     assert errors == {
         "PruneError: prune must return a bool mask over the event's ids (shape (4,)), True "
         "for each model to stop; at the validation of epoch 1 it returned bool of shape (5,)"

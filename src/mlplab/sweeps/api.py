@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplab.config import Config, identity_diff, read_yaml
-from mlplab.errors import ConfigError, check_switches, public, short_repr, shorten
+from mlplab.errors import ConfigError, PruneError, check_switches, public, short_repr, shorten
 from mlplab.runs.locks import RunLocks
 from mlplab.sweeps.grid import (
     SweepSpec,
@@ -268,7 +268,10 @@ def sweep(
         and the same sweep again does not train it again (``rerun=True`` does; a sweep
         without ``prune`` trains it afresh). Worker processes import the rule: one defined
         in a script or notebook (``__main__``), or a lambda, trains the sweep in this
-        process. Ray takes either.
+        process. Ray takes either. A rule that raises, or returns no such mask, raises
+        :class:`~mlplab.errors.PruneError` once the sweep's runs have ended, as
+        ``train(early_stop=...)`` does: the runs it stopped keep their records, the others
+        end ``failed`` with its error, and no report is written.
     handle_signals : None or True
         None (the default): Ctrl-C (SIGINT; a notebook's interrupt) or SIGTERM stops the
         sweep with every run in progress checkpointed, says what is left, then raises
@@ -542,6 +545,15 @@ def sweep(
         # handler (a kernel's, the default) is back whatever happened meanwhile.
         if sigint is not None and signal.getsignal(signal.SIGINT) is not sigint:
             signal.signal(signal.SIGINT, sigint)
+    rule_error = next(
+        (o["error"] for o in result.outcomes if str(o.get("error")).startswith("PruneError: ")),
+        None,
+    )
+    if rule_error is not None:
+        # The caller's rule failed, as train(early_stop=...) raises it: a bug of the search,
+        # which the sweep returned as failed runs (in silence, with verbose=False). Every
+        # record is written: those the rule stopped are kept, the others ended `failed`.
+        raise PruneError(rule_error.removeprefix("PruneError: "))
     if report and not result.interrupted:  # a sweep cut short said so above
         from mlplab.reports.api import report as write_report
 

@@ -65,6 +65,13 @@ def test_a_prune_rule_stops_the_worse_half_and_the_others_train_as_alone(tmp_pat
         assert len(r["val_losses"]) == AT and "test_acc" in r  # final metrics, as it stood
         run_dir = next(d for d in result.run_dirs if read_result(d)["lr"] == lr)
         assert (run_dir / "checkpoints" / "last.safetensors").is_file()
+    # A search tells a pruned run's numbers (as it stood) from a whole run's, now and kept.
+    by_id = {d.name: read_result(d)["status"] for d in result.run_dirs}
+    assert (
+        result.statuses() == by_id and sorted(by_id.values()) == ["finished"] * 2 + ["pruned"] * 2
+    )
+    again = run(tmp_path / "runs", workers=1, prune=worse_half)
+    assert again.counts["skipped"] == 4 and again.statuses() == by_id
     # Each pruned run had a higher validation loss at the rule's epoch than each survivor.
     survivors = [lr for lr in LRS if lr not in pruned]
     assert min(records[lr]["val_losses"][AT - 1] for lr in pruned) > max(

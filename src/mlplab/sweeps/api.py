@@ -100,7 +100,8 @@ class SweepResult:
 
     ``run_dirs`` gives every config's run folder; ``exit_code``, what ``mlplab sweep``
     exits with; ``summary()``, the one line (``12 runs: 12 trained, 0 skipped, ...``);
-    ``final_metrics()``, every config's final numbers, skipped ones included.
+    ``final_metrics()``, every config's final numbers, skipped ones included;
+    ``statuses()``, how each config's run ended.
     """
 
     spec: SweepSpec
@@ -148,11 +149,26 @@ class SweepResult:
         usable = c.get("trained", 0) + c.get("skipped", 0) + c.get("busy", 0) + c.get("pruned", 0)
         return not self.interrupted and bool(c.get("diverged")) and not usable
 
+    def statuses(self) -> dict[str, str | None]:
+        """Every config's status by run id, in config order (``finished``, ``pruned``,
+        ``interrupted``, ``diverged``, ``failed``; None for a run with no record): which of
+        :meth:`final_metrics`' numbers are a whole run's."""
+        from mlplab.runs.record import read_result, run_dir_of, run_name
+
+        now = {o["run_id"]: o.get("status") for o in self.outcomes}
+        return {
+            run_name(c): now.get(run_name(c)) or (read_result(run_dir_of(c)) or {}).get("status")
+            for c in self.configs
+        }
+
     def final_metrics(self) -> dict[str, dict[str, float]]:
         """Every config's final numbers by run id, in config order: those trained by this
         call from their outcomes, those it skipped (finished before) from their records;
         {} for a run with none (not reached, diverged, failed). A search that proposes a
-        config again reads its numbers here, whether or not it trained now."""
+        config again reads its numbers here, whether or not it trained now.
+
+        A pruned or interrupted run's numbers are those of the weights it stopped with
+        (``epochs_run`` says when), not a whole run's: :meth:`statuses` tells them apart."""
         from mlplab.runs.record import read_result, run_dir_of, run_name
 
         trained = {o["run_id"]: o.get("metrics") or {} for o in self.outcomes}

@@ -103,6 +103,8 @@ BN_EPS = 1e-5  # torch.nn.BatchNorm1d's eps, as the engine's layer
 # The diagram labels each edge with its w and d only between layers with at most this many
 # edges: 4 x 4 labels piled up unreadably in the gap (the printout has every value).
 MAX_LABELLED_EDGES = 4
+# Their size in points: 6.5 was too small to read from the back of a lecture hall.
+LABEL_SIZE = 8.5
 
 # d a / d l of each activation, as the trace writes it (n is the layer's number).
 ACT_PRIME = {
@@ -309,25 +311,29 @@ class Trace:
         for layer, ((w, b), (dw, db)) in enumerate(zip(params, grads)):
             for o in range(w.shape[0]):
                 for i in range(w.shape[1] if w.size <= MAX_LABELLED_EDGES else 0):
-                    # Each label sits a third of the way along its edge, so labels of edges
-                    # into the same node do not meet.
-                    xy = pos[layer][i] + (pos[layer + 1][o] - pos[layer][i]) / 3.0
+                    # A label sits at its edge's middle, apart from its neighbours, unless
+                    # the edge can cross another (both layers have several units) and is
+                    # not level: then near its source, away from the crossing, where it
+                    # reads as the label of its own edge.
+                    start, end = pos[layer][i], pos[layer + 1][o]
+                    crossing = min(w.shape) > 1 and abs(end[1] - start[1]) > 1e-9
+                    xy = start + (end - start) * (0.28 if crossing else 0.5)
                     ax.text(
                         xy[0],
                         xy[1],
                         f"w {w[o, i]:.3g}\nd {dw[o, i]:.2g}",
-                        fontsize=6.5,
+                        fontsize=LABEL_SIZE,
                         ha="center",
                         va="center",
                         zorder=3,
-                        bbox={"fc": "white", "ec": "none", "alpha": 0.75, "pad": 0.5},
+                        bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5},
                     )
                 x, y = pos[layer + 1][o]
                 ax.text(
                     x,
                     y - 0.32,
                     f"b {b[o]:.3g}\nd {db[o]:.2g}",
-                    fontsize=6.5,
+                    fontsize=LABEL_SIZE,
                     ha="center",
                     va="top",
                     zorder=3,

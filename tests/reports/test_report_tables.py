@@ -131,6 +131,26 @@ def test_settings_a_run_does_not_use_do_not_split_its_config(tmp_path: Path) -> 
     assert "mm" not in summary or summary["mm"].isna().all()
 
 
+def test_values_that_read_alike_in_six_digits_are_shown_exactly(tmp_path: Path) -> None:
+    """0.01 and 0.01000000000000001 (0.1 * 0.1) are two configs, shown as two rows of 0.01."""
+    from mlplab.reports.api import table_rows
+
+    log = tmp_path / "runs"
+    lrs = [0.01, 0.1 * 0.1, 0.0123451, 0.0123459]
+    sweep(data="xor", epoch=2, lr=lrs, plots="none", log_path=str(log), workers=1,
+          report=False, verbose=False)  # fmt: skip
+    (sec,) = report(log, verbose=False).sections
+    header, rows = table_rows(sec)
+    shown = sorted(row[header.index("lr")] for row in rows)
+    assert shown == sorted(repr(lr) for lr in lrs)
+    # Alone, values keep their short form.
+    sweep(data="xor", epoch=2, lr=[0.01, 0.0123451], plots="none", log_path=str(log),
+          exp_name="short", workers=1, report=False, verbose=False)  # fmt: skip
+    (sec,) = report(log, exp_name="short", verbose=False).sections
+    header, rows = table_rows(sec)
+    assert sorted(row[header.index("lr")] for row in rows) == ["0.01", "0.0123451"]
+
+
 def test_one_replicate_has_no_spread() -> None:
     mean, std, low, high = mean_std_ci(np.array([0.7]))
     assert mean == 0.7 and math.isnan(std) and math.isnan(low) and math.isnan(high)

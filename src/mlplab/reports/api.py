@@ -579,8 +579,9 @@ def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[
     header += [col for col, _ in extra] + ["runs", "time (s)"]
     rows = []
     summary = sec.summary.head(limit) if limit else sec.summary
+    exact = {v for v in sec.variables if _texts_collide(sec.summary[v])}
     for _, r in summary.iterrows():
-        row = [str(r["rank"]), *[_text(r[v]) for v in sec.variables], str(r["n"])]
+        row = [str(r["rank"]), *[_text(r[v], v in exact) for v in sec.variables], str(r["n"])]
         row += [_pm(r, m), _ci(r, m)]
         row += [_pm(r, col) if pm else _num(r.get(f"{col}_mean")) for col, pm in extra]
         row += [r["statuses"], _num(r.get("wall_time_s_mean"), 1)]
@@ -799,13 +800,20 @@ def _ci(r: pd.Series, m: str) -> str:
     return f"[{low}, {high}]" if low and high else ""
 
 
-def _text(v: Any) -> str:
+def _texts_collide(values: pd.Series) -> bool:
+    """Whether two distinct values of a swept setting read the same in 6 digits (0.01 and
+    0.01000000000000001, two configs shown as one): then the column shows each exactly."""
+    distinct = {v for v in values if v is not None and not (isinstance(v, float) and v != v)}
+    return len({_text(v) for v in distinct}) < len(distinct)
+
+
+def _text(v: Any, exact: bool = False) -> str:
     if v is None:
         return ""
     if isinstance(v, bool | np.bool_):  # as flags and YAML spell it, beside 'auto'
         return "true" if v else "false"
     if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:g}"
+        return "" if math.isnan(v) else repr(v) if exact else f"{v:g}"
     if isinstance(v, str) and v.startswith("["):
         # A list-valued setting (target, ignore, split) is JSON in the CSVs, where it
         # must read back; the tables show it as the flags take it: id, 0.6 0.2 0.2.

@@ -87,6 +87,17 @@ def test_cli_bad_axis_value_exits_2_with_one_line_and_writes_nothing(
     assert not log.exists()
 
 
+@pytest.mark.parametrize("option", [["--group_size", "0"], ["--workers", "0"]])
+def test_a_bad_sweep_option_writes_nothing(tmp_path: Path, capsys, option) -> None:
+    """--group_size 0 was refused once the sweep's spec and lock file were written."""
+    log = tmp_path / "runs"
+    code = main(["sweep", "--data", "xor", "--lr", "0.1", "0.2", "--log_path", str(log), *option])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and option[0] in err, err
+    assert "at least 1" in err
+    assert not log.exists()
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [

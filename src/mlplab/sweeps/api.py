@@ -369,6 +369,13 @@ def sweep(
         raise ConfigError(f"--workers: {n_workers!r} is not a whole number (workers=N in Python)")
     if n_workers < 1:
         raise ConfigError("--workers: must be at least 1")
+    if group_size is not None and (
+        not isinstance(group_size, int) or isinstance(group_size, bool) or group_size < 1
+    ):  # checked here, before the spec and the locks are written, not when groups are cut
+        raise ConfigError(
+            f"--group_size: {short_repr(group_size)} is not a whole number of at least 1 "
+            "(group_size=N in Python)"
+        )
     if prune is not None and not callable(prune):
         raise ConfigError(
             f"sweep: prune takes a function of a Validate event that returns a bool mask over "

@@ -335,6 +335,22 @@ TWINS = [
 ]  # fmt: skip
 
 
+def test_a_random_sample_whose_run_id_an_earlier_sample_has_is_left_out(run_cli, tmp_path):
+    """Random samples meet a twin's run id about once in 6,000 trials, and no --exp_name
+    parts them: every random search of more trials was refused."""
+    proc = run_cli(
+        "sweep", "--data", "xor", "--epoch", "3", "--search", "random", "--trials", "6",
+        "--lr", "choice:3.419:5.137", "--plots", "none", "--workers", "1", "--no_report",
+        "--log_path", tmp_path / "runs",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "had the run id (6 hex digits of a hash) of an earlier, different sample" in (
+        proc.stdout
+    )
+    (result,) = (tmp_path / "runs").rglob("result.json")  # the first drawn, once
+    assert json.loads(result.read_text())["lr"] in (3.419, 5.137)
+
+
 def test_a_config_whose_run_id_another_holds_is_refused_not_given_its_run(run_cli, tmp_path):
     """lr 5.137 was told that lr 3.419's finished run was its own, and kept it."""
     from mlplab.config import Config

@@ -348,7 +348,14 @@ def sweep(
     configs = expand(spec)
     if not configs:
         raise ConfigError("the sweep has no configs")
-    asked = count_configs(spec)
+    asked = count_configs(spec) - spec.twins
+    if verbose and spec.twins:
+        print(
+            f"mlplab: note: {spec.twins} sampled config{'s' if spec.twins > 1 else ''} "
+            "had the run id (6 hex digits of a hash) of an earlier, different sample "
+            f"and {'were' if spec.twins > 1 else 'was'} left out; the sweep trains the others",
+            flush=True,
+        )
     if verbose and len(configs) < asked:
         # A config asked for twice (few values to draw from, a search proposing a row
         # again, a value given twice) trains once, and configs holds it once: a caller

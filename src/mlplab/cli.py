@@ -826,6 +826,8 @@ def _twice(prog: str, action: argparse.Action, values: list[str]) -> str:
         return f"{head}; give one config file"
     if action.dest not in Config.model_fields:
         return f"{head}; give it once"
+    if prog.endswith(" sweep") and getattr(action, "one_value", False):
+        return f"{head}; a sweep takes one value of it"
     if prog.endswith(" sweep"):
         axis = shorten(" ".join([flag, *values]), 80)
         return f"{head}; give its values once ({axis} makes a sweep axis)"

@@ -575,6 +575,11 @@ def test_q_is_short_for_quiet(run_cli, tmp_path):
             "--config given twice; give one config file",
         ),
         (["sweep", "--data", "xor", "--workers", "1", "--workers", "2"], "--workers given twice"),
+        # Not the axis form, which a sweep refuses for it.
+        (
+            ["sweep", "--data", "xor", "--exp_name", "a", "--exp_name", "b"],
+            "sweep: --exp_name given twice; a sweep takes one value of it",
+        ),
         (["gradcheck", "--seed", "1", "--seed", "2"], "gradcheck: --seed given twice"),
         (["train", "--data", "xor", "--log_e", "3", "--log_every", "5"], "--log_every given twice"),
     ],

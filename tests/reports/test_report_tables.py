@@ -450,3 +450,17 @@ def test_rank_by_orders_configs_by_the_metric_chosen(tmp_path: Path, capsys) -> 
     with pytest.raises(ConfigError, match=r"^sweep: rank_by is one of val_acc, "):
         sweep(data="xor", epoch=1, log_path=str(tmp_path / "no"), verbose=False, rank_by="x")
     assert not (tmp_path / "no").exists()
+    # A metric of no table here: refused before anything trains or is written, not a note
+    # after the work that every table fell back to its own.
+    with pytest.raises(
+        ConfigError,
+        match=r"^sweep: rank_by val_mse is a metric of regression, and the runs here are "
+        r"classification; give one of val_acc, val_bacc, val_f1, val_loss \(classification\)$",
+    ):
+        sweep(data="xor", epoch=1, log_path=str(tmp_path / "no"), verbose=False,
+              rank_by="val_mse")  # fmt: skip
+    assert not (tmp_path / "no").exists()
+    before = sorted(p.name for p in (tmp_path / "runs" / "rare").iterdir())
+    with pytest.raises(ConfigError, match=r"^report: rank_by val_r2 is a metric of regression"):
+        report(tmp_path / "runs", exp_name="rare", verbose=False, rank_by="val_r2")
+    assert sorted(p.name for p in (tmp_path / "runs" / "rare").iterdir()) == before

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,6 +246,7 @@ def report(
             return order
         return (read_axis_order(root / name, deep=False) if name else []) or newest
 
+    check_rank_by_kinds(rank_by, all_runs["task"].dropna().astype(str))
     sections = [
         make_section(str(name), kind, part.reset_index(drop=True), axis_order(str(name)), rank_by)
         for (name, kind), part in all_runs.groupby(
@@ -449,6 +451,20 @@ def checked_rank_by(rank_by: str | None, who: str = "report") -> str | None:
         hint = f" (did you mean {near!r}?)" if near else ""
         raise ConfigError(f"{who}: rank_by is one of {choices}, not {rank_by!r}{hint}")
     return name
+
+
+def check_rank_by_kinds(rank_by: str | None, kinds: Iterable[str], who: str = "report") -> None:
+    """Refuse a ``rank_by`` that is a metric of no table here (``val_mse`` where every run
+    classifies): each table would fall back to its default, said in a note after the work."""
+    kinds = sorted(set(kinds))
+    if rank_by is None or not kinds or any(rank_by in RANKABLE[k] for k in kinds):
+        return
+    theirs = next(k for k, metrics in RANKABLE.items() if rank_by in metrics)
+    mine = "; ".join(f"{', '.join(RANKABLE[k])} ({k})" for k in kinds)
+    raise ConfigError(
+        f"{who}: rank_by {rank_by} is a metric of {theirs}, and the runs here are "
+        f"{' and '.join(kinds)}; give one of {mine}"
+    )
 
 
 def make_section(

@@ -454,7 +454,11 @@ def sweep(
 
     check_writable(first.log_path)
     check_run_folders(configs)
-    rows, digests = _check_data(configs)
+    rows, digests, kinds = _check_data(configs)
+    if rank_by is not None:  # a metric of no table here: refused before any run trains
+        from mlplab.reports.api import check_rank_by_kinds
+
+        check_rank_by_kinds(rank_by, kinds, "sweep")
     if not rerun:
         _refuse_changed_data(configs, digests)
     # A run that a prune rule stopped is done for a sweep that prunes: trained again, the
@@ -875,17 +879,21 @@ def _data_key(cfg: Config) -> str:
     return repr([getattr(cfg, k) for k in DATA_SETTINGS])
 
 
-def _check_data(configs: list[Config]) -> tuple[dict[str, int], dict[str, str | None]]:
+def _check_data(
+    configs: list[Config],
+) -> tuple[dict[str, int], dict[str, str | None], set[str]]:
     """Load each distinct dataset once; a bad one raises its one-line DataError now.
 
-    Returns the training rows of each, by :func:`_data_key`, for sizing the groups, and the
-    digest of a data file's rows (None for built-in sets). Data past a config's dtype
+    Returns the training rows of each, by :func:`_data_key`, for sizing the groups, the
+    digest of a data file's rows (None for built-in sets), and the task kinds
+    (classification, regression) of the runs. Data past a config's dtype
     (1e40 in float32) is refused here too: in the runs, each failed alone after the other.
     """
     from mlplab.assemble import check_castable, load_data
 
     rows: dict[str, int] = {}
     digests: dict[str, str | None] = {}
+    kinds: set[str] = set()
     dtypes: dict[str, set[str]] = {}  # by key: one dataset in memory at a time
     for cfg in configs:
         dtypes.setdefault(_data_key(cfg), set()).add(cfg.dtype)
@@ -894,9 +902,10 @@ def _check_data(configs: list[Config]) -> tuple[dict[str, int], dict[str, str | 
         if key not in rows:
             data = load_data(cfg)
             rows[key], digests[key] = len(data.y_train), data.digest
+            kinds.add("regression" if data.task == "regression" else "classification")
             for dtype in sorted(dtypes[key]):
                 check_castable(data, dtype)
-    return rows, digests
+    return rows, digests, kinds
 
 
 def _note_unused(configs: list[Config]) -> None:

@@ -367,6 +367,15 @@ def load_dataset(
             raise ConfigError(
                 f"setting 'ignore' applies to data files only; {data!r} has its own columns"
             )
+        from mlplab.data.synthetic import GATES
+
+        if data in GATES and seed != 0:
+            # Its 4 rows are never drawn or shuffled: another data_seed made another run
+            # folder of the same data, and a sweep over it trained one run several times.
+            raise ConfigError(
+                f"setting 'data_seed' does not apply to the {data!r} gate: its 4 rows are "
+                "fixed, not drawn or shuffled (give seed for another start)"
+            )
         ds = _builtin(data, target, task, split, n_samples, noise, rng)
     elif looks_like_file(data):
         for name, val in (("n_samples", n_samples), ("noise", noise)):

@@ -40,6 +40,15 @@ def test_a_gate_refuses_a_data_seed_that_would_change_nothing(run_cli, tmp_path)
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("n", [1, 2])
+def test_a_builtin_set_of_fewer_than_3_rows_is_told_so_not_given_a_split(n):
+    """`--n_samples 1` was told "for example, --split 0.34 0.33 0.33", which fails too."""
+    with pytest.raises(ConfigError) as err:
+        load_dataset("moons", n_samples=n)
+    assert "so 3 rows or more (setting 'n_samples'" in str(err.value)
+    assert "--split" not in str(err.value)
+
+
 def test_sinlog_is_the_regression_lab():
     d = load_dataset("sinlog", noise=0.0)
     assert (len(d.X_train), len(d.X_val), len(d.X_test)) == (1600, 400, 400)

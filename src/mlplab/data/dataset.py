@@ -1141,6 +1141,12 @@ def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
         raise ConfigError(
             f"setting 'split': {split} asks for {n_train + n_val + n_test} rows but {name!r} has {n}"
         )
+    if min(n_train, n_val, n_test) < 1 and n < 3:
+        # No split serves: "for example, --split 0.34 0.33 0.33" named one that fails too.
+        raise ConfigError(
+            f"{name!r} has {n} row{'' if n == 1 else 's'}: train, val and test need one "
+            "each, so 3 rows or more (setting 'n_samples' of a built-in set)"
+        )
     if min(n_train, n_val, n_test) < 1:
         # Values of at most 1 are ratios: 3 rows cannot be counted as 1 1 1.
         fits = f"{n - 2} 1 1" if n > 3 else "0.34 0.33 0.33"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import re
 import stat
@@ -959,12 +960,24 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
             # None for "off" (patience=None, as scikit-learn's n_iter_no_change users
             # write it; --patience none): the setting's help says which value turns it off.
             several = f" ({loc}: {Config.model_fields[loc].description})"
+        elif etype == "int_parsing" and (whole := _whole_text(first.get("input"))):
+            several = f" as written; write it as {whole}"  # '1e3' is whole, in another form
         return f"{where}setting '{loc}': {got} is not {kinds[etype]}{several}"
     msg = first["msg"]
     msg = msg.removeprefix("Value error, ")
     if not first["loc"]:  # a check across settings: its message names them
         return f"{where}{msg}"
     return f"{where}setting '{loc}': {msg} (got {got})"
+
+
+def _whole_text(value: Any) -> str:
+    """``1e3`` written as a whole number (``1000``), if the text is one in another form."""
+    try:
+        number = float(value) if isinstance(value, str) else math.nan
+    except ValueError:
+        return ""
+    whole = math.isfinite(number) and abs(number) < 1e18 and number == int(number)
+    return f"{int(number)}" if whole else ""
 
 
 def _means_off(value: Any) -> bool:

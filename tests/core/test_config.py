@@ -635,7 +635,12 @@ def test_paths_are_settings_as_their_text(tmp_path):
     ("values", "line"),
     [
         ({"use_bn": "maybe"}, "setting 'use_bn': 'maybe' is not true or false"),
-        ({"epoch": "1e3"}, "setting 'epoch': '1e3' is not a whole number"),
+        # Whole in another form: said so, with the form it takes.
+        (
+            {"epoch": "1e3"},
+            "setting 'epoch': '1e3' is not a whole number as written; write it as 1000",
+        ),
+        ({"epoch": "2.5e0"}, "setting 'epoch': '2.5e0' is not a whole number"),
         ({"seed": 1.5}, "setting 'seed': 1.5 is not a whole number"),
         ({"lr": "abc"}, "setting 'lr': 'abc' is not a number"),
         # A sweep's YAML given to train: the line says where several values go.

@@ -1072,6 +1072,11 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
         problem = str(getattr(err, "problem", ""))
         if line is not None and ("tab" in problem or "'\\t'" in problem):  # a common slip
             at = f" (line {line + 1}: a tab; YAML indents with spaces)"
+        if "another document" in problem:  # `---`: valid YAML, of more than one config
+            raise ConfigError(
+                f"config file {name} holds more than one YAML document (a second begins at "
+                f"line {(line or 0) + 1}); give one config a file, or remove the `---`"
+            ) from None
         raise ConfigError(f"config file {name} is not valid YAML{at}{_data_hint(p)}") from None
     if loaded is None:
         return {}

@@ -179,6 +179,11 @@ def test_bad_yaml_file_is_named(tmp_path):
     f.write_text("data: xor\n\tlr: 0.1\n")  # a tab where YAML wants spaces
     with pytest.raises(ConfigError, match=r"not valid YAML \(line 2: a tab; YAML indents with"):
         load_config(f)
+    f.write_text("data: xor\n---\nepoch: 2\n")  # valid YAML: two documents, not a syntax slip
+    with pytest.raises(ConfigError, match=r"holds more than one YAML document \(a second begins"):
+        load_config(f)
+    f.write_text("---\ndata: xor\n")  # one document, marked: read as it is
+    assert load_config(f).data == "xor"
 
 
 def test_a_config_file_that_is_not_utf8_says_so_and_where(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -334,3 +335,37 @@ def test_a_run_an_exception_ends_sends_the_callers_subscribers_a_failed_end(tmp_
     assert [e.epoch for who, e in seen if who == "watch" and isinstance(e, Validate)] == [1, 2]
     (run_dir,) = [d for d in (tmp_path / "exp").iterdir() if d.is_dir()]
     assert read_result(run_dir)["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("settings", "metrics"),
+    [
+        ({"data": "moons", "n_samples": 120}, ("val_acc", "val_bacc", "val_f1", "val_loss")),
+        ({"data": "sinlog", "n_samples": 120}, ("val_mse", "val_mae", "val_r2", "val_loss")),
+    ],
+)
+def test_val_score_gives_each_models_metric_as_its_record_has_it(tmp_path, settings, metrics):
+    """A prune rule ranks as the report ranks (val_bacc on unequal classes): the event
+    carried only the loss and the accuracy or MAE."""
+    from mlplab.sweeps.api import sweep
+
+    last: dict[str, dict[str, float]] = {}
+
+    def rule(event: Validate) -> np.ndarray:
+        if event.epoch == 3:  # the last: its weights are the finals'
+            for k in event.ids:
+                name = event.models.name(int(k))
+                row = int(np.flatnonzero(event.ids == k)[0])
+                last[name] = {m: float(event.val_score(m)[row]) for m in metrics}
+        return np.zeros(len(event.ids), bool)
+
+    result = sweep(**settings, epoch=3, lr=[0.01, 0.1], hid_dim=4, plots="none",
+                   log_path=str(tmp_path), workers=1, report=False, verbose=False,
+                   prune=rule)  # fmt: skip
+    assert len(last) == 2
+    for run_dir in result.run_dirs:
+        record = json.loads((run_dir / "result.json").read_text())
+        for m in metrics:
+            assert last[run_dir.name][m] == pytest.approx(record[m], rel=1e-6, abs=1e-12), m
+    with pytest.raises(ConfigError, match=r"val_score: 'val_r2' is not a metric of a class"):
+        Validate(None, 1, 1, np.arange(1), *[np.zeros(1)] * 6, task="binary").val_score("val_r2")

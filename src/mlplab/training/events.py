@@ -179,6 +179,36 @@ class Validate:
     val_metric: Array
     lr: Array
     improved: Array  # [K] bool: a new best validation loss
+    task: str = ""  # binary | multiclass | regression
+    # What :meth:`val_score` computes from: the validation rows' targets and each model's
+    # outputs on them, [K, N, out] (in the target's units), where the loop gave them.
+    y_val: Array | None = field(default=None, repr=False)
+    val_outputs: Array | None = field(default=None, repr=False)
+
+    def val_score(self, metric: str) -> Array:
+        """Each model's validation ``metric``, ``[K]`` over ``ids``, by a name ``rank_by``
+        takes: ``val_acc``, ``val_bacc``, ``val_f1`` or ``val_loss`` for classes,
+        ``val_mse``, ``val_mae``, ``val_r2`` or ``val_loss`` for a regression. A prune rule
+        ranks by it as the report ranks: on unequal classes, ``val_bacc`` rather than the
+        accuracy in ``val_metric``."""
+        from mlplab.errors import ConfigError
+        from mlplab.training.metrics import split_metrics
+
+        if metric == "val_loss":
+            return self.val_loss.copy()
+        names = ("val_mse", "val_mae", "val_r2") if self.task == "regression" else (
+            "val_acc", "val_bacc", "val_f1"
+        )  # fmt: skip
+        if metric not in names:
+            kind = "regression" if self.task == "regression" else "classification"
+            raise ConfigError(
+                f"val_score: {metric!r} is not a metric of a {kind} run; one of "
+                f"{', '.join([*names, 'val_loss'])}"
+            )
+        if self.y_val is None or self.val_outputs is None:
+            raise ConfigError("val_score: this event carries no validation outputs")
+        name = metric.removeprefix("val_")
+        return np.array([split_metrics(self.task, self.y_val, o)[name] for o in self.val_outputs])
 
 
 @dataclass(frozen=True)
@@ -224,12 +254,14 @@ def as_json(event: Event) -> dict[str, Any]:
     Arrays become lists of Python numbers; a loss that is not finite (a diverging model)
     becomes None, since JSON has no NaN or infinity. ``models`` and an End's
     ``train_outputs`` are left out: they are the models and their outputs, not the event's
-    numbers. Every event also gives the ``names`` (run ids) of its models, in the order of
-    ``ids``, and a Start their ``settings`` (dicts, as :meth:`Models.settings` gives them).
+    numbers. So are a Validate's ``y_val`` and ``val_outputs``, the rows behind its
+    :meth:`Validate.val_score`. Every event also gives the ``names`` (run ids) of its
+    models, in the order of ``ids``, and a Start their ``settings`` (dicts, as
+    :meth:`Models.settings` gives them).
     """
     out: dict[str, Any] = {"event": type(event).__name__.lower()}
     for f in fields(event):
-        if f.name not in ("models", "train_outputs"):
+        if f.name not in ("models", "train_outputs", "y_val", "val_outputs"):
             out[f.name] = _plain(getattr(event, f.name))
     # Ids repeat from stack to stack of a sweep; names (run ids) do not, so a page that
     # joins mid-run labels every event's models.

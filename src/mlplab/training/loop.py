@@ -331,7 +331,8 @@ def fit(
         # --- validate ---------------------------------------------------------------------------
         if validates:
             val_loss, val_out = backend.evaluate("val", s.test_batch_size)
-            val_metric = batch_metrics(task, y_val, units(val_out))
+            val_out = units(val_out)
+            val_metric = batch_metrics(task, y_val, val_out)
             # Copies (the event's arrays outlive this epoch); `sel` as above.
             train_loss, lrs = state.last_epoch_loss[sel].copy(), lr[sel].copy()
             state.curves.append(
@@ -361,6 +362,9 @@ def fit(
                 val_metric,
                 lrs,
                 improved,
+                task,
+                y_val,
+                val_out,
             )
             emit(event)
             if s.patience:

@@ -926,10 +926,13 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
                 return f"{where}{loc!r} is no setting (an argument of {call} in Python)"
             return f"{where}{loc!r} is an argument of {call}, not a setting; {instead}"
         hint = setting_hint(loc, setting_names())
-        return (
-            f"{where}unknown setting {short_repr(loc)}{hint}; "
-            "see `mlplab train --help` for the list"
+        # A file's user runs the command line; a Python call's reads the Config's fields.
+        where_listed = (
+            "`mlplab train --help`"
+            if source
+            else "mlplab.Config.model_fields (`mlplab train --help` says what each means)"
         )
+        return f"{where}unknown setting {short_repr(loc)}{hint}; see {where_listed} for the list"
     if etype == "invalid_key":
         return f"{where}setting names must be text, not {short_repr(first.get('input'))}"
     got = short_repr(first.get("input"))

@@ -94,7 +94,11 @@ def test_use_xavier_is_an_alias_of_init():
         ({"hid_dim": "many"}, ["'hid_dim'"]),
         ({"epoch": 0}, ["'epoch'"]),
         ({"device": "tpu"}, ["'device'", "cuda"]),
-        ({"learning_rate": 0.1}, ["unknown setting 'learning_rate'", "did you mean 'lr'"]),
+        # In Python, the list is the Config's fields (a file's user gets the --help).
+        (
+            {"learning_rate": 0.1},
+            ["unknown setting 'learning_rate'", "did you mean 'lr'", "mlplab.Config.model_fields"],
+        ),
         ({"weight_decay": 0.1}, ["did you mean 'l2_coef'"]),  # the lecture's experiment()
         ({"dropout": 0.1}, ["did you mean 'dp_rate'"]),
         ({"l2": 0.1}, ["did you mean 'l2_coef'"]),  # the lecture's args, by their names

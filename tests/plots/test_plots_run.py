@@ -519,10 +519,12 @@ def test_network_diagram_draws_tiny_weights_faint_and_says_how_large(xor):
     assert f"(max |weight| {top:.2g})" in figs[1].axes[0].get_title()
 
 
-def test_no_network_diagram_past_eight_units(tmp_path_factory):
+def test_no_network_diagram_past_ten_units(tmp_path_factory):
     from mlplab.engines.spec import ModelSpec
 
-    assert not network.can_draw(ModelSpec(2, 1, 1, 9, "relu", task="binary"))
+    # The lecture's wide and deep xor net, 2-10-10-10-1, is drawn; one unit more is not.
+    assert network.can_draw(ModelSpec(2, 1, 3, 10, "sigmoid", task="binary"))
+    assert not network.can_draw(ModelSpec(2, 1, 1, 11, "relu", task="binary"))
     sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
     assert "network.png" not in sinlog.record["plot_files"]
 

@@ -20,7 +20,7 @@ from mlplab.plots.surfaces import Predict
 
 MAX_POINTS = 2000  # points drawn per split on scatters; more only hide each other
 MAX_CONFUSION_CLASSES = 20  # rows of a confusion matrix; past that, the most frequent classes
-NETWORK_MAX_UNITS = 8  # the network diagram is drawn when no layer is wider (network.py)
+NETWORK_MAX_UNITS = 10  # the network diagram is drawn when no layer is wider (network.py)
 
 
 @dataclass
@@ -247,5 +247,5 @@ def confusion_of_test(
 
 
 def can_draw_network(spec: ModelSpec) -> bool:
-    """Whether every layer (input, hidden, output) has at most 8 units."""
+    """Whether every layer (input, hidden, output) has at most 10 units (the lecture's wide and deep xor net)."""
     return max(spec.widths()) <= NETWORK_MAX_UNITS

@@ -12,7 +12,7 @@ writes, into the run's ``plots/``:
 - ``fit`` (1-feature data): y against x with the model's curve, or each class's
   probability along x;
 - ``confusion`` (classification) or ``pred_vs_true`` (regression), on the test split;
-- ``network`` when every layer has at most 8 units;
+- ``network`` when every layer has at most 10 units;
 - ``boundary_evolution`` (GIF and grid) when the run kept snapshots.
 
 Each plot has a ``*_figure`` function that draws it from the numbers it shows (a
@@ -184,7 +184,7 @@ def draw_run_plots(
         Its architecture.
     weights : dict of ndarray, optional
         Its ``state_dict``, for the network diagram (drawn only for models whose every
-        layer has at most 8 units); None draws no diagram.
+        layer has at most 10 units); None draws no diagram.
     fmt : {'png', 'svg'}
     snapshots : SnapshotRecorder, optional
         Frames kept during training (``--snapshot_every``): drawn as

@@ -425,9 +425,15 @@ def test_resume_in_a_notebook_shows_the_runs_time_so_far(tmp_path, monkeypatch):
     (run_dir,) = [p.parent for p in tmp_path.rglob("config.yaml")]
     saved = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta
     assert saved["loop"]["epoch"] == 3 and saved["elapsed_s"] >= 0.5
+    before = len(shown)
     mlplab.train(resume=run_dir, verbose=True)
-    shown_s = re.search(r"epoch 3/8, ([\d.]+) s", shown[0]["text/plain"])
+    shown_s = re.search(r"epoch 3/8, ([\d.]+) s", shown[before]["text/plain"])
     assert shown_s and float(shown_s[1]) == pytest.approx(saved["elapsed_s"], abs=0.06)
+    # Its curves start with the 3 epochs it had: they started empty.
+    page = shown[before]["text/html"]
+    for curve in ("train", "val"):
+        points = re.search(rf'class="curve-{curve}"[^>]*points="([^"]+)"', page)
+        assert points and len(points[1].split()) == 3, curve
 
 
 def test_a_sweep_view_breaks_ties_as_the_report_does():

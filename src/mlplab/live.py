@@ -119,7 +119,8 @@ class LiveView(Display):
     """A run's progress and loss curves, shown and updated in one notebook display.
 
     ``show`` and ``clock`` as :class:`Display`'s. A stack of several models shows the first's
-    curves. A resumed run's bar starts at the epoch its Start names, and its time counts
+    curves. A resumed run's bar starts at the epoch its Start names, its curves with the
+    points it had, and its time counts
     on from ``elapsed_before`` (seconds, default 0), as its result.json's ``wall_time_s``
     does; the time left is estimated from this session's pace alone.
     """
@@ -152,6 +153,11 @@ class LiveView(Display):
         if isinstance(event, Start):
             self._t0 = self.clock()
             self.epoch = self._start_epoch = event.epoch
+            if event.epoch and len(event.ids):  # resumed: its curves so far, from its checkpoint
+                curves = event.models.curves(int(event.ids[0]))
+                self.epochs = [int(e) for e in curves["val_epochs"]]
+                self.train = [float(v) for v in curves["train_losses"]]
+                self.val = [float(v) for v in curves["val_losses"]]
             self._redraw(force=True)
             return
         if isinstance(event, Step):

@@ -128,7 +128,7 @@ class RunConsole:
             if self.log_val:
                 # The median over a stack's models, as the step cost above.
                 loss, metric = (float(np.median(v)) for v in (event.val_loss, event.val_metric))
-                self._val_text = f"val_loss {loss:.4g} val_{self.log_val} {metric:.4g}"
+                self._val_text = f"val_loss {loss:#.4g} val_{self.log_val} {metric:#.4g}"
             train = event.train_loss
             info = f"loss {float(train[0]):.4g}" if len(train) == 1 else ""
             self.epoch(event.epoch, info, event.step)

@@ -533,6 +533,8 @@ def test_log_val_adds_the_latest_validation_to_each_printed_line(tmp_path, capsy
         assert parts[0] == str(step) and parts[2::2] == ["val_loss", "val_acc"]
         assert float(parts[3]) == pytest.approx(record["val_losses"][step - 1], rel=1e-3)
         assert float(parts[5]) == pytest.approx(record["val_accs"][step - 1], rel=1e-3)
+        # Four digits each, trailing zeros kept: lines of 1.35 beside 1.428 were ragged.
+        assert all(len(parts[i].replace(".", "").lstrip("0")) == 4 for i in (3, 5)), line
     assert "printing step and batch loss with the latest validation every step" in out
     same = {"data": "ring", "epoch": 3}
     assert run_hash(mlplab.Config(**same, log_val=True)) == run_hash(mlplab.Config(**same))

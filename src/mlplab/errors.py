@@ -165,6 +165,26 @@ class RecordError(MlplabError):
     exit_code = 1
 
 
+class OutOfMemory(MlplabError, MemoryError):
+    """A run that ran out of memory (RAM or GPU memory) while it was built or trained.
+
+    Not a mistake in the input, so the exit status is 1, as for a run that diverged; one
+    line that names the settings that shrink the run, no traceback. The run's record, if
+    it had one, ends ``failed`` with the same line. A :class:`MemoryError` too, so that
+    ``except MemoryError`` still catches it.
+    """
+
+    exit_code = 1
+
+
+def error_line(err: BaseException) -> str:
+    """How a record and a sweep's progress line say the exception that ended a run:
+    ``TypeError: ...``, or an :class:`OutOfMemory`'s own line, which says what it is."""
+    if isinstance(err, OutOfMemory):
+        return str(err)
+    return f"{type(err).__name__}: {err}"
+
+
 def twice_named(names: Sequence[str], setting: str) -> str | None:
     """What is wrong when ``names`` (setting ``'target'`` or ``'ignore'``) holds a column
     twice, or None: the config and ``load_dataset`` refuse a repeat in the same words."""

@@ -25,6 +25,7 @@ import numbers
 import signal
 import threading
 import time
+import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ from mlplab.console import (
     record_line,
     target_scale_note,
 )
+from mlplab.data.cost import is_out_of_memory, ran_out_of_memory
 from mlplab.data.dataset import (
     Dataset,
     check_dataset,
@@ -75,9 +77,11 @@ from mlplab.errors import (
     DataChangedWarning,
     DataError,
     MlplabError,
+    OutOfMemory,
     RecordError,
     check_path_argument,
     check_switches,
+    error_line,
     is_bool,
     public,
     short_repr,
@@ -374,7 +378,17 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
                 [c.to_dict() for c in run.cfgs],
                 data,
             )
-    except BaseException as err:
+    except BaseException as caught:
+        err: BaseException = caught
+        oom = None
+        if is_out_of_memory(caught):
+            # One line that names the settings to shrink, in the record and for the
+            # caller. The frames of the step that ran out hold its arrays: freed first,
+            # so that the record can be written.
+            traceback.clear_frames(caught.__traceback__)
+            oom = err = ran_out_of_memory(
+                caught, c0, data.n_features, len(data.y_train), data.n_outputs
+            )
         if run.tb is not None:
             # A full disk that stopped the run fails this flush too: the records below
             # must still say how the run ended, not "running".
@@ -390,6 +404,8 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
                 with contextlib.suppress(Exception):  # never hide the original exception
                     run.writer.abort(k, run.state.loop_state(k), err)
         _tell_callers(run, ended, err)
+        if oom is not None and oom is not caught:
+            raise oom from None
         raise
 
 
@@ -401,7 +417,7 @@ def _tell_callers(run: StackRun, ended: list[int], err: BaseException) -> None:
     if not ended or not run.callers:
         return
     status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
-    why = f"{type(err).__name__}: {err}" if status == "failed" else "interrupted at once"
+    why = error_line(err) if status == "failed" else "interrupted at once"
     names, settings = [run_name(c) for c in run.cfgs], [c.to_dict() for c in run.cfgs]
     models = Models(run.backend, run.state, names, settings, run.data)
     n, state = len(ended), run.state
@@ -659,7 +675,7 @@ def _train(
     # --- build ------------------------------------------------------------------------------
     engine = resolve_engine(cfg.engine, spec, len(data.X_train), cfg.batch_size, cfg.device)
     run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
-    with _run_lock(run_dir, record and lock):
+    with _run_lock(run_dir, record and lock), _memory_in_one_line(cfg, data):
         saved = None
         if ckpt is not None:
             saved = restore_model(cfg, spec, ckpt, run_dir / "checkpoints" / "last.safetensors")
@@ -800,6 +816,21 @@ def _rerun(
         if verbose:
             print(f"mlplab: {message}", flush=True)
     return res
+
+
+@contextlib.contextmanager
+def _memory_in_one_line(cfg: Config, data: Dataset) -> Iterator[None]:
+    """Memory that runs out as the model is built, restored or saved (training's own,
+    :func:`fit_stack` says in its record) becomes :class:`OutOfMemory`'s one line."""
+    try:
+        yield
+    except Exception as err:
+        if not is_out_of_memory(err) or isinstance(err, OutOfMemory):
+            raise
+        traceback.clear_frames(err.__traceback__)
+        raise ran_out_of_memory(
+            err, cfg, data.n_features, len(data.y_train), data.n_outputs
+        ) from None
 
 
 @contextlib.contextmanager

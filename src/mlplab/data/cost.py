@@ -14,9 +14,10 @@ import functools
 import itertools
 import math
 import os
+import re
 from typing import TYPE_CHECKING
 
-from mlplab.errors import ConfigError, MlplabError
+from mlplab.errors import ConfigError, MlplabError, OutOfMemory
 
 if TYPE_CHECKING:
     from mlplab.config import Config
@@ -153,3 +154,67 @@ def check_cost(cfg: Config, n_features: int, n_rows: int, n_outputs: int = 1) ->
             f"{human_bytes(need)} of memory; this machine has {human_bytes(budget)} "
             f"(try --batch_size {min(half, 1024)})"
         )
+
+
+# How NumPy and torch say the size they could not allocate: ``Unable to allocate 763. MiB
+# for an array``, ``you tried to allocate 800000000 bytes``, ``Tried to allocate 2.00 GiB``.
+_ASKED = re.compile(r"(?:tried to|unable to) allocate ([0-9.]+ ?(?:[KMGTPE]i?B|bytes))", re.I)
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` says that memory ran out: a MemoryError (NumPy's), torch's CPU
+    allocator (``DefaultCPUAllocator: can't allocate memory``, a RuntimeError) or a GPU's
+    (``torch.cuda.OutOfMemoryError``, ``CUDA out of memory``). torch is not imported."""
+    if isinstance(err, MemoryError):
+        return True
+    if any(k.__name__ == "OutOfMemoryError" for k in type(err).__mro__):
+        return True
+    if not isinstance(err, RuntimeError):
+        return False
+    text = str(err)
+    return "can't allocate memory" in text or "out of memory" in text.lower()
+
+
+def ran_out_of_memory(
+    err: BaseException, cfg: Config, n_features: int, n_rows: int, n_outputs: int = 1
+) -> OutOfMemory:
+    """One line for ``err`` (:func:`is_out_of_memory`) that says which settings of ``cfg``
+    make the run smaller: the model's width and depth, the rows of a step, the dtype."""
+    if isinstance(err, OutOfMemory):
+        return err
+    text = str(err)
+    gpu = any(w in text for w in ("CUDA", "GPU", "MPS", "HIP")) and not isinstance(err, MemoryError)
+    asked = _ASKED.search(text)
+    detail = f"a model of {n_params(cfg, n_features, n_outputs):.3g} parameters"
+    if asked:
+        size = asked.group(1).replace(". ", " ")  # NumPy writes "763. MiB"
+        if size.endswith("bytes"):
+            with contextlib.suppress(ValueError):
+                size = human_bytes(float(size.split()[0]))
+        detail += f"; it could not get {size} more"
+    tries = []
+    if cfg.hid_dims is not None:
+        tries.append("smaller --hid_dims")
+    elif cfg.hidden_layers > 1:
+        tries.append("a smaller --hid_dim or --n_layer")
+    elif cfg.hidden_layers == 1:
+        tries.append("a smaller --hid_dim")
+    if cfg.hidden_layers and (cfg.batch_size == 0 or cfg.batch_size >= n_rows) and n_rows > 1:
+        tries.append(f"a --batch_size below {n_rows:,} (now a step takes every training row)")
+    elif cfg.hidden_layers and cfg.batch_size > 1:
+        tries.append(f"a smaller --batch_size (now {cfg.batch_size:,})")
+    if cfg.dtype == "float64":
+        tries.append("--dtype float32")
+    if OPTIM_SLOTS.get(cfg.optim, 0):
+        tries.append(
+            f"--optim sgd ({cfg.optim} keeps {OPTIM_SLOTS[cfg.optim]} more arrays per weight)"
+        )
+    if gpu:
+        tries.append("--device cpu")
+    advice = (
+        f"try {', '.join(tries[:-1])} or {tries[-1]}" if len(tries) > 1
+        else f"try {tries[0]}" if tries
+        else "it needs more memory than this machine has"
+    )  # fmt: skip
+    where = "GPU memory" if gpu else "memory"
+    return OutOfMemory(f"the run ran out of {where} ({cfg.label()}, {detail}); {advice}")

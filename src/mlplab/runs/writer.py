@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from mlplab.errors import error_line
 from mlplab.runs.atomic import link_replace
 from mlplab.runs.checkpoint import Checkpoint, save_checkpoint
 from mlplab.runs.curves import CURVES_FILE, thinned, write_curves
@@ -207,7 +208,7 @@ class RunWriter:
                 else "interrupted before its first checkpoint; run it again to start over"
             )
         else:
-            status, error = "failed", f"{type(err).__name__}: {err}"
+            status, error = "failed", error_line(err)
         curves = curve_arrays(vars(state.history), self.task)
         result = {
             **m.header,

@@ -283,6 +283,7 @@ def train_group(
         run (SIGINT/SIGTERM) the group stops, so the list can be shorter than ``configs``.
     """
     from mlplab.config import make_config
+    from mlplab.errors import error_line
     from mlplab.runner import EXIT_FOR_SIGNAL, train
     from mlplab.runs.record import is_finished, read_result, run_dir_of, run_name
 
@@ -337,7 +338,7 @@ def train_group(
                 late = {code: sig for sig, code in EXIT_FOR_SIGNAL.items()}.get(result.exit_code)
         except Exception as err:  # recorded, and the group goes on
             hooks.raise_fault()  # the caller's subscriber or stop(): it stops the sweep
-            error = f"{type(err).__name__}: {err}"
+            error = error_line(err)
             mark_ended(values, error)
             hooks.end_failed(values, error)  # unless its End came as it failed in training
             outcome.update(status="failed", error=error, wall_time_s=None, metrics={})

@@ -1,0 +1,106 @@
+"""A run that runs out of memory ends with one line naming the settings to shrink.
+
+The runs are real processes under an address-space limit (``RLIMIT_AS``), set in the
+child so that this process keeps its own. Each model passes the up-front check
+(:func:`mlplab.data.cost.check_cost`) under that limit, and runs out in training.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+from pathlib import Path
+
+import pytest
+from reliability_support import ENV, MLPLAB, assert_one_line
+
+MIB = 2**20
+# engine: (hid_dim, address space). A model of 4 x hid_dim float32 parameters; the limit
+# is past the copies of it that the check counts, and short of what training takes (the
+# interpreter and the engine's libraries, and about 8 copies).
+CASES = {"numpy": (2_500_000, 400 * MIB), "torch": (10_000_000, 1152 * MIB)}
+
+
+def limited(*args: str, limit: int, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python -m mlplab ARGS`` with at most ``limit`` bytes of address space."""
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return subprocess.run(
+        [*MLPLAB, *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=timeout,
+        preexec_fn=cap,
+    )
+
+
+def records(log_path: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(log_path.rglob("result.json"))]
+
+
+@pytest.mark.parametrize("engine", sorted(CASES))
+def test_train_out_of_memory_is_one_line_and_a_failed_record(tmp_path, engine):
+    hid_dim, limit = CASES[engine]
+    proc = limited(
+        "train", "--data", "xor", "--epoch", "1", "--hid_dim", str(hid_dim),
+        "--engine", engine, "--plots", "none", "--quiet", "--log_path", str(tmp_path),
+        limit=limit,
+    )  # fmt: skip
+    line = assert_one_line(proc.returncode, proc.stderr, "ran out of memory", code=1)
+    assert "try a smaller --hid_dim" in line, line
+    (record,) = records(tmp_path)
+    assert record["status"] == "failed"
+    assert record["error"] == line.removeprefix("mlplab: ")
+
+
+def test_a_sweeps_run_out_of_memory_fails_with_the_same_line(tmp_path):
+    hid_dim, limit = CASES["numpy"]
+    proc = limited(
+        "sweep", "--data", "xor", "--epoch", "1", "--hid_dim", str(hid_dim),
+        "--engine", "numpy", "--plots", "none", "--workers", "1", "--no_report",
+        "--log_path", str(tmp_path),
+        limit=limit,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    (record,) = records(tmp_path)
+    assert record["status"] == "failed"
+    assert record["error"].startswith("the run ran out of memory"), record["error"]
+    assert "try a smaller --hid_dim" in record["error"]
+    progress = [ln for ln in proc.stdout.splitlines() if " failed: " in ln]
+    assert progress and progress[0].endswith(f"failed: {record['error']}"), proc.stdout
+
+
+class OutOfMemoryError(RuntimeError):  # as torch.cuda.OutOfMemoryError is named
+    pass
+
+
+def test_each_engines_out_of_memory_is_known_and_named_with_its_remedies():
+    from mlplab.config import make_config
+    from mlplab.data.cost import is_out_of_memory, ran_out_of_memory
+    from mlplab.errors import MlplabError, OutOfMemory
+
+    cpu = RuntimeError(
+        "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+        "memory: you tried to allocate 800000000 bytes. Error code 12 (Cannot allocate memory)"
+    )
+    cuda = OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has ...")
+    numpy = MemoryError("Unable to allocate 763. MiB for an array with shape (100000000,)")
+    assert all(is_out_of_memory(e) for e in (cpu, cuda, numpy))
+    assert not is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+
+    cfg = make_config({"hid_dim": 1000, "n_layer": 3, "dtype": "float64", "optim": "adam"})
+    err = ran_out_of_memory(cpu, cfg, n_features=2, n_rows=1000)
+    assert isinstance(err, OutOfMemory) and isinstance(err, MemoryError)
+    assert isinstance(err, MlplabError) and err.exit_code == 1
+    text = str(err)
+    assert "could not get 762.9 MiB more" in text
+    for remedy in ("--hid_dim or --n_layer", "--batch_size below 1,000", "--dtype float32"):
+        assert remedy in text, text
+    assert "763 MiB" in str(ran_out_of_memory(numpy, cfg, 2, 1000))
+    on_gpu = str(ran_out_of_memory(cuda, cfg, 2, 1000))
+    assert "out of GPU memory" in on_gpu and "2.00 GiB" in on_gpu and "--device cpu" in on_gpu

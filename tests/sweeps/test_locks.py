@@ -119,3 +119,24 @@ def test_python_train_refuses_a_run_another_process_is_training(tmp_path):
     finally:
         holder.communicate(timeout=30)
     assert mlplab.train(settings, verbose=False).kept  # free again: the finished run is kept
+
+
+def test_a_sweep_started_from_a_sweeps_subscriber_leaves_it_its_runs(tmp_path):
+    """Locks were per process: the same sweep() called again from a subscriber trained
+    the runs its caller was about to train, and those were trained twice."""
+    import mlplab
+    from mlplab.training.events import End
+
+    kw = dict(data="xor", epoch=2, lr=[0.1, 0.2], hid_dim=[2, 4], plots="none",
+              log_path=str(tmp_path), workers=1, report=False, verbose=False)  # fmt: skip
+    inner = []
+
+    def again(event):
+        if isinstance(event, End) and not inner:
+            inner.append(mlplab.sweep(**kw))
+
+    outer = mlplab.sweep(**kw, subscribers=[again])
+    (nested,) = inner
+    assert nested.counts["trained"] == 0 and nested.counts["busy"] == 2  # the next stack's
+    assert outer.counts["trained"] == 4
+    assert all(len(list(d.glob("events.out.tfevents.*"))) == 1 for d in outer.run_dirs)

@@ -850,3 +850,18 @@ def test_an_estimators_record_predicts_its_labels_of_their_own_kind(tmp_path, la
     predicted = load_run(run, data=False).predict_labels(X)
     assert predicted.dtype == est.predict(X).dtype or predicted.dtype == object
     assert (predicted == est.predict(X)).all()
+
+
+def test_a_regressors_target_scale_note_names_the_scikit_learn_cure(capsys):
+    """verbose=True said `--standardize_target true`, a setting MLPRegressor refuses."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    MLPRegressor(hid_dim=16, epoch=3, random_state=0, verbose=True).fit(X, y)
+    out = " ".join("".join(capsys.readouterr()).split())
+    assert "the target reaches 346" in out
+    assert (
+        "TransformedTargetRegressor(regressor=MLPRegressor(...), transformer=StandardScaler())"
+        in out
+    )
+    assert "--standardize_target" not in out

@@ -475,11 +475,20 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
         if top >= 100
         else f"the target sits at {mean[c]:.3g} with a spread of {spread[c]:.3g}"
     )
+    from mlplab.data.dataset import is_in_memory
+
+    # An estimator's arrays: it takes no standardize_target; scikit-learn's wrapper scales.
+    scaled = (
+        "TransformedTargetRegressor(regressor=MLPRegressor(...), "
+        "transformer=StandardScaler()) trains on it scaled to mean 0 and spread 1"
+        if is_in_memory(data.name)
+        else "--standardize_target true trains on it scaled to mean 0 and spread 1 (each "
+        "column by its own)"
+    )
     return (
-        f"{what}; an MLP learns values of order 1 far more easily: "
-        "--standardize_target true trains on it scaled to mean 0 and spread 1 (each column "
-        "by its own), with predictions and MAE in its own units (a lower lr may stop a "
-        "divergence, but fits such a target slowly)"
+        f"{what}; an MLP learns values of order 1 far more easily: {scaled}, with "
+        "predictions and MAE in its own units (a lower lr may stop a divergence, but fits "
+        "such a target slowly)"
     )
 
 

@@ -323,7 +323,7 @@ def test_a_sweep_in_jupyter_shows_one_view_updated_to_its_runs_and_best_run(tmp_
     assert len(shown) == 1 and shown[0]["data"] == updates[-1]["data"]
     final = shown[0]["data"]["text/plain"]
     assert final.startswith("mlplab sweep: done, 3/3 runs"), final
-    assert re.search(rf"best: lr [\d.]+ \({best}\), val_mse [\d.e+-]+$", final), final
+    assert re.search(rf"best run: lr [\d.]+ \({best}\), val_mse [\d.e+-]+$", final), final
     assert "<b>lr " in shown[0]["data"]["text/html"] and best in shown[0]["data"]["text/html"]
     assert "[1/3]" not in text  # the view, not a line per run
 
@@ -359,7 +359,7 @@ def test_a_sweep_view_ranks_finished_runs_by_their_metric_and_throttles():
     clock.t = 2.0
     view.done(_outcome("a", val_acc=0.8, val_loss=0.4))
     assert (
-        "1/6 runs, 2.0 s, ~10.0 s left; best so far: lr 0.1 (a), val_acc 0.8"
+        "1/6 runs, 2.0 s, ~10.0 s left; best run so far: lr 0.1 (a), val_acc 0.8"
         in (shown[-1]["text/plain"])
     )
     # Outcomes of one stack come at once: one redraw per UPDATE_EVERY_S, not per run.
@@ -371,11 +371,11 @@ def test_a_sweep_view_ranks_finished_runs_by_their_metric_and_throttles():
     view.done(_outcome("e", val_acc=0.85))
     last = shown[-1]["text/plain"]
     assert "5/6 runs" in last and "1 diverged, 1 pruned" in last, last
-    assert last.endswith("best so far: lr 0.5 (b), val_acc 0.9"), last
+    assert last.endswith("best run so far: lr 0.5 (b), val_acc 0.9"), last
     view.finish()  # one run never came: the sweep was interrupted
     last = shown[-1]
     assert last["text/plain"].startswith("mlplab sweep: stopped, 5/6 runs")
-    assert "best so far" in last["text/plain"] and "#999999" in last["text/html"]
+    assert "best run so far" in last["text/plain"] and "#999999" in last["text/html"]
 
 
 def test_a_sweep_view_takes_the_lowest_of_an_ascending_metric_and_says_done():
@@ -385,7 +385,9 @@ def test_a_sweep_view_takes_the_lowest_of_an_ascending_metric_and_says_done():
     view.done(_outcome("x", val_mse=2.0))
     view.done(_outcome("y", val_mse=0.5))
     view.finish()
-    assert shown[-1]["text/plain"] == "mlplab sweep: done, 2/2 runs, 0.0 s; best: y, val_mse 0.5"
+    assert (
+        shown[-1]["text/plain"] == "mlplab sweep: done, 2/2 runs, 0.0 s; best run: y, val_mse 0.5"
+    )
     assert 'style="width:100.0%' in shown[-1]["text/html"]
 
 
@@ -455,7 +457,7 @@ def test_a_sweep_view_breaks_ties_as_the_report_does():
     view.done(_outcome("c", val_acc=1.0, val_loss=0.05))
     view.done(_outcome("d", val_acc=0.75, val_loss=0.01))  # a lower score: no matter its loss
     view.finish()
-    assert shown[-1]["text/plain"].endswith("best: c, val_acc 1"), shown[-1]["text/plain"]
+    assert shown[-1]["text/plain"].endswith("best run: c, val_acc 1"), shown[-1]["text/plain"]
     # Scores equal but for their last bits tie, as the report's rounded means do.
     view = SweepView(2, ranking=lambda m: ("val_mse", True), tie=lambda m: ("val_mae", True))
     view.done(_outcome("x", val_mse=0.1 + 0.2, val_mae=0.5))
@@ -481,7 +483,7 @@ def test_a_sweeps_live_view_names_the_reports_best_run_on_a_tie(monkeypatch):
     with _Progress(configs, ["lr"], show=True) as progress:
         progress.done(_outcome(ids[0], val_acc=1.0, val_loss=0.2))
         progress.done(_outcome(ids[1], val_acc=1.0, val_loss=0.1))
-    assert shown[-1]["text/plain"].endswith(f"best: lr 0.5 ({ids[1]}), val_acc 1")
+    assert shown[-1]["text/plain"].endswith(f"best run: lr 0.5 ({ids[1]}), val_acc 1")
 
 
 def test_a_sweeps_live_view_ranks_by_the_sweeps_rank_by(monkeypatch):

@@ -369,7 +369,8 @@ class SweepView(Display):
             run_id, value = self.best
             label = self.labels.get(run_id)
             who = f"{label} ({run_id})" if label else run_id
-            word = "best" if self.status == "done" else "best so far"
+            # A single run, where the report ranks configs by their mean over seeds.
+            word = "best run" if self.status == "done" else "best run so far"
             text += f"; {word}: {who}, {self.metric[0]} {value:.4g}"
             body = (
                 f"<div>{word}: <b>{html.escape(who)}</b>, "

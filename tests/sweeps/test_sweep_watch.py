@@ -120,8 +120,8 @@ def test_a_stop_ends_the_sweep_resumably_and_it_returns(tmp_path: Path) -> None:
             r["message"]
             == o["error"]
             == (
-                f"interrupted by stop() at step 5; the same call again continues it (or "
-                f"`mlplab train --resume {o['run_dir']}`)"
+                f"interrupted by stop() at step 5; the same command or call again continues "
+                f"it (or `mlplab train --resume {o['run_dir']}`)"
             )
         )
     # The same sweep again continues the stopped stack exactly and trains the other.

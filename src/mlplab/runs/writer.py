@@ -279,9 +279,10 @@ class RunWriter:
 
 
 def resume_hint(message: str, run_dir: Path) -> str:
-    """An interrupted run's End message with how to continue it. A caller's ``stop()``
-    (the loop's "interrupted by stop()": a page's button, a search) is continued by its
-    same call again; a signal's, most often from a shell."""
-    if message.startswith("interrupted by stop()"):
-        return f"{message}; the same call again continues it (or `mlplab train --resume {run_dir}`)"
-    return f"{message}; resume with `mlplab train --resume {run_dir}`"
+    """An interrupted run's End message with how to continue it: the command or call that
+    trained it, run again (a sweep's, a notebook's ``train()``, a page's), continues it,
+    as ``mlplab train --resume`` does from a shell."""
+    return (
+        f"{message}; the same command or call again continues it (or `mlplab train "
+        f"--resume {run_dir}`)"
+    )

@@ -125,9 +125,26 @@ def short_repr(value: Any, limit: int = 100) -> str:
     """``repr(value)`` cut to about ``limit`` characters, in time bounded by ``limit``.
 
     For values quoted in messages: a setting may be a 10 MB string, an integer of
-    thousands of digits, or a list that YAML aliases made a billion elements long.
+    thousands of digits, or a list that YAML aliases made a billion elements long. An
+    array or a table is named by its type and shape: its repr is lines of numbers.
     """
+    if _table(value):
+        name = type(value).__name__
+        article = "an" if name[0] in "aeiou" or name == "ndarray" else "a"
+        return f"{article} {name} of shape {value.shape}"
+    if isinstance(value, tuple | list) and 0 < len(value) <= 4 and any(map(_table, value)):
+        parts = ", ".join(short_repr(v, limit // len(value)) for v in value)  # (X, y)
+        return shorten(f"a {type(value).__name__} of {parts}", limit)
     return shorten(_REPR.repr(value), limit)
+
+
+def _table(value: Any) -> bool:
+    """An array or table whose repr is lines of numbers: 2-D, or of more than 10 values
+    (``np.array([0.1, 0.2])`` given as a setting reads better as its values)."""
+    shape = getattr(value, "shape", None)
+    if not isinstance(shape, tuple) or not shape or isinstance(value, str):
+        return False
+    return len(shape) > 1 or shape[0] > 10
 
 
 class ConfigError(MlplabError):

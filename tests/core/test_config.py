@@ -897,3 +897,21 @@ def test_a_count_given_none_or_off_says_which_value_turns_it_off(run_cli, typed)
         f"mlplab: setting 'patience': '{typed}' is not a whole number (patience: stop after "
         "N validations without improvement; 0 turns early stopping off)"
     )
+
+
+def test_a_table_given_as_data_is_named_by_its_shape_not_its_rows():
+    """`train(data=df)` quoted the DataFrame's repr: lines of numbers with literal \\n."""
+    import numpy as np
+    import pandas as pd
+
+    df = pd.DataFrame(np.zeros((500, 3)), columns=["a", "b", "label"])
+    with pytest.raises(ConfigError) as err:
+        make_config({"data": df})
+    assert str(err.value).endswith("(got a DataFrame of shape (500, 3))")
+    with pytest.raises(ConfigError) as err:
+        make_config({"data": (np.zeros((5, 3)), np.zeros(5))})
+    assert "(got a tuple of an ndarray of shape (5, 3), array([0., 0., 0., 0., 0.]))" in str(
+        err.value
+    )
+    with pytest.raises(ConfigError, match=r"'lr': array\(\[0\.1, 0\.2\]\) is not a number"):
+        make_config({"lr": np.array([0.1, 0.2])})  # a few values read as themselves

@@ -556,6 +556,29 @@ def test_an_interrupted_fit_says_to_fit_again_not_to_resume(tmp_path):
     assert "resume" not in str(stop.value)
 
 
+def test_an_interrupted_fit_without_a_record_says_the_estimator_is_as_it_was():
+    """It said "(record=False: nothing was written)", an argument of train() the user of
+    an estimator never passed."""
+    import os
+    import signal
+    import threading
+
+    X, y = make_blobs(200, centers=2, random_state=0)
+    clf = MLPClassifier(hid_dim=8, epoch=2).fit(X, y)  # imports done: the next fit starts at once
+    before = clf.predict(X)
+    sender = threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    sender.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as stop:
+            clf.set_params(epoch=10_000_000, patience=0).fit(X, y)
+    finally:
+        sender.join()
+    assert re.fullmatch(
+        r"fit stopped at step \d+; the estimator is left as it was", str(stop.value)
+    ), str(stop.value)
+    np.testing.assert_array_equal(clf.predict(X), before)
+
+
 def test_no_log_path_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     X, y = make_blobs(50, centers=2, random_state=0)

@@ -619,6 +619,9 @@ def interrupted_line(result: Result) -> str:
         where = f" in {result.run_dir}" if result.run_dir is not None else ""
         return came_as_it_ended("Ctrl-C") + where
     at = f"the run stopped at step {result.record.get('steps')}"
+    if result.run_dir is None and is_in_memory(result.config.data):
+        # An estimator's fit (no log_path): the estimator stays as it was before the call.
+        return f"fit stopped at step {result.record.get('steps')}; the estimator is left as it was"
     if result.run_dir is None:
         return f"{at} (record=False: nothing was written)"
     if (RunRecord(result.run_dir).read_result() or {}).get("status") == "finished":

@@ -169,3 +169,31 @@ def test_sweep_and_report_show_runs_with_status_metrics_and_dirs(tmp_path):
     assert "4" in sweep_text and str(res.spec_path) in sweep_text
     best_plots = list(Path(rep.runs.iloc[0]["run_dir"]).glob("plots/*.png"))
     assert len(report.images) == len(best_plots) > 0
+
+
+def test_result_plot_gives_the_runs_plot_files_and_shows_them_in_a_notebook(tmp_path, monkeypatch):
+    """`r.plot()` was an AttributeError with no hint: a student's first guess."""
+    import IPython.display
+
+    from mlplab import live
+    from mlplab.errors import ConfigError
+
+    r = mlplab.train(data="xor", epoch=3, verbose=False, log_path=str(tmp_path))
+    names = [p.name for p in r.plot()]  # outside a notebook: the files, nothing shown
+    assert names == sorted(r.record["plot_files"]) and "loss.png" in names
+    shown = []
+    monkeypatch.setattr(live, "in_jupyter", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    assert [p.name for p in r.plot()] == names
+    (page,) = shown
+    checker = _Checker()
+    checker.feed(page.data)
+    assert len(checker.images) == len(names) and all(
+        src.startswith("data:image/png;base64,") for src in checker.images
+    )
+    bare = mlplab.train(data="xor", epoch=3, plots="none", seed=1, verbose=False,
+                        log_path=str(tmp_path))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"holds no plots \(plots: none\); `mlplab plot "):
+        bare.plot()
+    with pytest.raises(ConfigError, match=r"record=False"):
+        mlplab.train(data="xor", epoch=3, record=False, verbose=False).plot()

@@ -176,6 +176,31 @@ class Result(TrainedModel):
     curves: dict[str, list[Any]] = field(default_factory=dict)  # every point, unthinned
     kept: bool = False  # True: a finished run found in run_dir, returned without training
 
+    def plot(self) -> list[Path]:
+        """The run's plot files, ``run_dir/plots/*``; in a notebook, shown inline too.
+
+        They are drawn as the run ends (``plots: png`` or ``svg``); a run without them
+        (``plots: none``) gets them from ``mlplab plot RUN_DIR``, and one that kept no
+        record (``record=False``) has none.
+        """
+        from mlplab.live import in_jupyter
+        from mlplab.notebook import IMAGE_MIME, images
+
+        if self.run_dir is None:
+            raise ConfigError("plot: this run kept no record (record=False), so no plots")
+        folder = self.run_dir / "plots"
+        files = sorted(p for p in folder.glob("*") if p.suffix in IMAGE_MIME)
+        if not files:
+            raise ConfigError(
+                f"plot: {str(self.run_dir)!r} holds no plots (plots: "
+                f"{self.record.get('plots')}); `mlplab plot {self.run_dir}` draws them"
+            )
+        if in_jupyter():
+            from IPython.display import HTML, display
+
+            display(HTML(images(folder)))
+        return files
+
 
 # --- signals ---------------------------------------------------------------------------------
 # A second SIGINT this soon after the first is the same stop, not a second Ctrl-C:

@@ -185,6 +185,7 @@ def test_result_plot_gives_the_runs_plot_files_and_shows_them_in_a_notebook(tmp_
     monkeypatch.setattr(live, "in_jupyter", lambda: True)
     monkeypatch.setattr(IPython.display, "display", shown.append)
     assert [p.name for p in r.plot()] == names
+    assert "<th></th>" not in r._repr_html_()  # its key-value table has no empty header row
     (page,) = shown
     checker = _Checker()
     checker.feed(page.data)

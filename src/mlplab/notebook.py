@@ -46,11 +46,14 @@ def _fmt(v: Any) -> str:
 
 def table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
     """An HTML table, every cell escaped."""
+    header = list(header)
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
     )
-    return f'<table style="{_STYLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    # A key-value table has no header: a row of empty cells drew a blank band on top.
+    thead = f"<thead><tr>{head}</tr></thead>" if any(str(h) for h in header) else ""
+    return f'<table style="{_STYLE}">{thead}<tbody>{body}</tbody></table>'
 
 
 def images(folder: Path | None, limit: int = 8) -> str:

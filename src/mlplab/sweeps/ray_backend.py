@@ -8,10 +8,9 @@ not 256.
 Records come home by value: a worker trains into a private temporary ``log_path``, packs
 every file of each run directory (relative path -> bytes) and returns them; this process
 writes them under the real ``run_dir_of(cfg)``. Workers therefore need mlplab installed
-but no shared filesystem. The run id does not depend on ``log_path``, and the files that
-name it (``result.json``, ``config.yaml``, checkpoint metadata, the TensorBoard hparams) are
-rewritten to the real ``log_path`` before they leave the worker, so a record from Ray is
-the record the local backend would have written.
+but no shared filesystem. The run id does not depend on ``log_path``, and no file of a
+record names the folder it was written in, so the files land as the worker wrote them,
+byte for byte: a record from Ray is the record the local backend would have written.
 
 Faults:
 
@@ -256,6 +255,14 @@ def _connect(
             # ray.init in this process would then fail too: clear it before trying again.
             with contextlib.suppress(Exception):
                 ray.shutdown()
+            if _no_cluster(err):
+                raise MlplabError(
+                    f"--address {address}: no running Ray cluster was found on this machine; "
+                    "start one with `ray start --head`, or leave out --address for a local "
+                    "instance"
+                ) from None
+            if _refused(err):
+                break  # a token it lacks: the same again, at 20 to 30 s a try
             if attempt + 1 < CONNECT_ATTEMPTS:
                 # A busy head can fail a Ray Client handshake once ("Initialization
                 # failure from server"); a second try a moment later usually succeeds.
@@ -269,6 +276,17 @@ def _connect(
         "on where ~/.ray/auth_token exists) takes RAY_AUTH_MODE=token and its RAY_AUTH_TOKEN "
         "in this process's environment, and on the head node --address auto joins it"
     )
+
+
+def _no_cluster(err: Exception) -> bool:
+    """``--address auto`` where no cluster runs (Ray's own words)."""
+    return "could not find any running ray instance" in str(err).lower()
+
+
+def _refused(err: Exception) -> bool:
+    """A cluster that refused this process's authentication: no retry will pass."""
+    text = str(err).lower()
+    return "auth" in text or "token" in text or "unauthenticated" in text
 
 
 def check_address(address: Any) -> None:
@@ -297,7 +315,21 @@ def _check_reachable(address: str) -> None:
     import socket
 
     check_address(address)
-    if address in ("auto", "local"):
+    named = f"--address {address}"
+    if address == "auto":
+        # auto joins RAY_ADDRESS where it is set: ray.init waited on a dead one for minutes.
+        env = os.environ.get("RAY_ADDRESS", "").strip()
+        if not env or env in ("auto", "local"):
+            return
+        try:
+            check_address(env)
+        except ConfigError:
+            raise ConfigError(
+                f"--address auto: RAY_ADDRESS={env!r} is not an address; give HOST:PORT or "
+                "ray://HOST:10001, or unset it"
+            ) from None
+        address, named = env, f"--address auto (RAY_ADDRESS={env})"
+    elif address == "local":
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
     try:
@@ -306,7 +338,7 @@ def _check_reachable(address: str) -> None:
     except (OSError, ValueError, OverflowError) as err:
         reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
         raise MlplabError(
-            f"--address {address}: cannot connect to a Ray cluster ({reason}); start one "
+            f"{named}: cannot connect to a Ray cluster ({reason}); start one "
             "with `ray start --head`, or leave out --address for a local instance"
         ) from None
 

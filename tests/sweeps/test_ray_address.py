@@ -1,0 +1,80 @@
+"""How a sweep fails to join a Ray cluster: at once, and with the reason that holds.
+
+No cluster is started here: a closed port and a stand-in for the ``ray`` module give the
+failures that a real ``ray.init`` gives after seconds or minutes.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from mlplab.errors import ConfigError, MlplabError
+from mlplab.sweeps import ray_backend
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed once the with ends: nothing listens there
+
+
+def test_auto_checks_the_ray_address_it_would_join(monkeypatch):
+    """RAY_ADDRESS of a dead head with --address auto: ray.init waited on it for over 9
+    minutes, while the same address given as --address failed in 2 s."""
+    port = closed_port()
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    started = time.monotonic()
+    with pytest.raises(MlplabError, match=rf"^--address auto \(RAY_ADDRESS=127\.0\.0\.1:{port}\): "
+                       r"cannot connect to a Ray cluster"):  # fmt: skip
+        ray_backend._check_reachable("auto")
+    assert time.monotonic() - started < 15
+    monkeypatch.setenv("RAY_ADDRESS", "nonsense")
+    with pytest.raises(ConfigError, match=r"RAY_ADDRESS='nonsense' is not an address"):
+        ray_backend._check_reachable("auto")
+    monkeypatch.delenv("RAY_ADDRESS")
+    ray_backend._check_reachable("auto")  # Ray's to find: no check of its own
+
+
+def fake_ray(error: Exception) -> tuple[SimpleNamespace, list[str]]:
+    calls: list[str] = []
+
+    def init(**kw):
+        calls.append(kw["address"])
+        raise error
+
+    return SimpleNamespace(is_initialized=lambda: False, init=init, shutdown=lambda: None), calls
+
+
+def test_auto_without_a_cluster_says_so_not_that_something_listens(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ray, calls = fake_ray(
+        ConnectionError(
+            "Could not find any running Ray instance. Please specify the one to connect to"
+        )
+    )
+    with pytest.raises(MlplabError) as err:
+        ray_backend._connect(ray, "auto", None, None)
+    assert str(err.value) == (
+        "--address auto: no running Ray cluster was found on this machine; start one with "
+        "`ray start --head`, or leave out --address for a local instance"
+    )
+    assert calls == ["auto"]  # not tried again
+
+
+def test_a_refused_token_is_not_tried_again(monkeypatch):
+    """Each try of a cluster that wants a token took 20 to 30 s and the same refusal."""
+    monkeypatch.setattr(ray_backend, "_check_reachable", lambda address: None)
+    ray, calls = fake_ray(RuntimeError("gcs_client: InvalidAuthToken: the token is not valid"))
+    with pytest.raises(MlplabError, match=r"RAY_AUTH_TOKEN"):
+        ray_backend._connect(ray, "10.0.0.1:6379", None, None)
+    assert calls == ["10.0.0.1:6379"]
+    # A handshake that fails once on a busy head is tried again, as before.
+    ray, calls = fake_ray(ConnectionError("Initialization failure from server"))
+    monkeypatch.setattr(ray_backend, "CONNECT_RETRY_S", 0.0)
+    with pytest.raises(MlplabError, match=r"something listens there"):
+        ray_backend._connect(ray, "10.0.0.1:6379", None, None)
+    assert len(calls) == ray_backend.CONNECT_ATTEMPTS > 1

@@ -268,7 +268,7 @@ def test_interrupting_the_kernel_keeps_the_run_with_a_checkpoint(tmp_path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    (run_dir,) = tmp_path.glob("runs/exp/*")
+    (run_dir,) = [p for p in tmp_path.glob("runs/exp/*") if p.is_dir()]  # not its .sweep.lock
     (error,) = errors
     assert error["ename"] == "KeyboardInterrupt"
     assert f"with a checkpoint in {run_dir.relative_to(tmp_path)}" in error["evalue"]

@@ -677,7 +677,7 @@ def test_a_run_folder_that_cannot_be_listed_or_a_record_that_is_a_fifo_is_named(
         log = base / "runs"
         for seed in (0, 1, 2):
             mlplab.train(data="xor", seed=seed, log_path=str(log), **TINY)
-        fifo, closed, _ = sorted((log / "exp").iterdir())
+        fifo, closed, _ = sorted(p for p in (log / "exp").iterdir() if p.is_dir())
         (fifo / "result.json").unlink()
         os.mkfifo(fifo / "result.json")
         closed.chmod(0)

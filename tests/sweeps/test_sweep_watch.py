@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mlplab.errors import ConfigError
+from mlplab.errors import ConfigError, PruneError
 from mlplab.runs.record import read_result
 from mlplab.sweeps.api import sweep
 from mlplab.training.events import End, Event, Start, Step, Validate, as_json
@@ -312,8 +312,10 @@ def test_runs_that_end_failed_without_a_retry_send_their_failed_end(tmp_path: Pa
     def bad_rule(event: Any) -> Any:
         raise RuntimeError("no rule")
 
-    result = run(tmp_path / "pruned", workers=1, subscribers=[watch], prune=bad_rule)
-    assert result.exit_code == 1 and result.counts["failed"] == 4
+    with pytest.raises(PruneError, match="no rule"):  # the caller's rule: raised, as train's
+        run(tmp_path / "pruned", workers=1, subscribers=[watch], prune=bad_rule)
+    records = [read_result(d.parent) for d in (tmp_path / "pruned").rglob("result.json")]
+    assert [r["status"] for r in records] == ["failed"] * 4
     assert sorted(s for e in ends for s in e.statuses) == ["failed"] * 4
     assert all("no rule" in m for e in ends for m in e.messages)
     ends.clear()
@@ -400,8 +402,10 @@ def test_runs_of_a_stack_that_never_started_send_their_failed_end(tmp_path: Path
     def bad_rule(event: Any) -> Any:
         raise RuntimeError("no rule")
 
-    result = sweep(BASE, seed=[0, 1], subscribers=[events.append], prune=bad_rule, **kw)
-    assert [o["status"] for o in result.outcomes] == ["failed", "failed"]
+    with pytest.raises(PruneError, match="no rule"):
+        sweep(BASE, seed=[0, 1], subscribers=[events.append], prune=bad_rule, **kw)
+    run_dirs = sorted(p.parent for p in tmp_path.rglob("result.json"))
+    assert [read_result(d)["status"] for d in run_dirs] == ["failed", "failed"]
     ends = _ends_by_run(events)
-    assert sorted(ends) == sorted(d.name for d in result.run_dirs)
+    assert sorted(ends) == [d.name for d in run_dirs]
     assert all(len(e) == 1 and e[0][0] == "failed" and "no rule" in e[0][1] for e in ends.values())

@@ -30,13 +30,13 @@ def test_auto_checks_the_ray_address_it_would_join(monkeypatch):
     started = time.monotonic()
     with pytest.raises(MlplabError, match=rf"^--address auto \(RAY_ADDRESS=127\.0\.0\.1:{port}\): "
                        r"cannot connect to a Ray cluster"):  # fmt: skip
-        ray_backend._check_reachable("auto")
+        ray_backend.check_reachable("auto")
     assert time.monotonic() - started < 15
     monkeypatch.setenv("RAY_ADDRESS", "nonsense")
     with pytest.raises(ConfigError, match=r"RAY_ADDRESS='nonsense' is not an address"):
-        ray_backend._check_reachable("auto")
+        ray_backend.check_reachable("auto")
     monkeypatch.delenv("RAY_ADDRESS")
-    ray_backend._check_reachable("auto")  # Ray's to find: no check of its own
+    ray_backend.check_reachable("auto")  # Ray's to find: no check of its own
 
 
 def fake_ray(error: Exception) -> tuple[SimpleNamespace, list[str]]:
@@ -67,7 +67,7 @@ def test_auto_without_a_cluster_says_so_not_that_something_listens(monkeypatch):
 
 def test_a_refused_token_is_not_tried_again(monkeypatch):
     """Each try of a cluster that wants a token took 20 to 30 s and the same refusal."""
-    monkeypatch.setattr(ray_backend, "_check_reachable", lambda address: None)
+    monkeypatch.setattr(ray_backend, "check_reachable", lambda address: None)
     ray, calls = fake_ray(RuntimeError("gcs_client: InvalidAuthToken: the token is not valid"))
     with pytest.raises(MlplabError, match=r"RAY_AUTH_TOKEN"):
         ray_backend._connect(ray, "10.0.0.1:6379", None, None)
@@ -78,3 +78,16 @@ def test_a_refused_token_is_not_tried_again(monkeypatch):
     with pytest.raises(MlplabError, match=r"something listens there"):
         ray_backend._connect(ray, "10.0.0.1:6379", None, None)
     assert len(calls) == ray_backend.CONNECT_ATTEMPTS > 1
+
+
+def test_a_sweep_to_an_address_nothing_listens_on_writes_nothing(tmp_path, run_cli):
+    """It was refused once the sweep's spec and lock file were written in its folder."""
+    address = f"127.0.0.1:{closed_port()}"
+    proc = run_cli(
+        "sweep", "--data", "xor", "--epoch", "1", "--lr", "0.1", "0.2", "--backend", "ray",
+        "--address", address, "--log_path", tmp_path / "runs",
+    )  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"mlplab: --address {address}: cannot connect to a Ray cluster (")
+    assert not (tmp_path / "runs").exists()

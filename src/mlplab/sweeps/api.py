@@ -427,11 +427,13 @@ def sweep(
     if backend == "local" and changed:
         raise ConfigError(f"--{changed[0]} applies only to --backend ray (the backend is local)")
     if backend == "ray":
-        from mlplab.sweeps.ray_backend import check_address, check_options
+        from mlplab.sweeps.ray_backend import check_options, check_reachable
 
         check_options(float(cpus_per_task), float(gpus_per_task))
-        if address is not None:  # its form: whether it answers is known once Ray starts
-            check_address(address)
+        if address is not None:
+            # Its form, and whether anything listens there, before the spec and the locks
+            # are written: a cluster's token is known only once Ray joins it.
+            check_reachable(address)
     else:
         # A GPU this machine lacks would fail every run alike, each recorded `failed`:
         # one line first, as `mlplab train` says it. (A Ray cluster's nodes may have one.)

@@ -243,7 +243,7 @@ def _connect(
             logging_level=logging.WARNING,
         )
         return True
-    _check_reachable(address)
+    check_reachable(address)
     last: Exception | None = None
     for attempt in range(CONNECT_ATTEMPTS):
         try:
@@ -268,7 +268,7 @@ def _connect(
                 # failure from server"); a second try a moment later usually succeeds.
                 time.sleep(CONNECT_RETRY_S)
     reason = str(last).strip().splitlines()[0] if str(last).strip() else type(last).__name__
-    # Something listens there (_check_reachable): a cluster that refused this process,
+    # Something listens there (check_reachable): a cluster that refused this process,
     # most often for want of its token, not one to start.
     raise MlplabError(
         f"--address {address}: something listens there, but this process could not join "
@@ -306,7 +306,7 @@ def check_address(address: Any) -> None:
         )
 
 
-def _check_reachable(address: str) -> None:
+def check_reachable(address: str) -> None:
     """Refuse a ``HOST:PORT`` or ``ray://HOST:PORT`` that nothing listens on, in one line.
 
     ``ray.init`` keeps retrying such an address for many minutes, logging every attempt,

@@ -91,3 +91,14 @@ def test_a_sweep_to_an_address_nothing_listens_on_writes_nothing(tmp_path, run_c
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"mlplab: --address {address}: cannot connect to a Ray cluster (")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_cluster_that_stops_under_a_run_is_named_as_such():
+    """Its runs were recorded `LocalRayletDiedError: The task's local raylet died. Check
+    raylet.out for more information.`: no path, and nothing of what to do."""
+    import ray
+
+    err = ray.exceptions.LocalRayletDiedError()
+    line = ray_backend._task_error(ray, err, retries=3)
+    assert line.startswith("the Ray cluster stopped under this run (LocalRayletDiedError)")
+    assert "run the same sweep" in line

@@ -388,6 +388,12 @@ def _task_error(ray: ModuleType, err: Exception, retries: int) -> str:
         return f"Ray worker died ({type(err).__name__}), {retries} retries used"
     if isinstance(err, exc.TaskCancelledError):
         return "Ray task cancelled"
+    if isinstance(err, exc.LocalRayletDiedError):
+        # Ray's own line sends its reader to raylet.out: the cluster itself went away.
+        return (
+            "the Ray cluster stopped under this run (LocalRayletDiedError); start it again "
+            "and run the same sweep: the finished runs are kept"
+        )
     cause = getattr(err, "cause", None)
     if isinstance(cause, BaseException):
         text = str(cause).strip().splitlines()

@@ -189,7 +189,14 @@ def predict_command(
         if target.is_dir():
             raise ConfigError(f"--out {out!r} is a folder; give a file in it (e.g. preds.csv)")
         if not target.parent.is_dir():
-            raise ConfigError(f"--out {out!r}: give a file in an existing folder (e.g. preds.csv)")
+            why = (
+                f"{str(target.parent)!r} is a file, not a folder"
+                if target.parent.exists()
+                else f"the folder {str(target.parent)!r} does not exist"
+            )
+            raise ConfigError(
+                f"--out {out!r}: {why}; give a file in an existing folder (e.g. preds.csv)"
+            )
         if target.suffix.lower() in OTHER_FORMATS:
             # The rows are CSV text: under a Parquet or NPZ name, no reader would open it.
             raise ConfigError(

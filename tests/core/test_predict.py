@@ -113,7 +113,10 @@ def test_out_must_be_a_csv_file_in_an_existing_folder(iris_run, run_cli, tmp_pat
     proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path)
     assert_one_line_error(proc, f"--out {str(tmp_path)!r} is a folder; give a file in it")
     proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path / "no" / "p.csv")
-    assert_one_line_error(proc, "give a file in an existing folder")
+    assert_one_line_error(proc, "does not exist; give a file in an existing folder")
+    (tmp_path / "afile").write_text("x")  # a file where its folder should be: said so
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path / "afile" / "p.csv")
+    assert_one_line_error(proc, f"{str(tmp_path / 'afile')!r} is a file, not a folder")
     # CSV text under a Parquet name was written, and no Parquet reader could open it.
     for name in ("preds.parquet", "preds.NPZ"):
         proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path / name)

@@ -409,3 +409,19 @@ def test_runs_of_a_stack_that_never_started_send_their_failed_end(tmp_path: Path
     ends = _ends_by_run(events)
     assert sorted(ends) == [d.name for d in run_dirs]
     assert all(len(e) == 1 and e[0][0] == "failed" and "no rule" in e[0][1] for e in ends.values())
+
+
+def test_the_closing_line_names_checkpoints_only_where_runs_kept_them(tmp_path: Path) -> None:
+    """Runs that failed before any checkpoint (a Ray cluster that stopped under them) were
+    said to be in folders of `result.json, checkpoints/`."""
+    import shutil
+
+    from mlplab.sweeps.api import _records_line
+
+    result = sweep(BASE, seed=[0, 1], log_path=str(tmp_path), report=False, verbose=False,
+                   workers=1)  # fmt: skip
+    assert _records_line(result.configs).endswith("a folder per run (result.json, checkpoints/)")
+    shutil.rmtree(result.run_dirs[0] / "checkpoints")
+    assert _records_line(result.configs).endswith("(result.json; checkpoints/ in 1 of them)")
+    shutil.rmtree(result.run_dirs[1] / "checkpoints")
+    assert _records_line(result.configs).endswith("a folder per run (result.json)")

@@ -799,8 +799,13 @@ def _records_line(configs: list[Config]) -> str:
 
     dirs = [d for d in map(run_dir_of, configs) if (d / "result.json").is_file()]
     plots = sum((d / "plots").is_dir() for d in dirs)
+    # Runs that failed before a checkpoint (a cluster that stopped) have none to name.
+    saved = sum((d / "checkpoints").is_dir() for d in dirs)
     folder = Path(configs[0].log_path) / configs[0].exp_name
-    what = "result.json, checkpoints/" + (f"; plots/ in {plots} of them" if plots else "")
+    kept = "" if not saved else ", checkpoints/" if saved == len(dirs) else (
+        f"; checkpoints/ in {saved} of them"
+    )  # fmt: skip
+    what = "result.json" + kept + (f"; plots/ in {plots} of them" if plots else "")
     return f"mlplab: {len(dirs)} run record{'s' if len(dirs) != 1 else ''} in {folder}/, a folder per run ({what})"
 
 

@@ -159,9 +159,13 @@ def treated(cfg: Config, data: Dataset) -> Dataset:
 
 
 def check_castable(data: Dataset, dtype: str) -> None:
-    """Refuse, in one line, data that overflows ``dtype`` (see :func:`_cast`), before any
-    folder or lock of a run is made: the cast itself comes after them."""
-    cast_splits(data, dtype)  # the copies go at once; the run's own cast is no smaller
+    """Refuse, in one line, data that overflows ``dtype`` (see :func:`_check_range`), before
+    any folder or lock of a run is made: the cast itself comes after them."""
+    seen: set[int] = set()
+    for name, (x, y) in data.splits().items():
+        if id(x) not in seen:
+            seen.add(id(x))
+            _check_range(x, data.scaled_target(y), dtype, data, name)
 
 
 def cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[np.ndarray, ...]]:
@@ -173,24 +177,28 @@ def cast_splits(data: Dataset, dtype: str) -> dict[str, tuple[np.ndarray, ...]]:
     seen: dict[int, tuple[np.ndarray, ...]] = {}
     for name, (x, y) in data.splits().items():
         if id(x) not in seen:
-            seen[id(x)] = _cast(x, data.scaled_target(y), dtype, data, name)
+            y = data.scaled_target(y)
+            _check_range(x, y, dtype, data, name)
+            seen[id(x)] = (
+                np.ascontiguousarray(x, dtype=dtype),
+                np.ascontiguousarray(y, dtype=dtype if y.dtype.kind == "f" else np.int64),
+            )
             if data.weights is not None:
                 seen[id(x)] += (data.weights[name],)
         splits[name] = seen[id(x)]
     return splits
 
 
-def _cast(
-    x: np.ndarray, y: np.ndarray, dtype: str, data: Dataset, split: str
-) -> tuple[np.ndarray, np.ndarray]:
+def _in(dtype: str, value: float) -> float:
+    """``value`` as ``dtype`` rounds it: inf past its largest (rounding is monotonic, so the
+    extremes of an array say what its cast would hold, without the cast's copy)."""
+    with np.errstate(over="ignore"):  # overflow is reported by the caller, as one line
+        return float(np.asarray(value, dtype=dtype))
+
+
+def _check_range(x: np.ndarray, y: np.ndarray, dtype: str, data: Dataset, split: str) -> None:
+    """Refuse a split whose features or target ``dtype`` cannot hold, in one line."""
     name = data.name
-    with np.errstate(over="ignore"):  # overflow is reported below, as one line
-        x = np.ascontiguousarray(x, dtype=dtype)
-        y = (
-            np.ascontiguousarray(y, dtype=dtype)
-            if y.dtype.kind == "f"
-            else np.ascontiguousarray(y, dtype=np.int64)
-        )
     # Finite float64 values (e.g. 1e300) can overflow to inf in float32. An estimator's
     # data (arrays in memory) has no --standardize or --dtype: its hint names its own.
     memory = is_in_memory(name)
@@ -205,28 +213,29 @@ def _cast(
         "--dtype float64",
     }
     for what, a in (("feature", x), ("target", y)):
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            # Named by column, split and value: "largest magnitude 3.4e+38" read as the
-            # file's value, and one row of 1e300 among ordinary ones is a row to fix.
-            bad = np.argwhere(~np.isfinite(a))[0]
-            col = int(bad[1]) if a.ndim == 2 else 0
-            source = getattr(data, f"{'X' if what == 'feature' else 'y'}_{split}")
-            value = float(np.reshape(source, (len(source), -1))[int(bad[0]), col])
-            names = data.feature_names if what == "feature" else (data.target_names or [])
-            label = repr(names[col]) if col < len(names) else str(col)
-            raise DataError(
-                f"data {name!r}: {what} {label} holds {value:.3g} in the {split} rows, past "
-                f"the largest {dtype} ({np.finfo(dtype).max:.3g}); {fixes[what]}"
-            )
+        if a.dtype.kind != "f" or not a.size or math.isfinite(_in(dtype, max(a.max(), -a.min()))):
+            continue  # whole numbers and class indices hold in any float dtype
+        # Named by column, split and value: "largest magnitude 3.4e+38" read as the
+        # file's value, and one row of 1e300 among ordinary ones is a row to fix.
+        with np.errstate(over="ignore"):
+            bad = np.argwhere(~np.isfinite(a.astype(dtype)))[0]
+        col = int(bad[1]) if a.ndim == 2 else 0
+        source = getattr(data, f"{'X' if what == 'feature' else 'y'}_{split}")
+        value = float(np.reshape(source, (len(source), -1))[int(bad[0]), col])
+        names = data.feature_names if what == "feature" else (data.target_names or [])
+        label = repr(names[col]) if col < len(names) else str(col)
+        raise DataError(
+            f"data {name!r}: {what} {label} holds {value:.3g} in the {split} rows, past "
+            f"the largest {dtype} ({np.finfo(dtype).max:.3g}); {fixes[what]}"
+        )
     # A target past the square root of the largest float makes the squared error inf
     # before the first step, which was reported as a divergence with advice to lower lr.
     root = math.sqrt(float(np.finfo(dtype).max))
-    if y.dtype.kind == "f" and y.size and (big := float(np.abs(y).max())) >= root:
+    if y.dtype.kind == "f" and y.size and (big := _in(dtype, max(y.max(), -y.min()))) >= root:
         raise DataError(
             f"data {name!r}: target values overflow {dtype} when squared in the loss "
             f"(largest magnitude {big:.3g}, past {root:.3g}); {fixes['target']}"
         )
-    return x, y
 
 
 def model_init(

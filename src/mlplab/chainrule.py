@@ -106,7 +106,8 @@ MAX_LABELLED_EDGES = 4
 # Their size in points: 6.5 was too small to read from the back of a lecture hall.
 LABEL_SIZE = 8.5
 
-# d a / d l of each activation, as the trace writes it (n is the layer's number).
+# d a / d l of each activation, as the trace writes it (n is the layer's number). Each is
+# written after `d_l{n} = d_a{n} * `, so a sum stands in parentheses.
 ACT_PRIME = {
     "sigmoid": "a{n} * (1 - a{n})",
     "tanh": "(1 - a{n} ** 2)",
@@ -117,7 +118,7 @@ ACT_PRIME = {
     "gelu": "(Phi(l{n}) + l{n} * phi(l{n}))",
     "silu": "sigmoid(l{n}) * (1 + l{n} * (1 - sigmoid(l{n})))",
     "softplus": "sigmoid(l{n})",
-    "mish": "mish'(l{n})",
+    "mish": "(tanh(softplus(l{n})) + l{n} * sigmoid(l{n}) * (1 - tanh(softplus(l{n})) ** 2))",
     "identity": "1",
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mlplab.config import Config, load_config, make_config, run_hash
@@ -267,6 +269,33 @@ def test_every_choice_in_the_config_exists_in_both_engines():
 
     assert set(ACTIVATIONS) == set(NUMPY_ACTIVATIONS) == set(ACTIVATION_MODULES)
     assert set(OPTIMIZERS) == {"sgd", "rmsprop", "adagrad", "adam", "adamw"}
+
+
+def test_every_activation_is_in_each_table_and_list_that_names_them():
+    """An activation is declared in a few tables beside the engines' own (the backprop
+    trace's formula, gradcheck's torch reference) and listed in the docs: one added to
+    the config but missed in any of them fails here, by name, not as a KeyError deep in
+    `mlplab backprop` or a stale list in the README."""
+    from pathlib import Path
+
+    from mlplab import sklearn as mlp_sklearn
+    from mlplab.chainrule import ACT_PRIME
+    from mlplab.config import ACTIVATIONS
+    from mlplab.gradcheck import TORCH_ACTIVATIONS
+
+    assert set(ACT_PRIME) == set(ACTIVATIONS), "chainrule.ACT_PRIME"
+    assert set(TORCH_ACTIVATIONS) == set(ACTIVATIONS), "gradcheck.TORCH_ACTIVATIONS"
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    settings_row = next(line for line in readme.splitlines() if line.startswith("| model |"))
+    error_line = next(line for line in readme.splitlines() if "'sigmoidd' is not one of" in line)
+    docstring = " ".join(mlp_sklearn.MLPClassifier.__doc__.split())
+    for where, text in [
+        ("README settings table", settings_row),
+        ("README bad-input example", error_line),
+        ("MLPClassifier docstring", docstring),
+    ]:
+        missing = [a for a in ACTIVATIONS if not re.search(rf"\b{a}\b", text)]
+        assert not missing, f"{where} leaves out {missing}"
 
 
 def test_hid_dims_sets_the_layers_and_keeps_old_hashes():

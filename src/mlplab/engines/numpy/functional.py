@@ -13,7 +13,8 @@ and ``dloss/dout`` its gradient with respect to the model's output (logits or va
 ``[K, N, out_dim]``, or ``None`` when ``need_grad`` is false; optional row weights ``w``
 scale each row's terms (see :func:`weighted`). The K models' losses are independent.
 
-All functions keep the dtype of their input (float32 or float64).
+The activations keep the dtype of their input, which must be float32 or float64 (the
+engine casts its data first); the losses return float64, as said above.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 K models of one shape train side by side; a single run is K = 1. Activations are
 ``[K, N, D]`` (model, row, feature), weights ``[K, out, in]`` and biases ``[K, 1, out]``, so a
 bias broadcasts over the rows of its own model. Read with K = 1, every formula is the
-lecture's manual backprop for one model::
+lecture's manual backprop for one model (the backward column runs bottom to top)::
 
     forward                      backward (d_x means dloss/dx)
     l1 = X W1^T + b1             d_W1 = d_l1^T X,  d_b1 = sum over rows of d_l1
@@ -11,13 +11,20 @@ lecture's manual backprop for one model::
     l2 = a1 W2^T + b2            d_a1 = d_l2 W2
 
 (the lecture writes ``X @ w1`` with ``w1 [in, out]``; mlplab stores ``W [out, in]`` as
-``torch.nn.Linear`` does, hence the transposes). With K models each product is done per
-model, ``[K, N, in] @ [K, in, out]``; nothing mixes two models.
+``torch.nn.Linear`` does, hence the transposes). Two differences from the slides: the
+loss here is the mean over the batch, so its gradient carries the ``1/N`` (the slides'
+gradients are sums over rows), and ``d_b1`` is summed over the rows where the slides keep
+one row per example and average it in the update. The step is the same;
+``mlplab backprop --form lecture`` prints the slides' own quantities beside these.
+With K models each product is done per model, ``[K, N, in] @ [K, in, out]``; nothing
+mixes two models.
 
 Every layer has ``forward(...) -> (out, cache)`` and ``backward(cache, dout) -> (dx, grads)``:
 the cache holds what the backward pass needs from the forward pass (each ``forward`` says
 what), and ``grads`` maps the layer's parameter names (``weight``, ``bias``) to
-``dloss/dparam``, shaped as the parameter.
+``dloss/dparam``, shaped as the parameter. Two exceptions, each said where it is:
+``Linear.backward`` returns ``dx = None`` when asked not to compute it (the first layer,
+whose input is the data), and ``Residual.backward`` returns the two branches' gradients.
 
 Parameters are held by reference, not copied: an optimizer that updates the arrays in
 place is seen by the next forward pass. Gradients are written in place into arrays the
@@ -136,11 +143,12 @@ class Activation:
         self.f, self.f_prime = ACTIVATIONS[name]
 
     def forward(self, z: Array) -> tuple[Array, tuple[Array, Array]]:
-        """``z [K, N, D] -> a [K, N, D]``; caches ``(z, a)`` since ``f'`` may use either.
+        """``z [K, N, D] -> a [K, N, D]``; caches ``(z, a)`` since ``f'`` may use either,
+        except ReLU, which caches ``(mask, a)`` and overwrites ``z`` (below).
 
         Speed note: ReLU computes ``a = z * 1[z > 0]`` in place in ``z`` (a fresh array from
-        the Linear layer) and caches the 0/1 mask, which is also ``f'(z)``, in place of
-        ``z``. NumPy's ``maximum`` is ~2.5x slower than the compare and multiply on float32,
+        the Linear layer, so nothing else holds it; pass a copy when trying it by hand)
+        and caches the 0/1 mask, which is also ``f'(z)``, in place of ``z``. NumPy's ``maximum`` is ~2.5x slower than the compare and multiply on float32,
         and the mask saves the backward pass from computing ``f'`` again.
         """
         if self.name == "relu":

@@ -969,7 +969,9 @@ def test_every_column_to_fix_is_named_at_once(tmp_path):
     with pytest.raises(DataError) as err:
         load_dataset(str(tmp_path / "t.csv"))
     assert "feature column 'sex' is not numeric ('m' in data row 1)" in str(err.value)
-    assert str(err.value).endswith("--ignore sex; other columns to fix: 'port'")
+    assert str(err.value).endswith(
+        "--ignore sex; other columns to fix: 'port'; missing values in 'age', 'fare'"
+    )
     df.drop(columns=["sex", "port"]).to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(DataError) as err:
         load_dataset(str(tmp_path / "t.csv"))

@@ -517,6 +517,9 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     if texts:
         # All of them at once: told one column a run, a table of five takes five runs.
         others = f"; other columns to fix: {names_of(texts[1:])}" if len(texts) > 1 else ""
+        # And the number columns with gaps, which would be the next run's line.
+        gaps = [c for c in feats if c not in texts and df[c].isna().any()]
+        others += f"; missing values in {names_of(gaps)}" if gaps else ""
         # A column of labels that is not the last is taken for a feature: the line says
         # which column the target was, as the fix may be --target rather than encoding it.
         # (One text column among numbers: several are more likely categories to encode.)

@@ -995,7 +995,7 @@ def _train_locked(
             else f", printing {what} every step" if cfg.log_every else ""
         )  # fmt: skip
         console.line(
-            f"mlplab: {cfg.label(spec)} on {data.name} ({data.task}, {data.n_rows} rows), "
+            f"mlplab: {cfg.label(spec)} on {data.name} ({data.about()}), "
             f"engine {engine}{lines}{where}"
         )
 

@@ -200,7 +200,7 @@ def _train_part(
         how = "stacked" if saved is None else f"stacked, resumed at step {state.step}"
         console.line(
             f"mlplab: {len(cfgs)} configs of {c0.label(specs[0])} on {data.name} "
-            f"({data.task}, {data.n_rows} rows), engine {engine}, {how}"
+            f"({data.about()}), engine {engine}, {how}"
         )
     t1 = time.perf_counter()
     try:

@@ -943,5 +943,19 @@ def test_the_screen_names_the_model_by_its_layers_as_the_plot_titles_do(monkeypa
     assert repr(r).startswith("<Result mlp 2-2-1 sigmoid on xor: finished")
     assert "<b>mlp 2-2-1 sigmoid on xor</b>" in r._repr_html_()
     assert "2x1" not in out + repr(r)
+
+
+def test_the_start_line_says_what_was_standardized(capsys):
+    """`standardize: auto` scaled a table's features with no word on the screen (only
+    result.json said so): the start line names what the engine trains on."""
+    import mlplab
+
+    kw = {"epoch": 1, "log_every": 0, "record": False}
+    mlplab.train(data="iris", **kw)
+    assert "(multiclass, 150 rows, features standardized), engine" in capsys.readouterr().out
+    mlplab.train(data="sinlog", standardize="true", standardize_target="true", **kw)
+    assert "(regression, 2400 rows, features and target standardized)" in capsys.readouterr().out
+    mlplab.train(data="iris", standardize="false", **kw)
+    assert "(multiclass, 150 rows), engine" in capsys.readouterr().out
     wide = mlplab.train(EXAMPLES / "sinlog_mlp.yaml", epoch=2, verbose=False, record=False)
     assert repr(wide).startswith("<Result mlp 2-200-1 relu on sinlog")

@@ -83,6 +83,15 @@ class Dataset:
             return len(self.X_train) + len(self.X_val)
         return len(self.X_train) + len(self.X_val) + len(self.X_test)
 
+    def about(self) -> str:
+        """``binary, 569 rows, standardized``: the task, the rows and what was scaled, as a
+        run's first line says them (scaling silently was a question users asked)."""
+        scaled = [
+            w for w, s in (("features", self.scaler), ("target", self.target_scaler)) if s is not None
+        ]
+        how = f", {' and '.join(scaled)} standardized" if scaled else ""
+        return f"{self.task}, {self.n_rows} rows{how}"
+
     @property
     def classes(self) -> np.ndarray:
         """The class labels, as :meth:`~mlplab.TrainedModel.predict_labels` gives them: of

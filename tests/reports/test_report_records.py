@@ -391,6 +391,17 @@ def test_an_experiment_whose_runs_all_diverged_is_listed_unranked(tmp_path: Path
     assert proc.stdout.count("1 diverged") == 2
 
 
+def test_a_regression_whose_runs_all_diverged_is_headed_by_its_default_metric(tmp_path):
+    """With no finished run, the heading said `ranked by val_mae`, the fallback for old
+    records that lack val_mse, where a sweep with finished runs says val_mse."""
+    log = tmp_path / "runs"
+    for lr in (1e8, 1e9):
+        res = mlplab.train(data="sine", lr=lr, optim="sgd", log_path=str(log), **TINY)
+        assert res.status == "diverged"
+    rep = report(log, out=tmp_path / "page", verbose=False)
+    assert [s.metric for s in rep.sections] == ["val_mse"]
+
+
 def test_a_table_of_targets_in_the_millions_stays_narrow(tmp_path: Path) -> None:
     """MSEs of prices around 1e6 were printed as 104931014.4000 ± 1598355.4819."""
     rng = np.random.default_rng(0)

@@ -87,7 +87,9 @@ class Dataset:
         """``binary, 569 rows, standardized``: the task, the rows and what was scaled, as a
         run's first line says them (scaling silently was a question users asked)."""
         scaled = [
-            w for w, s in (("features", self.scaler), ("target", self.target_scaler)) if s is not None
+            w
+            for w, s in (("features", self.scaler), ("target", self.target_scaler))
+            if s is not None
         ]
         how = f", {' and '.join(scaled)} standardized" if scaled else ""
         return f"{self.task}, {self.n_rows} rows{how}"

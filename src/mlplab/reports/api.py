@@ -475,7 +475,11 @@ def make_section(
     variables = swept_variables(runs, order)
     metric, ascending = ranking_metric(kind, rank_by)
     finished = runs[runs["status"] == "finished"] if "status" in runs else runs
-    if kind == "regression" and (metric not in runs or finished[metric].isna().any()):
+    if (
+        kind == "regression"
+        and len(finished)
+        and (metric not in runs or finished[metric].isna().any())
+    ):
         # A finished record without val_mse (an older or edited one): a mean of fewer
         # seeds than its row says, or none. The MAE, in the target's units as well (the
         # loss is not, under standardize_target), which every finished record has.

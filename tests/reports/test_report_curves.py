@@ -388,6 +388,31 @@ def test_ticks_at_sampled_values_that_crowd_give_way_to_the_axis_own(monkeypatch
     assert boxes and not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
 
 
+def test_a_random_searchs_widths_on_a_log_axis_are_labelled_in_plain_numbers(monkeypatch):
+    """hid_dim drawn from 4 to 64: matplotlib labelled the log axis' minor ticks as well,
+    and 4×10⁰ 6×10⁰ 2×10¹ ... ran together under the panel."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    rng = np.random.default_rng(0)
+    widths = rng.integers(4, 65, size=60)
+    rows = [{"hid_dim": int(w), "val_acc": 0.7, "test_acc": 0.6} for w in widths]
+    assert plots.vs_param(pd.DataFrame(rows), ["hid_dim"], "acc") is not None
+    fig = figures[-1]
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    labels = [t for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True) if t.get_text()]
+    shown = [t for t in labels if ax.get_xlim()[0] <= t.get_position()[0] <= ax.get_xlim()[1]]
+    assert [t.get_text() for t in shown] == ["5", "10", "20", "50"]
+    boxes = sorted((t.get_window_extent(renderer) for t in shown), key=lambda b: b.x0)
+    assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
+
+
 def test_a_regressions_heatmap_shows_the_metric_the_table_ranks_by(monkeypatch) -> None:
     """A regression's heatmap showed val MAE while its table ranked by val loss: (16, 0.1)
     looked best in the picture and ranked third in the table."""

@@ -654,11 +654,24 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
                         markersize=4, capsize=3, label=split,
                         linestyle="-" if is_numeric else "none")  # fmt: skip
         if is_numeric:
-            from matplotlib.ticker import MaxNLocator, NullLocator
+            from matplotlib.ticker import (
+                FuncFormatter,
+                LogLocator,
+                MaxNLocator,
+                NullFormatter,
+                NullLocator,
+            )
 
             whole = bool((numeric % 1 == 0).all())
             if log_x:
                 ax.set_xscale("log")
+                # Plain numbers at 1-2-5 steps (decades alone past 1.5 decades): over
+                # a decade or so, matplotlib labels its minor ticks too, and hid_dim 4 to
+                # 64 ran together as 4×10⁰ 6×10⁰ 2×10¹ ...
+                steps = (1.0, 2.0, 5.0) if high_v / low_v < 30 else (1.0,)
+                ax.xaxis.set_major_locator(LogLocator(subs=steps))
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                ax.xaxis.set_minor_formatter(NullFormatter())
             values_x = sorted({float(v) for v in numeric})
             at = np.log10(values_x) if log_x else np.array(values_x)
             # A tick at each swept value (8 16 32, not 9 12 15 ...) where they stand apart:
@@ -667,7 +680,7 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
             if not many and apart:
                 ax.set_xticks(values_x, [level_label(v) for v in values_x], fontsize=8)
                 ax.xaxis.set_minor_locator(NullLocator())
-            elif whole:  # no tick at 7.5
+            elif whole and not log_x:  # no tick at 7.5
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(var, y=1.0)
     axes[0].set_ylabel(metric_label(metric))

@@ -245,12 +245,23 @@ def test_numpy_scalars_are_the_numbers_they_hold(tmp_path) -> None:
     assert done.exit_code == 0 and len(done.configs) == 4
     spec = yaml.safe_load(done.spec_path.read_text())
     assert spec["base"]["lr"] == 0.1 and spec["axes"]["hid_dim"] == [2, 4]
-    # Paths are settings too, as in train(): the spec holds their text.
-    again = mlplab.sweep(data="xor", hid_dim=[2, 4], epoch=2, log_path=tmp_path, verbose=False,
-                         plots="none")  # fmt: skip
-    assert again.exit_code == 0 and yaml.safe_load(again.spec_path.read_text())["base"][
-        "log_path"
-    ] == str(tmp_path)
+    # Paths are settings too, as in train(): the spec holds their text. Not log_path, where
+    # the spec lies: a sweep moved and run again from its new place is the same sweep.
+    (tmp_path / "t.csv").write_text("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(12)))
+    again = mlplab.sweep(data=tmp_path / "t.csv", hid_dim=[2, 4], epoch=2, log_path=tmp_path,
+                         verbose=False, plots="none")  # fmt: skip
+    base = yaml.safe_load(again.spec_path.read_text())["base"]
+    assert again.exit_code == 0 and base["data"] == str(tmp_path / "t.csv")
+    assert "log_path" not in base
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (tmp_path / "exp").rename(moved / "exp")
+    there = mlplab.sweep(data=tmp_path / "t.csv", hid_dim=[2, 4], epoch=2, log_path=moved,
+                         verbose=False, plots="none")  # fmt: skip
+    assert there.spec_path == moved / "exp" / again.spec_path.name
+    assert sorted(p.name for p in (moved / "exp").glob("sweep-*.yaml")) == sorted(
+        {done.spec_path.name, again.spec_path.name}
+    )
     # Printed, a sweep and its report are one line each, not every table they hold.
     assert repr(done) == f"<SweepResult {done.summary()}; {tmp_path / 'exp'}>"
     assert repr(done.report).startswith("<Report 4 runs in 1 section, ranked by val_acc;")

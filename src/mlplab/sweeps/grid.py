@@ -203,10 +203,20 @@ class SweepSpec:
     run_ids: list[str] = field(default_factory=list)
     twins: int = 0
 
+    def recorded_base(self) -> dict[str, Any]:
+        """The base settings but ``log_path``: the spec lies in it, and a sweep moved to
+        another log_path and run again is the same sweep (as its runs are the same runs)."""
+        return {k: v for k, v in self.base.items() if k != "log_path"}
+
     def spec_hash(self) -> str:
         """6-hex-digit sha1 of the base, axes and search: the sweep's identity."""
         blob = json.dumps(
-            {"base": self.base, "axes": self.axes, "search": self.search, "trials": self.trials},
+            {
+                "base": self.recorded_base(),
+                "axes": self.axes,
+                "search": self.search,
+                "trials": self.trials,
+            },  # fmt: skip
             sort_keys=True,
             default=str,
         )
@@ -217,7 +227,7 @@ class SweepSpec:
             "search": self.search,
             "trials": self.trials,
             "sample_seed": self.sample_seed,
-            "base": self.base,
+            "base": self.recorded_base(),
             "axes": self.axes,
             "runs": self.run_ids,
         }

@@ -557,6 +557,20 @@ def test_results_csv_never_invents_a_log_path(tmp_path: Path) -> None:
     assert Path(runs["run_dir"].iloc[0]).parent.parent == log
 
 
+def test_results_csv_names_each_run_folder_from_anywhere(tmp_path, monkeypatch) -> None:
+    """Reported from one folder by a relative path and written elsewhere with out=, the
+    run_dir column was relative to the folder the report ran in: read beside the CSV, or
+    from any other folder, it led nowhere."""
+    mlplab.train(data="xor", log_path=str(tmp_path / "runs"), **TINY)
+    monkeypatch.chdir(tmp_path)
+    rep = mlplab.report("runs", out=tmp_path / "page", verbose=False)
+    monkeypatch.chdir(tmp_path / "page")
+    run_dir = Path(pd.read_csv("results.csv")["run_dir"].iloc[0])
+    assert run_dir.is_absolute() and (run_dir / "result.json").is_file()
+    assert mlplab.load_run(run_dir).record["run_id"] == run_dir.name
+    assert rep.sections[0].best_run["run_dir"] == str(run_dir)
+
+
 def test_a_config_trained_on_two_versions_of_its_file_is_noted(tmp_path, capsys):
     """Seeds 0 and 1 trained, the file changed, seed 2 trained: the report pooled the three
     as replicates of one config, with no word (a sweep refuses to mix them)."""

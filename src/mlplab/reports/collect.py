@@ -139,7 +139,9 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
                 # named étiquette must read as such, not as \u00e9tiquette.
                 record[name] = json.dumps(record[name], ensure_ascii=False)
         blank_unused_settings(record)
-        record["run_dir"] = str(file.parent)
+        # Absolute: results.csv is read from anywhere (pandas in another folder, the page
+        # written with --out elsewhere), where a path relative to the report's cwd led nowhere.
+        record["run_dir"] = str(file.parent.absolute())
         record["task"] = record_task(record)
         rows.append(record)
     if not rows:

@@ -216,7 +216,7 @@ class SweepSpec:
                 "axes": self.axes,
                 "search": self.search,
                 "trials": self.trials,
-            },  # fmt: skip
+            },
             sort_keys=True,
             default=str,
         )

@@ -211,6 +211,19 @@ def test_report_html_renders_in_chromium(chromium: str, tmp_path: Path) -> None:
             },
         )
         shown = json.loads(gallery["result"]["value"])
+        # How the first table's first row aligns each swept setting's cell.
+        align = browser.send(
+            "Runtime.evaluate",
+            {
+                "expression": "(() => { const t = document.querySelector('table');"
+                " const head = Array.from(t.querySelectorAll('th')).map(h => h.textContent);"
+                " const cells = t.querySelector('tbody tr').querySelectorAll('td');"
+                " return JSON.stringify(Object.fromEntries(['hid_dim', 'act'].map(n =>"
+                " [n, getComputedStyle(cells[head.indexOf(n)]).textAlign]))); })()",
+                "returnByValue": True,
+            },
+        )
+        aligned = json.loads(align["result"]["value"])
         height = browser.send(
             "Runtime.evaluate",
             {"expression": "document.documentElement.scrollHeight", "returnByValue": True},
@@ -231,6 +244,8 @@ def test_report_html_renders_in_chromium(chromium: str, tmp_path: Path) -> None:
         browser.close()
 
     assert errors == []
+    # A setting of numbers lines up on the right, as the metrics do; one of words, left.
+    assert aligned == {"hid_dim": "right", "act": "left"}, aligned
     assert len(loaded) >= 4, loaded  # bars, two curve grids, metric vs setting, heatmap
     # The best run's plots, whatever size they were drawn at, are shown at least half
     # the page's width (the loss plot included), not each at its own size.

@@ -499,6 +499,16 @@ def make_section(
     return Section(exp_name, kind, runs, summary, variables, metric)
 
 
+def _all_numbers(values: pd.Series) -> bool:
+    """Whether a setting's column holds numbers only (blanks aside), not words or booleans."""
+    given = values.dropna()
+    return bool(
+        len(given)
+        and given.map(lambda v: not isinstance(v, bool | np.bool_)).all()
+        and pd.to_numeric(given, errors="coerce").notna().all()
+    )
+
+
 def writable_folder(path: Path, given: bool = True) -> Path:
     """``path``, made if missing, once it is known that files can be written in it.
 
@@ -742,7 +752,9 @@ def _page(rep: Report, root: Path, plots: list[list[Any]]) -> str:
             },
             table_header=header,
             table_rows=rows,
-            text_columns=set(sec.variables),
+            # Settings of words (act, optim) read from the left; numbers (lr, hid_dim)
+            # line up on the right, as the metrics do.
+            text_columns={v for v in sec.variables if not _all_numbers(sec.summary[v])},
             table_note=f"{sec.metric} and {test}: mean ± std over seeds; "
             "seeds: finished replicates; 95% CI: Student-t interval of the mean "
             + (f"clipped to {clip}, the range {sec.metric} can take " if clip else "")

@@ -132,3 +132,15 @@ def test_bce_at_zero_logits_is_ln2():
     loss, grad = LOSSES["bce"](np.zeros((2, 4, 1)), y, True)
     np.testing.assert_allclose(loss, [np.log(2)] * 2)
     np.testing.assert_allclose(grad[:, :, 0], [[0.125, -0.125, -0.125, 0.125]] * 2)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_an_activation_of_integers_as_typed_at_a_prompt(name: str) -> None:
+    """sigmoid(np.array([0, 1, 2])) raised KeyError 'l' (no overflow cap for integers), and
+    leaky_relu' cast its slope 0.01 to the input's integer type, 0."""
+    f, f_prime = ACTIVATIONS[name]
+    z = np.array([[-2, 0, 3]])
+    exact = z.astype(np.float64)
+    a = f(z.copy())
+    np.testing.assert_allclose(a, f(exact.copy()))
+    np.testing.assert_allclose(f_prime(z.copy(), a), f_prime(exact.copy(), f(exact.copy())))

@@ -13,8 +13,9 @@ and ``dloss/dout`` its gradient with respect to the model's output (logits or va
 ``[K, N, out_dim]``, or ``None`` when ``need_grad`` is false; optional row weights ``w``
 scale each row's terms (see :func:`weighted`). The K models' losses are independent.
 
-The activations keep the dtype of their input, which must be float32 or float64 (the
-engine casts its data first); the losses return float64, as said above.
+The activations keep the dtype of their input, float32 or float64 as the engine casts its
+data (integers typed at a prompt give the float64 values); the losses return float64, as
+said above. Each derivative takes the dtype of ``a``, the activation's output.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def expit(z: Array) -> Array:
     on large arrays. ``-z`` is capped where ``exp`` would overflow its dtype; there the
     result (< 1e-38 in float32) is as good as the exact one.
     """
+    if z.dtype.kind != "f":  # integers typed at a prompt, sigmoid(np.array([0, 1, 2]))
+        z = z.astype(np.float64)
     out = np.negative(z)
     np.minimum(out, _EXP_MAX[out.dtype.char], out=out)
     np.exp(out, out=out)
@@ -87,7 +90,7 @@ def leaky_relu(z: Array) -> Array:
 
 
 def leaky_relu_prime(z: Array, a: Array) -> Array:
-    return np.where(z > 0, 1, LEAKY_SLOPE).astype(z.dtype)
+    return np.where(z > 0, 1, LEAKY_SLOPE).astype(a.dtype)
 
 
 def elu(z: Array) -> Array:
@@ -97,7 +100,7 @@ def elu(z: Array) -> Array:
 
 def elu_prime(z: Array, a: Array) -> Array:
     return np.where(z > 0, 1, np.exp(np.minimum(z, 0))).astype(
-        z.dtype
+        a.dtype
     )  # not a + 1: exact for z << 0
 
 
@@ -112,7 +115,7 @@ def selu(z: Array) -> Array:
 
 
 def selu_prime(z: Array, a: Array) -> Array:
-    return SELU_SCALE * np.where(z > 0, 1, SELU_ALPHA * np.exp(np.minimum(z, 0))).astype(z.dtype)
+    return SELU_SCALE * np.where(z > 0, 1, SELU_ALPHA * np.exp(np.minimum(z, 0))).astype(a.dtype)
 
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -146,7 +149,7 @@ def softplus(z: Array) -> Array:
 
 
 def softplus_prime(z: Array, a: Array) -> Array:
-    return np.where(z > SOFTPLUS_THRESHOLD, 1, expit(z)).astype(z.dtype)
+    return np.where(z > SOFTPLUS_THRESHOLD, 1, expit(z)).astype(a.dtype)
 
 
 def mish(z: Array) -> Array:

@@ -753,10 +753,10 @@ def _quiet_idle_blas() -> None:
 def run() -> None:
     """The ``mlplab`` command: :func:`main`, then exit with its status."""
     code = main()
-    if code in (130, 143):
-        # Stopped, said so, and exiting: a Ctrl-C pressed again now would end the process
-        # by SIGINT (status -2 to its parent) rather than with the status just decided.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The command's work is done and its status decided: a Ctrl-C now (pressed again
+    # after a stop, or just as a run finished) would end the process by SIGINT while
+    # Python shuts down (status -2 to its parent) rather than with that status.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise SystemExit(code)
 
 

@@ -959,3 +959,23 @@ def test_the_start_line_says_what_was_standardized(capsys):
     assert "(multiclass, 150 rows), engine" in capsys.readouterr().out
     wide = mlplab.train(EXAMPLES / "sinlog_mlp.yaml", epoch=2, verbose=False, record=False)
     assert repr(wide).startswith("<Result mlp 2-200-1 relu on sinlog")
+
+
+@pytest.mark.parametrize("code", [0, 1, 130])
+def test_a_ctrl_c_once_the_command_is_done_keeps_its_status(monkeypatch, code: int) -> None:
+    """A Ctrl-C just after a finished run's closing line, as Python shut down, ended the
+    process by SIGINT (status -2 to its parent) where 0 was due; only a stopped command's
+    130 and 143 were kept."""
+    import signal
+
+    from mlplab import cli
+
+    monkeypatch.setattr(cli, "main", lambda: code)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.run()
+        assert exited.value.code == code
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

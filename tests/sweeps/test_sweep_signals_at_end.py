@@ -204,3 +204,35 @@ def test_a_second_ctrl_c_keeps_the_outcomes_that_the_records_tell(
         assert told[d.name]["error"] == record.get("error") or record.get("message")
     assert sorted(o["status"] for o in result.outcomes) == ["diverged", "interrupted"]
     assert result.counts["diverged"] == 1 and result.counts["remaining"] == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("line", ["summary", "records"])
+def test_a_signal_as_the_closing_lines_print_leaves_a_whole_sweep(
+    tmp_path: Path, monkeypatch, capsys, sig: int, line: str
+) -> None:
+    """A Ctrl-C as `mlplab sweep --no_report` printed its summary (every run finished) cut
+    off the last line with 'mlplab: interrupted' and exit 130."""
+    from mlplab.sweeps import api
+
+    sent: list[int] = []
+    shown = {"summary": api.SweepResult.summary, "records": api._records_line}[line]
+
+    def shown_on_a_signal(*args: Any) -> str:
+        if not sent:
+            sent.append(sig)
+            os.kill(os.getpid(), sig)
+        return shown(*args)
+
+    if line == "summary":
+        monkeypatch.setattr(api.SweepResult, "summary", shown_on_a_signal)
+    else:
+        monkeypatch.setattr(api, "_records_line", shown_on_a_signal)
+    result = sweep(BASE, log_path=str(tmp_path), workers=1, report=False, handle_signals=True,
+                   **AXES)  # fmt: skip
+    name = signal.Signals(sig).name
+    assert sent and not result.interrupted and result.exit_code == 0
+    assert result.stopped_by == name and result.counts["trained"] == 4
+    out, err = capsys.readouterr()
+    assert "4 run records in" in out  # the last line, after the signal
+    assert f"mlplab: {name} came as the sweep ended" in err and "interrupted" not in err

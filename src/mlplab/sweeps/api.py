@@ -37,6 +37,7 @@ from mlplab.sweeps.local import (
     Outcome,
     SweepInterrupted,
     Terminated,
+    held_stops,
     metrics_of,
     run_local,
     signal_of,
@@ -557,25 +558,29 @@ def sweep(
                 raise
             if not result.interrupted:
                 result.interrupted, result.stopped_by = True, signal_of(cut)
-        result.wall_time_s = time.time() - started
-        result.counts = _count(result, len(pending))
-        # A signal that came once every run had ended (while the last stack's plots drew)
-        # cut nothing short: the sweep is whole, and goes on to its report. It stays named
-        # in stopped_by, and a script is still stopped below, as train() stops it.
-        late = result.interrupted and not result.counts["remaining"]
-        late = late and result.stopped_by != "stop()"
-        result.interrupted = result.interrupted and not late
+        with held_stops() as held:  # every run has ended: its closing lines are whole
+            result.wall_time_s = time.time() - started
+            result.counts = _count(result, len(pending))
+            # A signal that came once every run had ended (while the last stack's plots drew)
+            # cut nothing short: the sweep is whole, and goes on to its report. It stays named
+            # in stopped_by, and a script is still stopped below, as train() stops it.
+            late = result.interrupted and not result.counts["remaining"]
+            late = late and result.stopped_by != "stop()"
+            result.interrupted = result.interrupted and not late
 
-        # --- summary -------------------------------------------------------------------------
-        if verbose:
-            print(result.summary(), flush=True)
-            kept = _kept_without(c for c in configs if run_name(c) not in taken)
-            if kept:
-                print(kept, file=sys.stderr, flush=True)
-        if result.interrupted:
-            print(_interrupted_line(result, handle_signals is None), file=sys.stderr, flush=True)
-        if late:
-            print(f"mlplab: {_came_as_it_ended(result)}", file=sys.stderr, flush=True)
+            # --- summary -------------------------------------------------------------------------
+            if verbose:
+                print(result.summary(), flush=True)
+                kept = _kept_without(c for c in configs if run_name(c) not in taken)
+                if kept:
+                    print(kept, file=sys.stderr, flush=True)
+            if result.interrupted:
+                print(
+                    _interrupted_line(result, handle_signals is None), file=sys.stderr, flush=True
+                )
+            if late:
+                print(f"mlplab: {_came_as_it_ended(result)}", file=sys.stderr, flush=True)
+        late = _late_stop(result, held, late)
     finally:
         # run_local ignores Ctrl-C from the stop until it has been said: the caller's
         # handler (a kernel's, the default) is back whatever happened meanwhile.
@@ -630,12 +635,14 @@ def sweep(
                 "not this sweep's; give the sweep its own --exp_name to report on it alone",
                 flush=True,
             )
-    elif not result.interrupted:  # the sweep's tables, which the report brings up to date
-        from mlplab.reports.collect import read_records
+    with held_stops() as held:
+        if not report and not result.interrupted:  # the tables the report brings up to date
+            from mlplab.reports.collect import read_records
 
-        read_records(Path(first.log_path) / first.exp_name, [])
-    if verbose:
-        print(_records_line(configs), flush=True)
+            read_records(Path(first.log_path) / first.exp_name, [])
+        if verbose:
+            print(_records_line(configs), flush=True)
+    late = _late_stop(result, held, late)
     if result.interrupted and handle_signals is None and result.stopped_by != "stop()":
         # As train(): returned, the stop would let a script or a notebook's next cells
         # (Run All) go on with a sweep half done.
@@ -646,6 +653,16 @@ def sweep(
     if late and handle_signals is None:  # as train(): the Ctrl-C still stops the script
         raise KeyboardInterrupt(f"{_came_as_it_ended(result)}: {result.summary()}")
     return result
+
+
+def _late_stop(result: SweepResult, held: list[str], late: bool) -> bool:
+    """Whether a stop came once every run had ended, ``late`` or one of ``held`` (noted
+    while the closing lines printed), which is said here as other late stops are."""
+    if held and not result.interrupted and not late:
+        result.stopped_by = held[0]
+        print(f"mlplab: {_came_as_it_ended(result)}", file=sys.stderr, flush=True)
+        return True
+    return late
 
 
 def _came_as_it_ended(result: SweepResult) -> str:

@@ -123,6 +123,28 @@ def sigterm_stops() -> Iterator[SigtermSeen]:
             signal.signal(sig, handler)
 
 
+@contextlib.contextmanager
+def held_stops() -> Iterator[list[str]]:
+    """While a sweep whose runs have all ended prints its summary and last lines, Ctrl-C
+    and SIGTERM are noted (their names, in the list yielded), not raised: raised, they cut
+    nothing short but those lines, and the sweep exited 130 with every run finished.
+    Only in the main thread; the previous handlers are put back on the way out."""
+    seen: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        seen.append(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield seen
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 class CallerHooks:
     """The caller's own subscribers and stop, for one group, each call watched.
 

@@ -80,7 +80,7 @@ def predictions(
         note = f"{last} is missing or unreadable; predicting with its best model"
     if note and not quiet:
         print(f"mlplab: note: {note}", file=sys.stderr)
-    X, kept = _features(data, ds.feature_names, run.config.ignore or [])
+    X, kept, unused = _features(data, ds.feature_names, run.config.ignore or [])
     bad = first_non_finite(X)
     if bad is not None:  # named as training names it: the column, and the row to look at
         r, c, kind = bad
@@ -89,6 +89,15 @@ def predictions(
             f"row {r + 1}; every row to predict needs a number in each feature column"
         )
     outputs = run.predict(X)  # the run's standardization: the checkpoint's own (load_run)
+    new = _new_categories(unused, ds.feature_names)
+    if new and not quiet:  # its rows read as "none of the known ones", with no word
+        print(
+            f"mlplab: note: {data!r}: {names_of(new)} "
+            + ("is not a column" if len(new) == 1 else "are not columns")
+            + f" the run trained on (it has {names_of([f for f in ds.feature_names if _stem(f) == _stem(new[0])])}),"
+            " left out: a category that training never saw has no column of its own",
+            file=sys.stderr,
+        )
     if ds.task == "regression":
         # Digits of the distance from the target's mean: a target of 1e12 + 15.43 (a
         # timestamp, an offset) printed 1e12 at ten significant digits of its own.
@@ -110,15 +119,28 @@ def predictions(
     return pd.concat([kept.reset_index(drop=True), out], axis=1)
 
 
+def _stem(name: object) -> str:
+    """``color`` of a one-hot column ``color_red`` (as pandas.get_dummies names them)."""
+    return str(name).rpartition("_")[0]
+
+
+def _new_categories(unused: list, names: list[str]) -> list:
+    """The unused columns named as one-hot siblings of the run's features: ``color_purple``
+    beside its ``color_red``, a category that training never saw."""
+    stems = {_stem(n) for n in names} - {""}
+    return [c for c in unused if _stem(c) in stems]
+
+
 def _digits(values: np.ndarray) -> np.ndarray:
     """``values`` to PRINTED_DIGITS significant digits."""
     return np.array([float(f"{v:.{PRINTED_DIGITS}g}") for v in values])
 
 
-def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, DataFrame)
+def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, DataFrame, list)
     """The run's feature columns of ``data`` (by name in a table, by position in an NPZ
-    file's X, which names none), and the columns of ``ignored`` that the table has (in an
-    NPZ file, x0, x1, ... by position, as training named them)."""
+    file's X, which names none), the columns of ``ignored`` that the table has (in an
+    NPZ file, x0, x1, ... by position, as training named them), and the table's other
+    columns, which the run does not use."""
     import pandas as pd
 
     if data.lower().endswith(".npz"):
@@ -140,13 +162,20 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
             raise DataError(f"data file {data!r} has no data rows")
         if X.dtype.kind not in "biuf":
             raise DataError(f"data file {data!r}: X must hold numbers (its dtype is {X.dtype})")
-        return X.astype(np.float64), kept
+        return X.astype(np.float64), kept, []
     # The columns copied into the output as they are written (an id of 00123 stays 00123).
     df = read_table(data, as_text=[c for c in ignored if c not in names])
     if not len(df):  # a header alone
         raise DataError(f"data file {data!r} has no data rows")
     missing = [c for c in names if c not in df.columns]
     if missing:
+        folded = {str(c).casefold(): c for c in df.columns}
+        near = [(m, folded[m.casefold()]) for m in missing if m.casefold() in folded]
+        hint = (
+            f"; names are case-sensitive: the file has {near[0][1]!r} for {near[0][0]!r}"
+            if near
+            else ""
+        )
         raise DataError(
             f"data file {data!r}: the run's feature "
             + (
@@ -156,13 +185,14 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
             )
             + " missing; "
             f"it needs {len(names)} columns: {names_of(names)} (it has "
-            f"{names_of(list(df.columns)) or 'none'})"
+            f"{names_of(list(df.columns)) or 'none'}){hint}"
         )
     for name in names:  # as training does: booleans are numbers; else the value at fault
         if df[name].dtype != bool and not pd.api.types.is_numeric_dtype(df[name]):
             raise DataError(not_numeric(data, name, df[name]))
     kept = [c for c in ignored if c in df.columns and c not in names]
-    return df[names].to_numpy(dtype=np.float64), df[kept]
+    unused = [c for c in df.columns if c not in names and c not in ignored]
+    return df[names].to_numpy(dtype=np.float64), df[kept], unused
 
 
 # Names that promise another format than the CSV written.

@@ -799,6 +799,32 @@ def test_missing_columns_of_a_wide_table_are_named_in_a_short_line(run_cli, tmp_
     assert len(proc.stderr) < 400
 
 
+def test_a_column_named_in_another_case_or_left_unused_is_said(run_cli, tmp_path):
+    """`X1` for the run's `x1` was called missing with no hint; and a one-hot column of a
+    category training never saw (color_purple) was dropped without a word."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x1": rng.normal(size=30), "color_red": rng.integers(0, 2, 30)})
+    df["y"] = (df.x1 > 0) * 1
+    df.to_csv(tmp_path / "t.csv", index=False)
+    run = train(data=str(tmp_path / "t.csv"), epoch=2, plots="none", verbose=False,
+                log_path=str(tmp_path / "runs"))  # fmt: skip
+    df.rename(columns={"x1": "X1"}).to_csv(tmp_path / "case.csv", index=False)
+    proc = run_cli("predict", run.run_dir, "--data", tmp_path / "case.csv")
+    assert_one_line_error(proc, "names are case-sensitive: the file has 'X1' for 'x1'")
+    df.assign(color_purple=1).to_csv(tmp_path / "new.csv", index=False)
+    proc = run_cli("predict", run.run_dir, "--data", tmp_path / "new.csv")
+    assert proc.returncode == 0 and len(pd.read_csv(io.StringIO(proc.stdout))) == 30
+    # A one-hot column beside the run's own: a category training never saw. Others (the
+    # target of a labelled file, an id) are no surprise.
+    assert (
+        "'color_purple' is not a column the run trained on (it has 'color_red'), left out: "
+        "a category that training never saw has no column of its own"
+    ) in proc.stderr
+    assert "'y'" not in proc.stderr
+    quiet = run_cli("predict", run.run_dir, "--data", tmp_path / "new.csv", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
 def test_python_predict_proba_gives_the_cli_probabilities(iris_run, run_cli, tmp_path):
     """Result had logits and labels, but its probabilities only through the command line's
     p_CLASS columns (or a softmax of one's own)."""

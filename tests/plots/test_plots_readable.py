@@ -372,10 +372,11 @@ def test_confusion_class_names_never_run_into_each_other(names):
         assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
 
 
-def test_many_mistakes_get_a_red_rim_and_keep_their_true_colour(tmp_path_factory):
+def test_many_mistakes_get_a_dark_rim_and_keep_their_true_colour(tmp_path_factory):
     """Crosses over hundreds of mistakes hid the points' classes: with many points each
-    mistake is its point, in its true class's colour, with a red rim. The logic gates keep
-    their large crosses (the perceptron test above)."""
+    mistake is its point, in its true class's colour, with a rim. The logic gates keep
+    their large crosses (the perceptron test above). The rim is near-black: a red one
+    vanished on orange points and was red on green to the red-green colour blind."""
     from plots_testlib import RING
 
     from mlplab.plots.style import WRONG, class_colors
@@ -394,6 +395,7 @@ def test_many_mistakes_get_a_red_rim_and_keep_their_true_colour(tmp_path_factory
     colours = {tuple(np.round(f[:3], 3)) for c in rims for f in c.get_facecolors()}
     assert colours <= {tuple(np.round(matplotlib_rgb(c), 3)) for c in class_colors(3)}
     assert "misclassified" in [t.get_text().split(":")[0] for t in fig.legends[0].get_texts()]
+    assert max(matplotlib_rgb(WRONG)) < 0.1  # dark, away from every class colour
 
 
 def matplotlib_rgb(colour):

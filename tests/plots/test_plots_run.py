@@ -493,8 +493,15 @@ def test_network_diagram_edges_follow_the_weights(xor):
         widths, np.concatenate([w.ravel() for w in network.edge_widths(weights)])
     )
     assert widths[np.abs(flat).argmax()] == widths.max()
-    blue = edges.get_colors()[flat >= 0]
-    assert np.allclose(blue, blue[0])  # one colour for all positive weights
+    # The surface's colours: orange (class 1) for weights that push toward it, blue else.
+    from matplotlib.colors import to_rgba
+
+    from mlplab.plots.style import BLUE, ORANGE
+
+    colors = edges.get_colors()
+    assert np.allclose(colors[flat >= 0], to_rgba(ORANGE))
+    assert np.allclose(colors[flat < 0], to_rgba(BLUE))
+    assert (flat < 0).any() and (flat >= 0).any()
     assert "9 parameters" in ax.get_title()
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["weight ≥ 0", "weight < 0"]
 

@@ -1,8 +1,11 @@
 """A small network drawn as nodes and weighted edges, as TensorFlow Playground shows it.
 
 Each unit is a node, each weight an edge whose width grows with ``|w|`` and whose colour
-gives its sign (blue positive, orange negative). A node's fill shows its bias the same
-way, on the colour bar under the diagram. Only models whose every layer has at most
+gives its sign (orange positive, blue negative). A node's fill shows its bias the same
+way, on the colour bar under the diagram. The colours are the decision surface's: there
+orange is class 1, and an output's positive weight or bias pushes toward class 1. (With
+the opposite choice, an orange output node labelled P(spam) pushed toward ham, drawn
+blue on the surface beside it.) Only models whose every layer has at most
 :data:`MAX_UNITS` units are drawn: past that the picture is a grey mesh that says nothing.
 """
 
@@ -80,12 +83,12 @@ def _scale(arrays: list[np.ndarray]) -> float:
 
 
 def _sign_color(v: np.ndarray, strength: np.ndarray) -> np.ndarray:
-    """Opaque RGBA per value: blue for >= 0, orange for < 0, paler for small ``strength``.
+    """Opaque RGBA per value: orange for >= 0, blue for < 0, paler for small ``strength``.
 
     Blended over white rather than made transparent, so edges do not show through nodes.
     """
     blue, orange = np.array(to_rgba(BLUE)), np.array(to_rgba(ORANGE))
-    rgba = np.where((v >= 0)[..., None], blue, orange)
+    rgba = np.where((v >= 0)[..., None], orange, blue)
     k = (0.25 + 0.75 * np.clip(strength, 0.0, 1.0))[..., None]
     rgba[..., :3] = 1.0 - k * (1.0 - rgba[..., :3])
     return rgba
@@ -130,7 +133,7 @@ def network_figure(
         for o in range(widths[layer + 1])
         for i in range(widths[layer])
     ]  # [out, in] order, layer by layer, as the weights ravel
-    colors = np.where((flat >= 0)[:, None], to_rgba(BLUE), to_rgba(ORANGE))
+    colors = np.where((flat >= 0)[:, None], to_rgba(ORANGE), to_rgba(BLUE))
     ax.add_collection(
         LineCollection(
             segs,
@@ -166,8 +169,8 @@ def _keys(fig: Figure, biases: list[np.ndarray]) -> None:
     :func:`_sign_color` shades it) as a colour bar on the right."""
     fig.legend(
         handles=[
-            Line2D([], [], color=BLUE, lw=3, label="weight ≥ 0"),
-            Line2D([], [], color=ORANGE, lw=3, label="weight < 0"),
+            Line2D([], [], color=ORANGE, lw=3, label="weight ≥ 0"),
+            Line2D([], [], color=BLUE, lw=3, label="weight < 0"),
         ],
         loc="lower left",
         bbox_to_anchor=(0.02, 0.0),

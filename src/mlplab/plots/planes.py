@@ -158,7 +158,7 @@ def class_points(
         if few:  # a few points (a logic gate): a large cross over each mistake
             size = point_size(len(x)) * 1.5 + 10
             ax.scatter(x[wrong], y[wrong], marker="x", c=WRONG, s=size, linewidths=2, zorder=4)
-        else:  # many: a red rim, so the mistakes do not hide the points' own colours
+        else:  # many: a dark rim, so the mistakes do not hide the points' own colours
             ax.scatter(
                 x[wrong],
                 y[wrong],
@@ -166,7 +166,7 @@ def class_points(
                 marker=pts.marker,
                 s=point_size(len(x)) * 1.6,
                 edgecolors=WRONG,
-                linewidths=0.9,
+                linewidths=1.1,
                 zorder=4,
             )
         n_wrong += int(wrong.sum())

@@ -55,7 +55,9 @@ STYLE: dict[str, Any] = {
 }
 
 # Binary surfaces: class 0 blue, class 1 orange, undecided white (as TensorFlow Playground).
-BLUE, ORANGE, WRONG = "#2f6eb5", "#e8871e", "#d7191c"
+# Mistakes are marked in near-black: a red rim vanished on orange points and was red on
+# green to the red-green colour blind, and many red rims blurred into one band.
+BLUE, ORANGE, WRONG = "#2f6eb5", "#e8871e", "#111111"
 # Points are a shade darker than the regions, so a correct point stays visible on its own
 # class's region (with a white rim).
 POINT_BLUE, POINT_ORANGE = "#1b4a87", "#b35f00"

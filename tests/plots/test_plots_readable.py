@@ -142,6 +142,21 @@ def test_a_log_loss_axis_is_labelled_closely_enough_to_read_its_values():
     assert len(labels) <= 12  # and no more than the axis has room for
 
 
+def test_the_loss_of_a_standardized_target_says_so_beside_the_mae() -> None:
+    """Under standardize_target the panel said 'mse loss' at 0.2 to 0.8 beside an MAE of
+    30 to 50 in the target's units, which no MSE of those units can be."""
+    from mlplab.plots.inputs import DataInfo
+
+    regression = DataInfo("diabetes", "regression", ["x1"], ["y"])
+    curve = np.geomspace(0.8, 0.2, 20).tolist()
+    result = {"epoch": 20, "val_epochs": list(range(1, 21)), "val_losses": curve}
+    result |= {"train_losses": curve, "val_maes": (np.array(curve) * 60).tolist()}
+    for scaled, words in ((True, "mse loss, standardized target"), (False, "mse loss")):
+        fig = loss_figure({**result, "standardize_target": scaled}, regression)
+        assert fig.axes[0].get_ylabel() == words
+        assert fig.axes[1].get_ylabel() == "MAE"
+
+
 def test_a_long_curve_draws_its_spikes_at_their_height(sinlog):
     """3000 epochs are drawn with about 1500 points: each span keeps its lowest and highest,
     so one epoch's spike (here 28,000 at epoch 4, as a near-divergence) is drawn whole."""

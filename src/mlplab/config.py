@@ -1117,7 +1117,8 @@ def _read_config_bytes(p: Path, name: str) -> bytes:
         # The help's examples name the lab configs of mlplab's repository, which an
         # installed package does not carry.
         where = (
-            " (the lab configs are in examples/ of mlplab's repository: run from a clone)"
+            " (the lab configs are in examples/ of mlplab's repository and source "
+            "distribution, not in an installed package: run from a clone)"
             if p.parts[:1] == ("examples",)
             else ""
         )

@@ -540,7 +540,7 @@ def test_without_ray_the_error_says_how_to_install(
     with pytest.raises(MlplabError) as err:
         run_on_ray([configs], log_path=str(tmp_path))
     assert err.value.exit_code == 2
-    assert "install it with `pip install mlplab[ray]`" in str(err.value)
+    assert "install it with `pip install 'mlplab[ray]'`" in str(err.value)
     assert not (tmp_path / "noray").exists()
 
 

@@ -49,7 +49,7 @@ OnResult = Callable[[Outcome], None]
 # The files of one run directory: relative POSIX path -> bytes.
 Packed = dict[str, bytes]
 
-INSTALL_HINT = "install it with `pip install mlplab[ray]`"
+INSTALL_HINT = "install it with `pip install 'mlplab[ray]'`"
 # Prefix of the workers' private record folders, followed by the worker's PID so a later
 # task can remove the folders of workers that were killed before they cleaned up.
 TMP_PREFIX = "mlplab-ray-"

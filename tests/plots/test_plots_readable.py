@@ -155,6 +155,8 @@ def test_the_loss_of_a_standardized_target_says_so_beside_the_mae() -> None:
         fig = loss_figure({**result, "standardize_target": scaled}, regression)
         assert fig.axes[0].get_ylabel() == words
         assert fig.axes[1].get_ylabel() == "MAE"
+    two = DataInfo("two", "regression", ["x1"], ["y1", "y2"])
+    assert loss_figure(result, two).axes[1].get_ylabel() == "MAE, mean of 2 targets"
 
 
 def test_a_long_curve_draws_its_spikes_at_their_height(sinlog):

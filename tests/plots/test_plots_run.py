@@ -450,11 +450,13 @@ def test_the_surface_of_one_of_several_targets_gives_that_targets_metrics(tmp_pa
     mean = f"test MAE {run.record['test_mae']:.4g}"
     assert own != mean
     figures = run_figures(run.record, run.dataset, run.model_outputs, run.spec)
+    # And they say that the other target is left out, and where it is drawn.
+    other = "\ntarget 1 of 2; pred_vs_true draws each"
     title = figures["surface"]().axes[0].get_title()
-    assert "predicted small" in title and title.endswith(own), title
-    assert mean not in title
+    assert "predicted small (test points: true small)" in title, title
+    assert title.endswith(own + other) and mean not in title, title
     suptitle = figures["regression_3d"]().get_suptitle()
-    assert suptitle.endswith(own) and mean not in suptitle, suptitle
+    assert suptitle.endswith(own + other) and mean not in suptitle, suptitle
 
 
 # --- any dataset --------------------------------------------------------------------------------

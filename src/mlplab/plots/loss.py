@@ -77,6 +77,9 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
     ax_loss.set(xlabel="epoch", ylabel=f"{loss_name} loss{of}")
     set_title(ax_loss, f"loss ({loss_name}{of})")
     key, name = ("mae", "MAE") if task == "regression" else ("acc", "accuracy")
+    n_targets = len(data.target_names) if task == "regression" else 1
+    if n_targets > 1:  # the record's MAE is their mean, as each target's panel elsewhere says
+        name = f"MAE, mean of {n_targets} targets"
     ax_metric.set(xlabel="epoch", ylabel=name)
     set_title(ax_metric, name)
 

@@ -317,10 +317,16 @@ def regression_surface_figure(
     _set_plane(ax, data, extent)
     set_title(
         ax,
-        f"{title_head(data, result, spec)}\npredicted {target} (points: true {target})"
-        f" · {target_text(result, by_target, t, test.y.shape[1])}",
+        f"{title_head(data, result, spec)}\npredicted {target} (test points: true {target})"
+        f" · {target_text(result, by_target, t, test.y.shape[1])}{_one_of(t, test.y.shape[1])}",
     )
     return fig
+
+
+def _one_of(t: int, n_targets: int) -> str:
+    """Said under a plane's title where it draws one target of several: the others had
+    no picture of their own and no word that they were left out."""
+    return f"\ntarget {t + 1} of {n_targets}; pred_vs_true draws each" if n_targets > 1 else ""
 
 
 @styled
@@ -377,7 +383,7 @@ def regression_3d_figure(
     fig.colorbar(
         ScalarMappable(norm=norm, cmap="viridis"), cax=fig.add_axes(_COLORBAR_3D), label=target
     )
-    text = target_text(result, by_target, t, test.y.shape[1])
+    text = target_text(result, by_target, t, test.y.shape[1]) + _one_of(t, test.y.shape[1])
     fig.suptitle(f"{title_head(data, result, spec)}\n{text}")
     return fig
 

@@ -413,6 +413,23 @@ def test_a_random_searchs_widths_on_a_log_axis_are_labelled_in_plain_numbers(mon
     assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
 
 
+def test_a_heatmaps_cells_are_written_to_one_precision(monkeypatch) -> None:
+    """A sine sweep's cells read "0.05316" beside "0.05": numbers of one precision written
+    as if of two."""
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    losses = {(16, 0.01): 0.05316, (16, 0.1): 0.05, (64, 0.01): 0.1234, (64, 0.1): 2.5}
+    summary = pd.DataFrame(
+        [{"hid_dim": h, "lr": lr, "val_loss_mean": v} for (h, lr), v in losses.items()]
+    )
+    heat = plots.heatmap(summary, "lr", "hid_dim", "loss")
+    assert heat is not None and "however close" in heat.caption
+    cells = sorted(t.get_text() for t in figures[-1].axes[0].texts)
+    assert cells == ["0.0500", "0.0532", "0.1234", "2.5000"]
+
+
 def test_a_regressions_heatmap_shows_the_metric_the_table_ranks_by(monkeypatch) -> None:
     """A regression's heatmap showed val MAE while its table ranked by val loss: (16, 0.1)
     looked best in the picture and ranked third in the table."""

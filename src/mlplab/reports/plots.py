@@ -732,10 +732,11 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
     ax.set_ylabel(var2)
     if values.size <= 200:
         middle = np.nanmean(values)
+        decimals = 3 if metric == "acc" else _common_decimals(values)
         for (i, j), v in np.ndenumerate(values):
             if not np.isnan(v):
                 dark = (v < middle) == (metric == "acc")
-                ax.text(j, i, f"{v:.4g}" if metric == "loss" else f"{v:.3f}", ha="center", va="center", fontsize=8,
+                ax.text(j, i, f"{v:.{decimals}f}", ha="center", va="center", fontsize=9,
                         color="white" if dark else "black")  # fmt: skip
     # The colour bar in the right margin, not taken from the panel.
     bar_axes = fig.add_axes(
@@ -752,9 +753,20 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
         f"heatmap_{metric}",
         f"val {metric_label(metric)}: {var2} × {var1}",
         "cell: mean over seeds (and over any other swept settings) of the metric the "
-        "table ranks by",
+        "table ranks by; the colours span the lowest cell to the highest, however close: "
+        "the table's std and CI say whether a difference is more than the seeds' spread",
         to_png(fig),
     )
+
+
+def _common_decimals(values: np.ndarray, digits: int = 3) -> int:
+    """Decimals that give the smallest cell ``digits`` significant digits, for every cell:
+    "0.05316" beside "0.05" (4 significant digits each, trailing zeros dropped) read as
+    numbers of different precision."""
+    finite = np.abs(values[np.isfinite(values) & (values != 0)])
+    if not finite.size:
+        return digits
+    return int(min(6, max(0, digits - 1 - math.floor(math.log10(finite.min())))))
 
 
 def report_plots(

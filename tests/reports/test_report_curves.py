@@ -244,6 +244,24 @@ def test_one_seeds_spike_neither_sets_the_panels_range_nor_drags_their_line(monk
     assert "geometric mean" in plot.caption and "may leave its panel" in plot.caption
 
 
+def test_a_log_axis_of_less_than_a_decade_gets_labels_to_read_it_by(monkeypatch) -> None:
+    """A sine sweep's loss panels, 0.04 to 0.3 once an early spike is left out of the
+    range, had one labelled tick (0.1): their curves could not be read off."""
+    epochs = list(range(10, 410, 10))
+    falling = list(np.geomspace(0.3, 0.04, len(epochs)))
+    rows = [
+        {**_row(falling, epochs), "lr": lr, "seed": seed, "val_losses": falling, "test_acc": 1.0}
+        for lr in (0.01, 0.1) for seed in (0, 1)
+    ]  # fmt: skip
+    rows[3]["val_losses"] = [7e3, *falling[1:]]  # a spike: a log axis, left out of the range
+    _, fig = _drawn(monkeypatch, pd.DataFrame(rows), "lr")
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    assert ax.get_yscale() == "log" and high / low < 20
+    shown = [v for v in ax.yaxis.get_majorticklocs() if low <= v <= high]
+    assert len(shown) >= 3, shown
+
+
 def test_runs_of_many_configs_in_one_panel_draw_their_median_not_a_mean_band(monkeypatch) -> None:
     """A random search's 30 lrs shared one panel whose mean ± std band covered 0.4 to 1.0:
     a spread of different configs read as the noise of one."""

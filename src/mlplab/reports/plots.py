@@ -517,6 +517,9 @@ def curves(
         bottom, top = float(points.min()), float(np.percentile(points, 99))
         if log:
             axes[0][0].set_ylim(bottom / 1.5, top * 1.5)
+            # Labels for the range shown: set for 3 decades, a panel of less than one
+            # had a single labelled tick (0.1) to read its curves by.
+            set_log_y(axes[0][0], decades=math.log10(top * 1.5 / (bottom / 1.5)))
         elif top > bottom:
             pad = 0.05 * (top - bottom)
             axes[0][0].set_ylim(bottom - pad, top + pad)

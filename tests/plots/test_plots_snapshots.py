@@ -86,6 +86,30 @@ def test_grid_titles_carry_the_steps(moons_snap, tmp_path_factory):
     assert "moons" in fig.get_suptitle() and "mlp 2-8-8-1 tanh" in fig.get_suptitle()
 
 
+def test_a_minibatch_runs_frames_give_their_epoch_as_the_loss_plot_counts(tmp_path_factory):
+    """Frames said "step 20" alone, which the loss plot, counted in epochs, could not be
+    matched to; and the grid did not say whose points it draws."""
+    from mlplab.plots.recorder import SNAPSHOT_FILE
+    from mlplab.plots.snapshots import gif_frames
+
+    # 240 training rows (of 300) in batches of 60: 4 updates an epoch.
+    run = trained(tmp_path_factory, "moons_minibatch",
+                  **{**MOONS, "epoch": 5, "batch_size": 60, "snapshot_every": 6})  # fmt: skip
+    rec = SnapshotRecorder.load(run.run_dir / SNAPSHOT_FILE)
+    assert rec.steps == [0, 6, 12, 18, 20]
+    assert [rec.moment(i) for i in range(len(rec.steps))] == [
+        "step 0 (epoch 0)", "step 6 (epoch 1.5)", "step 12 (epoch 3)", "step 18 (epoch 4.5)",
+        "step 20 (epoch 5)",
+    ]  # fmt: skip
+    fig = grid_figure(rec)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert titles[-1] == "step 20 (epoch 5)"
+    assert fig.get_suptitle().endswith("; points: training rows")
+    assert len(gif_frames(rec, max_frames=2)) == 2
+    full = trained(tmp_path_factory, "moons_snap", **{**MOONS, "epoch": 60, "snapshot_every": 10})
+    assert SnapshotRecorder.load(full.run_dir / SNAPSHOT_FILE).moment(1) == "step 10"
+
+
 def test_regression_snapshots(tmp_path_factory, tmp_path):
     sinlog = trained(tmp_path_factory, "sinlog", **SINLOG)
     rec = SnapshotRecorder(sinlog.dataset, sinlog.spec, grid_size=20)

@@ -82,6 +82,9 @@ class SnapshotRecorder:
         Grid points per axis.
     label : str, optional
         The model's label for titles (default: built from ``spec``).
+    steps_per_epoch : int
+        Updates in one epoch, so that a frame's title gives its epoch beside its step,
+        as the loss plot counts epochs (0: unknown, in files written before it was kept).
 
     Attributes
     ----------
@@ -107,7 +110,9 @@ class SnapshotRecorder:
         spec: ModelSpec,
         grid_size: int = SNAPSHOT_GRID,
         label: str | None = None,
+        steps_per_epoch: int = 0,
     ) -> None:
+        self.steps_per_epoch = steps_per_epoch
         self.info = DataInfo.of(data)
         self.spec: ModelSpec | None = spec  # None once loaded from a file
         self.label = label or model_label({}, spec)
@@ -129,6 +134,14 @@ class SnapshotRecorder:
                 self.points_class = y.astype(np.int64)
             else:
                 self.points_y = np.asarray(y[:, 0], dtype=np.float64)
+
+    def moment(self, i: int) -> str:
+        """Frame ``i``'s time: ``step 1500 (epoch 60)``, the step alone where an epoch is
+        one step (full batch) or its length unknown."""
+        step = self.steps[i]
+        if self.steps_per_epoch <= 1:
+            return f"step {step}"
+        return f"step {step} (epoch {step / self.steps_per_epoch:.4g})"
 
     def capture(self, step: int, predict: Predict) -> None:
         """Evaluate the model (``predict``, as for surfaces) on the grid; keep it for ``step``."""
@@ -205,6 +218,7 @@ class SnapshotRecorder:
         drawn = self if every_frame else self.for_drawing()
         assert drawn.grid is not None and drawn.frames
         meta = {"info": asdict(drawn.info), "label": drawn.label, "frames": MULTICLASS_FRAMES}
+        meta["steps_per_epoch"] = drawn.steps_per_epoch
         classes = drawn.points_class
         with atomic_open(path, "wb") as f:
             np.savez(
@@ -238,6 +252,7 @@ class SnapshotRecorder:
             rec.info = DataInfo(**meta["info"])
             rec.spec = None
             rec.label = meta["label"]
+            rec.steps_per_epoch = int(meta.get("steps_per_epoch", 0))
             rec.active = True
             rec.grid = surfaces.Grid(z["xx"], z["yy"], np.empty((0, 2)))
             rec.steps = [int(s) for s in z["steps"]]

@@ -203,7 +203,7 @@ def grid_figure(rec: SnapshotRecorder) -> Figure:
     image = None
     for ax, i in zip(axes, chosen):
         image, _ = _panel(ax, rec, i)
-        set_title(ax, f"step {rec.steps[i]}")
+        set_title(ax, rec.moment(i))
         ax.tick_params(labelsize=10)
     for ax in axes[len(chosen) :]:
         ax.set_visible(False)
@@ -214,7 +214,7 @@ def grid_figure(rec: SnapshotRecorder) -> Figure:
     _colorbar(fig, rec, image, ax=axes.tolist(), shrink=0.9, aspect=30)
     what = "predicted value" if rec.info.task == "regression" else "decision surface"
     how = " (the steps where it changed most)" if len(chosen) < len(rec.frames) else ""
-    fig.suptitle(f"{rec.title()}: {what} during training{how}")
+    fig.suptitle(f"{rec.title()}: {what} during training{how}; points: training rows")
     return fig
 
 
@@ -243,7 +243,7 @@ def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.n
             for line in lines:
                 line.remove()
             lines = _boundary(ax, rec, i)
-        title.set_text(f"{rec.title()}\nstep {rec.steps[i]}")
+        title.set_text(f"{rec.title()}\n{rec.moment(i)}")
         canvas.draw()
         out.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
     return out

@@ -24,6 +24,7 @@ from mlplab.engines.spec import ModelSpec
 from mlplab.runs.curves import with_every_point
 from mlplab.runs.record import RunRecord
 from mlplab.training.events import End, Event, Models, Save, Start, Step
+from mlplab.training.loop import batch_bounds
 
 
 class PlotSubscriber:
@@ -50,7 +51,8 @@ class PlotSubscriber:
             if cfg.snapshot_every and cfg.plots != "none":
                 from mlplab.plots.recorder import SnapshotRecorder
 
-                self.recorders[k] = SnapshotRecorder(data, self.specs[k])
+                per_epoch = len(batch_bounds(len(data.y_train), cfg.batch_size))
+                self.recorders[k] = SnapshotRecorder(data, self.specs[k], steps_per_epoch=per_epoch)
 
     def __call__(self, event: Event) -> None:
         # A frame's step counts the updates done: "step 100" is the model whose loss the

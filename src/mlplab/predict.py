@@ -89,13 +89,15 @@ def predictions(
             f"row {r + 1}; every row to predict needs a number in each feature column"
         )
     outputs = run.predict(X)  # the run's standardization: the checkpoint's own (load_run)
-    new = _new_categories(unused, ds.feature_names)
+    new = _new_categories([c for c in unused if c not in ds.target_names], ds.feature_names)
     if new and not quiet:  # its rows read as "none of the known ones", with no word
+        stems = {_stem(c) for c in new}
+        siblings = [f for f in ds.feature_names if _stem(f) in stems]
         print(
             f"mlplab: note: {data!r}: {names_of(new)} "
             + ("is not a column" if len(new) == 1 else "are not columns")
-            + f" the run trained on (it has {names_of([f for f in ds.feature_names if _stem(f) == _stem(new[0])])}),"
-            " left out: a category that training never saw has no column of its own",
+            + f" the run trained on (it has {names_of(siblings)}), left out: a category "
+            "that training never saw has no column of its own",
             file=sys.stderr,
         )
     if ds.task == "regression":
@@ -124,7 +126,7 @@ def _stem(name: object) -> str:
     return str(name).rpartition("_")[0]
 
 
-def _new_categories(unused: list, names: list[str]) -> list:
+def _new_categories(unused: list[str], names: list[str]) -> list[str]:
     """The unused columns named as one-hot siblings of the run's features: ``color_purple``
     beside its ``color_red``, a category that training never saw."""
     stems = {_stem(n) for n in names} - {""}
@@ -136,7 +138,9 @@ def _digits(values: np.ndarray) -> np.ndarray:
     return np.array([float(f"{v:.{PRINTED_DIGITS}g}") for v in values])
 
 
-def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, DataFrame, list)
+def _features(
+    data: str, names: list[str], ignored: list[str]
+):  # -> (ndarray, DataFrame, list[str])
     """The run's feature columns of ``data`` (by name in a table, by position in an NPZ
     file's X, which names none), the columns of ``ignored`` that the table has (in an
     NPZ file, x0, x1, ... by position, as training named them), and the table's other
@@ -191,7 +195,12 @@ def _features(data: str, names: list[str], ignored: list[str]):  # -> (ndarray, 
         if df[name].dtype != bool and not pd.api.types.is_numeric_dtype(df[name]):
             raise DataError(not_numeric(data, name, df[name]))
     kept = [c for c in ignored if c in df.columns and c not in names]
-    unused = [c for c in df.columns if c not in names and c not in ignored]
+    # Columns of 0s and 1s only, as a one-hot encoding writes them (not a target's values).
+    unused = [
+        str(c)
+        for c in df.columns
+        if c not in names and c not in ignored and df[c].isin([0, 1, True, False]).all()
+    ]
     return df[names].to_numpy(dtype=np.float64), df[kept], unused
 
 

@@ -811,7 +811,7 @@ def test_a_column_named_in_another_case_or_left_unused_is_said(run_cli, tmp_path
     df.rename(columns={"x1": "X1"}).to_csv(tmp_path / "case.csv", index=False)
     proc = run_cli("predict", run.run_dir, "--data", tmp_path / "case.csv")
     assert_one_line_error(proc, "names are case-sensitive: the file has 'X1' for 'x1'")
-    df.assign(color_purple=1).to_csv(tmp_path / "new.csv", index=False)
+    df.assign(color_purple=1, color_score=3.5).to_csv(tmp_path / "new.csv", index=False)
     proc = run_cli("predict", run.run_dir, "--data", tmp_path / "new.csv")
     assert proc.returncode == 0 and len(pd.read_csv(io.StringIO(proc.stdout))) == 30
     # A one-hot column beside the run's own: a category training never saw. Others (the
@@ -820,7 +820,7 @@ def test_a_column_named_in_another_case_or_left_unused_is_said(run_cli, tmp_path
         "'color_purple' is not a column the run trained on (it has 'color_red'), left out: "
         "a category that training never saw has no column of its own"
     ) in proc.stderr
-    assert "'y'" not in proc.stderr
+    assert "'y'" not in proc.stderr and "color_score" not in proc.stderr  # not 0s and 1s
     quiet = run_cli("predict", run.run_dir, "--data", tmp_path / "new.csv", "-q")
     assert quiet.returncode == 0 and quiet.stderr == ""
 

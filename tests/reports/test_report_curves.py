@@ -446,6 +446,12 @@ def test_a_heatmaps_cells_are_written_to_one_precision(monkeypatch) -> None:
     assert heat is not None and "however close" in heat.caption
     cells = sorted(t.get_text() for t in figures[-1].axes[0].texts)
     assert cells == ["0.0500", "0.0532", "0.1234", "2.5000"]
+    # Cells decades apart: each its own three significant digits, none 35.200000 wide.
+    summary["val_loss_mean"] = [4e-4, 0.05, 1.5, 35.2]
+    assert plots.heatmap(summary, "lr", "hid_dim", "loss") is not None
+    assert sorted(t.get_text() for t in figures[-1].axes[0].texts) == [
+        "0.0004", "0.05", "1.5", "35.2"
+    ]  # fmt: skip
 
 
 def test_a_regressions_heatmap_shows_the_metric_the_table_ranks_by(monkeypatch) -> None:

@@ -224,15 +224,42 @@ def test_a_signal_as_the_closing_lines_print_leaves_a_whole_sweep(
             os.kill(os.getpid(), sig)
         return shown(*args)
 
+    def unheld(signum: int, frame: Any) -> None:  # where the sweep left its own handler
+        raise AssertionError(f"{signal.Signals(signum).name} reached the caller's handler")
+
     if line == "summary":
         monkeypatch.setattr(api.SweepResult, "summary", shown_on_a_signal)
     else:
         monkeypatch.setattr(api, "_records_line", shown_on_a_signal)
-    result = sweep(BASE, log_path=str(tmp_path), workers=1, report=False, handle_signals=True,
-                   **AXES)  # fmt: skip
+    before = signal.signal(signal.SIGTERM, unheld)  # not the default, which ends pytest
+    try:
+        result = sweep(BASE, log_path=str(tmp_path), workers=1, report=False,
+                       handle_signals=True, **AXES)  # fmt: skip
+    finally:
+        signal.signal(signal.SIGTERM, before)
     name = signal.Signals(sig).name
     assert sent and not result.interrupted and result.exit_code == 0
     assert result.stopped_by == name and result.counts["trained"] == 4
     out, err = capsys.readouterr()
     assert "4 run records in" in out  # the last line, after the signal
     assert f"mlplab: {name} came as the sweep ended" in err and "interrupted" not in err
+
+
+def test_a_second_ctrl_c_as_the_closing_lines_print_stops_at_once(tmp_path, monkeypatch):
+    """The closing lines hold a first Ctrl-C (they cut nothing short); a second one, as in
+    training, stops at once rather than being noted too."""
+    from mlplab.sweeps import api
+
+    summary = api.SweepResult.summary
+
+    def twice(self: Any) -> str:
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        return summary(self)
+
+    monkeypatch.setattr(api.SweepResult, "summary", twice)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(BASE, log_path=str(tmp_path), workers=1, report=False, handle_signals=True,
+              **AXES)  # fmt: skip
+    records = [read_result(d) for d in (tmp_path / "exp").iterdir() if d.is_dir()]
+    assert [r["status"] for r in records] == ["finished"] * 4

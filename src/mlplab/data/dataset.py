@@ -84,8 +84,9 @@ class Dataset:
         return len(self.X_train) + len(self.X_val) + len(self.X_test)
 
     def about(self) -> str:
-        """``binary, 569 rows, standardized``: the task, the rows and what was scaled, as a
-        run's first line says them (scaling silently was a question users asked)."""
+        """``binary, 569 rows, features standardized``: the task, the rows and what was
+        scaled, as a run's first line says them (scaling silently was a question users
+        asked)."""
         scaled = [
             w
             for w, s in (("features", self.scaler), ("target", self.target_scaler))
@@ -529,8 +530,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         # All of them at once: told one column a run, a table of five takes five runs.
         others = f"; other columns to fix: {names_of(texts[1:])}" if len(texts) > 1 else ""
         # And the number columns with gaps, which would be the next run's line.
-        gaps = [c for c in feats if c not in texts and df[c].isna().any()]
-        others += f"; missing values in {names_of(gaps)}" if gaps else ""
+        gappy = [c for c in feats if c not in texts and df[c].isna().any()]
+        others += f"; missing values in {names_of(gappy)}" if gappy else ""
         # A column of labels that is not the last is taken for a feature: the line says
         # which column the target was, as the fix may be --target rather than encoding it.
         # (One text column among numbers: several are more likely categories to encode.)

@@ -94,7 +94,8 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
                 import pyarrow
             except ImportError:
                 raise DataError(
-                    f"data file {path!r}: reading Parquet needs pyarrow; install it with `pip install 'mlplab[parquet]'`"
+                    f"data file {path!r}: reading Parquet needs pyarrow; install it with "
+                    "`pip install 'mlplab[parquet]'`"
                 ) from None
             df = pd.read_parquet(p)
             # Arrow's allocator keeps the memory it read the file into (about the table's

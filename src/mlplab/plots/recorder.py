@@ -19,6 +19,7 @@ import copy
 import json
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -141,7 +142,7 @@ class SnapshotRecorder:
         step = self.steps[i]
         if self.steps_per_epoch <= 1:
             return f"step {step}"
-        return f"step {step} (epoch {step / self.steps_per_epoch:.4g})"
+        return f"step {step} (epoch {round(step / self.steps_per_epoch, 2):g})"
 
     def capture(self, step: int, predict: Predict) -> None:
         """Evaluate the model (``predict``, as for surfaces) on the grid; keep it for ``step``."""
@@ -217,8 +218,12 @@ class SnapshotRecorder:
 
         drawn = self if every_frame else self.for_drawing()
         assert drawn.grid is not None and drawn.frames
-        meta = {"info": asdict(drawn.info), "label": drawn.label, "frames": MULTICLASS_FRAMES}
-        meta["steps_per_epoch"] = drawn.steps_per_epoch
+        meta: dict[str, Any] = {
+            "info": asdict(drawn.info),
+            "label": drawn.label,
+            "frames": MULTICLASS_FRAMES,
+            "steps_per_epoch": drawn.steps_per_epoch,
+        }
         classes = drawn.points_class
         with atomic_open(path, "wb") as f:
             np.savez(

@@ -736,10 +736,11 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
     if values.size <= 200:
         middle = np.nanmean(values)
         decimals = 3 if metric == "acc" else _common_decimals(values)
+        form = "{:.3g}" if decimals is None else f"{{:.{decimals}f}}"
         for (i, j), v in np.ndenumerate(values):
             if not np.isnan(v):
                 dark = (v < middle) == (metric == "acc")
-                ax.text(j, i, f"{v:.{decimals}f}", ha="center", va="center", fontsize=9,
+                ax.text(j, i, form.format(v), ha="center", va="center", fontsize=9,
                         color="white" if dark else "black")  # fmt: skip
     # The colour bar in the right margin, not taken from the panel.
     bar_axes = fig.add_axes(
@@ -762,14 +763,19 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
     )
 
 
-def _common_decimals(values: np.ndarray, digits: int = 3) -> int:
+def _common_decimals(values: np.ndarray, digits: int = 3) -> int | None:
     """Decimals that give the smallest cell ``digits`` significant digits, for every cell:
     "0.05316" beside "0.05" (4 significant digits each, trailing zeros dropped) read as
-    numbers of different precision."""
+    numbers of different precision. None (each cell its own ``digits`` significant ones)
+    where the cells span more than two decades or would need more than 4 decimals:
+    35.200000 beside 0.000400 overflowed its cell."""
     finite = np.abs(values[np.isfinite(values) & (values != 0)])
     if not finite.size:
         return digits
-    return int(min(6, max(0, digits - 1 - math.floor(math.log10(finite.min())))))
+    decimals = max(0, digits - 1 - math.floor(math.log10(finite.min())))
+    if decimals > 4 or finite.max() / finite.min() > 100:
+        return None
+    return decimals
 
 
 def report_plots(

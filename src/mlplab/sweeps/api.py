@@ -34,6 +34,7 @@ from mlplab.sweeps.grid import (
     plan_groups,
 )
 from mlplab.sweeps.local import (
+    HeldStops,
     Outcome,
     SweepInterrupted,
     Terminated,
@@ -558,17 +559,18 @@ def sweep(
                 raise
             if not result.interrupted:
                 result.interrupted, result.stopped_by = True, signal_of(cut)
-        with held_stops() as held:  # every run has ended: its closing lines are whole
+        with held_stops() as held:  # every run has ended: what follows cuts nothing short
             result.wall_time_s = time.time() - started
             result.counts = _count(result, len(pending))
-            # A signal that came once every run had ended (while the last stack's plots drew)
-            # cut nothing short: the sweep is whole, and goes on to its report. It stays named
-            # in stopped_by, and a script is still stopped below, as train() stops it.
+            # A signal that came once every run had ended (while the last stack's plots
+            # drew) cut nothing short: the sweep is whole, and goes on to its report. It
+            # stays named in stopped_by, and a script is still stopped below, as train()
+            # stops it.
             late = result.interrupted and not result.counts["remaining"]
             late = late and result.stopped_by != "stop()"
             result.interrupted = result.interrupted and not late
 
-            # --- summary -------------------------------------------------------------------------
+            # --- summary ---------------------------------------------------------------------
             if verbose:
                 print(result.summary(), flush=True)
                 kept = _kept_without(c for c in configs if run_name(c) not in taken)
@@ -580,69 +582,38 @@ def sweep(
                 )
             if late:
                 print(f"mlplab: {_came_as_it_ended(result)}", file=sys.stderr, flush=True)
-        late = _late_stop(result, held, late)
+            rule_error = next(
+                (
+                    o["error"]
+                    for o in result.outcomes
+                    if str(o.get("error")).startswith("PruneError: ")
+                ),
+                None,
+            )
+            if rule_error is not None:
+                # The caller's rule failed, as train(early_stop=...) raises it: a bug of the
+                # search, which the sweep returned as failed runs (in silence, with
+                # verbose=False). Every record is written: those the rule stopped are kept,
+                # the others ended `failed`.
+                raise PruneError(rule_error.removeprefix("PruneError: "))
+
+            # --- report ----------------------------------------------------------------------
+            if report and not result.interrupted:  # a sweep cut short said so above
+                late = _write_report(result, configs, first, spec, started, late, held, sigint,
+                                     verbose, rank_by)  # fmt: skip
+            elif not result.interrupted:  # the tables the report brings up to date
+                from mlplab.reports.collect import read_records
+
+                read_records(Path(first.log_path) / first.exp_name, [])
+            if verbose:
+                print(_records_line(configs), flush=True)
+            late = _late_stop(result, held.seen, late)
+        late = _late_stop(result, held.seen, late)  # one that came as the last line printed
     finally:
         # run_local ignores Ctrl-C from the stop until it has been said: the caller's
         # handler (a kernel's, the default) is back whatever happened meanwhile.
         if sigint is not None and signal.getsignal(signal.SIGINT) is not sigint:
             signal.signal(signal.SIGINT, sigint)
-    rule_error = next(
-        (o["error"] for o in result.outcomes if str(o.get("error")).startswith("PruneError: ")),
-        None,
-    )
-    if rule_error is not None:
-        # The caller's rule failed, as train(early_stop=...) raises it: a bug of the search,
-        # which the sweep returned as failed runs (in silence, with verbose=False). Every
-        # record is written: those the rule stopped are kept, the others ended `failed`.
-        raise PruneError(rule_error.removeprefix("PruneError: "))
-    if report and not result.interrupted:  # a sweep cut short said so above
-        from mlplab.reports.api import report as write_report
-
-        order = list(spec.axes)
-        folder = Path(first.log_path) / first.exp_name
-        try:
-            with sigterm_stops() as seen:
-                result.report = write_report(
-                    folder, out=folder, verbose=verbose, order=order, rank_by=rank_by
-                )
-            if seen.received:  # its stop was raised where Python drops it (a GC callback)
-                raise Terminated(seen.name)
-        except KeyboardInterrupt as cut:
-            # Every run has ended and its record is whole; the report's files are written
-            # whole or not at all (summary.csv last), and `mlplab report` writes them anew.
-            result.stopped_by = signal_of(cut)
-            if _written_since(folder / "summary.csv", started):  # its table alone unprinted
-                if not late:
-                    print(f"mlplab: {_came_as_it_ended(result)}", file=sys.stderr, flush=True)
-                late = True
-            else:
-                result.interrupted = True
-                print(
-                    f"mlplab: {result.stopped_by} came as the report was written: every run "
-                    "had ended and its record is complete, but the report is not written; "
-                    f"`mlplab report {folder}` writes it",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        others = (
-            sum(len(sec.runs) for sec in result.report.sections) - len(configs)
-            if result.report is not None
-            else 0
-        )
-        if verbose and others > 0:  # an exp_name shared with earlier runs (default: exp)
-            print(
-                f"mlplab: note: the report covers every run in {folder}, {others} of them "
-                "not this sweep's; give the sweep its own --exp_name to report on it alone",
-                flush=True,
-            )
-    with held_stops() as held:
-        if not report and not result.interrupted:  # the tables the report brings up to date
-            from mlplab.reports.collect import read_records
-
-            read_records(Path(first.log_path) / first.exp_name, [])
-        if verbose:
-            print(_records_line(configs), flush=True)
-    late = _late_stop(result, held, late)
     if result.interrupted and handle_signals is None and result.stopped_by != "stop()":
         # As train(): returned, the stop would let a script or a notebook's next cells
         # (Run All) go on with a sweep half done.
@@ -653,6 +624,64 @@ def sweep(
     if late and handle_signals is None:  # as train(): the Ctrl-C still stops the script
         raise KeyboardInterrupt(f"{_came_as_it_ended(result)}: {result.summary()}")
     return result
+
+
+def _write_report(
+    result: SweepResult,
+    configs: list[Config],
+    first: Config,
+    spec: SweepSpec,
+    started: float,
+    late: bool,
+    held: HeldStops,
+    sigint: Any,
+    verbose: bool,
+    rank_by: str | None,
+) -> bool:
+    """Write the finished sweep's report into ``result.report``; return whether a stop
+    came once every run had ended (``late``, or one that came as the report's table
+    printed). A stop while its files are written cuts the report short (``result`` then
+    says interrupted): the caller's handlers are back meanwhile (``held.released``)."""
+    from mlplab.reports.api import report as write_report
+
+    order = list(spec.axes)
+    folder = Path(first.log_path) / first.exp_name
+    try:
+        with held.released(sigint), sigterm_stops() as seen:
+            result.report = write_report(
+                folder, out=folder, verbose=verbose, order=order, rank_by=rank_by
+            )
+        if seen.received:  # its stop was raised where Python drops it (a GC callback)
+            raise Terminated(seen.name)
+    except KeyboardInterrupt as cut:
+        # Every run has ended and its record is whole; the report's files are written
+        # whole or not at all (summary.csv last), and `mlplab report` writes them anew.
+        result.stopped_by = signal_of(cut)
+        if _written_since(folder / "summary.csv", started):  # its table alone unprinted
+            if not late:
+                print(f"mlplab: {_came_as_it_ended(result)}", file=sys.stderr, flush=True)
+            late = True
+        else:
+            result.interrupted = True
+            print(
+                f"mlplab: {result.stopped_by} came as the report was written: every run "
+                "had ended and its record is complete, but the report is not written; "
+                f"`mlplab report {folder}` writes it",
+                file=sys.stderr,
+                flush=True,
+            )
+    others = (
+        sum(len(sec.runs) for sec in result.report.sections) - len(configs)
+        if result.report is not None
+        else 0
+    )
+    if verbose and others > 0:  # an exp_name shared with earlier runs (default: exp)
+        print(
+            f"mlplab: note: the report covers every run in {folder}, {others} of them "
+            "not this sweep's; give the sweep its own --exp_name to report on it alone",
+            flush=True,
+        )
+    return late
 
 
 def _late_stop(result: SweepResult, held: list[str], late: bool) -> bool:
@@ -852,7 +881,8 @@ def sweep_command(
         **settings,
     )
     if quiet:
-        print(result.summary(), flush=True)
+        with held_stops():  # as sweep() closes: a stop now cuts nothing short
+            print(result.summary(), flush=True)
     return result.exit_code
 
 

@@ -123,25 +123,54 @@ def sigterm_stops() -> Iterator[SigtermSeen]:
             signal.signal(sig, handler)
 
 
+class HeldStops:
+    """The signals :func:`held_stops` noted (``seen``, by name), and a way to let them
+    through for a while (:meth:`released`)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.previous: dict[int, Any] = {}
+
+    def note(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if name == "SIGINT" and name in self.seen:
+            raise KeyboardInterrupt  # a second Ctrl-C stops at once, as in training
+        self.seen.append(name)
+
+    @contextlib.contextmanager
+    def released(self, sigint: Any) -> Iterator[None]:
+        """The caller's SIGINT handler (``sigint``) and the earlier others, meanwhile: for
+        work that a stop may cut short, such as a sweep's report."""
+        if not self.previous:
+            yield
+            return
+        for sig, handler in self.previous.items():
+            signal.signal(sig, sigint if sig == signal.SIGINT and sigint is not None else handler)
+        try:
+            yield
+        finally:
+            for sig in self.previous:
+                signal.signal(sig, self.note)
+
+
 @contextlib.contextmanager
-def held_stops() -> Iterator[list[str]]:
-    """While a sweep whose runs have all ended prints its summary and last lines, Ctrl-C
-    and SIGTERM are noted (their names, in the list yielded), not raised: raised, they cut
-    nothing short but those lines, and the sweep exited 130 with every run finished.
-    Only in the main thread; the previous handlers are put back on the way out."""
-    seen: list[str] = []
+def held_stops() -> Iterator[HeldStops]:
+    """While a sweep whose runs have all ended closes (its summary, tables and last
+    lines), Ctrl-C, SIGTERM and SIGHUP are noted, not raised: raised, they cut nothing
+    short but those lines, and the sweep exited 130 with every run finished. A second
+    Ctrl-C stops at once. Only in the main thread; the previous handlers are put back on
+    the way out."""
+    held = HeldStops()
     if threading.current_thread() is not threading.main_thread():
-        yield seen
+        yield held
         return
-
-    def note(signum: int, frame: Any) -> None:
-        seen.append(signal.Signals(signum).name)
-
-    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    held.previous = {
+        sig: signal.signal(sig, held.note) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     try:
-        yield seen
+        yield held
     finally:
-        for sig, handler in previous.items():
+        for sig, handler in held.previous.items():
             signal.signal(sig, handler)
 
 

@@ -14,8 +14,9 @@ and ``dloss/dout`` its gradient with respect to the model's output (logits or va
 scale each row's terms (see :func:`weighted`). The K models' losses are independent.
 
 The activations keep the dtype of their input, float32 or float64 as the engine casts its
-data (integers typed at a prompt give the float64 values); the losses return float64, as
-said above. Each derivative takes the dtype of ``a``, the activation's output.
+data (integers typed at a prompt give most of them as float64; relu and identity keep
+them integers); the losses return float64, as said above. Each derivative takes the dtype
+of ``a``, the activation's output.
 """
 
 from __future__ import annotations

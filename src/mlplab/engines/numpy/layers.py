@@ -148,8 +148,9 @@ class Activation:
 
         Speed note: ReLU computes ``a = z * 1[z > 0]`` in place in ``z`` (a fresh array from
         the Linear layer, so nothing else holds it; pass a copy when trying it by hand)
-        and caches the 0/1 mask, which is also ``f'(z)``, in place of ``z``. NumPy's ``maximum`` is ~2.5x slower than the compare and multiply on float32,
-        and the mask saves the backward pass from computing ``f'`` again.
+        and caches the 0/1 mask, which is also ``f'(z)``, in place of ``z``. NumPy's
+        ``maximum`` is ~2.5x slower than the compare and multiply on float32, and the
+        mask saves the backward pass from computing ``f'`` again.
         """
         if self.name == "relu":
             mask = np.greater(z, 0).astype(z.dtype)

@@ -38,6 +38,29 @@ def test_plot_to_another_folder_as_svg(tmp_path_factory, tmp_path, run_cli):
     assert "<text" in svg and "train" in svg
 
 
+def test_plot_of_a_run_without_checkpoints_draws_its_loss_from_the_record(
+    tmp_path_factory, tmp_path, run_cli
+):
+    """Its checkpoints deleted to save room, a run's plot was one line and no picture,
+    though its curves are in its record. A damaged or foreign checkpoint is still refused
+    (tests/reliability/test_checkpoint_safety.py)."""
+    xor = trained(tmp_path_factory, "xor", **XOR_NN)
+    copy = tmp_path / "xor-run"
+    shutil.copytree(xor.run_dir, copy)
+    shutil.rmtree(copy / "checkpoints")
+    proc = run_cli("plot", copy, "--out", tmp_path / "pictures")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(tmp_path / "pictures" / "loss.png")]
+    assert proc.stderr.startswith("mlplab: plot drew only the loss curves, from the record: ")
+    assert "last.safetensors" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert_image(tmp_path / "pictures" / "loss.png")
+    from mlplab.plots.commands import _data_of_record
+
+    # What the picture is told of the data: the gate's one curve for its shared rows.
+    info = _data_of_record(xor.record)
+    assert (info.name, info.task, info.shared_splits) == ("xor", "binary", True)
+
+
 def test_plot_bad_run_dir_is_one_line_exit_2(tmp_path, run_cli):
     assert_one_line_error(run_cli("plot", tmp_path / "nope"), "nope", "not a run directory")
     (tmp_path / "empty").mkdir()

@@ -94,7 +94,8 @@ def redraw_run(
         )
     from mlplab.runs.record import read_result
 
-    if read_result(run_dir) is None:
+    result = read_result(run_dir)
+    if result is None:
         raise CheckpointError(
             f"plot: {str(run_dir)!r} is not a run directory (no readable result.json)"
         )
@@ -115,12 +116,17 @@ def redraw_run(
     except DataError as err:
         # The curves and the weights are the run's own, wherever its training file is
         # (a run folder copied to another machine): those are drawn, and the rest named.
-        run = _load_noting(load_run, run_dir, data=False)
+        try:
+            run = _load_noting(load_run, run_dir, data=False)
+        except CheckpointError as gone:
+            return out_dir, _loss_of_record_only(run_dir, out_dir, result, fmt, printed, gone)
         only = WITHOUT_ROWS
         print(
             f"mlplab: plot drew only the pictures that need no data rows: {err}",
             file=sys.stderr,
         )
+    except CheckpointError as gone:
+        return out_dir, _loss_of_record_only(run_dir, out_dir, result, fmt, printed, gone)
     snapshots = _load_snapshots(run_dir / SNAPSHOT_FILE)  # read first: fail before drawing
 
     record = with_every_point(run_dir, run.record)
@@ -197,6 +203,51 @@ def _load_snapshots(path: Path) -> SnapshotRecorder | None:
             f"plot: {str(path)!r} is not a snapshot file mlplab wrote "
             f"({type(err).__name__}); move it away to redraw the other plots"
         ) from None
+
+
+def _data_of_record(result: dict[str, Any]) -> Any:
+    """What the loss plot needs to know of a run's data, from its record alone (None for
+    a record that does not say its task)."""
+    from mlplab.data.synthetic import GATES
+    from mlplab.plots.inputs import DataInfo
+
+    if result.get("task_type") not in ("binary", "multiclass", "regression"):
+        return None
+    targets = result.get("target") or ["y"]
+    name = str(result.get("data"))
+    return DataInfo(
+        name,
+        str(result["task_type"]),
+        [],
+        [targets] if isinstance(targets, str) else [str(t) for t in targets],
+        shared_splits=name in GATES,  # the logic gates train, validate and test on 4 rows
+    )
+
+
+def _loss_of_record_only(
+    run_dir: Path,
+    out_dir: Path,
+    result: dict[str, Any],
+    fmt: str,
+    printed: bool,
+    gone: CheckpointError,
+) -> list[str]:
+    """No model to draw (its checkpoints deleted to save room, say): its loss curves are
+    in the record all the same, and are drawn, with a line that says why only they are.
+    ``gone`` is raised where a checkpoint is there (damaged, or another run's: refused, as
+    everywhere) or the record has no curves or does not say its task."""
+    from mlplab.plots.loss import loss_figure
+    from mlplab.plots.run_plots import write_figures
+
+    info = _data_of_record(result)
+    kept = any((run_dir / "checkpoints").glob("*.safetensors"))
+    if kept or info is None or not result.get("val_epochs"):
+        raise gone
+    print(f"mlplab: plot drew only the loss curves, from the record: {gone}", file=sys.stderr)
+    record = with_every_point(run_dir, result)
+    figures = {"loss": lambda: loss_figure(record, info)}
+    on_written = (lambda name: print(out_dir / name, flush=True)) if printed else None
+    return write_figures(out_dir, figures, fmt, on_written)
 
 
 def _load_noting(load_run: RunLoader, run_dir: Path, data: bool = True) -> Any:

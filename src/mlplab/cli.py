@@ -753,18 +753,12 @@ def _quiet_idle_blas() -> None:
 def run() -> None:
     """The ``mlplab`` command: :func:`main`, then exit with its status."""
     code = main()
-
-    def exit_now(signum: int, frame: Any) -> None:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(code)
-
     # The command's work is done and its status decided: a Ctrl-C now (pressed again
     # after a stop, or just as a run finished) ended the process by SIGINT while Python
-    # shut down (status -2 to its parent). It ends it at once with that status instead,
-    # so that a shutdown that hangs (a cluster's atexit) can still be left.
-    signal.signal(signal.SIGINT, exit_now)
+    # shut down (status -2 to its parent). Ignored, not handled: Python puts back the
+    # default for a handler of its own as it finalizes, where a worker pool's join can
+    # take a second (a handler that exited at once was killed by SIGINT all the same).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise SystemExit(code)
 
 

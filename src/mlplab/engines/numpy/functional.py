@@ -37,10 +37,11 @@ def expit(z: Array) -> Array:
     on large arrays. ``-z`` is capped where ``exp`` would overflow its dtype; there the
     result (< 1e-38 in float32) is as good as the exact one.
     """
-    if z.dtype.kind != "f":  # integers typed at a prompt, sigmoid(np.array([0, 1, 2]))
-        z = z.astype(np.float64)
     out = np.negative(z)
-    np.minimum(out, _EXP_MAX[out.dtype.char], out=out)
+    cap = _EXP_MAX.get(out.dtype.char)
+    if cap is None:  # integers typed at a prompt, sigmoid(np.array([0, 1, 2])); off the hot path
+        out, cap = np.negative(z.astype(np.float64)), _EXP_MAX["d"]
+    np.minimum(out, cap, out=out)
     np.exp(out, out=out)
     out += 1
     return np.reciprocal(out, out=out)

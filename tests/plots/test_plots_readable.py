@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import tracemalloc
 
@@ -219,6 +220,18 @@ def test_shared_splits_draw_one_curve_named_for_all_three(tmp_path_factory):
         t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()
     }
     assert texts == {"val (= train = test rows)"}
+
+
+def test_a_gates_surface_says_its_test_rows_are_its_training_rows(tmp_path_factory):
+    xor = trained(tmp_path_factory, "xor", **XOR_NN)
+    data, predict = xor.dataset, xor.model_outputs
+    surf = surfaces.surface_for(data, predict)
+    points = surface_points(data, predict)
+    title = decision_surface_figure(surf, points, data, xor.record, xor.spec).axes[0].get_title()
+    assert "decision surface (train = val = test) · test acc 1.000" in title
+    apart = dataclasses.replace(data, shared_splits=False)
+    title = decision_surface_figure(surf, points, apart, xor.record, xor.spec).axes[0].get_title()
+    assert "decision surface · test acc" in title and "train = val" not in title
 
 
 # --- legends hide no data -------------------------------------------------------------------------

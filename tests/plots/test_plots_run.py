@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from matplotlib.collections import LineCollection
-from plots_testlib import IRIS, RING, SINLOG, XOR_NN, assert_image, model_classes, trained
+from plots_testlib import IRIS, MOONS, RING, SINLOG, XOR_NN, assert_image, model_classes, trained
 
 from mlplab.plots import network, surfaces
 from mlplab.plots.inputs import DataInfo, confusion_of_test, split_points, surface_points
@@ -23,6 +23,7 @@ from mlplab.plots.run_plots import (
     pred_vs_true_figure,
     regression_3d_figure,
     regression_surface_figure,
+    run_figures,
 )
 from mlplab.runner import train
 from mlplab.training.metrics import predicted_classes, true_classes
@@ -526,6 +527,23 @@ def test_network_diagram_draws_tiny_weights_faint_and_says_how_large(xor):
     np.testing.assert_allclose(small, network.MIN_WIDTH, atol=1e-5)
     top = max(float(np.abs(w).max()) for w, _ in network.layer_params(tiny, xor.spec))
     assert f"(max |weight| {top:.2g})" in figs[1].axes[0].get_title()
+
+
+def test_network_diagram_says_when_its_input_weights_act_on_standardized_features(
+    tmp_path_factory, xor
+):
+    moons = trained(tmp_path_factory, "moons", **MOONS)
+    assert moons.record["standardized"] and not xor.record["standardized"]
+    titles = {
+        name: run_figures(run.record, run.dataset, run.model_outputs, run.spec, run.weights)[
+            "network"
+        ]()
+        .axes[0]
+        .get_title()
+        for name, run in (("moons", moons), ("xor", xor))
+    }
+    assert "inputs standardized" in titles["moons"]
+    assert "standardized" not in titles["xor"]
 
 
 def test_no_network_diagram_past_ten_units(tmp_path_factory):

@@ -101,6 +101,7 @@ def network_figure(
     feature_names: list[str],
     output_names: list[str],
     label: str | None = None,
+    standardized_inputs: bool = False,
 ) -> Figure:
     """The network diagram of a small model.
 
@@ -114,6 +115,9 @@ def network_figure(
         Labels of the input nodes and the output nodes.
     label : str, optional
         The model's label for the title (default: built from ``spec``).
+    standardized_inputs : bool, default False
+        Whether the model saw standardized features: the title says so, since the first
+        layer's weights then act on ``(x - mean) / std``, not on the values users know.
     """
     widths = spec.widths()
     pos = node_positions(widths)
@@ -123,7 +127,8 @@ def network_figure(
     width = max(5.0, 1.9 * len(widths) + 1.5)
     title = wrap_title(
         f"{label or model_label({}, spec)}: {spec.n_params()} parameters\n"
-        f"edge width ∝ |weight| (max |weight| {float(np.abs(flat).max()):.2g})",
+        f"edge width ∝ |weight| (max |weight| {float(np.abs(flat).max()):.2g})"
+        + ("; inputs standardized" if standardized_inputs else ""),
         width,
     )
     fig, ax = _diagram_axes(width, max(3.6, 0.75 * max(widths) + 2.0), title.count("\n") + 1)

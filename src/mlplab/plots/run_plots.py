@@ -142,6 +142,7 @@ def run_figures(
             list(data.feature_names),
             output_names(data),
             model_label(result, spec),
+            standardized_inputs=bool(result.get("standardized")),
         )
     return out
 

@@ -89,13 +89,14 @@ def test_ranking_uses_the_mean_over_seeds(swept: tuple[Path, Report]) -> None:
     assert load_run(rep.best_run, data=False).run_dir == load_run(rep.best_run["run_dir"]).run_dir
 
 
-@pytest.mark.parametrize("status", ["diverged", "pruned"])
+@pytest.mark.parametrize("status", ["diverged", "pruned", "interrupted", "running"])
 def test_a_config_whose_seeds_diverged_ranks_after_those_whose_seeds_all_finished(
     swept: tuple[Path, Report], tmp_path: Path, status: str
 ) -> None:
     """The better config with two of its three seeds diverged ranked first on the mean
     of its one survivor, above a config whose three seeds all finished. So did one whose
-    seeds a search pruned (the seeds it judged worse)."""
+    seeds a search pruned (the seeds it judged worse), or were stopped or are still
+    training (or were killed): its seeds column lists only the seed its numbers are of."""
     import shutil
 
     log, rep = swept
@@ -112,6 +113,8 @@ def test_a_config_whose_seeds_diverged_ranks_after_those_whose_seeds_all_finishe
     assert ranked["hid_dim"].tolist()[::-1][0] == best  # last, with its survivor's mean
     assert ranked.iloc[-1]["n"] == 1 and ranked.iloc[0]["n"] == 3
     assert ranked["rank"].tolist() == [1, 2]
+    assert ranked.iloc[-1]["seeds"] == "0" and ranked.iloc[0]["seeds"] == "0, 1, 2"
+    assert len(ranked.iloc[-1]["run_ids"].split(", ")) == 3  # every run, each named
 
 
 def test_settings_a_run_does_not_use_do_not_split_its_config(tmp_path: Path) -> None:

@@ -134,8 +134,9 @@ def aggregate(
         Metric columns to summarise (missing ones are skipped); intervals are clipped to
         :func:`metric_bounds`.
     rank_by : (metric, ascending), optional
-        Sort by that metric's mean (NaN last), configs with a diverged or failed run
-        after all others, and add a 1-based ``rank`` column.
+        Sort by that metric's mean (NaN last), configs with a run that did not finish
+        (diverged, failed, pruned, interrupted, running) after all others, and add a
+        1-based ``rank`` column.
     tie : (metric, ascending), optional
         Orders configs whose ``rank_by`` means are equal (to TIE_DECIMALS decimals).
 
@@ -143,7 +144,8 @@ def aggregate(
     -------
     DataFrame
         ``variables`` + ``runs`` + ``n`` (finished replicates) + ``repeats`` (finished runs
-        of a config and seed already counted) + ``seeds`` + ``run_ids``
+        of a config and seed already counted) + ``seeds`` (of the ``n`` replicates the
+        statistics are over) + ``run_ids`` (of every run)
         + for each metric ``_mean``, ``_std``, ``_ci_low``, ``_ci_high``.
     """
     from scipy.special import stdtrit
@@ -167,11 +169,12 @@ def aggregate(
     done = done & ~repeat
     table["n"] = done.groupby(keys, sort=False).sum()
     table["repeats"] = repeat.groupby(keys, sort=False).sum()
-    # Listed in seed order (the records come in folder order), run ids alongside.
+    # Listed in seed order (the records come in folder order), run ids alongside. The
+    # seeds are those the means are over (finished, each once); the run ids are every run.
     by_seed = runs.sort_values("seed", kind="stable") if "seed" in runs else runs
     for name, column in (("seeds", "seed"), ("run_ids", "run_id")):
         if column in runs:
-            rows = by_seed[~repeat[by_seed.index]] if name == "seeds" else by_seed
+            rows = by_seed[done[by_seed.index]] if name == "seeds" else by_seed
             table[name] = rows[column].map(key_text).groupby(keys, sort=False).agg(", ".join)
         else:
             table[name] = ""
@@ -189,12 +192,11 @@ def aggregate(
         table[f"{m}_std"] = std
         table[f"{m}_ci_low"] = np.maximum(mean - half, low)
         table[f"{m}_ci_high"] = np.minimum(mean + half, high)
-    # A config some of whose runs diverged, failed or were pruned ranks after every config
-    # whose runs did not: the mean of its survivors alone (one seed of six) would flatter
-    # it, and a search prunes the seeds it judged worse.
-    lost = (
-        runs["status"].isin(("diverged", "failed", "pruned")) if "status" in runs else done & False
-    )
+    # A config some of whose runs did not finish (diverged, failed, pruned, interrupted or
+    # still running) ranks after every config whose runs all did: the mean of its
+    # survivors alone (three seeds of five) would flatter it, and a search prunes the seeds
+    # it judged worse.
+    lost = runs["status"] != "finished" if "status" in runs else done & False
     table["_sort_lost"] = lost.groupby(keys, sort=False).any()
     # Configs with no finished run have no mean: those a search pruned rank by how far
     # their runs got (a successive halving's later rungs first), not in grid order.

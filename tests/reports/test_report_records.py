@@ -5,6 +5,7 @@ unknown status. Through ``mlplab report`` (a real process) and ``mlplab.report()
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -629,6 +630,12 @@ def test_seeds_that_tie_are_said_to_agree_not_to_be_certain(tmp_path: Path, caps
         f"{first['val_acc']:g} from each of 2 seeds): their interval has no width, which says "
         "the seeds agreed, not that another seed would"
     ) in " ".join(out.split())
+    # The page says it too, and a quiet report's page: its reader sees no printout.
+    rep = report(log, out=tmp_path / "quiet", verbose=False)
+    assert capsys.readouterr().out == ""
+    page = html.unescape(rep.html_path.read_text(encoding="utf-8"))
+    assert "Read the tables with" in page
+    assert "which says the seeds agreed, not that another seed would" in " ".join(page.split())
 
 
 def test_report_with_no_folder_reads_runs_where_train_writes(run_cli, tmp_path) -> None:

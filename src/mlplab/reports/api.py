@@ -274,8 +274,9 @@ def report(
     summary = summary[["exp_name", "task", *[c for c in summary if c not in ("exp_name", "task")]]]
     # Every text first, then the page, the largest file, before the tables: a disk that
     # fills leaves the old page and tables as they were, not new tables beside an old page.
+    notes = report_notes(sections, summary, runs, rank_by)
     texts = {
-        result.html_path: _page(result, root, plots),
+        result.html_path: _page(result, root, plots, notes),
         result.csv_path: runs[scalar_columns(runs)].to_csv(index=False),
         result.summary_path: summary.to_csv(index=False),
     }
@@ -296,35 +297,42 @@ def report(
     if verbose:
         for sec in sections:
             print_table(sec, result.summary_path)
-        repeats = int(summary["repeats"].sum())
-        if repeats:
-            print(
-                f"report: note: counted once: {repeats} run(s) of a config and seed counted "
-                "already (a copy of a run folder, renamed or copied in, or runs that differ "
-                "only in settings that their model does not use)",
-                flush=True,
-            )
-        if note := mixed_data_note(sections):
+        for note in notes:
             print(f"report: note: {note}", flush=True)
-        if note := tied_seeds_note(sections):
-            print(f"report: note: {note}", flush=True)
-        if note := across_data_note(sections):
-            print(f"report: note: {note}", flush=True)
-        if note := rank_by_note(sections, rank_by):
-            print(f"report: note: {note}", flush=True)
-        if running := int((runs["status"] == "running").sum()):
-            # A record says `running` from its start until it ends: a process killed
-            # outright (kill -9, a machine's crash) never changes it.
-            print(
-                f"report: note: {running} run(s) say running: being trained now, or killed "
-                "before they could record how they ended; the same train or sweep command "
-                "again continues them from their last checkpoints (--save_every), or trains "
-                "them from the start where they have none",
-                flush=True,
-            )
         print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)
     print_skipped(skipped)
     return result
+
+
+def report_notes(
+    sections: list[Section], summary: pd.DataFrame, runs: pd.DataFrame, rank_by: str | None
+) -> list[str]:
+    """What a reader of the tables must know to read them right: repeated runs, seeds that
+    all agreed, pooled data versions, runs still running. Printed (unless quiet) and put
+    on the page, where a reader of report.html alone saw none of them."""
+    notes = []
+    if repeats := int(summary["repeats"].sum()):
+        notes.append(
+            f"counted once: {repeats} run(s) of a config and seed counted already (a copy "
+            "of a run folder, renamed or copied in, or runs that differ only in settings "
+            "that their model does not use)"
+        )
+    notes += [
+        mixed_data_note(sections),
+        tied_seeds_note(sections),
+        across_data_note(sections),
+        rank_by_note(sections, rank_by),
+    ]
+    if running := int((runs["status"] == "running").sum()):
+        # A record says `running` from its start until it ends: a process killed
+        # outright (kill -9, a machine's crash) never changes it.
+        notes.append(
+            f"{running} run(s) say running: being trained now, or killed before they "
+            "could record how they ended; the same train or sweep command again continues "
+            "them from their last checkpoints (--save_every), or trains them from the start "
+            "where they have none"
+        )
+    return [n for n in notes if n]
 
 
 def rank_by_note(sections: list[Section], rank_by: str | None) -> str:
@@ -719,7 +727,7 @@ def plots_note(runs: pd.DataFrame) -> str:
     )
 
 
-def _page(rep: Report, root: Path, plots: list[list[Any]]) -> str:
+def _page(rep: Report, root: Path, plots: list[list[Any]], notes: list[str]) -> str:
     from mlplab.reports.html import Page, PageSection, render
 
     runs = pd.concat([s.runs for s in rep.sections], ignore_index=True)
@@ -734,6 +742,7 @@ def _page(rep: Report, root: Path, plots: list[list[Any]]) -> str:
         title=f"mlplab report: {root.name or root}",
         meta=meta,
         skipped=[f"{_relative(s.path, root)}: {s.reason}" for s in rep.skipped],
+        notes=notes,
     )
     for sec, sec_plots in zip(rep.sections, plots, strict=True):
         header, rows = table_rows(sec, HTML_ROWS)

@@ -71,13 +71,15 @@ class PageSection:
 class Page:
     """Everything the page shows; built by :func:`mlplab.reports.api.report`.
 
-    ``skipped`` lines name the result.json files left out and why.
+    ``skipped`` lines name the result.json files left out and why; ``notes`` say what
+    the tables' numbers need read with them (the report's printed notes).
     """
 
     title: str
     meta: dict[str, str]
     sections: list[PageSection] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def data_uri(data: bytes, mime: str) -> str:
@@ -99,6 +101,12 @@ def render(page: Page) -> str:
         out.append(
             f'<div class="warn"><b>{len(page.skipped)} result.json file{"s" if len(page.skipped) > 1 else ""} left out</b><ul>'
             + "".join(f"<li>{e(line)}</li>" for line in page.skipped)
+            + "</ul></div>"
+        )
+    if page.notes:
+        out.append(
+            '<div class="warn"><b>Read the tables with</b><ul>'
+            + "".join(f"<li>{e(line)}</li>" for line in page.notes)
             + "</ul></div>"
         )
     for sec in page.sections:

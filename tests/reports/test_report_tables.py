@@ -152,6 +152,10 @@ def test_values_that_read_alike_in_six_digits_are_shown_exactly(tmp_path: Path) 
     (sec,) = report(log, exp_name="short", verbose=False).sections
     header, rows = table_rows(sec)
     assert sorted(row[header.index("lr")] for row in rows) == ["0.01", "0.0123451"]
+    # A gate's validation rows are its test rows: ranking by one is choosing by the other.
+    from mlplab.reports.api import fixed_settings
+
+    assert "data xor (its 4 rows: train = val = test)" in fixed_settings(sec)
 
 
 def test_one_replicate_has_no_spread() -> None:

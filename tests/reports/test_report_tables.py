@@ -471,3 +471,29 @@ def test_rank_by_orders_configs_by_the_metric_chosen(tmp_path: Path, capsys) -> 
     with pytest.raises(ConfigError, match=r"^report: rank_by val_r2 is a metric of regression"):
         report(tmp_path / "runs", exp_name="rare", verbose=False, rank_by="val_r2")
     assert sorted(p.name for p in (tmp_path / "runs" / "rare").iterdir()) == before
+
+
+def test_configs_whose_interval_overlaps_the_firsts_are_named() -> None:
+    """Rank 1 at 0.8060 [0.7872, 0.8248] above 0.8040 [0.7554, 0.8526] read as a winner."""
+    from mlplab.reports.api import Section, overlap_note
+
+    def section(rows: list[tuple[float, float, float]]) -> Section:
+        summary = pd.DataFrame(
+            [
+                {"rank": i + 1, "val_acc_mean": m, "val_acc_ci_low": lo, "val_acc_ci_high": hi}
+                for i, (m, lo, hi) in enumerate(rows)
+            ]
+        )
+        return Section("moons", "classification", pd.DataFrame(), summary, ["lr"], "val_acc")
+
+    close = section([(0.806, 0.7872, 0.8248), (0.804, 0.7554, 0.8526), (0.70, 0.65, 0.75)])
+    assert overlap_note([close]) == (
+        "the 95% interval of val_acc of rank 1 overlaps that of rank 2: the seeds do not "
+        "settle which of these is best (more seeds narrow the intervals)"
+    )
+    apart = section([(0.90, 0.88, 0.92), (0.80, 0.78, 0.82)])
+    assert overlap_note([apart]) == ""
+    # One seed at rank 1 (no interval), or rank 2: nothing to compare.
+    nan = float("nan")
+    assert overlap_note([section([(0.9, nan, nan), (0.8, 0.7, 0.95)])]) == ""
+    assert overlap_note([section([(0.9, 0.8, 0.95), (0.85, nan, nan)])]) == ""

@@ -320,6 +320,7 @@ def report_notes(
     notes += [
         mixed_data_note(sections),
         tied_seeds_note(sections),
+        overlap_note(sections),
         across_data_note(sections),
         rank_by_note(sections, rank_by),
     ]
@@ -378,6 +379,36 @@ def tied_seeds_note(sections: list[Section]) -> str:
         f"{len(tied)} config(s) got the same {metric} from every seed (e.g. {value:g} from each "
         f"of {n} seeds): their interval has no width, which says the seeds agreed, not that "
         "another seed would; more seeds (or a larger validation split) tell more"
+    )
+
+
+def overlap_note(sections: list[Section]) -> str:
+    """Name the configs whose 95% interval overlaps the first-ranked one's: the ranking
+    orders means, and a gap of 0.002 between intervals 0.04 wide read as a winner.
+    Overlap is no test (intervals can overlap where a paired test would separate two
+    configs), so the note says the seeds do not settle the order, not that it is wrong."""
+    said = []
+    for sec in sections:
+        s, m = sec.summary, sec.metric
+        if len(s) < 2 or f"{m}_ci_low" not in s:
+            continue
+        low, high = s[f"{m}_ci_low"], s[f"{m}_ci_high"]
+        if pd.isna(low.iloc[0]) or pd.isna(high.iloc[0]):
+            continue  # the first has one seed: no interval to compare
+        with_ci = low.notna() & high.notna()
+        close = with_ci & (low <= high.iloc[0]) & (high >= low.iloc[0])
+        ranks = [int(r) for r in s.loc[close, "rank"].iloc[1:]] if "rank" in s else []
+        if ranks:
+            shown = ", ".join(map(str, ranks[:5])) + (
+                f" and {len(ranks) - 5} more" if len(ranks) > 5 else ""
+            )
+            where = f"{sec.title}: " if len(sections) > 1 else ""
+            said.append(f"{where}the 95% interval of {m} of rank 1 overlaps that of rank {shown}")
+    if not said:
+        return ""
+    return (
+        "; ".join(said) + ": the seeds do not settle which of these is best (more seeds "
+        "narrow the intervals)"
     )
 
 

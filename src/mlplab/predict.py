@@ -25,7 +25,7 @@ import numpy as np
 
 from mlplab.data.dataset import names_of, not_numeric
 from mlplab.data.files import read_npz_features, read_table
-from mlplab.errors import ConfigError, DataError
+from mlplab.errors import CheckpointError, ConfigError, DataError
 from mlplab.pipes import lost_output
 from mlplab.restore import check_run_dir, load_run, training_file
 from mlplab.runs.atomic import atomic_write_text, why_not_replaceable
@@ -50,7 +50,15 @@ def predictions(
     # The checkpoint alone (the training file may be gone), in float64 (see PRINTED_DIGITS).
     with warnings.catch_warnings():  # a best model loaded for its last is a note below
         warnings.simplefilter("ignore", UserWarning)
-        run = load_run(run_dir, which=which, data=False, dtype="float64")
+        try:
+            run = load_run(run_dir, which=which, data=False, dtype="float64")
+        except CheckpointError as err:
+            if which != "last" or not (Path(run_dir) / "checkpoints/best.safetensors").is_file():
+                raise
+            # A damaged last model left its user to find that the best one was whole.
+            raise CheckpointError(
+                f"{err}; its best model may still predict: give --checkpoint best (which='best')"
+            ) from None
     ds = run.dataset
     status = run.record.get("status")
     note = None

@@ -1016,3 +1016,21 @@ def test_an_interrupted_run_without_its_last_checkpoint_says_it_predicts_with_th
         f"mlplab: note: {run_dir} is interrupted; predicting with its best model (epoch {best}); "
         f"{run_dir}/checkpoints/last.safetensors is missing\n"
     )
+
+
+def test_a_damaged_last_model_points_to_the_best_one(iris_run, run_cli, tmp_path):
+    """A flipped byte in last.safetensors refused the run, and its whole best model went
+    unmentioned."""
+    res, rows, raw = iris_run
+    run = tmp_path / "run"
+    shutil.copytree(res.run_dir, run)
+    last = run / "checkpoints" / "last.safetensors"
+    data = bytearray(last.read_bytes())
+    data[-1] ^= 0xFF  # a tensor byte: the checksum no longer matches
+    last.write_bytes(bytes(data))
+    proc = run_cli("predict", run, "--data", rows)
+    assert_one_line_error(proc, "is corrupted (its checksum does not match its contents)")
+    assert "its best model may still predict: give --checkpoint best" in proc.stderr
+    best = run_cli("predict", run, "--data", rows, "--checkpoint", "best")
+    assert best.returncode == 0, best.stderr
+    assert len(best.stdout.strip().splitlines()) == len(raw) + 1

@@ -770,6 +770,27 @@ def test_an_experiment_folder_that_cannot_be_written_is_named(tmp_path, command)
     assert not list((tmp_path / "R" / "exp").iterdir())
 
 
+def test_a_report_of_a_read_only_folder_asks_for_out(tmp_path):
+    """It said 'report --out: cannot write in ...' to a user who gave no --out."""
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("as root, a folder of mode 555 is written without setpriv")
+    mlplab_train = [sys.executable, "-m", "mlplab", "train", "--data", "xor", "--epoch", "2"]
+    subprocess.run([*mlplab_train, "-q", "--plots", "none"], cwd=tmp_path, check=True)
+    (tmp_path / "runs").chmod(0o555)
+    prefix = NO_ROOT_READS if os.geteuid() == 0 else []
+    report = [*prefix, sys.executable, "-m", "mlplab", "report", "runs"]
+    proc = subprocess.run(report, capture_output=True, text=True, cwd=tmp_path)
+    assert_one_line_error(
+        proc,
+        "report: cannot write the report in 'runs', the folder read (Permission denied); "
+        "give --out a folder to write it in",
+    )
+    out = subprocess.run([*report, "--out", "elsewhere"], capture_output=True, text=True,
+                         cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "elsewhere" / "report.html").is_file()
+
+
 @pytest.mark.parametrize("command", ["gradcheck", "backprop", "train", "sweep", "report"])
 def test_each_commands_description_is_wrapped_as_its_help_is(run_cli, command):
     """gradcheck's and backprop's descriptions were single lines of 204 and 141 characters."""

@@ -578,6 +578,11 @@ def writable_folder(path: Path, given: bool = True) -> Path:
             pass
     except OSError as err:
         reason = err.strerror or type(err).__name__
+        if not given:  # the folder read, which the user did not name as --out
+            raise ConfigError(
+                f"report: cannot write the report in {str(path)!r}, the folder read "
+                f"({reason}); give --out a folder to write it in"
+            ) from None
         raise ConfigError(f"report --out: cannot write in {str(path)!r} ({reason})") from None
     return path
 

@@ -583,8 +583,15 @@ def train(
             )
     except OSError as err:
         # Disk full or folder removed mid-run: the writer has recorded what it could.
-        at = f" ({err.filename})" if err.filename else ""
-        raise RecordError(f"{err.strerror or err}{at}; the run stopped") from None
+        where = str(err.filename) if err.filename else ""
+        if where and Path(where).name.startswith(".") and where.endswith(".tmp"):
+            where = f"writing in {str(Path(where).parent)!r}"  # not its hidden scratch file
+        at = f" ({where})" if where else ""
+        raise RecordError(
+            f"{err.strerror or err}{at}; the run stopped: once that is mended, the same "
+            "command continues it from its last checkpoint (--save_every), or trains it "
+            "again where it has none"
+        ) from None
     finally:
         flag.restore()
     if handle_signals is None and flag.signum is not None:
@@ -703,7 +710,7 @@ def _train(
     # --- build ------------------------------------------------------------------------------
     engine = resolve_engine(cfg.engine, spec, len(data.X_train), cfg.batch_size, cfg.device)
     run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
-    with _run_lock(run_dir, record and lock), _memory_in_one_line(cfg, data):
+    with _run_lock(run_dir, record and lock, resume is not None), _memory_in_one_line(cfg, data):
         saved = None
         if ckpt is not None:
             saved = restore_model(cfg, spec, ckpt, run_dir / "checkpoints" / "last.safetensors")
@@ -862,16 +869,19 @@ def _memory_in_one_line(cfg: Config, data: Dataset) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _run_lock(run_dir: Path, wanted: bool) -> Iterator[None]:
-    """Hold the run's lock while it trains, or refuse if another process holds it."""
+def _run_lock(run_dir: Path, wanted: bool, resuming: bool = False) -> Iterator[None]:
+    """Hold the run's lock while it trains, or refuse if another process holds it (or a
+    sweep has queued it: its folder may not exist yet)."""
     if not wanted:
         yield
         return
     with RunLocks(run_dir.parent) as locks:
         if not locks.acquire(run_dir.name):
+            # --resume takes no other setting: another exp_name is no way out of it.
+            other = "" if resuming else ", or give another exp_name (--exp_name)"
             raise ConfigError(
-                f"run {str(run_dir)!r} is being trained by another process right now; "
-                "wait for it to end, or give another exp_name (--exp_name)"
+                f"run {str(run_dir)!r} is being trained by another process right now, or "
+                f"is queued by a sweep; wait for it to end{other}"
             )
         yield
 

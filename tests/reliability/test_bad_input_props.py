@@ -405,6 +405,38 @@ def test_disk_full_mid_run_is_one_line(tmp_path, capsys, monkeypatch):
     assert r["status"] == "failed" and "No space" in r["error"]
 
 
+def test_a_write_refused_mid_run_names_the_folder_and_how_to_go_on(tmp_path, capsys, monkeypatch):
+    """A folder made read-only mid-run was 'Permission denied (.../.curves.npz.mnksz.tmp);
+    the run stopped': a hidden scratch file named, and nothing said of what to do."""
+    import errno
+
+    from mlplab.runs import checkpoint
+
+    real = checkpoint.atomic_write_bytes
+    calls = []
+
+    def refused_once(path, data, durable=False):
+        calls.append(path)
+        if len(calls) == 2:  # the second save: the first is on disk to go on from
+            scratch = Path(path).parent / f".{Path(path).name}.x1y2z3.tmp"
+            raise OSError(errno.EACCES, "Permission denied", str(scratch))
+        return real(path, data, durable=durable)
+
+    monkeypatch.setattr(checkpoint, "atomic_write_bytes", refused_once)
+    argv = once(*BASE, "--save_every", "1", "--log_path", str(tmp_path))
+    line = assert_one_line(call_main(argv), capsys.readouterr().err, "Permission denied", code=1)
+    (run_dir,) = run_dirs(tmp_path)
+    assert f"(writing in {str(run_dir / 'checkpoints')!r}); the run stopped" in line
+    assert ".tmp" not in line and "the same command continues it" in line
+    monkeypatch.undo()
+    assert call_main(argv) == 0  # as the line says: it goes on, to the run it would be
+    ref = tmp_path / "ref"
+    assert call_main(once(*BASE, "--save_every", "1", "--log_path", str(ref))) == 0
+    went_on, whole = (read_json(d / "result.json") for d in (run_dir, *run_dirs(ref)))
+    assert went_on["status"] == "finished"
+    assert went_on["train_losses"] == whole["train_losses"]
+
+
 def test_a_file_size_limit_mid_run_records_the_run_failed_not_running(tmp_path):
     """The kernel's own refusal (EFBIG under ``ulimit -f``), in a real process: the
     TensorBoard file fills first, its flush fails again while the run ends, and the full

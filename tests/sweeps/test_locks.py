@@ -114,6 +114,12 @@ def test_python_train_refuses_a_run_another_process_is_training(tmp_path):
         with pytest.raises(ConfigError, match="being trained by another process right now"):
             mlplab.train(settings, verbose=False)
         assert not (tmp_path / "exp" / run_id).exists()
+        # A resume is given no way out that it cannot take (it takes no exp_name).
+        from mlplab.runner import _run_lock
+
+        refused = pytest.raises(ConfigError, match=r"is queued by a sweep; wait for it to end$")
+        with refused, _run_lock(tmp_path / "exp" / run_id, True, resuming=True):
+            pass
         # lock=False is the caller's own word that nothing else trains it.
         assert mlplab.train(settings, verbose=False, lock=False).status == "finished"
     finally:

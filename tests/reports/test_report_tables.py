@@ -491,6 +491,10 @@ def test_configs_whose_interval_overlaps_the_firsts_are_named() -> None:
         "the 95% interval of val_acc of rank 1 overlaps that of rank 2: the seeds do not "
         "settle which of these is best (more seeds narrow the intervals)"
     )
+    tied = section([(1.0, 1.0, 1.0), (1.0, 1.0, 1.0), (1.0, 1.0, 1.0)])  # xor's seeds agree
+    assert overlap_note([tied]).startswith(
+        "the 95% interval of val_acc of rank 1 overlaps those of ranks 2, 3: "
+    )
     apart = section([(0.90, 0.88, 0.92), (0.80, 0.78, 0.82)])
     assert overlap_note([apart]) == ""
     # One seed at rank 1 (no interval), or rank 2: nothing to compare.

@@ -403,7 +403,8 @@ def overlap_note(sections: list[Section]) -> str:
                 f" and {len(ranks) - 5} more" if len(ranks) > 5 else ""
             )
             where = f"{sec.title}: " if len(sections) > 1 else ""
-            said.append(f"{where}the 95% interval of {m} of rank 1 overlaps that of rank {shown}")
+            whose = "those of ranks" if len(ranks) > 1 else "that of rank"
+            said.append(f"{where}the 95% interval of {m} of rank 1 overlaps {whose} {shown}")
     if not said:
         return ""
     return (

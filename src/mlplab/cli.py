@@ -556,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         choices=("local", "ray"),
         default="local",
-        help="local processes, or a Ray cluster",
+        help="local processes, or a Ray cluster (default: local)",
     )
     g.add_argument(
         "--address",
@@ -664,7 +664,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", metavar="FILE.png", help="also draw the network with each weight and gradient"
     )
     p.add_argument(
-        "--threshold", type=int, default=24, metavar="N", help="elide values of more than N numbers"
+        "--threshold",
+        type=int,
+        default=24,
+        metavar="N",
+        help="elide values of more than N numbers (default: 24)",
     )
     p.add_argument(
         "--form",

@@ -741,6 +741,11 @@ def _train(
         if not rerun and dataset is None:
             result = _kept(run_dir, cfg, data, spec, kept)  # says so if it does not load
             if verbose:
+                # As the run said when it trained: `--mm 0.9` with adam shapes nothing,
+                # kept or not (a config.yaml's dump of every setting is no one's choice).
+                dump = cfg.model_fields_set >= set(type(cfg).model_fields)
+                if unused := cfg.unused_settings(named=not dump):
+                    print(f"mlplab: note: not used by this run: {'; '.join(unused)}", flush=True)
                 # The record settings given, not defaults: a run kept with its snapshots is
                 # not "without --snapshot_every 0" when the call never named it.
                 asked = {k: v for k, v in cfg.to_dict().items() if k in cfg.model_fields_set}

@@ -548,6 +548,10 @@ def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     note = "mlplab: note: not used by this run: --mm 0.5 (momentum is sgd's and rmsprop's)"
     assert proc.stdout.splitlines()[0] == note
+    # The same command again keeps the finished run, and says the same of --mm.
+    again = run_cli("train", *args, "--log_path", tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[0] == note and "it is kept" in again.stdout
     # Snapshots of data without a plane to draw on: no frames, said so.
     args = ["--data", "sine", "--snapshot_every", "7", "--epoch", "2"]
     proc = run_cli("train", *args, "--log_path", tmp_path / "sine")

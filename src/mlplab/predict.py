@@ -306,8 +306,8 @@ def _not_the_training_file(run_dir: str, out: str) -> None:
     trained_on = training_file(Path(run_dir))
     if trained_on is not None and Path(out).samefile(trained_on):
         raise ConfigError(
-            f"--out {out!r} is the data file {run_dir!r} trained on "
-            f"({str(trained_on)!r}); give another file (e.g. preds.csv)"
+            f"--out {out!r} is the data file that the run {run_dir!r} trained on, which "
+            "the predictions would replace; give another file (e.g. preds.csv)"
         )
 
 

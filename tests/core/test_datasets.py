@@ -40,6 +40,17 @@ def test_a_gate_refuses_a_data_seed_that_would_change_nothing(run_cli, tmp_path)
     assert not list(tmp_path.iterdir())
 
 
+def test_a_gate_names_only_the_settings_given_that_it_does_not_take():
+    """`--noise 0.1` on xor said "settings 'n_samples' and 'noise' do not apply"."""
+    for kw, said in (
+        ({"noise": 0.1}, "setting 'noise' does not apply to the 'xor' gate"),
+        ({"n_samples": 8}, "setting 'n_samples' does not apply to the 'xor' gate"),
+        ({"n_samples": 8, "noise": 0.1}, "settings 'n_samples' and 'noise' do not apply"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(said)):
+            load_dataset("xor", **kw)
+
+
 @pytest.mark.parametrize("n", [1, 2])
 def test_a_builtin_set_of_fewer_than_3_rows_is_told_so_not_given_a_split(n):
     """`--n_samples 1` was told "for example, --split 0.34 0.33 0.33", which fails too."""

@@ -441,9 +441,15 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
                 )
         X, y, feats, class_names = bundled.load_bundled(name)
     elif name in synthetic.GATES:
-        if n_samples not in (None, 4) or noise:
+        given = [
+            k for k, bad in (("n_samples", n_samples not in (None, 4)), ("noise", noise)) if bad
+        ]
+        if given:
+            # Only the settings given are named: `--noise 0.1` alone named n_samples too.
             raise ConfigError(
-                f"settings 'n_samples' and 'noise' do not apply to the {name!r} gate (always its 4 rows)"
+                f"setting{'s' if len(given) > 1 else ''} {' and '.join(map(repr, given))} "
+                f"{'do' if len(given) > 1 else 'does'} not apply to the {name!r} gate "
+                "(always its 4 rows)"
             )
         if split:
             raise ConfigError(

@@ -640,7 +640,10 @@ def test_seeds_that_tie_are_said_to_agree_not_to_be_certain(tmp_path: Path, caps
 
 def test_report_with_no_folder_reads_runs_where_train_writes(run_cli, tmp_path) -> None:
     """`mlplab report` alone said 'the following arguments are required: LOG_PATH'."""
-    assert_one_line_error(run_cli("report", cwd=tmp_path), "report: 'runs' is not a folder")
+    assert_one_line_error(
+        run_cli("report", cwd=tmp_path),
+        "report: 'runs' is not a folder (nothing is there: no run has been written to it)",
+    )
     trained = run_cli(
         "train", "--data", "xor", "--epoch", "5", "-q", "--plots", "none", cwd=tmp_path
     )

@@ -113,7 +113,8 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
                 f"report: {str(path)!r} has no experiment {exp_name!r}"
                 + (f" (its experiments: {', '.join(names)})" if names else " (it is empty)")
             )
-        raise ConfigError(f"report: {str(root)!r} is not a folder")
+        why = "it is a file" if root.exists() else "nothing is there: no run has been written to it"
+        raise ConfigError(f"report: {str(root)!r} is not a folder ({why})")
     rows: list[dict[str, Any]] = []
     skipped: list[Skipped] = []
     for file, record in read_records(root, skipped):

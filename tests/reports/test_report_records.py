@@ -312,6 +312,10 @@ def test_headers_are_never_cut_in_a_narrow_terminal(tmp_path: Path) -> None:
     text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
     assert "validate_every" in text and "…" not in text
     assert "95% CI in [0, 1]" in text and "clipped to [0, 1]" in text
+    # The last column too, whole: at 80 columns rich cropped `time (s)` to `t`, values gone.
+    assert "┃ time (s) ┃" in text
+    rows = [line for line in text.splitlines() if re.match(r"│ +\d+ │", line)]
+    assert len(rows) == 2 and all(re.search(r"│ +\d+\.\d │$", line) for line in rows), rows
 
 
 def test_a_wide_table_printed_to_a_file_is_whole(tmp_path: Path) -> None:

@@ -690,14 +690,13 @@ def print_table(sec: Section, summary_path: Path) -> None:
     for row in rows:
         table.add_row(*row)
     console = Console()
-    # Logs and pipes: as wide as the table is, so that no number wraps or is cropped. A
-    # terminal narrower than the headers alone: the lines wrap, rather than columns being
-    # cropped away.
-    need = sum(len(h) + 3 for h in header) + 1
-    if not console.is_terminal:
-        console = Console(width=max(80, Console(width=100_000).measure(table).maximum))
-    elif console.width < need:
-        console = Console(width=need)
+    # As wide as the table is, so that no number wraps or is cropped: in logs and pipes,
+    # and in a terminal narrower than the table, whose lines then wrap. Fitted to a narrow
+    # terminal, rich cropped the last columns away, header and all (an 80-column one lost
+    # the time column), even at the width its own measure gave as the table's least.
+    width = Console(width=100_000).measure(table).maximum
+    if not console.is_terminal or console.width < width:
+        console = Console(width=max(80, width))
     console.print(table)
     if len(sec.summary) > PRINT_ROWS:
         console.print(f"... {len(sec.summary) - PRINT_ROWS} more in {summary_path}")

@@ -292,7 +292,13 @@ def test_widths_over_a_decade_go_log_and_val_and_test_stand_side_by_side(monkeyp
     assert plots.vs_param(pd.DataFrame(rows), ["hid_dim"], "acc") is not None
     (ax,) = figures[-1].axes[:1]
     assert ax.get_xscale() == "log" and ax.get_xticks().tolist() == [4, 16, 64]
-    val, test = (ln.get_xdata() for ln in ax.get_lines() if ln.get_marker() == "o")
+    (val_line,) = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+    (test_line,) = [ln for ln in ax.get_lines() if ln.get_marker() == "s"]
+    # Told apart by marker and line, not only by colour (tab10's orange and green were
+    # one colour to readers with protanopia).
+    assert val_line.get_linestyle() == "-" and test_line.get_linestyle() == "--"
+    assert (val_line.get_color(), test_line.get_color()) == ("#ff7f0e", "#009e73")
+    val, test = val_line.get_xdata(), test_line.get_xdata()
     assert all(v < t for v, t in zip(val, test, strict=True))  # side by side, val left
     assert np.allclose(np.sqrt(np.asarray(val) * np.asarray(test)), [4, 16, 64])
 
@@ -509,3 +515,48 @@ def test_accuracy_axes_end_at_1_with_no_tick_above(monkeypatch) -> None:
         assert 1.0 < high <= 1.0 + 0.05 * (1.0 - low), (low, high)
         ticks = _y_ticks_in_view(ax)
         assert max(ticks) == 1.0, ticks
+
+
+def _contrast(a, b) -> float:
+    from matplotlib.colors import to_rgb
+
+    def lum(color) -> float:  # WCAG's relative luminance
+        c = np.array(to_rgb(color))
+        c = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return float(c @ [0.2126, 0.7152, 0.0722])
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_every_number_in_a_heatmap_and_a_confusion_matrix_reads_at_45_to_1(monkeypatch):
+    """White on viridis teal stood at 2.9:1, and on a mid-blue confusion cell at 2.8:1:
+    below the 4.5:1 that WCAG asks of text. Each number now takes the ink its cell wants."""
+    from mlplab.plots.inputs import Confusion, DataInfo
+    from mlplab.plots.predictions import confusion_figure
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    values = np.linspace(0.5, 1.0, 12)  # every shade of the colour map
+    summary = pd.DataFrame(
+        [{"hid_dim": h, "lr": lr, "val_acc_mean": values[4 * i + j]}
+         for i, h in enumerate((4, 8, 16)) for j, lr in enumerate((0.01, 0.03, 0.1, 0.3))]
+    )  # fmt: skip
+    assert plots.heatmap(summary, "lr", "hid_dim", "acc") is not None
+    ax = figures[-1].axes[0]
+    (image,) = ax.get_images()
+    cells = np.asarray(image.get_array())
+    assert len(ax.texts) == 12
+    for t in ax.texts:
+        i, j = (round(v) for v in reversed(t.get_position()))
+        assert _contrast(t.get_color(), image.cmap(image.norm(cells[i, j]))) >= 4.5, t
+    counts = np.array([[185, 10, 5], [20, 228, 2], [0, 60, 140]])
+    data = DataInfo("ring", "multiclass", ["x1", "x2"], ["y"], ["0", "1", "2"])
+    confusion = Confusion(counts, np.arange(3), 3, int(counts.sum()))
+    fig = confusion_figure(confusion, data, {"task_type": "multiclass"})
+    ax = fig.axes[0]
+    (image,) = ax.get_images()
+    for t in ax.texts:
+        j, i = (round(v) for v in t.get_position())
+        assert _contrast(t.get_color(), image.cmap(image.norm(counts[i, j]))) >= 4.5, t

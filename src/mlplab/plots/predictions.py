@@ -26,6 +26,7 @@ from mlplab.plots.style import (
     POINT_ORANGE,
     SPLIT_POINTS,
     class_colors,
+    ink_on,
     new_figure,
     set_title,
     styled,
@@ -71,7 +72,7 @@ def confusion_figure(
         for i in range(cm.shape[0]):
             for j in range(cm.shape[1]):
                 c = int(cm[i, j])
-                color = "white" if c > vmax / 2.0 else "black"
+                color = ink_on(image.cmap(image.norm(np.asarray(c))))
                 ax.text(j, i, str(c), ha="center", va="center", fontsize=10, color=color)
     # Turned only where the names would run into each other: about 48 characters fit
     # across the axes (ten one-digit classes stay upright; three long names turn).

@@ -30,6 +30,7 @@ import pandas as pd
 from mlplab.data.synthetic import GATES
 from mlplab.plots.loss import SHARED_LABEL
 from mlplab.plots.run_plots import set_log_y, use_log_scale
+from mlplab.plots.style import SERIES, ink_on
 from mlplab.reports.aggregate import metric_bounds
 
 # Beyond this many levels a variable makes unreadable panels or colours (e.g. a random
@@ -40,7 +41,7 @@ MAX_CURVE_POINTS = 200
 # Runs in a panel drawn one by one; above it only their mean and band are drawn.
 MAX_LINES = 60
 DPI = 100
-SPLIT_COLORS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
+SPLIT_COLORS = SERIES  # a run's plots and a report's: one colour per split
 MISSING = "–"  # the label of a setting that does not apply (None)
 
 
@@ -631,7 +632,8 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
             color = SPLIT_COLORS[split]
             if many and is_numeric:
                 ax.scatter(numeric, values, s=6, alpha=0.35, color=color, label=split,
-                           rasterized=True, linewidths=0)  # fmt: skip
+                           marker="o" if split == "val" else "s", rasterized=True,
+                           linewidths=0)  # fmt: skip
                 continue
             levels = level_order(runs[var])
             lab = labels(runs, var)
@@ -653,9 +655,11 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
                 x = np.arange(len(levels)) + (k - 0.5) * 0.15
                 ax.set_xticks(np.arange(len(levels)), levels)
                 ax.set_xlim(-0.6, len(levels) - 0.4)
-            ax.errorbar(x, mean, yerr=[mean - low, high - mean], color=color, marker="o",
-                        markersize=4, capsize=3, label=split,
-                        linestyle="-" if is_numeric else "none")  # fmt: skip
+            # Val and test told apart by marker and line too, not by colour alone.
+            ax.errorbar(x, mean, yerr=[mean - low, high - mean], color=color,
+                        marker="o" if split == "val" else "s", markersize=4, capsize=3,
+                        label=split,
+                        linestyle=("-" if split == "val" else "--") if is_numeric else "none")  # fmt: skip
         if is_numeric:
             from matplotlib.ticker import (
                 FuncFormatter,
@@ -734,14 +738,12 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
     ax.set_xlabel(var1)
     ax.set_ylabel(var2)
     if values.size <= 200:
-        middle = np.nanmean(values)
         decimals = 3 if metric == "acc" else _common_decimals(values)
         form = "{:.3g}" if decimals is None else f"{{:.{decimals}f}}"
         for (i, j), v in np.ndenumerate(values):
             if not np.isnan(v):
-                dark = (v < middle) == (metric == "acc")
                 ax.text(j, i, form.format(v), ha="center", va="center", fontsize=9,
-                        color="white" if dark else "black")  # fmt: skip
+                        color=ink_on(image.cmap(image.norm(v))))  # fmt: skip
     # The colour bar in the right margin, not taken from the panel.
     bar_axes = fig.add_axes(
         (

@@ -239,11 +239,36 @@ def test_report_html_renders_in_chromium(chromium: str, tmp_path: Path) -> None:
             },
         )
         shot = browser.send("Page.captureScreenshot", {"format": "png"})
+        # A phone, or 1280 pixels at 300% zoom: the page reflows (the gallery's 520-pixel
+        # columns pushed it 40 pixels past a 500-pixel window), and only the table's own
+        # box scrolls, one a keyboard can reach.
+        browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 420, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+        )
+        narrow = browser.send(
+            "Runtime.evaluate",
+            {
+                "expression": "(() => { const d = document.documentElement;"
+                " const box = document.querySelector('.scroll');"
+                " return JSON.stringify([d.scrollWidth, d.clientWidth,"
+                " box.scrollWidth > box.clientWidth, box.tabIndex,"
+                " box.getAttribute('aria-label'),"
+                " Array.from(document.querySelectorAll('th')).every(h =>"
+                " h.getAttribute('scope') === 'col')]); })()",
+                "returnByValue": True,
+            },
+        )
+        page_width, window_width, box_scrolls, tab_index, label, scoped = json.loads(
+            narrow["result"]["value"]
+        )
         errors = browser.errors()
     finally:
         browser.close()
 
     assert errors == []
+    assert page_width <= window_width, (page_width, window_width)
+    assert box_scrolls and tab_index == 0 and label == "Configs ranked" and scoped
     # A setting of numbers lines up on the right, as the metrics do; one of words, left.
     assert aligned == {"hid_dim": "right", "act": "left"}, aligned
     assert len(loaded) >= 4, loaded  # bars, two curve grids, metric vs setting, heatmap

@@ -22,6 +22,8 @@ h3 { font-size: 1.05rem; margin-top: 1.6rem; }
 h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
 .meta { color: #555; margin: .2rem 0 1rem; }
 .meta span { margin-right: 1.4rem; }
+/* A long folder path breaks where it must, rather than widening the page. */
+.meta, figcaption, .note, .warn li { overflow-wrap: anywhere; }
 table { border-collapse: collapse; font-size: .85rem; margin: .6rem 0; }
 th, td { border: 1px solid #ddd; padding: .25rem .55rem; text-align: right; white-space: nowrap; }
 th { background: #f3f4f6; }
@@ -29,6 +31,8 @@ td.text, th.text { text-align: left; }
 tr:nth-child(even) td { background: #fafafa; }
 tr.best td { background: #e8f5e9; font-weight: 600; }
 .scroll { overflow-x: auto; }
+.scroll:focus { outline: 2px solid #2f6eb5; }
+caption { text-align: left; font-weight: 600; padding: .2rem 0; }
 figure { margin: 1rem 0 1.8rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: .85rem; margin-top: .3rem; }
@@ -37,7 +41,7 @@ figcaption { color: #555; font-size: .85rem; margin-top: .3rem; }
 .warn ul { margin: .3rem 0; font-size: .85rem; }
 /* The best run's plots come at many sizes: two to a row, each drawn at the same width,
    so a small loss plot is as readable as a large surface. */
-.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr));
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(520px, 100%), 1fr));
            grid-auto-flow: dense;
            gap: 1rem; }
 .gallery figure { margin: 0; }
@@ -121,7 +125,13 @@ def _section(sec: PageSection, several: bool) -> list[str]:
     out.append(_meta(sec.meta))
     if sec.table_note:
         out.append(f'<p class="note">{e(sec.table_note)}</p>')
-    out.append('<div class="scroll"><table><thead><tr>')
+    # A table wider than the window scrolls in its box: focusable and named, so that a
+    # keyboard reaches its far columns and a screen reader says what it is.
+    name = f"{sec.title}: configs ranked" if several else "Configs ranked"
+    out.append(
+        f'<div class="scroll" tabindex="0" role="region" aria-label="{e(name)}">'
+        f"<table><caption>{e(name)}</caption><thead><tr>"
+    )
     out.extend(_cell("th", h, h in sec.text_columns) for h in sec.table_header)
     out.append("</tr></thead><tbody>")
     for i, row in enumerate(sec.table_rows):
@@ -180,4 +190,5 @@ def _meta(items: dict[str, str]) -> str:
 
 def _cell(tag: str, value: str, text: bool) -> str:
     cls = ' class="text"' if text else ""
-    return f"<{tag}{cls}>{html.escape(value)}</{tag}>"
+    scope = ' scope="col"' if tag == "th" else ""  # a column's header, for screen readers
+    return f"<{tag}{scope}{cls}>{html.escape(value)}</{tag}>"

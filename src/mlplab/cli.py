@@ -28,9 +28,14 @@ GROUP_TITLES = {
     "data": "data",
     "model": "model",
     "optimizer": "optimizer",
-    "schedule": "schedule (log_every and snapshot_every count steps; validate_every, save_every count epochs)",
+    "schedule": "schedule",
     "runtime": "runtime",
     "output": "output",
+}
+# Said under a group's title (argparse wraps a description, not a title).
+GROUP_NOTES = {
+    "schedule": "log_every and snapshot_every count steps; validate_every and save_every "
+    "count epochs",
 }
 
 EXAMPLES_TRAIN = """A run's record goes to LOG_PATH/EXP_NAME/RUN_ID/: result.json, metrics.csv, checkpoints,
@@ -184,7 +189,9 @@ def _setting_flags(
     for name, info in Config.model_fields.items():
         group = field_group(name)
         if group not in groups:
-            groups[group] = parser.add_argument_group(GROUP_TITLES.get(group, group))
+            groups[group] = parser.add_argument_group(
+                GROUP_TITLES.get(group, group), GROUP_NOTES.get(group)
+            )
         choices = choices_of(name)
         default = info.default
         metavar = _metavar(name, info.annotation, choices, multi)
@@ -219,10 +226,62 @@ def _setting_flags(
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Shows a sweep's one-value settings as ``--log_path DIR``, not ``DIR [DIR ...]``.
+    """Shows a sweep's one-value settings as ``--log_path DIR``, not ``DIR [DIR ...]``,
+    and fits the descriptions and examples to the terminal.
 
-    They take ``nargs="+"`` only so that a second value gets the sweep's reason for
-    refusing it ("a sweep writes to one folder") rather than argparse's."""
+    The one-value settings take ``nargs="+"`` only so that a second value gets the
+    sweep's reason for refusing it ("a sweep writes to one folder") rather than argparse's.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        """Prose wrapped to ``width``; an example command (an indented line) broken at its
+        spaces with a shell continuation, so that it still runs as pasted. Written at 88
+        to 107 columns, the examples wrapped mid-word on an 80-column terminal."""
+        import textwrap
+
+        width = min(width, 88)  # on a wide terminal, prose as long as a line reads well
+        out: list[str] = []
+        prose: list[str] = []
+
+        def flush() -> None:
+            if prose:
+                out.extend(textwrap.wrap(" ".join(prose), width, break_on_hyphens=False))
+                prose.clear()
+
+        for line in text.splitlines():
+            if not line.strip():
+                flush()
+                out.append("")
+            elif not line.startswith(" "):
+                prose.append(line.strip())
+            else:
+                flush()
+                margin = line[: len(line) - len(line.lstrip())]
+                if len(line) <= width:
+                    out.append(line)
+                elif line.lstrip().startswith("#"):
+                    out.extend(
+                        textwrap.wrap(line.strip()[1:].strip(), width - len(margin) - 2,
+                                      initial_indent=f"{margin}# ", subsequent_indent=f"{margin}# ")
+                    )  # fmt: skip
+                else:  # broken before a flag, which keeps its values beside it
+                    chunks = [""]
+                    for word in line.split():
+                        if word.startswith("--"):
+                            chunks.append(word)
+                        else:
+                            chunks[-1] = f"{chunks[-1]} {word}".strip()
+                    parts = [chunks[0]]
+                    for chunk in chunks[1:]:
+                        if len(parts[-1]) + len(chunk) + 1 <= width - len(margin) - 6:
+                            parts[-1] = f"{parts[-1]} {chunk}"
+                        else:
+                            parts.append(chunk)
+                    out.append(f"{margin}{parts[0]} \\")
+                    out.extend(f"{margin}    {p} \\" for p in parts[1:-1])
+                    out.append(f"{margin}    {parts[-1]}")
+        flush()
+        return "\n".join(indent + line if line else line for line in out).rstrip("\n")
 
     def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
         if getattr(action, "one_value", False):
@@ -507,9 +566,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
         # argparse's own usage listed every setting as `--log_path DIR [DIR ...]`, as if
         # each could be an axis; the settings and which take one value are below.
-        usage="mlplab sweep [-h] [FILE.yaml | --config FILE.yaml] [--search {grid,random,list}]"
-        "\n                    [--trials N] [--workers N] [--backend {local,ray}] [--rerun]"
-        "\n                    [options] [--SETTING VALUE [VALUE ...] ...]",
+        usage="mlplab sweep [-h] [FILE.yaml | --config FILE.yaml]"
+        "\n                    [--search {grid,random,list}] [--trials N] [--workers N]"
+        "\n                    [--backend {local,ray}] [--rerun] [options]"
+        "\n                    [--SETTING VALUE [VALUE ...] ...]",
     )
     p.add_argument(
         "--config", metavar="FILE.yaml", help="YAML file of base settings; flags override it"

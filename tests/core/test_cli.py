@@ -1002,3 +1002,25 @@ def test_a_ctrl_c_once_the_command_is_done_keeps_its_status(code: int) -> None:
                           timeout=50)  # fmt: skip
     assert proc.returncode == code and proc.stdout == "done\n", proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "sweep", "backprop", "gradcheck"])
+def test_help_fits_an_80_column_terminal_and_its_examples_still_run(run_cli, command):
+    """The examples and notes were written at 88 to 107 columns: on an 80-column terminal
+    they wrapped mid-word. Broken now with shell continuations, they still parse."""
+    import shlex
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", command, "--help"],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 80
+    examples = proc.stdout.split("\nexamples:\n", 1)[1].split("\n\n", 1)[0]
+    commands = [c for c in examples.replace(" \\\n", " ").splitlines() if "mlplab" in c]
+    assert commands and all(c.startswith(f"  mlplab {command}") for c in commands)
+    for line in commands:  # each parses as its command's flags: no flag cut from its value
+        args = shlex.split(line)[2:]
+        assert not any(a.endswith("\\") for a in args), line
+        flags = [a for a in args if a.startswith("--")]
+        assert all(re.fullmatch(r"--[a-z_0-9]+", f) for f in flags), line

@@ -38,7 +38,7 @@ def test_help_names_each_value_and_says_each_default_once(command: str) -> None:
     assert not re.search(r"--\w+ V\b", text), text
     assert "(default: None)" not in text
     # One option's help at a time (it may wrap over lines): "default:" at most once.
-    options = re.split(r"\n\s{2}(?=-)", " ".join(text.split("\n\n")))
+    options = re.split(r"\n\s{2}(?=-)", "\n".join(text.split("\n\n")))
     for opt in options:
         assert opt.count("default:") <= 1, opt
 

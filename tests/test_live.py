@@ -529,3 +529,16 @@ def test_a_sweep_view_stopping_counts_no_interrupted_run_as_done():
     assert text.startswith("mlplab sweep: stopped, 1/6 runs, 8.0 s, 2 interrupted"), text
     assert "left" not in text and "#999999" in shown[-1]["text/html"]
     assert not any("3/6" in s["text/plain"] or "2/6" in s["text/plain"] for s in shown)
+
+
+def test_the_loss_chart_is_an_image_a_screen_reader_can_name():
+    """The chart was an unnamed SVG, and its 'val loss' was orange text at 2.5:1."""
+    page = _drawn((0.9, 0.5, 0.25))
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert 'role="img"' in svg
+    label = re.search(r'aria-label="([^"]*)"', svg).group(1)
+    assert label.startswith("loss by epoch, 3 points; latest: ") and "0.25" in label
+    assert f"<title>{label}</title>" in svg
+    # Each curve's name in dark ink, its colour shown by a swatch beside it.
+    names = re.findall(r'fill="([^"]+)">(?:\w+ )?loss</text>', svg)
+    assert names and set(names) == {"#333"}

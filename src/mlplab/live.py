@@ -236,9 +236,17 @@ class LiveView(Display):
             return PAD_T + h * (fhi - f(np.asarray(v, dtype=np.float64))) / (fhi - flo)
 
         keep = _thin(len(x))
+        # Named as an image for screen readers, with its latest numbers.
+        latest = ", ".join(
+            f"{name} loss {float(y[np.isfinite(y)][-1]):.4g}"
+            for name, y in ys.items()
+            if np.isfinite(y).any()
+        )
+        title = f"loss by epoch, {len(x)} points" + (f"; latest: {latest}" if latest else "")
         parts = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-            f'viewBox="0 0 {WIDTH} {HEIGHT}" style="background:#fff">',
+            f'viewBox="0 0 {WIDTH} {HEIGHT}" style="background:#fff" role="img" '
+            f'aria-label="{title}"><title>{title}</title>',
             f'<rect x="{PAD_L}" y="{PAD_T}" width="{w}" height="{h}" fill="none" stroke="#ccc"/>',
         ]
         for v, label in _ticks(lo, hi, log):
@@ -265,8 +273,12 @@ class LiveView(Display):
             parts.append(
                 f'<polyline class="curve-{name}" fill="none" stroke="{color}" '
                 f'stroke-width="1.8" points="{pts}"/>'
+                # The name in dark ink beside a swatch of its colour: orange text on white
+                # read at 2.5:1.
+                f'<line x1="{PAD_L + w - 78}" x2="{PAD_L + w - 64}" y1="{PAD_T + 10 + 14 * i}" '
+                f'y2="{PAD_T + 10 + 14 * i}" stroke="{color}" stroke-width="3"/>'
                 f'<text x="{PAD_L + w - 6}" y="{PAD_T + 14 + 14 * i}" font-size="11" '
-                f'text-anchor="end" fill="{color}">{label}</text>'
+                f'text-anchor="end" fill="#333">{label}</text>'
             )
         parts.append("</svg>")
         return "".join(parts)

@@ -442,7 +442,13 @@ def _no_config_among_values(config: str | None, settings: dict[str, Any]) -> Non
 def _cmd_report(args: argparse.Namespace) -> int:
     from mlplab.reports.api import report
 
-    report(args.log_path, exp_name=args.exp_name, out=args.out, verbose=True, rank_by=args.rank_by)
+    report(
+        args.log_path,
+        exp_name=args.exp_name,
+        out=args.out,
+        verbose=not args.quiet,
+        rank_by=args.rank_by,
+    )
     return 0
 
 
@@ -687,6 +693,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the validation metric that ranks configs: val_acc (default), val_bacc, val_f1 "
         "or val_loss for classification (val_bacc or val_f1 on unequal classes); val_mse "
         "(default), val_mae or val_r2 for regression",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print no tables or notes (report.html has them); errors and the result.json "
+        "files left out are still said",
     )
 
     p = add(

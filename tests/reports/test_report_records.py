@@ -655,6 +655,11 @@ def test_report_with_no_folder_reads_runs_where_train_writes(run_cli, tmp_path) 
     proc = run_cli("report", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "runs" / "report.html").is_file()
+    # -q, as train and sweep take it: the files, and nothing printed.
+    (tmp_path / "runs" / "report.html").unlink()
+    quiet = run_cli("report", "-q", cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == "", quiet
+    assert (tmp_path / "runs" / "report.html").is_file()
 
 
 def test_a_report_with_no_usable_run_names_the_files_and_why(run_cli, tmp_path) -> None:

@@ -306,7 +306,12 @@ class Config(BaseModel):
     batch_size: Count = _field(
         0, "minibatch size; 0 means full batch (one step per epoch)", "schedule"
     )
-    test_batch_size: Count = _field(0, "batch size for evaluation; 0 means all at once", "schedule")
+    test_batch_size: Count = _field(
+        0,
+        "batch size for evaluation; 0 means all at once (in slices where a layer of one "
+        "model would hold over 2**20 values, so that memory stays bounded)",
+        "schedule",
+    )
     log_every: Count = _field(
         100, "print `step loss` every N optimizer steps; 0 turns it off", "schedule"
     )

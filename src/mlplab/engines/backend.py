@@ -103,7 +103,8 @@ class Backend(Protocol):
         """Outputs ``[K, B, out_dim]`` of the last ``train_step``'s forward pass."""
 
     def evaluate(self, split: str, batch_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Eval-mode losses ``[K]`` and outputs ``[K, N, out_dim]`` (float64)."""
+        """Eval-mode losses ``[K]`` and outputs ``[K, N, out_dim]`` (float64), in slices of
+        ``batch_size`` rows; 0: one pass where it fits, else :meth:`ModelSpec.eval_rows`."""
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Eval-mode outputs of every model for new inputs ``[N, in_dim]``: ``[K, N, out]``."""

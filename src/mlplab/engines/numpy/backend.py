@@ -122,7 +122,7 @@ class NumpyBackend:
 
     def evaluate(self, split: str, batch_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
         X, y, w = self.data[split]
-        out, caches = self._outputs(X, batch_size)
+        out, caches = self._outputs(X, batch_size or self.spec.eval_rows(len(X)))
         # The training rows, targets and weights (one object: see set_data) through the
         # weights of the next step: train_step can reuse this pass and its gradient.
         reusable = (

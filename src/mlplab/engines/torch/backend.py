@@ -204,7 +204,7 @@ class TorchBackend:
     @torch.no_grad()
     def evaluate(self, split: str, batch_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
         X, y, w = self.data[split]
-        out = self._outputs(X, batch_size)
+        out = self._outputs(X, batch_size or self.spec.eval_rows(len(X)))
         losses = stacked_losses(self.spec.task, out, y, w)
         return losses.to(torch.float64).cpu().numpy(), out.to(torch.float64).cpu().numpy()
 

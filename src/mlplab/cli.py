@@ -257,31 +257,44 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
             else:
                 flush()
                 margin = line[: len(line) - len(line.lstrip())]
+                body = line.strip()
+                command = body.startswith(("mlplab ", "--")) and "#" not in body
                 if len(line) <= width:
                     out.append(line)
-                elif line.lstrip().startswith("#"):
+                elif not command:  # a comment or an indented note: wrapped at its margin
+                    lead = "# " if body.startswith("#") else ""
                     out.extend(
-                        textwrap.wrap(line.strip()[1:].strip(), width - len(margin) - 2,
-                                      initial_indent=f"{margin}# ", subsequent_indent=f"{margin}# ")
+                        textwrap.wrap(body.removeprefix("#").strip(), width - len(margin) - 2,
+                                      initial_indent=margin + lead,
+                                      subsequent_indent=margin + (lead or "  "))
                     )  # fmt: skip
-                else:  # broken before a flag, which keeps its values beside it
-                    chunks = [""]
-                    for word in line.split():
-                        if word.startswith("--"):
-                            chunks.append(word)
-                        else:
-                            chunks[-1] = f"{chunks[-1]} {word}".strip()
-                    parts = [chunks[0]]
-                    for chunk in chunks[1:]:
-                        if len(parts[-1]) + len(chunk) + 1 <= width - len(margin) - 6:
-                            parts[-1] = f"{parts[-1]} {chunk}"
-                        else:
-                            parts.append(chunk)
-                    out.append(f"{margin}{parts[0]} \\")
-                    out.extend(f"{margin}    {p} \\" for p in parts[1:-1])
-                    out.append(f"{margin}    {parts[-1]}")
+                else:
+                    out.extend(self._broken_command(body, margin, width))
         flush()
         return "\n".join(indent + line if line else line for line in out).rstrip("\n")
+
+    @staticmethod
+    def _broken_command(body: str, margin: str, width: int) -> list[str]:
+        """A command too long for ``width``, broken before a flag (which keeps its values
+        beside it), each line but the last ending in a shell continuation. A command with
+        no flag to break before stays one line."""
+        chunks = [""]
+        for word in body.split():
+            if word.startswith("--") and chunks[-1]:
+                chunks.append(word)
+            else:
+                chunks[-1] = f"{chunks[-1]} {word}".strip()
+        parts = [chunks[0]]
+        for chunk in chunks[1:]:
+            if len(parts[-1]) + len(chunk) + 1 <= width - len(margin) - 6:
+                parts[-1] = f"{parts[-1]} {chunk}"
+            else:
+                parts.append(chunk)
+        lines = [
+            f"{margin}{p} \\" if i == 0 else f"{margin}    {p} \\" for i, p in enumerate(parts)
+        ]
+        lines[-1] = lines[-1].removesuffix(" \\")
+        return lines
 
     def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
         if getattr(action, "one_value", False):

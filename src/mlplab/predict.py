@@ -53,8 +53,9 @@ def predictions(
         try:
             run = load_run(run_dir, which=which, data=False, dtype="float64")
         except CheckpointError as err:
-            if which != "last" or not (Path(run_dir) / "checkpoints/best.safetensors").is_file():
-                raise
+            whole = Path(run_dir) / "checkpoints/best.safetensors"
+            if which != "last" or "last.safetensors" not in str(err) or not whole.is_file():
+                raise  # not the last model's own damage: the best one would not help
             # A damaged last model left its user to find that the best one was whole.
             raise CheckpointError(
                 f"{err}; its best model may still predict: give --checkpoint best (which='best')"

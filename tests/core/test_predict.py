@@ -1034,3 +1034,8 @@ def test_a_damaged_last_model_points_to_the_best_one(iris_run, run_cli, tmp_path
     best = run_cli("predict", run, "--data", rows, "--checkpoint", "best")
     assert best.returncode == 0, best.stderr
     assert len(best.stdout.strip().splitlines()) == len(raw) + 1
+    # A run that cannot be rebuilt at all is not sent to a best model that fails alike.
+    (run / "config.yaml").unlink()
+    proc = run_cli("predict", run, "--data", rows)
+    assert_one_line_error(proc, "is not a run directory (no config.yaml)")
+    assert "--checkpoint best" not in proc.stderr

@@ -743,7 +743,7 @@ def _train(
             if verbose:
                 # As the run said when it trained: `--mm 0.9` with adam shapes nothing,
                 # kept or not (a config.yaml's dump of every setting is no one's choice).
-                dump = cfg.model_fields_set >= set(type(cfg).model_fields)
+                dump = names_every_setting(cfg)
                 if unused := cfg.unused_settings(named=not dump):
                     print(f"mlplab: note: not used by this run: {'; '.join(unused)}", flush=True)
                 # The record settings given, not defaults: a run kept with its snapshots is
@@ -873,6 +873,13 @@ def _memory_in_one_line(cfg: Config, data: Dataset) -> Iterator[None]:
         ) from None
 
 
+def names_every_setting(cfg: Config) -> bool:
+    """Whether ``cfg`` names every setting, as a run's config.yaml does (all but
+    ``log_path``, which no record keeps): a dump, not settings anyone chose, whose
+    defaults are not worth a note."""
+    return cfg.model_fields_set >= set(type(cfg).model_fields) - {"log_path"}
+
+
 @contextlib.contextmanager
 def _run_lock(run_dir: Path, wanted: bool, resuming: bool = False) -> Iterator[None]:
     """Hold the run's lock while it trains, or refuse if another process holds it (or a
@@ -965,7 +972,7 @@ def _train_locked(
         # A resumed run's settings come from its config.yaml, every one of them written
         # out: only those away from their defaults are worth a note. So for a config that
         # names every setting, a dump (a run's config.yaml trained again, --print_config's).
-        dump = cfg.model_fields_set >= set(type(cfg).model_fields)
+        dump = names_every_setting(cfg)
         unused = cfg.unused_settings(named=not (resumed or dump))
         if (
             spec.sc_type == "residual"

@@ -552,6 +552,15 @@ def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):
     again = run_cli("train", *args, "--log_path", tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[0] == note and "it is kept" in again.stdout
+    # Its config.yaml, which names every setting but log_path, is no one's choice of
+    # them: kept again, it notes none of its defaults (--lr_gamma 0.1, --min_delta 0.0).
+    home = tmp_path / "home"  # trained where log_path's default, runs/, is beside it
+    home.mkdir()
+    assert run_cli("train", *args, cwd=home).returncode == 0
+    (run,) = (home / "runs").rglob("config.yaml")
+    kept = run_cli("train", run, cwd=home)
+    assert kept.returncode == 0, kept.stderr
+    assert "it is kept" in kept.stdout and "--lr_gamma" not in kept.stdout, kept.stdout
     # Snapshots of data without a plane to draw on: no frames, said so.
     args = ["--data", "sine", "--snapshot_every", "7", "--epoch", "2"]
     proc = run_cli("train", *args, "--log_path", tmp_path / "sine")

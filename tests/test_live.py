@@ -542,3 +542,6 @@ def test_the_loss_chart_is_an_image_a_screen_reader_can_name():
     # Each curve's name in dark ink, its colour shown by a swatch beside it.
     names = re.findall(r'fill="([^"]+)">(?:\w+ )?loss</text>', svg)
     assert names and set(names) == {"#333"}
+    # The latest is the latest, a diverged run's nan too, not its last finite loss.
+    page = _drawn((0.9, 0.5, float("nan")))
+    assert re.search(r'aria-label="[^"]*latest: \w* ?loss nan', page), page[:400]

@@ -237,11 +237,7 @@ class LiveView(Display):
 
         keep = _thin(len(x))
         # Named as an image for screen readers, with its latest numbers.
-        latest = ", ".join(
-            f"{name} loss {float(y[np.isfinite(y)][-1]):.4g}"
-            for name, y in ys.items()
-            if np.isfinite(y).any()
-        )
+        latest = ", ".join(f"{name} loss {float(y[-1]):.4g}" for name, y in ys.items() if len(y))
         title = f"loss by epoch, {len(x)} points" + (f"; latest: {latest}" if latest else "")
         parts = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '

@@ -278,28 +278,34 @@ def test_an_evaluation_of_many_rows_is_sliced_per_model_alike_in_a_stack_and_alo
 
     spec = ModelSpec(2, 1, 1, 1024, "relu", task="binary")
     inits = [ModelInit(init_state(spec, "default", s), OptimSpec("sgd", 0.1)) for s in range(4)]
-    x = np.random.default_rng(9).normal(size=(2048, 2))
+    x = np.random.default_rng(9).normal(size=(1024, 2))
     y = (x[:, 0] > 0).astype(np.float64)
+    data = {"train": (x[:8], y[:8]), "test": (x, y)}
+    assert spec.eval_rows(len(x)) == 0  # 1024 x 1024 per model: one pass
     whole = make_backend(engine, spec, inits)
-    whole.set_data({"test": (x, y)})
-    loss_whole, out_whole = whole.evaluate("test")  # 2048 x 1024 per model: one pass
+    whole.set_data(data)
+    loss_whole, out_whole = whole.evaluate("test")
     monkeypatch.setattr(spec_module, "EVAL_VALUES", 1024 * 64)  # slices of 64 rows
     assert spec.eval_rows(len(x)) == 64 and spec.eval_rows(64) == 0
     stack = make_backend(engine, spec, inits)
-    stack.set_data({"test": (x, y)})
+    stack.set_data(data)
+    sliced_by = []
+    outputs = stack._outputs
+    monkeypatch.setattr(stack, "_outputs", lambda X, b: sliced_by.append(b) or outputs(X, b))
     if engine == "numpy":  # tracemalloc sees NumPy's allocations, not torch's
         tracemalloc.start()
         loss, out = stack.evaluate("test")
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        assert peak < 16 * 2**20, peak  # 4 models' 64-row slices, not 4 x 8 MB a layer
+        assert peak < 8 * 2**20, peak  # 4 models' 64-row slices, not 4 x 4 MB a layer
     else:
         loss, out = stack.evaluate("test")
+    assert sliced_by == [64]  # test_batch_size 0 asked: sliced by the model's width
     np.testing.assert_allclose(out, out_whole, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(loss, loss_whole, rtol=1e-5)
     for k in (0, 3):  # alone, sliced the same, as in the stack
         alone = make_backend(engine, spec, [inits[k]])
-        alone.set_data({"test": (x, y)})
+        alone.set_data(data)
         loss_k, out_k = alone.evaluate("test")
         if engine == "numpy":
             np.testing.assert_array_equal(out_k[0], out[k])

@@ -88,7 +88,7 @@ from mlplab.errors import (
 )
 from mlplab.live import live_view
 from mlplab.pipes import closed_pipe_safe
-from mlplab.rerun import finished_record, kept_line, scratch_dir, settle
+from mlplab.rerun import RECORD_SETTINGS, finished_record, kept_line, scratch_dir, settle
 from mlplab.restore import (
     UNFINISHED,
     Restored,
@@ -743,8 +743,14 @@ def _train(
             if verbose:
                 # As the run said when it trained: `--mm 0.9` with adam shapes nothing,
                 # kept or not (a config.yaml's dump of every setting is no one's choice).
-                dump = names_every_setting(cfg)
-                if unused := cfg.unused_settings(named=not dump):
+                # What is drawn and written (plots, snapshots, checkpoints) the kept line
+                # says itself: the kept run keeps its own.
+                unused = [
+                    note
+                    for note in cfg.unused_settings(named=not names_every_setting(cfg))
+                    if not note.startswith(tuple(f"--{k} " for k in RECORD_SETTINGS))
+                ]
+                if unused:
                     print(f"mlplab: note: not used by this run: {'; '.join(unused)}", flush=True)
                 # The record settings given, not defaults: a run kept with its snapshots is
                 # not "without --snapshot_every 0" when the call never named it.

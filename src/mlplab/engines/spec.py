@@ -102,14 +102,17 @@ class ModelSpec:
         once; the slices bound it. Where a call fits, it stays one call: float32 sums in
         an order set by the batch's shape, so slicing it would move the last bits.
         """
-        rows = PREDICT_VALUES // max(1, k * max(self.widths()))
-        return 0 if rows >= n else max(1, rows)
+        return self._slice_rows(n, PREDICT_VALUES // k)
 
     def eval_rows(self, n: int) -> int:
         """Rows per slice of an evaluation over ``n`` rows asked all at once
         (``test_batch_size`` 0): 0 (one pass) unless one model's widest layer would pass
         :data:`EVAL_VALUES` activations. Small data, the labs' included, stays one pass."""
-        rows = EVAL_VALUES // max(1, max(self.widths()))
+        return self._slice_rows(n, EVAL_VALUES)
+
+    def _slice_rows(self, n: int, values: int) -> int:
+        """Rows whose widest layer holds at most ``values`` activations; 0 where ``n`` fit."""
+        rows = values // max(1, max(self.widths()))
         return 0 if rows >= n else max(1, rows)
 
     def is_residual(self, i: int) -> bool:

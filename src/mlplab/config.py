@@ -665,11 +665,12 @@ class Config(BaseModel):
             d["n_layer"] = self._n_layer_given
         return d
 
-    def unused_settings(self, named: bool = False) -> list[str]:
+    def unused_settings(self, named: bool = False, skip: Collection[str] = ()) -> list[str]:
         """Settings away from their defaults that this model or optimizer does not use,
         each with why, e.g. ``--mm 0.9 (momentum is sgd's and rmsprop's)``. With ``named``
         (one run, whose settings the user typed), a setting given at its default too:
-        ``--act relu`` of a linear model is as unused as ``--act tanh``.
+        ``--act relu`` of a linear model is as unused as ``--act tanh``. Those in ``skip``
+        are left out (a kept run's record settings, which its own line speaks for).
 
         Accepted, not refused: a sweep may pair them with settings that use them.
         """
@@ -681,8 +682,11 @@ class Config(BaseModel):
         notes = [
             f"--{k} {_as_typed(shown.get(k, getattr(self, k)))} ({why})"
             for k, why in unused_by(self.to_dict()).items()
-            if shown.get(k, getattr(self, k)) != default[k]
-            or (named and k in self.model_fields_set)
+            if k not in skip
+            and (
+                shown.get(k, getattr(self, k)) != default[k]
+                or (named and k in self.model_fields_set)
+            )
         ]
         if given is not None and self.hidden_layers:
             # Valid (a flag's hid_dims overrides its file's n_layer) but easy to miss.

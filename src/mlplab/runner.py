@@ -745,12 +745,8 @@ def _train(
                 # kept or not (a config.yaml's dump of every setting is no one's choice).
                 # What is drawn and written (plots, snapshots, checkpoints) the kept line
                 # says itself: the kept run keeps its own.
-                unused = [
-                    note
-                    for note in cfg.unused_settings(named=not names_every_setting(cfg))
-                    if not note.startswith(tuple(f"--{k} " for k in RECORD_SETTINGS))
-                ]
-                if unused:
+                named = not names_every_setting(cfg)
+                if unused := cfg.unused_settings(named=named, skip=RECORD_SETTINGS):
                     print(f"mlplab: note: not used by this run: {'; '.join(unused)}", flush=True)
                 # The record settings given, not defaults: a run kept with its snapshots is
                 # not "without --snapshot_every 0" when the call never named it.

@@ -682,11 +682,8 @@ def print_table(sec: Section, summary_path: Path) -> None:
         caption_justify="left",
     )
     for h in header:
-        # Headers are never cut (a swept setting's name is what its column means); a
-        # value too long for a narrow terminal wraps within its cell.
-        table.add_column(
-            h, justify="left" if h in sec.variables else "right", min_width=len(h), overflow="fold"
-        )
+        # Printed at its full width (below), no header or value is cut or folded.
+        table.add_column(h, justify="left" if h in sec.variables else "right")
     for row in rows:
         table.add_row(*row)
     console = Console()

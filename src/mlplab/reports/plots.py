@@ -41,7 +41,6 @@ MAX_CURVE_POINTS = 200
 # Runs in a panel drawn one by one; above it only their mean and band are drawn.
 MAX_LINES = 60
 DPI = 100
-SPLIT_COLORS = SERIES  # a run's plots and a report's: one colour per split
 MISSING = "–"  # the label of a setting that does not apply (None)
 
 
@@ -481,7 +480,7 @@ def curves(
                 values = values[~np.isnan(values).all(axis=1)]
                 if not len(values):
                     continue
-                color = SPLIT_COLORS[split]
+                color = SERIES[split]
                 if len(values) <= MAX_LINES:
                     lines_drawn = True
                     # [runs, points, (x, y)]: one collection draws them all at once.
@@ -524,7 +523,7 @@ def curves(
         elif top > bottom:
             pad = 0.05 * (top - bottom)
             axes[0][0].set_ylim(bottom - pad, top + pad)
-    handles = [Line2D([], [], color=SPLIT_COLORS[s], linewidth=1.6) for s in splits]
+    handles = [Line2D([], [], color=SERIES[s], linewidth=1.6) for s in splits]
     legend(fig, handles, [SHARED_LABEL] if shared else list(splits))
     what = "loss" if kind == "loss" else metric_label(kind)
     where = f": rows {var2}, columns {var1}" if var2 else f" by {var1}" if var1 else ""
@@ -629,7 +628,7 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
         for k, col in enumerate(cols):
             split = col.split("_")[0]
             values = pd.to_numeric(runs[col], errors="coerce").to_numpy(dtype=float)
-            color = SPLIT_COLORS[split]
+            color = SERIES[split]
             if many and is_numeric:
                 ax.scatter(numeric, values, s=6, alpha=0.35, color=color, label=split,
                            marker="o" if split == "val" else "s", rasterized=True,

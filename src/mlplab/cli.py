@@ -1039,8 +1039,10 @@ def _main(argv: Sequence[str] | None) -> int:
     _each_flag_once(owner, words)
     _no_empty_paths(owner, args)
     if not getattr(args, "handler", None):
-        parser.print_help()
-        return 0
+        # No command is a mistake, as a missing setting is: a script that runs `mlplab $CMD`
+        # with an empty CMD must fail. The help goes to stderr, beside that status.
+        parser.print_help(sys.stderr)
+        return 2
     from mlplab.errors import MlplabError
     from mlplab.pipes import lost_output
 

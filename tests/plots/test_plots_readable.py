@@ -633,3 +633,19 @@ def test_regression_3d_fills_its_figure_and_its_titles_stay_apart(sinlog):
     for a, b in itertools.combinations(boxes, 2):
         assert not a.overlaps(b), (a, b)
     assert all(_inside_figure(fig, t) for t in titles)
+
+
+def test_train_and_val_curves_differ_by_more_than_colour() -> None:
+    """In greyscale print blue and orange are two greys of one line: val is dashed."""
+    from mlplab.plots.inputs import DataInfo
+
+    regression = DataInfo("sinlog", "regression", ["x1", "x2"], ["y"])
+    mse = np.geomspace(10.0, 1.2, 50)
+    result = {"epoch": 50, "val_epochs": list(range(1, 51)), "val_losses": mse.tolist()}
+    result |= {"train_losses": (0.9 * mse).tolist(), "val_maes": np.sqrt(mse).tolist()}
+    result |= {"train_maes": np.sqrt(0.9 * mse).tolist()}
+    fig = loss_figure(result, regression)
+    for ax in fig.axes:
+        styles = {line.get_label(): line.get_linestyle() for line in ax.get_lines()}
+        assert styles.keys() >= {"train", "val"}, styles
+        assert styles["train"] != styles["val"], styles

@@ -116,7 +116,9 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
         label = SHARED_LABEL if data.shared_splits else split
         # A lone finite point (a diverged run's one validation) is no line: mark it.
         dot = "o" if np.isfinite(y[idx]).sum() == 1 else ""
-        axes[i].plot(x[idx], y[idx], color=SERIES[split], lw=1.6, label=label, marker=dot)
+        # Val dashed: train and val told apart in greyscale print, not by colour alone.
+        ls = "--" if split == "val" and not data.shared_splits else "-"
+        axes[i].plot(x[idx], y[idx], color=SERIES[split], lw=1.6, ls=ls, label=label, marker=dot)
         last = max(last, float(x[idx].max()))
     last = last or 1.0
     # Where the best validation loss was: for early stopping, and where the run ended well

@@ -87,3 +87,16 @@ def test_the_readmes_backprop_printout_is_what_backprop_prints(run_cli):
             assert values == pytest.approx(printed[name][1], abs=1e-6), name
     verdict = re.search(r"^verdict: ok, all (\d+) checked", proc.stdout, re.M)
     assert verdict and f"verdict: ok, all {verdict[1]} checked" in block
+
+
+def test_the_readmes_predict_example_names_the_folder_its_train_line_makes():
+    """The predict lines use the balanced `fraud.csv` run by its folder: the flags' hash."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = re.search(r"^mlplab train --data fraud\.csv .*--class_weight balanced.*$", readme, re.M)
+    assert line, "the README's rare-class example is gone"
+    words = line[0].split()[2:]
+    settings = {k[2:]: v for k, v in zip(words[::2], words[1::2], strict=True)}
+    folder = run_dir_of(as_config(settings)).as_posix()
+    predicted = set(re.findall(r"^mlplab predict (\S+) --data new_rows\.csv", readme, re.M))
+    assert predicted == {folder}, (predicted, folder)
+    assert f"-> {folder}" in readme

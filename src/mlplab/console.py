@@ -338,7 +338,10 @@ def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
     # The target's scale, where it is the cause, says more than a lower lr would.
     lr = None if scale else mean_note(cfg, data, result) or loss_rose_note(cfg, result)
     notes = (scale, lr, majority_note(data, result))
-    late = (under_trained_note(cfg, result), overfit_note(data.shared_splits, result))
+    swung = overfit_note(data.shared_splits, result)
+    # Not both: "still falling, raise --epoch" beside "ended above its lowest, it swings"
+    # read as opposite advice; a last point well above the lowest is the news.
+    late = (None if swung else under_trained_note(cfg, result), swung)
     return [n for n in (*notes, *late) if n]
 
 
@@ -565,6 +568,8 @@ def under_trained_note(cfg: Config, result: dict[str, Any]) -> str | None:
     if "epoch" in cfg.model_fields_set or result.get("status") != "finished":
         return None
     if result.get("stopped_early"):
+        return None
+    if result.get("val_acc") == 1.0:  # every validation row right: more epochs only sharpen
         return None
     losses, epochs = result.get("val_losses") or [], result.get("val_epochs") or []
     if len(losses) < 4 or len(losses) != len(epochs):

@@ -1029,3 +1029,28 @@ def test_help_fits_an_80_column_terminal_and_its_examples_still_run(command):
         assert commands == wide, columns
         if columns == 80:
             assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_no_under_trained_note_for_a_perfect_classifier_or_beside_the_swing_note():
+    """A separable table ended at val_acc 1.0 with its loss at 2e-4 and was told it "may be
+    under-trained"; a loss still falling that ended 30% above its lowest got "raise --epoch"
+    and "it swings, lower --lr" in one breath."""
+    import numpy as np
+
+    from mlplab.config import Config
+    from mlplab.console import end_notes, under_trained_note
+    from mlplab.data.dataset import load_dataset
+
+    epochs = list(range(1, 101))
+    losses = list(np.linspace(8.0, 3.5, 100))
+    result = {"status": "finished", "val_losses": losses, "val_epochs": epochs, "n_train": 800}
+    cfg = Config(optim="adam", lr=0.001, batch_size=32)
+    assert under_trained_note(cfg, result) is not None  # the same curve, short of perfect
+    assert under_trained_note(cfg, {**result, "val_acc": 0.97}) is not None
+    assert under_trained_note(cfg, {**result, "val_acc": 1.0}) is None
+
+    data = load_dataset("moons", n_samples=200)
+    swung = {**result, "val_losses": [*losses[:-1], 3.5 * 1.3], "best_val_loss": losses[-2]}
+    swung |= {"best_epoch": 99, "train_losses": losses}
+    notes = end_notes(cfg, data, swung)
+    assert len(notes) == 1 and "swings" in notes[0] and "still falling" not in notes[0], notes

@@ -501,3 +501,26 @@ def test_configs_whose_interval_overlaps_the_firsts_are_named() -> None:
     nan = float("nan")
     assert overlap_note([section([(0.9, nan, nan), (0.8, 0.7, 0.95)])]) == ""
     assert overlap_note([section([(0.9, 0.8, 0.95), (0.85, nan, nan)])]) == ""
+
+
+def test_configs_of_fewer_seeds_than_the_others_are_named(tmp_path: Path) -> None:
+    """One lucky seed of lr 0.3 ranked among configs of three seeds without a word."""
+    from mlplab import sweep, train
+    from mlplab.reports.api import Section, few_seeds_note, report
+
+    common = {"data": "moons", "n_samples": 120, "epoch": 3, "log_every": 0, "plots": "none"}
+    common |= {"log_path": str(tmp_path / "runs"), "exp_name": "mixed"}
+    sweep(**common, lr=[0.01, 0.1], seed=[0, 1, 2], workers=1, verbose=False)
+    train(**common, lr=0.3, seed=0, verbose=False)
+    rep = report(tmp_path / "runs", exp_name="mixed", verbose=False)
+    s = rep.summary
+    lone = int(s.loc[s["lr"] == 0.3, "rank"].iloc[0])
+    assert sorted(s["n"].astype(int)) == [1, 3, 3]
+    note = few_seeds_note(rep.sections)
+    assert note.startswith(f"rank {lone} over 1 seed, where others have up to 3: "), note
+    assert note in (tmp_path / "runs" / "mixed" / "report.html").read_text(encoding="utf-8")
+    # All configs of one count of seeds (one each, or three each): nothing to say.
+    even = Section("m", "classification", pd.DataFrame(), s.assign(n=3), ["lr"], "val_acc")
+    assert few_seeds_note([even]) == ""
+    assert few_seeds_note([Section("m", "classification", pd.DataFrame(), s.assign(n=1),
+                                    ["lr"], "val_acc")]) == ""  # fmt: skip

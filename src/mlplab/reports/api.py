@@ -321,6 +321,7 @@ def report_notes(
         mixed_data_note(sections),
         tied_seeds_note(sections),
         overlap_note(sections),
+        few_seeds_note(sections),
         across_data_note(sections),
         rank_by_note(sections, rank_by),
     ]
@@ -410,6 +411,34 @@ def overlap_note(sections: list[Section]) -> str:
     return (
         "; ".join(said) + ": the seeds do not settle which of these is best (more seeds "
         "narrow the intervals)"
+    )
+
+
+def few_seeds_note(sections: list[Section]) -> str:
+    """Name the configs whose means are over fewer finished seeds than the most any config
+    has: a lucky single seed ranked first among configs of five, its mean one draw and
+    its interval none. (Configs with none finished rank last, and have no mean to doubt.)"""
+    said = []
+    for sec in sections:
+        s = sec.summary
+        if "n" not in s or "rank" not in s or len(s) < 2:
+            continue
+        n = s["n"].astype(int)
+        few = (n > 0) & (n < n.max())
+        if n.max() < 2 or not few.any():
+            continue
+        ranks = [
+            f"rank {r} over {k} seed{'' if k == 1 else 's'}"
+            for r, k in zip(s.loc[few, "rank"], n[few], strict=True)
+        ]
+        shown = ", ".join(ranks[:5]) + (f" and {len(ranks) - 5} more" if len(ranks) > 5 else "")
+        where = f"{sec.title}: " if len(sections) > 1 else ""
+        said.append(f"{where}{shown}, where others have up to {n.max()}")
+    if not said:
+        return ""
+    return (
+        "; ".join(said) + ": a mean over fewer seeds swings more, and one seed has no "
+        "interval; train their other seeds to compare like with like"
     )
 
 

@@ -524,3 +524,25 @@ def test_configs_of_fewer_seeds_than_the_others_are_named(tmp_path: Path) -> Non
     assert few_seeds_note([even]) == ""
     assert few_seeds_note([Section("m", "classification", pd.DataFrame(), s.assign(n=1),
                                     ["lr"], "val_acc")]) == ""  # fmt: skip
+
+
+def test_a_config_with_no_finished_run_shows_no_rank(tmp_path: Path) -> None:
+    """Every run of a sweep diverged: its table read rank 1 and rank 2, in grid order,
+    beside empty cells, as if one config had won."""
+    from mlplab.reports.api import table_rows
+
+    log = tmp_path / "runs"
+    sweep(
+        data="sinlog", n_samples=100, lr=[1e4, 1e5], epoch=3, log_every=0, plots="none",
+        log_path=str(log), exp_name="div", workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    trained = sweep(
+        data="sinlog", n_samples=100, lr=[1e-3], epoch=3, log_every=0, plots="none",
+        log_path=str(log), exp_name="div", workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    assert trained.counts["trained"] == 1
+    rep = report(log, exp_name="div", verbose=False)
+    _, rows = table_rows(rep.sections[0])
+    ranks = {row[1]: row[0] for row in rows}
+    assert ranks == {"0.001": "1", "10000": "–", "100000": "–"}, rows
+    assert rep.summary["rank"].tolist() == [1, 2, 3]  # summary.csv keeps its order's ranks

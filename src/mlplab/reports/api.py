@@ -685,7 +685,11 @@ def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[
     summary = sec.summary.head(limit) if limit else sec.summary
     exact = {v for v in sec.variables if _texts_collide(sec.summary[v])}
     for _, r in summary.iterrows():
-        row = [str(r["rank"]), *[_text(r[v], v in exact) for v in sec.variables], str(r["n"])]
+        # No finished run and none pruned (every run diverged, failed or was stopped): no
+        # mean ranks it, and a rank in grid order would read as one.
+        ranked = r["n"] > 0 or "pruned" in r["statuses"]
+        rank = str(r["rank"]) if ranked else "–"
+        row = [rank, *[_text(r[v], v in exact) for v in sec.variables], str(r["n"])]
         row += [_pm(r, m), _ci(r, m)]
         row += [_pm(r, col) if pm else _num(r.get(f"{col}_mean")) for col, pm in extra]
         row += [r["statuses"], _num(r.get("wall_time_s_mean"), 1)]

@@ -198,3 +198,16 @@ def test_result_plot_gives_the_runs_plot_files_and_shows_them_in_a_notebook(tmp_
         bare.plot()
     with pytest.raises(ConfigError, match=r"record=False"):
         mlplab.train(data="xor", epoch=3, record=False, verbose=False).plot()
+
+
+def test_a_key_value_tables_keys_are_row_headers_and_a_tables_head_names_columns():
+    """A screen reader read the result's `status  finished` rows as two plain cells: the
+    key is the row's header, each column's name the column's."""
+    from mlplab.notebook import table
+
+    keyed = table(["", ""], [["status", "finished"], ["run_dir", "runs/x"]])
+    assert '<tr><th scope="row">status</th><td>finished</td></tr>' in keyed
+    assert "<thead>" not in keyed
+    headed = table(["split", "loss"], [["train", 0.5]])
+    assert '<thead><tr><th scope="col">split</th><th scope="col">loss</th></tr></thead>' in headed
+    assert "<tr><td>train</td><td>0.5000</td></tr>" in headed

@@ -47,12 +47,19 @@ def _fmt(v: Any) -> str:
 def table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
     """An HTML table, every cell escaped."""
     header = list(header)
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    head = "".join(f'<th scope="col">{html.escape(str(h))}</th>' for h in header)
+    # A key-value table has no header: a row of empty cells drew a blank band on top. Its
+    # keys are the rows' headers, so that a screen reader names each value by its key.
+    keyed = not any(str(h) for h in header)
+
+    def cell(i: int, v: Any) -> str:
+        tag = ("th", ' scope="row"') if keyed and i == 0 else ("td", "")
+        return f"<{tag[0]}{tag[1]}>{html.escape(_fmt(v))}</{tag[0]}>"
+
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
+        "<tr>" + "".join(cell(i, v) for i, v in enumerate(row)) + "</tr>" for row in rows
     )
-    # A key-value table has no header: a row of empty cells drew a blank band on top.
-    thead = f"<thead><tr>{head}</tr></thead>" if any(str(h) for h in header) else ""
+    thead = "" if keyed else f"<thead><tr>{head}</tr></thead>"
     return f'<table style="{_STYLE}">{thead}<tbody>{body}</tbody></table>'
 
 

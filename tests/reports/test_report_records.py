@@ -802,3 +802,31 @@ def test_a_copied_run_folder_counts_once_and_the_note_says_why(tmp_path: Path, c
     rep = report(log, out=tmp_path / "page", verbose=True)
     assert rep.summary["n"].tolist() == [1] and rep.summary["repeats"].tolist() == [1]
     assert "(a copy of a run folder, renamed or copied in," in capsys.readouterr().out
+
+
+def test_a_sweeps_run_with_no_record_is_named_by_the_report(tmp_path: Path, capsys) -> None:
+    """A seed's folder deleted: its config ranked on the other seeds without a word (a
+    damaged result.json is named; a missing one was not)."""
+    import shutil
+
+    from mlplab import report, sweep
+
+    log = tmp_path / "runs"
+    done = sweep(
+        data="xor", lr=[0.1, 0.5], seed=[0, 1], epoch=3, log_every=0, plots="none",
+        log_path=str(log), exp_name="gone", workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    ids = sorted(p.name for p in (log / "gone").iterdir() if (p / "result.json").exists())
+    assert len(ids) == 4 and done.counts["trained"] == 4
+    report(log, exp_name="gone", verbose=False)
+    assert "have no result.json" not in (log / "gone" / "report.html").read_text(encoding="utf-8")
+    shutil.rmtree(log / "gone" / ids[1])
+    rep = report(log, verbose=True)  # the whole log_path: the spec one folder down
+    assert rep.summary["runs"].sum() == 3
+    spec = next((log / "gone").glob("sweep-*.yaml")).name
+    note = (
+        f"report: note: 1 run(s) that {spec} lists have no result.json ({ids[1]}): their "
+        "configs rank on the runs that have one; the same sweep command trains them again"
+    )
+    assert note in capsys.readouterr().out
+    assert note.removeprefix("report: note: ") in (log / "report.html").read_text(encoding="utf-8")

@@ -55,6 +55,7 @@ from mlplab.reports.collect import (
     Skipped,
     load_runs,
     read_axis_order,
+    runs_without_record,
     scalar_columns,
     swept_variables,
 )
@@ -275,6 +276,8 @@ def report(
     # Every text first, then the page, the largest file, before the tables: a disk that
     # fills leaves the old page and tables as they were, not new tables beside an old page.
     notes = report_notes(sections, summary, runs, rank_by)
+    notes += [missing_runs_note(runs_without_record(root))] if not runs.empty else []
+    notes = [n for n in notes if n]
     texts = {
         result.html_path: _page(result, root, plots, notes),
         result.csv_path: runs[scalar_columns(runs)].to_csv(index=False),
@@ -335,6 +338,21 @@ def report_notes(
             "where they have none"
         )
     return [n for n in notes if n]
+
+
+def missing_runs_note(missing: dict[str, list[str]]) -> str:
+    """Name the runs a sweep's spec lists that have no record: their configs' means are
+    over the seeds that do."""
+    if not missing:
+        return ""
+    said = []
+    for spec, ids in missing.items():
+        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        said.append(f"{len(ids)} run(s) that {spec} lists have no result.json ({shown})")
+    return (
+        "; ".join(said) + ": their configs rank on the runs that have one; the same sweep "
+        "command trains them again"
+    )
 
 
 def rank_by_note(sections: list[Section], rank_by: str | None) -> str:

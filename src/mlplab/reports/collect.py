@@ -363,3 +363,31 @@ def read_axis_order(root: str | Path, deep: bool = True) -> list[str]:
         return []
     axes = spec.get("axes") if isinstance(spec, dict) else None
     return list(axes) if isinstance(axes, dict) else []
+
+
+def runs_without_record(root: str | Path) -> dict[str, list[str]]:
+    """The run ids that a sweep's spec (``sweep-*.yaml`` in ``root`` or, where it holds
+    none, its experiment folders) lists and whose folder holds no result.json, by spec
+    file name: a seed deleted, or never trained, leaves its config's mean over the others
+    without a word, and a missing folder is no damaged file for the report to name."""
+    import yaml
+
+    root = Path(root)
+    specs = sorted(root.glob("sweep-*.yaml")) or sorted(root.glob("*/sweep-*.yaml"))
+    missing: dict[str, list[str]] = {}
+    for spec_file in specs:
+        try:
+            spec = yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # a spec that cannot be read names nothing
+        ids = spec.get("runs") if isinstance(spec, dict) else None
+        if not isinstance(ids, list):
+            continue
+        gone = [
+            str(i)
+            for i in ids
+            if isinstance(i, str) and not (spec_file.parent / i / "result.json").exists()
+        ]
+        if gone:
+            missing[spec_file.name] = gone
+    return missing

@@ -20,10 +20,12 @@ class _Checker(HTMLParser):
         self.stack: list[str] = []
         self.text: list[str] = []
         self.images: list[str] = []
+        self.alts: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         if tag == "img":
             self.images.append(dict(attrs)["src"])
+            self.alts.append(dict(attrs)["alt"])
         if tag not in VOID:
             self.stack.append(tag)
 
@@ -90,7 +92,7 @@ def test_result_shows_its_plots_at_one_scale_so_wide_ones_stay_readable(xor_run)
 
     from PIL import Image
 
-    shown = dict(re.findall(r'alt="([^"]+)" style="width:(\d+)px', xor_run._repr_html_()))
+    shown = dict(re.findall(r'alt="([^":]+)[^"]*" style="width:(\d+)px', xor_run._repr_html_()))
     drawn = {}
     for p in (xor_run.run_dir / "plots").glob("*.png"):
         with Image.open(p) as image:
@@ -117,7 +119,7 @@ def test_a_run_with_snapshots_embeds_its_main_plots_and_names_the_animation(tmp_
     page = r._repr_html_()
     assert len(page) < 4 / 3 * EMBED_TOTAL_BYTES and len(page) < 500_000
     c = parse(page)
-    shown = set(re.findall(r'alt="([^"]+)"', page))
+    shown = set(re.findall(r'alt="([^":]+)', page))  # each picture's name
     assert shown == {"loss", "surface", "confusion"} and len(c.images) == 3
     # The rest named in the text, with their sizes, linked (relative to the notebook).
     text = " ".join(c.text)
@@ -211,3 +213,13 @@ def test_a_key_value_tables_keys_are_row_headers_and_a_tables_head_names_columns
     headed = table(["split", "loss"], [["train", 0.5]])
     assert '<thead><tr><th scope="col">split</th><th scope="col">loss</th></tr></thead>' in headed
     assert "<tr><td>train</td><td>0.5000</td></tr>" in headed
+
+
+def test_a_plots_alt_text_says_what_it_shows(xor_run):
+    """A screen reader read "loss" and "confusion", the captions' words, for pictures."""
+    from mlplab.notebook import PLOT_ALT
+
+    c = parse(xor_run._repr_html_())
+    stems = sorted(p.stem for p in (xor_run.run_dir / "plots").glob("*.png"))
+    assert stems and set(stems) <= set(PLOT_ALT)
+    assert sorted(c.alts) == sorted(f"{s.replace('_', ' ')}: {PLOT_ALT[s]}" for s in stems)

@@ -63,6 +63,27 @@ def table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
     return f'<table style="{_STYLE}">{thead}<tbody>{body}</tbody></table>'
 
 
+# What each of a run's pictures shows, for its alt text: a screen reader said "loss" or
+# "confusion", a caption's word, of a picture it could not describe.
+PLOT_ALT = {
+    "loss": "the loss and the metric over the epochs, a line per split",
+    "surface": "the model's output over the plane of the two inputs, with the data points",
+    "regression_3d": "the model's output as a surface over the two inputs, with the data points",
+    "fit": "the model's output along its one input, with the data points",
+    "pred_vs_true": "each test row's prediction against its true value; on the diagonal is exact",
+    "confusion": "the confusion matrix of the test rows: each true class by predicted class",
+    "network": "the network: a node per unit, an edge per weight, its width the weight's size "
+    "and its colour its sign (orange positive, blue negative)",
+    "boundary_evolution": "the model's output over the two inputs at moments of training",
+}
+
+
+def plot_alt(stem: str) -> str:
+    """A picture's alt text from its file stem: its name and what it shows."""
+    name = stem.replace("_", " ")
+    return f"{name}: {PLOT_ALT[stem]}" if stem in PLOT_ALT else name
+
+
 def images(folder: Path | None, limit: int = 8) -> str:
     """The plot files of ``folder`` (png, svg, gif): the main ones as inline ``<img>`` tags,
     the rest named in a line; '' when none.
@@ -101,8 +122,9 @@ def images(folder: Path | None, limit: int = 8) -> str:
         )
         src = f"data:{IMAGE_MIME[p.suffix.lower()]};base64,{base64.b64encode(raw).decode('ascii')}"
         name = html.escape(p.stem.replace("_", " "))
+        alt = html.escape(plot_alt(p.stem))
         tags.append(
-            f'<figure style="display:inline-block;margin:4px"><img src="{src}" alt="{name}" '
+            f'<figure style="display:inline-block;margin:4px"><img src="{src}" alt="{alt}" '
             f'style="{style}"/><figcaption>{name}</figcaption></figure>'
         )
     rest = [

@@ -274,7 +274,9 @@ def test_report_html_renders_in_chromium(chromium: str, tmp_path: Path) -> None:
     assert len(loaded) >= 4, loaded  # bars, two curve grids, metric vs setting, heatmap
     # The best run's plots, whatever size they were drawn at, are shown at least half
     # the page's width (the loss plot included), not each at its own size.
-    assert {name for name, _ in shown} >= {"loss", "confusion", "surface"}, shown
+    # Each alt names the picture and says what it shows ("loss: the loss and ...").
+    assert {alt.split(":")[0] for alt, _ in shown} >= {"loss", "confusion", "surface"}, shown
+    assert all(len(alt) > 30 for alt, _ in shown), shown
     assert all(width >= 500 for _, width in shown), shown
     assert all(complete and width > 0 for complete, width, _ in loaded), loaded
     import base64

@@ -10,6 +10,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlplab.notebook import plot_alt
 from mlplab.reports.plots import Plot
 
 MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif", ".jpg": "image/jpeg"}
@@ -163,7 +164,7 @@ def _section(sec: PageSection, several: bool) -> list[str]:
                 wide = size is not None and size[0] > 1.6 * size[1]
                 cls = ' class="wide"' if wide else ""
                 out.append(
-                    f'<figure{cls}><img src="{uri}" alt="{e(name)}">'
+                    f'<figure{cls}><img src="{uri}" alt="{e(plot_alt(path.stem))}">'
                     f"<figcaption>{e(name)}</figcaption></figure>"
                 )
             out.append("</div>")

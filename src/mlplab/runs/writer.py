@@ -6,7 +6,8 @@ model of the stack (a single run is a stack of one), the lectures' record:
 - at :class:`~mlplab.training.events.Start`: the folder, ``config.yaml`` and a
   ``result.json`` with ``status: running``;
 - at :class:`~mlplab.training.events.Save`: ``checkpoints/last.safetensors`` (and
-  ``best`` when it changed), with ``metrics.csv`` keeping pace;
+  ``best`` when it changed), with ``metrics.csv`` keeping pace, then ``result.json``,
+  still ``running``, with how far the run got (``epochs_run``, ``steps``, the curves);
 - at :class:`~mlplab.training.events.End`: the final checkpoints, ``metrics.csv`` and
   ``result.json``: every setting merged with the curves and the final metrics.
 
@@ -150,9 +151,12 @@ class RunWriter:
                 # the one on disk, or an older `last` (never a best newer than last's).
                 # curves.npz before the checkpoints that name its points: a kill between
                 # the two leaves a file with more points than the checkpoint, never fewer.
-                self._text_and_curves(int(k), self._curves(event.models, int(k)))
+                # result.json last: a kill before it leaves one that lags the checkpoint.
+                curves = self._curves(event.models, int(k))
+                self._text_and_curves(int(k), curves)
                 self._save(int(k), event.models, "best")
                 self._save(int(k), event.models, "last")
+                self._running(int(k), event.models, curves)
         elif isinstance(event, End):
             # One clock reading for the models that end together: writing each record
             # took longer than training a lab-sized stack, and the last of 8 models
@@ -168,10 +172,14 @@ class RunWriter:
     def _open(self, k: int, models: Models) -> None:
         m = self.models[k]
         m.record.start(m.config, fresh=m.fresh)
+        self._running(k, models, self._curves(models, k))
+
+    def _running(self, k: int, models: Models, curves: dict[str, np.ndarray]) -> None:
+        """result.json of a run in progress: ``running``, with how far it got (at its
+        Start and each Save), so that a record killed outright still tells its progress."""
+        m = self.models[k]
         state = models.loop_state(k, curves=False)
-        m.record.write_result(
-            {**m.header, "status": "running", **curves_of(state, self._curves(models, k))}
-        )
+        m.record.write_result({**m.header, "status": "running", **curves_of(state, curves)})
 
     def _end(self, k: int, event: End, j: int, now: float) -> None:
         m, models, status = self.models[k], event.models, event.statuses[j]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import random
+import shlex
 import stat
 import warnings
 from dataclasses import dataclass
@@ -150,6 +151,16 @@ def resume_inputs(run_dir: Path) -> tuple[Config, Checkpoint | None]:
             f"({err.strerror or type(err).__name__})"
         ) from None
     check_identity(run_dir, cfg, ckpt, last)
+    ref = ckpt.meta.get("curves")
+    if isinstance(ref, dict) and saved_curves(run_dir, ref) is None:
+        # metrics.csv cannot stand in: past 250 validations it keeps every k-th point.
+        raise CheckpointError(
+            f"--resume {str(run_dir)!r}: {str(run_dir / CURVES_FILE)!r} no longer holds the "
+            f"{ref.get('points')} validations its checkpoint continues (deleted, replaced "
+            "or damaged); put that file back to continue the run, or train it afresh with "
+            f"`mlplab train {shlex.quote(str(run_dir / 'config.yaml'))} --log_path "
+            f"{shlex.quote(str(run_dir.parent.parent))} --rerun`"
+        )
     return cfg, ckpt
 
 

@@ -256,13 +256,15 @@ def test_checkpoint_names_the_curves_file_instead_of_repeating_it(run_copy):
     assert meta["curves"]["points"] == meta["loop"]["epoch"] == 3
 
 
-@pytest.mark.parametrize("damage", ["deleted", "changed", "shorter"])
+@pytest.mark.parametrize("damage", ["deleted", "cut", "changed", "shorter"])
 def test_resume_refuses_curves_that_are_not_the_checkpoints(run_copy, capsys, damage):
     import numpy as np
 
     path = run_copy / "curves.npz"
     if damage == "deleted":
         path.unlink()
+    elif damage == "cut":
+        path.write_bytes(path.read_bytes()[:40])
     else:
         with np.load(path) as z:
             arrays = {k: z[k] for k in z.files}
@@ -272,10 +274,17 @@ def test_resume_refuses_curves_that_are_not_the_checkpoints(run_copy, capsys, da
             arrays = {k: v[:2] for k, v in arrays.items()}
         with path.open("wb") as f:
             np.savez(f, **arrays)
-    before = (run_copy / "result.json").read_text()
+    before = {p: p.read_bytes() for p in run_copy.rglob("*") if p.is_file()}
     rc = call_main(["train", "--resume", str(run_copy)])
-    assert_one_line(rc, capsys.readouterr().err, "curves.npz", "3 validations")
-    assert (run_copy / "result.json").read_text() == before
+    config, log = run_copy / "config.yaml", run_copy.parent.parent
+    line = assert_one_line(
+        rc, capsys.readouterr().err, f"{str(path)!r}", "3 validations", "put that file back"
+    )
+    assert {p: p.read_bytes() for p in run_copy.rglob("*") if p.is_file()} == before
+    # The line's own command trains the run afresh.
+    assert line.endswith(f"`mlplab train {config} --log_path {log} --rerun`")
+    assert call_main(["train", str(config), "--log_path", str(log), "--rerun"]) == 0
+    assert json.loads((run_copy / "result.json").read_text())["status"] == "finished"
 
 
 def test_a_run_whose_result_json_was_cut_short_is_trained_again_with_a_word(tmp_path, capsys):

@@ -90,8 +90,10 @@ def check_killed(run_dir: Path) -> str:
     last = run_dir / "checkpoints" / "last.safetensors"
     if not last.exists():
         return "killed before the first checkpoint"
-    step = load_checkpoint(last).meta["loop"]["step"]
-    return f"killed after step {step}"
+    loop = load_checkpoint(last).meta["loop"]
+    # Rewritten after each save's checkpoints: that save's epoch, or the one before.
+    assert loop["epoch"] - 1 <= result["epochs_run"] <= loop["epoch"], result["epochs_run"]
+    return f"killed after step {loop['step']}"
 
 
 def check_stopped(run_dir: Path, sig: int) -> str:

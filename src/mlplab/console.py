@@ -33,8 +33,9 @@ def interactive() -> bool:
 class RunConsole:
     """Prints one run's progress. ``verbose=False`` silences everything.
 
-    On a terminal a bar counts the steps (with the epoch and the last training loss),
-    whatever ``log_every`` is: a run with ``log_every 0`` still shows that it is moving.
+    On a terminal a bar counts the steps (with the epoch and the last training loss: the
+    epoch's mean, and until an epoch has shown one, the last step's), whatever
+    ``log_every`` is: a run with ``log_every 0`` still shows that it is moving.
     ``progress_every`` is the step interval at which the bar wants Step events from the
     loop (0 when there is no bar); elsewhere nothing but the ``step loss`` lines is shown.
     """
@@ -60,6 +61,7 @@ class RunConsole:
         self._progress: Any = None
         self._task: Any = None
         self._every = max(1, total_epochs // 200)
+        self._epoch_loss = False  # whether the bar shows an epoch's mean loss yet
         if verbose and interactive() and self.total_steps > 1:
             from rich.progress import (
                 BarColumn,
@@ -106,6 +108,7 @@ class RunConsole:
         if self._progress is not None and (epoch % self._every == 0 or epoch == self.total):
             done = {} if step is None else {"completed": step}
             self._progress.update(self._task, epoch=epoch, info=info, **done)
+            self._epoch_loss = bool(info)
 
     def __call__(self, event: Any) -> None:
         """Subscribe to a run's events: the labs' ``step cost`` lines and the progress bar.
@@ -123,7 +126,10 @@ class RunConsole:
                 one = float(losses[0]) if len(losses) == 1 else float(np.median(losses))
                 self.step(event.step, one)
             if self.progress_every and event.step % self.progress_every == 0:
-                self._progress.update(self._task, completed=event.step + 1)
+                # Before an epoch's mean loss, the last step's, for a single model.
+                first = not self._epoch_loss and len(event.losses) == 1
+                last = {"info": f"loss {float(event.losses[0]):.4g}"} if first else {}
+                self._progress.update(self._task, completed=event.step + 1, **last)
         elif isinstance(event, Validate):
             if self.log_val:
                 # The median over a stack's models, as the step cost above.

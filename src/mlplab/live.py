@@ -291,7 +291,9 @@ class SweepView(Display):
 
     :meth:`done` is given each outcome that the sweep's progress hook sees (``run_id``,
     ``status``, ``metrics``): a stack hands over its runs when it ends, whether it trained
-    in this process or in a worker, so the count moves by a stack at a time. ``labels``
+    in this process or in a worker, so the count moves by a stack at a time; :meth:`trained`
+    the share of the sweep's epochs trained, stacks in training included, which the bar and
+    the time left follow where it is given. ``labels``
     names a run id for the reader (``{"exp-1a2b3c": "lr 0.5, seed 1"}``; default none);
     ``ranking(metrics)`` gives ``(metric, ascending)``, the number that ranks the runs, chosen
     from the first finished run's metrics (default ``("val_loss", True)``: lowest is best);
@@ -321,6 +323,13 @@ class SweepView(Display):
         self.best: tuple[str, float] | None = None  # run id, its metric
         self._best_key: tuple[float, ...] = ()
         self.status = "running"
+        self.fraction: float | None = None  # of the epochs trained, where told
+
+    def trained(self, fraction: float) -> None:
+        """``fraction`` of the sweep's epochs are trained (those of ended runs, and of the
+        stacks in training): the bar and the time left follow it, not only the runs done."""
+        self.fraction = min(max(fraction, 0.0), 1.0)
+        self._redraw(force=False)
 
     def start(self) -> None:
         self._t0 = self.clock()
@@ -365,10 +374,10 @@ class SweepView(Display):
     def bundle(self, now: float) -> dict[str, str]:
         """The view as a MIME bundle: ``text/html`` for Jupyter, ``text/plain`` elsewhere."""
         elapsed = max(now - self._t0, 0.0)
-        frac = min(self.count / self.total, 1.0)
+        frac = min(self.count / self.total, 1.0) if self.fraction is None else self.fraction
         info = [f"{self.count}/{self.total} runs", f"{elapsed:.1f} s"]
-        if self.status == "running" and 0 < self.count < self.total:
-            info.append(f"~{elapsed / self.count * (self.total - self.count):.1f} s left")
+        if self.status == "running" and 0 < frac < 1:
+            info.append(f"~{elapsed / frac * (1 - frac):.1f} s left")
         info += [f"{n} {s}" for s, n in self.statuses.items() if s != "finished"]
         state = self.status if self.status != "running" else f"{frac:.0%}"
         text = f"mlplab sweep: {state}, " + ", ".join(info)

@@ -547,7 +547,9 @@ def sweep(
                             group_fn,
                         )
                     else:
-                        result.outcomes = run_local(groups, n_workers, bar.done, group_fn, stop)
+                        result.outcomes = run_local(
+                            groups, n_workers, bar.done, group_fn, stop, bar.epochs_or_none()
+                        )
                 except SweepInterrupted as stop:
                     result.outcomes = stop.outcomes
                     result.interrupted, result.stopped_by = True, stop.signal
@@ -1086,25 +1088,36 @@ class _Progress:
 
     It counts the outcomes :func:`run_local` (or Ray) hands to :meth:`done`: those of a
     group once its stack has ended, whether it trained in this process or in a worker.
-    A stack hands over its runs when it has ended (one that diverged early included), so
-    the count does not move while a stack trains. ``configs`` and ``axes`` name each run
-    in the live view by its values on the axes."""
+    The bar, and the time left, follow the epochs: each run's ``epoch`` of the total, as
+    :meth:`epochs` is told them while its stack trains (by :func:`run_local`, in this
+    process or from a worker; not on Ray), and all of them once the run has ended. Off a
+    terminal a line says each quarter of the epochs trained, where nothing was printed for
+    :attr:`QUIET_S` seconds. ``configs`` and ``axes`` name each run in the live view by its
+    values on the axes."""
+
+    QUIET_S = 30.0
 
     def __init__(
         self, configs: list[Config], axes: Iterable[str], show: bool, rank_by: str | None = None
     ) -> None:
         from mlplab.console import interactive
         from mlplab.live import in_jupyter
+        from mlplab.runs.record import run_name
 
         self.total = len(configs)
         self.show = show and self.total > 0
         self.count = 0
+        self.planned = {run_name(c): c.epoch for c in configs}  # each run's epochs
+        self.trained = dict.fromkeys(self.planned, 0)  # those it has trained
+        self.all_epochs = max(1, sum(self.planned.values()))
+        self.epochs_done = 0
+        self._quarter = 0  # quarters of the epochs trained
+        self._started = self._said = time.monotonic()  # the start; the last line printed
         self._bar: Any = None
         self._view: Any = None
         if self.show and in_jupyter():
             from mlplab.live import SweepView
             from mlplab.reports.aggregate import ranking_metric, tie_break
-            from mlplab.runs.record import run_name
 
             def value(v: Any) -> str:  # a random search's lr 0.012345678 as 0.01235
                 return f"{v:.4g}" if isinstance(v, float) else str(v)
@@ -1131,7 +1144,6 @@ class _Progress:
         elif self.show and interactive():
             from rich.progress import (
                 BarColumn,
-                MofNCompleteColumn,
                 Progress,
                 TextColumn,
                 TimeElapsedColumn,
@@ -1140,8 +1152,9 @@ class _Progress:
 
             self._bar = Progress(
                 TextColumn("sweep"),
-                MofNCompleteColumn(),
-                BarColumn(),
+                TextColumn(f"{{task.fields[runs]}}/{self.total} runs"),
+                BarColumn(),  # the epochs
+                TextColumn("{task.percentage:>3.0f}%"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[last]}"),
@@ -1153,7 +1166,7 @@ class _Progress:
             self._view.start()
         if self._bar is not None:
             self._bar.start()
-            self._task = self._bar.add_task("sweep", total=self.total, last="")
+            self._task = self._bar.add_task("sweep", total=self.all_epochs, runs=0, last="")
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -1162,21 +1175,58 @@ class _Progress:
         if self._bar is not None:
             self._bar.stop()
 
+    def epochs_or_none(self) -> Callable[[list[str], int], None] | None:
+        """:meth:`epochs`, where progress shows; else None (no run tells its epochs)."""
+        return self.epochs if self.show else None
+
+    def epochs(self, run_ids: list[str], epochs: int) -> None:
+        """The runs ``run_ids``, of a stack in training, have trained ``epochs`` epochs."""
+        quarter = self._count_epochs(dict.fromkeys(run_ids, epochs))
+        quiet = time.monotonic() - self._said >= self.QUIET_S
+        if quarter and self._bar is None and self._view is None and quarter < 4 and quiet:
+            took = time.monotonic() - self._started
+            self._say(
+                f"[{self.count}/{self.total}] {25 * quarter}% of the sweep's epochs "
+                f"trained ({took:.0f} s)"
+            )
+
+    def _count_epochs(self, trained: Mapping[str, int]) -> int:
+        """Count ``trained`` (epochs by run id) on the bar; the quarter of all the epochs
+        now reached, where this passed one, else 0."""
+        for run_id, n in trained.items():
+            if run_id in self.trained:
+                n = min(max(n, self.trained[run_id]), self.planned[run_id])
+                self.epochs_done += n - self.trained[run_id]
+                self.trained[run_id] = n
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.epochs_done)
+        if self._view is not None:
+            self._view.trained(self.epochs_done / self.all_epochs)
+        quarter = 4 * self.epochs_done // self.all_epochs
+        passed, self._quarter = quarter > self._quarter, max(quarter, self._quarter)
+        return quarter if passed else 0
+
+    def _say(self, line: str) -> None:
+        print(line, flush=True)
+        self._said = time.monotonic()
+
     def done(self, outcome: Outcome) -> None:
         self.count += 1
         if not self.show:
             return
+        if outcome["status"] != "interrupted":  # one interrupted remains to train
+            self._count_epochs({outcome["run_id"]: self.planned.get(outcome["run_id"], 0)})
         line = _outcome_line(outcome)
         if self._view is not None:
             self._view.done(outcome)
             if outcome["status"] != "finished":  # as under the bar: what went wrong stays
                 print(line, flush=True)
         elif self._bar is not None:
-            self._bar.update(self._task, advance=1, last=line)
+            self._bar.update(self._task, runs=self.count, last=line)
             if outcome["status"] != "finished":
                 self._bar.console.print(line, highlight=False, markup=False)
         else:
-            print(f"[{self.count}/{self.total}] {line}", flush=True)
+            self._say(f"[{self.count}/{self.total}] {line}")
 
 
 def _outcome_line(outcome: Outcome) -> str:

@@ -24,6 +24,7 @@ Failure handling:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -38,7 +39,10 @@ if TYPE_CHECKING:
 
 Outcome = dict[str, Any]
 OnDone = Callable[[Outcome], None]
-# group_fn(configs, on_done=None) -> outcomes; module-level so a spawned worker can import it.
+# on_epochs(run_ids, epochs): the runs of a stack in training have trained that many epochs.
+OnEpochs = Callable[[list[str], int], None]
+# group_fn(configs, on_done=None, on_epochs=None) -> outcomes; module-level so a spawned
+# worker can import it.
 GroupFn = Callable[..., list[Outcome]]
 
 WORKER_DIED = "worker process died"
@@ -61,6 +65,8 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 # return at once instead of starting new runs.
 _stopping = False
 _sweep_pid: int | None = None  # the process that started this worker (see init_worker)
+# Where a worker tells the sweep how far its stacks have trained (see _Worker), if it does.
+_epochs_fd: int | None = None
 
 
 class SweepInterrupted(Exception):
@@ -291,6 +297,26 @@ class _Watched:
             raise
 
 
+class EpochsDone:
+    """A subscriber that tells ``on_epochs(run_ids, epochs)`` how far the models of a stack
+    have trained, at its Start and at about 100 of its validations: a sweep's progress
+    within a stack. An error of ``on_epochs`` is dropped: progress never costs a run."""
+
+    def __init__(self, on_epochs: OnEpochs) -> None:
+        self.on_epochs = on_epochs
+        self.every, self.next = 1, 0
+
+    def __call__(self, event: Any) -> None:
+        from mlplab.training.events import Start, Validate
+
+        if isinstance(event, Start):
+            self.every, self.next = max(1, event.epochs // 100), event.epoch
+        if isinstance(event, Start | Validate) and event.epoch >= self.next:
+            self.next = event.epoch + self.every
+            with contextlib.suppress(Exception):
+                self.on_epochs([event.models.name(int(k)) for k in event.ids], event.epoch)
+
+
 def train_group(
     configs: list[dict[str, Any]],
     on_done: OnDone | None = None,
@@ -298,6 +324,7 @@ def train_group(
     prune: Prune | None = None,
     subscribers: Sequence[Subscriber] = (),
     stop: Callable[[], bool] | None = None,
+    on_epochs: OnEpochs | None = None,
 ) -> list[Outcome]:
     """Train a group of configs, each into its own full run record.
 
@@ -324,6 +351,9 @@ def train_group(
     subscribers, stop : optional
         The caller's subscribers to each stack's events, and its own stop (polled before
         every step, as a Ctrl-C): :func:`mlplab.sweep` passes them in its own process.
+    on_epochs : callable, optional
+        Told how far the runs in training have come (:class:`EpochsDone`): the sweep's
+        progress while a stack trains.
 
     Returns
     -------
@@ -339,9 +369,10 @@ def train_group(
     from mlplab.runs.record import is_finished, read_result, run_dir_of, run_name
 
     hooks = CallerHooks(subscribers, stop)
+    progress = [EpochsDone(on_epochs)] if on_epochs is not None else []
     stack_failed = False
     if configs:
-        batched = _train_stacked(configs, on_done, rerun, prune, hooks)
+        batched = _train_stacked(configs, on_done, rerun, prune, hooks, progress)
         if batched is not None:
             return batched
         stack_failed = True
@@ -375,7 +406,7 @@ def train_group(
                 handle_signals=True,
                 rerun=rerun,
                 lock=False,  # the sweep holds the run's lock
-                subscribers=hooks.subscribers,
+                subscribers=[*hooks.subscribers, *progress],
                 stop=hooks.stop if stop is not None else None,
             )
             outcome["status"] = result.status
@@ -408,6 +439,7 @@ def _train_stacked(
     rerun: bool,
     prune: Prune | None = None,
     hooks: CallerHooks | None = None,
+    progress: Sequence[Subscriber] = (),
 ) -> list[Outcome] | None:
     """Train a group with the batched trainer; None if the stack itself failed."""
     from mlplab.assemble import as_config
@@ -436,7 +468,7 @@ def _train_stacked(
             should_stop=stop,
             resume=not rerun,
             prune=prune,
-            subscribers=hooks.subscribers,
+            subscribers=[*hooks.subscribers, *progress],
         )
     except PruneError as err:
         # The rule's fault, not a config's: retried one by one (without the rule) the group
@@ -535,19 +567,24 @@ def run_local(
     on_done: OnDone | None = None,
     group_fn: GroupFn = train_group,
     stop: Callable[[], bool] | None = None,
+    on_epochs: OnEpochs | None = None,
 ) -> list[Outcome]:
     """Train every group; return the outcomes of the runs that ended.
 
     ``workers <= 1`` trains in this process; otherwise a spawn-started pool of
     ``min(workers, len(groups))`` processes. ``on_done`` gets each outcome (in-process as
-    each run ends; from a pool as each group ends). Raises :class:`SweepInterrupted` on
-    Ctrl-C or when a run reports ``interrupted`` in-process. ``stop``, the caller's own
-    (polled between groups here; ``group_fn`` polls it between steps), trains in-process.
+    each run ends; from a pool as each group ends). ``on_epochs``, where given, is passed
+    to ``group_fn``; in a pool each worker tells it through a pipe of its own
+    (:class:`_Worker`). Raises :class:`SweepInterrupted` on Ctrl-C or when a run reports
+    ``interrupted`` in-process. ``stop``, the caller's own (polled between groups here;
+    ``group_fn`` polls it between steps), trains in-process.
     """
     on_done = on_done or (lambda outcome: None)
     if workers <= 1 or len(groups) <= 1 or stop is not None:
+        if on_epochs is not None:
+            group_fn = functools.partial(group_fn, on_epochs=on_epochs)
         return _run_in_process(groups, on_done, group_fn, stop)
-    return _run_in_pool(groups, workers, on_done, group_fn)
+    return _run_in_pool(groups, workers, on_done, group_fn, on_epochs)
 
 
 def _run_in_process(
@@ -591,7 +628,11 @@ def _run_in_process(
 
 
 def _run_in_pool(
-    groups: list[list[dict[str, Any]]], workers: int, on_done: OnDone, group_fn: GroupFn
+    groups: list[list[dict[str, Any]]],
+    workers: int,
+    on_done: OnDone,
+    group_fn: GroupFn,
+    on_epochs: OnEpochs | None = None,
 ) -> list[Outcome]:
     """Hand the groups to ``workers`` worker processes, one group at a time each."""
     import multiprocessing.connection
@@ -605,7 +646,8 @@ def _run_in_pool(
 
     tries: Counter[str] = Counter()
     queue: deque[list[dict[str, Any]]] = deque(groups)
-    idle = [_Worker() for _ in range(min(workers, len(groups)))]
+    tells = on_epochs is not None
+    idle = [_Worker(tells) for _ in range(min(workers, len(groups)))]
     busy: dict[_Worker, _Job] = {}
     try:
         while queue or busy:
@@ -617,8 +659,15 @@ def _run_in_pool(
                 else:  # it died before it started: a fresh worker takes the group
                     worker.close()
                     record(_dead_group(job, tries, queue))
-                    idle.append(_Worker())
-            ready = multiprocessing.connection.wait([w.fd for w in busy])
+                    idle.append(_Worker(tells))
+            ready = multiprocessing.connection.wait(
+                [w.fd for w in busy] + [w.epochs_fd for w in busy if w.epochs_fd is not None]
+            )
+            for worker, job in busy.items():
+                # Before its group's outcomes: a worker tells its epochs before it answers.
+                if on_epochs is not None and (worker.fd in ready or worker.epochs_fd in ready):
+                    for positions, epochs in worker.epochs():
+                        on_epochs([job.names[i] for i in positions if i < len(job.names)], epochs)
             for worker in [w for w in busy if w.fd in ready]:
                 job = busy.pop(worker)
                 reply = worker.receive()
@@ -626,7 +675,7 @@ def _run_in_pool(
                     worker.close()
                     record(_dead_group(job, tries, queue))
                     if queue:
-                        idle.append(_Worker())
+                        idle.append(_Worker(tells))
                     continue
                 idle.append(worker)
                 ok, value = reply
@@ -674,6 +723,7 @@ class _Job:
     def __init__(self, group: list[dict[str, Any]], stamps: dict[str, int | None]) -> None:
         self.group = group
         self.stamps = stamps
+        self.names = [_run_dir(v).name for v in group]  # run ids, as a worker's epochs name them
 
     def started(self, values: dict[str, Any]) -> bool:
         # A run whose record changed since the group was handed out had started.
@@ -690,13 +740,25 @@ class _Worker:
     sweep again in each worker, and ``python - < script.py`` cannot be re-imported at all.
     This process imports only mlplab (and the module of ``group_fn``), from this
     process's ``sys.path``.
+
+    ``tells``: the worker also tells how far its stacks have trained (:class:`EpochsDone`),
+    as lines ``EPOCHS I J ...`` (positions in its group) on a pipe of their own,
+    ``epochs_fd``, which it writes without blocking: a line that finds the pipe full is
+    dropped, and the answers on its stdout stay as they were.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tells: bool = False) -> None:
         import pickle
         import subprocess
 
         env = {**os.environ, **dict.fromkeys(THREAD_ENV, "1")}
+        self.epochs_fd: int | None = None
+        self._partial = b""  # a line of epochs read in part
+        tell: list[int] = []  # the worker's end of the epochs pipe, if any
+        if tells:
+            self.epochs_fd, write_end = (_above_stdio(fd) for fd in os.pipe())
+            os.set_blocking(self.epochs_fd, False)
+            tell.append(write_end)
         # The worker starts with Ctrl-C and the relay blocked (a signal mask is inherited):
         # one that comes while Python starts stays pending until the worker's own handlers
         # take it, not a KeyboardInterrupt amid its first imports. Here it waits the
@@ -705,13 +767,16 @@ class _Worker:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mlplab.sweeps.worker", str(os.getpid())],
+                [sys.executable, "-m", "mlplab.sweeps.worker", str(os.getpid()), *map(str, tell)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=env,
+                pass_fds=tell,
             )
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            for fd in tell:  # the worker's now
+                os.close(fd)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.reply_pipe = self.proc.stdout
         self.fd = self.reply_pipe.fileno()  # what multiprocessing.connection.wait watches
@@ -732,6 +797,21 @@ class _Worker:
         import pickle
 
         return self.send_raw(pickle.dumps(job))
+
+    def epochs(self) -> list[tuple[list[int], int]]:
+        """The ``(positions in its group, epochs)`` the worker has told since the last call."""
+        if self.epochs_fd is None:
+            return []
+        try:
+            data = os.read(self.epochs_fd, 1 << 16)
+        except OSError:  # nothing yet (BlockingIOError)
+            return []
+        if not data:  # the worker is gone: its answer's pipe says how
+            os.close(self.epochs_fd)
+            self.epochs_fd = None
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        told = [list(map(int, line.split())) for line in lines if line]
+        return [(numbers[1:], numbers[0]) for numbers in told]
 
     def receive(self) -> tuple[bool, Any] | None:
         """``(True, outcomes)``, ``(False, error)``, or None when the process died."""
@@ -756,6 +836,21 @@ class _Worker:
                 break
         with contextlib.suppress(OSError):
             self.reply_pipe.close()
+        if self.epochs_fd is not None:
+            os.close(self.epochs_fd)
+            self.epochs_fd = None
+
+
+def _above_stdio(fd: int) -> int:
+    """``fd``, moved above 0, 1 and 2 where it is one of them (a sweep started with its
+    stdout closed): a worker's descriptor there would be its stdin, stdout or stderr."""
+    if fd > 2:
+        return fd
+    import fcntl
+
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return moved
 
 
 def _dead_group(
@@ -889,14 +984,15 @@ def _recorded(values: dict[str, Any]) -> Outcome:
     }
 
 
-def init_worker(parent_pid: int, stopped: Sequence[int] = ()) -> None:
+def init_worker(parent_pid: int, stopped: Sequence[int] = (), epochs_fd: int | None = None) -> None:
     """Set up a worker: one math thread, Ctrl-C handled only inside a run, and an end
     with the sweep: if the sweep's process is killed outright, the kernel sends SIGTERM,
     which stops a run or a stack cleanly (``interrupted``, with a checkpoint).
     ``stopped``: the signals (Ctrl-C, or the sweep's relay of it) noted while the worker
     started; any, and it trains nothing. Read once this function's handlers have taken
-    over, so that no signal falls between the two."""
-    global _sweep_pid, _stopping
+    over, so that no signal falls between the two. ``epochs_fd``: where to tell how far
+    its stacks have trained (:class:`_Worker`), if the sweep asked."""
+    global _sweep_pid, _stopping, _epochs_fd
     # Between runs SIGINT (or the sweep's relay of it) only notes the stop (no traceback
     # from an idle worker); during a run, train's own handler turns it into a clean stop
     # with a checkpoint. Set first: the imports below take a while, and a signal during
@@ -907,6 +1003,10 @@ def init_worker(parent_pid: int, stopped: Sequence[int] = ()) -> None:
 
     _sweep_pid = parent_pid
     _stopping = _stopping or bool(stopped)
+    if epochs_fd is not None:
+        os.set_blocking(epochs_fd, False)  # a full pipe drops a line, never holds a run
+        os.set_inheritable(epochs_fd, False)
+        _epochs_fd = epochs_fd
     if not die_with_parent(signal.SIGTERM, parent_pid):
         os._exit(0)
     for name in THREAD_ENV:
@@ -919,6 +1019,22 @@ def init_worker(parent_pid: int, stopped: Sequence[int] = ()) -> None:
     StopFlag.relay = RELAY_SIGINT
 
 
+def _tell_epochs(fd: int, group: list[dict[str, Any]]) -> OnEpochs:
+    """``on_epochs`` in a worker: a line ``EPOCHS I J ...`` (positions in ``group``) on
+    ``fd``, written whole or not at all (at most PIPE_BUF bytes, without blocking)."""
+    import select
+
+    where = {_run_dir(v).name: i for i, v in enumerate(group)}
+
+    def tell(run_ids: list[str], epochs: int) -> None:
+        line = " ".join(map(str, [epochs, *(where[r] for r in run_ids if r in where)]))
+        if len(line) < select.PIPE_BUF:
+            with contextlib.suppress(OSError):  # full (BlockingIOError), or the sweep gone
+                os.write(fd, line.encode() + b"\n")
+
+    return tell
+
+
 def _note_stop(signum: int, frame: Any) -> None:
     global _stopping
     _stopping = True
@@ -929,7 +1045,10 @@ def worker_call(group_fn: GroupFn, group: list[dict[str, Any]]) -> list[Outcome]
     global _stopping
     if _stopping:
         return []
-    outcomes = group_fn(group)
+    if _epochs_fd is None:
+        outcomes = group_fn(group)
+    else:
+        outcomes = group_fn(group, on_epochs=_tell_epochs(_epochs_fd, group))
     if _sweep_pid is not None and os.getppid() != _sweep_pid:
         # The sweep's process died (its runs stopped cleanly on the SIGTERM that brought):
         # nobody waits for this answer or has more work, and the pool's queue would keep

@@ -1,9 +1,10 @@
-"""A sweep's worker process: ``python -m mlplab.sweeps.worker PARENT_PID``.
+"""A sweep's worker process: ``python -m mlplab.sweeps.worker PARENT_PID [EPOCHS_FD]``.
 
 Started by :mod:`mlplab.sweeps.local`. The protocol on its standard streams, all pickled:
 first the parent's ``sys.path``; then, per group, ``(group_fn, configs)`` in and
 ``(True, outcomes)`` or ``(False, "Error: message")`` out. It exits when its stdin closes.
-Whatever training prints goes to stderr, so stdout carries only the answers.
+Whatever training prints goes to stderr, so stdout carries only the answers. With
+``EPOCHS_FD``, a pipe, it also tells there how far its stacks have trained (lines of text).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import signal
 import sys
 
 
-def main(parent_pid: int) -> None:
+def main(parent_pid: int, epochs_fd: int | None = None) -> None:
     # A Ctrl-C while this process still imports (a second or more, torch's import) is
     # noted, with no traceback, so that the worker then trains nothing: ignored, it was
     # lost, and the worker trained its group until the sweep's grace period ran out.
@@ -38,7 +39,9 @@ def main(parent_pid: int) -> None:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (for the process's life)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.path[:] = pickle.load(inbox)
-    init_worker(parent_pid, stopped=early)  # read once its own handlers took over
+    init_worker(
+        parent_pid, stopped=early, epochs_fd=epochs_fd
+    )  # read once its own handlers took over
     while True:
         try:
             group_fn, group = pickle.load(inbox)
@@ -55,7 +58,7 @@ def main(parent_pid: int) -> None:
 
 if __name__ == "__main__":
     try:
-        main(int(sys.argv[1]))
+        main(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None)
     except KeyboardInterrupt:
         # A second Ctrl-C stops a run where it is (train raises it): the sweep, which
         # the same Ctrl-C reached, records the run from its files. No traceback per worker.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from pathlib import Path
@@ -546,3 +547,30 @@ def test_a_config_with_no_finished_run_shows_no_rank(tmp_path: Path) -> None:
     ranks = {row[1]: row[0] for row in rows}
     assert ranks == {"0.001": "1", "10000": "–", "100000": "–"}, rows
     assert rep.summary["rank"].tolist() == [1, 2, 3]  # summary.csv keeps its order's ranks
+
+
+def test_finished_runs_whose_training_loss_rose_are_named(tmp_path: Path) -> None:
+    """A run whose loss grew to 1e34 without reaching inf finished, and its metrics were
+    averaged as any other's without a word (`mlplab train` notes it; the report did not)."""
+    from mlplab.reports.api import loss_rose_note
+
+    log = tmp_path / "runs"
+    sweep(
+        data="moons", n_samples=100, lr=[0.1, 0.5], seed=[0, 1], epoch=4, log_every=0,
+        plots="none", log_path=str(log), exp_name="rose", workers=1, report=False,
+        verbose=False,
+    )  # fmt: skip
+    rep = report(log, exp_name="rose", verbose=False)
+    assert loss_rose_note(rep.runs) == ""  # every loss fell
+    path = sorted((log / "rose").glob("*/result.json"))[2]
+    record = json.loads(path.read_text())
+    record["train_loss"] = 1e34
+    path.write_text(json.dumps(record))
+    rep = report(log, exp_name="rose", verbose=False)
+    first = record["train_losses"][0]
+    note = loss_rose_note(rep.runs)
+    assert note.startswith(
+        f"1 finished run(s) ended with a training loss above their first (e.g. "
+        f"{record['run_id']}: {first:.4g} to 1e+34): "
+    ), note
+    assert html.escape(note) in (log / "rose" / "report.html").read_text(encoding="utf-8")

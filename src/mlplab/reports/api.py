@@ -325,6 +325,7 @@ def report_notes(
         tied_seeds_note(sections),
         overlap_note(sections),
         few_seeds_note(sections),
+        loss_rose_note(runs),
         across_data_note(sections),
         rank_by_note(sections, rank_by),
     ]
@@ -429,6 +430,31 @@ def overlap_note(sections: list[Section]) -> str:
     return (
         "; ".join(said) + ": the seeds do not settle which of these is best (more seeds "
         "narrow the intervals)"
+    )
+
+
+def loss_rose_note(runs: pd.DataFrame) -> str:
+    """Name the finished runs whose training loss ended above its first, as `mlplab
+    train` notes of one: a run that blew up to 1e34 without reaching inf or NaN is no
+    divergence, and its metrics enter its config's mean as any other's."""
+    from mlplab.console import LOSS_ROSE
+
+    if "train_losses" not in runs or "train_loss" not in runs:
+        return ""
+    done = runs[runs["status"] == "finished"]
+    first = done["train_losses"].map(lambda c: float(c[0]) if isinstance(c, list) and c else 0.0)
+    last = pd.to_numeric(done["train_loss"], errors="coerce")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (last / first).where(np.isfinite(first) & (first > 0))
+    rose = ratio[ratio > 1 + LOSS_ROSE]
+    if rose.empty:
+        return ""
+    worst = rose.idxmax()
+    run_id, first, last = done.at[worst, "run_id"], first[worst], last[worst]
+    return (
+        f"{len(rose)} finished run(s) ended with a training loss above their first (e.g. "
+        f"{run_id}: {first:.4g} to {last:.4g}): their steps overshoot, an lr too high, and "
+        "their metrics enter their configs' means as any other run's"
     )
 
 

@@ -168,6 +168,36 @@ def test_plot_with_a_damaged_snapshot_file_is_one_line_exit_2_and_draws_nothing(
     assert list(out.iterdir()) == []
 
 
+def test_plot_of_an_unfinished_run_draws_the_frames_its_checkpoints_wrote(
+    tmp_path_factory, tmp_path, run_cli
+):
+    """A run stopped before its end has its frames in snapshot_frames/, a file per
+    checkpoint: plot draws them as the finished run's file; a damaged one is one line."""
+    from mlplab.plots.recorder import FRAMES_DIR, SnapshotRecorder
+
+    snap = trained(tmp_path_factory, "xor_snap", **{**XOR_NN, "epoch": 300, "snapshot_every": 20})
+    run_dir = tmp_path / "run"
+    shutil.copytree(snap.run_dir, run_dir, ignore=shutil.ignore_patterns("plots"))
+    rec = SnapshotRecorder.load(run_dir / "snapshots.npz")
+    (run_dir / "snapshots.npz").unlink()
+    frames = rec.frames
+    rec.frames = frames[:5]  # as two checkpoints wrote them
+    rec.flush(run_dir)
+    rec.frames = frames[5:]
+    rec.flush(run_dir)
+    proc = run_cli("plot", run_dir, "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    for name in snap.record["snapshots"]:  # the same frames: the same bytes
+        assert (tmp_path / "out" / name).read_bytes() == (
+            snap.run_dir / "plots" / name
+        ).read_bytes()
+    (run_dir / FRAMES_DIR / "00000005.npz").write_text("not frames")
+    (tmp_path / "again").mkdir()
+    proc = run_cli("plot", run_dir, "--out", tmp_path / "again")
+    assert_one_line_error(proc, FRAMES_DIR)
+    assert list((tmp_path / "again").iterdir()) == []
+
+
 def test_plot_takes_activations_as_the_switch_people_guess(tmp_path, run_cli):
     """`mlplab plot --activations` was "the following arguments are required:
     RUN_DIR|activations"; it draws them, and a plot with neither names both forms."""

@@ -155,6 +155,67 @@ def test_only_the_gifs_frames_are_drawn_however_many_were_captured(tmp_path_fact
         assert gif.n_frames == MAX_FRAMES
 
 
+def test_a_save_keeps_only_the_later_frames_in_memory(tmp_path_factory, tmp_path):
+    """A run kept every frame in memory to its end: each save now writes the frames since
+    the one before into the run's folder and forgets them, and the pictures choose among
+    every frame, those written and those in memory, as they did."""
+    from mlplab.plots.recorder import FRAMES_DIR
+
+    moons = trained(tmp_path_factory, "moons", **MOONS)
+
+    def predict(step):  # a model whose surface moves with the step
+        return lambda X: moons.model_outputs(X * (1 + step / 50))
+
+    whole = SnapshotRecorder(moons.dataset, moons.spec, grid_size=10)
+    rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=10)
+    for step in range(200):
+        for r in (whole, rec):
+            r.capture(step, predict(step))
+        if step % 70 == 69:
+            rec.flush(tmp_path)
+            assert rec.frames == [] and rec.saved == step + 1
+    assert len(rec.frames) == 60 and len(rec.steps) == 200
+    assert sorted(p.name for p in (tmp_path / FRAMES_DIR).iterdir()) == [
+        "00000000.npz",
+        "00000070.npz",
+        "head.npz",
+    ]
+    np.testing.assert_array_equal(rec.changes(), whole.changes())
+    drawn, alone = rec.for_drawing(), whole.for_drawing()
+    assert drawn.steps == alone.steps
+    for a, b in zip(drawn.frames, alone.frames, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # What `mlplab plot` draws of the unfinished run: the frames written.
+    kept = SnapshotRecorder.of_run(tmp_path)
+    assert kept.steps == list(range(140))
+    np.testing.assert_array_equal(list(kept.each_frame())[139], whole.frames[139])
+
+
+def test_a_resume_takes_back_the_frames_to_its_step_and_removes_the_later_ones(
+    tmp_path_factory, tmp_path
+):
+    from mlplab.plots.recorder import FRAMES_DIR
+
+    moons = trained(tmp_path_factory, "moons", **MOONS)
+    rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=10)
+    for step in range(0, 50, 5):
+        rec.capture(step, lambda X, s=step: moons.model_outputs(X * (1 + s / 50)))
+        if step in (15, 40):
+            rec.flush(tmp_path)  # frames 0-15, then 20-40
+    again = SnapshotRecorder(moons.dataset, moons.spec, grid_size=10)
+    again.restore(tmp_path, 30)  # a resume from step 30: frames 35 and 40 are past it
+    assert again.steps == [0, 5, 10, 15, 20, 25, 30] and again.frames == []
+    assert SnapshotRecorder.of_run(tmp_path).steps == again.steps
+    again = SnapshotRecorder(moons.dataset, moons.spec, grid_size=10)
+    again.restore(tmp_path, 10)  # an earlier checkpoint: the second file goes
+    assert again.steps == [0, 5, 10]
+    assert sorted(p.name for p in (tmp_path / FRAMES_DIR).iterdir()) == [
+        "00000000.npz",
+        "head.npz",
+    ]
+    assert SnapshotRecorder.of_run(tmp_path).steps == [0, 5, 10]
+
+
 def test_a_binary_frame_draws_its_decision_boundary_where_it_has_one(tmp_path_factory):
     """As the surface plot does: P = 0.5 as a line. A frame near 0.5 everywhere (the
     untrained model, a plateau) is shaded too faintly to show its split without it; a

@@ -22,6 +22,7 @@ from tensorboard.backend.event_processing import plugin_event_accumulator
 from tensorboard.util.tensor_util import make_ndarray
 
 from mlplab import runner as run_mod
+from mlplab.plots.recorder import FRAMES_DIR, SnapshotRecorder
 from mlplab.runner import train
 from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.record import is_finished
@@ -251,8 +252,9 @@ def test_a_run_that_failed_resumes_with_the_frames_of_its_last_checkpoint(tmp_pa
         train(log_path=log, engine="numpy", subscribers=[crash_after_the_second_save], **kw)
     (run_dir,) = run_dirs(Path(log))
     assert read_json(run_dir / "result.json")["status"] == "failed"
-    with np.load(run_dir / "snapshots.npz") as kept:
-        assert list(kept["steps"]) == list(range(0, 101, 10))  # to the checkpoint at step 100
+    assert not (run_dir / "snapshots.npz").exists()  # snapshots.npz: a finished run
+    kept = SnapshotRecorder.of_run(run_dir)
+    assert kept.steps == list(range(0, 101, 10))  # to the checkpoint at step 100
     again = train(log_path=log, engine="numpy", **kw)
     assert again.status == "finished" and again.run_dir == run_dir
     with np.load(ref.run_dir / "snapshots.npz") as a, np.load(run_dir / "snapshots.npz") as b:
@@ -273,8 +275,7 @@ def test_the_frames_reach_the_disk_before_each_checkpoint(tmp_path, monkeypatch)
     def checked(self, k, models, which, state=None):
         if which == "last":
             step = models.loop_state(k, curves=False).step
-            with np.load(self.models[k].record.dir / "snapshots.npz") as z:
-                seen.append((step, int(z["steps"].max())))
+            seen.append((step, SnapshotRecorder.of_run(self.models[k].record.dir).steps[-1]))
         return save(self, k, models, which, state)
 
     monkeypatch.setattr(RunWriter, "_save", checked)
@@ -284,6 +285,115 @@ def test_the_frames_reach_the_disk_before_each_checkpoint(tmp_path, monkeypatch)
     # (the run's end) finds the film that the finished run keeps.
     assert [s for s, _ in seen[:3]] == [50, 100, 150]
     assert all(kept == step for step, kept in seen[:3])
+
+
+def written_at_each_save(run_dir_of, seen):
+    """A subscriber that notes, at each Save, the snapshot files written since the one
+    before (new, or replaced: a rename gives another inode and time) and their bytes."""
+    before: dict[str, tuple[int, int, int]] = {}
+
+    def note(event):
+        if type(event).__name__ != "Save":
+            return
+        files = [p for p in run_dir_of().rglob("snapshot*") if p.is_file()]
+        files += list((run_dir_of() / FRAMES_DIR).glob("*"))
+        now = {str(p): (p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_size) for p in files}
+        seen.append(sum(key[2] for name, key in now.items() if before.get(name) != key))
+        before.update(now)
+
+    return note
+
+
+def test_each_checkpoint_writes_only_its_new_frames(tmp_path):
+    """A checkpoint wrote every frame so far, and the bytes written grew with the square
+    of the steps: each now writes the frames since the one before, in a file of their
+    own, so the bytes written are those of the frames once; the finished run keeps the
+    frames its pictures show, in place of them."""
+    kw = {**KW, "plots": "png", "snapshot_every": 1, "save_every": 1}  # a frame a step
+    written: list[int] = []
+    note = written_at_each_save(lambda: run_dirs(tmp_path)[0], written)
+    res = train(log_path=str(tmp_path), engine="numpy", subscribers=[note], **kw)
+    assert res.status == "finished" and len(written) == 6  # a save per epoch
+    frame = 80 * 80 * 4  # float32 on the default grid
+    # 25 frames a save (the first also the model before training, and the head)
+    assert all(25 * frame < w < 26 * frame for w in written[1:]), written
+    assert written[0] < 26 * frame + 200_000
+    assert sum(written) < 152 * frame + 200_000  # each frame once, not at each save
+    assert not (res.run_dir / FRAMES_DIR).exists()
+    assert SnapshotRecorder.load(res.run_dir / "snapshots.npz").steps[-1] == 150
+
+
+def test_a_resume_removes_the_frames_written_past_its_checkpoint(tmp_path, monkeypatch):
+    """A kill between a save's frames and its checkpoint: the resume continues from the
+    checkpoint before, and the frames past it are taken again, not kept twice."""
+    from mlplab.runs.writer import RunWriter
+
+    kw = {**KW, "plots": "png", "snapshot_every": 10, "save_every": 2}
+    ref = train(log_path=str(tmp_path / "ref"), engine="numpy", **kw)
+    save = RunWriter._save
+
+    def killed_at_step_100(self, k, models, which, state=None):
+        if models.loop_state(k, curves=False).step == 100:
+            raise RuntimeError("killed")
+        return save(self, k, models, which, state)
+
+    monkeypatch.setattr(RunWriter, "_save", killed_at_step_100)
+    log = str(tmp_path / "cut")
+    with pytest.raises(RuntimeError):
+        train(log_path=log, engine="numpy", **kw)
+    monkeypatch.undo()
+    (run_dir,) = run_dirs(Path(log))
+    assert SnapshotRecorder.of_run(run_dir).steps == list(range(0, 101, 10))
+    assert load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta["loop"]["step"] == 50
+    assert train(log_path=log, engine="numpy", **kw).status == "finished"
+    with np.load(ref.run_dir / "snapshots.npz") as a, np.load(run_dir / "snapshots.npz") as b:
+        assert a.files == b.files
+        for name in a.files:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert_same_run(ref.run_dir, run_dir)
+
+
+def failed_after_the_second_save(log: str, kw: dict) -> Path:
+    """A run of ``kw`` that failed after its checkpoint at step 100; its folder."""
+    saves = []
+
+    def crash(event):
+        saves.append(type(event).__name__ == "Save")
+        if sum(saves) == 2 and type(event).__name__ == "Validate":
+            raise RuntimeError("the machine went away")
+
+    with pytest.raises(RuntimeError):
+        train(log_path=log, engine="numpy", subscribers=[crash], **kw)
+    (run_dir,) = run_dirs(Path(log))
+    return run_dir
+
+
+def test_a_run_interrupted_with_every_frame_in_one_file_resumes_with_them(tmp_path):
+    """Runs interrupted before the frames had a folder kept every frame so far in
+    snapshots.npz: their resume takes them back."""
+    kw = {**KW, "plots": "png", "snapshot_every": 10, "save_every": 2}
+    ref = train(log_path=str(tmp_path / "ref"), engine="numpy", **kw)
+    log = str(tmp_path / "cut")
+    run_dir = failed_after_the_second_save(log, kw)
+    rec = SnapshotRecorder.of_run(run_dir)
+    frames = np.stack(list(rec.each_frame()))
+    np.savez(run_dir / "snapshots.npz", steps=rec.steps, frames=frames, **rec.shared())
+    shutil.rmtree(run_dir / FRAMES_DIR)
+    assert train(log_path=log, engine="numpy", **kw).status == "finished"
+    with np.load(ref.run_dir / "snapshots.npz") as a, np.load(run_dir / "snapshots.npz") as b:
+        for name in a.files:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_damaged_frames_are_one_warning_and_the_run_goes_on(tmp_path):
+    kw = {**KW, "plots": "png", "snapshot_every": 10, "save_every": 2}
+    log = str(tmp_path / "cut")
+    run_dir = failed_after_the_second_save(log, kw)
+    (run_dir / FRAMES_DIR / "00000006.npz").write_text("not frames")
+    with pytest.warns(RuntimeWarning, match="damaged.*starts again after step 100") as caught:
+        res = train(log_path=log, engine="numpy", **kw)
+    assert res.status == "finished" and len(caught) == 1
+    assert SnapshotRecorder.load(run_dir / "snapshots.npz").steps == [110, 120, 130, 140, 150]
 
 
 def test_ctrl_c_after_the_finished_record_keeps_it_finished(refs, tmp_path):

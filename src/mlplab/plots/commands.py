@@ -4,8 +4,8 @@
 checkpoint (no retraining: the caller passes the loader, ``mlplab.restore.load_run``,
 which this layer may not import) and draws the same plots as the end of training, from
 result.json's curves, and the snapshot animation from the frames a ``--snapshot_every``
-run kept (``snapshots.npz``). ``mlplab plot activations`` draws every activation next
-to its derivative.
+run kept (``snapshots.npz``; an unfinished run's ``snapshot_frames/``). ``mlplab plot
+activations`` draws every activation next to its derivative.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def redraw_run(
         )
     except CheckpointError as gone:
         return out_dir, _loss_of_record_only(run_dir, out_dir, result, fmt, printed, gone)
-    snapshots = _load_snapshots(run_dir / SNAPSHOT_FILE)  # read first: fail before drawing
+    snapshots = _load_snapshots(run_dir)  # read first: fail before drawing
 
     record = with_every_point(run_dir, run.record)
     if record is run.record and isinstance(run.record.get("curves_thinned"), dict):
@@ -190,17 +190,17 @@ def check_out_folder(out: str, own_run: Path | None = None) -> Path:
     return p
 
 
-def _load_snapshots(path: Path) -> SnapshotRecorder | None:
+def _load_snapshots(run_dir: Path) -> SnapshotRecorder | None:
     """The frames a ``--snapshot_every`` run kept, or None if it kept none."""
-    if not path.is_file():
-        return None
-    from mlplab.plots.recorder import SnapshotRecorder
+    from mlplab.plots.recorder import FRAMES_DIR, SnapshotRecorder
 
     try:
-        return SnapshotRecorder.load(path)
+        return SnapshotRecorder.of_run(run_dir)
     except Exception as err:  # a damaged or foreign file: one line, nothing drawn
+        file = SNAPSHOT_FILE if (run_dir / SNAPSHOT_FILE).is_file() else FRAMES_DIR
+        what = "a snapshot file" if file == SNAPSHOT_FILE else "a snapshot folder"
         raise CheckpointError(
-            f"plot: {str(path)!r} is not a snapshot file mlplab wrote "
+            f"plot: {str(run_dir / file)!r} is not {what} mlplab wrote "
             f"({type(err).__name__}); move it away to redraw the other plots"
         ) from None
 

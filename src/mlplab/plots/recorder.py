@@ -11,12 +11,27 @@ It imports no matplotlib: drawing is :mod:`mlplab.plots.snapshots`' job.
 
 Data that is not 2-D has no plane to draw on: the recorder then captures nothing and
 writes nothing, without complaint.
+
+On disk, in the run's folder:
+
+- ``snapshots.npz``, once the run finished: the frames its pictures show (at most
+  :data:`MAX_FRAMES`), what ``mlplab plot RUN_DIR`` redraws them from;
+- ``snapshot_frames/`` while it trains: at each checkpoint, the frames taken since the
+  one before, in a file of their own (``00000120.npz``: frames 120 on, named by how many
+  came before them), and ``head.npz`` with what they share (the grid, the points, the
+  names). A checkpoint thus writes only its new frames, and the run keeps in memory only
+  the frames since its last checkpoint. Its resume takes back the frames up to the
+  checkpoint it continues from and removes any later ones; the finished run's
+  ``snapshots.npz`` replaces the folder.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import json
+import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +50,8 @@ MAX_FRAMES = 60  # frames in the GIF; more only make a bigger file of the same s
 MAX_POINTS = 500  # training points drawn on each frame
 STEM = "boundary_evolution"
 SNAPSHOT_FILE = "snapshots.npz"  # in the run's folder: the frames, for `mlplab plot RUN_DIR`
+FRAMES_DIR = "snapshot_frames"  # in an unfinished run's folder: every frame so far
+HEAD = "head.npz"  # in FRAMES_DIR: what its frames share
 # What a multiclass frame holds: the class, its probability and its lead in logits over
 # the runner-up (older files: the first two, or every class's probability).
 MULTICLASS_FRAMES = "class,probability,lead"
@@ -95,6 +112,12 @@ class SnapshotRecorder:
         P(class 1) (binary); the predicted class, its probability and its lead in logits
         over the runner-up (multiclass; NaN past ``surfaces.MAX_MARGIN_CLASSES``
         classes); or predicted values (regression, first target) at each grid point.
+        Only those not yet written to ``store``: ``frames[i]`` is snapshot ``saved + i``.
+    store : Path or None
+        The run's ``snapshot_frames`` folder, which holds the first ``saved`` frames
+        (:meth:`flush`); None while every frame is in memory.
+    saved : int
+        The frames in ``store``.
     info : DataInfo
         The data's name, task and feature names.
     points_X : ndarray, float64 [n, 2]
@@ -121,6 +144,8 @@ class SnapshotRecorder:
         self.grid = surfaces.make_grid(data, grid_size) if self.active else None
         self.steps: list[int] = []
         self.frames: list[np.ndarray] = []
+        self.store: Path | None = None
+        self.saved = 0
         self.points_X = np.empty((0, 2))
         self.points_class: np.ndarray | None = None
         self.points_y = np.empty(0)
@@ -177,13 +202,20 @@ class SnapshotRecorder:
         change of its probability.
         """
         out = []
-        for a, b in zip(self.frames, self.frames[1:]):
+        for a, b in itertools.pairwise(self.each_frame()):  # a file of frames at a time
             if self.info.task == "multiclass":
                 moved = float(np.mean(a[..., 0] != b[..., 0]))
                 out.append(moved + float(np.mean(np.abs(a[..., 1] - b[..., 1]))))
             else:
                 out.append(float(np.mean(np.abs(a.astype(np.float64) - b))))
         return np.asarray(out)
+
+    def each_frame(self) -> Iterator[np.ndarray]:
+        """Every frame in order: those in :attr:`store` (a file at a time), then the rest."""
+        for path, _ in stored(self.store) if self.store is not None else ():
+            with np.load(path, allow_pickle=False) as z:
+                yield from z["frames"]
+        yield from self.frames
 
     def pick_frames(self, k: int) -> list[int]:
         """``k`` frames, chosen where the surface changes (:func:`pick_by_change`)."""
@@ -201,65 +233,143 @@ class SnapshotRecorder:
         chosen = self.pick_frames(MAX_FRAMES)
         out = copy.copy(self)
         out.steps = [self.steps[i] for i in chosen]
-        out.frames = [self.frames[i] for i in chosen]
+        wanted = set(chosen)
+        # Copies: a frame read from the store is a view of its whole file's frames.
+        out.frames = [f.copy() for i, f in enumerate(self.each_frame()) if i in wanted]
+        out.store, out.saved = None, 0
         if self.grid is not None:  # the grid's model inputs are for capturing only
             out.grid = replace(self.grid, model_inputs=self.grid.model_inputs[:0])
         return out
 
-    def save(self, path: str | Path, every_frame: bool = False) -> None:
+    def shared(self) -> dict[str, np.ndarray]:
+        """What every frame shares, as the arrays of the files: the grid, the points, the
+        names."""
+        assert self.grid is not None
+        meta: dict[str, Any] = {
+            "info": asdict(self.info),
+            "label": self.label,
+            "frames": MULTICLASS_FRAMES,
+            "steps_per_epoch": self.steps_per_epoch,
+        }
+        classes = self.points_class
+        return {
+            "xx": self.grid.xx,
+            "yy": self.grid.yy,
+            "points_X": self.points_X,
+            "points_class": np.empty(0, np.int64) if classes is None else classes,
+            "points_y": self.points_y,
+            "meta": np.asarray(json.dumps(meta)),
+        }
+
+    def save(self, path: str | Path) -> None:
         """Write the frames the pictures show (:meth:`for_drawing`) to ``path`` (.npz).
 
         What ``mlplab plot RUN_DIR`` redraws the GIF and the grid from (:meth:`load`):
         at most :data:`MAX_FRAMES` frames of the grid (1.5 MB at the default grid).
-        ``every_frame`` writes every frame captured so far instead: an interrupted run
-        keeps them for its resume (:meth:`restore`), whose pictures choose among them all.
         """
-        from mlplab.runs.atomic import atomic_open
+        drawn = self.for_drawing()
+        assert drawn.frames
+        steps = np.asarray(drawn.steps, dtype=np.int64)
+        write_npz(path, {"steps": steps, "frames": np.stack(drawn.frames), **drawn.shared()})
 
-        drawn = self if every_frame else self.for_drawing()
-        assert drawn.grid is not None and drawn.frames
-        meta: dict[str, Any] = {
-            "info": asdict(drawn.info),
-            "label": drawn.label,
-            "frames": MULTICLASS_FRAMES,
-            "steps_per_epoch": drawn.steps_per_epoch,
-        }
-        classes = drawn.points_class
-        with atomic_open(path, "wb") as f:
-            np.savez(
-                f,
-                steps=np.asarray(drawn.steps, dtype=np.int64),
-                frames=np.stack(drawn.frames),
-                xx=drawn.grid.xx,
-                yy=drawn.grid.yy,
-                points_X=drawn.points_X,
-                points_class=np.empty(0, np.int64) if classes is None else classes,
-                points_y=drawn.points_y,
-                meta=np.asarray(json.dumps(meta)),
-            )
+    def flush(self, run_dir: str | Path) -> None:
+        """Write the frames not yet written into the run's ``snapshot_frames`` folder, in a
+        file of their own, and forget them: memory holds only the frames taken since.
 
-    def restore(self, path: str | Path, before_step: int) -> None:
-        """Take back the frames an interrupted run saved (``save(path, every_frame=True)``)
-        up to ``before_step`` updates, where its resume continues; none if no file."""
-        if self.grid is None or not Path(path).is_file():
+        At each checkpoint, before it: its resume takes them back (:meth:`restore`).
+        """
+        if not self.frames:
             return
-        saved = SnapshotRecorder.load(path)
-        kept = [i for i, step in enumerate(saved.steps) if step <= before_step]
-        self.steps = [saved.steps[i] for i in kept]
-        self.frames = [saved.frames[i] for i in kept]
+        folder = Path(run_dir) / FRAMES_DIR
+        if not (folder / HEAD).is_file():
+            write_npz(folder / HEAD, self.shared())
+        steps = np.asarray(self.steps[self.saved :], dtype=np.int64)
+        write_npz(
+            folder / f"{self.saved:08d}.npz", {"steps": steps, "frames": np.stack(self.frames)}
+        )
+        self.store, self.saved, self.frames = folder, len(self.steps), []
+        # An unfinished run's snapshots.npz is an older mlplab's every frame, which a
+        # resume took back (:meth:`restore`): they are in the folder now.
+        (Path(run_dir) / SNAPSHOT_FILE).unlink(missing_ok=True)
+
+    def restore(self, run_dir: str | Path, before_step: int) -> None:
+        """Take back the frames an interrupted run wrote (:meth:`flush`) up to
+        ``before_step`` updates, where its resume continues, and remove the later ones;
+        none if it wrote none. Raises (ValueError, OSError...) where they are damaged.
+
+        A run that an older mlplab interrupted kept them in ``snapshots.npz``: those are
+        taken back into memory, and written at the next checkpoint.
+        """
+        if self.grid is None:
+            return
+        folder = Path(run_dir) / FRAMES_DIR
+        if not folder.is_dir():
+            old = Path(run_dir) / SNAPSHOT_FILE
+            if old.is_file():
+                saved = SnapshotRecorder.load(old)
+                self.steps = [step for step in saved.steps if step <= before_step]
+                self.frames = saved.frames[: len(self.steps)]
+            return
+        for tmp in folder.glob(".*.tmp"):  # writes that a kill cut short
+            tmp.unlink(missing_ok=True)
+        taken: list[int] = []
+        for path, steps in stored(folder):
+            keep = [step for step in steps if step <= before_step]
+            if not keep:  # past the checkpoint: the resume takes them again
+                path.unlink()
+            elif len(keep) < len(steps):
+                with np.load(path, allow_pickle=False) as z:
+                    frames = z["frames"][: len(keep)]
+                write_npz(path, {"steps": np.asarray(keep, dtype=np.int64), "frames": frames})
+            taken += keep
+        self.steps, self.frames, self.store, self.saved = taken, [], folder, len(taken)
+
+    def forget(self, run_dir: str | Path) -> None:
+        """Drop every frame, in memory and in the run's folder: the film starts again."""
+        shutil.rmtree(Path(run_dir) / FRAMES_DIR, ignore_errors=True)
+        (Path(run_dir) / SNAPSHOT_FILE).unlink(missing_ok=True)
+        self.steps, self.frames, self.store, self.saved = [], [], None, 0
+
+    @classmethod
+    def of_run(cls, run_dir: str | Path) -> SnapshotRecorder | None:
+        """The frames a run kept, ready to draw: its ``snapshots.npz`` once finished, else
+        every frame its checkpoints wrote so far; None if it kept none. Raises where they
+        are damaged."""
+        if (Path(run_dir) / SNAPSHOT_FILE).is_file():
+            return cls.load(Path(run_dir) / SNAPSHOT_FILE)
+        folder = Path(run_dir) / FRAMES_DIR
+        if not folder.is_dir():
+            return None
+        with np.load(folder / HEAD, allow_pickle=False) as z:
+            rec = cls._without_frames(z)
+        files = stored(folder)
+        rec.steps = [step for _, steps in files for step in steps]
+        rec.store, rec.saved, rec.frames = folder, len(rec.steps), []
+        return rec if rec.steps else None
+
+    @classmethod
+    def _without_frames(cls, z: Any) -> SnapshotRecorder:
+        """A recorder with no frames, from the arrays of :meth:`shared` in ``z``."""
+        meta = json.loads(str(z["meta"]))
+        rec = cls.__new__(cls)
+        rec.info = DataInfo(**meta["info"])
+        rec.spec = None
+        rec.label = meta["label"]
+        rec.steps_per_epoch = int(meta.get("steps_per_epoch", 0))
+        rec.active = True
+        rec.grid = surfaces.Grid(z["xx"], z["yy"], np.empty((0, 2)))
+        rec.steps, rec.frames, rec.store, rec.saved = [], [], None, 0
+        rec.points_X = z["points_X"]
+        rec.points_class = None if rec.info.task == "regression" else z["points_class"]
+        rec.points_y = z["points_y"] if "points_y" in z.files else np.empty(0)
+        return rec
 
     @classmethod
     def load(cls, path: str | Path) -> SnapshotRecorder:
         """The frames :meth:`save` wrote, ready to draw (no model, no data)."""
         with np.load(path, allow_pickle=False) as z:
+            rec = cls._without_frames(z)
             meta = json.loads(str(z["meta"]))
-            rec = cls.__new__(cls)
-            rec.info = DataInfo(**meta["info"])
-            rec.spec = None
-            rec.label = meta["label"]
-            rec.steps_per_epoch = int(meta.get("steps_per_epoch", 0))
-            rec.active = True
-            rec.grid = surfaces.Grid(z["xx"], z["yy"], np.empty((0, 2)))
             rec.steps = [int(s) for s in z["steps"]]
             frames = z["frames"]
             if rec.info.task == "multiclass" and "frames" not in meta:
@@ -271,7 +381,28 @@ class SnapshotRecorder:
             elif rec.info.task == "multiclass" and frames.shape[-1] == 2:  # without the lead
                 frames = np.concatenate([frames, np.full_like(frames[..., :1], np.nan)], -1)
             rec.frames = list(frames.astype(np.float32))
-            rec.points_X = z["points_X"]
-            rec.points_class = None if rec.info.task == "regression" else z["points_class"]
-            rec.points_y = z["points_y"] if "points_y" in z.files else np.empty(0)
         return rec
+
+
+def stored(folder: Path) -> list[tuple[Path, list[int]]]:
+    """The frame files in a ``snapshot_frames`` folder, in order, with their steps.
+
+    Raises ValueError where one is missing: each file's name counts the frames before it.
+    """
+    out, count = [], 0
+    for path in sorted(folder.glob("[0-9]*.npz")):
+        if int(path.stem) != count:
+            raise ValueError(f"{path.name} follows {count} frames")
+        with np.load(path, allow_pickle=False) as z:
+            steps = [int(s) for s in z["steps"]]
+        out.append((path, steps))
+        count += len(steps)
+    return out
+
+
+def write_npz(path: str | Path, arrays: dict[str, Any]) -> None:
+    """``arrays`` as an .npz at ``path``, atomically (a reader never sees half a file)."""
+    from mlplab.runs.atomic import atomic_open
+
+    with atomic_open(path, "wb") as f:
+        np.savez(f, **arrays)

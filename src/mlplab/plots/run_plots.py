@@ -208,7 +208,7 @@ def draw_run_plots(
     if only is not None:
         figures = {stem: draw for stem, draw in figures.items() if stem in only}
     written = write_figures(plots_dir, figures, fmt, on_written)
-    if snapshots is not None and snapshots.frames:
+    if snapshots is not None and snapshots.steps:
         drawn = snapshots.for_drawing()
         for name, write in (
             (f"{SNAPSHOT_STEM}.gif", lambda: write_gif_file(drawn, plots_dir)),

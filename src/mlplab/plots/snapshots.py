@@ -66,7 +66,7 @@ def write_snapshots(rec: SnapshotRecorder, plots_dir: str | Path, fmt: str = "pn
     fmt : {'png', 'svg'}
         Format of the grid; the animation is always a GIF.
     """
-    if not rec.frames:
+    if not rec.steps:
         return []
     drawn, plots_dir = rec.for_drawing(), Path(plots_dir)
     return [write_gif_file(drawn, plots_dir), write_grid_file(drawn, plots_dir, fmt)]
@@ -213,7 +213,7 @@ def grid_figure(rec: SnapshotRecorder) -> Figure:
         ax.set_xlabel(feats[0])
     _colorbar(fig, rec, image, ax=axes.tolist(), shrink=0.9, aspect=30)
     what = "predicted value" if rec.info.task == "regression" else "decision surface"
-    how = " (the steps where it changed most)" if len(chosen) < len(rec.frames) else ""
+    how = " (the steps where it changed most)" if len(chosen) < len(rec.steps) else ""
     fig.suptitle(f"{rec.title()}: {what} during training{how}; points: training rows")
     return fig
 

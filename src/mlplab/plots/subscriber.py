@@ -5,13 +5,16 @@ each model's decision surface at those steps; when a model ends ``finished``, it
 the model's plots in this process, after the run writer has written the record, and adds
 the files' names to result.json. A model that diverged gets its loss plot. A plot that
 fails is a warning: the record is kept.
-A model that ends ``interrupted`` keeps its frames so far in its folder, and its resume
-takes them back, so the pictures are those of a run that was never stopped.
+Each checkpoint writes the frames taken since the one before into the model's folder,
+and the recorder keeps only the later ones in memory; a model that ends ``interrupted``
+writes its frames so far too. Its resume takes them back, so the pictures are those of a
+run that was never stopped.
 """
 
 from __future__ import annotations
 
 import functools
+import shutil
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -46,7 +49,6 @@ class PlotSubscriber:
         self.records = records if isinstance(records, list) else [records]
         self.data = data
         self.recorders: dict[int, Any] = {}
-        self.kept: dict[int, int] = {}  # frames of model k on disk, for its resume
         for k, cfg in enumerate(self.cfgs):
             if cfg.snapshot_every and cfg.plots != "none":
                 from mlplab.plots.recorder import SnapshotRecorder
@@ -58,15 +60,13 @@ class PlotSubscriber:
         # A frame's step counts the updates done: "step 100" is the model whose loss the
         # printout's line 100 gives, and "step 0" the model before training.
         if isinstance(event, Start) and self.recorders:
-            from mlplab.plots.recorder import SNAPSHOT_FILE
-
             for k in event.models.ids:
                 if (rec := self.recorders.get(int(k))) is None:
                     continue
                 if event.step:
-                    # A resumed run: the frames taken before its interruption, kept by
-                    # the End below.
-                    rec.restore(self.records[int(k)].dir / SNAPSHOT_FILE, event.step)
+                    # A resumed run: the frames taken before its interruption, written
+                    # at its checkpoints and by the End below.
+                    self._restore(int(k), event.step)
                 else:
                     rec.capture(0, self._predict(event.models, int(k)))
         elif isinstance(event, Step) and self.recorders:
@@ -107,14 +107,25 @@ class PlotSubscriber:
         return lambda X: self.data.in_target_units(models.predict(k, X))
 
     def _keep_frames(self, k: int) -> None:
-        """Save an unfinished model's frames so far, if any are new; its resume takes
-        them back."""
-        from mlplab.plots.recorder import SNAPSHOT_FILE
-
+        """Write an unfinished model's frames not yet written; its resume takes them back."""
         snaps = self.recorders.get(k)
-        if snaps is not None and len(snaps.frames) > self.kept.get(k, 0):
-            snaps.save(self.records[k].dir / SNAPSHOT_FILE, every_frame=True)
-            self.kept[k] = len(snaps.frames)
+        if snaps is not None:
+            snaps.flush(self.records[k].dir)
+
+    def _restore(self, k: int, step: int) -> None:
+        """A resumed model's frames up to ``step``; where they are damaged, one line says
+        so and its film starts again here."""
+        run_dir = self.records[k].dir
+        try:
+            self.recorders[k].restore(run_dir, step)
+        except Exception as err:  # a damaged or foreign file: the run goes on without it
+            self.recorders[k].forget(run_dir)
+            warnings.warn(
+                f"mlplab: the snapshots kept in {str(run_dir)!r} are damaged "
+                f"({type(err).__name__}); its animation starts again after step {step}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def _draw_loss(self, k: int) -> None:
         """A diverged model's loss plot: where the loss blew up is what its user wants to
@@ -134,7 +145,7 @@ class PlotSubscriber:
             rec.write_result(result)
 
     def _draw(self, k: int, models: Models) -> None:
-        from mlplab.plots.recorder import SNAPSHOT_FILE, STEM
+        from mlplab.plots.recorder import FRAMES_DIR, SNAPSHOT_FILE, STEM
         from mlplab.plots.run_plots import draw_run_plots
 
         rec, cfg = self.records[k], self.cfgs[k]
@@ -143,9 +154,12 @@ class PlotSubscriber:
             return  # the writer did not record this model: nothing to draw for
         snaps = self.recorders.get(k)
         try:
-            if snaps is not None and snaps.frames:
-                # Kept in the run's folder, for `mlplab plot RUN_DIR` to redraw.
+            if snaps is not None and snaps.steps:
+                # The frames the pictures show, kept in the run's folder for `mlplab plot
+                # RUN_DIR` to redraw; they replace the frames its checkpoints wrote.
+                snaps = snaps.for_drawing()
                 snaps.save(rec.dir / SNAPSHOT_FILE)
+                shutil.rmtree(rec.dir / FRAMES_DIR, ignore_errors=True)
             names = draw_run_plots(
                 rec.plots_dir,
                 with_every_point(rec.dir, result),

@@ -348,12 +348,17 @@ def missing_runs_note(missing: dict[str, list[str]]) -> str:
         return ""
     said = []
     for spec, ids in missing.items():
-        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-        said.append(f"{len(ids)} run(s) that {spec} lists have no result.json ({shown})")
+        said.append(f"{len(ids)} run(s) that {spec} lists have no result.json ({listed(ids)})")
     return (
         "; ".join(said) + ": their configs rank on the runs that have one; the same sweep "
         "command trains them again"
     )
+
+
+def listed(items: list[str], most: int = 5) -> str:
+    """The first ``most`` of ``items``, and how many more: a note names a few, not 10,000."""
+    more = f" and {len(items) - most} more" if len(items) > most else ""
+    return ", ".join(items[:most]) + more
 
 
 def rank_by_note(sections: list[Section], rank_by: str | None) -> str:
@@ -419,9 +424,7 @@ def overlap_note(sections: list[Section]) -> str:
         close = with_ci & (low <= high.iloc[0]) & (high >= low.iloc[0])
         ranks = [int(r) for r in s.loc[close, "rank"].iloc[1:]] if "rank" in s else []
         if ranks:
-            shown = ", ".join(map(str, ranks[:5])) + (
-                f" and {len(ranks) - 5} more" if len(ranks) > 5 else ""
-            )
+            shown = listed(list(map(str, ranks)))
             where = f"{sec.title}: " if len(sections) > 1 else ""
             whose = "those of ranks" if len(ranks) > 1 else "that of rank"
             said.append(f"{where}the 95% interval of {m} of rank 1 overlaps {whose} {shown}")
@@ -475,7 +478,7 @@ def few_seeds_note(sections: list[Section]) -> str:
             f"rank {r} over {k} seed{'' if k == 1 else 's'}"
             for r, k in zip(s.loc[few, "rank"], n[few], strict=True)
         ]
-        shown = ", ".join(ranks[:5]) + (f" and {len(ranks) - 5} more" if len(ranks) > 5 else "")
+        shown = listed(ranks)
         where = f"{sec.title}: " if len(sections) > 1 else ""
         said.append(f"{where}{shown}, where others have up to {n.max()}")
     if not said:

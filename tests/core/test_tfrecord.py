@@ -141,3 +141,23 @@ def test_a_copy_that_a_crash_left_beside_its_source_counts_once(tmp_path):
     loss = ea.Scalars("val/loss")
     assert [e.step for e in loss] == list(range(1, 15))
     assert [e.value for e in loss] == pytest.approx([1.0 / e for e in range(1, 15)])
+
+
+def test_records_reach_the_file_once_flush_secs_have_passed(tmp_path):
+    """By size alone, a run of a few hundred small events showed nothing in a running
+    TensorBoard until it ended (64 KiB buffered), and a SIGKILL lost them all."""
+    from mlplab.runs.tfrecord import RecordFile
+
+    for name in ("slow", "now"):
+        (tmp_path / name).mkdir()
+    slow = RecordFile(tmp_path / "slow", flush_secs=3600.0)
+    now = RecordFile(tmp_path / "now", flush_secs=0.0)
+    for f in (slow, now):
+        f.write(b"x" * 100)
+    assert slow.path.stat().st_size == 0  # buffered: neither 64 KiB nor an hour yet
+    assert now.path.stat().st_size == 100 + 16  # on disk at once, framed
+    now.write(b"y" * 10)
+    assert now.path.stat().st_size == 100 + 16 + 10 + 16
+    slow.close()
+    now.close()
+    assert slow.path.stat().st_size == 116

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import json
 import math
 import os
 import struct
@@ -97,70 +99,66 @@ class EventWriter:
     def flush(self) -> None:
         self._w.flush()
 
-    def hparams(
-        self,
-        hparams: dict[str, Any],
-        metrics: dict[str, float],
-        status: str = "finished",
-        epoch: int = 0,
-    ) -> None:
-        """Write the run's settings, final metrics and status once, for the HParams
-        dashboard; ``status`` is the record's (diverged and failed show as failures).
-        The final metrics are scalars at ``epoch``, where the run ended: at 0, the Scalars
-        tab drew them as a lone point before the curves began.
+    def session_start(self, hparams: dict[str, Any]) -> None:
+        """The run's settings for the HParams dashboard, written as it starts, so that a
+        run in training is listed there (as running) and not only once it ended.
 
-        No experiment summary: TensorBoard keeps the first one it finds, so one run's
-        columns would hide the others' (a sweep over moons and sine showed no accuracy).
-        Without it, TensorBoard builds the table from every run's settings and scalars."""
-        from tensorboard.compat.proto.event_pb2 import Event
-        from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
-        from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
-
-        def summary_of(content: plugin_data_pb2.HParamsPluginData) -> Summary:
-            plugin = SummaryMetadata.PluginData(
-                plugin_name="hparams", content=content.SerializeToString()
-            )
-            return Summary(
-                value=[
-                    Summary.Value(
-                        tag=_hparams_tag(content), metadata=SummaryMetadata(plugin_data=plugin)
-                    )
-                ]
-            )
-
-        hp_values: dict[str, Any] = {}
-        for k, v in hparams.items():
-            if v is None:
-                continue
-            if isinstance(v, (bool, str)):
-                hp_values[k] = str(v) if not isinstance(v, bool) else v
-            elif isinstance(v, int | float):
-                hp_values[k] = float(v)
-            else:
-                hp_values[k] = str(v)
+        Its session group is its settings but the seed, which is no column: TensorBoard's
+        table then shows a config's seeds as one row, with their mean (or median, min,
+        max) metrics, as the report ranks configs, and each seed's run within it. No experiment summary: TensorBoard keeps the first one it
+        finds, so one run's columns would hide the others' (a sweep over moons and sine
+        showed no accuracy). Without it, TensorBoard builds the table from every run's
+        settings and scalars."""
         from google.protobuf import struct_pb2
+        from tensorboard.plugins.hparams import plugin_data_pb2
 
-        ssi = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
-        for k, v in hp_values.items():
+        # Not the seed: a group's row shows one session's settings, and one seed of the
+        # group's several would read as the seed of its mean.
+        shown = {k: v for k, v in hparams.items() if v is not None and k != "seed"}
+        group = json.dumps(shown, sort_keys=True, default=str)
+        ssi = plugin_data_pb2.SessionStartInfo(
+            start_time_secs=time.time(),
+            group_name=hashlib.sha256(group.encode()).hexdigest()[:12],
+        )
+        for k, v in shown.items():
             val = struct_pb2.Value()
             if isinstance(v, bool):
                 val.bool_value = v
-            elif isinstance(v, float):
-                val.number_value = v
+            elif isinstance(v, int | float):
+                val.number_value = float(v)
             else:
-                val.string_value = v
+                val.string_value = str(v)
             ssi.hparams[k].CopyFrom(val)
+        self._hparams_event(plugin_data_pb2.HParamsPluginData(session_start_info=ssi, version=0))
+
+    def session_end(
+        self, metrics: dict[str, float], status: str = "finished", epoch: int = 0
+    ) -> None:
+        """The run's status and final metrics, once, as it ends; ``status`` is the
+        record's (diverged and failed show as failures). The final metrics are scalars at
+        ``epoch``, where the run ended: at 0, the Scalars tab drew them as a lone point
+        before the curves began."""
+        from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
         sei = plugin_data_pb2.SessionEndInfo(
             status=api_pb2.Status.Value(SESSION_STATUS.get(status, "STATUS_FAILURE")),
             end_time_secs=time.time(),
         )
-        for content in (
-            plugin_data_pb2.HParamsPluginData(session_start_info=ssi, version=0),
-            plugin_data_pb2.HParamsPluginData(session_end_info=sei, version=0),
-        ):
-            self.add_event(Event(summary=summary_of(content), wall_time=time.time()))
+        self._hparams_event(plugin_data_pb2.HParamsPluginData(session_end_info=sei, version=0))
         for m, v in metrics.items():
             self.scalar(m, v, epoch)
+
+    def _hparams_event(self, content: Any) -> None:
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+
+        plugin = SummaryMetadata.PluginData(
+            plugin_name="hparams", content=content.SerializeToString()
+        )
+        value = Summary.Value(
+            tag=_hparams_tag(content), metadata=SummaryMetadata(plugin_data=plugin)
+        )
+        self.add_event(Event(summary=Summary(value=[value]), wall_time=time.time()))
 
     def close(self) -> None:
         self._w.close()
@@ -263,7 +261,7 @@ def _before(event: Any, step: int, epoch: int) -> bool:
     """True for a scalar logged before the checkpoint at (``step``, ``epoch``).
 
     ``step`` counts completed steps (step-indexed scalars carry the 0-based step index),
-    ``epoch`` completed epochs. The hparams summary is written again when the run ends.
+    ``epoch`` completed epochs. The resumed run writes its own hparams summary.
     """
     if not event.HasField("summary"):
         return False  # the file-version header; the new file has its own
@@ -282,8 +280,8 @@ class TensorBoardLogger:
     Steps shown at ``log_every`` go to ``train/step_loss``; validations go to the
     ``train/*`` and ``val/*`` curves, thinned to about ``points`` per curve by
     :meth:`shows` (every event costs its framing and checksums, which on lab-sized models
-    outweighs the step itself); the last validation always shows. At the end: the run's settings and final
-    metrics for the HParams dashboard. Events reach the file before every checkpoint
+    outweighs the step itself); the last validation always shows. The run's settings go to
+    the HParams dashboard as its file opens, and its status and final metrics at the end. Events reach the file before every checkpoint
     (subscribe this before the run writer), so a killed run resumes with no gap.
     """
 
@@ -309,6 +307,7 @@ class TensorBoardLogger:
         self.early = max(1, points // 8)
         self.keep_until = keep_until
         self.writers: dict[int, EventWriter] = {}
+        self.unshown: Any = None  # the last Validate, where the thinning left it out
 
     def __call__(self, event: Any) -> None:
         from mlplab.training.events import End, Save, Start, Step, Validate
@@ -320,28 +319,39 @@ class TensorBoardLogger:
                 for k, loss in zip(event.ids, event.losses, strict=True):
                     self.writer(int(k)).scalar("train/step_loss", float(loss), event.step)
         elif isinstance(event, Validate):
-            e = event.epoch
-            if self.shows(e):
-                m = self.metric
-                # The learning rate too: with a schedule it is what explains a curve's bends.
-                tags = ("train/loss", f"train/{m}", "val/loss", f"val/{m}", "train/lr")
-                columns = (event.train_loss, event.train_metric, event.val_loss, event.val_metric)
-                values = np.column_stack((*columns, event.lr))
-                for k, data in zip(event.ids, scalar_events(tags, values, e, time.time())):
+            # A validation left out by the thinning is kept (a reference) until the next:
+            # a run that stops there (patience, a prune) ends its curves with it.
+            self.unshown = None if self.shows(event.epoch) else event
+            if self.unshown is None:
+                for k, data in zip(event.ids, self._curve_events(event), strict=True):
                     self.writer(int(k)).write(data)
         elif isinstance(event, Save):
             for k in event.ids:
                 self.writer(int(k)).flush()
         elif isinstance(event, End):
+            last = self.unshown
             for j, k in enumerate(event.ids):
                 w = self.writers.pop(int(k), None) or self.writer(int(k), keep=False)
+                if last is not None and event.statuses[j] in ("finished", "pruned"):
+                    # Not for an interrupted run: its resume goes on with the thinning.
+                    for i in np.flatnonzero(np.asarray(last.ids) == k):
+                        w.write(self._curve_events(last)[int(i)])
                 finals = {
                     f"hparam/{name}": v
                     for name, v in event.finals[j].items()
                     if isinstance(v, float) and math.isfinite(v)
                 }
-                w.hparams(self.hparams_of[int(k)], finals, event.statuses[j], event.epoch)
+                w.session_end(finals, event.statuses[j], event.epoch)
                 w.close()
+
+    def _curve_events(self, event: Any) -> list[bytes]:
+        """A Validate's curve points, one serialized event per model of ``event.ids``."""
+        m = self.metric
+        # The learning rate too: with a schedule it is what explains a curve's bends.
+        tags = ("train/loss", f"train/{m}", "val/loss", f"val/{m}", "train/lr")
+        columns = (event.train_loss, event.train_metric, event.val_loss, event.val_metric)
+        values = np.column_stack((*columns, event.lr))
+        return scalar_events(tags, values, event.epoch, time.time())
 
     def shows(self, epoch: int) -> bool:
         """Whether the curves get a point at the validation of ``epoch``: each of the first
@@ -357,6 +367,7 @@ class TensorBoardLogger:
         w = self.writers.get(k)
         if w is None:
             w = EventWriter(self.logdirs[k], self.keep_until)
+            w.session_start(self.hparams_of[k])
             if keep:
                 self.writers[k] = w
         return w

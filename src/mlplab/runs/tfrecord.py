@@ -47,11 +47,15 @@ class RecordFile:
     """Appends framed records to a new ``logdir/events.out.tfevents.TIME.HOST.PID.UID``.
 
     The name is the one tensorboard's own writer uses, so ``tensorboard --logdir`` finds
-    it. Records are buffered and written when the buffer passes ``flush_bytes``, on
-    :meth:`flush` and on :meth:`close`.
+    it. Records are buffered and written when the buffer passes ``flush_bytes``, or when
+    a record comes ``flush_secs`` after the last write, on :meth:`flush` and on
+    :meth:`close`. (By size alone, a run of a few hundred small events showed nothing in
+    a running TensorBoard until it ended, and a SIGKILL lost them all.)
     """
 
-    def __init__(self, logdir: str | Path, flush_bytes: int = 1 << 16) -> None:
+    def __init__(
+        self, logdir: str | Path, flush_bytes: int = 1 << 16, flush_secs: float = 10.0
+    ) -> None:
         stem = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}"
         self.path = Path(logdir) / f"{stem}.{next(_UIDS)}"
         while self.path.exists():
@@ -60,15 +64,18 @@ class RecordFile:
         self._buf: list[bytes] = []
         self._size = 0
         self._flush_bytes = flush_bytes
+        self._flush_secs = flush_secs
+        self._due = time.monotonic() + flush_secs
 
     def write(self, data: bytes) -> None:
         rec = frame(data)
         self._buf.append(rec)
         self._size += len(rec)
-        if self._size >= self._flush_bytes:
+        if self._size >= self._flush_bytes or time.monotonic() >= self._due:
             self.flush()
 
     def flush(self) -> None:
+        self._due = time.monotonic() + self._flush_secs
         try:
             if self._buf:
                 self._f.write(b"".join(self._buf))

@@ -1091,10 +1091,15 @@ def _unrecorded(
     return out
 
 
+# Settings of what a run prints and keeps, not of what it learns: no HParams column.
+OUTPUT_SETTINGS = frozenset({"plots", "snapshot_every", "save_every", "log_every", "log_val"})
+
+
 def tb_hparams(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings HParams shows: no lists, and none the run does not use (hid_dim beside
-    hid_dims read as a real width there), as the report leaves them blank."""
-    unused = unused_by(settings)
+    """The settings HParams shows: no lists, none the run does not use (hid_dim beside
+    hid_dims read as a real width there), as the report leaves them blank, and none of
+    :data:`OUTPUT_SETTINGS` (five columns that said nothing of the results)."""
+    unused = set(unused_by(settings)) | OUTPUT_SETTINGS
     return {k: v for k, v in settings.items() if not isinstance(v, list) and k not in unused}
 
 

@@ -57,6 +57,8 @@ def test_hparams_leave_out_the_settings_a_run_does_not_use(tmp_path: Path) -> No
         # The engine that trained, not the `auto` given: a column that told runs apart.
         (run_dir,) = [d for d in result.run_dirs if d.name == run_id]
         assert hp["engine"].string_value == read_result(run_dir)["engine_used"] == "numpy"
+        # What a run prints and keeps is no column: five of them said nothing of results.
+        assert not {"plots", "log_every", "log_val", "save_every", "snapshot_every"} & set(hp)
 
 
 def test_the_hparams_table_has_every_runs_settings_and_metrics(tmp_path: Path) -> None:

@@ -445,7 +445,12 @@ def loss_rose_note(runs: pd.DataFrame) -> str:
     if "train_losses" not in runs or "train_loss" not in runs:
         return ""
     done = runs[runs["status"] == "finished"]
-    first = done["train_losses"].map(lambda c: float(c[0]) if isinstance(c, list) and c else 0.0)
+    # A curve edited by hand into lists or text has no first loss: it is left out.
+    first = done["train_losses"].map(
+        lambda c: (
+            float(c[0]) if isinstance(c, list) and c and isinstance(c[0], int | float) else 0.0
+        )
+    )
     last = pd.to_numeric(done["train_loss"], errors="coerce")
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (last / first).where(np.isfinite(first) & (first > 0))

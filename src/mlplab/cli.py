@@ -381,6 +381,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
             from mlplab.config import HASH_EXCLUDED
             from mlplab.errors import ConfigError
+            from mlplab.runs.record import log_path_of
 
             given = [f"--{k}" for k in overrides] + ["--config"] * bool(args.config)
             # Settings of how a run is watched are not its identity: its own config with
@@ -403,7 +404,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 + (
                     f"; to continue it with {flags}, give them with its config: `mlplab "
                     f"train {shlex.quote(str(Path(args.resume) / 'config.yaml'))} --log_path "
-                    f"{shlex.quote(str(Path(args.resume).parent.parent))} {flags}`"
+                    f"{shlex.quote(str(log_path_of(args.resume)))} {flags}`"
                     if watching and not args.rerun
                     else ""
                 )

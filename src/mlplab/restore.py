@@ -41,7 +41,7 @@ from mlplab.errors import (
 )
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
 from mlplab.runs.curves import CURVES_FILE, saved_curves
-from mlplab.runs.record import read_result, run_dir_of, run_name
+from mlplab.runs.record import log_path_of, read_result, run_dir_of, run_name
 from mlplab.runs.writer import curve_fields
 from mlplab.trained import TrainedModel
 from mlplab.training.loop import LoopState, StackState
@@ -55,7 +55,7 @@ def record_config(run_dir: Path, rows: bool = True) -> Config:
     """
     settings = read_yaml(run_dir / "config.yaml")
     if isinstance(settings, dict):
-        settings = {**settings, "log_path": str(run_dir.parent.parent)}
+        settings = {**settings, "log_path": str(log_path_of(run_dir))}
         if rows and ARRAY_LABEL.fullmatch(str(settings.get("data"))):
             raise CheckpointError(
                 f"{str(run_dir)!r} was trained on arrays in memory ({settings['data']}: an "
@@ -159,7 +159,7 @@ def resume_inputs(run_dir: Path) -> tuple[Config, Checkpoint | None]:
             f"{ref.get('points')} validations its checkpoint continues (deleted, replaced "
             "or damaged); put that file back to continue the run, or train it afresh with "
             f"`mlplab train {shlex.quote(str(run_dir / 'config.yaml'))} --log_path "
-            f"{shlex.quote(str(run_dir.parent.parent))} --rerun`"
+            f"{shlex.quote(str(log_path_of(run_dir)))} --rerun`"
         )
     return cfg, ckpt
 

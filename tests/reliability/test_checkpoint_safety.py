@@ -287,6 +287,27 @@ def test_resume_refuses_curves_that_are_not_the_checkpoints(run_copy, capsys, da
     assert json.loads((run_copy / "result.json").read_text())["status"] == "finished"
 
 
+@pytest.mark.parametrize("where", ["run", "exp"])
+def test_resume_from_inside_its_folders_names_a_command_that_trains_that_run(
+    run_copy, capsys, monkeypatch, where
+):
+    """`--resume .` from inside the run refused a healthy run ("log_path '.' is inside the
+    run folder"), and from its experiment folder (`--resume exp-1a2b3c`) the refusal of a
+    deleted curves.npz named `--log_path .`, which trained a new run one folder down."""
+    import shlex
+
+    monkeypatch.chdir(run_copy if where == "run" else run_copy.parent)
+    given = "." if where == "run" else run_copy.name
+    (run_copy / "curves.npz").unlink()
+    rc = call_main(["train", "--resume", given])
+    line = assert_one_line(rc, capsys.readouterr().err, "put that file back")
+    command = shlex.split(line.rsplit("`mlplab ", 1)[1].rstrip("`"))
+    assert command[-1] == "--rerun" and command[0] == "train"
+    assert call_main(command) == 0
+    assert json.loads((run_copy / "result.json").read_text())["status"] == "finished"
+    assert not [p for p in run_copy.parent.rglob("result.json") if p.parent != run_copy]
+
+
 def test_a_run_whose_result_json_was_cut_short_is_trained_again_with_a_word(tmp_path, capsys):
     """A finished run's result.json cut short (a full disk, an editor) reads as no run:
     the same config trains there again, and says so rather than replace it in silence."""

@@ -66,6 +66,17 @@ def run_dir_of(cfg: Config) -> Path:
     return Path(cfg.log_path) / cfg.exp_name / run_name(cfg)
 
 
+def log_path_of(run_dir: str | Path) -> Path:
+    """The log_path a run folder lies in (``log_path/exp_name/RUN``): two folders up, as
+    the path gives them (``runs/exp/exp-1a2b3c``: ``runs``), or from its absolute path
+    where it names fewer (``.`` or ``exp-1a2b3c``, given from inside: their ``.parent``
+    is ``.``, which put a resumed run's record inside itself)."""
+    run_dir = Path(run_dir)
+    if len(run_dir.parts) >= 3:
+        return run_dir.parent.parent
+    return Path(os.path.abspath(run_dir)).parent.parent
+
+
 def run_folder_around(folder: str | Path) -> Path | None:
     """The run folder (one holding result.json) that ``folder`` is or lies in, at any depth
     (a run's checkpoints/ and plots/ too), or None: what is written there changes a record."""

@@ -68,11 +68,11 @@ def run_dir_of(cfg: Config) -> Path:
 
 def log_path_of(run_dir: str | Path) -> Path:
     """The log_path a run folder lies in (``log_path/exp_name/RUN``): two folders up, as
-    the path gives them (``runs/exp/exp-1a2b3c``: ``runs``), or from its absolute path
-    where it names fewer (``.`` or ``exp-1a2b3c``, given from inside: their ``.parent``
-    is ``.``, which put a resumed run's record inside itself)."""
+    the path gives them (``runs/exp/exp-1a2b3c``: ``runs``; ``exp/exp-1a2b3c``: ``.``),
+    or from its absolute path where it names fewer (``.`` or ``exp-1a2b3c``, given from
+    inside: their ``.parent.parent`` is ``.``, which put a run's record inside itself)."""
     run_dir = Path(run_dir)
-    if len(run_dir.parts) >= 3:
+    if len(run_dir.parts) >= 2:
         return run_dir.parent.parent
     return Path(os.path.abspath(run_dir)).parent.parent
 

@@ -72,7 +72,7 @@ def log_path_of(run_dir: str | Path) -> Path:
     or from its absolute path where it names fewer (``.`` or ``exp-1a2b3c``, given from
     inside: their ``.parent.parent`` is ``.``, which put a run's record inside itself)."""
     run_dir = Path(run_dir)
-    if len(run_dir.parts) >= 2:
+    if len(run_dir.parts) >= 2 and ".." not in run_dir.parts[-2:]:  # `..`'s parent is `.`
         return run_dir.parent.parent
     return Path(os.path.abspath(run_dir)).parent.parent
 

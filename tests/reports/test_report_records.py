@@ -819,14 +819,19 @@ def test_a_sweeps_run_with_no_record_is_named_by_the_report(tmp_path: Path, caps
     ids = sorted(p.name for p in (log / "gone").iterdir() if (p / "result.json").exists())
     assert len(ids) == 4 and done.counts["trained"] == 4
     report(log, exp_name="gone", verbose=False)
-    assert "have no result.json" not in (log / "gone" / "report.html").read_text(encoding="utf-8")
+    assert "have no folder" not in (log / "gone" / "report.html").read_text(encoding="utf-8")
     shutil.rmtree(log / "gone" / ids[1])
     rep = report(log, verbose=True)  # the whole log_path: the spec one folder down
     assert rep.summary["runs"].sum() == 3
     spec = next((log / "gone").glob("sweep-*.yaml")).name
     note = (
-        f"report: note: 1 run(s) that {spec} lists have no result.json ({ids[1]}): their "
+        f"report: note: 1 run(s) that {spec} lists have no folder ({ids[1]}): their "
         "configs rank on the runs that have one; the same sweep command trains them again"
     )
     assert note in capsys.readouterr().out
     assert note.removeprefix("report: note: ") in (log / "report.html").read_text(encoding="utf-8")
+    # A folder left without its result.json is named once, as a file left out, not twice.
+    from mlplab.reports.collect import runs_without_record
+
+    (log / "gone" / ids[2] / "result.json").unlink()
+    assert runs_without_record(log) == {spec: [ids[1]]}

@@ -507,7 +507,7 @@ def test_configs_whose_interval_overlaps_the_firsts_are_named() -> None:
 def test_configs_of_fewer_seeds_than_the_others_are_named(tmp_path: Path) -> None:
     """One lucky seed of lr 0.3 ranked among configs of three seeds without a word."""
     from mlplab import sweep, train
-    from mlplab.reports.api import Section, few_seeds_note, report
+    from mlplab.reports.api import few_seeds_note, report
 
     common = {"data": "moons", "n_samples": 120, "epoch": 3, "log_every": 0, "plots": "none"}
     common |= {"log_path": str(tmp_path / "runs"), "exp_name": "mixed"}
@@ -518,13 +518,20 @@ def test_configs_of_fewer_seeds_than_the_others_are_named(tmp_path: Path) -> Non
     lone = int(s.loc[s["lr"] == 0.3, "rank"].iloc[0])
     assert sorted(s["n"].astype(int)) == [1, 3, 3]
     note = few_seeds_note(rep.sections)
-    assert note.startswith(f"rank {lone} over 1 seed, where others have up to 3: "), note
+    assert note.startswith(f"rank {lone} has 1 seed, where others have up to 3: "), note
     assert note in (tmp_path / "runs" / "mixed" / "report.html").read_text(encoding="utf-8")
-    # All configs of one count of seeds (one each, or three each): nothing to say.
-    even = Section("m", "classification", pd.DataFrame(), s.assign(n=3), ["lr"], "val_acc")
-    assert few_seeds_note([even]) == ""
-    assert few_seeds_note([Section("m", "classification", pd.DataFrame(), s.assign(n=1),
-                                    ["lr"], "val_acc")]) == ""  # fmt: skip
+    # A seed that was trained and diverged is no seed to train: its config ranks after
+    # the others, and says why in its runs column.
+    train(**common, lr=0.3, seed=1, verbose=False)
+    train(**common, lr=0.3, seed=2, verbose=False)
+    records = sorted((tmp_path / "runs" / "mixed").glob("*/result.json"))
+    for path in records:
+        record = json.loads(path.read_text())
+        if record["lr"] == 0.3 and record["seed"] == 2:
+            path.write_text(json.dumps({**record, "status": "diverged", "val_acc": None}))
+    rep = report(tmp_path / "runs", exp_name="mixed", verbose=False)
+    assert sorted(rep.summary["n"].astype(int)) == [2, 3, 3]
+    assert few_seeds_note(rep.sections) == ""
 
 
 def test_a_config_with_no_finished_run_shows_no_rank(tmp_path: Path) -> None:
@@ -537,6 +544,8 @@ def test_a_config_with_no_finished_run_shows_no_rank(tmp_path: Path) -> None:
         data="sinlog", n_samples=100, lr=[1e4, 1e5], epoch=3, log_every=0, plots="none",
         log_path=str(log), exp_name="div", workers=1, report=False, verbose=False,
     )  # fmt: skip
+    report(log, exp_name="div", verbose=False)  # every run diverged: no row is the best
+    assert 'class="best"' not in (log / "div" / "report.html").read_text(encoding="utf-8")
     trained = sweep(
         data="sinlog", n_samples=100, lr=[1e-3], epoch=3, log_every=0, plots="none",
         log_path=str(log), exp_name="div", workers=1, report=False, verbose=False,
@@ -547,6 +556,7 @@ def test_a_config_with_no_finished_run_shows_no_rank(tmp_path: Path) -> None:
     ranks = {row[1]: row[0] for row in rows}
     assert ranks == {"0.001": "1", "10000": "–", "100000": "–"}, rows
     assert rep.summary["rank"].tolist() == [1, 2, 3]  # summary.csv keeps its order's ranks
+    assert 'class="best"' in (log / "div" / "report.html").read_text(encoding="utf-8")
 
 
 def test_finished_runs_whose_training_loss_rose_are_named(tmp_path: Path) -> None:

@@ -348,7 +348,7 @@ def missing_runs_note(missing: dict[str, list[str]]) -> str:
         return ""
     said = []
     for spec, ids in missing.items():
-        said.append(f"{len(ids)} run(s) that {spec} lists have no result.json ({listed(ids)})")
+        said.append(f"{len(ids)} run(s) that {spec} lists have no folder ({listed(ids)})")
     return (
         "; ".join(said) + ": their configs rank on the runs that have one; the same sweep "
         "command trains them again"
@@ -467,25 +467,27 @@ def loss_rose_note(runs: pd.DataFrame) -> str:
 
 
 def few_seeds_note(sections: list[Section]) -> str:
-    """Name the configs whose means are over fewer finished seeds than the most any config
-    has: a lucky single seed ranked first among configs of five, its mean one draw and
-    its interval none. (Configs with none finished rank last, and have no mean to doubt.)"""
+    """Name the configs that were given fewer seeds than the most any config has: a
+    lucky single seed ranked first among configs of five, its mean one draw and its
+    interval none. Seeds that were trained and did not finish (diverged, pruned, still
+    running) count as given: such a config ranks after the others already, and its
+    ``runs`` column says why; training them again would not help."""
     said = []
     for sec in sections:
-        s = sec.summary
-        if "n" not in s or "rank" not in s or len(s) < 2:
+        s, runs = sec.summary, sec.runs
+        if "rank" not in s or "seed" not in runs or len(s) < 2:
             continue
-        n = s["n"].astype(int)
+        seeds = runs["seed"].groupby(group_keys(runs, sec.variables), sort=False).nunique()
+        n = group_keys(s, sec.variables).map(seeds).fillna(0).astype(int)
         few = (n > 0) & (n < n.max())
         if n.max() < 2 or not few.any():
             continue
         ranks = [
-            f"rank {r} over {k} seed{'' if k == 1 else 's'}"
+            f"rank {r} has {k} seed{'' if k == 1 else 's'}"
             for r, k in zip(s.loc[few, "rank"], n[few], strict=True)
         ]
-        shown = listed(ranks)
         where = f"{sec.title}: " if len(sections) > 1 else ""
-        said.append(f"{where}{shown}, where others have up to {n.max()}")
+        said.append(f"{where}{listed(ranks)}, where others have up to {n.max()}")
     if not said:
         return ""
     return (

@@ -367,9 +367,9 @@ def read_axis_order(root: str | Path, deep: bool = True) -> list[str]:
 
 def runs_without_record(root: str | Path) -> dict[str, list[str]]:
     """The run ids that a sweep's spec (``sweep-*.yaml`` in ``root`` or, where it holds
-    none, its experiment folders) lists and whose folder holds no result.json, by spec
-    file name: a seed deleted, or never trained, leaves its config's mean over the others
-    without a word, and a missing folder is no damaged file for the report to name."""
+    none, its experiment folders) lists and whose folder is gone, by spec file name: a
+    seed deleted, or never trained, leaves its config's mean over the others without a
+    word. (A folder left without its result.json is named by :func:`load_runs`.)"""
     import yaml
 
     root = Path(root)
@@ -383,11 +383,7 @@ def runs_without_record(root: str | Path) -> dict[str, list[str]]:
         ids = spec.get("runs") if isinstance(spec, dict) else None
         if not isinstance(ids, list):
             continue
-        gone = [
-            str(i)
-            for i in ids
-            if isinstance(i, str) and not (spec_file.parent / i / "result.json").exists()
-        ]
+        gone = [str(i) for i in ids if isinstance(i, str) and not (spec_file.parent / i).exists()]
         if gone:
             missing[spec_file.name] = gone
     return missing

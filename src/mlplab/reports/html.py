@@ -136,7 +136,8 @@ def _section(sec: PageSection, several: bool) -> list[str]:
     out.extend(_cell("th", h, h in sec.text_columns) for h in sec.table_header)
     out.append("</tr></thead><tbody>")
     for i, row in enumerate(sec.table_rows):
-        out.append('<tr class="best">' if i == 0 else "<tr>")
+        # The first row is the best only where it has a rank ("–": no run finished).
+        out.append('<tr class="best">' if i == 0 and row[0] != "–" else "<tr>")
         out.extend(_cell("td", v, h in sec.text_columns) for h, v in zip(sec.table_header, row))
         out.append("</tr>")
     out.append("</tbody></table></div>")

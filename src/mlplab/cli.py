@@ -1041,8 +1041,12 @@ def _main(argv: Sequence[str] | None) -> int:
     _no_empty_paths(owner, args)
     if not getattr(args, "handler", None):
         # No command is a mistake, as a missing setting is: a script that runs `mlplab $CMD`
-        # with an empty CMD must fail. The help goes to stderr, beside that status.
-        parser.print_help(sys.stderr)
+        # with an empty CMD must fail, with one line that names the choices.
+        print(
+            f"mlplab: give a command: {', '.join(args.commands)} (mlplab --help says what "
+            "each does)",
+            file=sys.stderr,
+        )
         return 2
     from mlplab.errors import MlplabError
     from mlplab.pipes import lost_output

@@ -80,3 +80,26 @@ def test_worker_processes_tell_the_sweep_how_far_their_stacks_have_trained(
     # The first stack to end had trained its 2 runs' 20 epochs of the 80: half of them.
     before = [line.split(" (")[0] for line in lines[:first_run] if "epochs trained" in line]
     assert before[:2] == [f"[0/4] {pct}% of the sweep's epochs trained" for pct in (25, 50)]
+
+
+def test_a_resumed_runs_earlier_epochs_are_no_work_of_this_sweep(capsys) -> None:
+    """A run resumed at epoch 15 of 20 counted its 15 as trained the moment it started:
+    90% done after 2 s, and "~0.2 s left" for what took minutes."""
+    from mlplab.assemble import as_config
+    from mlplab.runs.record import run_name
+
+    cfgs = [as_config({**BASE, "seed": s}) for s in (0, 1)]
+    ids = [run_name(c) for c in cfgs]
+    bar = api._Progress(cfgs, ["seed"], show=True)
+    bar.epochs([ids[0]], 15)  # its stack's start: resumed from epoch 15
+    bar.epochs([ids[1]], 0)
+    assert (bar.epochs_done, bar.all_epochs) == (0, 5 + 20)
+    bar.epochs(ids, 18)
+    assert bar.epochs_done == 3 + 18
+    for run_id in ids:
+        bar.done({"run_id": run_id, "status": "finished"})
+    assert bar.epochs_done == bar.all_epochs == 25
+    # Where no run tells its epochs (on Ray), each counts whole as it ends.
+    ray = api._Progress(cfgs, ["seed"], show=True)
+    ray.done({"run_id": ids[0], "status": "finished"})
+    assert (ray.epochs_done, ray.all_epochs) == (20, 40)

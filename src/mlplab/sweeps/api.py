@@ -1108,7 +1108,8 @@ class _Progress:
         self.show = show and self.total > 0
         self.count = 0
         self.planned = {run_name(c): c.epoch for c in configs}  # each run's epochs
-        self.trained = dict.fromkeys(self.planned, 0)  # those it has trained
+        self.trained = dict.fromkeys(self.planned, 0)  # those it has trained in this sweep
+        self.base: dict[str, int] = {}  # those a resumed run had trained before
         self.all_epochs = max(1, sum(self.planned.values()))
         self.epochs_done = 0
         self._quarter = 0  # quarters of the epochs trained
@@ -1190,16 +1191,25 @@ class _Progress:
                 f"trained ({took:.0f} s)"
             )
 
-    def _count_epochs(self, trained: Mapping[str, int]) -> int:
+    def _count_epochs(self, trained: Mapping[str, int], told: bool = True) -> int:
         """Count ``trained`` (epochs by run id) on the bar; the quarter of all the epochs
-        now reached, where this passed one, else 0."""
+        now reached, where this passed one, else 0.
+
+        A run's first word (``told``, at its stack's start) says where it starts: a
+        resumed run's epochs before its checkpoint are an earlier sweep's work, and counted
+        as done now, they made the time left a tenth of the truth. They leave the total."""
         for run_id, n in trained.items():
-            if run_id in self.trained:
-                n = min(max(n, self.trained[run_id]), self.planned[run_id])
-                self.epochs_done += n - self.trained[run_id]
-                self.trained[run_id] = n
+            if run_id not in self.trained:
+                continue
+            if told and run_id not in self.base:
+                self.base[run_id] = min(n, self.planned[run_id])
+                self.all_epochs = max(1, self.all_epochs - self.base[run_id])
+            base = self.base.get(run_id, 0)
+            n = min(max(n - base, self.trained[run_id]), self.planned[run_id] - base)
+            self.epochs_done += n - self.trained[run_id]
+            self.trained[run_id] = n
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.epochs_done)
+            self._bar.update(self._task, total=self.all_epochs, completed=self.epochs_done)
         if self._view is not None:
             self._view.trained(self.epochs_done / self.all_epochs)
         quarter = 4 * self.epochs_done // self.all_epochs
@@ -1215,7 +1225,9 @@ class _Progress:
         if not self.show:
             return
         if outcome["status"] != "interrupted":  # one interrupted remains to train
-            self._count_epochs({outcome["run_id"]: self.planned.get(outcome["run_id"], 0)})
+            self._count_epochs(
+                {outcome["run_id"]: self.planned.get(outcome["run_id"], 0)}, told=False
+            )
         line = _outcome_line(outcome)
         if self._view is not None:
             self._view.done(outcome)

@@ -667,7 +667,10 @@ def _run_in_pool(
                 # Before its group's outcomes: a worker tells its epochs before it answers.
                 if on_epochs is not None and (worker.fd in ready or worker.epochs_fd in ready):
                     for positions, epochs in worker.epochs():
-                        on_epochs([job.names[i] for i in positions if i < len(job.names)], epochs)
+                        with contextlib.suppress(Exception):  # progress never costs a run
+                            on_epochs(
+                                [job.names[i] for i in positions if i < len(job.names)], epochs
+                            )
             for worker in [w for w in busy if w.fd in ready]:
                 job = busy.pop(worker)
                 reply = worker.receive()

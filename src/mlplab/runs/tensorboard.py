@@ -105,10 +105,11 @@ class EventWriter:
 
         Its session group is its settings but the seed, which is no column: TensorBoard's
         table then shows a config's seeds as one row, with their mean (or median, min,
-        max) metrics, as the report ranks configs, and each seed's run within it. No experiment summary: TensorBoard keeps the first one it
-        finds, so one run's columns would hide the others' (a sweep over moons and sine
-        showed no accuracy). Without it, TensorBoard builds the table from every run's
-        settings and scalars."""
+        max) metrics, as the report ranks configs, and each seed's run within it.
+
+        No experiment summary: TensorBoard keeps the first one it finds, so one run's
+        columns would hide the others' (a sweep over moons and sine showed no accuracy).
+        Without it, TensorBoard builds the table from every run's settings and scalars."""
         from google.protobuf import struct_pb2
         from tensorboard.plugins.hparams import plugin_data_pb2
 
@@ -281,8 +282,9 @@ class TensorBoardLogger:
     ``train/*`` and ``val/*`` curves, thinned to about ``points`` per curve by
     :meth:`shows` (every event costs its framing and checksums, which on lab-sized models
     outweighs the step itself); the last validation always shows. The run's settings go to
-    the HParams dashboard as its file opens, and its status and final metrics at the end. Events reach the file before every checkpoint
-    (subscribe this before the run writer), so a killed run resumes with no gap.
+    the HParams dashboard as its file opens, and its status and final metrics at the end.
+    Events reach the file before every checkpoint (subscribe this before the run writer),
+    so a killed run resumes with no gap.
     """
 
     def __init__(
@@ -329,13 +331,18 @@ class TensorBoardLogger:
             for k in event.ids:
                 self.writer(int(k)).flush()
         elif isinstance(event, End):
+            # The unshown validation's point of each model that ends with it, built once
+            # for the stack. Not for an interrupted run: its resume goes on with the thinning.
             last = self.unshown
+            points = (
+                dict(zip(map(int, last.ids), self._curve_events(last), strict=True))
+                if last is not None
+                else {}
+            )
             for j, k in enumerate(event.ids):
                 w = self.writers.pop(int(k), None) or self.writer(int(k), keep=False)
-                if last is not None and event.statuses[j] in ("finished", "pruned"):
-                    # Not for an interrupted run: its resume goes on with the thinning.
-                    for i in np.flatnonzero(np.asarray(last.ids) == k):
-                        w.write(self._curve_events(last)[int(i)])
+                if int(k) in points and event.statuses[j] in ("finished", "pruned"):
+                    w.write(points[int(k)])
                 finals = {
                     f"hparam/{name}": v
                     for name, v in event.finals[j].items()

@@ -360,8 +360,9 @@ def wire_subscribers(
         c0 = cfgs[0]
         tb = TensorBoardLogger(
             [m.record.dir for m in records],
-            # The engine that trains, not `auto`: HParams compares numpy runs with torch ones.
-            [tb_hparams({**record_settings(c), "engine": engine}) for c in cfgs],
+            # What the run did, not `auto`: HParams compares numpy runs with torch ones, and
+            # filters binary runs from multiclass ones.
+            [tb_hparams({**record_settings(c), **resolved(c, data, engine)}) for c in cfgs],
             data.task,
             c0.epoch,
             c0.log_every,
@@ -1093,6 +1094,23 @@ def _unrecorded(
 
 # Settings of what a run prints and keeps, not of what it learns: no HParams column.
 OUTPUT_SETTINGS = frozenset({"plots", "snapshot_every", "save_every", "log_every", "log_val"})
+
+
+def resolved(cfg: Config, data: Dataset, engine: str) -> dict[str, Any]:
+    """The settings whose ``auto`` the run resolved, as it resolved them."""
+    device = cfg.device
+    if engine != "torch":
+        device = "cpu"
+    elif device == "auto":
+        from mlplab.engines.torch.backend import resolve_device
+
+        device = resolve_device(device).type
+    return {
+        "engine": engine,
+        "task": data.task,
+        "standardize": cfg.standardizes(),
+        "device": device,
+    }
 
 
 def tb_hparams(settings: dict[str, Any]) -> dict[str, Any]:

@@ -157,6 +157,32 @@ def session_status(run_dir) -> str:
     return api_pb2.Status.Name(end.status)
 
 
+def session_hparams(run_dir) -> dict:
+    """The HParams dashboard's settings of the run in ``run_dir``, read back by TensorBoard."""
+    from google.protobuf.json_format import MessageToDict
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    ea = EventAccumulator(str(run_dir))
+    ea.Reload()
+    content = ea.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    start = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+    return {k: MessageToDict(v) for k, v in start.hparams.items()}
+
+
+def test_hparams_show_what_the_run_resolved_not_auto(tmp_path):
+    """task, standardize, engine and device given as `auto` show as the run took them, so
+    that HParams can tell binary runs from multiclass ones, and numpy runs from torch."""
+    res = mlplab.train(data="iris", epoch=2, plots="none", verbose=False,
+                       log_path=str(tmp_path))  # fmt: skip
+    assert res.config.task == res.config.standardize == res.config.device == "auto"
+    shown = session_hparams(res.run_dir)
+    assert shown["task"] == "multiclass" and shown["task"] == res.record["task_type"]
+    assert shown["standardize"] is True and res.record["standardized"]
+    assert shown["engine"] == res.record["engine_used"]
+    assert shown["device"] == "cpu"
+
+
 def test_a_diverged_run_is_a_failure_in_the_hparams_dashboard(tmp_path):
     res = mlplab.train(
         data="moons",

@@ -584,3 +584,33 @@ def test_finished_runs_whose_training_loss_rose_are_named(tmp_path: Path) -> Non
         f"{record['run_id']}: {first:.4g} to 1e+34): "
     ), note
     assert html.escape(note) in (log / "rose" / "report.html").read_text(encoding="utf-8")
+
+
+def test_finished_runs_whose_validation_loss_rose_are_named(tmp_path: Path) -> None:
+    """A run that overfits ends with its last model, whose metrics the tables hold: the
+    report said nothing of the far better model its best checkpoint keeps."""
+    from mlplab.reports.api import val_rose_note
+
+    log = tmp_path / "runs"
+    kw = dict(n_layer=2, hid_dim=64, validate_every=10, log_every=0, plots="none",
+              log_path=str(log), workers=1, report=False, verbose=False)  # fmt: skip
+    kw_adam = dict(optim="adam", lr=0.02, **kw)
+    sweep(data="moons", n_samples=80, noise=[0.1], epoch=20, exp_name="ov", **kw_adam)
+    assert val_rose_note(report(log, exp_name="ov", verbose=False).runs) == ""
+    # Noisy moons, 64 rows: the validation loss is lowest near epoch 10, and ends far above.
+    sweep(data="moons", n_samples=80, noise=[0.8], epoch=200, exp_name="ov", **kw_adam)
+    rep = report(log, exp_name="ov", verbose=False)
+    over = rep.runs[rep.runs["noise"] == 0.8].iloc[0]
+    assert over["val_loss"] > 2 * over["best_val_loss"]
+    note = val_rose_note(rep.runs)
+    assert note.startswith(
+        f"1 finished run(s) ended with a validation loss more than 10% above their lowest "
+        f"(e.g. {over['run_id']}: {over['best_val_loss']:.4g} at epoch {over['best_epoch']}, "
+        f"{over['val_loss']:.4g} at the end): "
+    ), note
+    assert html.escape(note) in (log / "ov" / "report.html").read_text(encoding="utf-8")
+    # The gates validate on their training rows: a rise there is no overfitting.
+    sweep(data="xor", optim="sgd", lr=[50.0], epoch=30, exp_name="gate", **kw)
+    gate = report(log, exp_name="gate", verbose=False).runs
+    assert (gate["val_loss"] > 1.1 * gate["best_val_loss"]).all()
+    assert val_rose_note(gate) == ""

@@ -326,6 +326,7 @@ def report_notes(
         overlap_note(sections),
         few_seeds_note(sections),
         loss_rose_note(runs),
+        val_rose_note(runs),
         across_data_note(sections),
         rank_by_note(sections, rank_by),
     ]
@@ -463,6 +464,36 @@ def loss_rose_note(runs: pd.DataFrame) -> str:
         f"{len(rose)} finished run(s) ended with a training loss above their first (e.g. "
         f"{run_id}: {first:.4g} to {last:.4g}): their steps overshoot, an lr too high, and "
         "their metrics enter their configs' means as any other run's"
+    )
+
+
+def val_rose_note(runs: pd.DataFrame) -> str:
+    """Name the finished runs whose validation loss ended well above its lowest, as `mlplab
+    train` notes of one: the tables' metrics are the last model's, not the best one's,
+    and a config that overfits ranks by the model it ended with. Not the logic gates,
+    whose validation rows are the training rows."""
+    from mlplab.console import OVERFIT
+    from mlplab.data.synthetic import GATES
+
+    if not {"val_loss", "best_val_loss", "best_epoch"} <= set(runs):
+        return ""
+    gates = runs["data"].isin(list(GATES)) if "data" in runs else False
+    done = runs[(runs["status"] == "finished") & ~gates]
+    last = pd.to_numeric(done["val_loss"], errors="coerce")
+    best = pd.to_numeric(done["best_val_loss"], errors="coerce")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (last / best).where(np.isfinite(best) & (best > 0))
+    rose = ratio[ratio > 1 + OVERFIT]
+    if rose.empty:
+        return ""
+    worst = rose.idxmax()
+    run_id, epoch = done.at[worst, "run_id"], done.at[worst, "best_epoch"]
+    return (
+        f"{len(rose)} finished run(s) ended with a validation loss more than "
+        f"{OVERFIT:.0%} above their lowest (e.g. {run_id}: {best[worst]:.4g} at epoch "
+        f"{epoch}, {last[worst]:.4g} at the end): the tables hold their last models' "
+        "metrics; each run's checkpoints/best.safetensors keeps its best model, and "
+        "--patience stops a run once its validation loss stops falling"
     )
 
 

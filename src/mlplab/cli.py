@@ -520,7 +520,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
             "plot: give a RUN_DIR to redraw a run's plots, or 'activations' (--activations) "
             "to draw the activation functions"
         )
-    return plot_command(target, load_run, out=args.out, fmt=args.format)
+    if args.checkpoint != "last" and target == "activations":
+        raise ConfigError("plot: --checkpoint picks a run's model; the activations have none")
+    return plot_command(target, load_run, out=args.out, fmt=args.format, which=args.checkpoint)
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -819,10 +821,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         default=None,
         metavar="DIR",
-        help="output folder (default: RUN_DIR/plots, or ./plots for activations)",
+        help="output folder (default: RUN_DIR/plots, RUN_DIR/plots-best with --checkpoint "
+        "best, or ./plots for activations)",
     )
     p.add_argument(
         "--format", choices=("png", "svg"), default="png", help="image format (default: png)"
+    )
+    p.add_argument(
+        "--checkpoint",
+        choices=("last", "best"),
+        default="last",
+        help="the model to draw: the run's last (default, as training drew it) or its best, "
+        "of the lowest validation loss, titled with its own test metrics",
     )
     return parser
 

@@ -208,3 +208,42 @@ def test_plot_takes_activations_as_the_switch_people_guess(tmp_path, run_cli):
     assert_one_line_error(
         run_cli("plot", tmp_path, "--activations", cwd=tmp_path), "or --activations, not both"
     )
+
+
+def test_plot_checkpoint_best_draws_the_best_model_with_its_own_test_metrics(tmp_path, run_cli):
+    """An overfit run's pictures showed only its last model, titled with the record's
+    metrics: the best checkpoint, which `predict --checkpoint best` uses, had no picture."""
+    import mlplab
+    from mlplab.restore import load_run
+    from mlplab.training.metrics import split_metrics
+
+    res = mlplab.train(
+        data="moons", n_samples=80, noise=0.8, n_layer=2, hid_dim=64, optim="adam", lr=0.02,
+        epoch=200, validate_every=10, log_every=0, plots="none", verbose=False,
+        log_path=str(tmp_path / "runs"),
+    )  # fmt: skip
+    best_epoch = res.record["best_epoch"]
+    assert best_epoch < 200 and res.record["val_loss"] > 2 * res.record["best_val_loss"]
+    proc = run_cli("plot", res.run_dir, "--checkpoint", "best", "--format", "svg")
+    assert proc.returncode == 0, proc.stderr
+    out = res.run_dir / "plots-best"
+    assert proc.stdout.split() == [
+        str(out / n) for n in ("loss.svg", "surface.svg", "confusion.svg")
+    ]
+    best = load_run(res.run_dir, which="best")
+    acc = split_metrics("binary", best.dataset.y_test, best.model_outputs(best.dataset.X_test))
+    title = f"best model (epoch {best_epoch}), test acc {acc['acc']:.3f}"
+    assert title in (out / "surface.svg").read_text()
+    # The last model's pictures are another model's: drawn where they were, titled as before.
+    assert run_cli("plot", res.run_dir, "--format", "svg").returncode == 0
+    last = (res.run_dir / "plots" / "surface.svg").read_text()
+    assert "best model" not in last and f"test acc {res.record['test_acc']:.3f}" in last
+    # No best checkpoint: one line, nothing drawn in its place.
+    (res.run_dir / "checkpoints" / "best.safetensors").unlink()
+    shutil.rmtree(out)
+    gone = run_cli("plot", res.run_dir, "--checkpoint", "best")
+    assert_one_line_error(gone, "best.safetensors")
+    assert not out.exists()
+    assert_one_line_error(
+        run_cli("plot", "activations", "--checkpoint", "best"), "--checkpoint", "activations"
+    )

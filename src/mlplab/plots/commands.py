@@ -40,7 +40,13 @@ ACTIVATIONS_TARGET = "activations"
 RunLoader = Callable[..., Any]
 
 
-def plot_command(target: str, load_run: RunLoader, out: str | None = None, fmt: str = "png") -> int:
+def plot_command(
+    target: str,
+    load_run: RunLoader,
+    out: str | None = None,
+    fmt: str = "png",
+    which: str = "last",
+) -> int:
     """Draw plots for the CLI and print the paths written; return the exit status.
 
     Parameters
@@ -50,8 +56,12 @@ def plot_command(target: str, load_run: RunLoader, out: str | None = None, fmt: 
     load_run : callable
         Rebuilds the run in a folder (see :data:`RunLoader`).
     out : str, optional
-        Output folder (default: ``RUN_DIR/plots``, or ``./plots`` for activations).
+        Output folder (default: ``RUN_DIR/plots``, ``RUN_DIR/plots-best`` for the best
+        model, or ``./plots`` for activations).
     fmt : {'png', 'svg'}
+    which : {'last', 'best'}
+        The checkpoint whose model the pictures show: the last (as training drew them)
+        or the best, of the lowest validation loss, with its own test metrics.
 
     Raises
     ------
@@ -69,7 +79,7 @@ def plot_command(target: str, load_run: RunLoader, out: str | None = None, fmt: 
             print(out_dir / name)
     else:
         # Each path as its file is written: a run with snapshots draws for many seconds.
-        _, names = redraw_run(run_dir, load_run, out, fmt, printed=True)
+        _, names = redraw_run(run_dir, load_run, out, fmt, printed=True, which=which)
     if not names:  # each picture failed, and said why above: no success to report
         print(f"mlplab: plot drew no picture of {target!r}", file=sys.stderr)
         return 1
@@ -82,9 +92,11 @@ def redraw_run(
     out: str | None = None,
     fmt: str = "png",
     printed: bool = False,
+    which: str = "last",
 ) -> tuple[Path, list[str]]:
     """Redraw the plots of the run in ``run_dir``; return the folder and file names.
-    ``printed``: print each file's path as it is written."""
+    ``printed``: print each file's path as it is written; ``which``: the checkpoint
+    drawn (see :func:`plot_command`)."""
     if not run_dir.is_dir():
         # A data file given by mistake exists: saying it does not would mislead.
         why = "it is a file" if run_dir.exists() else "it does not exist"
@@ -101,10 +113,12 @@ def redraw_run(
         )
     from mlplab.plots.run_plots import WITHOUT_ROWS, draw_run_plots
 
-    out_dir = check_out_folder(out if out else str(run_dir / "plots"), own_run=run_dir)
+    default = run_dir / ("plots-best" if which == "best" else "plots")
+    out_dir = check_out_folder(out if out else str(default), own_run=run_dir)
     only = None
     try:
-        run = _load_noting(load_run, run_dir)  # raises CheckpointError / DataError with one line
+        # raises CheckpointError / DataError with one line
+        run = _load_noting(load_run, run_dir, which=which)
         saved = run.checkpoint_meta.get("data_digest")
         if saved and run.dataset.digest and saved != run.dataset.digest:
             # Pictures of other rows would not be this run's (its record's metrics are not).
@@ -117,8 +131,10 @@ def redraw_run(
         # The curves and the weights are the run's own, wherever its training file is
         # (a run folder copied to another machine): those are drawn, and the rest named.
         try:
-            run = _load_noting(load_run, run_dir, data=False)
+            run = _load_noting(load_run, run_dir, data=False, which=which)
         except CheckpointError as gone:
+            if which == "best":  # the loss curves alone are no picture of the best model
+                raise
             return out_dir, _loss_of_record_only(run_dir, out_dir, result, fmt, printed, gone)
         only = WITHOUT_ROWS
         print(
@@ -126,10 +142,14 @@ def redraw_run(
             file=sys.stderr,
         )
     except CheckpointError as gone:
+        if which == "best":
+            raise
         return out_dir, _loss_of_record_only(run_dir, out_dir, result, fmt, printed, gone)
     snapshots = _load_snapshots(run_dir)  # read first: fail before drawing
 
     record = with_every_point(run_dir, run.record)
+    if which == "best" and run.record.get("status") != "diverged":  # diverged: best already
+        record = _best_model_record(record, run, rows=only is None)
     if record is run.record and isinstance(run.record.get("curves_thinned"), dict):
         print(
             f"mlplab: plot drew the curves from result.json's {len(run.record['val_epochs'])} "
@@ -149,6 +169,21 @@ def redraw_run(
         on_written=(lambda name: print(out_dir / name, flush=True)) if printed else None,
     )
     return out_dir, names
+
+
+def _best_model_record(record: dict[str, Any], run: Any, rows: bool) -> dict[str, Any]:
+    """``record`` with the best model's test metrics in place of the last one's, for the
+    titles, and marked as the best model's; with no data rows, with no test metrics."""
+    from mlplab.plots.titles import DRAWN_CHECKPOINT
+    from mlplab.training.metrics import split_metrics
+
+    kept = {k: v for k, v in record.items() if not k.startswith("test_")}
+    kept[DRAWN_CHECKPOINT] = "best"
+    data = run.dataset
+    if rows and len(data.X_test):
+        measured = split_metrics(data.task, data.y_test, run.model_outputs(data.X_test))
+        kept.update({f"test_{k}": v for k, v in measured.items()})
+    return kept
 
 
 def _check_path(what: str, text: str) -> None:
@@ -250,12 +285,12 @@ def _loss_of_record_only(
     return write_figures(out_dir, figures, fmt, on_written)
 
 
-def _load_noting(load_run: RunLoader, run_dir: Path, data: bool = True) -> Any:
+def _load_noting(load_run: RunLoader, run_dir: Path, data: bool = True, which: str = "last") -> Any:
     """``load_run``, its warning (a best model loaded for a missing last) said as a note:
     one line, not a Python warning's two."""
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always", UserWarning)
-        run = load_run(run_dir, data=data)
+        run = load_run(run_dir, which=which, data=data)
     for w in said:
         if not issubclass(w.category, DataChangedWarning):  # plot says it in its own words
             print(f"mlplab: note: {w.message}", file=sys.stderr)

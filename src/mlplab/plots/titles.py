@@ -18,6 +18,10 @@ from mlplab.plots.style import (
 
 DataLike = Dataset | DataInfo  # the label helpers read only names and the task
 
+# The record's key that says which checkpoint the pictures show, where not the last model:
+# the titles' metrics are then that model's, not the record's.
+DRAWN_CHECKPOINT = "drawn_checkpoint"
+
 
 def metric_text(result: dict[str, Any], task: str) -> str:
     """The test metric for titles, e.g. ``test acc 1.000`` or ``test MAE 0.412, R² 0.93``.
@@ -28,6 +32,11 @@ def metric_text(result: dict[str, Any], task: str) -> str:
     if result.get("status") == "diverged":
         best = result.get("best_epoch")
         return "diverged" + (f"; best model (epoch {best})" if best else "")
+    if result.get(DRAWN_CHECKPOINT) == "best":  # `mlplab plot --checkpoint best`
+        head = f"best model (epoch {result.get('best_epoch')})"
+        if not any(k.startswith("test_") for k in result):  # no rows to measure it on
+            return head
+        return f"{head}, {metric_text({**result, DRAWN_CHECKPOINT: None}, task)}"
     if task == "regression":
         parts = []
         if result.get("test_mae") is not None:

@@ -161,3 +161,26 @@ def test_records_reach_the_file_once_flush_secs_have_passed(tmp_path):
     slow.close()
     now.close()
     assert slow.path.stat().st_size == 116
+
+
+def test_a_resume_leaves_a_linked_event_file_and_what_it_names_alone(tmp_path):
+    """A resume empties the run's old event files; a link of that name in a run folder
+    (handed over with it) was followed, and emptied a file outside the folder."""
+    import mlplab
+
+    kw = dict(data="moons", n_samples=100, epoch=20, save_every=2, log_every=0, plots="none",
+              verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    epochs = iter(range(100))
+    run = mlplab.train(**kw, stop=lambda: next(epochs) > 5)
+    assert run.status == "interrupted"
+    victim = tmp_path / "notes.db"
+    victim.write_bytes(b"precious data that must survive")
+    link = run.run_dir / "events.out.tfevents.1000.host.1.0"
+    link.symlink_to(victim)
+    resumed = mlplab.train(resume=run.run_dir, verbose=False)
+    assert resumed.status == "finished"
+    assert victim.read_bytes() == b"precious data that must survive"
+    assert link.is_symlink()
+    # The run's own earlier file was emptied as before, its events kept in the new one.
+    own = [p for p in run.run_dir.glob("events.out.tfevents.*") if not p.is_symlink()]
+    assert sorted(p.stat().st_size > 0 for p in own) == [False, True]

@@ -56,7 +56,14 @@ class EventWriter:
         self._Event = Event
         if not Path(logdir).is_dir():  # a stat, not a mkdir: cheaper where it exists
             Path(logdir).mkdir(parents=True, exist_ok=True)
-        old = sorted(Path(logdir).glob("events.out.tfevents.*")) if keep_until else []
+        # mlplab writes plain files there: a link or a FIFO of that name is not its own,
+        # and is neither read (a FIFO blocks) nor emptied (truncate follows a link out of
+        # the run folder, to whatever file it names).
+        old = [
+            f
+            for f in sorted(Path(logdir).glob("events.out.tfevents.*") if keep_until else [])
+            if f.is_file() and not f.is_symlink()
+        ]
         kept = _kept_events(old, *keep_until) if keep_until else []
         self._w = RecordFile(logdir)
         self.add_event(Event(wall_time=time.time(), file_version="brain.Event:2"))

@@ -18,10 +18,21 @@ if TYPE_CHECKING:  # for the annotations only: the console loads before these do
 import io
 import math
 import os
+import re
 import sys
 from typing import Any
 
 import numpy as np
+
+# C0 and C1 control characters but the line breaks and tabs that tables already lay out.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` with its control characters written out (``\\x1b``): a name read from a
+    file (a data path, a label, a record edited by hand) must not retitle, clear or
+    recolour the terminal it is printed on."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def interactive() -> bool:

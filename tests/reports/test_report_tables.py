@@ -614,3 +614,33 @@ def test_finished_runs_whose_validation_loss_rose_are_named(tmp_path: Path) -> N
     gate = report(log, exp_name="gate", verbose=False).runs
     assert (gate["val_loss"] > 1.1 * gate["best_val_loss"]).all()
     assert val_rose_note(gate) == ""
+
+
+# The page's figures draw the edited name too, whose escape character has no glyph.
+@pytest.mark.filterwarnings("ignore:Glyph")
+def test_names_from_files_print_as_text_not_markup_or_terminal_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A data path with brackets (`d[/red].csv`) was read as rich markup: the report, and a
+    sweep once every run had trained, ended in a traceback. A record's text with terminal
+    codes (edited by hand, or handed over) retitled and cleared the terminal."""
+    folder = tmp_path / "d["
+    folder.mkdir()
+    data = folder / "red].csv"
+    rows = ["a,b,y"] + [f"{i % 7},{i % 5},{i % 2}" for i in range(40)]
+    data.write_text("\n".join(rows) + "\n")
+    log = tmp_path / "runs"
+    sweep(
+        data=str(data), lr=[0.1, 0.2], epoch=2, log_every=0, plots="none",
+        log_path=str(log), exp_name="br", workers=1, verbose=True,
+    )  # fmt: skip
+    printed = "".join(capsys.readouterr().out.split())
+    assert "".join(str(data).split()) in printed  # the fixed settings name the file
+    path = sorted((log / "br").glob("*/result.json"))[0]
+    record = json.loads(path.read_text())
+    record["data"] = "\x1b]0;PWNED\x07\x1b[2Jmoons"
+    path.write_text(json.dumps(record))
+    report(log, exp_name="br", verbose=True)
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b]0;PWNED\\x07\\x1b[2Jmoons" in "".join(out.split())

@@ -786,24 +786,35 @@ def print_table(sec: Section, summary_path: Path) -> None:
     """The top PRINT_ROWS configs of a section as a rich table on stdout."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from mlplab.console import terminal_text
+
+    def plain(text: str) -> Text:
+        # Text, not markup: a data path such as `runs[/red].csv` is a name, which as
+        # markup raised an error after a whole sweep had trained.
+        return Text(terminal_text(text))
 
     header, rows = table_rows(sec, PRINT_ROWS)
     clip = bounds_text(sec.metric)
     table = Table(
-        title=f"{sec.title}: {len(sec.summary)} config{'' if len(sec.summary) == 1 else 's'} "
-        f"ranked by {sec.metric}, "
-        "mean ± std over seeds",
+        title=plain(
+            f"{sec.title}: {len(sec.summary)} config{'' if len(sec.summary) == 1 else 's'} "
+            f"ranked by {sec.metric}, mean ± std over seeds"
+        ),
         title_justify="left",
-        caption=f"fixed: {fixed_settings(sec)}\n95% CI: Student-t interval of the mean over seeds"
-        + (f", clipped to {clip}" if clip else "")
-        + f";\n{SEED_NOTE}\n{TIME_NOTE}",
+        caption=plain(
+            f"fixed: {fixed_settings(sec)}\n95% CI: Student-t interval of the mean over seeds"
+            + (f", clipped to {clip}" if clip else "")
+            + f";\n{SEED_NOTE}\n{TIME_NOTE}"
+        ),
         caption_justify="left",
     )
     for h in header:
         # Printed at its full width (below), no header or value is cut or folded.
-        table.add_column(h, justify="left" if h in sec.variables else "right")
+        table.add_column(plain(h), justify="left" if h in sec.variables else "right")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*map(plain, row))
     console = Console()
     # As wide as the table is, so that no number wraps or is cropped: in logs and pipes,
     # and in a terminal narrower than the table, whose lines then wrap. Fitted to a narrow
@@ -814,7 +825,9 @@ def print_table(sec: Section, summary_path: Path) -> None:
         console = Console(width=max(80, width))
     console.print(table)
     if len(sec.summary) > PRINT_ROWS:
-        console.print(f"... {len(sec.summary) - PRINT_ROWS} more in {summary_path}")
+        console.print(
+            plain(f"... {len(sec.summary) - PRINT_ROWS} more in {summary_path}"), highlight=False
+        )
 
 
 def print_skipped(skipped: list[Skipped]) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplab.config import Config, identity_diff, read_yaml
+from mlplab.console import terminal_text
 from mlplab.errors import ConfigError, PruneError, check_switches, public, short_repr, shorten
 from mlplab.runs.locks import RunLocks
 from mlplab.sweeps.grid import (
@@ -1162,7 +1163,9 @@ class _Progress:
                 TextColumn("{task.percentage:>3.0f}%"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
-                TextColumn("{task.fields[last]}"),
+                # The last run's line, as text: a failed run's error may name a path
+                # with brackets, which as markup stopped the bar.
+                TextColumn("{task.fields[last]}", markup=False),
                 transient=True,
             )
 
@@ -1232,7 +1235,7 @@ class _Progress:
             self._count_epochs(
                 {outcome["run_id"]: self.planned.get(outcome["run_id"], 0)}, told=False
             )
-        line = _outcome_line(outcome)
+        line = terminal_text(_outcome_line(outcome))
         if self._view is not None:
             self._view.done(outcome)
             if outcome["status"] != "finished":  # as under the bar: what went wrong stays

@@ -835,3 +835,26 @@ def test_a_sweeps_run_with_no_record_is_named_by_the_report(tmp_path: Path, caps
 
     (log / "gone" / ids[2] / "result.json").unlink()
     assert runs_without_record(log) == {spec: [ids[1]]}
+
+
+def test_a_result_json_nested_too_deep_is_left_out_not_a_traceback(tmp_path: Path, run_cli) -> None:
+    """Arrays in arrays 100,000 deep overflow the JSON parser's stack: report, plot and
+    predict ended in a RecursionError traceback."""
+    import mlplab
+    from conftest import assert_one_line_error
+
+    good = mlplab.train(data="xor", epoch=5, log_every=0, plots="none", verbose=False,
+                        log_path=str(tmp_path / "runs"), exp_name="t1")  # fmt: skip
+    bad = good.run_dir.parent / "t1-cccccc"
+    shutil.copytree(good.run_dir, bad)
+    (bad / "result.json").write_text('{"x":' + "[" * 100_000 + "]" * 100_000 + "}")
+    proc = run_cli("report", tmp_path / "runs", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{bad / 'result.json'}: not valid JSON (nested too deep)" in proc.stderr
+    assert_one_line_error(run_cli("plot", bad, "--out", tmp_path / "p"), "no readable result.json")
+    new = tmp_path / "new.csv"
+    new.write_text("x1,x2\n0,1\n")
+    pred = run_cli("predict", bad, "--data", new)
+    assert pred.returncode == 0 and "Traceback" not in pred.stderr, pred.stderr
+    assert "result.json is missing or unreadable" in pred.stderr

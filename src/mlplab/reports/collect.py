@@ -242,6 +242,9 @@ def _read(file: Path, skipped: list[Skipped]) -> dict[str, Any] | None:
     except json.JSONDecodeError as err:
         skipped.append(Skipped(file, f"not valid JSON ({err})"))
         return None
+    except RecursionError:  # arrays in arrays, thousands deep: no record mlplab writes
+        skipped.append(Skipped(file, "not valid JSON (nested too deep)"))
+        return None
     if not isinstance(record, dict):
         skipped.append(Skipped(file, "not a JSON object"))
         return None

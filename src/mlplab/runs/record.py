@@ -302,8 +302,8 @@ def read_result(run_dir: str | Path) -> dict[str, Any] | None:
         if not stat.S_ISREG(os.stat(p).st_mode):
             return None  # a FIFO would block the read for ever
         record = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None  # RecursionError: nested too deep for the parser, a crafted file
     return record if isinstance(record, dict) else None
 
 

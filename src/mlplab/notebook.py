@@ -13,8 +13,11 @@ the objects by their public attributes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import math
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,21 @@ IMAGE_WIDTH = 420  # px, for a plot whose file does not say its width (SVG)
 # view to 1.5 MB).
 EMBED_MAX_BYTES = 384 * 1024  # one plot (a loss plot 50 kB, the ring's surface 240 kB)
 EMBED_TOTAL_BYTES = 768 * 1024  # the plots of one view
+
+
+def plot_files(folder: Path, suffixes: Iterable[str] = IMAGE_MIME) -> dict[Path, int]:
+    """The picture files in a run's ``plots`` folder, with their sizes, in name order:
+    plain files only. mlplab writes no links there; a link in a run folder handed over
+    could name any file of the machine, which a shared page would then carry, and a FIFO
+    or a device would block the read or never end it."""
+    files = {}
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() in suffixes:
+            with contextlib.suppress(OSError):  # gone since listed
+                st = os.lstat(p)
+                if stat.S_ISREG(st.st_mode):
+                    files[p] = st.st_size
+    return files
 
 
 def _fmt(v: Any) -> str:
@@ -99,9 +117,7 @@ def images(folder: Path | None, limit: int = 8) -> str:
     """
     if folder is None or not folder.is_dir():
         return ""
-    files = {
-        p: p.stat().st_size for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_MIME
-    }
+    files = plot_files(folder)
     embed: set[Path] = set()
     total = 0
     for p, size in sorted(files.items(), key=lambda item: item[1]):

@@ -858,3 +858,30 @@ def test_a_result_json_nested_too_deep_is_left_out_not_a_traceback(tmp_path: Pat
     pred = run_cli("predict", bad, "--data", new)
     assert pred.returncode == 0 and "Traceback" not in pred.stderr, pred.stderr
     assert "result.json is missing or unreadable" in pred.stderr
+
+
+def test_pages_embed_only_the_plain_picture_files_of_a_run(tmp_path: Path, run_cli) -> None:
+    """A link in a run's plots folder (a run folder handed over) put the file it named,
+    /etc/passwd or a key, into the self-contained report.html and the notebook's view; a
+    FIFO there made the report wait for ever."""
+    import base64
+
+    import mlplab
+
+    run = mlplab.train(data="xor", epoch=5, log_every=0, verbose=False,
+                       log_path=str(tmp_path / "runs"), exp_name="t1")  # fmt: skip
+    secret = tmp_path / "id_key"
+    secret.write_bytes(b"-----BEGIN PRIVATE KEY----- not for sharing")
+    plots = run.run_dir / "plots"
+    (plots / "loss.png").unlink()
+    (plots / "loss.png").symlink_to(secret)
+    os.mkfifo(plots / "fifo.png")
+    proc = run_cli("report", tmp_path / "runs", "-q", "--out", tmp_path / "out", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    leaked = base64.b64encode(secret.read_bytes()).decode()[:40]
+    assert leaked not in page
+    surface = base64.b64encode((plots / "surface.png").read_bytes()).decode()
+    assert surface in page  # the run's own pictures are still there
+    view = mlplab.load_run(run.run_dir, data=False)._repr_html_()
+    assert leaked not in view and surface in view

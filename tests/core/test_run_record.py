@@ -410,3 +410,21 @@ def test_a_config_whose_run_id_another_holds_is_refused_not_given_its_run(run_cl
     assert "holds the run of another config (lr 3.419) whose run id is this config's too" in (
         proc.stderr
     )
+
+
+def test_a_run_replaced_in_its_folder_removes_a_link_there_not_what_it_names(tmp_path):
+    """A diverged run's folder is emptied for the new run: a linked folder in it (a run
+    folder handed over) stopped that half-way, with a line that the same command would
+    continue it, which failed the same way."""
+    kw = dict(data="moons", n_samples=100, lr=1e6, epoch=5, log_every=0, plots="png",
+              verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    first = mlplab.train(**kw)
+    assert first.status == "diverged"
+    victim = tmp_path / "mine"
+    (victim / "sub").mkdir(parents=True)
+    (victim / "sub" / "important.txt").write_text("keep")
+    (first.run_dir / "extra").symlink_to(victim, target_is_directory=True)
+    again = mlplab.train(**kw)
+    assert again.run_dir == first.run_dir and again.status == "diverged"
+    assert (victim / "sub" / "important.txt").read_text() == "keep"
+    assert not (first.run_dir / "extra").exists() and not (first.run_dir / "extra").is_symlink()

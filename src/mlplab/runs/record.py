@@ -227,15 +227,16 @@ class RunRecord:
         """Make the folder (emptied of an earlier attempt's files when ``fresh``)."""
         if fresh and self.dir.exists():
             for child in self.dir.iterdir():
-                if child.is_dir():
+                # A link goes, not what it names (rmtree refused it, half-way through).
+                if child.is_dir() and not child.is_symlink():
                     shutil.rmtree(child)
                 else:
                     child.unlink()
         self.dir.mkdir(parents=True, exist_ok=True)
         if not fresh:
             # Temp files of writes that a SIGKILL cut short: never renamed, never read.
-            for d in (self.dir, self.checkpoint_dir):
-                for tmp in d.glob(".*.tmp") if d.is_dir() else ():
+            for d in (self.dir, self.checkpoint_dir):  # not through a link out of the run
+                for tmp in d.glob(".*.tmp") if d.is_dir() and not d.is_symlink() else ():
                     tmp.unlink(missing_ok=True)
         atomic_write_text(self.dir / "config.yaml", settings_yaml(record_settings(cfg)))
 

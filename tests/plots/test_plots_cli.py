@@ -247,3 +247,21 @@ def test_plot_checkpoint_best_draws_the_best_model_with_its_own_test_metrics(tmp
     assert_one_line_error(
         run_cli("plot", "activations", "--checkpoint", "best"), "--checkpoint", "activations"
     )
+
+
+def test_plot_does_not_write_through_a_linked_plots_folder(tmp_path_factory, tmp_path, run_cli):
+    """A run folder handed over with `plots` a link: `mlplab plot RUN` replaced the files of
+    that name (loss.png, ...) in the folder the link named."""
+    xor = trained(tmp_path_factory, "xor", **XOR_NN)
+    copy = tmp_path / "xor-run"
+    shutil.copytree(xor.run_dir, copy)
+    shutil.rmtree(copy / "plots")
+    victim = tmp_path / "mine"
+    victim.mkdir()
+    (victim / "loss.png").write_text("my own notes")
+    (copy / "plots").symlink_to(victim, target_is_directory=True)
+    assert_one_line_error(run_cli("plot", copy), "plots", "is a link", "--out")
+    assert (victim / "loss.png").read_text() == "my own notes"
+    assert sorted(p.name for p in victim.iterdir()) == ["loss.png"]
+    proc = run_cli("plot", copy, "--out", tmp_path / "pictures")  # the way out it names
+    assert proc.returncode == 0, proc.stderr

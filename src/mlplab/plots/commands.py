@@ -202,6 +202,13 @@ def check_out_folder(out: str, own_run: Path | None = None) -> Path:
     """
     _check_path("--out", out)
     p = Path(out)
+    if own_run is not None and p.is_symlink() and p.parent.resolve() == own_run.resolve():
+        # The run's own plots folder is no link mlplab made: writing through it would
+        # replace files of that name wherever it points.
+        raise ConfigError(
+            f"plot: {str(p)!r} is a link (to {str(p.readlink())!r}), not the run's own "
+            "folder; remove the link, or give --out DIR"
+        )
     inside = run_folder_around(p)
     if inside is not None and (own_run is None or inside != own_run.resolve()):
         raise ConfigError(

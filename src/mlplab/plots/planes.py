@@ -45,6 +45,7 @@ from mlplab.plots.titles import (
 )
 
 
+@styled
 def decision_surface_figure(
     surface: surfaces.ClassSurface,
     points: list[PointSet],

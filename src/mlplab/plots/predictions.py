@@ -45,6 +45,7 @@ MAX_FIT_CLASSES = 10  # a 1-feature classifier's probability curves: one distinc
 LEGEND_POINT = 64.0  # a legend's marker area (8 pt across), whatever the points' size
 
 
+@styled
 def confusion_figure(
     confusion: Confusion, data: DataLike, result: dict[str, Any], spec: ModelSpec | None = None
 ) -> Figure:

@@ -649,3 +649,92 @@ def test_train_and_val_curves_differ_by_more_than_colour() -> None:
         styles = {line.get_label(): line.get_linestyle() for line in ax.get_lines()}
         assert styles.keys() >= {"train", "val"}, styles
         assert styles["train"] != styles["val"], styles
+
+
+# --- the user's words, as written -------------------------------------------------------------
+# matplotlib reads text between two `$` as mathtext: prices lost their `$` to italics, and a
+# model name `$\foo{$` failed every picture that named it.
+MONEY_CLASSES = ["$5", "$10", "$20 to $50"]
+MONEY_FEATURES = ["price ($)", "cost $ and $ tax"]
+
+
+def _money_file(path, seed: int) -> str:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(90, 2))
+    y = np.digitize(X[:, 0], [-0.4, 0.4])
+    rows = [f"{a:.3f},{b:.3f},{MONEY_CLASSES[c]}" for (a, b), c in zip(X, y, strict=True)]
+    path.write_text(",".join([*MONEY_FEATURES, "price class"]) + "\n" + "\n".join(rows) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def money_runs(tmp_path_factory):
+    """Two runs on two files of prices (swept data), each with a model name holding `$`."""
+    root = tmp_path_factory.mktemp("money")
+    runs = []
+    for seed, part in enumerate(["a", "b"]):
+        run = mlplab.train(
+            data=_money_file(root / f"$5 to $10 {part}.csv", seed),
+            model_name=f"$\\foo{{$ {part}",
+            hid_dim=4, act="tanh", optim="adam", lr=0.05, epoch=20, seed=seed, plots="svg",
+            engine="numpy", log_every=0, verbose=False, log_path=str(root / "runs"),
+            exp_name="money",
+        )  # fmt: skip
+        runs.append(run)
+    return root / "runs", runs
+
+
+def _svg_texts(svg: bytes | str) -> list[str]:
+    """The words an SVG shows, one per ``<text>``: a name read as mathtext is drawn glyph by
+    glyph, in pieces. (The comment matplotlib writes beside each text, holding the string
+    as given, is left out.)"""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)
+    return ["".join(el.itertext()) for el in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_dollars_in_names_labels_and_columns_are_drawn_as_written(money_runs):
+    _, runs = money_runs
+    for run in runs:
+        names = run.record["plot_files"]
+        assert names == ["loss.svg", "surface.svg", "confusion.svg", "network.svg"]
+        texts = {n: _svg_texts((run.run_dir / "plots" / n).read_bytes()) for n in names}
+        model = run.record["model_name"]
+        head = f"$5 to $10 {model[-1]}.csv · {model}"  # data file · model name
+        for name, words in texts.items():  # the diagram's title names the model alone
+            said = model if name == "network.svg" else head
+            assert any(w.startswith(said) for w in words), (name, words)
+        assert set(MONEY_CLASSES) <= set(texts["confusion.svg"])
+        assert {*MONEY_CLASSES, *MONEY_FEATURES} <= set(texts["surface.svg"])
+        assert set(MONEY_FEATURES) <= set(texts["network.svg"])
+
+
+def test_a_report_over_runs_with_dollars_in_their_data_names_draws_them_as_written(
+    money_runs, monkeypatch
+):
+    import io
+
+    import matplotlib as mpl
+
+    import mlplab.reports.plots as report_figures
+
+    log, runs = money_runs
+    drawn: list[list[str]] = []
+    to_png = report_figures.to_png
+
+    def to_png_and_svg(fig):
+        png = to_png(fig)
+        buf = io.BytesIO()
+        with mpl.rc_context({"svg.fonttype": "none"}):  # text as text, to read back
+            fig.savefig(buf, format="svg")
+        drawn.append(_svg_texts(buf.getvalue()))
+        return png
+
+    monkeypatch.setattr(report_figures, "to_png", to_png_and_svg)
+    mlplab.report(log, out=log.parent / "page", verbose=False)
+    assert len(drawn) >= 3  # bars, curves, metric against the swept data
+    data_names = [str(run.record["data"]) for run in runs]
+    for words in drawn:  # each figure tells the two data files apart, by their names
+        for name in data_names:
+            assert any(name in w for w in words), (name, words)

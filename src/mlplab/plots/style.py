@@ -32,6 +32,20 @@ from mlplab.plots.labels import model_label as model_label  # re-exported
 
 DPI = 100  # 100 dpi: sharp enough to read, small and quick to encode
 
+# Every text drawn as written. Names come from the user (a model name, a data file's name,
+# its class labels and column names, swept values), and matplotlib reads text between two
+# `$` as mathtext: a class "$5 to $10" lost its `$` to italics, a model `$\foo{$` failed
+# the whole picture. mlplab writes no mathtext of its own (R² is unicode), so one switch,
+# which every text made under it keeps (titles, labels, legends, tick labels), rather
+# than `$` escaped wherever a name enters. TeX and mathtext tick labels stay off too,
+# whatever a user's matplotlibrc says: TeX reads the same `$`, and mathtext tick labels
+# would now print as `$...$`.
+TEXT_AS_WRITTEN: dict[str, Any] = {
+    "text.parse_math": False,
+    "text.usetex": False,
+    "axes.formatter.use_mathtext": False,
+}
+
 # Font sizes >= 10 pt so the figures read well in a report or on a slide.
 STYLE: dict[str, Any] = {
     "font.size": 11,
@@ -52,6 +66,7 @@ STYLE: dict[str, Any] = {
     # as text, which a paper's figure can edit and search (as paths it could not).
     "svg.hashsalt": "mlplab",
     "svg.fonttype": "none",
+    **TEXT_AS_WRITTEN,
 }
 
 # Binary surfaces: class 0 blue, class 1 orange, undecided white (as TensorFlow Playground).

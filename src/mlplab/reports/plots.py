@@ -30,7 +30,7 @@ import pandas as pd
 from mlplab.data.synthetic import GATES
 from mlplab.plots.loss import SHARED_LABEL
 from mlplab.plots.run_plots import set_log_y, use_log_scale
-from mlplab.plots.style import SERIES, ink_on
+from mlplab.plots.style import SERIES, TEXT_AS_WRITTEN, ink_on
 from mlplab.reports.aggregate import metric_bounds
 
 # Beyond this many levels a variable makes unreadable panels or colours (e.g. a random
@@ -782,7 +782,20 @@ def _common_decimals(values: np.ndarray, digits: int = 3) -> int | None:
 def report_plots(
     runs: pd.DataFrame, summary: pd.DataFrame, variables: list[str], kind: str
 ) -> list[Plot]:
-    """Every figure that fits the runs: bars, curve panels, metric vs setting, heatmap."""
+    """Every figure that fits the runs: bars, curve panels, metric vs setting, heatmap.
+
+    Their texts are drawn as written (:data:`~mlplab.plots.style.TEXT_AS_WRITTEN`): swept
+    values and data names are the user's, and a `$` in them is no mathtext.
+    """
+    import matplotlib as mpl
+
+    with mpl.rc_context(TEXT_AS_WRITTEN):  # type: ignore[arg-type]  # stubs want literal keys
+        return _report_plots(runs, summary, variables, kind)
+
+
+def _report_plots(
+    runs: pd.DataFrame, summary: pd.DataFrame, variables: list[str], kind: str
+) -> list[Plot]:
     if runs.empty:
         return []
     metric = "mae" if kind == "regression" else "acc"

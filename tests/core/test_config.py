@@ -784,8 +784,10 @@ def test_the_python_entry_points_name_a_wrong_argument_in_one_line():
          "subscribers takes a list of functions of an event"),
         (lambda: mlplab.train(data="xor", record=False, subscribers=[lambda: None]),
          "subscribers takes a list of functions of an event"),
-        (lambda: mlplab.load_dataset("moons", n_samples=-5), "'n_samples': must be a whole"),
-        (lambda: mlplab.load_dataset("moons", n_samples=0), "'n_samples': must be a whole"),
+        (lambda: mlplab.load_dataset("moons", n_samples=-5),
+         "'n_samples': Input should be greater than or equal to 1"),
+        (lambda: mlplab.load_dataset("moons", n_samples=0),
+         "'n_samples': Input should be greater than or equal to 1"),
         (lambda: mlplab.load_dataset("moons", task="bogus"),
          "'bogus' is not one of auto, classification, regression"),
         # A PyTorch user's keyword: nothing was near enough for a hint.
@@ -799,6 +801,42 @@ def test_the_python_entry_points_name_a_wrong_argument_in_one_line():
     import numpy as np
 
     assert len(mlplab.load_dataset("moons", n_samples=np.int64(50)).X_train) == 40
+
+
+def test_load_dataset_takes_its_settings_as_a_config_does():
+    """load_dataset passed a noise of 'x' or a split of text on to NumPy (a TypeError from
+    deep inside), read standardize='false' or 'banana' as true, and its 'auto' scaled the
+    synthetic sets that train's 'auto' leaves raw."""
+    import numpy as np
+
+    import mlplab
+
+    cases = [
+        (dict(noise="x"), "setting 'noise': 'x' is not a number"),
+        (dict(split="0.8 0.1 0.1"), "setting 'split'"),
+        (dict(target=3), "setting 'target'"),
+        (dict(standardize="banana"), "setting 'standardize': must be auto, true or false"),
+        (dict(seed=1, data_seed=2), "seed=1 and data_seed=2 name one setting"),
+    ]
+    for kw, needle in cases:
+        with pytest.raises(ConfigError, match=needle) as err:
+            mlplab.load_dataset("moons", **kw)
+        assert "\n" not in str(err.value)
+    raw = mlplab.load_dataset("breast_cancer")
+    assert raw.scaler is None
+    for off in (False, "false", "no"):
+        assert mlplab.load_dataset("breast_cancer", standardize=off).scaler is None
+    for on in (True, "true", "auto"):
+        assert mlplab.load_dataset("breast_cancer", standardize=on).scaler is not None
+    # 'auto' as train takes it: the lectures' synthetic sets stay raw.
+    assert mlplab.load_dataset("moons", standardize="auto").scaler is None
+    run = mlplab.train(data="moons", n_samples=100, epoch=1, record=False, verbose=False)
+    assert run.dataset.scaler is None
+    # data_seed, a config's name of it, is seed: the same rows either way; "1" as a config.
+    a = mlplab.load_dataset("moons", data_seed=1)
+    for b in (mlplab.load_dataset("moons", seed=1), mlplab.load_dataset("moons", seed="1")):
+        np.testing.assert_array_equal(a.X_train, b.X_train)
+    assert not np.array_equal(a.X_train, mlplab.load_dataset("moons").X_train)
 
 
 def test_subscribers_whose_signature_says_little_are_taken_on_trust():

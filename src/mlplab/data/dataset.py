@@ -19,7 +19,7 @@ import numpy as np
 
 from mlplab.data.cost import check_data_size
 from mlplab.data.registry import BUILTIN, SPLIT_IN_ORDER
-from mlplab.errors import ConfigError, DataError, nearest, public, short_repr, twice_named
+from mlplab.errors import ConfigError, DataError, nearest, public
 
 # A target with at most this many distinct integer values is read as classes (task: auto).
 MAX_AUTO_CLASSES = 20
@@ -324,6 +324,7 @@ def load_dataset(
     n_samples: int | None = None,
     noise: float | None = None,
     seed: int = 0,
+    data_seed: int | None = None,
 ) -> Dataset:
     """Make or read a dataset and split it.
 
@@ -338,41 +339,45 @@ def load_dataset(
     task : {'auto', 'classification', 'regression'}
     split : list of float, optional
         Sizes (counts) or ratios for train/val[/test]; default: the dataset's own.
-    standardize : bool, default False
+    standardize : bool or 'auto', default False
         Scale features by the training split's mean and std (kept in ``Dataset.scaler``).
-        Unlike ``train``, whose ``standardize: auto`` scales files and the bundled tables:
-        ``Config(data=...).standardizes()`` says what a run did, to load its data alike.
+        ``'auto'`` is ``train``'s default: the data files and the bundled tables are
+        scaled, the lectures' synthetic sets are not.
     n_samples, noise : optional
         Size and noise of synthetic sets; default: the dataset's own.
-    seed : int
-        Seed of the data generator and the shuffle before splitting (``data_seed``).
+    seed, data_seed : int
+        Seed of the data generator and the shuffle before splitting: a config's
+        ``data_seed`` (either name; ``seed`` is the weights' seed in a config).
+
+    Raises
+    ------
+    mlplab.errors.ConfigError
+        A setting of the wrong kind or out of range, in one line naming it, as the config
+        says it (the same values a config takes: ``"0.1"``, ``"false"``, NumPy numbers).
     """
+    from mlplab.config import Config
     from mlplab.data.files import looks_like_file
 
-    # Until the config declares these bounds, check them here: NumPy and scikit-learn
-    # would otherwise fail deep inside with a traceback.
-    if not 0 <= seed < 2**128:
-        raise ConfigError(f"setting 'data_seed': must be a non-negative integer (got {seed})")
-    if noise is not None and not np.isfinite(noise):
-        raise ConfigError(f"setting 'noise': must be a finite number (got {noise})")
-    # As the config bounds them: load_dataset called alone had passed -5 to scikit-learn
-    # (its own error) and taken 0 for the default.
-    whole = isinstance(n_samples, numbers.Integral) and not isinstance(n_samples, bool)
-    if n_samples is not None and not (whole and n_samples >= 1):
-        raise ConfigError(f"setting 'n_samples': must be a whole number >= 1 (got {n_samples!r})")
-    if task not in ("auto", "classification", "regression"):
-        raise ConfigError(
-            f"setting 'task': {task!r} is not one of auto, classification, regression"
-        )
-    # One column by name, as train(target="y") takes it: a str is a sequence of letters.
-    target = [target] if isinstance(target, str) else target
-    ignore = [ignore] if isinstance(ignore, str) else ignore
-    for setting, names in (("target", target), ("ignore", ignore)):
-        # As the config refuses --ignore a a: a repeated target had made two outputs of one
-        # column, a repeated ignore was taken as one.
-        twice = twice_named(list(names or []), setting)
-        if twice:
-            raise ConfigError(f"setting '{setting}': {twice} (got {short_repr(names)})")
+    if data_seed is not None:
+        if seed not in (0, data_seed):
+            raise ConfigError(
+                f"load_dataset: seed={seed!r} and data_seed={data_seed!r} name one setting; "
+                "give one of them"
+            )
+        seed = data_seed
+    # Checked and read as a config takes them: load_dataset alone had passed a noise of
+    # 'x' or a split of '0.8 0.1 0.1' on to NumPy (a TypeError from deep inside) and read
+    # standardize='false' as true.
+    given = dict(target=target, ignore=ignore, split=split, n_samples=n_samples, noise=noise)
+    cfg = Config(
+        data=data,
+        task=task,
+        standardize=standardize,
+        data_seed=seed,
+        **{k: v for k, v in given.items() if v is not None},
+    )
+    target, ignore, split = cfg.target, cfg.ignore, cfg.split
+    n_samples, noise, task, seed = cfg.n_samples, cfg.noise, cfg.task, cfg.data_seed
     rng = np.random.default_rng(seed)
     if data in BUILTIN:
         if ignore:
@@ -413,7 +418,7 @@ def load_dataset(
             f"setting 'data': {data!r} is neither a built-in dataset ({', '.join(BUILTIN)}) "
             f"nor a .csv/.tsv/.txt/.parquet/.npz file{hint}"
         )
-    if standardize:
+    if cfg.standardizes():
         _standardize(ds)
     return ds
 

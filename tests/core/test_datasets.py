@@ -247,6 +247,30 @@ def test_a_file_without_a_header_is_refused_not_short_of_its_first_row(tmp_path,
     )
 
 
+@pytest.mark.parametrize(("first", "shown"), [("5,6,1", "5, 6, 1"), ("0,0,0", "0, 0, 0")])
+def test_a_first_row_of_whole_numbers_alone_is_refused_as_data(tmp_path, first, shown):
+    """np.savetxt of whole numbers writes no header: its first row (5, 6, 1) was taken for
+    names and lost without a word, or (0, 0, 0) refused as duplicate names."""
+    rows = [first] + [f"{i + 7},{2 * i + 8},{i % 2 + 1}" for i in range(20)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    assert str(err.value) == (
+        f"data file {str(tmp_path / 't.csv')!r}: its first row looks like data, not column "
+        f"names (every one is a whole number: {shown}); the first row must name the columns "
+        "(columns numbered 0, 1, 2, ... are taken as names)"
+    )
+
+
+@pytest.mark.parametrize("first", ["0,1,2", "1,2,3"])
+def test_columns_numbered_from_0_or_1_are_names(tmp_path, first):
+    """pandas writes a frame of unnamed columns with the header 0,1,2."""
+    rows = [first] + [f"{i},{i % 3},{i % 2}" for i in range(20)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    d = load_dataset(str(tmp_path / "t.csv"))
+    assert d.feature_names == first.split(",")[:2] and d.n_rows == 20
+
+
 def test_whole_numbers_may_name_columns(tmp_path):
     rows = ["2020,2021,label"] + [f"{i},{i % 3},{i % 2}" for i in range(20)]
     (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")

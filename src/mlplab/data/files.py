@@ -326,13 +326,25 @@ def _rows_by_line(f: TextIO, sep: str) -> Iterator[tuple[int, list[str]]]:
 def _check_not_data(path: str, names: list[str], sep: str) -> None:
     """Refuse a file without a header: read as one, its first row of values would become
     the column names, and that row would be lost without a word. A name such as 0.1257 is
-    a value; whole numbers pass, as columns may be named by years (2020)."""
+    a value; whole numbers pass, as columns may be named by years (2020), but not where
+    every name is one and they are not the 0, 1, 2, ... (or 1, 2, 3, ...) that pandas and
+    spreadsheets number columns by: ``np.savetxt`` of whole numbers writes no header, and
+    its first row (5, 6, 1) was taken for names and lost."""
     for name in names:
         number = name.replace(",", ".") if sep != "," else name  # a decimal comma
         if _FRACTION.fullmatch(number) and not _INTEGER.fullmatch(number):
             raise DataError(
                 f"data file {path!r}: its first row looks like data, not column names "
                 f"({name!r} is a number); the first row must name the columns"
+            )
+    if names and all(_INTEGER.fullmatch(n.strip()) for n in names):
+        numbered = [int(n) for n in names]
+        if numbered not in (list(range(len(names))), list(range(1, len(names) + 1))):
+            shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+            raise DataError(
+                f"data file {path!r}: its first row looks like data, not column names "
+                f"(every one is a whole number: {shown}); the first row must name the "
+                "columns (columns numbered 0, 1, 2, ... are taken as names)"
             )
 
 

@@ -23,6 +23,7 @@ import inspect
 import math
 import numbers
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -30,6 +31,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -176,6 +178,26 @@ class Result(TrainedModel):
     curves: dict[str, list[Any]] = field(default_factory=dict)  # every point, unthinned
     kept: bool = False  # True: a finished run found in run_dir, returned without training
 
+    def predict(self, X: Any) -> np.ndarray:
+        """As :meth:`mlplab.trained.TrainedModel.predict`; a diverged run's outputs come
+        with a warning, since they are those of the weights that blew up (finite, but
+        as sure of every answer as they are wrong), where ``load_run`` gives the best."""
+        out = super().predict(X)  # refused first where they are not finite
+        if self.record.get("status") == "diverged":
+            best, where = self.record.get("best_epoch"), self.run_dir
+            warnings.warn(
+                "this run diverged: these outputs come from its weights after the loss blew "
+                "up"
+                + (
+                    f"; mlplab.load_run({str(where)!r}) gives its best model (epoch {best})"
+                    if where is not None and best
+                    else ""
+                ),
+                UserWarning,
+                stacklevel=_user_level(),
+            )
+        return out
+
     def plot(self) -> list[Path]:
         """The run's plot files, ``run_dir/plots/*``; in a notebook, shown inline too.
 
@@ -200,6 +222,16 @@ class Result(TrainedModel):
 
             display(HTML(images(folder)))
         return files
+
+
+def _user_level() -> int:
+    """The ``stacklevel`` of the first caller outside mlplab, for a warning raised in the
+    function that calls this: the user's line, through predict_proba's or any other."""
+    level = 1
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "mlplab":
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 # --- signals ---------------------------------------------------------------------------------

@@ -1039,3 +1039,26 @@ def test_a_damaged_last_model_points_to_the_best_one(iris_run, run_cli, tmp_path
     proc = run_cli("predict", run, "--data", rows)
     assert_one_line_error(proc, "is not a run directory (no config.yaml)")
     assert "--checkpoint best" not in proc.stderr
+
+
+def test_a_diverged_runs_result_warns_that_its_outputs_are_of_the_blown_up_weights(tmp_path):
+    """train() returned the weights after the blow-up, which predicted with full
+    confidence and no word, where load_run of the same folder gives the best model."""
+    import warnings
+
+    import mlplab
+
+    run = mlplab.train(data="moons", lr=1e6, epoch=20, log_every=0, plots="none",
+                       verbose=False, log_path=str(tmp_path))  # fmt: skip
+    assert run.status == "diverged"
+    for call in (run.predict, run.predict_proba, run.predict_labels):
+        with pytest.warns(UserWarning, match="this run diverged") as said:
+            call([[0.0, 0.0]])
+        assert said[0].filename == __file__  # the user's line, not mlplab's
+        assert f"mlplab.load_run({str(run.run_dir)!r}) gives its best model (epoch" in str(
+            said[0].message
+        )
+    best = mlplab.load_run(run.run_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(best.predict_proba([[0.0, 0.0]])).all()

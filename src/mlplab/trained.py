@@ -101,9 +101,12 @@ class TrainedModel:
         if hasattr(X, "columns") and any(isinstance(c, str) for c in X.columns):
             missing = [name for name in ds.feature_names if name not in X.columns]
             if missing:
+                # Named in another case ('Height'): the likely slip, said as such.
+                near = [c for c in X.columns if str(c).casefold() == missing[0].casefold()]
                 raise DataError(
-                    f"X has no column {missing[0]!r}; the model's features are "
-                    f"{', '.join(ds.feature_names)}"
+                    f"X has no column {missing[0]!r}"
+                    + (f" (it has {near[0]!r}: names are case-sensitive)" if near else "")
+                    + f"; the model's features are {', '.join(ds.feature_names)}"
                 )
             X = X[ds.feature_names]
         out = self.model_outputs(self.dataset.transform(self._rows(X)))
@@ -144,6 +147,10 @@ class TrainedModel:
                 "first (pandas.read_csv), or use `mlplab predict RUN_DIR --data FILE`"
             )
         try:
+            if hasattr(X, "detach") and hasattr(X, "cpu"):  # a torch tensor, grad or GPU
+                X = X.detach().cpu()
+            if hasattr(X, "to_numpy"):  # pandas: a missing value (pd.NA) is NaN, named below
+                X = X.to_numpy(dtype=np.float64, na_value=np.nan)
             X = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError) as err:
             raise DataError(f"X must hold numbers, [rows, {n}] ({err})") from None

@@ -1062,3 +1062,26 @@ def test_a_diverged_runs_result_warns_that_its_outputs_are_of_the_blown_up_weigh
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.isfinite(best.predict_proba([[0.0, 0.0]])).all()
+
+
+def test_predict_takes_tensors_with_grad_and_names_pandas_missing_values(tmp_path):
+    """A tensor that requires grad was torch's own RuntimeError; pandas' pd.NA was
+    "float() argument must be ... not 'NAType'"; a column named in another case was
+    only "no column 'x1'"."""
+    import torch
+
+    from mlplab.errors import DataError
+
+    run = train(data="moons", epoch=3, plots="none", verbose=False, log_path=str(tmp_path))
+    rows = [[0.5, 0.1], [-1.0, 0.7]]
+    want = run.predict_labels(rows)
+    grad = torch.tensor(rows, requires_grad=True)
+    np.testing.assert_array_equal(run.predict_labels(grad), want)
+    frame = pd.DataFrame({"x1": pd.array([0.5, -1.0], dtype="Float64"), "x2": [0.1, 0.7]})
+    np.testing.assert_array_equal(run.predict_labels(frame), want)
+    frame.loc[1, "x1"] = pd.NA
+    with pytest.raises(DataError, match=r"X: feature column 'x1' has NaN \(a missing value\) "
+                       "in row 2"):  # fmt: skip
+        run.predict_labels(frame)
+    with pytest.raises(DataError, match="X has no column 'x1' \\(it has 'X1': names are case"):
+        run.predict_labels(pd.DataFrame({"X1": [0.5], "x2": [0.1]}))

@@ -100,6 +100,23 @@ OTHER_NAMES = {
     "optimizer": "optim",
 }
 FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
+# The keywords of mlplab.train() and mlplab.sweep() that are no settings (a test keeps
+# them in step with the signatures): `verbos=` is nearest to one of these, not to a setting.
+CALL_KEYWORDS = (
+    *("resume", "verbose", "record", "handle_signals", "dataset", "subscribers", "lock"),
+    *("rerun", "stop", "early_stop", "search", "trials", "workers", "backend", "address"),
+    *("group_size", "no_batch", "cpus_per_task", "gpus_per_task", "report", "rank_by"),
+    *("progress", "prune"),
+)
+# Other libraries' names of those keywords (Keras, scikit-learn, joblib), in Python calls.
+CALL_OTHER_NAMES = {
+    **OTHER_NAMES,
+    "callbacks": "subscribers",
+    "n_jobs": "workers",
+    "quiet": "verbose",
+    "verbosity": "verbose",
+    "early_stopping": "patience",
+}
 
 
 class Labelled(Protocol):
@@ -108,14 +125,17 @@ class Labelled(Protocol):
     def label(self) -> str: ...
 
 
-def setting_hint(name: str, known: list[str], form: str = "'{}'") -> str:
+def setting_hint(
+    name: str, known: list[str], form: str = "'{}'", other: dict[str, str] = OTHER_NAMES
+) -> str:
     """' (did you mean ...?)' for an unknown setting, or '' when nothing is near; ``form``
     writes the name as the user would (``'{}'`` in YAML, ``--{}`` on the command line).
-    Dashes read as underscores: ``--learning-rate`` is ``learning_rate``."""
+    Dashes read as underscores: ``--learning-rate`` is ``learning_rate``. ``other``: what
+    other libraries call them."""
     low = name.lower().replace("-", "_")
     if low in FROM_THE_DATA:
         return " (the data sets the input and output widths)"
-    near = OTHER_NAMES.get(low) or nearest(low, known)
+    near = other.get(low) or nearest(low, known)
     return f" (did you mean {form.format(near)}?)" if near else ""
 
 
@@ -934,7 +954,11 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
             if source:  # a file or flags: no Python call to take it
                 return f"{where}{loc!r} is no setting (an argument of {call} in Python)"
             return f"{where}{loc!r} is an argument of {call}, not a setting; {instead}"
-        hint = setting_hint(loc, setting_names())
+        hint = (
+            setting_hint(loc, setting_names())
+            if source
+            else setting_hint(loc, [*setting_names(), *CALL_KEYWORDS], other=CALL_OTHER_NAMES)
+        )
         # A file's user runs the command line; a Python call's reads the Config's fields.
         where_listed = (
             "`mlplab train --help`"

@@ -996,3 +996,36 @@ def test_a_table_given_as_data_is_named_by_its_shape_not_its_rows():
     )
     with pytest.raises(ConfigError, match=r"'lr': array\(\[0\.1, 0\.2\]\) is not a number"):
         make_config({"lr": np.array([0.1, 0.2])})  # a few values read as themselves
+
+
+def test_a_misspelt_keyword_of_train_or_sweep_is_named_as_well_as_a_setting(tmp_path):
+    """`train(verbos=False)` was only an "unknown setting": the nearest-name search knew
+    the settings, not the calls' own keywords, nor other libraries' names of them."""
+    import inspect
+
+    import mlplab
+    from mlplab.config import CALL_KEYWORDS
+
+    keywords = {
+        name
+        for call in (mlplab.train, mlplab.sweep)
+        for name, p in inspect.signature(call).parameters.items()
+        if p.kind is p.KEYWORD_ONLY or name not in ("config", "overrides", "settings")
+    } - {"config"}
+    assert keywords == set(CALL_KEYWORDS)
+    cases = [
+        ("train", "verbos", "verbose"), ("train", "subscriber", "subscribers"),
+        ("train", "callbacks", "subscribers"), ("train", "quiet", "verbose"),
+        ("train", "early_stopping", "patience"), ("sweep", "worker", "workers"),
+        ("sweep", "n_jobs", "workers"),
+    ]  # fmt: skip
+    for call, given, meant in cases:
+        with pytest.raises(ConfigError, match=rf"unknown setting '{given}' \(did you mean "
+                           rf"'{meant}'\?\)"):  # fmt: skip
+            getattr(mlplab, call)(data="xor", epoch=1, verbose=False, **{given: 1})
+    # A file has no Python call: its hints stay the settings'.
+    (tmp_path / "run.yaml").write_text("verbos: 1\n")
+    with pytest.raises(ConfigError) as err:
+        mlplab.load_config(tmp_path / "run.yaml")
+    assert "unknown setting 'verbos'" in str(err.value)
+    assert "did you mean 'verbose'" not in str(err.value)

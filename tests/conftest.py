@@ -65,6 +65,20 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str)
     return lines[0]
 
 
+def write_npz_bomb(path: Path, names: tuple[str, ...] = ("val_epochs",), n: int = 2**27) -> None:
+    """An .npz whose members ``NAME.npy`` each declare ``n`` float64 (1 GiB by default) and
+    hold 8 bytes: a zip bomb as its headers tell it, written in a millisecond. A reader
+    that unpacks it fails late (a short member) or allocates the gigabyte first."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in names:
+            with z.open(f"{name}.npy", "w", force_zip64=True) as f:
+                header = {"descr": "<f8", "fortran_order": False, "shape": (n,)}
+                np.lib.format.write_array_header_2_0(f, header)
+                f.write(bytes(8))
+
+
 @pytest.fixture
 def stacked_steps_fail(monkeypatch: pytest.MonkeyPatch) -> None:
     """A NumPy step of a stack of several models raises, one of a single model trains: a

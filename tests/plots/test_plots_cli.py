@@ -5,9 +5,10 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 from plots_testlib import XOR_NN, assert_image, trained
 
-from conftest import assert_one_line_error
+from conftest import assert_one_line_error, write_npz_bomb
 from mlplab.engines.numpy.functional import ACTIVATIONS
 from mlplab.plots.activations import activation_curves, activations_figure
 
@@ -152,15 +153,19 @@ def test_plot_redraws_the_snapshot_animation_from_the_kept_frames(tmp_path_facto
     assert proc.stdout.split()[-2:] == [str(plots / n) for n in names]
 
 
+@pytest.mark.parametrize("damage", ["text", "zip bomb"])
 def test_plot_with_a_damaged_snapshot_file_is_one_line_exit_2_and_draws_nothing(
-    tmp_path_factory, run_cli
+    tmp_path_factory, run_cli, damage
 ):
     snap = trained(tmp_path_factory, "xor_snap", **{**XOR_NN, "epoch": 300, "snapshot_every": 20})
     frames = snap.run_dir / "snapshots.npz"
     kept = frames.read_bytes()
     out = tmp_path_factory.mktemp("out")
     try:
-        frames.write_text("not a snapshot file")
+        if damage == "text":
+            frames.write_text("not a snapshot file")
+        else:  # its arrays ask for 2 GiB: refused unread, as damaged
+            write_npz_bomb(frames, ("steps", "frames"))
         proc = run_cli("plot", snap.run_dir, "--out", out)
     finally:
         frames.write_bytes(kept)

@@ -332,3 +332,26 @@ def test_the_animation_draws_each_frames_own_boundaries(ring_rec):
     inside = [f[int(0.15 * h) : int(0.87 * h), int(0.13 * w) : int(0.77 * w)] for f in frames]
     dark = [(f.sum(axis=-1) < 60).sum() for f in inside]
     assert dark[0] == dark[2] and dark[1] > dark[0] + 100, dark
+
+
+def test_a_snapshot_file_whose_arrays_ask_for_more_than_it_holds_is_refused_unread(
+    tmp_path_factory, tmp_path
+):
+    """mlplab writes its snapshot files unpacked: a frames file, or snapshots.npz, whose
+    headers ask for 1 GiB from a few hundred bytes is a zip bomb, refused before anything
+    is unpacked (`mlplab plot` names it as a damaged file)."""
+    from conftest import write_npz_bomb
+    from mlplab.plots.recorder import FRAMES_DIR, SNAPSHOT_FILE
+
+    moons = trained(tmp_path_factory, "moons", **MOONS)
+    rec = SnapshotRecorder(moons.dataset, moons.spec, grid_size=10)
+    for step in range(5):
+        rec.capture(step, moons.model_outputs)
+    rec.flush(tmp_path)
+    assert SnapshotRecorder.of_run(tmp_path).steps == list(range(5))
+    write_npz_bomb(tmp_path / FRAMES_DIR / "00000000.npz", ("steps", "frames"))
+    with pytest.raises(ValueError, match="would unpack into 2,147,483,648 bytes"):
+        SnapshotRecorder.of_run(tmp_path)
+    write_npz_bomb(tmp_path / SNAPSHOT_FILE, ("steps", "frames", "meta"))
+    with pytest.raises(ValueError, match="would unpack into 3,221,225,472 bytes"):
+        SnapshotRecorder.of_run(tmp_path)

@@ -15,9 +15,11 @@ import pandas as pd
 import pytest
 
 import mlplab
+from conftest import write_npz_bomb
 from mlplab.reports import collect
 from mlplab.reports.collect import load_runs
 from mlplab.reports.tables import CURVES_TABLE, RUNS_TABLE, read_tables, stamp
+from mlplab.runs.curves import read_npz
 
 TINY = {"epoch": 12, "log_every": 0, "plots": "none", "engine": "numpy", "verbose": False}
 
@@ -143,6 +145,19 @@ def test_a_damaged_or_mismatched_table_is_rebuilt(folder, damage):
         curves_table.write_bytes(old_curves)
     else:
         runs_table.write_text("not a table")
+    assert read_tables(folder) == {}
+    pd.testing.assert_frame_equal(load_runs(folder)[0], from_files(folder))
+    assert sorted(read_tables(folder)) == sorted(p.name for p in folder.glob("exp-*"))
+
+
+@pytest.mark.parametrize("table", [RUNS_TABLE, CURVES_TABLE])
+def test_a_table_whose_arrays_ask_for_more_than_it_can_hold_is_refused_unread(folder, table):
+    """A zip bomb as a table: 3 GiB asked of a file of 1 KB is refused from the headers,
+    before anything is unpacked, and the tables are rebuilt from the records."""
+    load_runs(folder)
+    write_npz_bomb(folder / table, ("run", "size", "mtime_ns"))
+    with pytest.raises(ValueError, match="would unpack into 3,221,225,472 bytes"):
+        read_npz(folder / table)
     assert read_tables(folder) == {}
     pd.testing.assert_frame_equal(load_runs(folder)[0], from_files(folder))
     assert sorted(read_tables(folder)) == sorted(p.name for p in folder.glob("exp-*"))

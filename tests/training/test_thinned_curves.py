@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+import zipfile
 
 import numpy as np
+import pytest
 
+from conftest import write_npz_bomb
+from mlplab.errors import CheckpointError
 from mlplab.runner import train
-from mlplab.runs.curves import TEXT_POINTS, read_curves, thin_indices
+from mlplab.runs import curves
+from mlplab.runs.curves import (
+    TEXT_POINTS,
+    read_curves,
+    read_npz,
+    thin_indices,
+    with_every_point,
+    write_curves,
+)
 
 
 def test_thinned_text_curves_agree_with_the_full_binary_curves(tmp_path):
@@ -57,3 +69,45 @@ def test_thin_indices_keep_the_last_point():
         idx = thin_indices(n)
         assert idx[-1] == n - 1 and len(idx) <= TEXT_POINTS + 1 and (np.diff(idx) > 0).all()
         assert len(idx) == n or len(idx) > TEXT_POINTS // 2  # every k-th point: at least half
+
+
+def test_a_curves_file_whose_arrays_ask_for_more_than_it_can_hold_is_refused_unread(tmp_path):
+    """A zip bomb as curves.npz: 1 GiB asked of a file of 1 KB is refused from the
+    headers, before anything is unpacked; the record then reads as with a damaged file."""
+    write_npz_bomb(tmp_path / "curves.npz", ("val_epochs", "val_losses"))
+    with pytest.raises(ValueError, match="would unpack into 2,147,483,648 bytes"):
+        read_npz(tmp_path / "curves.npz")
+    with pytest.raises(CheckpointError, match="damaged"):
+        read_curves(tmp_path)
+    record = {"val_epochs": [1], "val_losses": [0.5], "curves_thinned": {"points": 3}}
+    assert with_every_point(tmp_path, record) is record  # the thinned curves still draw
+    # A member that is no array is read as bytes: the zip's own size counts.
+    with (
+        zipfile.ZipFile(tmp_path / "bytes.npz", "w", zipfile.ZIP_DEFLATED) as z,
+        z.open("notes", "w") as f,
+    ):
+        for _ in range(160):
+            f.write(bytes(1 << 20))
+    with pytest.raises(ValueError, match="would unpack into 167,772,160 bytes"):
+        read_npz(tmp_path / "bytes.npz")
+
+
+def test_every_curves_file_mlplab_writes_reads_back(tmp_path, monkeypatch):
+    """A 100,000-epoch run's curves (0.8 MB each, its constant ones packed 183:1) read
+    back; so do curves of zeros, which zlib level 1 packs tightest, with no allowance
+    for small files at all."""
+    n = 100_000
+    rng = np.random.default_rng(0)
+    arrays = {
+        "val_epochs": np.arange(1, n + 1, dtype=np.int64),
+        "val_losses": rng.random(n),
+        "lrs": np.full(n, 0.01),
+        "val_accs": np.ones(n),
+    }
+    write_curves(tmp_path, arrays)
+    got = read_npz(tmp_path / "curves.npz")
+    for k, a in arrays.items():
+        np.testing.assert_array_equal(got[k], a)
+    monkeypatch.setattr(curves, "MIN_UNPACKED", 0)
+    write_curves(tmp_path, {"val_epochs": np.zeros(n, np.int64), "val_losses": np.zeros(n)})
+    assert read_npz(tmp_path / "curves.npz")["val_losses"].shape == (n,)

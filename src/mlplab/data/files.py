@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from mlplab.data.cost import check_memory
+from mlplab.data.npy import member_header
 from mlplab.errors import DataError
 
 FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz")
@@ -622,18 +623,10 @@ def _check_npz_member(z, key: str, p: Path) -> None:
     An NPZ file is a zip: a few KB of compressed zeros can unpack into terabytes. The
     header of each .npy member gives its shape and dtype before anything is unpacked.
     """
-    fmt = np.lib.format
-    try:
-        with z.zip.open(f"{key}.npy") as f:
-            version = fmt.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = fmt.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, _, dtype = fmt.read_array_header_2_0(f)
-            else:
-                return  # a newer header: np.load reads and checks it
-    except (KeyError, ValueError, OSError):
-        return  # np.load gives its own error for a damaged member
+    header = member_header(z.zip, f"{key}.npy")
+    if header is None:
+        return  # damaged, or a newer header: np.load gives its own error, or reads it
+    shape, dtype = header
     if dtype.hasobject:
         # pandas' .to_numpy() of a text column: np.load refuses it without pickle, and
         # its words ("allow_pickle=False") say nothing of the fix.

@@ -44,6 +44,7 @@ from mlplab.plots import surfaces
 from mlplab.plots.inputs import DataInfo
 from mlplab.plots.labels import display_name, model_label
 from mlplab.plots.surfaces import Predict
+from mlplab.runs.curves import STORED, load_npz
 
 SNAPSHOT_GRID = 80  # grid points per axis: coarser than the final plot, captured often
 MAX_FRAMES = 60  # frames in the GIF; more only make a bigger file of the same story
@@ -213,7 +214,7 @@ class SnapshotRecorder:
     def each_frame(self) -> Iterator[np.ndarray]:
         """Every frame in order: those in :attr:`store` (a file at a time), then the rest."""
         for path, _ in stored(self.store) if self.store is not None else ():
-            with np.load(path, allow_pickle=False) as z:
+            with load_npz(path, STORED) as z:
                 yield from z["frames"]
         yield from self.frames
 
@@ -318,7 +319,7 @@ class SnapshotRecorder:
             if not keep:  # past the checkpoint: the resume takes them again
                 path.unlink()
             elif len(keep) < len(steps):
-                with np.load(path, allow_pickle=False) as z:
+                with load_npz(path, STORED) as z:
                     frames = z["frames"][: len(keep)]
                 write_npz(path, {"steps": np.asarray(keep, dtype=np.int64), "frames": frames})
             taken += keep
@@ -340,7 +341,7 @@ class SnapshotRecorder:
         folder = Path(run_dir) / FRAMES_DIR
         if not folder.is_dir():
             return None
-        with np.load(folder / HEAD, allow_pickle=False) as z:
+        with load_npz(folder / HEAD, STORED) as z:
             rec = cls._without_frames(z)
         files = stored(folder)
         rec.steps = [step for _, steps in files for step in steps]
@@ -367,7 +368,7 @@ class SnapshotRecorder:
     @classmethod
     def load(cls, path: str | Path) -> SnapshotRecorder:
         """The frames :meth:`save` wrote, ready to draw (no model, no data)."""
-        with np.load(path, allow_pickle=False) as z:
+        with load_npz(path, STORED) as z:
             rec = cls._without_frames(z)
             meta = json.loads(str(z["meta"]))
             rec.steps = [int(s) for s in z["steps"]]
@@ -393,7 +394,7 @@ def stored(folder: Path) -> list[tuple[Path, list[int]]]:
     for path in sorted(folder.glob("[0-9]*.npz")):
         if int(path.stem) != count:
             raise ValueError(f"{path.name} follows {count} frames")
-        with np.load(path, allow_pickle=False) as z:
+        with load_npz(path, STORED) as z:
             steps = [int(s) for s in z["steps"]]
         out.append((path, steps))
         count += len(steps)

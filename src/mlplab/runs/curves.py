@@ -15,14 +15,18 @@ and seconds of encoding. So the record keeps:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mlplab.data.npy import unpacked_bytes
 from mlplab.errors import CheckpointError
 from mlplab.runs.atomic import atomic_write_bytes
 
@@ -30,6 +34,17 @@ CURVES_FILE = "curves.npz"
 # Enough to draw a curve; at 500 a 256-run sweep of 10,001 epochs wrote 45 MB, at 250 it
 # writes 38 MB (BENCHMARKS.md, "Records at scale"), most of it the full curves in curves.npz.
 TEXT_POINTS = 250
+# What a record's .npz file may unpack into (:func:`load_npz`): MIN_UNPACKED bytes, plus
+# so many bytes per byte of the file. curves.npz and the sweep tables are deflated at zlib
+# level 1, which packs at most 229 bytes into one (a run of zeros); a 100,000-epoch run's
+# curves.npz unpacks 4.8 MB from 0.7 MB, its constant curves (lrs, accuracy 1.0) 183:1.
+# So no file mlplab wrote is refused, while a zip bomb is: deflate's own best, 1032:1,
+# unpacks a 3 MB file into 3 GB. The snapshot files are written unpacked (np.savez),
+# STORED: an array there takes no more than the file. MIN_UNPACKED, 64 MiB, covers any
+# small file (8 million points of a curve), level 6 files of older records included.
+MIN_UNPACKED = 64 << 20
+DEFLATED = 256
+STORED = 1
 
 
 def thin_indices(n: int, points: int = TEXT_POINTS) -> np.ndarray:
@@ -80,11 +95,34 @@ def saved_curves(run_dir: Path, ref: dict[str, Any]) -> dict[str, np.ndarray] | 
         return None
 
 
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every array of an .npz file, read from its bytes (``np.load`` of a path leaves the
-    file open when the zip inside is damaged); no pickles."""
-    with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
+def read_npz(path: Path, ratio: int = DEFLATED) -> dict[str, np.ndarray]:
+    """Every array of an .npz file of the record (:func:`load_npz`)."""
+    with load_npz(path, ratio) as z:
         return {k: z[k] for k in z.files}
+
+
+@contextlib.contextmanager
+def load_npz(path: str | Path, ratio: int = DEFLATED) -> Iterator[Any]:
+    """An .npz file of a record, opened (``numpy.load``'s NpzFile: no pickles) once the
+    headers of its arrays say that they unpack into at most :data:`MIN_UNPACKED` bytes
+    plus ``ratio`` (:data:`DEFLATED` or :data:`STORED`, as mlplab writes the file) times
+    its size. ValueError where they ask for more: a zip bomb, refused before anything is
+    unpacked."""
+    # Opened here, not by np.load: np.load of a path leaves the file open when the zip
+    # inside is damaged.
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        z = np.load(f, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile) or z.zip is None:
+            raise ValueError("not an .npz file")
+        with z:
+            need = unpacked_bytes(z.zip)
+            if need > MIN_UNPACKED + ratio * size:
+                raise ValueError(
+                    f"its arrays would unpack into {need:,} bytes from {size:,}, more than "
+                    "mlplab writes into such a file"
+                )
+            yield z
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:

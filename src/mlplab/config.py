@@ -27,7 +27,7 @@ import stat
 import unicodedata
 from collections.abc import Collection
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol, get_args
+from typing import Annotated, Any, BinaryIO, Literal, Protocol, get_args
 
 from pydantic import (
     BaseModel,
@@ -1139,13 +1139,45 @@ _FILE_KINDS = {
 }
 
 
-def _read_config_bytes(p: Path, name: str) -> bytes:
-    """The file's bytes, after checking it is a regular file of at most 1 MiB.
+class NotRegularFile(OSError):
+    """A path that names a folder, a FIFO, a device or a socket, not a file: ``kind``
+    says which (:data:`_FILE_KINDS`)."""
 
-    Checked before opening: opening a FIFO would wait forever for a writer.
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def _check_regular(mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise NotRegularFile(_FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file"))
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading (binary), once it is known to be a regular file;
+    NotRegularFile where it is not, OSError where it cannot be opened.
+
+    Checked before opening: opening a FIFO would wait forever for a writer, reading
+    /dev/zero never ends, and opening a device may act on it. Checked again on the open
+    file (a FIFO opens without waiting there), should the name have changed between.
     """
+    _check_regular(os.stat(path).st_mode)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        st = p.stat()
+        _check_regular(os.fstat(fd).st_mode)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_config_bytes(p: Path, name: str) -> bytes:
+    """The file's bytes, after checking it is a regular file (:func:`open_regular`) of
+    at most 1 MiB."""
+    try:
+        with open_regular(p) as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         # The help's examples name the lab configs of mlplab's repository, which an
         # installed package does not carry.
@@ -1156,16 +1188,8 @@ def _read_config_bytes(p: Path, name: str) -> bytes:
             else ""
         )
         raise ConfigError(f"config file {name} does not exist{where}") from None
-    except OSError as err:
-        raise ConfigError(
-            f"config file {name} cannot be read ({err.strerror or type(err).__name__})"
-        ) from None
-    if not stat.S_ISREG(st.st_mode):
-        kind = _FILE_KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
-        raise ConfigError(f"config file {name} is {kind}, not a YAML file")
-    try:
-        with p.open("rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except NotRegularFile as err:
+        raise ConfigError(f"config file {name} is {err.kind}, not a YAML file") from None
     except OSError as err:
         raise ConfigError(
             f"config file {name} cannot be read ({err.strerror or type(err).__name__})"

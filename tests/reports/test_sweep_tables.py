@@ -5,6 +5,7 @@ whenever they no longer match the records (cut short, stale, or half of a pair).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -161,6 +162,37 @@ def test_a_table_whose_arrays_ask_for_more_than_it_can_hold_is_refused_unread(fo
     assert read_tables(folder) == {}
     pd.testing.assert_frame_equal(load_runs(folder)[0], from_files(folder))
     assert sorted(read_tables(folder)) == sorted(p.name for p in folder.glob("exp-*"))
+
+
+def test_report_reads_only_regular_sweep_files(folder):
+    """A sweep spec that is a FIFO hung `mlplab report` forever, one that links to
+    /dev/zero filled its memory, a table that is a FIFO hung it too: they read as
+    damaged (a spec: nothing; a table: rebuilt from the records)."""
+    import resource
+
+    def limited() -> None:  # a regression then fails with a MemoryError, not the machine
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    load_runs(folder)
+    os.mkfifo(folder / "sweep-fifo.yaml")
+    (folder / "sweep-zero.yaml").symlink_to("/dev/zero")
+    (folder / RUNS_TABLE).unlink()
+    os.mkfifo(folder / RUNS_TABLE)
+    done = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(folder), "-q"],
+        capture_output=True, text=True, timeout=60, preexec_fn=limited,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert (folder / RUNS_TABLE).is_file()  # rebuilt in the FIFO's place
+    assert sorted(read_tables(folder)) == sorted(p.name for p in folder.glob("exp-*"))
+
+
+def test_a_sweep_spec_beyond_its_size_cap_reads_as_damaged(folder, monkeypatch):
+    (spec,) = folder.glob("sweep-*.yaml")
+    assert collect.read_spec(spec)["runs"]
+    monkeypatch.setattr(collect, "MAX_SPEC_BYTES", spec.stat().st_size - 1)
+    assert collect.read_spec(spec) == {}
 
 
 def test_the_report_of_one_run_leaves_its_sweeps_tables_whole(folder):

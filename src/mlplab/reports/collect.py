@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlplab.config import HASH_EXCLUDED, Config, unused_by
+from mlplab.config import HASH_EXCLUDED, Config, open_regular, unused_by
 from mlplab.errors import ConfigError, shorten
 from mlplab.reports.aggregate import key_text
 from mlplab.runs.record import SPLIT_METRICS
@@ -27,6 +27,11 @@ from mlplab.runs.record import SPLIT_METRICS
 # only change how a run is watched or where it is written. A report over a whole log_path
 # keeps experiments apart by giving each ``exp_name`` its own table.
 NOT_VARIABLES = HASH_EXCLUDED | {"seed"}
+# The largest sweep spec (sweep-*.yaml) read. A sweep has at most 100,000 runs
+# (MAX_SWEEP_CONFIGS), whose ids the spec lists: 21 MB where each exp_name has the
+# longest 200 characters, a few more for a `--search list` of long values; a 10,000-run
+# spec of a usual name is 0.2 MB.
+MAX_SPEC_BYTES = 64 << 20
 
 
 def find_results(
@@ -358,13 +363,19 @@ def spec_files(root: str | Path, deep: bool = True) -> list[Path]:
 
 
 def read_spec(path: Path) -> dict[str, Any]:
-    """A sweep's spec, or {} where it cannot be read. libyaml's safe loader where PyYAML
-    has it: the pure-Python one took 0.7 s for the run ids of a 10,000-run sweep."""
+    """A sweep's spec, or {} where it cannot be read: a regular file of at most
+    :data:`MAX_SPEC_BYTES` (a FIFO would hang the report, /dev/zero fill its memory).
+    libyaml's safe loader where PyYAML has it: the pure-Python one took 0.7 s for the
+    run ids of a 10,000-run sweep."""
     import yaml
 
     try:
+        with open_regular(path) as f:
+            raw = f.read(MAX_SPEC_BYTES + 1)
+        if len(raw) > MAX_SPEC_BYTES:
+            return {}
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        spec = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # a safe loader
+        spec = yaml.load(raw.decode("utf-8"), Loader=loader)  # a safe loader
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     return spec if isinstance(spec, dict) else {}

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from mlplab.config import open_regular
 from mlplab.data.npy import unpacked_bytes
 from mlplab.errors import CheckpointError
 from mlplab.runs.atomic import atomic_write_bytes
@@ -109,8 +110,9 @@ def load_npz(path: str | Path, ratio: int = DEFLATED) -> Iterator[Any]:
     its size. ValueError where they ask for more: a zip bomb, refused before anything is
     unpacked."""
     # Opened here, not by np.load: np.load of a path leaves the file open when the zip
-    # inside is damaged.
-    with open(path, "rb") as f:
+    # inside is damaged. Only a regular file: a FIFO would hang the reader, and a link to
+    # /dev/zero fill its memory (OSError, as a missing file).
+    with open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
         z = np.load(f, allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile) or z.zip is None:

@@ -927,8 +927,8 @@ def _run_lock(run_dir: Path, wanted: bool, resuming: bool = False) -> Iterator[N
             # --resume takes no other setting: another exp_name is no way out of it.
             other = "" if resuming else ", or give another exp_name (--exp_name)"
             raise ConfigError(
-                f"run {str(run_dir)!r} is being trained by another process right now, or "
-                f"is queued by a sweep; wait for it to end{other}"
+                f"run {str(run_dir)!r} is being trained by another process (or thread) right "
+                f"now, or is queued by a sweep; wait for it to end{other}"
             )
         yield
 

@@ -111,7 +111,9 @@ def test_python_train_refuses_a_run_another_process_is_training(tmp_path):
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
-        with pytest.raises(ConfigError, match="being trained by another process right now"):
+        with pytest.raises(
+            ConfigError, match=r"being trained by another process \(or thread\) right now"
+        ):
             mlplab.train(settings, verbose=False)
         assert not (tmp_path / "exp" / run_id).exists()
         # A resume is given no way out that it cannot take (it takes no exp_name).

@@ -140,6 +140,11 @@ def test_a_stop_before_the_first_step_trains_nothing(tmp_path: Path, capsys) -> 
     err = capsys.readouterr().err
     assert "sweep stopped by stop(); 4 runs remain. The same sweep() call again" in err
     assert not any(read_result(d) for d in result.run_dirs)
+    # Quiet, the caller's own stop says nothing: it asked for it, and the result says what
+    # remains, as train(verbose=False, stop=...) keeps quiet.
+    quiet = run(tmp_path / "quiet", workers=1, stop=lambda: True, verbose=False)
+    assert quiet.interrupted and quiet.counts["remaining"] == 4
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize(

@@ -579,7 +579,9 @@ def sweep(
                 kept = _kept_without(c for c in configs if run_name(c) not in taken)
                 if kept:
                     print(kept, file=sys.stderr, flush=True)
-            if result.interrupted:
+            # The caller's own stop() with verbose=False: it asked for the stop, and the
+            # result says what remains (train() stays as quiet).
+            if result.interrupted and (verbose or result.stopped_by != "stop()"):
                 print(
                     _interrupted_line(result, handle_signals is None), file=sys.stderr, flush=True
                 )

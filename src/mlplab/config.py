@@ -861,6 +861,27 @@ def _numeric_settings() -> frozenset[str]:
 NUMERIC_SETTINGS = _numeric_settings()
 
 
+def _settings_doc() -> str:
+    """Every setting with its default, choices and meaning, for ``help(mlplab.Config)``
+    (its fields' descriptions are otherwise only in ``Config.model_fields``)."""
+    import textwrap
+
+    lines = ["", "", "Settings", "--------"]
+    for name, info in Config.model_fields.items():
+        choices = choices_of(name)
+        lines.append(
+            f"{name} : default {info.default!r}"
+            + (f"; one of {', '.join(choices)}" if choices else "")
+        )
+        lines += textwrap.wrap(
+            info.description or "", 84, initial_indent="    ", subsequent_indent="    "
+        )
+    return "\n".join(lines)
+
+
+Config.__doc__ = (Config.__doc__ or "").rstrip() + _settings_doc()
+
+
 def unused_by(values: dict[str, Any]) -> dict[str, str]:
     """The settings that do not shape the run ``values`` describe (a config's or a
     record's), each with why. One rule for the notes of train and sweep and for the

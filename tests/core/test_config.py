@@ -1029,3 +1029,17 @@ def test_a_misspelt_keyword_of_train_or_sweep_is_named_as_well_as_a_setting(tmp_
         mlplab.load_config(tmp_path / "run.yaml")
     assert "unknown setting 'verbos'" in str(err.value)
     assert "did you mean 'verbose'" not in str(err.value)
+
+
+def test_help_of_config_says_what_each_setting_means():
+    """help(mlplab.Config) was pydantic's 500-line signature: a newcomer's "what is mm?"
+    was answered only by Config.model_fields."""
+    import pydoc
+
+    import mlplab
+
+    text = " ".join(pydoc.render_doc(mlplab.Config, renderer=pydoc.plaintext).split())
+    for name, info in mlplab.Config.model_fields.items():
+        assert f"{name} : default {info.default!r}" in text, name
+        assert " ".join(str(info.description).split()) in text.replace(" | ", " "), name
+    assert "optim : default 'sgd'; one of sgd, " in text

@@ -468,3 +468,14 @@ def test_the_notes_under_the_lowest_nodes_are_clear_of_the_layer_names() -> None
     for a, b in itertools.combinations(boxes, 2):
         assert not a.overlaps(b), (a, b)
     plt.close(fig)
+
+
+def test_a_trace_reprs_in_one_line_and_prints_in_full():
+    """A plain REPL printed the dataclass with every array: 46,000 characters for digits."""
+    import mlplab
+
+    trace = mlplab.backprop(data="digits", hid_dim=3)
+    line = repr(trace)
+    assert "\n" not in line and line.startswith("<Trace mlplab backprop: step 0")
+    assert f"{len(trace.quantities)} quantities, ok, all " in line and len(line) < 400
+    assert str(trace) == trace.to_text() and len(str(trace)) > 10 * len(line)

@@ -262,6 +262,14 @@ class Trace:
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        """One line, as Result's: the dataclass's own printed every array (46,000
+        characters for the digits) in a plain REPL; ``print(trace)`` shows them all."""
+        return (
+            f"<Trace {self.title.splitlines()[0] if self.title else ''}: "
+            f"{len(self.quantities)} quantities, {self.verdict().removeprefix('verdict: ')}>"
+        )
+
     def _repr_html_(self) -> str:
         rows = []
         for q in self.quantities:

@@ -456,9 +456,7 @@ def loss_rose_note(runs: pd.DataFrame) -> str:
         )
     )
     last = pd.to_numeric(done["train_loss"], errors="coerce")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = (last / first).where(np.isfinite(first) & (first > 0))
-    rose = ratio[ratio > 1 + LOSS_ROSE]
+    rose = _rose(last, first, LOSS_ROSE)
     if rose.empty:
         return ""
     worst = rose.idxmax()
@@ -468,6 +466,14 @@ def loss_rose_note(runs: pd.DataFrame) -> str:
         f"{run_id}: {first:.4g} to {last:.4g}): their steps overshoot, an lr too high, and "
         "their metrics enter their configs' means as any other run's"
     )
+
+
+def _rose(last: pd.Series, base: pd.Series, by: float) -> pd.Series:
+    """``last / base`` where it is above ``1 + by``, over the rows whose ``base`` is a
+    positive number (a run with no such loss says nothing of a rise)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (last / base).where(np.isfinite(base) & (base > 0))
+    return ratio[ratio > 1 + by]
 
 
 def val_rose_note(runs: pd.DataFrame) -> str:
@@ -484,9 +490,7 @@ def val_rose_note(runs: pd.DataFrame) -> str:
     done = runs[(runs["status"] == "finished") & ~gates]
     last = pd.to_numeric(done["val_loss"], errors="coerce")
     best = pd.to_numeric(done["best_val_loss"], errors="coerce")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = (last / best).where(np.isfinite(best) & (best > 0))
-    rose = ratio[ratio > 1 + OVERFIT]
+    rose = _rose(last, best, OVERFIT)
     if rose.empty:
         return ""
     worst = rose.idxmax()

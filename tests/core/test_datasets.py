@@ -230,35 +230,31 @@ def test_a_column_name_written_twice_is_refused(tmp_path, header):
     )
 
 
+WHOLE = "; the first row must name the columns (columns numbered 0, 1, 2, ... are taken as names)"
+
+
 @pytest.mark.parametrize(
-    ("first", "number"),
-    [("0.1257,-43.64,1", "'0.1257'"), ("1e-3,4,0", "'1e-3'"), ("5;0,25;1", "'0,25'")],
+    ("first", "why"),
+    [
+        ("0.1257,-43.64,1", "('0.1257' is a number); the first row must name the columns"),
+        ("1e-3,4,0", "('1e-3' is a number); the first row must name the columns"),
+        ("5;0,25;1", "('0,25' is a number); the first row must name the columns"),
+        # np.savetxt of whole numbers writes no header: its first row (5, 6, 1) was taken
+        # for names and lost without a word, or (0, 0, 0) refused as duplicate names.
+        ("5,6,1", "(every one is a whole number: 5, 6, 1)" + WHOLE),
+        ("0,0,0", "(every one is a whole number: 0, 0, 0)" + WHOLE),
+    ],
 )
-def test_a_file_without_a_header_is_refused_not_short_of_its_first_row(tmp_path, first, number):
+def test_a_file_without_a_header_is_refused_not_short_of_its_first_row(tmp_path, first, why):
     """Read as a header, a first row of values would become the names and be lost."""
     sep = ";" if ";" in first else ","
-    rows = [first] + [sep.join([str(i), str(i % 3), str(i % 2)]) for i in range(20)]
+    rows = [first] + [sep.join([str(i + 7), str(i % 3), str(i % 2)]) for i in range(20)]
     (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
     with pytest.raises(DataError) as err:
         load_dataset(str(tmp_path / "t.csv"))
     assert str(err.value) == (
         f"data file {str(tmp_path / 't.csv')!r}: its first row looks like data, not column "
-        f"names ({number} is a number); the first row must name the columns"
-    )
-
-
-@pytest.mark.parametrize(("first", "shown"), [("5,6,1", "5, 6, 1"), ("0,0,0", "0, 0, 0")])
-def test_a_first_row_of_whole_numbers_alone_is_refused_as_data(tmp_path, first, shown):
-    """np.savetxt of whole numbers writes no header: its first row (5, 6, 1) was taken for
-    names and lost without a word, or (0, 0, 0) refused as duplicate names."""
-    rows = [first] + [f"{i + 7},{2 * i + 8},{i % 2 + 1}" for i in range(20)]
-    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
-    with pytest.raises(DataError) as err:
-        load_dataset(str(tmp_path / "t.csv"))
-    assert str(err.value) == (
-        f"data file {str(tmp_path / 't.csv')!r}: its first row looks like data, not column "
-        f"names (every one is a whole number: {shown}); the first row must name the columns "
-        "(columns numbered 0, 1, 2, ... are taken as names)"
+        f"names {why}"
     )
 
 

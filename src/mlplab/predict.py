@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlplab.console import terminal_text
 from mlplab.data.dataset import names_of, not_numeric
 from mlplab.data.files import read_npz_features, read_table
 from mlplab.errors import CheckpointError, ConfigError, DataError
@@ -273,8 +274,11 @@ def predict_command(
         )
         if getattr(sys.stdout, "closed_at_start", sys.stdout is None):
             raise closed
+        text = buf.getvalue()
+        if sys.stdout.isatty():  # a label's control characters would act on the terminal
+            text = terminal_text(text)
         try:
-            sys.stdout.write(buf.getvalue())
+            sys.stdout.write(text)
             sys.stdout.flush()
             lost = lost_output()  # the CLI's stdout falls silent rather than raise
         except OSError as err:

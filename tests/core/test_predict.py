@@ -1085,3 +1085,39 @@ def test_predict_takes_tensors_with_grad_and_names_pandas_missing_values(tmp_pat
         run.predict_labels(frame)
     with pytest.raises(DataError, match="X has no column 'x1' \\(it has 'X1': names are case"):
         run.predict_labels(pd.DataFrame({"X1": [0.5], "x2": [0.1]}))
+
+
+def test_predict_writes_a_labels_control_characters_out_on_a_terminal(tmp_path):
+    """Class labels come from the training file: one holding an escape sequence retitled
+    and recoloured the terminal that `mlplab predict` printed to. Into a file or a pipe
+    the CSV stays as it is."""
+    import pty
+    import subprocess
+    import sys
+
+    odd = "\x1b]0;PWNED\x07red"
+    rows = ["a,b,y"] + [f"{i},{i % 3},{odd if i % 2 else 'blue'}" for i in range(24)]
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "new.csv").write_text("a,b\n1,1\n2,2\n")
+    run = train(data=str(tmp_path / "train.csv"), epoch=2, plots="none", verbose=False,
+                log_path=str(tmp_path / "runs"))  # fmt: skip
+    cmd = [sys.executable, "-m", "mlplab", "predict", str(run.run_dir), "--data",
+           str(tmp_path / "new.csv"), "-q"]  # fmt: skip
+    piped = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and "\x1b]0;PWNED\x07red" in piped.stdout
+    leader, follower = pty.openpty()
+    proc = subprocess.run(cmd, stdout=follower, stderr=subprocess.PIPE, timeout=120)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the follower closed: all was read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.returncode == 0, proc.stderr
+    assert b"\x1b" not in shown and b"\x07" not in shown
+    assert b"\\x1b]0;PWNED\\x07red" in shown

@@ -25,7 +25,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal, Protocol, get_args
 
@@ -648,6 +648,13 @@ class Config(BaseModel):
         if self.hid_dims is not None:
             return [int(w) for w in self.hid_dims.split("-")]
         return [self.hid_dim] * self.hidden_layers
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Config:
+        """A copy, with ``update``'s settings checked as ``Config(...)`` checks them:
+        pydantic's own copy takes them unchecked (``lr='abc'``, ``hid_dim=-5`` passed)."""
+        if not update:
+            return super().model_copy(deep=deep)
+        return type(self)(**{**self.model_dump(), **update})
 
     def label(self, spec: Labelled | None = None) -> str:
         """Short human label: ``model_name`` if set; with ``spec`` (the

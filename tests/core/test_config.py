@@ -1043,3 +1043,19 @@ def test_help_of_config_says_what_each_setting_means():
         assert f"{name} : default {info.default!r}" in text, name
         assert " ".join(str(info.description).split()) in text.replace(" | ", " "), name
     assert "optim : default 'sgd'; one of sgd, " in text
+
+
+def test_model_copy_checks_its_update_as_the_config_does():
+    """pydantic's model_copy(update=...) took lr='abc' and hid_dim=-5 unchecked, and its
+    serializer warned later, at the run."""
+    import mlplab
+
+    cfg = mlplab.Config(data="moons", hid_dims=[8, 4], lr=0.1)
+    assert cfg.model_copy(update={"lr": "0.5"}) == mlplab.Config(
+        data="moons", hid_dims=[8, 4], lr=0.5
+    )
+    assert cfg.model_copy() == cfg and cfg.model_copy() is not cfg
+    for bad, needle in (({"lr": "abc"}, "setting 'lr'"), ({"hid_dim": -5}, "setting 'hid_dim'"),
+                        ({"bogus": 1}, "unknown setting 'bogus'")):  # fmt: skip
+        with pytest.raises(ConfigError, match=needle):
+            cfg.model_copy(update=bad)

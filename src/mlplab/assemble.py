@@ -29,6 +29,7 @@ from mlplab.data.dataset import (
     load_dataset,
     standardize_target,
 )
+from mlplab.data.registry import BUILTIN
 from mlplab.engines.backend import Backend, ModelInit, OptimSpec
 from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state, run_streams
@@ -51,7 +52,18 @@ def as_config(
         return make_config({**config, **overrides})
     if hasattr(config, "shape"):  # train(df): the table meant as data
         return make_config({"data": config})
+    refuse_dataset_name(config)
     return load_config(config, overrides)  # a path; anything else is refused there
+
+
+def refuse_dataset_name(config: object) -> None:
+    """``train("xor")``, ``sweep("xor")``: a dataset's name where a config file goes is
+    refused in a line that says how to give it, not only that no such file exists."""
+    if isinstance(config, str) and config in BUILTIN and not Path(config).exists():
+        raise ConfigError(
+            f"config file {config!r} does not exist ({config!r} is a built-in dataset: "
+            f"give it as data={config!r})"
+        )
 
 
 def spec_of(cfg: Config, in_dim: int, out_dim: int, task: str) -> ModelSpec:

@@ -1059,3 +1059,16 @@ def test_model_copy_checks_its_update_as_the_config_does():
                         ({"bogus": 1}, "unknown setting 'bogus'")):  # fmt: skip
         with pytest.raises(ConfigError, match=needle):
             cfg.model_copy(update=bad)
+
+
+def test_a_dataset_name_given_as_the_config_says_how_to_give_it(tmp_path, monkeypatch):
+    """train("xor") said only that no config file 'xor' exists."""
+    import mlplab
+
+    monkeypatch.chdir(tmp_path)
+    for call in (mlplab.train, mlplab.sweep):
+        with pytest.raises(ConfigError, match=r"'xor' is a built-in dataset: give it as "
+                           r"data='xor'\)$"):  # fmt: skip
+            call("xor")
+    (tmp_path / "xor").write_text("data: moons\nepoch: 1\nplots: none\n")  # a file of that name
+    assert mlplab.train("xor", verbose=False, record=False).config.data == "moons"

@@ -923,6 +923,9 @@ def _base_settings(
             "give a Config, a dict of settings (or an argparse.Namespace), or the path of a "
             "YAML file"
         )
+    from mlplab.assemble import refuse_dataset_name  # not at import: a sweep's start
+
+    refuse_dataset_name(config)
     values = read_yaml(config)
     if {"base", "axes", "runs"} <= values.keys():
         # write_spec's record of a sweep: its keys read as unknown settings ('sample_seed').

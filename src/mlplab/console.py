@@ -366,6 +366,10 @@ def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
 MEAN_R2 = 0.01
 
 
+# Fewer optimizer steps than this have not trained a model: no note blames the lr then.
+SHORT_RUN_STEPS = 20
+
+
 def mean_note(cfg: Config, data: Dataset, result: dict[str, Any]) -> str | None:
     """A regression whose training R² is about 0 or below: its predictions are (nearly)
     the training mean, whatever the features. Too large a step does that: ReLUs pushed
@@ -376,9 +380,17 @@ def mean_note(cfg: Config, data: Dataset, result: dict[str, Any]) -> str | None:
         return None
     if not isinstance(r2, float) or not r2 < MEAN_R2:
         return None
+    r2_text = "about 0" if abs(r2) < 0.005 else f"{r2:.2g}"  # not -4.4e-16
+    steps = result.get("steps")
+    if isinstance(steps, int) and steps < SHORT_RUN_STEPS:
+        # train(data="sine", epoch=2): two steps have not trained it; the lr is no suspect.
+        return (
+            f"the training R² is {r2_text}: after {steps} optimizer step"
+            f"{'' if steps == 1 else 's'} the model has barely trained; give it more epochs "
+            "(--epoch) before judging the lr"
+        )
     dead = " (dead ReLUs)" if cfg.hidden_layers and "relu" in cfg.act else ""
     why = f"its units stopped learning{dead}" if cfg.hidden_layers else "it stopped learning"
-    r2_text = "about 0" if abs(r2) < 0.005 else f"{r2:.2g}"  # not -4.4e-16
     return (
         f"the training R² is {r2_text}: the model predicts about the target's mean, whatever "
         f"the features; {why} or the lr is too high: try a lower lr, e.g. --lr {cfg.lr / 10:g}"

@@ -889,6 +889,13 @@ def test_a_regression_left_at_its_mean_says_the_lr_is_too_high(tmp_path, capsys)
     assert "(dead ReLUs) or the lr is too high: try a lower lr, e.g. --lr 0.05" in out
     assert main([*base, "--lr", "0.05"]) == 0  # R² 0.48: learning, if slowly
     assert "note:" not in capsys.readouterr().out
+    # Two epochs of full batches are two steps: too few to blame the lr for the mean.
+    short = [*base, "--lr", "0.05"]
+    short[short.index("--epoch") + 1] = "2"
+    assert main(short) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "after 2 optimizer steps the model has barely trained; give it more epochs" in out
+    assert "lower lr" not in out
 
 
 def test_a_training_loss_that_rose_says_the_lr_is_too_high(tmp_path, capsys):

@@ -252,6 +252,12 @@ def test_plot_checkpoint_best_draws_the_best_model_with_its_own_test_metrics(tmp
     assert_one_line_error(
         run_cli("plot", "activations", "--checkpoint", "best"), "--checkpoint", "activations"
     )
+    # A network small enough to draw says whose weights it shows, as the titles do.
+    gate = mlplab.train(data="xor", n_layer=1, hid_dim=2, epoch=50, validate_every=5,
+                        log_every=0, plots="none", verbose=False, log_path=str(tmp_path / "g"))  # fmt: skip
+    assert run_cli("plot", gate.run_dir, "--checkpoint", "best", "--format", "svg").returncode == 0
+    drawn = (gate.run_dir / "plots-best" / "network.svg").read_text()
+    assert f"best model (epoch {gate.record['best_epoch']}): 9 parameters" in drawn
 
 
 def test_plot_does_not_write_through_a_linked_plots_folder(tmp_path_factory, tmp_path, run_cli):

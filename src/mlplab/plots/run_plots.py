@@ -68,6 +68,7 @@ from mlplab.plots.style import (
     save_figure,
 )
 from mlplab.plots.surfaces import Predict
+from mlplab.plots.titles import DRAWN_CHECKPOINT
 from mlplab.plots.titles import metric_text as metric_text  # re-exported
 from mlplab.plots.titles import output_names as output_names  # re-exported
 
@@ -141,7 +142,13 @@ def run_figures(
             spec,
             list(data.feature_names),
             output_names(data),
-            model_label(result, spec),
+            model_label(result, spec)
+            # Its weights are the best model's: said, as the other pictures' titles say it.
+            + (
+                f", best model (epoch {result.get('best_epoch')})"
+                if result.get(DRAWN_CHECKPOINT) == "best"
+                else ""
+            ),
             standardized_inputs=bool(result.get("standardized")),
         )
     return out

@@ -230,19 +230,15 @@ def test_a_column_name_written_twice_is_refused(tmp_path, header):
     )
 
 
-WHOLE = "; the first row must name the columns (columns numbered 0, 1, 2, ... are taken as names)"
-
-
 @pytest.mark.parametrize(
     ("first", "why"),
     [
         ("0.1257,-43.64,1", "('0.1257' is a number); the first row must name the columns"),
         ("1e-3,4,0", "('1e-3' is a number); the first row must name the columns"),
         ("5;0,25;1", "('0,25' is a number); the first row must name the columns"),
-        # np.savetxt of whole numbers writes no header: its first row (5, 6, 1) was taken
-        # for names and lost without a word, or (0, 0, 0) refused as duplicate names.
-        ("5,6,1", "(every one is a whole number: 5, 6, 1)" + WHOLE),
-        ("0,0,0", "(every one is a whole number: 0, 0, 0)" + WHOLE),
+        # np.savetxt of whole numbers writes no header: (0, 0, 0) was refused as names
+        # given twice, which they are not.
+        ("0,0,0", "(0, 0, 0 repeat whole numbers); the first row must name the columns"),
     ],
 )
 def test_a_file_without_a_header_is_refused_not_short_of_its_first_row(tmp_path, first, why):
@@ -258,13 +254,28 @@ def test_a_file_without_a_header_is_refused_not_short_of_its_first_row(tmp_path,
     )
 
 
-@pytest.mark.parametrize("first", ["0,1,2", "1,2,3"])
-def test_columns_numbered_from_0_or_1_are_names(tmp_path, first):
-    """pandas writes a frame of unnamed columns with the header 0,1,2."""
-    rows = [first] + [f"{i},{i % 3},{i % 2}" for i in range(20)]
+@pytest.mark.parametrize(
+    ("first", "noted"),
+    [("0,1,2", False), ("1,2,3", False), ("5,6,1", True), ("2018,2019,2020", True)],
+)
+def test_whole_numbers_name_columns_and_a_row_of_them_alone_is_noted(tmp_path, first, noted):
+    """np.savetxt of whole numbers writes no header: its first row (5, 6, 1) became the
+    names and was lost without a word. Years name columns too, so it is a note, not a
+    refusal; pandas' 0, 1, 2 of unnamed columns gets none."""
+    rows = [first] + [f"{i + 7},{i % 3},{i % 2}" for i in range(20)]
     (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
     d = load_dataset(str(tmp_path / "t.csv"))
     assert d.feature_names == first.split(",")[:2] and d.n_rows == 20
+    said = [n for n in d.notes if n.startswith("every column name is a whole number")]
+    assert said == (
+        [
+            f"every column name is a whole number ({first.replace(',', ', ')}): if the file has "
+            "no header row, its first row of data was read as the names and left out of the "
+            "rows; the first row must name the columns"
+        ]
+        if noted
+        else []
+    )
 
 
 def test_whole_numbers_may_name_columns(tmp_path):

@@ -515,7 +515,7 @@ INF_OR_TOO_LARGE = (
 def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     import pandas as pd
 
-    from mlplab.data.files import default_target, read_table
+    from mlplab.data.files import default_target, numbered_names_note, read_table
 
     df = read_table(path, as_text=ignore)  # left out as they are, whatever they hold
     if df.shape[1] == 0 or len(df) == 0:
@@ -607,6 +607,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
             name, "regression", X, y, feats, targets, None, split or (0.8, 0.1, 0.1), False, rng
         )
         ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
+        ds.notes += numbered_names_note([str(c) for c in df.columns])
         ds.notes += _constant_notes(df, feats)
         ds.notes += _outlier_notes(X, feats)
         # A target of one value has an R² of 0 (nothing to explain), which the run's R²,
@@ -675,6 +676,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     )
     ds.label_kind = "number" if numeric else "bool" if pd.api.types.is_bool_dtype(col) else "text"
     ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
+    ds.notes += numbered_names_note([str(c) for c in df.columns])
     ds.notes += _constant_notes(df, feats)
     ds.notes += _outlier_notes(X, feats)
     ds.notes += _case_notes(names) or _rare_class_notes(names, np.bincount(y))

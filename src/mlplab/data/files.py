@@ -327,10 +327,8 @@ def _rows_by_line(f: TextIO, sep: str) -> Iterator[tuple[int, list[str]]]:
 def _check_not_data(path: str, names: list[str], sep: str) -> None:
     """Refuse a file without a header: read as one, its first row of values would become
     the column names, and that row would be lost without a word. A name such as 0.1257 is
-    a value; whole numbers pass, as columns may be named by years (2020), but not where
-    every name is one and they are not the 0, 1, 2, ... (or 1, 2, 3, ...) that pandas and
-    spreadsheets number columns by: ``np.savetxt`` of whole numbers writes no header, and
-    its first row (5, 6, 1) was taken for names and lost."""
+    a value; whole numbers pass, as columns may be named by years (2020) (a first row
+    of whole numbers alone gets a note: :func:`numbered_names_note`)."""
     for name in names:
         number = name.replace(",", ".") if sep != "," else name  # a decimal comma
         if _FRACTION.fullmatch(number) and not _INTEGER.fullmatch(number):
@@ -338,15 +336,23 @@ def _check_not_data(path: str, names: list[str], sep: str) -> None:
                 f"data file {path!r}: its first row looks like data, not column names "
                 f"({name!r} is a number); the first row must name the columns"
             )
-    if names and all(_INTEGER.fullmatch(n.strip()) for n in names):
-        numbered = [int(n) for n in names]
-        if numbered not in (list(range(len(names))), list(range(1, len(names) + 1))):
-            shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
-            raise DataError(
-                f"data file {path!r}: its first row looks like data, not column names "
-                f"(every one is a whole number: {shown}); the first row must name the "
-                "columns (columns numbered 0, 1, 2, ... are taken as names)"
-            )
+
+
+def numbered_names_note(names: list[str]) -> list[str]:
+    """A note where every column name is a whole number, other than the 0, 1, 2, ... (or
+    1, 2, 3, ...) that pandas numbers columns by: ``np.savetxt`` of whole numbers writes
+    no header, so its first row of data became the names, and was left out of the rows.
+    A note, not a refusal: years (2018, 2019, ...) name columns as well."""
+    if not names or not all(_INTEGER.fullmatch(n.strip()) for n in names):
+        return []
+    if [int(n) for n in names] in (list(range(len(names))), list(range(1, len(names) + 1))):
+        return []
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    return [
+        f"every column name is a whole number ({shown}): if the file has no header row, "
+        "its first row of data was read as the names and left out of the rows; the first "
+        "row must name the columns"
+    ]
 
 
 def _check_distinct(path: str, names: list[str]) -> None:
@@ -354,6 +360,13 @@ def _check_distinct(path: str, names: list[str]) -> None:
     # Nameless columns ('' in a header ending in ",,") are not repeats: empty ones at the
     # end are dropped, and others refused as nameless.
     dup = sorted(c for c, n in collections.Counter(names).items() if n > 1 and c)
+    if dup and all(_INTEGER.fullmatch(str(n).strip()) for n in names):
+        # 0,0,1 is a row of data, not names given twice: a file without a header.
+        raise DataError(
+            f"data file {path!r}: its first row looks like data, not column names "
+            f"({', '.join(map(str, names[:5]))}{', ...' if len(names) > 5 else ''} repeat whole "
+            "numbers); the first row must name the columns"
+        )
     if dup:
         raise DataError(
             f"data file {path!r}: duplicate column names {dup}; give each column a name of its own"

@@ -90,6 +90,14 @@ def test_a_curves_file_whose_arrays_ask_for_more_than_it_can_hold_is_refused_unr
             f.write(bytes(1 << 20))
     with pytest.raises(ValueError, match="would unpack into 167,772,160 bytes"):
         read_npz(tmp_path / "bytes.npz")
+    # A member that declares a negative length took as much off the sum: beside a bomb,
+    # it let the bomb through. It is no array, and its file is refused.
+    write_npz_bomb(tmp_path / "minus.npz", ("val_epochs",))
+    with zipfile.ZipFile(tmp_path / "minus.npz", "a") as z, z.open("lrs.npy", "w") as f:
+        header = {"descr": "<f8", "fortran_order": False, "shape": (-(2**27),)}
+        np.lib.format.write_array_header_2_0(f, header)
+    with pytest.raises(ValueError, match=r"'lrs\.npy' has a header that is not read"):
+        read_npz(tmp_path / "minus.npz")
 
 
 def test_every_curves_file_mlplab_writes_reads_back(tmp_path, monkeypatch):

@@ -31,6 +31,8 @@ def member_header(zf: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...], np
                 return None
     except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile):
         return None
+    if any(int(d) < 0 for d in shape):  # no array has one; summed, it would hide a bomb
+        return None
     return tuple(int(d) for d in shape), dtype
 
 

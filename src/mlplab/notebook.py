@@ -42,9 +42,12 @@ EMBED_TOTAL_BYTES = 768 * 1024  # the plots of one view
 def plot_files(folder: Path, suffixes: Iterable[str] = IMAGE_MIME) -> dict[Path, int]:
     """The picture files in a run's ``plots`` folder, with their sizes, in name order:
     plain files only. mlplab writes no links there; a link in a run folder handed over
-    could name any file of the machine, which a shared page would then carry, and a FIFO
-    or a device would block the read or never end it."""
-    files = {}
+    could name any file of the machine, which a shared page would then carry (a linked
+    ``plots`` folder, the pictures of another), and a FIFO or a device would block the
+    read or never end it."""
+    files: dict[Path, int] = {}
+    if folder.is_symlink():  # the folder itself a link: its files are another folder's
+        return files
     for p in sorted(folder.iterdir()):
         if p.suffix.lower() in suffixes:
             with contextlib.suppress(OSError):  # gone since listed

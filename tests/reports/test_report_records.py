@@ -885,3 +885,16 @@ def test_pages_embed_only_the_plain_picture_files_of_a_run(tmp_path: Path, run_c
     assert surface in page  # the run's own pictures are still there
     view = mlplab.load_run(run.run_dir, data=False)._repr_html_()
     assert leaked not in view and surface in view
+    # The plots folder itself a link: the pictures of the folder it names stay out too.
+    private = tmp_path / "Pictures"
+    private.mkdir()
+    (private / "holiday.png").write_bytes((plots / "surface.png").read_bytes()[:-8] + b"private!")
+    os.unlink(plots / "fifo.png")
+    plots.rename(tmp_path / "own-plots")
+    plots.symlink_to(private, target_is_directory=True)
+    proc = run_cli("report", tmp_path / "runs", "-q", "--out", tmp_path / "out2", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "out2" / "report.html").read_text(encoding="utf-8")
+    holiday = base64.b64encode((private / "holiday.png").read_bytes()).decode()[-40:]
+    assert holiday not in page
+    assert holiday not in mlplab.load_run(run.run_dir, data=False)._repr_html_()

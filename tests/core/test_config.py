@@ -803,7 +803,7 @@ def test_the_python_entry_points_name_a_wrong_argument_in_one_line():
     assert len(mlplab.load_dataset("moons", n_samples=np.int64(50)).X_train) == 40
 
 
-def test_load_dataset_takes_its_settings_as_a_config_does():
+def test_load_dataset_takes_its_settings_as_a_config_does(tmp_path):
     """load_dataset passed a noise of 'x' or a split of text on to NumPy (a TypeError from
     deep inside), read standardize='false' or 'banana' as true, and its 'auto' scaled the
     synthetic sets that train's 'auto' leaves raw."""
@@ -828,13 +828,23 @@ def test_load_dataset_takes_its_settings_as_a_config_does():
         assert mlplab.load_dataset("breast_cancer", standardize=off).scaler is None
     for on in (True, "true", "auto"):
         assert mlplab.load_dataset("breast_cancer", standardize=on).scaler is not None
+    # A path, as train(data=Path(...)) takes it.
+    csv = tmp_path / "t.csv"
+    csv.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
+    np.testing.assert_array_equal(
+        mlplab.load_dataset(csv).X_train, mlplab.load_dataset(str(csv)).X_train
+    )
     # 'auto' as train takes it: the lectures' synthetic sets stay raw.
     assert mlplab.load_dataset("moons", standardize="auto").scaler is None
     run = mlplab.train(data="moons", n_samples=100, epoch=1, record=False, verbose=False)
     assert run.dataset.scaler is None
     # data_seed, a config's name of it, is seed: the same rows either way; "1" as a config.
     a = mlplab.load_dataset("moons", data_seed=1)
-    for b in (mlplab.load_dataset("moons", seed=1), mlplab.load_dataset("moons", seed="1")):
+    for b in (
+        mlplab.load_dataset("moons", seed=1),
+        mlplab.load_dataset("moons", seed="1"),
+        mlplab.load_dataset("moons", seed="1", data_seed=1),  # one value, twice
+    ):
         np.testing.assert_array_equal(a.X_train, b.X_train)
     assert not np.array_equal(a.X_train, mlplab.load_dataset("moons").X_train)
 

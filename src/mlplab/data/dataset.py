@@ -359,7 +359,7 @@ def load_dataset(
     from mlplab.data.files import looks_like_file
 
     if data_seed is not None:
-        if seed not in (0, data_seed):
+        if str(seed) not in ("0", str(data_seed)):  # seed="1" beside data_seed=1 agrees
             raise ConfigError(
                 f"load_dataset: seed={seed!r} and data_seed={data_seed!r} name one setting; "
                 "give one of them"
@@ -376,7 +376,7 @@ def load_dataset(
         data_seed=seed,
         **{k: v for k, v in given.items() if v is not None},
     )
-    target, ignore, split = cfg.target, cfg.ignore, cfg.split
+    data, target, ignore, split = cfg.data, cfg.target, cfg.ignore, cfg.split  # a Path: text
     n_samples, noise, task, seed = cfg.n_samples, cfg.noise, cfg.task, cfg.data_seed
     rng = np.random.default_rng(seed)
     if data in BUILTIN:

@@ -639,8 +639,15 @@ def test_names_from_files_print_as_text_not_markup_or_terminal_codes(
     path = sorted((log / "br").glob("*/result.json"))[0]
     record = json.loads(path.read_text())
     record["data"] = "\x1b]0;PWNED\x07\x1b[2Jmoons"
+    # A note that names the run (its training loss rose): notes print what records say.
+    record["run_id"] = "br-\x1b[2J"
+    record["train_loss"] = 1e34
     path.write_text(json.dumps(record))
+    (path.parent.parent / "br-\x1b[31m" / "result.json").parent.mkdir()
+    (path.parent.parent / "br-\x1b[31m" / "result.json").write_text("{")  # named as skipped
     report(log, exp_name="br", verbose=True)
-    out = capsys.readouterr().out
+    said = capsys.readouterr()
+    out = said.out + said.err
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b]0;PWNED\\x07\\x1b[2Jmoons" in "".join(out.split())
+    assert "(e.g. br-\\x1b[2J: " in out and "br-\\x1b[31m" in out

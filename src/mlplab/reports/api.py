@@ -303,8 +303,10 @@ def report(
     if verbose:
         for sec in sections:
             print_table(sec, result.summary_path)
-        for note in notes:
-            print(f"report: note: {note}", flush=True)
+        from mlplab.console import terminal_text
+
+        for note in notes:  # they name runs and settings, read from records
+            print(terminal_text(f"report: note: {note}"), flush=True)
         print(f"report: {result.html_path}  table: {result.csv_path}", flush=True)
     print_skipped(skipped)
     return result
@@ -847,7 +849,9 @@ def print_skipped(skipped: list[Skipped]) -> None:
     lines += [f"  {s.path}: {s.reason}" for s in skipped[:PRINT_SKIPPED]]
     if len(skipped) > PRINT_SKIPPED:
         lines.append(f"  ... and {len(skipped) - PRINT_SKIPPED} more")
-    print("\n".join(lines), file=sys.stderr, flush=True)
+    from mlplab.console import terminal_text
+
+    print(terminal_text("\n".join(lines)), file=sys.stderr, flush=True)  # names from disk
 
 
 # Settings a reader needs to know a table's numbers by, named even at their defaults.

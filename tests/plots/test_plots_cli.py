@@ -252,10 +252,19 @@ def test_plot_checkpoint_best_draws_the_best_model_with_its_own_test_metrics(tmp
     assert_one_line_error(
         run_cli("plot", "activations", "--checkpoint", "best"), "--checkpoint", "activations"
     )
+    from mlplab.plots.titles import DRAWN_CHECKPOINT, metric_text
+
+    # A record without a best epoch (edited by hand) names no "epoch None".
+    assert metric_text({DRAWN_CHECKPOINT: "best", "test_acc": 0.5}, "binary") == (
+        "best model, test acc 0.500"
+    )
     # A network small enough to draw says whose weights it shows, as the titles do.
-    gate = mlplab.train(data="xor", n_layer=1, hid_dim=2, epoch=50, validate_every=5,
+    gate = mlplab.train(data="xor", n_layer=1, hid_dim=2, epoch=600, validate_every=1,
                         log_every=0, plots="none", verbose=False, log_path=str(tmp_path / "g"))  # fmt: skip
-    assert run_cli("plot", gate.run_dir, "--checkpoint", "best", "--format", "svg").returncode == 0
+    (gate.run_dir / "curves.npz").unlink()  # result.json's points alone: said so
+    shown = run_cli("plot", gate.run_dir, "--checkpoint", "best", "--format", "svg")
+    assert shown.returncode == 0, shown.stderr
+    assert "drew the curves from result.json's" in shown.stderr
     drawn = (gate.run_dir / "plots-best" / "network.svg").read_text()
     assert f"best model (epoch {gate.record['best_epoch']}): 9 parameters" in drawn
 

@@ -148,14 +148,14 @@ def redraw_run(
     snapshots = _load_snapshots(run_dir)  # read first: fail before drawing
 
     record = with_every_point(run_dir, run.record)
-    if which == "best" and run.record.get("status") != "diverged":  # diverged: best already
-        record = _best_model_record(record, run, rows=only is None)
     if record is run.record and isinstance(run.record.get("curves_thinned"), dict):
         print(
             f"mlplab: plot drew the curves from result.json's {len(run.record['val_epochs'])} "
             f"points: {CURVES_FILE} does not hold every point (missing or damaged)",
             file=sys.stderr,
         )
+    if which == "best" and run.record.get("status") != "diverged":  # diverged: best already
+        record = _best_model_record(record, run, rows=only is None)
     names = draw_run_plots(
         out_dir,
         record,

@@ -68,7 +68,7 @@ from mlplab.plots.style import (
     save_figure,
 )
 from mlplab.plots.surfaces import Predict
-from mlplab.plots.titles import DRAWN_CHECKPOINT
+from mlplab.plots.titles import DRAWN_CHECKPOINT, best_model_text
 from mlplab.plots.titles import metric_text as metric_text  # re-exported
 from mlplab.plots.titles import output_names as output_names  # re-exported
 
@@ -144,11 +144,7 @@ def run_figures(
             output_names(data),
             model_label(result, spec)
             # Its weights are the best model's: said, as the other pictures' titles say it.
-            + (
-                f", best model (epoch {result.get('best_epoch')})"
-                if result.get(DRAWN_CHECKPOINT) == "best"
-                else ""
-            ),
+            + (f", {best_model_text(result)}" if result.get(DRAWN_CHECKPOINT) == "best" else ""),
             standardized_inputs=bool(result.get("standardized")),
         )
     return out

@@ -33,7 +33,7 @@ def metric_text(result: dict[str, Any], task: str) -> str:
         best = result.get("best_epoch")
         return "diverged" + (f"; best model (epoch {best})" if best else "")
     if result.get(DRAWN_CHECKPOINT) == "best":  # `mlplab plot --checkpoint best`
-        head = f"best model (epoch {result.get('best_epoch')})"
+        head = best_model_text(result)
         if not any(k.startswith("test_") for k in result):  # no rows to measure it on
             return head
         return f"{head}, {metric_text({**result, DRAWN_CHECKPOINT: None}, task)}"
@@ -47,6 +47,12 @@ def metric_text(result: dict[str, Any], task: str) -> str:
         return ", ".join(parts) or "test MAE n/a"
     acc = result.get("test_acc")
     return f"test acc {acc:.3f}" if acc is not None else "test acc n/a"
+
+
+def best_model_text(result: dict[str, Any]) -> str:
+    """``best model (epoch 40)``: whose weights the pictures of ``--checkpoint best`` show."""
+    best = result.get("best_epoch")
+    return f"best model (epoch {best})" if best else "best model"
 
 
 def title_head(data: DataLike, result: dict[str, Any], spec: ModelSpec | None) -> str:

@@ -149,7 +149,7 @@ class TrainedModel:
         try:
             if hasattr(X, "detach") and hasattr(X, "cpu"):  # a torch tensor, grad or GPU
                 X = X.detach().cpu()
-            if hasattr(X, "to_numpy"):  # pandas: a missing value (pd.NA) is NaN, named below
+            if type(X).__module__.partition(".")[0] == "pandas":  # pd.NA is NaN, named below
                 X = X.to_numpy(dtype=np.float64, na_value=np.nan)
             X = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError) as err:

@@ -1083,6 +1083,20 @@ def test_predict_takes_tensors_with_grad_and_names_pandas_missing_values(tmp_pat
     with pytest.raises(DataError, match=r"X: feature column 'x1' has NaN \(a missing value\) "
                        "in row 2"):  # fmt: skip
         run.predict_labels(frame)
+
+    # A frame of another library (polars: to_numpy() takes none of pandas' arguments)
+    # is read as an array, as before.
+    class Frame:
+        def __init__(self, rows):
+            self.rows = np.asarray(rows)
+
+        def to_numpy(self, writable=False):
+            return self.rows
+
+        def __array__(self, dtype=None, copy=None):
+            return self.rows.astype(dtype or self.rows.dtype)
+
+    np.testing.assert_array_equal(run.predict_labels(Frame(rows)), want)
     with pytest.raises(DataError, match="X has no column 'x1' \\(it has 'X1': names are case"):
         run.predict_labels(pd.DataFrame({"X1": [0.5], "x2": [0.1]}))
 

@@ -609,6 +609,13 @@ def test_finished_runs_whose_validation_loss_rose_are_named(tmp_path: Path) -> N
         f"{over['val_loss']:.4g} at the end): "
     ), note
     assert html.escape(note) in (log / "ov" / "report.html").read_text(encoding="utf-8")
+    assert note.endswith("--patience stops a run once its validation loss stops falling")
+    # Stopped by patience already: the note does not advise it.
+    sweep(data="moons", n_samples=80, noise=[0.8], epoch=200, patience=3, exp_name="pat",
+          **kw_adam)  # fmt: skip
+    pat = report(log, exp_name="pat", verbose=False).runs
+    assert pat["stopped_early"].all() and (pat["val_loss"] > 1.1 * pat["best_val_loss"]).all()
+    assert val_rose_note(pat).endswith("checkpoints/best.safetensors keeps its best model")
     # The gates validate on their training rows: a rise there is no overfitting.
     sweep(data="xor", optim="sgd", lr=[50.0], epoch=30, exp_name="gate", **kw)
     gate = report(log, exp_name="gate", verbose=False).runs

@@ -497,12 +497,18 @@ def val_rose_note(runs: pd.DataFrame) -> str:
         return ""
     worst = rose.idxmax()
     run_id, epoch = done.at[worst, "run_id"], done.at[worst, "best_epoch"]
+    stopped = done["stopped_early"] if "stopped_early" in done else pd.Series(False, done.index)
     return (
         f"{len(rose)} finished run(s) ended with a validation loss more than "
         f"{OVERFIT:.0%} above their lowest (e.g. {run_id}: {best[worst]:.4g} at epoch "
         f"{epoch}, {last[worst]:.4g} at the end): the tables hold their last models' "
-        "metrics; each run's checkpoints/best.safetensors keeps its best model, and "
-        "--patience stops a run once its validation loss stops falling"
+        "metrics; each run's checkpoints/best.safetensors keeps its best model"
+        # Runs that patience stopped already use it, as `mlplab train`'s note says.
+        + (
+            ""
+            if stopped[rose.index].fillna(False).astype(bool).all()
+            else ", and --patience stops a run once its validation loss stops falling"
+        )
     )
 
 

@@ -674,3 +674,25 @@ def test_a_picture_cut_short_by_a_full_disk_leaves_no_file(tmp_path, monkeypatch
     style.save_figure(fig, tmp_path / "plots" / "loss.png", "png")
     assert (tmp_path / "plots" / "loss.png").read_bytes().startswith(b"\x89PNG")
     plt.close(fig)
+
+
+def test_every_run_picture_is_drawn_in_mlplabs_style_whatever_the_users_settings(
+    tmp_path_factory,
+):
+    """The surface and confusion pictures lost their style when the plots were split into
+    modules: a user's matplotlibrc (font size 5, here) set their type, not mlplab's."""
+    import matplotlib as mpl
+
+    from mlplab.plots.run_plots import run_figures
+    from mlplab.plots.style import STYLE
+
+    moons = trained(tmp_path_factory, "moons", **MOONS)
+    figures = run_figures(moons.record, moons.dataset, moons.model_outputs, moons.spec)
+    assert {"loss", "surface", "confusion"} <= set(figures)
+    with mpl.rc_context({"font.size": 5, "axes.titlesize": 5, "xtick.labelsize": 5}):
+        for name, draw in figures.items():
+            fig = draw()
+            ticks = [t.get_fontsize() for ax in fig.axes for t in ax.get_xticklabels()]
+            assert ticks and min(ticks) >= 10, (name, ticks)
+            size = mpl.font_manager.FontProperties(size=STYLE["xtick.labelsize"]).get_size()
+            assert max(ticks) == size, (name, ticks)

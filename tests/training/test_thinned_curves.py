@@ -98,6 +98,17 @@ def test_a_curves_file_whose_arrays_ask_for_more_than_it_can_hold_is_refused_unr
         np.lib.format.write_array_header_2_0(f, header)
     with pytest.raises(ValueError, match=r"'lrs\.npy' has a header that is not read"):
         read_npz(tmp_path / "minus.npz")
+    # A member marked encrypted (a flag bit edited in): zipfile's RuntimeError had ended a
+    # resume in a traceback; it reads as damaged.
+    write_curves(tmp_path / "enc", {"val_epochs": np.arange(1, 4), "val_losses": np.ones(3)})
+    raw = bytearray((tmp_path / "enc" / "curves.npz").read_bytes())
+    at = raw.find(b"PK\x01\x02")  # the central directory's first entry; flags at +8
+    raw[at + 8] |= 1
+    (tmp_path / "enc" / "curves.npz").write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="encrypted"):
+        read_npz(tmp_path / "enc" / "curves.npz")
+    with pytest.raises(CheckpointError, match="damaged"):
+        read_curves(tmp_path / "enc")
 
 
 def test_every_curves_file_mlplab_writes_reads_back(tmp_path, monkeypatch):

@@ -29,8 +29,8 @@ def member_header(zf: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...], np
                 shape, _, dtype = fmt.read_array_header_2_0(f, max_header_size=_MAX_HEADER)
             else:
                 return None
-    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile):
-        return None
+    except (KeyError, ValueError, OSError, EOFError, RuntimeError, zipfile.BadZipFile):
+        return None  # RuntimeError: a member marked encrypted
     if any(int(d) < 0 for d in shape):  # no array has one; summed, it would hide a bomb
         return None
     return tuple(int(d) for d in shape), dtype
@@ -47,8 +47,11 @@ def unpacked_bytes(zf: zipfile.ZipFile) -> int:
     """
     total = 0
     for info in zf.infolist():
-        with zf.open(info) as f:
-            is_array = f.read(len(np.lib.format.MAGIC_PREFIX)) == np.lib.format.MAGIC_PREFIX
+        try:
+            with zf.open(info) as f:
+                is_array = f.read(len(np.lib.format.MAGIC_PREFIX)) == np.lib.format.MAGIC_PREFIX
+        except RuntimeError:  # marked encrypted: mlplab writes no such member
+            raise ValueError(f"member {info.filename!r} is encrypted") from None
         if not is_array:
             total += info.file_size
             continue

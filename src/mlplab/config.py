@@ -465,6 +465,9 @@ class Config(BaseModel):
         # Any case, '-', '_' or spaces: PyTorch's `LeakyReLU`, `leaky-relu`, `Xavier`.
         if v is None and info.field_name == "class_weight":
             return "none"  # scikit-learn's class_weight=None, or `class_weight: null` in YAML
+        if info.field_name == "dtype" and not isinstance(v, str):
+            # np.float32, np.dtype("float64"), torch.float32: the dtype by its name.
+            v = str(getattr(v, "__name__", v)).removeprefix("torch.")
         if not isinstance(v, str):
             return v
         key = re.sub(r"[\s_-]", "", v.lower())

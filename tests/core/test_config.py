@@ -1082,3 +1082,25 @@ def test_a_dataset_name_given_as_the_config_says_how_to_give_it(tmp_path, monkey
             call("xor")
     (tmp_path / "xor").write_text("data: moons\nepoch: 1\nplots: none\n")  # a file of that name
     assert mlplab.train("xor", verbose=False, record=False).config.data == "moons"
+
+
+def test_numpy_and_torch_dtypes_name_the_dtype_setting():
+    """Config(dtype=np.float32) said "<class 'numpy.float32'> is not one of float32, ..."."""
+    import numpy as np
+    import torch
+
+    import mlplab
+
+    for given, name in ((np.float32, "float32"), (np.dtype("float64"), "float64"),
+                        (torch.float32, "float32"), (torch.float64, "float64")):  # fmt: skip
+        assert mlplab.Config(dtype=given).dtype == name
+    with pytest.raises(ConfigError, match="setting 'dtype': 'float16' is not one of float32"):
+        mlplab.Config(dtype=np.float16)
+
+
+def test_gradcheck_takes_its_seed_as_a_config_does():
+    """run_gradcheck(seed="a") was NumPy's TypeError from SeedSequence."""
+    import mlplab
+
+    with pytest.raises(ConfigError, match="setting 'seed': 'a' is not a whole number"):
+        mlplab.run_gradcheck(seed="a")

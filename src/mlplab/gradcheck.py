@@ -551,7 +551,10 @@ MODEL_CASES = {
 
 
 def run_gradcheck(seed: int = 0) -> list[CheckResult]:
-    """Run every check in float64; inputs are drawn from ``numpy.random.default_rng(seed)``."""
+    """Run every check in float64; inputs are drawn from ``numpy.random.default_rng(seed)``.
+
+    Raises ConfigError for a seed that is not a whole number >= 0 (as a config's seed)."""
+    seed = Config(seed=seed).seed  # "3" as a config takes it; "a" one line, not NumPy's
     rng = np.random.default_rng(seed)
     with _one_torch_thread():
         results = check_activations(rng) + check_losses(rng) + check_linear(rng)

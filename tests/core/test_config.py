@@ -1104,3 +1104,13 @@ def test_gradcheck_takes_its_seed_as_a_config_does():
 
     with pytest.raises(ConfigError, match="setting 'seed': 'a' is not a whole number"):
         mlplab.run_gradcheck(seed="a")
+
+
+def test_a_configs_repr_names_the_settings_away_from_their_defaults():
+    """The repr listed all 46 settings (676 characters for a two-setting config)."""
+    import mlplab
+
+    assert repr(mlplab.Config()) == "Config()"
+    cfg = mlplab.Config(data="moons", lr=0.1, hid_dims=[8, 4])
+    assert repr(cfg) == "Config(data='moons', n_layer=2, hid_dims='8-4', lr=0.1)"
+    assert eval(repr(cfg), {"Config": mlplab.Config}) == cfg  # it builds the config again

@@ -428,3 +428,24 @@ def test_a_run_replaced_in_its_folder_removes_a_link_there_not_what_it_names(tmp
     assert again.run_dir == first.run_dir and again.status == "diverged"
     assert (victim / "sub" / "important.txt").read_text() == "keep"
     assert not (first.run_dir / "extra").exists() and not (first.run_dir / "extra").is_symlink()
+
+
+def test_a_resumed_run_draws_into_its_own_plots_folder_not_through_a_link(tmp_path):
+    """A run folder handed over with `plots` a link: the resumed run's pictures replaced
+    the files of their names (loss.png, ...) in the folder the link named."""
+    kw = dict(data="moons", n_samples=100, epoch=20, save_every=2, log_every=0,
+              verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    epochs = iter(range(100))
+    run = mlplab.train(**kw, plots="png", stop=lambda: next(epochs) > 5)
+    assert run.status == "interrupted"
+    victim = tmp_path / "mine"
+    victim.mkdir()
+    (victim / "loss.png").write_text("my own notes")
+    plots = run.run_dir / "plots"
+    assert not plots.exists()  # drawn at the end: an interrupted run has none yet
+    plots.symlink_to(victim, target_is_directory=True)
+    resumed = mlplab.train(resume=run.run_dir, verbose=False)
+    assert resumed.status == "finished"
+    assert (victim / "loss.png").read_text() == "my own notes"
+    assert sorted(p.name for p in victim.iterdir()) == ["loss.png"]
+    assert not plots.is_symlink() and (plots / "loss.png").stat().st_size > 1000

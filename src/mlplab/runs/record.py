@@ -234,6 +234,10 @@ class RunRecord:
                     child.unlink()
         self.dir.mkdir(parents=True, exist_ok=True)
         if not fresh:
+            if self.plots_dir.is_symlink():
+                # Not mlplab's: its pictures would replace files of their names wherever
+                # the link points (`mlplab plot` refuses it; a resume draws into its own).
+                self.plots_dir.unlink()
             # Temp files of writes that a SIGKILL cut short: never renamed, never read.
             for d in (self.dir, self.checkpoint_dir):  # not through a link out of the run
                 for tmp in d.glob(".*.tmp") if d.is_dir() and not d.is_symlink() else ():

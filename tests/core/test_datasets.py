@@ -1483,3 +1483,23 @@ def test_a_text_target_of_comma_numbers_outside_a_text_file_is_told_to_store_num
     pd.DataFrame({"a": a, "y": y}).to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(DataError, match="which a comma-separated file reads as text"):
         load_dataset(str(tmp_path / "t.csv"))
+
+
+def test_loading_a_dataset_draws_nothing_from_pythons_random():
+    """scikit-learn's first import consumed from Python's `random`: a script's
+    random.seed(0) gave other numbers after its first train(data="moons")."""
+    import subprocess
+    import sys
+
+    script = (
+        "import random, mlplab\n"
+        "random.seed(0)\n"
+        "mlplab.load_dataset('moons'); mlplab.load_dataset('circles'); mlplab.load_dataset('iris')\n"
+        "after = random.random()\n"
+        "random.seed(0)\n"
+        "print(after == random.random())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert out.stdout.strip() == "True", out.stderr

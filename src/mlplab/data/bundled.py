@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from types import ModuleType
+
 import numpy as np
 
 LOADERS = {
@@ -13,11 +16,20 @@ LOADERS = {
 }
 
 
+def sklearn_datasets() -> ModuleType:
+    """``sklearn.datasets``, imported without a draw from Python's ``random``: its first
+    import consumes from it (through scikit-learn's own imports), so a script's
+    ``random.seed(0)`` gave other numbers after its first ``train(data="moons")``."""
+    state = random.getstate()
+    import sklearn.datasets
+
+    random.setstate(state)
+    return sklearn.datasets
+
+
 def load_bundled(name: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None]:
     """Return ``(X, y, feature_names, class_names)`` for a scikit-learn bundled set."""
-    import sklearn.datasets as skd
-
-    bunch = getattr(skd, LOADERS[name])()
+    bunch = getattr(sklearn_datasets(), LOADERS[name])()
     X = np.asarray(bunch.data, dtype=np.float64)
     y = np.asarray(bunch.target)
     feats = [str(f) for f in getattr(bunch, "feature_names", [f"x{i}" for i in range(X.shape[1])])]

@@ -47,16 +47,18 @@ def ring(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np
 
 def moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles (scikit-learn's make_moons), 2 classes."""
-    from sklearn.datasets import make_moons
+    from mlplab.data.bundled import sklearn_datasets
 
-    return make_moons(n_samples=n, noise=noise, random_state=_seed_from(rng))
+    return sklearn_datasets().make_moons(n_samples=n, noise=noise, random_state=_seed_from(rng))
 
 
 def circles(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A small circle inside a large one (scikit-learn's make_circles, factor 0.5)."""
-    from sklearn.datasets import make_circles
+    from mlplab.data.bundled import sklearn_datasets
 
-    return make_circles(n_samples=n, noise=noise, factor=0.5, random_state=_seed_from(rng))
+    return sklearn_datasets().make_circles(
+        n_samples=n, noise=noise, factor=0.5, random_state=_seed_from(rng)
+    )
 
 
 def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

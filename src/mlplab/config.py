@@ -101,13 +101,20 @@ OTHER_NAMES = {
 }
 FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
 # The keywords of mlplab.train() and mlplab.sweep() that are no settings (a test keeps
-# them in step with the signatures): `verbos=` is nearest to one of these, not to a setting.
-CALL_KEYWORDS = (
-    *("resume", "verbose", "record", "handle_signals", "dataset", "subscribers", "lock"),
-    *("rerun", "stop", "early_stop", "search", "trials", "workers", "backend", "address"),
-    *("group_size", "no_batch", "cpus_per_task", "gpus_per_task", "report", "rank_by"),
-    *("progress", "prune"),
+# them in step with the signatures): `verbos=` is nearest to one of these, not to a
+# setting. A hint names the call that takes one: `n_jobs=` -> `workers`, sweep's alone.
+TRAIN_KEYWORDS = ("resume", "record", "dataset", "lock", "early_stop")
+SWEEP_KEYWORDS = (
+    *("search", "trials", "workers", "backend", "address", "group_size", "no_batch"),
+    *("cpus_per_task", "gpus_per_task", "report", "rank_by", "progress", "prune"),
 )
+BOTH_KEYWORDS = ("verbose", "handle_signals", "subscribers", "stop", "rerun")
+CALL_KEYWORDS = (*TRAIN_KEYWORDS, *SWEEP_KEYWORDS, *BOTH_KEYWORDS)
+KEYWORD_CALLS = {
+    **{k: "an argument of mlplab.train()" for k in TRAIN_KEYWORDS},
+    **{k: "an argument of mlplab.sweep()" for k in SWEEP_KEYWORDS},
+    **{k: "an argument of mlplab.train() and mlplab.sweep()" for k in BOTH_KEYWORDS},
+}
 # Other libraries' names of those keywords (Keras, scikit-learn, joblib), in Python calls.
 CALL_OTHER_NAMES = {
     **OTHER_NAMES,
@@ -126,7 +133,11 @@ class Labelled(Protocol):
 
 
 def setting_hint(
-    name: str, known: list[str], form: str = "'{}'", other: dict[str, str] = OTHER_NAMES
+    name: str,
+    known: list[str],
+    form: str = "'{}'",
+    other: dict[str, str] = OTHER_NAMES,
+    said: dict[str, str] | None = None,
 ) -> str:
     """' (did you mean ...?)' for an unknown setting, or '' when nothing is near; ``form``
     writes the name as the user would (``'{}'`` in YAML, ``--{}`` on the command line).
@@ -136,7 +147,10 @@ def setting_hint(
     if low in FROM_THE_DATA:
         return " (the data sets the input and output widths)"
     near = other.get(low) or nearest(low, known)
-    return f" (did you mean {form.format(near)}?)" if near else ""
+    if not near:
+        return ""
+    what = (said or {}).get(near)  # ``said``: what the suggested name is, where not a setting
+    return f" (did you mean {form.format(near)}{', ' + what if what else ''}?)"
 
 
 # Every count goes into NumPy or torch as an int64; larger ones would overflow there.
@@ -997,7 +1011,9 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         hint = (
             setting_hint(loc, setting_names())
             if source
-            else setting_hint(loc, [*setting_names(), *CALL_KEYWORDS], other=CALL_OTHER_NAMES)
+            else setting_hint(
+                loc, [*setting_names(), *CALL_KEYWORDS], other=CALL_OTHER_NAMES, said=KEYWORD_CALLS
+            )
         )
         # A file's user runs the command line; a Python call's reads the Config's fields.
         where_listed = (

@@ -21,13 +21,12 @@ import json
 import math
 import os
 import shutil
-import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mlplab.config import Config
+from mlplab.config import Config, open_regular
 from mlplab.errors import ConfigError
 from mlplab.runs.atomic import atomic_write_json, atomic_write_text
 
@@ -304,9 +303,8 @@ def read_result(run_dir: str | Path) -> dict[str, Any] | None:
     """The run's result.json, or None if it is missing, unreadable or not a JSON object."""
     p = Path(run_dir) / "result.json"
     try:
-        if not stat.S_ISREG(os.stat(p).st_mode):
-            return None  # a FIFO would block the read for ever
-        record = json.loads(p.read_text(encoding="utf-8"))
+        with open_regular(p) as f:  # a FIFO would block the read for ever: OSError
+            record = json.loads(f.read().decode("utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None  # RecursionError: nested too deep for the parser, a crafted file
     return record if isinstance(record, dict) else None

@@ -206,12 +206,12 @@ class Result(TrainedModel):
         record (``record=False``) has none.
         """
         from mlplab.live import in_jupyter
-        from mlplab.notebook import IMAGE_MIME, images
+        from mlplab.notebook import images, plot_files
 
         if self.run_dir is None:
             raise ConfigError("plot: this run kept no record (record=False), so no plots")
         folder = self.run_dir / "plots"
-        files = sorted(p for p in folder.glob("*") if p.suffix in IMAGE_MIME)
+        files = list(plot_files(folder)) if folder.is_dir() else []
         if not files:
             raise ConfigError(
                 f"plot: {str(self.run_dir)!r} holds no plots (plots: "

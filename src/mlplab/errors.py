@@ -7,7 +7,7 @@ import functools
 import os
 import reprlib
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 # The most characters of one message: it quotes user input, which may be megabytes long.
@@ -210,6 +210,13 @@ def twice_named(names: Sequence[str], setting: str) -> str | None:
         return None
     what = "target" if setting == "target" else "ignored column"
     return f"names the column {twice[0]!r} twice; give each {what} once"
+
+
+def other_case(name: str, known: Iterable[Any]) -> Any | None:
+    """The entry of ``known`` that is ``name`` in another case (``'Height'`` for
+    ``'height'``), or None: the likely slip where a column is not found by its name."""
+    folded = name.casefold()
+    return next((k for k in known if str(k).casefold() == folded), None)
 
 
 def nearest(word: str, known: Sequence[str]) -> str | None:

@@ -26,7 +26,7 @@ import numpy as np
 from mlplab.console import terminal_text
 from mlplab.data.dataset import names_of, not_numeric
 from mlplab.data.files import read_npz_features, read_table
-from mlplab.errors import CheckpointError, ConfigError, DataError
+from mlplab.errors import CheckpointError, ConfigError, DataError, other_case
 from mlplab.pipes import lost_output
 from mlplab.restore import check_run_dir, load_run, training_file
 from mlplab.runs.atomic import atomic_write_text, why_not_replaceable
@@ -183,8 +183,7 @@ def _features(
         raise DataError(f"data file {data!r} has no data rows")
     missing = [c for c in names if c not in df.columns]
     if missing:
-        folded = {str(c).casefold(): c for c in df.columns}
-        near = [(m, folded[m.casefold()]) for m in missing if m.casefold() in folded]
+        near = [(m, t) for m in missing if (t := other_case(m, df.columns)) is not None]
         hint = (
             f"; names are case-sensitive: the file has {near[0][1]!r} for {near[0][0]!r}"
             if near

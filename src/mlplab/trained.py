@@ -17,7 +17,7 @@ from mlplab.config import Config
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import Backend
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import DataError
+from mlplab.errors import DataError, other_case
 from mlplab.training.metrics import predicted_classes, probabilities
 
 # Values of the widest layer per slice of rows that predict evaluates at once: ~128 MB in
@@ -102,10 +102,10 @@ class TrainedModel:
             missing = [name for name in ds.feature_names if name not in X.columns]
             if missing:
                 # Named in another case ('Height'): the likely slip, said as such.
-                near = [c for c in X.columns if str(c).casefold() == missing[0].casefold()]
+                near = other_case(missing[0], X.columns)
                 raise DataError(
                     f"X has no column {missing[0]!r}"
-                    + (f" (it has {near[0]!r}: names are case-sensitive)" if near else "")
+                    + (f" (it has {near!r}: names are case-sensitive)" if near is not None else "")
                     + f"; the model's features are {', '.join(ds.feature_names)}"
                 )
             X = X[ds.feature_names]

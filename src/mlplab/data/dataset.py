@@ -19,7 +19,7 @@ import numpy as np
 
 from mlplab.data.cost import check_data_size
 from mlplab.data.registry import BUILTIN, SPLIT_IN_ORDER
-from mlplab.errors import ConfigError, DataError, nearest, public
+from mlplab.errors import ConfigError, DataError, nearest, other_case, public
 
 # A target with at most this many distinct integer values is read as classes (task: auto).
 MAX_AUTO_CLASSES = 20
@@ -526,8 +526,8 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
     targets = list(dict.fromkeys(target)) if target else default_target(df, path)
     missing = [t for t in targets if t not in df.columns]
     if missing:
-        near = [c for c in df.columns if str(c).casefold() == missing[0].casefold()]
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        near = other_case(missing[0], df.columns)
+        hint = f" (did you mean {near!r}?)" if near is not None else ""
         raise DataError(
             f"data file {path!r}: target column {missing[0]!r} does not exist{hint}; columns are {', '.join(map(str, df.columns))}"
         )

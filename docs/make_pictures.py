@@ -38,6 +38,7 @@ RUNS: list[tuple[str | None, dict[str, object], dict[str, str]]] = [
             "surface.png": "xor_surface.png",
             "loss.png": "xor_loss.png",
             "network.png": "xor_network.png",
+            "units.png": "xor_units.png",
             "boundary_evolution.png": "xor_boundary_evolution.png",
         },
     ),

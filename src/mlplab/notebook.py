@@ -97,6 +97,8 @@ PLOT_ALT = {
     "confusion": "the confusion matrix of the test rows: each true class by predicted class",
     "network": "the network: a node per unit, an edge per weight, its width the weight's size "
     "and its colour its sign (orange positive, blue negative)",
+    "units": "each hidden unit's output over the two inputs, a panel per unit and a row per "
+    "layer (orange on, blue off), its line z = 0 dashed, with the training points",
     "boundary_evolution": "the model's output over the two inputs at moments of training",
 }
 

@@ -698,7 +698,7 @@ def test_dollars_in_names_labels_and_columns_are_drawn_as_written(money_runs):
     _, runs = money_runs
     for run in runs:
         names = run.record["plot_files"]
-        assert names == ["loss.svg", "surface.svg", "confusion.svg", "network.svg"]
+        assert names == ["loss.svg", "surface.svg", "confusion.svg", "network.svg", "units.svg"]
         texts = {n: _svg_texts((run.run_dir / "plots" / n).read_bytes()) for n in names}
         model = run.record["model_name"]
         head = f"$5 to $10 {model[-1]}.csv · {model}"  # data file · model name
@@ -708,6 +708,7 @@ def test_dollars_in_names_labels_and_columns_are_drawn_as_written(money_runs):
         assert set(MONEY_CLASSES) <= set(texts["confusion.svg"])
         assert {*MONEY_CLASSES, *MONEY_FEATURES} <= set(texts["surface.svg"])
         assert set(MONEY_FEATURES) <= set(texts["network.svg"])
+        assert all(any(f in w for w in texts["units.svg"]) for f in MONEY_FEATURES)
 
 
 def test_a_report_over_runs_with_dollars_in_their_data_names_draws_them_as_written(

@@ -61,7 +61,7 @@ def _assert_covers(ax, raw_points: np.ndarray) -> None:
 # --- files ------------------------------------------------------------------------------------
 def test_train_writes_valid_pngs_and_lists_them_in_result_json(xor):
     names = xor.record["plot_files"]
-    assert names == ["loss.png", "surface.png", "confusion.png", "network.png"]
+    assert names == ["loss.png", "surface.png", "confusion.png", "network.png", "units.png"]
     for name in names:
         assert_image(xor.run_dir / "plots" / name)
     on_disk = json.loads((xor.run_dir / "result.json").read_text())
@@ -75,7 +75,13 @@ def test_plots_none_writes_no_folder_and_svg_writes_svg(tmp_path):
     assert not (none.run_dir / "plots").exists()
     assert none.record["plots"] == "none" and "plot_files" not in none.record
     svg = train(**quick, plots="svg", engine="numpy", verbose=False, log_path=str(tmp_path / "b"))
-    assert svg.record["plot_files"] == ["loss.svg", "surface.svg", "confusion.svg", "network.svg"]
+    assert svg.record["plot_files"] == [
+        "loss.svg",
+        "surface.svg",
+        "confusion.svg",
+        "network.svg",
+        "units.svg",
+    ]
     for name in svg.record["plot_files"]:
         root = ET.parse(svg.run_dir / "plots" / name).getroot()
         assert root.tag.endswith("svg")
@@ -597,7 +603,8 @@ def test_a_failing_plot_warns_and_the_others_are_written(xor, tmp_path):
 
     with pytest.warns(RuntimeWarning) as caught:
         names = draw_run_plots(tmp_path, xor.record, xor.dataset, broken, xor.spec, xor.weights)
-    assert names == ["loss.png", "network.png"]  # the two that need no prediction
+    # The three that need no prediction: the units are the weights' own forward pass.
+    assert names == ["loss.png", "network.png", "units.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == names
     assert sorted(str(w.message) for w in caught) == [
         f"mlplab: plot {name}.png failed (RuntimeError: model gone); results are kept"

@@ -13,6 +13,8 @@ writes, into the run's ``plots/``:
   probability along x;
 - ``confusion`` (classification) or ``pred_vs_true`` (regression), on the test split;
 - ``network`` when every layer has at most 10 units;
+- ``units`` (2-feature data, 1 to 4 hidden layers of at most 10 units): each hidden
+  unit's output over the plane, with its ``z = 0`` line;
 - ``boundary_evolution`` (GIF and grid) when the run kept snapshots.
 
 Each plot has a ``*_figure`` function that draws it from the numbers it shows (a
@@ -21,7 +23,7 @@ returns the :class:`~matplotlib.figure.Figure`, so that tests and notebooks can 
 the artists (titles, limits, image arrays) behind the files. They live by kind:
 :mod:`~mlplab.plots.loss`, :mod:`~mlplab.plots.planes` (2-feature data),
 :mod:`~mlplab.plots.predictions` (confusion, predicted vs true, 1-feature fits) and
-:mod:`~mlplab.plots.network`; this module chooses and writes them.
+:mod:`~mlplab.plots.network` and :mod:`~mlplab.plots.units`; this module chooses and writes them.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ from mlplab.plots.surfaces import Predict
 from mlplab.plots.titles import DRAWN_CHECKPOINT, best_model_text
 from mlplab.plots.titles import metric_text as metric_text  # re-exported
 from mlplab.plots.titles import output_names as output_names  # re-exported
+from mlplab.plots.units import can_draw_units, units_figure
 
 
 # --- all of a run's plots -----------------------------------------------------------------------
@@ -147,6 +150,8 @@ def run_figures(
             + (f", {best_model_text(result)}" if result.get(DRAWN_CHECKPOINT) == "best" else ""),
             standardized_inputs=bool(result.get("standardized")),
         )
+    if weights is not None and can_draw_units(data, spec):
+        out["units"] = lambda: units_figure(dict(weights), spec, data, result)
     return out
 
 

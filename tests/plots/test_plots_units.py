@@ -1,0 +1,113 @@
+"""The ``units`` picture: each hidden unit's output over the plane of 2-feature data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.collections import PathCollection
+from plots_testlib import MOONS, XOR_NN, assert_image, trained
+
+from mlplab.engines.spec import ModelSpec
+from mlplab.plots.network import layer_params
+from mlplab.plots.surfaces import make_grid
+from mlplab.plots.units import can_draw_units, unit_outputs, units_figure
+from mlplab.runner import train
+
+CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+
+
+def _through_output(run, layers) -> np.ndarray:
+    """The last hidden layer's outputs through the output layer: the model's logits."""
+    w, b = layer_params(run.weights, run.spec)[-1]
+    a = layers[-1][1].reshape(len(layers[-1][1]), -1).T  # [G*G, units]
+    return a @ w.T + b
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param(MOONS, id="numpy-tanh-standardized"),
+        pytest.param(
+            {**MOONS, "epoch": 40, "engine": "torch", "use_bn": True, "act": "relu"},
+            id="torch-relu-batchnorm",
+        ),
+        pytest.param(
+            {**MOONS, "epoch": 40, "hid_dims": [3, 5], "n_layer": 2, "act": "gelu"},
+            id="two-widths",
+        ),
+    ],
+)
+def test_the_units_are_the_trained_models_own_hidden_layers(tmp_path, settings):
+    """Layer 1's z is w·x + b of the record's weights, a is act(z); the last layer's units
+    through the output layer give the trained model's own outputs, whichever engine
+    trained it (BatchNorm's running statistics included)."""
+    run = train(**{"engine": "numpy", **settings}, verbose=False, log_path=str(tmp_path))
+    grid = make_grid(run.dataset, 30)
+    layers = unit_outputs(run.weights, run.spec, grid)
+    assert [a.shape for _, a in layers] == [(n, 30, 30) for n in run.spec.widths()[1:-1]]
+    w1, b1 = layer_params(run.weights, run.spec)[0]
+    z1 = grid.model_inputs @ w1.T + b1
+    np.testing.assert_allclose(layers[0][0].reshape(len(w1), -1).T, z1, rtol=1e-10, atol=1e-12)
+    if not settings.get("use_bn"):
+        torch = pytest.importorskip("torch")
+        act = {"tanh": torch.tanh, "gelu": torch.nn.functional.gelu}[settings["act"]]
+        expected = act(torch.from_numpy(z1)).numpy()
+        np.testing.assert_allclose(layers[0][1].reshape(len(w1), -1).T, expected, atol=1e-6)
+    np.testing.assert_allclose(
+        _through_output(run, layers), run.model_outputs(grid.model_inputs), rtol=1e-4, atol=1e-4
+    )
+    assert "units.png" in run.record["plot_files"]
+    assert_image(run.run_dir / "plots" / "units.png")
+
+
+def test_the_xor_labs_two_units_each_cut_off_one_corner(tmp_path_factory):
+    """The lecture's picture of the 2-2-1 net: each hidden unit's line z = 0 puts one
+    corner of the square on its own side, the two lines cut off the two corners of one
+    class (as (0, 0) and (1, 1)), and the output keeps the band between them."""
+    xor = trained(tmp_path_factory, "xor", **XOR_NN)
+    w1, b1 = layer_params(xor.weights, xor.spec)[0]
+    sides = (CORNERS @ w1.T + b1) > 0  # [corner, unit]
+    alone = []
+    for unit in range(2):
+        lonely = [c for c in range(4) if (sides[:, unit] == sides[c, unit]).sum() == 1]
+        assert len(lonely) == 1, sides
+        alone.append(tuple(CORNERS[lonely[0]]))
+    assert alone[0] != alone[1]
+    assert (alone[0][0] == alone[0][1]) == (alone[1][0] == alone[1][1])  # XOR: one class
+    fig = units_figure(xor.weights, xor.spec, xor.dataset, xor.record)
+    panels = [ax for ax in fig.axes if ax.get_title().startswith("unit")]
+    assert [ax.get_title() for ax in panels] == ["unit 1", "unit 2"]
+    for ax in panels:
+        # Each draws its unit's line (a dashed contour) and the 4 training points.
+        assert ax.collections and any(
+            isinstance(c, PathCollection) and len(c.get_offsets()) == 4 for c in ax.collections
+        )
+        assert len(ax.images) == 1
+    assert "each hidden unit over x1 × x2" in fig.texts[0].get_text()
+
+
+@pytest.mark.parametrize(
+    ("data", "widths", "drawn"),
+    [
+        ("xor", [2, 2, 1], True),
+        ("xor", [2, 10, 10, 10, 1], True),  # the wide and deep lab: 3 rows of 10
+        ("xor", [2, 11, 1], False),  # wider than the network diagram draws
+        ("xor", [2, 4, 4, 4, 4, 4, 1], False),  # more than 4 hidden layers
+        ("xor", [2, 1], False),  # the perceptron has no hidden unit
+        ("iris", [4, 8, 3], False),  # 4 features: no plane
+    ],
+)
+def test_the_picture_is_drawn_where_it_has_a_plane_and_room(data, widths, drawn):
+    from mlplab.data.dataset import load_dataset
+
+    hidden = widths[1:-1]
+    spec = ModelSpec(
+        in_dim=widths[0],
+        out_dim=widths[-1],
+        n_layer=len(hidden),
+        hid_dim=hidden[0] if hidden else 1,
+        hid_dims=tuple(hidden) if hidden else None,
+        act="sigmoid",
+        task="binary" if widths[-1] == 1 else "multiclass",
+    )
+    assert can_draw_units(load_dataset(data), spec) is drawn

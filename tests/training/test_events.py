@@ -94,6 +94,32 @@ def test_prune_stops_the_named_rows_and_the_others_go_on():
     assert state.loop_state(int(finished.ids[0])).epoch == 20
 
 
+@pytest.mark.parametrize("rule_name", ["prune", "early_stop"])
+def test_the_rules_see_every_model_their_event_names_when_patience_ends_some(rule_name):
+    """Patience ends a model at the validation a rule is asked about: the rule still reads
+    every model the event names (a rule that predicted with them met "model 0 is not in
+    the stack", and predict_all's rows no longer matched the event's ids)."""
+    backend, state = _stack([0.0, 1.0, 2.0])  # lr 0: its loss never improves
+    asked: list[tuple[list[int], int]] = []
+
+    def rule(event: Validate) -> np.ndarray:
+        for k in event.ids:
+            event.models.predict(int(k), X)
+        asked.append((event.ids.tolist(), len(event.models.predict_all(X))))
+        return np.zeros(len(event.ids), dtype=bool)
+
+    ends: list[End] = []
+    fit(
+        backend, "binary", {"train": Y, "val": Y, "test": Y},
+        Schedule(epoch=6, log_every=0, patience=2), [LrSchedule(lr) for lr in (0.0, 1, 2)],
+        state, [lambda e: ends.append(e) if isinstance(e, End) else None],
+        **{rule_name: rule},
+    )  # fmt: skip
+    assert ends[0].ids.tolist() == [0] and ends[0].epoch == 3  # patience 2: its 3rd validation
+    assert asked[2] == ([0, 1, 2], 3)  # the rule at that validation saw all three
+    assert asked[3] == ([1, 2], 2)
+
+
 def test_a_prune_hook_that_returns_no_mask_over_the_events_ids_is_named():
     """A hook returning the ids to stop (not a mask) failed inside NumPy's indexing."""
     import pytest

@@ -367,23 +367,25 @@ def fit(
                 val_out,
             )
             emit(event)
+            # The rules read the event while every model it names is still in the stack
+            # (a rule may predict with them); patience ends models only after.
+            stops = (
+                None if early_stop is None else event.ids[_ruled(early_stop, event, "early_stop")]
+            )
+            prunes = None if prune is None else event.ids[_ruled(prune, event, "prune")]
             if s.patience:
                 done = np.flatnonzero(state.bad[ids] >= s.patience)
                 if len(done):
                     state.stopped_early[ids[done]] = True
                     end(done, "finished")
-            if early_stop is not None and len(state.ids):
+            if stops is not None and len(state.ids):
                 # The mask is over the validated rows; some may have stopped since.
-                stopping = np.flatnonzero(
-                    np.isin(state.ids, event.ids[_ruled(early_stop, event, "early_stop")])
-                )
+                stopping = np.flatnonzero(np.isin(state.ids, stops))
                 if len(stopping):
                     state.stopped_early[state.ids[stopping]] = True
                     end(stopping, "finished")
-            if prune is not None and len(state.ids):
-                pruned = np.flatnonzero(
-                    np.isin(state.ids, event.ids[_ruled(prune, event, "prune")])
-                )
+            if prunes is not None and len(state.ids):
+                pruned = np.flatnonzero(np.isin(state.ids, prunes))
                 if len(pruned):
                     end(pruned, "pruned", [f"pruned at epoch {state.epoch}"] * len(pruned))
 

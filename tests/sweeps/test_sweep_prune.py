@@ -100,6 +100,27 @@ def test_the_same_sweep_again_keeps_its_pruned_runs_and_one_without_the_rule_tra
     assert all(r["status"] == "finished" and r["epochs_run"] == 12 for r in by_lr(full).values())
 
 
+def test_a_rule_that_raises_in_a_rerun_is_raised_and_the_earlier_records_are_kept(
+    tmp_path: Path,
+) -> None:
+    """--rerun over finished runs trains in scratch folders: a rule that raised there left
+    the earlier records, and the sweep read them back as this run's, 'trained' and
+    finished, with no error. It raises, the runs say failed, and the records stay."""
+    log = tmp_path / "runs"
+    first = run(log, workers=1)
+    stamps = {d: (d / "result.json").read_bytes() for d in first.run_dirs}
+
+    def broken(event: Validate) -> np.ndarray:
+        raise KeyError("no trial for " + event.models.name(int(event.ids[0])))
+
+    ended: list[Any] = []
+    with pytest.raises(PruneError, match=r"^prune: the rule raised KeyError: 'no trial for "):
+        run(log, workers=1, rerun=True, prune=broken, subscribers=[ended.append])
+    assert {d: (d / "result.json").read_bytes() for d in first.run_dirs} == stamps
+    failed = [s for e in ended if type(e).__name__ == "End" for s in e.statuses]
+    assert failed == ["failed"] * len(LRS)
+
+
 def test_a_rule_in_a_module_travels_to_worker_processes(tmp_path: Path, monkeypatch) -> None:
     """Workers import the rule by its module (the sweep's sys.path travels with them)."""
     rules = tmp_path / "rules"

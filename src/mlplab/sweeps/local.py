@@ -459,6 +459,9 @@ def _train_stacked(
         # between groups): start nothing; the sweep counts these runs as remaining.
         stop.restore()
         return []
+    # A rerun trains in scratch folders and leaves each earlier record until its new run
+    # ends: which records a failed rule left as they were, told by their files.
+    before = [_record_stamp(v) for v in configs] if rerun else []
     try:
         # Curves stay in each result.json; leaving them out of the returned dicts keeps a
         # sweep of long runs from holding every curve in memory at once.
@@ -476,9 +479,14 @@ def _train_stacked(
         # others end `failed` with its error, which the caller's subscribers are told.
         hooks.release()
         ended = []
-        for values in configs:
+        for i, values in enumerate(configs):
             mark_ended(values, f"{type(err).__name__}: {err}")
             ended.append(_recorded(values))
+            if before and before[i] is not None and before[i] == _record_stamp(values):
+                # An earlier record, kept (finished or pruned before this rerun): this
+                # run failed all the same, and the caller is told so.
+                ended[-1].update(status="failed", error=f"{type(err).__name__}: {err}",
+                                 metrics={}, wall_time_s=None)  # fmt: skip
             if ended[-1]["status"] == "failed":  # those of a stack that never started
                 hooks.end_failed(values, ended[-1]["error"])
             if on_done is not None:
@@ -970,6 +978,15 @@ def metrics_of(record: dict[str, Any]) -> dict[str, float]:
         for k in final
         if isinstance(record.get(k), int | float) and not isinstance(record.get(k), bool)
     }
+
+
+def _record_stamp(values: dict[str, Any]) -> tuple[int, int] | None:
+    """The run's result.json as it stands (modified time, size), None where there is none."""
+    try:
+        st = (_run_dir(values) / "result.json").stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
 
 def _recorded(values: dict[str, Any]) -> Outcome:

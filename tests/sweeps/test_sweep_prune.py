@@ -408,3 +408,31 @@ def test_a_ctrl_c_after_the_last_config_of_a_stack_ended_still_interrupts_the_sw
     statuses = {lr: r["status"] for lr, r in by_lr(result).items()}
     assert sorted(statuses.values()) == ["interrupted", "pruned"], statuses
     assert result.interrupted and result.stopped_by == "SIGINT" and result.exit_code == 130
+
+
+@pytest.mark.parametrize(
+    ("group_size", "stacks"), [(None, [300]), (300, [300]), (120, [120, 120, 60])]
+)
+def test_a_prune_rule_sees_one_stack_of_a_shape_past_256_or_the_group_size_given(
+    tmp_path: Path, capsys, group_size: int | None, stacks: list[int]
+) -> None:
+    """300 xor configs of one shape trained as stacks of 256 and 44 whatever was asked
+    (group_size=300 too), and the note blamed memory, or was not printed."""
+    seen: list[int] = []
+
+    def count(event: Validate) -> np.ndarray:
+        if event.epoch == 1:
+            seen.append(len(event.ids))
+        return np.zeros(len(event.ids), dtype=bool)
+
+    sweep(
+        {"data": "xor", "hid_dim": 2, "epoch": 2, "log_every": 0, "plots": "none"},
+        seed=list(range(300)), log_path=str(tmp_path / "runs"), report=False, verbose=True,
+        progress=False, workers=1, group_size=group_size, prune=count,
+    )  # fmt: skip
+    assert seen == stacks
+    out = capsys.readouterr().out
+    if len(stacks) > 1:
+        assert f"configs train as {len(stacks)} stacks (group_size {group_size})" in out
+    else:
+        assert "the prune rule sees one stack at a time" not in out

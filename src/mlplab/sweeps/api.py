@@ -515,8 +515,13 @@ def sweep(
     if prune is not None and verbose and len(groups) > 1:
         print(
             f"mlplab: note: the prune rule sees one stack at a time: these {len(pending)} "
-            f"configs train as {len(groups)} stacks (one per model shape, or as memory "
-            "allows), so a rule that ranks models ranks those of one stack "
+            f"configs train as {len(groups)} stacks ("
+            + (
+                f"group_size {group_size}"
+                if group_size
+                else "one per model shape, as memory allows"
+            )
+            + "), so a rule that ranks models ranks those of one stack "
             "(event.models.settings(id) gives each model's settings)",
             flush=True,
         )

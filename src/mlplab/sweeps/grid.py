@@ -564,9 +564,9 @@ def _memory_group_cap(cfg: Config, train_rows: Callable[[Config], int] | None) -
     quarter of this machine's memory (the rest: the data, the weights, the gradients)."""
     from mlplab.data.cost import ACTIVATION_COPIES, DTYPE_BYTES, memory_budget
     from mlplab.engines.choose import rows_per_step
-    from mlplab.training.grouping import DEFAULT_MAX_GROUP
 
     rows = rows_per_step(train_rows(cfg), cfg.batch_size) if train_rows is not None else 1
     units = max(1, sum(cfg.hidden_widths()))
     per_model = rows * units * DTYPE_BYTES.get(cfg.dtype, 8) * ACTIVATION_COPIES
-    return max(1, min(DEFAULT_MAX_GROUP, memory_budget() // 4 // per_model))
+    # No cap for speed (the default groups' 256): the rule compares the rows of a stack.
+    return max(1, memory_budget() // 4 // per_model)

@@ -467,6 +467,7 @@ def _train_stacked(
         # sweep of long runs from holding every curve in memory at once.
         results = train_batched(
             configs,
+            max_group=len(configs),  # the sweep planned its groups: one stack a shape
             curves_in_results=False,
             should_stop=stop,
             resume=not rerun,

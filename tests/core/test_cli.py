@@ -1061,3 +1061,44 @@ def test_no_under_trained_note_for_a_perfect_classifier_or_beside_the_swing_note
     swung |= {"best_epoch": 99, "train_losses": losses}
     notes = end_notes(cfg, data, swung)
     assert len(notes) == 1 and "swings" in notes[0] and "still falling" not in notes[0], notes
+
+
+def _on_a_terminal(args: list[str], env_extra: dict[str, str], cols: int = 200) -> str:
+    """What ``mlplab ARGS`` prints on a real pseudo-terminal ``cols`` columns wide."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    env = {**os.environ, **env_extra}
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlplab", *args], stdout=secondary, stderr=secondary, env=env
+    )
+    os.close(secondary)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert proc.wait(timeout=120) == 0, out.decode(errors="replace")
+    os.close(primary)
+    return out.decode(errors="replace")
+
+
+def test_a_dumb_terminal_gets_the_tables_whole(tmp_path):
+    """TERM=dumb (Emacs' shell, some IDE consoles) on a 200-column terminal: rich took it
+    as 80 columns whatever width mlplab gave, and cut numbers to '0.6…'."""
+    settings = ["--data", "xor", "--hid_dim", "2", "4", "--epoch", "20", "--log_every", "0"]
+    env = {"TERM": "dumb"}
+    _on_a_terminal(["sweep", *settings, "--plots", "none", "--log_path", str(tmp_path), "-q"], env)
+    report = _on_a_terminal(["report", str(tmp_path / "exp")], env)
+    assert "…" not in report and "hid_dim" in report and "val_acc" in report
+    listed = _on_a_terminal(["datasets"], env)
+    assert "…" not in listed and "train=val=test" in listed

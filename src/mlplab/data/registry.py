@@ -180,7 +180,7 @@ def datasets_table() -> str:
             split,
             d.summary,
         )
-    console = Console(width=140, color_system=None)
+    console = Console(width=140, height=25, color_system=None)  # height: see reports.api
     with console.capture() as cap:
         console.print(table)
     return cap.get().rstrip("\n")

@@ -835,9 +835,11 @@ def print_table(sec: Section, summary_path: Path) -> None:
     # and in a terminal narrower than the table, whose lines then wrap. Fitted to a narrow
     # terminal, rich cropped the last columns away, header and all (an 80-column one lost
     # the time column), even at the width its own measure gave as the table's least.
-    width = Console(width=100_000).measure(table).maximum
+    # A height as well: without one, rich takes a dumb terminal (TERM=dumb: Emacs' shell,
+    # some IDE consoles) as 80 columns whatever width it is given.
+    width = Console(width=100_000, height=25).measure(table).maximum
     if not console.is_terminal or console.width < width:
-        console = Console(width=max(80, width))
+        console = Console(width=max(80, width), height=25)
     console.print(table)
     if len(sec.summary) > PRINT_ROWS:
         console.print(

@@ -452,7 +452,13 @@ class Config(BaseModel):
     @classmethod
     def _path_as_text(cls, v: Any) -> Any:
         # pathlib.Path("iris.csv") is a path as much as "iris.csv" is (load_run takes both).
-        return plain_value(v)
+        v = plain_value(v)
+        if isinstance(v, str) and (v.startswith("~") or "$" in v):
+            # As a shell would for a flag: a config's `log_path: ~/runs` made a folder named
+            # `~` here, which `rm -rf ~` then took for the home folder. An unset variable
+            # (or `$5`) stays as written.
+            v = os.path.expanduser(os.path.expandvars(v))
+        return v
 
     @field_validator("data", "log_path")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -1117,3 +1118,32 @@ def test_a_configs_repr_names_the_settings_away_from_their_defaults():
     cfg = mlplab.Config(data="moons", lr=0.1, hid_dims=[8, 4])
     assert repr(cfg) == "Config(data='moons', n_layer=2, hid_dims='8-4', lr=0.1)"
     assert eval(repr(cfg), {"Config": mlplab.Config}) == cfg  # it builds the config again
+
+
+def test_a_configs_paths_take_the_home_folder_and_variables_as_a_shell_does(tmp_path):
+    """`log_path: ~/mlplab-runs` in a config made a folder named `~` in the current one
+    (which `rm -rf ~` then takes for the home folder); `data: ~/...` did not exist."""
+    import os
+    import subprocess
+    import sys
+
+    home, here = tmp_path / "home", tmp_path / "here"
+    (home / "data").mkdir(parents=True)
+    here.mkdir()
+    rows = "".join(f"{i % 3},{i % 5},{i % 2}\n" for i in range(20))
+    (home / "data" / "gate.csv").write_text("a,b,y\n" + rows)
+    (here / "lab.yaml").write_text(
+        "data: ~/data/gate.csv\ntarget: y\nepoch: 5\nlog_path: $MLPLAB_TEST_ROOT/runs\n"
+        "plots: none\n"
+    )
+    env = {**os.environ, "HOME": str(home), "MLPLAB_TEST_ROOT": str(tmp_path / "root")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "train", "lab.yaml", "--log_every", "0"],
+        cwd=here, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in here.iterdir()) == ["lab.yaml"]  # no `~` or `$...` folder
+    (record,) = (tmp_path / "root" / "runs").rglob("result.json")
+    assert json.loads(record.read_text())["data"] == str(home / "data" / "gate.csv")
+    # A `$` that names no variable stays as written: "$5 to $10.csv" is a file's name.
+    assert Config(data="$5 to $10.csv").data == "$5 to $10.csv"

@@ -1102,3 +1102,22 @@ def test_a_dumb_terminal_gets_the_tables_whole(tmp_path):
     assert "…" not in report and "hid_dim" in report and "val_acc" in report
     listed = _on_a_terminal(["datasets"], env)
     assert "…" not in listed and "train=val=test" in listed
+
+
+def test_a_plot_of_a_read_only_run_asks_for_out(tmp_path):
+    """It said "--out '.../plots' is not writable" to a user who gave no --out."""
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("as root, a folder of mode 555 is written without setpriv")
+    mlplab_train = [sys.executable, "-m", "mlplab", "train", "--data", "xor", "--epoch", "2"]
+    subprocess.run([*mlplab_train, "-q", "--plots", "none"], cwd=tmp_path, check=True)
+    (run_dir,) = (p.parent for p in (tmp_path / "runs").rglob("result.json"))
+    run_dir.chmod(0o555)
+    prefix = NO_ROOT_READS if os.geteuid() == 0 else []
+    plot = [*prefix, sys.executable, "-m", "mlplab", "plot", str(run_dir)]
+    proc = subprocess.run(plot, capture_output=True, text=True, cwd=tmp_path)
+    line = assert_one_line_error(proc, "is not writable (Permission denied); give --out a folder")
+    assert "--out '" not in line
+    out = subprocess.run([*plot, "--out", "elsewhere"], capture_output=True, text=True,
+                         cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "elsewhere" / "loss.png").is_file()

@@ -73,7 +73,7 @@ def plot_command(
     if target == ACTIVATIONS_TARGET and not (run_dir / "config.yaml").is_file():
         from mlplab.plots.activations import draw_activations
 
-        out_dir = check_out_folder(out if out else "plots")
+        out_dir = check_out_folder(out if out else "plots", given=bool(out))
         names = draw_activations(out_dir, fmt)
         for name in names:
             print(out_dir / name)
@@ -114,7 +114,7 @@ def redraw_run(
     from mlplab.plots.run_plots import WITHOUT_ROWS, draw_run_plots
 
     default = run_dir / ("plots-best" if which == "best" else "plots")
-    out_dir = check_out_folder(out if out else str(default), own_run=run_dir)
+    out_dir = check_out_folder(out if out else str(default), own_run=run_dir, given=bool(out))
     only = None
     try:
         # raises CheckpointError / DataError with one line
@@ -193,7 +193,7 @@ def _check_path(what: str, text: str) -> None:
         raise ConfigError(f"plot: {what} {short_repr(text)}: {err}") from None
 
 
-def check_out_folder(out: str, own_run: Path | None = None) -> Path:
+def check_out_folder(out: str, own_run: Path | None = None, given: bool = True) -> Path:
     """``out`` as a folder that plots can be written into (made later, when drawn).
 
     Checked before anything is drawn: a file of that name, a file in its way, a folder
@@ -228,6 +228,11 @@ def check_out_folder(out: str, own_run: Path | None = None) -> Path:
             pass
     except OSError as err:
         reason = err.strerror or type(err).__name__
+        if not given:  # the default folder: the user gave no --out to blame
+            raise ConfigError(
+                f"plot: {short_repr(out)} is not writable ({reason}); give --out a folder to "
+                "write the pictures in"
+            ) from None
         raise ConfigError(f"plot: --out {short_repr(out)} is not writable ({reason})") from None
     return p
 

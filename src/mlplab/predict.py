@@ -18,6 +18,7 @@ import io
 import os
 import stat
 import sys
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -181,6 +182,16 @@ def _features(
     df = read_table(data, as_text=[c for c in ignored if c not in names])
     if not len(df):  # a header alone
         raise DataError(f"data file {data!r} has no data rows")
+    # A name the same to the eye in another Unicode form (a macOS file's 'längé' is 'a'
+    # then a combining mark) is the run's column: the message listed two equal names.
+    nfc = {unicodedata.normalize("NFC", n): n for n in names}
+    df = df.rename(
+        columns={
+            c: nfc[key]
+            for c in df.columns
+            if c not in names and (key := unicodedata.normalize("NFC", str(c))) in nfc
+        }
+    )
     missing = [c for c in names if c not in df.columns]
     if missing:
         near = [(m, t) for m in missing if (t := other_case(m, df.columns)) is not None]

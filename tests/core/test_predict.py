@@ -1135,3 +1135,27 @@ def test_predict_writes_a_labels_control_characters_out_on_a_terminal(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert b"\x1b" not in shown and b"\x07" not in shown
     assert b"\\x1b]0;PWNED\\x07red" in shown
+
+
+def test_a_column_named_in_another_unicode_form_is_the_runs(run_cli, tmp_path):
+    """A header written on macOS spells 'längé' as 'a' and a combining mark (NFD): the
+    line said 'längé' was missing and listed 'längé' among the file's columns."""
+    import unicodedata
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    names = ["längé", "größe_µm"]
+    train_file = tmp_path / "train.csv"
+    pd.DataFrame({**dict(zip(names, X.T)), "y": (X[:, 0] > 0).astype(int)}).to_csv(
+        train_file, index=False
+    )
+    res = train(data=str(train_file), target="y", epoch=5, plots="none", verbose=False,
+                log_path=str(tmp_path / "runs"))  # fmt: skip
+    nfd = [unicodedata.normalize("NFD", n) for n in names]
+    assert nfd[0] != names[0]
+    new = tmp_path / "new.csv"
+    pd.DataFrame(dict(zip(nfd, X[:5].T))).to_csv(new, index=False)
+    proc = run_cli("predict", res.run_dir, "--data", new)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert [int(line.split(",")[0]) for line in lines[1:]] == list(res.predict_labels(X[:5]))

@@ -294,7 +294,38 @@ def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[
         "data_digest": data.digest,
         "n_params": spec.n_params(),
         "mlplab_version": __version__,
+        # What else the numbers depend on, for a reader who compares two machines' runs:
+        # the libraries, the device and (torch) the math threads, which change the last
+        # digits of a large model's float32 sums.
+        "environment": environment(cfg, engine),
     }
+
+
+def device_used(cfg: Config, engine: str) -> str:
+    """The device the run trains on, ``auto`` resolved: ``cpu``, ``cuda``, ``cuda:1``."""
+    if engine != "torch":
+        return "cpu"
+    from mlplab.engines.torch.backend import resolve_device
+
+    return str(resolve_device(cfg.device))
+
+
+def environment(cfg: Config, engine: str) -> dict[str, Any]:
+    """The versions, device and threads a run trained with (its record's ``environment``)."""
+    import platform
+    from importlib.metadata import version
+
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": version("torch"),
+        "device": device_used(cfg, engine),
+    }
+    if engine == "torch":
+        import torch
+
+        env["torch_threads"] = torch.get_num_threads()
+    return env
 
 
 def checkpoint_meta(spec: ModelSpec, data: Dataset, engine: str) -> dict[str, Any]:

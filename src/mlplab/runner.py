@@ -42,6 +42,7 @@ from mlplab.assemble import (
     check_castable,
     check_fits,
     checkpoint_meta,
+    device_used,
     header_of,
     load_data,
     lr_schedule_of,
@@ -1130,18 +1131,11 @@ OUTPUT_SETTINGS = frozenset({"plots", "snapshot_every", "save_every", "log_every
 
 def resolved(cfg: Config, data: Dataset, engine: str) -> dict[str, Any]:
     """The settings whose ``auto`` the run resolved, as it resolved them."""
-    device = cfg.device
-    if engine != "torch":
-        device = "cpu"
-    elif device == "auto":
-        from mlplab.engines.torch.backend import resolve_device
-
-        device = resolve_device(device).type
     return {
         "engine": engine,
         "task": data.task,
         "standardize": cfg.standardizes(),
-        "device": device,
+        "device": device_used(cfg, engine),
     }
 
 

@@ -449,3 +449,25 @@ def test_a_resumed_run_draws_into_its_own_plots_folder_not_through_a_link(tmp_pa
     assert (victim / "loss.png").read_text() == "my own notes"
     assert sorted(p.name for p in victim.iterdir()) == ["loss.png"]
     assert not plots.is_symlink() and (plots / "loss.png").stat().st_size > 1000
+
+
+def test_the_record_says_what_else_its_numbers_depend_on(ring_run, tmp_path):
+    """A reader comparing two machines' runs had mlplab's version alone: not the libraries,
+    the device that 'auto' became, or torch's threads (a large model's float32 sums round
+    in another order on another count)."""
+    import platform
+
+    import torch
+
+    env = json.loads((ring_run.run_dir / "result.json").read_text())["environment"]
+    assert env == {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "torch_threads": torch.get_num_threads(),
+    }
+    plain = mlplab.train(data="xor", epoch=2, engine="numpy", plots="none", verbose=False,
+                         log_path=str(tmp_path))  # fmt: skip
+    assert plain.record["environment"]["device"] == "cpu"
+    assert "torch_threads" not in plain.record["environment"]

@@ -10,8 +10,8 @@ costs keep the slide's digits; mlplab trains, and records its curves, on BCE-wit
 
 The wide-deep cost at step 10000 is the most sensitive: float32 sums round in another order
 on another machine or torch, and the long plateau at ln 2 amplifies that. The lab itself,
-rerun with torch 2.13 here, prints 0.00015661 against the slide's 0.00015650 (6.6e-4
-relative); the engines print 0.00015658 (numpy) and 0.00015664 (torch), within 1e-3.
+rerun with torch 2.13 here, prints 0.00015655 against the slide's 0.00015650 (3.0e-4
+relative); the engines print 0.00015658 (numpy) and 0.00015661 (torch), within 1e-3.
 """
 
 from __future__ import annotations

@@ -767,6 +767,12 @@ class Config(BaseModel):
     def run_hash(self) -> str:
         return run_hash(self)
 
+    def run_id(self) -> str:
+        """The id of this config's run, its folder's name under ``log_path/exp_name``
+        (``xor-nn-ac0376``): what ``event.models.name(id)`` and a sweep's ``statuses()``
+        call it, so that a search joins its proposals to their runs."""
+        return f"{self.exp_name}-{self.run_hash()}"
+
     def run_digest(self) -> str:
         return run_digest(self)
 

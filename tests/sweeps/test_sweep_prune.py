@@ -436,3 +436,23 @@ def test_a_prune_rule_sees_one_stack_of_a_shape_past_256_or_the_group_size_given
         assert f"configs train as {len(stacks)} stacks (group_size {group_size})" in out
     else:
         assert "the prune rule sees one stack at a time" not in out
+
+
+def test_a_search_joins_its_proposals_to_their_runs_by_config_run_id(tmp_path: Path) -> None:
+    """A search's rows, a repeat among them, matched to the runs by Config.run_id(): the
+    sweep's result lists each config once, so a join by position goes wrong."""
+    import mlplab
+
+    rows = [{"lr": 0.3}, {"lr": 0.03}, {"lr": 0.3}]
+    names: dict[int, str] = {}
+
+    def note(event: Validate) -> np.ndarray:
+        names.update({int(k): event.models.name(int(k)) for k in event.ids})
+        return np.zeros(len(event.ids), dtype=bool)
+
+    result = sweep(BASE, search="list", lr=[r["lr"] for r in rows], log_path=str(tmp_path),
+                   report=False, verbose=False, workers=1, prune=note)  # fmt: skip
+    ids = [mlplab.Config(**BASE, **row, log_path=str(tmp_path)).run_id() for row in rows]
+    assert ids[0] == ids[2] != ids[1]
+    assert set(ids) == set(names.values()) == set(result.statuses())
+    assert [read_result(tmp_path / "exp" / i)["lr"] for i in ids] == [0.3, 0.03, 0.3]

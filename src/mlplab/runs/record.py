@@ -58,7 +58,7 @@ def record_settings(cfg: Config) -> dict[str, Any]:
 
 
 def run_name(cfg: Config) -> str:
-    return f"{cfg.exp_name}-{cfg.run_hash()}"
+    return cfg.run_id()
 
 
 def run_dir_of(cfg: Config) -> Path:

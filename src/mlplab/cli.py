@@ -670,7 +670,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--no_batch", action="store_true", help="train every config alone (no batched trainer)"
     )
-    g.add_argument("--no_report", action="store_true", help="do not write the report at the end")
+    g.add_argument(
+        "--no_report",
+        action="store_true",
+        help="do not write the report (nor update the sweep tables) at the end",
+    )
     g.add_argument(
         "--rank_by",
         default=None,

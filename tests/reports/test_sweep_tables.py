@@ -215,18 +215,28 @@ def test_curves_table_holds_every_curve_as_result_json_does(folder):
         np.testing.assert_array_equal(flat[end - n : end], want)
 
 
-def test_the_same_sweep_run_again_rebuilds_stale_tables(made, tmp_path):
-    """A sweep stopped before its tables were written: running it again (every run
-    finished, nothing to train) leaves tables that hold every record as it is."""
+def test_a_sweep_without_report_leaves_the_tables_to_the_next_report(made, tmp_path):
+    """A sweep with report=False (a search's batch) neither reads nor rewrites the tables
+    of the runs already there; the next report brings them up to date: damaged ones, and
+    the batch's new runs."""
     log = tmp_path / "log"
     shutil.copytree(made.parent, log)
     folder = log / "exp"
     load_runs(folder)
-    (folder / RUNS_TABLE).write_bytes((folder / RUNS_TABLE).read_bytes()[:50])
+    before = {t: (folder / t).read_bytes() for t in (RUNS_TABLE, CURVES_TABLE)}
+    mlplab.sweep(
+        data="ring", hid_dim=4, lr=[0.2, 0.4], seed=0, workers=1, report=False,
+        log_path=str(log), **TINY,
+    )  # fmt: skip
+    assert {t: (folder / t).read_bytes() for t in before} == before
+    (folder / RUNS_TABLE).write_bytes(before[RUNS_TABLE][:50])  # a sweep stopped as it wrote
     mlplab.sweep(
         data="ring", hid_dim=[4, 8], lr=[0.1, 0.3], seed=[0, 1], workers=1, report=False,
         log_path=str(log), **TINY,
     )  # fmt: skip
+    assert (folder / RUNS_TABLE).read_bytes() == before[RUNS_TABLE][:50]
+    report = mlplab.report(str(folder), verbose=False)
+    assert len(report.runs) == len(list(folder.glob("exp-*"))) == 8 + 2 + 2
     held = read_tables(folder)
     assert sorted(held) == sorted(p.name for p in folder.glob("exp-*"))
     for name, (st, record) in held.items():

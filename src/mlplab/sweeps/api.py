@@ -266,8 +266,9 @@ def sweep(
         Configs per unit of work; default automatic. ``no_batch`` forces groups of one.
     report : bool
         Write the report into ``log_path/exp_name`` at the end: ``results.csv``,
-        ``summary.csv`` and ``report.html`` (the sweep's tables ``sweep_runs.npz`` and
-        ``sweep_curves.npz`` are written either way).
+        ``summary.csv`` and ``report.html``, and bring the sweep's tables
+        ``sweep_runs.npz`` and ``sweep_curves.npz`` up to date. ``False`` leaves the
+        tables as they were, for the next :func:`mlplab.report` (or ``mlplab report``) to update.
     rank_by : str, optional
         The validation metric that ranks configs in the report and the notebook's live
         view, as :func:`mlplab.report` takes it (``val_bacc`` on unequal classes); default:
@@ -608,13 +609,13 @@ def sweep(
                 raise PruneError(rule_error.removeprefix("PruneError: "))
 
             # --- report ----------------------------------------------------------------------
+            # The sweep's tables (sweep_runs.npz, sweep_curves.npz) are a cache of the
+            # records, which every report brings up to date. Without a report they are left
+            # as they are: a search that calls sweep() once per batch would otherwise
+            # re-encode the tables of every run already in the folder at each batch.
             if report and not result.interrupted:  # a sweep cut short said so above
                 late = _write_report(result, configs, first, spec, started, late, held, sigint,
                                      verbose, rank_by)  # fmt: skip
-            elif not result.interrupted:  # the tables the report brings up to date
-                from mlplab.reports.collect import read_records
-
-                read_records(Path(first.log_path) / first.exp_name, [])
             if verbose:
                 print(_records_line(configs), flush=True)
             late = _late_stop(result, held.seen, late)

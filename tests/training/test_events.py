@@ -257,6 +257,59 @@ def test_predict_all_is_every_models_predict_in_one_pass():
     assert not np.allclose(seen["all"][0], seen["all"][2])  # three models, not one thrice
 
 
+@pytest.mark.parametrize(
+    ("engine", "dtype"), [("numpy", "float32"), ("numpy", "float64"), ("torch", "float32")]
+)
+def test_predict_of_one_model_is_its_row_of_predict_all_bit_for_bit(engine, dtype, monkeypatch):
+    """With batch norm (its running statistics), dropout (eval: off) and a residual
+    block, in a stack that lost a row: predict(id) is predict_all's row for that id. On
+    the NumPy engine it runs that one model's pass, not the stack's: a page that drew
+    each of K models with predict ran K passes of all K."""
+    if engine == "torch":
+        pytest.importorskip("torch")
+    spec = ModelSpec(2, 3, 2, 6, "tanh", use_bn=True, dp_rate=0.3, sc_type="residual",
+                     task="multiclass")  # fmt: skip
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 2)), rng.integers(0, 3, size=40)
+    models = []
+    for seed, rate in enumerate((0.0, 0.3, 0.5, 0.2)):
+        s = run_streams(seed)
+        w = init_state(spec, "default", s.weights)
+        models.append(ModelInit(w, OptimSpec("adam", 0.01 * (seed + 1)), rate, s.dropout))
+    backend = make_backend(engine, spec, models, dtype=dtype)
+    backend.set_data({"train": (X, y), "val": (X, y), "test": (X, y)})
+    state = StackState.fresh([run_streams(s).order for s in range(4)])
+    grid = rng.normal(size=(64, 2))
+    passes: list[int] = []
+    if engine == "numpy":
+        from mlplab.engines.numpy.model import MLP
+
+        forward = MLP.forward
+        monkeypatch.setattr(
+            MLP, "forward", lambda m, *a, **k: (passes.append(m.K), forward(m, *a, **k))[1]
+        )
+    seen = {}
+
+    def at_validate(event):
+        if isinstance(event, Validate) and event.epoch == 3:
+            passes.clear()
+            seen["each"] = [event.models.predict(int(k), grid) for k in event.models.ids]
+            seen["passes"] = list(passes)
+            seen["all"] = event.models.predict_all(grid)
+            seen["ids"] = event.models.ids.tolist()
+
+    fit(backend, "multiclass", {"train": y, "val": y, "test": y}, Schedule(epoch=3, batch_size=8),
+        [LrSchedule(0.01 * (k + 1)) for k in range(4)], state, [at_validate],
+        prune=lambda v: v.ids == 1)  # fmt: skip
+    assert seen["ids"] == [0, 2, 3] and seen["all"].shape == (3, 64, 3)
+    for row, each in enumerate(seen["each"]):
+        assert each.dtype == np.float64
+        np.testing.assert_array_equal(each, seen["all"][row])
+    assert not np.allclose(seen["all"][0], seen["all"][1])
+    if engine == "numpy":
+        assert seen["passes"] == [1, 1, 1]  # each model's own pass, not the stack's
+
+
 def test_an_early_stop_rule_ends_its_models_finished_and_stopped_early():
     """A stop of one's own (a target accuracy, a budget) had only `stop`, which ends a run
     `interrupted` and lets the same call train it on; `early_stop` ends it as patience

@@ -109,6 +109,11 @@ class Backend(Protocol):
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Eval-mode outputs of every model for new inputs ``[N, in_dim]``: ``[K, N, out]``."""
 
+    def predict_one(self, X: np.ndarray, k: int) -> np.ndarray:
+        """Model ``k``'s eval-mode outputs ``[N, out]``: ``predict(X)[k]``, bit for bit; one
+        model's pass where the engine's rows are computed apart (NumPy), the stack's where
+        a row alone would round differently (torch)."""
+
     def set_lr(self, lr: np.ndarray) -> None:
         """Each model's learning rate for the coming steps, ``[K]``."""
 

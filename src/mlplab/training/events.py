@@ -101,12 +101,16 @@ class Models:
         of one model for inputs ``[N, in_dim]`` as the engine holds them: standardized
         where the run standardizes its features (``dataset.transform(raw_rows)`` gives
         them), unlike ``Result.predict``, which takes raw rows. A target that trains
-        standardized comes out scaled: ``dataset.in_target_units`` maps it back."""
-        return np.asarray(self._engine().predict(X)[self.row(model_id)], dtype=np.float64)
+        standardized comes out scaled: ``dataset.in_target_units`` maps it back.
+
+        The NumPy engine runs this one model's pass; the torch engine runs the whole
+        stack's (a row alone would round differently) and keeps the model's row: to draw
+        every model of a stack there, call :meth:`predict_all` once."""
+        return np.asarray(self._engine().predict_one(X, self.row(model_id)), dtype=np.float64)
 
     def predict_all(self, X: Array) -> Array:
         """:meth:`predict` of every model in the stack at once, ``[K, N, out_dim]`` in the
-        order of :attr:`ids`: one pass, where K calls of :meth:`predict` take K."""
+        order of :attr:`ids`, in one pass: row k is ``predict(ids[k], X)`` bit for bit."""
         return np.asarray(self._engine().predict(X), dtype=np.float64)
 
     def step_outputs(self, model_id: int) -> Array:

@@ -111,8 +111,10 @@ class NumpyBackend:
             raise RuntimeError("step_outputs() before any train_step()")
         return self._step_out.astype(np.float64)
 
-    def _outputs(self, X: Array, batch_size: int) -> tuple[Array, list[Any] | None]:
-        forward = self.model.forward
+    def _outputs(
+        self, X: Array, batch_size: int, model: MLP | None = None
+    ) -> tuple[Array, list[Any] | None]:
+        forward = (model or self.model).forward
         # Saturated units overflow exp() to inf on the way to the right limit (0 or 1).
         with np.errstate(over="ignore"):
             if batch_size <= 0 or batch_size >= len(X):
@@ -135,6 +137,11 @@ class NumpyBackend:
     def predict(self, X: np.ndarray) -> np.ndarray:
         rows = self.spec.predict_rows(len(X), self.K)
         return self._outputs(self._x(X), rows)[0].astype(np.float64)
+
+    def predict_one(self, X: np.ndarray, k: int) -> np.ndarray:
+        # Model k's own pass, in the stack's slices of rows: predict(X)[k] bit for bit.
+        rows = self.spec.predict_rows(len(X), self.K)
+        return self._outputs(self._x(X), rows, self.model.one(k))[0][0].astype(np.float64)
 
     def set_lr(self, lr: np.ndarray) -> None:
         self.optimizer.set_lr(lr)

@@ -18,6 +18,7 @@ models fast: per-step cost is dominated by the number of NumPy calls, not by ari
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -230,6 +231,18 @@ class MLP:
         self.buffers = {k: np.ascontiguousarray(v[rows]) for k, v in self.buffers.items()}
         self.dp_rates = self.dp_rates[rows]
         self._build()
+
+    def one(self, k: int) -> MLP:
+        """Model ``k`` alone, as a 1-model MLP over views of this stack's arrays (no copy):
+        for eval passes, which then cost one model's. Its outputs are row ``k`` of the
+        stack's, bit for bit: each model's products are its own (see :class:`Linear`)."""
+        one = copy.copy(self)
+        one.flat_params = self.flat_params[k : k + 1]
+        one.flat_grads = self.flat_grads[k : k + 1]
+        one.buffers = {name: buf[k : k + 1] for name, buf in self.buffers.items()}
+        one.dp_rates = self.dp_rates[k : k + 1]
+        one._build()
+        return one
 
     # --- state, one model at a time ------------------------------------------------------------
     def state_dict(self, k: int) -> dict[str, Array]:

@@ -212,6 +212,11 @@ class TorchBackend:
         rows = self.spec.predict_rows(len(X), self.K)
         return self._outputs(self._x(X), rows).to(torch.float64).cpu().numpy()
 
+    def predict_one(self, X: np.ndarray, k: int) -> np.ndarray:
+        # The whole stack's pass: a model taken out (addmm) or a stack of one (baddbmm of
+        # one batch) need not round as its row of the stack's product, on CUDA above all.
+        return self.predict(X)[k]
+
     def set_lr(self, lr: np.ndarray) -> None:
         self.optimizer.set_lr(lr)
 

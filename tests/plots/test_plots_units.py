@@ -17,9 +17,14 @@ CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 
 
 def _through_output(run, layers) -> np.ndarray:
-    """The last hidden layer's outputs through the output layer: the model's logits."""
+    """The last hidden layer's units through its batch norm (where the model has one) and
+    the output layer: the model's logits."""
     w, b = layer_params(run.weights, run.spec)[-1]
     a = layers[-1][1].reshape(len(layers[-1][1]), -1).T  # [G*G, units]
+    if run.spec.use_bn:  # eval mode: the running statistics, PyTorch's eps
+        bn = {k.rsplit(".", 1)[1]: v for k, v in run.weights.items()
+              if k.startswith(f"hidden.{run.spec.n_layer - 1}.bn.")}  # fmt: skip
+        a = (a - bn["running_mean"]) / np.sqrt(bn["running_var"] + 1e-5) * bn["weight"] + bn["bias"]
     return a @ w.T + b
 
 
@@ -48,11 +53,10 @@ def test_the_units_are_the_trained_models_own_hidden_layers(tmp_path, settings):
     w1, b1 = layer_params(run.weights, run.spec)[0]
     z1 = grid.model_inputs @ w1.T + b1
     np.testing.assert_allclose(layers[0][0].reshape(len(w1), -1).T, z1, rtol=1e-10, atol=1e-12)
-    if not settings.get("use_bn"):
-        torch = pytest.importorskip("torch")
-        act = {"tanh": torch.tanh, "gelu": torch.nn.functional.gelu}[settings["act"]]
-        expected = act(torch.from_numpy(z1)).numpy()
-        np.testing.assert_allclose(layers[0][1].reshape(len(w1), -1).T, expected, atol=1e-6)
+    torch = pytest.importorskip("torch")
+    f = {"tanh": torch.tanh, "gelu": torch.nn.functional.gelu, "relu": torch.relu}
+    expected = f[settings["act"]](torch.from_numpy(z1)).numpy()  # a = act(z), before any bn
+    np.testing.assert_allclose(layers[0][1].reshape(len(w1), -1).T, expected, atol=1e-6)
     np.testing.assert_allclose(
         _through_output(run, layers), run.model_outputs(grid.model_inputs), rtol=1e-4, atol=1e-4
     )
@@ -83,7 +87,7 @@ def test_the_xor_labs_two_units_each_cut_off_one_corner(tmp_path_factory):
             isinstance(c, PathCollection) and len(c.get_offsets()) == 4 for c in ax.collections
         )
         assert len(ax.images) == 1
-    assert "each hidden unit over x1 × x2" in fig.texts[0].get_text()
+    assert "each hidden unit's a = sigmoid(z) over x1 × x2" in fig.texts[0].get_text()
 
 
 @pytest.mark.parametrize(
@@ -111,3 +115,31 @@ def test_the_picture_is_drawn_where_it_has_a_plane_and_room(data, widths, drawn)
         task="binary" if widths[-1] == 1 else "multiclass",
     )
     assert can_draw_units(load_dataset(data), spec) is drawn
+
+
+def test_the_colours_and_lines_say_what_the_caption_says(tmp_path):
+    """White is a = 0 on a scale of at least -1 to 1 a layer; each unit whose z crosses 0
+    has its dashed line (ReLU's forward wrote into z, and the lines went); a batch-norm
+    model's caption says the units are drawn before it."""
+    from matplotlib.contour import ContourSet
+
+    run = train(**{**MOONS, "epoch": 30, "act": "relu", "use_bn": True}, engine="numpy",
+                verbose=False, log_path=str(tmp_path))  # fmt: skip
+    layers = unit_outputs(run.weights, run.spec, make_grid(run.dataset, 80))
+    fig = units_figure(run.weights, run.spec, run.dataset, run.record)
+    title = fig.texts[0].get_text()
+    assert "a = relu(z)" in title and "before its block's batch norm" in title
+    panels = [ax for ax in fig.axes if ax.get_title().startswith("unit")]
+    assert len(panels) == sum(a.shape[0] for _, a in layers)
+    at = 0
+    for z, a in layers:
+        limit = max(1.0, float(np.abs(a).max()))
+        for unit in range(a.shape[0]):
+            ax = panels[at]
+            at += 1
+            (image,) = ax.images
+            assert (image.norm.vmin, image.norm.vmax) == (-limit, limit)
+            np.testing.assert_array_equal(image.get_array(), a[unit])
+            crosses = bool(z[unit].min() < 0 < z[unit].max())
+            assert any(isinstance(c, ContourSet) for c in ax.collections) is crosses
+    assert sum(1 for z, _ in layers for u in z if u.min() < 0 < u.max()) > 0

@@ -7,9 +7,15 @@ where it is off. Later layers combine those regions, and the output combines the
 ones into the decision surface (``surface.png``). For the 2-2-1 XOR net, the two lines
 cut off the corners ``(0, 0)`` and ``(1, 1)``.
 
-The outputs come from the NumPy engine's own blocks (:class:`~mlplab.engines.numpy.model.MLP`,
-in evaluation mode: BatchNorm's running statistics, no dropout), loaded with the run's
-weights, whichever engine trained them.
+Each panel shows the unit's own ``a = act(z)``: before the batch norm or the skip
+connection that its block may add, which the next layer then reads. The colour is that
+value on one scale for every activation, as the TensorFlow Playground colours its neurons:
+white at 0, orange above, blue below, at least -1 to 1 (a sigmoid unit that is off is
+white, a tanh unit blue).
+
+The outputs come from the NumPy engine's own layers
+(:class:`~mlplab.engines.numpy.model.MLP`, in evaluation mode: BatchNorm's running
+statistics, no dropout), loaded with the run's weights, whichever engine trained them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from matplotlib.colors import TwoSlopeNorm
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from mlplab.data.dataset import Dataset
@@ -25,9 +31,10 @@ from mlplab.engines.numpy.functional import ACTIVATIONS
 from mlplab.engines.spec import ModelSpec
 from mlplab.plots.inputs import NETWORK_MAX_UNITS
 from mlplab.plots.labels import plane_names
-from mlplab.plots.style import BINARY_CMAP, new_figure, styled
+from mlplab.plots.network import wrap_title
+from mlplab.plots.style import BINARY_CMAP, STYLE, new_figure, styled
 from mlplab.plots.surfaces import Grid, is_planar, make_grid
-from mlplab.plots.titles import title_head
+from mlplab.plots.titles import metric_text, title_head
 
 GRID_POINTS = 80  # per axis of each small panel: 6,400 inputs through the model
 MAX_LAYERS = 4  # rows of panels; a deeper model's later layers say little more here
@@ -51,7 +58,8 @@ def unit_outputs(
     state: dict[str, np.ndarray], spec: ModelSpec, grid: Grid
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """For each hidden layer, ``(z, a)`` over ``grid``, each float64 ``[units, G, G]``: ``z``
-    its linear part, ``a`` its block's output (what the next layer reads)."""
+    its linear part, ``a = act(z)`` its units' activation (before a batch norm or a skip
+    connection, which the next layer's input, the block's output, includes)."""
     from mlplab.engines.numpy.model import MLP
 
     model = MLP(spec, [state], dtype="float64")
@@ -60,8 +68,9 @@ def unit_outputs(
     layers = []
     for block in model.blocks:
         z, _ = block.linear.forward(x)
+        a, _ = block.act.forward(z.copy())  # ReLU's forward writes into its input
         x, _ = block.forward(x, train=False)
-        layers.append((z[0].T.reshape(-1, *shape), x[0].T.reshape(-1, *shape)))
+        layers.append((z[0].T.reshape(-1, *shape), a[0].T.reshape(-1, *shape)))
     return layers
 
 
@@ -72,32 +81,40 @@ def units_figure(
     data: Dataset,
     result: dict[str, Any],
 ) -> Figure:
-    """A panel per hidden unit (a row per layer): its output over the data's plane, white
-    where ``z = 0`` (orange on, blue off, as on the surface), its ``z = 0`` line dashed,
-    and the training points on top."""
+    """A panel per hidden unit (a row per layer): its ``a = act(z)`` over the data's plane
+    (white 0, orange above, blue below), its ``z = 0`` line dashed, and the training rows
+    as circles."""
     grid = make_grid(data, GRID_POINTS)
     layers = unit_outputs(state, spec, grid)
     ncols = max(a.shape[0] for _, a in layers)
-    # At least 5.5 inches wide, for the title's lines over a narrow net (2-2-1).
-    width = max(5.5, 0.9 + ncols * (PANEL + 0.15) + 0.9)
-    fig = new_figure(width, 1.2 + len(layers) * (PANEL + 0.45))
+    # At least 6.2 inches wide, for the title's lines over a narrow net (2-2-1).
+    width = max(6.2, 0.9 + ncols * (PANEL + 0.15) + 1.1)
+    x_name, y_name = plane_names(data)
+    before = [w for w, on in (("batch norm", spec.use_bn), ("skip", spec.sc_type != "none")) if on]
+    title = wrap_title(
+        f"{title_head(data, result, spec)}\n{metric_text(result, data.task)}\n"
+        f"each hidden unit's a = {spec.act}(z) over {x_name} × {y_name}"
+        + (f", before its block's {' and '.join(before)}" if before else "")
+        + "\nwhite 0, orange > 0, blue < 0; dashed: z = 0; circles: train rows",
+        width,
+    )
+    top = 0.35 + 0.21 * (title.count("\n") + 1)
+    fig = new_figure(width, top + 0.3 + len(layers) * (PANEL + 0.45))
     axes = fig.subplots(len(layers), ncols, squeeze=False)
     fig.subplots_adjust(
         left=0.9 / fig.get_figwidth(),
-        right=1 - 0.9 / fig.get_figwidth(),
-        top=1 - 1.05 / fig.get_figheight(),
+        right=1 - 1.1 / fig.get_figwidth(),
+        top=1 - top / fig.get_figheight(),
         bottom=0.25 / fig.get_figheight(),
         wspace=0.1,
         hspace=0.35,
     )
-    centre = float(ACTIVATIONS[spec.act][0](np.zeros(1))[0])  # the unit's output at z = 0
-    X, y = _train_points(data)
-    x_name, y_name = plane_names(data)
+    X = _train_points(data)
     for row, (z, a) in enumerate(layers):
-        # One colour scale per layer, so that its units compare; white at act(0).
-        low, high = float(np.nanmin(a)), float(np.nanmax(a))
-        spread = max(high - centre, centre - low, 1e-9)
-        norm = TwoSlopeNorm(centre, centre - spread, centre + spread)
+        # One scale a layer, so that its units compare; at least -1 to 1, so that a unit
+        # that barely moves (a sigmoid's 0.4 to 0.6) looks pale, not fully on and off.
+        limit = max(1.0, float(np.nanmax(np.abs(a), initial=0.0)))
+        norm = Normalize(-limit, limit)
         for col in range(ncols):
             ax = axes[row][col]
             if col >= a.shape[0]:
@@ -110,33 +127,25 @@ def units_figure(
             if np.nanmin(z[col]) < 0 < np.nanmax(z[col]):
                 ax.contour(grid.xx, grid.yy, z[col], levels=[0.0], colors="0.15",
                            linewidths=1.0, linestyles="dashed")  # fmt: skip
-            ax.scatter(X[:, 0], X[:, 1], c=y, cmap=BINARY_CMAP, vmin=0, vmax=1,
-                       s=20 if len(X) <= 50 else 8, edgecolors="black", linewidths=0.5)  # fmt: skip
+            ax.scatter(X[:, 0], X[:, 1], s=24 if len(X) <= 50 else 9, facecolors="none",
+                       edgecolors="black", linewidths=0.7)  # fmt: skip
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(f"unit {col + 1}", fontsize=10, pad=3)
-        axes[row][0].set_ylabel(f"hidden {row + 1}\n{spec.act}")
-        bar = fig.colorbar(image, ax=list(axes[row]), fraction=0.02, pad=0.02)
-        bar.ax.tick_params(labelsize=9)
-    fig.suptitle(
-        f"{title_head(data, result, spec)}\neach hidden unit over {x_name} × {y_name}\n"
-        "orange on, blue off; dashed: z = 0",
-        y=1 - 0.1 / fig.get_figheight(),
-        va="top",
-    )
+        axes[row][0].set_ylabel(f"hidden {row + 1}")
+        bar = fig.colorbar(image, ax=list(axes[row]), fraction=0.04, pad=0.02, aspect=12)
+        bar.set_label("a", rotation=0, labelpad=8)
+        bar.ax.tick_params(labelsize=10)
+    fig.suptitle(title, y=1 - 0.12 / fig.get_figheight(), va="top",
+                 fontsize=STYLE["axes.titlesize"])  # fmt: skip
     return fig
 
 
-def _train_points(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Up to :data:`MAX_POINTS` training rows in the data's own units, and a colour value
-    for each: its class for two classes (blue 0, orange 1), grey otherwise."""
+def _train_points(data: Dataset) -> np.ndarray:
+    """Up to :data:`MAX_POINTS` training rows in the data's own units."""
     from mlplab.plots.surfaces import raw_inputs
 
     X = raw_inputs(data, data.X_train)
-    y = np.asarray(data.y_train).reshape(len(X), -1)[:, 0].astype(np.float64)
-    if data.task != "binary":
-        y = np.full(len(X), 0.5)
     if len(X) > MAX_POINTS:
-        keep = np.random.default_rng(0).choice(len(X), MAX_POINTS, replace=False)
-        X, y = X[keep], y[keep]
-    return X, y
+        X = X[np.random.default_rng(0).choice(len(X), MAX_POINTS, replace=False)]
+    return X

@@ -9,7 +9,6 @@ Every setting of :class:`mlplab.config.Config` becomes a ``--flag`` of ``train``
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import os
 import signal
@@ -18,10 +17,10 @@ import textwrap
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, get_args
+from typing import Any, NoReturn, get_args
 
 from mlplab import __version__
-from mlplab.errors import RUN_FOLDER
+from mlplab.errors import RUN_FOLDER, one_line_warning
 
 GROUP_TITLES = {
     "seed": "seed",
@@ -874,7 +873,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `mlplab train ... | head`: a reader that goes away silences the output; the run
     # itself goes on to the end and keeps its whole record.
     shown = warnings.showwarning
-    warnings.showwarning = _one_line_warning
+    warnings.showwarning = one_line_warning
     with closed_pipe_safe():
         try:
             return _main(argv)
@@ -883,24 +882,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         finally:
             warnings.showwarning = shown  # main() called in-process leaves Python's as it was
-
-
-def _one_line_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """A warning as one line on stderr, as mlplab's notes are: Python's own form adds the
-    source file and line of the code that warned, which a command's user has no use for
-    (a failed plot read as a traceback). Another library's warning keeps its category."""
-    text = " ".join(str(message).split())
-    if not text.startswith("mlplab"):
-        text = f"mlplab: warning: {text} ({category.__name__})"
-    with contextlib.suppress(OSError, ValueError):  # a closed stderr loses the line only
-        print(text, file=file or sys.stderr)
 
 
 def _each_flag_once(parser: argparse.ArgumentParser, words: Sequence[str]) -> None:

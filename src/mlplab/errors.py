@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import os
 import reprlib
+import sys
 import types
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TextIO, TypeVar
 
 # The most characters of one message: it quotes user input, which may be megabytes long.
 MAX_MESSAGE_CHARS = 2000
@@ -283,3 +285,22 @@ class RunDiverged(Exception):
             f"loss became {loss} at step {step}; the run diverged"
             f"{LOWER_LR} (now {lr:g}, for example --lr {lr / 10:g})."
         )
+
+
+def one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A warning as one line on stderr, as mlplab's notes are: Python's own form adds the
+    source file and line of the code that warned, which a command's user has no use for
+    (a failed plot read as a traceback). Another library's warning keeps its category.
+    The CLI and a sweep's worker processes show warnings so (``warnings.showwarning``)."""
+    text = " ".join(str(message).split())
+    if not text.startswith("mlplab"):
+        text = f"mlplab: warning: {text} ({category.__name__})"
+    with contextlib.suppress(OSError, ValueError):  # a closed stderr loses the line only
+        print(text, file=file or sys.stderr)

@@ -66,6 +66,7 @@ from mlplab.plots.recorder import STEM as SNAPSHOT_STEM
 from mlplab.plots.recorder import SnapshotRecorder
 from mlplab.plots.snapshots import write_gif_file, write_grid_file
 from mlplab.plots.style import (
+    fonts_noted,
     model_label,
     save_figure,
 )
@@ -159,6 +160,7 @@ def run_figures(
 WITHOUT_ROWS = ("loss", "network")
 
 
+@fonts_noted()  # characters no font has: one line for all the plots
 def draw_run_plots(
     plots_dir: str | Path,
     result: dict[str, Any],
@@ -233,6 +235,7 @@ def draw_run_plots(
     return written
 
 
+@fonts_noted()
 def write_figures(
     plots_dir: Path,
     figures: dict[str, Callable[[], Figure]],

@@ -13,10 +13,13 @@ holds whoever calls it (``train``, ``mlplab plot``, a notebook) and whatever the
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import re
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, Literal, ParamSpec, TypeVar
+from typing import IO, Any, Literal, ParamSpec, TextIO, TypeVar
 
 import matplotlib as mpl
 import numpy as np
@@ -100,6 +103,48 @@ SERIES = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#009e73"}
 # do not: a line is wider than a point.
 SPLIT_POINTS = {"train": "#0072b2", "test": "#d55e00"}
 
+# Fonts for Korean, Chinese and Japanese text (class labels, column names), which the
+# style's font (DejaVu Sans) has no characters of: the first of them installed is tried
+# after it. Only an installed one is named, as matplotlib logs "findfont: Font family ...
+# not found" for each family it lacks; and only in font.family, as font.sans-serif gives
+# its first installed font alone, with no fallback to the others.
+CJK_FONTS = (
+    "Noto Sans CJK KR",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK TC",
+    "Noto Sans KR",
+    "Source Han Sans K",
+    "Source Han Sans",
+    "NanumGothic",
+    "Malgun Gothic",
+    "Apple SD Gothic Neo",
+    "AppleGothic",
+    "Microsoft YaHei",
+    "SimHei",
+    "Hiragino Sans",
+    "Yu Gothic",
+    "MS Gothic",
+    "WenQuanYi Zen Hei",
+)
+
+
+@functools.cache
+def _installed_fallback() -> tuple[str, ...]:
+    """The first of :data:`CJK_FONTS` that matplotlib knows of here, if any."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return tuple(name for name in CJK_FONTS if name in installed)[:1]
+
+
+def with_fallback_font(rc: dict[str, Any]) -> dict[str, Any]:
+    """``rc`` with an installed CJK font (:data:`CJK_FONTS`) after the families in use."""
+    families = list(rc.get("font.family", mpl.rcParams["font.family"]))
+    extra = [name for name in _installed_fallback() if name not in families]
+    return {**rc, "font.family": [*families, *extra]} if extra else rc
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -109,10 +154,70 @@ def styled(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with mpl.rc_context(STYLE):  # type: ignore[arg-type]  # stubs want literal keys
+        with mpl.rc_context(with_fallback_font(STYLE)):  # type: ignore[arg-type]  # literal keys
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+# matplotlib's warning for a character that no font of a text has, once per character and
+# figure: a run on Korean data printed 28 of them, a sweep's workers hundreds.
+_GLYPH_MISSING = re.compile(r"Glyph (\d+) \(.*\) missing from font\(s\) ", re.DOTALL)
+_NOTING: list[dict[str, None]] = []  # the characters missed so far, while fonts_noted runs
+_SAID: set[str] = set()  # the notes given in this process: one a process (a sweep's worker)
+MAX_NAMED_GLYPHS = 20
+
+
+@contextlib.contextmanager
+def fonts_noted() -> Iterator[None]:
+    """Say in one line which characters no installed font could draw while this runs (a
+    run's plots, ``mlplab plot``, a report), and what to do, rather than matplotlib's
+    warning for each character of each figure. Nested, the outermost one says it; the
+    same note is said once in a process."""
+    if _NOTING:
+        yield
+        return
+    missed: dict[str, None] = {}  # in the order met
+    with warnings.catch_warnings():
+        warnings.filterwarnings("always", _GLYPH_MISSING.pattern, UserWarning)
+        shown = warnings.showwarning
+
+        def note(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            if issubclass(category, UserWarning) and (m := _GLYPH_MISSING.match(str(message))):
+                if (char := chr(int(m[1]))).isprintable():  # no font draws a control code
+                    missed[char] = None
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = note
+        _NOTING.append(missed)
+        try:
+            yield
+        finally:
+            _NOTING.pop()
+    if missed:
+        _say_missing_glyphs(list(missed))
+
+
+def _say_missing_glyphs(chars: list[str]) -> None:
+    shown = "".join(chars[:MAX_NAMED_GLYPHS])
+    more = f" and {len(chars) - MAX_NAMED_GLYPHS} more" if len(chars) > MAX_NAMED_GLYPHS else ""
+    text = (
+        f"mlplab: plots: no installed font has the characters {shown!r}{more}, drawn as "
+        "empty boxes in PNG plots; install one that has them (Korean, Chinese, Japanese: "
+        "Noto Sans CJK, package fonts-noto-cjk) and delete matplotlib's list of fonts, "
+        f"fontlist-*.json in {mpl.get_cachedir()!r}"
+    )
+    if text not in _SAID:
+        _SAID.add(text)
+        warnings.warn(text, UserWarning, stacklevel=4)
 
 
 def new_figure(width: float, height: float, layout: Literal["constrained"] | None = None) -> Figure:
@@ -186,12 +291,17 @@ def save_figure(fig: Figure, path: Path | IO[bytes], fmt: str) -> None:
     """
     if fmt not in ("png", "svg"):
         raise ValueError(f"plot format must be png or svg, got {fmt!r}")
+    with fonts_noted():
+        _save_figure(fig, path, fmt)
+
+
+def _save_figure(fig: Figure, path: Path | IO[bytes], fmt: str) -> None:
     if isinstance(path, Path):
         # Whole or not at all: a full disk had left 0-byte pictures in a finished run.
         from mlplab.runs.atomic import atomic_open
 
         with atomic_open(path, "wb") as f:
-            save_figure(fig, f, fmt)
+            _save_figure(fig, f, fmt)
         return
     if fmt == "png":
         _write_png(fig, path)

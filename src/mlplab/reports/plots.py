@@ -30,7 +30,13 @@ import pandas as pd
 from mlplab.data.synthetic import GATES
 from mlplab.plots.loss import SHARED_LABEL
 from mlplab.plots.run_plots import set_log_y, use_log_scale
-from mlplab.plots.style import SERIES, TEXT_AS_WRITTEN, ink_on
+from mlplab.plots.style import (
+    SERIES,
+    TEXT_AS_WRITTEN,
+    fonts_noted,
+    ink_on,
+    with_fallback_font,
+)
 from mlplab.reports.aggregate import metric_bounds
 
 # Beyond this many levels a variable makes unreadable panels or colours (e.g. a random
@@ -789,7 +795,9 @@ def report_plots(
     """
     import matplotlib as mpl
 
-    with mpl.rc_context(TEXT_AS_WRITTEN):  # type: ignore[arg-type]  # stubs want literal keys
+    # Characters that no font has: one line for all the figures.
+    rc = with_fallback_font(TEXT_AS_WRITTEN)
+    with mpl.rc_context(rc), fonts_noted():  # type: ignore[arg-type]  # stubs want literal keys
         return _report_plots(runs, summary, variables, kind)
 
 

@@ -36,12 +36,13 @@ import shutil
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mlplab.errors import ConfigError, MlplabError, short_repr
+from mlplab.errors import ConfigError, MlplabError, one_line_warning, short_repr
 from mlplab.runs.atomic import replace_dir
 
 Outcome = dict[str, Any]
@@ -516,6 +517,8 @@ def _train_group_task(
     """
     import ray
 
+    # Warnings as the CLI shows them (one line, in mlplab's words), as a local worker does.
+    warnings.showwarning = one_line_warning
     if group_fn is None:
         from mlplab.sweeps.local import train_group
 

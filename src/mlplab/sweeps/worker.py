@@ -13,6 +13,7 @@ import os
 import pickle
 import signal
 import sys
+import warnings
 
 
 def main(parent_pid: int, epochs_fd: int | None = None) -> None:
@@ -38,6 +39,11 @@ def main(parent_pid: int, epochs_fd: int | None = None) -> None:
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (for the process's life)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    from mlplab.errors import one_line_warning
+
+    # Warnings as the CLI shows them: one line, in mlplab's words (not Python's file,
+    # line and source line for each).
+    warnings.showwarning = one_line_warning
     sys.path[:] = pickle.load(inbox)
     init_worker(
         parent_pid, stopped=early, epochs_fd=epochs_fd

@@ -39,8 +39,18 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from mlplab.errors import ConfigError, is_bool, nearest, public, short_repr, shorten, twice_named
+from mlplab.errors import (
+    ConfigError,
+    is_bool,
+    nearest,
+    not_utf8,
+    public,
+    short_repr,
+    shorten,
+    twice_named,
+)
 
 Activation = Literal[
     "sigmoid",
@@ -447,6 +457,21 @@ class Config(BaseModel):
         # A NumPy scalar as the number it means (np.float32(0.1) as 0.1): the same run,
         # and the same run folder, as the Python number.
         return plain_value(v) if info.field_name in NUMERIC_SETTINGS else v
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _utf8_text(cls, v: Any, info: ValidationInfo) -> Any:
+        # A name from the OS that is not UTF-8 (a latin-1 file name) is text that no
+        # config.yaml or table can hold: the run failed half-written, after training.
+        for text in v if isinstance(v, list | tuple) else [v]:
+            text = os.fspath(text) if isinstance(text, os.PathLike) else text
+            if isinstance(text, str) and (shown := not_utf8(text)) is not None:
+                raise PydanticCustomError(
+                    NOT_UTF8,
+                    NOT_UTF8_MESSAGES.get(str(info.field_name), NOT_UTF8_TEXT),
+                    {"shown": shorten(shown, 200)},
+                )
+        return v
 
     @field_validator("data", "log_path", mode="before")
     @classmethod
@@ -999,6 +1024,15 @@ CALL_ARGUMENTS = {
 }
 
 
+# A setting whose text is not UTF-8 (see Config._utf8_text): what it is, and what to do.
+NOT_UTF8 = "not_utf8"
+NOT_UTF8_TEXT = "'{shown}' is not UTF-8 text; give it as UTF-8"
+NOT_UTF8_MESSAGES = {
+    "data": "the file name '{shown}' is not UTF-8 text; rename the file",
+    "log_path": "the folder name '{shown}' is not UTF-8 text; rename the folder or give another",
+}
+
+
 def format_validation_error(err: ValidationError, source: str = "") -> str:
     """Turn pydantic's report into one line naming the setting and the valid choices.
 
@@ -1036,6 +1070,8 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         return f"{where}unknown setting {short_repr(loc)}{hint}; see {where_listed} for the list"
     if etype == "invalid_key":
         return f"{where}setting names must be text, not {short_repr(first.get('input'))}"
+    if etype == NOT_UTF8:  # its message shows the name, with the bytes that are not UTF-8
+        return f"{where}setting '{loc}': {first['msg']}"
     got = short_repr(first.get("input"))
     choices = choices_of(loc) if loc in Config.model_fields else None
     if choices is not None and etype == "literal_error":

@@ -6,6 +6,7 @@ import contextlib
 import difflib
 import functools
 import os
+import re
 import reprlib
 import sys
 import types
@@ -267,6 +268,23 @@ def check_path_argument(where: str, name: str, value: Any, what: str) -> None:
     if isinstance(value, str) and not value.strip():
         kind = "an empty path (read as the current folder)" if not value else "a blank path"
         raise ConfigError(f"{where}: {name}={value!r} is {kind}; give {what}")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def not_utf8(text: str) -> str | None:
+    """``text`` as it can be shown, its bytes that are not UTF-8 as ``\\xNN``, where it
+    holds any; else None. Python holds such bytes of a name from the OS (a file name from
+    an old latin-1 archive) as lone surrogates, which no UTF-8 file can hold: a run's
+    config.yaml failed half-written, and a report's table."""
+    if _SURROGATE.search(text) is None:
+        return None
+    try:
+        raw = os.fsencode(text)
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 # RunDiverged's advice, which a caller that knows the cause better drops (the scale of a

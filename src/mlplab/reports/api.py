@@ -54,6 +54,7 @@ from mlplab.reports.aggregate import (
 from mlplab.reports.collect import (
     Skipped,
     load_runs,
+    path_text,
     read_axis_order,
     runs_without_record,
     scalar_columns,
@@ -854,7 +855,7 @@ def print_skipped(skipped: list[Skipped]) -> None:
     lines = [
         f"mlplab: report left out {len(skipped)} result.json file{'s' if len(skipped) > 1 else ''}:"
     ]
-    lines += [f"  {s.path}: {s.reason}" for s in skipped[:PRINT_SKIPPED]]
+    lines += [f"  {path_text(s.path)}: {s.reason}" for s in skipped[:PRINT_SKIPPED]]
     if len(skipped) > PRINT_SKIPPED:
         lines.append(f"  ... and {len(skipped) - PRINT_SKIPPED} more")
     from mlplab.console import terminal_text
@@ -929,7 +930,7 @@ def _page(rep: Report, root: Path, plots: list[list[Any]], notes: list[str]) -> 
     page = Page(
         title=f"mlplab report: {root.name or root}",
         meta=meta,
-        skipped=[f"{_relative(s.path, root)}: {s.reason}" for s in rep.skipped],
+        skipped=[f"{path_text(_relative(s.path, root))}: {s.reason}" for s in rep.skipped],
         notes=notes,
     )
     for sec, sec_plots in zip(rep.sections, plots, strict=True):

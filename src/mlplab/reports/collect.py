@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from mlplab.config import HASH_EXCLUDED, Config, open_regular, unused_by
-from mlplab.errors import ConfigError, shorten
+from mlplab.errors import ConfigError, not_utf8, shorten
 from mlplab.reports.aggregate import key_text
 from mlplab.runs.record import SPLIT_METRICS
 
@@ -111,6 +111,11 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
             "and not '.' or '..'; give the folder that holds it as LOG_PATH"
         )
     root = Path(path) / exp_name if exp_name else Path(path)
+    if (shown := not_utf8(str(root))) is not None:
+        # Its runs' folders, in the table, are text that no CSV or table can hold.
+        raise ConfigError(
+            f"report: the folder name '{shorten(shown, 200)}' is not UTF-8 text; rename the folder"
+        )
     if not root.is_dir():
         if exp_name and Path(path).is_dir():
             names = sorted(d.name for d in Path(path).iterdir() if d.is_dir() and d.name[0] != ".")
@@ -129,7 +134,7 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
                 Skipped(file, f"unknown status {status!r} (expected one of {', '.join(STATUSES)})")
             )
             continue
-        damage = record_damage(record)
+        damage = record_damage(record) or _not_utf8_text(file, record)
         if damage:
             skipped.append(Skipped(file, damage))
             continue
@@ -157,6 +162,31 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
     return pd.DataFrame(rows), skipped
 
 
+def path_text(path: str | Path) -> str:
+    """``path`` as text a UTF-8 page or table can hold: the bytes of a name that are not
+    UTF-8 as ``\\xNN``."""
+    return not_utf8(str(path)) or str(path)
+
+
+def quoted_path(path: str | Path) -> str:
+    """``path`` quoted as ``repr`` quotes it, or with its bytes that are not UTF-8 as
+    ``\\xNN`` (its repr would show the surrogates that stand for them)."""
+    shown = not_utf8(str(path))
+    return repr(str(path)) if shown is None else f"'{shown}'"
+
+
+def _not_utf8_text(file: Path, record: dict[str, Any]) -> str | None:
+    """Why a run cannot enter the tables, whose text is UTF-8: its folder's name (a run
+    folder renamed), or a text of its record, is not UTF-8 text; else None."""
+    if (shown := not_utf8(str(file.parent.absolute()))) is not None:
+        return f"its folder name '{shorten(shown, 200)}' is not UTF-8 text; rename the folder"
+    for key, value in record.items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and (shown := not_utf8(text)) is not None:
+                return f"its {key!r} holds '{shorten(shown, 200)}', which is not UTF-8 text"
+    return None
+
+
 # The files a report with no usable run names in its one line (print_skipped lists up to
 # ten, on lines of their own, when some run was usable and the report goes on).
 NAMED_UNUSABLE = 3
@@ -171,7 +201,7 @@ def _unusable(root: Path, skipped: list[Skipped]) -> str:
     if not skipped:
         return ""
     named = "; ".join(
-        f"{str(_under(s.path, root))!r}: {shorten(s.reason, 160)}"
+        f"{quoted_path(_under(s.path, root))}: {shorten(s.reason, 160)}"
         for s in sorted(skipped, key=lambda s: s.path)[:NAMED_UNUSABLE]  # in path order
     )
     more = f"; and {len(skipped) - NAMED_UNUSABLE} more" if len(skipped) > NAMED_UNUSABLE else ""

@@ -351,6 +351,9 @@ class LoadedRun(TrainedModel):
     record: dict[str, Any]
     run_dir: Path
     checkpoint_meta: dict[str, Any]
+    # Why the dataset's rows are not those the run trained on (its training file has
+    # changed since, wherever it was looked for); None where they are.
+    data_changed: str | None = None
 
 
 @public
@@ -404,17 +407,17 @@ def load_run(
     # A checkpoint copied in from another run would predict (and be kept as this config's
     # finished run) as if it were this one's; --resume refuses it the same way.
     check_same_config_as_checkpoint(cfg, ckpt, path)
+    changed = None
     if data:
-        dataset = _training_data(run_dir, cfg)
-        _check_same_data(run_dir, cfg, dataset, ckpt.meta)
-        saved = ckpt.meta.get("data_digest")
-        if saved and dataset.digest and saved != dataset.digest:
+        dataset, tried = _training_data(run_dir, cfg, ckpt.meta.get("data_digest"))
+        _check_same_data(run_dir, cfg, dataset, ckpt.meta, tried)
+        if tried:
             # Same columns and classes, other rows: the model still predicts, but the
             # dataset's splits (and any metric taken on them) are not the record's.
+            changed = _rows_differ(run_dir, cfg, tried)
             warnings.warn(
-                f"data file {cfg.data!r} has changed since {run_dir} trained on it (its rows "
-                "differ): the model is the run's, the dataset's rows the file's as it is now, "
-                "so their metrics are not the record's; put back the file it trained on",
+                f"{changed}: the model is the run's, the dataset's rows the file's as it is "
+                "now, so their metrics are not the record's; put back the file it trained on",
                 DataChangedWarning,
                 stacklevel=3,  # the user's call, past errors.public's frame
             )
@@ -436,7 +439,9 @@ def load_run(
         raise
     except Exception as err:  # a well-formed file that is not this run's checkpoint
         raise misfit(path, err) from None
-    return LoadedRun(cfg, dataset, spec, backend, read_result(run_dir) or {}, run_dir, ckpt.meta)
+    return LoadedRun(
+        cfg, dataset, spec, backend, read_result(run_dir) or {}, run_dir, ckpt.meta, changed
+    )
 
 
 def loading_device(engine: str, trained_on: str) -> str:
@@ -511,52 +516,93 @@ def _described_data(cfg: Config, spec: ModelSpec, meta: dict[str, Any], path: Pa
     )
 
 
-def _found_near(run_dir: Path, cfg: Config) -> Config:
-    """``cfg`` with its relative data path found from the run folder, where it is not
-    found from here: a run trained in a project folder lies below it (``runs/exp/RUN``),
-    so ``mlplab plot`` works from any folder. The rows' digest in the checkpoint still
-    says whether the file found is the one it trained on."""
+def _data_candidates(run_dir: Path, cfg: Config) -> list[Config]:
+    """``cfg`` with each place its relative data path may be found: here first, then each
+    folder above the run folder (a run trained in a project folder lies below it,
+    ``runs/exp/RUN``, so ``mlplab plot`` and ``--resume`` work from any folder). Just ``cfg``
+    for a built-in set, an absolute path, or a file found nowhere."""
     path = Path(cfg.data)
-    if cfg.data in BUILTIN or path.is_absolute() or path.exists():
-        return cfg
+    if cfg.data in BUILTIN or path.is_absolute():
+        return [cfg]
+    found = [cfg] if path.exists() else []
     for folder in Path(os.path.abspath(run_dir)).parents:
-        if (folder / path).is_file():
-            return cfg.model_copy(update={"data": str(folder / path)})
-    return cfg
+        near = folder / path
+        if near.is_file() and not any(_same_file(near, c.data) for c in found):
+            found.append(cfg.model_copy(update={"data": str(near)}))
+    return found or [cfg]
+
+
+def _same_file(a: Path, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def training_file(run_dir: Path) -> Path | None:
-    """The data file ``run_dir`` trained on, found as :func:`load_run` finds it; None for a
-    built-in dataset or a file found nowhere."""
+    """The data file ``run_dir`` trained on, found as :func:`load_run` finds it (its first
+    place); None for a built-in dataset or a file found nowhere."""
     cfg = record_config(run_dir)
     if cfg.data in BUILTIN:
         return None
-    found = Path(_found_near(run_dir, cfg).data)
+    found = Path(_data_candidates(run_dir, cfg)[0].data)
     return found if found.exists() else None
 
 
-def _training_data(run_dir: Path, cfg: Config) -> Dataset:
-    """The run's data, read again from its ``data`` setting; a training file that cannot be
-    read is named as the run's own (the user's ``--data`` may be another file)."""
-    found = _found_near(run_dir, cfg)
-    try:
-        return load_data(found)
-    except DataError as err:
-        # A relative path is relative to the folder the run trained in, which the record
-        # does not keep (a record names no machine path).
-        where = (
-            " (the path is relative to the folder it trained in, here or above the run "
-            "folder; predictions need no training file: mlplab predict, or "
-            "load_run(RUN_DIR, data=False))"
-            if not Path(found.data).is_absolute() and not Path(found.data).exists()
-            else ""
-        )
-        raise DataError(
-            f"{str(run_dir)!r} is rebuilt from the data it trained on: {err}{where}"
-        ) from None
+def _training_data(
+    run_dir: Path, cfg: Config, digest: str | None = None
+) -> tuple[Dataset, list[str]]:
+    """The run's data, read again from its ``data`` setting, and no paths; or, where no
+    place it is found holds the rows the run trained on (``digest``, its checkpoint's),
+    the first place's data and each place tried (see :func:`_places`).
+
+    A same-named file here (each project folder of a class keeps its ``data/train.csv``)
+    does not hide the run's own, above its folder. A training file that cannot be read is
+    named as the run's own (the user's ``--data`` may be another file).
+    """
+    candidates = _data_candidates(run_dir, cfg)
+    first: Dataset | None = None
+    failed: DataError | None = None
+    for found in candidates:
+        try:
+            data = load_data(found)
+        except DataError as err:
+            failed = failed or err
+            continue
+        if not digest or not data.digest or data.digest == digest:
+            return data, []
+        first = first or data
+    if first is not None:
+        return first, [os.path.abspath(c.data) for c in candidates]
+    # A relative path is relative to the folder the run trained in, which the record
+    # does not keep (a record names no machine path).
+    where = (
+        " (the path is relative to the folder it trained in, here or above the run "
+        "folder; predictions need no training file: mlplab predict, or "
+        "load_run(RUN_DIR, data=False))"
+        if not Path(candidates[0].data).is_absolute() and not Path(candidates[0].data).exists()
+        else ""
+    )
+    raise DataError(f"{str(run_dir)!r} is rebuilt from the data it trained on: {failed}{where}")
 
 
-def _check_same_data(run_dir: Path, cfg: Config, data: Dataset, meta: dict[str, Any]) -> None:
+def _places(cfg: Config, tried: list[str]) -> str:
+    """Where a relative training file was looked for, none of them holding the run's rows."""
+    if Path(cfg.data).is_absolute():
+        return ""
+    return f"; tried {', '.join(map(repr, tried))}"
+
+
+def _rows_differ(run_dir: Path, cfg: Config, tried: list[str]) -> str:
+    return (
+        f"data file {cfg.data!r} has changed since {str(run_dir)!r} trained on it (its rows "
+        f"differ{_places(cfg, tried)})"
+    )
+
+
+def _check_same_data(
+    run_dir: Path, cfg: Config, data: Dataset, meta: dict[str, Any], tried: list[str]
+) -> None:
     """Refuse a training file that no longer holds what the model learned.
 
     The file is read again, and its classes decide the names of the model's outputs: one
@@ -575,7 +621,8 @@ def _check_same_data(run_dir: Path, cfg: Config, data: Dataset, meta: dict[str, 
             continue
         raise DataError(
             f"data file {cfg.data!r} has changed since {str(run_dir)!r} trained on it: its "
-            f"{what} now {_names(value)} (the model's: {_names(saved)}). The run is "
+            f"{what} now {_names(value)} (the model's: {_names(saved)}"
+            f"{_places(cfg, tried) if tried else ''}). The run is "
             "rebuilt from that file: put back the file it trained on"
         )
 

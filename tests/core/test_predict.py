@@ -378,6 +378,51 @@ def test_a_run_folder_predicts_without_its_training_file(run_cli, tmp_path):
     )
 
 
+def test_a_same_named_file_here_does_not_hide_the_runs_own_above_its_folder(
+    run_cli, tmp_path, monkeypatch
+):
+    """Each project folder of a class keeps its data/train.csv: plot and load_run, from
+    another project, read that folder's file first, found its rows differ, and said to put
+    back the file, though the run's own lay untouched in the folder it trained in."""
+    mine, other = tmp_path / "project 1", tmp_path / "project 2"
+    for folder in (mine, other):
+        (folder / "data").mkdir(parents=True)
+    _yes_no_table(mine / "data" / "train.csv")
+    rows = pd.read_csv(mine / "data" / "train.csv")
+    rows[::-1].to_csv(other / "data" / "train.csv", index=False)  # the same, reordered
+    args = ("--data", "data/train.csv", "--epoch", "5", "--plots", "none", "-q")
+    assert run_cli("train", *args, cwd=mine).returncode == 0
+    (run_dir,) = [p.parent for p in (mine / "runs").rglob("result.json")]
+    proc = run_cli("plot", run_dir, "--out", tmp_path / "pictures", cwd=other)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert {p.name for p in (tmp_path / "pictures").iterdir()} == {
+        "loss.png",
+        "surface.png",
+        "confusion.png",
+    }
+    monkeypatch.chdir(other)
+    import warnings
+
+    from mlplab.restore import load_run
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run = load_run(run_dir)
+    assert run.data_changed is None
+    assert run.dataset.digest == run.checkpoint_meta["data_digest"]
+    # Where no place holds the run's rows, the one line names each place tried.
+    rows[1:].to_csv(mine / "data" / "train.csv", index=False)
+    shutil.rmtree(tmp_path / "pictures")
+    proc = run_cli("plot", run_dir, "--out", tmp_path / "pictures", cwd=other)
+    tried = (other / "data" / "train.csv", mine / "data" / "train.csv")
+    _drew_without_rows(
+        proc,
+        tmp_path / "pictures",
+        "data file 'data/train.csv' has changed since",
+        f"(its rows differ; tried {str(tried[0])!r}, {str(tried[1])!r})",
+    )
+
+
 def test_a_header_without_rows_is_refused_not_an_empty_prediction(iris_run, run_cli, tmp_path):
     res, rows, _ = iris_run
     (tmp_path / "head.csv").write_text(rows.read_text().splitlines()[0] + "\n")

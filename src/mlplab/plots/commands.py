@@ -119,13 +119,10 @@ def redraw_run(
     try:
         # raises CheckpointError / DataError with one line
         run = _load_noting(load_run, run_dir, which=which)
-        saved = run.checkpoint_meta.get("data_digest")
-        if saved and run.dataset.digest and saved != run.dataset.digest:
+        if run.data_changed:  # no place the file was looked for holds the run's rows
             # Pictures of other rows would not be this run's (its record's metrics are not).
             raise DataError(
-                f"plot: data file {run.config.data!r} has changed since {str(run_dir)!r} "
-                "trained on it (its rows differ); put back the file it trained on to draw "
-                "the rest"
+                f"plot: {run.data_changed}; put back the file it trained on to draw the rest"
             )
     except DataError as err:
         # The curves and the weights are the run's own, wherever its training file is

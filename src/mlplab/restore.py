@@ -550,7 +550,7 @@ def training_file(run_dir: Path) -> Path | None:
 
 
 def _training_data(
-    run_dir: Path, cfg: Config, digest: str | None = None
+    run_dir: Path, cfg: Config, digest: str | None = None, resuming: bool = False
 ) -> tuple[Dataset, list[str]]:
     """The run's data, read again from its ``data`` setting, and no paths; or, where no
     place it is found holds the rows the run trained on (``digest``, its checkpoint's),
@@ -558,7 +558,8 @@ def _training_data(
 
     A same-named file here (each project folder of a class keeps its ``data/train.csv``)
     does not hide the run's own, above its folder. A training file that cannot be read is
-    named as the run's own (the user's ``--data`` may be another file).
+    named as the run's own (the user's ``--data`` may be another file); ``resuming``: as
+    ``--resume`` says it.
     """
     candidates = _data_candidates(run_dir, cfg)
     first: Dataset | None = None
@@ -574,16 +575,21 @@ def _training_data(
         first = first or data
     if first is not None:
         return first, [os.path.abspath(c.data) for c in candidates]
-    # A relative path is relative to the folder the run trained in, which the record
-    # does not keep (a record names no machine path).
-    where = (
-        " (the path is relative to the folder it trained in, here or above the run "
-        "folder; predictions need no training file: mlplab predict, or "
-        "load_run(RUN_DIR, data=False))"
-        if not Path(candidates[0].data).is_absolute() and not Path(candidates[0].data).exists()
-        else ""
-    )
-    raise DataError(f"{str(run_dir)!r} is rebuilt from the data it trained on: {failed}{where}")
+    where = ""
+    if not Path(candidates[0].data).is_absolute() and not Path(candidates[0].data).exists():
+        # A relative path is relative to the folder the run trained in, which the record
+        # does not keep (a record names no machine path).
+        where = (
+            " (the path is relative to the folder it trained in, here or above the run folder"
+            + (
+                ")"
+                if resuming
+                else "; predictions need no training file: mlplab predict, or "
+                "load_run(RUN_DIR, data=False))"
+            )
+        )
+    how = "continues on" if resuming else "is rebuilt from"
+    raise DataError(f"{str(run_dir)!r} {how} the data it trained on: {failed}{where}")
 
 
 def _places(cfg: Config, tried: list[str]) -> str:
@@ -598,6 +604,24 @@ def _rows_differ(run_dir: Path, cfg: Config, tried: list[str]) -> str:
         f"data file {cfg.data!r} has changed since {str(run_dir)!r} trained on it (its rows "
         f"differ{_places(cfg, tried)})"
     )
+
+
+def resume_data(run_dir: Path, cfg: Config, ckpt: Checkpoint | None) -> Dataset:
+    """The data ``--resume`` continues a run on: its training file found as :func:`load_run`
+    finds it, from any folder, and refused in one line where no place holds the rows the
+    run trained on (its checkpoint's digest): the run would go on with other rows."""
+    digest = None if ckpt is None else ckpt.meta.get("data_digest")
+    try:
+        data, tried = _training_data(run_dir, cfg, digest, resuming=True)
+    except DataError as err:
+        raise DataError(f"--resume {err}") from None
+    if tried:
+        raise DataError(
+            f"--resume {str(run_dir)!r}: {_rows_differ(run_dir, cfg, tried)}; put back the "
+            "file it trained on to continue it, or give the run's command again with --rerun "
+            "to train it afresh on the file as it is now"
+        )
+    return data
 
 
 def _check_same_data(

@@ -100,6 +100,7 @@ from mlplab.restore import (
     restore_model,
     restore_stack,
     resumable,
+    resume_data,
     resume_inputs,
     saved_best_epoch,
     set_global_rng,
@@ -736,7 +737,12 @@ def _train(
     if record:
         check_writable(cfg.log_path)
         check_run_folders([cfg])
-    data = treated(cfg, dataset) if dataset is not None else load_data(cfg)
+    if dataset is not None:
+        data = treated(cfg, dataset)
+    elif resume is not None:  # its file where it trained, from any folder, with its rows
+        data = resume_data(Path(resume), cfg, ckpt)
+    else:
+        data = load_data(cfg)
     check_fits(cfg, data)
     check_castable(data, cfg.dtype)
     spec = model_spec(cfg, data)

@@ -1,0 +1,97 @@
+"""``mlplab train --resume RUN_DIR`` from another folder than the one the run trained in.
+
+A run's data file given by a relative path (``--data daten/données.csv``) is relative to
+the folder it trained in: ``mlplab plot`` and ``load_run`` found it there, above the run
+folder, but ``--resume`` looked only here: it said the file did not exist, or went on
+with a same-named file's other rows.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from reliability_support import ENV, MLPLAB, assert_one_line, assert_same_run
+
+from mlplab.runner import train
+from mlplab.training.events import Step
+
+DATA = "daten/données.csv"
+KW = dict(data=DATA, target="saison", batch_size=8, epoch=20, log_every=0, plots="none")
+
+
+def _project(root: Path, reordered: bool = False) -> Path:
+    """A project folder with a space and non-ASCII letters in its path, and its data file
+    (``reordered``: a same-named file of the same columns, its rows in another order)."""
+    (root / "daten").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    table = pd.DataFrame(X, columns=["längé", "größe_µm"])
+    table["saison"] = np.where(X[:, 0] * X[:, 1] > 0, "été", "hiver")
+    (table[::-1] if reordered else table).to_csv(root / DATA, index=False)
+    return root
+
+
+def _stopped_run(project: Path, monkeypatch, log_path: str = "Läufe rel") -> Path:
+    """A run of ``KW`` trained in ``project`` and stopped at step 20: its folder, absolute."""
+    monkeypatch.chdir(project)
+    pressed: list[bool] = []
+
+    class Button:  # pressed at step 20 (of about 100)
+        step_every = 1
+
+        def __call__(self, event: object) -> None:
+            if isinstance(event, Step) and event.step == 20:
+                pressed.append(True)
+
+    res = train(
+        **KW, log_path=log_path, subscribers=[Button()], stop=lambda: bool(pressed), verbose=False
+    )
+    assert res.status == "interrupted" and not res.run_dir.is_absolute()
+    return project / res.run_dir
+
+
+def _mlplab(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*MLPLAB, *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd, timeout=300
+    )
+
+
+def test_resume_from_another_folder_reads_the_runs_own_file(tmp_path, monkeypatch):
+    """From a folder with a same-named file of other rows, too: the run's own is read, and
+    the run ends as one never stopped."""
+    project = _project(tmp_path / "Übung 1")
+    by_cli = _stopped_run(project, monkeypatch)
+    in_python = _stopped_run(project, monkeypatch, log_path="Läufe zwei")
+    straight = train(**KW, log_path=str(tmp_path / "straight"), verbose=False).run_dir
+    elsewhere = _project(tmp_path / "Übung 2", reordered=True)
+    proc = _mlplab("train", "--resume", by_cli, "-q", cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert_same_run(straight, by_cli)
+    monkeypatch.chdir(elsewhere)
+    assert train(resume=in_python, verbose=False).status == "finished"
+    assert_same_run(straight, in_python)
+
+
+def test_resume_refuses_a_file_changed_since_naming_each_place_tried(tmp_path, monkeypatch):
+    project = _project(tmp_path / "Übung 1")
+    run_dir = _stopped_run(project, monkeypatch)
+    elsewhere = _project(tmp_path / "Übung 2", reordered=True)
+    mine = pd.read_csv(project / DATA)
+    mine[1:].to_csv(project / DATA, index=False)  # a row gone
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    proc = _mlplab("train", "--resume", run_dir, cwd=elsewhere)
+    tried = f"tried {str(elsewhere / DATA)!r}, {str(project / DATA)!r}"
+    assert_one_line(proc.returncode, proc.stderr, f"data file {DATA!r} has changed since", tried)
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+    (project / DATA).unlink()
+    (elsewhere / DATA).unlink()
+    proc = _mlplab("train", "--resume", run_dir, cwd=tmp_path)
+    assert_one_line(
+        proc.returncode,
+        proc.stderr,
+        f"data file {DATA!r} does not exist",
+        "relative to the folder it trained in, here or above the run folder",
+    )

@@ -3,17 +3,24 @@
 A run's data file given by a relative path (``--data daten/données.csv``) is relative to
 the folder it trained in: ``mlplab plot`` and ``load_run`` found it there, above the run
 folder, but ``--resume`` looked only here: it said the file did not exist, or went on
-with a same-named file's other rows.
+with a same-named file's other rows. The line an interruption prints named the run
+folder relative to the folder it trained in, unquoted: pasted elsewhere, or with a space
+in the path, it did not resume the run.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from reliability_support import ENV, MLPLAB, assert_one_line, assert_same_run
+from reliability_support import ENV, MLPLAB, assert_one_line, assert_same_run, read_json
 
 from mlplab.runner import train
 from mlplab.training.events import Step
@@ -95,3 +102,48 @@ def test_resume_refuses_a_file_changed_since_naming_each_place_tried(tmp_path, m
         f"data file {DATA!r} does not exist",
         "relative to the folder it trained in, here or above the run folder",
     )
+
+
+def _interrupted(args: list[str], cwd: Path, log_path: Path) -> tuple[int, str]:
+    """Run ``args`` in ``cwd`` in a session of its own, SIGINT its group (as Ctrl-C does)
+    once it trains with a record in ``log_path``; its exit status and standard output."""
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        cwd=cwd,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if " -> " in line:  # the header, printed just before training
+            break
+    deadline = time.monotonic() + 120
+    while not any(log_path.rglob("result.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # some steps taken
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130 and "Traceback" not in err, (proc.returncode, err)
+    return proc.returncode, "".join(seen) + out
+
+
+def test_the_interruption_line_pastes_into_a_shell_in_any_folder(tmp_path):
+    project = _project(tmp_path / "Übung 1")
+    args = [*MLPLAB, "train", "--data", DATA, "--target", "saison", "--epoch", "10000000"]
+    args += ["--log_every", "0", "--plots", "none", "--log_path", "Läufe rel"]
+    _, out = _interrupted(args, project, project / "Läufe rel")
+    (run_dir,) = [p.parent for p in (project / "Läufe rel").rglob("result.json")]
+    command = out.split("(or `", 1)[1].split("`)", 1)[0]
+    assert shlex.split(command) == ["mlplab", "train", "--resume", str(run_dir)]
+    assert read_json(run_dir / "result.json")["message"].endswith(f"(or `{command}`)")
+    # Pasted into a shell in another folder (as `python -m mlplab`: the same CLI).
+    (tmp_path / "elsewhere").mkdir()
+    pasted = f"{shlex.quote(sys.executable)} -m {command}"
+    _, out = _interrupted(["bash", "-c", pasted], tmp_path / "elsewhere", run_dir)
+    assert f"the interrupted run in {run_dir} continues from its checkpoint" in out
+    assert f"(or `{command}`)" in out

@@ -7,6 +7,8 @@ Each outcome carries the run's final metrics, so a search ranks without reading 
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +123,7 @@ def test_a_stop_ends_the_sweep_resumably_and_it_returns(tmp_path: Path) -> None:
             == o["error"]
             == (
                 f"interrupted by stop() at step 5; the same command or call again continues "
-                f"it (or `mlplab train --resume {o['run_dir']}`)"
+                f"it (or `mlplab train --resume {shlex.quote(os.path.abspath(o['run_dir']))}`)"
             )
         )
     # The same sweep again continues the stopped stack exactly and trains the other.

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import base64
 import math
+import os
 import random
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,7 +213,7 @@ class RunWriter:
             status = "interrupted"
             have = (m.record.checkpoint_dir / "last.safetensors").is_file()
             error = (
-                f"interrupted; resume from the last checkpoint with `mlplab train --resume {m.record.dir}`"
+                f"interrupted; resume from the last checkpoint with `{resume_command(m.record.dir)}`"
                 if have
                 else "interrupted before its first checkpoint; run it again to start over"
             )
@@ -291,6 +293,12 @@ def resume_hint(message: str, run_dir: Path) -> str:
     trained it, run again (a sweep's, a notebook's ``train()``, a page's), continues it,
     as ``mlplab train --resume`` does from a shell."""
     return (
-        f"{message}; the same command or call again continues it (or `mlplab train "
-        f"--resume {run_dir}`)"
+        f"{message}; the same command or call again continues it (or `{resume_command(run_dir)}`)"
     )
+
+
+def resume_command(run_dir: Path) -> str:
+    """``mlplab train --resume RUN_DIR`` to paste into a shell: the folder absolute, so the
+    command works from any folder (a relative log_path is relative to where it trained),
+    and quoted where it must be (a space, a non-ASCII letter)."""
+    return f"mlplab train --resume {shlex.quote(os.path.abspath(run_dir))}"

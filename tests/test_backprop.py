@@ -325,6 +325,23 @@ def test_cli_resume_starts_from_the_runs_checkpoint(run_cli, tmp_path: Path) -> 
         np.testing.assert_array_equal(trace.weights[name], value, err_msg=name)
 
 
+def test_cli_resume_finds_the_runs_data_file_from_another_folder(run_cli, tmp_path: Path) -> None:
+    """A run trained on data/gate.csv in its project folder: backprop --resume from
+    elsewhere said the file did not exist, as train --resume did."""
+    project, other = tmp_path / "project", tmp_path / "other"
+    (project / "data").mkdir(parents=True)
+    other.mkdir()
+    rows = "".join(f"{i % 3},{i % 5},{i % 2}\n" for i in range(20))
+    (project / "data" / "gate.csv").write_text("a,b,y\n" + rows)
+    proc = run_cli("train", "--data", "data/gate.csv", "--target", "y", "--hid_dim", "3",
+                   "--epoch", "5", "--quiet", "--plots", "none", cwd=project)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = [p.parent for p in project.rglob("config.yaml")]
+    proc = run_cli("backprop", "--resume", run_dir, cwd=other)
+    assert proc.returncode == 0, proc.stderr
+    assert "verdict: ok" in proc.stdout
+
+
 XOR4 = ["--data", "xor", "--epoch", "4"]
 
 

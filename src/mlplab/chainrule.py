@@ -79,7 +79,13 @@ from mlplab.engines.numpy.backend import NumpyBackend
 from mlplab.engines.numpy.model import unstack
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import RUN_FOLDER, CheckpointError, ConfigError, check_path_argument, public
-from mlplab.restore import check_run_dir, record_config, restore_model, restore_stack
+from mlplab.restore import (
+    check_run_dir,
+    record_config,
+    restore_model,
+    restore_stack,
+    resume_data,
+)
 from mlplab.runs.record import run_folder_around
 from mlplab.training.loop import Schedule, batch_bounds, fit, lrs_at
 from mlplab.training.state import StackState
@@ -450,7 +456,7 @@ def _resumed(run_dir: Path, steps: int) -> _Start:
     if not path.exists():
         raise CheckpointError(f"--resume {str(run_dir)!r}: the run has no checkpoint yet")
     ckpt = load_checkpoint(path)
-    data = load_data(cfg)
+    data = resume_data(run_dir, cfg, ckpt)  # from any folder, the rows it trained on
     try:
         spec = ModelSpec.from_dict(ckpt.meta["spec"])
     except Exception as err:

@@ -9,6 +9,7 @@ Every setting of :class:`mlplab.config.Config` becomes a ``--flag`` of ``train``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import signal
@@ -856,6 +857,7 @@ def _quiet_idle_blas() -> None:
 
 def run() -> None:
     """The ``mlplab`` command: :func:`main`, then exit with its status."""
+    _replace_what_cannot_be_printed()
     code = main()
     # The command's work is done and its status decided: a Ctrl-C now (pressed again
     # after a stop, or just as a run finished) ended the process by SIGINT while Python
@@ -864,6 +866,20 @@ def run() -> None:
     # take a second (a handler that exited at once was killed by SIGINT all the same).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise SystemExit(code)
+
+
+def _replace_what_cannot_be_printed() -> None:
+    """On a terminal or file whose encoding is not UTF-8 (an ASCII or latin-1 locale), a
+    character it lacks (a table's ─, ±, ²) prints as '?': it was a traceback, after the
+    run had trained."""
+    import codecs
+
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        reconfigure = getattr(stream, "reconfigure", None)
+        with contextlib.suppress(LookupError, ValueError, TypeError, OSError):
+            if encoding and reconfigure and codecs.lookup(encoding).name != "utf-8":
+                reconfigure(errors="replace")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

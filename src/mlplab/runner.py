@@ -885,7 +885,9 @@ def _rerun(
             cfg, None, verbose, True, data, spec, engine, stop, hooks, run_dir, scratch
         )
     finally:
-        status = None if res is None else res.status
+        # A run that finished and then raised (printing its table to a stream that cannot
+        # hold it, a Ctrl-C as it ended) is finished all the same: its record says so.
+        status = (read_result(scratch) or {}).get("status") if res is None else res.status
         where = "" if res is None else f" at step {res.record.get('steps')}"
         message = settle(scratch, run_dir, status, where)
     if message is None:

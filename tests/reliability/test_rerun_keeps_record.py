@@ -314,3 +314,44 @@ def test_a_sweep_rerun_replaces_a_finished_run_only_once_finished(tmp_path: Path
     assert [files_of(d) for d in run_dirs] != before  # new records, in the same folders
     assert all(read_json(d / "result.json")["status"] == "finished" for d in run_dirs)
     assert hidden_left(tmp_path) == []
+
+
+def test_an_ascii_terminal_prints_the_tables_and_a_rerun_keeps_its_new_run(tmp_path: Path) -> None:
+    """On a stream whose encoding is ASCII (a C locale without UTF-8), the closing table's
+    ─ and ± were a traceback after the run had trained, and --rerun then threw the
+    finished new run away."""
+    env = {**ENV, "PYTHONIOENCODING": "ascii", "PYTHONUTF8": "0"}
+    args = [*MLPLAB, "train", "--data", "xor", "--epoch", "3", "--log_path", str(tmp_path)]
+    first = subprocess.run([*args, "--plots", "none"], capture_output=True, text=True, env=env)
+    assert first.returncode == 0 and "Traceback" not in first.stderr, first.stderr
+    (run_dir,) = [p.parent for p in tmp_path.rglob("result.json")]
+    stamp = read_json(run_dir / "result.json")["wall_time_s"]
+    again = subprocess.run([*args, "--plots", "none", "--rerun"], capture_output=True,
+                           text=True, env=env)  # fmt: skip
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
+    assert "replaced the earlier finished run" in again.stdout
+    assert read_json(run_dir / "result.json")["wall_time_s"] != stamp
+    listed = subprocess.run([*MLPLAB, "datasets"], capture_output=True, text=True, env=env)
+    assert listed.returncode == 0 and "xor" in listed.stdout, listed.stderr
+
+
+def test_a_rerun_that_finished_and_then_raised_replaces_the_earlier_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new run's record said finished; an error after it (printing its table) made
+    the rerun discard it, and the earlier run stayed as if the new one had failed."""
+    import mlplab.runner
+
+    settings = dict(data="xor", epoch=3, plots="none", exp_name="keep", log_path=str(tmp_path))
+    old = train(**settings, verbose=False)
+    before = read_json(old.run_dir / "result.json")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise UnicodeEncodeError("ascii", "─", 0, 1, "ordinal not in range(128)")
+
+    monkeypatch.setattr(mlplab.runner, "print_summary", broken)
+    with pytest.raises(UnicodeEncodeError):
+        train(**settings, verbose=True, rerun=True)
+    after = read_json(old.run_dir / "result.json")
+    assert after["status"] == "finished" and after["wall_time_s"] != before["wall_time_s"]
+    assert hidden_left(tmp_path) == []

@@ -107,7 +107,9 @@ class RunConsole:
         if not self.verbose:
             return
         if self._progress is not None:
-            self._progress.console.print(text, highlight=False, markup=False)
+            # soft_wrap: the terminal wraps a long line (a run folder stays one word to
+            # copy); rich broke it with newlines at the width.
+            self._progress.console.print(text, highlight=False, markup=False, soft_wrap=True)
         else:
             print(text, flush=False)
 

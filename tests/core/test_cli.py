@@ -1103,3 +1103,17 @@ def test_a_plot_of_a_read_only_run_asks_for_out(tmp_path):
                          cwd=tmp_path)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "elsewhere" / "loss.png").is_file()
+
+
+def test_a_narrow_terminal_keeps_each_line_whole(tmp_path):
+    """On a 40-column terminal, the lines printed above the progress bar were broken with
+    newlines at the width, and a run folder copied from them was cut in two."""
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    log = tmp_path / "a folder with a long name for the runs"
+    text = _on_a_terminal(
+        ["train", "--data", "xor", "--epoch", "300", "--log_every", "100", "--plots", "none",
+         "--log_path", str(log)],
+        {**env, "TERM": "xterm"}, cols=40,
+    )  # fmt: skip
+    (run_dir,) = [p.parent for p in log.rglob("result.json")]
+    assert str(run_dir) in text.replace("\r\n", "\n")

@@ -27,6 +27,7 @@ import numpy as np
 from mlplab.console import terminal_text
 from mlplab.data.dataset import names_of, not_numeric
 from mlplab.data.files import read_npz_features, read_table
+from mlplab.data.registry import BUILTIN
 from mlplab.errors import CheckpointError, ConfigError, DataError, other_case
 from mlplab.pipes import lost_output
 from mlplab.restore import check_run_dir, load_run, training_file
@@ -91,6 +92,11 @@ def predictions(
         note = f"{last} is missing or unreadable; predicting with its best model"
     if note and not quiet:
         print(f"mlplab: note: {note}", file=sys.stderr)
+    if data in BUILTIN and not Path(data).exists():
+        raise DataError(
+            f"--data {data!r} is a built-in dataset's name; predict takes a file of new rows "
+            "(CSV, TSV, Parquet or NPZ) with the run's feature columns"
+        )
     X, kept, unused = _features(data, ds.feature_names, run.config.ignore or [])
     bad = first_non_finite(X)
     if bad is not None:  # named as training names it: the column, and the row to look at

@@ -1204,3 +1204,10 @@ def test_a_column_named_in_another_unicode_form_is_the_runs(run_cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert [int(line.split(",")[0]) for line in lines[1:]] == list(res.predict_labels(X[:5]))
+
+
+def test_a_builtin_datasets_name_is_no_file_of_rows(iris_run, run_cli, tmp_path):
+    """`--data iris` said "data file 'iris' does not exist", as if a file had gone."""
+    res, _, _ = iris_run
+    proc = run_cli("predict", res.run_dir, "--data", "iris", cwd=tmp_path)
+    assert_one_line_error(proc, "--data 'iris' is a built-in dataset's name; predict takes a file")

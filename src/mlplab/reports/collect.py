@@ -181,7 +181,12 @@ def _not_utf8_text(file: Path, record: dict[str, Any]) -> str | None:
     if (shown := not_utf8(str(file.parent.absolute()))) is not None:
         return f"its folder name '{shorten(shown, 200)}' is not UTF-8 text; rename the folder"
     for key, value in record.items():
-        for text in value if isinstance(value, list) else [value]:
+        # Lists of text (class names, columns) looked into; curves of numbers not: a
+        # long run's hold thousands of floats.
+        texts = (
+            value if isinstance(value, list) and value and isinstance(value[0], str) else [value]
+        )
+        for text in texts:
             if isinstance(text, str) and (shown := not_utf8(text)) is not None:
                 return f"its {key!r} holds '{shorten(shown, 200)}', which is not UTF-8 text"
     return None

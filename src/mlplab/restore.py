@@ -316,9 +316,13 @@ def saved_best_epoch(run_dir: Path, state: LoopState) -> int:
 UNFINISHED = ("interrupted", "running", "failed")  # statuses a checkpoint continues
 
 
-def resumable(cfg: Config, spec: ModelSpec, why: list[str] | None = None) -> Restored | None:
+def resumable(
+    cfg: Config, spec: ModelSpec, why: list[str] | None = None, data_digest: str | None = None
+) -> Restored | None:
     """The checkpoint an unfinished run continues from, or None to train it from the start
     (with the reason appended to ``why`` when there is a checkpoint that cannot be used).
+    ``data_digest``: the rows the run trains on now, which must be those of its checkpoint
+    (a data file changed since would mix two sets of rows in one run).
 
     Unfinished: interrupted, still ``running`` on disk (killed outright), or failed. A run
     that failed (a full disk, an exception in a subscriber) kept its last checkpoint as it
@@ -332,6 +336,11 @@ def resumable(cfg: Config, spec: ModelSpec, why: list[str] | None = None) -> Res
     try:
         ckpt = load_checkpoint(last)
         check_identity(run_dir, cfg, ckpt, last)
+        saved = ckpt.meta.get("data_digest")
+        if saved and data_digest and saved != data_digest:
+            if why is not None:
+                why.append(f"data file {cfg.data!r} has changed since it trained (its rows differ)")
+            return None
         return restore_model(cfg, spec, ckpt, last)
     except MlplabError as err:
         if why is not None:

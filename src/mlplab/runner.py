@@ -770,7 +770,7 @@ def _train(
             # resume makes that the run a fresh start would give, and keeps its progress.
             why: list[str] = []
             if not rerun and dataset is None:
-                saved = resumable(cfg, spec, why)
+                saved = resumable(cfg, spec, why, data.digest)
             if verbose:
                 _say_unfinished(run_dir, saved, rerun, why)
         if kept is None:

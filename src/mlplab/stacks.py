@@ -91,7 +91,7 @@ def train_stack(
     where: tuple[int, ...]
     saved: list[Restored | None] = []
     for i, (cfg, spec) in enumerate(zip(cfgs, specs, strict=True)):
-        r = resumable(cfg, spec) if resume else None
+        r = resumable(cfg, spec, data_digest=data.digest) if resume else None
         saved.append(r)
         where = () if r is None else (r.loop.epoch, r.loop.step, r.loop.batch_in_epoch)
         parts.setdefault(where, []).append(i)

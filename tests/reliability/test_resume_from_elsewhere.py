@@ -147,3 +147,23 @@ def test_the_interruption_line_pastes_into_a_shell_in_any_folder(tmp_path):
     _, out = _interrupted(["bash", "-c", pasted], tmp_path / "elsewhere", run_dir)
     assert f"the interrupted run in {run_dir} continues from its checkpoint" in out
     assert f"(or `{command}`)" in out
+
+
+def test_the_same_command_again_trains_afresh_where_its_file_has_changed(
+    tmp_path, monkeypatch, capsys
+):
+    """The same command again continued an interrupted run from its checkpoint whatever
+    its data file held now: its first 20 steps on one set of rows, the rest on another."""
+    project = _project(tmp_path / "p")
+    run_dir = _stopped_run(project, monkeypatch, log_path="runs")
+    before = read_json(run_dir / "result.json")["data_digest"]
+    other = _project(tmp_path / "other", reordered=True)  # the same columns, other order
+    (project / DATA).write_bytes((other / DATA).read_bytes())
+    res = train(**KW, log_path="runs", verbose=True)
+    out = capsys.readouterr().out
+    assert f"it cannot continue: data file {DATA!r} has changed since it trained" in out
+    assert res.status == "finished" and res.run_dir.resolve() == run_dir.resolve()
+    after = read_json(run_dir / "result.json")
+    assert after["data_digest"] != before
+    straight = train(**KW, log_path=str(tmp_path / "straight"), verbose=False).run_dir
+    assert_same_run(straight, run_dir)  # trained from step 0 on the rows it holds now

@@ -869,17 +869,17 @@ def run() -> None:
 
 
 def _replace_what_cannot_be_printed() -> None:
-    """On a terminal or file whose encoding is not UTF-8 (an ASCII or latin-1 locale), a
+    """On a standard output whose encoding is not UTF-8 (an ASCII or latin-1 locale), a
     character it lacks (a table's ─, ±, ²) prints as '?': it was a traceback, after the
-    run had trained."""
+    run had trained. (Standard error already writes such a character as a backslash
+    escape; the predictions' CSV is written as UTF-8 bytes, see :mod:`mlplab.predict`.)"""
     import codecs
 
-    for stream in (sys.stdout, sys.stderr):
-        encoding = getattr(stream, "encoding", None)
-        reconfigure = getattr(stream, "reconfigure", None)
-        with contextlib.suppress(LookupError, ValueError, TypeError, OSError):
-            if encoding and reconfigure and codecs.lookup(encoding).name != "utf-8":
-                reconfigure(errors="replace")
+    encoding = getattr(sys.stdout, "encoding", None)
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    with contextlib.suppress(LookupError, ValueError, TypeError, OSError):
+        if encoding and reconfigure and codecs.lookup(encoding).name != "utf-8":
+            reconfigure(errors="replace")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -294,8 +294,7 @@ def predict_command(
         if sys.stdout.isatty():  # a label's control characters would act on the terminal
             text = terminal_text(text)
         try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            _write_stdout(text)
             lost = lost_output()  # the CLI's stdout falls silent rather than raise
         except OSError as err:
             lost = err
@@ -316,6 +315,22 @@ def predict_command(
         if not quiet:
             print(f"{len(table)} predictions -> {out}")
     return 0
+
+
+def _write_stdout(text: str) -> None:
+    """The CSV on standard output, as UTF-8 where the stream's own encoding is another (an
+    ASCII or latin-1 locale): a class name it lacks would be '?' in a file read back."""
+    import codecs
+
+    buffer = getattr(sys.stdout, "buffer", None)
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    if buffer is not None and codecs.lookup(encoding).name != "utf-8":
+        sys.stdout.flush()
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
+        return
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def _not_the_training_file(run_dir: str, out: str) -> None:

@@ -1211,3 +1211,29 @@ def test_a_builtin_datasets_name_is_no_file_of_rows(iris_run, run_cli, tmp_path)
     res, _, _ = iris_run
     proc = run_cli("predict", res.run_dir, "--data", "iris", cwd=tmp_path)
     assert_one_line_error(proc, "--data 'iris' is a built-in dataset's name; predict takes a file")
+
+
+def test_the_csv_on_an_ascii_standard_output_keeps_its_names(run_cli, tmp_path):
+    """With a standard output whose encoding is ASCII, the CSV's class names became '?'
+    (p_?, p_??) in a file read back: the CSV goes out as UTF-8."""
+    import os
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    table = pd.DataFrame(X, columns=["a", "b"])
+    table["계절"] = np.where(X[:, 0] > 0, "봄", "여름")
+    table.to_csv(tmp_path / "k.csv", index=False)
+    res = train(data=str(tmp_path / "k.csv"), target="계절", epoch=3, plots="none",
+                verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    table[["a", "b"]].head(4).to_csv(tmp_path / "new.csv", index=False)
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "PYTHONUTF8": "0"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "predict", str(res.run_dir), "--data",
+         str(tmp_path / "new.csv")], capture_output=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode("utf-8").splitlines()
+    assert lines[0] == "predicted,p_봄,p_여름"
+    assert {line.split(",")[0] for line in lines[1:]} <= {"봄", "여름"}

@@ -30,7 +30,7 @@ from mlplab.data.files import read_npz_features, read_table
 from mlplab.data.registry import BUILTIN
 from mlplab.errors import CheckpointError, ConfigError, DataError, other_case
 from mlplab.pipes import lost_output
-from mlplab.restore import check_run_dir, load_run, training_file
+from mlplab.restore import check_run_dir, load_run, training_files
 from mlplab.runs.atomic import atomic_write_text, why_not_replaceable
 from mlplab.runs.record import run_folder_around
 from mlplab.trained import first_non_finite
@@ -195,7 +195,9 @@ def _features(
         columns={
             c: nfc[key]
             for c in df.columns
-            if c not in names and (key := unicodedata.normalize("NFC", str(c))) in nfc
+            if c not in names
+            and (key := unicodedata.normalize("NFC", str(c))) in nfc
+            and nfc[key] not in df.columns  # the run's own spelling is there too: it stands
         }
     )
     missing = [c for c in names if c not in df.columns]
@@ -339,8 +341,9 @@ def _not_the_training_file(run_dir: str, out: str) -> None:
     if not Path(out).exists():
         return
     check_run_dir(Path(run_dir))
-    trained_on = training_file(Path(run_dir))
-    if trained_on is not None and Path(out).samefile(trained_on):
+    # Any place the run's file may be (a same-named file here does not make the one
+    # above the run folder any less its own).
+    if any(Path(out).samefile(f) for f in training_files(Path(run_dir))):
         raise ConfigError(
             f"--out {out!r} is the data file that the run {run_dir!r} trained on, which "
             "the predictions would replace; give another file (e.g. preds.csv)"

@@ -548,14 +548,13 @@ def _same_file(a: Path, b: str) -> bool:
         return False
 
 
-def training_file(run_dir: Path) -> Path | None:
-    """The data file ``run_dir`` trained on, found as :func:`load_run` finds it (its first
-    place); None for a built-in dataset or a file found nowhere."""
+def training_files(run_dir: Path) -> list[Path]:
+    """Each file that may be the one ``run_dir`` trained on, in the places :func:`load_run`
+    looks (here, then above the run folder); none for a built-in dataset."""
     cfg = record_config(run_dir)
     if cfg.data in BUILTIN:
-        return None
-    found = Path(_data_candidates(run_dir, cfg)[0].data)
-    return found if found.exists() else None
+        return []
+    return [Path(c.data) for c in _data_candidates(run_dir, cfg) if Path(c.data).exists()]
 
 
 def _training_data(

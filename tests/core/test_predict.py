@@ -1237,3 +1237,44 @@ def test_the_csv_on_an_ascii_standard_output_keeps_its_names(run_cli, tmp_path):
     lines = proc.stdout.decode("utf-8").splitlines()
     assert lines[0] == "predicted,p_봄,p_여름"
     assert {line.split(",")[0] for line in lines[1:]} <= {"봄", "여름"}
+
+
+def test_out_is_never_the_runs_own_file_found_above_it(run_cli, tmp_path):
+    """From another project folder holding its own train.csv, the guard looked at that
+    one alone, and --out '../proj a/train.csv' replaced the run's training file."""
+    rows = "".join(f"{i % 3},{i % 5},{i % 2}\n" for i in range(40))
+    proj, other = tmp_path / "proj a", tmp_path / "other"
+    for folder in (proj, other):
+        folder.mkdir()
+        (folder / "train.csv").write_text("a,b,y\n" + rows[: 200 if folder == other else None])
+    proc = run_cli("train", "--data", "train.csv", "--target", "y", "--epoch", "3",
+                   "--plots", "none", "-q", cwd=proj)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = [p.parent for p in proj.rglob("result.json")]
+    kept = (proj / "train.csv").read_bytes()
+    (other / "new.csv").write_text("a,b\n1,2\n")
+    proc = run_cli("predict", run_dir, "--data", "new.csv", "--out", "../proj a/train.csv",
+                   cwd=other)  # fmt: skip
+    assert_one_line_error(proc, "is the data file that the run")
+    assert (proj / "train.csv").read_bytes() == kept
+
+
+def test_a_file_with_both_unicode_forms_of_a_column_reads_the_runs_own(run_cli, tmp_path):
+    """A header with 'é' written both ways renamed one onto the other: two columns of one
+    name, and a traceback."""
+    import unicodedata
+
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    pd.DataFrame({"é": X[:, 0], "b": X[:, 1], "y": (X[:, 0] > 0).astype(int)}).to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    res = train(data=str(tmp_path / "t.csv"), target="y", epoch=3, plots="none",
+                verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    nfd = unicodedata.normalize("NFD", "é")
+    pd.DataFrame({"é": X[:4, 0], nfd: [9.0] * 4, "b": X[:4, 1]}).to_csv(
+        tmp_path / "new.csv", index=False
+    )
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "new.csv")
+    assert proc.returncode == 0, proc.stderr
+    got = [int(line.split(",")[0]) for line in proc.stdout.strip().splitlines()[1:]]
+    assert got == list(res.predict_labels(X[:4]))

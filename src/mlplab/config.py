@@ -478,10 +478,11 @@ class Config(BaseModel):
     def _path_as_text(cls, v: Any) -> Any:
         # pathlib.Path("iris.csv") is a path as much as "iris.csv" is (load_run takes both).
         v = plain_value(v)
-        if isinstance(v, str) and (v.startswith("~") or "$" in v):
+        if isinstance(v, str) and (v.startswith("~") or "$" in v) and not os.path.exists(v):
             # As a shell would for a flag: a config's `log_path: ~/runs` made a folder named
             # `~` here, which `rm -rf ~` then took for the home folder. An unset variable
-            # (or `$5`) stays as written.
+            # (or `$5`) stays as written, and so does a path that exists as written (a
+            # flag the shell already expanded, quoted to keep its `$`).
             v = os.path.expanduser(os.path.expandvars(v))
         return v
 

@@ -1145,5 +1145,13 @@ def test_a_configs_paths_take_the_home_folder_and_variables_as_a_shell_does(tmp_
     assert sorted(p.name for p in here.iterdir()) == ["lab.yaml"]  # no `~` or `$...` folder
     (record,) = (tmp_path / "root" / "runs").rglob("result.json")
     assert json.loads(record.read_text())["data"] == str(home / "data" / "gate.csv")
-    # A `$` that names no variable stays as written: "$5 to $10.csv" is a file's name.
+    # A `$` that names no variable stays as written: "$5 to $10.csv" is a file's name; so
+    # does a path that exists as written (a quoted flag's `$HOME`).
     assert Config(data="$5 to $10.csv").data == "$5 to $10.csv"
+    literal = tmp_path / "lit$MLPLAB_TEST_ROOT.csv"
+    literal.write_text("a,y\n1,0\n")
+    os.environ["MLPLAB_TEST_ROOT"] = "elsewhere"
+    try:
+        assert Config(data=str(literal)).data == str(literal)
+    finally:
+        del os.environ["MLPLAB_TEST_ROOT"]

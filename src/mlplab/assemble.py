@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -310,17 +311,20 @@ def device_used(cfg: Config, engine: str) -> str:
     return str(resolve_device(cfg.device))
 
 
-def environment(cfg: Config, engine: str) -> dict[str, Any]:
-    """The versions, device and threads a run trained with (its record's ``environment``)."""
+@functools.cache
+def _versions() -> dict[str, str]:
+    """Python's, NumPy's and torch's versions: read once a process (torch's from its
+    package's metadata, a millisecond a read, for each model of each stack)."""
     import platform
     from importlib.metadata import version
 
-    env: dict[str, Any] = {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": version("torch"),
-        "device": device_used(cfg, engine),
-    }
+    return {"python": platform.python_version(), "numpy": np.__version__, "torch": version("torch")}
+
+
+def environment(cfg: Config, engine: str) -> dict[str, Any]:
+    """The versions, device and threads a run trained with (its record's ``environment``:
+    a resumed run's, those of the process that resumed it)."""
+    env: dict[str, Any] = {**_versions(), "device": device_used(cfg, engine)}
     if engine == "torch":
         import torch
 

@@ -73,6 +73,16 @@ def test_report_on_a_folder_whose_name_is_not_utf8_is_one_line(tmp_path, run_cli
     shutil.copytree(run, runs / "exp" / os.fsdecode(b"copie-\xe9"))
     proc = run_cli("report", runs, "--quiet")
     assert proc.returncode == 0, proc.stderr
-    assert r"its folder name" in proc.stderr and r"copie-\xe9' is not UTF-8" in proc.stderr
+    assert r"the folder name" in proc.stderr and r"copie-\xe9' is not UTF-8" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert (runs / "report.html").is_file()
+
+    # Runs trained with a relative log_path inside such a folder: the folder above them,
+    # not the run's own, is named ("rename the folder" sent its user to the run folder).
+    above = tmp_path / os.fsdecode(b"jos\xe9")
+    above.mkdir()
+    shutil.copytree(runs / "exp" / run.name, above / "runs" / "exp" / run.name)
+    proc = run_cli("report", "runs", cwd=above)
+    assert proc.returncode == 2, proc.stderr
+    assert r"the folder name '" in proc.stderr and r"jos\xe9' is not UTF-8" in proc.stderr
+    assert r"jos\xe9/runs" not in proc.stderr.split("the folder name")[1].split("'")[1]

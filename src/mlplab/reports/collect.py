@@ -178,8 +178,13 @@ def quoted_path(path: str | Path) -> str:
 def _not_utf8_text(file: Path, record: dict[str, Any]) -> str | None:
     """Why a run cannot enter the tables, whose text is UTF-8: its folder's name (a run
     folder renamed), or a text of its record, is not UTF-8 text; else None."""
-    if (shown := not_utf8(str(file.parent.absolute()))) is not None:
-        return f"its folder name '{shorten(shown, 200)}' is not UTF-8 text; rename the folder"
+    folder = file.parent.absolute()
+    if not_utf8(str(folder)) is not None:
+        # The first folder on the way whose name is not UTF-8: the run's own, or one
+        # above it that the report's tables name too (a relative log_path trained there).
+        bad = next(p for p in (*reversed(folder.parents), folder) if not_utf8(p.name))
+        named = shorten(not_utf8(str(bad)) or str(bad), 200)
+        return f"the folder name '{named}' is not UTF-8 text; rename that folder"
     for key, value in record.items():
         # Lists of text (class names, columns) looked into; curves of numbers not: a
         # long run's hold thousands of floats.

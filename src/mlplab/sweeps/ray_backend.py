@@ -517,8 +517,9 @@ def _train_group_task(
     """
     import ray
 
-    # Warnings as the CLI shows them (one line, in mlplab's words), as a local worker does.
-    warnings.showwarning = one_line_warning
+    # Warnings as the CLI shows them (one line, in mlplab's words), as a local worker does;
+    # put back after, for the tasks of the caller's own that this worker runs next.
+    shown, warnings.showwarning = warnings.showwarning, one_line_warning
     if group_fn is None:
         from mlplab.sweeps.local import train_group
 
@@ -547,6 +548,7 @@ def _train_group_task(
         return {"node": ray.get_runtime_context().get_node_id(), "runs": runs}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        warnings.showwarning = shown
 
 
 def pack_run_dir(run_dir: str | Path) -> Packed:

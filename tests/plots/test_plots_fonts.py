@@ -142,35 +142,3 @@ def test_pictures_saved_in_a_notebook_say_it_once_a_process(tmp_path, monkeypatc
         style._installed_fallback.cache_clear()
     texts = [str(w.message) for w in said]
     assert texts == [texts[0]] and texts[0].startswith(NOTE + "'계절봄'"), texts
-
-
-def test_two_threads_drawing_keep_their_notes_apart(tmp_path, monkeypatch):
-    """Two threads saving pictures (two train() calls of a web page's threads): one
-    thread's note named the other's characters, and matplotlib's own warnings leaked."""
-    import threading
-
-    monkeypatch.setattr(style, "_SAID", set())
-    monkeypatch.setattr(style, "CJK_FONTS", ())
-    style._installed_fallback.cache_clear()
-
-    def draw(text: str, name: str) -> None:
-        for i in range(6):
-            style.save_figure(_titled(text), tmp_path / f"{name}{i}.png", "png")
-
-    try:
-        with warnings.catch_warnings(record=True) as said:
-            warnings.simplefilter("always")
-            threads = [
-                threading.Thread(target=draw, args=("봄 여름", "a")),
-                threading.Thread(target=draw, args=("가을 겨울", "b")),
-            ]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-    finally:
-        monkeypatch.undo()
-        style._installed_fallback.cache_clear()
-    texts = [str(w.message) for w in said]
-    assert all(t.startswith(NOTE) for t in texts), texts  # matplotlib's own: none
-    assert sorted(t[len(NOTE) :].split("'")[1] for t in texts) == ["가을겨울", "봄여름"], texts

@@ -16,11 +16,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, Literal, ParamSpec, TextIO, TypeVar
+from typing import IO, Any, Literal, ParamSpec, TypeVar
 
 import matplotlib as mpl
 import numpy as np
@@ -167,10 +166,6 @@ _GLYPH_MISSING = re.compile(r"Glyph (\d+) \(.*\) missing from font\(s\) ", re.DO
 _NOTING: list[dict[str, None]] = []  # the characters missed so far, while fonts_noted runs
 _SAID: set[str] = set()  # the notes given in this process: one a process (a sweep's worker)
 MAX_NAMED_GLYPHS = 20
-# One thread at a time draws under fonts_noted: Python's warnings machinery is the
-# process's, and two threads' notes mixed their characters (two train() calls of a web
-# page's threads). Re-entrant: a run's plots nest it.
-_NOTING_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
@@ -178,37 +173,35 @@ def fonts_noted() -> Iterator[None]:
     """Say in one line which characters no installed font could draw while this runs (a
     run's plots, ``mlplab plot``, a report), and what to do, rather than matplotlib's
     warning for each character of each figure. Nested, the outermost one says it; the
-    same note is said once in a process."""
-    with _NOTING_LOCK:
-        if _NOTING:
+    same note is said once in a process.
+
+    It collects matplotlib's warnings, through Python's warnings machinery, which is the
+    process's own: two threads drawing at once (two ``train()`` calls of a web page) may
+    mix their characters, or let matplotlib's warnings through (any ``catch_warnings`` of
+    another thread puts back what it found)."""
+    if _NOTING:
+        yield
+        return
+    missed: dict[str, None] = {}  # in the order met
+    with warnings.catch_warnings():
+        warnings.filterwarnings("always", _GLYPH_MISSING.pattern, UserWarning)
+        shown = warnings.showwarning
+
+        def note(
+            message: Warning | str, category: type[Warning], *where: Any, **named: Any
+        ) -> None:
+            if issubclass(category, UserWarning) and (m := _GLYPH_MISSING.match(str(message))):
+                if (char := chr(int(m[1]))).isprintable():  # no font draws a control code
+                    missed[char] = None
+            else:  # another warning goes on as it would have (its file, line, ...)
+                shown(message, category, *where, **named)
+
+        warnings.showwarning = note
+        _NOTING.append(missed)
+        try:
             yield
-            return
-        missed: dict[str, None] = {}  # in the order met
-        with warnings.catch_warnings():
-            warnings.filterwarnings("always", _GLYPH_MISSING.pattern, UserWarning)
-            shown = warnings.showwarning
-
-            def note(
-                message: Warning | str,
-                category: type[Warning],
-                filename: str,
-                lineno: int,
-                file: TextIO | None = None,
-                line: str | None = None,
-            ) -> None:
-                m = _GLYPH_MISSING.match(str(message))
-                if issubclass(category, UserWarning) and m:
-                    if (char := chr(int(m[1]))).isprintable():  # no font draws a control code
-                        missed[char] = None
-                else:
-                    shown(message, category, filename, lineno, file, line)
-
-            warnings.showwarning = note
-            _NOTING.append(missed)
-            try:
-                yield
-            finally:
-                _NOTING.pop()
+        finally:
+            _NOTING.pop()
     if missed:
         _say_missing_glyphs(list(missed))
 

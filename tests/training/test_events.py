@@ -58,6 +58,8 @@ def test_events_come_in_order_and_end_each_model_once():
     assert all(set(f) >= {"train_loss", "val_acc", "test_acc"} for f in end.finals)
     v = [e for e in seen if isinstance(e, Validate)][-1]
     assert v.lr.tolist() == [0.5, 1.0, 2.0] and v.val_loss.shape == (3,)
+    # Each validation says where the run ends, for a rule's last rung, as Start does.
+    assert {e.epochs for e in seen if isinstance(e, Validate)} == {6} == {seen[0].epochs}
 
 
 def test_prune_stops_the_named_rows_and_the_others_go_on():

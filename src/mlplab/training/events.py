@@ -196,6 +196,9 @@ class Validate:
     # outputs on them, [K, N, out] (in the target's units), where the loop gave them.
     y_val: Array | None = field(default=None, repr=False)
     val_outputs: Array | None = field(default=None, repr=False)
+    # Where the run will end, as Start.epochs: a rule's last rung (a rung keyed on an
+    # epoch that is never validated, with validate_every 3, never came).
+    epochs: int = 0
 
     def val_score(self, metric: str) -> Array:
         """Each model's validation ``metric``, ``[K]`` over ``ids``, by a name ``rank_by``

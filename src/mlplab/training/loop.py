@@ -365,6 +365,7 @@ def fit(
                 task,
                 y_val,
                 val_out,
+                E,
             )
             emit(event)
             # The rules read the event while every model it names is still in the stack

@@ -484,8 +484,8 @@ def _train_stacked(
             mark_ended(values, f"{type(err).__name__}: {err}")
             ended.append(_recorded(values))
             if before and before[i] is not None and before[i] == _record_stamp(values):
-                # An earlier record, kept (finished or pruned before this rerun): this
-                # run failed all the same, and the caller is told so.
+                # An earlier finished record, kept (a rerun trains a finished run in a
+                # scratch folder): this run failed all the same, and the caller is told so.
                 ended[-1].update(status="failed", error=f"{type(err).__name__}: {err}",
                                  metrics={}, wall_time_s=None)  # fmt: skip
             if ended[-1]["status"] == "failed":  # those of a stack that never started

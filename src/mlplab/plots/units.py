@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from mlplab.data.dataset import Dataset
 from mlplab.engines.numpy.functional import ACTIVATIONS
 from mlplab.engines.spec import ModelSpec
-from mlplab.plots.inputs import NETWORK_MAX_UNITS
+from mlplab.plots.inputs import NETWORK_MAX_UNITS, every
 from mlplab.plots.labels import plane_names
 from mlplab.plots.network import wrap_title
 from mlplab.plots.style import BINARY_CMAP, STYLE, new_figure, styled
@@ -146,6 +146,4 @@ def _train_points(data: Dataset) -> np.ndarray:
     from mlplab.plots.surfaces import raw_inputs
 
     X = raw_inputs(data, data.X_train)
-    if len(X) > MAX_POINTS:
-        X = X[np.random.default_rng(0).choice(len(X), MAX_POINTS, replace=False)]
-    return X
+    return X[every(len(X), MAX_POINTS)]

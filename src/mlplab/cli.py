@@ -873,12 +873,11 @@ def _replace_what_cannot_be_printed() -> None:
     character it lacks (a table's ─, ±, ²) prints as '?': it was a traceback, after the
     run had trained. (Standard error already writes such a character as a backslash
     escape; the predictions' CSV is written as UTF-8 bytes, see :mod:`mlplab.predict`.)"""
-    import codecs
+    from mlplab.pipes import writes_utf8
 
-    encoding = getattr(sys.stdout, "encoding", None)
     reconfigure = getattr(sys.stdout, "reconfigure", None)
-    with contextlib.suppress(LookupError, ValueError, TypeError, OSError):
-        if encoding and reconfigure and codecs.lookup(encoding).name != "utf-8":
+    if reconfigure is not None and not writes_utf8(sys.stdout):
+        with contextlib.suppress(ValueError, TypeError, OSError):
             reconfigure(errors="replace")
 
 

@@ -61,6 +61,19 @@ class PipeGuard:
         return getattr(self.stream, name)
 
 
+def writes_utf8(stream: Any) -> bool:
+    """Whether ``stream`` encodes its text as UTF-8 (or says nothing of its encoding): not
+    so on a terminal or file of an ASCII or latin-1 locale, which lacks a table's ─ and ±
+    and a Korean class name."""
+    import codecs
+
+    encoding = getattr(stream, "encoding", None)
+    try:
+        return not encoding or codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return True
+
+
 def lost_output() -> OSError | None:
     """The error that made standard output drop what was printed (a full disk behind
     ``> file``), or None; taken, so that a command that reports it as its own failure

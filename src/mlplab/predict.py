@@ -29,7 +29,7 @@ from mlplab.data.dataset import names_of, not_numeric
 from mlplab.data.files import read_npz_features, read_table
 from mlplab.data.registry import BUILTIN
 from mlplab.errors import CheckpointError, ConfigError, DataError, other_case
-from mlplab.pipes import lost_output
+from mlplab.pipes import lost_output, writes_utf8
 from mlplab.restore import check_run_dir, load_run, training_files
 from mlplab.runs.atomic import atomic_write_text, why_not_replaceable
 from mlplab.runs.record import run_folder_around
@@ -322,15 +322,9 @@ def predict_command(
 def _write_stdout(text: str) -> None:
     """The CSV on standard output, as UTF-8 where the stream's own encoding is another (an
     ASCII or latin-1 locale): a class name it lacks would be '?' in a file read back."""
-    import codecs
-
-    buffer = getattr(sys.stdout, "buffer", None)
-    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    if buffer is not None and codecs.lookup(encoding).name != "utf-8":
-        sys.stdout.flush()
-        buffer.write(text.encode("utf-8"))
-        buffer.flush()
-        return
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and not writes_utf8(sys.stdout):
+        reconfigure(encoding="utf-8")  # through the stream, which a closed pipe silences
     sys.stdout.write(text)
     sys.stdout.flush()
 

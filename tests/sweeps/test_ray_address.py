@@ -102,3 +102,28 @@ def test_a_cluster_that_stops_under_a_run_is_named_as_such():
     line = ray_backend._task_error(ray, err, retries=3)
     assert line.startswith("the Ray cluster stopped under this run (LocalRayletDiedError)")
     assert "run the same sweep" in line
+
+
+def test_a_ray_task_shows_warnings_in_one_line_and_puts_the_workers_back():
+    # A worker process runs the caller's own tasks too: mlplab's one-line warnings are for
+    # its own training only, and the worker's own display returns after, failed or not.
+    from mlplab.errors import one_line_warning
+
+    def workers_own(*args, **kwargs):  # the display a Ray worker had before
+        pass
+
+    seen = []
+
+    def group_that_fails(configs):
+        seen.append(ray_backend.warnings.showwarning)
+        raise RuntimeError("the group failed")
+
+    before = ray_backend.warnings.showwarning
+    ray_backend.warnings.showwarning = workers_own
+    try:
+        with pytest.raises(RuntimeError, match="the group failed"):
+            ray_backend._train_group_task([], group_that_fails)
+        assert seen == [one_line_warning]
+        assert ray_backend.warnings.showwarning is workers_own
+    finally:
+        ray_backend.warnings.showwarning = before

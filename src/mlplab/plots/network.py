@@ -1,7 +1,8 @@
 """A small network drawn as nodes and weighted edges, as TensorFlow Playground shows it.
 
 Each unit is a node, each weight an edge whose width grows with ``|w|`` and whose colour
-gives its sign (orange positive, blue negative). A node's fill shows its bias the same
+gives its sign (orange positive, blue negative; the Playground's are the other way
+round). A node's fill shows its bias the same
 way, on the colour bar under the diagram. The colours are the decision surface's: there
 orange is class 1, and an output's positive weight or bias pushes toward class 1. (With
 the opposite choice, an orange output node labelled P(spam) pushed toward ham, drawn

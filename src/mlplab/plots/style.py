@@ -72,7 +72,8 @@ STYLE: dict[str, Any] = {
     **TEXT_AS_WRITTEN,
 }
 
-# Binary surfaces: class 0 blue, class 1 orange, undecided white (as TensorFlow Playground).
+# Binary surfaces: class 0 blue, class 1 orange, undecided white: TensorFlow Playground's two
+# colours, the other way round (there orange is the negative class), as matplotlib orders them.
 # Mistakes are marked in near-black: a red rim vanished on orange points and was red on
 # green to the red-green colour blind, and many red rims blurred into one band.
 BLUE, ORANGE, WRONG = "#2f6eb5", "#e8871e", "#111111"

@@ -11,7 +11,8 @@ Each panel shows the unit's own ``a = act(z)``: before the batch norm or the ski
 connection that its block may add, which the next layer then reads. The colour is that
 value on one scale for every activation, as the TensorFlow Playground colours its neurons:
 white at 0, orange above, blue below, at least -1 to 1 (a sigmoid unit that is off is
-white, a tanh unit blue).
+white, a tanh unit blue). The Playground's own colours are the other way round (orange
+negative); these are the surface's, where orange is class 1.
 
 The outputs come from the NumPy engine's own layers
 (:class:`~mlplab.engines.numpy.model.MLP`, in evaluation mode: BatchNorm's running

@@ -423,6 +423,9 @@ def loss_rose_note(cfg: Config, result: dict[str, Any]) -> str | None:
 
 # How far above its lowest the last validation loss must end for the overfit note.
 OVERFIT = 0.1
+# The validations a trend is read over, at the least: one or two points above the lowest
+# are a swing of the curve, not a model that overfits.
+TREND_POINTS = 3
 
 
 def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
@@ -430,12 +433,12 @@ def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
     model, which the table, the last checkpoint and ``mlplab predict`` use, is not the
     best. (Not where validation is the training rows, as the labs' gates have it.)
 
-    It says "overfits" only where the training loss fell meanwhile by more than
-    :data:`OVERFIT` / 2: a validation loss that rises while the training loss stays where it
-    was, or rises too, is noise (minibatch Adam's swings, full-batch SGD's bounces with too
-    large an lr), and is named as such. ``result``'s curves should hold every point: the
-    ~250 of a long run's result.json may skip the best epoch's neighbours, and a bouncing
-    curve's value between two of them is anyone's guess."""
+    It says "overfits" only of a trend (see :func:`_why_worse`): the validation loss
+    rising well after its lowest while the training loss fell below it. A rise in the last
+    epoch or two, a curve that bounces around its level (minibatch Adam's swings, an lr so
+    high that the model stays at chance) or a training loss that stays where it was are
+    named as the swings they are. ``result``'s curves should hold every point: the ~250 of
+    a long run's result.json may skip the best epoch's neighbours."""
     if result.get("status") != "finished" or shared_splits:
         return None
     losses, epochs = result.get("val_losses") or [], result.get("val_epochs") or []
@@ -456,21 +459,49 @@ def overfit_note(shared_splits: bool, result: dict[str, Any]) -> str | None:
     else:
         # result.json keeps at most a few hundred points of a curve (curves.npz has them
         # all, and a run's own end passes them), so the best epoch may fall between two.
-        before, after = float(np.interp(best_epoch, epochs, train)), float(train[-1])
-        why = (
-            "the model overfits after that"
-            if after < before * (1 - OVERFIT / 2)
-            else f"the training loss {_moved(before, after)} meanwhile "
-            f"({before:.4g}, then {after:.4g}), "
-            "so the validation loss swings rather than the model overfitting (a lower --lr "
-            "or a larger --batch_size steadies it)"
-        )
+        b = min(int(np.searchsorted(epochs, best_epoch)), len(epochs) - 1)
+        why = _why_worse(losses, train, b, float(best), bool(result.get("dp_rate")))
     return (
         f"the validation loss was lowest at epoch {best_epoch} ({best:.4g}) and is "
         f"{last:.4g} at epoch {epochs[-1]}: {why}. The table and "
         "predictions use the last model; checkpoints/best.safetensors keeps the best "
         f"(`mlplab predict RUN --checkpoint best`){stop}"
     )
+
+
+def _why_worse(val: list[float], train: list[float], b: int, best: float, dropout: bool) -> str:
+    """Why the validation loss ended above its lowest (at index ``b``): a model that
+    overfits, or a curve that swings. Read over ``w`` points (a twentieth of the curve, at
+    least :data:`TREND_POINTS`) from the best and at the end, as one point is noise."""
+    steadies = "a lower --lr or a larger --batch_size steadies it"
+    w = max(TREND_POINTS, len(val) // 20)
+    later = len(val) - 1 - b
+    if later < w:
+        which = "the last validation" if later == 1 else f"the last {later} validations"
+        return (
+            f"it rose in {which} only, too few to tell a model that overfits from a curve "
+            f"that swings ({steadies}; more epochs show which)"
+        )
+    before, after = float(np.mean(train[b : b + w])), float(np.mean(train[-w:]))
+    swings = f"the validation loss swings rather than the model overfitting ({steadies})"
+    if not after < before * (1 - OVERFIT / 2):
+        return (
+            f"the training loss {_moved(before, after)} meanwhile ({before:.4g}, then "
+            f"{after:.4g}, means over {w} validations), so {swings}"
+        )
+    # An lr so high that the model stays at chance: a training loss above the lowest
+    # validation loss has not fit the training rows better than new ones. (Dropout's
+    # training loss, of a thinned network, may stay above it while the model overfits.)
+    if not dropout and after >= best:
+        return (
+            f"the training loss, {after:.4g} (a mean over the last {w} validations), stays "
+            f"above the lowest validation loss: the model fits its training rows no better "
+            f"than new ones, so {swings}"
+        )
+    level = float(np.mean(val[-w:]))
+    if not level > best * (1 + OVERFIT):
+        return f"its last {w} validations average {level:.4g}, near the lowest, so {swings}"
+    return "the model overfits after that"
 
 
 def _moved(before: float, after: float) -> str:

@@ -825,12 +825,48 @@ def test_a_training_loss_that_stood_still_did_not_fall():
     """The swing note said "barely fell" of a training loss that did not move at all."""
     from mlplab.console import overfit_note
 
-    record = {"status": "finished", "val_losses": [1, 0.5, 0.7], "val_epochs": [1, 2, 3],
+    val = [1.0, 0.5, 0.7, 0.7, 0.7, 0.7]
+    record = {"status": "finished", "val_losses": val, "val_epochs": [1, 2, 3, 4, 5, 6],
               "best_val_loss": 0.5, "best_epoch": 2}  # fmt: skip
-    for train, moved in (([0.6931] * 3, "did not fall"), ([0.7, 0.7, 0.69], "barely fell"),
-                         ([0.69, 0.69, 0.7], "rose")):  # fmt: skip
+    for train, moved in (([0.6931] * 6, "did not fall"), ([0.7] * 4 + [0.69] * 2, "barely fell"),
+                         ([0.69] * 4 + [0.7] * 2, "rose")):  # fmt: skip
         note = overfit_note(False, {**record, "train_losses": train})
         assert note is not None and f"the training loss {moved} meanwhile" in note
+
+
+def test_overfits_is_said_of_a_trend_not_of_a_swing():
+    """ "The model overfits" was said of a rise in the last epoch of a model still learning,
+    of a model at chance (lr 10) whose validation loss bounced, and of one whose lowest
+    validation loss came by luck at epoch 2: each compared one point with another."""
+    import numpy as np
+
+    from mlplab.console import overfit_note
+
+    def note(val, train, dp_rate=0.0):
+        best = int(np.argmin(val))
+        return overfit_note(False, {
+            "status": "finished", "val_losses": list(val), "train_losses": list(train),
+            "val_epochs": list(range(1, len(val) + 1)), "best_val_loss": float(val[best]),
+            "best_epoch": best + 1, "dp_rate": dp_rate,
+        })  # fmt: skip
+
+    n = 300
+    falling = np.linspace(0.7, 0.2, n)
+    late = np.r_[np.linspace(0.7, 0.22, n - 1), 0.26]  # lowest at epoch 299 of 300
+    assert "it rose in the last validation only" in note(late, falling)
+    rng = np.random.default_rng(0)
+    bouncing = 1.0 + 0.4 * np.abs(rng.normal(size=100))  # lowest by luck, level far above
+    chance = np.linspace(1.3, 1.1, 100)  # falls, but stays above every validation loss
+    said = note(bouncing, chance)
+    assert "stays above the lowest validation loss" in said and "overfits after" not in said
+    # Dropout's training loss (of the thinned network) may stay above: then it is a trend.
+    assert "the model overfits after that" in note(bouncing, chance, dp_rate=0.5)
+    # The last point spiked, but the last validations average near the lowest.
+    level = np.r_[np.linspace(0.7, 0.3, 50), np.full(49, 0.31), 0.4]
+    assert "near the lowest" in note(level, np.linspace(0.7, 0.1, 100))
+    # The textbook curve: the validation loss turns up and keeps rising as training fits.
+    textbook = np.r_[np.linspace(0.7, 0.43, 243), np.linspace(0.45, 0.89, 757)]
+    assert "the model overfits after that" in note(textbook, np.linspace(0.7, 0.14, 1000))
 
 
 def test_a_target_far_from_zero_for_its_spread_gets_the_scale_note(tmp_path, capsys):
@@ -919,8 +955,10 @@ def test_an_lr_that_makes_sgd_bounce_is_not_called_overfitting(capsys):
 
     The epochs differ from one CPU to another (a bouncing SGD amplifies the last bits of
     its BLAS's sums), so the note is checked against the run's own full curves."""
+    import numpy as np
+
     import mlplab
-    from mlplab.console import OVERFIT
+    from mlplab.console import OVERFIT, TREND_POINTS
 
     r = mlplab.train(EXAMPLES / "sinlog_mlp.yaml", lr=0.05, log_every=0, plots="none", record=False)
     out = capsys.readouterr().out
@@ -930,12 +968,15 @@ def test_an_lr_that_makes_sgd_bounce_is_not_called_overfitting(capsys):
     found = re.search(r"the validation loss was lowest at epoch (\d+) \(([\d.]+)\)", out)
     assert found is not None, out
     assert int(found[1]) == best == r.record["best_epoch"]
-    before, after = train[epochs.index(best)], train[-1]  # every epoch's point, not thinned
+    # Means over a twentieth of the validations from the best and at the end, of every
+    # epoch's point, not of result.json's thinned curve.
+    w, b = max(TREND_POINTS, len(val) // 20), epochs.index(best)
+    before, after = float(np.mean(train[b : b + w])), float(np.mean(train[-w:]))
     if after < before * (1 - OVERFIT / 2):
-        assert "the model overfits after that" in out
+        assert "meanwhile" not in out
     else:
         assert "overfits" not in out
-        assert f"meanwhile ({before:.4g}, then {after:.4g})" in out
+        assert f"meanwhile ({before:.4g}, then {after:.4g}, means over {w} validations)" in out
 
 
 def test_the_screen_names_the_model_by_its_layers_as_the_plot_titles_do(monkeypatch, capsys):

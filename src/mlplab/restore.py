@@ -45,6 +45,7 @@ from mlplab.runs.record import log_path_of, read_result, run_dir_of, run_name
 from mlplab.runs.writer import curve_fields
 from mlplab.trained import TrainedModel
 from mlplab.training.loop import LoopState, StackState
+from mlplab.training.metrics import final_metrics
 
 
 def record_config(run_dir: Path, rows: bool = True) -> Config:
@@ -363,6 +364,16 @@ class LoadedRun(TrainedModel):
     # Why the dataset's rows are not those the run trained on (its training file has
     # changed since, wherever it was looked for); None where they are.
     data_changed: str | None = None
+    # The loaded model's own numbers where result.json's are another model's (its best
+    # model's, evaluated on the dataset's splits); None where they are the record's.
+    own_metrics: dict[str, float] | None = None
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Final metrics by split of the model loaded: a best model's are its own, taken
+        on the dataset's splits as a run's end takes them (with ``data=False``, only its
+        ``val_loss``), not result.json's, which are the last model's."""
+        return dict(self.own_metrics) if self.own_metrics is not None else super().metrics
 
 
 @public
@@ -448,9 +459,19 @@ def load_run(
         raise
     except Exception as err:  # a well-formed file that is not this run's checkpoint
         raise misfit(path, err) from None
-    return LoadedRun(
-        cfg, dataset, spec, backend, read_result(run_dir) or {}, run_dir, ckpt.meta, changed
-    )
+    record = read_result(run_dir) or {}
+    own = None
+    if path == best:  # result.json's finals are the last model's
+        if data:
+            splits = {"train": dataset.y_train, "val": dataset.y_val, "test": dataset.y_test}
+            finals, _ = final_metrics(
+                backend, dataset.task, splits, [0], cfg.test_batch_size, dataset.in_target_units
+            )
+            own = finals[0]
+        else:
+            known = record.get("best_val_loss")
+            own = {"val_loss": known} if isinstance(known, float) else {}
+    return LoadedRun(cfg, dataset, spec, backend, record, run_dir, ckpt.meta, changed, own)
 
 
 def loading_device(engine: str, trained_on: str) -> str:

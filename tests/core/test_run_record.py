@@ -471,3 +471,26 @@ def test_the_record_says_what_else_its_numbers_depend_on(ring_run, tmp_path):
                          log_path=str(tmp_path))  # fmt: skip
     assert plain.record["environment"]["device"] == "cpu"
     assert "torch_threads" not in plain.record["environment"]
+
+
+def test_a_loaded_best_model_gives_its_own_metrics_not_the_last_models(tmp_path):
+    """load_run(which="best") held the best weights, but its metrics and its line were
+    result.json's, the last model's: a validation loss of 0.32 where its own is 0.29."""
+    from mlplab.training.metrics import split_metrics
+
+    r = mlplab.train(data="moons", n_samples=80, noise=0.4, n_layer=2, hid_dim=64,
+                     optim="adam", lr=0.01, epoch=200, batch_size=16, log_every=0,
+                     plots="none", verbose=False, log_path=str(tmp_path))  # fmt: skip
+    assert r.record["best_epoch"] < r.record["epochs_run"]  # the last model is not the best
+    best = mlplab.load_run(r.run_dir, which="best")
+    assert best.metrics["val_loss"] == pytest.approx(r.record["best_val_loss"], rel=1e-5)
+    assert best.metrics["val_loss"] < 0.9 * r.record["val_loss"]
+    ds = best.dataset
+    for split, X, y in (("train", ds.X_train, ds.y_train), ("test", ds.X_test, ds.y_test)):
+        for name, value in split_metrics(ds.task, y, best.model_outputs(X)).items():
+            assert best.metrics[f"{split}_{name}"] == pytest.approx(value), (split, name)
+    assert f"test_loss={best.metrics['test_loss']:.4g}" in repr(best)
+    # The last model's are still the record's, and without rows only its val_loss is known.
+    assert mlplab.load_run(r.run_dir).metrics == r.metrics
+    rowless = mlplab.load_run(r.run_dir, which="best", data=False)
+    assert rowless.metrics == {"val_loss": r.record["best_val_loss"]}

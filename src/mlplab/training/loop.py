@@ -40,7 +40,7 @@ from mlplab.training.events import (
     Subscriber,
     Validate,
 )
-from mlplab.training.metrics import batch_metrics, split_metrics
+from mlplab.training.metrics import batch_metrics, final_metrics
 from mlplab.training.state import CURVES, Curves, History, LoopState, StackState
 
 if TYPE_CHECKING:
@@ -218,14 +218,8 @@ def fit(
         train_out: list[Array | None] = [None] * len(rows)
         statuses, messages = [status] * len(rows), messages or [""] * len(rows)
         if status != "diverged":
-            for split in ("train", "val", "test"):
-                losses, outputs = backend.evaluate(split, s.test_batch_size)
-                for j, r in enumerate(rows):
-                    finals[j][f"{split}_loss"] = float(losses[r])
-                    for k, v in split_metrics(task, targets[split], units(outputs[r])).items():
-                        finals[j][f"{split}_{k}"] = v
-                    if split == "train":
-                        train_out[j] = outputs[r]
+            finals, outs = final_metrics(backend, task, targets, rows, s.test_batch_size, units)
+            train_out[:] = outs
         if status == "finished":
             # The last step's loss was finite, but its update can still break the weights:
             # a model whose loss is not finite now diverged, as it would at the next step.

@@ -4,8 +4,13 @@ for regression."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mlplab.engines.backend import Backend
 
 # Below this logit, sigmoid is 0.5 to float32 precision (0.5 + z/4 rounds to 0.5): a tie,
 # which is class 0, as the labs decide (`hypothesis > 0.5` on a float32 probability). By the
@@ -121,6 +126,31 @@ def split_metrics(task: str, y: np.ndarray, outputs: np.ndarray) -> dict[str, fl
     true, pred = true_classes(task, y), predicted_classes(task, outputs)
     n, average = (2, "binary") if task == "binary" else (outputs.shape[1], "macro")
     return {"acc": float((pred == true).mean()), **class_metrics(true, pred, n, average)}
+
+
+def final_metrics(
+    backend: Backend,
+    task: str,
+    targets: Mapping[str, np.ndarray],
+    rows: Sequence[int] | np.ndarray,
+    batch_size: int = 0,
+    units: Callable[[np.ndarray], np.ndarray] = lambda out: out,
+) -> tuple[list[dict[str, float]], list[np.ndarray]]:
+    """The stack ``rows``' final numbers, ``{train_loss, train_acc, ..., test_f1}`` each,
+    and their outputs on the training rows: evaluation mode, as a run's record has them.
+    ``units`` maps a regression's outputs back from a scaled target (the losses stay the
+    engine's)."""
+    finals: list[dict[str, float]] = [{} for _ in rows]
+    train_out: list[np.ndarray] = []
+    for split in ("train", "val", "test"):
+        losses, outputs = backend.evaluate(split, batch_size)
+        for j, r in enumerate(rows):
+            finals[j][f"{split}_loss"] = float(losses[r])
+            for k, v in split_metrics(task, targets[split], units(outputs[r])).items():
+                finals[j][f"{split}_{k}"] = v
+            if split == "train":
+                train_out.append(outputs[r])
+    return finals, train_out
 
 
 def batch_metrics(task: str, y: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -498,10 +498,15 @@ class Config(BaseModel):
             return v
         if hasattr(v, "shape") or (isinstance(v, tuple) and any(hasattr(a, "shape") for a in v)):
             # A DataFrame or arrays: a run's record names its data, so data is a file.
+            # Arrays keep their dtype and shape in an NPZ, as data= reads it (X, y).
+            write = (
+                "df.to_csv('data.csv', index=False)"
+                if hasattr(v, "columns")
+                else "np.savez('data.npz', X=X, y=y)"
+            )
             raise ValueError(
-                "a table or arrays in memory are no setting; write them to a file "
-                "(df.to_csv('data.csv', index=False)) and give its path, or fit "
-                "mlplab.sklearn.MLPClassifier / MLPRegressor on them"
+                f"a table or arrays in memory are no setting; write them to a file ({write}) "
+                "and give its path, or fit mlplab.sklearn.MLPClassifier / MLPRegressor on them"
             )
         return v
 

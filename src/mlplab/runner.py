@@ -595,6 +595,8 @@ def train(
             f"{type(dataset).__name__}; write a table to a file and give it as data=, or fit "
             "mlplab.sklearn.MLPClassifier / MLPRegressor on arrays"
         )
+    if dataset is not None:
+        _no_loading_settings(config, overrides)
     subscribers, cadences = check_subscribers("train", subscribers)
     check_stop("train", stop)
     if early_stop is not None and not callable(early_stop):
@@ -678,6 +680,27 @@ def _callable_with(fn: Any, n: int) -> bool:
 def came_as_it_ended(what: str) -> str:
     """The line for a stop (``what``: Ctrl-C, SIGTERM) that came once the run had ended."""
     return f"{what} came as the run ended: it finished, and its record is complete"
+
+
+# What reads and splits a dataset: a Dataset given to train() was read, split and scaled.
+LOADING_SETTINGS = (
+    "data", "target", "ignore", "task", "split", "standardize", "n_samples", "noise", "data_seed",
+)  # fmt: skip
+
+
+def _no_loading_settings(config: Any, overrides: dict[str, Any]) -> None:
+    """Refuse settings that only load data beside ``dataset=``: they would do nothing
+    (``standardize=True`` left a Dataset unscaled, under the same run id)."""
+    given = [
+        k for k in LOADING_SETTINGS if k in overrides or (isinstance(config, dict) and k in config)
+    ]
+    if given:
+        raise ConfigError(
+            f"train: {', '.join(given)} apply where data is read, and dataset= is data "
+            f"already read, split and scaled; give {'them' if len(given) > 1 else 'it'} to "
+            "mlplab.data.load_dataset(...) (standardize='auto' scales a file, as "
+            "train(data=PATH) does), or give data=PATH instead of dataset="
+        )
 
 
 def interrupted_line(result: Result) -> str:

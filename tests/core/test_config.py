@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+import mlplab
 from mlplab.config import Config, load_config, make_config, run_hash
 from mlplab.errors import ConfigError
 
@@ -1155,3 +1156,36 @@ def test_a_configs_paths_take_the_home_folder_and_variables_as_a_shell_does(tmp_
         assert Config(data=str(literal)).data == str(literal)
     finally:
         del os.environ["MLPLAB_TEST_ROOT"]
+
+
+def test_arrays_for_data_are_told_the_file_that_keeps_them_and_that_file_trains(tmp_path):
+    """Arrays given as data were told to write `df.to_csv(...)`, which an ndarray lacks;
+    an NPZ keeps their dtype and shape, and data= reads it."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 2)), (rng.random(60) > 0.5).astype(int)
+    with pytest.raises(ConfigError, match=r"\(np\.savez\('data\.npz', X=X, y=y\)\)"):
+        mlplab.train(data=X, record=False, verbose=False)
+    with pytest.raises(ConfigError, match=r"\(df\.to_csv\('data\.csv', index=False\)\)"):
+        mlplab.train(data=pd.DataFrame(X), record=False, verbose=False)
+    np.savez(tmp_path / "data.npz", X=X, y=y)  # as the line says
+    r = mlplab.train(data=str(tmp_path / "data.npz"), epoch=2, record=False, verbose=False)
+    assert r.status == "finished" and r.dataset.n_features == 2
+
+
+def test_settings_that_read_data_are_refused_beside_a_dataset(tmp_path):
+    """train(dataset=ds, standardize=True) left the Dataset unscaled, with the same run id
+    as without it and a record saying standardized: false."""
+
+    ds = mlplab.load_dataset("moons")
+    for given in ({"standardize": True}, {"split": [0.5, 0.25, 0.25], "data_seed": 3}):
+        with pytest.raises(ConfigError, match="apply where data is read, and dataset= is data"):
+            mlplab.train(dataset=ds, record=False, verbose=False, **given)
+        with pytest.raises(ConfigError, match=f"train: {', '.join(given)} apply where"):
+            mlplab.train({"epoch": 2, **given}, dataset=ds, record=False, verbose=False)
+    # What the line advises: the Dataset read with them, as train(data=...) reads a file.
+    scaled = mlplab.load_dataset("moons", standardize=True)
+    r = mlplab.train(dataset=scaled, epoch=2, log_path=str(tmp_path), verbose=False, plots="none")
+    assert r.record["standardized"] is True

@@ -234,4 +234,5 @@ def test_a_table_in_memory_as_data_is_one_line_naming_the_way(how):
         call()
     assert "\n" not in str(err.value)
     assert "MLPClassifier / MLPRegressor" in str(err.value)
-    assert ("to_csv" if how != "dataset" else "Dataset") in str(err.value)
+    way = {"dataset": "Dataset", "tuple": "np.savez('data.npz'"}.get(how, "to_csv")
+    assert way in str(err.value)

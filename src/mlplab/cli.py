@@ -623,7 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="parallel worker processes (default: the core count)",
+        help="parallel worker processes (default: the CPUs this process may use)",
     )
     g.add_argument(
         "--rerun",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,18 @@ def test_a_ctrl_c_before_a_worker_has_its_handlers_is_noted_not_a_traceback(tmp_
     assert reply == (True, [])  # the stop was noted: no run started
     assert proc.returncode == 0 and b"Traceback" not in err, err.decode()
     assert not run_dir_of(cfg).exists()
+
+
+@pytest.mark.skipif(
+    shutil.which("taskset") is None or (os.cpu_count() or 1) < 2, reason="needs taskset, 2+ CPUs"
+)
+def test_the_default_workers_are_the_cpus_the_sweep_may_use_not_the_machines() -> None:
+    """Under `taskset -c 0` (a container's cpuset alike) a sweep started a worker per
+    machine core, all on the one CPU it may use."""
+    code = "from mlplab.sweeps.local import usable_cpus; print(usable_cpus())"
+    out = subprocess.run(
+        ["taskset", "-c", "0", sys.executable, "-c", code],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert int(out) == 1 < (os.cpu_count() or 1)
+    assert local.usable_cpus() == len(os.sched_getaffinity(0))

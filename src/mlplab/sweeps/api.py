@@ -45,6 +45,7 @@ from mlplab.sweeps.local import (
     signal_of,
     sigterm_stops,
     train_group,
+    usable_cpus,
 )
 
 # Prune at run time, not under TYPE_CHECKING: typing.get_type_hints(sweep) (autodoc,
@@ -256,7 +257,8 @@ def sweep(
     trials : int, optional
         Number of random samples (random search only).
     workers : int, optional
-        Worker processes; default ``os.cpu_count()``. 1 trains in this process.
+        Worker processes; default: the CPUs this process may use (``taskset``, a
+        container's cpuset). 1 trains in this process.
     rerun : bool
         Train every run again, even finished ones (default: only missing or unfinished).
     backend : {'local', 'ray'}
@@ -375,7 +377,7 @@ def sweep(
         )
     if verbose:
         _note_unused(configs)
-    n_workers = (os.cpu_count() or 1) if workers is None else workers
+    n_workers = usable_cpus() if workers is None else workers
     if not isinstance(n_workers, int) or isinstance(n_workers, bool):
         raise ConfigError(f"--workers: {n_workers!r} is not a whole number (workers=N in Python)")
     if n_workers < 1:

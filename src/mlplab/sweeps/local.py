@@ -570,6 +570,15 @@ def mark_ended(values: dict[str, Any], error: str, status: str = "failed") -> No
     )
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: ``taskset`` and a container's cpuset leave fewer
+    than the machine has (``os.cpu_count()``), and a worker per machine core on a CI
+    runner limited to 2 of 64 would start 64 processes on 2."""
+    if hasattr(os, "sched_getaffinity"):  # Linux; not macOS or Windows
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def run_local(
     groups: list[list[dict[str, Any]]],
     workers: int,

@@ -44,6 +44,7 @@ from typing import Any
 
 from mlplab.errors import ConfigError, MlplabError, one_line_warning, short_repr
 from mlplab.runs.atomic import replace_dir
+from mlplab.sweeps.local import usable_cpus
 
 Outcome = dict[str, Any]
 OnResult = Callable[[Outcome], None]
@@ -238,7 +239,7 @@ def _connect(
         # joining one is what --address auto is for.
         ray.init(
             address="local",
-            num_cpus=num_cpus if num_cpus is not None else os.cpu_count() or 1,
+            num_cpus=num_cpus if num_cpus is not None else usable_cpus(),
             object_store_memory=object_store_memory,
             include_dashboard=False,
             logging_level=logging.WARNING,

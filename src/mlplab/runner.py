@@ -1126,7 +1126,11 @@ def _train_locked(
             # The note below names the cause; a lower lr (RunDiverged's advice) only
             # diverged again, or fit worse than the mean.
             message = message.split(LOWER_LR)[0] + "; the note below says why"
-        if message:
+        if message and exit_code:
+            # Why the exit status is not 0 goes where a script reads errors, as with -q.
+            sys.stdout.flush()
+            print(f"mlplab: {message}", file=sys.stderr, flush=True)
+        elif message:
             console.line(f"mlplab: {message}")
         print_summary(cfg, data, result, end, spec)
         # Every point of the curves: result.json's ~250 of a long run skip the epochs

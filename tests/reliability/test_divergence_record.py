@@ -17,13 +17,14 @@ def test_divergence_is_recorded_and_best_is_kept(tmp_path, capsys, engine):
     rc = call_main(["train", *DIVERGING, "--engine", engine, "--log_path", str(tmp_path)])
     out = capsys.readouterr()
     assert rc == 1
-    assert "Traceback" not in out.err and not out.err.strip()
+    assert "Traceback" not in out.err
     (run_dir,) = run_dirs(tmp_path)
     r = read_json(run_dir / "result.json")
     assert r["status"] == "diverged"
     # Full batch: one step an epoch, so the step that blew up is the epochs completed.
     assert f"at step {r['steps']}" in r["message"] and "--lr 1" in r["message"]
-    assert r["message"] in out.out  # shown to the user as well
+    # Shown to the user as well, on stderr: why the exit status is 1.
+    assert out.err == f"mlplab: {r['message']}\n" and r["message"] not in out.out
     assert r["epochs_run"] == len(r["train_losses"]) == r["steps"] >= 2  # the curves before it
     assert 1 <= r["best_epoch"] < r["epochs_run"]
     loaded = load_run(run_dir, which="best")
@@ -50,7 +51,7 @@ def test_a_last_step_that_breaks_the_weights_is_a_divergence(tmp_path, capsys, e
     assert r["status"] == "diverged" and r["message"] == long["message"]
     for key in ("steps", "epochs_run", "best_epoch", "train_losses", "val_losses"):
         assert r[key] == long[key], key
-    assert "test_loss" not in r and r["message"] in capsys.readouterr().out
+    assert "test_loss" not in r and r["message"] in capsys.readouterr().err
 
 
 def test_divergence_in_a_real_process_has_no_traceback(tmp_path):
@@ -60,6 +61,11 @@ def test_divergence_in_a_real_process_has_no_traceback(tmp_path):
     assert proc.stdout == "" and "Traceback" not in proc.stderr
     (line,) = proc.stderr.splitlines()
     assert line.startswith("mlplab:") and "diverged" in line and "lower lr" in line
+    # Without --quiet, the same line on stderr (where a script reads why the status is
+    # not 0; it was on stdout), and the run's own lines on stdout.
+    proc = cli("train", *DIVERGING, "--engine", "numpy", "--log_path", str(tmp_path / "loud"))
+    assert proc.returncode == 1 and proc.stderr.splitlines() == [line]
+    assert "diverged" not in proc.stdout and "record in" in proc.stdout
 
 
 @pytest.mark.parametrize("flags", [["--lr", "inf"], ["--l2_coef", "inf"], ["--noise", "nan"]])
@@ -81,8 +87,9 @@ def test_overflowing_settings_diverge_quietly(tmp_path, capsys, flags):
         ["train", "--engine", "numpy", "--epoch", "3", "--log_path", str(tmp_path), *flags]
     )
     assert rc == 1
-    assert read_json(run_dirs(tmp_path)[0] / "result.json")["status"] == "diverged"
-    assert not capsys.readouterr().err
+    record = read_json(run_dirs(tmp_path)[0] / "result.json")
+    assert record["status"] == "diverged"
+    assert capsys.readouterr().err == f"mlplab: {record['message']}\n"  # and no warnings
 
 
 def test_plot_draws_a_diverged_run_from_its_best_model(tmp_path, capsys):

@@ -106,7 +106,8 @@ def test_resume_refuses_a_file_changed_since_naming_each_place_tried(tmp_path, m
 
 def _interrupted(args: list[str], cwd: Path, log_path: Path) -> tuple[int, str]:
     """Run ``args`` in ``cwd`` in a session of its own, SIGINT its group (as Ctrl-C does)
-    once it trains with a record in ``log_path``; its exit status and standard output."""
+    once it trains with a record in ``log_path``; its exit status and what it printed
+    (standard output, then error, where the interruption line goes)."""
     proc = subprocess.Popen(
         args,
         stdout=subprocess.PIPE,
@@ -129,7 +130,7 @@ def _interrupted(args: list[str], cwd: Path, log_path: Path) -> tuple[int, str]:
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 130 and "Traceback" not in err, (proc.returncode, err)
-    return proc.returncode, "".join(seen) + out
+    return proc.returncode, "".join(seen) + out + err
 
 
 def test_the_interruption_line_pastes_into_a_shell_in_any_folder(tmp_path):

@@ -26,7 +26,7 @@ from mlplab.plots.recorder import FRAMES_DIR, SnapshotRecorder
 from mlplab.runner import train
 from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.record import is_finished
-from mlplab.training import loop as loop_mod
+from mlplab.training import metrics as metrics_mod
 from mlplab.training.events import End, Step
 
 # 800 training rows / 32 = 25 steps per epoch; 6 epochs = 150 steps.
@@ -206,7 +206,7 @@ def test_ctrl_c_while_results_are_written(refs, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(loop_mod, "split_metrics", boom)
+    monkeypatch.setattr(metrics_mod, "split_metrics", boom)  # as the finals are taken
     with pytest.raises(KeyboardInterrupt):
         train(log_path=str(tmp_path), engine="numpy", **KW)
     monkeypatch.undo()

@@ -111,6 +111,6 @@ def test_a_signal_as_the_run_ends_is_said_and_sets_the_exit_status(
     name = signal.Signals(sig).name
     assert (
         f"mlplab: {name} came as the run ended: it finished, and its record is complete"
-        in capsys.readouterr().out
+        in capsys.readouterr().err  # why the exit status is not 0
     )
     assert read_json(res.run_dir / "result.json")["status"] == "finished"

@@ -55,6 +55,20 @@ def test_a_sweep_of_one_run_speaks_of_one(tmp_path: Path, capsys) -> None:
     assert "1 run: 1 trained, 0 skipped" in out and "1 config ranked by" in out, out
 
 
+def test_a_quiet_sweep_names_its_failed_runs_and_why_on_stderr(tmp_path: Path, capsys) -> None:
+    """A quiet sweep with a diverged run printed its reason nowhere (the run's line went to
+    stdout, unprinted with --quiet), and a script's `2> err` was empty."""
+    args = ["sweep", "--data", "sinlog", "--lr", "0.01", "10", "--epoch", "5", "--plots",
+            "none", "--log_every", "0", "--log_path", str(tmp_path), "--workers", "1"]  # fmt: skip
+    assert main([*args, "--quiet", "--no_report"]) == 0  # one run finished
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1].startswith("2 runs: 1 trained, 0 skipped, 1 failed/diverged")
+    (line,) = err.splitlines()
+    (diverged,) = [r for r in _records(tmp_path, "exp") if r["status"] == "diverged"]
+    assert line == f"mlplab: {diverged['run_id']} diverged: {diverged['message']}"
+    assert "loss became inf" in line
+
+
 def test_skipped_runs_kept_without_the_plots_asked_now_are_named(tmp_path: Path, capsys) -> None:
     """A sweep run again with --plots png after --plots none skipped every finished run
     and drew nothing, without a word; mlplab train says so of its kept run."""

@@ -893,10 +893,29 @@ def sweep_command(
         handle_signals=True,  # the exit status says how it ended
         **settings,
     )
-    if quiet:
-        with held_stops():  # as sweep() closes: a stop now cuts nothing short
+    with held_stops():  # as sweep() closes: a stop now cuts nothing short
+        if quiet:
             print(result.summary(), flush=True)
+        _say_failed(result.outcomes)
     return result.exit_code
+
+
+# Failed runs named on stderr at a sweep's end; past this, how many more.
+MAX_FAILED_NAMED = 10
+
+
+def _say_failed(outcomes: list[Outcome]) -> None:
+    """The runs that failed or diverged, one line each with why, on stderr: where a script
+    reads errors (with --quiet, nowhere else), and a recap of lines long scrolled away."""
+    failed = [o for o in outcomes if o.get("status") in ("failed", "diverged")]
+    sys.stdout.flush()
+    for o in failed[:MAX_FAILED_NAMED]:
+        why = o.get("error") or ""
+        print(f"mlplab: {o['run_id']} {o['status']}{': ' + why if why else ''}", file=sys.stderr)
+    if len(failed) > MAX_FAILED_NAMED:
+        more = len(failed) - MAX_FAILED_NAMED
+        print(f"mlplab: and {more} more failed or diverged (their result.json)", file=sys.stderr)
+    sys.stderr.flush()
 
 
 def _given(value: Any, default: float) -> Any:

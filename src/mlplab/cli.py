@@ -373,6 +373,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(load_config(args.config, overrides).to_yaml(), end="")
         return 0
+    if args.print_run_dir:  # for a script: where the record of this config goes, or is
+        from mlplab.errors import ConfigError
+        from mlplab.runs.record import run_dir_of
+
+        if args.resume:
+            raise ConfigError("--print_run_dir names a config's run folder; --resume names one")
+
+        print(run_dir_of(load_config(args.config, overrides)))
+        return 0
     from mlplab.runner import train
 
     if args.resume:
@@ -566,6 +575,12 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arguments(p)
     p.add_argument(
         "--print_config", action="store_true", help="print the resolved config as YAML and exit"
+    )
+    p.add_argument(
+        "--print_run_dir",
+        action="store_true",
+        help="print the run folder of this config (where train writes its record, or has) "
+        "and exit, for scripts",
     )
     p.add_argument(
         "--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint"
@@ -1033,9 +1048,8 @@ def _leaves_files(args: argparse.Namespace) -> bool:
     dropped with a note; a command that only prints fails instead."""
     if args.command == "predict":
         return args.out not in (None, "-")
-    return args.command in ("train", "sweep", "report", "plot") and not getattr(
-        args, "print_config", False
-    )
+    printing = getattr(args, "print_config", False) or getattr(args, "print_run_dir", False)
+    return args.command in ("train", "sweep", "report", "plot") and not printing
 
 
 def _main(argv: Sequence[str] | None) -> int:

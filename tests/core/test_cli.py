@@ -1158,3 +1158,17 @@ def test_a_narrow_terminal_keeps_each_line_whole(tmp_path):
     )  # fmt: skip
     (run_dir,) = [p.parent for p in log.rglob("result.json")]
     assert str(run_dir) in text.replace("\r\n", "\n")
+
+
+def test_print_run_dir_names_the_folder_train_writes_and_trains_nothing(run_cli, tmp_path):
+    """A script had no way to learn a run's folder but to parse one of three lines (trained,
+    kept, resumed), which --quiet leaves out."""
+    args = ["train", "--config", EXAMPLES / "xor_nn.yaml", "--log_path", tmp_path / "runs"]
+    proc = run_cli(*args, "--epoch", "5", "--print_run_dir", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stderr == "" and not (tmp_path / "runs").exists()
+    (printed,) = proc.stdout.splitlines()
+    assert run_cli(*args, "--epoch", "5", "--quiet", cwd=tmp_path).returncode == 0
+    (record,) = (tmp_path / "runs").rglob("result.json")
+    assert printed == str(record.parent)
+    proc = run_cli(*args, "--print_run_dir", "--resume", printed, cwd=tmp_path)
+    assert_one_line_error(proc, "--print_run_dir names a config's run folder")

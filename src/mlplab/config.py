@@ -265,7 +265,8 @@ class Config(BaseModel):
     )
     noise: float | None = _field(
         None,
-        "noise level for synthetic data; default: the dataset's own",
+        "noise level for synthetic data; default: the dataset's own (`mlplab datasets` says what it "
+        "is for each)",
         "data",
         ge=0,
         allow_inf_nan=False,

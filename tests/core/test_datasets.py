@@ -1503,3 +1503,24 @@ def test_loading_a_dataset_draws_nothing_from_pythons_random():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_the_datasets_table_says_what_noise_is_for_each_synthetic_set(run_cli):
+    """`--noise 0.5` is near chance on circles and easy on spiral, and nothing said what
+    the number means, or its default, for any set."""
+    from mlplab.data.registry import BUILTIN
+
+    out = " ".join(run_cli("datasets").stdout.split())  # the table's wrapped cells, joined
+    noisy = [d for d in BUILTIN.values() if d.source == "synthetic" and d.split]
+    assert {d.name for d in noisy} == {
+        "sinlog",
+        "sine",
+        "ring",
+        "moons",
+        "circles",
+        "spiral",
+        "gauss",
+    }
+    for d in noisy:
+        assert f"noise {d.noise:g}: " in d.summary, d.name  # its own default, and its meaning
+        assert f"noise {d.noise:g}:" in out.replace("│ │", "")

@@ -36,7 +36,7 @@ BUILTIN: dict[str, DatasetInfo] = {
             0.5,
             (1600, 400, 400),
             "synthetic",
-            "y = 2 sin(x1) + log(x2²/2) + noise, x ~ U(0,10)²; split in order",
+            "y = 2 sin(x1) + log(x2²/2) + e, x ~ U(0,10)²; split in order; noise 0.5: e's sd",
         ),
         DatasetInfo(
             "sine",
@@ -46,7 +46,7 @@ BUILTIN: dict[str, DatasetInfo] = {
             0.1,
             (0.8, 0.1, 0.1),
             "synthetic",
-            "y = sin(x) + noise, x ~ U(-6,6): one feature, drawn with its fit",
+            "y = sin(x) + e, x ~ U(-6,6): one feature, drawn with its fit; noise 0.1: e's sd",
         ),
         DatasetInfo(
             "ring",
@@ -56,7 +56,7 @@ BUILTIN: dict[str, DatasetInfo] = {
             0.0,
             (8000, 1000, 1000),
             "synthetic",
-            "3 classes by radius, stretched by (cos θ + 1)",
+            "3 classes by radius, stretched by (cos θ + 1); noise 0: sd added to x1, x2",
             3,
         ),
         DatasetInfo(
@@ -67,7 +67,7 @@ BUILTIN: dict[str, DatasetInfo] = {
             0.1,
             (0.8, 0.1, 0.1),
             "synthetic",
-            "two interleaving half circles",
+            "two interleaving half circles (radius 1); noise 0.1: sd added to x1, x2",
             2,
         ),
         DatasetInfo(
@@ -78,7 +78,7 @@ BUILTIN: dict[str, DatasetInfo] = {
             0.05,
             (0.8, 0.1, 0.1),
             "synthetic",
-            "a circle inside a circle",
+            "a circle inside a circle (radius 1, 0.5); noise 0.05: sd added to x1, x2",
             2,
         ),
         DatasetInfo(
@@ -89,11 +89,19 @@ BUILTIN: dict[str, DatasetInfo] = {
             0.1,
             (0.8, 0.1, 0.1),
             "synthetic",
-            "two interleaved spirals",
+            "two interleaved spirals (radius 5); noise 0.1: x1, x2 moved by U(-noise, noise)",
             2,
         ),
         DatasetInfo(
-            "gauss", "binary", 1000, 2, 0.1, (0.8, 0.1, 0.1), "synthetic", "two Gaussian blobs", 2
+            "gauss",
+            "binary",
+            1000,
+            2,
+            0.1,
+            (0.8, 0.1, 0.1),
+            "synthetic",
+            "two Gaussian blobs at (2, 2) and (-2, -2); noise 0.1: their sd is 1 + 3·noise",
+            2,
         ),
         DatasetInfo(
             "digits",

@@ -355,7 +355,13 @@ def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
     its lowest."""
     scale = target_scale_note(data, result)
     # The target's scale, where it is the cause, says more than a lower lr would.
-    lr = None if scale else mean_note(cfg, data, result) or loss_rose_note(cfg, result)
+    mean, rose = mean_note(cfg, data, result), loss_rose_note(cfg, result)
+    # Far below the mean (R² -1088), a loss that rose says what happened; about the mean
+    # (R² near 0), the model learnt nothing, whatever its loss did, as after a few steps.
+    steps = result.get("steps")
+    trained = not (isinstance(steps, int) and steps < SHORT_RUN_STEPS)
+    far = isinstance(r2 := result.get("train_r2"), float) and r2 < -BELOW_MEAN_R2 and trained
+    lr = None if scale else (rose or mean) if far else (mean or rose)
     notes = (scale, lr, majority_note(data, result))
     swung = overfit_note(data.shared_splits, result)
     # Not both: "still falling, raise --epoch" beside "ended above its lowest, it swings"
@@ -364,8 +370,10 @@ def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
     return [n for n in (*notes, *late) if n]
 
 
-# A training R² under this is a model that predicts about the target's mean.
+# A training R² under this is a model that predicts about the target's mean, and one under
+# minus the other, a model that predicts worse than the mean would.
 MEAN_R2 = 0.01
+BELOW_MEAN_R2 = 0.1
 
 
 # Fewer optimizer steps than this have not trained a model: no note blames the lr then.
@@ -393,9 +401,14 @@ def mean_note(cfg: Config, data: Dataset, result: dict[str, Any]) -> str | None:
         )
     dead = " (dead ReLUs)" if cfg.hidden_layers and "relu" in cfg.act else ""
     why = f"its units stopped learning{dead}" if cfg.hidden_layers else "it stopped learning"
+    what = (
+        "predicts worse than the target's mean would"
+        if r2 < -BELOW_MEAN_R2
+        else "predicts about the target's mean, whatever the features"
+    )
     return (
-        f"the training R² is {r2_text}: the model predicts about the target's mean, whatever "
-        f"the features; {why} or the lr is too high: try a lower lr, e.g. --lr {cfg.lr / 10:g}"
+        f"the training R² is {r2_text}: the model {what}; {why} or the lr is too high: try "
+        f"a lower lr, e.g. --lr {cfg.lr / 10:g}"
     )
 
 

@@ -893,6 +893,24 @@ def test_a_target_far_from_zero_for_its_spread_gets_the_scale_note(tmp_path, cap
     assert "the target sits at" not in out
 
 
+def test_a_regression_far_below_its_mean_is_not_said_to_predict_the_mean():
+    """At a training R² of -1088 the note said "the model predicts about the target's mean",
+    in place of the note that its training loss rose from 23 to 207."""
+    from mlplab.config import make_config
+    from mlplab.console import end_notes
+    from mlplab.data.dataset import load_dataset
+
+    cfg, data = make_config({"data": "sine", "lr": 1.0}), load_dataset("sine")
+    result = {"status": "finished", "steps": 5000, "train_losses": [23.0, 150.0, 207.0],
+              "train_loss": 207.0, "val_epochs": [1, 2, 3]}  # fmt: skip
+    (note,) = end_notes(cfg, data, {**result, "train_r2": -1088.0})
+    assert note.startswith("the training loss rose from 23 (epoch 1) to 207")
+    (note,) = end_notes(cfg, data, {**result, "train_r2": -1088.0, "train_losses": [300.0, 207.0]})
+    assert "the training R² is -1.1e+03: the model predicts worse than the target's mean" in note
+    (note,) = end_notes(cfg, data, {**result, "train_r2": 0.001})  # about the mean: the news
+    assert "the model predicts about the target's mean, whatever the features" in note
+
+
 def test_a_regression_left_at_its_mean_says_the_lr_is_too_high(tmp_path, capsys):
     """sinlog's MLP at lr 0.5: its ReLUs died on the first steps, every later step loss was
     the same, and the run ended "finished" with a training R² of -4e-16 and no word."""

@@ -108,6 +108,9 @@ OTHER_NAMES = {
     "num_epochs": "epoch",
     "n_epochs": "epoch",
     "optimizer": "optim",
+    # The TensorFlow Playground's (its L1 has no mlplab setting; its L2 is l2_coef).
+    "regularization": "l2_coef",
+    "regularization_rate": "l2_coef",
 }
 FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
 # The keywords of mlplab.train() and mlplab.sweep() that are no settings (a test keeps
@@ -328,7 +331,8 @@ class Config(BaseModel):
     )
     l2_coef: float = _field(
         0.0,
-        "L2 penalty passed as weight_decay (decoupled for adamw)",
+        "L2 penalty on every weight and bias, passed as weight_decay (decoupled for adamw); "
+        "there is no L1",
         "optimizer",
         ge=0.0,
         allow_inf_nan=False,

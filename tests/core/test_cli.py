@@ -125,6 +125,9 @@ def test_print_config_is_valid_config(run_cli, tmp_path):
         (["--optim", "nadam"], ["'optim'", "adamw"]),
         (["--hid_dimm", "3"], ["--hid_dimm", "did you mean --hid_dim"]),
         (["--weight_decay", "0.1"], ["--weight_decay", "did you mean --l2_coef"]),
+        # The TensorFlow Playground's names got no hint.
+        (["--regularization", "L2"], ["--regularization'", "did you mean --l2_coef"]),
+        (["--regularization_rate", "0.1"], ["--regularization_rate", "did you mean --l2_coef"]),
         (["--data", "nope.csv"], ["nope.csv", "does not exist"]),
         (["--data", "mnist"], ["'data'", "xor", "digits is the 8x8 handwritten digits"]),
         (["--data", "XOR"], ["'data'", "built-in names are lower case: xor"]),

@@ -96,7 +96,8 @@ def test_the_xor_labs_two_units_each_cut_off_one_corner(tmp_path_factory):
         ("xor", [2, 2, 1], True),
         ("xor", [2, 10, 10, 10, 1], True),  # the wide and deep lab: 3 rows of 10
         ("xor", [2, 11, 1], False),  # wider than the network diagram draws
-        ("xor", [2, 4, 4, 4, 4, 4, 1], False),  # more than 4 hidden layers
+        ("xor", [2, 8, 8, 8, 8, 8, 8, 1], True),  # the Playground's deepest: 6 rows of 8
+        ("xor", [2, 4, 4, 4, 4, 4, 4, 4, 1], False),  # more than 6 hidden layers
         ("xor", [2, 1], False),  # the perceptron has no hidden unit
         ("iris", [4, 8, 3], False),  # 4 features: no plane
     ],

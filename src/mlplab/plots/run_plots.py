@@ -13,7 +13,7 @@ writes, into the run's ``plots/``:
   probability along x;
 - ``confusion`` (classification) or ``pred_vs_true`` (regression), on the test split;
 - ``network`` when every layer has at most 10 units;
-- ``units`` (2-feature data, 1 to 4 hidden layers of at most 10 units): each hidden
+- ``units`` (2-feature data, 1 to 6 hidden layers of at most 10 units): each hidden
   unit's output over the plane, with its ``z = 0`` line;
 - ``boundary_evolution`` (GIF and grid) when the run kept snapshots.
 

@@ -38,7 +38,9 @@ from mlplab.plots.surfaces import Grid, is_planar, make_grid
 from mlplab.plots.titles import metric_text, title_head
 
 GRID_POINTS = 80  # per axis of each small panel: 6,400 inputs through the model
-MAX_LAYERS = 4  # rows of panels; a deeper model's later layers say little more here
+# Rows of panels: the TensorFlow Playground's deepest network (6 hidden layers); past it
+# the later layers say little more here.
+MAX_LAYERS = 6
 PANEL = 1.5  # inches, each panel's side
 MAX_POINTS = 200  # training points drawn on each panel (a sample of a larger set)
 

@@ -81,6 +81,9 @@ def test_train_in_jupyter_shows_a_progress_bar_and_a_curve_that_update_in_place(
     last = updates[-1]["data"]
     assert "finished" in last["text/plain"] and "<svg" in last["text/html"]
     assert 'style="width:100.0%' in last["text/html"]  # the bar is full
+    # Beside the curve, the model's surface over xor's plane, drawn as it trained.
+    assert 'class="mlplab-surface"' in last["text/html"]
+    assert sum('class="mlplab-surface"' in u["data"]["text/html"] for u in updates) > 5
 
     # The saved notebook keeps one output for the view, in its final state, next to the
     # lab's printout (which is unchanged: the step lines go on printing).
@@ -545,3 +548,48 @@ def test_the_loss_chart_is_an_image_a_screen_reader_can_name():
     # The latest is the latest, a diverged run's nan too, not its last finite loss.
     page = _drawn((0.9, 0.5, float("nan")))
     assert re.search(r'aria-label="[^"]*latest: \w* ?loss nan', page), page[:400]
+
+
+def _png(html: str) -> np.ndarray:
+    """The surface picture of a view's HTML, as an RGBA array (row 0 at the top)."""
+    import base64
+    import io
+
+    from matplotlib.image import imread
+
+    (data,) = re.findall(r'href="data:image/png;base64,([^"]+)"', html)
+    return imread(io.BytesIO(base64.b64decode(data)), format="png")
+
+
+def test_the_live_view_draws_the_models_surface_as_it_predicts_and_throttles_it(tmp_path):
+    """The TensorFlow Playground's surface moves as its model trains; the notebook's live
+    view had a bar and a loss curve, and the surface came only when the run had ended."""
+    import mlplab
+    from mlplab.plots.live_surface import PIXELS, live_surface
+    from mlplab.plots.surfaces import make_grid
+
+    ds = mlplab.load_dataset("moons")
+    draw = live_surface(ds)
+    assert draw is not None and live_surface(mlplab.load_dataset("iris")) is None  # no plane
+    drawn = []
+
+    def counted(predict):
+        drawn.append(1)
+        return draw(predict)
+
+    clock, shown = Clock(), []  # the clock stands still: one surface, and the end's
+    view = LiveView("moons", 30, show=shown.append, clock=clock, surface=counted)
+    r = mlplab.train(dataset=ds, optim="adam", lr=0.01, epoch=30, record=False, verbose=False,
+                     subscribers=[view])  # fmt: skip
+    assert len(drawn) == 2 and 'class="mlplab-surface"' in shown[-1]["text/html"]
+    # The picture is the trained model's: orange where it says class 1, blue where class 0.
+    img = _png(shown[-1]["text/html"])[::-1]  # row 0 at the bottom, as the grid's
+    assert img.shape[:2] == (PIXELS, PIXELS)
+    grid = make_grid(ds, PIXELS)
+    p1 = 1 / (1 + np.exp(-r.model_outputs(grid.model_inputs)[:, 0].reshape(PIXELS, PIXELS)))
+    red, blue = img[..., 0], img[..., 2]
+    assert (p1 > 0.9).any() and (p1 < 0.1).any()
+    assert (red[p1 > 0.9] > blue[p1 > 0.9]).all() and (blue[p1 < 0.1] > red[p1 < 0.1]).all()
+    # The training rows over it, and what it shows named for a screen reader.
+    assert shown[-1]["text/html"].count("<circle") == 200
+    assert 'aria-label="decision surface: x1 (→) by x2 (↑)' in shown[-1]["text/html"]

@@ -46,6 +46,9 @@ COLORS = {"train": "#1f77b4", "val": "#ff7f0e"}
 MAX_TICKS = 6
 # A loss axis spans at least this share of the loss: a flatter loss is drawn flat.
 FLAT = 0.01
+# The model's surface (2-feature data) is drawn again at most this often: a few thousand
+# predictions and a small PNG, each time.
+SURFACE_EVERY_S = 1.0
 
 
 def in_jupyter() -> bool:
@@ -61,14 +64,25 @@ def in_jupyter() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+# A model's picture as HTML, from its predict on model inputs (mlplab.plots.live_surface).
+Surface = Callable[[Callable[[np.ndarray], np.ndarray]], str]
+
+
 def live_view(
-    title: str, total_epochs: int, one_curve: bool, verbose: bool, elapsed_before: float = 0.0
+    title: str,
+    total_epochs: int,
+    one_curve: bool,
+    verbose: bool,
+    elapsed_before: float = 0.0,
+    surface: Callable[[], Surface | None] | None = None,
 ) -> list[LiveView]:
     """The live view subscriber for a run, in a list: empty unless verbose and in Jupyter.
-    ``elapsed_before``: seconds a resumed run had trained before (its checkpoint's)."""
+    ``elapsed_before``: seconds a resumed run had trained before (its checkpoint's);
+    ``surface`` makes the drawing of the model's surface, where the data has one."""
     if not verbose or not in_jupyter():
         return []
-    return [LiveView(title, total_epochs, one_curve, elapsed_before=elapsed_before)]
+    draw = surface() if surface is not None else None
+    return [LiveView(title, total_epochs, one_curve, elapsed_before=elapsed_before, surface=draw)]
 
 
 class Display:
@@ -133,9 +147,13 @@ class LiveView(Display):
         show: Callable[[dict[str, str]], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         elapsed_before: float = 0.0,
+        surface: Surface | None = None,
     ) -> None:
         super().__init__(show, clock)
         self.elapsed_before = elapsed_before
+        self.surface = surface
+        self.surface_html = ""  # the model's surface, as last drawn
+        self._surface_at: float | None = None
         self.title = title
         self.total = max(int(total_epochs), 1)
         self.one_curve = one_curve  # train = val (the logic gates): one curve, "loss"
@@ -169,9 +187,12 @@ class LiveView(Display):
             self.train.append(float(event.train_loss[0]))
             self.val.append(float(event.val_loss[0]))
             self.loss = self.train[-1]
+            self._draw_surface(event, force=False)
         elif isinstance(event, End):
             self.epoch = event.epoch
             self.status = event.statuses[0]
+            if self.status != "diverged":  # a diverged model's last weights are not finite
+                self._draw_surface(event, force=True)
             # Early stopping ends a run "finished" short of its epochs: the bar says why.
             state = event.models.loop_state(int(event.ids[0]), curves=False)
             if self.status == "finished" and state.stopped_early:
@@ -179,6 +200,27 @@ class LiveView(Display):
         else:
             return
         self._redraw(force=isinstance(event, End))
+
+    def _draw_surface(self, event: Validate | End, force: bool) -> None:
+        """Draw the model's surface again, at most every :data:`SURFACE_EVERY_S` (and at
+        the end). One that fails warns once and is drawn no more: training goes on."""
+        now = self.clock()
+        if self.surface is None or not len(event.ids):
+            return
+        if not force and self._surface_at is not None and now - self._surface_at < SURFACE_EVERY_S:
+            return
+        self._surface_at = now
+        model = int(event.ids[0])
+        try:
+            self.surface_html = self.surface(lambda X: event.models.predict(model, X))
+        except Exception as err:
+            self.surface = None
+            warnings.warn(
+                f"mlplab: the live view's surface stopped ({type(err).__name__}: {err}); "
+                "training goes on",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def fail(self) -> None:
         """Show the run as ``failed``: an exception ended it, and no End came to say so."""
@@ -200,7 +242,13 @@ class LiveView(Display):
             info.append(f"loss {self.loss:.4g}")
         state = self.status if self.status != "training" else f"{frac:.0%}"
         text = f"mlplab {self.title}: {state}, " + ", ".join(info)
-        page = _page(self.title, state, frac, info, self.status, self.svg())
+        body = self.svg()
+        if self.surface_html:  # the curves and the model's surface side by side
+            body = (
+                '<div style="display:flex;gap:12px;align-items:flex-start;flex-wrap:wrap">'
+                f"{body}{self.surface_html}</div>"
+            )
+        page = _page(self.title, state, frac, info, self.status, body)
         return {"text/html": page, "text/plain": text}
 
     def svg(self) -> str:

@@ -1015,7 +1015,12 @@ def _train_locked(
     )
     plots = plot_subscribers([cfg], data, [spec], [RunRecord(write_dir)]) if record else []
     live = live_view(
-        f"{cfg.label(spec)} on {data.name}", cfg.epoch, data.shared_splits, verbose, elapsed_before
+        f"{cfg.label(spec)} on {data.name}",
+        cfg.epoch,
+        data.shared_splits,
+        verbose,
+        elapsed_before,
+        surface=lambda: _live_surface(data),  # made only in a notebook
     )
     writer, tb, subs = wire_subscribers(
         [cfg],
@@ -1180,6 +1185,16 @@ def tb_hparams(settings: dict[str, Any]) -> dict[str, Any]:
     :data:`OUTPUT_SETTINGS` (five columns that said nothing of the results)."""
     unused = set(unused_by(settings)) | OUTPUT_SETTINGS
     return {k: v for k, v in settings.items() if not isinstance(v, list) and k not in unused}
+
+
+def _live_surface(data: Dataset) -> Any:
+    """The live view's drawing of a model over 2-D data's plane (None without one, or
+    without matplotlib)."""
+    try:
+        from mlplab.plots.live_surface import live_surface
+    except ImportError:
+        return None
+    return live_surface(data)
 
 
 def plot_subscribers(

@@ -465,6 +465,13 @@ def _no_config_among_values(config: str | None, settings: dict[str, Any]) -> Non
 def _cmd_report(args: argparse.Namespace) -> int:
     from mlplab.reports.api import report
 
+    if args.out == "-":  # as predict's --out - reads: it made a folder named "-"
+        from mlplab.errors import ConfigError
+
+        raise ConfigError(
+            "report --out '-': a report is a folder of files (report.html, results.csv, "
+            "summary.csv), not standard output; give a folder (./- names one called -)"
+        )
     report(
         args.log_path,
         exp_name=args.exp_name,

@@ -898,3 +898,15 @@ def test_pages_embed_only_the_plain_picture_files_of_a_run(tmp_path: Path, run_c
     holiday = base64.b64encode((private / "holiday.png").read_bytes()).decode()[-40:]
     assert holiday not in page
     assert holiday not in mlplab.load_run(run.run_dir, data=False)._repr_html_()
+
+
+def test_report_out_dash_is_refused_not_made_a_folder_named_dash(
+    log: Path, run_cli, tmp_path
+) -> None:
+    """`predict --out -` prints to standard output; `report --out -` quietly made a folder
+    named "-" in the current folder. `./-` still names such a folder."""
+    proc = run_cli("report", log, "--out", "-", cwd=tmp_path)
+    assert_one_line_error(proc, "report --out '-': a report is a folder of files")
+    assert not (tmp_path / "-").exists()
+    assert run_cli("report", log, "--out", "./-", "--quiet", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "-" / "report.html").is_file()

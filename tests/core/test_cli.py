@@ -1007,7 +1007,7 @@ def test_the_screen_names_the_model_by_its_layers_as_the_plot_titles_do(monkeypa
     from mlplab import runner
 
     titles: list[str] = []
-    monkeypatch.setattr(runner, "live_view", lambda title, *a: titles.append(title) or [])
+    monkeypatch.setattr(runner, "live_view", lambda title, *a, **kw: titles.append(title) or [])
     r = mlplab.train(EXAMPLES / "xor_nn.yaml", epoch=3, log_every=0, record=False)
     out = capsys.readouterr().out
     assert out.startswith("mlplab: mlp 2-2-1 sigmoid on xor (binary, 4 rows)"), out

@@ -128,7 +128,7 @@ def lr_schedule_of(cfg: Config) -> LrSchedule:
 
 
 def optim_of(cfg: Config) -> OptimSpec:
-    return OptimSpec(cfg.optim, cfg.lr, cfg.mm, cfg.l2_coef)
+    return OptimSpec(cfg.optim, cfg.lr, cfg.mm, cfg.l2_coef, cfg.l1_coef)
 
 
 def load_data(cfg: Config) -> Dataset:

@@ -1065,6 +1065,14 @@ def backprop(
             "backprop traces the unweighted cost's chain rule; class_weight "
             f"{start.cfg.class_weight!r} weighs the rows: trace the config without it"
         )
+    if start.cfg.l1_coef:
+        # Its shrink after the update is no part of the chain rule, nor of torch.optim's
+        # step that checks the trace.
+        raise ConfigError(
+            "backprop traces the chain rule and torch.optim's update; l1_coef "
+            f"{start.cfg.l1_coef:g} shrinks the weights after it: trace the config with "
+            "l1_coef 0"
+        )
     if form == "lecture":
         _check_lecture_form(start.spec, optim_of(start.cfg))
     _advance(start, step)

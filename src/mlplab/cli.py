@@ -98,6 +98,7 @@ METAVARS = {
     "lr": "LR",
     "mm": "MOMENTUM",
     "l2_coef": "COEF",
+    "l1_coef": "COEF",
     "lr_gamma": "GAMMA",
     "dp_rate": "P",
     "hid_dims": "W-W...",
@@ -172,6 +173,7 @@ NOT_IN_A_TRACE = frozenset(
 NOT_IN_A_CHECK = NOT_IN_A_TRACE | {
     *("dtype", "epoch", "batch_size", "patience", "min_delta", "validate_every", "log_val"),
     *("lr_schedule", "lr_gamma", "lr_step", "split", "standardize", "standardize_target"),
+    "l1_coef",
 }
 
 # The hint for values past a setting's first in `mlplab train`.

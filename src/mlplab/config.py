@@ -108,9 +108,10 @@ OTHER_NAMES = {
     "num_epochs": "epoch",
     "n_epochs": "epoch",
     "optimizer": "optim",
-    # The TensorFlow Playground's (its L1 has no mlplab setting; its L2 is l2_coef).
+    # The TensorFlow Playground's (its L1 is l1_coef, its L2 l2_coef).
     "regularization": "l2_coef",
     "regularization_rate": "l2_coef",
+    "l1": "l1_coef",
 }
 FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
 # The keywords of mlplab.train() and mlplab.sweep() that are no settings (a test keeps
@@ -331,8 +332,16 @@ class Config(BaseModel):
     )
     l2_coef: float = _field(
         0.0,
-        "L2 penalty on every weight and bias, passed as weight_decay (decoupled for adamw); "
-        "there is no L1",
+        "L2 penalty on every weight and bias, passed as weight_decay (decoupled for adamw)",
+        "optimizer",
+        ge=0.0,
+        allow_inf_nan=False,
+    )
+    l1_coef: float = _field(
+        0.0,
+        "L1 penalty on the weights (not the biases): after each update a weight moves "
+        "lr * l1_coef toward 0 and stops there, so the weights a model does not need "
+        "become exactly 0",
         "optimizer",
         ge=0.0,
         allow_inf_nan=False,
@@ -872,6 +881,7 @@ def run_digest(cfg: Config) -> str:
         ("min_delta", 0.0),
         ("standardize_target", False),
         ("class_weight", "none"),
+        ("l1_coef", 0.0),
     ):
         if d.get(later) == unset:
             # Added after the first release: unset, it leaves earlier runs' hashes as they were.

@@ -125,6 +125,7 @@ _SETTINGS = (
     "lr",
     "mm",
     "l2_coef",
+    "l1_coef",
     "lr_schedule",
     "lr_gamma",
     "lr_step",
@@ -191,6 +192,9 @@ _PARAMETERS_DOC = """\
     l2_coef : float, default=0.0
         L2 penalty, passed to the optimizer as ``weight_decay`` on every parameter
         (decoupled for adamw).
+    l1_coef : float, default=0.0
+        L1 penalty on the weights (not the biases): after each update a weight moves
+        ``lr * l1_coef`` toward 0 and stops there, so unneeded weights become exactly 0.
     lr_schedule : {'none', 'cosine', 'exponential', 'step'}, default='none'
         Learning-rate schedule over ``epoch`` epochs, applied once per epoch.
     lr_gamma : float, default=0.1
@@ -338,6 +342,7 @@ class _MLPBase(BaseEstimator):
         lr: float = 1e-3,
         mm: float = 0.0,
         l2_coef: float = 0.0,
+        l1_coef: float = 0.0,
         lr_schedule: str = "none",
         lr_gamma: float = 0.1,
         lr_step: int = 30,
@@ -367,6 +372,7 @@ class _MLPBase(BaseEstimator):
         self.lr = lr
         self.mm = mm
         self.l2_coef = l2_coef
+        self.l1_coef = l1_coef
         self.lr_schedule = lr_schedule
         self.lr_gamma = lr_gamma
         self.lr_step = lr_step

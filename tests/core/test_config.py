@@ -1189,3 +1189,17 @@ def test_settings_that_read_data_are_refused_beside_a_dataset(tmp_path):
     scaled = mlplab.load_dataset("moons", standardize=True)
     r = mlplab.train(dataset=scaled, epoch=2, log_path=str(tmp_path), verbose=False, plots="none")
     assert r.record["standardized"] is True
+
+
+def test_l1_coef_unset_keeps_every_earlier_run_id_and_set_makes_its_own():
+    base = make_config({"data": "xor"})
+    assert make_config({"data": "xor", "l1_coef": 0}).run_id() == base.run_id()
+    assert make_config({"data": "xor", "l1_coef": 0.01}).run_id() != base.run_id()
+    with pytest.raises(ConfigError, match="'l1_coef'"):
+        make_config({"l1_coef": -1})
+
+
+def test_backprop_refuses_l1_which_its_trace_does_not_show(run_cli, tmp_path):
+    proc = run_cli("backprop", "--data", "xor", "--l1_coef", "0.01", cwd=tmp_path)
+    assert proc.returncode == 2 and "trace the config with l1_coef 0" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -114,6 +114,9 @@ OPTIMS = [
     OptimSpec("adagrad", lr=0.1, l2_coef=0.01),
     OptimSpec("adam", lr=0.01, l2_coef=0.01),
     OptimSpec("adamw", lr=0.01, l2_coef=0.1),
+    # L1's proximal shrink after the update, no part of torch.optim: each engine's own.
+    OptimSpec("sgd", lr=0.1, mm=0.9, l1_coef=0.3),
+    OptimSpec("adam", lr=0.01, l2_coef=0.01, l1_coef=0.5),
 ]
 # Dropout rate 0 here: the engines draw dropout masks from different RNGs (NumPy's
 # Generator, torch's global generator), so steps with dropout cannot agree exactly.
@@ -129,7 +132,7 @@ STEP_SPECS = {
 }
 
 
-@pytest.mark.parametrize("optim", OPTIMS, ids=lambda o: o.name)
+@pytest.mark.parametrize("optim", OPTIMS, ids=lambda o: o.name + "-l1" * bool(o.l1_coef))
 @pytest.mark.parametrize("spec_name", sorted(STEP_SPECS))
 def test_float64_steps_agree_with_torch(spec_name, optim):
     spec = STEP_SPECS[spec_name]
@@ -369,3 +372,21 @@ def test_xor_wide_deep_2_10_10_10_1_learns_xor():
     loss, accuracy = _xor_run(3, 10)
     assert accuracy == 1.0
     assert loss < 0.01
+
+
+def test_l1_leaves_the_weights_a_model_does_not_need_at_zero_alike_in_both_engines():
+    """The TensorFlow Playground's lesson: with L1 the weights of inputs that do not help
+    go to exactly 0 (with L2 they only shrink); the biases are not penalized."""
+    spec = ModelSpec(4, 1, 0, 1, "relu", task="regression")  # a linear model
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4))
+    y = 3 * x[:, :1] - 2 * x[:, 1:2] + 5  # inputs 3 and 4 do not count
+    splits = {"train": (x, y)}
+    for l1, zero in ((0.0, False), (0.05, True)):
+        npb, tb = _pair(spec, OptimSpec("sgd", lr=0.05, l1_coef=l1), seed=3)
+        _train(npb, splits, 300), _train(tb, splits, 300)
+        w, wt = _weights(npb)["out.weight"][0], _weights(tb)["out.weight"][0]
+        np.testing.assert_allclose(w, wt, rtol=1e-5, atol=1e-6)  # float32 sums' last bits
+        assert (w[2:] == 0).all() == zero == (wt[2:] == 0).all() and (w[:2] != 0).all()
+        assert w[0] == pytest.approx(3, abs=0.1) and w[1] == pytest.approx(-2, abs=0.1)
+        assert _weights(npb)["out.bias"][0] == pytest.approx(5, abs=0.05)  # not shrunk

@@ -175,6 +175,15 @@ def test_diverged_config_leaves_the_others_training(tmp_path: Path) -> None:
     _assert_same(results[1], singles[1], exact=True)
 
 
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_a_stack_with_l1_trains_each_config_as_alone(tmp_path: Path, engine: str) -> None:
+    base = {"data": "moons", "n_layer": 2, "hid_dim": 8, "act": "tanh", "epoch": 8,
+            "batch_size": 32, "l1_coef": 0.01, "engine": engine, "device": "cpu"}  # fmt: skip
+    variants = [{"lr": 0.1, "seed": 1}, {"lr": 0.3, "seed": 2, "mm": 0.9, "l2_coef": 1e-3}]
+    results = _check(tmp_path, base, variants)
+    assert all(r["status"] == "finished" for r in results)
+
+
 def test_grouping() -> None:
     a = Config(data="xor", lr=0.1, seed=1)
     b = Config(data="xor", lr=0.5, seed=2, mm=0.9, init="xavier", dp_rate=0.1)
@@ -182,6 +191,8 @@ def test_grouping() -> None:
     d = Config(data="xor", optim="adam")
     e = Config(data="xor", snapshot_every=10)  # snapshots at other steps: another stack
     assert group_key(a) == group_key(b)
+    # The models of a stack share l1_coef (its shrink is the stack's).
+    assert group_key(Config(data="xor", l1_coef=0.01)) != group_key(a)
     assert len({group_key(x) for x in (a, c, d)}) == 3
     # a, b and the last share a key; groups keep the configs' order.
     assert group_indices([a, c, b, d, e, Config(data="xor", seed=3)], max_group=2) == [

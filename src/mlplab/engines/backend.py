@@ -9,6 +9,7 @@ train the same model on either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,6 +26,9 @@ class OptimSpec:
 
     ``name`` is one of sgd, rmsprop, adagrad, adam, adamw. ``mm`` is momentum (sgd,
     rmsprop). ``l2_coef`` is ``weight_decay`` on every parameter (decoupled for adamw).
+    ``l1_coef`` is no part of torch.optim: after each update, every weight (not a bias)
+    moves ``lr * l1_coef`` toward 0 and stops at 0 (L1's proximal step, which leaves the
+    weights a model does not need at exactly 0); the models of a stack share it.
     Other hyperparameters are PyTorch's defaults: rmsprop alpha 0.99 eps 1e-8; adagrad
     eps 1e-10; adam/adamw betas (0.9, 0.999) eps 1e-8.
     """
@@ -33,6 +37,15 @@ class OptimSpec:
     lr: float
     mm: float = 0.0
     l2_coef: float = 0.0
+    l1_coef: float = 0.0
+
+
+def shared_l1(specs: Sequence[OptimSpec]) -> float:
+    """The ``l1_coef`` of a stack's models, which they share (grouping keeps it so)."""
+    values = {s.l1_coef for s in specs}
+    if len(values) > 1:
+        raise ValueError(f"the models of a stack share one l1_coef; got {sorted(values)}")
+    return values.pop() if values else 0.0
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from mlplab.engines.backend import ModelInit, ModelState, Split
+from mlplab.engines.backend import ModelInit, ModelState, Split, shared_l1
 from mlplab.engines.numpy.functional import LOSSES
 from mlplab.engines.numpy.model import MLP, unstack
 from mlplab.engines.numpy.optim import make_optimizer
@@ -40,6 +40,7 @@ class NumpyBackend:
         self.model = MLP(spec, [m.weights for m in models], dtype, [m.dp_rate for m in models])
         self.dtype = self.model.dtype
         self.optimizer = make_optimizer([m.optim for m in models], self.model.flat_params)
+        self.l1 = shared_l1([m.optim for m in models])
         self.loss = LOSSES[spec.loss]
         self.rngs = [np.random.default_rng(m.dropout) for m in models]  # dropout masks only
         self.best_params = self.model.flat_params.copy()
@@ -103,8 +104,21 @@ class NumpyBackend:
             dout = grad
         self.model.backward(caches, dout)
         self.optimizer.step(self.model.flat_grads)
+        if self.l1:
+            self._shrink_weights()
         self._step_out = out
         return losses
+
+    def _shrink_weights(self) -> None:
+        """L1's proximal step (:class:`OptimSpec`): each weight ``lr * l1_coef`` nearer 0,
+        stopping at 0; biases and batch norm's parameters are left as they are."""
+        # In the parameters' dtype, as the torch engine takes it: lr's column times l1.
+        thr = self.optimizer.lr * self.dtype.type(self.l1)
+        flat = self.model.flat_params
+        for cols, shape in self.model.layout.values():
+            if len(shape) == 2:  # a Linear layer's [out, in] weights
+                w = flat[:, cols]
+                np.copysign(np.maximum(np.abs(w) - thr, 0), w, out=w)
 
     def step_outputs(self) -> np.ndarray:
         if self._step_out is None:

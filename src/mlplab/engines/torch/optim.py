@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from mlplab.engines.backend import OptimSpec
+from mlplab.engines.backend import OptimSpec, shared_l1
 
 Coefs = dict[str, torch.Tensor]
 
@@ -58,6 +58,7 @@ class StackedOptimizer:
         if kinds != [self.name]:
             raise ValueError(f"a {self.name} stack got optimizers {kinds}")
         self.params = params
+        self.l1 = shared_l1(specs)
         self.lr = np.array([s.lr for s in specs], dtype=np.float64)
         self.mm = np.array([s.mm for s in specs], dtype=np.float64)
         self.l2 = np.array([s.l2_coef for s in specs], dtype=np.float64)
@@ -118,6 +119,18 @@ class StackedOptimizer:
                 shape = (-1,) + (1,) * (p.dim() - 1)
                 c = by_rank[p.dim()] = {k: v.view(shape) for k, v in coefs.items()}
             self.update(p, p.grad, self.state[name], c)
+        if self.l1:
+            self._shrink_weights(by_rank)
+
+    def _shrink_weights(self, by_rank: dict[int, Coefs]) -> None:
+        """L1's proximal step (:class:`OptimSpec`): each weight ``lr * l1_coef`` nearer 0,
+        stopping at 0, as the NumPy engine takes it; the stacked ``[K, out, in]`` weights
+        alone (biases and batch norm's parameters are ``[K, n]``)."""
+        lr = by_rank[3]["lr"]
+        thr = lr * torch.as_tensor(self.l1, dtype=lr.dtype, device=lr.device)
+        for p in self.params.values():
+            if p.dim() == 3:
+                p.copy_(torch.copysign(torch.clamp(p.abs() - thr, min=0), p))
 
     def set_lr(self, lr: np.ndarray) -> None:
         """Each model's learning rate for the coming steps, ``[K]``."""

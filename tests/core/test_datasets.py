@@ -1512,15 +1512,26 @@ def test_the_datasets_table_says_what_noise_is_for_each_synthetic_set(run_cli):
 
     out = " ".join(run_cli("datasets").stdout.split())  # the table's wrapped cells, joined
     noisy = [d for d in BUILTIN.values() if d.source == "synthetic" and d.split]
-    assert {d.name for d in noisy} == {
-        "sinlog",
-        "sine",
-        "ring",
-        "moons",
-        "circles",
-        "spiral",
-        "gauss",
-    }
+    names = ("sinlog", "sine", "ring", "moons", "circles", "spiral", "gauss", "quadrants")
+    assert {d.name for d in noisy} == set(names)
     for d in noisy:
         assert f"noise {d.noise:g}: " in d.summary, d.name  # its own default, and its meaning
         assert f"noise {d.noise:g}:" in out.replace("│ │", "")
+
+
+def test_quadrants_is_the_playgrounds_exclusive_or_and_the_xor_gate_points_to_it(run_cli):
+    """The Playground's XOR (points in four quadrants) was only a hand-made CSV away:
+    mlplab's xor is the 4-row gate, whose refusal of n_samples named no other way."""
+    from mlplab.data.dataset import load_dataset
+
+    ds = load_dataset("quadrants")
+    X = np.concatenate([ds.X_train, ds.X_val, ds.X_test])
+    y = np.concatenate([ds.y_train, ds.y_val, ds.y_test])[:, 0]
+    assert len(X) == 1000 and np.abs(X).max() <= 5.3 and np.abs(X).min() >= 0.3
+    np.testing.assert_array_equal(y, X[:, 0] * X[:, 1] >= 0)  # no noise: by the quadrant
+    noisy = load_dataset("quadrants", noise=0.5)
+    Xn = noisy.X_train
+    flipped = (noisy.y_train[:, 0] == 1) != (Xn[:, 0] * Xn[:, 1] >= 0)
+    assert 0.05 < flipped.mean() < 0.5  # near the axes the classes mix
+    proc = run_cli("train", "--data", "xor", "--n_samples", "500")
+    assert proc.returncode == 2 and "is --data quadrants" in proc.stderr

@@ -455,6 +455,12 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
                 f"setting{'s' if len(given) > 1 else ''} {' and '.join(map(repr, given))} "
                 f"{'do' if len(given) > 1 else 'does'} not apply to the {name!r} gate "
                 "(always its 4 rows)"
+                + (
+                    "; the TensorFlow Playground's exclusive or, of many points in four "
+                    "quadrants, is --data quadrants"
+                    if name == "xor"
+                    else ""
+                )
             )
         if split:
             raise ConfigError(

@@ -104,6 +104,18 @@ BUILTIN: dict[str, DatasetInfo] = {
             2,
         ),
         DatasetInfo(
+            "quadrants",
+            "binary",
+            1000,
+            2,
+            0.0,
+            (0.8, 0.1, 0.1),
+            "synthetic",
+            "the TensorFlow Playground's exclusive or: class 1 where x1 and x2 share a sign, "
+            "x ~ U(-5,5)²; noise 0: classes drawn at points moved by U(-5·noise, 5·noise)",
+            2,
+        ),
+        DatasetInfo(
             "digits",
             "multiclass",
             1797,
@@ -163,7 +175,9 @@ BUILTIN: dict[str, DatasetInfo] = {
 
 # Synthetic sets that are generated in order and split in order (the labs do this).
 SPLIT_IN_ORDER = {"sinlog", "ring"}
-TWO_D = {"and", "or", "xor", "sinlog", "ring", "moons", "circles", "spiral", "gauss"}
+TWO_D = {
+    *("and", "or", "xor", "sinlog", "ring", "moons", "circles", "spiral", "gauss", "quadrants"),
+}
 
 
 def datasets_table() -> str:

@@ -90,6 +90,17 @@ def gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, n
     return X[order], y[order]
 
 
+def quadrants(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The TensorFlow Playground's "exclusive or": x ~ U(-5, 5)², kept 0.3 off the axes,
+    class 1 where x1 and x2 have the same sign. ``noise`` draws the class from the point
+    moved by U(-5 noise, 5 noise) on each axis, so that labels near the axes flip."""
+    X = rng.uniform(-5.0, 5.0, size=(n, 2))
+    X += np.where(X > 0, 0.3, -0.3)
+    moved = X + rng.uniform(-5.0, 5.0, size=X.shape) * noise if noise > 0 else X
+    y = (moved[:, 0] * moved[:, 1] >= 0).astype(int)
+    return X, y
+
+
 def sine(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """One feature: x ~ U(-6, 6), y = sin(x) + N(0, noise²); two periods, the curve a
     small MLP learns to bend, drawn with the data in the run's ``fit`` plot."""

@@ -739,3 +739,17 @@ def test_a_report_over_runs_with_dollars_in_their_data_names_draws_them_as_writt
     for words in drawn:  # each figure tells the two data files apart, by their names
         for name in data_names:
             assert any(name in w for w in words), (name, words)
+
+
+def test_a_run_that_diverged_before_its_first_validation_says_so_in_its_loss_plot(tmp_path):
+    """A run that diverged at step 5, in its first epoch, drew two empty panels titled
+    "diverged", which read as a drawing that failed."""
+    import mlplab
+
+    r = mlplab.train(data="sinlog", lr=10, batch_size=10, epoch=5, log_path=str(tmp_path),
+                     plots="none", verbose=False)  # fmt: skip
+    assert r.status == "diverged" and not r.record["val_epochs"]
+    fig = loss_figure(r.record, r.dataset, r.spec)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    steps = r.record["steps"]
+    assert len(texts) == 2 and all(f"the run diverged at step {steps}, before" in t for t in texts)

@@ -109,6 +109,25 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
         "diverged",
     )
     last = 0.0 if ended_early else float(result.get("epoch") or 0)
+    if not any(len(y) for _, y in series.values()):
+        # A run that diverged (or stopped) before its first validation has no curve: two
+        # empty panels titled "diverged" read as a drawing that failed.
+        how = {"diverged": "diverged", "interrupted": "was interrupted"}.get(
+            str(result.get("status")), "ended"
+        )
+        steps = result.get("steps")
+        at = f" at step {steps}" if isinstance(steps, int) else ""
+        for ax in axes:
+            ax.text(
+                0.5,
+                0.5,
+                f"the run {how}{at}, before its first\nvalidation: no point to draw"
+                + ("\n(--log_every 1 prints each step's loss)" if how == "diverged" else ""),
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                color="0.3",
+            )
     for (i, split), (x, y) in series.items():
         if not len(y):
             continue

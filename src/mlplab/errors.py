@@ -171,6 +171,14 @@ class PruneError(ConfigError):
     over its event's ids: the rule's fault, never pinned on a config."""
 
 
+class RunBusy(ConfigError):
+    """A run that another process (or a sweep's queue) holds right now: no mistake in the
+    input, but no run either. Exit status 75 (``EX_TEMPFAIL``: try again later), which a
+    script's retry loop tells from the bad input of 2."""
+
+    exit_code = 75
+
+
 class DataChangedWarning(UserWarning):
     """A run loaded with its training file, whose rows have changed since it trained: the
     model and record are the run's, the dataset's rows the file's as they are now."""

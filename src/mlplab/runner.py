@@ -82,6 +82,7 @@ from mlplab.errors import (
     MlplabError,
     OutOfMemory,
     RecordError,
+    RunBusy,
     check_path_argument,
     check_switches,
     error_line,
@@ -958,7 +959,7 @@ def _run_lock(run_dir: Path, wanted: bool, resuming: bool = False) -> Iterator[N
         if not locks.acquire(run_dir.name):
             # --resume takes no other setting: another exp_name is no way out of it.
             other = "" if resuming else ", or give another exp_name (--exp_name)"
-            raise ConfigError(
+            raise RunBusy(
                 f"run {str(run_dir)!r} is being trained by another process (or thread) right "
                 f"now, or is queued by a sweep; wait for it to end{other}"
             )

@@ -148,3 +148,29 @@ def test_a_sweep_started_from_a_sweeps_subscriber_leaves_it_its_runs(tmp_path):
     assert nested.counts["trained"] == 0 and nested.counts["busy"] == 2  # the next stack's
     assert outer.counts["trained"] == 4
     assert all(len(list(d.glob("events.out.tfevents.*"))) == 1 for d in outer.run_dirs)
+
+
+def test_the_cli_exits_75_for_a_run_another_process_holds_not_2(tmp_path, run_cli):
+    """`make -j` training one config twice failed the second with 2, the status of bad
+    input, which no retry loop could tell from a mistake; 75 is EX_TEMPFAIL: try later."""
+    from mlplab.config import make_config
+    from mlplab.runs.record import run_name
+
+    settings = {"data": "xor", "epoch": 2, "plots": "none", "log_path": str(tmp_path)}
+    run_id = run_name(make_config(settings))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "exp"), run_id],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    args = ["train", "--data", "xor", "--epoch", "2", "--plots", "none", "--log_path", tmp_path]
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
+        proc = run_cli(*args)
+        assert proc.returncode == 75, proc.stderr
+        (line,) = proc.stderr.splitlines()
+        assert "is being trained by another process" in line and "Traceback" not in line
+    finally:
+        holder.communicate(timeout=30)
+    assert run_cli(*args).returncode == 0  # free again: it trains

@@ -20,6 +20,7 @@ import math
 import os
 import re
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -48,8 +49,12 @@ class RunConsole:
     epoch's mean, and until an epoch has shown one, the last step's), whatever
     ``log_every`` is: a run with ``log_every 0`` still shows that it is moving.
     ``progress_every`` is the step interval at which the bar wants Step events from the
-    loop (0 when there is no bar); elsewhere nothing but the ``step loss`` lines is shown.
+    loop (0 when there is no bar); elsewhere the ``step loss`` lines are shown, and after
+    :attr:`QUIET_S` seconds without a line a validation prints one that says where the run
+    is: a CI job that kills a silent process, or a reader of the log, sees it move.
     """
+
+    QUIET_S = 30.0
 
     def __init__(
         self,
@@ -73,6 +78,7 @@ class RunConsole:
         self._task: Any = None
         self._every = max(1, total_epochs // 200)
         self._epoch_loss = False  # whether the bar shows an epoch's mean loss yet
+        self._said = time.monotonic()  # when a line was last printed
         if verbose and interactive() and self.total_steps > 1:
             from rich.progress import (
                 BarColumn,
@@ -112,6 +118,7 @@ class RunConsole:
             self._progress.console.print(text, highlight=False, markup=False, soft_wrap=True)
         else:
             print(text, flush=False)
+        self._said = time.monotonic()
 
     def step(self, step: int, loss: float) -> None:
         # The labs print `step cost` with Python's repr of the float.
@@ -151,6 +158,11 @@ class RunConsole:
             train = event.train_loss
             info = f"loss {float(train[0]):.4g}" if len(train) == 1 else ""
             self.epoch(event.epoch, info, event.step)
+            quiet = time.monotonic() - self._said >= self.QUIET_S
+            if self.verbose and self._progress is None and quiet:
+                shown = f", {info}" if info else ""
+                self.line(f"mlplab: epoch {event.epoch}/{self.total}, step {event.step}{shown}")
+                sys.stdout.flush()
 
 
 def lab_targets(task: str, y_train: np.ndarray, batch_size: int, dtype: str) -> np.ndarray | None:

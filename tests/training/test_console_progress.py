@@ -32,3 +32,29 @@ def test_the_first_epoch_shows_the_last_steps_loss(tmp_path: Path, monkeypatch) 
     assert first and all(info.startswith("loss ") for info in first), seen[:3]
     assert float(first[-1].split()[1]) > 0
     assert next(info for epoch, info in seen if epoch == 1).startswith("loss ")
+
+
+def test_a_run_in_a_pipe_says_where_it_is_after_a_silence(tmp_path: Path) -> None:
+    """In a pipe, `--log_every 0` printed nothing between its first line and its results:
+    a 48 s run was silent, and a CI job that kills a silent process could kill it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import mlplab.console, mlplab\n"
+        "mlplab.console.RunConsole.QUIET_S = 0.0  # a line at every validation\n"
+        f"mlplab.train(data='moons', epoch=3, log_every=0, plots='none', log_path={str(tmp_path)!r})\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    said = [ln for ln in proc.stdout.splitlines() if ln.startswith("mlplab: epoch ")]
+    assert [ln.split(",")[0] for ln in said] == [f"mlplab: epoch {e}/3" for e in (1, 2, 3)]
+    assert all(", step " in ln and ", loss " in ln for ln in said)
+    # At the default, a short run prints none.
+    quiet = code.replace("QUIET_S = 0.0", "QUIET_S = 30.0").replace(
+        str(tmp_path), str(tmp_path / "b")
+    )
+    again = subprocess.run(
+        [sys.executable, "-c", quiet], capture_output=True, text=True, timeout=120
+    )
+    assert again.returncode == 0 and "mlplab: epoch " not in again.stdout

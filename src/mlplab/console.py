@@ -64,8 +64,10 @@ class RunConsole:
         steps_per_epoch: int = 1,
         lab_targets: np.ndarray | None = None,
         log_val: str | None = None,
+        heartbeat: bool = True,
     ) -> None:
         self.verbose = verbose
+        self.heartbeat = heartbeat  # off where a live view shows the progress (Jupyter)
         # With log_val, the metric's name (acc or mae), and the latest validation's text.
         self.log_val = log_val
         self._val_text = ""
@@ -159,7 +161,7 @@ class RunConsole:
             info = f"loss {float(train[0]):.4g}" if len(train) == 1 else ""
             self.epoch(event.epoch, info, event.step)
             quiet = time.monotonic() - self._said >= self.QUIET_S
-            if self.verbose and self._progress is None and quiet:
+            if self.verbose and self.heartbeat and self._progress is None and quiet:
                 shown = f", {info}" if info else ""
                 self.line(f"mlplab: epoch {event.epoch}/{self.total}, step {event.step}{shown}")
                 sys.stdout.flush()

@@ -90,7 +90,7 @@ from mlplab.errors import (
     public,
     short_repr,
 )
-from mlplab.live import live_view
+from mlplab.live import in_jupyter, live_view
 from mlplab.pipes import closed_pipe_safe
 from mlplab.rerun import RECORD_SETTINGS, finished_record, kept_line, scratch_dir, settle
 from mlplab.restore import (
@@ -208,7 +208,6 @@ class Result(TrainedModel):
         (``plots: none``) gets them from ``mlplab plot RUN_DIR``, and one that kept no
         record (``record=False``) has none.
         """
-        from mlplab.live import in_jupyter
         from mlplab.notebook import images, plot_files
 
         if self.run_dir is None:
@@ -1013,6 +1012,7 @@ def _train_locked(
         steps_per_epoch(cfg, data),
         lab_targets=labs,
         log_val=curve_metric_name(data.task) if cfg.log_val else None,
+        heartbeat=not in_jupyter(),
     )
     plots = plot_subscribers([cfg], data, [spec], [RunRecord(write_dir)]) if record else []
     live = live_view(

@@ -138,6 +138,7 @@ def load_data(cfg: Config) -> Dataset:
         ignore=cfg.ignore,
         task=cfg.task,
         split=cfg.split,
+        split_by=cfg.split_by,
         standardize=cfg.standardizes(),
         n_samples=cfg.n_samples,
         noise=cfg.noise,

@@ -241,6 +241,13 @@ class Config(BaseModel):
         "two leave the rest to test); default: the dataset's own",
         "data",
     )
+    split_by: str | None = _field(
+        None,
+        "a data file's column that says each row's split: train, val (or validation) or "
+        "test, for a split of one's own (a held-out test set, a time or group split); the "
+        "column is no feature, and split's sizes do not apply",
+        "data",
+    )
     standardize: bool | Literal["auto"] = _field(
         "auto",
         "scale features to zero mean and unit variance, fit on the training split and kept "
@@ -894,6 +901,7 @@ def run_digest(cfg: Config) -> str:
         ("standardize_target", False),
         ("class_weight", "none"),
         ("l1_coef", 0.0),
+        ("split_by", None),
     ):
         if d.get(later) == unset:
             # Added after the first release: unset, it leaves earlier runs' hashes as they were.

@@ -1535,3 +1535,47 @@ def test_quadrants_is_the_playgrounds_exclusive_or_and_the_xor_gate_points_to_it
     assert 0.05 < flipped.mean() < 0.5  # near the axes the classes mix
     proc = run_cli("train", "--data", "xor", "--n_samples", "500")
     assert proc.returncode == 2 and "is --data quadrants" in proc.stderr
+
+
+def test_split_by_a_column_puts_each_row_where_the_file_says(tmp_path, run_cli):
+    """A researcher's own held-out test set (a time or group split) could not be given:
+    the split was always a draw of data_seed."""
+    import pandas as pd
+
+    import mlplab
+    from mlplab.config import make_config
+    from mlplab.data.dataset import load_dataset
+    from mlplab.errors import ConfigError, DataError
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": np.arange(60.0), "b": rng.normal(size=60)})
+    df["y"] = (df.b > 0).astype(int)
+    df["fold"] = ["train"] * 40 + ["Val"] * 5 + ["validation "] * 5 + ["TEST"] * 10
+    df.to_csv(tmp_path / "f.csv", index=False)
+    path = str(tmp_path / "f.csv")
+    ds = load_dataset(path, target="y", split_by="fold")
+    assert ds.feature_names == ["a", "b"]  # the column is no feature
+    for X, rows in ((ds.X_train, range(40)), (ds.X_val, range(40, 50)), (ds.X_test, range(50, 60))):
+        np.testing.assert_array_equal(X[:, 0], list(rows))  # in the file's order
+    # No draw: another data_seed gives the same rows (sizes would be shuffled).
+    again = load_dataset(path, target="y", split_by="fold", seed=7)
+    np.testing.assert_array_equal(again.X_test, ds.X_test)
+    r = mlplab.train(data=path, target="y", split_by="fold", epoch=2, plots="none",
+                     verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    assert (r.record["n_train"], r.record["n_val"], r.record["n_test"]) == (40, 10, 10)
+    assert mlplab.load_run(r.run_dir).dataset.X_test.shape == (10, 2)
+    plain = make_config({"data": path, "target": "y", "epoch": 2, "ignore": ["fold"]})
+    assert r.config.run_id() != plain.run_id()  # another split: another run
+    # What is refused, in one line each.
+    with pytest.raises(DataError, match=r"no column 'Fold' \(did you mean 'fold'\?\)"):
+        load_dataset(path, target="y", split_by="Fold")
+    df.assign(fold=["train"] * 50 + ["dev"] * 10).to_csv(tmp_path / "dev.csv", index=False)
+    with pytest.raises(DataError, match=r"has 'dev' in data row 51 \(10 such rows\); each row"):
+        load_dataset(str(tmp_path / "dev.csv"), target="y", split_by="fold")
+    df.assign(fold=["train"] * 50 + ["val"] * 10).to_csv(tmp_path / "nt.csv", index=False)
+    with pytest.raises(DataError, match="names no test row"):
+        load_dataset(str(tmp_path / "nt.csv"), target="y", split_by="fold")
+    with pytest.raises(ConfigError, match="settings 'split' and 'split_by'"):
+        load_dataset(path, target="y", split_by="fold", split=[0.5, 0.5])
+    proc = run_cli("train", "--data", "moons", "--split_by", "fold")
+    assert proc.returncode == 2 and "'split_by' applies to data files only" in proc.stderr

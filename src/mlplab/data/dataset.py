@@ -320,6 +320,7 @@ def load_dataset(
     ignore: str | list[str] | None = None,
     task: str = "auto",
     split: list[float] | None = None,
+    split_by: str | None = None,
     standardize: bool = False,
     n_samples: int | None = None,
     noise: float | None = None,
@@ -368,7 +369,10 @@ def load_dataset(
     # Checked and read as a config takes them: load_dataset alone had passed a noise of
     # 'x' or a split of '0.8 0.1 0.1' on to NumPy (a TypeError from deep inside) and read
     # standardize='false' as true.
-    given = dict(target=target, ignore=ignore, split=split, n_samples=n_samples, noise=noise)
+    given = dict(
+        target=target, ignore=ignore, split=split, split_by=split_by, n_samples=n_samples,
+        noise=noise,
+    )  # fmt: skip
     cfg = Config(
         data=data,
         task=task,
@@ -377,9 +381,20 @@ def load_dataset(
         **{k: v for k, v in given.items() if v is not None},
     )
     data, target, ignore, split = cfg.data, cfg.target, cfg.ignore, cfg.split  # a Path: text
+    split_by = cfg.split_by
+    if split_by is not None and split:
+        raise ConfigError(
+            f"settings 'split' and 'split_by': the column {split_by!r} says each row's split, "
+            "so split's sizes do not apply; give one of them"
+        )
     n_samples, noise, task, seed = cfg.n_samples, cfg.noise, cfg.task, cfg.data_seed
     rng = np.random.default_rng(seed)
     if data in BUILTIN:
+        if split_by is not None:
+            raise ConfigError(
+                f"setting 'split_by' applies to data files only; {data!r} has no column "
+                "naming each row's split (setting 'split' sizes its own)"
+            )
         if ignore:
             raise ConfigError(
                 f"setting 'ignore' applies to data files only; {data!r} has its own columns"
@@ -400,7 +415,7 @@ def load_dataset(
                 raise ConfigError(
                     f"setting '{name}' applies to synthetic datasets only, not to the file {data!r}"
                 )
-        ds = _from_file(data, target, task, split, rng, ignore or [])
+        ds = _from_file(data, target, task, split, rng, ignore or [], split_by)
         ds.digest = rows_digest(ds)
     else:
         near = str(data).lower()
@@ -518,14 +533,19 @@ INF_OR_TOO_LARGE = (
 )
 
 
-def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
+def _from_file(path, target, task, split, rng, ignore: list[str], split_by=None) -> Dataset:
     import pandas as pd
 
     from mlplab.data.files import default_target, numbered_names_note, read_table
 
-    df = read_table(path, as_text=ignore)  # left out as they are, whatever they hold
+    # Left out as they are, whatever they hold.
+    df = read_table(path, as_text=[*ignore, *([split_by] if split_by else [])])
     if df.shape[1] == 0 or len(df) == 0:
         raise DataError(f"data file {path!r} has no data rows")
+    if split_by is not None:
+        # Each row's split, as the file says it: the split is then no draw of data_seed.
+        split = _split_column(df, path, split_by, target or [])
+        df = df.drop(columns=[split_by])
     df = _without(df, path, ignore, target or [])
     _check_named_columns(df, path, target or [])
     # Once each (a Config refuses a name given twice; load_dataset alone may get one).
@@ -609,9 +629,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
                 f"data file {path!r}: target column {targets[c]!r} has {INF_OR_TOO_LARGE} "
                 f"in data row {r + 1}; clean it or drop that row first"
             )
-        ds = _split(
-            name, "regression", X, y, feats, targets, None, split or (0.8, 0.1, 0.1), False, rng
-        )
+        ds = _split(name, "regression", X, y, feats, targets, None, _or_default(split), False, rng)
         ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
         ds.notes += numbered_names_note([str(c) for c in df.columns])
         ds.notes += _constant_notes(df, feats)
@@ -678,7 +696,7 @@ def _from_file(path, target, task, split, rng, ignore: list[str]) -> Dataset:
         )
     names = [str(c) for c in classes]
     ds = _classification(
-        name, X, y.astype(np.int64), names, feats, targets, split or (0.8, 0.1, 0.1), False, rng
+        name, X, y.astype(np.int64), names, feats, targets, _or_default(split), False, rng
     )
     ds.label_kind = "number" if numeric else "bool" if pd.api.types.is_bool_dtype(col) else "text"
     ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
@@ -856,6 +874,45 @@ def _without(df, path: str, ignore: list[str], target: list[str]):  # -> pandas.
         if name in target:
             raise ConfigError(f"setting 'ignore': {name!r} is the target; a target is no feature")
     return df.drop(columns=list(ignore))
+
+
+SPLIT_NAMES = {"train": 0, "val": 1, "validation": 1, "test": 2}
+
+
+def _or_default(split):  # -> sizes, or each row's split (an array, which has no truth)
+    return split if isinstance(split, np.ndarray) or split else (0.8, 0.1, 0.1)
+
+
+def _split_column(df, path: str, name: str, target: list[str]) -> np.ndarray:
+    """Each row's split, 0, 1 or 2 (train, val, test), from the column ``name``
+    (setting ``split_by``), which must name one of :data:`SPLIT_NAMES` in every row (in
+    any case, spaces around it aside) and give each split a row."""
+    if name not in df.columns:
+        near = other_case(name, df.columns)
+        hint = f" (did you mean {near!r}?)" if near is not None else ""
+        raise DataError(
+            f"setting 'split_by': data file {path!r} has no column {name!r}{hint}; columns "
+            f"are {names_of([str(c) for c in df.columns])}"
+        )
+    if name in target:
+        raise ConfigError(f"setting 'split_by': {name!r} is the target; give another column")
+    values = df[name].astype(str).str.strip().str.lower()
+    codes = values.map(SPLIT_NAMES)
+    bad = np.flatnonzero(codes.isna().to_numpy())
+    if len(bad):
+        raise DataError(
+            f"setting 'split_by': data file {path!r}: column {name!r} has "
+            f"{str(df[name].iloc[bad[0]])!r} in data row {bad[0] + 1} ({len(bad)} such rows); "
+            "each row's value names its split: train, val (or validation) or test"
+        )
+    codes = codes.to_numpy(dtype=np.int64)
+    empty = [s for s, i in (("train", 0), ("val", 1), ("test", 2)) if not (codes == i).any()]
+    if empty:
+        raise DataError(
+            f"setting 'split_by': data file {path!r}: column {name!r} names no {empty[0]} "
+            "row; train, val and test need one row or more each"
+        )
+    return codes
 
 
 def _check_named_columns(df, path: str, target: list[str]) -> None:
@@ -1192,7 +1249,14 @@ def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
 
 
 def _split(name, task, X, y, feats, targets, class_names, split, in_order, rng) -> Dataset:
+    """``split``: sizes or ratios (drawn by ``rng`` unless ``in_order``), or each row's
+    split as 0, 1, 2 (train, val, test), in the file's order (:func:`_split_column`)."""
     n = len(X)
+    if isinstance(split, np.ndarray):
+        a, b, c = (np.flatnonzero(split == i) for i in range(3))
+        return Dataset(
+            name, task, X[a], y[a], X[b], y[b], X[c], y[c], list(feats), list(targets), class_names
+        )
     n_train, n_val, n_test = _split_sizes(n, split, name)
     order = np.arange(n) if in_order else rng.permutation(n)
     a, b, c = (

@@ -60,6 +60,7 @@ DATA_SETTINGS = (
     "ignore",
     "task",
     "split",
+    "split_by",
     "standardize",
     "n_samples",
     "noise",

@@ -843,19 +843,8 @@ class Config(BaseModel):
 # The built-in synthetic sets (mlplab.data.registry declares them; a test checks that the
 # two lists agree). `standardize: auto` leaves them raw, as the lectures' labs train them.
 SYNTHETIC_SETS = frozenset(
-    {
-        "and",
-        "or",
-        "xor",
-        "sinlog",
-        "sine",
-        "ring",
-        "moons",
-        "circles",
-        "spiral",
-        "gauss",
-        "quadrants",
-    }
+    {"and", "or", "xor", "sinlog", "sine", "ring", "moons", "circles", "spiral", "gauss"}
+    | {"quadrants"}  # the TensorFlow Playground's exclusive or
 )
 
 # Settings that do not change what is learned, so they stay out of the run's identity.

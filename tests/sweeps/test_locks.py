@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,22 @@ locks = RunLocks(sys.argv[1])
 print(locks.acquire(sys.argv[2]), flush=True)
 sys.stdin.read()  # held until the test closes our stdin
 """
+
+
+@contextlib.contextmanager
+def held(folder, run_id: str):
+    """``run_id``'s lock in ``folder``, held by another process until the block ends."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(folder), run_id],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
+        yield
+    finally:
+        holder.communicate(timeout=30)
 
 
 def test_the_lock_file_stays_when_a_sweep_releases_so_a_third_is_still_refused(tmp_path):
@@ -103,14 +120,7 @@ def test_python_train_refuses_a_run_another_process_is_training(tmp_path):
 
     settings = {"data": "xor", "epoch": 2, "plots": "none", "log_path": str(tmp_path)}
     run_id = run_name(make_config(settings))
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(tmp_path / "exp"), run_id],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
+    with held(tmp_path / "exp", run_id):
         with pytest.raises(
             ConfigError, match=r"being trained by another process \(or thread\) right now"
         ):
@@ -124,8 +134,6 @@ def test_python_train_refuses_a_run_another_process_is_training(tmp_path):
             pass
         # lock=False is the caller's own word that nothing else trains it.
         assert mlplab.train(settings, verbose=False, lock=False).status == "finished"
-    finally:
-        holder.communicate(timeout=30)
     assert mlplab.train(settings, verbose=False).kept  # free again: the finished run is kept
 
 
@@ -158,19 +166,10 @@ def test_the_cli_exits_75_for_a_run_another_process_holds_not_2(tmp_path, run_cl
 
     settings = {"data": "xor", "epoch": 2, "plots": "none", "log_path": str(tmp_path)}
     run_id = run_name(make_config(settings))
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(tmp_path / "exp"), run_id],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
     args = ["train", "--data", "xor", "--epoch", "2", "--plots", "none", "--log_path", tmp_path]
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
+    with held(tmp_path / "exp", run_id):
         proc = run_cli(*args)
         assert proc.returncode == 75, proc.stderr
         (line,) = proc.stderr.splitlines()
         assert "is being trained by another process" in line and "Traceback" not in line
-    finally:
-        holder.communicate(timeout=30)
     assert run_cli(*args).returncode == 0  # free again: it trains

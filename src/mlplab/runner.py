@@ -685,8 +685,9 @@ def came_as_it_ended(what: str) -> str:
 
 # What reads and splits a dataset: a Dataset given to train() was read, split and scaled.
 LOADING_SETTINGS = (
-    "data", "target", "ignore", "task", "split", "standardize", "n_samples", "noise", "data_seed",
-)  # fmt: skip
+    *("data", "target", "ignore", "task", "split", "split_by", "standardize", "n_samples"),
+    *("noise", "data_seed"),
+)
 
 
 def _no_loading_settings(config: Any, overrides: dict[str, Any]) -> None:

@@ -698,7 +698,8 @@ def _no_loading_settings(config: Any, overrides: dict[str, Any]) -> None:
     ]
     if given:
         raise ConfigError(
-            f"train: {', '.join(given)} apply where data is read, and dataset= is data "
+            f"train: {', '.join(given)} {'apply' if len(given) > 1 else 'applies'} where data "
+            "is read, and dataset= is data "
             f"already read, split and scaled; give {'them' if len(given) > 1 else 'it'} to "
             "mlplab.data.load_dataset(...) (standardize='auto' scales a file, as "
             "train(data=PATH) does), or give data=PATH instead of dataset="

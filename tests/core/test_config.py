@@ -1184,9 +1184,11 @@ def test_settings_that_read_data_are_refused_beside_a_dataset(tmp_path):
 
     ds = mlplab.load_dataset("moons")
     for given in ({"standardize": True}, {"split": [0.5, 0.25, 0.25], "data_seed": 3}):
-        with pytest.raises(ConfigError, match="apply where data is read, and dataset= is data"):
+        with pytest.raises(
+            ConfigError, match=r"appl(y|ies) where data is read, and dataset= is data"
+        ):
             mlplab.train(dataset=ds, record=False, verbose=False, **given)
-        with pytest.raises(ConfigError, match=f"train: {', '.join(given)} apply where"):
+        with pytest.raises(ConfigError, match=f"train: {', '.join(given)} appl(y|ies) where"):
             mlplab.train({"epoch": 2, **given}, dataset=ds, record=False, verbose=False)
     # What the line advises: the Dataset read with them, as train(data=...) reads a file.
     scaled = mlplab.load_dataset("moons", standardize=True)

@@ -237,6 +237,7 @@ OTHER_FORMATS = (".parquet", ".pq", ".npz", ".npy", ".json", ".xlsx", ".xls", ".
 
 
 STDOUT = "-"  # --out - : standard output, as Unix tools take it
+STDIN = "-"  # --data - : rows from standard input (./- names a file called -)
 
 
 def predict_command(
@@ -270,7 +271,7 @@ def predict_command(
                 f"--out {out!r}: predictions are written as CSV; give a .csv file "
                 f"(e.g. {target.with_suffix('.csv').name})"
             )
-        if target.exists() and Path(data).exists() and target.samefile(data):
+        if data != STDIN and target.exists() and Path(data).exists() and target.samefile(data):
             raise ConfigError(
                 f"--out {out!r} is the --data file; give another file (e.g. preds.csv)"
             )
@@ -282,7 +283,9 @@ def predict_command(
                 f"--out {out!r} is inside the run folder {str(record)!r}, whose record it "
                 f"would change; give a file outside it (e.g. preds.csv)"
             )
-    table = predictions(run_dir, data, which, quiet)
+    table = _stdin_predictions(run_dir, which, quiet) if data == STDIN else None
+    if table is None:
+        table = predictions(run_dir, data, which, quiet)
     buf = io.StringIO()
     table.to_csv(buf, index=False)
     if out is None:
@@ -317,6 +320,27 @@ def predict_command(
         if not quiet:
             print(f"{len(table)} predictions -> {out}")
     return 0
+
+
+def _stdin_predictions(run_dir: str, which: str, quiet: bool):  # -> pandas.DataFrame
+    """:func:`predictions` of CSV rows read from standard input (``--data -``): kept in a
+    temporary file for the reader that files get, and named as standard input in errors."""
+    import tempfile
+
+    rows = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    if not rows.strip():
+        raise DataError(
+            "--data -: standard input holds no rows; pipe a CSV with the run's feature "
+            "columns (cat new.csv | mlplab predict RUN --data -)"
+        )
+    with tempfile.TemporaryDirectory(prefix="mlplab-predict-") as tmp:
+        path = os.path.join(tmp, "rows.csv")
+        with open(path, "wb") as f:
+            f.write(rows)
+        try:
+            return predictions(run_dir, path, which, quiet)
+        except DataError as err:
+            raise DataError(str(err).replace(repr(path), "standard input (--data -)")) from None
 
 
 def _write_stdout(text: str) -> None:

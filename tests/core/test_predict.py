@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -1282,3 +1284,29 @@ def test_a_file_with_both_unicode_forms_of_a_column_reads_the_runs_own(run_cli, 
     assert proc.returncode == 0, proc.stderr
     got = [int(line.split(",")[0]) for line in proc.stdout.strip().splitlines()[1:]]
     assert got == list(res.predict_labels(X[:4]))
+
+
+def test_rows_piped_to_predict_data_dash_are_predicted_as_from_a_file(tmp_path):
+    """`cat new.csv | mlplab predict RUN --data -` read a file named '-', which did not
+    exist; a script had to write its rows to a temporary file first."""
+    run = train(data="moons", epoch=3, plots="none", verbose=False, log_path=str(tmp_path))
+    rows = pd.DataFrame({"x2": [0.5, -0.2, 1.0], "x1": [0.1, 0.9, -1.0]})  # by name, any order
+    rows.to_csv(tmp_path / "new.csv", index=False)
+
+    def predict(*args, stdin=""):
+        cmd = [sys.executable, "-m", "mlplab", "predict", str(run.run_dir), *args]
+        return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
+
+    from_file = predict("--data", str(tmp_path / "new.csv"))
+    piped = predict("--data", "-", stdin=(tmp_path / "new.csv").read_text())
+    assert piped.returncode == 0 == from_file.returncode, piped.stderr
+    assert piped.stdout == from_file.stdout and len(piped.stdout.splitlines()) == 4
+    # Errors name standard input, not a temporary file, in one line; nothing is empty.
+    bad = predict("--data", "-", stdin="x1,x3\n1,2\n")
+    assert (
+        bad.returncode == 2
+        and "data file standard input (--data -): the run's feature" in bad.stderr
+    )
+    assert len(bad.stderr.splitlines()) == 1 and "/tmp" not in bad.stderr
+    empty = predict("--data", "-")
+    assert empty.returncode == 2 and "standard input holds no rows" in empty.stderr

@@ -641,9 +641,13 @@ def majority_note(data: Dataset, result: dict[str, Any]) -> str | None:
             f"show{'' if balanced else 's'} each class's hits"
         )
     rare = share > 0.8  # one class holds most rows: the others may need their own weight
+    # ReLUs pushed below 0 on every row pass no gradient (a step too large, or a start
+    # that left a unit off): the units picture shows them white. As the regression's note.
+    hidden = result.get("model") != "linear" and (result.get("n_layer") or result.get("hid_dims"))
+    dead = " or its ReLUs died" if hidden and result.get("act") == "relu" else ""
     return (
         f"{head}; the model has learnt nothing beyond the classes' sizes (more epochs or "
-        "--optim adam where the loss still fell, a lower lr where it swung, "
+        f"--optim adam where the loss still fell, a lower lr where it swung{dead}, "
         + ("--class_weight balanced where a class is rare, " if rare else "")
         + "or other features may help)"
     )

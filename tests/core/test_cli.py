@@ -1193,3 +1193,19 @@ def test_print_run_dir_names_the_folder_train_writes_and_trains_nothing(run_cli,
     assert printed == str(record.parent)
     proc = run_cli(*args, "--print_run_dir", "--resume", printed, cwd=tmp_path)
     assert_one_line_error(proc, "--print_run_dir names a config's run folder")
+
+
+def test_a_relu_classifier_at_chance_is_told_its_relus_may_have_died():
+    """Three ReLUs on circles ended at chance with every unit off on every row (white in
+    units.png); the note named epochs, adam, the lr and features, but not dead ReLUs, as
+    the regression's note does."""
+    from mlplab.console import majority_note
+    from mlplab.data.dataset import load_dataset
+
+    data = load_dataset("moons")
+    at_chance = {"status": "finished", "test_acc": 0.3, "n_layer": 1, "model": "mlp"}
+    said = majority_note(data, {**at_chance, "act": "relu"})
+    assert said is not None and "a lower lr where it swung or its ReLUs died, " in said
+    assert "ReLU" not in (majority_note(data, {**at_chance, "act": "tanh"}) or "")
+    linear = {**at_chance, "act": "relu", "n_layer": 0, "model": "linear"}
+    assert "ReLU" not in (majority_note(data, linear) or "")

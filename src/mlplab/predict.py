@@ -283,8 +283,9 @@ def predict_command(
                 f"--out {out!r} is inside the run folder {str(record)!r}, whose record it "
                 f"would change; give a file outside it (e.g. preds.csv)"
             )
-    table = _stdin_predictions(run_dir, which, quiet) if data == STDIN else None
-    if table is None:
+    if data == STDIN:
+        table = _stdin_predictions(run_dir, which, quiet)
+    else:
         table = predictions(run_dir, data, which, quiet)
     buf = io.StringIO()
     table.to_csv(buf, index=False)

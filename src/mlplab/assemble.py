@@ -131,6 +131,14 @@ def optim_of(cfg: Config) -> OptimSpec:
     return OptimSpec(cfg.optim, cfg.lr, cfg.mm, cfg.l2_coef, cfg.l1_coef)
 
 
+# The settings load_data reads: a sweep loads each combination of them once, and train()
+# refuses them beside a Dataset (read, split and scaled already).
+LOADING_SETTINGS = (
+    *("data", "target", "ignore", "task", "split", "split_by", "stratify", "standardize"),
+    *("n_samples", "noise", "data_seed"),
+)
+
+
 def load_data(cfg: Config) -> Dataset:
     data = load_dataset(
         cfg.data,
@@ -139,6 +147,7 @@ def load_data(cfg: Config) -> Dataset:
         task=cfg.task,
         split=cfg.split,
         split_by=cfg.split_by,
+        stratify=cfg.stratify,
         standardize=cfg.standardizes(),
         n_samples=cfg.n_samples,
         noise=cfg.noise,

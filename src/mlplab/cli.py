@@ -173,7 +173,7 @@ NOT_IN_A_TRACE = frozenset(
 NOT_IN_A_CHECK = NOT_IN_A_TRACE | {
     *("dtype", "epoch", "batch_size", "patience", "min_delta", "validate_every", "log_val"),
     *("lr_schedule", "lr_gamma", "lr_step", "split", "standardize", "standardize_target"),
-    "l1_coef",
+    *("l1_coef", "stratify"),
 }
 
 # The hint for values past a setting's first in `mlplab train`.

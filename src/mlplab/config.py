@@ -248,6 +248,13 @@ class Config(BaseModel):
         "column is no feature, and split's sizes do not apply",
         "data",
     )
+    stratify: bool = _field(
+        False,
+        "a classification's random split made class by class, each class in the split's "
+        "proportions (scikit-learn's stratify=y), so that a rare class reaches validation "
+        "and test; default: one draw over all rows",
+        "data",
+    )
     standardize: bool | Literal["auto"] = _field(
         "auto",
         "scale features to zero mean and unit variance, fit on the training split and kept "
@@ -891,6 +898,7 @@ def run_digest(cfg: Config) -> str:
         ("class_weight", "none"),
         ("l1_coef", 0.0),
         ("split_by", None),
+        ("stratify", False),
     ):
         if d.get(later) == unset:
             # Added after the first release: unset, it leaves earlier runs' hashes as they were.

@@ -626,7 +626,9 @@ def majority_note(data: Dataset, result: dict[str, Any]) -> str | None:
         fmt = result.get("plots")
         where = f" (plots/confusion.{fmt})" if fmt in ("png", "svg", "pdf") else ""
         bacc = result.get("test_bacc")
-        n_classes = 2 if data.task == "binary" else len(data.class_names or []) or 2
+        # Balanced accuracy is the mean recall over the classes the split holds: a test
+        # split with no rare row scores 1 for answering the common class alone.
+        n_classes = len(np.unique(true_classes(data.task, data.y_test)))
         balanced = (
             f"balanced accuracy {bacc:.4g} (always answering {name!r} scores "
             f"{1 / n_classes:.2g}) and "

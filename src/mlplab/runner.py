@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mlplab.assemble import (
+    LOADING_SETTINGS,
     as_config,
     build_stack,
     check_castable,
@@ -64,9 +65,9 @@ from mlplab.data.cost import is_out_of_memory, ran_out_of_memory
 from mlplab.data.dataset import (
     Dataset,
     check_dataset,
-    classes_not_in_training,
     dataset_label,
     is_in_memory,
+    missing_class_notes,
 )
 from mlplab.engines.backend import Backend
 from mlplab.engines.choose import blas_threads, resolve_engine
@@ -683,13 +684,6 @@ def came_as_it_ended(what: str) -> str:
     return f"{what} came as the run ended: it finished, and its record is complete"
 
 
-# What reads and splits a dataset: a Dataset given to train() was read, split and scaled.
-LOADING_SETTINGS = (
-    *("data", "target", "ignore", "task", "split", "split_by", "standardize", "n_samples"),
-    *("noise", "data_seed"),
-)
-
-
 def _no_loading_settings(config: Any, overrides: dict[str, Any]) -> None:
     """Refuse settings that only load data beside ``dataset=``: they would do nothing
     (``standardize=True`` left a Dataset unscaled, under the same run id)."""
@@ -1073,15 +1067,8 @@ def _train_locked(
                 f"{len(data.y_train)} training rows: each step takes them all, as "
                 "batch_size 0 (full batch) does"
             )
-        for note in data.notes:
+        for note in data.notes + missing_class_notes(data, cfg.split_by, cfg.stratify):
             console.line(f"mlplab: note: {note}")
-        unseen = classes_not_in_training(data)
-        if unseen:
-            console.line(
-                f"mlplab: note: no training row has the class(es) {', '.join(map(repr, unseen))}, so the "
-                "model cannot learn them (the split is random: more rows of them, or "
-                "another data_seed, puts some in training)"
-            )
         where = f" -> {run_dir}" if record else ""
         if write_dir != run_dir:
             where += " (a rerun: it replaces the finished run there once it has finished)"

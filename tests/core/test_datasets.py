@@ -498,16 +498,14 @@ def test_a_class_for_nearly_every_row_is_refused(tmp_path):
 def test_a_class_with_no_training_row_is_noted(tmp_path, run_cli):
     """One 'rare' row that the random split puts in val: the model cannot learn its class,
     and the run said nothing."""
-    from mlplab.data.dataset import classes_not_in_training
+    from mlplab.data.dataset import classes_missing
 
     rng = np.random.default_rng(0)
     df = pd.DataFrame(rng.normal(size=(40, 2)).round(3), columns=["a", "b"])
     df["label"] = np.where(df.a > 0, "yes", "no")
     df.loc[40] = [5.0, 5.0, "rare"]
     df.to_csv(tmp_path / "t.csv", index=False)
-    unseen = {
-        s: classes_not_in_training(load_dataset(str(tmp_path / "t.csv"), seed=s)) for s in range(6)
-    }
+    unseen = {s: classes_missing(load_dataset(str(tmp_path / "t.csv"), seed=s)) for s in range(6)}
     assert set(map(tuple, unseen.values())) == {(), ("rare",)}
     seed = next(s for s, names in unseen.items() if names)
     args = ("train", "--data", tmp_path / "t.csv", "--epoch", "2", "--plots", "none")
@@ -1579,3 +1577,88 @@ def test_split_by_a_column_puts_each_row_where_the_file_says(tmp_path, run_cli):
         load_dataset(path, target="y", split_by="fold", split=[0.5, 0.5])
     proc = run_cli("train", "--data", "moons", "--split_by", "fold")
     assert proc.returncode == 2 and "'split_by' applies to data files only" in proc.stderr
+
+
+def _rare_class_file(tmp_path) -> str:
+    """4,000 rows of which 40 are 'fraud' (1%), in a shuffled order."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(4000, 3)).round(4), columns=["a", "b", "c"])
+    df["label"] = np.where(np.arange(4000) < 40, "fraud", "ok")
+    df.sample(frac=1, random_state=1).to_csv(tmp_path / "bin.csv", index=False)
+    return str(tmp_path / "bin.csv")
+
+
+def test_stratify_shares_out_every_class_in_the_splits_proportions(tmp_path):
+    """A random split of a 1% class left validation or test with none of it, or two rows
+    on which its score turned, and no way to ask for scikit-learn's stratify=y."""
+    from mlplab.data.dataset import missing_class_notes
+
+    path = _rare_class_file(tmp_path)
+
+    def frauds(ds) -> list[int]:
+        return [int((y[:, 0] == 0).sum()) for _, y in ds.splits().values()]
+
+    plain = [frauds(load_dataset(path, target="label", seed=s)) for s in range(40)]
+    assert any(0 in f[1:] for f in plain)  # a random draw leaves val or test without
+    for seed in range(5):
+        ds = load_dataset(path, target="label", seed=seed, stratify=True)
+        assert frauds(ds) == [32, 4, 4]  # 80/10/10 of 40 rows
+        assert [len(y) for _, y in ds.splits().values()] == [3200, 400, 400]
+        # Every row once: the splits partition the file's rows.
+        rows = np.concatenate([X for X, _ in ds.splits().values()])
+        assert len(np.unique(rows, axis=0)) == 4000
+        assert missing_class_notes(ds, None, True) == []
+    # The seed still draws which rows: two seeds, two test sets.
+    a, b = (load_dataset(path, target="label", seed=s, stratify=True) for s in (0, 1))
+    assert not np.array_equal(a.X_test, b.X_test)
+    again = load_dataset(path, target="label", seed=0, stratify=True)
+    np.testing.assert_array_equal(again.X_test, a.X_test)
+    # A bare multiclass set too: iris' 150 rows, 50 a species, default split 0.8/0.1/0.1.
+    iris = load_dataset("iris", stratify=True)
+    for _, y in iris.splits().values():
+        counts = np.bincount(y, minlength=3)
+        assert counts.max() - counts.min() <= 1
+
+
+def test_a_split_without_some_class_is_noted_with_what_puts_one_there(tmp_path, run_cli):
+    """Validation or test with no row of a rare class scored it nowhere, silently: a test
+    balanced accuracy of 0.94 that was the common class's recall alone."""
+    from mlplab.console import majority_note
+    from mlplab.data.dataset import missing_class_notes
+
+    path = _rare_class_file(tmp_path)
+    seed = next(
+        s for s in range(300) if not (load_dataset(path, target="label", seed=s).y_test == 0).any()
+    )
+    ds = load_dataset(path, target="label", seed=seed)
+    (note,) = missing_class_notes(ds, None, False)
+    assert note.startswith("no test row has the class(es) 'fraud', so the test scores leave")
+    assert "--stratify true" in note
+    # The majority note's balanced baseline counts the classes test holds: here one, so
+    # answering 'ok' alone scores 1 (it said 0.5).
+    result = {"test_acc": 0.9, "test_bacc": 0.9, "status": "finished", "class_weight": "balanced"}
+    assert "always answering 'ok' scores 1)" in majority_note(ds, result)
+    proc = run_cli("train", "--data", path, "--target", "label", "--data_seed", str(seed),
+                   "--epoch", "1", "--plots", "none", "--log_path", tmp_path / "runs")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "note: no test row has the class(es) 'fraud'" in proc.stdout + proc.stderr
+    # A split of one's own names its column, not a seed or stratify.
+    df = pd.read_csv(path)
+    df["fold"] = np.where(df.label == "fraud", "train", ["train", "val", "test", "train"] * 1000)
+    df.to_csv(tmp_path / "own.csv", index=False)
+    own = load_dataset(str(tmp_path / "own.csv"), target="label", split_by="fold")
+    assert missing_class_notes(own, "fold", False) == [
+        "no validation row has the class(es) 'fraud', so the validation scores (and early "
+        "stopping) leave them out (the split_by column 'fold' puts none there)",
+        "no test row has the class(es) 'fraud', so the test scores leave them out (the "
+        "split_by column 'fold' puts none there)",
+    ]
+    with pytest.raises(ConfigError, match=r"^settings 'stratify' and 'split_by': .*give one"):
+        load_dataset(str(tmp_path / "own.csv"), target="label", split_by="fold", stratify=True)
+    # Nothing to stratify: a regression or a gate says so, and trains as before.
+    assert "stratify applies to a classification's random split; sine is a regression" in (
+        load_dataset("sine", stratify=True).notes
+    )
+    assert any(
+        "xor is 4 rows in every split" in n for n in load_dataset("xor", stratify=True).notes
+    )

@@ -278,13 +278,43 @@ def rows_digest(ds: Dataset) -> str:
     return h.hexdigest()[:16]
 
 
-def classes_not_in_training(ds: Dataset) -> list[str]:
-    """The classes no training row has: a rare class that the random split put all in val
-    or test, which the model then cannot learn."""
+def classes_missing(ds: Dataset, split: str = "train") -> list[str]:
+    """The classes no row of ``split`` has: a rare class that the split put all elsewhere.
+    Missing in training, the model cannot learn it; in val or test, that split's scores
+    leave it out (its balanced accuracy is the mean over the classes it holds)."""
     if ds.task == "regression" or not ds.class_names:
         return []
-    seen = set(np.unique(ds.y_train.reshape(len(ds.y_train), -1)[:, 0]).astype(int).tolist())
+    y = ds.splits()[split][1]
+    seen = set(np.unique(y.reshape(len(y), -1)[:, 0]).astype(int).tolist())
     return [name for i, name in enumerate(ds.class_names) if i not in seen]
+
+
+def missing_class_notes(ds: Dataset, split_by: str | None, stratify: bool) -> list[str]:
+    """A note for each split that lacks a class, with what would put one there (the run
+    prints them at its start)."""
+    if ds.shared_splits:
+        return []
+    why = (
+        f"the split_by column {split_by!r} puts none there"
+        if split_by is not None
+        else "too few rows of them to share out"
+        if stratify
+        else "the split is random: --stratify true shares out every class in proportion"
+    )
+    notes = []
+    for split, outcome in (
+        ("train", "so the model cannot learn them"),
+        ("val", "so the validation scores (and early stopping) leave them out"),
+        ("test", "so the test scores leave them out"),
+    ):
+        names = classes_missing(ds, split)
+        if names:
+            shown = ", ".join(map(repr, names[:5])) + (
+                f" and {len(names) - 5} more" if len(names) > 5 else ""
+            )
+            where = {"train": "training", "val": "validation", "test": "test"}[split]
+            notes.append(f"no {where} row has the class(es) {shown}, {outcome} ({why})")
+    return notes
 
 
 def is_in_memory(name: str) -> bool:
@@ -321,6 +351,7 @@ def load_dataset(
     task: str = "auto",
     split: list[float] | None = None,
     split_by: str | None = None,
+    stratify: bool = False,
     standardize: bool = False,
     n_samples: int | None = None,
     noise: float | None = None,
@@ -340,6 +371,10 @@ def load_dataset(
     task : {'auto', 'classification', 'regression'}
     split : list of float, optional
         Sizes (counts) or ratios for train/val[/test]; default: the dataset's own.
+    split_by : str, optional
+        A file's column naming each row's split (train, val or validation, test).
+    stratify : bool, default False
+        Split a classification class by class, each in the split's proportions.
     standardize : bool or 'auto', default False
         Scale features by the training split's mean and std (kept in ``Dataset.scaler``).
         ``'auto'`` is ``train``'s default: the data files and the bundled tables are
@@ -376,6 +411,7 @@ def load_dataset(
     cfg = Config(
         data=data,
         task=task,
+        stratify=stratify,
         standardize=standardize,
         data_seed=seed,
         **{k: v for k, v in given.items() if v is not None},
@@ -386,6 +422,11 @@ def load_dataset(
         raise ConfigError(
             f"settings 'split' and 'split_by': the column {split_by!r} says each row's split, "
             "so split's sizes do not apply; give one of them"
+        )
+    if split_by is not None and cfg.stratify:
+        raise ConfigError(
+            f"settings 'stratify' and 'split_by': the column {split_by!r} says each row's "
+            "split, so there is no draw to stratify; give one of them"
         )
     n_samples, noise, task, seed = cfg.n_samples, cfg.noise, cfg.task, cfg.data_seed
     rng = np.random.default_rng(seed)
@@ -408,14 +449,14 @@ def load_dataset(
                 f"setting 'data_seed' does not apply to the {data!r} gate: its 4 rows are "
                 "fixed, not drawn or shuffled (give seed for another start)"
             )
-        ds = _builtin(data, target, task, split, n_samples, noise, rng)
+        ds = _builtin(data, target, task, split, n_samples, noise, rng, cfg.stratify)
     elif looks_like_file(data):
         for name, val in (("n_samples", n_samples), ("noise", noise)):
             if val is not None:
                 raise ConfigError(
                     f"setting '{name}' applies to synthetic datasets only, not to the file {data!r}"
                 )
-        ds = _from_file(data, target, task, split, rng, ignore or [], split_by)
+        ds = _from_file(data, target, task, split, rng, ignore or [], split_by, cfg.stratify)
         ds.digest = rows_digest(ds)
     else:
         near = str(data).lower()
@@ -433,13 +474,16 @@ def load_dataset(
             f"setting 'data': {data!r} is neither a built-in dataset ({', '.join(BUILTIN)}) "
             f"nor a .csv/.tsv/.txt/.parquet/.npz file{hint}"
         )
+    if cfg.stratify and (ds.task == "regression" or ds.shared_splits):
+        kind = "a regression" if ds.task == "regression" else "4 rows in every split"
+        ds.notes.append(f"stratify applies to a classification's random split; {ds.name} is {kind}")
     if cfg.standardizes():
         _standardize(ds)
     return ds
 
 
 # --- built-in ------------------------------------------------------------------------------
-def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
+def _builtin(name, target, task, split, n_samples, noise, rng, stratify=False) -> Dataset:
     from mlplab.data import bundled, synthetic
 
     info = BUILTIN[name]
@@ -515,8 +559,9 @@ def _builtin(name, target, task, split, n_samples, noise, rng) -> Dataset:
     if class_names is None:
         class_names = [str(c) for c in range(int(y.max()) + 1)]
     ds = _classification(
-        name, X, y, class_names, feats, targets, split or default_split, name in SPLIT_IN_ORDER, rng
-    )
+        name, X, y, class_names, feats, targets, split or default_split, name in SPLIT_IN_ORDER, rng,
+        stratify,
+    )  # fmt: skip
     ds.label_kind = kind
     return ds
 
@@ -533,7 +578,9 @@ INF_OR_TOO_LARGE = (
 )
 
 
-def _from_file(path, target, task, split, rng, ignore: list[str], split_by=None) -> Dataset:
+def _from_file(
+    path, target, task, split, rng, ignore: list[str], split_by=None, stratify=False
+) -> Dataset:
     import pandas as pd
 
     from mlplab.data.files import default_target, numbered_names_note, read_table
@@ -696,7 +743,16 @@ def _from_file(path, target, task, split, rng, ignore: list[str], split_by=None)
         )
     names = [str(c) for c in classes]
     ds = _classification(
-        name, X, y.astype(np.int64), names, feats, targets, _or_default(split), False, rng
+        name,
+        X,
+        y.astype(np.int64),
+        names,
+        feats,
+        targets,
+        _or_default(split),
+        False,
+        rng,
+        stratify,
     )
     ds.label_kind = "number" if numeric else "bool" if pd.api.types.is_bool_dtype(col) else "text"
     ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
@@ -1248,9 +1304,12 @@ def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
     return n_train, n_val, n_test
 
 
-def _split(name, task, X, y, feats, targets, class_names, split, in_order, rng) -> Dataset:
+def _split(
+    name, task, X, y, feats, targets, class_names, split, in_order, rng, strata=None
+) -> Dataset:
     """``split``: sizes or ratios (drawn by ``rng`` unless ``in_order``), or each row's
-    split as 0, 1, 2 (train, val, test), in the file's order (:func:`_split_column`)."""
+    split as 0, 1, 2 (train, val, test), in the file's order (:func:`_split_column`).
+    ``strata`` (each row's class) deals every class out in the split's proportions."""
     n = len(X)
     if isinstance(split, np.ndarray):
         a, b, c = (np.flatnonzero(split == i) for i in range(3))
@@ -1259,6 +1318,8 @@ def _split(name, task, X, y, feats, targets, class_names, split, in_order, rng) 
         )
     n_train, n_val, n_test = _split_sizes(n, split, name)
     order = np.arange(n) if in_order else rng.permutation(n)
+    if strata is not None:
+        order = order[np.argsort(_place_in_class(strata[order]), kind="stable")]
     a, b, c = (
         order[:n_train],
         order[n_train : n_train + n_val],
@@ -1269,8 +1330,22 @@ def _split(name, task, X, y, feats, targets, class_names, split, in_order, rng) 
     )
 
 
-def _classification(name, X, y, class_names, feats, targets, split, in_order, rng) -> Dataset:
-    ds = _split(name, "multiclass", X, y, feats, targets, class_names, split, in_order, rng)
+def _place_in_class(classes: np.ndarray) -> np.ndarray:
+    """Each row's place among its class's rows, as a fraction in (0, 1): the k-th of m
+    rows is at (k + 0.5) / m. Rows sorted by it take turns by class, so that the first 80%
+    of them hold 80% of every class (to a row), as a stratified split wants."""
+    place = np.empty(len(classes))
+    for c in np.unique(classes):
+        rows = np.flatnonzero(classes == c)
+        place[rows] = (np.arange(len(rows)) + 0.5) / len(rows)
+    return place
+
+
+def _classification(
+    name, X, y, class_names, feats, targets, split, in_order, rng, stratify=False
+) -> Dataset:
+    strata = y if stratify and not isinstance(split, np.ndarray) else None
+    ds = _split(name, "multiclass", X, y, feats, targets, class_names, split, in_order, rng, strata)
     if len(class_names) == 2:
         # Binary: one sigmoid output and BCE, as in the XOR labs; y becomes float [N, 1].
         ds.task = "binary"

@@ -52,20 +52,6 @@ from mlplab.sweeps.local import (
 # runtime type checkers) resolves the annotation.
 from mlplab.training.events import Prune, Subscriber
 
-# Settings that decide which data a run loads: each distinct combination is loaded once
-# before the sweep starts, so a bad data file stops it with one line, not N failed runs.
-DATA_SETTINGS = (
-    "data",
-    "target",
-    "ignore",
-    "task",
-    "split",
-    "split_by",
-    "standardize",
-    "n_samples",
-    "noise",
-    "data_seed",
-)
 # As `mlplab train` exits, and as shells and schedulers read it: 128 + the signal's number.
 EXIT_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}
 
@@ -966,7 +952,11 @@ def _base_settings(
 
 
 def _data_key(cfg: Config) -> str:
-    return repr([getattr(cfg, k) for k in DATA_SETTINGS])
+    # Each distinct data is loaded once before the sweep starts, so that a bad data file
+    # stops it with one line, not N failed runs.
+    from mlplab.assemble import LOADING_SETTINGS
+
+    return repr([getattr(cfg, k) for k in LOADING_SETTINGS])
 
 
 def _check_data(

@@ -15,17 +15,34 @@ used, so ``import mlplab`` and ``mlplab --help`` answer at once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ loads them
+    from mlplab import errors
+    from mlplab.chainrule import backprop
+    from mlplab.config import Config, load_config
+    from mlplab.data.dataset import Dataset, load_dataset
+    from mlplab.gradcheck import run_gradcheck
+    from mlplab.reports.api import Report, report
+    from mlplab.restore import LoadedRun, load_run
+    from mlplab.runner import Result, train
+    from mlplab.sklearn import MLPClassifier, MLPRegressor
+    from mlplab.sweeps.api import SweepResult, sweep
+
 __all__ = [
     "Config",
+    "Dataset",
+    "LoadedRun",
     "MLPClassifier",
     "MLPRegressor",
+    "Report",
     "Result",
+    "SweepResult",
     "__version__",
     "backprop",
+    "errors",
     "load_config",
     "load_dataset",
     "load_run",
@@ -48,18 +65,27 @@ _LAZY = {
     "backprop": ("mlplab.chainrule", "backprop"),
     "MLPClassifier": ("mlplab.sklearn", "MLPClassifier"),
     "MLPRegressor": ("mlplab.sklearn", "MLPRegressor"),
+    # The types they return, to annotate with (def f(run: mlplab.LoadedRun)).
+    "Dataset": ("mlplab.data.dataset", "Dataset"),
+    "LoadedRun": ("mlplab.restore", "LoadedRun"),
+    "Report": ("mlplab.reports.api", "Report"),
+    "SweepResult": ("mlplab.sweeps.api", "SweepResult"),
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
+if not TYPE_CHECKING:  # hidden from checkers, which would take any name for one of these
+
+    def __getattr__(name: str) -> Any:
         import importlib
 
-        module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mlplab' has no attribute {name!r}")
+        if name == "errors":  # `except mlplab.errors.ConfigError` before a call loaded it
+            return importlib.import_module("mlplab.errors")
+        if name in _LAZY:
+            module, attr = _LAZY[name]
+            value = getattr(importlib.import_module(module), attr)
+            globals()[name] = value
+            return value
+        raise AttributeError(f"module 'mlplab' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

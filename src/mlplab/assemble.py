@@ -46,7 +46,7 @@ def as_config(
     """A Config from a Config, a dict of settings (or the lecture's argparse.Namespace), or
     a YAML path, plus overrides."""
     if isinstance(config, Config):
-        return make_config({**config.as_given(), **overrides}) if overrides else config
+        return load_config(config, overrides)  # a copy: the caller may change theirs
     if config is None:
         return make_config(overrides)
     if isinstance(config, dict):

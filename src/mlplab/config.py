@@ -731,6 +731,19 @@ class Config(BaseModel):
             return [int(w) for w in self.hid_dims.split("-")]
         return [self.hid_dim] * self.hidden_layers
 
+    def __str__(self) -> str:
+        # print(cfg) printed pydantic's bare `lr=0.1`, and an empty line for the defaults.
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        # The settings alone: pydantic's compared how n_layer was given beside hid_dims
+        # too, so that two configs of one repr and run_id were unequal.
+        if not isinstance(other, Config):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: cfg.run_id() is the key to use
+
     def __repr_args__(self) -> Iterator[tuple[str, Any]]:
         """The settings away from their defaults, as they would be given: all 46 of them
         buried the two a run changed (``Config(data='moons', lr=0.1)``, which also builds
@@ -1395,7 +1408,13 @@ def load_config(
     if isinstance(path, argparse.Namespace):
         path = vars(path)
     if isinstance(path, Config):
-        return make_config({**path.as_given(), **(overrides or {})}) if overrides else path
+        # A copy: a Config is mutable, and a caller's `cfg.lr = ...` in a loop had changed
+        # the config of every Result trained from it before.
+        return (
+            make_config({**path.as_given(), **overrides})
+            if overrides
+            else path.model_copy(deep=True)
+        )
     if isinstance(path, dict):
         return make_config({**path, **(overrides or {})})
     if path is not None and not isinstance(path, str | os.PathLike):

@@ -18,7 +18,9 @@ MAX_MESSAGE_CHARS = 2000
 
 
 class MlplabError(Exception):
-    """A mistake in the user's input: a setting, a file, a flag.
+    """A mistake in the user's input (a setting, a file, a flag), or a run that could not
+    go on for a reason of one line (:class:`RunBusy`, :class:`RecordError`,
+    :class:`OutOfMemory`).
 
     The CLI prints ``mlplab: <message>`` on one line and exits with status 2, with no
     traceback. The message names the setting or file, and the valid choices where there
@@ -171,10 +173,11 @@ class PruneError(ConfigError):
     over its event's ids: the rule's fault, never pinned on a config."""
 
 
-class RunBusy(ConfigError):
+class RunBusy(MlplabError):
     """A run that another process (or a sweep's queue) holds right now: no mistake in the
     input, but no run either. Exit status 75 (``EX_TEMPFAIL``: try again later), which a
-    script's retry loop tells from the bad input of 2."""
+    script's retry loop tells from the bad input of 2. Not a ConfigError, so that an
+    ``except ConfigError`` meant for bad settings does not take it for one."""
 
     exit_code = 75
 

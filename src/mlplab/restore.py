@@ -349,7 +349,9 @@ def resumable(
         return None  # not this run's, or damaged: it trains again from the start
 
 
-@dataclass(repr=False)  # TrainedModel.__repr__: a line, not every array of the dataset
+# TrainedModel.__repr__: a line, not every array of the dataset. No __eq__: the generated
+# one compared the arrays, and `a == b` raised ValueError; two results are equal if one.
+@dataclass(repr=False, eq=False)
 class LoadedRun(TrainedModel):
     """A run rebuilt from its directory (finished, or interrupted or diverged, as its
     result.json says): config, data, model and result.json."""

@@ -142,7 +142,9 @@ TB_POINTS = 1000
 
 
 # --- what train() returns --------------------------------------------------------------------
-@dataclass(repr=False)  # TrainedModel.__repr__: a line, not every array of the dataset
+# TrainedModel.__repr__: a line, not every array of the dataset. No __eq__: the generated
+# one compared the arrays, and `a == b` raised ValueError; two results are equal if one.
+@dataclass(repr=False, eq=False)
 class Result(TrainedModel):
     """What :func:`train` returns: the run's record, and the trained model to use.
 

@@ -55,7 +55,7 @@ from mlplab.data.dataset import IN_MEMORY, Dataset, array_label
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, ConfigError, MlplabError, is_bool, short_repr
+from mlplab.errors import CheckpointError, ConfigError, MlplabError, RunBusy, is_bool, short_repr
 from mlplab.training.events import End, Event, Subscriber, Validate
 from mlplab.training.loop import LrSchedule, batch_bounds
 from mlplab.training.metrics import predicted_classes, true_classes, untied
@@ -581,6 +581,8 @@ class _MLPBase(BaseEstimator):
                 record=self.log_path is not None,
                 subscribers=subscribers,
             )
+        except RunBusy:  # no bad value: another fit trains this run now (retry later)
+            raise
         except MlplabError as err:  # e.g. an unwritable log_path, numpy engine on cuda
             raise ValueError(_in_python(str(err))) from None
         rec = result.record

@@ -1208,3 +1208,35 @@ def test_backprop_refuses_l1_which_its_trace_does_not_show(run_cli, tmp_path):
     proc = run_cli("backprop", "--data", "xor", "--l1_coef", "0.01", cwd=tmp_path)
     assert proc.returncode == 2 and "trace the config with l1_coef 0" in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_each_result_keeps_the_config_it_trained_with(tmp_path):
+    """`cfg.lr = lr; train(cfg)` in a loop: every Result held the caller's own Config, so
+    each reported the last lr (and named the last run's folder), and two Results could
+    not be compared (`==` raised ValueError over their arrays)."""
+    from conftest import EXAMPLES
+
+    cfg = mlplab.load_config(EXAMPLES / "xor_nn.yaml", {"epoch": 3, "log_every": 0})
+    cfg.log_path, cfg.plots = str(tmp_path), "none"
+    results = []
+    for lr in (0.1, 0.5):
+        cfg.lr = lr
+        results.append(mlplab.train(cfg, verbose=False))
+    assert [r.config.lr for r in results] == [r.record["lr"] for r in results] == [0.1, 0.5]
+    assert [r.run_dir.name for r in results] == [r.config.run_id() for r in results]
+    assert mlplab.load_config(cfg) is not cfg and mlplab.load_config(cfg) == cfg
+    a, b = results
+    assert a == a and a != b and a in [b, a]  # identity: one Result equals only itself
+    run = mlplab.load_run(a.run_dir)
+    assert run != mlplab.load_run(a.run_dir) and run in [run]
+
+
+def test_config_prints_its_settings_and_equals_the_same_settings():
+    """print(Config()) printed an empty line (pydantic's str); two configs of one repr and
+    run_id were unequal when one gave n_layer beside hid_dims."""
+    assert str(Config()) == "Config()" and str(Config(lr=0.1)) == "Config(lr=0.1)"
+    a, b = Config(n_layer=3, hid_dims="4-4"), Config(hid_dims="4-4")
+    assert repr(a) == repr(b) and a.run_id() == b.run_id() and a == b
+    assert Config(lr=0.1) != Config(lr=0.2) and Config() != {"lr": 0.01}
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(Config())

@@ -1,0 +1,42 @@
+"""What a type checker sees of ``import mlplab``: mypy checks this file (pyproject's
+[tool.mypy] files); pytest does not collect it, and nothing here runs.
+
+Every public name is typed through ``mlplab/__init__.py``'s TYPE_CHECKING imports: with
+the lazy ``__getattr__`` alone, each was ``Any``, so a typo or a wrong type passed every
+checker and an IDE completed nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import assert_type
+
+import numpy as np
+import pandas as pd
+
+import mlplab
+
+
+def _uses() -> None:
+    result = mlplab.train(data="xor", verbose=False)
+    assert_type(result, mlplab.Result)
+    assert_type(result.run_dir, Path | None)
+    assert_type(result.metrics, dict[str, float])
+    assert_type(result.predict(np.zeros((1, 2))), np.ndarray)
+    run = mlplab.load_run("runs/xor-nn/xor-nn-ac0376")
+    assert_type(run, mlplab.LoadedRun)
+    cfg = mlplab.load_config("examples/xor_nn.yaml", {"lr": 0.5})
+    assert_type(cfg, mlplab.Config)
+    assert_type(cfg.lr, float)
+    assert_type(mlplab.sweep(cfg, verbose=False), mlplab.SweepResult)
+    assert_type(mlplab.report("runs", verbose=False), mlplab.Report)
+    assert_type(mlplab.load_dataset("moons"), mlplab.Dataset)
+    assert_type(mlplab.MLPClassifier().fit(np.zeros((4, 2)), [0, 1, 0, 1]), mlplab.MLPClassifier)
+    assert_type(mlplab.report("runs", verbose=False).summary, pd.DataFrame)
+    try:
+        pass
+    except mlplab.errors.ConfigError as err:
+        assert_type(err, mlplab.errors.ConfigError)
+    # A misspelt name is an error to the checker (warn_unused_ignores: were it not one,
+    # the ignore below would be reported as unused).
+    mlplab.load_runs("runs")  # type: ignore[attr-defined]

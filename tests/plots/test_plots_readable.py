@@ -753,3 +753,30 @@ def test_a_run_that_diverged_before_its_first_validation_says_so_in_its_loss_plo
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     steps = r.record["steps"]
     assert len(texts) == 2 and all(f"the run diverged at step {steps}, before" in t for t in texts)
+
+
+def test_a_capped_confusion_matrix_shows_the_classes_with_errors():
+    """50 classes: the 20 most frequent were those the model got right, and the three
+    rare classes it missed (recall 0) were nowhere in the picture."""
+    from mlplab.plots.inputs import confusion_of_test
+
+    n_classes, rng = 50, np.random.default_rng(0)
+    sizes = np.r_[np.full(47, 20), 1, 1, 1]  # classes 47-49 have one test row each
+    y = np.repeat(np.arange(n_classes), sizes)
+    X = np.eye(n_classes)[y]
+    data = Dataset("many", "multiclass", X, y, X, y, X, y, [f"x{i}" for i in range(50)],
+                   ["y"], [f"c{i}" for i in range(50)])  # fmt: skip
+
+    def predict(X):  # right everywhere but on the rare classes, taken for class 3
+        out = X.copy()
+        out[:, 47:] = 0
+        out[X[:, 47:].any(axis=1), 3] = 1
+        return out + rng.normal(scale=1e-3, size=out.shape)
+
+    confusion = confusion_of_test(data, predict)
+    assert confusion.capped and len(confusion.classes) == 20
+    assert {3, 47, 48, 49} <= set(confusion.classes.tolist())
+    rows = {c: i for i, c in enumerate(confusion.classes.tolist())}
+    assert confusion.counts[rows[47], rows[3]] == 1  # missed, and taken for class 3
+    fig = confusion_figure(confusion, data, {"test_acc": 0.99}, None)
+    assert "the 20 of 50 classes with the most errors" in fig.axes[0].get_title()

@@ -19,7 +19,7 @@ from mlplab.plots.decisions import map_outputs, predicted_classes, true_classes
 from mlplab.plots.surfaces import Predict
 
 MAX_POINTS = 2000  # points drawn per split on scatters; more only hide each other
-MAX_CONFUSION_CLASSES = 20  # rows of a confusion matrix; past that, the most frequent classes
+MAX_CONFUSION_CLASSES = 20  # rows of a confusion matrix; past that, those with most errors
 NETWORK_MAX_UNITS = 10  # the network diagram is drawn when no layer is wider (network.py)
 
 
@@ -86,8 +86,8 @@ class Confusion:
         Rows: the true classes ``classes``; columns: the same classes predicted, and
         when not every class is shown, a last column for any other class predicted.
     classes : ndarray, int64 [k]
-        The classes shown: all of them, or the :data:`MAX_CONFUSION_CLASSES` most
-        frequent in the test split (test points of the other classes are left out).
+        The classes shown: all of them, or the :data:`MAX_CONFUSION_CLASSES` with the
+        most test errors (test points of the other classes are left out).
     n_classes : int
         Classes in the data.
     n_points : int
@@ -225,9 +225,11 @@ def confusion_of_test(
 ) -> Confusion:
     """The confusion matrix of the test split, for at most ``max_classes`` classes.
 
-    With more classes than that, the ``max_classes`` most frequent true classes of the
-    test split (ties to the lower index) are shown, each with a column for the other
-    classes: a model with 10,000 classes draws a 20 x 21 table, not 10,000 x 10,000.
+    With more classes than that, the ``max_classes`` classes with the most errors (test
+    points missed, and taken for them), then the most frequent, are shown (ties to the
+    lower index), each with a column for the other classes: a model with 10,000 classes
+    draws a 20 x 21 table, not 10,000 x 10,000. The most frequent alone were the ones a
+    model gets right, and a rare class it never found was nowhere.
     """
     n = max(2, len(data.class_names or []))
     true = true_classes(data.task, data.y_test)
@@ -235,7 +237,9 @@ def confusion_of_test(
     if n <= max_classes:
         return Confusion(confusion_counts(true, pred, n), np.arange(n), n, len(true))
     sizes = np.bincount(true, minlength=n)
-    shown = np.sort(np.argsort(-sizes, kind="stable")[:max_classes])
+    wrong = pred != true
+    errors = np.bincount(true[wrong], minlength=n) + np.bincount(pred[wrong], minlength=n)
+    shown = np.sort(np.lexsort((-sizes, -errors))[:max_classes])
     row = np.full(n, -1, dtype=np.int64)
     row[shown] = np.arange(len(shown))
     keep = row[true] >= 0

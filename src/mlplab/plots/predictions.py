@@ -53,8 +53,8 @@ def confusion_figure(
 
     The colour scale runs from 0 to the largest class's count, so a class the model
     gets all right fills its cell. With many classes (see
-    :func:`~mlplab.plots.inputs.confusion_of_test`), the most frequent are shown, with a
-    column for the others, and the title says how many of how many.
+    :func:`~mlplab.plots.inputs.confusion_of_test`), those with the most errors are shown,
+    with a column for the others, and the title says how many of how many.
     """
     cm, shown = confusion.counts, confusion.classes
     n = len(shown)
@@ -92,7 +92,7 @@ def confusion_figure(
     if confusion.capped:
         kept = int(cm.sum())
         what += (
-            f"\nthe {n} most frequent of {confusion.n_classes} classes"
+            f"\nthe {n} of {confusion.n_classes} classes with the most errors"
             f" ({kept} of {confusion.n_points} test points)"
         )
     set_title(ax, f"{title_head(data, result, spec)} · {metric_text(result, data.task)}\n{what}")

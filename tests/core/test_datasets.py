@@ -1662,3 +1662,22 @@ def test_a_split_without_some_class_is_noted_with_what_puts_one_there(tmp_path, 
     assert any(
         "xor is 4 rows in every split" in n for n in load_dataset("xor", stratify=True).notes
     )
+
+
+def test_many_whole_number_codes_fit_as_a_number_are_noted(tmp_path):
+    """50 integer class codes (0..49) became a regression with no word, where 20 of them
+    are read as classes with a note; prices and measurements stay unremarked."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(1000, 2)).round(3), columns=["a", "b"])
+    df["label"] = np.arange(1000) % 50
+    df.to_csv(tmp_path / "codes.csv", index=False)
+    ds = load_dataset(str(tmp_path / "codes.csv"))
+    assert ds.task == "regression"
+    assert (
+        "target column 'label' holds 50 whole numbers (0 to 49), fit as a number (task auto "
+        "reads at most 20 as classes); codes of classes take --task classification"
+    ) in ds.notes
+    assert load_dataset(str(tmp_path / "codes.csv"), task="classification").n_outputs == 50
+    df["label"] = rng.integers(50_000, 900_000, size=1000)  # prices in whole units
+    df.to_csv(tmp_path / "prices.csv", index=False)
+    assert not any("whole numbers" in n for n in load_dataset(str(tmp_path / "prices.csv")).notes)

@@ -698,6 +698,7 @@ def _from_file(
             for t in targets
             if len(targets) > 1 and df[t].nunique(dropna=False) == 2
         ]
+        ds.notes += _many_whole_numbers_note(ycols, task)
         return ds
     if len(targets) > 1:
         raise DataError(
@@ -768,6 +769,25 @@ def _from_file(
             "take --task regression"
         )
     return ds
+
+
+def _many_whole_numbers_note(ycols: Any, task: str) -> list[str]:  # a DataFrame
+    """Class codes past :data:`MAX_AUTO_CLASSES` (50 product categories as 0..49) were fit
+    as a number without a word, where 20 of them would have been read as classes."""
+    if task != "auto" or ycols.shape[1] != 1:
+        return []
+    col = ycols.iloc[:, 0]
+    values = np.unique(col.to_numpy(dtype=np.float64))
+    # Few values, each on many rows: codes, or counts; not prices or measurements.
+    if not (MAX_AUTO_CLASSES < len(values) <= 5 * MAX_AUTO_CLASSES <= len(col) / 5):
+        return []
+    if not np.all(values == np.round(values)):
+        return []
+    return [
+        f"target column {col.name!r} holds {len(values)} whole numbers ({values[0]:g} to "
+        f"{values[-1]:g}), fit as a number (task auto reads at most {MAX_AUTO_CLASSES} as "
+        "classes); codes of classes take --task classification"
+    ]
 
 
 def _rare_class_notes(names: list[str], counts: np.ndarray) -> list[str]:

@@ -658,3 +658,35 @@ def test_names_from_files_print_as_text_not_markup_or_terminal_codes(
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b]0;PWNED\\x07\\x1b[2Jmoons" in "".join(out.split())
     assert "(e.g. br-\\x1b[2J: " in out and "br-\\x1b[31m" in out
+
+
+def test_a_table_ranked_by_accuracy_names_the_best_by_balanced_accuracy() -> None:
+    """class_weight none against balanced on a 1% class: the report ranked none first by
+    val_acc and said nothing of --rank_by val_bacc, by which balanced was first."""
+    from mlplab.reports.api import Section, report_notes
+
+    summary = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "class_weight": ["none", "balanced"],
+            "n": [2, 2],
+            "val_acc_mean": [0.965, 0.90],
+            "val_bacc_mean": [0.7268, 0.8030],
+            "test_acc_mean": [0.96, 0.91],
+            "test_bacc_mean": [0.71, 0.80],
+            "repeats": [0, 0],
+        }
+    )
+    runs = pd.DataFrame({"status": ["finished"] * 4})
+    sec = Section("cw", "classification", runs, summary, ["class_weight"], "val_acc")
+    notes = report_notes([sec], summary, runs, None)
+    assert (
+        "rank 2 has the best val_bacc (0.803, rank 1 0.7268): the classes are unequal, and "
+        "accuracy counts the common one most; --rank_by val_bacc ranks by every class"
+    ) in notes
+    # Ranked by val_bacc, or where the first is also the best by it: nothing to say.
+    by_bacc = Section("cw", "classification", runs, summary, ["class_weight"], "val_bacc")
+    assert not any("best val_bacc" in n for n in report_notes([by_bacc], summary, runs, None))
+    same = summary.assign(val_bacc_mean=[0.81, 0.80])
+    sec = Section("cw", "classification", runs, same, ["class_weight"], "val_acc")
+    assert not any("best val_bacc" in n for n in report_notes([sec], same, runs, None))

@@ -335,6 +335,7 @@ def report_notes(
         val_rose_note(runs),
         across_data_note(sections),
         rank_by_note(sections, rank_by),
+        accuracy_ranks_note(sections),
     ]
     if running := int((runs["status"] == "running").sum()):
         # A record says `running` from its start until it ends: a process killed
@@ -375,6 +376,31 @@ def rank_by_note(sections: list[Section], rank_by: str | None) -> str:
         return ""
     ranked = "; ".join(f"{s.title} is ranked by {s.metric}" for s in other)
     return f"rank_by {rank_by} is not a metric of every table: {ranked}"
+
+
+def accuracy_ranks_note(sections: list[Section]) -> str:
+    """Name the tables ranked by accuracy whose first config is not the best by balanced
+    accuracy: on unequal classes, one that trades the common class for the rare ones
+    (class_weight balanced) ranked low, and nothing said that another order exists."""
+    said = []
+    for sec in sections:
+        s = sec.summary
+        if sec.metric != "val_acc" or "val_bacc_mean" not in s or not accuracy_flatters(s):
+            continue
+        best = s["val_bacc_mean"].idxmax()
+        if pd.isna(best) or best == s.index[0] or "rank" not in s:
+            continue
+        where = f"{sec.title}: " if len(sections) > 1 else ""
+        said.append(
+            f"{where}rank {int(s.at[best, 'rank'])} has the best val_bacc "
+            f"({s.at[best, 'val_bacc_mean']:.4g}, rank 1 {s['val_bacc_mean'].iloc[0]:.4g})"
+        )
+    if not said:
+        return ""
+    return (
+        "; ".join(said) + ": the classes are unequal, and accuracy counts the common one "
+        "most; --rank_by val_bacc ranks by every class"
+    )
 
 
 def across_data_note(sections: list[Section]) -> str:

@@ -496,3 +496,30 @@ def test_a_trace_reprs_in_one_line_and_prints_in_full():
     assert "\n" not in line and line.startswith("<Trace mlplab backprop: step 0")
     assert f"{len(trace.quantities)} quantities, ok, all " in line and len(line) < 400
     assert str(trace) == trace.to_text() and len(str(trace)) > 10 * len(line)
+
+
+def test_weights_that_are_not_the_models_state_are_refused_in_one_line():
+    """A grader's weights of other names or shapes came out as a KeyError from the engine
+    or NumPy's broadcasting error, where every other bad input is a ConfigError."""
+    from mlplab.errors import ConfigError
+
+    good = _script_weights()
+    names = (
+        "hidden.0.linear.weight [2, 2], hidden.0.linear.bias [2], out.weight [1, 2], out.bias [1]"
+    )
+    with pytest.raises(ConfigError, match=re.escape(f"state by name, {names}; given ['W1']")):
+        backprop(XOR_221, weights={"W1": np.zeros((2, 2))})
+    with pytest.raises(ConfigError, match=r"weights\['out.weight'\] must be \[1, 2\] finite"):
+        backprop(XOR_221, weights={**good, "out.weight": np.ones((2, 1))})
+    with pytest.raises(ConfigError, match=r"weights\['out.bias'\] must be \[1\] finite"):
+        backprop(XOR_221, weights={**good, "out.bias": ["a"]})
+    with pytest.raises(ConfigError, match=r"weights\['out.bias'\] must be \[1\] finite"):
+        backprop(XOR_221, weights={**good, "out.bias": [np.nan]})
+    # Lists, as a student may write them, are taken as the arrays they are.
+    listed = {k: np.asarray(v).tolist() for k, v in good.items()}
+    a, b = (
+        backprop(XOR_221, dtype="float64", weights=listed),
+        backprop(XOR_221, dtype="float64", weights=good),
+    )
+    for name in good:
+        np.testing.assert_array_equal(a.grads[name], b.grads[name])

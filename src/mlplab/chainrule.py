@@ -74,11 +74,18 @@ from mlplab.console import lab_cost
 from mlplab.data.cost import human_bytes, memory_budget
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import OptimSpec
-from mlplab.engines.init import run_streams
+from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.numpy.backend import NumpyBackend
 from mlplab.engines.numpy.model import unstack
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import RUN_FOLDER, CheckpointError, ConfigError, check_path_argument, public
+from mlplab.errors import (
+    RUN_FOLDER,
+    CheckpointError,
+    ConfigError,
+    check_path_argument,
+    public,
+    short_repr,
+)
 from mlplab.restore import (
     check_run_dir,
     record_config,
@@ -439,10 +446,36 @@ def _fresh(cfg: Config, weights: dict[str, Array] | None) -> _Start:
     data = load_data(cfg)
     spec = model_spec(cfg, data)
     _check_traceable(cfg, spec, len(data.y_train))
+    if weights is not None:
+        weights = _checked_weights(weights, init_state(spec, "default", 0, cfg.dtype))
     backend = NumpyBackend(spec, [model_init(cfg, spec, weights)], dtype=cfg.dtype)
     backend.set_data(cast_splits(data, cfg.dtype))
     state = StackState.fresh([run_streams(cfg.seed).order])
     return _Start(cfg, data, spec, backend, state, schedule_of(cfg))
+
+
+def _checked_weights(weights: Any, like: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``backprop(weights=)`` as the model's state: every name of ``like``, of its shape.
+    A missing name was a KeyError from the engine, a wrong shape NumPy's own error."""
+    expected = ", ".join(f"{k} {list(v.shape)}" for k, v in like.items())
+    if not isinstance(weights, dict) or set(weights) != set(like):
+        given = sorted(map(str, weights)) if isinstance(weights, dict) else short_repr(weights)
+        raise ConfigError(
+            f"backprop: weights= is a dict of the model's state by name, {expected}; given {given}"
+        )
+    out = {}
+    for name, value in weights.items():
+        try:
+            array = np.asarray(value, dtype=like[name].dtype)
+        except (TypeError, ValueError):
+            array = None
+        if array is None or array.shape != like[name].shape or not np.isfinite(array).all():
+            raise ConfigError(
+                f"backprop: weights[{name!r}] must be {list(like[name].shape)} finite numbers "
+                f"([out, in], as torch's state_dict); given {short_repr(value)}"
+            )
+        out[name] = array
+    return out
 
 
 def _resumed(run_dir: Path, steps: int) -> _Start:

@@ -1209,3 +1209,25 @@ def test_a_relu_classifier_at_chance_is_told_its_relus_may_have_died():
     assert "ReLU" not in (majority_note(data, {**at_chance, "act": "tanh"}) or "")
     linear = {**at_chance, "act": "relu", "n_layer": 0, "model": "linear"}
     assert "ReLU" not in (majority_note(data, linear) or "")
+
+
+def test_a_large_target_fit_poorly_without_diverging_gets_the_target_scale_note():
+    """A claim amount (median 52, maximum 1797) fit to a training R² of 0.02 was told to
+    lower its lr: only a run that diverged or fell below the mean heard of
+    --standardize_target, which took the same data to 0.56."""
+    import numpy as np
+
+    from mlplab.console import target_scale_note
+    from mlplab.data.dataset import Dataset
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = np.exp(3.9 + rng.normal(size=(300, 1)))
+    data = Dataset("claims.csv", "regression", X, y, X, y, X, y, ["a", "b"], ["claim"], None)
+    result = {"status": "finished", "test_r2": 0.05, "train_r2": 0.0169}
+    assert target_scale_note(data, result).startswith(
+        f"the target reaches {np.abs(y).max():.3g}; an MLP learns values of order 1"
+    )
+    assert target_scale_note(data, {**result, "train_r2": 0.44}) is None  # it learnt
+    small = Dataset("s.csv", "regression", X, y / 100, X, y, X, y, ["a", "b"], ["c"], None)
+    assert target_scale_note(small, result) is None  # values of order 1: not the scale

@@ -1479,7 +1479,8 @@ def test_a_text_target_of_comma_numbers_outside_a_text_file_is_told_to_store_num
         f"its values are numbers written as text with a comma ({y[0]!r}): store them as numbers"
     )
     pd.DataFrame({"a": a, "y": y}).to_csv(tmp_path / "t.csv", index=False)
-    with pytest.raises(DataError, match="which a comma-separated file reads as text"):
+    # In a CSV they are thousands separators: a ';' file would read them as decimal marks.
+    with pytest.raises(DataError, match="look like numbers with thousands separators"):
         load_dataset(str(tmp_path / "t.csv"))
 
 
@@ -1681,3 +1682,21 @@ def test_many_whole_number_codes_fit_as_a_number_are_noted(tmp_path):
     df["label"] = rng.integers(50_000, 900_000, size=1000)  # prices in whole units
     df.to_csv(tmp_path / "prices.csv", index=False)
     assert not any("whole numbers" in n for n in load_dataset(str(tmp_path / "prices.csv")).notes)
+
+
+def test_a_target_of_thousands_separators_is_told_to_drop_them_not_to_use_semicolons(tmp_path):
+    """Prices '573,170' were told to save the file with ';' between values, where the
+    commas are decimal marks: that file then read 573,170 as 573.17, without a word."""
+    df = pd.DataFrame({"sqft": [1200, 1500, 900, 2000, 1750, 1100]})
+    df["price"] = ["573,170", "612,000", "1,250,300", "98,500", "702,110", "455,000"]
+    text = df.to_csv(index=False)
+    line = refused(tmp_path / "p.csv", text, target="price", task="regression")
+    assert line.endswith(
+        "; its values look like numbers with thousands separators ('573,170'): write them "
+        "without (573170); a file saved with ';' between values would read those commas as "
+        "decimal marks"
+    ), line
+    # Decimal commas keep their hint, ';' route included.
+    df["price"] = ["0,125", "1,5", "2,25", "3,75", "4,5", "5,0"]
+    line = refused(tmp_path / "d.csv", df.to_csv(index=False), target="price", task="regression")
+    assert "save the file with ';' between values" in line

@@ -1038,6 +1038,7 @@ _DECIMAL_COMMA = re.compile(
 # Any number written with a comma (1,234 included, which may group thousands): a column
 # of them in a comma-separated file reads as text.
 _COMMA_WRITTEN = re.compile(r"[+-]?\d[\d.,]*,\d+([eE][+-]?\d+)?")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
 
 
 def _with_a_point(value: str) -> str:
@@ -1056,6 +1057,14 @@ def _comma_numbers_hint(col, path: str) -> str:  # col: pandas.Series
         return (
             f"; its values are numbers written as text with a comma ({values.iloc[0]!r}): "
             "store them as numbers"
+        )
+    if values.str.fullmatch(_THOUSANDS).all():
+        # '573,170' is a price: a ';' file would read it as 573.17, without a word.
+        first = values.iloc[0]
+        return (
+            f"; its values look like numbers with thousands separators ({first!r}): write "
+            f"them without ({first.replace(',', '')}); a file saved with ';' between values "
+            "would read those commas as decimal marks"
         )
     return (
         f"; its values are numbers written with a comma ({values.iloc[0]!r}), which a "

@@ -114,6 +114,8 @@ OTHER_NAMES = {
     "l1": "l1_coef",
 }
 FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
+# No setting: the task chooses the loss. (`--loss huber` was asked if it meant --plots.)
+LOSS_NAMES = ("loss", "criterion", "loss_fn", "loss_function", "objective")
 # The keywords of mlplab.train() and mlplab.sweep() that are no settings (a test keeps
 # them in step with the signatures): `verbos=` is nearest to one of these, not to a
 # setting. A hint names the call that takes one: `n_jobs=` -> `workers`, sweep's alone.
@@ -160,6 +162,11 @@ def setting_hint(
     low = name.lower().replace("-", "_")
     if low in FROM_THE_DATA:
         return " (the data sets the input and output widths)"
+    if low in LOSS_NAMES:
+        return (
+            " (the task sets the loss: MSE for a regression, cross-entropy for classes, "
+            "binary for two; there is no loss setting)"
+        )
     near = other.get(low) or nearest(low, known)
     if not near:
         return ""

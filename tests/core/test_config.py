@@ -1240,3 +1240,15 @@ def test_config_prints_its_settings_and_equals_the_same_settings():
     assert Config(lr=0.1) != Config(lr=0.2) and Config() != {"lr": 0.01}
     with pytest.raises(TypeError, match="unhashable"):
         hash(Config())
+
+
+def test_a_loss_setting_is_told_the_task_sets_the_loss(tmp_path, run_cli):
+    """`--loss huber` was asked whether it meant --plots: difflib's nearest name."""
+    proc = run_cli("train", "--data", "xor", "--loss", "huber", "--log_path", tmp_path)
+    assert proc.returncode == 2 and "--plots" not in proc.stderr
+    assert proc.stderr.startswith(
+        "mlplab: train: unknown setting '--loss' (the task sets the loss: MSE for a "
+        "regression, cross-entropy for classes, binary for two; there is no loss setting)"
+    )
+    with pytest.raises(ConfigError, match=r"'criterion' \(the task sets the loss"):
+        make_config({"criterion": "mse"})

@@ -780,3 +780,19 @@ def test_a_capped_confusion_matrix_shows_the_classes_with_errors():
     assert confusion.counts[rows[47], rows[3]] == 1  # missed, and taken for class 3
     fig = confusion_figure(confusion, data, {"test_acc": 0.99}, None)
     assert "the 20 of 50 classes with the most errors" in fig.axes[0].get_title()
+
+
+def test_a_best_models_long_title_wraps_inside_its_figure(sinlog):
+    """`mlplab plot RUN --checkpoint best`: predicted vs true's second title line ran past
+    both edges of its 5.5-inch figure, and the test R² was cut off."""
+    from mlplab.plots.predictions import pred_vs_true_figure
+    from mlplab.plots.titles import DRAWN_CHECKPOINT
+
+    data, predict = sinlog.dataset, sinlog.model_outputs
+    record = {**sinlog.record, DRAWN_CHECKPOINT: "best", "best_epoch": 1110,
+              "test_mae": 23612.345678, "test_r2": 0.9555}  # fmt: skip
+    fig = pred_vs_true_figure(split_points(data, predict), data, record, sinlog.spec)
+    (head,) = [t for t in fig.texts if t.get_text() == fig.get_suptitle()]
+    assert "R²" in head.get_text() and _inside_figure(fig, head), head.get_text()
+    # A line that fits stays one line.
+    assert len(fig.get_suptitle().split("\n")) <= 4

@@ -14,7 +14,15 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mlplab.engines.numpy.functional import LEAKY_SLOPE
-from mlplab.plots.style import BLUE, ORANGE, new_figure, save_figure, set_title, styled
+from mlplab.plots.style import (
+    BLUE,
+    ORANGE,
+    new_figure,
+    save_figure,
+    set_suptitle,
+    set_title,
+    styled,
+)
 
 Z_RANGE = (-4.0, 4.0)
 N_POINTS = 801  # odd, so that z = 0 is one of the points
@@ -80,7 +88,9 @@ def activations_figure(z: np.ndarray | None = None) -> Figure:
     fig.subplots_adjust(
         left=0.05, right=0.98, bottom=0.55 / height, top=1 - 0.95 / height, hspace=0.42, wspace=0.25
     )
-    fig.suptitle("activations f(z) and their derivatives f′(z), as the numpy engine computes them")
+    set_suptitle(
+        fig, "activations f(z) and their derivatives f′(z), as the numpy engine computes them"
+    )
     return fig
 
 

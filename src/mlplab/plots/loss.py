@@ -19,6 +19,7 @@ from mlplab.plots.inputs import (
 from mlplab.plots.style import (
     SERIES,
     new_figure,
+    set_suptitle,
     set_title,
     styled,
 )
@@ -157,7 +158,7 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
     handles, labels = max((ax.get_legend_handles_labels() for ax in axes), key=lambda h: len(h[0]))
     if len(handles) > 1 or (data.shared_splits and handles):
         fig.legend(handles, labels, loc="outside upper right", ncols=len(handles), frameon=False)
-    fig.suptitle(f"{title_head(data, result, spec)}\n{metric_text(result, task)}")
+    set_suptitle(fig, f"{title_head(data, result, spec)}\n{metric_text(result, task)}")
     return fig
 
 

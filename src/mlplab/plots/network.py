@@ -15,32 +15,29 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap, Normalize, to_rgba
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 
 from mlplab.engines.spec import ModelSpec
 from mlplab.plots.inputs import NETWORK_MAX_UNITS, can_draw_network
 from mlplab.plots.style import (
     BLUE,
-    DPI,
     ORANGE,
-    STYLE,
     model_label,
     new_figure,
     set_title,
     styled,
+    wrap_title,
 )
 
 MAX_UNITS = NETWORK_MAX_UNITS
 MIN_WIDTH, MAX_WIDTH = 0.4, 6.0  # edge widths in points, for |w| = 0 and the largest |w|
 # The 12 pt title: 0.2 inch a line, and its 8 pt pad above the axes with a little room
-# over the top; each line is at most the figure's width less TITLE_SIDES inches.
-TITLE_LINE, TITLE_PAD, TITLE_SIDES = 0.2, 0.17, 0.3
+# over the top; each line is at most the figure's width (style.wrap_title).
+TITLE_LINE, TITLE_PAD = 0.2, 0.17
 # The layer names' top, in points under the lowest node's centre: clear of the node (13 pt
 # radius) and of a two-line note under it (mlplab backprop's b and d), whatever the scale.
 NAME_DROP = 44.0
@@ -194,33 +191,6 @@ def _keys(fig: Figure, biases: list[np.ndarray]) -> None:
     bar.ax.tick_params(labelsize=9)
     bar.ax.xaxis.set_label_position("top")
     bar.set_label("node fill: bias", fontsize=10)
-
-
-def wrap_title(text: str, width: float) -> str:
-    """Each line of ``text`` wrapped, at spaces, to fit a figure ``width`` inches wide.
-
-    A caller's label can be long (backprop's note of which edges carry their values ran
-    past both edges of a 3-layer diagram, cut off mid-word). Lines are measured in the
-    title's font, not counted in characters: a count safe for wide characters (∝, →)
-    wrapped a 5-inch diagram's title at 42 of them, halfway across.
-    """
-    renderer, font = RendererAgg(1, 1, DPI), FontProperties(size=STYLE["axes.titlesize"])
-    room = (width - TITLE_SIDES) * DPI
-
-    def fits(line: str) -> bool:
-        return renderer.get_text_width_height_descent(line, font, ismath=False)[0] <= room
-
-    out = []
-    for line in text.split("\n"):
-        words = line.split(" ")
-        for word in words[1:]:
-            if fits(f"{words[0]} {word}"):
-                words[0] = f"{words[0]} {word}"
-            else:
-                out.append(words[0])
-                words[0] = word
-        out.append(words[0])
-    return "\n".join(out)
 
 
 def _diagram_axes(width: float, height: float, title_lines: int) -> tuple[Figure, Any]:

@@ -32,6 +32,7 @@ from mlplab.plots.style import (
     class_colorbar,
     class_colors,
     new_figure,
+    set_suptitle,
     set_title,
     styled,
 )
@@ -386,7 +387,7 @@ def regression_3d_figure(
         ScalarMappable(norm=norm, cmap="viridis"), cax=fig.add_axes(_COLORBAR_3D), label=target
     )
     text = target_text(result, by_target, t, test.y.shape[1]) + _one_of(t, test.y.shape[1])
-    fig.suptitle(f"{title_head(data, result, spec)}\n{text}")
+    set_suptitle(fig, f"{title_head(data, result, spec)}\n{text}")
     return fig
 
 

@@ -28,6 +28,7 @@ from mlplab.plots.style import (
     class_colors,
     ink_on,
     new_figure,
+    set_suptitle,
     set_title,
     styled,
 )
@@ -146,8 +147,8 @@ def pred_vs_true_figure(
         if n_t > 1:  # one target: its axes name it, and a lone title "y" says nothing more
             set_title(ax, _panel_title(target, by_target, t))
     _legend_under(fig, axes[0])
-    fig.suptitle(
-        f"{title_head(data, result, spec)}\npredicted vs true · {regression_text(result, n_t)}"
+    set_suptitle(
+        fig, f"{title_head(data, result, spec)}\npredicted vs true · {regression_text(result, n_t)}"
     )
     return fig
 
@@ -238,7 +239,7 @@ def fit_figure(
         if n_t > 1:
             set_title(ax, _panel_title(target, by_target, t))
     _legend_under(fig, axes[0])
-    fig.suptitle(f"{title_head(data, result, spec)}\nfit · {regression_text(result, n_t)}")
+    set_suptitle(fig, f"{title_head(data, result, spec)}\nfit · {regression_text(result, n_t)}")
     return fig
 
 

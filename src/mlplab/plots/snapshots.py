@@ -37,6 +37,7 @@ from mlplab.plots.style import (
     class_colors,
     new_figure,
     save_figure,
+    set_suptitle,
     set_title,
     styled,
 )
@@ -214,7 +215,7 @@ def grid_figure(rec: SnapshotRecorder) -> Figure:
     _colorbar(fig, rec, image, ax=axes.tolist(), shrink=0.9, aspect=30)
     what = "predicted value" if rec.info.task == "regression" else "decision surface"
     how = " (the steps where it changed most)" if len(chosen) < len(rec.steps) else ""
-    fig.suptitle(f"{rec.title()}: {what} during training{how}; points: training rows")
+    set_suptitle(fig, f"{rec.title()}: {what} during training{how}; points: training rows")
     return fig
 
 

@@ -335,10 +335,53 @@ def encode_png(canvas: FigureCanvasAgg, path: Path | IO[bytes]) -> None:
 
 
 def set_title(ax: Any, text: str) -> Any:
-    """Title ``ax`` at a fixed height above it.
+    """Title ``ax`` at a fixed height above it, each line wrapped to its column's width.
 
     Giving ``y`` turns off matplotlib's automatic title placement, which measures every
     tick label of the axes (and of its siblings) on each draw to dodge them; no mlplab
     plot has labels above its axes, so the fixed place is right and drawing is faster.
+    A line wider than the figure was cut at both ends (a best model's test R², lost).
     """
-    return ax.set_title(text, y=1.0, pad=8)
+    spec = ax.get_subplotspec()
+    columns = spec.get_gridspec().ncols if spec is not None else 1
+    return ax.set_title(wrap_title(text, ax.figure.get_size_inches()[0] / columns), y=1.0, pad=8)
+
+
+def set_suptitle(fig: Figure, text: str, **kw: Any) -> Any:
+    """The figure's title, each line wrapped to its width (a line wider than the figure
+    was cut at both ends: a best model's test R², lost)."""
+    return fig.suptitle(wrap_title(text, fig.get_size_inches()[0]), **kw)
+
+
+# A title line's room: the width it is wrapped to, less this many inches.
+TITLE_SIDES = 0.3
+
+
+def wrap_title(text: str, width: float) -> str:
+    """Each line of ``text`` wrapped, at spaces, to fit a figure ``width`` inches wide.
+
+    A caller's label can be long (backprop's note of which edges carry their values ran
+    past both edges of a 3-layer diagram, cut off mid-word). Lines are measured in the
+    title's font, not counted in characters: a count safe for wide characters (∝, →)
+    wrapped a 5-inch diagram's title at 42 of them, halfway across.
+    """
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    renderer, font = RendererAgg(1, 1, DPI), FontProperties(size=STYLE["axes.titlesize"])
+    room = (width - TITLE_SIDES) * DPI
+
+    def fits(line: str) -> bool:
+        return renderer.get_text_width_height_descent(line, font, ismath=False)[0] <= room
+
+    out = []
+    for line in text.split("\n"):
+        words = line.split(" ")
+        for word in words[1:]:
+            if fits(f"{words[0]} {word}"):
+                words[0] = f"{words[0]} {word}"
+            else:
+                out.append(words[0])
+                words[0] = word
+        out.append(words[0])
+    return "\n".join(out)

@@ -32,8 +32,7 @@ from mlplab.engines.numpy.functional import ACTIVATIONS
 from mlplab.engines.spec import ModelSpec
 from mlplab.plots.inputs import NETWORK_MAX_UNITS, every
 from mlplab.plots.labels import plane_names
-from mlplab.plots.network import wrap_title
-from mlplab.plots.style import BINARY_CMAP, STYLE, new_figure, styled
+from mlplab.plots.style import BINARY_CMAP, STYLE, new_figure, styled, wrap_title
 from mlplab.plots.surfaces import Grid, is_planar, make_grid
 from mlplab.plots.titles import metric_text, title_head
 

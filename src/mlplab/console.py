@@ -538,24 +538,11 @@ def _moved(before: float, after: float) -> str:
     return "barely fell" if after < before else "did not fall"  # NaN too
 
 
-def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
-    """Why a regression on a target of large values diverged, fit worse than its mean, or
-    explained little of even its training rows (R² below :data:`LOW_TRAIN_R2`): there a
-    lower lr, the other notes' advice, is not what helps.
-
-    The output layer starts near 0 and its steps are of the lr's size, so a target in the
-    millions takes huge gradients (divergence) or forever (R² below 0); scaling it to values
-    of order 1 is the cure, as scikit-learn's TransformedTargetRegressor does for its MLP.
-    """
+def large_target(data: Dataset) -> str | None:
+    """``the target reaches 8.57e+05`` where a regression's unscaled target is far from
+    order 1 (in size, or offset from 0 for its spread), else None."""
     if data.task != "regression" or not len(data.y_train) or data.target_scaler is not None:
         return None
-    r2 = result.get("test_r2")  # None with a single test row: R² is undefined there
-    train_r2 = result.get("train_r2")
-    failed = (
-        result.get("status") == "diverged"
-        or (r2 is not None and r2 < 0)
-        or (isinstance(train_r2, float) and train_r2 < LOW_TRAIN_R2)
-    )
     top = float(np.max(np.abs(data.y_train)))
     y = np.asarray(data.y_train, dtype=np.float64).reshape(len(data.y_train), -1)
     mean, spread = y.mean(axis=0), y.std(axis=0)
@@ -566,14 +553,45 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
         np.abs(mean) > OFFSET_SPREADS
     )
     # 100: diabetes (targets 25 to 346) diverges at the default lr on its first steps.
-    if not failed or (top < 100 and not offset.any()):
+    if top >= 100:
+        return f"the target reaches {top:.3g}"
+    if offset.any():
+        c = int(np.argmax(offset))
+        return f"the target sits at {mean[c]:.3g} with a spread of {spread[c]:.3g}"
+    return None
+
+
+def target_scale_start_note(data: Dataset) -> str | None:
+    """Said before a run on such a target trains: its first run diverged or crawled, and
+    only then heard of --standardize_target."""
+    what = large_target(data)
+    if what is None:
         return None
-    c = int(np.argmax(offset)) if top < 100 else 0
-    what = (
-        f"the target reaches {top:.3g}"
-        if top >= 100
-        else f"the target sits at {mean[c]:.3g} with a spread of {spread[c]:.3g}"
+    return (
+        f"{what}; an MLP learns values of order 1 far more easily: --standardize_target "
+        "true trains on it scaled (predictions and metrics stay in its units)"
     )
+
+
+def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
+    """Why a regression on a target of large values diverged, fit worse than its mean, or
+    explained little of even its training rows (R² below :data:`LOW_TRAIN_R2`): there a
+    lower lr, the other notes' advice, is not what helps.
+
+    The output layer starts near 0 and its steps are of the lr's size, so a target in the
+    millions takes huge gradients (divergence) or forever (R² below 0); scaling it to values
+    of order 1 is the cure, as scikit-learn's TransformedTargetRegressor does for its MLP.
+    """
+    r2 = result.get("test_r2")  # None with a single test row: R² is undefined there
+    train_r2 = result.get("train_r2")
+    failed = (
+        result.get("status") == "diverged"
+        or (r2 is not None and r2 < 0)
+        or (isinstance(train_r2, float) and train_r2 < LOW_TRAIN_R2)
+    )
+    what = large_target(data)
+    if not failed or what is None:
+        return None
     from mlplab.data.dataset import is_in_memory
 
     # An estimator's arrays: it takes no standardize_target; scikit-learn's wrapper scales.

@@ -60,6 +60,7 @@ from mlplab.console import (
     print_summary,
     record_line,
     target_scale_note,
+    target_scale_start_note,
 )
 from mlplab.data.cost import is_out_of_memory, ran_out_of_memory
 from mlplab.data.dataset import (
@@ -1069,8 +1070,10 @@ def _train_locked(
                 f"{len(data.y_train)} training rows: each step takes them all, as "
                 "batch_size 0 (full batch) does"
             )
-        for note in data.notes + missing_class_notes(data, cfg.split_by, cfg.stratify):
-            console.line(f"mlplab: note: {note}")
+        scale = target_scale_start_note(data) if not is_in_memory(data.name) else None
+        for note in [*data.notes, *missing_class_notes(data, cfg.split_by, cfg.stratify), scale]:
+            if note:
+                console.line(f"mlplab: note: {note}")
         where = f" -> {run_dir}" if record else ""
         if write_dir != run_dir:
             where += " (a rerun: it replaces the finished run there once it has finished)"

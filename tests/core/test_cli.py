@@ -1231,3 +1231,22 @@ def test_a_large_target_fit_poorly_without_diverging_gets_the_target_scale_note(
     assert target_scale_note(data, {**result, "train_r2": 0.44}) is None  # it learnt
     small = Dataset("s.csv", "regression", X, y / 100, X, y, X, y, ["a", "b"], ["c"], None)
     assert target_scale_note(small, result) is None  # values of order 1: not the scale
+
+
+def test_a_large_target_is_noted_before_the_run_trains(tmp_path, run_cli):
+    """Diabetes (targets 25 to 346) diverged on a first run at the default lr, and only
+    then heard of --standardize_target."""
+    args = ("train", "--data", "diabetes", "--epoch", "1", "--plots", "none",
+            "--log_every", "0", "--log_path", tmp_path)  # fmt: skip
+    out = run_cli(*args).stdout
+    note = (
+        "mlplab: note: the target reaches 346; an MLP learns values of order 1 far more "
+        "easily: --standardize_target true trains on it scaled (predictions and metrics "
+        "stay in its units)"
+    )
+    assert note in out and out.index(note) < out.index("mlplab: mlp 10-100-1 relu on diabetes")
+    scaled = run_cli(*args, "--standardize_target", "true")
+    assert scaled.returncode == 0 and "target reaches" not in scaled.stdout + scaled.stderr
+    sine = run_cli("train", "--data", "sine", "--epoch", "1", "--plots", "none",
+                   "--log_path", tmp_path)  # fmt: skip
+    assert "target reaches" not in sine.stdout  # the lab's sin(x): of order 1

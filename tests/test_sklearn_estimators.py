@@ -888,3 +888,22 @@ def test_a_regressors_target_scale_note_names_the_scikit_learn_cure(capsys):
         in out
     )
     assert "--standardize_target" not in out
+
+
+def test_a_quiet_regressor_on_a_large_target_warns_of_its_scale():
+    """make_pipeline(StandardScaler(), MLPRegressor()) on prices fit to R² -5.8 and said only
+    "raise epoch": the target-scale note reached verbose=True alone."""
+    import warnings
+
+    from sklearn.datasets import load_diabetes
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = load_diabetes(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match=r"^MLPRegressor: the target reaches 346; .*"
+                      r"TransformedTargetRegressor") as caught:  # fmt: skip
+        MLPRegressor(hid_dim=16, epoch=3, random_state=0).fit(X, y)
+    assert caught[0].filename == __file__  # the user's line
+    with warnings.catch_warnings(record=True) as scaled:
+        warnings.simplefilter("always")
+        MLPRegressor(hid_dim=16, epoch=3, random_state=0).fit(X, (y - y.mean()) / y.std())
+    assert not any("target reaches" in str(w.message) for w in scaled)

@@ -586,8 +586,16 @@ class _MLPBase(BaseEstimator):
         except MlplabError as err:  # e.g. an unwritable log_path, numpy engine on cuda
             raise ValueError(_in_python(str(err))) from None
         rec = result.record
+        from mlplab.console import target_scale_note
+
+        # verbose=True prints it among the run's notes; silent, a fit to R² -5.8 of prices
+        # said only "raise epoch" where the target's scale was why. A ConvergenceWarning:
+        # the model fit poorly, and a search's grid filters it with the others.
+        scale = None if self.verbose else target_scale_note(data, rec)
         if result.status == "diverged":
             raise ValueError(_diverged(self, rec.get("message", "the run diverged")))
+        if scale:
+            warnings.warn(f"{type(self).__name__}: {scale}", ConvergenceWarning, stacklevel=4)
         # The engine keeps the data it trained on; the fitted estimator has no use for it.
         result.backend.set_data({})
         if cfg.patience:

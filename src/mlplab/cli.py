@@ -695,6 +695,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--no_batch", action="store_true", help="train every config alone (no batched trainer)"
     )
     g.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="train only the I-th of N parts of the runs (I from 0), one per task of a job "
+        "array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT --no_report, then "
+        "mlplab report once all have ended",
+    )
+    g.add_argument(
         "--no_report",
         action="store_true",
         help="do not write the report (nor update the sweep tables) at the end",

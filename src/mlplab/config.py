@@ -121,7 +121,7 @@ LOSS_NAMES = ("loss", "criterion", "loss_fn", "loss_function", "objective")
 # setting. A hint names the call that takes one: `n_jobs=` -> `workers`, sweep's alone.
 TRAIN_KEYWORDS = ("resume", "record", "dataset", "lock", "early_stop")
 SWEEP_KEYWORDS = (
-    *("search", "trials", "workers", "backend", "address", "group_size", "no_batch"),
+    *("search", "trials", "workers", "backend", "address", "group_size", "no_batch", "shard"),
     *("cpus_per_task", "gpus_per_task", "report", "rank_by", "progress", "prune"),
 )
 BOTH_KEYWORDS = ("verbose", "handle_signals", "subscribers", "stop", "rerun")

@@ -13,6 +13,7 @@ import collections
 import contextlib
 import functools
 import os
+import re
 import signal
 import sys
 import threading
@@ -215,6 +216,7 @@ def sweep(
     address: str | None = None,
     group_size: int | None = None,
     no_batch: bool = False,
+    shard: str | None = None,
     cpus_per_task: float = 1.0,
     gpus_per_task: float = 0.0,
     report: bool = True,
@@ -253,6 +255,12 @@ def sweep(
         Ray options (``backend='ray'``).
     group_size : int, optional
         Configs per unit of work; default automatic. ``no_batch`` forces groups of one.
+    shard : str, optional
+        ``"I/N"``: train only the I-th of N equal parts of the sweep's runs (I from 0 to
+        N - 1), every N-th run from the I-th: a scheduler's job array gives each task
+        one (``--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`` with
+        ``--array=0-(N-1)``). Each task trains its own runs into the shared log_path;
+        ``report=False`` on each, and one ``mlplab report`` once all have ended.
     report : bool
         Write the report into ``log_path/exp_name`` at the end: ``results.csv``,
         ``summary.csv`` and ``report.html``, and bring the sweep's tables
@@ -341,6 +349,20 @@ def sweep(
     configs = expand(spec)
     if not configs:
         raise ConfigError("the sweep has no configs")
+    in_shard = None
+    if shard is not None:
+        from mlplab.runs.record import run_name
+
+        index, count = _shard(shard)
+        # Every count-th run from the index-th: each part gets its share of every axis
+        # (a slice of the grid's order would give one part all of the first lr).
+        configs = configs[index::count]
+        in_shard = {run_name(c) for c in configs}
+        if not configs:
+            raise ConfigError(
+                f"--shard {shard}: the sweep has {len(expand(spec))} runs, so part {index} "
+                "of them is empty; give fewer parts"
+            )
     asked = count_configs(spec) - spec.twins
     if verbose and spec.twins:
         print(
@@ -488,7 +510,9 @@ def sweep(
         _say_what_continues(pending, verbose and backend == "local")
     pending_ids = {run_name(c) for c in pending}
     taken = pending_ids | set(busy)
-    skipped = [rid for rid in spec.run_ids if rid not in taken]
+    skipped = [
+        rid for rid in spec.run_ids if rid not in taken and (in_shard is None or rid in in_shard)
+    ]
     groups = [
         [c.to_dict() for c in g]
         for g in plan_groups(
@@ -870,6 +894,7 @@ def sweep_command(
         address=options.get("address"),
         group_size=options.get("group_size"),
         no_batch=bool(options.get("no_batch")),
+        shard=options.get("shard"),
         # `or` would read a 0 given as the default: --cpus_per_task 0 ran with 1.
         cpus_per_task=float(_given(options.get("cpus_per_task"), 1.0)),
         gpus_per_task=float(_given(options.get("gpus_per_task"), 0.0)),
@@ -949,6 +974,17 @@ def _base_settings(
             f"(and --search {values.get('search')}) run that sweep again"
         )
     return values
+
+
+def _shard(shard: Any) -> tuple[int, int]:
+    """``"I/N"`` as (I, N), 0 <= I < N, or one line naming the setting."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(shard))
+    if match is None or int(match[2]) < 1 or int(match[1]) >= int(match[2]):
+        raise ConfigError(
+            f"--shard: {short_repr(shard)} is not I/N with 0 <= I < N (the I-th of N parts, "
+            "counted from 0: a job array's --array=0-(N-1) gives $SLURM_ARRAY_TASK_ID)"
+        )
+    return int(match[1]), int(match[2])
 
 
 def _data_key(cfg: Config) -> str:

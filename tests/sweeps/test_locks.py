@@ -191,3 +191,30 @@ def test_an_estimator_fit_on_a_busy_run_raises_run_busy_not_value_error(tmp_path
     X, y = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2
     with pytest.raises(RunBusy, match="being trained by another process"):
         MLPClassifier(epoch=2, log_path=str(tmp_path)).fit(X, y)
+
+
+def test_a_file_system_without_locks_is_said_not_taken_for_a_busy_run(tmp_path, monkeypatch):
+    """On a mount that takes no file locks (ENOLCK), every run read as held by another
+    process: train exited 75 ("try again later") forever, a sweep trained nothing."""
+    import errno
+    import fcntl
+
+    import pytest
+
+    import mlplab
+    from mlplab.cli import main
+    from mlplab.errors import ConfigError, RunBusy
+
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "lockf", no_locks)
+    settings = {"data": "xor", "epoch": 2, "plots": "none", "log_path": str(tmp_path)}
+    with pytest.raises(ConfigError, match=r"cannot lock runs in .* \(No locks available\): its "
+                       r"file system takes no file locks") as err:  # fmt: skip
+        mlplab.train(settings, verbose=False)
+    assert not isinstance(err.value, RunBusy)
+    with pytest.raises(ConfigError, match="takes no file locks"):
+        mlplab.sweep(settings, lr=[0.1, 0.5], workers=1, verbose=False)
+    assert main(["train", "--data", "xor", "--epoch", "2", "--log_path", str(tmp_path)]) == 2
+    assert mlplab.train(settings, verbose=False, lock=False).status == "finished"

@@ -24,12 +24,15 @@ check, on the same folder would still be fooled. An empty file is cheaper than t
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
 import threading
 from pathlib import Path
 from typing import IO, Any
+
+from mlplab.errors import ConfigError
 
 
 def lock_offset(run_id: str) -> int:
@@ -89,8 +92,18 @@ class RunLocks:
                 return offset in self._held
             try:
                 fcntl.lockf(shared.file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
-            except OSError:  # EAGAIN or EACCES: held by another process
-                return False
+            except OSError as err:
+                if err.errno in (errno.EAGAIN, errno.EACCES):  # held by another process
+                    return False
+                # A file system without locks (some NFS and Lustre mounts: ENOLCK,
+                # EOPNOTSUPP) is no busy run: taken for one, `train` exited 75 ("try
+                # again later") forever and a sweep trained nothing.
+                raise ConfigError(
+                    f"log_path: cannot lock runs in {str(self.path.parent)!r} "
+                    f"({err.strerror or err}): its file system takes no file locks; give a "
+                    "log_path on one that does (a local disk), or, in Python, "
+                    "train(lock=False) where nothing else trains the same runs"
+                ) from None
             shared.held.add(offset)
             self._held.add(offset)
             return True

@@ -18,13 +18,14 @@ from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import Backend
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import DataError, other_case
-from mlplab.training.metrics import predicted_classes, probabilities
+from mlplab.training.metrics import predicted_classes, probabilities, true_classes
 
 # Values of the widest layer per slice of rows that predict evaluates at once: ~128 MB in
 # float64, whatever the number of rows.
 PREDICT_VALUES = 1 << 24
 
-if TYPE_CHECKING:  # torch loads only when to_torch is called
+if TYPE_CHECKING:  # torch and pandas load only when to_torch and per_class are called
+    import pandas as pd
     from torch import nn
 
 
@@ -205,6 +206,35 @@ class TrainedModel:
         if self.dataset.task == "regression":
             raise DataError("predict_proba: a regression model has no classes; use predict")
         return probabilities(self.dataset.task, self.predict(X))
+
+    def per_class(self, split: str = "test") -> pd.DataFrame:
+        """Each class's numbers on a split of the dataset, as scikit-learn's
+        ``classification_report`` gives them: a table indexed by class name, with
+        ``rows`` (support), ``predicted`` (rows predicted as it), ``recall``, ``precision``
+        and ``f1``. The run's balanced accuracy is the mean recall over the classes with
+        rows; a rare class's 0 among ones shows here, where the means hide it.
+        """
+        import pandas as pd
+
+        ds = self.dataset
+        if ds.task == "regression":
+            raise DataError("per_class: a regression model has no classes")
+        if split not in ("train", "val", "test"):
+            raise DataError(f"per_class: split is one of train, val, test, not {split!r}")
+        X, y = ds.splits()[split]
+        n = len(ds.class_names or [])
+        true = true_classes(ds.task, np.asarray(y))
+        pred = predicted_classes(ds.task, self.model_outputs(X)) if len(X) else true
+        counts = np.bincount(true * n + pred, minlength=n * n).reshape(n, n)
+        hits, rows, predicted = np.diag(counts), counts.sum(axis=1), counts.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN: no row, or none predicted
+            recall, precision = hits / rows, hits / predicted
+            f1 = 2 * hits / (rows + predicted)
+        return pd.DataFrame(
+            {"rows": rows, "predicted": predicted, "recall": recall,
+             "precision": precision, "f1": f1},
+            index=pd.Index(ds.class_names, name="class"),
+        )  # fmt: skip
 
     @property
     def weights(self) -> dict[str, np.ndarray]:

@@ -17,9 +17,12 @@ import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # a report's row; pandas loads only where one is given
+    import pandas as pd
 
 from mlplab.assemble import cast_splits, load_data, model_init
 from mlplab.config import Config, identity_diff, make_config, read_yaml
@@ -380,7 +383,7 @@ class LoadedRun(TrainedModel):
 
 @public
 def load_run(
-    run_dir: str | Path,
+    run_dir: str | os.PathLike[str] | pd.Series,
     which: str = "last",
     engine: str | None = None,
     data: bool = True,

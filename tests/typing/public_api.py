@@ -32,7 +32,11 @@ def _uses() -> None:
     assert_type(mlplab.report("runs", verbose=False), mlplab.Report)
     assert_type(mlplab.load_dataset("moons"), mlplab.Dataset)
     assert_type(mlplab.MLPClassifier().fit(np.zeros((4, 2)), [0, 1, 0, 1]), mlplab.MLPClassifier)
-    assert_type(mlplab.report("runs", verbose=False).summary, pd.DataFrame)
+    rep = mlplab.report("runs", verbose=False)
+    assert_type(rep.summary, pd.DataFrame)
+    if rep.best_run is not None:  # a report's row, as load_run takes it
+        assert_type(mlplab.load_run(rep.best_run).per_class(), pd.DataFrame)
+    mlplab.load_dataset("moons", standardize="auto")  # as documented
     try:
         pass
     except mlplab.errors.ConfigError as err:

@@ -13,7 +13,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -352,7 +352,7 @@ def load_dataset(
     split: list[float] | None = None,
     split_by: str | None = None,
     stratify: bool = False,
-    standardize: bool = False,
+    standardize: bool | Literal["auto"] = False,
     n_samples: int | None = None,
     noise: float | None = None,
     seed: int = 0,

@@ -367,8 +367,8 @@ def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
     training loss that rose (an lr too high), a model no better than the most common class,
     or the default epochs ending while the validation loss still fell, or rising long after
     its lowest."""
-    scale = target_scale_note(data, result)
-    # The target's scale, where it is the cause, says more than a lower lr would.
+    scale = target_scale_note(data, result) or feature_scale_note(data, result)
+    # The target's (or features') scale, where it is the cause, says more than a lower lr.
     mean, rose = mean_note(cfg, data, result), loss_rose_note(cfg, result)
     # Far below the mean (R² -1088), a loss that rose says what happened; about the mean
     # (R² near 0), the model learnt nothing, whatever its loss did, as after a few steps.
@@ -380,7 +380,8 @@ def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
     swung = overfit_note(data.shared_splits, result)
     # Not both: "still falling, raise --epoch" beside "ended above its lowest, it swings"
     # read as opposite advice; a last point well above the lowest is the news.
-    late = (None if swung else under_trained_note(cfg, result), swung)
+    # Nor "still falling" of a loss of 1e28 beside the scale that made it so.
+    late = (None if swung or scale else under_trained_note(cfg, result), swung)
     return [n for n in (*notes, *late) if n]
 
 
@@ -536,6 +537,36 @@ def _moved(before: float, after: float) -> str:
     if after > before:
         return "rose"
     return "barely fell" if after < before else "did not fall"  # NaN too
+
+
+# Unscaled features past this size (an income of 1.3e5 beside a ratio of 0.3) take a step
+# that suits one and overshoots the other: a lower lr only diverged again, 10 times slower.
+LARGE_FEATURE = 100.0
+
+
+def feature_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
+    """Why a run on unscaled features of large values diverged, or fit worse than the
+    training mean (its loss rose to 1e28): ``--standardize``."""
+    r2 = result.get("train_r2")
+    failed = result.get("status") == "diverged" or (isinstance(r2, float) and r2 < 0)
+    if not failed or data.scaler is not None or not len(data.X_train):
+        return None
+    top = np.max(np.abs(np.asarray(data.X_train, dtype=np.float64)), axis=0)
+    if not top.max() >= LARGE_FEATURE:
+        return None
+    c = int(np.argmax(top))
+    from mlplab.data.dataset import is_in_memory
+
+    cure = (
+        "make_pipeline(StandardScaler(), ...) scales each to mean 0 and spread 1"
+        if is_in_memory(data.name)
+        else "--standardize true (the default, auto, for data files) scales each to mean 0 "
+        "and spread 1, and predict scales new rows alike"
+    )
+    return (
+        f"feature {data.feature_names[c]!r} reaches {top[c]:.3g}, and the features are "
+        f"unscaled: a step that suits it overshoots the others; {cure}"
+    )
 
 
 def large_target(data: Dataset) -> str | None:

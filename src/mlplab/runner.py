@@ -56,6 +56,7 @@ from mlplab.config import Config, unused_by
 from mlplab.console import (
     RunConsole,
     end_notes,
+    feature_scale_note,
     lab_targets,
     print_summary,
     record_line,
@@ -1123,7 +1124,9 @@ def _train_locked(
         result = _unrecorded(cfg, spec, data, engine, end, time.time() - started)
     curves = curve_lists(end.models.loop_state(int(end.ids[0])), data.task)
     if verbose:
-        if status == "diverged" and target_scale_note(data, result):
+        if status == "diverged" and (
+            target_scale_note(data, result) or feature_scale_note(data, result)
+        ):
             # The note below names the cause; a lower lr (RunDiverged's advice) only
             # diverged again, or fit worse than the mean.
             message = message.split(LOWER_LR)[0] + "; the note below says why"

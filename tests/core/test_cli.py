@@ -1250,3 +1250,30 @@ def test_a_large_target_is_noted_before_the_run_trains(tmp_path, run_cli):
     sine = run_cli("train", "--data", "sine", "--epoch", "1", "--plots", "none",
                    "--log_path", tmp_path)  # fmt: skip
     assert "target reaches" not in sine.stdout  # the lab's sin(x): of order 1
+
+
+def test_unscaled_features_of_large_values_are_named_where_a_run_blew_up(tmp_path, run_cli):
+    """--standardize false on an income of 1.3e5 beside a ratio: the run diverged and was
+    told to lower its lr, again and again, 10 times each time."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"income": rng.uniform(2e4, 1.3e5, 500), "ratio": rng.uniform(0, 1, 500)})
+    df["y"] = df.income / 1e5 + df.ratio + rng.normal(0, 0.1, 500)
+    df.to_csv(tmp_path / "feat.csv", index=False)
+    args = ("train", "--data", tmp_path / "feat.csv", "--standardize", "false",
+            "--plots", "none", "--log_every", "0", "--log_path", tmp_path / "runs")  # fmt: skip
+    note = (
+        "mlplab: note: feature 'income' reaches 1.3e+05, and the features are unscaled: a "
+        "step that suits it overshoots the others; --standardize true"
+    )
+    for lr in ("1", "0.01"):  # inf at step 1; a loss that rose to 1e28 and 'finished'
+        proc = run_cli(*args, "--lr", lr)
+        out = " ".join((proc.stdout + proc.stderr).split())
+        assert note in out, out
+        assert "Try a lower lr" not in out and "try a lower lr" not in out
+        assert "was still falling" not in out
+    scaled = run_cli(*args[:3], "--plots", "none", "--log_path", tmp_path / "runs")  # auto
+    assert scaled.returncode == 0 and "kept" not in scaled.stdout
+    assert "features are unscaled" not in scaled.stdout

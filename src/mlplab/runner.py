@@ -172,6 +172,10 @@ class Result(TrainedModel):
     kept : bool
         True when ``run_dir`` already held this config's finished run and it was returned
         as it is, loaded from its record, with no training (see ``train(rerun=...)``).
+    notes : list of str
+        What the run noted before and after training (``mlplab: note:`` lines), printed
+        or not (``verbose=False``): a setting it did not use, a class no split holds, a
+        model no better than the common class, an lr too high.
 
     ``status`` and ``metrics`` read ``record``: ``"finished"``, ``{"test_acc": 0.97, ...}``.
     """
@@ -185,6 +189,7 @@ class Result(TrainedModel):
     exit_code: int = 0
     curves: dict[str, list[Any]] = field(default_factory=dict)  # every point, unthinned
     kept: bool = False  # True: a finished run found in run_dir, returned without training
+    notes: list[str] = field(default_factory=list)
 
     def predict(self, X: Any) -> np.ndarray:
         """As :meth:`mlplab.trained.TrainedModel.predict`; a diverged run's outputs come
@@ -1042,39 +1047,10 @@ def _train_locked(
     # A subscriber's own cadence (step_every: a live plot of every step's loss), whatever
     # is printed: the loop emits Step at the gcd, and each subscriber keeps its own.
     run.progress_every = functools.reduce(math.gcd, hooks.step_every, console.progress_every)
+    notes = _start_notes(cfg, spec, data, resumed)
     if verbose:
-        # A resumed run's settings come from its config.yaml, every one of them written
-        # out: only those away from their defaults are worth a note. So for a config that
-        # names every setting, a dump (a run's config.yaml trained again, --print_config's).
-        dump = names_every_setting(cfg)
-        unused = cfg.unused_settings(named=not (resumed or dump))
-        if (
-            spec.sc_type == "residual"
-            and spec.n_layer
-            and not any(spec.is_residual(i) for i in range(spec.n_layer))
-        ):
-            unused.append(
-                "--sc_type residual (no hidden layer has its input's width, so no block "
-                "adds its input; e.g. --n_layer 2 gives the second one)"
-            )
-        if cfg.snapshot_every and cfg.plots != "none" and data.n_features != 2:
-            # The frames are the surface over the plane of two features: none to draw.
-            unused.append(
-                f"--snapshot_every {cfg.snapshot_every} (its frames draw the model over the "
-                f"plane of 2 features; {data.name} has {data.n_features})"
-            )
-        if unused:
-            console.line(f"mlplab: note: not used by this run: {'; '.join(unused)}")
-        if cfg.batch_size > len(data.y_train):
-            console.line(
-                f"mlplab: note: batch_size {cfg.batch_size} is more than the "
-                f"{len(data.y_train)} training rows: each step takes them all, as "
-                "batch_size 0 (full batch) does"
-            )
-        scale = target_scale_start_note(data) if not is_in_memory(data.name) else None
-        for note in [*data.notes, *missing_class_notes(data, cfg.split_by, cfg.stratify), scale]:
-            if note:
-                console.line(f"mlplab: note: {note}")
+        for note in notes:
+            console.line(f"mlplab: note: {note}")
         where = f" -> {run_dir}" if record else ""
         if write_dir != run_dir:
             where += " (a rerun: it replaces the finished run there once it has finished)"
@@ -1136,14 +1112,54 @@ def _train_locked(
             print(f"mlplab: {message}", file=sys.stderr, flush=True)
         elif message:
             console.line(f"mlplab: {message}")
+    # Every point of the curves: result.json's ~250 of a long run skip the epochs
+    # between them, where a swinging training loss may have been low or high.
+    ended = end_notes(cfg, data, {**result, **curves})
+    if verbose:
         print_summary(cfg, data, result, end, spec)
-        # Every point of the curves: result.json's ~250 of a long run skip the epochs
-        # between them, where a swinging training loss may have been low or high.
-        for note in end_notes(cfg, data, {**result, **curves}):
+        for note in ended:
             console.line(f"mlplab: note: {note}")
         if record and write_dir == run_dir:
             console.line(record_line(run_dir))
-    return Result(cfg, run_dir if record else None, result, data, backend, spec, exit_code, curves)
+    out = Result(cfg, run_dir if record else None, result, data, backend, spec, exit_code, curves)
+    out.notes = notes + ended
+    return out
+
+
+def _start_notes(cfg: Config, spec: ModelSpec, data: Dataset, resumed: bool) -> list[str]:
+    """What a run says before it trains (a setting it does not use, a class no split
+    holds, a target far from order 1); printed, and kept in ``Result.notes``."""
+    notes: list[str] = []
+    # A resumed run's settings come from its config.yaml, every one of them written
+    # out: only those away from their defaults are worth a note. So for a config that
+    # names every setting, a dump (a run's config.yaml trained again, --print_config's).
+    dump = names_every_setting(cfg)
+    unused = cfg.unused_settings(named=not (resumed or dump))
+    if (
+        spec.sc_type == "residual"
+        and spec.n_layer
+        and not any(spec.is_residual(i) for i in range(spec.n_layer))
+    ):
+        unused.append(
+            "--sc_type residual (no hidden layer has its input's width, so no block "
+            "adds its input; e.g. --n_layer 2 gives the second one)"
+        )
+    if cfg.snapshot_every and cfg.plots != "none" and data.n_features != 2:
+        # The frames are the surface over the plane of two features: none to draw.
+        unused.append(
+            f"--snapshot_every {cfg.snapshot_every} (its frames draw the model over the "
+            f"plane of 2 features; {data.name} has {data.n_features})"
+        )
+    if unused:
+        notes.append(f"not used by this run: {'; '.join(unused)}")
+    if cfg.batch_size > len(data.y_train):
+        notes.append(
+            f"batch_size {cfg.batch_size} is more than the {len(data.y_train)} training "
+            "rows: each step takes them all, as batch_size 0 (full batch) does"
+        )
+    notes += [*data.notes, *missing_class_notes(data, cfg.split_by, cfg.stratify)]
+    scale = target_scale_start_note(data) if not is_in_memory(data.name) else None
+    return notes + ([scale] if scale else [])
 
 
 def _unrecorded(

@@ -1277,3 +1277,22 @@ def test_unscaled_features_of_large_values_are_named_where_a_run_blew_up(tmp_pat
     scaled = run_cli(*args[:3], "--plots", "none", "--log_path", tmp_path / "runs")  # auto
     assert scaled.returncode == 0 and "kept" not in scaled.stdout
     assert "features are unscaled" not in scaled.stdout
+
+
+def test_a_results_notes_are_kept_whether_printed_or_not(tmp_path, capsys):
+    """verbose=False (a grader, a notebook cell kept quiet) lost every note: a setting the
+    run did not use, a target far from order 1, a model that learnt nothing."""
+    import mlplab
+
+    settings = dict(data="diabetes", epoch=1, hid_dims="4-4", n_layer=3, plots="none",
+                    log_path=str(tmp_path))  # fmt: skip
+    quiet = mlplab.train(**settings, verbose=False)
+    assert capsys.readouterr().out == ""
+    assert (
+        quiet.notes[0] == "not used by this run: --n_layer 3 (hid_dims 4-4 gives 2 hidden layers)"
+    )
+    assert any(n.startswith("the target reaches 346") for n in quiet.notes)
+    loud = mlplab.train(**settings, rerun=True)
+    out = capsys.readouterr().out
+    assert loud.notes == quiet.notes
+    assert all(f"mlplab: note: {n}" in " ".join(out.split()) for n in loud.notes)

@@ -104,3 +104,32 @@ def test_each_engines_out_of_memory_is_known_and_named_with_its_remedies():
     assert "763 MiB" in str(ran_out_of_memory(numpy, cfg, 2, 1000))
     on_gpu = str(ran_out_of_memory(cuda, cfg, 2, 1000))
     assert "out of GPU memory" in on_gpu and "2.00 GiB" in on_gpu and "--device cpu" in on_gpu
+
+
+def test_a_jobs_cgroup_memory_limit_is_found_below_the_root(tmp_path, monkeypatch):
+    """A batch scheduler sets a job's limit on its own cgroup (SLURM's job_42), not at the
+    root: the budget read only the root's files, and took the whole machine for the job."""
+    from mlplab.data import cost
+
+    v2 = tmp_path / "v2"
+    job = v2 / "system.slice" / "slurmstepd.scope" / "job_42"
+    (job / "step_0").mkdir(parents=True)
+    (job / "memory.max").write_text("4294967296\n")  # 4 GiB on the job
+    (job / "step_0" / "memory.max").write_text("max\n")  # none on the step itself
+    proc = tmp_path / "cgroup"
+    proc.write_text("0::/system.slice/slurmstepd.scope/job_42/step_0\n")
+    files = cost._cgroup_limit_files(str(v2), str(proc))
+    assert str(job / "memory.max") in files and str(job / "step_0" / "memory.max") in files
+    v1 = tmp_path / "v1"
+    (v1 / "memory" / "slurm" / "uid_1" / "job_7").mkdir(parents=True)
+    (v1 / "memory" / "slurm" / "uid_1" / "job_7" / "memory.limit_in_bytes").write_text("2147483648")
+    proc.write_text("5:cpu,cpuacct:/slurm\n4:memory:/slurm/uid_1/job_7\n")
+    files = cost._cgroup_limit_files(str(v1), str(proc))
+    assert files[2] == str(v1 / "memory/slurm/uid_1/job_7/memory.limit_in_bytes")
+    # The budget is the smallest limit of them all.
+    monkeypatch.setattr(cost, "_cgroup_limit_files", lambda: files)
+    cost.memory_budget.cache_clear()
+    try:
+        assert cost.memory_budget() <= 2147483648
+    finally:
+        cost.memory_budget.cache_clear()

@@ -46,7 +46,7 @@ def memory_budget() -> int:
     limits: list[int] = []
     with contextlib.suppress(ValueError, OSError, AttributeError):
         limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+    for path in _cgroup_limit_files():
         try:
             with open(path) as f:
                 text = f.read().strip()
@@ -59,6 +59,29 @@ def memory_budget() -> int:
         if soft != resource.RLIM_INFINITY and soft > 0:
             limits.append(soft)
     return min(limits) if limits else 2**62
+
+
+def _cgroup_limit_files(root: str = "/sys/fs/cgroup", proc: str = "/proc/self/cgroup") -> list[str]:
+    """The memory-limit files of this process's cgroup and of each above it, v2 and v1:
+    a batch scheduler's job (SLURM's job_42) sets its limit there, not at the root, which
+    a container's namespace shows (the root's are kept too)."""
+    files = [f"{root}/memory.max", f"{root}/memory/memory.limit_in_bytes"]
+    try:
+        with open(proc) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return files
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # v2: 0::/system.slice/slurmstepd.scope/job_42/step_0
+            base, name = root, "memory.max"
+        elif "memory" in controllers.split(","):  # v1: 4:memory:/slurm/uid_1/job_42
+            base, name = f"{root}/memory", "memory.limit_in_bytes"
+        else:
+            continue
+        parts = [p for p in path.split("/") if p and p != ".."]
+        files += [f"{base}/{'/'.join(parts[:i])}/{name}" for i in range(len(parts), 0, -1)]
+    return files
 
 
 def human_bytes(n: float) -> str:

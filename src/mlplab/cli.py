@@ -928,6 +928,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:  # Ctrl-C before a run takes over: the parser's imports too
             print("mlplab: interrupted", file=sys.stderr)
             return 130
+        except SystemExit as done:  # argparse's: --help, --version, an unknown flag
+            # An exit status, as every other outcome of main() is: called in-process (a
+            # test, a script), an unknown flag raised where a bad value returned 2.
+            code = done.code
+            if code is None or isinstance(code, int):
+                return code or 0
+            raise
         finally:
             warnings.showwarning = shown  # main() called in-process leaves Python's as it was
 

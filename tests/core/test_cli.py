@@ -1296,3 +1296,14 @@ def test_a_results_notes_are_kept_whether_printed_or_not(tmp_path, capsys):
     out = capsys.readouterr().out
     assert loud.notes == quiet.notes
     assert all(f"mlplab: note: {n}" in " ".join(out.split()) for n in loud.notes)
+
+
+def test_main_returns_argparses_exit_status_instead_of_raising(capsys):
+    """cli.main returned 2 for a bad value but raised SystemExit for an unknown flag, so a
+    script or test calling it in-process needed both a return value and a try."""
+    from mlplab.cli import main
+
+    assert main(["train", "--bogus", "1"]) == 2
+    assert "unknown setting '--bogus'" in capsys.readouterr().err
+    assert main(["--version"]) == 0 and capsys.readouterr().out.startswith("mlplab ")
+    assert main(["train", "--lr", "x"]) == 2

@@ -1656,13 +1656,12 @@ def test_a_split_without_some_class_is_noted_with_what_puts_one_there(tmp_path, 
     ]
     with pytest.raises(ConfigError, match=r"^settings 'stratify' and 'split_by': .*give one"):
         load_dataset(str(tmp_path / "own.csv"), target="label", split_by="fold", stratify=True)
-    # Nothing to stratify: a regression or a gate says so, and trains as before.
-    assert "stratify applies to a classification's random split; sine is a regression" in (
-        load_dataset("sine", stratify=True).notes
-    )
-    assert any(
-        "xor is 4 rows in every split" in n for n in load_dataset("xor", stratify=True).notes
-    )
+    # Nothing to stratify: a regression or a gate is refused, as it would only make a
+    # second run id of the same training.
+    with pytest.raises(ConfigError, match=r"'stratify' .*; 'sine' is a regression: leave it"):
+        load_dataset("sine", stratify=True)
+    with pytest.raises(ConfigError, match=r"'xor' is 4 rows in every split"):
+        load_dataset("xor", stratify=True)
 
 
 def test_many_whole_number_codes_fit_as_a_number_are_noted(tmp_path):

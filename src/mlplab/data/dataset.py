@@ -475,8 +475,13 @@ def load_dataset(
             f"nor a .csv/.tsv/.txt/.parquet/.npz file{hint}"
         )
     if cfg.stratify and (ds.task == "regression" or ds.shared_splits):
+        # Refused, not noted: it would change nothing but the run's identity, a second run
+        # of the same training (in a sweep, two configs of one result, ranked 1 and 2).
         kind = "a regression" if ds.task == "regression" else "4 rows in every split"
-        ds.notes.append(f"stratify applies to a classification's random split; {ds.name} is {kind}")
+        raise ConfigError(
+            f"setting 'stratify' applies to a classification's random split; {ds.name!r} is "
+            f"{kind}: leave it out"
+        )
     if cfg.standardizes():
         _standardize(ds)
     return ds

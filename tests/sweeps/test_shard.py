@@ -10,7 +10,7 @@ from mlplab.errors import ConfigError
 COMMON = dict(data="xor", epoch=5, log_every=0, plots="none", workers=1, verbose=False)
 
 
-def test_the_parts_of_a_sharded_sweep_are_disjoint_equal_and_whole(tmp_path):
+def test_the_parts_of_a_sharded_sweep_are_disjoint_equal_and_whole(tmp_path, capsys):
     """A job array had no way to split one sweep: every task ran the whole sweep, and the
     first locked every run, so the others exited 0 having trained nothing."""
     grid = dict(lr=[0.1, 0.5, 1.0], hid_dim=[2, 4], seed=[0, 1], log_path=str(tmp_path))
@@ -23,6 +23,12 @@ def test_the_parts_of_a_sharded_sweep_are_disjoint_equal_and_whole(tmp_path):
     assert all(part.counts["trained"] == 3 for part in parts)
     # Each part holds every lr: runs are dealt out, not cut into slices of the grid.
     assert all(len({c.lr for c in part.configs}) > 1 for part in parts)
+    # A part's notes speak of the whole sweep: the other parts' runs are no repeats of a
+    # config, and a report over all of them covers no other sweep's.
+    loud = {**COMMON, "verbose": True}
+    mlplab.sweep(**loud, **grid, exp_name="g", shard="0/4", rerun=True)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "repeat" not in out and "not this sweep's" not in out, out
     whole = mlplab.sweep(**COMMON, **grid, exp_name="g", report=False)
     assert {p.name for p in whole.run_dirs} == set().union(*ids)
     assert whole.counts["trained"] == 0  # every run was trained by its part

@@ -349,20 +349,6 @@ def sweep(
     configs = expand(spec)
     if not configs:
         raise ConfigError("the sweep has no configs")
-    in_shard = None
-    if shard is not None:
-        from mlplab.runs.record import run_name
-
-        index, count = _shard(shard)
-        # Every count-th run from the index-th: each part gets its share of every axis
-        # (a slice of the grid's order would give one part all of the first lr).
-        configs = configs[index::count]
-        in_shard = {run_name(c) for c in configs}
-        if not configs:
-            raise ConfigError(
-                f"--shard {shard}: the sweep has {len(expand(spec))} runs, so part {index} "
-                "of them is empty; give fewer parts"
-            )
     asked = count_configs(spec) - spec.twins
     if verbose and spec.twins:
         print(
@@ -384,6 +370,20 @@ def sweep(
             f"{len(configs)} distinct runs (configs and run_dirs hold each once)",
             flush=True,
         )
+    in_shard = None
+    if shard is not None:
+        from mlplab.runs.record import run_name
+
+        index, count = _shard(shard)
+        # Every count-th run from the index-th: each part gets its share of every axis
+        # (a slice of the grid's order would give one part all of the first lr).
+        whole, configs = len(configs), configs[index::count]
+        in_shard = {run_name(c) for c in configs}
+        if not configs:
+            raise ConfigError(
+                f"--shard {shard}: the sweep has {whole} runs, so part {index} "
+                "of them is empty; give fewer parts"
+            )
     if verbose:
         _note_unused(configs)
     n_workers = usable_cpus() if workers is None else workers
@@ -695,7 +695,8 @@ def _write_report(
                 flush=True,
             )
     others = (
-        sum(len(sec.runs) for sec in result.report.sections) - len(configs)
+        # The whole sweep's runs: a shard's (--shard) other parts are this sweep's too.
+        sum(len(sec.runs) for sec in result.report.sections) - len(spec.run_ids)
         if result.report is not None
         else 0
     )

@@ -796,3 +796,16 @@ def test_a_best_models_long_title_wraps_inside_its_figure(sinlog):
     assert "R²" in head.get_text() and _inside_figure(fig, head), head.get_text()
     # A line that fits stays one line.
     assert len(fig.get_suptitle().split("\n")) <= 4
+
+
+def test_a_long_model_names_loss_title_wraps_clear_of_the_legend(sinlog):
+    """A long model_name ran the loss figure's title past both edges (measured at the axes'
+    12 pt, drawn at the figure's 13), and under the legend at its right."""
+    name = "a very long model name that a student might give to describe the architecture"
+    record = {**sinlog.record, "model_name": name}
+    fig = loss_figure(record, sinlog.dataset, sinlog.spec)
+    (head,) = [t for t in fig.texts if t.get_text() == fig.get_suptitle()]
+    assert _inside_figure(fig, head), head.get_text()
+    (legend,) = fig.legends
+    assert not head.get_window_extent().overlaps(legend.get_window_extent())
+    assert head.get_text().count("\n") >= 2  # the first line wrapped, then the metric

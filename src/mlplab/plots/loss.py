@@ -156,9 +156,15 @@ def loss_figure(result: dict[str, Any], data: DataLike, spec: ModelSpec | None =
     else:
         ax_metric.set_ylim(-0.03, 1.03)  # accuracy: always the whole 0-1 range
     handles, labels = max((ax.get_legend_handles_labels() for ax in axes), key=lambda h: len(h[0]))
+    beside = 0.0
     if len(handles) > 1 or (data.shared_splits and handles):
-        fig.legend(handles, labels, loc="outside upper right", ncols=len(handles), frameon=False)
-    set_suptitle(fig, f"{title_head(data, result, spec)}\n{metric_text(result, task)}")
+        legend = fig.legend(
+            handles, labels, loc="outside upper right", ncols=len(handles), frameon=False
+        )
+        # At the title's height: the title keeps clear of it on both sides (it is centred).
+        beside = legend.get_window_extent().width / fig.dpi
+    text = f"{title_head(data, result, spec)}\n{metric_text(result, task)}"
+    set_suptitle(fig, text, beside=beside)
     return fig
 
 

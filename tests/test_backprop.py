@@ -509,12 +509,21 @@ def test_weights_that_are_not_the_models_state_are_refused_in_one_line():
     )
     with pytest.raises(ConfigError, match=re.escape(f"state by name, {names}; given ['W1']")):
         backprop(XOR_221, weights={"W1": np.zeros((2, 2))})
-    with pytest.raises(ConfigError, match=r"weights\['out.weight'\] must be \[1, 2\] finite"):
+    with pytest.raises(ConfigError, match=r"weights\['out.weight'\] must be \[1, 2\] numbers"):
         backprop(XOR_221, weights={**good, "out.weight": np.ones((2, 1))})
-    with pytest.raises(ConfigError, match=r"weights\['out.bias'\] must be \[1\] finite"):
+    with pytest.raises(ConfigError, match=r"weights\['out.bias'\] must be \[1\] numbers"):
         backprop(XOR_221, weights={**good, "out.bias": ["a"]})
-    with pytest.raises(ConfigError, match=r"weights\['out.bias'\] must be \[1\] finite"):
+    with pytest.raises(ConfigError, match=r"weights\['out.bias'\] holds values that are not fin"):
         backprop(XOR_221, weights={**good, "out.bias": [np.nan]})
+    # A module's parameters, which require grad, as a student's exercise hands them over.
+    import torch
+
+    params = {k: torch.tensor(v, requires_grad=True) for k, v in good.items()}
+    b = backprop(XOR_221, dtype="float64", weights=good)
+    np.testing.assert_array_equal(
+        backprop(XOR_221, dtype="float64", weights=params).grads["out.weight"],
+        b.grads["out.weight"],
+    )
     # Lists, as a student may write them, are taken as the arrays they are.
     listed = {k: np.asarray(v).tolist() for k, v in good.items()}
     a, b = (

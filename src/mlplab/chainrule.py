@@ -465,15 +465,19 @@ def _checked_weights(weights: Any, like: dict[str, np.ndarray]) -> dict[str, np.
         )
     out = {}
     for name, value in weights.items():
+        if hasattr(value, "detach"):  # dict(module.named_parameters()): tensors with grad
+            value = value.detach().cpu()
         try:
             array = np.asarray(value, dtype=like[name].dtype)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RuntimeError):
             array = None
-        if array is None or array.shape != like[name].shape or not np.isfinite(array).all():
+        if array is None or array.shape != like[name].shape:
             raise ConfigError(
-                f"backprop: weights[{name!r}] must be {list(like[name].shape)} finite numbers "
+                f"backprop: weights[{name!r}] must be {list(like[name].shape)} numbers "
                 f"([out, in], as torch's state_dict); given {short_repr(value)}"
             )
+        if not np.isfinite(array).all():
+            raise ConfigError(f"backprop: weights[{name!r}] holds values that are not finite")
         out[name] = array
     return out
 

@@ -471,7 +471,9 @@ def sweep(
 
     check_writable(first.log_path)
     check_run_folders(configs)
-    rows, digests, kinds = _check_data(configs)
+    rows, digests, kinds, data_notes = _check_data(configs)
+    for note in data_notes if verbose else []:
+        print(terminal_text(f"mlplab: note: {note}"), flush=True)
     if rank_by is not None:  # a metric of no table here: refused before any run trains
         from mlplab.reports.api import check_rank_by_kinds
 
@@ -998,19 +1000,25 @@ def _data_key(cfg: Config) -> str:
 
 def _check_data(
     configs: list[Config],
-) -> tuple[dict[str, int], dict[str, str | None], set[str]]:
+) -> tuple[dict[str, int], dict[str, str | None], set[str], list[str]]:
     """Load each distinct dataset once; a bad one raises its one-line DataError now.
 
     Returns the training rows of each, by :func:`_data_key`, for sizing the groups, the
-    digest of a data file's rows (None for built-in sets), and the task kinds
-    (classification, regression) of the runs. Data past a config's dtype
-    (1e40 in float32) is refused here too: in the runs, each failed alone after the other.
+    digest of a data file's rows (None for built-in sets), the task kinds
+    (classification, regression) of the runs, and the notes each data gets in `mlplab
+    train` (a class a split lacks, a target far from order 1), once each: a sweep's runs
+    print none. Data past a config's dtype (1e40 in float32) is refused here too: in
+    the runs, each failed alone after the other.
     """
     from mlplab.assemble import check_castable, load_data
+    from mlplab.console import target_scale_start_note
+    from mlplab.data.dataset import missing_class_notes
 
     rows: dict[str, int] = {}
     digests: dict[str, str | None] = {}
     kinds: set[str] = set()
+    notes: dict[str, None] = {}  # in order, each once
+    several = len({c.data for c in configs}) > 1
     dtypes: dict[str, set[str]] = {}  # by key: one dataset in memory at a time
     for cfg in configs:
         dtypes.setdefault(_data_key(cfg), set()).add(cfg.dtype)
@@ -1022,7 +1030,10 @@ def _check_data(
             kinds.add("regression" if data.task == "regression" else "classification")
             for dtype in sorted(dtypes[key]):
                 check_castable(data, dtype)
-    return rows, digests, kinds
+            said = [*data.notes, *missing_class_notes(data, cfg.split_by, cfg.stratify)]
+            said += [n for n in [target_scale_start_note(data)] if n]
+            notes.update(dict.fromkeys(f"{data.name}: {n}" if several else n for n in said))
+    return rows, digests, kinds, list(notes)
 
 
 def _note_unused(configs: list[Config]) -> None:

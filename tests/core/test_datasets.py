@@ -1695,6 +1695,13 @@ def test_a_target_of_thousands_separators_is_told_to_drop_them_not_to_use_semico
         "without (573170); a file saved with ';' between values would read those commas as "
         "decimal marks"
     ), line
+    # With cents too; and --task regression, which the first line names, says the same.
+    cents = pd.DataFrame({"sqft": range(60)})
+    cents["price"] = [f"{21318.29 + 1000 * i:,.2f}" for i in range(60)]  # '21,318.29', ...
+    for task in ("auto", "regression"):
+        line = refused(tmp_path / "c.csv", cents.to_csv(index=False), target="price", task=task)
+        assert "look like numbers with thousands separators ('21,318.29'): write them " \
+            "without (21318.29)" in line, line  # fmt: skip
     # Decimal commas keep their hint, ';' route included.
     df["price"] = ["0,125", "1,5", "2,25", "3,75", "4,5", "5,0"]
     line = refused(tmp_path / "d.csv", df.to_csv(index=False), target="price", task="regression")

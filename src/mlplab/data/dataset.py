@@ -1073,7 +1073,7 @@ _DECIMAL_COMMA = re.compile(
 # Any number written with a comma (1,234 included, which may group thousands): a column
 # of them in a comma-separated file reads as text.
 _COMMA_WRITTEN = re.compile(r"[+-]?\d[\d.,]*,\d+([eE][+-]?\d+)?")
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")  # 573,170 and 21,318.29
 
 
 def _with_a_point(value: str) -> str:
@@ -1086,14 +1086,15 @@ def _comma_numbers_hint(col, path: str) -> str:  # col: pandas.Series
     column is one, else ''. A target of them was told it had a class a row, or, with
     --task regression, that it is not numeric: true, and no way out."""
     values = col.dropna().astype(str).str.strip()
-    if not len(values) or not values.str.fullmatch(_COMMA_WRITTEN).all():
+    thousands = bool(len(values)) and bool(values.str.fullmatch(_THOUSANDS).all())
+    if not len(values) or not (thousands or values.str.fullmatch(_COMMA_WRITTEN).all()):
         return ""
     if not _comma_file(path):  # a Parquet or NPZ column of str: no separator to change
         return (
             f"; its values are numbers written as text with a comma ({values.iloc[0]!r}): "
             "store them as numbers"
         )
-    if values.str.fullmatch(_THOUSANDS).all():
+    if thousands:
         # '573,170' is a price: a ';' file would read it as 573.17, without a word.
         first = values.iloc[0]
         return (

@@ -211,14 +211,16 @@ class TrainedModel:
         """Each class's numbers on a split of the dataset, as scikit-learn's
         ``classification_report`` gives them: a table indexed by class name, with
         ``rows`` (support), ``predicted`` (rows predicted as it), ``recall``, ``precision``
-        and ``f1``. The run's balanced accuracy is the mean recall over the classes with
-        rows; a rare class's 0 among ones shows here, where the means hide it.
+        and ``f1`` (0 where a class has no rows or none predicted, as scikit-learn's). The
+        run's balanced accuracy is the mean recall over the classes with rows; a rare
+        class's 0 among ones shows here, where the means hide it.
         """
         import pandas as pd
 
         ds = self.dataset
         if ds.task == "regression":
             raise DataError("per_class: a regression model has no classes")
+        split = "val" if split == "validation" else split  # as split_by names it too
         if split not in ("train", "val", "test"):
             raise DataError(f"per_class: split is one of train, val, test, not {split!r}")
         X, y = ds.splits()[split]
@@ -227,9 +229,11 @@ class TrainedModel:
         pred = predicted_classes(ds.task, self.model_outputs(X)) if len(X) else true
         counts = np.bincount(true * n + pred, minlength=n * n).reshape(n, n)
         hits, rows, predicted = np.diag(counts), counts.sum(axis=1), counts.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):  # NaN: no row, or none predicted
-            recall, precision = hits / rows, hits / predicted
-            f1 = 2 * hits / (rows + predicted)
+        # 0 where a ratio has no rows to count (a class with none, or never predicted), as
+        # scikit-learn's zero_division gives it: a rare class never found has precision 0.
+        recall = np.divide(hits, rows, out=np.zeros(n), where=rows > 0)
+        precision = np.divide(hits, predicted, out=np.zeros(n), where=predicted > 0)
+        f1 = np.divide(2 * hits, rows + predicted, out=np.zeros(n), where=rows + predicted > 0)
         return pd.DataFrame(
             {"rows": rows, "predicted": predicted, "recall": recall,
              "precision": precision, "f1": f1},

@@ -142,18 +142,30 @@ def test_per_class_gives_each_classs_numbers_as_scikit_learn_does(tmp_path):
         pred = predicted_classes(run.dataset.task, run.model_outputs(X))
         labels = list(range(len(run.dataset.class_names)))
         p, r, f, support = precision_recall_fscore_support(
-            true, pred, labels=labels, zero_division=np.nan
+            true, pred, labels=labels, zero_division=0
         )
         assert list(table.index) == run.dataset.class_names
         np.testing.assert_array_equal(table["rows"], support)
-        np.testing.assert_allclose(table["recall"], r, equal_nan=True)
-        np.testing.assert_allclose(table["precision"], p, equal_nan=True)
-        np.testing.assert_allclose(table["f1"].fillna(0), np.nan_to_num(f), atol=1e-12)
+        np.testing.assert_allclose(table["recall"], r)
+        np.testing.assert_allclose(table["precision"], p)
+        np.testing.assert_allclose(table["f1"], f, atol=1e-12)
         assert table["predicted"].sum() == len(true)
         # The balanced accuracy in the record is the mean recall of the classes with rows.
         assert table["recall"].mean() == pytest.approx(run.record["test_bacc"])
     with pytest.raises(DataError, match="split is one of train, val, test"):
         run.per_class("holdout")
+    assert run.per_class("validation").equals(run.per_class("val"))
+    # A class never predicted has precision 0, not NaN (scikit-learn's zero_division).
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(400, 2)), columns=["a", "b"])
+    df["y"] = np.where(np.arange(400) < 8, "rare", "common")
+    df.to_csv(tmp_path / "rare.csv", index=False)
+    quiet = mlplab.train(data=str(tmp_path / "rare.csv"), epoch=10, optim="adam", plots="none",
+                         verbose=False, record=False, stratify=True)  # fmt: skip
+    table = quiet.per_class("test")
+    assert table.loc["rare", "rows"] == 1 and table.loc["rare", "predicted"] == 0
+    assert (table.loc["rare", ["recall", "precision", "f1"]] == 0).all()
+    assert not table.isna().any().any()
     sine = mlplab.train(data="sine", epoch=1, plots="none", verbose=False, record=False)
     with pytest.raises(DataError, match="a regression model has no classes"):
         sine.per_class()

@@ -615,13 +615,19 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     """
     r2 = result.get("test_r2")  # None with a single test row: R² is undefined there
     train_r2 = result.get("train_r2")
-    failed = (
-        result.get("status") == "diverged"
-        or (r2 is not None and r2 < 0)
-        or (isinstance(train_r2, float) and train_r2 < LOW_TRAIN_R2)
+    # Why (a diverged run's line above says it diverged): the start note said the same
+    # words before the run, and a repeat with no reason read as an echo.
+    why = (
+        ""
+        if result.get("status") == "diverged"
+        else f"the test R² is {r2:.3g}, worse than the training mean's 0: "
+        if r2 is not None and r2 < 0
+        else f"the training R² is {train_r2:.2g}: "
+        if isinstance(train_r2, float) and train_r2 < LOW_TRAIN_R2
+        else None
     )
     what = large_target(data)
-    if not failed or what is None:
+    if why is None or what is None:
         return None
     from mlplab.data.dataset import is_in_memory
 
@@ -634,7 +640,7 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
         "column by its own)"
     )
     return (
-        f"{what}; an MLP learns values of order 1 far more easily: {scaled}, with "
+        f"{why}{what}; an MLP learns values of order 1 far more easily: {scaled}, with "
         "predictions and MAE in its own units (a lower lr may stop a divergence, but fits "
         "such a target slowly)"
     )

@@ -1225,8 +1225,8 @@ def test_a_large_target_fit_poorly_without_diverging_gets_the_target_scale_note(
     y = np.exp(3.9 + rng.normal(size=(300, 1)))
     data = Dataset("claims.csv", "regression", X, y, X, y, X, y, ["a", "b"], ["claim"], None)
     result = {"status": "finished", "test_r2": 0.05, "train_r2": 0.0169}
-    assert target_scale_note(data, result).startswith(
-        f"the target reaches {np.abs(y).max():.3g}; an MLP learns values of order 1"
+    assert target_scale_note(data, result).startswith(  # why, then what: not the start's echo
+        f"the training R² is 0.017: the target reaches {np.abs(y).max():.3g}; an MLP learns"
     )
     assert target_scale_note(data, {**result, "train_r2": 0.44}) is None  # it learnt
     small = Dataset("s.csv", "regression", X, y / 100, X, y, X, y, ["a", "b"], ["c"], None)

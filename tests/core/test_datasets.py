@@ -1654,6 +1654,10 @@ def test_a_split_without_some_class_is_noted_with_what_puts_one_there(tmp_path, 
         "no test row has the class(es) 'fraud', so the test scores leave them out (the "
         "split_by column 'fold' puts none there)",
     ]
+    # A split too small for every class: said of the split as well as of the classes.
+    tiny = load_dataset("iris", stratify=True, split=[147, 2, 1])
+    (note,) = [n for n in missing_class_notes(tiny, None, True) if n.startswith("no test")]
+    assert note.endswith("(too few rows of them, or in that split, to share out in proportion)")
     with pytest.raises(ConfigError, match=r"^settings 'stratify' and 'split_by': .*give one"):
         load_dataset(str(tmp_path / "own.csv"), target="label", split_by="fold", stratify=True)
     # Nothing to stratify: a regression or a gate is refused, as it would only make a

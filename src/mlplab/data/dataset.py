@@ -297,7 +297,7 @@ def missing_class_notes(ds: Dataset, split_by: str | None, stratify: bool) -> li
     why = (
         f"the split_by column {split_by!r} puts none there"
         if split_by is not None
-        else "too few rows of them to share out"
+        else "too few rows of them, or in that split, to share out in proportion"
         if stratify
         else "the split is random: --stratify true shares out every class in proportion"
     )

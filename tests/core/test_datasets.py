@@ -1706,6 +1706,18 @@ def test_a_target_of_thousands_separators_is_told_to_drop_them_not_to_use_semico
         line = refused(tmp_path / "c.csv", cents.to_csv(index=False), target="price", task=task)
         assert "look like numbers with thousands separators ('21,318.29'): write them " \
             "without (21318.29)" in line, line  # fmt: skip
+    # A few such values are read as classes (task auto): said, as they are likely prices.
+    few = pd.DataFrame({"sqft": range(30), "price": ["1,000", "3,500", "12,000"] * 10})
+    few.to_csv(tmp_path / "f.csv", index=False)
+    ds = load_dataset(str(tmp_path / "f.csv"), target="price")
+    assert (
+        ds.task == "multiclass"
+        and (
+            "target column 'price' holds numbers with thousands separators ('1,000'), read as 3 "
+            "classes; to fit them as numbers, write them without the separators"
+        )
+        in ds.notes
+    )
     # Decimal commas keep their hint, ';' route included.
     df["price"] = ["0,125", "1,5", "2,25", "3,75", "4,5", "5,0"]
     line = refused(tmp_path / "d.csv", df.to_csv(index=False), target="price", task="regression")

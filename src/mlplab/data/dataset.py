@@ -774,6 +774,13 @@ def _from_file(
             f"{names[-1]}), read as classes (task auto); counts or a score to fit as a number "
             "take --task regression"
         )
+    if task == "auto" and not numeric and all(_THOUSANDS.fullmatch(n.strip()) for n in names):
+        # '1,000', '3,500', '12,000': prices read as three classes named so, without a word.
+        ds.notes.append(
+            f"target column {targets[0]!r} holds numbers with thousands separators "
+            f"({names[0]!r}), read as {len(names)} classes; to fit them as numbers, write "
+            "them without the separators"
+        )
     return ds
 
 

@@ -904,6 +904,7 @@ def test_a_quiet_regressor_on_a_large_target_warns_of_its_scale():
                       r"TransformedTargetRegressor") as caught:  # fmt: skip
         MLPRegressor(hid_dim=16, epoch=3, random_state=0).fit(X, y)
     assert caught[0].filename == __file__  # the user's line
+    assert not any("raise epoch" in str(w.message) for w in caught)  # not the cure here
     with warnings.catch_warnings(record=True) as scaled:
         warnings.simplefilter("always")
         MLPRegressor(hid_dim=16, epoch=3, random_state=0).fit(X, (y - y.mean()) / y.std())

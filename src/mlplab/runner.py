@@ -809,14 +809,16 @@ def _train(
             )  # fmt: skip
         if not rerun and dataset is None:
             result = _kept(run_dir, cfg, data, spec, kept)  # says so if it does not load
+            # As the run said when it trained: `--mm 0.9` with adam shapes nothing,
+            # kept or not (a config.yaml's dump of every setting is no one's choice).
+            # What is drawn and written (plots, snapshots, checkpoints) the kept line
+            # says itself: the kept run keeps its own.
+            named = not names_every_setting(cfg)
+            if unused := cfg.unused_settings(named=named, skip=RECORD_SETTINGS):
+                result.notes = [f"not used by this run: {'; '.join(unused)}"]
             if verbose:
-                # As the run said when it trained: `--mm 0.9` with adam shapes nothing,
-                # kept or not (a config.yaml's dump of every setting is no one's choice).
-                # What is drawn and written (plots, snapshots, checkpoints) the kept line
-                # says itself: the kept run keeps its own.
-                named = not names_every_setting(cfg)
-                if unused := cfg.unused_settings(named=named, skip=RECORD_SETTINGS):
-                    print(f"mlplab: note: not used by this run: {'; '.join(unused)}", flush=True)
+                for note in result.notes:
+                    print(f"mlplab: note: {note}", flush=True)
                 # The record settings given, not defaults: a run kept with its snapshots is
                 # not "without --snapshot_every 0" when the call never named it.
                 asked = {k: v for k, v in cfg.to_dict().items() if k in cfg.model_fields_set}

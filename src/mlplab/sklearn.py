@@ -586,15 +586,15 @@ class _MLPBase(BaseEstimator):
         except MlplabError as err:  # e.g. an unwritable log_path, numpy engine on cuda
             raise ValueError(_in_python(str(err))) from None
         rec = result.record
-        from mlplab.console import target_scale_note
+        from mlplab.console import feature_scale_note, target_scale_note
 
         # verbose=True prints it among the run's notes; silent, a fit to R² -5.8 of prices
         # said only "raise epoch" where the target's scale was why. A ConvergenceWarning:
         # the model fit poorly, and a search's grid filters it with the others.
-        scale = None if self.verbose else target_scale_note(data, rec)
+        scale = target_scale_note(data, rec) or feature_scale_note(data, rec)
         if result.status == "diverged":
             raise ValueError(_diverged(self, rec.get("message", "the run diverged")))
-        if scale:
+        if scale and not self.verbose:
             warnings.warn(f"{type(self).__name__}: {scale}", ConvergenceWarning, stacklevel=4)
         # The engine keeps the data it trained on; the fitted estimator has no use for it.
         result.backend.set_data({})
@@ -621,7 +621,14 @@ class _MLPBase(BaseEstimator):
         self.run_dir_ = result.run_dir
         kept = int(rec.get("best_epoch") or 0) if cfg.patience else 0
         self._note_best(kept or self.n_iter_, [int(e) for e in result.curves["val_epochs"]])
-        if cfg.patience and not rec.get("stopped_early") and self.n_iter_ >= cfg.epoch:
+        # Not beside the scale's note: "raise epoch" of a loss that the scale kept high
+        # read as the cure, and more epochs did not help.
+        if (
+            cfg.patience
+            and not rec.get("stopped_early")
+            and self.n_iter_ >= cfg.epoch
+            and not scale
+        ):
             # As scikit-learn's: the loss was still falling when the epochs ran out.
             warnings.warn(
                 f"{type(self).__name__}: all {cfg.epoch} epochs ran and the "

@@ -1296,6 +1296,9 @@ def test_a_results_notes_are_kept_whether_printed_or_not(tmp_path, capsys):
     out = capsys.readouterr().out
     assert loud.notes == quiet.notes
     assert all(f"mlplab: note: {n}" in " ".join(out.split()) for n in loud.notes)
+    # A kept run (a notebook run again) keeps the note that it prints.
+    kept = mlplab.train(**settings, verbose=False)
+    assert kept.kept and kept.notes == [quiet.notes[0]]
 
 
 def test_main_returns_argparses_exit_status_instead_of_raising(capsys):

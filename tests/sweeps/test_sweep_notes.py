@@ -32,6 +32,8 @@ def test_a_sweep_says_once_what_train_notes_of_its_data(tmp_path, capsys):
     del common["data"]
     mlplab.sweep(**common, data=str(tmp_path / "rare.csv"), data_seed=seed, stratify=[False, True])
     out = capsys.readouterr().out
-    assert out.count("mlplab: note: no validation row has the class(es) 'rare'") == 1
+    assert (
+        out.count("mlplab: note: stratify false: no validation row has the class(es) 'rare'") == 1
+    )
     mlplab.sweep(**common, data="diabetes", lr=[0.001, 0.01])
     assert capsys.readouterr().out.count("mlplab: note: the target reaches 346") == 1

@@ -1018,7 +1018,12 @@ def _check_data(
     digests: dict[str, str | None] = {}
     kinds: set[str] = set()
     notes: dict[str, None] = {}  # in order, each once
-    several = len({c.data for c in configs}) > 1
+    from mlplab.assemble import LOADING_SETTINGS
+
+    # Each note names the data it is of, by the loading settings that differ among the
+    # runs (`data_seed 3, stratify false: ...`): two notes of one class with opposite
+    # causes read as a contradiction where they were of two splits.
+    varying = [k for k in LOADING_SETTINGS if len({repr(getattr(c, k)) for c in configs}) > 1]
     dtypes: dict[str, set[str]] = {}  # by key: one dataset in memory at a time
     for cfg in configs:
         dtypes.setdefault(_data_key(cfg), set()).add(cfg.dtype)
@@ -1032,8 +1037,18 @@ def _check_data(
                 check_castable(data, dtype)
             said = [*data.notes, *missing_class_notes(data, cfg.split_by, cfg.stratify)]
             said += [n for n in [target_scale_start_note(data)] if n]
-            notes.update(dict.fromkeys(f"{data.name}: {n}" if several else n for n in said))
+            which = ", ".join(f"{k} {_setting_text(getattr(cfg, k))}" for k in varying)
+            notes.update(dict.fromkeys(f"{which}: {n}" if which else n for n in said))
     return rows, digests, kinds, list(notes)
+
+
+def _setting_text(value: Any) -> str:
+    """A setting's value as a flag takes it: ``false``, ``0.8 0.1 0.1``, ``data.csv``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list | tuple):
+        return " ".join(map(str, value))
+    return str(value)
 
 
 def _note_unused(configs: list[Config]) -> None:

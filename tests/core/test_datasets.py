@@ -1696,8 +1696,8 @@ def test_a_target_of_thousands_separators_is_told_to_drop_them_not_to_use_semico
     line = refused(tmp_path / "p.csv", text, target="price", task="regression")
     assert line.endswith(
         "; its values look like numbers with thousands separators ('573,170'): write them "
-        "without (573170); a file saved with ';' between values would read those commas as "
-        "decimal marks"
+        "without (573170) (not a file with ';' between values: there a comma is a decimal "
+        "mark)"
     ), line
     # With cents too; and --task regression, which the first line names, says the same.
     cents = pd.DataFrame({"sqft": range(60)})
@@ -1706,6 +1706,10 @@ def test_a_target_of_thousands_separators_is_told_to_drop_them_not_to_use_semico
         line = refused(tmp_path / "c.csv", cents.to_csv(index=False), target="price", task=task)
         assert "look like numbers with thousands separators ('21,318.29'): write them " \
             "without (21318.29)" in line, line  # fmt: skip
+    # Amounts under a thousand among them have no comma: the hint holds.
+    cents["price"] = [f"{328.91 + 1000 * i:,.2f}" for i in range(60)]  # '328.91', '1,328.91'
+    line = refused(tmp_path / "u.csv", cents.to_csv(index=False), target="price", task="regression")
+    assert "thousands separators ('1,328.91'): write them without (1328.91)" in line, line
     # A few such values are read as classes (task auto): said, as they are likely prices.
     few = pd.DataFrame({"sqft": range(30), "price": ["1,000", "3,500", "12,000"] * 10})
     few.to_csv(tmp_path / "f.csv", index=False)

@@ -774,7 +774,12 @@ def _from_file(
             f"{names[-1]}), read as classes (task auto); counts or a score to fit as a number "
             "take --task regression"
         )
-    if task == "auto" and not numeric and all(_THOUSANDS.fullmatch(n.strip()) for n in names):
+    if (
+        task == "auto"
+        and not numeric
+        and any("," in n for n in names)
+        and all(_THOUSANDS.fullmatch(n.strip()) for n in names)
+    ):
         # '1,000', '3,500', '12,000': prices read as three classes named so, without a word.
         ds.notes.append(
             f"target column {targets[0]!r} holds numbers with thousands separators "
@@ -1080,7 +1085,8 @@ _DECIMAL_COMMA = re.compile(
 # Any number written with a comma (1,234 included, which may group thousands): a column
 # of them in a comma-separated file reads as text.
 _COMMA_WRITTEN = re.compile(r"[+-]?\d[\d.,]*,\d+([eE][+-]?\d+)?")
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")  # 573,170 and 21,318.29
+# 573,170 and 21,318.29; and, beside such values, 328.91 (under a thousand: no comma).
+_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})*(\.\d+)?|[+-]?0(\.\d+)?")
 
 
 def _with_a_point(value: str) -> str:
@@ -1093,7 +1099,11 @@ def _comma_numbers_hint(col, path: str) -> str:  # col: pandas.Series
     column is one, else ''. A target of them was told it had a class a row, or, with
     --task regression, that it is not numeric: true, and no way out."""
     values = col.dropna().astype(str).str.strip()
-    thousands = bool(len(values)) and bool(values.str.fullmatch(_THOUSANDS).all())
+    thousands = (
+        bool(len(values))
+        and bool(values.str.contains(",", regex=False).any())
+        and bool(values.str.fullmatch(_THOUSANDS).all())
+    )
     if not len(values) or not (thousands or values.str.fullmatch(_COMMA_WRITTEN).all()):
         return ""
     if not _comma_file(path):  # a Parquet or NPZ column of str: no separator to change
@@ -1103,11 +1113,11 @@ def _comma_numbers_hint(col, path: str) -> str:  # col: pandas.Series
         )
     if thousands:
         # '573,170' is a price: a ';' file would read it as 573.17, without a word.
-        first = values.iloc[0]
+        first = values[values.str.contains(",", regex=False)].iloc[0]
         return (
             f"; its values look like numbers with thousands separators ({first!r}): write "
-            f"them without ({first.replace(',', '')}); a file saved with ';' between values "
-            "would read those commas as decimal marks"
+            f"them without ({first.replace(',', '')}) (not a file with ';' between values: "
+            "there a comma is a decimal mark)"
         )
     return (
         f"; its values are numbers written with a comma ({values.iloc[0]!r}), which a "

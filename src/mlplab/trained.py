@@ -222,7 +222,9 @@ class TrainedModel:
             raise DataError("per_class: a regression model has no classes")
         split = "val" if split == "validation" else split  # as split_by names it too
         if split not in ("train", "val", "test"):
-            raise DataError(f"per_class: split is one of train, val, test, not {split!r}")
+            raise DataError(
+                f"per_class: split is one of train, val (or validation), test, not {split!r}"
+            )
         X, y = ds.splits()[split]
         n = len(ds.class_names or [])
         true = true_classes(ds.task, np.asarray(y))

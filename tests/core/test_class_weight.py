@@ -152,7 +152,7 @@ def test_per_class_gives_each_classs_numbers_as_scikit_learn_does(tmp_path):
         assert table["predicted"].sum() == len(true)
         # The balanced accuracy in the record is the mean recall of the classes with rows.
         assert table["recall"].mean() == pytest.approx(run.record["test_bacc"])
-    with pytest.raises(DataError, match="split is one of train, val, test"):
+    with pytest.raises(DataError, match=r"split is one of train, val \(or validation\), test"):
         run.per_class("holdout")
     assert run.per_class("validation").equals(run.per_class("val"))
     # A class never predicted has precision 0, not NaN (scikit-learn's zero_division).

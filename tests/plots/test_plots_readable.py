@@ -809,3 +809,10 @@ def test_a_long_model_names_loss_title_wraps_clear_of_the_legend(sinlog):
     (legend,) = fig.legends
     assert not head.get_window_extent().overlaps(legend.get_window_extent())
     assert head.get_text().count("\n") >= 2  # the first line wrapped, then the metric
+    # A name without spaces (snake_case) is cut where it must be, not left past the edges.
+    record["model_name"] = (name + " of many layers and choices").replace(" ", "_")
+    fig = loss_figure(record, sinlog.dataset, sinlog.spec)
+    (head,) = [t for t in fig.texts if t.get_text() == fig.get_suptitle()]
+    assert _inside_figure(fig, head), head.get_text()
+    assert not head.get_window_extent().overlaps(fig.legends[0].get_window_extent())
+    assert head.get_text().replace("\n", "").count("a_very_long_model_name") == 1

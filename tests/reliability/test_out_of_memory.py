@@ -123,7 +123,7 @@ def test_a_jobs_cgroup_memory_limit_is_found_below_the_root(tmp_path, monkeypatc
     v1 = tmp_path / "v1"
     (v1 / "memory" / "slurm" / "uid_1" / "job_7").mkdir(parents=True)
     (v1 / "memory" / "slurm" / "uid_1" / "job_7" / "memory.limit_in_bytes").write_text("2147483648")
-    proc.write_text("5:cpu,cpuacct:/slurm\n4:memory:/slurm/uid_1/job_7\n")
+    proc.write_text("5:cpu,cpuacct:/slurm\n4:memory:/slurm/uid_1/job_7\nnot a cgroup line\n")
     files = cost._cgroup_limit_files(str(v1), str(proc))
     assert files[2] == str(v1 / "memory/slurm/uid_1/job_7/memory.limit_in_bytes")
     # The budget is the smallest limit of them all.

@@ -72,6 +72,8 @@ def _cgroup_limit_files(root: str = "/sys/fs/cgroup", proc: str = "/proc/self/cg
     except OSError:
         return files
     for line in lines:
+        if line.count(":") < 2:  # not a cgroup line: nothing to read from it
+            continue
         _, controllers, path = line.split(":", 2)
         if controllers == "":  # v2: 0::/system.slice/slurmstepd.scope/job_42/step_0
             base, name = root, "memory.max"

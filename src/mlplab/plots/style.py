@@ -379,9 +379,20 @@ def wrap_title(text: str, width: float, size: float | None = None) -> str:
     def fits(line: str) -> bool:
         return renderer.get_text_width_height_descent(line, font, ismath=False)[0] <= room
 
+    def pieces(word: str) -> list[str]:
+        # A word wider than the room (a snake_case model name) is cut where it must be,
+        # as it would otherwise run past both edges uncut.
+        out, part = [], ""
+        for ch in word:
+            if part and not fits(part + ch):
+                out.append(part)
+                part = ""
+            part += ch
+        return [*out, part]
+
     out = []
     for line in text.split("\n"):
-        words = line.split(" ")
+        words = [p for w in line.split(" ") for p in (pieces(w) if not fits(w) else [w])]
         for word in words[1:]:
             if fits(f"{words[0]} {word}"):
                 words[0] = f"{words[0]} {word}"

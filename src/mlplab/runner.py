@@ -1101,22 +1101,25 @@ def _train_locked(
     else:
         result = _unrecorded(cfg, spec, data, engine, end, time.time() - started)
     curves = curve_lists(end.models.loop_state(int(end.ids[0])), data.task)
+    # Every point of the curves: result.json's ~250 of a long run skip the epochs
+    # between them, where a swinging training loss may have been low or high.
+    ended = end_notes(cfg, data, {**result, **curves})
+    scale = target_scale_note(data, result) or feature_scale_note(data, result)
+    said = status == "diverged" and scale and target_scale_start_note(data) in notes
+    if said:  # the start's note named the target's scale: not again, in other words
+        ended = [n for n in ended if n != scale]
     if verbose:
-        if status == "diverged" and (
-            target_scale_note(data, result) or feature_scale_note(data, result)
-        ):
-            # The note below names the cause; a lower lr (RunDiverged's advice) only
-            # diverged again, or fit worse than the mean.
-            message = message.split(LOWER_LR)[0] + "; the note below says why"
+        if status == "diverged" and scale:
+            # The note names the cause; a lower lr (RunDiverged's advice) only diverged
+            # again, or fit worse than the mean.
+            where = "above" if said else "below"
+            message = message.split(LOWER_LR)[0] + f"; the note {where} says why"
         if message and exit_code:
             # Why the exit status is not 0 goes where a script reads errors, as with -q.
             sys.stdout.flush()
             print(f"mlplab: {message}", file=sys.stderr, flush=True)
         elif message:
             console.line(f"mlplab: {message}")
-    # Every point of the curves: result.json's ~250 of a long run skip the epochs
-    # between them, where a swinging training loss may have been low or high.
-    ended = end_notes(cfg, data, {**result, **curves})
     if verbose:
         print_summary(cfg, data, result, end, spec)
         for note in ended:

@@ -818,7 +818,7 @@ class Config(BaseModel):
             given = None  # hid_dims was changed since: the count given is no longer overridden
         shown = {"n_layer": given} if given is not None else {}  # the count given, not hid_dims'
         notes = [
-            f"--{k} {_as_typed(shown.get(k, getattr(self, k)))} ({why})"
+            f"--{k} {as_typed(shown.get(k, getattr(self, k)))} ({why})"
             for k, why in unused_by(self.to_dict()).items()
             if k not in skip
             and (
@@ -949,8 +949,11 @@ def identity_diff(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
     ]
 
 
-def _as_typed(value: Any) -> str:
-    """A value as it is written on the command line and in YAML (``true``, not ``True``)."""
+def as_typed(value: Any) -> str:
+    """A value as it is written on the command line (``true``, not ``True``; a list as
+    ``0.8 0.1 0.1``)."""
+    if isinstance(value, list | tuple):
+        return " ".join(map(as_typed, value))
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 

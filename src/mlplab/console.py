@@ -367,7 +367,7 @@ def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
     training loss that rose (an lr too high), a model no better than the most common class,
     or the default epochs ending while the validation loss still fell, or rising long after
     its lowest."""
-    scale = target_scale_note(data, result) or feature_scale_note(data, result)
+    scale = scale_note(data, result)
     # The target's (or features') scale, where it is the cause, says more than a lower lr.
     mean, rose = mean_note(cfg, data, result), loss_rose_note(cfg, result)
     # Far below the mean (R² -1088), a loss that rose says what happened; about the mean
@@ -537,6 +537,13 @@ def _moved(before: float, after: float) -> str:
     if after > before:
         return "rose"
     return "barely fell" if after < before else "did not fall"  # NaN too
+
+
+def scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
+    """The target's or the features' scale, where it is why a run diverged or fit poorly:
+    the note that stands in for a lower lr's advice (the run's line, the end notes, an
+    estimator's warning)."""
+    return target_scale_note(data, result) or feature_scale_note(data, result)
 
 
 # Unscaled features past this size (an income of 1.3e5 beside a ratio of 0.3) take a step

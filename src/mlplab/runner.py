@@ -56,11 +56,10 @@ from mlplab.config import Config, unused_by
 from mlplab.console import (
     RunConsole,
     end_notes,
-    feature_scale_note,
     lab_targets,
     print_summary,
     record_line,
-    target_scale_note,
+    scale_note,
     target_scale_start_note,
 )
 from mlplab.data.cost import is_out_of_memory, ran_out_of_memory
@@ -1104,7 +1103,7 @@ def _train_locked(
     # Every point of the curves: result.json's ~250 of a long run skip the epochs
     # between them, where a swinging training loss may have been low or high.
     ended = end_notes(cfg, data, {**result, **curves})
-    scale = target_scale_note(data, result) or feature_scale_note(data, result)
+    scale = scale_note(data, result)
     said = status == "diverged" and scale and target_scale_start_note(data) in notes
     if said:  # the start's note named the target's scale: not again, in other words
         ended = [n for n in ended if n != scale]

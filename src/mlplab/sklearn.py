@@ -586,12 +586,12 @@ class _MLPBase(BaseEstimator):
         except MlplabError as err:  # e.g. an unwritable log_path, numpy engine on cuda
             raise ValueError(_in_python(str(err))) from None
         rec = result.record
-        from mlplab.console import feature_scale_note, target_scale_note
+        from mlplab.console import scale_note
 
         # verbose=True prints it among the run's notes; silent, a fit to R² -5.8 of prices
         # said only "raise epoch" where the target's scale was why. A ConvergenceWarning:
         # the model fit poorly, and a search's grid filters it with the others.
-        scale = target_scale_note(data, rec) or feature_scale_note(data, rec)
+        scale = scale_note(data, rec)
         if result.status == "diverged":
             raise ValueError(_diverged(self, rec.get("message", "the run diverged")))
         if scale and not self.verbose:

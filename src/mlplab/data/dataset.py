@@ -309,9 +309,7 @@ def missing_class_notes(ds: Dataset, split_by: str | None, stratify: bool) -> li
     ):
         names = classes_missing(ds, split)
         if names:
-            shown = ", ".join(map(repr, names[:5])) + (
-                f" and {len(names) - 5} more" if len(names) > 5 else ""
-            )
+            shown = names_of(names, 5)
             where = {"train": "training", "val": "validation", "test": "test"}[split]
             notes.append(f"no {where} row has the class(es) {shown}, {outcome} ({why})")
     return notes

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplab.config import Config, identity_diff, read_yaml
+from mlplab.config import Config, as_typed, identity_diff, read_yaml
 from mlplab.console import terminal_text
 from mlplab.errors import ConfigError, PruneError, check_switches, public, short_repr, shorten
 from mlplab.runs.locks import RunLocks
@@ -1037,18 +1037,9 @@ def _check_data(
                 check_castable(data, dtype)
             said = [*data.notes, *missing_class_notes(data, cfg.split_by, cfg.stratify)]
             said += [n for n in [target_scale_start_note(data)] if n]
-            which = ", ".join(f"{k} {_setting_text(getattr(cfg, k))}" for k in varying)
+            which = ", ".join(f"{k} {as_typed(getattr(cfg, k))}" for k in varying)
             notes.update(dict.fromkeys(f"{which}: {n}" if which else n for n in said))
     return rows, digests, kinds, list(notes)
-
-
-def _setting_text(value: Any) -> str:
-    """A setting's value as a flag takes it: ``false``, ``0.8 0.1 0.1``, ``data.csv``."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list | tuple):
-        return " ".join(map(str, value))
-    return str(value)
 
 
 def _note_unused(configs: list[Config]) -> None:

@@ -303,6 +303,12 @@ def not_utf8(text: str) -> str | None:
 LOWER_LR = ". Try a lower lr"
 
 
+def note_says_why(message: str, where: str = "above") -> str:
+    """A diverged run's ``message`` with its lower-lr advice swapped for a pointer to the
+    note (``where``: above, below) that names the cause."""
+    return message.split(LOWER_LR)[0] + f"; the note {where} says why"
+
+
 class RunDiverged(Exception):
     """The loss became NaN or inf; the run is recorded with status ``diverged``."""
 

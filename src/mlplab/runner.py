@@ -75,7 +75,6 @@ from mlplab.engines.choose import blas_threads, resolve_engine
 from mlplab.engines.init import run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import (
-    LOWER_LR,
     RUN_FOLDER,
     CheckpointError,
     ConfigError,
@@ -89,6 +88,7 @@ from mlplab.errors import (
     check_switches,
     error_line,
     is_bool,
+    note_says_why,
     public,
     short_repr,
 )
@@ -1112,7 +1112,7 @@ def _train_locked(
             # The note names the cause; a lower lr (RunDiverged's advice) only diverged
             # again, or fit worse than the mean.
             where = "above" if said else "below"
-            message = message.split(LOWER_LR)[0] + f"; the note {where} says why"
+            message = note_says_why(message, where)
         if message and exit_code:
             # Why the exit status is not 0 goes where a script reads errors, as with -q.
             sys.stdout.flush()

@@ -202,6 +202,39 @@ def test_a_diverged_run_fails_the_sweep_only_when_no_run_is_usable(tmp_path: Pat
     assert again.exit_code == 0
 
 
+def test_runs_diverged_for_the_targets_scale_point_to_its_note(tmp_path: Path, capsys) -> None:
+    """A regression on prices in the millions diverges at any lr: the sweep's note names
+    the target's scale, and each run's line, the recap and the summary point to it rather
+    than advising the lower lr that only diverged again."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=60)})
+    df["price"] = 1e6 + 2e5 * df.x
+    df.to_csv(tmp_path / "prices.csv", index=False)
+    out = sweep(
+        data=str(tmp_path / "prices.csv"), lr=[0.1, 0.01], epoch=5, engine="torch",
+        log_every=0, plots="none", log_path=str(tmp_path / "runs"), workers=1, report=False,
+        progress=False, handle_signals=True,
+    )  # fmt: skip
+    printed = "".join(capsys.readouterr())
+    assert out.counts["diverged"] == 2 and out.exit_code == 1
+    assert printed.index("note: the target reaches 1.39e+06") < printed.index("2 runs:")
+    assert out.summary().endswith("every run diverged: the note above says why")
+    assert [
+        o["error"].endswith("the run diverged; the note above says why") for o in out.outcomes
+    ] == [True, True]
+    assert "lower" not in printed
+    # Quiet, no note is printed above: the runs keep their own advice.
+    quiet = sweep(
+        data=str(tmp_path / "prices.csv"), lr=[0.1], epoch=5, engine="torch", log_every=0,
+        plots="none", log_path=str(tmp_path / "runs"), exp_name="q", workers=1,
+        report=False, verbose=False,
+    )  # fmt: skip
+    assert quiet.summary().endswith("every run diverged: lower the lr")
+
+
 def _ctrl_c_at_the_third_stack(monkeypatch) -> Any:
     """Make the third stack the sweep trains raise KeyboardInterrupt; the real fit_stack."""
     real_fit = mlplab.runner.fit_stack

@@ -25,7 +25,16 @@ from typing import Any
 
 from mlplab.config import Config, as_typed, identity_diff, read_yaml
 from mlplab.console import terminal_text
-from mlplab.errors import ConfigError, PruneError, check_switches, public, short_repr, shorten
+from mlplab.errors import (
+    LOWER_LR,
+    ConfigError,
+    PruneError,
+    check_switches,
+    note_says_why,
+    public,
+    short_repr,
+    shorten,
+)
 from mlplab.runs.locks import RunLocks
 from mlplab.sweeps.grid import (
     SweepSpec,
@@ -187,10 +196,14 @@ class SweepResult:
             line += f", {c['remaining']} not " + ("trained again" if self.rerun else "finished")
         line += f" ({self.wall_time_s:.1f} s)"
         if self.nothing_usable:  # why the exit status is 1
+            # A lower lr, unless the runs' lines point to a note that names the cause.
+            lower = any(LOWER_LR in str(o.get("error")) for o in self.outcomes)
             line += (
-                "; every run diverged: lower the lr"
-                if not c["failed"]
-                else "; no run finished (every run diverged or failed)"
+                "; no run finished (every run diverged or failed)"
+                if c["failed"]
+                else "; every run diverged: lower the lr"
+                if lower
+                else "; every run diverged: the note above says why"
             )
         return line
 
@@ -471,7 +484,7 @@ def sweep(
 
     check_writable(first.log_path)
     check_run_folders(configs)
-    rows, digests, kinds, data_notes = _check_data(configs)
+    rows, digests, kinds, data_notes, scaled = _check_data(configs)
     for note in data_notes if verbose else []:
         print(terminal_text(f"mlplab: note: {note}"), flush=True)
     if rank_by is not None:  # a metric of no table here: refused before any run trains
@@ -542,6 +555,9 @@ def sweep(
             flush=True,
         )
     show = verbose if progress is None else progress
+    # The runs whose data's note, printed above, names its target's scale as the cause of
+    # a divergence, where a lower lr diverges again.
+    noted = {run_name(c) for c in pending if verbose and _data_key(c) in scaled}
     result = SweepResult(spec, configs, [], skipped, spec_path, rerun=rerun, busy=busy)
     if report and pending and backend == "local" and n_workers > 1:
         _import_report_soon()
@@ -560,7 +576,7 @@ def sweep(
                         result.outcomes = _run_ray(
                             groups,
                             n_workers,
-                            bar.done,
+                            _noting(bar.done, noted),
                             address,
                             cpus_per_task,
                             gpus_per_task,
@@ -570,12 +586,19 @@ def sweep(
                         )
                     else:
                         result.outcomes = run_local(
-                            groups, n_workers, bar.done, group_fn, stop, bar.epochs_or_none()
+                            groups,
+                            n_workers,
+                            _noting(bar.done, noted),
+                            group_fn,
+                            stop,
+                            bar.epochs_or_none(),
                         )
                 except SweepInterrupted as stop:
                     result.outcomes = stop.outcomes
                     result.interrupted, result.stopped_by = True, stop.signal
                 trained = True
+                for outcome in result.outcomes:
+                    _point_to_note(outcome, noted)
         except KeyboardInterrupt as cut:
             # A signal as the sweep closed its bar, its workers or its locks, once every
             # run had told how it ended: as one that came while the last plots drew.
@@ -1000,14 +1023,14 @@ def _data_key(cfg: Config) -> str:
 
 def _check_data(
     configs: list[Config],
-) -> tuple[dict[str, int], dict[str, str | None], set[str], list[str]]:
+) -> tuple[dict[str, int], dict[str, str | None], set[str], list[str], set[str]]:
     """Load each distinct dataset once; a bad one raises its one-line DataError now.
 
     Returns the training rows of each, by :func:`_data_key`, for sizing the groups, the
     digest of a data file's rows (None for built-in sets), the task kinds
-    (classification, regression) of the runs, and the notes each data gets in `mlplab
+    (classification, regression) of the runs, the notes each data gets in `mlplab
     train` (a class a split lacks, a target far from order 1), once each: a sweep's runs
-    print none. Data past a config's dtype (1e40 in float32) is refused here too: in
+    print none, and the keys of the data whose note names its target's scale. Data past a config's dtype (1e40 in float32) is refused here too: in
     the runs, each failed alone after the other.
     """
     from mlplab.assemble import check_castable, load_data
@@ -1018,6 +1041,7 @@ def _check_data(
     digests: dict[str, str | None] = {}
     kinds: set[str] = set()
     notes: dict[str, None] = {}  # in order, each once
+    scaled: set[str] = set()
     from mlplab.assemble import LOADING_SETTINGS
 
     # Each note names the data it is of, by the loading settings that differ among the
@@ -1036,10 +1060,13 @@ def _check_data(
             for dtype in sorted(dtypes[key]):
                 check_castable(data, dtype)
             said = [*data.notes, *missing_class_notes(data, cfg.split_by, cfg.stratify)]
-            said += [n for n in [target_scale_start_note(data)] if n]
+            scale = target_scale_start_note(data)
+            said += [scale] if scale else []
+            if scale:
+                scaled.add(key)
             which = ", ".join(f"{k} {as_typed(getattr(cfg, k))}" for k in varying)
             notes.update(dict.fromkeys(f"{which}: {n}" if which else n for n in said))
-    return rows, digests, kinds, list(notes)
+    return rows, digests, kinds, list(notes), scaled
 
 
 def _note_unused(configs: list[Config]) -> None:
@@ -1323,6 +1350,24 @@ class _Progress:
                 self._bar.console.print(line, highlight=False, markup=False)
         else:
             self._say(f"[{self.count}/{self.total}] {line}")
+
+
+def _point_to_note(outcome: Outcome, noted: set[str]) -> None:
+    """A diverged run of ``noted`` (their data's note names the cause) points to the note
+    rather than advising a lower lr."""
+    error = outcome.get("error")
+    if outcome["run_id"] in noted and outcome["status"] == "diverged" and LOWER_LR in str(error):
+        outcome["error"] = note_says_why(str(error))
+
+
+def _noting(done: Callable[[Outcome], None], noted: set[str]) -> Callable[[Outcome], None]:
+    """``done``, told each outcome as :func:`_point_to_note` leaves it."""
+
+    def told(outcome: Outcome) -> None:
+        _point_to_note(outcome, noted)
+        done(outcome)
+
+    return told
 
 
 def _outcome_line(outcome: Outcome) -> str:

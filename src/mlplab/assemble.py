@@ -293,6 +293,8 @@ def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[
         "run_digest": cfg.run_digest(),
         "engine_used": engine,
         "task_type": data.task,
+        # What chance is (1 / classes), for a report that names the runs that learnt nothing.
+        "n_classes": None if data.task == "regression" else len(data.class_names or []),
         # What the data became, which the settings leave open (standardize: auto, split:
         # the dataset's own): a reader of the record sees the rows and scaling used.
         "n_features": data.n_features,

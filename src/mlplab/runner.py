@@ -815,6 +815,9 @@ def _train(
             named = not names_every_setting(cfg)
             if unused := cfg.unused_settings(named=named, skip=RECORD_SETTINGS):
                 result.notes = [f"not used by this run: {'; '.join(unused)}"]
+            # And what its numbers said when it ended (a model that learnt nothing): a
+            # script that reads the notes of a kept run read none.
+            result.notes += end_notes(cfg, data, {**kept, **result.curves})
             if verbose:
                 for note in result.notes:
                     print(f"mlplab: note: {note}", flush=True)

@@ -1298,9 +1298,14 @@ def test_a_results_notes_are_kept_whether_printed_or_not(tmp_path, capsys):
     out = capsys.readouterr().out
     assert loud.notes == quiet.notes
     assert all(f"mlplab: note: {n}" in " ".join(out.split()) for n in loud.notes)
-    # A kept run (a notebook run again) keeps the note that it prints.
+    # A kept run (a notebook run again) keeps the notes that it prints: the setting it
+    # does not use, and what its numbers said when it ended (the start's note of the
+    # target, said before training, is in the end's).
     kept = mlplab.train(**settings, verbose=False)
-    assert kept.kept and kept.notes == [quiet.notes[0]]
+    assert kept.kept and kept.notes == [quiet.notes[0], quiet.notes[2]]
+    assert quiet.notes[2].startswith("the test R² is")
+    mlplab.train(**settings)
+    assert f"mlplab: note: {quiet.notes[2][:60]}" in capsys.readouterr().out
 
 
 def test_main_returns_argparses_exit_status_instead_of_raising(capsys):

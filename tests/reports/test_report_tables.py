@@ -586,6 +586,37 @@ def test_finished_runs_whose_training_loss_rose_are_named(tmp_path: Path) -> Non
     assert html.escape(note) in (log / "rose" / "report.html").read_text(encoding="utf-8")
 
 
+def test_finished_runs_that_learnt_nothing_are_named(tmp_path: Path) -> None:
+    """A sweep of depths had its deep sigmoid runs stuck at chance, said nowhere (`mlplab
+    train` notes one): the report names them, by the training balanced accuracy against
+    1 / classes, and a regression's by its training R² about 0 or below."""
+    from mlplab.reports.api import chance_note
+
+    log = tmp_path / "runs"
+    kw = dict(data="iris", act="sigmoid", hid_dim=8, log_every=0, plots="none",
+              log_path=str(log), exp_name="depth", workers=1, report=False, verbose=False)  # fmt: skip
+    sweep(n_layer=[8], optim="sgd", lr=0.1, epoch=10, **kw)  # stuck at chance
+    sweep(n_layer=[1], optim="adam", lr=0.05, epoch=30, **kw)  # learns
+    rep = report(log, exp_name="depth", verbose=False)
+    stuck = rep.runs[rep.runs["n_layer"] == 8].iloc[0]
+    assert stuck["n_classes"] == 3 and stuck["train_bacc"] <= 1 / 3 + 0.01
+    note = chance_note(rep.runs)
+    assert note.startswith(
+        f"1 finished run(s) learnt nothing: their training balanced accuracy ended at chance, "
+        f"as answering one class for every row scores (e.g. {stuck['run_id']}: "
+        f"{stuck['train_bacc']:.4g} of 3 classes)"
+    ), note
+    assert html.escape(note) in (log / "depth" / "report.html").read_text(encoding="utf-8")
+    # A record from before n_classes was kept: a multiclass run's chance is unknown.
+    assert chance_note(rep.runs.drop(columns="n_classes")) == ""
+    binary = rep.runs.assign(task_type="binary", train_bacc=[0.5, 0.9], n_classes=np.nan)
+    assert chance_note(binary).startswith("1 finished run(s)")
+    regression = pd.DataFrame({"status": "finished", "task_type": "regression",
+                               "run_id": ["a", "b"], "train_r2": [-12.4, 0.8]})  # fmt: skip
+    assert "(e.g. a: R² -12.4)" in chance_note(regression)
+    assert "about 0 or below (predicting the mean scores 0)" in chance_note(regression)
+
+
 def test_finished_runs_whose_validation_loss_rose_are_named(tmp_path: Path) -> None:
     """A run that overfits ends with its last model, whose metrics the tables hold: the
     report said nothing of the far better model its best checkpoint keeps."""

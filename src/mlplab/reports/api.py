@@ -332,6 +332,7 @@ def report_notes(
         overlap_note(sections),
         few_seeds_note(sections),
         loss_rose_note(runs),
+        chance_note(runs),
         val_rose_note(runs),
         across_data_note(sections),
         rank_by_note(sections, rank_by),
@@ -494,6 +495,55 @@ def loss_rose_note(runs: pd.DataFrame) -> str:
         f"{len(rose)} finished run(s) ended with a training loss above their first (e.g. "
         f"{run_id}: {first:.4g} to {last:.4g}): their steps overshoot, an lr too high, and "
         "their metrics enter their configs' means as any other run's"
+    )
+
+
+# A classifier's training balanced accuracy within this of chance (1 / classes) learnt
+# nothing: answering one class for every row scores chance exactly.
+CHANCE_MARGIN = 0.01
+
+
+def chance_note(runs: pd.DataFrame) -> str:
+    """Name the finished runs that learnt nothing, as `mlplab train` notes of one: a
+    classifier whose training balanced accuracy ended at chance (what answering one class
+    for every row scores), a regression whose training R² ended about 0 (what predicting
+    the mean scores). A sweep of 48 runs had 12 of them stuck at 0.5, said nowhere."""
+    from mlplab.console import MEAN_R2
+
+    if "task_type" not in runs:
+        return ""
+    done = runs[runs["status"] == "finished"]
+    task = done["task_type"]
+    # Records made before n_classes was kept: a binary task's is 2, a multiclass one's
+    # unknown (its runs are left out).
+    classes = done["n_classes"] if "n_classes" in done else pd.Series(np.nan, done.index)
+    classes = pd.to_numeric(classes.where(task != "binary", 2), errors="coerce")
+    bacc = pd.to_numeric(done.get("train_bacc", pd.Series(np.nan, done.index)), errors="coerce")
+    r2 = pd.to_numeric(done.get("train_r2", pd.Series(np.nan, done.index)), errors="coerce")
+    stuck = (bacc <= 1 / classes + CHANCE_MARGIN) | ((task == "regression") & (r2 <= MEAN_R2))
+    if not stuck.any():
+        return ""
+    first = stuck.idxmax()
+    run_id = done.at[first, "run_id"]
+    example = (
+        f"{run_id}: R² {r2[first]:.3g}"
+        if task[first] == "regression"
+        else f"{run_id}: {bacc[first]:.4g} of {classes[first]:.0f} classes"
+    )
+    kinds = set(task[stuck].map(lambda t: t == "regression"))
+    how = " or ".join(
+        [
+            "their training balanced accuracy ended at chance, as answering one class for "
+            "every row scores"
+        ][: False in kinds]
+        + ["their training R² ended at about 0 or below (predicting the mean scores 0)"][
+            : True in kinds
+        ]
+    )
+    return (
+        f"{int(stuck.sum())} finished run(s) learnt nothing: {how} (e.g. {example}); their "
+        "metrics enter their configs' means as any other run's, and `mlplab train` of one "
+        "says what may help"
     )
 
 

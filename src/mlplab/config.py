@@ -43,6 +43,7 @@ from pydantic_core import PydanticCustomError
 
 from mlplab.errors import (
     ConfigError,
+    NewerRecord,
     is_bool,
     nearest,
     not_utf8,
@@ -910,21 +911,45 @@ def run_digest(cfg: Config) -> str:
     # `auto` enters as what it resolves to: the same experiment keeps its hash however it
     # is spelled, and runs recorded before `auto` existed keep theirs.
     d["standardize"] = cfg.standardizes()
-    for later, unset in (
-        ("hid_dims", None),
-        ("ignore", None),
-        ("min_delta", 0.0),
-        ("standardize_target", False),
-        ("class_weight", "none"),
-        ("l1_coef", 0.0),
-        ("split_by", None),
-        ("stratify", False),
-    ):
-        if d.get(later) == unset:
-            # Added after the first release: unset, it leaves earlier runs' hashes as they were.
-            d.pop(later, None)
-    blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
+    blob = json.dumps(without_unset_later(d), sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(blob.encode()).hexdigest()
+
+
+# Settings added after the first release, each with the value that leaves it unset.
+LATER_SETTINGS: dict[str, Any] = {
+    "hid_dims": None,
+    "ignore": None,
+    "min_delta": 0.0,
+    "standardize_target": False,
+    "class_weight": "none",
+    "l1_coef": 0.0,
+    "split_by": None,
+    "stratify": False,
+}
+
+
+def without_unset_later(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` without the later-added ones that are unset: they leave the hash of a
+    run recorded before them as it was, and out of a record (config.yaml, a checkpoint),
+    they leave it readable by an mlplab from before them, which refused the whole record
+    for one unknown setting, and replaced an interrupted run's checkpoint as another's."""
+    return {k: v for k, v in settings.items() if k not in LATER_SETTINGS or v != LATER_SETTINGS[k]}
+
+
+def check_known_settings(settings: dict[str, Any], where: str) -> None:
+    """Refuse a record's settings (``where``: its config.yaml, a checkpoint) that name one
+    this mlplab does not know, as :class:`NewerRecord`: a newer mlplab wrote them (or a
+    hand edited them). Read as any config's unknown setting, the line pointed to `--help`,
+    and a checkpoint refused so was taken for another run's and trained over."""
+    unknown = sorted(k for k in settings if isinstance(k, str) and k not in Config.model_fields)
+    if unknown:
+        from mlplab import __version__
+
+        raise NewerRecord(
+            f"{where} names the setting {unknown[0]!r}, which mlplab {__version__} does not "
+            "know: a newer mlplab wrote it (upgrade mlplab to use it), or it was edited; the "
+            "record is left as it is"
+        )
 
 
 def identity_values(values: dict[str, Any]) -> dict[str, Any]:

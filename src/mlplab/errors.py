@@ -156,6 +156,11 @@ class ConfigError(MlplabError):
     """A setting that is unknown, of the wrong type, or out of range."""
 
 
+class NewerRecord(ConfigError):
+    """A record (config.yaml, a checkpoint) that names a setting this mlplab does not
+    know: a newer mlplab's. Never read as another run's, nor trained over."""
+
+
 class DataError(MlplabError):
     """A data file or dataset name that cannot be used."""
 

@@ -25,7 +25,13 @@ if TYPE_CHECKING:  # a report's row; pandas loads only where one is given
     import pandas as pd
 
 from mlplab.assemble import cast_splits, load_data, model_init
-from mlplab.config import Config, identity_diff, make_config, read_yaml
+from mlplab.config import (
+    Config,
+    check_known_settings,
+    identity_diff,
+    make_config,
+    read_yaml,
+)
 from mlplab.data.dataset import ARRAY_LABEL, Dataset
 from mlplab.data.registry import BUILTIN
 from mlplab.engines.backend import Backend, ModelInit, ModelState
@@ -38,6 +44,7 @@ from mlplab.errors import (
     DataChangedWarning,
     DataError,
     MlplabError,
+    NewerRecord,
     check_path_argument,
     public,
     short_repr,
@@ -68,6 +75,8 @@ def record_config(run_dir: Path, rows: bool = True) -> Config:
                 "load_run(..., data=False) and `mlplab predict` rebuild its model without "
                 "them, and `mlplab report` reads it"
             )
+    if isinstance(settings, dict):
+        check_known_settings(settings, str(run_dir / "config.yaml"))
     return make_config(settings, str(run_dir / "config.yaml"))
 
 
@@ -77,6 +86,8 @@ def check_same_config(run_dir: Path, cfg: Config) -> None:
     A folder without a readable config.yaml says nothing, and is not refused here."""
     try:
         saved = record_config(run_dir)
+    except NewerRecord:
+        raise  # a newer mlplab's run: neither read nor trained over
     except MlplabError:
         return
     if saved.run_digest() != cfg.run_digest():
@@ -193,6 +204,8 @@ def check_same_config_as_checkpoint(cfg: Config, ckpt: Checkpoint, path: Path) -
     saved = ckpt.meta.get("config")
     if saved is None:  # a checkpoint of a format that kept no config: nothing to compare
         return
+    if isinstance(saved, dict):
+        check_known_settings(saved, f"checkpoint {str(path)!r}")
     try:
         same = make_config(saved).run_digest() == cfg.run_digest()
     except MlplabError:
@@ -346,6 +359,8 @@ def resumable(
                 why.append(f"data file {cfg.data!r} has changed since it trained (its rows differ)")
             return None
         return restore_model(cfg, spec, ckpt, last)
+    except NewerRecord:
+        raise  # a newer mlplab's progress is not this one's to replace
     except MlplabError as err:
         if why is not None:
             why.append(str(err))

@@ -52,7 +52,7 @@ from mlplab.assemble import (
     steps_per_epoch,
     treated,
 )
-from mlplab.config import Config, unused_by
+from mlplab.config import LATER_SETTINGS, Config, unused_by
 from mlplab.console import (
     RunConsole,
     end_notes,
@@ -81,6 +81,7 @@ from mlplab.errors import (
     DataChangedWarning,
     DataError,
     MlplabError,
+    NewerRecord,
     OutOfMemory,
     RecordError,
     RunBusy,
@@ -877,6 +878,8 @@ def _kept(
         with warnings.catch_warnings():  # a changed file is refused below, in train's words
             warnings.simplefilter("ignore", DataChangedWarning)
             loaded = load_run(run_dir, engine=str(kept.get("engine_used") or cfg.engine))
+    except NewerRecord:
+        raise  # not "give --rerun": that replaced a newer mlplab's record with this one's
     except MlplabError as err:
         raise CheckpointError(
             f"{run_dir} holds this config's finished run, but its model does not load ({err}); "
@@ -954,7 +957,8 @@ def names_every_setting(cfg: Config) -> bool:
     """Whether ``cfg`` names every setting, as a run's config.yaml does (all but
     ``log_path``, which no record keeps): a dump, not settings anyone chose, whose
     defaults are not worth a note."""
-    return cfg.model_fields_set >= set(type(cfg).model_fields) - {"log_path"}
+    # Nor the later-added settings a record leaves out where unset (without_unset_later).
+    return cfg.model_fields_set >= set(type(cfg).model_fields) - {"log_path", *LATER_SETTINGS}
 
 
 @contextlib.contextmanager

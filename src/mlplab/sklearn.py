@@ -50,7 +50,14 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from mlplab.config import Config, make_config, plain_value, setting_hint
+from mlplab.config import (
+    Config,
+    check_known_settings,
+    make_config,
+    plain_value,
+    setting_hint,
+    without_unset_later,
+)
 from mlplab.data.dataset import IN_MEMORY, Dataset, array_label
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
@@ -1021,7 +1028,7 @@ class _MLPBase(BaseEstimator):
                 "fitted": self._fitted_meta(),
                 "task": self._task,
             },
-            "config": self._cfg.to_dict(),
+            "config": without_unset_later(self._cfg.to_dict()),
             "spec": self._spec.to_dict(),
             "engine": self.engine_,
             "optim": state["optim"][1],
@@ -1066,9 +1073,11 @@ class _MLPBase(BaseEstimator):
             )
         if est.get("class") != cls.__name__:
             raise CheckpointError(
-                f"{where} holds a {est.get('class')}, not a {cls.__name__}; "
+                f"{where} holds the estimator {est.get('class')}, not {cls.__name__}; "
                 f"load it with {est.get('class')}.load"
             )
+        if isinstance(ckpt.meta.get("config"), dict):
+            check_known_settings(ckpt.meta["config"], where)
         known = cls().get_params(deep=False)
         try:
             params = cls._params_from_json(est["params"], est["fitted"])

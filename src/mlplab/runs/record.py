@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mlplab.config import Config, open_regular
+from mlplab.config import Config, open_regular, without_unset_later
 from mlplab.errors import ConfigError
 from mlplab.runs.atomic import atomic_write_json, atomic_write_text
 
@@ -55,6 +55,13 @@ def record_settings(cfg: Config) -> dict[str, Any]:
     d = cfg.to_dict()
     d.pop("log_path", None)
     return d
+
+
+def saved_settings(cfg: Config) -> dict[str, Any]:
+    """The settings a run's config.yaml and checkpoints keep: :func:`record_settings`
+    less the later-added ones left unset, which an earlier mlplab refused as unknown
+    (result.json keeps them all, for the scripts that read it)."""
+    return without_unset_later(record_settings(cfg))
 
 
 def run_name(cfg: Config) -> str:
@@ -241,7 +248,7 @@ class RunRecord:
             for d in (self.dir, self.checkpoint_dir):  # not through a link out of the run
                 for tmp in d.glob(".*.tmp") if d.is_dir() and not d.is_symlink() else ():
                     tmp.unlink(missing_ok=True)
-        atomic_write_text(self.dir / "config.yaml", settings_yaml(record_settings(cfg)))
+        atomic_write_text(self.dir / "config.yaml", settings_yaml(saved_settings(cfg)))
 
     def write_result(self, result: dict[str, Any]) -> None:
         """Write result.json; a NaN or infinite number is written as null.

@@ -33,7 +33,7 @@ from mlplab.errors import error_line
 from mlplab.runs.atomic import link_replace
 from mlplab.runs.checkpoint import Checkpoint, save_checkpoint
 from mlplab.runs.curves import CURVES_FILE, thinned, write_curves
-from mlplab.runs.record import RunRecord, record_settings
+from mlplab.runs.record import RunRecord, saved_settings
 from mlplab.training.events import End, Event, Models, Save, Start
 from mlplab.training.loop import LoopState
 from mlplab.training.metrics import curve_metric_name
@@ -272,7 +272,7 @@ class RunWriter:
         ex = models.export(k)
         meta = {
             **self.meta,
-            "config": record_settings(m.config),
+            "config": saved_settings(m.config),
             "run_id": m.header["run_id"],
             "loop": state.to_dict(),
             "curves": m.curves,

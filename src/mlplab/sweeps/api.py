@@ -802,7 +802,8 @@ def _say_what_continues(pending: list[Config], continues: bool) -> None:
     """Before training, as `mlplab train` says it of one run: the records that cannot be
     read (trained afresh), and, where the sweep continues runs (``continues``: a local
     one; on Ray they train from the start), how many continue from their checkpoints."""
-    from mlplab.errors import MlplabError
+    from mlplab.config import check_known_settings
+    from mlplab.errors import MlplabError, NewerRecord
     from mlplab.restore import UNFINISHED
     from mlplab.runs.checkpoint import load_checkpoint
     from mlplab.runs.record import STATUSES, read_result, run_dir_of
@@ -818,8 +819,12 @@ def _say_what_continues(pending: list[Config], continues: bool) -> None:
             unreadable.append(run_dir / "result.json")
         elif status in UNFINISHED and last.is_file():
             try:
-                load_checkpoint(last)
+                saved = load_checkpoint(last).meta.get("config")
+                if isinstance(saved, dict):  # a newer mlplab's run: refused, not trained over
+                    check_known_settings(saved, f"checkpoint {str(last)!r}")
                 continued += 1
+            except NewerRecord:
+                raise
             except MlplabError as err:  # cut short or edited: the run trains afresh
                 damaged.append(str(err))
     if continued and continues:

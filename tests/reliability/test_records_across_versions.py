@@ -1,0 +1,117 @@
+"""Records shared by two versions of mlplab on one log_path.
+
+A run's config.yaml and checkpoints leave out the settings added after the first release
+where they are unset, so an earlier mlplab, which refuses a setting it does not know, reads
+them. A record that names a setting this mlplab does not know (a newer one's) is refused in
+one line, exit 2, and left as it is: it was taken for another run's, and trained over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+from reliability_support import assert_one_line, call_main, read_json
+
+from mlplab.config import LATER_SETTINGS
+from mlplab.errors import NewerRecord
+from mlplab.restore import load_run
+from mlplab.runner import train
+from mlplab.runs.checkpoint import load_checkpoint, save_checkpoint
+from mlplab.sklearn import MLPClassifier
+
+KW = dict(data="moons", n_samples=200, batch_size=32, epoch=4, save_every=1, log_every=0)
+KW.update(plots="none", verbose=False, engine="numpy")
+FLAGS = ["--data", "moons", "--n_samples", "200", "--batch_size", "32", "--epoch", "4"]
+FLAGS += ["--save_every", "1", "--log_every", "0", "--plots", "none", "--engine", "numpy"]
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_record_names_only_the_later_settings_it_sets(tmp_path: Path) -> None:
+    plain = train(log_path=str(tmp_path), **KW)
+    saved = yaml.safe_load((plain.run_dir / "config.yaml").read_text())
+    ckpt = load_checkpoint(plain.run_dir / "checkpoints" / "last.safetensors").meta["config"]
+    assert not set(LATER_SETTINGS) & set(saved) and not set(LATER_SETTINGS) & set(ckpt)
+    # result.json keeps every setting, for the scripts that read it.
+    assert set(LATER_SETTINGS) <= set(read_json(plain.run_dir / "result.json"))
+    assert saved == {k: v for k, v in ckpt.items() if k in saved} and set(saved) == set(ckpt)
+
+    stratified = train(log_path=str(tmp_path), stratify=True, l1_coef=0.001, **KW)
+    saved = yaml.safe_load((stratified.run_dir / "config.yaml").read_text())
+    assert saved["stratify"] is True and saved["l1_coef"] == 0.001 and "split_by" not in saved
+    # Read back, the record is the run it was: the same config, kept, not trained again.
+    loaded = load_run(stratified.run_dir).config
+    assert loaded.stratify is True and loaded.run_digest() == stratified.config.run_digest()
+    assert train(log_path=str(tmp_path), stratify=True, l1_coef=0.001, **KW).kept
+
+    with warnings.catch_warnings():  # two epochs do not converge, and need not here
+        warnings.simplefilter("ignore")
+        estimator = MLPClassifier(epoch=2).fit([[0.0, 1.0], [1.0, 0.0]] * 5, [0, 1] * 5)
+    estimator.save(tmp_path / "clf.safetensors")
+    meta = load_checkpoint(tmp_path / "clf.safetensors").meta["config"]
+    # Its tol is min_delta, which it sets: named; the others, unset, are not.
+    assert {k: meta[k] for k in LATER_SETTINGS if k in meta} == {"min_delta": 0.0001}
+
+
+def add_setting(run_dir: Path, checkpoint_only: bool = False) -> None:
+    """What a newer mlplab with one more setting writes: in the checkpoints' config, and
+    (unless ``checkpoint_only``) in config.yaml."""
+    for path in (run_dir / "checkpoints").glob("*.safetensors"):
+        ckpt = load_checkpoint(path)
+        ckpt.meta["config"]["label_smoothing"] = 0.1
+        save_checkpoint(path, ckpt)
+    if not checkpoint_only:
+        with open(run_dir / "config.yaml", "a", encoding="utf-8") as f:
+            f.write("label_smoothing: 0.1\n")
+
+
+@pytest.mark.parametrize("checkpoint_only", [False, True], ids=["record", "checkpoint"])
+def test_a_newer_mlplabs_interrupted_run_is_refused_not_trained_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], checkpoint_only: bool
+) -> None:
+    count = itertools.count()
+    stopped = train(
+        log_path=str(tmp_path), stop=lambda: next(count) >= 8, handle_signals=True, **KW
+    )
+    assert stopped.status == "interrupted"
+    add_setting(stopped.run_dir, checkpoint_only)
+    before = digests(tmp_path)
+    capsys.readouterr()
+
+    for argv in (["train", *FLAGS], ["sweep", *FLAGS, "--workers", "1"]):
+        rc = call_main([*argv, "--log_path", str(tmp_path)])
+        line = assert_one_line(rc, capsys.readouterr().err, "names the setting 'label_smoothing'")
+        assert "checkpoints/last.safetensors" in line or not checkpoint_only
+        assert "a newer mlplab wrote it (upgrade mlplab to use it)" in line
+        assert "the record is left as it is" in line
+        assert {k: v for k, v in digests(tmp_path).items() if "sweep-" not in k} == before
+    if not checkpoint_only:
+        with pytest.raises(NewerRecord, match=r"names the setting 'label_smoothing'"):
+            load_run(stopped.run_dir)
+
+
+def test_a_newer_mlplabs_finished_run_is_refused_without_advice_to_rerun(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An earlier mlplab said of such a run "its model does not load; give --rerun", and
+    that replaced the newer version's record with its own."""
+    done = train(log_path=str(tmp_path), **KW)
+    add_setting(done.run_dir)
+    before = digests(tmp_path)
+    capsys.readouterr()
+    rc = call_main(["train", *FLAGS, "--log_path", str(tmp_path)])
+    line = assert_one_line(rc, capsys.readouterr().err, "names the setting 'label_smoothing'")
+    assert "--rerun" not in line and digests(tmp_path) == before
+    rc = call_main(["plot", str(done.run_dir)])
+    assert_one_line(rc, capsys.readouterr().err, "a newer mlplab wrote it")

@@ -454,10 +454,12 @@ def test_a_report_over_runs_that_are_not_the_sweeps_says_so(tmp_path: Path, caps
 
 
 def test_runs_another_sweep_is_training_are_counted_as_its_not_as_skipped(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A second sweep on the same folder said `0 trained, N skipped`, which reads as done,
-    while another process was still training those runs."""
+    while another process was still training those runs. With none of them recorded yet
+    (an identical sweep started alongside), its report of no runs exited 2: it says that
+    no report is written yet, and exits 0."""
     import subprocess
     import sys
 
@@ -478,8 +480,7 @@ def test_runs_another_sweep_is_training_are_counted_as_its_not_as_skipped(
     )  # fmt: skip
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        result = sweep(BASE, seed=seeds, log_path=str(log), workers=1, report=False,
-                       verbose=False)  # fmt: skip
+        result = sweep(BASE, seed=seeds, log_path=str(log), workers=1)
     finally:
         holder.kill()
         holder.communicate()
@@ -488,6 +489,10 @@ def test_runs_another_sweep_is_training_are_counted_as_its_not_as_skipped(
     assert sorted(result.busy) == sorted(ids) and result.outcomes == []
     assert f"0 trained, 0 skipped, 0 failed/diverged, {n} being trained by another sweep" in (
         result.summary()
+    )
+    assert result.exit_code == 0 and result.report is None
+    assert "mlplab: no report yet: another sweep is training these runs; `mlplab report " in (
+        capsys.readouterr().out
     )
 
 

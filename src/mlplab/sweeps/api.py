@@ -651,7 +651,17 @@ def sweep(
             # records, which every report brings up to date. Without a report they are left
             # as they are: a search that calls sweep() once per batch would otherwise
             # re-encode the tables of every run already in the folder at each batch.
-            if report and not result.interrupted:  # a sweep cut short said so above
+            folder = Path(first.log_path) / first.exp_name
+            if report and result.busy and not any(folder.glob("*/result.json")):
+                # Every run is another sweep's, none recorded yet (an identical sweep
+                # started alongside): no report of nothing, which exited 2 as bad input.
+                if verbose:
+                    print(
+                        "mlplab: no report yet: another sweep is training these runs; "
+                        f"`mlplab report {folder}` writes it once they have ended",
+                        flush=True,
+                    )
+            elif report and not result.interrupted:  # a sweep cut short said so above
                 late = _write_report(result, configs, first, spec, started, late, held, sigint,
                                      verbose, rank_by)  # fmt: skip
             if verbose:

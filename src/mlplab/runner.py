@@ -763,9 +763,6 @@ def _train(
             # The arrays are the run's data, named as an estimator names its arrays: under
             # the default `data` (xor) its record had taken a real xor run's folder.
             cfg = as_config(cfg, data=dataset_label(dataset))
-    if record:
-        check_writable(cfg.log_path)
-        check_run_folders([cfg])
     if dataset is not None:
         data = treated(cfg, dataset)
     elif resume is not None:  # its file where it trained, from any folder, with its rows
@@ -779,7 +776,18 @@ def _train(
     # --- build ------------------------------------------------------------------------------
     engine = resolve_engine(cfg.engine, spec, len(data.X_train), cfg.batch_size, cfg.device)
     run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
-    with _run_lock(run_dir, record and lock, resume is not None), _memory_in_one_line(cfg, data):
+    # A finished run to keep writes nothing: a published read-only folder of reference
+    # runs, another user's, or a full disk keeps it too (all refused it as unwritable).
+    keeping = record and resume is None and not rerun and dataset is None
+    try:
+        keeping = keeping and finished_record(run_dir) is not None
+    except OSError:  # a folder it may not search: said just below
+        keeping = False
+    if record and not keeping:
+        check_writable(cfg.log_path)
+        check_run_folders([cfg])
+    locked = record and lock and not keeping
+    with _run_lock(run_dir, locked, resume is not None), _memory_in_one_line(cfg, data):
         saved = None
         if ckpt is not None:
             saved = restore_model(cfg, spec, ckpt, run_dir / "checkpoints" / "last.safetensors")
@@ -792,6 +800,8 @@ def _train(
                     flush=True,
                 )
         kept = finished_record(run_dir) if record and resume is None else None
+        if keeping and kept is None:  # replaced or removed since, by another process
+            raise RecordError(f"{run_dir}: its finished run changed as it was read; try again")
         if record and resume is None and (run_dir / "config.yaml").is_file():
             check_same_config(run_dir, cfg)
         if kept is None and record and resume is None:

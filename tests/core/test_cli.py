@@ -758,6 +758,32 @@ def test_an_experiment_folder_that_cannot_be_written_is_named(tmp_path, command)
     assert not list((tmp_path / "R" / "exp").iterdir())
 
 
+def test_a_finished_run_in_a_read_only_folder_is_kept(tmp_path):
+    """A course's published, read-only folder of reference runs (or a full disk): the
+    same config again was refused as unwritable, though keeping its run writes nothing."""
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("as root, a folder of mode 555 is written without setpriv")
+    train = [sys.executable, "-m", "mlplab", "train", "--data", "xor", "--epoch", "2"]
+    subprocess.run([*train, "--plots", "none", "--log_path", "ref", "-q"], cwd=tmp_path, check=True)
+    before = sorted((p, p.stat().st_mtime_ns) for p in (tmp_path / "ref").rglob("*"))
+    for folder in [tmp_path / "ref", *(tmp_path / "ref").rglob("*")]:
+        if folder.is_dir():
+            folder.chmod(0o555)
+    prefix = NO_ROOT_READS if os.geteuid() == 0 else []
+    kept = subprocess.run([*prefix, *train, "--plots", "none", "--log_path", "ref"],
+                          capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert kept.returncode == 0, kept.stderr
+    assert "already holds this config's finished run (test_acc" in kept.stdout
+    assert sorted((p, p.stat().st_mtime_ns) for p in (tmp_path / "ref").rglob("*")) == before
+    # A new run there is refused, with what to do.
+    new = subprocess.run([*prefix, *train, "--lr", "0.3", "--log_path", "ref"],
+                         capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(
+        new, "setting 'log_path': 'ref' is not writable (Permission denied); give log_path a "
+        "folder you can write to"
+    )  # fmt: skip
+
+
 def test_a_report_of_a_read_only_folder_asks_for_out(tmp_path):
     """It said 'report --out: cannot write in ...' to a user who gave no --out."""
     if os.geteuid() == 0 and shutil.which("setpriv") is None:

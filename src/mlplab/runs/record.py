@@ -135,7 +135,10 @@ def check_writable(log_path: str | Path) -> None:
             pass
     except OSError as err:
         reason = err.strerror or type(err).__name__
-        raise ConfigError(f"setting 'log_path': {str(p)!r} is not writable ({reason})") from None
+        raise ConfigError(
+            f"setting 'log_path': {str(p)!r} is not writable ({reason}); give log_path a "
+            "folder you can write to (a finished run there is kept without writing)"
+        ) from None
     free = shutil.disk_usage(probe_dir).free
     if free < MIN_FREE_BYTES:
         raise ConfigError(

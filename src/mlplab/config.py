@@ -628,6 +628,14 @@ class Config(BaseModel):
     def _check_log_path(cls, v: str) -> str:
         if not v.strip():  # Path("") is the current folder: runs would land among its files
             raise ValueError("give a folder, e.g. runs (an empty path is the current folder)")
+        if unexpanded := unexpanded_part(v):
+            # Left as written, it made a folder named `~` or `$SCRATCH` here, where the
+            # runs went on landing once it existed, and `rm -rf ~` took for the home folder.
+            what = "names no home folder known" if unexpanded.startswith("~") else "is not set"
+            raise ValueError(
+                f"{short_repr(unexpanded)} {what} here (a folder of that name would be made "
+                "instead); set it, or give the folder as a path"
+            )
         return _one_line(v)
 
     @field_validator("model_name")
@@ -1225,6 +1233,17 @@ def plain_value(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     return value
+
+
+def unexpanded_part(path: str) -> str | None:
+    """The ``~`` or ``$NAME`` left in ``path`` after expansion (no HOME, an unset
+    variable), where no file or folder exists as written; else None."""
+    if os.path.exists(path):
+        return None
+    if path.startswith("~"):
+        return path.split("/", 1)[0]
+    found = re.search(r"\$(\w+|\{[^}]*\})", path)
+    return found.group(0) if found else None
 
 
 def make_config(

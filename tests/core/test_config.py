@@ -1161,6 +1161,30 @@ def test_a_configs_paths_take_the_home_folder_and_variables_as_a_shell_does(tmp_
         del os.environ["MLPLAB_TEST_ROOT"]
 
 
+def test_a_log_path_whose_variable_is_unset_is_refused_not_made_as_written(tmp_path, monkeypatch):
+    """A shared config's `log_path: $SCRATCH/runs` with SCRATCH unset (or `~` with no home
+    known) made a folder named `$SCRATCH` (or `~`) here, where the runs went on landing."""
+    from mlplab.data.dataset import load_dataset
+    from mlplab.errors import DataError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLPLAB_UNSET", raising=False)
+    with pytest.raises(ConfigError, match=r"setting 'log_path': '\$MLPLAB_UNSET' is not set here "
+                       r"\(a folder of that name would be made instead\); set it, or give the "
+                       r"folder as a path"):  # fmt: skip
+        Config(log_path="$MLPLAB_UNSET/runs")
+    with pytest.raises(ConfigError, match=r"'~mlplab-no-such-user' names no home folder known"):
+        Config(log_path="~mlplab-no-such-user/runs")
+    assert list(tmp_path.iterdir()) == []
+    # A folder that exists as written is that folder, as before.
+    (tmp_path / "$MLPLAB_UNSET" / "runs").mkdir(parents=True)
+    assert Config(log_path="$MLPLAB_UNSET/runs").log_path == "$MLPLAB_UNSET/runs"
+    with pytest.raises(
+        DataError, match=r"'\$MLPLAB_UNSET/x.csv' does not exist \(\$MLPLAB_UNSET is"
+    ):
+        load_dataset("$MLPLAB_UNSET/x.csv")
+
+
 def test_arrays_for_data_are_told_the_file_that_keeps_them_and_that_file_trains(tmp_path):
     """Arrays given as data were told to write `df.to_csv(...)`, which an ndarray lacks;
     an NPZ keeps their dtype and shape, and data= reads it."""

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from mlplab.config import unexpanded_part
 from mlplab.data.cost import check_memory
 from mlplab.data.npy import member_header
 from mlplab.errors import DataError
@@ -54,6 +55,8 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
         raise unreadable(path, err) from None
     if not is_file:
         what = "is not a file" if p.exists() else "does not exist"
+        if (part := unexpanded_part(path)) is not None:  # `$COURSE/data.csv`, COURSE unset
+            what += f" ({part} is not set here)"
         raise DataError(f"data file {path!r} {what}")
     suffix = p.suffix.lower()
     try:

@@ -784,6 +784,25 @@ def test_a_finished_run_in_a_read_only_folder_is_kept(tmp_path):
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_another_users_lock_file_is_one_line_that_says_what_to_do(tmp_path, command):
+    """A class's shared folder, its lock file made by a student with umask 022: the next
+    student's run said "Permission denied; the run stopped ... continues it", exit 1."""
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("as root, a file of mode 444 is written without setpriv")
+    (tmp_path / "shared" / "lab").mkdir(parents=True)
+    (tmp_path / "shared" / "lab" / ".sweep.lock").touch(mode=0o444)
+    prefix = NO_ROOT_READS if os.geteuid() == 0 else []
+    argv = [command, "--data", "xor", "--epoch", "2", "--log_path", "shared", "--exp_name", "lab"]
+    proc = subprocess.run([*prefix, sys.executable, "-m", "mlplab", *argv],
+                          capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(
+        proc, "setting 'exp_name': cannot open the lock file 'shared/lab/.sweep.lock' "
+        "(Permission denied): another user made it; its owner can `chmod g+w` it"
+    )  # fmt: skip
+    assert [p.name for p in (tmp_path / "shared" / "lab").iterdir()] == [".sweep.lock"]
+
+
 def test_a_report_of_a_read_only_folder_asks_for_out(tmp_path):
     """It said 'report --out: cannot write in ...' to a user who gave no --out."""
     if os.geteuid() == 0 and shutil.which("setpriv") is None:

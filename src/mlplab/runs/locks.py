@@ -53,7 +53,17 @@ class _Shared:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.file: IO[Any] = open(path, "a+b")  # noqa: SIM115 - closed by the last user
+        try:
+            self.file: IO[Any] = open(path, "a+b")  # noqa: SIM115 - closed by the last user
+        except PermissionError as err:
+            # Another user's, in a folder shared by a class (made with umask 022): it was
+            # "Permission denied; the run stopped ... continues it", exit 1, with nothing
+            # started and nothing to continue.
+            raise ConfigError(
+                f"setting 'exp_name': cannot open the lock file {str(path)!r} "
+                f"({err.strerror}): another user made it; its owner can `chmod g+w` it (a "
+                "folder shared by a group wants umask 002), or give another exp_name"
+            ) from None
         self.held: set[int] = set()
         self.users = 0
 

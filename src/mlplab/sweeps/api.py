@@ -498,13 +498,11 @@ def sweep(
     ended = (FINISHED, PRUNED) if prune is not None else (FINISHED,)
     done = _finished_runs(configs, ended)
 
-    # --- record the spec -----------------------------------------------------------------
-    spec_path = write_spec(spec, Path(first.log_path) / first.exp_name)
-
     # --- train what is missing -----------------------------------------------------------
     pending = [c for c in configs if rerun or run_name(c) not in done]
     # Another sweep on the same log_path may be training some of these right now: lock
-    # each run first, and leave the ones it holds to it.
+    # each run first, and leave the ones it holds to it. (Before the spec is written: a
+    # lock file this user may not open is refused with nothing written.)
     locks = RunLocks(Path(first.log_path) / first.exp_name)
     busy = [run_name(c) for c in pending if not locks.acquire(run_name(c))]
     # A run may have finished between the check above and its lock: look again.
@@ -521,8 +519,14 @@ def sweep(
             file=sys.stderr,
             flush=True,
         )
-    if not rerun:
-        _say_what_continues(pending, verbose and backend == "local")
+    try:  # a refusal here (a newer mlplab's run) leaves no lock held in this process
+        if not rerun:
+            _say_what_continues(pending, verbose and backend == "local")
+        # --- record the spec ---------------------------------------------------------------
+        spec_path = write_spec(spec, Path(first.log_path) / first.exp_name)
+    except BaseException:
+        locks.release()
+        raise
     pending_ids = {run_name(c) for c in pending}
     taken = pending_ids | set(busy)
     skipped = [

@@ -215,9 +215,13 @@ class OutOfMemory(MlplabError, MemoryError):
 
 def error_line(err: BaseException) -> str:
     """How a record and a sweep's progress line say the exception that ended a run:
-    ``TypeError: ...``, or an :class:`OutOfMemory`'s own line, which says what it is."""
+    ``TypeError: ...``, an :class:`OutOfMemory`'s own line, which says what it is, or
+    the system's words for an OSError and its file (``No space left on device (PATH)``),
+    as `mlplab train` says it, rather than ``OSError: [Errno 28] ...``."""
     if isinstance(err, OutOfMemory):
         return str(err)
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror + (f" ({err.filename})" if err.filename else "")
     return f"{type(err).__name__}: {err}"
 
 

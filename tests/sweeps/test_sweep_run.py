@@ -235,6 +235,33 @@ def test_runs_diverged_for_the_targets_scale_point_to_its_note(tmp_path: Path, c
     assert quiet.summary().endswith("every run diverged: lower the lr")
 
 
+def test_a_full_disk_fails_the_stack_without_training_its_runs_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep that filled the disk trained each run of the stack again alone, and every
+    record then named the retry's refusal of the 16 MiB free it no longer had, never the
+    `No space left on device` that stopped it."""
+    import errno
+
+    import mlplab.runs.writer
+
+    def full(path: Any, ckpt: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    alone: list[Any] = []
+    real_train = mlplab.runner.train
+    monkeypatch.setattr(mlplab.runs.writer, "save_checkpoint", full)
+    monkeypatch.setattr(
+        mlplab.runner, "train", lambda *a, **k: alone.append(a) or real_train(*a, **k)
+    )
+    out = sweep(BASE, lr=[0.1, 0.2], save_every=1, log_path=str(tmp_path), workers=1,
+                report=False, verbose=False)  # fmt: skip
+    assert alone == [] and [o["status"] for o in out.outcomes] == ["failed", "failed"]
+    for o in out.outcomes:
+        assert o["error"].startswith("No space left on device (") and "checkpoints" in o["error"]
+        assert read_result(Path(o["run_dir"]))["error"] == o["error"]
+
+
 def _ctrl_c_at_the_third_stack(monkeypatch) -> Any:
     """Make the third stack the sweep trains raise KeyboardInterrupt; the real fit_stack."""
     real_fit = mlplab.runner.fit_stack

@@ -24,6 +24,7 @@ Failure handling:
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import signal
@@ -433,6 +434,35 @@ def train_group(
     return outcomes
 
 
+def _disk_full(err: BaseException) -> bool:
+    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _ended_by(
+    configs: list[dict[str, Any]],
+    why: str,
+    before: list[Any],
+    hooks: CallerHooks,
+    on_done: OnDone | None,
+) -> list[Outcome]:
+    """The outcomes of a stack that ``why`` stopped, not retried: each run unfinished ends
+    `failed` with it (recorded, and told to the caller's subscribers)."""
+    hooks.release()
+    ended = []
+    for i, values in enumerate(configs):
+        mark_ended(values, why)
+        ended.append(_recorded(values))
+        if before and before[i] is not None and before[i] == _record_stamp(values):
+            # An earlier finished record, kept (a rerun trains a finished run in a
+            # scratch folder): this run failed all the same, and the caller is told so.
+            ended[-1].update(status="failed", error=why, metrics={}, wall_time_s=None)
+        if ended[-1]["status"] == "failed":  # those of a stack that never started
+            hooks.end_failed(values, ended[-1]["error"])
+        if on_done is not None:
+            on_done(ended[-1])
+    return ended
+
+
 def _train_stacked(
     configs: list[dict[str, Any]],
     on_done: OnDone | None,
@@ -443,7 +473,7 @@ def _train_stacked(
 ) -> list[Outcome] | None:
     """Train a group with the batched trainer; None if the stack itself failed."""
     from mlplab.assemble import as_config
-    from mlplab.errors import PruneError
+    from mlplab.errors import PruneError, error_line
     from mlplab.runner import StopFlag
     from mlplab.runs.record import run_dir_of
     from mlplab.stacks import train_batched
@@ -474,28 +504,16 @@ def _train_stacked(
             prune=prune,
             subscribers=[*hooks.subscribers, *progress],
         )
-    except PruneError as err:
-        # The rule's fault, not a config's: retried one by one (without the rule) the group
-        # would train to the end and hide it. The runs it stopped keep their records; the
-        # others end `failed` with its error, which the caller's subscribers are told.
-        hooks.release()
-        ended = []
-        for i, values in enumerate(configs):
-            mark_ended(values, f"{type(err).__name__}: {err}")
-            ended.append(_recorded(values))
-            if before and before[i] is not None and before[i] == _record_stamp(values):
-                # An earlier finished record, kept (a rerun trains a finished run in a
-                # scratch folder): this run failed all the same, and the caller is told so.
-                ended[-1].update(status="failed", error=f"{type(err).__name__}: {err}",
-                                 metrics={}, wall_time_s=None)  # fmt: skip
-            if ended[-1]["status"] == "failed":  # those of a stack that never started
-                hooks.end_failed(values, ended[-1]["error"])
-            if on_done is not None:
-                on_done(ended[-1])
-        return ended
-    except Exception:  # retried one by one, where an error gets its own run
+    except Exception as err:
+        if isinstance(err, PruneError) or _disk_full(err):
+            # No config's fault: retried one by one, the runs met it again, hidden (the
+            # rule's error by runs trained to their end without it; a full disk's by each
+            # retry's refusal of the 16 MiB free it no longer had, which every record
+            # then named). The runs end `failed` with its error; those finished keep theirs.
+            why = error_line(err) if _disk_full(err) else f"{type(err).__name__}: {err}"
+            return _ended_by(configs, why, before, hooks, on_done)
         hooks.raise_fault()  # unless the caller's subscriber or stop() raised: no retry
-        hooks.held.clear()  # each run sends its own End when it trains alone
+        hooks.held.clear()  # each run sends its own End when it trains alone; retried
         return None
     except BaseException:  # SystemExit, a Ctrl-C that stops at once: no retry
         hooks.release()

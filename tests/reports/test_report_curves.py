@@ -560,3 +560,15 @@ def test_every_number_in_a_heatmap_and_a_confusion_matrix_reads_at_45_to_1(monke
     for t in ax.texts:
         j, i = (round(v) for v in t.get_position())
         assert _contrast(t.get_color(), image.cmap(image.norm(counts[i, j]))) >= 4.5, t
+
+
+def test_text_levels_sort_by_the_numbers_in_them() -> None:
+    """hid_dims 4-4 16-16 64-64 16-16-16-16 came out as strings sort, 16-16 first and 4-4
+    third, on every axis of a report's figures; numbers sort as numbers, `–` last."""
+    from mlplab.reports.plots import level_order
+
+    widths = pd.Series(["64-64", "4-4", "16-16-16-16", "16-16", None])
+    assert level_order(widths) == ["4-4", "16-16", "16-16-16-16", "64-64", "–"]
+    assert level_order(pd.Series(["relu", "gelu", "tanh"])) == ["gelu", "relu", "tanh"]
+    assert level_order(pd.Series([0.1, 0.03, 1.0])) == ["0.03", "0.1", "1"]
+    assert level_order(pd.Series(["layer10", "layer9", "b"])) == ["b", "layer9", "layer10"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -75,12 +76,19 @@ def level_label(v: Any) -> str:
 
 
 def level_order(values: pd.Series) -> list[str]:
-    """Distinct values as labels, sorted numerically when they are numbers."""
+    """Distinct values as labels, sorted numerically when they are numbers, and text by
+    the numbers in it: hid_dims ``4-4, 16-16, 16-16-16-16, 64-64``, not as strings sort
+    (``16-16, 16-16-16-16, 4-4, 64-64``)."""
     uniq = list(dict.fromkeys(level_label(v) for v in pd.unique(values)))
     try:
         return sorted(uniq, key=lambda s: (s == MISSING, float(s) if s != MISSING else 0.0))
     except ValueError:
-        return sorted(uniq, key=lambda s: (s == MISSING, s))
+        return sorted(uniq, key=lambda s: (s == MISSING, _natural(s)))
+
+
+def _natural(text: str) -> list[tuple[int, int | str]]:
+    # (0, number) before (1, text), so that no two parts compare an int with a str.
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", text) if p]
 
 
 def labels(runs: pd.DataFrame, var: str | None) -> np.ndarray:

@@ -335,8 +335,11 @@ class Config(BaseModel):
     )
     init: Literal["default", "xavier", "kaiming", "normal", "torch"] = _field(
         "default",
-        "weight init; default is PyTorch's nn.Linear init drawn by NumPy, torch is the very "
-        "weights torch.manual_seed(seed) gives (the labs' printed numbers)",
+        "weight init. default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), "
+        "PyTorch's nn.Linear init drawn by NumPy; xavier: weight ~ U(-a, a), a = "
+        "sqrt(6/(fan_in+fan_out)), bias 0; kaiming: weight ~ N(0, 2/fan_in), bias 0; normal: "
+        "weight and bias ~ N(0, 1); torch: the very weights torch.manual_seed(seed) gives "
+        "(the labs' printed numbers)",
         "model",
     )
     use_xavier: bool = _field(False, "the lectures' alias for `init: xavier`", "model")

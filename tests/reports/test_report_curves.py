@@ -460,6 +460,36 @@ def test_a_heatmaps_cells_are_written_to_one_precision(monkeypatch) -> None:
     ]  # fmt: skip
 
 
+def test_a_heatmap_marks_configs_that_never_finished_and_spans_decades_by_log(
+    monkeypatch,
+) -> None:
+    """An lr sweep's all-diverged configs were white cells, as if never run, and one
+    blown-up config (val MSE 9491) painted every other cell the same colour."""
+    from matplotlib.colors import LogNorm
+
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    losses = {("relu", 0.01): 0.12, ("relu", 1.0): None, ("tanh", 0.01): 0.3,
+              ("tanh", 1.0): 9491.0}  # fmt: skip
+    summary = pd.DataFrame(
+        [{"act": a, "lr": lr, "val_loss_mean": v} for (a, lr), v in losses.items()]
+    )
+    heat = plots.heatmap(summary, "lr", "act", "loss")
+    assert heat is not None and "'none finished'" in heat.caption
+    fig = figures[-1]
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts.count("none\nfinished") == 1 and len(texts) == 4
+    assert isinstance(fig.axes[0].images[0].norm, LogNorm)
+    assert fig.axes[1].get_ylabel() == "val loss (log scale)"
+    # Within two decades, the colours stay linear.
+    summary["val_loss_mean"] = [0.12, None, 0.3, 5.0]
+    plots.heatmap(summary, "lr", "act", "loss")
+    assert not isinstance(figures[-1].axes[0].images[0].norm, LogNorm)
+    assert figures[-1].axes[1].get_ylabel() == "val loss"
+
+
 def test_a_regressions_heatmap_shows_the_metric_the_table_ranks_by(monkeypatch) -> None:
     """A regression's heatmap showed val MAE while its table ranked by val loss: (16, 0.1)
     looked best in the picture and ranked third in the table."""

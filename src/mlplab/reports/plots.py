@@ -738,6 +738,16 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
         columns=[v for v in level_order(summary[var1]) if v in table.columns],
     )
     values = table.to_numpy(dtype=float)
+    # The configs of each cell, finished or not: a cell of configs none of whose runs
+    # finished (all diverged) was left white, as one no config fills.
+    configs = pd.crosstab(labels(summary, var2), labels(summary, var1)).reindex(
+        index=table.index, columns=table.columns, fill_value=0
+    )
+    # A loss or MSE of 9491 beside ones of 0.1 painted every other cell alike: past two
+    # decades, the colours go by the logarithm.
+    finite = values[np.isfinite(values)]
+    log = metric in ("loss", "mae", "mse") and finite.size > 1 and finite.min() > 0
+    log = log and finite.max() / finite.min() > 100
     fig, grid = panel_figure(
         1,
         1,
@@ -745,7 +755,14 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
         margins=(1.0, 1.4, 0.45, 0.65),
     )
     ax = grid[0][0]
-    image = ax.imshow(values, cmap="viridis" if metric == "acc" else "viridis_r", aspect="auto")
+    from matplotlib.colors import LogNorm
+
+    image = ax.imshow(
+        values,
+        cmap="viridis" if metric == "acc" else "viridis_r",
+        aspect="auto",
+        norm=LogNorm() if log else None,
+    )
     ax.set_xticks(np.arange(table.shape[1]), list(table.columns))
     ax.set_yticks(np.arange(table.shape[0]), list(table.index))
     ax.set_xlabel(var1)
@@ -757,6 +774,9 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
             if not np.isnan(v):
                 ax.text(j, i, form.format(v), ha="center", va="center", fontsize=9,
                         color=ink_on(image.cmap(image.norm(v))))  # fmt: skip
+            elif configs.iat[i, j]:
+                ax.text(j, i, "none\nfinished", ha="center", va="center", fontsize=7,
+                        color="#666")  # fmt: skip
     # The colour bar in the right margin, not taken from the panel.
     bar_axes = fig.add_axes(
         (
@@ -766,14 +786,17 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
             ax.get_position().height,
         )
     )
-    fig.colorbar(image, cax=bar_axes, label=f"val {metric_label(metric)}")
+    scale = " (log scale)" if log else ""
+    fig.colorbar(image, cax=bar_axes, label=f"val {metric_label(metric)}{scale}")
     ax.set_title(f"val {metric_label(metric)} (mean over seeds)", y=1.0)
     return Plot(
         f"heatmap_{metric}",
         f"val {metric_label(metric)}: {var2} × {var1}",
         "cell: mean over seeds (and over any other swept settings) of the metric the "
-        "table ranks by; the colours span the lowest cell to the highest, however close: "
-        "the table's std and CI say whether a difference is more than the seeds' spread",
+        "table ranks by ('none finished': every run diverged or failed); the colours span "
+        "the lowest cell to the highest, however close (by the logarithm, where the cells "
+        "span more than two decades): the table's std and CI say whether a difference is "
+        "more than the seeds' spread",
         to_png(fig),
     )
 

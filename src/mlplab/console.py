@@ -361,12 +361,18 @@ def has_no_test_split(data: Dataset) -> bool:
     return is_in_memory(data.name) and data.X_test is data.X_val
 
 
-def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
+def end_notes(
+    cfg: Config,
+    data: Dataset,
+    result: dict[str, Any],
+    model: tuple[ModelSpec, dict[str, np.ndarray]] | None = None,
+) -> list[str]:
     """What a finished run's numbers say that the table does not: a target whose scale
     kept a regression from fitting, a regression that learnt nothing beyond the mean or a
     training loss that rose (an lr too high), a model no better than the most common class,
     or the default epochs ending while the validation loss still fell, or rising long after
-    its lowest."""
+    its lowest. Given the ``model`` (its spec and weights), a model that learnt nothing
+    says why where its units show it (:func:`stuck_units_note`)."""
     scale = scale_note(data, result)
     # The target's (or features') scale, where it is the cause, says more than a lower lr.
     mean, rose = mean_note(cfg, data, result), loss_rose_note(cfg, result)
@@ -376,7 +382,12 @@ def end_notes(cfg: Config, data: Dataset, result: dict[str, Any]) -> list[str]:
     trained = not (isinstance(steps, int) and steps < SHORT_RUN_STEPS)
     far = isinstance(r2 := result.get("train_r2"), float) and r2 < -BELOW_MEAN_R2 and trained
     lr = None if scale else (rose or mean) if far else (mean or rose)
-    notes = (scale, lr, majority_note(data, result))
+    majority = majority_note(data, result)
+    # Not beside the target's scale (its cure is no lower lr, which this note gives), nor
+    # after a few steps, which have not trained the model.
+    learnt_nothing = (mean or majority) and not scale and trained
+    stuck = stuck_units_note(*model, data.X_train) if model and learnt_nothing else None
+    notes = (scale, lr, majority, stuck)
     swung = overfit_note(data.shared_splits, result)
     # Not both: "still falling, raise --epoch" beside "ended above its lowest, it swings"
     # read as opposite advice; a last point well above the lowest is the news.
@@ -724,6 +735,49 @@ def majority_note(data: Dataset, result: dict[str, Any]) -> str | None:
         f"--optim adam where the loss still fell, a lower lr where it swung{dead}, "
         + ("--class_weight balanced where a class is rare, " if rare else "")
         + "or other features may help)"
+    )
+
+
+# A deep sigmoid stack from this many hidden layers: its gradient, at most a quarter a
+# layer, vanishes before it reaches the first.
+DEEP_SIGMOID = 4
+
+
+def stuck_units_note(spec: ModelSpec, weights: dict[str, np.ndarray], X: np.ndarray) -> str | None:
+    """Why a model that learnt nothing could not, where its units show it: ReLUs that
+    output 0 on every training row (dead: no gradient passes them, nor a layer of them
+    all), or a deep sigmoid stack, whose gradient shrinks by up to 4 a layer. The note
+    had said "or its ReLUs died" of a model whose fourth layer was dead in all 16 units."""
+    hidden = spec.widths()[1:-1]
+    if spec.act == "sigmoid" and len(hidden) >= DEEP_SIGMOID:
+        return (
+            f"sigmoid's slope is at most 0.25: through {len(hidden)} hidden layers the "
+            f"gradient reaching the first is up to 4^{len(hidden)} times smaller than the "
+            "last's (it vanishes); --act relu or tanh, or fewer layers, trains them"
+        )
+    if spec.act != "relu" or not hidden:
+        return None
+    from mlplab.engines.numpy.model import MLP
+
+    model = MLP(spec, [weights], dtype="float64")
+    alive = [np.zeros(w, dtype=bool) for w in hidden]
+    for start in range(0, len(X), 4096):  # in chunks: a million rows at a time is GBs
+        x = np.asarray(X[start : start + 4096], dtype=np.float64)
+        for i, block in enumerate(model.blocks):
+            z, _ = block.linear.forward(x)
+            alive[i] |= (z[0] > 0).any(axis=0)
+            x, _ = block.forward(x, train=False)
+    dead = [int((~a).sum()) for a in alive]
+    if not any(dead):
+        return None
+    counts = ", ".join(f"{d} of {w}" for d, w in zip(dead, hidden, strict=True))
+    whole = [i + 1 for i, (d, w) in enumerate(zip(dead, hidden, strict=True)) if d == w]
+    blocked = (
+        f" (no gradient passes hidden layer {whole[0]}, whose every unit is dead)" if whole else ""
+    )
+    return (
+        f"dead ReLUs: units that output 0 on every training row, by hidden layer: {counts}"
+        f"{blocked}; a lower lr, or --act leaky_relu, keeps them alive"
     )
 
 

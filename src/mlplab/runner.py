@@ -131,7 +131,7 @@ from mlplab.runs.writer import (
     resume_hint,
 )
 from mlplab.trained import TrainedModel
-from mlplab.training.events import End, Models, Prune, Subscriber
+from mlplab.training.events import End, Event, Models, Prune, Subscriber
 from mlplab.training.loop import StackState, fit
 from mlplab.training.metrics import curve_metric_name
 
@@ -828,7 +828,9 @@ def _train(
                 result.notes = [f"not used by this run: {'; '.join(unused)}"]
             # And what its numbers said when it ended (a model that learnt nothing): a
             # script that reads the notes of a kept run read none.
-            result.notes += end_notes(cfg, data, {**kept, **result.curves})
+            result.notes += end_notes(
+                cfg, data, {**kept, **result.curves}, (result.spec, result.weights)
+            )
             if verbose:
                 for note in result.notes:
                     print(f"mlplab: note: {note}", flush=True)
@@ -1059,7 +1061,14 @@ def _train_locked(
         [*live, *plots, *hooks.subscribers],
     )
     ends: list[End] = []
-    subs.append(lambda e: ends.append(e) if isinstance(e, End) else None)
+    last: list[dict[str, np.ndarray]] = []  # the model's weights as it ended, for its notes
+
+    def ended_with(event: Event) -> None:
+        if isinstance(event, End):
+            ends.append(event)
+            last[:] = [event.models.export(int(event.ids[0])).weights]
+
+    subs.append(ended_with)
     run = StackRun([cfg], data, [spec], engine, backend, state, writer, subs, tb)
     run.early_stop, run.callers = hooks.early_stop, hooks.subscribers
     # A subscriber's own cadence (step_every: a live plot of every step's loss), whatever
@@ -1119,7 +1128,7 @@ def _train_locked(
     curves = curve_lists(end.models.loop_state(int(end.ids[0])), data.task)
     # Every point of the curves: result.json's ~250 of a long run skip the epochs
     # between them, where a swinging training loss may have been low or high.
-    ended = end_notes(cfg, data, {**result, **curves})
+    ended = end_notes(cfg, data, {**result, **curves}, (spec, last[0]) if last else None)
     scale = scale_note(data, result)
     said = status == "diverged" and scale and target_scale_start_note(data) in notes
     if said:  # the start's note named the target's scale: not again, in other words

@@ -372,6 +372,44 @@ def test_train_prints_the_datas_notes_and_a_target_scale_note(tmp_path, capsys):
         assert float(re.search(r"│ test\s+│(?:[^│]+│){3}\s+(-?[\d.]+)", out)[1]) > 0.15
 
 
+def test_a_model_that_learnt_nothing_says_which_units_stopped_it(tmp_path):
+    """The note said "or its ReLUs died" of a model whose fourth layer was dead in all 16
+    units, and nothing of a deep sigmoid stack's vanishing gradient."""
+    import torch
+
+    import mlplab
+
+    kw = dict(data="moons", n_layer=4, hid_dim=16, optim="sgd", batch_size=32, epoch=30,
+              plots="none", log_path=str(tmp_path), verbose=False)  # fmt: skip
+    dead = mlplab.train(act="relu", lr=5.0, **kw)
+    # Counted apart from mlplab's engines: the torch module's ReLU outputs on every
+    # training row.
+    module = dead.to_torch()
+    outs: list[torch.Tensor] = []
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.ReLU):
+            layer.register_forward_hook(lambda m, i, o: outs.append(o))
+    x = torch.as_tensor(dead.dataset.X_train, dtype=torch.float32)
+    with torch.no_grad():
+        module(x)
+    counts = [int((o <= 0).all(dim=0).sum()) for o in outs]
+    assert len(counts) == 4 and counts[-1] == 16, counts
+    (note,) = [n for n in dead.notes if n.startswith("dead ReLUs")]
+    listed = ", ".join(f"{c} of 16" for c in counts)
+    assert note == (
+        f"dead ReLUs: units that output 0 on every training row, by hidden layer: {listed} "
+        "(no gradient passes hidden layer 4, whose every unit is dead); a lower lr, or "
+        "--act leaky_relu, keeps them alive"
+    )
+    assert any("learnt nothing" in n for n in dead.notes)
+    # A run that learnt keeps no such note, dead units or not.
+    assert not any(n.startswith("dead ReLUs") for n in mlplab.train(act="relu", lr=0.1, **kw).notes)
+
+    deep = mlplab.train(act="sigmoid", lr=0.1, **{**kw, "n_layer": 8, "data": "spiral"})
+    assert any("learnt nothing" in n for n in deep.notes)
+    assert "sigmoid's slope is at most 0.25: through 8 hidden layers" in " ".join(deep.notes)
+
+
 def test_an_under_trained_or_chance_level_classifier_gets_a_note(tmp_path, capsys):
     """A table's first run (the default 100 full-batch steps) stopped with the validation
     loss still falling, and a 2%-positive table scored 0.98 by answering 'no': neither

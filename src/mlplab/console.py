@@ -746,7 +746,7 @@ DEEP_SIGMOID = 4
 def stuck_units_note(spec: ModelSpec, weights: dict[str, np.ndarray], X: np.ndarray) -> str | None:
     """Why a model that learnt nothing could not, where its units show it: ReLUs that
     output 0 on every training row (dead: no gradient passes them, nor a layer of them
-    all), or a deep sigmoid stack, whose gradient shrinks by up to 4 a layer. The note
+    all), in half a layer or more, or a deep sigmoid stack, whose gradient shrinks by up to 4 a layer. The note
     had said "or its ReLUs died" of a model whose fourth layer was dead in all 16 units."""
     hidden = spec.widths()[1:-1]
     if spec.act == "sigmoid" and len(hidden) >= DEEP_SIGMOID:
@@ -768,7 +768,8 @@ def stuck_units_note(spec: ModelSpec, weights: dict[str, np.ndarray], X: np.ndar
             alive[i] |= (z[0] > 0).any(axis=0)
             x, _ = block.forward(x, train=False)
     dead = [int((~a).sum()) for a in alive]
-    if not any(dead):
+    # A few dead units of a wide layer are common and harmless: not why it learnt nothing.
+    if not any(2 * d >= w for d, w in zip(dead, hidden, strict=True)):
         return None
     counts = ", ".join(f"{d} of {w}" for d, w in zip(dead, hidden, strict=True))
     whole = [i + 1 for i, (d, w) in enumerate(zip(dead, hidden, strict=True)) if d == w]

@@ -52,7 +52,7 @@ from mlplab.assemble import (
     steps_per_epoch,
     treated,
 )
-from mlplab.config import LATER_SETTINGS, Config, unused_by
+from mlplab.config import LATER_SETTINGS, Config, optimizer_notes, unused_by
 from mlplab.console import (
     RunConsole,
     end_notes,
@@ -1182,6 +1182,7 @@ def _start_notes(cfg: Config, spec: ModelSpec, data: Dataset, resumed: bool) -> 
         )
     if unused:
         notes.append(f"not used by this run: {'; '.join(unused)}")
+    notes += optimizer_notes(cfg)
     if cfg.batch_size > len(data.y_train):
         notes.append(
             f"batch_size {cfg.batch_size} is more than the {len(data.y_train)} training "

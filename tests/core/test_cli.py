@@ -410,6 +410,31 @@ def test_a_model_that_learnt_nothing_says_which_units_stopped_it(tmp_path):
     assert "sigmoid's slope is at most 0.25: through 8 hidden layers" in " ".join(deep.notes)
 
 
+def test_optimizer_settings_that_train_otherwise_than_named_get_a_note() -> None:
+    """lr_schedule exponential with the default lr_gamma (0.1, the step schedule's) took
+    the lr to 1e-7 by epoch 5, and adamw without l2_coef trained as adam: both silently."""
+    import mlplab
+
+    kw = dict(data="moons", n_samples=100, plots="none", record=False, verbose=False)
+    fast = mlplab.train(lr_schedule="exponential", epoch=20, **kw)
+    assert (
+        "--lr_schedule exponential multiplies the lr by lr_gamma 0.1 every epoch: by epoch 4 "
+        "of 20 it is a thousandth of its start or less"
+    ) in " ".join(fast.notes)
+    lrs = fast.record["lrs"]
+    assert lrs[3] == pytest.approx(lrs[0] / 1000) and lrs[2] > lrs[0] / 1000  # as it says
+    slow = mlplab.train(lr_schedule="exponential", lr_gamma=0.95, epoch=20, **kw)
+    assert not any("lr_schedule" in n for n in slow.notes)
+    adamw = mlplab.train(optim="adamw", lr=0.01, epoch=3, **kw)
+    assert "--optim adamw with l2_coef 0 trains as adam" in " ".join(adamw.notes)
+    import numpy as np
+
+    adam = mlplab.train(optim="adam", lr=0.01, epoch=3, **kw)
+    assert np.array_equal(adamw.weights["out.weight"], adam.weights["out.weight"])
+    decayed = mlplab.train(optim="adamw", lr=0.01, l2_coef=0.01, epoch=3, **kw)
+    assert not any("adamw" in n for n in decayed.notes)
+
+
 def test_an_under_trained_or_chance_level_classifier_gets_a_note(tmp_path, capsys):
     """A table's first run (the default 100 full-batch steps) stopped with the validation
     loss still falling, and a 2%-positive table scored 0.98 by answering 'no': neither

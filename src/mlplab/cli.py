@@ -842,6 +842,9 @@ def build_parser() -> argparse.ArgumentParser:
         "plot",
         "redraw a run's plots from its record (no retraining), or draw the activation functions",
         _cmd_plot,
+        epilog="The network and units pictures are drawn for models whose layers have at most "
+        "10 units (units: 2-feature data, 1 to 6 hidden layers); for wider models, "
+        "mlplab.backprop gives each layer's gradients and to_torch() its activations.",
     )
     p.add_argument(
         "target",

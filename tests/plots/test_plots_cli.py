@@ -27,26 +27,6 @@ def test_plot_redraws_identical_files_without_training(tmp_path_factory, run_cli
     assert "Traceback" not in proc.stderr
 
 
-def test_plot_of_a_wide_model_says_why_it_draws_no_network_or_units(tmp_path, run_cli):
-    """The units picture, the best view of dead or saturated units, was left out of a
-    16-unit model's plots without a word."""
-    import mlplab
-
-    run = mlplab.train(data="moons", n_samples=100, hid_dim=16, epoch=2, plots="none",
-                       log_path=str(tmp_path), verbose=False)  # fmt: skip
-    proc = run_cli("plot", run.run_dir)
-    assert proc.returncode == 0, proc.stderr
-    names = {p.name for p in (run.run_dir / "plots").iterdir()}
-    assert "units.png" not in names and "network.png" not in names
-    assert (
-        "mlplab: note: no network or units picture: they are drawn for layers of at most 10 "
-        "units, and this model has a layer of 16"
-    ) in proc.stderr
-    assert proc.stdout.split() == [
-        str(run.run_dir / "plots" / n) for n in sorted(names, key=proc.stdout.index)
-    ]
-
-
 def test_plot_to_another_folder_as_svg(tmp_path_factory, tmp_path, run_cli):
     xor = trained(tmp_path_factory, "xor", **XOR_NN)
     proc = run_cli("plot", xor.run_dir, "--out", tmp_path / "svg", "--format", "svg")

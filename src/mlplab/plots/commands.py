@@ -25,7 +25,6 @@ from mlplab.errors import (
     DataError,
     short_repr,
 )
-from mlplab.plots.inputs import NETWORK_MAX_UNITS
 from mlplab.plots.recorder import SNAPSHOT_FILE
 from mlplab.runs.curves import CURVES_FILE, with_every_point
 from mlplab.runs.record import run_folder_around
@@ -166,16 +165,6 @@ def redraw_run(
         only=only,
         on_written=(lambda name: print(out_dir / name, flush=True)) if printed else None,
     )
-    if printed and names and (wide := max(run.spec.widths())) > NETWORK_MAX_UNITS:
-        # The units picture shows dead and saturated units best: its absence was silent.
-        # On stderr, as plot's other notes: its standard output is the files' paths.
-        print(
-            f"mlplab: note: no network or units picture: they are drawn for layers of at "
-            f"most {NETWORK_MAX_UNITS} units, and this model has a layer of {wide} "
-            "(mlplab.backprop gives each layer's gradients, and to_torch() its activations)",
-            file=sys.stderr,
-            flush=True,
-        )
     return out_dir, names
 
 

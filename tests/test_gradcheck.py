@@ -91,7 +91,17 @@ def test_a_config_checks_its_own_model_and_optimizer(tmp_path, capsys, monkeypat
         "mlp 2-6-6-3 tanh bn dp 0.2 on ring (multiclass) vs torch",
         "optimizer adam (3 steps) vs torch",
     ]
-    assert "3/3 checks passed" in out
+    assert "3/3 checks passed" in out and "not checked" not in out
+    # Settings of the run that the check leaves out are named: "3/3 checks passed" read
+    # as the whole config verified.
+    left = ["--class_weight", "balanced", "--l1_coef", "0.01", "--lr_schedule", "cosine"]
+    assert main([*argv, *left]) == 0
+    assert capsys.readouterr().out.endswith(
+        "3/3 checks passed (tolerance: relative error <= 1e-05 vs finite differences with eps "
+        "1e-06, <= 1e-06 vs torch)\nmlplab: note: not checked: class_weight balanced (the "
+        "loss is checked unweighted); l1_coef 0.01 (its step toward 0 after each update); "
+        "lr_schedule cosine (the lr is checked constant)\n"
+    )
     # Settings that a check does not use are accepted (a config's own) and noted.
     assert main([*argv, "--dtype", "float32", "--epoch", "5"]) == 0
     assert capsys.readouterr().out.startswith(

@@ -600,6 +600,20 @@ def check_config(cfg: Config) -> list[CheckResult]:
         return [*check_model(name, spec, rng), check_optimizer((optim_of(cfg),) * K, rng)]
 
 
+def unchecked_settings(cfg: Config) -> list[str]:
+    """The settings of ``cfg`` that :func:`check_config` leaves out, each with what of it
+    is not checked: the rows' weights in the loss, L1's step after each update, the lr
+    schedule."""
+    left = []
+    if cfg.class_weight != "none":
+        left.append(f"class_weight {cfg.class_weight} (the loss is checked unweighted)")
+    if cfg.l1_coef:
+        left.append(f"l1_coef {cfg.l1_coef:g} (its step toward 0 after each update)")
+    if cfg.lr_schedule != "none":
+        left.append(f"lr_schedule {cfg.lr_schedule} (the lr is checked constant)")
+    return left
+
+
 @contextlib.contextmanager
 def _one_torch_thread() -> Iterator[None]:
     """The tensors are tiny: torch's intra-op threads would only add overhead (and, on a

@@ -251,6 +251,24 @@ def _check_range(x: np.ndarray, y: np.ndarray, dtype: str, data: Dataset, split:
             f"data {name!r}: {what} {label} holds {value:.3g} in the {split} rows, past "
             f"the largest {dtype} ({np.finfo(dtype).max:.3g}); {fixes[what]}"
         )
+    # A feature whose every value is under the dtype's smallest normal number (1e-50 in
+    # float32) becomes a column of zeros and denormals: a run trained on it in silence.
+    if x.dtype.kind == "f" and x.ndim == 2 and x.size:
+        top = np.abs(x).max(axis=0)
+        lost = np.flatnonzero((top > 0) & (top < np.finfo(dtype).tiny))
+        if lost.size:
+            col = int(lost[0])
+            label = repr(data.feature_names[col]) if col < len(data.feature_names) else str(col)
+            raise DataError(
+                f"data {name!r}: feature {label} holds values no larger than {top[col]:.3g} "
+                f"in the {split} rows, under the smallest {dtype} "
+                f"({np.finfo(dtype).tiny:.3g}), where they become 0; "
+                + (
+                    "rescale them (e.g. StandardScaler in a Pipeline), or use dtype='float64'"
+                    if memory
+                    else "rescale them (--standardize true), or use --dtype float64"
+                )
+            )
     # A target past the square root of the largest float makes the squared error inf
     # before the first step, which was reported as a divergence with advice to lower lr.
     root = math.sqrt(float(np.finfo(dtype).max))

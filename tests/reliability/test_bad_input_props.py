@@ -273,6 +273,13 @@ def test_data_file_catalogue(tmp_path, capsys):
         "inf.csv": ("a,b,y\n1,2,0\n2,inf,1\n3,4,0\n4,5,1\n", "inf"),
         # Named by column, split and value ("largest magnitude 3.4e+38" was float32's).
         "huge.csv": ("\n".join(big) + "\n", "feature 'a' holds ", "past the largest float32"),
+        # Under float32's smallest normal number, a column became zeros in silence.
+        "tiny.csv": (
+            "a,b,y\n" + "\n".join(f"{i * 1e-50},{i},{i % 2}" for i in range(1, 40)) + "\n",
+            "feature 'a' holds values no larger than 3.8e-49 in the train rows, under the "
+            "smallest float32 (1.18e-38), where they become 0; rescale them (--standardize "
+            "true), or use --dtype float64",
+        ),
         # Within float32, but its square, the loss, is not: it was called a divergence.
         "huge_target.csv": (
             "a,y\n" + "\n".join(f"{i},{i * 1e19 + 0.5}" for i in range(1, 40)) + "\n",
@@ -289,7 +296,7 @@ def test_data_file_catalogue(tmp_path, capsys):
         path = tmp_path / name
         path.write_text(text, encoding="latin-1" if name == "binary.csv" else "utf-8")
         # Raw: `standardize: auto` scales a file's 1e300 values into range first.
-        raw = ["--standardize", "false"] if name == "huge.csv" else []
+        raw = ["--standardize", "false"] if name in ("huge.csv", "tiny.csv") else []
         argv = once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs"), *raw)
         assert_one_line(call_main(argv), capsys.readouterr().err, name, *needles)
     assert no_finished_run(tmp_path / "runs")

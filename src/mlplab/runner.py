@@ -114,6 +114,7 @@ from mlplab.runs.curves import read_curves
 from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import (
     RunRecord,
+    check_resumable,
     check_run_folders,
     check_writable,
     read_result,
@@ -783,6 +784,10 @@ def _train(
         keeping = keeping and finished_record(run_dir) is not None
     except OSError:  # a folder it may not search: said just below
         keeping = False
+    if record and resume is not None:
+        # Its own folder, not a log_path the user never gave: a published run is read-only,
+        # and a copy of one kept its modes (it failed mid-run, exit 1).
+        check_resumable(run_dir)
     if record and not keeping:
         check_writable(cfg.log_path)
         check_run_folders([cfg])

@@ -847,6 +847,33 @@ def test_a_finished_run_in_a_read_only_folder_is_kept(tmp_path):
     )  # fmt: skip
 
 
+def test_resume_of_a_run_it_may_not_write_says_how_to_continue_a_copy(tmp_path):
+    """A course's read-only reference run: --resume blamed 'log_path', which the student
+    never gave; a copy that kept its read-only modes failed mid-run with exit 1."""
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("as root, a folder of mode 555 is written without setpriv")
+    import mlplab
+
+    stopped = mlplab.train(data="xor", epoch=50, save_every=1, plots="none", verbose=False,
+                           log_path=str(tmp_path / "ref"), stop=lambda: True)  # fmt: skip
+    assert stopped.status == "interrupted"
+    for folder in (stopped.run_dir / "checkpoints", stopped.run_dir):
+        folder.chmod(0o555)
+    prefix = NO_ROOT_READS if os.geteuid() == 0 else []
+    proc = subprocess.run([*prefix, sys.executable, "-m", "mlplab", "train", "--resume",
+                           str(stopped.run_dir)], capture_output=True, text=True)  # fmt: skip
+    line = assert_one_line_error(
+        proc, f"--resume {str(stopped.run_dir)!r}: {str(stopped.run_dir)!r} cannot be written "
+        "(Permission denied); to continue it, copy it (cp -r RUN DIR), make the copy writable"
+    )  # fmt: skip
+    assert "log_path" not in line
+    stopped.run_dir.chmod(0o755)  # the copy's folder writable, its checkpoints/ not
+    proc = subprocess.run([*prefix, sys.executable, "-m", "mlplab", "train", "--resume",
+                           str(stopped.run_dir)], capture_output=True, text=True)  # fmt: skip
+    assert_one_line_error(proc, f"{str(stopped.run_dir / 'checkpoints')!r} cannot be written")
+    (stopped.run_dir / "checkpoints").chmod(0o755)
+
+
 @pytest.mark.parametrize("command", ["train", "sweep"])
 def test_another_users_lock_file_is_one_line_that_says_what_to_do(tmp_path, command):
     """A class's shared folder, its lock file made by a student with umask 022: the next

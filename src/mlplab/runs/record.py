@@ -146,6 +146,23 @@ def check_writable(log_path: str | Path) -> None:
         )
 
 
+def check_resumable(run_dir: Path) -> None:
+    """Refuse, in one line, a run to continue (``--resume``) whose folder or checkpoints
+    cannot be written, before it trains: with how to continue a copy of it."""
+    for folder in (run_dir, run_dir / "checkpoints"):
+        if not folder.is_dir():
+            continue
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as err:
+            raise ConfigError(
+                f"--resume {str(run_dir)!r}: {str(folder)!r} cannot be written "
+                f"({err.strerror or type(err).__name__}); to continue it, copy it (cp -r "
+                "RUN DIR), make the copy writable (chmod -R u+w DIR) and --resume the copy"
+            ) from None
+
+
 def up_from_missing(path: Path) -> tuple[Path, Path] | None:
     """``path`` written without the ``folder/..`` pairs that mkdir -p would make a missing
     folder for, only to leave it empty on the way up, and the first such folder; None where

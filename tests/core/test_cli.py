@@ -906,12 +906,25 @@ def test_a_report_of_a_read_only_folder_asks_for_out(tmp_path):
     assert_one_line_error(
         proc,
         "report: cannot write the report in 'runs', the folder read (Permission denied); "
-        "give --out a folder to write it in",
+        "give --out (out= in Python) a folder to write it in",
     )
     out = subprocess.run([*report, "--out", "elsewhere"], capture_output=True, text=True,
                          cwd=tmp_path)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "elsewhere" / "report.html").is_file()
+    # A shared (sticky) folder whose report.html another user wrote: it was called
+    # "read-only", which it is not, with no --out to give.
+    if os.geteuid() != 0:
+        return  # another user's file needs root to make
+    (tmp_path / "runs").chmod(0o1777)
+    subprocess.run([sys.executable, "-m", "mlplab", "report", "runs"], cwd=tmp_path, check=True,
+                   capture_output=True)  # fmt: skip
+    os.chown(tmp_path / "runs" / "report.html", 65534, 65534)  # nobody's
+    proc = subprocess.run(report, capture_output=True, text=True, cwd=tmp_path)
+    assert_one_line_error(
+        proc, "report: cannot write 'runs/report.html' (Permission denied: this user may not "
+        "write the file); no file written; give --out (out= in Python) a folder"
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("command", ["gradcheck", "backprop", "train", "sweep", "report"])

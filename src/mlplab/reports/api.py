@@ -289,7 +289,10 @@ def report(
     }
     for path in texts:  # before any is written: a set half new, half old, is no report
         if why := why_not_replaceable(path):
-            raise ConfigError(f"report: cannot write {str(path)!r} ({why}); no file written")
+            raise ConfigError(
+                f"report: cannot write {str(path)!r} ({why}); no file written; give --out "
+                "(out= in Python) a folder to write the report in"
+            )
     written: list[str] = []
     for path, text in texts.items():
         try:
@@ -788,7 +791,7 @@ def writable_folder(path: Path, given: bool = True) -> Path:
         if not given:  # the folder read, which the user did not name as --out
             raise ConfigError(
                 f"report: cannot write the report in {str(path)!r}, the folder read "
-                f"({reason}); give --out a folder to write it in"
+                f"({reason}); give --out (out= in Python) a folder to write it in"
             ) from None
         raise ConfigError(f"report --out: cannot write in {str(path)!r} ({reason})") from None
     return path

@@ -67,8 +67,11 @@ def why_not_replaceable(path: str | os.PathLike[str]) -> str | None:
         mode = os.stat(path).st_mode
     except OSError:
         return None  # nothing there (or not ours to read): the write itself says why
-    if not os.access(path, os.W_OK) or not mode & 0o222:
+    if not mode & 0o222:
         return "Permission denied: the file is read-only"
+    if not os.access(path, os.W_OK):
+        # Another user's file in a shared folder (0644): not read-only to its owner.
+        return "Permission denied: this user may not write the file"
     return None
 
 

@@ -220,7 +220,9 @@ def test_save_to_a_folder_names_the_folder_not_a_temporary_file(tmp_path, iris):
 def test_load_refuses_the_wrong_class_and_run_checkpoints(tmp_path, iris):
     X, y = iris
     MLPClassifier(**QUICK).fit(X, y).save(tmp_path / "c.safetensors")
-    with pytest.raises(CheckpointError, match="holds a MLPClassifier, not a MLPRegressor"):
+    with pytest.raises(
+        CheckpointError, match="holds the estimator MLPClassifier, not MLPRegressor"
+    ):
         MLPRegressor.load(tmp_path / "c.safetensors")
     with pytest.raises(CheckpointError, match="does not exist"):
         MLPClassifier.load(tmp_path / "missing.safetensors")

@@ -119,3 +119,8 @@ def test_a_newer_mlplabs_finished_run_is_refused_without_advice_to_rerun(
     assert "--rerun" not in line and digests(tmp_path) == before
     rc = call_main(["plot", str(done.run_dir)])
     assert_one_line(rc, capsys.readouterr().err, "a newer mlplab wrote it")
+    # --rerun replaces a run of this mlplab's; not one of a newer mlplab's.
+    for command in ("train", "sweep"):
+        rc = call_main([command, *FLAGS, "--log_path", str(tmp_path), "--rerun"])
+        assert_one_line(rc, capsys.readouterr().err, "names the setting 'label_smoothing'")
+        assert digests(tmp_path) == before

@@ -522,6 +522,8 @@ def sweep(
     try:  # a refusal here (a newer mlplab's run) leaves no lock held in this process
         if not rerun:
             _say_what_continues(pending, verbose and backend == "local")
+        else:
+            _refuse_newer(pending)
         # --- record the spec ---------------------------------------------------------------
         spec_path = write_spec(spec, Path(first.log_path) / first.exp_name)
     except BaseException:
@@ -810,6 +812,23 @@ def _kept_without(skipped: Iterable[Config]) -> str:
         f"mlplab: finished runs were kept as they were, without {without}; --rerun trains "
         f"them again, and `mlplab plot RUN_DIR` draws a kept run's plots (such as {example})"
     )
+
+
+def _refuse_newer(pending: list[Config]) -> None:
+    """Refuse a --rerun over a run a newer mlplab recorded (its config.yaml names a
+    setting this one does not know), as `mlplab train --rerun` does: it was replaced."""
+    from mlplab.config import check_known_settings
+    from mlplab.runs.record import run_dir_of
+
+    for c in pending:
+        saved = run_dir_of(c) / "config.yaml"
+        if saved.is_file():
+            try:
+                settings = read_yaml(saved)
+            except ConfigError:
+                continue  # unreadable: nothing to keep, as train --rerun finds it
+            if isinstance(settings, dict):
+                check_known_settings(settings, str(saved))
 
 
 def _say_what_continues(pending: list[Config], continues: bool) -> None:

@@ -233,6 +233,23 @@ def test_runs_diverged_for_the_targets_scale_point_to_its_note(tmp_path: Path, c
         report=False, verbose=False,
     )  # fmt: skip
     assert quiet.summary().endswith("every run diverged: lower the lr")
+    # standardize_target swept, either order: the note is of the runs that leave the
+    # target unscaled, and a scaled run that diverged (lr 50) keeps its lower-lr advice.
+    for order in ([True, False], [False, True]):
+        both = sweep(
+            data=str(tmp_path / "prices.csv"), lr=[0.01, 50.0], standardize_target=order,
+            epoch=5, engine="torch", log_every=0, plots="none", log_path=str(tmp_path / "st"),
+            exp_name=f"st{order[0]}", workers=1, report=False, progress=False, rerun=True,
+        )  # fmt: skip
+        assert "note: the target reaches 1.39e+06" in "".join(capsys.readouterr())
+        why = {
+            (c.standardize_target, c.lr): o["error"]
+            for c in both.configs
+            for o in both.outcomes
+            if o["run_id"] == c.run_id() and o["status"] == "diverged"
+        }
+        assert why[(False, 0.01)].endswith("the note above says why"), why
+        assert "Try a lower lr (now 50" in why[(True, 50.0)], why
 
 
 def test_a_full_disk_fails_the_stack_without_training_its_runs_again(

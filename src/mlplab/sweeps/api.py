@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import dataclasses
 import functools
 import os
 import re
@@ -563,7 +564,11 @@ def sweep(
     show = verbose if progress is None else progress
     # The runs whose data's note, printed above, names its target's scale as the cause of
     # a divergence, where a lower lr diverges again.
-    noted = {run_name(c) for c in pending if verbose and _data_key(c) in scaled}
+    noted = {
+        run_name(c)
+        for c in pending
+        if verbose and _data_key(c) in scaled and not c.standardize_target
+    }
     result = SweepResult(spec, configs, [], skipped, spec_path, rerun=rerun, busy=busy)
     if report and pending and backend == "local" and n_workers > 1:
         _import_report_soon()
@@ -1087,8 +1092,11 @@ def _check_data(
     # causes read as a contradiction where they were of two splits.
     varying = [k for k in LOADING_SETTINGS if len({repr(getattr(c, k)) for c in configs}) > 1]
     dtypes: dict[str, set[str]] = {}  # by key: one dataset in memory at a time
+    raw_target: set[str] = set()  # the keys some of whose runs train on the target unscaled
     for cfg in configs:
         dtypes.setdefault(_data_key(cfg), set()).add(cfg.dtype)
+        if not cfg.standardize_target:
+            raw_target.add(_data_key(cfg))
     for cfg in configs:
         key = _data_key(cfg)
         if key not in rows:
@@ -1098,9 +1106,12 @@ def _check_data(
             for dtype in sorted(dtypes[key]):
                 check_castable(data, dtype)
             said = [*data.notes, *missing_class_notes(data, cfg.split_by, cfg.stratify)]
-            scale = target_scale_start_note(data)
-            said += [scale] if scale else []
-            if scale:
+            # Of the target as the runs that do not scale it see it: the data was loaded
+            # with the first config's standardize_target, and a sweep of `true false`
+            # lost the note (and `false true` sent scaled runs to it).
+            scale = target_scale_start_note(dataclasses.replace(data, target_scaler=None))
+            if scale and key in raw_target:
+                said.append(scale)
                 scaled.add(key)
             which = ", ".join(f"{k} {as_typed(getattr(cfg, k))}" for k in varying)
             notes.update(dict.fromkeys(f"{which}: {n}" if which else n for n in said))

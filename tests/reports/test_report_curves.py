@@ -483,6 +483,13 @@ def test_a_heatmap_marks_configs_that_never_finished_and_spans_decades_by_log(
     assert texts.count("none\nfinished") == 1 and len(texts) == 4
     assert isinstance(fig.axes[0].images[0].norm, LogNorm)
     assert fig.axes[1].get_ylabel() == "val loss (log scale)"
+    # A whole row of configs that never finished (an lr too high for each) stays, marked.
+    rows = [{"act": a, "lr": lr, "val_loss_mean": v} for a in ("relu", "tanh")
+            for lr, v in ((0.01, 0.2), (0.1, 0.3), (50.0, None))]  # fmt: skip
+    assert plots.heatmap(pd.DataFrame(rows), "act", "lr", "loss") is not None
+    ax = figures[-1].axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0.01", "0.1", "50"]
+    assert [t.get_text() for t in ax.texts].count("none\nfinished") == 2
     # Within two decades, the colours stay linear.
     summary["val_loss_mean"] = [0.12, None, 0.3, 5.0]
     plots.heatmap(summary, "lr", "act", "loss")
@@ -602,3 +609,5 @@ def test_text_levels_sort_by_the_numbers_in_them() -> None:
     assert level_order(pd.Series(["relu", "gelu", "tanh"])) == ["gelu", "relu", "tanh"]
     assert level_order(pd.Series([0.1, 0.03, 1.0])) == ["0.03", "0.1", "1"]
     assert level_order(pd.Series(["layer10", "layer9", "b"])) == ["b", "layer9", "layer10"]
+    noise = pd.Series(["noise0.05.csv", "noise0.1.csv", "noise0.2.csv", "noise0.15.csv"])
+    assert level_order(noise) == ["noise0.05.csv", "noise0.1.csv", "noise0.15.csv", "noise0.2.csv"]

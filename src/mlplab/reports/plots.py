@@ -86,9 +86,12 @@ def level_order(values: pd.Series) -> list[str]:
         return sorted(uniq, key=lambda s: (s == MISSING, _natural(s)))
 
 
-def _natural(text: str) -> list[tuple[int, int | str]]:
-    # (0, number) before (1, text), so that no two parts compare an int with a str.
-    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", text) if p]
+def _natural(text: str) -> list[tuple[int, float | str]]:
+    # (0, number) before (1, text), so that no two parts compare a number with a str; a
+    # number with decimals whole (noise0.05 before noise0.1, whose "05" read as 5).
+    return [
+        (0, float(p)) if p[0].isdigit() else (1, p) for p in re.split(r"(\d+(?:\.\d+)?)", text) if p
+    ]
 
 
 def labels(runs: pd.DataFrame, var: str | None) -> np.ndarray:
@@ -728,7 +731,9 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
         return None
     table = pd.DataFrame(
         {"c": labels(summary, var1), "r": labels(summary, var2), "v": summary[col]}
-    ).pivot_table(index="r", columns="c", values="v", aggfunc="mean")
+    ).pivot_table(index="r", columns="c", values="v", aggfunc="mean", dropna=False)
+    # (dropna=False: a row of configs that all diverged, an lr too high for every model,
+    # stays, marked, rather than vanishing from the grid.)
     # A random search's continuous axes make a grid of one filled cell per row, its tick
     # labels running together; the scatter plots show those runs, one point each.
     if table.empty or max(table.shape) > 30 or table.notna().to_numpy().mean() < 0.5:

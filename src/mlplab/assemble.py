@@ -253,7 +253,9 @@ def _check_range(x: np.ndarray, y: np.ndarray, dtype: str, data: Dataset, split:
         )
     # A feature whose every value is under the dtype's smallest normal number (1e-50 in
     # float32) becomes a column of zeros and denormals: a run trained on it in silence.
-    if x.dtype.kind == "f" and x.ndim == 2 and x.size:
+    # (Standardized, such a column is one of a single value, which the scaler leaves as
+    # it is: no loss, and no advice to standardize that could help.)
+    if x.dtype.kind == "f" and x.ndim == 2 and x.size and data.scaler is None:
         top = np.abs(x).max(axis=0)
         lost = np.flatnonzero((top > 0) & (top < np.finfo(dtype).tiny))
         if lost.size:
@@ -262,7 +264,7 @@ def _check_range(x: np.ndarray, y: np.ndarray, dtype: str, data: Dataset, split:
             raise DataError(
                 f"data {name!r}: feature {label} holds values no larger than {top[col]:.3g} "
                 f"in the {split} rows, under the smallest {dtype} "
-                f"({np.finfo(dtype).tiny:.3g}), where they become 0; "
+                f"({np.finfo(dtype).tiny:.3g}), where they become 0 or lose their digits; "
                 + (
                     "rescale them (e.g. StandardScaler in a Pipeline), or use dtype='float64'"
                     if memory

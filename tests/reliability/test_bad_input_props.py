@@ -277,8 +277,8 @@ def test_data_file_catalogue(tmp_path, capsys):
         "tiny.csv": (
             "a,b,y\n" + "\n".join(f"{i * 1e-50},{i},{i % 2}" for i in range(1, 40)) + "\n",
             "feature 'a' holds values no larger than 3.8e-49 in the train rows, under the "
-            "smallest float32 (1.18e-38), where they become 0; rescale them (--standardize "
-            "true), or use --dtype float64",
+            "smallest float32 (1.18e-38), where they become 0 or lose their digits; rescale "
+            "them (--standardize true), or use --dtype float64",
         ),
         # Within float32, but its square, the loss, is not: it was called a divergence.
         "huge_target.csv": (
@@ -306,12 +306,18 @@ def test_data_files_that_train(tmp_path, capsys):
     ok = [f"{i},{i * 2},{i % 2}" for i in range(1, 40)]
     uni = tmp_path / "uni.csv"
     uni.write_text("é,日本,y\n" + "\n".join(ok) + "\n", encoding="utf-8")
+    near = tmp_path / "near.csv"
+    near.write_text(
+        "a,z,y\n" + "\n".join(f"{i},{1e-310 if i == 3 else 0},{i % 2}" for i in range(1, 40)) + "\n"
+    )
     big = tmp_path / "big.csv"
     big.write_text("a,b,y\n" + "\n".join(f"{i * 1e300},{i},{i % 2}" for i in range(1, 40)) + "\n")
     runs = [
         (["--data", str(uni)], ["é", "日本"]),
         (["--data", str(uni), "--target", "é"], ["日本", "y"]),  # the target leaves the features
         (["--data", str(big), "--standardize"], ["a", "b"]),  # 1e300 standardized is fine
+        # Zeros and one 1e-310: standardized, a column of one value, left as it is.
+        (["--data", str(near), "--standardize"], ["a", "z"]),
     ]
     for i, (flags, features) in enumerate(runs):
         log = tmp_path / f"runs{i}"

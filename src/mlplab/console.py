@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # for the annotations only: the console loads before these do
     from mlplab.training.events import End
 
 import io
+import itertools
 import math
 import os
 import re
@@ -375,18 +376,22 @@ def end_notes(
     says why where its units show it (:func:`stuck_units_note`)."""
     scale = scale_note(data, result)
     # The target's (or features') scale, where it is the cause, says more than a lower lr.
-    mean, rose = mean_note(cfg, data, result), loss_rose_note(cfg, result)
+    mean, rose = mean_note(cfg, data, result, model is not None), loss_rose_note(cfg, result)
     # Far below the mean (R² -1088), a loss that rose says what happened; about the mean
     # (R² near 0), the model learnt nothing, whatever its loss did, as after a few steps.
     steps = result.get("steps")
     trained = not (isinstance(steps, int) and steps < SHORT_RUN_STEPS)
     far = isinstance(r2 := result.get("train_r2"), float) and r2 < -BELOW_MEAN_R2 and trained
     lr = None if scale else (rose or mean) if far else (mean or rose)
-    majority = majority_note(data, result)
+    majority = majority_note(data, result, model is not None)
     # Not beside the target's scale (its cure is no lower lr, which this note gives), nor
     # after a few steps, which have not trained the model.
     learnt_nothing = (mean or majority) and not scale and trained
     stuck = stuck_units_note(*model, data.X_train) if model and learnt_nothing else None
+    if mean and learnt_nothing and model and not stuck and never_rose(result):
+        # Not "the lr is too high": no unit died, and each step lowered the loss.
+        mean = mean_note(cfg, data, result, counted=True, slow=True)
+        lr = (rose or mean) if far else (mean or rose)
     notes = (scale, lr, majority, stuck)
     swung = overfit_note(data.shared_splits, result)
     # Not both: "still falling, raise --epoch" beside "ended above its lowest, it swings"
@@ -406,11 +411,19 @@ BELOW_MEAN_R2 = 0.1
 SHORT_RUN_STEPS = 20
 
 
-def mean_note(cfg: Config, data: Dataset, result: dict[str, Any]) -> str | None:
+def mean_note(
+    cfg: Config,
+    data: Dataset,
+    result: dict[str, Any],
+    counted: bool = False,
+    slow: bool = False,
+) -> str | None:
     """A regression whose training R² is about 0 or below: its predictions are (nearly)
     the training mean, whatever the features. Too large a step does that: ReLUs pushed
     below 0 on every row stop passing gradients ("dead"), and only the output's bias
-    learns, which finds the mean; a run that oscillates ends anywhere."""
+    learns, which finds the mean; a run that oscillates ends anywhere. ``counted``: the
+    units were counted (a note of dead ones says so); ``slow``: the loss never rose and
+    no unit died, so the lr is too low."""
     r2 = result.get("train_r2")
     if data.task != "regression" or result.get("status") != "finished":
         return None
@@ -425,13 +438,21 @@ def mean_note(cfg: Config, data: Dataset, result: dict[str, Any]) -> str | None:
             f"{'' if steps == 1 else 's'} the model has barely trained; give it more epochs "
             "(--epoch) before judging the lr"
         )
-    dead = " (dead ReLUs)" if cfg.hidden_layers and "relu" in cfg.act else ""
-    why = f"its units stopped learning{dead}" if cfg.hidden_layers else "it stopped learning"
     what = (
         "predicts worse than the target's mean would"
         if r2 < -BELOW_MEAN_R2
         else "predicts about the target's mean, whatever the features"
     )
+    if slow:
+        # lr 1e-5 was told to try 1e-6, where lr 0.01 reached a test R² of 0.84.
+        return (
+            f"the training R² is {r2_text}: the model {what}; its training loss never rose "
+            "and no unit died, so its steps were too small or too few, not too big: try a "
+            f"higher lr, e.g. --lr {cfg.lr * 10:g}, or more epochs"
+        )
+    # "(dead ReLUs)" a guess, unless the units were counted (the note of them says so).
+    dead = " (dead ReLUs)" if cfg.hidden_layers and "relu" in cfg.act and not counted else ""
+    why = f"its units stopped learning{dead}" if cfg.hidden_layers else "it stopped learning"
     return (
         f"the training R² is {r2_text}: the model {what}; {why} or the lr is too high: try "
         f"a lower lr, e.g. --lr {cfg.lr / 10:g}"
@@ -676,7 +697,7 @@ LOW_TRAIN_R2 = 0.2
 MAJORITY_MIN_ROWS = 20
 
 
-def majority_note(data: Dataset, result: dict[str, Any]) -> str | None:
+def majority_note(data: Dataset, result: dict[str, Any], counted: bool = False) -> str | None:
     """A classifier whose test accuracy is no better than always answering the training
     split's most common class: on imbalanced data (2% positives) a high accuracy, and on
     a run that blew up a number that looks like a result, say nothing of learning."""
@@ -729,13 +750,20 @@ def majority_note(data: Dataset, result: dict[str, Any]) -> str | None:
     # ReLUs pushed below 0 on every row pass no gradient (a step too large, or a start
     # that left a unit off): the units picture shows them white. As the regression's note.
     hidden = result.get("model") != "linear" and (result.get("n_layer") or result.get("hid_dims"))
-    dead = " or its ReLUs died" if hidden and result.get("act") == "relu" else ""
+    # A guess, unless the units were counted (``counted``: the note of them says so).
+    dead = " or its ReLUs died" if hidden and result.get("act") == "relu" and not counted else ""
     return (
         f"{head}; the model has learnt nothing beyond the classes' sizes (more epochs or "
         f"--optim adam where the loss still fell, a lower lr where it swung{dead}, "
         + ("--class_weight balanced where a class is rare, " if rare else "")
         + "or other features may help)"
     )
+
+
+def never_rose(result: dict[str, Any]) -> bool:
+    """Whether the training loss fell (or held) from each validation to the next."""
+    train = [float(v) for v in result.get("train_losses") or []]
+    return len(train) >= 2 and all(b <= a for a, b in itertools.pairwise(train))
 
 
 # A deep sigmoid stack from this many hidden layers: its gradient, at most a quarter a
@@ -749,7 +777,9 @@ def stuck_units_note(spec: ModelSpec, weights: dict[str, np.ndarray], X: np.ndar
     all), in half a layer or more, or a deep sigmoid stack, whose gradient shrinks by up to 4 a layer. The note
     had said "or its ReLUs died" of a model whose fourth layer was dead in all 16 units."""
     hidden = spec.widths()[1:-1]
-    if spec.act == "sigmoid" and len(hidden) >= DEEP_SIGMOID:
+    # A block that adds its input carries the gradient past its units, dead or flat.
+    skips = [spec.is_residual(i) for i in range(len(hidden))]
+    if spec.act == "sigmoid" and len(hidden) >= DEEP_SIGMOID and not any(skips):
         return (
             f"sigmoid's slope is at most 0.25: through {len(hidden)} hidden layers the "
             f"gradient reaching the first is up to 4^{len(hidden)} times smaller than the "
@@ -772,7 +802,9 @@ def stuck_units_note(spec: ModelSpec, weights: dict[str, np.ndarray], X: np.ndar
     if not any(2 * d >= w for d, w in zip(dead, hidden, strict=True)):
         return None
     counts = ", ".join(f"{d} of {w}" for d, w in zip(dead, hidden, strict=True))
-    whole = [i + 1 for i, (d, w) in enumerate(zip(dead, hidden, strict=True)) if d == w]
+    whole = [
+        i + 1 for i, (d, w) in enumerate(zip(dead, hidden, strict=True)) if d == w and not skips[i]
+    ]
     blocked = (
         f" (no gradient passes hidden layer {whole[0]}, whose every unit is dead)" if whole else ""
     )

@@ -408,6 +408,17 @@ def test_a_model_that_learnt_nothing_says_which_units_stopped_it(tmp_path):
     deep = mlplab.train(act="sigmoid", lr=0.1, **{**kw, "n_layer": 8, "data": "spiral"})
     assert any("learnt nothing" in n for n in deep.notes)
     assert "sigmoid's slope is at most 0.25: through 8 hidden layers" in " ".join(deep.notes)
+    # A skip connection carries the gradient past the layers: no such claim of them.
+    skipped = mlplab.train(act="sigmoid", lr=0.1, sc_type="residual", **{**kw, "n_layer": 8})
+    assert not any("sigmoid's slope" in n for n in skipped.notes)
+    # A loss that fell at every step, no unit dead: the lr was too low, not too high (it
+    # was told to try a tenth of 1e-5).
+    slow = mlplab.train(act="relu", lr=1e-5, **{**kw, "data": "sine", "n_layer": 1,
+                                                "optim": "adam", "batch_size": 0})  # fmt: skip
+    (note,) = [n for n in slow.notes if n.startswith("the training R²")]
+    assert note.endswith("its training loss never rose and no unit died, so its steps were "
+                         "too small or too few, not too big: try a higher lr, e.g. --lr "
+                         "0.0001, or more epochs")  # fmt: skip
 
 
 def test_optimizer_settings_that_train_otherwise_than_named_get_a_note() -> None:
@@ -1076,7 +1087,11 @@ def test_a_regression_left_at_its_mean_says_the_lr_is_too_high(tmp_path, capsys)
     out = capsys.readouterr().out
     assert re.search(r"│ train\s+│(?:[^│]+│){3}\s+-?[\d.]+e-1\d", out)  # R² about 0
     assert "note: the training R² is about 0: the model predicts about the target's mean" in out
-    assert "(dead ReLUs) or the lr is too high: try a lower lr, e.g. --lr 0.05" in out
+    assert "its units stopped learning or the lr is too high: try a lower lr, e.g. --lr 0.05" in out
+    # The units counted, not guessed: every one of the 200 is dead.
+    assert (
+        "dead ReLUs: units that output 0 on every training row, by hidden layer: 200 of 200" in out
+    )
     assert main([*base, "--lr", "0.05"]) == 0  # R² 0.48: learning, if slowly
     assert "note:" not in capsys.readouterr().out
     # Two epochs of full batches are two steps: too few to blame the lr for the mean.

@@ -962,7 +962,7 @@ def check_known_settings(settings: dict[str, Any], where: str) -> None:
         raise NewerRecord(
             f"{where} names the setting {unknown[0]!r}, which mlplab {__version__} does not "
             "know: a newer mlplab wrote it (upgrade mlplab to use it), or it was edited; the "
-            "record is left as it is"
+            "record is left as it is (another --exp_name trains this config apart from it)"
         )
 
 

@@ -831,18 +831,20 @@ def _train(
             named = not names_every_setting(cfg)
             if unused := cfg.unused_settings(named=named, skip=RECORD_SETTINGS):
                 result.notes = [f"not used by this run: {'; '.join(unused)}"]
-            # And what its numbers said when it ended (a model that learnt nothing): a
-            # script that reads the notes of a kept run read none.
+            # And what its settings and numbers said when it trained (an lr schedule spent
+            # early, a model that learnt nothing): a script that reads the notes of a kept
+            # run read none.
+            result.notes += optimizer_notes(cfg)
             result.notes += end_notes(
                 cfg, data, {**kept, **result.curves}, (result.spec, result.weights)
             )
             if verbose:
-                for note in result.notes:
-                    print(f"mlplab: note: {note}", flush=True)
                 # The record settings given, not defaults: a run kept with its snapshots is
                 # not "without --snapshot_every 0" when the call never named it.
                 asked = {k: v for k, v in cfg.to_dict().items() if k in cfg.model_fields_set}
-                print(kept_line(run_dir, kept, asked), flush=True)
+                print(kept_line(run_dir, kept, asked), flush=True)  # what happened, first
+                for note in result.notes:
+                    print(f"mlplab: note: {note}", flush=True)
             return result
         return _rerun(cfg, verbose, data, spec, engine, stop, hooks, run_dir)
 

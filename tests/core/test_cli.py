@@ -421,7 +421,7 @@ def test_a_model_that_learnt_nothing_says_which_units_stopped_it(tmp_path):
                          "0.0001, or more epochs")  # fmt: skip
 
 
-def test_optimizer_settings_that_train_otherwise_than_named_get_a_note() -> None:
+def test_optimizer_settings_that_train_otherwise_than_named_get_a_note(tmp_path) -> None:
     """lr_schedule exponential with the default lr_gamma (0.1, the step schedule's) took
     the lr to 1e-7 by epoch 5, and adamw without l2_coef trained as adam: both silently."""
     import mlplab
@@ -444,6 +444,16 @@ def test_optimizer_settings_that_train_otherwise_than_named_get_a_note() -> None
     assert np.array_equal(adamw.weights["out.weight"], adam.weights["out.weight"])
     decayed = mlplab.train(optim="adamw", lr=0.01, l2_coef=0.01, epoch=3, **kw)
     assert not any("adamw" in n for n in decayed.notes)
+    # A kept run says them again, as its other notes.
+    recorded = {**kw, "record": True, "log_path": str(tmp_path)}
+    first = mlplab.train(optim="adamw", lr=0.01, epoch=3, **recorded)
+    kept = mlplab.train(optim="adamw", lr=0.01, epoch=3, **recorded)
+    assert (
+        kept.kept
+        and [n for n in kept.notes if "adamw" in n]
+        == [n for n in first.notes if "adamw" in n]
+        != []
+    )
 
 
 def test_an_under_trained_or_chance_level_classifier_gets_a_note(tmp_path, capsys):

@@ -556,7 +556,8 @@ def test_train_notes_unused_settings_in_one_line(run_cli, tmp_path):
     # The same command again keeps the finished run, and says the same of --mm.
     again = run_cli("train", *args, "--log_path", tmp_path)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.splitlines()[0] == note and "it is kept" in again.stdout
+    # (After the line that says it is kept: what happened comes first.)
+    assert again.stdout.splitlines()[1] == note and "it is kept" in again.stdout.splitlines()[0]
     # Its config.yaml, which names every setting but log_path, is no one's choice of
     # them: kept again, it notes none of its defaults (--lr_gamma 0.1, --min_delta 0.0).
     home = tmp_path / "home"  # trained where log_path's default, runs/, is beside it

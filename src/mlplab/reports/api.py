@@ -536,8 +536,8 @@ def chance_note(runs: pd.DataFrame) -> str:
     kinds = set(task[stuck].map(lambda t: t == "regression"))
     how = " or ".join(
         [
-            "their training balanced accuracy ended at chance, as answering one class for "
-            "every row scores"
+            "their training balanced accuracy ended at chance or below, as answering one "
+            "class for every row scores chance"
         ][: False in kinds]
         + ["their training R² ended at about 0 or below (predicting the mean scores 0)"][
             : True in kinds

@@ -137,7 +137,7 @@ def check_writable(log_path: str | Path) -> None:
         reason = err.strerror or type(err).__name__
         raise ConfigError(
             f"setting 'log_path': {str(p)!r} is not writable ({reason}); give log_path a "
-            "folder you can write to (a finished run there is kept without writing)"
+            "folder you can write to"
         ) from None
     free = shutil.disk_usage(probe_dir).free
     if free < MIN_FREE_BYTES:

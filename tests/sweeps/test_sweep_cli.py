@@ -620,6 +620,21 @@ def test_a_sweep_notes_settings_that_some_runs_do_not_use(tmp_path: Path, capsys
     ) in capsys.readouterr().out
 
 
+def test_a_sweep_notes_optimizer_settings_that_train_otherwise_than_named(
+    tmp_path: Path, capsys
+) -> None:
+    """A sweep of adamw and adam showed equal numbers in every column: its adamw had no
+    l2_coef, which `mlplab train` notes, and the sweep did not; nor an lr schedule spent
+    by epoch 4 of 10."""
+    args = ["sweep", "--data", "xor", "--optim", "adamw", "adam", "--lr_schedule", "exponential"]
+    args += ["--epoch", "10", "--log_every", "0", "--plots", "none", "--no_report"]
+    assert main([*args, "--log_path", str(tmp_path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "by epoch 4 of 10 it is a thousandth of its start or less" in out
+    assert "(in 2 of 2 runs)" in out
+    assert "--optim adamw with l2_coef 0 trains as adam" in out and "(in 1 of 2 runs)" in out
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_progress_counts_each_group_as_it_ends(tmp_path: Path, workers: int) -> None:
     """Two groups (one of 200 epochs, one that would train for hours): the progress line

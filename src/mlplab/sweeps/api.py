@@ -1121,6 +1121,13 @@ def _check_data(
 def _note_unused(configs: list[Config]) -> None:
     """As `mlplab train` notes them: settings that some runs' models do not use (``--mm`` of
     adam). Runs that differ only in them train the same model."""
+    from mlplab.config import optimizer_notes
+
+    # As train notes them too: an exponential schedule spent early, adamw without decay
+    # (a sweep of adamw and adam showed equal numbers in every column, unexplained).
+    told = collections.Counter(note for cfg in configs for note in optimizer_notes(cfg))
+    for note, n in told.most_common(3):
+        print(f"mlplab: note: {note} (in {n} of {len(configs)} runs)", flush=True)
     counts = collections.Counter(note for cfg in configs for note in cfg.unused_settings())
     if counts:
         shown = [f"{note} in {n} of {len(configs)} runs" for note, n in counts.most_common(4)]

@@ -611,6 +611,9 @@ def test_finished_runs_that_learnt_nothing_are_named(tmp_path: Path) -> None:
     assert chance_note(rep.runs.drop(columns="n_classes")) == ""
     binary = rep.runs.assign(task_type="binary", train_bacc=[0.5, 0.9], n_classes=np.nan)
     assert chance_note(binary).startswith("1 finished run(s)")
+    # The logic gates' 4 rows (the perceptron lab learns nothing of XOR by design): no
+    # note, as `mlplab train` gives none.
+    assert chance_note(binary.assign(n_train=4)) == ""
     regression = pd.DataFrame({"status": "finished", "task_type": "regression",
                                "run_id": ["a", "b"], "train_r2": [-12.4, 0.8]})  # fmt: skip
     assert "(e.g. a: R² -12.4)" in chance_note(regression)

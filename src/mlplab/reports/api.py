@@ -511,11 +511,15 @@ def chance_note(runs: pd.DataFrame) -> str:
     classifier whose training balanced accuracy ended at chance (what answering one class
     for every row scores), a regression whose training R² ended about 0 (what predicting
     the mean scores). A sweep of 48 runs had 12 of them stuck at 0.5, said nowhere."""
-    from mlplab.console import MEAN_R2
+    from mlplab.console import MAJORITY_MIN_ROWS, MEAN_R2
 
     if "task_type" not in runs:
         return ""
     done = runs[runs["status"] == "finished"]
+    # Not the logic gates' 4 rows, as `mlplab train` says nothing of them: the perceptron
+    # lab is there to learn nothing of XOR.
+    rows = pd.to_numeric(done.get("n_train", pd.Series(np.nan, done.index)), errors="coerce")
+    done = done[~(rows < MAJORITY_MIN_ROWS)]
     task = done["task_type"]
     # Records made before n_classes was kept: a binary task's is 2, a multiclass one's
     # unknown (its runs are left out).

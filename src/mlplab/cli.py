@@ -13,7 +13,9 @@ import contextlib
 import errno
 import os
 import signal
+import stat
 import sys
+import tempfile
 import textwrap
 import warnings
 from collections.abc import Callable, Sequence
@@ -898,6 +900,7 @@ def _quiet_idle_blas() -> None:
 def run() -> None:
     """The ``mlplab`` command: :func:`main`, then exit with its status."""
     _replace_what_cannot_be_printed()
+    _matplotlib_dirs_writable()
     code = main()
     # The command's work is done and its status decided: a Ctrl-C now (pressed again
     # after a stop, or just as a run finished) ended the process by SIGINT while Python
@@ -906,6 +909,38 @@ def run() -> None:
     # take a second (a handler that exited at once was killed by SIGINT all the same).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise SystemExit(code)
+
+
+def _matplotlib_dirs_writable() -> None:
+    """Where HOME cannot be written (a course's shared account, a container), matplotlib
+    warned in two lines that it made a temporary folder, in each sweep worker and with
+    -q, and built its font cache anew in each. A folder of this user's own under the
+    temporary folder takes its place (MPLCONFIGDIR, which the workers inherit), kept
+    between commands so that the cache is built once."""
+    if "MPLCONFIGDIR" in os.environ:
+        return
+    try:  # matplotlib's own places, as it finds them
+        home = Path.home()
+        wanted = [
+            Path(os.environ.get(var) or home / sub) / "matplotlib"
+            for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"))
+        ]
+        for folder in wanted:
+            # It, or the nearest folder above it that exists, writable: nothing is made.
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent
+            if not os.access(folder, os.W_OK):
+                raise PermissionError
+        return
+    except (OSError, RuntimeError):  # RuntimeError: no home folder known at all
+        pass
+    own = Path(tempfile.gettempdir()) / f"mlplab-matplotlib-{os.getuid()}"
+    with contextlib.suppress(OSError):
+        own.mkdir(mode=0o700, exist_ok=True)
+        info = own.lstat()
+        # Not a link or another user's folder planted under that name.
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+            os.environ["MPLCONFIGDIR"] = str(own)
 
 
 def _replace_what_cannot_be_printed() -> None:

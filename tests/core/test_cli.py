@@ -914,6 +914,27 @@ def test_another_users_lock_file_is_one_line_that_says_what_to_do(tmp_path, comm
     assert [p.name for p in (tmp_path / "shared" / "lab").iterdir()] == [".sweep.lock"]
 
 
+def test_an_unwritable_home_gets_no_matplotlib_warnings(tmp_path):
+    """A course's shared account with a read-only HOME: matplotlib warned in two lines that
+    it made a temporary folder, in every process, with -q too, and rebuilt its font cache
+    in each."""
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("as root, a folder of mode 555 is written without setpriv")
+    home, temp = tmp_path / "home", tmp_path / "temp"
+    home.mkdir(mode=0o555)
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MPL", "XDG_"))}
+    env.update(HOME=str(home), TMPDIR=str(temp))
+    prefix = NO_ROOT_READS if os.geteuid() == 0 else []
+    argv = ["train", "--data", "xor", "--epoch", "3", "--log_path", "runs", "-q"]
+    proc = subprocess.run([*prefix, sys.executable, "-m", "mlplab", *argv],
+                          capture_output=True, text=True, cwd=tmp_path, env=env)  # fmt: skip
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert list(tmp_path.glob("runs/exp/*/plots/loss.png"))
+    (own,) = temp.iterdir()  # the folder that stands in for HOME's, kept for the next
+    assert own.name.startswith("mlplab-matplotlib-") and (own.stat().st_mode & 0o777) == 0o700
+
+
 def test_a_report_of_a_read_only_folder_asks_for_out(tmp_path):
     """It said 'report --out: cannot write in ...' to a user who gave no --out."""
     if os.geteuid() == 0 and shutil.which("setpriv") is None:

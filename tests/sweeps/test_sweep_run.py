@@ -535,9 +535,9 @@ def test_runs_another_sweep_is_training_are_counted_as_its_not_as_skipped(
         result.summary()
     )
     assert result.exit_code == 0 and result.report is None
-    assert "mlplab: no report yet: another sweep is training these runs; `mlplab report " in (
-        capsys.readouterr().out
-    )
+    out = capsys.readouterr().out
+    assert "mlplab: no report yet: another sweep is training these runs; `mlplab report " in out
+    assert "0 run records" not in out  # the folder was filling with the other's runs
 
 
 def test_a_list_sweep_trains_its_rows_reports_them_and_skips_them_again(tmp_path: Path) -> None:

@@ -675,8 +675,8 @@ def sweep(
             elif report and not result.interrupted:  # a sweep cut short said so above
                 late = _write_report(result, configs, first, spec, started, late, held, sigint,
                                      verbose, rank_by)  # fmt: skip
-            if verbose:
-                print(_records_line(configs), flush=True)
+            if verbose and (line := _records_line(configs)):
+                print(line, flush=True)
             late = _late_stop(result, held.seen, late)
         late = _late_stop(result, held.seen, late)  # one that came as the last line printed
     finally:
@@ -933,10 +933,13 @@ def _import_report_soon() -> None:
 
 
 def _records_line(configs: list[Config]) -> str:
-    """The closing line: where the sweep's run records and plots are (those that exist)."""
+    """The closing line: where the sweep's run records and plots are (those that exist);
+    "" where none does."""
     from mlplab.runs.record import run_dir_of
 
     dirs = [d for d in map(run_dir_of, configs) if (d / "result.json").is_file()]
+    if not dirs:  # every run another sweep's, none recorded yet: "0 run records" misread
+        return ""
     plots = sum((d / "plots").is_dir() for d in dirs)
     # Runs that failed before a checkpoint (a cluster that stopped) have none to name.
     saved = sum((d / "checkpoints").is_dir() for d in dirs)

@@ -42,9 +42,9 @@ from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.record import (
     is_finished,
     read_result,
-    record_settings,
     run_dir_of,
     run_name,
+    saved_settings,
     settings_yaml,
 )
 from mlplab.sweeps.ray_backend import TMP_PREFIX, run_on_ray, write_run_dir
@@ -141,7 +141,7 @@ def assert_complete_records(configs: list[dict[str, Any]]) -> None:
         assert "log_path" not in result
         assert result["run_id"] == run_name(cfg)
         assert (run_dir / "metrics.csv").is_file()
-        assert (run_dir / "config.yaml").read_text() == settings_yaml(record_settings(cfg))
+        assert (run_dir / "config.yaml").read_text() == settings_yaml(saved_settings(cfg))
         assert hparam_log_paths(run_dir) == [None]
         for which in ("last", "best"):
             ckpt = load_checkpoint(run_dir / "checkpoints" / f"{which}.safetensors")

@@ -793,10 +793,8 @@ def stuck_units_note(spec: ModelSpec, weights: dict[str, np.ndarray], X: np.ndar
     alive = [np.zeros(w, dtype=bool) for w in hidden]
     for start in range(0, len(X), 4096):  # in chunks: a million rows at a time is GBs
         x = np.asarray(X[start : start + 4096], dtype=np.float64)
-        for i, block in enumerate(model.blocks):
-            z, _ = block.linear.forward(x)
+        for i, (z, _) in enumerate(model.hidden_parts(x)):
             alive[i] |= (z[0] > 0).any(axis=0)
-            x, _ = block.forward(x, train=False)
     dead = [int((~a).sum()) for a in alive]
     # A few dead units of a wide layer are common and harmless: not why it learnt nothing.
     if not any(2 * d >= w for d, w in zip(dead, hidden, strict=True)):

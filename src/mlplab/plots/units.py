@@ -65,15 +65,11 @@ def unit_outputs(
     from mlplab.engines.numpy.model import MLP
 
     model = MLP(spec, [state], dtype="float64")
-    x = grid.model_inputs
     shape = grid.xx.shape
-    layers = []
-    for block in model.blocks:
-        z, _ = block.linear.forward(x)
-        a, _ = block.act.forward(z.copy())  # ReLU's forward writes into its input
-        x, _ = block.forward(x, train=False)
-        layers.append((z[0].T.reshape(-1, *shape), a[0].T.reshape(-1, *shape)))
-    return layers
+    return [
+        (z[0].T.reshape(-1, *shape), a[0].T.reshape(-1, *shape))
+        for z, a in model.hidden_parts(grid.model_inputs)
+    ]
 
 
 @styled

@@ -209,6 +209,18 @@ class MLP:
         caches.append(out_cache)
         return out, caches
 
+    def hidden_parts(self, x: Array) -> list[tuple[Array, Array]]:
+        """Each hidden layer's linear part ``z`` and activation ``a = act(z)`` over ``x``,
+        ``[K, N, width]`` each, in inference mode (before a batch norm or a skip
+        connection): what the pictures of units and the count of dead ReLUs read."""
+        parts = []
+        for block in self.blocks:
+            z, _ = block.linear.forward(x)
+            a, _ = block.act.forward(z.copy())  # ReLU's forward writes into its input
+            parts.append((z, a))
+            x, _ = block.forward(x, train=False)
+        return parts
+
     def backward(self, caches: list[Any], dout: Array) -> dict[str, Array]:
         """``dloss/dout [K, N, out_dim]`` -> gradients of every parameter, by name, ``[K, ...]``.
 

@@ -382,7 +382,6 @@ def end_notes(
     steps = result.get("steps")
     trained = not (isinstance(steps, int) and steps < SHORT_RUN_STEPS)
     far = isinstance(r2 := result.get("train_r2"), float) and r2 < -BELOW_MEAN_R2 and trained
-    lr = None if scale else (rose or mean) if far else (mean or rose)
     majority = majority_note(data, result, model is not None)
     # Not beside the target's scale (its cure is no lower lr, which this note gives), nor
     # after a few steps, which have not trained the model.
@@ -390,8 +389,8 @@ def end_notes(
     stuck = stuck_units_note(*model, data.X_train) if model and learnt_nothing else None
     if mean and learnt_nothing and model and not stuck and never_rose(result):
         # Not "the lr is too high": no unit died, and each step lowered the loss.
-        mean = mean_note(cfg, data, result, counted=True, slow=True)
-        lr = (rose or mean) if far else (mean or rose)
+        mean = mean_note(cfg, data, result, slow=True)
+    lr = None if scale else (rose or mean) if far else (mean or rose)
     notes = (scale, lr, majority, stuck)
     swung = overfit_note(data.shared_splits, result)
     # Not both: "still falling, raise --epoch" beside "ended above its lowest, it swings"
@@ -423,7 +422,7 @@ def mean_note(
     below 0 on every row stop passing gradients ("dead"), and only the output's bias
     learns, which finds the mean; a run that oscillates ends anywhere. ``counted``: the
     units were counted (a note of dead ones says so); ``slow``: the loss never rose and
-    no unit died, so the lr is too low."""
+    no unit was counted dead, so the lr is too low."""
     r2 = result.get("train_r2")
     if data.task != "regression" or result.get("status") != "finished":
         return None

@@ -97,6 +97,27 @@ def test_a_record_no_picture_can_be_drawn_from_says_so_in_one_line_each_and_exit
     assert not list((tmp_path / "pictures").glob("*"))
 
 
+def test_a_picture_that_fails_among_drawn_ones_exits_1(tmp_path_factory, tmp_path, run_cli):
+    """One picture that cannot be written (a full disk, or here a folder in its place)
+    among others drawn: plot named it and exited 0, so `mlplab plot RUN || exit` went on
+    as though every picture were there."""
+    xor = trained(tmp_path_factory, "xor", **XOR_NN)
+    out = tmp_path / "pictures"
+    (out / "surface.png").mkdir(parents=True)
+    proc = run_cli("plot", xor.run_dir, "--out", out)
+    assert proc.returncode == 1, proc.stderr
+    others = [n for n in xor.record["plot_files"] if n != "surface.png"]
+    assert "surface.png" in xor.record["plot_files"] and others
+    assert proc.stdout.split() == [str(out / n) for n in others]
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("mlplab: plot surface.png failed (IsADirectoryError: ")
+    total = len(xor.record["plot_files"])
+    assert lines[-1] == (
+        f"mlplab: plot drew {total - 1} of the {total} pictures of {str(xor.run_dir)!r}"
+    )
+    assert len(lines) == 2 and (out / "surface.png").is_dir()
+
+
 def test_plot_of_a_data_file_says_it_is_a_file(tmp_path, run_cli):
     data = tmp_path / "rows.csv"
     data.write_text("a,b,y\n1,2,0\n")

@@ -69,7 +69,7 @@ def plot_command(
         When ``target`` is not a usable run directory (one line; the CLI exits 2).
     """
     _check_path("the run directory", target)
-    run_dir = Path(target)
+    run_dir, failed = Path(target), list[str]()
     if target == ACTIVATIONS_TARGET and not (run_dir / "config.yaml").is_file():
         from mlplab.plots.activations import draw_activations
 
@@ -79,9 +79,12 @@ def plot_command(
             print(out_dir / name)
     else:
         # Each path as its file is written: a run with snapshots draws for many seconds.
-        _, names = redraw_run(run_dir, load_run, out, fmt, printed=True, which=which)
-    if not names:  # each picture failed, and said why above: no success to report
-        print(f"mlplab: plot drew no picture of {target!r}", file=sys.stderr)
+        _, names = redraw_run(
+            run_dir, load_run, out, fmt, printed=True, which=which, on_failed=failed.append
+        )
+    if failed or not names:  # a picture failed, and said why above: a script must see it
+        drew = f"{len(names)} of the {len(names) + len(failed)} pictures" if names else "no picture"
+        print(f"mlplab: plot drew {drew} of {target!r}", file=sys.stderr)
         return 1
     return 0
 
@@ -93,10 +96,11 @@ def redraw_run(
     fmt: str = "png",
     printed: bool = False,
     which: str = "last",
+    on_failed: Callable[[str], None] | None = None,
 ) -> tuple[Path, list[str]]:
     """Redraw the plots of the run in ``run_dir``; return the folder and file names.
     ``printed``: print each file's path as it is written; ``which``: the checkpoint
-    drawn (see :func:`plot_command`)."""
+    drawn (see :func:`plot_command`); ``on_failed``: called with each name that failed."""
     if not run_dir.is_dir():
         # A data file given by mistake exists: saying it does not would mislead.
         why = "it is a file" if run_dir.exists() else "it does not exist"
@@ -132,7 +136,9 @@ def redraw_run(
         except CheckpointError as gone:
             if which == "best":  # the loss curves alone are no picture of the best model
                 raise
-            return out_dir, _loss_of_record_only(run_dir, out_dir, result, fmt, printed, gone)
+            return out_dir, _loss_of_record_only(
+                run_dir, out_dir, result, fmt, printed, gone, on_failed
+            )
         only = WITHOUT_ROWS
         print(
             f"mlplab: plot drew only the pictures that need no data rows: {err}",
@@ -141,7 +147,9 @@ def redraw_run(
     except CheckpointError as gone:
         if which == "best":
             raise
-        return out_dir, _loss_of_record_only(run_dir, out_dir, result, fmt, printed, gone)
+        return out_dir, _loss_of_record_only(
+            run_dir, out_dir, result, fmt, printed, gone, on_failed
+        )
     snapshots = _load_snapshots(run_dir)  # read first: fail before drawing
 
     record = with_every_point(run_dir, run.record)
@@ -164,6 +172,7 @@ def redraw_run(
         snapshots=snapshots,
         only=only,
         on_written=(lambda name: print(out_dir / name, flush=True)) if printed else None,
+        on_failed=on_failed,
     )
     return out_dir, names
 
@@ -272,6 +281,7 @@ def _loss_of_record_only(
     fmt: str,
     printed: bool,
     gone: CheckpointError,
+    on_failed: Callable[[str], None] | None,
 ) -> list[str]:
     """No model to draw (its checkpoints deleted to save room, say): its loss curves are
     in the record all the same, and are drawn, with a line that says why only they are.
@@ -288,7 +298,7 @@ def _loss_of_record_only(
     record = with_every_point(run_dir, result)
     figures = {"loss": lambda: loss_figure(record, info)}
     on_written = (lambda name: print(out_dir / name, flush=True)) if printed else None
-    return write_figures(out_dir, figures, fmt, on_written)
+    return write_figures(out_dir, figures, fmt, on_written, on_failed)
 
 
 def _load_noting(load_run: RunLoader, run_dir: Path, data: bool = True, which: str = "last") -> Any:

@@ -172,6 +172,7 @@ def draw_run_plots(
     snapshots: SnapshotRecorder | None = None,
     only: Collection[str] | None = None,
     on_written: Callable[[str], None] | None = None,
+    on_failed: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Draw a finished run's plots into ``plots_dir``, in this process; return the names.
 
@@ -206,6 +207,9 @@ def draw_run_plots(
     on_written : callable, optional
         Called with each file's name as it is written (``mlplab plot`` prints it: a run
         with snapshots takes many seconds to draw).
+    on_failed : callable, optional
+        Called with each file's name that failed, after its warning (``mlplab plot``
+        then exits 1).
 
     Returns
     -------
@@ -217,7 +221,7 @@ def draw_run_plots(
     figures = run_figures(result, data, predict, spec, weights)
     if only is not None:
         figures = {stem: draw for stem, draw in figures.items() if stem in only}
-    written = write_figures(plots_dir, figures, fmt, on_written)
+    written = write_figures(plots_dir, figures, fmt, on_written, on_failed)
     if snapshots is not None and snapshots.steps:
         drawn = snapshots.for_drawing()
         for name, write in (
@@ -227,7 +231,7 @@ def draw_run_plots(
             try:
                 write()
             except Exception as err:
-                _warn(f"plot {name}", err)
+                _warn(name, err, on_failed)
             else:
                 written.append(name)
                 if on_written is not None:
@@ -241,6 +245,7 @@ def write_figures(
     figures: dict[str, Callable[[], Figure]],
     fmt: str = "png",
     on_written: Callable[[str], None] | None = None,
+    on_failed: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Draw and save each figure as ``STEM.FMT``; return the names written.
 
@@ -255,7 +260,7 @@ def write_figures(
         try:
             save_figure(draw(), plots_dir / name, fmt)
         except Exception as err:
-            _warn(f"plot {name}", err)
+            _warn(name, err, on_failed)
         else:
             written.append(name)
             if on_written is not None:
@@ -263,9 +268,11 @@ def write_figures(
     return written
 
 
-def _warn(what: str, err: Exception) -> None:
+def _warn(name: str, err: Exception, on_failed: Callable[[str], None] | None) -> None:
     warnings.warn(
-        f"mlplab: {what} failed ({type(err).__name__}: {err}); results are kept",
+        f"mlplab: plot {name} failed ({type(err).__name__}: {err}); results are kept",
         RuntimeWarning,
         stacklevel=3,
     )
+    if on_failed is not None:
+        on_failed(name)

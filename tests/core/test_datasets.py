@@ -1240,6 +1240,35 @@ def test_a_date_column_is_told_to_become_numbers_not_one_hot(tmp_path, when):
     assert "get_dummies" not in str(err.value)
 
 
+def test_a_suggested_ignore_pastes_into_a_shell_whatever_the_column_name(tmp_path):
+    """Spreadsheet headers hold spaces and brackets: `--ignore ma classe` pasted gave the
+    column 'ma' (no such column), and `--ignore note (libre)` stopped the shell."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+
+    rows = "".join(f"{i % 3},{'oui' if i % 2 else 'non'},{i % 2}\n" for i in range(12))
+    (tmp_path / "t.csv").write_text("a,note (libre),y\n" + rows)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    flag = re.search(r"--ignore ('[^']*'|[^\s;,]+)", str(err.value))
+    assert flag and flag.group(1) == "'note (libre)'", str(err.value)
+    command = f"{shlex.quote(sys.executable)} -m mlplab train --data t.csv --epoch 2 -q"
+    proc = subprocess.run(
+        f"{command} --log_path runs {flag.group(0)}",
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(next(tmp_path.glob("runs/*/*/result.json")).read_text())["ignore"] == [
+        "note (libre)"
+    ]
+
+
 def test_a_target_column_of_one_value_among_several_is_noted(tmp_path):
     """A constant target counts as R² 0 in the run's mean over targets: 0.48 for a run
     whose price alone reached 0.97, and nothing said why."""

@@ -542,6 +542,48 @@ def test_dots_of_a_decimal_comma_file_group_thousands(tmp_path):
     np.testing.assert_allclose(np.sort(y), np.sort(price.round(2)))
 
 
+def test_dots_that_group_whole_numbers_without_decimal_commas_are_one_line(tmp_path, run_cli):
+    """A ';' file of whole numbers grouped by dots (168, 2.781, 667.017; no decimal comma
+    to say the comma is the decimal mark) was read as 168, 2.781 and 667.017: a column
+    scrambled, trained on without a word. A column of decimals with 3 places, and one of
+    whole numbers beside it, read as before."""
+    rng = np.random.default_rng(0)
+    people = np.concatenate([rng.integers(50, 999, 20), rng.integers(1000, 900_000, 20)])
+    lines = ["Gemeinde;Einwohner;groß"] + [
+        f"G{i};{_euro(n, 0)};{'ja' if n > 5000 else 'nein'}" for i, n in enumerate(people)
+    ]
+    (tmp_path / "g.csv").write_text("\n".join(lines) + "\n")
+    first = _euro(people[20], 0)
+    assert "." in first and "." not in _euro(people[0], 0)
+    proc = run_cli(
+        "train",
+        "--data",
+        tmp_path / "g.csv",
+        "--target",
+        "groß",
+        "--ignore",
+        "Gemeinde",
+        "--log_path",
+        tmp_path / "runs",
+    )
+    assert_one_line_error(
+        proc,
+        f"column 'Einwohner' holds {first!r} beside '{people[0]}': its dots seem to group "
+        f"thousands ({people[20]})",
+        f"save the column without the thousands separator (or, if they are decimals, write "
+        f"them on every value: {people[0]}.000)",
+    )
+    assert not (tmp_path / "runs").exists()
+    # Decimals of 3 places everywhere, and plain whole numbers in another column: as read.
+    ratio = rng.uniform(1, 9, 40).round(3)
+    (tmp_path / "m.csv").write_text(
+        "a;b;y\n" + "".join(f"{r:.3f};{i % 7};{i % 2}\n" for i, r in enumerate(ratio))
+    )
+    d = load_dataset(str(tmp_path / "m.csv"))
+    rows = np.concatenate([d.X_train, d.X_val, d.X_test])
+    np.testing.assert_allclose(np.sort(rows[:, 0]), np.sort(ratio))
+
+
 def test_what_spreadsheets_leave_after_a_table_is_dropped(tmp_path):
     """A ';' that ends every line makes an empty unnamed column, and ';;' rows at the end
     made 'NaN in data row 41'; both are the spreadsheet's, not the data's."""

@@ -89,7 +89,7 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
             # fails on a column of Python ints ("Can only use .str accessor ...").
             _wide_integers_as_floats(df, path)
             if sep != ",":
-                _read_decimal_commas(df, p, sep, as_text)
+                _read_decimal_commas(df, p, path, sep, as_text)
                 # Its columns read again from their text hold such ints anew, which the
                 # features' check called "not numeric".
                 _wide_integers_as_floats(df, path)
@@ -507,14 +507,15 @@ def _without_trailing_blanks(df, as_text: Collection[str] = ()):  # -> pandas.Da
     return df.iloc[:last] if last < len(df) else df
 
 
-def _read_decimal_commas(df, p: Path, sep: str, as_text: Collection[str] = ()) -> None:
+def _read_decimal_commas(df, p: Path, path: str, sep: str, as_text: Collection[str] = ()) -> None:
     """Read numbers as spreadsheets write them where the file's separator is ';' or a tab:
     a decimal comma (-43,64), and dots that group thousands (1.799.289,58).
 
     A file is read so once one of its columns is numbers with decimal commas: its other
     columns of such numbers are then read the same way, so 1.682 is 1682, not 1.682 as a
     dot-decimal file would have it. A column with other text (a note with a comma in it)
-    stays text, and the features' check names it.
+    stays text, and the features' check names it. In a file read with decimal points, a
+    column whose dots can only group thousands is refused (:func:`_check_not_grouped`).
     """
     import pandas as pd
 
@@ -524,8 +525,9 @@ def _read_decimal_commas(df, p: Path, sep: str, as_text: Collection[str] = ()) -
 
     texts = [c for c in df.columns if df[c].dtype.kind == "O" and str(c).strip() not in as_text]
     with_commas = [c for c in texts if df[c].str.contains(",", regex=False, na=False).any()]
-    if not with_commas:
-        return  # nothing says the comma is the decimal mark: dots are decimals
+    floats = [c for c in df.columns if str(c).strip() not in as_text and _may_be_grouped(df[c])]
+    if not with_commas and not floats:
+        return  # nothing says the comma is the decimal mark, nor a dot could group
     raw = pd.read_csv(
         p,
         sep=sep,
@@ -538,11 +540,51 @@ def _read_decimal_commas(df, p: Path, sep: str, as_text: Collection[str] = ()) -
     raw = raw.set_axis(df.columns, axis=1)
     raw = raw.apply(lambda col: col.str.strip())
     if not any(numbers(raw[c]) for c in with_commas):
+        _check_not_grouped(raw, floats, path)  # dots are decimals
         return
     for col in [c for c in df.columns if str(c).strip() not in as_text]:
         if numbers(raw[col]):
             plain = raw[col].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
             df[col] = pd.to_numeric(plain)
+
+
+# Whole numbers as a spreadsheet groups them (2.781, 667.017), and those under 1000 (168).
+_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")
+_UNDER_1000 = re.compile(r"[+-]?\d{1,3}")
+
+
+def _may_be_grouped(col) -> bool:
+    """Whether a column read as numbers could be :func:`_check_not_grouped`'s: whole
+    numbers under 1000 beside numbers of 3 decimals from 1 up (its text is read again,
+    which a column of measurements is spared)."""
+    if col.dtype.kind != "f":
+        return False
+    v = col.dropna().to_numpy()
+    whole = v == np.round(v)
+    return bool(
+        (whole & (np.abs(v) < 1000)).any()
+        and (~whole & (np.abs(v) >= 1)).any()
+        and (np.abs(v * 1000 - np.round(v * 1000)) < 1e-6).all()
+    )
+
+
+def _check_not_grouped(raw, columns: list[str], path: str) -> None:
+    """One line for a column, read with decimal points, whose dots group thousands: whole
+    numbers under 1000 beside numbers whose every dot is followed by 3 digits. A German
+    export of populations (168, 2.781, 667.017) was read as 168, 2.781 and 667.017, and
+    trained on that, without a word."""
+    for c in columns:
+        kept = raw[c].dropna()
+        grouped, plain = kept.str.fullmatch(_GROUPED), kept.str.fullmatch(_UNDER_1000)
+        if grouped.any() and plain.any() and (grouped | plain).all():
+            dotted, whole = kept[grouped].iloc[0], kept[plain].iloc[0]
+            raise DataError(
+                f"data file {path!r}: column {c!r} holds {dotted!r} beside {whole!r}: its dots "
+                f"seem to group thousands ({dotted.replace('.', '')}), but a file without "
+                "decimal commas reads a dot as a decimal point; save the column without the "
+                "thousands separator (or, if they are decimals, write them on every value: "
+                f"{whole}.000)"
+            )
 
 
 def header_names(path: str) -> list[str] | None:

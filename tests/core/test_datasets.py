@@ -584,6 +584,56 @@ def test_dots_that_group_whole_numbers_without_decimal_commas_are_one_line(tmp_p
     np.testing.assert_allclose(np.sort(rows[:, 0]), np.sort(ratio))
 
 
+def test_names_and_labels_in_another_unicode_form_are_the_same(tmp_path, run_cli):
+    """Rows saved on macOS write 'é' as 'e' and a combining accent (NFD). Labels 'élevé'
+    in both forms trained as 3 classes of 2 (two 'élevé' rows in the confusion matrix),
+    --target typed as 'Catégorie' was "not a column; columns are ..., Catégorie", and
+    predict left out the run's id column whose header was in the other form."""
+    import unicodedata
+
+    def nfd(text: str) -> str:
+        return unicodedata.normalize("NFD", text)
+
+    assert nfd("élevé") != "élevé"
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    labels = ["élevé" if a > 0 else "faible" for a in X[:, 0]]
+    labels = [nfd(v) if i % 2 else v for i, v in enumerate(labels)]  # both forms
+    head = [nfd("Numéro"), "a", "b", nfd("Catégorie")]
+    rows = [f"{i},{a},{b},{v}\n" for i, ((a, b), v) in enumerate(zip(X, labels))]
+    (tmp_path / "t.csv").write_text(",".join(head) + "\n" + "".join(rows))
+    proc = run_cli(
+        "train",
+        "--data",
+        tmp_path / "t.csv",
+        "--target",
+        "Catégorie",
+        "--ignore",
+        "Numéro",
+        "--epoch",
+        "3",
+        "--plots",
+        "none",
+        "--log_path",
+        tmp_path / "runs",
+    )
+    assert proc.returncode == 0, proc.stderr
+    (result,) = tmp_path.glob("runs/*/*/result.json")
+    from mlplab import load_run
+
+    data = load_run(result.parent).dataset
+    assert (data.class_names, data.feature_names) == (["faible", "élevé"], ["a", "b"])
+    new = tmp_path / "new.csv"
+    new.write_text(
+        ",".join(head[:3]) + "\n" + "".join(r.rsplit(",", 1)[0] + "\n" for r in rows[:3])
+    )
+    proc = run_cli("predict", result.parent, "--data", new)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("Numéro,predicted,"), lines[0]
+    assert [line.split(",")[0] for line in lines[1:]] == ["0", "1", "2"]
+
+
 def test_what_spreadsheets_leave_after_a_table_is_dropped(tmp_path):
     """A ';' that ends every line makes an empty unnamed column, and ';;' rows at the end
     made 'NaN in data row 41'; both are the spreadsheet's, not the data's."""

@@ -738,8 +738,9 @@ def _from_file(
         values = col
     else:
         # 'yes ' is 'yes': spaces around a label (a spreadsheet's stray one) would make it
-        # a class of its own, as spaces around a column name would not.
-        values = col.astype(str).str.strip()
+        # a class of its own, as spaces around a column name would not; and so is 'élevé'
+        # in another Unicode form (rows saved on macOS), which looked the same twice.
+        values = col.astype(str).str.strip().str.normalize("NFC")
     classes, y = np.unique(values.to_numpy(), return_inverse=True)
     if len(classes) < 2:
         raise DataError(

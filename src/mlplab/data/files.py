@@ -10,6 +10,7 @@ import collections
 import csv
 import re
 import sys
+import unicodedata
 import warnings
 import zipfile
 from collections.abc import Collection, Iterator
@@ -48,6 +49,7 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
     """
     import pandas as pd
 
+    as_text = {column_name(n) for n in as_text}
     p = Path(path)
     try:
         is_file = p.is_file()  # raises in a folder it may not search (Python 3.11)
@@ -71,6 +73,7 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
             _check_not_data(path, names, sep)
             _check_distinct(path, names)
             df = _read_csv(p, path, sep, as_text, names)
+            df.columns = _composed(df.columns)
             df = _without_trailing_blanks(df, as_text)
             named = _named_width(list(df.columns))
             if 0 < named < len(df.columns):
@@ -130,9 +133,24 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
     except Exception as err:  # a malformed file, whatever the parser says
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"data file {path!r} cannot be read: {reason}") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = _composed(df.columns)
     _check_distinct(path, list(df.columns))
     return df
+
+
+def column_name(name: Any) -> str:
+    """A column's name as mlplab compares it: without the spaces around it, and in
+    Unicode's composed form (NFC), as a name typed elsewhere is: a macOS header's 'é'
+    (an 'e' and a combining accent) is the 'é' of --target, though their bytes differ."""
+    return unicodedata.normalize("NFC", str(name).strip())
+
+
+def _composed(columns) -> list[str]:
+    """The columns' names by :func:`column_name`, unless two would be one: a file that has
+    both forms of a name has two columns, each kept as written (`predict` takes the run's)."""
+    names = [column_name(c) for c in columns]
+    written = [str(c).strip() for c in columns]
+    return names if len(set(names)) == len(set(written)) else written
 
 
 # The cells pandas reads as missing by default (its documented list). A column read as text
@@ -154,7 +172,7 @@ def _read_csv(
     if sep == SPACES:
         options.update(header=0, names=names)
     columns = list(pd.read_csv(p, nrows=0, **options).columns)
-    text = [c for c in columns if str(c).strip() in as_text]
+    text = [c for c in columns if column_name(c) in as_text]
     # index_col=False: where the first data row has one value more than the header, pandas
     # made an index of the first column, and read every value under the wrong column.
     options["index_col"] = False

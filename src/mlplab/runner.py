@@ -139,6 +139,15 @@ from mlplab.training.metrics import curve_metric_name
 # SIGHUP is a closed terminal or a dropped ssh session: the run stops as for SIGTERM.
 EXIT_FOR_SIGNAL: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
+
+def stop_signals(signals: Sequence[int] = tuple(EXIT_FOR_SIGNAL)) -> list[int]:
+    """The ``signals`` that stop a run, less SIGHUP where the process ignores it:
+    ``nohup mlplab ... &`` asked that the run outlive its terminal, and a handler of
+    mlplab's stopped it at the logout all the same."""
+    ignored = signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    return [sig for sig in signals if not (sig == signal.SIGHUP and ignored)]
+
+
 # Points per TensorBoard curve: a single run shows about 1000, as TensorBoard does by
 # default (a stack writes fewer: mlplab.stacks.STACK_TB_POINTS).
 TB_POINTS = 1000
@@ -282,7 +291,7 @@ class StopFlag:
     ) -> None:
         if threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be set from the main thread
-        for sig in (*signals, *(() if self.relay is None else (self.relay,))):
+        for sig in (*stop_signals(signals), *(() if self.relay is None else (self.relay,))):
             self.previous[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:

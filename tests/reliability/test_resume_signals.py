@@ -246,3 +246,25 @@ def test_the_same_command_again_continues_a_stopped_run_exactly(sig, reference, 
     (line,) = [x for x in again.stdout.splitlines() if "it is replaced by this new run" in x]
     assert "(it cannot continue: " in line and "last.safetensors" in line  # the reason
     assert_same_run(ref_dir, run_dir)
+
+
+def test_a_run_started_by_nohup_outlives_its_terminal(tmp_path):
+    """`nohup mlplab train ... &`, then a logout: the hangup had stopped the run (exit
+    129), though nohup is there to keep it going."""
+    proc = subprocess.Popen(
+        [*MLPLAB, *settings("numpy"), "--log_path", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
+    assert proc.stdout is not None and " -> " in proc.stdout.readline()
+    time.sleep(0.5)
+    assert proc.poll() is None, "the run ended before its hangup"
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    (result,) = tmp_path.glob("*/*/result.json")
+    record = read_json(result)
+    assert record["status"] == "finished" and record["epochs_run"] == EPOCHS["numpy"]

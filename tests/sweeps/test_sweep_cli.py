@@ -254,13 +254,13 @@ def test_a_gpu_the_machine_lacks_is_one_line_before_any_run(tmp_path: Path, caps
 
 
 def _long_sweep(
-    log: Path, exp_name: str, sigint_ignored: bool = False, workers: int = 2
+    log: Path, exp_name: str, sigint_ignored: bool = False, workers: int = 2, nohup: bool = False
 ) -> subprocess.Popen[str]:
     """``mlplab sweep`` of 8 xor configs (two stacks, two workers) that would train for
     hours, in its own process group as a shell starts a command; returns once every
     run's record is open (the stacks are training). ``sigint_ignored``: started with
     SIGINT ignored, as a script's background job is. ``workers=1``: one stack, trained
-    in the sweep's process."""
+    in the sweep's process. ``nohup``: started with SIGHUP ignored, as nohup starts it."""
     import time
 
     args = [
@@ -270,7 +270,7 @@ def _long_sweep(
         "--plots", "none", "--log_path", str(log), "--exp_name", exp_name, "--workers", str(workers),
         "--no_report",
     ]  # fmt: skip
-    proc = _started(args, sigint_ignored)
+    proc = _started(args, sigint_ignored, nohup)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(log.glob(f"{exp_name}/*/result.json"))) < 8:
         time.sleep(0.05)
@@ -278,9 +278,16 @@ def _long_sweep(
     return proc
 
 
-def _started(args: list[str], sigint_ignored: bool = False) -> subprocess.Popen[str]:
+def _started(
+    args: list[str], sigint_ignored: bool = False, nohup: bool = False
+) -> subprocess.Popen[str]:
     """``mlplab ARGS`` in its own process group, as a shell starts a command."""
     import signal
+
+    def ignore() -> None:
+        for sig, on in ((signal.SIGINT, sigint_ignored), (signal.SIGHUP, nohup)):
+            if on:
+                signal.signal(sig, signal.SIG_IGN)
 
     return subprocess.Popen(
         [sys.executable, "-m", "mlplab", *args],
@@ -288,9 +295,7 @@ def _started(args: list[str], sigint_ignored: bool = False) -> subprocess.Popen[
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-        if sigint_ignored
-        else None,
+        preexec_fn=ignore if sigint_ignored or nohup else None,
     )
 
 
@@ -355,6 +360,24 @@ def test_a_sweep_started_with_sigint_ignored_stops_on_it(tmp_path: Path) -> None
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "8 runs remain" in err
     assert sorted(r["status"] for r in _records(log, "bg")) == ["interrupted"] * 8
+
+
+def test_a_sweep_started_by_nohup_outlives_its_terminal(tmp_path: Path) -> None:
+    """`nohup mlplab sweep ... &`, then a logout (SIGHUP to the group): mlplab's own
+    handler stopped the sweep and its workers, exit 129, the night's training lost."""
+    import os
+    import signal
+    import time
+
+    log = tmp_path / "runs"
+    proc = _long_sweep(log, "nohup", nohup=True)
+    os.killpg(proc.pid, signal.SIGHUP)
+    time.sleep(3.0)
+    assert proc.poll() is None, proc.communicate()[1]
+    assert sorted(r["status"] for r in _records(log, "nohup")) == ["running"] * 8
+    err, _ = _stop(proc, lambda pid: os.killpg(pid, signal.SIGTERM))  # it still stops so
+    assert proc.returncode == 143, err
+    assert sorted(r["status"] for r in _records(log, "nohup")) == ["interrupted"] * 8
 
 
 def _sigint_twice(gap_s: float, then_group: bool) -> Callable[[int], None]:

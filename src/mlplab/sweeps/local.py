@@ -122,7 +122,11 @@ def sigterm_stops() -> Iterator[SigtermSeen]:
             seen.received, seen.name = True, signal.Signals(signum).name
             raise Terminated(seen.name)
 
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    from mlplab.runner import stop_signals
+
+    previous = {
+        sig: signal.signal(sig, handle) for sig in stop_signals((signal.SIGTERM, signal.SIGHUP))
+    }
     try:
         yield seen
     finally:
@@ -171,9 +175,9 @@ def held_stops() -> Iterator[HeldStops]:
     if threading.current_thread() is not threading.main_thread():
         yield held
         return
-    held.previous = {
-        sig: signal.signal(sig, held.note) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    }
+    from mlplab.runner import stop_signals
+
+    held.previous = {sig: signal.signal(sig, held.note) for sig in stop_signals()}
     try:
         yield held
     finally:

@@ -40,7 +40,11 @@ def terminal_text(text: str) -> str:
 def interactive() -> bool:
     # sys.stdout is None where descriptor 1 was closed before Python started (pythonw).
     tty = sys.stdout is not None and sys.stdout.isatty()
-    return tty and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
+    # A notebook's `!mlplab ...` runs on a pseudo-terminal whose output goes into the cell,
+    # which shows colours but not the cursor moves that erase a bar: each repaint stayed,
+    # in the saved notebook too. Its kernel's JPY_PARENT_PID says where it is.
+    notebook = bool(os.environ.get("JPY_PARENT_PID"))
+    return tty and not (os.environ.get("CI") or notebook) and os.environ.get("TERM") != "dumb"
 
 
 class RunConsole:

@@ -1344,6 +1344,25 @@ def test_a_dumb_terminal_gets_the_tables_whole(tmp_path):
     assert "…" not in listed and "train=val=test" in listed
 
 
+def test_a_notebook_cell_gets_lines_not_a_bar(tmp_path):
+    """`!mlplab train ...` in a notebook runs on a pseudo-terminal whose output is the
+    cell's: the bar's repaints (cursor moves a cell cannot follow) stayed there, 513
+    escape sequences for a 4-second run, in the saved notebook too."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "JPY_PARENT_PID")}
+    args = ["train", "--data", "xor", "--epoch", "300", "--log_every", "100", "--plots", "none"]
+    on_terminal = _on_a_terminal(
+        [*args, "--log_path", str(tmp_path / "a")], {**env, "TERM": "xterm"}
+    )
+    assert "\x1b[2K" in on_terminal  # a terminal's bar, erased as it goes
+    in_cell = _on_a_terminal(
+        [*args, "--log_path", str(tmp_path / "b")],
+        {**env, "TERM": "xterm-color", "JPY_PARENT_PID": "4242"},
+    )
+    assert "\x1b" not in in_cell
+    lines = in_cell.splitlines()
+    assert [line.split()[0] for line in lines[1:4]] == ["0", "100", "200"], in_cell  # a log's
+
+
 def test_a_plot_of_a_read_only_run_asks_for_out(tmp_path):
     """It said "--out '.../plots' is not writable" to a user who gave no --out."""
     if os.geteuid() == 0 and shutil.which("setpriv") is None:

@@ -65,6 +65,25 @@ def test_off_a_terminal_a_quiet_sweep_says_each_quarter_of_its_epochs(
     assert lines.index(said[-1]) < first_run
 
 
+def test_off_a_terminal_a_silent_sweep_says_how_far_it_is_and_how_long_is_left(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A 2-hour sweep's log had a line each half hour (its quarters), which a CI service
+    that stops a job silent for 10 minutes cut short, and never a time left."""
+    import re
+
+    monkeypatch.setattr(api._Progress, "QUIET_S", 1e9, raising=False)  # no quarter lines
+    monkeypatch.setattr(api._Progress, "HEARTBEAT_S", 0.0, raising=False)
+    sweep(BASE, seed=[0, 1, 2], log_path=str(tmp_path), workers=1, report=False)
+    lines = capsys.readouterr().out.splitlines()
+    said = [m for line in lines if (m := re.fullmatch(
+        r"\[0/3\] (\d+)% of the sweep's epochs trained \((\d+) s, about (\d+) s left\)", line
+    ))]  # fmt: skip
+    pcts = [int(m.group(1)) for m in said]
+    assert len(pcts) >= 5 and pcts == sorted(pcts) and pcts[0] > 0 and pcts[-1] < 100, lines
+    assert not {25, 50, 75} >= set(pcts)  # not the quarters alone
+
+
 def test_worker_processes_tell_the_sweep_how_far_their_stacks_have_trained(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:

@@ -1256,10 +1256,14 @@ class _Progress:
     :meth:`epochs` is told them while its stack trains (by :func:`run_local`, in this
     process or from a worker; not on Ray), and all of them once the run has ended. Off a
     terminal a line says each quarter of the epochs trained, where nothing was printed for
-    :attr:`QUIET_S` seconds. ``configs`` and ``axes`` name each run in the live view by its
-    values on the axes."""
+    :attr:`QUIET_S` seconds, and the share trained where nothing was for
+    :attr:`HEARTBEAT_S`, each with the time left. ``configs`` and ``axes`` name each run in
+    the live view by its values on the axes."""
 
     QUIET_S = 30.0
+    # A log silent this long is read as a hung job (CI services stop one after 10 minutes
+    # of silence): a 2-hour sweep's quarters are half an hour apart.
+    HEARTBEAT_S = 120.0
 
     def __init__(
         self, configs: list[Config], axes: Iterable[str], show: bool, rank_by: str | None = None
@@ -1353,12 +1357,18 @@ class _Progress:
     def epochs(self, run_ids: list[str], epochs: int) -> None:
         """The runs ``run_ids``, of a stack in training, have trained ``epochs`` epochs."""
         quarter = self._count_epochs(dict.fromkeys(run_ids, epochs))
-        quiet = time.monotonic() - self._said >= self.QUIET_S
-        if quarter and self._bar is None and self._view is None and quarter < 4 and quiet:
+        if self._bar is not None or self._view is not None:
+            return
+        quiet = time.monotonic() - self._said
+        share = self.epochs_done / self.all_epochs
+        if (quarter and quarter < 4 and quiet >= self.QUIET_S) or (
+            quiet >= self.HEARTBEAT_S and 0 < share < 1
+        ):
             took = time.monotonic() - self._started
+            pct = 25 * quarter if quarter else int(100 * share)
             self._say(
-                f"[{self.count}/{self.total}] {25 * quarter}% of the sweep's epochs "
-                f"trained ({took:.0f} s)"
+                f"[{self.count}/{self.total}] {pct}% of the sweep's epochs trained "
+                f"({took:.0f} s, about {took * (1 - share) / share:.0f} s left)"
             )
 
     def _count_epochs(self, trained: Mapping[str, int], told: bool = True) -> int:

@@ -375,7 +375,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     _config_path(args)
     overrides = _settings_from(args)
     if args.print_config:
-        print(load_config(args.config, overrides).to_yaml(), end="")
+        from mlplab.pipes import writes_utf8
+
+        # Escaped where the output cannot show the characters: `?` would not load again.
+        print(load_config(args.config, overrides).to_yaml(writes_utf8(sys.stdout)), end="")
         return 0
     if args.print_run_dir:  # for a script: where the record of this config goes, or is
         from mlplab.errors import ConfigError

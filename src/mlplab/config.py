@@ -855,13 +855,15 @@ class Config(BaseModel):
             )
         return notes
 
-    def to_yaml(self) -> str:
+    def to_yaml(self, unicode: bool = True) -> str:
+        """The settings as YAML; ``unicode``: names in any script as written (``τιμή``),
+        else as escapes (``"\\u03C4..."``), for an output that cannot show them."""
         import yaml
 
         # libyaml's emitter where PyYAML has it: the pure-Python one took ~2 ms a config,
         # which a sweep of hundreds of small runs pays once per run.
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-        return yaml.dump(self.to_dict(), Dumper=dumper, sort_keys=False)
+        return yaml.dump(self.to_dict(), Dumper=dumper, sort_keys=False, allow_unicode=unicode)
 
     def run_hash(self) -> str:
         return run_hash(self)

@@ -115,6 +115,35 @@ def test_print_config_is_valid_config(run_cli, tmp_path):
     assert yaml.safe_load(proc2.stdout) == resolved
 
 
+def test_names_in_any_script_are_written_as_they_are(run_cli, tmp_path):
+    """--print_config, a run's config.yaml and a sweep's spec wrote a Greek target as
+    "\\u03C4\\u03B9\\u03BC\\u03AE", which a student could neither read nor edit. An output
+    that cannot show the characters still gets escapes, which load again."""
+    rows = "".join(f"{i % 5},{i % 3},{(i % 5) * 0.5}\n" for i in range(30))
+    (tmp_path / "données.csv").write_text("größe,b,τιμή\n" + rows)
+    args = ["--data", "données.csv", "--target", "τιμή", "--epoch", "2", "--plots", "none"]
+    shown = run_cli("train", *args, "--print_config", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "- τιμή\n" in shown.stdout and "données.csv" in shown.stdout
+    assert run_cli("train", *args, "-q", "--log_path", "runs", cwd=tmp_path).returncode == 0
+    (saved,) = tmp_path.glob("runs/*/*/config.yaml")
+    text = saved.read_text(encoding="utf-8")
+    assert "- τιμή\n" in text and "\\u" not in text
+    assert yaml.safe_load(text)["target"] == ["τιμή"]
+    swept = run_cli("sweep", *args, "--lr", "0.1", "0.2", "-q", "--no_report", "--log_path",
+                    "runs", cwd=tmp_path)  # fmt: skip
+    assert swept.returncode == 0, swept.stderr
+    (spec,) = tmp_path.glob("runs/*/sweep-*.yaml")
+    assert "- τιμή\n" in spec.read_text(encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "PYTHONUTF8": "0"}
+    ascii_out = subprocess.run(
+        [sys.executable, "-m", "mlplab", "train", *args, "--print_config"],
+        capture_output=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert ascii_out.returncode == 0 and ascii_out.stdout.isascii(), ascii_out.stderr
+    assert yaml.safe_load(ascii_out.stdout.decode())["target"] == ["τιμή"]
+
+
 @pytest.mark.parametrize(
     ("args", "needles"),
     [

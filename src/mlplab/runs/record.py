@@ -297,11 +297,12 @@ class RunRecord:
 
 
 def settings_yaml(settings: dict[str, Any]) -> str:
-    """Settings as YAML that works again as ``--config`` (libyaml's emitter where present)."""
+    """Settings as YAML that works again as ``--config`` (libyaml's emitter where present),
+    with a column's name as written, not as escapes a student cannot read (UTF-8 files)."""
     import yaml
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(settings, Dumper=dumper, sort_keys=False)
+    return yaml.dump(settings, Dumper=dumper, sort_keys=False, allow_unicode=True)
 
 
 def finite_json(value: Any) -> Any:

@@ -1014,7 +1014,8 @@ def write_spec(spec: SweepSpec, folder: Path) -> Path:
     from mlplab.runs.atomic import atomic_write_text
 
     path = folder / f"sweep-{spec.spec_hash()}.yaml"
-    text = yaml.safe_dump({**spec.to_dict(), "mlplab_version": __version__}, sort_keys=False)
+    spec_dict = {**spec.to_dict(), "mlplab_version": __version__}
+    text = yaml.safe_dump(spec_dict, sort_keys=False, allow_unicode=True)
     atomic_write_text(path, text)
     return path
 

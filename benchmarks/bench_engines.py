@@ -375,8 +375,8 @@ def w4_data(n: int = 50_000, d_in: int = 128, classes: int = 10) -> Any:
 
 
 def w4_settings(hid: int = 512, epochs: int = 3, batch: int = 1024) -> dict[str, Any]:
+    # No `data`: W4's rows are given as dataset= (w4_data), which train takes in its place.
     return {
-        "data": "w4",
         "n_layer": 2,
         "hid_dim": hid,
         "act": "relu",

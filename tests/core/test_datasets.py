@@ -634,6 +634,35 @@ def test_names_and_labels_in_another_unicode_form_are_the_same(tmp_path, run_cli
     assert [line.split(",")[0] for line in lines[1:]] == ["0", "1", "2"]
 
 
+@pytest.mark.parametrize("name", ["moons", "circles"])
+def test_moons_and_circles_are_scikit_learns_rows_without_its_import(name):
+    """Drawn by scikit-learn, each command that named moons or circles paid its import
+    (a second or more, before the first epoch). The rows are its own, number for number,
+    so that a run of an earlier mlplab is the same run."""
+    import subprocess
+    import sys
+
+    from sklearn.datasets import make_circles, make_moons
+
+    from mlplab.data import synthetic
+
+    for n, noise, seed in [(1, 0.0, 0), (7, 0.1, 1), (200, 0.2, 2), (1001, 0.3, 3)]:
+        X, y = getattr(synthetic, name)(n, noise, np.random.default_rng(seed))
+        drawn = synthetic._seed_from(np.random.default_rng(seed))
+        if name == "moons":
+            X_sk, y_sk = make_moons(n_samples=n, noise=noise, random_state=drawn)
+        else:
+            X_sk, y_sk = make_circles(n_samples=n, noise=noise, factor=0.5, random_state=drawn)
+        np.testing.assert_array_equal(X, X_sk)
+        np.testing.assert_array_equal(y, y_sk)
+    code = (
+        f"import sys; from mlplab.data import load_dataset; load_dataset({name!r}); "
+        "print(sorted(m for m in sys.modules if m.startswith('sklearn')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout == "[]\n", proc.stdout + proc.stderr
+
+
 def test_what_spreadsheets_leave_after_a_table_is_dropped(tmp_path):
     """A ';' that ends every line makes an empty unnamed column, and ';;' rows at the end
     made 'NaN in data row 41'; both are the spreadsheet's, not the data's."""

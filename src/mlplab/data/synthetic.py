@@ -47,18 +47,41 @@ def ring(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np
 
 def moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles (scikit-learn's make_moons), 2 classes."""
-    from mlplab.data.bundled import sklearn_datasets
-
-    return sklearn_datasets().make_moons(n_samples=n, noise=noise, random_state=_seed_from(rng))
+    out, inner = n // 2, n - n // 2
+    a, b = np.linspace(0, np.pi, out), np.linspace(0, np.pi, inner)
+    return _two_shapes(
+        (np.cos(a), np.sin(a)), (1 - np.cos(b), 1 - np.sin(b) - 0.5), noise, _seed_from(rng)
+    )
 
 
 def circles(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A small circle inside a large one (scikit-learn's make_circles, factor 0.5)."""
-    from mlplab.data.bundled import sklearn_datasets
-
-    return sklearn_datasets().make_circles(
-        n_samples=n, noise=noise, factor=0.5, random_state=_seed_from(rng)
+    out, inner = n // 2, n - n // 2
+    a = np.linspace(0, 2 * np.pi, out, endpoint=False)  # not the first point twice
+    b = np.linspace(0, 2 * np.pi, inner, endpoint=False)
+    return _two_shapes(
+        (np.cos(a), np.sin(a)), (np.cos(b) * 0.5, np.sin(b) * 0.5), noise, _seed_from(rng)
     )
+
+
+def _two_shapes(
+    outer: tuple[np.ndarray, np.ndarray],
+    inner: tuple[np.ndarray, np.ndarray],
+    noise: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class 0 on the ``outer`` points, 1 on the ``inner``, shuffled, plus Gaussian noise,
+    drawn as scikit-learn's make_moons and make_circles draw them, number for number (the
+    same rows as mlplab's earlier releases, which called them): without its import, which
+    cost each command a second or more."""
+    X = np.vstack([np.append(outer[0], inner[0]), np.append(outer[1], inner[1])]).T
+    y = np.hstack([np.zeros(len(outer[0]), dtype=np.intp), np.ones(len(inner[0]), dtype=np.intp)])
+    draws = np.random.RandomState(seed)  # scikit-learn's random_state=int
+    order = np.arange(len(y))
+    draws.shuffle(order)
+    X, y = X[order], y[order]
+    X += draws.normal(scale=noise, size=X.shape)
+    return X, y
 
 
 def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -86,6 +86,7 @@ class RunConsole:
         self._every = max(1, total_epochs // 200)
         self._epoch_loss = False  # whether the bar shows an epoch's mean loss yet
         self._said = time.monotonic()  # when a line was last printed
+        self._since: tuple[float, int] | None = None  # when and at which step it set out
         if verbose and interactive() and self.total_steps > 1:
             from rich.progress import (
                 BarColumn,
@@ -165,11 +166,26 @@ class RunConsole:
             train = event.train_loss
             info = f"loss {float(train[0]):.4g}" if len(train) == 1 else ""
             self.epoch(event.epoch, info, event.step)
-            quiet = time.monotonic() - self._said >= self.QUIET_S
+            now = time.monotonic()
+            if self._since is None:  # the first validation: a resumed run sets out here
+                self._since = (now, event.step)
+            quiet = now - self._said >= self.QUIET_S
             if self.verbose and self.heartbeat and self._progress is None and quiet:
                 shown = f", {info}" if info else ""
-                self.line(f"mlplab: epoch {event.epoch}/{self.total}, step {event.step}{shown}")
+                self.line(
+                    f"mlplab: epoch {event.epoch}/{self.total}, step {event.step}{shown}"
+                    f"{self._time_left(now, event.step)}"
+                )
                 sys.stdout.flush()
+
+    def _time_left(self, now: float, step: int) -> str:
+        """`` (37 s, about 63 s left)``: a log has no bar to say how long is left; the
+        pace is that since the first validation (a resumed run's earlier steps aside)."""
+        began, first = self._since or (now, step)
+        took, done = now - began, step - first
+        if done <= 0 or step >= self.total_steps:
+            return ""
+        return f" ({took:.0f} s, about {took * (self.total_steps - step) / done:.0f} s left)"
 
 
 def lab_targets(task: str, y_train: np.ndarray, batch_size: int, dtype: str) -> np.ndarray | None:

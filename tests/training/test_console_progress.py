@@ -58,3 +58,25 @@ def test_a_run_in_a_pipe_says_where_it_is_after_a_silence(tmp_path: Path) -> Non
         [sys.executable, "-c", quiet], capture_output=True, text=True, timeout=120
     )
     assert again.returncode == 0 and "mlplab: epoch " not in again.stdout
+
+
+def test_a_run_in_a_pipe_says_how_long_is_left(tmp_path: Path) -> None:
+    """A log's line after a silence said the epoch and the loss, but not how long the run
+    had taken nor how long it would go on: a terminal's bar says both."""
+    import re
+    import subprocess
+    import sys
+
+    code = (
+        "import mlplab.console, mlplab\n"
+        "mlplab.console.RunConsole.QUIET_S = 0.0  # a line at every validation\n"
+        f"mlplab.train(data='moons', epoch=4, log_every=0, plots='none', log_path={str(tmp_path)!r})\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    said = [ln for ln in proc.stdout.splitlines() if ln.startswith("mlplab: epoch ")]
+    assert len(said) == 4, proc.stdout
+    # No pace yet at the first validation, nothing left at the last.
+    assert "left)" not in said[0] and "left)" not in said[-1]
+    for line in said[1:3]:
+        assert re.search(r", loss [\d.]+ \(\d+ s, about \d+ s left\)$", line), line

@@ -542,6 +542,22 @@ def test_dots_of_a_decimal_comma_file_group_thousands(tmp_path):
     np.testing.assert_allclose(np.sort(y), np.sort(price.round(2)))
 
 
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f"])
+def test_a_french_spreadsheets_grouped_numbers_read_as_numbers(tmp_path, space):
+    """French exports group thousands by a no-break space (2 164,80): the column was
+    refused as not numeric, told to use a ';' file, which it was."""
+    rng = np.random.default_rng(0)
+    area = rng.uniform(100, 9000, 40).round(2)
+    lines = ["Surface (m²);Catégorie"] + [
+        f"{_euro(a).replace('.', space)};{'grand' if a > 4000 else 'petit'}" for a in area
+    ]
+    (tmp_path / "fr.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert space in (tmp_path / "fr.csv").read_text(encoding="utf-8")
+    d = load_dataset(str(tmp_path / "fr.csv"))
+    rows = np.concatenate([d.X_train, d.X_val, d.X_test])[:, 0]
+    np.testing.assert_allclose(np.sort(rows), np.sort(area))
+
+
 def test_dots_that_group_whole_numbers_without_decimal_commas_are_one_line(tmp_path, run_cli):
     """A ';' file of whole numbers grouped by dots (168, 2.781, 667.017; no decimal comma
     to say the comma is the decimal mark) was read as 168, 2.781 and 667.017: a column

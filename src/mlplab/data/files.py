@@ -30,9 +30,11 @@ COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")  # named as such, not "unkn
 _FRACTION = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 # A number as spreadsheets write it where the decimal mark is a comma: 1.799.289,58 or -3,62
-# (dots group the thousands, so 1.682 is 1682).
-# A group of thousands never starts with 0: 0.125 is a dot decimal, not 125.
-_COMMA_NUMBER = re.compile(r"[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d+)?([eE][+-]?\d+)?")
+# (dots group the thousands, so 1.682 is 1682), or, in French, 2 164,80 (a no-break space,
+# or a narrow one, groups them). A group of thousands never starts with 0: 0.125 is a dot
+# decimal, not 125.
+_GROUPS = "[.\u00a0\u202f]"
+_COMMA_NUMBER = re.compile(rf"[+-]?([1-9]\d{{0,2}}({_GROUPS}\d{{3}})+|\d+)(,\d+)?([eE][+-]?\d+)?")
 
 
 def looks_like_file(data: str) -> bool:
@@ -562,7 +564,7 @@ def _read_decimal_commas(df, p: Path, path: str, sep: str, as_text: Collection[s
         return
     for col in [c for c in df.columns if str(c).strip() not in as_text]:
         if numbers(raw[col]):
-            plain = raw[col].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+            plain = raw[col].str.replace(_GROUPS, "", regex=True).str.replace(",", ".", regex=False)
             df[col] = pd.to_numeric(plain)
 
 

@@ -341,8 +341,27 @@ def test_a_windows_code_page_csv_says_how_to_save_it(tmp_path, capsys):
     path.write_bytes(("x,drink\n" + rows).encode("cp1252"))
     rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
     assert_one_line(
-        rc, capsys.readouterr().err, "latin1.csv", "is not UTF-8 text; save it as UTF-8"
+        rc,
+        capsys.readouterr().err,
+        "latin1.csv",
+        "is not UTF-8 text (line 2: byte 0xE9); save it as UTF-8",
     )
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_file_that_is_not_utf8_says_where_or_what_it_is(tmp_path, capsys):
+    """One 'ï' in row 249 of a Latin-1 file, or Excel's 'Unicode Text' (UTF-16), was
+    'is not UTF-8 text', with nothing to say where or why."""
+    deep = tmp_path / "deep.csv"
+    rows = [f"{i},{i % 2}\n" for i in range(400)]
+    rows[248] = "248,naïve\n"
+    deep.write_bytes(("x,y\n" + "".join(rows)).encode("latin-1"))
+    wide = tmp_path / "wide.txt"
+    wide.write_text("x\ty\n" + "".join(f"{i}\t{i % 2}\n" for i in range(20)), encoding="utf-16")
+    for path, where in ((deep, "(line 250: byte 0xEF)"),
+                        (wide, "(it is UTF-16, as a spreadsheet's 'Unicode Text' saves it)")):  # fmt: skip
+        rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
+        assert_one_line(rc, capsys.readouterr().err, path.name, f"is not UTF-8 text {where}; save")
     assert not (tmp_path / "runs").exists()
 
 

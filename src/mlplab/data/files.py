@@ -129,8 +129,8 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
     except UnicodeDecodeError:
         # Most often a spreadsheet's export in the Windows code page (café as 0xE9).
         raise DataError(
-            f"data file {path!r} is not UTF-8 text; save it as UTF-8 (a spreadsheet's "
-            "Save As 'CSV UTF-8') and use that file"
+            f"data file {path!r} is not UTF-8 text{_where_not_utf8(p)}; save it as UTF-8 "
+            "(a spreadsheet's Save As 'CSV UTF-8') and use that file"
         ) from None
     except Exception as err:  # a malformed file, whatever the parser says
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -220,6 +220,30 @@ def _named_width(columns: list) -> int:
     while n and str(columns[n - 1]) == f"Unnamed: {n - 1}":
         n -= 1
     return n
+
+
+def _where_not_utf8(p: Path) -> str:
+    """`` (it is UTF-16, ...)`` or `` (line 249: byte 0xEF)``: where a file stops being
+    UTF-8, read a block at a time. One 'ï' in row 249 of a Latin-1 file was named by
+    nothing, and Excel's 'Unicode Text' is UTF-16 from its first bytes."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with p.open("rb") as f:
+        head = f.read(2)
+        if head in (b"\xff\xfe", b"\xfe\xff"):
+            return " (it is UTF-16, as a spreadsheet's 'Unicode Text' saves it)"
+        f.seek(0)
+        while block := f.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as err:
+                # err.object: the block, after the bytes of a character a block boundary cut
+                line += err.object[: err.start].count(b"\n")
+                return f" (line {line}: byte 0x{err.object[err.start]:02X})"
+            line += block.count(b"\n")
+    return ""
 
 
 def unreadable(path: str, err: OSError) -> DataError:

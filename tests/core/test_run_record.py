@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import numpy as np
 import pytest
@@ -79,6 +80,31 @@ def test_metrics_csv_matches_curves(ring_run):
     r = ring_run.record
     assert [float(x["train_loss"]) for x in rows] == pytest.approx(r["train_losses"])
     assert [float(x["val_loss"]) for x in rows if x["val_loss"]] == pytest.approx(r["val_losses"])
+    # Every column, each from its own curve: a train_acc column of the val_accs passed.
+    assert [float(x["lr"]) for x in rows] == pytest.approx(r["lrs"])
+    for column, curve in (("train_acc", "train_accs"), ("val_acc", "val_accs")):
+        assert r[curve] != r["val_accs" if curve == "train_accs" else "train_accs"]
+        assert [float(x[column]) for x in rows if x[column]] == pytest.approx(r[curve]), column
+
+
+def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
+    """A write cut short (a full disk, a crash of the writer) kept no half file and no
+    '.NAME.*.tmp' beside it; no test had made a write fail."""
+    import errno
+
+    from mlplab.runs.atomic import atomic_open, atomic_write_json, atomic_write_text
+
+    path = tmp_path / "result.json"
+    atomic_write_json(path, {"status": "finished", "epochs_run": 3})
+    before = path.read_bytes()
+    with pytest.raises(OSError) as err, atomic_open(path) as f:
+        f.write('{"status": ')
+        f.flush()  # half a record on disk, somewhere
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["result.json"]
+    atomic_write_text(path, "new")  # and a write that does not fail replaces it whole
+    assert path.read_text() == "new" and os.listdir(tmp_path) == ["result.json"]
 
 
 def test_tensorboard_events_read_back(ring_run):

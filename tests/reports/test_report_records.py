@@ -279,6 +279,21 @@ def test_a_report_that_fills_the_disk_names_the_file_and_mixes_no_old_and_new(
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+def test_a_reports_lines_in_a_log_end_without_spaces(tmp_path: Path) -> None:
+    """The title and caption were padded with spaces to the table's width: noise in every
+    diff and log viewer, and blank-looking rows where a narrow terminal wrapped them."""
+    log = tmp_path / "runs"
+    for lr in (0.1, 0.5):
+        mlplab.train(data="xor", lr=lr, log_path=str(log), exp_name="e", **TINY)
+    proc = subprocess.run([sys.executable, "-m", "mlplab", "report", str(log / "e")],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("e (classification): 2 configs ranked by val_acc")
+    assert any(line.startswith("fixed: data xor") for line in lines), proc.stdout
+    assert [line for line in lines if line != line.rstrip()] == []
+
+
 def test_report_of_a_sweep_over_hid_dims_into_a_folder_of_hid_dim_runs(tmp_path: Path) -> None:
     log = tmp_path / "runs"
     mlplab.train(data="xor", hid_dim=8, log_path=str(log), exp_name="e", **TINY)

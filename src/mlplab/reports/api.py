@@ -896,19 +896,18 @@ def print_table(sec: Section, summary_path: Path) -> None:
 
     header, rows = table_rows(sec, PRINT_ROWS)
     clip = bounds_text(sec.metric)
-    table = Table(
-        title=plain(
-            f"{sec.title}: {len(sec.summary)} config{'' if len(sec.summary) == 1 else 's'} "
-            f"ranked by {sec.metric}, mean ± std over seeds"
-        ),
-        title_justify="left",
-        caption=plain(
-            f"fixed: {fixed_settings(sec)}\n95% CI: Student-t interval of the mean over seeds"
-            + (f", clipped to {clip}" if clip else "")
-            + f";\n{SEED_NOTE}\n{TIME_NOTE}"
-        ),
-        caption_justify="left",
+    # Title and caption as lines of their own: a table's pads them with spaces to its
+    # width (trailing spaces in every log, blank rows where a terminal wraps them).
+    title = plain(
+        f"{sec.title}: {len(sec.summary)} config{'' if len(sec.summary) == 1 else 's'} "
+        f"ranked by {sec.metric}, mean ± std over seeds"
     )
+    caption = plain(
+        f"fixed: {fixed_settings(sec)}\n95% CI: Student-t interval of the mean over seeds"
+        + (f", clipped to {clip}" if clip else "")
+        + f";\n{SEED_NOTE}\n{TIME_NOTE}"
+    )
+    table = Table()
     for h in header:
         # Printed at its full width (below), no header or value is cut or folded.
         table.add_column(plain(h), justify="left" if h in sec.variables else "right")
@@ -924,7 +923,9 @@ def print_table(sec: Section, summary_path: Path) -> None:
     width = Console(width=100_000, height=25).measure(table).maximum
     if not console.is_terminal or console.width < width:
         console = Console(width=max(80, width), height=25)
+    console.print(title, highlight=False, soft_wrap=True)
     console.print(table)
+    console.print(caption, highlight=False, soft_wrap=True)
     if len(sec.summary) > PRINT_ROWS:
         console.print(
             plain(f"... {len(sec.summary) - PRINT_ROWS} more in {summary_path}"), highlight=False

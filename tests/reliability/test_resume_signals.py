@@ -74,6 +74,8 @@ def start(engine: str, log: Path) -> tuple[subprocess.Popen[str], Path]:
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
+        # A suite started by nohup: the hangups are the test's to send.
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     header = proc.stdout.readline()

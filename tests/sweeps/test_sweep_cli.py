@@ -288,6 +288,8 @@ def _started(
         for sig, on in ((signal.SIGINT, sigint_ignored), (signal.SIGHUP, nohup)):
             if on:
                 signal.signal(sig, signal.SIG_IGN)
+        if not nohup:  # a suite started by nohup: its hangups are the tests' to send
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
     return subprocess.Popen(
         [sys.executable, "-m", "mlplab", *args],
@@ -295,7 +297,7 @@ def _started(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        preexec_fn=ignore if sigint_ignored or nohup else None,
+        preexec_fn=ignore,
     )
 
 

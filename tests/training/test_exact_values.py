@@ -97,3 +97,30 @@ def test_a_model_that_diverges_within_a_minibatched_epoch_leaves_the_stack(tmp_p
     assert [r["status"] for r in records] == ["diverged", "finished"]
     alone = train(cfgs[1].model_copy(update={"log_path": str(tmp_path / "alone")}), verbose=False)
     assert alone.record["val_loss"] == records[1]["val_loss"]
+
+
+def test_a_loss_interval_stops_at_0_and_an_accuracy_at_1():
+    """An interval of losses reaching below 0 passed: no test's seeds spread so far."""
+    from mlplab.reports.aggregate import mean_std_ci, metric_bounds
+
+    losses = np.array([0.01, 0.02, 0.9])  # the mean 0.31 less t(0.975, 2) * 0.51 / sqrt(3)
+    mean, std, low, high = mean_std_ci(losses, bounds=metric_bounds("val_loss"))
+    assert mean - 4.303 * std / np.sqrt(3) < 0 and low == 0.0 and high > mean
+    accs = np.array([0.99, 1.0, 0.5])
+    mean, std, low, high = mean_std_ci(accs, bounds=metric_bounds("val_acc"))
+    assert mean + 4.303 * std / np.sqrt(3) > 1 and high == 1.0 and low < mean
+    assert metric_bounds("val_r2") == (-np.inf, 1.0)
+
+
+def test_a_scaled_target_is_scaled_by_the_training_rows_alone():
+    """Its mean taken over the test rows passed: the model's bias absorbed the shift."""
+    from mlplab.data import load_dataset
+    from mlplab.data.dataset import standardize_target
+
+    data = load_dataset("sine", n_samples=300, seed=0)
+    standardize_target(data)
+    assert data.target_scaler is not None
+    mean, std = data.target_scaler
+    np.testing.assert_allclose(mean, data.y_train.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(std, data.y_train.std(axis=0), rtol=1e-6)
+    assert not np.allclose(mean, data.y_test.mean(axis=0), rtol=1e-6)

@@ -1019,6 +1019,14 @@ def test_a_spreadsheets_formatting_gets_the_hint_that_fits(tmp_path):
         err.value
     )
     assert "get_dummies" not in str(err.value)
+    # Switzerland groups them by an apostrophe: it was told to one-hot encode 2'164.80.
+    swiss = "".join(f"{1000 + i:,}.8,{i % 2}\n".replace(",", "'", 1) for i in range(30))
+    (tmp_path / "chf.csv").write_text("price,y\n" + swiss)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "chf.csv"))
+    assert """("1'000.8" in data row 1); it looks like a number written with a currency""" in str(
+        err.value
+    )
     (tmp_path / "share.csv").write_text(
         "share,y,,\n" + "".join(f"{i}%,{i % 2},,\n" for i in range(30))
     )

@@ -1141,8 +1141,10 @@ def _comma_file(path: str) -> bool:
     return Path(path).suffix.lower() in (".csv", ".txt")
 
 
+# A number as a spreadsheet shows it: a currency, a %, thousands grouped by a comma, a
+# (no-break) space or, as in Switzerland, an apostrophe (2'164.80).
 _FORMATTED_NUMBER = re.compile(
-    r"[$€£¥]?\s*[+-]?[$€£¥]?\s*\d{1,3}([, \u00a0\u202f]\d{3})*([.,]\d+)?\s*[%$€£¥]?"
+    r"[$€£¥]?\s*[+-]?[$€£¥]?\s*\d{1,3}([, \u00a0\u202f'’]\d{3})*([.,]\d+)?\s*[%$€£¥]?"
 )
 
 

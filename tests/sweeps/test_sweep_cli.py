@@ -678,6 +678,15 @@ def test_the_progress_counts_each_group_as_it_ends(tmp_path: Path, workers: int)
     proc = _started(args)
     try:
         assert proc.stdout is not None
+        # A log's first line says what trains, how and where (it had said nothing yet).
+        how = (
+            "2 stacked models, in this process"
+            if workers == 1
+            else "4 stacked models, 2 at a time in worker processes"  # a stack per worker
+        )
+        assert (
+            proc.stdout.readline().strip() == f"mlplab: sweep of 4 runs as {how} -> {log / 'bar'}/"
+        )
         seen = [proc.stdout.readline().strip() for _ in range(2)]
         # Each counted by its number as it ended, out of the four runs to train.
         assert [line.split(" ", 1)[0] for line in seen] == ["[1/4]", "[2/4]"], seen

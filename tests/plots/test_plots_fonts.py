@@ -142,3 +142,26 @@ def test_pictures_saved_in_a_notebook_say_it_once_a_process(tmp_path, monkeypatc
         style._installed_fallback.cache_clear()
     texts = [str(w.message) for w in said]
     assert texts == [texts[0]] and texts[0].startswith(NOTE + "'계절봄'"), texts
+
+
+def test_the_note_names_a_font_of_each_missing_script(tmp_path):
+    """An emoji or a Hindi label was told to install the Korean, Chinese and Japanese
+    font, which has neither; and the note spoke of PNG plots alone, though an SVG's text
+    is drawn as outlines of the same fonts."""
+    from matplotlib import font_manager
+
+    names = {font.name for font in font_manager.fontManager.ttflist}
+    if names & {"Symbola", "Noto Sans Devanagari"}:
+        pytest.skip("a font here has these characters")
+    style._SAID.clear()  # the note is said once a process
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        with style.fonts_noted():
+            fig = style.new_figure(3, 2)
+            fig.suptitle("कुत्ता 🎉")
+            fig.savefig(io.BytesIO(), format="svg")
+    (line,) = [str(w.message) for w in got if str(w.message).startswith(NOTE)]
+    assert "🎉" in line and "क" in line and "drawn as empty boxes in the plots;" in line
+    assert "emoji and symbols: Symbola, package fonts-symbola" in line
+    assert "; other scripts: the Noto font of the script, package fonts-noto)" in line
+    assert "fonts-noto-cjk" not in line

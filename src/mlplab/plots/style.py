@@ -212,13 +212,32 @@ def _say_missing_glyphs(chars: list[str]) -> None:
     more = f" and {len(chars) - MAX_NAMED_GLYPHS} more" if len(chars) > MAX_NAMED_GLYPHS else ""
     text = (
         f"mlplab: plots: no installed font has the characters {shown!r}{more}, drawn as "
-        "empty boxes in PNG plots; install one that has them (Korean, Chinese, Japanese: "
-        "Noto Sans CJK, package fonts-noto-cjk) and delete matplotlib's list of fonts, "
-        f"fontlist-*.json in {mpl.get_cachedir()!r}"
+        f"empty boxes in the plots; {_font_cure(chars)}"
     )
     if text not in _SAID:
         _SAID.add(text)
         warnings.warn(text, UserWarning, stacklevel=4)
+
+
+def _font_cure(chars: list[str]) -> str:
+    """Which fonts have ``chars``, by script: the CJK font told of an emoji or of Hindi
+    had none of them."""
+    import unicodedata
+
+    def script(c: str) -> str:
+        name = unicodedata.name(c, "")
+        if any(w in name for w in ("CJK", "HANGUL", "HIRAGANA", "KATAKANA")):
+            return "Korean, Chinese, Japanese: Noto Sans CJK, package fonts-noto-cjk"
+        if ord(c) >= 0x1F000 or unicodedata.category(c) == "So":
+            # A font of colour emoji is no help: matplotlib draws outlines only.
+            return "emoji and symbols: Symbola, package fonts-symbola"
+        return "other scripts: the Noto font of the script, package fonts-noto"
+
+    fonts = "; ".join(sorted({script(c) for c in chars}))  # in one order, whatever the chars
+    return (
+        f"install a font that has them ({fonts}) and delete matplotlib's list of fonts, "
+        f"fontlist-*.json in {mpl.get_cachedir()!r}"
+    )
 
 
 def new_figure(width: float, height: float, layout: Literal["constrained"] | None = None) -> Figure:

@@ -890,6 +890,35 @@ def test_a_regressors_target_scale_note_names_the_scikit_learn_cure(capsys):
     assert "--standardize_target" not in out
 
 
+def test_a_classifier_on_unscaled_features_is_told_to_scale_them_not_to_raise_epoch():
+    """Unscaled columns of 2000 beside 15 reached 0.44 accuracy, 0.96 behind a
+    StandardScaler, and the warning said "raise epoch"."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack(
+        [rng.normal(15, 8, 300), rng.uniform(0, 900, 300), rng.uniform(10, 2000, 300)]
+    )
+    y = np.where(X[:, 2] > 1300, "a", np.where(X[:, 0] > 15, "b", "c"))
+    with pytest.warns(ConvergenceWarning) as caught:
+        raw = MLPClassifier(hid_dim=32, epoch=100, random_state=0).fit(X, y)
+    (said,) = [str(w.message) for w in caught]
+    assert said.startswith("MLPClassifier: the loss was still falling after all 100 epochs; "
+                           "feature 'x3' reaches 1.99e+03, and the features are unscaled")  # fmt: skip
+    assert said.endswith("make_pipeline(StandardScaler(), ...) scales each to mean 0 and spread 1")
+    assert caught[0].filename == __file__  # the user's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scaled = make_pipeline(
+            StandardScaler(), MLPClassifier(hid_dim=32, epoch=100, random_state=0)
+        )
+        assert scaled.fit(X, y).score(X, y) > raw.score(X, y) + 0.3  # the cure it names
+
+
 def test_a_quiet_regressor_on_a_large_target_warns_of_its_scale():
     """make_pipeline(StandardScaler(), MLPRegressor()) on prices fit to R² -5.8 and said only
     "raise epoch": the target-scale note reached verbose=True alone."""

@@ -607,7 +607,13 @@ def feature_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     training mean (its loss rose to 1e28): ``--standardize``."""
     r2 = result.get("train_r2")
     failed = result.get("status") == "diverged" or (isinstance(r2, float) and r2 < 0)
-    if not failed or data.scaler is not None or not len(data.X_train):
+    return unscaled_features_note(data) if failed else None
+
+
+def unscaled_features_note(data: Dataset) -> str | None:
+    """:func:`feature_scale_note`'s words, where a feature of unscaled data reaches
+    :data:`LARGE_FEATURE`, whatever the run did."""
+    if data.scaler is not None or not len(data.X_train):
         return None
     top = np.max(np.abs(np.asarray(data.X_train, dtype=np.float64)), axis=0)
     if not top.max() >= LARGE_FEATURE:

@@ -593,7 +593,7 @@ class _MLPBase(BaseEstimator):
         except MlplabError as err:  # e.g. an unwritable log_path, numpy engine on cuda
             raise ValueError(_in_python(str(err))) from None
         rec = result.record
-        from mlplab.console import scale_note
+        from mlplab.console import scale_note, unscaled_features_note
 
         # verbose=True prints it among the run's notes; silent, a fit to R² -5.8 of prices
         # said only "raise epoch" where the target's scale was why. A ConvergenceWarning:
@@ -630,12 +630,17 @@ class _MLPBase(BaseEstimator):
         self._note_best(kept or self.n_iter_, [int(e) for e in result.curves["val_epochs"]])
         # Not beside the scale's note: "raise epoch" of a loss that the scale kept high
         # read as the cure, and more epochs did not help.
-        if (
-            cfg.patience
-            and not rec.get("stopped_early")
-            and self.n_iter_ >= cfg.epoch
-            and not scale
-        ):
+        still_falling = cfg.patience and not rec.get("stopped_early") and self.n_iter_ >= cfg.epoch
+        if still_falling and not scale and (unscaled := unscaled_features_note(data)):
+            # Unscaled features of 2000 beside 15 crawl: "raise epoch" was no cure (0.44
+            # accuracy, 0.96 with a StandardScaler first).
+            warnings.warn(
+                f"{type(self).__name__}: the loss was still falling after all {cfg.epoch} "
+                f"epochs; {unscaled}",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        elif still_falling and not scale:
             # As scikit-learn's: the loss was still falling when the epochs ran out.
             warnings.warn(
                 f"{type(self).__name__}: all {cfg.epoch} epochs ran and the "

@@ -572,6 +572,10 @@ def _read_decimal_commas(df, p: Path, path: str, sep: str, as_text: Collection[s
     floats = [c for c in df.columns if str(c).strip() not in as_text and _may_be_grouped(df[c])]
     if not with_commas and not floats:
         return  # nothing says the comma is the decimal mark, nor a dot could group
+    # Without a comma to read, the columns that may group thousands alone: each cell as a
+    # str costs tens of bytes, which a wide file's others are spared.
+    names = list(df.columns)
+    wanted = range(len(names)) if with_commas else [names.index(c) for c in floats]
     raw = pd.read_csv(
         p,
         sep=sep,
@@ -579,9 +583,9 @@ def _read_decimal_commas(df, p: Path, path: str, sep: str, as_text: Collection[s
         dtype=str,
         nrows=len(df),
         index_col=False,
-        usecols=range(len(df.columns)),  # not the empty value after a separator ending a row
+        usecols=wanted,  # not the empty value after a separator ending a row
     )
-    raw = raw.set_axis(df.columns, axis=1)
+    raw = raw.set_axis([names[i] for i in wanted], axis=1)
     raw = raw.apply(lambda col: col.str.strip())
     if not any(numbers(raw[c]) for c in with_commas):
         _check_not_grouped(raw, floats, path)  # dots are decimals

@@ -724,3 +724,33 @@ def test_a_table_ranked_by_accuracy_names_the_best_by_balanced_accuracy() -> Non
     same = summary.assign(val_bacc_mean=[0.81, 0.80])
     sec = Section("cw", "classification", runs, same, ["class_weight"], "val_acc")
     assert not any("best val_bacc" in n for n in report_notes([sec], same, runs, None))
+
+
+def test_a_sweep_over_data_seed_says_its_ranks_cross_splits(tmp_path: Path, capsys) -> None:
+    """Swept as the README suggests, data_seed made each split a config of its own, ranked
+    on its own validation rows: rank 1 named the luckiest split, and the footnote still
+    said every seed of a config trains on the same split."""
+    sweep(
+        data="moons", n_samples=120, lr=[0.05, 0.5], data_seed=[0, 1], seed=[0, 1], epoch=5,
+        log_every=0, plots="none", log_path=str(tmp_path), exp_name="ds", workers=1,
+        report=False, verbose=False,
+    )  # fmt: skip
+    rep = report(tmp_path, exp_name="ds")
+    out = capsys.readouterr().out
+    assert "ds (classification) ranks configs of different splits against each other " in out
+    assert "(data_seed is swept)" in out
+    assert "every seed of a config trains on the same split" not in out
+    assert "each config's seeds train on its data_seed's split" in out
+    import html
+
+    page = html.unescape(rep.html_path.read_text())
+    assert "every seed of a config trains on the same split" not in page
+    # One split alone: the note is not said, and the footnote is the usual one.
+    sweep(
+        data="moons", n_samples=120, lr=[0.05, 0.5], seed=[0, 1], epoch=5, log_every=0,
+        plots="none", log_path=str(tmp_path), exp_name="one", workers=1, report=False,
+        verbose=False,
+    )  # fmt: skip
+    report(tmp_path, exp_name="one")
+    out = capsys.readouterr().out
+    assert "data_seed is swept" not in out and "every seed of a config trains on the same" in out

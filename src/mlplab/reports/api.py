@@ -338,6 +338,7 @@ def report_notes(
         chance_note(runs),
         val_rose_note(runs),
         across_data_note(sections),
+        across_splits_note(sections),
         rank_by_note(sections, rank_by),
         accuracy_ranks_note(sections),
     ]
@@ -416,6 +417,33 @@ def across_data_note(sections: list[Section]) -> str:
     return (
         f"{', '.join(mixed)} ranks configs of different datasets against each other (data "
         "is swept); compare ranks within one dataset (summary.csv's data column)"
+    )
+
+
+def across_splits_note(sections: list[Section]) -> str:
+    """A section whose configs differ in ``data_seed``: each value scores on validation rows
+    of its own, so rank 1 (and the best run) named the luckiest split, and one lr came
+    1st, 4th and 7th, by its split."""
+    swept = [sec.title for sec in sections if "data_seed" in sec.variables]
+    if not swept:
+        return ""
+    return (
+        f"{', '.join(swept)} ranks configs of different splits against each other "
+        "(data_seed is swept): each split's val metrics are of other rows, so rank 1 may "
+        "be a lucky split; compare a setting's rows across data_seed values (summary.csv's "
+        "data_seed column)"
+    )
+
+
+def seed_note(sec: Section) -> str:
+    """What a seed varies, and what the interval leaves out (:data:`SEED_NOTE`), unless
+    ``data_seed`` is swept, where a config's seeds are of one split of several."""
+    if "data_seed" not in sec.variables:
+        return SEED_NOTE
+    return (
+        "a seed draws the initial weights, dropout and the data order; each config's seeds "
+        "train on its data_seed's split, so the interval leaves out the split's variance, "
+        "which the rows of other data_seed values show"
     )
 
 
@@ -905,7 +933,7 @@ def print_table(sec: Section, summary_path: Path) -> None:
     caption = plain(
         f"fixed: {fixed_settings(sec)}\n95% CI: Student-t interval of the mean over seeds"
         + (f", clipped to {clip}" if clip else "")
-        + f";\n{SEED_NOTE}\n{TIME_NOTE}"
+        + f";\n{seed_note(sec)}\n{TIME_NOTE}"
     )
     table = Table()
     for h in header:
@@ -1040,7 +1068,7 @@ def _page(rep: Report, root: Path, plots: list[list[Any]], notes: list[str]) -> 
             table_note=f"{sec.metric} and {test}: mean ± std over seeds; "
             "seeds: finished replicates; 95% CI: Student-t interval of the mean "
             + (f"clipped to {clip}, the range {sec.metric} can take " if clip else "")
-            + f"(blank with one seed); {SEED_NOTE}; other metrics: means; runs: statuses "
+            + f"(blank with one seed); {seed_note(sec)}; other metrics: means; runs: statuses "
             f"of every run of the config; {TIME_NOTE}; blank settings do not apply to that "
             "model."
             + (

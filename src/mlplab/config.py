@@ -587,15 +587,10 @@ class Config(BaseModel):
             raise ValueError("must be one of auto, cpu, cuda, cuda:N")
         return v
 
-    @field_validator("target", "ignore", "split_by", mode="before")
+    @field_validator("target", "ignore", mode="before")
     @classmethod
-    def _target_list(cls, v: Any, info: ValidationInfo) -> Any:
-        v = [v] if isinstance(v, str) and info.field_name != "split_by" else v
-        # A name alike to the eye in another Unicode form (typed on one system, the file's
-        # header saved on another) is the column's: both are read as NFC.
-        if isinstance(v, list):
-            return [unicodedata.normalize("NFC", n) if isinstance(n, str) else n for n in v]
-        return unicodedata.normalize("NFC", v) if isinstance(v, str) else v
+    def _target_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
 
     @field_validator("target", "ignore")
     @classmethod

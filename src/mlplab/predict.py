@@ -190,7 +190,8 @@ def _features(
         raise DataError(f"data file {data!r} has no data rows")
     # A name the same to the eye in another Unicode form (a macOS file's 'längé' is 'a'
     # then a combining mark) is the run's column: the message listed two equal names.
-    nfc = {unicodedata.normalize("NFC", n): n for n in names}
+    # The columns copied into the output too (an id), named as the run names them.
+    nfc = {unicodedata.normalize("NFC", n): n for n in [*ignored, *names]}
     df = df.rename(
         columns={
             c: nfc[key]

@@ -648,6 +648,19 @@ def test_names_and_labels_in_another_unicode_form_are_the_same(tmp_path, run_cli
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("Numéro,predicted,"), lines[0]
     assert [line.split(",")[0] for line in lines[1:]] == ["0", "1", "2"]
+    # A file with both forms of a name: each is a column, and a name picks its own.
+    both = tmp_path / "both.csv"
+    both.write_text(f"{nfd('é')},é,b\n" + "".join(f"{i % 2},{i},{i % 3}\n" for i in range(30)))
+    for typed, values in ((nfd("é"), {0.0, 1.0}), ("é", set(map(float, range(30))))):
+        data = load_dataset(str(both), target=[typed], task="regression")
+        assert data.target_names == [typed]
+        assert set(np.concatenate([data.y_train, data.y_val, data.y_test])[:, 0]) == values
+    # Labels of one form are kept as written, as an earlier run's record has them.
+    one = tmp_path / "one.csv"
+    one.write_text(
+        "a,y\n" + "".join(f"{i},{nfd('élevé') if i % 2 else 'bas'}\n" for i in range(30))
+    )
+    assert load_dataset(str(one)).class_names == ["bas", nfd("élevé")]
 
 
 @pytest.mark.parametrize("name", ["moons", "circles"])

@@ -593,12 +593,17 @@ def _from_file(
 ) -> Dataset:
     import pandas as pd
 
-    from mlplab.data.files import default_target, numbered_names_note, read_table
+    from mlplab.data.files import as_written, default_target, numbered_names_note, read_table
 
     # Left out as they are, whatever they hold.
     df = read_table(path, as_text=[*ignore, *([split_by] if split_by else [])])
     if df.shape[1] == 0 or len(df) == 0:
         raise DataError(f"data file {path!r} has no data rows")
+    # A name typed in another Unicode form than the header's (a macOS file's 'é' is an 'e'
+    # and a combining accent) is its column: it was "no column", beside one alike.
+    ignore = [as_written(n, df.columns) for n in ignore]
+    target = [as_written(t, df.columns) for t in target] if target else target
+    split_by = as_written(split_by, df.columns) if split_by else split_by
     if split_by is not None:
         # Each row's split, as the file says it: the split is then no draw of data_seed.
         split = _split_column(df, path, split_by, target or [])
@@ -739,8 +744,11 @@ def _from_file(
     else:
         # 'yes ' is 'yes': spaces around a label (a spreadsheet's stray one) would make it
         # a class of its own, as spaces around a column name would not; and so is 'élevé'
-        # in another Unicode form (rows saved on macOS), which looked the same twice.
-        values = col.astype(str).str.strip().str.normalize("NFC")
+        # in both Unicode forms (rows saved on macOS and elsewhere), two classes that looked
+        # the same. Labels of one form are kept as written, as a run's record has them.
+        values = col.astype(str).str.strip()
+        if (composed := values.str.normalize("NFC")).nunique() < values.nunique():
+            values = composed
     classes, y = np.unique(values.to_numpy(), return_inverse=True)
     if len(classes) < 2:
         raise DataError(

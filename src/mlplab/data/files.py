@@ -13,7 +13,7 @@ import sys
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -75,7 +75,6 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
             _check_not_data(path, names, sep)
             _check_distinct(path, names)
             df = _read_csv(p, path, sep, as_text, names)
-            df.columns = _composed(df.columns)
             df = _without_trailing_blanks(df, as_text)
             named = _named_width(list(df.columns))
             if 0 < named < len(df.columns):
@@ -135,7 +134,7 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
     except Exception as err:  # a malformed file, whatever the parser says
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"data file {path!r} cannot be read: {reason}") from None
-    df.columns = _composed(df.columns)
+    df.columns = [str(c).strip() for c in df.columns]
     _check_distinct(path, list(df.columns))
     return df
 
@@ -147,12 +146,16 @@ def column_name(name: Any) -> str:
     return unicodedata.normalize("NFC", str(name).strip())
 
 
-def _composed(columns) -> list[str]:
-    """The columns' names by :func:`column_name`, unless two would be one: a file that has
-    both forms of a name has two columns, each kept as written (`predict` takes the run's)."""
-    names = [column_name(c) for c in columns]
-    written = [str(c).strip() for c in columns]
-    return names if len(set(names)) == len(set(written)) else written
+def as_written(name: str, columns: Iterable[Any]) -> str:
+    """``name`` as the file writes it: itself where a column is so named, else the one
+    column it names in Unicode's composed form (:func:`column_name`), else itself (for
+    the caller's line that no such column exists). The file's spelling is kept: a
+    record's names, and a file with both forms of one name, read as before."""
+    columns = list(columns)
+    if name in columns:
+        return name
+    alike = [c for c in columns if column_name(c) == column_name(name)]
+    return str(alike[0]) if len(alike) == 1 else name
 
 
 # The cells pandas reads as missing by default (its documented list). A column read as text

@@ -598,6 +598,16 @@ def test_dots_that_group_whole_numbers_without_decimal_commas_are_one_line(tmp_p
     d = load_dataset(str(tmp_path / "m.csv"))
     rows = np.concatenate([d.X_train, d.X_val, d.X_test])
     np.testing.assert_allclose(np.sort(rows[:, 0]), np.sort(ratio))
+    # A tab's or spaces' 2.781 beside 168 are decimals (np.savetxt's %g, R's write.table):
+    # they were refused as though a German spreadsheet had grouped them.
+    for sep, name in (("\t", "t.tsv"), (" ", "s.txt")):
+        (tmp_path / name).write_text(
+            sep.join(["a", "b", "y"]) + "\n"
+            + "".join(f"{v}{sep}{i % 7}{sep}{i % 2}\n" for i, v in enumerate(["2.781", "168"] * 20))
+        )  # fmt: skip
+        d = load_dataset(str(tmp_path / name))
+        values = np.concatenate([d.X_train, d.X_val, d.X_test])[:, 0]
+        assert set(np.round(values, 6)) == {2.781, 168.0}, name
 
 
 def test_names_and_labels_in_another_unicode_form_are_the_same(tmp_path, run_cli):

@@ -572,7 +572,13 @@ def _read_decimal_commas(df, p: Path, path: str, sep: str, as_text: Collection[s
 
     texts = [c for c in df.columns if df[c].dtype.kind == "O" and str(c).strip() not in as_text]
     with_commas = [c for c in texts if df[c].str.contains(",", regex=False, na=False).any()]
-    floats = [c for c in df.columns if str(c).strip() not in as_text and _may_be_grouped(df[c])]
+    # A ';' is a European spreadsheet's, whose dots group thousands; a tab or spaces are
+    # as often np.savetxt's or R's, whose 2.781 beside 168 are decimals.
+    floats = [
+        c
+        for c in df.columns
+        if sep == ";" and str(c).strip() not in as_text and _may_be_grouped(df[c])
+    ]
     if not with_commas and not floats:
         return  # nothing says the comma is the decimal mark, nor a dot could group
     # Without a comma to read, the columns that may group thousands alone: each cell as a
@@ -620,8 +626,9 @@ def _may_be_grouped(col) -> bool:
 
 
 def _check_not_grouped(raw, columns: list[str], path: str) -> None:
-    """One line for a column, read with decimal points, whose dots group thousands: whole
-    numbers under 1000 beside numbers whose every dot is followed by 3 digits. A German
+    """One line for a column of a ';' file, read with decimal points, whose dots group
+    thousands: whole numbers under 1000 beside numbers whose every dot is followed by 3
+    digits. A German
     export of populations (168, 2.781, 667.017) was read as 168, 2.781 and 667.017, and
     trained on that, without a word."""
     for c in columns:

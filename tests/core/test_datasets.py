@@ -1435,6 +1435,17 @@ def test_a_suggested_ignore_pastes_into_a_shell_whatever_the_column_name(tmp_pat
     assert json.loads(next(tmp_path.glob("runs/*/*/result.json")).read_text())["ignore"] == [
         "note (libre)"
     ]
+    # A name that starts with '-' is joined by '=': pasted bare, it read as a flag.
+    (tmp_path / "n.csv").write_text("a,-niveau,y\n" + rows)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "n.csv"))
+    flag = re.search(r"--ignore=([^\s;]+)", str(err.value))
+    assert flag and flag.group(0) == "--ignore=-niveau", str(err.value)
+    proc = subprocess.run(
+        f"{command} --data n.csv --log_path runs2 {flag.group(0)}".replace("--data t.csv ", ""),
+        shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_a_target_column_of_one_value_among_several_is_noted(tmp_path):

@@ -290,10 +290,12 @@ def classes_missing(ds: Dataset, split: str = "train") -> list[str]:
     return [name for i, name in enumerate(ds.class_names) if i not in seen]
 
 
-def shell_arg(name: object) -> str:
-    """A column's name as a shell argument in a suggested command (`--ignore 'ma classe'`):
-    a name with a space or a bracket, pasted bare, split into others or stopped the shell."""
-    return shlex.quote(str(name))
+def shell_flag(option: str, name: object) -> str:
+    """A suggested flag that names a column, as a shell takes it (`--ignore 'ma classe'`):
+    a name with a space or a bracket, pasted bare, split into others or stopped the shell;
+    one that starts with '-' is joined by '=' (`--ignore=-niveau`), not read as a flag."""
+    quoted = shlex.quote(str(name))
+    return f"{option}={quoted}" if str(name).startswith("-") else f"{option} {quoted}"
 
 
 def missing_class_notes(ds: Dataset, split_by: str | None, stratify: bool) -> list[str]:
@@ -710,7 +712,7 @@ def _from_file(
         ds.notes += [
             f"target column {t!r} holds two values ({_two_values(df[t])}), fit as numbers "
             "beside the other targets; to classify it, give it alone: "
-            f"--target {shell_arg(t)}"
+            f"{shell_flag('--target', t)}"
             for t in targets
             if len(targets) > 1 and df[t].nunique(dropna=False) == 2
         ]
@@ -853,7 +855,7 @@ def _target_notes(given: list[str] | None, targets: list[str], feats: list[str])
         return []
     return [
         f"the target is the last column, {targets[0]!r}, for want of --target; if it is "
-        f"{named[0]!r}, say so: --target {shell_arg(named[0])}"
+        f"{named[0]!r}, say so: {shell_flag('--target', named[0])}"
     ]
 
 
@@ -893,7 +895,7 @@ def _row_count_notes(df, feats: list[str]) -> list[str]:
                 notes.append(
                     f"feature column {c!r} counts the rows ({values[0]}, {values[0] + 1}, "
                     f"{values[0] + 2}, ...); if it is a row index, leave it out with "
-                    f"--ignore {shell_arg(c)}"
+                    f"{shell_flag('--ignore', c)}"
                 )
     return notes
 
@@ -906,7 +908,7 @@ def _constant_notes(df, feats: list[str]) -> list[str]:
     return [
         f"feature column {c!r} has one value ({df[c].iloc[0]}) in every row: it tells the "
         f"model nothing, and a new row's other value there would move its prediction; leave "
-        f"it out with --ignore {shell_arg(c)}"
+        f"it out with {shell_flag('--ignore', c)}"
         for c in same
     ]
 
@@ -1076,7 +1078,7 @@ def _check_named_columns(df, path: str, target: list[str]) -> None:
                     f"data file {path!r}: column {i + 1} is named {c!r}, the name pandas "
                     "gives a column without one: most likely a row index saved with the "
                     "rows (to_csv(path, index=False) saves none); leave it out with "
-                    f"--ignore {shell_arg(c)}, or give it its own name if it is a feature"
+                    f"{shell_flag('--ignore', c)}, or give it its own name if it is a feature"
                 )
             hint = (
                 " (a row index? pandas writes none with to_csv(path, index=False), R with "
@@ -1210,7 +1212,7 @@ def not_numeric(
         # One 0/1 column per date (the hint below) would be a column a day.
         return message + (
             "; it holds dates or times: encode them as numbers first (e.g. days since a "
-            f"start), or leave it out with --ignore {shell_arg(name)}"
+            f"start), or leave it out with {shell_flag('--ignore', name)}"
         )
     if not len(bad):
         # Every value a number, kept as text (a Parquet or NPZ file's column of str).
@@ -1239,11 +1241,11 @@ def not_numeric(
         message += (
             "; features must be numbers: encode it first (one 0/1 column per value, as "
             "pandas.get_dummies makes them); a column that is no feature can be left out "
-            f"with --ignore {shell_arg(name)}"
+            f"with {shell_flag('--ignore', name)}"
         )
     if default_target is not None:  # taken as the target for want of --target
         message += (
-            f"; if it is the target, say so with --target {shell_arg(name)} (without it, "
+            f"; if it is the target, say so with {shell_flag('--target', name)} (without it, "
             f"the target is the last column, {default_target!r})"
         )
     return message
@@ -1341,7 +1343,9 @@ def _check_kind(col, path: str, name: str, role: str) -> None:
     kind = getattr(col.dtype, "kind", "O")
     if kind in _NO_NUMBERS:
         # A feature may go, as a CSV's date column is told (a Parquet one was not).
-        leave = f", or leave it out with --ignore {shell_arg(name)}" if role == "feature" else ""
+        leave = (
+            f", or leave it out with {shell_flag('--ignore', name)}" if role == "feature" else ""
+        )
         raise DataError(
             f"data file {path!r}: {role} column {name!r} holds {_NO_NUMBERS[kind]} "
             f"({col.dtype}){leave}"

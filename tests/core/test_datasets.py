@@ -1962,3 +1962,19 @@ def test_a_regression_targets_far_values_are_noted_with_what_to_do(tmp_path):
     df.to_csv(tmp_path / "m.csv", index=False)
     (note,) = [n for n in load_dataset(str(tmp_path / "m.csv")).notes if "target" in n]
     assert note.endswith("drop its row")
+
+
+def test_the_check_of_grouped_dots_warns_of_nothing_on_huge_values():
+    """A ';' column of 1e306 beside 2 and 1.5 printed NumPy's overflow warnings: the check
+    multiplied each value by 1000."""
+    import warnings
+
+    import pandas as pd
+
+    from mlplab.data.files import _may_be_grouped
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not _may_be_grouped(pd.Series([1e306, 2.0, 1.5, 3.0]))
+        assert not _may_be_grouped(pd.Series([float("inf"), 2.0, 1.5]))
+        assert _may_be_grouped(pd.Series([168.0, 2.781, 667.017]))

@@ -617,6 +617,8 @@ def _may_be_grouped(col) -> bool:
     if col.dtype.kind != "f":
         return False
     v = col.dropna().to_numpy()
+    if not np.isfinite(v).all() or np.abs(v).max(initial=0) >= 1e15:
+        return False  # no spreadsheet groups those, and v * 1000 would overflow
     whole = v == np.round(v)
     return bool(
         (whole & (np.abs(v) < 1000)).any()

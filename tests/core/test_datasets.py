@@ -1978,3 +1978,21 @@ def test_the_check_of_grouped_dots_warns_of_nothing_on_huge_values():
         assert not _may_be_grouped(pd.Series([1e306, 2.0, 1.5, 3.0]))
         assert not _may_be_grouped(pd.Series([float("inf"), 2.0, 1.5]))
         assert _may_be_grouped(pd.Series([168.0, 2.781, 667.017]))
+
+
+def test_held_out_rows_that_repeat_training_rows_are_noted(tmp_path):
+    """A file of each row 5 times, on coin-flip labels, scored train, val and test
+    accuracy 1.0 without a word: every test row had its copy in training."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(100, 2)).round(4)
+    y = rng.integers(0, 2, 100)
+    rows = [f"{a},{b},{c}\n" for (a, b), c in zip(X, y)]
+    (tmp_path / "five.csv").write_text("a,b,y\n" + "".join(r for r in rows for _ in range(5)))
+    d = load_dataset(str(tmp_path / "five.csv"))
+    (note,) = [n for n in d.notes if "repeat a training row exactly" in n]
+    assert note.startswith(f"{len(d.X_val)} of the {len(d.X_val)} val rows and "
+                           f"{len(d.X_test)} of the {len(d.X_test)} test rows repeat")  # fmt: skip
+    (tmp_path / "once.csv").write_text("a,b,y\n" + "".join(rows))
+    assert not any(
+        "repeat a training row" in n for n in load_dataset(str(tmp_path / "once.csv")).notes
+    )

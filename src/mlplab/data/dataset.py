@@ -695,6 +695,7 @@ def _from_file(
             )
         ds = _split(name, "regression", X, y, feats, targets, None, _or_default(split), False, rng)
         ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
+        ds.notes += repeated_rows_notes(ds)
         ds.notes += numbered_names_note([str(c) for c in df.columns])
         ds.notes += _constant_notes(df, feats)
         ds.notes += _outlier_notes(X, feats)
@@ -780,6 +781,7 @@ def _from_file(
     )
     ds.label_kind = "number" if numeric else "bool" if pd.api.types.is_bool_dtype(col) else "text"
     ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
+    ds.notes += repeated_rows_notes(ds)
     ds.notes += numbered_names_note([str(c) for c in df.columns])
     ds.notes += _constant_notes(df, feats)
     ds.notes += _outlier_notes(X, feats)
@@ -862,6 +864,38 @@ def _target_notes(given: list[str] | None, targets: list[str], feats: list[str])
 def _two_values(col) -> str:  # col: pandas.Series
     low, high = sorted(col.unique().tolist())
     return f"{low:g} and {high:g}" if isinstance(low, float) else f"{low} and {high}"
+
+
+# Where this share of a held-out split repeats training rows, its scores are of rows seen.
+REPEATED_SHARE = 0.1
+
+
+def repeated_rows_notes(ds: Dataset) -> list[str]:
+    """Validation and test rows that repeat a training row exactly (features and target):
+    a file of each row 5 times scored test accuracy 1.0 on coin-flip labels, without a
+    word, as every test row had its copy in training."""
+    if ds.shared_splits or not len(ds.X_train):
+        return []
+    import pandas as pd
+
+    def hashes(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        rows = pd.DataFrame(np.column_stack([X, y.reshape(len(y), -1)]))
+        return pd.util.hash_pandas_object(rows, index=False).to_numpy()
+
+    seen = hashes(ds.X_train, ds.y_train)
+    counts = {}
+    for split in ("val", "test"):
+        X, y = getattr(ds, f"X_{split}"), getattr(ds, f"y_{split}")
+        if len(X):
+            counts[split] = (int(np.isin(hashes(X, y), seen).sum()), len(X))
+    if not any(n >= REPEATED_SHARE * total for n, total in counts.values()):
+        return []
+    said = " and ".join(f"{n} of the {total} {split} rows" for split, (n, total) in counts.items())
+    return [
+        f"{said} repeat a training row exactly: their scores are of rows the model saw, not "
+        "of new ones; drop the repeats first (pandas' drop_duplicates), or split by a column "
+        "that keeps a row's copies together (--split_by)"
+    ]
 
 
 def _case_notes(names: list[str]) -> list[str]:

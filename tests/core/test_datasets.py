@@ -777,7 +777,8 @@ def test_a_row_counter_and_a_stray_label_are_noted(tmp_path):
     notes = load_dataset(str(tmp_path / "t.csv")).notes
     assert notes == [
         "feature column 'id' counts the rows (0, 1, 2, ...); if it is a row index, leave it "
-        "out with --ignore id",
+        "out with --ignore id; if the rows are in time order, a random split trains on "
+        "their future: split by time with a column of train/val/test (--split_by)",
         "the classes 'Yes' and 'yes' differ only in case, and are classes of their own: if "
         "each is one label, write it alike",
     ]
@@ -789,7 +790,9 @@ def test_a_row_counter_and_a_stray_label_are_noted(tmp_path):
     df.to_csv(tmp_path / "t.csv", index=False)
     assert load_dataset(str(tmp_path / "t.csv")).notes == [
         "feature column 'id' counts the rows (100000, 100001, 100002, ...); if it is a row "
-        "index, leave it out with --ignore id"
+        "index, leave it out with --ignore id; if the rows are in time order, a random "
+        "split trains on their future: split by time with a column of train/val/test "
+        "(--split_by)"
     ]
 
 

@@ -304,6 +304,17 @@ def build_stack(
     return backend
 
 
+def shared_rows(data: Dataset) -> str | None:
+    """``train = val = test``, ``train = val`` or ``val = test`` where splits are the same
+    rows, else None."""
+    if data.shared_splits:
+        return "train = val = test"
+    train_val, val_test = data.X_val is data.X_train, data.X_test is data.X_val
+    if train_val:
+        return "train = val = test" if val_test else "train = val"
+    return "val = test" if val_test else None
+
+
 def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[str, Any]:
     """The facts that open a run's result.json: its settings, identity and model."""
     return {
@@ -321,6 +332,9 @@ def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[
         "n_train": len(data.y_train),
         "n_val": len(data.y_val),
         "n_test": len(data.y_test),
+        # Splits that are the same rows (a logic gate's 4, an estimator's fit without
+        # validation_fraction): their val and test metrics are of rows it trained on.
+        "shared_rows": shared_rows(data),
         "standardized": data.scaler is not None,
         # A data file's rows as read and split: a report tells runs of one config trained
         # on two versions of the file apart (None for built-in sets).

@@ -336,6 +336,7 @@ def report_notes(
         few_seeds_note(sections),
         loss_rose_note(runs),
         chance_note(runs),
+        shared_rows_note(runs),
         val_rose_note(runs),
         across_data_note(sections),
         across_splits_note(sections),
@@ -532,6 +533,26 @@ def loss_rose_note(runs: pd.DataFrame) -> str:
 # A classifier's training balanced accuracy within this of chance (1 / classes) learnt
 # nothing: answering one class for every row scores chance exactly.
 CHANCE_MARGIN = 0.01
+
+
+def shared_rows_note(runs: pd.DataFrame) -> str:
+    """Name the runs whose val metrics are of rows they trained on (``shared_rows``: an
+    estimator's fit without validation_fraction), the logic gates' 4 rows aside (the fixed
+    line says so of them): ranked with held-out runs, such a run had come first."""
+    from mlplab.data.synthetic import GATES
+
+    if "shared_rows" not in runs:
+        return ""
+    shared = runs["shared_rows"].fillna("").astype(str).str.startswith("train = val")
+    shared &= ~runs["data"].isin(GATES) if "data" in runs else shared
+    if not shared.any():
+        return ""
+    first = runs.loc[shared.idxmax(), "run_id"]
+    return (
+        f"{int(shared.sum())} run(s) (e.g. {first}) scored val and test on the rows they "
+        "trained on (train = val = test: an estimator's fit with validation_fraction=0): "
+        "their val metrics, and so their ranks, are of rows seen"
+    )
 
 
 def chance_note(runs: pd.DataFrame) -> str:

@@ -34,48 +34,40 @@ def test_the_first_epoch_shows_the_last_steps_loss(tmp_path: Path, monkeypatch) 
     assert next(info for epoch, info in seen if epoch == 1).startswith("loss ")
 
 
-def test_a_run_in_a_pipe_says_where_it_is_after_a_silence(tmp_path: Path) -> None:
-    """In a pipe, `--log_every 0` printed nothing between its first line and its results:
-    a 48 s run was silent, and a CI job that kills a silent process could kill it."""
+def _piped(log_path: Path, epoch: int, quiet_s: float = 0.0) -> list[str]:
+    """The `mlplab: epoch` lines of a moons run of ``epoch`` epochs whose stdout is a pipe,
+    with :attr:`RunConsole.QUIET_S` at ``quiet_s`` (0: a line at every validation)."""
     import subprocess
     import sys
 
     code = (
         "import mlplab.console, mlplab\n"
-        "mlplab.console.RunConsole.QUIET_S = 0.0  # a line at every validation\n"
-        f"mlplab.train(data='moons', epoch=3, log_every=0, plots='none', log_path={str(tmp_path)!r})\n"
+        f"mlplab.console.RunConsole.QUIET_S = {quiet_s}\n"
+        f"mlplab.train(data='moons', epoch={epoch}, log_every=0, plots='none', "
+        f"log_path={str(log_path)!r})\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    said = [ln for ln in proc.stdout.splitlines() if ln.startswith("mlplab: epoch ")]
+    return [ln for ln in proc.stdout.splitlines() if ln.startswith("mlplab: epoch ")]
+
+
+def test_a_run_in_a_pipe_says_where_it_is_after_a_silence(tmp_path: Path) -> None:
+    """In a pipe, `--log_every 0` printed nothing between its first line and its results:
+    a 48 s run was silent, and a CI job that kills a silent process could kill it."""
+    said = _piped(tmp_path, 3)
     assert [ln.split(",")[0] for ln in said] == [f"mlplab: epoch {e}/3" for e in (1, 2, 3)]
     assert all(", step " in ln and ", loss " in ln for ln in said)
     # At the default, a short run prints none.
-    quiet = code.replace("QUIET_S = 0.0", "QUIET_S = 30.0").replace(
-        str(tmp_path), str(tmp_path / "b")
-    )
-    again = subprocess.run(
-        [sys.executable, "-c", quiet], capture_output=True, text=True, timeout=120
-    )
-    assert again.returncode == 0 and "mlplab: epoch " not in again.stdout
+    assert _piped(tmp_path / "b", 3, quiet_s=30.0) == []
 
 
 def test_a_run_in_a_pipe_says_how_long_is_left(tmp_path: Path) -> None:
     """A log's line after a silence said the epoch and the loss, but not how long the run
     had taken nor how long it would go on: a terminal's bar says both."""
     import re
-    import subprocess
-    import sys
 
-    code = (
-        "import mlplab.console, mlplab\n"
-        "mlplab.console.RunConsole.QUIET_S = 0.0  # a line at every validation\n"
-        f"mlplab.train(data='moons', epoch=4, log_every=0, plots='none', log_path={str(tmp_path)!r})\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    said = [ln for ln in proc.stdout.splitlines() if ln.startswith("mlplab: epoch ")]
-    assert len(said) == 4, proc.stdout
+    said = _piped(tmp_path, 4)
+    assert len(said) == 4, said
     # No pace yet at the first validation, nothing left at the last.
     assert "left)" not in said[0] and "left)" not in said[-1]
     for line in said[1:3]:

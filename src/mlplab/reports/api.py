@@ -338,8 +338,8 @@ def report_notes(
         chance_note(runs),
         shared_rows_note(runs),
         val_rose_note(runs),
-        across_data_note(sections),
-        across_splits_note(sections),
+        across_note(sections, "data"),
+        across_note(sections, "data_seed"),
         rank_by_note(sections, rank_by),
         accuracy_ranks_note(sections),
     ]
@@ -409,30 +409,24 @@ def accuracy_ranks_note(sections: list[Section]) -> str:
     )
 
 
-def across_data_note(sections: list[Section]) -> str:
-    """What to say of a section whose configs trained on different datasets: its ranks
-    compare one dataset's accuracy with another's, which says nothing of the settings."""
-    mixed = [sec.title for sec in sections if "data" in sec.variables]
-    if not mixed:
-        return ""
-    return (
-        f"{', '.join(mixed)} ranks configs of different datasets against each other (data "
-        "is swept); compare ranks within one dataset (summary.csv's data column)"
-    )
-
-
-def across_splits_note(sections: list[Section]) -> str:
-    """A section whose configs differ in ``data_seed``: each value scores on validation rows
-    of its own, so rank 1 (and the best run) named the luckiest split, and one lr came
-    1st, 4th and 7th, by its split."""
-    swept = [sec.title for sec in sections if "data_seed" in sec.variables]
+def across_note(sections: list[Section], setting: str) -> str:
+    """What to say of a section whose configs differ in ``data`` or ``data_seed``: its
+    ranks compare one dataset's accuracy with another's, or a split's with another's,
+    scored on other rows (one lr came 1st, 4th and 7th, by its split): not the settings."""
+    swept = [sec.title for sec in sections if setting in sec.variables]
     if not swept:
         return ""
+    of, why = {
+        "data": ("datasets", "compare ranks within one dataset"),
+        "data_seed": (
+            "splits",
+            "each split's val metrics are of other rows, so rank 1 may be a lucky split; "
+            "compare a setting's rows across data_seed values",
+        ),
+    }[setting]
     return (
-        f"{', '.join(swept)} ranks configs of different splits against each other "
-        "(data_seed is swept): each split's val metrics are of other rows, so rank 1 may "
-        "be a lucky split; compare a setting's rows across data_seed values (summary.csv's "
-        "data_seed column)"
+        f"{', '.join(swept)} ranks configs of different {of} against each other ({setting} "
+        f"is swept); {why} (summary.csv's {setting} column)"
     )
 
 

@@ -1999,3 +1999,9 @@ def test_held_out_rows_that_repeat_training_rows_are_noted(tmp_path):
     assert not any(
         "repeat a training row" in n for n in load_dataset(str(tmp_path / "once.csv")).notes
     )
+    # Whole numbers (counts, codes) recur as new rows: no copy, no note.
+    codes = "".join(f"{i % 3},{i % 5},{i % 2}\n" for i in range(60))
+    (tmp_path / "codes.csv").write_text("a,b,y\n" + codes)
+    assert not any(
+        "repeat a training row" in n for n in load_dataset(str(tmp_path / "codes.csv")).notes
+    )

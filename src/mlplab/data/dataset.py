@@ -871,9 +871,9 @@ REPEATED_SHARE = 0.1
 
 
 def repeated_rows_notes(ds: Dataset) -> list[str]:
-    """Validation and test rows that repeat a training row exactly (features and target):
-    a file of each row 5 times scored test accuracy 1.0 on coin-flip labels, without a
-    word, as every test row had its copy in training."""
+    """Validation and test rows of measurements that repeat a training row exactly
+    (features and target): a file of each row 5 times scored test accuracy 1.0 on
+    coin-flip labels, without a word, as every test row had its copy in training."""
     if ds.shared_splits or not len(ds.X_train):
         return []
     import pandas as pd
@@ -887,7 +887,10 @@ def repeated_rows_notes(ds: Dataset) -> list[str]:
     for split in ("val", "test"):
         X, y = getattr(ds, f"X_{split}"), getattr(ds, f"y_{split}")
         if len(X):
-            counts[split] = (int(np.isin(hashes(X, y), seen).sum()), len(X))
+            # A row of measurements (a value with decimals) met twice is a copy; one of
+            # whole numbers (counts, codes, 0/1 columns) may well recur as a new row.
+            measured = (np.asarray(X, dtype=np.float64) % 1 != 0).any(axis=1)
+            counts[split] = (int((np.isin(hashes(X, y), seen) & measured).sum()), len(X))
     if not any(n >= REPEATED_SHARE * total for n, total in counts.values()):
         return []
     said = " and ".join(f"{n} of the {total} {split} rows" for split, (n, total) in counts.items())

@@ -180,6 +180,32 @@ def test_batchnorm_train_output_is_normalized_per_model_and_feature():
     np.testing.assert_allclose(y.var(1), 1, atol=1e-3)  # eps 1e-5 shrinks it a little
 
 
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_backward_matches_autograd_per_model(train):
+    """A slip in batch norm's backward pass (the batch mean's term dropped) passed this
+    file: only the whole-model gradient check saw it."""
+    rng = np.random.default_rng(4)
+    layer = _bn(3, rng)
+    layer.running_mean[:] = rng.normal(size=layer.running_mean.shape)
+    layer.running_var[:] = rng.uniform(0.5, 2.0, size=layer.running_var.shape)
+    x = rng.normal(1.0, 2.0, size=(K, 8, 3))
+    dy = rng.normal(size=(K, 8, 3))
+    _, cache = layer.forward(x, train)
+    dx, grads = layer.backward(cache, dy)
+    for k in range(K):
+        tbn = torch.nn.BatchNorm1d(3).double().train(train)
+        with torch.no_grad():
+            tbn.weight.copy_(torch.tensor(layer.weight[k, 0]))
+            tbn.bias.copy_(torch.tensor(layer.bias[k, 0]))
+            tbn.running_mean.copy_(torch.tensor(layer.running_mean[k, 0]))
+            tbn.running_var.copy_(torch.tensor(layer.running_var[k, 0]))
+        tx = torch.tensor(x[k], requires_grad=True)
+        tbn(tx).backward(torch.tensor(dy[k]))
+        np.testing.assert_allclose(dx[k], tx.grad.numpy(), atol=1e-10)
+        np.testing.assert_allclose(grads["weight"][k, 0], tbn.weight.grad.numpy(), atol=1e-10)
+        np.testing.assert_allclose(grads["bias"][k, 0], tbn.bias.grad.numpy(), atol=1e-10)
+
+
 def test_batchnorm_refuses_one_row_in_train_mode():
     layer = _bn(2, np.random.default_rng(0), k=1)
     with pytest.raises(ValueError, match="more than 1 row"):

@@ -124,3 +124,17 @@ def test_a_scaled_target_is_scaled_by_the_training_rows_alone():
     np.testing.assert_allclose(mean, data.y_train.mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(std, data.y_train.std(axis=0), rtol=1e-6)
     assert not np.allclose(mean, data.y_test.mean(axis=0), rtol=1e-6)
+
+
+def test_a_settings_bounds_take_their_edges():
+    """lr_gamma 1 (a constant rate) refused passed the suite: it checked only that values
+    outside a bound are refused, not that the bound itself is taken."""
+    from mlplab.config import Config
+    from mlplab.errors import ConfigError
+
+    assert Config(lr_gamma=1.0, lr_schedule="exponential").lr_gamma == 1.0
+    for bad in (0.0, 1.0000001):
+        with pytest.raises((ConfigError, ValueError)):
+            Config(lr_gamma=bad)
+    schedule = LrSchedule(lr=0.3, kind="exponential", gamma=1.0)
+    assert [schedule.at(e, 5) for e in range(5)] == [0.3] * 5

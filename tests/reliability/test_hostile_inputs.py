@@ -356,6 +356,11 @@ def test_a_file_that_is_not_utf8_says_where_or_what_it_is(tmp_path, capsys):
     rows = [f"{i},{i % 2}\n" for i in range(400)]
     rows[248] = "248,naïve\n"
     deep.write_bytes(("x,y\n" + "".join(rows)).encode("latin-1"))
+    mac = tmp_path / "mac.csv"  # an old Mac's line ends, \r alone, and Windows' \r\n
+    for path, end in ((mac, "\r"), (tmp_path / "win.csv", "\r\n")):
+        path.write_bytes(end.join(["x,y", *[r.strip() for r in rows]]).encode("latin-1"))
+        rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
+        assert_one_line(rc, capsys.readouterr().err, path.name, "(line 250: byte 0xEF)")
     wide = tmp_path / "wide.txt"
     wide.write_text("x\ty\n" + "".join(f"{i}\t{i % 2}\n" for i in range(20)), encoding="utf-16")
     for path, where in ((deep, "(line 250: byte 0xEF)"),

@@ -225,6 +225,10 @@ def _named_width(columns: list) -> int:
     return n
 
 
+# Line ends as Unix, Windows and old Mac files write them (a Mac file of \r alone said line 1).
+_LINE_ENDS = re.compile(rb"\r\n?|\n")
+
+
 def _where_not_utf8(p: Path) -> str:
     """`` (it is UTF-16, ...)`` or `` (line 249: byte 0xEF)``: where a file stops being
     UTF-8, read a block at a time. One 'ï' in row 249 of a Latin-1 file was named by
@@ -243,9 +247,9 @@ def _where_not_utf8(p: Path) -> str:
                 decoder.decode(block)
             except UnicodeDecodeError as err:
                 # err.object: the block, after the bytes of a character a block boundary cut
-                line += err.object[: err.start].count(b"\n")
+                line += len(_LINE_ENDS.findall(err.object[: err.start]))
                 return f" (line {line}: byte 0x{err.object[err.start]:02X})"
-            line += block.count(b"\n")
+            line += len(_LINE_ENDS.findall(block))
     return ""
 
 

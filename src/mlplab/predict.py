@@ -18,7 +18,6 @@ import io
 import os
 import stat
 import sys
-import unicodedata
 import warnings
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import numpy as np
 
 from mlplab.console import terminal_text
 from mlplab.data.dataset import names_of, not_numeric
-from mlplab.data.files import read_npz_features, read_table
+from mlplab.data.files import as_written, read_npz_features, read_table
 from mlplab.data.registry import BUILTIN
 from mlplab.errors import CheckpointError, ConfigError, DataError, other_case
 from mlplab.pipes import lost_output, writes_utf8
@@ -191,16 +190,7 @@ def _features(
     # A name the same to the eye in another Unicode form (a macOS file's 'längé' is 'a'
     # then a combining mark) is the run's column: the message listed two equal names.
     # The columns copied into the output too (an id), named as the run names them.
-    nfc = {unicodedata.normalize("NFC", n): n for n in [*ignored, *names]}
-    df = df.rename(
-        columns={
-            c: nfc[key]
-            for c in df.columns
-            if c not in names
-            and (key := unicodedata.normalize("NFC", str(c))) in nfc
-            and nfc[key] not in df.columns  # the run's own spelling is there too: it stands
-        }
-    )
+    df = df.rename(columns={as_written(n, df.columns): n for n in [*ignored, *names]})
     missing = [c for c in names if c not in df.columns]
     if missing:
         near = [(m, t) for m in missing if (t := other_case(m, df.columns)) is not None]

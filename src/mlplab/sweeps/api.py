@@ -826,18 +826,18 @@ def _kept_without(skipped: Iterable[Config]) -> str:
 def _refuse_newer(pending: list[Config]) -> None:
     """Refuse a --rerun over a run a newer mlplab recorded (its config.yaml names a
     setting this one does not know), as `mlplab train --rerun` does: it was replaced."""
-    from mlplab.config import check_known_settings
+    from mlplab.errors import MlplabError, NewerRecord
+    from mlplab.restore import record_config
     from mlplab.runs.record import run_dir_of
 
     for c in pending:
-        saved = run_dir_of(c) / "config.yaml"
-        if saved.is_file():
+        if (run_dir_of(c) / "config.yaml").is_file():
             try:
-                settings = read_yaml(saved)
-            except ConfigError:
+                record_config(run_dir_of(c), rows=False)
+            except NewerRecord:
+                raise
+            except MlplabError:
                 continue  # unreadable: nothing to keep, as train --rerun finds it
-            if isinstance(settings, dict):
-                check_known_settings(settings, str(saved))
 
 
 def _say_what_continues(pending: list[Config], continues: bool) -> None:

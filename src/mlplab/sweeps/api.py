@@ -562,10 +562,6 @@ def sweep(
             flush=True,
         )
     show = verbose if progress is None else progress
-    if show and pending:
-        _say_start(
-            len(pending), len(groups), n_workers, backend, Path(first.log_path) / first.exp_name
-        )
     # The runs whose data's note, printed above, names its target's scale as the cause of
     # a divergence, where a lower lr diverges again.
     noted = {
@@ -586,6 +582,9 @@ def sweep(
     try:
         try:
             with locks, _Progress(pending, spec.axes, show, rank_by) as bar, sigterm_stops():
+                bar.say_start(
+                    len(groups), n_workers, backend, Path(first.log_path) / first.exp_name
+                )
                 try:
                     if backend == "ray":
                         result.outcomes = _run_ray(
@@ -1405,6 +1404,25 @@ class _Progress:
         print(line, flush=True)
         self._said = time.monotonic()
 
+    def say_start(self, stacks: int, workers: int, backend: str, folder: Path) -> None:
+        """Where no bar or view shows it, a first line of what the sweep trains, how, and
+        where: a log had said nothing until a run ended, or a quarter of the epochs was
+        trained (half an hour into a 2-hour sweep)."""
+        if not self.show or self._bar is not None or self._view is not None:
+            return
+        how = (
+            "on Ray"
+            if backend == "ray"
+            else f"{min(workers, stacks)} at a time in worker processes"
+            if workers > 1 and stacks > 1
+            else "in this process"
+        )
+        runs = self.total
+        self._say(
+            f"mlplab: sweep of {runs} run{'' if runs == 1 else 's'} as {stacks} stacked "
+            f"model{'' if stacks == 1 else 's'}, {how} -> {folder}/"
+        )
+
     def done(self, outcome: Outcome) -> None:
         self.count += 1
         if not self.show:
@@ -1424,29 +1442,6 @@ class _Progress:
                 self._bar.console.print(line, highlight=False, markup=False)
         else:
             self._say(f"[{self.count}/{self.total}] {line}")
-
-
-def _say_start(runs: int, stacks: int, workers: int, backend: str, folder: Path) -> None:
-    """Off a terminal and a notebook, where no bar shows it, a first line of what the sweep
-    trains, how, and where: a log had said nothing until a run ended, or a quarter of the
-    epochs was trained (half an hour into a 2-hour sweep)."""
-    from mlplab.console import interactive
-    from mlplab.live import in_jupyter
-
-    if interactive() or in_jupyter():
-        return
-    how = (
-        "on Ray"
-        if backend == "ray"
-        else f"{min(workers, stacks)} at a time in worker processes"
-        if workers > 1 and stacks > 1
-        else "in this process"
-    )
-    print(
-        f"mlplab: sweep of {runs} run{'' if runs == 1 else 's'} as {stacks} stacked "
-        f"model{'' if stacks == 1 else 's'}, {how} -> {folder}/",
-        flush=True,
-    )
 
 
 def _point_to_note(outcome: Outcome, noted: set[str]) -> None:

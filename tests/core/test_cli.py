@@ -144,6 +144,22 @@ def test_names_in_any_script_are_written_as_they_are(run_cli, tmp_path):
     assert yaml.safe_load(ascii_out.stdout.decode())["target"] == ["τιμή"]
 
 
+def test_the_results_table_is_drawn_in_ascii_on_an_ascii_stdout(tmp_path: Path) -> None:
+    """On an ASCII stdout each of the table's line-drawing characters printed as '?': a
+    grid of question marks around the numbers (the report's table was drawn in ASCII)."""
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "PYTHONUTF8": "0"}
+    out = subprocess.run(
+        [sys.executable, "-m", "mlplab", "train", "--data", "moons", "--epoch", "3",
+         "--plots", "none", "--log_every", "0", "--log_path", "runs"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    table = [ln for ln in out.stdout.splitlines() if ln[:1] in "+|?"]
+    assert len(table) == 7, out.stdout  # top, header, rule, 3 splits, bottom
+    assert table[0].startswith("+--") and table[1].startswith("| split |"), table
+    assert not any("?" in ln for ln in table), table
+
+
 @pytest.mark.parametrize(
     ("args", "needles"),
     [

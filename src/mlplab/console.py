@@ -53,10 +53,11 @@ class RunConsole:
     On a terminal a bar counts the steps (with the epoch and the last training loss: the
     epoch's mean, and until an epoch has shown one, the last step's), whatever
     ``log_every`` is: a run with ``log_every 0`` still shows that it is moving.
-    ``progress_every`` is the step interval at which the bar wants Step events from the
-    loop (0 when there is no bar); elsewhere the ``step loss`` lines are shown, and after
-    :attr:`QUIET_S` seconds without a line a validation prints one that says where the run
-    is: a CI job that kills a silent process, or a reader of the log, sees it move.
+    ``progress_every`` is the step interval at which the console wants Step events from
+    the loop (0 when it prints nothing but the ``step loss`` lines). Off a terminal those
+    lines are shown, and after :attr:`QUIET_S` seconds without a line a validation, or a
+    step between validations, prints one that says where the run is: a CI job that kills a
+    silent process, or a reader of the log, sees it move.
     """
 
     QUIET_S = 30.0
@@ -70,6 +71,7 @@ class RunConsole:
         lab_targets: np.ndarray | None = None,
         log_val: str | None = None,
         heartbeat: bool = True,
+        validate_every: int = 1,
     ) -> None:
         self.verbose = verbose
         self.heartbeat = heartbeat  # off where a live view shows the progress (Jupyter)
@@ -80,6 +82,7 @@ class RunConsole:
         self.total = total_epochs
         self.log_every = log_every
         self.total_steps = total_epochs * max(1, steps_per_epoch)
+        self._steps_per_epoch, self._validate_every = max(1, steps_per_epoch), validate_every
         self.progress_every = 0
         self._progress: Any = None
         self._task: Any = None
@@ -106,6 +109,10 @@ class RunConsole:
                 TimeRemainingColumn(),
                 transient=True,
             )
+        elif verbose and heartbeat and self.total_steps > 1:
+            # A log's line between validations: an epoch of a big table, or many epochs
+            # between validations, had left it silent for minutes.
+            self.progress_every = max(1, self.total_steps // 200)
 
     def __enter__(self) -> RunConsole:
         if self._progress is not None:
@@ -153,7 +160,12 @@ class RunConsole:
                     losses = np.array([lab_cost(z, self.lab_targets) for z in outs])
                 one = float(losses[0]) if len(losses) == 1 else float(np.median(losses))
                 self.step(event.step, one)
-            if self.progress_every and event.step % self.progress_every == 0:
+            if self._since is None:  # the first step: a resumed run sets out here
+                self._since = (time.monotonic(), event.step)
+            if self._progress is None:
+                if self.progress_every and event.step % self.progress_every == 0:
+                    self._between_validations(event.step, event.losses)
+            elif self.progress_every and event.step % self.progress_every == 0:
                 # Before an epoch's mean loss, the last step's, for a single model.
                 first = not self._epoch_loss and len(event.losses) == 1
                 last = {"info": f"loss {float(event.losses[0]):.4g}"} if first else {}
@@ -177,6 +189,25 @@ class RunConsole:
                     f"{self._time_left(now, event.step)}"
                 )
                 sys.stdout.flush()
+
+    def _between_validations(self, step: int, losses: Any) -> None:
+        """After a silence, a log's line at a step that no validation ends (one that
+        does prints its own)."""
+        now = time.monotonic()
+        if now - self._said < self.QUIET_S:
+            return
+        done = (step + 1) // self._steps_per_epoch  # epochs done once this step is
+        if (step + 1) % self._steps_per_epoch == 0 and (
+            done % self._validate_every == 0 or done >= self.total
+        ):
+            return
+        # Epochs and steps done, as a validation's line counts them.
+        loss = f", batch loss {float(losses[0]):.4g}" if len(losses) == 1 else ""
+        self.line(
+            f"mlplab: epoch {done}/{self.total}, step {step + 1}{loss}"
+            f"{self._time_left(now, step + 1)}"
+        )
+        sys.stdout.flush()
 
     def _time_left(self, now: float, step: int) -> str:
         """`` (37 s, about 63 s left)``: a log has no bar to say how long is left; the

@@ -1055,6 +1055,7 @@ def _train_locked(
         lab_targets=labs,
         log_val=curve_metric_name(data.task) if cfg.log_val else None,
         heartbeat=not _in_jupyter(),
+        validate_every=cfg.validate_every,
     )
     plots = plot_subscribers([cfg], data, [spec], [RunRecord(write_dir)]) if record else []
     live = live_view(

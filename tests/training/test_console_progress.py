@@ -68,7 +68,43 @@ def test_a_run_in_a_pipe_says_how_long_is_left(tmp_path: Path) -> None:
 
     said = _piped(tmp_path, 4)
     assert len(said) == 4, said
-    # No pace yet at the first validation, nothing left at the last.
-    assert "left)" not in said[0] and "left)" not in said[-1]
-    for line in said[1:3]:
+    # The pace from the first step (the first validation's too), nothing left at the last.
+    assert "left)" not in said[-1]
+    for line in said[:3]:
         assert re.search(r", loss [\d.]+ \(\d+ s, about \d+ s left\)$", line), line
+
+
+def test_a_run_in_a_pipe_says_where_it_is_between_validations(tmp_path: Path) -> None:
+    """A log's line after a silence came only at a validation: an epoch of a big table, or
+    many epochs between validations (`--validate_every 50`), was silent for minutes."""
+    import re
+    import subprocess
+    import sys
+
+    def run(validate_every: int, batch_size: int) -> list[str]:
+        code = (
+            "import mlplab.console, mlplab\n"
+            "mlplab.console.RunConsole.QUIET_S = 0.0\n"
+            f"mlplab.train(data='moons', epoch=4, batch_size={batch_size}, log_every=0, "
+            f"validate_every={validate_every}, plots='none', "
+            f"log_path={str(tmp_path / str(validate_every))!r})\n"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, proc.stderr
+        return [ln for ln in proc.stdout.splitlines() if ln.startswith("mlplab: epoch ")]
+
+    # 50 minibatches an epoch: lines within each epoch, at steps no validation ends.
+    said = run(1, 16)
+    within = [ln for ln in said if "batch loss" in ln]
+    steps = [int(re.search(r", step (\d+)", ln)[1]) for ln in within]  # steps done
+    assert len(steps) >= 150 and all(s % 50 for s in steps), said[:5]
+    line = next(ln for ln in within if ", step 120," in ln)
+    assert re.search(r"^mlplab: epoch 2/4, step 120, batch loss [\d.]+ \(\d+ s, about", line)
+    # Full batch, validated every 2 epochs: the epochs between them say where the run is.
+    said = run(2, 0)
+    assert [ln.split(",")[:2] for ln in said] == [
+        ["mlplab: epoch 1/4", " step 1"], ["mlplab: epoch 2/4", " step 2"],
+        ["mlplab: epoch 3/4", " step 3"], ["mlplab: epoch 4/4", " step 4"],
+    ]  # fmt: skip

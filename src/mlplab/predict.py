@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import io
+import math
 import os
 import stat
 import sys
@@ -122,7 +123,7 @@ def predictions(
         centers = ds.target_scaler[0] if ds.target_scaler is not None else [0.0] * outputs.shape[1]
         out = pd.DataFrame(
             {
-                name: centers[t] + _digits(outputs[:, t] - centers[t])
+                name: _digits(outputs[:, t], float(centers[t]))
                 for t, name in enumerate(ds.target_names)
             }
         )
@@ -149,9 +150,22 @@ def _new_categories(unused: list[str], names: list[str]) -> list[str]:
     return [c for c in unused if _stem(c) in stems]
 
 
-def _digits(values: np.ndarray) -> np.ndarray:
-    """``values`` to PRINTED_DIGITS significant digits."""
-    return np.array([float(f"{v:.{PRINTED_DIGITS}g}") for v in values])
+def _digits(values: np.ndarray, center: float = 0.0) -> np.ndarray:
+    """``values`` to PRINTED_DIGITS significant digits of their distance from ``center``,
+    rounded at that digit once the center is added back: the sum of a center and a
+    rounded distance printed 16 digits of float noise (``8.345221371326433``)."""
+    if center == 0.0:
+        return np.array([float(f"{v:.{PRINTED_DIGITS}g}") for v in values])
+    rounded = []
+    for v in values:
+        d = float(v) - center
+        if not math.isfinite(d) or d == 0.0:
+            rounded.append(center + d)
+            continue
+        # The decimal place of the distance's last printed digit (negative: tens, ...).
+        place = PRINTED_DIGITS - 1 - math.floor(math.log10(abs(d)))
+        rounded.append(round(center + float(f"{d:.{PRINTED_DIGITS}g}"), place))
+    return np.array(rounded)
 
 
 def _features(

@@ -5,6 +5,7 @@ target's own units."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,27 @@ def test_predict_prints_the_digits_of_a_target_far_from_zero(prices, tmp_path, r
     predicted = run.predict(X)[:, 0]
     assert len(set(printed)) == len(printed)  # each row its own value
     np.testing.assert_allclose(printed - 1e12, predicted - 1e12, atol=1.0)  # float32 model
+
+
+def test_predict_prints_no_float_noise_beside_a_scaled_target(prices, tmp_path, run_cli):
+    """With standardize_target, each printed value was the target's mean plus a distance
+    rounded to ten digits: 16 digits, the last ones float noise shared by every row
+    (`8.345221371326433`, `7.097864603326434`)."""
+    kw = dict(KW, data=str(prices), target=["price"], log_path=str(tmp_path))
+    run = train(**kw, standardize_target=True)
+    X = raw_test_rows(run)
+    pd.DataFrame(X, columns=run.dataset.feature_names).to_csv(tmp_path / "new.csv", index=False)
+    proc = run_cli("predict", str(run.run_dir), "--data", str(tmp_path / "new.csv"))
+    assert proc.returncode == 0, proc.stderr
+    texts = [line.split(",")[0] for line in proc.stdout.splitlines()[1:]]
+    predicted = run.predict(X)[:, 0]
+    center = float(run.dataset.target_scaler[0][0])
+    for text, value in zip(texts, predicted, strict=True):
+        # Ten significant digits of the distance from the mean, and no decimal past them.
+        decimals = len(text.partition(".")[2])
+        place = 9 - math.floor(math.log10(abs(float(text) - center)))
+        assert decimals <= max(place, 1), (text, center)
+        assert float(text) == pytest.approx(value, rel=1e-6)
 
 
 def test_a_stack_trains_each_config_as_alone(prices, tmp_path):

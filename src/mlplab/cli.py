@@ -556,7 +556,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from mlplab.predict import predict_command
 
     return predict_command(
-        args.run_dir, args.data, out=args.out, which=args.checkpoint, quiet=args.quiet
+        args.run_dir,
+        args.data,
+        out=args.out,
+        which=args.checkpoint,
+        quiet=args.quiet,
+        keep=args.keep or (),
     )
 
 
@@ -832,6 +837,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         metavar="FILE.csv",
         help="write the predictions here; - prints them, as leaving it out does (default)",
+    )
+    p.add_argument(
+        "--keep",
+        nargs="+",
+        metavar="COLUMN",
+        help="columns of the data file to copy into the output as written, beside those the "
+        "run ignored (an id to join the predictions back by, or the true target to compare; "
+        "a prediction named as one is predicted_NAME)",
     )
     p.add_argument(
         "--checkpoint",

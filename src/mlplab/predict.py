@@ -20,6 +20,7 @@ import os
 import stat
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +44,19 @@ PRINTED_DIGITS = 10
 
 
 def predictions(
-    run_dir: str | Path, data: str, which: str = "last", quiet: bool = False
+    run_dir: str | Path,
+    data: str,
+    which: str = "last",
+    quiet: bool = False,
+    keep: Sequence[str] = (),
 ):  # -> pandas.DataFrame
     """The run's predictions for the rows of the data file ``data``, as a DataFrame, by
     its ``last`` model or its ``best`` (lowest validation loss). A note on stderr says
-    which model predicts when it is not the one asked for, unless ``quiet``."""
+    which model predicts when it is not the one asked for, unless ``quiet``.
+
+    The columns the run ignored (an id) come first, as written, then those of ``keep``
+    (``--keep``: an id, or the true target, to set beside the predictions); a prediction
+    named as one of those is ``predicted_NAME``."""
     import pandas as pd
 
     # The checkpoint alone (the training file may be gone), in float64 (see PRINTED_DIGITS).
@@ -97,7 +106,8 @@ def predictions(
             f"--data {data!r} is a built-in dataset's name; predict takes a file of new rows "
             "(CSV, TSV, Parquet or NPZ) with the run's feature columns"
         )
-    X, kept, unused = _features(data, ds.feature_names, run.config.ignore or [])
+    keep = [keep] if isinstance(keep, str) else list(keep)  # keep="id": one column's name
+    X, kept, unused = _features(data, ds.feature_names, run.config.ignore or [], keep)
     bad = first_non_finite(X)
     if bad is not None:  # named as training names it: the column, and the row to look at
         r, c, kind = bad
@@ -133,6 +143,8 @@ def predictions(
         out = pd.DataFrame({"predicted": names[predicted_classes(ds.task, outputs)]})
         for c, name in enumerate(names):
             out[f"p_{name}"] = _digits(probs[:, c])
+    # A prediction beside its true value (--keep price) is told apart by its name.
+    out = out.rename(columns={c: f"predicted_{c}" for c in out.columns if c in set(keep)})
     # The ignored columns (an id, say) first; one named as an output would be ambiguous.
     kept = kept.drop(columns=[c for c in kept.columns if c in out.columns])
     return pd.concat([kept.reset_index(drop=True), out], axis=1)
@@ -169,14 +181,20 @@ def _digits(values: np.ndarray, center: float = 0.0) -> np.ndarray:
 
 
 def _features(
-    data: str, names: list[str], ignored: list[str]
+    data: str, names: list[str], ignored: list[str], keep: list[str] | None = None
 ):  # -> (ndarray, DataFrame, list[str])
     """The run's feature columns of ``data`` (by name in a table, by position in an NPZ
     file's X, which names none), the columns of ``ignored`` that the table has (in an
-    NPZ file, x0, x1, ... by position, as training named them), and the table's other
-    columns, which the run does not use."""
+    NPZ file, x0, x1, ... by position, as training named them) and those of ``keep``, and
+    the table's other columns, which the run does not use."""
     import pandas as pd
 
+    keep = keep or []
+    if keep and data.lower().endswith(".npz"):
+        raise DataError(
+            f"--keep {keep[0]!r}: data file {data!r} is an NPZ file, whose X names no "
+            "columns; keep columns of a CSV, TSV or Parquet table"
+        )
     if data.lower().endswith(".npz"):
         X = read_npz_features(data)
         # Training named an NPZ file's columns x0, x1, ...: the file it trained on, with the
@@ -198,13 +216,21 @@ def _features(
             raise DataError(f"data file {data!r}: X must hold numbers (its dtype is {X.dtype})")
         return X.astype(np.float64), kept, []
     # The columns copied into the output as they are written (an id of 00123 stays 00123).
-    df = read_table(data, as_text=[c for c in ignored if c not in names])
+    df = read_table(data, as_text=[c for c in [*ignored, *keep] if c not in names])
     if not len(df):  # a header alone
         raise DataError(f"data file {data!r} has no data rows")
     # A name the same to the eye in another Unicode form (a macOS file's 'längé' is 'a'
     # then a combining mark) is the run's column: the message listed two equal names.
     # The columns copied into the output too (an id), named as the run names them.
-    df = df.rename(columns={as_written(n, df.columns): n for n in [*ignored, *names]})
+    df = df.rename(columns={as_written(n, df.columns): n for n in [*ignored, *keep, *names]})
+    absent = [c for c in keep if c not in df.columns]
+    if absent:
+        near = other_case(absent[0], df.columns)
+        raise DataError(
+            f"--keep {absent[0]!r}: data file {data!r} has no such column (it has "
+            f"{names_of(list(df.columns))})"
+            + (f"; names are case-sensitive: it has {near!r}" if near is not None else "")
+        )
     missing = [c for c in names if c not in df.columns]
     if missing:
         near = [(m, t) for m in missing if (t := other_case(m, df.columns)) is not None]
@@ -228,6 +254,7 @@ def _features(
         if df[name].dtype != bool and not pd.api.types.is_numeric_dtype(df[name]):
             raise DataError(not_numeric(data, name, df[name]))
     kept = [c for c in ignored if c in df.columns and c not in names]
+    kept += [c for c in dict.fromkeys(keep) if c not in kept]  # a feature too, as read
     # Columns of 0s and 1s only, as a one-hot encoding writes them (not a target's values).
     unused = [
         str(c)
@@ -246,7 +273,12 @@ STDIN = "-"  # --data - : rows from standard input (./- names a file called -)
 
 
 def predict_command(
-    run_dir: str, data: str, out: str | None = None, which: str = "last", quiet: bool = False
+    run_dir: str,
+    data: str,
+    out: str | None = None,
+    which: str = "last",
+    quiet: bool = False,
+    keep: Sequence[str] = (),
 ) -> int:
     """Write the predictions to ``out`` (atomically), or print them; return the exit status.
 
@@ -289,9 +321,9 @@ def predict_command(
                 f"would change; give a file outside it (e.g. preds.csv)"
             )
     if data == STDIN:
-        table = _stdin_predictions(run_dir, which, quiet)
+        table = _stdin_predictions(run_dir, which, quiet, keep)
     else:
-        table = predictions(run_dir, data, which, quiet)
+        table = predictions(run_dir, data, which, quiet, keep)
     buf = io.StringIO()
     table.to_csv(buf, index=False)
     if out is None:
@@ -328,7 +360,9 @@ def predict_command(
     return 0
 
 
-def _stdin_predictions(run_dir: str, which: str, quiet: bool):  # -> pandas.DataFrame
+def _stdin_predictions(
+    run_dir: str, which: str, quiet: bool, keep: Sequence[str] = ()
+):  # -> pandas.DataFrame
     """:func:`predictions` of CSV rows read from standard input (``--data -``): kept in a
     temporary file for the reader that files get, and named as standard input in errors."""
     import tempfile
@@ -344,7 +378,7 @@ def _stdin_predictions(run_dir: str, which: str, quiet: bool):  # -> pandas.Data
         with open(path, "wb") as f:
             f.write(rows)
         try:
-            return predictions(run_dir, path, which, quiet)
+            return predictions(run_dir, path, which, quiet, keep)
         except DataError as err:
             raise DataError(str(err).replace(repr(path), "standard input (--data -)")) from None
 

@@ -61,6 +61,46 @@ def test_predict_prints_regression_values(run_cli, tmp_path):
     np.testing.assert_allclose([float(v) for v in lines[1:]], res.predict(X)[:, 0], rtol=1e-6)
 
 
+def test_keep_copies_columns_beside_the_predictions(iris_run, run_cli, tmp_path):
+    """Predictions could be matched to their rows by position alone unless the run had
+    been trained with the id ignored (an estimator's record never is), and a labelled
+    file's true target could not be set beside them."""
+    res, rows, raw = iris_run
+    df = pd.read_csv(rows)
+    df.insert(0, "id", [f"{i:05d}" for i in range(len(df))])
+    df.to_csv(tmp_path / "ids.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "ids.csv", "--keep", "id",
+                   "target", res.dataset.feature_names[0])  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    head = ["id", "target", res.dataset.feature_names[0], "predicted"]
+    assert lines[0].split(",")[:4] == head
+    assert [ln.split(",")[0] for ln in lines[1:4]] == ["00000", "00001", "00002"]  # as written
+    assert [ln.split(",")[3] for ln in lines[1:]] == list(res.predict_labels(raw))
+    # Bad names: one line each, exit 2, naming the column and the file's columns.
+    for name, needle in [("ID", "case-sensitive: it has 'id'"), ("nope", "has no such column")]:
+        bad = run_cli("predict", res.run_dir, "--data", tmp_path / "ids.csv", "--keep", name)
+        assert bad.returncode == 2 and needle in bad.stderr and f"--keep {name!r}" in bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1 and bad.stdout == ""
+
+
+def test_a_regression_kept_beside_its_target_names_its_prediction(run_cli, tmp_path):
+    """A regression's prediction is named as its target: beside the true value kept from
+    the file, two columns had one name."""
+    res = train(data="sinlog", epoch=5, plots="none", verbose=False, log_path=str(tmp_path))
+    (target,) = res.dataset.target_names
+    X = np.array([[1.0, 2.0], [5.0, 7.5]])
+    df = pd.DataFrame(X, columns=res.dataset.feature_names)
+    df[target] = [0.25, 0.75]
+    df.to_csv(tmp_path / "x.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "x.csv", "--keep", target)
+    assert proc.returncode == 0, proc.stderr
+    got = pd.read_csv(__import__("io").StringIO(proc.stdout))
+    assert list(got.columns) == [target, f"predicted_{target}"]
+    assert got[target].tolist() == [0.25, 0.75]
+    np.testing.assert_allclose(got[f"predicted_{target}"], res.predict(X)[:, 0], rtol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("table", "needle"),
     [

@@ -216,5 +216,8 @@ def test_a_file_system_without_locks_is_said_not_taken_for_a_busy_run(tmp_path, 
     assert not isinstance(err.value, RunBusy)
     with pytest.raises(ConfigError, match="takes no file locks"):
         mlplab.sweep(settings, lr=[0.1, 0.5], workers=1, verbose=False)
+    from mlplab.runs import locks
+
+    assert not locks._SHARED  # the sweep's lock file closed, not left open to the collector
     assert main(["train", "--data", "xor", "--epoch", "2", "--log_path", str(tmp_path)]) == 2
     assert mlplab.train(settings, verbose=False, lock=False).status == "finished"

@@ -505,7 +505,11 @@ def sweep(
     # each run first, and leave the ones it holds to it. (Before the spec is written: a
     # lock file this user may not open is refused with nothing written.)
     locks = RunLocks(Path(first.log_path) / first.exp_name)
-    busy = [run_name(c) for c in pending if not locks.acquire(run_name(c))]
+    try:  # a file system without locks: the lock file is closed, not left to the collector
+        busy = [run_name(c) for c in pending if not locks.acquire(run_name(c))]
+    except BaseException:
+        locks.release()
+        raise
     # A run may have finished between the check above and its lock: look again.
     pending = [
         c

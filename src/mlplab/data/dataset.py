@@ -595,7 +595,13 @@ def _from_file(
 ) -> Dataset:
     import pandas as pd
 
-    from mlplab.data.files import as_written, default_target, numbered_names_note, read_table
+    from mlplab.data.files import (
+        as_written,
+        default_target,
+        names_as_written,
+        numbered_names_note,
+        read_table,
+    )
 
     # Left out as they are, whatever they hold.
     df = read_table(path, as_text=[*ignore, *([split_by] if split_by else [])])
@@ -603,8 +609,9 @@ def _from_file(
         raise DataError(f"data file {path!r} has no data rows")
     # A name typed in another Unicode form than the header's (a macOS file's 'é' is an 'e'
     # and a combining accent) is its column: it was "no column", beside one alike.
-    ignore = [as_written(n, df.columns) for n in ignore]
-    target = [as_written(t, df.columns) for t in target] if target else target
+    written = names_as_written([*ignore, *(target or [])], df.columns)  # one pass: wide files
+    ignore = [written[n] for n in ignore]
+    target = [written[t] for t in target] if target else target
     split_by = as_written(split_by, df.columns) if split_by else split_by
     if split_by is not None:
         # Each row's split, as the file says it: the split is then no draw of data_seed.

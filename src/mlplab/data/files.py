@@ -151,11 +151,24 @@ def as_written(name: str, columns: Iterable[Any]) -> str:
     column it names in Unicode's composed form (:func:`column_name`), else itself (for
     the caller's line that no such column exists). The file's spelling is kept: a
     record's names, and a file with both forms of one name, read as before."""
+    return names_as_written([name], columns)[name]
+
+
+def names_as_written(names: Iterable[str], columns: Iterable[Any]) -> dict[str, str]:
+    """:func:`as_written` of each of ``names``, by one pass over ``columns``: a pass per
+    name made `predict` of a 20,000-column file take 8 minutes."""
     columns = list(columns)
-    if name in columns:
-        return name
-    alike = [c for c in columns if column_name(c) == column_name(name)]
-    return str(alike[0]) if len(alike) == 1 else name
+    present = set(columns)
+    composed: dict[str, list[Any]] = {}
+    names = list(names)
+    if any(n not in present for n in names):
+        for c in columns:
+            composed.setdefault(column_name(c), []).append(c)
+    written = {}
+    for n in names:
+        alike = [] if n in present else composed.get(column_name(n), [])
+        written[n] = str(alike[0]) if len(alike) == 1 else n
+    return written
 
 
 # The cells pandas reads as missing by default (its documented list). A column read as text

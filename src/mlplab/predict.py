@@ -140,9 +140,11 @@ def predictions(
     else:
         names = np.asarray(ds.class_names or [], dtype=object)
         probs = probabilities(ds.task, outputs)
-        out = pd.DataFrame({"predicted": names[predicted_classes(ds.task, outputs)]})
-        for c, name in enumerate(names):
-            out[f"p_{name}"] = _digits(probs[:, c])
+        # Every column at once: one at a time, past 100 classes pandas warned of a
+        # fragmented frame at each (400 lines on stderr for 500 classes).
+        columns = {"predicted": names[predicted_classes(ds.task, outputs)]}
+        columns |= {f"p_{name}": _digits(probs[:, c]) for c, name in enumerate(names)}
+        out = pd.DataFrame(columns)
     # A prediction beside its true value (--keep price) is told apart by its name.
     out = out.rename(columns={c: f"predicted_{c}" for c in out.columns if c in set(keep)})
     # The ignored columns (an id, say) first; one named as an output would be ambiguous.

@@ -1350,3 +1350,23 @@ def test_rows_piped_to_predict_data_dash_are_predicted_as_from_a_file(tmp_path):
     assert len(bad.stderr.splitlines()) == 1 and "/tmp" not in bad.stderr
     empty = predict("--data", "-")
     assert empty.returncode == 2 and "standard input holds no rows" in empty.stderr
+
+
+def test_a_run_of_many_classes_predicts_without_warnings(run_cli, tmp_path):
+    """Past 100 classes, each probability column added one at a time made pandas warn
+    that the frame was fragmented: 400 lines on stderr for 500 classes."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(480, 2)), columns=["a", "b"])
+    df["y"] = [f"c{i % 120}" for i in range(480)]
+    df.to_csv(tmp_path / "many.csv", index=False)
+    res = train(data=str(tmp_path / "many.csv"), target=["y"], epoch=2, plots="none",
+                verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    out = tmp_path / "p.csv"
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "many.csv", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "" and proc.stdout.strip() == f"480 predictions -> {out}", proc.stderr[
+        :300
+    ]
+    got = pd.read_csv(out)
+    assert got.shape == (480, 121) and list(got.columns[:3]) == ["predicted", "p_c0", "p_c1"]
+    np.testing.assert_allclose(got.iloc[:, 1:].sum(axis=1), 1.0, rtol=1e-6)

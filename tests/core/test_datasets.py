@@ -2025,3 +2025,25 @@ def test_names_are_matched_to_a_wide_files_columns_in_one_pass(monkeypatch) -> N
     monkeypatch.setattr(files, "column_name", lambda n: calls.append(n) or composed(n))
     assert files.names_as_written(names, columns) == expected
     assert len(calls) <= len(columns) + len(names)
+
+
+def test_pandas_row_numbers_in_a_parquet_file_are_no_feature(tmp_path) -> None:
+    """A frame shuffled or filtered before `to_parquet` keeps its row numbers in the file,
+    which were read as a feature named `index`: on noise features whose labels follow
+    the saved row order, test accuracy 1.0 (0.53 without it), with no word."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    df["y"] = (np.arange(300) > 150).astype(int)
+    df.sample(frac=1, random_state=0).to_parquet(tmp_path / "shuffled.parquet")
+    df[df.c > -0.5].to_parquet(tmp_path / "filtered.parquet")
+    df.iloc[100:].to_parquet(tmp_path / "tail.parquet")  # a RangeIndex from 100
+    shuffled = df.sample(frac=1, random_state=0)
+    shuffled.index = [f"r{i}" for i in shuffled.index]  # text row names
+    shuffled.to_parquet(tmp_path / "named_rows.parquet")
+    for name in ("shuffled", "filtered", "tail", "named_rows"):
+        ds = load_dataset(str(tmp_path / f"{name}.parquet"), target=["y"])
+        assert ds.feature_names == ["a", "b", "c"], name
+    # Every row read, as pandas reads the file.
+    ds = load_dataset(str(tmp_path / "shuffled.parquet"), target=["y"], standardize=False)
+    rows = np.concatenate([ds.X_train, ds.X_val, ds.X_test])
+    assert sorted(map(tuple, rows)) == sorted(map(tuple, df[["a", "b", "c"]].to_numpy()))

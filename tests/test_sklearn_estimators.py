@@ -938,3 +938,7 @@ def test_a_quiet_regressor_on_a_large_target_warns_of_its_scale():
         warnings.simplefilter("always")
         MLPRegressor(hid_dim=16, epoch=3, random_state=0).fit(X, (y - y.mean()) / y.std())
     assert not any("target reaches" in str(w.message) for w in scaled)
+    # A target of tiny spread (1e-12 of a unit) is told the same cure, not "raise epoch".
+    with pytest.warns(ConvergenceWarning, match=r"the target varies by only [\d.e+-]+ \(its "
+                      r"spread\); .*TransformedTargetRegressor"):  # fmt: skip
+        MLPRegressor(hid_dim=16, epoch=3, random_state=0).fit(X, 1e-12 * y)

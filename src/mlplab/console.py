@@ -670,9 +670,10 @@ def unscaled_features_note(data: Dataset) -> str | None:
     )
 
 
-def large_target(data: Dataset) -> str | None:
+def off_scale_target(data: Dataset) -> str | None:
     """``the target reaches 8.57e+05`` where a regression's unscaled target is far from
-    order 1 (in size, or offset from 0 for its spread), else None."""
+    order 1 (in size, offset from 0 for its spread, or in a spread far below 1), else
+    None."""
     if data.task != "regression" or not len(data.y_train) or data.target_scaler is not None:
         return None
     top = float(np.max(np.abs(data.y_train)))
@@ -690,13 +691,17 @@ def large_target(data: Dataset) -> str | None:
     if offset.any():
         c = int(np.argmax(offset))
         return f"the target sits at {mean[c]:.3g} with a spread of {spread[c]:.3g}"
+    small = (spread > 0) & (spread < SMALL_SPREAD)
+    if small.any():
+        c = int(np.argmax(small))
+        return f"the target varies by only {spread[c]:.3g} (its spread)"
     return None
 
 
 def target_scale_start_note(data: Dataset) -> str | None:
     """Said before a run on such a target trains: its first run diverged or crawled, and
     only then heard of --standardize_target."""
-    what = large_target(data)
+    what = off_scale_target(data)
     if what is None:
         return None
     return (
@@ -727,7 +732,7 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
         if isinstance(train_r2, float) and train_r2 < LOW_TRAIN_R2
         else None
     )
-    what = large_target(data)
+    what = off_scale_target(data)
     if why is None or what is None:
         return None
     from mlplab.data.dataset import is_in_memory
@@ -750,6 +755,10 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
 # A target whose mean is this many spreads from 0, and at least this far, is for an MLP's
 # output a large one.
 OFFSET_SPREADS = 5
+# A target that varies by less than this (1e-12 of a farad, a rate of 0.003 +- 0.001) fits
+# as badly: the outputs start with spreads of order 0.1 to 1, and one step of the lr moves
+# them further than the target ever varies (a spread of 0.01: test R² 0.11; scaled, 0.9997).
+SMALL_SPREAD = 0.02
 # A training R² below this (a claim amount of median 52 and maximum 1797 fit to 0.02 and
 # 0.10, where scaled it reached 0.56) is a target's scale at work, not a swing of the lr.
 LOW_TRAIN_R2 = 0.2

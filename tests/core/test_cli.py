@@ -1512,6 +1512,38 @@ def test_a_large_target_is_noted_before_the_run_trains(tmp_path, run_cli):
     assert "target reaches" not in sine.stdout  # the lab's sin(x): of order 1
 
 
+def test_a_target_of_tiny_spread_is_noted_before_and_after_the_run(tmp_path, run_cli):
+    """A target of 1e-12 scale trained to a training R² of -6.7e22, and was told to lower
+    its lr; a target of 1e12 was told of --standardize_target before and after its run.
+    At a spread of 0.01 the test R² was 0.11 against 0.9997 scaled."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    df["y"] = 1e-12 * (1 + 0.1 * X[:, 0])
+    df.to_csv(tmp_path / "tiny.csv", index=False)
+    args = ("train", "--data", tmp_path / "tiny.csv", "--epoch", "5", "--plots", "none",
+            "--log_every", "0", "--log_path", tmp_path / "runs")  # fmt: skip
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    start = (
+        "mlplab: note: the target varies by only 9.42e-14 (its spread); an MLP learns values "
+        "of order 1 far more easily: --standardize_target true"
+    )
+    assert start in proc.stdout and proc.stdout.index(start) < proc.stdout.index("mlplab: mlp ")
+    end = proc.stdout[proc.stdout.index("│ test") :]
+    assert "the target varies by only 9.42e-14" in end and "--lr 0.001" not in end
+    scaled = run_cli(*args, "--standardize_target", "true")
+    assert scaled.returncode == 0 and "varies by only" not in scaled.stdout + scaled.stderr
+    df["y"] = 0.5 + 0.1 * X[:, 0]  # a spread of 0.1: of order 1 enough
+    df.to_csv(tmp_path / "fine.csv", index=False)
+    fine = run_cli("train", "--data", tmp_path / "fine.csv", "--epoch", "1", "--plots", "none",
+                   "--log_every", "0", "--log_path", tmp_path / "runs")  # fmt: skip
+    assert fine.returncode == 0 and "varies by only" not in fine.stdout
+
+
 def test_unscaled_features_of_large_values_are_named_where_a_run_blew_up(tmp_path, run_cli):
     """--standardize false on an income of 1.3e5 beside a ratio: the run diverged and was
     told to lower its lr, again and again, 10 times each time."""

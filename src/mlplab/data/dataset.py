@@ -700,6 +700,12 @@ def _from_file(
                 f"data file {path!r}: target column {targets[c]!r} has {INF_OR_TOO_LARGE} "
                 f"in data row {r + 1}; clean it or drop that row first"
             )
+        if len(targets) == 1 and (y == y[0, 0]).all():  # as a class target of one value is
+            raise DataError(
+                f"data file {path!r}: target column {targets[0]!r} has one value "
+                f"({df[targets[0]].iloc[0]}) in every row; a regression of it has nothing to "
+                "learn: is it the column to predict (--target)?"
+            )
         ds = _split(name, "regression", X, y, feats, targets, None, _or_default(split), False, rng)
         ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
         ds.notes += repeated_rows_notes(ds)

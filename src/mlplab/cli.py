@@ -345,7 +345,11 @@ def _config_arguments(p: argparse.ArgumentParser) -> None:
     """``--config FILE.yaml``, or the file as the first argument (see :func:`_config_path`)."""
     p.add_argument("--config", metavar="FILE.yaml", help="YAML file of settings; flags override it")
     p.add_argument(
-        "config_file", nargs="?", metavar="FILE.yaml", help="the same as --config FILE.yaml"
+        "config_file",
+        nargs="?",
+        metavar="FILE.yaml",
+        help="the same as --config FILE.yaml (put it before flags that take several values, "
+        "such as --target a b)",
     )
 
 
@@ -374,6 +378,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     _config_path(args)
     overrides = _settings_from(args)
+    _no_config_among_values(args.config, overrides, "train")
     if args.print_config:
         from mlplab.pipes import writes_utf8
 
@@ -445,7 +450,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     _config_path(args)
     settings = _settings_from(args)
-    _no_config_among_values(args.config, settings)
+    _no_config_among_values(args.config, settings, "sweep")
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         # A job a script starts in the background inherits SIGINT ignored. Its workers
         # take SIGINT all the same (and `mlplab train` does): a Ctrl-C or `kill -INT` to
@@ -454,8 +459,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return sweep_command(args.config, settings, vars(args))
 
 
-def _no_config_among_values(config: str | None, settings: dict[str, Any]) -> None:
-    """``mlplab sweep --lr 0.1 1 FILE.yaml``: a flag of several values takes the file too."""
+def _no_config_among_values(config: str | None, settings: dict[str, Any], command: str) -> None:
+    """``mlplab sweep --lr 0.1 1 FILE.yaml``, ``mlplab train --target a b FILE.yaml``: a
+    flag of several values takes the file too (train read it as a third target, and loaded
+    no config)."""
     if config is not None:
         return
     for name, values in settings.items():
@@ -465,7 +472,7 @@ def _no_config_among_values(config: str | None, settings: dict[str, Any]) -> Non
 
             raise ConfigError(
                 f"setting '{name}': {last!r} was read as one of its values; give the config "
-                f"file first (`mlplab sweep {last} --{name} ...`) or as --config {last}"
+                f"file first (`mlplab {command} {last} --{name} ...`) or as --config {last}"
             )
 
 
@@ -495,6 +502,7 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 
     _config_path(args)
     settings = _settings_from(args)
+    _no_config_among_values(args.config, settings, "gradcheck")
     seed = str(settings.get("seed", 0))
     if seed.startswith("-") and seed[1:].isdigit():  # NumPy's seeds are non-negative
         raise ConfigError(f"gradcheck: --seed must be a non-negative integer (got {seed})")
@@ -520,6 +528,7 @@ def _cmd_backprop(args: argparse.Namespace) -> int:
 
     _config_path(args)
     settings = _settings_from(args)
+    _no_config_among_values(args.config, settings, "backprop")
     return backprop_command(
         args.config, settings, args.step, args.resume, args.plot, args.threshold, form=args.form
     )

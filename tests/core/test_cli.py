@@ -1607,3 +1607,23 @@ def test_main_returns_argparses_exit_status_instead_of_raising(capsys):
     assert "unknown setting '--bogus'" in capsys.readouterr().err
     assert main(["--version"]) == 0 and capsys.readouterr().out.startswith("mlplab ")
     assert main(["train", "--lr", "x"]) == 2
+
+
+@pytest.mark.parametrize("command", ["train", "sweep", "gradcheck", "backprop"])
+def test_a_config_file_after_a_flag_of_several_values_is_named(run_cli, tmp_path, command):
+    """`mlplab train --target a b FILE.yaml` read the file's name as a third target and
+    loaded no config: --print_config showed another config with exit 0, and a run failed
+    on a "column" that named no cause. The sweep caught it; train, gradcheck and backprop
+    did not."""
+    config = tmp_path / "c.yaml"
+    config.write_text("data: xor\nseed: 777\n")
+    extra = ["--print_config"] if command == "train" else []
+    proc = run_cli(command, "--target", "a", "b", config, *extra, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    assert proc.stderr.strip() == (
+        f"mlplab: setting 'target': {str(config)!r} was read as one of its values; give the "
+        f"config file first (`mlplab {command} {config} --target ...`) or as --config {config}"
+    )
+    if command == "train":  # first, as the line says, it is the config
+        shown = run_cli(command, config, "--target", "a", "b", *extra, cwd=tmp_path)
+        assert shown.returncode == 0 and "seed: 777" in shown.stdout, shown.stderr

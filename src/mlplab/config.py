@@ -583,6 +583,7 @@ class Config(BaseModel):
     @field_validator("device")
     @classmethod
     def _check_device(cls, v: str) -> str:
+        v = v.strip().lower()  # any case, as every other choice (torch's own are lower)
         if not re.fullmatch(r"auto|cpu|cuda|cuda:\d+", v):
             raise ValueError("must be one of auto, cpu, cuda, cuda:N")
         return v

@@ -61,6 +61,18 @@ def test_optim_is_case_insensitive_and_swish_is_silu():
     assert cfg.optim == "adam" and cfg.act == "silu"
 
 
+def test_device_is_written_in_any_case_as_every_choice():
+    """`--device CUDA` and `--device Cpu` were refused, the one choice of case (the README
+    says any choice may be written in any case)."""
+    assert [make_config({"device": d}).device for d in ("CUDA", "Cpu", " cuda:1 ")] == [
+        "cuda",
+        "cpu",
+        "cuda:1",
+    ]
+    with pytest.raises(ConfigError, match="'device'"):
+        make_config({"device": "GPU"})
+
+
 @pytest.mark.parametrize(
     ("name", "typed", "meant"),
     [

@@ -204,6 +204,13 @@ def _field(default: Any, help: str, group: str, **kw: Any) -> Any:
     return Field(default, description=help, json_schema_extra={"group": group}, **kw)
 
 
+def _name_text(value: Any) -> Any:
+    """A whole number as the name it writes: a column named by a year, ``target: 2021`` in
+    YAML or ``target=2021`` in Python, as ``--target 2021`` reads it (it was refused as
+    "not a valid string"). A bool stays what it is, and is refused."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class Config(BaseModel):
     """One experiment: data, model, optimizer, schedule, runtime and output.
 
@@ -591,7 +598,13 @@ class Config(BaseModel):
     @field_validator("target", "ignore", mode="before")
     @classmethod
     def _target_list(cls, v: Any) -> Any:
+        v = [_name_text(x) for x in v] if isinstance(v, list | tuple) else _name_text(v)
         return [v] if isinstance(v, str) else v
+
+    @field_validator("split_by", "exp_name", "model_name", mode="before")
+    @classmethod
+    def _name(cls, v: Any) -> Any:
+        return _name_text(v)
 
     @field_validator("target", "ignore")
     @classmethod

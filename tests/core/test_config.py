@@ -1289,3 +1289,26 @@ def test_a_loss_setting_is_told_the_task_sets_the_loss(tmp_path, run_cli):
     )
     with pytest.raises(ConfigError, match=r"'criterion' \(the task sets the loss"):
         make_config({"criterion": "mse"})
+
+
+def test_columns_named_by_numbers_are_chosen_in_yaml_and_python(tmp_path):
+    """`--target 2021` chose a column named by a year, but `target: 2021` in a YAML file
+    (or target=2021 in Python) was refused: "Input should be a valid list (got 2021)"."""
+    import numpy as np
+
+    import mlplab
+
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{int(a > 0)}" for a, b in rng.normal(size=(40, 2)))
+    (tmp_path / "years.csv").write_text("2019,2020,2021\n" + rows + "\n")
+    (tmp_path / "c.yaml").write_text(
+        f"data: {tmp_path / 'years.csv'}\ntarget: 2021\nignore: [2019]\nexp_name: 2021\n"
+    )
+    cfg = mlplab.load_config(str(tmp_path / "c.yaml"))
+    assert (cfg.target, cfg.ignore, cfg.exp_name) == (["2021"], ["2019"], "2021")
+    flags = mlplab.load_config(None, {"data": cfg.data, "target": "2021", "ignore": "2019"})
+    assert mlplab.load_config(None, {"data": cfg.data, "target": 2021, "ignore": [2019]}) == flags
+    res = mlplab.train(cfg, epoch=2, plots="none", verbose=False, log_path=str(tmp_path / "r"))
+    assert res.dataset.feature_names == ["2020"] and res.dataset.target_names == ["2021"]
+    with pytest.raises(ConfigError, match="'exp_name'"):
+        mlplab.load_config(None, {"data": "xor", "exp_name": True})  # a bool names nothing

@@ -707,6 +707,9 @@ class Config(BaseModel):
         # 1.0000000149 ("at most 1"), and np.int64 widths were no whole numbers.
         if getattr(v, "ndim", None) == 1 and hasattr(v, "tolist"):
             v = list(v)
+        if isinstance(v, set | frozenset):
+            # Taken as a list, {0.1, 0.8, 0.1} was [0.1, 0.8]: a train split of 0.1.
+            raise ValueError("give a list, not a set: a set keeps no order and no repeats")
         if isinstance(v, list | tuple):
             return [plain_value(x) for x in v]
         return plain_value(v)

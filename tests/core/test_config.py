@@ -1312,3 +1312,13 @@ def test_columns_named_by_numbers_are_chosen_in_yaml_and_python(tmp_path):
     assert res.dataset.feature_names == ["2020"] and res.dataset.target_names == ["2021"]
     with pytest.raises(ConfigError, match="'exp_name'"):
         mlplab.load_config(None, {"data": "xor", "exp_name": True})  # a bool names nothing
+
+
+def test_a_set_of_sizes_or_widths_is_refused_not_reordered():
+    """split={0.1, 0.8, 0.1} was taken as [0.1, 0.8], a train split of 0.1, and {30, 1, 2}
+    as train 1, val 2, test 30."""
+    for name, value in [("split", {0.1, 0.8}), ("split", frozenset({30, 1, 2})),
+                        ("hid_dims", {8, 4}), ("target", {"a", "b"})]:  # fmt: skip
+        with pytest.raises(ConfigError, match=f"setting '{name}': give a list, not a set"):
+            make_config({name: value})
+    assert make_config({"split": (0.8, 0.1, 0.1)}).split == [0.8, 0.1, 0.1]

@@ -71,7 +71,7 @@ from mlplab.data.dataset import (
     missing_class_notes,
 )
 from mlplab.engines.backend import Backend
-from mlplab.engines.choose import blas_threads, resolve_engine
+from mlplab.engines.choose import blas_threads, check_device, resolve_engine
 from mlplab.engines.init import run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import (
@@ -785,6 +785,7 @@ def _train(
 
     # --- build ------------------------------------------------------------------------------
     engine = resolve_engine(cfg.engine, spec, len(data.X_train), cfg.batch_size, cfg.device)
+    check_device(engine, cfg.device)
     run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
     # A finished run to keep writes nothing: a published read-only folder of reference
     # runs, another user's, or a full disk keeps it too (all refused it as unwritable).

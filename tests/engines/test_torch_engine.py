@@ -310,3 +310,16 @@ def test_a_cuda_device_that_torch_does_not_see_is_one_line(monkeypatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="sees no CUDA device"):
         resolve_device("cuda:0")
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch", "auto"])
+def test_a_device_refused_leaves_nothing_written(run_cli, tmp_path, monkeypatch, engine):
+    """A run on a GPU this machine lacks (or on the numpy engine) was refused once it had
+    made its log_path, its experiment folder and a lock file."""
+    if torch.cuda.is_available():
+        pytest.skip("a machine with a GPU trains on it")
+    proc = run_cli("train", "--data", "xor", "--device", "cuda", "--engine", engine,
+                   "--log_path", tmp_path / "runs")  # fmt: skip
+    assert proc.returncode == 2 and "setting 'device'" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()

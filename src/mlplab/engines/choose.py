@@ -95,12 +95,23 @@ def make_backend(
     if engine == "numpy":
         from mlplab.engines.numpy.backend import NumpyBackend
 
-        if device not in ("cpu", "auto"):
-            from mlplab.errors import EngineError
-
-            raise EngineError(
-                f"setting 'device': the numpy engine runs on cpu only (got {device!r}); use "
-                "--device cpu, or --engine torch where torch sees a GPU"
-            )
+        check_device(engine, device)
         return NumpyBackend(spec, models, dtype=dtype)
     raise ValueError(f"engine must be torch or numpy, got {engine!r}")
+
+
+def check_device(engine: str, device: str) -> None:
+    """Refuse a device ``engine`` cannot train on here (the numpy engine on a GPU, a GPU
+    torch does not see), before a run takes its lock: refused later, a run left an empty
+    folder and lock file behind."""
+    if engine == "numpy" and device not in ("cpu", "auto"):
+        from mlplab.errors import EngineError
+
+        raise EngineError(
+            f"setting 'device': the numpy engine runs on cpu only (got {device!r}); use "
+            "--device cpu, or --engine torch where torch sees a GPU"
+        )
+    if engine == "torch" and device.startswith("cuda"):
+        from mlplab.engines.torch.backend import resolve_device
+
+        resolve_device(device)

@@ -440,6 +440,11 @@ def end_notes(
     trained = not (isinstance(steps, int) and steps < SHORT_RUN_STEPS)
     far = isinstance(r2 := result.get("train_r2"), float) and r2 < -BELOW_MEAN_R2 and trained
     majority = majority_note(data, result, model is not None)
+    if majority and not scale and (unscaled := unscaled_features_note(data)):
+        # A classifier on unscaled features of large values (a table up to 4254: test
+        # accuracy 0.54, scaled 0.98) was sent to --act leaky_relu and more epochs, which
+        # left it at 0.54: the scale is the cause, as a regression's divergence is told.
+        scale, majority = unscaled, majority_note(data, result, model is not None, advice=False)
     # Not beside the target's scale (its cure is no lower lr, which this note gives), nor
     # after a few steps, which have not trained the model.
     learnt_nothing = (mean or majority) and not scale and trained
@@ -768,10 +773,13 @@ LOW_TRAIN_R2 = 0.2
 MAJORITY_MIN_ROWS = 20
 
 
-def majority_note(data: Dataset, result: dict[str, Any], counted: bool = False) -> str | None:
+def majority_note(
+    data: Dataset, result: dict[str, Any], counted: bool = False, advice: bool = True
+) -> str | None:
     """A classifier whose test accuracy is no better than always answering the training
     split's most common class: on imbalanced data (2% positives) a high accuracy, and on
-    a run that blew up a number that looks like a result, say nothing of learning."""
+    a run that blew up a number that looks like a result, say nothing of learning.
+    ``advice=False`` where another note names the cause (the features' scale)."""
     acc = result.get("test_acc")
     if (
         data.task == "regression"
@@ -817,15 +825,19 @@ def majority_note(data: Dataset, result: dict[str, Any], counted: bool = False) 
             f"counts them; {balanced}the confusion matrix{where} "
             f"show{'' if balanced else 's'} each class's hits"
         )
+    if not advice:
+        return f"{head}; the model has learnt nothing beyond the classes' sizes"
     rare = share > 0.8  # one class holds most rows: the others may need their own weight
     # ReLUs pushed below 0 on every row pass no gradient (a step too large, or a start
     # that left a unit off): the units picture shows them white. As the regression's note.
     hidden = result.get("model") != "linear" and (result.get("n_layer") or result.get("hid_dims"))
     # A guess, unless the units were counted (``counted``: the note of them says so).
     dead = " or its ReLUs died" if hidden and result.get("act") == "relu" and not counted else ""
+    # Not to a run that uses Adam already (the README's own fraud run was told to).
+    adam = "" if result.get("optim") in ("adam", "adamw") else "--optim adam "
     return (
         f"{head}; the model has learnt nothing beyond the classes' sizes (more epochs or "
-        f"--optim adam where the loss still fell, a lower lr where it swung{dead}, "
+        f"{adam}where the loss still fell, a lower lr where it swung{dead}, "
         + ("--class_weight balanced where a class is rare, " if rare else "")
         + "or other features may help)"
     )

@@ -1469,6 +1469,25 @@ def test_a_relu_classifier_at_chance_is_told_its_relus_may_have_died():
     assert "ReLU" not in (majority_note(data, {**at_chance, "act": "tanh"}) or "")
     linear = {**at_chance, "act": "relu", "n_layer": 0, "model": "linear"}
     assert "ReLU" not in (majority_note(data, linear) or "")
+    # A run that uses Adam is not told to use it (the README's fraud run was).
+    assert "--optim adam" in said
+    for optim in ("adam", "adamw"):
+        assert "--optim adam" not in majority_note(data, {**at_chance, "optim": optim})
+
+
+def test_a_classifier_at_chance_on_unscaled_large_features_is_told_to_scale_them(run_cli, tmp_path):
+    """--standardize false on a table whose features reach 4254: test accuracy 0.54, and
+    the notes sent it to --act leaky_relu and more epochs, which left it at 0.54; scaled,
+    0.98. The features' scale is named, and the lr, epochs and units' advice is not."""
+    proc = run_cli("train", "--data", "breast_cancer", "--standardize", "false", "--plots",
+                   "none", "--log_every", "0", "--log_path", tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    notes = [ln for ln in proc.stdout.splitlines() if ln.startswith("mlplab: note:")]
+    assert any("feature 'worst area' reaches 4.25e+03, and the features are unscaled" in n
+               and "--standardize true" in n for n in notes), notes  # fmt: skip
+    (chance,) = [n for n in notes if "no better than always answering" in n]
+    assert chance.endswith("the model has learnt nothing beyond the classes' sizes")
+    assert not any("leaky_relu" in n or "more epochs" in n for n in notes), notes
 
 
 def test_a_large_target_fit_poorly_without_diverging_gets_the_target_scale_note():

@@ -104,6 +104,13 @@ def test_each_engines_out_of_memory_is_known_and_named_with_its_remedies():
     assert "763 MiB" in str(ran_out_of_memory(numpy, cfg, 2, 1000))
     on_gpu = str(ran_out_of_memory(cuda, cfg, 2, 1000))
     assert "out of GPU memory" in on_gpu and "2.00 GiB" in on_gpu and "--device cpu" in on_gpu
+    # A model whose weights take more than a step's activations: fewer rows a step do not
+    # help (a 2,500,000-unit xor model was told to take batches of 2, then of 1).
+    wide = make_config({"data": "xor", "hid_dim": 2_500_000})
+    said = str(ran_out_of_memory(numpy, wide, 2, 4))  # its 4 rows' activations: half of it
+    assert "try a smaller --hid_dim or a --batch_size below 4" in said, said
+    said = str(ran_out_of_memory(numpy, wide.model_copy(update={"batch_size": 2}), 2, 4))
+    assert said.endswith("try a smaller --hid_dim"), said
 
 
 def test_a_jobs_cgroup_memory_limit_is_found_below_the_root(tmp_path, monkeypatch):

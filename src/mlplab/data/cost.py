@@ -229,9 +229,19 @@ def ran_out_of_memory(
         tries.append("a smaller --hid_dim or --n_layer")
     elif cfg.hidden_layers == 1:
         tries.append("a smaller --hid_dim")
-    if cfg.hidden_layers and (cfg.batch_size == 0 or cfg.batch_size >= n_rows) and n_rows > 1:
+    # Fewer rows a step shrink the activations alone: where they are under a third of
+    # what the weights, their gradients and the optimizer's arrays take with them, they
+    # do not help (a 2,500,000-unit xor model was told to take batches of 2, then of 1,
+    # and ran out each time).
+    weights = n_params(cfg, n_features, n_outputs) * (2 + OPTIM_SLOTS.get(cfg.optim, 0))
+    rows = cfg.batch_size if 0 < cfg.batch_size < n_rows else n_rows
+    units = (
+        sum(cfg.hidden_widths()) if cfg.hid_dims is not None else cfg.hid_dim * cfg.hidden_layers
+    )
+    rows_matter = cfg.hidden_layers and rows * units * ACTIVATION_COPIES > weights / 2
+    if rows_matter and (cfg.batch_size == 0 or cfg.batch_size >= n_rows) and n_rows > 1:
         tries.append(f"a --batch_size below {n_rows:,} (now a step takes every training row)")
-    elif cfg.hidden_layers and cfg.batch_size > 1:
+    elif rows_matter and cfg.batch_size > 1:
         tries.append(f"a smaller --batch_size (now {cfg.batch_size:,})")
     if cfg.dtype == "float64":
         tries.append("--dtype float32")

@@ -505,6 +505,32 @@ def test_fits_that_hold_out_other_rows_keep_their_own_records(tmp_path, capsys):
     assert [(r["n_train"], r["n_val"]) for r in records] == [(100, 100), (80, 20), (70, 30)]
 
 
+def test_an_arrays_columns_are_named_x0_on_as_an_npz_runs_are(tmp_path, capsys):
+    """Fitted on an array, the estimator named its columns x1, x2, ...: `mlplab predict`
+    on its record wanted a CSV of other names than an NPZ-trained run (x0, x1, ...) and
+    than scikit-learn's get_feature_names_out give."""
+    from sklearn.preprocessing import StandardScaler
+
+    from mlplab.cli import main
+
+    X, y = make_blobs(60, centers=3, random_state=0)
+    clf = MLPClassifier(hid_dim=8, epoch=5, random_state=0, log_path=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert not hasattr(clf, "feature_names_in_")  # as scikit-learn's, for an array
+    names = list(StandardScaler().fit(X).get_feature_names_out())
+    assert names == ["x0", "x1"]
+    pd.DataFrame(X[:4], columns=names).to_csv(tmp_path / "rows.csv", index=False)
+    np.savez(tmp_path / "rows.npz", X=X[:4])
+    capsys.readouterr()
+    assert main(["predict", str(clf.run_dir_), "--data", str(tmp_path / "rows.csv"), "-q"]) == 0
+    from_csv = capsys.readouterr().out
+    assert main(["predict", str(clf.run_dir_), "--data", str(tmp_path / "rows.npz"), "-q"]) == 0
+    assert capsys.readouterr().out == from_csv
+    assert [int(line.split(",")[0]) for line in from_csv.split()[1:]] == list(clf.predict(X[:4]))
+
+
 def test_dtype_given_as_numpy_saves_and_one_row_batch_norm_is_a_value_error(tmp_path):
     """save() of dtype=np.float64 was 'not JSON serializable'; batch norm on one row
     raised ConfigError (not a ValueError) naming a batch_size the user never gave."""
@@ -908,7 +934,7 @@ def test_a_classifier_on_unscaled_features_is_told_to_scale_them_not_to_raise_ep
         raw = MLPClassifier(hid_dim=32, epoch=100, random_state=0).fit(X, y)
     (said,) = [str(w.message) for w in caught]
     assert said.startswith("MLPClassifier: the loss was still falling after all 100 epochs; "
-                           "feature 'x3' reaches 1.99e+03, and the features are unscaled")  # fmt: skip
+                           "feature 'x2' reaches 1.99e+03, and the features are unscaled")  # fmt: skip
     assert said.endswith("make_pipeline(StandardScaler(), ...) scales each to mean 0 and spread 1")
     assert caught[0].filename == __file__  # the user's line
     with warnings.catch_warnings():

@@ -808,10 +808,12 @@ class _MLPBase(BaseEstimator):
         the indices of the rows held out (None when none are)."""
         if weights is not None and not weights.sum() > 0:
             raise ValueError("sample_weight: every weight is 0; at least one row must count")
+        # An array's columns are x0, x1, ... by position, as an NPZ file's in a run, as
+        # `mlplab predict` and scikit-learn's get_feature_names_out name them.
         feats = (
             [str(c) for c in self.feature_names_in_]
             if hasattr(self, "feature_names_in_")
-            else [f"x{i + 1}" for i in range(X.shape[1])]
+            else [f"x{i}" for i in range(X.shape[1])]
         )
         targets, class_names = self._output_names(y)
         # A float, as train_test_split wants (a grid of np.float32 values gives those).

@@ -78,6 +78,26 @@ def test_expected_failures_are_documented_and_few():
         assert expected_failed_checks(MLPClassifier(**odd)) == EXPECTED_FAILED_CHECKS
 
 
+def test_the_docstring_examples_print_what_they_show_and_do_not_warn():
+    """MLPClassifier's example showed predict_proba as [[0.99, 0.01, 0.]] where it gives
+    [[1., 0., 0.]], and its fit warned "raise epoch", as the module's example did."""
+    import doctest
+
+    import mlplab.sklearn
+
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    tests = [t for t in doctest.DocTestFinder().find(mlplab.sklearn) if t.examples]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning is an exception, which fails the example
+        for test in tests:
+            runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
+    # The module's and MLPClassifier's examples all run: none is skipped.
+    shown = [t for t in tests if t.name in ("mlplab.sklearn", "mlplab.sklearn.MLPClassifier")]
+    assert len(shown) == 2
+    assert not any(e.options.get(doctest.SKIP) for t in shown for e in t.examples)
+
+
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 def test_every_parameter_is_documented_with_its_default(cls):
     doc = cls.__doc__

@@ -902,6 +902,26 @@ def test_a_validation_set_smaller_than_the_classes_is_refused_as_scikit_learn_do
     assert len(MLPClassifier(validation_fraction=0.01, epoch=1).fit(X, y).validation_scores_) == 1
 
 
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_a_validation_set_of_every_row_is_refused_in_mlplabs_words(cls):
+    """validation_fraction=0.999 of 100 rows got scikit-learn's message of test_size and
+    train_size, settings the user never gave, where 0.001 and 1.0 got mlplab's own."""
+    X, y = make_blobs(100, centers=3, random_state=0)
+    for fraction in (0.999, 0.995):
+        with pytest.raises(ValueError) as caught:
+            cls(validation_fraction=fraction, epoch=1).fit(X, y)
+        assert str(caught.value) == (
+            f"validation_fraction={fraction} holds out 100 of 100 rows, leaving none to train "
+            "on; lower it to 0.99 or below (0 validates on the training rows)"
+        )
+    assert cls(validation_fraction=0.99, epoch=1).fit(X, y).n_iter_ == 1  # the value it names
+    # Of few rows too, the value it names is one that trains.
+    y7 = np.array([0, 0, 0, 1, 1, 1, 1])
+    with pytest.raises(ValueError, match=r"holds out 7 of 7 rows, .* lower it to 0\.85 or below"):
+        cls(validation_fraction=0.9, epoch=1).fit(X[:7], y7)
+    assert cls(validation_fraction=0.85, epoch=1).fit(X[:7], y7).n_iter_ == 1
+
+
 @pytest.mark.parametrize(
     "labels",
     [np.array([False, True]), np.array([1.0, 2.0]), np.array(["1", "2"], dtype=object)],

@@ -832,6 +832,20 @@ class _MLPBase(BaseEstimator):
         idx = np.arange(len(X))
         strata = y.reshape(len(y), -1)[:, 0] if task != "regression" else None
         held = math.ceil(fraction * len(X))  # train_test_split's count
+        if held >= len(X):
+            # train_test_split's own message names its test_size, which the user never set.
+            shown = f"{fraction:g}" if float(f"{fraction:g}") < 1 else repr(fraction)
+            cure = (
+                f"lower it to {_largest_fraction(len(X))} or below (0 validates on the "
+                "training rows)"
+                if len(X) > 1
+                # scikit-learn's check of one row looks for "1 sample" in the message.
+                else "a fit on 1 sample needs 0, which validates on the training row"
+            )
+            raise ValueError(
+                f"validation_fraction={shown} holds out {held} of {len(X)} rows, leaving none "
+                f"to train on; {cure}"
+            )
         if strata is not None and held < len(class_names or []):
             # As scikit-learn refuses it: a validation set without every class would stop
             # training early by a loss of the classes it happens to hold.
@@ -1761,6 +1775,16 @@ def _curves_record(task: str, train_metrics: list[float]) -> dict[str, Any]:
     """The record key that ``_scores`` reads for the train split, from the loop's history."""
     key = "train_maes" if task == "regression" else "train_accs"
     return {key: train_metrics}
+
+
+def _largest_fraction(n_rows: int) -> float:
+    """The largest validation_fraction, in few decimals, that leaves a row of ``n_rows``
+    to train on, as train_test_split counts the held-out rows (rounded up)."""
+    scale = 10 ** (len(str(n_rows)) + 1)  # fine enough to fall below (n - 1) / n
+    k = math.floor((n_rows - 1) / n_rows * scale)
+    while k > 0 and math.ceil(k / scale * n_rows) >= n_rows:  # k / scale is inexact
+        k -= 1
+    return k / scale
 
 
 def _mean_one(weights: np.ndarray) -> np.ndarray:

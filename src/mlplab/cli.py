@@ -55,15 +55,16 @@ examples:
 """
 
 EXAMPLES_SWEEP = """A flag given several values becomes an axis of the grid; the grid is their product.
---split and --target take their values as one setting (a split's parts, a model's targets),
+--split, --target and --ignore take their values as one setting (a split's parts, a model's
+targets, the columns left out),
 and --exp_name, --log_path and the settings that change nothing learned take one value.
 Each run's record is as `mlplab train` writes it; the same command again trains only the
 runs not yet finished.
 
 examples:
-  mlplab sweep --data ring --n_layer 1 2 3 --hid_dim 50 100 --seed 0 1 2 --epoch 200
+  mlplab sweep --data ring --n_layer 1 2 3 --hid_dim 50 100 --seed 0 1 2 --epoch 200 --exp_name ring-grid
   mlplab sweep --config examples/xor_nn.yaml --lr 0.1 1 --seed 0 1 2 3 --exp_name xor-grid
-  mlplab sweep --data moons --search random --trials 20 --lr loguniform:1e-4:1e-1 --hid_dim choice:8:32:128
+  mlplab sweep --data moons --search random --trials 20 --lr loguniform:1e-4:1e-1 --hid_dim choice:8:32:128 --exp_name moons-search
 
 A random search draws each setting from loguniform:LOW:HIGH, uniform:LOW:HIGH,
 int:LOW:HIGH (ends included) or choice:A:B:...; a plain list is a choice, but for --seed,

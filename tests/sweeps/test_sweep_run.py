@@ -535,8 +535,13 @@ def test_runs_another_sweep_is_training_are_counted_as_its_not_as_skipped(
         result.summary()
     )
     assert result.exit_code == 0 and result.report is None
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "mlplab: no report yet: another sweep is training these runs; `mlplab report " in out
+    # What holds them may be an `mlplab train` too; "1 runs are" was said of one.
+    assert (
+        f"mlplab: {n} runs are being trained by another process (a sweep or mlplab train) on "
+        "this log_path; this sweep leaves them to that process"
+    ) in err
     assert "0 run records" not in out  # the folder was filling with the other's runs
 
 

@@ -381,7 +381,8 @@ def sweep(
         }.get(search, "configs of the grid repeat one (a value given twice)")
         print(
             f"mlplab: note: {asked - len(configs)} of the {asked} {repeats}; "
-            f"{len(configs)} distinct runs (configs and run_dirs hold each once)",
+            f"{len(configs)} distinct run{'' if len(configs) == 1 else 's'} (configs and "
+            "run_dirs hold each once)",
             flush=True,
         )
     in_shard = None
@@ -519,8 +520,9 @@ def sweep(
     ]
     if busy:
         print(
-            f"mlplab: {len(busy)} runs are being trained by another sweep on this log_path; "
-            "leaving them to it",
+            f"mlplab: {len(busy)} run{' is' if len(busy) == 1 else 's are'} being trained "
+            "by another process (a sweep or mlplab train) on this log_path; this sweep "
+            f"leaves {'it' if len(busy) == 1 else 'them'} to that process",
             file=sys.stderr,
             flush=True,
         )

@@ -109,7 +109,7 @@ from mlplab.restore import (
     saved_best_epoch,
     set_global_rng,
 )
-from mlplab.runs.checkpoint import Checkpoint
+from mlplab.runs.checkpoint import Checkpoint, load_checkpoint
 from mlplab.runs.curves import read_curves
 from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import (
@@ -910,18 +910,17 @@ def _kept(
     except NewerRecord:
         raise  # not "give --rerun": that replaced a newer mlplab's record with this one's
     except MlplabError as err:
+        # Rows that no longer load into the run (a value past float32 standardized by the
+        # run's own scaler) are a changed file, not a damaged model.
+        saved = None
+        with contextlib.suppress(MlplabError, OSError):
+            saved = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta
+        _check_same_rows(cfg, run_dir, data, (saved or {}).get("data_digest"))
         raise CheckpointError(
             f"{run_dir} holds this config's finished run, but its model does not load ({err}); "
             "give --rerun (rerun=True) to train it again"
         ) from None
-    saved = loaded.checkpoint_meta.get("data_digest")
-    if saved and data.digest and saved != data.digest:
-        # Same settings, other rows: the kept record would be of data the file no longer holds.
-        raise DataError(
-            f"data file {cfg.data!r} has changed since {run_dir} trained on it (its rows "
-            "differ), so that run is not of this data: give --rerun (rerun=True) to train "
-            "again on the file as it is now, or put back the file it trained on"
-        )
+    _check_same_rows(cfg, run_dir, data, loaded.checkpoint_meta.get("data_digest"))
     try:
         curves = {k: v.tolist() for k, v in read_curves(run_dir, kept).items()}
     except CheckpointError as err:
@@ -930,6 +929,17 @@ def _kept(
             "(rerun=True) to train it again"
         ) from None
     return Result(cfg, run_dir, kept, loaded.dataset, loaded.backend, loaded.spec, 0, curves, True)
+
+
+def _check_same_rows(cfg: Config, run_dir: Path, data: Dataset, saved: str | None) -> None:
+    """Same settings, other rows: the kept record would be of data the file no longer
+    holds."""
+    if saved and data.digest and saved != data.digest:
+        raise DataError(
+            f"data file {cfg.data!r} has changed since {run_dir} trained on it (its rows "
+            "differ), so that run is not of this data: give --rerun (rerun=True) to train "
+            "again on the file as it is now, or put back the file it trained on"
+        )
 
 
 def _rerun(

@@ -160,6 +160,29 @@ def test_a_finished_run_of_a_data_file_changed_since_is_not_passed_off(tmp_path:
     assert files_of(run_dir)["metrics.csv"] != before["metrics.csv"]
 
 
+def test_a_changed_value_past_float32_is_told_as_a_changed_file_not_a_damaged_model(
+    tmp_path: Path,
+) -> None:
+    """A value past float32 (1e300) put into the file since: the finished run's "model does
+    not load", it said, quoting a value in no file (the new value through the old run's
+    scaler), where any other edit is told as a changed file."""
+    data = tmp_path / "d.csv"
+    data.write_text(TABLE)
+    args = ("train", "--data", data, "--epoch", "3", "--plots", "none", "--log_path", tmp_path)
+    assert cli(*args).returncode == 0
+    (run_dir,) = [p.parent for p in tmp_path.glob("exp/*/result.json")]
+    before = files_of(run_dir)
+    lines = TABLE.splitlines()
+    lines[5] = "1e300," + lines[5].split(",", 1)[1]
+    data.write_text("\n".join(lines) + "\n")
+    changed = cli(*args)
+    assert changed.returncode == 2 and changed.stdout == "", changed.stdout
+    (line,) = changed.stderr.splitlines()
+    assert f"data file '{data}' has changed since {run_dir} trained on it" in line, line
+    assert "does not load" not in line and "--rerun" in line
+    assert files_of(run_dir) == before
+
+
 def test_a_sweep_does_not_skip_finished_runs_of_a_data_file_changed_since(
     tmp_path: Path,
 ) -> None:

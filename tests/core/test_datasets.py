@@ -163,6 +163,9 @@ def test_standardize_uses_training_statistics():
         ("a,b,y\n1,2,0\n3,4,0\n5,6,0\n", None, "single class"),
         # A regression target of one value: it trained to R² 0 and was told to lower its lr.
         ("a,b,y\n1,2,3.5\n3,4,3.5\n5,6,3.5\n", None, "'y' has one value (3.5) in every row"),
+        # A blank first line made the header one column, 'a,b,y': "no column 'y'".
+        ("\na,b,y\n1,2,0\n3,4,1\n5,6,0\n", ["y"], "its first line is blank"),
+        (" \t\r\na,b,y\n1,2,0\n3,4,1\n5,6,0\n", None, "its first line is blank"),
     ],
 )
 def test_bad_files_get_one_line_naming_the_file(tmp_path, content, target, needle):

@@ -471,6 +471,14 @@ def _first_lines(p: Path, path: str) -> tuple[str, str]:
         # The first row only helps to choose the separator; past the bound it is cut, as
         # a row that long is data, not a hint worth holding twice.
         first_row = f.readline(MAX_HEADER_CHARS)
+    if header and not header.strip() and first_row.strip():
+        # The separator is found from the first line: a blank one (or one of spaces) made
+        # the header one column, "x1,x2,y" ("target column 'y' does not exist; columns
+        # are x1,x2,y").
+        raise DataError(
+            f"data file {path!r}: its first line is blank; delete the blank lines above "
+            "the column names, so that the first line names them"
+        )
     if re.fullmatch(r"sep=.", header.strip()):
         # Excel writes and reads this line; pandas took it for the header, and every
         # row for a longer one.

@@ -166,6 +166,11 @@ def test_standardize_uses_training_statistics():
         # A blank first line made the header one column, 'a,b,y': "no column 'y'".
         ("\na,b,y\n1,2,0\n3,4,1\n5,6,0\n", ["y"], "its first line is blank"),
         (" \t\r\na,b,y\n1,2,0\n3,4,1\n5,6,0\n", None, "its first line is blank"),
+        # NAN is the missing mark nan (pandas reads NULL as one): it was told to one-hot encode.
+        ("a,b,y\n1,NAN,0\n3,4,1\n5,6,0\n", None, "'b' has a missing value ('NAN' in data row 1)"),
+        ("a,b,y\n1,2,0\n3,NULL,1\n5,6,0\n", None, "'b' has NaN (a missing value) in data row 2"),
+        # Digits past a float: read as text, they were told to one-hot encode, quoted whole.
+        ("a,b,y\n1," + "9" * 5000 + ",0\n3,4,1\n5,6,0\n", None, "'b' has inf (written so, or a"),
     ],
 )
 def test_bad_files_get_one_line_naming_the_file(tmp_path, content, target, needle):

@@ -20,12 +20,15 @@ import numpy as np
 
 from mlplab.data.cost import check_data_size
 from mlplab.data.registry import BUILTIN, SPLIT_IN_ORDER
-from mlplab.errors import ConfigError, DataError, nearest, other_case, public
+from mlplab.errors import ConfigError, DataError, nearest, other_case, public, shorten
 
 # A target with at most this many distinct integer values is read as classes (task: auto).
 MAX_AUTO_CLASSES = 20
 # How tables mark a missing value, besides the empty cell and the NA spellings pandas reads.
 MISSING_MARKS = frozenset({"?", "-", "--"})
+# A number written in digits (a sign, a point, an exponent), which read as text only where
+# it is too long for a float.
+_DIGITS = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?")
 RARE_CLASS_ROWS = 2  # a class of at most this many rows is named: a stray label, often
 
 
@@ -1258,11 +1261,19 @@ def not_numeric(
     # By position, not by index label: the index need not count rows.
     row = int(np.flatnonzero(mask)[0]) + 1 if len(bad) else None
     at = f" in data row {row}" if row is not None else ""
-    if str(example).strip() in MISSING_MARKS:
+    text = str(example).strip()
+    # pandas reads nan, NaN, NA and null as missing, but not NAN or NULL: the same marks.
+    if text in MISSING_MARKS or text.lower() in ("nan", "na", "n/a", "null", "none", "#n/a"):
         return (
             f"data file {path!r}: feature column {name!r} has a missing value "
             f"({str(example)!r}{at}); clean or impute it first"
         )
+    if len(bad) and _DIGITS.fullmatch(text):  # digits past what a float holds: read as text
+        return (
+            f"data file {path!r}: feature column {name!r} has {INF_OR_TOO_LARGE} "
+            f"({shorten(text, 40)!r}{at}); clean it or drop that row first"
+        )
+    example = shorten(str(example))  # a value of 100,000 characters, quoted whole
     message = f"data file {path!r}: feature column {name!r} is not numeric ({str(example)!r}{at})"
     if also:  # one value that is no number among decimal commas: both, and nothing else
         return message + also

@@ -1365,9 +1365,24 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = getattr(mark, "line", None)
-        at = f" (line {line + 1})" if line is not None else ""
-        problem = str(getattr(err, "problem", ""))
-        if line is not None and ("tab" in problem or "'\\t'" in problem):  # a common slip
+        problem = str(getattr(err, "problem", "") or "")
+        # PyYAML's own reason (an undefined alias, a character YAML refuses): a line number
+        # alone left the user to guess.
+        reason = problem or str(err).split("\n", 1)[0]
+        at = (
+            f" (line {line + 1}: {reason})"
+            if line is not None and reason
+            else f" (line {line + 1})"
+            if line is not None
+            else f" ({reason})"
+            if reason
+            else ""
+        )
+        # A tab in the line's indent (libyaml names no tab: "cannot start any token").
+        lines = text.splitlines()
+        at_line = lines[line] if line is not None and line < len(lines) else ""
+        tab = "\t" in at_line[: len(at_line) - len(at_line.lstrip())]
+        if line is not None and ("tab" in problem or "'\\t'" in problem or tab):  # a common slip
             at = f" (line {line + 1}: a tab; YAML indents with spaces)"
         if "another document" in problem:  # `---`: valid YAML, of more than one config
             raise ConfigError(

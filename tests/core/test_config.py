@@ -199,6 +199,16 @@ def test_bad_yaml_file_is_named(tmp_path):
     f.write_text("data: xor\n\tlr: 0.1\n")  # a tab where YAML wants spaces
     with pytest.raises(ConfigError, match=r"not valid YAML \(line 2: a tab; YAML indents with"):
         load_config(f)
+    # PyYAML's reason, where a line number alone left its user to guess.
+    for text, reason in [
+        ("lr: *nope\n", r"\(line 1: found undefined alias"),
+        ("data: xor\n<<: 1e3\n", r"\(line 2: expected a mapping or list of mappings for merging"),
+        ("data: xor\x00\n", r"\(unacceptable character #x0000"),
+        ("a:\n\tb: 1\n", r"\(line 2: a tab; YAML indents with spaces\)"),  # libyaml's words
+    ]:
+        f.write_text(text)
+        with pytest.raises(ConfigError, match=r"broken\.yaml' is not valid YAML " + reason):
+            load_config(f)
     f.write_text("data: xor\n---\nepoch: 2\n")  # valid YAML: two documents, not a syntax slip
     with pytest.raises(ConfigError, match=r"holds more than one YAML document \(a second begins"):
         load_config(f)

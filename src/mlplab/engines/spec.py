@@ -14,6 +14,7 @@ state convert by name with no reshaping.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -21,6 +22,8 @@ Task = Literal["binary", "multiclass", "regression"]
 LOSS_OF_TASK: dict[str, str] = {"binary": "bce", "multiclass": "cross_entropy", "regression": "mse"}
 
 
+# Equal widths in a row past this many are written width x count in a model's label.
+RUN_SHOWN = 8
 # Activations one predict call holds per layer at most: 256 MB of float32.
 PREDICT_VALUES = 1 << 26
 # Activations one model's evaluation (test_batch_size 0) holds per layer at most: 4 MB of
@@ -91,7 +94,14 @@ class ModelSpec:
             f"dp {self.dp_rate:g}" if self.dp_rate else "",
             self.sc_type if self.sc_type != "none" else "",
         ]
-        layers = "-".join(map(str, self.widths()))
+        # A run of more than RUN_SHOWN equal widths as width x count (2-100x20000-1): a
+        # 20,000-layer model's every width made its start and end lines 80 KB each.
+        widths = self.widths()
+        hidden = [
+            f"{w}x{n}" if n > RUN_SHOWN else "-".join([str(w)] * n)
+            for w, n in ((w, len(list(g))) for w, g in itertools.groupby(widths[1:-1]))
+        ]
+        layers = "-".join([str(widths[0]), *hidden, str(widths[-1])])
         return " ".join(["mlp", layers, self.act, *filter(None, extras)])
 
     def predict_rows(self, n: int, k: int = 1) -> int:

@@ -1906,6 +1906,15 @@ def test_many_whole_number_codes_fit_as_a_number_are_noted(tmp_path):
     df["label"] = rng.integers(50_000, 900_000, size=1000)  # prices in whole units
     df.to_csv(tmp_path / "prices.csv", index=False)
     assert not any("whole numbers" in n for n in load_dataset(str(tmp_path / "prices.csv")).notes)
+    # 30 codes of 10 rows each: a small table is told too (it asked for 500 rows).
+    df = df.head(300).assign(label=np.arange(300) % 30)
+    df.to_csv(tmp_path / "small.csv", index=False)
+    assert "target column 'label' holds 30 whole numbers (0 to 29), fit as a number" in " ".join(
+        load_dataset(str(tmp_path / "small.csv")).notes
+    )
+    # 100 values of 3 rows each: not codes seen often enough to say.
+    df.assign(label=np.arange(300) % 100).to_csv(tmp_path / "few.csv", index=False)
+    assert not any("whole numbers" in n for n in load_dataset(str(tmp_path / "few.csv")).notes)
 
 
 def test_a_target_of_thousands_separators_is_told_to_drop_them_not_to_use_semicolons(tmp_path):

@@ -831,8 +831,10 @@ def _many_whole_numbers_note(ycols: Any, task: str) -> list[str]:  # a DataFrame
         return []
     col = ycols.iloc[:, 0]
     values = np.unique(col.to_numpy(dtype=np.float64))
-    # Few values, each on many rows: codes, or counts; not prices or measurements.
-    if not (MAX_AUTO_CLASSES < len(values) <= 5 * MAX_AUTO_CLASSES <= len(col) / 5):
+    # Few values, each on 5 rows or more on average: codes, or counts; not prices or
+    # measurements. (It asked for 500 rows whatever the values: 30 codes of 10 rows each
+    # were fit as a number without a word.)
+    if not (MAX_AUTO_CLASSES < len(values) <= 5 * MAX_AUTO_CLASSES and len(col) >= 5 * len(values)):
         return []
     if not np.all(values == np.round(values)):
         return []

@@ -902,7 +902,19 @@ def test_a_split_too_small_for_the_rows_names_one_that_fits(tmp_path):
     (tmp_path / "t.csv").write_text("a,y\n1,2\n2,3\n3,4\n")
     with pytest.raises(ConfigError, match=r"\(3 rows -> 2/0/1\).*--split 0.34 0.33 0.33$"):
         load_dataset(str(tmp_path / "t.csv"))
-    assert load_dataset(str(tmp_path / "t.csv"), split=(0.34, 0.33, 0.33)).n_rows == 3
+    fits = load_dataset(str(tmp_path / "t.csv"), split=(0.34, 0.33, 0.33), task="regression")
+    assert fits.n_rows == 3
+    # As 3 classes, its one training row is one class: nothing to learn, and said so (it
+    # trained, and scored 0 on the others).
+    with pytest.raises(
+        DataError, match=r"the training split holds one class alone \('\d', 1 row\)"
+    ):
+        load_dataset(str(tmp_path / "t.csv"), split=(0.34, 0.33, 0.33))
+    rows = "".join(f"{i},{'a' if i < 4 else 'b'},{'train' if i < 4 else ['val', 'test'][i % 2]}\n"
+                   for i in range(9))  # fmt: skip
+    (tmp_path / "by.csv").write_text("x,y,part\n" + rows)
+    with pytest.raises(DataError, match=r"one class alone \('a', 4 rows\).*in the split_by column"):
+        load_dataset(str(tmp_path / "by.csv"), target=["y"], split_by="part")
     (tmp_path / "t.csv").write_text("a,y\n1,2\n2,3\n3,4\n4,5\n")
     with pytest.raises(ConfigError, match=r"\(4 rows -> 3/0/1\).*--split 2 1 1$"):
         load_dataset(str(tmp_path / "t.csv"))

@@ -1521,6 +1521,21 @@ def _classification(
 ) -> Dataset:
     strata = y if stratify and not isinstance(split, np.ndarray) else None
     ds = _split(name, "multiclass", X, y, feats, targets, class_names, split, in_order, rng, strata)
+    trained = np.unique(ds.y_train)
+    if len(trained) == 1 and len(class_names) > 1:
+        # As a target of one class is refused: a split of 3 rows of 3 classes trained on
+        # one row of one class, and scored 0 on the others (scikit-learn refuses it too).
+        fix = (
+            "give the training rows of more classes in the split_by column"
+            if isinstance(split, np.ndarray)
+            else "give the training split more rows, or --stratify true to share every class out"
+        )
+        raise DataError(
+            f"data {name!r}: the training split holds one class alone "
+            f"({class_names[int(trained[0])]!r}, {len(ds.y_train)} row"
+            f"{'' if len(ds.y_train) == 1 else 's'}), and a classifier learns nothing from one "
+            f"class; {fix}"
+        )
     if len(class_names) == 2:
         # Binary: one sigmoid output and BCE, as in the XOR labs; y becomes float [N, 1].
         ds.task = "binary"

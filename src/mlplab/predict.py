@@ -59,6 +59,7 @@ def predictions(
     named as one of those is ``predicted_NAME``."""
     import pandas as pd
 
+    check_run_folder(run_dir)
     # The checkpoint alone (the training file may be gone), in float64 (see PRINTED_DIGITS).
     with warnings.catch_warnings():  # a best model loaded for its last is a note below
         warnings.simplefilter("ignore", UserWarning)
@@ -150,6 +151,31 @@ def predictions(
     # The ignored columns (an id, say) first; one named as an output would be ambiguous.
     kept = kept.drop(columns=[c for c in kept.columns if c in out.columns])
     return pd.concat([kept.reset_index(drop=True), out], axis=1)
+
+
+def check_run_folder(run_dir: str | Path) -> None:
+    """:func:`mlplab.restore.check_run_dir`, and where ``run_dir`` is not a run folder, what
+    to give instead: a path inside a run folder (its checkpoint) said only that it was not
+    one."""
+    path = Path(run_dir)
+    try:
+        check_run_dir(path)
+    except CheckpointError as err:
+        instead = _instead_of(path)
+        if instead is None:
+            raise
+        raise CheckpointError(f"{err}; {instead}") from None
+
+
+def _instead_of(path: Path) -> str | None:
+    """What to give for ``path``, which is not a run folder, or None where nothing is known."""
+    # RUN/checkpoints/last.safetensors, RUN/checkpoints or RUN/plots: RUN holds config.yaml.
+    here = Path(os.path.abspath(path))
+    for up in list(here.parents)[:2]:
+        if os.path.isfile(up / "config.yaml"):
+            shown = str(up) if path.is_absolute() else os.path.relpath(up)
+            return f"give the run folder that holds it, {shown!r} (with its config.yaml)"
+    return None
 
 
 def _stem(name: object) -> str:
@@ -406,7 +432,7 @@ def _not_the_training_file(run_dir: str, out: str) -> None:
     it is lost, and ``load_run`` and ``mlplab plot`` can no longer rebuild the run."""
     if not Path(out).exists():
         return
-    check_run_dir(Path(run_dir))
+    check_run_folder(run_dir)
     # Any place the run's file may be (a same-named file here does not make the one
     # above the run folder any less its own).
     if any(Path(out).samefile(f) for f in training_files(Path(run_dir))):

@@ -1370,3 +1370,24 @@ def test_a_run_of_many_classes_predicts_without_warnings(run_cli, tmp_path):
     got = pd.read_csv(out)
     assert got.shape == (480, 121) and list(got.columns[:3]) == ["predicted", "p_c0", "p_c1"]
     np.testing.assert_allclose(got.iloc[:, 1:].sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_a_path_inside_a_run_folder_names_the_run_folder_to_give(iris_run, run_cli, tmp_path):
+    """`predict RUN/checkpoints/last.safetensors` said only "is not a run directory (it is
+    a file)", and `predict RUN/checkpoints` "(no config.yaml)": neither named RUN."""
+    res, rows, _ = iris_run
+    run = Path(res.run_dir)
+    for inside in (run / "checkpoints" / "last.safetensors", run / "checkpoints"):
+        proc = run_cli("predict", inside, "--data", rows)
+        assert_one_line_error(
+            proc,
+            f"{str(inside)!r} is not a run directory",
+            f"give the run folder that holds it, {str(run)!r} (with its config.yaml)",
+        )
+    # Named as given: from inside the run folder, a relative path leads to it.
+    proc = run_cli("predict", "last.safetensors", "--data", rows, cwd=run / "checkpoints")
+    assert_one_line_error(proc, "give the run folder that holds it, '..'")
+    # A folder near no run gets the line it had.
+    proc = run_cli("predict", tmp_path, "--data", rows)
+    line = assert_one_line_error(proc, "is not a run directory (no config.yaml)")
+    assert "give" not in line

@@ -33,6 +33,7 @@ from mlplab.errors import CheckpointError, ConfigError, DataError, other_case
 from mlplab.pipes import lost_output, writes_utf8
 from mlplab.restore import check_run_dir, load_run, training_files
 from mlplab.runs.atomic import atomic_write_text, why_not_replaceable
+from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.record import run_folder_around
 from mlplab.trained import first_non_finite
 from mlplab.training.metrics import predicted_classes, probabilities
@@ -175,7 +176,23 @@ def _instead_of(path: Path) -> str | None:
         if os.path.isfile(up / "config.yaml"):
             shown = str(up) if path.is_absolute() else os.path.relpath(up)
             return f"give the run folder that holds it, {shown!r} (with its config.yaml)"
+    if path.suffix.lower() == ".safetensors" and path.is_file():
+        # MLPClassifier.save writes one file, a checkpoint that names its class.
+        try:
+            estimator = load_checkpoint(path).meta.get("estimator")
+        except CheckpointError:
+            return None
+        if isinstance(estimator, dict) and estimator.get("class") in ESTIMATORS:
+            name = estimator["class"]
+            return (
+                f"it is a saved estimator ({name}.save), which predict does not read; in "
+                f"Python, mlplab.{name}.load({str(path)!r}) and then its .predict(X)"
+            )
     return None
+
+
+# The classes whose save() writes a checkpoint file (mlplab.sklearn).
+ESTIMATORS = ("MLPClassifier", "MLPRegressor")
 
 
 def _stem(name: object) -> str:

@@ -1391,3 +1391,24 @@ def test_a_path_inside_a_run_folder_names_the_run_folder_to_give(iris_run, run_c
     proc = run_cli("predict", tmp_path, "--data", rows)
     line = assert_one_line_error(proc, "is not a run directory (no config.yaml)")
     assert "give" not in line
+
+
+@pytest.mark.parametrize("kind", ["MLPClassifier", "MLPRegressor"])
+def test_a_saved_estimator_given_as_the_run_says_how_to_load_it(kind, run_cli, tmp_path):
+    """A file from MLPClassifier.save said only "is not a run directory (it is a file)",
+    where MLPClassifier.load of a run's checkpoint names load_run."""
+    import mlplab
+
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int) if kind == "MLPClassifier" else X[:, 0]
+    est = getattr(mlplab, kind)(epoch=2, random_state=0).fit(X, y)
+    path = tmp_path / "est.safetensors"
+    est.save(path)
+    pd.DataFrame(X, columns=["x1", "x2"]).to_csv(tmp_path / "new.csv", index=False)
+    proc = run_cli("predict", path, "--data", tmp_path / "new.csv")
+    assert_one_line_error(
+        proc,
+        f"{str(path)!r} is not a run directory (it is a file); it is a saved estimator "
+        f"({kind}.save), which predict does not read; in Python, "
+        f"mlplab.{kind}.load({str(path)!r}) and then its .predict(X)",
+    )

@@ -34,7 +34,7 @@ from mlplab.pipes import lost_output, writes_utf8
 from mlplab.restore import check_run_dir, load_run, training_files
 from mlplab.runs.atomic import atomic_write_text, why_not_replaceable
 from mlplab.runs.checkpoint import load_checkpoint
-from mlplab.runs.record import run_folder_around
+from mlplab.runs.record import read_result, run_folder_around
 from mlplab.trained import first_non_finite
 from mlplab.training.metrics import predicted_classes, probabilities
 
@@ -61,6 +61,7 @@ def predictions(
     import pandas as pd
 
     check_run_folder(run_dir)
+    _check_not_before_its_first_checkpoint(run_dir)
     # The checkpoint alone (the training file may be gone), in float64 (see PRINTED_DIGITS).
     with warnings.catch_warnings():  # a best model loaded for its last is a note below
         warnings.simplefilter("ignore", UserWarning)
@@ -166,6 +167,20 @@ def check_run_folder(run_dir: str | Path) -> None:
         if instead is None:
             raise
         raise CheckpointError(f"{err}; {instead}") from None
+
+
+def _check_not_before_its_first_checkpoint(run_dir: str | Path) -> None:
+    """Say that a run still training (or killed before it saved) has no model yet: its
+    missing last.safetensors was named as if a file had gone."""
+    saved = Path(run_dir) / "checkpoints"
+    if (saved / "last.safetensors").exists() or (saved / "best.safetensors").exists():
+        return
+    if (read_result(run_dir) or {}).get("status") == "running":
+        raise CheckpointError(
+            f"{str(run_dir)!r} has no checkpoint yet: the run is still training, or was "
+            "killed before its first checkpoint; predict once it has finished (--save_every N "
+            "writes one every N epochs while it trains)"
+        )
 
 
 def _instead_of(path: Path) -> str | None:

@@ -1441,3 +1441,26 @@ def test_an_experiment_folder_given_as_the_run_names_one_of_its_runs(iris_run, r
     run = Path(res.run_dir)
     proc = run_cli("predict", run.parent, "--data", rows)
     assert_one_line_error(proc, f"experiment folder of 1 run; give that run's folder, {str(run)!r}")
+
+
+def test_a_run_still_training_without_a_checkpoint_says_so(iris_run, run_cli, tmp_path):
+    """A run training now (status running), before its first save, said only that its
+    last.safetensors did not exist, as if a file had gone."""
+    res, rows, _ = iris_run
+    run = tmp_path / "run"
+    shutil.copytree(res.run_dir, run)
+    shutil.rmtree(run / "checkpoints")
+    record = json.loads((run / "result.json").read_text())
+    (run / "result.json").write_text(json.dumps({**record, "status": "running"}))
+    proc = run_cli("predict", run, "--data", rows)
+    assert_one_line_error(
+        proc,
+        f"{str(run)!r} has no checkpoint yet: the run is still training, or was killed before "
+        "its first checkpoint; predict once it has finished (--save_every N writes one every "
+        "N epochs while it trains)",
+    )
+    # A finished run whose checkpoints have gone is not said to be training.
+    (run / "result.json").write_text(json.dumps(record))
+    proc = run_cli("predict", run, "--data", rows)
+    line = assert_one_line_error(proc, "last.safetensors' does not exist")
+    assert "still training" not in line.replace(str(tmp_path), "")

@@ -271,6 +271,47 @@ def _new_categories(unused: list[str], names: list[str]) -> list[str]:
     return [c for c in unused if _stem(c) in stems]
 
 
+def _one_hot_hint(missing: list[str], names: list[str], df) -> str:
+    """What to do for missing one-hot columns (``color_green``): a category absent from the
+    rows (pandas.get_dummies of a batch without it), or the text column they encode
+    (``color``) left as it is. Empty where neither applies."""
+    import pandas as pd
+
+    stems = {_stem(m) for m in missing} - {""}
+    hints = []
+    # The text column itself, not a feature of the run: color for color_red, color_blue ...
+    raw = [
+        c
+        for c in stems
+        if c in df.columns
+        and c not in names
+        and not pd.api.types.is_numeric_dtype(df[c])
+        and not pd.api.types.is_bool_dtype(df[c])
+    ]
+    if raw:
+        stem = sorted(raw)[0]
+        hints.append(
+            f"the file's text column {stem!r} is what "
+            f"{names_of([m for m in missing if _stem(m) == stem])} encode: one-hot encode it "
+            f"as for training (pandas.get_dummies(df, columns=[{stem!r}]))"
+        )
+    # A sibling of the run's present, as 0s and 1s: its category has no row here.
+    present = {
+        _stem(f)
+        for f in names
+        if _stem(f) in stems and f in df.columns and df[f].isin([0, 1, True, False]).all()
+    }
+    absent = [m for m in missing if _stem(m) in present and _stem(m) not in raw]
+    if absent:
+        added = ", ".join(map(repr, absent[:3])) + (", ..." if len(absent) > 3 else "")
+        hints.append(
+            f"a category absent from these rows is a one-hot column of 0s: add "
+            f"{'it' if len(absent) == 1 else 'them'} as such "
+            f"(pandas: df.reindex(columns=[*df.columns, {added}], fill_value=0))"
+        )
+    return "".join(f"; {h}" for h in hints)
+
+
 def _digits(values: np.ndarray, center: float = 0.0) -> np.ndarray:
     """``values`` to PRINTED_DIGITS significant digits of their distance from ``center``,
     rounded at that digit once the center is added back: the sum of a center and a
@@ -358,7 +399,7 @@ def _features(
             )
             + " missing; "
             f"it needs {len(names)} columns: {names_of(names)} (it has "
-            f"{names_of(list(df.columns)) or 'none'}){hint}"
+            f"{names_of(list(df.columns)) or 'none'}){hint}{_one_hot_hint(missing, names, df)}"
         )
     # Each column's dtype once, and names as a set: a 20,000-column file took seconds in
     # the lookups of one column at a time.

@@ -1464,3 +1464,43 @@ def test_a_run_still_training_without_a_checkpoint_says_so(iris_run, run_cli, tm
     proc = run_cli("predict", run, "--data", rows)
     line = assert_one_line_error(proc, "last.safetensors' does not exist")
     assert "still training" not in line.replace(str(tmp_path), "")
+
+
+def test_missing_one_hot_columns_are_told_how_to_be_made(run_cli, tmp_path):
+    """pandas.get_dummies of a batch without green rows has no color_green, and a file of
+    the text column color has none of color_*: both were refused with the missing names
+    alone."""
+    rng = np.random.default_rng(0)
+    color = rng.choice(["red", "green", "blue"], 60)
+    df = pd.concat(
+        [pd.DataFrame({"x1": rng.normal(size=60)}), pd.get_dummies(color, prefix="color")], axis=1
+    )
+    df["y"] = (df.x1 > 0) * 1
+    df.to_csv(tmp_path / "t.csv", index=False)
+    run = train(data=str(tmp_path / "t.csv"), epoch=2, plots="none", verbose=False,
+                log_path=str(tmp_path / "runs"))  # fmt: skip
+    no_green = color != "green"
+    x1 = df.x1[no_green].reset_index(drop=True)
+    new = pd.concat([x1, pd.get_dummies(color[no_green], prefix="color")], axis=1)
+    new.to_csv(tmp_path / "nogreen.csv", index=False)
+    proc = run_cli("predict", run.run_dir, "--data", tmp_path / "nogreen.csv")
+    assert_one_line_error(
+        proc,
+        "the run's feature column 'color_green' is missing",
+        "; a category absent from these rows is a one-hot column of 0s: add it as such "
+        "(pandas: df.reindex(columns=[*df.columns, 'color_green'], fill_value=0))",
+    )
+    # Added as told, the rows predict.
+    new.reindex(columns=[*new.columns, "color_green"], fill_value=0).to_csv(
+        tmp_path / "fixed.csv", index=False
+    )
+    assert run_cli("predict", run.run_dir, "--data", tmp_path / "fixed.csv").returncode == 0
+    # The text column as it was before encoding.
+    pd.DataFrame({"x1": df.x1, "color": color}).to_csv(tmp_path / "raw.csv", index=False)
+    proc = run_cli("predict", run.run_dir, "--data", tmp_path / "raw.csv")
+    line = assert_one_line_error(
+        proc,
+        "; the file's text column 'color' is what 'color_blue', 'color_green', 'color_red' "
+        "encode: one-hot encode it as for training (pandas.get_dummies(df, columns=['color']))",
+    )
+    assert "column of 0s" not in line

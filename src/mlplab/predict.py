@@ -529,6 +529,11 @@ def _stdin_predictions(
             "--data -: standard input holds no rows; pipe a CSV with the run's feature "
             "columns (cat new.csv | mlplab predict RUN --data -)"
         )
+    if _is_npz(rows):  # read as a CSV, it was "zip-compressed; unpack it first"
+        raise DataError(
+            "--data -: standard input holds an NPZ file, which predict reads from a file: "
+            "give its path (--data new.npz)"
+        )
     with tempfile.TemporaryDirectory(prefix="mlplab-predict-") as tmp:
         path = os.path.join(tmp, "rows.csv")
         with open(path, "wb") as f:
@@ -537,6 +542,19 @@ def _stdin_predictions(
             return predictions(run_dir, path, which, quiet, keep)
         except DataError as err:
             raise DataError(str(err).replace(repr(path), "standard input (--data -)")) from None
+
+
+def _is_npz(data: bytes) -> bool:
+    """Whether ``data`` is an NPZ file (np.savez): a zip of .npy arrays."""
+    import zipfile
+
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+    return bool(names) and all(n.endswith(".npy") for n in names)
 
 
 def _write_stdout(text: str) -> None:

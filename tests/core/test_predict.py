@@ -1504,3 +1504,28 @@ def test_missing_one_hot_columns_are_told_how_to_be_made(run_cli, tmp_path):
         "encode: one-hot encode it as for training (pandas.get_dummies(df, columns=['color']))",
     )
     assert "column of 0s" not in line
+
+
+def test_an_npz_file_piped_to_data_dash_is_told_to_be_given_by_its_path(iris_run, tmp_path):
+    """`cat new.npz | mlplab predict RUN --data -` said "standard input is zip-compressed;
+    unpack it first", which no NPZ file is meant to be."""
+    res, _, raw = iris_run
+    np.savez(tmp_path / "new.npz", X=raw)
+
+    def predict(stdin: bytes) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "mlplab", "predict", str(res.run_dir), "--data", "-"]
+        proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=120)
+        return subprocess.CompletedProcess(cmd, proc.returncode, proc.stdout.decode(),
+                                           proc.stderr.decode())  # fmt: skip
+
+    assert_one_line_error(
+        predict((tmp_path / "new.npz").read_bytes()),
+        "--data -: standard input holds an NPZ file, which predict reads from a file: give "
+        "its path (--data new.npz)",
+    )
+    # A zipped CSV is still told to be unpacked.
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "rows.zip", "w") as z:
+        z.writestr("rows.csv", "a,b\n1,2\n")
+    assert_one_line_error(predict((tmp_path / "rows.zip").read_bytes()), "zip-compressed")

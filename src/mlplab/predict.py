@@ -207,13 +207,9 @@ def _instead_of(path: Path) -> str | None:
     if runs:  # log_path/exp_name: a sweep's folder, or that of one train's runs
         if len(runs) == 1:
             return f"it is an experiment folder of 1 run; give that run's folder, {str(runs[0])!r}"
-        first = _ranked_first(path, runs)
-        pick, which = (
-            (first, "ranked first in its results.csv") if first else (runs[0], "its first")
-        )
         return (
             f"it is an experiment folder of {len(runs)} runs; give one run's folder, "
-            f"e.g. {str(pick)!r} ({which})"
+            f"e.g. {str(runs[0])!r} (its results.csv, from mlplab report, ranks them)"
         )
     return None
 
@@ -225,34 +221,6 @@ def _run_folders(path: Path) -> list[Path]:
     except OSError:
         return []
     return [c for c in children if os.path.isfile(c / "config.yaml")]
-
-
-def _ranked_first(path: Path, runs: list[Path]) -> Path | None:
-    """The run of ``runs`` that ``path``'s results.csv (``mlplab report``) ranks first, or
-    None where it names none of them. Its run_dir is absolute, maybe of where the folder
-    was before a move: the run is found by its folder's name."""
-    import csv
-
-    names = {r.name: r for r in runs}
-    try:
-        with open(path / "results.csv", encoding="utf-8", newline="") as f:
-            ranked = [
-                (rank, names[Path(row["run_dir"]).name])
-                for row in csv.DictReader(f)
-                if (rank := _rank(row)) is not None and Path(row["run_dir"] or "").name in names
-            ]
-    except (OSError, KeyError, UnicodeDecodeError, csv.Error):
-        return None
-    return min(ranked, key=lambda r: r[0])[1] if ranked else None  # the first of equal ranks
-
-
-def _rank(row: dict[str, str]) -> float | None:
-    """A results.csv row's rank (blank for a run that did not finish), or None."""
-    try:
-        rank = float(row.get("rank") or "nan")
-    except ValueError:
-        return None
-    return rank if math.isfinite(rank) else None
 
 
 # The classes whose save() writes a checkpoint file (mlplab.sklearn).

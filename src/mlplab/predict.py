@@ -119,6 +119,9 @@ def predictions(
             f"row {r + 1}; every row to predict needs a number in each feature column"
         )
     outputs = run.predict(X)  # the run's standardization: the checkpoint's own (load_run)
+    far = _far_rows_note(X, ds)
+    if far and not quiet:
+        print(f"mlplab: note: {data!r}: {far}", file=sys.stderr)
     new = _new_categories([c for c in unused if c not in ds.target_names], ds.feature_names)
     if new and not quiet:  # its rows read as "none of the known ones", with no word
         stems = {_stem(c) for c in new}
@@ -153,6 +156,37 @@ def predictions(
     # The ignored columns (an id, say) first; one named as an output would be ambiguous.
     kept = kept.drop(columns=[c for c in kept.columns if c in out.columns])
     return pd.concat([kept.reset_index(drop=True), out], axis=1)
+
+
+# A value this many training spreads from the training mean is far past any the model
+# trained on (a normal feature's farthest is about 4): its outputs there are a guess, given
+# as confidently as any (a row x1e6: a probability of 1.0).
+FAR_SPREADS = 10.0
+
+
+def _far_rows_note(X: np.ndarray, ds) -> str | None:  # ds: Dataset
+    """The rows with a feature :data:`FAR_SPREADS` training spreads or more from its
+    training mean, by the checkpoint's standardization (a run trained without one keeps no
+    spread to measure by). A 0 or a 1 is none: a rare one-hot category's 1 lies 10
+    spreads out."""
+    if ds.scaler is None or not len(X):
+        return None
+    mean, std = (np.asarray(v, dtype=np.float64).reshape(-1) for v in ds.scaler)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spreads = np.abs(X - mean) / np.where(std > 0, std, np.inf)
+    spreads[np.isin(X, (0.0, 1.0))] = 0.0
+    far = spreads >= FAR_SPREADS
+    rows = np.flatnonzero(far.any(axis=1))
+    if not len(rows):
+        return None
+    r = int(rows[0])
+    c = int(np.argmax(spreads[r]))
+    return (
+        f"{len(rows)} of {len(X)} rows have a value {FAR_SPREADS:g} or more training spreads "
+        f"from the training mean (data row {r + 1}: {ds.feature_names[c]!r} is {X[r, c]:.6g}, "
+        f"{spreads[r, c]:.3g} spreads out): the model never saw values there, and its "
+        "outputs for them are a guess, however sure they look"
+    )
 
 
 def check_run_folder(run_dir: str | Path) -> None:

@@ -1522,3 +1522,23 @@ def test_an_npz_file_piped_to_data_dash_is_told_to_be_given_by_its_path(iris_run
     with zipfile.ZipFile(tmp_path / "rows.zip", "w") as z:
         z.writestr("rows.csv", "a,b\n1,2\n")
     assert_one_line_error(predict((tmp_path / "rows.zip").read_bytes()), "zip-compressed")
+
+
+def test_rows_far_past_the_training_values_are_noted(iris_run, run_cli, tmp_path):
+    """Inputs a million times out of range got a probability of 1.0 with no word: the
+    checkpoint's standardization knows how far they lie. Rows of the training range get
+    none."""
+    res, rows, _ = iris_run
+    df = pd.read_csv(rows)
+    first = res.dataset.feature_names[0]
+    df.loc[2, first] = df[first].iloc[2] * 1e6
+    df.to_csv(tmp_path / "far.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "far.csv")
+    assert proc.returncode == 0, proc.stderr
+    (note,) = proc.stderr.strip().splitlines()
+    assert note.startswith(f"mlplab: note: '{tmp_path / 'far.csv'}': 1 of {len(df)} rows have a ")
+    assert f"(data row 3: {first!r} is " in note and "outputs for them are a guess" in note
+    assert len(proc.stdout.splitlines()) == len(df) + 1  # predicted all the same
+    quiet = run_cli("predict", res.run_dir, "--data", rows)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert run_cli("predict", res.run_dir, "--data", tmp_path / "far.csv", "-q").stderr == ""

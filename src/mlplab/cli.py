@@ -897,7 +897,9 @@ def build_parser() -> argparse.ArgumentParser:
         "best, or ./plots for activations)",
     )
     p.add_argument(
-        "--format", choices=("png", "svg"), default="png", help="image format (default: png)"
+        "--format",
+        choices=("png", "svg"),
+        help="image format (default: the run's own, its plots setting; png for activations)",
     )
     p.add_argument(
         "--checkpoint",

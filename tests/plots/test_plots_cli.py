@@ -39,6 +39,21 @@ def test_plot_to_another_folder_as_svg(tmp_path_factory, tmp_path, run_cli):
     assert "<text" in svg and "train" in svg
 
 
+def test_plot_of_a_run_drawn_as_svg_redraws_svg(tmp_path, run_cli):
+    """`mlplab plot RUN` of a run trained with --plots svg added png copies beside its svg
+    pictures: --format's default was png, not the run's own format."""
+    args = ("train", "--data", "xor", "--epoch", "20", "--plots", "svg", "--log_path", tmp_path)
+    assert run_cli(*args).returncode == 0
+    (plots,) = tmp_path.glob("exp/*/plots")
+    before = sorted(p.name for p in plots.iterdir())
+    assert before and all(n.endswith(".svg") for n in before)
+    proc = run_cli("plot", plots.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in plots.iterdir()) == before
+    asked = run_cli("plot", plots.parent, "--format", "png", "--out", tmp_path / "png")
+    assert asked.returncode == 0 and all(p.suffix == ".png" for p in (tmp_path / "png").iterdir())
+
+
 def test_plot_of_a_run_without_checkpoints_draws_its_loss_from_the_record(
     tmp_path_factory, tmp_path, run_cli
 ):

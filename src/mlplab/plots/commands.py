@@ -44,7 +44,7 @@ def plot_command(
     target: str,
     load_run: RunLoader,
     out: str | None = None,
-    fmt: str = "png",
+    fmt: str | None = None,
     which: str = "last",
 ) -> int:
     """Draw plots for the CLI and print the paths written; return the exit status.
@@ -58,7 +58,8 @@ def plot_command(
     out : str, optional
         Output folder (default: ``RUN_DIR/plots``, ``RUN_DIR/plots-best`` for the best
         model, or ``./plots`` for activations).
-    fmt : {'png', 'svg'}
+    fmt : {'png', 'svg'}, optional
+        The run's own format (its ``plots`` setting), else png.
     which : {'last', 'best'}
         The checkpoint whose model the pictures show: the last (as training drew them)
         or the best, of the lowest validation loss, with its own test metrics.
@@ -74,7 +75,7 @@ def plot_command(
         from mlplab.plots.activations import draw_activations
 
         out_dir = check_out_folder(out if out else "plots", given=bool(out))
-        names = draw_activations(out_dir, fmt)
+        names = draw_activations(out_dir, fmt or "png")
         for name in names:
             print(out_dir / name)
     else:
@@ -93,7 +94,7 @@ def redraw_run(
     run_dir: Path,
     load_run: RunLoader,
     out: str | None = None,
-    fmt: str = "png",
+    fmt: str | None = None,
     printed: bool = False,
     which: str = "last",
     on_failed: Callable[[str], None] | None = None,
@@ -116,6 +117,10 @@ def redraw_run(
             f"plot: {str(run_dir)!r} is not a run directory (no readable result.json)"
         )
     from mlplab.plots.run_plots import WITHOUT_ROWS, draw_run_plots
+
+    # Drawn again as the run drew them: a run of svg pictures got png copies beside them.
+    own = result.get("plots")
+    fmt = fmt or (own if isinstance(own, str) and own in ("png", "svg") else "png")
 
     default = run_dir / ("plots-best" if which == "best" else "plots")
     out_dir = check_out_folder(out if out else str(default), own_run=run_dir, given=bool(out))

@@ -2078,3 +2078,17 @@ def test_pandas_row_numbers_in_a_parquet_file_are_no_feature(tmp_path) -> None:
     ds = load_dataset(str(tmp_path / "shuffled.parquet"), target=["y"], standardize=False)
     rows = np.concatenate([ds.X_train, ds.X_val, ds.X_test])
     assert sorted(map(tuple, rows)) == sorted(map(tuple, df[["a", "b", "c"]].to_numpy()))
+
+
+def test_a_pipe_given_as_data_is_told_to_be_saved_to_a_file(tmp_path):
+    """`--data <(head -100 big.csv)` said only "'/dev/fd/63' is not a file"."""
+    import os
+
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match=r"'.*rows\.csv' is a pipe \(as <\(\.\.\.\) gives\), not a "
+                       r"file: save the rows to a file first$"):  # fmt: skip
+        load_dataset(str(fifo))
+    with pytest.raises(DataError, match=r"'.*folder\.csv' is not a file$"):
+        (tmp_path / "folder.csv").mkdir()
+        load_dataset(str(tmp_path / "folder.csv"))

@@ -7,8 +7,10 @@ Every problem with a file becomes a :class:`DataError` with one line naming the 
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import re
+import stat
 import sys
 import unicodedata
 import warnings
@@ -59,6 +61,9 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
         raise unreadable(path, err) from None
     if not is_file:
         what = "is not a file" if p.exists() else "does not exist"
+        with contextlib.suppress(OSError):
+            if stat.S_ISFIFO(p.stat().st_mode):  # `--data <(head -100 big.csv)`
+                what = "is a pipe (as <(...) gives), not a file: save the rows to a file first"
         if (part := unexpanded_part(path)) is not None:  # `$COURSE/data.csv`, COURSE unset
             what += f" ({part} is not set here)"
         raise DataError(f"data file {path!r} {what}")

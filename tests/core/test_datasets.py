@@ -163,6 +163,17 @@ def test_standardize_uses_training_statistics():
         ("a,b,y\n1,2,0\n3,4,0\n5,6,0\n", None, "single class"),
         # A regression target of one value: it trained to R² 0 and was told to lower its lr.
         ("a,b,y\n1,2,3.5\n3,4,3.5\n5,6,3.5\n", None, "'y' has one value (3.5) in every row"),
+        # An empty column has nothing to impute from: it was told to be imputed.
+        (
+            "a,m,b,y\n1,,2,0\n3,,4,1\n5,,6,0\n",
+            None,
+            "'m' is empty in every row: leave it out with --ignore m",
+        ),
+        (
+            "a,m,b,y\n1,,2,0\n3,,,1\n5,,6,0\n",
+            None,
+            "'m' is empty in every row: leave it out with --ignore m; clean or impute the others",
+        ),
         # A blank first line made the header one column, 'a,b,y': "no column 'y'".
         ("\na,b,y\n1,2,0\n3,4,1\n5,6,0\n", ["y"], "its first line is blank"),
         (" \t\r\na,b,y\n1,2,0\n3,4,1\n5,6,0\n", None, "its first line is blank"),

@@ -665,9 +665,20 @@ def _from_file(
             if counts.sum() > 1
             else ""
         )
+        # A column empty in every row has nothing to impute from: it goes.
+        empty = [feats[j] for j in np.flatnonzero(np.isnan(X).all(axis=0))]
+        cure = (
+            f"{names_of(empty)} {'is' if len(empty) == 1 else 'are'} empty in every row: leave "
+            f"{'it' if len(empty) == 1 else 'them'} out with "
+            f"{shell_flag('--ignore', empty[0]) if len(empty) == 1 else '--ignore'}"
+            + ("" if len(empty) == 1 else " " + " ".join(shlex.quote(str(e)) for e in empty))
+            + ("; clean or impute the others" if len(empty) < np.count_nonzero(counts) else "")
+            if empty
+            else "clean or impute it first"
+        )
         raise DataError(
             f"data file {path!r}: feature column {feats[c]!r} has {kind} in data row {r + 1}"
-            f"{whole}; clean or impute it first"
+            f"{whole}; {cure}"
         )
     if len(df) < 3:
         raise DataError(

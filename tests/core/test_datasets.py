@@ -2103,3 +2103,19 @@ def test_a_pipe_given_as_data_is_told_to_be_saved_to_a_file(tmp_path):
     with pytest.raises(DataError, match=r"'.*folder\.csv' is not a file$"):
         (tmp_path / "folder.csv").mkdir()
         load_dataset(str(tmp_path / "folder.csv"))
+
+
+def test_a_text_column_of_a_value_a_row_is_told_to_be_left_out_not_encoded(tmp_path):
+    """A customer id (C00000, C00001, ...) was told first to be one-hot encoded: a column
+    per row. A column of categories keeps that advice."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"customer": [f"C{i:05d}" for i in range(40)], "a": rng.normal(size=40)})
+    df["y"] = rng.integers(0, 2, 40)
+    df.to_csv(tmp_path / "ids.csv", index=False)
+    with pytest.raises(DataError, match=r"it holds a different value in each row, as an id or "
+                       r"a note does, which is no feature: it is left out with --ignore customer"):  # fmt: skip
+        load_dataset(str(tmp_path / "ids.csv"))
+    df["customer"] = ["red", "green"] * 20
+    df.to_csv(tmp_path / "colors.csv", index=False)
+    with pytest.raises(DataError, match=r"encode it first \(one 0/1 column per value"):
+        load_dataset(str(tmp_path / "colors.csv"))

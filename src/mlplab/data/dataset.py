@@ -1319,7 +1319,13 @@ def not_numeric(
             "; it looks like a number written with a currency sign, a thousands separator "
             "or a %: write the column as plain numbers (1234.5)"
         )
-    if ignore_hint:
+    if ignore_hint and len(col) >= 10 and col.nunique() == len(col):
+        # An id, a name, a note: encoded, a column per row (200 rows, 200 columns).
+        message += (
+            "; it holds a different value in each row, as an id or a note does, which is no "
+            f"feature: it is left out with {shell_flag('--ignore', name)}"
+        )
+    elif ignore_hint:
         message += (
             "; features must be numbers: encode it first (one 0/1 column per value, as "
             "pandas.get_dummies makes them); a column that is no feature can be left out "

@@ -1,8 +1,6 @@
 """Seed replicates -> mean, standard deviation and a 95% interval per config.
 
-Runs that differ only in ``seed`` and ``data_seed`` are replicates of one config: a
-data_seed draws a split (and a generated set's rows), which no one tunes; ranked as a
-setting, a lucky split came first. For each metric the
+Runs that differ only in ``seed`` are replicates of one config. For each metric the
 summary holds ``{m}_mean``, ``{m}_std`` (sample std, ddof=1) and the two ends of the 95%
 confidence interval of the mean, ``mean ± t(0.975, n-1) · std / sqrt(n)``, clipped to the
 range the metric can take (:func:`metric_bounds`: accuracy in [0, 1], R² at most 1,
@@ -165,24 +163,19 @@ def aggregate(
     # the model does not use (hid_dim of a linear model, blank here), so they trained the same
     # model, and counted twice the copy would narrow the interval.
     # A record without a seed (edited by hand) repeats nothing that can be told.
-    seeds = replicates(runs)
+    seeds = runs["seed"] if "seed" in runs else pd.Series(np.nan, runs.index)
     known = done & seeds.notna()
-    repeat = known & (keys + "|" + seeds).where(known).duplicated()
+    repeat = known & (keys + "|" + seeds.map(key_text)).where(known).duplicated()
     done = done & ~repeat
     table["n"] = done.groupby(keys, sort=False).sum()
     table["repeats"] = repeat.groupby(keys, sort=False).sum()
     # Listed in seed order (the records come in folder order), run ids alongside. The
     # seeds are those the means are over (finished, each once); the run ids are every run.
-    order = [c for c in ("seed", "data_seed") if c in runs]
-    by_seed = runs.sort_values(order, kind="stable") if order else runs
-    ids = {
-        "seeds": seeds.fillna("") if "seed" in runs else None,
-        "run_ids": runs["run_id"].map(key_text) if "run_id" in runs else None,
-    }
-    for name, texts in ids.items():
-        if texts is not None:
-            rows = by_seed.index[done[by_seed.index]] if name == "seeds" else by_seed.index
-            table[name] = texts[rows].groupby(keys[rows], sort=False).agg(", ".join)
+    by_seed = runs.sort_values("seed", kind="stable") if "seed" in runs else runs
+    for name, column in (("seeds", "seed"), ("run_ids", "run_id")):
+        if column in runs:
+            rows = by_seed[done[by_seed.index]] if name == "seeds" else by_seed
+            table[name] = rows[column].map(key_text).groupby(keys, sort=False).agg(", ".join)
         else:
             table[name] = ""
     quantile = 0.5 + CONFIDENCE / 2
@@ -245,23 +238,6 @@ def key_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # 300.0 (an int column that also holds None) is 300
     return str(value)
-
-
-def pools_splits(runs: pd.DataFrame) -> bool:
-    """Whether ``runs`` trained on more than one ``data_seed``: their replicates are a seed
-    on a split each, and an interval counts the split's variance too."""
-    return "data_seed" in runs and runs["data_seed"].map(key_text).nunique() > 1
-
-
-def replicates(runs: pd.DataFrame) -> pd.Series:
-    """Each run's replicate as text: its seed, and where the runs train on more than one
-    split, its data_seed too (``0/2``: seed 0 on data_seed 2's split). NaN without a seed."""
-    if "seed" not in runs:
-        return pd.Series(np.nan, runs.index, dtype=object)
-    ids = runs["seed"].map(key_text)
-    if pools_splits(runs):
-        ids = ids + "/" + runs["data_seed"].map(key_text)
-    return ids.where(runs["seed"].notna())
 
 
 def group_keys(runs: pd.DataFrame, variables: list[str]) -> pd.Series:

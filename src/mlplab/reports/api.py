@@ -48,9 +48,7 @@ from mlplab.reports.aggregate import (
     bounds_text,
     group_keys,
     metric_names,
-    pools_splits,
     ranking_metric,
-    replicates,
     tie_break,
 )
 from mlplab.reports.collect import (
@@ -340,7 +338,8 @@ def report_notes(
         chance_note(runs),
         shared_rows_note(runs),
         val_rose_note(runs),
-        across_data_note(sections),
+        across_note(sections, "data"),
+        across_note(sections, "data_seed"),
         rank_by_note(sections, rank_by),
         accuracy_ranks_note(sections),
     ]
@@ -410,34 +409,36 @@ def accuracy_ranks_note(sections: list[Section]) -> str:
     )
 
 
-def across_data_note(sections: list[Section]) -> str:
-    """What to say of a section whose configs differ in ``data``: its ranks compare one
-    dataset's accuracy with another's, scored on other rows, not the settings."""
-    swept = [sec.title for sec in sections if "data" in sec.variables]
+def across_note(sections: list[Section], setting: str) -> str:
+    """What to say of a section whose configs differ in ``data`` or ``data_seed``: its
+    ranks compare one dataset's accuracy with another's, or a split's with another's,
+    scored on other rows (one lr came 1st, 4th and 7th, by its split): not the settings."""
+    swept = [sec.title for sec in sections if setting in sec.variables]
     if not swept:
         return ""
+    of, why = {
+        "data": ("datasets", "compare ranks within one dataset"),
+        "data_seed": (
+            "splits",
+            "each split's val metrics are of other rows, so rank 1 may be a lucky split; "
+            "compare a setting's rows across data_seed values",
+        ),
+    }[setting]
     return (
-        f"{', '.join(swept)} ranks configs of different datasets against each other (data "
-        "is swept); compare ranks within one dataset (summary.csv's data column)"
+        f"{', '.join(swept)} ranks configs of different {of} against each other ({setting} "
+        f"is swept); {why} (summary.csv's {setting} column)"
     )
 
 
-def over(sec: Section) -> str:
-    """What a section's means and intervals are over: seeds, and splits where its runs
-    train on more than one (:func:`pools_splits`)."""
-    return "seeds and splits (data_seed)" if pools_splits(sec.runs) else "seeds"
-
-
 def seed_note(sec: Section) -> str:
-    """What a seed varies, and what the interval leaves out (:data:`SEED_NOTE`); where
-    ``data_seed`` takes several values, what a replicate is, and that the interval counts
-    the split's variance."""
-    if not pools_splits(sec.runs):
+    """What a seed varies, and what the interval leaves out (:data:`SEED_NOTE`), unless
+    ``data_seed`` is swept, where a config's seeds are of one split of several."""
+    if "data_seed" not in sec.variables:
         return SEED_NOTE
     return (
-        "a replicate is a seed on a split: the seed draws the initial weights, dropout and "
-        "the data order, the data_seed the split (and a generated set's rows), so the "
-        "interval counts the split's variance too"
+        "a seed draws the initial weights, dropout and the data order; each config's seeds "
+        "train on its data_seed's split, so the interval leaves out the split's variance, "
+        "which the rows of other data_seed values show"
     )
 
 
@@ -649,8 +650,7 @@ def few_seeds_note(sections: list[Section]) -> str:
         s, runs = sec.summary, sec.runs
         if "rank" not in s or "seed" not in runs or len(s) < 2:
             continue
-        # Each seed on each split, where data_seed takes several values.
-        seeds = replicates(runs).groupby(group_keys(runs, sec.variables), sort=False).nunique()
+        seeds = runs["seed"].groupby(group_keys(runs, sec.variables), sort=False).nunique()
         n = group_keys(s, sec.variables).map(seeds).fillna(0).astype(int)
         few = (n > 0) & (n < n.max())
         if n.max() < 2 or not few.any():
@@ -681,9 +681,7 @@ def mixed_data_note(sections: list[Section]) -> str:
         done = runs[(runs["status"] == "finished") & runs["data_digest"].notna()]
         if done.empty:
             continue
-        # Within a split: runs of several data_seed values pool splits, each its digest.
-        keys = group_keys(done, [*sec.variables, *(["data_seed"] if "data_seed" in done else [])])
-        versions = done["data_digest"].groupby(keys, sort=False)
+        versions = done["data_digest"].groupby(group_keys(done, sec.variables), sort=False)
         counts = versions.nunique()
         if (counts > 1).any():
             mixed.append(f"{int((counts > 1).sum())} in {sec.exp_name or 'the folder'}")
@@ -945,10 +943,10 @@ def print_table(sec: Section, summary_path: Path) -> None:
     # width (trailing spaces in every log, blank rows where a terminal wraps them).
     title = plain(
         f"{sec.title}: {len(sec.summary)} config{'' if len(sec.summary) == 1 else 's'} "
-        f"ranked by {sec.metric}, mean ± std over {over(sec)}"
+        f"ranked by {sec.metric}, mean ± std over seeds"
     )
     caption = plain(
-        f"fixed: {fixed_settings(sec)}\n95% CI: Student-t interval of the mean over {over(sec)}"
+        f"fixed: {fixed_settings(sec)}\n95% CI: Student-t interval of the mean over seeds"
         + (f", clipped to {clip}" if clip else "")
         + f";\n{seed_note(sec)}\n{TIME_NOTE}"
     )
@@ -1073,7 +1071,7 @@ def _page(rep: Report, root: Path, plots: list[list[Any]], notes: list[str]) -> 
                 "configs": str(len(sec.summary)),
                 "swept": ", ".join(sec.variables) or "nothing (seed replicates only)",
                 "fixed": fixed_settings(sec),
-                "ranked by": f"{sec.metric} mean over {over(sec)}, ties by "
+                "ranked by": f"{sec.metric} mean over seeds, ties by "
                 f"{tie_break(sec.kind, sec.metric)[0]}"
                 + (" (across datasets: data is swept)" if "data" in sec.variables else ""),
             },
@@ -1082,7 +1080,7 @@ def _page(rep: Report, root: Path, plots: list[list[Any]], notes: list[str]) -> 
             # Settings of words (act, optim) read from the left; numbers (lr, hid_dim)
             # line up on the right, as the metrics do.
             text_columns={v for v in sec.variables if not _all_numbers(sec.summary[v])},
-            table_note=f"{sec.metric} and {test}: mean ± std over {over(sec)}; "
+            table_note=f"{sec.metric} and {test}: mean ± std over seeds; "
             "seeds: finished replicates; 95% CI: Student-t interval of the mean "
             + (f"clipped to {clip}, the range {sec.metric} can take " if clip else "")
             + f"(blank with one seed); {seed_note(sec)}; other metrics: means; runs: statuses "
@@ -1101,9 +1099,7 @@ def _page(rep: Report, root: Path, plots: list[list[Any]], notes: list[str]) -> 
             run_dir = Path(str(best["run_dir"]))
             part.best_title = f"Best run: {best.get('run_id', run_dir.name)}"
             part.best_meta = {
-                k: _text(best[k])
-                for k in [*sec.variables, "seed", "data_seed", sec.metric]
-                if k in best and (k != "data_seed" or pools_splits(sec.runs))
+                k: _text(best[k]) for k in [*sec.variables, "seed", sec.metric] if k in best
             }
             part.best_meta["folder"] = str(run_dir)
             plots_dir = run_dir / "plots"

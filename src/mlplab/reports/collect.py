@@ -23,11 +23,10 @@ from mlplab.errors import ConfigError, not_utf8, shorten
 from mlplab.reports.aggregate import key_text
 from mlplab.runs.record import SPLIT_METRICS
 
-# Settings that never count as swept variables: ``seed`` and ``data_seed`` are the
-# replicate axes (a split is no setting to tune), the rest only change how a run is
-# watched or where it is written. A report over a whole log_path keeps experiments apart
-# by giving each ``exp_name`` its own table.
-NOT_VARIABLES = HASH_EXCLUDED | {"seed", "data_seed"}
+# Settings that never count as swept variables: ``seed`` is the replicate axis, the rest
+# only change how a run is watched or where it is written. A report over a whole log_path
+# keeps experiments apart by giving each ``exp_name`` its own table.
+NOT_VARIABLES = HASH_EXCLUDED | {"seed"}
 # The largest sweep spec (sweep-*.yaml) read. A sweep has at most 100,000 runs
 # (MAX_SWEEP_CONFIGS), whose ids the spec lists: 21 MB where each exp_name has the
 # longest 200 characters, a few more for a `--search list` of long values; a 10,000-run
@@ -363,8 +362,7 @@ def record_task(record: dict[str, Any]) -> str:
 
 
 def swept_variables(runs: pd.DataFrame, order: list[str] | None = None) -> list[str]:
-    """The settings that take more than one value among ``runs`` (never ``seed`` nor
-    ``data_seed``, the replicate axes).
+    """The settings that take more than one value among ``runs`` (never ``seed``).
 
     ``order`` (a sweep's axis order) puts those axes first; the rest follow in the order
     the settings are declared.

@@ -205,10 +205,16 @@ def _field(default: Any, help: str, group: str, **kw: Any) -> Any:
 
 
 def _name_text(value: Any) -> Any:
-    """A whole number as the name it writes: a column named by a year, ``target: 2021`` in
-    YAML or ``target=2021`` in Python, as ``--target 2021`` reads it (it was refused as
-    "not a valid string"). A bool stays what it is, and is refused."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    """A name given as a whole number (``target: 2021`` in YAML, a column named by a year)
+    is refused with the way to write it: "Input should be a valid string" named no cure,
+    and taken as its number's text, YAML's 010 (octal) would name column 8 and 12:30 (base
+    60) column 750. A bool stays what it is, and is refused as before."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(
+            f"a name is text: write it in quotes, '{value}' (YAML reads a name of digits as "
+            "a number, and 010 as 8)"
+        )
+    return value
 
 
 class Config(BaseModel):

@@ -1301,9 +1301,10 @@ def test_a_loss_setting_is_told_the_task_sets_the_loss(tmp_path, run_cli):
         make_config({"criterion": "mse"})
 
 
-def test_columns_named_by_numbers_are_chosen_in_yaml_and_python(tmp_path):
-    """`--target 2021` chose a column named by a year, but `target: 2021` in a YAML file
-    (or target=2021 in Python) was refused: "Input should be a valid list (got 2021)"."""
+def test_names_of_digits_in_yaml_or_python_are_told_to_be_quoted(tmp_path):
+    """`target: 2021` in a YAML file (a column named by a year) was refused as "Input should
+    be a valid list (got 2021)", which names no cure; read as its number's text, YAML's 010
+    would name column 8, and 12:30 column 750. Quoted, it names its column."""
     import numpy as np
 
     import mlplab
@@ -1311,17 +1312,17 @@ def test_columns_named_by_numbers_are_chosen_in_yaml_and_python(tmp_path):
     rng = np.random.default_rng(0)
     rows = "\n".join(f"{a:.3f},{b:.3f},{int(a > 0)}" for a, b in rng.normal(size=(40, 2)))
     (tmp_path / "years.csv").write_text("2019,2020,2021\n" + rows + "\n")
-    (tmp_path / "c.yaml").write_text(
-        f"data: {tmp_path / 'years.csv'}\ntarget: 2021\nignore: [2019]\nexp_name: 2021\n"
-    )
+    for text in ("target: 2021", "target: [2021]", "ignore: [2019, 2020]", "exp_name: 007"):
+        (tmp_path / "c.yaml").write_text(f"data: {tmp_path / 'years.csv'}\n{text}\n")
+        with pytest.raises(ConfigError, match=r"c\.yaml: setting '\w+': a name is text: write "
+                           r"it in quotes, '\d+' \(YAML reads a name of digits as a number"):  # fmt: skip
+            mlplab.load_config(str(tmp_path / "c.yaml"))
+    with pytest.raises(ConfigError, match="'target': a name is text: write it in quotes, '2021'"):
+        mlplab.load_config(None, {"data": "xor", "target": 2021})
+    (tmp_path / "c.yaml").write_text(f"data: {tmp_path / 'years.csv'}\ntarget: '2021'\n")
     cfg = mlplab.load_config(str(tmp_path / "c.yaml"))
-    assert (cfg.target, cfg.ignore, cfg.exp_name) == (["2021"], ["2019"], "2021")
-    flags = mlplab.load_config(None, {"data": cfg.data, "target": "2021", "ignore": "2019"})
-    assert mlplab.load_config(None, {"data": cfg.data, "target": 2021, "ignore": [2019]}) == flags
     res = mlplab.train(cfg, epoch=2, plots="none", verbose=False, log_path=str(tmp_path / "r"))
-    assert res.dataset.feature_names == ["2020"] and res.dataset.target_names == ["2021"]
-    with pytest.raises(ConfigError, match="'exp_name'"):
-        mlplab.load_config(None, {"data": "xor", "exp_name": True})  # a bool names nothing
+    assert res.dataset.feature_names == ["2019", "2020"] and res.dataset.target_names == ["2021"]
 
 
 def test_a_set_of_sizes_or_widths_is_refused_not_reordered():

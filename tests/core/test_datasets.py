@@ -179,6 +179,12 @@ def test_standardize_uses_training_statistics():
         (" \t\r\na,b,y\n1,2,0\n3,4,1\n5,6,0\n", None, "its first line is blank"),
         # NAN is the missing mark nan (pandas reads NULL as one): it was told to one-hot encode.
         ("a,b,y\n1,NAN,0\n3,4,1\n5,6,0\n", None, "'b' has a missing value ('NAN' in data row 1)"),
+        # A category named none is no missing value: it is told to be encoded.
+        (
+            "a,b,y\n1,none,0\n3,some,1\n5,none,0\n",
+            None,
+            "'b' is not numeric ('none' in data row 1)",
+        ),
         ("a,b,y\n1,2,0\n3,NULL,1\n5,6,0\n", None, "'b' has NaN (a missing value) in data row 2"),
         # Digits past a float: read as text, they were told to one-hot encode, quoted whole.
         ("a,b,y\n1," + "9" * 5000 + ",0\n3,4,1\n5,6,0\n", None, "'b' has inf (written so, or a"),

@@ -1275,8 +1275,9 @@ def not_numeric(
     row = int(np.flatnonzero(mask)[0]) + 1 if len(bad) else None
     at = f" in data row {row}" if row is not None else ""
     text = str(example).strip()
-    # pandas reads nan, NaN, NA and null as missing, but not NAN or NULL: the same marks.
-    if text in MISSING_MARKS or text.lower() in ("nan", "na", "n/a", "null", "none", "#n/a"):
+    # pandas reads nan and NaN as missing, but not NAN or Nan: the same mark. (Not 'none'
+    # or 'na', which may be a category's name: symptoms none, region NA.)
+    if text in MISSING_MARKS or text.lower().lstrip("+-") == "nan":
         return (
             f"data file {path!r}: feature column {name!r} has a missing value "
             f"({str(example)!r}{at}); clean or impute it first"

@@ -932,6 +932,9 @@ def test_a_split_too_small_for_the_rows_names_one_that_fits(tmp_path):
     (tmp_path / "by.csv").write_text("x,y,part\n" + rows)
     with pytest.raises(DataError, match=r"one class alone \('a', 4 rows\).*in the split_by column"):
         load_dataset(str(tmp_path / "by.csv"), target=["y"], split_by="part")
+    with pytest.raises(DataError, match=r"one class alone .*more rows \(a file of more rows, or "
+                       r"--split\)$"):  # fmt: skip
+        load_dataset(str(tmp_path / "t.csv"), split=(0.34, 0.33, 0.33), stratify=True)
     (tmp_path / "t.csv").write_text("a,y\n1,2\n2,3\n3,4\n4,5\n")
     with pytest.raises(ConfigError, match=r"\(4 rows -> 3/0/1\).*--split 2 1 1$"):
         load_dataset(str(tmp_path / "t.csv"))

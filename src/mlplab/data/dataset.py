@@ -1546,6 +1546,8 @@ def _classification(
         fix = (
             "give the training rows of more classes in the split_by column"
             if isinstance(split, np.ndarray)
+            else "give the training split more rows (a file of more rows, or --split)"
+            if stratify
             else "give the training split more rows, or --stratify true to share every class out"
         )
         raise DataError(

@@ -174,9 +174,13 @@ def test_standardize_uses_training_statistics():
             None,
             "'m' is empty in every row: leave it out with --ignore m; clean or impute the others",
         ),
-        # A blank first line made the header one column, 'a,b,y': "no column 'y'".
-        ("\na,b,y\n1,2,0\n3,4,1\n5,6,0\n", ["y"], "its first line is blank"),
-        (" \t\r\na,b,y\n1,2,0\n3,4,1\n5,6,0\n", None, "its first line is blank"),
+        # A line of spaces above the names was taken for the header: "no column 'y'".
+        (
+            " \t\r\na,b,y\n1,2,0\n3,4,1\n5,6,0\n",
+            ["y"],
+            "line 1, above the column names, holds only spaces or tabs; delete it",
+        ),
+        ("\n\r\n  \na,b,y\n1,2,0\n3,4,1\n5,6,0\n", None, "line 3, above the column names"),
         # NAN is the missing mark nan (pandas reads NULL as one): it was told to one-hot encode.
         ("a,b,y\n1,NAN,0\n3,4,1\n5,6,0\n", None, "'b' has a missing value ('NAN' in data row 1)"),
         # A category named none is no missing value: it is told to be encoded.
@@ -2128,3 +2132,18 @@ def test_a_text_column_of_a_value_a_row_is_told_to_be_left_out_not_encoded(tmp_p
     df.to_csv(tmp_path / "colors.csv", index=False)
     with pytest.raises(DataError, match=r"encode it first \(one 0/1 column per value"):
         load_dataset(str(tmp_path / "colors.csv"))
+
+
+def test_empty_lines_above_the_column_names_are_skipped(tmp_path):
+    """One empty line above the header made the separator a ';' (found from that empty
+    line): the header was one column, 'x1,x2,y', and --target y "no such column". Two
+    empty lines read right."""
+    rows = "".join(f"{i % 5},{i % 3},{i % 2}\n" for i in range(30))
+    (tmp_path / "flat.csv").write_text("x1,x2,y\n" + rows)
+    (tmp_path / "one.csv").write_text("\nx1,x2,y\n" + rows)
+    (tmp_path / "two.csv").write_text("\r\n\r\nx1,x2,y\n" + rows)
+    flat = load_dataset(str(tmp_path / "flat.csv"), target=["y"])
+    for name in ("one.csv", "two.csv"):
+        ds = load_dataset(str(tmp_path / name), target=["y"])
+        assert ds.feature_names == ["x1", "x2"] and ds.n_rows == 30, name
+        np.testing.assert_array_equal(ds.X_train, flat.X_train)

@@ -466,7 +466,17 @@ def _first_lines(p: Path, path: str) -> tuple[str, str]:
     """The header and the first data row, each whole (a header cut at 1 MiB made its last
     name a repeat of an earlier one's prefix: 'duplicate column names ['c14496']')."""
     with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-        header = f.readline(MAX_HEADER_CHARS + 1)
+        header, line = f.readline(MAX_HEADER_CHARS + 1), 1
+        while header and not header.strip():
+            # Empty lines above the names are skipped, as pandas skips them (the separator
+            # was found from the empty one: the header was one column, 'x1,x2,y'); a line
+            # of spaces pandas takes for the header itself.
+            if header.strip("\r\n"):
+                raise DataError(
+                    f"data file {path!r}: line {line}, above the column names, holds only "
+                    "spaces or tabs; delete it, so that the first line names the columns"
+                )
+            header, line = f.readline(MAX_HEADER_CHARS + 1), line + 1
         if len(header) > MAX_HEADER_CHARS:
             raise DataError(
                 f"data file {path!r}: its first line (the column names) is over "
@@ -476,14 +486,6 @@ def _first_lines(p: Path, path: str) -> tuple[str, str]:
         # The first row only helps to choose the separator; past the bound it is cut, as
         # a row that long is data, not a hint worth holding twice.
         first_row = f.readline(MAX_HEADER_CHARS)
-    if header and not header.strip() and first_row.strip():
-        # The separator is found from the first line: a blank one (or one of spaces) made
-        # the header one column, "x1,x2,y" ("target column 'y' does not exist; columns
-        # are x1,x2,y").
-        raise DataError(
-            f"data file {path!r}: its first line is blank; delete the blank lines above "
-            "the column names, so that the first line names them"
-        )
     if re.fullmatch(r"sep=.", header.strip()):
         # Excel writes and reads this line; pandas took it for the header, and every
         # row for a longer one.

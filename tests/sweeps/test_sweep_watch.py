@@ -280,9 +280,9 @@ def test_a_diverged_run_has_no_metrics_to_rank_it_by(tmp_path: Path) -> None:
     ("search", "axes", "says"),
     [
         ("list", {"lr": [0.05, 0.03, 0.05], "hid_dim": [8, 8, 8]},
-         "1 of the 3 rows repeat the config of an earlier row; 2 distinct runs"),
+         "1 of the 3 rows repeat the config of an earlier row; 2 distinct runs (configs"),
         ("grid", {"lr": [0.05, 0.05], "hid_dim": [8]},
-         "1 of the 2 configs of the grid repeat one (a value given twice); 1 distinct runs"),
+         "1 of the 2 configs of the grid repeat one (a value given twice); 1 distinct run (configs"),
     ],
 )  # fmt: skip
 def test_a_config_asked_for_twice_trains_once_and_says_so(

@@ -130,6 +130,15 @@ def n_params(cfg: Config, n_features: int, n_outputs: int) -> int:
     return (n_features * h + h) + (layers - 1) * (h * h + h) + (h * n_outputs + n_outputs)
 
 
+def step_rows_and_units(cfg: Config, n_rows: int) -> tuple[int, int]:
+    """Rows one step takes (the minibatch, or every row) and the model's hidden units."""
+    rows = cfg.batch_size if 0 < cfg.batch_size < n_rows else n_rows
+    units = (
+        sum(cfg.hidden_widths()) if cfg.hid_dims is not None else cfg.hid_dim * cfg.hidden_layers
+    )
+    return rows, units
+
+
 def check_cost(cfg: Config, n_features: int, n_rows: int, n_outputs: int = 1) -> None:
     """Refuse, with one line naming the setting, a run that cannot fit in memory.
 
@@ -170,11 +179,7 @@ def check_cost(cfg: Config, n_features: int, n_rows: int, n_outputs: int = 1) ->
         )
     if cfg.hidden_layers == 0:
         return
-    rows = cfg.batch_size if 0 < cfg.batch_size < n_rows else n_rows
-    if cfg.hid_dims is not None:
-        units = sum(cfg.hidden_widths())
-    else:
-        units = cfg.hid_dim * cfg.hidden_layers
+    rows, units = step_rows_and_units(cfg, n_rows)
     need = rows * units * itemsize * ACTIVATION_COPIES
     if need > budget:
         step = "a full-batch step" if rows == n_rows else f"a step of {rows:,} rows"
@@ -233,11 +238,9 @@ def ran_out_of_memory(
     # what the weights, their gradients and the optimizer's arrays take with them, they
     # do not help (a 2,500,000-unit xor model was told to take batches of 2, then of 1,
     # and ran out each time).
+    rows, units = step_rows_and_units(cfg, n_rows)
+    # The arrays a run holds whatever its batch: weights, gradients, the optimizer's.
     weights = n_params(cfg, n_features, n_outputs) * (2 + OPTIM_SLOTS.get(cfg.optim, 0))
-    rows = cfg.batch_size if 0 < cfg.batch_size < n_rows else n_rows
-    units = (
-        sum(cfg.hidden_widths()) if cfg.hid_dims is not None else cfg.hid_dim * cfg.hidden_layers
-    )
     rows_matter = cfg.hidden_layers and rows * units * ACTIVATION_COPIES > weights / 2
     if rows_matter and (cfg.batch_size == 0 or cfg.batch_size >= n_rows) and n_rows > 1:
         tries.append(f"a --batch_size below {n_rows:,} (now a step takes every training row)")

@@ -931,10 +931,16 @@ def print_table(sec: Section, summary_path: Path) -> None:
     from rich.text import Text
 
     from mlplab.console import terminal_text
+    from mlplab.pipes import writes_utf8
+
+    # An ASCII or latin-1 stdout prints a '?' for each character it lacks: "0.91 ? 0.02".
+    ascii_only = not writes_utf8(sys.stdout)
 
     def plain(text: str) -> Text:
         # Text, not markup: a data path such as `runs[/red].csv` is a name, which as
         # markup raised an error after a whole sweep had trained.
+        if ascii_only:
+            text = text.replace("±", "+/-").replace("≥", ">=").replace("≤", "<=")
         return Text(terminal_text(text))
 
     header, rows = table_rows(sec, PRINT_ROWS)

@@ -118,15 +118,21 @@ def _refused_after_an_edit(data: Path, args: tuple[object, ...]) -> str:
     return line
 
 
-def test_a_finished_run_of_a_data_file_changed_since_is_not_passed_off(tmp_path: Path) -> None:
-    """The run's identity names the file, not its rows: training again after the file
-    changed returned the old run's record (test_acc 1.0) beside the new rows."""
+def _trained_on_table(tmp_path: Path) -> tuple[Path, tuple[object, ...], Path, dict[str, bytes]]:
+    """A run of TABLE as a file: its path, the train command's arguments, the run folder,
+    and its files' bytes."""
     data = tmp_path / "d.csv"
     data.write_text(TABLE)
     args = ("train", "--data", data, "--epoch", "3", "--plots", "none", "--log_path", tmp_path)
     assert cli(*args).returncode == 0
     (run_dir,) = [p.parent for p in tmp_path.glob("exp/*/result.json")]
-    before = files_of(run_dir)
+    return data, args, run_dir, files_of(run_dir)
+
+
+def test_a_finished_run_of_a_data_file_changed_since_is_not_passed_off(tmp_path: Path) -> None:
+    """The run's identity names the file, not its rows: training again after the file
+    changed returned the old run's record (test_acc 1.0) beside the new rows."""
+    data, args, run_dir, before = _trained_on_table(tmp_path)
     again = cli(*args)  # the same rows: kept, as before
     assert again.returncode == 0 and "kept" in again.stdout, again.stdout
     line = _refused_after_an_edit(data, args)
@@ -166,12 +172,7 @@ def test_a_changed_value_past_float32_is_told_as_a_changed_file_not_a_damaged_mo
     """A value past float32 (1e300) put into the file since: the finished run's "model does
     not load", it said, quoting a value in no file (the new value through the old run's
     scaler), where any other edit is told as a changed file."""
-    data = tmp_path / "d.csv"
-    data.write_text(TABLE)
-    args = ("train", "--data", data, "--epoch", "3", "--plots", "none", "--log_path", tmp_path)
-    assert cli(*args).returncode == 0
-    (run_dir,) = [p.parent for p in tmp_path.glob("exp/*/result.json")]
-    before = files_of(run_dir)
+    data, args, run_dir, before = _trained_on_table(tmp_path)
     lines = TABLE.splitlines()
     lines[5] = "1e300," + lines[5].split(",", 1)[1]
     data.write_text("\n".join(lines) + "\n")

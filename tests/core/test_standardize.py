@@ -236,3 +236,19 @@ def test_a_table_in_memory_as_data_is_one_line_naming_the_way(how):
     assert "MLPClassifier / MLPRegressor" in str(err.value)
     way = {"dataset": "Dataset", "tuple": "np.savez('data.npz'"}.get(how, "to_csv")
     assert way in str(err.value)
+
+
+def test_a_feature_of_values_near_1e300_or_1e_minus_300_standardizes(tmp_path: Path) -> None:
+    """A feature of values near 1e-300 varies, but its variance (1e-600) underflowed to 0:
+    it was standardized as a constant column, all zeros, and a run on it scored chance."""
+    from mlplab.data.dataset import load_dataset
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    for scale in (1e-300, 1e300, 1.0):
+        pd.DataFrame({"t": x * scale, "y": (x > 0).astype(int)}).to_csv(
+            tmp_path / "t.csv", index=False
+        )
+        ds = load_dataset(str(tmp_path / "t.csv"), target=["y"], standardize=True)
+        assert ds.X_train.std() == pytest.approx(1.0, rel=1e-9), scale
+        assert np.corrcoef(ds.X_train[:, 0], ds.y_train[:, 0])[0, 1] > 0.5, scale

@@ -1606,7 +1606,9 @@ def _standardize(ds: Dataset) -> None:
     with np.errstate(over="ignore", invalid="ignore"):
         mean = ds.X_train.mean(axis=0)
         std = ds.X_train.std(axis=0)
-    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+    # Values near 1e-300 underflow when squared: a column that varies read as constant.
+    underflow = (std == 0) & (np.ptp(ds.X_train, axis=0) > 0) if len(ds.X_train) else False
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()) or np.any(underflow):
         # Values near 1e300 overflow when squared: take the moments of x / max|x|.
         scale = np.max(np.abs(ds.X_train), axis=0)
         scale = np.where(scale > 0, scale, 1.0)

@@ -2147,3 +2147,16 @@ def test_empty_lines_above_the_column_names_are_skipped(tmp_path):
         ds = load_dataset(str(tmp_path / name), target=["y"])
         assert ds.feature_names == ["x1", "x2"] and ds.n_rows == 30, name
         np.testing.assert_array_equal(ds.X_train, flat.X_train)
+
+
+def test_a_parquet_file_of_a_name_given_twice_is_told_as_a_csv_is(tmp_path):
+    """A Parquet file with two columns named 'a' failed in Arrow's words: "cannot be read:
+    Multiple matches for FieldRef.Name(a)"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = [pa.array([1.0, 2, 3, 4]), pa.array([4.0, 3, 2, 1]), pa.array([0, 1, 0, 1])]
+    pq.write_table(pa.table(columns, names=["a", "a", "y"]), tmp_path / "dup.parquet")
+    with pytest.raises(DataError, match=r"'.*dup\.parquet': duplicate column names \['a'\]; "
+                       r"give each column a name of its own$"):  # fmt: skip
+        load_dataset(str(tmp_path / "dup.parquet"))

@@ -110,6 +110,11 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
                     f"data file {path!r}: reading Parquet needs pyarrow; install it with "
                     "`pip install 'mlplab[parquet]'`"
                 ) from None
+            # Named twice, a column failed in Arrow's words ("Multiple matches for
+            # FieldRef.Name(a)"); told as a CSV's repeated name is.
+            import pyarrow.parquet
+
+            _check_distinct(path, [str(n) for n in pyarrow.parquet.read_schema(p).names])
             df = pd.read_parquet(p)
             # Arrow's allocator keeps the memory it read the file into (about the table's
             # size again) for the whole run unless told to give it back.

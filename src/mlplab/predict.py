@@ -358,9 +358,12 @@ def _features(
         else:
             kept = pd.DataFrame(index=range(len(X)))
         if X.shape[1] != len(names):
+            # np.savez(X=row) of one row, (3,), reads as 3 rows of one column.
+            one_row = X.shape[1] == 1 and len(X) == len(names)
             raise DataError(
                 f"data file {data!r}: X has {X.shape[1]} columns; the run needs "
                 f"{len(names)}, in this order: {', '.join(names)}"
+                + ("; one row is X of shape (1, N): X.reshape(1, -1)" if one_row else "")
             )
         if not len(X):  # an empty table of predictions would pass for a result
             raise DataError(f"data file {data!r} has no data rows")

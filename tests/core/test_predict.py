@@ -291,6 +291,15 @@ def test_an_npz_file_gives_its_columns_by_position(run_cli, tmp_path):
     np.savez(tmp_path / "wide.npz", X=np.c_[X, X[:, :1]], y=np.zeros(3))
     proc = run_cli("predict", res.run_dir, "--data", tmp_path / "wide.npz")
     assert_one_line_error(proc, "X has 3 columns; the run needs 2, in this order: x1, x2")
+    # One row saved as a flat array: it read as 2 rows of one column, with no word why.
+    np.savez(tmp_path / "row.npz", X=X[0])
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "row.npz")
+    assert_one_line_error(proc, "X has 1 columns; the run needs 2, in this order: x1, x2; one "
+                          "row is X of shape (1, N): X.reshape(1, -1)")  # fmt: skip
+    np.savez(tmp_path / "cube.npz", X=np.zeros((3, 2, 2)))  # images: flattened first
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "cube.npz")
+    assert_one_line_error(proc, "(got (3, 2, 2)); rows of arrays are flattened first: "
+                          "X.reshape(len(X), -1)")  # fmt: skip
 
 
 def test_new_rows_in_a_file_that_is_no_npz_archive_are_one_line(iris_run, run_cli, tmp_path):

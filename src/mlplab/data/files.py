@@ -742,8 +742,11 @@ def _npz_arrays(p: Path, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | 
         X = X[:, None]
     if X.ndim != 2 or (y is not None and len(X) != len(y)):
         got = X.shape if y is None else f"{X.shape} and {y.shape}"
+        # Images (N, 8, 8) or other arrays a row: their values a row, one feature each.
+        flat = "; rows of arrays are flattened first: X.reshape(len(X), -1)" if X.ndim > 2 else ""
         raise DataError(
             f"data file {str(p)!r}: X must be [N, features] and y must have N rows (got {got})"
+            f"{flat}"
         )
     return X, y
 

@@ -62,6 +62,12 @@ def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, 
     with torch.no_grad():
         plain = ns["module"](torch.as_tensor(ns["run"].dataset.X_test, dtype=torch.float32))
     np.testing.assert_allclose(plain.numpy(), outputs, rtol=1e-5, atol=1e-6)
+    # The exported file, loaded by torch alone, takes raw rows of any count, as predict does.
+    loaded = torch.export.load(tmp_path / "xor.pt2").module()
+    for rows in ([[0.0, 1.0]], [[0.0, 1.0], [1.0, 1.0], [1.0, 0.0]]):
+        got = loaded(torch.tensor(rows)).detach().numpy()
+        np.testing.assert_allclose(got, ns["run"].model_outputs(ns["run"].dataset.transform(rows)),
+                                   rtol=1e-5, atol=1e-6)  # fmt: skip
 
     run(3)  # mlplab.train, load_config with overrides, predict and predict_labels
     # Whole-number labels come back as integers, so that they compare with y.

@@ -66,7 +66,7 @@ def predictions(
     with warnings.catch_warnings():  # a best model loaded for its last is a note below
         warnings.simplefilter("ignore", UserWarning)
         try:
-            run = load_run(run_dir, which=which, data=False, dtype="float64")
+            run = load_run(run_dir, which=which, data=False, dtype="float64", engine=_engine())
         except CheckpointError as err:
             whole = Path(run_dir) / "checkpoints/best.safetensors"
             if which != "last" or "last.safetensors" not in str(err) or not whole.is_file():
@@ -187,6 +187,18 @@ def _far_rows_note(X: np.ndarray, ds) -> str | None:  # ds: Dataset
         f"{spreads[r, c]:.3g} spreads out): the model never saw values there, and its "
         "outputs for them are a guess, however sure they look"
     )
+
+
+def _engine() -> str | None:
+    """None (the run's own engine), or numpy where torch is not installed: a machine kept
+    to predict needs no torch for a torch-engine run, as the numpy engine evaluates the
+    same model (in float64, to the printed digits)."""
+    import importlib.util
+
+    try:
+        return None if importlib.util.find_spec("torch") is not None else "numpy"
+    except (ImportError, ValueError):  # a torch module that is no package, or blocked
+        return "numpy"
 
 
 def check_run_folder(run_dir: str | Path) -> None:

@@ -291,6 +291,14 @@ def restore_stack(
 
 
 def misfit(path: Path, err: Exception) -> CheckpointError:
+    if isinstance(err, ImportError) and getattr(err, "name", "") == "torch":
+        # The engine that is missing, not a checkpoint of another run (a predict-only
+        # machine without torch, for a run trained on the torch engine).
+        return CheckpointError(
+            f"checkpoint {str(path)!r} is of a torch-engine run, and torch cannot be "
+            "imported here; the numpy engine loads the same model: load_run(run_dir, "
+            "engine='numpy')"
+        )
     reason = str(err).splitlines()[0][:200] if str(err).strip() else ""
     return CheckpointError(
         f"checkpoint {str(path)!r} does not fit this run's config.yaml "

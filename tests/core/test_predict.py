@@ -1551,3 +1551,31 @@ def test_rows_far_past_the_training_values_are_noted(iris_run, run_cli, tmp_path
     quiet = run_cli("predict", res.run_dir, "--data", rows)
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
     assert run_cli("predict", res.run_dir, "--data", tmp_path / "far.csv", "-q").stderr == ""
+
+
+def test_a_torch_run_predicts_where_torch_is_not_installed(run_cli, tmp_path):
+    """A machine kept to predict, without torch: a torch-engine run's predict failed with
+    "checkpoint ... does not fit this run's config.yaml (ModuleNotFoundError ...)", and its
+    load_run too, where the numpy engine evaluates the same model."""
+    import subprocess
+    import sys
+
+    res = train(data="moons", epoch=3, engine="torch", plots="none", verbose=False,
+                log_path=str(tmp_path))  # fmt: skip
+    X = np.array([[0.0, 0.5], [1.0, -0.5], [2.0, 0.3]])
+    pd.DataFrame(X, columns=res.dataset.feature_names).to_csv(tmp_path / "x.csv", index=False)
+    with_torch = run_cli("predict", res.run_dir, "--data", tmp_path / "x.csv")
+    assert with_torch.returncode == 0, with_torch.stderr
+    blocked = "import sys\nsys.modules['torch'] = None\n"  # as if torch were not installed
+    code = blocked + "from mlplab.cli import main\nsys.exit(main(sys.argv[1:]))"
+    args = ["predict", str(res.run_dir), "--data", str(tmp_path / "x.csv")]
+    without = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                             text=True, timeout=120)  # fmt: skip
+    assert without.returncode == 0, without.stderr
+    assert without.stdout == with_torch.stdout
+    code = blocked + f"import mlplab\nmlplab.load_run({str(res.run_dir)!r}, data=False)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert loaded.returncode == 1
+    assert ("is of a torch-engine run, and torch cannot be imported here; the numpy engine "
+            "loads the same model: load_run(run_dir, engine='numpy')") in loaded.stderr  # fmt: skip

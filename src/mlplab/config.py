@@ -1224,7 +1224,10 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         return f"{where}setting names must be text, not {short_repr(first.get('input'))}"
     if etype == NOT_UTF8:  # its message shows the name, with the bytes that are not UTF-8
         return f"{where}setting '{loc}': {first['msg']}"
-    got = short_repr(first.get("input"))
+    # YAML's null (`--lr null`, `exp_name: ~`) read as Python's None, which the user never
+    # wrote: "None is not a number".
+    empty = first.get("input") is None and bool(first["loc"])
+    got = "an empty value (null, ~ or None)" if empty else short_repr(first.get("input"))
     choices = choices_of(loc) if loc in Config.model_fields else None
     if choices is not None and etype == "literal_error":
         typed = first.get("input")
@@ -1242,6 +1245,7 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         "int_type": "a whole number",
         "float_parsing": "a number",
         "float_type": "a number",
+        "string_type": "text",
     }
     if etype in kinds and first["loc"]:
         several = ""

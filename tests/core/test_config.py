@@ -1333,3 +1333,16 @@ def test_a_set_of_sizes_or_widths_is_refused_not_reordered():
         with pytest.raises(ConfigError, match=f"setting '{name}': give a list, not a set"):
             make_config({name: value})
     assert make_config({"split": (0.8, 0.1, 0.1)}).split == [0.8, 0.1, 0.1]
+
+
+def test_an_empty_value_is_named_so_not_as_pythons_none():
+    """`--lr null` and `exp_name: ~` were told "None is not a number" and "Input should be
+    a valid string (got None)": words of Python and pydantic, which the user never wrote."""
+    with pytest.raises(ConfigError, match=r"^setting 'lr': an empty value \(null, ~ or None\) is "
+                       r"not a number \(lr: "):  # fmt: skip
+        make_config({"lr": None})
+    with pytest.raises(ConfigError, match=r"^setting 'exp_name': an empty value \(null, ~ or "
+                       r"None\) is not text"):  # fmt: skip
+        make_config({"exp_name": None})
+    with pytest.raises(ConfigError, match=r"^setting 'model_name': \['a'\] is not text"):
+        make_config({"model_name": ["a"]})

@@ -2160,3 +2160,21 @@ def test_a_parquet_file_of_a_name_given_twice_is_told_as_a_csv_is(tmp_path):
     with pytest.raises(DataError, match=r"'.*dup\.parquet': duplicate column names \['a'\]; "
                        r"give each column a name of its own$"):  # fmt: skip
         load_dataset(str(tmp_path / "dup.parquet"))
+
+
+def test_a_word_among_a_columns_numbers_is_told_as_a_missing_value_or_a_typo(tmp_path):
+    """One 'none' or 'unknown' in a price column was told that the column is an id to leave
+    out (its numbers all differ) or a category to one-hot encode (they repeat): following
+    either dropped a feature."""
+    for values, word in [([f"{i * 1.5}" for i in range(12)], "none"),
+                         ([str(i % 4) for i in range(12)], "unknown")]:  # fmt: skip
+        values[4] = word
+        rows = "".join(f"{v},{i % 3},{i % 2}\n" for i, v in enumerate(values))
+        (tmp_path / "t.csv").write_text("p,q,y\n" + rows)
+        with pytest.raises(DataError) as err:
+            load_dataset(str(tmp_path / "t.csv"), target=["y"])
+        assert str(err.value).endswith(
+            f"feature column 'p' is not numeric ({word!r} in data row 5); the column's other "
+            "values are numbers (1 cell of text among them): a missing value or a typo; clean "
+            "or impute it first"
+        )

@@ -1320,6 +1320,15 @@ def not_numeric(
             "; it looks like a number written with a currency sign, a thousands separator "
             "or a %: write the column as plain numbers (1234.5)"
         )
+    if len(bad) and as_num.notna().sum() >= 2 * len(bad):
+        # A few words among numbers (none, unknown, N/a): a missing value or a slip, not a
+        # category to encode nor an id to leave out (a price column with one 'none' was
+        # told to be dropped).
+        return message + (
+            f"; the column's other values are numbers ({len(bad)} cell"
+            f"{'' if len(bad) == 1 else 's'} of text among them): a missing value or a typo; "
+            "clean or impute it first"
+        )
     if ignore_hint and len(col) >= 10 and col.nunique() == len(col):
         # An id, a name, a note: encoded, a column per row (200 rows, 200 columns).
         message += (

@@ -209,10 +209,17 @@ def _name_text(value: Any) -> Any:
     is refused with the way to write it: "Input should be a valid string" named no cure,
     and taken as its number's text, YAML's 010 (octal) would name column 8 and 12:30 (base
     60) column 750. A bool stays what it is, and is refused as before."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    # Not the value as read: 010 is 8 by then, and no/off are false (a column named 8, or
+    # 'False', may exist).
+    if isinstance(value, bool):
         raise ValueError(
-            f"a name is text: write it in quotes, '{value}' (YAML reads a name of digits as "
-            "a number, and 010 as 8)"
+            "a name is text: write it in quotes as the file writes it (target: 'no'): YAML "
+            "reads no, yes, on, off, true and false unquoted as true or false"
+        )
+    if isinstance(value, int):
+        raise ValueError(
+            "a name is text: write it in quotes as the file writes it (target: '2021'): YAML "
+            "reads a name of digits unquoted as a number (010 as 8, 12:30 as 750)"
         )
     return value
 

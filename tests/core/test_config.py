@@ -1315,10 +1315,16 @@ def test_names_of_digits_in_yaml_or_python_are_told_to_be_quoted(tmp_path):
     for text in ("target: 2021", "target: [2021]", "ignore: [2019, 2020]", "exp_name: 007"):
         (tmp_path / "c.yaml").write_text(f"data: {tmp_path / 'years.csv'}\n{text}\n")
         with pytest.raises(ConfigError, match=r"c\.yaml: setting '\w+': a name is text: write "
-                           r"it in quotes, '\d+' \(YAML reads a name of digits as a number"):  # fmt: skip
+                           r"it in quotes as the file writes it \(target: '2021'\): YAML "
+                           r"reads a name of digits unquoted as a number \(010 as 8"):  # fmt: skip
             mlplab.load_config(str(tmp_path / "c.yaml"))
-    with pytest.raises(ConfigError, match="'target': a name is text: write it in quotes, '2021'"):
+    with pytest.raises(ConfigError, match="'target': a name is text: write it in quotes as"):
         mlplab.load_config(None, {"data": "xor", "target": 2021})
+    # `target: no` (a column named no): YAML's false, with the same cure, in words for it.
+    (tmp_path / "c.yaml").write_text("data: xor\ntarget: no\n")
+    with pytest.raises(ConfigError, match=r"'target': a name is text: .*\(target: 'no'\): YAML "
+                       r"reads no, yes, on, off"):  # fmt: skip
+        mlplab.load_config(str(tmp_path / "c.yaml"))
     (tmp_path / "c.yaml").write_text(f"data: {tmp_path / 'years.csv'}\ntarget: '2021'\n")
     cfg = mlplab.load_config(str(tmp_path / "c.yaml"))
     res = mlplab.train(cfg, epoch=2, plots="none", verbose=False, log_path=str(tmp_path / "r"))

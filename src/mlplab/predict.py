@@ -158,23 +158,23 @@ def predictions(
     return pd.concat([kept.reset_index(drop=True), out], axis=1)
 
 
-# A value this many training spreads from the training mean is far past any the model
-# trained on (a normal feature's farthest is about 4): its outputs there are a guess, given
-# as confidently as any (a row x1e6: a probability of 1.0).
-FAR_SPREADS = 10.0
+# A value this many training spreads from the training mean is far past what the model
+# trained on (a normal feature's farthest is about 4 spreads out, a long tail's, an income's,
+# tens): its outputs there are a guess, given as confidently as any (a row x1e6: p = 1.0).
+FAR_SPREADS = 100.0
 
 
 def _far_rows_note(X: np.ndarray, ds) -> str | None:  # ds: Dataset
     """The rows with a feature :data:`FAR_SPREADS` training spreads or more from its
     training mean, by the checkpoint's standardization (a run trained without one keeps no
-    spread to measure by). A 0 or a 1 is none: a rare one-hot category's 1 lies 10
-    spreads out."""
+    spread to measure by). A 0 or a 1 of a column of mean between them is none: a rare
+    one-hot category's 1 lies many spreads out."""
     if ds.scaler is None or not len(X):
         return None
     mean, std = (np.asarray(v, dtype=np.float64).reshape(-1) for v in ds.scaler)
     with np.errstate(divide="ignore", invalid="ignore"):
         spreads = np.abs(X - mean) / np.where(std > 0, std, np.inf)
-    spreads[np.isin(X, (0.0, 1.0))] = 0.0
+    spreads[np.isin(X, (0.0, 1.0)) & (mean >= 0) & (mean <= 1)] = 0.0
     far = spreads >= FAR_SPREADS
     rows = np.flatnonzero(far.any(axis=1))
     if not len(rows):
@@ -184,7 +184,7 @@ def _far_rows_note(X: np.ndarray, ds) -> str | None:  # ds: Dataset
     return (
         f"{len(rows)} of {len(X)} rows have a value {FAR_SPREADS:g} or more training spreads "
         f"from the training mean (data row {r + 1}: {ds.feature_names[c]!r} is {X[r, c]:.6g}, "
-        f"{spreads[r, c]:.3g} spreads out): the model never saw values there, and its "
+        f"{spreads[r, c]:.3g} spreads out), far past the values the model trained on: its "
         "outputs for them are a guess, however sure they look"
     )
 

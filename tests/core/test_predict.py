@@ -1551,6 +1551,19 @@ def test_rows_far_past_the_training_values_are_noted(iris_run, run_cli, tmp_path
     quiet = run_cli("predict", res.run_dir, "--data", rows)
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
     assert run_cli("predict", res.run_dir, "--data", tmp_path / "far.csv", "-q").stderr == ""
+    # A long tail's training rows, and a rare one-hot 1, are none; a year of 0 is one.
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"income": rng.lognormal(0, 1.5, 300), "year": rng.integers(1995, 2005, 300),
+                          "rare": (rng.random(300) < 0.01).astype(int)})  # fmt: skip
+    table["y"] = (table.income > 1).astype(int)
+    table.to_csv(tmp_path / "t.csv", index=False)
+    run = train(data=str(tmp_path / "t.csv"), target=["y"], epoch=2, plots="none",
+                verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    own = run_cli("predict", run.run_dir, "--data", tmp_path / "t.csv")
+    assert own.returncode == 0 and own.stderr == "", own.stderr
+    table.head(3).assign(year=[2000, 0, 1]).to_csv(tmp_path / "years.csv", index=False)
+    years = run_cli("predict", run.run_dir, "--data", tmp_path / "years.csv")
+    assert "2 of 3 rows have a value 100 or more training spreads" in years.stderr, years.stderr
 
 
 def test_a_torch_run_predicts_where_torch_is_not_installed(run_cli, tmp_path):

@@ -2111,7 +2111,8 @@ def test_a_pipe_given_as_data_is_told_to_be_saved_to_a_file(tmp_path):
     fifo = tmp_path / "rows.csv"
     os.mkfifo(fifo)
     with pytest.raises(DataError, match=r"'.*rows\.csv' is a pipe \(as <\(\.\.\.\) gives\), not a "
-                       r"file: save the rows to a file first$"):  # fmt: skip
+                       r"file: save the rows to a file first \(mlplab predict reads CSV rows "
+                       r"piped to it with --data -\)$"):  # fmt: skip
         load_dataset(str(fifo))
     with pytest.raises(DataError, match=r"'.*folder\.csv' is not a file$"):
         (tmp_path / "folder.csv").mkdir()

@@ -757,13 +757,15 @@ def test_a_sweep_over_data_seed_says_its_ranks_cross_splits(tmp_path: Path, caps
 
 
 def test_a_report_on_an_ascii_stdout_writes_plus_minus_not_question_marks(tmp_path: Path) -> None:
-    """On an ASCII stdout, "mean ± std" and each "0.91 ± 0.02" printed as "0.91 ? 0.02"."""
+    """On an ASCII stdout, "mean ± std" and each "0.91 ± 0.02" printed as "0.91 ? 0.02", and
+    the rank of a config with no finished run, a dash, as "?"."""
     import os
     import subprocess
     import sys
 
-    sweep(data="xor", lr=[0.5, 1.0], seed=[0, 1], epoch=3, log_every=0, plots="none",
-          log_path=str(tmp_path), workers=1, report=False, verbose=False)  # fmt: skip
+    sweep(data="xor", lr=[0.5, 1.0, 1e4], seed=[0, 1], epoch=3, act="relu", n_layer=3,
+          hid_dim=64, log_every=0, plots="none", log_path=str(tmp_path), workers=1,
+          report=False, verbose=False)  # fmt: skip
     env = {**os.environ, "PYTHONIOENCODING": "ascii", "PYTHONUTF8": "0", "COLUMNS": "200"}
     proc = subprocess.run(
         [sys.executable, "-m", "mlplab", "report", str(tmp_path), "--out", str(tmp_path / "r")],
@@ -772,4 +774,4 @@ def test_a_report_on_an_ascii_stdout_writes_plus_minus_not_question_marks(tmp_pa
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode("ascii")
     assert "mean +/- std over seeds" in out and " +/- 0." in out, out
-    assert "?" not in out, out
+    assert "|    - | 10000" in out and "?" not in out, out  # the diverged lr's rank

@@ -63,7 +63,10 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
         what = "is not a file" if p.exists() else "does not exist"
         with contextlib.suppress(OSError):
             if stat.S_ISFIFO(p.stat().st_mode):  # `--data <(head -100 big.csv)`
-                what = "is a pipe (as <(...) gives), not a file: save the rows to a file first"
+                what = (
+                    "is a pipe (as <(...) gives), not a file: save the rows to a file first "
+                    "(mlplab predict reads CSV rows piped to it with --data -)"
+                )
         if (part := unexpanded_part(path)) is not None:  # `$COURSE/data.csv`, COURSE unset
             what += f" ({part} is not set here)"
         raise DataError(f"data file {path!r} {what}")

@@ -940,7 +940,7 @@ def print_table(sec: Section, summary_path: Path) -> None:
         # Text, not markup: a data path such as `runs[/red].csv` is a name, which as
         # markup raised an error after a whole sweep had trained.
         if ascii_only:
-            text = text.replace("±", "+/-").replace("≥", ">=").replace("≤", "<=")
+            text = text.replace("±", "+/-").replace("≥", ">=").replace("≤", "<=").replace("–", "-")
         return Text(terminal_text(text))
 
     header, rows = table_rows(sec, PRINT_ROWS)

@@ -183,6 +183,12 @@ def test_standardize_uses_training_statistics():
         ("\n\r\n  \na,b,y\n1,2,0\n3,4,1\n5,6,0\n", None, "line 3, above the column names"),
         # NAN is the missing mark nan (pandas reads NULL as one): it was told to one-hot encode.
         ("a,b,y\n1,NAN,0\n3,4,1\n5,6,0\n", None, "'b' has a missing value ('NAN' in data row 1)"),
+        (
+            "a,b,y\n1,?,0\n3,?,1\n5,?,0\n",
+            None,
+            "'b' has a missing value ('?' in data row 1); it is missing in every row: leave it "
+            "out with --ignore b",
+        ),
         # A category named none is no missing value: it is told to be encoded.
         (
             "a,b,y\n1,none,0\n3,some,1\n5,none,0\n",

@@ -1278,9 +1278,16 @@ def not_numeric(
     # pandas reads nan and NaN as missing, but not NAN or Nan: the same mark. (Not 'none'
     # or 'na', which may be a category's name: symptoms none, region NA.)
     if text in MISSING_MARKS or text.lower().lstrip("+-") == "nan":
+        marks = col.astype(str).str.strip()
+        # Marked missing in every row, as an empty column is: nothing to impute from.
+        cure = (
+            f"it is missing in every row: leave it out with {shell_flag('--ignore', name)}"
+            if (marks.isin(MISSING_MARKS) | col.isna()).all()
+            else "clean or impute it first"
+        )
         return (
             f"data file {path!r}: feature column {name!r} has a missing value "
-            f"({str(example)!r}{at}); clean or impute it first"
+            f"({str(example)!r}{at}); {cure}"
         )
     if len(bad) and _DIGITS.fullmatch(text):  # digits past what a float holds: read as text
         return (

@@ -668,7 +668,9 @@ def test_an_n_layer_that_hid_dims_overrides_is_a_warning_at_the_users_line():
 
 def test_none_for_off_says_which_value_turns_the_setting_off():
     X, y = make_blobs(40, centers=2, random_state=0)
-    with pytest.raises(ValueError, match=r"^setting 'patience': None is not a whole number") as e:
+    with pytest.raises(
+        ValueError, match=r"^setting 'patience': an empty value \(null, ~ or None\) is not a whole"
+    ) as e:
         MLPClassifier(patience=None).fit(X, y)
     assert "0 turns early stopping off" in str(e.value)
 

@@ -2185,3 +2185,23 @@ def test_a_word_among_a_columns_numbers_is_told_as_a_missing_value_or_a_typo(tmp
             "values are numbers (1 cell of text among them): a missing value or a typo; clean "
             "or impute it first"
         )
+
+
+def test_a_regression_target_of_two_values_is_noted(tmp_path):
+    """Labels written as 0.5 and 1.5 were fit as numbers with no word (whole numbers alone
+    are read as classes); --task classification reads them as two classes."""
+    rows = "".join(f"{i},{0.5 + i % 2}\n" for i in range(40))
+    (tmp_path / "t.csv").write_text("a,y\n" + rows)
+    ds = load_dataset(str(tmp_path / "t.csv"))
+    assert ds.task == "regression"
+    assert (
+        "target column 'y' holds two values (0.5 and 1.5), fit as numbers (task auto reads "
+        "whole numbers alone as classes); labels of two classes take --task classification"
+    ) in ds.notes
+    assert load_dataset(str(tmp_path / "t.csv"), task="classification").class_names == [
+        "0.5",
+        "1.5",
+    ]
+    assert not any("two values" in n for n in load_dataset("sine").notes)
+    forced = load_dataset(str(tmp_path / "t.csv"), task="regression")
+    assert not any("two values" in n for n in forced.notes)  # asked for: no word

@@ -744,6 +744,14 @@ def _from_file(
             for t in targets
             if len(targets) > 1 and df[t].nunique(dropna=False) == 2
         ]
+        # Two values alone (0.5 and 1.5: labels written as numbers) fit as numbers, with no
+        # word that task auto reads only whole numbers as classes.
+        if task == "auto" and len(targets) == 1 and df[targets[0]].nunique() == 2:
+            ds.notes.append(
+                f"target column {targets[0]!r} holds two values ({_two_values(df[targets[0]])}), "
+                "fit as numbers (task auto reads whole numbers alone as classes); labels of "
+                "two classes take --task classification"
+            )
         ds.notes += _many_whole_numbers_note(ycols, task)
         ds.notes += _target_outlier_notes(y, targets)
         return ds

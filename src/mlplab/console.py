@@ -183,12 +183,7 @@ class RunConsole:
                 self._since = (now, event.step)
             quiet = now - self._said >= self.QUIET_S
             if self.verbose and self.heartbeat and self._progress is None and quiet:
-                shown = f", {info}" if info else ""
-                self.line(
-                    f"mlplab: epoch {event.epoch}/{self.total}, step {event.step}{shown}"
-                    f"{self._time_left(now, event.step)}"
-                )
-                sys.stdout.flush()
+                self._say_where(now, event.epoch, event.step, f", {info}" if info else "")
 
     def _between_validations(self, step: int, losses: Any) -> None:
         """After a silence, a log's line at a step that no validation ends (one that
@@ -203,15 +198,18 @@ class RunConsole:
             return
         # Epochs and steps done, as a validation's line counts them.
         loss = f", batch loss {float(losses[0]):.4g}" if len(losses) == 1 else ""
+        self._say_where(now, done, step + 1, loss)
+
+    def _say_where(self, now: float, epoch: int, step: int, loss: str) -> None:
+        """A log's line of where the run is, after a silence: epochs and steps done."""
         self.line(
-            f"mlplab: epoch {done}/{self.total}, step {step + 1}{loss}"
-            f"{self._time_left(now, step + 1)}"
+            f"mlplab: epoch {epoch}/{self.total}, step {step}{loss}{self._time_left(now, step)}"
         )
         sys.stdout.flush()
 
     def _time_left(self, now: float, step: int) -> str:
         """`` (37 s, about 63 s left)``: a log has no bar to say how long is left; the
-        pace is that since the first validation (a resumed run's earlier steps aside)."""
+        pace is that since the first step it saw (a resumed run's earlier steps aside)."""
         began, first = self._since or (now, step)
         took, done = now - began, step - first
         if done <= 0 or step >= self.total_steps:

@@ -1605,6 +1605,25 @@ def test_class_names_that_pandas_reads_as_missing_are_classes(tmp_path):
     assert load_dataset(str(tmp_path / "t.csv"), split=[4, 1, 1]).class_names == ["NA", "None"]
 
 
+def test_class_codes_with_leading_zeros_keep_them(tmp_path):
+    """Class labels written as codes (01, 02; 007 and 7 apart) are the labels as written:
+    read as numbers they were 1 and 2, and predictions wrote them so, and 007 and 7 were
+    one class. Labels of plain numbers stay numbers."""
+    rows = ["a,b,code", *(f"{i / 10},{(i * 7) % 5},{('01', '02', '10')[i % 3]}" for i in range(30))]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    ds = load_dataset(str(tmp_path / "t.csv"))
+    assert ds.class_names == ["01", "02", "10"]
+    assert ds.label_kind == "text"
+    assert list(ds.classes) == ["01", "02", "10"]
+    rows = ["a;code", *(f"{i};{(' 007', '7')[i % 2]}" for i in range(30))]  # ; and a space
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    assert load_dataset(str(tmp_path / "t.csv")).class_names == ["007", "7"]
+    rows = ["a,code", *(f"{i},{(1, 2, 10)[i % 3]}" for i in range(30))]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    ds = load_dataset(str(tmp_path / "t.csv"))
+    assert (ds.class_names, ds.label_kind) == (["1", "2", "10"], "number")
+
+
 def test_a_short_row_is_refused_when_the_last_column_is_one_read_as_text(tmp_path):
     """An ignored column is read as text, where a short row's missing last cell is "" (not
     NaN): the row was read with its values under the wrong columns."""

@@ -775,6 +775,8 @@ def _from_file(
             )
     if _whole_floats(col):
         col = col.astype(np.int64)  # the classes 0 and 1, not 0.0 and 1.0
+    if (codes := _zero_padded(path, targets[0], col)) is not None:
+        col = codes
     # pandas' nullable "boolean" is numeric to is_numeric_dtype: True/False all the same.
     numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
     if numeric:
@@ -1380,6 +1382,28 @@ def _infer_task(ycols, task: str) -> str:
         ):
             return "classification"
     return "regression"
+
+
+def _zero_padded(path: str, name: str, col):  # -> pandas.Series | None
+    """Class labels written as codes with leading zeros (months 01 to 12, departments 007):
+    their text, as the file has it. Read as numbers they were 1 and 7, which predictions
+    and a record's class names wrote so; and '007' and '7' became one class."""
+    import pandas as pd
+
+    from mlplab.data.files import column_as_written
+
+    if not pd.api.types.is_integer_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return None
+    text = column_as_written(path, name)
+    if text is None or len(text) != len(col):
+        return None
+    text = text.str.strip()
+    if not text.str.fullmatch(r"[+-]?0\d+").any():
+        return None
+    # The same rows, read alike: a mismatch (a row the table read skipped) keeps numbers.
+    if not (pd.to_numeric(text, errors="coerce").to_numpy() == col.to_numpy()).all():
+        return None
+    return text.set_axis(col.index)
 
 
 def _whole_floats(col) -> bool:

@@ -158,6 +158,31 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
     return df
 
 
+def column_as_written(path: str, name: str):  # -> pandas.Series | None
+    """A text file's column ``name``, each cell as its text (``01`` stays ``01``), read
+    alone (a second reading of every column doubled the load of a large file); None where
+    the file is no text table or the column cannot be read so."""
+    import pandas as pd
+
+    p = Path(path)
+    if p.suffix.lower() not in TEXT_SUFFIXES:
+        return None
+    try:
+        header, first_row = _first_lines(p, path)
+        sep = _separator(header, first_row)
+        options: dict[str, Any] = {"sep": sep, "skipinitialspace": True, "index_col": False}
+        if sep == SPACES:
+            options.update(header=0, names=_header_names(header, sep))
+        columns = [c for c in pd.read_csv(p, nrows=0, **options).columns]
+        named = [c for c in columns if column_name(c) == column_name(name)]
+        if len(named) != 1:
+            return None
+        cells = pd.read_csv(p, usecols=named, dtype=str, keep_default_na=False, **options)
+    except (OSError, ValueError, DataError):  # pandas' ParserError is a ValueError
+        return None
+    return cells[named[0]]
+
+
 def column_name(name: Any) -> str:
     """A column's name as mlplab compares it: without the spaces around it, and in
     Unicode's composed form (NFC), as a name typed elsewhere is: a macOS header's 'é'

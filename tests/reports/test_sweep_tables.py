@@ -203,6 +203,34 @@ def test_the_report_of_one_run_leaves_its_sweeps_tables_whole(folder):
     assert read_tables(folder) == before
 
 
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="folders have no owner's uid here")
+def test_a_report_of_another_users_sweep_leaves_its_tables_as_they_are(folder, monkeypatch):
+    """A report of a class's shared folder reads the others' sweeps from their records,
+    and rewrites no file of theirs (their tables are brought up to date by their own)."""
+    expected = from_files(folder)
+    monkeypatch.setattr(os, "getuid", lambda: folder.stat().st_uid + 1)  # someone else
+    pd.testing.assert_frame_equal(load_runs(folder)[0], expected)
+    assert not (folder / RUNS_TABLE).exists() and not (folder / CURVES_TABLE).exists()
+    monkeypatch.undo()
+    load_runs(folder)
+    assert (folder / RUNS_TABLE).exists()  # the owner's report writes them
+
+
+def test_a_report_of_the_filesystems_root_is_refused_before_any_walk():
+    """`mlplab report /` (a slip) walked the whole disk and wrote report.html at its root."""
+    root = Path(Path.cwd().anchor)
+    out = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(root)], capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip() == (
+        f"mlplab: report: {str(root)!r} is the filesystem's root, not a folder of runs; give "
+        "the folder the runs were written to (their --log_path; runs by default)"
+    )
+    assert out.stdout == ""
+
+
 def test_curves_table_holds_every_curve_as_result_json_does(folder):
     load_runs(folder)
     with np.load(folder / CURVES_TABLE, allow_pickle=False) as z:

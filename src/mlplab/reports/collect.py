@@ -116,6 +116,12 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
         raise ConfigError(
             f"report: the folder name '{shorten(shown, 200)}' is not UTF-8 text; rename the folder"
         )
+    if root.is_dir() and root.resolve() == Path(root.resolve().anchor):
+        # A slip (`report /`): the walk took the whole disk, and wrote the page at its root.
+        raise ConfigError(
+            f"report: {str(root)!r} is the filesystem's root, not a folder of runs; give the "
+            "folder the runs were written to (their --log_path; runs by default)"
+        )
     if not root.is_dir():
         if exp_name and Path(path).is_dir():
             names = sorted(d.name for d in Path(path).iterdir() if d.is_dir() and d.name[0] != ".")
@@ -269,10 +275,20 @@ def read_records(root: Path, skipped: list[Skipped]) -> list[tuple[Path, dict[st
                 now[file.parent.name] = (st, record)
                 out.append((file, record))
         changed = now.keys() != tables.keys() or any(now[k][0] != tables[k][0] for k in now)
-        if changed and whole and is_sweep_folder(folder):
+        if changed and whole and is_sweep_folder(folder) and _yours(folder):
             with contextlib.suppress(OSError):  # a read-only folder: read again next time
                 write_tables(folder, now)
     return out
+
+
+def _yours(folder: Path) -> bool:
+    """Whether ``folder`` belongs to the user reporting: a report of a class's shared
+    folder reads the others' sweeps without rewriting their tables (a cache, which their
+    own reports bring up to date)."""
+    try:
+        return not hasattr(os, "getuid") or folder.stat().st_uid == os.getuid()
+    except OSError:
+        return False
 
 
 def _read(file: Path, skipped: list[Skipped]) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from mlplab.data.dataset import Dataset
 from mlplab.engines.spec import ModelSpec
 from mlplab.plots import surfaces
 from mlplab.plots.inputs import confusion_of_test, split_points, surface_points
+from mlplab.plots.labels import short_labels
 from mlplab.plots.recorder import SnapshotRecorder
 from mlplab.plots.run_plots import (
     confusion_figure,
@@ -388,7 +389,7 @@ def test_confusion_class_names_never_run_into_each_other(names):
     fig = confusion_figure(Confusion(counts, np.arange(k), k, 5 * k), data, {"test_acc": 1.0})
     fig.canvas.draw()
     labels = fig.axes[0].get_xticklabels()
-    assert [t.get_text() for t in labels] == names
+    assert [t.get_text() for t in labels] == short_labels(names)  # past 24 characters, cut
     if k == 3:  # upright, these would overlap: they are turned
         assert {t.get_rotation() for t in labels} == {45.0}
         for t in labels:
@@ -400,6 +401,48 @@ def test_confusion_class_names_never_run_into_each_other(names):
         assert {t.get_rotation() for t in labels} == {0.0}
         boxes = [t.get_window_extent() for t in labels]
         assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
+
+
+def test_long_column_and_class_names_stay_inside_every_picture(tmp_path):
+    """Columns named as sentences and classes of a few words ran past the figure's edges
+    and pushed the title off: they are shortened around '…', keeping both ends."""
+    import pandas as pd
+
+    from mlplab.plots.run_plots import run_figures
+    from mlplab.restore import load_run
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    end = "that describes the outcome of the visit in detail"
+    y = np.where(X[:, 0] > 0.3, f"recovered {end}", np.where(X[:, 1] > 0, f"relapsed {end}", "no"))
+    first, second = "first measured feature, with a long name (units)", "second feature (mm)"
+    pd.DataFrame({first: X[:, 0], second: X[:, 1], "label": y}).to_csv(
+        tmp_path / "l.csv", index=False
+    )
+    res = mlplab.train(
+        data=str(tmp_path / "l.csv"), hid_dim=4, epoch=5, log_every=0,
+        log_path=str(tmp_path / "runs"), verbose=False, plots="none",
+    )  # fmt: skip
+    run = load_run(res.run_dir)
+    figures = run_figures(run.record, run.dataset, run.model_outputs, run.spec, run.weights)
+    assert {"surface", "confusion", "network"} <= set(figures)
+    for name, draw in figures.items():
+        fig = draw()
+        fig.canvas.draw()
+        width, height = fig.canvas.get_width_height()
+        for ax in fig.axes:  # every label drawn, ticks in view, texts and title
+            box = ax.get_tightbbox()
+            assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, name
+        ticks = {
+            t.get_text() for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels()
+        }
+        if name in ("surface", "confusion"):  # each class told by its start and its end
+            for start in ("recovered", "relapsed"):
+                (shown,) = [t for t in ticks if t.startswith(start)]
+                assert len(shown) <= 24 and "…" in shown and shown.endswith("in detail"[-6:])
+    surface = figures["surface"]().axes[0]
+    assert surface.get_xlabel() == "first measured feature, wi… name (units)"
+    assert surface.get_ylabel() == second  # short names stay whole
 
 
 def test_many_mistakes_get_a_dark_rim_and_keep_their_true_colour(tmp_path_factory):

@@ -45,7 +45,31 @@ def model_label(result: dict[str, Any], spec: Any | None = None) -> str:
     return " ".join(["mlp", str(layers), str(act), *filter(None, extras)])
 
 
+# The most characters of a name on an axis, and of a class on a tick, legend or colour bar:
+# a column named as a sentence ran past the figure's edge, and pushed its title off.
+AXIS_CHARS = 40
+CLASS_CHARS = 24
+NODE_CHARS = 16  # beside a network diagram's input or output node
+
+
+def short_label(name: str, limit: int = AXIS_CHARS) -> str:
+    """``name``, or its start and end around '…' when longer than ``limit`` (the end
+    too: '(mm)' or 'treatment B' tells columns and classes apart)."""
+    name = str(name)
+    if len(name) <= limit:
+        return name
+    tail = limit // 3
+    return f"{name[: limit - tail - 1]}…{name[-tail:]}"
+
+
+def short_labels(names: list[str], limit: int = CLASS_CHARS) -> list[str]:
+    """Each of ``names`` shortened, unless two would then read alike: then all whole."""
+    short = [short_label(n, limit) for n in names]
+    return short if len(set(short)) == len(set(names)) else list(names)
+
+
 def plane_names(data: _Named) -> tuple[str, str]:
-    """Names of the two features of planar data (``x1``, ``x2`` if the data has none)."""
+    """Names of the two features of planar data (``x1``, ``x2`` if the data has none),
+    as an axis shows them."""
     names = [*data.feature_names, "x1", "x2"]
-    return names[0], names[1]
+    return short_label(names[0]), short_label(names[1])

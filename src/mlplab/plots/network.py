@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D
 
 from mlplab.engines.spec import ModelSpec
 from mlplab.plots.inputs import NETWORK_MAX_UNITS, can_draw_network
+from mlplab.plots.labels import NODE_CHARS, short_labels
 from mlplab.plots.style import (
     BLUE,
     ORANGE,
@@ -110,7 +111,8 @@ def network_figure(
     spec : ModelSpec
         Must satisfy :func:`can_draw`.
     feature_names, output_names : list of str
-        Labels of the input nodes and the output nodes.
+        Labels of the input nodes and the output nodes (a long one shortened, as
+        :func:`~mlplab.plots.labels.short_label` does).
     label : str, optional
         The model's label for the title (default: built from ``spec``).
     standardized_inputs : bool, default False
@@ -158,7 +160,14 @@ def network_figure(
             linewidths=1.2,
             zorder=2,
         )
-    _label_nodes(ax, pos, widths, spec, feature_names, output_names)
+    _label_nodes(
+        ax,
+        pos,
+        widths,
+        spec,
+        short_labels(feature_names, NODE_CHARS),
+        short_labels(output_names, NODE_CHARS),
+    )
     span = (max(widths) - 1) / 2.0
     ax.set_xlim(-0.75, len(widths) - 0.25)
     ax.set_ylim(-span - 0.9, span + 0.6)

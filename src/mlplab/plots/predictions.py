@@ -35,6 +35,7 @@ from mlplab.plots.style import (
 from mlplab.plots.titles import (
     DataLike,
     class_names,
+    feature_name,
     metric_text,
     regression_text,
     target_name,
@@ -235,7 +236,7 @@ def fit_figure(
         ax.plot(x, values[:, t], color="k", lw=1.6, label="model")
         ax.set_xlim(float(x[0]), float(x[-1]))
         target = target_name(data, t)
-        ax.set(xlabel=([*data.feature_names, "x"])[0], ylabel=target)
+        ax.set(xlabel=feature_name(data), ylabel=target)
         if n_t > 1:
             set_title(ax, _panel_title(target, by_target, t))
     _legend_under(fig, axes[0])
@@ -275,6 +276,6 @@ def class_fit_figure(
         ax.set(ylabel="probability", ylim=(-0.08 * len(points) - 0.06, 1.04))
         ax.set_yticks(np.linspace(0, 1, 6))
     class_points(fig, ax, points, data, colors, lambda pts: (pts.X[:, 0], rows[pts.label]))
-    ax.set(xlim=(float(x[0]), float(x[-1])), xlabel=([*data.feature_names, "x"])[0])
+    ax.set(xlim=(float(x[0]), float(x[-1])), xlabel=feature_name(data))
     set_title(ax, f"{title_head(data, result, spec)}\nfit · {metric_text(result, data.task)}")
     return fig

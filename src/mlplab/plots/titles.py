@@ -11,6 +11,7 @@ from mlplab.plots.inputs import (
     DataInfo,
 )
 from mlplab.plots.inputs import confusion_counts as confusion_counts  # re-exported
+from mlplab.plots.labels import short_label, short_labels
 from mlplab.plots.style import (
     display_name,
     model_label,
@@ -70,13 +71,19 @@ def output_names(data: DataLike) -> list[str]:
 
 
 def class_names(data: DataLike, n: int) -> list[str]:
+    """The class names as ticks, legends and colour bars show them (long ones shortened)."""
     names = list(data.class_names or [])
-    return names if len(names) == n else [str(i) for i in range(n)]
+    return short_labels(names) if len(names) == n else [str(i) for i in range(n)]
 
 
 def target_name(data: DataLike, t: int) -> str:
     names = list(data.target_names)
-    return names[t] if t < len(names) else f"y{t}"
+    return short_label(names[t]) if t < len(names) else f"y{t}"
+
+
+def feature_name(data: DataLike) -> str:
+    """The first feature's name, as an axis shows it (``x`` where the data has none)."""
+    return short_label([*data.feature_names, "x"][0])
 
 
 def regression_text(result: dict[str, Any], n_panels: int) -> str:

@@ -647,6 +647,33 @@ def test_dots_that_group_whole_numbers_without_decimal_commas_are_one_line(tmp_p
         assert set(np.round(values, 6)) == {2.781, 168.0}, name
 
 
+def test_commas_that_group_thousands_in_a_tab_file_are_one_line(tmp_path, run_cli):
+    """A US spreadsheet's tab-separated export writes 4,057 beside 428: read with decimal
+    commas (as a tab file is), 4,057 was 4.057, trained on and predicted from without a
+    word. Decimals of 3 places on every value, and whole numbers in another column, read
+    as before."""
+    visits = [f"{v:,}" for v in (4057, 428, 1184, 96, 2500, 17) * 5]
+    rows = "".join(f"{v}\t{i % 7}\t{i % 2}\n" for i, v in enumerate(visits))
+    (tmp_path / "t.tsv").write_text("visits\tx\ty\n" + rows)
+    proc = run_cli("train", "--data", tmp_path / "t.tsv", "--log_path", tmp_path / "runs")
+    assert_one_line_error(
+        proc,
+        "data file",
+        "column 'visits' holds '4,057' beside '428': its commas seem to group thousands "
+        "(4057), but a file separated by tabs is read with decimal commas; save the column "
+        "without the thousands separator (or, if they are decimals, write them on every "
+        "value: 428,000)",
+    )
+    assert not (tmp_path / "runs").exists()
+    decimals = "".join(
+        f"{v.replace(',', '.')},000\t{i % 7}\t{i % 2}\n" for i, v in enumerate(visits)
+    )
+    (tmp_path / "d.tsv").write_text("visits\tx\ty\n" + decimals.replace("4.057,000", "4,057"))
+    d = load_dataset(str(tmp_path / "d.tsv"))
+    values = np.concatenate([d.X_train, d.X_val, d.X_test])[:, 0]
+    assert {4.057, 428.0, 96.0} <= set(np.round(values, 6))
+
+
 def test_names_and_labels_in_another_unicode_form_are_the_same(tmp_path, run_cli):
     """Rows saved on macOS write 'é' as 'e' and a combining accent (NFD). Labels 'élevé'
     in both forms trained as 3 classes of 2 (two 'élevé' rows in the confusion matrix),

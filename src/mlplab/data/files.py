@@ -672,6 +672,7 @@ def _read_decimal_commas(df, p: Path, path: str, sep: str, as_text: Collection[s
         return
     for col in [c for c in df.columns if str(c).strip() not in as_text]:
         if numbers(raw[col]):
+            _check_not_comma_grouped(raw[col], col, path, sep)
             plain = raw[col].str.replace(_GROUPS, "", regex=True).str.replace(",", ".", regex=False)
             df[col] = pd.to_numeric(plain)
 
@@ -716,6 +717,24 @@ def _check_not_grouped(raw, columns: list[str], path: str) -> None:
                 "thousands separator (or, if they are decimals, write them on every value: "
                 f"{whole}.000)"
             )
+
+
+def _check_not_comma_grouped(values, name: str, path: str, sep: str) -> None:
+    """One line for a column of a file read with decimal commas whose commas group
+    thousands: whole numbers under 1000 beside numbers of one comma before 3 digits. A
+    tab-separated export of a US spreadsheet (4,057 beside 428) was read as 4.057 and 428,
+    and trained on that, without a word."""
+    kept = values.dropna()
+    grouped, plain = kept.str.fullmatch(r"[+-]?[1-9]\d{0,2},\d{3}"), kept.str.fullmatch(_UNDER_1000)
+    if grouped.any() and plain.any() and (grouped | plain).all():
+        comma, whole = kept[grouped].iloc[0], kept[plain].iloc[0]
+        raise DataError(
+            f"data file {path!r}: column {name!r} holds {comma!r} beside {whole!r}: its commas "
+            f"seem to group thousands ({comma.replace(',', '')}), but a file separated by "
+            f"{SEPARATOR_NAMES[sep]} is read with decimal commas; save the column without "
+            f"the thousands separator (or, if they are decimals, write them on every value: "
+            f"{whole},000)"
+        )
 
 
 def header_names(path: str) -> list[str] | None:

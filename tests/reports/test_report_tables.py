@@ -118,6 +118,28 @@ def test_a_config_whose_seeds_diverged_ranks_after_those_whose_seeds_all_finishe
     assert len(ranked.iloc[-1]["run_ids"].split(", ")) == 3  # every run, each named
 
 
+@pytest.mark.parametrize("status", ["interrupted", "diverged", "failed"])
+def test_an_experiment_with_no_finished_run_is_reported_unranked(
+    swept: tuple[Path, Report], tmp_path: Path, status: str, capsys: pytest.CaptureFixture
+) -> None:
+    """A sweep stopped before any run finished (a Ctrl-C on a student's only run) failed to
+    report, with a traceback: its note of rising losses read an empty column of objects."""
+    import shutil
+
+    log, _ = swept
+    copy = tmp_path / "runs"
+    shutil.copytree(log, copy)
+    paths = sorted((copy / "agg").glob("*/result.json"))
+    for path in paths:
+        record = json.loads(path.read_text())
+        assert record["train_losses"] and record["train_loss"] is not None  # as stopped
+        path.write_text(json.dumps({**record, "status": status}))
+    ranked = report(copy, exp_name="agg").summary
+    assert (ranked["n"] == 0).all()
+    rows = [line for line in capsys.readouterr().out.splitlines() if f" {status} " in line]
+    assert len(rows) == len(ranked) and all(row.split()[1] == "–" for row in rows)  # unranked
+
+
 def test_settings_a_run_does_not_use_do_not_split_its_config(tmp_path: Path) -> None:
     """lr_step without the step schedule (and mm with adam) shape nothing: runs that differ
     only in them are one config, whose repeats count once, not ranks with equal numbers."""

@@ -600,6 +600,9 @@ def chance_note(runs: pd.DataFrame) -> str:
 def _rose(last: pd.Series, base: pd.Series, by: float) -> pd.Series:
     """``last / base`` where it is above ``1 + by``, over the rows whose ``base`` is a
     positive number (a run with no such loss says nothing of a rise)."""
+    # As numbers: of no finished run, the losses are an empty column of objects, which
+    # np.isfinite refuses (a report of a stopped sweep failed with a traceback).
+    last, base = pd.to_numeric(last, errors="coerce"), pd.to_numeric(base, errors="coerce")
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (last / base).where(np.isfinite(base) & (base > 0))
     return ratio[ratio > 1 + by]

@@ -459,6 +459,25 @@ def test_runs_of_one_config_and_seed_count_once(tmp_path: Path) -> None:
     assert row["val_acc_std"] == pytest.approx(np.std(accs, ddof=1))
 
 
+def test_a_result_json_set_beside_run_folders_hides_none_of_them(tmp_path: Path) -> None:
+    """A copy of one run's result.json set in its experiment's folder (a result kept
+    aside), or at the top of a class's folder, made that folder a run: the runs below it
+    were not read, and the report gave one run, without a word."""
+    log = tmp_path / "runs"
+    for seed in (0, 1, 2):
+        mlplab.train(data="xor", hid_dim=4, seed=seed, log_path=str(log), **TINY)
+        mlplab.train(data="xor", hid_dim=4, seed=seed, log_path=str(log), exp_name="b", **TINY)
+    kept = next((log / "exp").glob("exp-*/result.json"))
+    for stray in (log / "exp" / "result.json", log / "result.json"):
+        shutil.copy(kept, stray)
+    rep = report(log, out=tmp_path / "page", verbose=False)
+    assert [len(sec.runs) for sec in rep.sections] == [3, 3]  # b and exp, each whole
+    assert sorted((s.path, s.reason) for s in rep.skipped) == [
+        (stray, "not a run's record: its folder holds runs (a copy set beside them?)")
+        for stray in (log / "exp" / "result.json", log / "result.json")
+    ]
+
+
 def test_a_record_without_a_later_setting_is_a_replicate_of_newer_runs(tmp_path: Path) -> None:
     """A record written before min_delta existed left the column blank: its config split
     from the newer runs' (two configs of one seed each), and min_delta looked swept."""

@@ -34,16 +34,25 @@ NOT_VARIABLES = HASH_EXCLUDED | {"seed"}
 MAX_SPEC_BYTES = 64 << 20
 
 
+# A run's own folders, which hold no runs: not walked.
+_RUNS_OWN = frozenset({"checkpoints", "plots", "plots-best"})
+
+
 def find_results(
-    root: str | Path, missing: list[Path] | None = None, unreadable: list[OSError] | None = None
+    root: str | Path,
+    missing: list[Path] | None = None,
+    unreadable: list[OSError] | None = None,
+    above: list[Path] | None = None,
 ) -> list[Path]:
-    """Every ``result.json`` under ``root`` (sorted), skipping hidden folders.
+    """Every run's ``result.json`` under ``root`` (sorted), skipping hidden folders.
 
     ``missing`` gets the result.json paths of run folders that lack theirs: a folder with
     a config.yaml and mlplab's own files of a run (curves.npz, or a checkpoint named as
     mlplab names them), whose record was deleted. A project's config.yaml beside a
     checkpoints/ folder of its own is no run. ``unreadable`` gets the error of each folder
-    that cannot be listed (os.walk passes over them without a word).
+    that cannot be listed (os.walk passes over them without a word). ``above`` gets each
+    result.json whose folder holds runs (a copy set beside them, which is no run's): it
+    hid every run below it.
     """
     found = []
     # os.walk, pruning hidden folders as it goes: rglob over 10,000 run folders (each
@@ -53,10 +62,14 @@ def find_results(
         subdirs[:] = [d for d in subdirs if not d.startswith(".")]
         if "result.json" in files:
             found.append(os.path.join(folder, "result.json"))
-            subdirs[:] = []  # a run's checkpoints and plots hold no runs
+            subdirs[:] = [d for d in subdirs if d not in _RUNS_OWN]
         elif missing is not None and "config.yaml" in files and _run_files(folder, files):
             missing.append(Path(folder) / "result.json")
-    return [Path(p) for p in sorted(found)]
+    folders = {Path(p).parent for p in found}
+    over = {f for p in folders for f in p.parents if f in folders}
+    if above is not None:
+        above += sorted(f / "result.json" for f in over)
+    return [Path(p) for p in sorted(found) if Path(p).parent not in over]
 
 
 def _run_files(folder: str, files: list[str]) -> bool:
@@ -246,8 +259,13 @@ def read_records(root: Path, skipped: list[Skipped]) -> list[tuple[Path, dict[st
     by_folder: dict[Path, list[Path]] = {}
     missing: list[Path] = []
     unreadable: list[OSError] = []
-    for file in find_results(root, missing, unreadable):
+    above: list[Path] = []
+    for file in find_results(root, missing, unreadable, above):
         by_folder.setdefault(file.parent.parent, []).append(file)
+    for file in above:
+        skipped.append(
+            Skipped(file, "not a run's record: its folder holds runs (a copy set beside them?)")
+        )
     for err in unreadable:  # a folder it may not list may hold runs: named, as left out
         where = Path(str(err.filename or root))
         skipped.append(Skipped(where, f"a folder that cannot be listed ({err.strerror or err})"))

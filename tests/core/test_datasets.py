@@ -2215,6 +2215,31 @@ def test_a_parquet_file_of_a_name_given_twice_is_told_as_a_csv_is(tmp_path):
         load_dataset(str(tmp_path / "dup.parquet"))
 
 
+def test_a_parquet_column_of_lists_or_records_is_one_line(tmp_path, run_cli):
+    """Tags or arrays (a list column) and JSON-like fields (a struct column) from a database
+    failed with pandas' "unhashable type: 'numpy.ndarray'", a traceback and exit 1."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 12
+    x, y = pa.array([i / n for i in range(n)]), pa.array([i % 2 for i in range(n)])
+    tags = pa.array([[1, 2]] * n)
+    pq.write_table(pa.table({"x": x, "tags": tags, "y": y}), tmp_path / "l.parquet")
+    proc = run_cli("train", "--data", tmp_path / "l.parquet", "--log_path", tmp_path / "runs")
+    assert_one_line_error(
+        proc,
+        "feature column 'tags' holds lists, not one value a row (array([1, 2]) in data row 1); "
+        "give each of its values a column of numbers, or leave it out with --ignore tags",
+    )
+    assert not (tmp_path / "runs").exists()
+    assert load_dataset(str(tmp_path / "l.parquet"), ignore=["tags"]).n_features == 1
+    records = pa.array([{"k": i} for i in range(n)])
+    pq.write_table(pa.table({"x": x, "y": records}), tmp_path / "s.parquet")
+    with pytest.raises(DataError, match=r"target column 'y' holds records \(key: value\), not "
+                       r"one value a row \(\{'k': 0\} in data row 1\); a target takes one value a row$"):  # fmt: skip
+        load_dataset(str(tmp_path / "s.parquet"))
+
+
 def test_a_word_among_a_columns_numbers_is_told_as_a_missing_value_or_a_typo(tmp_path):
     """One 'none' or 'unknown' in a price column was told that the column is an id to leave
     out (its numbers all differ) or a category to one-hot encode (they repeat): following

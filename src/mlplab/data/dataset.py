@@ -1487,6 +1487,28 @@ def _check_kind(col, path: str, name: str, role: str) -> None:
             f"data file {path!r}: {role} column {name!r} holds {_NO_NUMBERS[kind]} "
             f"({col.dtype}){leave}"
         )
+    if kind == "O" and (row := _first_collection(col)) is not None:
+        # A Parquet list or struct column (tags, arrays): pandas' checks of its values
+        # failed with "unhashable type", a traceback.
+        what = "records (key: value)" if isinstance(col.iloc[row], dict) else "lists"
+        cure = (
+            f"give each of its values a column of numbers, or leave it out with "
+            f"{shell_flag('--ignore', name)}"
+            if role == "feature"
+            else "a target takes one value a row"
+        )
+        raise DataError(
+            f"data file {path!r}: {role} column {name!r} holds {what}, not one value a row "
+            f"({shorten(repr(col.iloc[row]), 40)} in data row {row + 1}); {cure}"
+        )
+
+
+def _first_collection(col) -> int | None:
+    """The first row of ``col`` whose value is a list, array or record, or None."""
+    for row, value in enumerate(col):
+        if isinstance(value, list | tuple | dict | set | np.ndarray):
+            return row
+    return None
 
 
 def _check_stray_text(col, path: str, name: str) -> None:

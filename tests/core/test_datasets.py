@@ -2046,6 +2046,31 @@ def test_a_target_of_thousands_separators_is_told_to_drop_them_not_to_use_semico
     assert "save the file with ';' between values" in line
 
 
+def test_a_target_of_rates_or_prices_with_their_signs_is_told_to_write_plain_numbers(tmp_path):
+    """'28%' trained as 51 classes with no word, and --task regression then said "not
+    numeric" with no way out; '$16,487.29' was told "a number to predict takes --task
+    regression", which refused it in the same bare words."""
+    rates = pd.DataFrame({"a": range(60), "rate": [f"{i % 20}%" for i in range(60)]})
+    rates.to_csv(tmp_path / "r.csv", index=False)
+    ds = load_dataset(str(tmp_path / "r.csv"), target="rate")
+    assert (
+        "target column 'rate' holds numbers written with a % or currency sign ('0%'), read as "
+        "20 classes; to fit them as numbers, write the column as plain numbers (1234.5)"
+    ) in ds.notes
+    hint = "; its values look like numbers written with a % or currency sign ({}): write the column as plain numbers (1234.5)"
+    line = refused(tmp_path / "r.csv", rates.to_csv(index=False), target="rate", task="regression")
+    assert line.endswith(hint.format("'0%'")), line
+    prices = pd.DataFrame(
+        {"a": range(60), "price": [f"${16487.29 + 7 * i:,.2f}" for i in range(60)]}
+    )
+    for task in ("auto", "regression"):
+        line = refused(tmp_path / "p.csv", prices.to_csv(index=False), target="price", task=task)
+        assert line.endswith(hint.format("'$16,487.29'")), line
+    words = pd.DataFrame({"a": range(60), "grade": ["low", "high", "mid"] * 20})
+    words.to_csv(tmp_path / "w.csv", index=False)
+    assert not any("sign" in n for n in load_dataset(str(tmp_path / "w.csv"), target="grade").notes)
+
+
 def test_a_regression_targets_far_values_are_noted_with_what_to_do(tmp_path):
     """Ten prices keyed x10 took a test R² from 0.96 to 0.22, and a long-tailed claim
     amount fit poorly, without a word of either; a normal target has no such note."""

@@ -842,7 +842,22 @@ def _from_file(
             f"({names[0]!r}), read as {len(names)} classes; to fit them as numbers, write "
             "them without the separators"
         )
+    elif task == "auto" and not numeric and _signed_numbers(names):
+        # '28%', '$16.50': rates and prices read as 51 classes named so, without a word.
+        ds.notes.append(
+            f"target column {targets[0]!r} holds numbers written with a % or currency sign "
+            f"({names[0]!r}), read as {len(names)} classes; to fit them as numbers, write "
+            "the column as plain numbers (1234.5)"
+        )
     return ds
+
+
+def _signed_numbers(values: list[str]) -> bool:
+    """Whether every one of ``values`` is a number as a spreadsheet shows a rate or a
+    price: a % or currency sign on each."""
+    return all(
+        _FORMATTED_NUMBER.fullmatch(v.strip()) and any(c in v for c in "%$€£¥") for v in values
+    )
 
 
 def _many_whole_numbers_note(ycols: Any, task: str) -> list[str]:  # a DataFrame
@@ -1206,6 +1221,11 @@ def _comma_numbers_hint(col, path: str) -> str:  # col: pandas.Series
         and bool(values.str.contains(",", regex=False).any())
         and bool(values.str.fullmatch(_THOUSANDS).all())
     )
+    if len(values) and _signed_numbers(list(values.unique())):
+        return (
+            f"; its values look like numbers written with a % or currency sign "
+            f"({values.iloc[0]!r}): write the column as plain numbers (1234.5)"
+        )
     if not len(values) or not (thousands or values.str.fullmatch(_COMMA_WRITTEN).all()):
         return ""
     if not _comma_file(path):  # a Parquet or NPZ column of str: no separator to change

@@ -511,8 +511,9 @@ def test_configs_whose_interval_overlaps_the_firsts_are_named() -> None:
 
     close = section([(0.806, 0.7872, 0.8248), (0.804, 0.7554, 0.8526), (0.70, 0.65, 0.75)])
     assert overlap_note([close]) == (
-        "the 95% interval of val_acc of rank 1 overlaps that of rank 2: the seeds do not "
-        "settle which of these is best (more seeds narrow the intervals)"
+        "the 95% interval of val_acc of rank 1 overlaps that of rank 2: the intervals alone "
+        "do not order these configs (overlap is no test: the seeds' paired differences, in "
+        "results.csv, may still; more seeds narrow the intervals)"
     )
     tied = section([(1.0, 1.0, 1.0), (1.0, 1.0, 1.0), (1.0, 1.0, 1.0)])  # xor's seeds agree
     assert overlap_note([tied]).startswith(
@@ -524,6 +525,61 @@ def test_configs_whose_interval_overlaps_the_firsts_are_named() -> None:
     nan = float("nan")
     assert overlap_note([section([(0.9, nan, nan), (0.8, 0.7, 0.95)])]) == ""
     assert overlap_note([section([(0.9, 0.8, 0.95), (0.85, nan, nan)])]) == ""
+
+
+def test_a_first_rank_over_its_surviving_seeds_alone_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Where no config finished every seed, rank 1's mean and interval (a seed of five
+    diverged) were of its survivors, said only by its runs column."""
+    log = tmp_path / "runs"
+    sweep(
+        data="moons", n_samples=100, hid_dim=4, lr=[0.1, 0.3], seed=[0, 1, 2], epoch=5,
+        log_every=0, plots="none", log_path=str(log), workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    for path in sorted((log / "exp").glob("*/result.json")):
+        record = json.loads(path.read_text())
+        if record["seed"] == 2:  # each config loses one seed
+            path.write_text(json.dumps({**record, "status": "diverged", "val_acc": None}))
+    rep = report(log)
+    out = capsys.readouterr().out
+    assert (  # what the interval takes for granted, under the table and on the page
+        "95% CI: Student-t interval of the mean over seeds, clipped to [0, 1] (it takes the "
+        "seeds' results as spread normally: under 5 seeds, or with seeds stuck at chance, it "
+        "is often too narrow);"
+    ) in out
+    assert "it takes the seeds&#x27; results as spread normally" in rep.html_path.read_text()
+    notes = [n for n in out.splitlines() if "finished seed" in n]
+    assert notes == [
+        "report: note: rank 1's statistics are over its 2 finished seed(s) of its 3 run(s) (1 diverged, "
+        "2 finished): the seeds that did not finish are left out, which flatters it; no "
+        "config finished every seed"
+    ]
+    for path in sorted((log / "exp").glob("*/result.json")):  # rank 2 alone loses one
+        record = json.loads(path.read_text())
+        lost = record["lr"] == rep.summary.iloc[1]["lr"]
+        path.write_text(json.dumps({**record, "status": "diverged" if lost else "finished"}))
+    report(log)
+    assert "finished seed" not in capsys.readouterr().out
+
+
+def test_the_first_of_many_configs_is_told_to_be_quoted_by_its_test_metric(tmp_path) -> None:
+    """Rank 1 of 40 near-equal configs had a val_acc of 0.85 where each config's is about
+    0.83, and a test_acc of 0.83: the choice flatters its validation score."""
+    from mlplab.reports.api import CHOSEN_FROM, chosen_note, make_section
+
+    rows = [
+        {"lr": 0.01 * (i + 1), "seed": s, "status": "finished", "run_id": f"r{i}-{s}",
+         "val_acc": 0.8 + 0.001 * i + 0.01 * s, "test_acc": 0.81, "val_loss": 0.5}
+        for i in range(CHOSEN_FROM) for s in range(2)
+    ]  # fmt: skip
+    sec = make_section("grid", "classification", pd.DataFrame(rows), ["lr"], None)
+    assert chosen_note([sec]) == (
+        f"rank 1 is the best val_acc of {CHOSEN_FROM} configs, which flatters its val_acc: "
+        "quote its test_acc (0.81), of rows that chose nothing"
+    )
+    fewer = make_section("grid", "classification", pd.DataFrame(rows[2:]), ["lr"], None)
+    assert chosen_note([fewer]) == ""
 
 
 def test_configs_of_fewer_seeds_than_the_others_are_named(tmp_path: Path) -> None:

@@ -178,7 +178,6 @@ def test_result_plot_gives_the_runs_plot_files_and_shows_them_in_a_notebook(tmp_
     import IPython.display
 
     from mlplab import live
-    from mlplab.errors import ConfigError
 
     r = mlplab.train(data="xor", epoch=3, verbose=False, log_path=str(tmp_path))
     names = [p.name for p in r.plot()]  # outside a notebook: the files, nothing shown
@@ -194,12 +193,20 @@ def test_result_plot_gives_the_runs_plot_files_and_shows_them_in_a_notebook(tmp_
     assert len(checker.images) == len(names) and all(
         src.startswith("data:image/png;base64,") for src in checker.images
     )
+    # A run that drew none (plots: none), one loaded back, and one that kept no record:
+    # each was refused, and its user sent to a shell (`mlplab plot`) or left with none.
+    shown.clear()
     bare = mlplab.train(data="xor", epoch=3, plots="none", seed=1, verbose=False,
                         log_path=str(tmp_path))  # fmt: skip
-    with pytest.raises(ConfigError, match=r"holds no plots \(plots: none\); `mlplab plot "):
-        bare.plot()
-    with pytest.raises(ConfigError, match=r"record=False"):
-        mlplab.train(data="xor", epoch=3, record=False, verbose=False).plot()
+    assert not (bare.run_dir / "plots").exists()
+    drawn = bare.plot()
+    assert [p.name for p in drawn] == names and all(
+        p.parent == bare.run_dir / "plots" for p in drawn
+    )
+    assert [p.name for p in mlplab.load_run(bare.run_dir).plot()] == names
+    unkept = mlplab.train(data="xor", epoch=3, record=False, verbose=False).plot()
+    assert [p.name for p in unkept] == names and all(p.stat().st_size > 1000 for p in unkept)
+    assert len(shown) == 3  # each shown in the notebook
 
 
 def test_a_key_value_tables_keys_are_row_headers_and_a_tables_head_names_columns():

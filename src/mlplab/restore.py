@@ -403,6 +403,31 @@ class LoadedRun(TrainedModel):
         ``val_loss``), not result.json's, which are the last model's."""
         return dict(self.own_metrics) if self.own_metrics is not None else super().metrics
 
+    def plot(self) -> list[Path]:
+        """The run's plot files, ``run_dir/plots/*`` (drawn now where the run drew none);
+        in a notebook, shown inline too. See :func:`run_plots`."""
+        return run_plots(self.run_dir)
+
+
+def run_plots(run_dir: Path) -> list[Path]:
+    """The plot files of the run in ``run_dir`` (``plots/*``), in a notebook shown inline
+    too. A run that drew none (``plots: none``) gets them drawn first, as ``mlplab plot
+    RUN_DIR`` draws them: a notebook's user was sent to a shell for them."""
+    from mlplab.live import in_jupyter
+    from mlplab.notebook import images, plot_files
+    from mlplab.plots.commands import redraw_run
+
+    folder = run_dir / "plots"
+    files = list(plot_files(folder)) if folder.is_dir() else []
+    if not files:
+        redraw_run(run_dir, load_run)
+        files = list(plot_files(folder))
+    if in_jupyter():
+        from IPython.display import HTML, display
+
+        display(HTML(images(folder)))
+    return files
+
 
 @public
 def load_run(

@@ -225,26 +225,29 @@ class Result(TrainedModel):
         """The run's plot files, ``run_dir/plots/*``; in a notebook, shown inline too.
 
         They are drawn as the run ends (``plots: png`` or ``svg``); a run without them
-        (``plots: none``) gets them from ``mlplab plot RUN_DIR``, and one that kept no
-        record (``record=False``) has none.
+        (``plots: none``) gets them drawn now, as ``mlplab plot RUN_DIR`` draws them, and
+        one that kept no record (``record=False``) gets them in a temporary folder.
         """
-        from mlplab.live import in_jupyter
-        from mlplab.notebook import images, plot_files
+        from mlplab.restore import run_plots
 
-        if self.run_dir is None:
-            raise ConfigError("plot: this run kept no record (record=False), so no plots")
-        folder = self.run_dir / "plots"
-        files = list(plot_files(folder)) if folder.is_dir() else []
-        if not files:
-            raise ConfigError(
-                f"plot: {str(self.run_dir)!r} holds no plots (plots: "
-                f"{self.record.get('plots')}); `mlplab plot {self.run_dir}` draws them"
-            )
+        if self.run_dir is not None:
+            return run_plots(self.run_dir)
+        import tempfile
+
+        from mlplab.live import in_jupyter
+        from mlplab.notebook import images
+        from mlplab.plots.run_plots import draw_run_plots
+
+        folder = Path(tempfile.mkdtemp(prefix="mlplab-plots-"))
+        record = {**self.record, **self.curves}  # every point, as a record's curves.npz
+        names = draw_run_plots(
+            folder, record, self.dataset, self.model_outputs, self.spec, weights=self.weights
+        )
         if in_jupyter():
             from IPython.display import HTML, display
 
             display(HTML(images(folder)))
-        return files
+        return sorted(folder / name for name in names)
 
 
 def _user_level() -> int:

@@ -62,9 +62,13 @@ class TrainedModel:
             if k.startswith("test_")
         )
         where = str(self.run_dir) if self.run_dir is not None else "not recorded"
+        # A quiet run's (verbose=False) notes are its only word of what went wrong (a
+        # target that needs scaling, a model no better than the common class).
+        notes = len(getattr(self, "notes", []))
+        said = f"; {notes} note{'' if notes == 1 else 's'} in .notes" if notes else ""
         return (
             f"<{type(self).__name__} {self.config.label(self.spec)} on {self.dataset.name}: "
-            f"{self.record.get('status')}{', ' + shown if shown else ''}; {where}>"
+            f"{self.record.get('status')}{', ' + shown if shown else ''}; {where}{said}>"
         )
 
     def _repr_html_(self) -> str:

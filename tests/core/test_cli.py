@@ -1260,6 +1260,19 @@ def test_the_screen_names_the_model_by_its_layers_as_the_plot_titles_do(monkeypa
     assert "2x1" not in out + repr(r)
 
 
+def test_a_quiet_runs_repr_says_it_has_notes(capsys):
+    """With verbose=False a run's notes (a setting it did not use, a model no better than
+    the common class) are its only word of what went wrong, and nothing pointed to them."""
+    import mlplab
+
+    r = mlplab.train(data="xor", optim="adam", mm=0.5, epoch=2, verbose=False, record=False)
+    assert capsys.readouterr() == ("", "")
+    assert len(r.notes) >= 1 and repr(r).endswith(
+        f"; not recorded; {len(r.notes)} note{'s' if len(r.notes) > 1 else ''} in .notes>"
+    )
+    assert "note" not in repr(mlplab.train(data="xor", epoch=2, verbose=False, record=False))
+
+
 def test_the_start_line_says_what_was_standardized(capsys):
     """`standardize: auto` scaled a table's features with no word on the screen (only
     result.json said so): the start line names what the engine trains on."""

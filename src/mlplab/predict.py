@@ -60,6 +60,13 @@ def predictions(
     named as one of those is ``predicted_NAME``."""
     import pandas as pd
 
+    if not isinstance(data, str | os.PathLike):  # a DataFrame: "unhashable type", raised deep
+        raise ConfigError(
+            f"predictions: data= is a data file's path, not a {type(data).__name__}; rows in "
+            "memory (a DataFrame of the run's columns) go to mlplab.load_run(run_dir).predict"
+            "(rows), or .predict_labels and .predict_proba"
+        )
+    data = os.fspath(data)  # a Path too, as the other functions take one
     check_run_folder(run_dir)
     _check_not_before_its_first_checkpoint(run_dir)
     # The checkpoint alone (the training file may be gone), in float64 (see PRINTED_DIGITS).

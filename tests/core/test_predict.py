@@ -50,6 +50,29 @@ def test_predict_writes_class_names_and_probabilities(iris_run, run_cli, tmp_pat
     np.testing.assert_allclose(preds.iloc[:, 1:].sum(axis=1), 1.0, rtol=1e-6)
 
 
+def test_predictions_in_python_take_a_path_and_send_a_dataframe_to_predict(iris_run):
+    """predictions(run, df) failed deep in the reading with "unhashable type: 'DataFrame'",
+    and a pathlib.Path with "'PosixPath' object has no attribute 'lower'"."""
+    from mlplab.errors import ConfigError
+    from mlplab.predict import predictions
+
+    res, rows, _ = iris_run
+    by_path = predictions(res.run_dir, rows, quiet=True)
+    assert by_path.equals(predictions(str(res.run_dir), str(rows), quiet=True))
+    frame = pd.read_csv(rows)
+    with pytest.raises(ConfigError) as err:
+        predictions(res.run_dir, frame)
+    assert str(err.value) == (
+        "predictions: data= is a data file's path, not a DataFrame; rows in memory (a "
+        "DataFrame of the run's columns) go to mlplab.load_run(run_dir).predict(rows), or "
+        ".predict_labels and .predict_proba"
+    )
+    from mlplab import load_run
+
+    labels = load_run(res.run_dir).predict_labels(frame[res.dataset.feature_names])
+    assert list(labels) == by_path["predicted"].tolist()
+
+
 def test_predict_prints_regression_values(run_cli, tmp_path):
     res = train(data="sinlog", epoch=20, plots="none", verbose=False, log_path=str(tmp_path))
     X = np.array([[1.0, 2.0], [5.0, 7.5]])

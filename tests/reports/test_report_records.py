@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import re
 import shutil
@@ -509,6 +510,15 @@ def test_a_record_without_a_later_setting_is_a_replicate_of_newer_runs(tmp_path:
         ({"val_acc": 1.7}, "result 'val_acc' is 1.7, not an accuracy in [0, 1]"),
         ({"test_bacc": -0.1}, "result 'test_bacc' is -0.1, not an accuracy in [0, 1]"),
         ({"val_f1": 2.0}, "result 'val_f1' is 2.0, not an F1 score in [0, 1]"),
+        # Edited in (mlplab writes null): a regression's ranking went to val_mae unsaid.
+        (
+            {"val_loss": math.nan},
+            "result 'val_loss' is nan, not a finite number (mlplab writes null)",
+        ),
+        (
+            {"val_mse": math.inf},
+            "result 'val_mse' is inf, not a finite number (mlplab writes null)",
+        ),
     ],
 )
 def test_a_record_with_a_value_of_the_wrong_type_is_left_out_and_named(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -358,6 +359,10 @@ def record_damage(record: dict[str, Any]) -> str | None:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"result {name!r} is {value!r}, not a number"
+        if not math.isfinite(value):
+            # mlplab writes null for these: one edited in moved a mean to NaN, or sent a
+            # regression's ranking to val_mae without a word.
+            return f"result {name!r} is {value!r}, not a finite number (mlplab writes null)"
         if name.endswith(("_acc", "_bacc", "_f1")) and not 0 <= value <= 1:
             what = "an F1 score" if name.endswith("_f1") else "an accuracy"
             return f"result {name!r} is {value!r}, not {what} in [0, 1]"

@@ -479,6 +479,39 @@ def test_a_result_json_set_beside_run_folders_hides_none_of_them(tmp_path: Path)
     ]
 
 
+def test_copies_of_a_run_that_differ_are_named_and_a_stopped_copy_demotes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A class's folder holds each student's copy of the same runs: where two finished
+    copies differ, the first in folder order counted without a word; and a copy taken
+    mid-run (interrupted) sent a config whose every seed finished below the others."""
+    alice = tmp_path / "class" / "alice"
+    for lr in (0.5, 2.0):
+        for seed in (0, 1):
+            mlplab.train(data="xor", lr=lr, hid_dim=4, seed=seed, log_path=str(alice), **TINY)
+    shutil.copytree(alice, tmp_path / "class" / "bob")
+    first = report(tmp_path / "class", out=tmp_path / "page", verbose=False).summary
+    best = first.iloc[0]["lr"]
+    bob = sorted((tmp_path / "class" / "bob" / "exp").glob("*/result.json"))
+    stopped = next(p for p in bob if json.loads(p.read_text())["lr"] == best)
+    record = json.loads(stopped.read_text())
+    stopped.write_text(json.dumps({**record, "status": "interrupted"}))
+    ranked = report(tmp_path / "class", out=tmp_path / "page", verbose=False).summary
+    assert ranked.iloc[0]["lr"] == best and ranked["rank"].tolist() == [1, 2]
+    assert ranked.iloc[0]["statuses"] == "3 finished, 1 interrupted"
+    edited = next(p for p in bob if p != stopped)
+    record = json.loads(edited.read_text())
+    edited.write_text(json.dumps({**record, "val_acc": 1 - record["val_acc"] / 2}))
+    report(tmp_path / "class", out=tmp_path / "page")
+    (note,) = [n for n in capsys.readouterr().out.splitlines() if "finished copies" in n]
+    twin = alice / "exp" / edited.parent.name
+    assert note == (
+        f"report: note: 1 config(s) and seed(s) have finished copies whose val_acc differ "
+        f"({twin}: {record['val_acc']:.4g}, {edited.parent}: {1 - record['val_acc'] / 2:.4g}); "
+        "the first, in folder order, is the one counted: keep the right one"
+    )
+
+
 def test_a_record_without_a_later_setting_is_a_replicate_of_newer_runs(tmp_path: Path) -> None:
     """A record written before min_delta existed left the column blank: its config split
     from the newer runs' (two configs of one seed each), and min_delta looked swept."""

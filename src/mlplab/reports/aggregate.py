@@ -196,7 +196,12 @@ def aggregate(
     # still running) ranks after every config whose runs all did: the mean of its
     # survivors alone (three seeds of five) would flatter it, and a search prunes the seeds
     # it judged worse.
+    # A seed with a finished copy (a run folder copied mid-run beside the whole one) has
+    # lost nothing: its unfinished copy demoted a config whose every seed finished.
+    pair = keys + "|" + seeds.map(key_text)
+    finished = set(pair[known])
     lost = runs["status"] != "finished" if "status" in runs else done & False
+    lost &= ~(seeds.notna() & pair.isin(finished))
     table["_sort_lost"] = lost.groupby(keys, sort=False).any()
     # Configs with no finished run have no mean: those a search pruned rank by how far
     # their runs got (a successive halving's later rungs first), not in grid order.

@@ -44,9 +44,11 @@ from mlplab.errors import (
 )
 from mlplab.reports.aggregate import (
     RANKABLE,
+    TIE_DECIMALS,
     aggregate,
     bounds_text,
     group_keys,
+    key_text,
     metric_names,
     ranking_metric,
     tie_break,
@@ -330,6 +332,7 @@ def report_notes(
             "that their model does not use)"
         )
     notes += [
+        copies_note(sections),
         mixed_data_note(sections),
         tied_seeds_note(sections),
         overlap_note(sections),
@@ -673,6 +676,36 @@ def few_seeds_note(sections: list[Section]) -> str:
     return (
         "; ".join(said) + ": a mean over fewer seeds swings more, and one seed has no "
         "interval; train their other seeds to compare like with like"
+    )
+
+
+def copies_note(sections: list[Section]) -> str:
+    """Name the finished copies of one config and seed whose ranking metric differs (two
+    students' copies of a run, one trained again elsewhere): the first in folder order
+    counts, and renaming a folder changed the ranking without a word."""
+    differ: list[tuple[str, str]] = []
+    for sec in sections:
+        runs, m = sec.runs, sec.metric
+        if "seed" not in runs or m not in runs or "run_dir" not in runs:
+            continue
+        done = runs[(runs["status"] == "finished") & runs["seed"].notna()]
+        if done.empty:
+            continue
+        pair = group_keys(done, sec.variables) + "|" + done["seed"].map(key_text)
+        values = pd.to_numeric(done[m], errors="coerce").round(TIE_DECIMALS)
+        for _, rows in done.groupby(pair, sort=False):
+            if values[rows.index].nunique() > 1:
+                rows = rows.sort_values("run_dir")  # as they were read: the first counts
+                shown = ", ".join(
+                    f"{d}: {v:.4g}" for d, v in zip(rows["run_dir"], values[rows.index])
+                )
+                differ.append((m, shown))
+    if not differ:
+        return ""
+    m, example = differ[0]
+    return (
+        f"{len(differ)} config(s) and seed(s) have finished copies whose {m} differ ({example}"
+        f"); the first, in folder order, is the one counted: keep the right one"
     )
 
 

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import errno
 import os
+import shlex
 import signal
 import stat
 import sys
@@ -138,9 +139,20 @@ class _Parser(argparse.ArgumentParser):
             bad = message.split(":", 1)[1].split()
             flags = [b for b in bad if b.startswith("--")]
             dashed = [b for b in bad if b[:1] == "-" and b[1:2].isalpha()]
+            assigned = [b for b in bad if _setting_as_assignment(b, self)]
             if dashed and not flags and f"-{dashed[0]}" in self._option_string_actions:
                 # `-lr 0.1`: one dash, where settings take two.
                 message = f"unknown flag {dashed[0]!r}: settings take two dashes (-{dashed[0]})"
+            elif dashed and not flags and len(dashed[0]) == 2:
+                # `-c FILE`: a short flag guessed from other tools.
+                like = [a for a in self._option_string_actions if a[2:3] == dashed[0][1]]
+                message = (
+                    f"unknown flag {dashed[0]!r}: mlplab's flags are words after two dashes"
+                    + (f" ({', '.join(sorted(like)[:4])})" if like else "")
+                    + f"; see `{self.prog} --help`"
+                )
+            elif assigned:
+                message = _assignment_message(assigned[0])
             elif flags:
                 name = flags[0][2:].split("=")[0]
                 known = [a.lstrip("-") for a in self._option_string_actions if a.startswith("--")]
@@ -364,6 +376,18 @@ def _config_path(args: argparse.Namespace) -> None:
     if args.config is not None and args.config != given:
         raise ConfigError(f"two config files: {given!r} and --config {args.config!r}; give one")
     yaml = given.endswith((".yaml", ".yml"))
+    parser = args.commands.get(args.command)
+    name, eq, _ = given.partition("=")
+    if not Path(given).exists() and parser is not None and eq and name.isidentifier():
+        if _setting_as_assignment(given, parser):  # `mlplab train --data xor lr=0.5`
+            raise ConfigError(_assignment_message(given))
+        from mlplab.config import setting_hint
+
+        known = [a[2:] for a in parser._option_string_actions if a.startswith("--")]
+        raise ConfigError(
+            f"{given!r}: settings are flags and their values (--name value), and {name!r} is "
+            f"no setting{setting_hint(name, known, '--{}')}; see `{parser.prog} --help`"
+        )
     if not yaml and not Path(given).exists():
         # `--lr 1 2`, `--workers 2 3`: argparse takes the second value for FILE.yaml.
         if args.command == "train":
@@ -1137,6 +1161,34 @@ def _os_error_line(err: OSError) -> str:
     return one_line(f"{err.strerror or type(err).__name__}{where}")
 
 
+def _setting_as_assignment(word: str, parser: argparse.ArgumentParser) -> bool:
+    """Whether ``word`` is a setting written as Python or Hydra write one (``lr=0.5``)."""
+    name, eq, _ = word.partition("=")
+    return bool(eq) and name.isidentifier() and f"--{name}" in parser._option_string_actions
+
+
+def _assignment_message(word: str) -> str:
+    name, _, value = word.partition("=")
+    return f"{word!r}: a setting is a flag and its value: --{name} {shlex.quote(value)}"
+
+
+# Dashes that slides, PDFs and word processors print for the two hyphens of a flag.
+_PASTED_DASHES = {"\u2013": "an en dash", "\u2014": "an em dash", "\u2212": "a minus sign"}
+
+
+def _no_pasted_dashes(owner: argparse.ArgumentParser, words: Sequence[str]) -> None:
+    """Refuse a flag typed with a dash that is not a hyphen (`–lr 0.5` pasted from a
+    slide): argparse took it for the config file's name, and named the next word."""
+    for word in words:
+        head = word[: len(word) - len(word.lstrip("-" + "".join(_PASTED_DASHES)))]
+        pasted = [c for c in head if c in _PASTED_DASHES]
+        if pasted and word[len(head) : len(head) + 1].isalpha():
+            owner.error(
+                f"{word!r} begins with {_PASTED_DASHES[pasted[0]]} ({pasted[0]}), as slides and "
+                f"PDFs print a flag's two hyphens: type --{word[len(head) :]}"
+            )
+
+
 def _leaves_files(args: argparse.Namespace) -> bool:
     """Whether the command's work is files (a run's record, a report, pictures, predictions
     written to --out): with a full standard output it goes on, and its console output is
@@ -1153,6 +1205,7 @@ def _main(argv: Sequence[str] | None) -> int:
     words = sys.argv[1:] if argv is None else argv
     args.flags_typed = [w[2:].split("=")[0] for w in words if w.startswith("--")]
     owner = args.commands.get(getattr(args, "command", None) or "", parser)
+    _no_pasted_dashes(owner, words)
     if extra:
         # Report unknown flags from the subcommand's parser, which knows its own flags.
         owner.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -720,6 +720,54 @@ def test_a_setting_with_one_dash_is_named_as_such(run_cli, tmp_path, command):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (  # a slide's en dash: taken for the config file, and the next word named
+            ["train", "--data", "xor", "\u2013lr", "0.5"],
+            "train: '\u2013lr' begins with an en dash (\u2013), as slides and PDFs print a "
+            "flag's two hyphens: type --lr",
+        ),
+        (
+            ["sweep", "--data", "xor", "--lr", "0.1", "0.5", "\u2014seed", "0", "1"],
+            "sweep: '\u2014seed' begins with an em dash (\u2014), as slides and PDFs print a "
+            "flag's two hyphens: type --seed",
+        ),
+        (
+            ["train", "\u2013-config", "examples/xor_nn.yaml"],
+            "'\u2013-config' begins with an en dash (\u2013)",
+        ),
+        (  # Python's or Hydra's way, after a file and after flags
+            ["train", str(EXAMPLES / "xor_nn.yaml"), "lr=0.5"],
+            "train: 'lr=0.5': a setting is a flag and its value: --lr 0.5",
+        ),
+        (
+            ["train", "--data", "xor", "lr=0.5"],
+            "'lr=0.5': a setting is a flag and its value: --lr 0.5",
+        ),
+        (
+            ["train", "--data", "xor", "epochs=3"],
+            "'epochs=3': settings are flags and their values (--name value), and 'epochs' is "
+            "no setting (did you mean --epoch?); see `mlplab train --help`",
+        ),
+        (  # a short flag guessed from other tools
+            ["train", "-c", str(EXAMPLES / "xor_nn.yaml")],
+            "train: unknown flag '-c': mlplab's flags are words after two dashes "
+            "(--class_weight, --config); see `mlplab train --help`",
+        ),
+    ],
+)
+def test_a_flag_pasted_or_written_as_another_tool_writes_it_is_named(
+    run_cli, tmp_path, args, needle
+):
+    """A dash pasted from a slide, `lr=0.5` and `-c` were told that a setting takes one
+    value (several make a sweep), naming the word after the mistake, or none."""
+    proc = run_cli(*args, cwd=tmp_path)
+    assert_one_line_error(proc, needle)
+    assert "sweep: `mlplab sweep`" not in proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_switch_given_twice_loses_nothing_and_is_accepted(run_cli):
     proc = run_cli("train", "--data", "xor", "-q", "--quiet", "--print_config")
     assert proc.returncode == 0, proc.stderr

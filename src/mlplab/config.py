@@ -1465,6 +1465,35 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
         raise
 
 
+def _missing_config_hint(p: Path) -> str:
+    """What may be meant by a config file that does not exist: its name without the
+    quotes a slide printed, a near name in its folder (xor-nn.yaml for xor_nn.yaml), the
+    file from inside examples/, or a clone's examples/ where an installed package has none."""
+    import difflib
+
+    quotes = "\u201c\u201d\u2018\u2019\"'"
+    if str(p)[:1] in quotes or str(p)[-1:] in quotes:
+        return f" (the quotes are part of the name: give {str(p).strip(quotes)})"
+    try:
+        names = [f.name for f in p.parent.iterdir() if f.suffix in (".yaml", ".yml")]
+    except OSError:  # no such folder, or one it may not list
+        names = []
+    near = difflib.get_close_matches(p.name, names, n=1, cutoff=0.8)
+    if near:
+        return f" (did you mean {p.parent / near[0]}?)"
+    if p.parts[:1] == ("examples",):
+        if Path.cwd().name == "examples" and Path(*p.parts[1:]).exists():
+            return f" (this folder is examples/ already: give {Path(*p.parts[1:])})"
+        if not Path("examples").is_dir():
+            # The help's examples name the lab configs of mlplab's repository, which an
+            # installed package does not carry.
+            return (
+                " (the lab configs are in examples/ of mlplab's repository and source "
+                "distribution, not in an installed package: run from a clone)"
+            )
+    return ""
+
+
 def _read_config_bytes(p: Path, name: str) -> bytes:
     """The file's bytes, after checking it is a regular file (:func:`open_regular`) of
     at most 1 MiB."""
@@ -1472,15 +1501,7 @@ def _read_config_bytes(p: Path, name: str) -> bytes:
         with open_regular(p) as f:
             raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        # The help's examples name the lab configs of mlplab's repository, which an
-        # installed package does not carry.
-        where = (
-            " (the lab configs are in examples/ of mlplab's repository and source "
-            "distribution, not in an installed package: run from a clone)"
-            if p.parts[:1] == ("examples",)
-            else ""
-        )
-        raise ConfigError(f"config file {name} does not exist{where}") from None
+        raise ConfigError(f"config file {name} does not exist{_missing_config_hint(p)}") from None
     except NotRegularFile as err:
         raise ConfigError(f"config file {name} is {err.kind}, not a YAML file") from None
     except OSError as err:

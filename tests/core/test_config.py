@@ -799,6 +799,27 @@ def test_a_missing_lab_config_says_where_the_lab_configs_are(tmp_path, monkeypat
         load_config("mine.yaml")
 
 
+def test_a_missing_config_file_is_told_what_was_likely_meant(tmp_path, monkeypatch):
+    """In a clone, examples/xor-nn.yaml (the run folder's spelling) was told to "run from a
+    clone"; from inside examples/, and with a slide's curly quotes, nothing was said."""
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "xor_nn.yaml").write_text("data: xor\n")
+    monkeypatch.chdir(tmp_path)
+    for typed in ("examples/xor-nn.yaml", "examples/xor_nn.yml"):
+        with pytest.raises(ConfigError) as err:
+            load_config(typed)
+        assert str(err.value).endswith("does not exist (did you mean examples/xor_nn.yaml?)")
+    with pytest.raises(ConfigError, match=r"'examples/unlike\.yaml' does not exist$"):
+        load_config("examples/unlike.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_config("\u201cexamples/xor_nn.yaml\u201d")
+    assert str(err.value).endswith("(the quotes are part of the name: give examples/xor_nn.yaml)")
+    monkeypatch.chdir(tmp_path / "examples")
+    with pytest.raises(ConfigError) as err:
+        load_config("examples/xor_nn.yaml")
+    assert str(err.value).endswith("(this folder is examples/ already: give xor_nn.yaml)")
+
+
 def test_the_python_entry_points_name_a_wrong_argument_in_one_line():
     """sweep(5) was a TypeError of os.fspath, train(subscribers=print) one of star
     unpacking, load_dataset(n_samples=-5) scikit-learn's own error (and 0 the default)."""

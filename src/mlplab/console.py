@@ -457,7 +457,38 @@ def end_notes(
     # read as opposite advice; a last point well above the lowest is the news.
     # Nor "still falling" of a loss of 1e28 beside the scale that made it so.
     late = (None if swung or scale else under_trained_note(cfg, result), swung)
-    return [n for n in (*notes, *late) if n]
+    return [n for n in (*notes, *late, gate_note(data, result, model)) if n]
+
+
+def gate_note(
+    data: Dataset, result: dict[str, Any], model: tuple[ModelSpec, dict[str, np.ndarray]] | None
+) -> str | None:
+    """An MLP that did not solve a logic gate's 4 rows, and why where its ReLUs show it:
+    XOR with --act relu fails on most seeds, and its printout read as the perceptron's,
+    with no word (the notes of a model that learnt nothing skip 4 rows). Not of a linear
+    model, which the perceptron lab shows failing on purpose."""
+    from mlplab.data.synthetic import GATES
+
+    acc = result.get("train_acc")
+    if data.name not in GATES or model is None or result.get("status") != "finished":
+        return None
+    spec, weights = model
+    if not isinstance(acc, float) or acc >= 1.0 or not spec.widths()[1:-1]:
+        return None
+    why = ""
+    if spec.act == "relu":
+        from mlplab.engines.numpy.model import MLP
+
+        x = np.asarray(data.X_train, dtype=np.float64)
+        on = [z[0] > 0 for z, _ in MLP(spec, [weights], dtype="float64").hidden_parts(x)]
+        if any(not layer.any() for layer in on):
+            why = ": a layer's ReLUs output 0 on every row (dead), and pass no gradient"
+        elif all(layer.all() for layer in on):
+            why = ": every ReLU is active on all 4 rows, so the net is linear on them, as a perceptron is"
+    return (
+        f"the MLP did not solve {data.name}'s 4 rows (accuracy {acc:.4g}){why}; another "
+        "--seed, a lower --lr, more units (--hid_dim 4) or --act tanh often does"
+    )
 
 
 # A training R² under this is a model that predicts about the target's mean, and one under

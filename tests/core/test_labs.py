@@ -52,6 +52,30 @@ def test_xor_nn_reaches_accuracy_one_and_cost_near_1e_3(engine):
     assert r["train_losses"][0] > 0.69  # starts at or above ln 2, as the lab's 0.74
 
 
+def test_an_mlp_that_does_not_solve_xor_says_why_and_the_perceptron_does_not():
+    """XOR with --act relu (the deck's "What's next? ReLU") fails on most seeds, and its
+    printout read as the perceptron's, with no word: its ReLUs are all active on the 4
+    rows (a linear net), or dead."""
+
+    def notes(name: str, **overrides) -> list[str]:
+        cfg = mlplab.load_config(EXAMPLES / f"{name}.yaml", {"log_every": 0, **overrides})
+        return mlplab.train(cfg, verbose=False, record=False).notes
+
+    tail = "; another --seed, a lower --lr, more units (--hid_dim 4) or --act tanh often does"
+    assert notes("xor_nn", act="relu", seed=2) == [
+        "the MLP did not solve xor's 4 rows (accuracy 0.5): every ReLU is active on all 4 "
+        "rows, so the net is linear on them, as a perceptron is" + tail
+    ]
+    assert notes("xor_nn", act="relu", lr=10.0) == [
+        "the MLP did not solve xor's 4 rows (accuracy 0.5): a layer's ReLUs output 0 on every "
+        "row (dead), and pass no gradient" + tail
+    ]
+    assert notes("xor_nn", act="relu", seed=1) == [
+        "the MLP did not solve xor's 4 rows (accuracy 0.75)" + tail
+    ]
+    assert notes("xor_nn") == [] and notes("xor_perceptron", epoch=2001) == []
+
+
 def test_xor_wide_deep_reaches_accuracy_one():
     r = lab("xor_wide_deep")
     assert r["test_acc"] == 1.0 and r["train_loss"] < 5e-3

@@ -1213,20 +1213,32 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
             if source:  # a file or flags: no Python call to take it
                 return f"{where}{loc!r} is no setting (an argument of {call} in Python)"
             return f"{where}{loc!r} is an argument of {call}, not a setting; {instead}"
-        hint = (
-            setting_hint(loc, setting_names())
-            if source
-            else setting_hint(
-                loc, [*setting_names(), *CALL_KEYWORDS], other=CALL_OTHER_NAMES, said=KEYWORD_CALLS
-            )
-        )
+
+        def hint_of(name: str) -> str:
+            if source:
+                return setting_hint(name, setting_names())
+            known = [*setting_names(), *CALL_KEYWORDS]
+            return setting_hint(name, known, other=CALL_OTHER_NAMES, said=KEYWORD_CALLS)
+
         # A file's user runs the command line; a Python call's reads the Config's fields.
         where_listed = (
             "`mlplab train --help`"
             if source
             else "mlplab.Config.model_fields (`mlplab train --help` says what each means)"
         )
-        return f"{where}unknown setting {short_repr(loc)}{hint}; see {where_listed} for the list"
+        # Every one at once: the lecture's args block pasted in, or a file of three such
+        # names, took a run for each (in_dim, then num_layers).
+        others = [
+            name
+            for e in err.errors()[1:]
+            if e["type"] == "extra_forbidden"
+            and (name := ".".join(str(p) for p in e["loc"] if not isinstance(p, int)))
+            not in (*SWEEP_OPTIONS, *CALL_ARGUMENTS)
+        ]
+        if others:
+            named = ", ".join(f"{short_repr(n)}{hint_of(n)}" for n in [loc, *others])
+            return f"{where}unknown settings {named}; see {where_listed} for the list"
+        return f"{where}unknown setting {short_repr(loc)}{hint_of(loc)}; see {where_listed} for the list"
     if etype == "invalid_key":
         return f"{where}setting names must be text, not {short_repr(first.get('input'))}"
     if etype == NOT_UTF8:  # its message shows the name, with the bytes that are not UTF-8

@@ -149,6 +149,30 @@ def test_bad_values_raise_one_line_naming_the_setting(values, needles):
         assert n in msg
 
 
+def test_every_unknown_setting_is_named_at_once(tmp_path):
+    """The lecture's args block pasted into mlplab.train(args), or a file of three such
+    names, was refused a name a run: in_dim, then num_layers; epochs, then LR."""
+    import argparse
+
+    import mlplab
+
+    args = argparse.Namespace(in_dim=2, num_layers=2, hid_dim=4, lr=0.1)
+    with pytest.raises(ConfigError) as err:
+        mlplab.train(args)
+    assert str(err.value).startswith(
+        "unknown settings 'in_dim' (the data sets the input and output widths), 'num_layers' "
+        "(did you mean 'n_layer'?); see mlplab.Config.model_fields"
+    )
+    f = tmp_path / "c.yaml"
+    f.write_text("epochs: 100\nLR: 0.1\ndata: xor\nlearning_rate: 0.1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(f)
+    assert str(err.value) == (
+        f"{f}: unknown settings 'epochs' (did you mean 'epoch'?), 'LR' (did you mean 'lr'?), "
+        "'learning_rate' (did you mean 'lr'?); see `mlplab train --help` for the list"
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "meant"),
     [("LR", "lr"), ("Hid_Dim", "hid_dim"), ("Learning_Rate", "lr"), ("DROPOUT", "dp_rate")],

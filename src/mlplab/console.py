@@ -469,8 +469,10 @@ def gate_note(
     model, which the perceptron lab shows failing on purpose."""
     from mlplab.data.synthetic import GATES
 
-    acc = result.get("train_acc")
+    acc, steps = result.get("train_acc"), result.get("steps")
     if data.name not in GATES or model is None or result.get("status") != "finished":
+        return None
+    if isinstance(steps, int) and steps < SHORT_RUN_STEPS:  # not trained yet, as above
         return None
     spec, weights = model
     if not isinstance(acc, float) or acc >= 1.0 or not spec.widths()[1:-1]:

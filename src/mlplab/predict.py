@@ -237,43 +237,21 @@ def _check_not_before_its_first_checkpoint(run_dir: str | Path) -> None:
 
 
 def _instead_of(path: Path) -> str | None:
-    """What to give for ``path``, which is not a run folder, or None where nothing is known."""
-    # RUN/checkpoints/last.safetensors, RUN/checkpoints or RUN/plots: RUN holds config.yaml.
-    here = Path(os.path.abspath(path))
-    for up in list(here.parents)[:2]:
-        if os.path.isfile(up / "config.yaml"):
-            shown = str(up) if path.is_absolute() else os.path.relpath(up)
-            return f"give the run folder that holds it, {shown!r} (with its config.yaml)"
-    if path.suffix.lower() == ".safetensors" and path.is_file():
-        # MLPClassifier.save writes one file, a checkpoint that names its class.
-        try:
-            estimator = load_checkpoint(path).meta.get("estimator")
-        except CheckpointError:
-            return None
-        if isinstance(estimator, dict) and estimator.get("class") in ESTIMATORS:
-            name = estimator["class"]
-            return (
-                f"it is a saved estimator ({name}.save), which predict does not read; in "
-                f"Python, mlplab.{name}.load({str(path)!r}) and then its .predict(X)"
-            )
-    runs = _run_folders(path)
-    if runs:  # log_path/exp_name: a sweep's folder, or that of one train's runs
-        if len(runs) == 1:
-            return f"it is an experiment folder of 1 run; give that run's folder, {str(runs[0])!r}"
+    """What to give for ``path``, a saved estimator's file, or None where it is none (the
+    other paths that are no run folder are told so by check_run_dir)."""
+    if path.suffix.lower() != ".safetensors" or not path.is_file():
+        return None
+    try:  # MLPClassifier.save writes one file, a checkpoint that names its class.
+        estimator = load_checkpoint(path).meta.get("estimator")
+    except CheckpointError:
+        return None
+    if isinstance(estimator, dict) and estimator.get("class") in ESTIMATORS:
+        name = estimator["class"]
         return (
-            f"it is an experiment folder of {len(runs)} runs; give one run's folder, "
-            f"e.g. {str(runs[0])!r} (its results.csv, from mlplab report, ranks them)"
+            f"it is a saved estimator ({name}.save), which predict does not read; in "
+            f"Python, mlplab.{name}.load({str(path)!r}) and then its .predict(X)"
         )
     return None
-
-
-def _run_folders(path: Path) -> list[Path]:
-    """The run folders (with a config.yaml) right inside ``path``, by name; none for a file."""
-    try:
-        children = sorted(path.iterdir()) if path.is_dir() else []
-    except OSError:
-        return []
-    return [c for c in children if os.path.isfile(c / "config.yaml")]
 
 
 # The classes whose save() writes a checkpoint file (mlplab.sklearn).

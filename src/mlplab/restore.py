@@ -51,7 +51,7 @@ from mlplab.errors import (
 )
 from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
 from mlplab.runs.curves import CURVES_FILE, saved_curves
-from mlplab.runs.record import log_path_of, read_result, run_dir_of, run_name
+from mlplab.runs.record import log_path_of, read_result, run_dir_of, run_folder_hint, run_name
 from mlplab.runs.writer import curve_fields
 from mlplab.trained import TrainedModel
 from mlplab.training.loop import LoopState, StackState
@@ -131,7 +131,11 @@ def check_run_dir(run_dir: Path, flag: str = "") -> None:
             if run_dir.exists()
             else "it does not exist"
         )
-        raise CheckpointError(f"{flag}{str(run_dir)!r} is not a run directory ({why})")
+        instead = run_folder_hint(run_dir)
+        raise CheckpointError(
+            f"{flag}{str(run_dir)!r} is not a run directory ({why})"
+            + (f"; {instead}" if instead else "")
+        )
 
 
 def resume_inputs(run_dir: Path) -> tuple[Config, Checkpoint | None]:

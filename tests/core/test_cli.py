@@ -768,6 +768,31 @@ def test_a_flag_pasted_or_written_as_another_tool_writes_it_is_named(
     assert not list(tmp_path.iterdir())
 
 
+def test_plot_and_resume_name_the_run_folder_meant(run_cli, tmp_path):
+    """A folder inside a run (its plots/ or checkpoints/) or an experiment folder was told
+    only that it is no run directory, as predict no longer was; a relative path that does
+    not exist, run from another folder, said nothing of where it was looked for."""
+    trained = run_cli(
+        "train", "--data", "xor", "--epoch", "3", "-q", "--log_path", "runs", cwd=tmp_path
+    )
+    assert trained.returncode == 0, trained.stderr
+    (run,) = (tmp_path / "runs" / "exp").glob("exp-*")
+    inside = f"give the run folder that holds it, 'runs/exp/{run.name}' (with its config.yaml)"
+    assert_one_line_error(run_cli("plot", f"runs/exp/{run.name}/plots", cwd=tmp_path), inside)
+    assert_one_line_error(
+        run_cli("backprop", "--resume", f"runs/exp/{run.name}/checkpoints", cwd=tmp_path), inside
+    )
+    assert_one_line_error(
+        run_cli("plot", "runs/exp", cwd=tmp_path),
+        f"it is an experiment folder of 1 run; give that run's folder, 'runs/exp/{run.name}'",
+    )
+    (tmp_path / "elsewhere").mkdir()
+    assert_one_line_error(
+        run_cli("plot", f"runs/exp/{run.name}", cwd=tmp_path / "elsewhere"),
+        f"(it does not exist); it was looked for in {tmp_path / 'elsewhere'}",
+    )
+
+
 def test_a_switch_given_twice_loses_nothing_and_is_accepted(run_cli):
     proc = run_cli("train", "--data", "xor", "-q", "--quiet", "--print_config")
     assert proc.returncode == 0, proc.stderr

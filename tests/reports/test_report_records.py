@@ -723,7 +723,8 @@ def test_report_with_no_folder_reads_runs_where_train_writes(run_cli, tmp_path) 
     """`mlplab report` alone said 'the following arguments are required: LOG_PATH'."""
     assert_one_line_error(
         run_cli("report", cwd=tmp_path),
-        "report: 'runs' is not a folder (nothing is there: no run has been written to it)",
+        f"report: 'runs' is not a folder (nothing is there in {tmp_path}: no run has been "
+        "written to it)",
     )
     trained = run_cli(
         "train", "--data", "xor", "--epoch", "5", "-q", "--plots", "none", cwd=tmp_path

@@ -27,7 +27,7 @@ from mlplab.errors import (
 )
 from mlplab.plots.recorder import SNAPSHOT_FILE
 from mlplab.runs.curves import CURVES_FILE, with_every_point
-from mlplab.runs.record import run_folder_around
+from mlplab.runs.record import run_folder_around, run_folder_hint
 
 if TYPE_CHECKING:
     from mlplab.plots.recorder import SnapshotRecorder
@@ -105,16 +105,18 @@ def redraw_run(
     if not run_dir.is_dir():
         # A data file given by mistake exists: saying it does not would mislead.
         why = "it is a file" if run_dir.exists() else "it does not exist"
-        raise CheckpointError(
-            f"plot: {str(run_dir)!r} is not a run directory ({why}); "
+        instead = run_folder_hint(run_dir) or (
             f"give a folder that holds result.json, or '{ACTIVATIONS_TARGET}'"
         )
+        raise CheckpointError(f"plot: {str(run_dir)!r} is not a run directory ({why}); {instead}")
     from mlplab.runs.record import read_result
 
     result = read_result(run_dir)
     if result is None:
+        hint = run_folder_hint(run_dir)
         raise CheckpointError(
             f"plot: {str(run_dir)!r} is not a run directory (no readable result.json)"
+            + (f"; {hint}" if hint else "")
         )
     from mlplab.plots.run_plots import WITHOUT_ROWS, draw_run_plots
 

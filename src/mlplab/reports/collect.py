@@ -143,7 +143,14 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
                 f"report: {str(path)!r} has no experiment {exp_name!r}"
                 + (f" (its experiments: {', '.join(names)})" if names else " (it is empty)")
             )
-        why = "it is a file" if root.exists() else "nothing is there: no run has been written to it"
+        # Where a relative path was looked for: a report run from another folder than the
+        # training was said "no run has been written to it" of runs just written.
+        here = "" if root.is_absolute() else f" in {os.getcwd()}"
+        why = (
+            "it is a file"
+            if root.exists()
+            else f"nothing is there{here}: no run has been written to it"
+        )
         raise ConfigError(f"report: {str(root)!r} is not a folder ({why})")
     rows: list[dict[str, Any]] = []
     skipped: list[Skipped] = []

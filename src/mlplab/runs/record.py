@@ -95,6 +95,32 @@ def run_folder_around(folder: str | Path) -> Path | None:
     return None
 
 
+def run_folder_hint(path: Path) -> str | None:
+    """What to give for ``path``, which is not a run folder, or None where nothing is known:
+    the run folder above a path inside one (its checkpoints/ or plots/), a run of an
+    experiment folder, or where a relative path was looked for."""
+    here = Path(os.path.abspath(path))
+    for up in list(here.parents)[:2]:  # RUN/checkpoints/last.safetensors, RUN/plots
+        if os.path.isfile(up / "config.yaml"):
+            shown = str(up) if path.is_absolute() else os.path.relpath(up)
+            return f"give the run folder that holds it, {shown!r} (with its config.yaml)"
+    try:
+        children = sorted(path.iterdir()) if path.is_dir() else []
+    except OSError:
+        children = []
+    runs = [c for c in children if os.path.isfile(c / "config.yaml")]
+    if len(runs) == 1:  # log_path/exp_name: a sweep's folder, or that of one train's runs
+        return f"it is an experiment folder of 1 run; give that run's folder, {str(runs[0])!r}"
+    if runs:
+        return (
+            f"it is an experiment folder of {len(runs)} runs; give one run's folder, "
+            f"e.g. {str(runs[0])!r} (its results.csv, from mlplab report, ranks them)"
+        )
+    if not path.is_absolute() and not os.path.lexists(path):  # run from another folder
+        return f"it was looked for in {os.getcwd()}"
+    return None
+
+
 def check_writable(log_path: str | Path) -> None:
     """Fail before training, with one line, if records could not be written."""
     p = Path(log_path)

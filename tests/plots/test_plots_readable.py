@@ -678,6 +678,18 @@ def test_regression_3d_fills_its_figure_and_its_titles_stay_apart(sinlog):
     assert all(_inside_figure(fig, t) for t in titles)
 
 
+def test_regression_3d_panels_share_the_surfaces_plane(sinlog):
+    """The test points' panels scaled to the test rows, the surface's to its grid: side by
+    side, the same x read differently in each box."""
+    data, predict = sinlog.dataset, sinlog.model_outputs
+    surf = surfaces.surface_for(data, predict)
+    fig = regression_3d_figure(surf, split_points(data, predict), data, sinlog.record, sinlog.spec)
+    left, right, bottom, top = surf.grid.extent
+    for ax in [ax for ax in fig.axes if ax.name == "3d"]:
+        assert ax.get_xlim() == pytest.approx((left, right))
+        assert ax.get_ylim() == pytest.approx((bottom, top))
+
+
 def test_train_and_val_curves_differ_by_more_than_colour() -> None:
     """In greyscale print blue and orange are two greys of one line: val is dashed."""
     from mlplab.plots.inputs import DataInfo

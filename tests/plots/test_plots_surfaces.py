@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from plots_testlib import IRIS, MOONS, RING, SINLOG, XOR_NN, model_classes, trained
 
+from mlplab.data.dataset import Dataset
 from mlplab.plots import surfaces
 
 
@@ -208,3 +209,40 @@ def test_a_samples_mistakes_are_counted_among_the_points_shown() -> None:
     fig.canvas.draw()
     box, inside = legend.get_window_extent(), fig.bbox
     assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0, (box, inside)
+
+
+def _tiny_plane(task: str, scale: float) -> Dataset:
+    """Two standardized features of range ~``scale`` around 0, in three splits."""
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(-scale, scale, size=(90, 2))
+    mean, std = raw.mean(axis=0), raw.std(axis=0)
+    X = (raw - mean) / std
+    y = (X[:, :1] if task == "regression" else (X[:, 0] > 0)).astype(np.float64)
+    parts = [a for s in (slice(0, 60), slice(60, 75), slice(75, 90)) for a in (X[s], y[s])]
+    return Dataset("tiny", task, *parts, ["tiny", "tinier"], ["y"], scaler=(mean, std))
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_a_feature_of_small_range_fills_its_grid(task):
+    """A feature of range 1e-4 got a fixed 0.1 of room each side: its data was a line at
+    the middle of the picture, and the model's boundary was out of view."""
+    data = _tiny_plane(task, 1e-4)
+    raw = surfaces.all_raw_points(data)
+    lo, hi = raw.min(axis=0), raw.max(axis=0)
+    left, right, bottom, top = surfaces.make_grid(data).extent
+    pad = (surfaces.REGRESSION_MARGIN if task == "regression" else surfaces.MARGIN) * (hi - lo)
+    np.testing.assert_allclose([left, bottom], lo - pad)
+    np.testing.assert_allclose([right, top], hi + pad)
+    if task == "binary":  # the boundary at the data's middle splits the picture
+        s = surfaces.surface_for(data, lambda X: X[:, :1], n=40)
+        assert isinstance(s, surfaces.ClassSurface)
+        assert 0.3 < s.classes.mean() < 0.7
+
+
+def test_a_constant_feature_still_gets_a_range():
+    data = _tiny_plane("binary", 1.0)
+    data.X_train[:, 1] = data.X_val[:, 1] = data.X_test[:, 1] = 0.0  # at its mean
+    left, right, bottom, top = surfaces.make_grid(data).extent
+    mean = data.scaler[0][1]
+    assert (bottom, top) == pytest.approx((mean - 0.1, mean + 0.1))
+    assert right - left < 3  # the other axis stays relative to its span (~2)

@@ -366,7 +366,7 @@ def regression_3d_figure(
     for i, (title, z) in enumerate(panels):
         ax: Any = fig.add_axes(_PANELS_3D[i], projection="3d")  # an Axes3D
         ax.scatter(X[:, 0], X[:, 1], z, c=z, cmap="viridis", norm=norm, s=8, depthshade=False)
-        _axes_3d(ax, feats, target, title, lo, hi)
+        _axes_3d(ax, feats, target, title, lo, hi, surface.grid)
     ax = fig.add_axes(_PANELS_3D[2], projection="3d")
     step = max(1, surface.grid.xx.shape[0] // surface_points)
     sl = (slice(None, None, step), slice(None, None, step))
@@ -382,7 +382,7 @@ def regression_3d_figure(
         antialiased=False,
     )
     title = "model surface" + ("\n(cut off at the data's range)" if clipped else "")
-    _axes_3d(ax, feats, target, title, lo, hi)
+    _axes_3d(ax, feats, target, title, lo, hi, surface.grid)
     fig.colorbar(
         ScalarMappable(norm=norm, cmap="viridis"), cax=fig.add_axes(_COLORBAR_3D), label=target
     )
@@ -399,8 +399,19 @@ _COLORBAR_3D = (0.91, 0.13, 0.012, 0.62)
 
 
 def _axes_3d(
-    ax: Any, feats: tuple[str, str], target: str, title: str, lo: float, hi: float
+    ax: Any,
+    feats: tuple[str, str],
+    target: str,
+    title: str,
+    lo: float,
+    hi: float,
+    grid: surfaces.Grid,
 ) -> None:
+    # Every panel over the surface's plane: the test points alone spanned less of it,
+    # so the three boxes had three scales side by side.
+    left, right, bottom, top = grid.extent
+    ax.set_xlim(left, right)
+    ax.set_ylim(bottom, top)
     ax.set_xlabel(feats[0])
     ax.set_ylabel(feats[1])
     ax.set_zlabel(target)

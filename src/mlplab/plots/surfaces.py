@@ -176,15 +176,17 @@ def make_grid(data: Dataset, n: int = GRID, margin: float | None = None) -> Grid
     """An ``n`` x ``n`` grid covering every data point (train, val, test) with a margin.
 
     The margin is ``margin`` of the span on each axis (default :data:`MARGIN`, or
-    :data:`REGRESSION_MARGIN` for regression; at least 0.1 units for classes, 1e-3 for
-    regression, so that a constant feature still gets a visible range).
+    :data:`REGRESSION_MARGIN` for regression). Only a constant feature (span 0) gets a
+    fixed one, 0.1 units for classes and 1e-3 for regression, so that it still has a range.
     """
     if margin is None:
         margin = REGRESSION_MARGIN if data.task == "regression" else MARGIN
     least = 1e-3 if data.task == "regression" else 0.1
     pts = all_raw_points(data)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    pad = np.maximum((hi - lo) * margin, least)
+    # Relative to the span: a fixed floor drew a feature of range 1e-4 as a line in a
+    # window 0.2 wide, where the model's boundary (and the units' outputs) fell out of view.
+    pad = np.where(hi > lo, (hi - lo) * margin, least)
     lo, hi = lo - pad, hi + pad
     xs = np.linspace(lo[0], hi[0], n)
     ys = np.linspace(lo[1], hi[1], n)

@@ -599,6 +599,11 @@ NETWORKS = [
         [f"feature_{i}" for i in range(8)],
         [f"class_{i}" for i in range(8)],
     ),
+    (  # ten classes that read alike cut at their default place (category_0…label)
+        ModelSpec(2, 10, 2, 10, "relu", task="multiclass"),
+        ["a", "b"],
+        [f"category_{i:02d}_{'longish_label' if i % 3 == 0 else 'x'}" for i in range(10)],
+    ),
 ]
 
 
@@ -613,6 +618,21 @@ def test_network_words_and_keys_are_clear_of_each_other_and_inside(spec, feature
     for box in every:
         assert whole.x0 <= box.x0 and box.x1 <= whole.x1, (box, whole)
         assert whole.y0 <= box.y0 and box.y1 <= whole.y1, (box, whole)
+
+
+def test_names_that_read_alike_when_cut_are_cut_where_they_differ():
+    """Ten classes category_00_longish_label ... all read category_0…label at a node's 16
+    characters, so all were drawn whole, past the diagram's edge."""
+    names = [f"category_{i:02d}_longish_label" for i in range(10)]
+    short = short_labels(names, 16)
+    assert short[3] == "category_03…abel" and len(set(short)) == 10
+    assert all(len(n) <= 16 for n in short)
+    # Names that differ only in the middle keep a stretch of it, between two '…'.
+    names = [f"experimental_condition_{w}_at_baseline" for w in ("alpha", "beta", "gamma")]
+    short = short_labels(names, 16)
+    assert len(set(short)) == 3 and all(len(n) <= 16 and n.count("…") == 2 for n in short)
+    assert all(w[:4] in n for w, n in zip(("alpha", "beta", "gamma"), short, strict=True))
+    assert short_labels(["short", "names"], 16) == ["short", "names"]
 
 
 def test_the_bias_fill_has_a_colour_bar_of_the_fills_drawn():

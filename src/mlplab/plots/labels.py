@@ -63,9 +63,45 @@ def short_label(name: str, limit: int = AXIS_CHARS) -> str:
 
 
 def short_labels(names: list[str], limit: int = CLASS_CHARS) -> list[str]:
-    """Each of ``names`` shortened, unless two would then read alike: then all whole."""
-    short = [short_label(n, limit) for n in names]
-    return short if len(set(short)) == len(set(names)) else list(names)
+    """Each of ``names`` shortened to ``limit`` characters, as :func:`short_label` does.
+
+    Where two would then read alike (``category_0…label`` for both
+    ``category_00_longish_label`` and ``category_03_longish_label``), the cut moves to
+    keep the part where they differ: first another split of start and end
+    (``category_00…abel``), then a start, a stretch of the middle and an end
+    (``exp…n_alpha_m…ine``). Names are kept whole only where no cut tells them apart.
+    """
+    names = [str(n) for n in names]
+    long = [n for n in names if len(n) > limit]
+    if not long:
+        return names
+    # (head, start of the middle stretch, its length, tail): the default split first,
+    # then the nearest others, each end at least `end` long ("e…ta_at_baseline" told
+    # little of its name).
+    end = (limit - 2) // 4
+    tails = sorted(range(end, limit - end), key=lambda t: abs(t - limit // 3))
+    cuts = [(limit - 1 - t, 0, 0, t) for t in tails]
+    middle = limit - 2 - 2 * end
+    # The stretch where the names begin to differ (with a little before it) first.
+    anchor = len(os.path.commonprefix(long)) - middle // 4  # noqa: RUF071 (characters, not paths)
+    starts = sorted(range(end + 1, max(map(len, long))), key=lambda s: abs(s - anchor))
+    cuts += [(end, s, middle, end) for s in starts]
+    for cut in cuts:
+        short = [n if len(n) <= limit else _cut(n, *cut) for n in names]
+        if len(set(short)) == len(set(names)):
+            return short
+    return names
+
+
+def _cut(name: str, head: int, start: int, middle: int, tail: int) -> str:
+    """``name``'s first ``head`` and last ``tail`` characters around '…'; with
+    ``middle`` characters from ``start`` between two '…' (moved to lie within what the
+    ends leave out, with a character left out each side)."""
+    ends = name[:head], name[len(name) - tail :]
+    if not middle:
+        return f"{ends[0]}…{ends[1]}"
+    start = min(max(start, head + 1), len(name) - tail - middle - 1)
+    return f"{ends[0]}…{name[start : start + middle]}…{ends[1]}"
 
 
 def plane_names(data: _Named) -> tuple[str, str]:

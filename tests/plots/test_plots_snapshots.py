@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -355,3 +356,26 @@ def test_a_snapshot_file_whose_arrays_ask_for_more_than_it_holds_is_refused_unre
     write_npz_bomb(tmp_path / SNAPSHOT_FILE, ("steps", "frames", "meta"))
     with pytest.raises(ValueError, match="would unpack into 3,221,225,472 bytes"):
         SnapshotRecorder.of_run(tmp_path)
+
+
+def test_long_class_names_are_shortened_as_the_surface_has_them_and_stay_in_the_gif(ring_rec):
+    """The GIF's colour bar cut four classes experimental_condition_alpha ... to their
+    first 11 characters, 'experimenta', the same for all four, and its label was off the
+    frame; the grid named them whole, unlike surface.png."""
+    from matplotlib.colorbar import Colorbar
+
+    from mlplab.plots.snapshots import gif_frames
+    from mlplab.plots.titles import class_names
+
+    rec = copy.copy(ring_rec)
+    names = [f"experimental_condition_{w}" for w in ("alpha", "beta", "gamma")]
+    rec.info = dataclasses.replace(ring_rec.info, class_names=names)
+    shown = class_names(rec.info, 3)
+    assert shown != names and len(set(shown)) == 3  # shortened, still apart
+    fig = grid_figure(rec)
+    (bar,) = [ax for ax in fig.axes if isinstance(getattr(ax, "_colorbar", None), Colorbar)]
+    assert [t.get_text() for t in bar.get_yticklabels()] == shown
+    last = gif_frames(rec)[-1]
+    ink = last.astype(int).sum(axis=-1) < 3 * 160  # text and lines, not the background
+    assert ink[:, -int(0.4 * last.shape[1]) :].any()  # the bar and its names ...
+    assert not ink[:, -3:].any()  # ... end before the frame's right edge

@@ -41,6 +41,7 @@ from mlplab.plots.style import (
     set_title,
     styled,
 )
+from mlplab.plots.titles import class_names, target_name
 
 __all__ = [
     "SnapshotRecorder",
@@ -120,14 +121,12 @@ def _value_range(rec: SnapshotRecorder) -> tuple[float, float]:
 def _colorbar(fig: Figure, rec: SnapshotRecorder, image: Any, **where: Any) -> None:
     """The colour bar of the frames: P(class 1), the classes, or the predicted value."""
     info = rec.info
+    # Names shortened as the surface plot's colour bar has them.
     if info.task == "multiclass":
-        n = max(2, len(info.class_names or []))
-        names = list(info.class_names or [str(c) for c in range(n)])
-        class_colorbar(fig, names, **where)
+        class_colorbar(fig, class_names(info, max(2, len(info.class_names or []))), **where)
         return
     if info.task == "binary":
-        positive = (info.class_names or ["0", "1"])[-1]
-        fig.colorbar(image, label=f"P({positive})", **where)
+        fig.colorbar(image, label=f"P({class_names(info, 2)[1]})", **where)
         return
     lo, hi = _value_range(rec)
     below = min(float(np.min(x)) for x in rec.frames) < lo
@@ -135,8 +134,7 @@ def _colorbar(fig: Figure, rec: SnapshotRecorder, image: Any, **where: Any) -> N
     extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
         (below, above), "neither"
     )
-    target = (info.target_names or ["y"])[0]
-    fig.colorbar(image, label=f"predicted {target}", extend=extend, **where)
+    fig.colorbar(image, label=f"predicted {target_name(info, 0)}", extend=extend, **where)
 
 
 def _draw_points(ax: Any, rec: SnapshotRecorder) -> None:
@@ -235,6 +233,7 @@ def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.n
     ax.set_xlabel(feats[0])
     ax.set_ylabel(feats[1])
     title = set_title(ax, rec.title())
+    _widen_to_fit(fig)
     canvas = fig.canvas
     assert isinstance(canvas, FigureCanvasAgg)
     out = []
@@ -248,6 +247,22 @@ def gif_frames(rec: SnapshotRecorder, max_frames: int = MAX_FRAMES) -> list[np.n
         canvas.draw()
         out.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
     return out
+
+
+def _widen_to_fit(fig: Figure) -> None:
+    """Widen ``fig`` by what its axes (the colour bar's class names and label) need past
+    its right edge, each axes keeping its size and place in inches: at 6 inches the
+    names were cut to their first 11 characters, and the bar's label was off the frame."""
+    fig.canvas.draw()
+    width, height = fig.get_size_inches()
+    over = fig.get_tightbbox().x1 - width  # inches
+    if over <= 0:
+        return
+    scale = width / (width + over + 0.1)
+    for ax in fig.axes:
+        x0, y0, w, h = ax.get_position().bounds
+        ax.set_position((x0 * scale, y0, w * scale, h))
+    fig.set_size_inches(width + over + 0.1, height)
 
 
 def write_gif(rec: SnapshotRecorder, path: Path) -> None:

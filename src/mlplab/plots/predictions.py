@@ -5,6 +5,7 @@ data, the fitted curve or each class's probability along x.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -77,15 +78,7 @@ def confusion_figure(
                 c = int(cm[i, j])
                 color = ink_on(image.cmap(image.norm(np.asarray(c))))
                 ax.text(j, i, str(c), ha="center", va="center", fontsize=10, color=color)
-    # Turned only where the names would run into each other: about 48 characters fit
-    # across the axes (ten one-digit classes stay upright; three long names turn).
-    turn = len(col_names) * max(len(str(c)) for c in col_names) > 48
-    ax.set_xticks(
-        np.arange(len(col_names)),
-        labels=col_names,
-        rotation=45 if turn else 0,
-        ha="right" if turn else "center",
-    )
+    ax.set_xticks(np.arange(len(col_names)), labels=col_names)
     ax.set_yticks(np.arange(n), labels=names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
@@ -98,7 +91,22 @@ def confusion_figure(
             f" ({kept} of {confusion.n_points} test points)"
         )
     set_title(ax, f"{title_head(data, result, spec)} · {metric_text(result, data.task)}\n{what}")
+    _turn_if_crowded(ax)
     return fig
+
+
+def _turn_if_crowded(ax: Axes) -> None:
+    """Turn the x tick labels where, upright, two would run into each other, measured as
+    drawn: a count of characters let two 24-character names through, run together over
+    an axes that the long y tick labels had made narrow. Ten digits stay upright."""
+    fig = ax.get_figure(root=True)
+    assert fig is not None
+    fig.draw_without_rendering()  # the layout: the axes' width, its labels' places
+    boxes = [t.get_window_extent() for t in ax.get_xticklabels()]
+    gap = 6 * fig.dpi / 72  # at least 6 points apart: half an em
+    if any(b.x0 - a.x1 < gap for a, b in itertools.pairwise(boxes)):
+        for t in ax.get_xticklabels():
+            t.set(rotation=45, ha="right")
 
 
 @styled

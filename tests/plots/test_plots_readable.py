@@ -410,6 +410,24 @@ def test_confusion_class_names_never_run_into_each_other(names):
         assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
 
 
+@pytest.mark.parametrize("names", [["0", "1"], ["recovered in full", "relapsed" * 3]])
+def test_a_best_models_confusion_title_stays_inside_its_figure(names):
+    """`mlplab plot RUN --checkpoint best` drew 'ighdim.csv · mlp 300-100-1 relu · best
+    model (epoch 1), test acc 0.733': a line wrapped to the figure's width, centred on an
+    axes that the tick labels and the colour bar had pushed off the figure's centre."""
+    from mlplab.plots.inputs import Confusion, DataInfo
+    from mlplab.plots.titles import DRAWN_CHECKPOINT
+
+    spec = ModelSpec(300, 1, 1, 100, "relu", task="binary")
+    data = DataInfo("highdim.csv", "binary", [f"g{i}" for i in range(300)], ["y"], names)
+    record = {"test_acc": 0.733, DRAWN_CHECKPOINT: "best", "best_epoch": 1}
+    counts = np.array([[25, 9], [7, 19]])
+    fig = confusion_figure(Confusion(counts, np.arange(2), 2, 60), data, record, spec)
+    title = fig.axes[0].title
+    assert title.get_text().startswith("highdim.csv · mlp 300-100-1 relu · best model")
+    assert _inside_figure(fig, title), title.get_window_extent()
+
+
 def test_long_column_and_class_names_stay_inside_every_picture(tmp_path):
     """Columns named as sentences and classes of a few words ran past the figure's edges
     and pushed the title off: they are shortened around '…', keeping both ends."""

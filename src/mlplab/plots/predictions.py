@@ -26,6 +26,7 @@ from mlplab.plots.style import (
     POINT_BLUE,
     POINT_ORANGE,
     SPLIT_POINTS,
+    centre_title,
     class_colors,
     ink_on,
     new_figure,
@@ -90,8 +91,10 @@ def confusion_figure(
             f"\nthe {n} of {confusion.n_classes} classes with the most errors"
             f" ({kept} of {confusion.n_points} test points)"
         )
-    set_title(ax, f"{title_head(data, result, spec)} · {metric_text(result, data.task)}\n{what}")
+    title = f"{title_head(data, result, spec)} · {metric_text(result, data.task)}\n{what}"
+    set_title(ax, title)
     _turn_if_crowded(ax)
+    centre_title(ax)
     return fig
 
 

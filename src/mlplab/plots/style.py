@@ -366,6 +366,21 @@ def set_title(ax: Any, text: str) -> Any:
     return ax.set_title(wrap_title(text, ax.figure.get_size_inches()[0] / columns), y=1.0, pad=8)
 
 
+def centre_title(ax: Any) -> None:
+    """Centre ``ax``'s title (from :func:`set_title`) on the figure, as the axes are laid
+    out: call it once the figure is filled.
+
+    :func:`set_title` wraps lines to the figure's width, but matplotlib centres a title on
+    its axes: where tick labels on one side and a colour bar on the other push the axes
+    off the figure's centre, a line that fit ran past the nearer edge (a best model's
+    confusion matrix lost the first letter of its data's name).
+    """
+    fig = ax.get_figure(root=True)
+    fig.draw_without_rendering()  # the layout: where the axes sit
+    box = ax.get_position()
+    ax.title.set_x((0.5 - box.x0) / box.width)  # the figure's middle, in the axes' units
+
+
 def set_suptitle(fig: Figure, text: str, beside: float = 0.0, **kw: Any) -> Any:
     """The figure's title, each line wrapped to its width (a line wider than the figure
     was cut at both ends: a best model's test R², lost), less ``beside`` inches on each

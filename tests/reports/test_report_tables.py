@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -545,8 +546,8 @@ def test_a_first_rank_over_its_surviving_seeds_alone_is_named(
     out = capsys.readouterr().out
     assert (  # what the interval takes for granted, under the table and on the page
         "95% CI: Student-t interval of the mean over seeds, clipped to [0, 1] (it takes the "
-        "seeds' results as spread normally: under 5 seeds, or with seeds stuck at chance, it "
-        "is often too narrow);"
+        "seeds' results as spread normally: under 5 seeds, or with a few seeds far from the "
+        "others, it is often too narrow);"
     ) in out
     assert "it takes the seeds&#x27; results as spread normally" in rep.html_path.read_text()
     notes = [n for n in out.splitlines() if "finished seed" in n]
@@ -559,6 +560,15 @@ def test_a_first_rank_over_its_surviving_seeds_alone_is_named(
         record = json.loads(path.read_text())
         lost = record["lr"] == rep.summary.iloc[1]["lr"]
         path.write_text(json.dumps({**record, "status": "diverged" if lost else "finished"}))
+    report(log)
+    assert "finished seed" not in capsys.readouterr().out
+    # A stopped copy of a seed that finished elsewhere leaves no seed out.
+    for path in sorted((log / "exp").glob("*/result.json")):
+        record = json.loads(path.read_text())
+        path.write_text(json.dumps({**record, "status": "finished"}))
+    copy = shutil.copytree(path.parent, log / "exp" / "stopped-copy")
+    record = json.loads((copy / "result.json").read_text())
+    (copy / "result.json").write_text(json.dumps({**record, "status": "interrupted"}))
     report(log)
     assert "finished seed" not in capsys.readouterr().out
 
@@ -580,6 +590,9 @@ def test_the_first_of_many_configs_is_told_to_be_quoted_by_its_test_metric(tmp_p
     )
     fewer = make_section("grid", "classification", pd.DataFrame(rows[2:]), ["lr"], None)
     assert chosen_note([fewer]) == ""
+    # xor's test rows are its validation rows: they chose rank 1 too.
+    gate = make_section("xor", "classification", pd.DataFrame(rows).assign(data="xor"), ["lr"])
+    assert chosen_note([gate]) == ""
 
 
 def test_configs_of_fewer_seeds_than_the_others_are_named(tmp_path: Path) -> None:

@@ -477,6 +477,11 @@ def test_a_result_json_set_beside_run_folders_hides_none_of_them(tmp_path: Path)
         (stray, "not a run's record: its folder holds runs (a copy set beside them?)")
         for stray in (log / "exp" / "result.json", log / "result.json")
     ]
+    # The folder itself (it was refused as "a run folder", whose record the page would
+    # change), and by exp_name: its runs, the page beside them.
+    for folder, exp_name in ((log / "exp", None), (log, "exp")):
+        rep = report(folder, exp_name=exp_name, verbose=False)
+        assert len(rep.runs) == 3 and rep.html_path == log / "exp" / "report.html"
 
 
 def test_copies_of_a_run_that_differ_are_named_and_a_stopped_copy_demotes_nothing(

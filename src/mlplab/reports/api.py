@@ -902,6 +902,14 @@ def _all_numbers(values: pd.Series) -> bool:
     )
 
 
+def _holds_runs(folder: Path) -> bool:
+    """Whether run folders lie below ``folder`` (an experiment's, or a log_path's)."""
+    return any(
+        next(folder.glob(pattern), None) is not None
+        for pattern in ("*/result.json", "*/*/result.json")
+    )
+
+
 def writable_folder(path: Path, given: bool = True) -> Path:
     """``path``, made if missing, once it is known that files can be written in it.
 
@@ -913,6 +921,8 @@ def writable_folder(path: Path, given: bool = True) -> Path:
     from mlplab.runs.record import run_folder_around
 
     inside = run_folder_around(path)
+    if inside is not None and _holds_runs(inside):
+        inside = None  # a result.json set beside runs (the walk names it): no run's folder
     if inside is not None and not given:
         # The user gave no --out: the default (the folder read) is what is refused.
         raise ConfigError(

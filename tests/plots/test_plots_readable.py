@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import tracemalloc
+import types
 
 import numpy as np
 import pytest
@@ -426,6 +427,19 @@ def test_a_best_models_confusion_title_stays_inside_its_figure(names):
     title = fig.axes[0].title
     assert title.get_text().startswith("highdim.csv · mlp 300-100-1 relu · best model")
     assert _inside_figure(fig, title), title.get_window_extent()
+
+
+def test_two_long_feature_names_that_differ_in_the_middle_label_their_axes_apart() -> None:
+    """'length measured in the morning in the field (mm)' and '... evening ...' were cut
+    one by one to the same text, on both axes of a surface."""
+    from mlplab.plots.labels import AXIS_CHARS, plane_names
+
+    names = [
+        f"length of the left sepal measured in the {t} in the field (mm)"
+        for t in ("morning", "evening")
+    ]
+    x, y = plane_names(types.SimpleNamespace(feature_names=names))
+    assert x != y and max(len(x), len(y)) <= AXIS_CHARS
 
 
 def test_long_column_and_class_names_stay_inside_every_picture(tmp_path):

@@ -108,4 +108,7 @@ def plane_names(data: _Named) -> tuple[str, str]:
     """Names of the two features of planar data (``x1``, ``x2`` if the data has none),
     as an axis shows them."""
     names = [*data.feature_names, "x1", "x2"]
-    return short_label(names[0]), short_label(names[1])
+    # Together: two names that differ in the middle (morning, evening) read alike cut
+    # one by one, on both axes.
+    x, y = short_labels(names[:2], AXIS_CHARS)
+    return x, y

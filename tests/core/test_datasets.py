@@ -2066,6 +2066,21 @@ def test_a_target_of_rates_or_prices_with_their_signs_is_told_to_write_plain_num
     for task in ("auto", "regression"):
         line = refused(tmp_path / "p.csv", prices.to_csv(index=False), target="price", task=task)
         assert line.endswith(hint.format("'$16,487.29'")), line
+    # Ungrouped prices, a currency's code, and a bare 0 beside rates (the note's example
+    # has its sign).
+    for values, shown in (
+        ([f"${4395.97 + 7 * i:.2f}" for i in range(60)], "'$4395.97'"),
+        ([f"USD {72.81 + i:.2f}" for i in range(60)], "'USD 72.81'"),
+    ):
+        frame = pd.DataFrame({"a": range(60), "p": values})
+        line = refused(tmp_path / "q.csv", frame.to_csv(index=False), target="p", task="regression")
+        assert line.endswith(hint.format(shown)), line
+    rates = pd.DataFrame({"a": range(60), "rate": ["0", "10%", "20%", "5%"] * 15})
+    rates.to_csv(tmp_path / "z.csv", index=False)
+    assert any(
+        n.startswith("target column 'rate' holds numbers written with a % or currency sign ('10%')")
+        for n in load_dataset(str(tmp_path / "z.csv"), target="rate").notes
+    )
     words = pd.DataFrame({"a": range(60), "grade": ["low", "high", "mid"] * 20})
     words.to_csv(tmp_path / "w.csv", index=False)
     assert not any("sign" in n for n in load_dataset(str(tmp_path / "w.csv"), target="grade").notes)

@@ -846,18 +846,31 @@ def _from_file(
         # '28%', '$16.50': rates and prices read as 51 classes named so, without a word.
         ds.notes.append(
             f"target column {targets[0]!r} holds numbers written with a % or currency sign "
-            f"({names[0]!r}), read as {len(names)} classes; to fit them as numbers, write "
+            f"({_signed_example(names)!r}), read as {len(names)} classes; to fit them as numbers, write "
             "the column as plain numbers (1234.5)"
         )
     return ds
 
 
+# A rate or a price as a spreadsheet or a database shows it: 28%, $4395.97, 87,78 €,
+# USD 72.81 (digits grouped or not).
+_CURRENCY = r"(?:[$€£¥]|(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|CNY|INR)\b)"
+_SIGNED_NUMBER = re.compile(
+    rf"{_CURRENCY}?\s*[+-]?{_CURRENCY}?\s*\d[\d,.'’\u00a0\u202f]*\s*(?:%|{_CURRENCY})?"
+)
+_SIGN = re.compile(rf"%|{_CURRENCY}")
+
+
+def _signed_example(values: list[str]) -> str:
+    """The first of ``values`` with its sign (28%, not a bare 0 beside it)."""
+    return next(v for v in values if _SIGN.search(v))
+
+
 def _signed_numbers(values: list[str]) -> bool:
     """Whether every one of ``values`` is a number as a spreadsheet shows a rate or a
-    price: a % or currency sign on each."""
-    return all(
-        _FORMATTED_NUMBER.fullmatch(v.strip()) and any(c in v for c in "%$€£¥") for v in values
-    )
+    price, with a % or currency sign on some (a bare 0 beside 10%)."""
+    values = [v.strip() for v in values]
+    return all(_SIGNED_NUMBER.fullmatch(v) for v in values) and any(_SIGN.search(v) for v in values)
 
 
 def _many_whole_numbers_note(ycols: Any, task: str) -> list[str]:  # a DataFrame
@@ -1224,7 +1237,7 @@ def _comma_numbers_hint(col, path: str) -> str:  # col: pandas.Series
     if len(values) and _signed_numbers(list(values.unique())):
         return (
             f"; its values look like numbers written with a % or currency sign "
-            f"({values.iloc[0]!r}): write the column as plain numbers (1234.5)"
+            f"({_signed_example(list(values))!r}): write the column as plain numbers (1234.5)"
         )
     if not len(values) or not (thousands or values.str.fullmatch(_COMMA_WRITTEN).all()):
         return ""

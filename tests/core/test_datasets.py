@@ -1633,18 +1633,22 @@ def test_class_names_that_pandas_reads_as_missing_are_classes(tmp_path):
 
 
 def test_class_codes_with_leading_zeros_keep_them(tmp_path):
-    """Class labels written as codes (01, 02; 007 and 7 apart) are the labels as written:
-    read as numbers they were 1 and 2, and predictions wrote them so, and 007 and 7 were
-    one class. Labels of plain numbers stay numbers."""
+    """Class labels written as codes (01, 02, 007) are the labels as written: read as
+    numbers they were 1 and 2, and predictions wrote them so. Labels of plain numbers, and
+    a number written two ways (01 and 1), stay numbers."""
     rows = ["a,b,code", *(f"{i / 10},{(i * 7) % 5},{('01', '02', '10')[i % 3]}" for i in range(30))]
     (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
     ds = load_dataset(str(tmp_path / "t.csv"))
     assert ds.class_names == ["01", "02", "10"]
     assert ds.label_kind == "text"
     assert list(ds.classes) == ["01", "02", "10"]
-    rows = ["a;code", *(f"{i};{(' 007', '7')[i % 2]}" for i in range(30))]  # ; and a space
+    rows = ["a;code", *(f"{i};{(' 007', '8')[i % 2]}" for i in range(30))]  # ; and a space
     (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
-    assert load_dataset(str(tmp_path / "t.csv")).class_names == ["007", "7"]
+    assert load_dataset(str(tmp_path / "t.csv")).class_names == ["007", "8"]
+    # One number written two ways (01 beside 1) is one class, as numbers read it.
+    rows = ["a,code", *(f"{i},{('01', '1', '7', '12')[i % 4]}" for i in range(40))]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    assert load_dataset(str(tmp_path / "t.csv")).class_names == ["1", "7", "12"]
     rows = ["a,code", *(f"{i},{(1, 2, 10)[i % 3]}" for i in range(30))]
     (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
     ds = load_dataset(str(tmp_path / "t.csv"))

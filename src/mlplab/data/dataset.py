@@ -1420,7 +1420,8 @@ def _infer_task(ycols, task: str) -> str:
 def _zero_padded(path: str, name: str, col):  # -> pandas.Series | None
     """Class labels written as codes with leading zeros (months 01 to 12, departments 007):
     their text, as the file has it. Read as numbers they were 1 and 7, which predictions
-    and a record's class names wrote so; and '007' and '7' became one class."""
+    and a record's class names wrote so. A number written two ways (01 and 1) stays one
+    class, read as a number."""
     import pandas as pd
 
     from mlplab.data.files import column_as_written
@@ -1436,6 +1437,8 @@ def _zero_padded(path: str, name: str, col):  # -> pandas.Series | None
     # The same rows, read alike: a mismatch (a row the table read skipped) keeps numbers.
     if not (pd.to_numeric(text, errors="coerce").to_numpy() == col.to_numpy()).all():
         return None
+    if text.groupby(col.to_numpy()).nunique().max() > 1:
+        return None  # 01 beside 1: one class in two spellings, not two classes
     return text.set_axis(col.index)
 
 

@@ -375,10 +375,11 @@ def _config_path(args: argparse.Namespace) -> None:
 
     if args.config is not None and args.config != given:
         raise ConfigError(f"two config files: {given!r} and --config {args.config!r}; give one")
-    yaml = given.endswith((".yaml", ".yml"))
+    # With the curly quotes a slide pasted around it, a file's name is still one.
+    yaml = given.strip("\u201c\u201d\u2018\u2019\"'").endswith((".yaml", ".yml"))
     parser = args.commands.get(args.command)
     name, eq, _ = given.partition("=")
-    if not Path(given).exists() and parser is not None and eq and name.isidentifier():
+    if not Path(given).exists() and not yaml and parser is not None and eq and name.isidentifier():
         if _setting_as_assignment(given, parser):  # `mlplab train --data xor lr=0.5`
             raise ConfigError(_assignment_message(given))
         from mlplab.config import setting_hint
@@ -1182,7 +1183,9 @@ def _no_pasted_dashes(owner: argparse.ArgumentParser, words: Sequence[str]) -> N
     for word in words:
         head = word[: len(word) - len(word.lstrip("-" + "".join(_PASTED_DASHES)))]
         pasted = [c for c in head if c in _PASTED_DASHES]
-        if pasted and word[len(head) : len(head) + 1].isalpha():
+        flag = "--" + word[len(head) :].split("=")[0]
+        # A value may begin so (--model_name –draft): a flag of the command is what tells.
+        if pasted and flag in owner._option_string_actions:
             owner.error(
                 f"{word!r} begins with {_PASTED_DASHES[pasted[0]]} ({pasted[0]}), as slides and "
                 f"PDFs print a flag's two hyphens: type --{word[len(head) :]}"

@@ -1485,7 +1485,13 @@ def _missing_config_hint(p: Path) -> str:
 
     quotes = "\u201c\u201d\u2018\u2019\"'"
     if str(p)[:1] in quotes or str(p)[-1:] in quotes:
-        return f" (the quotes are part of the name: give {str(p).strip(quotes)})"
+        bare = Path(str(p).strip(quotes))
+        if bare.is_file():
+            return f" (the quotes are part of the name: give {bare})"
+        more = _missing_config_hint(bare).strip()[1:-1]  # its own hint, unbracketed
+        return f" (the quotes are part of the name; {bare} does not exist either" + (
+            f": {more})" if more else ")"
+        )
     try:
         names = [f.name for f in p.parent.iterdir() if f.suffix in (".yaml", ".yml")]
     except OSError:  # no such folder, or one it may not list

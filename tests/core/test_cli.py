@@ -750,6 +750,11 @@ def test_a_setting_with_one_dash_is_named_as_such(run_cli, tmp_path, command):
             "'epochs=3': settings are flags and their values (--name value), and 'epochs' is "
             "no setting (did you mean --epoch?); see `mlplab train --help`",
         ),
+        (  # the quotes a slide printed around the positional file
+            ["train", f"\u201c{EXAMPLES / 'xor_nn.yaml'}\u201d"],
+            f"(the quotes are part of the name: give {EXAMPLES / 'xor_nn.yaml'})",
+        ),
+        (["train", "k=w.yaml"], "config file 'k=w.yaml' does not exist"),  # a file's name
         (  # a short flag guessed from other tools
             ["train", "-c", str(EXAMPLES / "xor_nn.yaml")],
             "train: unknown flag '-c': mlplab's flags are words after two dashes "
@@ -766,6 +771,13 @@ def test_a_flag_pasted_or_written_as_another_tool_writes_it_is_named(
     assert_one_line_error(proc, needle)
     assert "sweep: `mlplab sweep`" not in proc.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_a_value_that_begins_with_a_dash_of_a_slide_is_a_value(run_cli):
+    """`--model_name –draft` was told to type --draft, no flag of mlplab's."""
+    proc = run_cli("train", "--data", "xor", "--model_name", "\u2013draft", "--print_config")
+    assert proc.returncode == 0, proc.stderr
+    assert "model_name: \u2013draft" in proc.stdout
 
 
 def test_plot_and_resume_name_the_run_folder_meant(run_cli, tmp_path):

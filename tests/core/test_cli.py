@@ -1147,6 +1147,28 @@ def test_a_noisy_minibatch_curve_still_falling_gets_the_under_trained_note():
     assert under_trained_note(cfg, {**result, "val_losses": flat}) is None
 
 
+def test_a_classifier_crawling_down_from_chance_gets_the_under_trained_note():
+    """A table's default run (SGD full-batch) fell from 0.694 to 0.669, 1.9% over the
+    second half, short of the 2% the note asked: test accuracy 0.68 with no word, where
+    the note's own tips reached 0.88. A curve that fell far and levels off, as slowly,
+    gets none."""
+    import numpy as np
+
+    from mlplab.config import Config
+    from mlplab.console import under_trained_note
+
+    epochs = list(range(1, 101))
+    crawl = list(np.linspace(0.694, 0.669, 100))
+    result = {"status": "finished", "val_losses": crawl, "val_epochs": epochs, "n_train": 480}
+    note = under_trained_note(Config(), result)
+    assert note is not None and note.endswith(
+        "under-trained: raise --epoch, or take more steps per epoch with --batch_size 32, or "
+        "try --optim adam --lr 0.001"
+    )
+    settled = list(np.linspace(0.694, 0.2, 50)) + list(np.linspace(0.2, 0.198, 50))
+    assert under_trained_note(Config(), {**result, "val_losses": settled}) is None
+
+
 def test_a_training_loss_that_stood_still_did_not_fall():
     """The swing note said "barely fell" of a training loss that did not move at all."""
     from mlplab.console import overfit_note

@@ -1005,6 +1005,27 @@ def test_columns_of_values_that_are_no_numbers_to_learn_are_one_line(tmp_path):
         assert "\n" not in str(err.value)
 
 
+def test_a_spreadsheet_workbook_is_told_to_be_saved_as_csv(tmp_path, run_cli):
+    """book.xlsx listed the built-in datasets (train) or was told to be unpacked as a zip
+    (predict, or the workbook saved under a .csv name), which gives XML, not the table."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "book.xlsx", "w") as z:  # the parts every .xlsx has
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    (tmp_path / "renamed.csv").write_bytes((tmp_path / "book.xlsx").read_bytes())
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
+    for name in ("book.xlsx", "renamed.csv", "old.xls", "missing.xlsx"):
+        proc = run_cli("train", "--data", name, "--log_path", "runs", cwd=tmp_path)
+        assert_one_line_error(
+            proc,
+            f"data file {name!r} is a spreadsheet workbook; save its sheet as CSV (a "
+            "spreadsheet's Save As 'CSV UTF-8') and give that file, or in Python: "
+            f"pandas.read_excel({name!r}).to_csv('data.csv', index=False)",
+        )
+    assert not (tmp_path / "runs").exists()
+
+
 def test_compressed_files_and_parquet_names_read_as_their_csv_would(tmp_path):
     """A gzip or zip download (Kaggle's .zip, a .csv.gz, or gzip bytes under .csv) was
     "not UTF-8" or "neither a built-in dataset nor a file"; a Parquet column named '' was

@@ -402,7 +402,7 @@ def load_dataset(
         says it (the same values a config takes: ``"0.1"``, ``"false"``, NumPy numbers).
     """
     from mlplab.config import Config
-    from mlplab.data.files import looks_like_file
+    from mlplab.data.files import WORKBOOK_SUFFIXES, looks_like_file, workbook_line
 
     if data_seed is not None:
         if str(seed) not in ("0", str(data_seed)):  # seed="1" beside data_seed=1 agrees
@@ -468,6 +468,8 @@ def load_dataset(
                 )
         ds = _from_file(data, target, task, split, rng, ignore or [], split_by, cfg.stratify)
         ds.digest = rows_digest(ds)
+    elif Path(str(data)).suffix.lower() in WORKBOOK_SUFFIXES:
+        raise DataError(workbook_line(data))  # by its name, whether it exists or not
     else:
         near = str(data).lower()
         close = nearest(near, list(BUILTIN))

@@ -321,13 +321,45 @@ def unreadable(path: str, err: OSError) -> DataError:
 _COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
 
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an Excel 97-2003 workbook's first bytes
+
+
+def workbook_line(path: str) -> str:
+    """The line for a spreadsheet's workbook given as a table: unpacked as the zip it is,
+    it holds XML, not the table."""
+    return (
+        f"data file {path!r} is a spreadsheet workbook; save its sheet as CSV (a "
+        "spreadsheet's Save As 'CSV UTF-8') and give that file, or in Python: "
+        f"pandas.read_excel({path!r}).to_csv('data.csv', index=False)"
+    )
+
+
+def _is_workbook(p: Path, start: bytes) -> bool:
+    if start.startswith(_OLE2[:6]):
+        return True
+    if not start.startswith(b"PK\x03\x04"):
+        return False
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = set(z.namelist()[:50])
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return "xl/workbook.xml" in names or "content.xml" in names  # Excel's, LibreOffice's
+
+
 def _check_not_compressed(p: Path, path: str) -> None:
     """Name a compressed file as one: read as text it is "not UTF-8", and by its name
-    (data.csv.gz) an unknown format, neither of which says what to do."""
+    (data.csv.gz) an unknown format, neither of which says what to do. A workbook (a
+    zip, or Excel 97's own format) is named as one, under any name."""
     if p.suffix.lower() == ".npz":
         return
     with p.open("rb") as f:
         start = f.read(6)
+    if _is_workbook(p, start):
+        raise DataError(workbook_line(path))
     for magic, kind in _COMPRESSED.items():
         if start.startswith(magic):
             raise DataError(

@@ -2267,6 +2267,28 @@ def test_empty_lines_above_the_column_names_are_skipped(tmp_path):
         np.testing.assert_array_equal(ds.X_train, flat.X_train)
 
 
+def test_a_parquet_column_of_decimals_is_read_as_numbers(tmp_path):
+    """A database's NUMERIC column (Arrow's decimal128) came as Python Decimals, refused
+    as "numbers stored as text ('721.30')"; a target of them too."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    amounts = [decimal.Decimal(f"{7.3 * i:.2f}") for i in range(30)]
+    table = pa.table({
+        "amount": pa.array(amounts, pa.decimal128(10, 2)),
+        "price": pa.array([a * 2 + 1 for a in amounts], pa.decimal128(12, 2)),
+    })  # fmt: skip
+    pq.write_table(table, tmp_path / "d.parquet")
+    ds = load_dataset(str(tmp_path / "d.parquet"), split=[20, 5, 5])
+    assert ds.task == "regression"
+    X = np.concatenate([ds.X_train, ds.X_val, ds.X_test])[:, 0]
+    y = np.concatenate([ds.y_train, ds.y_val, ds.y_test])[:, 0]
+    np.testing.assert_allclose(np.sort(X), [float(a) for a in amounts])
+    np.testing.assert_allclose(y, 2 * X + 1)
+
+
 def test_a_parquet_file_of_a_name_given_twice_is_told_as_a_csv_is(tmp_path):
     """A Parquet file with two columns named 'a' failed in Arrow's words: "cannot be read:
     Multiple matches for FieldRef.Name(a)"."""

@@ -117,8 +117,14 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
             # FieldRef.Name(a)"); told as a CSV's repeated name is.
             import pyarrow.parquet
 
-            _check_distinct(path, [str(n) for n in pyarrow.parquet.read_schema(p).names])
+            schema = pyarrow.parquet.read_schema(p)
+            _check_distinct(path, [str(n) for n in schema.names])
             df = pd.read_parquet(p)
+            for field in schema:
+                # A database's NUMERIC column comes as Python Decimals, which were called
+                # "numbers stored as text": numbers, as floats.
+                if pyarrow.types.is_decimal(field.type) and field.name in df.columns:
+                    df[field.name] = df[field.name].astype("float64")
             # Arrow's allocator keeps the memory it read the file into (about the table's
             # size again) for the whole run unless told to give it back.
             pyarrow.default_memory_pool().release_unused()

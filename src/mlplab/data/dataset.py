@@ -1272,8 +1272,8 @@ def _comma_file(path: str) -> bool:
 
 # A number as a spreadsheet shows it: a currency, a %, thousands grouped by a comma, a
 # (no-break) space or, as in Switzerland, an apostrophe (2'164.80).
-_FORMATTED_NUMBER = re.compile(
-    r"[$€£¥]?\s*[+-]?[$€£¥]?\s*\d{1,3}([, \u00a0\u202f'’]\d{3})*([.,]\d+)?\s*[%$€£¥]?"
+_FORMATTED_NUMBER = re.compile(  # (1,014.00): an accounting format's negative
+    r"\(?[$€£¥]?\s*[+-]?[$€£¥]?\s*\d{1,3}([, \u00a0\u202f'’]\d{3})*([.,]\d+)?\s*[%$€£¥]?\)?"
 )
 
 
@@ -1296,6 +1296,15 @@ def not_numeric(
 
     if not col.notna().any():
         return f"data file {path!r}: feature column {name!r} is empty"
+    given = col.dropna()
+    if given.map(lambda v: isinstance(v, bool | np.bool_)).all():
+        # True/False with blanks: read as objects, and called "numbers stored as text".
+        gaps = np.flatnonzero(col.isna().to_numpy())
+        return (
+            f"data file {path!r}: feature column {name!r} holds True/False with missing "
+            f"values (in data row {gaps[0] + 1}; {len(gaps)} in all); fill them, or leave "
+            f"it out with {shell_flag('--ignore', name)}"
+        )
     as_num = pd.to_numeric(col, errors="coerce")
     mask = (col.notna() & as_num.isna()).to_numpy()
     also = ""
@@ -1369,8 +1378,9 @@ def not_numeric(
     if _FORMATTED_NUMBER.fullmatch(str(example).strip()):
         # A number as a spreadsheet shows it: encoding its values as categories is wrong.
         return message + (
-            "; it looks like a number written with a currency sign, a thousands separator "
-            "or a %: write the column as plain numbers (1234.5)"
+            "; it looks like a number written with a currency sign, a thousands separator, "
+            "a % or an accounting negative's parentheses: write the column as plain numbers "
+            "(1234.5, -540)"
         )
     if len(bad) and as_num.notna().sum() >= 2 * len(bad):
         # A few words among numbers (none, unknown, N/a): a missing value or a slip, not a

@@ -174,6 +174,12 @@ def test_standardize_uses_training_statistics():
             None,
             "'m' is empty in every row: leave it out with --ignore m; clean or impute the others",
         ),
+        # Missing in most rows (2 of 3): little to impute from, told "clean or impute it".
+        (
+            "a,m,b,y\n1,,2,0\n3,7,4,1\n5,,6,0\n",
+            None,
+            "'m' is missing in 2 of 3 rows: leave it out with --ignore m, or impute it",
+        ),
         # A line of spaces above the names was taken for the header: "no column 'y'".
         (
             " \t\r\na,b,y\n1,2,0\n3,4,1\n5,6,0\n",

@@ -676,7 +676,7 @@ def _from_file(
             + ("" if len(empty) == 1 else " " + " ".join(shlex.quote(str(e)) for e in empty))
             + ("; clean or impute the others" if len(empty) < np.count_nonzero(counts) else "")
             if empty
-            else "clean or impute it first"
+            else _mostly_missing_cure(feats[c], int(np.isnan(X[:, c]).sum()), len(X))
         )
         raise DataError(
             f"data file {path!r}: feature column {feats[c]!r} has {kind} in data row {r + 1}"
@@ -1521,6 +1521,17 @@ def _labels_as_written(path: str, ycols):  # -> pandas.DataFrame
     for t in names:
         out[t] = raw[t].mask(raw[t].str.strip().isin(SOFTWARE_MISSING)).to_numpy()
     return out
+
+
+def _mostly_missing_cure(name: str, missing: int, rows: int) -> str:
+    """What to do with a column's missing values: impute a few; a column missing in most
+    rows (570 of 600) has little to impute from, and is left out."""
+    if 2 * missing <= rows:
+        return "clean or impute it first"
+    return (
+        f"{name!r} is missing in {missing} of {rows} rows: leave it out with "
+        f"{shell_flag('--ignore', name)}, or impute it"
+    )
 
 
 def _check_kind(col, path: str, name: str, role: str) -> None:

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import errno
 import os
+import re
 import shlex
 import signal
 import stat
@@ -135,6 +136,14 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2) and 'did you mean' for unknown flags."""
 
     def error(self, message: str) -> NoReturn:
+        if "invalid choice: " in message and self.prog == "mlplab":  # `mlplab trian`
+            from mlplab.errors import nearest
+
+            typed = message.split("invalid choice: ", 1)[1].split(" (", 1)[0].strip("'\"")
+            commands = re.findall(r"'([a-z]+)'", message.split("choose from", 1)[-1])
+            near = nearest(typed, commands) if commands else None
+            if near:
+                message = f"{message}; did you mean {near!r}?"
         if "unrecognized arguments" in message:
             bad = message.split(":", 1)[1].split()
             flags = [b for b in bad if b.startswith("--")]

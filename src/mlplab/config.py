@@ -455,9 +455,7 @@ class Config(BaseModel):
         "torch, numpy (from scratch, chain rule), or auto: numpy for tiny models on CPU",
         "runtime",
     )
-    device: str = _field(
-        "auto", "auto, cpu, cuda or cuda:N (torch engine)", "runtime", max_length=32
-    )
+    device: str = _field("auto", "auto, cpu, cuda or cuda:N (torch engine)", "runtime")
     dtype: Literal["float32", "float64"] = _field(
         "float32", "floating-point precision of weights and data", "runtime"
     )
@@ -604,8 +602,13 @@ class Config(BaseModel):
     @classmethod
     def _check_device(cls, v: str) -> str:
         v = v.strip().lower()  # any case, as every other choice (torch's own are lower)
-        if not re.fullmatch(r"auto|cpu|cuda|cuda:\d+", v):
-            raise ValueError("must be one of auto, cpu, cuda, cuda:N")
+        if not re.fullmatch(r"auto|cpu|cuda|cuda:\d{1,4}", v):
+            # The lecture's `'cuda' if torch.cuda.is_available() else 'cpu'`, pasted as
+            # text, was told pydantic's "at most 32 characters".
+            raise ValueError(
+                "must be one of auto, cpu, cuda, cuda:N (auto: cuda where torch finds one, "
+                "else cpu)"
+            )
         return v
 
     @field_validator("target", "ignore", mode="before")
@@ -1277,12 +1280,35 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
             several = f" ({loc}: {Config.model_fields[loc].description})"
         elif etype == "int_parsing" and (whole := _whole_text(first.get("input"))):
             several = f" as written; write it as {whole}"  # '1e3' is whole, in another form
+        elif source != "sweep" and (parts := _comma_parts(first.get("input"))):  # its own
+            if (
+                "list" in str(Config.model_fields[loc].annotation)
+                if loc in Config.model_fields
+                else False
+            ):
+                several = f"; separate the values by spaces: --{loc} {' '.join(parts)}"
+            elif len(parts) == 2 and etype == "float_parsing":  # 0,5: a decimal comma
+                several = f"; write it with a decimal point: {'.'.join(parts)}"
+            else:  # --seed 1,2
+                several = (
+                    f"; several values, separated by spaces, make a sweep: mlplab sweep "
+                    f"--{loc} {' '.join(parts)}"
+                )
         return f"{where}setting '{loc}': {got} is not {kinds[etype]}{several}"
     msg = first["msg"]
     msg = msg.removeprefix("Value error, ")
     if not first["loc"]:  # a check across settings: its message names them
         return f"{where}{msg}"
     return f"{where}setting '{loc}': {msg} (got {got})"
+
+
+def _comma_parts(value: Any) -> list[str]:
+    """The numbers of text such as ``1600,400,400`` or ``0,5``; none for other values."""
+    if not isinstance(value, str):
+        return []
+    parts = [p.strip() for p in value.split(",")]
+    number = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
+    return parts if len(parts) > 1 and all(number.fullmatch(p) for p in parts) else []
 
 
 def _whole_text(value: Any) -> str:

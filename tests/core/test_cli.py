@@ -773,6 +773,33 @@ def test_a_flag_pasted_or_written_as_another_tool_writes_it_is_named(
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["train", "--data", "xor", "--split", "1600,400,400"],
+         "setting 'split': '1600,400,400' is not a number; separate the values by spaces: "
+         "--split 1600 400 400"),
+        (["train", "--data", "xor", "--lr", "0,5"],
+         "setting 'lr': '0,5' is not a number; write it with a decimal point: 0.5"),
+        (["train", "--data", "xor", "--seed", "1,2"],
+         "setting 'seed': '1,2' is not a whole number; several values, separated by spaces, "
+         "make a sweep: mlplab sweep --seed 1 2"),
+        (["train", "--data", "xor", "--device", "cuda if torch.cuda.is_available() else cpu"],
+         "setting 'device': must be one of auto, cpu, cuda, cuda:N (auto: cuda where torch "
+         "finds one, else cpu) (got 'cuda if torch.cuda.is_available() else cpu')"),
+        (["trian", "--data", "xor"], "invalid choice: 'trian' (choose from 'train', "),
+        (["trian", "--data", "xor"], "; did you mean 'train'?"),
+    ],
+)  # fmt: skip
+def test_a_beginners_value_or_command_is_told_how_to_write_it(run_cli, tmp_path, args, needle):
+    """Commas between values (or as a decimal mark), the lecture's device line pasted as
+    text, and a command's typo: "is not a number", pydantic's "at most 32 characters",
+    and argparse's list of commands, with no way to write them."""
+    proc = run_cli(*args, cwd=tmp_path)
+    assert_one_line_error(proc, needle)
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_value_that_begins_with_a_dash_of_a_slide_is_a_value(run_cli):
     """`--model_name –draft` was told to type --draft, no flag of mlplab's."""
     proc = run_cli("train", "--data", "xor", "--model_name", "\u2013draft", "--print_config")

@@ -9,7 +9,7 @@ import pytest
 
 import mlplab
 from mlplab.config import Config, load_config, make_config, run_hash
-from mlplab.errors import ConfigError
+from mlplab.errors import ConfigError, DataError
 
 LECTURE_NAMES = [
     "seed",
@@ -796,9 +796,9 @@ def test_a_mistyped_choice_names_the_nearest_one():
     assert "did you mean" not in str(err.value)
     with pytest.raises(ConfigError, match=r"\(did you mean 'moons'\?\)$"):
         load_dataset("moon")
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(DataError) as err:
         load_dataset("moons.xlsx")  # a file's name is no misspelt built-in
-    assert "did you mean" not in str(err.value)
+    assert "did you mean" not in str(err.value) and "spreadsheet workbook" in str(err.value)
 
 
 def test_load_config_takes_what_its_error_names():

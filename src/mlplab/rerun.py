@@ -29,6 +29,8 @@ def finished_record(run_dir: Path) -> dict[str, Any] | None:
         # A process killed between the two renames of replace_run left the finished
         # run aside: put it back.
         for aside in run_dir.parent.glob(f".{run_dir.name}.*.old{SUFFIX}"):
+            if aside.is_symlink() or not aside.is_dir():
+                continue  # only a run folder of mlplab's is put back, never a link
             os.replace(aside, run_dir)
             break
     _remove_dead_reruns(run_dir)  # any train of the config tidies, not only a --rerun

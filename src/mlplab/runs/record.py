@@ -233,6 +233,8 @@ def check_run_folders(cfgs: Sequence[Config]) -> None:
                     f"setting 'exp_name': {str(folder)!r}, where {whose} folder would be, "
                     f"is {_dead_link(folder)}, or give another exp_name or log_path"
                 )
+            if whose == "the run's" and folder.is_symlink() and not is_finished(folder):
+                raise ConfigError(linked_run_line(folder))
         if exp.is_dir():
             try:  # a real file, as check_writable tries: root passes os.access
                 with tempfile.TemporaryFile(dir=exp):
@@ -243,6 +245,17 @@ def check_run_folders(cfgs: Sequence[Config]) -> None:
                     f"setting 'exp_name': {str(exp)!r} (log_path/exp_name) is not writable "
                     f"({reason}); give another exp_name or log_path"
                 ) from None
+
+
+def linked_run_line(folder: Path) -> str:
+    """The line for a run folder that is a symbolic link: a run starting afresh empties
+    its folder, which through a link (planted where a classmate's run would go, its name
+    known from --print_run_dir) emptied the folder it named, a home folder as well."""
+    return (
+        f"setting 'exp_name': the run folder {str(folder)!r} is a symbolic link (to "
+        f"{os.readlink(folder)!r}); a run is written into a folder of its own, which it "
+        "empties to start again: remove the link, or give another exp_name or log_path"
+    )
 
 
 def _dead_link(link: Path) -> str:
@@ -276,7 +289,10 @@ class RunRecord:
         return self.dir / "plots"
 
     def start(self, cfg: Config, fresh: bool = True) -> None:
-        """Make the folder (emptied of an earlier attempt's files when ``fresh``)."""
+        """Make the folder (emptied of an earlier attempt's files when ``fresh``); never
+        through a link (see :func:`linked_run_line`)."""
+        if self.dir.is_symlink():
+            raise ConfigError(linked_run_line(self.dir))
         if fresh and self.dir.exists():
             for child in self.dir.iterdir():
                 # A link goes, not what it names (rmtree refused it, half-way through).

@@ -66,3 +66,19 @@ def test_a_linked_folder_that_holds_the_finished_run_is_kept_as_it_is(run_cli, t
     run.symlink_to(moved)
     proc = run_cli("train", *args, cwd=tmp_path)
     assert proc.returncode == 0 and "already holds this config's finished run" in proc.stdout
+
+
+def test_a_linked_lock_file_is_refused_and_nothing_is_made_where_it_points(run_cli, tmp_path):
+    """A .sweep.lock planted as a link made every train create an empty file wherever it
+    pointed (another user's folder, a name of their choosing)."""
+    (tmp_path / "shared" / "lab").mkdir(parents=True)
+    lock = tmp_path / "shared" / "lab" / ".sweep.lock"
+    lock.symlink_to(tmp_path / "elsewhere.txt")
+    proc = run_cli("train", "--data", "xor", "--epoch", "3", "--log_path", "shared",
+                   "--exp_name", "lab", cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(
+        proc,
+        f"setting 'exp_name': the lock file {str(Path('shared/lab/.sweep.lock'))!r} is a "
+        "symbolic link (mlplab makes it as a file of its own): remove the link",
+    )
+    assert not (tmp_path / "elsewhere.txt").exists()

@@ -54,8 +54,18 @@ class _Shared:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.file: IO[Any] = open(path, "a+b")  # noqa: SIM115 - closed by the last user
-        except PermissionError as err:
+            # Never through a link: one planted as .sweep.lock made every train create an
+            # empty file wherever it pointed.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o666)
+            self.file: IO[Any] = os.fdopen(fd, "a+b")  # closed by the last user
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise ConfigError(
+                    f"setting 'exp_name': the lock file {str(path)!r} is a symbolic link "
+                    "(mlplab makes it as a file of its own): remove the link"
+                ) from None
+            if not isinstance(err, PermissionError):
+                raise
             # Another user's, in a folder shared by a class (made with umask 022): it was
             # "Permission denied; the run stopped ... continues it", exit 1, with nothing
             # started and nothing to continue.

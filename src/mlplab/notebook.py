@@ -57,6 +57,27 @@ def plot_files(folder: Path, suffixes: Iterable[str] = IMAGE_MIME) -> dict[Path,
     return files
 
 
+# The largest picture a report's page embeds: a 100,000-epoch snapshot GIF is a few MB;
+# twenty sparse files of 64 MB named as pictures made a page of 1.7 GB.
+PAGE_IMAGE_MAX_BYTES = 16 * 1024 * 1024
+
+
+def read_plot_file(path: Path, limit: int = PAGE_IMAGE_MAX_BYTES) -> bytes | None:
+    """The bytes of a picture :func:`plot_files` listed, read from the file it checks as it
+    opens it (not a link, a plain file, at most ``limit`` bytes), or None where it is not
+    one now: a file swapped for a link between the listing and the read put any file its
+    reader may read into a shared page."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        return f.read(limit + 1)[:limit]
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         if math.isnan(v):
@@ -136,7 +157,9 @@ def images(folder: Path | None, limit: int = 8) -> str:
             total += size
     tags = []
     for p in (p for p in files if p in embed):
-        raw = p.read_bytes()
+        raw = read_plot_file(p, EMBED_MAX_BYTES)
+        if raw is None:  # no plain file of its size now
+            continue
         width = pixel_width(raw)
         style = (
             f"width:{round(width * IMAGE_SCALE)}px;max-width:100%"

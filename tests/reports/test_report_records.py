@@ -1017,3 +1017,35 @@ def test_runs_scored_on_their_training_rows_are_named_in_the_record_and_report(
     mlplab.report(tmp_path)
     (note,) = [n for n in capsys.readouterr().out.splitlines() if "rows they trained on" in n]
     assert note.startswith("report: note: 1 run(s) (e.g. ")
+
+
+def test_a_picture_swapped_for_a_link_after_it_was_listed_is_not_embedded(tmp_path, monkeypatch):
+    """The page's pictures were checked (a plain file, no link) and then read by name: a
+    run folder's owner who swapped one for a link in between put any file the reporting
+    user may read into report.html, in a class's shared folder."""
+    import base64
+
+    from mlplab import notebook
+
+    log = tmp_path / "runs"
+    mlplab.train(data="xor", epoch=3, log_path=str(log), verbose=False, plots="png")
+    (run,) = (log / "exp").glob("exp-*")
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n" + b"private marks " * 50)
+    listed = notebook.plot_files
+
+    def swapped(folder, suffixes=notebook.IMAGE_MIME):  # the swap, right after the listing
+        files = listed(folder, suffixes)
+        for p in files:
+            if p.name == "loss.png":
+                p.unlink()
+                p.symlink_to(secret)
+        return files
+
+    monkeypatch.setattr(notebook, "plot_files", swapped)
+    page = report(log, verbose=False).html_path.read_text(encoding="utf-8")
+    assert base64.b64encode(secret.read_bytes()[:30]).decode()[:20] not in page
+    assert "surface" in page  # the other pictures are there
+    assert notebook.read_plot_file(run / "plots" / "loss.png") is None
+    assert notebook.read_plot_file(run / "plots" / "surface.png", limit=10) is None  # too big
+    assert notebook.read_plot_file(run / "plots" / "surface.png")[:4] == b"\x89PNG"

@@ -70,9 +70,6 @@ HTML_ROWS = 200
 # Files left out that are named one by one on the terminal.
 PRINT_SKIPPED = 10
 IMAGE_SUFFIXES = (".png", ".svg", ".gif", ".jpg")
-# The largest picture of the best run that the page embeds: a 100,000-epoch snapshot GIF
-# is a few MB; a file larger than this is no plot of mlplab's.
-IMAGE_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(repr=False)  # __repr__: a line, not the tables
@@ -1224,12 +1221,12 @@ def _page(rep: Report, root: Path, plots: list[list[Any]], notes: list[str]) -> 
             part.best_meta["folder"] = str(run_dir)
             plots_dir = run_dir / "plots"
             if plots_dir.is_dir():
-                from mlplab.notebook import plot_files
+                from mlplab.notebook import PAGE_IMAGE_MAX_BYTES, plot_files
 
                 part.best_images = [
                     (p.stem.replace("_", " "), p)
                     for p, size in plot_files(plots_dir, IMAGE_SUFFIXES).items()
-                    if size <= IMAGE_MAX_BYTES
+                    if size <= PAGE_IMAGE_MAX_BYTES
                 ]
         page.sections.append(part)
     return render(page)

@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlplab.notebook import plot_alt
+from mlplab.notebook import plot_alt, read_plot_file
 from mlplab.reports.plots import Plot
 
 MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif", ".jpg": "image/jpeg"}
@@ -157,7 +157,9 @@ def _section(sec: PageSection, several: bool) -> list[str]:
         if images:
             out.append('<div class="gallery">')
             for name, path in images:
-                data = path.read_bytes()
+                data = read_plot_file(path)
+                if data is None:  # no plain file now, or past a picture's size
+                    continue
                 uri = data_uri(data, MIME[path.suffix.lower()])
                 size = png_size(data)
                 # A wide picture (the loss plot's panels side by side) takes the whole row,

@@ -127,6 +127,7 @@ class RunConsole:
     def line(self, text: str) -> None:
         if not self.verbose:
             return
+        text = terminal_text(text)  # a data file's name may hold control characters
         if self._progress is not None:
             # soft_wrap: the terminal wraps a long line (a run folder stays one word to
             # copy); rich broke it with newlines at the width.
@@ -374,7 +375,9 @@ def print_summary(
         rows = rows[:2]
     if data.shared_splits:
         rows = [("train=val" if no_test else "train=val=test", rows[0][1])]
-    title = f"{cfg.label(spec)} on {data.name}: {result['status']} in {result['wall_time_s']:.2f} s"
+    title = terminal_text(
+        f"{cfg.label(spec)} on {data.name}: {result['status']} in {result['wall_time_s']:.2f} s"
+    )
     if result.get("stopped_early"):  # the table is the last epoch's model, not the best's
         title += (
             f", stopped early at epoch {result.get('epochs_run')} "

@@ -514,7 +514,7 @@ def predict_command(
         except OSError as err:  # a read-only folder: name the setting, not a temporary file
             raise ConfigError(f"--out {out!r} cannot be written: {err.strerror}") from None
         if not quiet:
-            print(f"{len(table)} predictions -> {out}")
+            print(terminal_text(f"{len(table)} predictions -> {out}"))
     return 0
 
 

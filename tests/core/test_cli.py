@@ -1794,3 +1794,27 @@ def test_a_config_file_after_a_flag_of_several_values_is_named(run_cli, tmp_path
     if command == "train":  # first, as the line says, it is the config
         shown = run_cli(command, config, "--target", "a", "b", *extra, cwd=tmp_path)
         assert shown.returncode == 0 and "seed: 777" in shown.stdout, shown.stderr
+
+
+def test_names_with_control_characters_print_them_written_out(run_cli, tmp_path):
+    """A data file or folder named with an escape sequence (handed over by someone else)
+    retitled, cleared or recoloured the terminal from train's first and last lines, and
+    from the paths plot and predict --out print."""
+    esc = "d\x1b]0;PWN\x07"
+    shown = "d\\x1b]0;PWN\\x07"
+    data = tmp_path / f"{esc}.csv"
+    data.write_text("a,b,y\n" + "".join(f"{i / 10},{(i * 7) % 5},{i % 2}\n" for i in range(30)))
+    train = run_cli(
+        "train", "--data", data.name, "--epoch", "2", "--log_path", "runs", cwd=tmp_path
+    )
+    assert train.returncode == 0, train.stderr
+    assert "\x1b" not in train.stdout + train.stderr and f"on {shown}.csv" in train.stdout
+    (run,) = (tmp_path / "runs" / "exp").glob("exp-*")
+    (tmp_path / esc).mkdir()
+    out = tmp_path / esc / "p.csv"
+    predict = run_cli("predict", run, "--data", data, "--out", out)
+    assert predict.returncode == 0, predict.stderr
+    assert "\x1b" not in predict.stdout and shown in predict.stdout
+    plot = run_cli("plot", run, "--out", tmp_path / esc / "pics")
+    assert plot.returncode == 0, plot.stderr
+    assert "\x1b" not in plot.stdout and shown in plot.stdout

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplab.config import check_path_text
+from mlplab.console import terminal_text
 from mlplab.errors import (
     CheckpointError,
     ConfigError,
@@ -178,7 +179,9 @@ def redraw_run(
         fmt=fmt,
         snapshots=snapshots,
         only=only,
-        on_written=(lambda name: print(out_dir / name, flush=True)) if printed else None,
+        on_written=(lambda name: print(terminal_text(str(out_dir / name)), flush=True))
+        if printed
+        else None,
         on_failed=on_failed,
     )
     return out_dir, names
@@ -304,7 +307,9 @@ def _loss_of_record_only(
     print(f"mlplab: plot drew only the loss curves, from the record: {gone}", file=sys.stderr)
     record = with_every_point(run_dir, result)
     figures = {"loss": lambda: loss_figure(record, info)}
-    on_written = (lambda name: print(out_dir / name, flush=True)) if printed else None
+    on_written = (
+        (lambda name: print(terminal_text(str(out_dir / name)), flush=True)) if printed else None
+    )
     return write_figures(out_dir, figures, fmt, on_written, on_failed)
 
 

@@ -62,8 +62,12 @@ def test_sklearn_estimator_checks(estimator, check):
 
 def test_expected_failures_are_documented_and_few():
     assert all(len(reason) > 40 for reason in EXPECTED_FAILED_CHECKS.values())
-    # Row order and batch size no longer matter: only the sample-weight check is left.
-    assert set(EXPECTED_FAILED_CHECKS) == {"check_sample_weight_equivalence_on_dense_data"}
+    # Row order and batch size no longer matter: only the sample-weight check is left (on
+    # dense data, and on sparse data, which is made dense).
+    assert set(EXPECTED_FAILED_CHECKS) == {
+        "check_sample_weight_equivalence_on_dense_data",
+        "check_sample_weight_equivalence_on_sparse_data",
+    }
     assert expected_failed_checks(MLPClassifier()) == EXPECTED_FAILED_CHECKS
     assert expected_failed_checks(MLPRegressor(dtype="float64")) == {}
     drawn = expected_failed_checks(MLPRegressor(dtype="float64", validation_fraction=0.1))
@@ -1010,3 +1014,29 @@ def test_a_quiet_regressor_on_a_large_target_warns_of_its_scale():
     with pytest.warns(ConvergenceWarning, match=r"the target varies by only [\d.e+-]+ \(its "
                       r"spread\); .*TransformedTargetRegressor"):  # fmt: skip
         MLPRegressor(hid_dim=16, epoch=3, random_state=0).fit(X, 1e-12 * y)
+
+
+def test_sparse_input_from_a_pipeline_fits_as_its_dense_form():
+    """A ColumnTransformer with a OneHotEncoder (or a TfidfVectorizer) hands on a sparse
+    matrix, which scikit-learn's MLP takes: it was refused ("Use X.toarray()", which no
+    pipeline step can do), and a grid search ended with every fit failed."""
+    import pandas as pd
+    import scipy.sparse as sp
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"city": rng.choice([f"c{i}" for i in range(30)], 300)})
+    y = df["city"].str[1:].astype(int) % 2
+    encode = ColumnTransformer([("oh", OneHotEncoder(), ["city"])])
+    assert sp.issparse(encode.fit_transform(df))
+    kw = {"epoch": 40, "random_state": 0, "verbose": False}
+    sparse = make_pipeline(encode, MLPClassifier(**kw)).fit(df, y)
+    dense = MLPClassifier(**kw).fit(encode.transform(df).toarray(), y)
+    np.testing.assert_allclose(
+        sparse.predict_proba(df), dense.predict_proba(encode.transform(df).toarray())
+    )
+    X = sp.random(50, 4, density=0.5, random_state=0, format="csr")
+    reg = MLPRegressor(**kw).fit(X, X.sum(axis=1).A1)
+    np.testing.assert_allclose(reg.predict(X), reg.predict(X.toarray()))

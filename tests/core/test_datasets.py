@@ -1171,29 +1171,30 @@ def test_a_spreadsheets_formatting_gets_the_hint_that_fits(tmp_path):
         load_dataset(str(tmp_path / "colour.csv"))
 
 
-def test_true_false_with_blanks_and_accounting_negatives_are_told_as_such(tmp_path):
+_BLANK_FLAGS = ["True", "False", ""] * 10
+_ACCOUNTING = [f'"({i * 101.5:,.2f})"' if i % 3 else f'"{i * 101.5:,.2f}"' for i in range(30)]
+
+
+@pytest.mark.parametrize(
+    ("values", "line"),
+    [
+        (_BLANK_FLAGS, "feature column 'a' holds True/False with missing values (in data row "
+         "3; 10 in all); fill them, or leave it out with --ignore a"),
+        (_ACCOUNTING, "feature column 'a' is not numeric ('(101.50)' in data row 2); it looks "
+         "like a number written with a currency sign, a thousands separator, a % or an "
+         "accounting negative's parentheses: write the column as plain numbers (1234.5, -540)"),
+    ],
+    ids=["blank-flags", "accounting"],
+)  # fmt: skip
+def test_true_false_with_blanks_and_accounting_negatives_are_told_as_such(tmp_path, values, line):
     """True/False with blank cells was told "numbers stored as text ('False')" (the blanks
     are the fault); Excel's accounting negatives, (540.00), were told to be one-hot
     encoded, a column per amount."""
-    flags = ["True", "False", ""] * 10
-    rows = "".join(f"{f},{i / 10},{i % 2}\n" for i, f in enumerate(flags))
-    (tmp_path / "f.csv").write_text("flag,x,y\n" + rows)
+    rows = "".join(f"{v},{i / 10},{i % 2}\n" for i, v in enumerate(values))
+    (tmp_path / "t.csv").write_text("a,x,y\n" + rows)
     with pytest.raises(DataError) as err:
-        load_dataset(str(tmp_path / "f.csv"))
-    assert str(err.value).endswith(
-        "feature column 'flag' holds True/False with missing values (in data row 3; 10 in "
-        "all); fill them, or leave it out with --ignore flag"
-    )
-    amounts = [f'"({i * 101.5:,.2f})"' if i % 3 else f'"{i * 101.5:,.2f}"' for i in range(30)]
-    rows = "".join(f"{a},{i / 10},{i % 2}\n" for i, a in enumerate(amounts))
-    (tmp_path / "a.csv").write_text("amount,x,y\n" + rows)
-    with pytest.raises(DataError) as err:
-        load_dataset(str(tmp_path / "a.csv"))
-    assert str(err.value).endswith(
-        "feature column 'amount' is not numeric ('(101.50)' in data row 2); it looks like a "
-        "number written with a currency sign, a thousands separator, a % or an accounting "
-        "negative's parentheses: write the column as plain numbers (1234.5, -540)"
-    )
+        load_dataset(str(tmp_path / "t.csv"))
+    assert str(err.value).endswith(line)
 
 
 def test_numbers_as_text_and_decimal_commas_in_a_feature_get_their_own_hint(tmp_path, run_cli):

@@ -490,6 +490,18 @@ def gate_note(
             why = ": a layer's ReLUs output 0 on every row (dead), and pass no gradient"
         elif all(layer.all() for layer in on):
             why = ": every ReLU is active on all 4 rows, so the net is linear on them, as a perceptron is"
+    losses = [float(v) for v in result.get("train_losses") or []]
+    if (
+        not why
+        and len(losses) >= 4
+        and losses[len(losses) // 2] - losses[-1] > SLOW_FALL * losses[-1]
+    ):
+        # Still on its way (30 epochs at lr 0.01): not a start to change, but steps to add.
+        return (
+            f"the MLP did not solve {data.name}'s 4 rows yet (accuracy {acc:.4g}); its loss was "
+            f"still falling ({losses[len(losses) // 2]:.4g} to {losses[-1]:.4g} over the second "
+            "half): more --epoch, or a larger --lr"
+        )
     return (
         f"the MLP did not solve {data.name}'s 4 rows (accuracy {acc:.4g}){why}; another "
         "--seed, a lower --lr, more units (--hid_dim 4) or --act tanh often does"

@@ -74,6 +74,16 @@ def test_an_mlp_that_does_not_solve_xor_says_why_and_the_perceptron_does_not():
         "the MLP did not solve xor's 4 rows (accuracy 0.75)" + tail
     ]
     assert notes("xor_nn") == [] and notes("xor_perceptron", epoch=2001) == []
+    # On its way still (the default relu net, 30 epochs at lr 0.01): steps to add, not a
+    # start to change; it was sent to a lower lr.
+    quick = mlplab.train(data="xor", epoch=30, verbose=False, record=False).notes
+    assert (
+        len(quick) == 1
+        and quick[0].startswith(
+            "the MLP did not solve xor's 4 rows yet (accuracy 0.5); its loss was still falling ("
+        )
+        and quick[0].endswith("over the second half): more --epoch, or a larger --lr")
+    )
 
 
 def test_xor_wide_deep_reaches_accuracy_one():

@@ -14,6 +14,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_blobs, make_classification
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_absolute_error
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_sample_weight
@@ -287,3 +288,31 @@ def test_a_rows_prediction_does_not_depend_on_the_other_rows(engine):
     perm = rng.permutation(300)
     np.testing.assert_allclose(alone, batch[::7], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(reg.predict(X[perm]), batch[perm], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("weight", [-1.0, np.inf, np.nan, "x"])
+def test_a_class_weight_that_is_no_weight_is_refused_naming_it(weight):
+    """{1: -1} trained the model to miss class 1 (its loss fell to -122); inf was told to
+    lower the lr, and NaN was told that every sample_weight is 0, of weights never passed."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError) as err:
+        MLPClassifier(class_weight={1: weight}, epoch=3, verbose=False).fit(X, y)
+    assert str(err.value) == (
+        f"setting 'class_weight': the weight of class 1 is {weight!r}; class weights are "
+        "finite numbers of 0 or more"
+    )
+
+
+@pytest.mark.parametrize(("fraction", "split"), [(0.0, "training"), (0.2, "validation")])
+def test_the_target_scale_warning_names_the_rows_its_r2_is_of(fraction, split):
+    """An estimator's warning said "the test R² is -2.73" where it holds no test rows: the
+    number was of its training rows (or its validation rows)."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    with pytest.warns(ConvergenceWarning) as caught:
+        MLPRegressor(random_state=0, validation_fraction=fraction, verbose=False).fit(X, y)
+    (said,) = [str(w.message) for w in caught if "R²" in str(w.message)]
+    assert said.startswith(f"MLPRegressor: the {split} R² is -") and "test R²" not in said

@@ -772,12 +772,17 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     """
     r2 = result.get("test_r2")  # None with a single test row: R² is undefined there
     train_r2 = result.get("train_r2")
+    # An estimator's test rows are its validation rows, and those its training rows where
+    # it holds none out (validation_fraction=0): "the test R²" read as rows held out.
+    split = (
+        ("training" if data.shared_splits else "validation") if has_no_test_split(data) else "test"
+    )
     # Why (a diverged run's line above says it diverged): the start note said the same
     # words before the run, and a repeat with no reason read as an echo.
     why = (
         ""
         if result.get("status") == "diverged"
-        else f"the test R² is {r2:.3g}, worse than the training mean's 0: "
+        else f"the {split} R² is {r2:.3g}, worse than the training mean's 0: "
         if r2 is not None and r2 < 0
         else f"the training R² is {train_r2:.2g}: "
         if isinstance(train_r2, float) and train_r2 < LOW_TRAIN_R2

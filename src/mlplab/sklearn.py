@@ -1432,7 +1432,19 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
                     f"setting 'class_weight': {unknown} are not classes of y "
                     f"({', '.join(map(str, classes))})"
                 )
-            per_class = np.array([float(self.class_weight.get(c, 1.0)) for c in classes])
+            given = [self.class_weight.get(c, 1.0) for c in classes]
+            for c, w in zip(classes, given, strict=True):
+                if not (
+                    isinstance(w, numbers.Real) and not isinstance(w, bool) and 0 <= w < np.inf
+                ):
+                    # A negative weight trained the model to miss its class (the loss fell
+                    # to -122); inf and NaN were told as a divergence, or as sample_weight's
+                    # zeros.
+                    raise ValueError(
+                        f"setting 'class_weight': the weight of class {plain_value(c)!r} is "
+                        f"{w!r}; class weights are finite numbers of 0 or more"
+                    )
+            per_class = np.array(given, dtype=np.float64)
             by_class = per_class[np.searchsorted(self.classes_, y)]
         else:
             by_class = compute_sample_weight(self.class_weight, y)

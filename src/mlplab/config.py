@@ -70,11 +70,12 @@ Optimizer = Literal["sgd", "rmsprop", "adagrad", "adam", "adamw"]
 # The same choices as tuples, for code that lists or checks them: one declaration each.
 ACTIVATIONS: tuple[str, ...] = get_args(Activation)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
-# Other names of a choice: "swish" is SiLU, scikit-learn's "logistic" the sigmoid; the
-# lecture's `args.sc_type = 'sc'`.
+# Other names of a choice: "swish" is SiLU, scikit-learn's "logistic" the sigmoid and its
+# "constant" learning rate no schedule; the lecture's `args.sc_type = 'sc'`.
 CHOICE_ALIASES = {
     "act": {"swish": "silu", "linear": "identity", "none": "identity", "logistic": "sigmoid"},
     "sc_type": {"sc": "residual"},
+    "lr_schedule": {"constant": "none"},
 }
 CHOICE_SETTINGS = (
     *("task", "model", "sc_type", "init", "lr_schedule"),

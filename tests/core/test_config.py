@@ -61,6 +61,13 @@ def test_optim_is_case_insensitive_and_swish_is_silu():
     assert cfg.optim == "adam" and cfg.act == "silu"
 
 
+def test_a_constant_learning_rate_is_no_schedule():
+    """scikit-learn's learning_rate='constant' is lr_schedule 'none' (the estimators' line
+    for learning_rate says so): 'constant' was then refused as no schedule."""
+    cfg = make_config({"lr_schedule": "Constant"})
+    assert cfg.lr_schedule == "none" and cfg.run_hash() == make_config({}).run_hash()
+
+
 def test_device_is_written_in_any_case_as_every_choice():
     """`--device CUDA` and `--device Cpu` were refused, the one choice of case (the README
     says any choice may be written in any case)."""

@@ -1183,8 +1183,18 @@ _ACCOUNTING = [f'"({i * 101.5:,.2f})"' if i % 3 else f'"{i * 101.5:,.2f}"' for i
         (_ACCOUNTING, "feature column 'a' is not numeric ('(101.50)' in data row 2); it looks "
          "like a number written with a currency sign, a thousands separator, a % or an "
          "accounting negative's parentheses: write the column as plain numbers (1234.5, -540)"),
+        # Ungrouped prices and a currency's code: told as an id to leave out, as the target
+        # was not.
+        ([f'"${4395.97 + i:.2f}"' for i in range(30)], "feature column 'a' is not numeric "
+         "('$4395.97' in data row 1); it looks like a number written with a currency sign, "
+         "a thousands separator, a % or an accounting negative's parentheses: write the "
+         "column as plain numbers (1234.5, -540)"),
+        ([f"USD {72.81 + i:.2f}" for i in range(30)], "feature column 'a' is not numeric "
+         "('USD 72.81' in data row 1); it looks like a number written with a currency sign, "
+         "a thousands separator, a % or an accounting negative's parentheses: write the "
+         "column as plain numbers (1234.5, -540)"),
     ],
-    ids=["blank-flags", "accounting"],
+    ids=["blank-flags", "accounting", "price", "currency-code"],
 )  # fmt: skip
 def test_true_false_with_blanks_and_accounting_negatives_are_told_as_such(tmp_path, values, line):
     """True/False with blank cells was told "numbers stored as text ('False')" (the blanks

@@ -1375,7 +1375,9 @@ def not_numeric(
             + (", or save the file with ';' between values, where decimal commas are read"
                if text_file else "")
         )  # fmt: skip
-    if _FORMATTED_NUMBER.fullmatch(str(example).strip()):
+    # Grouped or in parentheses, or a rate or price as the target's check reads one
+    # ($4395.97, USD 72.81): one rule for both, which the feature was once told as an id.
+    if _FORMATTED_NUMBER.fullmatch(text) or _signed_numbers([text]):
         # A number as a spreadsheet shows it: encoding its values as categories is wrong.
         return message + (
             "; it looks like a number written with a currency sign, a thousands separator, "

@@ -1049,3 +1049,27 @@ def test_a_picture_swapped_for_a_link_after_it_was_listed_is_not_embedded(tmp_pa
     assert notebook.read_plot_file(run / "plots" / "loss.png") is None
     assert notebook.read_plot_file(run / "plots" / "surface.png", limit=10) is None  # too big
     assert notebook.read_plot_file(run / "plots" / "surface.png")[:4] == b"\x89PNG"
+
+
+def test_a_result_json_that_is_a_link_or_huge_is_left_out(tmp_path: Path, run_cli) -> None:
+    """A report of a shared folder read a result.json that was a link to any file its
+    reader may read, and a sparse 2 GB one took 4 GB of memory: both are named, unread."""
+    import mlplab
+
+    good = mlplab.train(data="xor", epoch=5, log_every=0, plots="none", verbose=False,
+                        log_path=str(tmp_path / "runs"), exp_name="t1")  # fmt: skip
+    linked, huge = (good.run_dir.parent / f"t1-{c * 6}" for c in "ab")
+    for bad in (linked, huge):
+        shutil.copytree(good.run_dir, bad)
+    target = tmp_path / "elsewhere.json"
+    (linked / "result.json").rename(target)
+    (linked / "result.json").symlink_to(target)
+    with open(huge / "result.json", "r+b") as f:  # sparse: no disk taken
+        f.truncate(100 * 2**20)
+    proc = run_cli("report", tmp_path / "runs", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert f"{linked / 'result.json'}: a link, not read" in proc.stderr
+    assert f"{huge / 'result.json'}: 100 MB, too large for a run's record" in proc.stderr
+    assert "left out 2 result.json files" in proc.stderr
+    runs = (tmp_path / "runs" / "results.csv").read_text()
+    assert good.run_dir.name in runs and linked.name not in runs and huge.name not in runs

@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -317,15 +318,19 @@ def _yours(folder: Path) -> bool:
         return False
 
 
+# The largest result.json a report reads: mlplab's are a few kB (curves thinned to ~250
+# points; a 1,000-class confusion matrix is ~4 MB); a sparse 2 GB one took 4 GB to report.
+RECORD_MAX_BYTES = 64 * 1024 * 1024
+
+
 def _read(file: Path, skipped: list[Skipped]) -> dict[str, Any] | None:
-    if not file.is_file():  # a FIFO would wait for a writer forever
-        skipped.append(Skipped(file, "not a regular file"))
+    try:
+        text = _record_text(file)
+    except _NotARecord as why:
+        skipped.append(Skipped(file, str(why)))
         return None
     try:
-        record = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        skipped.append(Skipped(file, f"cannot be read ({err})"))
-        return None
+        record = json.loads(text)
     except json.JSONDecodeError as err:
         skipped.append(Skipped(file, f"not valid JSON ({err})"))
         return None
@@ -336,6 +341,37 @@ def _read(file: Path, skipped: list[Skipped]) -> dict[str, Any] | None:
         skipped.append(Skipped(file, "not a JSON object"))
         return None
     return record
+
+
+class _NotARecord(Exception):
+    """Why a file named result.json is not read as a run's record."""
+
+
+def _record_text(file: Path) -> str:
+    """The text of ``file``, checked as it is opened: a plain file (a FIFO would wait for
+    a writer forever), not a link (a report of a shared folder put into its page whatever
+    file a link named that its reader may read), at most RECORD_MAX_BYTES."""
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        if file.is_symlink():
+            raise _NotARecord(
+                "a link, not read: a run's record is a file of its own folder"
+            ) from None
+        raise _NotARecord(f"cannot be read ({err})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise _NotARecord("not a regular file")
+        if st.st_size > RECORD_MAX_BYTES:
+            raise _NotARecord(
+                f"{st.st_size / 2**20:,.0f} MB, too large for a run's record (mlplab's are a "
+                f"few kB; a report reads up to {RECORD_MAX_BYTES // 2**20} MB)"
+            )
+        try:
+            return f.read(RECORD_MAX_BYTES + 1).decode("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise _NotARecord(f"cannot be read ({err})") from None
 
 
 # A run's results, one number each (or null: not measured).

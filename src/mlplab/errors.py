@@ -152,6 +152,12 @@ def _table(value: Any) -> bool:
     return len(shape) > 1 or shape[0] > 10
 
 
+def flags_as_arguments(message: str) -> str:
+    """A hint worded as command-line flags (``--lr 5``) as Python arguments (``lr=5``),
+    for a message that reaches a Python caller rather than a shell."""
+    return re.sub(r"--(\w+) ([^\s;,()]+)", r"\1=\2", message)
+
+
 class ConfigError(MlplabError):
     """A setting that is unknown, of the wrong type, or out of range."""
 

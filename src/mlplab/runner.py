@@ -88,6 +88,7 @@ from mlplab.errors import (
     check_path_argument,
     check_switches,
     error_line,
+    flags_as_arguments,
     is_bool,
     note_says_why,
     public,
@@ -185,7 +186,8 @@ class Result(TrainedModel):
     notes : list of str
         What the run noted before and after training (``mlplab: note:`` lines), printed
         or not (``verbose=False``): a setting it did not use, a class no split holds, a
-        model no better than the common class, an lr too high.
+        model no better than the common class, an lr too high; last, why a run that did
+        not finish ended (``record["message"]``), in Python's words (``lr=0.1``).
 
     ``status`` and ``metrics`` read ``record``: ``"finished"``, ``{"test_acc": 0.97, ...}``.
     """
@@ -1183,7 +1185,10 @@ def _train_locked(
         if record and write_dir == run_dir:
             console.line(record_line(run_dir))
     out = Result(cfg, run_dir if record else None, result, data, backend, spec, exit_code, curves)
-    out.notes = notes + ended
+    # Why a run did not finish (printed above as `mlplab: ...`, and record["message"]):
+    # a quiet run's repr said "diverged" and its notes nothing of why.
+    why = [f"the run {status}: {flags_as_arguments(message)}"] if message and exit_code else []
+    out.notes = notes + ended + why
     return out
 
 

@@ -65,7 +65,15 @@ from mlplab.data.dataset import IN_MEMORY, Dataset, array_label
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import CheckpointError, ConfigError, MlplabError, RunBusy, is_bool, short_repr
+from mlplab.errors import (
+    CheckpointError,
+    ConfigError,
+    MlplabError,
+    RunBusy,
+    flags_as_arguments,
+    is_bool,
+    short_repr,
+)
 from mlplab.training.events import End, Event, Subscriber, Validate
 from mlplab.training.loop import LrSchedule, batch_bounds
 from mlplab.training.metrics import predicted_classes, true_classes, untied
@@ -1789,10 +1797,9 @@ def _diverged(est: BaseEstimator, message: str) -> str:
 
 
 def _in_python(message: str) -> str:
-    # The engines word their hints as command-line flags (--lr 5); here they are parameters,
-    # and the data is what fit was given, not a file named 'array'.
+    # The data is what fit was given, not a file named 'array'.
     message = re.sub(r"^data '(array(-[\w-]+)?)': ", "X, y: ", message)
-    return re.sub(r"--(\w+) ([^\s;,()]+)", r"\1=\2", message)
+    return flags_as_arguments(message)
 
 
 def _curves_record(task: str, train_metrics: list[float]) -> dict[str, Any]:

@@ -1174,6 +1174,13 @@ def test_a_diverged_runs_result_warns_that_its_outputs_are_of_the_blown_up_weigh
     run = mlplab.train(data="moons", lr=1e6, epoch=20, log_every=0, plots="none",
                        verbose=False, log_path=str(tmp_path))  # fmt: skip
     assert run.status == "diverged"
+    # A quiet run's notes say why it did not finish, in Python's words, not only "diverged".
+    why = run.notes[-1]
+    assert why.startswith("the run diverged: ") and why.endswith(
+        run.record["message"].replace("--lr ", "lr=")
+    )
+    assert "lr=" in why and "--lr" not in why, why
+    assert "1 note in .notes" in repr(run) or "notes in .notes" in repr(run)
     for call in (run.predict, run.predict_proba, run.predict_labels):
         with pytest.warns(UserWarning, match="this run diverged") as said:
             call([[0.0, 0.0]])

@@ -466,6 +466,13 @@ class _MLPBase(BaseEstimator):
             # not parsed, a grid of strings), refused as scikit-learn refuses it.
             if isinstance(value, str | bytes) and not (name == "batch_size" and value == "auto"):
                 raise ValueError(f"setting {name!r}: {short_repr(value)} is text, not {takes}")
+        if isinstance(self.hid_dim, list | tuple | np.ndarray):
+            # hidden_layer_sizes=(100,) carried over: one width per layer is hid_dims here.
+            raise ValueError(
+                f"setting 'hid_dim': {short_repr(self.hid_dim)} is not a whole number; it is "
+                f"one width for every hidden layer, and a width per layer is "
+                f"hid_dims={short_repr(tuple(self.hid_dim))}"
+            )
         self._validate_params()
         if not isinstance(self.validation_fraction, numbers.Real) or is_bool(
             self.validation_fraction

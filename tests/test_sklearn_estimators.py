@@ -565,6 +565,14 @@ def test_an_arrays_columns_are_named_x0_on_as_an_npz_runs_are(tmp_path, capsys):
     assert main(["predict", str(clf.run_dir_), "--data", str(tmp_path / "rows.npz"), "-q"]) == 0
     assert capsys.readouterr().out == from_csv
     assert [int(line.split(",")[0]) for line in from_csv.split()[1:]] == list(clf.predict(X[:4]))
+    # A second submission over the first: refused, as "trained on arrays in memory", once
+    # --out existed, and the old predictions left in place.
+    out = tmp_path / "sub.csv"
+    for _ in range(2):
+        out.write_text("old\n")
+        args = ["predict", str(clf.run_dir_), "--data", str(tmp_path / "rows.csv"), "--out"]
+        assert main([*args, str(out), "-q"]) == 0
+        assert out.read_text().replace("\r\n", "\n") == from_csv
 
 
 def test_dtype_given_as_numpy_saves_and_one_row_batch_norm_is_a_value_error(tmp_path):

@@ -628,9 +628,10 @@ def _same_file(a: Path, b: str) -> bool:
 
 def training_files(run_dir: Path) -> list[Path]:
     """Each file that may be the one ``run_dir`` trained on, in the places :func:`load_run`
-    looks (here, then above the run folder); none for a built-in dataset."""
-    cfg = record_config(run_dir)
-    if cfg.data in BUILTIN:
+    looks (here, then above the run folder); none for a built-in dataset, or arrays in
+    memory (an estimator's run), which no file holds."""
+    cfg = record_config(run_dir, rows=False)
+    if cfg.data in BUILTIN or ARRAY_LABEL.fullmatch(cfg.data):
         return []
     return [Path(c.data) for c in _data_candidates(run_dir, cfg) if Path(c.data).exists()]
 

@@ -161,10 +161,11 @@ NOTEBOOKS["03_xor_nn"] = [
 `init: torch` draws the weights that `torch.manual_seed(777)` and `nn.Linear(2, 2)`,
 `nn.Linear(2, 1)` give in the lab, so mlplab prints the xor-nn slide's costs: 0.7434 at
 step 0, 0.0012345 at step 10000. The printed costs are the lab's own form, BCELoss of a
-float32 sigmoid, and match the slide to 1e-6 relative. The printed Hypothesis is today's
-PyTorch's rather than the slide's: [0.00106364, 0.998894, 0.998894, 0.00165861] is what
-plain torch 2.13 prints from these weights, and the slide, printed with an older torch,
-shows [0.00106378, 0.9988938, 0.9988939, 0.00165883], about 1e-4 relative away. The run's
+float32 sigmoid, and match the slide to 1e-6 relative. The printed Hypothesis is the
+slide's, [0.00106378, 0.9988938, 0.9988939, 0.00165883]: as in the lab, it is the outputs
+of the last training step, before that step's update, while `Correct` and `Accuracy` are of
+the model after it (one update later its outputs are [0.00106364, 0.998894, 0.998894,
+0.00165861], which `xor_nn.predict_proba` gives). The run's
 record (`train_losses`, as `result.json` keeps it) holds the more exact BCE-with-logits that
 mlplab trains on, which differs from the slide's cost in the last digits: under 1e-5
 relative for xor-nn.""",
@@ -172,7 +173,7 @@ relative for xor-nn.""",
 
 # rerun=True: the printout every time the notebook runs (a kept run would say only where
 # it is). log_every=500: the lab prints every 100 steps, 101 lines.
-nn = mlplab.train("xor_nn.yaml", log_every=500, rerun=True)""",
+xor_nn = mlplab.train("xor_nn.yaml", log_every=500, rerun=True)""",
     """#md `mlp 2-2-1 sigmoid` names the model by its layers' widths, as the lecture does:
 2 inputs, one hidden layer of 2 sigmoid units, 1 output. `epoch 10001/10001` counts the
 updates, one full-batch step per epoch: the lab's steps 0 to 10000, so the printout's last
@@ -183,12 +184,12 @@ shows the lab's plateau: it stays at 0.693 (ln 2) to step 1500, then falls (0.68
 # float32 sigmoid, as the slide prints it. The record's curves (a point every 100 steps,
 # the last step 10000's) keep the cost mlplab trains on, BCE with logits, which parts
 # from the lab's form in the 6th digit near p = 1.
-record_cost = nn.record["train_losses"][-1]
+record_cost = xor_nn.record["train_losses"][-1]
 slide = 0.0012345188297331333
 print(f"step 10000: record (BCE with logits) {record_cost:.10f}; slide (BCELoss) {slide:.10f}")
 print(f"relative difference {abs(record_cost - slide) / slide:.1e}: the two forms, not two runs")""",
     """#md The run's summary, with its plots (loss curve, decision surface, network):""",
-    """nn""",
+    """xor_nn""",
     """#md The wide-deep net, 2-10-10-10-1, from the lab's weights. Its step-10000 cost agrees
 with the slide's 0.0001565046 to under 1e-3 relative, not to the last digits: today's torch
 does not print the slide's digits for this deeper net either, and its float32 sums move

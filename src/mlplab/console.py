@@ -289,16 +289,25 @@ def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
     return title + "\n" + cap.get().rstrip("\n")
 
 
-def hypothesis_block(task: str, outputs: np.ndarray, y: np.ndarray) -> str:
+def hypothesis_block(
+    task: str, outputs: np.ndarray, y: np.ndarray, before: np.ndarray | None = None
+) -> str:
     """The labs' ``Hypothesis`` / ``Correct`` / ``Accuracy`` printout for tiny datasets.
 
     The hypothesis is the float32 probability, as the labs print it; a binary one decides
     as they do and as the records do, a tie (0.5 to float32 precision) being class 0.
+    ``before``: the last step's outputs, before its update, which the labs print as
+    ``Hypothesis`` (their loop's last forward pass); ``Correct`` and ``Accuracy`` are of the
+    model after it (``outputs``), as theirs are.
     """
     from mlplab.training.metrics import accuracy, predicted_classes, probabilities
 
     if task == "binary":
-        hyp = probabilities(task, outputs)[:, 1:2]
+        # The sigmoid in float32, as torch's nn.Sigmoid computes the labs' printout: in
+        # float64, then rounded, it printed 0.99889386 where the slide has 0.9988939.
+        logit = np.asarray(outputs if before is None else before, dtype=np.float32)
+        with np.errstate(over="ignore"):  # exp(-logit) -> inf: a probability of 0
+            hyp = np.float32(1) / (np.float32(1) + np.exp(-logit))
         lab = predicted_classes(task, outputs).reshape(-1, 1).astype(np.float32)
         return "\n".join(
             [
@@ -309,10 +318,10 @@ def hypothesis_block(task: str, outputs: np.ndarray, y: np.ndarray) -> str:
         )
     correct: np.ndarray | None = None
     if task == "multiclass":
-        hyp = probabilities(task, outputs)
+        hyp = probabilities(task, outputs if before is None else before)
         correct = predicted_classes(task, outputs)[:, None].astype(np.float32)
     else:
-        hyp = outputs
+        hyp = outputs if before is None else before
     with np.printoptions(precision=8, suppress=False):
         out = [f"Hypothesis: {np.array2string(hyp.astype(np.float32))}"]
         if correct is not None:
@@ -391,7 +400,8 @@ def print_summary(
     if data.shared_splits and outputs is not None and data.name in GATES:
         # (An estimator's fit without held-out rows shares its splits too: thousands of
         # rows of it printed as the lab's block.)
-        print(hypothesis_block(data.task, outputs, data.y_train))
+        before = end.step_outputs[0] if end.step_outputs else None
+        print(hypothesis_block(data.task, outputs, data.y_train, before))
 
 
 # Classes this unequal in training (the largest this many times the smallest) make the

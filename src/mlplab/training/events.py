@@ -248,6 +248,9 @@ class End:
     messages: list[str]  # why, in one line ("" when finished normally)
     finals: list[dict[str, float]]  # {train_loss, train_acc, val_..., test_...}; {} if diverged
     train_outputs: list[Array | None] = field(default_factory=list)  # eval outputs, train split
+    # The last step's outputs before its update, where that step was of the whole training
+    # split (full batch, the schedule's last epoch); else None.
+    step_outputs: list[Array | None] = field(default_factory=list)
 
 
 Event = Start | Step | Validate | Save | End
@@ -268,7 +271,7 @@ def as_json(event: Event) -> dict[str, Any]:
 
     Arrays become lists of Python numbers; a loss that is not finite (a diverging model)
     becomes None, since JSON has no NaN or infinity. ``models`` and an End's
-    ``train_outputs`` are left out: they are the models and their outputs, not the event's
+    ``train_outputs`` and ``step_outputs`` are left out: they are the models and their outputs, not the event's
     numbers. So are a Validate's ``y_val`` and ``val_outputs``, the rows behind its
     :meth:`Validate.val_score`. Every event also gives the ``names`` (run ids) of its
     models, in the order of ``ids``, and a Start their ``settings`` (dicts, as
@@ -276,7 +279,7 @@ def as_json(event: Event) -> dict[str, Any]:
     """
     out: dict[str, Any] = {"event": type(event).__name__.lower()}
     for f in fields(event):
-        if f.name not in ("models", "train_outputs", "y_val", "val_outputs"):
+        if f.name not in ("models", "train_outputs", "step_outputs", "y_val", "val_outputs"):
             out[f.name] = _plain(getattr(event, f.name))
     # Ids repeat from stack to stack of a sweep; names (run ids) do not, so a page that
     # joins mid-run labels every event's models.

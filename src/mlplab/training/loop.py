@@ -211,11 +211,17 @@ def fit(
         for sub in subscribers:
             sub(event)
 
+    # The last scheduled step's outputs (full batch), before its update: what the labs
+    # print as Hypothesis, one update before the model that answers `Correct`.
+    last_step: list[Array | None] = [None]
+
     def end(rows: Array, status: str, messages: list[str] | None = None) -> None:
         """Emit End for the models at stack ``rows``, then drop them from the stack."""
         ids = state.ids[rows]
         finals: list[dict[str, float]] = [{} for _ in rows]
         train_out: list[Array | None] = [None] * len(rows)
+        before = last_step[0]
+        step_out = [None if before is None else before[r] for r in rows]
         statuses, messages = [status] * len(rows), messages or [""] * len(rows)
         if status != "diverged":
             finals, outs = final_metrics(backend, task, targets, rows, s.test_batch_size, units)
@@ -231,9 +237,11 @@ def fit(
                     why = RunDiverged(state.step, bad[0], float(lr[state.ids[r]]))
                     statuses[j], messages[j] = "diverged", str(why)
                     finals[j], train_out[j] = {}, None  # as for a loss that was not finite
-        emit(End(models, state.epoch, state.step, ids, statuses, messages, finals, train_out))
+        at = (state.epoch, state.step)
+        emit(End(models, *at, ids, statuses, messages, finals, train_out, step_out))
         state.leave(ids)
         keep = np.setdiff1d(np.arange(len(state.ids)), rows)
+        last_step[0] = None if before is None else before[keep]
         if len(keep):
             backend.keep(keep)
         # When the last models end, the engine keeps them: the caller may still use the
@@ -294,6 +302,8 @@ def fit(
                 outputs = None if outputs is None else outputs[finite]
                 if not len(state.ids):
                     break
+            if outputs is not None and full_batch and state.epoch == E - 1:
+                last_step[0] = np.array(units(outputs))  # a copy: the engine reuses its buffer
             ids, rows = state.ids, stop - start
             # A slice where every model is still in the stack: fancy indexing costs
             # microseconds a step, which lab-sized models feel.

@@ -422,12 +422,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 0
     if args.print_run_dir:  # for a script: where the record of this config goes, or is
         from mlplab.errors import ConfigError
+        from mlplab.restore import claim_run_id
         from mlplab.runs.record import run_dir_of
 
         if args.resume:
             raise ConfigError("--print_run_dir names a config's run folder; --resume names one")
-
-        print(run_dir_of(load_config(args.config, overrides)))
+        # The folder train writes: 8 hex digits where another config's run holds the 6.
+        print(run_dir_of(claim_run_id(load_config(args.config, overrides))))
         return 0
     from mlplab.runner import train
 

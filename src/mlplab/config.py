@@ -25,7 +25,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal, Protocol, get_args
 
@@ -474,6 +474,14 @@ class Config(BaseModel):
         "label for the model in tables and plots; default: derived from the settings",
         "output",
         max_length=MAX_NAME_CHARS,
+    )
+    id_digits: int = _field(
+        6,
+        "hex digits of the run id (HASH): 6, the lecture's; set to 8 where another config "
+        "has this one's 6 (a sweep of thousands, or a folder that holds the other's run)",
+        "output",
+        ge=6,
+        le=40,
     )
     plots: Literal["png", "svg", "none"] = _field(
         "png", "format of the plots written at the end of a run, or none", "output"
@@ -938,6 +946,7 @@ HASH_EXCLUDED = frozenset(
         "log_path",
         "exp_name",
         "model_name",
+        "id_digits",  # how much of the hash names the run, not what it learns
         "plots",
         "snapshot_every",
         "device",
@@ -947,12 +956,28 @@ HASH_EXCLUDED = frozenset(
 
 
 def run_hash(cfg: Config) -> str:
-    """6-hex-digit sha1 of the settings that define the experiment (as the lecture does).
+    """The first ``id_digits`` (6) hex digits of the sha1 of the settings that define the
+    experiment (as the lecture does).
 
     Six digits are what the lectures use, and run folders are named by them; two configs
-    may share them (about 3% of 1,000 configs have a twin), so where a folder's run is
-    taken for a config's, :func:`run_digest` (the whole sha1) says whether it is."""
-    return run_digest(cfg)[:6]
+    may share them (about 3% of 1,000 configs have a twin, half of 5,000), so a sweep
+    gives the later of two twins, and :func:`mlplab.restore.claim_run_ids` a config whose
+    folder holds another's run, 8 digits (``id_digits``); where a folder's run is taken
+    for a config's, :func:`run_digest` (the whole sha1) says whether it is."""
+    return run_digest(cfg)[: cfg.id_digits]
+
+
+def widened_run_id(cfg: Config, holder: Callable[[str], str | None]) -> Config:
+    """``cfg`` with the fewest hex digits of its run id (``id_digits``, 6, then 8, 10, ...)
+    that no other config holds: ``holder(run hash)`` gives the :func:`run_digest` of the
+    config that has that id (a folder's run, an earlier config of a sweep), or None. Its
+    own digest there is its own run."""
+    digest = cfg.run_digest()
+    for digits in range(cfg.id_digits, 41, 2):
+        placed = cfg if digits == cfg.id_digits else cfg.model_copy(update={"id_digits": digits})
+        if holder(placed.run_hash()) in (None, digest):
+            return placed
+    return cfg.model_copy(update={"id_digits": 40})  # the whole sha1: its own, or no one's
 
 
 def run_digest(cfg: Config) -> str:
@@ -975,6 +1000,7 @@ LATER_SETTINGS: dict[str, Any] = {
     "l1_coef": 0.0,
     "split_by": None,
     "stratify": False,
+    "id_digits": 6,
 }
 
 

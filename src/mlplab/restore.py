@@ -31,6 +31,7 @@ from mlplab.config import (
     identity_diff,
     make_config,
     read_yaml,
+    widened_run_id,
 )
 from mlplab.data.dataset import ARRAY_LABEL, Dataset
 from mlplab.data.registry import BUILTIN
@@ -78,6 +79,47 @@ def record_config(run_dir: Path, rows: bool = True) -> Config:
     if isinstance(settings, dict):
         check_known_settings(settings, str(run_dir / "config.yaml"))
     return make_config(settings, str(run_dir / "config.yaml"))
+
+
+def claim_run_id(
+    cfg: Config, taken: dict[str, str] | None = None, records: dict[Path, Any] | None = None
+) -> Config:
+    """``cfg`` with a run id whose folder holds no other config's run: the first that is
+    free or holds its own, of 6 hex digits, then 8, ... (``id_digits``). A twin's finished
+    run was refused with advice (another --exp_name) that split one experiment in two.
+
+    ``taken``: run ids claimed already (a sweep's earlier configs), run id -> digest;
+    ``records``: each folder's result.json as read here (None: none), for the caller.
+    """
+    exp = Path(cfg.log_path) / cfg.exp_name
+
+    def holder(run_hash: str) -> str | None:
+        rid = f"{cfg.exp_name}-{run_hash}"
+        if taken is not None and rid in taken:
+            return taken[rid]
+        folder = exp / rid
+        try:
+            if not folder.is_dir():
+                return None
+        except OSError:  # a folder it may not search: the checks that follow name it
+            return None
+        record = read_result(folder)
+        if records is not None:
+            records[folder] = record
+        digest = (record or {}).get("run_digest")
+        if isinstance(digest, str):
+            return digest
+        try:  # no record of its end yet (interrupted): its config.yaml says whose it is
+            return record_config(folder, rows=False).run_digest()
+        except NewerRecord:
+            raise  # a newer mlplab's run: neither read nor trained over
+        except MlplabError:
+            return None
+
+    placed = widened_run_id(cfg, holder)
+    if taken is not None:
+        taken[run_name(placed)] = placed.run_digest()
+    return placed
 
 
 def check_same_config(run_dir: Path, cfg: Config) -> None:

@@ -101,6 +101,7 @@ from mlplab.restore import (
     UNFINISHED,
     Restored,
     check_same_config,
+    claim_run_id,
     load_run,
     restore_model,
     restore_stack,
@@ -791,6 +792,8 @@ def _train(
     # --- build ------------------------------------------------------------------------------
     engine = resolve_engine(cfg.engine, spec, len(data.X_train), cfg.batch_size, cfg.device)
     check_device(engine, cfg.device)
+    if record and resume is None:  # a folder that holds a twin's run: 8 hex digits
+        cfg = claim_run_id(cfg)
     run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
     # A finished run to keep writes nothing: a published read-only folder of reference
     # runs, another user's, or a full disk keeps it too (all refused it as unwritable).

@@ -387,24 +387,27 @@ TWINS = [
 ]  # fmt: skip
 
 
-def test_a_random_sample_whose_run_id_an_earlier_sample_has_is_left_out(run_cli, tmp_path):
+def test_a_random_sample_whose_run_id_an_earlier_sample_has_trains_under_8_digits(
+    run_cli, tmp_path
+):
     """Random samples meet a twin's run id about once in 6,000 trials, and no --exp_name
-    parts them: every random search of more trials was refused."""
+    parts them: every random search of more trials was refused; then the later sample was
+    left out."""
     proc = run_cli(
         "sweep", "--data", "xor", "--epoch", "3", "--search", "random", "--trials", "6",
         "--lr", "choice:3.419:5.137", "--plots", "none", "--workers", "1", "--no_report",
         "--log_path", tmp_path / "runs",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "had the run id (6 hex digits of a hash) of an earlier, different sample" in (
-        proc.stdout
-    )
-    (result,) = (tmp_path / "runs").rglob("result.json")  # the first drawn, once
-    assert json.loads(result.read_text())["lr"] in (3.419, 5.137)
+    lrs = {json.loads(r.read_text())["lr"] for r in (tmp_path / "runs").rglob("result.json")}
+    assert lrs == {3.419, 5.137}
+    assert sorted(len(p.name) for p in (tmp_path / "runs" / "exp").glob("exp-*")) == [10, 12]
 
 
-def test_a_config_whose_run_id_another_holds_is_refused_not_given_its_run(run_cli, tmp_path):
-    """lr 5.137 was told that lr 3.419's finished run was its own, and kept it."""
+def test_twin_run_ids_take_8_hex_digits_and_never_share_a_folder(run_cli, tmp_path):
+    """lr 5.137 was told that lr 3.419's finished run was its own, and kept it; then it was
+    refused with advice (another --exp_name) that split one experiment in two. A grid of
+    6,480 configs holds such a pair about 7 times in 10, and was refused before training."""
     from mlplab.config import Config
 
     a, b = (Config(data="xor", epoch=3, lr=float(lr)) for lr in ("3.419", "5.137"))
@@ -413,29 +416,34 @@ def test_a_config_whose_run_id_another_holds_is_refused_not_given_its_run(run_cl
     assert run_cli("train", *TWINS[0], *log).returncode == 0
     (result,) = (tmp_path / "runs").rglob("result.json")
     before = result.read_bytes()
+    where = run_cli("train", *TWINS[1], *log, "--print_run_dir").stdout.strip()
     proc = run_cli("train", *TWINS[1], *log)
-    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
-    assert "holds the run of another config (lr 3.419) whose run id is this one's too" in (
-        proc.stderr
-    )
+    assert proc.returncode == 0, proc.stderr
+    twin = result.parent.parent / f"{result.parent.name}{b.run_digest()[6:8]}"
+    assert where == str(twin) and f"-> {twin}" in proc.stdout
+    assert json.loads((twin / "result.json").read_text())["lr"] == 5.137
+    assert "id_digits: 8" in (twin / "config.yaml").read_text()
     assert result.read_bytes() == before
-    assert "it is kept" in run_cli("train", *TWINS[0], *log).stdout  # its own config: kept
+    for args in TWINS:  # each config finds its own run again, under its own id
+        assert "it is kept" in run_cli("train", *args, *log).stdout
+    # One sweep of both: the later takes 8 digits, and both train.
     proc = run_cli(
         "sweep", "--data", "xor", "--epoch", "3", "--lr", "3.419", "5.137", "--exp_name", "s",
         "--plots", "none", "--workers", "1", "--log_path", tmp_path / "sweep",
     )  # fmt: skip
-    assert proc.returncode == 2 and not (tmp_path / "sweep").exists()
-    assert "two configs of this sweep (lr 3.419 and 5.137) have the same run id" in proc.stderr
-    # A sweep whose config finds its twin's finished run in the folder: it was skipped as
-    # its own.
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in (tmp_path / "sweep" / "s").glob("s-*"))
+    assert names == [f"s-{a.run_hash()}", f"s-{b.run_digest()[:8]}"]
+    # A sweep over the folder of the first two: each finds its own run, skipped.
     proc = run_cli(
-        "sweep", "--data", "xor", "--epoch", "3", "--lr", "5.137", "0.1", "--exp_name", "col",
-        "--plots", "none", "--workers", "1", *log,
+        "sweep", "--data", "xor", "--epoch", "3", "--lr", "5.137", "3.419", "0.1",
+        "--exp_name", "col", "--plots", "none", "--workers", "1", *log,
     )  # fmt: skip
-    assert proc.returncode == 2 and result.read_bytes() == before
-    assert "holds the run of another config (lr 3.419) whose run id is this config's too" in (
-        proc.stderr
-    )
+    assert proc.returncode == 0, proc.stderr
+    assert "1 trained, 2 skipped" in proc.stdout and result.read_bytes() == before
+    summary = (tmp_path / "runs" / "col" / "summary.csv").read_text().splitlines()
+    assert summary[0].split(",")[2:4] == ["rank", "lr"] and "id_digits" not in summary[0]
+    assert len(summary) == 4  # the twins and lr 0.1, each a config of its own
 
 
 def test_a_run_replaced_in_its_folder_removes_a_link_there_not_what_it_names(tmp_path):

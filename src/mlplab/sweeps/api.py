@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplab.config import Config, as_typed, identity_diff, read_yaml
+from mlplab.config import Config, as_typed, read_yaml
 from mlplab.console import terminal_text
 from mlplab.errors import (
     LOWER_LR,
@@ -363,14 +363,15 @@ def sweep(
     configs = expand(spec)
     if not configs:
         raise ConfigError("the sweep has no configs")
-    asked = count_configs(spec) - spec.twins
-    if verbose and spec.twins:
-        print(
-            f"mlplab: note: {spec.twins} sampled config{'s' if spec.twins > 1 else ''} "
-            "had the run id (6 hex digits of a hash) of an earlier, different sample "
-            f"and {'were' if spec.twins > 1 else 'was'} left out; the sweep trains the others",
-            flush=True,
-        )
+    asked = count_configs(spec)
+    from mlplab.runs.record import FINISHED, PRUNED, run_name
+
+    # A run that a prune rule stopped is done for a sweep that prunes: trained again, the
+    # rule would stop it again. Without a rule it trains afresh, to its end.
+    ended = (FINISHED, PRUNED) if prune is not None else (FINISHED,)
+    # Before the shards part them, so that every part names each run alike.
+    configs, done = _claimed_runs(configs, ended)
+    spec.run_ids = [run_name(c) for c in configs]
     if verbose and len(configs) < asked:
         # A config asked for twice (few values to draw from, a search proposing a row
         # again, a value given twice) trains once, and configs holds it once: a caller
@@ -387,8 +388,6 @@ def sweep(
         )
     in_shard = None
     if shard is not None:
-        from mlplab.runs.record import run_name
-
         index, count = _shard(shard)
         # Every count-th run from the index-th: each part gets its share of every axis
         # (a slice of the grid's order would give one part all of the first lr).
@@ -474,15 +473,7 @@ def sweep(
             for device in sorted(gpus):
                 resolve_device(device)
     first = configs[0]
-    from mlplab.runs.record import (
-        FINISHED,
-        PRUNED,
-        check_run_folders,
-        check_writable,
-        read_result,
-        run_dir_of,
-        run_name,
-    )
+    from mlplab.runs.record import check_run_folders, check_writable, read_result, run_dir_of
 
     check_writable(first.log_path)
     check_run_folders(configs)
@@ -495,10 +486,6 @@ def sweep(
         check_rank_by_kinds(rank_by, kinds, "sweep")
     if not rerun:
         _refuse_changed_data(configs, digests)
-    # A run that a prune rule stopped is done for a sweep that prunes: trained again, the
-    # rule would stop it again. Without a rule it trains afresh, to its end.
-    ended = (FINISHED, PRUNED) if prune is not None else (FINISHED,)
-    done = _finished_runs(configs, ended)
 
     # --- train what is missing -----------------------------------------------------------
     pending = [c for c in configs if rerun or run_name(c) not in done]
@@ -1152,29 +1139,23 @@ def _note_unused(configs: list[Config]) -> None:
         )
 
 
-def _finished_runs(configs: list[Config], ended: tuple[str, ...]) -> set[str]:
-    """The run ids of ``configs`` whose folder holds their run, ended with a status in
-    ``ended``. A folder that holds another config's run (its 6-hex-digit id is this one's
-    too, and its record's ``run_digest`` says so) is refused: it was skipped as this
-    config's finished run."""
+def _claimed_runs(configs: list[Config], ended: tuple[str, ...]) -> tuple[list[Config], set[str]]:
+    """``configs``, each with a run id whose folder holds no other config's run (8 hex
+    digits where another's holds its 6: :func:`mlplab.restore.claim_run_id`), and the run
+    ids of those whose folder holds their own run, ended with a status in ``ended``."""
+    from mlplab.restore import claim_run_id
     from mlplab.runs.record import read_result, run_dir_of, run_name
 
+    taken: dict[str, str] = {}
+    records: dict[Path, Any] = {}
+    placed = [claim_run_id(c, taken, records) for c in configs]
     done = set()
-    for c in configs:
-        record = read_result(run_dir_of(c))
-        if record is None:
-            continue
-        theirs = record.get("run_digest")
-        if isinstance(theirs, str) and theirs != c.run_digest():
-            diff = identity_diff(c.to_dict(), record)
-            raise ConfigError(
-                f"sweep: {str(run_dir_of(c))!r} holds the run of another config "
-                f"({', '.join(diff[:3])}) whose run id is this config's too (6 hex digits of "
-                "a hash); sweep into another --exp_name"
-            )
-        if record.get("status") in ended:
+    for c in placed:
+        run_dir = run_dir_of(c)
+        record = records[run_dir] if run_dir in records else read_result(run_dir)
+        if (record or {}).get("status") in ended:
             done.add(run_name(c))
-    return done
+    return placed, done
 
 
 def _importable(fn: Callable[..., Any]) -> bool:

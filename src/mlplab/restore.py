@@ -292,7 +292,7 @@ def restore_model(cfg: Config, spec: ModelSpec, ckpt: Checkpoint, path: Path) ->
             state,
             LoopState.from_dict(meta["loop"], _saved_history(path.parent.parent, meta)),
             order,
-            float(meta.get("elapsed_s", 0.0)),
+            max(0.0, float(meta.get("elapsed_s", 0.0))),
             meta.get("global_rng"),
         )
     except MlplabError:

@@ -1130,7 +1130,7 @@ def _train_locked(
         )
 
     # --- train ------------------------------------------------------------------------------
-    started = time.time()
+    started = time.monotonic()
     with console:
         try:
             fit_stack(run, stop)
@@ -1160,7 +1160,7 @@ def _train_locked(
         # The plots, drawn after the record, add their files' names to result.json.
         result = RunRecord(write_dir).read_result() or writer.results[0]
     else:
-        result = _unrecorded(cfg, spec, data, engine, end, time.time() - started)
+        result = _unrecorded(cfg, spec, data, engine, end, time.monotonic() - started)
     curves = curve_lists(end.models.loop_state(int(end.ids[0])), data.task)
     # Every point of the curves: result.json's ~250 of a long run skip the epochs
     # between them, where a swinging training loss may have been low or high.

@@ -164,7 +164,6 @@ def _set(path: str, value):
         ("loop.history.best_val_loss", "nan"),
         ("elapsed_s", "nan"),
         ("elapsed_s", math.nan),
-        ("elapsed_s", -1.0),
         ("engine", "jax"),
         ("task", {"a": 1}),
         ("feature_names", [1, 2]),
@@ -221,6 +220,37 @@ def test_resume_from_crafted_elapsed_nan_is_refused(finished_run, tmp_path, caps
     rc = call_main(["train", "--resume", str(run)])
     assert_one_line(rc, capsys.readouterr().err, "elapsed_s")
     assert json.loads((run / "result.json").read_text()) == {"status": "running"}
+
+
+def test_a_wall_clock_stepped_back_leaves_a_run_whole_and_its_time_not_negative(
+    tmp_path, monkeypatch
+):
+    """An NTP correction or a resumed VM stepped the wall clock back mid-run: the run's
+    time came out negative (wall_time_s -7199), and its own checkpoint was refused as
+    damaged, so a finished model would not load and an interrupted one trained again."""
+    import time
+
+    real, calls = time.time, [0]
+
+    def stepping() -> float:
+        calls[0] += 1
+        return real() - (7200.0 if calls[0] > 20 else 0.0)
+
+    monkeypatch.setattr(time, "time", stepping)
+    run = mlplab.train(data="moons", n_samples=100, epoch=30, save_every=5, log_every=0,
+                       plots="none", verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    monkeypatch.setattr(time, "time", real)
+    assert calls[0] > 20 and run.status == "finished"
+    record = json.loads((run.run_dir / "result.json").read_text())
+    assert 0 <= record["wall_time_s"] < 600
+    assert load_checkpoint(run.run_dir / "checkpoints" / "last.safetensors").meta["elapsed_s"] >= 0
+    # A checkpoint an earlier mlplab wrote with a negative time: whole, its time 0.
+    crafted(run.run_dir, tmp_path, _set("elapsed_s", -7199.0)).replace(
+        run.run_dir / "checkpoints" / "last.safetensors"
+    )
+    np.testing.assert_array_equal(
+        load_run(run.run_dir).predict([[0.0, 0.0]]), run.predict([[0.0, 0.0]])
+    )
 
 
 def test_result_json_never_holds_nan(tmp_path):

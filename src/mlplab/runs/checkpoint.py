@@ -180,8 +180,10 @@ def check_meta(meta: Any, where: str) -> None:
         raise bad("engine", f"must be one of {', '.join(ENGINES)}", meta["engine"])
     if "task" in meta and meta["task"] not in TASKS:
         raise bad("task", f"must be one of {', '.join(TASKS)}", meta["task"])
-    if "elapsed_s" in meta and not _number(meta["elapsed_s"], low=0.0):
-        raise bad("elapsed_s", "must be a finite number of seconds, >= 0", meta["elapsed_s"])
+    # Any sign: an earlier mlplab timed runs on the wall clock, which a step back (an NTP
+    # correction) made negative; such a run's model is whole, and its time counts as 0.
+    if "elapsed_s" in meta and not _number(meta["elapsed_s"]):
+        raise bad("elapsed_s", "must be a finite number of seconds", meta["elapsed_s"])
     for key in ("feature_names", "target_names", "class_names"):
         value = meta.get(key)
         if value is None and key == "class_names":

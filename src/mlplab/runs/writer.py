@@ -140,7 +140,9 @@ class RunWriter:
         self.models = models
         self.task = task
         self.meta = meta
-        self.started = time.time()
+        # Durations on the monotonic clock: a wall clock stepped back (an NTP correction, a
+        # resumed VM) made a run's elapsed time negative, and its checkpoint refused.
+        self.started = time.monotonic()
         self.results: dict[int, dict[str, Any]] = {}  # id -> the final result.json
 
     def __call__(self, event: Event) -> None:
@@ -163,12 +165,12 @@ class RunWriter:
             # One clock reading for the models that end together: writing each record
             # took longer than training a lab-sized stack, and the last of 8 models
             # stacked in one training seemed to have trained three times as long.
-            now = time.time()
+            now = time.monotonic()
             for j, k in enumerate(event.ids):
                 self._end(int(k), event, j, now)
 
     def elapsed(self, k: int, now: float | None = None) -> float:
-        return self.models[k].elapsed_before + ((now or time.time()) - self.started)
+        return self.models[k].elapsed_before + ((now or time.monotonic()) - self.started)
 
     # --- the phases of a record -------------------------------------------------------------
     def _open(self, k: int, models: Models) -> None:

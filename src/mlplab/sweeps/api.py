@@ -336,7 +336,7 @@ def sweep(
     mlplab.errors.ConfigError
         For any bad setting or axis value, before anything is written.
     """
-    started = time.time()
+    started, began = time.time(), time.monotonic()  # the wall clock for files' mtimes
     # --- validate: every config, the output folder and the data -------------------------
     check_switches("sweep", rerun=rerun, no_batch=no_batch, report=report, verbose=verbose)
     if rank_by is not None:  # reports.api brings pandas (0.5 s): a search's calls need none
@@ -614,7 +614,7 @@ def sweep(
             if not result.interrupted:
                 result.interrupted, result.stopped_by = True, signal_of(cut)
         with held_stops() as held:  # every run has ended: what follows cuts nothing short
-            result.wall_time_s = time.time() - started
+            result.wall_time_s = time.monotonic() - began
             result.counts = _count(result, len(pending))
             # A signal that came once every run had ended (while the last stack's plots
             # drew) cut nothing short: the sweep is whole, and goes on to its report. It

@@ -64,7 +64,15 @@ def kept_line(run_dir: Path, result: dict[str, Any], asked: dict[str, Any] | Non
     # Plots are drawn after the record is written: a run killed meanwhile, or whose plots
     # failed, is finished without them, and training it again would not draw them.
     no_plots = result.get("plots", "none") != "none" and "plot_files" not in result
+    failed = result.get("plots_failed")
+    failed = [
+        str(n) for n in (failed if isinstance(failed, list) else [])
+        if not (run_dir / "plots" / str(n)).is_file()
+    ]  # fmt: skip
     redraw = f"; its plots were not drawn: `mlplab plot {run_dir}` draws them" if no_plots else ""
+    if failed and not no_plots:
+        some = ", ".join(failed[:3]) + (" ..." if len(failed) > 3 else "")
+        redraw = f"; {some} could not be drawn: `mlplab plot {run_dir}` draws them"
     return (
         f"mlplab: {run_dir} already holds this config's finished run{score}; it is kept{so}. "
         "Train it again with --rerun (rerun=True in Python): the new run replaces it "

@@ -92,6 +92,53 @@ def test_a_kept_run_without_its_plots_says_how_to_draw_them(tmp_path: Path) -> N
     assert any(p.suffix == ".png" for p in (result.parent / "plots").iterdir())
 
 
+def test_plots_that_fail_after_the_record_leave_the_run_finished_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk or too few open files while the plots drew: a finished run, whose record
+    was whole, exited 1 with "the run stopped"; and a plot that failed was recorded as
+    drawn, so the run trained again never said it was missing."""
+    import mlplab
+    import mlplab.plots.run_plots as run_plots
+    from mlplab.runs.record import RunRecord
+
+    real_save = run_plots.save_figure
+
+    def full_for_loss(fig, path, fmt):
+        if path.name.startswith("loss"):
+            raise OSError(28, "No space left on device", str(path))
+        return real_save(fig, path, fmt)
+
+    monkeypatch.setattr(run_plots, "save_figure", full_for_loss)
+    kw = dict(data="moons", n_samples=100, epoch=5, log_every=0, log_path=str(tmp_path))
+    with pytest.warns(RuntimeWarning, match="plot loss.png failed"):
+        run = mlplab.train(**kw, verbose=False)
+    assert run.status == "finished" and run.exit_code == 0
+    record = read_json(run.run_dir / "result.json")
+    assert record["plots_failed"] == ["loss.png"] and "loss.png" not in record["plot_files"]
+    monkeypatch.setattr(run_plots, "save_figure", real_save)
+    again = cli("train", "--data", "moons", "--n_samples", "100", "--epoch", "5",
+                "--log_every", "0", "--log_path", tmp_path)  # fmt: skip
+    assert f"loss.png could not be drawn: `mlplab plot {run.run_dir}` draws them" in again.stdout
+    assert cli("plot", run.run_dir).returncode == 0
+    again = cli("train", "--data", "moons", "--n_samples", "100", "--epoch", "5",
+                "--log_every", "0", "--log_path", tmp_path)  # fmt: skip
+    assert "could not be drawn" not in again.stdout and "kept" in again.stdout
+    # The names of the plots cannot be written into result.json: the run stays finished.
+    real_write = RunRecord.write_result
+
+    def no_room_for_names(self, result):
+        if "plot_files" in result:
+            raise OSError(28, "No space left on device")
+        return real_write(self, result)
+
+    monkeypatch.setattr(RunRecord, "write_result", no_room_for_names)
+    with pytest.warns(RuntimeWarning, match="names of the plots could not be added"):
+        run = mlplab.train(**kw, seed=1, verbose=False)
+    assert run.status == "finished" and run.exit_code == 0
+    assert read_json(run.run_dir / "result.json")["status"] == "finished"
+
+
 def test_a_finished_run_whose_model_does_not_load_is_one_line_not_two(tmp_path: Path) -> None:
     """It is not said to be kept first and refused after: one line, exit 2, files as they were."""
     first = cli("train", *QUICK, "--plots", "none", "--log_path", tmp_path)

@@ -145,39 +145,63 @@ class PlotSubscriber:
             rec.write_result(result)
 
     def _draw(self, k: int, models: Models) -> None:
-        from mlplab.plots.recorder import FRAMES_DIR, SNAPSHOT_FILE, STEM
-        from mlplab.plots.run_plots import draw_run_plots
-
-        rec, cfg = self.records[k], self.cfgs[k]
+        """Model ``k``'s pictures, and their names in its result.json. The run has finished
+        and its record is whole: whatever fails here (a full disk, too few open files, the
+        memory to import matplotlib) is said, and the run ends as it did, with the plots
+        that could not be drawn named in ``plots_failed`` (a run trained again says so)."""
+        rec = self.records[k]
         result = rec.read_result()
         if result is None:
             return  # the writer did not record this model: nothing to draw for
-        snaps = self.recorders.get(k)
+        failed: list[str] = []
         try:
-            if snaps is not None and snaps.steps:
-                # The frames the pictures show, kept in the run's folder for `mlplab plot
-                # RUN_DIR` to redraw; they replace the frames its checkpoints wrote.
-                snaps = snaps.for_drawing()
-                snaps.save(rec.dir / SNAPSHOT_FILE)
-                shutil.rmtree(rec.dir / FRAMES_DIR, ignore_errors=True)
-            names = draw_run_plots(
-                rec.plots_dir,
-                with_every_point(rec.dir, result),
-                self.data,
-                self._predict(models, k),
-                self.specs[k],
-                weights=models.export(k).weights,
-                fmt=cfg.plots,
-                snapshots=snaps,
-            )
+            names = self._draw_files(k, models, result, failed.append)
         except Exception as err:  # draw_run_plots warns per plot; this is the rest
             warnings.warn(
                 f"mlplab: plotting failed ({type(err).__name__}: {err}); results are kept",
                 RuntimeWarning,
                 stacklevel=2,
             )
-            return
+            return  # no plot_files: a run trained again says its plots were not drawn
+        from mlplab.plots.recorder import STEM
+
         result["plot_files"] = [n for n in names if not n.startswith(STEM)]
         if snapshots := [n for n in names if n.startswith(STEM)]:
             result["snapshots"] = snapshots
-        rec.write_result(result)
+        if failed:
+            result["plots_failed"] = failed
+        try:
+            rec.write_result(result)
+        except OSError as err:  # the record of the run stays as the writer left it
+            warnings.warn(
+                f"mlplab: the names of the plots could not be added to result.json "
+                f"({err.strerror or err}); the run's record is kept as it ended",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    def _draw_files(
+        self, k: int, models: Models, result: dict[str, Any], on_failed: Callable[[str], None]
+    ) -> list[str]:
+        """Draw model ``k``'s pictures; the names of those written."""
+        from mlplab.plots.recorder import FRAMES_DIR, SNAPSHOT_FILE
+        from mlplab.plots.run_plots import draw_run_plots
+
+        rec, snaps = self.records[k], self.recorders.get(k)
+        if snaps is not None and snaps.steps:
+            # The frames the pictures show, kept in the run's folder for `mlplab plot
+            # RUN_DIR` to redraw; they replace the frames its checkpoints wrote.
+            snaps = snaps.for_drawing()
+            snaps.save(rec.dir / SNAPSHOT_FILE)
+            shutil.rmtree(rec.dir / FRAMES_DIR, ignore_errors=True)
+        return draw_run_plots(
+            rec.plots_dir,
+            with_every_point(rec.dir, result),
+            self.data,
+            self._predict(models, k),
+            self.specs[k],
+            weights=models.export(k).weights,
+            fmt=self.cfgs[k].plots,
+            snapshots=snaps,
+            on_failed=on_failed,
+        )

@@ -881,7 +881,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         metavar="FILE.csv",
-        help="write the predictions here; - prints them, as leaving it out does (default)",
+        help="write the predictions here (.tsv or .tab: a tab between values; .gz, .bz2, "
+        ".xz or .zip after the name: compressed); - prints them, as leaving it out does "
+        "(default)",
     )
     p.add_argument(
         "--keep",

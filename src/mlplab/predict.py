@@ -32,7 +32,7 @@ from mlplab.data.registry import BUILTIN
 from mlplab.errors import CheckpointError, ConfigError, DataError, other_case
 from mlplab.pipes import lost_output, writes_utf8
 from mlplab.restore import check_run_dir, load_run, training_files
-from mlplab.runs.atomic import atomic_write_text, why_not_replaceable
+from mlplab.runs.atomic import atomic_open, why_not_replaceable
 from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.record import read_result, run_folder_around
 from mlplab.trained import first_non_finite
@@ -424,6 +424,64 @@ def _features(
 
 # Names that promise another format than the CSV written.
 OTHER_FORMATS = (".parquet", ".pq", ".npz", ".npy", ".json", ".xlsx", ".xls", ".feather", ".pkl")
+# The compressions of an --out named with their suffix after the CSV's (preds.csv.gz), as
+# pandas' to_csv infers them; those of other suffixes are refused as another format is.
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
+NOT_WRITTEN = (".zst", ".zstd", ".tar", ".tgz", ".tbz2", ".txz", ".7z", ".rar", ".lz4", ".z")
+# Names of a table with a tab between values (a spreadsheet's "Text (Tab delimited)").
+TAB_SUFFIXES = (".tsv", ".tab")
+
+
+def _out_format(out: str) -> tuple[str, str | None]:
+    """The separator and the compression (None for none) that ``--out``'s name promises,
+    or a ConfigError naming the suffixes taken where it promises a format not written."""
+    path = Path(out)
+    last = path.suffix.lower()
+    compression = COMPRESSIONS.get(last)
+    inner = Path(path.stem).suffix.lower() if compression else last
+    if inner in OTHER_FORMATS or last in OTHER_FORMATS or last in NOT_WRITTEN:
+        base = path.name  # the name less its format's suffixes: sub of sub.parquet.gz
+        for _ in range(2):
+            end = Path(base).suffix.lower()
+            if end in (*COMPRESSIONS, *NOT_WRITTEN, *OTHER_FORMATS, ".csv", *TAB_SUFFIXES):
+                base = base[: -len(end)]
+        # The rows are CSV text: under a Parquet or NPZ name, no reader would open it.
+        raise ConfigError(
+            f"--out {out!r}: predictions are written as CSV; give a .csv file (e.g. "
+            f"{base or 'preds'}.csv), .tsv or .tab for a tab between values, and .gz, .bz2, "
+            f".xz or .zip after it to compress it (e.g. {base or 'preds'}.csv.gz)"
+        )
+    return ("\t" if inner in TAB_SUFFIXES else ",", compression)
+
+
+def _packed(out: str, text: str, compression: str | None) -> bytes:
+    """``text`` as UTF-8, compressed as ``compression`` says (a zip holds one file, named
+    as ``out`` less its .zip, ending .csv: sub.zip holds sub.csv)."""
+    data = text.encode("utf-8")
+    if compression == "gzip":
+        import gzip
+
+        return gzip.compress(data, mtime=0)  # the same rows, the same bytes
+    if compression == "bz2":
+        import bz2
+
+        return bz2.compress(data)
+    if compression == "xz":
+        import lzma
+
+        return lzma.compress(data)
+    if compression == "zip":
+        import time
+        import zipfile
+
+        name = Path(out).stem
+        if Path(name).suffix.lower() not in (".csv", *TAB_SUFFIXES):
+            name += ".csv"
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(zipfile.ZipInfo(name, time.localtime()[:6]), data, zipfile.ZIP_DEFLATED)
+        return buf.getvalue()
+    return data
 
 
 STDOUT = "-"  # --out - : standard output, as Unix tools take it
@@ -447,6 +505,7 @@ def predict_command(
     to_stdout = out == STDOUT
     if to_stdout:
         out = None
+    sep, compression = ",", None  # standard output's: a CSV, as it is read there
     if out is not None:
         target = Path(out)
         if target.is_dir():
@@ -460,12 +519,7 @@ def predict_command(
             raise ConfigError(
                 f"--out {out!r}: {why}; give a file in an existing folder (e.g. preds.csv)"
             )
-        if target.suffix.lower() in OTHER_FORMATS:
-            # The rows are CSV text: under a Parquet or NPZ name, no reader would open it.
-            raise ConfigError(
-                f"--out {out!r}: predictions are written as CSV; give a .csv file "
-                f"(e.g. {target.with_suffix('.csv').name})"
-            )
+        sep, compression = _out_format(out)
         if data != STDIN and target.exists() and Path(data).exists() and target.samefile(data):
             raise ConfigError(
                 f"--out {out!r} is the --data file; give another file (e.g. preds.csv)"
@@ -483,7 +537,7 @@ def predict_command(
     else:
         table = predictions(run_dir, data, which, quiet, keep)
     buf = io.StringIO()
-    table.to_csv(buf, index=False)
+    table.to_csv(buf, index=False, sep=sep)
     if out is None:
         closed = ConfigError(
             "predict: standard output is closed, and the predictions go there; give "
@@ -510,7 +564,7 @@ def predict_command(
             print(f"{len(table)} predictions -> standard output", file=sys.stderr)
     else:
         try:
-            _write_out(out, buf.getvalue())
+            _write_out(out, _packed(out, buf.getvalue(), compression))
         except OSError as err:  # a read-only folder: name the setting, not a temporary file
             raise ConfigError(f"--out {out!r} cannot be written: {err.strerror}") from None
         if not quiet:
@@ -584,7 +638,7 @@ def _not_the_training_file(run_dir: str, out: str) -> None:
         )
 
 
-def _write_out(out: str, text: str) -> None:
+def _write_out(out: str, data: bytes) -> None:
     """Write ``out`` in one piece, replacing a regular file only.
 
     ``/dev/stdout``, ``/dev/null`` or a FIFO is written to, not replaced by a file (as
@@ -596,9 +650,10 @@ def _write_out(out: str, text: str) -> None:
     except OSError:
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
-        with open(out, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with open(out, "wb") as f:
+            f.write(data)
     elif why := why_not_replaceable(out):
         raise PermissionError(errno.EACCES, why)
     else:
-        atomic_write_text(os.path.realpath(out), text)
+        with atomic_open(os.path.realpath(out), "wb") as f:
+            f.write(data)

@@ -1622,3 +1622,46 @@ def test_a_torch_run_predicts_where_torch_is_not_installed(run_cli, tmp_path):
     assert loaded.returncode == 1
     assert ("is of a torch-engine run, and torch cannot be imported here; the numpy engine "
             "loads the same model: load_run(run_dir, engine='numpy')") in loaded.stderr  # fmt: skip
+
+
+def test_out_of_a_compressed_or_tab_separated_name_is_written_so(iris_run, run_cli, tmp_path):
+    """--out sub.csv.gz (or .zip, .bz2, .xz) wrote plain CSV text under a compressed
+    file's name, which an upload that unpacks it (Kaggle's) failed to read; .tsv got
+    commas. Each is written as its name says; a compression not written is refused."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    res, rows, _ = iris_run
+    plain = run_cli("predict", res.run_dir, "--data", rows, "-q").stdout
+    unpack = {
+        "sub.csv.gz": lambda p: gzip.decompress(p.read_bytes()),
+        "sub.bz2": lambda p: bz2.decompress(p.read_bytes()),
+        "sub.csv.XZ": lambda p: lzma.decompress(p.read_bytes()),
+        "sub.zip": lambda p: zipfile.ZipFile(p).read("sub.csv"),
+        "sub.csv.zip": lambda p: zipfile.ZipFile(p).read("sub.csv"),
+    }
+    for name, read in unpack.items():
+        out = tmp_path / name
+        proc = run_cli("predict", res.run_dir, "--data", rows, "--out", out)
+        assert proc.returncode == 0, proc.stderr
+        assert read(out).decode() == plain, name
+        assert pd.read_csv(out).equals(pd.read_csv(io.StringIO(plain)))  # as pandas infers it
+    assert zipfile.ZipFile(tmp_path / "sub.zip").namelist() == ["sub.csv"]  # one CSV inside
+    # A tab between values for .tsv and .tab, compressed or not.
+    for name in ("sub.tsv", "sub.TAB", "sub.tsv.gz"):
+        proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path / name)
+        assert proc.returncode == 0, proc.stderr
+        got = pd.read_csv(tmp_path / name, sep="\t")
+        assert got.equals(pd.read_csv(io.StringIO(plain))), name
+    # Other formats, or a compression not written, are refused by name: nothing is written.
+    for name in ("sub.zst", "sub.csv.7z", "sub.parquet.gz", "sub.tgz"):
+        proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path / name)
+        assert_one_line_error(
+            proc,
+            f"--out {str(tmp_path / name)!r}: predictions are written as CSV",
+            ".gz, .bz2, .xz or .zip",
+            ".tsv",
+        )
+        assert not (tmp_path / name).exists()

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mlplab.console import terminal_text
-from mlplab.data.dataset import names_of, not_numeric
+from mlplab.data.dataset import names_of, not_numeric, shell_flag
 from mlplab.data.files import names_as_written, read_npz_features, read_table
 from mlplab.data.registry import BUILTIN
 from mlplab.errors import CheckpointError, ConfigError, DataError, other_case
@@ -50,6 +50,8 @@ def predictions(
     which: str = "last",
     quiet: bool = False,
     keep: Sequence[str] = (),
+    *,
+    shown: str | None = None,
 ):  # -> pandas.DataFrame
     """The run's predictions for the rows of the data file ``data``, as a DataFrame, by
     its ``last`` model or its ``best`` (lowest validation loss). A note on stderr says
@@ -57,7 +59,8 @@ def predictions(
 
     The columns the run ignored (an id) come first, as written, then those of ``keep``
     (``--keep``: an id, or the true target, to set beside the predictions); a prediction
-    named as one of those is ``predicted_NAME``."""
+    named as one of those is ``predicted_NAME``. ``shown``: the rows' name in the notes
+    (standard input's, for rows piped in), ``data`` by default."""
     import pandas as pd
 
     if not isinstance(data, str | os.PathLike):  # a DataFrame: "unhashable type", raised deep
@@ -67,6 +70,7 @@ def predictions(
             "(rows), or .predict_labels and .predict_proba"
         )
     data = os.fspath(data)  # a Path too, as the other functions take one
+    shown = shown or repr(data)
     check_run_folder(run_dir)
     _check_not_before_its_first_checkpoint(run_dir)
     # The checkpoint alone (the training file may be gone), in float64 (see PRINTED_DIGITS).
@@ -117,7 +121,9 @@ def predictions(
             "(CSV, TSV, Parquet or NPZ) with the run's feature columns"
         )
     keep = [keep] if isinstance(keep, str) else list(keep)  # keep="id": one column's name
-    X, kept, unused = _features(data, ds.feature_names, run.config.ignore or [], keep)
+    X, kept, unused, unnamed = _features(data, ds.feature_names, run.config.ignore or [], keep)
+    if unnamed and not quiet:  # no id to join the predictions back to their rows by
+        print(f"mlplab: note: {shown} {unnamed}", file=sys.stderr)
     bad = first_non_finite(X)
     if bad is not None:  # named as training names it: the column, and the row to look at
         r, c, kind = bad
@@ -128,13 +134,13 @@ def predictions(
     outputs = run.predict(X)  # the run's standardization: the checkpoint's own (load_run)
     far = _far_rows_note(X, ds)
     if far and not quiet:
-        print(f"mlplab: note: {data!r}: {far}", file=sys.stderr)
+        print(f"mlplab: note: {shown}: {far}", file=sys.stderr)
     new = _new_categories([c for c in unused if c not in ds.target_names], ds.feature_names)
     if new and not quiet:  # its rows read as "none of the known ones", with no word
         stems = {_stem(c) for c in new}
         siblings = [f for f in ds.feature_names if _stem(f) in stems]
         print(
-            f"mlplab: note: {data!r}: {names_of(new)} "
+            f"mlplab: note: {shown}: {names_of(new)} "
             + ("is not a column" if len(new) == 1 else "are not columns")
             + f" the run trained on (it has {names_of(siblings)}), left out: a category "
             "that training never saw has no column of its own",
@@ -329,13 +335,35 @@ def _digits(values: np.ndarray, center: float = 0.0) -> np.ndarray:
     return np.array(rounded)
 
 
+def _ignored_absent(ignored: list[str], columns: list[str], keep: list[str]) -> str | None:
+    """What a table lacks of the columns the run ignored (an id), which predict copies
+    beside the predictions: one named in another case (``Id`` for ``id``), or all of
+    them, where ``keep`` names no column in their place. None where nothing is amiss."""
+    for name in ignored:
+        near = None if name in columns else other_case(name, columns)
+        if near is not None and near not in keep:
+            return (
+                f"has no column {name!r}, which the run ignored and predict copies beside "
+                f"the predictions to name their rows; it has {near!r} (names are "
+                f"case-sensitive): rename it {name!r}, or add {shell_flag('--keep', near)}"
+            )
+    if ignored and not keep and not any(c in columns for c in ignored):
+        return (
+            f"has none of the columns the run ignored ({names_of(ignored)}), which predict "
+            "copies beside the predictions to name their rows: the predictions are in the "
+            "file's row order"
+        )
+    return None
+
+
 def _features(
     data: str, names: list[str], ignored: list[str], keep: list[str] | None = None
-):  # -> (ndarray, DataFrame, list[str])
+):  # -> (ndarray, DataFrame, list[str], str | None)
     """The run's feature columns of ``data`` (by name in a table, by position in an NPZ
     file's X, which names none), the columns of ``ignored`` that the table has (in an
-    NPZ file, x0, x1, ... by position, as training named them) and those of ``keep``, and
-    the table's other columns, which the run does not use."""
+    NPZ file, x0, x1, ... by position, as training named them) and those of ``keep``, the
+    table's other columns, which the run does not use, and what the table lacks of the
+    ignored columns (:func:`_ignored_absent`), or None."""
     import pandas as pd
 
     keep = keep or []
@@ -366,7 +394,7 @@ def _features(
             raise DataError(f"data file {data!r} has no data rows")
         if X.dtype.kind not in "biuf":
             raise DataError(f"data file {data!r}: X must hold numbers (its dtype is {X.dtype})")
-        return X.astype(np.float64), kept, []
+        return X.astype(np.float64), kept, [], None
     # The columns copied into the output as they are written (an id of 00123 stays 00123).
     df = read_table(data, as_text=[c for c in [*ignored, *keep] if c not in names])
     if not len(df):  # a header alone
@@ -419,7 +447,8 @@ def _features(
         for c in df.columns
         if c not in features and c not in ignored and df[c].isin([0, 1, True, False]).all()
     ]
-    return df[names].to_numpy(dtype=np.float64), df[kept], unused
+    unnamed = _ignored_absent([c for c in ignored if c not in features], list(df.columns), keep)
+    return df[names].to_numpy(dtype=np.float64), df[kept], unused, unnamed
 
 
 # Names that promise another format than the CSV written.
@@ -486,6 +515,7 @@ def _packed(out: str, text: str, compression: str | None) -> bytes:
 
 STDOUT = "-"  # --out - : standard output, as Unix tools take it
 STDIN = "-"  # --data - : rows from standard input (./- names a file called -)
+STDIN_NAME = "standard input (--data -)"  # its rows' name in errors and notes
 
 
 def predict_command(
@@ -595,9 +625,9 @@ def _stdin_predictions(
         with open(path, "wb") as f:
             f.write(rows)
         try:
-            return predictions(run_dir, path, which, quiet, keep)
+            return predictions(run_dir, path, which, quiet, keep, shown=STDIN_NAME)
         except DataError as err:
-            raise DataError(str(err).replace(repr(path), "standard input (--data -)")) from None
+            raise DataError(str(err).replace(repr(path), STDIN_NAME)) from None
 
 
 def _is_npz(data: bytes) -> bool:

@@ -1665,3 +1665,48 @@ def test_out_of_a_compressed_or_tab_separated_name_is_written_so(iris_run, run_c
             ".tsv",
         )
         assert not (tmp_path / name).exists()
+
+
+def test_an_ignored_id_in_another_case_or_absent_is_noted(run_cli, tmp_path):
+    """A run trained with --ignore id, on a file that names it Id or has none: the output
+    had no id column, and nothing said why; the predictions could not be joined back."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 2))
+    table = pd.DataFrame({"id": [f"r{i}" for i in range(40)], "a": X[:, 0], "b": X[:, 1]})
+    table["spend"] = X[:, 1] * 2
+    table["label"] = np.where(X[:, 0] > 0, "yes", "no")
+    table.to_csv(tmp_path / "t.csv", index=False)
+    res = train(data=str(tmp_path / "t.csv"), ignore=["id", "spend"], epoch=2, plots="none",
+                verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    new = table.drop(columns=["label", "spend"]).head(5)
+    new.to_csv(tmp_path / "new.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "new.csv")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr  # its id: no note
+    new.rename(columns={"id": "Id"}).to_csv(tmp_path / "Id.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "Id.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "predicted,p_no,p_yes"
+    assert proc.stderr == (
+        f"mlplab: note: {str(tmp_path / 'Id.csv')!r} has no column 'id', which the run "
+        "ignored and predict copies beside the predictions to name their rows; it has 'Id' "
+        "(names are case-sensitive): rename it 'id', or add --keep Id\n"
+    )
+    new.drop(columns="id").to_csv(tmp_path / "bare.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "bare.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (
+        f"mlplab: note: {str(tmp_path / 'bare.csv')!r} has none of the columns the run "
+        "ignored ('id', 'spend'), which predict copies beside the predictions to name their "
+        "rows: the predictions are in the file's row order\n"
+    )
+    cmd = [sys.executable, "-m", "mlplab", "predict", str(res.run_dir), "--data", "-"]
+    piped = subprocess.run(cmd, input=(tmp_path / "bare.csv").read_text(), capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert piped.returncode == 0 and piped.stdout == proc.stdout, piped.stderr
+    assert piped.stderr.startswith("mlplab: note: standard input (--data -) has none of the ")
+    # Quiet, or with an id of its own kept, it says nothing.
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "Id.csv", "-q")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "Id.csv", "--keep", "Id")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.splitlines()[0] == "Id,predicted,p_no,p_yes"

@@ -896,7 +896,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--checkpoint",
         choices=("last", "best"),
-        default="last",
+        default=None,  # the last; left out, a run that stopped early names its best
         help="the model to predict with: the run's last (default) or its best, of the "
         "lowest validation loss",
     )

@@ -47,7 +47,7 @@ PRINTED_DIGITS = 10
 def predictions(
     run_dir: str | Path,
     data: str,
-    which: str = "last",
+    which: str | None = None,
     quiet: bool = False,
     keep: Sequence[str] = (),
     *,
@@ -55,7 +55,8 @@ def predictions(
 ):  # -> pandas.DataFrame
     """The run's predictions for the rows of the data file ``data``, as a DataFrame, by
     its ``last`` model or its ``best`` (lowest validation loss). A note on stderr says
-    which model predicts when it is not the one asked for, unless ``quiet``.
+    which model predicts when it is not the one asked for, unless ``quiet``; ``which``
+    left out is the last, with a note naming the best where the run stopped early.
 
     The columns the run ignored (an id) come first, as written, then those of ``keep``
     (``--keep``: an id, or the true target, to set beside the predictions); a prediction
@@ -70,6 +71,7 @@ def predictions(
             "(rows), or .predict_labels and .predict_proba"
         )
     data = os.fspath(data)  # a Path too, as the other functions take one
+    chosen, which = which is not None, which or "last"
     shown = shown or repr(data)
     check_run_folder(run_dir)
     _check_not_before_its_first_checkpoint(run_dir)
@@ -113,6 +115,20 @@ def predictions(
         note = f"{head}; predicting with {which}"
     elif fell_back:  # the best model predicts otherwise than the last: say so
         note = f"{last} is missing or unreadable; predicting with its best model"
+    elif (
+        not chosen
+        and run.record.get("stopped_early")
+        and last.with_name("best.safetensors").is_file()
+    ):
+        # Its last model is `patience` epochs past its best, which Keras's
+        # restore_best_weights and an estimator keep: the default, said once.
+        patience = run.config.patience
+        note = (
+            f"{run_dir} stopped early at epoch {run.record.get('epochs_run')} "
+            f"({f'patience {patience}' if patience else 'by its early_stop rule'}): "
+            "predicting with its last model, as by default; its best, of epoch "
+            f"{run.record.get('best_epoch')}, is --checkpoint best"
+        )
     if note and not quiet:
         print(f"mlplab: note: {note}", file=sys.stderr)
     if data in BUILTIN and not Path(data).exists():
@@ -522,7 +538,7 @@ def predict_command(
     run_dir: str,
     data: str,
     out: str | None = None,
-    which: str = "last",
+    which: str | None = None,
     quiet: bool = False,
     keep: Sequence[str] = (),
 ) -> int:
@@ -603,7 +619,7 @@ def predict_command(
 
 
 def _stdin_predictions(
-    run_dir: str, which: str, quiet: bool, keep: Sequence[str] = ()
+    run_dir: str, which: str | None, quiet: bool, keep: Sequence[str] = ()
 ):  # -> pandas.DataFrame
     """:func:`predictions` of CSV rows read from standard input (``--data -``): kept in a
     temporary file for the reader that files get, and named as standard input in errors."""

@@ -1710,3 +1710,27 @@ def test_an_ignored_id_in_another_case_or_absent_is_noted(run_cli, tmp_path):
     proc = run_cli("predict", res.run_dir, "--data", tmp_path / "Id.csv", "--keep", "Id")
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert proc.stdout.splitlines()[0] == "Id,predicted,p_no,p_yes"
+
+
+def test_a_run_that_stopped_early_names_its_best_model_unless_one_is_asked_for(run_cli, tmp_path):
+    """After early stopping, predict used the last model (patience epochs past the best)
+    and said nothing, where Keras's restore_best_weights and an estimator keep the best."""
+    res = train(data="moons", n_samples=80, noise=0.4, n_layer=2, hid_dim=64, optim="adam",
+                lr=0.01, epoch=300, batch_size=16, patience=5, plots="none", verbose=False,
+                log_path=str(tmp_path / "runs"))  # fmt: skip
+    rec = res.record
+    assert rec["stopped_early"] and rec["best_epoch"] < rec["epochs_run"]
+    rows = pd.DataFrame(np.random.default_rng(0).normal(size=(5, 2)), columns=["x1", "x2"])
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "new.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (
+        f"mlplab: note: {res.run_dir} stopped early at epoch {rec['epochs_run']} (patience "
+        f"5): predicting with its last model, as by default; its best, of epoch "
+        f"{rec['best_epoch']}, is --checkpoint best\n"
+    )
+    for args in (["--checkpoint", "last"], ["--checkpoint", "best"], ["-q"]):
+        again = run_cli("predict", res.run_dir, "--data", tmp_path / "new.csv", *args)
+        assert again.returncode == 0 and again.stderr == "", (args, again.stderr)
+        if args[-1] != "best":
+            assert again.stdout == proc.stdout

@@ -464,7 +464,21 @@ def _features(
         if c not in features and c not in ignored and df[c].isin([0, 1, True, False]).all()
     ]
     unnamed = _ignored_absent([c for c in ignored if c not in features], list(df.columns), keep)
-    return df[names].to_numpy(dtype=np.float64), df[kept], unused, unnamed
+    return df[names].to_numpy(dtype=np.float64), _trimmed(df[kept]), unused, unnamed
+
+
+def _trimmed(kept):  # (pandas.DataFrame) -> pandas.DataFrame
+    """The copied columns' text cells without the spaces at either end, as names and
+    labels are read: the reader left out those after a separator only, so ` 10601 ` came
+    back as ``10601 `` and a quoted ``"  B2  "`` with both. A number is left as read."""
+    import pandas as pd
+
+    kept = kept.copy()
+    for i in range(kept.shape[1]):
+        column = kept.iloc[:, i]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            kept.iloc[:, i] = column.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return kept
 
 
 # Names that promise another format than the CSV written.

@@ -1734,3 +1734,24 @@ def test_a_run_that_stopped_early_names_its_best_model_unless_one_is_asked_for(r
         assert again.returncode == 0 and again.stderr == "", (args, again.stderr)
         if args[-1] != "best":
             assert again.stdout == proc.stdout
+
+
+def test_spaces_around_a_copied_id_are_left_out_at_both_ends(run_cli, tmp_path):
+    """An id written ` 10601 ` came back as `10601 `: the space after the comma was left
+    out and the one before the next kept, and a quoted `"  B2  "` kept both. One rule now,
+    that of names and labels: the spaces at either end are no part of it."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(30, 1))
+    lines = ["id,a,note,label"] + [
+        f"r{i},{x:.4f},n{i},{'yes' if x > 0 else 'no'}" for i, x in enumerate(X[:, 0])
+    ]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    res = train(data=str(tmp_path / "t.csv"), ignore=["id", "note"], epoch=2, plots="none",
+                verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    new = 'id,a,note\n  A1  ,0.5, x \n"  B2  ",-0.5,"  y"\n 10601 ,1.0,z  \n007,0.1,\n'
+    (tmp_path / "new.csv").write_text(new)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "new.csv")
+    assert proc.returncode == 0, proc.stderr
+    got = pd.read_csv(io.StringIO(proc.stdout), dtype=str, keep_default_na=False)
+    assert got["id"].tolist() == ["A1", "B2", "10601", "007"]
+    assert got["note"].tolist() == ["x", "y", "z", ""]

@@ -141,11 +141,18 @@ def predictions(
     if unnamed and not quiet:  # no id to join the predictions back to their rows by
         print(f"mlplab: note: {shown} {unnamed}", file=sys.stderr)
     bad = first_non_finite(X)
-    if bad is not None:  # named as training names it: the column, and the row to look at
+    if bad is not None:  # named as training names it: the column, and the rows to look at
         r, c, kind = bad
+        cells = int((~np.isfinite(X)).sum())
+        where = (
+            f"feature column {ds.feature_names[c]!r} has {kind} in data row {r + 1}"
+            if cells == 1
+            else f"{cells} cells of the feature columns hold no number: "
+            + _non_finite_counts(X, ds.feature_names)
+        )
         raise DataError(
-            f"data file {data!r}: feature column {ds.feature_names[c]!r} has {kind} in data "
-            f"row {r + 1}; every row to predict needs a number in each feature column"
+            f"data file {data!r}: {where}; every row to predict needs a number in each "
+            "feature column"
         )
     outputs = run.predict(X)  # the run's standardization: the checkpoint's own (load_run)
     far = _far_rows_note(X, ds)
@@ -185,6 +192,33 @@ def predictions(
     # The ignored columns (an id, say) first; one named as an output would be ambiguous.
     kept = kept.drop(columns=[c for c in kept.columns if c in out.columns])
     return pd.concat([kept.reset_index(drop=True), out], axis=1)
+
+
+def _non_finite_counts(X: np.ndarray, names: list[str], most: int = 5) -> str:
+    """How many NaN and inf cells each feature column of ``X`` has, and in which data rows
+    (the first three), for the first ``most`` such columns: one line to fix them all by,
+    where the first cell alone was named, one round at a time."""
+
+    def rows(found: np.ndarray) -> str:
+        shown = ", ".join(str(int(r) + 1) for r in found[:3]) + (", ..." if len(found) > 3 else "")
+        return f"data row{'s' if len(found) > 1 else ''} {shown}"
+
+    parts, first = [], True
+    columns = np.flatnonzero((~np.isfinite(X)).any(axis=0))
+    for c in columns[:most]:
+        kinds = []
+        for found, kind in (
+            (np.flatnonzero(np.isnan(X[:, c])), "NaN"),
+            (np.flatnonzero(np.isinf(X[:, c])), "inf"),
+        ):
+            if len(found):
+                said = "missing value" + "s" * (len(found) > 1) + "; "
+                said = said if kind == "NaN" and first else ""
+                first = first and kind != "NaN"
+                kinds.append(f"{len(found)} {kind} ({said}{rows(found)})")
+        parts.append(f"{names[c]!r} " + " and ".join(kinds))
+    more = len(columns) - most
+    return ", ".join(parts) + (f", and {more} more column{'s' * (more > 1)}" if more > 0 else "")
 
 
 # A value this many training spreads from the training mean is far past what the model

@@ -1755,3 +1755,26 @@ def test_spaces_around_a_copied_id_are_left_out_at_both_ends(run_cli, tmp_path):
     got = pd.read_csv(io.StringIO(proc.stdout), dtype=str, keep_default_na=False)
     assert got["id"].tolist() == ["A1", "B2", "10601", "007"]
     assert got["note"].tolist() == ["x", "y", "z", ""]
+
+
+def test_missing_values_to_predict_are_counted_by_column_in_one_line(iris_run, run_cli, tmp_path):
+    """NaN in three rows of one column and one of another was refused at its first cell,
+    with no count and no word of the other column: fixed one round at a time."""
+    res, rows, _ = iris_run
+    names = res.dataset.feature_names
+    df = pd.read_csv(rows)
+    df.loc[[3, 7, 9, 11], names[0]] = np.nan
+    df.loc[5, names[2]] = np.nan
+    df.loc[1, names[2]] = np.inf
+    df.to_csv(tmp_path / "na.csv", index=False)
+    proc = run_cli(
+        "predict", res.run_dir, "--data", tmp_path / "na.csv", "--out", tmp_path / "p.csv"
+    )
+    assert_one_line_error(
+        proc,
+        f"data file {str(tmp_path / 'na.csv')!r}: 6 cells of the feature columns hold no "
+        f"number: {names[0]!r} 4 NaN (missing values; data rows 4, 8, 10, ...), {names[2]!r} "
+        "1 NaN (data row 6) and 1 inf (data row 2); every row to predict needs a number in "
+        "each feature column",
+    )
+    assert not (tmp_path / "p.csv").exists()

@@ -407,10 +407,10 @@ def test_disk_full_mid_run_is_one_line(tmp_path, capsys, monkeypatch):
 
     from mlplab.runs import checkpoint
 
-    def no_space(path, data, durable=False):
+    def no_space(path, write, durable=False):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(checkpoint, "atomic_write_bytes", no_space)
+    monkeypatch.setattr(checkpoint, "atomic_write_by_name", no_space)
     rc = call_main(once(*BASE, "--save_every", "1", "--log_path", str(tmp_path)))
     line = assert_one_line(rc, capsys.readouterr().err, "No space left on device", code=1)
     assert ".safetensors" in line
@@ -425,17 +425,17 @@ def test_a_write_refused_mid_run_names_the_folder_and_how_to_go_on(tmp_path, cap
 
     from mlplab.runs import checkpoint
 
-    real = checkpoint.atomic_write_bytes
+    real = checkpoint.atomic_write_by_name
     calls = []
 
-    def refused_once(path, data, durable=False):
+    def refused_once(path, write, durable=False):
         calls.append(path)
         if len(calls) == 2:  # the second save: the first is on disk to go on from
             scratch = Path(path).parent / f".{Path(path).name}.x1y2z3.tmp"
             raise OSError(errno.EACCES, "Permission denied", str(scratch))
-        return real(path, data, durable=durable)
+        return real(path, write, durable=durable)
 
-    monkeypatch.setattr(checkpoint, "atomic_write_bytes", refused_once)
+    monkeypatch.setattr(checkpoint, "atomic_write_by_name", refused_once)
     argv = once(*BASE, "--save_every", "1", "--log_path", str(tmp_path))
     line = assert_one_line(call_main(argv), capsys.readouterr().err, "Permission denied", code=1)
     (run_dir,) = run_dirs(tmp_path)

@@ -253,6 +253,28 @@ def test_a_wall_clock_stepped_back_leaves_a_run_whole_and_its_time_not_negative(
     )
 
 
+def test_a_checkpoint_is_written_without_a_copy_of_the_whole_file_in_memory(finished_run, tmp_path):
+    """The file was built in memory before it was written: a model near the memory limit
+    ran out there, and the library panicked with pages of Rust and Python tracebacks
+    (exit 1 or 134, a record left `running`) instead of the one out-of-memory line."""
+    import tracemalloc
+
+    from mlplab.runs.checkpoint import Checkpoint
+
+    meta = load_checkpoint(finished_run / "checkpoints" / "last.safetensors").meta
+    big = {"w": np.ones((2048, 4096), np.float32)}  # 32 MiB
+    path = tmp_path / "big.safetensors"
+    tracemalloc.start()
+    try:
+        save_checkpoint(path, Checkpoint(model=big, meta=meta))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20, peak  # the file's 32 MiB never held in memory at once
+    assert path.stat().st_size > 32 * 2**20
+    np.testing.assert_array_equal(load_checkpoint(path).model["w"], big["w"])
+
+
 def test_result_json_never_holds_nan(tmp_path):
     import numpy as np
 

@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +29,23 @@ from typing import IO, Any
 def atomic_open(
     path: str | os.PathLike[str], mode: str = "w", durable: bool = False
 ) -> Iterator[IO[Any]]:
+    with _replacing(path, mode, durable) as (f, _):
+        yield f
+
+
+def atomic_write_by_name(
+    path: str | os.PathLike[str], write: Callable[[str], None], durable: bool = False
+) -> None:
+    """``write(name)`` fills a temporary file beside ``path`` by its name (a library that
+    opens the file itself), which then replaces ``path`` as :func:`atomic_open`'s does."""
+    with _replacing(path, "wb", durable) as (_, tmp):
+        write(tmp)
+
+
+@contextlib.contextmanager
+def _replacing(
+    path: str | os.PathLike[str], mode: str, durable: bool
+) -> Iterator[tuple[IO[Any], str]]:
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -40,7 +57,7 @@ def atomic_open(
         # user creates (TensorBoard or a report run by someone else must read it).
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
-            yield f
+            yield f, tmp
             if durable:
                 f.flush()
                 os.fsync(f.fileno())

@@ -25,7 +25,7 @@ import numpy as np
 
 from mlplab.data.dataset import label_kind_fits
 from mlplab.errors import CheckpointError, short_repr
-from mlplab.runs.atomic import atomic_write_bytes, json_default
+from mlplab.runs.atomic import atomic_write_by_name, json_default
 
 FORMAT = "mlplab-checkpoint-1"
 SECTIONS = ("model", "optim", "rng")
@@ -66,8 +66,12 @@ class Checkpoint:
 
 
 def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> None:
-    """Write ``ckpt`` to ``path`` atomically (temp file, fsync, rename)."""
-    from safetensors.numpy import save
+    """Write ``ckpt`` to ``path`` atomically (temp file, fsync, rename).
+
+    ``save_file`` writes each array from its own memory; ``save`` built the whole file in
+    memory first, and where that ran out (a model near the memory limit), the library
+    panicked with a page of Rust and Python tracebacks instead of a MemoryError."""
+    from safetensors.numpy import save_file
 
     tensors: dict[str, np.ndarray] = {}
     for section in SECTIONS:
@@ -75,7 +79,7 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> None:
             tensors[f"{section}/{k}"] = np.ascontiguousarray(v)
     meta_json = json.dumps(ckpt.meta, default=json_default)
     header = {"format": FORMAT, "meta": meta_json, "sha256": _digest(meta_json, tensors)}
-    atomic_write_bytes(path, save(tensors, metadata=header), durable=True)
+    atomic_write_by_name(path, lambda tmp: save_file(tensors, tmp, metadata=header), durable=True)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
@@ -294,7 +298,7 @@ def _digest(meta_json: str, tensors: dict[str, np.ndarray]) -> str:
     for key in sorted(tensors):
         arr = np.ascontiguousarray(tensors[key])
         h.update(f"\0{key}\0{arr.dtype.str}\0{arr.shape}\0".encode())
-        h.update(arr.tobytes())
+        h.update(arr.data)  # its bytes in place: tobytes() copied each array
     return h.hexdigest()
 
 

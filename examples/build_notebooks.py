@@ -31,13 +31,13 @@ given to `mlplab.train` overrides the file's, so `data="or"` trains the same per
 OR (each run prints the data it trained on). Every run is kept in `runs/`, in a folder
 named by its settings: execute the notebook again and `mlplab.train` loads the finished
 run instead of training it anew (`rerun=True` trains it again, as the XOR cell below does).""",
-    """for gate in ["and", "or"]:
-    r = mlplab.train(
+    """gates = {}
+for gate in ["and", "or"]:
+    gates[gate] = r = mlplab.train(
         "and_perceptron.yaml",
         data=gate,  # overrides the file's `data: and`
         exp_name=f"{gate}-perceptron",
         log_every=0,
-        plots="none",
         verbose=False,
     )
     print(f"{r.record['data']}: accuracy {r.record['test_acc']}")""",
@@ -46,7 +46,17 @@ printout is the lab's: `step cost` (every 1000 steps here; the lab prints every 
 `log_every=100`), then Hypothesis, Correct and Accuracy.""",
     """# rerun=True: the lab's printout every time the notebook runs (a run already in its
 # folder would be kept, and say only where it is).
-xor = mlplab.train("xor_perceptron.yaml", plots="none", log_every=1000, rerun=True)""",
+xor = mlplab.train("xor_perceptron.yaml", log_every=1000, rerun=True)""",
+    """#md The picture of the lecture's point. Each run draws its decision surface,
+`surface.png` in its folder's `plots/` (a Result shows all its plots inline): the
+perceptron's P(class 1) over the plane, its decision line (where P = 0.5) and the four
+points. For AND a line puts (1, 1) alone on its side. For XOR the perceptron finds no line
+at all: P is 0.5 everywhere, and two of the four points are marked misclassified.""",
+    """from IPython.display import Image, display
+
+for run in [gates["and"], xor]:
+    print(f"{run.record['data']}: {run.run_dir / 'plots' / 'surface.png'}")
+    display(Image(filename=str(run.run_dir / "plots" / "surface.png"), width=420))""",
     """print(f"xor: cost {xor.record['train_loss']:.4f} (ln 2 = {math.log(2):.4f})")
 # The lab's hypothesis: the sigmoid of the model's output (a logit) for each row of XOR.
 logits = xor.model_outputs(xor.dataset.X_test).ravel()

@@ -101,6 +101,13 @@ def test_perceptron_solves_and_or_but_not_xor(tmp_path):
         (400, 0.5),
     ]
     assert all(c == f"{math.log(2):.7f}" for _, c, _ in seen[1:])
+    # The lecture's picture: the decision surface of the AND run, then of the XOR run,
+    # each shown inline from its run's plots/surface.png.
+    shown = re.findall(r"^(and|xor): (runs/\S+/plots/surface\.png)$", out, re.M)
+    assert [gate for gate, _ in shown] == ["and", "xor"]
+    assert all((tmp_path / path).is_file() for _, path in shown)
+    pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(pngs) == 2
 
 
 def test_manual_backprop_from_the_labs_weights(tmp_path):

@@ -931,7 +931,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="output folder (default: RUN_DIR/plots, RUN_DIR/plots-best with --checkpoint "
-        "best, or ./plots for activations)",
+        "best, or ./plots for activations); for activations, one picture, a name ending "
+        ".png or .svg writes that file",
     )
     p.add_argument(
         "--format",

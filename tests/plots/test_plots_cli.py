@@ -321,3 +321,26 @@ def test_plot_does_not_write_through_a_linked_plots_folder(tmp_path_factory, tmp
     assert sorted(p.name for p in victim.iterdir()) == ["loss.png"]
     proc = run_cli("plot", copy, "--out", tmp_path / "pictures")  # the way out it names
     assert proc.returncode == 0, proc.stderr
+
+
+def test_plot_activations_out_with_a_picture_name_writes_that_file(tmp_path, run_cli):
+    """`mlplab plot activations --out act.png` made a folder named act.png; it writes the
+    picture there, in the format its name gives. A run's plots, several files, refuse a
+    picture name in one line rather than make such a folder."""
+    proc = run_cli("plot", "activations", "--out", "act.png", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "act.png").is_file() and proc.stdout.strip() == "act.png"
+    assert_image(tmp_path / "act.png")
+    proc = run_cli("plot", "activations", "--out", "figs/act.svg", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "figs" / "act.svg").read_text().lstrip().startswith("<?xml")
+    assert_one_line_error(
+        run_cli("plot", "activations", "--out", "a.png", "--format", "svg", cwd=tmp_path),
+        "--out 'a.png' is a .png file but --format is svg",
+    )
+    assert not (tmp_path / "a.png").exists()
+    (tmp_path / "run").mkdir()
+    assert_one_line_error(
+        run_cli("plot", "run", "--out", "loss.png", cwd=tmp_path), "give --out a folder"
+    )
+    assert not (tmp_path / "loss.png").exists()

@@ -94,8 +94,8 @@ def activations_figure(z: np.ndarray | None = None) -> Figure:
     return fig
 
 
-def draw_activations(out_dir: str | Path, fmt: str = "png") -> list[str]:
-    """Write ``activations.FMT`` into ``out_dir``; return the file name(s)."""
-    name = f"{STEM}.{fmt}"
+def draw_activations(out_dir: str | Path, fmt: str = "png", name: str | None = None) -> list[str]:
+    """Write ``activations.FMT`` (or ``name``) into ``out_dir``; return the file name(s)."""
+    name = name or f"{STEM}.{fmt}"
     save_figure(activations_figure(), Path(out_dir) / name, fmt)
     return [name]

@@ -75,6 +75,19 @@ def plot_command(
     if target == ACTIVATIONS_TARGET and not (run_dir / "config.yaml").is_file():
         from mlplab.plots.activations import draw_activations
 
+        file_fmt = picture_file_format(out)
+        if out and file_fmt is not None:  # one picture: --out act.png writes act.png
+            if fmt is not None and fmt != file_fmt:
+                raise ConfigError(
+                    f"plot: --out {short_repr(out)} is a .{file_fmt} file but --format is "
+                    f"{fmt}; give a file ending .{fmt}, or leave --format out"
+                )
+            _check_path("--out", out)
+            out_path = Path(out)
+            folder = check_out_folder(str(out_path.parent), given=True)
+            names = draw_activations(folder, file_fmt, name=out_path.name)
+            print(out_path)
+            return 0
         out_dir = check_out_folder(out if out else "plots", given=bool(out))
         names = draw_activations(out_dir, fmt or "png")
         for name in names:
@@ -103,6 +116,12 @@ def redraw_run(
     """Redraw the plots of the run in ``run_dir``; return the folder and file names.
     ``printed``: print each file's path as it is written; ``which``: the checkpoint
     drawn (see :func:`plot_command`); ``on_failed``: called with each name that failed."""
+    if out and picture_file_format(out) is not None:
+        # A run's plots are several files: `--out loss.png` had made a folder of that name.
+        raise ConfigError(
+            f"plot: --out {short_repr(out)} names one picture file, but a run's plots are "
+            "several (loss, surface, network, ...); give --out a folder"
+        )
     if not run_dir.is_dir():
         # A data file given by mistake exists: saying it does not would mislead.
         why = "it is a file" if run_dir.exists() else "it does not exist"
@@ -204,6 +223,17 @@ def _check_path(what: str, text: str) -> None:
         check_path_text(text)
     except ValueError as err:
         raise ConfigError(f"plot: {what} {short_repr(text)}: {err}") from None
+
+
+def picture_file_format(out: str | None) -> str | None:
+    """``png`` or ``svg`` when ``out`` names a picture file (it ends ``.png`` or ``.svg``,
+    in any case, and is no existing folder); otherwise None: ``out`` is a folder."""
+    if not out:
+        return None
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".png", ".svg") or Path(out).is_dir():
+        return None
+    return suffix[1:]
 
 
 def check_out_folder(out: str, own_run: Path | None = None, given: bool = True) -> Path:

@@ -104,7 +104,8 @@ def test_xor_221_lecture_form_equals_the_lecture_script_line_by_line() -> None:
     lines = _script_lines()
     assert [n for n, _ in lines][:6] == ["l1", "a1", "l2", "Y_pred", "cost", "d_Y_pred"]
     # The update reassigns w1 ... b2: the trace calls the new values new_w1 ... new_b2.
-    traced = [q for q in trace.quantities if q.phase != "input"]
+    # The trace adds the values of the script's sigmoid_prime(l2), sigmoid_prime(l1) factors.
+    traced = [q for q in trace.quantities if q.phase != "input" and "'" not in q.name]
     assert [q.name for q in traced] == [
         f"new_{n}" if n in ("w1", "b1", "w2", "b2") else n for n, _ in lines
     ]
@@ -405,7 +406,8 @@ def test_the_diagram_labels_only_edges_it_can_label_legibly() -> None:
     assert sum(t.get_text().startswith("w ") for t in labels) == 4  # the 4 -> 1 edges only
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     title = " ".join(fig.axes[0].get_title().split())  # wrapped to the figure's width
-    assert "w and d on the edges hidden 2 → output only, where labels fit" in title
+    assert "w and d on the edges hidden 2 → output only: more than 4 edges join the" in title
+    assert "other layers (print the trace for every w and d)" in title
     plt.close(fig)
 
 
@@ -424,7 +426,7 @@ def test_the_diagram_title_fits_in_the_figure(tmp_path: Path) -> None:
     assert inside.y0 <= box.y0 and box.y1 <= inside.y1, (box, inside)
     assert box.y0 >= ax.get_window_extent(renderer).y1  # above the diagram
     words = " ".join(ax.get_title().split())
-    assert "where labels fit (the printout has every value) step 0," in words
+    assert "(print the trace for every w and d) step 0," in words
     assert "13 parameters edge width" in words
     trace.plot(tmp_path / "relu3.png")  # and the file is written at that size
 
@@ -532,3 +534,62 @@ def test_weights_that_are_not_the_models_state_are_refused_in_one_line():
     )
     for name in good:
         np.testing.assert_array_equal(a.grads[name], b.grads[name])
+
+
+def test_the_sigmoid_prime_factors_are_shown_as_values_checked_by_autograd() -> None:
+    """The slide's d_l2 = d_Y_pred * sigmoid_prime(l2) named a factor that the trace never
+    showed as a value: a lecturer had no number to point at. Both forms show it, checked."""
+    for form in ("mean", "lecture"):
+        trace = backprop(EXAMPLES / "xor_nn.yaml", form=form)
+        names = trace.names
+        assert names.index("Y_pred'") == names.index("d_l2") - 1
+        assert names.index("a1'") == names.index("d_l1") - 1
+        y_pred, a1 = trace["Y_pred"].value, trace["a1"].value
+        np.testing.assert_allclose(trace["Y_pred'"].value, y_pred * (1 - y_pred), rtol=1e-6)
+        np.testing.assert_allclose(trace["a1'"].value, a1 * (1 - a1), rtol=1e-6)
+        assert trace["a1'"].max_diff is not None and trace.passed
+        named = "sigmoid'(l1)" if form == "mean" else "sigmoid_prime(l1)"  # the slide's name
+        assert f"a1'       [4, 2]    a1' = {named} = a1 * (1 - a1)" in trace.to_text()
+    assert trace["Y_pred'"].formula == "Y_pred' = sigmoid_prime(l2) = Y_pred * (1 - Y_pred)"
+    assert trace["a1'"].formula == "a1' = sigmoid_prime(l1) = a1 * (1 - a1)"
+    relu = backprop({"data": "xor", "act": "relu", "hid_dim": 3})
+    assert relu["a1'"].formula == "a1' = relu'(l1) = (l1 > 0)" and relu.passed
+    np.testing.assert_array_equal(relu["a1'"].value, relu["l1"].value > 0)
+
+
+def test_the_jupyter_table_has_the_texts_sections_and_precision() -> None:
+    """The table rounded every value to 4 decimals (d_b1 showed 0.0002, one digit) and had
+    no forward / backward / update rows, which the text has."""
+    trace = backprop(EXAMPLES / "xor_nn.yaml")
+    page = trace._repr_html_()
+    heads = re.findall(r"<th colspan='5'[^>]*>--- (\w+) ---</th>", page)
+    assert heads == ["input", "forward", "backward", "update"]
+    (d_b1,) = [ln.strip() for ln in trace.to_text().splitlines() if ln.startswith("d_b1 ")]
+    value = trace.to_text().split(d_b1)[1].splitlines()[1].strip()  # as the text prints it
+    assert value == "[0.011783 0.00017 ]"  # not the table's old [0.0118 0.0002]
+    assert value in page
+
+
+def test_plot_without_a_path_is_shown_inline_in_jupyter(tmp_path: Path) -> None:
+    """trace.plot() raised TypeError (missing 'path'): a notebook had to write a file and
+    show it with Image. Without a path it returns a picture that Jupyter shows as PNG."""
+    trace = backprop(EXAMPLES / "xor_nn.yaml")
+    picture = trace.plot()
+    png = picture._repr_png_()
+    assert png.startswith(b"\x89PNG") and "network at step 0" in repr(picture)
+    assert picture.save(tmp_path / "net.png").read_bytes().startswith(b"\x89PNG")
+    assert trace.plot(tmp_path / "net2.png") == tmp_path / "net2.png"
+
+
+def test_the_wide_diagrams_title_says_plainly_that_no_edge_is_labelled() -> None:
+    """The wide-deep net's title read "w and d on no edge, where labels fit (the printout
+    has every value)", which does not make sense as written."""
+    import matplotlib.pyplot as plt
+
+    fig = backprop(EXAMPLES / "xor_wide_deep.yaml").figure()
+    title = " ".join(fig.axes[0].get_title().split())
+    assert title.startswith(
+        "no edge labelled: more than 4 edges join each pair of layers "
+        "(print the trace for every w and d) step 0,"
+    ), title
+    plt.close(fig)

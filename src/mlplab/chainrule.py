@@ -55,7 +55,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -112,6 +112,7 @@ TOLERANCE = {"float32": (1e-3, 1e-7), "float64": (1e-8, 1e-12)}
 FORMS = ("mean", "lecture")  # whose derivatives the backward pass shows (see the docstring)
 SLIDE_EPS = 1e-7  # the lecture's d_Y_pred adds it to the denominator
 THRESHOLD = 24  # values with more elements are elided, as numpy prints them
+PRECISION = 6  # decimals of the values shown, in the text and in Jupyter's table alike
 BN_EPS = 1e-5  # torch.nn.BatchNorm1d's eps, as the engine's layer
 # The diagram labels each edge with its w and d only between layers with at most this many
 # edges: 4 x 4 labels piled up unreadably in the gap (the printout has every value).
@@ -255,7 +256,7 @@ class Trace:
         bad = ", ".join(q.name for q in self.failed)
         return f"verdict: FAILED, {len(self.failed)} of {len(checked)} differ from autograd: {bad}"
 
-    def to_text(self, threshold: int = THRESHOLD, precision: int = 6) -> str:
+    def to_text(self, threshold: int = THRESHOLD, precision: int = PRECISION) -> str:
         """The step as text: per quantity a line (name, shape, formula, check), then its value."""
         lines = [self.title, ""]
         width = max(len(q.name) for q in self.quantities)
@@ -284,11 +285,19 @@ class Trace:
         )
 
     def _repr_html_(self) -> str:
-        rows = []
+        """Jupyter's table: the text's sections (forward, backward, update) as header rows,
+        and every value with the text's precision (4 decimals had left d_b1 one digit)."""
+        rows, phase = [], ""
         for q in self.quantities:
+            if q.phase != phase:
+                phase = q.phase
+                rows.append(
+                    f"<tr><th colspan='5' style='text-align:left'>--- {html.escape(phase)} ---"
+                    "</th></tr>"
+                )
             cells = (q.name, str(list(q.shape)), q.formula, _check_text(q, self.tolerance).strip())
             name, shape, formula, check = (html.escape(c) for c in cells)
-            value = html.escape(format_value(q.value, THRESHOLD, 4))
+            value = html.escape(format_value(q.value, THRESHOLD, PRECISION))
             rows.append(
                 f"<tr><td><b>{name}</b></td><td>{shape}</td><td><code>{formula}</code></td>"
                 f"<td>{check}</td><td><pre style='margin:0'>{value}</pre></td></tr>"
@@ -300,10 +309,22 @@ class Trace:
             + f"</table><p>{html.escape(self.verdict())}</p>"
         )
 
-    def plot(self, path: str | Path) -> Path:
-        """Draw the network annotated with each weight's value and gradient; write ``path``."""
+    @overload
+    def plot(self, path: None = None) -> Picture: ...
+
+    @overload
+    def plot(self, path: str | Path) -> Path: ...
+
+    def plot(self, path: str | Path | None = None) -> Path | Picture:
+        """Draw the network annotated with each weight's value and gradient.
+
+        With ``path``, write the picture there and return the path; without, return it as
+        a :class:`Picture`, which Jupyter shows inline (``.figure`` is matplotlib's).
+        """
+        if path is None:
+            return Picture(self.figure(), f"the network at step {self.step}")
         out = Path(path)
-        self.figure().savefig(out, dpi=120)
+        self.figure().savefig(out, dpi=PICTURE_DPI)
         return out
 
     def figure(self) -> Figure:
@@ -322,8 +343,12 @@ class Trace:
             shown = [f"{names[i]} → {names[i + 1]}" for i, (w, _) in enumerate(params)]
             shown = [s for s, (w, _) in zip(shown, params) if w.size <= MAX_LABELLED_EDGES]
             # More than MAX_LABELLED_EDGES labels between two layers cover each other.
-            where = f"on the edges {', '.join(shown)} only" if shown else "on no edge"
-            label = f"w and d {where}, where labels fit (the printout has every value)\n{label}"
+            many = f"more than {MAX_LABELLED_EDGES} edges join"
+            if shown:
+                where = f"w and d on the edges {', '.join(shown)} only: {many} the other layers"
+            else:
+                where = f"no edge labelled: {many} each pair of layers"
+            label = f"{where} (print the trace for every w and d)\n{label}"
         fig = network_figure(
             self.weights, self.spec, self.feature_names, self.output_names, label=label
         )
@@ -363,6 +388,33 @@ class Trace:
                     bbox={"fc": "white", "ec": "none", "alpha": 0.75, "pad": 0.5},
                 )
         return fig
+
+
+PICTURE_DPI = 120
+
+
+class Picture:
+    """A drawn picture: Jupyter shows it inline (as PNG); ``figure`` is the matplotlib
+    Figure and ``save(path)`` writes it (png, svg or pdf, by the name's suffix)."""
+
+    def __init__(self, figure: Figure, what: str) -> None:
+        self.figure = figure
+        self.what = what
+
+    def save(self, path: str | Path) -> Path:
+        out = Path(path)
+        self.figure.savefig(out, dpi=PICTURE_DPI)
+        return out
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format="png", dpi=PICTURE_DPI)
+        return buf.getvalue()
+
+    def __repr__(self) -> str:
+        return f"<Picture: {self.what}; .save(path) writes it, .figure is matplotlib's>"
 
 
 def _check_drawable(spec: ModelSpec) -> None:
@@ -695,6 +747,10 @@ def _cost(be: NumpyBackend, spec: ModelSpec, out: Array, y: Array, rec: _Recorde
     if not np.isfinite(d_pred).all():
         why = f"not finite where Y_pred rounds to 0 or 1; the engine computes d_l{L} from l{L}"
         rec.quantities[-1].note = why
+    if spec.task == "binary":  # the factor d_l{L}'s formula multiplies by, as a value
+        factor = np.asarray(y_pred) * (1 - np.asarray(y_pred))
+        rec.add(prime_name(L, output=True), f"Y_pred' = sigmoid'(l{L}) = Y_pred * (1 - Y_pred)",
+                factor.astype(out.dtype), "backward")  # fmt: skip
     rec.add(f"d_l{L}", f"d_l{L} = {f_dout}", dout, "backward")
     return dout
 
@@ -703,7 +759,10 @@ def _backward(
     be: NumpyBackend, spec: ModelSpec, fwd: _Forward, dout: Array, rec: _Recorder
 ) -> None:
     """The same layers' backward passes in reverse, as ``MLP.backward`` and ``Block.backward``."""
+    from mlplab.engines.numpy.functional import ACTIVATIONS
+
     model, L = be.model, spec.n_layer + 1
+    v = {q.name: q.value for q in rec.quantities if q.phase == "forward"}
     d, g = model.out.backward(fwd.out_cache, dout, need_dx=bool(model.blocks))
     rec.add(f"d_w{L}", f"d_w{L} = {fwd.last}.T @ d_l{L}", _lecture("w", g["weight"]), "backward")
     rec.add(f"d_b{L}", f"d_b{L} = sum(d_l{L}, axis=0)", _lecture("b", g["bias"]), "backward")
@@ -736,6 +795,11 @@ def _backward(
             )
             rec.add(f"d_a{n}", formula, d, "backward")
         d, _ = block.act.backward(c_act, d)
+        # The activation's derivative at l{n}, the factor d_l{n}'s formula multiplies by.
+        factor = ACTIVATIONS[spec.act][1](v[f"l{n}"], v[f"a{n}"])
+        prime = prime_name(n)
+        formula = f"{prime} = {spec.act}'(l{n}) = {ACT_PRIME[spec.act].format(n=n)}"
+        rec.add(prime, formula, np.broadcast_to(factor, d.shape).astype(d.dtype), "backward")
         rec.add(f"d_l{n}", f"d_l{n} = d_a{n} * {ACT_PRIME[spec.act].format(n=n)}", d, "backward")
         x_name = "X" if i == 0 else fwd.outs[i - 1]
         dx, g = block.linear.backward(c_lin, d, need_dx=i > 0)
@@ -744,6 +808,12 @@ def _backward(
         if block.residual is not None and dx is not None:
             dx += dh  # as Block.backward: the skip's gradient joins the linear path's
         d, up = dx, n
+
+
+def prime_name(n: int, output: bool = False) -> str:
+    """The name in a trace of an activation's derivative at ``l{n}``, d a{n} / d l{n}: ``a1'``,
+    and ``Y_pred'`` for the output's sigmoid (short, so the names' column stays narrow)."""
+    return "Y_pred'" if output else f"a{n}'"
 
 
 def _inner_name(block: Any, n: int) -> str:
@@ -803,14 +873,21 @@ def _lecture_step(rec: _Recorder, ctx: dict[str, Any], spec: ModelSpec, lr: floa
     L, Y, Y_pred = spec.n_layer + 1, v["Y"], v["Y_pred"]
     d = (Y_pred - Y) / (Y_pred * (1.0 - Y_pred) + SLIDE_EPS)
     rec.add("d_Y_pred", "d_Y_pred = (Y_pred - Y) / (Y_pred * (1 - Y_pred) + 1e-7)", d, "backward")
-    d = d * (Y_pred * (1 - Y_pred))  # sigmoid_prime(l2), Y_pred = sigmoid(l2)
+    factor = Y_pred * (1 - Y_pred)  # sigmoid_prime(l2), Y_pred = sigmoid(l2)
+    rec.add(prime_name(L, output=True), f"Y_pred' = sigmoid_prime(l{L}) = Y_pred * (1 - Y_pred)",
+            factor, "backward")  # fmt: skip
+    d = d * factor
     rec.add(f"d_l{L}", f"d_l{L} = d_Y_pred * sigmoid_prime(l{L})", d, "backward")
     prime = ACTIVATIONS[spec.act][1]
     act = "sigmoid_prime(l{n})" if spec.act == "sigmoid" else ACT_PRIME[spec.act]
     for n in range(L, 0, -1):
         x = "X" if n == 1 else f"a{n - 1}"
         if n < L:
-            d = d * prime(v[f"l{n}"], v[f"a{n}"])
+            factor = np.broadcast_to(prime(v[f"l{n}"], v[f"a{n}"]), d.shape).astype(d.dtype)
+            shown = f"sigmoid_prime(l{n})" if spec.act == "sigmoid" else f"{spec.act}'(l{n})"
+            formula = f"{prime_name(n)} = {shown} = {ACT_PRIME[spec.act].format(n=n)}"
+            rec.add(prime_name(n), formula, factor, "backward")
+            d = d * factor
             rec.add(f"d_l{n}", f"d_l{n} = d_a{n} * {act.format(n=n)}", d, "backward")
         rec.add(f"d_b{n}", f"d_b{n} = d_l{n}   (one row per example)", d, "backward")
         rec.add(f"d_w{n}", f"d_w{n} = {x}.T @ d_b{n}", v[x].T @ d, "backward")
@@ -958,6 +1035,14 @@ def _reference(
         g = P[state_name].grad
         assert g is not None
         refs[f"d_{lname}"] = _lecture(lname, g.numpy())
+    # Each activation's derivative at its l, elementwise: autograd of sum(act(l)) by l.
+    primes: list[tuple[str, Callable[[torch.Tensor], torch.Tensor], int]]
+    primes = [(prime_name(n), act, n) for n in range(1, spec.n_layer + 1)]
+    primes += [(prime_name(L, output=True), torch.sigmoid, L)] if spec.task == "binary" else []
+    for name, fn, n in primes:
+        z = ref[f"l{n}"].detach().clone().requires_grad_(True)
+        (slope,) = torch.autograd.grad(fn(z).sum(), z)
+        refs[name] = slope.numpy()
 
     if form == "lecture":  # weights step by the summed gradient, biases by the mean delta
         for state_name, lname in names.items():

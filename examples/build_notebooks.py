@@ -61,16 +61,19 @@ for run in [gates["and"], xor]:
 # The lab's hypothesis: the sigmoid of the model's output (a logit) for each row of XOR.
 logits = xor.model_outputs(xor.dataset.X_test).ravel()
 print("xor: hypothesis", [round(1 / (1 + math.exp(-z)), 6) for z in logits])
-# Below 2**-23 a logit is float32's rounding noise: 0.5 + z / 4 rounds to 0.5.
+# A logit of at most 2**-23 is float32's rounding noise: 0.5 + z / 4 rounds to 0.5.
 print("xor: logits in units of 2**-23", [float(z / 2**-23) for z in logits])""",
     """#md Every output is 0.5 in float32: the logits are rounding noise, none larger than
 2⁻²³ ≈ 1.2e-7. The lab's rule `hypothesis > 0.5` calls all four rows class 0 and prints
 accuracy 0.5. mlplab calls a logit of at most 2⁻²³ a tie, class 0, so its record says 0.5
-too; but the first row's logit is exactly 2⁻²³, on that cutoff: one float32 step larger
-and it would be class 1, and the accuracy 0.25. The record's train accuracy, taken every
-100 epochs, shows how little that digit means: from epoch 200 the cost is ln 2 to float32,
-yet the accuracy reads 0.75, then 0.25, then 0.5, as the noise lands on either side of the
-cutoff:""",
+too. Here the first row's logit is exactly 2⁻²³, on that cutoff: one float32 step larger
+and it would be class 1, and the accuracy 0.25. That noise comes from the order of float32
+sums, which differs from one CPU to another: on your machine the logits above may differ,
+and with them the accuracy (0.25, 0.5 or 0.75 on these 4 rows) and the train accuracies
+below; the cost, ln 2, and the outputs, 0.5, do not. The record's train accuracy, taken
+every 100 epochs, shows how little that digit means: from epoch 200 the cost is ln 2 to
+float32, yet here the accuracy reads 0.75, then 0.25, then 0.5, as the noise lands on
+either side of the cutoff:""",
     """rec = xor.record
 for epoch, cost, acc in zip(rec["val_epochs"][:4], rec["train_losses"], rec["train_accs"]):
     print(f"epoch {epoch}: cost {cost:.7f}, train accuracy {acc}")

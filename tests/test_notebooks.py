@@ -92,6 +92,15 @@ def test_perceptron_solves_and_or_but_not_xor(tmp_path):
     assert units[0] == 1.0 and all(abs(u) <= 1.0 for u in units)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "exactly 2⁻²³" in text and "0.75, then 0.25, then 0.5" in text
+    # The rule in one wording everywhere: a logit of *at most* 2**-23 is a tie (at exactly
+    # 2**-23, 0.5 + 2**-25 rounds to even, 0.5); and the prose says which digits another
+    # CPU's float32 sums may change rather than promise them.
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    readme = " ".join((EXAMPLES.parent / "README.md").read_text(encoding="utf-8").split())
+    assert "a logit of at most 2⁻²³ a tie" in text and "of at most 2**-23" in code
+    assert "logit of at most 2⁻²³" in readme and "below 2⁻²³" not in readme
+    assert "Below 2**-23" not in code
+    assert "differs from one CPU to another" in text and "the cost, ln 2, and the" in text
     # And of the record: from epoch 200 the cost is ln 2 in float32, the accuracy moves.
     seen = re.findall(r"^epoch (\d+): cost ([\d.]+), train accuracy ([\d.]+)$", out, re.M)
     assert [(int(e), float(a)) for e, _, a in seen] == [

@@ -12,7 +12,7 @@ import numpy as np
 if TYPE_CHECKING:
     from mlplab.engines.backend import Backend
 
-# Below this logit, sigmoid is 0.5 to float32 precision (0.5 + z/4 rounds to 0.5): a tie,
+# At or below this logit, sigmoid is 0.5 to float32 precision (0.5 + z/4 rounds to 0.5): a tie,
 # which is class 0, as the labs decide (`hypothesis > 0.5` on a float32 probability). By the
 # logit's sign, the stuck perceptron's ties (logits of about 1e-8, rounding noise) scored
 # 0.75 on one engine and 0.25 on the other, where the lab prints 0.5.

@@ -203,20 +203,18 @@ print(f"step 10000: record (BCE with logits) {record_cost:.10f}; slide (BCELoss)
 print(f"relative difference {abs(record_cost - slide) / slide:.1e}: the two forms, not two runs")""",
     """#md The run's summary, with its plots (loss curve, decision surface, network):""",
     """xor_nn""",
-    """#md The wide-deep net, 2-10-10-10-1, from the lab's weights. Its step-10000 cost agrees
-with the slide's 0.0001565046 to under 1e-3 relative, not to the last digits: today's torch
-does not print the slide's digits for this deeper net either, and its float32 sums move
-those digits from one machine's CPU to another's. Runs are kept in `runs/`:
-execute the notebook again and this cell and the next load their finished runs instead of
-training them anew (`rerun=True` trains them again).""",
-    """wide = mlplab.train("xor_wide_deep.yaml", plots="none", verbose=False)
-cost = wide.record["train_losses"][-1]  # step 10000's, in the record's form (BCE with logits)
-print(
-    f"wide-deep: record's cost {cost:.10f} (slide's BCELoss 0.0001565046), accuracy "
-    f"{wide.record['test_acc']}"
-)""",
+    """#md The wide-deep net, 2-10-10-10-1, from the lab's weights, printed as the lab
+prints it (`log_every=10000`: its first and last lines). Its line 10000 is in the lab's
+form, BCELoss of a float32 sigmoid, as the slide's 0.0001565046 is, and agrees with it to
+under 1e-3 relative, not to the last digits: today's torch does not print the slide's
+digits for this deeper net either, and its float32 sums move those digits from one
+machine's CPU to another's.""",
+    """# rerun=True, as above: the lab's printout every time the notebook runs.
+wide = mlplab.train("xor_wide_deep.yaml", plots="none", log_every=10000, rerun=True)""",
     """#md The lecture's modern activations, on the wide-deep net: the same lab weights and
-steps, one activation each. Sigmoid saturates in a deep net, so its gradients shrink layer
+steps, one activation each. Runs are kept in `runs/`: execute the notebook again and the
+sweep loads its finished runs instead of training them anew (`rerun=True` trains them
+again). Sigmoid saturates in a deep net, so its gradients shrink layer
 by layer; ReLU and its kin keep them (`mlplab plot activations` draws each with its
 derivative).""",
     """import json
@@ -234,11 +232,12 @@ res = mlplab.sweep(
 )
 for cfg, run_dir in zip(res.configs, res.run_dirs):
     record = json.loads((run_dir / "result.json").read_text())
-    # The cost at each validation (every 100 epochs; epoch e's is taken before its update,
-    # at the lab's step e - 1), and the first epoch whose cost is below 0.01.
-    epochs, costs = record["val_epochs"], record["train_losses"]
-    below = next((e for e, c in zip(epochs, costs) if c < 0.01), None)
-    print(f"{cfg.act:>10}: cost {costs[-1]:.2e} at step 10000, below 0.01 by epoch {below}")""",
+    # The cost at each validation, every 100 epochs: epoch e's is taken before its update,
+    # at the lab's step e - 1. The first step, of those, whose cost is below 0.01:
+    steps = [e - 1 for e in record["val_epochs"]]
+    costs = record["train_losses"]
+    below = next((s for s, c in zip(steps, costs) if c < 0.01), None)
+    print(f"{cfg.act:>10}: cost {costs[-1]:.2e} at step 10000, below 0.01 by step {below}")""",
 ]
 
 NOTEBOOKS["04_regression"] = [
@@ -263,7 +262,11 @@ curve = 2 * np.sin(x1) + np.log(x2**2 / 2)
 print(f"the curve itself: test MAE {np.abs(curve - mlp.dataset.y_test.ravel()).mean():.3f}")""",
     """#md After the lab's 4000 epochs the MLP's test MAE is about 0.92 against the linear
 model's 1.53 (R² 0.81 against 0.46). It has not learned all of the curve yet: the curve
-itself, whose errors are the noise alone, scores 0.41 on the same rows.""",
+itself, whose errors are the noise alone, scores 0.41 on the same rows.
+
+The MLP's loss plot below spikes to about 28,000 at its third step: the lab's lr 0.005 on
+the raw x (x2 up to 10, not standardized) makes the first SGD steps overshoot, as the lab's
+own PyTorch run does; one step later the loss is back below 10 and falls from there.""",
     """mlp""",
     """#md The lab writes the MLP as a PyTorch `nn.Module`. `engine="torch"` trains the same
 model with PyTorch (its test MAE agrees with the NumPy engine's to the printed digits),
@@ -373,11 +376,13 @@ def experiment(args):
 
 
 base = {k: (v[0] if isinstance(v, list) else v) for k, v in args.items()}
-for lr in [0.1, 0.01]:
+for lr in [0.01, 0.001]:
     one = copy.deepcopy(base)
     one.update(lr=lr, exp_name="exp2")
     result = experiment(one)
     print(f"lr {lr}: val_acc {result['val_acc']:.3f}, test_acc {result['test_acc']:.3f}")""",
+    """#md In the 40 epochs, lr 0.001 takes steps too small to reach what lr 0.01 reaches:
+its validation accuracy stays well below.""",
     """rep = mlplab.report("runs", exp_name="exp1", verbose=False)
 best = rep.summary.iloc[0]
 print(f"best: n_layer {best['n_layer']}, hid_dim {best['hid_dim']}", end=", ")
@@ -386,17 +391,16 @@ rep""",
     """#md `rep` shows the ranked table inline. The lecture's figures (the bars of train, val
 and test accuracy, the panels of loss and accuracy curves, one per n_layer and hid_dim) are
 in `runs/exp1/report.html`, which holds them as PNG images inside the page (it writes no
-separate image files). Open it in a browser, or take one out, as here the bars:""",
-    """import base64
-import re
+separate image files): open it in a browser. `report_plots` is the function that drew
+them; given the report's tables it draws them again, each with its `title` and its `png`,
+and `Image` shows one here, the bars:""",
+    """from IPython.display import Image
 
-from IPython.display import Image
+from mlplab.reports.plots import report_plots
 
-page = rep.html_path.read_text()
-figures = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]+)"', page)
-print(f"{len(figures)} figures in {rep.html_path}:", "; ".join(alt for _, alt in figures))
-png, alt = figures[0]
-Image(base64.b64decode(png))""",
+figures = report_plots(rep.runs, rep.summary, rep.variables, rep.kind)
+print(f"{len(figures)} figures in {rep.html_path}:", "; ".join(f.title for f in figures))
+Image(figures[0].png)""",
 ]
 
 

@@ -58,7 +58,9 @@ for run in [gates["and"], xor]:
     print(f"{run.record['data']}: {run.run_dir / 'plots' / 'surface.png'}")
     display(Image(filename=str(run.run_dir / "plots" / "surface.png"), width=420))""",
     """print(f"xor: cost {xor.record['train_loss']:.4f} (ln 2 = {math.log(2):.4f})")
-# The lab's hypothesis: the sigmoid of the model's output (a logit) for each row of XOR.
+# The lab's hypothesis: the sigmoid of the model's output for each row of XOR. That raw
+# output, before the sigmoid, is called a logit: 0 means a probability of 0.5, a positive
+# logit leans to class 1, a negative one to class 0.
 logits = xor.model_outputs(xor.dataset.X_test).ravel()
 print("xor: hypothesis", [round(1 / (1 + math.exp(-z)), 6) for z in logits])
 # A logit of at most 2**-23 is float32's rounding noise: 0.5 + z / 4 rounds to 0.5.
@@ -153,7 +155,9 @@ print("Correct:", predicted.ravel())
 print("Accuracy:", (predicted == Y).mean())""",
     """#md Step 0's cost, 0.7434073090553284, is the xor-nn slide's: the same weights and the
 same forward pass. The slide's update then takes larger steps than the xor-nn lab, whose
-autograd follows the mean cost's gradient, and it ends lower than that lab's 0.0012345.
+autograd follows the mean cost's gradient (autograd is PyTorch's automatic differentiation:
+it records the forward pass and applies the same chain rule backwards, so nobody writes
+the `d_` lines by hand), and it ends lower than that lab's 0.0012345.
 With the weight steps divided by the 4 rows (`n=4`), and without the `1e-7`, which
 autograd does not add, the same chain rule steps by the mean cost's gradient and prints
 the xor-nn slide's numbers, 0.7434073 -> 0.0012345, and its Hypothesis
@@ -174,14 +178,17 @@ NOTEBOOKS["03_xor_nn"] = [
 `init: torch` draws the weights that `torch.manual_seed(777)` and `nn.Linear(2, 2)`,
 `nn.Linear(2, 1)` give in the lab, so mlplab prints the xor-nn slide's costs: 0.7434 at
 step 0, 0.0012345 at step 10000. The printed costs are the lab's own form, BCELoss of a
-float32 sigmoid, and match the slide to 1e-6 relative. The printed Hypothesis is the
+float32 sigmoid (binary cross-entropy, -mean(Y log p + (1 - Y) log(1 - p)), with p the
+sigmoid's output rounded to float32), and match the slide to 1e-6 relative. The printed Hypothesis is the
 slide's, [0.00106378, 0.9988938, 0.9988939, 0.00165883]: as in the lab, it is the outputs
 of the last training step, before that step's update, while `Correct` and `Accuracy` are of
 the model after it (one update later its outputs are [0.00106364, 0.998894, 0.998894,
 0.00165861], which `xor_nn.predict_proba` gives). The run's
 record (`train_losses`, as `result.json` keeps it) holds the more exact BCE-with-logits that
 mlplab trains on, which differs from the slide's cost in the last digits: under 1e-5
-relative for xor-nn.""",
+relative for xor-nn. (BCE with logits is the same cross-entropy computed straight from the
+logit, the output before the sigmoid, without rounding p first: it stays exact where p
+rounds to 0 or 1.)""",
     """import mlplab
 
 # rerun=True: the printout every time the notebook runs (a kept run would say only where
@@ -244,7 +251,11 @@ NOTEBOOKS["04_regression"] = [
     """#md # MLP regression (Standalone DL, lab 2)
 `y = 2 sin(x1) + log(x2² / 2) + e` on 2400 points, split 1600/400/400. The linear model
 against Linear(2, 200) -> ReLU -> Linear(200, 1), MSE, SGD lr 0.005, 4000 full-batch
-epochs, as the lab trains them (`sinlog_linear.yaml`, `sinlog_mlp.yaml`). Runs are kept in
+epochs, as the lab trains them (`sinlog_linear.yaml`, `sinlog_mlp.yaml`), on the raw x1,
+x2 as the lab does: not standardized (shifted and scaled to mean 0 and standard deviation 1
+per column, which mlplab's `standardize` setting does). Each model is scored by its MAE,
+the mean absolute error, and by R², the share of the targets' variance that it explains
+(1 is perfect, 0 no better than always predicting the mean). Runs are kept in
 `runs/`: execute the notebook again and `mlplab.train` loads the finished runs instead of
 training them anew (`rerun=True` trains them again).""",
     """import numpy as np

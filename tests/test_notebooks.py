@@ -100,6 +100,8 @@ def test_perceptron_solves_and_or_but_not_xor(tmp_path):
     assert "a logit of at most 2⁻²³ a tie" in text and "of at most 2**-23" in code
     assert "logit of at most 2⁻²³" in readme and "below 2⁻²³" not in readme
     assert "Below 2**-23" not in code
+    # A student's first meeting with "logit" says what one is, in plain words.
+    assert "is called a logit: 0 means a probability of 0.5" in code
     assert "differs from one CPU to another" in text and "the cost, ln 2, and the" in text
     # And of the record: from epoch 200 the cost is ln 2 in float32, the accuracy moves.
     seen = re.findall(r"^epoch (\d+): cost ([\d.]+), train accuracy ([\d.]+)$", out, re.M)
@@ -135,6 +137,7 @@ def test_manual_backprop_from_the_labs_weights(tmp_path):
     assert hypotheses[1].split() == ["0.00106378", "0.9988938", "0.9988939", "0.00165883"]
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "0.7434073090553284" in text and "0.00106378, 0.9988938, 0.9988939, 0.00165883" in text
+    assert "(autograd is PyTorch's automatic differentiation:" in text  # at its first use
     # The closing cell runs `mlplab backprop`: the slide's lines, checked by autograd.
     assert "lecture form (sums over rows)" in out and "d_w1 = X.T @ d_b1" in out
     assert "verdict: ok" in out
@@ -153,6 +156,8 @@ def test_xor_nn_prints_the_slides_numbers_and_displays_its_run(tmp_path):
     # (the lab's form) to 1e-6 of the slide, the record (BCE-with-logits) to 1e-5.
     intro = nb.cells[0].source
     assert "match the slide to 1e-6 relative" in intro and "under 1e-5" in intro
+    # Its terms in plain words where they first appear: BCE, and BCE with logits.
+    assert "(binary cross-entropy," in intro and "(BCE with logits is the same" in intro
     slide = 0.0012345188297331333
     assert number(r"^10000 ([\d.e-]+)$", out) == pytest.approx(slide, rel=1e-6)
     assert record_cost == pytest.approx(slide, rel=1e-5)
@@ -205,6 +210,10 @@ def test_regression_mlp_beats_linear(tmp_path):
     linear, mlp = number(r"linear: test MAE ([\d.]+)", out), number(r"mlp: test MAE ([\d.]+)", out)
     # The lab's 4000 epochs, and what the text says of them.
     assert "about 0.92 against the linear\nmodel's 1.53 (R² 0.81 against 0.46)" in text
+    # "standardized" and R² are said in plain words before the cells use them.
+    intro = nb.cells[0].source
+    assert "not standardized (shifted and scaled to mean 0" in intro
+    assert "R², the share of the targets' variance" in intro
     assert mlp == pytest.approx(0.92, abs=0.005) and linear == pytest.approx(1.53, abs=0.005)
     assert number(r"mlp: test MAE [\d.]+, R² ([\d.]+)", out) == pytest.approx(0.81, abs=0.005)
     assert number(r"linear: test MAE [\d.]+, R² ([\d.]+)", out) == pytest.approx(0.46, abs=0.005)

@@ -1407,6 +1407,23 @@ def test_a_quiet_runs_repr_says_it_has_notes(capsys):
     assert "note" not in repr(mlplab.train(data="xor", epoch=2, verbose=False, record=False))
 
 
+def test_the_start_line_names_a_data_files_target(tmp_path, capsys):
+    """Without --target the last column is the target: a file whose last column was a
+    0/1 feature trained that column from the real target, and the start line said only
+    'binary'."""
+    import mlplab
+
+    rows = "x1,x2,churn,plan_pro\n" + "".join(
+        f"{i},{i % 3},{i % 2},{(i // 2) % 2}\n" for i in range(40)
+    )
+    (tmp_path / "t.csv").write_text(rows)
+    kw = {"epoch": 1, "log_every": 0, "record": False, "data": str(tmp_path / "t.csv")}
+    mlplab.train(**kw)
+    assert "(binary target 'plan_pro', 40 rows, features standardized)" in capsys.readouterr().out
+    mlplab.train(**kw, target=["churn", "plan_pro"], task="regression")
+    assert "(regression targets 'churn', 'plan_pro', 40 rows" in capsys.readouterr().out
+
+
 def test_the_start_line_says_what_was_standardized(capsys):
     """`standardize: auto` scaled a table's features with no word on the screen (only
     result.json said so): the start line names what the engine trains on."""

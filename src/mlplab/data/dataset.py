@@ -90,14 +90,18 @@ class Dataset:
     def about(self) -> str:
         """``binary, 569 rows, features standardized``: the task, the rows and what was
         scaled, as a run's first line says them (scaling silently was a question users
-        asked)."""
+        asked); a data file's target first (``binary target 'churn', ...``): taken for want
+        of --target, the last column was trained on without a word."""
         scaled = [
             w
             for w, s in (("features", self.scaler), ("target", self.target_scaler))
             if s is not None
         ]
         how = f", {' and '.join(scaled)} standardized" if scaled else ""
-        return f"{self.task}, {self.n_rows} rows{how}"
+        names = self.target_names if self.digest is not None else []  # a file's, not y
+        which = f" target{'s' if len(names) > 1 else ''} {', '.join(map(repr, names[:3]))}"
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        return f"{self.task}{which if names else ''}{more}, {self.n_rows} rows{how}"
 
     @property
     def classes(self) -> np.ndarray:

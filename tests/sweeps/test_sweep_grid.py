@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -100,6 +101,30 @@ def test_random_search_samples_in_range_and_is_reproducible() -> None:
     assert [c.run_hash() for c in cfgs] == [c.run_hash() for c in again]
     other = configs_of({**settings, "seed": ["5"]}, search="random", trials=25)
     assert [c.lr for c in other] != [c.lr for c in cfgs]
+
+
+def test_random_search_draws_from_the_smallest_seed_and_says_when_a_folder_drew_others(
+    tmp_path: Path, run_cli
+) -> None:
+    """The configs were drawn from the first --seed: `--seed 2 1 0`, or seeds given apart
+    from the search's (`--seed 3 4` after `--seed 0 1 2`), drew other configs and added
+    them to the experiment without a word."""
+    settings = {"data": ["xor"], "lr": ["uniform:0.1:2"]}
+    first = configs_of({**settings, "seed": ["0", "1"]}, search="random", trials=3)
+    again = configs_of({**settings, "seed": ["1", "0", "2"]}, search="random", trials=3)
+    assert {c.lr for c in again} == {c.lr for c in first}
+    base = ["sweep", "--data", "xor", "--epoch", "2", "--lr", "uniform:0.1:2", "--search",
+            "random", "--trials", "2", "--plots", "none", "--workers", "1", "--no_report",
+            "--log_path", tmp_path]  # fmt: skip
+    assert run_cli(*base, "--seed", "0", "1").returncode == 0
+    more = run_cli(*base, "--seed", "2", "1", "0")
+    assert "2 trained, 4 skipped" in more.stdout and "note: these" not in more.stdout
+    apart = run_cli(*base, "--seed", "3", "4")
+    assert apart.returncode == 0, apart.stderr
+    assert "drawn from seed 3, the smallest --seed; the random search recorded in sweep-" in (
+        apart.stdout
+    )
+    assert "drew its own from seed 0, so they are other configs" in apart.stdout
 
 
 def test_random_search_seeds_are_replicates_of_every_sample() -> None:

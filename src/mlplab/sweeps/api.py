@@ -519,6 +519,8 @@ def sweep(
         else:
             _refuse_newer(pending)
         # --- record the spec ---------------------------------------------------------------
+        if verbose and (drawn := other_draw_note(spec, Path(first.log_path) / first.exp_name)):
+            print(terminal_text(f"mlplab: note: {drawn}"), flush=True)
         spec_path = write_spec(spec, Path(first.log_path) / first.exp_name)
     except BaseException:
         locks.release()
@@ -775,6 +777,38 @@ def _written_since(path: Path, started: float) -> bool:
         return path.stat().st_mtime >= started
     except OSError:
         return False
+
+
+def other_draw_note(spec: SweepSpec, folder: Path) -> str:
+    """A random search whose configs are drawn from another seed than an earlier random
+    search of the same distributions in ``folder`` (``--seed 3 4`` after ``--seed 0 1 2``):
+    its configs are others, added to the experiment without a word; or ''."""
+    import yaml
+
+    if spec.search != "random":
+        return ""
+    mine = yaml.safe_load(yaml.safe_dump(spec.to_dict()))
+    for path in sorted(folder.glob("sweep-*.yaml")):
+        try:
+            theirs = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if not isinstance(theirs, dict) or theirs.get("search") != "random":
+            continue
+        same = all(
+            {k: v for k, v in (d.get(key) or {}).items() if k != "seed"}
+            == {k: v for k, v in (mine.get(key) or {}).items() if k != "seed"}
+            for d, key in ((theirs, "base"), (theirs, "axes"))
+        )
+        seed = theirs.get("sample_seed")
+        if same and isinstance(seed, int) and seed != spec.sample_seed:
+            return (
+                f"these {spec.trials} configs are drawn from seed {spec.sample_seed}, the "
+                f"smallest --seed; the random search recorded in {path.name} drew its own "
+                f"from seed {seed}, so they are other configs; to add seeds to those, give "
+                f"seeds whose smallest is {seed} (such as --seed {seed} ...)"
+            )
+    return ""
 
 
 def _kept_without(skipped: Iterable[Config]) -> str:

@@ -187,7 +187,7 @@ class SweepSpec:
     trials : int or None
         Number of random-search samples (random only).
     sample_seed : int
-        Seed of the random-search sampler (the base ``seed``, or the first ``seed`` value).
+        Seed of the random-search sampler (the base ``seed``, or the smallest ``seed`` value).
     run_ids : list of str
         Filled in by :func:`expand`: the run ids of the configs, in order.
     """
@@ -297,11 +297,16 @@ def build_spec(
         if search == "random" and len(values) > 1 and any(_is_dist(name, v) for v in values):
             raise ConfigError(f"setting '{name}': give one distribution or plain values, not both")
         axes[name] = values
-    first_seed = axes.get("seed", [fixed.get("seed", 0)])[0]
-    try:
-        sample_seed = 0 if _is_dist("seed", first_seed) else int(first_seed)
-    except (TypeError, ValueError):
-        raise ConfigError(f"setting 'seed': {first_seed!r} is not a whole number") from None
+    # The smallest seed, not the first: `--seed 2 1 0`, or seeds added to a search's,
+    # drew other configs without a word.
+    seeds = axes.get("seed", [fixed.get("seed", 0)])
+    plain = []
+    for s in [] if _is_dist("seed", seeds[0]) else seeds:
+        try:
+            plain.append(int(s))
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting 'seed': {s!r} is not a whole number") from None
+    sample_seed = min(plain, default=0)
     spec = SweepSpec(fixed, axes, search, trials, sample_seed)
     if search == "list":
         rows = {n: len(v) for n, v in axes.items() if n != "seed"}

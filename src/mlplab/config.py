@@ -547,11 +547,13 @@ class Config(BaseModel):
     def _path_as_text(cls, v: Any) -> Any:
         # pathlib.Path("iris.csv") is a path as much as "iris.csv" is (load_run takes both).
         v = plain_value(v)
-        if isinstance(v, str) and (v.startswith("~") or "$" in v) and not os.path.exists(v):
-            # As a shell would for a flag: a config's `log_path: ~/runs` made a folder named
-            # `~` here, which `rm -rf ~` then took for the home folder. An unset variable
-            # (or `$5`) stays as written, and so does a path that exists as written (a
-            # flag the shell already expanded, quoted to keep its `$`).
+        # As a shell would for a flag: a config's `log_path: ~/runs` made a folder named
+        # `~` here, which `rm -rf ~` then took for the home folder. An unset variable (or
+        # `$5`) stays as written, and so does a path that exists as written (a flag the
+        # shell already expanded, quoted to keep its `$`). An empty HOME or variable stays
+        # too: `~/runs` with HOME= (a cron job's) wrote to /runs.
+        maybe = isinstance(v, str) and (v.startswith("~") or "$" in v)
+        if maybe and not os.path.exists(v) and not _empty_in(v):
             v = os.path.expanduser(os.path.expandvars(v))
         return v
 
@@ -676,7 +678,11 @@ class Config(BaseModel):
         if unexpanded := unexpanded_part(v):
             # Left as written, it made a folder named `~` or `$SCRATCH` here, where the
             # runs went on landing once it existed, and `rm -rf ~` took for the home folder.
-            what = "names no home folder known" if unexpanded.startswith("~") else "is not set"
+            what = (
+                "names no home folder known"
+                if unexpanded.startswith("~")
+                else "is empty or not set"
+            )
             raise ValueError(
                 f"{short_repr(unexpanded)} {what} here (a folder of that name would be made "
                 "instead); set it, or give the folder as a path"
@@ -1367,6 +1373,14 @@ def plain_value(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     return value
+
+
+def _empty_in(path: str) -> bool:
+    """Whether ``path``'s leading ``~`` or a ``$NAME`` in it would expand to nothing (an
+    empty HOME or variable), which makes a relative path one under the root folder."""
+    names = [m.strip("{}") for m in re.findall(r"\$(\w+|\{[^}]*\})", path)]
+    names += ["HOME"] if re.match(r"~(/|$)", path) else []
+    return any(os.environ.get(n) == "" for n in names)
 
 
 def unexpanded_part(path: str) -> str | None:

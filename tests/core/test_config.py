@@ -1244,12 +1244,19 @@ def test_a_log_path_whose_variable_is_unset_is_refused_not_made_as_written(tmp_p
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLPLAB_UNSET", raising=False)
-    with pytest.raises(ConfigError, match=r"setting 'log_path': '\$MLPLAB_UNSET' is not set here "
+    with pytest.raises(ConfigError, match=r"setting 'log_path': '\$MLPLAB_UNSET' is empty or not set here "
                        r"\(a folder of that name would be made instead\); set it, or give the "
                        r"folder as a path"):  # fmt: skip
         Config(log_path="$MLPLAB_UNSET/runs")
     with pytest.raises(ConfigError, match=r"'~mlplab-no-such-user' names no home folder known"):
         Config(log_path="~mlplab-no-such-user/runs")
+    # Empty (a cron job's HOME=): `~/runs` and `$SCRATCH/runs` were /runs, at the root.
+    monkeypatch.setenv("HOME", "")
+    with pytest.raises(ConfigError, match=r"'~' names no home folder known"):
+        Config(log_path="~/runs")
+    monkeypatch.setenv("MLPLAB_EMPTY", "")
+    with pytest.raises(ConfigError, match=r"'\$MLPLAB_EMPTY' is empty or not set here"):
+        Config(log_path="$MLPLAB_EMPTY/runs")
     assert list(tmp_path.iterdir()) == []
     # A folder that exists as written is that folder, as before.
     (tmp_path / "$MLPLAB_UNSET" / "runs").mkdir(parents=True)

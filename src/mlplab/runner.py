@@ -97,6 +97,7 @@ from mlplab.errors import (
 from mlplab.live import live_view
 from mlplab.pipes import closed_pipe_safe
 from mlplab.rerun import RECORD_SETTINGS, finished_record, kept_line, scratch_dir, settle
+from mlplab.rerun import SUFFIX as RERUN_SUFFIX
 from mlplab.restore import (
     UNFINISHED,
     Restored,
@@ -648,6 +649,13 @@ def train(
     except OSError as err:
         # Disk full or folder removed mid-run: the writer has recorded what it could.
         where = str(err.filename) if err.filename else ""
+        scratch = [p for p in Path(where).parents if p.name.endswith(RERUN_SUFFIX)]
+        if scratch:  # a rerun's hidden folder: removed; the run it would replace is kept
+            raise RecordError(
+                f"{err.strerror or err} (writing the rerun in {str(scratch[0].parent)!r}); "
+                "the rerun stopped and was removed, and the finished run it was to replace "
+                "is kept as it was; once that is mended, the same command trains it again"
+            ) from None
         if where and Path(where).name.startswith(".") and where.endswith(".tmp"):
             where = f"writing in {str(Path(where).parent)!r}"  # not its hidden scratch file
         at = f" ({where})" if where else ""

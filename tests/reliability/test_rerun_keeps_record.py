@@ -318,6 +318,38 @@ def test_an_interrupted_rerun_leaves_the_finished_run_as_it_was(tmp_path: Path) 
     assert hidden_left(tmp_path) == []
 
 
+def test_a_rerun_on_a_full_disk_says_the_finished_run_is_kept_not_that_it_continues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The line named the rerun's hidden folder, gone by then, and said the same command
+    would continue the run from its checkpoint: a rerun that fails is removed."""
+    import errno
+
+    from mlplab.cli import main
+    from mlplab.runs import checkpoint
+
+    args = ["train", "--data", "moons", "--n_samples", "100", "--epoch", "4", "--save_every",
+            "1", "--log_every", "0", "--plots", "none", "--log_path", str(tmp_path),
+            "--exp_name", "keep"]  # fmt: skip
+    assert main(args) == 0
+    (run_dir,) = [p.parent for p in tmp_path.glob("keep/*/result.json")]
+    before = files_of(run_dir)
+
+    def full(path, write, durable=False):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(checkpoint, "atomic_write_by_name", full)
+    capsys.readouterr()
+    assert main([*args, "--rerun"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"mlplab: No space left on device (writing the rerun in {str(run_dir.parent)!r}); the "
+        "rerun stopped and was removed, and the finished run it was to replace is kept as it "
+        "was; once that is mended, the same command trains it again"
+    )
+    assert files_of(run_dir) == before and hidden_left(tmp_path) == []
+
+
 def test_a_killed_reruns_folder_goes_at_the_next_train_of_its_config(tmp_path: Path) -> None:
     """`kill -9` of a --rerun left its hidden folder until the next --rerun: a plain
     train of the config, which keeps the finished run, now removes it; a live rerun's

@@ -1265,8 +1265,26 @@ def _main(argv: Sequence[str] | None) -> int:
     except OSError as err:
         # The OS refused a path the user gave (too long, a file in the way, no access):
         # one line naming it. Other OS failures (I/O errors) are not the input: exit 1.
-        print(f"mlplab: {_os_error_line(err)}", file=sys.stderr)
+        print(f"mlplab: {_os_error_line(err)}{_sweep_goes_on(args, err)}", file=sys.stderr)
         return 2 if err.errno in _INPUT_ERRNOS else 1
+
+
+# A machine's limits that a sweep's own process met (its records, its spec, its workers'
+# pipes): not the input, and each run is kept as far as it got.
+_LIMIT_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EMFILE, errno.ENFILE}
+
+
+def _sweep_goes_on(args: argparse.Namespace | None, err: OSError) -> str:
+    """What a sweep stopped by a full disk or too few open files says of what comes next:
+    the bare errno line gave no state and no next step."""
+    if getattr(args, "command", None) != "sweep" or err.errno not in _LIMIT_ERRNOS:
+        return ""
+    files = err.errno in (errno.EMFILE, errno.ENFILE)
+    fix = " (raise `ulimit -n`, or give --workers 1)" if files else ""
+    return (
+        f"; the sweep stopped: once that is mended{fix}, the same command continues its "
+        "runs from their checkpoints and trains the rest"
+    )
 
 
 if __name__ == "__main__":

@@ -38,6 +38,32 @@ def test_cli_sweep_with_two_workers_writes_runs_and_report(tmp_path: Path) -> No
     assert code == 0
 
 
+@pytest.mark.parametrize(
+    ("code", "fix"), [("ENOSPC", ""), ("EMFILE", " (raise `ulimit -n`, or give --workers 1)")]
+)
+def test_a_sweep_stopped_by_the_machines_limits_says_what_comes_next(
+    tmp_path: Path, capsys, monkeypatch, code: str, fix: str
+) -> None:
+    """A full disk or too few open files in the sweep's own process printed the bare
+    errno line: no word of its runs' state, nor of what to do."""
+    import errno
+
+    import mlplab.sweeps.api as api
+
+    def limited(spec, folder):
+        raise OSError(getattr(errno, code), "the machine's limit", str(folder / "sweep.yaml"))
+
+    monkeypatch.setattr(api, "write_spec", limited)
+    args = ["sweep", "--data", "xor", "--epoch", "2", "--lr", "0.1", "0.5", "--plots", "none",
+            "--workers", "1", "--log_path", str(tmp_path)]  # fmt: skip
+    assert main(args) == 1
+    line = capsys.readouterr().err.strip()
+    assert "\n" not in line and line.endswith(
+        f"; the sweep stopped: once that is mended{fix}, the same command continues its runs "
+        "from their checkpoints and trains the rest"
+    ), line
+
+
 def test_a_sweep_of_one_run_speaks_of_one(tmp_path: Path, capsys) -> None:
     args = [
         "sweep",

@@ -1262,6 +1262,15 @@ def _main(argv: Sequence[str] | None) -> int:
     except MlplabError as err:
         print(f"mlplab: {err}", file=sys.stderr)
         return err.exit_code
+    except MemoryError:
+        # A report of many runs, or matplotlib's import, under a memory limit (`ulimit -v`,
+        # a batch job's): a traceback ending in MemoryError said no more than this.
+        print(
+            f"mlplab: {args.command} ran out of memory; give it more (a batch job's memory "
+            "request, `ulimit -v`), or less to do (a report of one --exp_name)",
+            file=sys.stderr,
+        )
+        return 1
     except OSError as err:
         # The OS refused a path the user gave (too long, a file in the way, no access):
         # one line naming it. Other OS failures (I/O errors) are not the input: exit 1.

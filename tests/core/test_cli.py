@@ -1835,3 +1835,19 @@ def test_names_with_control_characters_print_them_written_out(run_cli, tmp_path)
     plot = run_cli("plot", run, "--out", tmp_path / esc / "pics")
     assert plot.returncode == 0, plot.stderr
     assert "\x1b" not in plot.stdout and shown in plot.stdout
+
+
+def test_a_command_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
+    """A report of many runs under a memory limit (or matplotlib's import there) ended in
+    a 30-line traceback and MemoryError."""
+    import mlplab.reports.api as api
+    from mlplab.cli import main
+
+    def starved(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(api, "report", starved)
+    (tmp_path / "runs").mkdir()
+    assert main(["report", str(tmp_path / "runs")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("mlplab: report ran out of memory; give it")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import mlplab
@@ -65,7 +66,8 @@ def test_result_shows_status_metrics_run_dir_and_plots(xor_run):
     assert "finished" in text and str(xor_run.run_dir) in text
     assert f"{xor_run.record['test_loss']:.4f}" in text
     assert f"{xor_run.record['test_acc']:.4f}" in text
-    assert {"bacc", "f1"} <= set(c.text)  # the record's balanced accuracy and F1 columns
+    # XOR's classes are equal: its table has no balanced accuracy or F1, as the CLI's.
+    assert {"loss", "acc"} <= set(c.text) and not {"bacc", "f1"} & set(c.text)
     plots = sorted(p.stem for p in (xor_run.run_dir / "plots").glob("*.png"))
     assert plots and len(c.images) == len(plots)
     assert all(src.startswith("data:image/png;base64,") for src in c.images)
@@ -83,8 +85,23 @@ def test_a_loaded_run_shows_as_its_result_did_and_both_print_as_one_line(xor_run
         # The dataclass repr spelled out every array of the dataset.
         assert shown.startswith(f"<{kind} ") and "\n" not in shown and len(shown) < 300
         assert f"test_acc={xor_run.record['test_acc']:.4g}" in shown
-        assert f"test_bacc={xor_run.record['test_bacc']:.4g}, test_f1=" in shown
+        # XOR's classes are equal: no balanced accuracy or F1, as the CLI's table shows it.
+        assert "test_bacc" not in shown and "test_f1" not in shown
+        assert "test_bacc" in xor_run.metrics  # still there, for a script
         assert str(xor_run.run_dir) in shown and "finished" in shown
+
+
+def test_a_result_on_unequal_classes_shows_balanced_accuracy_and_f1(tmp_path):
+    """Where accuracy alone may flatter (unequal classes), the table and the repr give
+    balanced accuracy and F1 beside it, as `mlplab train` prints them."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    rows = "x1,x2,y\n" + "".join(f"{a},{b},{int(a > 1.0)}\n" for a, b in X)
+    (tmp_path / "u.csv").write_text(rows)
+    run = mlplab.train(data=str(tmp_path / "u.csv"), epoch=3, log_every=0, verbose=False,
+                       record=False)  # fmt: skip
+    assert f"test_bacc={run.record['test_bacc']:.4g}, test_f1=" in repr(run)
+    assert {"bacc", "f1"} <= set(parse(run._repr_html_()).text)
 
 
 def test_result_shows_its_plots_at_one_scale_so_wide_ones_stay_readable(xor_run):

@@ -53,12 +53,22 @@ class TrainedModel:
             if any(k.endswith(f"_{m}") for m in keys) and not isinstance(v, list)
         }
 
+    def _shown_metrics(self) -> dict[str, float]:
+        """:attr:`metrics` as the results table shows them: balanced accuracy and F1 only
+        where the classes are unequal (beside accuracy on the balanced XOR, they were
+        columns a student met unexplained)."""
+        from mlplab.console import imbalanced
+
+        if imbalanced(self.dataset):
+            return self.metrics
+        return {k: v for k, v in self.metrics.items() if not k.endswith(("_bacc", "_f1"))}
+
     def __repr__(self) -> str:
         # One line for a notebook's plain view or a log; the dataclass repr printed every
         # array of the dataset (about 17,000 characters for a lab run).
         shown = ", ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-            for k, v in self.metrics.items()
+            for k, v in self._shown_metrics().items()
             if k.startswith("test_")
         )
         where = str(self.run_dir) if self.run_dir is not None else "not recorded"
@@ -76,7 +86,7 @@ class TrainedModel:
         from mlplab.notebook import result_html
 
         title = f"{self.config.label(self.spec)} on {self.dataset.name}"
-        return result_html(title, self.record, self.metrics, self.run_dir)
+        return result_html(title, self.record, self._shown_metrics(), self.run_dir)
 
     def predict(self, X: Any) -> np.ndarray:
         """Outputs for raw inputs: logits (classification) or values (regression), ``[N, out]``.

@@ -536,6 +536,22 @@ def test_weights_that_are_not_the_models_state_are_refused_in_one_line():
         np.testing.assert_array_equal(a.grads[name], b.grads[name])
 
 
+def test_weights_by_the_printouts_names_are_taken_in_its_orientation() -> None:
+    """The printout shows w1 [in, out]; given under its state name, a square w1 was taken
+    as [out, in] without a word, and the step was of another model. The printout's own
+    names now say which orientation is meant."""
+    good = _script_weights()
+    by_state = backprop(XOR_221, dtype="float64", weights=good)
+    printed = {
+        "w1": by_state["w1"].value, "b1": by_state["b1"].value,
+        "w2": by_state["w2"].value, "b2": by_state["b2"].value,
+    }  # fmt: skip
+    assert printed["w1"].shape == (2, 2) and not np.allclose(printed["w1"], printed["w1"].T)
+    by_lecture = backprop(XOR_221, dtype="float64", weights=printed)
+    for name in good:
+        np.testing.assert_array_equal(by_lecture.grads[name], by_state.grads[name])
+
+
 def test_the_sigmoid_prime_factors_are_shown_as_values_checked_by_autograd() -> None:
     """The slide's d_l2 = d_Y_pred * sigmoid_prime(l2) named a factor that the trace never
     showed as a value: a lecturer had no number to point at. Both forms show it, checked."""

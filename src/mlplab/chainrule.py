@@ -499,11 +499,36 @@ def _fresh(cfg: Config, weights: dict[str, Array] | None) -> _Start:
     spec = model_spec(cfg, data)
     _check_traceable(cfg, spec, len(data.y_train))
     if weights is not None:
-        weights = _checked_weights(weights, init_state(spec, "default", 0, cfg.dtype))
+        like = init_state(spec, "default", 0, cfg.dtype)
+        weights = _checked_weights(_from_lecture_names(weights, spec, like), like)
     backend = NumpyBackend(spec, [model_init(cfg, spec, weights)], dtype=cfg.dtype)
     backend.set_data(cast_splits(data, cfg.dtype))
     state = StackState.fresh([run_streams(cfg.seed).order])
     return _Start(cfg, data, spec, backend, state, schedule_of(cfg))
+
+
+def _from_lecture_names(weights: Any, spec: ModelSpec, like: dict[str, np.ndarray]) -> Any:
+    """``weights`` by the printout's names (``w1`` ``[in, out]``, ``b1``) as the model's
+    state (``hidden.0.linear.weight`` ``[out, in]``); anything else as it is. A student who
+    passed the printout's square ``w1`` under its state name got, without a word, the
+    model of its transpose."""
+    names = _param_names(spec)
+    state_of = {v: k for k, v in names.items()}
+    if not isinstance(weights, dict) or set(names) != set(like) or set(weights) != set(state_of):
+        return weights
+    out = {}
+    for name, value in weights.items():
+        if hasattr(value, "detach"):  # a tensor with grad, as an exercise hands it over
+            value = value.detach().cpu()
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError, RuntimeError):
+            array = value  # refused by name below, as any value of the wrong kind
+        else:
+            # The printout's orientation: weights [in, out] (torch's transposed), vectors flat.
+            array = array.T if name.startswith("w") and array.ndim == 2 else array
+        out[state_of[name]] = array
+    return out
 
 
 def _checked_weights(weights: Any, like: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -1156,7 +1181,8 @@ def backprop(
         dropout stream) instead of ``config``; the step shown is the run's next one
         (``step`` more after it). A finished run shows the step training on would take.
     weights : dict of ndarray, optional
-        Initial parameters and buffers by state name (``[out, in]``), instead of ``init``'s.
+        Initial parameters and buffers by state name (``[out, in]``), instead of ``init``'s;
+        or, without batch norm, by the printout's names (``w1`` ``[in, out]``, ``b1``, ...).
     form : ``"mean"`` or ``"lecture"``
         ``mean`` (default): the derivatives of the mean cost, which mlplab trains and steps
         the config's optimizer by. ``lecture``: the manual-backprop slide's lines (summed over

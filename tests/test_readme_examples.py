@@ -83,8 +83,12 @@ def test_every_python_example_of_the_readme_runs(tmp_path, monkeypatch, capsys, 
     assert list(mine.dataset.classes[proba.argmax(1)]) == list(labels)
     assert (labels == ns["y"][:50]).mean() > 0.8  # integer labels, as y's
 
-    run(5)  # the xor-grid sweep and its report
+    run(5)  # the xor-grid sweep and its report, its table as LaTeX and its figures as files
     assert ns["res"].counts["trained"] == 12 and len(ns["rep"].summary) == 4
+    tex = (tmp_path / "xor-grid.tex").read_text()
+    assert tex.count("\\\\") == 5 and "\\toprule" in tex and "val\\_acc\\_mean" in tex
+    pngs = sorted(tmp_path.glob("xor-grid-*.png"))
+    assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
 
     run(2)  # the sweep's table of runs, read with NumPy
     z = np.load("runs/xor-grid/sweep_runs.npz")

@@ -410,7 +410,7 @@ def test_disk_full_mid_run_is_one_line(tmp_path, capsys, monkeypatch):
     def no_space(path, write, durable=False):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(checkpoint, "atomic_write_by_name", no_space)
+    monkeypatch.setattr(checkpoint, "atomic_write_stream", no_space)
     rc = call_main(once(*BASE, "--save_every", "1", "--log_path", str(tmp_path)))
     line = assert_one_line(rc, capsys.readouterr().err, "No space left on device", code=1)
     assert ".safetensors" in line
@@ -425,7 +425,7 @@ def test_a_write_refused_mid_run_names_the_folder_and_how_to_go_on(tmp_path, cap
 
     from mlplab.runs import checkpoint
 
-    real = checkpoint.atomic_write_by_name
+    real = checkpoint.atomic_write_stream
     calls = []
 
     def refused_once(path, write, durable=False):
@@ -435,7 +435,7 @@ def test_a_write_refused_mid_run_names_the_folder_and_how_to_go_on(tmp_path, cap
             raise OSError(errno.EACCES, "Permission denied", str(scratch))
         return real(path, write, durable=durable)
 
-    monkeypatch.setattr(checkpoint, "atomic_write_by_name", refused_once)
+    monkeypatch.setattr(checkpoint, "atomic_write_stream", refused_once)
     argv = once(*BASE, "--save_every", "1", "--log_path", str(tmp_path))
     line = assert_one_line(call_main(argv), capsys.readouterr().err, "Permission denied", code=1)
     (run_dir,) = run_dirs(tmp_path)

@@ -338,7 +338,7 @@ def test_a_rerun_on_a_full_disk_says_the_finished_run_is_kept_not_that_it_contin
     def full(path, write, durable=False):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(checkpoint, "atomic_write_by_name", full)
+    monkeypatch.setattr(checkpoint, "atomic_write_stream", full)
     capsys.readouterr()
     assert main([*args, "--rerun"]) == 1
     err = capsys.readouterr().err.strip()

@@ -29,23 +29,6 @@ from typing import IO, Any
 def atomic_open(
     path: str | os.PathLike[str], mode: str = "w", durable: bool = False
 ) -> Iterator[IO[Any]]:
-    with _replacing(path, mode, durable) as (f, _):
-        yield f
-
-
-def atomic_write_by_name(
-    path: str | os.PathLike[str], write: Callable[[str], None], durable: bool = False
-) -> None:
-    """``write(name)`` fills a temporary file beside ``path`` by its name (a library that
-    opens the file itself), which then replaces ``path`` as :func:`atomic_open`'s does."""
-    with _replacing(path, "wb", durable) as (_, tmp):
-        write(tmp)
-
-
-@contextlib.contextmanager
-def _replacing(
-    path: str | os.PathLike[str], mode: str, durable: bool
-) -> Iterator[tuple[IO[Any], str]]:
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -57,7 +40,7 @@ def _replacing(
         # user creates (TensorBoard or a report run by someone else must read it).
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
-            yield f, tmp
+            yield f
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
@@ -118,6 +101,14 @@ def json_text(obj: Any) -> str:
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, durable: bool = False) -> None:
     with atomic_open(path, "wb", durable) as f:
         f.write(data)
+
+
+def atomic_write_stream(
+    path: str | os.PathLike[str], write: Callable[[IO[bytes]], None], durable: bool = False
+) -> None:
+    """``write(f)`` fills the file piece by piece; it then replaces ``path`` atomically."""
+    with atomic_open(path, "wb", durable) as f:
+        write(f)
 
 
 @functools.cache

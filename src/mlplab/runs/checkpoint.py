@@ -19,13 +19,13 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from mlplab.data.dataset import label_kind_fits
 from mlplab.errors import CheckpointError, short_repr
-from mlplab.runs.atomic import atomic_write_by_name, json_default
+from mlplab.runs.atomic import atomic_write_stream, json_default
 
 FORMAT = "mlplab-checkpoint-1"
 SECTIONS = ("model", "optim", "rng")
@@ -66,12 +66,8 @@ class Checkpoint:
 
 
 def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> None:
-    """Write ``ckpt`` to ``path`` atomically (temp file, fsync, rename).
-
-    ``save_file`` writes each array from its own memory; ``save`` built the whole file in
-    memory first, and where that ran out (a model near the memory limit), the library
-    panicked with a page of Rust and Python tracebacks instead of a MemoryError."""
-    from safetensors.numpy import save_file
+    """Write ``ckpt`` to ``path`` atomically (temp file, fsync, rename), in the safetensors
+    format, array by array (see :func:`write_safetensors`)."""
 
     tensors: dict[str, np.ndarray] = {}
     for section in SECTIONS:
@@ -79,7 +75,48 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> None:
             tensors[f"{section}/{k}"] = np.ascontiguousarray(v)
     meta_json = json.dumps(ckpt.meta, default=json_default)
     header = {"format": FORMAT, "meta": meta_json, "sha256": _digest(meta_json, tensors)}
-    atomic_write_by_name(path, lambda tmp: save_file(tensors, tmp, metadata=header), durable=True)
+    atomic_write_stream(path, lambda f: write_safetensors(f, tensors, header), durable=True)
+
+
+# NumPy's dtypes by safetensors' names for them.
+SAFETENSORS_DTYPES = {
+    "bool": "BOOL", "uint8": "U8", "int8": "I8", "uint16": "U16", "int16": "I16",
+    "float16": "F16", "uint32": "U32", "int32": "I32", "float32": "F32", "uint64": "U64",
+    "int64": "I64", "float64": "F64",
+}  # fmt: skip
+
+
+def write_safetensors(
+    f: IO[bytes], tensors: dict[str, np.ndarray], metadata: dict[str, str]
+) -> None:
+    """The safetensors format into ``f``: the header's length (8 bytes, little-endian), its
+    JSON (padded with spaces to 8 bytes), then each array's bytes, where its
+    ``data_offsets`` say; safetensors reads it back and checks all of that.
+
+    Written here, array by array from the arrays' own memory: the library's ``save`` built
+    the whole file in memory first (a model near the memory limit ran out there, and the
+    library panicked with pages of Rust and Python tracebacks), and its ``save_file``
+    writes through a temporary file of its own, private to its owner and not synced.
+    """
+    header: dict[str, Any] = {"__metadata__": metadata}
+    arrays, offset = [], 0
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        if a.dtype.byteorder == ">":  # safetensors is little-endian
+            a = a.astype(a.dtype.newbyteorder("<"))
+        header[name] = {
+            "dtype": SAFETENSORS_DTYPES[a.dtype.name],
+            "shape": list(a.shape),
+            "data_offsets": [offset, offset + a.nbytes],
+        }
+        arrays.append(a)
+        offset += a.nbytes
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    f.write(len(text).to_bytes(8, "little"))
+    f.write(text)
+    for a in arrays:
+        f.write(a.reshape(-1).view(np.uint8).data)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:

@@ -481,7 +481,7 @@ class Config(BaseModel):
         "has this one's 6 (a sweep of thousands, or a folder that holds the other's run)",
         "output",
         ge=6,
-        le=40,
+        le=12,  # 16**12 ids; a run's lock byte is its id read as hex, which a C long holds
     )
     plots: Literal["png", "svg", "none"] = _field(
         "png", "format of the plots written at the end of a run, or none", "output"
@@ -973,17 +973,24 @@ def run_hash(cfg: Config) -> str:
     return run_digest(cfg)[: cfg.id_digits]
 
 
+# The most hex digits of a run id (id_digits): 16**12 ids.
+ID_DIGITS_MAX = 12
+
+
 def widened_run_id(cfg: Config, holder: Callable[[str], str | None]) -> Config:
     """``cfg`` with the fewest hex digits of its run id (``id_digits``, 6, then 8, 10, ...)
     that no other config holds: ``holder(run hash)`` gives the :func:`run_digest` of the
     config that has that id (a folder's run, an earlier config of a sweep), or None. Its
-    own digest there is its own run."""
-    digest = cfg.run_digest()
-    for digits in range(cfg.id_digits, 41, 2):
+    own digest there is its own run, at whichever width it lies: a twin's 6-digit folder
+    removed (a diverged run cleaned up), the config's run at 8 is still found."""
+    digest, free = cfg.run_digest(), None
+    for digits in range(cfg.id_digits, ID_DIGITS_MAX + 1, 2):
         placed = cfg if digits == cfg.id_digits else cfg.model_copy(update={"id_digits": digits})
-        if holder(placed.run_hash()) in (None, digest):
+        who = holder(placed.run_hash())
+        if who == digest:
             return placed
-    return cfg.model_copy(update={"id_digits": 40})  # the whole sha1: its own, or no one's
+        free = free or (placed if who is None else None)
+    return free or placed  # 12 digits taken by another config: its folder refuses it
 
 
 def run_digest(cfg: Config) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -444,6 +445,16 @@ def test_twin_run_ids_take_8_hex_digits_and_never_share_a_folder(run_cli, tmp_pa
     summary = (tmp_path / "runs" / "col" / "summary.csv").read_text().splitlines()
     assert summary[0].split(",")[2:4] == ["rank", "lr"] and "id_digits" not in summary[0]
     assert len(summary) == 4  # the twins and lr 0.1, each a config of its own
+    # The 6-digit twin's run removed (a clean-up): the other is still found at 8 digits.
+    shutil.rmtree(result.parent)
+    assert run_cli("train", *TWINS[1], *log, "--print_run_dir").stdout.strip() == str(twin)
+    assert "it is kept" in run_cli("train", *TWINS[1], *log).stdout
+    # The most digits a run id takes: 12, the run's lock byte being the id read as hex.
+    widest = run_cli("train", *TWINS[0], *log, "--id_digits", "12")
+    assert widest.returncode == 0 and f"col-{a.run_digest()[:12]}" in widest.stdout
+    too_wide = run_cli("train", *TWINS[0], *log, "--id_digits", "16")
+    assert too_wide.returncode == 2 and "id_digits" in too_wide.stderr
+    assert "Traceback" not in too_wide.stderr and len(too_wide.stderr.splitlines()) == 1
 
 
 def test_a_run_replaced_in_its_folder_removes_a_link_there_not_what_it_names(tmp_path):

@@ -154,8 +154,12 @@ def _table(value: Any) -> bool:
 
 def flags_as_arguments(message: str) -> str:
     """A hint worded as command-line flags (``--lr 5``) as Python arguments (``lr=5``),
-    for a message that reaches a Python caller rather than a shell."""
-    return re.sub(r"--(\w+) ([^\s;,()]+)", r"\1=\2", message)
+    for a message that reaches a Python caller rather than a shell. A command quoted in
+    backquotes (`` `mlplab train --resume RUN` ``) stays a command, whole."""
+    parts = message.split("`")
+    for i in range(0, len(parts), 2):  # outside the backquotes
+        parts[i] = re.sub(r"--(\w+) ([^\s;,()]+)", r"\1=\2", parts[i])
+    return "`".join(parts)
 
 
 class ConfigError(MlplabError):

@@ -1198,7 +1198,7 @@ def _train_locked(
     out = Result(cfg, run_dir if record else None, result, data, backend, spec, exit_code, curves)
     # Why a run did not finish (printed above as `mlplab: ...`, and record["message"]):
     # a quiet run's repr said "diverged" and its notes nothing of why.
-    why = [f"the run {status}: {flags_as_arguments(message)}"] if message and exit_code else []
+    why = [flags_as_arguments(message)] if message and exit_code else []
     out.notes = notes + ended + why
     return out
 

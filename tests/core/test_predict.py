@@ -1176,10 +1176,16 @@ def test_a_diverged_runs_result_warns_that_its_outputs_are_of_the_blown_up_weigh
     assert run.status == "diverged"
     # A quiet run's notes say why it did not finish, in Python's words, not only "diverged".
     why = run.notes[-1]
-    assert why.startswith("the run diverged: ") and why.endswith(
-        run.record["message"].replace("--lr ", "lr=")
-    )
+    assert why == run.record["message"].replace("--lr ", "lr=") and "diverged" in why
     assert "lr=" in why and "--lr" not in why, why
+    # A command in backquotes stays one a shell runs.
+    from mlplab.errors import flags_as_arguments
+
+    said = "stopped; `mlplab train --resume runs/x` continues it, or --lr 0.1"
+    assert (
+        flags_as_arguments(said)
+        == "stopped; `mlplab train --resume runs/x` continues it, or lr=0.1"
+    )
     assert "1 note in .notes" in repr(run) or "notes in .notes" in repr(run)
     for call in (run.predict, run.predict_proba, run.predict_labels):
         with pytest.warns(UserWarning, match="this run diverged") as said:

@@ -532,7 +532,8 @@ def _out_format(out: str) -> tuple[str, str | None]:
     last = path.suffix.lower()
     compression = COMPRESSIONS.get(last)
     inner = Path(path.stem).suffix.lower() if compression else last
-    if inner in OTHER_FORMATS or last in OTHER_FORMATS or last in NOT_WRITTEN:
+    # sub.tar.gz is a tar archive to pandas and to an upload that unpacks it, not a CSV.
+    if inner in OTHER_FORMATS or last in OTHER_FORMATS or last in NOT_WRITTEN or inner == ".tar":
         base = path.name  # the name less its format's suffixes: sub of sub.parquet.gz
         for _ in range(2):
             end = Path(base).suffix.lower()

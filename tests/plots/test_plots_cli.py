@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -344,3 +345,10 @@ def test_plot_activations_out_with_a_picture_name_writes_that_file(tmp_path, run
         run_cli("plot", "run", "--out", "loss.png", cwd=tmp_path), "give --out a folder"
     )
     assert not (tmp_path / "loss.png").exists()
+    # A picture of a format not drawn (.jpg, .pdf) was made a folder of that name too.
+    for target, name in (("activations", "act.jpg"), ("run", "figs.PDF")):
+        assert_one_line_error(
+            run_cli("plot", target, "--out", name, cwd=tmp_path),
+            f"--out '{name}' names a {Path(name).suffix.lower()} picture; mlplab draws .png or .svg",
+        )
+        assert not (tmp_path / name).exists()

@@ -71,6 +71,7 @@ def plot_command(
         When ``target`` is not a usable run directory (one line; the CLI exits 2).
     """
     _check_path("the run directory", target)
+    _no_other_picture(out)
     run_dir, failed = Path(target), list[str]()
     if target == ACTIVATIONS_TARGET and not (run_dir / "config.yaml").is_file():
         from mlplab.plots.activations import draw_activations
@@ -223,6 +224,22 @@ def _check_path(what: str, text: str) -> None:
         check_path_text(text)
     except ValueError as err:
         raise ConfigError(f"plot: {what} {short_repr(text)}: {err}") from None
+
+
+# Pictures of formats mlplab does not draw: an --out of such a name was made a folder.
+OTHER_PICTURES = (".jpg", ".jpeg", ".pdf", ".gif", ".webp", ".tif", ".tiff", ".eps", ".bmp")
+
+
+def _no_other_picture(out: str | None) -> None:
+    """Refuse an ``--out`` named as a picture of a format not drawn (``act.jpg``), unless
+    a folder of that name exists: it became a folder of that name, holding PNGs."""
+    suffix = Path(out).suffix.lower() if out else ""
+    if out and suffix in OTHER_PICTURES and not Path(out).is_dir():
+        stem = Path(out).with_suffix("")
+        raise ConfigError(
+            f"plot: --out {short_repr(out)} names a {suffix} picture; mlplab draws .png or "
+            f".svg (activations: --out {stem}.png; a run's plots: --out a folder)"
+        )
 
 
 def picture_file_format(out: str | None) -> str | None:

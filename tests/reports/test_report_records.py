@@ -1064,12 +1064,21 @@ def test_a_result_json_that_is_a_link_or_huge_is_left_out(tmp_path: Path, run_cl
     target = tmp_path / "elsewhere.json"
     (linked / "result.json").rename(target)
     (linked / "result.json").symlink_to(target)
+    if os.geteuid() != 0:
+        pytest.skip("a file of another owner takes root to make")
+    os.chown(target, 65534, 65534)  # nobody's: the link's owner is not the file's
+    # A link to its owner's own file is read: DVC's and git-annex's runs are such links.
+    annexed = good.run_dir.parent / "t1-cccccc"
+    shutil.copytree(good.run_dir, annexed)
+    (annexed / "result.json").rename(tmp_path / "cache.json")
+    (annexed / "result.json").symlink_to(tmp_path / "cache.json")
     with open(huge / "result.json", "r+b") as f:  # sparse: no disk taken
         f.truncate(100 * 2**20)
     proc = run_cli("report", tmp_path / "runs", "-q")
     assert proc.returncode == 0, proc.stderr
-    assert f"{linked / 'result.json'}: a link, not read" in proc.stderr
+    assert f"{linked / 'result.json'}: a link to another owner's file, not read" in proc.stderr
     assert f"{huge / 'result.json'}: 100 MB, too large for a run's record" in proc.stderr
     assert "left out 2 result.json files" in proc.stderr
     runs = (tmp_path / "runs" / "results.csv").read_text()
     assert good.run_dir.name in runs and linked.name not in runs and huge.name not in runs
+    assert annexed.name in runs

@@ -343,20 +343,32 @@ def _read(file: Path, skipped: list[Skipped]) -> dict[str, Any] | None:
     return record
 
 
+def _own_link(file: Path) -> bool:
+    """Whether ``file`` is a link whose owner owns the file it leads to."""
+    try:
+        return file.is_symlink() and file.lstat().st_uid == file.stat().st_uid
+    except OSError:
+        return False
+
+
 class _NotARecord(Exception):
     """Why a file named result.json is not read as a run's record."""
 
 
 def _record_text(file: Path) -> str:
     """The text of ``file``, checked as it is opened: a plain file (a FIFO would wait for
-    a writer forever), not a link (a report of a shared folder put into its page whatever
-    file a link named that its reader may read), at most RECORD_MAX_BYTES."""
+    a writer forever), at most RECORD_MAX_BYTES, and no link to a file of another owner
+    than the link's (a report of a shared folder put into its page whatever file someone's
+    link named that its reader may read). A link to its own owner's file is read: DVC's
+    and git-annex's runs are links into their caches."""
+    flags = os.O_RDONLY | os.O_NONBLOCK
     try:
-        fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(file, flags | (0 if _own_link(file) else os.O_NOFOLLOW))
     except OSError as err:
         if file.is_symlink():
             raise _NotARecord(
-                "a link, not read: a run's record is a file of its own folder"
+                "a link to another owner's file, not read: a run's record is a file of "
+                "its own folder, or a link its owner made to a file of theirs"
             ) from None
         raise _NotARecord(f"cannot be read ({err})") from None
     with os.fdopen(fd, "rb") as f:

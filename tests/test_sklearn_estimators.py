@@ -171,7 +171,7 @@ def test_every_number_or_bool_parameter_refuses_text_and_is_named(cls):
 
 
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
-@pytest.mark.parametrize("widths", [(100,), [50, 20]])
+@pytest.mark.parametrize("widths", [(100,), [50, 20], np.array([8, 4])])
 def test_a_width_per_layer_given_as_hid_dim_points_to_hid_dims(cls, widths):
     """hidden_layer_sizes=(100,) carried over as hid_dim=(100,) was "not a whole number",
     and a list was said to make a sweep, which an estimator does not run."""
@@ -179,7 +179,7 @@ def test_a_width_per_layer_given_as_hid_dim_points_to_hid_dims(cls, widths):
     with pytest.raises(ValueError) as info:
         cls(hid_dim=widths, epoch=2).fit(X, (X[:, 0] > 0).astype(int))
     msg = str(info.value)
-    assert f"hid_dims={tuple(widths)}" in msg and "sweep" not in msg, msg
+    assert f"hid_dims={tuple(int(w) for w in widths)}" in msg and "sweep" not in msg, msg
 
 
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])

@@ -72,7 +72,8 @@ def kept_line(run_dir: Path, result: dict[str, Any], asked: dict[str, Any] | Non
     redraw = f"; its plots were not drawn: `mlplab plot {run_dir}` draws them" if no_plots else ""
     if failed and not no_plots:
         some = ", ".join(failed[:3]) + (" ..." if len(failed) > 3 else "")
-        redraw = f"; {some} could not be drawn: `mlplab plot {run_dir}` draws them"
+        them = "it" if len(failed) == 1 else "them"
+        redraw = f"; {some} could not be drawn: `mlplab plot {run_dir}` draws {them}"
     return (
         f"mlplab: {run_dir} already holds this config's finished run{score}; it is kept{so}. "
         "Train it again with --rerun (rerun=True in Python): the new run replaces it "

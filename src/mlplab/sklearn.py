@@ -471,7 +471,7 @@ class _MLPBase(BaseEstimator):
             raise ValueError(
                 f"setting 'hid_dim': {short_repr(self.hid_dim)} is not a whole number; it is "
                 f"one width for every hidden layer, and a width per layer is "
-                f"hid_dims={short_repr(tuple(self.hid_dim))}"
+                f"hid_dims={short_repr(tuple(_plain_ints(self.hid_dim)))}"
             )
         self._validate_params()
         if not isinstance(self.validation_fraction, numbers.Real) or is_bool(
@@ -1801,6 +1801,11 @@ def _new_backend(engine: str, spec: ModelSpec, init: ModelInit, cfg: Config) -> 
 
 def _diverged(est: BaseEstimator, message: str) -> str:
     return f"{type(est).__name__}: {_in_python(message)}"
+
+
+def _plain_ints(values: Any) -> list[Any]:
+    """NumPy's integers as Python's, so that a hint reads (8, 4), not (np.int64(8), ...)."""
+    return [int(v) if isinstance(v, numbers.Integral) else v for v in values]
 
 
 def _in_python(message: str) -> str:

@@ -119,7 +119,7 @@ def test_plots_that_fail_after_the_record_leave_the_run_finished_and_named(
     monkeypatch.setattr(run_plots, "save_figure", real_save)
     again = cli("train", "--data", "moons", "--n_samples", "100", "--epoch", "5",
                 "--log_every", "0", "--log_path", tmp_path)  # fmt: skip
-    assert f"loss.png could not be drawn: `mlplab plot {run.run_dir}` draws them" in again.stdout
+    assert f"loss.png could not be drawn: `mlplab plot {run.run_dir}` draws it" in again.stdout
     assert cli("plot", run.run_dir).returncode == 0
     again = cli("train", "--data", "moons", "--n_samples", "100", "--epoch", "5",
                 "--log_every", "0", "--log_path", tmp_path)  # fmt: skip

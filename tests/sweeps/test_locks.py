@@ -221,3 +221,12 @@ def test_a_file_system_without_locks_is_said_not_taken_for_a_busy_run(tmp_path, 
     assert not locks._SHARED  # the sweep's lock file closed, not left open to the collector
     assert main(["train", "--data", "xor", "--epoch", "2", "--log_path", str(tmp_path)]) == 2
     assert mlplab.train(settings, verbose=False, lock=False).status == "finished"
+
+
+def test_a_twins_8_digit_id_and_another_6_digit_id_lock_apart() -> None:
+    """The lock byte was the run id's hash read as hex: abcdef and an 8-digit twin's
+    00abcdef were one byte, and each run saw the other as busy."""
+    from mlplab.runs.locks import lock_offset
+
+    assert lock_offset("exp-abcdef") != lock_offset("exp-00abcdef")
+    assert lock_offset("exp-ffffffffffff") < 2**63  # 12 digits, id_digits' most, fit

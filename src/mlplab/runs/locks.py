@@ -43,7 +43,9 @@ def lock_offset(run_id: str) -> int:
     """
     tail = run_id.rsplit("-", 1)[-1]
     try:
-        return int(tail, 16)
+        # A leading 1 keeps the widths apart: abcdef and an 8-digit twin's 00abcdef are
+        # two runs, not one byte.
+        return int("1" + tail, 16)
     except ValueError:
         return int(hashlib.sha256(run_id.encode()).hexdigest()[:12], 16)
 

@@ -930,3 +930,38 @@ def test_a_long_model_names_loss_title_wraps_clear_of_the_legend(sinlog):
     assert _inside_figure(fig, head), head.get_text()
     assert not head.get_window_extent().overlaps(fig.legends[0].get_window_extent())
     assert head.get_text().replace("\n", "").count("a_very_long_model_name") == 1
+
+
+# Machado, Oliveira and Fernandes (2009), severity 1, on linear RGB.
+CVD = {
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                   [-0.003882, -0.048116, 1.051998]],
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                     [-0.011820, 0.042940, 0.968881]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                   [0.004733, 0.691367, 0.303900]],
+}  # fmt: skip
+
+
+def _cielab(linear_rgb: np.ndarray) -> np.ndarray:
+    to_xyz = np.array(
+        [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
+    )
+    xyz = linear_rgb @ to_xyz.T / [0.95047, 1.0, 1.08883]
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], 1)
+
+
+@pytest.mark.parametrize("vision", sorted(CVD))
+def test_seven_class_colours_stay_apart_to_the_colour_blind(vision: str) -> None:
+    """From 4 classes on, class 3's purple was class 0's blue to a protanope (the
+    surface's regions of two classes one colour, with no name on them)."""
+    from matplotlib.colors import to_rgb
+
+    from mlplab.plots.style import CLASS_COLORS
+
+    srgb = np.array([to_rgb(c) for c in CLASS_COLORS[:7]])
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    seen = _cielab(np.clip(linear @ np.array(CVD[vision]).T, 0, 1))
+    apart = np.linalg.norm(seen[:, None] - seen[None], axis=-1) + np.eye(7) * 1e9
+    assert apart.min() > 12, (vision, np.unravel_index(apart.argmin(), apart.shape))

@@ -264,13 +264,11 @@ def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
         for k in m:
             if k not in metrics:
                 metrics.append(k)
-    from rich import box
-
-    from mlplab.pipes import writes_utf8
+    from mlplab.pipes import table_box
 
     # Rendered to text, not to stdout: rich can't see an ASCII or latin-1 stdout, whose
     # '?' for each line-drawing character made the table a grid of question marks.
-    table = Table(box=box.HEAVY_HEAD if writes_utf8(sys.stdout) else box.ASCII)
+    table = Table(box=table_box(sys.stdout))
     table.add_column("split")
     for k in metrics:
         table.add_column(k, justify="right")

@@ -74,6 +74,17 @@ def writes_utf8(stream: Any) -> bool:
         return True
 
 
+def table_box(stream: Any) -> Any:
+    """The lines of a rich table printed to ``stream``: none for ``TERM=dumb`` (a screen
+    reader read each box-drawing character aloud, and a dumb terminal has none of them),
+    ASCII where the stream cannot encode them, else rich's default, heavy under the header."""
+    from rich import box
+
+    if os.environ.get("TERM") == "dumb":
+        return None
+    return box.HEAVY_HEAD if writes_utf8(stream) else box.ASCII
+
+
 def lost_output() -> OSError | None:
     """The error that made standard output drop what was printed (a full disk behind
     ``> file``), or None; taken, so that a command that reports it as its own failure

@@ -1851,3 +1851,22 @@ def test_a_command_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
     assert main(["report", str(tmp_path / "runs")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("mlplab: report ran out of memory; give it")
+
+
+def test_a_dumb_terminal_gets_tables_without_lines(tmp_path, monkeypatch):
+    """TERM=dumb (a screen reader's terminal, an editor's shell) still got box-drawing
+    characters, which a screen reader read aloud one by one."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TERM": "dumb"}
+    base = [sys.executable, "-m", "mlplab"]
+    for args in (
+        ["train", "--data", "iris", "--epoch", "2", "--plots", "none", "--log_path", str(tmp_path)],
+        ["report", str(tmp_path)],
+        ["datasets"],
+    ):
+        proc = subprocess.run([*base, *args], capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert not set("┏┃━│─┼┡┗└┌") & set(proc.stdout), (args, proc.stdout)
+        assert " split " in proc.stdout or " rank " in proc.stdout or " name " in proc.stdout

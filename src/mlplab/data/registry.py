@@ -182,10 +182,15 @@ TWO_D = {
 
 def datasets_table() -> str:
     """The built-in datasets as a table (for ``mlplab datasets``)."""
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
+    from mlplab.pipes import table_box
+
     table = Table(
+        box=table_box(sys.stdout),
         title="built-in datasets (use --data NAME, or --data PATH.csv|.tsv|.txt|.parquet|.npz)",
         title_justify="left",
     )

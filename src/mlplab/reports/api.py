@@ -1067,7 +1067,9 @@ def print_table(sec: Section, summary_path: Path) -> None:
         + (f", clipped to {clip}" if clip else "")
         + f" ({T_NOTE});\n{seed_note(sec)}\n{TIME_NOTE}"
     )
-    table = Table()
+    from mlplab.pipes import table_box
+
+    table = Table(box=table_box(sys.stdout))
     for h in header:
         # Printed at its full width (below), no header or value is cut or folded.
         table.add_column(plain(h), justify="left" if h in sec.variables else "right")

@@ -611,3 +611,20 @@ def test_text_levels_sort_by_the_numbers_in_them() -> None:
     assert level_order(pd.Series(["layer10", "layer9", "b"])) == ["b", "layer9", "layer10"]
     noise = pd.Series(["noise0.05.csv", "noise0.1.csv", "noise0.2.csv", "noise0.15.csv"])
     assert level_order(noise) == ["noise0.05.csv", "noise0.1.csv", "noise0.15.csv", "noise0.2.csv"]
+
+
+def test_val_curves_are_dashed_so_that_they_read_without_colour(monkeypatch) -> None:
+    """Train and val were two solid lines told apart by colour alone: one line to a reader
+    who sees no colour, or prints in grey. A run's own loss plot already dashed val."""
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    runs = pd.DataFrame([{**_row([0.7, 0.2]), "test_acc": 0.5}] * 2)
+    assert plots.curves(runs, None, None, "loss", "acc") is not None
+    styles = {
+        line.get_color(): line.get_linestyle() for ax in figures[-1].axes for line in ax.lines
+    }
+    assert styles == {plots.SERIES["train"]: "-", plots.SERIES["val"]: "--"}, styles
+    legend = figures[-1].legends[0]
+    assert [h.get_linestyle() for h in legend.legend_handles] == ["-", "--"]

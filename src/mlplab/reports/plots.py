@@ -497,7 +497,9 @@ def curves(
                 values = values[~np.isnan(values).all(axis=1)]
                 if not len(values):
                     continue
-                color = SERIES[split]
+                # Dashed val, as a run's own loss plot draws it: by colour alone, train and
+                # val were one line to a reader who sees no colour (or prints in grey).
+                color, dash = SERIES[split], "--" if split == "val" and not shared else "-"
                 if len(values) <= MAX_LINES:
                     lines_drawn = True
                     # [runs, points, (x, y)]: one collection draws them all at once.
@@ -505,11 +507,13 @@ def curves(
                         np.stack([np.broadcast_to(data.epochs, values.shape), values], -1)
                     )
                     ax.add_collection(
-                        LineCollection(segments, colors=color, linewidths=0.6, alpha=0.25)
+                        LineCollection(
+                            segments, colors=color, linewidths=0.6, alpha=0.25, linestyles=dash
+                        )
                     )
                 mean, low, high = _centre_and_band(values, f"{split}_{name}", log, mixed)
                 ax.fill_between(data.epochs, low, high, color=color, alpha=0.2, linewidth=0)
-                ax.plot(data.epochs, mean, color=color, linewidth=1.6)
+                ax.plot(data.epochs, mean, color=color, linewidth=1.6, linestyle=dash)
             _test_note(ax, test_values[mask], test_metric)
             if r == 0 and var1:
                 ax.set_title(f"{var1} = {col_level}", fontsize=9, y=1.0)
@@ -540,7 +544,16 @@ def curves(
         elif top > bottom:
             pad = 0.05 * (top - bottom)
             axes[0][0].set_ylim(bottom - pad, top + pad)
-    handles = [Line2D([], [], color=SERIES[s], linewidth=1.6) for s in splits]
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=SERIES[s],
+            linewidth=1.6,
+            linestyle="--" if s == "val" and not shared else "-",
+        )
+        for s in splits
+    ]
     legend(fig, handles, [SHARED_LABEL] if shared else list(splits))
     what = "loss" if kind == "loss" else metric_label(kind)
     where = f": rows {var2}, columns {var1}" if var2 else f" by {var1}" if var1 else ""

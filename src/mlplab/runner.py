@@ -1273,11 +1273,17 @@ def resolved(cfg: Config, data: Dataset, engine: str) -> dict[str, Any]:
 
 
 def tb_hparams(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings HParams shows: no lists, none the run does not use (hid_dim beside
-    hid_dims read as a real width there), as the report leaves them blank, and none of
-    :data:`OUTPUT_SETTINGS` (five columns that said nothing of the results)."""
+    """The settings HParams shows: none the run does not use (hid_dim beside hid_dims read
+    as a real width there), as the report leaves them blank, and none of
+    :data:`OUTPUT_SETTINGS` (five columns that said nothing of the results). A list (ignore,
+    split, target) as the words a flag takes, ``x1 x3``: left out, two runs that ignored
+    other columns were one row, their scores averaged as a config's seeds."""
     unused = set(unused_by(settings)) | OUTPUT_SETTINGS
-    return {k: v for k, v in settings.items() if not isinstance(v, list) and k not in unused}
+    return {
+        k: " ".join(map(str, v)) if isinstance(v, list) else v
+        for k, v in settings.items()
+        if k not in unused
+    }
 
 
 def _in_jupyter() -> bool:

@@ -210,6 +210,17 @@ def test_hparams_show_what_the_run_resolved_not_auto(tmp_path):
     assert shown["device"] == "cpu"
 
 
+def test_hparams_tell_apart_runs_that_differ_in_a_list_setting(tmp_path):
+    """Runs that ignored other columns (an ablation) were one row of HParams, their
+    scores averaged as a config's seeds: list settings were left out."""
+    rows = "x1,x2,x3,y\n" + "".join(f"{i % 7},{i % 5},{i % 3},{i % 2}\n" for i in range(60))
+    (tmp_path / "t.csv").write_text(rows)
+    kw = dict(epoch=2, plots="none", verbose=False, log_path=str(tmp_path / "runs"))
+    runs = [mlplab.train(data=str(tmp_path / "t.csv"), ignore=[c], **kw) for c in ("x1", "x3")]
+    shown = [session_hparams(run.run_dir) for run in runs]
+    assert [s["ignore"] for s in shown] == ["x1", "x3"]
+
+
 def test_a_diverged_run_is_a_failure_in_the_hparams_dashboard(tmp_path):
     res = mlplab.train(
         data="moons",

@@ -1583,6 +1583,12 @@ def _missing_config_hint(p: Path) -> str:
                 " (the lab configs are in examples/ of mlplab's repository and source "
                 "distribution, not in an installed package: run from a clone)"
             )
+    if not p.is_absolute():
+        # A notebook opened from another folder than the config's runs in that folder: the
+        # line named a file that exists, somewhere else, without saying where it looked.
+        beside = Path("examples") / p
+        there = f"; {beside} is there" if p.parts[:1] != ("examples",) and beside.is_file() else ""
+        return f" (a relative path: looked for in {Path.cwd()}{there})"
     return ""
 
 

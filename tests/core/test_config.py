@@ -826,8 +826,17 @@ def test_a_missing_lab_config_says_where_the_lab_configs_are(tmp_path, monkeypat
     said = r"examples/ of mlplab's repository and source distribution, not in an installed"
     with pytest.raises(ConfigError, match=said + r" package: run from a clone\)$"):
         load_config("examples/xor_nn.yaml")
-    with pytest.raises(ConfigError, match=r"config file 'mine.yaml' does not exist$"):
+    # A relative path names the folder it was looked for in (a notebook opened elsewhere
+    # runs in its own folder), and the lab config of that name under examples/.
+    with pytest.raises(
+        ConfigError,
+        match=rf"'mine.yaml' does not exist \(a relative path: looked for in {re.escape(str(tmp_path))}\)$",
+    ):
         load_config("mine.yaml")
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "lab.yaml").write_text("data: xor\n")
+    with pytest.raises(ConfigError, match=r"looked for in .*; examples/lab.yaml is there\)$"):
+        load_config("lab.yaml")
 
 
 def test_a_missing_config_file_is_told_what_was_likely_meant(tmp_path, monkeypatch):
@@ -840,7 +849,9 @@ def test_a_missing_config_file_is_told_what_was_likely_meant(tmp_path, monkeypat
         with pytest.raises(ConfigError) as err:
             load_config(typed)
         assert str(err.value).endswith("does not exist (did you mean examples/xor_nn.yaml?)")
-    with pytest.raises(ConfigError, match=r"'examples/unlike\.yaml' does not exist$"):
+    with pytest.raises(
+        ConfigError, match=r"'examples/unlike\.yaml' does not exist \(a relative path: looked"
+    ):
         load_config("examples/unlike.yaml")
     with pytest.raises(ConfigError) as err:
         load_config("\u201cexamples/xor_nn.yaml\u201d")

@@ -182,6 +182,17 @@ def test_records_seconds_apart_reach_the_file_as_they_come(tmp_path, monkeypatch
         f.write(b"f" * 10)
     assert f.path.stat().st_size == 2 * (10 + 16)
     f.close()
+    # By default, a second: a validation among a run's step records, 0.1 s apart, waited
+    # for the next record past 10 seconds (an epoch, on a slow run).
+    g = tfrecord.RecordFile(tmp_path, flush_bytes=1 << 20)
+    for _ in range(9):
+        clock[0] += 0.1
+        g.write(b"f" * 10)
+    assert g.path.stat().st_size == 0
+    clock[0] += 0.15
+    g.write(b"v" * 10)  # 1.05 s after the file was opened
+    assert g.path.stat().st_size == 10 * (10 + 16)
+    g.close()
 
 
 def test_a_resume_leaves_a_linked_event_file_and_what_it_names_alone(tmp_path):

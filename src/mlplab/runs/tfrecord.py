@@ -50,13 +50,15 @@ class RecordFile:
 
     The name is the one tensorboard's own writer uses, so ``tensorboard --logdir`` finds
     it. Records are buffered and written when the buffer passes ``flush_bytes``, or when
-    a record comes ``flush_secs`` after the last write or :data:`SLOW_GAP_S` after the
-    record before it, on :meth:`flush` and on :meth:`close`. (By size alone, a run of a few hundred small events showed nothing in
-    a running TensorBoard until it ended, and a SIGKILL lost them all.)
+    a record comes ``flush_secs`` (a second) after the last write or :data:`SLOW_GAP_S`
+    after the record before it, on :meth:`flush` and on :meth:`close`. (By size alone, a
+    run of a few hundred small events showed nothing in a running TensorBoard until it
+    ended, and a SIGKILL lost them all; at 10 seconds, a validation between a run's step
+    records waited an epoch.)
     """
 
     def __init__(
-        self, logdir: str | Path, flush_bytes: int = 1 << 16, flush_secs: float = 10.0
+        self, logdir: str | Path, flush_bytes: int = 1 << 16, flush_secs: float = 1.0
     ) -> None:
         stem = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}"
         self.path = Path(logdir) / f"{stem}.{next(_UIDS)}"

@@ -1082,3 +1082,23 @@ def test_a_result_json_that_is_a_link_or_huge_is_left_out(tmp_path: Path, run_cl
     runs = (tmp_path / "runs" / "results.csv").read_text()
     assert good.run_dir.name in runs and linked.name not in runs and huge.name not in runs
     assert annexed.name in runs
+
+
+def test_a_link_repointed_after_its_check_is_not_read(tmp_path: Path, monkeypatch) -> None:
+    """The link's owner was checked against its file's, then the link opened: pointed
+    elsewhere in between (a race its owner can run), it was read as the file it led to
+    then. The opened file's owner is checked against the link's."""
+    import mlplab.reports.collect as collect
+
+    good = mlplab.train(data="xor", epoch=5, log_every=0, plots="none", verbose=False,
+                        log_path=str(tmp_path / "runs"), exp_name="t1")  # fmt: skip
+    (good.run_dir / "result.json").rename(tmp_path / "theirs.json")
+    (good.run_dir / "result.json").symlink_to(tmp_path / "theirs.json")
+    mine = os.stat(tmp_path / "theirs.json").st_uid
+    # As checked: a link of another owner's, to that owner's file; opened: this one's.
+    monkeypatch.setattr(collect, "_link_owner", lambda file: mine + 1)
+    skipped: list = []
+    assert collect._read(good.run_dir / "result.json", skipped) is None
+    assert "a link to another owner's file, not read" in skipped[0].reason
+    monkeypatch.undo()
+    assert collect._read(good.run_dir / "result.json", [])["status"] == "finished"

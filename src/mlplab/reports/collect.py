@@ -343,12 +343,13 @@ def _read(file: Path, skipped: list[Skipped]) -> dict[str, Any] | None:
     return record
 
 
-def _own_link(file: Path) -> bool:
-    """Whether ``file`` is a link whose owner owns the file it leads to."""
+def _link_owner(file: Path) -> int | None:
+    """The owner of ``file`` where it is a link to a file of that same owner; else None."""
     try:
-        return file.is_symlink() and file.lstat().st_uid == file.stat().st_uid
+        owner = file.lstat().st_uid
+        return owner if file.is_symlink() and file.stat().st_uid == owner else None
     except OSError:
-        return False
+        return None
 
 
 class _NotARecord(Exception):
@@ -362,17 +363,17 @@ def _record_text(file: Path) -> str:
     link named that its reader may read). A link to its own owner's file is read: DVC's
     and git-annex's runs are links into their caches."""
     flags = os.O_RDONLY | os.O_NONBLOCK
+    linked = "a link to another owner's file, not read: a run's record is a file of its own "
+    linked += "folder, or a link its owner made to a file of theirs"
+    owner = _link_owner(file)
     try:
-        fd = os.open(file, flags | (0 if _own_link(file) else os.O_NOFOLLOW))
+        fd = os.open(file, flags | (0 if owner is not None else os.O_NOFOLLOW))
     except OSError as err:
-        if file.is_symlink():
-            raise _NotARecord(
-                "a link to another owner's file, not read: a run's record is a file of "
-                "its own folder, or a link its owner made to a file of theirs"
-            ) from None
-        raise _NotARecord(f"cannot be read ({err})") from None
+        raise _NotARecord(linked if file.is_symlink() else f"cannot be read ({err})") from None
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(f.fileno())
+        if owner is not None and st.st_uid != owner:  # the link pointed elsewhere meanwhile
+            raise _NotARecord(linked)
         if not stat.S_ISREG(st.st_mode):
             raise _NotARecord("not a regular file")
         if st.st_size > RECORD_MAX_BYTES:

@@ -2405,3 +2405,19 @@ def test_a_regression_target_of_two_values_is_noted(tmp_path):
     assert not any("two values" in n for n in load_dataset("sine").notes)
     forced = load_dataset(str(tmp_path / "t.csv"), task="regression")
     assert not any("two values" in n for n in forced.notes)  # asked for: no word
+
+
+def test_a_big_endian_npz_trains_as_a_native_one(tmp_path):
+    """X and y saved big-endian ('>f8', another machine's NPZ) ended in a pandas traceback
+    and exit 1 while the rows were read."""
+    import mlplab
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] > 0).astype(np.int64)
+    np.savez(tmp_path / "be.npz", X=X.astype(">f8"), y=y.astype(">i8"))
+    np.savez(tmp_path / "le.npz", X=X, y=y)
+    kw = dict(epoch=3, log_every=0, verbose=False, record=False)
+    big, little = (mlplab.train(data=str(tmp_path / f"{e}.npz"), **kw) for e in ("be", "le"))
+    assert big.record["test_acc"] == little.record["test_acc"]
+    np.testing.assert_array_equal(big.dataset.X_train, little.dataset.X_train)

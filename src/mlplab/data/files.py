@@ -821,8 +821,8 @@ def _npz_arrays(p: Path, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | 
         for key in (xk, yk):
             if key is not None:
                 _check_npz_member(z, key, p)
-        X = np.asarray(z[xk])
-        y = None if yk is None else np.asarray(z[yk])
+        X = _native(np.asarray(z[xk]))
+        y = None if yk is None else _native(np.asarray(z[yk]))
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2 or (y is not None and len(X) != len(y)):
@@ -834,6 +834,12 @@ def _npz_arrays(p: Path, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | 
             f"{flat}"
         )
     return X, y
+
+
+def _native(a: np.ndarray) -> np.ndarray:
+    """``a`` in this machine's byte order: a big-endian array (an NPZ written on another
+    machine, or with dtype '>f8') made pandas raise a traceback while the rows were read."""
+    return a.astype(a.dtype.newbyteorder("=")) if not a.dtype.isnative else a
 
 
 def read_npz_features(path: str) -> np.ndarray:

@@ -535,7 +535,7 @@ def _out_format(out: str) -> tuple[str, str | None]:
     # sub.tar.gz is a tar archive to pandas and to an upload that unpacks it, not a CSV.
     if inner in OTHER_FORMATS or last in OTHER_FORMATS or last in NOT_WRITTEN or inner == ".tar":
         base = path.name  # the name less its format's suffixes: sub of sub.parquet.gz
-        for _ in range(2):
+        for _ in range(3):  # sub.csv.tar.gz: sub
             end = Path(base).suffix.lower()
             if end in (*COMPRESSIONS, *NOT_WRITTEN, *OTHER_FORMATS, ".csv", *TAB_SUFFIXES):
                 base = base[: -len(end)]

@@ -1662,6 +1662,8 @@ def test_out_of_a_compressed_or_tab_separated_name_is_written_so(iris_run, run_c
         got = pd.read_csv(tmp_path / name, sep="\t")
         assert got.equals(pd.read_csv(io.StringIO(plain))), name
     # Other formats, or a compression not written, are refused by name: nothing is written.
+    proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path / "sub.csv.tar.gz")
+    assert "(e.g. sub.csv)" in proc.stderr  # not sub.csv.csv
     for name in ("sub.zst", "sub.csv.7z", "sub.parquet.gz", "sub.tgz", "sub.tar.gz", "s.tar.bz2"):
         proc = run_cli("predict", res.run_dir, "--data", rows, "--out", tmp_path / name)
         assert_one_line_error(

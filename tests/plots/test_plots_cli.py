@@ -352,3 +352,7 @@ def test_plot_activations_out_with_a_picture_name_writes_that_file(tmp_path, run
             f"--out '{name}' names a {Path(name).suffix.lower()} picture; mlplab draws .png or .svg",
         )
         assert not (tmp_path / name).exists()
+    # A trailing slash asks for a folder, whatever its name.
+    proc = run_cli("plot", "activations", "--out", "act.pdf/", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "act.pdf" / "activations.png").is_file()

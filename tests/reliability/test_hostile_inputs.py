@@ -293,6 +293,16 @@ def test_a_checkpoint_is_written_without_a_copy_of_the_whole_file_in_memory(fini
     for name, a in many.items():
         b = back[f"model/{name}"]
         assert b.shape == a.shape and (b == a).all() and b.dtype.kind == a.dtype.kind, name
+    # Its own checksum holds, the big-endian array's too (it was of the bytes before the
+    # file's little-endian ones), and a dtype safetensors has no name for is one line.
+    mine = load_checkpoint(tmp_path / "many.safetensors").model
+    np.testing.assert_array_equal(mine["big_endian"], many["big_endian"])
+    with pytest.raises(
+        ValueError, match="checkpoint array model/z: safetensors holds no complex128"
+    ):
+        save_checkpoint(
+            tmp_path / "c.safetensors", Checkpoint(model={"z": np.zeros(2, complex)}, meta=meta)
+        )
 
 
 def test_result_json_never_holds_nan(tmp_path):

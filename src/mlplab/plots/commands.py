@@ -233,8 +233,11 @@ OTHER_PICTURES = (".jpg", ".jpeg", ".pdf", ".gif", ".webp", ".tif", ".tiff", ".e
 def _no_other_picture(out: str | None) -> None:
     """Refuse an ``--out`` named as a picture of a format not drawn (``act.jpg``), unless
     a folder of that name exists: it became a folder of that name, holding PNGs."""
-    suffix = Path(out).suffix.lower() if out else ""
-    if out and suffix in OTHER_PICTURES and not Path(out).is_dir():
+    if not out:
+        return
+    suffix = Path(out).suffix.lower()
+    folder = out.endswith("/") or Path(out).is_dir()  # `--out x.pdf/`
+    if suffix in OTHER_PICTURES and not folder:
         stem = Path(out).with_suffix("")
         raise ConfigError(
             f"plot: --out {short_repr(out)} names a {suffix} picture; mlplab draws .png or "

@@ -68,11 +68,14 @@ class Checkpoint:
 def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> None:
     """Write ``ckpt`` to ``path`` atomically (temp file, fsync, rename), in the safetensors
     format, array by array (see :func:`write_safetensors`)."""
-
     tensors: dict[str, np.ndarray] = {}
     for section in SECTIONS:
         for k, v in getattr(ckpt, section).items():
-            tensors[f"{section}/{k}"] = np.ascontiguousarray(v)
+            a = np.ascontiguousarray(v)
+            if a.dtype.name not in SAFETENSORS_DTYPES:
+                raise ValueError(f"checkpoint array {section}/{k}: safetensors holds no {a.dtype}")
+            # Little-endian, as the file holds it: the checksum is of the bytes written.
+            tensors[f"{section}/{k}"] = a.astype(a.dtype.newbyteorder("<"), copy=False)
     meta_json = json.dumps(ckpt.meta, default=json_default)
     header = {"format": FORMAT, "meta": meta_json, "sha256": _digest(meta_json, tensors)}
     atomic_write_stream(path, lambda f: write_safetensors(f, tensors, header), durable=True)
@@ -102,8 +105,7 @@ def write_safetensors(
     arrays, offset = [], 0
     for name in sorted(tensors):
         a = np.ascontiguousarray(tensors[name])
-        if a.dtype.byteorder == ">":  # safetensors is little-endian
-            a = a.astype(a.dtype.newbyteorder("<"))
+        a = a.astype(a.dtype.newbyteorder("<"), copy=False)  # safetensors is little-endian
         header[name] = {
             "dtype": SAFETENSORS_DTYPES[a.dtype.name],
             "shape": list(a.shape),

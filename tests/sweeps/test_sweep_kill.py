@@ -22,9 +22,12 @@ import pytest
 from mlplab.runs.checkpoint import load_checkpoint
 from mlplab.runs.curves import read_curves
 
+# Epochs enough that training lasts some seconds past the first checkpoints on a quiet
+# machine: at 1500, the sweep had ended before the kill 1.7 s after them.
+EPOCHS = 4000
 ARGS = [
     "--data", "moons", "--hid_dim", "8", "--lr", "0.1", "0.2", "--seed", "0", "1",
-    "--epoch", "1500", "--batch_size", "64", "--save_every", "40", "--log_every", "0",
+    "--epoch", str(EPOCHS), "--batch_size", "64", "--save_every", "40", "--log_every", "0",
     "--plots", "none", "--no_report",
 ]  # fmt: skip
 # Keys of result.json that differ between two runs of the same config.
@@ -103,7 +106,7 @@ def test_sigkill_then_the_same_sweep_again_equals_an_uninterrupted_sweep(
     statuses = [json.loads((d / "result.json").read_text())["status"] for d in runs]
     assert len(runs) == 4 and "finished" not in statuses, statuses
     saved = {d.name: load_checkpoint(d / "checkpoints" / "last.safetensors").meta for d in runs}
-    assert all(0 < m["loop"]["epoch"] < 1500 for m in saved.values())
+    assert all(0 < m["loop"]["epoch"] < EPOCHS for m in saved.values())
 
     rerun_started = time.time()
     finish(sweep(cut, workers))

@@ -321,11 +321,8 @@ class Trace:
         With ``path``, write the picture there and return the path; without, return it as
         a :class:`Picture`, which Jupyter shows inline (``.figure`` is matplotlib's).
         """
-        if path is None:
-            return Picture(self.figure(), f"the network at step {self.step}")
-        out = Path(path)
-        self.figure().savefig(out, dpi=PICTURE_DPI)
-        return out
+        picture = Picture(self.figure(), f"the network at step {self.step}")
+        return picture if path is None else picture.save(path)
 
     def figure(self) -> Figure:
         """The network annotated with each weight's value and gradient (see :meth:`plot`)."""

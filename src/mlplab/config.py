@@ -966,10 +966,11 @@ def run_hash(cfg: Config) -> str:
     experiment (as the lecture does).
 
     Six digits are what the lectures use, and run folders are named by them; two configs
-    may share them (about 3% of 1,000 configs have a twin, half of 5,000), so a sweep
-    gives the later of two twins, and :func:`mlplab.restore.claim_run_ids` a config whose
-    folder holds another's run, 8 digits (``id_digits``); where a folder's run is taken
-    for a config's, :func:`run_digest` (the whole sha1) says whether it is."""
+    may share them (about 3% of 1,000 configs have a twin, half of 5,000), so
+    :func:`mlplab.restore.claim_run_id` gives a config whose id another config's run
+    holds (in its folder, or earlier in a sweep) 8 digits (``id_digits``); where a
+    folder's run is taken for a config's, :func:`run_digest` (the whole sha1) says whether
+    it is."""
     return run_digest(cfg)[: cfg.id_digits]
 
 

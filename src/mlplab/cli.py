@@ -42,6 +42,11 @@ GROUP_NOTES = {
     "count epochs",
 }
 
+NO_PROGRESS_HELP = (
+    "no progress bar on a terminal: lines, as in a log (a screen reader reads each repaint "
+    "of a bar); the environment variable MLPLAB_NO_PROGRESS=1 does the same"
+)
+
 EXAMPLES_TRAIN = """A run's record goes to LOG_PATH/EXP_NAME/RUN_ID/: result.json, metrics.csv, checkpoints,
 TensorBoard events (tensorboard --logdir runs) and plots. The same command again keeps a
 finished run (--rerun trains it again) and continues an interrupted one.
@@ -654,6 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--no_progress", action="store_true", help=NO_PROGRESS_HELP)
     p.add_argument(
         "--rerun",
         action="store_true",
@@ -774,6 +780,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(as mlplab report --rank_by; default: val_acc or val_mse)",
     )
     g.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    g.add_argument("--no_progress", action="store_true", help=NO_PROGRESS_HELP)
     _setting_flags(p, multi=True)
 
     p = add(
@@ -1248,6 +1255,11 @@ def _main(argv: Sequence[str] | None) -> int:
             file=sys.stderr,
         )
         return 1
+    if getattr(args, "no_progress", False):
+        # An environment variable, so that a sweep's worker processes see it too; put back
+        # after, for main() called in-process.
+        progress = os.environ.get("MLPLAB_NO_PROGRESS")
+        os.environ["MLPLAB_NO_PROGRESS"] = "1"
     try:
         code = int(args.handler(args) or 0)
         lost = None if _leaves_files(args) else lost_output()
@@ -1276,6 +1288,12 @@ def _main(argv: Sequence[str] | None) -> int:
         # one line naming it. Other OS failures (I/O errors) are not the input: exit 1.
         print(f"mlplab: {_os_error_line(err)}{_sweep_goes_on(args, err)}", file=sys.stderr)
         return 2 if err.errno in _INPUT_ERRNOS else 1
+    finally:
+        if getattr(args, "no_progress", False):
+            if progress is None:
+                os.environ.pop("MLPLAB_NO_PROGRESS", None)
+            else:
+                os.environ["MLPLAB_NO_PROGRESS"] = progress
 
 
 # A machine's limits that a sweep's own process met (its records, its spec, its workers'

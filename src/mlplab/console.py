@@ -44,7 +44,19 @@ def interactive() -> bool:
     # which shows colours but not the cursor moves that erase a bar: each repaint stayed,
     # in the saved notebook too. Its kernel's JPY_PARENT_PID says where it is.
     notebook = bool(os.environ.get("JPY_PARENT_PID"))
-    return tty and not (os.environ.get("CI") or notebook) and os.environ.get("TERM") != "dumb"
+    # --no_progress sets MLPLAB_NO_PROGRESS, which a sweep's worker processes inherit: a
+    # screen reader reads each repaint of a bar, where log lines are read once.
+    off = os.environ.get("MLPLAB_NO_PROGRESS", "") not in ("", "0")
+    dumb = os.environ.get("TERM") == "dumb"
+    return tty and not (os.environ.get("CI") or notebook or off or dumb)
+
+
+def narrow_terminal() -> bool:
+    """Whether the terminal is too narrow for a whole bar: at 40 columns rich cut the step
+    count and the time left to '…' and kept a bar two cells long."""
+    import shutil
+
+    return shutil.get_terminal_size().columns < 72
 
 
 class RunConsole:
@@ -101,14 +113,13 @@ class RunConsole:
 
             # About 200 updates over the run: a bar that moves, at no cost to the loop.
             self.progress_every = max(1, self.total_steps // 200)
-            self._progress = Progress(
-                TextColumn("step"),
-                MofNCompleteColumn(),
-                BarColumn(),
-                TextColumn(f"epoch {{task.fields[epoch]}}/{total_epochs} {{task.fields[info]}}"),
-                TimeRemainingColumn(),
-                transient=True,
+            epochs = TextColumn(
+                f"epoch {{task.fields[epoch]}}/{total_epochs} {{task.fields[info]}}"
             )
+            steps = (TextColumn("step"), MofNCompleteColumn(), BarColumn())
+            # A narrow terminal keeps the epochs, the loss and the time left.
+            columns = (epochs,) if narrow_terminal() else (*steps, epochs)
+            self._progress = Progress(*columns, TimeRemainingColumn(), transient=True)
         elif verbose and heartbeat and self.total_steps > 1:
             # A log's line between validations: an epoch of a big table, or many epochs
             # between validations, had left it silent for minutes.

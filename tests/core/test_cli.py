@@ -1606,6 +1606,47 @@ def test_a_narrow_terminal_keeps_each_line_whole(tmp_path):
     assert str(run_dir) in text.replace("\r\n", "\n")
 
 
+def _bar_lines(text: str) -> list[str]:
+    """The states of a progress bar: each repaint starts by erasing its line."""
+    return [part for part in text.replace("\r\n", "\n").split("\x1b[2K")[1:] if part.strip()]
+
+
+def test_a_bar_on_a_narrow_terminal_keeps_its_numbers_whole(tmp_path):
+    """At 40 columns the bar cut its step count and the time left to '…' and kept a
+    bar of two cells: the epochs, the loss and the time left are what fits."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "JPY_PARENT_PID")}
+    args = ["--data", "moons", "--epoch", "600", "--log_every", "0", "--plots", "none"]
+    text = _on_a_terminal(
+        ["train", *args, "--log_path", str(tmp_path / "a")], {**env, "TERM": "xterm"}, cols=40
+    )
+    bars = [line for line in _bar_lines(text) if "epoch" in line]
+    assert bars and not any("…" in line for line in bars), bars[-3:]
+    assert re.search(r"epoch \d+/600 loss [\d.]+ \S*\d:\d\d:\d\d", bars[-1]), bars[-1]
+    sweep = ["sweep", *args, "--lr", "0.1", "0.2", "--log_path", str(tmp_path / "b")]
+    bars = [line for line in _bar_lines(_on_a_terminal(sweep, {**env, "TERM": "xterm"}, cols=40))
+            if "runs" in line]  # fmt: skip
+    assert bars and not any("…" in line for line in bars), bars[-3:]
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_no_progress_prints_lines_not_a_bar_on_a_terminal(tmp_path, how):
+    """A screen reader reads every repaint of a bar; only TERM=dumb, CI or a pipe turned
+    it off, each with other effects."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "JPY_PARENT_PID")}
+    env["TERM"] = "xterm"
+    flag = ["--no_progress"] if how == "flag" else []
+    if how == "environment":
+        env["MLPLAB_NO_PROGRESS"] = "1"
+    args = ["--data", "xor", "--epoch", "300", "--log_every", "100", "--plots", "none", *flag]
+    text = _on_a_terminal(["train", *args, "--log_path", str(tmp_path / "a")], env)
+    assert "\x1b[2K" not in text and "\x1b[?25l" not in text, text  # no bar, no hidden cursor
+    lines = text.splitlines()
+    assert [line.split()[0] for line in lines[1:4]] == ["0", "100", "200"], text
+    sweep = ["sweep", *args, "--lr", "0.1", "0.2", "--log_path", str(tmp_path / "b")]
+    text = _on_a_terminal(sweep, env)
+    assert "\x1b[2K" not in text and "run records in" in text, text
+
+
 def test_print_run_dir_names_the_folder_train_writes_and_trains_nothing(run_cli, tmp_path):
     """A script had no way to learn a run's folder but to parse one of three lines (trained,
     kept, resumed), which --quiet leaves out."""

@@ -1293,7 +1293,7 @@ class _Progress:
     def __init__(
         self, configs: list[Config], axes: Iterable[str], show: bool, rank_by: str | None = None
     ) -> None:
-        from mlplab.console import interactive
+        from mlplab.console import interactive, narrow_terminal
         from mlplab.live import in_jupyter
         from mlplab.runs.record import run_name
 
@@ -1348,18 +1348,15 @@ class _Progress:
                 TimeRemainingColumn,
             )
 
-            self._bar = Progress(
-                TextColumn("sweep"),
-                TextColumn(f"{{task.fields[runs]}}/{self.total} runs"),
-                BarColumn(),  # the epochs
-                TextColumn("{task.percentage:>3.0f}%"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                # The last run's line, as text: a failed run's error may name a path
-                # with brackets, which as markup stopped the bar.
-                TextColumn("{task.fields[last]}", markup=False),
-                transient=True,
-            )
+            runs = TextColumn(f"{{task.fields[runs]}}/{self.total} runs")
+            percent = TextColumn("{task.percentage:>3.0f}%")
+            # The last run's line, as text: a failed run's error may name a path with
+            # brackets, which as markup stopped the bar.
+            last = TextColumn("{task.fields[last]}", markup=False)
+            wide = (TextColumn("sweep"), runs, BarColumn(), percent, TimeElapsedColumn())
+            # A narrow terminal keeps the runs, the share of epochs and the time left.
+            columns = (runs, percent) if narrow_terminal() else wide
+            self._bar = Progress(*columns, TimeRemainingColumn(), last, transient=True)
 
     def __enter__(self) -> _Progress:
         if self._view is not None:

@@ -781,6 +781,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     g.add_argument("--no_progress", action="store_true", help=NO_PROGRESS_HELP)
+    g.add_argument(
+        "--dry_run",
+        action="store_true",
+        help="check the configs and the data, say how many runs the sweep holds, how many "
+        "have finished and what is left to train (epochs, stacked models), and exit: "
+        "nothing is trained or written",
+    )
     _setting_flags(p, multi=True)
 
     p = add(

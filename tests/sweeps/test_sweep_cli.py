@@ -738,3 +738,44 @@ def test_an_address_of_no_form_is_refused_before_anything_is_written(
         "ray://HOST:10001"
     )
     assert not log.exists()
+
+
+def _files(folder: Path) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime_ns for p in folder.rglob("*")} if folder.exists() else {}
+
+
+def test_a_dry_run_says_the_sweeps_size_and_what_is_left_and_writes_nothing(
+    tmp_path: Path, capsys
+) -> None:
+    """A grid of 6,480 configs was learnt of only by starting it: no way to see a sweep's
+    size, and what is left of it, before it trains."""
+    import mlplab
+
+    log = tmp_path / "runs"
+    grid = ["--data", "xor", "--hid_dim", "2", "3", "--act", "tanh", "--epoch", "30",
+            "--plots", "none", "--log_every", "0", "--log_path", str(log), "--workers", "1"]  # fmt: skip
+    axes = ["--lr", "0.5", "1", "2", "--seed", "0", "1"]
+    assert main(["sweep", *grid, *axes, "--dry_run"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("mlplab: dry run: 12 runs (hid_dim 2 × lr 3 × seed 2)"), line
+    assert "0 finished, 12 to train, 360 epochs, as " in line and "nothing trained" in line
+    assert not log.exists()
+
+    assert main(["sweep", *grid, "--lr", "1", "--seed", "0", "1", "-q"]) == 0  # 4 of the 12
+    capsys.readouterr()
+    before = _files(log)
+    assert main(["sweep", *grid, *axes, "--dry_run"]) == 0
+    assert "4 finished, 8 to train, 240 epochs" in capsys.readouterr().out
+    assert main(["sweep", *grid, *axes, "--dry_run", "--rerun"]) == 0
+    assert "4 finished, 12 to train again (--rerun)" in capsys.readouterr().out
+    assert _files(log) == before  # no spec, lock, report or run written or touched
+
+    settings = {"data": "xor", "hid_dim": [2, 3], "act": "tanh", "epoch": 30, "lr": [0.5, 1]}
+    dry = mlplab.sweep(**settings, seed=[0, 1], log_path=str(log), dry_run=True, verbose=False)
+    assert dry.dry_run and dry.outcomes == [] and len(dry.configs) == 8
+    assert dry.counts["skipped"] == 4 and dry.counts["remaining"] == 4 and dry.exit_code == 0
+    assert dry.summary() == "dry run: 8 runs: 4 finished, 4 to train; nothing trained"
+    assert _files(log) == before
+
+    assert main(["sweep", *grid, "--lr", "-1", "1", "--dry_run"]) == 2  # checked as a sweep
+    assert "setting 'lr'" in capsys.readouterr().err

@@ -118,6 +118,7 @@ class SweepResult:
     counts: dict[str, int] = field(default_factory=dict)
     rerun: bool = False
     busy: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
     @property
     def run_dirs(self) -> list[Path]:
@@ -184,6 +185,12 @@ class SweepResult:
 
     def summary(self) -> str:
         c = self.counts
+        if self.dry_run:
+            n = len(self.configs)
+            return (
+                f"dry run: {n} run{'' if n == 1 else 's'}: {c['skipped']} finished, "
+                f"{c['remaining']} to train; nothing trained"
+            )
         line = (
             f"{len(self.configs)} run{'' if len(self.configs) == 1 else 's'}: {c['trained']} trained, {c['skipped']} skipped, "
             f"{c['failed'] + c['diverged']} failed/diverged"
@@ -241,6 +248,7 @@ def sweep(
     handle_signals: bool | None = None,
     subscribers: Sequence[Subscriber] = (),
     stop: Callable[[], bool] | None = None,
+    dry_run: bool = False,
     **settings: Any,
 ) -> SweepResult:
     """Train every config of a grid or random search as a normal run, then report.
@@ -323,6 +331,11 @@ def sweep(
         as a Ctrl-C stops it (each run in progress ``interrupted``, with its checkpoint)
         and returns the interrupted SweepResult (``stopped_by`` is ``'stop()'``); the same
         call again continues. For a page's stop button.
+    dry_run : bool
+        Check every config and the data, say how many runs the sweep holds, how many have
+        finished and what is left to train (its epochs, its stacked models and workers),
+        then return without training or writing anything: a grid's size before it is
+        started. The result's ``dry_run`` is True, and its counts say ``remaining``.
     **settings
         Settings as keyword arguments; a list of several values is an axis,
         e.g. ``sweep(data="ring", n_layer=[1, 2, 3], hid_dim=[50, 100], seed=[0, 1, 2])``.
@@ -338,7 +351,9 @@ def sweep(
     """
     started, began = time.time(), time.monotonic()  # the wall clock for files' mtimes
     # --- validate: every config, the output folder and the data -------------------------
-    check_switches("sweep", rerun=rerun, no_batch=no_batch, report=report, verbose=verbose)
+    check_switches(
+        "sweep", rerun=rerun, no_batch=no_batch, report=report, verbose=verbose, dry_run=dry_run
+    )
     if rank_by is not None:  # reports.api brings pandas (0.5 s): a search's calls need none
         from mlplab.reports.api import checked_rank_by
 
@@ -486,9 +501,37 @@ def sweep(
         check_rank_by_kinds(rank_by, kinds, "sweep")
     if not rerun:
         _refuse_changed_data(configs, digests)
+    pending = [c for c in configs if rerun or run_name(c) not in done]
+    if dry_run:
+        stacks = plan_groups(
+            pending,
+            n_workers,
+            group_size=group_size,
+            no_batch=no_batch,
+            train_rows=lambda c: rows[_data_key(c)],
+            whole_shapes=prune is not None,
+        )
+        folder = Path(first.log_path) / first.exp_name
+        dry = SweepResult(
+            spec,
+            configs,
+            [],
+            [] if rerun else [run_name(c) for c in configs if run_name(c) in done],
+            folder / f"sweep-{spec.spec_hash()}.yaml",
+            rerun=rerun,
+            dry_run=True,
+        )
+        dry.counts = _count(dry, len(pending))
+        if verbose:
+            finished = sum(run_name(c) in done for c in configs)
+            print(
+                _dry_run_line(
+                    spec, configs, pending, finished, len(stacks), n_workers, backend, folder
+                )
+            )
+        return dry
 
     # --- train what is missing -----------------------------------------------------------
-    pending = [c for c in configs if rerun or run_name(c) not in done]
     # Another sweep on the same log_path may be training some of these right now: lock
     # each run first, and leave the ones it holds to it. (Before the spec is written: a
     # lock file this user may not open is refused with nothing written.)
@@ -692,6 +735,36 @@ def sweep(
     if late and handle_signals is None:  # as train(): the Ctrl-C still stops the script
         raise KeyboardInterrupt(f"{_came_as_it_ended(result)}: {result.summary()}")
     return result
+
+
+def _dry_run_line(
+    spec: SweepSpec,
+    configs: list[Config],
+    pending: list[Config],
+    finished: int,
+    stacks: int,
+    workers: int,
+    backend: str,
+    folder: Path,
+) -> str:
+    """What ``--dry_run`` prints: the sweep's size, by axis, and what is left to train."""
+    n, left = len(configs), len(pending)
+    again = " again (--rerun)" if left and finished and left == n else ""
+    sizes = " × ".join(
+        f"{name} {len(values)}" for name, values in spec.axes.items() if isinstance(values, list)
+    )
+    shape = f"{spec.trials} random samples" if spec.search == "random" else sizes or "one config"
+    epochs = sum(c.epoch for c in pending)
+    plan = (
+        f"{left} to train{again}, {epochs:,} epochs, as {stacks} stacked model"
+        f"{'' if stacks == 1 else 's'}, {_where_it_trains(workers, stacks, backend)}"
+        if left
+        else "nothing to train"
+    )
+    return (
+        f"mlplab: dry run: {n} run{'' if n == 1 else 's'} ({shape}) -> {folder}/: "
+        f"{finished} finished, {plan}; nothing trained or written"
+    )
 
 
 def _write_report(
@@ -1002,11 +1075,16 @@ def sweep_command(
         gpus_per_task=float(_given(options.get("gpus_per_task"), 0.0)),
         report=not options.get("no_report"),
         rank_by=options.get("rank_by"),
+        dry_run=bool(options.get("dry_run")),
         verbose=not quiet,
         progress=not quiet,
         handle_signals=True,  # the exit status says how it ended
         **settings,
     )
+    if result.dry_run:
+        if quiet:
+            print(result.summary(), flush=True)
+        return 0
     with held_stops():  # as sweep() closes: a stop now cuts nothing short
         if quiet:
             print(result.summary(), flush=True)
@@ -1271,6 +1349,14 @@ def _count(result: SweepResult, n_pending: int) -> dict[str, int]:
     }
 
 
+def _where_it_trains(workers: int, stacks: int, backend: str) -> str:
+    if backend == "ray":
+        return "on Ray"
+    if workers > 1 and stacks > 1:
+        return f"{min(workers, stacks)} at a time in worker processes"
+    return "in this process"
+
+
 class _Progress:
     """A rich bar on an interactive terminal, a live view in Jupyter (runs done, time left,
     the best run so far), else one line per finished run.
@@ -1428,17 +1514,11 @@ class _Progress:
         trained (half an hour into a 2-hour sweep)."""
         if not self.show or self._bar is not None or self._view is not None:
             return
-        how = (
-            "on Ray"
-            if backend == "ray"
-            else f"{min(workers, stacks)} at a time in worker processes"
-            if workers > 1 and stacks > 1
-            else "in this process"
-        )
         runs = self.total
         self._say(
             f"mlplab: sweep of {runs} run{'' if runs == 1 else 's'} as {stacks} stacked "
-            f"model{'' if stacks == 1 else 's'}, {how} -> {folder}/"
+            f"model{'' if stacks == 1 else 's'}, {_where_it_trains(workers, stacks, backend)} "
+            f"-> {folder}/"
         )
 
     def done(self, outcome: Outcome) -> None:

@@ -124,7 +124,7 @@ LOSS_NAMES = ("loss", "criterion", "loss_fn", "loss_function", "objective")
 TRAIN_KEYWORDS = ("resume", "record", "dataset", "lock", "early_stop")
 SWEEP_KEYWORDS = (
     *("search", "trials", "workers", "backend", "address", "group_size", "no_batch", "shard"),
-    *("cpus_per_task", "gpus_per_task", "report", "rank_by", "progress", "prune"),
+    *("cpus_per_task", "gpus_per_task", "report", "rank_by", "progress", "prune", "dry_run"),
 )
 BOTH_KEYWORDS = ("verbose", "handle_signals", "subscribers", "stop", "rerun")
 CALL_KEYWORDS = (*TRAIN_KEYWORDS, *SWEEP_KEYWORDS, *BOTH_KEYWORDS)
@@ -526,6 +526,16 @@ class Config(BaseModel):
         # A NumPy scalar as the number it means (np.float32(0.1) as 0.1): the same run,
         # and the same run folder, as the Python number.
         return plain_value(v) if info.field_name in NUMERIC_SETTINGS else v
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_grouped_thousands(cls, v: Any, info: ValidationInfo) -> Any:
+        # pydantic reads the text '2.000' as 2: `--epoch 2.000`, two thousand where a dot
+        # groups thousands (de, pt-BR, es, it, tr), trained 2 epochs without a word.
+        grouped = grouped_thousands(v) if info.field_name in WHOLE_SETTINGS else ""
+        if grouped:
+            raise ValueError(grouped)
+        return v
 
     @field_validator("*", mode="before")
     @classmethod
@@ -1105,6 +1115,27 @@ def _numeric_settings() -> frozenset[str]:
 
 
 NUMERIC_SETTINGS = _numeric_settings()
+# The settings that take whole numbers only (epochs, sizes, seeds, intervals).
+WHOLE_SETTINGS = frozenset(
+    name
+    for name, info in Config.model_fields.items()
+    if "int" in str(info.annotation) and "float" not in str(info.annotation)
+)
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{3})+")
+
+
+def grouped_thousands(text: Any) -> str:
+    """Why ``2.000``, given for a whole number, is refused: the reason, or "" for other
+    values. A dot between thousands reads as a decimal point, so 2.000 would be 2."""
+    text = text.strip() if isinstance(text, str) else ""
+    if not _GROUPED.fullmatch(text):
+        return ""
+    whole = int(text.replace(".", ""))
+    as_decimal = f"{text} is {int(text.split('.')[0])}" if text.count(".") == 1 else "no number"
+    return (
+        f"a dot between thousands reads as a decimal point ({as_decimal}): write {whole} "
+        f"for {whole:,}" + (f", or {int(text.split('.')[0])}" if text.count(".") == 1 else "")
+    )
 
 
 def _settings_doc() -> str:
@@ -1615,6 +1646,22 @@ def _read_config_bytes(p: Path, name: str) -> bytes:
     return raw
 
 
+def _no_grouped_thousands_in(key: str, value: Any, name: str) -> None:
+    """``epoch: 2.000`` in YAML is the float 2.0, which a whole-number setting takes as 2:
+    refused from the text as written, as the command line's ``--epoch 2.000`` is."""
+    import yaml
+
+    if key not in WHOLE_SETTINGS:
+        return
+    for node in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+        float_text = isinstance(node, yaml.ScalarNode) and node.tag.endswith(":float")
+        if float_text and (grouped := grouped_thousands(node.value)):
+            line = node.start_mark.line + 1
+            raise ConfigError(
+                f"config file {name}, line {line}: setting '{key}': {node.value}: {grouped}"
+            )
+
+
 def _check_yaml_nodes(root: Any, name: str) -> None:
     """Refuse alias bombs, deep nesting and duplicate keys, walking the node graph.
 
@@ -1649,6 +1696,7 @@ def _check_yaml_nodes(root: Any, name: str) -> None:
                             f"twice (lines {seen[key.tag, key.value]} and {line}); keep one"
                         )
                     seen[key.tag, key.value] = line
+                    _no_grouped_thousands_in(key.value, value, name)
                 stack.append((key, depth + 1))
                 stack.append((value, depth + 1))
         elif isinstance(node, yaml.SequenceNode):

@@ -1422,3 +1422,29 @@ def test_an_empty_value_is_named_so_not_as_pythons_none():
         make_config({"exp_name": None})
     with pytest.raises(ConfigError, match=r"^setting 'model_name': \['a'\] is not text"):
         make_config({"model_name": ["a"]})
+
+
+@pytest.mark.parametrize("text", ["2.000", "10.000", "1.000.000", "-1.000"])
+def test_a_dot_between_thousands_is_refused_for_a_whole_number(tmp_path, text):
+    """`--epoch 2.000` (two thousand, where a dot groups thousands) trained 2 epochs."""
+    with pytest.raises(ConfigError, match=r"setting 'epoch': a dot between thousands reads as"):
+        make_config({"epoch": text})
+    whole = text.replace(".", "")
+    with pytest.raises(ConfigError, match=f"write {whole} for"):
+        make_config({"n_samples": text})
+    f = tmp_path / "c.yaml"
+    f.write_text(f"data: moons\nseed: 3\nepoch: {text}\n")  # YAML's float 2.0
+    with pytest.raises(ConfigError, match=r"c.yaml.*setting 'epoch'.* a dot between"):
+        load_config(f)
+    if text.count(".") > 1:  # text to YAML, refused as a sweep's value, one by one
+        return
+    f.write_text(f"data: moons\nhid_dim: [8, {text}]\n")  # a sweep's axis, floats to YAML
+    with pytest.raises(ConfigError, match=r"c.yaml.*setting 'hid_dim'.* a dot between"):
+        load_config(f)
+
+
+def test_other_numbers_with_a_dot_are_read_as_before(tmp_path):
+    assert make_config({"epoch": "2.0", "lr": "1.000", "dp_rate": "0.125"}).epoch == 2
+    f = tmp_path / "c.yaml"
+    f.write_text("data: moons\nlr: 1.000\nepoch: 20\n")
+    assert load_config(f).lr == 1.0

@@ -2421,3 +2421,18 @@ def test_a_big_endian_npz_trains_as_a_native_one(tmp_path):
     big, little = (mlplab.train(data=str(tmp_path / f"{e}.npz"), **kw) for e in ("be", "le"))
     assert big.record["test_acc"] == little.record["test_acc"]
     np.testing.assert_array_equal(big.dataset.X_train, little.dataset.X_train)
+
+
+@pytest.mark.parametrize(
+    "cell", ["\u0661", "\uff11.\uff15", "\u0661\u066b\u0665", "\u22122.5", "\u20132.5"]
+)
+def test_numbers_in_other_numerals_are_named_so(tmp_path, cell):
+    """Arabic-Indic and full-width digits were called 'inf (a number too large for a
+    float)', the Arabic decimal sign got one-hot advice, a document's minus 'a typo'."""
+    f = tmp_path / "d.csv"
+    rows = "".join(f"{i},{i % 2}\n" for i in range(8))
+    f.write_text(f"x,y\n{cell},0\n{rows}", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(f))
+    assert "characters other than 0-9, '-' and '.'" in str(err.value), err.value
+    assert "inf" not in str(err.value) and "one 0/1 column" not in str(err.value)

@@ -28,7 +28,11 @@ MAX_AUTO_CLASSES = 20
 MISSING_MARKS = frozenset({"?", "-", "--"})
 # A number written in digits (a sign, a point, an exponent), which read as text only where
 # it is too long for a float.
-_DIGITS = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?")
+_DIGITS = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?")
+# Characters of numbers as other scripts and word processors write them: digits other
+# than 0-9 (Arabic-Indic, full-width), the Arabic decimal and thousands signs, the minus
+# sign and the dashes that a copy from a document puts for '-'.
+_OTHER_NUMERALS = re.compile(r"[^\x00-\x7f]")
 RARE_CLASS_ROWS = 2  # a class of at most this many rows is named: a stray label, often
 
 
@@ -1268,6 +1272,21 @@ def _comma_numbers_hint(col, path: str) -> str:  # col: pandas.Series
     )
 
 
+def _written_in_other_numerals(text: str) -> bool:
+    """``١٫٥``, ``１.５``, ``−2.5``: a number once its non-ASCII characters are read as the
+    digits, point and minus they stand for (Python reads ``float('١٫٥')`` as nothing)."""
+    if not _OTHER_NUMERALS.search(text):
+        return False
+    import unicodedata
+
+    def ascii_char(c: str) -> str:
+        if c.isdigit():
+            return str(unicodedata.digit(c, 0))
+        return {"٫": ".", "٬": "", "−": "-", "–": "-", "—": "-", "．": ".", "－": "-"}.get(c, c)
+
+    return bool(_DIGITS.fullmatch("".join(map(ascii_char, text))))
+
+
 def _comma_file(path: str) -> bool:
     """Whether ``path`` may be a comma-separated text file (a .csv or .txt, which a ';'
     could separate too: the hints then name both)."""
@@ -1354,6 +1373,12 @@ def not_numeric(
         )
     example = shorten(str(example))  # a value of 100,000 characters, quoted whole
     message = f"data file {path!r}: feature column {name!r} is not numeric ({str(example)!r}{at})"
+    if len(bad) and _written_in_other_numerals(text):
+        return message + (
+            "; it is a number written with characters other than 0-9, '-' and '.' (digits "
+            "of another script, a full-width digit, a minus sign or dash from a document): "
+            "write the column's numbers with 0-9, '-' and '.'"
+        )
     if also:  # one value that is no number among decimal commas: both, and nothing else
         return message + also
     if _DATE.fullmatch(str(example).strip()):

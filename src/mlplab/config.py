@@ -1340,6 +1340,7 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         "float_parsing": "a number",
         "float_type": "a number",
         "string_type": "text",
+        "list_type": "a list",
     }
     if etype in kinds and first["loc"]:
         several = ""
@@ -1352,16 +1353,24 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
             several = f" ({loc}: {Config.model_fields[loc].description})"
         elif etype == "int_parsing" and (whole := _whole_text(first.get("input"))):
             several = f" as written; write it as {whole}"  # '1e3' is whole, in another form
-        elif source != "sweep" and (parts := _comma_parts(first.get("input"))):  # its own
-            if (
-                "list" in str(Config.model_fields[loc].annotation)
-                if loc in Config.model_fields
-                else False
-            ):
-                several = f"; separate the values by spaces: --{loc} {' '.join(parts)}"
-            elif len(parts) == 2 and etype == "float_parsing":  # 0,5: a decimal comma
+        elif etype == "list_type" and isinstance(first.get("input"), str):
+            # `split: 0.8 0.1 0.1` in YAML is one text; YAML's list is written in brackets.
+            words = [w.replace(",", ".") for w in first["input"].split()]
+            several = f"; write a list in brackets: {loc}: [{', '.join(words)}]"
+        elif parts := _comma_parts(first.get("input")):
+            listed = loc in Config.model_fields and "list" in str(
+                Config.model_fields[loc].annotation
+            )
+            grouped = all(p.isdigit() and len(p) == 3 for p in parts[1:])
+            if etype == "int_parsing" and grouped and parts[0].lstrip("+-").isdigit():
+                # 1,000: one thousand as English writes it, not a sweep over 1 and 0.
+                several = f"; write it without a separator: {''.join(parts)}"
+            elif len(parts) == 2 and (etype == "float_parsing" or parts[0] == "0"):
+                # 0,5 and a split's 0,8: a decimal comma ("--split 0 8" read it as two).
                 several = f"; write it with a decimal point: {'.'.join(parts)}"
-            else:  # --seed 1,2
+            elif listed and source != "sweep":
+                several = f"; separate the values by spaces: --{loc} {' '.join(parts)}"
+            elif source != "sweep":  # --seed 1,2
                 several = (
                     f"; several values, separated by spaces, make a sweep: mlplab sweep "
                     f"--{loc} {' '.join(parts)}"

@@ -1448,3 +1448,35 @@ def test_other_numbers_with_a_dot_are_read_as_before(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("data: moons\nlr: 1.000\nepoch: 20\n")
     assert load_config(f).lr == 1.0
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["train", "--split", "0,8", "0,1", "0,1"], "write it with a decimal point: 0.8"),
+        (["train", "--epoch", "1,000"], "write it without a separator: 1000"),
+        (["train", "--n_samples", "1,000,000"], "write it without a separator: 1000000"),
+        (["sweep", "--lr", "0,01", "0.1"], "write it with a decimal point: 0.01"),
+        (["sweep", "--epoch", "1,000", "2"], "write it without a separator: 1000"),
+        (["train", "--seed", "1,2"], "make a sweep: mlplab sweep --seed 1 2"),
+        (["train", "--split", "1600,400,400"], "separate the values by spaces: --split 1600 400"),
+    ],
+)
+def test_commas_in_numbers_get_the_hint_they_mean(capsys, tmp_path, args, hint):
+    """`--split 0,8` was told `--split 0 8`, `--epoch 1,000` a sweep over 1 and 0 epochs,
+    and a sweep's `--lr 0,01` no hint at all."""
+    from mlplab.cli import main
+
+    assert main([*args, "--data", "moons", "--log_path", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert hint in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("text", ["0.8 0.1 0.1", "0,8 0,1 0,1"])
+def test_a_yaml_list_written_as_text_is_shown_in_brackets(tmp_path, text):
+    f = tmp_path / "c.yaml"
+    f.write_text(f"data: moons\nsplit: {text}\n")
+    with pytest.raises(
+        ConfigError, match=r"is not a list; write a list in brackets: split: \[0\.8, 0\.1, 0\.1\]"
+    ):
+        load_config(f)

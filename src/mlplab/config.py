@@ -1365,7 +1365,7 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
             if etype == "int_parsing" and grouped and parts[0].lstrip("+-").isdigit():
                 # 1,000: one thousand as English writes it, not a sweep over 1 and 0.
                 several = f"; write it without a separator: {''.join(parts)}"
-            elif len(parts) == 2 and (etype == "float_parsing" or parts[0] == "0"):
+            elif len(parts) == 2 and (etype == "float_parsing" or (listed and parts[0] == "0")):
                 # 0,5 and a split's 0,8: a decimal comma ("--split 0 8" read it as two).
                 several = f"; write it with a decimal point: {'.'.join(parts)}"
             elif listed and source != "sweep":

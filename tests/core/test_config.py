@@ -1459,6 +1459,7 @@ def test_other_numbers_with_a_dot_are_read_as_before(tmp_path):
         (["sweep", "--lr", "0,01", "0.1"], "write it with a decimal point: 0.01"),
         (["sweep", "--epoch", "1,000", "2"], "write it without a separator: 1000"),
         (["train", "--seed", "1,2"], "make a sweep: mlplab sweep --seed 1 2"),
+        (["train", "--seed", "0,1"], "make a sweep: mlplab sweep --seed 0 1"),
         (["train", "--split", "1600,400,400"], "separate the values by spaces: --split 1600 400"),
     ],
 )

@@ -32,7 +32,7 @@ from mlplab.data.dataset import (
 )
 from mlplab.data.registry import BUILTIN
 from mlplab.engines.backend import Backend, ModelInit, OptimSpec
-from mlplab.engines.choose import make_backend
+from mlplab.engines.choose import make_backend, numpy_blas_threads
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import ConfigError, DataError
@@ -344,7 +344,7 @@ def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[
         # What else the numbers depend on, for a reader who compares two machines' runs:
         # the libraries, the device and (torch) the math threads, which change the last
         # digits of a large model's float32 sums.
-        "environment": environment(cfg, engine),
+        "environment": environment(cfg, engine, spec, len(data.y_train)),
     }
 
 
@@ -358,23 +358,47 @@ def device_used(cfg: Config, engine: str) -> str:
 
 
 @functools.cache
-def _versions() -> dict[str, str]:
-    """Python's, NumPy's and torch's versions: read once a process (torch's from its
-    package's metadata, a millisecond a read, for each model of each stack)."""
+def _versions() -> dict[str, Any]:
+    """Python's, NumPy's and torch's versions, and the machine: read once a process
+    (torch's from its package's metadata, a millisecond a read, for each model of each
+    stack)."""
+    import os
     import platform
     from importlib.metadata import version
 
-    return {"python": platform.python_version(), "numpy": np.__version__, "torch": version("torch")}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": version("torch"),
+        "platform": platform.platform(),
+        "cpu": _cpu_name() or platform.machine(),
+        "cpus": os.cpu_count(),
+    }
 
 
-def environment(cfg: Config, engine: str) -> dict[str, Any]:
-    """The versions, device and threads a run trained with (its record's ``environment``:
-    a resumed run's, those of the process that resumed it)."""
+def _cpu_name() -> str:
+    """The processor's model (``Intel(R) Xeon(R) ...``, ``AMD EPYC ...``) where Linux says
+    it: machines of one kind differ, and so may the last digits of their sums."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def environment(cfg: Config, engine: str, spec: ModelSpec, n_train: int) -> dict[str, Any]:
+    """The versions, machine, device and threads a run trained with (its record's
+    ``environment``: a resumed run's, those of the process that resumed it)."""
     env: dict[str, Any] = {**_versions(), "device": device_used(cfg, engine)}
     if engine == "torch":
         import torch
 
         env["torch_threads"] = torch.get_num_threads()
+    else:
+        env["blas_threads"] = numpy_blas_threads(spec, n_train, cfg.batch_size)
     return env
 
 

@@ -6,6 +6,8 @@ import csv
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -516,10 +518,12 @@ def test_the_record_says_what_else_its_numbers_depend_on(ring_run, tmp_path):
     import torch
 
     env = json.loads((ring_run.run_dir / "result.json").read_text())["environment"]
-    assert env == {
+    machine = {"platform": platform.platform(), "cpus": os.cpu_count()}
+    assert env.pop("cpu") and env == {
         "python": platform.python_version(),
         "numpy": np.__version__,
         "torch": torch.__version__,
+        **machine,
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "torch_threads": torch.get_num_threads(),
     }
@@ -527,6 +531,26 @@ def test_the_record_says_what_else_its_numbers_depend_on(ring_run, tmp_path):
                          log_path=str(tmp_path))  # fmt: skip
     assert plain.record["environment"]["device"] == "cpu"
     assert "torch_threads" not in plain.record["environment"]
+    assert plain.record["environment"]["blas_threads"] == 1  # a lab's model: one thread
+
+
+def test_a_large_numpy_models_record_says_its_blas_threads(tmp_path):
+    """A model past 16 million multiply-adds a step multiplies over every BLAS thread, and
+    its last digits differ between thread counts (a sweep's worker has one); its record
+    named no count for the NumPy engine."""
+    script = (
+        "import json, sys, mlplab\n"
+        "r = mlplab.train(data='moons', hid_dim=300, n_layer=2, batch_size=0, epoch=1,"
+        " engine='numpy', plots='none', verbose=False, log_path=sys.argv[1])\n"
+        "print(json.dumps(r.record['environment']['blas_threads']))\n"
+    )
+    for threads in ("1", "2"):
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / threads)],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert json.loads(out.stdout) == int(threads)
 
 
 def test_a_loaded_best_model_gives_its_own_metrics_not_the_last_models(tmp_path):

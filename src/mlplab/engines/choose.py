@@ -76,6 +76,20 @@ def blas_threads(engine: str, spec: ModelSpec, n_train: int, batch_size: int) ->
     return threadpool_limits(1, user_api="blas")
 
 
+def numpy_blas_threads(spec: ModelSpec, n_train: int, batch_size: int) -> int:
+    """The BLAS threads a NumPy-engine model of this size multiplies with: 1 where
+    :func:`blas_threads` keeps it to one or its products are too small to split, else
+    the BLAS pool's size (``OMP_NUM_THREADS``; one in a sweep's worker process). A sum
+    split over more threads rounds in another order: the record says which."""
+    _, macs = step_cost(spec, n_train, batch_size)
+    if macs <= AUTO_NUMPY_MAX_MACS:
+        return 1
+    from threadpoolctl import threadpool_info  # as the pool is now: a caller may limit it
+
+    counts = [int(pool["num_threads"]) for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return max(counts, default=1)
+
+
 def make_backend(
     engine: str,
     spec: ModelSpec,

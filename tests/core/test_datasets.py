@@ -2436,3 +2436,12 @@ def test_numbers_in_other_numerals_are_named_so(tmp_path, cell):
         load_dataset(str(f))
     assert "characters other than 0-9, '-' and '.'" in str(err.value), err.value
     assert "inf" not in str(err.value) and "one 0/1 column" not in str(err.value)
+
+
+def test_the_datasets_table_has_no_padding_after_its_lines():
+    """Its title was padded with spaces to the table's 140 columns: blank lines in a
+    narrower terminal, and trailing spaces in a copy."""
+    from mlplab.data.registry import datasets_table
+
+    lines = datasets_table().splitlines()
+    assert lines[0].startswith("built-in datasets") and all(line == line.rstrip() for line in lines)

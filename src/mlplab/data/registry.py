@@ -210,4 +210,5 @@ def datasets_table() -> str:
     console = Console(width=140, height=25, color_system=None)  # height: see reports.api
     with console.capture() as cap:
         console.print(table)
-    return cap.get().rstrip("\n")
+    # Without the spaces that pad the title to the table's width.
+    return "\n".join(line.rstrip() for line in cap.get().splitlines())

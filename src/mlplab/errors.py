@@ -85,6 +85,19 @@ def _outside_mlplab(tb: types.TracebackType | None) -> types.TracebackType | Non
     return out
 
 
+def users_stacklevel() -> int:
+    """The ``stacklevel`` of ``warnings.warn``, called by the caller of this, that names
+    the user's line: the first frame outside mlplab, the libraries and Python's own. A
+    fixed level named contextlib's line where a warning came through a ``with``."""
+    not_users = _not_users()
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        not_users
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def one_line(text: str) -> str:
     """``text`` with control characters escaped (``\\n``, ``\\r``, ...), at most
     ``MAX_MESSAGE_CHARS`` long (the middle elided).

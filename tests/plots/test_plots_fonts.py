@@ -142,6 +142,8 @@ def test_pictures_saved_in_a_notebook_say_it_once_a_process(tmp_path, monkeypatc
         style._installed_fallback.cache_clear()
     texts = [str(w.message) for w in said]
     assert texts == [texts[0]] and texts[0].startswith(NOTE + "'계절봄'"), texts
+    # The note names the user's line (this file's), not contextlib's, through which it came.
+    assert said[0].filename == __file__, said[0].filename
 
 
 def test_the_note_names_a_font_of_each_missing_script(tmp_path):

@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from mlplab.errors import users_stacklevel
 from mlplab.plots.labels import display_name as display_name  # re-exported
 from mlplab.plots.labels import model_label as model_label  # re-exported
 
@@ -217,7 +218,7 @@ def _say_missing_glyphs(chars: list[str]) -> None:
     )
     if text not in _SAID:
         _SAID.add(text)
-        warnings.warn(text, UserWarning, stacklevel=4)
+        warnings.warn(text, UserWarning, stacklevel=users_stacklevel())
 
 
 def _font_cure(chars: list[str]) -> str:

@@ -22,6 +22,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -265,8 +266,8 @@ def lab_cost(outputs: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(terms, dtype=y.dtype))
 
 
-def results_table(rows: list[tuple[str, dict[str, float]]], title: str) -> str:
-    """Render ``[(split, {metric: value})]`` as a table string."""
+def results_table(rows: Sequence[tuple[str, Mapping[str, float | str]]], title: str) -> str:
+    """Render ``[(split, {metric: value})]`` as a table string (a text value as it is)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -339,9 +340,17 @@ def hypothesis_block(
     return "\n".join(out)
 
 
-def _fmt(v: float | None) -> str:
+# A run without a test split (split 0.9 0.1 0): its table's test row, and the mark of a
+# number it has none of (as a report's tables write it).
+NO_TEST_ROW = "test (no rows)"
+NO_NUMBER = "–"
+
+
+def _fmt(v: float | str | None) -> str:
     if v is None:
         return ""
+    if isinstance(v, str):
+        return v
     if isinstance(v, float) and (abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3)):
         return f"{v:.4e}"
     return f"{v:.4f}" if isinstance(v, float) else str(v)
@@ -380,7 +389,7 @@ def print_summary(
     # class where the rare one sorts first ('fraud' before 'legit').
     names = data.class_names or []
     f1_name = {"f1": f"f1 ({names[1]})"} if data.task == "binary" and len(names) == 2 else {}
-    rows = []
+    rows: list[tuple[str, dict[str, float | str]]] = []
     for split in ("train", "val", "test"):
         metrics = {
             k.removeprefix(f"{split}_"): v
@@ -391,6 +400,11 @@ def print_summary(
     no_test = has_no_test_split(data)
     if no_test:  # the record keeps its test metrics; the table leaves out the val rows again
         rows = rows[:2]
+    elif not data.has_test:  # split 0.9 0.1 0: the row says so rather than stand blank
+        from mlplab.pipes import writes_utf8
+
+        mark = NO_NUMBER if writes_utf8(sys.stdout) else "-"  # an ASCII terminal's '?'
+        rows[2] = (NO_TEST_ROW, {k: mark for k in rows[0][1]})
     if data.shared_splits:
         rows = [("train=val" if no_test else "train=val=test", rows[0][1])]
     title = terminal_text(
@@ -789,12 +803,18 @@ def target_scale_note(data: Dataset, result: dict[str, Any]) -> str | None:
     millions takes huge gradients (divergence) or forever (R² below 0); scaling it to values
     of order 1 is the cure, as scikit-learn's TransformedTargetRegressor does for its MLP.
     """
-    r2 = result.get("test_r2")  # None with a single test row: R² is undefined there
+    # None with a single test row: R² is undefined there. A run without a test split
+    # (split 0.9 0.1 0) is judged on its validation rows.
+    r2 = result.get("test_r2" if data.has_test else "val_r2")
     train_r2 = result.get("train_r2")
     # An estimator's test rows are its validation rows, and those its training rows where
     # it holds none out (validation_fraction=0): "the test R²" read as rows held out.
     split = (
-        ("training" if data.shared_splits else "validation") if has_no_test_split(data) else "test"
+        ("training" if data.shared_splits else "validation")
+        if has_no_test_split(data)
+        else "test"
+        if data.has_test
+        else "validation"
     )
     # Why (a diverged run's line above says it diverged): the start note said the same
     # words before the run, and a repeat with no reason read as an echo.
@@ -850,11 +870,13 @@ def majority_note(
     split's most common class: on imbalanced data (2% positives) a high accuracy, and on
     a run that blew up a number that looks like a result, say nothing of learning.
     ``advice=False`` where another note names the cause (the features' scale)."""
-    acc = result.get("test_acc")
+    # A run without a test split (split 0.9 0.1 0) is judged on its validation rows.
+    key, y_scored = ("test", data.y_test) if data.has_test else ("val", data.y_val)
+    acc = result.get(f"{key}_acc")
     if (
         data.task == "regression"
         or data.shared_splits
-        or len(data.y_test) < MAJORITY_MIN_ROWS
+        or len(y_scored) < MAJORITY_MIN_ROWS
         or not isinstance(acc, float)
         or result.get("status") != "finished"
     ):
@@ -862,11 +884,12 @@ def majority_note(
     from mlplab.training.metrics import true_classes
 
     common = int(np.bincount(true_classes(data.task, data.y_train)).argmax())
-    share = float(np.mean(true_classes(data.task, data.y_test) == common))
+    share = float(np.mean(true_classes(data.task, y_scored) == common))
     if acc > share + 1e-9:
         return None
     name = (data.class_names or [str(common)])[common]
-    split = "validation" if has_no_test_split(data) else "test"  # an estimator's held-out rows
+    # An estimator's held-out rows, or a run's without a test split.
+    split = "validation" if has_no_test_split(data) or key == "val" else "test"
     head = (
         f"{split} accuracy {acc:.4g} is no better than always answering {name!r}, the most "
         f"common class in training ({share:.4g} of the {split} rows)"
@@ -878,10 +901,10 @@ def majority_note(
         # accuracy of 0.97: it says what the weights do, and the number that counts.
         fmt = result.get("plots")
         where = f" (plots/confusion.{fmt})" if fmt in ("png", "svg", "pdf") else ""
-        bacc = result.get("test_bacc")
+        bacc = result.get(f"{key}_bacc")
         # Balanced accuracy is the mean recall over the classes the split holds: a test
         # split with no rare row scores 1 for answering the common class alone.
-        n_classes = len(np.unique(true_classes(data.task, data.y_test)))
+        n_classes = len(np.unique(true_classes(data.task, y_scored)))
         balanced = (
             f"balanced accuracy {bacc:.4g} (always answering {name!r} scores "
             f"{1 / n_classes:.2g}) and "

@@ -212,6 +212,8 @@ def result_html(
     splits = [s for s in split_names if any(k.startswith(f"{s}_") for k in metrics)]
     names = sorted({k.split("_", 1)[1] for k in metrics if k.split("_", 1)[0] in split_names})
     rows = [[s, *(metrics.get(f"{s}_{m}") for m in names)] for s in splits]
+    if rows and record.get("n_test") == 0:  # split 0.9 0.1 0: a row says there is no test
+        rows.append(["test (no rows)", *("–" for _ in names)])
     info = [
         ("status", record.get("status")),
         ("engine", record.get("engine_used")),

@@ -47,11 +47,13 @@ def kept_line(run_dir: Path, result: dict[str, Any], asked: dict[str, Any] | Non
 
     ``asked``: the settings this call gave; those of :data:`RECORD_SETTINGS` that differ
     from the kept run's are named, since they apply only to a new run."""
+    no_test = result.get("n_test") == 0
     score = next(
         (
             f" ({k} {result[k]:.4g})"
-            for k in ("test_acc", "test_r2")
-            if isinstance(result.get(k), float)
+            # val's for a run without a test split (split 0.9 0.1 0)
+            for k in ("test_acc", "test_r2", "val_acc", "val_r2")
+            if isinstance(result.get(k), float) and (k.startswith("test_") or no_test)
         ),
         "",
     )

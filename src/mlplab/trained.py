@@ -66,11 +66,15 @@ class TrainedModel:
     def __repr__(self) -> str:
         # One line for a notebook's plain view or a log; the dataclass repr printed every
         # array of the dataset (about 17,000 characters for a lab run).
+        # A run without a test split (split 0.9 0.1 0) says so, with its validation numbers.
+        no_test = self.record.get("n_test") == 0
         shown = ", ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
             for k, v in self._shown_metrics().items()
-            if k.startswith("test_")
+            if k.startswith("val_" if no_test else "test_")
         )
+        if no_test:
+            shown = f"no test rows{f' ({shown})' if shown else ''}"
         where = str(self.run_dir) if self.run_dir is not None else "not recorded"
         # A quiet run's (verbose=False) notes are its only word of what went wrong (a
         # target that needs scaling, a model no better than the common class).

@@ -1947,9 +1947,10 @@ def test_split_by_a_column_puts_each_row_where_the_file_says(tmp_path, run_cli):
     df.assign(fold=["train"] * 50 + ["dev"] * 10).to_csv(tmp_path / "dev.csv", index=False)
     with pytest.raises(DataError, match=r"has 'dev' in data row 51 \(10 such rows\); each row"):
         load_dataset(str(tmp_path / "dev.csv"), target="y", split_by="fold")
-    df.assign(fold=["train"] * 50 + ["val"] * 10).to_csv(tmp_path / "nt.csv", index=False)
-    with pytest.raises(DataError, match="names no test row"):
-        load_dataset(str(tmp_path / "nt.csv"), target="y", split_by="fold")
+    # No test row is a run without a test split (test_no_test_split.py); no val row is refused.
+    df.assign(fold=["train"] * 50 + ["test"] * 10).to_csv(tmp_path / "nv.csv", index=False)
+    with pytest.raises(DataError, match="names no val row"):
+        load_dataset(str(tmp_path / "nv.csv"), target="y", split_by="fold")
     with pytest.raises(ConfigError, match="settings 'split' and 'split_by'"):
         load_dataset(path, target="y", split_by="fold", split=[0.5, 0.5])
     proc = run_cli("train", "--data", "moons", "--split_by", "fold")

@@ -128,6 +128,12 @@ class Dataset:
                 return np.array([float(n) for n in names])
         return np.array([str(n) for n in names], dtype=object)
 
+    @property
+    def has_test(self) -> bool:
+        """Whether the test split holds rows: a run split ``0.9 0.1 0`` (or by a column
+        that names no test row) has none, and says so where test scores would be."""
+        return len(self.X_test) > 0
+
     def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {
             "train": (self.X_train, self.y_train),
@@ -297,6 +303,8 @@ def classes_missing(ds: Dataset, split: str = "train") -> list[str]:
     if ds.task == "regression" or not ds.class_names:
         return []
     y = ds.splits()[split][1]
+    if len(y) == 0:  # no test split: no scores to leave a class out of
+        return []
     seen = set(np.unique(y.reshape(len(y), -1)[:, 0]).astype(int).tolist())
     return [name for i, name in enumerate(ds.class_names) if i not in seen]
 
@@ -1149,7 +1157,8 @@ def _or_default(split):  # -> sizes, or each row's split (an array, which has no
 def _split_column(df, path: str, name: str, target: list[str]) -> np.ndarray:
     """Each row's split, 0, 1 or 2 (train, val, test), from the column ``name``
     (setting ``split_by``), which must name one of :data:`SPLIT_NAMES` in every row (in
-    any case, spaces around it aside) and give each split a row."""
+    any case, spaces around it aside) and give train and val a row each (no test row is a
+    run without a test split)."""
     if name not in df.columns:
         near = other_case(name, df.columns)
         hint = f" (did you mean {near!r}?)" if near is not None else ""
@@ -1169,11 +1178,13 @@ def _split_column(df, path: str, name: str, target: list[str]) -> np.ndarray:
             "each row's value names its split: train, val (or validation) or test"
         )
     codes = codes.to_numpy(dtype=np.int64)
-    empty = [s for s, i in (("train", 0), ("val", 1), ("test", 2)) if not (codes == i).any()]
+    # No test row is a run without a test split (labelled rows all train or validate);
+    # train and val need a row each.
+    empty = [s for s, i in (("train", 0), ("val", 1)) if not (codes == i).any()]
     if empty:
         raise DataError(
             f"setting 'split_by': data file {path!r}: column {name!r} names no {empty[0]} "
-            "row; train, val and test need one row or more each"
+            "row; train and val need one row or more each (test may have none)"
         )
     return codes
 
@@ -1625,6 +1636,15 @@ def _check_stray_text(col, path: str, name: str) -> None:
 
 
 # --- splitting -----------------------------------------------------------------------------
+def _no_test_asked(split) -> bool:
+    """Whether ``split`` asks for no test rows: a test size of 0 (``0.9 0.1 0``, ``1800 200
+    0``), or two ratios that add up to 1 (``0.8 0.2``), whose rest is none."""
+    split = list(split)
+    if len(split) == 3:
+        return split[2] == 0
+    return all(x <= 1 for x in split) and abs(sum(split) - 1) <= 1e-6
+
+
 def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
     split = list(split)
     if all(x <= 1 for x in split):  # ratios
@@ -1633,6 +1653,10 @@ def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
         # Three ratios add up to 1 (the config checks it), so the test split takes the
         # rows that rounding leaves: rounded alone, 0.8 0.1 0.1 of 13 rows made 10/1/1.
         n_test = n - n_train - n_val
+        if _no_test_asked(split) and (len(split) == 3 or n_test < 0):
+            # No test split asked for: validation takes the rows that rounding leaves
+            # (0.5 0.5 0 of 5 rows is 2/3/0, not 2/2/1 with a test row of its own).
+            n_val, n_test = n - n_train, 0
     else:
         n_train, n_val = int(split[0]), int(split[1])
         n_test = int(split[2]) if len(split) == 3 else n - n_train - n_val
@@ -1641,6 +1665,12 @@ def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
         raise ConfigError(
             f"setting 'split': {split} asks for {n_train + n_val + n_test} rows but {name!r} has {n}"
         )
+    counts_of_all = len(split) == 2 and any(x > 1 for x in split)  # 1800 200 of 2000 rows
+    if n_test == 0 and min(n_train, n_val) >= 1 and (_no_test_asked(split) or counts_of_all):
+        # An empty test split, asked for (0.9 0.1 0, 1800 200 0, two ratios adding up to 1,
+        # or two counts of every row): each labelled row trains or validates (a Kaggle
+        # test.csv has no labels), and the run says it has no test rows.
+        return n_train, n_val, 0
     if min(n_train, n_val, n_test) < 1 and n < 3:
         # No split serves: "for example, --split 0.34 0.33 0.33" named one that fails too.
         raise ConfigError(

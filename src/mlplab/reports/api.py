@@ -1022,6 +1022,7 @@ def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[
     rows = []
     summary = sec.summary.head(limit) if limit else sec.summary
     exact = {v for v in sec.variables if _texts_collide(sec.summary[v])}
+    untested = untested_ranks(sec.runs)
     for _, r in summary.iterrows():
         # No finished run and none pruned (every run diverged, failed or was stopped): no
         # mean ranks it, and a rank in grid order would read as one.
@@ -1029,10 +1030,33 @@ def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[
         rank = str(r["rank"]) if ranked else "–"
         row = [rank, *[_text(r[v], v in exact) for v in sec.variables], str(r["n"])]
         row += [_pm(r, m), _ci(r, m)]
-        row += [_pm(r, col) if pm else _num(r.get(f"{col}_mean")) for col, pm in extra]
+        row += [
+            NO_TEST
+            if col.startswith("test_") and r["rank"] in untested
+            else _pm(r, col)
+            if pm
+            else _num(r.get(f"{col}_mean"))
+            for col, pm in extra
+        ]
         row += [r["statuses"], _num(r.get("wall_time_s_mean"), 1)]
         rows.append(row)
     return header, rows
+
+
+# A test cell of a config whose runs have no test split (split 0.9 0.1 0): no number, and
+# none missing (a blank is a run that did not finish).
+NO_TEST = "–"
+NO_TEST_LINE = f"{NO_TEST} test: no test rows (a split without any, such as 0.9 0.1 0)"
+
+
+def untested_ranks(runs: pd.DataFrame) -> set[Any]:
+    """The ranks of the configs whose runs all have no test rows (``n_test`` 0: split
+    0.9 0.1 0); records without ``n_test`` (older ones) had test rows."""
+    if "n_test" not in runs or "rank" not in runs or runs.empty:
+        return set()
+    none = pd.to_numeric(runs["n_test"], errors="coerce").eq(0)
+    every = none.groupby(runs["rank"]).all()
+    return set(every.index[every.to_numpy(dtype=bool)])
 
 
 def print_table(sec: Section, summary_path: Path) -> None:
@@ -1066,6 +1090,7 @@ def print_table(sec: Section, summary_path: Path) -> None:
         f"fixed: {fixed_settings(sec)}\n95% CI: Student-t interval of the mean over seeds"
         + (f", clipped to {clip}" if clip else "")
         + f" ({T_NOTE});\n{seed_note(sec)}\n{TIME_NOTE}"
+        + (f"\n{NO_TEST_LINE}" if untested_ranks(sec.runs) else "")
     )
     from mlplab.pipes import table_box
 
@@ -1205,6 +1230,7 @@ def _page(rep: Report, root: Path, plots: list[list[Any]], notes: list[str]) -> 
             + f"(blank with one seed; {T_NOTE}); {seed_note(sec)}; other metrics: means; runs: statuses "
             f"of every run of the config; {TIME_NOTE}; blank settings do not apply to that "
             "model."
+            + (f" {NO_TEST_LINE}." if untested_ranks(sec.runs) else "")
             + (
                 f" The first {HTML_ROWS} of {len(sec.summary)} configs; summary.csv has all."
                 if len(sec.summary) > HTML_ROWS

@@ -405,7 +405,9 @@ def record_damage(record: dict[str, Any]) -> str | None:
         # A finished run's final metrics, each of which a table averages over seeds: one
         # missing made a mean over fewer runs than the table's count of them.
         metric = "mae" if record_task(record) == "regression" else "acc"
-        for split in ("train", "val", "test"):
+        # A run without a test split (split 0.9 0.1 0, n_test 0) has no test metrics.
+        splits = ("train", "val") if record.get("n_test") == 0 else ("train", "val", "test")
+        for split in splits:
             for kind in ("loss", metric):
                 if record.get(f"{split}_{kind}") is None:  # null too: a mean of fewer runs
                     return f"finished, but its result '{split}_{kind}' is missing"

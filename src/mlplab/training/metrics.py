@@ -139,10 +139,13 @@ def final_metrics(
     """The stack ``rows``' final numbers, ``{train_loss, train_acc, ..., test_f1}`` each,
     and their outputs on the training rows: evaluation mode, as a run's record has them.
     ``units`` maps a regression's outputs back from a scaled target (the losses stay the
-    engine's)."""
+    engine's). A split of no rows (a run split ``0.9 0.1 0``, without a test split) has no
+    numbers: its keys are left out, as a record leaves them out."""
     finals: list[dict[str, float]] = [{} for _ in rows]
     train_out: list[np.ndarray] = []
     for split in ("train", "val", "test"):
+        if len(targets[split]) == 0:
+            continue
         losses, outputs = backend.evaluate(split, batch_size)
         for j, r in enumerate(rows):
             finals[j][f"{split}_loss"] = float(losses[r])

@@ -210,12 +210,17 @@ def redraw_run(
 def _best_model_record(record: dict[str, Any], run: Any, rows: bool) -> dict[str, Any]:
     """``record`` with the best model's test metrics in place of the last one's, for the
     titles, and marked as the best model's; with no data rows, with no test metrics."""
-    from mlplab.plots.titles import DRAWN_CHECKPOINT
+    from mlplab.plots.titles import DRAWN_CHECKPOINT, scored_split
+    from mlplab.runs.record import SPLIT_METRICS
 
-    kept = {k: v for k, v in record.items() if not k.startswith("test_")}
+    # val for a run without a test split: its titles give the validation metric (the
+    # metrics alone: val_losses and val_epochs are the curves).
+    prefix = f"{scored_split(record)}_"
+    ours = {k for k in SPLIT_METRICS if k.startswith(prefix)}
+    kept = {k: v for k, v in record.items() if k not in ours}
     kept[DRAWN_CHECKPOINT] = "best"
     if rows:  # load_run took the best model's own on the splits (none without rows)
-        kept.update({k: v for k, v in run.metrics.items() if k.startswith("test_")})
+        kept.update({k: v for k, v in run.metrics.items() if k in ours})
     return kept
 
 

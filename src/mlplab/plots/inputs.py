@@ -153,15 +153,22 @@ def predictions(task: str, predict: Predict, X: np.ndarray) -> np.ndarray:
     return map_outputs(predict, X, lambda out: predicted_classes(task, out))
 
 
+def held_out(data: Dataset) -> str:
+    """The split the pictures score the model on: test, or val for a run without test
+    rows (split 0.9 0.1 0), whose pictures draw train and val."""
+    return "test" if data.has_test else "val"
+
+
 def surface_points(data: Dataset, predict: Predict) -> list[PointSet]:
-    """The points a decision surface shows: train and test, or the one shared set."""
+    """The points a decision surface shows: train and test (val without a test split), or
+    the one shared set."""
     if data.shared_splits:
         X = surfaces.raw_inputs(data, data.X_train)
         return [
             PointSet("data", X, data.y_train, predictions(data.task, predict, data.transform(X)))
         ]
     sets = []
-    for split, marker in (("train", "o"), ("test", "^")):
+    for split, marker in (("train", "o"), (held_out(data), "^")):
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
         idx = every(len(X))
         label = split if len(idx) == len(X) else f"{split} ({len(idx)} of {len(X)})"
@@ -177,9 +184,10 @@ def surface_points(data: Dataset, predict: Predict) -> list[PointSet]:
 
 
 def split_points(data: Dataset, predict: Predict) -> list[PointSet]:
-    """Train and test (at most :data:`MAX_POINTS` each) with the model's outputs."""
+    """Train and test (val without a test split; at most :data:`MAX_POINTS` each) with the
+    model's outputs."""
     sets = []
-    for split, marker in (("train", "o"), ("test", "^")):
+    for split, marker in (("train", "o"), (held_out(data), "^")):
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
         idx = every(len(X))
         raw = surfaces.raw_inputs(data, X[idx])
@@ -189,11 +197,14 @@ def split_points(data: Dataset, predict: Predict) -> list[PointSet]:
 
 def test_metrics_by_target(data: Dataset, predict: Predict) -> list[dict[str, float]]:
     """MAE, MSE and R² of each regression target on the whole test split: the record's
-    numbers average them, over targets whose scales may differ by orders of magnitude."""
+    numbers average them, over targets whose scales may differ by orders of magnitude.
+    Without a test split, on the validation split (:func:`held_out`)."""
     from mlplab.training.metrics import regression_metrics
 
-    out = predictions("regression", predict, data.X_test)
-    return [regression_metrics(data.y_test[:, t], out[:, t]) for t in range(out.shape[1])]
+    split = held_out(data)
+    X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
+    out = predictions("regression", predict, X)
+    return [regression_metrics(y[:, t], out[:, t]) for t in range(out.shape[1])]
 
 
 def fit_curve(data: Dataset, predict: Predict, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -223,7 +234,8 @@ def confusion_counts(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
 def confusion_of_test(
     data: Dataset, predict: Predict, max_classes: int = MAX_CONFUSION_CLASSES
 ) -> Confusion:
-    """The confusion matrix of the test split, for at most ``max_classes`` classes.
+    """The confusion matrix of the test split (val without one), for at most
+    ``max_classes`` classes.
 
     With more classes than that, the ``max_classes`` classes with the most errors (test
     points missed, and taken for them), then the most frequent, are shown (ties to the
@@ -232,8 +244,9 @@ def confusion_of_test(
     model gets right, and a rare class it never found was nowhere.
     """
     n = max(2, len(data.class_names or []))
-    true = true_classes(data.task, data.y_test)
-    pred = predictions(data.task, predict, data.X_test)
+    split = held_out(data)
+    true = true_classes(data.task, getattr(data, f"y_{split}"))
+    pred = predictions(data.task, predict, getattr(data, f"X_{split}"))
     if n <= max_classes:
         return Confusion(confusion_counts(true, pred, n), np.arange(n), n, len(true))
     sizes = np.bincount(true, minlength=n)

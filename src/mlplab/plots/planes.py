@@ -320,7 +320,7 @@ def regression_surface_figure(
     _set_plane(ax, data, extent)
     set_title(
         ax,
-        f"{title_head(data, result, spec)}\npredicted {target} (test points: true {target})"
+        f"{title_head(data, result, spec)}\npredicted {target} ({test.label} points: true {target})"
         f" · {target_text(result, by_target, t, test.y.shape[1])}{_one_of(t, test.y.shape[1])}",
     )
     return fig
@@ -362,7 +362,8 @@ def regression_3d_figure(
     norm = Normalize(lo, hi)
     target = target_name(data, t)
     feats = plane_names(data)
-    panels = (("true test " + target, y_true), ("predicted test " + target, y_pred))
+    # val where the run has no test split (its held-out points are the validation rows)
+    panels = ((f"true {test.label} {target}", y_true), (f"predicted {test.label} {target}", y_pred))
     for i, (title, z) in enumerate(panels):
         ax: Any = fig.add_axes(_PANELS_3D[i], projection="3d")  # an Axes3D
         ax.scatter(X[:, 0], X[:, 1], z, c=z, cmap="viridis", norm=norm, s=8, depthshade=False)

@@ -40,6 +40,7 @@ from mlplab.plots.titles import (
     feature_name,
     metric_text,
     regression_text,
+    scored_split,
     target_name,
     title_head,
 )
@@ -83,13 +84,14 @@ def confusion_figure(
     ax.set_yticks(np.arange(n), labels=names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    split = "train = val = test" if data.shared_splits else "test"
+    held = scored_split(result)  # val for a run without a test split
+    split = "train = val = test" if data.shared_splits else held
     what = f"confusion matrix ({split})"
     if confusion.capped:
         kept = int(cm.sum())
         what += (
             f"\nthe {n} of {confusion.n_classes} classes with the most errors"
-            f" ({kept} of {confusion.n_points} test points)"
+            f" ({kept} of {confusion.n_points} {held} points)"
         )
     title = f"{title_head(data, result, spec)} · {metric_text(result, data.task)}\n{what}"
     set_title(ax, title)
@@ -157,7 +159,7 @@ def pred_vs_true_figure(
         target = target_name(data, t)
         ax.set(xlabel=f"true {target}", ylabel=f"predicted {target}")
         if n_t > 1:  # one target: its axes name it, and a lone title "y" says nothing more
-            set_title(ax, _panel_title(target, by_target, t))
+            set_title(ax, _panel_title(target, by_target, t, points[-1].label))
     _legend_under(fig, axes[0])
     set_suptitle(
         fig, f"{title_head(data, result, spec)}\npredicted vs true · {regression_text(result, n_t)}"
@@ -218,12 +220,15 @@ def _opaque(legend_handle: Any, orig_handle: Any) -> None:
     legend_handle.set_alpha(1.0)
 
 
-def _panel_title(target: str, by_target: list[dict[str, float]] | None, t: int) -> str:
-    """A target's panel title, with its own test metrics where they are known."""
+def _panel_title(
+    target: str, by_target: list[dict[str, float]] | None, t: int, split: str = "test"
+) -> str:
+    """A target's panel title, with its own test metrics (``split``'s: val without a test
+    split) where they are known."""
     if not by_target or len(by_target) < 2:
         return target
     m = by_target[t]
-    return f"{target} · test MAE {m['mae']:.4g}, R² {m['r2']:.3f}"
+    return f"{target} · {split} MAE {m['mae']:.4g}, R² {m['r2']:.3f}"
 
 
 @styled
@@ -249,7 +254,7 @@ def fit_figure(
         target = target_name(data, t)
         ax.set(xlabel=feature_name(data), ylabel=target)
         if n_t > 1:
-            set_title(ax, _panel_title(target, by_target, t))
+            set_title(ax, _panel_title(target, by_target, t, points[-1].label))
     _legend_under(fig, axes[0])
     set_suptitle(fig, f"{title_head(data, result, spec)}\nfit · {regression_text(result, n_t)}")
     return fig

@@ -104,7 +104,7 @@ SERIES = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#009e73"}
 # Train and test points drawn together (pred_vs_true, fit): Okabe and Ito's blue and
 # vermilion. SERIES's blue and green ran together on a projector, as two series of curves
 # do not: a line is wider than a point.
-SPLIT_POINTS = {"train": "#0072b2", "test": "#d55e00"}
+SPLIT_POINTS = {"train": "#0072b2", "test": "#d55e00", "val": "#d55e00"}  # val: no test split
 
 # Fonts for Korean, Chinese and Japanese text (class labels, column names), which the
 # style's font (DejaVu Sans) has no characters of: the first of them installed is tried

@@ -24,8 +24,15 @@ DataLike = Dataset | DataInfo  # the label helpers read only names and the task
 DRAWN_CHECKPOINT = "drawn_checkpoint"
 
 
+def scored_split(result: dict[str, Any]) -> str:
+    """The split whose metric the titles give: test, or val for a run without test rows
+    (split 0.9 0.1 0: its record has ``n_test`` 0 and no test metrics)."""
+    return "val" if result.get("n_test") == 0 else "test"
+
+
 def metric_text(result: dict[str, Any], task: str) -> str:
-    """The test metric for titles, e.g. ``test acc 1.000`` or ``test MAE 0.412, R² 0.93``.
+    """The test metric for titles, e.g. ``test acc 1.000`` or ``test MAE 0.412, R² 0.93``;
+    ``val acc 0.950`` for a run without a test split (:func:`scored_split`).
 
     A diverged run has no test metrics, and ``mlplab plot`` draws its best model, from
     before the loss blew up: the title says both, e.g. ``diverged; best model (epoch 3)``.
@@ -35,19 +42,21 @@ def metric_text(result: dict[str, Any], task: str) -> str:
         return "diverged" + (f"; best model (epoch {best})" if best else "")
     if result.get(DRAWN_CHECKPOINT) == "best":  # `mlplab plot --checkpoint best`
         head = best_model_text(result)
-        if not any(k.startswith("test_") for k in result):  # no rows to measure it on
+        split = scored_split(result)
+        if not any(k.startswith(f"{split}_") for k in result):  # no rows to measure it on
             return head
         return f"{head}, {metric_text({**result, DRAWN_CHECKPOINT: None}, task)}"
+    split = scored_split(result)
     if task == "regression":
         parts = []
-        if result.get("test_mae") is not None:
-            parts.append(f"test MAE {result['test_mae']:.4g}")
-        if result.get("test_r2") is not None:
-            r2 = result["test_r2"]  # far below 0 for a model worse than the mean: short
+        if result.get(f"{split}_mae") is not None:
+            parts.append(f"{split} MAE {result[f'{split}_mae']:.4g}")
+        if result.get(f"{split}_r2") is not None:
+            r2 = result[f"{split}_r2"]  # far below 0 for a model worse than the mean: short
             parts.append(f"R² {r2:.3f}" if abs(r2) < 1000 else f"R² {r2:.3g}")
-        return ", ".join(parts) or "test MAE n/a"
-    acc = result.get("test_acc")
-    return f"test acc {acc:.3f}" if acc is not None else "test acc n/a"
+        return ", ".join(parts) or f"{split} MAE n/a"
+    acc = result.get(f"{split}_acc")
+    return f"{split} acc {acc:.3f}" if acc is not None else f"{split} acc n/a"
 
 
 def best_model_text(result: dict[str, Any]) -> str:
@@ -89,7 +98,8 @@ def feature_name(data: DataLike) -> str:
 def regression_text(result: dict[str, Any], n_panels: int) -> str:
     """The record's test metrics; with several targets, said to be their mean."""
     text = metric_text(result, "regression")
-    return text + " (mean over targets)" if n_panels > 1 and "test" in text else text
+    shown = n_panels > 1 and scored_split(result) in text
+    return text + " (mean over targets)" if shown else text
 
 
 def target_text(
@@ -99,5 +109,7 @@ def target_text(
     targets (the record's are their mean, which would pass for this target's)."""
     if by_target and len(by_target) > 1 and result.get("status") != "diverged":
         m = by_target[t]
-        return metric_text({"test_mae": m["mae"], "test_r2": m["r2"]}, "regression")
+        split = scored_split(result)
+        own = {f"{split}_mae": m["mae"], f"{split}_r2": m["r2"], "n_test": result.get("n_test")}
+        return metric_text(own, "regression")
     return regression_text(result, n_targets)

@@ -267,14 +267,17 @@ class Config(BaseModel):
     split: list[float] | None = _field(
         None,
         "train/val/test sizes as counts (1600 400 400) or ratios (0.8 0.1 0.1: three add up to 1, "
-        "two leave the rest to test); default: the dataset's own",
+        "two leave the rest to test); a test size of 0 (0.9 0.1 0, or two ratios adding up to "
+        "1) trains on every labelled row, for test rows kept elsewhere (a Kaggle test.csv); "
+        "default: the dataset's own",
         "data",
     )
     split_by: str | None = _field(
         None,
         "a data file's column that says each row's split: train, val (or validation) or "
         "test, for a split of one's own (a held-out test set, a time or group split); the "
-        "column is no feature, and split's sizes do not apply",
+        "column is no feature, and split's sizes do not apply; no test row is a run without "
+        "a test split",
         "data",
     )
     stratify: bool = _field(

@@ -206,3 +206,14 @@ def test_the_estimators_keep_their_own_validation_rows_as_test(tmp_path):
     (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("result.json")]
     assert record["n_test"] == record["n_val"] == 24 and "test_acc" in record
     assert clf.score(X, y) >= 0
+
+
+def test_the_readme_and_the_split_settings_help_say_how(run_cli):
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    part = readme.split("**No test split.**")[1].split("###")[0]
+    assert "--split 0.9 0.1 0" in part and "test.csv" in part and "mlplab predict" in part
+    help_text = " ".join(run_cli("train", "--help").stdout.split())
+    assert "a test size of 0 (0.9 0.1 0, or two ratios adding up to 1)" in help_text
+    assert "no test row is a run without a test split" in help_text

@@ -244,6 +244,12 @@ class TrainedModel:
                 f"per_class: split is one of train, val (or validation), test, not {split!r}"
             )
         X, y = ds.splits()[split]
+        if split == "test" and not ds.has_test:
+            # A table of zeros read as a model that found no class.
+            raise DataError(
+                "per_class: this run has no test rows (its split gives the test split none); "
+                "give split='val' or 'train'"
+            )
         n = len(ds.class_names or [])
         true = true_classes(ds.task, np.asarray(y))
         pred = predicted_classes(ds.task, self.model_outputs(X)) if len(X) else true

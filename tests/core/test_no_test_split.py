@@ -217,3 +217,11 @@ def test_the_readme_and_the_split_settings_help_say_how(run_cli):
     help_text = " ".join(run_cli("train", "--help").stdout.split())
     assert "a test size of 0 (0.9 0.1 0, or two ratios adding up to 1)" in help_text
     assert "no test row is a run without a test split" in help_text
+
+
+def test_per_class_of_a_run_without_test_rows_names_the_splits_it_has(tmp_path):
+    r = mlplab.train(data=_labelled(tmp_path), split=[0.9, 0.1, 0], epoch=3, plots="none",
+                     verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    with pytest.raises(DataError, match=r"^per_class: this run has no test rows .*split='val'"):
+        r.per_class()
+    assert r.per_class("val")["rows"].sum() == 20

@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES, assert_one_line_error
-from mlplab.chainrule import Trace, backprop, backprop_command
+from mlplab.chainrule import Trace, _update_formula, backprop, backprop_command
+from mlplab.config import OPTIMIZERS
+from mlplab.engines.backend import OptimSpec
 from mlplab.engines.numpy import functional
 from mlplab.engines.numpy.functional import ACTIVATIONS
 
@@ -214,7 +216,7 @@ def test_every_activation_depth_loss_and_layer_agrees_with_autograd(
             assert f"d_gamma{depth}" in trace.names and f"a{depth}_hat" in trace.names
 
 
-@pytest.mark.parametrize("optim", ["sgd", "rmsprop", "adagrad", "adam", "adamw"])
+@pytest.mark.parametrize("optim", OPTIMIZERS)
 def test_update_is_the_optimizers_after_steps_of_state(optim: str) -> None:
     """Momentum and moment estimates carried from earlier steps: torch.optim agrees."""
     trace = backprop(
@@ -224,6 +226,14 @@ def test_update_is_the_optimizers_after_steps_of_state(optim: str) -> None:
     )  # fmt: skip
     assert trace.passed, trace.verdict()
     assert trace["new_w1"].max_diff is not None
+
+
+def test_an_optimizer_without_an_update_formula_is_an_error_not_adams_formula() -> None:
+    """An optimizer unknown to the trace printed Adam's formula beside its own values, and
+    the check (of values, not text) still said ok: it is an error a test catches."""
+    with pytest.raises(ValueError, match="no update formula for optimizer 'lbfgs'"):
+        _update_formula(OptimSpec("lbfgs", lr=0.1), "w1", 0.1)
+    assert _update_formula(OptimSpec("adam", lr=0.1), "w1", 0.1).startswith("new_w1 = w1 - lr")
 
 
 def test_the_step_is_the_training_loops_step() -> None:

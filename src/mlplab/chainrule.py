@@ -932,7 +932,10 @@ def _lecture_step(rec: _Recorder, ctx: dict[str, Any], spec: ModelSpec, lr: floa
 
 
 def _update_formula(opt: OptimSpec, p: str, lr: float) -> str:
-    """The update of parameter ``p`` as torch.optim writes it (``g`` is ``d_p`` plus L2)."""
+    """The update of parameter ``p`` as torch.optim writes it (``g`` is ``d_p`` plus L2).
+
+    Each of the config's optimizers has its branch; an unknown name is a ValueError.
+    """
     wd = opt.l2_coef
     g = f"(d_{p} + {wd:g} * {p})" if wd and opt.name != "adamw" else f"d_{p}"
     at = f"   (lr = {lr:g})"
@@ -953,7 +956,11 @@ def _update_formula(opt: OptimSpec, p: str, lr: float) -> str:
     )
     if opt.name == "adamw" and wd:
         return f"new_{p} = {p} * (1 - lr * {wd:g}) - {adam}{at}"
-    return f"new_{p} = {p} - {adam}{at}"
+    if opt.name in ("adam", "adamw"):
+        return f"new_{p} = {p} - {adam}{at}"
+    # Not Adam's formula by default: the trace would print it beside another optimizer's
+    # values, and the check (of values, not text) would still say ok.
+    raise ValueError(f"mlplab backprop has no update formula for optimizer {opt.name!r}")
 
 
 # --- the autograd reference ---------------------------------------------------------------------

@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from mlplab.config import OPTIMIZERS as CONFIG_OPTIMIZERS
 from mlplab.engines.backend import OptimSpec
+from mlplab.engines.numpy.optim import make_optimizer as numpy_make_optimizer
 from mlplab.engines.torch.optim import OPTIMIZERS, make_optimizer
+from mlplab.errors import EngineError
 
 
 def torch_optimizer(params: list[torch.Tensor], spec: OptimSpec) -> torch.optim.Optimizer:
@@ -125,6 +128,26 @@ def test_load_then_keep_stepping_matches_an_unbroken_run(name: str) -> None:
         stepped(opt_b, b, g)
     for n in a:
         assert torch.equal(a[n], b[n])
+
+
+def test_an_optimizer_an_engine_lacks_is_the_same_one_line_in_both_engines() -> None:
+    """The torch engine raised a ValueError ('a stack trains one optimizer of ...') where
+    the NumPy engine names the setting in an EngineError line: both name it now."""
+    spec = OptimSpec("lbfgs", 0.1)
+    lines = []
+    for engine, build in [
+        ("numpy", lambda: numpy_make_optimizer(spec, np.zeros((1, 3)))),
+        ("torch", lambda: make_optimizer({"w": torch.zeros(1, 3)}, [spec])),
+    ]:
+        with pytest.raises(EngineError) as err:
+            build()
+        lines.append(str(err.value).replace(engine, "ENGINE"))
+    assert lines[0] == lines[1], lines
+    choices = ", ".join(CONFIG_OPTIMIZERS)
+    assert (
+        lines[0]
+        == f"setting 'optim': the ENGINE engine has no optimizer 'lbfgs'; choose one of {choices}"
+    )
 
 
 def test_keep_selects_rows_of_every_state() -> None:

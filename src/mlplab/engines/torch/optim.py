@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from mlplab.engines.backend import OptimSpec, shared_l1
+from mlplab.errors import EngineError
 
 Coefs = dict[str, torch.Tensor]
 
@@ -314,6 +315,11 @@ OPTIMIZERS: dict[str, type[StackedOptimizer]] = {
 def make_optimizer(params: dict[str, torch.Tensor], specs: Sequence[OptimSpec]) -> StackedOptimizer:
     """The stacked optimizer for ``specs`` (one per model, all of one kind)."""
     kinds = sorted({s.name for s in specs})
-    if len(kinds) != 1 or kinds[0] not in OPTIMIZERS:
-        raise ValueError(f"a stack trains one optimizer of {', '.join(OPTIMIZERS)}; got {kinds}")
+    if len(kinds) != 1:
+        raise ValueError(f"a stack trains one optimizer kind, got {kinds}")
+    if kinds[0] not in OPTIMIZERS:  # the NumPy engine's line, word for word
+        raise EngineError(
+            f"setting 'optim': the torch engine has no optimizer {kinds[0]!r}; "
+            f"choose one of {', '.join(OPTIMIZERS)}"
+        )
     return OPTIMIZERS[kinds[0]](params, specs)

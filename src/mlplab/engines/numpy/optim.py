@@ -346,7 +346,10 @@ class AdamW(Adam):
     decoupled = True
 
 
-OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adam", "adamw")
+# By name, as the torch engine's OPTIMIZERS: the names come from the classes, so there is
+# no second list of them to keep in step with the config's (make_optimizer builds from this
+# table, not from a branch per name). tests/core/test_config.py checks it against the config.
+OPTIMIZERS: dict[str, type[Optimizer]] = {o.name: o for o in (SGD, RMSprop, Adagrad, Adam, AdamW)}
 
 
 def make_optimizer(specs: OptimSpec | Sequence[OptimSpec], params: Array) -> Optimizer:
@@ -368,17 +371,12 @@ def make_optimizer(specs: OptimSpec | Sequence[OptimSpec], params: Array) -> Opt
     lr = [s.lr for s in per_model]
     mm = [s.mm for s in per_model]
     wd = [s.l2_coef for s in per_model]
-    if name == "sgd":
-        return SGD(params, lr, momentum=mm, weight_decay=wd)
-    if name == "rmsprop":
-        return RMSprop(params, lr, momentum=mm, weight_decay=wd)
-    if name == "adagrad":
-        return Adagrad(params, lr, weight_decay=wd)
-    if name == "adam":
-        return Adam(params, lr, weight_decay=wd)
-    if name == "adamw":
-        return AdamW(params, lr, weight_decay=wd)
-    raise EngineError(
-        f"setting 'optim': the numpy engine has no optimizer {name!r}; "
-        f"choose one of {', '.join(OPTIMIZERS)}"
-    )
+    cls = OPTIMIZERS.get(name)
+    if cls is None:
+        raise EngineError(
+            f"setting 'optim': the numpy engine has no optimizer {name!r}; "
+            f"choose one of {', '.join(OPTIMIZERS)}"
+        )
+    if issubclass(cls, (SGD, RMSprop)):  # the optimizers with momentum
+        return cls(params, lr, momentum=mm, weight_decay=wd)
+    return cls(params, lr, weight_decay=wd)

@@ -320,10 +320,12 @@ def test_a_data_file_given_as_the_config_says_to_give_it_as_data(tmp_path):
 def test_every_choice_in_the_config_exists_in_both_engines():
     from mlplab.config import ACTIVATIONS, OPTIMIZERS
     from mlplab.engines.numpy.functional import ACTIVATIONS as NUMPY_ACTIVATIONS
+    from mlplab.engines.numpy.optim import OPTIMIZERS as NUMPY_OPTIMIZERS
     from mlplab.engines.torch.model import ACTIVATION_MODULES
+    from mlplab.engines.torch.optim import OPTIMIZERS as TORCH_OPTIMIZERS
 
     assert set(ACTIVATIONS) == set(NUMPY_ACTIVATIONS) == set(ACTIVATION_MODULES)
-    assert set(OPTIMIZERS) == {"sgd", "rmsprop", "adagrad", "adam", "adamw"}
+    assert set(OPTIMIZERS) == set(NUMPY_OPTIMIZERS) == set(TORCH_OPTIMIZERS)
 
 
 def test_every_activation_is_in_each_table_and_list_that_names_them():
@@ -350,6 +352,61 @@ def test_every_activation_is_in_each_table_and_list_that_names_them():
         ("MLPClassifier docstring", docstring),
     ]:
         missing = [a for a in ACTIVATIONS if not re.search(rf"\b{a}\b", text)]
+        assert not missing, f"{where} leaves out {missing}"
+
+
+def test_every_optimizer_is_in_each_table_and_list_that_names_them():
+    """An optimizer lives in both engines and in a few tables beside them (gradcheck's
+    torch reference and its cases, the backprop trace's formula, the memory estimate's
+    arrays per weight) and is listed in the docs: one added to the config but missed in
+    any of them fails here, by name, not as a refusal when one engine is built, an error
+    in `mlplab gradcheck` or `mlplab backprop`, or a wrong memory estimate."""
+    from pathlib import Path
+
+    import torch
+
+    from mlplab import sklearn as mlp_sklearn
+    from mlplab.chainrule import _update_formula
+    from mlplab.config import OPTIMIZERS
+    from mlplab.data.cost import OPTIM_SLOTS
+    from mlplab.engines.backend import OptimSpec
+    from mlplab.engines.numpy.optim import OPTIMIZERS as NUMPY_OPTIMIZERS
+    from mlplab.engines.torch.optim import OPTIMIZERS as TORCH_OPTIMIZERS
+    from mlplab.gradcheck import OPTIM_CASES, torch_optimizer
+
+    def known(fn) -> list[str]:
+        """The names ``fn`` takes, with and without momentum and decay; an unknown raises."""
+        names = []
+        for name in (*OPTIMIZERS, "lbfgs"):
+            try:
+                fn(OptimSpec(name, lr=0.1, mm=0.9, l2_coef=0.01))
+                fn(OptimSpec(name, lr=0.1))
+            except ValueError:
+                continue
+            names.append(name)
+        return names
+
+    param = torch.nn.Parameter(torch.zeros(2))
+    tables = {
+        "engines/numpy/optim.py OPTIMIZERS": list(NUMPY_OPTIMIZERS),
+        "engines/torch/optim.py OPTIMIZERS": list(TORCH_OPTIMIZERS),
+        "gradcheck.torch_optimizer": known(lambda spec: torch_optimizer([param], spec)),
+        "gradcheck.OPTIM_CASES": [spec.name for case in OPTIM_CASES for spec in case],
+        "chainrule._update_formula": known(lambda spec: _update_formula(spec, "w1", 0.1)),
+        "data/cost.py OPTIM_SLOTS": list(OPTIM_SLOTS),
+    }
+    for where, names in tables.items():
+        missing, extra = sorted(set(OPTIMIZERS) - set(names)), sorted(set(names) - set(OPTIMIZERS))
+        assert not missing, f"{where} leaves out {missing}"
+        assert not extra, f"{where} has {extra}, which the config does not offer"
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    settings_row = next(line for line in readme.splitlines() if line.startswith("| optimizer |"))
+    for where, text in [
+        ("README settings table", settings_row),
+        ("MLPClassifier docstring", " ".join(mlp_sklearn.MLPClassifier.__doc__.split())),
+        ("OptimSpec docstring", " ".join(OptimSpec.__doc__.split())),
+    ]:
+        missing = [o for o in OPTIMIZERS if not re.search(rf"\b{o}\b", text)]
         assert not missing, f"{where} leaves out {missing}"
 
 

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 # 10.9-15.2 and 11.1-18.5. 6 (8 with adam) stays below every one of them, so a refused
 # run still could never have fitted; 4 let runs of twice the memory pass, to run out mid-run.
 PARAM_COPIES = 6
-# The optimizer's arrays per parameter (momentum, Adam's two moments, ...).
+# The optimizer's arrays per parameter (momentum, Adam's two moments, ...); indexed by the
+# config's optim, whose every choice is a key (tests/core/test_config.py checks it).
 OPTIM_SLOTS = {"sgd": 0, "rmsprop": 1, "adagrad": 1, "adam": 2, "adamw": 2}
 # Each hidden unit of each row of a step keeps its pre-activation and its activation.
 ACTIVATION_COPIES = 2
@@ -161,7 +162,7 @@ def check_cost(cfg: Config, n_features: int, n_rows: int, n_outputs: int = 1) ->
     budget = memory_budget()
     itemsize = DTYPE_BYTES.get(cfg.dtype, 8)
     params = n_params(cfg, n_features, n_outputs)
-    copies = PARAM_COPIES + OPTIM_SLOTS.get(cfg.optim, 2)
+    copies = PARAM_COPIES + OPTIM_SLOTS[cfg.optim]
     need = params * itemsize * copies
     if need > budget:
         if cfg.hidden_layers == 0:
@@ -240,7 +241,7 @@ def ran_out_of_memory(
     # and ran out each time).
     rows, units = step_rows_and_units(cfg, n_rows)
     # The arrays a run holds whatever its batch: weights, gradients, the optimizer's.
-    weights = n_params(cfg, n_features, n_outputs) * (2 + OPTIM_SLOTS.get(cfg.optim, 0))
+    weights = n_params(cfg, n_features, n_outputs) * (2 + OPTIM_SLOTS[cfg.optim])
     rows_matter = cfg.hidden_layers and rows * units * ACTIVATION_COPIES > weights / 2
     if rows_matter and (cfg.batch_size == 0 or cfg.batch_size >= n_rows) and n_rows > 1:
         tries.append(f"a --batch_size below {n_rows:,} (now a step takes every training row)")
@@ -248,7 +249,7 @@ def ran_out_of_memory(
         tries.append(f"a smaller --batch_size (now {cfg.batch_size:,})")
     if cfg.dtype == "float64":
         tries.append("--dtype float32")
-    if OPTIM_SLOTS.get(cfg.optim, 0):
+    if OPTIM_SLOTS[cfg.optim]:
         tries.append(
             f"--optim sgd ({cfg.optim} keeps {OPTIM_SLOTS[cfg.optim]} more arrays per weight)"
         )

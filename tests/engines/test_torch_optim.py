@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 import torch
@@ -13,17 +11,7 @@ from mlplab.engines.backend import OptimSpec
 from mlplab.engines.numpy.optim import make_optimizer as numpy_make_optimizer
 from mlplab.engines.torch.optim import OPTIMIZERS, make_optimizer
 from mlplab.errors import EngineError
-
-
-def torch_optimizer(params: list[torch.Tensor], spec: OptimSpec) -> torch.optim.Optimizer:
-    """The reference: ``torch.optim`` with ``foreach=False`` (its single-tensor formulas)."""
-    kw: dict[str, Any] = {"lr": spec.lr, "weight_decay": spec.l2_coef, "foreach": False}
-    if spec.name in ("sgd", "rmsprop"):
-        kw["momentum"] = spec.mm
-    cls = {"sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad,
-           "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[spec.name]  # fmt: skip
-    return cls(params, **kw)
-
+from mlplab.gradcheck import torch_optimizer  # the reference, as test_numpy_optim's
 
 SHAPES = {"w": (3, 4), "b": (3,)}
 # Per-model settings: momentum off and on, weight decay off and on, different lrs.

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES
+from mlplab.config import OPTIMIZERS
 from mlplab.gradcheck import CheckResult, format_table, run_gradcheck
 
 # The module itself (the package exposes ``mlplab.gradcheck`` as the function run_gradcheck).
@@ -32,7 +33,7 @@ def test_every_component_is_checked_against_both_references():
     for part in [*parts, "residual block", "mlp multiclass"]:
         assert any(n.startswith(part) and n.endswith("vs finite diff") for n in names)
         assert any(n.startswith(part) and n.endswith("vs torch") for n in names)
-    for opt in ("sgd", "rmsprop", "adagrad", "adam", "adamw"):
+    for opt in OPTIMIZERS:
         assert any(n.startswith(f"optimizer {opt} ") for n in names)
     assert sum(n.startswith("mlp ") for n in names) >= 6
 

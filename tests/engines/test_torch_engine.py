@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mlplab.config import OPTIMIZERS
 from mlplab.engines.backend import ModelInit, OptimSpec
 from mlplab.engines.choose import make_backend
 from mlplab.engines.init import init_state, run_streams
@@ -62,7 +63,7 @@ def _idx(K: int, steps: int = STEPS) -> list[np.ndarray]:
     return [np.stack([rng.permutation(N)[:B] for _ in range(K)]) for _ in range(steps)]
 
 
-@pytest.mark.parametrize("optim", ["sgd", "rmsprop", "adagrad", "adam", "adamw"])
+@pytest.mark.parametrize("optim", OPTIMIZERS)
 @pytest.mark.parametrize("minibatch", [True, False], ids=["idx", "full"])
 def test_a_stack_of_k_trains_as_k_single_runs(optim: str, minibatch: bool) -> None:
     stack = _backend(SPEC, optim, ROWS)

@@ -372,7 +372,10 @@ def _versions() -> dict[str, Any]:
         "torch": version("torch"),
         "platform": platform.platform(),
         "cpu": _cpu_name() or platform.machine(),
-        "cpus": os.cpu_count(),
+        # Those this process may use (taskset, a container's cpuset), as a sweep counts them.
+        "cpus": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
     }
 
 

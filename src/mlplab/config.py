@@ -1131,8 +1131,8 @@ def grouped_thousands(text: Any) -> str:
     """Why ``2.000``, given for a whole number, is refused: the reason, or "" for other
     values. A dot between thousands reads as a decimal point, so 2.000 would be 2."""
     text = text.strip() if isinstance(text, str) else ""
-    if not _GROUPED.fullmatch(text):
-        return ""
+    if not _GROUPED.fullmatch(text) or not int(text.replace(".", "")):
+        return ""  # 0.000 is 0 read either way
     whole = int(text.replace(".", ""))
     as_decimal = f"{text} is {int(text.split('.')[0])}" if text.count(".") == 1 else "no number"
     return (
@@ -1247,7 +1247,7 @@ def check_path_text(v: str) -> str:
 # The options of `mlplab sweep` that are no settings of a run (its flags and sweep()'s).
 SWEEP_OPTIONS = frozenset(
     {"search", "trials", "workers", "rerun", "backend", "address", "group_size"}
-    | {"cpus_per_task", "gpus_per_task", "no_batch", "no_report", "rank_by"}
+    | {"cpus_per_task", "gpus_per_task", "no_batch", "no_report", "rank_by", "dry_run"}
 )
 
 # Arguments of the Python calls that are no settings, each with what to use in the other
@@ -1358,32 +1358,57 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
             several = f" as written; write it as {whole}"  # '1e3' is whole, in another form
         elif etype == "list_type" and isinstance(first.get("input"), str):
             # `split: 0.8 0.1 0.1` in YAML is one text; YAML's list is written in brackets.
-            words = [w.replace(",", ".") for w in first["input"].split()]
-            several = f"; write a list in brackets: {loc}: [{', '.join(words)}]"
-        elif parts := _comma_parts(first.get("input")):
-            listed = loc in Config.model_fields and "list" in str(
-                Config.model_fields[loc].annotation
+            several = (
+                f"; write a list in brackets: {loc}: [{', '.join(_list_words(first['input']))}]"
             )
-            grouped = all(p.isdigit() and len(p) == 3 for p in parts[1:])
-            if etype == "int_parsing" and grouped and parts[0].lstrip("+-").isdigit():
-                # 1,000: one thousand as English writes it, not a sweep over 1 and 0.
-                several = f"; write it without a separator: {''.join(parts)}"
-            elif len(parts) == 2 and (etype == "float_parsing" or (listed and parts[0] == "0")):
-                # 0,5 and a split's 0,8: a decimal comma ("--split 0 8" read it as two).
-                several = f"; write it with a decimal point: {'.'.join(parts)}"
-            elif listed and source != "sweep":
-                several = f"; separate the values by spaces: --{loc} {' '.join(parts)}"
-            elif source != "sweep":  # --seed 1,2
-                several = (
-                    f"; several values, separated by spaces, make a sweep: mlplab sweep "
-                    f"--{loc} {' '.join(parts)}"
-                )
+        elif source != "sweep" and (hint := comma_hint(loc, first.get("input"))):
+            several = f"; {hint}"  # a sweep's own check gives a sweep's hint
+        return f"{where}setting '{loc}': {got} is not {kinds[etype]}{several}"
         return f"{where}setting '{loc}': {got} is not {kinds[etype]}{several}"
     msg = first["msg"]
     msg = msg.removeprefix("Value error, ")
     if not first["loc"]:  # a check across settings: its message names them
         return f"{where}{msg}"
     return f"{where}setting '{loc}': {msg} (got {got})"
+
+
+def comma_hint(name: str, value: Any, in_sweep: bool = False) -> str:
+    """What a value with commas means, for a setting that refused it: ``1,000`` one
+    thousand, ``0,5`` a decimal comma, ``0.1,0.2`` several values (a sweep's axis); ""
+    where it holds no comma between numbers."""
+    parts = _comma_parts(value)
+    if not parts:
+        return ""
+    ann = str(Config.model_fields[name].annotation) if name in Config.model_fields else ""
+    listed, whole = "list" in ann, name in WHOLE_SETTINGS
+    digits = all(p.lstrip("+-").isdigit() for p in parts)
+    grouped = digits and all(len(p) == 3 for p in parts[1:])
+    joined, spaced = "".join(parts), " ".join(parts)
+    if whole and grouped and any(p.startswith("0") for p in parts[1:]):
+        # 1,000 or 2,048: one number as English groups it (no value is written 000).
+        return f"write it without a separator: {joined}"
+    decimal = ("float" in ann and not listed) or (listed and parts[0] == "0")
+    if len(parts) == 2 and digits and decimal:
+        # 0,5 for a number, and a split's 0,8: a decimal comma ("--split 0 8" read two).
+        return f"write it with a decimal point: {'.'.join(parts)}"
+    if listed and not in_sweep:
+        return f"separate the values by spaces: --{name} {spaced}"
+    several = (
+        f"a sweep takes several values separated by spaces: --{name} {spaced}"
+        if in_sweep
+        else f"several values, separated by spaces, make a sweep: mlplab sweep --{name} {spaced}"
+    )
+    # 100,200 may be two values or one hundred thousand and two hundred: both are said.
+    return several + (
+        f" (or one number, without a separator: {joined})" if whole and grouped else ""
+    )
+
+
+def _list_words(text: str) -> list[str]:
+    """A YAML list written as text (``0.8 0.1 0.1``, ``0.8, 0.1, 0.1``, ``0,8 0,1 0,1``) as
+    the numbers of the list it means."""
+    words = [w.strip(",;") for w in text.split()] if " " in text.strip() else text.split(",")
+    return [re.sub(r"^([+-]?\d+),(\d+)$", r"\1.\2", w.strip()) for w in words if w.strip()]
 
 
 def _comma_parts(value: Any) -> list[str]:

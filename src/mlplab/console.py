@@ -47,7 +47,13 @@ def interactive() -> bool:
     notebook = bool(os.environ.get("JPY_PARENT_PID"))
     # --no_progress sets MLPLAB_NO_PROGRESS, which a sweep's worker processes inherit: a
     # screen reader reads each repaint of a bar, where log lines are read once.
-    off = os.environ.get("MLPLAB_NO_PROGRESS", "") not in ("", "0")
+    off = os.environ.get("MLPLAB_NO_PROGRESS", "").strip().lower() not in (
+        "",
+        "0",
+        "false",
+        "no",
+        "off",
+    )
     dumb = os.environ.get("TERM") == "dumb"
     return tty and not (os.environ.get("CI") or notebook or off or dumb)
 

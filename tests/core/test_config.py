@@ -1502,6 +1502,7 @@ def test_a_dot_between_thousands_is_refused_for_a_whole_number(tmp_path, text):
 
 def test_other_numbers_with_a_dot_are_read_as_before(tmp_path):
     assert make_config({"epoch": "2.0", "lr": "1.000", "dp_rate": "0.125"}).epoch == 2
+    assert make_config({"seed": "0.000"}).seed == 0  # 0 read either way
     f = tmp_path / "c.yaml"
     f.write_text("data: moons\nlr: 1.000\nepoch: 20\n")
     assert load_config(f).lr == 1.0
@@ -1518,6 +1519,23 @@ def test_other_numbers_with_a_dot_are_read_as_before(tmp_path):
         (["train", "--seed", "1,2"], "make a sweep: mlplab sweep --seed 1 2"),
         (["train", "--seed", "0,1"], "make a sweep: mlplab sweep --seed 0 1"),
         (["train", "--split", "1600,400,400"], "separate the values by spaces: --split 1600 400"),
+        (
+            ["sweep", "--lr", "0.1,0.2"],
+            "; a sweep takes several values separated by spaces: --lr 0.1 0.2",
+        ),
+        (["sweep", "--lr", "0,01"], "0,01' is not a number; write it with a decimal point: 0.01\n"),
+        (
+            ["train", "--hid_dim", "64,128"],
+            "not a whole number; several values, separated by spaces, make",
+        ),
+        (
+            ["train", "--epoch", "100,200"],
+            "make a sweep: mlplab sweep --epoch 100 200 (or one number",
+        ),
+        (
+            ["sweep", "--search", "random", "--trials", "2", "--epoch", "int:1.000:3.000"],
+            "'int:1.000:3.000': a dot between thousands reads as a decimal point (1.000 is 1)",
+        ),
     ],
 )
 def test_commas_in_numbers_get_the_hint_they_mean(capsys, tmp_path, args, hint):
@@ -1527,10 +1545,10 @@ def test_commas_in_numbers_get_the_hint_they_mean(capsys, tmp_path, args, hint):
 
     assert main([*args, "--data", "moons", "--log_path", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert hint in err and err.count("\n") == 1, err
+    assert hint in err + "\n" and err.count("\n") == 1, err
 
 
-@pytest.mark.parametrize("text", ["0.8 0.1 0.1", "0,8 0,1 0,1"])
+@pytest.mark.parametrize("text", ["0.8 0.1 0.1", "0,8 0,1 0,1", "0.8, 0.1, 0.1", "'0.8,0.1,0.1'"])
 def test_a_yaml_list_written_as_text_is_shown_in_brackets(tmp_path, text):
     f = tmp_path / "c.yaml"
     f.write_text(f"data: moons\nsplit: {text}\n")

@@ -2439,6 +2439,16 @@ def test_numbers_in_other_numerals_are_named_so(tmp_path, cell):
     assert "inf" not in str(err.value) and "one 0/1 column" not in str(err.value)
 
 
+@pytest.mark.parametrize("cell", ["\u2460", "2\u00b2"])  # ①, 2²: no number's digits
+def test_signs_that_are_no_numerals_get_no_numerals_hint(tmp_path, cell):
+    f = tmp_path / "d.csv"
+    rows = "".join(f"{i},{i % 2}\n" for i in range(8))
+    f.write_text(f"x,y\n{cell},0\n{rows}", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(f))
+    assert "characters other than 0-9" not in str(err.value), err.value
+
+
 def test_the_datasets_table_has_no_padding_after_its_lines():
     """Its title was padded with spaces to the table's 140 columns: blank lines in a
     narrower terminal, and trailing spaces in a copy."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -779,3 +780,38 @@ def test_a_dry_run_says_the_sweeps_size_and_what_is_left_and_writes_nothing(
 
     assert main(["sweep", *grid, "--lr", "-1", "1", "--dry_run"]) == 2  # checked as a sweep
     assert "setting 'lr'" in capsys.readouterr().err
+
+    # A list's rows and a shard's part in their own terms, not the grid's product.
+    assert main(["sweep", *grid, "--search", "list", "--lr", "0.5", "1", "--dry_run"]) == 0
+    assert "dry run: 2 runs (a list of 2 rows)" in capsys.readouterr().out
+    assert main(["sweep", *grid, *axes, "--shard", "1/3", "--dry_run"]) == 0
+    assert "dry run: 4 runs (part 1 of 3 of a sweep of 12 runs: " in capsys.readouterr().out
+
+
+def test_a_dry_run_counts_what_another_sweep_trains_and_what_continues(tmp_path, capsys):
+    """Runs another sweep held were counted to train (the sweep leaves them), and an
+    interrupted run for all its epochs (it continues from its checkpoint)."""
+    import mlplab
+    from mlplab.runs.locks import RunLocks
+
+    log = tmp_path / "runs"
+    settings = {"data": "xor", "hid_dim": 2, "act": "tanh", "epoch": 100, "log_every": 0}
+    calls = {"n": 0}
+
+    def stop() -> bool:  # after 30 steps: an interrupted run with its checkpoint
+        calls["n"] += 1
+        return calls["n"] > 30
+
+    mlplab.train(**settings, lr=0.5, log_path=str(log), stop=stop, verbose=False, plots="none")
+    grid = ["--data", "xor", "--hid_dim", "2", "--act", "tanh", "--epoch", "100",
+            "--log_every", "0", "--log_path", str(log), "--lr", "0.5", "1", "2"]  # fmt: skip
+    result = mlplab.sweep(**settings, lr=[0.5, 1, 2], log_path=str(log), dry_run=True,
+                          verbose=False)  # fmt: skip
+    with RunLocks(log / "exp") as other:  # another sweep, training lr 2's run
+        assert other.acquire(result.spec.run_ids[2])
+        assert main(["sweep", *grid, "--dry_run"]) == 0
+    line = capsys.readouterr().out
+    assert "0 finished, 2 to train, 1" in line and "(1 continues from its checkpoint)" in line
+    assert "; 1 being trained by another process, left to it" in line
+    epochs = int(re.search(r"to train, (\d+) epochs", line)[1])
+    assert 100 < epochs < 200, line  # lr 1's 100 and what lr 0.5's run lacks

@@ -1291,8 +1291,8 @@ def _written_in_other_numerals(text: str) -> bool:
     import unicodedata
 
     def ascii_char(c: str) -> str:
-        if c.isdigit():
-            return str(unicodedata.digit(c, 0))
+        if c.isdecimal():  # a script's digits, not ① or ²
+            return str(unicodedata.decimal(c))
         return {"٫": ".", "٬": "", "−": "-", "–": "-", "—": "-", "．": ".", "－": "-"}.get(c, c)
 
     return bool(_DIGITS.fullmatch("".join(map(ascii_char, text))))

@@ -151,3 +151,16 @@ class RunLocks:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+
+
+def held_elsewhere(folder: str | Path, run_ids: list[str]) -> set[str]:
+    """The runs of ``run_ids`` that another process holds the lock of, found without
+    writing: where no sweep has made ``folder/.sweep.lock``, none; each lock taken is
+    given back at once (for ``mlplab sweep --dry_run``)."""
+    if not (Path(folder) / ".sweep.lock").is_file():
+        return set()
+    try:
+        with RunLocks(folder) as locks:
+            return {run_id for run_id in run_ids if not locks.acquire(run_id)}
+    except (OSError, ConfigError):  # a folder it may not lock in: the sweep will say so
+        return set()

@@ -36,7 +36,7 @@ from mlplab.errors import (
     short_repr,
     shorten,
 )
-from mlplab.runs.locks import RunLocks
+from mlplab.runs.locks import RunLocks, held_elsewhere
 from mlplab.sweeps.grid import (
     SweepSpec,
     build_spec,
@@ -401,6 +401,7 @@ def sweep(
             "run_dirs hold each once)",
             flush=True,
         )
+    shape = _grid_shape(spec, len(configs))
     in_shard = None
     if shard is not None:
         index, count = _shard(shard)
@@ -408,6 +409,7 @@ def sweep(
         # (a slice of the grid's order would give one part all of the first lr).
         whole, configs = len(configs), configs[index::count]
         in_shard = {run_name(c) for c in configs}
+        shape = f"part {index} of {count} of a sweep of {whole} runs: {shape}"
         if not configs:
             raise ConfigError(
                 f"--shard {shard}: the sweep has {whole} runs, so part {index} "
@@ -503,6 +505,10 @@ def sweep(
         _refuse_changed_data(configs, digests)
     pending = [c for c in configs if rerun or run_name(c) not in done]
     if dry_run:
+        if backend == "ray":
+            from mlplab.sweeps.ray_backend import import_ray
+
+            import_ray()  # installed, as the sweep would need it
         stacks = plan_groups(
             pending,
             n_workers,
@@ -521,14 +527,12 @@ def sweep(
             rerun=rerun,
             dry_run=True,
         )
-        dry.counts = _count(dry, len(pending))
+        dry.busy = sorted(held_elsewhere(folder, [run_name(c) for c in pending]))
+        dry.counts = _count(dry, len(pending) - len(dry.busy))
         if verbose:
             finished = sum(run_name(c) in done for c in configs)
-            print(
-                _dry_run_line(
-                    spec, configs, pending, finished, len(stacks), n_workers, backend, folder
-                )
-            )
+            plan = _Plan(len(stacks), n_workers, backend, folder, shape, rerun)
+            print(_dry_run_line(plan, configs, pending, finished, set(dry.busy)))
         return dry
 
     # --- train what is missing -----------------------------------------------------------
@@ -737,33 +741,66 @@ def sweep(
     return result
 
 
+@dataclass
+class _Plan:
+    """How a dry run's sweep would train: its stacks, workers, backend and folder."""
+
+    stacks: int
+    workers: int
+    backend: str
+    folder: Path
+    shape: str
+    rerun: bool
+
+
+def _grid_shape(spec: SweepSpec, n: int) -> str:
+    """A sweep's size in its own terms: axes by their values, a random search's samples,
+    a list's rows."""
+    if spec.search == "random":
+        return f"{spec.trials} random samples"
+    if spec.search == "list":
+        return f"a list of {n} rows"
+    sizes = " × ".join(f"{name} {len(v)}" for name, v in spec.axes.items() if isinstance(v, list))
+    return sizes or "one config"
+
+
 def _dry_run_line(
-    spec: SweepSpec,
-    configs: list[Config],
-    pending: list[Config],
-    finished: int,
-    stacks: int,
-    workers: int,
-    backend: str,
-    folder: Path,
+    plan: _Plan, configs: list[Config], pending: list[Config], finished: int, busy: set[str]
 ) -> str:
-    """What ``--dry_run`` prints: the sweep's size, by axis, and what is left to train."""
-    n, left = len(configs), len(pending)
-    again = " again (--rerun)" if left and finished and left == n else ""
-    sizes = " × ".join(
-        f"{name} {len(values)}" for name, values in spec.axes.items() if isinstance(values, list)
-    )
-    shape = f"{spec.trials} random samples" if spec.search == "random" else sizes or "one config"
-    epochs = sum(c.epoch for c in pending)
-    plan = (
-        f"{left} to train{again}, {epochs:,} epochs, as {stacks} stacked model"
-        f"{'' if stacks == 1 else 's'}, {_where_it_trains(workers, stacks, backend)}"
+    """What ``--dry_run`` prints: the sweep's size and what is left to train, where, and
+    what another process trains or a checkpoint continues."""
+    from mlplab.runs.record import read_result, run_dir_of, run_name
+
+    n = len(configs)
+    mine = [c for c in pending if run_name(c) not in busy]
+    epochs, continued = 0, 0
+    for c in mine:
+        record = None if plan.rerun else read_result(run_dir_of(c))
+        if record is not None and record.get("status") == "interrupted":
+            continued += 1  # it goes on from its checkpoint, for the epochs it lacks
+            epochs += max(0, c.epoch - int(record.get("epochs_run") or 0))
+        else:
+            epochs += c.epoch
+    left = len(mine)
+    again = " again (--rerun)" if left and finished and plan.rerun else ""
+    stacks = f"{plan.stacks} stacked model{'' if plan.stacks == 1 else 's'}"
+    todo = (
+        f"{left} to train{again}, {epochs:,} epochs, as {stacks}, "
+        f"{_where_it_trains(plan.workers, plan.stacks, plan.backend)}"
         if left
         else "nothing to train"
     )
+    if continued:
+        todo += (
+            " (1 continues from its checkpoint)"
+            if continued == 1
+            else f" ({continued} continue from their checkpoints)"
+        )
+    if busy:
+        todo += f"; {len(busy)} being trained by another process, left to it"
     return (
-        f"mlplab: dry run: {n} run{'' if n == 1 else 's'} ({shape}) -> {folder}/: "
-        f"{finished} finished, {plan}; nothing trained or written"
+        f"mlplab: dry run: {n} run{'' if n == 1 else 's'} ({plan.shape}) -> {plan.folder}/: "
+        f"{finished} finished, {todo}; nothing trained or written"
     )
 
 
@@ -1439,10 +1476,19 @@ class _Progress:
             # The last run's line, as text: a failed run's error may name a path with
             # brackets, which as markup stopped the bar.
             last = TextColumn("{task.fields[last]}", markup=False)
-            wide = (TextColumn("sweep"), runs, BarColumn(), percent, TimeElapsedColumn())
+            left = TimeRemainingColumn()
+            wide = (
+                TextColumn("sweep"),
+                runs,
+                BarColumn(),
+                percent,
+                TimeElapsedColumn(),
+                left,
+                last,
+            )
             # A narrow terminal keeps the runs, the share of epochs and the time left.
-            columns = (runs, percent) if narrow_terminal() else wide
-            self._bar = Progress(*columns, TimeRemainingColumn(), last, transient=True)
+            columns = (runs, percent, left) if narrow_terminal() else wide
+            self._bar = Progress(*columns, transient=True)
 
     def __enter__(self) -> _Progress:
         if self._view is not None:

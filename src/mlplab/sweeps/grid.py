@@ -39,6 +39,8 @@ from mlplab.config import (
     INT64_END,
     SWEEP_OPTIONS,
     Config,
+    comma_hint,
+    grouped_thousands,
     make_config,
     plain_value,
 )
@@ -149,6 +151,8 @@ def parse_distribution(name: str, text: Any) -> Distribution | None:
     if kind == "loguniform" and low <= 0:
         raise ConfigError(f"setting '{name}': {shown} needs LOW > 0 for a log scale")
     if kind == "int":
+        if grouped := next(filter(None, map(grouped_thousands, parts)), ""):
+            raise ConfigError(f"setting '{name}': {shown}: {grouped}")  # int:1.000:3.000
         if low != int(low) or high != int(high):
             raise ConfigError(f"setting '{name}': {shown} needs whole-number bounds")
         if not (low >= -INT64_END and high < INT64_END):
@@ -426,11 +430,16 @@ def _check_axis_values(spec: SweepSpec) -> None:
         for name, v in spec.base.items():
             if f"setting '{name}'" in str(err) and isinstance(v, str) and "," in v:
                 items = [x.strip() for x in v.strip("[]() ").split(",")]
-                hint = f"several values separated by spaces: --{name} {' '.join(items)}"
+                hint = comma_hint(name, v.strip("[]() "), in_sweep=True) or (
+                    f"a sweep takes several values separated by spaces: --{name} {' '.join(items)}"
+                )
                 if name == "hid_dims":  # [16,16] is more likely one model of two layers
                     one = f"one model of {len(items)} layers as --hid_dims {'-'.join(items)}"
-                    hint = one if len(set(items)) < len(items) else f"{one}, or {hint}"
-                raise ConfigError(f"{err}; a sweep takes {hint}") from None
+                    spaced = f"several values separated by spaces: --{name} {' '.join(items)}"
+                    hint = f"a sweep takes {one}" + (
+                        "" if len(set(items)) < len(items) else f", or {spaced}"
+                    )
+                raise ConfigError(f"{err}; {hint}") from None
         raise
     for name, values in spec.axes.items():
         for v in values:
@@ -439,6 +448,8 @@ def _check_axis_values(spec: SweepSpec) -> None:
                 try:
                     make_config({**spec.base, name: edge}, "sweep")
                 except ConfigError as err:
+                    if dist is None and (hint := comma_hint(name, v, in_sweep=True)):
+                        raise ConfigError(f"{err}; {hint}") from None  # --lr 0,01 0.1
                     if dist is None:
                         raise
                     # The user gave no such value: the distribution's bound is named.

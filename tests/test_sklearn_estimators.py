@@ -307,6 +307,15 @@ def test_multilabel_targets_are_rejected():
         MLPClassifier().fit(X, Y)
 
 
+def test_one_hot_targets_are_refused_with_the_labels_they_hold():
+    # Keras' to_categorical: one model a column (MultiOutputClassifier) was the wrong lead.
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    Y = np.eye(3)[np.arange(12) % 3]
+    with pytest.raises(ValueError, match=r"y of shape \(12, 3\) looks one-hot encoded.*"
+                       r"y\.argmax\(axis=1\)$"):  # fmt: skip
+        MLPClassifier().fit(X, Y)
+
+
 def test_scikit_learns_batch_size_auto_is_the_default_200():
     X, y = make_blobs(300, centers=3, random_state=0)
     kw = dict(hid_dim=8, epoch=3, random_state=0)

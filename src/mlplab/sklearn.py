@@ -1364,7 +1364,18 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         except ValueError as err:
             if "y should be a 1d array" not in str(err):
                 raise
-            # scikit-learn's own line does not say what to do about it.
+            # scikit-learn's own line does not say what to do about it. One-hot labels (Keras'
+            # to_categorical) are refused rather than read as classes, as scikit-learn's
+            # classifiers refuse a 2-D y: predict returns what y was, and labels of shape
+            # (n, k) would have to come back as such, which score() and cross_val_score
+            # compare with. The labels themselves are one call away.
+            Y = np.asarray(y)
+            if _one_hot_rows(Y):
+                raise ValueError(
+                    f"{type(self).__name__} takes one label per sample; y of shape {Y.shape} "
+                    "looks one-hot encoded (one 1 a row, as Keras' to_categorical writes): "
+                    "pass the labels, y.argmax(axis=1)"
+                ) from None
             raise ValueError(
                 f"{type(self).__name__} takes one label per sample; y of shape "
                 f"{np.asarray(y).shape} is multilabel or multi-output, which it does not "
@@ -1801,6 +1812,13 @@ def _new_backend(engine: str, spec: ModelSpec, init: ModelInit, cfg: Config) -> 
 
 def _diverged(est: BaseEstimator, message: str) -> str:
     return f"{type(est).__name__}: {_in_python(message)}"
+
+
+def _one_hot_rows(Y: np.ndarray) -> bool:
+    """Whether ``Y`` is one-hot labels: 2-D, of 0 and 1, with one 1 in each row."""
+    if Y.ndim != 2 or Y.shape[1] < 2 or Y.dtype.kind not in "biuf":
+        return False
+    return bool(np.isin(Y, (0, 1)).all() and (Y.sum(axis=1) == 1).all())
 
 
 def _plain_ints(values: Any) -> list[Any]:

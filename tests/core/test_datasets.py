@@ -145,6 +145,40 @@ def test_parquet_and_npz_multi_target(tmp_path):
     assert d.target_names == ["logp", "tpsa"] and d.feature_names == ["a", "b", "c"]
 
 
+def test_one_hot_labels_are_read_as_classes(tmp_path):
+    # Keras' to_categorical: a 0/1 column a class, one 1 a row. It was a regression of
+    # three numbers, with a note a column that led to a model a class.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    labels = np.arange(90) % 3
+    np.savez(tmp_path / "oh.npz", X=X, y=np.eye(3)[labels])
+    d = load_dataset(str(tmp_path / "oh.npz"))
+    assert d.task == "multiclass" and d.class_names == ["0", "1", "2"]
+    assert d.target_names == ["y0", "y1", "y2"]
+    assert any("one-hot labels" in n and "y.argmax(axis=1)" in n for n in d.notes)
+    assert not any("give it alone" in n for n in d.notes)
+    y = np.concatenate([d.y_train, d.y_val, d.y_test])
+    X_all = np.concatenate([d.X_train, d.X_val, d.X_test])
+    rows = {tuple(r): k for r, k in zip(X, labels, strict=True)}
+    assert [rows[tuple(r)] for r in X_all] == y.tolist()  # the column of each row's 1
+    np.savez(tmp_path / "oh2.npz", X=X, y=np.eye(2)[labels % 2].astype(bool))
+    assert load_dataset(str(tmp_path / "oh2.npz")).task == "binary"
+    # Said explicitly, a regression stays one.
+    d = load_dataset(str(tmp_path / "oh.npz"), task="regression")
+    assert d.task == "regression" and d.n_outputs == 3
+    # A file's columns name the classes.
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    for k, name in enumerate(["cat", "dog", "bird"]):
+        df[name] = (labels == k).astype(int)
+    df.to_csv(tmp_path / "oh.csv", index=False)
+    d = load_dataset(str(tmp_path / "oh.csv"), target=["cat", "dog", "bird"])
+    assert d.task == "multiclass" and d.class_names == ["bird", "cat", "dog"]
+    assert d.target_names == ["cat", "dog", "bird"]
+    # Rows of two 1s (several labels each) are no one-hot labels.
+    np.savez(tmp_path / "multi.npz", X=X, y=np.eye(3)[labels] + np.eye(3)[(labels + 1) % 3])
+    assert load_dataset(str(tmp_path / "multi.npz")).task == "regression"
+
+
 def test_standardize_uses_training_statistics():
     d = load_dataset("diabetes", standardize=True)
     np.testing.assert_allclose(d.X_train.mean(axis=0), 0, atol=1e-9)

@@ -713,7 +713,13 @@ def _from_file(
             f"data file {path!r}: target column {col!r} has missing values in data row "
             f"{gaps[0] + 1} ({len(gaps)} in all); drop those rows or fill them first"
         )
-    kind = _infer_task(ycols, task)
+    one_hot = task != "regression" and _one_hot(ycols)
+    if one_hot:
+        # Keras' to_categorical: a 0/1 column a class and one 1 a row. Fit as numbers, it
+        # was a regression scored by MAE, and the note of each 0/1 column led to a model
+        # a class; read as the class each row names, it is the classification meant.
+        ycols = _one_hot_labels(ycols, path)
+    kind = "classification" if one_hot else _infer_task(ycols, task)
     if kind == "regression":
         nonnum = [
             t
@@ -773,13 +779,13 @@ def _from_file(
         ds.notes += _many_whole_numbers_note(ycols, task)
         ds.notes += _target_outlier_notes(y, targets)
         return ds
-    if len(targets) > 1:
+    if len(targets) > 1 and not one_hot:
         raise DataError(
             f"data file {path!r}: several target columns {targets} must all be numeric (regression); "
             "classification takes one target column"
         )
-    col = ycols[targets[0]]
-    if task == "auto":
+    col = ycols[ycols.columns[0]]
+    if task == "auto" and not one_hot:
         _check_stray_text(col, path, targets[0])
         # With --task classification the user has said that '-' or '?' is a class (as in
         # tables labelled + and -); guessed, such a label is far more often a missing value.
@@ -793,7 +799,7 @@ def _from_file(
             )
     if _whole_floats(col):
         col = col.astype(np.int64)  # the classes 0 and 1, not 0.0 and 1.0
-    if (codes := _zero_padded(path, targets[0], col)) is not None:
+    if not one_hot and (codes := _zero_padded(path, targets[0], col)) is not None:
         col = codes
     # pandas' nullable "boolean" is numeric to is_numeric_dtype: True/False all the same.
     numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
@@ -841,7 +847,9 @@ def _from_file(
     ds.notes += _constant_notes(df, feats)
     ds.notes += _outlier_notes(X, feats)
     ds.notes += _case_notes(names) or _rare_class_notes(names, np.bincount(y))
-    if task == "auto" and numeric and len(classes) > 2:
+    if one_hot:
+        ds.notes.append(_one_hot_note(targets, names, path))
+    elif task == "auto" and numeric and len(classes) > 2:
         # Counts (0..12) or a rating read as classes train as classes with no word of why.
         ds.notes.append(
             f"target column {targets[0]!r} holds {len(classes)} whole numbers ({names[0]} to "
@@ -944,6 +952,54 @@ def _target_notes(given: list[str] | None, targets: list[str], feats: list[str])
         f"the target is the last column, {targets[0]!r}, for want of --target; if it is "
         f"{named[0]!r}, say so: {shell_flag('--target', named[0])}"
     ]
+
+
+def _one_hot(ycols) -> bool:  # ycols: pandas.DataFrame
+    """Whether target columns are one-hot labels: two or more columns of 0 and 1 (numbers
+    or booleans), with exactly one 1 in each row."""
+    import pandas as pd
+
+    if ycols.shape[1] < 2:
+        return False
+    if not all(
+        pd.api.types.is_bool_dtype(ycols[t]) or pd.api.types.is_numeric_dtype(ycols[t])
+        for t in ycols.columns
+    ):
+        return False
+    values = ycols.to_numpy(dtype=np.float64)
+    return bool(np.isin(values, (0.0, 1.0)).all() and (values.sum(axis=1) == 1).all())
+
+
+def _one_hot_labels(ycols, path: str):  # -> pandas.DataFrame of one column
+    """The class each row of one-hot columns names: the column's index in an NPZ file's
+    ``y`` (``y.argmax(axis=1)``), else the column's name."""
+    import pandas as pd
+
+    hot = ycols.to_numpy(dtype=np.float64).argmax(axis=1)
+    if path.lower().endswith(".npz"):
+        labels = pd.Series(hot.astype(np.int64), index=ycols.index)
+    else:
+        names = np.asarray([str(c) for c in ycols.columns], dtype=object)
+        labels = pd.Series(names[hot], index=ycols.index, dtype=object)
+    return pd.DataFrame({"class": labels})
+
+
+def _one_hot_note(targets: list[str], names: list[str], path: str) -> str:
+    shown = ", ".join(map(repr, targets[:3])) + (
+        f" and {len(targets) - 3} more" if len(targets) > 3 else ""
+    )
+    npz = path.lower().endswith(".npz")
+    what = (
+        "the index of the column of its 1 (y.argmax(axis=1))"
+        if npz
+        else "the name of the column of its 1"
+    )
+    classes = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    return (
+        f"target columns {shown} hold one 1 a row (one-hot labels, as Keras' to_categorical "
+        f"writes them), read as {len(names)} classes ({classes}): a row's class is {what}; "
+        "to fit them as numbers instead, --task regression"
+    )
 
 
 def _two_values(col) -> str:  # col: pandas.Series

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mlplab.console import terminal_text
-from mlplab.data.dataset import names_of, not_numeric, shell_flag
+from mlplab.data.dataset import data_row, names_of, not_numeric, shell_flag
 from mlplab.data.files import names_as_written, read_npz_features, read_table
 from mlplab.data.registry import BUILTIN
 from mlplab.errors import CheckpointError, ConfigError, DataError, other_case
@@ -145,17 +145,17 @@ def predictions(
         r, c, kind = bad
         cells = int((~np.isfinite(X)).sum())
         where = (
-            f"feature column {ds.feature_names[c]!r} has {kind} in data row {r + 1}"
+            f"feature column {ds.feature_names[c]!r} has {kind} in {data_row(data, r)}"
             if cells == 1
             else f"{cells} cells of the feature columns hold no number: "
-            + _non_finite_counts(X, ds.feature_names)
+            + _non_finite_counts(X, ds.feature_names, npz=data.lower().endswith(".npz"))
         )
         raise DataError(
             f"data file {data!r}: {where}; every row to predict needs a number in each "
             "feature column"
         )
     outputs = run.predict(X)  # the run's standardization: the checkpoint's own (load_run)
-    far = _far_rows_note(X, ds)
+    far = _far_rows_note(X, ds, data)
     if far and not quiet:
         print(f"mlplab: note: {shown}: {far}", file=sys.stderr)
     new = _new_categories([c for c in unused if c not in ds.target_names], ds.feature_names)
@@ -194,13 +194,21 @@ def predictions(
     return pd.concat([kept.reset_index(drop=True), out], axis=1)
 
 
-def _non_finite_counts(X: np.ndarray, names: list[str], most: int = 5) -> str:
+def _non_finite_counts(X: np.ndarray, names: list[str], most: int = 5, npz: bool = False) -> str:
     """How many NaN and inf cells each feature column of ``X`` has, and in which data rows
     (the first three), for the first ``most`` such columns: one line to fix them all by,
-    where the first cell alone was named, one round at a time."""
+    where the first cell alone was named, one round at a time. An NPZ file's rows are
+    NumPy's indices (``rows X[2], X[7]``), a table's counted from 1."""
 
     def rows(found: np.ndarray) -> str:
-        shown = ", ".join(str(int(r) + 1) for r in found[:3]) + (", ..." if len(found) > 3 else "")
+        more = ", ..." if len(found) > 3 else ""
+        if npz:
+            return (
+                f"row{'s' if len(found) > 1 else ''} "
+                + ", ".join(f"X[{int(r)}]" for r in found[:3])
+                + more
+            )
+        shown = ", ".join(str(int(r) + 1) for r in found[:3]) + more
         return f"data row{'s' if len(found) > 1 else ''} {shown}"
 
     parts, first = [], True
@@ -227,7 +235,7 @@ def _non_finite_counts(X: np.ndarray, names: list[str], most: int = 5) -> str:
 FAR_SPREADS = 100.0
 
 
-def _far_rows_note(X: np.ndarray, ds) -> str | None:  # ds: Dataset
+def _far_rows_note(X: np.ndarray, ds, data: str = "") -> str | None:  # ds: Dataset
     """The rows with a feature :data:`FAR_SPREADS` training spreads or more from its
     training mean, by the checkpoint's standardization (a run trained without one keeps no
     spread to measure by). A 0 or a 1 of a column of mean between them is none: a rare
@@ -246,7 +254,7 @@ def _far_rows_note(X: np.ndarray, ds) -> str | None:  # ds: Dataset
     c = int(np.argmax(spreads[r]))
     return (
         f"{len(rows)} of {len(X)} rows have a value {FAR_SPREADS:g} or more training spreads "
-        f"from the training mean (data row {r + 1}: {ds.feature_names[c]!r} is {X[r, c]:.6g}, "
+        f"from the training mean ({data_row(data, r)}: {ds.feature_names[c]!r} is {X[r, c]:.6g}, "
         f"{spreads[r, c]:.3g} spreads out), far past the values the model trained on: its "
         "outputs for them are a guess, however sure they look"
     )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlplab.config import Config
+from mlplab.config import Config, plain_value
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import Backend
 from mlplab.engines.spec import ModelSpec
@@ -165,10 +165,12 @@ class TrainedModel:
                 f"X is a path ({str(X)!r}); predict takes rows of numbers: read the file "
                 "first (pandas.read_csv), or use `mlplab predict RUN_DIR --data FILE`"
             )
+        index = None  # a DataFrame's: its rows are named by their index label
         try:
             if hasattr(X, "detach") and hasattr(X, "cpu"):  # a torch tensor, grad or GPU
                 X = X.detach().cpu()
             if type(X).__module__.partition(".")[0] == "pandas":  # pd.NA is NaN, named below
+                index = getattr(X, "index", None)
                 X = X.to_numpy(dtype=np.float64, na_value=np.nan)
             X = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError) as err:
@@ -182,8 +184,11 @@ class TrainedModel:
         bad = first_non_finite(X)
         if bad is not None:  # worded as `mlplab predict` words it for a file
             r, c, kind = bad
+            # Where the user looks for it: X.loc[label] of a DataFrame, X[r] of an array
+            # (counted from 1, it pointed at the row after).
+            row = f"X.loc[{plain_value(index[r])!r}]" if index is not None else f"X[{r}]"
             raise DataError(
-                f"X: feature column {names[c]!r} has {kind} in row {r + 1}; every row to "
+                f"X: feature column {names[c]!r} has {kind} in row {row}; every row to "
                 "predict needs a number in each feature column"
             )
         return X

@@ -179,6 +179,29 @@ def test_one_hot_labels_are_read_as_classes(tmp_path):
     assert load_dataset(str(tmp_path / "multi.npz")).task == "regression"
 
 
+def test_an_npz_files_rows_are_named_by_numpys_index(tmp_path):
+    # Counted from 1 as a table's data rows, "data row 3" sent its user to X[3], the row
+    # after the one at fault.
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = np.arange(60) % 2
+    Xn = X.copy()
+    Xn[2, 1] = np.nan
+    np.savez(tmp_path / "nan.npz", X=Xn, y=y)
+    with pytest.raises(
+        DataError, match=r"feature column 'x1' has NaN \(a missing value\) in row X\[2\]"
+    ):
+        load_dataset(str(tmp_path / "nan.npz"))
+    yn = np.arange(60.0)
+    yn[4] = np.inf
+    np.savez(tmp_path / "inf.npz", X=X, y=yn)
+    with pytest.raises(DataError, match=r"target column 'y' has .* in row y\[4\]; clean it"):
+        load_dataset(str(tmp_path / "inf.npz"))
+    # A table's rows keep their count from 1, the header none.
+    pd.DataFrame(Xn, columns=["a", "b", "c"]).assign(y=y).to_csv(tmp_path / "nan.csv", index=False)
+    with pytest.raises(DataError, match=r"'b' has NaN \(a missing value\) in data row 3;"):
+        load_dataset(str(tmp_path / "nan.csv"))
+
+
 def test_standardize_uses_training_statistics():
     d = load_dataset("diabetes", standardize=True)
     np.testing.assert_allclose(d.X_train.mean(axis=0), 0, atol=1e-9)

@@ -323,6 +323,21 @@ def test_an_npz_file_gives_its_columns_by_position(run_cli, tmp_path):
     proc = run_cli("predict", res.run_dir, "--data", tmp_path / "cube.npz")
     assert_one_line_error(proc, "(got (3, 2, 2)); rows of arrays are flattened first: "
                           "X.reshape(len(X), -1)")  # fmt: skip
+    # Its rows by NumPy's index, where its user finds them (counted from 1, X[2] was "row 3").
+    from mlplab.errors import DataError
+    from mlplab.predict import predictions
+
+    gaps = X.copy()
+    gaps[1, 1] = np.nan
+    np.savez(tmp_path / "nan.npz", X=gaps)
+    with pytest.raises(DataError, match=r"'x2' has NaN \(a missing value\) in row X\[1\];"):
+        predictions(res.run_dir, str(tmp_path / "nan.npz"), quiet=True)
+    gaps[2, 0] = np.inf
+    np.savez(tmp_path / "nans.npz", X=gaps)
+    with pytest.raises(
+        DataError, match=r"'x1' 1 inf \(row X\[2\]\), 'x2' 1 NaN \(missing value; row X\[1\]\)"
+    ):
+        predictions(res.run_dir, str(tmp_path / "nans.npz"), quiet=True)
 
 
 def test_new_rows_in_a_file_that_is_no_npz_archive_are_one_line(iris_run, run_cli, tmp_path):
@@ -804,10 +819,17 @@ def test_python_predict_names_what_is_wrong_with_its_rows(iris_run, tmp_path):
         rows = raw[:3].copy()
         rows[1, 0] = value
         for call in (res.predict, res.predict_labels):
+            # Python's index, where the user finds the row (counted from 1, it was "row 2").
             with pytest.raises(
-                DataError, match=rf"column '{re.escape(first)}' has {re.escape(kind)} in row 2;"
+                DataError,
+                match=rf"column '{re.escape(first)}' has {re.escape(kind)} in row X\[1\];",
             ):
                 call(rows)
+    # A DataFrame's row by its index label.
+    frame = pd.DataFrame(raw[:3], columns=res.dataset.feature_names, index=[100, 101, 102])
+    frame.iloc[1, 0] = np.nan
+    with pytest.raises(DataError, match=r"has NaN \(a missing value\) in row X\.loc\[101\];"):
+        res.predict(frame)
     with pytest.raises(DataError, match=r"X is a path \('new.csv'\); predict takes rows"):
         res.predict("new.csv")
     with pytest.raises(DataError, match="X must hold numbers, \\[rows, 4\\] \\(could not convert"):
@@ -998,7 +1020,7 @@ NAN_X[6, 1] = np.nan
          "y_train of a regression dataset is float [N, 1] (a column per target name)"),
         ({"class_names": None}, "class_names (2; got None)"),
         ({"class_names": ("a", "a")}, "class_names names one twice"),
-        ({"X": NAN_X}, "X_train has NaN or inf (row 6)"),
+        ({"X": NAN_X}, "X_train has NaN or inf in row X_train[6]"),
         ({"X": np.full((20, 2), "1.5")}, "X_train holds <U3 values; it takes numbers"),
         ({"X": torch.zeros(20, 2)}, "X_train is a torch.Tensor; a Dataset holds NumPy arrays"),
         ({"label_kind": "number", "class_names": ("a", "b")}, "'number' does not fit ['a', 'b']"),
@@ -1217,7 +1239,7 @@ def test_predict_takes_tensors_with_grad_and_names_pandas_missing_values(tmp_pat
     np.testing.assert_array_equal(run.predict_labels(frame), want)
     frame.loc[1, "x1"] = pd.NA
     with pytest.raises(DataError, match=r"X: feature column 'x1' has NaN \(a missing value\) "
-                       "in row 2"):  # fmt: skip
+                       r"in row X\.loc\[1\]"):  # fmt: skip
         run.predict_labels(frame)
 
     # A frame of another library (polars: to_numpy() takes none of pandas' arguments)

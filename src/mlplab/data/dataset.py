@@ -265,7 +265,9 @@ def check_dataset(ds: Dataset) -> None:
                 raise DataError(f"dataset: {name} holds {a.dtype} values; it takes numbers")
             if not np.isfinite(a).all():
                 row = int(np.argwhere(~np.isfinite(a))[0][0])
-                raise DataError(f"dataset: {name} has NaN or inf (row {row}); clean it first")
+                raise DataError(
+                    f"dataset: {name} has NaN or inf in row {name}[{row}]; clean it first"
+                )
         weights = (ds.weights or {}).get(split)
         if ds.weights is not None and (weights is None or np.shape(weights) != (len(X),)):
             raise DataError(
@@ -307,6 +309,22 @@ def classes_missing(ds: Dataset, split: str = "train") -> list[str]:
         return []
     seen = set(np.unique(y.reshape(len(y), -1)[:, 0]).astype(int).tolist())
     return [name for i, name in enumerate(ds.class_names) if i not in seen]
+
+
+def data_row(path: str, r: int, array: str = "X") -> str:
+    """Row ``r`` (from 0) of a data file, as its user finds it: a table's by its count
+    among the data rows, the header none (``data row 3``, the file's line 4); an NPZ
+    file's by NumPy's index into the array it saved (``row X[2]``, ``row y[2]``), which
+    counted from 1 had pointed at the row after."""
+    if str(path).lower().endswith(".npz"):
+        return f"row {array}[{r}]"
+    return f"data row {r + 1}"
+
+
+def _array_of(name: object) -> str:
+    """The NPZ array a column came from: ``y``, ``y0``, ... are ``y``'s, the rest ``X``'s."""
+    text = str(name)
+    return "y" if text == "y" or (text[:1] == "y" and text[1:].isdigit()) else "X"
 
 
 def shell_flag(option: str, name: object) -> str:
@@ -695,7 +713,7 @@ def _from_file(
             else _mostly_missing_cure(feats[c], int(np.isnan(X[:, c]).sum()), len(X))
         )
         raise DataError(
-            f"data file {path!r}: feature column {feats[c]!r} has {kind} in data row {r + 1}"
+            f"data file {path!r}: feature column {feats[c]!r} has {kind} in {data_row(path, r)}"
             f"{whole}; {cure}"
         )
     if len(df) < 3:
@@ -710,8 +728,9 @@ def _from_file(
         col = next(t for t in targets if ycols[t].isna().any())
         gaps = np.flatnonzero(ycols[col].isna().to_numpy())
         raise DataError(
-            f"data file {path!r}: target column {col!r} has missing values in data row "
-            f"{gaps[0] + 1} ({len(gaps)} in all); drop those rows or fill them first"
+            f"data file {path!r}: target column {col!r} has missing values in "
+            f"{data_row(path, gaps[0], 'y')} ({len(gaps)} in all); drop those rows or fill "
+            "them first"
         )
     one_hot = task != "regression" and _one_hot(ycols)
     if one_hot:
@@ -736,7 +755,7 @@ def _from_file(
             r, c = np.argwhere(~np.isfinite(y))[0]
             raise DataError(
                 f"data file {path!r}: target column {targets[c]!r} has {INF_OR_TOO_LARGE} "
-                f"in data row {r + 1}; clean it or drop that row first"
+                f"in {data_row(path, r, 'y')}; clean it or drop that row first"
             )
         if len(targets) == 1 and (y == y[0, 0]).all():  # as a class target of one value is
             raise DataError(
@@ -749,7 +768,7 @@ def _from_file(
         ds.notes += repeated_rows_notes(ds)
         ds.notes += numbered_names_note([str(c) for c in df.columns])
         ds.notes += _constant_notes(df, feats)
-        ds.notes += _outlier_notes(X, feats)
+        ds.notes += _outlier_notes(X, feats, path)
         # A target of one value has an R² of 0 (nothing to explain), which the run's R²,
         # the mean over its targets, takes in without a word.
         ds.notes += [
@@ -777,7 +796,7 @@ def _from_file(
                 "two classes take --task classification"
             )
         ds.notes += _many_whole_numbers_note(ycols, task)
-        ds.notes += _target_outlier_notes(y, targets)
+        ds.notes += _target_outlier_notes(y, targets, path)
         return ds
     if len(targets) > 1 and not one_hot:
         raise DataError(
@@ -794,7 +813,7 @@ def _from_file(
             mark = str(col.iloc[marked[0]])
             raise DataError(
                 f"data file {path!r}: target column {targets[0]!r} has a missing value "
-                f"({mark!r} in data row {marked[0] + 1}); fix or drop such rows, or, if "
+                f"({mark!r} in {data_row(path, marked[0], 'y')}); fix or drop such rows, or, if "
                 f"{mark.strip()!r} is a class, say so with --task classification"
             )
     if _whole_floats(col):
@@ -845,7 +864,7 @@ def _from_file(
     ds.notes += repeated_rows_notes(ds)
     ds.notes += numbered_names_note([str(c) for c in df.columns])
     ds.notes += _constant_notes(df, feats)
-    ds.notes += _outlier_notes(X, feats)
+    ds.notes += _outlier_notes(X, feats, path)
     ds.notes += _case_notes(names) or _rare_class_notes(names, np.bincount(y))
     if one_hot:
         ds.notes.append(_one_hot_note(targets, names, path))
@@ -1108,7 +1127,7 @@ OUTLIER_SPREADS = 1e3
 _OUTLIER_BLOCK_CELLS = 1 << 22
 
 
-def _outlier_notes(X: np.ndarray, feats: list[str]) -> list[str]:
+def _outlier_notes(X: np.ndarray, feats: list[str], path: str = "") -> list[str]:
     """A feature with a value far beyond all its others (1e300 among values near 0):
     standardized, the others all land near one point (about -0.06) and the column tells
     the model almost nothing, without a word (test accuracy 0.53 where 1.0 without it)."""
@@ -1119,8 +1138,8 @@ def _outlier_notes(X: np.ndarray, feats: list[str]) -> list[str]:
         for j, row, median, spread, times, count in _far_values(part):
             more = f" (and {count - 1} more value{'s' if count > 2 else ''} that far)"
             notes.append(
-                f"feature column {feats[start + j]!r} has {part[row, j]:.6g} in data row "
-                f"{row + 1}, {_times(times)} its values' usual spread ({spread:.3g}) from "
+                f"feature column {feats[start + j]!r} has {part[row, j]:.6g} in "
+                f"{data_row(path, row)}, {_times(times)} its values' usual spread ({spread:.3g}) from "
                 f"their median ({median:.6g}){more if count > 1 else ''}: in the training "
                 "rows, standardized, its other values all lie near one point and tell the "
                 "model little (in the rows it is tested on, a value far past any it trained "
@@ -1142,7 +1161,7 @@ def _times(times: float) -> str:
 TARGET_OUTLIER_SPREADS = 10.0
 
 
-def _target_outlier_notes(y: np.ndarray, targets: list[str]) -> list[str]:
+def _target_outlier_notes(y: np.ndarray, targets: list[str], path: str = "") -> list[str]:
     """A regression target with values far out (a typo, or a long tail): the loss squares
     them, and fits the other rows worse to reach them."""
     notes = []
@@ -1155,7 +1174,7 @@ def _target_outlier_notes(y: np.ndarray, targets: list[str]) -> list[str]:
             else ""
         )
         notes.append(
-            f"target column {targets[j]!r} has {y[row, j]:.6g} in data row {row + 1}, "
+            f"target column {targets[j]!r} has {y[row, j]:.6g} in {data_row(path, row, 'y')}, "
             f"{_times(times)} its values' usual spread ({spread:.3g}) from their median "
             f"({median:.6g}){more}: the loss (mean squared error) weighs such rows as many "
             f"ordinary ones; if a value is a mistake, drop its row{tail}"
@@ -1417,7 +1436,7 @@ def not_numeric(
     example = bad.iloc[0] if len(bad) else col.dropna().iloc[0]
     # By position, not by index label: the index need not count rows.
     row = int(np.flatnonzero(mask)[0]) + 1 if len(bad) else None
-    at = f" in data row {row}" if row is not None else ""
+    at = f" in {data_row(path, row - 1, _array_of(name))}" if row is not None else ""
     text = str(example).strip()
     # pandas reads nan and NaN as missing, but not NAN or Nan: the same mark. (Not 'none'
     # or 'na', which may be a category's name: symptoms none, region NA.)
@@ -1686,7 +1705,7 @@ def _check_stray_text(col, path: str, name: str) -> None:
         row = int(np.flatnonzero(numbers.isna().to_numpy())[0])
         raise DataError(
             f"data file {path!r}: target column {name!r} holds numbers but also "
-            f"{str(col.iloc[row])!r} (data row {row + 1}); fix or drop such rows, or pass "
+            f"{str(col.iloc[row])!r} ({data_row(path, row, 'y')}); fix or drop such rows, or pass "
             "--task classification if its values are labels"
         )
 

@@ -336,7 +336,7 @@ def test_alpha_is_named_with_its_conversion_not_as_the_same_setting():
         MLPClassifier(alpha=1.0)
 
 
-def test_curves_and_early_stopping():
+def test_curves_and_early_stopping(tmp_path):
     X, y = make_blobs(300, centers=3, random_state=0)
     clf = MLPClassifier(
         hid_dim=16, lr=0.01, epoch=40, validate_every=5, patience=0, random_state=0
@@ -360,6 +360,18 @@ def test_curves_and_early_stopping():
     assert stopped.n_iter_ < 500
     assert len(stopped.loss_curve_) == stopped.n_iter_
     assert len(stopped.validation_scores_) == stopped.n_iter_
+    # The loss that patience watched: lowest at best_epoch_, and not lower in the
+    # `patience` validations after it (Keras' history.history["val_loss"]).
+    losses = stopped.validation_loss_curve_
+    assert len(losses) == stopped.n_iter_ and stopped.n_iter_ - stopped.best_epoch_ == 3
+    assert losses[stopped.best_epoch_ - 1] <= min(losses) + stopped.min_delta
+    # Saved and loaded with the model.
+    stopped.save(tmp_path / "clf.safetensors")
+    assert MLPClassifier.load(tmp_path / "clf.safetensors").validation_loss_curve_ == losses
+    # partial_fit, which validates nothing, has none.
+    assert (
+        MLPClassifier(epoch=1).partial_fit(X, y, classes=[0, 1, 2]).validation_loss_curve_ is None
+    )
 
 
 def test_random_state_makes_fits_repeatable():

@@ -291,6 +291,13 @@ _ATTRIBUTES_DOC = """\
         The score of the same minibatches at the same epochs: accuracy for the
         classifier, negative mean absolute error (averaged over targets) for the
         regressor; the run record's ``train_accs``/``train_maes`` curve.
+    validation_loss_curve_ : list of float or None
+        The validation loss at each validation (the same epochs as ``loss_curve_``), in
+        eval mode: the loss that ``patience`` watches, and the run record's ``val_losses``
+        (Keras' ``history.history["val_loss"]``). On the held-out rows
+        (``validation_fraction``), else on the training rows; ``best_epoch_`` is where
+        it was lowest. None for a model that :meth:`partial_fit` started, which validates
+        nothing; :meth:`partial_fit` after :meth:`fit` leaves it as fit made it.
     n_iter_ : int
         Epochs trained, fewer than ``epoch`` when ``patience`` stopped the run; each
         :meth:`partial_fit` adds one.
@@ -635,6 +642,10 @@ class _MLPBase(BaseEstimator):
         self.n_outputs_ = result.spec.out_dim
         self.loss_curve_ = [float(v) for v in result.curves["train_losses"]]
         self.train_scores_ = self._scores(result.curves, "train")
+        # What patience stopped on: "why did it stop at epoch 40?" had no answer in memory.
+        self.validation_loss_curve_: list[float] | None = [
+            float(v) for v in result.curves["val_losses"]
+        ]
         # Scores on rows the model never trained on, or none (as scikit-learn's without
         # early_stopping): with validation_fraction=0 the "val" split is the training rows.
         held_out = self.validation_fraction > 0
@@ -754,7 +765,7 @@ class _MLPBase(BaseEstimator):
             self.engine_ = engine
             self.n_outputs_ = spec.out_dim
             self.loss_curve_, self.train_scores_ = [], []
-            self.validation_scores_ = None
+            self.validation_scores_ = self.validation_loss_curve_ = None
             self.n_iter_, self.t_ = 0, 0
             self.run_dir_ = None
             self.best_epoch_, self.best_loss_, self.best_validation_score_ = 0, None, None
@@ -994,6 +1005,7 @@ class _MLPBase(BaseEstimator):
             "loss_curve_": self.loss_curve_,
             "train_scores_": self.train_scores_,
             "validation_scores_": self.validation_scores_,
+            "validation_loss_curve_": self.validation_loss_curve_,
             "n_iter_": self.n_iter_,
             "t_": self.t_,
             "best_epoch_": self.best_epoch_,
@@ -1015,6 +1027,8 @@ class _MLPBase(BaseEstimator):
         self.train_scores_ = [float(v) for v in fitted.get("train_scores_", [])]
         scores = fitted["validation_scores_"]
         self.validation_scores_ = None if scores is None else [float(v) for v in scores]
+        losses = fitted.get("validation_loss_curve_")  # files saved before it was kept: None
+        self.validation_loss_curve_ = None if losses is None else [float(v) for v in losses]
         self.n_iter_ = int(fitted["n_iter_"])
         self.t_ = int(fitted.get("t_", 0))  # files saved before t_ was kept: unknown, 0
         self.best_epoch_ = int(fitted.get("best_epoch_", self.n_iter_))  # older files: the last

@@ -200,7 +200,7 @@ def test_a_parameter_of_another_name_is_named_by_the_public_class(cls, name, our
     """scikit-learn's own MLP parameters are what a user tries first: the error names the
     estimator (not a private base class) and mlplab's name for what they set."""
     with pytest.raises(TypeError) as info:
-        cls(**{name: 1})
+        cls(**{name: "constant" if name == "learning_rate" else 1})
     msg = str(info.value)
     assert msg.startswith(f"{cls.__name__}() got an unexpected keyword argument {name!r}")
     assert "_MLPBase" not in msg and ours in msg and "\n" not in msg
@@ -210,8 +210,14 @@ def test_a_parameter_of_another_name_is_named_by_the_public_class(cls, name, our
 
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 @pytest.mark.parametrize(
-    ("name", "ours"), [("hidden_size", "hid_dim"), ("num_epochs", "epoch"), ("lrr", "lr")]
-)
+    ("name", "ours"),
+    [
+        ("hidden_size", "hid_dim"), ("num_epochs", "epoch"), ("lrr", "lr"),
+        # Keras' and PyTorch's: seed had no hint, units was "did you mean 'init'", and a
+        # number as learning_rate was named as scikit-learn's schedule.
+        ("seed", "random_state"), ("units", "hid_dim"), ("learning_rate", "lr"),
+    ],
+)  # fmt: skip
 def test_pytorchs_names_and_near_misses_get_the_configs_hint(cls, name, ours):
     """`hidden_size=8` (PyTorch's name) got no hint, where the config's hint has one."""
     with pytest.raises(TypeError) as info:

@@ -114,6 +114,8 @@ OTHER_NAMES = {
     "regularization": "l2_coef",
     "regularization_rate": "l2_coef",
     "l1": "l1_coef",
+    # Keras' Dense(units=16): the width, where difflib led to 'init'.
+    "units": "hid_dim",
 }
 FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
 # No setting: the task chooses the loss. (`--loss huber` was asked if it meant --plots.)
@@ -141,6 +143,19 @@ CALL_OTHER_NAMES = {
     "quiet": "verbose",
     "verbosity": "verbose",
     "early_stopping": "patience",
+}
+# Keras' fit() arguments, in a Python call: what mlplab does instead (a whole hint, not a
+# name: some have no setting of their own).
+CALL_INSTEAD = {
+    "validation_split": "Keras' validation_split: here split, the shares of train, val and "
+    "test rows, e.g. split=[0.7, 0.15, 0.15]",
+    "shuffle": "Keras' shuffle: mlplab shuffles the training rows every epoch, in an order "
+    "that seed draws",
+    "restore_best_weights": "Keras' restore_best_weights: train() returns the last model and "
+    "keeps the one of the lowest validation loss as checkpoints/best.safetensors, which "
+    "mlplab.load_run(result.run_dir, which='best') loads",
+    "monitor": "Keras' monitor: patience and the best checkpoint watch the validation loss; "
+    "early_stop=lambda v: ... stops the run by a rule of your own",
 }
 
 
@@ -1295,6 +1310,8 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         def hint_of(name: str) -> str:
             if source:
                 return setting_hint(name, setting_names())
+            if (instead := CALL_INSTEAD.get(name.lower())) is not None:
+                return f" ({instead})"
             known = [*setting_names(), *CALL_KEYWORDS]
             return setting_hint(name, known, other=CALL_OTHER_NAMES, said=KEYWORD_CALLS)
 

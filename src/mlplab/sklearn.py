@@ -54,6 +54,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from mlplab.config import (
+    OTHER_NAMES,
     Config,
     check_known_settings,
     make_config,
@@ -1765,15 +1766,34 @@ _SKLEARN_NAMES = {
 }
 
 
+# Keras' and PyTorch's names that the estimators name otherwise than a config does.
+_ESTIMATOR_NAMES = {
+    **OTHER_NAMES,
+    "seed": "random_state",  # mlplab train's seed, and Keras' and PyTorch's habit
+    "validation_split": "validation_fraction",
+}
+
+
 def _check_param_names(cls: type, params: dict[str, Any]) -> None:
     """Python's TypeError for an unknown keyword would name the private base class; this one
     names the estimator, and mlplab's name for a scikit-learn parameter."""
     known = [n for n in _shared.parameters if n != "self"]
-    for name in params:
+    for name, value in params.items():
         if name not in known:
             ours = _SKLEARN_NAMES.get(name)
+            if (
+                name == "learning_rate"
+                and isinstance(value, numbers.Real)
+                and not isinstance(value, bool)
+            ):
+                # A number is Keras' and PyTorch's step size, not scikit-learn's schedule name.
+                ours = None
             # Else PyTorch's names (hidden_size) and near misses, as a config's hint has them.
-            hint = f" (scikit-learn's {name}: here {ours})" if ours else setting_hint(name, known)
+            hint = (
+                f" (scikit-learn's {name}: here {ours})"
+                if ours
+                else setting_hint(name, known, other=_ESTIMATOR_NAMES)
+            )
             raise TypeError(
                 f"{cls.__name__}() got an unexpected keyword argument {name!r}{hint}; "
                 f"its parameters are {', '.join(known)}"

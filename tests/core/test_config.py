@@ -1184,6 +1184,18 @@ def test_a_misspelt_keyword_of_train_or_sweep_is_named_as_well_as_a_setting(tmp_
         with pytest.raises(ConfigError) as err:
             getattr(mlplab, call)(data="xor", epoch=1, verbose=False, **{given: 1})
         assert f"unknown setting '{given}' (did you mean {meant}?)" in str(err.value)
+    # Keras' fit() arguments: what mlplab does instead ('units' led to 'init').
+    keras = [
+        ("units", "(did you mean 'hid_dim'?)"),
+        ("validation_split", "(Keras' validation_split: here split, the shares of train, "),
+        ("shuffle", "(Keras' shuffle: mlplab shuffles the training rows every epoch"),
+        ("restore_best_weights", "mlplab.load_run(result.run_dir, which='best') loads)"),
+        ("monitor", "watch the validation loss; early_stop=lambda v: ..."),
+    ]
+    for given, hint in keras:
+        with pytest.raises(ConfigError) as err:
+            mlplab.train(data="xor", epoch=1, verbose=False, **{given: 1})
+        assert f"unknown setting '{given}' " in str(err.value) and hint in str(err.value)
     # A file has no Python call: its hints stay the settings'.
     (tmp_path / "run.yaml").write_text("verbos: 1\n")
     with pytest.raises(ConfigError) as err:

@@ -228,6 +228,36 @@ def test_load_refuses_the_wrong_class_and_run_checkpoints(tmp_path, iris):
         MLPClassifier.load(tmp_path / "missing.safetensors")
 
 
+def test_a_run_and_a_saved_estimator_given_to_the_others_loader_name_the_right_one(tmp_path, iris):
+    """A run folder given to MLPClassifier.load "did not exist"; a saved estimator given
+    to load_run was "not a run directory (it is a file)"; a run's checkpoint named
+    mlplab.restore.load_run, and no folder."""
+    import mlplab
+
+    X, y = iris
+    est = tmp_path / "c.safetensors"
+    MLPClassifier(**QUICK).fit(X, y).save(est)
+    run = mlplab.train(data="xor", epoch=2, verbose=False, plots="none", log_path=str(tmp_path))
+    with pytest.raises(CheckpointError) as err:
+        MLPClassifier.load(run.run_dir)
+    assert str(err.value).endswith(
+        f"is a folder, not a file of MLPClassifier.save; it is a training run's folder: "
+        f"mlplab.load_run({str(run.run_dir)!r}) loads its model"
+    )
+    with pytest.raises(CheckpointError) as err:
+        mlplab.load_run(est)
+    assert str(err.value).endswith(
+        f"it is a saved estimator (MLPClassifier.save), not a training run: "
+        f"mlplab.MLPClassifier.load({str(est)!r}) loads it"
+    )
+    with pytest.raises(CheckpointError) as err:
+        MLPRegressor.load(run.run_dir / "checkpoints" / "best.safetensors")
+    assert str(err.value).endswith(
+        "is a training run's checkpoint, not a saved estimator; its run folder loads the "
+        f"run: mlplab.load_run({str(run.run_dir)!r}, which='best')"
+    )
+
+
 def test_load_never_runs_code(tmp_path):
     """A pickle with a payload, named like a checkpoint, is refused unopened."""
     marker = tmp_path / "pwned"

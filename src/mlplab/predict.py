@@ -33,7 +33,7 @@ from mlplab.errors import CheckpointError, ConfigError, DataError, other_case
 from mlplab.pipes import lost_output, writes_utf8
 from mlplab.restore import check_run_dir, load_run, training_files
 from mlplab.runs.atomic import atomic_open, why_not_replaceable
-from mlplab.runs.checkpoint import load_checkpoint
+from mlplab.runs.checkpoint import saved_estimator_class
 from mlplab.runs.record import read_result, run_folder_around
 from mlplab.trained import first_non_finite
 from mlplab.training.metrics import predicted_classes, probabilities
@@ -303,23 +303,13 @@ def _check_not_before_its_first_checkpoint(run_dir: str | Path) -> None:
 def _instead_of(path: Path) -> str | None:
     """What to give for ``path``, a saved estimator's file, or None where it is none (the
     other paths that are no run folder are told so by check_run_dir)."""
-    if path.suffix.lower() != ".safetensors" or not path.is_file():
-        return None
-    try:  # MLPClassifier.save writes one file, a checkpoint that names its class.
-        estimator = load_checkpoint(path).meta.get("estimator")
-    except CheckpointError:
-        return None
-    if isinstance(estimator, dict) and estimator.get("class") in ESTIMATORS:
-        name = estimator["class"]
+    name = saved_estimator_class(path)
+    if name is not None:
         return (
             f"it is a saved estimator ({name}.save), which predict does not read; in "
             f"Python, mlplab.{name}.load({str(path)!r}) and then its .predict(X)"
         )
     return None
-
-
-# The classes whose save() writes a checkpoint file (mlplab.sklearn).
-ESTIMATORS = ("MLPClassifier", "MLPRegressor")
 
 
 def _stem(name: object) -> str:

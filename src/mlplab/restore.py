@@ -50,7 +50,12 @@ from mlplab.errors import (
     public,
     short_repr,
 )
-from mlplab.runs.checkpoint import Checkpoint, check_run_meta, load_checkpoint
+from mlplab.runs.checkpoint import (
+    Checkpoint,
+    check_run_meta,
+    load_checkpoint,
+    saved_estimator_class,
+)
 from mlplab.runs.curves import CURVES_FILE, saved_curves
 from mlplab.runs.record import log_path_of, read_result, run_dir_of, run_folder_hint, run_name
 from mlplab.runs.writer import curve_fields
@@ -509,7 +514,18 @@ def load_run(
         raise ConfigError(f"load_run: which is 'last' or 'best' (its checkpoints), not {which!r}")
     check_path_argument("load_run", "run_dir", run_dir, RUN_FOLDER)
     run_dir = Path(run_dir)
-    check_run_dir(run_dir)
+    try:
+        check_run_dir(run_dir)
+    except CheckpointError as err:
+        # A file of MLPClassifier.save was "not a run directory (it is a file)", with no
+        # word of what it is, nor of what loads it.
+        name = saved_estimator_class(run_dir)
+        if name is None:
+            raise
+        raise CheckpointError(
+            f"{err}; it is a saved estimator ({name}.save), not a training run: "
+            f"mlplab.{name}.load({str(run_dir)!r}) loads it"
+        ) from None
     cfg = record_config(run_dir, rows=data)
     path = run_dir / "checkpoints" / f"{which}.safetensors"
     best = run_dir / "checkpoints" / "best.safetensors"

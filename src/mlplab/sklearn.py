@@ -1121,13 +1121,27 @@ class _MLPBase(BaseEstimator):
         """
         from mlplab.runs.checkpoint import load_checkpoint
 
+        where = f"checkpoint {os.fspath(path)!r}"
+        if Path(path).is_dir():
+            # A run's folder was "checkpoint ... does not exist", of a folder that did.
+            raise CheckpointError(
+                f"{where} is a folder, not a file of {cls.__name__}.save"
+                + (
+                    f"; it is a training run's folder: mlplab.load_run({os.fspath(path)!r}) "
+                    "loads its model"
+                    if (Path(path) / "config.yaml").is_file()
+                    else ""
+                )
+            )
         ckpt = load_checkpoint(path)
         est = ckpt.meta.get("estimator")
-        where = f"checkpoint {os.fspath(path)!r}"
         if not isinstance(est, dict):
+            run = Path(path).parent.parent  # RUN/checkpoints/best.safetensors
+            folder = repr(os.fspath(run)) if (run / "config.yaml").is_file() else "RUN_DIR"
             raise CheckpointError(
-                f"{where} is a training run's checkpoint, not a saved estimator; "
-                "rebuild a run with mlplab.restore.load_run"
+                f"{where} is a training run's checkpoint, not a saved estimator; its run "
+                f"folder loads the run: mlplab.load_run({folder}"
+                + (", which='best')" if Path(path).name == "best.safetensors" else ")")
             )
         if est.get("class") != cls.__name__:
             raise CheckpointError(

@@ -121,6 +121,24 @@ def write_safetensors(
         f.write(a.reshape(-1).view(np.uint8).data)
 
 
+# The classes whose save() writes a checkpoint file (mlplab.sklearn).
+ESTIMATORS = ("MLPClassifier", "MLPRegressor")
+
+
+def saved_estimator_class(path: Path) -> str | None:
+    """The estimator class (``MLPClassifier``) whose :meth:`save` wrote the file ``path``,
+    or None where it is no such file: a run's loaders name the estimator's ``load``."""
+    if path.suffix.lower() != ".safetensors" or not path.is_file():
+        return None
+    try:  # MLPClassifier.save writes one file, a checkpoint that names its class.
+        estimator = load_checkpoint(path).meta.get("estimator")
+    except CheckpointError:
+        return None
+    if isinstance(estimator, dict) and estimator.get("class") in ESTIMATORS:
+        return str(estimator["class"])
+    return None
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read a checkpoint; anything unreadable becomes a one-line CheckpointError.
 

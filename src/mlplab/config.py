@@ -1348,6 +1348,14 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         # --act relux, --optim adamm: the nearest choice, as an unknown setting's name gets.
         near = nearest(typed, choices) if isinstance(typed, str) else None
         hint = f" (did you mean {near!r}?)" if near else ""
+        if loc == "class_weight" and isinstance(typed, dict):
+            # Keras' and scikit-learn's {label: weight}: a run weighs its classes by their
+            # sizes alone; the estimators take a weight per class.
+            hint = (
+                "; a weight per class ({label: weight}) is mlplab.MLPClassifier(class_weight="
+                "...)'s; a run takes 'balanced', which weighs each class by rows / (classes "
+                "x its rows), so that a rare class counts as much as a common one"
+            )
         return f"{where}setting '{loc}': {got} is not one of {', '.join(choices)}{hint}"
     # pydantic's own words for a value of the wrong kind ("Input should be a valid
     # boolean, unable to interpret input"), in the form of the other lines: what it is not.

@@ -9,6 +9,7 @@ import pytest
 from mlplab.config import Config
 from mlplab.data import load_dataset
 from mlplab.data.dataset import balance_classes
+from mlplab.errors import ConfigError
 from mlplab.runner import train
 from mlplab.sweeps.api import sweep
 
@@ -169,3 +170,15 @@ def test_per_class_gives_each_classs_numbers_as_scikit_learn_does(tmp_path):
     sine = mlplab.train(data="sine", epoch=1, plots="none", verbose=False, record=False)
     with pytest.raises(DataError, match="a regression model has no classes"):
         sine.per_class()
+
+
+def test_a_weight_per_class_names_the_estimator_that_takes_one():
+    """Keras' class_weight={0: 1, 1: 10} was only "not one of none, balanced"."""
+    with pytest.raises(ConfigError) as err:
+        Config(class_weight={0: 1, 1: 10})
+    assert str(err.value).endswith(
+        "setting 'class_weight': {0: 1, 1: 10} is not one of none, balanced; a weight per "
+        "class ({label: weight}) is mlplab.MLPClassifier(class_weight=...)'s; a run takes "
+        "'balanced', which weighs each class by rows / (classes x its rows), so that a rare "
+        "class counts as much as a common one"
+    )

@@ -322,6 +322,31 @@ def test_one_hot_targets_are_refused_with_the_labels_they_hold():
         MLPClassifier().fit(X, Y)
 
 
+def test_a_text_or_categorical_column_is_named_with_how_to_encode_it():
+    """scikit-learn's "could not convert string to float: 'g'" named no column."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
+    y = (X.a > 0).astype(int)
+    colour = X.assign(colour=pd.Categorical(rng.choice(["g", "h"], 30)))
+    with pytest.raises(ValueError) as err:
+        MLPClassifier(epoch=2).fit(colour, y)
+    assert (
+        str(err.value).startswith("MLPClassifier: X's column 'colour' holds categories ('")
+        and "not numbers; encode it first, a 0/1 column per value: pd.get_dummies(X, "
+        "columns=['colour'])"
+        in str(err.value)
+    )
+    words = X.assign(s=rng.choice(["x", "y"], 30), t="z")
+    with pytest.raises(ValueError, match=r"^MLPRegressor: X's column 's' holds text \('.'\), "
+                       r"not numbers; other such columns: 't'; encode them first"):  # fmt: skip
+        MLPRegressor(epoch=2).fit(words, X.b)
+    fitted = MLPClassifier(epoch=2).fit(X, y)
+    with pytest.raises(ValueError, match=r"X's column 'a' holds text \('q'\)"):
+        fitted.predict(X.assign(a="q"))
+    # Numbers kept as objects, and categories of numbers, are numbers.
+    MLPClassifier(epoch=2).fit(X.assign(o=X.a.astype(object), k=pd.Categorical(y)), y)
+
+
 def test_scikit_learns_batch_size_auto_is_the_default_200():
     X, y = make_blobs(300, centers=3, random_state=0)
     kw = dict(hid_dim=8, epoch=3, random_state=0)

@@ -74,6 +74,7 @@ from mlplab.errors import (
     flags_as_arguments,
     is_bool,
     short_repr,
+    shorten,
 )
 from mlplab.training.events import End, Event, Subscriber, Validate
 from mlplab.training.loop import LrSchedule, batch_bounds
@@ -903,6 +904,7 @@ class _MLPBase(BaseEstimator):
     def _outputs(self, X: Any) -> np.ndarray:
         """Network outputs (logits or values), float64 ``[N, n_outputs_]``."""
         check_is_fitted(self)
+        _check_no_text_columns(X, self)
         X = validate_data(
             self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=SPARSE
         )
@@ -1388,6 +1390,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
 
     # --- targets ----------------------------------------------------------------------------
     def _validate_targets(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        _check_no_text_columns(X, self)
         try:
             X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, accept_sparse=SPARSE)
         except ValueError as err:
@@ -1688,6 +1691,7 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         return out[:, 0] if self._y_1d else out
 
     def _validate_targets(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        _check_no_text_columns(X, self)
         X, y = validate_data(
             self,
             X,
@@ -1860,6 +1864,38 @@ def _new_backend(engine: str, spec: ModelSpec, init: ModelInit, cfg: Config) -> 
 
 def _diverged(est: BaseEstimator, message: str) -> str:
     return f"{type(est).__name__}: {_in_python(message)}"
+
+
+def _check_no_text_columns(X: Any, est: Any) -> None:
+    """Refuse a DataFrame column of text or of text categories in one line that names it and
+    says how to encode it, as ``mlplab train`` says of a file's: scikit-learn's own line,
+    "could not convert string to float: 'g'", named no column."""
+    if type(X).__module__.partition(".")[0] != "pandas" or not hasattr(X, "columns"):
+        return
+    import pandas as pd
+
+    texts = []
+    for i, name in enumerate(X.columns):
+        col = X.iloc[:, i]
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            continue  # a categorical of numbers is not numeric to pandas: checked below
+        values = col.astype(object)
+        bad = (values.notna() & pd.to_numeric(values, errors="coerce").isna()).to_numpy()
+        if bad.any():
+            texts.append((name, values[bad].iloc[0], isinstance(col.dtype, pd.CategoricalDtype)))
+    if not texts:
+        return
+    name, value, categorical = texts[0]
+    what = "categories" if categorical else "text"
+    others = [str(n) for n, _, _ in texts[1:]]
+    more = f"; other such columns: {', '.join(map(repr, others))}" if others else ""
+    shown = [name, *others][:5]
+    raise ValueError(
+        f"{type(est).__name__}: X's column {name!r} holds {what} ({shorten(str(value), 40)!r}), "
+        f"not numbers{more}; encode {'them' if others else 'it'} first, a 0/1 column per value: "
+        f"pd.get_dummies(X, columns={shown!r}), or a OneHotEncoder in a ColumnTransformer "
+        "before the estimator in a Pipeline (or leave it out: X.drop(columns=[...]))"
+    )
 
 
 def _one_hot_rows(Y: np.ndarray) -> bool:

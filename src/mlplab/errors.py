@@ -175,6 +175,67 @@ def flags_as_arguments(message: str) -> str:
     return "`".join(parts)
 
 
+_FLAG = re.compile(r"--(\w+)(?: ('[^']*'|[^\s;,()]+))?(?![\w=-])")
+_PLAIN = re.compile(r"[+-]?\d[\d_]*\.?\d*(e[+-]?\d+)?", re.IGNORECASE)
+
+
+# Words that follow a flag named in a sentence, which are no value of it.
+_WORDS = frozenset(
+    [
+        "or",
+        "and",
+        "to",
+        "with",
+        "of",
+        "in",
+        "for",
+        "is",
+        "are",
+        "gives",
+        "trains",
+        "takes",
+        "says",
+        "on",
+        "at",
+        "as",
+        "the",
+        "a",
+        "an",
+        "from",
+        "each",
+        "which",
+        "that",
+        "does",
+        "keeps",
+    ]
+)
+
+
+def note_in_python(note: str) -> str:
+    """A note worded for the command line (``--task classification``, ``(--epoch)``) as a
+    Python caller gives it (``task='classification'``, ``(epoch)``): a train() call's
+    ``Result.notes`` are read in a script or a notebook, where the flags had to be
+    translated by hand. Text values are quoted as Python's strings; a command in
+    backquotes stays one a shell runs."""
+
+    def argument(m: re.Match[str]) -> str:
+        name, value = m.group(1), m.group(2)
+        if value is None:
+            return name
+        if value in _WORDS:  # "a lower --lr or more epochs": the flag alone, then the words
+            return f"{name} {value}"
+        if value.lower() in ("true", "false", "none"):  # YAML's, as the flags take them
+            return f"{name}={value.capitalize()}"
+        if value.startswith("'") or _PLAIN.fullmatch(value):
+            return f"{name}={value}"
+        return f"{name}={value!r}"
+
+    parts = note.split("`")
+    for i in range(0, len(parts), 2):  # outside the backquotes
+        parts[i] = _FLAG.sub(argument, parts[i])
+    return "`".join(parts)
+
+
 class ConfigError(MlplabError):
     """A setting that is unknown, of the wrong type, or out of range."""
 

@@ -90,6 +90,7 @@ from mlplab.errors import (
     error_line,
     flags_as_arguments,
     is_bool,
+    note_in_python,
     note_says_why,
     public,
     short_repr,
@@ -189,7 +190,9 @@ class Result(TrainedModel):
         What the run noted before and after training (``mlplab: note:`` lines), printed
         or not (``verbose=False``): a setting it did not use, a class no split holds, a
         model no better than the common class, an lr too high; last, why a run that did
-        not finish ended (``record["message"]``), in Python's words (``lr=0.1``).
+        not finish ended (``record["message"]``). In Python's words, as train()'s
+        arguments say them (``task='classification'``, ``lr=0.1``), where the printed
+        lines name the command line's flags.
 
     ``status`` and ``metrics`` read ``record``: ``"finished"``, ``{"test_acc": 0.97, ...}``.
     """
@@ -871,6 +874,7 @@ def _train(
                 print(kept_line(run_dir, kept, asked), flush=True)  # what happened, first
                 for note in result.notes:
                     print(f"mlplab: note: {note}", flush=True)
+            result.notes = [note_in_python(n) for n in result.notes]  # as a trained run's
             return result
         return _rerun(cfg, verbose, data, spec, engine, stop, hooks, run_dir)
 
@@ -1199,7 +1203,9 @@ def _train_locked(
     # Why a run did not finish (printed above as `mlplab: ...`, and record["message"]):
     # a quiet run's repr said "diverged" and its notes nothing of why.
     why = [flags_as_arguments(message)] if message and exit_code else []
-    out.notes = notes + ended + why
+    # Read in a script or a notebook: in Python's words (task='classification'), as the
+    # arguments of train() say them, not the flags that the printed lines keep.
+    out.notes = [note_in_python(n) for n in notes + ended] + why
     return out
 
 

@@ -446,7 +446,7 @@ def test_a_model_that_learnt_nothing_says_which_units_stopped_it(tmp_path):
     assert note == (
         f"dead ReLUs: units that output 0 on every training row, by hidden layer: {listed} "
         "(no gradient passes hidden layer 4, whose every unit is dead); a lower lr, or "
-        "--act leaky_relu, keeps them alive"
+        "act='leaky_relu', keeps them alive"  # Python's words, in a Python call's notes
     )
     assert any("learnt nothing" in n for n in dead.notes)
     # A run that learnt keeps no such note, dead units or not.
@@ -464,8 +464,8 @@ def test_a_model_that_learnt_nothing_says_which_units_stopped_it(tmp_path):
                                                 "optim": "adam", "batch_size": 0})  # fmt: skip
     (note,) = [n for n in slow.notes if n.startswith("the training R²")]
     assert note.endswith("its training loss never rose and no unit died, so its steps were "
-                         "too small or too few, not too big: try a higher lr, e.g. --lr "
-                         "0.0001, or more epochs")  # fmt: skip
+                         "too small or too few, not too big: try a higher lr, e.g. "
+                         "lr=0.0001, or more epochs")  # fmt: skip
 
 
 def test_optimizer_settings_that_train_otherwise_than_named_get_a_note(tmp_path) -> None:
@@ -476,7 +476,7 @@ def test_optimizer_settings_that_train_otherwise_than_named_get_a_note(tmp_path)
     kw = dict(data="moons", n_samples=100, plots="none", record=False, verbose=False)
     fast = mlplab.train(lr_schedule="exponential", epoch=20, **kw)
     assert (
-        "--lr_schedule exponential multiplies the lr by lr_gamma 0.1 every epoch: by epoch 4 "
+        "lr_schedule='exponential' multiplies the lr by lr_gamma 0.1 every epoch: by epoch 4 "
         "of 20 it is a thousandth of its start or less"
     ) in " ".join(fast.notes)
     lrs = fast.record["lrs"]
@@ -484,7 +484,7 @@ def test_optimizer_settings_that_train_otherwise_than_named_get_a_note(tmp_path)
     slow = mlplab.train(lr_schedule="exponential", lr_gamma=0.95, epoch=20, **kw)
     assert not any("lr_schedule" in n for n in slow.notes)
     adamw = mlplab.train(optim="adamw", lr=0.01, epoch=3, **kw)
-    assert "--optim adamw with l2_coef 0 trains as adam" in " ".join(adamw.notes)
+    assert "optim='adamw' with l2_coef 0 trains as adam" in " ".join(adamw.notes)
     import numpy as np
 
     adam = mlplab.train(optim="adam", lr=0.01, epoch=3, **kw)
@@ -1811,14 +1811,17 @@ def test_a_results_notes_are_kept_whether_printed_or_not(tmp_path, capsys):
                     log_path=str(tmp_path))  # fmt: skip
     quiet = mlplab.train(**settings, verbose=False)
     assert capsys.readouterr().out == ""
-    assert (
-        quiet.notes[0] == "not used by this run: --n_layer 3 (hid_dims 4-4 gives 2 hidden layers)"
-    )
+    # In Python's words: a notebook's user calls train(n_layer=3), not --n_layer 3.
+    assert quiet.notes[0] == "not used by this run: n_layer=3 (hid_dims 4-4 gives 2 hidden layers)"
     assert any(n.startswith("the target reaches 346") for n in quiet.notes)
     loud = mlplab.train(**settings, rerun=True)
     out = capsys.readouterr().out
     assert loud.notes == quiet.notes
-    assert all(f"mlplab: note: {n}" in " ".join(out.split()) for n in loud.notes)
+    # Printed as the command line's lines are (flags), which the notes say in Python's words.
+    from mlplab.errors import note_in_python
+
+    printed = note_in_python(" ".join(out.split()))
+    assert all(f"mlplab: note: {n}" in printed for n in loud.notes)
     # A kept run (a notebook run again) keeps the notes that it prints: the setting it
     # does not use, and what its numbers said when it ended (the start's note of the
     # target, said before training, is in the end's).

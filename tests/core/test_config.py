@@ -1568,3 +1568,34 @@ def test_a_yaml_list_written_as_text_is_shown_in_brackets(tmp_path, text):
         ConfigError, match=r"is not a list; write a list in brackets: split: \[0\.8, 0\.1, 0\.1\]"
     ):
         load_config(f)
+
+
+def test_a_python_calls_notes_name_its_arguments_not_flags(tmp_path):
+    """Result.notes in a notebook said `--task classification`, `(--epoch)`, `--optim
+    adam` and `--target y0`, to be translated by hand."""
+    import numpy as np
+
+    import mlplab
+    from mlplab.errors import note_in_python
+
+    assert note_in_python("labels of two classes take --task classification") == (
+        "labels of two classes take task='classification'"
+    )
+    assert note_in_python("give it more epochs (--epoch)") == "give it more epochs (epoch)"
+    assert note_in_python("more epochs or --optim adam where the loss still fell, a lower "
+                          "--lr or more") == (
+        "more epochs or optim='adam' where the loss still fell, a lower lr or more"
+    )  # fmt: skip
+    assert note_in_python("--standardize false; --lr 0.1, --ignore 'ma col'") == (
+        "standardize=False; lr=0.1, ignore='ma col'"
+    )
+    # A command in backquotes stays one.
+    assert (
+        note_in_python("`mlplab train --lr 0.1` or --lr 0.2") == "`mlplab train --lr 0.1` or lr=0.2"
+    )
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    np.savez(tmp_path / "two.npz", X=X, y=np.where(X[:, 0] > 0, 1.5, 0.5))
+    run = mlplab.train(data=str(tmp_path / "two.npz"), epoch=1, verbose=False, record=False)
+    assert any(n.endswith("labels of two classes take task='classification'") for n in run.notes)
+    assert not any("--" in n for n in run.notes), run.notes

@@ -61,7 +61,8 @@ def test_an_mlp_that_does_not_solve_xor_says_why_and_the_perceptron_does_not():
         cfg = mlplab.load_config(EXAMPLES / f"{name}.yaml", {"log_every": 0, **overrides})
         return mlplab.train(cfg, verbose=False, record=False).notes
 
-    tail = "; another --seed, a lower --lr, more units (--hid_dim 4) or --act tanh often does"
+    # In Python's words: the notes of a Python call.
+    tail = "; another seed, a lower lr, more units (hid_dim=4) or act='tanh' often does"
     assert notes("xor_nn", act="relu", seed=2) == [
         "the MLP did not solve xor's 4 rows (accuracy 0.5): every ReLU is active on all 4 "
         "rows, so the net is linear on them, as a perceptron is" + tail
@@ -82,7 +83,7 @@ def test_an_mlp_that_does_not_solve_xor_says_why_and_the_perceptron_does_not():
         and quick[0].startswith(
             "the MLP did not solve xor's 4 rows yet (accuracy 0.5); its loss was still falling ("
         )
-        and quick[0].endswith("over the second half): more --epoch, or a larger --lr")
+        and quick[0].endswith("over the second half): more epoch, or a larger lr")
     )
 
 

@@ -1348,7 +1348,8 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         # --act relux, --optim adamm: the nearest choice, as an unknown setting's name gets.
         near = nearest(typed, choices) if isinstance(typed, str) else None
         hint = f" (did you mean {near!r}?)" if near else ""
-        if loc == "class_weight" and isinstance(typed, dict):
+        as_dict = isinstance(typed, dict) or (isinstance(typed, str) and ":" in typed)
+        if loc == "class_weight" and as_dict:  # a dict, or one written as text ("{0: 1}")
             # Keras' and scikit-learn's {label: weight}: a run weighs its classes by their
             # sizes alone; the estimators take a weight per class.
             hint = (

@@ -111,11 +111,13 @@ PLOT_ALT = {
     "loss": "the loss and the metric over the epochs, a line per split",
     "surface": "the model's output over the plane of the two inputs, with the data points",
     "regression_3d": "the model's output as a 3-D surface over the two inputs, with the test "
-    "rows' true and predicted values as points",
+    "rows' (or, in a run without test rows, the validation rows') true and predicted values "
+    "as points",
     "fit": "the model's output along its one input, with the data points",
-    "pred_vs_true": "each train and test row's prediction against its true value; on the "
-    "diagonal is exact",
-    "confusion": "the confusion matrix of the test rows: each true class by predicted class",
+    "pred_vs_true": "each train and test row's (validation row's, in a run without test rows) "
+    "prediction against its true value; on the diagonal is exact",
+    "confusion": "the confusion matrix of the test rows (the validation rows, in a run without "
+    "test rows): each true class by predicted class",
     "network": "the network: a node per unit, an edge per weight, its width the weight's size "
     "and its colour its sign (orange positive, blue negative)",
     "units": "each hidden unit's output over the two inputs, a panel per unit and a row per "

@@ -294,7 +294,7 @@ _ATTRIBUTES_DOC = """\
         classifier, negative mean absolute error (averaged over targets) for the
         regressor; the run record's ``train_accs``/``train_maes`` curve.
     validation_loss_curve_ : list of float or None
-        The validation loss at each validation (the same epochs as ``loss_curve_``), in
+        The validation loss at each validation of :meth:`fit` (its epochs of ``loss_curve_``), in
         eval mode: the loss that ``patience`` watches, and the run record's ``val_losses``
         (Keras' ``history.history["val_loss"]``). On the held-out rows
         (``validation_fraction``), else on the training rows; ``best_epoch_`` is where

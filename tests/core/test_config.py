@@ -1599,3 +1599,10 @@ def test_a_python_calls_notes_name_its_arguments_not_flags(tmp_path):
     run = mlplab.train(data=str(tmp_path / "two.npz"), epoch=1, verbose=False, record=False)
     assert any(n.endswith("labels of two classes take task='classification'") for n in run.notes)
     assert not any("--" in n for n in run.notes), run.notes
+
+
+def test_a_class_weight_dict_written_as_text_is_pointed_to_the_estimators(capsys, tmp_path):
+    from mlplab.cli import main
+
+    assert main(["train", "--data", "moons", "--class_weight", "{0: 1, 1: 10}"]) == 2
+    assert "is mlplab.MLPClassifier(class_weight=...)'s" in capsys.readouterr().err

@@ -2513,3 +2513,22 @@ def test_the_datasets_table_has_no_padding_after_its_lines():
 
     lines = datasets_table().splitlines()
     assert lines[0].startswith("built-in datasets") and all(line == line.rstrip() for line in lines)
+
+
+def test_an_npz_files_other_label_columns_are_no_features(tmp_path):
+    """`--target y0` of a y of three 0/1 columns (near one-hot: a row of zeros) took y1 and
+    y2 as features, and every split scored 1.0 on the labels themselves."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = np.eye(3)[rng.integers(0, 3, 60)]
+    y[0] = 0  # not one-hot: three targets of 0/1
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    ds = load_dataset(str(tmp_path / "d.npz"), target=["y0"])
+    assert ds.feature_names == ["x0", "x1", "x2", "x3"] and ds.task == "binary"
+
+
+def test_a_one_hot_target_is_named_one_target_in_the_runs_first_line(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "oh.npz", X=rng.normal(size=(60, 4)), y=np.eye(3)[rng.integers(0, 3, 60)])
+    about = load_dataset(str(tmp_path / "oh.npz")).about()
+    assert about.startswith("multiclass target, one-hot in 'y0', 'y1', 'y2', 60 rows"), about

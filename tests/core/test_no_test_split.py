@@ -126,7 +126,7 @@ def test_a_regression_without_test_rows_keeps_its_notes_on_validation(tmp_path, 
                      log_path=str(tmp_path / "runs"))  # fmt: skip
     assert r.record["n_test"] == 0
     notes = " ".join(r.notes)
-    assert "--standardize_target true" in notes and "the test R²" not in notes
+    assert "standardize_target=True" in notes and "the test R²" not in notes
 
 
 def test_an_imbalanced_classifier_without_test_rows_is_judged_on_validation(tmp_path):
@@ -225,3 +225,13 @@ def test_per_class_of_a_run_without_test_rows_names_the_splits_it_has(tmp_path):
     with pytest.raises(DataError, match=r"^per_class: this run has no test rows .*split='val'"):
         r.per_class()
     assert r.per_class("val")["rows"].sum() == 20
+
+
+@pytest.mark.parametrize("split", [[300, 0, 0], [1.0, 0.0], [1.0, 0.0, 0.0]])
+def test_a_split_without_val_rows_says_test_may_have_none(split):
+    """It said each split needs a row and suggested one for test: --split 298 1 1."""
+    with pytest.raises(
+        ConfigError,
+        match=r"train and val need one row or more each \(test may have none\), for example, --split 270 30 0",
+    ):
+        load_dataset("moons", n_samples=300, split=split)

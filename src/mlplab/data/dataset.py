@@ -103,7 +103,10 @@ class Dataset:
         ]
         how = f", {' and '.join(scaled)} standardized" if scaled else ""
         names = self.target_names if self.digest is not None else []  # a file's, not y
-        which = f" target{'s' if len(names) > 1 else ''} {', '.join(map(repr, names[:3]))}"
+        listed = ", ".join(map(repr, names[:3]))
+        which = f" target{'s' if len(names) > 1 else ''} {listed}"
+        if len(names) > 1 and self.task != "regression":  # classes from one-hot columns
+            which = f" target, one-hot in {listed}"
         more = f" and {len(names) - 3} more" if len(names) > 3 else ""
         return f"{self.task}{which if names else ''}{more}, {self.n_rows} rows{how}"
 
@@ -667,7 +670,10 @@ def _from_file(
         raise DataError(
             f"data file {path!r}: target column {missing[0]!r} does not exist{hint}; columns are {', '.join(map(str, df.columns))}"
         )
-    feats = [c for c in df.columns if c not in targets]
+    # An NPZ file's features are its X alone: its y columns left out of --target (--target
+    # y0 of one-hot labels) were features, and the run scored 1.0 on the labels.
+    labels = default_target(df, path) if path.lower().endswith(".npz") else []
+    feats = [c for c in df.columns if c not in targets and c not in labels]
     if not feats:
         raise DataError(f"data file {path!r}: no feature columns left besides the target {targets}")
     for c in df.columns:
@@ -1753,6 +1759,14 @@ def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
             "each, so 3 rows or more (setting 'n_samples' of a built-in set)"
         )
     if min(n_train, n_val, n_test) < 1:
+        if _no_test_asked(split) or counts_of_all:
+            # Test was meant empty: train and val are what lack rows.
+            fits = f"{n - max(1, n // 10)} {max(1, n // 10)} 0" if n > 2 else "0.5 0.5 0"
+            raise ConfigError(
+                f"setting 'split': {split} leaves an empty set for {name!r} ({n} rows -> "
+                f"{n_train}/{n_val}/{n_test}); train and val need one row or more each (test "
+                f"may have none), for example, --split {fits}"
+            )
         # Values of at most 1 are ratios: 3 rows cannot be counted as 1 1 1.
         fits = f"{n - 2} 1 1" if n > 3 else "0.34 0.33 0.33"
         raise ConfigError(

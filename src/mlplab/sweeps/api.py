@@ -504,19 +504,25 @@ def sweep(
     if not rerun:
         _refuse_changed_data(configs, digests)
     pending = [c for c in configs if rerun or run_name(c) not in done]
+
+    def stacks_of(todo: list[Config]) -> list[list[Config]]:
+        return plan_groups(
+            todo,
+            n_workers,
+            group_size=group_size,
+            no_batch=no_batch,
+            train_rows=lambda c: rows[_data_key(c)],
+            # A prune rule compares the rows of a stack: the configs of one shape stay one
+            # stack, as memory allows, rather than being cut for speed or for the workers.
+            whole_shapes=prune is not None,
+        )
+
     if dry_run:
         if backend == "ray":
             from mlplab.sweeps.ray_backend import import_ray
 
             import_ray()  # installed, as the sweep would need it
-        stacks = plan_groups(
-            pending,
-            n_workers,
-            group_size=group_size,
-            no_batch=no_batch,
-            train_rows=lambda c: rows[_data_key(c)],
-            whole_shapes=prune is not None,
-        )
+        stacks = stacks_of(pending)
         folder = Path(first.log_path) / first.exp_name
         dry = SweepResult(
             spec,
@@ -577,19 +583,7 @@ def sweep(
     skipped = [
         rid for rid in spec.run_ids if rid not in taken and (in_shard is None or rid in in_shard)
     ]
-    groups = [
-        [c.to_dict() for c in g]
-        for g in plan_groups(
-            pending,
-            n_workers,
-            group_size=group_size,
-            no_batch=no_batch,
-            train_rows=lambda c: rows[_data_key(c)],
-            # A prune rule compares the rows of a stack: the configs of one shape stay one
-            # stack, as memory allows, rather than being cut for speed or for the workers.
-            whole_shapes=prune is not None,
-        )
-    ]
+    groups = [[c.to_dict() for c in g] for g in stacks_of(pending)]
     if prune is not None and verbose and len(groups) > 1:
         print(
             f"mlplab: note: the prune rule sees one stack at a time: these {len(pending)} "

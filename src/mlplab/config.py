@@ -929,12 +929,8 @@ class Config(BaseModel):
     def to_yaml(self, unicode: bool = True) -> str:
         """The settings as YAML; ``unicode``: names in any script as written (``τιμή``),
         else as escapes (``"\\u03C4..."``), for an output that cannot show them."""
-        import yaml
 
-        # libyaml's emitter where PyYAML has it: the pure-Python one took ~2 ms a config,
-        # which a sweep of hundreds of small runs pays once per run.
-        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-        return yaml.dump(self.to_dict(), Dumper=dumper, sort_keys=False, allow_unicode=unicode)
+        return settings_as_yaml(self.to_dict(), unicode)
 
     def run_hash(self) -> str:
         return run_hash(self)
@@ -987,6 +983,19 @@ HASH_EXCLUDED = frozenset(
         "use_xavier",  # folded into `init`
     }
 )
+
+
+def settings_as_yaml(settings: dict[str, Any], unicode: bool = True) -> str:
+    """Settings as YAML, in the order given; ``unicode``: text in any script as written."""
+    import yaml
+
+    # libyaml's emitter where PyYAML has it: the pure-Python one took ~2 ms a config, which
+    # a sweep of hundreds of small runs pays once per run. But libyaml writes a character
+    # past U+FFFF (an emoji in a folder's name) as an escape, "\U0001F680", which the
+    # pure-Python emitter writes as typed: that one, where such a character is.
+    astral = unicode and any(ord(c) > 0xFFFF for c in repr(settings))
+    dumper = yaml.SafeDumper if astral else getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(settings, Dumper=dumper, sort_keys=False, allow_unicode=unicode)
 
 
 def run_hash(cfg: Config) -> str:

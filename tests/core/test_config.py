@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+import yaml
 
 import mlplab
 from mlplab.config import Config, load_config, make_config, run_hash
@@ -1606,3 +1607,12 @@ def test_a_class_weight_dict_written_as_text_is_pointed_to_the_estimators(capsys
 
     assert main(["train", "--data", "moons", "--class_weight", "{0: 1, 1: 10}"]) == 2
     assert "is mlplab.MLPClassifier(class_weight=...)'s" in capsys.readouterr().err
+
+
+def test_an_emoji_in_a_setting_is_written_as_typed_in_yaml():
+    """libyaml's emitter wrote it as an escape ("Modell \\U0001F9E0") in --print_config and
+    config.yaml; names of the Basic Multilingual Plane were already written as typed."""
+    cfg = make_config({"model_name": "Modell 🧠", "log_path": "Läufe 実験 🚀"})
+    text = cfg.to_yaml()
+    assert "model_name: Modell 🧠" in text and "Läufe 実験 🚀" in text and "\\U0001" not in text
+    assert make_config(yaml.safe_load(text)).run_id() == cfg.run_id()

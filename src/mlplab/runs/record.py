@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mlplab.config import Config, open_regular, without_unset_later
+from mlplab.config import Config, open_regular, settings_as_yaml, without_unset_later
 from mlplab.errors import ConfigError
 from mlplab.runs.atomic import atomic_write_json, atomic_write_text
 
@@ -341,10 +341,7 @@ class RunRecord:
 def settings_yaml(settings: dict[str, Any]) -> str:
     """Settings as YAML that works again as ``--config`` (libyaml's emitter where present),
     with a column's name as written, not as escapes a student cannot read (UTF-8 files)."""
-    import yaml
-
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(settings, Dumper=dumper, sort_keys=False, allow_unicode=True)
+    return settings_as_yaml(settings)
 
 
 def finite_json(value: Any) -> Any:

@@ -1112,3 +1112,14 @@ def test_sparse_input_from_a_pipeline_fits_as_its_dense_form():
     X = sp.random(50, 4, density=0.5, random_state=0, format="csr")
     reg = MLPRegressor(**kw).fit(X, X.sum(axis=1).A1)
     np.testing.assert_allclose(reg.predict(X), reg.predict(X.toarray()))
+
+
+@pytest.mark.parametrize(("given", "meant"), [("seed", "random_state"), ("units", "hid_dim")])
+def test_set_params_hints_mlplabs_name_as_the_constructor_does(given, meant):
+    """set_params(seed=...) got scikit-learn's generic line: the constructor named
+    random_state, set_params (a search grid's) did not."""
+    with pytest.raises(
+        ValueError,
+        match=f"Invalid parameter '{given}' for estimator MLPClassifier \\(did you mean '{meant}'\\?\\)",
+    ):
+        MLPClassifier().set_params(**{given: 1})

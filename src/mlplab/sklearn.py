@@ -542,6 +542,7 @@ class _MLPBase(BaseEstimator):
     def set_params(self, **params: Any) -> Self:
         """scikit-learn's ``set_params``; a scikit-learn MLP name (``max_iter``, from a
         search grid written for it) is refused with mlplab's name for it."""
+        valid = self.get_params(deep=False)
         for name in params:
             ours = _SKLEARN_NAMES.get(name)
             if ours is not None:
@@ -549,6 +550,13 @@ class _MLPBase(BaseEstimator):
                     f"Invalid parameter {name!r} for estimator {type(self).__name__}; "
                     f"here, use {ours} (scikit-learn's {name})"
                 )
+            if name not in valid and "__" not in name:
+                # Keras' and PyTorch's names (seed, units), as the constructor hints them.
+                hint = setting_hint(name, list(valid), other=_ESTIMATOR_NAMES)
+                if hint:
+                    raise ValueError(
+                        f"Invalid parameter {name!r} for estimator {type(self).__name__}{hint}"
+                    )
         return super().set_params(**params)
 
     # --- fitting ----------------------------------------------------------------------------

@@ -404,6 +404,25 @@ def _ignored_absent(ignored: list[str], columns: list[str], keep: list[str]) -> 
     return None
 
 
+def _unused_id(columns: list[str]) -> str | None:
+    """A column named as an id (``id``, ``PassengerId``, ``row_id``) that the run never saw
+    and no ``--keep`` copies: a Kaggle submission written without it named no row."""
+    ids = [
+        c
+        for c in columns
+        if c.lower() in ("id", "idx", "index", "rowid")
+        or c.lower().endswith("_id")
+        or (len(c) > 2 and c.endswith("Id"))
+    ]
+    if not ids:
+        return None
+    return (
+        f"has a column {ids[0]!r} that the run did not train on, which the predictions "
+        f"leave out: they are in the file's row order; {shell_flag('--keep', ids[0])} copies "
+        "it beside them"
+    )
+
+
 def _features(
     data: str, names: list[str], ignored: list[str], keep: list[str] | None = None
 ):  # -> (ndarray, DataFrame, list[str], str | None)
@@ -496,6 +515,8 @@ def _features(
         if c not in features and c not in ignored and df[c].isin([0, 1, True, False]).all()
     ]
     unnamed = _ignored_absent([c for c in ignored if c not in features], list(df.columns), keep)
+    if unnamed is None and not ignored and not keep:
+        unnamed = _unused_id([str(c) for c in df.columns if c not in features])
     return df[names].to_numpy(dtype=np.float64), _trimmed(df[kept]), unused, unnamed
 
 

@@ -1808,3 +1808,24 @@ def test_missing_values_to_predict_are_counted_by_column_in_one_line(iris_run, r
         "each feature column",
     )
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_an_id_column_the_run_never_saw_is_noted_with_keep(iris_run, run_cli, tmp_path):
+    """A Kaggle test.csv's PassengerId, beside a run that ignored nothing: the submission
+    came without it, and nothing said so."""
+    res, rows, _ = iris_run
+    table = pd.read_csv(rows)
+    table.insert(0, "PassengerId", range(100, 100 + len(table)))
+    table.to_csv(tmp_path / "test.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "test.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (
+        f"mlplab: note: {str(tmp_path / 'test.csv')!r} has a column 'PassengerId' that the run "
+        "did not train on, which the predictions leave out: they are in the file's row "
+        "order; --keep PassengerId copies it beside them\n"
+    )
+    kept = run_cli("predict", res.run_dir, "--data", tmp_path / "test.csv", "--keep", "PassengerId")
+    assert kept.returncode == 0 and kept.stderr == "", kept.stderr
+    assert kept.stdout.splitlines()[1].startswith("100,")
+    plain = run_cli("predict", res.run_dir, "--data", rows)  # no id: no note
+    assert plain.returncode == 0 and plain.stderr == "", plain.stderr

@@ -988,7 +988,25 @@ def run() -> None:
     # default for a handler of its own as it finalizes, where a worker pool's join can
     # take a second (a handler that exited at once was killed by SIGINT all the same).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if code == EXIT_FOR_SIGINT:
+        # Stopped by Ctrl-C: end by SIGINT itself, once Python has shut down, as Python
+        # does for an uncaught KeyboardInterrupt. A shell runs on after a child that merely
+        # exits 130 (it took the child to have handled the Ctrl-C), so a script's loop of
+        # runs went on to its next run; one killed by SIGINT stops the script too. The
+        # status is still 130 to the shell (-2 in Python's subprocess).
+        sys.excepthook = _quiet_for_interrupt
+        raise KeyboardInterrupt
     raise SystemExit(code)
+
+
+EXIT_FOR_SIGINT = 130
+
+
+def _quiet_for_interrupt(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    """sys.excepthook for the KeyboardInterrupt that :func:`run` raises: the command has
+    said why it stopped; no traceback."""
+    if not issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
 
 
 def _matplotlib_dirs_writable() -> None:

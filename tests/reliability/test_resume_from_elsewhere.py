@@ -129,7 +129,7 @@ def _interrupted(args: list[str], cwd: Path, log_path: Path) -> tuple[int, str]:
     time.sleep(0.5)  # some steps taken
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 130 and "Traceback" not in err, (proc.returncode, err)
+    assert proc.returncode == -signal.SIGINT and "Traceback" not in err, (proc.returncode, err)
     return proc.returncode, "".join(seen) + out + err
 
 

@@ -41,7 +41,8 @@ REPEATS = {
     ("numpy", signal.SIGHUP): 1,
     ("torch", signal.SIGHUP): 1,
 }
-EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+# SIGINT kills the command (130 to a shell), as a Ctrl-C should, so that a script stops too.
+EXIT = {signal.SIGINT: -signal.SIGINT, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
 def settings(engine: str) -> list[str]:
@@ -229,7 +230,7 @@ def test_the_same_command_again_continues_a_stopped_run_exactly(sig, reference, 
     proc, run_dir = start("numpy", tmp_path / "rerun")
     proc.send_signal(signal.SIGINT)  # before its first step: the flag is already set up
     proc.communicate(timeout=300)
-    assert proc.returncode == 130
+    assert proc.returncode == -signal.SIGINT
     assert read_json(run_dir / "result.json")["status"] == "interrupted"
     fresh = cli(*settings("numpy"), "--log_path", str(tmp_path / "rerun"), "--rerun")
     assert fresh.returncode == 0, fresh.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -365,7 +366,7 @@ def test_ctrl_c_stops_a_stacked_sweep_at_once_with_resumable_records(tmp_path: P
 
     log = tmp_path / "runs"
     proc, err, took = _stopped_sweep(log, "stop", lambda pid: os.killpg(pid, signal.SIGINT))
-    assert proc.returncode == 130, err
+    assert proc.returncode == -signal.SIGINT, err
     assert took < STOP_GRACE_S  # the pool's grace period (then SIGTERM) is not waited out
     assert "Traceback" not in err and "8 runs remain" in err
     records = [json.loads(p.read_text()) for p in log.glob("stop/*/result.json")]
@@ -386,7 +387,7 @@ def test_a_sweep_started_with_sigint_ignored_stops_on_it(tmp_path: Path) -> None
     log = tmp_path / "runs"
     proc = _long_sweep(log, "bg", sigint_ignored=True)
     err, _ = _stop(proc, lambda pid: os.killpg(pid, signal.SIGINT))
-    assert proc.returncode == 130, err
+    assert proc.returncode == -signal.SIGINT, err
     assert "Traceback" not in err and "8 runs remain" in err
     assert sorted(r["status"] for r in _records(log, "bg")) == ["interrupted"] * 8
 
@@ -436,7 +437,7 @@ def test_one_stop_signalled_twice_is_not_a_second_ctrl_c(tmp_path: Path) -> None
     runs recorded `running`."""
     log = tmp_path / "runs"
     proc, err, _ = _stopped_sweep(log, "twice", _sigint_twice(0.3, then_group=True))
-    assert proc.returncode == 130, err
+    assert proc.returncode == -signal.SIGINT, err
     assert "Traceback" not in err and "8 runs remain" in err
     records = _records(log, "twice")
     assert sorted(r["status"] for r in records) == ["interrupted"] * 8
@@ -448,7 +449,7 @@ def test_a_second_ctrl_c_after_the_stop_keeps_the_summary(tmp_path: Path) -> Non
     ("mlplab: interrupted") or in a worker's close (a traceback, killed by SIGINT)."""
     log = tmp_path / "runs"
     proc, err, _ = _stopped_sweep(log, "again", _sigint_twice(1.3, then_group=True))
-    assert proc.returncode == 130, err
+    assert proc.returncode == -signal.SIGINT, err
     assert "Traceback" not in err and "8 runs remain" in err
     assert sorted(r["status"] for r in _records(log, "again")) == ["interrupted"] * 8
 
@@ -492,7 +493,7 @@ def test_sigint_to_the_sweep_alone_stops_its_workers_at_once(tmp_path: Path) -> 
     SIGINT afterwards changes nothing."""
     log = tmp_path / "runs"
     proc, err, took = _stopped_sweep(log, "alone", _sigint_twice(1.5, then_group=False))
-    assert proc.returncode == 130 and took < STOP_GRACE_S, err
+    assert proc.returncode == -signal.SIGINT and took < STOP_GRACE_S, err
     assert "Traceback" not in err and "8 runs remain" in err
     records = _records(log, "alone")
     assert sorted(r["status"] for r in records) == ["interrupted"] * 8
@@ -528,14 +529,17 @@ def test_sigterm_to_the_sweep_alone_stops_it_as_ctrl_c_does(
 
 
 @pytest.mark.parametrize(
-    ("name", "exit_code"), [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)]
+    # SIGINT: killed by it, as Ctrl-C leaves a command (130 to a shell), so that a
+    # script's loop stops; SIGTERM and SIGHUP: 128 + the signal's number.
+    ("name", "exit_code"),
+    [("SIGINT", -signal.SIGINT), ("SIGTERM", 143), ("SIGHUP", 129)],
 )
 def test_a_signal_to_an_in_process_sweep_is_named_in_its_runs(
     tmp_path: Path, name: str, exit_code: int
 ) -> None:
     """`kill -INT PID` or `kill PID` to a sweep training its stack in its own process
     (--workers 1): each run's record and progress line name that signal, and the exit
-    status is 128 + its number."""
+    status is 128 + its number (SIGINT: killed by it)."""
     import os
     import signal
 
@@ -620,7 +624,7 @@ def test_ctrl_c_while_the_workers_start_stops_the_sweep_at_once(tmp_path: Path) 
     # As a terminal's Ctrl-C reaches the group (also the stop of a failed wait).
     err, took = _stop(proc, lambda pid: os.killpg(pid, signal.SIGINT))
     assert not trained, "the workers were already training"
-    assert proc.returncode == 130, err
+    assert proc.returncode == -signal.SIGINT, err
     assert took < STOP_GRACE_S, (took, err)
     assert "Traceback" not in err and "runs remain" in err
     records = [json.loads(p.read_text()) for p in log.glob("early/*/result.json")]
@@ -723,7 +727,7 @@ def test_the_progress_counts_each_group_as_it_ends(tmp_path: Path, workers: int)
         assert all(r["status"] == "running" for r in long_runs)
     finally:
         err, _ = _stop(proc, lambda pid: os.killpg(pid, signal.SIGINT))
-    assert proc.returncode == 130, err
+    assert proc.returncode == -signal.SIGINT, err
 
 
 def test_an_address_of_no_form_is_refused_before_anything_is_written(

@@ -427,13 +427,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 0
     if args.print_run_dir:  # for a script: where the record of this config goes, or is
         from mlplab.errors import ConfigError
-        from mlplab.restore import claim_run_id
-        from mlplab.runs.record import run_dir_of
+        from mlplab.runner import check_trainable
 
         if args.resume:
             raise ConfigError("--print_run_dir names a config's run folder; --resume names one")
-        # The folder train writes: 8 hex digits where another config's run holds the 6.
-        print(run_dir_of(claim_run_id(load_config(args.config, overrides))))
+        # The folder train writes (8 hex digits where another config's run holds the 6),
+        # once the data is found to load: a bad data file gets train's line and status 2.
+        print(check_trainable(load_config(args.config, overrides)))
         return 0
     from mlplab.runner import train
 
@@ -653,7 +653,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--print_run_dir",
         action="store_true",
         help="print the run folder of this config (where train writes its record, or has) "
-        "and exit, for scripts",
+        "and exit, for scripts; its data is read and checked as train reads it (exit 2 "
+        "where train would refuse it)",
     )
     p.add_argument(
         "--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint"

@@ -951,6 +951,25 @@ def _kept(
     return Result(cfg, run_dir, kept, loaded.dataset, loaded.backend, loaded.spec, 0, curves, True)
 
 
+def check_trainable(cfg: Config) -> Path:
+    """The run folder that `mlplab train` of ``cfg`` writes (or has), once its data loads
+    as train loads it and holds the rows of any finished run there: `--print_run_dir`
+    named a folder, with status 0, for a missing data file or target that train then
+    refused, and a script went on to read a record that never came."""
+    from mlplab.restore import claim_run_id
+    from mlplab.runs.record import is_finished, run_dir_of
+
+    data = load_data(cfg)
+    check_castable(data, cfg.dtype)
+    run_dir = run_dir_of(claim_run_id(cfg))
+    if is_finished(run_dir):
+        saved: dict[str, Any] = {}
+        with contextlib.suppress(MlplabError, OSError):  # no model: train says what then
+            saved = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta
+        _check_same_rows(cfg, run_dir, data, saved.get("data_digest"))
+    return run_dir
+
+
 def _check_same_rows(cfg: Config, run_dir: Path, data: Dataset, saved: str | None) -> None:
     """Same settings, other rows: the kept record would be of data the file no longer
     holds."""

@@ -1668,6 +1668,36 @@ def test_print_run_dir_names_the_folder_train_writes_and_trains_nothing(run_cli,
     assert_one_line_error(proc, "--print_run_dir names a config's run folder")
 
 
+@pytest.mark.parametrize(
+    ("settings", "needle"),
+    [
+        (["--data", "nosuch.csv"], "data file 'nosuch.csv' does not exist"),
+        (["--data", "tab.csv", "--target", "nope"], "target column 'nope' does not exist"),
+        (["--data", "xor", "--n_samples", "5"], "'n_samples' does not apply to the 'xor'"),
+        (["--data", "tab.csv", "--target", "label", "CHANGED"], "has changed since"),
+    ],
+)
+def test_print_run_dir_refuses_what_train_refuses(tmp_path, capsys, monkeypatch, settings, needle):
+    """`RUN=$(mlplab train ... --print_run_dir) || exit` got status 0 and a folder for a
+    missing data file, an unknown target or a changed file, which train then refused: the
+    script went on to wait for a record that never came."""
+    from mlplab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    rows = "".join(f"{i},{i % 3 / 3},{i % 5 / 5},{'yes' if i % 2 else 'no'}\n" for i in range(20))
+    Path("tab.csv").write_text("id,x1,x2,label\n" + rows)
+    base = ["train", "--epoch", "2", "--plots", "none", "--log_path", "runs"]
+    if "CHANGED" in settings:
+        settings = settings[:-1]
+        assert main([*base, *settings, "-q"]) == 0
+        with open("tab.csv", "a") as f:
+            f.write("20,0.5,0.5,no\n")
+    capsys.readouterr()
+    assert main([*base, *settings, "--print_run_dir"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and needle in err, (out, err)
+
+
 def test_a_relu_classifier_at_chance_is_told_its_relus_may_have_died():
     """Three ReLUs on circles ended at chance with every unit off on every row (white in
     units.png); the note named epochs, adam, the lr and features, but not dead ReLUs, as

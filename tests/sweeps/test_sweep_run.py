@@ -536,13 +536,54 @@ def test_runs_another_sweep_is_training_are_counted_as_its_not_as_skipped(
     )
     assert result.exit_code == 0 and result.report is None
     out, err = capsys.readouterr()
-    assert "mlplab: no report yet: another sweep is training these runs; `mlplab report " in out
+    assert (
+        f"mlplab: no report yet: {n} runs of this sweep are still being trained by another "
+        "process, whose sweep writes the report as it ends (or `mlplab report "
+    ) in out
     # What holds them may be an `mlplab train` too; "1 runs are" was said of one.
     assert (
         f"mlplab: {n} runs are being trained by another process (a sweep or mlplab train) on "
         "this log_path; this sweep leaves them to that process"
     ) in err
     assert "0 run records" not in out  # the folder was filling with the other's runs
+
+
+def test_a_sweep_whose_runs_another_process_still_trains_writes_no_partial_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two overlapping sweeps at once: the one that ended first wrote results.csv and
+    report.html without the runs the other still trained, and exited 0, so that a script
+    read a part of the sweep as its whole. It writes none; the sweep that ends last does."""
+    import subprocess
+    import sys
+
+    from mlplab.config import make_config
+    from mlplab.runs.record import run_name
+
+    log = tmp_path / "runs"
+    held = run_name(make_config({**BASE, "seed": 2, "log_path": str(log)}))
+    folder = log / BASE.get("exp_name", "exp")
+    holder = subprocess.Popen(  # another process holding one run's lock, as a sweep does
+        [sys.executable, "-c",
+         "import sys, time\nfrom mlplab.runs.locks import RunLocks\n"
+         "locks = RunLocks(sys.argv[1])\nassert locks.acquire(sys.argv[2])\n"
+         "print('held', flush=True)\ntime.sleep(120)", str(folder), held],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = sweep(BASE, seed=[0, 1, 2], log_path=str(log), workers=1)
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert result.counts["trained"] == 2 and result.busy == [held] and result.report is None
+    assert not (folder / "results.csv").exists() and not (folder / "report.html").exists()
+    out = capsys.readouterr().out
+    assert "no report yet: 1 run of this sweep is still being trained by another process" in out
+    # Its lock given back (the other process ended), the same sweep trains it and reports all.
+    again = sweep(BASE, seed=[0, 1, 2], log_path=str(log), workers=1)
+    assert again.counts["trained"] == 1 and again.counts["skipped"] == 2
+    assert len(again.report.runs) == 3 and (folder / "results.csv").is_file()
 
 
 def test_a_list_sweep_trains_its_rows_reports_them_and_skips_them_again(tmp_path: Path) -> None:

@@ -702,13 +702,21 @@ def sweep(
             # as they are: a search that calls sweep() once per batch would otherwise
             # re-encode the tables of every run already in the folder at each batch.
             folder = Path(first.log_path) / first.exp_name
-            if report and result.busy and not any(folder.glob("*/result.json")):
-                # Every run is another sweep's, none recorded yet (an identical sweep
-                # started alongside): no report of nothing, which exited 2 as bad input.
+            elsewhere = held_elsewhere(folder, result.busy) if report and result.busy else set()
+            if elsewhere:
+                # Runs of this sweep that another process is still training (an identical
+                # sweep or an overlapping shard started alongside): a report now would
+                # miss them, or be of nothing, and a script that read results.csv on
+                # status 0 read a part of the sweep. The process that ends last, which
+                # finds none held, writes the whole report.
                 if verbose:
+                    n = len(elsewhere)
                     print(
-                        "mlplab: no report yet: another sweep is training these runs; "
-                        f"`mlplab report {folder}` writes it once they have ended",
+                        f"mlplab: no report yet: {n} run{'' if n == 1 else 's'} of this "
+                        f"sweep {'is' if n == 1 else 'are'} still being trained by another "
+                        "process, whose sweep writes the report as it ends (or "
+                        f"`mlplab report {folder}` once {'it has' if n == 1 else 'they have'} "
+                        "ended)",
                         flush=True,
                     )
             elif report and not result.interrupted:  # a sweep cut short said so above

@@ -1661,6 +1661,8 @@ def _missing_config_hint(p: Path) -> str:
     file from inside examples/, or a clone's examples/ where an installed package has none."""
     import difflib
 
+    if str(p) == "-":  # `--config -`, as other tools read standard input
+        return " (a config is read from a file, not standard input: save it to one first)"
     quotes = "\u201c\u201d\u2018\u2019\"'"
     if str(p)[:1] in quotes or str(p)[-1:] in quotes:
         bare = Path(str(p).strip(quotes))
@@ -1705,7 +1707,12 @@ def _read_config_bytes(p: Path, name: str) -> bytes:
     except FileNotFoundError:
         raise ConfigError(f"config file {name} does not exist{_missing_config_hint(p)}") from None
     except NotRegularFile as err:
-        raise ConfigError(f"config file {name} is {err.kind}, not a YAML file") from None
+        # A pipe (`--config <(envsubst < base.yaml)`) may have no writer, and reading it
+        # would then wait for ever; one read is gone when a run continues.
+        raise ConfigError(
+            f"config file {name} is {err.kind}, not a YAML file"
+            + (": save the config to a file first" if "pipe" in err.kind else "")
+        ) from None
     except OSError as err:
         raise ConfigError(
             f"config file {name} cannot be read ({err.strerror or type(err).__name__})"

@@ -521,6 +521,11 @@ def test_config_path_that_is_not_a_file_says_what_it_is(tmp_path):
         with pytest.raises(ConfigError) as err:
             load_config(path)
         assert what in str(err.value) and "does not exist" not in str(err.value)
+    # `--config <(envsubst < base.yaml)`, `--config -`: said to be saved to a file first.
+    with pytest.raises(ConfigError, match=r"FIFO .*: save the config to a file first$"):
+        load_config(fifo)
+    with pytest.raises(ConfigError, match="not standard input: save it to one first"):
+        load_config("-")
 
 
 def test_config_raises_config_error_one_line():

@@ -576,8 +576,11 @@ def _cmd_backprop(args: argparse.Namespace) -> int:
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
-    from mlplab.data.registry import datasets_table
+    from mlplab.data.registry import BUILTIN, datasets_table
 
+    if args.names:  # one a line, for a script's `for d in $(mlplab datasets --names)`
+        print("\n".join(BUILTIN))
+        return 0
     print(datasets_table())
     return 0
 
@@ -878,7 +881,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _setting_flags(p, multi=False, hidden=NOT_IN_A_TRACE)
 
-    add("datasets", "list the built-in datasets", _cmd_datasets)
+    p = add("datasets", "list the built-in datasets", _cmd_datasets)
+    p.add_argument(
+        "--names", action="store_true", help="print only their names, one a line (for scripts)"
+    )
 
     p = add(
         "predict",

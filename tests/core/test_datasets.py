@@ -2515,6 +2515,19 @@ def test_the_datasets_table_has_no_padding_after_its_lines():
     assert lines[0].startswith("built-in datasets") and all(line == line.rstrip() for line in lines)
 
 
+def test_datasets_names_lists_each_builtin_set_one_a_line_that_trains(capsys):
+    """A script had to cut names out of the box table, whose about column wraps onto
+    rows of their own."""
+    from mlplab.cli import main
+    from mlplab.config import make_config
+
+    assert main(["datasets", "--names"]) == 0
+    names = capsys.readouterr().out.splitlines()
+    assert names[:3] == ["and", "or", "xor"] and len(names) == len(set(names)) > 10
+    for name in names:  # each a --data value as it is
+        assert make_config({"data": name}).data == name
+
+
 def test_an_npz_files_other_label_columns_are_no_features(tmp_path):
     """`--target y0` of a y of three 0/1 columns (near one-hot: a row of zeros) took y1 and
     y2 as features, and every split scored 1.0 on the labels themselves."""

@@ -497,26 +497,74 @@ def test_a_heatmap_marks_configs_that_never_finished_and_spans_decades_by_log(
     assert figures[-1].axes[1].get_ylabel() == "val loss"
 
 
-def test_a_regressions_heatmap_shows_the_metric_the_table_ranks_by(monkeypatch) -> None:
+def test_a_heatmap_shows_the_metric_the_table_ranks_by(monkeypatch) -> None:
     """A regression's heatmap showed val MAE while its table ranked by val loss: (16, 0.1)
-    looked best in the picture and ranked third in the table."""
+    looked best in the picture and ranked third in the table. Then it showed the val loss
+    (on the scaled target, under standardize_target) whatever the table ranked by: val_mse
+    by default, or --rank_by val_mae, which ordered the configs otherwise."""
     from mlplab.reports import plots
 
     monkeypatch.setattr(plots, "to_png", lambda fig: b"\x89PNG")
     summary = pd.DataFrame(
         [{"hid_dim": h, "lr": lr, "val_loss_mean": 3000.0 - h - lr, "val_mae_mean": 43.0 + h,
-          "val_acc_mean": 0.9} for h in (16, 64) for lr in (0.01, 0.1)]
+          "val_mse_mean": 1.2e5 + h, "val_r2_mean": 0.5 + h / 100, "val_acc_mean": 0.9,
+          "val_bacc_mean": 0.7} for h in (16, 64) for lr in (0.01, 0.1)]
     )  # fmt: skip
-    heat = plots.heatmap(summary, "lr", "hid_dim", "loss")
-    assert heat is not None and heat.name == "heatmap_loss" and "ranks by" in heat.caption
+    heat = plots.heatmap(summary, "lr", "hid_dim", "mae")
+    assert heat is not None and heat.name == "heatmap_mae"
+    assert heat.title.startswith("val MAE") and "of val MAE in the target's units, the" in (
+        heat.caption
+    )
+    assert "ranks by" in heat.caption
     drawn: list[str] = []
     monkeypatch.setattr(plots, "heatmap", lambda s, v1, v2, metric: drawn.append(metric))
     for other in ("bars", "curves", "vs_param"):
         monkeypatch.setattr(plots, other, lambda *a, **k: None)
     runs = summary.assign(status="finished")
-    plots.report_plots(runs, summary, ["lr", "hid_dim"], "regression")
-    plots.report_plots(runs, summary, ["lr", "hid_dim"], "classification")
-    assert drawn == ["loss", "acc"]
+    args = (runs, summary, ["lr", "hid_dim"])
+    plots.report_plots(*args, "regression")  # the default ranking: val_mse
+    plots.report_plots(*args, "regression", "val_mse")
+    plots.report_plots(*args, "regression", "val_mae")
+    plots.report_plots(*args, "regression", "val_r2")
+    plots.report_plots(*args, "classification")
+    plots.report_plots(*args, "classification", "val_bacc")
+    assert drawn == ["mse", "mse", "mae", "r2", "acc", "bacc"]
+
+
+def test_a_heatmaps_best_cell_is_bright_whichever_way_its_metric_goes(monkeypatch) -> None:
+    """R² and accuracy are best highest, errors lowest: the colours turn with them."""
+    from matplotlib.figure import Figure
+
+    from mlplab.reports import plots
+
+    figures: list[Figure] = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    summary = pd.DataFrame(
+        [{"hid_dim": h, "lr": lr, "val_mse_mean": 1.0 + h, "val_r2_mean": 0.5 + h / 100}
+         for h in (16, 64) for lr in (0.01, 0.1)]
+    )  # fmt: skip
+    plots.heatmap(summary, "lr", "hid_dim", "mse")
+    plots.heatmap(summary, "lr", "hid_dim", "r2")
+    assert [f.axes[0].images[0].cmap.name for f in figures] == ["viridis_r", "viridis"]
+    assert figures[1].axes[1].get_ylabel() == "val R²"
+
+
+def test_a_regression_reports_heatmap_is_of_its_ranking_metric(tmp_path) -> None:
+    """The heatmap of report.html, by default and under rank_by, is the table's metric."""
+    from mlplab.reports.api import report
+    from mlplab.sweeps.api import sweep
+
+    sweep(
+        data="sinlog", n_samples=120, hid_dim=[4, 8], lr=[0.01, 0.003], epoch=2,
+        engine="numpy", log_every=0, plots="none", log_path=str(tmp_path / "runs"),
+        exp_name="grid", standardize_target=True, workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    for rank_by, label in ((None, "MSE"), ("val_mae", "MAE"), ("val_r2", "R²")):
+        rep = report(tmp_path / "runs", out=tmp_path / str(rank_by), verbose=False,
+                     rank_by=rank_by)  # fmt: skip
+        page = rep.html_path.read_text()
+        assert f"<b>val {label}: lr × hid_dim</b>" in page, rank_by
+        assert "val loss: lr" not in page
 
 
 def _y_ticks_in_view(ax) -> list[float]:

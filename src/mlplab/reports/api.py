@@ -265,7 +265,7 @@ def report(
     plots = []
     for sec in sections:
         finished = sec.runs[sec.runs["status"] == "finished"]
-        plots.append(report_plots(finished, sec.summary, sec.variables, sec.kind))
+        plots.append(report_plots(finished, sec.summary, sec.variables, sec.kind, sec.metric))
 
     result = Report(
         sections, out_dir / "results.csv", out_dir / "summary.csv", out_dir / "report.html", skipped

@@ -38,7 +38,7 @@ from mlplab.plots.style import (
     ink_on,
     with_fallback_font,
 )
-from mlplab.reports.aggregate import metric_bounds
+from mlplab.reports.aggregate import metric_bounds, ranking_metric
 
 # Beyond this many levels a variable makes unreadable panels or colours (e.g. a random
 # search's continuous lr): the curves then share one panel, and `vs_param` scatters.
@@ -49,6 +49,8 @@ MAX_CURVE_POINTS = 200
 MAX_LINES = 60
 DPI = 100
 MISSING = "–"  # the label of a setting that does not apply (None)
+# Metrics whose best value is the lowest; the others (accuracy, R², F1) are best highest.
+LOWER_IS_BETTER = ("loss", "mae", "mse")
 
 
 @dataclass
@@ -62,8 +64,9 @@ class Plot:
 
 
 def metric_label(metric: str) -> str:
-    """``acc`` -> ``accuracy``; other names stay."""
-    return {"acc": "accuracy", "mae": "MAE", "mse": "MSE", "r2": "R²"}.get(metric, metric)
+    """``acc`` -> ``accuracy``, ``mse`` -> ``MSE``, ...; other names stay."""
+    names = {"acc": "accuracy", "bacc": "balanced accuracy", "f1": "F1", "mae": "MAE"}
+    return {**names, "mse": "MSE", "r2": "R²"}.get(metric, metric)
 
 
 def level_label(v: Any) -> str:
@@ -738,7 +741,8 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
 
 
 def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | None:
-    """Mean val ``metric`` over var1 (columns) × var2 (rows), from the replicate summary."""
+    """Mean val ``metric`` over var1 (columns) × var2 (rows), from the replicate summary:
+    the report passes the metric its table ranks by (``mse`` for ``val_mse``)."""
     col = f"val_{metric}_mean"
     if col not in summary:
         return None
@@ -777,7 +781,8 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
 
     image = ax.imshow(
         values,
-        cmap="viridis" if metric == "acc" else "viridis_r",
+        # The best cell bright, whichever way the metric goes: R² and accuracy up, errors down.
+        cmap="viridis_r" if metric in LOWER_IS_BETTER else "viridis",
         aspect="auto",
         norm=LogNorm() if log else None,
     )
@@ -807,11 +812,15 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
     scale = " (log scale)" if log else ""
     fig.colorbar(image, cax=bar_axes, label=f"val {metric_label(metric)}{scale}")
     ax.set_title(f"val {metric_label(metric)} (mean over seeds)", y=1.0)
+    # A regression's errors are the target's own (standardize_target scales the loss
+    # alone): say so, as a loss on the scaled target had been read for them.
+    units = " in the target's units" if metric in ("mae", "mse") else ""
     return Plot(
         f"heatmap_{metric}",
         f"val {metric_label(metric)}: {var2} × {var1}",
-        "cell: mean over seeds (and over any other swept settings) of the metric the "
-        "table ranks by ('none finished': every run diverged or failed); the colours span "
+        "cell: mean over seeds (and over any other swept settings) of val "
+        f"{metric_label(metric)}{units}, the metric the table ranks by ('none finished': "
+        "every run diverged or failed); the colours span "
         "the lowest cell to the highest, however close (by the logarithm, where the cells "
         "span more than two decades): the table's std and CI say whether a difference is "
         "more than the seeds' spread",
@@ -835,9 +844,16 @@ def _common_decimals(values: np.ndarray, digits: int = 3) -> int | None:
 
 
 def report_plots(
-    runs: pd.DataFrame, summary: pd.DataFrame, variables: list[str], kind: str
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    variables: list[str],
+    kind: str,
+    rank_by: str | None = None,
 ) -> list[Plot]:
     """Every figure that fits the runs: bars, curve panels, metric vs setting, heatmap.
+
+    ``rank_by`` is the metric the table ranks by (``val_mse``, ``val_r2``, ...; the
+    default ranking metric of ``kind`` where None): the heatmap shows it.
 
     Their texts are drawn as written (:data:`~mlplab.plots.style.TEXT_AS_WRITTEN`): swept
     values and data names are the user's, and a `$` in them is no mathtext.
@@ -847,11 +863,15 @@ def report_plots(
     # Characters that no font has: one line for all the figures.
     rc = with_fallback_font(TEXT_AS_WRITTEN)
     with mpl.rc_context(rc), fonts_noted():  # type: ignore[arg-type]  # stubs want literal keys
-        return _report_plots(runs, summary, variables, kind)
+        return _report_plots(runs, summary, variables, kind, rank_by)
 
 
 def _report_plots(
-    runs: pd.DataFrame, summary: pd.DataFrame, variables: list[str], kind: str
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    variables: list[str],
+    kind: str,
+    rank_by: str | None,
 ) -> list[Plot]:
     if runs.empty:
         return []
@@ -869,9 +889,12 @@ def _report_plots(
     plots.append(curves(runs, var1, var2, metric, metric, scattered))
     plots.append(vs_param(runs, variables, metric))
     if var1 and var2 and not scattered:
-        # The table's ranking metric: a regression's by val MAE had put configs in
-        # another order than the table beside it, ranked by val loss.
-        plots.append(heatmap(summary, var1, var2, "loss" if kind == "regression" else metric))
+        # The metric the table beside it ranks by, so that the two order the configs
+        # alike: a heatmap of another metric (val MAE, then the val loss on the scaled
+        # target) put the table's third config first, or showed val loss under
+        # --rank_by val_mae.
+        ranked = rank_by or ranking_metric(kind)[0]
+        plots.append(heatmap(summary, var1, var2, ranked.removeprefix("val_")))
     return [p for p in plots if p is not None]
 
 

@@ -779,14 +779,15 @@ def test_a_report_with_no_usable_run_names_the_files_and_why(run_cli, tmp_path) 
     )
 
 
-def test_a_value_that_rounds_to_zero_prints_without_a_sign(tmp_path: Path) -> None:
-    """A regression whose test R² was -0.00001 printed `-0.0000` in the table."""
+def test_a_value_near_zero_prints_its_digits_not_a_signed_zero(tmp_path: Path) -> None:
+    """A regression whose test R² was -0.00001 printed `-0.0000` in the table, then
+    `0.0000`: a nonzero R² read as an exact 0."""
     log = tmp_path / "runs"
     mlplab.train(data="sine", epoch=2, plots="none", verbose=False, log_path=str(log))
     (path,) = log.rglob("result.json")
     path.write_text(json.dumps({**json.loads(path.read_text()), "test_r2": -1e-5}))
     header, rows = _table(report(log, verbose=False).sections[0])
-    assert rows[0][header.index("test_r2")] == "0.0000"
+    assert rows[0][header.index("test_r2")] == "-1.000e-05"
 
 
 def test_a_run_folder_that_cannot_be_listed_or_a_record_that_is_a_fifo_is_named() -> None:

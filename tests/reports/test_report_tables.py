@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -386,6 +387,64 @@ def test_a_large_metric_and_its_spread_are_written_in_one_form(tmp_path: Path) -
     cell = rows[0][header.index("test_mae")]
     mean, std = cell.split(" ± ")
     assert "e+0" in mean and "e+0" in std, cell
+
+
+def test_small_metrics_keep_their_digits_in_every_table(tmp_path: Path, capsys) -> None:
+    """A target of about 3e-4: the printed table and report.html showed val_mse 0.0000 for
+    both configs (the column that ranks them) and val_mae 0.0001 beside 0.0021, while
+    `mlplab train`'s table wrote 1.2171e-08; configs could not be told apart."""
+    from mlplab.reports.aggregate import number_text
+    from mlplab.reports.api import table_rows
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(160, 2)), columns=["a", "b"])
+    df["tiny"] = 3e-4 + 1e-4 * df.a + rng.normal(0, 2e-5, 160)
+    df.to_csv(tmp_path / "tiny.csv", index=False)
+    sweep(
+        data=str(tmp_path / "tiny.csv"), lr=[0.01, 0.001], seed=[0, 1], epoch=10,
+        standardize_target=True,
+        optim="adam", log_every=0, plots="none", log_path=str(tmp_path / "runs"),
+        exp_name="tiny", workers=1, report=False, verbose=False,
+    )  # fmt: skip
+    capsys.readouterr()
+    rep = report(tmp_path / "runs", out=tmp_path / "out", verbose=True)
+    printed = capsys.readouterr().out
+    page = html.unescape(rep.html_path.read_text())
+    header, rows = table_rows(rep.sections[0])
+    summary = rep.sections[0].summary
+    for col in ("val_mse", "val_mae", "test_mae"):
+        cells = [row[header.index(col)].split(" ± ")[0] for row in rows]
+        means = summary[f"{col}_mean"].tolist()
+        assert len(set(cells)) == len(cells), (col, cells)  # the configs told apart
+        assert cells == [number_text(v) for v in means]
+        for cell, mean in zip(cells, means, strict=True):
+            assert float(cell) == pytest.approx(mean, rel=1e-3), (col, cell)
+            assert cell in printed and cell in page
+    assert "0.0000" not in " ".join(" ".join(row) for row in rows)
+    ci = rows[0][header.index("val_mse") + 1]
+    assert re.fullmatch(r"\[\d\.\d{3}e-\d\d, \d\.\d{3}e-\d\d\]", ci), ci
+
+
+def test_a_reports_numbers_keep_four_significant_digits() -> None:
+    """Written as `mlplab train`'s table writes them: scientific past 1e-3 and 1e5."""
+    from mlplab.reports.aggregate import number_text
+    from mlplab.reports.api import _ci, _pm
+
+    assert [number_text(v) for v in (0.91234, 236.48, 0.0, -0.0, math.nan, None)] == [
+        "0.9123", "236.4800", "0.0000", "0.0000", "", "",
+    ]  # fmt: skip
+    # Below 1, decimals enough for 4 significant digits: 0.0021 beside 0.0021 said nothing.
+    assert [number_text(v) for v in (0.021347, 0.0021347, 0.0021284)] == [
+        "0.02135", "0.002135", "0.002128",
+    ]  # fmt: skip
+    assert [number_text(v) for v in (8.5776e-05, 1.2171e-08, -1e-5, 119234.5)] == [
+        "8.578e-05", "1.217e-08", "-1.000e-05", "1.192e+05",
+    ]  # fmt: skip
+    row = pd.Series({"m_mean": 0.9123, "m_std": 3e-5, "s_mean": 1.2e-8, "s_std": 3e-9,
+                     "m_ci_low": 0.0, "m_ci_high": 4e-4})  # fmt: skip
+    assert _pm(row, "m") == "0.9123 ± 3.000e-05"  # a spread too small is not ± 0.0000
+    assert _pm(row, "s") == "1.200e-08 ± 3.000e-09"
+    assert _ci(row, "m") == "[0, 4.000e-04]"  # one interval, one form
 
 
 def test_the_table_shows_balanced_accuracy_where_accuracy_flatters(tmp_path: Path) -> None:

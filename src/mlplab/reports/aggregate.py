@@ -58,6 +58,45 @@ def bounds_text(metric: str) -> str:
     return f"[{low:g}, {high:g}]"
 
 
+# A report's numbers: at least this many significant digits, in scientific notation past
+# the bounds (a tiny target's MSE of 1.2e-08 was printed 0.0000, its MAE 0.0001 beside
+# 0.0021, and configs could not be told apart), as `mlplab train`'s table writes them.
+SIGNIFICANT = 4
+SCIENTIFIC_BELOW = 1e-3
+SCIENTIFIC_FROM = 1e5
+
+
+def scientific(x: float) -> bool:
+    """Whether a report writes ``x`` in scientific notation: nonzero and below
+    :data:`SCIENTIFIC_BELOW` or from :data:`SCIENTIFIC_FROM` on, in size."""
+    return math.isfinite(x) and x != 0 and not SCIENTIFIC_BELOW <= abs(x) < SCIENTIFIC_FROM
+
+
+def number_text(v: Any, sci: bool | None = None) -> str:
+    """A metric as a report's tables write it: ``0.9123``, ``0.02135``, ``236.4800``,
+    ``8.578e-05``, ``1.192e+05``; ``""`` for NaN and what is no number.
+
+    4 decimals, or more below 1, so that every nonzero value keeps :data:`SIGNIFICANT`
+    digits: no nonzero metric reads 0.0000, and 0.002135 is not 0.0021 beside 0.002128.
+    Scientific past :func:`scientific`'s bounds, or where ``sci`` says so (the cells of
+    one interval in one form); an exact 0 there is ``0``.
+    """
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return ""
+    if math.isnan(x):
+        return ""
+    if scientific(x) if sci is None else sci:
+        return "0" if x == 0 else f"{x:.{SIGNIFICANT - 1}e}"
+    decimals = 4
+    if 0 < abs(x) < 1:
+        decimals = max(decimals, SIGNIFICANT - 1 - math.floor(math.log10(abs(x))))
+    text = f"{x:.{decimals}f}"
+    # -0.0 (or a value a caller forced to fixed form that rounds to 0): "0.0000", no sign.
+    return text.lstrip("-") if float(text) == 0 else text
+
+
 # What a report may rank by (``rank_by``), per task kind; the first is the default. A
 # regression's loss is left out: under ``standardize_target`` it is of the scaled target.
 RANKABLE = {

@@ -44,13 +44,16 @@ from mlplab.errors import (
 )
 from mlplab.reports.aggregate import (
     RANKABLE,
+    SCIENTIFIC_FROM,
     TIE_DECIMALS,
     aggregate,
     bounds_text,
     group_keys,
     key_text,
     metric_names,
+    number_text,
     ranking_metric,
+    scientific,
     tie_break,
 )
 from mlplab.reports.collect import (
@@ -1038,7 +1041,7 @@ def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[
             else _num(r.get(f"{col}_mean"))
             for col, pm in extra
         ]
-        row += [r["statuses"], _num(r.get("wall_time_s_mean"), 1)]
+        row += [r["statuses"], _seconds(r.get("wall_time_s_mean"))]
         rows.append(row)
     return header, rows
 
@@ -1267,36 +1270,42 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _num(v: Any, digits: int = 4) -> str:
+def _num(v: Any) -> str:
+    """A metric's mean, as :func:`~mlplab.reports.aggregate.number_text` writes it."""
+    return number_text(v)
+
+
+def _seconds(v: Any) -> str:
+    """A wall time: ``12.3``; ``""`` for NaN."""
     try:
         x = float(v)
     except (TypeError, ValueError):
         return ""
-    if math.isnan(x):
-        return ""
-    # A loss of a target in the millions: 1.049e+08, not 104931014.4000 that widens the table.
-    if abs(x) >= 1e5:
-        return f"{x:.4g}"
-    text = f"{x:.{digits}f}"
-    # An R² of -0.00001 rounds to zero: "0.0000", not "-0.0000".
-    return text.lstrip("-") if float(text) == 0 else text
+    return "" if math.isnan(x) else f"{x:.1f}"
+
+
+def _number(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _nums(*values: Any) -> list[str]:
-    """``values`` as :func:`_num` writes them, in one form: a spread of 76263.4293 beside a
-    mean of 6.629e+05 read as two scales."""
-    try:
-        wide = any(abs(float(v)) >= 1e5 for v in values if v is not None)
-    except (TypeError, ValueError):
-        wide = False
-    if not wide:
-        return [_num(v) for v in values]
-    return ["" if _num(v) == "" else f"{float(v):.4g}" for v in values]
+    """``values``, the ends of an interval, in one form: scientific for all where one is
+    (a spread of 76263.4293 beside a mean of 6.629e+05 read as two scales)."""
+    sci = any(scientific(_number(v)) for v in values)
+    return [number_text(v, sci) for v in values]
 
 
 def _pm(r: pd.Series, m: str) -> str:
-    mean, std = _nums(r.get(f"{m}_mean"), r.get(f"{m}_std"))
-    return f"{mean} ± {std}" if mean and std else mean
+    mean, std = _number(r.get(f"{m}_mean")), _number(r.get(f"{m}_std"))
+    # In the mean's form, or scientific for both where the spread is large; a spread too
+    # small for the mean's decimals in its own form (0.9123 ± 3.000e-05, not ± 0.0000).
+    sci = scientific(mean) or abs(std) >= SCIENTIFIC_FROM
+    mean_text = number_text(mean, sci)
+    std_text = number_text(std, True if sci else None)
+    return f"{mean_text} ± {std_text}" if mean_text and std_text else mean_text
 
 
 def _ci(r: pd.Series, m: str) -> str:

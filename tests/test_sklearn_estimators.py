@@ -347,6 +347,43 @@ def test_a_text_or_categorical_column_is_named_with_how_to_encode_it():
     MLPClassifier(epoch=2).fit(X.assign(o=X.a.astype(object), k=pd.Categorical(y)), y)
 
 
+def test_a_column_of_dates_as_text_gets_the_command_lines_date_hint():
+    """A column of dates ('01.01.2015') was told to be one-hot encoded with the others,
+    pd.get_dummies(X, columns=['date', ...]): a 0/1 column per day. The command line
+    tells such a column as dates, and so do the estimators, by the same rule."""
+    from mlplab.data.dataset import DATES_HINT
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
+    days = pd.date_range("2015-01-01", periods=30, freq="D")
+    dated = X.assign(date=days.strftime("%d.%m.%Y"))
+    with pytest.raises(ValueError) as err:
+        MLPRegressor(epoch=2).fit(dated, X.b)
+    message = str(err.value)
+    assert message == (
+        "MLPRegressor: X's column 'date' holds dates or times ('01.01.2015'), not numbers: "
+        f"{DATES_HINT}, or leave it out: X.drop(columns=['date'])"
+    )
+    assert "get_dummies" not in message
+    # Beside columns of words: the dates their hint, the words theirs, in X's order.
+    mixed = dated.assign(station=rng.choice(["Aare", "Rhine"], 30),
+                         when=days.strftime("%Y-%m-%d %H:%M"))  # fmt: skip
+    with pytest.raises(ValueError) as err:
+        MLPRegressor(epoch=2).fit(mixed, X.b)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(
+        "MLPRegressor: X's column 'date' holds dates or times ('01.01.2015'), not numbers; "
+        "other such columns: 'when': encode them as numbers first"
+    )
+    assert message.endswith(
+        "X.drop(columns=['date', 'when']); also, X's column 'station' holds text ('"
+        + mixed.station[0]
+        + "'), not numbers; encode it first, a 0/1 column per value: "
+        "pd.get_dummies(X, columns=['station']), or a OneHotEncoder in a ColumnTransformer "
+        "before the estimator in a Pipeline (or leave it out: X.drop(columns=[...]))"
+    )
+
+
 def test_scikit_learns_batch_size_auto_is_the_default_200():
     X, y = make_blobs(300, centers=3, random_state=0)
     kw = dict(hid_dim=8, epoch=3, random_state=0)

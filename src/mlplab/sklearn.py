@@ -62,7 +62,7 @@ from mlplab.config import (
     setting_hint,
     without_unset_later,
 )
-from mlplab.data.dataset import IN_MEMORY, Dataset, array_label
+from mlplab.data.dataset import DATES_HINT, IN_MEMORY, Dataset, array_label, holds_dates
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
@@ -1893,17 +1893,37 @@ def _check_no_text_columns(X: Any, est: Any) -> None:
             texts.append((name, values[bad].iloc[0], isinstance(col.dtype, pd.CategoricalDtype)))
     if not texts:
         return
-    name, value, categorical = texts[0]
-    what = "categories" if categorical else "text"
-    others = [str(n) for n, _, _ in texts[1:]]
-    more = f"; other such columns: {', '.join(map(repr, others))}" if others else ""
-    shown = [name, *others][:5]
-    raise ValueError(
-        f"{type(est).__name__}: X's column {name!r} holds {what} ({shorten(str(value), 40)!r}), "
-        f"not numbers{more}; encode {'them' if others else 'it'} first, a 0/1 column per value: "
-        f"pd.get_dummies(X, columns={shown!r}), or a OneHotEncoder in a ColumnTransformer "
-        "before the estimator in a Pipeline (or leave it out: X.drop(columns=[...]))"
-    )
+    # Dates as text ('01.01.2015') get the command line's hint: one 0/1 column per value
+    # would be a column a day.
+    dates = [t for t in texts if holds_dates(str(t[1]))]
+    words = [t for t in texts if t not in dates]
+    clauses = []
+    if words:
+        name, value, categorical = words[0]
+        what = "categories" if categorical else "text"
+        others = [str(n) for n, _, _ in words[1:]]
+        more = f"; other such columns: {', '.join(map(repr, others))}" if others else ""
+        shown = [name, *others][:5]
+        clauses.append(
+            f"X's column {name!r} holds {what} ({shorten(str(value), 40)!r}), not numbers"
+            f"{more}; encode {'them' if others else 'it'} first, a 0/1 column per value: "
+            f"pd.get_dummies(X, columns={shown!r}), or a OneHotEncoder in a "
+            "ColumnTransformer before the estimator in a Pipeline (or leave it out: "
+            "X.drop(columns=[...]))"
+        )
+    if dates:
+        name, value, _ = dates[0]
+        others = [str(n) for n, _, _ in dates[1:]]
+        more = f"; other such columns: {', '.join(map(repr, others))}" if others else ""
+        shown = [name, *others][:5]
+        clauses.append(
+            f"X's column {name!r} holds dates or times ({shorten(str(value), 40)!r}), not "
+            f"numbers{more}: {DATES_HINT}, or "
+            f"leave {'them' if others else 'it'} out: X.drop(columns={shown!r})"
+        )
+    if dates and words and texts.index(dates[0]) < texts.index(words[0]):
+        clauses.reverse()  # the first column of X's first
+    raise ValueError(f"{type(est).__name__}: " + "; also, ".join(clauses))
 
 
 def _one_hot_rows(Y: np.ndarray) -> bool:

@@ -1310,6 +1310,17 @@ _DATE = re.compile(
     r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})"
     r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
 )
+# What to do with a column of dates: one 0/1 column per value would be a column a day.
+DATES_HINT = "encode them as numbers first (e.g. days since a start)"
+
+
+def holds_dates(text: str) -> bool:
+    """Whether a cell's text is a date or a time (``2015-01-31``, ``31.01.2015``,
+    ``01/31/2015 12:00``): the command line's file reader and the estimators give a
+    column of them :data:`DATES_HINT`, not the hint to one-hot encode text."""
+    return bool(_DATE.fullmatch(text.strip()))
+
+
 # A decimal comma beyond doubt: 0,1891, -3,5 or 1234,5 (1,234 may group thousands).
 _DECIMAL_COMMA = re.compile(
     r"[+-]?(0,\d+|\d{4,},\d+|\d+,(\d{1,2}|\d{4,})|\d{1,3}(\.\d{3})+,\d+|\d+,\d+[eE][+-]?\d+)"
@@ -1473,11 +1484,11 @@ def not_numeric(
         )
     if also:  # one value that is no number among decimal commas: both, and nothing else
         return message + also
-    if _DATE.fullmatch(str(example).strip()):
+    if holds_dates(str(example)):
         # One 0/1 column per date (the hint below) would be a column a day.
         return message + (
-            "; it holds dates or times: encode them as numbers first (e.g. days since a "
-            f"start), or leave it out with {shell_flag('--ignore', name)}"
+            f"; it holds dates or times: {DATES_HINT}, or leave it out with "
+            f"{shell_flag('--ignore', name)}"
         )
     if not len(bad):
         # Every value a number, kept as text (a Parquet or NPZ file's column of str).
@@ -1599,7 +1610,7 @@ def _whole_floats(col) -> bool:
 # fail on raw bytes with a traceback.
 _NO_NUMBERS = {
     "c": "complex numbers; give the real and imaginary parts as two columns",
-    "M": "dates or times; encode them as numbers first (e.g. days since a start)",
+    "M": f"dates or times; {DATES_HINT}",
     "m": "time spans; give them as numbers (e.g. seconds)",
     "V": "raw bytes",
     "S": "raw bytes",

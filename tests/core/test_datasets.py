@@ -1204,9 +1204,8 @@ def test_a_spreadsheets_formatting_gets_the_hint_that_fits(tmp_path):
     with pytest.raises(DataError) as err:
         load_dataset(str(tmp_path / "money.csv"))
     assert "feature column 'price' is not numeric ('1,000.5' in data row 1)" in str(err.value)
-    assert "looks like a number written with a currency sign, a thousands separator" in str(
-        err.value
-    )
+    assert "its comma looks like a thousands separator, which mlplab does not read: remove " \
+        "the separators (1000.5)" in str(err.value)  # fmt: skip
     assert "get_dummies" not in str(err.value)
     # Switzerland groups them by an apostrophe: it was told to one-hot encode 2'164.80.
     swiss = "".join(f"{1000 + i:,}.8,{i % 2}\n".replace(",", "'", 1) for i in range(30))
@@ -1913,7 +1912,7 @@ def test_a_text_target_of_comma_numbers_outside_a_text_file_is_told_to_store_num
     )
     pd.DataFrame({"a": a, "y": y}).to_csv(tmp_path / "t.csv", index=False)
     # In a CSV they are thousands separators: a ';' file would read them as decimal marks.
-    with pytest.raises(DataError, match="look like numbers with thousands separators"):
+    with pytest.raises(DataError, match="looks like a thousands separator"):
         load_dataset(str(tmp_path / "t.csv"))
 
 
@@ -2138,37 +2137,68 @@ def test_a_target_of_thousands_separators_is_told_to_drop_them_not_to_use_semico
     text = df.to_csv(index=False)
     line = refused(tmp_path / "p.csv", text, target="price", task="regression")
     assert line.endswith(
-        "; its values look like numbers with thousands separators ('573,170'): write them "
-        "without (573170) (not a file with ';' between values: there a comma is a decimal "
-        "mark)"
+        "; the comma in '573,170' looks like a thousands separator, which mlplab does not "
+        "read: remove the separators (573170) (not a file with ';' between values: there a "
+        "comma is a decimal mark)"
     ), line
     # With cents too; and --task regression, which the first line names, says the same.
     cents = pd.DataFrame({"sqft": range(60)})
     cents["price"] = [f"{21318.29 + 1000 * i:,.2f}" for i in range(60)]  # '21,318.29', ...
     for task in ("auto", "regression"):
         line = refused(tmp_path / "c.csv", cents.to_csv(index=False), target="price", task=task)
-        assert "look like numbers with thousands separators ('21,318.29'): write them " \
-            "without (21318.29)" in line, line  # fmt: skip
+        assert "'21,318.29'" in line and "looks like a thousands separator, which mlplab " \
+            "does not read: remove the separators (21318.29)" in line, line  # fmt: skip
+        assert "--task" not in line
     # Amounts under a thousand among them have no comma: the hint holds.
     cents["price"] = [f"{328.91 + 1000 * i:,.2f}" for i in range(60)]  # '328.91', '1,328.91'
     line = refused(tmp_path / "u.csv", cents.to_csv(index=False), target="price", task="regression")
-    assert "thousands separators ('1,328.91'): write them without (1328.91)" in line, line
-    # A few such values are read as classes (task auto): said, as they are likely prices.
+    assert "'1,328.91' looks like a thousands separator, which mlplab does not read: " \
+        "remove the separators (1328.91)" in line, line  # fmt: skip
+    # A few such values, which task auto read as 3 classes with a note: likely prices,
+    # refused alike; --task classification says they are labels.
     few = pd.DataFrame({"sqft": range(30), "price": ["1,000", "3,500", "12,000"] * 10})
-    few.to_csv(tmp_path / "f.csv", index=False)
-    ds = load_dataset(str(tmp_path / "f.csv"), target="price")
-    assert (
-        ds.task == "multiclass"
-        and (
-            "target column 'price' holds numbers with thousands separators ('1,000'), read as 3 "
-            "classes; to fit them as numbers, write them without the separators"
-        )
-        in ds.notes
-    )
+    line = refused(tmp_path / "f.csv", few.to_csv(index=False), target="price")
+    assert line.endswith(
+        "target column 'price' is not numeric ('1,000' in data row 1); its comma looks like a "
+        "thousands separator, which mlplab does not read: remove the separators (1000) (not "
+        "a file with ';' between values: there a comma is a decimal mark)"
+    ), line
+    ds = load_dataset(str(tmp_path / "f.csv"), target="price", task="classification")
+    assert ds.task == "multiclass" and list(ds.class_names or []) == ["1,000", "12,000", "3,500"]
     # Decimal commas keep their hint, ';' route included.
     df["price"] = ["0,125", "1,5", "2,25", "3,75", "4,5", "5,0"]
     line = refused(tmp_path / "d.csv", df.to_csv(index=False), target="price", task="regression")
     assert "save the file with ';' between values" in line
+
+
+def test_thousands_separators_among_plain_numbers_are_told_to_be_removed(tmp_path, run_cli):
+    """A spreadsheet's flows, '398.2' beside a quoted '1,694.6': the target was told it
+    "holds numbers but also '1,694.6'; fix or drop such rows, or pass --task
+    classification if its values are labels", and a feature that the comma is a currency
+    sign, a thousands separator, a % or an accounting negative's parentheses."""
+    rng = np.random.default_rng(0)
+    flow = np.exp(6 + rng.normal(size=60))
+    flow[1] = 1694.6
+    df = pd.DataFrame({"x": rng.normal(size=60), "flow": [f"{v:,.1f}" for v in flow]})
+    df.to_csv(tmp_path / "river.csv", index=False)
+    proc = run_cli("train", "--data", tmp_path / "river.csv", "--target", "flow",
+                   "--log_path", tmp_path / "runs")  # fmt: skip
+    assert_one_line_error(
+        proc,
+        "data file",
+        "target column 'flow' is not numeric ('1,694.6' in data row 2); its comma looks like "
+        "a thousands separator, which mlplab does not read: remove the separators (1694.6) "
+        "(not a file with ';' between values: there a comma is a decimal mark)",
+    )
+    assert "--task" not in proc.stderr and not (tmp_path / "runs").exists()
+    # A feature of them says the same.
+    df.assign(y=rng.normal(size=60)).to_csv(tmp_path / "f.csv", index=False)
+    line = refused(tmp_path / "f.csv", (tmp_path / "f.csv").read_text(), target="y")
+    assert line.endswith(
+        "feature column 'flow' is not numeric ('1,694.6' in data row 2); its comma looks like "
+        "a thousands separator, which mlplab does not read: remove the separators (1694.6) "
+        "(not a file with ';' between values: there a comma is a decimal mark)"
+    ), line
 
 
 def test_a_target_of_rates_or_prices_with_their_signs_is_told_to_write_plain_numbers(tmp_path):

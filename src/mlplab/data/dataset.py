@@ -811,6 +811,7 @@ def _from_file(
         )
     col = ycols[ycols.columns[0]]
     if task == "auto" and not one_hot:
+        _check_thousands(col, path, targets[0])
         _check_stray_text(col, path, targets[0])
         # With --task classification the user has said that '-' or '?' is a class (as in
         # tables labelled + and -); guessed, such a label is far more often a missing value.
@@ -881,19 +882,7 @@ def _from_file(
             f"{names[-1]}), read as classes (task auto); counts or a score to fit as a number "
             "take --task regression"
         )
-    if (
-        task == "auto"
-        and not numeric
-        and any("," in n for n in names)
-        and all(_THOUSANDS.fullmatch(n.strip()) for n in names)
-    ):
-        # '1,000', '3,500', '12,000': prices read as three classes named so, without a word.
-        ds.notes.append(
-            f"target column {targets[0]!r} holds numbers with thousands separators "
-            f"({names[0]!r}), read as {len(names)} classes; to fit them as numbers, write "
-            "them without the separators"
-        )
-    elif task == "auto" and not numeric and _signed_numbers(names):
+    if task == "auto" and not numeric and _signed_numbers(names):
         # '28%', '$16.50': rates and prices read as 51 classes named so, without a word.
         ds.notes.append(
             f"target column {targets[0]!r} holds numbers written with a % or currency sign "
@@ -1332,6 +1321,30 @@ _COMMA_WRITTEN = re.compile(r"[+-]?\d[\d.,]*,\d+([eE][+-]?\d+)?")
 _THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})*(\.\d+)?|[+-]?0(\.\d+)?")
 
 
+def _thousands_grouped(values) -> bool:  # values: pandas.Series of str
+    """Whether every value is a number and some group their thousands by a comma
+    (``1,694.6`` beside ``398.2``, or ``12,000``): prices and flows from a spreadsheet."""
+    return (
+        bool(len(values))
+        and bool(values.str.contains(",", regex=False).any())
+        and bool(values.str.fullmatch(_THOUSANDS).all())
+    )
+
+
+def _thousands_hint(value: str, path: str, quoted: bool = False) -> str:
+    """What to do with ``value`` (``'1,694.6'``), a number whose comma groups thousands:
+    mlplab's file reader takes no thousands separator, so the user removes them.
+    ``quoted``: the message quotes the value already."""
+    where = "its comma" if quoted else f"the comma in {value!r}"
+    return (
+        f"{where} looks like a thousands separator, which mlplab does not read: remove "
+        f"the separators ({value.replace(',', '')})"
+        # '573,170' is a price: a ';' file would read it as 573.17, without a word.
+        + (" (not a file with ';' between values: there a comma is a decimal mark)"
+           if _comma_file(path) else "")
+    )  # fmt: skip
+
+
 def _with_a_point(value: str) -> str:
     """A decimal-comma number with a decimal point: 1.234,5 -> 1234.5, 0,1891 -> 0.1891."""
     return value.replace(".", "").replace(",", ".")
@@ -1342,11 +1355,7 @@ def _comma_numbers_hint(col, path: str) -> str:  # col: pandas.Series
     column is one, else ''. A target of them was told it had a class a row, or, with
     --task regression, that it is not numeric: true, and no way out."""
     values = col.dropna().astype(str).str.strip()
-    thousands = (
-        bool(len(values))
-        and bool(values.str.contains(",", regex=False).any())
-        and bool(values.str.fullmatch(_THOUSANDS).all())
-    )
+    thousands = _thousands_grouped(values)
     if len(values) and _signed_numbers(list(values.unique())):
         return (
             f"; its values look like numbers written with a % or currency sign "
@@ -1360,13 +1369,8 @@ def _comma_numbers_hint(col, path: str) -> str:  # col: pandas.Series
             "store them as numbers"
         )
     if thousands:
-        # '573,170' is a price: a ';' file would read it as 573.17, without a word.
         first = values[values.str.contains(",", regex=False)].iloc[0]
-        return (
-            f"; its values look like numbers with thousands separators ({first!r}): write "
-            f"them without ({first.replace(',', '')}) (not a file with ';' between values: "
-            "there a comma is a decimal mark)"
-        )
+        return f"; {_thousands_hint(first, path)}"
     return (
         f"; its values are numbers written with a comma ({values.iloc[0]!r}), which a "
         "comma-separated file reads as text: write them with a decimal point (and no "
@@ -1507,6 +1511,8 @@ def not_numeric(
             + (", or save the file with ';' between values, where decimal commas are read"
                if text_file else "")
         )  # fmt: skip
+    if "," in text and _THOUSANDS.fullmatch(text):  # 1,694.6: no currency, no %
+        return message + f"; {_thousands_hint(text, path, True)}"
     # Grouped or in parentheses, or a rate or price as the target's check reads one
     # ($4395.97, USD 72.81): one rule for both, which the feature was once told as an id.
     if _FORMATTED_NUMBER.fullmatch(text) or _signed_numbers([text]):
@@ -1702,6 +1708,24 @@ def _first_collection(col) -> int | None:
         if isinstance(value, list | tuple | dict | set | np.ndarray):
             return row
     return None
+
+
+def _check_thousands(col, path: str, name: str) -> None:
+    """Refuse a target of numbers whose commas group thousands (task auto): read as text,
+    '1,694.6' among plain numbers was told to be a label (--task classification), and
+    '1,000', '3,500', '12,000' trained as three classes."""
+    import pandas as pd
+
+    if col.dtype == bool or pd.api.types.is_numeric_dtype(col):
+        return
+    values = col.astype(str).str.strip()
+    if not _thousands_grouped(values[col.notna().to_numpy()]):
+        return
+    row = int(np.flatnonzero((col.notna() & values.str.contains(",", regex=False)).to_numpy())[0])
+    raise DataError(
+        f"data file {path!r}: target column {name!r} is not numeric ({values.iloc[row]!r} "
+        f"in {data_row(path, row, 'y')}); {_thousands_hint(values.iloc[row], path, True)}"
+    )
 
 
 def _check_stray_text(col, path: str, name: str) -> None:

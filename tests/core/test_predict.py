@@ -1489,18 +1489,62 @@ def test_an_experiment_folder_given_as_the_run_names_one_of_its_runs(iris_run, r
                     "--exp_name", "sw", "--quiet")  # fmt: skip
     assert sweep.returncode == 0, sweep.stderr
     folder = tmp_path / "runs" / "sw"
-    first = sorted(p for p in folder.iterdir() if (p / "config.yaml").is_file())[0]
+    # The report's best run, by val_acc (ties by val_loss), not the first by name.
+    runs = sorted(p for p in folder.iterdir() if (p / "config.yaml").is_file())
+    records = [json.loads((p / "result.json").read_text()) for p in runs]
+    best = min(zip(records, runs, strict=True), key=lambda r: (-r[0]["val_acc"], r[0]["val_loss"]))
     proc = run_cli("predict", folder, "--data", rows)
     assert_one_line_error(
         proc,
         f"{str(folder)!r} is not a run directory (no config.yaml); it is an experiment folder "
-        f"of 2 runs; give one run's folder, e.g. {str(first)!r} (its results.csv, from mlplab "
-        "report, ranks them)",
+        f"of 2 runs; give one run's folder, e.g. the best by val_acc, {str(best[1])!r} (its "
+        "results.csv, from mlplab report, ranks them)",
     )
     # A train's experiment folder, of one run.
     run = Path(res.run_dir)
     proc = run_cli("predict", run.parent, "--data", rows)
     assert_one_line_error(proc, f"experiment folder of 1 run; give that run's folder, {str(run)!r}")
+
+
+def test_an_experiment_folder_names_its_best_run_by_the_reports_ranking(tmp_path) -> None:
+    """`mlplab predict runs/grid` suggested runs/grid/grid-0474f9, the first by name, not
+    grid-dab492, the report's best: the hint names the best finished run by the report's
+    default metric where the records say it, and the first by name where they do not."""
+    from mlplab.runs.record import run_folder_hint
+
+    def run(name: str, **record: object) -> None:
+        (tmp_path / "grid" / name).mkdir(parents=True)
+        (tmp_path / "grid" / name / "config.yaml").write_text("epoch: 1\n")
+        if record:
+            (tmp_path / "grid" / name / "result.json").write_text(json.dumps(record))
+
+    done = {"status": "finished", "task": "regression"}
+    run("grid-0474f9", **done, val_mse=9.0, val_mae=2.0)
+    run("grid-3b1c20", **done, val_mse=4.0, val_mae=1.9)
+    run("grid-dab492", **done, val_mse=4.0, val_mae=1.5)  # tied val_mse: by val_mae
+    run("grid-e00000", status="diverged", task="regression", val_mse=0.1)
+    run("grid-f00000", **done, val_mse=float("nan"))
+    run("grid-f11111")  # no record yet
+    hint = run_folder_hint(tmp_path / "grid")
+    assert hint == (
+        "it is an experiment folder of 6 runs; give one run's folder, e.g. the best by "
+        f"val_mse, {str(tmp_path / 'grid' / 'grid-dab492')!r} (its results.csv, from mlplab "
+        "report, ranks them)"
+    )
+    assert "\n" not in hint
+    shutil.rmtree(tmp_path / "grid")
+    run("a-1", status="finished", task="binary", val_acc=0.8, val_loss=0.4)
+    run("a-2", status="finished", task="binary", val_acc=0.9, val_loss=0.5)
+    assert "e.g. the best by val_acc, " in (hint := run_folder_hint(tmp_path / "grid") or "")
+    assert hint.endswith(f"{str(tmp_path / 'grid' / 'a-2')!r} (its results.csv, from mlplab "
+                         "report, ranks them)")  # fmt: skip
+    shutil.rmtree(tmp_path / "grid")
+    run("b-1")
+    run("b-2", status="running")
+    assert run_folder_hint(tmp_path / "grid") == (
+        "it is an experiment folder of 2 runs; give one run's folder, e.g. "
+        f"{str(tmp_path / 'grid' / 'b-1')!r} (its results.csv, from mlplab report, ranks them)"
+    )
 
 
 def test_a_run_still_training_without_a_checkpoint_says_so(iris_run, run_cli, tmp_path):

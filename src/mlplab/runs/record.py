@@ -112,13 +112,47 @@ def run_folder_hint(path: Path) -> str | None:
     if len(runs) == 1:  # log_path/exp_name: a sweep's folder, or that of one train's runs
         return f"it is an experiment folder of 1 run; give that run's folder, {str(runs[0])!r}"
     if runs:
+        best = best_finished_run(runs)
+        shown = f"the best by {best[1]}, {str(best[0])!r}" if best else repr(str(runs[0]))
         return (
             f"it is an experiment folder of {len(runs)} runs; give one run's folder, "
-            f"e.g. {str(runs[0])!r} (its results.csv, from mlplab report, ranks them)"
+            f"e.g. {shown} (its results.csv, from mlplab report, ranks them)"
         )
     if not path.is_absolute() and not os.path.lexists(path):  # run from another folder
         return f"it was looked for in {os.getcwd()}"
     return None
+
+
+def best_finished_run(runs: Sequence[Path]) -> tuple[Path, str] | None:
+    """The finished run of ``runs`` that ranks first by the report's default metric,
+    ``val_acc`` (highest; ties by the lowest ``val_loss``) or a regression's ``val_mse``
+    (lowest; ties by ``val_mae``), and that metric's name; None where no record says it.
+
+    A run by itself, not a config's mean over seeds as the report ranks: where seeds
+    differ, the report's best run is that of the best config."""
+    scored = []
+    for run in runs:
+        record = read_result(run)
+        if record is None or record.get("status") != FINISHED:
+            continue
+        regression = record.get("task") == "regression"
+        metric, tie = ("val_mse", "val_mae") if regression else ("val_acc", "val_loss")
+        value, second = _finite(record.get(metric)), _finite(record.get(tie))
+        if value is None:
+            continue
+        sign = 1.0 if regression else -1.0  # an error is best lowest, accuracy highest
+        scored.append((metric, sign * value, math.inf if second is None else second, run))
+    if not scored or len({s[0] for s in scored}) > 1:  # several kinds: no one ranking
+        return None
+    metric, _, _, run = min(scored, key=lambda s: (s[1], s[2], str(s[3])))
+    return run, metric
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float (a record's metric), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def check_writable(log_path: str | Path) -> None:

@@ -1160,3 +1160,19 @@ def test_set_params_hints_mlplabs_name_as_the_constructor_does(given, meant):
         match=f"Invalid parameter '{given}' for estimator MLPClassifier \\(did you mean '{meant}'\\?\\)",
     ):
         MLPClassifier().set_params(**{given: 1})
+
+
+def test_the_typed_parameters_are_the_shared_signatures():
+    """Type checkers read EstimatorParams (tests/typing/public_api.py checks that a misspelt
+    or mistyped parameter is an error to mypy); scikit-learn reads _MLPBase's signature.
+    One list, name for name and type for type."""
+    from mlplab.sklearn import EstimatorParams, _MLPBase
+
+    shared = {
+        name: p.annotation
+        for name, p in inspect.signature(_MLPBase.__init__).parameters.items()
+        if name != "self"
+    }
+    # ForwardRefs and strings: both modules postpone their annotations
+    typed = {k: v.__forward_arg__ for k, v in EstimatorParams.__annotations__.items()}
+    assert typed == shared

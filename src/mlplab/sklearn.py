@@ -38,7 +38,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypedDict, Unpack
 
 import numpy as np
 import scipy.sparse as sp
@@ -338,6 +338,43 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     """A copy that refuses writes: ``coefs_[0][:] = 0`` would leave the model as it was."""
     a.flags.writeable = False
     return a
+
+
+class EstimatorParams(TypedDict, total=False):
+    """The parameters MLPClassifier and MLPRegressor share, as ``_MLPBase.__init__`` takes
+    them, for type checkers and editors: they read no ``__signature__``, and saw
+    ``**params: Any``, so that ``MLPClassifier(hid_dimm=3)`` or ``lr="fast"`` passed mypy.
+    A test keeps this list and that signature one."""
+
+    n_layer: int
+    hid_dim: int
+    hid_dims: str | tuple[int, ...] | None
+    act: str
+    use_bn: bool
+    dp_rate: float
+    sc_type: str
+    init: str
+    optim: str
+    lr: float
+    mm: float
+    l2_coef: float
+    l1_coef: float
+    lr_schedule: str
+    lr_gamma: float
+    lr_step: int
+    epoch: int
+    batch_size: int | str
+    validate_every: int
+    patience: int
+    min_delta: float
+    validation_fraction: float
+    engine: str
+    device: str
+    dtype: str
+    random_state: int | np.random.RandomState | None
+    log_path: str | os.PathLike[str] | None
+    exp_name: str
+    verbose: bool | int
 
 
 class _MLPBase(BaseEstimator):
@@ -1278,9 +1315,12 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
     }
 
     def __init__(
-        self, *, class_weight: str | dict[Any, float] | None = None, **params: Any
+        self,
+        *,
+        class_weight: str | dict[Any, float] | None = None,
+        **params: Unpack[EstimatorParams],
     ) -> None:
-        _check_param_names(type(self), params)
+        _check_param_names(type(self), dict(params))
         super().__init__(**params)
         self.class_weight = class_weight
 
@@ -1629,8 +1669,8 @@ class MLPRegressor(RegressorMixin, _MLPBase):
 
     _task_kind = "regression"
 
-    def __init__(self, **params: Any) -> None:
-        _check_param_names(type(self), params)
+    def __init__(self, **params: Unpack[EstimatorParams]) -> None:
+        _check_param_names(type(self), dict(params))
         super().__init__(**params)
 
     def __sklearn_tags__(self) -> Any:

@@ -44,3 +44,7 @@ def _uses() -> None:
     # A misspelt name is an error to the checker (warn_unused_ignores: were it not one,
     # the ignore below would be reported as unused).
     mlplab.load_runs("runs")  # type: ignore[attr-defined]
+    # The estimators' parameters, by name and type (they were `**params: Any`).
+    mlplab.MLPClassifier(hid_dim=8, lr=0.01, class_weight="balanced", random_state=0)
+    mlplab.MLPClassifier(hid_dimm=3)  # type: ignore[call-arg]
+    mlplab.MLPRegressor(lr="fast")  # type: ignore[arg-type]

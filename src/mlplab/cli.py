@@ -138,7 +138,16 @@ def _metavar(name: str, annotation: Any, choices: tuple[str, ...] | None, multi:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (exit 2) and 'did you mean' for unknown flags."""
+    """argparse with one-line errors (exit 2) and 'did you mean' for unknown flags.
+
+    No abbreviations: `--l1 0.01` set l1_coef and `--noi 0.2` noise without a word, which
+    Python's `train(l1=0.01)` and a YAML file refuse; a prefix that one day names two
+    settings would also stop a script that worked. A prefix is refused with the near name.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         if "invalid choice: " in message and self.prog == "mlplab":  # `mlplab trian`

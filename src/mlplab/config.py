@@ -110,13 +110,17 @@ OTHER_NAMES = {
     "num_epochs": "epoch",
     "n_epochs": "epoch",
     "optimizer": "optim",
-    # The TensorFlow Playground's (its L1 is l1_coef, its L2 l2_coef).
-    "regularization": "l2_coef",
-    "regularization_rate": "l2_coef",
+    # The TensorFlow Playground's (its regularization, L1 or L2, see REGULARIZATION_NAMES).
     "l1": "l1_coef",
+    "perctraindata": "split",  # its ratio of training to test data
+    "ratio": "split",
+    "train_size": "split",  # scikit-learn's train_test_split
+    "test_size": "split",
     # Keras' Dense(units=16): the width, where difflib led to 'init'.
     "units": "hid_dim",
 }
+# A choice of L1 or L2 and one rate elsewhere (the TensorFlow Playground's): two rates here.
+REGULARIZATION_NAMES = ("regularization", "regularization_rate", "regularizer", "penalty")
 FROM_THE_DATA = ("in_dim", "out_dim", "input_dim", "output_dim", "n_features", "n_classes")
 # No setting: the task chooses the loss. (`--loss huber` was asked if it meant --plots.)
 LOSS_NAMES = ("loss", "criterion", "loss_fn", "loss_function", "objective")
@@ -183,6 +187,11 @@ def setting_hint(
         return (
             " (the task sets the loss: MSE for a regression, cross-entropy for classes, "
             "binary for two; there is no loss setting)"
+        )
+    if low in REGULARIZATION_NAMES:
+        return (
+            f" (each kind has its own rate: {form.format('l1_coef')} for L1, "
+            f"{form.format('l2_coef')} for L2)"
         )
     near = other.get(low) or nearest(low, known)
     if not near:

@@ -830,7 +830,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="METRIC",
         help="the validation metric that ranks configs: val_acc (default), val_bacc, val_f1 "
         "or val_loss for classification (val_bacc or val_f1 on unequal classes); val_mse "
-        "(default), val_mae or val_r2 for regression",
+        "(default), val_mae, val_rmse or val_r2 for regression",
     )
     p.add_argument(
         "-q",

@@ -46,7 +46,7 @@ class TrainedModel:
     @property
     def metrics(self) -> dict[str, float]:
         """Final metrics by split, as ``{"test_acc": 0.97, "test_bacc": 0.95, ...}``."""
-        keys = ("loss", "acc", "bacc", "f1", "mae", "mse", "r2")
+        keys = ("loss", "acc", "bacc", "f1", "mae", "mse", "rmse", "r2")
         return {
             k: v
             for k, v in self.record.items()

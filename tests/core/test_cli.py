@@ -421,7 +421,7 @@ def test_train_prints_the_datas_notes_and_a_target_scale_note(tmp_path, capsys):
         assert main(["train", "--data", "diabetes", *advice, "--plots", "none", "--log_every",
                      "0", "--log_path", str(tmp_path / "runs")]) == 0  # fmt: skip
         out = capsys.readouterr().out
-        assert float(re.search(r"│ test\s+│(?:[^│]+│){3}\s+(-?[\d.]+)", out)[1]) > 0.15
+        assert float(re.search(r"│ test\s+│(?:[^│]+│){4}\s+(-?[\d.]+)", out)[1]) > 0.15
 
 
 def test_a_model_that_learnt_nothing_says_which_units_stopped_it(tmp_path):
@@ -1270,11 +1270,11 @@ def test_a_target_far_from_zero_for_its_spread_gets_the_scale_note(tmp_path, cap
             "0", "--log_path", str(tmp_path / "runs")]  # fmt: skip
     assert main(base) == 0
     out = capsys.readouterr().out
-    r2 = float(re.search(r"│ test\s+│(?:[^│]+│){3}\s+(-?[\d.]+)", out)[1])
+    r2 = float(re.search(r"│ test\s+│(?:[^│]+│){4}\s+(-?[\d.]+)", out)[1])
     assert r2 < 0 and "note: the target sits at 13.4 with a spread of 0.3" in out
     assert main([*base, "--standardize_target", "true"]) == 0
     out = capsys.readouterr().out
-    assert float(re.search(r"│ test\s+│(?:[^│]+│){3}\s+(-?[\d.]+)", out)[1]) > 0.5
+    assert float(re.search(r"│ test\s+│(?:[^│]+│){4}\s+(-?[\d.]+)", out)[1]) > 0.5
     assert "the target sits at" not in out
 
 
@@ -1306,7 +1306,7 @@ def test_a_regression_left_at_its_mean_says_the_lr_is_too_high(tmp_path, capsys)
             "--log_path", str(tmp_path / "runs")]  # fmt: skip
     assert main([*base, "--lr", "0.5"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"│ train\s+│(?:[^│]+│){3}\s+-?[\d.]+e-1\d", out)  # R² about 0
+    assert re.search(r"│ train\s+│(?:[^│]+│){4}\s+-?[\d.]+e-1\d", out)  # R² about 0
     assert "note: the training R² is about 0: the model predicts about the target's mean" in out
     assert "its units stopped learning or the lr is too high: try a lower lr, e.g. --lr 0.05" in out
     # The units counted, not guessed: every one of the 200 is dead.

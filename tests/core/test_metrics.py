@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, mean_absolute_error, mean_squared_error, r2_score
+from sklearn.metrics import (
+    accuracy_score,
+    mean_absolute_error,
+    mean_squared_error,
+    r2_score,
+    root_mean_squared_error,
+)
 
 from mlplab.training.metrics import accuracy, probabilities, regression_metrics
 
@@ -18,9 +24,17 @@ def test_regression_metrics_match_sklearn(targets):
     assert m["mae"] == pytest.approx(mean_absolute_error(y, p))
     assert m["mse"] == pytest.approx(mean_squared_error(y, p))
     assert m["r2"] == pytest.approx(r2_score(y, p))
+    # Several targets: the mean of their RMSEs, as scikit-learn's, not sqrt(mean MSE).
+    assert m["rmse"] == pytest.approx(root_mean_squared_error(y, p))
     from mlplab.training.metrics import split_metrics
 
-    assert set(split_metrics("regression", y, p)) == {"mae", "mse", "r2"}  # no class scores
+    assert set(split_metrics("regression", y, p)) == {"mae", "mse", "rmse", "r2"}  # no classes
+
+
+def test_rmse_of_targets_on_different_scales_is_the_mean_of_theirs():
+    y = np.array([[0.0, 0.0], [0.0, 0.0]])
+    p = np.array([[1.0, 100.0], [1.0, 100.0]])
+    assert regression_metrics(y, p)["rmse"] == pytest.approx(50.5)  # sqrt of the mean MSE: 70.7
 
 
 def test_accuracy_from_logits():

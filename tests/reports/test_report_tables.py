@@ -925,3 +925,35 @@ def test_a_report_on_an_ascii_stdout_writes_plus_minus_not_question_marks(tmp_pa
     out = proc.stdout.decode("ascii")
     assert "mean +/- std over seeds" in out and " +/- 0." in out, out
     assert "|    - | 10000" in out and "?" not in out, out  # the diverged lr's rank
+
+
+def test_a_regression_ranks_by_val_rmse_and_older_records_get_theirs(tmp_path: Path, capsys):
+    """RMSE, the usual headline number of a regression (hydrology's, scikit-learn's
+    ``root_mean_squared_error``), is in every regression record and ranks with
+    ``--rank_by val_rmse``; a one-target record written before it gets the root of its MSE."""
+    from mlplab.cli import main
+
+    sweep(
+        data="sinlog", n_samples=120, lr=[0.03, 0.001], epoch=4, seed=[0, 1], log_every=0,
+        plots="none", log_path=str(tmp_path / "runs"), exp_name="reg", workers=1,
+        report=False, verbose=False,
+    )  # fmt: skip
+    files = sorted((tmp_path / "runs" / "reg").glob("*/result.json"))
+    for file in files:
+        rec = json.loads(file.read_text())
+        for split in ("train", "val", "test"):
+            assert rec[f"{split}_rmse"] == pytest.approx(math.sqrt(rec[f"{split}_mse"]))
+    older = json.loads(files[0].read_text())
+    rmse = older.pop("val_rmse")
+    files[0].write_text(json.dumps(older))  # as mlplab wrote it before RMSE
+    rep = report(tmp_path / "runs", out=tmp_path / "a", verbose=False, rank_by="val_rmse")
+    assert rep.metric == "val_rmse"
+    means = rep.summary["val_rmse_mean"].tolist()
+    assert means == sorted(means) and not rep.summary["val_rmse_mean"].isna().any()
+    assert rep.summary["n"].tolist() == [2, 2]  # the older run counted in its config's mean
+    ran = rep.runs.set_index("run_dir").loc[str(files[0].parent.absolute()), "val_rmse"]
+    assert ran == pytest.approx(rmse)
+    assert {"val_rmse", "test_rmse"} <= set(pd.read_csv(tmp_path / "a" / "results.csv").columns)
+    assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "b"),
+                 "--rank_by", "val_rmse"]) == 0  # fmt: skip
+    assert "ranked by val_rmse" in " ".join(capsys.readouterr().out.split())

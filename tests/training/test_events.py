@@ -422,7 +422,10 @@ def test_a_run_an_exception_ends_sends_the_callers_subscribers_a_failed_end(tmp_
     ("settings", "metrics"),
     [
         ({"data": "moons", "n_samples": 120}, ("val_acc", "val_bacc", "val_f1", "val_loss")),
-        ({"data": "sinlog", "n_samples": 120}, ("val_mse", "val_mae", "val_r2", "val_loss")),
+        (
+            {"data": "sinlog", "n_samples": 120},
+            ("val_mse", "val_mae", "val_rmse", "val_r2", "val_loss"),
+        ),
     ],
 )
 def test_val_score_gives_each_models_metric_as_its_record_has_it(tmp_path, settings, metrics):

@@ -28,20 +28,20 @@ def metric_names(kind: str) -> list[str]:
     """The final metrics of a task kind, as result.json names them."""
     splits = ("train", "val", "test")
     if kind == "regression":
-        return [f"{s}_{m}" for m in ("loss", "mae", "mse", "r2") for s in splits]
+        return [f"{s}_{m}" for m in ("loss", "mae", "mse", "rmse", "r2") for s in splits]
     return [f"{s}_{m}" for m in ("acc", "loss", "bacc", "f1") for s in splits]
 
 
 def metric_bounds(metric: str) -> tuple[float, float]:
     """``(low, high)`` a metric can take, from its name: ``val_acc``/``*_bacc``/``*_f1`` ->
-    (0, 1), ``test_r2`` -> (-inf, 1), ``*_loss``/``*_mae``/``*_mse``/``wall_time_s`` ->
+    (0, 1), ``test_r2`` -> (-inf, 1), ``*_loss``/``*_mae``/``*_mse``/``*_rmse``/``wall_time_s`` ->
     (0, inf); else unbounded."""
     last = metric.rsplit("_", 1)[-1]
     if last in ("acc", "accs", "bacc", "f1"):
         return 0.0, 1.0
     if last == "r2":
         return -math.inf, 1.0
-    if last in ("loss", "losses", "mae", "mse", "s"):
+    if last in ("loss", "losses", "mae", "mse", "rmse", "s"):
         return 0.0, math.inf
     return -math.inf, math.inf
 
@@ -101,7 +101,7 @@ def number_text(v: Any, sci: bool | None = None) -> str:
 # regression's loss is left out: under ``standardize_target`` it is of the scaled target.
 RANKABLE = {
     "classification": ("val_acc", "val_bacc", "val_f1", "val_loss"),
-    "regression": ("val_mse", "val_mae", "val_r2"),
+    "regression": ("val_mse", "val_mae", "val_rmse", "val_r2"),
 }
 
 
@@ -116,7 +116,7 @@ def ranking_metric(kind: str, rank_by: str | None = None) -> tuple[str, bool]:
     """
     own = RANKABLE["regression" if kind == "regression" else "classification"]
     metric = rank_by if rank_by in own else own[0]
-    return metric, metric.rsplit("_", 1)[-1] in ("loss", "mse", "mae")
+    return metric, metric.rsplit("_", 1)[-1] in ("loss", "mse", "rmse", "mae")
 
 
 def tie_break(kind: str, metric: str | None = None) -> tuple[str, bool]:

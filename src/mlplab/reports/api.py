@@ -227,7 +227,7 @@ def report(
     rank_by : str, optional
         The validation metric that ranks the configs (mean over seeds): ``val_acc``
         (default), ``val_bacc``, ``val_f1`` or ``val_loss`` for classification;
-        ``val_mse`` (default), ``val_mae`` or ``val_r2`` for regression. On unequal
+        ``val_mse`` (default), ``val_mae``, ``val_rmse`` or ``val_r2`` for regression. On unequal
         classes ``val_bacc`` or ``val_f1`` ranks by every class, not the common one.
 
     Raises

@@ -167,6 +167,7 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
             skipped.append(Skipped(file, damage))
             continue
         record = dict(record)  # the table keeps the record as read
+        _older_rmse(record)
         for name, info in Config.model_fields.items():
             if name not in record and name not in ("seed", "log_path"):
                 # A record from before this setting existed trained as its default does:
@@ -188,6 +189,21 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
             f"report: no runs (result.json files) under {str(root)!r}{_unusable(root, skipped)}"
         )
     return pd.DataFrame(rows), skipped
+
+
+def _older_rmse(record: dict[str, Any]) -> None:
+    """Give a one-target regression record from before mlplab wrote RMSE its
+    ``{split}_rmse``, the root of its MSE, in place: ranked by ``val_rmse``, a sweep of
+    older and newer runs fell back to the MAE, and its configs' means mixed runs with the
+    number and without. (With several targets, RMSE is the mean of each target's, which an
+    older record does not hold: left out.)"""
+    targets = record.get("target")
+    if record_task(record) != "regression" or (isinstance(targets, list) and len(targets) > 1):
+        return
+    for split in ("train", "val", "test"):
+        mse = record.get(f"{split}_mse")
+        if f"{split}_rmse" not in record and isinstance(mse, float) and 0 <= mse < math.inf:
+            record[f"{split}_rmse"] = math.sqrt(mse)
 
 
 def path_text(path: str | Path) -> str:

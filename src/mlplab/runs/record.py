@@ -39,7 +39,7 @@ STATUSES = ("running", FINISHED, "interrupted", "diverged", "failed", PRUNED)
 SPLIT_METRICS = tuple(
     f"{split}_{m}"
     for split in ("train", "val", "test")
-    for m in ("loss", "acc", "bacc", "f1", "mae", "mse", "r2")
+    for m in ("loss", "acc", "bacc", "f1", "mae", "mse", "rmse", "r2")
 )
 # Free space a run needs before it starts (checkpoints of the lectures' models are small).
 MIN_FREE_BYTES = 16 * 1024 * 1024

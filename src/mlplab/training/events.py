@@ -203,7 +203,7 @@ class Validate:
     def val_score(self, metric: str) -> Array:
         """Each model's validation ``metric``, ``[K]`` over ``ids``, by a name ``rank_by``
         takes: ``val_acc``, ``val_bacc``, ``val_f1`` or ``val_loss`` for classes,
-        ``val_mse``, ``val_mae``, ``val_r2`` or ``val_loss`` for a regression. A prune rule
+        ``val_mse``, ``val_mae``, ``val_rmse``, ``val_r2`` or ``val_loss`` for a regression. A prune rule
         ranks by it as the report ranks: on unequal classes, ``val_bacc`` rather than the
         accuracy in ``val_metric``."""
         from mlplab.errors import ConfigError
@@ -211,7 +211,7 @@ class Validate:
 
         if metric == "val_loss":
             return self.val_loss.copy()
-        names = ("val_mse", "val_mae", "val_r2") if self.task == "regression" else (
+        names = ("val_mse", "val_mae", "val_rmse", "val_r2") if self.task == "regression" else (
             "val_acc", "val_bacc", "val_f1"
         )  # fmt: skip
         if metric not in names:

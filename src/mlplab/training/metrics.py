@@ -1,5 +1,5 @@
-"""Metrics from a model's outputs: accuracy, balanced accuracy and F1 for classes, MAE/MSE/R²
-for regression."""
+"""Metrics from a model's outputs: accuracy, balanced accuracy and F1 for classes,
+MAE/MSE/RMSE/R² for regression."""
 
 from __future__ import annotations
 
@@ -87,7 +87,10 @@ def class_metrics(
 
 
 def regression_metrics(y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
-    """MAE, MSE and R² (averaged uniformly over targets), as scikit-learn defines them.
+    """MAE, MSE, RMSE and R² (averaged uniformly over targets), as scikit-learn defines them.
+
+    With several targets, RMSE is the mean of the targets' RMSEs, as scikit-learn's
+    ``root_mean_squared_error`` gives it, not the root of the mean MSE.
 
     Written with NumPy rather than imported from ``sklearn.metrics`` because importing
     scikit-learn costs more than training a lab-sized model; the tests check these
@@ -105,6 +108,7 @@ def regression_metrics(y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     return {
         "mae": float(np.abs(err).mean()),
         "mse": float((err**2).mean()),
+        "rmse": float(np.sqrt((err**2).mean(axis=0)).mean()),
         "r2": float(r2.mean()) if len(y) > 1 else float("nan"),
     }
 
@@ -120,7 +124,7 @@ def curve_metric_name(task: str) -> str:
 
 def split_metrics(task: str, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     """A split's final numbers: ``acc``, ``bacc`` and ``f1`` (:func:`class_metrics`) for
-    classes, ``mae``, ``mse`` and ``r2`` for regression."""
+    classes, ``mae``, ``mse``, ``rmse`` and ``r2`` for regression."""
     if task == "regression":
         return regression_metrics(y, outputs)
     true, pred = true_classes(task, y), predicted_classes(task, outputs)

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from mlplab.training.metrics import TARGET_METRICS, unequal_targets
+
 # C0 and C1 control characters but the line breaks and tabs that tables already lay out.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -413,6 +415,7 @@ def print_summary(
         rows[2] = (NO_TEST_ROW, {k: mark for k in rows[0][1]})
     if data.shared_splits:
         rows = [("train=val" if no_test else "train=val=test", rows[0][1])]
+    rows = with_target_rows(rows, result.get(TARGET_METRICS))
     title = terminal_text(
         f"{cfg.label(spec)} on {data.name}: {result['status']} in {result['wall_time_s']:.2f} s"
     )
@@ -423,6 +426,12 @@ def print_summary(
             f"best epoch {result.get('best_epoch')})"
         )
     print(results_table(rows, title))
+    by_target = result.get(TARGET_METRICS)
+    if isinstance(by_target, dict) and len(by_target) > MAX_TABLE_TARGETS:
+        print(
+            f"(each of the {len(by_target)} targets' own numbers: result.json's "
+            f"{TARGET_METRICS}; the table gives their mean)"
+        )
     outputs = end.train_outputs[0] if end.train_outputs else None
     # The labs' printout, for the labs' gates (whose 4 rows are every split): on a small
     # file of a user's it read as the true labels of unnamed rows.
@@ -431,6 +440,35 @@ def print_summary(
         # rows of it printed as the lab's block.)
         before = end.step_outputs[0] if end.step_outputs else None
         print(hypothesis_block(data.task, outputs, data.y_train, before))
+
+
+# A regression of up to this many targets shows each target's numbers in the table, on a
+# row of its own under each split's mean; more are in the record alone.
+MAX_TABLE_TARGETS = 10
+
+
+def with_target_rows(
+    rows: list[tuple[str, dict[str, float | str]]], by_target: object
+) -> list[tuple[str, dict[str, float | str]]]:
+    """``rows`` with, under each split's (the mean over the targets), a row per target of
+    its own MAE, MSE, RMSE and R² from a record's ``target_metrics`` (a regression of
+    several targets, at most :data:`MAX_TABLE_TARGETS`); its loss cell is blank, the loss
+    being the model's, of every target at once."""
+    if not isinstance(by_target, dict) or not 1 < len(by_target) <= MAX_TABLE_TARGETS:
+        return rows
+    out = []
+    for label, metrics in rows:
+        out.append((label, metrics))
+        split = label.split("=")[0].split(" ")[0]  # train=val=test: the train rows'
+        for name, m in by_target.items():
+            own: dict[str, float | str] = {
+                k.removeprefix(f"{split}_"): v
+                for k, v in (m.items() if isinstance(m, dict) else ())
+                if k.startswith(f"{split}_") and isinstance(v, float)
+            }
+            if own and label != NO_TEST_ROW:
+                out.append((f"  {terminal_text(str(name))}", own))
+    return out
 
 
 # Classes this unequal in training (the largest this many times the smallest) make the
@@ -499,7 +537,26 @@ def end_notes(
     # read as opposite advice; a last point well above the lowest is the news.
     # Nor "still falling" of a loss of 1e28 beside the scale that made it so.
     late = (None if swung or scale else under_trained_note(cfg, result), swung)
-    return [n for n in (*notes, *late, gate_note(data, result, model)) if n]
+    unequal = unequal_targets_note(result)
+    return [n for n in (*notes, *late, gate_note(data, result, model), unequal) if n]
+
+
+def unequal_targets_note(result: dict[str, Any]) -> str | None:
+    """Targets of unlike scale (:func:`~mlplab.training.metrics.unequal_targets`): the
+    averaged MAE and MSE, and a sweep ranked by them, are mostly the largest target's (a
+    sediment load in kg beside a flow in m³/s: the flow had no say)."""
+    unequal = unequal_targets(result.get(TARGET_METRICS))
+    if unequal is None:
+        return None
+    largest, smallest, ratio, split = unequal
+    times = f"{ratio:,.0f} times" if math.isfinite(ratio) else "far more than"
+    return terminal_text(
+        f"the targets' scales differ: the {split} MSE of {largest!r} is {times} that of "
+        f"{smallest!r}, so the averaged MAE and MSE (and a sweep ranked by val_mse or "
+        f"val_mae) are mostly those of {largest!r}; R² (unit-free) or each target's own "
+        f"numbers (the table's rows under each split, result.json's {TARGET_METRICS}) "
+        "compare them"
+    )
 
 
 def gate_note(

@@ -204,16 +204,26 @@ def pixel_width(data: bytes) -> int | None:
 
 
 def result_html(
-    title: str, record: Mapping[str, Any], metrics: Mapping[str, float], run_dir: Path | None
+    title: str,
+    record: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    run_dir: Path | None,
+    by_target: Mapping[str, Mapping[str, float]] | None = None,
 ) -> str:
     """One run: status, engine, time, its final metrics by split, the folder, then its plots.
 
     ``metrics`` maps names such as ``test_acc`` to values; they are laid out split by metric.
+    ``by_target`` (a regression of several targets): each target's own, as ``{"flow":
+    {"test_mae": ...}}``, on a row of its own under each split's mean.
     """
     split_names = ("train", "val", "test")
     splits = [s for s in split_names if any(k.startswith(f"{s}_") for k in metrics)]
     names = sorted({k.split("_", 1)[1] for k in metrics if k.split("_", 1)[0] in split_names})
-    rows = [[s, *(metrics.get(f"{s}_{m}") for m in names)] for s in splits]
+    rows = []
+    for s in splits:
+        rows.append([s, *(metrics.get(f"{s}_{m}") for m in names)])
+        for target, own in (by_target or {}).items() if len(by_target or {}) > 1 else ():
+            rows.append([f"{s}: {target}", *(own.get(f"{s}_{m}") for m in names)])
     if rows and record.get("n_test") == 0:  # split 0.9 0.1 0: a row says there is no test
         rows.append(["test (no rows)", *("–" for _ in names)])
     info = [

@@ -61,7 +61,7 @@ from mlplab.runs.record import log_path_of, read_result, run_dir_of, run_folder_
 from mlplab.runs.writer import curve_fields
 from mlplab.trained import TrainedModel
 from mlplab.training.loop import LoopState, StackState
-from mlplab.training.metrics import final_metrics
+from mlplab.training.metrics import TARGET_METRICS, final_metrics
 
 
 def record_config(run_dir: Path, rows: bool = True) -> Config:
@@ -452,7 +452,18 @@ class LoadedRun(TrainedModel):
         """Final metrics by split of the model loaded: a best model's are its own, taken
         on the dataset's splits as a run's end takes them (with ``data=False``, only its
         ``val_loss``), not result.json's, which are the last model's."""
-        return dict(self.own_metrics) if self.own_metrics is not None else super().metrics
+        if self.own_metrics is None:
+            return super().metrics
+        return {k: v for k, v in self.own_metrics.items() if k != TARGET_METRICS}
+
+    @property
+    def target_metrics(self) -> dict[str, dict[str, float]]:
+        """Each target's own final metrics (see ``TrainedModel.target_metrics``): a best
+        model's own, as :attr:`metrics` are."""
+        if self.own_metrics is None or TARGET_METRICS not in self.own_metrics:
+            return super().target_metrics
+        own: Any = self.own_metrics[TARGET_METRICS]
+        return {str(k): dict(v) for k, v in own.items()}
 
     def plot(self) -> list[Path]:
         """The run's plot files, ``run_dir/plots/*`` (drawn now where the run drew none);
@@ -580,8 +591,9 @@ def load_run(
         if data:
             splits = {"train": dataset.y_train, "val": dataset.y_val, "test": dataset.y_test}
             finals, _ = final_metrics(
-                backend, dataset.task, splits, [0], cfg.test_batch_size, dataset.in_target_units
-            )
+                backend, dataset.task, splits, [0], cfg.test_batch_size,
+                dataset.in_target_units, dataset.target_names or [],
+            )  # fmt: skip
             own = finals[0]
         else:
             known = record.get("best_val_loss")

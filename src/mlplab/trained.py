@@ -18,7 +18,12 @@ from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import Backend
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import DataError, other_case
-from mlplab.training.metrics import predicted_classes, probabilities, true_classes
+from mlplab.training.metrics import (
+    TARGET_METRICS,
+    predicted_classes,
+    probabilities,
+    true_classes,
+)
 
 # Values of the widest layer per slice of rows that predict evaluates at once: ~128 MB in
 # float64, whatever the number of rows.
@@ -53,6 +58,15 @@ class TrainedModel:
             if any(k.endswith(f"_{m}") for m in keys) and not isinstance(v, list)
         }
 
+    @property
+    def target_metrics(self) -> dict[str, dict[str, float]]:
+        """Each target's own final metrics by split, for a regression of several targets:
+        ``{"flow": {"test_mae": 13.1, "test_rmse": 21.5, "test_r2": 0.95, ...}, ...}``
+        (result.json's ``target_metrics``); {} for one target or a classifier. The
+        :attr:`metrics` average them, adding up targets of other units."""
+        got = self.record.get(TARGET_METRICS)
+        return {str(k): dict(v) for k, v in got.items()} if isinstance(got, dict) else {}
+
     def _shown_metrics(self) -> dict[str, float]:
         """:attr:`metrics` as the results table shows them: balanced accuracy and F1 only
         where the classes are unequal (beside accuracy on the balanced XOR, they were
@@ -73,6 +87,18 @@ class TrainedModel:
             for k, v in self._shown_metrics().items()
             if k.startswith("val_" if no_test else "test_")
         )
+        split = "val_" if no_test else "test_"
+        by_target = "; ".join(
+            f"{name}: "
+            + ", ".join(
+                f"{k}={v:.4g}"
+                for k, v in m.items()
+                if k.startswith(split) and isinstance(v, float) and not k.endswith("_mse")
+            )
+            for name, m in self.target_metrics.items()
+        )
+        if by_target:  # a regression of several targets: the mean, then each one's own
+            shown += f" (mean over targets; {by_target})"
         if no_test:
             shown = f"no test rows{f' ({shown})' if shown else ''}"
         where = str(self.run_dir) if self.run_dir is not None else "not recorded"
@@ -90,7 +116,9 @@ class TrainedModel:
         from mlplab.notebook import result_html
 
         title = f"{self.config.label(self.spec)} on {self.dataset.name}"
-        return result_html(title, self.record, self._shown_metrics(), self.run_dir)
+        return result_html(
+            title, self.record, self._shown_metrics(), self.run_dir, self.target_metrics
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """Outputs for raw inputs: logits (classification) or values (regression), ``[N, out]``.

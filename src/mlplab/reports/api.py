@@ -347,6 +347,7 @@ def report_notes(
         across_note(sections, "data_seed"),
         rank_by_note(sections, rank_by),
         accuracy_ranks_note(sections),
+        unequal_targets_note(sections),
     ]
     if running := int((runs["status"] == "running").sum()):
         # A record says `running` from its start until it ends: a process killed
@@ -387,6 +388,38 @@ def rank_by_note(sections: list[Section], rank_by: str | None) -> str:
         return ""
     ranked = "; ".join(f"{s.title} is ranked by {s.metric}" for s in other)
     return f"rank_by {rank_by} is not a metric of every table: {ranked}"
+
+
+def unequal_targets_note(sections: list[Section]) -> str:
+    """Name the regression tables ranked by an averaged error (val_mse, val_mae, val_rmse)
+    of targets whose scales differ (:func:`~mlplab.training.metrics.unequal_targets`), as
+    `mlplab train` notes of one run: a sediment load in kg beside a flow in m³/s made the
+    ranking the sediment's alone."""
+    from mlplab.training.metrics import TARGET_METRICS, unequal_targets
+
+    said = []
+    for sec in sections:
+        if sec.kind != "regression" or sec.metric == "val_r2" or TARGET_METRICS not in sec.runs:
+            continue
+        done = sec.runs[sec.runs["status"] == "finished"]
+        found = ((r, unequal_targets(r[TARGET_METRICS])) for _, r in done.iterrows())
+        run, unequal = next(((r, u) for r, u in found if u is not None), (None, None))
+        if run is None or unequal is None:
+            continue
+        largest, smallest, ratio, split = unequal
+        times = f"{ratio:,.0f} times" if math.isfinite(ratio) else "far more than"
+        where = f"{sec.title}: " if len(sections) > 1 else ""
+        said.append(
+            f"{where}ranked by {sec.metric}, an average over targets of unlike scale (e.g. "
+            f"{run['run_id']}: the {split} MSE of {largest!r} is {times} that of "
+            f"{smallest!r}), which is mostly that of {largest!r}"
+        )
+    if not said:
+        return ""
+    return (
+        "; ".join(said) + ": --rank_by val_r2 (unit-free) ranks by every target, and each "
+        f"run's result.json holds each target's own numbers ({TARGET_METRICS})"
+    )
 
 
 def accuracy_ranks_note(sections: list[Section]) -> str:

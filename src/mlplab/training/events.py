@@ -246,7 +246,9 @@ class End:
     ids: Array  # [E] the models that end here
     statuses: list[str]  # finished | diverged | interrupted | pruned | failed
     messages: list[str]  # why, in one line ("" when finished normally)
-    finals: list[dict[str, float]]  # {train_loss, train_acc, val_..., test_...}; {} if diverged
+    # {train_loss, train_acc, val_..., test_...}; {} if diverged; several regression targets
+    # add their own numbers under target_metrics ({name: {train_mae: ...}})
+    finals: list[dict[str, Any]]
     train_outputs: list[Array | None] = field(default_factory=list)  # eval outputs, train split
     # The last step's outputs before its update, where that step was of the whole training
     # split (full batch, the schedule's last epoch); else None.

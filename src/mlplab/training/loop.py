@@ -197,6 +197,7 @@ def fit(
     s = schedule
     y_train, y_val = targets["train"], targets["val"]
     units: Callable[[Array], Array] = in_target_units or (lambda out: out)
+    target_names = list(dataset.target_names or []) if dataset is not None else []
     E, n_train = s.epoch, len(y_train)
     models = Models(backend, state, names, settings, dataset)
     full_batch = s.batch_size <= 0 or s.batch_size >= n_train
@@ -218,13 +219,15 @@ def fit(
     def end(rows: Array, status: str, messages: list[str] | None = None) -> None:
         """Emit End for the models at stack ``rows``, then drop them from the stack."""
         ids = state.ids[rows]
-        finals: list[dict[str, float]] = [{} for _ in rows]
+        finals: list[dict[str, Any]] = [{} for _ in rows]
         train_out: list[Array | None] = [None] * len(rows)
         before = last_step[0]
         step_out = [None if before is None else before[r] for r in rows]
         statuses, messages = [status] * len(rows), messages or [""] * len(rows)
         if status != "diverged":
-            finals, outs = final_metrics(backend, task, targets, rows, s.test_batch_size, units)
+            finals, outs = final_metrics(
+                backend, task, targets, rows, s.test_batch_size, units, target_names
+            )
             train_out[:] = outs
         if status == "finished":
             # The last step's loss was finite, but its update can still break the weights:

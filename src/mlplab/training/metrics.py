@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -132,6 +132,27 @@ def split_metrics(task: str, y: np.ndarray, outputs: np.ndarray) -> dict[str, fl
     return {"acc": float((pred == true).mean()), **class_metrics(true, pred, n, average)}
 
 
+# A record's key for each target's own numbers (several regression targets):
+# ``{"flow": {"train_mae": ..., "test_r2": ...}, ...}``, one dict, so that a report, which
+# makes a column of each number of a record, is not given a column per target and metric.
+TARGET_METRICS = "target_metrics"
+
+
+def target_metrics(
+    y: np.ndarray, outputs: np.ndarray, names: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """Each target's MAE, MSE, RMSE and R² (:func:`regression_metrics` of its column), by
+    name: ``{name: {"mae": ..., "mse": ..., "rmse": ..., "r2": ...}}``."""
+    y = np.asarray(y).reshape(len(y), -1)
+    out = np.asarray(outputs).reshape(len(y), -1)
+    return {name: regression_metrics(y[:, t], out[:, t]) for t, name in enumerate(names)}
+
+
+def target_names_of(n_targets: int, names: Sequence[str] = ()) -> list[str]:
+    """The targets' names, or ``y1``, ``y2``, ... where ``names`` do not name each."""
+    return list(names) if len(names) == n_targets else [f"y{t + 1}" for t in range(n_targets)]
+
+
 def final_metrics(
     backend: Backend,
     task: str,
@@ -139,24 +160,38 @@ def final_metrics(
     rows: Sequence[int] | np.ndarray,
     batch_size: int = 0,
     units: Callable[[np.ndarray], np.ndarray] = lambda out: out,
-) -> tuple[list[dict[str, float]], list[np.ndarray]]:
+    target_names: Sequence[str] = (),
+) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
     """The stack ``rows``' final numbers, ``{train_loss, train_acc, ..., test_f1}`` each,
     and their outputs on the training rows: evaluation mode, as a run's record has them.
     ``units`` maps a regression's outputs back from a scaled target (the losses stay the
     engine's). A split of no rows (a run split ``0.9 0.1 0``, without a test split) has no
-    numbers: its keys are left out, as a record leaves them out."""
-    finals: list[dict[str, float]] = [{} for _ in rows]
+    numbers: its keys are left out, as a record leaves them out. A regression of several
+    targets also gets each target's numbers under :data:`TARGET_METRICS`, by its name in
+    ``target_names``: the averaged MAE and MSE add up targets of other units."""
+    finals: list[dict[str, Any]] = [{} for _ in rows]
     train_out: list[np.ndarray] = []
+    y_train = np.asarray(targets["train"])
+    n_targets = y_train.shape[1] if task == "regression" and y_train.ndim == 2 else 1
+    names = target_names_of(n_targets, target_names)
+    by_target: list[dict[str, dict[str, float]]] = [{n: {} for n in names} for _ in rows]
     for split in ("train", "val", "test"):
         if len(targets[split]) == 0:
             continue
         losses, outputs = backend.evaluate(split, batch_size)
         for j, r in enumerate(rows):
             finals[j][f"{split}_loss"] = float(losses[r])
-            for k, v in split_metrics(task, targets[split], units(outputs[r])).items():
+            out = units(outputs[r])
+            for k, v in split_metrics(task, targets[split], out).items():
                 finals[j][f"{split}_{k}"] = v
+            if n_targets > 1:
+                for name, m in target_metrics(targets[split], out, names).items():
+                    by_target[j][name].update({f"{split}_{k}": v for k, v in m.items()})
             if split == "train":
                 train_out.append(outputs[r])
+    if n_targets > 1:
+        for j in range(len(rows)):
+            finals[j][TARGET_METRICS] = by_target[j]
     return finals, train_out
 
 
@@ -175,3 +210,28 @@ def batch_metrics(task: str, y: np.ndarray, out: np.ndarray) -> np.ndarray:
         return np.add.reduce((out[:, :, 0] > TIE_LOGIT) == true, axis=1, dtype=np.float64) / b
     true = np.asarray(y).astype(np.int64)
     return np.add.reduce(out.argmax(axis=2) == true, axis=1, dtype=np.float64) / b
+
+
+# Targets whose MSEs differ by this factor or more: the averaged MAE and MSE, and a ranking
+# by them, are mostly the largest one's (a flow in m³/s beside a sediment load in kg).
+TARGET_MSE_SPREAD = 100.0
+
+
+def unequal_targets(by_target: object, split: str = "val") -> tuple[str, str, float, str] | None:
+    """``(largest, smallest, ratio, split)``: the targets of largest and smallest MSE in a
+    record's :data:`TARGET_METRICS` (``split``'s, or train's where it has none) and how
+    many times the one is the other, where that is :data:`TARGET_MSE_SPREAD` or more; else
+    None (one target, a record without them, or targets of like scale)."""
+    if not isinstance(by_target, dict) or len(by_target) < 2:
+        return None
+    for which in dict.fromkeys((split, "train")):
+        got = {str(n): m.get(f"{which}_mse") for n, m in by_target.items() if isinstance(m, dict)}
+        mse = {n: float(v) for n, v in got.items() if isinstance(v, int | float)}
+        if len(mse) < len(by_target) or not all(math.isfinite(v) and v >= 0 for v in mse.values()):
+            continue  # no such split (0.9 0.1 0 has no test), or an edited record
+        largest, smallest = max(mse, key=mse.__getitem__), min(mse, key=mse.__getitem__)
+        hi, lo = mse[largest], mse[smallest]
+        if hi > 0 and (lo == 0 or hi / lo >= TARGET_MSE_SPREAD):
+            return largest, smallest, (hi / lo if lo else math.inf), which
+        return None
+    return None

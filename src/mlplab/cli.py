@@ -941,9 +941,12 @@ def build_parser() -> argparse.ArgumentParser:
         "plot",
         "redraw a run's plots from its record (no retraining), or draw the activation functions",
         _cmd_plot,
-        epilog="The network and units pictures are drawn for models whose layers have at most "
-        "10 units (units: 2-feature data, 1 to 6 hidden layers); for wider models, "
-        "mlplab.backprop gives each layer's gradients and to_torch() its activations.",
+        epilog="A regression run's pictures include pred_vs_true and residuals (true - "
+        "predicted against predicted, on the test rows, or the validation rows without "
+        "them; a panel per target). The network and units pictures are drawn for models "
+        "whose layers have at most 10 units (units: 2-feature data, 1 to 6 hidden layers); "
+        "for wider models, mlplab.backprop gives each layer's gradients and to_torch() its "
+        "activations.",
     )
     p.add_argument(
         "target",

@@ -116,6 +116,8 @@ PLOT_ALT = {
     "fit": "the model's output along its one input, with the data points",
     "pred_vs_true": "each train and test row's (validation row's, in a run without test rows) "
     "prediction against its true value; on the diagonal is exact",
+    "residuals": "each test row's (validation row's, in a run without test rows) residual, "
+    "true minus predicted, against its prediction; on the dashed line at 0 is exact",
     "confusion": "the confusion matrix of the test rows (the validation rows, in a run without "
     "test rows): each true class by predicted class",
     "network": "the network: a node per unit, an edge per weight, its width the weight's size "

@@ -82,7 +82,7 @@ def test_sine_is_one_raw_feature_with_its_sine_as_target(tmp_path):
     from mlplab.runner import train
 
     run = train(data="sine", epoch=5, verbose=False, log_every=0, log_path=str(tmp_path))
-    assert run.record["plot_files"] == ["loss.png", "fit.png", "pred_vs_true.png"]
+    assert run.record["plot_files"] == ["loss.png", "fit.png", "pred_vs_true.png", "residuals.png"]
 
 
 def test_ring_is_the_classification_lab():

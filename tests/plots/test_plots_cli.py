@@ -356,3 +356,30 @@ def test_plot_activations_out_with_a_picture_name_writes_that_file(tmp_path, run
     proc = run_cli("plot", "activations", "--out", "act.pdf/", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "act.pdf" / "activations.png").is_file()
+
+
+def test_plot_draws_a_regressions_residuals_and_its_help_names_them(tmp_path, run_cli):
+    """A regression run's residuals (true - predicted against predicted) are among the
+    pictures `mlplab plot` redraws, one panel per target, as training draws them."""
+    import mlplab
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, (120, 2))
+    rows = "\n".join(f"{a:.5f},{b:.5f},{a * b:.5f},{100 * (a + b):.5f}" for a, b in x)
+    (tmp_path / "two.csv").write_text("a,b,small,large\n" + rows + "\n")
+    run = mlplab.train(data=str(tmp_path / "two.csv"), target=["small", "large"], epoch=5,
+                       engine="numpy", log_every=0, plots="none", verbose=False,
+                       log_path=str(tmp_path / "runs"))  # fmt: skip
+    proc = run_cli("plot", run.run_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert str(run.run_dir / "plots" / "residuals.png") in proc.stdout.split()
+    assert_image(run.run_dir / "plots" / "residuals.png")
+    from mlplab.plots.run_plots import run_figures
+
+    fig = run_figures(run.record, run.dataset, run.model_outputs, run.spec)["residuals"]()
+    assert [ax.get_ylabel() for ax in fig.axes] == [
+        "residual: true - predicted small",
+        "residual: true - predicted large",
+    ]
+    helped = " ".join(run_cli("plot", "--help").stdout.split())
+    assert "pred_vs_true and residuals (true - predicted against predicted" in helped

@@ -28,8 +28,8 @@ def _texts(fig) -> str:
     ("data", "stems", "said"),
     [
         ("moons", {"surface", "confusion"}, "val acc "),
-        ("sinlog", {"surface", "regression_3d", "pred_vs_true"}, "val MAE "),
-        ("sine", {"fit", "pred_vs_true"}, "val MAE "),
+        ("sinlog", {"surface", "regression_3d", "pred_vs_true", "residuals"}, "val MAE "),
+        ("sine", {"fit", "pred_vs_true", "residuals"}, "val MAE "),
     ],
 )
 def test_pictures_of_a_run_without_test_rows_draw_train_and_val(tmp_path, data, stems, said):
@@ -44,8 +44,10 @@ def test_pictures_of_a_run_without_test_rows_draw_train_and_val(tmp_path, data, 
         text = _texts(fig)
         plt.close(fig)
         assert "test" not in text and "n/a" not in text, (stem, text)
-        if stem in ("surface", "confusion", "fit"):
+        if stem in ("surface", "confusion", "fit", "residuals"):
             assert said in text, (stem, text)
+        if stem == "residuals":  # the validation rows, as the other pictures score
+            assert "residuals (val)" in text, text
 
 
 def test_the_best_model_of_a_run_without_test_rows_is_redrawn(tmp_path, run_cli):

@@ -23,6 +23,7 @@ from mlplab.plots.run_plots import (
     pred_vs_true_figure,
     regression_3d_figure,
     regression_surface_figure,
+    residuals_figure,
     run_figures,
 )
 from mlplab.runner import train
@@ -112,7 +113,9 @@ def test_draw_run_plots_returns_what_it_wrote(sinlog, tmp_path):
         tmp_path / "p", sinlog.record, sinlog.dataset, spec=sinlog.spec, **_model(sinlog),
         on_written=written,
     )  # fmt: skip
-    assert names == ["loss.png", "surface.png", "regression_3d.png", "pred_vs_true.png"]
+    assert names == [
+        "loss.png", "surface.png", "regression_3d.png", "pred_vs_true.png", "residuals.png"
+    ]  # fmt: skip
     assert seen == [(name, True) for name in names]
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == sorted(names)
     for name in names:
@@ -294,6 +297,34 @@ def test_pred_vs_true_has_the_identity_line_and_a_legend(sinlog):
     assert "R²" in fig.get_suptitle() and ax.get_xlabel() == "true y"
 
 
+def test_residuals_are_the_test_rows_true_minus_predicted_against_predicted(sinlog):
+    """An environmental scientist checks residuals first: a spread that widens with the
+    prediction (a skewed flow's) that pred_vs_true squeezes into a corner."""
+    data = sinlog.dataset
+    points = split_points(data, sinlog.model_outputs)
+    fig = residuals_figure(points, data, sinlog.record, sinlog.spec)
+    (ax,) = fig.axes
+    (scatter,) = ax.collections  # the test rows alone: the train rows fit, not the model
+    xy = np.asarray(scatter.get_offsets())
+    pred = sinlog.predict(surfaces.raw_inputs(data, data.X_test))[:, 0]
+    np.testing.assert_allclose(xy[:, 0], pred, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(xy[:, 1], data.y_test[:, 0] - pred, rtol=1e-4, atol=1e-5)
+    (zero,) = ax.get_lines()
+    assert set(zero.get_ydata()) == {0.0}
+    assert _legend_texts(fig) == ["test", "no error"]
+    assert ax.get_xlabel() == "predicted y" and ax.get_ylabel() == "residual: true - predicted y"
+    assert "residuals (test) · test MAE" in fig.get_suptitle() and "R²" in fig.get_suptitle()
+    # A diverged model's predictions sit at the axes' edges, counted.
+    far = residuals_figure(
+        split_points(data, lambda X: sinlog.model_outputs(X) * 0 + 1e7), data, sinlog.record
+    )
+    n = len(data.y_test)
+    assert f"{n} points beyond the axes, drawn at their edge" in [
+        t.get_text() for t in far.axes[0].texts
+    ]
+    assert far.axes[0].get_xlim()[1] < 10 * np.abs(data.y_test).max()
+
+
 def test_predictions_far_off_the_targets_sit_at_the_axis_edge_counted(sinlog):
     """A diverged model's predictions near 1e7 squeezed every true y into a line at 0."""
     points = split_points(sinlog.dataset, lambda X: sinlog.model_outputs(X) * 0 + 1e7)
@@ -322,7 +353,7 @@ def test_a_one_feature_regression_draws_its_fit_over_the_data(tmp_path):
         epoch=100, batch_size=32, engine="numpy", log_every=0, verbose=False,
         log_path=str(tmp_path / "runs"),
     )  # fmt: skip
-    assert run.record["plot_files"] == ["loss.png", "fit.png", "pred_vs_true.png"]
+    assert run.record["plot_files"] == ["loss.png", "fit.png", "pred_vs_true.png", "residuals.png"]
     assert_image(run.run_dir / "plots" / "fit.png")
     data = run.dataset
     assert data.scaler is not None  # a file is standardized: the x axis is in its units
@@ -429,6 +460,7 @@ def test_several_targets_each_get_their_own_test_metrics(tmp_path):
     for fig in (
         pred_vs_true_figure(points, data, run.record, run.spec, by_target),
         fit_figure(fit_curve(data, predict), points, data, run.record, run.spec, by_target),
+        residuals_figure(points, data, run.record, run.spec, by_target),
     ):
         titles = [ax.get_title() for ax in fig.axes]
         assert titles == [

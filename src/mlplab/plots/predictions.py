@@ -167,6 +167,57 @@ def pred_vs_true_figure(
     return fig
 
 
+@styled
+def residuals_figure(
+    points: list[PointSet],
+    data: DataLike,
+    result: dict[str, Any],
+    spec: ModelSpec | None = None,
+    by_target: list[dict[str, float]] | None = None,
+) -> Figure:
+    """Each held-out row's residual, true - predicted, against its prediction: the test
+    split's (the validation split's without one), a panel per target, with the line of
+    no error. A spread that widens with the prediction (heteroscedasticity, as a skewed
+    target's), a curve, or residuals on one side show what the MAE and R² average away.
+
+    ``points`` are :func:`~mlplab.plots.inputs.split_points`' (as pred_vs_true's): the
+    last is the held-out split. ``by_target``: as in :func:`pred_vs_true_figure`.
+    """
+    held = points[-1]
+    n_t = min(held.y.shape[1], MAX_TARGETS)
+    fig, axes = _target_panels(n_t)
+    for t, ax in enumerate(axes):
+        y, pred = held.y[:, t].astype(np.float64), held.pred[:, t]
+        true_lo, true_hi = (float(y.min()), float(y.max())) if len(y) else (0.0, 1.0)
+        span = true_hi - true_lo or 1.0
+        # As pred_vs_true: a diverged model's predictions (1e7 for targets within ±3) are
+        # drawn at the axes' edges, one span of the targets past them, and counted.
+        lo, hi = true_lo - span, true_hi + span
+        finite = np.isfinite(pred)
+        x = np.clip(np.nan_to_num(pred, nan=hi), lo, hi)
+        res = np.clip(np.where(finite, y - pred, -2 * span), -2 * span, 2 * span)
+        beyond = int((~finite | (pred < lo) | (pred > hi) | (np.abs(y - pred) > 2 * span)).sum())
+        _scatter_split(ax, held, x, res, len(y))
+        ax.axhline(0.0, color="k", lw=1, ls="--", label="no error")
+        if beyond:
+            ax.text(
+                0.03, 0.97, f"{beyond} points beyond the axes, drawn at their edge",
+                transform=ax.transAxes, va="top", fontsize=9,
+                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8},
+            )  # fmt: skip
+        target = target_name(data, t)
+        ax.set(xlabel=f"predicted {target}", ylabel=f"residual: true - predicted {target}")
+        if n_t > 1:
+            set_title(ax, _panel_title(target, by_target, t, held.label))
+    _legend_under(fig, axes[0])
+    split = "train = val = test" if data.shared_splits else held.label
+    set_suptitle(
+        fig,
+        f"{title_head(data, result, spec)}\nresiduals ({split}) · {regression_text(result, n_t)}",
+    )
+    return fig
+
+
 def _target_panels(n: int) -> tuple[Figure, np.ndarray]:
     """A figure of ``n`` panels side by side, one per regression target."""
     fig = new_figure(4.8 * n + 0.6, 5.4, layout="constrained")

@@ -12,6 +12,8 @@ writes, into the run's ``plots/``:
 - ``fit`` (1-feature data): y against x with the model's curve, or each class's
   probability along x;
 - ``confusion`` (classification) or ``pred_vs_true`` (regression), on the test split;
+- ``residuals`` (regression): true - predicted against predicted, on the test split (val
+  without one), a panel per target;
 - ``network`` when every layer has at most 10 units;
 - ``units`` (2-feature data, 1 to 6 hidden layers of at most 10 units): each hidden
   unit's output over the plane, with its ``z = 0`` line;
@@ -62,6 +64,7 @@ from mlplab.plots.predictions import class_fit_figure as class_fit_figure
 from mlplab.plots.predictions import confusion_figure as confusion_figure
 from mlplab.plots.predictions import fit_figure as fit_figure
 from mlplab.plots.predictions import pred_vs_true_figure as pred_vs_true_figure
+from mlplab.plots.predictions import residuals_figure as residuals_figure
 from mlplab.plots.recorder import STEM as SNAPSHOT_STEM
 from mlplab.plots.recorder import SnapshotRecorder
 from mlplab.plots.snapshots import write_gif_file, write_grid_file
@@ -136,6 +139,7 @@ def run_figures(
         )
     if data.task == "regression":
         out["pred_vs_true"] = lambda: pred_vs_true_figure(points(), data, result, spec, by_target())
+        out["residuals"] = lambda: residuals_figure(points(), data, result, spec, by_target())
     else:
         out["confusion"] = lambda: confusion_figure(
             confusion_of_test(data, predict), data, result, spec

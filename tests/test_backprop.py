@@ -519,11 +519,20 @@ def test_weights_that_are_not_the_models_state_are_refused_in_one_line():
     names = (
         "hidden.0.linear.weight [2, 2], hidden.0.linear.bias [2], out.weight [1, 2], out.bias [1]"
     )
-    with pytest.raises(ConfigError, match=re.escape(f"state by name, {names}; given ['W1']")):
+    with pytest.raises(ConfigError, match=re.escape(f"state names, {names} (weights [out, in]")):
         backprop(XOR_221, weights={"W1": np.zeros((2, 2))})
-    with pytest.raises(ConfigError, match=r"weights\['out.weight'\] must be \[1, 2\] numbers"):
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            "weights['out.weight'] must be [1, 2] numbers ([out, in], as torch's state_dict); "
+            "given shape [2, 1]"
+        ),
+    ):
         backprop(XOR_221, weights={**good, "out.weight": np.ones((2, 1))})
-    with pytest.raises(ConfigError, match=r"weights\['out.bias'\] must be \[1\] numbers"):
+    # A bias is a vector: no orientation.
+    with pytest.raises(
+        ConfigError, match=re.escape("weights['out.bias'] must be [1] numbers (as torch's state")
+    ):
         backprop(XOR_221, weights={**good, "out.bias": ["a"]})
     with pytest.raises(ConfigError, match=r"weights\['out.bias'\] holds values that are not fin"):
         backprop(XOR_221, weights={**good, "out.bias": [np.nan]})
@@ -560,6 +569,48 @@ def test_weights_by_the_printouts_names_are_taken_in_its_orientation() -> None:
     by_lecture = backprop(XOR_221, dtype="float64", weights=printed)
     for name in good:
         np.testing.assert_array_equal(by_lecture.grads[name], by_state.grads[name])
+
+
+def test_weights_by_the_printouts_names_are_refused_in_its_names_and_orientation() -> None:
+    """A student who wrote the printout's w2 [2, 1] as [1, 2] was told that
+    weights['out.weight'] must be [1, 2] and that she gave (2, 1): the shape she had given,
+    by a name she had not used. A misspelled or missing printout name was answered with
+    the state names alone, as if only those were taken."""
+    from mlplab.errors import ConfigError
+
+    good = {"w1": [[1.0, 2.0], [4.0, 5.0]], "b1": [0.0, 0.0], "w2": [[1.0], [1.0]], "b2": [0.0]}
+    with pytest.raises(ConfigError) as err:
+        backprop(EXAMPLES / "xor_nn.yaml", weights={**good, "w2": [[1.0, 1.0]]})
+    assert str(err.value) == (
+        "backprop: weights['w2'] must be [2, 1] numbers ([in, out], as the printout writes "
+        "it); given shape [1, 2]"
+    )
+    with pytest.raises(ConfigError, match=re.escape("weights['w1'] must be [2, 2] numbers")):
+        backprop(EXAMPLES / "xor_nn.yaml", weights={**good, "w1": [[1, 2, 3], [4, 5, 6]]})
+    with pytest.raises(ConfigError) as err:
+        backprop(EXAMPLES / "xor_nn.yaml", weights={**good, "b1": [[0.0, 0.0]]})
+    assert "weights['b1'] must be [2] numbers (as the printout writes it); given shape [1, 2]" in (
+        str(err.value)
+    )
+    with pytest.raises(ConfigError, match=re.escape("weights['w1'] must be [2, 1] numbers (")):
+        backprop(EXAMPLES / "and_perceptron.yaml", weights={"w1": [[1.0, 1.0]], "b1": [-1.5]})
+    for weights, amiss in [
+        ({"W1": good["w1"], "b1": [0, 0], "w2": good["w2"], "b2": [0]}, "(w1 missing; W1 unknown)"),
+        ({"w1": good["w1"], "b1": [0, 0], "w2": good["w2"]}, "(b2 missing)"),
+    ]:
+        with pytest.raises(ConfigError) as err:
+            backprop(EXAMPLES / "xor_nn.yaml", weights=weights)
+        message = str(err.value)
+        assert "\n" not in message and message.endswith(amiss), message
+        # Both sets, the printout's first, each with its shapes and orientation.
+        printed = message.index(
+            "by the printout's names, w1 [2, 2], b1 [2], w2 [2, 1], b2 [1] (weights [in, out]"
+        )
+        assert printed < message.index("state names, hidden.0.linear.weight [2, 2],")
+        assert "[out, in]" in message and message.count("[out, in]") == 1
+    # With batch norm only the state names are taken (its running statistics have none).
+    with pytest.raises(ConfigError, match="not taken with batch norm"):
+        backprop(dict(data="xor", hid_dim=2, use_bn=True), weights=good)
 
 
 def test_the_sigmoid_prime_factors_are_shown_as_values_checked_by_autograd() -> None:

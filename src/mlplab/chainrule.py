@@ -496,47 +496,73 @@ def _fresh(cfg: Config, weights: dict[str, Array] | None) -> _Start:
     spec = model_spec(cfg, data)
     _check_traceable(cfg, spec, len(data.y_train))
     if weights is not None:
-        like = init_state(spec, "default", 0, cfg.dtype)
-        weights = _checked_weights(_from_lecture_names(weights, spec, like), like)
+        weights = _checked_weights(weights, spec, init_state(spec, "default", 0, cfg.dtype))
     backend = NumpyBackend(spec, [model_init(cfg, spec, weights)], dtype=cfg.dtype)
     backend.set_data(cast_splits(data, cfg.dtype))
     state = StackState.fresh([run_streams(cfg.seed).order])
     return _Start(cfg, data, spec, backend, state, schedule_of(cfg))
 
 
-def _from_lecture_names(weights: Any, spec: ModelSpec, like: dict[str, np.ndarray]) -> Any:
-    """``weights`` by the printout's names (``w1`` ``[in, out]``, ``b1``) as the model's
-    state (``hidden.0.linear.weight`` ``[out, in]``); anything else as it is. A student who
-    passed the printout's square ``w1`` under its state name got, without a word, the
-    model of its transpose."""
-    names = _param_names(spec)
-    state_of = {v: k for k, v in names.items()}
-    if not isinstance(weights, dict) or set(names) != set(like) or set(weights) != set(state_of):
-        return weights
-    out = {}
-    for name, value in weights.items():
-        if hasattr(value, "detach"):  # a tensor with grad, as an exercise hands it over
-            value = value.detach().cpu()
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError, RuntimeError):
-            array = value  # refused by name below, as any value of the wrong kind
-        else:
-            # The printout's orientation: weights [in, out] (torch's transposed), vectors flat.
-            array = array.T if name.startswith("w") and array.ndim == 2 else array
-        out[state_of[name]] = array
-    return out
+PRINTED = "as the printout writes it"  # weights= by the printout's names: w1 [in, out]
+STATE = "as torch's state_dict"  # by the model's state names: hidden.0.linear.weight [out, in]
 
 
-def _checked_weights(weights: Any, like: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _checked_weights(
+    weights: Any, spec: ModelSpec, like: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """``backprop(weights=)`` as the model's state: every name of ``like``, of its shape.
-    A missing name was a KeyError from the engine, a wrong shape NumPy's own error."""
-    expected = ", ".join(f"{k} {list(v.shape)}" for k, v in like.items())
-    if not isinstance(weights, dict) or set(weights) != set(like):
-        given = sorted(map(str, weights)) if isinstance(weights, dict) else short_repr(weights)
-        raise ConfigError(
-            f"backprop: weights= is a dict of the model's state by name, {expected}; given {given}"
+
+    Taken by the printout's names (``w1`` ``[in, out]``, ``b1``; not with batch norm, whose
+    running statistics have none) or by the model's state names (``hidden.0.linear.weight``
+    ``[out, in]``), and refused in the names and orientation it came in: a student who
+    wrote the printout's ``w1`` transposed was told of ``hidden.0.linear.weight``, and that
+    she gave the shape she had not. A missing name was a KeyError from the engine.
+    """
+    names = _param_names(spec)  # state name -> printout name
+    printed = {}
+    if set(names) == set(like):
+        printed = {names[k]: _lecture(names[k], v) for k, v in like.items()}
+    keys = set(map(str, weights)) if isinstance(weights, dict) else set()
+    if printed and keys == set(printed):
+        given = _arrays(weights, printed, PRINTED)
+        return {k: given[names[k]].T.reshape(v.shape) for k, v in like.items()}
+    if keys == set(like) and isinstance(weights, dict):
+        return _arrays(weights, like, STATE)
+
+    def listed(shapes: dict[str, np.ndarray], how: str) -> str:
+        return ", ".join(f"{k} {list(v.shape)}" for k, v in shapes.items()) + f" ({how})"
+
+    state = listed(like, f"weights [out, in], {STATE}")
+    expected = f"a dict of the model's state by name, {state}"  # batch norm: no printout names
+    if printed:
+        expected = (
+            f"a dict by the printout's names, {listed(printed, f'weights [in, out], {PRINTED}')},"
+            f" or by the model's state names, {state}"
         )
+    if not isinstance(weights, dict):
+        raise ConfigError(f"backprop: weights= is {expected}; given {short_repr(weights)}")
+    # What is amiss, against the set of names the dict shares most with (the printout's on
+    # a tie: W1 for w1 is a student's slip).
+    sets = [set(printed), set(like)] if printed else [set(like)]
+    near = max(sets, key=lambda names_: len(keys & names_))
+    amiss = [f"{', '.join(sorted(near - keys))} missing"] if near - keys else []
+    unknown = keys - set().union(*sets)
+    if not printed and (bn := sorted(unknown & set(names.values()))):
+        unknown -= set(bn)
+        amiss.append(f"{', '.join(bn)}: the printout's names, not taken with batch norm")
+    if unknown:
+        amiss.append(f"{', '.join(sorted(unknown))} unknown")
+    if mixed := sorted((keys & set().union(*sets)) - near):
+        amiss.append(f"{', '.join(mixed)} of the other names")
+    raise ConfigError(
+        f"backprop: weights= is {expected}; given {sorted(keys)} ({'; '.join(amiss)})"
+    )
+
+
+def _arrays(
+    weights: dict[str, Any], like: dict[str, np.ndarray], how: str
+) -> dict[str, np.ndarray]:
+    """Each of ``weights`` as an array of ``like``'s shape and dtype, named as given."""
     out = {}
     for name, value in weights.items():
         if hasattr(value, "detach"):  # dict(module.named_parameters()): tensors with grad
@@ -545,10 +571,14 @@ def _checked_weights(weights: Any, like: dict[str, np.ndarray]) -> dict[str, np.
             array = np.asarray(value, dtype=like[name].dtype)
         except (TypeError, ValueError, RuntimeError):
             array = None
+        shape = list(like[name].shape)
         if array is None or array.shape != like[name].shape:
+            # Only a weight matrix has an orientation: a bias is a vector.
+            orient = ("[in, out], " if how == PRINTED else "[out, in], ") if len(shape) == 2 else ""
+            given = short_repr(value) if array is None else f"shape {list(array.shape)}"
             raise ConfigError(
-                f"backprop: weights[{name!r}] must be {list(like[name].shape)} numbers "
-                f"([out, in], as torch's state_dict); given {short_repr(value)}"
+                f"backprop: weights[{name!r}] must be {shape} numbers ({orient}{how}); "
+                f"given {given}"
             )
         if not np.isfinite(array).all():
             raise ConfigError(f"backprop: weights[{name!r}] holds values that are not finite")
@@ -1187,6 +1217,7 @@ def backprop(
     weights : dict of ndarray, optional
         Initial parameters and buffers by state name (``[out, in]``), instead of ``init``'s;
         or, without batch norm, by the printout's names (``w1`` ``[in, out]``, ``b1``, ...).
+        A wrong shape is refused by the name and orientation given.
     form : ``"mean"`` or ``"lecture"``
         ``mean`` (default): the derivatives of the mean cost, which mlplab trains and steps
         the config's optimizer by. ``lecture``: the manual-backprop slide's lines (summed over

@@ -613,6 +613,15 @@ def test_weights_by_the_printouts_names_are_refused_in_its_names_and_orientation
         backprop(dict(data="xor", hid_dim=2, use_bn=True), weights=good)
 
 
+def test_the_printouts_weights_are_labelled_as_the_stored_tensors_transpose() -> None:
+    """The printout's "w1 ... hidden.0.linear.weight [in, out]" read as if the stored
+    tensor were [in, out]; it is [out, in], and w1 its transpose."""
+    trace = backprop(EXAMPLES / "xor_nn.yaml")
+    assert trace["w1"].formula == "hidden.0.linear.weight.T"
+    assert trace["w2"].formula == "out.weight.T" and trace["b2"].formula == "out.bias"
+    assert "[in, out]" not in trace.to_text()
+
+
 def test_the_sigmoid_prime_factors_are_shown_as_values_checked_by_autograd() -> None:
     """The slide's d_l2 = d_Y_pred * sigmoid_prime(l2) named a factor that the trace never
     showed as a value: a lecturer had no number to point at. Both forms show it, checked."""

@@ -717,8 +717,9 @@ def _run_step(start: _Start, idx: Array | None, lr: float) -> tuple[_Recorder, d
     rec.add("X", "the batch's inputs", X, "input")
     rec.add("Y", "the batch's targets", y[0], "input")
     for state_name, lname in names.items():
-        orient = " [in, out]" if lname.startswith("w") else ""
-        rec.add(lname, f"{state_name}{orient}", _lecture(lname, before[state_name]), "input")
+        # The stored tensor is [out, in]; the printout's w, [in, out], is its transpose.
+        label = f"{state_name}.T" if lname.startswith("w") else state_name
+        rec.add(lname, label, _lecture(lname, before[state_name]), "input")
     fwd, out = _forward(be, spec, X, rec)
     dout = _cost(be, spec, out, y, rec)
     _backward(be, spec, fwd, dout, rec)

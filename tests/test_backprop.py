@@ -622,6 +622,25 @@ def test_the_printouts_weights_are_labelled_as_the_stored_tensors_transpose() ->
     assert "[in, out]" not in trace.to_text()
 
 
+def test_d_b_says_what_it_is_in_the_other_form() -> None:
+    """d_b2 is the bias's gradient [1] in the mean form and the slide's per-row delta [4, 1]
+    in the lecture form: the printout said so only in the lecture form, and not that the
+    same name means another thing in the other."""
+    mean = backprop(EXAMPLES / "xor_nn.yaml")
+    lecture = backprop(EXAMPLES / "xor_nn.yaml", form="lecture", dtype="float64")
+    for n in (1, 2):
+        assert f"--form lecture's d_b{n} is d_l{n}, one row per example" in mean[f"d_b{n}"].aside
+        assert f"--form mean's d_b{n} is the bias's gradient" in lecture[f"d_b{n}"].aside
+        np.testing.assert_allclose(  # what it says: the mean over the rows, up to the 1e-7
+            lecture[f"d_b{n}"].value.mean(axis=0), mean[f"d_b{n}"].value, rtol=1e-5, atol=1e-9
+        )
+    line = next(x for x in mean.to_text().splitlines() if x.startswith("d_b2 "))
+    assert line.endswith("ok   (the bias's gradient; --form lecture's d_b2 is d_l2, one row "
+                         "per example)")  # fmt: skip
+    # Where --form lecture does not apply, it is not named.
+    assert not backprop(data="ring", n_samples=30)["d_b2"].aside
+
+
 def test_the_sigmoid_prime_factors_are_shown_as_values_checked_by_autograd() -> None:
     """The slide's d_l2 = d_Y_pred * sigmoid_prime(l2) named a factor that the trace never
     showed as a value: a lecturer had no number to point at. Both forms show it, checked."""

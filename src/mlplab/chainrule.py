@@ -897,14 +897,18 @@ def _d_y_pred(task: str, y_pred: Array, y: Array, shape: tuple[int, ...]) -> Arr
     return 2.0 * (y_pred - y.reshape(shape)) / y_pred.size
 
 
-def _check_lecture_form(spec: ModelSpec, opt: OptimSpec) -> None:
-    """Refuse a config the slide's manual backprop does not cover (before any training)."""
+def _lecture_form_misses(spec: ModelSpec, opt: OptimSpec) -> list[str]:
+    """What of the config the slide's manual backprop does not cover (none: it applies)."""
     bad = [f"a {spec.task} output"] if spec.task != "binary" else []
     bad += ["batch norm"] * spec.use_bn + ["dropout"] * bool(spec.dp_rate)
     bad += ["residual blocks"] * (spec.sc_type == "residual")
     bad += [f"optim {opt.name}"] * (opt.name != "sgd") + ["momentum"] * bool(opt.mm)
-    bad += ["l2_coef"] * bool(opt.l2_coef)
-    if bad:
+    return bad + ["l2_coef"] * bool(opt.l2_coef)
+
+
+def _check_lecture_form(spec: ModelSpec, opt: OptimSpec) -> None:
+    """Refuse a config the slide's manual backprop does not cover (before any training)."""
+    if bad := _lecture_form_misses(spec, opt):
         raise ConfigError(
             "--form lecture: the slide's manual backprop covers a binary (sigmoid, bce) output "
             "trained by sgd without momentum or l2_coef, with no batch norm, dropout or residual "
@@ -943,6 +947,9 @@ def _lecture_step(rec: _Recorder, ctx: dict[str, Any], spec: ModelSpec, lr: floa
             d = d * factor
             rec.add(f"d_l{n}", f"d_l{n} = d_a{n} * {act.format(n=n)}", d, "backward")
         rec.add(f"d_b{n}", f"d_b{n} = d_l{n}   (one row per example)", d, "backward")
+        # The same name is the bias's gradient in the mean form: say so where it is printed.
+        mean_form = f"--form mean's d_b{n} is the bias's gradient: this d_b{n}'s mean over the rows"
+        rec.quantities[-1].aside = mean_form
         rec.add(f"d_w{n}", f"d_w{n} = {x}.T @ d_b{n}", v[x].T @ d, "backward")
         if n > 1:
             d = d @ v[f"w{n}"].T
@@ -1267,6 +1274,13 @@ def backprop(
     rec, ctx = _run_step(start, idx, lr)
     if form == "lecture":
         _lecture_step(rec, ctx, start.spec, lr)
+    elif not _lecture_form_misses(start.spec, optim_of(start.cfg)):
+        # --form lecture would print another d_b under the same name: say so here too.
+        for n in range(1, start.spec.n_layer + 2):
+            rec_q = next(x for x in rec.quantities if x.name == f"d_b{n}")
+            rec_q.aside = (
+                f"the bias's gradient; --form lecture's d_b{n} is d_l{n}, one row per example"
+            )
     ctx["optim"] = before_optim
     _reference(start, rec, ctx, lr, form)
     c, spec = start.cfg, start.spec

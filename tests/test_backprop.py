@@ -362,6 +362,12 @@ XOR4 = ["--data", "xor", "--epoch", "4"]
         ([*XOR4, "--step", "-1"], "--step"),
         ([*XOR4, "--step", "x"], "--step"),
         ([*XOR4, "--step", "99"], "--step 99: training ends after 4 steps"),
+        (
+            [*XOR4, "--batch_size", "1", "--row", "4"],
+            "--row 4: the training data has 4 rows; choose 0 to 3",
+        ),
+        ([*XOR4, "--batch_size", "1", "--row", "-1"], "--row must be a non-negative integer"),
+        ([*XOR4, "--row", "1"], "this config's step takes 4 rows: give --batch_size 1 too"),
         (["--resume", "no/such/run"], "not a run directory"),
         (["--resume", "somewhere", "--lr", "2"], "give no other settings"),
         ([*XOR4, "--plot", "picture.txt"], "--plot"),
@@ -639,6 +645,22 @@ def test_d_b_says_what_it_is_in_the_other_form() -> None:
                          "per example)")  # fmt: skip
     # Where --form lecture does not apply, it is not named.
     assert not backprop(data="ring", n_samples=30)["d_b2"].aside
+
+
+def test_row_chooses_the_one_example_of_a_batch_size_1_step(run_cli) -> None:
+    """The "one example by hand" exercise: a --batch_size 1 trace showed the shuffled
+    order's row, and no option chose which."""
+    for row, x, y in [(0, [0, 0], 0), (1, [0, 1], 1), (2, [1, 0], 1), (3, [1, 1], 0)]:
+        trace = backprop(EXAMPLES / "xor_nn.yaml", batch_size=1, row=row, dtype="float64")
+        assert trace.passed, trace.verdict()
+        np.testing.assert_array_equal(trace["X"].value, [x])
+        np.testing.assert_array_equal(trace["Y"].value, [[y]])
+    # One row's d_l2 is Y_pred - y: the mean over a batch of one.
+    assert trace["d_l2"].value == pytest.approx(trace["Y_pred"].value - 0)
+    proc = run_cli("backprop", EXAMPLES / "xor_nn.yaml", "--batch_size", "1", "--row", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("mlplab backprop: step 0 (epoch 1, row 1 of the training data)")
+    assert "X         [1, 2]    the batch's inputs\n          [[0. 1.]]" in proc.stdout
 
 
 def test_the_sigmoid_prime_factors_are_shown_as_values_checked_by_autograd() -> None:

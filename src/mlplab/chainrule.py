@@ -644,6 +644,21 @@ def _advance(start: _Start, steps: int) -> None:
         )
 
 
+def _check_row(start: _Start, row: int) -> None:
+    """``--row`` picks the one example of a one-example step, among the training rows."""
+    n = len(start.data.y_train)
+    lo, hi = batch_bounds(n, start.schedule.batch_size)[0]
+    if hi - lo != 1:
+        raise ConfigError(
+            f"--row {row} picks the one example of a --batch_size 1 step; this config's "
+            f"step takes {hi - lo} rows: give --batch_size 1 too"
+        )
+    if row >= n:
+        raise ConfigError(
+            f"--row {row}: the training data has {n} row{'s' * (n > 1)}; choose 0 to {n - 1}"
+        )
+
+
 def _batch(start: _Start) -> tuple[Array | None, int, int]:
     """The rows of the next step (``None``: the full batch), its batch index and count."""
     state, s = start.state, start.schedule
@@ -1205,6 +1220,7 @@ def backprop(
     resume: str | Path | None = None,
     weights: dict[str, Array] | None = None,
     form: str = "mean",
+    row: int | None = None,
     **overrides: Any,
 ) -> Trace:
     """Trace one training step of ``config`` through the NumPy engine, checked by autograd.
@@ -1230,6 +1246,10 @@ def backprop(
         ``mean`` (default): the derivatives of the mean cost, which mlplab trains and steps
         the config's optimizer by. ``lecture``: the manual-backprop slide's lines (summed over
         the rows, the 1e-7, the bias step by the mean) for a sigmoid/bce output and plain SGD.
+    row : int, optional
+        With ``batch_size=1``: the step on this 0-based row of the training data, in the
+        data's own order (xor's rows as the lecture writes them), instead of the row the
+        shuffled order gives.
 
     Returns
     -------
@@ -1238,6 +1258,8 @@ def backprop(
     """
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise ConfigError(f"--step must be a non-negative integer (got {step!r})")
+    if row is not None and (isinstance(row, bool) or not isinstance(row, int) or row < 0):
+        raise ConfigError(f"--row must be a non-negative integer (got {short_repr(row)})")
     # Any case, as the settings' choices take it (--optim ADAM).
     form = form.lower() if isinstance(form, str) else form
     if form not in FORMS:
@@ -1266,11 +1288,15 @@ def backprop(
         )
     if form == "lecture":
         _check_lecture_form(start.spec, optim_of(start.cfg))
+    if row is not None:
+        _check_row(start, row)
     _advance(start, step)
     be, state = start.backend, start.state
     before_optim = be.export(0)
     lr = float(lrs_at(state.epoch, start.schedule.epoch, [lr_schedule_of(start.cfg)])[0])
     idx, b, nb = _batch(start)
+    if row is not None:
+        idx = np.array([[row]])
     rec, ctx = _run_step(start, idx, lr)
     if form == "lecture":
         _lecture_step(rec, ctx, start.spec, lr)
@@ -1289,7 +1315,9 @@ def backprop(
     act = spec.act if spec.n_layer else "linear"
     title = (
         # Epochs count from 1, as metrics.csv, TensorBoard and the plots count them.
-        f"mlplab backprop: step {state.step} (epoch {state.epoch + 1}, batch {b + 1} of {nb}), "
+        f"mlplab backprop: step {state.step} (epoch {state.epoch + 1}, "
+        + (f"batch {b + 1} of {nb}" if row is None else f"row {row} of the training data")
+        + "), "
         f"data {c.data}, {widths} {act}"
         + (", batch norm" if spec.use_bn else "")
         + (f", dropout {spec.dp_rate:g}" if spec.dp_rate else "")
@@ -1341,6 +1369,7 @@ def backprop_command(
     threshold: int,
     echo: Callable[[str], None] = print,
     form: str = "mean",
+    row: int | None = None,
 ) -> int:
     """``mlplab backprop``: print the trace; 1 if a quantity differs from autograd."""
     if threshold < 1:
@@ -1364,9 +1393,9 @@ def backprop_command(
     if resume is not None:
         if config or settings:
             raise ConfigError("--resume traces the run's own config; give no other settings")
-        trace = backprop(step=step, resume=resume, form=form)
+        trace = backprop(step=step, resume=resume, form=form, row=row)
     else:
-        trace = backprop(config, step=step, form=form, **settings)
+        trace = backprop(config, step=step, form=form, row=row, **settings)
     if plot is not None:
         _check_drawable(trace.spec)  # before printing: a refused --plot prints no trace
     echo(trace.to_text(threshold=threshold))

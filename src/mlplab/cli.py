@@ -580,7 +580,14 @@ def _cmd_backprop(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _no_config_among_values(args.config, settings, "backprop")
     return backprop_command(
-        args.config, settings, args.step, args.resume, args.plot, args.threshold, form=args.form
+        args.config,
+        settings,
+        args.step,
+        args.resume,
+        args.plot,
+        args.threshold,
+        form=args.form,
+        row=args.row,
     )
 
 
@@ -867,6 +874,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="train N steps first, show step N (default 0)",
+    )
+    p.add_argument(
+        "--row",
+        type=int,
+        metavar="N",
+        help="with --batch_size 1: the step on 0-based row N of the training data, in its "
+        "own order, instead of the shuffled order's",
     )
     p.add_argument(
         "--resume", metavar="RUN_DIR", help="start from a run's last checkpoint (its next step)"

@@ -90,6 +90,35 @@ def test_the_xor_labs_two_units_each_cut_off_one_corner(tmp_path_factory):
     assert "each hidden unit's a = sigmoid(z) over x1 × x2" in fig.texts[0].get_text()
 
 
+def test_the_panels_axes_name_x1_and_x2_with_ticks_so_the_corners_read(tmp_path_factory):
+    """The panels had no ticks and no axis names: which corner was (0, 0) was a guess.
+    Every panel has ticks; the lowest of each column names x1 under its numbers, the
+    leftmost of each row x2 beside them; a column that ends higher has its own."""
+    xor = trained(tmp_path_factory, "xor", **XOR_NN)
+    fig = units_figure(xor.weights, xor.spec, xor.dataset, xor.record)
+    fig.canvas.draw()
+    panels = [ax for ax in fig.axes if ax.get_title().startswith("unit")]
+    for col, ax in enumerate(panels):
+        for axis in (ax.xaxis, ax.yaxis):
+            ticks = [float(t) for t in axis.get_ticklocs()]
+            assert 0.0 in ticks and 1.0 in ticks, ticks
+        assert ax.get_xlabel() == "x1"
+        assert [t.get_text() != "" for t in ax.get_xticklabels()] == [True] * len(
+            ax.get_xticklabels()
+        )
+        shown = any(t.get_text() and t.get_visible() for t in ax.get_yticklabels())
+        assert shown == (col == 0) and ax.yaxis.get_tick_params()["labelleft"] == (col == 0)
+    assert panels[0].get_ylabel() == "hidden 1\nx2"
+    # 3 then 5 units: columns 4 and 5 end in the second row, columns 1 to 3 there too.
+    run = train(**{**MOONS, "epoch": 2, "hid_dims": [5, 3], "n_layer": 2}, engine="numpy",
+                verbose=False, log_path=str(tmp_path_factory.mktemp("units")))  # fmt: skip
+    fig = units_figure(run.weights, run.spec, run.dataset, run.record)
+    rows = fig.axes[0].get_gridspec().nrows
+    named = [(ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
+             for ax in fig.axes if ax.get_title().startswith("unit") and ax.get_xlabel()]  # fmt: skip
+    assert rows == 2 and sorted(named) == [(0, 3), (0, 4), (1, 0), (1, 1), (1, 2)]
+
+
 @pytest.mark.parametrize(
     ("data", "widths", "drawn"),
     [

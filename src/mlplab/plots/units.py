@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from mlplab.data.dataset import Dataset
 from mlplab.engines.numpy.functional import ACTIVATIONS
@@ -41,6 +42,9 @@ GRID_POINTS = 80  # per axis of each small panel: 6,400 inputs through the model
 # the later layers say little more here.
 MAX_LAYERS = 6
 PANEL = 1.5  # inches, each panel's side
+# Ticks a panel's axis: enough to read which corner is (0, 0), few enough for 1.5 inches.
+TICKS = 3
+TICK_SIZE = 8
 MAX_POINTS = 200  # training points drawn on each panel (a sample of a larger set)
 
 
@@ -86,7 +90,7 @@ def units_figure(
     layers = unit_outputs(state, spec, grid)
     ncols = max(a.shape[0] for _, a in layers)
     # At least 6.2 inches wide, for the title's lines over a narrow net (2-2-1).
-    width = max(6.2, 0.9 + ncols * (PANEL + 0.15) + 1.1)
+    width = max(6.2, 1.1 + ncols * (PANEL + 0.15) + 1.1)
     x_name, y_name = plane_names(data)
     before = [w for w, on in (("batch norm", spec.use_bn), ("skip", spec.sc_type != "none")) if on]
     title = wrap_title(
@@ -97,15 +101,16 @@ def units_figure(
         width,
     )
     top = 0.35 + 0.21 * (title.count("\n") + 1)
-    fig = new_figure(width, top + 0.3 + len(layers) * (PANEL + 0.45))
+    # Below each column's lowest panel: its ticks and the x axis's name.
+    fig = new_figure(width, top + 0.6 + len(layers) * (PANEL + 0.75) - 0.3)
     axes = fig.subplots(len(layers), ncols, squeeze=False)
     fig.subplots_adjust(
-        left=0.9 / fig.get_figwidth(),
+        left=1.1 / fig.get_figwidth(),
         right=1 - 1.1 / fig.get_figwidth(),
         top=1 - top / fig.get_figheight(),
-        bottom=0.25 / fig.get_figheight(),
+        bottom=0.55 / fig.get_figheight(),
         wspace=0.1,
-        hspace=0.35,
+        hspace=0.75 / PANEL,
     )
     X = _train_points(data)
     for row, (z, a) in enumerate(layers):
@@ -127,10 +132,17 @@ def units_figure(
                            linewidths=1.0, linestyles="dashed")  # fmt: skip
             ax.scatter(X[:, 0], X[:, 1], s=24 if len(X) <= 50 else 9, facecolors="none",
                        edgecolors="black", linewidths=0.7)  # fmt: skip
-            ax.set_xticks([])
-            ax.set_yticks([])
+            # The plane's axes, so that its corners read (xor's (0, 0) bottom left): ticks
+            # on every panel, their numbers and names on the left and lowest ones.
+            lowest = row == max(r for r, (_, a_r) in enumerate(layers) if a_r.shape[0] > col)
+            ax.xaxis.set_major_locator(MaxNLocator(TICKS))
+            ax.yaxis.set_major_locator(MaxNLocator(TICKS))
+            ax.tick_params(labelsize=TICK_SIZE, length=2.5, pad=1.5, labelbottom=lowest,
+                           labelleft=col == 0)  # fmt: skip
+            if lowest:
+                ax.set_xlabel(x_name, fontsize=TICK_SIZE + 1, labelpad=1)
             ax.set_title(f"unit {col + 1}", fontsize=10, pad=3)
-        axes[row][0].set_ylabel(f"hidden {row + 1}")
+        axes[row][0].set_ylabel(f"hidden {row + 1}\n{y_name}", fontsize=10)
         bar = fig.colorbar(image, ax=list(axes[row]), fraction=0.04, pad=0.02, aspect=12)
         bar.set_label("a", rotation=0, labelpad=8)
         bar.ax.tick_params(labelsize=10)

@@ -663,6 +663,30 @@ def test_row_chooses_the_one_example_of_a_batch_size_1_step(run_cli) -> None:
     assert "X         [1, 2]    the batch's inputs\n          [[0. 1.]]" in proc.stdout
 
 
+def test_a_hand_check_by_the_printouts_names_and_what_grads_holds_are_as_documented() -> None:
+    """The README pointed a student who wrote w1 [in, out] at trace.grads, keyed by state
+    name and transposed, and in the lecture form a mix of sums (weights) and means (biases).
+    It now points at trace["d_w1"] and says what grads holds: both checked here."""
+    mine = {"w1": [[1, -1], [1, -1]], "b1": [-0.5, 1.5], "w2": [[1], [1]], "b2": [-1.5]}
+    mean = backprop(EXAMPLES / "xor_nn.yaml", weights=mine, dtype="float64")
+    X, Y = mean["X"].value, mean["Y"].value
+    # By hand, as the lecture writes it (the mean cost: / N).
+    a1 = 1 / (1 + np.exp(-(X @ np.array(mine["w1"]) + mine["b1"])))
+    y_pred = 1 / (1 + np.exp(-(a1 @ np.array(mine["w2"]) + mine["b2"])))
+    d_l1 = (y_pred - Y) / len(X) @ np.array(mine["w2"]).T * a1 * (1 - a1)
+    np.testing.assert_allclose(X.T @ d_l1, mean["d_w1"].value, rtol=1e-12)
+    np.testing.assert_allclose(X.T @ d_l1, mean["d_w1"].reference, rtol=1e-12)
+    np.testing.assert_array_equal(mean.grads["hidden.0.linear.weight"], mean["d_w1"].value.T)
+    lecture = backprop(EXAMPLES / "xor_nn.yaml", weights=mine, dtype="float64", form="lecture")
+    np.testing.assert_array_equal(lecture.grads["hidden.0.linear.weight"], lecture["d_w1"].value.T)
+    np.testing.assert_allclose(
+        lecture.grads["hidden.0.linear.bias"], lecture["d_b1"].value.mean(axis=0), rtol=1e-15
+    )
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    assert 'trace["d_w1"].reference` autograd\'s' in readme
+    assert "checked against `trace.grads`" not in readme
+
+
 def test_the_sigmoid_prime_factors_are_shown_as_values_checked_by_autograd() -> None:
     """The slide's d_l2 = d_Y_pred * sigmoid_prime(l2) named a factor that the trace never
     showed as a value: a lecturer had no number to point at. Both forms show it, checked."""

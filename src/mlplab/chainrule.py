@@ -206,7 +206,12 @@ class Trace:
     ``quantities`` are in order (``trace["d_w1"]`` finds one by name); ``step`` is the
     0-based optimizer step shown, ``tolerance`` the relative tolerance of the checks.
     ``weights``/``grads``/``updated`` are the model's parameters by state name before the
-    step, their gradients and after the update (mlplab's ``[out, in]`` orientation).
+    step, the step the update takes and the parameters after it (mlplab's ``[out, in]``
+    orientation). ``grads`` is the gradients in the mean form; in the lecture form it is
+    the slide's summed ``d_w`` for a weight but ``mean(d_b, axis=0)`` for a bias, no
+    gradient of one cost. To check a hand calculation by the printout's names and
+    orientation (``w1 [in, out]``), compare with ``trace["d_w1"].value`` and autograd's
+    ``trace["d_w1"].reference``.
     """
 
     quantities: list[Quantity]

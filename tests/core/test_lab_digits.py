@@ -9,9 +9,15 @@ The printed ``step cost`` of these binary labs is in the lab's own form,
 costs keep the slide's digits; mlplab trains, and records its curves, on BCE-with-logits.
 
 The wide-deep cost at step 10000 is the most sensitive: float32 sums round in another order
-on another machine or torch, and the long plateau at ln 2 amplifies that. The lab itself,
-rerun with torch 2.13 here, prints 0.00015655 against the slide's 0.00015650 (3.0e-4
-relative); the engines print 0.00015658 (numpy) and 0.00015661 (torch), within 1e-3.
+on another CPU or torch, and the long plateau at ln 2 amplifies that. The lab itself, rerun
+with torch 2.13, printed 0.00015655 against the slide's 0.00015650 (3.0e-4 relative) on
+the machine that wrote this, and 0.00015661 (6.5e-4) on an AMD EPYC. The numpy engine
+printed 0.00015658 (4.8e-4) on both; the torch engine 0.00015661 (6.7e-4) on the first and
+0.00015664 (8.6e-4) on the AMD one. Only steps 0 and 10000 are checked: at 9900 the torch
+engine was already 1.02e-3 off on the AMD machine. The 1e-3 bound is the lab's own spread
+(plain torch moves 3e-4 to 6.5e-4 by CPU), not a loose one, and the torch engine is nearest
+to it: a failure there on a new CPU is worth reading against plain torch on that CPU before
+it is called a bug.
 """
 
 from __future__ import annotations
@@ -151,7 +157,7 @@ def test_xor_nn_hypothesis_correct_and_accuracy_are_the_slides(printout, engine)
 def test_wide_deep_costs_are_the_slides(printout, engine):
     p = printout("xor_wide_deep", engine)
     assert rel(p["costs"][0], SLIDE_WIDE_DEEP[0]) < 1e-6
-    end = p["costs"][10000]
+    end = p["costs"][10000]  # 9900 is not checked: see the module's docstring
     assert rel(end, SLIDE_WIDE_DEEP[10000]) < 1e-3, end
     assert p["correct"] == [0.0, 1.0, 1.0, 0.0] and p["accuracy"] == 1.0
 

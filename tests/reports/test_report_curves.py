@@ -540,13 +540,16 @@ def test_a_heatmaps_best_cell_is_bright_whichever_way_its_metric_goes(monkeypatc
     figures: list[Figure] = []
     monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
     summary = pd.DataFrame(
-        [{"hid_dim": h, "lr": lr, "val_mse_mean": 1.0 + h, "val_r2_mean": 0.5 + h / 100}
-         for h in (16, 64) for lr in (0.01, 0.1)]
+        [{"hid_dim": h, "lr": lr, "val_mse_mean": 1.0 + h, "val_r2_mean": 0.5 + h / 100,
+          "val_rmse_mean": (1.0 + h) ** 0.5} for h in (16, 64) for lr in (0.01, 0.1)]
     )  # fmt: skip
     plots.heatmap(summary, "lr", "hid_dim", "mse")
     plots.heatmap(summary, "lr", "hid_dim", "r2")
-    assert [f.axes[0].images[0].cmap.name for f in figures] == ["viridis_r", "viridis"]
+    plots.heatmap(summary, "lr", "hid_dim", "rmse")  # --rank_by val_rmse: an error too
+    cmaps = [f.axes[0].images[0].cmap.name for f in figures]
+    assert cmaps == ["viridis_r", "viridis", "viridis_r"]
     assert figures[1].axes[1].get_ylabel() == "val R²"
+    assert figures[2].axes[1].get_ylabel() == "val RMSE"
 
 
 def test_a_regression_reports_heatmap_is_of_its_ranking_metric(tmp_path) -> None:

@@ -50,7 +50,7 @@ MAX_LINES = 60
 DPI = 100
 MISSING = "–"  # the label of a setting that does not apply (None)
 # Metrics whose best value is the lowest; the others (accuracy, R², F1) are best highest.
-LOWER_IS_BETTER = ("loss", "mae", "mse")
+LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse")
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Plot:
 def metric_label(metric: str) -> str:
     """``acc`` -> ``accuracy``, ``mse`` -> ``MSE``, ...; other names stay."""
     names = {"acc": "accuracy", "bacc": "balanced accuracy", "f1": "F1", "mae": "MAE"}
-    return {**names, "mse": "MSE", "r2": "R²"}.get(metric, metric)
+    return {**names, "mse": "MSE", "rmse": "RMSE", "r2": "R²"}.get(metric, metric)
 
 
 def level_label(v: Any) -> str:
@@ -768,7 +768,7 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
     # A loss or MSE of 9491 beside ones of 0.1 painted every other cell alike: past two
     # decades, the colours go by the logarithm.
     finite = values[np.isfinite(values)]
-    log = metric in ("loss", "mae", "mse") and finite.size > 1 and finite.min() > 0
+    log = metric in LOWER_IS_BETTER and finite.size > 1 and finite.min() > 0
     log = log and finite.max() / finite.min() > 100
     fig, grid = panel_figure(
         1,
@@ -814,7 +814,7 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
     ax.set_title(f"val {metric_label(metric)} (mean over seeds)", y=1.0)
     # A regression's errors are the target's own (standardize_target scales the loss
     # alone): say so, as a loss on the scaled target had been read for them.
-    units = " in the target's units" if metric in ("mae", "mse") else ""
+    units = " in the target's units" if metric in ("mae", "mse", "rmse") else ""
     return Plot(
         f"heatmap_{metric}",
         f"val {metric_label(metric)}: {var2} × {var1}",

@@ -1986,6 +1986,11 @@ def test_split_by_a_column_puts_each_row_where_the_file_says(tmp_path, run_cli):
     path = str(tmp_path / "f.csv")
     ds = load_dataset(path, target="y", split_by="fold")
     assert ds.feature_names == ["a", "b"]  # the column is no feature
+    # ignored as well, as a user may write it: it was "has no column 'fold'"
+    assert load_dataset(path, target="y", split_by="fold", ignore=["fold"]).feature_names == [
+        "a",
+        "b",
+    ]
     for X, rows in ((ds.X_train, range(40)), (ds.X_val, range(40, 50)), (ds.X_test, range(50, 60))):
         np.testing.assert_array_equal(X[:, 0], list(rows))  # in the file's order
     # No draw: another data_seed gives the same rows (sizes would be shuffled).

@@ -659,6 +659,9 @@ def _from_file(
         # Each row's split, as the file says it: the split is then no draw of data_seed.
         split = _split_column(df, path, split_by, target or [])
         df = df.drop(columns=[split_by])
+        # `--ignore split` beside `--split_by split` was told the file had no such column:
+        # it is no feature already, as asked.
+        ignore = [n for n in ignore if n != split_by]
     df = _without(df, path, ignore, target or [])
     _check_named_columns(df, path, target or [])
     # Once each (a Config refuses a name given twice; load_dataset alone may get one).

@@ -547,6 +547,30 @@ def test_network_diagram_edges_follow_the_weights(xor):
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["weight ≥ 0", "weight < 0"]
 
 
+def test_network_diagram_draws_a_weight_of_zero_as_a_cut_edge(xor):
+    """l1_coef leaves exact zeros (the Playground's lesson of L1: edges cut); each was drawn
+    as a thin orange line, the same as a small positive weight."""
+    from matplotlib.colors import to_rgba
+
+    state = {k: v.copy() for k, v in xor.weights.items()}
+    first = next(k for k in state if k.endswith("weight"))
+    state[first].flat[0] = 0.0
+    fig = network.network_figure(
+        state, xor.spec, xor.dataset.feature_names, output_names(xor.dataset)
+    )
+    (edges,) = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
+    flat = np.concatenate([w.ravel() for w, _ in network.layer_params(state, xor.spec)])
+    zero = flat == 0
+    assert zero.sum() == 1
+    colors, styles = edges.get_colors(), edges.get_linestyles()
+    assert np.allclose(colors[zero], to_rgba(network.CUT))
+    assert not np.allclose(colors[~zero], to_rgba(network.CUT))
+    assert styles[int(np.flatnonzero(zero)[0])][1] is not None  # dashed: (offset, pattern)
+    assert all(styles[i][1] is None for i in np.flatnonzero(~zero))  # solid
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["weight > 0", "weight < 0", "weight 0 (1 cut)"]
+
+
 def test_network_diagram_draws_tiny_weights_faint_and_says_how_large(xor):
     """The XOR perceptron's weights shrink to 1e-7, and were drawn as thick as the
     largest weights of a trained net: the lab's lesson, shown backwards."""

@@ -35,6 +35,7 @@ from mlplab.plots.style import (
 )
 
 MAX_UNITS = NETWORK_MAX_UNITS
+CUT = "0.6"  # the grey of an edge whose weight is exactly 0
 MIN_WIDTH, MAX_WIDTH = 0.4, 6.0  # edge widths in points, for |w| = 0 and the largest |w|
 # The 12 pt title: 0.2 inch a line, and its 8 pt pad above the axes with a little room
 # over the top; each line is at most the figure's width (style.wrap_title).
@@ -139,11 +140,16 @@ def network_figure(
         for i in range(widths[layer])
     ]  # [out, in] order, layer by layer, as the weights ravel
     colors = np.where((flat >= 0)[:, None], to_rgba(ORANGE), to_rgba(BLUE))
+    # A weight of exactly 0 (what l1_coef's step leaves of an edge it cut) is drawn as
+    # cut, thin, grey and dotted: it was a thin orange line, as a small positive weight.
+    cut = flat == 0
+    colors[cut] = to_rgba(CUT)
     ax.add_collection(
         LineCollection(
             segs,
             linewidths=np.concatenate([w.ravel() for w in edge_widths(weights)]).tolist(),
             colors=[tuple(c) for c in colors],
+            linestyles=[(0, (1, 2)) if c else "solid" for c in cut],
             zorder=1,
         )
     )
@@ -172,17 +178,20 @@ def network_figure(
     ax.set_xlim(-0.75, len(widths) - 0.25)
     ax.set_ylim(-span - 0.9, span + 0.6)
     set_title(ax, title)
-    _keys(fig, biases)
+    _keys(fig, biases, int(cut.sum()))
     return fig
 
 
-def _keys(fig: Figure, biases: list[np.ndarray]) -> None:
-    """Under the diagram: the edges' colours on the left, the nodes' fill (the bias, as
-    :func:`_sign_color` shades it) as a colour bar on the right."""
+def _keys(fig: Figure, biases: list[np.ndarray], cut: int = 0) -> None:
+    """Under the diagram: the edges' colours on the left (and the cut edges', where
+    ``cut`` weights are 0), the nodes' fill (the bias, as :func:`_sign_color` shades it)
+    as a colour bar on the right."""
+    zero = [Line2D([], [], color=CUT, lw=1.5, ls=(0, (1, 2)), label=f"weight 0 ({cut} cut)")]
     fig.legend(
         handles=[
-            Line2D([], [], color=ORANGE, lw=3, label="weight ≥ 0"),
+            Line2D([], [], color=ORANGE, lw=3, label="weight > 0" if cut else "weight ≥ 0"),
             Line2D([], [], color=BLUE, lw=3, label="weight < 0"),
+            *(zero if cut else []),
         ],
         loc="lower left",
         bbox_to_anchor=(0.02, 0.0),

@@ -163,13 +163,33 @@ def test_the_colours_and_lines_say_what_the_caption_says(tmp_path):
     assert len(panels) == sum(a.shape[0] for _, a in layers)
     at = 0
     for z, a in layers:
-        limit = max(1.0, float(np.abs(a).max()))
+        # the layer's 99th percentile: one large unit does not whiten the others
+        limit = max(1.0, float(np.percentile(np.abs(a), 99)))
         for unit in range(a.shape[0]):
             ax = panels[at]
             at += 1
             (image,) = ax.images
-            assert (image.norm.vmin, image.norm.vmax) == (-limit, limit)
+            assert (image.norm.vmin, image.norm.vmax) == pytest.approx((-limit, limit))
+            assert ax.get_title().endswith(": 0 here") is (not np.abs(a[unit]).max() > 0)
             np.testing.assert_array_equal(image.get_array(), a[unit])
             crosses = bool(z[unit].min() < 0 < z[unit].max())
             assert any(isinstance(c, ContourSet) for c in ax.collections) is crosses
     assert sum(1 for z, _ in layers for u in z if u.min() < 0 < u.max()) > 0
+
+
+def test_a_unit_that_is_0_over_the_plane_says_so_and_a_large_one_whitens_no_other(
+    tmp_path_factory,
+):
+    """A dead ReLU was white, as a unit of small values is; one unit growing to 20 on a
+    corner set its layer's scale, and the others looked dead."""
+    run = trained(tmp_path_factory, "relu3", **{**MOONS, "act": "relu", "hid_dim": 3})
+    state = {k: v.copy() for k, v in run.weights.items()}
+    w, b = "hidden.0.linear.weight", "hidden.0.linear.bias"
+    state[w][0], state[b][0] = 0.0, -1.0  # unit 1: z = -1 everywhere, a = relu(z) = 0
+    state[w][1] *= 40.0  # unit 2: large on a corner of the plane
+    fig = units_figure(state, run.spec, run.dataset, run.record)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title().startswith("unit")]
+    assert titles[:3] == ["unit 1: 0 here", "unit 2", "unit 3"]  # the first hidden layer
+    a = unit_outputs(state, run.spec, make_grid(run.dataset, 80))[0][1]
+    image = next(ax for ax in fig.axes if ax.get_title() == "unit 3").images[0]
+    assert image.norm.vmax < float(a[1].max())  # unit 2's peak no longer sets the scale

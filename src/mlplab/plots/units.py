@@ -115,8 +115,11 @@ def units_figure(
     X = _train_points(data)
     for row, (z, a) in enumerate(layers):
         # One scale a layer, so that its units compare; at least -1 to 1, so that a unit
-        # that barely moves (a sigmoid's 0.4 to 0.6) looks pale, not fully on and off.
-        limit = max(1.0, float(np.nanmax(np.abs(a), initial=0.0)))
+        # that barely moves (a sigmoid's 0.4 to 0.6) looks pale, not fully on and off. Its
+        # 99th percentile, not its largest value: one ReLU unit growing to 20 on a corner
+        # of the plane made every other unit of its layer near white, as a dead one is.
+        finite = np.abs(a[np.isfinite(a)])
+        limit = max(1.0, float(np.percentile(finite, 99)) if finite.size else 0.0)
         norm = Normalize(-limit, limit)
         for col in range(ncols):
             ax = axes[row][col]
@@ -141,7 +144,10 @@ def units_figure(
                            labelleft=col == 0)  # fmt: skip
             if lowest:
                 ax.set_xlabel(x_name, fontsize=TICK_SIZE + 1, labelpad=1)
-            ax.set_title(f"unit {col + 1}", fontsize=10, pad=3)
+            # A ReLU that is 0 over the whole plane (dead, or alive only far off it) is white
+            # as a unit of small values: said in words.
+            dead = not np.any(np.abs(a[col]) > 0)
+            ax.set_title(f"unit {col + 1}" + (": 0 here" if dead else ""), fontsize=10, pad=3)
         axes[row][0].set_ylabel(f"hidden {row + 1}\n{y_name}", fontsize=10)
         bar = fig.colorbar(image, ax=list(axes[row]), fraction=0.04, pad=0.02, aspect=12)
         bar.set_label("a", rotation=0, labelpad=8)

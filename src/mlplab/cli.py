@@ -442,7 +442,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError("--print_run_dir names a config's run folder; --resume names one")
         # The folder train writes (8 hex digits where another config's run holds the 6),
         # once the data is found to load: a bad data file gets train's line and status 2.
-        print(check_trainable(load_config(args.config, overrides)))
+        print(check_trainable(load_config(args.config, overrides), rerun=args.rerun))
         return 0
     from mlplab.runner import train
 
@@ -489,9 +489,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
             lock=True,
             rerun=args.rerun,
         )
-    if args.quiet and result.exit_code and result.record.get("message"):
-        # Quiet still says why a run did not finish (diverged, interrupted).
-        print(f"mlplab: {result.record['message']}", file=sys.stderr)
+    if args.quiet and result.exit_code:
+        # Quiet still says why the status is not 0: a run that did not finish (diverged,
+        # interrupted), or a stop that came as it finished, whose record has no message.
+        from mlplab.runner import EXIT_FOR_SIGNAL, came_as_it_ended
+
+        by = {c: signal.Signals(s).name for s, c in EXIT_FOR_SIGNAL.items()}.get(result.exit_code)
+        why = result.record.get("message") or (
+            came_as_it_ended(by) if by and result.status == "finished" else None
+        )
+        if why:
+            print(f"mlplab: {why}", file=sys.stderr)
     return result.exit_code
 
 

@@ -951,9 +951,10 @@ def _kept(
     return Result(cfg, run_dir, kept, loaded.dataset, loaded.backend, loaded.spec, 0, curves, True)
 
 
-def check_trainable(cfg: Config) -> Path:
+def check_trainable(cfg: Config, rerun: bool = False) -> Path:
     """The run folder that `mlplab train` of ``cfg`` writes (or has), once its data loads
-    as train loads it and holds the rows of any finished run there: `--print_run_dir`
+    as train loads it and holds the rows of any finished run there (``rerun``: replaced
+    whatever it was trained on, as `train --rerun` does): `--print_run_dir`
     named a folder, with status 0, for a missing data file or target that train then
     refused, and a script went on to read a record that never came."""
     from mlplab.restore import claim_run_id
@@ -962,7 +963,7 @@ def check_trainable(cfg: Config) -> Path:
     data = load_data(cfg)
     check_castable(data, cfg.dtype)
     run_dir = run_dir_of(claim_run_id(cfg))
-    if is_finished(run_dir):
+    if is_finished(run_dir) and not rerun:
         saved: dict[str, Any] = {}
         with contextlib.suppress(MlplabError, OSError):  # no model: train says what then
             saved = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta

@@ -1686,6 +1686,8 @@ def test_print_run_dir_names_the_folder_train_writes_and_trains_nothing(run_cli,
         (["--data", "tab.csv", "--target", "nope"], "target column 'nope' does not exist"),
         (["--data", "xor", "--n_samples", "5"], "'n_samples' does not apply to the 'xor'"),
         (["--data", "tab.csv", "--target", "label", "CHANGED"], "has changed since"),
+        # --rerun trains again on the file as it is: the folder, as train --rerun writes it
+        (["--data", "tab.csv", "--target", "label", "--rerun", "CHANGED"], None),
     ],
 )
 def test_print_run_dir_refuses_what_train_refuses(tmp_path, capsys, monkeypatch, settings, needle):
@@ -1700,12 +1702,16 @@ def test_print_run_dir_refuses_what_train_refuses(tmp_path, capsys, monkeypatch,
     base = ["train", "--epoch", "2", "--plots", "none", "--log_path", "runs"]
     if "CHANGED" in settings:
         settings = settings[:-1]
-        assert main([*base, *settings, "-q"]) == 0
+        assert main([*base, *[a for a in settings if a != "--rerun"], "-q"]) == 0
         with open("tab.csv", "a") as f:
             f.write("20,0.5,0.5,no\n")
     capsys.readouterr()
-    assert main([*base, *settings, "--print_run_dir"]) == 2
+    status = main([*base, *settings, "--print_run_dir"])
     out, err = capsys.readouterr()
+    if needle is None:
+        assert status == 0 and err == "" and Path(out.strip()).parent == Path("runs/exp")
+        return
+    assert status == 2
     assert out == "" and err.count("\n") == 1 and needle in err, (out, err)
 
 
@@ -1962,3 +1968,27 @@ def test_a_dumb_terminal_gets_tables_without_lines(tmp_path, monkeypatch):
         assert proc.returncode == 0, proc.stderr
         assert not set("┏┃━│─┼┡┗└┌") & set(proc.stdout), (args, proc.stdout)
         assert " split " in proc.stdout or " rank " in proc.stdout or " name " in proc.stdout
+
+
+def test_quiet_still_says_why_the_status_is_130_when_a_ctrl_c_came_as_the_run_ended(
+    tmp_path, capsys, monkeypatch
+):
+    """-q printed nothing at all where a Ctrl-C came as the run finished (status 130): the
+    line that says the record is complete is its only one, and a finished run's record has
+    no message."""
+    import mlplab.runner as runner
+    from mlplab.cli import main
+
+    real = runner.train
+
+    def stopped_as_it_ended(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.exit_code = 130  # as train sets it for a stop that came as the run ended
+        return result
+
+    monkeypatch.setattr(runner, "train", stopped_as_it_ended)
+    status = main(["train", "--data", "xor", "--epoch", "2", "--plots", "none", "-q",
+                   "--log_path", str(tmp_path)])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert status == 130 and out == ""
+    assert err == "mlplab: SIGINT came as the run ended: it finished, and its record is complete\n"

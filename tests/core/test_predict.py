@@ -1518,11 +1518,12 @@ def test_an_experiment_folder_names_its_best_run_by_the_reports_ranking(tmp_path
         if record:
             (tmp_path / "grid" / name / "result.json").write_text(json.dumps(record))
 
-    done = {"status": "finished", "task": "regression"}
+    # as records have it: the `task` setting auto, the task the run found in task_type
+    done = {"status": "finished", "task": "auto", "task_type": "regression"}
     run("grid-0474f9", **done, val_mse=9.0, val_mae=2.0)
     run("grid-3b1c20", **done, val_mse=4.0, val_mae=1.9)
     run("grid-dab492", **done, val_mse=4.0, val_mae=1.5)  # tied val_mse: by val_mae
-    run("grid-e00000", status="diverged", task="regression", val_mse=0.1)
+    run("grid-e00000", status="diverged", task="auto", task_type="regression", val_mse=0.1)
     run("grid-f00000", **done, val_mse=float("nan"))
     run("grid-f11111")  # no record yet
     hint = run_folder_hint(tmp_path / "grid")

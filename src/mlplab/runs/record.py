@@ -135,7 +135,8 @@ def best_finished_run(runs: Sequence[Path]) -> tuple[Path, str] | None:
         record = read_result(run)
         if record is None or record.get("status") != FINISHED:
             continue
-        regression = record.get("task") == "regression"
+        # task_type, the task the run found: its `task` setting is mostly `auto`
+        regression = (record.get("task_type") or record.get("task")) == "regression"
         metric, tie = ("val_mse", "val_mae") if regression else ("val_acc", "val_loss")
         value, second = _finite(record.get(metric)), _finite(record.get(tie))
         if value is None:

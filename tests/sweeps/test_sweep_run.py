@@ -531,15 +531,16 @@ def test_runs_another_sweep_is_training_are_counted_as_its_not_as_skipped(
     n = len(seeds)
     assert result.counts["busy"] == n and result.counts["skipped"] == 0
     assert sorted(result.busy) == sorted(ids) and result.outcomes == []
-    assert f"0 trained, 0 skipped, 0 failed/diverged, {n} being trained by another sweep" in (
+    assert f"0 trained, 0 skipped, 0 failed/diverged, {n} being trained by another process" in (
         result.summary()
     )
     assert result.exit_code == 0 and result.report is None
     out, err = capsys.readouterr()
     assert (
         f"mlplab: no report yet: {n} runs of this sweep are still being trained by another "
-        "process, whose sweep writes the report as it ends (or `mlplab report "
+        "process; `mlplab report "
     ) in out
+    assert "(a sweep that holds them writes it as it ends; mlplab train writes none)" in out
     # What holds them may be an `mlplab train` too; "1 runs are" was said of one.
     assert (
         f"mlplab: {n} runs are being trained by another process (a sweep or mlplab train) on "

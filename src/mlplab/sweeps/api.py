@@ -198,7 +198,8 @@ class SweepResult:
         if c.get("pruned"):
             line += f", {c['pruned']} pruned"
         if c.get("busy"):  # not done, and not this sweep's to do: they were not "skipped"
-            line += f", {c['busy']} being trained by another sweep"
+            # another sweep's, or an `mlplab train`'s: the lock does not say which
+            line += f", {c['busy']} being trained by another process"
         if c["remaining"]:
             # With --rerun, a run not reached keeps its record, which may be finished.
             line += f", {c['remaining']} not " + ("trained again" if self.rerun else "finished")
@@ -714,9 +715,10 @@ def sweep(
                     print(
                         f"mlplab: no report yet: {n} run{'' if n == 1 else 's'} of this "
                         f"sweep {'is' if n == 1 else 'are'} still being trained by another "
-                        "process, whose sweep writes the report as it ends (or "
-                        f"`mlplab report {folder}` once {'it has' if n == 1 else 'they have'} "
-                        "ended)",
+                        f"process; `mlplab report {folder}` writes it once "
+                        f"{'it has' if n == 1 else 'they have'} ended (a sweep that holds "
+                        f"{'it' if n == 1 else 'them'} writes it as it ends; mlplab train "
+                        "writes none)",
                         flush=True,
                     )
             elif report and not result.interrupted:  # a sweep cut short said so above

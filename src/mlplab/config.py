@@ -112,6 +112,9 @@ OTHER_NAMES = {
     "optimizer": "optim",
     # The TensorFlow Playground's (its regularization, L1 or L2, see REGULARIZATION_NAMES).
     "l1": "l1_coef",
+    "network_shape": "hid_dims",  # its hidden layers' widths
+    "dataset": "data",
+    "perc_train_data": "split",
     "perctraindata": "split",  # its ratio of training to test data
     "ratio": "split",
     "train_size": "split",  # scikit-learn's train_test_split
@@ -180,7 +183,9 @@ def setting_hint(
     writes the name as the user would (``'{}'`` in YAML, ``--{}`` on the command line).
     Dashes read as underscores: ``--learning-rate`` is ``learning_rate``. ``other``: what
     other libraries call them."""
-    low = name.lower().replace("-", "_")
+    # camelCase (the TensorFlow Playground's learningRate, networkShape) as snake_case
+    low = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().replace("-", "_")
+    known = [k for k in known if k != "help"]  # `--ep` was asked if it meant --help
     if low in FROM_THE_DATA:
         return " (the data sets the input and output widths)"
     if low in LOSS_NAMES:
@@ -193,7 +198,9 @@ def setting_hint(
             f" (each kind has its own rate: {form.format('l1_coef')} for L1, "
             f"{form.format('l2_coef')} for L2)"
         )
-    near = other.get(low) or nearest(low, known)
+    # A prefix of one name (`--ep`): the command line takes no abbreviations, and says whose.
+    prefixed = [k for k in known if k.startswith(low)] if len(low) >= 2 else []
+    near = other.get(low) or (prefixed[0] if len(prefixed) == 1 else nearest(low, known))
     if not near:
         return ""
     what = (said or {}).get(near)  # ``said``: what the suggested name is, where not a setting

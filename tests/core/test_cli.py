@@ -179,6 +179,11 @@ def test_the_results_table_is_drawn_in_ascii_on_an_ascii_stdout(tmp_path: Path) 
         # A prefix set the setting without a word, where Python and YAML refuse it.
         (["--l1", "0.01"], ["--l1'", "did you mean --l1_coef?"]),
         (["--noi", "0.2"], ["--noi'", "did you mean --noise?"]),
+        (["--ep", "5"], ["--ep'", "did you mean --epoch?"]),  # was --help
+        # The Playground's names, camelCase
+        (["--learningRate", "0.1"], ["--learningRate'", "did you mean --lr?"]),
+        (["--networkShape", "4,2"], ["--networkShape'", "did you mean --hid_dims?"]),
+        (["--dataset", "xor"], ["--dataset'", "did you mean --data?"]),
         (["--data", "nope.csv"], ["nope.csv", "does not exist"]),
         (["--data", "mnist"], ["'data'", "xor", "digits is the 8x8 handwritten digits"]),
         (["--data", "XOR"], ["'data'", "built-in names are lower case: xor"]),

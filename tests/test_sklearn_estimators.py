@@ -1176,3 +1176,17 @@ def test_the_typed_parameters_are_the_shared_signatures():
     # ForwardRefs and strings: both modules postpone their annotations
     typed = {k: v.__forward_arg__ for k, v in EstimatorParams.__annotations__.items()}
     assert typed == shared
+
+
+def test_numbers_with_thousands_separators_and_arrays_of_text_are_named():
+    """'1,694.6' was told to be one-hot encoded (a column a value), and a NumPy array of
+    dates or words got NumPy's "could not convert string to float", which names no column."""
+    X = pd.DataFrame({"x": ["1,694.6", "12,000", "2,100.5", "700"] * 5})
+    with pytest.raises(ValueError, match=r"column 'x' holds numbers with thousands separators"):
+        MLPRegressor(epoch=2).fit(X, np.arange(20.0))
+    dates = np.array([[f"2020-01-{i % 28 + 1:02d}", str(i)] for i in range(40)])
+    with pytest.raises(ValueError, match=r"X's column 0 holds dates or times \('2020-01-01'\)"):
+        MLPRegressor(epoch=2).fit(dates, np.arange(40.0))
+    words = np.array([["red" if i % 2 else "blue", i] for i in range(40)], dtype=object)
+    with pytest.raises(ValueError, match=r"X's column 0 holds text \('blue'\)"):
+        MLPClassifier(epoch=2).fit(words, np.arange(40) % 2)

@@ -62,7 +62,14 @@ from mlplab.config import (
     setting_hint,
     without_unset_later,
 )
-from mlplab.data.dataset import DATES_HINT, IN_MEMORY, Dataset, array_label, holds_dates
+from mlplab.data.dataset import (
+    DATES_HINT,
+    IN_MEMORY,
+    Dataset,
+    array_label,
+    holds_dates,
+    thousands_grouped,
+)
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend
 from mlplab.engines.spec import ModelSpec
@@ -1918,11 +1925,17 @@ def _check_no_text_columns(X: Any, est: Any) -> None:
     """Refuse a DataFrame column of text or of text categories in one line that names it and
     says how to encode it, as ``mlplab train`` says of a file's: scikit-learn's own line,
     "could not convert string to float: 'g'", named no column."""
-    if type(X).__module__.partition(".")[0] != "pandas" or not hasattr(X, "columns"):
-        return
     import pandas as pd
 
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "USO":
+        # An array of text (dates, words): NumPy's "could not convert string to float"
+        # named no column; its columns are named by number.
+        X = pd.DataFrame(X)
+    elif type(X).__module__.partition(".")[0] != "pandas" or not hasattr(X, "columns"):
+        return
+
     texts = []
+    grouped = []  # columns of numbers whose thousands are grouped by commas
     for i, name in enumerate(X.columns):
         col = X.iloc[:, i]
         if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
@@ -1931,11 +1944,21 @@ def _check_no_text_columns(X: Any, est: Any) -> None:
         bad = (values.notna() & pd.to_numeric(values, errors="coerce").isna()).to_numpy()
         if bad.any():
             texts.append((name, values[bad].iloc[0], isinstance(col.dtype, pd.CategoricalDtype)))
+            if thousands_grouped(values.dropna().astype(str).str.strip()):
+                grouped.append((name, values[bad].iloc[0]))
     if not texts:
         return
     # Dates as text ('01.01.2015') get the command line's hint: one 0/1 column per value
     # would be a column a day.
     dates = [t for t in texts if holds_dates(str(t[1]))]
+    if grouped:  # '1,694.6': numbers as a spreadsheet shows them, no categories to encode
+        name, value = grouped[0]
+        raise ValueError(
+            f"{type(est).__name__}: X's column {name!r} holds numbers with thousands "
+            f"separators ({shorten(str(value), 40)!r}), not numbers; remove the separators "
+            "first (pd.to_numeric(column.str.replace(',', '')), or read the file with "
+            "pd.read_csv(..., thousands=','))"
+        )
     words = [t for t in texts if t not in dates]
     clauses = []
     if words:

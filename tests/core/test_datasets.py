@@ -2550,6 +2550,19 @@ def test_the_datasets_table_has_no_padding_after_its_lines():
     assert lines[0].startswith("built-in datasets") and all(line == line.rstrip() for line in lines)
 
 
+def test_a_feature_of_numbers_with_thousands_separators_is_told_so(tmp_path):
+    """'1,694.6' beside '12,000' was told the other values were numbers with a decimal
+    comma: a comma and a point in one number group thousands."""
+    from mlplab.errors import DataError
+
+    rows = ['"1,694.6",1', '"12,000",2', '"2,100.5",3', '"3,000",4', "700,5", '"1,000",6']
+    (tmp_path / "t.csv").write_text("x,y\n" + "\n".join(rows * 3) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"), target="y", task="regression")
+    assert "feature column 'x' is not numeric ('1,694.6'" in str(err.value)
+    assert "thousands separator" in str(err.value) and "decimal comma" not in str(err.value)
+
+
 def test_datasets_names_lists_each_builtin_set_one_a_line_that_trains(capsys):
     """A script had to cut names out of the box table, whose about column wraps onto
     rows of their own."""

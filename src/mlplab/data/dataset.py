@@ -1324,7 +1324,7 @@ _COMMA_WRITTEN = re.compile(r"[+-]?\d[\d.,]*,\d+([eE][+-]?\d+)?")
 _THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})*(\.\d+)?|[+-]?0(\.\d+)?")
 
 
-def _thousands_grouped(values) -> bool:  # values: pandas.Series of str
+def thousands_grouped(values) -> bool:  # values: pandas.Series of str
     """Whether every value is a number and some group their thousands by a comma
     (``1,694.6`` beside ``398.2``, or ``12,000``): prices and flows from a spreadsheet."""
     return (
@@ -1358,7 +1358,7 @@ def _comma_numbers_hint(col, path: str) -> str:  # col: pandas.Series
     column is one, else ''. A target of them was told it had a class a row, or, with
     --task regression, that it is not numeric: true, and no way out."""
     values = col.dropna().astype(str).str.strip()
-    thousands = _thousands_grouped(values)
+    thousands = thousands_grouped(values)
     if len(values) and _signed_numbers(list(values.unique())):
         return (
             f"; its values look like numbers written with a % or currency sign "
@@ -1446,7 +1446,9 @@ def not_numeric(
         # fault where there is one: a ';' file reads decimal commas, and its column of
         # 0,1257 failed on the 'abc' further down, not on its first row.
         commas = col.astype(str).str.strip().str.fullmatch(_COMMA_WRITTEN).to_numpy()
-        if (mask & ~commas).any() and (mask & commas).any():
+        # 12,000 beside 1,694.6 groups thousands: no decimal comma (told so below).
+        grouped = thousands_grouped(given.astype(str).str.strip())
+        if (mask & ~commas).any() and (mask & commas).any() and not grouped:
             first = int(np.flatnonzero(mask & commas)[0])
             also = (
                 f"; its other values are numbers written with a decimal comma "
@@ -1722,7 +1724,7 @@ def _check_thousands(col, path: str, name: str) -> None:
     if col.dtype == bool or pd.api.types.is_numeric_dtype(col):
         return
     values = col.astype(str).str.strip()
-    if not _thousands_grouped(values[col.notna().to_numpy()]):
+    if not thousands_grouped(values[col.notna().to_numpy()]):
         return
     row = int(np.flatnonzero((col.notna() & values.str.contains(",", regex=False)).to_numpy())[0])
     raise DataError(

@@ -263,3 +263,30 @@ def test_a_second_ctrl_c_as_the_closing_lines_print_stops_at_once(tmp_path, monk
               **AXES)  # fmt: skip
     records = [read_result(d) for d in (tmp_path / "exp").iterdir() if d.is_dir()]
     assert [r["status"] for r in records] == ["finished"] * 4
+
+
+def test_mlplab_sweep_stops_by_sigint_for_a_ctrl_c_that_came_as_it_ended(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A Ctrl-C that came once every run had ended exited 0: a script's loop of sweeps went
+    on to its next sweep, where train in the same case stops the script (130, by SIGINT).
+    The records and the report are whole either way."""
+    from mlplab.cli import main
+    from mlplab.sweeps import api
+
+    real = api.sweep
+
+    def ctrl_c_as_it_ended(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        result.stopped_by = "SIGINT"  # as _late_stop notes one
+        return result
+
+    monkeypatch.setattr(api, "sweep", ctrl_c_as_it_ended)
+    argv = ["sweep", "--data", "xor", "--epoch", "3", "--lr", "0.1", "0.2", "--workers", "1",
+            "--plots", "none", "--log_path", str(tmp_path), "-q"]  # fmt: skip
+    assert main(argv) == 130
+    assert (tmp_path / "exp" / "report.html").is_file()
+    assert sorted(read_result(d)["status"] for d in (tmp_path / "exp").glob("exp-*")) == [
+        "finished",
+        "finished",
+    ]

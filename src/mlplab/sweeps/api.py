@@ -1130,6 +1130,11 @@ def sweep_command(
         if quiet:
             print(result.summary(), flush=True)
         _say_failed(result.outcomes)
+    if result.exit_code == 0 and result.stopped_by == "SIGINT":
+        # A Ctrl-C that came once every run had ended (and the report was written): the
+        # work is whole, and the command still stops by SIGINT (mlplab.cli.run), as train
+        # does, so that a script's loop of sweeps stops with it rather than go on.
+        return EXIT_FOR_SIGNAL["SIGINT"]
     return result.exit_code
 
 

@@ -552,8 +552,8 @@ def unequal_targets_note(result: dict[str, Any]) -> str | None:
     times = f"{ratio:,.0f} times" if math.isfinite(ratio) else "far more than"
     return terminal_text(
         f"the targets' scales differ: the {split} MSE of {largest!r} is {times} that of "
-        f"{smallest!r}, so the averaged MAE and MSE (and a sweep ranked by val_mse or "
-        f"val_mae) are mostly those of {largest!r}; R² (unit-free) or each target's own "
+        f"{smallest!r}, so the averaged MAE, MSE and RMSE (and a sweep ranked by one of "
+        f"them) are mostly those of {largest!r}; R² (unit-free) or each target's own "
         f"numbers (the table's rows under each split, result.json's {TARGET_METRICS}) "
         "compare them"
     )

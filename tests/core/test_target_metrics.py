@@ -76,7 +76,7 @@ def test_each_targets_metrics_are_in_the_record_table_and_view(tmp_path: Path, c
         assert float(cells[2]) == pytest.approx(by_target["flow"][f"{split}_mae"], rel=1e-3)
     said = " ".join(out.split())
     assert ("note: the targets' scales differ: the val MSE of 'sediment' is" in said
-            and "so the averaged MAE and MSE (and a sweep ranked by val_mse or val_mae) are "
+            and "so the averaged MAE, MSE and RMSE (and a sweep ranked by one of them) are "
             "mostly those of 'sediment'; R² (unit-free) or each target's own numbers" in said)  # fmt: skip
     # The Result's view gives them too.
     assert run.target_metrics == by_target

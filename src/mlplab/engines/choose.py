@@ -6,7 +6,11 @@ choice is recorded as ``engine_used``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from mlplab.engines.backend import Backend, ModelInit
@@ -64,16 +68,70 @@ def blas_threads(engine: str, spec: ModelSpec, n_train: int, batch_size: int) ->
     1.8 s to 2.4 s, and far longer on a machine with other work. Larger models (and the
     torch engine, which sets its own threads) keep every thread.
     """
-    import contextlib
-
     if engine != "numpy":
         return contextlib.nullcontext()
     _, macs = step_cost(spec, n_train, batch_size)
     if not BLAS_THREADING_MIN_MACS < macs <= AUTO_NUMPY_MAX_MACS:
         return contextlib.nullcontext()  # nothing BLAS would thread, or worth threading
-    from threadpoolctl import threadpool_limits
+    return _ONE_BLAS_THREAD.hold()
 
-    return threadpool_limits(1, user_api="blas")
+
+class _SharedBlasLimit:
+    """One BLAS thread while any small NumPy run trains, shared by every thread.
+
+    BLAS's thread count belongs to the whole process. Each run with its own
+    ``threadpool_limits`` restored what it had found, so two runs that overlapped in
+    threads (a service that trains requests in threads) left the process at one thread
+    for good. Here the first run in sets the limit and the last one out restores it.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.limit: Any = None
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        with self.lock:
+            if self.users == 0:
+                from threadpoolctl import threadpool_limits
+
+                self.limit = threadpool_limits(1, user_api="blas")
+                _let_go_of_blas()
+            self.users += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.users -= 1
+                if self.users == 0:
+                    self.limit.restore_original_limits()
+                    self.limit = None
+                    _let_go_of_blas()
+
+    def after_fork(self) -> None:
+        """A forked child has none of its parent's threads: none of their runs will
+        leave, and a lock one of them held would never be released."""
+        limit, self.limit = self.limit, None
+        self.lock, self.users = threading.Lock(), 0
+        if limit is not None:
+            limit.restore_original_limits()
+
+
+def _let_go_of_blas() -> None:
+    """Let another thread set OpenBLAS's threads next: threadpoolctl 3.8 and later keep
+    that to the thread that set them last, until it ends, so the run that left last
+    could not restore what the first one in had set."""
+    import threadpoolctl
+
+    controller = getattr(threadpoolctl, "OpenBLASController", None)
+    clear = getattr(controller, "clear_controlling_thread", None)
+    if clear is not None:
+        clear()
+
+
+_ONE_BLAS_THREAD = _SharedBlasLimit()
+os.register_at_fork(after_in_child=_ONE_BLAS_THREAD.after_fork)
 
 
 def numpy_blas_threads(spec: ModelSpec, n_train: int, batch_size: int) -> int:

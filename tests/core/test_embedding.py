@@ -1,0 +1,92 @@
+"""mlplab inside a larger Python program: a service that trains in threads, a batch job.
+
+What mlplab changes for one run (BLAS threads, warning filters) belongs to the whole
+process; runs that overlap in threads, or a process forked beside them, must leave it as
+the program had it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+BLAS_OF = """
+from threadpoolctl import threadpool_info
+def blas():
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+"""
+
+
+def _python(script: str, timeout: float = 240) -> str:
+    """Run ``script`` in a fresh Python whose BLAS has two threads; returns its stdout."""
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}
+    out = subprocess.run(
+        [sys.executable, "-c", BLAS_OF + textwrap.dedent(script)],
+        env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_small_runs_that_overlap_in_threads_leave_blas_its_threads():
+    """Each small NumPy run held BLAS to one thread and put back what it found: a run
+    that began while another ran found one thread, put it back last, and every later
+    product of the process (the host's own, a large run's) ran on one thread."""
+    out = _python("""
+        import threading
+        from mlplab.engines.choose import blas_threads
+        from mlplab.engines.spec import ModelSpec
+        spec = ModelSpec(in_dim=2, out_dim=1, n_layer=2, hid_dim=64, act="relu", task="binary")
+        assert blas() == [2], blas()
+        first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+        seen = {}
+        def first():
+            with blas_threads("numpy", spec, 1000, 1000):
+                first_in.set(); second_in.wait(10)
+            first_out.set()
+        def second():
+            first_in.wait(10)
+            with blas_threads("numpy", spec, 1000, 1000):
+                second_in.set(); first_out.wait(10)
+                seen["while the second trains alone"] = blas()
+        runs = [threading.Thread(target=first), threading.Thread(target=second)]
+        [t.start() for t in runs]; [t.join() for t in runs]
+        print(seen["while the second trains alone"], blas())
+
+        import mlplab
+        def loop(k):
+            for i in range(8):
+                mlplab.train(data="moons", epoch=2, seed=10 * k + i, engine="numpy",
+                             record=False, verbose=False, log_every=0)
+        runs = [threading.Thread(target=loop, args=(k,)) for k in range(3)]
+        [t.start() for t in runs]; [t.join() for t in runs]
+        print(blas())
+    """)
+    assert out.split("\n")[:3] == ["[1] [2]", "[2]", ""], out
+
+
+def test_a_forked_child_of_a_process_training_in_a_thread_gets_blas_back():
+    """A child forked while a small run trained in another thread inherited that run's
+    hold on BLAS, which no thread of the child would ever let go: its runs ended at one
+    thread, and the host's products in it kept one thread."""
+    out = _python("""
+        import multiprocessing, threading
+        from mlplab.engines.choose import blas_threads
+        from mlplab.engines.spec import ModelSpec
+        spec = ModelSpec(in_dim=2, out_dim=1, n_layer=2, hid_dim=64, act="relu", task="binary")
+        inside, done = threading.Event(), threading.Event()
+        def run():
+            with blas_threads("numpy", spec, 1000, 1000):
+                inside.set(); done.wait(30)
+        t = threading.Thread(target=run); t.start(); inside.wait(10)
+        def child(_):
+            with blas_threads("numpy", spec, 1000, 1000):
+                pass
+            return blas()
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            print(pool.map(child, [0]))
+        done.set(); t.join()
+    """)
+    assert out.strip() == "[[2]]", out

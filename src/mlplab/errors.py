@@ -9,8 +9,10 @@ import os
 import re
 import reprlib
 import sys
+import threading
 import types
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ParamSpec, TextIO, TypeVar
 
 # The most characters of one message: it quotes user input, which may be megabytes long.
@@ -413,6 +415,31 @@ class RunDiverged(Exception):
             f"loss became {loss} at step {step}; the run diverged"
             f"{LOWER_LR} (now {lr:g}, for example --lr {lr / 10:g})."
         )
+
+
+# Held by each of mlplab's changes to the warnings machinery (its filters, showwarning),
+# which are the whole process's: catch_warnings puts back what it found when it ends, so
+# two such blocks that overlapped in threads (a service that trains in threads) left one's
+# filters in place for good, and the application's own ParserWarnings became errors.
+_WARNINGS_HELD = threading.RLock()
+
+
+@contextlib.contextmanager
+def warnings_caught(*, record: bool = False) -> Iterator[list[warnings.WarningMessage]]:
+    """``warnings.catch_warnings(record=record)`` one thread at a time; what was recorded
+    (an empty list without ``record``). Every change mlplab makes to the warnings
+    filters or ``showwarning`` goes in one of these."""
+    with _WARNINGS_HELD, warnings.catch_warnings(record=record) as said:
+        yield said if said is not None else []
+
+
+def _fresh_warnings_lock() -> None:
+    """A forked child has none of its parent's threads: none would release the lock."""
+    global _WARNINGS_HELD
+    _WARNINGS_HELD = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_fresh_warnings_lock)
 
 
 def one_line_warning(

@@ -29,7 +29,7 @@ from mlplab.console import terminal_text
 from mlplab.data.dataset import data_row, names_of, not_numeric, shell_flag
 from mlplab.data.files import names_as_written, read_npz_features, read_table
 from mlplab.data.registry import BUILTIN
-from mlplab.errors import CheckpointError, ConfigError, DataError, other_case
+from mlplab.errors import CheckpointError, ConfigError, DataError, other_case, warnings_caught
 from mlplab.pipes import lost_output, writes_utf8
 from mlplab.restore import check_run_dir, load_run, training_files
 from mlplab.runs.atomic import atomic_open, why_not_replaceable
@@ -76,7 +76,7 @@ def predictions(
     check_run_folder(run_dir)
     _check_not_before_its_first_checkpoint(run_dir)
     # The checkpoint alone (the training file may be gone), in float64 (see PRINTED_DIGITS).
-    with warnings.catch_warnings():  # a best model loaded for its last is a note below
+    with warnings_caught():  # a best model loaded for its last is a note below
         warnings.simplefilter("ignore", UserWarning)
         try:
             run = load_run(run_dir, which=which, data=False, dtype="float64", engine=_engine())

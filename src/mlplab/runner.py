@@ -94,6 +94,7 @@ from mlplab.errors import (
     note_says_why,
     public,
     short_repr,
+    warnings_caught,
 )
 from mlplab.live import live_view
 from mlplab.pipes import closed_pipe_safe
@@ -924,7 +925,7 @@ def _kept(
 ) -> Result:
     """The finished run in ``run_dir``, as train() would have returned it: no training."""
     try:
-        with warnings.catch_warnings():  # a changed file is refused below, in train's words
+        with warnings_caught():  # a changed file is refused below, in train's words
             warnings.simplefilter("ignore", DataChangedWarning)
             loaded = load_run(run_dir, engine=str(kept.get("engine_used") or cfg.engine))
     except NewerRecord:

@@ -90,3 +90,29 @@ def test_a_forked_child_of_a_process_training_in_a_thread_gets_blas_back():
         done.set(); t.join()
     """)
     assert out.strip() == "[[2]]", out
+
+
+def test_threads_loading_a_csv_leave_the_warning_filters_as_they_were(tmp_path):
+    """mlplab's catch_warnings blocks put back what they found, and two that overlapped in
+    threads left one's filters for good: the application's own ParserWarnings raised."""
+    import threading
+    import warnings
+
+    import numpy as np
+
+    import mlplab
+
+    rows = np.random.default_rng(0).normal(size=(3000, 2))
+    table = "a,b,y\n" + "".join(f"{a},{b},{int(a > b)}\n" for a, b in rows)
+    (tmp_path / "w.csv").write_text(table)
+    mlplab.load_dataset(str(tmp_path / "w.csv"))
+    before = list(warnings.filters)
+
+    def load() -> None:
+        for _ in range(15):
+            mlplab.load_dataset(str(tmp_path / "w.csv"))
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert warnings.filters == before

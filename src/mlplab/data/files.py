@@ -24,7 +24,7 @@ import numpy as np
 from mlplab.config import unexpanded_part
 from mlplab.data.cost import check_memory
 from mlplab.data.npy import member_header
-from mlplab.errors import DataError
+from mlplab.errors import DataError, warnings_caught
 
 FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # text tables: the separator is read off the file
@@ -250,7 +250,7 @@ def _read_csv(
             keep_default_na=False,
             na_values={c: MISSING_CELLS for c in columns if c not in text},
         )
-    with warnings.catch_warnings():
+    with warnings_caught():
         # Read with the columns' types guessed in chunks, a column of numbers and text draws
         # pandas' DtypeWarning, with advice (dtype=, low_memory=) that is no setting of
         # mlplab's. Such a column is text, which the features' check names, value and row.

@@ -25,6 +25,7 @@ from mlplab.errors import (
     DataChangedWarning,
     DataError,
     short_repr,
+    warnings_caught,
 )
 from mlplab.plots.recorder import SNAPSHOT_FILE
 from mlplab.runs.curves import CURVES_FILE, with_every_point
@@ -371,7 +372,7 @@ def _loss_of_record_only(
 def _load_noting(load_run: RunLoader, run_dir: Path, data: bool = True, which: str = "last") -> Any:
     """``load_run``, its warning (a best model loaded for a missing last) said as a note:
     one line, not a Python warning's two."""
-    with warnings.catch_warnings(record=True) as said:
+    with warnings_caught(record=True) as said:
         warnings.simplefilter("always", UserWarning)
         run = load_run(run_dir, which=which, data=data)
     for w in said:

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from mlplab.errors import users_stacklevel
+from mlplab.errors import users_stacklevel, warnings_caught
 from mlplab.plots.labels import display_name as display_name  # re-exported
 from mlplab.plots.labels import model_label as model_label  # re-exported
 
@@ -179,14 +179,14 @@ def fonts_noted() -> Iterator[None]:
     same note is said once in a process.
 
     It collects matplotlib's warnings, through Python's warnings machinery, which is the
-    process's own: two threads drawing at once (two ``train()`` calls of a web page) may
-    mix their characters, or let matplotlib's warnings through (any ``catch_warnings`` of
-    another thread puts back what it found)."""
-    if _NOTING:
-        yield
-        return
-    missed: dict[str, None] = {}  # in the order met
-    with warnings.catch_warnings():
+    process's own: two threads drawing at once (two ``train()`` calls of a web page) take
+    turns (:func:`mlplab.errors.warnings_caught`); another library's ``catch_warnings``
+    in another thread may still let matplotlib's warnings through."""
+    with warnings_caught():  # another thread's waits; one nested in this thread goes on
+        if _NOTING:
+            yield
+            return
+        missed: dict[str, None] = {}  # in the order met
         warnings.filterwarnings("always", _GLYPH_MISSING.pattern, UserWarning)
         shown = warnings.showwarning
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mlplab.data.synthetic import GATES
+from mlplab.errors import warnings_caught
 from mlplab.plots.loss import SHARED_LABEL
 from mlplab.plots.run_plots import set_log_y, use_log_scale
 from mlplab.plots.style import (
@@ -601,7 +602,7 @@ def _centre_and_band(
     25th to 75th percentile for runs of different configs (``mixed``); else the mean ± 1 std
     over seeds, taken on log values on a log axis (a spike of one seed to 1e10 moved the
     arithmetic mean there, and mean - std <= 0 plunged to the axis' foot)."""
-    with warnings.catch_warnings():  # an epoch no run reached is NaN in every row
+    with warnings_caught():  # an epoch no run reached is NaN in every row
         warnings.simplefilter("ignore", RuntimeWarning)
         if mixed:
             low, mid, high = np.nanpercentile(values, [25, 50, 75], axis=0)

@@ -8,6 +8,7 @@ the program had it.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -22,12 +23,19 @@ def blas():
 def _python(script: str, timeout: float = 240) -> str:
     """Run ``script`` in a fresh Python whose BLAS has two threads; returns its stdout."""
     env = {**os.environ, "OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}
-    out = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-c", BLAS_OF + textwrap.dedent(script)],
-        env=env, capture_output=True, text=True, timeout=timeout,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # a hung pool's children go with it
     )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    return out.stdout
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"still running after {timeout} s: {out}{err}") from None
+    assert proc.returncode == 0, err
+    return out
 
 
 def test_small_runs_that_overlap_in_threads_leave_blas_its_threads():
@@ -116,3 +124,23 @@ def test_threads_loading_a_csv_leave_the_warning_filters_as_they_were(tmp_path):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert warnings.filters == before
+
+
+def test_a_forked_pool_trains_on_torch_after_its_parent_did():
+    """A multiprocessing pool (Linux forks by default) hung for ever once its parent had
+    trained on torch, with engine 'auto' too: torch's OpenMP threads do not survive a
+    fork, and the child's first parallel step waited for them."""
+    out = _python(
+        """
+        import multiprocessing, mlplab
+        def job(seed):
+            r = mlplab.train(data="moons", hid_dim=512, n_layer=2, batch_size=0, epoch=2,
+                             engine="torch", seed=seed, record=False, verbose=False)
+            return r.status
+        job(0)
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            print(pool.map(job, [1]))
+    """,
+        timeout=60,
+    )
+    assert out.strip() == "['finished']", out

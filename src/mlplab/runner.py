@@ -184,6 +184,9 @@ class Result(TrainedModel):
         SIGINT/SIGTERM/SIGHUP (or ``stop``).
     curves : dict of str to list
         Every validation's values, unthinned (result.json keeps a few hundred points).
+    plot_dir : Path or None
+        Where :meth:`plot` drew the pictures of a run with ``record=False`` (a temporary
+        folder, reused by each call, for the caller to remove); None before.
     kept : bool
         True when ``run_dir`` already held this config's finished run and it was returned
         as it is, loaded from its record, with no training (see ``train(rerun=...)``).
@@ -208,6 +211,8 @@ class Result(TrainedModel):
     curves: dict[str, list[Any]] = field(default_factory=dict)  # every point, unthinned
     kept: bool = False  # True: a finished run found in run_dir, returned without training
     notes: list[str] = field(default_factory=list)
+    # The temporary folder plot() draws a record=False run's pictures into, once made.
+    plot_dir: Path | None = field(default=None, init=False, repr=False)
 
     def predict(self, X: Any) -> np.ndarray:
         """As :meth:`mlplab.trained.TrainedModel.predict`; a diverged run's outputs come
@@ -234,7 +239,10 @@ class Result(TrainedModel):
 
         They are drawn as the run ends (``plots: png`` or ``svg``); a run without them
         (``plots: none``) gets them drawn now, as ``mlplab plot RUN_DIR`` draws them, and
-        one that kept no record (``record=False``) gets them in a temporary folder.
+        one that kept no record (``record=False``) gets them in a temporary folder
+        (:attr:`plot_dir`, ``mlplab-plots-*`` under :func:`tempfile.gettempdir`), the same
+        one for each call; mlplab never removes it: ``shutil.rmtree(result.plot_dir)``
+        when you are done with the files.
         """
         from mlplab.restore import run_plots
 
@@ -246,7 +254,9 @@ class Result(TrainedModel):
         from mlplab.notebook import images
         from mlplab.plots.run_plots import draw_run_plots
 
-        folder = Path(tempfile.mkdtemp(prefix="mlplab-plots-"))
+        if self.plot_dir is None or not self.plot_dir.is_dir():
+            self.plot_dir = Path(tempfile.mkdtemp(prefix="mlplab-plots-"))
+        folder = self.plot_dir
         record = {**self.record, **self.curves}  # every point, as a record's curves.npz
         names = draw_run_plots(
             folder, record, self.dataset, self.model_outputs, self.spec, weights=self.weights

@@ -144,3 +144,24 @@ def test_a_forked_pool_trains_on_torch_after_its_parent_did():
         timeout=60,
     )
     assert out.strip() == "['finished']", out
+
+
+def test_plot_of_a_run_without_a_record_draws_into_one_folder_for_the_caller_to_remove(
+    monkeypatch, tmp_path
+):
+    """Each plot() of a record=False run made another temporary folder, never removed: a
+    service that drew a run's plots for each request filled /tmp."""
+    import shutil
+    import tempfile
+
+    import mlplab
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # mkdtemp's folder, this test's
+    result = mlplab.train(data="xor", epoch=3, record=False, verbose=False)
+    assert result.plot_dir is None
+    first, again = result.plot(), result.plot()
+    assert first == again and {p.parent for p in first} == {result.plot_dir}
+    assert [p.name for p in tmp_path.iterdir()] == [result.plot_dir.name]
+    assert result.plot_dir.name.startswith("mlplab-plots-")
+    shutil.rmtree(result.plot_dir)  # removed by its caller: the next call makes another
+    assert all(p.is_file() for p in result.plot())

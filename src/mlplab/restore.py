@@ -598,7 +598,9 @@ def load_run(
         else:
             known = record.get("best_val_loss")
             own = {"val_loss": known} if isinstance(known, float) else {}
-    return LoadedRun(cfg, dataset, spec, backend, record, run_dir, ckpt.meta, changed, own)
+    # Absolute, so that its methods (plot) hold after the caller's os.chdir.
+    where = run_dir.absolute()
+    return LoadedRun(cfg, dataset, spec, backend, record, where, ckpt.meta, changed, own)
 
 
 def loading_device(engine: str, trained_on: str) -> str:

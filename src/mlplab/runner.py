@@ -136,7 +136,7 @@ from mlplab.runs.writer import (
     curves_of,
     resume_hint,
 )
-from mlplab.trained import TrainedModel
+from mlplab.trained import TrainedModel, shown_dir
 from mlplab.training.events import End, Event, Models, Prune, Subscriber
 from mlplab.training.loop import StackState, fit
 from mlplab.training.metrics import curve_metric_name
@@ -169,7 +169,7 @@ class Result(TrainedModel):
     ----------
     config : Config
     run_dir : Path or None
-        The run's folder (None when ``record=False``).
+        The run's folder, absolute (None when ``record=False``).
     record : dict
         The contents of result.json: settings merged with results.
     dataset : Dataset
@@ -749,24 +749,25 @@ def _no_loading_settings(config: Any, overrides: dict[str, Any]) -> None:
 
 def interrupted_line(result: Result) -> str:
     """What a KeyboardInterrupt from train() says: where the run stopped and what is kept."""
+    run_dir = shown_dir(result.run_dir)  # as it was given, not absolute
     if result.status == "finished":  # the signal came as the run ended (its plots, say)
-        where = f" in {result.run_dir}" if result.run_dir is not None else ""
+        where = f" in {run_dir}" if run_dir is not None else ""
         return came_as_it_ended("Ctrl-C") + where
     at = f"the run stopped at step {result.record.get('steps')}"
-    if result.run_dir is None and is_in_memory(result.config.data):
+    if run_dir is None and is_in_memory(result.config.data):
         # An estimator's fit (no log_path): the estimator stays as it was before the call.
         return f"fit stopped at step {result.record.get('steps')}; the estimator is left as it was"
-    if result.run_dir is None:
+    if run_dir is None:
         return f"{at} (record=False: nothing was written)"
-    if (RunRecord(result.run_dir).read_result() or {}).get("status") == "finished":
-        return f"{at}; it trained again (rerun) and the finished run in {result.run_dir} stays"
-    if not (result.run_dir / "checkpoints" / "last.safetensors").is_file():
-        return f"{at}; {result.run_dir} holds its record but no checkpoint"
+    if (RunRecord(run_dir).read_result() or {}).get("status") == "finished":
+        return f"{at}; it trained again (rerun) and the finished run in {run_dir} stays"
+    if not (run_dir / "checkpoints" / "last.safetensors").is_file():
+        return f"{at}; {run_dir} holds its record but no checkpoint"
     if is_in_memory(result.config.data):  # an estimator's fit: its arrays are not kept
-        return f"{at}; its record is in {result.run_dir}, and fitting again starts over"
+        return f"{at}; its record is in {run_dir}, and fitting again starts over"
     return (
-        f"{at} with a checkpoint in {result.run_dir}; the same train() call again, or "
-        f"train(resume={str(result.run_dir)!r}), continues it"
+        f"{at} with a checkpoint in {run_dir}; the same train() call again, or "
+        f"train(resume={str(run_dir)!r}), continues it"
     )
 
 
@@ -959,7 +960,9 @@ def _kept(
             f"{run_dir} holds this config's finished run, but {err}; give --rerun "
             "(rerun=True) to train it again"
         ) from None
-    return Result(cfg, run_dir, kept, loaded.dataset, loaded.backend, loaded.spec, 0, curves, True)
+    # Absolute, as train()'s own Result: its methods hold after the caller's os.chdir.
+    where = run_dir.absolute()
+    return Result(cfg, where, kept, loaded.dataset, loaded.backend, loaded.spec, 0, curves, True)
 
 
 def check_trainable(cfg: Config, rerun: bool = False) -> Path:
@@ -1230,7 +1233,10 @@ def _train_locked(
             console.line(f"mlplab: note: {note}")
         if record and write_dir == run_dir:
             console.line(record_line(run_dir))
-    out = Result(cfg, run_dir if record else None, result, data, backend, spec, exit_code, curves)
+    # Absolute: the Result's methods (plot, load_run of it) hold after an os.chdir of the
+    # application; the printed lines name the folder as it was given.
+    kept_in = run_dir.absolute() if record else None
+    out = Result(cfg, kept_in, result, data, backend, spec, exit_code, curves)
     # Why a run did not finish (printed above as `mlplab: ...`, and record["message"]):
     # a quiet run's repr said "diverged" and its notes nothing of why.
     why = [flags_as_arguments(message)] if message and exit_code else []

@@ -101,7 +101,7 @@ class TrainedModel:
             shown += f" (mean over targets; {by_target})"
         if no_test:
             shown = f"no test rows{f' ({shown})' if shown else ''}"
-        where = str(self.run_dir) if self.run_dir is not None else "not recorded"
+        where = str(shown_dir(self.run_dir)) if self.run_dir is not None else "not recorded"
         # A quiet run's (verbose=False) notes are its only word of what went wrong (a
         # target that needs scaling, a model no better than the common class).
         notes = len(getattr(self, "notes", []))
@@ -117,7 +117,11 @@ class TrainedModel:
 
         title = f"{self.config.label(self.spec)} on {self.dataset.name}"
         return result_html(
-            title, self.record, self._shown_metrics(), self.run_dir, self.target_metrics
+            title,
+            self.record,
+            self._shown_metrics(),
+            shown_dir(self.run_dir),
+            self.target_metrics,
         )
 
     def predict(self, X: Any) -> np.ndarray:
@@ -349,3 +353,15 @@ def _is_split(X: Any, ds: Dataset) -> bool:
     splits = (ds.X_train, ds.X_val, ds.X_test)
     # may_share_memory compares memory bounds only: cheap, and a view always overlaps.
     return any(isinstance(a, np.ndarray) and np.may_share_memory(X, a) for a in splits)
+
+
+def shown_dir(run_dir: Path | None) -> Path | None:
+    """``run_dir`` (absolute, so that it holds after an ``os.chdir``) as its reader gave
+    it: relative to the working folder where it is under it, as a notebook's links to a
+    run's plots need (Jupyter opens ``runs/...``, not ``/home/...``)."""
+    if run_dir is None or not run_dir.is_absolute():
+        return run_dir
+    try:
+        return run_dir.relative_to(Path.cwd())
+    except (ValueError, OSError):  # elsewhere, or the working folder is gone
+        return run_dir

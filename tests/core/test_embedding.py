@@ -165,3 +165,21 @@ def test_plot_of_a_run_without_a_record_draws_into_one_folder_for_the_caller_to_
     assert result.plot_dir.name.startswith("mlplab-plots-")
     shutil.rmtree(result.plot_dir)  # removed by its caller: the next call makes another
     assert all(p.is_file() for p in result.plot())
+
+
+def test_a_runs_folder_holds_after_the_application_changes_its_working_folder(
+    tmp_path, monkeypatch
+):
+    """Result.run_dir was as relative as log_path: after an os.chdir of the application
+    (or of a library it uses), plot() said the run's folder did not exist."""
+    import mlplab
+
+    monkeypatch.chdir(tmp_path)
+    result = mlplab.train(data="xor", epoch=3, plots="none", verbose=False, log_path="runs")
+    loaded = mlplab.load_run(result.run_dir.relative_to(tmp_path))
+    assert result.run_dir.is_absolute() and loaded.run_dir == result.run_dir
+    assert f"; runs/{result.config.exp_name}/" in repr(result)  # shown as it was given
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert {p.parent for p in result.plot()} == {result.run_dir / "plots"}
+    assert loaded.plot() and mlplab.load_run(result.run_dir).status == "finished"

@@ -320,9 +320,7 @@ def test_verbose_fit_prints_its_progress_and_results_table(iris, wave, est, caps
     assert "not used by this run" not in out
     est(**{**QUICK, "epoch": 2}, optim="adam", mm=0.9, verbose=True).fit(X, y)
     notes = [ln for ln in capsys.readouterr().out.splitlines() if "not used" in ln]
-    assert notes == [
-        "mlplab: note: not used by this run: --mm 0.9 (momentum is sgd's and rmsprop's)"
-    ]
+    assert notes == ["mlplab: note: not used by this run: mm=0.9 (momentum is sgd's and rmsprop's)"]
     # epoch=100 is the user's (the estimator's default is 200), though it is Config's.
     est(**{**QUICK, "epoch": 100}, verbose=True).fit(X, y)
     assert "default 100 epochs" not in capsys.readouterr().out

@@ -444,6 +444,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         # once the data is found to load: a bad data file gets train's line and status 2.
         print(check_trainable(load_config(args.config, overrides), rerun=args.rerun))
         return 0
+    from mlplab.runner import as_command
+
+    with as_command():  # its lines name the flags that it was given
+        return _train_command(args, overrides)
+
+
+def _train_command(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    from mlplab.config import load_config
     from mlplab.runner import train
 
     if args.resume:

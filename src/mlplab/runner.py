@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import inspect
@@ -156,6 +157,26 @@ def stop_signals(signals: Sequence[int] = tuple(EXIT_FOR_SIGNAL)) -> list[int]:
 # Points per TensorBoard curve: a single run shows about 1000, as TensorBoard does by
 # default (a stack writes fewer: mlplab.stacks.STACK_TB_POINTS).
 TB_POINTS = 1000
+
+# Whose words a run's printed lines use: the command line's flags (`--mm 0.9`) while
+# `mlplab train` runs it (mlplab.cli), else Python's arguments (`mm=0.9`), as the caller of
+# train() gives them. A context variable: a thread of the caller's starts in Python's.
+_BY_COMMAND: contextvars.ContextVar[bool] = contextvars.ContextVar("by_command", default=False)
+
+
+@contextlib.contextmanager
+def as_command() -> Iterator[None]:
+    """The runs trained in this block speak in the command line's flags."""
+    token = _BY_COMMAND.set(True)
+    try:
+        yield
+    finally:
+        _BY_COMMAND.reset(token)
+
+
+def in_callers_words(note: str) -> str:
+    """``note`` as the caller gives settings: flags for `mlplab train`, else arguments."""
+    return note if _BY_COMMAND.get() else note_in_python(note)
 
 
 # --- what train() returns --------------------------------------------------------------------
@@ -885,7 +906,7 @@ def _train(
                 asked = {k: v for k, v in cfg.to_dict().items() if k in cfg.model_fields_set}
                 print(kept_line(run_dir, kept, asked), flush=True)  # what happened, first
                 for note in result.notes:
-                    print(f"mlplab: note: {note}", flush=True)
+                    print(f"mlplab: note: {in_callers_words(note)}", flush=True)
             result.notes = [note_in_python(n) for n in result.notes]  # as a trained run's
             return result
         return _rerun(cfg, verbose, data, spec, engine, stop, hooks, run_dir)
@@ -1064,7 +1085,8 @@ def _run_lock(run_dir: Path, wanted: bool, resuming: bool = False) -> Iterator[N
     with RunLocks(run_dir.parent) as locks:
         if not locks.acquire(run_dir.name):
             # --resume takes no other setting: another exp_name is no way out of it.
-            other = "" if resuming else ", or give another exp_name (--exp_name)"
+            flag = "--exp_name" if _BY_COMMAND.get() else "exp_name="
+            other = "" if resuming else f", or give another exp_name ({flag})"
             raise RunBusy(
                 f"run {str(run_dir)!r} is being trained by another process (or thread) right "
                 f"now, or is queued by a sweep; wait for it to end{other}"
@@ -1159,7 +1181,7 @@ def _train_locked(
     notes = _start_notes(cfg, spec, data, resumed)
     if verbose:
         for note in notes:
-            console.line(f"mlplab: note: {note}")
+            console.line(f"mlplab: note: {in_callers_words(note)}")
         where = f" -> {run_dir}" if record else ""
         if write_dir != run_dir:
             where += " (a rerun: it replaces the finished run there once it has finished)"
@@ -1230,7 +1252,7 @@ def _train_locked(
     if verbose:
         print_summary(cfg, data, result, end, spec)
         for note in ended:
-            console.line(f"mlplab: note: {note}")
+            console.line(f"mlplab: note: {in_callers_words(note)}")
         if record and write_dir == run_dir:
             console.line(record_line(run_dir))
     # Absolute: the Result's methods (plot, load_run of it) hold after an os.chdir of the

@@ -183,3 +183,34 @@ def test_a_runs_folder_holds_after_the_application_changes_its_working_folder(
     monkeypatch.chdir(tmp_path / "elsewhere")
     assert {p.parent for p in result.plot()} == {result.run_dir / "plots"}
     assert loaded.plot() and mlplab.load_run(result.run_dir).status == "finished"
+
+
+def test_a_python_callers_printed_notes_and_busy_run_name_arguments_not_flags(tmp_path, capsys):
+    """train(mm=0.9, verbose=True) printed `--mm 0.9`, and a busy run's RunBusy said
+    `(--exp_name)`, where Result.notes and the other errors speak Python (`mm=0.9`);
+    `mlplab train` keeps its flags."""
+    import pytest
+
+    import mlplab
+    from mlplab.cli import main
+    from mlplab.config import make_config
+    from mlplab.errors import RunBusy
+    from mlplab.runs.locks import RunLocks
+    from mlplab.runs.record import run_name
+
+    result = mlplab.train(data="xor", optim="adam", mm=0.9, epoch=2, record=False)
+    said = [ln for ln in capsys.readouterr().out.splitlines() if "not used" in ln]
+    assert said == ["mlplab: note: " + result.notes[0]]
+    assert result.notes[0].startswith("not used by this run: mm=0.9 (")
+
+    settings = {"data": "xor", "epoch": 2, "plots": "none", "log_path": str(tmp_path)}
+    with RunLocks(tmp_path / "exp") as locks:
+        assert locks.acquire(run_name(make_config(settings)))
+        with pytest.raises(RunBusy) as busy:
+            mlplab.train(settings, verbose=False)
+        assert str(busy.value).endswith("or give another exp_name (exp_name=)")
+        flags = [f"--{k}={v}" for k, v in settings.items()]
+        assert main(["train", *flags, "-q"]) == 75
+        assert capsys.readouterr().err.rstrip().endswith("another exp_name (--exp_name)")
+    assert main(["train", *flags, "--optim", "adam", "--mm", "0.9"]) == 0
+    assert "note: not used by this run: --mm 0.9 (" in capsys.readouterr().out

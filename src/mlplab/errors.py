@@ -15,6 +15,21 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ParamSpec, TextIO, TypeVar
 
+# What a caller catches (and a warning it may filter); the rest are mlplab's own helpers.
+__all__ = [
+    "CheckpointError",
+    "ConfigError",
+    "DataChangedWarning",
+    "DataError",
+    "EngineError",
+    "MlplabError",
+    "NewerRecord",
+    "OutOfMemory",
+    "PruneError",
+    "RecordError",
+    "RunBusy",
+]
+
 # The most characters of one message: it quotes user input, which may be megabytes long.
 MAX_MESSAGE_CHARS = 2000
 

@@ -95,3 +95,23 @@ def test_no_librarys_frame_is_left_in_a_users_mistake() -> None:
     _, files = _frames(lambda: mlplab.train(data="xor", lr="x", verbose=False))
     # The test's own two frames (its lambda), then the one of mlplab's public function.
     assert files[:-1] == [__file__, __file__] and files[-1].endswith("errors.py"), files
+
+
+def test_the_errors_module_lists_what_a_caller_catches_and_the_readme_names_each() -> None:
+    """dir(mlplab.errors) listed its helpers (one_line, nearest, difflib, os) beside the
+    exceptions, with no __all__; and the README's exceptions left out EngineError."""
+    import inspect
+
+    import mlplab.errors as errors
+
+    raised = {
+        name
+        for name, value in vars(errors).items()
+        if inspect.isclass(value) and issubclass(value, MlplabError)
+    }
+    assert set(errors.__all__) == raised | {"DataChangedWarning"}
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    python_api = readme.split("\n## Python API\n")[1].split("\n## ")[0]
+    direct = [c.__name__ for c in MlplabError.__subclasses__()]
+    assert "EngineError" in direct
+    assert [n for n in direct if f"`{n}`" not in python_api] == []

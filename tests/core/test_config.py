@@ -1599,6 +1599,10 @@ def test_a_python_calls_notes_name_its_arguments_not_flags(tmp_path):
     assert (
         note_in_python("`mlplab train --lr 0.1` or --lr 0.2") == "`mlplab train --lr 0.1` or lr=0.2"
     )
+    # A sentence's verb after a flag is no value of it (it read batch_size='steadies').
+    assert note_in_python("a lower --lr or a larger --batch_size steadies it") == (
+        "a lower lr or a larger batch_size steadies it"
+    )
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))
     np.savez(tmp_path / "two.npz", X=X, y=np.where(X[:, 0] > 0, 1.5, 0.5))

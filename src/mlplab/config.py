@@ -976,7 +976,7 @@ class Config(BaseModel):
 # two lists agree). `standardize: auto` leaves them raw, as the lectures' labs train them.
 SYNTHETIC_SETS = frozenset(
     {"and", "or", "xor", "sinlog", "sine", "ring", "moons", "circles", "spiral", "gauss"}
-    | {"quadrants"}  # the TensorFlow Playground's exclusive or
+    | {"quadrants", "circle"}  # the TensorFlow Playground's exclusive or and circle
 )
 
 # Settings that do not change what is learned, so they stay out of the run's identity.

@@ -1944,6 +1944,7 @@ def test_the_datasets_table_says_what_noise_is_for_each_synthetic_set(run_cli):
     out = " ".join(run_cli("datasets").stdout.split())  # the table's wrapped cells, joined
     noisy = [d for d in BUILTIN.values() if d.source == "synthetic" and d.split]
     names = ("sinlog", "sine", "ring", "moons", "circles", "spiral", "gauss", "quadrants")
+    names += ("circle",)
     assert {d.name for d in noisy} == set(names)
     for d in noisy:
         assert f"noise {d.noise:g}: " in d.summary, d.name  # its own default, and its meaning

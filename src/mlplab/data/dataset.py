@@ -610,8 +610,8 @@ def _builtin(name, target, task, split, n_samples, noise, rng, stratify=False) -
         )
     y = np.asarray(y).astype(np.int64)
     kind = "text" if class_names is not None else "number"  # iris' species; moons' 0 and 1
-    if class_names is None:
-        class_names = [str(c) for c in range(int(y.max()) + 1)]
+    if class_names is None:  # all of the set's classes, though noise leave one no row
+        class_names = [str(c) for c in range(max(int(y.max()) + 1, info.n_classes))]
     ds = _classification(
         name, X, y, class_names, feats, targets, split or default_split, name in SPLIT_IN_ORDER, rng,
         stratify,

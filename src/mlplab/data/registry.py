@@ -82,6 +82,18 @@ BUILTIN: dict[str, DatasetInfo] = {
             2,
         ),
         DatasetInfo(
+            "circle",
+            "binary",
+            1000,
+            2,
+            0.0,
+            (0.8, 0.1, 0.1),
+            "synthetic",
+            "the TensorFlow Playground's circle: class 1 in a disk (radius 2.5), 0 in a ring "
+            "(3.5 to 5); noise 0: classes drawn at points moved by U(-5·noise, 5·noise)",
+            2,
+        ),
+        DatasetInfo(
             "spiral",
             "binary",
             1000,
@@ -177,6 +189,7 @@ BUILTIN: dict[str, DatasetInfo] = {
 SPLIT_IN_ORDER = {"sinlog", "ring"}
 TWO_D = {
     *("and", "or", "xor", "sinlog", "ring", "moons", "circles", "spiral", "gauss", "quadrants"),
+    "circle",
 }
 
 

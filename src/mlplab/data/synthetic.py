@@ -64,6 +64,22 @@ def circles(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray,
     )
 
 
+def circle(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The TensorFlow Playground's "circle": half the points in the disk of radius 2.5,
+    half in the ring from 3.5 to 5 (radius and angle uniform, as its dataset.ts draws
+    them). Class 1 where the point moved by U(-5 noise, 5 noise) on each axis lies within
+    2.5 of the centre, 0 elsewhere: as in the Playground, noise flips the labels near the
+    edge, not the points (its slider's 0-50 is noise 0-0.5 here)."""
+    inner = n // 2
+    r = np.concatenate([rng.uniform(0.0, 2.5, inner), rng.uniform(3.5, 5.0, n - inner)])
+    angle = rng.uniform(0.0, 2 * np.pi, n)
+    X = np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1)
+    moved = X + rng.uniform(-5.0, 5.0, size=X.shape) * noise if noise > 0 else X
+    y = (np.hypot(moved[:, 0], moved[:, 1]) < 2.5).astype(int)
+    order = rng.permutation(n)
+    return X[order], y[order]
+
+
 def _two_shapes(
     outer: tuple[np.ndarray, np.ndarray],
     inner: tuple[np.ndarray, np.ndarray],

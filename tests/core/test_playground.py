@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from conftest import assert_one_line_error
 from mlplab.config import SYNTHETIC_SETS, Config
 from mlplab.data import BUILTIN, load_dataset
 from mlplab.data.registry import TWO_D, datasets_table
@@ -31,3 +32,10 @@ def test_circle_is_registered_with_the_other_two_dimensional_sets():
     assert "TensorFlow Playground's circle" in info.summary
     assert "circle " in datasets_table() and "circles" in BUILTIN  # circles is kept
     assert Config(data="circle").standardizes() is False
+
+
+def test_a_noise_past_one_on_a_class_set_is_refused_with_the_playgrounds_scale(run_cli, tmp_path):
+    """The Playground's slider shows 0-50: `--noise 50` trained spiral on noise alone."""
+    proc = run_cli("train", "--data", "spiral", "--noise", "50", cwd=tmp_path)
+    assert_one_line_error(proc, "setting 'noise': 50", "Playground's noise N", "--noise N/100")
+    assert load_dataset("sinlog", noise=2).task == "regression"  # an sd there: any size

@@ -587,6 +587,13 @@ def _builtin(name, target, task, split, n_samples, noise, rng, stratify=False) -
             name, "binary", X, yb, X, yb, X, yb, feats, ["y"], ["0", "1"], shared_splits=True
         )
     else:
+        if noise is not None and noise > 1 and info.task != "regression":
+            # The Playground's slider shows 0 to 50: typed here, 50 trained on noise alone.
+            raise ConfigError(
+                f"setting 'noise': {noise:g} is past the scale of {name!r}, where 1 already hides "
+                "its shape (`mlplab datasets` says what noise does to each set); the "
+                "TensorFlow Playground's noise N (its slider's 0 to 50) is --noise N/100 here"
+            )
         n = n_samples or info.n_samples
         check_data_size("setting 'n_samples'", n, info.n_features + 1)
         if n != info.n_samples and info.split and any(x > 1 for x in info.split):

@@ -135,7 +135,7 @@ def optim_of(cfg: Config) -> OptimSpec:
 # refuses them beside a Dataset (read, split and scaled already).
 LOADING_SETTINGS = (
     *("data", "target", "ignore", "task", "split", "split_by", "stratify", "standardize"),
-    *("n_samples", "noise", "data_seed"),
+    *("n_samples", "noise", "data_seed", "features"),
 )
 
 
@@ -152,6 +152,7 @@ def load_data(cfg: Config) -> Dataset:
         n_samples=cfg.n_samples,
         noise=cfg.noise,
         seed=cfg.data_seed,
+        features=cfg.features,
     )
     return treated(cfg, data)
 
@@ -424,6 +425,14 @@ def checkpoint_meta(spec: ModelSpec, data: Dataset, engine: str) -> dict[str, An
             {}
             if data.label_kind in (None, label_kind_of(data.class_names or []))
             else {"label_kind": data.label_kind}
+        ),
+        # The Playground's inputs and the two columns they are made from, where the model
+        # takes them (setting features), so that its predict takes those two again; else
+        # left out, so that earlier checkpoints, and every other run's, keep their bytes.
+        **(
+            {}
+            if data.features is None
+            else {"features": list(data.features), "raw_feature_names": data.input_names}
         ),
         # Only where the target trains scaled: earlier checkpoints, and every other run's,
         # keep their bytes.

@@ -256,6 +256,37 @@ def _name_text(value: Any) -> Any:
     return value
 
 
+# The TensorFlow Playground's inputs, by the names that need no quoting in a shell, each
+# made from the data's two features x1 and x2 (mlplab.data.features derives them).
+PLAYGROUND_FEATURES = ("x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2")
+# The Playground's own names (its address's x, xSquared, xTimesY, sinX) where they differ.
+_PLAYGROUND_ALIASES = {
+    **{"x": "x1", "y": "x2", "xsquared": "x1sq", "ysquared": "x2sq", "xtimesy": "x1x2"},
+    **{"sinx": "sinx1", "siny": "sinx2", "x2x1": "x1x2"},
+}
+
+
+def canonical_features(names: list[Any] | tuple[Any, ...]) -> list[str]:
+    """``names`` as :data:`PLAYGROUND_FEATURES` spells them: any case, the Playground's
+    labels (``X_1^2``, ``sin(X_1)``, ``x1*x2``, ``x1²``) and its address's names
+    (``xSquared``, ``sinX``) taken as theirs. A name of none of them, or one named twice,
+    raises a ValueError that lists the choices."""
+    out: list[str] = []
+    for name in names:
+        if not isinstance(name, str):
+            raise ValueError(f"{name!r} is no name; give any of {', '.join(PLAYGROUND_FEATURES)}")
+        key = re.sub(r"[\s_()*·]", "", name.lower()).replace("^2", "sq").replace("²", "sq")
+        key = _PLAYGROUND_ALIASES.get(key, key)
+        if key not in PLAYGROUND_FEATURES:
+            raise ValueError(
+                f"{name!r} is not one of the Playground's inputs: {', '.join(PLAYGROUND_FEATURES)}"
+            )
+        if key in out:
+            raise ValueError(f"{name!r} names {key} twice; give each once")
+        out.append(key)
+    return out
+
+
 class Config(BaseModel):
     """One experiment: data, model, optimizer, schedule, runtime and output.
 
@@ -287,6 +318,16 @@ class Config(BaseModel):
         None,
         "columns of a data file to leave out of the features (an id, a free-text note); "
         "default: none",
+        "data",
+    )
+    features: list[str] | None = _field(
+        None,
+        "the TensorFlow Playground's inputs, made from data of two features (x1 and x2: the "
+        "2-D built-in sets, a file of two feature columns): any of "
+        + " ".join(PLAYGROUND_FEATURES)
+        + " (x1 squared, x2 squared, x1 times x2, sin x1, sin x2; the Playground's "
+        "spellings x1^2, sin(x1), xSquared also work). The pictures stay over the x1 x x2 "
+        "plane, and predict takes x1, x2; default: the data's own columns",
         "data",
     )
     task: Literal["auto", "classification", "regression"] = _field(
@@ -671,6 +712,24 @@ class Config(BaseModel):
     def _target_list(cls, v: Any) -> Any:
         v = [_name_text(x) for x in v] if isinstance(v, list | tuple) else _name_text(v)
         return [v] if isinstance(v, str) else v
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _feature_names(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        if getattr(v, "ndim", None) == 1 and hasattr(v, "tolist"):
+            v = v.tolist()
+        # One text of names (YAML's `features: x1 x2 x1sq`), as the command line gives them.
+        names = [v] if isinstance(v, str) else v
+        if not isinstance(names, list | tuple):
+            raise ValueError(f"give one or more of {', '.join(PLAYGROUND_FEATURES)}")
+        names = [
+            p for n in names for p in (n.replace(",", " ").split() if isinstance(n, str) else [n])
+        ]
+        if not names:
+            raise ValueError(f"give one or more of {', '.join(PLAYGROUND_FEATURES)}")
+        return canonical_features(names)
 
     @field_validator("split_by", "exp_name", "model_name", mode="before")
     @classmethod
@@ -1068,6 +1127,7 @@ LATER_SETTINGS: dict[str, Any] = {
     "split_by": None,
     "stratify": False,
     "id_digits": 6,
+    "features": None,
 }
 
 

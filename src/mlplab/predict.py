@@ -137,7 +137,7 @@ def predictions(
             "(CSV, TSV, Parquet or NPZ) with the run's feature columns"
         )
     keep = [keep] if isinstance(keep, str) else list(keep)  # keep="id": one column's name
-    X, kept, unused, unnamed = _features(data, ds.feature_names, run.config.ignore or [], keep)
+    X, kept, unused, unnamed = _features(data, ds.input_names, run.config.ignore or [], keep)
     if unnamed and not quiet:  # no id to join the predictions back to their rows by
         print(f"mlplab: note: {shown} {unnamed}", file=sys.stderr)
     bad = first_non_finite(X)
@@ -145,10 +145,10 @@ def predictions(
         r, c, kind = bad
         cells = int((~np.isfinite(X)).sum())
         where = (
-            f"feature column {ds.feature_names[c]!r} has {kind} in {data_row(data, r)}"
+            f"feature column {ds.input_names[c]!r} has {kind} in {data_row(data, r)}"
             if cells == 1
             else f"{cells} cells of the feature columns hold no number: "
-            + _non_finite_counts(X, ds.feature_names, npz=data.lower().endswith(".npz"))
+            + _non_finite_counts(X, ds.input_names, npz=data.lower().endswith(".npz"))
         )
         raise DataError(
             f"data file {data!r}: {where}; every row to predict needs a number in each "
@@ -158,10 +158,10 @@ def predictions(
     far = _far_rows_note(X, ds, data)
     if far and not quiet:
         print(f"mlplab: note: {shown}: {far}", file=sys.stderr)
-    new = _new_categories([c for c in unused if c not in ds.target_names], ds.feature_names)
+    new = _new_categories([c for c in unused if c not in ds.target_names], ds.input_names)
     if new and not quiet:  # its rows read as "none of the known ones", with no word
         stems = {_stem(c) for c in new}
-        siblings = [f for f in ds.feature_names if _stem(f) in stems]
+        siblings = [f for f in ds.input_names if _stem(f) in stems]
         print(
             f"mlplab: note: {shown}: {names_of(new)} "
             + ("is not a column" if len(new) == 1 else "are not columns")
@@ -242,6 +242,10 @@ def _far_rows_note(X: np.ndarray, ds, data: str = "") -> str | None:  # ds: Data
     one-hot category's 1 lies many spreads out."""
     if ds.scaler is None or not len(X):
         return None
+    if ds.features is not None:  # the scaler's columns: the Playground's inputs made of X
+        from mlplab.data.features import derive
+
+        X = derive(X, ds.features)
     mean, std = (np.asarray(v, dtype=np.float64).reshape(-1) for v in ds.scaler)
     with np.errstate(divide="ignore", invalid="ignore"):
         spreads = np.abs(X - mean) / np.where(std > 0, std, np.inf)

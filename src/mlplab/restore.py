@@ -640,6 +640,7 @@ def _described_data(cfg: Config, spec: ModelSpec, meta: dict[str, Any], path: Pa
         or (task != "regression" and len(classes or []) < 2)
         or (task == "binary" and len(classes or []) != 2)
         or len(set(features)) != len(features)  # a column fed twice, another never
+        or ("features" in meta and meta["features"] != features)
         or (scaler is not None and any(len(a) != spec.in_dim for a in scaler))
         or (target_scaler is not None and any(len(a) != spec.out_dim for a in target_scaler))
     ):
@@ -672,6 +673,9 @@ def _described_data(cfg: Config, spec: ModelSpec, meta: dict[str, Any], path: Pa
         scaler=kept,
         target_scaler=ts,
         label_kind=meta.get("label_kind"),
+        features=meta.get("features"),
+        raw_names=meta.get("raw_feature_names") if "features" in meta else None,
+        raw={s: np.zeros((0, 2)) for s in ("train", "val", "test")} if "features" in meta else None,
     )
 
 

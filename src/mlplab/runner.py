@@ -1286,11 +1286,11 @@ def _start_notes(cfg: Config, spec: ModelSpec, data: Dataset, resumed: bool) -> 
             "--sc_type residual (no hidden layer has its input's width, so no block "
             "adds its input; e.g. --n_layer 2 gives the second one)"
         )
-    if cfg.snapshot_every and cfg.plots != "none" and data.n_features != 2:
+    if cfg.snapshot_every and cfg.plots != "none" and len(data.input_names) != 2:
         # The frames are the surface over the plane of two features: none to draw.
         unused.append(
             f"--snapshot_every {cfg.snapshot_every} (its frames draw the model over the "
-            f"plane of 2 features; {data.name} has {data.n_features})"
+            f"plane of 2 features; {data.name} has {len(data.input_names)})"
         )
     if unused:
         notes.append(f"not used by this run: {'; '.join(unused)}")

@@ -140,27 +140,28 @@ class TrainedModel:
         the same weights in float64, as ``mlplab predict`` does, where they do not.
         """
         ds = self.dataset
-        if ds.scaler is not None and _is_split(X, ds):
+        if (ds.scaler is not None or ds.features is not None) and _is_split(X, ds):
+            what = "standardized" if ds.features is None else "the features made from x1, x2"
             raise DataError(
-                "X is (part of) dataset.X_train, X_val or X_test, which are already "
-                "standardized; give them to model_outputs(X), and raw rows to predict"
+                f"X is (part of) dataset.X_train, X_val or X_test, which are already {what}; "
+                "give them to model_outputs(X), and raw rows to predict"
             )
         if isinstance(X, dict):
             import pandas as pd
 
             X = pd.DataFrame(X)
         if hasattr(X, "columns") and any(isinstance(c, str) for c in X.columns):
-            missing = [name for name in ds.feature_names if name not in X.columns]
+            missing = [name for name in ds.input_names if name not in X.columns]
             if missing:
                 # Named in another case ('Height'): the likely slip, said as such.
                 near = other_case(missing[0], X.columns)
                 raise DataError(
                     f"X has no column {missing[0]!r}"
                     + (f" (it has {near!r}: names are case-sensitive)" if near is not None else "")
-                    + f"; the model's features are {', '.join(ds.feature_names)}"
+                    + f"; the model's features are {', '.join(ds.input_names)}"
                 )
-            X = X[ds.feature_names]
-        out = self.model_outputs(self.dataset.transform(self._rows(X)))
+            X = X[ds.input_names]
+        out = self.model_outputs(self.dataset.transform(self._rows(X, ds.input_names)))
         # inf is still a side (a logit past float32's range); NaN, or a diverged model's
         # outputs, would be read as some class or value without a word.
         diverged = self.record.get("status") == "diverged"  # a damaged record has none
@@ -188,9 +189,10 @@ class TrainedModel:
         out = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return self.dataset.in_target_units(out)  # the engine's, where the target trained scaled
 
-    def _rows(self, X: Any) -> np.ndarray:
-        """``X`` as float64 ``[N, n_features]`` of finite numbers, or a one-line DataError."""
-        names = self.dataset.feature_names
+    def _rows(self, X: Any, names: list[str] | None = None) -> np.ndarray:
+        """``X`` as float64 ``[N, len(names)]`` of finite numbers, or a one-line DataError;
+        ``names``: its columns (default: the model's inputs)."""
+        names = self.dataset.feature_names if names is None else names
         n = len(names)
         if isinstance(X, str | Path):
             raise DataError(
@@ -329,6 +331,12 @@ class TrainedModel:
         module: nn.Module = plain_module(self.spec, self.weights).eval()
         if self.dataset.target_scaler is not None:
             module = InTargetUnits(module, *self.dataset.target_scaler).eval()
+        if raw_inputs and self.dataset.features is not None:
+            raise DataError(
+                "to_torch(raw_inputs=True): the model takes the features "
+                f"{', '.join(self.dataset.features)} made from x1, x2, which no module here "
+                "makes; give to_torch() the rows of dataset.transform(X)"
+            )
         if not raw_inputs or self.dataset.scaler is None:
             return module
         mean, std = self.dataset.scaler

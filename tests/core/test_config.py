@@ -429,7 +429,7 @@ def test_hid_dims_sets_the_layers_and_keeps_old_hashes():
     # added later) stay out of the run's identity: earlier runs keep their hashes.
     later = (
         *("hid_dims", "ignore", "min_delta", "standardize_target", "class_weight", "l1_coef"),
-        *("split_by", "stratify"),
+        *("split_by", "stratify", "features"),
     )
     d = {k: v for k, v in plain.to_dict().items() if k not in HASH_EXCLUDED and k not in later}
     d["standardize"] = False  # `auto` on xor, hashed as what it resolves to (as before auto)

@@ -70,6 +70,30 @@ class Dataset:
     # What the class names were before they became text: "number" (y of integers), "bool"
     # or "text"; None judges by the names (see :attr:`classes`).
     label_kind: str | None = field(default=None, repr=False)
+    # The TensorFlow Playground's inputs the model takes (setting ``features``), made from
+    # the data's two features, whose names ``raw_names`` keeps (x1, x2 of a built-in set,
+    # a file's two columns); ``raw`` keeps each split's rows of them, the points of the
+    # plane the pictures draw. None where the model takes the data's own columns.
+    features: list[str] | None = None
+    raw_names: list[str] | None = None
+    raw: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def input_names(self) -> list[str]:
+        """The columns a row given to ``predict`` holds: the data's own (``x1, x2`` where
+        the model takes features made from them, see :attr:`features`)."""
+        return list(self.raw_names) if self.raw_names is not None else list(self.feature_names)
+
+    def raw_rows(self, split: str) -> np.ndarray:
+        """A split's rows in the data's own units and columns (:attr:`input_names`): its
+        ``X`` before standardizing (and before deriving :attr:`features`)."""
+        if self.raw is not None:
+            return self.raw[split]
+        X = getattr(self, f"X_{split}")
+        if self.scaler is None:
+            return X
+        mean, std = self.scaler
+        return X * std + mean
 
     @property
     def n_features(self) -> int:
@@ -168,7 +192,13 @@ class Dataset:
         return outputs * std + mean
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Apply the training-set standardization (if any) to new raw inputs."""
+        """New raw inputs (:attr:`input_names`) as the model takes them: the
+        :attr:`features` made from them, where it has any, then the training-set
+        standardization (if any)."""
+        if self.features is not None:
+            from mlplab.data.features import derive
+
+            X = derive(X, self.features)
         if self.scaler is None:
             return X
         mean, std = self.scaler
@@ -404,6 +434,7 @@ def load_dataset(
     noise: float | None = None,
     seed: int = 0,
     data_seed: int | None = None,
+    features: list[str] | None = None,
 ) -> Dataset:
     """Make or read a dataset and split it.
 
@@ -431,6 +462,11 @@ def load_dataset(
     seed, data_seed : int
         Seed of the data generator and the shuffle before splitting: a config's
         ``data_seed`` (either name; ``seed`` is the weights' seed in a config).
+    features : list of str, optional
+        The TensorFlow Playground's inputs to train on, made from data of two features
+        (x1, x2): any of x1, x2, x1sq, x2sq, x1x2, sinx1, sinx2 (kept in
+        ``Dataset.features``; ``Dataset.transform`` makes them from raw x1, x2 rows).
+        Default: the data's own columns.
 
     Raises
     ------
@@ -453,7 +489,7 @@ def load_dataset(
     # standardize='false' as true.
     given = dict(
         target=target, ignore=ignore, split=split, split_by=split_by, n_samples=n_samples,
-        noise=noise,
+        noise=noise, features=features,
     )  # fmt: skip
     cfg = Config(
         data=data,
@@ -531,9 +567,31 @@ def load_dataset(
             f"setting 'stratify' applies to a classification's random split; {ds.name!r} is "
             f"{kind}: leave it out"
         )
+    if cfg.features is not None:
+        with_features(ds, cfg.features)
     if cfg.standardizes():
         _standardize(ds)
     return ds
+
+
+def with_features(ds: Dataset, features: list[str]) -> None:
+    """Make ``ds``'s inputs the Playground's ``features`` of its two raw features, keeping
+    those (:attr:`Dataset.raw`) for the pictures over their plane; before standardizing,
+    which then scales the features made."""
+    from mlplab.data.features import derive
+
+    if ds.n_features != 2:
+        raise ConfigError(
+            f"setting 'features' makes the TensorFlow Playground's inputs from data of 2 "
+            f"features (x1, x2); {ds.name!r} has {ds.n_features}: leave features out"
+        )
+    ds.raw_names = list(ds.feature_names)
+    ds.raw = {split: X for split, (X, _) in ds.splits().items()}
+    ds.X_train, ds.X_val, ds.X_test = (
+        derive(ds.raw[s], features) for s in ("train", "val", "test")
+    )
+    ds.features = list(features)
+    ds.feature_names = list(features)
 
 
 # --- built-in ------------------------------------------------------------------------------

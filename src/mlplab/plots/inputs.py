@@ -37,6 +37,7 @@ class DataInfo:
     target_names: list[str]
     class_names: list[str] | None = None
     shared_splits: bool = False
+    raw_names: list[str] | None = None  # the plane's two, where the model takes features
 
     @classmethod
     def of(cls, data: Dataset) -> DataInfo:
@@ -47,6 +48,7 @@ class DataInfo:
             list(data.target_names),
             None if data.class_names is None else list(data.class_names),
             data.shared_splits,
+            None if data.raw_names is None else list(data.raw_names),
         )
 
 
@@ -163,7 +165,7 @@ def surface_points(data: Dataset, predict: Predict) -> list[PointSet]:
     """The points a decision surface shows: train and test (val without a test split), or
     the one shared set."""
     if data.shared_splits:
-        X = surfaces.raw_inputs(data, data.X_train)
+        X = data.raw_rows("train")
         return [
             PointSet("data", X, data.y_train, predictions(data.task, predict, data.transform(X)))
         ]
@@ -172,7 +174,7 @@ def surface_points(data: Dataset, predict: Predict) -> list[PointSet]:
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
         idx = every(len(X))
         label = split if len(idx) == len(X) else f"{split} ({len(idx)} of {len(X)})"
-        raw = surfaces.raw_inputs(data, X[idx])
+        raw = data.raw_rows(split)[idx]
         # Predicted from the raw points passed back through the transform, as a user
         # of the model would: the marks then agree with the surface drawn under them.
         sets.append(
@@ -190,7 +192,7 @@ def split_points(data: Dataset, predict: Predict) -> list[PointSet]:
     for split, marker in (("train", "o"), (held_out(data), "^")):
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
         idx = every(len(X))
-        raw = surfaces.raw_inputs(data, X[idx])
+        raw = data.raw_rows(split)[idx]
         sets.append(PointSet(split, raw, y[idx], predictions(data.task, predict, X[idx]), marker))
     return sets
 

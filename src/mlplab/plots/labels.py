@@ -106,8 +106,9 @@ def _cut(name: str, head: int, start: int, middle: int, tail: int) -> str:
 
 def plane_names(data: _Named) -> tuple[str, str]:
     """Names of the two features of planar data (``x1``, ``x2`` if the data has none),
-    as an axis shows them."""
-    names = [*data.feature_names, "x1", "x2"]
+    as an axis shows them: the data's own two where the model takes the Playground's
+    inputs made from them (``raw_names``), whose plane the pictures draw."""
+    names = [*(getattr(data, "raw_names", None) or data.feature_names), "x1", "x2"]
     # Together: two names that differ in the middle (morning, evening) read alike cut
     # one by one, on both axes.
     x, y = short_labels(names[:2], AXIS_CHARS)

@@ -26,7 +26,6 @@ from mlplab.plots.surfaces import (
     class_rgba,
     is_planar,
     make_grid,
-    raw_inputs,
     surface_for,
 )
 from mlplab.training.metrics import true_classes
@@ -44,11 +43,11 @@ def live_surface(data: Dataset) -> Callable[[Predict], str] | None:
     grid = make_grid(data, PIXELS)
     left, right, bottom, top = grid.extent
     rows = every(len(data.X_train), MAX_POINTS)
-    xy = raw_inputs(data, data.X_train[rows])
+    xy = data.raw_rows("train")[rows]
     px = (xy[:, 0] - left) / (right - left) * SIZE
     py = (top - xy[:, 1]) / (top - bottom) * SIZE
     y = data.y_train[rows]
-    names = list(data.feature_names)
+    names = data.input_names
 
     def draw(predict: Predict) -> str:
         surface = surface_for(data, predict, PIXELS)

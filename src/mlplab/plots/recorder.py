@@ -153,7 +153,7 @@ class SnapshotRecorder:
         if self.active:
             n = len(data.X_train)
             idx = np.unique(np.linspace(0, n - 1, min(MAX_POINTS, n)).astype(int))
-            self.points_X = surfaces.raw_inputs(data, data.X_train[idx])
+            self.points_X = data.raw_rows("train")[idx]
             y = data.y_train[idx]
             if data.task == "binary":
                 self.points_class = y[:, 0].astype(np.int64)
@@ -247,7 +247,10 @@ class SnapshotRecorder:
         names."""
         assert self.grid is not None
         meta: dict[str, Any] = {
-            "info": asdict(self.info),
+            # raw_names only where set: the files of other runs keep their bytes.
+            "info": {
+                k: v for k, v in asdict(self.info).items() if k != "raw_names" or v is not None
+            },
             "label": self.label,
             "frames": MULTICLASS_FRAMES,
             "steps_per_epoch": self.steps_per_epoch,

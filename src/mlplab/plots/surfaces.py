@@ -3,10 +3,12 @@
 Axes are in the data's own units. When the dataset was standardized the model sees
 ``(x - mean) / std`` (``Dataset.X_*`` hold the transformed inputs); the grid is laid out
 in raw units for the axes and passed through :meth:`~mlplab.data.dataset.Dataset.transform`
-before it reaches the model. ``Surface.model_inputs`` keeps exactly what the model saw,
+before it reaches the model. ``Grid.model_inputs`` keeps exactly what the model saw,
 so that anyone can check a picture against the model's ``predict``. Because the transform is
 affine per axis, the picture is the same as one drawn in the model's space; only the
-tick labels differ.
+tick labels differ. Where the model takes the Playground's inputs made from x1 and x2
+(setting ``features``), the grid is laid out over the x1 x x2 plane all the same, and
+``transform`` makes those inputs of each of its points.
 """
 
 from __future__ import annotations
@@ -44,9 +46,9 @@ class Grid:
     ----------
     xx, yy : ndarray, float64 [G, G]
         Raw (display) coordinates; row ``i`` has ``yy[i, :] == y[i]``.
-    model_inputs : ndarray, float64 [G*G, 2]
-        The same points as the model sees them (standardized if the data was), in
-        row-major order of ``xx``.
+    model_inputs : ndarray, float64 [G*G, F]
+        The same points as the model sees them (its features made from them, and
+        standardized if the data was), in row-major order of ``xx``.
     """
 
     xx: np.ndarray
@@ -155,12 +157,15 @@ Surface = ClassSurface | RegressionSurface
 
 
 def is_planar(data: Dataset) -> bool:
-    """Whether the data has exactly 2 features, so the model can be drawn over a plane."""
-    return data.n_features == 2
+    """Whether the data has exactly 2 features, so the model can be drawn over a plane: its
+    own two, also where the model takes the Playground's inputs made from them (setting
+    ``features``), drawn over the x1 x x2 plane as the Playground draws them."""
+    return len(data.input_names) == 2
 
 
 def raw_inputs(data: Dataset, X: np.ndarray) -> np.ndarray:
-    """Model inputs ``X`` [N, F] back in the data's own units (undo standardization)."""
+    """Model inputs ``X`` [N, F] back in the data's own units (undo standardization), for
+    data whose model takes its own columns; :meth:`Dataset.raw_rows` gives any split's."""
     if data.scaler is None:
         return X
     mean, std = data.scaler
@@ -169,7 +174,7 @@ def raw_inputs(data: Dataset, X: np.ndarray) -> np.ndarray:
 
 def all_raw_points(data: Dataset) -> np.ndarray:
     """Every train, val and test point in raw units, float64 [N, F]."""
-    return raw_inputs(data, np.concatenate([data.X_train, data.X_val, data.X_test]))
+    return np.concatenate([data.raw_rows(s) for s in ("train", "val", "test")])
 
 
 def make_grid(data: Dataset, n: int = GRID, margin: float | None = None) -> Grid:

@@ -159,7 +159,5 @@ def units_figure(
 
 def _train_points(data: Dataset) -> np.ndarray:
     """Up to :data:`MAX_POINTS` training rows in the data's own units."""
-    from mlplab.plots.surfaces import raw_inputs
-
-    X = raw_inputs(data, data.X_train)
+    X = data.raw_rows("train")
     return X[every(len(X), MAX_POINTS)]

@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from mlplab.config import PLAYGROUND_FEATURES
 from mlplab.data.dataset import label_kind_fits
 from mlplab.errors import CheckpointError, short_repr
 from mlplab.runs.atomic import atomic_write_stream, json_default
@@ -251,6 +252,20 @@ def check_meta(meta: Any, where: str) -> None:
             continue
         if key in meta and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise bad(key, "must be a list of names", value)
+    if "features" in meta and not (
+        isinstance(meta["features"], list)
+        and meta["features"]
+        and all(f in PLAYGROUND_FEATURES for f in meta["features"])
+        and len(set(meta["features"])) == len(meta["features"])
+    ):
+        raise bad(
+            "features", f"must be a list of {', '.join(PLAYGROUND_FEATURES)}", meta["features"]
+        )
+    raw = meta.get("raw_feature_names")
+    if "raw_feature_names" in meta and not (
+        isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, str) for v in raw)
+    ):
+        raise bad("raw_feature_names", "must be a list of 2 names", raw)
     if "label_kind" in meta and not label_kind_fits(
         meta["label_kind"], meta.get("class_names") or []
     ):

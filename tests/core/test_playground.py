@@ -3,6 +3,9 @@ two features, drawn over the x1 x x2 plane, and its circle (``--data circle``)."
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,9 +20,11 @@ from mlplab.errors import ConfigError
 from mlplab.plots import surfaces
 from mlplab.runs.checkpoint import load_checkpoint
 
+ROOT = Path(__file__).resolve().parents[2]
 ALL = list(PLAYGROUND_FEATURES)
 
 
+# --- the setting -------------------------------------------------------------------------
 def test_features_take_the_playgrounds_spellings_as_the_names_that_need_no_quoting():
     given = ["X_1", "y", "x1^2", "ySquared", "x1*x2", "sin(X_1)", "sinY"]
     assert Config(data="spiral", features=given).features == ALL
@@ -57,6 +62,7 @@ def test_features_on_data_of_other_widths_are_refused_in_one_line(data, width, r
     assert_one_line_error(proc, "setting 'features'", f"has {width}")
 
 
+# --- the data ----------------------------------------------------------------------------
 @pytest.mark.parametrize("standardize", [False, True])
 def test_the_model_takes_the_features_made_from_x1_x2_and_the_plane_keeps_x1_x2(standardize):
     plain = load_dataset("spiral", standardize=False)
@@ -98,6 +104,7 @@ def test_a_file_of_two_feature_columns_takes_features_of_its_columns(tmp_path):
         load_dataset(str(tmp_path / "three.csv"), features=["x1sq"])
 
 
+# --- a run: its pictures, record, and predictions ------------------------------------------
 @pytest.fixture(scope="module")
 def spiral_run(tmp_path_factory):
     where = tmp_path_factory.mktemp("features")
@@ -145,6 +152,7 @@ def test_the_record_and_checkpoint_keep_the_features_so_predict_makes_them_again
     assert_one_line_error(proc, "feature column 'x1' is missing", "'x1', 'x2'")
 
 
+# --- the Playground's circle ---------------------------------------------------------------
 def test_circle_is_the_playgrounds_disk_inside_a_ring():
     ds = load_dataset("circle", noise=0)
     X = np.concatenate([ds.X_train, ds.X_val, ds.X_test])
@@ -173,3 +181,21 @@ def test_a_noise_past_one_on_a_class_set_is_refused_with_the_playgrounds_scale(r
     proc = run_cli("train", "--data", "spiral", "--noise", "50", cwd=tmp_path)
     assert_one_line_error(proc, "setting 'noise': 50", "Playground's noise N", "--noise N/100")
     assert load_dataset("sinlog", noise=2).task == "regression"  # an sd there: any size
+
+
+# --- docs ------------------------------------------------------------------------------------
+def test_the_readme_maps_each_playground_control_and_its_example_trains(run_cli, tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    head = "## Coming from the TensorFlow Playground"
+    assert head in readme
+    section = readme.split(head, 1)[1].split("\n## ", 1)[0]
+    for said in ("--split R 1-R 0", "--features", "--data circle", "--l1_coef", "BCE"):
+        assert said in section, said
+    example = ROOT / "examples" / "playground_spiral.yaml"
+    assert "features" in yaml.safe_load(example.read_text())
+    proc = run_cli(
+        "train", "--config", example, "--epoch", "2", "--plots", "none", "--log_path", tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (run,) = tmp_path.glob("*/*/result.json")
+    assert json.loads(run.read_text())["status"] == "finished"

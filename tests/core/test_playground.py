@@ -191,6 +191,8 @@ def test_the_readme_maps_each_playground_control_and_its_example_trains(run_cli,
     section = readme.split(head, 1)[1].split("\n## ", 1)[0]
     for said in ("--split R 1-R 0", "--features", "--data circle", "--l1_coef", "BCE"):
         assert said in section, said
+    for said in ("network.png` draws as cut edges", "--noise N/100"):
+        assert said in section, said
     example = ROOT / "examples" / "playground_spiral.yaml"
     assert "features" in yaml.safe_load(example.read_text())
     proc = run_cli(

@@ -1921,15 +1921,23 @@ def _diverged(est: BaseEstimator, message: str) -> str:
     return f"{type(est).__name__}: {_in_python(message)}"
 
 
+def _holds_text(X: np.ndarray) -> bool:
+    """Whether an array holds text: of strings, or of objects some of which are str."""
+    if X.dtype.kind in "US":
+        return True
+    return X.dtype.kind == "O" and any(isinstance(v, str) for v in X.flat)
+
+
 def _check_no_text_columns(X: Any, est: Any) -> None:
     """Refuse a DataFrame column of text or of text categories in one line that names it and
     says how to encode it, as ``mlplab train`` says of a file's: scikit-learn's own line,
     "could not convert string to float: 'g'", named no column."""
     import pandas as pd
 
-    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "USO":
+    if isinstance(X, np.ndarray) and X.ndim == 2 and _holds_text(X):
         # An array of text (dates, words): NumPy's "could not convert string to float"
-        # named no column; its columns are named by number.
+        # named no column; its columns are named by number. (Objects that are no text, a
+        # dict, keep scikit-learn's own TypeError, as its estimator checks ask.)
         X = pd.DataFrame(X)
     elif type(X).__module__.partition(".")[0] != "pandas" or not hasattr(X, "columns"):
         return

@@ -6,9 +6,11 @@ The only conftest.py of the suite: test modules import helpers from it by the na
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
-import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -33,24 +35,46 @@ def python_ctrl_c():
         signal.signal(signal.SIGINT, before)
 
 
+class _Captured(io.StringIO):
+    """Standard output or error of a command run in-process: UTF-8, not a terminal, with
+    no descriptor (as a pipe to a parent reads it, less the descriptor)."""
+
+    encoding = "utf-8"
+
+    def isatty(self) -> bool:
+        return False
+
+
+def run_in_process(
+    *args: Any, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``mlplab ARGS`` as :func:`mlplab.cli.main` runs it in this process, with its own
+    standard output and error, folder and warnings: the same outcome as the command for
+    what a test of its output checks, without a second of imports for each call. (The
+    process's own ends, Ctrl-C and signals, encodings, are tested with real processes.)
+    ``timeout`` is taken for the callers written for a process, and not enforced."""
+    from mlplab.cli import main
+
+    argv = [str(a) for a in args]
+    out, err = _Captured(), _Captured()
+    with (
+        contextlib.chdir(cwd or os.getcwd()),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        warnings.catch_warnings(),
+    ):
+        # The command's notes go to its standard error as they do in a process of its own,
+        # not to pytest's filter that turns warnings into errors.
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        code = main(argv)
+    return subprocess.CompletedProcess(["mlplab", *argv], code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
 def run_cli():
-    """Run ``python -m mlplab ARGS`` as a real process; returns CompletedProcess."""
-
-    def _run(
-        *args: str, cwd: Path | None = None, timeout: float = 300
-    ) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        return subprocess.run(
-            [sys.executable, "-m", "mlplab", *map(str, args)],
-            capture_output=True,
-            text=True,
-            cwd=cwd,
-            env=env,
-            timeout=timeout,
-        )
-
-    return _run
+    """Run ``mlplab ARGS`` in-process (:func:`run_in_process`); returns CompletedProcess."""
+    return run_in_process
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:

@@ -1122,7 +1122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # test, a script), an unknown flag raised where a bad value returned 2.
             code = done.code
             if code is None or isinstance(code, int):
-                return code or 0
+                return _help_printed(code or 0)
             raise
         finally:
             warnings.showwarning = shown  # main() called in-process leaves Python's as it was
@@ -1294,6 +1294,22 @@ def _leaves_files(args: argparse.Namespace) -> bool:
         return args.out not in (None, "-")
     printing = getattr(args, "print_config", False) or getattr(args, "print_run_dir", False)
     return args.command in ("train", "sweep", "report", "plot") and not printing
+
+
+def _help_printed(code: int) -> int:
+    """The status of --help or --version: 1, not 0, where standard output could not take
+    the text (`mlplab --help > /dev/full`), as for any command whose printout is its work."""
+    from mlplab.pipes import lost_output
+
+    lost = lost_output() if code == 0 else None
+    if lost is None:
+        return code
+    print(
+        f"mlplab: standard output could not be written ({lost.strerror or lost}); the help "
+        "or version text is lost",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _main(argv: Sequence[str] | None) -> int:

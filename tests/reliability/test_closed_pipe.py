@@ -139,6 +139,13 @@ def test_a_full_stdout_fails_a_command_whose_work_is_its_printout(tmp_path: Path
             "mlplab: standard output could not be written (No space left on device); the "
             f"output of mlplab {args[0]} is lost\n"
         )
+    # --help and --version too: their text is all they do (they exited 0, text lost).
+    for args in (("--help",), ("train", "--help"), ("--version",)):
+        proc = _into_dev_full(*args, buffered=True)
+        assert proc.returncode == 1 and proc.stderr == (
+            "mlplab: standard output could not be written (No space left on device); the "
+            "help or version text is lost\n"
+        ), (args, proc.stderr)
 
 
 def test_a_closed_stdout_fails_a_command_whose_work_is_its_printout() -> None:

@@ -149,7 +149,23 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self.words = list(sys.argv[1:] if args is None else args)  # for error()'s hints
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> NoReturn:
+        if message.startswith("the following arguments are required"):
+            # `mlplab predict RUN --dat new.csv`: the misspelt flag is the fault, not the
+            # missing --data that it was meant to be.
+            unknown = [
+                w
+                for w in getattr(self, "words", [])
+                if w.startswith("--")
+                and w != "--"
+                and w.split("=")[0] not in self._option_string_actions
+            ]
+            if unknown:
+                message = f"unrecognized arguments: {unknown[0]}"
         if "invalid choice: " in message and self.prog == "mlplab":  # `mlplab trian`
             from mlplab.errors import nearest
 

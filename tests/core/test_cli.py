@@ -210,6 +210,18 @@ def test_bad_input_one_line_exit_2_nothing_written(run_cli, tmp_path, args, need
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").rglob("result.json"))
 
 
+def test_a_misspelt_required_flag_is_named_not_the_missing_one(run_cli, tmp_path):
+    """`mlplab predict RUN --dat new.csv` said "the following arguments are required:
+    --data", silent on the --dat typed; the misspelt flag is the fault."""
+    proc = run_cli("predict", tmp_path, "--dat", "new.csv")
+    assert_one_line_error(proc, "unknown setting '--dat'", "did you mean --data?")
+    proc = run_cli("predict", tmp_path, "--datt=new.csv")
+    assert_one_line_error(proc, "unknown setting '--datt'", "did you mean --data?")
+    # With no flag misspelt, the missing one is still named; `--` is no flag.
+    proc = run_cli("predict", tmp_path, "--")
+    assert_one_line_error(proc, "the following arguments are required: --data")
+
+
 @pytest.mark.parametrize("command", ["train", "sweep"])
 def test_a_flag_in_another_case_names_the_setting_it_means(run_cli, tmp_path, command):
     """`--LR 0.1` said only "unknown setting '--LR'", though README promises the nearest."""

@@ -265,12 +265,14 @@ def test_a_second_ctrl_c_as_the_closing_lines_print_stops_at_once(tmp_path, monk
     assert [r["status"] for r in records] == ["finished"] * 4
 
 
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
 def test_mlplab_sweep_stops_by_sigint_for_a_ctrl_c_that_came_as_it_ended(
-    tmp_path: Path, monkeypatch
+    tmp_path: Path, monkeypatch, name: str, code: int
 ) -> None:
     """A Ctrl-C that came once every run had ended exited 0: a script's loop of sweeps went
     on to its next sweep, where train in the same case stops the script (130, by SIGINT).
-    The records and the report are whole either way."""
+    A late SIGTERM exited 0 too, where train exits 143. The records and the report are
+    whole either way."""
     from mlplab.cli import main
     from mlplab.sweeps import api
 
@@ -278,13 +280,13 @@ def test_mlplab_sweep_stops_by_sigint_for_a_ctrl_c_that_came_as_it_ended(
 
     def ctrl_c_as_it_ended(*args: Any, **kwargs: Any) -> Any:
         result = real(*args, **kwargs)
-        result.stopped_by = "SIGINT"  # as _late_stop notes one
+        result.stopped_by = name  # as _late_stop notes one
         return result
 
     monkeypatch.setattr(api, "sweep", ctrl_c_as_it_ended)
     argv = ["sweep", "--data", "xor", "--epoch", "3", "--lr", "0.1", "0.2", "--workers", "1",
             "--plots", "none", "--log_path", str(tmp_path), "-q"]  # fmt: skip
-    assert main(argv) == 130
+    assert main(argv) == code
     assert (tmp_path / "exp" / "report.html").is_file()
     assert sorted(read_result(d)["status"] for d in (tmp_path / "exp").glob("exp-*")) == [
         "finished",

@@ -1130,11 +1130,12 @@ def sweep_command(
         if quiet:
             print(result.summary(), flush=True)
         _say_failed(result.outcomes)
-    if result.exit_code == 0 and result.stopped_by == "SIGINT":
-        # A Ctrl-C that came once every run had ended (and the report was written): the
-        # work is whole, and the command still stops by SIGINT (mlplab.cli.run), as train
-        # does, so that a script's loop of sweeps stops with it rather than go on.
-        return EXIT_FOR_SIGNAL["SIGINT"]
+    if result.exit_code == 0 and result.stopped_by in EXIT_FOR_SIGNAL:
+        # A Ctrl-C (SIGTERM, SIGHUP) that came once every run had ended (and the report was
+        # written): the work is whole, and the command still exits as stopped by it (130 by
+        # SIGINT itself, mlplab.cli.run; 143, 129), as train does, so that a script's loop
+        # of sweeps, or a scheduler's job, stops with it rather than go on.
+        return EXIT_FOR_SIGNAL[result.stopped_by]
     return result.exit_code
 
 

@@ -428,6 +428,9 @@ def _config_path(args: argparse.Namespace) -> None:
             f"{given!r}: settings are flags and their values (--name value), and {name!r} is "
             f"no setting{setting_hint(name, known, '--{}')}; see `{parser.prog} --help`"
         )
+    if given == "-" and not Path(given).exists():  # `cat cfg.yaml | mlplab train -`
+        args.config = given  # said as --config - is: read from a file, not standard input
+        return
     if not yaml and not Path(given).exists():
         # `--lr 1 2`, `--workers 2 3`: argparse takes the second value for FILE.yaml.
         if args.command == "train":

@@ -210,6 +210,14 @@ def test_bad_input_one_line_exit_2_nothing_written(run_cli, tmp_path, args, need
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").rglob("result.json"))
 
 
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_a_config_given_as_a_positional_dash_is_asked_for_as_a_file(run_cli, tmp_path, command):
+    """`cat cfg.yaml | mlplab train -` was told "'-' is not a config file; a setting of
+    `mlplab train` takes one value", as if a second value of a flag were typed."""
+    proc = run_cli(command, "-", "--log_path", tmp_path)
+    assert_one_line_error(proc, "'-'", "not standard input: save it to one first")
+
+
 def test_a_misspelt_required_flag_is_named_not_the_missing_one(run_cli, tmp_path):
     """`mlplab predict RUN --dat new.csv` said "the following arguments are required:
     --data", silent on the --dat typed; the misspelt flag is the fault."""

@@ -957,3 +957,42 @@ def test_a_regression_ranks_by_val_rmse_and_older_records_get_theirs(tmp_path: P
     assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "b"),
                  "--rank_by", "val_rmse"]) == 0  # fmt: skip
     assert "ranked by val_rmse" in " ".join(capsys.readouterr().out.split())
+
+
+def test_an_estimators_val_equals_test_rows_are_not_quoted_as_a_test(tmp_path: Path) -> None:
+    """An estimator's record scores test on its validation_fraction rows (val = test): the
+    report told the user to quote its test_acc "of rows that chose nothing", said
+    "240/60/60 rows", and of validation_fraction=0 contradicted itself in two notes."""
+    import warnings
+
+    from mlplab import MLPClassifier
+    from mlplab.reports.api import CHOSEN_FROM
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = (X[:, 0] + 0.7 * rng.normal(size=300) > 0).astype(int)
+    log = tmp_path / "runs"
+    for fraction, exp in ((0.2, "sk"), (0.0, "sk0")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = MLPClassifier(
+                hid_dim=2, epoch=2, lr=0.01, random_state=0, validation_fraction=fraction,
+                log_path=str(log), exp_name=exp,
+            ).fit(X, y)  # fmt: skip
+        record = json.loads((est.run_dir_ / "result.json").read_text())
+        for h in range(3, 2 + CHOSEN_FROM):  # the other configs' records, as their fits write
+            (log / exp / f"{exp}-{h}").mkdir()
+            (log / exp / f"{exp}-{h}" / "result.json").write_text(
+                json.dumps({**record, "hid_dim": h, "run_id": f"{exp}-{h}"})
+            )
+    rep = report(log, exp_name="sk", verbose=False)
+    page = html.unescape(rep.html_path.read_text())
+    assert "of rows that chose nothing" not in page
+    assert "240/60 rows train/val (= test)" in page and "240/60/60" not in page
+    assert f"{CHOSEN_FROM} run(s) (e.g. " in page
+    assert "scored test on their validation rows (val = test" in page
+    rep = report(log, exp_name="sk0", verbose=False)
+    page = html.unescape(rep.html_path.read_text())
+    assert "of rows that chose nothing" not in page
+    assert "300 rows: train = val = test" in page
+    assert "scored val and test on the rows they trained on" in page

@@ -572,21 +572,34 @@ CHANCE_MARGIN = 0.01
 def shared_rows_note(runs: pd.DataFrame) -> str:
     """Name the runs whose val metrics are of rows they trained on (``shared_rows``: an
     estimator's fit without validation_fraction), the logic gates' 4 rows aside (the fixed
-    line says so of them): ranked with held-out runs, such a run had come first."""
+    line says so of them): ranked with held-out runs, such a run had come first. And the
+    runs whose test metrics are of their validation rows (``val = test``: an estimator's
+    fit with validation_fraction), whose test column read as an independent test set."""
     from mlplab.data.synthetic import GATES
 
     if "shared_rows" not in runs:
         return ""
-    shared = runs["shared_rows"].fillna("").astype(str).str.startswith("train = val")
-    shared &= ~runs["data"].isin(GATES) if "data" in runs else shared
-    if not shared.any():
-        return ""
-    first = runs.loc[shared.idxmax(), "run_id"]
-    return (
-        f"{int(shared.sum())} run(s) (e.g. {first}) scored val and test on the rows they "
-        "trained on (train = val = test: an estimator's fit with validation_fraction=0): "
-        "their val metrics, and so their ranks, are of rows seen"
-    )
+    shared_as = runs["shared_rows"].fillna("").astype(str)
+    gates = runs["data"].isin(GATES) if "data" in runs else pd.Series(False, runs.index)
+    seen = shared_as.str.startswith("train = val") & ~gates
+    val_test = (shared_as == "val = test") & ~gates
+    said = []
+    if seen.any():
+        first = runs.loc[seen.idxmax(), "run_id"]
+        said.append(
+            f"{int(seen.sum())} run(s) (e.g. {first}) scored val and test on the rows they "
+            "trained on (train = val = test: an estimator's fit with validation_fraction=0): "
+            "their val metrics, and so their ranks, are of rows seen"
+        )
+    if val_test.any():
+        first = runs.loc[val_test.idxmax(), "run_id"]
+        said.append(
+            f"{int(val_test.sum())} run(s) (e.g. {first}) scored test on their validation "
+            "rows (val = test: an estimator's fit, whose validation_fraction rows are its "
+            "only held-out rows): their test metrics are of the rows that ranked them (and, "
+            "with patience, chose their epoch), no independent test"
+        )
+    return "; ".join(said)
 
 
 def chance_note(runs: pd.DataFrame) -> str:
@@ -789,6 +802,8 @@ def chosen_note(sections: list[Section]) -> str:
         test = "test_" + m.split("_", 1)[1]
         if "data" in sec.runs and sec.runs["data"].isin(GATES).all():
             continue  # a gate's test rows are its validation rows: they chose rank 1 too
+        if _first_tests_on_chosen_rows(sec):
+            continue  # its test rows are its val (or training) rows: they chose it too
         if len(s) < CHOSEN_FROM or f"{test}_mean" not in s or pd.isna(s.iloc[0][f"{test}_mean"]):
             continue
         where = f"{sec.title}: " if len(sections) > 1 else ""
@@ -797,6 +812,18 @@ def chosen_note(sections: list[Section]) -> str:
             f"quote its {test} ({s.iloc[0][f'{test}_mean']:.4g}), of rows that chose nothing"
         )
     return "; ".join(said)
+
+
+def _first_tests_on_chosen_rows(sec: Section) -> bool:
+    """Whether rank 1's runs scored test on their validation or training rows
+    (``shared_rows`` ``val = test`` or ``train = val = test``: an estimator's fit), so
+    that its test metric was no less chosen than its val metric."""
+    runs = sec.runs
+    if "shared_rows" not in runs or sec.summary.empty:
+        return False
+    if "rank" in runs and "rank" in sec.summary:
+        runs = runs[runs["rank"] == sec.summary.iloc[0]["rank"]]
+    return bool(runs["shared_rows"].fillna("").astype(str).str.endswith("test").any())
 
 
 def mixed_data_note(sections: list[Section]) -> str:
@@ -1201,11 +1228,28 @@ def fixed_settings(sec: Section) -> str:
             # choosing by test, which "4/4/4 rows" left to be guessed.
             part += " (its 4 rows: train = val = test)"
         elif name == "data" and all(f"n_{s}" in runs for s in ("train", "val", "test")):
-            rows = runs[["n_train", "n_val", "n_test"]].drop_duplicates()
-            if len(rows) == 1:
-                part += f" ({'/'.join(str(int(v)) for v in rows.iloc[0])} rows train/val/test)"
+            part += _rows_text(runs)
         parts.append(part)
     return ", ".join(parts)
+
+
+def _rows_text(runs: pd.DataFrame) -> str:
+    """`` (800/100/100 rows train/val/test)`` where every run has those counts; rows that
+    are one split's and another's (``shared_rows``) counted once: ``240/60 rows train/val
+    (= test)``, as an estimator's fit holds out one set of rows for both."""
+    cols = ["n_train", "n_val", "n_test"] + ["shared_rows"] * ("shared_rows" in runs)
+    rows = runs[cols].astype(object).where(runs[cols].notna(), None).drop_duplicates()
+    if len(rows) != 1:
+        return ""
+    n_train, n_val, n_test = (int(v) for v in rows.iloc[0][:3])
+    shared = rows.iloc[0]["shared_rows"] if "shared_rows" in rows else None
+    if shared == "val = test":
+        return f" ({n_train}/{n_val} rows train/val (= test))"
+    if shared == "train = val = test":
+        return f" ({n_train} rows: train = val = test)"
+    if shared == "train = val":
+        return f" ({n_train}/{n_test} rows train (= val)/test)"
+    return f" ({n_train}/{n_val}/{n_test} rows train/val/test)"
 
 
 def plots_note(runs: pd.DataFrame) -> str:

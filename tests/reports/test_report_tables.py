@@ -888,9 +888,9 @@ def test_a_sweep_over_data_seed_says_its_ranks_cross_splits(tmp_path: Path, caps
     rep = report(tmp_path, exp_name="ds")
     out = capsys.readouterr().out
     assert "ds (classification) ranks configs of different splits against each other " in out
-    assert "(data_seed is swept)" in out
+    assert "(data_seed is swept, and the rows differ)" in out
     assert "every seed of a config trains on the same split" not in out
-    assert "each config's seeds train on its data_seed's split" in out
+    assert "each config's seeds train on its own split (data_seed)" in out
     import html
 
     page = html.unescape(rep.html_path.read_text())
@@ -904,6 +904,40 @@ def test_a_sweep_over_data_seed_says_its_ranks_cross_splits(tmp_path: Path, caps
     report(tmp_path, exp_name="one")
     out = capsys.readouterr().out
     assert "data_seed is swept" not in out and "every seed of a config trains on the same" in out
+
+
+def test_the_different_splits_note_follows_the_rows_used(tmp_path: Path, capsys) -> None:
+    """The note keyed on the name data_seed: a sweep over stratify (or noise) scored its
+    configs on other rows without a word, under a footnote that said every seed shares a
+    split; data_seed beside split_by, which changes no row, got the note."""
+    rng = np.random.default_rng(0)
+    n = 120
+    df = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+    df["y"] = np.where(np.arange(n) % 8 == 0, "b", "a")
+    df["part"] = np.where(np.arange(n) < 80, "train", np.where(np.arange(n) < 100, "val", "test"))
+    path = tmp_path / "imb.csv"
+    df.to_csv(path, index=False)
+    common = {
+        "data": str(path), "target": "y", "epoch": 2, "seed": [0, 1], "log_every": 0,
+        "plots": "none", "log_path": str(tmp_path / "runs"), "workers": 1, "report": False,
+        "verbose": False,
+    }  # fmt: skip
+    sweep(**common, ignore="part", stratify=[True, False], exp_name="st")
+    report(tmp_path / "runs", exp_name="st")
+    out = capsys.readouterr().out
+    assert "ranks configs of different splits against each other (stratify is swept" in out
+    assert "every seed of a config trains on the same split" not in out
+    sweep(**common, split_by="part", data_seed=[0, 1], exp_name="sb")
+    report(tmp_path / "runs", exp_name="sb")
+    out = capsys.readouterr().out
+    assert "different splits" not in out  # one digest: the same rows
+    assert "every seed of a config trains on the same split" in out
+    common |= {"data": "moons", "target": None, "n_samples": 80}
+    sweep(**common, noise=[0.1, 0.3], exp_name="nz")
+    report(tmp_path / "runs", exp_name="nz")
+    out = capsys.readouterr().out
+    assert "ranks configs of different rows against each other (noise is swept" in out
+    assert "every seed of a config trains on the same split" not in out
 
 
 def test_a_report_on_an_ascii_stdout_writes_plus_minus_not_question_marks(tmp_path: Path) -> None:

@@ -344,7 +344,7 @@ def report_notes(
         shared_rows_note(runs),
         val_rose_note(runs),
         across_note(sections, "data"),
-        across_note(sections, "data_seed"),
+        splits_note(sections),
         rank_by_note(sections, rank_by),
         accuracy_ranks_note(sections),
         unequal_targets_note(sections),
@@ -447,36 +447,80 @@ def accuracy_ranks_note(sections: list[Section]) -> str:
     )
 
 
-def across_note(sections: list[Section], setting: str) -> str:
-    """What to say of a section whose configs differ in ``data`` or ``data_seed``: its
-    ranks compare one dataset's accuracy with another's, or a split's with another's,
-    scored on other rows (one lr came 1st, 4th and 7th, by its split): not the settings."""
+def across_note(sections: list[Section], setting: str = "data") -> str:
+    """What to say of a section whose configs differ in ``data``: its ranks compare one
+    dataset's accuracy with another's, not the settings."""
     swept = [sec.title for sec in sections if setting in sec.variables]
     if not swept:
         return ""
-    of, why = {
-        "data": ("datasets", "compare ranks within one dataset"),
-        "data_seed": (
-            "splits",
-            "each split's val metrics are of other rows, so rank 1 may be a lucky split; "
-            "compare a setting's rows across data_seed values",
-        ),
-    }[setting]
     return (
-        f"{', '.join(swept)} ranks configs of different {of} against each other ({setting} "
-        f"is swept); {why} (summary.csv's {setting} column)"
+        f"{', '.join(swept)} ranks configs of different datasets against each other ({setting} "
+        f"is swept); compare ranks within one dataset (summary.csv's {setting} column)"
+    )
+
+
+# Settings that draw or make the rows a run trains and validates on: a config that
+# differs in one of them may hold other validation rows than its neighbour's.
+ROW_SETTINGS = ("data_seed", "stratify", "split", "split_by", "noise", "n_samples")
+# Those of them that only split the same rows another way.
+SPLIT_SETTINGS = ("data_seed", "stratify", "split", "split_by")
+
+
+def rows_swept(sec: Section) -> list[str]:
+    """The swept settings of ``sec`` that changed the rows its configs were scored on:
+    by the records' ``data_digest`` where every finished run has one (data_seed beside
+    split_by changes no row, stratify does), by the settings alone where not (the built-in
+    sets keep no digest). Empty where the configs share their rows."""
+    swept = [v for v in sec.variables if v in ROW_SETTINGS]
+    runs = sec.runs
+    if not swept or "data" in sec.variables:
+        return []  # the datasets' note says it, where data is swept
+    done = runs[runs["status"] == "finished"] if "status" in runs else runs
+    if "data_digest" not in done or done.empty or done["data_digest"].isna().any():
+        return swept
+    others = [v for v in sec.variables if v not in swept]
+    keys = group_keys(done, others) if others else pd.Series("", index=done.index)
+    return swept if bool((done["data_digest"].groupby(keys).nunique() > 1).any()) else []
+
+
+def splits_note(sections: list[Section]) -> str:
+    """What to say of a section whose configs were scored on different rows (data_seed,
+    stratify or noise swept, and the rows changed): its ranks compare a split's accuracy
+    with another's, scored on other rows (one lr came 1st, 4th and 7th, by its split)."""
+    said, names = [], []
+    for sec in sections:
+        if swept := rows_swept(sec):
+            said.append(sec.title)
+            names += [n for n in swept if n not in names]
+    if not said:
+        return ""
+    what = "splits" if all(n in SPLIT_SETTINGS for n in names) else "rows"
+    setting = ", ".join(names)
+    return (
+        f"{', '.join(said)} ranks configs of different {what} against each other ({setting} "
+        f"{'is' if len(names) == 1 else 'are'} swept, and the rows differ); each {what[:-1]}'s "
+        f"val metrics are of other rows, so rank 1 may be a lucky {what[:-1]}; compare a "
+        f"setting's rows across {setting} values (summary.csv's {setting} column)"
     )
 
 
 def seed_note(sec: Section) -> str:
-    """What a seed varies, and what the interval leaves out (:data:`SEED_NOTE`), unless
-    ``data_seed`` is swept, where a config's seeds are of one split of several."""
-    if "data_seed" not in sec.variables:
+    """What a seed varies, and what the interval leaves out (:data:`SEED_NOTE`): not that
+    a config's seeds share a split where an estimator's random_state drew its held-out
+    rows (``split_drawn_by``), or where its configs' rows differ (:func:`rows_swept`)."""
+    drawn = sec.runs.get("split_drawn_by", pd.Series(dtype=object))
+    if bool((drawn == "seed").any()):
+        return (
+            "a seed (an estimator's random_state) draws the initial weights, dropout, the "
+            "data order and the held-out rows, so the interval takes in the split's variance"
+        )
+    swept = rows_swept(sec)
+    if not swept:
         return SEED_NOTE
     return (
         "a seed draws the initial weights, dropout and the data order; each config's seeds "
-        "train on its data_seed's split, so the interval leaves out the split's variance, "
-        "which the rows of other data_seed values show"
+        f"train on its own split ({', '.join(swept)}), so the interval leaves out the split's "
+        f"variance, which the rows of other {', '.join(swept)} values show"
     )
 
 

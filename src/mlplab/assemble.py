@@ -317,7 +317,8 @@ def shared_rows(data: Dataset) -> str | None:
 
 
 def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[str, Any]:
-    """The facts that open a run's result.json: its settings, identity and model."""
+    """The facts that open a run's result.json: its settings, identity and model, and
+    what the data says of itself over the settings (``Dataset.record_facts``)."""
     return {
         **record_settings(cfg),
         "run_id": run_name(cfg),
@@ -346,6 +347,8 @@ def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[
         # the libraries, the device and (torch) the math threads, which change the last
         # digits of a large model's float32 sums.
         "environment": environment(cfg, engine, spec, len(data.y_train)),
+        # Over the settings: an estimator's split is drawn by its seed, not data_seed.
+        **data.record_facts,
     }
 
 

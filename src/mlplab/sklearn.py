@@ -910,6 +910,8 @@ class _MLPBase(BaseEstimator):
             ds.label_kind = self._label_kind()
             if weights is not None:
                 ds.weights = dict.fromkeys(("train", "val", "test"), _mean_one(weights))
+            # No split was drawn: data_seed drew nothing.
+            ds.record_facts = {"data_seed": None, **self._weight_facts()}
             return ds, None
         idx = np.arange(len(X))
         strata = y.reshape(len(y), -1)[:, 0] if task != "regression" else None
@@ -943,6 +945,7 @@ class _MLPBase(BaseEstimator):
                 raise
             # Too few rows of some class to stratify: a plain random split still works.
             tr, va = train_test_split(idx, test_size=fraction, random_state=seed)
+            strata = None
         # The run record's test split is the validation rows: the estimator has no test set.
         X_va, y_va = X[va], y[va]  # one array for both: n_rows counts the rows once
         ds = Dataset(label, task, X[tr], y[tr], X_va, y_va, X_va, y_va, feats, targets, class_names)
@@ -950,7 +953,20 @@ class _MLPBase(BaseEstimator):
         if weights is not None:
             w_val = _mean_one(weights[va])
             ds.weights = {"train": _mean_one(weights[tr]), "val": w_val, "test": w_val}
+        # What the record says of this split, which its settings do not: random_state drew
+        # it (not data_seed, which the config keeps at 0), stratified by class where it is.
+        ds.record_facts = {
+            "data_seed": None,
+            "stratify": strata is not None,
+            "split_drawn_by": "seed",
+            **self._weight_facts(),
+        }
         return ds, va
+
+    def _weight_facts(self) -> dict[str, Any]:
+        """The record's class weighting (a classifier's class_weight), which enters the
+        rows' weights, not the config: none here."""
+        return {}
 
     # --- predicting -------------------------------------------------------------------------
     def _outputs(self, X: Any) -> np.ndarray:
@@ -1562,6 +1578,17 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         else:
             by_class = compute_sample_weight(self.class_weight, y)
         return by_class if weights is None else weights * by_class
+
+    def _weight_facts(self) -> dict[str, Any]:
+        # class_weight is folded into the rows' weights, so the config says none: the
+        # record says what was given ('balanced', or 'per class' with class_weights, each
+        # class's weight), and config.yaml trains as it did.
+        if self.class_weight is None:
+            return {}
+        if isinstance(self.class_weight, dict):
+            weights = {str(plain_value(k)): float(v) for k, v in self.class_weight.items()}
+            return {"class_weight": "per class", "class_weights": weights}
+        return {"class_weight": str(self.class_weight)}
 
     def _label_kind(self) -> str | None:
         # So that the run record's model (load_run, mlplab predict) gives labels of the

@@ -1103,3 +1103,52 @@ def test_a_link_repointed_after_its_check_is_not_read(tmp_path: Path, monkeypatc
     assert "a link to another owner's file, not read" in skipped[0].reason
     monkeypatch.undo()
     assert collect._read(good.run_dir / "result.json", [])["status"] == "finished"
+
+
+def test_an_estimators_record_says_how_its_split_was_drawn_and_weighted(tmp_path: Path) -> None:
+    """An estimator's held-out rows are drawn by random_state and stratified, and its
+    class_weight weighs the rows: its record said data_seed 0, stratify false and
+    class_weight none whatever was fitted, and the report that every seed of a config
+    trains on the same split."""
+    import warnings
+
+    from mlplab.restore import record_config
+    from mlplab.sklearn import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    y = np.where(X[:, 0] + 0.5 * rng.normal(size=120) > 0.8, "b", "a")
+    log = tmp_path / "runs"
+    records = {}
+    for rs, cw in ((0, None), (1, None), (0, "balanced"), (1, "balanced"), (0, {"b": 5})):
+        est = MLPClassifier(
+            hid_dim=4, epoch=2, random_state=rs, validation_fraction=0.25, class_weight=cw,
+            log_path=str(log), exp_name="est",
+        )  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y)
+        records[rs, str(cw)] = json.loads((est.run_dir_ / "result.json").read_text())
+        # config.yaml trains as the fit did: the weights are in its rows, not its settings.
+        assert record_config(est.run_dir_, rows=False).class_weight == "none"
+    plain = records[0, "None"]
+    assert plain["data_seed"] is None and plain["stratify"] is True
+    assert plain["split_drawn_by"] == "seed" and plain["class_weight"] == "none"
+    assert records[1, "balanced"]["class_weight"] == "balanced"
+    dict_weights = records[0, str({"b": 5})]
+    assert dict_weights["class_weight"] == "per class"
+    assert dict_weights["class_weights"] == {"b": 5.0}
+    est = MLPClassifier(
+        hid_dim=4, epoch=2, validation_fraction=0, log_path=str(log), exp_name="all"
+    )
+    est.fit(X, y)
+    whole = json.loads((est.run_dir_ / "result.json").read_text())
+    assert whole["data_seed"] is None and "split_drawn_by" not in whole
+    rep = report(log, exp_name="est", verbose=False)
+    assert "class_weight" in rep.variables
+    assert set(rep.summary["class_weight"]) == {"none", "balanced", "per class (b 5)"}
+    page = html.unescape(rep.html_path.read_text())
+    assert "every seed of a config trains on the same split" not in page
+    assert (
+        "random_state) draws the initial weights, dropout, the data order and the held-out" in page
+    )

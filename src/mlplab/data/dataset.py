@@ -64,6 +64,10 @@ class Dataset:
     digest: str | None = field(default=None, repr=False)
     # What a user should know about the data before training on it, a line each.
     notes: list[str] = field(default_factory=list, repr=False)
+    # What a run's record says of how these rows were made where its settings cannot (an
+    # estimator's held-out rows, drawn by its seed and stratified; its class weights):
+    # result.json's keys, over those of the settings.
+    record_facts: dict[str, Any] = field(default_factory=dict, repr=False)
     # A regression target's (mean [T], std [T]) when it trains scaled (standardize_target):
     # the splits' y stay in the target's own units; the engine gets (y - mean) / std.
     target_scaler: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)

@@ -178,6 +178,11 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
                 # This text is what the tables, CSVs and report.html show: a column
                 # named étiquette must read as such, not as \u00e9tiquette.
                 record[name] = json.dumps(record[name], ensure_ascii=False)
+        weights = record.get("class_weights")
+        if record.get("class_weight") == "per class" and isinstance(weights, dict):
+            # An estimator's dict of class weights: the column tells two dicts apart.
+            shown = ", ".join(f"{k} {v:g}" for k, v in weights.items() if isinstance(v, float))
+            record["class_weight"] = f"per class ({shown})"
         blank_unused_settings(record)
         # Absolute: results.csv is read from anywhere (pandas in another folder, the page
         # written with --out elsewhere), where a path relative to the report's cwd led nowhere.
@@ -415,6 +420,8 @@ def record_damage(record: dict[str, Any]) -> str | None:
         default = info.default
         if isinstance(default, int | float) and not isinstance(default, bool):
             value = record.get(name, default)
+            if value is None and name == "data_seed":
+                continue  # an estimator's fit: its seed drew the split (split_drawn_by)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return f"setting {name!r} is {value!r}, not a number"
     if record.get("status") == "finished":

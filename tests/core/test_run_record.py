@@ -574,3 +574,31 @@ def test_a_loaded_best_model_gives_its_own_metrics_not_the_last_models(tmp_path)
     assert mlplab.load_run(r.run_dir).metrics == r.metrics
     rowless = mlplab.load_run(r.run_dir, which="best", data=False)
     assert rowless.metrics == {"val_loss": r.record["best_val_loss"]}
+
+
+def test_a_record_says_when_it_was_made_and_a_resume_keeps_its_start(tmp_path):
+    """result.json had no date or time: runs of two days could not be told apart."""
+    import re
+    import time
+
+    from mlplab.reports.api import report
+
+    common = dict(data="moons", n_samples=80, epoch=4, save_every=2, log_every=0,
+                  plots="none", engine="numpy", log_path=str(tmp_path), verbose=False)  # fmt: skip
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+    before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    polls = iter(range(1_000_000))
+    run = mlplab.train(**common, stop=lambda: next(polls) >= 3)  # stopped, then resumed
+    assert run.status == "interrupted"
+    first = json.loads((run.run_dir / "result.json").read_text())
+    assert stamp.fullmatch(first["started_at"]) and first["started_at"] >= before
+    time.sleep(1.1)
+    done = mlplab.train(resume=str(run.run_dir), verbose=False)
+    assert done.status == "finished"
+    assert done.record["started_at"] == first["started_at"]  # the run's start, not the resume's
+    assert stamp.fullmatch(done.record["finished_at"])
+    assert done.record["finished_at"] > done.record["started_at"]
+    assert mlplab.train(**common).kept  # its digest and config.yaml still say it is this run
+    rep = report(tmp_path, verbose=False)
+    runs = __import__("pandas").read_csv(rep.csv_path)
+    assert list(runs["started_at"]) == [first["started_at"]]

@@ -55,7 +55,7 @@ RAY = str(Path(sys.executable).with_name("ray"))
 MARK_ENV = "MLPLAB_RAY_TEST_MARK"
 SMALL_STORE = 100 * 1024 * 1024
 # Keys of result.json that differ between two trainings of the same config.
-UNSTABLE_KEYS = {"wall_time_s"}
+UNSTABLE_KEYS = {"wall_time_s", "started_at", "finished_at"}
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_T
 MLPLAB = [sys.executable, "-m", "mlplab"]
 
 # Keys of result.json that legitimately differ between two runs of the same experiment.
-VOLATILE = {"wall_time_s", "log_path", "message", "error"}
+VOLATILE = {"wall_time_s", "started_at", "finished_at", "log_path", "message", "error"}
 
 
 def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

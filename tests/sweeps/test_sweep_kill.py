@@ -31,7 +31,7 @@ ARGS = [
     "--plots", "none", "--no_report",
 ]  # fmt: skip
 # Keys of result.json that differ between two runs of the same config.
-VOLATILE = {"wall_time_s", "log_path", "message", "error"}
+VOLATILE = {"wall_time_s", "started_at", "finished_at", "log_path", "message", "error"}
 
 
 def sweep(log: Path, workers: int) -> subprocess.Popen[str]:

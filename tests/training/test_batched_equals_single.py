@@ -35,7 +35,7 @@ def _assert_same(batched: dict, single: dict, exact: bool = False) -> None:
     """``exact``: with minibatches each model's products are its own, as alone: every
     number is equal (the README's "bit for bit"), not just close."""
     if exact:
-        volatile = {"wall_time_s", "log_path", "message"}
+        volatile = {"wall_time_s", "started_at", "finished_at", "log_path", "message"}
         for k in sorted((set(batched) | set(single)) - volatile):
             assert batched.get(k) == single.get(k), k
     assert set(batched) == set(single)

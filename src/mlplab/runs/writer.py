@@ -53,6 +53,12 @@ class ModelRecord:
     curves: dict[str, Any] | None = None  # what curves.npz holds now (write_curves' answer)
 
 
+def utc_now() -> str:
+    """The time now, as a record keeps it (``started_at``, ``finished_at``): ISO 8601 in
+    UTC, to the second (``2025-03-01T14:05:09Z``), which sorts as it reads."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def curve_fields(task: str) -> dict[str, str]:
     """result.json's curve names (``train_accs``...) -> the :class:`History` fields."""
     fields = ("train_losses", "val_losses", "val_epochs", "lrs", "train_metrics", "val_metrics")
@@ -175,6 +181,9 @@ class RunWriter:
     # --- the phases of a record -------------------------------------------------------------
     def _open(self, k: int, models: Models) -> None:
         m = self.models[k]
+        # When the run was made: a resumed run keeps the start its record says.
+        before = None if m.fresh else (m.record.read_result() or {}).get("started_at")
+        m.header = {**m.header, "started_at": before if isinstance(before, str) else utc_now()}
         m.record.start(m.config, fresh=m.fresh)
         self._running(k, models, self._curves(models, k))
 
@@ -197,6 +206,7 @@ class RunWriter:
             result["message"] = message
         result.update(event.finals[j])
         result["wall_time_s"] = self.elapsed(k, now)
+        result["finished_at"] = utc_now()
         self._text_and_curves(k, curves)
         if status != "diverged":
             self._save(k, models, "last", state)
@@ -228,6 +238,7 @@ class RunWriter:
             "status": status,
             "error": error,
             "wall_time_s": self.elapsed(k),
+            "finished_at": utc_now(),
         }
         try:
             m.record.write_result(result)

@@ -28,6 +28,7 @@ from mlplab.data.dataset import (
     is_in_memory,
     label_kind_of,
     load_dataset,
+    missing_class_notes,
     standardize_target,
 )
 from mlplab.data.registry import BUILTIN
@@ -347,6 +348,10 @@ def header_of(cfg: Config, spec: ModelSpec, data: Dataset, engine: str) -> dict[
         # the libraries, the device and (torch) the math threads, which change the last
         # digits of a large model's float32 sums.
         "environment": environment(cfg, engine, spec, len(data.y_train)),
+        # What the data's notes said when it was read (rows of val or test that repeat
+        # training rows, a feature that counts the rows): printed once, and kept here for
+        # a reviewer of the record, the report and a kept run's notes.
+        "notes": [*data.notes, *missing_class_notes(data, cfg.split_by, cfg.stratify)],
         # Over the settings: an estimator's split is drawn by its seed, not data_seed.
         **data.record_facts,
     }

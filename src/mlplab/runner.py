@@ -897,6 +897,8 @@ def _train(
             # early, a model that learnt nothing): a script that reads the notes of a kept
             # run read none.
             result.notes += optimizer_notes(cfg)
+            # The data's notes, as its record kept them when it trained.
+            result.notes += [n for n in kept.get("notes") or [] if isinstance(n, str)]
             result.notes += end_notes(
                 cfg, data, {**kept, **result.curves}, (result.spec, result.weights)
             )

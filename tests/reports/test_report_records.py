@@ -1152,3 +1152,28 @@ def test_an_estimators_record_says_how_its_split_was_drawn_and_weighted(tmp_path
     assert (
         "random_state) draws the initial weights, dropout, the data order and the held-out" in page
     )
+
+
+def test_the_datas_notes_are_kept_in_the_record_and_said_by_the_report(tmp_path: Path) -> None:
+    """Val and test rows that repeat training rows were said once, at train time: not in
+    result.json, a kept Result's notes, `mlplab report` or report.html."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x1": rng.normal(size=100), "x2": rng.normal(size=100)})
+    df["y"] = (df["x1"] > 0).astype(int)
+    df = pd.concat([df, df], ignore_index=True).sample(frac=1, random_state=0)
+    path = tmp_path / "dup.csv"
+    df.to_csv(path, index=False)
+    common = {"data": str(path), "target": "y", "log_path": str(tmp_path / "runs"), **TINY}
+    run = mlplab.train(**common, exp_name="dp")
+    repeats = [n for n in run.record["notes"] if "repeat a training row" in n]
+    assert len(repeats) == 1
+    on_disk = json.loads((run.run_dir / "result.json").read_text())
+    assert on_disk["notes"] == run.record["notes"]
+    kept = mlplab.train(**common, exp_name="dp")
+    assert kept.kept and any("repeat a training row" in n for n in kept.notes)
+    mlplab.train(**common, exp_name="dp", seed=1)
+    rep = report(tmp_path / "runs", exp_name="dp", verbose=False)
+    page = html.unescape(rep.html_path.read_text())
+    said = [line for line in page.split("<li>") if "repeat a training row" in line]
+    assert len(said) == 1, said  # once for the kind, naming both runs
+    assert f"(2 run(s): {run.record['run_id']}, " in said[0] or "(2 run(s): " in said[0]

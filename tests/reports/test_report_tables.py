@@ -1030,3 +1030,10 @@ def test_an_estimators_val_equals_test_rows_are_not_quoted_as_a_test(tmp_path: P
     assert "of rows that chose nothing" not in page
     assert "300 rows: train = val = test" in page
     assert "scored val and test on the rows they trained on" in page
+
+
+def test_every_property_of_a_report_says_what_it_is() -> None:
+    """help(mlplab.Report) listed runs, summary, best_run, ... with no word of each."""
+    for name in ("runs", "summary", "best_run", "variables", "kind", "metric"):
+        assert getattr(Report, name).__doc__, name
+    assert "load_run" in (Report.best_run.__doc__ or "")

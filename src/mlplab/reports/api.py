@@ -160,26 +160,39 @@ class Report:
 
     @property
     def runs(self) -> pd.DataFrame:
+        """One row per run of the first section, ranked (its config's ``rank``, then its
+        own metric): every setting and result of its result.json, the curves as lists,
+        ``run_dir`` (absolute). results.csv holds every section's scalar columns."""
         return self._first().runs
 
     @property
     def summary(self) -> pd.DataFrame:
+        """One row per config of the first section, best first: ``rank``, the swept
+        settings, ``n`` (finished seeds), ``runs`` and ``statuses``, and each metric's
+        mean, std and 95% interval over seeds (as summary.csv)."""
         return self._first().summary
 
     @property
     def variables(self) -> list[str]:
+        """The settings that vary among the first section's runs (seed aside), axis
+        order first: the columns that tell its configs apart."""
         return self._first().variables
 
     @property
     def kind(self) -> str:
+        """The first section's task kind: ``classification`` or ``regression``."""
         return self._first().kind
 
     @property
     def metric(self) -> str:
+        """The validation metric that ranks the first section's configs (mean over
+        seeds): ``val_acc`` or ``val_mse`` unless ``rank_by`` chose another."""
         return self._first().metric
 
     @property
     def best_run(self) -> pd.Series | None:
+        """The first section's best finished run (a row of :attr:`runs`;
+        ``mlplab.load_run`` takes it), or None when none finished."""
         return self._first().best_run
 
     def __repr__(self) -> str:
@@ -342,6 +355,7 @@ def report_notes(
         loss_rose_note(runs),
         chance_note(runs),
         shared_rows_note(runs),
+        *data_notes(runs),
         val_rose_note(runs),
         across_note(sections, "data"),
         splits_note(sections),
@@ -644,6 +658,36 @@ def shared_rows_note(runs: pd.DataFrame) -> str:
             "with patience, chose their epoch), no independent test"
         )
     return "; ".join(said)
+
+
+# A data note as the report repeats it: its first words, up to this many characters.
+DATA_NOTE_CHARS = 160
+
+
+def data_notes(runs: pd.DataFrame) -> list[str]:
+    """The data's notes that the runs' records kept (``notes``: rows of val or test that
+    repeat training rows, a feature that counts the rows), once per kind of note, with
+    the runs they concern: printed once at train time, a reviewer of the folder saw none."""
+    import re
+
+    if "notes" not in runs:
+        return []
+    kinds: dict[str, tuple[str, list[str]]] = {}
+    for run_id, notes in zip(runs["run_id"], runs["notes"], strict=True):
+        for note in notes if isinstance(notes, list) else []:
+            if not isinstance(note, str) or not note:
+                continue
+            # A kind: the note with its numbers and quoted names left out (18 of 30 rows,
+            # 5 of 40, in two runs, are one kind).
+            kind = re.sub(r"'[^']*'|\d[\d.,]*", "#", note.split(":")[0])
+            first, ids = kinds.setdefault(kind, (note, []))
+            if run_id not in ids:
+                ids.append(str(run_id))
+    said = []
+    for first, ids in kinds.values():
+        text = first if len(first) <= DATA_NOTE_CHARS else first[: DATA_NOTE_CHARS - 3] + "..."
+        said.append(f"data: {text} ({len(ids)} run(s): {listed(ids)})")
+    return said
 
 
 def chance_note(runs: pd.DataFrame) -> str:

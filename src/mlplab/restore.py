@@ -446,6 +446,12 @@ class LoadedRun(TrainedModel):
     # The loaded model's own numbers where result.json's are another model's (its best
     # model's, evaluated on the dataset's splits); None where they are the record's.
     own_metrics: dict[str, float] | None = None
+    # What the loaded model evaluates on: the engine (numpy or torch), device and dtype
+    # that `auto` and load_run's own engine/dtype arguments resolved to. ``config`` keeps
+    # the run's settings as it was trained with them (its config.yaml).
+    engine: str = "numpy"
+    device: str = "cpu"
+    dtype: str = "float32"
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -574,13 +580,16 @@ def load_run(
             dataset = _described_data(cfg, spec, ckpt.meta, path)
         chosen = engine or str(ckpt.meta.get("engine", cfg.engine))
         device = loading_device(chosen, cfg.device)
-        cfg = make_config(
+        # What the model evaluates on; the run's own config (engine/device/dtype as the
+        # user gave them, `auto` included) stays LoadedRun.config, so that its run id is
+        # the record's and train(run.config) gives back this run, not a new one.
+        used = make_config(
             {**cfg.to_dict(), "engine": chosen, "device": device, "dtype": dtype or cfg.dtype}
         )
-        chosen = resolve_engine(chosen, spec, len(dataset.X_train), cfg.batch_size, cfg.device)
-        models = [model_init(cfg, spec, weights=ckpt.model)]
-        backend = make_backend(chosen, spec, models, device=cfg.device, dtype=cfg.dtype)
-        backend.set_data(cast_splits(dataset, cfg.dtype))
+        chosen = resolve_engine(chosen, spec, len(dataset.X_train), used.batch_size, device)
+        models = [model_init(used, spec, weights=ckpt.model)]
+        backend = make_backend(chosen, spec, models, device=device, dtype=used.dtype)
+        backend.set_data(cast_splits(dataset, used.dtype))
     except MlplabError:
         raise
     except Exception as err:  # a well-formed file that is not this run's checkpoint
@@ -600,7 +609,10 @@ def load_run(
             own = {"val_loss": known} if isinstance(known, float) else {}
     # Absolute, so that its methods (plot) hold after the caller's os.chdir.
     where = run_dir.absolute()
-    return LoadedRun(cfg, dataset, spec, backend, record, where, ckpt.meta, changed, own)
+    return LoadedRun(
+        cfg, dataset, spec, backend, record, where, ckpt.meta, changed, own,
+        engine=chosen, device=device, dtype=used.dtype,
+    )  # fmt: skip
 
 
 def loading_device(engine: str, trained_on: str) -> str:

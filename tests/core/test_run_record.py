@@ -602,3 +602,24 @@ def test_a_record_says_when_it_was_made_and_a_resume_keeps_its_start(tmp_path):
     rep = report(tmp_path, verbose=False)
     runs = __import__("pandas").read_csv(rep.csv_path)
     assert list(runs["started_at"]) == [first["started_at"]]
+
+
+def test_a_loaded_runs_config_is_its_own_and_trains_back_to_it(tmp_path):
+    """load_run(d).config had the engine, device and dtype that `auto` resolved to: its run
+    id was another's, and train(load_run(d).config) trained the same experiment again into
+    a new folder, which the report then ranked as a config of its own."""
+    kw = dict(data="xor", n_layer=1, hid_dim=4, act="tanh", optim="sgd", lr=1.0, epoch=20,
+              log_every=0, plots="none", verbose=False, log_path=str(tmp_path))  # fmt: skip
+    r = mlplab.train(**kw)
+    for loaded in (mlplab.load_run(r.run_dir), mlplab.load_run(r.run_dir, dtype="float64")):
+        own = mlplab.load_config(str(r.run_dir / "config.yaml")).to_dict()
+        assert {**loaded.config.to_dict(), "log_path": "runs"} == own
+        assert loaded.config.engine == "auto" and loaded.config.device == "auto"
+        assert loaded.config.run_id() == loaded.record["run_id"] == r.run_dir.name
+        # What the loaded model evaluates on is said beside it.
+        assert loaded.engine == r.record["engine_used"] and loaded.device == "cpu"
+    assert mlplab.load_run(r.run_dir, dtype="float64").dtype == "float64"
+    assert mlplab.load_run(r.run_dir).dtype == r.config.dtype
+    again = mlplab.train(mlplab.load_run(r.run_dir).config, verbose=False)
+    assert again.kept and again.run_dir == r.run_dir
+    assert [p.name for p in (tmp_path / "exp").glob("*/result.json")] == ["result.json"]

@@ -1155,11 +1155,45 @@ def check_known_settings(settings: dict[str, Any], where: str) -> None:
         )
 
 
+def same_widths(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (a config's or a record's settings) with a ``hid_dims`` of one width
+    (``16``, ``16-16``) written as the ``n_layer`` and ``hid_dim`` that build the same
+    network (``hid_dims`` unset), as ``swish`` is ``silu`` and ``use_xavier`` is ``init:
+    xavier``: one network, one run id and one config in a report, however it is spelled."""
+    widths = values.get("hid_dims")
+    if not isinstance(widths, str) or len(set(widths.split("-"))) != 1:
+        return values
+    count = len(widths.split("-"))
+    return {**values, "hid_dims": None, "hid_dim": int(widths.split("-")[0]), "n_layer": count}
+
+
+def widths_as_hid_dims(records: list[dict[str, Any]]) -> None:
+    """In place, for a report: where an experiment's records give their hidden widths both
+    ways (some ``hid_dims``, some ``n_layer`` and ``hid_dim``), the latter's as the
+    ``hid_dims`` they equal (``16-16``; ``hid_dim`` then blank, as beside any
+    ``hid_dims``), so one network is one config, its seeds pooled. An experiment that
+    gives them one way only is left as its runs wrote it."""
+    spelled = {r.get("exp_name") for r in records if r.get("hid_dims") is not None}
+    for r in records:
+        width, count = r.get("hid_dim"), r.get("n_layer")
+        if (
+            r.get("exp_name") in spelled
+            and r.get("hid_dims") is None
+            and r.get("model", "mlp") == "mlp"
+            and isinstance(width, int)
+            and isinstance(count, int)
+            and count > 0
+        ):
+            r["hid_dims"], r["hid_dim"] = "-".join([str(width)] * count), None
+
+
 def identity_values(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` (a config's or a record's settings) as a run's identity reads them: beside
+    """``values`` (a config's or a record's settings) as a run's identity reads them: a
+    ``hid_dims`` of one width as :func:`same_widths` writes it; beside any other
     ``hid_dims``, ``hid_dim`` shapes nothing, so it enters as its default and
-    ``--hid_dims 4-4 --hid_dim 7`` is the run ``--hid_dims 4-4`` names. (Its default, not
+    ``--hid_dims 4-8 --hid_dim 7`` is the run ``--hid_dims 4-8`` names. (Its default, not
     left out: runs recorded with hid_dims and the default hid_dim keep their ids.)"""
+    values = same_widths(values)
     if values.get("hid_dims") is not None and "hid_dim" in values:
         return {**values, "hid_dim": Config.model_fields["hid_dim"].default}
     return values

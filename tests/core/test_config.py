@@ -719,10 +719,13 @@ def test_hid_dim_beside_hid_dims_is_no_part_of_the_run(tmp_path, capsys):
     from mlplab.cli import main
     from mlplab.config import identity_diff
 
+    plain = Config(hid_dims="4-8")
+    assert plain.run_hash() == "1078d0"  # as recorded before: hid_dim's default enters
+    assert Config(hid_dims="4-8", hid_dim=7).run_digest() == plain.run_digest()
+    assert Config(hid_dims="4-8", hid_dim=7, n_layer=5).run_digest() == plain.run_digest()
+    assert identity_diff(plain.to_dict(), Config(hid_dims="4-8", hid_dim=7).to_dict()) == []
     plain = Config(hid_dims="4-4")
-    assert plain.run_hash() == "bf4a41"  # as recorded before: hid_dim's default enters
     assert Config(hid_dims="4-4", hid_dim=7).run_digest() == plain.run_digest()
-    assert Config(hid_dims="4-4", hid_dim=7, n_layer=5).run_digest() == plain.run_digest()
     # Without hid_dims, hid_dim is the model's width, and names another run.
     assert Config(hid_dim=7).run_hash() != Config().run_hash()
     assert identity_diff(plain.to_dict(), Config(hid_dims="4-4", hid_dim=7).to_dict()) == []
@@ -1625,3 +1628,25 @@ def test_an_emoji_in_a_setting_is_written_as_typed_in_yaml():
     text = cfg.to_yaml()
     assert "model_name: Modell 🧠" in text and "Läufe 実験 🚀" in text and "\\U0001" not in text
     assert make_config(yaml.safe_load(text)).run_id() == cfg.run_id()
+
+
+def test_one_width_in_hid_dims_is_the_run_of_n_layer_and_hid_dim(tmp_path):
+    """`hid_dims: "16"` and `n_layer: 1, hid_dim: 16` build one network, yet had two run ids:
+    a student who changed spelling between days trained the same model twice, and the
+    report ranked its seeds as two configs (as `swish` is `silu`, they are one now)."""
+    assert Config(hid_dims="16").run_id() == Config(n_layer=1, hid_dim=16).run_id()
+    assert Config(hid_dims="16-16").run_id() == Config(n_layer=2, hid_dim=16).run_id()
+    assert Config(hid_dims=[16, 16], hid_dim=3).run_id() == Config(n_layer=2, hid_dim=16).run_id()
+    assert Config(hid_dims="16-8").run_id() != Config(n_layer=2, hid_dim=16).run_id()
+    assert Config(hid_dims="16").run_id() != Config(n_layer=1, hid_dim=8).run_id()
+    base = dict(data="xor", act="tanh", optim="sgd", lr=1.0, epoch=5, log_every=0,
+                plots="none", verbose=False, log_path=str(tmp_path))  # fmt: skip
+    first = mlplab.train(**base, n_layer=2, hid_dim=4)
+    again = mlplab.train(**base, hid_dims="4-4")
+    assert again.kept and again.run_dir == first.run_dir
+    mlplab.train(**base, hid_dims="4-4", seed=1)
+    mlplab.train(**base, hid_dims="4-8")
+    rep = mlplab.report(str(tmp_path), verbose=False)
+    assert len(rep.summary) == 2  # 4-4 (two seeds, both spellings) and 4-8
+    (both,) = [row for _, row in rep.summary.iterrows() if row["n"] == 2]
+    assert both["hid_dims"] == "4-4"

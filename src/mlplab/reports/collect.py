@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlplab.config import HASH_EXCLUDED, Config, open_regular, unused_by
+from mlplab.config import HASH_EXCLUDED, Config, open_regular, unused_by, widths_as_hid_dims
 from mlplab.errors import ConfigError, not_utf8, shorten
 from mlplab.reports.aggregate import key_text
 from mlplab.runs.record import SPLIT_METRICS
@@ -193,6 +193,7 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
         raise ConfigError(
             f"report: no runs (result.json files) under {str(root)!r}{_unusable(root, skipped)}"
         )
+    widths_as_hid_dims(rows)  # hid_dims 16-16 and n_layer 2, hid_dim 16: one config
     return pd.DataFrame(rows), skipped
 
 

@@ -1386,6 +1386,8 @@ SWEEP_OPTIONS = frozenset(
 
 # Arguments of the Python calls that are no settings, each with what to use in the other
 # call: one passed to the wrong call was called an unknown setting, with `--help` advice.
+# What a run's result.json holds and no settings do: given as settings, it is a record.
+RUN_RECORD_KEYS = frozenset({"run_id", "run_digest", "status"})
 CALL_ARGUMENTS = {
     "prune": ("mlplab.sweep()", "mlplab.train() stops a run with early_stop="),
     "early_stop": ("mlplab.train()", "mlplab.sweep() stops its runs with prune="),
@@ -1410,10 +1412,32 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
     The value at fault is quoted shortened (``reprlib``): it may be a 10 MB string or a
     list of a billion elements.
     """
-    first = err.errors()[0]
+    errors = err.errors()
+    # Unknown names first: a misspelt key was said only once the bad value beside it was
+    # mended, a second run for what one line could say.
+    extra = [e for e in errors if e["type"] == "extra_forbidden"]
+    first = extra[0] if extra else errors[0]
     loc = ".".join(str(p) for p in first["loc"] if not isinstance(p, int)) or "config"
     where = f"{source}: " if source else ""
     etype = first["type"]
+    if etype == "extra_forbidden" and {str(e["loc"][0]) for e in extra} >= RUN_RECORD_KEYS:
+        # A run's result.json given as settings: its 40 result keys, each with a
+        # suggestion that led nowhere, in a 1,300-character line.
+        folder = str(Path(source).parent) if source.endswith("result.json") else ""
+        return (
+            f"{where}this is a run's record (result.json: run_id, run_digest, status), not "
+            "settings: the run's settings are in config.yaml beside it, and "
+            f"mlplab.load_run({repr(folder) if folder else 'run_dir'}) rebuilds its model"
+        )
+    if (
+        etype == "extra_forbidden"
+        and not source
+        and loc in KEYWORD_CALLS
+        and loc not in CALL_ARGUMENTS  # said with what the other call does instead
+        and len(extra) == 1
+    ):
+        # Config(shard=1) was asked if it meant 'shard', the very word typed.
+        return f"{loc!r} is {KEYWORD_CALLS[loc]}, not a setting"
     if etype == "extra_forbidden":
         if loc in SWEEP_OPTIONS:  # a sweep's own option, written into its YAML file
             return (
@@ -1429,6 +1453,8 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         def hint_of(name: str) -> str:
             if source:
                 return setting_hint(name, setting_names())
+            if name in KEYWORD_CALLS:
+                return f" ({KEYWORD_CALLS[name]}, not a setting)"
             if (instead := CALL_INSTEAD.get(name.lower())) is not None:
                 return f" ({instead})"
             known = [*setting_names(), *CALL_KEYWORDS]
@@ -1444,9 +1470,8 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         # names, took a run for each (in_dim, then num_layers).
         others = [
             name
-            for e in err.errors()[1:]
-            if e["type"] == "extra_forbidden"
-            and (name := ".".join(str(p) for p in e["loc"] if not isinstance(p, int)))
+            for e in extra[1:]
+            if (name := ".".join(str(p) for p in e["loc"] if not isinstance(p, int)))
             not in (*SWEEP_OPTIONS, *CALL_ARGUMENTS)
         ]
         if others:

@@ -1650,3 +1650,50 @@ def test_one_width_in_hid_dims_is_the_run_of_n_layer_and_hid_dim(tmp_path):
     assert len(rep.summary) == 2  # 4-4 (two seeds, both spellings) and 4-8
     (both,) = [row for _, row in rep.summary.iterrows() if row["n"] == 2]
     assert both["hid_dims"] == "4-4"
+
+
+def test_a_run_record_given_as_settings_is_said_to_be_one(tmp_path):
+    """A run's result.json given as settings (Config(**rec), train(rec), load_config of
+    the file) was a 1,300-character line of 40 unknown settings, each with a suggestion
+    that led nowhere ('status': did you mean 'task'?)."""
+    r = mlplab.train(data="xor", epoch=2, log_every=0, plots="none", verbose=False,
+                     log_path=str(tmp_path))  # fmt: skip
+    rec = json.loads((r.run_dir / "result.json").read_text())
+    said = "this is a run's record (result.json: run_id, run_digest, status), not settings"
+    for call in (lambda: Config(**rec), lambda: mlplab.train(rec, verbose=False)):
+        with pytest.raises(ConfigError) as err:
+            call()
+        assert str(err.value) == (
+            f"{said}: the run's settings are in config.yaml beside it, and "
+            "mlplab.load_run(run_dir) rebuilds its model"
+        )
+    with pytest.raises(ConfigError) as err:
+        mlplab.load_config(r.run_dir / "result.json")
+    assert str(err.value) == (
+        f"{r.run_dir / 'result.json'}: {said}: the run's settings are in config.yaml beside "
+        f"it, and mlplab.load_run({str(r.run_dir)!r}) rebuilds its model"
+    )
+
+
+def test_a_keyword_of_train_or_sweep_is_not_suggested_as_itself():
+    """Config(shard=1) asked: did you mean 'shard', an argument of mlplab.sweep()?"""
+    for name, call in (
+        ("shard", "mlplab.sweep()"),
+        ("verbose", "mlplab.train() and mlplab.sweep()"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            Config(**{name: 1})
+        assert str(err.value) == f"{name!r} is an argument of {call}, not a setting"
+    with pytest.raises(
+        ConfigError, match=r"'shard' \(an argument of mlplab.sweep\(\), not a setting\)"
+    ):
+        Config(shard=1, lrr=2)
+
+
+def test_a_files_unknown_key_is_said_before_a_bad_value_beside_it(tmp_path):
+    """A misspelt key beside a bad value was said only once the value was mended."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: moons\nhiddim: 16\noptim: adamm\nepoch: 2\n")
+    with pytest.raises(ConfigError) as err:
+        mlplab.load_config(bad)
+    assert "unknown setting 'hiddim' (did you mean 'hid_dim'?)" in str(err.value)

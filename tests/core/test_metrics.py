@@ -67,14 +67,18 @@ def test_a_tied_binary_logit_is_p_one_half_and_the_likelier_class_is_the_predict
 
 
 def _sklearn_class_scores(true, pred, average):
-    """scikit-learn's balanced accuracy and F1, its warnings (a class absent) silenced."""
+    """scikit-learn's balanced accuracy and F1, its warnings (a class absent) silenced.
+    A macro F1 is over the classes present in the truth, as balanced accuracy's mean is:
+    a class the split lacks but the model predicts does not count as a 0."""
     import warnings
 
     from sklearn.metrics import balanced_accuracy_score, f1_score
 
+    labels = np.unique(true) if average == "macro" else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return balanced_accuracy_score(true, pred), f1_score(true, pred, average=average)
+        f1 = f1_score(true, pred, labels=labels, average=average)
+        return balanced_accuracy_score(true, pred), f1
 
 
 @pytest.mark.parametrize("n_classes", [2, 3, 5])
@@ -99,6 +103,19 @@ def test_balanced_accuracy_and_f1_match_sklearn_on_random_labels(n_classes, seed
         bacc, f1 = _sklearn_class_scores(t, p, average)
         assert got["bacc"] == pytest.approx(bacc, abs=1e-12)
         assert got["f1"] == pytest.approx(f1, abs=1e-12)
+
+
+def test_macro_f1_leaves_out_a_class_the_split_lacks_though_predicted():
+    """A validation split without the rare class 2, where the model once predicts it: the
+    macro F1 is over classes 0 and 1 (as the split's note says its scores leave class 2
+    out), not a mean with a 0 for class 2 that ranks runs by how often they say it."""
+    from mlplab.training.metrics import class_metrics
+
+    true, pred = np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 2, 1, 1, 1])
+    got = class_metrics(true, pred, 3, "macro")
+    # class 0: 2 hits of 3 rows, 2 predicted -> 0.8; class 1: 3 of 3, 3 -> 1.0
+    assert got["f1"] == pytest.approx(0.9)
+    assert got["bacc"] == pytest.approx((2 / 3 + 1) / 2)
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,11 @@ def class_metrics(
       (``balanced_accuracy_score``); a class that is only predicted is left out, as there;
     - ``f1``: with ``average="binary"`` (a binary task), the F1 of class 1, the positive
       one (``f1_score``'s default); with ``"macro"``, the mean F1 over the classes present
-      in ``true`` or ``pred`` (``f1_score(average='macro')``).
+      in ``true`` (``f1_score(labels=np.unique(true), average='macro')``), as ``bacc``'s
+      mean is: a class the split lacks counts in neither, even where the model predicts
+      it (those rows still lower the F1 of their true class). scikit-learn's plain
+      ``average='macro'`` would count such a class as a 0, so that a run which predicts
+      a class the validation rows lack would rank lower by ``val_f1`` for that alone.
 
     Where scikit-learn warns and scores 0 (no row of class 1 in ``true`` nor ``pred``: a
     binary F1 of 0 / 0), this is 0 without a warning: a split with no positive row has
@@ -79,7 +83,7 @@ def class_metrics(
     # F1 = 2 tp / (2 tp + fp + fn), and support + predicted = 2 tp + fn + fp.
     both = support + predicted
     f1 = 2 * hits / np.where(both > 0, both, 1)
-    seen = [1] if average == "binary" else both > 0
+    seen = [1] if average == "binary" else present
     return {  # NaN only for a split of no rows
         "bacc": float((hits[present] / support[present]).mean()) if present.any() else math.nan,
         "f1": float(f1[seen].mean()) if len(true) else math.nan,

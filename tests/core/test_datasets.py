@@ -895,6 +895,32 @@ def test_missing_value_marks_and_categories_get_their_own_advice(tmp_path):
     assert ds.task == "binary" and ds.class_names == ["+", "-"]
 
 
+@pytest.mark.parametrize("mark", ["NA", "N/A", "n/a", "null", "NULL", "None", "NAN", "Nan"])
+def test_a_target_label_written_as_a_missing_value_is_refused_as_a_features_is(tmp_path, mark):
+    """R's write.csv writes a missing label as NA: it trained as a class of its own, while
+    the same cell in a feature column is a missing value. Refused as '?' is, and, said to
+    be a class with --task classification, kept as one (a region NA, symptoms None)."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=60).round(3)})
+    df["label"] = np.where(df.x > 0, "yes", "no").astype(object)
+    df.loc[[4, 30, 41], "label"] = mark
+    df.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "t.csv"))
+    assert str(err.value).endswith(
+        f"target column 'label' has a missing value ({mark!r} in data row 5); fix or drop "
+        f"such rows, or, if {mark!r} is a class, say so with --task classification"
+    )
+    ds = load_dataset(str(tmp_path / "t.csv"), task="classification")
+    assert mark in ds.class_names
+    # A feature column reads the same cells as missing, with the same list.
+    df = df.astype(object)
+    df["label"], df.loc[4, "x"] = np.where(df.x.astype(float) > 0, "yes", "no"), mark
+    df.to_csv(tmp_path / "f.csv", index=False)
+    with pytest.raises(DataError, match=r"feature column 'x' has (a missing value|NaN)"):
+        load_dataset(str(tmp_path / "f.csv"))
+
+
 def test_a_row_counter_and_a_stray_label_are_noted(tmp_path):
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"x": rng.normal(size=60)})
@@ -1725,16 +1751,19 @@ def test_a_long_column_of_numbers_then_text_is_named_without_pandas_warning(tmp_
 
 
 def test_class_names_that_pandas_reads_as_missing_are_classes(tmp_path):
-    """NA (North America) or None (no symptoms) among class names is a class: pandas read
-    them as missing values, and the file was refused for a missing target. An empty cell
-    is still a missing target."""
+    """NA (North America) or None (no symptoms) among class names is a class where --task
+    classification says so (guessed, it is refused as a missing label, as '?' is): pandas
+    read them as missing values, and the file was refused for a missing target. An empty
+    cell is still a missing target."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))
     region = np.where(X[:, 0] > 0, "NA", "EU")
     pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "region": region}).to_csv(
         tmp_path / "t.csv", index=False
     )
-    ds = load_dataset(str(tmp_path / "t.csv"))
+    with pytest.raises(DataError, match="if 'NA' is a class, say so with --task classification"):
+        load_dataset(str(tmp_path / "t.csv"))
+    ds = load_dataset(str(tmp_path / "t.csv"), task="classification")
     assert ds.class_names == ["EU", "NA"]
     y = np.concatenate([ds.y_train, ds.y_val, ds.y_test]).ravel()
     assert y.sum() == (region == "NA").sum()  # every NA row is the class NA
@@ -1742,13 +1771,14 @@ def test_class_names_that_pandas_reads_as_missing_are_classes(tmp_path):
     lines[5] = lines[5].rsplit(",", 1)[0] + ","  # one cell left empty
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match="target column 'region' has missing values in data row 5"):
-        load_dataset(str(tmp_path / "t.csv"))
+        load_dataset(str(tmp_path / "t.csv"), task="classification")
     # A software's mark for a missing value stays one; a column of the words alone trains.
     (tmp_path / "t.csv").write_text("a,y\n1,cat\n2,dog\n3,nan\n4,cat\n5,dog\n6,#N/A\n")
     with pytest.raises(DataError, match=r"missing values in data row 3 \(2 in all\)"):
         load_dataset(str(tmp_path / "t.csv"), split=[4, 1, 1])
     (tmp_path / "t.csv").write_text("a,y\n1,NA\n2,None\n3,NA\n4,None\n5,NA\n6,None\n")
-    assert load_dataset(str(tmp_path / "t.csv"), split=[4, 1, 1]).class_names == ["NA", "None"]
+    words = load_dataset(str(tmp_path / "t.csv"), split=[4, 1, 1], task="classification")
+    assert words.class_names == ["NA", "None"]
 
 
 def test_class_codes_with_leading_zeros_keep_them(tmp_path):

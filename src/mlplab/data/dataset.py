@@ -24,8 +24,27 @@ from mlplab.errors import ConfigError, DataError, nearest, other_case, public, s
 
 # A target with at most this many distinct integer values is read as classes (task: auto).
 MAX_AUTO_CLASSES = 20
-# How tables mark a missing value, besides the empty cell and the NA spellings pandas reads.
+# How tables mark a missing value, besides the empty cell and the NA spellings pandas reads
+# (data.files.MISSING_CELLS) and nan in any case: the one list, with those, that a feature
+# and a target column both read as missing (missing_marked).
 MISSING_MARKS = frozenset({"?", "-", "--"})
+# The words among MISSING_CELLS that may be a class's name (a region NA, symptoms None): a
+# target column keeps them as classes where --task classification says its labels are.
+MISSING_WORDS = frozenset({"N/A", "NA", "NULL", "None", "n/a", "null"})
+
+
+def missing_marked(values) -> np.ndarray:  # values: pandas.Series
+    """Which of ``values`` a table writes for a missing value, as a feature column reads
+    them: a cell pandas reads as missing (an empty one, NA, N/A, null, None, NaN, #N/A,
+    ...: data.files.MISSING_CELLS), '?', '-' or '--', or nan in any case (NAN, -nan),
+    spaces around them aside."""
+    from mlplab.data.files import MISSING_CELLS
+
+    text = values.astype(str).str.strip()
+    nan = text.str.lower().str.lstrip("+-") == "nan"
+    return (text.isin(MISSING_MARKS.union(MISSING_CELLS)) | nan).to_numpy(dtype=bool)
+
+
 # A number written in digits (a sign, a point, an exponent), which read as text only where
 # it is too long for a float.
 _DIGITS = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?")
@@ -885,9 +904,10 @@ def _from_file(
     if task == "auto" and not one_hot:
         _check_thousands(col, path, targets[0])
         _check_stray_text(col, path, targets[0])
-        # With --task classification the user has said that '-' or '?' is a class (as in
-        # tables labelled + and -); guessed, such a label is far more often a missing value.
-        marked = np.flatnonzero(col.astype(str).str.strip().isin(MISSING_MARKS).to_numpy())
+        # With --task classification the user has said that '-', '?' or NA is a class (as
+        # in tables labelled + and -, or regions); guessed, such a label is far more often
+        # a missing value (R's write.csv writes NA), as it is in a feature column.
+        marked = np.flatnonzero(missing_marked(col))
         if len(marked):
             mark = str(col.iloc[marked[0]])
             raise DataError(
@@ -1534,13 +1554,12 @@ def not_numeric(
     at = f" in {data_row(path, row - 1, _array_of(name))}" if row is not None else ""
     text = str(example).strip()
     # pandas reads nan and NaN as missing, but not NAN or Nan: the same mark. (Not 'none'
-    # or 'na', which may be a category's name: symptoms none, region NA.)
-    if text in MISSING_MARKS or text.lower().lstrip("+-") == "nan":
-        marks = col.astype(str).str.strip()
+    # or 'na', which may be a category's name: symptoms none, region na.)
+    if missing_marked(pd.Series([text]))[0]:
         # Marked missing in every row, as an empty column is: nothing to impute from.
         cure = (
             f"it is missing in every row: leave it out with {shell_flag('--ignore', name)}"
-            if (marks.isin(MISSING_MARKS) | col.isna()).all()
+            if (missing_marked(col) | col.isna().to_numpy()).all()
             else "clean or impute it first"
         )
         return (
@@ -1697,23 +1716,20 @@ _NO_NUMBERS = {
 }
 
 
-# Cells that software writes for a missing value (a spreadsheet's #N/A, NumPy's nan): a
-# missing label even among class names, where the words NA, None or null may be classes.
-SOFTWARE_MISSING = frozenset(
-    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"}
-    | {"<NA>", "NaN", "nan"}
-)
-
-
 def _labels_as_written(path: str, ycols):  # -> pandas.DataFrame
     """Target columns of class names whose "missing" cells are words: pandas reads NA, N/A,
-    None or null as missing, where among class names they are classes (North America; no
-    symptoms). Such a column of a text file (or one with no value pandas kept) is read
-    again as written, where an empty cell, or a software's mark such as #N/A or nan, is
-    still missing (and refused as such)."""
+    None or null as missing, where among class names they may be classes (North America;
+    no symptoms), as --task classification says (without it, they are refused as missing
+    values, as a '?' is). Such a column of a text file (or one with no value pandas kept)
+    is read again as written, where an empty cell, or a software's mark such as #N/A or
+    nan, is still missing (and refused as such)."""
     import pandas as pd
 
-    from mlplab.data.files import TEXT_SUFFIXES, read_table
+    from mlplab.data.files import MISSING_CELLS, TEXT_SUFFIXES, read_table
+
+    # Cells that software writes for a missing value (a spreadsheet's #N/A, NumPy's nan): a
+    # missing label even among class names, where the words may be classes.
+    software_missing = frozenset(MISSING_CELLS) - MISSING_WORDS
 
     if not str(path).lower().endswith(TEXT_SUFFIXES):
         return ycols
@@ -1733,7 +1749,7 @@ def _labels_as_written(path: str, ycols):  # -> pandas.DataFrame
         return ycols
     out = ycols.copy()
     for t in names:
-        out[t] = raw[t].mask(raw[t].str.strip().isin(SOFTWARE_MISSING)).to_numpy()
+        out[t] = raw[t].mask(raw[t].str.strip().isin(software_missing)).to_numpy()
     return out
 
 

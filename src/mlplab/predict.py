@@ -346,11 +346,14 @@ def _one_hot_hint(missing: list[str], names: list[str], df) -> str:
         and not pd.api.types.is_bool_dtype(df[c])
     ]
     if raw:
-        stem = sorted(raw)[0]
+        # Every one of them: naming the first alone, the file was refused again for the next.
+        raw = sorted(raw)
+        one = len(raw) == 1
         hints.append(
-            f"the file's text column {stem!r} is what "
-            f"{names_of([m for m in missing if _stem(m) == stem])} encode: one-hot encode it "
-            f"as for training (pandas.get_dummies(df, columns=[{stem!r}]))"
+            f"the file's text column{'' if one else 's'} {names_of(raw)} "
+            f"{'is' if one else 'are'} what {names_of([m for m in missing if _stem(m) in raw])} "
+            f"encode: one-hot encode {'it' if one else 'them'} as for training "
+            f"(pandas.get_dummies(df, columns={raw!r}))"
         )
     # A sibling of the run's present, as 0s and 1s: its category has no row here.
     present = {

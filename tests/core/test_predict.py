@@ -1611,6 +1611,33 @@ def test_missing_one_hot_columns_are_told_how_to_be_made(run_cli, tmp_path):
     assert "column of 0s" not in line
 
 
+def test_every_text_column_the_run_one_hot_encoded_is_named_in_the_hint(run_cli, tmp_path):
+    """A file of the text columns color and region named only color in its get_dummies
+    hint: followed, the file was refused again for region (training names both)."""
+    rng = np.random.default_rng(0)
+    color, region = rng.choice(["red", "blue"], 60), rng.choice(["north", "south"], 60)
+    df = pd.concat(
+        [pd.DataFrame({"x1": rng.normal(size=60)}), pd.get_dummies(color, prefix="color"),
+         pd.get_dummies(region, prefix="region")], axis=1,
+    )  # fmt: skip
+    df["y"] = (df.x1 > 0) * 1
+    df.to_csv(tmp_path / "t.csv", index=False)
+    run = train(data=str(tmp_path / "t.csv"), epoch=2, plots="none", verbose=False,
+                log_path=str(tmp_path / "runs"))  # fmt: skip
+    raw = pd.DataFrame({"x1": df.x1, "color": color, "region": region})
+    raw.to_csv(tmp_path / "raw.csv", index=False)
+    proc = run_cli("predict", run.run_dir, "--data", tmp_path / "raw.csv")
+    assert_one_line_error(
+        proc,
+        "; the file's text columns 'color', 'region' are what 'color_blue', 'color_red', "
+        "'region_north', 'region_south' encode: one-hot encode them as for training "
+        "(pandas.get_dummies(df, columns=['color', 'region']))",
+    )
+    # Done as told, the rows predict.
+    pd.get_dummies(raw, columns=["color", "region"]).to_csv(tmp_path / "new.csv", index=False)
+    assert run_cli("predict", run.run_dir, "--data", tmp_path / "new.csv").returncode == 0
+
+
 def test_an_npz_file_piped_to_data_dash_is_told_to_be_given_by_its_path(iris_run, tmp_path):
     """`cat new.npz | mlplab predict RUN --data -` said "standard input is zip-compressed;
     unpack it first", which no NPZ file is meant to be."""

@@ -394,9 +394,12 @@ def print_summary(
     # Balanced accuracy and F1 (in every record) only where accuracy alone may flatter.
     hide = () if data.task == "regression" or imbalanced(data) else ("bacc", "f1")
     # A binary F1 is of class 1, the second label sorted: named, as it is the common
-    # class where the rare one sorts first ('fraud' before 'legit').
+    # class where the rare one sorts first ('fraud' before 'legit'). Of several classes it
+    # is the macro mean, said so (macro or weighted is a scikit-learn user's question).
     names = data.class_names or []
     f1_name = {"f1": f"f1 ({names[1]})"} if data.task == "binary" and len(names) == 2 else {}
+    if data.task == "multiclass":
+        f1_name = {"f1": "f1 (macro)"}
     rows: list[tuple[str, dict[str, float | str]]] = []
     for split in ("train", "val", "test"):
         metrics = {

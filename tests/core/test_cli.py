@@ -632,6 +632,13 @@ def test_the_closing_table_shows_balanced_accuracy_and_f1_where_classes_are_imba
         round(r[k], 4) for k in ("test_acc", "test_bacc", "test_f1")
     ]
     assert r["test_acc"] > 0.9 and r["test_bacc"] == 0.5 and r["test_f1"] == 0.0
+    # Of several classes, the F1 is the macro mean, which its column says (a scikit-learn
+    # user's first question: macro or weighted?); the record keeps its key test_f1.
+    rare["y"] = np.where(np.arange(600) % 20 == 0, "yes", np.where(rare.a > 0, "no", "maybe"))
+    rare.to_csv(tmp_path / "rare3.csv", index=False)
+    assert main([*base, "--data", str(tmp_path / "rare3.csv"), "--epoch", "5"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"┃ split +┃ +loss ┃ +acc ┃ +bacc ┃ +f1 \(macro\) ┃\n", out), out
     for more in (
         ["--data", "iris", "--epoch", "5"],
         ["--config", str(EXAMPLES / "and_perceptron.yaml")],

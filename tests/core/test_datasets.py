@@ -2288,8 +2288,8 @@ def test_a_regression_targets_far_values_are_noted_with_what_to_do(tmp_path):
     df.to_csv(tmp_path / "p.csv", index=False)
     (note,) = [n for n in load_dataset(str(tmp_path / "p.csv")).notes if "target" in n]
     assert re.fullmatch(
-        r"target column 'price' has [\d.e+]+ in data row \d+, \d+ times its values' usual "
-        r"spread \([\d.e+]+\) from their median \(\d+\) \(and \d more that far\): the loss "
+        r"target column 'price' has [\d.e+]+ in data row \d+, \d+ times its training values' "
+        r"usual spread \([\d.e+]+\) from their median \(\d+\) \(and \d more that far\): the loss "
         r"\(mean squared error\) weighs such rows as many ordinary ones; if a value is a "
         r"mistake, drop its row; a long tail of positive values fits better as its log "
         r"\(a column of log\(price\) as the target; predictions are then logs\)",
@@ -2303,6 +2303,40 @@ def test_a_regression_targets_far_values_are_noted_with_what_to_do(tmp_path):
     df.to_csv(tmp_path / "m.csv", index=False)
     (note,) = [n for n in load_dataset(str(tmp_path / "m.csv")).notes if "target" in n]
     assert note.endswith("drop its row")
+
+
+def test_a_target_outlier_note_is_of_training_rows_and_names_no_held_out_row(tmp_path):
+    """Val and test targets far from training's (a --split_by file) were flagged, all 30
+    of them test rows, with advice to drop them: curating the test split by its labels.
+    Judged on the training rows, the held-out ones say nothing, and a far training value
+    is named by its own data row."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    part = np.repeat(["train", "val", "test"], [250, 25, 25])
+    t = 3 * x + np.select([part == "val", part == "test"], [50.0, 500.0], 0.0)
+    df = pd.DataFrame({"x": x, "part": part, "t": t})
+    df.to_csv(tmp_path / "reg.csv", index=False)
+    ds = load_dataset(str(tmp_path / "reg.csv"), split_by="part")
+    assert not any(n.startswith("target column") for n in ds.notes), ds.notes
+    df.loc[99, "t"] = 1e4  # a training row's
+    df.to_csv(tmp_path / "reg2.csv", index=False)
+    (note,) = [
+        n for n in load_dataset(str(tmp_path / "reg2.csv"), split_by="part").notes
+        if n.startswith("target column")
+    ]  # fmt: skip
+    assert note.startswith("target column 't' has 10000 in data row 100, ")
+    assert "(and" not in note  # the test rows are not counted among the far ones
+    # A random split: the note's row is the file's, though the training rows are shuffled.
+    df.loc[:, "t"] = 3 * x
+    df.loc[7, "t"] = 1e4
+    df.drop(columns="part").to_csv(tmp_path / "reg4.csv", index=False)
+    for seed in range(3):
+        ds = load_dataset(str(tmp_path / "reg4.csv"), data_seed=seed)
+        in_training = 1e4 in ds.y_train
+        notes = [n for n in ds.notes if n.startswith("target column")]
+        assert len(notes) == in_training
+        if notes:
+            assert notes[0].startswith("target column 't' has 10000 in data row 8, ")
 
 
 def test_the_check_of_grouped_dots_warns_of_nothing_on_huge_values():

@@ -79,6 +79,8 @@ class Dataset:
     scaler: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     # Each split's row weights [N] (mean 1) for the loss: the estimators' sample_weight.
     weights: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    # Where each split's rows (train, val, test) are among the data's rows, as split.
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     # A data file's rows as read and split (before standardizing): see rows_digest.
     digest: str | None = field(default=None, repr=False)
     # What a user should know about the data before training on it, a line each.
@@ -893,7 +895,7 @@ def _from_file(
                 "two classes take --task classification"
             )
         ds.notes += _many_whole_numbers_note(ycols, task)
-        ds.notes += _target_outlier_notes(y, targets, path)
+        ds.notes += _target_outlier_notes(ds, path)
         return ds
     if len(targets) > 1 and not one_hot:
         raise DataError(
@@ -1248,11 +1250,17 @@ def _times(times: float) -> str:
 TARGET_OUTLIER_SPREADS = 10.0
 
 
-def _target_outlier_notes(y: np.ndarray, targets: list[str], path: str = "") -> list[str]:
+def _target_outlier_notes(ds: Dataset, path: str = "") -> list[str]:
     """A regression target with values far out (a typo, or a long tail): the loss squares
-    them, and fits the other rows worse to reach them."""
+    them, and fits the other rows worse to reach them. Judged on the training rows alone,
+    which the loss is of: a held-out row's label is for scoring, not for choosing which
+    rows to keep (a note on test rows, with advice to drop them, curated the test split)."""
+    y, targets = np.asarray(ds.y_train, dtype=np.float64), ds.target_names
+    y = y.reshape(len(y), -1)
+    rows = ds.rows[0] if ds.rows is not None else np.arange(len(y))
     notes = []
-    for j, row, median, spread, times, count in _far_values(y, TARGET_OUTLIER_SPREADS):
+    for j, at, median, spread, times, count in _far_values(y, TARGET_OUTLIER_SPREADS):
+        row = int(rows[at])
         more = f" (and {count - 1} more that far)" if count > 1 else ""
         tail = (
             "; a long tail of positive values fits better as its log (a column of "
@@ -1261,9 +1269,9 @@ def _target_outlier_notes(y: np.ndarray, targets: list[str], path: str = "") -> 
             else ""
         )
         notes.append(
-            f"target column {targets[j]!r} has {y[row, j]:.6g} in {data_row(path, row, 'y')}, "
-            f"{_times(times)} its values' usual spread ({spread:.3g}) from their median "
-            f"({median:.6g}){more}: the loss (mean squared error) weighs such rows as many "
+            f"target column {targets[j]!r} has {y[at, j]:.6g} in {data_row(path, row, 'y')}, "
+            f"{_times(times)} its training values' usual spread ({spread:.3g}) from their "
+            f"median ({median:.6g}){more}: the loss (mean squared error) weighs such rows as many "
             f"ordinary ones; if a value is a mistake, drop its row{tail}"
         )
     return notes
@@ -1911,8 +1919,9 @@ def _split(
     if isinstance(split, np.ndarray):
         a, b, c = (np.flatnonzero(split == i) for i in range(3))
         return Dataset(
-            name, task, X[a], y[a], X[b], y[b], X[c], y[c], list(feats), list(targets), class_names
-        )
+            name, task, X[a], y[a], X[b], y[b], X[c], y[c], list(feats), list(targets),
+            class_names, rows=(a, b, c),
+        )  # fmt: skip
     n_train, n_val, n_test = _split_sizes(n, split, name)
     order = np.arange(n) if in_order else rng.permutation(n)
     if strata is not None:
@@ -1923,8 +1932,9 @@ def _split(
         order[n_train + n_val : n_train + n_val + n_test],
     )
     return Dataset(
-        name, task, X[a], y[a], X[b], y[b], X[c], y[c], list(feats), list(targets), class_names
-    )
+        name, task, X[a], y[a], X[b], y[b], X[c], y[c], list(feats), list(targets),
+        class_names, rows=(a, b, c),
+    )  # fmt: skip
 
 
 def _place_in_class(classes: np.ndarray) -> np.ndarray:

@@ -2339,6 +2339,47 @@ def test_a_target_outlier_note_is_of_training_rows_and_names_no_held_out_row(tmp
             assert notes[0].startswith("target column 't' has 10000 in data row 8, ")
 
 
+def test_a_feature_that_gives_the_target_away_is_noted(tmp_path):
+    """A copy of the label (or a near one) trained to test accuracy 1.0 without a word,
+    while subtler leaks (a row counter, repeated rows) had notes. A feature the labels were
+    drawn from by a threshold is no copy, and says nothing."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x1": rng.normal(size=300), "x2": rng.normal(size=300)})
+    df["y"] = (df.x1 + 0.5 * rng.normal(size=300) > 0).astype(int)
+    df.to_csv(tmp_path / "plain.csv", index=False)
+    assert load_dataset(str(tmp_path / "plain.csv")).notes == []
+    df.insert(2, "y_copy", df.y)
+    df.insert(3, "score", 2 * df.y + rng.normal(0, 1e-3, 300))
+    df.to_csv(tmp_path / "tleak.csv", index=False)
+    assert load_dataset(str(tmp_path / "tleak.csv"), target="y").notes == [
+        "feature column 'y_copy' alone sets the classes apart in the training rows (one "
+        "value a class): if it is made from the target (a copy, a code or score of it, a "
+        "value known only after the outcome), it leaks the answer, which new rows will not "
+        "have, and the scores flatter the model; leave it out with --ignore y_copy",
+        "feature column 'score' alone sets the classes apart in the training rows: if it is "
+        "made from the target (a copy, a code or score of it, a value known only after the "
+        "outcome), it leaks the answer, which new rows will not have, and the scores flatter "
+        "the model; leave it out with --ignore score",
+    ]
+    # Labels drawn by a threshold of x1: x1 sets them apart, but with no gap between.
+    df["y"] = np.where(df.x1 > 0, "b", np.where(df.x1 > -1, "a", "c"))
+    df.drop(columns=["y_copy", "score"]).to_csv(tmp_path / "cut.csv", index=False)
+    assert load_dataset(str(tmp_path / "cut.csv"), target="y").notes == []
+    # A regression's copy of its target, and no note for a target fit from a feature.
+    reg = pd.DataFrame({"x": rng.normal(size=100)})
+    reg["t"] = 3 * reg.x + 1
+    reg.to_csv(tmp_path / "line.csv", index=False)
+    assert load_dataset(str(tmp_path / "line.csv")).notes == []
+    reg.insert(1, "t_again", reg.t)
+    reg.to_csv(tmp_path / "rcopy.csv", index=False)
+    assert load_dataset(str(tmp_path / "rcopy.csv")).notes == [
+        "feature column 't_again' equals the target 't' in every training row: if it is "
+        "made from the target (a copy, a code or score of it, a value known only after the "
+        "outcome), it leaks the answer, which new rows will not have, and the scores flatter "
+        "the model; leave it out with --ignore t_again"
+    ]
+
+
 def test_the_check_of_grouped_dots_warns_of_nothing_on_huge_values():
     """A ';' column of 1e306 beside 2 and 1.5 printed NumPy's overflow warnings: the check
     multiplied each value by 1000."""

@@ -895,6 +895,7 @@ def _from_file(
                 "two classes take --task classification"
             )
         ds.notes += _many_whole_numbers_note(ycols, task)
+        ds.notes += target_copy_notes(ds)
         ds.notes += _target_outlier_notes(ds, path)
         return ds
     if len(targets) > 1 and not one_hot:
@@ -967,6 +968,7 @@ def _from_file(
     ds.notes += _constant_notes(df, feats)
     ds.notes += _outlier_notes(X, feats, path)
     ds.notes += _case_notes(names) or _rare_class_notes(names, np.bincount(y))
+    ds.notes += target_copy_notes(ds)
     if one_hot:
         ds.notes.append(_one_hot_note(targets, names, path))
     elif task == "auto" and numeric and len(classes) > 2:
@@ -1192,6 +1194,64 @@ def _row_count_notes(df, feats: list[str]) -> list[str]:
                     f"{shell_flag('--ignore', c)}{TIME_ORDER}"
                 )
     return notes
+
+
+# Training rows, and rows of each class, a check of a feature against the target needs: in
+# fewer, a column may set the classes apart by chance.
+TARGET_COPY_MIN_ROWS = 20
+TARGET_COPY_MIN_CLASS_ROWS = 5
+
+
+def target_copy_notes(ds: Dataset) -> list[str]:
+    """A feature that gives the target away in the training rows, the most common leak (a
+    copy of the label, its code, a score computed from it): a classification's feature
+    that alone sets the classes apart, each class's values bunched in a range of its own,
+    with a gap to the next wider than any class's range (a copy holds one value a class;
+    not a feature the labels were drawn from by a threshold, which has no such gap); a
+    regression's feature equal to a target in every training row. One note a column."""
+    X, y = np.asarray(ds.X_train, dtype=np.float64), np.asarray(ds.y_train)
+    if len(X) < TARGET_COPY_MIN_ROWS or not X.shape[1]:
+        return []
+    feats, notes = ds.feature_names, []
+    if ds.task == "regression":
+        y = y.reshape(len(y), -1).astype(np.float64)
+        for j, name in enumerate(feats):
+            same = [
+                t
+                for t, target in enumerate(ds.target_names)
+                if np.allclose(X[:, j], y[:, t], rtol=1e-9, atol=0.0)
+            ]
+            if same:
+                notes.append(
+                    f"feature column {name!r} equals the target {ds.target_names[same[0]]!r} in "
+                    f"every training row: {_COPY_CURE}{shell_flag('--ignore', name)}"
+                )
+        return notes
+    classes = y.reshape(len(y), -1)[:, 0].astype(np.int64)
+    order = np.argsort(classes, kind="stable")
+    present, starts, counts = np.unique(classes[order], return_index=True, return_counts=True)
+    if len(present) < 2 or counts.min() < TARGET_COPY_MIN_CLASS_ROWS:
+        return []
+    low = np.minimum.reduceat(X[order], starts, axis=0)  # [class, feature]
+    high = np.maximum.reduceat(X[order], starts, axis=0)
+    for j, name in enumerate(feats):
+        by_low = np.argsort(low[:, j], kind="stable")
+        lo, hi = low[by_low, j], high[by_low, j]
+        gaps = lo[1:] - hi[:-1]  # between each class's range and the next one up
+        if (gaps > 0).all() and gaps.min() > (hi - lo).max():
+            held = " (one value a class)" if (hi == lo).all() else ""
+            notes.append(
+                f"feature column {name!r} alone sets the classes apart in the training "
+                f"rows{held}: {_COPY_CURE}{shell_flag('--ignore', name)}"
+            )
+    return notes
+
+
+_COPY_CURE = (
+    "if it is made from the target (a copy, a code or score of it, a value known only "
+    "after the outcome), it leaks the answer, which new rows will not have, and the "
+    "scores flatter the model; leave it out with "
+)
 
 
 def _constant_notes(df, feats: list[str]) -> list[str]:

@@ -2380,6 +2380,24 @@ def test_a_feature_that_gives_the_target_away_is_noted(tmp_path):
     ]
 
 
+def test_counts_that_leave_rows_unused_say_how_many(tmp_path):
+    """--split 100 20 20 of 400 rows trained on a random 140 of them, and only the first
+    line's "140 rows" hinted at it; ratios that leave rows unused are refused."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(400, 2)), columns=["x1", "x2"])
+    df["y"] = (df.x1 + rng.normal(size=400) > 0) * 1
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert load_dataset(str(tmp_path / "t.csv"), split=[100, 20, 20]).notes == [
+        f"setting 'split': 100 20 20 takes 140 of the 400 rows of {str(tmp_path / 't.csv')!r} "
+        "(100/20/20 train/val/test, drawn at random by data_seed); the other 260 are left "
+        "out, unused: to use every row, give counts that add up to 400, or ratios"
+    ]
+    for every in ([360, 20, 20], [380, 20], [0.8, 0.1, 0.1]):
+        assert load_dataset(str(tmp_path / "t.csv"), split=every).notes == []
+    (note,) = load_dataset("iris", split=[100, 20, 20]).notes
+    assert "takes 140 of the 150 rows of 'iris'" in note and "the other 10 are" in note
+
+
 def test_the_check_of_grouped_dots_warns_of_nothing_on_huge_values():
     """A ';' column of 1e306 beside 2 and 1.5 printed NumPy's overflow warnings: the check
     multiplied each value by 1000."""

@@ -863,7 +863,7 @@ def _from_file(
                 "learn: is it the column to predict (--target)?"
             )
         ds = _split(name, "regression", X, y, feats, targets, None, _or_default(split), False, rng)
-        ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
+        ds.notes += _target_notes(target, targets, feats) + _row_count_notes(df, feats)
         ds.notes += repeated_rows_notes(ds)
         ds.notes += numbered_names_note([str(c) for c in df.columns])
         ds.notes += _constant_notes(df, feats)
@@ -962,7 +962,7 @@ def _from_file(
         stratify,
     )
     ds.label_kind = "number" if numeric else "bool" if pd.api.types.is_bool_dtype(col) else "text"
-    ds.notes = _target_notes(target, targets, feats) + _row_count_notes(df, feats)
+    ds.notes += _target_notes(target, targets, feats) + _row_count_notes(df, feats)
     ds.notes += repeated_rows_notes(ds)
     ds.notes += numbered_names_note([str(c) for c in df.columns])
     ds.notes += _constant_notes(df, feats)
@@ -1983,6 +1983,18 @@ def _split(
             class_names, rows=(a, b, c),
         )  # fmt: skip
     n_train, n_val, n_test = _split_sizes(n, split, name)
+    notes = []
+    if n_train + n_val + n_test < n:  # counts of fewer rows than there are (ratios add up)
+        # Ratios that leave rows unused are refused; counts are taken as asked, but the
+        # first line's row count alone did not say that the rest were left out.
+        left = n - n_train - n_val - n_test
+        drawn = "in the data's order" if in_order else "drawn at random by data_seed"
+        notes.append(
+            f"setting 'split': {' '.join(f'{x:g}' for x in split)} takes {n - left} of the "
+            f"{n} rows of {name!r} ({n_train}/{n_val}/{n_test} train/val/test, {drawn}); "
+            f"the other {left} {'is' if left == 1 else 'are'} left out, unused: to use every "
+            f"row, give counts that add up to {n}, or ratios"
+        )
     order = np.arange(n) if in_order else rng.permutation(n)
     if strata is not None:
         order = order[np.argsort(_place_in_class(strata[order]), kind="stable")]
@@ -1993,7 +2005,7 @@ def _split(
     )
     return Dataset(
         name, task, X[a], y[a], X[b], y[b], X[c], y[c], list(feats), list(targets),
-        class_names, rows=(a, b, c),
+        class_names, rows=(a, b, c), notes=notes,
     )  # fmt: skip
 
 

@@ -271,6 +271,51 @@ def test_saturated_output_is_explained_not_failed() -> None:
     assert (lecture["d_l2"].value == 0).all() and lecture["d_l2"].max_diff is not None
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("form", ["mean", "lecture"])
+def test_a_nearly_saturated_output_is_checked_and_passes(dtype: str, form: str) -> None:
+    """Y_pred = sigmoid(-40) = 4e-18: Y_pred * (1 - Y_pred) is below the 1e-12 at which torch's
+    bce backward clamps it, but not 0. The trace's d_Y_pred is the exact formula's (the
+    lecture's slide would give the same), so it is checked, and passes, not FAILED."""
+    weights = {
+        "hidden.0.linear.weight": np.zeros((2, 2)),
+        "hidden.0.linear.bias": np.zeros(2),
+        "out.weight": np.ones((1, 2)),
+        "out.bias": np.array([-41.0]),  # l2 = -40 on every row
+    }
+    cfg = dict(data="xor", n_layer=1, hid_dim=2, act="sigmoid", dtype=dtype)
+    trace = backprop(cfg, weights=weights, form=form)
+    q = trace["d_Y_pred"]
+    y_pred = trace["Y_pred"].value.ravel().astype(np.float64)
+    s = y_pred * (1 - y_pred)
+    assert (s > 0).all() and (s < 1e-12).all()
+    assert q.note == "" and q.max_diff is not None, q.note
+    assert trace.passed, trace.verdict()
+    if form == "mean":  # the rows with Y = 1: -1 / (Y_pred * N), about -5.9e16
+        np.testing.assert_allclose(q.value.ravel()[[1, 2]], -1 / (y_pred[[1, 2]] * 4), rtol=1e-6)
+
+
+def test_a_wrong_d_y_pred_formula_still_fails_where_the_output_saturates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlplab import chainrule
+
+    def clamped(task: str, y_pred: np.ndarray, y: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        s = np.maximum(y_pred * (1 - y_pred), 1e-12)  # torch's clamp: not the formula shown
+        return (y_pred - y.reshape(shape)) / s / shape[0]
+
+    monkeypatch.setattr(chainrule, "_d_y_pred", clamped)
+    weights = {
+        "hidden.0.linear.weight": np.zeros((2, 2)),
+        "hidden.0.linear.bias": np.zeros(2),
+        "out.weight": np.ones((1, 2)),
+        "out.bias": np.array([-41.0]),
+    }
+    cfg = dict(data="xor", n_layer=1, hid_dim=2, act="sigmoid", dtype="float64")
+    trace = backprop(cfg, weights=weights)
+    assert not trace.passed and [q.name for q in trace.failed] == ["d_Y_pred"]
+
+
 @pytest.mark.parametrize("form", ["mean", "lecture"])
 def test_a_wrong_derivative_fails_the_check(monkeypatch: pytest.MonkeyPatch, form: str) -> None:
     def wrong_prime(z: np.ndarray, a: np.ndarray) -> np.ndarray:

@@ -1095,13 +1095,21 @@ def _reference(
     else:
         cost.backward()
 
-    # d_Y_pred: autograd of the cost written with Y_pred, the lecture's form.
+    # d_Y_pred: autograd of the cost written with Y_pred, the lecture's form. The bce is
+    # written out: torch's binary_cross_entropy backward divides by max(Y_pred * (1 - Y_pred),
+    # 1e-12), so a saturated but finite Y_pred (1e-20, a correct trace) would differ from it.
     yp = torch.tensor(np.asarray(q["Y_pred"].value, np.float64), requires_grad=True)
-    if form == "lecture":
-        (r * F.binary_cross_entropy(yp, Y, reduction="none")).sum().backward()
+
+    def bce() -> torch.Tensor:
+        Yb = Y.reshape(yp.shape)
+        return -(Yb * torch.log(yp) + (1 - Yb) * torch.log(1 - yp))
+
+    if form == "lecture":  # r from the same Y_pred, as the slide's line divides by it
+        s_pred = (yp * (1 - yp)).detach()
+        (s_pred / (s_pred + SLIDE_EPS) * bce()).sum().backward()
         y_pred_ref = torch.sigmoid(out)
     elif spec.task == "binary":
-        F.binary_cross_entropy(yp, Y).backward()
+        bce().mean().backward()
         y_pred_ref = torch.sigmoid(out)
     elif spec.task == "multiclass":
         F.nll_loss(torch.log(yp), Y).backward()

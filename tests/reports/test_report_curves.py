@@ -679,3 +679,80 @@ def test_val_curves_are_dashed_so_that_they_read_without_colour(monkeypatch) -> 
     assert styles == {plots.SERIES["train"]: "-", plots.SERIES["val"]: "--"}, styles
     legend = figures[-1].legends[0]
     assert [h.get_linestyle() for h in legend.legend_handles] == ["-", "--"]
+
+
+ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus",
+        "mish", "identity"]  # fmt: skip
+
+
+def _act_runs(acts: list[str], **more: list) -> pd.DataFrame:
+    ((name, values),) = more.items() if more else (("seed", [0]),)
+    return pd.DataFrame(
+        {**_row([0.7, 0.5], [10, 20]), "act": a, name: v, "seed": s,
+         "train_acc": 0.8, "val_acc": 0.7, "test_acc": 0.6}
+        for a in acts for v in values for s in (0, 1)
+    )  # fmt: skip
+
+
+def test_a_sweep_of_all_activations_gets_a_bar_and_a_panel_each_in_wrapped_rows(monkeypatch):
+    """mlplab's 11 activations were over the 8 values that get panels: the report drew all 55
+    runs in one panel, and no bars, without saying why."""
+    from mlplab.engines.numpy.functional import ACTIVATIONS
+    from mlplab.reports import plots
+    from mlplab.reports.aggregate import aggregate
+
+    assert sorted(ACTS) == sorted(ACTIVATIONS)
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    runs = _act_runs(ACTS)
+    summary = aggregate(runs, ["act"], ["val_acc"])
+    shown = plots.report_plots(runs, summary, ["act"], "binary")
+    titles = [p.title for p in shown]
+    assert titles[:3] == ["train / val / test accuracy by act", "loss curves by act",
+                          "accuracy curves by act"]  # fmt: skip
+    loss = figures[titles.index("loss curves by act")]
+    visible = [ax for ax in loss.axes if ax.get_visible()]
+    assert sorted(ax.get_title() for ax in visible) == sorted(f"act = {a}" for a in ACTS)
+    assert len(loss.axes) == 12 and not loss.axes[-1].get_visible()  # 2 rows of 6
+    # Every column's lowest panel says what its x axis is, the one above the gap too.
+    assert [ax.get_xlabel() for ax in loss.axes[5:11]] == ["epoch"] * 6
+    assert "share this panel" not in shown[1].caption
+
+
+def test_named_values_beside_a_second_setting_say_why_they_share_a_panel(monkeypatch):
+    from mlplab.reports import plots
+    from mlplab.reports.aggregate import aggregate
+
+    monkeypatch.setattr(plots, "to_png", lambda fig: b"\x89PNG")
+    runs = _act_runs(ACTS, init=["default", "xavier"])
+    summary = aggregate(runs, ["act", "init"], ["val_acc"])
+    shown = plots.report_plots(runs, summary, ["act", "init"], "binary")
+    assert [p.title for p in shown][:2] == ["loss curves", "accuracy curves"]
+    for p in shown[:2]:
+        assert "act has 11 values, more than the 8" in p.caption, p.caption
+        assert "split the sweep" in p.caption
+
+
+def test_the_labels_of_a_setting_of_names_against_the_metric_do_not_overlap(monkeypatch):
+    """All 11 activations ran together as 'elugeluidentity...', 8 as 'gelu leaky_relumish';
+    and the caption spoke of one point per run where each value has its mean ± std."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    for acts in (ACTS, ACTS[:8], ACTS[:3]):
+        plot = plots.vs_param(_act_runs(acts), ["act"], "acc")
+        assert plot is not None and "one point per run" not in plot.caption
+        fig = figures[-1]
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        boxes = [t.get_window_extent(renderer) for t in fig.axes[0].get_xticklabels()]
+        assert len(boxes) == len(acts)
+        assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes)), acts
+        assert min(b.y0 for b in boxes) >= 0, acts  # within the figure
+    rng = np.random.default_rng(0)
+    sampled = pd.DataFrame({"lr": 10.0 ** rng.uniform(-3, -1, 12), "val_acc": 0.7, "test_acc": 0.6})
+    plot = plots.vs_param(sampled, ["lr"], "acc")
+    assert plot is not None and "one point per run" in plot.caption

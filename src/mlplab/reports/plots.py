@@ -44,6 +44,10 @@ from mlplab.reports.aggregate import metric_bounds, ranking_metric
 # Beyond this many levels a variable makes unreadable panels or colours (e.g. a random
 # search's continuous lr): the curves then share one panel, and `vs_param` scatters.
 MAX_LEVELS = 8
+# A setting of names (act, optim, data) has no axis to scatter its values along: swept
+# alone, up to this many values still get a bar and a panel each, the panels wrapped into
+# rows of at most MAX_LEVELS (all 11 activations: two rows of 6).
+MAX_NAMED_LEVELS = 16
 # Points per curve on the common epoch grid.
 MAX_CURVE_POINTS = 200
 # Runs in a panel drawn one by one; above it only their mean and band are drawn.
@@ -110,6 +114,39 @@ def labels(runs: pd.DataFrame, var: str | None) -> np.ndarray:
 
 def few_levels(runs: pd.DataFrame, var: str | None) -> bool:
     return var is None or len(level_order(runs[var])) <= MAX_LEVELS
+
+
+def named(runs: pd.DataFrame, var: str) -> bool:
+    """Whether ``var``'s values are names (relu, adam), not all numbers."""
+    return not _numeric_setting(runs, var)
+
+
+def panelled(runs: pd.DataFrame, var1: str | None, var2: str | None) -> bool:
+    """Whether ``var1`` gets a bar and a panel per value: up to MAX_LEVELS values, and a
+    setting of names swept alone (no ``var2``) up to MAX_NAMED_LEVELS."""
+    if few_levels(runs, var1):
+        return True
+    assert var1 is not None
+    alone = var2 is None and named(runs, var1)
+    return alone and len(level_order(runs[var1])) <= MAX_NAMED_LEVELS
+
+
+def one_panel_why(runs: pd.DataFrame, var1: str, var2: str | None) -> str:
+    """Why the runs of ``var1``'s values share one panel (and have no bars), and what to do."""
+    n = len(level_order(runs[var1]))
+    if var2 is None and named(runs, var1):
+        limit = f"the {MAX_NAMED_LEVELS} a setting of names swept alone gets panels for"
+    elif named(runs, var1):
+        limit = (
+            f"the {MAX_LEVELS} a grid with {var2} gets panels for ({MAX_NAMED_LEVELS} when "
+            f"{var1} is swept alone)"
+        )
+    else:
+        limit = f"the {MAX_LEVELS} a setting of numbers gets panels for (see the next figure)"
+    return (
+        f"; {var1} has {n} values, more than {limit}: no bars or panels by {var1}, its runs "
+        f"share this panel (split the sweep into sweeps of fewer values for a panel each)"
+    )
 
 
 def panel_figure(
@@ -468,15 +505,25 @@ def curves(
         return None
     # A swept setting of too many levels for panels (a random search's lr): its runs share
     # a panel as different configs, whose spread is no noise around one mean.
-    mixed = var1 is not None and (scattered or not few_levels(runs, var1))
-    var1 = var1 if few_levels(runs, var1) and not scattered else None
+    mixed = var1 is not None and (scattered or not panelled(runs, var1, var2))
+    why = one_panel_why(runs, var1, var2) if var1 and mixed and not scattered else ""
+    var1 = var1 if not mixed else None
     var2 = var2 if var1 and few_levels(runs, var2) else None
     cols = level_order(runs[var1]) if var1 else [""]
     rows = level_order(runs[var2]) if var2 else [""]
     lab1, lab2 = labels(runs, var1), labels(runs, var2)
+    # More values than a row holds (a setting of names swept alone): rows of panels.
+    wraps = math.ceil(len(cols) / MAX_LEVELS)
+    per_row = math.ceil(len(cols) / wraps)
     fig, axes = panel_figure(
-        len(rows), len(cols), (2.4, 1.7), margins=(1.0, 0.9, 0.45, 0.55), sharex=True, sharey=True
-    )
+        len(rows) * wraps, per_row, (2.4, 1.7), margins=(1.0, 0.9, 0.45, 0.55), sharex=True,
+        sharey=True,
+    )  # fmt: skip
+    for k in range(len(cols), wraps * per_row):  # the last row's empty places
+        axes[-1][k % per_row].set_visible(False)
+        # The panel above it is its column's lowest: it keeps its epoch ticks.
+        axes[-2][k % per_row].tick_params(axis="x", labelbottom=True)
+        axes[-2][k % per_row].set_xlabel("epoch")
     name = f"{kind}s" if kind != "loss" else "losses"
     test_col = f"test_{test_metric}"
     test = pd.to_numeric(runs.get(test_col, pd.Series(np.nan, index=runs.index)), "coerce")
@@ -493,8 +540,9 @@ def curves(
     shared = "data" in runs and bool(runs["data"].isin(list(GATES)).all())
     splits = ("val",) if shared else ("train", "val")
     for r, row_level in enumerate(rows):
-        for c, col_level in enumerate(cols):
-            ax = axes[r][c]
+        for k, col_level in enumerate(cols):
+            i, c = divmod(k, per_row)
+            ax = axes[r * wraps + i][c]
             mask = (lab1 == col_level) & (lab2 == row_level)
             for split in splits:
                 values = getattr(data, split)[mask]
@@ -524,7 +572,7 @@ def curves(
             if c == 0:
                 where = f"{var2} = {row_level}\n" if var2 else ""
                 ax.set_ylabel(f"{where}{metric_label(kind)}", fontsize=9)
-            if r == len(rows) - 1:
+            if r == len(rows) - 1 and i == wraps - 1:
                 ax.set_xlabel("epoch")
     for ax in axes.flat:
         ax.set_autoscale_on(True)
@@ -590,7 +638,8 @@ def curves(
             else ""
         )
         + (f"; thin lines each run (panels of at most {MAX_LINES})" if lines_drawn else "")
-        + f"; the panel's test {metric_label(test_metric)} (mean ± std) where it hides least",
+        + f"; the panel's test {metric_label(test_metric)} (mean ± std) where it hides least"
+        + why,
         to_png(fig),
     )
 
@@ -646,14 +695,24 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
     if not variables or not cols:
         return None
     shown = variables[:6]
-    fig, grid = panel_figure(1, len(shown), (2.8, 2.6), sharey=True)
+    # A setting of names is drawn at its values' labels: 11 activations (even 8) ran
+    # together into one string. Wider panels for many, and labels upright, as the bars'.
+    named_levels = [level_order(runs[v]) for v in shown if not _numeric_setting(runs, v)]
+    most = max((len(levels) for levels in named_levels), default=0)
+    panel_width = max(2.8, 0.28 * most + 0.6)
+    upright = any(sum(len(x) + 1 for x in lv) * 0.075 > panel_width - 0.4 for lv in named_levels)
+    longest = max((len(x) for lv in named_levels for x in lv), default=0)
+    bottom = 0.2 + 0.07 * longest if upright else 0.65  # no axis title below: the var is above
+    fig, grid = panel_figure(
+        1, len(shown), (panel_width, 2.6), margins=(0.8, 1.1, 0.45, bottom), sharey=True
+    )
     axes = grid[0]
+    scattered_runs = False  # a panel of one point per run
     for ax, var in zip(axes, shown, strict=True):
         numeric = pd.to_numeric(runs[var], errors="coerce")
-        is_numeric = bool(
-            numeric.notna().all() and runs[var].map(lambda v: not isinstance(v, bool)).all()
-        )
+        is_numeric = _numeric_setting(runs, var)
         many = not few_levels(runs, var)
+        scattered_runs |= many and is_numeric
         low_v = float(numeric.min()) if is_numeric else 0.0
         high_v = float(numeric.max()) if is_numeric else 0.0
         # Values that span a decade are evenly spaced in log: lr 0.01 0.03 0.1, widths 4 16
@@ -688,6 +747,8 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
                 x = np.arange(len(levels)) + (k - 0.5) * 0.15
                 ax.set_xticks(np.arange(len(levels)), levels)
                 ax.set_xlim(-0.6, len(levels) - 0.4)
+                if upright:
+                    ax.tick_params(axis="x", labelrotation=90)
             # Val and test told apart by marker and line too, not by colour alone.
             ax.errorbar(x, mean, yerr=[mean - low, high - mean], color=color,
                         marker="o" if split == "val" else "s", markersize=4, capsize=3,
@@ -730,12 +791,22 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
     return Plot(
         f"vs_param_{metric}",
         f"{metric_label(metric)} against each swept setting",
-        "points: mean of every finished run at that value, over seeds and the other "
-        "settings; bars: ± 1 std of those runs (so the other settings' effect is in it), "
-        f"within the metric's range; a setting with more than {MAX_LEVELS} values: one "
-        "point per run",
+        "val and test: points the mean of every finished run at that value, over seeds and "
+        "the other settings; bars ± 1 std of those runs (so the other settings' effect is in "
+        "it), within the metric's range"
+        + (
+            f"; a setting of more than {MAX_LEVELS} numbers: one point per run, no bars"
+            if scattered_runs
+            else ""
+        ),
         to_png(fig),
     )
+
+
+def _numeric_setting(runs: pd.DataFrame, var: str) -> bool:
+    """Whether every value of ``var`` is a number (not a bool): drawn on a number axis."""
+    numeric = pd.to_numeric(runs[var], errors="coerce")
+    return bool(numeric.notna().all() and runs[var].map(lambda v: not isinstance(v, bool)).all())
 
 
 # --- heatmap ---------------------------------------------------------------------------------
@@ -884,7 +955,7 @@ def _report_plots(
     # empty. Their runs share one panel, and the scatters show them one by one.
     scattered = var1 is not None and var2 is not None and not whole_grid(summary, var1, var2)
     plots: list[Plot | None] = []
-    if few_levels(runs, var1) and few_levels(runs, var2) and not scattered:
+    if panelled(runs, var1, var2) and few_levels(runs, var2) and not scattered:
         plots.append(bars(runs, var1, var2, metric))
     plots.append(curves(runs, var1, var2, "loss", metric, scattered))
     plots.append(curves(runs, var1, var2, metric, metric, scattered))

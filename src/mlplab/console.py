@@ -601,10 +601,20 @@ def gate_note(
             f"still falling ({losses[len(losses) // 2]:.4g} to {losses[-1]:.4g} over the second "
             "half): more --epoch, or a larger --lr"
         )
+    if not why and (deep := deep_sigmoid_note(spec)):  # no seed or lr helps it
+        return f"the MLP did not solve {data.name}'s 4 rows (accuracy {acc:.4g}): {deep}"
+    # More units than it has (4 solve XOR on most seeds; a wider net is no help left).
+    wider = next((w for w in GATE_WIDTHS if w > max(spec.widths()[1:-1])), None)
+    tries = ["another --seed", "a lower --lr"] + [f"more units (--hid_dim {wider})"] * bool(wider)
+    tries += ["--act tanh"] * (spec.act != "tanh")
     return (
-        f"the MLP did not solve {data.name}'s 4 rows (accuracy {acc:.4g}){why}; another "
-        "--seed, a lower --lr, more units (--hid_dim 4) or --act tanh often does"
+        f"the MLP did not solve {data.name}'s 4 rows (accuracy {acc:.4g}){why}; "
+        f"{', '.join(tries[:-1])} or {tries[-1]} often does"
     )
+
+
+# The widths the gate note suggests, the first above the model's widest hidden layer.
+GATE_WIDTHS = (4, 8)
 
 
 # A training R² under this is a model that predicts about the target's mean, and one under
@@ -1008,25 +1018,38 @@ def never_rose(result: dict[str, Any]) -> bool:
     return len(train) >= 2 and all(b <= a for a, b in itertools.pairwise(train))
 
 
-# A deep sigmoid stack from this many hidden layers: its gradient, at most a quarter a
-# layer, vanishes before it reaches the first.
+# A deep sigmoid stack from this many hidden layers: its gradient, scaled by sigmoid's slope
+# (at most a quarter) at every layer, vanishes before it reaches the first.
 DEEP_SIGMOID = 4
+
+
+def deep_sigmoid_note(spec: ModelSpec) -> str | None:
+    """Why a deep sigmoid stack (no skip connections) learns nothing: its gradient vanishes."""
+    hidden = spec.widths()[1:-1]
+    # A block that adds its input carries the gradient past its units.
+    skips = [spec.is_residual(i) for i in range(len(hidden))]
+    if spec.act != "sigmoid" or len(hidden) < DEEP_SIGMOID or any(skips):
+        return None
+    n = len(hidden)
+    return (
+        f"sigmoid's slope is at most 0.25: through {n} hidden layers the slopes alone make the "
+        f"gradient reaching the first at least 4^{n} = {4**n:,} times smaller than the last's "
+        "(the weights scale it too, either way), so it vanishes; --act relu or tanh, or fewer "
+        "layers, trains them"
+    )
 
 
 def stuck_units_note(spec: ModelSpec, weights: dict[str, np.ndarray], X: np.ndarray) -> str | None:
     """Why a model that learnt nothing could not, where its units show it: ReLUs that
     output 0 on every training row (dead: no gradient passes them, nor a layer of them
-    all), in half a layer or more, or a deep sigmoid stack, whose gradient shrinks by up to 4 a layer. The note
-    had said "or its ReLUs died" of a model whose fourth layer was dead in all 16 units."""
+    all), in half a layer or more, or a deep sigmoid stack, whose slopes alone shrink its
+    gradient by 4 or more a layer. The note had said "or its ReLUs died" of a model whose
+    fourth layer was dead in all 16 units."""
     hidden = spec.widths()[1:-1]
     # A block that adds its input carries the gradient past its units, dead or flat.
     skips = [spec.is_residual(i) for i in range(len(hidden))]
-    if spec.act == "sigmoid" and len(hidden) >= DEEP_SIGMOID and not any(skips):
-        return (
-            f"sigmoid's slope is at most 0.25: through {len(hidden)} hidden layers the "
-            f"gradient reaching the first is up to 4^{len(hidden)} times smaller than the "
-            "last's (it vanishes); --act relu or tanh, or fewer layers, trains them"
-        )
+    if deep := deep_sigmoid_note(spec):
+        return deep
     if spec.act != "relu" or not hidden:
         return None
     from mlplab.engines.numpy.model import MLP

@@ -92,6 +92,33 @@ def test_an_mlp_that_does_not_solve_xor_says_why_and_the_perceptron_does_not():
     )
 
 
+def test_the_gate_note_suggests_only_more_units_than_the_model_has_and_a_deep_sigmoids_reason():
+    """It told a 100-unit model to try "more units (--hid_dim 4)", and a 6-layer sigmoid
+    stack that could not learn to try another seed, where a moons run got the reason."""
+
+    def note(name: str, **overrides) -> str:
+        cfg = mlplab.load_config(EXAMPLES / f"{name}.yaml", {"log_every": 0, **overrides})
+        (only,) = mlplab.train(cfg, verbose=False, record=False).notes
+        return only
+
+    dead = "the MLP did not solve xor's 4 rows (accuracy 0.5): a layer's ReLUs output 0 on every row (dead), and pass no gradient; "  # fmt: skip
+    assert note("xor_nn", act="relu", hid_dim=100, lr=10.0, epoch=300) == (
+        dead + "another seed, a lower lr or act='tanh' often does"
+    )
+    assert note("xor_nn", act="relu", hid_dim=5, lr=10.0, epoch=300) == (
+        dead + "another seed, a lower lr, more units (hid_dim=8) or act='tanh' often does"
+    )
+    assert note("xor_nn", act="tanh", hid_dim=5, lr=30.0, epoch=300).endswith(
+        "(accuracy 0.5); another seed, a lower lr or more units (hid_dim=8) often does"
+    )
+    assert note("xor_wide_deep", n_layer=6, epoch=2000) == (
+        "the MLP did not solve xor's 4 rows (accuracy 0.5): sigmoid's slope is at most 0.25: "
+        "through 6 hidden layers the slopes alone make the gradient reaching the first at "
+        "least 4^6 = 4,096 times smaller than the last's (the weights scale it too, either "
+        "way), so it vanishes; act='relu' or tanh, or fewer layers, trains them"
+    )
+
+
 def test_xor_wide_deep_reaches_accuracy_one():
     r = lab("xor_wide_deep")
     assert r["test_acc"] == 1.0 and r["train_loss"] < 5e-3

@@ -144,3 +144,35 @@ def test_an_activation_of_integers_as_typed_at_a_prompt(name: str) -> None:
     a = f(z.copy())
     np.testing.assert_allclose(a, f(exact.copy()))
     np.testing.assert_allclose(f_prime(z.copy(), a), f_prime(exact.copy(), f(exact.copy())))
+
+
+def test_the_readmes_activations_table_documents_every_name_and_the_codes_constants():
+    """Each name `act` takes (aliases too) has its row of f(z) and f'(z) in the README, with
+    the constants this engine uses: a new activation must be documented there."""
+    import math
+    import re
+    from pathlib import Path
+
+    from mlplab.config import ACTIVATIONS as ACCEPTED
+    from mlplab.config import CHOICE_ALIASES
+    from mlplab.engines.numpy import functional as fn
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### Activations\n", 1)[1].split("\n#", 1)[0]
+    table = section.split("|---|---|---|\n", 1)[1].split("\n\n", 1)[0]
+    rows = table.splitlines()
+    first_cells = [line.split("|")[1] for line in rows]
+    listed = [name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)]
+    assert sorted(listed) == sorted([*ACCEPTED, *CHOICE_ALIASES["act"]])
+    assert [re.findall(r"`(\w+)`", cell)[0] for cell in first_cells] == list(ACCEPTED)
+    assert set(ACCEPTED) == set(ACTIVATIONS)
+    row = {re.findall(r"`(\w+)`", line)[0]: line for line in rows}
+    assert f"slope {fn.LEAKY_SLOPE:g}" in row["leaky_relu"]
+    assert f"λ = {fn.SELU_SCALE!r}" in row["selu"] and f"α = {fn.SELU_ALPHA!r}" in row["selu"]
+    assert f"threshold {fn.SOFTPLUS_THRESHOLD:g}" in row["softplus"]
+    # The formulas' values at a few points, as the engine computes them.
+    z = np.array([-3.0, -0.5, 0.5, 3.0])
+    assert np.allclose(fn.elu(z), np.where(z > 0, z, 1.0 * np.expm1(z)))  # α = 1
+    gelu = 0.5 * z * (1 + np.array([math.erf(v / math.sqrt(2)) for v in z]))
+    assert np.allclose(fn.gelu(z), gelu, rtol=1e-12)  # the exact form
+    assert np.allclose(fn.softplus(z), np.log1p(np.exp(z)))  # β = 1

@@ -628,6 +628,12 @@ class _MLPBase(BaseEstimator):
         task, y_enc = self._encode_targets(y)
         label = array_label(X, y, weights) if self.log_path is not None else IN_MEMORY
         data, held_out_rows = self._dataset(label, task, X, y_enc, cfg.seed, weights)
+        if self.log_path is not None and self._weight_facts():
+            # The class weights are in the rows' weights, so in the run's data label (its
+            # identity: another weighting is another run). A report shows the arrays as
+            # one dataset, weighted as its class_weight column says, not as "data swept".
+            rows_only = _MLPBase._row_weights(self, X, y, sample_weight)
+            data.record_facts["data_shown"] = array_label(X, y, rows_only)
         rows = len(data.y_train)
         if cfg.use_bn and rows < 2:
             raise ValueError(

@@ -1151,7 +1151,12 @@ def test_an_estimators_record_says_how_its_split_was_drawn_and_weighted(tmp_path
     rep = report(log, exp_name="est", verbose=False)
     assert "class_weight" in rep.variables
     assert set(rep.summary["class_weight"]) == {"none", "balanced", "per class (b 5)"}
+    # One dataset, weighted three ways: its class weights made each a "data" of its own,
+    # and the report said "data is swept" over the same arrays.
+    assert "data" not in rep.variables and rep.runs["data"].nunique() == 1
+    assert plain["data"] != records[0, "balanced"]["data"]  # still three runs' identities
     page = html.unescape(rep.html_path.read_text())
+    assert "data is swept" not in page
     assert "every seed of a config trains on the same split" not in page
     assert (
         "random_state) draws the initial weights, dropout, the data order and the held-out" in page

@@ -178,6 +178,10 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
                 # This text is what the tables, CSVs and report.html show: a column
                 # named étiquette must read as such, not as \u00e9tiquette.
                 record[name] = json.dumps(record[name], ensure_ascii=False)
+        if isinstance(record.get("data_shown"), str):
+            # An estimator's arrays, named without the class weights its class_weight
+            # column shows: one dataset however its classes were weighted.
+            record["data"] = record["data_shown"]
         weights = record.get("class_weights")
         if record.get("class_weight") == "per class" and isinstance(weights, dict):
             # An estimator's dict of class weights: the column tells two dicts apart.

@@ -163,6 +163,10 @@ CALL_INSTEAD = {
     "mlplab.load_run(result.run_dir, which='best') loads",
     "monitor": "Keras' monitor: patience and the best checkpoint watch the validation loss; "
     "early_stop=lambda v: ... stops the run by a rule of your own",
+    # A student's own parser with --config: the YAML's path, not a setting (an
+    # argparse.Namespace's `config` is taken as one, see load_config).
+    "config": "a YAML file's path, not a setting: mlplab.train(args.config, lr=...) or "
+    "mlplab.load_config(args.config, overrides)",
 }
 
 
@@ -1920,13 +1924,30 @@ def _check_yaml_nodes(root: Any, name: str) -> None:
 @public
 def load_config(
     path: str | os.PathLike[str] | Config | dict[str, Any] | argparse.Namespace | None = None,
-    overrides: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | argparse.Namespace | None = None,
+    **settings: Any,
 ) -> Config:
-    """Defaults < YAML file < ``overrides`` (a dict of settings, as flags). Validated once;
-    raises ConfigError. ``path`` may also be a Config or a dict of settings, as
-    ``mlplab.train`` takes them, or the lecture's ``args`` (an ``argparse.Namespace``)."""
+    """Defaults < YAML file < ``overrides`` (a dict of settings, as flags, or an
+    ``argparse.Namespace``) < keyword ``settings`` (``load_config("base.yaml", lr=0.5)``).
+    Validated once; raises ConfigError. ``path`` may also be a Config or a dict of
+    settings, as ``mlplab.train`` takes them, or the lecture's ``args`` (an
+    ``argparse.Namespace``).
+
+    A Namespace with a ``config`` (a student's own parser with ``--config``) reads it as
+    the YAML file's path, and its other values override the file; a value of None there is
+    a flag not given (argparse's default) and leaves the file's setting as it is."""
+    if isinstance(overrides, argparse.Namespace):
+        overrides = vars(overrides)
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ConfigError(
+            f"load_config's overrides: {short_repr(overrides)} ({type(overrides).__name__}) "
+            "is not accepted; give a dict of settings or an argparse.Namespace"
+        )
+    overrides = {**(overrides or {}), **settings}
     if isinstance(path, argparse.Namespace):
         path = vars(path)
+        if "config" in path:
+            return _with_config_path(path, overrides)
     if isinstance(path, Config):
         # A copy: a Config is mutable, and a caller's `cfg.lr = ...` in a loop had changed
         # the config of every Result trained from it before.
@@ -1936,7 +1957,7 @@ def load_config(
             else path.model_copy(deep=True)
         )
     if isinstance(path, dict):
-        return make_config({**path, **(overrides or {})})
+        return make_config({**path, **overrides})
     if path is not None and not isinstance(path, str | os.PathLike):
         raise ConfigError(
             f"config: {short_repr(path)} ({type(path).__name__}) is not accepted; give a "
@@ -1947,5 +1968,21 @@ def load_config(
     if path is not None:
         values.update(read_yaml(path))
         source = shorten(str(path), 300)
-    values.update(overrides or {})
-    return make_config(values, source, not_from_source=set(overrides or {}))
+    values.update(overrides)
+    return make_config(values, source, not_from_source=set(overrides))
+
+
+def _with_config_path(args: dict[str, Any], overrides: dict[str, Any]) -> Config:
+    """A student's own parser's ``args`` with ``--config``: its YAML, the other values over
+    it. ``train(argparse.Namespace(config="x.yaml", lr=0.05))`` said only "unknown setting
+    'config'"."""
+    path = args["config"]
+    given = {k: v for k, v in args.items() if k != "config" and v is not None}
+    if path is None:  # --config not given: the other values are the settings
+        return make_config({**given, **overrides})
+    if not isinstance(path, str | os.PathLike):
+        raise ConfigError(
+            f"args.config: {short_repr(path)} ({type(path).__name__}) is not a YAML file's "
+            "path; give the path, or leave config out of args"
+        )
+    return load_config(path, {**given, **overrides})

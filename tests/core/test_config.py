@@ -563,6 +563,50 @@ def test_the_lectures_args_namespace_is_a_config(tmp_path):
         mlplab.train(argparse.Namespace(hid_dim=0), verbose=False)
 
 
+def test_load_config_takes_a_namespace_or_keywords_as_its_overrides(tmp_path):
+    """`load_config(path, argparse.Namespace(lr=0.5))` failed with a bare TypeError ("'Namespace'
+    object is not iterable"), and `load_config(path, lr=0.5)` with another, as train(args)
+    and train(..., lr=...) take them."""
+    import argparse
+
+    f = tmp_path / "base.yaml"
+    f.write_text("data: moons\nlr: 0.01\nepoch: 3\n")
+    assert load_config(f, argparse.Namespace(lr=0.5)) == load_config(f, {"lr": 0.5})
+    assert load_config(f, lr=0.5).lr == 0.5 and load_config(f, lr=0.5).epoch == 3
+    assert load_config(f, {"lr": 0.5}, epoch=4).epoch == 4
+    with pytest.raises(ConfigError, match=r"^load_config's overrides: \['lr', 0.5\] \(list\)"):
+        load_config(f, ["lr", 0.5])  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="unknown setting 'hid_dimm'"):
+        load_config(f, hid_dimm=3)
+
+
+def test_a_namespace_with_config_reads_it_as_the_yaml_path(tmp_path):
+    """A student's own parser has --config: train(argparse.Namespace(config="x.yaml",
+    lr=0.05)) said "unknown setting 'config'" with no hint. Its config is the YAML's path,
+    the other flags override it, and a flag left at None (not given) leaves the file's."""
+    import argparse
+
+    f = tmp_path / "base.yaml"
+    f.write_text(f"data: xor\nhid_dim: 2\nact: sigmoid\nepoch: 3\nlog_path: {tmp_path}\n")
+    args = argparse.Namespace(config=str(f), lr=0.05, hid_dim=None)
+    cfg = load_config(args)
+    assert cfg == load_config(f, {"lr": 0.05})
+    assert load_config(argparse.Namespace(config=None, data="moons", lr=None)).data == "moons"
+    result = mlplab.train(args, verbose=False, record=False)
+    assert result.config == cfg
+    swept = mlplab.sweep(args, seed=[0], report=False, verbose=False, progress=False)
+    assert swept.run_dirs[0].name == cfg.run_id()
+    with pytest.raises(ConfigError, match=r"^args.config: 3 \(int\) is not a YAML file's path"):
+        load_config(argparse.Namespace(config=3))
+    # A dict or a Config keeps 'config' an unknown setting, with what to do instead.
+    with pytest.raises(ConfigError) as err:
+        mlplab.train({"config": str(f)}, verbose=False)
+    assert str(err.value).startswith(
+        "unknown setting 'config' (a YAML file's path, not a setting: "
+        "mlplab.train(args.config, lr=...) or mlplab.load_config(args.config, overrides))"
+    )
+
+
 @pytest.mark.parametrize("name", ["epoch", "hid_dim", "seed", "lr", "batch_size", "noise"])
 def test_booleans_are_not_numbers(tmp_path, name):
     f = tmp_path / "b.yaml"

@@ -1182,6 +1182,12 @@ def _base_settings(
         return {}
     if isinstance(config, Config):
         return config.to_dict()
+    if isinstance(config, argparse.Namespace) and "config" in vars(config):
+        # A student's own parser with --config: the YAML, its other flags given over it
+        # (None: a flag not given), as load_config reads such args.
+        args = vars(config)
+        given = {k: v for k, v in args.items() if k != "config" and v is not None}
+        return {**_base_settings(args["config"]), **given}
     if isinstance(config, dict | argparse.Namespace):  # the lecture's args too
         return dict(vars(config) if isinstance(config, argparse.Namespace) else config)
     if not isinstance(config, str | os.PathLike):

@@ -894,6 +894,17 @@ class Config(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_split_by(self) -> Config:
+        # A split_by column says each row's split: no rows are drawn, so another data_seed
+        # trained the same run again under another id, and a report said its splits differed.
+        if self.split_by is not None and self.data_seed != 0:
+            raise ValueError(
+                f"settings 'data_seed' and 'split_by': the column {self.split_by!r} says each "
+                "row's split, so there is no draw for data_seed to seed; give one of them"
+            )
+        return self
+
     # --- derived views -------------------------------------------------------------------
     @property
     def hidden_layers(self) -> int:

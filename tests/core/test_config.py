@@ -607,6 +607,35 @@ def test_a_namespace_with_config_reads_it_as_the_yaml_path(tmp_path):
     )
 
 
+def test_data_seed_beside_split_by_is_refused_as_split_and_stratify_are(run_cli, tmp_path):
+    """A split_by column says each row's split, so data_seed seeds no draw: `--split_by part
+    --data_seed 3` trained the same rows under another run id, and a sweep over data_seed
+    trained every model twice, under a report note that its splits differed."""
+    from conftest import assert_one_line_error
+
+    f = tmp_path / "own.csv"
+    parts = ["train"] * 12 + ["val"] * 4 + ["test"] * 4
+    f.write_text("x,y,part\n" + "".join(f"{i},{i % 2},{p}\n" for i, p in enumerate(parts)))
+    line = (
+        "settings 'data_seed' and 'split_by': the column 'part' says each row's split, so "
+        "there is no draw for data_seed to seed; give one of them"
+    )
+    with pytest.raises(ConfigError) as err:
+        Config(data=str(f), target="y", split_by="part", data_seed=3)
+    assert str(err.value) == line
+    assert Config(data=str(f), target="y", split_by="part", data_seed=0).data_seed == 0
+    with pytest.raises(ConfigError, match=re.escape(line)):
+        mlplab.load_dataset(str(f), target="y", split_by="part", data_seed=1)
+    runs = tmp_path / "runs"
+    proc = run_cli("train", "--data", f, "--target", "y", "--split_by", "part",
+                   "--data_seed", "3", "--epoch", "1", "--log_path", runs)  # fmt: skip
+    assert_one_line_error(proc, line)
+    with pytest.raises(ConfigError, match=re.escape(line)):
+        mlplab.sweep(data=str(f), target="y", split_by="part", data_seed=[0, 1], epoch=1,
+                     log_path=str(runs), report=False, verbose=False, progress=False)  # fmt: skip
+    assert not runs.exists()  # refused before any run
+
+
 @pytest.mark.parametrize("name", ["epoch", "hid_dim", "seed", "lr", "batch_size", "noise"])
 def test_booleans_are_not_numbers(tmp_path, name):
     f = tmp_path / "b.yaml"

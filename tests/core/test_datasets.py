@@ -2024,9 +2024,9 @@ def test_split_by_a_column_puts_each_row_where_the_file_says(tmp_path, run_cli):
     ]
     for X, rows in ((ds.X_train, range(40)), (ds.X_val, range(40, 50)), (ds.X_test, range(50, 60))):
         np.testing.assert_array_equal(X[:, 0], list(rows))  # in the file's order
-    # No draw: another data_seed gives the same rows (sizes would be shuffled).
-    again = load_dataset(path, target="y", split_by="fold", seed=7)
-    np.testing.assert_array_equal(again.X_test, ds.X_test)
+    # No draw: a data_seed, which would give the same rows under another run id, is refused.
+    with pytest.raises(ConfigError, match=r"^settings 'data_seed' and 'split_by'"):
+        load_dataset(path, target="y", split_by="fold", seed=7)
     r = mlplab.train(data=path, target="y", split_by="fold", epoch=2, plots="none",
                      verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
     assert (r.record["n_train"], r.record["n_val"], r.record["n_test"]) == (40, 10, 10)

@@ -25,6 +25,7 @@ import os
 import re
 import stat
 import unicodedata
+import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal, Protocol, get_args
@@ -947,6 +948,29 @@ class Config(BaseModel):
         if not update:
             return super().model_copy(deep=deep)
         return type(self)(**{**self.model_dump(), **update})
+
+    def copy(
+        self,
+        *,
+        include: Any = None,
+        exclude: Any = None,
+        update: Mapping[str, Any] | None = None,
+        deep: bool = False,
+    ) -> Config:
+        """pydantic's deprecated name of :meth:`model_copy`, whose checks it has: pydantic's
+        own dropped a misspelt ``update`` key (``hid_dimm``) with only a deprecation warning,
+        and the run trained without it."""
+        warnings.warn(
+            "Config.copy is pydantic's deprecated name; use cfg.model_copy(update={...})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if include is not None or exclude is not None:
+            raise ConfigError(
+                "Config.copy(include=..., exclude=...): a Config holds every setting; "
+                "use cfg.model_copy(update={...}) to change some"
+            )
+        return self.model_copy(update=update, deep=deep)
 
     def label(self, spec: Labelled | None = None) -> str:
         """Short human label: ``model_name`` if set; with ``spec`` (the

@@ -636,6 +636,28 @@ def test_data_seed_beside_split_by_is_refused_as_split_and_stratify_are(run_cli,
     assert not runs.exists()  # refused before any run
 
 
+def test_pydantics_old_copy_checks_its_update_as_model_copy_does():
+    """`cfg.copy(update={"hid_dimm": 3})`, pydantic's deprecated copy from old snippets,
+    dropped the misspelt key with only a deprecation warning, and train() of the copy
+    trained hid_dim 16; `cfg.copy(update={"lr": -1})` passed too."""
+    cfg = Config(data="moons", hid_dim=16)
+    hint = r"unknown setting 'hid_dimm' \(did you mean 'hid_dim'"
+    with (
+        pytest.warns(DeprecationWarning, match=r"use cfg.model_copy\(update=\{...\}\)"),
+        pytest.raises(ConfigError, match=hint),
+    ):
+        cfg.copy(update={"hid_dimm": 3})
+    with pytest.warns(DeprecationWarning), pytest.raises(ConfigError, match="'lr'"):
+        cfg.copy(update={"lr": -1})
+    with pytest.warns(DeprecationWarning):
+        copied = cfg.copy(update={"hid_dim": 8})
+    assert copied == cfg.model_copy(update={"hid_dim": 8}) and cfg.hid_dim == 16
+    with pytest.warns(DeprecationWarning):
+        assert cfg.copy() == cfg and cfg.copy() is not cfg
+    with pytest.warns(DeprecationWarning), pytest.raises(ConfigError, match="model_copy"):
+        cfg.copy(exclude={"lr"})
+
+
 @pytest.mark.parametrize("name", ["epoch", "hid_dim", "seed", "lr", "batch_size", "noise"])
 def test_booleans_are_not_numbers(tmp_path, name):
     f = tmp_path / "b.yaml"

@@ -56,7 +56,7 @@ from mlplab.runs.checkpoint import (
     load_checkpoint,
     saved_estimator_class,
 )
-from mlplab.runs.curves import CURVES_FILE, saved_curves
+from mlplab.runs.curves import CURVES_FILE, read_curves, saved_curves
 from mlplab.runs.record import log_path_of, read_result, run_dir_of, run_folder_hint, run_name
 from mlplab.runs.writer import curve_fields
 from mlplab.trained import TrainedModel
@@ -431,7 +431,47 @@ def resumable(
 @dataclass(repr=False, eq=False)
 class LoadedRun(TrainedModel):
     """A run rebuilt from its directory (finished, or interrupted or diverged, as its
-    result.json says): config, data, model and result.json."""
+    result.json says): config, data, model and result.json. What :func:`load_run` returns.
+
+    Attributes
+    ----------
+    config : Config
+        The settings the run was trained with, as its config.yaml holds them (``auto``
+        included): ``run.config.run_id() == run.record["run_id"]``, and
+        ``mlplab.train(run.config)`` gives the finished run back. ``log_path`` is where
+        the run folder lies.
+    record : dict
+        The contents of result.json: settings merged with results (its curves thinned to
+        a few hundred points; :attr:`curves` has them all).
+    run_dir : Path
+        The run's folder, absolute (its methods hold after an ``os.chdir``).
+    dataset : Dataset
+        The run's data, split and scaled as the run had it (with ``data=False``, its
+        description alone: names, task and scaling, no rows).
+    backend : Backend
+        The loaded model (its ``last`` or ``best`` checkpoint): use it through
+        :meth:`predict`, :meth:`predict_labels`, :meth:`predict_proba`,
+        :meth:`model_outputs`, :attr:`weights` and :meth:`to_torch`.
+    spec : ModelSpec
+        The architecture (widths, activation, task).
+    engine, device, dtype : str
+        What the loaded model evaluates on: what ``auto`` and load_run's own ``engine``
+        and ``dtype`` resolved to (``config`` keeps the run's settings as given).
+    checkpoint_meta : dict
+        The loaded checkpoint's metadata (its step, epoch, data digest, ...).
+    data_changed : str or None
+        Why the dataset's rows are not those the run trained on (its file has changed
+        since); None where they are.
+    own_metrics : dict or None
+        The loaded model's own numbers where result.json's are another model's (a best
+        checkpoint's, taken on the dataset's splits); None where they are the record's.
+    curves : dict of str to list
+        Every validation's values, unthinned, as :attr:`mlplab.Result.curves` has them
+        (from curves.npz, or result.json's where a run has none); read on each access.
+
+    ``status`` and :attr:`metrics` read ``record``: ``"finished"``,
+    ``{"test_acc": 0.97, ...}``.
+    """
 
     config: Config
     dataset: Dataset
@@ -470,6 +510,12 @@ class LoadedRun(TrainedModel):
             return super().target_metrics
         own: Any = self.own_metrics[TARGET_METRICS]
         return {str(k): dict(v) for k, v in own.items()}
+
+    @property
+    def curves(self) -> dict[str, list[Any]]:
+        """Every validation's values, unthinned, as :attr:`mlplab.Result.curves` has them:
+        ``{"val_epochs": [...], "train_losses": [...], "val_losses": [...], ...}``."""
+        return {k: v.tolist() for k, v in read_curves(self.run_dir, self.record).items()}
 
     def plot(self) -> list[Path]:
         """The run's plot files, ``run_dir/plots/*`` (drawn now where the run drew none);

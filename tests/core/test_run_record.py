@@ -623,3 +623,22 @@ def test_a_loaded_runs_config_is_its_own_and_trains_back_to_it(tmp_path):
     again = mlplab.train(mlplab.load_run(r.run_dir).config, verbose=False)
     assert again.kept and again.run_dir == r.run_dir
     assert [p.name for p in (tmp_path / "exp").glob("*/result.json")] == ["result.json"]
+
+
+def test_a_loaded_run_says_its_attributes_and_has_every_point_of_its_curves(tmp_path):
+    """help(mlplab.LoadedRun) named no attribute (config, record, run_dir, engine, ...), and
+    a loaded run had no .curves, which a Result has: every point of its curves, where
+    result.json keeps a few hundred."""
+    import dataclasses
+
+    doc = mlplab.LoadedRun.__doc__ or ""
+    assert "Attributes\n    ----------" in doc
+    for f in dataclasses.fields(mlplab.LoadedRun):
+        assert f"\n    {f.name} :" in doc or f" {f.name}," in doc or f" {f.name} :" in doc, f.name
+    assert "\n    curves : dict of str to list" in doc
+    r = mlplab.train(data="xor", hid_dim=4, act="tanh", lr=1.0, epoch=300, log_every=0,
+                     plots="none", verbose=False, log_path=str(tmp_path))  # fmt: skip
+    loaded = mlplab.load_run(r.run_dir)
+    assert loaded.curves == r.curves and len(loaded.curves["val_losses"]) == 300
+    assert len(loaded.record["val_losses"]) < 300  # result.json's are thinned
+    assert mlplab.train(r.config, verbose=False).curves == loaded.curves  # kept: the same

@@ -574,6 +574,9 @@ class Config(BaseModel):
     # sets n_layer, gave another count: kept for the note that says so, since n_layer
     # itself then holds hid_dims' count.
     _n_layer_given: int | None = PrivateAttr(None)
+    # The YAML file load_config read it from: a run folder's config.yaml, which leaves
+    # log_path out, trains elsewhere than the run beside it, which train() notes.
+    _source_file: str | None = PrivateAttr(None)
 
     def __init__(self, /, **data: Any) -> None:
         # The README promises ConfigError (one line) for bad settings, whichever way a
@@ -2004,7 +2007,10 @@ def load_config(
         values.update(read_yaml(path))
         source = shorten(str(path), 300)
     values.update(overrides)
-    return make_config(values, source, not_from_source=set(overrides))
+    cfg = make_config(values, source, not_from_source=set(overrides))
+    if path is not None:
+        cfg._source_file = os.fspath(path)
+    return cfg
 
 
 def _with_config_path(args: dict[str, Any], overrides: dict[str, Any]) -> Config:

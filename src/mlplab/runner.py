@@ -123,6 +123,7 @@ from mlplab.runs.record import (
     check_resumable,
     check_run_folders,
     check_writable,
+    log_path_of,
     read_result,
     record_settings,
     run_dir_of,
@@ -817,6 +818,7 @@ def _train(
             )
     else:
         cfg = as_config(config, **overrides)
+    source_file = cfg._source_file if resume is None else None
     if dataset is not None:
         check_dataset(dataset)
         if record and cfg.data != dataset.name:
@@ -839,6 +841,9 @@ def _train(
     if record and resume is None:  # a folder that holds a twin's run: 8 hex digits
         cfg = claim_run_id(cfg)
     run_dir = Path(resume) if resume is not None else run_dir_of(cfg)
+    elsewhere = _other_run_folder_note(source_file, cfg, run_dir)
+    if elsewhere and verbose:
+        print(f"mlplab: note: {in_callers_words(elsewhere)}", flush=True)
     # A finished run to keep writes nothing: a published read-only folder of reference
     # runs, another user's, or a full disk keeps it too (all refused it as unwritable).
     keeping = record and resume is None and not rerun and dataset is None
@@ -854,6 +859,56 @@ def _train(
         check_writable(cfg.log_path)
         check_run_folders([cfg])
     locked = record and lock and not keeping
+    result = _train_in(
+        cfg, ckpt, resume, verbose, record, rerun, dataset, data, spec, engine, stop, hooks,
+        run_dir, keeping, locked,
+    )  # fmt: skip
+    if elsewhere:  # first: it was said before the run
+        result.notes.insert(0, note_in_python(elsewhere))
+    return result
+
+
+def _other_run_folder_note(source_file: str | None, cfg: Config, run_dir: Path) -> str | None:
+    """A word where ``source_file`` is a run folder's config.yaml (a result.json beside it)
+    and this run goes into another folder, under another log_path: config.yaml leaves
+    log_path out, so `train("myruns/exp/exp-1a2b3c/config.yaml")` trained that run again
+    into ./runs, silently with verbose=False, in a folder of the very same name."""
+    if source_file is None or "log_path" in cfg.model_fields_set:
+        return None  # a log_path given (a flag, a keyword, the file): where it was asked to go
+    folder = Path(source_file).parent
+    there = log_path_of(folder)
+    try:
+        if not (folder / "result.json").is_file() or folder.resolve() == run_dir.resolve():
+            return None
+        if Path(cfg.log_path).resolve() == there.resolve():
+            return None  # its own log_path, other settings: another run, as asked
+    except OSError:
+        return None
+    return (
+        f"{source_file} lies in the run folder {folder}, under {there}, but config.yaml "
+        f"leaves log_path out: this run goes into {run_dir} (--log_path {cfg.log_path}); "
+        f"mlplab.load_run({str(folder)!r}) gives the run that is there"
+    )
+
+
+def _train_in(
+    cfg: Config,
+    ckpt: Checkpoint | None,
+    resume: str | Path | None,
+    verbose: bool,
+    record: bool,
+    rerun: bool,
+    dataset: Dataset | None,
+    data: Dataset,
+    spec: ModelSpec,
+    engine: str,
+    stop: StopFlag,
+    hooks: Hooks,
+    run_dir: Path,
+    keeping: bool,
+    locked: bool,
+) -> Result:
+    """:func:`_train` once its config, data and run folder are known."""
     with _run_lock(run_dir, locked, resume is not None), _memory_in_one_line(cfg, data):
         saved = None
         if ckpt is not None:

@@ -642,3 +642,39 @@ def test_a_loaded_run_says_its_attributes_and_has_every_point_of_its_curves(tmp_
     assert loaded.curves == r.curves and len(loaded.curves["val_losses"]) == 300
     assert len(loaded.record["val_losses"]) < 300  # result.json's are thinned
     assert mlplab.train(r.config, verbose=False).curves == loaded.curves  # kept: the same
+
+
+def test_a_run_folders_config_yaml_trained_elsewhere_says_where(tmp_path, capsys, monkeypatch):
+    """train("myruns/hw/hw-1a2b3c/config.yaml") trained that run again into ./runs, in a
+    folder of the same name: config.yaml leaves log_path out. With verbose=False nothing
+    said so; now a note does (printed when verbose, always in Result.notes)."""
+    from conftest import run_in_process
+
+    monkeypatch.chdir(tmp_path)
+    kw = dict(data="xor", hid_dim=2, act="tanh", lr=1.0, epoch=3, log_every=0, plots="none")
+    first = mlplab.train(**kw, log_path="myruns", exp_name="hw", verbose=False)
+    folder = f"myruns/hw/{first.run_dir.name}"
+    yaml_path = f"{folder}/config.yaml"
+    again = mlplab.train(yaml_path, verbose=False)
+    assert not again.kept and again.run_dir == tmp_path / "runs" / "hw" / first.run_dir.name
+    note = (
+        f"{yaml_path} lies in the run folder {folder}, under myruns, but config.yaml leaves "
+        f"log_path out: this run goes into runs/hw/{first.run_dir.name} (log_path='runs'); "
+        f"mlplab.load_run({folder!r}) gives the run that is there"
+    )
+    assert again.notes[0] == note
+    assert capsys.readouterr().out == ""
+    mlplab.train(yaml_path)  # kept now, in ./runs: said before the kept line
+    assert capsys.readouterr().out.startswith(f"mlplab: note: {note}\n")
+    # Its own log_path: the run that is there, and no note.
+    here = mlplab.train(yaml_path, log_path="myruns", verbose=False)
+    assert here.kept and here.run_dir == first.run_dir and here.notes == []
+    # Another log_path given: the run goes where it was asked to, and no note.
+    other = mlplab.train(yaml_path, log_path="other", verbose=False)
+    assert not other.kept and not any("run folder" in n for n in other.notes)
+    # Another settings file, beside no result.json: no note.
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump({**kw, "log_path": "other"}))
+    assert not any("run folder" in n for n in mlplab.train("exp.yaml", verbose=False).notes)
+    proc = run_in_process("train", "--config", yaml_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"(--log_path runs); mlplab.load_run({folder!r})" in proc.stdout

@@ -28,7 +28,7 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Literal, Protocol, get_args
 
 from pydantic import (
     BaseModel,
@@ -578,15 +578,79 @@ class Config(BaseModel):
     # log_path out, trains elsewhere than the run beside it, which train() notes.
     _source_file: str | None = PrivateAttr(None)
 
-    def __init__(self, /, **data: Any) -> None:
-        # The README promises ConfigError (one line) for bad settings, whichever way a
-        # Config is made; pydantic's own error is a multi-line report.
-        try:
-            super().__init__(**data)
-        except ValidationError as err:
-            line = ConfigError(format_validation_error(err))
-            line.validation = err  # type: ignore[attr-defined]  # make_config names its source
-            raise line from None
+    if TYPE_CHECKING:
+        # What a type checker reads: every setting by name (`Config(hid_dimm=3)` passed a
+        # check, as **data), of any type, as YAML's text and numbers are taken at run time
+        # (a typed act= flagged `for act in ["relu", "tanh"]`). A test keeps the names in
+        # step with the fields; help(Config) shows the run-time signature and its settings.
+
+        def __init__(
+            self,
+            *,
+            seed: Any = ...,
+            data: Any = ...,
+            target: Any = ...,
+            ignore: Any = ...,
+            features: Any = ...,
+            task: Any = ...,
+            split: Any = ...,
+            split_by: Any = ...,
+            stratify: Any = ...,
+            standardize: Any = ...,
+            standardize_target: Any = ...,
+            class_weight: Any = ...,
+            n_samples: Any = ...,
+            noise: Any = ...,
+            data_seed: Any = ...,
+            model: Any = ...,
+            n_layer: Any = ...,
+            hid_dim: Any = ...,
+            hid_dims: Any = ...,
+            act: Any = ...,
+            use_bn: Any = ...,
+            dp_rate: Any = ...,
+            sc_type: Any = ...,
+            init: Any = ...,
+            use_xavier: Any = ...,
+            optim: Any = ...,
+            lr: Any = ...,
+            mm: Any = ...,
+            l2_coef: Any = ...,
+            l1_coef: Any = ...,
+            lr_schedule: Any = ...,
+            lr_gamma: Any = ...,
+            lr_step: Any = ...,
+            epoch: Any = ...,
+            batch_size: Any = ...,
+            test_batch_size: Any = ...,
+            log_every: Any = ...,
+            log_val: Any = ...,
+            validate_every: Any = ...,
+            save_every: Any = ...,
+            patience: Any = ...,
+            min_delta: Any = ...,
+            engine: Any = ...,
+            device: Any = ...,
+            dtype: Any = ...,
+            log_path: Any = ...,
+            exp_name: Any = ...,
+            model_name: Any = ...,
+            id_digits: Any = ...,
+            plots: Any = ...,
+            snapshot_every: Any = ...,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, /, **data: Any) -> None:
+            # The README promises ConfigError (one line) for bad settings, whichever way a
+            # Config is made; pydantic's own error is a multi-line report.
+            try:
+                super().__init__(**data)
+            except ValidationError as err:
+                line = ConfigError(format_validation_error(err))
+                line.validation = err  # make_config names its source
+                raise line from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         given = self._n_layer_given

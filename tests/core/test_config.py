@@ -1792,3 +1792,27 @@ def test_a_files_unknown_key_is_said_before_a_bad_value_beside_it(tmp_path):
     with pytest.raises(ConfigError) as err:
         mlplab.load_config(bad)
     assert "unknown setting 'hiddim' (did you mean 'hid_dim'?)" in str(err.value)
+
+
+def test_the_settings_a_type_checker_reads_are_the_configs_fields():
+    """`mlplab.Config(hid_dimm=3)` passed a type check (its __init__ took **data); type
+    checkers now read a signature of every setting by name (mypy checks that a misspelt one
+    is an error in tests/typing/public_api.py), while help(Config) shows the run-time one.
+    One list, name for name, in the fields' order."""
+    import ast
+    import inspect
+
+    import mlplab.config
+
+    tree = ast.parse(inspect.getsource(mlplab.config))
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Config"]
+    (typed,) = [
+        f
+        for branch in cls.body
+        if isinstance(branch, ast.If) and ast.unparse(branch.test) == "TYPE_CHECKING"
+        for f in branch.body
+        if isinstance(f, ast.FunctionDef) and f.name == "__init__"
+    ]
+    assert [a.arg for a in typed.args.kwonlyargs] == list(Config.model_fields)
+    assert str(inspect.signature(Config.__init__)) == "(self, /, **data: 'Any') -> 'None'"
+    assert "hid_dim" in (Config.__doc__ or "") + str(Config.model_fields["hid_dim"])

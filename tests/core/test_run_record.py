@@ -678,3 +678,16 @@ def test_a_run_folders_config_yaml_trained_elsewhere_says_where(tmp_path, capsys
     proc = run_in_process("train", "--config", yaml_path)
     assert proc.returncode == 0, proc.stderr
     assert f"(--log_path runs); mlplab.load_run({folder!r})" in proc.stdout
+
+
+def test_load_run_of_none_says_where_a_none_comes_from():
+    """load_run takes None (typed so, so that `load_run(rep.best_run)` type-checks as the
+    README writes it) and refuses it in one line: it said "not None" alone."""
+    from mlplab.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        mlplab.load_run(None)
+    assert str(err.value) == (
+        "load_run: run_dir is None, not a run's folder: a report's best_run is None where "
+        "none of its runs finished, and a Result's run_dir where record=False kept no folder"
+    )

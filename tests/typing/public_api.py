@@ -9,7 +9,7 @@ checker and an IDE completed nothing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import assert_type
+from typing import Any, assert_type
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,9 @@ import mlplab
 def _uses() -> None:
     result = mlplab.train(data="xor", verbose=False)
     assert_type(result, mlplab.Result)
-    assert_type(result.run_dir, Path | None)
+    assert_type(result.run_dir, Path)  # None only with record=False, which its caller knows
+    assert_type(result.run_dir / "result.json", Path)  # as the README writes it
+    assert_type(mlplab.load_run(result.run_dir, which="best"), mlplab.LoadedRun)
     assert_type(result.metrics, dict[str, float])
     assert_type(result.predict(np.zeros((1, 2))), np.ndarray)
     run = mlplab.load_run("runs/xor-nn/xor-nn-ac0376")
@@ -36,6 +38,9 @@ def _uses() -> None:
     assert_type(rep.summary, pd.DataFrame)
     if rep.best_run is not None:  # a report's row, as load_run takes it
         assert_type(mlplab.load_run(rep.best_run).per_class(), pd.DataFrame)
+    # As the README writes it, unchecked: None (no run finished) is refused in one line.
+    assert_type(mlplab.load_run(rep.best_run), mlplab.LoadedRun)
+    assert_type(mlplab.load_run(rep.best_run).curves, dict[str, list[Any]])
     mlplab.load_dataset("moons", standardize="auto")  # as documented
     try:
         pass
@@ -47,4 +52,11 @@ def _uses() -> None:
     # The estimators' parameters, by name and type (they were `**params: Any`).
     mlplab.MLPClassifier(hid_dim=8, lr=0.01, class_weight="balanced", random_state=0)
     mlplab.MLPClassifier(hid_dimm=3)  # type: ignore[call-arg]
+    # A Config's settings by name too, of any type (YAML's text is taken at run time, and
+    # a loop's `act` is a str, not one of act's Literal choices).
+    mlplab.Config(data="moons", hid_dim=16, split=[0.8, 0.1, 0.1])
+    for act in ["relu", "tanh"]:
+        mlplab.Config(act=act, lr="0.1")
+    mlplab.Config(hid_dimm=3)  # type: ignore[call-arg]
+    mlplab.Config(**{"hid_dim": 3})
     mlplab.MLPRegressor(lr="fast")  # type: ignore[arg-type]

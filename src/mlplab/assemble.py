@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from mlplab import __version__
-from mlplab.config import Config, load_config, make_config
+from mlplab.config import Config, load_config, make_config, recorded_settings
 from mlplab.data.cost import check_cost
 from mlplab.data.dataset import (
     Dataset,
@@ -141,20 +141,22 @@ LOADING_SETTINGS = (
 
 
 def load_data(cfg: Config) -> Dataset:
-    data = load_dataset(
-        cfg.data,
-        target=cfg.target,
-        ignore=cfg.ignore,
-        task=cfg.task,
-        split=cfg.split,
-        split_by=cfg.split_by,
-        stratify=cfg.stratify,
-        standardize=cfg.standardizes(),
-        n_samples=cfg.n_samples,
-        noise=cfg.noise,
-        seed=cfg.data_seed,
-        features=cfg.features,
-    )
+    # cfg is checked already: a recorded run's data_seed beside split_by loads as it did.
+    with recorded_settings(cfg.data_seed_beside_split_by()):
+        data = load_dataset(
+            cfg.data,
+            target=cfg.target,
+            ignore=cfg.ignore,
+            task=cfg.task,
+            split=cfg.split,
+            split_by=cfg.split_by,
+            stratify=cfg.stratify,
+            standardize=cfg.standardizes(),
+            n_samples=cfg.n_samples,
+            noise=cfg.noise,
+            seed=cfg.data_seed,
+            features=cfg.features,
+        )
     return treated(cfg, data)
 
 

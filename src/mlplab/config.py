@@ -18,6 +18,8 @@ With ``batch_size: 0`` (full batch, as in the labs) one epoch is one step.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import contextvars
 import hashlib
 import json
 import math
@@ -966,7 +968,9 @@ class Config(BaseModel):
     def _check_split_by(self) -> Config:
         # A split_by column says each row's split: no rows are drawn, so another data_seed
         # trained the same run again under another id, and a report said its splits differed.
-        if self.split_by is not None and self.data_seed != 0:
+        # A run recorded so before this was refused still loads, resumes and predicts: its
+        # data_seed changed nothing, and its id is its own.
+        if self.data_seed_beside_split_by() and not _RECORDED.get():
             raise ValueError(
                 f"settings 'data_seed' and 'split_by': the column {self.split_by!r} says each "
                 "row's split, so there is no draw for data_seed to seed; give one of them"
@@ -1014,7 +1018,13 @@ class Config(BaseModel):
         pydantic's own copy takes them unchecked (``lr='abc'``, ``hid_dim=-5`` passed)."""
         if not update:
             return super().model_copy(deep=deep)
-        return type(self)(**{**self.model_dump(), **update})
+        with recorded_settings(self.data_seed_beside_split_by()):  # a recorded run's stays one
+            return type(self)(**{**self.model_dump(), **update})
+
+    def data_seed_beside_split_by(self) -> bool:
+        """Whether this config has data_seed beside split_by, as a run recorded before that
+        was refused may (see :meth:`_check_split_by`)."""
+        return self.split_by is not None and self.data_seed != 0
 
     def copy(
         self,
@@ -1746,13 +1756,35 @@ def unexpanded_part(path: str) -> str | None:
     return found.group(0) if found else None
 
 
+# Whether make_config validates a recorded run's settings (see its ``recorded``).
+_RECORDED: contextvars.ContextVar[bool] = contextvars.ContextVar("recorded", default=False)
+
+
+@contextlib.contextmanager
+def recorded_settings(recorded: bool = True) -> Iterator[None]:
+    """Within it (where ``recorded``), Configs are built as a recorded run's settings are:
+    a check added after the run trained (data_seed beside split_by) does not refuse them.
+    A context variable, as Config's own ``__init__`` takes no pydantic context; nested,
+    a recorded run's stays one."""
+    token = _RECORDED.set(recorded or _RECORDED.get())
+    try:
+        yield
+    finally:
+        _RECORDED.reset(token)
+
+
 def make_config(
-    values: dict[str, Any], source: str = "", not_from_source: Collection[str] = ()
+    values: dict[str, Any],
+    source: str = "",
+    not_from_source: Collection[str] = (),
+    recorded: bool = False,
 ) -> Config:
     """Validate a dict of settings into a Config, raising ConfigError with one line.
 
     ``source`` (a YAML file) is named in the line when the setting at fault came from it,
     not from ``not_from_source`` (the flags or keywords that override the file).
+    ``recorded``: the settings of a run already trained (its config.yaml), which a check
+    added since (data_seed beside split_by) does not refuse.
     """
     if not isinstance(values, dict):
         raise ConfigError(f"{source or 'config'}: settings must be a mapping of name to value")
@@ -1761,7 +1793,8 @@ def make_config(
         where = f"{source}: " if source else ""
         raise ConfigError(f"{where}setting names must be text, not {short_repr(bad_keys[0])}")
     try:
-        return Config.model_validate(values)
+        with recorded_settings(recorded):
+            return Config.model_validate(values)
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, source)) from None
     except ConfigError as err:  # Config.__init__'s line, which knows no file: named here

@@ -83,7 +83,7 @@ def record_config(run_dir: Path, rows: bool = True) -> Config:
             )
     if isinstance(settings, dict):
         check_known_settings(settings, str(run_dir / "config.yaml"))
-    return make_config(settings, str(run_dir / "config.yaml"))
+    return make_config(settings, str(run_dir / "config.yaml"), recorded=True)
 
 
 def claim_run_id(
@@ -258,7 +258,7 @@ def check_same_config_as_checkpoint(cfg: Config, ckpt: Checkpoint, path: Path) -
     if isinstance(saved, dict):
         check_known_settings(saved, f"checkpoint {str(path)!r}")
     try:
-        same = make_config(saved).run_digest() == cfg.run_digest()
+        same = make_config(saved, recorded=True).run_digest() == cfg.run_digest()
     except MlplabError:
         same = False
     if not same:
@@ -638,7 +638,8 @@ def load_run(
         # user gave them, `auto` included) stays LoadedRun.config, so that its run id is
         # the record's and train(run.config) gives back this run, not a new one.
         used = make_config(
-            {**cfg.to_dict(), "engine": chosen, "device": device, "dtype": dtype or cfg.dtype}
+            {**cfg.to_dict(), "engine": chosen, "device": device, "dtype": dtype or cfg.dtype},
+            recorded=True,
         )
         chosen = resolve_engine(chosen, spec, len(dataset.X_train), used.batch_size, device)
         models = [model_init(used, spec, weights=ckpt.model)]

@@ -124,3 +124,37 @@ def test_a_newer_mlplabs_finished_run_is_refused_without_advice_to_rerun(
         rc = call_main([command, *FLAGS, "--log_path", str(tmp_path), "--rerun"])
         assert_one_line(rc, capsys.readouterr().err, "names the setting 'label_smoothing'")
         assert digests(tmp_path) == before
+
+
+def test_a_run_recorded_with_data_seed_beside_split_by_still_loads_and_resumes(
+    tmp_path: Path,
+) -> None:
+    """data_seed beside split_by is refused now (it seeded no draw). A run an earlier
+    mlplab recorded so was refused as well: load_run, predict and --resume failed on its
+    own config.yaml. Its settings were valid when it trained; only new runs are refused."""
+    import numpy as np
+    import pandas as pd
+
+    from mlplab import config
+    from mlplab.errors import ConfigError
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x1": rng.normal(size=60), "x2": rng.normal(size=60)})
+    df["y"] = (df.x1 > 0).astype(int)
+    df["part"] = ["train"] * 40 + ["val"] * 10 + ["test"] * 10
+    df.to_csv(tmp_path / "sb.csv", index=False)
+    kw = {**KW, "data": str(tmp_path / "sb.csv"), "target": "y", "split_by": "part"}
+    kw.update(data_seed=3, log_path=str(tmp_path / "runs"))
+    del kw["n_samples"]
+    token = config._RECORDED.set(True)  # trained as the earlier mlplab did
+    try:
+        polls = iter(range(1000))
+        old = train(**kw, stop=lambda: next(polls) >= 2)
+    finally:
+        config._RECORDED.reset(token)
+    assert old.status == "interrupted" and old.config.data_seed == 3
+    with pytest.raises(ConfigError, match="'data_seed' and 'split_by'"):
+        train(**kw)  # a new run so is refused
+    assert load_run(old.run_dir).config.data_seed == 3
+    assert call_main(["train", "--resume", str(old.run_dir), "-q"]) == 0
+    assert read_json(old.run_dir / "result.json")["status"] == "finished"

@@ -1550,6 +1550,7 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         and not source
         and loc in KEYWORD_CALLS
         and loc not in CALL_ARGUMENTS  # said with what the other call does instead
+        and loc not in SWEEP_OPTIONS  # a sweep's YAML file: said as such below
         and len(extra) == 1
     ):
         # Config(shard=1) was asked if it meant 'shard', the very word typed.

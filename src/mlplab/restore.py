@@ -664,9 +664,11 @@ def load_run(
             own = {"val_loss": known} if isinstance(known, float) else {}
     # Absolute, so that its methods (plot) hold after the caller's os.chdir.
     where = run_dir.absolute()
+    # The device the model is on (`auto` resolved: cpu, cuda, cuda:1), not the setting.
+    on = getattr(backend, "device", device)
     return LoadedRun(
         cfg, dataset, spec, backend, record, where, ckpt.meta, changed, own,
-        engine=chosen, device=device, dtype=used.dtype,
+        engine=chosen, device=str(on), dtype=used.dtype,
     )  # fmt: skip
 
 

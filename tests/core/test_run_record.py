@@ -620,6 +620,11 @@ def test_a_loaded_runs_config_is_its_own_and_trains_back_to_it(tmp_path):
         assert loaded.engine == r.record["engine_used"] and loaded.device == "cpu"
     assert mlplab.load_run(r.run_dir, dtype="float64").dtype == "float64"
     assert mlplab.load_run(r.run_dir).dtype == r.config.dtype
+    # A torch run's device `auto` is the device it is on, not the setting.
+    torch_run = mlplab.train(**{**kw, "engine": "torch", "device": "auto", "exp_name": "t"})
+    on_torch = mlplab.load_run(torch_run.run_dir)
+    assert on_torch.config.device == "auto" and on_torch.device == "cpu"
+    assert on_torch.engine == "torch"
     again = mlplab.train(mlplab.load_run(r.run_dir).config, verbose=False)
     assert again.kept and again.run_dir == r.run_dir
     assert [p.name for p in (tmp_path / "exp").glob("*/result.json")] == ["result.json"]

@@ -602,6 +602,14 @@ def test_a_record_says_when_it_was_made_and_a_resume_keeps_its_start(tmp_path):
     rep = report(tmp_path, verbose=False)
     runs = __import__("pandas").read_csv(rep.csv_path)
     assert list(runs["started_at"]) == [first["started_at"]]
+    # A folder of records written before mlplab kept the times still has the columns.
+    record = json.loads((run.run_dir / "result.json").read_text())
+    for stamp in ("started_at", "finished_at"):
+        del record[stamp]
+    (run.run_dir / "result.json").write_text(json.dumps(record))
+    rep = report(tmp_path, verbose=False)
+    assert rep.runs[["started_at", "finished_at"]].isna().all(axis=None)
+    assert {"started_at", "finished_at"} <= set(__import__("pandas").read_csv(rep.csv_path))
 
 
 def test_a_loaded_runs_config_is_its_own_and_trains_back_to_it(tmp_path):

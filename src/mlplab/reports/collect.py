@@ -168,6 +168,10 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
             continue
         record = dict(record)  # the table keeps the record as read
         _older_rmse(record)
+        for stamp in ("started_at", "finished_at"):
+            # A record written before mlplab kept them: a blank, so that the columns are
+            # there (rep.runs["started_at"]) whichever records a folder holds.
+            record.setdefault(stamp, None)
         for name, info in Config.model_fields.items():
             if name not in record and name not in ("seed", "log_path"):
                 # A record from before this setting existed trained as its default does:

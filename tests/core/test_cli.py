@@ -202,6 +202,8 @@ def test_the_results_table_is_drawn_in_ascii_on_an_ascii_stdout(tmp_path: Path) 
         ),
         # A fraction of a row: floored, it would leave rows out without a word.
         (["--data", "iris", "--split", "30.5", "10", "10"], ["'split'", "30.5", "whole number"]),
+        # Counts past the rows, as typed: it showed [1000.0, 20.0, 20.0].
+        (["--data", "moons", "--split", "1000", "20", "20"], ["'split': 1000 20 20 asks for 1040"]),
     ],
 )
 def test_bad_input_one_line_exit_2_nothing_written(run_cli, tmp_path, args, needles):

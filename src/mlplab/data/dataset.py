@@ -1937,7 +1937,8 @@ def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
     if n_train + n_val > n or n_train + n_val + n_test > n:
         n_test = max(n_test, 0)
         raise ConfigError(
-            f"setting 'split': {split} asks for {n_train + n_val + n_test} rows but {name!r} has {n}"
+            f"setting 'split': {' '.join(f'{x:g}' for x in split)} asks for "
+            f"{n_train + n_val + n_test} rows but {name!r} has {n}"
         )
     counts_of_all = len(split) == 2 and any(x > 1 for x in split)  # 1800 200 of 2000 rows
     if n_test == 0 and min(n_train, n_val) >= 1 and (_no_test_asked(split) or counts_of_all):

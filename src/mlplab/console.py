@@ -579,6 +579,8 @@ def gate_note(
     spec, weights = model
     if not isinstance(acc, float) or acc >= 1.0 or not spec.widths()[1:-1]:
         return None
+    if data.name == "xor" and (single := one_unit_note(spec)):  # no epochs, seed or lr help it
+        return f"the MLP did not solve xor's 4 rows (accuracy {acc:.4g}): {single}"
     why = ""
     if spec.act == "relu":
         from mlplab.engines.numpy.model import MLP
@@ -610,6 +612,42 @@ def gate_note(
     return (
         f"the MLP did not solve {data.name}'s 4 rows (accuracy {acc:.4g}){why}; "
         f"{', '.join(tries[:-1])} or {tries[-1]} often does"
+    )
+
+
+# Activations that only rise (or stay level) with their input: one unit of them gives a
+# number that only rises along one direction of the input. GELU, SiLU and Mish dip below 0
+# and rise again, and one unit of them solves xor.
+MONOTONE_ACTS = frozenset(
+    {"sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus", "identity"}
+)
+
+
+def one_unit_note(spec: ModelSpec) -> str | None:
+    """Why a net whose every hidden layer is one unit of a rising activation cannot solve
+    xor, however long it trains: the first unit's one number rises along one direction
+    of the input (each later unit, a rising function of it, keeps that order), and xor's
+    two classes lie apart along none: projected onto any line, (0, 0) and (1, 1) have the
+    midpoint of (0, 1) and (1, 0), so one pair lies within the other, and the best is 3
+    rows of 4. A wider layer after the first one-unit layer can bend that number back (1-8 solves
+    xor), and so can a block that adds its input: not noted there."""
+    hidden = spec.widths()[1:-1]
+    if (
+        any(w != 1 for w in hidden)
+        or spec.act not in MONOTONE_ACTS
+        or any(spec.is_residual(i) for i in range(len(hidden)))
+    ):
+        return None
+    units, each = (
+        ("one hidden unit", "it") if len(hidden) == 1 else ("hidden layers of one unit", "each")
+    )
+    wider = (
+        "--hid_dim 2" if spec.hid_dims is None else "--hid_dims " + "-".join(["2"] * len(hidden))
+    )
+    return (
+        f"{units} cannot separate xor, however long it trains: {each} passes on one number, "
+        "which only rises (or only falls) along one direction of the input, and along no "
+        f"direction do xor's classes lie apart (3 rows of 4 at most); {wider} or more solves it"
     )
 
 

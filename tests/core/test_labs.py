@@ -119,6 +119,34 @@ def test_the_gate_note_suggests_only_more_units_than_the_model_has_and_a_deep_si
     )
 
 
+def test_the_gate_note_says_one_hidden_unit_cannot_solve_xor_where_more_epochs_were_advised():
+    """A 2-1-1 net's loss still fell a little at 2000 epochs, and the note said "more epoch,
+    or a larger lr"; at 20000, "another seed ... or act='tanh'". One rising unit passes on
+    one number that only rises along one direction of the input: 0.75 at most, whatever
+    the epochs, seed or lr. GELU dips and rises again: one unit of it solves xor."""
+
+    def note(**overrides) -> list[str]:
+        cfg = mlplab.load_config(EXAMPLES / "xor_nn.yaml", {"log_every": 0, **overrides})
+        return mlplab.train(cfg, verbose=False, record=False).notes
+
+    cannot = (
+        "the MLP did not solve xor's 4 rows (accuracy 0.75): one hidden unit cannot separate "
+        "xor, however long it trains: it passes on one number, which only rises (or only "
+        "falls) along one direction of the input, and along no direction do xor's classes "
+        "lie apart (3 rows of 4 at most); hid_dim=2 or more solves it"
+    )
+    assert note(hid_dim=1, epoch=2000) == [cannot]
+    assert note(hid_dim=1, epoch=20000) == [cannot]
+    (layers,) = note(n_layer=2, hid_dim=1, epoch=2000)
+    assert "hidden layers of one unit cannot separate xor, however long it trains: each" in layers
+    assert note(n_layer=2, hid_dims=[1, 1], epoch=2000)[-1].endswith(
+        "hid_dims='2-2' or more solves it"
+    )
+    assert note(hid_dim=1, act="gelu", lr=0.5, epoch=3000) == []
+    # A wider layer after the one unit can bend its number back: no such claim there.
+    assert not any("cannot" in n for n in note(n_layer=2, hid_dims=[1, 4], epoch=3000))
+
+
 def test_xor_wide_deep_reaches_accuracy_one():
     r = lab("xor_wide_deep")
     assert r["test_acc"] == 1.0 and r["train_loss"] < 5e-3

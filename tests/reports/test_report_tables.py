@@ -16,7 +16,7 @@ from scipy import stats
 
 from mlplab.errors import ConfigError
 from mlplab.reports.aggregate import mean_std_ci, metric_bounds
-from mlplab.reports.api import Report, report
+from mlplab.reports.api import Report, report, shared_split_note
 from mlplab.reports.collect import collect, swept_variables
 from mlplab.sweeps.api import sweep
 
@@ -932,7 +932,12 @@ def test_the_different_splits_note_follows_the_rows_used(tmp_path: Path, capsys)
     report(tmp_path / "runs", exp_name="sb")
     out = capsys.readouterr().out
     assert "different splits" not in out
-    assert "every seed of a config trains on the same split" in out
+    # The column set the split, not data_seed (which split_by leaves unused).
+    assert "every seed of a config trains on the same split (split_by part)" in " ".join(
+        out.split()
+    )
+    mixed = shared_split_note(pd.DataFrame({"split_by": [None, "part"]}))
+    assert "trains on the same split (data_seed, or split_by part)" in mixed
     common |= {"data": "moons", "target": None, "n_samples": 80}
     sweep(**common, noise=[0.1, 0.3], exp_name="nz")
     report(tmp_path / "runs", exp_name="nz")

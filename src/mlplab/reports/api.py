@@ -530,12 +530,26 @@ def seed_note(sec: Section) -> str:
         )
     swept = rows_swept(sec)
     if not swept:
-        return SEED_NOTE
+        return shared_split_note(sec.runs)
     return (
         "a seed draws the initial weights, dropout and the data order; each config's seeds "
         f"train on its own split ({', '.join(swept)}), so the interval leaves out the split's "
         f"variance, which the rows of other {', '.join(swept)} values show"
     )
+
+
+def shared_split_note(runs: pd.DataFrame) -> str:
+    """:data:`SEED_NOTE`, naming what set the split its seeds share: ``data_seed``, or
+    the column of ``split_by`` where the runs split by one (it said "(data_seed)" of runs
+    whose rows a column ``part`` placed, where data_seed had no effect)."""
+    by = runs.get("split_by", pd.Series(dtype=object))
+    columns = sorted({str(c) for c in by.dropna() if c != ""})
+    if not columns:
+        return SEED_NOTE
+    named = f"split_by {', '.join(columns)}"
+    if len(by) < len(runs) or by.isna().any() or bool((by == "").any()):
+        named = f"data_seed, or {named}"  # some runs drew their split, some took a column's
+    return SEED_NOTE.replace("(data_seed)", f"({named})")
 
 
 def tied_seeds_note(sections: list[Section]) -> str:

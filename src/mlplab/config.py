@@ -208,6 +208,10 @@ def setting_hint(
     # A prefix of one name (`--ep`): the command line takes no abbreviations, and says whose.
     prefixed = [k for k in known if k.startswith(low)] if len(low) >= 2 else []
     near = other.get(low) or (prefixed[0] if len(prefixed) == 1 else nearest(low, known))
+    if not near and (alias := nearest(low, list(other))):
+        # A mistyped other name (learnin_rate): the setting it stands for. After the
+        # settings, so that hidden_dims is still hid_dims, not hidden_dim's hid_dim.
+        near = other[alias]
     if not near:
         return ""
     what = (said or {}).get(near)  # ``said``: what the suggested name is, where not a setting

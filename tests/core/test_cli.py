@@ -171,6 +171,7 @@ def test_the_results_table_is_drawn_in_ascii_on_an_ascii_stdout(tmp_path: Path) 
         # scikit-learn's solver, which mlplab has not: adding an optimizer breaks nothing here.
         (["--optim", "lbfgs"], ["'optim'", "adamw"]),
         (["--hid_dimm", "3"], ["--hid_dimm", "did you mean --hid_dim"]),
+        (["--learnin_rate", "0.1"], ["--learnin_rate'", "did you mean --lr?"]),
         (["--weight_decay", "0.1"], ["--weight_decay", "did you mean --l2_coef"]),
         # The TensorFlow Playground's names got no hint.
         (["--regularization", "L2"], ["--regularization'", "--l1_coef for L1, --l2_coef for L2"]),

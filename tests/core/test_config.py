@@ -141,6 +141,9 @@ def test_use_xavier_is_an_alias_of_init():
         ({"exp_name": "ünï"}, ["'exp_name'", "use ASCII letters"]),  # ü is a letter
         ({"act": "LeakyReLUx"}, ["'act': 'LeakyReLUx' is not one of", "leaky_relu"]),
         ({"hid_dimm": 3}, ["did you mean 'hid_dim'"]),
+        # A mistyped other name: the near-name search takes in the other names too.
+        ({"learnin_rate": 0.1}, ["unknown setting 'learnin_rate'", "did you mean 'lr'"]),
+        ({"num_epoch": 10}, ["did you mean 'epoch'"]),
         ({"split": [0.9, 0.9]}, ["'split'"]),
         ({"split": [1, 1, 1]}, ["'split'", "read as ratios", "counts"]),
         ({"split": [30.5, 10, 10]}, ["'split'", "30.5 is not a whole number", "counts of rows"]),

@@ -756,3 +756,19 @@ def test_the_labels_of_a_setting_of_names_against_the_metric_do_not_overlap(monk
     sampled = pd.DataFrame({"lr": 10.0 ** rng.uniform(-3, -1, 12), "val_acc": 0.7, "test_acc": 0.6})
     plot = plots.vs_param(sampled, ["lr"], "acc")
     assert plot is not None and "one point per run" in plot.caption
+
+
+def test_the_epoch_axis_of_a_short_sweep_is_labelled_with_whole_epochs(monkeypatch) -> None:
+    """The curves of runs of 2 to 5 epochs put their epoch ticks at 1.2, 1.5, 1.8 or 1.5,
+    3.0, 4.5: an epoch is a whole number, as a run's own loss plot labels it."""
+    for last in (2, 3, 5):
+        epochs = list(range(1, last + 1))
+        row = {**_row([0.7] * last, epochs), "val_losses": [0.6] * last, "test_acc": 0.5}
+        row |= {"train_accs": [0.5] * last, "val_accs": [0.5] * last}
+        for kind in ("loss", "acc"):
+            _, fig = _drawn(monkeypatch, pd.DataFrame([row, row]), None, kind)
+            fig.canvas.draw()
+            ticks = [t for ax in fig.axes for t in ax.get_xticks() if ax.get_visible()]
+            lo, hi = fig.axes[0].get_xlim()
+            shown = [t for t in ticks if lo <= t <= hi]
+            assert shown and all(float(t).is_integer() for t in shown), (last, kind, shown)

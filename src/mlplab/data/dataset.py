@@ -1919,6 +1919,11 @@ def _no_test_asked(split) -> bool:
     return all(x <= 1 for x in split) and abs(sum(split) - 1) <= 1e-6
 
 
+def _split_text(split: list[float]) -> str:
+    """``split`` as typed on the command line (``1000 20 20``), not a list of floats."""
+    return " ".join(f"{x:g}" for x in split)
+
+
 def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
     split = list(split)
     if all(x <= 1 for x in split):  # ratios
@@ -1937,7 +1942,7 @@ def _split_sizes(n: int, split, name: str) -> tuple[int, int, int]:
     if n_train + n_val > n or n_train + n_val + n_test > n:
         n_test = max(n_test, 0)
         raise ConfigError(
-            f"setting 'split': {' '.join(f'{x:g}' for x in split)} asks for "
+            f"setting 'split': {_split_text(split)} asks for "
             f"{n_train + n_val + n_test} rows but {name!r} has {n}"
         )
     counts_of_all = len(split) == 2 and any(x > 1 for x in split)  # 1800 200 of 2000 rows
@@ -1991,7 +1996,7 @@ def _split(
         left = n - n_train - n_val - n_test
         drawn = "in the data's order" if in_order else "drawn at random by data_seed"
         notes.append(
-            f"setting 'split': {' '.join(f'{x:g}' for x in split)} takes {n - left} of the "
+            f"setting 'split': {_split_text(split)} takes {n - left} of the "
             f"{n} rows of {name!r} ({n_train}/{n_val}/{n_test} train/val/test, {drawn}); "
             f"the other {left} {'is' if left == 1 else 'are'} left out, unused: to use every "
             f"row, give counts that add up to {n}, or ratios"

@@ -357,7 +357,7 @@ def report_notes(
         shared_rows_note(runs),
         *data_notes(runs),
         val_rose_note(runs),
-        across_note(sections, "data"),
+        across_note(sections),
         splits_note(sections),
         rank_by_note(sections, rank_by),
         accuracy_ranks_note(sections),
@@ -461,15 +461,15 @@ def accuracy_ranks_note(sections: list[Section]) -> str:
     )
 
 
-def across_note(sections: list[Section], setting: str = "data") -> str:
+def across_note(sections: list[Section]) -> str:
     """What to say of a section whose configs differ in ``data``: its ranks compare one
     dataset's accuracy with another's, not the settings."""
-    swept = [sec.title for sec in sections if setting in sec.variables]
+    swept = [sec.title for sec in sections if "data" in sec.variables]
     if not swept:
         return ""
     return (
-        f"{', '.join(swept)} ranks configs of different datasets against each other ({setting} "
-        f"is swept); compare ranks within one dataset (summary.csv's {setting} column)"
+        f"{', '.join(swept)} ranks configs of different datasets against each other (data "
+        "is swept); compare ranks within one dataset (summary.csv's data column)"
     )
 
 

@@ -1258,13 +1258,26 @@ def _constant_notes(df, feats: list[str]) -> list[str]:
     """A feature of one value in every row tells the model nothing, yet its weights are
     trained at random: a new row with another value there moves its prediction at random
     (a constant 1.0 given as 100 took a probability from 0.45 to 0.002)."""
-    same = [c for c in feats if len(df) > 1 and df[c].nunique(dropna=False) == 1]
+    same = [c for c in feats if len(df) > 1 and _one_value(df[c])]
     return [
         f"feature column {c!r} has one value ({df[c].iloc[0]}) in every row: it tells the "
         f"model nothing, and a new row's other value there would move its prediction; leave "
         f"it out with {shell_flag('--ignore', c)}"
         for c in same
     ]
+
+
+def _one_value(col) -> bool:  # col: pandas.Series
+    """Whether every cell holds the first one's value (all missing counts as one value, as
+    nunique(dropna=False) has it): one comparison, where nunique hashed every cell (0.3 s
+    of the 2 s a 100,000-row file of 20 columns took to load)."""
+    import pandas as pd
+
+    first = col.iloc[0]
+    if pd.api.types.is_scalar(first) and pd.isna(first):
+        return bool(col.isna().all())
+    # A missing cell compares as missing in pandas' own dtypes (Int64): not the same value.
+    return bool((col == first).fillna(False).all())
 
 
 # How far from its column's median, in the spread of the column's middle half (or, where

@@ -49,6 +49,7 @@ from mlplab.assemble import (
     load_data,
     lr_schedule_of,
     model_spec,
+    reuse_loaded_data,
     schedule_of,
     steps_per_epoch,
     treated,
@@ -797,6 +798,7 @@ def interrupted_line(result: Result) -> str:
     )
 
 
+@reuse_loaded_data()  # a finished run's config: its file read once, not again by load_run
 def _train(
     config: Config | dict[str, Any] | argparse.Namespace | str | Path | None,
     resume: str | Path | None,

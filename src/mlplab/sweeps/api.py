@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from mlplab.config import Config, as_typed, read_yaml
 from mlplab.console import terminal_text
@@ -62,6 +62,9 @@ from mlplab.sweeps.local import (
 # Prune at run time, not under TYPE_CHECKING: typing.get_type_hints(sweep) (autodoc,
 # runtime type checkers) resolves the annotation.
 from mlplab.training.events import Prune, Subscriber
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # As `mlplab train` exits, and as shells and schedulers read it: 128 + the signal's number.
 EXIT_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}
@@ -226,7 +229,22 @@ class SweepResult:
         return sweep_html(self)
 
 
+def _reusing_data(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` with :func:`mlplab.assemble.reuse_loaded_data` on: the sweep's check of its
+    data and the stacks it trains here read each file once."""
+
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        from mlplab.assemble import reuse_loaded_data
+
+        with reuse_loaded_data():
+            return fn(*args, **kwargs)
+
+    return call
+
+
 @public
+@_reusing_data
 def sweep(
     config: str | Path | dict[str, Any] | argparse.Namespace | Config | None = None,
     *,

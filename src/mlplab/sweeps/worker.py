@@ -48,18 +48,22 @@ def main(parent_pid: int, epochs_fd: int | None = None) -> None:
     init_worker(
         parent_pid, stopped=early, epochs_fd=epochs_fd
     )  # read once its own handlers took over
-    while True:
-        try:
-            group_fn, group = pickle.load(inbox)
-        except EOFError:
-            return  # the sweep is done with this worker
-        reply: tuple[bool, object]
-        try:
-            reply = (True, worker_call(group_fn, group))
-        except Exception as err:
-            reply = (False, f"{type(err).__name__}: {err}")
-        pickle.dump(reply, outbox)
-        outbox.flush()
+    from mlplab.assemble import reuse_loaded_data
+
+    # The worker's stacks of one data file read it once, not once a stack.
+    with reuse_loaded_data():
+        while True:
+            try:
+                group_fn, group = pickle.load(inbox)
+            except EOFError:
+                return  # the sweep is done with this worker
+            reply: tuple[bool, object]
+            try:
+                reply = (True, worker_call(group_fn, group))
+            except Exception as err:
+                reply = (False, f"{type(err).__name__}: {err}")
+            pickle.dump(reply, outbox)
+            outbox.flush()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import math
@@ -144,7 +145,10 @@ LOADING_SETTINGS = (
 # The last dataset load_data read, while reuse_loaded_data is on: a sweep's check of its
 # data and each of its stacks (in its process or in one worker) read a file once, not once
 # a stack (3 seconds a stack for 100,000 rows of 20 columns, as long as a short stack took).
-_reused: list[tuple[tuple[Any, ...], Dataset]] | None = None
+# A context variable: threads that train at once (a service's) each keep their own.
+_reused: contextvars.ContextVar[list[tuple[tuple[Any, ...], Dataset]] | None] = (
+    contextvars.ContextVar("mlplab_reused_data", default=None)
+)
 
 
 @contextlib.contextmanager
@@ -152,13 +156,15 @@ def reuse_loaded_data() -> Iterator[None]:
     """Within it, load_data keeps the last dataset it read, and gives a copy of it to a
     config that loads the same data from the same file (same size and modification time):
     a sweep and its workers. Outside, each call reads afresh, as a user who changed a file
-    between two runs expects."""
-    global _reused
-    before, _reused = _reused, []
+    between two runs expects. Within another, the outer one's is used."""
+    if _reused.get() is not None:
+        yield
+        return
+    token = _reused.set([])
     try:
         yield
     finally:
-        _reused = before
+        _reused.reset(token)
 
 
 def _reuse_key(cfg: Config) -> tuple[Any, ...] | None:
@@ -179,12 +185,13 @@ def _reuse_key(cfg: Config) -> tuple[Any, ...] | None:
 
 
 def load_data(cfg: Config) -> Dataset:
-    key = _reuse_key(cfg) if _reused is not None else None
-    if _reused and key is not None and _reused[0][0] == key:
-        return treated(cfg, _shallow_copy(_reused[0][1]))
+    kept = _reused.get()
+    key = _reuse_key(cfg) if kept is not None else None
+    if kept and key is not None and kept[0][0] == key:
+        return treated(cfg, _shallow_copy(kept[0][1]))
     data = _read_data(cfg)
-    if _reused is not None and key is not None:
-        _reused[:] = [(key, data)]
+    if kept is not None and key is not None:
+        kept[:] = [(key, data)]
         data = _shallow_copy(data)
     return treated(cfg, data)
 

@@ -91,3 +91,15 @@ def test_a_changed_file_is_read_again_and_a_copy_changes_nothing_kept(table, rea
         assert len(third.y_train) + len(third.y_val) + len(third.y_test) == 205
     assemble.load_data(cfg)  # outside: afresh
     assert len(reads) == 4
+
+
+def test_a_run_within_a_sweep_uses_the_sweep_s_kept_data(table, reads):
+    """train() keeps data within its own call; within a sweep's (a run trained alone after
+    its stack failed), it uses the sweep's, and leaves it kept when it returns."""
+    cfg = make_config({"data": str(table), "target": "y"})
+    with assemble.reuse_loaded_data():
+        assemble.load_data(cfg)
+        with assemble.reuse_loaded_data():
+            assemble.load_data(cfg)
+        assemble.load_data(cfg)
+    assert len(reads) == 1

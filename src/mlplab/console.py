@@ -68,6 +68,21 @@ def narrow_terminal() -> bool:
     return shutil.get_terminal_size().columns < 72
 
 
+def _rate() -> Any:  # a rich ProgressColumn
+    """The bar's steps a second (seconds a step, where slower), over rich's last 30 s."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.speed
+            if not speed:
+                return Text("")
+            return Text(f"{speed:,.0f} steps/s" if speed >= 1 else f"{1 / speed:.1f} s/step")
+
+    return Rate()
+
+
 class RunConsole:
     """Prints one run's progress. ``verbose=False`` silences everything.
 
@@ -126,9 +141,12 @@ class RunConsole:
                 f"epoch {{task.fields[epoch]}}/{total_epochs} {{task.fields[info]}}"
             )
             steps = (TextColumn("step"), MofNCompleteColumn(), BarColumn())
-            # A narrow terminal keeps the epochs, the loss and the time left.
-            columns = (epochs,) if narrow_terminal() else (*steps, epochs)
-            self._progress = Progress(*columns, TimeRemainingColumn(), transient=True)
+            # A narrow terminal keeps the epochs, the loss and the time left; a wide one
+            # also the rate, to compare settings (a batch size, an engine) by.
+            left = TimeRemainingColumn()
+            narrow = narrow_terminal()
+            columns = (epochs, left) if narrow else (*steps, epochs, left, _rate())
+            self._progress = Progress(*columns, transient=True)
         elif verbose and heartbeat and self.total_steps > 1:
             # A log's line between validations: an epoch of a big table, or many epochs
             # between validations, had left it silent for minutes.

@@ -344,6 +344,8 @@ def test_progress_bar_on_a_terminal_only(tmp_path, ci):
     )  # fmt: skip
     assert "500 " in text and "finished in" in text  # the step lines and the table either way
     assert ("/2000" in text) is (not ci)
+    # The bar's rate, to compare settings by: steps a second.
+    assert bool(re.search(r"\d[\d,]* steps/s", text)) is (not ci)
 
 
 def test_the_config_file_may_be_given_without_its_flag(run_cli):

@@ -789,3 +789,19 @@ def test_the_wide_diagrams_title_says_plainly_that_no_edge_is_labelled() -> None
         "(print the trace for every w and d) step 0,"
     ), title
     plt.close(fig)
+
+
+def test_a_difference_among_huge_values_is_shown_relative_to_them(run_cli):
+    """An exploding init's d_Y_pred (values near 1e176) passed with "max diff 7.3e+134 ok",
+    which read as a wide miss let through: the line says what share of the values it is."""
+    proc = run_cli(
+        "backprop", "--data", "moons", "--n_samples", "200", "--n_layer", "8", "--hid_dim",
+        "10", "--act", "relu", "--init", "normal", "--optim", "sgd", "--lr", "0.1",
+        "--batch_size", "0", "--dtype", "float64", "--seed", "0",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [x for x in proc.stdout.splitlines() if x.startswith("d_Y_pred ")]
+    diff, share = re.search(r"max diff (\S+) \(relative (\S+)\) ok$", line).groups()
+    assert float(diff) > 1e100 and float(share) < 1e-12
+    # Values near 1 keep the plain form.
+    assert re.search(r"^d_w1 .* max diff \S+ ok", proc.stdout, re.M)

@@ -193,10 +193,13 @@ class Quantity:
         d = self.max_diff
         if d is None:
             return True
+        return bool(np.isfinite(d) and d <= rtol * self.size() + atol)
+
+    def size(self) -> float:
+        """What the tolerance is relative to: ``max(max |reference|, scale)``."""
         assert self.reference is not None
-        scale = float(np.abs(self.reference).max()) if self.reference.size else 0.0
-        scale = max(scale, self.scale)
-        return bool(np.isfinite(d) and d <= rtol * scale + atol)
+        biggest = float(np.abs(self.reference).max()) if self.reference.size else 0.0
+        return max(biggest, self.scale)
 
 
 @dataclass
@@ -437,7 +440,11 @@ def _check_text(q: Quantity, tol: tuple[float, float]) -> str:
     aside = f"   ({q.aside})" if q.aside else ""
     if d is None:
         return aside
-    return f"   max diff {d:.1e} {'ok' if q.passed(*tol) else 'FAIL'}{aside}"
+    # Of values far from 1 (1e176), the difference as a share of them: "max diff 7.3e+134
+    # ok" read as a wide miss passed.
+    size = q.size()
+    share = f" (relative {d / size:.1e})" if size > 1e3 and np.isfinite(d) else ""
+    return f"   max diff {d:.1e}{share} {'ok' if q.passed(*tol) else 'FAIL'}{aside}"
 
 
 def format_value(value: Array, threshold: int = THRESHOLD, precision: int = 6) -> str:

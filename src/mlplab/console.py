@@ -624,8 +624,14 @@ def gate_note(
     if not why and (deep := deep_sigmoid_note(spec)):  # no seed or lr helps it
         return f"the MLP did not solve {data.name}'s 4 rows (accuracy {acc:.4g}): {deep}"
     # More units than it has (4 solve XOR on most seeds; a wider net is no help left).
-    wider = next((w for w in GATE_WIDTHS if w > max(spec.widths()[1:-1])), None)
-    tries = ["another --seed", "a lower --lr"] + [f"more units (--hid_dim {wider})"] * bool(wider)
+    hidden = spec.widths()[1:-1]
+    wider = next((w for w in GATE_WIDTHS if w > max(hidden)), None)
+    # Layers of their own widths (hid_dims) each widened: hid_dims overrides --hid_dim.
+    tries = ["another --seed", "a lower --lr"]
+    if wider is not None and len(set(hidden)) > 1:
+        tries.append(f"more units (--hid_dims {'-'.join(str(max(w, wider)) for w in hidden)})")
+    elif wider is not None:
+        tries.append(f"more units (--hid_dim {wider})")
     tries += ["--act tanh"] * (spec.act != "tanh")
     return (
         f"the MLP did not solve {data.name}'s 4 rows (accuracy {acc:.4g}){why}; "

@@ -111,6 +111,18 @@ def test_the_gate_note_suggests_only_more_units_than_the_model_has_and_a_deep_si
     assert note("xor_nn", act="tanh", hid_dim=5, lr=30.0, epoch=300).endswith(
         "(accuracy 0.5); another seed, a lower lr or more units (hid_dim=8) often does"
     )
+    # Layers of their own widths: hid_dims overrides hid_dim, so each is widened there.
+    cfg = mlplab.load_config(
+        EXAMPLES / "xor_nn.yaml",
+        {"log_every": 0, "act": "tanh", "hid_dims": "3-2", "lr": 30.0, "epoch": 300, "seed": 2},
+    )
+    assert (
+        mlplab.train(cfg, verbose=False, record=False)
+        .notes[-1]
+        .endswith(
+            "(accuracy 0.5); another seed, a lower lr or more units (hid_dims='4-4') often does"
+        )
+    )
     assert note("xor_wide_deep", n_layer=6, epoch=2000) == (
         "the MLP did not solve xor's 4 rows (accuracy 0.5): sigmoid's slope is at most 0.25: "
         "through 6 hidden layers the slopes alone make the gradient reaching the first at "

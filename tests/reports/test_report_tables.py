@@ -1043,3 +1043,30 @@ def test_every_property_of_a_report_says_what_it_is() -> None:
     for name in ("runs", "summary", "best_run", "variables", "kind", "metric"):
         assert getattr(Report, name).__doc__, name
     assert "load_run" in (Report.best_run.__doc__ or "")
+
+
+def test_each_column_of_the_table_is_in_one_number_form(tmp_path: Path) -> None:
+    """A CI column read [0.0000, 0.02836] above [7.575e-04, 2.829e-02]: one row's number
+    below 0.001 put that row in scientific form alone. Now its whole column is."""
+    import dataclasses
+
+    from mlplab.reports.api import table_rows
+
+    log = tmp_path / "runs"
+    sweep(data="xor", epoch=2, lr=[0.1, 0.2], seed=[0, 1], plots="none", log_path=str(log),
+          workers=1, report=False, verbose=False)  # fmt: skip
+    (sec,) = report(log, verbose=False).sections
+    summary = sec.summary.copy()
+    m = sec.metric
+    summary[f"{m}_ci_low"] = [0.0, 7.575e-4]
+    summary[f"{m}_ci_high"] = [0.02836, 0.02829]
+    summary[f"{m}_mean"] = [0.5, 5e-4]
+    summary[f"{m}_std"] = [0.1, 1e-4]
+    header, rows = table_rows(dataclasses.replace(sec, summary=summary))
+    ci = [row[header.index(next(h for h in header if h.startswith("95% CI")))] for row in rows]
+    assert ci == ["[0, 2.836e-02]", "[7.575e-04, 2.829e-02]"]
+    means = [row[header.index(m)] for row in rows]
+    assert means == ["5.000e-01 ± 1.000e-01", "5.000e-04 ± 1.000e-04"]
+    # A column of numbers of one scale keeps the plain form.
+    header, rows = table_rows(sec)
+    assert "e-" not in " ".join(row[header.index(m)] for row in rows)

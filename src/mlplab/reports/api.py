@@ -1188,19 +1188,29 @@ def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[
     summary = sec.summary.head(limit) if limit else sec.summary
     exact = {v for v in sec.variables if _texts_collide(sec.summary[v])}
     untested = untested_ranks(sec.runs)
+    # Each column in one form: scientific for all its rows where one needs it (a CI column
+    # read [0.0000, 0.02836] above [7.575e-04, 2.829e-02]).
+    sci = {
+        col: _any_scientific(summary, *names)
+        for col, names in [
+            (m, [f"{m}_mean"]),
+            ("ci", [f"{m}_ci_low", f"{m}_ci_high"]),
+            *[(col, [f"{col}_mean"]) for col, _ in extra],
+        ]
+    }
     for _, r in summary.iterrows():
         # No finished run and none pruned (every run diverged, failed or was stopped): no
         # mean ranks it, and a rank in grid order would read as one.
         ranked = r["n"] > 0 or "pruned" in r["statuses"]
         rank = str(r["rank"]) if ranked else "–"
         row = [rank, *[_text(r[v], v in exact) for v in sec.variables], str(r["n"])]
-        row += [_pm(r, m), _ci(r, m)]
+        row += [_pm(r, m, sci[m]), _ci(r, m, sci["ci"])]
         row += [
             NO_TEST
             if col.startswith("test_") and r["rank"] in untested
-            else _pm(r, col)
+            else _pm(r, col, sci[col])
             if pm
-            else _num(r.get(f"{col}_mean"))
+            else number_text(r.get(f"{col}_mean"), sci[col] or None)
             for col, pm in extra
         ]
         row += [r["statuses"], _seconds(r.get("wall_time_s_mean"))]
@@ -1449,11 +1459,6 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _num(v: Any) -> str:
-    """A metric's mean, as :func:`~mlplab.reports.aggregate.number_text` writes it."""
-    return number_text(v)
-
-
 def _seconds(v: Any) -> str:
     """A wall time: ``12.3``; ``""`` for NaN."""
     try:
@@ -1470,25 +1475,31 @@ def _number(v: Any) -> float:
         return math.nan
 
 
-def _nums(*values: Any) -> list[str]:
+def _nums(*values: Any, sci: bool = False) -> list[str]:
     """``values``, the ends of an interval, in one form: scientific for all where one is
-    (a spread of 76263.4293 beside a mean of 6.629e+05 read as two scales)."""
-    sci = any(scientific(_number(v)) for v in values)
+    (a spread of 76263.4293 beside a mean of 6.629e+05 read as two scales), or ``sci``."""
+    sci = sci or any(scientific(_number(v)) for v in values)
     return [number_text(v, sci) for v in values]
 
 
-def _pm(r: pd.Series, m: str) -> str:
+def _any_scientific(summary: pd.DataFrame, *columns: str) -> bool:
+    """Whether a value of any of ``columns`` (those present) is written scientific."""
+    return any(scientific(_number(v)) for c in columns if c in summary for v in summary[c].tolist())
+
+
+def _pm(r: pd.Series, m: str, column_sci: bool = False) -> str:
     mean, std = _number(r.get(f"{m}_mean")), _number(r.get(f"{m}_std"))
-    # In the mean's form, or scientific for both where the spread is large; a spread too
-    # small for the mean's decimals in its own form (0.9123 ± 3.000e-05, not ± 0.0000).
-    sci = scientific(mean) or abs(std) >= SCIENTIFIC_FROM
+    # In the mean's form (its column's), or scientific for both where the spread is large;
+    # a spread too small for the mean's decimals in its own form (0.9123 ± 3.000e-05, not
+    # ± 0.0000).
+    sci = column_sci or scientific(mean) or abs(std) >= SCIENTIFIC_FROM
     mean_text = number_text(mean, sci)
     std_text = number_text(std, True if sci else None)
     return f"{mean_text} ± {std_text}" if mean_text and std_text else mean_text
 
 
-def _ci(r: pd.Series, m: str) -> str:
-    low, high = _nums(r.get(f"{m}_ci_low"), r.get(f"{m}_ci_high"))
+def _ci(r: pd.Series, m: str, column_sci: bool = False) -> str:
+    low, high = _nums(r.get(f"{m}_ci_low"), r.get(f"{m}_ci_high"), sci=column_sci)
     return f"[{low}, {high}]" if low and high else ""
 
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlplab.config import Config, plain_value
-from mlplab.data.dataset import Dataset
+from mlplab.data.dataset import Dataset, named_columns
 from mlplab.engines.backend import Backend
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import DataError, other_case
+from mlplab.errors import DataError
 from mlplab.training.metrics import (
     TARGET_METRICS,
     predicted_classes,
@@ -146,21 +146,7 @@ class TrainedModel:
                 f"X is (part of) dataset.X_train, X_val or X_test, which are already {what}; "
                 "give them to model_outputs(X), and raw rows to predict"
             )
-        if isinstance(X, dict):
-            import pandas as pd
-
-            X = pd.DataFrame(X)
-        if hasattr(X, "columns") and any(isinstance(c, str) for c in X.columns):
-            missing = [name for name in ds.input_names if name not in X.columns]
-            if missing:
-                # Named in another case ('Height'): the likely slip, said as such.
-                near = other_case(missing[0], X.columns)
-                raise DataError(
-                    f"X has no column {missing[0]!r}"
-                    + (f" (it has {near!r}: names are case-sensitive)" if near is not None else "")
-                    + f"; the model's features are {', '.join(ds.input_names)}"
-                )
-            X = X[ds.input_names]
+        X = named_columns(X, ds.input_names)
         out = self.model_outputs(self.dataset.transform(self._rows(X, ds.input_names)))
         # inf is still a side (a logit past float32's range); NaN, or a diverged model's
         # outputs, would be read as some class or value without a word.

@@ -114,3 +114,33 @@ def test_load_run_names_a_bad_which_or_run_dir(tmp_path):
     with pytest.raises(ConfigError, match=r"run_dir is a run.s folder \(a path\), not 3$"):
         load_run(3)
     assert load_run(str(res.run_dir), which="best").status == "finished"
+
+
+def test_transform_takes_a_table_s_columns_by_name(tmp_path):
+    """dataset.transform(frame) scaled a DataFrame's columns by position and gave back a
+    DataFrame: the README's torch.as_tensor(run.dataset.transform(X)) refused it, and a
+    frame in another column order gave a regression's predictions off by 320, silently."""
+    import pandas as pd
+
+    from mlplab.errors import DataError
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        rng.normal(size=(120, 3)) * [1, 10, 100] + [0, 5, 50], columns=["a", "b", "c"]
+    )
+    df["y"] = df.a + df.b / 10 - df.c / 100
+    df.to_csv(tmp_path / "t.csv", index=False)
+    res = train(data=str(tmp_path / "t.csv"), target="y", epoch=3, log_every=0, plots="none",
+                verbose=False, log_path=str(tmp_path / "runs"))  # fmt: skip
+    X = df[["a", "b", "c"]].head(5)
+    mixed = X[["c", "a", "b"]]
+    want = res.dataset.transform(X.to_numpy())
+    for given in (mixed, {k: mixed[k].tolist() for k in mixed}):
+        got = res.dataset.transform(given)
+        assert isinstance(got, np.ndarray) and got.dtype == np.float64
+        np.testing.assert_array_equal(got, want)
+    with torch.no_grad():
+        out = res.to_torch()(torch.as_tensor(res.dataset.transform(mixed), dtype=torch.float32))
+    np.testing.assert_allclose(out.numpy(), res.predict(X), rtol=1e-4, atol=1e-4)
+    with pytest.raises(DataError, match=r"^X has no column 'b'; the model's features are a, b, c$"):
+        res.dataset.transform(X[["a", "c"]])

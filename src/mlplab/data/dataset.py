@@ -216,10 +216,18 @@ class Dataset:
         mean, std = self.target_scaler
         return outputs * std + mean
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
+    def transform(self, X: Any) -> np.ndarray:
         """New raw inputs (:attr:`input_names`) as the model takes them: the
         :attr:`features` made from them, where it has any, then the training-set
-        standardization (if any)."""
+        standardization (if any).
+
+        A DataFrame (or a dict of columns) gives its columns by name, in any order, as
+        ``predict`` takes them, and comes back as float64 rows; an array's columns are
+        taken in :attr:`input_names`' order.
+        """
+        named = named_columns(X, self.input_names)
+        if named is not X:  # a table: its numbers, in the model's order
+            X = np.asarray(named, dtype=np.float64)
         if self.features is not None:
             from mlplab.data.features import derive
 
@@ -228,6 +236,32 @@ class Dataset:
             return X
         mean, std = self.scaler
         return (X - mean) / std
+
+
+def named_columns(X: Any, names: list[str]) -> Any:
+    """A DataFrame's (or dict's) columns ``names``, in that order, found by name; ``X``
+    itself where it has no named columns (an array, whose columns are in that order).
+
+    A table's columns taken by position were scaled by another column's mean and std,
+    silently (a reordered frame moved a regression's predictions by 320). A missing one is
+    refused in one line, naming the model's columns.
+    """
+    if isinstance(X, dict):
+        import pandas as pd
+
+        X = pd.DataFrame(X)
+    if not (hasattr(X, "columns") and any(isinstance(c, str) for c in X.columns)):
+        return X
+    missing = [name for name in names if name not in X.columns]
+    if missing:
+        # Named in another case ('Height'): the likely slip, said as such.
+        near = other_case(missing[0], X.columns)
+        raise DataError(
+            f"X has no column {missing[0]!r}"
+            + (f" (it has {near!r}: names are case-sensitive)" if near is not None else "")
+            + f"; the model's features are {', '.join(names)}"
+        )
+    return X[names]
 
 
 def label_kind_of(names: list[Any]) -> str:

@@ -86,6 +86,10 @@ def record_config(run_dir: Path, rows: bool = True) -> Config:
     return make_config(settings, str(run_dir / "config.yaml"), recorded=True)
 
 
+# Why an unfinished run of the same config cannot continue: the file's rows are others.
+ROWS_DIFFER = "has changed since it trained (its rows differ)"
+
+
 def claim_run_id(
     cfg: Config, taken: dict[str, str] | None = None, records: dict[Path, Any] | None = None
 ) -> Config:
@@ -415,7 +419,7 @@ def resumable(
         saved = ckpt.meta.get("data_digest")
         if saved and data_digest and saved != data_digest:
             if why is not None:
-                why.append(f"data file {cfg.data!r} has changed since it trained (its rows differ)")
+                why.append(f"data file {cfg.data!r} {ROWS_DIFFER}")
             return None
         return restore_model(cfg, spec, ckpt, last)
     except NewerRecord:

@@ -95,6 +95,25 @@ def run_folder_around(folder: str | Path) -> Path | None:
     return None
 
 
+def others_run(run_dir: Path) -> str | None:
+    """The name of the user whose run folder ``run_dir`` is, where that is not this
+    process's user (another student's, in a shared log_path); None where it is ours, or
+    cannot be told (no such folder, or a system without user ids)."""
+    geteuid = getattr(os, "geteuid", None)
+    try:
+        owner = run_dir.stat().st_uid
+    except OSError:
+        return None
+    if geteuid is None or owner == geteuid():
+        return None
+    try:
+        import pwd
+
+        return pwd.getpwuid(owner).pw_name
+    except (ImportError, KeyError):
+        return f"user {owner}"
+
+
 def run_folder_hint(path: Path) -> str | None:
     """What to give for ``path``, which is not a run folder, or None where nothing is known:
     the run folder above a path inside one (its checkpoints/ or plots/), a run of an

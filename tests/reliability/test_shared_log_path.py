@@ -1,0 +1,70 @@
+"""Two users' runs in one shared log_path: a student's command never replaces, nor is told
+to replace, another's run of other rows (their own file of the same name)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlplab.errors import DataError
+from mlplab.runner import train
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="gives a run folder to another user (chown), which needs root",
+)
+OTHER_UID = 4321  # no such user here: named "user 4321"
+
+
+def _student(folder: Path, seed: int) -> None:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(80, 2)), columns=["a", "b"])
+    df["label"] = (df.a > df.b).astype(int)
+    df.to_csv(folder / "data.csv", index=False)
+
+
+def _chown_tree(path: Path, uid: int) -> None:
+    for root, dirs, files in os.walk(path):
+        for name in [*dirs, *files]:
+            os.chown(os.path.join(root, name), uid, -1)
+    os.chown(path, uid, -1)
+
+
+KW = dict(data="data.csv", target="label", epoch=30, log_every=0, plots="none",
+          log_path="../runs", exp_name="hw1", verbose=False, save_every=1, batch_size=8)  # fmt: skip
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_another_students_run_of_other_rows_is_refused_not_replaced(
+    tmp_path, monkeypatch, finished
+):
+    _student(tmp_path / "alice", 0)
+    _student(tmp_path / "bob", 1)
+    monkeypatch.chdir(tmp_path / "alice")
+    steps = iter(range(10**6))
+    stop = None if finished else (lambda: next(steps) >= 20)  # interrupted at step 20
+    first = train(**KW, stop=stop)
+    assert first.status == ("finished" if finished else "interrupted")
+    run_dir = first.run_dir.resolve()
+    _chown_tree(run_dir, OTHER_UID)
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    monkeypatch.chdir(tmp_path / "bob")
+    with pytest.raises(DataError) as err:
+        train(**KW)
+    what = "finished" if finished else "interrupted"
+    assert str(err.value) == (
+        f"{Path('../runs/hw1') / run_dir.name} holds user {OTHER_UID}'s {what} run of this "
+        "config, trained on other rows of data file 'data.csv' (their file of that name, it "
+        "may be): give another --exp_name, or the data file's absolute path as --data, to "
+        f"train yours beside it (--rerun would replace user {OTHER_UID}'s run)"
+    )
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+    # The advice works: beside it, under another name, both kept.
+    mine = train(**{**KW, "exp_name": "hw1-bob"})
+    assert mine.status == "finished"
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before

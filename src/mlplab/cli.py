@@ -1133,7 +1133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with closed_pipe_safe():
         try:
             return _main(argv)
-        except KeyboardInterrupt:  # Ctrl-C before a run takes over: the parser's imports too
+        except KeyboardInterrupt as cut:  # Ctrl-C before a run takes over: the imports too
+            code = getattr(cut, "exit_code", None)  # runner.StoppedBeforeStart: SIGTERM too
+            if isinstance(code, int):
+                print(f"mlplab: {cut}", file=sys.stderr)
+                return code
             print("mlplab: interrupted", file=sys.stderr)
             return 130
         except SystemExit as done:  # argparse's: --help, --version, an unknown flag

@@ -314,6 +314,19 @@ def _user_level() -> int:
 SAME_STOP_S = 1.0
 
 
+class StoppedBeforeStart(KeyboardInterrupt):
+    """A signal before a run began to train or write: the call ends at once, having
+    written nothing; ``exit_code`` is the signal's (130, 143, 129)."""
+
+    def __init__(self, signum: int) -> None:
+        self.exit_code = 128 + signum
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        super().__init__(
+            f"{name} came before the run began to train (while its data was read or made): "
+            "it stopped, and nothing was written"
+        )
+
+
 @dataclass
 class StopFlag:
     """Turns SIGINT/SIGTERM/SIGHUP into a request that the loop sees at its next step.
@@ -324,6 +337,10 @@ class StopFlag:
 
     signum: int | None = None
     signalled_at: float = 0.0  # time.monotonic() of the first signal
+    # While True (train() reads or makes its data, before anything is written), a signal
+    # ends the call at once: it waited for the data (minutes for 10**8 rows) and for a
+    # first step, and `timeout 8` ended after 108 s.
+    before_start: bool = False
     previous: dict[int, Any] = field(default_factory=dict)
     relayed: bool = False
     # train(stop=...): the caller's own request, polled with the signals (from any thread).
@@ -350,6 +367,9 @@ class StopFlag:
         # signal twice; either would cut short the checkpoint the first one asked for.
         # Nor does a Ctrl-C after a SIGTERM or after the sweep's relay of its SIGINT: the
         # terminal's own SIGINT may reach a worker along with them, as the same stop.
+        if self.before_start and signum != self.relay:
+            self.before_start = False  # once: what follows the raise is not stopped again
+            raise StoppedBeforeStart(signum)
         if signum == self.relay:
             if self.signum is None:
                 self.signum, self.relayed = signal.SIGINT, True
@@ -675,7 +695,8 @@ def train(
             "train: early_stop takes a function of a Validate event that returns True to "
             f"stop (a bool mask over its ids), not {short_repr(early_stop)}"
         )
-    flag = StopFlag(asked=stop)
+    # Not within a sweep (lock=False): its worker's signals are the sweep's to handle.
+    flag = StopFlag(asked=stop, before_start=lock is not False)
     hooks = Hooks(subscribers, early_stop, cadences)
     if handle_signals is not False:
         # Installed before anything is written, and restored however the run ends, so a
@@ -917,6 +938,7 @@ def _train_in(
     locked: bool,
 ) -> Result:
     """:func:`_train` once its config, data and run folder are known."""
+    stop.before_start = False  # from here a signal stops at a step, with a record
     with _run_lock(run_dir, locked, resume is not None), _memory_in_one_line(cfg, data):
         saved = None
         if ckpt is not None:

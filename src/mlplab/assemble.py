@@ -23,7 +23,7 @@ import numpy as np
 
 from mlplab import __version__
 from mlplab.config import Config, load_config, make_config, recorded_settings
-from mlplab.data.cost import check_cost
+from mlplab.data.cost import check_cost, human_bytes, memory_budget
 from mlplab.data.dataset import (
     Dataset,
     balance_classes,
@@ -38,7 +38,7 @@ from mlplab.engines.backend import Backend, ModelInit, OptimSpec
 from mlplab.engines.choose import make_backend, numpy_blas_threads
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
-from mlplab.errors import ConfigError, DataError
+from mlplab.errors import ConfigError, DataError, OutOfMemory
 from mlplab.runs.record import record_settings, run_name
 from mlplab.training.loop import LrSchedule, Schedule, batch_bounds
 
@@ -205,21 +205,41 @@ def _shallow_copy(data: Dataset) -> Dataset:
 
 def _read_data(cfg: Config) -> Dataset:
     # cfg is checked already: a recorded run's data_seed beside split_by loads as it did.
-    with recorded_settings(cfg.data_seed_beside_split_by()):
-        return load_dataset(
-            cfg.data,
-            target=cfg.target,
-            ignore=cfg.ignore,
-            task=cfg.task,
-            split=cfg.split,
-            split_by=cfg.split_by,
-            stratify=cfg.stratify,
-            standardize=cfg.standardizes(),
-            n_samples=cfg.n_samples,
-            noise=cfg.noise,
-            seed=cfg.data_seed,
-            features=cfg.features,
-        )
+    try:
+        with recorded_settings(cfg.data_seed_beside_split_by()):
+            return _load(cfg)
+    except MemoryError as err:
+        # The rows themselves: the check before them counts the arrays a run cannot do
+        # without, a lower bound; making moons' rows takes nearly twice that.
+        if isinstance(err, OutOfMemory):
+            raise
+        budget = human_bytes(memory_budget())
+        if isinstance(cfg.data, str) and cfg.data in BUILTIN and cfg.n_samples is not None:
+            what = f"setting 'n_samples': making {cfg.n_samples:,} rows of {cfg.data}"
+        elif isinstance(cfg.data, str):
+            what = f"data {cfg.data!r}: reading and splitting its rows"
+        else:
+            what = "the data given: splitting its rows"
+        raise OutOfMemory(
+            f"{what} ran out of memory (this process may have {budget}); give fewer rows"
+        ) from None
+
+
+def _load(cfg: Config) -> Dataset:
+    return load_dataset(
+        cfg.data,
+        target=cfg.target,
+        ignore=cfg.ignore,
+        task=cfg.task,
+        split=cfg.split,
+        split_by=cfg.split_by,
+        stratify=cfg.stratify,
+        standardize=cfg.standardizes(),
+        n_samples=cfg.n_samples,
+        noise=cfg.noise,
+        seed=cfg.data_seed,
+        features=cfg.features,
+    )
 
 
 def treated(cfg: Config, data: Dataset) -> Dataset:

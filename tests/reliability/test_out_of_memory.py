@@ -140,3 +140,19 @@ def test_a_jobs_cgroup_memory_limit_is_found_below_the_root(tmp_path, monkeypatc
         assert cost.memory_budget() <= 2147483648
     finally:
         cost.memory_budget.cache_clear()
+
+
+def test_rows_too_many_to_make_are_one_line_naming_n_samples(tmp_path):
+    """20 million rows of moons pass the check of the arrays a run cannot do without (960
+    MB under 1.4 GiB), and making them takes more: the line was `train ran out of memory`,
+    with advice for `report` (a report of one --exp_name), naming no setting."""
+    proc = limited(
+        "train", "--data", "moons", "--n_samples", "20000000", "--epoch", "1", "--plots",
+        "none", "--log_path", str(tmp_path), limit=1536 * MIB, timeout=120,
+    )  # fmt: skip
+    line = assert_one_line(proc.returncode, proc.stderr, "ran out of memory", code=1)
+    assert line.startswith(
+        "mlplab: setting 'n_samples': making 20,000,000 rows of moons ran out of memory "
+        "(this process may have 1.5 GiB); give fewer rows"
+    ), line
+    assert not records(tmp_path)  # nothing written: no run began

@@ -954,7 +954,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         required=True,
         metavar="FILE",
-        help="CSV, Parquet or NPZ rows with the run's feature columns (others are ignored); "
+        help="rows (.csv, .tsv, .txt, .parquet or .npz) with the run's feature columns (others "
+        "are ignored); "
         "- reads CSV rows from standard input",
     )
     p.add_argument(

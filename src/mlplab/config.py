@@ -338,7 +338,8 @@ class Config(BaseModel):
         + " ".join(PLAYGROUND_FEATURES)
         + " (x1 squared, x2 squared, x1 times x2, sin x1, sin x2; the Playground's "
         "spellings x1^2, sin(x1), xSquared also work). The pictures stay over the x1 x x2 "
-        "plane, and predict takes x1, x2; default: the data's own columns",
+        "plane, and predict takes the data's own two columns (x1, x2 of a built-in set); "
+        "default: the data's own columns",
         "data",
     )
     task: Literal["auto", "classification", "regression"] = _field(
@@ -521,7 +522,10 @@ class Config(BaseModel):
         "schedule",
     )
     save_every: Count = _field(
-        0, "write the `last` checkpoint every N epochs; 0: only at the end", "schedule"
+        0,
+        "write the `last` checkpoint every N epochs; 0: only at the end (a Ctrl-C or SIGTERM "
+        "writes one too; a kill -9 leaves only the last of every N to resume from)",
+        "schedule",
     )
     patience: Count = _field(
         0,

@@ -483,3 +483,12 @@ def one_line_warning(
         text = f"mlplab: warning: {text} ({category.__name__})"
     with contextlib.suppress(OSError, ValueError):  # a closed stderr loses the line only
         print(text, file=file or sys.stderr)
+
+
+def install_hint(extra: str) -> str:
+    """How to add an optional part: from the package index, and in a clone set up by
+    ``./scripts/quickstart`` (whose .venv a bare `pip` may not be)."""
+    return (
+        f"install it with `pip install 'mlplab[{extra}]'` (in a clone of mlplab: "
+        f"`.venv/bin/pip install -e '.[{extra}]'` there)"
+    )

@@ -2029,3 +2029,14 @@ def test_quiet_still_says_why_the_status_is_130_when_a_ctrl_c_came_as_the_run_en
     out, err = capsys.readouterr()
     assert status == 130 and out == ""
     assert err == "mlplab: SIGINT came as the run ended: it finished, and its record is complete\n"
+
+
+def test_help_names_what_the_commands_take(run_cli):
+    """predict's --data listed CSV, Parquet and NPZ (it reads .tsv and .txt too); --features
+    said predict takes x1, x2, where a file's run takes the file's own two columns; and
+    --save_every said nothing of a kill, after which only a written checkpoint resumes."""
+    predict = " ".join(run_cli("predict", "--help").stdout.split())
+    assert "rows (.csv, .tsv, .txt, .parquet or .npz)" in predict
+    train = " ".join(run_cli("train", "--help").stdout.split())
+    assert "predict takes the data's own two columns (x1, x2 of a built-in set)" in train
+    assert "a kill -9 leaves only the last of every N to resume from" in train

@@ -545,6 +545,8 @@ def test_without_ray_the_error_says_how_to_install(
         run_on_ray([configs], log_path=str(tmp_path))
     assert err.value.exit_code == 2
     assert "install it with `pip install 'mlplab[ray]'`" in str(err.value)
+    # And in a clone set up by ./scripts/quickstart, whose .venv a bare pip may not be.
+    assert "(in a clone of mlplab: `.venv/bin/pip install -e '.[ray]'` there)" in str(err.value)
     assert not (tmp_path / "noray").exists()
 
 

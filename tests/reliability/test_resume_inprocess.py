@@ -4,6 +4,7 @@ second Ctrl-Cs, exceptions and resume edge cases, driven in-process so each land
 from __future__ import annotations
 
 import csv
+import shlex
 import shutil
 import signal
 from pathlib import Path
@@ -460,7 +461,6 @@ def test_resume_with_settings_of_watching_names_the_command_that_takes_them(
     """`--resume RUN --plots none` was refused, with no way named to continue the run
     without its plots: its own config.yaml with them continues it (they are no part of a
     run's identity)."""
-    import shlex
 
     fault_at(monkeypatch, 37, lambda: signal.raise_signal(signal.SIGINT))
     run_dir = train(log_path=str(tmp_path), engine="numpy", handle_signals=True, **KW).run_dir
@@ -484,8 +484,17 @@ def test_resume_with_settings_of_watching_names_the_command_that_takes_them(
 
 
 def test_resume_refuses_finished_and_diverged_runs(refs, tmp_path, capsys):
-    rc = call_main(["train", "--resume", str(refs["numpy"])])
-    assert_one_line(rc, capsys.readouterr().err, "already finished")
+    finished = tmp_path / "done" / "exp" / refs["numpy"].name
+    shutil.copytree(refs["numpy"], finished)
+    rc = call_main(["train", "--resume", str(finished)])
+    line = assert_one_line(rc, capsys.readouterr().err, "already finished")
+    # And what to type to train it again, into its own folder.
+    command = line.split("`")[1]
+    assert command == (
+        f"mlplab train {finished}/config.yaml --log_path {tmp_path / 'done'} --rerun"
+    )
+    assert call_main(shlex.split(command)[1:]) == 0
+    assert "replaced the earlier finished run" in capsys.readouterr().out
     run_dir = tmp_path / "run"
     shutil.copytree(refs["numpy"], run_dir)
     r = read_json(run_dir / "result.json")

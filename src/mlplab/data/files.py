@@ -24,7 +24,7 @@ import numpy as np
 from mlplab.config import unexpanded_part
 from mlplab.data.cost import check_memory
 from mlplab.data.npy import member_header
-from mlplab.errors import DataError, warnings_caught
+from mlplab.errors import DataError, install_hint, warnings_caught
 
 FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # text tables: the separator is read off the file
@@ -110,8 +110,7 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
                 import pyarrow
             except ImportError:
                 raise DataError(
-                    f"data file {path!r}: reading Parquet needs pyarrow; install it with "
-                    "`pip install 'mlplab[parquet]'`"
+                    f"data file {path!r}: reading Parquet needs pyarrow; " + install_hint("parquet")
                 ) from None
             # Named twice, a column failed in Arrow's words ("Multiple matches for
             # FieldRef.Name(a)"); told as a CSV's repeated name is.

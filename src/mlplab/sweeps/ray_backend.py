@@ -42,7 +42,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mlplab.errors import ConfigError, MlplabError, one_line_warning, short_repr
+from mlplab.errors import ConfigError, MlplabError, install_hint, one_line_warning, short_repr
 from mlplab.runs.atomic import replace_dir
 from mlplab.sweeps.local import usable_cpus
 
@@ -51,7 +51,7 @@ OnResult = Callable[[Outcome], None]
 # The files of one run directory: relative POSIX path -> bytes.
 Packed = dict[str, bytes]
 
-INSTALL_HINT = "install it with `pip install 'mlplab[ray]'`"
+INSTALL_HINT = install_hint("ray")
 # Prefix of the workers' private record folders, followed by the worker's PID so a later
 # task can remove the folders of workers that were killed before they cleaned up.
 TMP_PREFIX = "mlplab-ray-"

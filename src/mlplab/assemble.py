@@ -109,6 +109,29 @@ def steps_per_epoch(cfg: Config, data: Dataset) -> int:
     return len(batch_bounds(len(data.y_train), cfg.batch_size))
 
 
+# Frames --snapshot_every may keep in one run (80 x 80 float32 each, 25 KB; 75 KB of a
+# multiclass set): about 100 MB of memory and disk for a binary set. Its pictures show at
+# most 60 (plots.recorder.MAX_FRAMES); `--snapshot_every 1` over a million steps kept
+# every one, 12 MB a second.
+MAX_SNAPSHOT_FRAMES = 4096
+
+
+def check_snapshot_frames(cfg: Config, n_train: int, n_inputs: int) -> None:
+    """Refuse, in one line, a ``snapshot_every`` that would keep more frames than
+    :data:`MAX_SNAPSHOT_FRAMES` over the run's steps (``epoch`` at most)."""
+    if not cfg.snapshot_every or cfg.plots == "none" or n_inputs != 2:
+        return  # no frames kept
+    steps = cfg.epoch * len(batch_bounds(n_train, cfg.batch_size))
+    frames = steps // cfg.snapshot_every + 1
+    if frames > MAX_SNAPSHOT_FRAMES:
+        least = math.ceil(steps / (MAX_SNAPSHOT_FRAMES - 1))
+        raise ConfigError(
+            f"setting 'snapshot_every': {cfg.snapshot_every} would keep {frames:,} frames of "
+            f"this run's {steps:,} steps, more than the {MAX_SNAPSHOT_FRAMES:,} a run keeps "
+            f"(its animation shows 60 of them): give --snapshot_every {least} or more"
+        )
+
+
 def check_fits(cfg: Config, data: Dataset) -> None:
     """Refuse, in one line, a config that its loaded data makes impossible: a model and
     batches past the memory bounds (:func:`check_cost`), or batch norm over a training

@@ -43,6 +43,7 @@ from mlplab.assemble import (
     build_stack,
     check_castable,
     check_fits,
+    check_snapshot_frames,
     checkpoint_meta,
     device_used,
     header_of,
@@ -968,6 +969,7 @@ def _train_in(
             if verbose:
                 _say_unfinished(run_dir, saved, rerun, why)
         if kept is None:
+            check_snapshot_frames(cfg, len(data.y_train), len(data.input_names))
             return _train_locked(
                 cfg, saved, verbose, record, data, spec, engine, stop, hooks, run_dir,
                 resumed=resume is not None,
@@ -1093,6 +1095,8 @@ def check_trainable(cfg: Config, rerun: bool = False) -> Path:
         with contextlib.suppress(MlplabError, OSError):  # no model: train says what then
             saved = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta
         _check_same_rows(cfg, run_dir, data, saved.get("data_digest"))
+    else:  # it trains: as train checks it then
+        check_snapshot_frames(cfg, len(data.y_train), len(data.input_names))
     return run_dir
 
 

@@ -379,3 +379,29 @@ def test_long_class_names_are_shortened_as_the_surface_has_them_and_stay_in_the_
     ink = last.astype(int).sum(axis=-1) < 3 * 160  # text and lines, not the background
     assert ink[:, -int(0.4 * last.shape[1]) :].any()  # the bar and its names ...
     assert not ink[:, -3:].any()  # ... end before the frame's right edge
+
+
+def test_more_frames_than_a_run_keeps_are_refused_before_it_trains(run_cli, tmp_path):
+    """`--snapshot_every 1` over a million steps kept every frame, in memory and on disk
+    (12 MB a second), of which the animation shows 60: refused in one line, with the
+    least snapshot_every that fits; as --print_run_dir and a sweep say it."""
+    from mlplab.assemble import MAX_SNAPSHOT_FRAMES
+
+    args = ["--data", "xor", "--epoch", "1000000", "--snapshot_every", "1",
+            "--log_path", tmp_path]  # fmt: skip
+    want = (
+        "mlplab: setting 'snapshot_every': 1 would keep 1,000,001 frames of this run's "
+        f"1,000,000 steps, more than the {MAX_SNAPSHOT_FRAMES:,} a run keeps (its animation "
+        "shows 60 of them): give --snapshot_every 245 or more\n"
+    )
+    for command in (["train", *args], ["train", *args, "--print_run_dir"],
+                    ["sweep", *args, "--lr", "0.1", "0.2"]):  # fmt: skip
+        proc = run_cli(*command)
+        assert (proc.returncode, proc.stderr) == (2, want), command
+    assert not list(tmp_path.rglob("result.json"))
+    # The least it names fits; and without plots no frames are kept, so none is refused.
+    fits = run_cli("train", *args[:-4], "--snapshot_every", "245", "--print_run_dir",
+                   "--log_path", tmp_path)  # fmt: skip
+    assert fits.returncode == 0, fits.stderr
+    plain = run_cli("train", *args, "--plots", "none", "--print_run_dir")
+    assert plain.returncode == 0, plain.stderr

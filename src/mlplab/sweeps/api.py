@@ -1259,7 +1259,7 @@ def _check_data(
     print none, and the keys of the data whose note names its target's scale. Data past a config's dtype (1e40 in float32) is refused here too: in
     the runs, each failed alone after the other.
     """
-    from mlplab.assemble import check_castable, load_data
+    from mlplab.assemble import check_castable, check_snapshot_frames, load_data
     from mlplab.console import target_scale_start_note
     from mlplab.data.dataset import missing_class_notes
 
@@ -1275,6 +1275,7 @@ def _check_data(
     # causes read as a contradiction where they were of two splits.
     varying = [k for k in LOADING_SETTINGS if len({repr(getattr(c, k)) for c in configs}) > 1]
     dtypes: dict[str, set[str]] = {}  # by key: one dataset in memory at a time
+    inputs: dict[str, int] = {}  # by key: the data's raw input columns
     raw_target: set[str] = set()  # the keys some of whose runs train on the target unscaled
     for cfg in configs:
         dtypes.setdefault(_data_key(cfg), set()).add(cfg.dtype)
@@ -1298,6 +1299,9 @@ def _check_data(
                 scaled.add(key)
             which = ", ".join(f"{k} {as_typed(getattr(cfg, k))}" for k in varying)
             notes.update(dict.fromkeys(f"{which}: {n}" if which else n for n in said))
+            inputs[key] = len(data.input_names)
+    for cfg in configs:  # each run's frames, before any trains (as train checks them)
+        check_snapshot_frames(cfg, rows[_data_key(cfg)], inputs[_data_key(cfg)])
     return rows, digests, kinds, list(notes), scaled
 
 

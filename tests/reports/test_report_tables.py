@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import mlplab
 from mlplab.errors import ConfigError
 from mlplab.reports.aggregate import mean_std_ci, metric_bounds
 from mlplab.reports.api import Report, report, shared_split_note
@@ -1070,3 +1071,27 @@ def test_each_column_of_the_table_is_in_one_number_form(tmp_path: Path) -> None:
     # A column of numbers of one scale keeps the plain form.
     header, rows = table_rows(sec)
     assert "e-" not in " ".join(row[header.index(m)] for row in rows)
+
+
+def test_results_csv_has_every_metric_column_and_no_rank_for_a_config_none_finished(
+    tmp_path: Path,
+) -> None:
+    """With no run finished, results.csv had no test metric columns (row["test_mse"] failed
+    in a grader's script), and a diverged run alone in its section had rank 1 there, where
+    the printed table shows "–"."""
+    log = tmp_path / "runs"
+    mlplab.train(data="sinlog", lr=1e30, epoch=3, plots="none", log_every=0,
+                 log_path=str(log), verbose=False)  # fmt: skip
+    rep = report(log, verbose=False)
+    table = pd.read_csv(rep.csv_path)
+    assert table["status"].tolist() == ["diverged"]
+    for split in ("train", "val", "test"):
+        for m in ("loss", "mse", "mae", "rmse", "r2"):
+            assert f"{split}_{m}" in table, f"{split}_{m}"
+    assert table["rank"].isna().all()
+    # A finished config keeps its rank, as an integer.
+    mlplab.train(data="sinlog", lr=0.01, epoch=3, plots="none", log_every=0,
+                 log_path=str(log), verbose=False)  # fmt: skip
+    table = pd.read_csv(report(log, verbose=False).csv_path)
+    ranks = dict(zip(table["status"], table["rank"], strict=True))
+    assert ranks["finished"] == 1 and pd.isna(ranks["diverged"])

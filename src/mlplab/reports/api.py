@@ -287,6 +287,7 @@ def report(
         sections, out_dir / "results.csv", out_dir / "summary.csv", out_dir / "report.html", skipped
     )
     runs = pd.concat([s.runs for s in sections], ignore_index=True)
+    table = _results_table(sections)
     summary = pd.concat(
         [_with_constants(s, sections).assign(exp_name=s.exp_name, task=s.kind) for s in sections],
         ignore_index=True,
@@ -299,7 +300,7 @@ def report(
     notes = [n for n in notes if n]
     texts = {
         result.html_path: _page(result, root, plots, notes),
-        result.csv_path: runs[scalar_columns(runs)].to_csv(index=False),
+        result.csv_path: table.to_csv(index=False),
         result.summary_path: summary.to_csv(index=False),
     }
     for path in texts:  # before any is written: a set half new, half old, is no report
@@ -1164,6 +1165,36 @@ def accuracy_flatters(summary: pd.DataFrame) -> bool:
         if f"{split}_bacc_mean" in summary and f"{split}_acc_mean" in summary
     ]
     return any(bool((gap >= BACC_GAP).any()) for gap in gaps)
+
+
+# The metrics every row of results.csv has a column for, of its task, blank where a run
+# has none: with no run finished the columns were missing, and a script's row["test_acc"]
+# failed.
+RESULT_METRICS = {
+    "classification": ("loss", "acc", "bacc", "f1"),
+    "regression": ("loss", "mse", "mae", "rmse", "r2"),
+}
+
+
+def _results_table(sections: list[Section]) -> pd.DataFrame:
+    """results.csv: each run's scalars, its task's metrics always as columns, and the rank
+    of its config blank where the printed table shows none (no run of it finished and
+    none was pruned: a diverged run alone read as rank 1)."""
+    parts = []
+    for sec in sections:
+        runs = sec.runs.copy()
+        ranked = {
+            r["rank"] for _, r in sec.summary.iterrows() if r["n"] > 0 or "pruned" in r["statuses"]
+        }
+        if "rank" in runs:
+            runs["rank"] = runs["rank"].where(runs["rank"].isin(ranked)).astype("Int64")
+        for split in ("train", "val", "test"):
+            for m in RESULT_METRICS.get(sec.kind, ()):
+                if f"{split}_{m}" not in runs:
+                    runs[f"{split}_{m}"] = np.nan
+        parts.append(runs)
+    runs = pd.concat(parts, ignore_index=True)
+    return runs[scalar_columns(runs)]
 
 
 def table_rows(sec: Section, limit: int | None = None) -> tuple[list[str], list[list[str]]]:

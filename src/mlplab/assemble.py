@@ -196,12 +196,15 @@ def _reuse_key(cfg: Config) -> tuple[Any, ...] | None:
     if not isinstance(cfg.data, str):
         return None
     path = Path(cfg.data)
-    if cfg.data in BUILTIN and not path.exists():
-        where: tuple[Any, ...] = (cfg.data,)
-    elif path.is_file():  # by itself, not by its name: a record's path and the user's
-        st = path.stat()
-        where = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
-    else:
+    try:  # a folder it may not search raises (reading it then says so, in one line)
+        if cfg.data in BUILTIN and not path.exists():
+            where: tuple[Any, ...] = (cfg.data,)
+        elif path.is_file():  # by itself, not by its name: a record's path and the user's
+            st = path.stat()
+            where = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+        else:
+            return None
+    except OSError:
         return None
     settings = tuple(repr(getattr(cfg, k)) for k in LOADING_SETTINGS if k != "data")
     return (*settings, cfg.data_seed_beside_split_by(), *where)

@@ -437,8 +437,12 @@ def print_summary(
     if data.shared_splits:
         rows = [("train=val" if no_test else "train=val=test", rows[0][1])]
     rows = with_target_rows(rows, result.get(TARGET_METRICS))
+    status = str(result["status"])
+    cut = status != "finished" and isinstance(result.get("steps"), int)
+    if cut:  # the table and the lab's block are of the model so far: said where they are
+        status = f"{status} at step {result['steps']}, its model so far,"
     title = terminal_text(
-        f"{cfg.label(spec)} on {data.name}: {result['status']} in {result['wall_time_s']:.2f} s"
+        f"{cfg.label(spec)} on {data.name}: {status} in {result['wall_time_s']:.2f} s"
     )
     if result.get("stopped_early"):  # the table is the last epoch's model, not the best's
         title += (
@@ -460,6 +464,8 @@ def print_summary(
         # (An estimator's fit without held-out rows shares its splits too: thousands of
         # rows of it printed as the lab's block.)
         before = end.step_outputs[0] if end.step_outputs else None
+        if cut:  # a script that greps `Accuracy: 1.0` scored a run cut short
+            print(f"(the model at step {result['steps']}, {result['status']}:)")
         print(hypothesis_block(data.task, outputs, data.y_train, before))
 
 

@@ -158,3 +158,40 @@ def test_a_run_recorded_with_data_seed_beside_split_by_still_loads_and_resumes(
     assert load_run(old.run_dir).config.data_seed == 3
     assert call_main(["train", "--resume", str(old.run_dir), "-q"]) == 0
     assert read_json(old.run_dir / "result.json")["status"] == "finished"
+
+
+def _newer_format(path: Path) -> None:
+    """``path``'s checkpoint as a newer mlplab's format would head it (the digest covers
+    the meta and the tensors, not the format's name)."""
+    import json
+
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + n])
+    header["__metadata__"]["format"] = "mlplab-checkpoint-2"
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)  # safetensors aligns the data that follows
+    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + n :])
+
+
+def test_a_checkpoint_of_a_newer_format_is_a_newer_record_not_a_broken_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was "not an mlplab checkpoint" with advice to give --rerun, which replaced a
+    classmate's newer run with this version's; predict advised --checkpoint best."""
+    run_dir = train(log_path=str(tmp_path), **KW).run_dir
+    for name in ("last", "best"):
+        _newer_format(run_dir / "checkpoints" / f"{name}.safetensors")
+    before = digests(run_dir)
+    with pytest.raises(NewerRecord, match="which a newer mlplab writes"):
+        load_checkpoint(run_dir / "checkpoints" / "last.safetensors")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x1,x2\n0,1\n")
+    for args in (
+        ["train", *FLAGS, "--log_path", str(tmp_path)],
+        ["predict", str(run_dir), "--data", str(rows)],
+        ["plot", str(run_dir), "--out", str(tmp_path / "p")],
+    ):
+        line = assert_one_line(call_main(args), capsys.readouterr().err, "which a newer mlplab")
+        assert "--rerun" not in line and "--checkpoint best" not in line, line
+    assert digests(run_dir) == before

@@ -17,15 +17,17 @@ import hashlib
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from mlplab import __version__
 from mlplab.config import PLAYGROUND_FEATURES
 from mlplab.data.dataset import label_kind_fits
-from mlplab.errors import CheckpointError, short_repr
+from mlplab.errors import CheckpointError, NewerRecord, short_repr
 from mlplab.runs.atomic import atomic_write_stream, json_default
 
 FORMAT = "mlplab-checkpoint-1"
@@ -161,7 +163,17 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise CheckpointError(
             f"checkpoint {str(p)!r} is not a readable mlplab checkpoint ({reason})"
         ) from None
-    if header_meta.get("format") != FORMAT:
+    given = header_meta.get("format")
+    newer = re.fullmatch(r"mlplab-checkpoint-(\d{1,9})", given) if isinstance(given, str) else None
+    if newer and int(newer.group(1)) > int(FORMAT.rsplit("-", 1)[1]):
+        # A newer mlplab's: not "no mlplab checkpoint", whose advice (--rerun) replaced
+        # it with this version's run.
+        raise NewerRecord(
+            f"checkpoint {str(p)!r} is of format {given!r}, which a newer mlplab writes "
+            f"(this mlplab {__version__} reads {FORMAT!r}): upgrade mlplab to use it; the "
+            "run is left as it is"
+        )
+    if given != FORMAT:
         raise CheckpointError(
             f"checkpoint {str(p)!r} is not an mlplab checkpoint (format {header_meta.get('format')!r})"
         )

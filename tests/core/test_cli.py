@@ -877,6 +877,13 @@ def test_plot_and_resume_name_the_run_folder_meant(run_cli, tmp_path):
         run_cli("plot", f"runs/exp/{run.name}", cwd=tmp_path / "elsewhere"),
         f"(it does not exist); it was looked for in {tmp_path / 'elsewhere'}",
     )
+    # A project's own config.yaml above a missing run is no run to give (it named the
+    # project's folder, and / where / has one).
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "config.yaml").write_text("foo: 1\n")
+    missing = run_cli("plot", str(project / "runs" / "exp-123456"))
+    assert missing.returncode == 2 and "give the run folder" not in missing.stderr
 
 
 def test_a_switch_given_twice_loses_nothing_and_is_accepted(run_cli):

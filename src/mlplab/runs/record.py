@@ -120,7 +120,7 @@ def run_folder_hint(path: Path) -> str | None:
     experiment folder, or where a relative path was looked for."""
     here = Path(os.path.abspath(path))
     for up in list(here.parents)[:2]:  # RUN/checkpoints/last.safetensors, RUN/plots
-        if os.path.isfile(up / "config.yaml"):
+        if _is_run(up):
             shown = str(up) if path.is_absolute() else os.path.relpath(up)
             return f"give the run folder that holds it, {shown!r} (with its config.yaml)"
     try:
@@ -140,6 +140,14 @@ def run_folder_hint(path: Path) -> str | None:
     if not path.is_absolute() and not os.path.lexists(path):  # run from another folder
         return f"it was looked for in {os.getcwd()}"
     return None
+
+
+def _is_run(folder: Path) -> bool:
+    """A run's folder: its config.yaml and its result.json or checkpoints (a project's
+    own config.yaml, at its root or at /, was named as the run to give)."""
+    return os.path.isfile(folder / "config.yaml") and (
+        os.path.isfile(folder / "result.json") or os.path.isdir(folder / "checkpoints")
+    )
 
 
 def best_finished_run(runs: Sequence[Path]) -> tuple[Path, str] | None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from mlplab.errors import error_line
+from mlplab.errors import RecordError, error_line
 from mlplab.runs.atomic import link_replace
 from mlplab.runs.checkpoint import Checkpoint, save_checkpoint
 from mlplab.runs.curves import CURVES_FILE, thinned, write_curves
@@ -51,6 +51,8 @@ class ModelRecord:
     best_saved: int = -1  # epoch of the model in best.safetensors (-1: none written)
     last_saved: int = -1  # step of the state in last.safetensors
     curves: dict[str, Any] | None = None  # what curves.npz holds now (write_curves' answer)
+    folder: tuple[int, int] | None = None  # the run folder's (device, inode), once opened
+    gone: bool = False  # its folder was removed while it trained
 
 
 def utc_now() -> str:
@@ -157,6 +159,7 @@ class RunWriter:
                 self._open(int(k), event.models)
         elif isinstance(event, Save):
             for k in event.ids:
+                self._check_folder(int(k))
                 # best first: a kill between the two leaves a `last` whose best_epoch is
                 # the one on disk, or an older `last` (never a best newer than last's).
                 # curves.npz before the checkpoints that name its points: a kill between
@@ -185,7 +188,27 @@ class RunWriter:
         before = None if m.fresh else (m.record.read_result() or {}).get("started_at")
         m.header = {**m.header, "started_at": before if isinstance(before, str) else utc_now()}
         m.record.start(m.config, fresh=m.fresh)
+        st = os.stat(m.record.dir)
+        m.folder = (st.st_dev, st.st_ino)
         self._running(k, models, self._curves(models, k))
+
+    def _check_folder(self, k: int) -> None:
+        """Stop a run whose folder was removed (or replaced) while it trained: it made
+        the folder again and wrote a `finished` record without its config.yaml, which no
+        later command could read, and a second process, its lock gone with the folder,
+        trained the same run beside it."""
+        m = self.models[k]
+        try:
+            st = os.stat(m.record.dir)
+            same = m.folder is None or (st.st_dev, st.st_ino) == m.folder
+        except OSError:
+            same = False
+        if not same:
+            m.gone = True
+            raise RecordError(
+                f"{m.record.dir} was removed (or replaced) while its run trained: the run "
+                "stopped, and wrote nothing more; the same command trains it again"
+            )
 
     def _running(self, k: int, models: Models, curves: dict[str, np.ndarray]) -> None:
         """result.json of a run in progress: ``running``, with how far it got (at its
@@ -195,6 +218,7 @@ class RunWriter:
         m.record.write_result({**m.header, "status": "running", **curves_of(state, curves)})
 
     def _end(self, k: int, event: End, j: int, now: float) -> None:
+        self._check_folder(k)
         m, models, status = self.models[k], event.models, event.statuses[j]
         state = models.loop_state(k, curves=False)
         curves = self._curves(models, k)
@@ -221,6 +245,8 @@ class RunWriter:
         model half updated. The last saved checkpoint stays the place to resume from.
         """
         m = self.models[k]
+        if m.gone:  # its folder was removed: nothing is written back into its place
+            return
         if isinstance(err, KeyboardInterrupt):
             status = "interrupted"
             have = (m.record.checkpoint_dir / "last.safetensors").is_file()

@@ -246,9 +246,11 @@ def _read_data(cfg: Config) -> Dataset:
             what = f"data {cfg.data!r}: reading and splitting its rows"
         else:
             what = "the data given: splitting its rows"
-        raise OutOfMemory(
+        refused = OutOfMemory(
             f"{what} ran out of memory (this process may have {budget}); give fewer rows"
-        ) from None
+        )
+        refused.exit_code = 2  # the setting's or file's rows, as the check before them says
+        raise refused from None
 
 
 def _load(cfg: Config) -> Dataset:

@@ -471,7 +471,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _train_command(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     from mlplab.config import load_config
-    from mlplab.runner import train
+    from mlplab.runner import early_stops, train
 
     if args.resume:
         if overrides or args.config or args.rerun:
@@ -507,15 +507,19 @@ def _train_command(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
                     else ""
                 )
             )
-        result = train(resume=args.resume, verbose=not args.quiet, handle_signals=True, lock=True)
+        with early_stops():
+            result = train(
+                resume=args.resume, verbose=not args.quiet, handle_signals=True, lock=True
+            )
     else:
-        result = train(
-            load_config(args.config, overrides),
-            verbose=not args.quiet,
-            handle_signals=True,
-            lock=True,
-            rerun=args.rerun,
-        )
+        with early_stops():
+            result = train(
+                load_config(args.config, overrides),
+                verbose=not args.quiet,
+                handle_signals=True,
+                lock=True,
+                rerun=args.rerun,
+            )
     if args.quiet and result.exit_code:
         # Quiet still says why the status is not 0: a run that did not finish (diverged,
         # interrupted), or a stop that came as it finished, whose record has no message.

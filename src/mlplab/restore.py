@@ -204,8 +204,7 @@ def resume_inputs(run_dir: Path) -> tuple[Config, Checkpoint | None]:
     if status == "finished":
         raise ConfigError(
             f"--resume {str(run_dir)!r}: the run has already finished; nothing to resume "
-            f"(`mlplab train {shlex.quote(str(run_dir / 'config.yaml'))} --log_path "
-            f"{shlex.quote(str(log_path_of(run_dir)))} --rerun` trains it again)"
+            "(the command that trained it, with --rerun, trains it again)"
         )
     if status == "diverged":
         raise ConfigError(

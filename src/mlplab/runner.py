@@ -315,6 +315,24 @@ def _user_level() -> int:
 SAME_STOP_S = 1.0
 
 
+# Set by `mlplab train`: a signal while the data is read or made ends the command at once,
+# though it handles signals (handle_signals=True) to return a Result once a run has begun.
+STOP_BEFORE_START: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "mlplab_stop_before_start", default=False
+)
+
+
+@contextlib.contextmanager
+def early_stops() -> Iterator[None]:
+    """Within it, train(handle_signals=True) ends at once on a signal that comes before
+    its run begins (:class:`StoppedBeforeStart`), as `mlplab train` does."""
+    token = STOP_BEFORE_START.set(True)
+    try:
+        yield
+    finally:
+        STOP_BEFORE_START.reset(token)
+
+
 class StoppedBeforeStart(KeyboardInterrupt):
     """A signal before a run began to train or write: the call ends at once, having
     written nothing; ``exit_code`` is the signal's (130, 143, 129)."""
@@ -696,8 +714,11 @@ def train(
             "train: early_stop takes a function of a Validate event that returns True to "
             f"stop (a bool mask over its ids), not {short_repr(early_stop)}"
         )
-    # Not within a sweep (lock=False): its worker's signals are the sweep's to handle.
-    flag = StopFlag(asked=stop, before_start=lock is not False)
+    # Not within a sweep (lock=False): its worker's signals are the sweep's to handle. Nor
+    # with handle_signals=True, which returns a Result for a signal, from Python (the
+    # command line, which exits as it does, asks for it).
+    early = handle_signals is None or (handle_signals and STOP_BEFORE_START.get())
+    flag = StopFlag(asked=stop, before_start=bool(early) and lock is not False)
     hooks = Hooks(subscribers, early_stop, cadences)
     if handle_signals is not False:
         # Installed before anything is written, and restored however the run ends, so a

@@ -144,3 +144,13 @@ def test_transform_takes_a_table_s_columns_by_name(tmp_path):
     np.testing.assert_allclose(out.numpy(), res.predict(X), rtol=1e-4, atol=1e-4)
     with pytest.raises(DataError, match=r"^X has no column 'b'; the model's features are a, b, c$"):
         res.dataset.transform(X[["a", "c"]])
+    # A frame of unnamed columns is taken in order, as an array, and gives an array too; a
+    # column twice is refused in one line; one row as a dict of numbers is a row.
+    plain = res.dataset.transform(pd.DataFrame(X.to_numpy()))
+    assert isinstance(plain, np.ndarray)
+    np.testing.assert_array_equal(plain, want)
+    with pytest.raises(DataError, match=r"^X has the column 'a' twice; give each feature once$"):
+        res.dataset.transform(X[["a", "b", "c", "a"]])
+    row = {k: float(v) for k, v in X.iloc[0].items()}
+    np.testing.assert_array_equal(res.dataset.transform(row), want[:1])
+    np.testing.assert_allclose(res.predict(row), res.predict(X.head(1)))

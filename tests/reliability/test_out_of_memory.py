@@ -150,7 +150,7 @@ def test_rows_too_many_to_make_are_one_line_naming_n_samples(tmp_path):
         "train", "--data", "moons", "--n_samples", "20000000", "--epoch", "1", "--plots",
         "none", "--log_path", str(tmp_path), limit=1536 * MIB, timeout=120,
     )  # fmt: skip
-    line = assert_one_line(proc.returncode, proc.stderr, "ran out of memory", code=1)
+    line = assert_one_line(proc.returncode, proc.stderr, "ran out of memory", code=2)
     assert line.startswith(
         "mlplab: setting 'n_samples': making 20,000,000 rows of moons ran out of memory "
         "(this process may have 1.5 GiB); give fewer rows"

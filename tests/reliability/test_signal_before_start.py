@@ -60,3 +60,14 @@ def test_in_python_it_is_a_keyboard_interrupt_and_the_same_call_then_trains(
     assert not list(tmp_path.rglob("result.json"))
     signalled_while_loading[0] = 0  # signal 0: no signal, only a check
     assert mlplab.runner.train(**kw).status == "finished"
+
+
+def test_handle_signals_true_in_python_still_returns_the_interrupted_result(
+    tmp_path, signalled_while_loading
+):
+    """train(handle_signals=True) returns its Result for a signal (a job script's
+    sys.exit(r.exit_code) gave 143); the stop before the run begins is the command's."""
+    signalled_while_loading.append(signal.SIGTERM)
+    res = mlplab.runner.train(data="moons", epoch=5, plots="none", log_path=str(tmp_path),
+                              verbose=False, handle_signals=True)  # fmt: skip
+    assert (res.status, res.exit_code) == ("interrupted", 143)

@@ -226,7 +226,7 @@ class Dataset:
         taken in :attr:`input_names`' order.
         """
         named = named_columns(X, self.input_names)
-        if named is not X:  # a table: its numbers, in the model's order
+        if named is not X or hasattr(named, "columns"):  # a table: its numbers, in order
             X = np.asarray(named, dtype=np.float64)
         if self.features is not None:
             from mlplab.data.features import derive
@@ -249,9 +249,14 @@ def named_columns(X: Any, names: list[str]) -> Any:
     if isinstance(X, dict):
         import pandas as pd
 
-        X = pd.DataFrame(X)
+        # One row as a dict of numbers ({"a": 1.0, "b": 2.0}) is a table of one row.
+        one_row = all(np.ndim(v) == 0 for v in X.values())
+        X = pd.DataFrame([X] if one_row and X else X)
     if not (hasattr(X, "columns") and any(isinstance(c, str) for c in X.columns)):
         return X
+    twice = next((c for c in names if list(X.columns).count(c) > 1), None)
+    if twice is not None:
+        raise DataError(f"X has the column {twice!r} twice; give each feature once")
     missing = [name for name in names if name not in X.columns]
     if missing:
         # Named in another case ('Height'): the likely slip, said as such.

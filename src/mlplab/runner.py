@@ -127,9 +127,9 @@ from mlplab.runs.record import (
     check_run_folders,
     check_writable,
     log_path_of,
-    others_run,
     read_result,
     record_settings,
+    refuse_others_run,
     run_dir_of,
     run_name,
 )
@@ -986,7 +986,7 @@ def _train_in(
                 saved = resumable(cfg, spec, why, data.digest)
                 if saved is None and any(ROWS_DIFFER in w for w in why):
                     status = str((read_result(run_dir) or {}).get("status"))
-                    _refuse_others_run(cfg, run_dir, {"running": "unfinished"}.get(status, status))
+                    refuse_others_run(cfg, run_dir, {"running": "unfinished"}.get(status, status))
             if verbose:
                 _say_unfinished(run_dir, saved, rerun, why)
         if kept is None:
@@ -1125,28 +1125,12 @@ def _check_same_rows(cfg: Config, run_dir: Path, data: Dataset, saved: str | Non
     """Same settings, other rows: the kept record would be of data the file no longer
     holds."""
     if saved and data.digest and saved != data.digest:
-        _refuse_others_run(cfg, run_dir, "finished")
+        refuse_others_run(cfg, run_dir, "finished")
         raise DataError(
             f"data file {cfg.data!r} has changed since {run_dir} trained on it (its rows "
             "differ), so that run is not of this data: give --rerun (rerun=True) to train "
             "again on the file as it is now, or put back the file it trained on"
         )
-
-
-def _refuse_others_run(cfg: Config, run_dir: Path, what: str) -> None:
-    """Refuse a run of other rows in another user's folder of this config: in a shared
-    log_path, two students' own ``data.csv`` are two files of one name, and one's command
-    was told the file "has changed" and to give --rerun, which replaced the other's
-    finished run (their interrupted one it replaced unasked)."""
-    owner = others_run(run_dir)
-    if owner is None:
-        return
-    raise DataError(
-        f"{run_dir} holds {owner}'s {what} run of this config, trained on other rows of "
-        f"data file {cfg.data!r} (their file of that name, it may be): give another "
-        "--exp_name, or the data file's absolute path as --data, to train yours beside it "
-        f"(--rerun would replace {owner}'s run)"
-    )
 
 
 def _rerun(

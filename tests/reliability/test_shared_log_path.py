@@ -12,6 +12,7 @@ import pytest
 
 from mlplab.errors import DataError
 from mlplab.runner import train
+from mlplab.sweeps.api import sweep
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() != 0,
@@ -56,6 +57,11 @@ def test_another_students_run_of_other_rows_is_refused_not_replaced(
     monkeypatch.chdir(tmp_path / "bob")
     with pytest.raises(DataError) as err:
         train(**KW)
+    # A sweep of the config refuses it alike, before it locks or writes anything.
+    sweep_kw = {k: v for k, v in KW.items() if k != "verbose"}
+    with pytest.raises(DataError) as by_sweep:
+        sweep(**sweep_kw, workers=1, report=False, verbose=False)
+    assert str(by_sweep.value) == str(err.value)
     what = "finished" if finished else "interrupted"
     assert str(err.value) == (
         f"{Path('../runs/hw1') / run_dir.name} holds user {OTHER_UID}'s {what} run of this "

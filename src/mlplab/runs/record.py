@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplab.config import Config, open_regular, settings_as_yaml, without_unset_later
-from mlplab.errors import ConfigError
+from mlplab.errors import ConfigError, DataError
 from mlplab.runs.atomic import atomic_write_json, atomic_write_text
 
 FINISHED = "finished"
@@ -112,6 +112,22 @@ def others_run(run_dir: Path) -> str | None:
         return pwd.getpwuid(owner).pw_name
     except (ImportError, KeyError):
         return f"user {owner}"
+
+
+def refuse_others_run(cfg: Config, run_dir: Path, what: str) -> None:
+    """Refuse a run of other rows in another user's folder of this config: in a shared
+    log_path, two students' own ``data.csv`` are two files of one name, and one's command
+    was told the file "has changed" and to give --rerun, which replaced the other's
+    finished run (their interrupted one it replaced unasked)."""
+    owner = others_run(run_dir)
+    if owner is None:
+        return
+    raise DataError(
+        f"{run_dir} holds {owner}'s {what} run of this config, trained on other rows of "
+        f"data file {cfg.data!r} (their file of that name, it may be): give another "
+        "--exp_name, or the data file's absolute path as --data, to train yours beside it "
+        f"(--rerun would replace {owner}'s run)"
+    )
 
 
 def run_folder_hint(path: Path) -> str | None:

@@ -1362,16 +1362,25 @@ def _refuse_changed_data(configs: list[Config], digests: dict[str, str | None]) 
     skipped as if it were this sweep's run (its checkpoint keeps the rows' digest)."""
     from mlplab.errors import CheckpointError, DataError
     from mlplab.runs.checkpoint import load_checkpoint
-    from mlplab.runs.record import is_finished, run_dir_of
+    from mlplab.runs.record import is_finished, read_result, refuse_others_run, run_dir_of
 
     stale = []
     for cfg in configs:
         digest = digests[_data_key(cfg)]
-        if digest and is_finished(run_dir := run_dir_of(cfg)):
-            with contextlib.suppress(CheckpointError):  # no model to pass off: left as before
-                meta = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta
-                if meta.get("data_digest") not in (None, digest):
-                    stale.append((cfg.data, run_dir))
+        run_dir = run_dir_of(cfg)
+        last = run_dir / "checkpoints" / "last.safetensors"
+        finished = is_finished(run_dir)
+        if not digest or not (finished or last.is_file()):
+            continue
+        with contextlib.suppress(CheckpointError):  # no model to pass off: left as before
+            if load_checkpoint(last).meta.get("data_digest") in (None, digest):
+                continue
+            # Another user's run of their own file of that name (a shared log_path): not
+            # to be replaced, finished or not, as `mlplab train` refuses it too.
+            status = str((read_result(run_dir) or {}).get("status"))
+            refuse_others_run(cfg, run_dir, {"running": "unfinished"}.get(status, status))
+            if finished:
+                stale.append((cfg.data, run_dir))
     if stale:
         (data, run_dir), n = stale[0], len(stale)
         raise DataError(

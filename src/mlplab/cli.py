@@ -219,7 +219,7 @@ class _Parser(argparse.ArgumentParser):
 # NumPy engine): accepted, but not listed in its --help.
 NOT_IN_A_TRACE = frozenset(
     {"log_path", "exp_name", "model_name", "plots", "snapshot_every", "save_every"}
-    | {"log_every", "engine", "device", "test_batch_size"}
+    | {"log_every", "engine", "device", "test_batch_size", "log_val", "id_digits"}
 )
 
 # What a gradient check does not use: it computes in float64 on inputs of its own, a few
@@ -242,11 +242,14 @@ def _setting_flags(
     from mlplab.config import HASH_EXCLUDED, Config, choices_of, field_group, field_help
 
     groups: dict[str, Any] = {}
+    # A group of hidden settings only has no note either: argparse shows a note's group
+    # (gradcheck's help had a `schedule:` heading over none of its flags).
+    visible = {field_group(name) for name in Config.model_fields if name not in hidden}
     for name, info in Config.model_fields.items():
         group = field_group(name)
         if group not in groups:
             groups[group] = parser.add_argument_group(
-                GROUP_TITLES.get(group, group), GROUP_NOTES.get(group)
+                GROUP_TITLES.get(group, group), GROUP_NOTES.get(group) if group in visible else None
             )
         choices = choices_of(name)
         default = info.default

@@ -2047,3 +2047,16 @@ def test_help_names_what_the_commands_take(run_cli):
     train = " ".join(run_cli("train", "--help").stdout.split())
     assert "predict takes the data's own two columns (x1, x2 of a built-in set)" in train
     assert "a kill -9 leaves only the last of every N to resume from" in train
+
+
+def test_help_lists_only_what_each_command_uses(run_cli):
+    """gradcheck's help had a `schedule:` heading over none of its flags and an `output:`
+    group of --id_digits alone; backprop listed --log_val and --id_digits, which it uses
+    no more than gradcheck does."""
+    gradcheck = run_cli("gradcheck", "--help").stdout
+    assert "schedule:" not in gradcheck and "--id_digits" not in gradcheck
+    backprop = run_cli("backprop", "--help").stdout
+    assert "--log_val" not in backprop and "--id_digits" not in backprop
+    assert "--patience" in backprop  # it stops the training a trace follows early
+    train = run_cli("train", "--help").stdout
+    assert "schedule:" in train and "--id_digits" in train and "--log_val" in train

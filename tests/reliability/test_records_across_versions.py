@@ -195,3 +195,34 @@ def test_a_checkpoint_of_a_newer_format_is_a_newer_record_not_a_broken_one(
         line = assert_one_line(call_main(args), capsys.readouterr().err, "which a newer mlplab")
         assert "--rerun" not in line and "--checkpoint best" not in line, line
     assert digests(run_dir) == before
+
+
+def test_a_report_leaves_out_a_newer_mlplabs_run_of_a_setting_it_does_not_know(
+    tmp_path: Path,
+) -> None:
+    """Grouped by the settings this mlplab knows, two newer runs that differ in one it does
+    not (label_smoothing 0.1 and 0.3) were one config's seeds, pooled with an older run."""
+    import json
+
+    import mlplab
+    from mlplab.reports.api import report
+
+    for seed in (0, 1, 2):
+        train(log_path=str(tmp_path), seed=seed, **KW)
+    newer = sorted((tmp_path / "exp").glob("exp-*"))[:2]
+    for run_dir, value in zip(newer, (0.1, 0.3), strict=True):
+        record = read_json(run_dir / "result.json")
+        record.update(mlplab_version="9.1.0", label_smoothing=value)
+        (run_dir / "result.json").write_text(json.dumps(record))
+        with (run_dir / "config.yaml").open("a") as f:
+            f.write(f"label_smoothing: {value}\n")
+    rep = report(tmp_path, verbose=False)
+    assert sorted(rep.runs["run_dir"]) == sorted(
+        str(p.absolute()) for p in (tmp_path / "exp").glob("exp-*") if p not in newer
+    )
+    why = {str(s.path.parent.name): s.reason for s in rep.skipped}
+    assert why == {
+        p.name: "written by mlplab 9.1.0, with the setting 'label_smoothing', which mlplab "
+        f"{mlplab.__version__} does not know: upgrade mlplab to report it"
+        for p in newer
+    }

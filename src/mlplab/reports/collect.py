@@ -166,6 +166,11 @@ def load_runs(path: str | Path, exp_name: str | None = None) -> tuple[pd.DataFra
         if damage:
             skipped.append(Skipped(file, damage))
             continue
+        if newer := _newer_settings(file, record):
+            # A newer mlplab's run of a setting this one does not know: grouped by the
+            # settings known here, runs that differ in it were one config's seeds.
+            skipped.append(Skipped(file, newer))
+            continue
         record = dict(record)  # the table keeps the record as read
         _older_rmse(record)
         for stamp in ("started_at", "finished_at"):
@@ -283,6 +288,32 @@ def _under(path: Path, root: Path) -> Path:
         return path.relative_to(root)
     except ValueError:
         return path
+
+
+def _newer_settings(file: Path, record: dict[str, Any]) -> str | None:
+    """Why a run written by a newer mlplab is left out: its config.yaml names a setting this
+    one does not know. Only a newer version's record is read so (its config.yaml: one more
+    file, for the rare record that may need it)."""
+    from mlplab import __version__
+    from mlplab.config import read_yaml
+
+    def parts(version: Any) -> tuple[int, ...]:
+        return tuple(int(p) for p in str(version).split("+")[0].split(".") if p.isdigit())
+
+    version = record.get("mlplab_version")
+    if parts(version) <= parts(__version__):
+        return None
+    try:  # as any config is read: a regular file of at most 1 MiB, of bounded aliases
+        settings = read_yaml(file.parent / "config.yaml")
+    except (OSError, ConfigError):  # its own fault, reported as before
+        return None
+    unknown = sorted(k for k in settings if isinstance(k, str) and k not in Config.model_fields)
+    if not unknown:
+        return None
+    return (
+        f"written by mlplab {version}, with the setting {unknown[0]!r}, which mlplab "
+        f"{__version__} does not know: upgrade mlplab to report it"
+    )
 
 
 def read_records(root: Path, skipped: list[Skipped]) -> list[tuple[Path, dict[str, Any]]]:

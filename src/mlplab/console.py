@@ -400,11 +400,17 @@ def record_line(run_dir: Path) -> str:
 
 
 def print_summary(
-    cfg: Config, data: Dataset, result: dict[str, Any], end: End, spec: ModelSpec | None = None
+    cfg: Config,
+    data: Dataset,
+    result: dict[str, Any],
+    end: End,
+    spec: ModelSpec | None = None,
+    elapsed_before: float = 0.0,
 ) -> None:
     """The results table of a run that did not diverge (with balanced accuracy and F1 where
     the classes are :func:`imbalanced`), and the labs' Hypothesis block; the table's title
-    names the model by ``spec``'s widths where given (``mlp 2-2-1``)."""
+    names the model by ``spec``'s widths where given (``mlp 2-2-1``), and of a resumed run
+    (``elapsed_before`` seconds trained before) the time of this call beside the run's."""
     from mlplab.data.synthetic import GATES  # the console loads before the data layer
 
     if result["status"] == "diverged":
@@ -441,9 +447,11 @@ def print_summary(
     cut = status != "finished" and isinstance(result.get("steps"), int)
     if cut:  # the table and the lab's block are of the model so far: said where they are
         status = f"{status} at step {result['steps']}, its model so far,"
-    title = terminal_text(
-        f"{cfg.label(spec)} on {data.name}: {status} in {result['wall_time_s']:.2f} s"
-    )
+    wall = float(result["wall_time_s"])
+    # A resumed run's time is the run's, the part before its interruption too: this
+    # call's beside it (`finished in 41.81 s` read wrong against the 36 s it took).
+    now = f" ({wall - elapsed_before:.2f} s in this call)" if elapsed_before > 0 else ""
+    title = terminal_text(f"{cfg.label(spec)} on {data.name}: {status} in {wall:.2f} s{now}")
     if result.get("stopped_early"):  # the table is the last epoch's model, not the best's
         title += (
             f", stopped early at epoch {result.get('epochs_run')} "

@@ -1366,7 +1366,7 @@ def _train_locked(
         elif message:
             console.line(f"mlplab: {message}")
     if verbose:
-        print_summary(cfg, data, result, end, spec)
+        print_summary(cfg, data, result, end, spec, elapsed_before)
         for note in ended:
             console.line(f"mlplab: note: {in_callers_words(note)}")
         if record and write_dir == run_dir:

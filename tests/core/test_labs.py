@@ -240,6 +240,13 @@ def test_a_run_cut_short_says_its_numbers_are_of_the_model_so_far(tmp_path, caps
     step = res.record["steps"]
     assert f"on xor: interrupted at step {step}, its model so far, in " in out
     assert f"(the model at step {step}, interrupted:)\nHypothesis: " in out
+    # Continued, its time is the run's and this call's (it read wrong against `time`).
+    again = mlplab.train(cfg, log_path=str(tmp_path))
+    assert again.status == "finished"
+    title = re.search(
+        r"on xor: finished in ([\d.]+) s \(([\d.]+) s in this call\)\n", capsys.readouterr().out
+    )
+    assert title and float(title[2]) < float(title[1]) == round(again.record["wall_time_s"], 2)
     # A finished run's printout is the lab's, unchanged.
     mlplab.train(cfg, log_path=str(tmp_path / "whole"), epoch=20)
     out = capsys.readouterr().out

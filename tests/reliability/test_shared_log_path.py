@@ -74,3 +74,40 @@ def test_another_students_run_of_other_rows_is_refused_not_replaced(
     mine = train(**{**KW, "exp_name": "hw1-bob"})
     assert mine.status == "finished"
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_report_over_another_users_file_in_a_sticky_folder_is_refused_with_out():
+    """In a shared folder with the sticky bit (chmod +t), another user's report.html may be
+    written but not replaced: the report found so only after writing the others of its set,
+    and exited 1 with no hint (a read-only folder gets exit 2 and --out)."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    nobody = ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"]
+    if subprocess.run([*nobody, sys.executable, "-c", "import mlplab"]).returncode:
+        pytest.skip("user nobody cannot run this Python")
+    base = Path(tempfile.mkdtemp(prefix="mlplab-sticky-"))  # a folder nobody may reach
+    try:
+        base.chmod(0o755)
+        shared = base / "runs"
+        train(data="xor", epoch=2, plots="none", log_every=0, verbose=False,
+              log_path=str(shared))  # fmt: skip
+        shared.chmod(0o3777)  # writable by all, sticky
+        (shared / "report.html").write_text("another user's")
+        (shared / "report.html").chmod(0o666)
+        proc = subprocess.run(
+            [*nobody, sys.executable, "-m", "mlplab", "report", str(shared), "-q"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr == (
+            f"mlplab: report: cannot write {str(shared / 'report.html')!r} (Permission "
+            "denied: another user's file, in a folder with the sticky bit); no file written; "
+            "give --out (out= in Python) a folder to write the report in\n"
+        )
+        assert (shared / "report.html").read_text() == "another user's"
+        assert not (shared / "results.csv").exists()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

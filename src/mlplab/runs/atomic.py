@@ -19,6 +19,7 @@ import functools
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -64,11 +65,18 @@ def why_not_replaceable(path: str | os.PathLike[str]) -> str | None:
     if os.path.isdir(path):
         return "Is a directory"
     try:
-        mode = os.stat(path).st_mode
+        st = os.stat(path)
+        folder = os.stat(os.path.dirname(os.path.abspath(path)))
     except OSError:
         return None  # nothing there (or not ours to read): the write itself says why
+    mode = st.st_mode
     if not mode & 0o222:
         return "Permission denied: the file is read-only"
+    euid = os.geteuid() if hasattr(os, "geteuid") else None
+    if folder.st_mode & stat.S_ISVTX and euid not in (None, 0, st.st_uid, folder.st_uid):
+        # A shared folder with the sticky bit (chmod +t): only a file's owner replaces it,
+        # which the write found only after the others of its set (exit 1, no hint).
+        return "Permission denied: another user's file, in a folder with the sticky bit"
     if not os.access(path, os.W_OK):
         # Another user's file in a shared folder (0644): not read-only to its owner.
         return "Permission denied: this user may not write the file"

@@ -37,17 +37,24 @@ def signalled_while_loading(monkeypatch):
 def test_a_signal_as_the_data_loads_ends_train_at_once(
     run_cli, tmp_path, signalled_while_loading, sig, code, name
 ):
-    signalled_while_loading.append(sig)
-    handler = signal.getsignal(sig)
-    proc = run_cli("train", "--data", "moons", "--epoch", "5", "--plots", "none",
-                   "--log_path", tmp_path / "runs")  # fmt: skip
-    assert proc.returncode == code
-    assert proc.stderr == (
-        f"mlplab: {name} came before the run began to train (while its data was read or "
-        "made): it stopped, and nothing was written\n"
-    )
-    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*.json"))
-    assert signal.getsignal(sig) == handler  # the process's own again
+    hangup = signal.getsignal(signal.SIGHUP)
+    if sig == signal.SIGHUP:
+        # Under nohup (as CI runs the suite) SIGHUP is ignored, and a run leaves it so.
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        signalled_while_loading.append(sig)
+        handler = signal.getsignal(sig)
+        proc = run_cli("train", "--data", "moons", "--epoch", "5", "--plots", "none",
+                       "--log_path", tmp_path / "runs")  # fmt: skip
+        assert proc.returncode == code
+        assert proc.stderr == (
+            f"mlplab: {name} came before the run began to train (while its data was read or "
+            "made): it stopped, and nothing was written\n"
+        )
+        assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*.json"))
+        assert signal.getsignal(sig) == handler  # the process's own again
+    finally:
+        signal.signal(signal.SIGHUP, hangup)
 
 
 def test_in_python_it_is_a_keyboard_interrupt_and_the_same_call_then_trains(

@@ -819,3 +819,17 @@ def test_a_dry_run_counts_what_another_sweep_trains_and_what_continues(tmp_path,
     assert "; 1 being trained by another process, left to it" in line
     epochs = int(re.search(r"to train, (\d+) epochs", line)[1])
     assert 100 < epochs < 200, line  # lr 1's 100 and what lr 0.5's run lacks
+
+
+def test_a_ray_sweep_without_ray_writes_nothing_and_says_one_line(run_cli, tmp_path, monkeypatch):
+    """It printed its start line (`sweep of 2 runs ... on Ray -> ...`) and left the
+    experiment's spec and lock behind the line that Ray is not installed."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    proc = run_cli("sweep", "--data", "xor", "--lr", "0.1", "0.2", "--epoch", "2",
+                   "--backend", "ray", "--log_path", tmp_path / "runs")  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("mlplab: --backend ray needs Ray, which is not installed")
+    assert len(proc.stderr.splitlines()) == 1
+    assert not (tmp_path / "runs").exists()

@@ -492,9 +492,12 @@ def sweep(
     if backend == "local" and changed:
         raise ConfigError(f"--{changed[0]} applies only to --backend ray (the backend is local)")
     if backend == "ray":
-        from mlplab.sweeps.ray_backend import check_options, check_reachable
+        from mlplab.sweeps.ray_backend import check_options, check_reachable, import_ray
 
         check_options(float(cpus_per_task), float(gpus_per_task))
+        # Installed, before the sweep says it starts or writes its spec and locks: without
+        # Ray, it printed its start line and left a spec and a lock behind its one line.
+        import_ray()
         if address is not None:
             # Its form, and whether anything listens there, before the spec and the locks
             # are written: a cluster's token is known only once Ray joins it.

@@ -833,3 +833,17 @@ def test_a_ray_sweep_without_ray_writes_nothing_and_says_one_line(run_cli, tmp_p
     assert proc.stderr.startswith("mlplab: --backend ray needs Ray, which is not installed")
     assert len(proc.stderr.splitlines()) == 1
     assert not (tmp_path / "runs").exists()
+
+
+def test_more_workers_than_cpus_are_noted(run_cli, tmp_path, monkeypatch):
+    """--workers 4 on one CPU trained more slowly than the default, without a word."""
+    import mlplab.sweeps.api
+
+    monkeypatch.setattr(mlplab.sweeps.api, "usable_cpus", lambda: 1)
+    proc = run_cli("sweep", "--data", "xor", "--lr", "0.1", "0.2", "--epoch", "2", "--plots",
+                   "none", "--workers", "4", "--dry_run", "--log_path", tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "mlplab: note: --workers 4 on 1 CPU share it, and train no faster than 1 (the "
+        "default, --workers 1)\n" in proc.stdout
+    )

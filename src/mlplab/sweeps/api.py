@@ -441,6 +441,15 @@ def sweep(
         raise ConfigError(f"--workers: {n_workers!r} is not a whole number (workers=N in Python)")
     if n_workers < 1:
         raise ConfigError("--workers: must be at least 1")
+    if verbose and backend == "local" and n_workers > (cpus := usable_cpus()):
+        # More worker processes than cores share them: slower than one a core (27 s
+        # against 12 s on one core, 4 workers), and taken without a word.
+        print(
+            f"mlplab: note: --workers {n_workers} on {cpus} CPU{'s' if cpus > 1 else ''} "
+            f"share {'them' if cpus > 1 else 'it'}, and train no faster than {cpus} "
+            f"(the default, --workers {cpus})",
+            flush=True,
+        )
     if group_size is not None and (
         not isinstance(group_size, int) or isinstance(group_size, bool) or group_size < 1
     ):  # checked here, before the spec and the locks are written, not when groups are cut

@@ -156,3 +156,14 @@ def test_rows_too_many_to_make_are_one_line_naming_n_samples(tmp_path):
         "(this process may have 1.5 GiB); give fewer rows"
     ), line
     assert not records(tmp_path)  # nothing written: no run began
+
+
+def test_a_run_past_the_memory_limit_names_the_limit_as_the_process_s(tmp_path):
+    """Under `ulimit -v`, the refusal said "this machine has 1.9 GiB": the limit is the
+    process's (the least of the RAM, a cgroup's and the rlimits), not the machine's."""
+    proc = limited(
+        "train", "--data", "xor", "--hid_dim", "200000000", "--plots", "none",
+        "--log_path", str(tmp_path), limit=1536 * MIB,
+    )  # fmt: skip
+    line = assert_one_line(proc.returncode, proc.stderr, "of memory")
+    assert line.endswith("; this process may have 1.5 GiB"), line

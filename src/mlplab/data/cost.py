@@ -112,7 +112,7 @@ def check_memory(what: str, need: int, detail: str, error: type[MlplabError] = C
     if need > budget:
         raise error(
             f"{what}: {detail} would take at least {human_bytes(need)} of memory; "
-            f"this machine has {human_bytes(budget)}"
+            f"this process may have {human_bytes(budget)}"
         )
 
 
@@ -176,7 +176,7 @@ def check_cost(cfg: Config, n_features: int, n_rows: int, n_outputs: int = 1) ->
         raise ConfigError(
             f"{names}: a model of {params:.3g} parameters ({cfg.label()}, "
             f"{n_features} input{'' if n_features == 1 else 's'}) would take at least {human_bytes(need)} of memory for its "
-            f"weights, gradients and {cfg.optim} state; this machine has {human_bytes(budget)}"
+            f"weights, gradients and {cfg.optim} state; this process may have {human_bytes(budget)}"
         )
     if cfg.hidden_layers == 0:
         return
@@ -187,7 +187,7 @@ def check_cost(cfg: Config, n_features: int, n_rows: int, n_outputs: int = 1) ->
         half = max(1, math.floor(budget / max(1, units * itemsize * ACTIVATION_COPIES)))
         raise ConfigError(
             f"setting 'batch_size': {step} through {units:,} hidden units would take at least "
-            f"{human_bytes(need)} of memory; this machine has {human_bytes(budget)} "
+            f"{human_bytes(need)} of memory; this process may have {human_bytes(budget)} "
             f"(try --batch_size {min(half, 1024)})"
         )
 

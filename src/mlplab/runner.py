@@ -557,7 +557,12 @@ def fit_stack(run: StackRun, should_stop: Callable[[], bool | str] | None) -> St
             # so that the record can be written.
             traceback.clear_frames(caught.__traceback__)
             oom = err = ran_out_of_memory(
-                caught, c0, data.n_features, len(data.y_train), data.n_outputs
+                caught,
+                c0,
+                data.n_features,
+                len(data.y_train),
+                data.n_outputs,
+                c0.label(model_spec(c0, data)),
             )
         if run.tb is not None:
             # A full disk that stopped the run fails this flush too: the records below
@@ -1179,7 +1184,12 @@ def _memory_in_one_line(cfg: Config, data: Dataset) -> Iterator[None]:
             raise
         traceback.clear_frames(err.__traceback__)
         raise ran_out_of_memory(
-            err, cfg, data.n_features, len(data.y_train), data.n_outputs
+            err,
+            cfg,
+            data.n_features,
+            len(data.y_train),
+            data.n_outputs,
+            cfg.label(model_spec(cfg, data)),
         ) from None
 
 

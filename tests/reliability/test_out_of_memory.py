@@ -52,6 +52,8 @@ def test_train_out_of_memory_is_one_line_and_a_failed_record(tmp_path, engine):
     )  # fmt: skip
     line = assert_one_line(proc.returncode, proc.stderr, "ran out of memory", code=1)
     assert "try a smaller --hid_dim" in line, line
+    # The model as the run's first line names it, every layer's width (not `mlp 2500000x1`).
+    assert f"(mlp 2-{hid_dim}-1 relu, a model of" in line, line
     (record,) = records(tmp_path)
     assert record["status"] == "failed"
     assert record["error"] == line.removeprefix("mlplab: ")

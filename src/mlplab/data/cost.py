@@ -212,10 +212,17 @@ def is_out_of_memory(err: BaseException) -> bool:
 
 
 def ran_out_of_memory(
-    err: BaseException, cfg: Config, n_features: int, n_rows: int, n_outputs: int = 1
+    err: BaseException,
+    cfg: Config,
+    n_features: int,
+    n_rows: int,
+    n_outputs: int = 1,
+    label: str | None = None,
 ) -> OutOfMemory:
     """One line for ``err`` (:func:`is_out_of_memory`) that says which settings of ``cfg``
-    make the run smaller: the model's width and depth, the rows of a step, the dtype."""
+    make the run smaller: the model's width and depth, the rows of a step, the dtype.
+    ``label``: the model as the run's first line names it (``mlp 2-14000000-1``), where
+    the caller knows its data's widths; else by its settings (``mlp 14000000x1``)."""
     if isinstance(err, OutOfMemory):
         return err
     text = str(err)
@@ -261,4 +268,4 @@ def ran_out_of_memory(
         else "it needs more memory than this machine has"
     )  # fmt: skip
     where = "GPU memory" if gpu else "memory"
-    return OutOfMemory(f"the run ran out of {where} ({cfg.label()}, {detail}); {advice}")
+    return OutOfMemory(f"the run ran out of {where} ({label or cfg.label()}, {detail}); {advice}")

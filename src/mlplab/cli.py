@@ -49,7 +49,10 @@ NO_PROGRESS_HELP = (
 
 EXAMPLES_TRAIN = """A run's record goes to LOG_PATH/EXP_NAME/RUN_ID/: result.json, metrics.csv, checkpoints,
 TensorBoard events (tensorboard --logdir runs) and plots. The same command again keeps a
-finished run (--rerun trains it again) and continues an interrupted one.
+finished run (--rerun trains it again) and continues an interrupted one. A run is its
+settings but --plots, --snapshot_every, --log_every, --log_val, --save_every,
+--test_batch_size, --model_name, --device and --id_digits: changing only those keeps the
+finished run as it was (mlplab plot RUN_DIR redraws its plots without training).
 
 examples:
   mlplab train --config examples/xor_nn.yaml

@@ -2060,3 +2060,15 @@ def test_help_lists_only_what_each_command_uses(run_cli):
     assert "--patience" in backprop  # it stops the training a trace follows early
     train = run_cli("train", "--help").stdout
     assert "schedule:" in train and "--id_digits" in train and "--log_val" in train
+
+
+def test_train_help_names_the_settings_that_leave_a_run_as_it_is(run_cli):
+    """Which settings make a run's identity was only in the README: --snapshot_every 5 on
+    a finished run kept it and drew no animation, and --help never said why."""
+    from mlplab.config import HASH_EXCLUDED
+
+    text = " ".join(run_cli("train", "--help").stdout.split())
+    named = text.split("A run is its settings but ", 1)[1].split(":", 1)[0]
+    flags = set(re.findall(r"--(\w+)", named))
+    # Where the run goes (log_path, exp_name) and an old spelling (use_xavier) aside.
+    assert flags == set(HASH_EXCLUDED) - {"log_path", "exp_name", "use_xavier"}

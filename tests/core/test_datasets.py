@@ -2745,3 +2745,20 @@ def test_a_constant_column_is_found_as_pandas_counts_one_value():
     ]
     for col in columns:
         assert _one_value(col) == (col.nunique(dropna=False) == 1), list(col)
+
+
+def test_a_column_of_split_names_is_pointed_to_split_by(tmp_path):
+    """A `split` column of train/val/test was told only to be encoded or left out: it is
+    each row's split, which --split_by reads."""
+    from mlplab.errors import DataError
+
+    path = tmp_path / "sp.csv"
+    path.write_text("a,b,Fold,y\n1,2,train,0\n3,4,val,1\n5,6,Test,0\n7,8,train,1\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(path), target=["y"])
+    assert str(err.value).endswith("; 'Fold' names each row's split: give it as --split_by Fold")
+    # A text column of other values gets no such hint.
+    path.write_text("a,b,c,y\n1,2,red,0\n3,4,blue,1\n5,6,red,0\n7,8,blue,1\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(path), target=["y"])
+    assert "--split_by" not in str(err.value)

@@ -817,6 +817,14 @@ def _from_file(
         # And the number columns with gaps, which would be the next run's line.
         gappy = [c for c in feats if c not in texts and df[c].isna().any()]
         others += f"; missing values in {names_of(gappy)}" if gappy else ""
+        # A column of train/val/test names is each row's split, not a feature to encode.
+        splits = [c for c in texts if _names_splits(df[c])]
+        others += (
+            f"; {splits[0]!r} names each row's split: give it as "
+            f"{shell_flag('--split_by', splits[0])}"
+            if splits
+            else ""
+        )
         # A column of labels that is not the last is taken for a feature: the line says
         # which column the target was, as the fix may be --target rather than encoding it.
         # (One text column among numbers: several are more likely categories to encode.)
@@ -1434,6 +1442,13 @@ SPLIT_NAMES = {"train": 0, "val": 1, "validation": 1, "test": 2}
 
 def _or_default(split):  # -> sizes, or each row's split (an array, which has no truth)
     return split if isinstance(split, np.ndarray) or split else (0.8, 0.1, 0.1)
+
+
+def _names_splits(col) -> bool:  # col: pandas.Series
+    """Whether every cell of ``col`` names a split (train, val, validation or test), train
+    among them: a column for --split_by."""
+    values = set(col.dropna().astype(str).str.strip().str.lower())
+    return bool(values) and values <= set(SPLIT_NAMES) and {"train"} <= values
 
 
 def _split_column(df, path: str, name: str, target: list[str]) -> np.ndarray:

@@ -476,7 +476,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train_command(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
-    from mlplab.config import load_config
+    from mlplab.config import load_config, read_yaml
     from mlplab.runner import early_stops, train
 
     if args.resume:
@@ -518,9 +518,18 @@ def _train_command(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
                 resume=args.resume, verbose=not args.quiet, handle_signals=True, lock=True
             )
     else:
+        cfg = load_config(args.config, overrides)
+        if args.config is not None and not args.quiet and not read_yaml(args.config):
+            # An empty file (or one of comments) trained every default, silently: a
+            # student's empty submission passed a grader's run step.
+            print(
+                f"mlplab: note: {args.config} sets nothing: every setting not given as a flag "
+                "is its default",
+                flush=True,
+            )
         with early_stops():
             result = train(
-                load_config(args.config, overrides),
+                cfg,
                 verbose=not args.quiet,
                 handle_signals=True,
                 lock=True,

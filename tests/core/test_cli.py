@@ -2072,3 +2072,18 @@ def test_train_help_names_the_settings_that_leave_a_run_as_it_is(run_cli):
     flags = set(re.findall(r"--(\w+)", named))
     # Where the run goes (log_path, exp_name) and an old spelling (use_xavier) aside.
     assert flags == set(HASH_EXCLUDED) - {"log_path", "exp_name", "use_xavier"}
+
+
+def test_an_empty_config_file_is_noted(run_cli, tmp_path):
+    """An empty YAML (a student's empty submission) trained every default without a word."""
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n")
+    proc = run_cli("train", tmp_path / "empty.yaml", "--epoch", "2", "--plots", "none",
+                   "--log_path", tmp_path / "runs")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(
+        f"mlplab: note: {tmp_path / 'empty.yaml'} sets nothing: every setting not given as a "
+        "flag is its default\n"
+    )
+    (tmp_path / "some.yaml").write_text("epoch: 2\n")
+    proc = run_cli("train", tmp_path / "some.yaml", "--plots", "none", "--log_path", tmp_path)
+    assert proc.returncode == 0 and "sets nothing" not in proc.stdout

@@ -1263,12 +1263,17 @@ def without_unset_later(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in settings.items() if k not in LATER_SETTINGS or v != LATER_SETTINGS[k]}
 
 
+def unknown_settings(settings: dict[str, Any]) -> list[str]:
+    """The names among a record's ``settings`` that this mlplab does not know, sorted."""
+    return sorted(k for k in settings if isinstance(k, str) and k not in Config.model_fields)
+
+
 def check_known_settings(settings: dict[str, Any], where: str) -> None:
     """Refuse a record's settings (``where``: its config.yaml, a checkpoint) that name one
     this mlplab does not know, as :class:`NewerRecord`: a newer mlplab wrote them (or a
     hand edited them). Read as any config's unknown setting, the line pointed to `--help`,
     and a checkpoint refused so was taken for another run's and trained over."""
-    unknown = sorted(k for k in settings if isinstance(k, str) and k not in Config.model_fields)
+    unknown = unknown_settings(settings)
     if unknown:
         from mlplab import __version__
 

@@ -39,32 +39,14 @@ def reads(monkeypatch):
 def test_a_sweep_of_three_stacks_reads_its_file_once(tmp_path, table, reads):
     """Three model shapes are three stacks: each read the file again (with the sweep's
     own check, four reads; 3 s each for 100,000 rows)."""
-    result = mlplab.sweep(
-        data=str(table),
-        target="y",
-        hid_dim=[2, 3, 4],
-        epoch=2,
-        workers=1,
-        plots="none",
-        log_every=0,
-        log_path=str(tmp_path / "runs"),
-        verbose=False,
-        report=False,
-    )
+    common = dict(data=str(table), target="y", epoch=2, plots="none", log_every=0,
+                  log_path=str(tmp_path / "runs"), verbose=False)  # fmt: skip
+    result = mlplab.sweep(**common, hid_dim=[2, 3, 4], workers=1, report=False)
     assert [o["status"] for o in result.outcomes] == ["finished"] * 3
     assert reads == [str(table)]
     # Each run's record has the data as a run of its own would: a train of the same config
     # finds it finished, with the same data digest (no retraining).
-    again = mlplab.train(
-        data=str(table),
-        target="y",
-        hid_dim=3,
-        epoch=2,
-        plots="none",
-        log_every=0,
-        log_path=str(tmp_path / "runs"),
-        verbose=False,
-    )
+    again = mlplab.train(**common, hid_dim=3)
     assert again.status == "finished"
     assert len(reads) == 2  # train, outside a sweep, reads afresh
 

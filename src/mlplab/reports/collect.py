@@ -295,7 +295,7 @@ def _newer_settings(file: Path, record: dict[str, Any]) -> str | None:
     one does not know. Only a newer version's record is read so (its config.yaml: one more
     file, for the rare record that may need it)."""
     from mlplab import __version__
-    from mlplab.config import read_yaml
+    from mlplab.config import read_yaml, unknown_settings
 
     def parts(version: Any) -> tuple[int, ...]:
         return tuple(int(p) for p in str(version).split("+")[0].split(".") if p.isdigit())
@@ -307,7 +307,7 @@ def _newer_settings(file: Path, record: dict[str, Any]) -> str | None:
         settings = read_yaml(file.parent / "config.yaml")
     except (OSError, ConfigError):  # its own fault, reported as before
         return None
-    unknown = sorted(k for k in settings if isinstance(k, str) and k not in Config.model_fields)
+    unknown = unknown_settings(settings)
     if not unknown:
         return None
     return (

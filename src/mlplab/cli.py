@@ -476,7 +476,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train_command(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
-    from mlplab.config import load_config, read_yaml
+    from mlplab.config import load_config
     from mlplab.runner import early_stops, train
 
     if args.resume:
@@ -519,14 +519,7 @@ def _train_command(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
             )
     else:
         cfg = load_config(args.config, overrides)
-        if args.config is not None and not args.quiet and not read_yaml(args.config):
-            # An empty file (or one of comments) trained every default, silently: a
-            # student's empty submission passed a grader's run step.
-            print(
-                f"mlplab: note: {args.config} sets nothing: every setting not given as a flag "
-                "is its default",
-                flush=True,
-            )
+        _note_empty_config(args)
         with early_stops():
             result = train(
                 cfg,
@@ -560,7 +553,21 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         # take SIGINT all the same (and `mlplab train` does): a Ctrl-C or `kill -INT` to
         # the group stopped them, while the sweep went on and exited 0.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    _note_empty_config(args)
     return sweep_command(args.config, settings, vars(args))
+
+
+def _note_empty_config(args: argparse.Namespace) -> None:
+    """An empty config file (or one of comments) trained every default, silently: a
+    student's empty submission passed a grader's run step."""
+    from mlplab.config import read_yaml
+
+    if args.config is not None and not args.quiet and not read_yaml(args.config):
+        print(
+            f"mlplab: note: {args.config} sets nothing: every setting not given as a flag "
+            "is its default",
+            flush=True,
+        )
 
 
 def _no_config_among_values(config: str | None, settings: dict[str, Any], command: str) -> None:

@@ -2087,3 +2087,8 @@ def test_an_empty_config_file_is_noted(run_cli, tmp_path):
     (tmp_path / "some.yaml").write_text("epoch: 2\n")
     proc = run_cli("train", tmp_path / "some.yaml", "--plots", "none", "--log_path", tmp_path)
     assert proc.returncode == 0 and "sets nothing" not in proc.stdout
+    # A sweep of an empty file trained every default in each row, as silently.
+    proc = run_cli("sweep", tmp_path / "empty.yaml", "--epoch", "2", "--lr", "0.1", "1",
+                   "--plots", "none", "--log_path", tmp_path / "grid")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"mlplab: note: {tmp_path / 'empty.yaml'} sets nothing")

@@ -31,6 +31,7 @@ def _uses() -> None:
     assert_type(cfg, mlplab.Config)
     assert_type(cfg.lr, float)
     assert_type(mlplab.sweep(cfg, verbose=False), mlplab.SweepResult)
+    assert_type(mlplab.sweep(cfg, verbose=False).report, mlplab.Report | None)
     assert_type(mlplab.report("runs", verbose=False), mlplab.Report)
     assert_type(mlplab.load_dataset("moons"), mlplab.Dataset)
     assert_type(mlplab.MLPClassifier().fit(np.zeros((4, 2)), [0, 1, 0, 1]), mlplab.MLPClassifier)

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from mlplab.config import Config, as_typed, read_yaml
 from mlplab.console import terminal_text
@@ -62,6 +62,9 @@ from mlplab.sweeps.local import (
 # Prune at run time, not under TYPE_CHECKING: typing.get_type_hints(sweep) (autodoc,
 # runtime type checkers) resolves the annotation.
 from mlplab.training.events import Prune, Subscriber
+
+if TYPE_CHECKING:  # the report's module loads only when a sweep writes one
+    from mlplab.reports.api import Report
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -114,7 +117,7 @@ class SweepResult:
     outcomes: list[Outcome]
     skipped: list[str]
     spec_path: Path
-    report: Any = None
+    report: Report | None = None
     interrupted: bool = False
     stopped_by: str | None = None
     wall_time_s: float = 0.0

@@ -70,3 +70,27 @@ def test_the_suite_has_one_conftest_that_tests_import_by_name():
     assert [p.relative_to(tests).as_posix() for p in tests.rglob("conftest.py")] == ["conftest.py"]
     importers = [p for p in tests.rglob("test_*.py") if "from conftest import" in p.read_text()]
     assert importers  # the reason for the rule is still there
+
+
+def test_every_type_a_public_function_returns_is_a_public_name():
+    """``mlplab.backprop`` returned a Trace and ``mlplab.run_gradcheck`` CheckResults that
+    ``import mlplab`` did not name: a caller could not annotate ``def show(t: mlplab.Trace)``
+    nor find the class in ``dir(mlplab)``."""
+    import inspect
+    import sys
+    import typing
+
+    import mlplab
+
+    public = set(mlplab.__all__)
+    for name in public:
+        value = getattr(mlplab, name)
+        if not inspect.isfunction(value):
+            continue
+        # The return annotation alone: parameters name types imported for checkers only.
+        text = inspect.signature(value).return_annotation
+        returned = eval(text, vars(sys.modules[value.__module__]))
+        for part in (returned, *typing.get_args(returned)):
+            if inspect.isclass(part) and part.__module__.startswith("mlplab"):
+                assert part.__name__ in public, f"mlplab.{name} returns {part.__name__}"
+                assert getattr(mlplab, part.__name__) is part

@@ -21,10 +21,10 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ loads them
     from mlplab import errors
-    from mlplab.chainrule import backprop
+    from mlplab.chainrule import Trace, backprop
     from mlplab.config import Config, load_config
     from mlplab.data.dataset import Dataset, load_dataset
-    from mlplab.gradcheck import run_gradcheck
+    from mlplab.gradcheck import CheckResult, run_gradcheck
     from mlplab.reports.api import Report, report
     from mlplab.restore import LoadedRun, load_run
     from mlplab.runner import Result, train
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ l
     from mlplab.sweeps.api import SweepResult, sweep
 
 __all__ = [
+    "CheckResult",
     "Config",
     "Dataset",
     "LoadedRun",
@@ -40,6 +41,7 @@ __all__ = [
     "Report",
     "Result",
     "SweepResult",
+    "Trace",
     "__version__",
     "backprop",
     "errors",
@@ -70,6 +72,8 @@ _LAZY = {
     "LoadedRun": ("mlplab.restore", "LoadedRun"),
     "Report": ("mlplab.reports.api", "Report"),
     "SweepResult": ("mlplab.sweeps.api", "SweepResult"),
+    "Trace": ("mlplab.chainrule", "Trace"),
+    "CheckResult": ("mlplab.gradcheck", "CheckResult"),
 }
 
 

@@ -34,6 +34,8 @@ def _uses() -> None:
     assert_type(mlplab.sweep(cfg, verbose=False).report, mlplab.Report | None)
     assert_type(mlplab.report("runs", verbose=False), mlplab.Report)
     assert_type(mlplab.load_dataset("moons"), mlplab.Dataset)
+    assert_type(mlplab.backprop(cfg), mlplab.Trace)
+    assert_type(mlplab.run_gradcheck(), list[mlplab.CheckResult])
     assert_type(mlplab.MLPClassifier().fit(np.zeros((4, 2)), [0, 1, 0, 1]), mlplab.MLPClassifier)
     rep = mlplab.report("runs", verbose=False)
     assert_type(rep.summary, pd.DataFrame)

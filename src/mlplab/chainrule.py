@@ -85,6 +85,7 @@ from mlplab.errors import (
     check_path_argument,
     public,
     short_repr,
+    user_path,
 )
 from mlplab.restore import (
     check_run_dir,
@@ -407,7 +408,7 @@ class Picture:
         self.what = what
 
     def save(self, path: str | Path) -> Path:
-        out = Path(path)
+        out = user_path(path)
         self.figure.savefig(out, dpi=PICTURE_DPI)
         return out
 
@@ -1285,7 +1286,7 @@ def backprop(
     if form not in FORMS:
         raise ConfigError(f"--form {form!r}: choose {' or '.join(FORMS)}")
     if resume is not None:
-        check_path_argument("backprop", "resume", resume, RUN_FOLDER)
+        resume = check_path_argument("backprop", "resume", resume, RUN_FOLDER)
         if config is not None or overrides or weights is not None:
             raise ConfigError("--resume traces the run's own config; give no other settings")
         start = _resumed(Path(resume), step)

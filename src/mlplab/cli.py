@@ -1272,8 +1272,11 @@ PATH_ARGUMENTS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
-def _no_empty_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse an empty path: read as the current folder, it did what no one asked."""
+def _check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an empty path: read as the current folder, it did what no one asked. Expand
+    ``~`` and ``$NAME`` where the shell did not (``--out=~/r``, a quoted value)."""
+    from mlplab.errors import expanded_path
+
     for dest, (name, what) in PATH_ARGUMENTS.get(getattr(args, "command", None) or "", {}).items():
         value = getattr(args, dest, None)
         if isinstance(value, str) and not value.strip():  # '' or a quoted blank
@@ -1281,6 +1284,8 @@ def _no_empty_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             parser.error(
                 f"{name} {value!r} is {kind} path (read as the current folder); give {what}"
             )
+        if isinstance(value, str) and value != "-":  # predict's standard input and output
+            setattr(args, dest, expanded_path(value))
 
 
 # OS errors that come from a path the user gave, not from the machine.
@@ -1373,7 +1378,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # Report unknown flags from the subcommand's parser, which knows its own flags.
         owner.error(f"unrecognized arguments: {' '.join(extra)}")
     _each_flag_once(owner, words)
-    _no_empty_paths(owner, args)
+    _check_paths(owner, args)
     if not getattr(args, "handler", None):
         # No command is a mistake, as a missing setting is: a script that runs `mlplab $CMD`
         # with an empty CMD must fail, with one line that names the choices.

@@ -47,6 +47,7 @@ from pydantic_core import PydanticCustomError
 from mlplab.errors import (
     ConfigError,
     NewerRecord,
+    expanded_path,
     is_bool,
     nearest,
     not_utf8,
@@ -54,6 +55,7 @@ from mlplab.errors import (
     short_repr,
     shorten,
     twice_named,
+    user_path,
 )
 
 Activation = Literal[
@@ -714,15 +716,7 @@ class Config(BaseModel):
     def _path_as_text(cls, v: Any) -> Any:
         # pathlib.Path("iris.csv") is a path as much as "iris.csv" is (load_run takes both).
         v = plain_value(v)
-        # As a shell would for a flag: a config's `log_path: ~/runs` made a folder named
-        # `~` here, which `rm -rf ~` then took for the home folder. An unset variable (or
-        # `$5`) stays as written, and so does a path that exists as written (a flag the
-        # shell already expanded, quoted to keep its `$`). An empty HOME or variable stays
-        # too: `~/runs` with HOME= (a cron job's) wrote to /runs.
-        maybe = isinstance(v, str) and (v.startswith("~") or "$" in v)
-        if maybe and not os.path.exists(v) and not _empty_in(v):
-            v = os.path.expanduser(os.path.expandvars(v))
-        return v
+        return expanded_path(v) if isinstance(v, str) else v
 
     @field_validator("data", "log_path")
     @classmethod
@@ -1751,14 +1745,6 @@ def plain_value(value: Any) -> Any:
     return value
 
 
-def _empty_in(path: str) -> bool:
-    """Whether ``path``'s leading ``~`` or a ``$NAME`` in it would expand to nothing (an
-    empty HOME or variable), which makes a relative path one under the root folder."""
-    names = [m.strip("{}") for m in re.findall(r"\$(\w+|\{[^}]*\})", path)]
-    names += ["HOME"] if re.match(r"~(/|$)", path) else []
-    return any(os.environ.get(n) == "" for n in names)
-
-
 def unexpanded_part(path: str) -> str | None:
     """The ``~`` or ``$NAME`` left in ``path`` after expansion (no HOME, an unset
     variable), where no file or folder exists as written; else None."""
@@ -1831,7 +1817,7 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     import yaml
 
-    p = Path(path)
+    p = user_path(path)  # `~/course/lab.yaml` from Python, or a quoted flag
     name = short_repr(str(p))
     raw = _read_config_bytes(p, name)
     try:

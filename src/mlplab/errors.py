@@ -13,6 +13,7 @@ import threading
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, ParamSpec, TextIO, TypeVar
 
 # What a caller catches (and a warning it may filter); the rest are mlplab's own helpers.
@@ -388,9 +389,10 @@ def check_switches(where: str, **switches: Any) -> None:
 RUN_FOLDER = "a run's folder, e.g. runs/exp/exp-3fa2b1"
 
 
-def check_path_argument(where: str, name: str, value: Any, what: str) -> None:
+def check_path_argument(where: str, name: str, value: Any, what: str) -> Path:
     """Refuse a path argument of the Python API that is empty or blank, or no path at all:
-    ``Path("")`` is the current folder, which no one means (the CLI refuses ``''`` too)."""
+    ``Path("")`` is the current folder, which no one means (the CLI refuses ``''`` too).
+    Returns it as a Path, ``~`` and ``$NAME`` expanded (:func:`expanded_path`)."""
     if not isinstance(value, str | os.PathLike):
         raise ConfigError(
             f"{where}: {name}= takes a path, not {short_repr(value)} ({type(value).__name__})"
@@ -398,6 +400,35 @@ def check_path_argument(where: str, name: str, value: Any, what: str) -> None:
     if isinstance(value, str) and not value.strip():
         kind = "an empty path (read as the current folder)" if not value else "a blank path"
         raise ConfigError(f"{where}: {name}={value!r} is {kind}; give {what}")
+    return user_path(value)
+
+
+def expanded_path(path: str) -> str:
+    """``path`` with a leading ``~`` and each ``$NAME`` expanded, as a shell does for a flag.
+
+    Every path mlplab takes goes through it (settings, command-line paths, the Python
+    API's): a config's `log_path: ~/runs`, or `report --out=~/r` (no shell expands ``~``
+    after ``=``), made a folder named ``~`` here, which `rm -rf ~` then took for the home
+    folder. An unset variable (or `$5`) stays as written, and so does a path that exists as
+    written (a flag the shell already expanded, quoted to keep its `$`). An empty HOME or
+    variable stays too: `~/runs` with HOME= (a cron job's) wrote to /runs.
+    """
+    if (path.startswith("~") or "$" in path) and not os.path.exists(path) and not _empty_in(path):
+        return os.path.expanduser(os.path.expandvars(path))
+    return path
+
+
+def user_path(path: str | os.PathLike[str]) -> Path:
+    """A path from a caller as a :class:`~pathlib.Path`, ``~`` and ``$NAME`` expanded."""
+    return Path(expanded_path(os.fspath(path)))
+
+
+def _empty_in(path: str) -> bool:
+    """Whether ``path``'s leading ``~`` or a ``$NAME`` in it would expand to nothing (an
+    empty HOME or variable), which makes a relative path one under the root folder."""
+    names = [m.strip("{}") for m in re.findall(r"\$(\w+|\{[^}]*\})", path)]
+    names += ["HOME"] if re.match(r"~(/|$)", path) else []
+    return any(os.environ.get(n) == "" for n in names)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

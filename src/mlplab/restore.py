@@ -588,8 +588,7 @@ def load_run(
         run_dir = folder
     if which not in ("last", "best"):
         raise ConfigError(f"load_run: which is 'last' or 'best' (its checkpoints), not {which!r}")
-    check_path_argument("load_run", "run_dir", run_dir, RUN_FOLDER)
-    run_dir = Path(run_dir)
+    run_dir = check_path_argument("load_run", "run_dir", run_dir, RUN_FOLDER)
     try:
         check_run_dir(run_dir)
     except CheckpointError as err:

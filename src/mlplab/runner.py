@@ -690,7 +690,7 @@ def train(
     """
     check_switches("train", verbose=verbose, record=record, lock=lock, rerun=rerun)
     if resume is not None:
-        check_path_argument("train", "resume", resume, RUN_FOLDER)
+        resume = check_path_argument("train", "resume", resume, RUN_FOLDER)
         given = [f"{k}={short_repr(v)}" for k, v in overrides.items()]
         given += ["config"] * (config is not None) + ["rerun=True"] * rerun
         given += ["dataset"] * (dataset is not None) + ["record=False"] * (not record)

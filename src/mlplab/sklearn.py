@@ -82,6 +82,7 @@ from mlplab.errors import (
     is_bool,
     short_repr,
     shorten,
+    user_path,
 )
 from mlplab.training.events import End, Event, Subscriber, Validate
 from mlplab.training.loop import LrSchedule, batch_bounds
@@ -1136,6 +1137,7 @@ class _MLPBase(BaseEstimator):
         from mlplab.runs.checkpoint import Checkpoint, save_checkpoint
 
         check_is_fitted(self)
+        path = user_path(path)  # `~/models/a.safetensors`, as every path mlplab takes
         if os.path.isdir(path):  # else the error names the temporary file of the atomic write
             raise ConfigError(
                 f"save: {os.fspath(path)!r} is a folder; give a file name such as model.safetensors"
@@ -1197,6 +1199,7 @@ class _MLPBase(BaseEstimator):
         """
         from mlplab.runs.checkpoint import load_checkpoint
 
+        path = user_path(path)
         where = f"checkpoint {os.fspath(path)!r}"
         if Path(path).is_dir():
             # A run's folder was "checkpoint ... does not exist", of a folder that did.

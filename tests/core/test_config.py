@@ -1423,6 +1423,52 @@ def test_a_configs_paths_take_the_home_folder_and_variables_as_a_shell_does(tmp_
         del os.environ["MLPLAB_TEST_ROOT"]
 
 
+def test_every_path_mlplab_takes_expands_the_home_folder(tmp_path, monkeypatch, run_cli):
+    """`report --out=~/r` (no shell expands `~` after `=`), `plot --out`, `predict --data
+    '~/...'` and MLPClassifier.save("~/m") made a folder named `~` here, or found nothing,
+    while `data` and `log_path` took `~`; predict then said "~ is not set here" of a HOME
+    that was set."""
+    from pathlib import Path
+
+    import numpy as np
+
+    import mlplab
+
+    home, here = tmp_path / "home", tmp_path / "here"
+    home.mkdir()
+    here.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("MLPLAB_TEST_ROOT", str(home))
+    monkeypatch.chdir(here)
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    np.savez(home / "rows.npz", X=X, y=(X[:, 0] > 0).astype(int))
+    trained = run_cli("train", "--data", "~/rows.npz", "--epoch", "3", "--plots", "none",
+                      "--log_path", "~/runs", cwd=here)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    (record,) = (home / "runs").rglob("result.json")
+    run = str(record.parent)
+    for args in (
+        ["report", "~/runs", "--out=~/report", "-q"],
+        ["plot", "~/" + str(Path(run).relative_to(home)), "--out=~/plots"],
+        ["predict", run, "--data", "$MLPLAB_TEST_ROOT/rows.npz", "--out=~/preds.csv"],
+    ):
+        proc = run_cli(*args, cwd=here)
+        assert proc.returncode == 0, (args, proc.stderr)
+    assert (home / "report" / "report.html").is_file() and (home / "plots").is_dir()
+    assert len((home / "preds.csv").read_text().splitlines()) == 41
+    # The Python API's paths, as its settings'.
+    clf = mlplab.MLPClassifier(epoch=2).fit(X, X[:, 0] > 0)
+    clf.save("~/model.safetensors")
+    assert (home / "model.safetensors").is_file()
+    assert mlplab.MLPClassifier.load("~/model.safetensors").n_features_in_ == 2
+    assert mlplab.load_run("~/" + str(Path(run).relative_to(home))).run_dir == Path(run)
+    mlplab.report("$MLPLAB_TEST_ROOT/runs", out="~/report2", verbose=False)
+    assert (home / "report2" / "report.html").is_file()
+    (home / "lab.yaml").write_text("epoch: 7\n")
+    assert mlplab.load_config("~/lab.yaml").epoch == 7
+    assert list(here.iterdir()) == []  # no folder named `~` or `$MLPLAB_TEST_ROOT` here
+
+
 def test_a_log_path_whose_variable_is_unset_is_refused_not_made_as_written(tmp_path, monkeypatch):
     """A shared config's `log_path: $SCRATCH/runs` with SCRATCH unset (or `~` with no home
     known) made a folder named `$SCRATCH` (or `~`) here, where the runs went on landing."""

@@ -250,9 +250,9 @@ def report(
         can be written to.
     """
     check_switches("report", verbose=verbose)
-    check_path_argument("report", "log_path", log_path, "a folder of runs, e.g. runs")
+    log_path = check_path_argument("report", "log_path", log_path, "a folder of runs, e.g. runs")
     if out is not None:
-        check_path_argument("report", "out", out, "a folder for the report's files")
+        out = check_path_argument("report", "out", out, "a folder for the report's files")
     _check_order(order)
     rank_by = checked_rank_by(rank_by)
     all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named

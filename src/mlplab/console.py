@@ -553,10 +553,13 @@ def end_notes(
     trained = not (isinstance(steps, int) and steps < SHORT_RUN_STEPS)
     far = isinstance(r2 := result.get("train_r2"), float) and r2 < -BELOW_MEAN_R2 and trained
     majority = majority_note(data, result, model is not None)
-    if majority and not scale and (unscaled := unscaled_features_note(data)):
+    stuck_on_one = majority or answers_one_class(data, result)
+    if stuck_on_one and not scale and (unscaled := unscaled_features_note(data)):
         # A classifier on unscaled features of large values (a table up to 4254: test
         # accuracy 0.54, scaled 0.98) was sent to --act leaky_relu and more epochs, which
         # left it at 0.54: the scale is the cause, as a regression's divergence is told.
+        # Also where its test rows beat the common class by luck while it answered one
+        # class on its training rows (wine's proline of 1680: "lower --lr" alone).
         scale, majority = unscaled, majority_note(data, result, model is not None, advice=False)
     # Not beside the target's scale (its cure is no lower lr, which this note gives), nor
     # after a few steps, which have not trained the model.
@@ -1013,6 +1016,18 @@ LOW_TRAIN_R2 = 0.2
 
 # Fewer test rows than this say little either way (the labs' gates have 4).
 MAJORITY_MIN_ROWS = 20
+
+
+def answers_one_class(data: Dataset, result: dict[str, Any]) -> bool:
+    """Whether a classifier answered one class for every training row: a balanced accuracy
+    of 1/k on its k classes, whatever its accuracy on the rows held out."""
+    bacc = result.get("train_bacc")
+    if data.task == "regression" or not isinstance(bacc, float) or not len(data.y_train):
+        return False
+    from mlplab.training.metrics import true_classes
+
+    k = len(np.unique(true_classes(data.task, data.y_train)))
+    return k > 1 and bacc <= 1 / k + 1e-9
 
 
 def majority_note(

@@ -1794,6 +1794,28 @@ def test_a_classifier_at_chance_on_unscaled_large_features_is_told_to_scale_them
     assert not any("leaky_relu" in n or "more epochs" in n for n in notes), notes
 
 
+def test_a_classifier_answering_one_class_on_unscaled_features_is_told_to_scale_them(
+    run_cli, tmp_path
+):
+    """Wine's table, unscaled: the model answered one class on every training row (balanced
+    accuracy 1/3), its test rows beat the common class by luck (0.67), and the notes said
+    only that the validation loss swung (a lower --lr), never the proline of 1680."""
+    from sklearn.datasets import load_wine
+
+    load_wine(as_frame=True).frame.to_csv(tmp_path / "wine.csv", index=False)
+    proc = run_cli("train", "--data", tmp_path / "wine.csv", "--target", "target",
+                   "--standardize", "false", "--optim", "adam", "--lr", "1e-3", "--batch_size",
+                   "0", "--epoch", "200", "--patience", "10", "--plots", "none", "--log_every",
+                   "0", "--log_path", tmp_path / "runs")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (record,) = (tmp_path / "runs").rglob("result.json")
+    result = json.loads(record.read_text())
+    assert result["train_bacc"] == pytest.approx(1 / 3) and result["test_acc"] > 0.5
+    notes = [ln for ln in proc.stdout.splitlines() if ln.startswith("mlplab: note:")]
+    assert any("feature 'proline' reaches 1.68e+03, and the features are unscaled" in n
+               for n in notes), notes  # fmt: skip
+
+
 def test_a_large_target_fit_poorly_without_diverging_gets_the_target_scale_note():
     """A claim amount (median 52, maximum 1797) fit to a training R² of 0.02 was told to
     lower its lr: only a run that diverged or fell below the mean heard of

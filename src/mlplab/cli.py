@@ -1074,6 +1074,11 @@ def _quiet_idle_blas() -> None:
 
 def run() -> None:
     """The ``mlplab`` command: :func:`main`, then exit with its status."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A job a script starts with `&` inherits Ctrl-C ignored. Taken back here, first:
+        # taken back only once a run or sweep began, a Ctrl-C to the job's group in its
+        # first second (imports, the data) was dropped, and the run trained on to exit 0.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     _replace_what_cannot_be_printed()
     _matplotlib_dirs_writable()
     code = main()

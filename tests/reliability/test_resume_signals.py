@@ -12,6 +12,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -274,3 +275,35 @@ def test_a_run_started_by_nohup_outlives_its_terminal(tmp_path):
     (result,) = tmp_path.glob("*/*/result.json")
     record = read_json(result)
     assert record["status"] == "interrupted" and "SIGTERM" in record["message"]
+
+
+def test_a_command_started_with_ctrl_c_ignored_stops_on_it_from_its_start(tmp_path):
+    """A job a script starts with `&` inherits SIGINT ignored; mlplab took it back only
+    once a run or sweep began, so a Ctrl-C in the command's first second (imports, parsing,
+    the data) was dropped: the run trained to the end and exited 0. Here the command's
+    work is a wait that says when it began, and the Ctrl-C comes then."""
+    script = (
+        "import time\n"
+        "import mlplab.cli as cli\n"
+        "def slow(argv=None):\n"
+        "    print('begun', flush=True)\n"
+        "    time.sleep(60)\n"
+        "    return 0\n"
+        "cli._main = slow\n"
+        "cli.run()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "begun\n"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()  # a command that took no Ctrl-C sleeps on
+    assert proc.returncode == -signal.SIGINT, err  # ended by SIGINT, as the shell sees 130
+    assert err.strip() == "mlplab: interrupted"

@@ -488,6 +488,30 @@ def test_a_result_json_set_beside_run_folders_hides_none_of_them(tmp_path: Path)
         assert len(rep.runs) == 3 and rep.html_path == log / "exp" / "report.html"
 
 
+def test_linked_experiments_and_runs_are_reported_each_once(tmp_path: Path) -> None:
+    """A course's reference runs linked into one's runs/ were left out ("no runs under
+    'runs2'"), though --exp_name of the link reported them; a link back into the folder
+    (or above it) must neither count its runs twice nor loop."""
+    ref = tmp_path / "course" / "runs"
+    for seed in (0, 1):
+        mlplab.train(data="xor", hid_dim=4, seed=seed, log_path=str(ref), exp_name="ref", **TINY)
+    mine = tmp_path / "mine"
+    mlplab.train(data="xor", hid_dim=3, log_path=str(mine), exp_name="own", **TINY)
+    (mine / "ref").symlink_to(ref / "ref")  # a linked experiment beside a real one
+    (mine / "own-again").symlink_to(mine / "own")  # a second name for one of its own
+    (mine / "own" / "loop").symlink_to(mine)  # a link above the walk
+    rep = report(mine, out=tmp_path / "page", verbose=False)
+    dirs = [Path(d) for sec in rep.sections for d in sec.runs["run_dir"]]
+    assert sorted(d.parent.name for d in dirs) == ["own", "ref", "ref"]  # through the links
+    # Links to run folders, gathered into a folder of one's choice.
+    picked = tmp_path / "picked" / "choice"
+    picked.mkdir(parents=True)
+    for run in (ref / "ref").iterdir():
+        if run.is_dir():
+            (picked / run.name).symlink_to(run)
+    assert len(report(picked, out=tmp_path / "page2", verbose=False).runs) == 2
+
+
 def test_copies_of_a_run_that_differ_are_named_and_a_stopped_copy_demotes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

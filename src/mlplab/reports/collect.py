@@ -60,18 +60,40 @@ def find_results(
     # os.walk, pruning hidden folders as it goes: rglob over 10,000 run folders (each
     # with checkpoints and plots) took seconds.
     on_error = unreadable.append if unreadable is not None else None
-    for folder, subdirs, files in os.walk(root, onerror=on_error):
-        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
-        if "result.json" in files:
+    # Linked folders are followed (a course's reference runs linked into one's runs/ were
+    # left out, with "no runs"), each place once: a link into a folder the walk reaches
+    # anyway, or into one it followed already, would count its runs twice, or loop.
+    walked = [os.path.realpath(root)]
+    for folder, subdirs, files in os.walk(root, onerror=on_error, followlinks=True):
+        is_run = "result.json" in files
+        if is_run:
             found.append(os.path.join(folder, "result.json"))
-            subdirs[:] = [d for d in subdirs if d not in _RUNS_OWN]
         elif missing is not None and "config.yaml" in files and _run_files(folder, files):
             missing.append(Path(folder) / "result.json")
+        subdirs[:] = [
+            d
+            for d in subdirs
+            if not d.startswith(".")
+            and not (is_run and d in _RUNS_OWN)
+            and _walk_into(os.path.join(folder, d), walked)
+        ]
     folders = {Path(p).parent for p in found}
     over = {f for p in folders for f in p.parents if f in folders}
     if above is not None:
         above += sorted(f / "result.json" for f in over)
     return [Path(p) for p in sorted(found) if Path(p).parent not in over]
+
+
+def _walk_into(path: str, walked: list[str]) -> bool:
+    """Whether the walk goes into ``path``: a folder, or a link to a place outside (and
+    not above) every place walked so far, which it then adds to ``walked``."""
+    if not os.path.islink(path):
+        return True
+    target = os.path.realpath(path)
+    if any(os.path.commonpath([target, w]) in (target, w) for w in walked):
+        return False  # inside a place walked (its runs counted there), or above one
+    walked.append(target)
+    return True
 
 
 def _run_files(folder: str, files: list[str]) -> bool:

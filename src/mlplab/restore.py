@@ -755,17 +755,32 @@ def _described_data(cfg: Config, spec: ModelSpec, meta: dict[str, Any], path: Pa
 def _data_candidates(run_dir: Path, cfg: Config) -> list[Config]:
     """``cfg`` with each place its relative data path may be found: here first, then each
     folder above the run folder (a run trained in a project folder lies below it,
-    ``runs/exp/RUN``, so ``mlplab plot`` and ``--resume`` work from any folder). Just ``cfg``
-    for a built-in set, an absolute path, or a file found nowhere."""
+    ``runs/exp/RUN``, so ``mlplab plot`` and ``--resume`` work from any folder). An
+    absolute path that is gone (the project moved, with its data) is looked for by its
+    last parts in those folders. Just ``cfg`` for a built-in set, an absolute path that
+    exists, or a file found nowhere; which place holds the run's rows, its checkpoint's
+    digest decides (:func:`_training_data`)."""
     path = Path(cfg.data)
-    if cfg.data in BUILTIN or path.is_absolute():
+    if cfg.data in BUILTIN or (path.is_absolute() and path.exists()):
         return [cfg]
+    # `~/proj/data/x.csv` trained, then proj moved: data/x.csv above the moved run folder.
+    tails = (
+        [Path(*path.parts[-n:]) for n in range(1, min(MOVED_PATH_PARTS, len(path.parts) - 1) + 1)]
+        if path.is_absolute()
+        else [path]
+    )
     found = [cfg] if path.exists() else []
     for folder in Path(os.path.abspath(run_dir)).parents:
-        near = folder / path
-        if near.is_file() and not any(_same_file(near, c.data) for c in found):
-            found.append(cfg.model_copy(update={"data": str(near)}))
+        for tail in tails:
+            near = folder / tail
+            if near.is_file() and not any(_same_file(near, c.data) for c in found):
+                found.append(cfg.model_copy(update={"data": str(near)}))
     return found or [cfg]
+
+
+# How many of a gone absolute path's last parts are looked for above a run folder
+# (x.csv, data/x.csv, proj/data/x.csv).
+MOVED_PATH_PARTS = 3
 
 
 def _same_file(a: Path, b: str) -> bool:

@@ -169,3 +169,24 @@ def test_the_same_command_again_trains_afresh_where_its_file_has_changed(
     assert after["data_digest"] != before
     straight = train(**KW, log_path=str(tmp_path / "straight"), verbose=False).run_dir
     assert_same_run(straight, run_dir)  # trained from step 0 on the rows it holds now
+
+
+def test_a_run_on_an_absolute_path_resumes_once_its_project_moved(tmp_path, monkeypatch):
+    """A run trained on `~/proj/daten/x.csv` (an absolute path, as `~` is stored) could not
+    be resumed once the project moved with its data: the file was looked for only where it
+    had been, and --resume takes no --data. Its last parts are looked for above the moved
+    run folder, the one holding the run's own rows taken (not a same-named decoy)."""
+    project = _project(tmp_path / "Übung 1")
+    absolute = str(project / DATA)
+    monkeypatch.setitem(KW, "data", absolute)
+    straight = train(**KW, log_path=str(tmp_path / "straight"), verbose=False).run_dir
+    run_dir = _stopped_run(project, monkeypatch)
+    moved = tmp_path / "archive" / "Übung 1"
+    moved.parent.mkdir()
+    project.rename(moved)
+    moved_run = moved / run_dir.relative_to(project)
+    # A same-named file of other rows nearer the run folder than the project's own.
+    _project(moved / "Läufe rel", reordered=True)
+    proc = _mlplab("train", "--resume", moved_run, "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert_same_run(straight, moved_run)

@@ -212,6 +212,13 @@ class _Parser(argparse.ArgumentParser):
                 message = f"unknown setting '--{name}'{hint}; see `{self.prog} --help`"
             elif self.prog.endswith(" train"):  # `--lr 1 2 3`: values past the first
                 message += f"; {ONE_VALUE}"
+        if message.endswith("expected one argument"):
+            # `--data -x.csv`: argparse takes a value that starts with '-' for a flag.
+            flag = message.removeprefix("argument ").split(":", 1)[0].split("/")[-1]
+            words = getattr(self, "words", [])
+            after = words[words.index(flag) + 1 : words.index(flag) + 2] if flag in words else []
+            if after and after[0].startswith("-") and after[0] not in self._option_string_actions:
+                message += f" (a value that starts with '-' is given as {flag}={after[0]})"
         # Every user error starts with "mlplab:" (then the subcommand), on one line.
         words = self.prog.split()
         where = f"{words[1]}: " if len(words) > 1 else ""

@@ -2762,3 +2762,34 @@ def test_a_column_of_split_names_is_pointed_to_split_by(tmp_path):
     with pytest.raises(DataError) as err:
         load_dataset(str(path), target=["y"])
     assert "--split_by" not in str(err.value)
+
+
+def test_a_data_path_that_is_not_found_says_where_and_why(tmp_path, monkeypatch, run_cli):
+    """A config's `data: ../data/x.csv` missing named no folder (it is from the current
+    one, not the config's); a broken link was "does not exist" though `ls` showed it;
+    `x.csv/` was read as the file, under another run id; predict's own `.tab` output could
+    not be read back; and `--data -x.csv` got argparse's bare "expected one argument"."""
+    rows = "a,b,y\n" + "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(40))
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    with pytest.raises(DataError) as err:
+        load_dataset("../data/x.csv", target="y")
+    assert str(err.value) == (
+        f"data file '../data/x.csv' does not exist (a relative path: looked for in "
+        f"{tmp_path / 'here'})"
+    )
+    (tmp_path / "here" / "link.csv").symlink_to("gone/x.csv")
+    with pytest.raises(DataError, match=r"^data file 'link.csv' is a link to 'gone/x.csv', "
+                       r"which does not exist$"):  # fmt: skip
+        load_dataset("link.csv", target="y")
+    (tmp_path / "here" / "x.csv").write_text(rows)
+    with pytest.raises(DataError, match=r"^data file 'x.csv/' ends with '/', which names a "
+                       r"folder; give the file as 'x.csv'$"):  # fmt: skip
+        load_dataset("x.csv/", target="y")
+    (tmp_path / "here" / "x.tab").write_text(rows.replace(",", "\t"))
+    tab = load_dataset("x.tab", target="y")
+    assert tab.feature_names == ["a", "b"] and tab.n_rows == 40
+    (tmp_path / "here" / "-x.csv").write_text(rows)
+    proc = run_cli("train", "--data", "-x.csv", "--target", "y", cwd=tmp_path / "here")
+    assert_one_line_error(proc, "argument --data: expected one argument (a value that starts "
+                          "with '-' is given as --data=-x.csv)")  # fmt: skip

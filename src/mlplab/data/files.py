@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import csv
+import os
 import re
 import stat
 import sys
@@ -26,8 +27,9 @@ from mlplab.data.cost import check_memory
 from mlplab.data.npy import member_header
 from mlplab.errors import DataError, install_hint, warnings_caught
 
-FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npz")
-TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # text tables: the separator is read off the file
+FILE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".npz")
+# Text tables: the separator is read off the file. (.tab: as `mlplab predict --out` writes.)
+TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")  # named as such, not "unknown"
 _FRACTION = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -42,6 +44,12 @@ _COMMA_NUMBER = re.compile(rf"[+-]?([1-9]\d{{0,2}}({_GROUPS}\d{{3}})+|\d+)(,\d+)
 def looks_like_file(data: str) -> bool:
     suffix = Path(data).suffix.lower()
     return suffix in FILE_SUFFIXES + COMPRESSED_SUFFIXES or "/" in data or "\\" in data
+
+
+def looked_here() -> str:
+    """Where a relative data path that was not found was looked for, as a missing-file
+    line says it (a record's own places say more: :func:`mlplab.restore`)."""
+    return f" (a relative path: looked for in {os.getcwd()})"
 
 
 def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
@@ -61,6 +69,11 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
         raise unreadable(path, err) from None
     if not is_file:
         what = "is not a file" if p.exists() else "does not exist"
+        if p.is_symlink() and not p.exists():  # `ls` shows it: "does not exist" puzzled
+            what = f"is a link to {os.readlink(p)!r}, which does not exist"
+        elif not p.is_absolute() and not p.exists() and unexpanded_part(path) is None:
+            # A config's `data: ../data/x.csv` is from the current folder, not the config's.
+            what += looked_here()
         with contextlib.suppress(OSError):
             if stat.S_ISFIFO(p.stat().st_mode):  # `--data <(head -100 big.csv)`
                 what = (
@@ -70,6 +83,12 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
         if (part := unexpanded_part(path)) is not None:  # `$COURSE/data.csv`, COURSE unset
             what += f" ({part} is not set here)"
         raise DataError(f"data file {path!r} {what}")
+    if str(path).endswith(("/", os.sep)):
+        # `data.csv/` read as the file (pathlib drops the slash), under another run id.
+        raise DataError(
+            f"data file {path!r} ends with '/', which names a folder; give the file as "
+            f"{str(path).rstrip('/' + os.sep)!r}"
+        )
     suffix = p.suffix.lower()
     try:
         _check_not_compressed(p, path)

@@ -1456,15 +1456,23 @@ def _main(argv: Sequence[str] | None) -> int:
 # A machine's limits that a sweep's own process met (its records, its spec, its workers'
 # pipes): not the input, and each run is kept as far as it got.
 _LIMIT_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EMFILE, errno.ENFILE}
+# A folder made read-only while the sweep ran (its start checks that it can write).
+_ACCESS_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 def _sweep_goes_on(args: argparse.Namespace | None, err: OSError) -> str:
-    """What a sweep stopped by a full disk or too few open files says of what comes next:
-    the bare errno line gave no state and no next step."""
-    if getattr(args, "command", None) != "sweep" or err.errno not in _LIMIT_ERRNOS:
+    """What a sweep stopped by a full disk, too few open files or a folder it may no longer
+    write says of what comes next: the bare errno line gave no state and no next step."""
+    if getattr(args, "command", None) != "sweep" or err.errno not in _LIMIT_ERRNOS | _ACCESS_ERRNOS:
         return ""
     files = err.errno in (errno.EMFILE, errno.ENFILE)
-    fix = " (raise `ulimit -n`, or give --workers 1)" if files else ""
+    fix = (
+        " (raise `ulimit -n`, or give --workers 1)"
+        if files
+        else " (the folder writable again)"
+        if err.errno in _ACCESS_ERRNOS
+        else ""
+    )
     return (
         f"; the sweep stopped: once that is mended{fix}, the same command continues its "
         "runs from their checkpoints and trains the rest"

@@ -41,13 +41,18 @@ def test_cli_sweep_with_two_workers_writes_runs_and_report(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("code", "fix"), [("ENOSPC", ""), ("EMFILE", " (raise `ulimit -n`, or give --workers 1)")]
+    ("code", "fix", "status"),
+    [
+        ("ENOSPC", "", 1),
+        ("EMFILE", " (raise `ulimit -n`, or give --workers 1)", 1),
+        ("EACCES", " (the folder writable again)", 2),
+    ],
 )
 def test_a_sweep_stopped_by_the_machines_limits_says_what_comes_next(
-    tmp_path: Path, capsys, monkeypatch, code: str, fix: str
+    tmp_path: Path, capsys, monkeypatch, code: str, fix: str, status: int
 ) -> None:
-    """A full disk or too few open files in the sweep's own process printed the bare
-    errno line: no word of its runs' state, nor of what to do."""
+    """A full disk, too few open files or a folder made read-only in the sweep's own
+    process printed the bare errno line: no word of its runs' state, nor of what to do."""
     import errno
 
     import mlplab.sweeps.api as api
@@ -58,7 +63,7 @@ def test_a_sweep_stopped_by_the_machines_limits_says_what_comes_next(
     monkeypatch.setattr(api, "write_spec", limited)
     args = ["sweep", "--data", "xor", "--epoch", "2", "--lr", "0.1", "0.5", "--plots", "none",
             "--workers", "1", "--log_path", str(tmp_path)]  # fmt: skip
-    assert main(args) == 1
+    assert main(args) == status
     line = capsys.readouterr().err.strip()
     assert "\n" not in line and line.endswith(
         f"; the sweep stopped: once that is mended{fix}, the same command continues its runs "

@@ -281,6 +281,11 @@ def test_a_report_that_fills_the_disk_names_the_file_and_mixes_no_old_and_new(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, lines
     assert f"cannot write {str(out / 'report.html')!r} (File too large)" in lines[0]
+    # Which files are as they were, and the command that writes them once that is mended.
+    assert lines[0].endswith(
+        "no file written, report.html, results.csv, summary.csv as they were; once that is "
+        f"mended, `mlplab report {log} --out {out}` (report() in Python) writes the report"
+    )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shlex
 import sys
 import tempfile
 import time
@@ -315,9 +316,17 @@ def report(
             atomic_write_text(path, text)
         except OSError as err:
             new = f"{' and '.join(written)} written anew" if written else "no file written"
+            kept = ", ".join(p.name for p in texts if p.name not in written)
+            again = shlex.join(
+                ["mlplab", "report", str(log_path)]
+                + ["--exp_name", exp_name or ""] * bool(exp_name)
+                + ["--out", str(out)] * (out is not None)
+            )
+            # The runs are whole: the report is what is missing, and how to write it.
             raise RecordError(
-                f"report: cannot write {str(path)!r} ({err.strerror or err}); {new}, the "
-                "others as they were"
+                f"report: cannot write {str(path)!r} ({err.strerror or err}); {new}, {kept} "
+                f"as they were; once that is mended, `{again}` (report() in Python) writes "
+                "the report"
             ) from None
         written.append(path.name)
     if verbose:

@@ -10,6 +10,8 @@ plots, with no retraining.
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import os
 import random
 import shlex
@@ -157,6 +159,13 @@ def check_same_config(run_dir: Path, cfg: Config) -> None:
         )
 
 
+def _finished(run_dir: Path) -> bool:
+    """Whether ``run_dir``'s record says it finished (a damaged or missing one: no)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # AttributeError: no dict
+        return json.loads((run_dir / "result.json").read_text()).get("status") == "finished"
+    return False
+
+
 def check_run_dir(run_dir: Path, flag: str = "") -> None:
     """A run folder holds its config.yaml; say in one line why ``run_dir`` is not one."""
     config = run_dir / "config.yaml"
@@ -184,6 +193,15 @@ def check_run_dir(run_dir: Path, flag: str = "") -> None:
             else "it does not exist"
         )
         instead = run_folder_hint(run_dir)
+        kept = [
+            w for w in ("last", "best") if (run_dir / "checkpoints" / f"{w}.safetensors").is_file()
+        ]
+        if why == "no config.yaml" and kept and not _finished(run_dir):
+            # Read as "the run is lost", where its checkpoint holds its config and identity.
+            instead = (
+                f"its checkpoints/{kept[0]}.safetensors is there: the command that trained it "
+                "continues it, and writes its config.yaml again"
+            )
         raise CheckpointError(
             f"{flag}{str(run_dir)!r} is not a run directory ({why})"
             + (f"; {instead}" if instead else "")

@@ -190,3 +190,23 @@ def test_a_run_on_an_absolute_path_resumes_once_its_project_moved(tmp_path, monk
     proc = _mlplab("train", "--resume", moved_run, "-q", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert_same_run(straight, moved_run)
+
+
+def test_resume_of_a_run_without_its_config_yaml_says_it_is_not_lost(tmp_path, monkeypatch):
+    """With its config.yaml deleted, `--resume` said only "not a run directory (no
+    config.yaml)", read as a lost run, though the command that trained it continued it
+    from its checkpoint (which holds the config) and wrote config.yaml again."""
+    project = _project(tmp_path / "Übung 1")
+    run_dir = _stopped_run(project, monkeypatch)
+    (run_dir / "config.yaml").unlink()
+    proc = _mlplab("train", "--resume", run_dir, cwd=project)
+    assert_one_line(
+        proc.returncode,
+        proc.stderr,
+        "is not a run directory (no config.yaml); its checkpoints/last.safetensors is there: "
+        "the command that trained it continues it, and writes its config.yaml again",
+    )
+    monkeypatch.chdir(project)
+    assert train(**KW, log_path="Läufe rel", verbose=False).run_dir == run_dir
+    assert read_json(run_dir / "result.json")["status"] == "finished"
+    assert (run_dir / "config.yaml").is_file()

@@ -147,6 +147,34 @@ def test_bar_labels_of_many_sampled_values_do_not_overlap(monkeypatch) -> None:
         )
 
 
+def test_a_long_file_name_swept_as_data_is_drawn_cut_and_the_figures_stay_their_size(
+    monkeypatch,
+) -> None:
+    """A 200-letter file name swept as `data` made the bar chart 1073 x 2166 pixels (a strip
+    of bars above its upright label), and the curve panels' titles ran together."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mlplab.reports import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    names = ["data/" + "d" * 200 + ".csv", "data/short.csv", "data/" + "e" * 200 + ".csv"]
+    rows = [{"data": n, "train_acc": 0.8, "val_acc": 0.7, "test_acc": 0.6} for n in names]
+    runs = pd.DataFrame(rows * 2)
+    assert plots.bars(runs, "data", None, "acc") is not None
+    assert plots.vs_param(runs, ["data"], "acc") is not None
+    for fig in figures:
+        width, height = fig.get_size_inches() * fig.dpi
+        assert height < 800, (width, height)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+        assert len(ticks) == 3 and max(map(len, ticks)) <= plots.LABEL_CHARS
+        assert "data/short.csv" in ticks and len(set(ticks)) == 3  # told apart by their ends
+    # The tables keep them whole.
+    assert set(plots.level_order(runs["data"])) == set(names)
+
+
 def test_swept_values_are_the_ticks_and_a_decade_of_rates_goes_log(monkeypatch) -> None:
     """Widths 8, 16 and 32 had ticks at 9, 12, ..., 33, and lr 0.01, 0.03 and 0.1 bunched up
     at the left of a linear axis."""

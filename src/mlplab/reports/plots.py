@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mlplab.data.synthetic import GATES
-from mlplab.errors import warnings_caught
+from mlplab.errors import shorten, warnings_caught
 from mlplab.plots.loss import SHARED_LABEL
 from mlplab.plots.run_plots import set_log_y, use_log_scale
 from mlplab.plots.style import (
@@ -81,6 +81,17 @@ def level_label(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
+
+
+# A label drawn longer than this (a file name of 200 letters, swept as `data`) is cut in
+# its middle: upright, it made a bar chart 2,166 pixels tall, and panel titles ran together.
+LABEL_CHARS = 40
+
+
+def drawn(levels: list[str]) -> list[str]:
+    """``levels`` as a figure draws them: each cut to :data:`LABEL_CHARS` in its middle
+    (the tables keep them whole)."""
+    return [shorten(x, LABEL_CHARS) for x in levels]
 
 
 def level_order(values: pd.Series) -> list[str]:
@@ -289,8 +300,8 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
     panel_width = max(2.6, 0.35 * len(xs) * len(hues) ** 0.5 + 0.8)
     # Too long to stand side by side (a random search's sampled values): upright, with
     # room below for the longest (they were cut at the figure's edge, the axis title too).
-    upright = sum(len(x) + 1 for x in xs) * 0.075 > panel_width - 0.4
-    bottom = 0.65 + (0.085 * max(len(x) for x in xs) if upright else 0.0)
+    upright = sum(len(x) + 1 for x in drawn(xs)) * 0.075 > panel_width - 0.4
+    bottom = 0.65 + (0.085 * max(len(x) for x in drawn(xs)) if upright else 0.0)
     fig, grid = panel_figure(
         1, len(splits), (panel_width, 2.8), margins=(0.8, 1.1, 0.45, bottom), sharey=True
     )
@@ -322,7 +333,7 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
         ax.add_collection(bar_set)
         spans = np.stack([mid, low.ravel(), mid, high.ravel()], 1).reshape(-1, 2, 2)
         ax.add_collection(LineCollection(spans[shown], colors="#333", zorder=2))
-        ax.set_xticks(np.arange(len(xs)), xs)
+        ax.set_xticks(np.arange(len(xs)), drawn(xs))
         if upright:
             ax.tick_params(axis="x", labelrotation=90)
         # Every level's place, bars or not (as autoscaling with its 5% margins would give
@@ -336,7 +347,7 @@ def bars(runs: pd.DataFrame, var1: str | None, var2: str | None, metric: str) ->
             ax.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])  # 1 labelled; it ticked 0.3, 0.6, 0.9
     axes[0].set_ylabel(metric_label(metric))
     if var2:
-        legend(fig, [Patch(facecolor=c) for c in colors], hues, title=var2)
+        legend(fig, [Patch(facecolor=c) for c in colors], drawn(hues), title=var2)
     by = f" by {var1}" + (f", coloured by {var2}" if var2 else "") if var1 else ""
     return Plot(
         f"bars_{metric}",
@@ -568,9 +579,9 @@ def curves(
                 ax.plot(data.epochs, mean, color=color, linewidth=1.6, linestyle=dash)
             _test_note(ax, test_values[mask], test_metric)
             if r == 0 and var1:
-                ax.set_title(f"{var1} = {col_level}", fontsize=9, y=1.0)
+                ax.set_title(f"{var1} = {shorten(col_level, LABEL_CHARS)}", fontsize=9, y=1.0)
             if c == 0:
-                where = f"{var2} = {row_level}\n" if var2 else ""
+                where = f"{var2} = {shorten(row_level, LABEL_CHARS)}\n" if var2 else ""
                 ax.set_ylabel(f"{where}{metric_label(kind)}", fontsize=9)
             if r == len(rows) - 1 and i == wraps - 1:
                 ax.set_xlabel("epoch")
@@ -701,7 +712,7 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
     shown = variables[:6]
     # A setting of names is drawn at its values' labels: 11 activations (even 8) ran
     # together into one string. Wider panels for many, and labels upright, as the bars'.
-    named_levels = [level_order(runs[v]) for v in shown if not _numeric_setting(runs, v)]
+    named_levels = [drawn(level_order(runs[v])) for v in shown if not _numeric_setting(runs, v)]
     most = max((len(levels) for levels in named_levels), default=0)
     panel_width = max(2.8, 0.28 * most + 0.6)
     upright = any(sum(len(x) + 1 for x in lv) * 0.075 > panel_width - 0.4 for lv in named_levels)
@@ -749,7 +760,7 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
                 )
             else:
                 x = np.arange(len(levels)) + (k - 0.5) * 0.15
-                ax.set_xticks(np.arange(len(levels)), levels)
+                ax.set_xticks(np.arange(len(levels)), drawn(levels))
                 ax.set_xlim(-0.6, len(levels) - 0.4)
                 if upright:
                     ax.tick_params(axis="x", labelrotation=90)
@@ -862,8 +873,8 @@ def heatmap(summary: pd.DataFrame, var1: str, var2: str, metric: str) -> Plot | 
         aspect="auto",
         norm=LogNorm() if log else None,
     )
-    ax.set_xticks(np.arange(table.shape[1]), list(table.columns))
-    ax.set_yticks(np.arange(table.shape[0]), list(table.index))
+    ax.set_xticks(np.arange(table.shape[1]), drawn(list(table.columns)))
+    ax.set_yticks(np.arange(table.shape[0]), drawn(list(table.index)))
     ax.set_xlabel(var1)
     ax.set_ylabel(var2)
     if values.size <= 200:

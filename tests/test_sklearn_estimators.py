@@ -1102,6 +1102,8 @@ def test_a_fit_stopped_early_on_unscaled_features_is_told_to_scale_them():
     """Raw wine (proline up to 1680): patience stopped 8 default fits in 10 at accuracies
     from 0.08 to 0.78 (0.94 scaled) without a word; only a fit that ran all its epochs
     heard of the features' scale."""
+    import warnings
+
     from sklearn.datasets import load_wine
     from sklearn.exceptions import ConvergenceWarning
 
@@ -1110,10 +1112,21 @@ def test_a_fit_stopped_early_on_unscaled_features_is_told_to_scale_them():
         raw = MLPClassifier(random_state=0).fit(X, y)
     assert raw.n_iter_ < raw.epoch  # patience stopped it
     (said,) = [str(w.message) for w in caught]
+    loss = raw.loss_curve_[raw.best_epoch_ - 1]
     assert said.startswith(f"MLPClassifier: patience=10 stopped the fit at epoch {raw.n_iter_} "
-                           f"and kept epoch {raw.best_epoch_}'s weights; feature 'x12' reaches "
-                           "1.68e+03, and the features are unscaled")  # fmt: skip
+                           f"and kept epoch {raw.best_epoch_}'s weights, whose training loss "
+                           f"{loss:.4g} is no better than knowing the classes' shares (1.086); "
+                           "feature 'x12' reaches 1.68e+03, and the features are unscaled")  # fmt: skip
     assert caught[0].filename == __file__
+    # A good fit that patience stopped, beside a year's column of 2000, is no fault of the
+    # scale: nothing said (it was told to scale, at accuracy 1.0).
+    rng = np.random.default_rng(0)
+    X, y = make_blobs(3000, centers=[[-3, -3], [3, 3]], random_state=0)
+    X = np.c_[X, 2000 + rng.normal(size=3000)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        good = MLPClassifier(random_state=0, epoch=500).fit(X, y)
+    assert good.n_iter_ < 500 and good.score(X, y) > 0.99
 
 
 def test_a_classifier_on_unscaled_features_is_told_to_scale_them_not_to_raise_epoch():

@@ -1018,6 +1018,24 @@ LOW_TRAIN_R2 = 0.2
 MAJORITY_MIN_ROWS = 20
 
 
+def constant_loss(data: Dataset) -> float | None:
+    """The training loss of a model that learnt nothing but the training rows' class
+    shares (their entropy) or, for a regression, their mean (the target's variance); None
+    for a task of other losses."""
+    y = np.asarray(data.y_train)
+    if not len(y):
+        return None
+    if data.task == "regression":
+        return float(np.mean(np.var(y.reshape(len(y), -1).astype(np.float64), axis=0)))
+    if data.task not in ("binary", "multiclass"):
+        return None
+    from mlplab.training.metrics import true_classes
+
+    shares = np.bincount(true_classes(data.task, y)) / len(y)
+    shares = shares[shares > 0]
+    return float(-(shares * np.log(shares)).sum())
+
+
 def answers_one_class(data: Dataset, result: dict[str, Any]) -> bool:
     """Whether a classifier answered one class for every training row: a balanced accuracy
     of 1/k on its k classes, whatever its accuracy on the rows held out."""

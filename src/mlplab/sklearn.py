@@ -680,7 +680,7 @@ class _MLPBase(BaseEstimator):
         except MlplabError as err:  # e.g. an unwritable log_path, numpy engine on cuda
             raise ValueError(_in_python(str(err))) from None
         rec = result.record
-        from mlplab.console import scale_note, unscaled_features_note
+        from mlplab.console import constant_loss, scale_note, unscaled_features_note
 
         # verbose=True prints it among the run's notes; silent, a fit to R² -5.8 of prices
         # said only "raise epoch" where the target's scale was why. A ConvergenceWarning:
@@ -735,13 +735,21 @@ class _MLPBase(BaseEstimator):
             cfg.patience
             and rec.get("stopped_early")
             and not scale
+            and (nothing := constant_loss(data)) is not None
+            and 0 < kept <= len(self.loss_curve_)
+            and self.loss_curve_[kept - 1] >= nothing
             and (unscaled := unscaled_features_note(data))
         ):
             # Wine's proline of 1680 unscaled: patience stopped 8 fits in 10 on a loss that
             # swung, at accuracies from 0.08 to 0.78 (0.94 scaled), with no word at all.
+            # Only a fit no better than knowing the classes' shares (or the mean): a good
+            # fit on a year's column of 2000 is no fault of the scale.
+            what = "the mean" if task == "regression" else "the classes' shares"
             warnings.warn(
                 f"{type(self).__name__}: patience={cfg.patience} stopped the fit at epoch "
-                f"{self.n_iter_} and kept epoch {kept}'s weights; {unscaled}",
+                f"{self.n_iter_} and kept epoch {kept}'s weights, whose training loss "
+                f"{self.loss_curve_[kept - 1]:.4g} is no better than knowing {what} "
+                f"({nothing:.4g}); {unscaled}",
                 ConvergenceWarning,
                 stacklevel=4,
             )

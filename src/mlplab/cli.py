@@ -1287,7 +1287,7 @@ PATH_ARGUMENTS: dict[str, dict[str, tuple[str, str]]] = {
 def _check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse an empty path: read as the current folder, it did what no one asked. Expand
     ``~`` and ``$NAME`` where the shell did not (``--out=~/r``, a quoted value)."""
-    from mlplab.errors import expanded_path
+    from mlplab.errors import expanded_path, unexpanded_output
 
     for dest, (name, what) in PATH_ARGUMENTS.get(getattr(args, "command", None) or "", {}).items():
         value = getattr(args, dest, None)
@@ -1298,6 +1298,8 @@ def _check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
             )
         if isinstance(value, str) and value != "-":  # predict's standard input and output
             setattr(args, dest, expanded_path(value))
+            if dest == "out" and (why := unexpanded_output(getattr(args, dest))):
+                parser.error(f"{name} {value!r}: {why}")
 
 
 # OS errors that come from a path the user gave, not from the machine.

@@ -55,6 +55,7 @@ from mlplab.errors import (
     short_repr,
     shorten,
     twice_named,
+    unexpanded_part,
     user_path,
 )
 
@@ -1743,17 +1744,6 @@ def plain_value(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     return value
-
-
-def unexpanded_part(path: str) -> str | None:
-    """The ``~`` or ``$NAME`` left in ``path`` after expansion (no HOME, an unset
-    variable), where no file or folder exists as written; else None."""
-    if os.path.exists(path):
-        return None
-    if path.startswith("~"):
-        return path.split("/", 1)[0]
-    found = re.search(r"\$(\w+|\{[^}]*\})", path)
-    return found.group(0) if found else None
 
 
 # Whether make_config validates a recorded run's settings (see its ``recorded``).

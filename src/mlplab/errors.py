@@ -403,6 +403,20 @@ def check_path_argument(where: str, name: str, value: Any, what: str) -> Path:
     return user_path(value)
 
 
+def unexpanded_output(path: str | os.PathLike[str]) -> str | None:
+    """Why an output path (a folder or file to be made) is refused: a ``~`` or ``$NAME``
+    left in it once expanded (an unset variable, an empty HOME), which would make a folder
+    of that name here, and `rm -rf ~` take the home folder for it; else None."""
+    part = unexpanded_part(os.fspath(path))
+    if part is None:
+        return None
+    what = "names no home folder known" if part.startswith("~") else "is empty or not set"
+    return (
+        f"{part} {what} here (a folder of that name would be made instead); set it, or give "
+        "the path without it"
+    )
+
+
 def expanded_path(path: str) -> str:
     """``path`` with a leading ``~`` and each ``$NAME`` expanded, as a shell does for a flag.
 
@@ -421,6 +435,17 @@ def expanded_path(path: str) -> str:
 def user_path(path: str | os.PathLike[str]) -> Path:
     """A path from a caller as a :class:`~pathlib.Path`, ``~`` and ``$NAME`` expanded."""
     return Path(expanded_path(os.fspath(path)))
+
+
+def unexpanded_part(path: str) -> str | None:
+    """The ``~`` or ``$NAME`` left in ``path`` after expansion (no HOME, an unset
+    variable), where no file or folder exists as written; else None."""
+    if os.path.exists(path):
+        return None
+    if path.startswith("~"):
+        return path.split("/", 1)[0]
+    found = re.search(r"\$(\w+|\{[^}]*\})", path)
+    return found.group(0) if found else None
 
 
 def _empty_in(path: str) -> bool:

@@ -82,6 +82,7 @@ from mlplab.errors import (
     is_bool,
     short_repr,
     shorten,
+    unexpanded_output,
     user_path,
 )
 from mlplab.training.events import End, Event, Subscriber, Validate
@@ -1160,6 +1161,8 @@ class _MLPBase(BaseEstimator):
 
         check_is_fitted(self)
         path = user_path(path)  # `~/models/a.safetensors`, as every path mlplab takes
+        if why := unexpanded_output(path):
+            raise ConfigError(f"save: {os.fspath(path)!r}: {why}")
         if os.path.isdir(path):  # else the error names the temporary file of the atomic write
             raise ConfigError(
                 f"save: {os.fspath(path)!r} is a folder; give a file name such as model.safetensors"

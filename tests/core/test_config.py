@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import mlplab
+from conftest import assert_one_line_error
 from mlplab.config import Config, load_config, make_config, run_hash
 from mlplab.errors import ConfigError, DataError
 
@@ -1466,6 +1467,23 @@ def test_every_path_mlplab_takes_expands_the_home_folder(tmp_path, monkeypatch, 
     assert (home / "report2" / "report.html").is_file()
     (home / "lab.yaml").write_text("epoch: 7\n")
     assert mlplab.load_config("~/lab.yaml").epoch == 7
+    # An output whose variable is unset (or HOME empty) is refused, not made as written.
+    monkeypatch.delenv("MLPLAB_TEST_UNSET", raising=False)
+    for args in (
+        ["report", "~/runs", "--out=$MLPLAB_TEST_UNSET/r"],
+        ["plot", run, "--out=$MLPLAB_TEST_UNSET/p"],
+        ["predict", run, "--data", "~/rows.npz", "--out", "$MLPLAB_TEST_UNSET/p.csv"],
+    ):
+        proc = run_cli(*args, cwd=here)
+        assert_one_line_error(proc, "$MLPLAB_TEST_UNSET is empty or not set here (a folder "
+                              "of that name would be made instead)")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"\$MLPLAB_TEST_UNSET is empty or not set here"):
+        mlplab.report(home / "runs", out="$MLPLAB_TEST_UNSET/r", verbose=False)
+    with pytest.raises(ConfigError, match=r"\$MLPLAB_TEST_UNSET is empty or not set here"):
+        clf.save("$MLPLAB_TEST_UNSET/m.safetensors")
+    monkeypatch.setenv("HOME", "")  # a cron job's
+    proc = run_cli("report", home / "runs", "--out=~/r", cwd=here)
+    assert_one_line_error(proc, "--out '~/r': ~ names no home folder known here")
     assert list(here.iterdir()) == []  # no folder named `~` or `$MLPLAB_TEST_ROOT` here
 
 

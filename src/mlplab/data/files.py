@@ -22,10 +22,9 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from mlplab.config import unexpanded_part
 from mlplab.data.cost import check_memory
 from mlplab.data.npy import member_header
-from mlplab.errors import DataError, install_hint, warnings_caught
+from mlplab.errors import DataError, install_hint, unexpanded_part, warnings_caught
 
 FILE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".npz")
 # Text tables: the separator is read off the file. (.tab: as `mlplab predict --out` writes.)

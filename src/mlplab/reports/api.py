@@ -42,6 +42,7 @@ from mlplab.errors import (
     nearest,
     public,
     short_repr,
+    unexpanded_output,
 )
 from mlplab.reports.aggregate import (
     RANKABLE,
@@ -254,6 +255,8 @@ def report(
     log_path = check_path_argument("report", "log_path", log_path, "a folder of runs, e.g. runs")
     if out is not None:
         out = check_path_argument("report", "out", out, "a folder for the report's files")
+        if why := unexpanded_output(out):
+            raise ConfigError(f"report: out={str(out)!r}: {why}")
     _check_order(order)
     rank_by = checked_rank_by(rank_by)
     all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named

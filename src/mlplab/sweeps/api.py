@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from mlplab.config import Config, as_typed, read_yaml
 from mlplab.console import terminal_text
@@ -36,6 +36,10 @@ from mlplab.errors import (
     short_repr,
     shorten,
 )
+
+# Report at run time, for typing.get_type_hints(SweepResult): 0.3 s that a sweep's report
+# takes anyway.
+from mlplab.reports.api import Report
 from mlplab.runs.locks import RunLocks, held_elsewhere
 from mlplab.sweeps.grid import (
     SweepSpec,
@@ -62,9 +66,6 @@ from mlplab.sweeps.local import (
 # Prune at run time, not under TYPE_CHECKING: typing.get_type_hints(sweep) (autodoc,
 # runtime type checkers) resolves the annotation.
 from mlplab.training.events import Prune, Subscriber
-
-if TYPE_CHECKING:  # the report's module loads only when a sweep writes one
-    from mlplab.reports.api import Report
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -94,3 +94,17 @@ def test_every_type_a_public_function_returns_is_a_public_name():
             if inspect.isclass(part) and part.__module__.startswith("mlplab"):
                 assert part.__name__ in public, f"mlplab.{name} returns {part.__name__}"
                 assert getattr(mlplab, part.__name__) is part
+
+
+def test_the_type_hints_of_every_public_class_resolve_at_run_time():
+    """typing.get_type_hints(mlplab.SweepResult) raised NameError ('Report' was imported for
+    type checkers only): autodoc and run-time type checkers read these."""
+    import typing
+
+    import mlplab
+
+    classes = [getattr(mlplab, n) for n in mlplab.__all__ if isinstance(getattr(mlplab, n), type)]
+    assert len(classes) >= 10
+    for cls in classes:
+        typing.get_type_hints(cls)
+    assert typing.get_type_hints(mlplab.SweepResult)["report"] == mlplab.Report | None

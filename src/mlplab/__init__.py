@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, __getattr__ loads them
     from mlplab import errors
-    from mlplab.chainrule import Trace, backprop
+    from mlplab.chainrule import Picture, Quantity, Trace, backprop
     from mlplab.config import Config, load_config
     from mlplab.data.dataset import Dataset, load_dataset
     from mlplab.gradcheck import CheckResult, run_gradcheck
@@ -38,6 +38,8 @@ __all__ = [
     "LoadedRun",
     "MLPClassifier",
     "MLPRegressor",
+    "Picture",
+    "Quantity",
     "Report",
     "Result",
     "SweepResult",
@@ -73,6 +75,8 @@ _LAZY = {
     "Report": ("mlplab.reports.api", "Report"),
     "SweepResult": ("mlplab.sweeps.api", "SweepResult"),
     "Trace": ("mlplab.chainrule", "Trace"),
+    "Quantity": ("mlplab.chainrule", "Quantity"),  # a Trace's items
+    "Picture": ("mlplab.chainrule", "Picture"),  # Trace.plot()'s, shown inline in Jupyter
     "CheckResult": ("mlplab.gradcheck", "CheckResult"),
 }
 

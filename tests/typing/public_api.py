@@ -35,6 +35,8 @@ def _uses() -> None:
     assert_type(mlplab.report("runs", verbose=False), mlplab.Report)
     assert_type(mlplab.load_dataset("moons"), mlplab.Dataset)
     assert_type(mlplab.backprop(cfg), mlplab.Trace)
+    assert_type(mlplab.backprop(cfg)["d_w1"], mlplab.Quantity)
+    assert_type(mlplab.backprop(cfg).plot(), mlplab.Picture)
     assert_type(mlplab.run_gradcheck(), list[mlplab.CheckResult])
     assert_type(mlplab.MLPClassifier().fit(np.zeros((4, 2)), [0, 1, 0, 1]), mlplab.MLPClassifier)
     rep = mlplab.report("runs", verbose=False)

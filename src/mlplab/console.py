@@ -1037,8 +1037,9 @@ def constant_loss(data: Dataset) -> float | None:
 
 
 def answers_one_class(data: Dataset, result: dict[str, Any]) -> bool:
-    """Whether a classifier answered one class for every training row: a balanced accuracy
-    of 1/k on its k classes, whatever its accuracy on the rows held out."""
+    """Whether a classifier did no better on its training rows than answering one class for
+    each: a balanced accuracy of at most 1/k on its k classes (what one class scores),
+    whatever its accuracy on the rows held out."""
     bacc = result.get("train_bacc")
     if data.task == "regression" or not isinstance(bacc, float) or not len(data.y_train):
         return False

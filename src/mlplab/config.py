@@ -489,8 +489,8 @@ class Config(BaseModel):
     )
     lr_gamma: float = _field(
         0.1,
-        "decay factor: exponential multiplies the lr by it every epoch (0.95 halves it in "
-        "14 epochs; 0.1 leaves a thousandth after 3), step every lr_step epochs",
+        "decay factor in (0, 1]: exponential multiplies the lr by it every epoch (0.95 "
+        "halves it in 14 epochs; 0.1 leaves a thousandth after 3), step every lr_step epochs",
         "optimizer",
         gt=0,
         le=1,

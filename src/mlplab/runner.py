@@ -992,6 +992,10 @@ def _train_in(
                 if saved is None and any(ROWS_DIFFER in w for w in why):
                     status = str((read_result(run_dir) or {}).get("status"))
                     refuse_others_run(cfg, run_dir, {"running": "unfinished"}.get(status, status))
+            if saved is not None:
+                # As --resume refuses it: it said "it continues", then failed at its first
+                # write (exit 1).
+                check_resumable(run_dir, f"{run_dir} holds this config's unfinished run")
             if verbose:
                 _say_unfinished(run_dir, saved, rerun, why)
         if kept is None:

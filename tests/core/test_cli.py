@@ -1104,7 +1104,19 @@ def test_resume_of_a_run_it_may_not_write_says_how_to_continue_a_copy(tmp_path):
     proc = subprocess.run([*prefix, sys.executable, "-m", "mlplab", "train", "--resume",
                            str(stopped.run_dir)], capture_output=True, text=True)  # fmt: skip
     assert_one_line_error(proc, f"{str(stopped.run_dir / 'checkpoints')!r} cannot be written")
-    (stopped.run_dir / "checkpoints").chmod(0o755)
+    # The same command again, as --resume: it said "it continues", then failed (exit 1).
+    stopped.run_dir.chmod(0o555)
+    proc = subprocess.run([*prefix, sys.executable, "-m", "mlplab", "train", "--data", "xor",
+                           "--epoch", "50", "--save_every", "1", "--plots", "none",
+                           "--log_path", str(tmp_path / "ref")],
+                          capture_output=True, text=True)  # fmt: skip
+    assert_one_line_error(
+        proc, f"{stopped.run_dir} holds this config's unfinished run: {str(stopped.run_dir)!r} "
+        "cannot be written (Permission denied); to continue it, copy it"
+    )  # fmt: skip
+    assert "continues" not in proc.stdout
+    for folder in (stopped.run_dir, stopped.run_dir / "checkpoints"):
+        folder.chmod(0o755)
 
 
 @pytest.mark.parametrize("command", ["train", "sweep"])

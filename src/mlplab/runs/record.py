@@ -250,9 +250,10 @@ def check_writable(log_path: str | Path) -> None:
         )
 
 
-def check_resumable(run_dir: Path) -> None:
-    """Refuse, in one line, a run to continue (``--resume``) whose folder or checkpoints
-    cannot be written, before it trains: with how to continue a copy of it."""
+def check_resumable(run_dir: Path, said: str | None = None) -> None:
+    """Refuse, in one line, a run to continue (``--resume``, or ``said``: how the same
+    command found it) whose folder or checkpoints cannot be written, before it trains:
+    with how to continue a copy of it."""
     for folder in (run_dir, run_dir / "checkpoints"):
         if not folder.is_dir():
             continue
@@ -261,7 +262,7 @@ def check_resumable(run_dir: Path) -> None:
                 pass
         except OSError as err:
             raise ConfigError(
-                f"--resume {str(run_dir)!r}: {str(folder)!r} cannot be written "
+                f"{said or f'--resume {str(run_dir)!r}'}: {str(folder)!r} cannot be written "
                 f"({err.strerror or type(err).__name__}); to continue it, copy it (cp -r "
                 "RUN DIR), make the copy writable (chmod -R u+w DIR) and --resume the copy"
             ) from None

@@ -42,6 +42,11 @@ def test_a_killed_runs_result_json_says_how_far_it_got(tmp_path, capsys):
         # Epoch 2's row is written at the second save, after the first ended with its
         # result.json: the record then says at least 1 epoch.
         run_dir = wait_for_rows(log, 2, proc)
+        # While it trains, the report tells it from a killed run by its lock.
+        capsys.readouterr()
+        assert call_main(["report", str(log)]) == 0
+        said = " ".join(capsys.readouterr().out.split())
+        assert "1 run(s) say running: 1 being trained now (another process holds its lock)" in said
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
@@ -61,7 +66,11 @@ def test_a_killed_runs_result_json_says_how_far_it_got(tmp_path, capsys):
     assert len(metrics_rows(run_dir)) >= result["epochs_run"]
     assert "wall_time_s" not in result and "message" not in result
 
-    # A report counts it as running, as before, and means nothing of it.
+    # A report counts it as running, and says it was killed: no process holds its lock.
     capsys.readouterr()
     assert call_main(["report", str(log)]) == 0
-    assert "1 run(s) say running" in " ".join(capsys.readouterr().out.split())
+    assert (
+        "1 run(s) say running: 1 killed before they could record how they ended; the same "
+        "train or sweep command again continues the killed ones"
+        in " ".join(capsys.readouterr().out.split())
+    )

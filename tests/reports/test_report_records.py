@@ -80,8 +80,8 @@ def test_the_command_reports_every_shape_and_names_what_it_left_out(log: Path) -
     assert "mix-damaged" in proc.stderr and "not valid JSON" in proc.stderr
     assert "mix-odd" in proc.stderr and "unknown status 'weird'" in proc.stderr
     assert "weird" not in proc.stdout
-    # A killed process never records how its run ended: the report says what `running` may mean.
-    assert "1 run(s) say running: being trained now, or killed before" in proc.stdout
+    # A killed process never records how its run ended: no process holds the run's lock.
+    assert "1 run(s) say running: 1 killed before they could record how they ended" in proc.stdout
     html = (log / "out/report.html").read_text(encoding="utf-8")
     assert "mix-damaged" in html and "unknown status" in html
     summary = pd.read_csv(log / "out/summary.csv")

@@ -376,16 +376,43 @@ def report_notes(
         accuracy_ranks_note(sections),
         unequal_targets_note(sections),
     ]
-    if running := int((runs["status"] == "running").sum()):
-        # A record says `running` from its start until it ends: a process killed
-        # outright (kill -9, a machine's crash) never changes it.
-        notes.append(
-            f"{running} run(s) say running: being trained now, or killed before they "
-            "could record how they ended; the same train or sweep command again continues "
-            "them from their last checkpoints (--save_every), or trains them from the start "
-            "where they have none"
-        )
+    notes.append(running_note(runs))
     return [n for n in notes if n]
+
+
+def running_note(runs: pd.DataFrame) -> str:
+    """The runs whose record says ``running``: a record says so from its start until it
+    ends, and a process killed outright (kill -9, a machine's crash) never changes it. The
+    run's lock tells the two apart: the kernel drops it when its process dies."""
+    from mlplab.runs.locks import RunLocks
+
+    running = runs[runs["status"] == "running"]
+    if running.empty:
+        return ""
+    live = 0
+    try:
+        for folder, group in running.groupby(running["run_dir"].map(lambda d: Path(d).parent)):
+            if not (folder / ".sweep.lock").is_file():
+                raise FileNotFoundError  # trained unlocked (lock=False): not known
+            with RunLocks(folder) as locks:  # each taken is given back at once
+                live += sum(not locks.acquire(Path(d).name) for d in group["run_dir"])
+    except (OSError, ConfigError):  # a folder it may not lock in (read-only): not known
+        return (
+            f"{len(running)} run(s) say running: being trained now, or killed before they "
+            "could record how they ended; the same train or sweep command again continues "
+            "the killed ones from their last checkpoints (--save_every), or trains them from "
+            "the start where they have none"
+        )
+    dead = len(running) - live
+    parts = [f"{live} being trained now (another process holds its lock)"] * bool(live)
+    parts += [f"{dead} killed before they could record how they ended"] * bool(dead)
+    again = (
+        "; the same train or sweep command again continues the killed ones from their last "
+        "checkpoints (--save_every), or trains them from the start where they have none"
+        if dead
+        else ""
+    )
+    return f"{len(running)} run(s) say running: {', '.join(parts)}{again}"
 
 
 def missing_runs_note(missing: dict[str, list[str]]) -> str:

@@ -517,6 +517,11 @@ class LoadedRun(TrainedModel):
     device: str = "cpu"
     dtype: str = "float32"
 
+    def _steps_trained(self) -> int | None:
+        """The steps behind the loaded checkpoint's weights (``best``'s may be fewer)."""
+        steps = self.checkpoint_meta.get("loop", {}).get("step")
+        return steps if isinstance(steps, int) else None
+
     @property
     def metrics(self) -> dict[str, float]:
         """Final metrics by split of the model loaded: a best model's are its own, taken

@@ -48,6 +48,11 @@ class TrainedModel:
     def status(self) -> str:
         return self.record["status"]
 
+    def _steps_trained(self) -> int | None:
+        """The optimizer steps behind :attr:`weights` (the record's)."""
+        steps = self.record.get("steps")
+        return steps if isinstance(steps, int) else None
+
     @property
     def metrics(self) -> dict[str, float]:
         """Final metrics by split, as ``{"test_acc": 0.97, "test_bacc": 0.95, ...}``."""
@@ -315,6 +320,13 @@ class TrainedModel:
         from mlplab.engines.torch.model import InTargetUnits, Standardized, plain_module
 
         module: nn.Module = plain_module(self.spec, self.weights).eval()
+        if isinstance(steps := self._steps_trained(), int):
+            # Batch norm's count of the batches its statistics saw, one per training step,
+            # as torch's own training leaves it (0 misled its momentum=None average).
+            for layer in module.modules():
+                counted = getattr(layer, "num_batches_tracked", None)
+                if counted is not None:
+                    counted.fill_(steps)
         if self.dataset.target_scaler is not None:
             module = InTargetUnits(module, *self.dataset.target_scaler).eval()
         if raw_inputs and self.dataset.features is not None:

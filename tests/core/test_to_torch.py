@@ -37,6 +37,11 @@ def test_to_torch_gives_the_runs_outputs_from_plain_pytorch(engine, tmp_path):
         raw_out = module(torch.as_tensor(res.dataset.transform(raw), dtype=torch.float32))
     np.testing.assert_allclose(raw_out.numpy(), res.predict(raw), rtol=1e-5, atol=1e-5)
 
+    # Batch norm counts the batches its statistics saw, as torch's own training does: 160
+    # training rows in batches of 32 are 5 steps an epoch, for 5 epochs (it said 0).
+    counts = [int(m.num_batches_tracked) for m in module.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert counts == [25, 25] == [res.record["steps"]] * 2
+
     # The same from the run's folder, with no retraining; and the weights are a copy.
     loaded = load_run(res.run_dir).to_torch()
     for name, t in loaded.state_dict().items():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +103,16 @@ def _remove_dead_reruns(run_dir: Path) -> None:
 def replace_run(new: Path, run_dir: Path) -> None:
     """Put the finished rerun ``new`` in the place of ``run_dir`` (see ``replace_dir``);
     the old run waits aside under a name :func:`finished_record` knows, to put it back."""
-    replace_dir(
-        new, run_dir, run_dir.parent / f".{run_dir.name}.{uuid.uuid4().hex[:8]}.old{SUFFIX}"
-    )
+    aside = run_dir.parent / f".{run_dir.name}.{uuid.uuid4().hex[:8]}.old{SUFFIX}"
+    replace_dir(new, run_dir, aside)
+    if aside.exists():
+        # A read-only old run: its checkpoints went, the rest stayed aside, hidden and unsaid.
+        warnings.warn(
+            f"the earlier run, replaced, could not be removed whole (a folder in it may not be "
+            f"written); what is left of it is in {str(aside)!r}: make it writable and remove it "
+            "(chmod -R u+w, then rm -r)",
+            stacklevel=2,
+        )
 
 
 def discard(new: Path) -> None:

@@ -1080,6 +1080,29 @@ def test_a_finished_run_in_a_read_only_folder_is_kept(tmp_path):
     )  # fmt: skip
 
 
+def test_a_rerun_over_a_read_only_run_says_what_it_left_behind(tmp_path):
+    """--rerun over a finished run of mode 555 replaced it, but what rmtree could not remove
+    stayed in a hidden `.RUN.xxxx.old.rerun` folder, without a word."""
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("as root, a folder of mode 555 is written without setpriv")
+    import mlplab
+
+    first = mlplab.train(data="xor", epoch=5, plots="none", verbose=False,
+                         log_path=str(tmp_path / "runs"))  # fmt: skip
+    first.run_dir.chmod(0o555)
+    prefix = NO_ROOT_READS if os.geteuid() == 0 else []
+    proc = subprocess.run([*prefix, sys.executable, "-m", "mlplab", "train", "--data", "xor",
+                           "--epoch", "5", "--plots", "none", "--rerun", "--log_path",
+                           str(tmp_path / "runs")], capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (aside,) = first.run_dir.parent.glob(f".{first.run_dir.name}.*.old.rerun")
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "could not be removed whole" in lines[0], proc.stderr
+    assert repr(str(aside)) in lines[0]
+    assert json.loads((first.run_dir / "result.json").read_text())["status"] == "finished"
+    aside.chmod(0o755)
+
+
 def test_resume_of_a_run_it_may_not_write_says_how_to_continue_a_copy(tmp_path):
     """A course's read-only reference run: --resume blamed 'log_path', which the student
     never gave; a copy that kept its read-only modes failed mid-run with exit 1."""

@@ -68,8 +68,22 @@ def narrow_terminal() -> bool:
     return shutil.get_terminal_size().columns < 72
 
 
+def rich_loaded() -> None:
+    """Import rich without its draw from Python's ``random``: rich.style's first import
+    takes 24 random bits, so a script's ``random.seed(0)`` gave other numbers after its
+    first ``train(verbose=True)`` (as scikit-learn's import did: :mod:`mlplab.data.bundled`)."""
+    if "rich.style" not in sys.modules:
+        import random
+
+        state = random.getstate()
+        import rich.style  # noqa: F401
+
+        random.setstate(state)
+
+
 def _rate() -> Any:  # a rich ProgressColumn
     """The bar's steps a second (seconds a step, where slower), over rich's last 30 s."""
+    rich_loaded()
     from rich.progress import ProgressColumn
     from rich.text import Text
 
@@ -127,6 +141,7 @@ class RunConsole:
         self._said = time.monotonic()  # when a line was last printed
         self._since: tuple[float, int] | None = None  # when and at which step it set out
         if verbose and interactive() and self.total_steps > 1:
+            rich_loaded()
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -294,6 +309,7 @@ def lab_cost(outputs: np.ndarray, y: np.ndarray) -> float:
 
 def results_table(rows: Sequence[tuple[str, Mapping[str, float | str]]], title: str) -> str:
     """Render ``[(split, {metric: value})]`` as a table string (a text value as it is)."""
+    rich_loaded()
     from rich.console import Console
     from rich.table import Table
 

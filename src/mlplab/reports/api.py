@@ -1306,6 +1306,9 @@ def untested_ranks(runs: pd.DataFrame) -> set[Any]:
 
 def print_table(sec: Section, summary_path: Path) -> None:
     """The top PRINT_ROWS configs of a section as a rich table on stdout."""
+    from mlplab.console import rich_loaded
+
+    rich_loaded()
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text

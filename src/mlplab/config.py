@@ -1951,7 +1951,8 @@ def _missing_config_hint(p: Path) -> str:
             # installed package does not carry.
             return (
                 " (the lab configs are in examples/ of mlplab's repository and source "
-                "distribution, not in an installed package: run from a clone)"
+                "distribution, not in an installed package: run from a clone, or copy its "
+                "examples/ folder here)"
             )
     if not p.is_absolute():
         # A notebook opened from another folder than the config's runs in that folder: the

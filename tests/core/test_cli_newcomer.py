@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, assert_one_line_error
 from mlplab.config import load_config
 from mlplab.data.dataset import load_dataset
 
@@ -258,3 +258,13 @@ def test_mlplab_with_no_command_shows_the_commands_and_fails(run_cli) -> None:
 
     line = assert_one_line_error(run_cli(), "give a command: train, sweep, report", "--help")
     assert "predict" in line and "plot" in line
+
+
+def test_a_lab_config_run_outside_a_clone_says_where_the_configs_are(run_cli, tmp_path):
+    """From an installed wheel, `--config examples/xor_nn.yaml` in a folder without the
+    configs said "run from a clone", where copying examples/ does as well."""
+    proc = run_cli("train", "--config", "examples/xor_nn.yaml", cwd=tmp_path)
+    assert_one_line_error(
+        proc, "the lab configs are in examples/ of mlplab's repository and source distribution,"
+        " not in an installed package: run from a clone, or copy its examples/ folder here"
+    )  # fmt: skip

@@ -800,3 +800,27 @@ def test_the_epoch_axis_of_a_short_sweep_is_labelled_with_whole_epochs(monkeypat
             lo, hi = fig.axes[0].get_xlim()
             shown = [t for t in ticks if lo <= t <= hi]
             assert shown and all(float(t).is_integer() for t in shown), (last, kind, shown)
+
+
+def test_a_sweep_over_linear_and_mlp_draws_a_panel_per_model(tmp_path, monkeypatch) -> None:
+    """`--model linear mlp`: the MLP's own settings (hid_dim 2 there, none for the linear
+    model) counted as swept variables, so no grid was whole: one panel pooled both models'
+    runs ("test accuracy 0.750 ± 0.274", neither model's), no bars were drawn, and each
+    setting the user never swept got a panel of "2 vs –"."""
+    import mlplab
+    from mlplab.reports import plots
+
+    mlplab.sweep(data="xor", model=["linear", "mlp"], seed=[1, 2], hid_dim=2, act="sigmoid",
+                 lr=1.0, epoch=30, log_every=0, plots="none", verbose=False,
+                 log_path=str(tmp_path))  # fmt: skip
+    rep = mlplab.report(tmp_path, verbose=False, out=tmp_path / "page")
+    captured = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: captured.append(fig) or b"\x89PNG")
+    made = plots.report_plots(rep.runs, rep.summary, rep.variables, rep.kind, rep.metric)
+    assert len(captured) == len(made)  # a figure per plot, in order
+    names = {p.name: p.title for p in made}
+    assert names["bars_acc"] == "train / val / test accuracy by model"
+    assert names["curves_loss"] == "loss curves by model"
+    figure = dict(zip([p.name for p in made], captured, strict=True))
+    assert [ax.get_title() for ax in figure["vs_param_acc"].axes] == ["model"]
+    assert len([ax for ax in figure["curves_acc"].axes if ax.get_title()]) == 2  # a panel each

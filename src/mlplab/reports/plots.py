@@ -962,6 +962,10 @@ def _report_plots(
 ) -> list[Plot]:
     if runs.empty:
         return []
+    # A setting that varies only by applying or not (hid_dim: 4 for the MLP, none for the
+    # linear model) is drawn by what it follows: as a variable of its own, it made a
+    # sweep over --model linear mlp no grid, and one panel pooled both models' runs.
+    variables = [v for v in variables if not _only_where_it_applies(runs, v)]
     metric = "mae" if kind == "regression" else "acc"
     var1 = variables[0] if variables else None
     var2 = variables[1] if len(variables) > 1 else None
@@ -983,6 +987,13 @@ def _report_plots(
         ranked = rank_by or ranking_metric(kind)[0]
         plots.append(heatmap(summary, var1, var2, ranked.removeprefix("val_")))
     return [p for p in plots if p is not None]
+
+
+def _only_where_it_applies(runs: pd.DataFrame, var: str) -> bool:
+    """Whether ``var`` takes one value where it applies and none where it does not (its
+    runs' records give None for a setting :func:`mlplab.config.unused_by` names)."""
+    levels = set(labels(runs, var))
+    return MISSING in levels and len(levels) == 2
 
 
 def whole_grid(summary: pd.DataFrame, var1: str, var2: str) -> bool:

@@ -656,6 +656,22 @@ def gate_note(
         )
     if not why and (deep := deep_sigmoid_note(spec)):  # no seed or lr helps it
         return f"the MLP did not solve {data.name}'s 4 rows (accuracy {acc:.4g}): {deep}"
+    nothing = constant_loss(data)
+    if (
+        not why
+        and losses
+        and nothing
+        and abs(losses[-1] - nothing) <= nothing * PLATEAU
+        and never_rose(result)
+    ):
+        # xor-nn at lr 0.1: on the plateau of ln 2 after 10001 steps, and falling; "a
+        # lower --lr" was the opposite of what it needed (--epoch 40000 solves it).
+        return (
+            f"the MLP did not solve {data.name}'s 4 rows yet (accuracy {acc:.4g}); its loss, "
+            f"{losses[-1]:.4g}, is still about that of knowing nothing ({nothing:.4g}) and "
+            "fell at every validation: its steps are too small to leave that plateau: a "
+            "larger --lr, or more --epoch"
+        )
     # More units than it has (4 solve XOR on most seeds; a wider net is no help left).
     hidden = spec.widths()[1:-1]
     wider = next((w for w in GATE_WIDTHS if w > max(hidden)), None)
@@ -1249,4 +1265,7 @@ def under_trained_note(cfg: Config, result: dict[str, Any]) -> str | None:
 # had not levelled off; a smaller one says so of a loss within BARELY_MOVED of its first.
 STILL_FALLING = 0.02
 SLOW_FALL = 0.005
+# A loss within this fraction of a model's that knows nothing (ln 2 for a gate's two
+# equal classes) is still on the plateau a gate's training starts on.
+PLATEAU = 0.01
 BARELY_MOVED = 0.1

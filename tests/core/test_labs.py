@@ -105,6 +105,14 @@ def test_an_mlp_that_does_not_solve_xor_says_why_and_the_perceptron_does_not():
         )
         and quick[0].endswith("over the second half): more epoch, or a larger lr")
     )
+    # Still on ln 2's plateau after the lab's 10001 steps at lr 0.1, and falling at every
+    # validation: it was sent to "a lower lr" (40,000 steps solve it).
+    (slow,) = notes("xor_nn", lr=0.1)
+    assert slow == (
+        "the MLP did not solve xor's 4 rows yet (accuracy 0.5); its loss, 0.6931, is still "
+        "about that of knowing nothing (0.6931) and fell at every validation: its steps are "
+        "too small to leave that plateau: a larger lr, or more epoch"
+    )
 
 
 def test_the_gate_note_suggests_only_more_units_than_the_model_has_and_a_deep_sigmoids_reason():

@@ -426,12 +426,14 @@ def resumable(
 
     Unfinished: interrupted, still ``running`` on disk (killed outright), or failed. A run
     that failed (a full disk, an exception in a subscriber) kept its last checkpoint as it
-    was written, before the failure: the hours before it are not trained again.
+    was written, before the failure: the hours before it are not trained again. So does a
+    run whose result.json is gone or unreadable (`make` deletes its target on Ctrl-C): its
+    checkpoint, checked to be this config's, says how far it got.
     """
     run_dir = run_dir_of(cfg)
     status = (read_result(run_dir) or {}).get("status")
     last = run_dir / "checkpoints" / "last.safetensors"
-    if status not in UNFINISHED or not last.is_file():
+    if (status is not None and status not in UNFINISHED) or not last.is_file():
         return None
     try:
         ckpt = load_checkpoint(last)

@@ -1041,12 +1041,17 @@ def _say_unfinished(
     ``why``: the reason its checkpoint could not be continued, if it was tried."""
     status = (read_result(run_dir) or {}).get("status")
     if status is None:
+        how = (
+            f"continues from its checkpoint at step {saved.loop.step}"
+            if saved is not None
+            else "is trained afresh"
+        )
         if (run_dir / "result.json").exists():  # cut short or edited: nothing to keep
-            how = "continues from its checkpoint" if saved is not None else "is trained afresh"
             print(
-                f"mlplab: {run_dir / 'result.json'} is unreadable; the run there {how}",
-                flush=True,
+                f"mlplab: {run_dir / 'result.json'} is unreadable; the run there {how}", flush=True
             )
+        elif saved is not None:  # deleted (`make` removes its target on Ctrl-C)
+            print(f"mlplab: {run_dir} has no result.json; the run there {how}", flush=True)
         return
     if saved is not None:
         # "running" on disk: the process that trained it was killed before it could say.

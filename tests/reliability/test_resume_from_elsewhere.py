@@ -210,3 +210,27 @@ def test_resume_of_a_run_without_its_config_yaml_says_it_is_not_lost(tmp_path, m
     assert train(**KW, log_path="Läufe rel", verbose=False).run_dir == run_dir
     assert read_json(run_dir / "result.json")["status"] == "finished"
     assert (run_dir / "config.yaml").is_file()
+
+
+def test_a_stopped_run_whose_result_json_was_deleted_continues_from_its_checkpoint(
+    tmp_path, monkeypatch, capsys
+):
+    """`make` deletes its target on Ctrl-C: with result.json gone, the same command trained
+    the run again from step 0 without a word, though its checkpoint was there (--resume
+    continued it)."""
+    project = _project(tmp_path / "Übung 1")
+    run_dir = _stopped_run(project, monkeypatch)
+    straight = train(**KW, log_path=str(tmp_path / "straight"), verbose=False).run_dir
+    (run_dir / "result.json").unlink()
+    from mlplab.runs.checkpoint import load_checkpoint
+
+    step = load_checkpoint(run_dir / "checkpoints" / "last.safetensors").meta["loop"]["step"]
+    assert step > 0
+    capsys.readouterr()
+    again = train(**KW, log_path="Läufe rel", verbose=True)
+    assert again.run_dir == run_dir and again.status == "finished"
+    said = capsys.readouterr().out
+    assert (
+        f"has no result.json; the run there continues from its checkpoint at step {step}\n" in said
+    )
+    assert_same_run(straight, run_dir)

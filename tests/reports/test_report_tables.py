@@ -1095,3 +1095,18 @@ def test_results_csv_has_every_metric_column_and_no_rank_for_a_config_none_finis
     table = pd.read_csv(report(log, verbose=False).csv_path)
     ranks = dict(zip(table["status"], table["rank"], strict=True))
     assert ranks["finished"] == 1 and pd.isna(ranks["diverged"])
+
+
+def test_whole_number_settings_are_whole_numbers_in_the_csvs(tmp_path: Path) -> None:
+    """A sweep over --model linear mlp: n_layer and hid_dim (blank for the linear rows) came
+    out as 1.0 and 2.0 in results.csv and summary.csv, and 200.000 in a LaTeX table."""
+    import mlplab
+
+    mlplab.sweep(data="xor", model=["linear", "mlp"], hid_dim=2, epoch=5, log_every=0,
+                 plots="none", verbose=False, log_path=str(tmp_path))  # fmt: skip
+    rep = report(tmp_path, verbose=False)
+    for path in (rep.csv_path, rep.summary_path):
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        assert "2" in set(table["hid_dim"]) and "1" in set(table["n_layer"]), path.name
+        for column in ("hid_dim", "n_layer"):
+            assert not any(v.endswith(".0") for v in table[column]), (path.name, column)

@@ -304,8 +304,8 @@ def report(
     notes = [n for n in notes if n]
     texts = {
         result.html_path: _page(result, root, plots, notes),
-        result.csv_path: table.to_csv(index=False),
-        result.summary_path: summary.to_csv(index=False),
+        result.csv_path: whole_settings(table).to_csv(index=False),
+        result.summary_path: whole_settings(summary).to_csv(index=False),
     }
     for path in texts:  # before any is written: a set half new, half old, is no report
         if why := why_not_replaceable(path):
@@ -1213,6 +1213,26 @@ RESULT_METRICS = {
     "classification": ("loss", "acc", "bacc", "f1"),
     "regression": ("loss", "mse", "mae", "rmse", "r2"),
 }
+
+
+def whole_settings(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its whole-number settings as whole numbers: a column of one with
+    blanks (hid_dim, none for a linear model's rows) is float in pandas, and the CSVs said
+    ``n_layer`` 1.0 and ``hid_dim`` 200.0 (a LaTeX table from them, 200.000)."""
+    import typing
+
+    from mlplab.config import Config
+
+    out = table.copy()
+    for name, info in Config.model_fields.items():
+        if name not in out or out[name].dtype.kind != "f":
+            continue
+        kinds = {info.annotation, *typing.get_args(info.annotation)}
+        whole = int in kinds or any(int in typing.get_args(k) for k in kinds)
+        values = out[name].dropna()
+        if whole and (values == values.round()).all():
+            out[name] = out[name].astype("Int64")
+    return out
 
 
 def _results_table(sections: list[Section]) -> pd.DataFrame:

@@ -824,6 +824,11 @@ def test_a_dry_run_counts_what_another_sweep_trains_and_what_continues(tmp_path,
     assert "; 1 being trained by another process, left to it" in line
     epochs = int(re.search(r"to train, (\d+) epochs", line)[1])
     assert 100 < epochs < 200, line  # lr 1's 100 and what lr 0.5's run lacks
+    # On Ray a run trains from the start (its workers get no checkpoint): it said each
+    # interrupted run continues, and counted only the epochs it lacked.
+    assert main(["sweep", *grid, "--dry_run", "--backend", "ray"]) == 0
+    line = capsys.readouterr().out
+    assert "0 finished, 3 to train, 300 epochs" in line and "continue" not in line, line
 
 
 def test_a_ray_sweep_without_ray_writes_nothing_and_says_one_line(run_cli, tmp_path, monkeypatch):

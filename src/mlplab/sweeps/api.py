@@ -813,7 +813,8 @@ def _dry_run_line(
     mine = [c for c in pending if run_name(c) not in busy]
     epochs, continued = 0, 0
     for c in mine:
-        record = None if plan.rerun else read_result(run_dir_of(c))
+        # On Ray a run trains from the start: its workers get no checkpoint.
+        record = None if plan.rerun or plan.backend == "ray" else read_result(run_dir_of(c))
         if record is not None and record.get("status") == "interrupted":
             continued += 1  # it goes on from its checkpoint, for the epochs it lacks
             epochs += max(0, c.epoch - int(record.get("epochs_run") or 0))

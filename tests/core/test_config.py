@@ -989,7 +989,10 @@ def test_a_missing_lab_config_says_where_the_lab_configs_are(tmp_path, monkeypat
     not exist', with nothing on where such a file comes from."""
     monkeypatch.chdir(tmp_path)
     said = r"examples/ of mlplab's repository and source distribution, not in an installed"
-    with pytest.raises(ConfigError, match=said + r" package: run from a clone\)$"):
+    with pytest.raises(
+        ConfigError,
+        match=said + r" package: run from a clone, or copy its examples/ folder here\)$",
+    ):
         load_config("examples/xor_nn.yaml")
     # A relative path names the folder it was looked for in (a notebook opened elsewhere
     # runs in its own folder), and the lab config of that name under examples/.

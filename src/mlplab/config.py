@@ -55,7 +55,7 @@ from mlplab.errors import (
     short_repr,
     shorten,
     twice_named,
-    unexpanded_part,
+    unexpanded_output,
     user_path,
 )
 
@@ -855,18 +855,10 @@ class Config(BaseModel):
     def _check_log_path(cls, v: str) -> str:
         if not v.strip():  # Path("") is the current folder: runs would land among its files
             raise ValueError("give a folder, e.g. runs (an empty path is the current folder)")
-        if unexpanded := unexpanded_part(v):
+        if why := unexpanded_output(v, "give the folder as a path", short_repr):
             # Left as written, it made a folder named `~` or `$SCRATCH` here, where the
             # runs went on landing once it existed, and `rm -rf ~` took for the home folder.
-            what = (
-                "names no home folder known"
-                if unexpanded.startswith("~")
-                else "is empty or not set"
-            )
-            raise ValueError(
-                f"{short_repr(unexpanded)} {what} here (a folder of that name would be made "
-                "instead); set it, or give the folder as a path"
-            )
+            raise ValueError(why)
         return _one_line(v)
 
     @field_validator("model_name")

@@ -403,18 +403,20 @@ def check_path_argument(where: str, name: str, value: Any, what: str) -> Path:
     return user_path(value)
 
 
-def unexpanded_output(path: str | os.PathLike[str]) -> str | None:
+def unexpanded_output(
+    path: str | os.PathLike[str],
+    instead: str = "give the path without it",
+    shown: Callable[[str], str] = str,
+) -> str | None:
     """Why an output path (a folder or file to be made) is refused: a ``~`` or ``$NAME``
     left in it once expanded (an unset variable, an empty HOME), which would make a folder
-    of that name here, and `rm -rf ~` take the home folder for it; else None."""
+    of that name here, and `rm -rf ~` take the home folder for it; else None. ``instead``
+    ends the line, ``shown`` writes the part."""
     part = unexpanded_part(os.fspath(path))
     if part is None:
         return None
     what = "names no home folder known" if part.startswith("~") else "is empty or not set"
-    return (
-        f"{part} {what} here (a folder of that name would be made instead); set it, or give "
-        "the path without it"
-    )
+    return f"{shown(part)} {what} here (a folder of that name would be made instead); set it, or {instead}"
 
 
 def expanded_path(path: str) -> str:

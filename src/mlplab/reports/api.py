@@ -389,30 +389,24 @@ def running_note(runs: pd.DataFrame) -> str:
     running = runs[runs["status"] == "running"]
     if running.empty:
         return ""
-    live = 0
+    killed = "killed before they could record how they ended"
     try:
+        live = 0
         for folder, group in running.groupby(running["run_dir"].map(lambda d: Path(d).parent)):
             if not (folder / ".sweep.lock").is_file():
                 raise FileNotFoundError  # trained unlocked (lock=False): not known
             with RunLocks(folder) as locks:  # each taken is given back at once
                 live += sum(not locks.acquire(Path(d).name) for d in group["run_dir"])
+        dead = len(running) - live
+        parts = [f"{live} being trained now (another process holds its lock)"] * bool(live)
+        parts += [f"{dead} {killed}"] * bool(dead)
     except (OSError, ConfigError):  # a folder it may not lock in (read-only): not known
-        return (
-            f"{len(running)} run(s) say running: being trained now, or killed before they "
-            "could record how they ended; the same train or sweep command again continues "
-            "the killed ones from their last checkpoints (--save_every), or trains them from "
-            "the start where they have none"
-        )
-    dead = len(running) - live
-    parts = [f"{live} being trained now (another process holds its lock)"] * bool(live)
-    parts += [f"{dead} killed before they could record how they ended"] * bool(dead)
+        dead, parts = len(running), [f"being trained now, or {killed}"]
     again = (
         "; the same train or sweep command again continues the killed ones from their last "
         "checkpoints (--save_every), or trains them from the start where they have none"
-        if dead
-        else ""
     )
-    return f"{len(running)} run(s) say running: {', '.join(parts)}{again}"
+    return f"{len(running)} run(s) say running: {', '.join(parts)}{again * bool(dead)}"
 
 
 def missing_runs_note(missing: dict[str, list[str]]) -> str:

@@ -668,6 +668,7 @@ def sweep(
                             first.log_path,
                             rerun,
                             group_fn,
+                            {run_name(c): digests[_data_key(c)] for c in pending},
                         )
                     else:
                         result.outcomes = run_local(
@@ -1417,6 +1418,7 @@ def _run_ray(
     log_path: str,
     rerun: bool,
     group_fn: Any,
+    data_digests: dict[str, str | None],
 ) -> list[Outcome]:
     # The backend imports Ray itself, and says how to install it when it is missing.
     from mlplab.sweeps.ray_backend import run_on_ray
@@ -1432,6 +1434,8 @@ def _run_ray(
         # A local Ray instance gets as many CPUs as local workers would.
         num_cpus=workers if address is None else None,
         group_fn=group_fn,
+        # Each node checks its copy of a data file against the rows read here.
+        data_digests=data_digests,
     )
 
 

@@ -84,6 +84,7 @@ def run_on_ray(
     num_cpus: int | None = None,
     object_store_memory: int | None = None,
     group_fn: Callable[..., list[Outcome]] | None = None,
+    data_digests: dict[str, str | None] | None = None,
 ) -> list[Outcome]:
     """Train every group as one Ray task; write the returned records under ``log_path``.
 
@@ -116,6 +117,11 @@ def run_on_ray(
     group_fn : callable, optional
         ``group_fn(configs) -> outcomes``, importable on the workers; default
         :func:`mlplab.sweeps.local.train_group`.
+    data_digests : dict, optional
+        Run id -> the digest of the rows its data file gave this process
+        (:attr:`mlplab.data.dataset.Dataset.digest`). A node whose copy of the file gives
+        other rows fails the group's runs with a line that says so, rather than training
+        them on data no one checked.
 
     Returns
     -------
@@ -178,7 +184,13 @@ def run_on_ray(
             # The folder the sweep was started in: a relative --data path is read from it
             # on each node that has it, not from the folder Ray started its workers in.
             here = os.getcwd()
-            by_ref = {task.remote(group, group_fn, here): group for group in todo}
+            digests = data_digests or {}
+            by_ref = {
+                task.remote(
+                    group, group_fn, here, {_run_id(v): digests.get(_run_id(v)) for v in group}
+                ): group
+                for group in todo
+            }
             pending = list(by_ref)
             while pending:
                 ready, pending = ray.wait(pending, num_returns=1)
@@ -506,12 +518,14 @@ def _train_group_task(
     configs: list[dict[str, Any]],
     group_fn: Callable[..., list[Outcome]] | None,
     cwd: str | None = None,
+    digests: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """The Ray task: train ``configs`` into a private folder and return their records.
 
     ``cwd`` is the folder the sweep started in: where this node has it (the same machine,
     a shared filesystem), the task works there, so that a relative data path names the
-    file the sweep checked, not one in the folder where ``ray start`` ran.
+    file the sweep checked, not one in the folder where ``ray start`` ran. ``digests``:
+    run id -> the rows the sweep read (see :func:`run_on_ray`), checked here first.
 
     Returns ``{"node": node_id, "runs": [{"values", "outcome", "files"}, ...]}`` with one
     entry per run that ended (an interrupted group can end early).
@@ -529,10 +543,14 @@ def _train_group_task(
         os.chdir(cwd)
     _remove_orphans()
     tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")
+    from mlplab.assemble import reuse_loaded_data
+
     try:
         # The run id leaves log_path out, so the private runs keep the real run ids.
         private = [{**values, "log_path": tmp} for values in configs]
-        by_id = {o["run_id"]: o for o in group_fn(private)}
+        with reuse_loaded_data():  # the check's read of the file is the training's
+            _check_node_data(configs, digests or {})
+            by_id = {o["run_id"]: o for o in group_fn(private)}
         runs = []
         for values in configs:
             outcome = by_id.get(_run_id(values))
@@ -550,6 +568,34 @@ def _train_group_task(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         warnings.showwarning = shown
+
+
+def _check_node_data(configs: list[dict[str, Any]], digests: dict[str, str | None]) -> None:
+    """Refuse, in one line, a data file whose copy on this node gives other rows than the
+    sweep read: a stale copy left on one machine of a cluster trained its runs silently,
+    and their records said nothing of it."""
+    from mlplab.assemble import load_data
+    from mlplab.config import make_config
+    from mlplab.errors import DataError
+
+    for values in configs:
+        expected = digests.get(_run_id(values))
+        if expected is None:  # a built-in set, arrays in memory, or a caller's own groups
+            continue
+        import ray
+
+        cfg = make_config(values)
+        node = ray.util.get_node_ip_address()
+        try:
+            data = load_data(cfg)
+        except DataError as err:  # a file missing on one node: which one, of many
+            raise DataError(f"on the Ray node at {node}: {err}") from None
+        if data.digest != expected:
+            raise DataError(
+                f"data file {cfg.data!r} on the Ray node at {node} differs from the one the "
+                "sweep read (its rows differ): give every node the same copy (or a shared "
+                "folder), then run the sweep again; its finished runs are kept"
+            )
 
 
 def pack_run_dir(run_dir: str | Path) -> Packed:

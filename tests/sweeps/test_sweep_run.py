@@ -610,3 +610,64 @@ def test_a_sweeps_spec_record_given_as_its_config_says_what_it_is(tmp_path: Path
     (spec,) = (log / "exp").glob("sweep-*.yaml")
     with pytest.raises(ConfigError, match=r"is a sweep's record of what it ran .* --search grid"):
         sweep(str(spec), log_path=str(log), report=False, verbose=False)
+
+
+# As root, a folder of mode 555 is still written: the process gives up the capabilities
+# that let root write any folder, and meets the permissions.
+NO_ROOT_WRITES = [
+    *("setpriv", "--inh-caps=-dac_override,-dac_read_search"),
+    "--bounding-set=-dac_override,-dac_read_search",
+]
+
+READ_ONLY_MID_SWEEP = """
+import json, os, sys
+import mlplab
+from mlplab.training.events import Validate
+
+log, made = sys.argv[1], []
+
+def first_read_only(event):  # the first run's folder made read-only mid-training
+    if isinstance(event, Validate) and event.epoch >= 100 and not made:
+        made.append(event.models.name(int(event.models.ids[0])))
+        os.chmod(os.path.join(log, "g", made[0]), 0o555)
+
+out = mlplab.sweep(
+    {"data": "xor", "hid_dim": 8, "epoch": 300, "log_every": 0, "plots": "none",
+     "exp_name": "g", "lr": [0.1, 0.2, 0.3], "save_every": 50, "log_path": log},
+    workers=1, subscribers=[first_read_only], report=False, verbose=False,
+)
+print(json.dumps({"made": made, "outcomes": out.outcomes}))
+"""
+
+
+def test_a_run_folder_made_read_only_mid_sweep_fails_that_run_alone(tmp_path: Path) -> None:
+    """Its stack-mates were recorded failed with the other run's scratch file in their
+    error, and the sweep stopped at that run with exit 2, before they trained again."""
+    import os
+    import subprocess
+    import sys
+
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("as root, a folder of mode 555 is written without setpriv")
+    prefix = NO_ROOT_WRITES if os.geteuid() == 0 else []
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-c", READ_ONLY_MID_SWEEP, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    try:
+        assert proc.returncode == 0, proc.stderr
+        said = json.loads(proc.stdout.strip().splitlines()[-1])
+        (locked,) = said["made"]
+        by_id = {o["run_id"]: o for o in said["outcomes"]}
+        assert len(by_id) == 3 and by_id[locked]["status"] == "failed"
+        assert "cannot be written (Permission denied)" in by_id[locked]["error"]
+        for run_id, o in by_id.items():
+            if run_id != locked:  # trained to its end, its record its own
+                assert o["status"] == "finished", o
+                record = read_result(tmp_path / "g" / run_id)
+                assert record["status"] == "finished" and record["epochs_run"] == 300
+    finally:
+        for folder in (tmp_path / "g").iterdir():
+            folder.chmod(0o755)  # for pytest's clean-up

@@ -426,7 +426,14 @@ def train_group(
         except Exception as err:  # recorded, and the group goes on
             hooks.raise_fault()  # the caller's subscriber or stop(): it stops the sweep
             error = error_line(err)
-            mark_ended(values, error)
+            try:
+                mark_ended(values, error)
+            except OSError as unwritable:
+                if _disk_full(unwritable):
+                    raise  # every run after it would meet it too: the sweep stops
+                # Its own folder refuses writes (made read-only mid-sweep): its outcome
+                # says why, and the rest of the group trains, rather than the sweep
+                # stopping with stack-mates recorded failed for this run's folder.
             hooks.end_failed(values, error)  # unless its End came as it failed in training
             outcome.update(status="failed", error=error, wall_time_s=None, metrics={})
         outcomes.append(outcome)

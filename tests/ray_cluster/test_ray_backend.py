@@ -578,6 +578,34 @@ def test_resources_no_node_has_fail_with_one_line(cluster: dict[str, Any], tmp_p
     assert not any((tmp_path / "gpu").glob("*/result.json"))
 
 
+def test_a_sweep_the_cluster_refuses_leaves_nothing_behind(
+    cluster: dict[str, Any], tmp_path: Path
+) -> None:
+    """It left its folder with a spec and a lock file, which `mlplab report` then listed
+    as a sweep whose runs had not trained."""
+    import sys
+
+    log = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "mlplab", "sweep", "--backend", "ray", "--address"]
+    cmd += [cluster["address"], "--data", "xor", "--lr", "0.1", "0.2", "--epoch", "5"]
+    cmd += ["--cpus_per_task", "64", "--log_path", str(log)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "mlplab: --cpus_per_task 64 --gpus_per_task 0: no node of the Ray cluster has that much"
+        )
+    )
+    assert not log.exists()
+    (log / "exp").mkdir(parents=True)  # a folder of the user's: kept, with what it held
+    (log / "exp" / "notes.txt").write_text("mine")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert sorted(p.name for p in (log / "exp").iterdir()) == [".sweep.lock", "notes.txt"]
+
+
 # --- without Ray, and the landing of records -------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from mlplab.console import terminal_text
 from mlplab.errors import (
     LOWER_LR,
     ConfigError,
+    MlplabError,
     PruneError,
     check_switches,
     note_says_why,
@@ -527,6 +528,9 @@ def sweep(
     first = configs[0]
     from mlplab.runs.record import check_run_folders, check_writable, read_result, run_dir_of
 
+    # What a Ray sweep that its cluster refuses (resources no node has) removes again: the
+    # folders it made, so that a report finds no sweep of runs to train there.
+    made = _first_missing(Path(first.log_path) / first.exp_name)
     check_writable(first.log_path)
     check_run_folders(configs)
     rows, digests, kinds, data_notes, scaled = _check_data(configs)
@@ -609,6 +613,7 @@ def sweep(
         # --- record the spec ---------------------------------------------------------------
         if verbose and (drawn := other_draw_note(spec, Path(first.log_path) / first.exp_name)):
             print(terminal_text(f"mlplab: note: {drawn}"), flush=True)
+        spec_new = not (Path(first.log_path) / first.exp_name / spec.file_name()).exists()
         spec_path = write_spec(spec, Path(first.log_path) / first.exp_name)
     except BaseException:
         locks.release()
@@ -685,6 +690,10 @@ def sweep(
                 trained = True
                 for outcome in result.outcomes:
                     _point_to_note(outcome, noted)
+        except MlplabError:
+            if backend == "ray":  # refused before any task was sent: nothing of it stays
+                _undo_refused(spec_path if spec_new else None, made)
+            raise
         except KeyboardInterrupt as cut:
             # A signal as the sweep closed its bar, its workers or its locks, once every
             # run had told how it ended: as one that came while the last plots drew.
@@ -1002,7 +1011,7 @@ def _kept_without(skipped: Iterable[Config]) -> str:
 def _refuse_newer(pending: list[Config]) -> None:
     """Refuse a --rerun over a run a newer mlplab recorded (its config.yaml names a
     setting this one does not know), as `mlplab train --rerun` does: it was replaced."""
-    from mlplab.errors import MlplabError, NewerRecord
+    from mlplab.errors import NewerRecord
     from mlplab.restore import record_config
     from mlplab.runs.record import run_dir_of
 
@@ -1204,11 +1213,36 @@ def write_spec(spec: SweepSpec, folder: Path) -> Path:
     from mlplab import __version__
     from mlplab.runs.atomic import atomic_write_text
 
-    path = folder / f"sweep-{spec.spec_hash()}.yaml"
+    path = folder / spec.file_name()
     spec_dict = {**spec.to_dict(), "mlplab_version": __version__}
     text = yaml.safe_dump(spec_dict, sort_keys=False, allow_unicode=True)
     atomic_write_text(path, text)
     return path
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost folder of ``folder`` and those above it that does not exist yet."""
+    missing = None
+    for path in [folder, *folder.parents]:
+        if path.exists() or path.is_symlink():
+            return missing
+        missing = path
+    return missing
+
+
+def _undo_refused(spec_path: Path | None, made: Path | None) -> None:
+    """Remove what a sweep wrote before its backend refused it: its new spec, and the
+    folders it made (its lock file in them), where nothing else is in them."""
+    if spec_path is None:  # an earlier sweep's folder: it stays as it was
+        return
+    folder = spec_path.parent
+    with contextlib.suppress(OSError):
+        spec_path.unlink()
+        if made is not None and {p.name for p in folder.iterdir()} <= {".sweep.lock"}:
+            (folder / ".sweep.lock").unlink(missing_ok=True)
+            while folder != made.parent and not any(folder.iterdir()):
+                folder.rmdir()
+                folder = folder.parent
 
 
 def _base_settings(

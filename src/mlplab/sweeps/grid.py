@@ -208,6 +208,10 @@ class SweepSpec:
         another log_path and run again is the same sweep (as its runs are the same runs)."""
         return {k: v for k, v in self.base.items() if k != "log_path"}
 
+    def file_name(self) -> str:
+        """The name of the sweep's record in its folder (:func:`mlplab.sweeps.api.write_spec`)."""
+        return f"sweep-{self.spec_hash()}.yaml"
+
     def spec_hash(self) -> str:
         """6-hex-digit sha1 of the base, axes and search: the sweep's identity."""
         blob = json.dumps(

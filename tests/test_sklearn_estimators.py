@@ -313,6 +313,23 @@ def test_multilabel_targets_are_rejected():
         MLPClassifier().fit(X, Y)
 
 
+def test_a_category_column_of_numbers_is_refused_as_one_of_text_is():
+    """pandas' category type of region codes 0..4 fit silently as one quantity (test R²
+    0.55 where one-hot gave 0.998), while the same column of text categories was refused."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=40), "region": rng.integers(0, 5, 40)})
+    y = X.a + np.array([0.0, 3, -2, 1, -1])[X.region]
+    coded = X.assign(region=X.region.astype("category"))
+    with pytest.raises(ValueError) as err:
+        MLPRegressor(epoch=2).fit(coded, y)
+    assert str(err.value).startswith(
+        "MLPRegressor: X's column 'region' is of pandas' category type (codes such as "
+    )
+    assert "X.astype({'region': float})" in str(err.value)
+    assert "pd.get_dummies(X, columns=['region'])" in str(err.value)
+    MLPRegressor(epoch=2, verbose=False).fit(X, y)  # as plain numbers: the user's choice
+
+
 def test_one_hot_targets_are_refused_with_the_labels_they_hold():
     # Keras' to_categorical: one model a column (MultiOutputClassifier) was the wrong lead.
     X = np.random.default_rng(0).normal(size=(12, 2))
@@ -343,7 +360,7 @@ def test_a_text_or_categorical_column_is_named_with_how_to_encode_it():
     fitted = MLPClassifier(epoch=2).fit(X, y)
     with pytest.raises(ValueError, match=r"X's column 'a' holds text \('q'\)"):
         fitted.predict(X.assign(a="q"))
-    # Numbers kept as objects, and categories of numbers, are numbers.
+    # Numbers kept as objects, and categories of two numbers (one 0/1 column), are numbers.
     MLPClassifier(epoch=2).fit(X.assign(o=X.a.astype(object), k=pd.Categorical(y)), y)
 
 

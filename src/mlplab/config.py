@@ -324,7 +324,8 @@ class Config(BaseModel):
     )
     target: list[Annotated[str, Field(max_length=MAX_LABEL_CHARS)]] | None = _field(
         None,
-        "target column(s) of a data file; default: the last column",
+        "target column(s) of a data file; default: the last column; several: a "
+        "regression of them all, or the 0/1 columns of one-hot classes",
         "data",
         max_length=MAX_TARGETS,
     )

@@ -944,11 +944,25 @@ def unscaled_features_note(data: Dataset) -> str | None:
 def off_scale_target(data: Dataset) -> str | None:
     """``the target reaches 8.57e+05`` where a regression's unscaled target is far from
     order 1 (in size, offset from 0 for its spread, or in a spread far below 1), else
-    None."""
+    None. Of several targets, each one so is named (``target 'py' reaches 1.16e+04 and
+    target 'px' varies by only 0.00157 (its spread)``)."""
     if data.task != "regression" or not len(data.y_train) or data.target_scaler is not None:
         return None
-    top = float(np.max(np.abs(data.y_train)))
     y = np.asarray(data.y_train, dtype=np.float64).reshape(len(data.y_train), -1)
+    names = list(data.target_names or [])
+    if y.shape[1] == 1 or len(names) != y.shape[1]:
+        return _off_scale(y)
+    said = [
+        what.replace("the target", f"target {name!r}", 1)
+        for c, name in enumerate(names)
+        if (what := _off_scale(y[:, [c]])) is not None
+    ]
+    return " and ".join(said) or None
+
+
+def _off_scale(y: np.ndarray) -> str | None:
+    """How the target columns ``y`` ``[N, T]`` are far from order 1, said of "the target"."""
+    top = float(np.max(np.abs(y)))
     mean, spread = y.mean(axis=0), y.std(axis=0)
     # A target far from 0 for its spread (a log price, 13.4 +- 0.45) fits as badly: the
     # outputs must first travel to its mean, and then resolve steps of a few percent.

@@ -2025,6 +2025,11 @@ def _check_no_text_columns(X: Any, est: Any) -> None:
             continue  # a categorical of numbers is not numeric to pandas: checked below
         values = col.astype(object)
         bad = (values.notna() & pd.to_numeric(values, errors="coerce").isna()).to_numpy()
+        if isinstance(col.dtype, pd.CategoricalDtype) and not bad.any() and col.nunique() > 2:
+            # Codes declared categories (a region id 0..4): fit as one number, their order
+            # and spacing a quantity they are not (test R² 0.2 where one-hot gave 0.99).
+            # Two codes are one 0/1 column already: an encoding would add nothing.
+            bad = values.notna().to_numpy()
         if bad.any():
             texts.append((name, values[bad].iloc[0], isinstance(col.dtype, pd.CategoricalDtype)))
             if thousands_grouped(values.dropna().astype(str).str.strip()):
@@ -2047,12 +2052,17 @@ def _check_no_text_columns(X: Any, est: Any) -> None:
     if words:
         name, value, categorical = words[0]
         what = "categories" if categorical else "text"
+        head = f"X's column {name!r} holds {what} ({shorten(str(value), 40)!r}), not numbers"
+        if categorical and pd.api.types.is_number(value):
+            head = (
+                f"X's column {name!r} is of pandas' category type (codes such as {value!r}), "
+                f"which would fit as one quantity (or, if it is one: X.astype({{{name!r}: float}}))"
+            )
         others = [str(n) for n, _, _ in words[1:]]
         more = f"; other such columns: {', '.join(map(repr, others))}" if others else ""
         shown = [name, *others][:5]
         clauses.append(
-            f"X's column {name!r} holds {what} ({shorten(str(value), 40)!r}), not numbers"
-            f"{more}; encode {'them' if others else 'it'} first, a 0/1 column per value: "
+            f"{head}{more}; encode {'them' if others else 'it'} first, a 0/1 column per value: "
             f"pd.get_dummies(X, columns={shown!r}), or a OneHotEncoder in a "
             "ColumnTransformer before the estimator in a Pipeline (or leave it out: "
             "X.drop(columns=[...]))"

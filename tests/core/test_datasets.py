@@ -2048,7 +2048,9 @@ def test_split_by_a_column_puts_each_row_where_the_file_says(tmp_path, run_cli):
     with pytest.raises(DataError, match=r"no column 'Fold' \(did you mean 'fold'\?\)"):
         load_dataset(path, target="y", split_by="Fold")
     df.assign(fold=["train"] * 50 + ["dev"] * 10).to_csv(tmp_path / "dev.csv", index=False)
-    with pytest.raises(DataError, match=r"has 'dev' in data row 51 \(10 such rows\); each row"):
+    with pytest.raises(
+        DataError, match=r"has 'dev' in data row 51 \(10 rows name no split\); each row"
+    ):
         load_dataset(str(tmp_path / "dev.csv"), target="y", split_by="fold")
     # No test row is a run without a test split (test_no_test_split.py); no val row is refused.
     df.assign(fold=["train"] * 50 + ["test"] * 10).to_csv(tmp_path / "nv.csv", index=False)
@@ -2804,3 +2806,76 @@ def test_a_data_path_that_is_not_found_says_where_and_why(tmp_path, monkeypatch,
     proc = run_cli("train", "--data", "-x.csv", "--target", "y", cwd=tmp_path / "here")
     assert_one_line_error(proc, "argument --data: expected one argument (a value that starts "
                           "with '-' is given as --data=-x.csv)")  # fmt: skip
+
+
+def test_a_row_counter_split_by_a_column_is_not_told_to_split_by_time(tmp_path):
+    """With --split_by the split is not random, yet the note still said "a random split
+    trains on their future: split by time ... (--split_by)"."""
+    n = 40
+    part = ["train"] * 30 + ["val"] * 5 + ["test"] * 5
+    df = pd.DataFrame({"time": range(n), "x": np.sin(np.arange(n)), "y": np.arange(n) % 4 * 1.5})
+    df["part"] = part
+    df.to_csv(tmp_path / "t.csv", index=False)
+    notes = load_dataset(str(tmp_path / "t.csv"), target=["y"], split_by="part").notes
+    said = [n for n in notes if "counts the rows" in n]
+    assert said == [
+        "feature column 'time' counts the rows (0, 1, 2, ...); if it is a row index, leave "
+        "it out with --ignore time"
+    ]
+
+
+def test_a_split_column_counts_its_rows_that_name_no_split(tmp_path):
+    """'has '0' in data row 21 (10 such rows)' counted every bad row as rows of '0', and
+    one bad row was '(1 such rows)'."""
+    rows = [f"{i},{i % 3}," + ("train" if i < 20 else "0" if i < 25 else "x") for i in range(30)]
+    (tmp_path / "s.csv").write_text("a,b,part\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "s.csv"), split_by="part")
+    assert "column 'part' has '0' in data row 21 (10 rows name no split); each row's" in str(
+        err.value
+    )
+    rows[-5:] = [r.replace(",x", ",test").replace(",0", ",val") for r in rows[-5:]]
+    rows[20:25] = [r.replace(",0", ",val") for r in rows[20:25]]
+    rows[22] = rows[22].replace(",val", ",?")
+    (tmp_path / "s.csv").write_text("a,b,part\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "s.csv"), split_by="part")
+    assert "column 'part' has '?' in data row 23; each row's value names" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("target", "task", "said"),
+    [
+        (["px", "py"], "auto", "several target columns are a regression, and target column "
+         "'py' is not numeric ('n/a?' in data row 9); fix or drop such rows"),
+        (["py"], "regression", "target column 'py' is not numeric ('n/a?' in data row 9), so "
+         "it cannot be a regression target"),
+        (["px", "py"], "regression", "target column 'py' is not numeric ('n/a?' in data row "
+         "9), so it cannot be a regression target"),
+        (["a", "b"], "classification", "classification takes one target column, not ['a', "
+         "'b'] (several numeric columns are a regression"),
+    ],
+)  # fmt: skip
+def test_a_bad_cell_of_several_targets_is_named_as_one_targets_is(tmp_path, target, task, said):
+    """Several targets got 'several target columns [...] must all be numeric (regression)':
+    no column, row or value; and two numeric columns under --task classification were told
+    they must be numeric."""
+    rows = [f"{i},{i % 3},{i * 0.5},{i * 0.25}" for i in range(30)]
+    rows[8] = "8,2,4.0,n/a?"
+    (tmp_path / "t.csv").write_text("a,b,px,py\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError) as err:
+        ignore = ["py"] if "py" not in target else None  # its text is no target's
+        load_dataset(str(tmp_path / "t.csv"), target=target, task=task, ignore=ignore)
+    assert said in str(err.value) and "\n" not in str(err.value)
+
+
+def test_targets_written_as_one_name_are_told_to_be_a_list(tmp_path):
+    """`target: px py` in YAML was told "column 'px py' does not exist" and nothing more."""
+    (tmp_path / "t.csv").write_text("a,px,py\n" + "".join(f"{i},{i},{-i}\n" for i in range(9)))
+    for written in ("px py", "px, py"):
+        with pytest.raises(DataError) as err:
+            load_dataset(str(tmp_path / "t.csv"), target=[written])
+        assert (
+            f"target column {written!r} does not exist (several targets are a list: "
+            "target: [px, py]); columns are a, px, py" in str(err.value)
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +149,29 @@ def test_off_by_default_it_leaves_run_ids_and_classification_alone(tmp_path):
     meta = load_checkpoint(run.run_dir / "checkpoints" / "last.safetensors").meta
     assert "target_scaler" not in meta
     assert json.loads((run.run_dir / "result.json").read_text())["standardize_target"] is True
+
+
+def test_several_targets_off_scale_are_each_named(tmp_path: Path) -> None:
+    """With several targets the note said "the target reaches 1.16e+04": which one, and
+    the other's spread of 0.0016 went unsaid."""
+    from mlplab.console import off_scale_target
+    from mlplab.data import load_dataset
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 200))
+    frame = pd.DataFrame({"a": a, "b": b, "px": (a - b) * 1e-3, "py": (a + 2 * b) * 1000 + 5000})
+    path = tmp_path / "scales.csv"
+    frame.to_csv(path, index=False)
+    said = off_scale_target(load_dataset(str(path), target=["px", "py"]))
+    assert said is not None
+    assert re.fullmatch(
+        r"target 'px' varies by only 0\.00\d+ \(its spread\) and target 'py' reaches "
+        r"1\.\d+e\+04",
+        said,
+    ), said
+    one = off_scale_target(load_dataset(str(path), target=["py"]))
+    assert one is not None and one.startswith("the target reaches 1.")
+    frame["px"] *= 1000  # of order 1 now: py alone is named
+    frame.to_csv(path, index=False)
+    said = off_scale_target(load_dataset(str(path), target=["px", "py"]))
+    assert said is not None and said.startswith("target 'py' reaches 1.") and "'px'" not in said

@@ -799,6 +799,9 @@ def _from_file(
     if missing:
         near = other_case(missing[0], df.columns)
         hint = f" (did you mean {near!r}?)" if near is not None else ""
+        words = re.split(r"[\s,]+", missing[0].strip())
+        if len(words) > 1 and all(w in df.columns for w in words):  # `target: px py`
+            hint = f" (several targets are a list: target: [{', '.join(words)}])"
         raise DataError(
             f"data file {path!r}: target column {missing[0]!r} does not exist{hint}; columns are {', '.join(map(str, df.columns))}"
         )
@@ -893,8 +896,9 @@ def _from_file(
         ]
         if nonnum:
             raise DataError(
-                f"data file {path!r}: target column {nonnum[0]!r} is not numeric, so it "
-                f"cannot be a regression target{_comma_numbers_hint(ycols[nonnum[0]], path)}"
+                f"data file {path!r}: target column {nonnum[0]!r} is not numeric"
+                f"{_first_text(ycols[nonnum[0]], path)}, so it cannot be a regression target"
+                f"{_comma_numbers_hint(ycols[nonnum[0]], path)}"
             )
         y = ycols.to_numpy(dtype=np.float64)
         if not np.isfinite(y).all():
@@ -910,7 +914,7 @@ def _from_file(
                 "learn: is it the column to predict (--target)?"
             )
         ds = _split(name, "regression", X, y, feats, targets, None, _or_default(split), False, rng)
-        ds.notes += _target_notes(target, targets, feats) + _row_count_notes(df, feats)
+        ds.notes += _target_notes(target, targets, feats) + _row_count_notes(df, feats, split)
         ds.notes += repeated_rows_notes(ds)
         ds.notes += numbered_names_note([str(c) for c in df.columns])
         ds.notes += _constant_notes(df, feats)
@@ -946,9 +950,17 @@ def _from_file(
         ds.notes += _target_outlier_notes(ds, path)
         return ds
     if len(targets) > 1 and not one_hot:
+        if task == "classification":
+            raise DataError(
+                f"data file {path!r}: classification takes one target column, not {targets} "
+                "(several numeric columns are a regression; 0/1 columns, one 1 a row, name "
+                "the classes)"
+            )
+        text = next(t for t in targets if not pd.api.types.is_numeric_dtype(ycols[t]))
         raise DataError(
-            f"data file {path!r}: several target columns {targets} must all be numeric (regression); "
-            "classification takes one target column"
+            f"data file {path!r}: several target columns are a regression, and target column "
+            f"{text!r} is not numeric{_first_text(ycols[text], path)}; fix or drop such rows, "
+            "or give one target column to classify"
         )
     col = ycols[ycols.columns[0]]
     if task == "auto" and not one_hot:
@@ -1009,7 +1021,7 @@ def _from_file(
         stratify,
     )
     ds.label_kind = "number" if numeric else "bool" if pd.api.types.is_bool_dtype(col) else "text"
-    ds.notes += _target_notes(target, targets, feats) + _row_count_notes(df, feats)
+    ds.notes += _target_notes(target, targets, feats) + _row_count_notes(df, feats, split)
     ds.notes += repeated_rows_notes(ds)
     ds.notes += numbered_names_note([str(c) for c in df.columns])
     ds.notes += _constant_notes(df, feats)
@@ -1223,10 +1235,11 @@ TIME_ORDER = (
 )
 
 
-def _row_count_notes(df, feats: list[str]) -> list[str]:
+def _row_count_notes(df, feats: list[str], split) -> list[str]:
     """A feature that counts the rows (0, 1, 2, ..., or 100000, 100001, ... as a database
     export numbers them) is most likely a row index saved with a name ('id'): the model
-    would learn the row order."""
+    would learn the row order. Where a column gives each row's split (``split``, an
+    array), the rows are not drawn at random: the advice to split by time is left out."""
     import pandas as pd
 
     notes = []
@@ -1238,7 +1251,8 @@ def _row_count_notes(df, feats: list[str]) -> list[str]:
                 notes.append(
                     f"feature column {c!r} counts the rows ({values[0]}, {values[0] + 1}, "
                     f"{values[0] + 2}, ...); if it is a row index, leave it out with "
-                    f"{shell_flag('--ignore', c)}{TIME_ORDER}"
+                    f"{shell_flag('--ignore', c)}"
+                    + ("" if isinstance(split, np.ndarray) else TIME_ORDER)
                 )
     return notes
 
@@ -1471,7 +1485,8 @@ def _split_column(df, path: str, name: str, target: list[str]) -> np.ndarray:
     if len(bad):
         raise DataError(
             f"setting 'split_by': data file {path!r}: column {name!r} has "
-            f"{str(df[name].iloc[bad[0]])!r} in data row {bad[0] + 1} ({len(bad)} such rows); "
+            f"{str(df[name].iloc[bad[0]])!r} in data row {bad[0] + 1}"
+            f"{'' if len(bad) == 1 else f' ({len(bad)} rows name no split)'}; "
             "each row's value names its split: train, val (or validation) or test"
         )
     codes = codes.to_numpy(dtype=np.int64)
@@ -1951,6 +1966,17 @@ def _check_thousands(col, path: str, name: str) -> None:
         f"data file {path!r}: target column {name!r} is not numeric ({values.iloc[row]!r} "
         f"in {data_row(path, row, 'y')}); {_thousands_hint(values.iloc[row], path, True)}"
     )
+
+
+def _first_text(col, path: str) -> str:
+    """`` ('n/a?' in data row 8)``: the first cell of a target column that is not a
+    number, or nothing where every cell is one (booleans)."""
+    import pandas as pd
+
+    cells = np.flatnonzero(pd.to_numeric(col, errors="coerce").isna().to_numpy())
+    if not len(cells):
+        return ""
+    return f" ({str(col.iloc[cells[0]])!r} in {data_row(path, int(cells[0]), 'y')})"
 
 
 def _check_stray_text(col, path: str, name: str) -> None:

@@ -7,6 +7,7 @@ engine that ``engine='auto'`` picks for them) so the whole suite takes seconds.
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import re
 import warnings
@@ -780,6 +781,41 @@ def test_an_interrupted_fit_without_a_record_says_the_estimator_is_as_it_was():
         r"fit stopped at step \d+; the estimator is left as it was", str(stop.value)
     ), str(stop.value)
     np.testing.assert_array_equal(clf.predict(X), before)
+
+
+def test_an_estimators_record_predicts_with_the_model_the_estimator_keeps(tmp_path, capsys):
+    """With patience the estimator predicts with its best epoch's weights, and its record
+    gave its last model by default: probabilities 0.33 apart, and no word of it."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(300, 4)), columns=list("abcd"))
+    y = np.where(X.a - X.b + rng.normal(size=300) > 0, "yes", "no")
+    clf = MLPClassifier(hid_dim=64, lr=0.05, epoch=300, patience=5, random_state=1,
+                        log_path=str(tmp_path), verbose=False)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.best_epoch_ < clf.n_iter_  # its last model is another
+    expected = clf.predict_proba(X)
+    last = load_run(clf.run_dir_, data=False, which="last").predict_proba(X)
+    assert np.abs(last - expected).max() > 0.01
+    run = load_run(clf.run_dir_, data=False)
+    np.testing.assert_allclose(run.predict_proba(X), expected, atol=1e-6)
+    X.to_csv(tmp_path / "rows.csv", index=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "predict", str(clf.run_dir_), "--data", "rows.csv"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    said = pd.read_csv(io.StringIO(proc.stdout))
+    np.testing.assert_allclose(said[["p_no", "p_yes"]].to_numpy(), expected, atol=1e-6)
+    assert proc.stderr == (
+        f"mlplab: note: predicting with {clf.run_dir_}'s best model (epoch {clf.best_epoch_}), "
+        "as the estimator that fitted it does (patience); its last, of epoch "
+        f"{clf.n_iter_}, is --checkpoint last\n"
+    )
 
 
 def test_no_log_path_writes_nothing(tmp_path, monkeypatch):

@@ -1004,13 +1004,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="COLUMN",
         help="columns of the data file to copy into the output as written, beside those the "
         "run ignored (an id to join the predictions back by, or the true target to compare; "
-        "a prediction named as one is predicted_NAME)",
+        "where a prediction is named as one, each prediction column is predicted_NAME)",
     )
     p.add_argument(
         "--checkpoint",
         choices=("last", "best"),
         default=None,  # the last; left out, a run that stopped early names its best
-        help="the model to predict with: the run's last (default) or its best, of the "
+        help="the model to predict with: the run's last (default; an estimator's run "
+        "fitted with patience: its best, as the estimator predicts) or its best, of the "
         "lowest validation loss",
     )
     p.add_argument(

@@ -31,7 +31,7 @@ from mlplab.data.files import names_as_written, read_npz_features, read_table
 from mlplab.data.registry import BUILTIN
 from mlplab.errors import CheckpointError, ConfigError, DataError, other_case, warnings_caught
 from mlplab.pipes import lost_output, writes_utf8
-from mlplab.restore import check_run_dir, load_run, training_files
+from mlplab.restore import check_run_dir, kept_model, load_run, training_files
 from mlplab.runs.atomic import atomic_open, why_not_replaceable
 from mlplab.runs.checkpoint import saved_estimator_class
 from mlplab.runs.record import read_result, run_folder_around
@@ -56,11 +56,12 @@ def predictions(
     """The run's predictions for the rows of the data file ``data``, as a DataFrame, by
     its ``last`` model or its ``best`` (lowest validation loss). A note on stderr says
     which model predicts when it is not the one asked for, unless ``quiet``; ``which``
-    left out is the last, with a note naming the best where the run stopped early.
+    left out is the model the run kept (:func:`mlplab.restore.kept_model`: the last, with
+    a note naming the best where the run stopped early; an estimator's best).
 
     The columns the run ignored (an id) come first, as written, then those of ``keep``
     (``--keep``: an id, or the true target, to set beside the predictions); a prediction
-    named as one of those is ``predicted_NAME``. ``shown``: the rows' name in the notes
+    named as one of those makes each prediction column ``predicted_NAME``. ``shown``: the rows' name in the notes
     (standard input's, for rows piped in), ``data`` by default."""
     import pandas as pd
 
@@ -71,7 +72,8 @@ def predictions(
             "(rows), or .predict_labels and .predict_proba"
         )
     data = os.fspath(data)  # a Path too, as the other functions take one
-    chosen, which = which is not None, which or "last"
+    chosen = which is not None
+    which = which or (kept_model(Path(run_dir)) if Path(run_dir).is_dir() else "last")
     shown = shown or repr(data)
     check_run_folder(run_dir)
     _check_not_before_its_first_checkpoint(run_dir)
@@ -115,6 +117,17 @@ def predictions(
         note = f"{head}; predicting with {which}"
     elif fell_back:  # the best model predicts otherwise than the last: say so
         note = f"{last} is missing or unreadable; predicting with its best model"
+    elif (
+        not chosen
+        and which == "best"
+        and run.record.get("best_epoch") != run.record.get("epochs_run")
+    ):
+        # An estimator's record: the model it predicted with, which the last is not.
+        note = (
+            f"predicting with {run_dir}'s best model (epoch {run.record.get('best_epoch')}), "
+            "as the estimator that fitted it does (patience); its last, of epoch "
+            f"{run.record.get('epochs_run')}, is --checkpoint last"
+        )
     elif (
         not chosen
         and run.record.get("stopped_early")
@@ -187,8 +200,10 @@ def predictions(
         columns = {"predicted": names[predicted_classes(ds.task, outputs)]}
         columns |= {f"p_{name}": _digits(probs[:, c]) for c, name in enumerate(names)}
         out = pd.DataFrame(columns)
-    # A prediction beside its true value (--keep price) is told apart by its name.
-    out = out.rename(columns={c: f"predicted_{c}" for c in out.columns if c in set(keep)})
+    # A prediction beside its true value (--keep price) is told apart by its name; all of
+    # its columns together, or `p_*` picked the kept (old) p_yes beside the new p_no.
+    if set(keep) & set(out.columns):
+        out = out.rename(columns=lambda c: f"predicted_{c}")
     # The ignored columns (an id, say) first; one named as an output would be ambiguous.
     kept = kept.drop(columns=[c for c in kept.columns if c in out.columns])
     return pd.concat([kept.reset_index(drop=True), out], axis=1)

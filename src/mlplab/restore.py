@@ -574,10 +574,17 @@ def run_plots(run_dir: Path) -> list[Path]:
     return files
 
 
+def kept_model(run_dir: Path) -> str:
+    """``best`` where the run's record says its trainer kept the best model (an estimator
+    fitted with ``patience``, as scikit-learn's early stopping does), else ``last``: the
+    model that ``load_run`` and ``mlplab predict`` give by default."""
+    return "best" if (read_result(run_dir) or {}).get("kept_model") == "best" else "last"
+
+
 @public
 def load_run(
     run_dir: str | os.PathLike[str] | pd.Series | None,
-    which: str = "last",
+    which: str | None = None,
     engine: str | None = None,
     data: bool = True,
     dtype: str | None = None,
@@ -589,7 +596,9 @@ def load_run(
     so that ``load_run(rep.best_run)`` type-checks as the README writes it).
 
     ``which`` is ``last`` or ``best``; ``last`` falls back to ``best`` for a run that has
-    no ``last`` (a diverged run keeps only its best model). ``engine`` evaluates the
+    no ``last`` (a diverged run keeps only its best model). By default, the model the run
+    kept (:func:`kept_model`): its last, or, for an estimator fitted with ``patience``,
+    its best, the model the estimator predicts with. ``engine`` evaluates the
     weights on another engine than the one that trained them (weights convert by name).
     ``data=False`` reads no data: the dataset is the checkpoint's description of it (its
     feature, target and class names, task and standardization) with no rows, which is all
@@ -612,9 +621,10 @@ def load_run(
                 f"load_run: run_dir is a run's folder (a path), not {short_repr(run_dir)}"
             )
         run_dir = folder
-    if which not in ("last", "best"):
+    if which not in ("last", "best", None):
         raise ConfigError(f"load_run: which is 'last' or 'best' (its checkpoints), not {which!r}")
     run_dir = check_path_argument("load_run", "run_dir", run_dir, RUN_FOLDER)
+    which = which or kept_model(run_dir)
     try:
         check_run_dir(run_dir)
     except CheckpointError as err:

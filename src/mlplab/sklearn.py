@@ -630,6 +630,8 @@ class _MLPBase(BaseEstimator):
         task, y_enc = self._encode_targets(y)
         label = array_label(X, y, weights) if self.log_path is not None else IN_MEMORY
         data, held_out_rows = self._dataset(label, task, X, y_enc, cfg.seed, weights)
+        if cfg.patience:  # the model this estimator predicts with: its record's by default
+            data.record_facts["kept_model"] = "best"
         if self.log_path is not None and self._weight_facts():
             # The class weights are in the rows' weights, so in the run's data label (its
             # identity: another weighting is another run). A report shows the arrays as

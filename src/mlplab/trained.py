@@ -249,7 +249,8 @@ class TrainedModel:
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities for raw inputs, ``[N, n_classes]`` in the order of
         ``dataset.class_names`` (the ``p_CLASS`` columns of ``mlplab predict``): the
-        sigmoid of a binary model's logit as ``[1 - p, p]``, or the softmax of the logits.
+        sigmoid of a binary model's logit ``z`` as ``[sigmoid(-z), sigmoid(z)]``, or the
+        softmax of the logits.
         """
         if self.dataset.task == "regression":
             raise DataError("predict_proba: a regression model has no classes; use predict")

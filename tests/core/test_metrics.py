@@ -144,3 +144,17 @@ def test_a_majority_answer_on_95_to_5_classes_scores_its_accuracy_but_not_the_ot
     m = split_metrics("multiclass", y[:, 0], logits)
     assert m["acc"] == 0.95 and m["bacc"] == 0.5
     assert m["f1"] == pytest.approx((2 * 95 / 195 + 0.0) / 2)
+
+
+def test_a_sure_binary_answer_keeps_the_other_class_probability_above_zero():
+    """Class 0's probability was 1 - p: 0.0 exactly for a logit of 37 (while class 1's of
+    -71 kept 1e-31), and the estimator's predict_log_proba, -37, was not its log."""
+    logits = np.array([[37.4], [-71.2], [0.0], [2.5]])
+    P = probabilities("binary", logits)
+    np.testing.assert_allclose(
+        np.log(P[:, 0]), -np.logaddexp(0, logits[:, 0]), rtol=1e-12, atol=1e-15
+    )
+    np.testing.assert_allclose(
+        np.log(P[:, 1]), -np.logaddexp(0, -logits[:, 0]), rtol=1e-12, atol=1e-15
+    )
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-15)

@@ -124,6 +124,21 @@ def test_a_regression_kept_beside_its_target_names_its_prediction(run_cli, tmp_p
     np.testing.assert_allclose(got[f"predicted_{target}"], res.predict(X)[:, 0], rtol=1e-6)
 
 
+def test_an_earlier_predictions_columns_kept_rename_every_new_one(run_cli, tmp_path):
+    """Keeping an earlier prediction's `predicted` and `p_1` renamed those two new columns
+    alone: `p_*` then picked the old p_1 beside the new p_0."""
+    res = train("examples/xor_nn.yaml", epoch=5, plots="none", verbose=False,
+                log_path=str(tmp_path))  # fmt: skip
+    df = pd.DataFrame([[0, 1], [1, 1]], columns=res.dataset.feature_names)
+    df = df.assign(predicted=["old", "old"], p_0=[0.5, 0.5], p_1=[0.5, 0.5])
+    df.to_csv(tmp_path / "again.csv", index=False)
+    proc = run_cli("predict", res.run_dir, "--data", tmp_path / "again.csv", "--keep",
+                   "predicted", "p_1")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    head = proc.stdout.splitlines()[0].split(",")
+    assert head == ["predicted", "p_1", "predicted_predicted", "predicted_p_0", "predicted_p_1"]
+
+
 @pytest.mark.parametrize(
     ("table", "needle"),
     [

@@ -41,7 +41,10 @@ def probabilities(task: str, outputs: np.ndarray) -> np.ndarray:
         # the probability's limit: right, so no warning (a diverged model's logits are huge).
         with np.errstate(over="ignore"):
             p = 1.0 / (1.0 + np.exp(-logit))
-        return np.stack([1 - p, p], axis=1)
+            # Class 0's as the sigmoid of -logit, not 1 - p: of a sure positive (logit 37)
+            # 1 - p is 0.0 exactly, where its log (predict_log_proba's) is -37.
+            q = 1.0 / (1.0 + np.exp(logit))
+        return np.stack([q, p], axis=1)
     z = outputs - outputs.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)

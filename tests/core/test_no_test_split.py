@@ -181,6 +181,14 @@ def test_a_sweep_of_stacked_runs_without_test_rows(tmp_path, capsys):
     assert len(records) == 4 and {r["n_test"] for r in records} == {0}
     out = capsys.readouterr().out
     assert "– test: no test rows" in out and "nan" not in out.lower()
+    # Its summary.csv has the test columns, empty (a script reads every sweep's alike):
+    # it had none, and s["test_acc_mean"] raised KeyError.
+    import pandas as pd
+
+    summary = pd.read_csv(next((tmp_path / "runs").rglob("summary.csv")))
+    for column in ("test_acc_mean", "test_acc_ci_low", "test_loss_std", "test_f1_ci_high"):
+        assert column in summary and summary[column].isna().all()
+    assert summary["val_acc_mean"].notna().all()
 
 
 def test_predict_works_for_a_run_without_test_rows(tmp_path, run_cli):

@@ -170,8 +170,8 @@ def aggregate(
     variables : list of str
         The swept settings; rows equal in all of them are replicates. Empty: one group.
     metrics : list of str
-        Metric columns to summarise (missing ones are skipped); intervals are clipped to
-        :func:`metric_bounds`.
+        Metric columns to summarise (one no run has gets empty columns); intervals are
+        clipped to :func:`metric_bounds`.
     rank_by : (metric, ascending), optional
         Sort by that metric's mean (NaN last), configs with a run that did not finish
         (diverged, failed, pruned, interrupted, running) after all others, and add a
@@ -189,7 +189,6 @@ def aggregate(
     """
     from scipy.special import stdtrit
 
-    metrics = [m for m in metrics if m in runs]
     keys = group_keys(runs, variables)
     first = ~keys.duplicated()
     # Whole columns at a time (groupby), not a loop over configs: a random search of
@@ -219,7 +218,10 @@ def aggregate(
             table[name] = ""
     quantile = 0.5 + CONFIDENCE / 2
     for m in metrics:
-        values = pd.to_numeric(runs[m], errors="coerce").where(done)
+        # A metric no run has (test_* of a sweep without test rows) gets its columns,
+        # empty, as results.csv does: one script reads every sweep's summary.csv.
+        present = runs[m] if m in runs else pd.Series(np.nan, runs.index)
+        values = pd.to_numeric(present, errors="coerce").where(done)
         grouped = values.groupby(keys, sort=False)
         n = grouped.count().to_numpy(dtype=float)
         mean = grouped.mean().to_numpy(dtype=float)

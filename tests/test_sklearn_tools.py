@@ -114,6 +114,38 @@ def test_pickle_round_trip_predicts_the_same_and_keeps_training(iris, engine):
     np.testing.assert_allclose(back.predict_proba(X), est.predict_proba(X), rtol=1e-6)
 
 
+def test_a_pickle_of_an_older_mlplab_without_a_later_setting_loads_and_predicts(iris):
+    """A pickle made before `l1_coef` existed raised "'Config' object has no attribute
+    'l1_coef'" on pickle.load: its estimator and its Config lacked the setting."""
+    import io
+
+    from mlplab.config import Config
+
+    X, y = iris
+    est = MLPClassifier(**QUICK).fit(X, y)
+
+    class Older(pickle.Pickler):  # writes est as a version without l1_coef did
+        def reducer_override(self, obj):
+            if isinstance(obj, Config | MLPClassifier):
+                fn, args, state, *rest = obj.__reduce_ex__(2)
+                if isinstance(obj, Config):
+                    values = {k: v for k, v in state["__dict__"].items() if k != "l1_coef"}
+                    state = {**state, "__dict__": values}
+                else:
+                    state = {k: v for k, v in state.items() if k != "l1_coef"}
+                return (fn, args, state, *rest)
+            return NotImplemented
+
+    blob = io.BytesIO()
+    Older(blob).dump(est)
+    assert b"l1_coef" not in blob.getvalue()  # the older pickle has no such setting
+    back = pickle.loads(blob.getvalue())
+    assert back.l1_coef == 0.0 and back.get_params()["l1_coef"] == 0.0
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    back.partial_fit(X, y)  # trains on, as a fresh one would
+    clone(back).fit(X, y)
+
+
 # --- save / load -----------------------------------------------------------------------------
 def test_classifier_save_load_is_exact(tmp_path, iris):
     X, y = iris

@@ -311,6 +311,17 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        # A Config pickled by an older mlplab (inside a pickled estimator) lacks each
+        # setting added since: it gets its default, which changes nothing a model of
+        # then did, rather than an AttributeError at its first use.
+        values = state.get("__dict__")
+        if isinstance(values, dict):
+            for name, field in type(self).model_fields.items():
+                if name not in values:
+                    values[name] = field.get_default(call_default_factory=True)
+        super().__setstate__(state)
+
     # --- seed --------------------------------------------------------------------------
     seed: int = _field(
         0, "seed for the initial weights, data order and dropout", "seed", ge=0, lt=INT64_END

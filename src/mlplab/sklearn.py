@@ -1302,6 +1302,11 @@ class _MLPBase(BaseEstimator):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        # An estimator pickled by an older mlplab lacks each parameter added since
+        # (l1_coef): its default, as its Config's settings get theirs (Config.__setstate__).
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if name != "self" and param.default is not param.empty:
+                state.setdefault(name, param.default)
         portable = state.pop("_backend", None)
         super().__setstate__(state)
         if portable is not None:

@@ -151,6 +151,9 @@ def predictions(
         )
     keep = [keep] if isinstance(keep, str) else list(keep)  # keep="id": one column's name
     X, kept, unused, unnamed = _features(data, ds.input_names, run.config.ignore or [], keep)
+    if not len(X) and not quiet:  # as a Unix filter: no rows in, the header out, exit 0
+        print(f"mlplab: note: {shown} has no data rows: the output is its header alone",
+              file=sys.stderr)  # fmt: skip
     if unnamed and not quiet:  # no id to join the predictions back to their rows by
         print(f"mlplab: note: {shown} {unnamed}", file=sys.stderr)
     bad = first_non_finite(X)
@@ -486,8 +489,6 @@ def _features(
         return X.astype(np.float64), kept, [], None
     # The columns copied into the output as they are written (an id of 00123 stays 00123).
     df = read_table(data, as_text=[c for c in [*ignored, *keep] if c not in names])
-    if not len(df):  # a header alone
-        raise DataError(f"data file {data!r} has no data rows")
     # A name the same to the eye in another Unicode form (a macOS file's 'längé' is 'a'
     # then a combining mark) is the run's column: the message listed two equal names.
     # The columns copied into the output too (an id), named as the run names them.
@@ -523,6 +524,10 @@ def _features(
     # Each column's dtype once, and names as a set: a 20,000-column file took seconds in
     # the lookups of one column at a time.
     dtypes, features = df.dtypes, set(names)
+    if not len(df):  # a header alone (a filter upstream that matched no row): no rows out
+        kept = [c for c in ignored if c in df.columns and c not in features]
+        kept += [c for c in dict.fromkeys(keep) if c not in kept]
+        return np.zeros((0, len(names))), df[kept], [], None
     for name in names:  # as training does: booleans are numbers; else the value at fault
         if not pd.api.types.is_bool_dtype(dtypes[name]) and not pd.api.types.is_numeric_dtype(
             dtypes[name]

@@ -527,14 +527,36 @@ def test_a_same_named_file_here_does_not_hide_the_runs_own_above_its_folder(
     )
 
 
-def test_a_header_without_rows_is_refused_not_an_empty_prediction(iris_run, run_cli, tmp_path):
+def test_a_header_without_rows_predicts_its_header_as_a_unix_filter_does(
+    iris_run, run_cli, tmp_path
+):
+    """`grep pattern rows.csv | mlplab predict RUN --data -` where nothing matched failed a
+    `set -e` script with exit 2: a filter of no rows gives no rows, its header, exit 0 (and
+    says so on stderr). No header at all is still refused."""
     res, rows, _ = iris_run
-    (tmp_path / "head.csv").write_text(rows.read_text().splitlines()[0] + "\n")
+    header = rows.read_text().splitlines()[0]
+    (tmp_path / "head.csv").write_text(header + "\n")
     proc = run_cli(
         "predict", res.run_dir, "--data", tmp_path / "head.csv", "--out", tmp_path / "p.csv"
     )
-    assert_one_line_error(proc, "head.csv", "has no data rows")
-    assert not (tmp_path / "p.csv").exists()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().endswith(
+        "head.csv' has no data rows: the output is its header alone"
+    )
+    names = res.dataset.class_names
+    assert (tmp_path / "p.csv").read_text() == ",".join(
+        ["predicted", *(f"p_{c}" for c in names)]
+    ) + "\n"
+    target = header.split(",")[-1]
+    cmd = [sys.executable, "-m", "mlplab", "predict", str(res.run_dir), "--data", "-"]
+    piped = subprocess.run(
+        [*cmd, "--keep", target], input=header + "\n", capture_output=True, text=True
+    )
+    assert piped.returncode == 0 and piped.stdout.splitlines() == [
+        ",".join([target, "predicted", *(f"p_{c}" for c in names)])
+    ]
+    empty = subprocess.run(cmd, input="", capture_output=True, text=True)
+    assert_one_line_error(empty, "standard input holds no rows")
 
 
 def test_a_value_that_is_not_a_number_is_named_by_its_column_and_row(iris_run, run_cli, tmp_path):

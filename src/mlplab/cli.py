@@ -460,6 +460,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     _config_path(args)
     overrides = _settings_from(args)
     _no_config_among_values(args.config, overrides, "train")
+    if args.print_config and args.print_run_dir:  # one printed, the other lost unsaid
+        from mlplab.errors import ConfigError
+
+        raise ConfigError(
+            "--print_config and --print_run_dir each print one thing and exit; give one "
+            "(run the command twice for both)"
+        )
     if args.print_config:
         from mlplab.pipes import writes_utf8
 

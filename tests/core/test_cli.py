@@ -1756,6 +1756,10 @@ def test_print_run_dir_names_the_folder_train_writes_and_trains_nothing(run_cli,
     assert printed == str(record.parent)
     proc = run_cli(*args, "--print_run_dir", "--resume", printed, cwd=tmp_path)
     assert_one_line_error(proc, "--print_run_dir names a config's run folder")
+    # With --print_config, one was printed and the other lost without a word.
+    proc = run_cli(*args, "--print_run_dir", "--print_config", cwd=tmp_path)
+    assert_one_line_error(proc, "--print_config and --print_run_dir each print one thing")
+    assert proc.stdout == ""
 
 
 @pytest.mark.parametrize(

@@ -520,40 +520,32 @@ def test_a_node_whose_copy_of_the_data_differs_fails_its_runs_in_one_line(
     from mlplab.assemble import load_data
 
     data = tmp_path / "mine.csv"
-    data.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(40)))
+    rows = "a,b,y\n" + "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(40))
+    data.write_text(rows)
     configs = xor_configs(tmp_path / "runs", "stale", lrs=[0.1], seeds=[0, 1], data=str(data))
     read = load_data(make_config(configs[0])).digest
     assert read is not None
     digests = {run_name(make_config(v)): read for v in configs}
-    data.write_text(data.read_text().replace("6,0,0", "6,0,1"))  # the node's other copy
-    outcomes = run_on_ray(
-        [configs], log_path=str(tmp_path / "runs"), address=cluster["address"], data_digests=digests
-    )
+
+    def sweep_again() -> list[dict[str, Any]]:
+        log = str(tmp_path / "runs")
+        return run_on_ray(
+            [configs], log_path=log, address=cluster["address"], data_digests=digests, rerun=True
+        )
+
+    data.write_text(rows.replace("6,0,0", "6,0,1"))  # the node's other copy
+    outcomes = sweep_again()
     assert [o["status"] for o in outcomes] == ["failed", "failed"], outcomes
     for o in outcomes:
         assert o["error"].startswith(f"DataError: data file {str(data)!r} on the Ray node at ")
         assert "differs from the one the sweep read" in o["error"] and "\n" not in o["error"]
         assert read_result(o["run_dir"])["status"] == "failed"
     data.unlink()  # a node without the file at all
-    outcomes = run_on_ray(
-        [configs],
-        log_path=str(tmp_path / "runs"),
-        address=cluster["address"],
-        data_digests=digests,
-        rerun=True,
-    )
-    for o in outcomes:
+    for o in sweep_again():
         assert o["status"] == "failed" and o["error"].startswith("DataError: on the Ray node at ")
         assert "does not exist" in o["error"]
-    # The file as the sweep read it trains.
-    data.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(40)))
-    outcomes = run_on_ray(
-        [configs],
-        log_path=str(tmp_path / "runs"),
-        address=cluster["address"],
-        data_digests=digests,
-        rerun=True,
-    )
+    data.write_text(rows)  # the file as the sweep read it trains
+    outcomes = sweep_again()
     assert [o["status"] for o in outcomes] == ["finished", "finished"], outcomes
 
 

@@ -2010,6 +2010,35 @@ def _no_grouped_thousands_in(key: str, value: Any, name: str) -> None:
             )
 
 
+# The settings that name a column or a folder, whose digits _name_text refuses itself.
+_NAME_SETTINGS = ("target", "ignore", "split_by", "exp_name", "model_name")
+# YAML 1.1's numbers that read otherwise than they look: 010 is the octal 8, 032 is 26,
+# and 1:00 the base-60 60 (a time); the same text as a flag is 10, 32 or refused.
+_READ_OTHERWISE = re.compile(r"[-+]?(0[0-9_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?)")
+
+
+def _no_octal_or_base_60_in(key: str, value: Any, name: str) -> None:
+    """``seed: 010`` in YAML trained seed 8, and ``epoch: 1:00`` 60 epochs, without a word:
+    refused from the text as written, with the number meant and the text in quotes."""
+    import yaml
+
+    if key in _NAME_SETTINGS:  # a name's own line says it (_name_text)
+        return
+    for node in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+        numeric = isinstance(node, yaml.ScalarNode) and node.tag.endswith((":int", ":float"))
+        if numeric and not node.style and _READ_OTHERWISE.fullmatch(node.value):  # plain
+            line = node.start_mark.line + 1
+            as_read = yaml.safe_load(node.value)
+            digits = node.value.replace("_", "").lstrip("+-").lstrip("0") or "0"
+            meant = ("-" if node.value.startswith("-") else "") + digits
+            raise ConfigError(
+                f"config file {name}, line {line}: setting {key!r}: YAML reads {node.value} "
+                f"as {as_read} ({'base 60' if ':' in node.value else 'octal'}); write "
+                + (f"{meant} for the number, or " if ":" not in node.value else "")
+                + f"'{node.value}' in quotes for text"
+            )
+
+
 def _check_yaml_nodes(root: Any, name: str) -> None:
     """Refuse alias bombs, deep nesting and duplicate keys, walking the node graph.
 
@@ -2045,6 +2074,7 @@ def _check_yaml_nodes(root: Any, name: str) -> None:
                         )
                     seen[key.tag, key.value] = line
                     _no_grouped_thousands_in(key.value, value, name)
+                    _no_octal_or_base_60_in(key.value, value, name)
                 stack.append((key, depth + 1))
                 stack.append((value, depth + 1))
         elif isinstance(node, yaml.SequenceNode):

@@ -1686,6 +1686,33 @@ def test_a_dot_between_thousands_is_refused_for_a_whole_number(tmp_path, text):
         load_config(f)
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("seed: 010", "setting 'seed': YAML reads 010 as 8 (octal); write 10 for the number"),
+        ("batch_size: 032", "setting 'batch_size': YAML reads 032 as 26 (octal); write 32"),
+        ("epoch: 1:00", "setting 'epoch': YAML reads 1:00 as 60 (base 60); write '1:00'"),
+        ("hid_dims: [010, 4]", "setting 'hid_dims': YAML reads 010 as 8 (octal)"),
+        ("lr: [0.1, 010]", "setting 'lr': YAML reads 010 as 8 (octal)"),
+    ],
+)
+def test_yaml_numbers_read_as_octal_or_base_60_are_refused(tmp_path, text, said):
+    """`seed: 010` trained seed 8 and `epoch: 1:00` 60 epochs without a word, where the
+    same text as a flag is 10; names had their own line already (exp_name: 010)."""
+    f = tmp_path / "c.yaml"
+    f.write_text(f"data: moons\n{text}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(f)
+    assert str(err.value).startswith(f"config file {str(f)!r}, line 2: {said}")
+
+
+def test_yaml_numbers_that_read_as_they_look_are_taken(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("data: moons\nseed: 0\nepoch: 1_000\nlr: 00.5\nhid_dims: [10, 4]\n")
+    cfg = load_config(f)
+    assert (cfg.seed, cfg.epoch, cfg.lr, cfg.hid_dims) == (0, 1000, 0.5, "10-4")
+
+
 def test_other_numbers_with_a_dot_are_read_as_before(tmp_path):
     assert make_config({"epoch": "2.0", "lr": "1.000", "dp_rate": "0.125"}).epoch == 2
     assert make_config({"seed": "0.000"}).seed == 0  # 0 read either way

@@ -103,6 +103,24 @@ def test_random_search_samples_in_range_and_is_reproducible() -> None:
     assert [c.lr for c in other] != [c.lr for c in cfgs]
 
 
+def test_a_random_search_in_another_order_is_another_sweep() -> None:
+    """The same distributions written in another order drew other configs into the same
+    sweep-HASH.yaml, whose run list then named only the second sweep's runs."""
+    lr, width = ["loguniform:1e-3:1e-1"], ["choice:4:8:16"]
+    first = build_spec({}, {"data": ["moons"], "lr": lr, "hid_dim": width}, "random", 6)
+    second = build_spec({}, {"data": ["moons"], "hid_dim": width, "lr": lr}, "random", 6)
+    drawn = [{(c.lr, c.hid_dim) for c in expand(spec)} for spec in (first, second)]
+    assert drawn[0] != drawn[1]  # drawn in the order written
+    assert first.spec_hash() != second.spec_hash()
+    again = build_spec({}, {"data": ["moons"], "lr": lr, "hid_dim": width}, "random", 6)
+    assert again.spec_hash() == first.spec_hash()
+    # A grid's configs are the same in any order: one sweep.
+    grid = [build_spec({}, {"data": ["moons"], **axes}, "grid") for axes in
+            ({"lr": ["0.1", "0.01"], "hid_dim": ["4", "8"]},
+             {"hid_dim": ["4", "8"], "lr": ["0.1", "0.01"]})]  # fmt: skip
+    assert grid[0].spec_hash() == grid[1].spec_hash()
+
+
 def test_random_search_draws_from_the_smallest_seed_and_says_when_a_folder_drew_others(
     tmp_path: Path, run_cli
 ) -> None:

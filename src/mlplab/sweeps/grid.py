@@ -213,17 +213,19 @@ class SweepSpec:
         return f"sweep-{self.spec_hash()}.yaml"
 
     def spec_hash(self) -> str:
-        """6-hex-digit sha1 of the base, axes and search: the sweep's identity."""
-        blob = json.dumps(
-            {
-                "base": self.recorded_base(),
-                "axes": self.axes,
-                "search": self.search,
-                "trials": self.trials,
-            },
-            sort_keys=True,
-            default=str,
-        )
+        """6-hex-digit sha1 of the base, axes and search: the sweep's identity. A random
+        search draws its axes in the order given, so that order, where it is not the
+        names' own, is in it too: written in another order, the same distributions drew
+        other configs into the same spec file, whose run list then named only the last."""
+        identity: dict[str, Any] = {
+            "base": self.recorded_base(),
+            "axes": self.axes,
+            "search": self.search,
+            "trials": self.trials,
+        }
+        if self.search == "random" and list(self.axes) != sorted(self.axes):
+            identity["order"] = list(self.axes)
+        blob = json.dumps(identity, sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:6]
 
     def to_dict(self) -> dict[str, Any]:

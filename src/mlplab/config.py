@@ -776,8 +776,10 @@ class Config(BaseModel):
     @classmethod
     def _auto_or_bool(cls, v: Any) -> Any:
         # One message for every other value (pydantic's would name each union member).
-        if isinstance(v, bool) or v == "auto":
+        if isinstance(v, bool):
             return v
+        if isinstance(v, str) and v.strip().lower() == "auto":  # any case, as other choices
+            return "auto"
         words = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
         if isinstance(v, str) and v.strip().lower() in words:
             return words[v.strip().lower()]
@@ -2097,7 +2099,9 @@ def load_config(
     the YAML file's path, and its other values override the file; a value of None there is
     a flag not given (argparse's default) and leaves the file's setting as it is."""
     if isinstance(overrides, argparse.Namespace):
-        overrides = vars(overrides)
+        # A parser of the user's own: None is a flag not given (its --config too), as
+        # train(args) and load_config(args) read one.
+        overrides = {k: v for k, v in vars(overrides).items() if v is not None}
     if overrides is not None and not isinstance(overrides, dict):
         raise ConfigError(
             f"load_config's overrides: {short_repr(overrides)} ({type(overrides).__name__}) "

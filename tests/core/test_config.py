@@ -1913,3 +1913,22 @@ def test_the_settings_a_type_checker_reads_are_the_configs_fields():
     assert [a.arg for a in typed.args.kwonlyargs] == list(Config.model_fields)
     assert str(inspect.signature(Config.__init__)) == "(self, /, **data: 'Any') -> 'None'"
     assert "hid_dim" in (Config.__doc__ or "") + str(Config.model_fields["hid_dim"])
+
+
+def test_standardize_auto_takes_any_case_as_every_other_choice(tmp_path):
+    """`standardize: AUTO` was refused, where `optim: Adam` and `standardize: TRUE` were taken."""
+    for text in ("AUTO", "Auto", " auto "):
+        assert make_config({"standardize": text}).standardize == "auto"
+
+
+def test_load_config_of_a_file_takes_a_namespace_whose_config_was_not_given(tmp_path):
+    """`load_config("base.yaml", args)`, the README's pattern, refused an args of a parser
+    with --config left out (config=None) as an unknown setting 'config'."""
+    import argparse
+
+    f = tmp_path / "base.yaml"
+    f.write_text("data: moons\nepoch: 7\n")
+    cfg = load_config(f, argparse.Namespace(config=None, lr=0.01, hid_dim=None))
+    assert (cfg.data, cfg.epoch, cfg.lr) == ("moons", 7, 0.01)
+    with pytest.raises(ConfigError, match="unknown setting 'config'"):  # two files: which?
+        load_config(f, argparse.Namespace(config="other.yaml", lr=0.01))

@@ -328,7 +328,11 @@ def test_a_category_column_of_numbers_is_refused_as_one_of_text_is():
     )
     assert "X.astype({'region': float})" in str(err.value)
     assert "pd.get_dummies(X, columns=['region'])" in str(err.value)
-    MLPRegressor(epoch=2, verbose=False).fit(X, y)  # as plain numbers: the user's choice
+    fitted = MLPRegressor(epoch=2, verbose=False).fit(X, y)  # plain numbers: the user's choice
+    # A model fitted on the codes (an earlier mlplab's) predicts on them as it learnt them,
+    # whatever a batch holds of them: predict(X) was refused where predict(X[:2]) was not.
+    np.testing.assert_array_equal(fitted.predict(coded), fitted.predict(X))
+    np.testing.assert_array_equal(fitted.predict(coded.iloc[:2]), fitted.predict(X.iloc[:2]))
 
 
 def test_one_hot_targets_are_refused_with_the_labels_they_hold():
@@ -813,7 +817,7 @@ def test_an_estimators_record_predicts_with_the_model_the_estimator_keeps(tmp_pa
     np.testing.assert_allclose(said[["p_no", "p_yes"]].to_numpy(), expected, atol=1e-6)
     assert proc.stderr == (
         f"mlplab: note: predicting with {clf.run_dir_}'s best model (epoch {clf.best_epoch_}), "
-        "as the estimator that fitted it does (patience); its last, of epoch "
+        "as the estimator that fitted it did (patience); its last, of epoch "
         f"{clf.n_iter_}, is --checkpoint last\n"
     )
 

@@ -114,7 +114,7 @@ def test_pickle_round_trip_predicts_the_same_and_keeps_training(iris, engine):
     np.testing.assert_allclose(back.predict_proba(X), est.predict_proba(X), rtol=1e-6)
 
 
-def test_a_pickle_of_an_older_mlplab_without_a_later_setting_loads_and_predicts(iris):
+def test_a_pickle_of_an_older_mlplab_without_a_later_setting_loads_and_predicts(iris, tmp_path):
     """A pickle made before `l1_coef` existed raised "'Config' object has no attribute
     'l1_coef'" on pickle.load: its estimator and its Config lacked the setting."""
     import io
@@ -131,8 +131,11 @@ def test_a_pickle_of_an_older_mlplab_without_a_later_setting_loads_and_predicts(
                 if isinstance(obj, Config):
                     values = {k: v for k, v in state["__dict__"].items() if k != "l1_coef"}
                     state = {**state, "__dict__": values}
-                else:
-                    state = {k: v for k, v in state.items() if k != "l1_coef"}
+                else:  # and fitted attributes kept since
+                    later = {"l1_coef", "validation_loss_curve_", "best_epoch_", "t_",
+                             "best_loss_", "best_validation_score_", "train_scores_",
+                             "_order_rng"}  # fmt: skip
+                    state = {k: v for k, v in state.items() if k not in later}
                 return (fn, args, state, *rest)
             return NotImplemented
 
@@ -142,6 +145,11 @@ def test_a_pickle_of_an_older_mlplab_without_a_later_setting_loads_and_predicts(
     back = pickle.loads(blob.getvalue())
     assert back.l1_coef == 0.0 and back.get_params()["l1_coef"] == 0.0
     np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    assert back.validation_loss_curve_ is None and back.best_epoch_ == back.n_iter_
+    back.save(tmp_path / "kept.safetensors")  # the format meant to last, from an old pickle
+    np.testing.assert_array_equal(
+        MLPClassifier.load(tmp_path / "kept.safetensors").predict_proba(X), est.predict_proba(X)
+    )
     back.partial_fit(X, y)  # trains on, as a fresh one would
     clone(back).fit(X, y)
 

@@ -125,7 +125,7 @@ def predictions(
         # An estimator's record: the model it predicted with, which the last is not.
         note = (
             f"predicting with {run_dir}'s best model (epoch {run.record.get('best_epoch')}), "
-            "as the estimator that fitted it does (patience); its last, of epoch "
+            "as the estimator that fitted it did (patience); its last, of epoch "
             f"{run.record.get('epochs_run')}, is --checkpoint last"
         )
     elif (

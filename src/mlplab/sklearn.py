@@ -1307,6 +1307,18 @@ class _MLPBase(BaseEstimator):
         for name, param in inspect.signature(type(self).__init__).parameters.items():
             if name != "self" and param.default is not param.empty:
                 state.setdefault(name, param.default)
+        if "n_iter_" in state:  # fitted: the attributes kept since, as load() fills them
+            later = {
+                "train_scores_": [],
+                "validation_loss_curve_": None,
+                "t_": 0,
+                "best_epoch_": state["n_iter_"],
+                "best_loss_": min(state.get("loss_curve_") or [], default=None),
+                "best_validation_score_": None,
+                "_order_rng": None,
+            }
+            for name, value in later.items():
+                state.setdefault(name, value)
         portable = state.pop("_backend", None)
         super().__setstate__(state)
         if portable is not None:
@@ -1502,7 +1514,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
 
     # --- targets ----------------------------------------------------------------------------
     def _validate_targets(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
-        _check_no_text_columns(X, self)
+        _check_no_text_columns(X, self, fitting=reset)
         try:
             X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, accept_sparse=SPARSE)
         except ValueError as err:
@@ -1814,7 +1826,7 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         return out[:, 0] if self._y_1d else out
 
     def _validate_targets(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
-        _check_no_text_columns(X, self)
+        _check_no_text_columns(X, self, fitting=reset)
         X, y = validate_data(
             self,
             X,
@@ -2010,10 +2022,11 @@ def _holds_text(X: np.ndarray) -> bool:
     return X.dtype.kind == "O" and any(isinstance(v, str) for v in X.flat)
 
 
-def _check_no_text_columns(X: Any, est: Any) -> None:
+def _check_no_text_columns(X: Any, est: Any, fitting: bool = False) -> None:
     """Refuse a DataFrame column of text or of text categories in one line that names it and
     says how to encode it, as ``mlplab train`` says of a file's: scikit-learn's own line,
-    "could not convert string to float: 'g'", named no column."""
+    "could not convert string to float: 'g'", named no column. ``fitting`` (a fresh fit):
+    a category column of more than two numbers too, codes that would fit as a quantity."""
     import pandas as pd
 
     if isinstance(X, np.ndarray) and X.ndim == 2 and _holds_text(X):
@@ -2032,7 +2045,10 @@ def _check_no_text_columns(X: Any, est: Any) -> None:
             continue  # a categorical of numbers is not numeric to pandas: checked below
         values = col.astype(object)
         bad = (values.notna() & pd.to_numeric(values, errors="coerce").isna()).to_numpy()
-        if isinstance(col.dtype, pd.CategoricalDtype) and not bad.any() and col.nunique() > 2:
+        # At a fresh fit only: a model fitted on the codes (by an earlier mlplab) predicts
+        # on them as it learnt them, whatever a batch's count of them.
+        codes = fitting and isinstance(col.dtype, pd.CategoricalDtype) and not bad.any()
+        if codes and col.dtype.categories.size > 2:
             # Codes declared categories (a region id 0..4): fit as one number, their order
             # and spacing a quantity they are not (test R² 0.2 where one-hot gave 0.99).
             # Two codes are one 0/1 column already: an encoding would add nothing.

@@ -2869,6 +2869,17 @@ def test_a_bad_cell_of_several_targets_is_named_as_one_targets_is(tmp_path, targ
     assert said in str(err.value) and "\n" not in str(err.value)
 
 
+def test_several_true_false_targets_are_refused_in_one_line(tmp_path):
+    """They ended in a StopIteration traceback: True/False is numeric to pandas."""
+    rows = "".join(f"{i},{i % 2 == 0},{i % 3 == 0}\n" for i in range(30))
+    (tmp_path / "b.csv").write_text("a,y1,y2\n" + rows)
+    with pytest.raises(DataError) as err:
+        load_dataset(str(tmp_path / "b.csv"), target=["y1", "y2"])
+    assert "several target columns are a regression, and target column 'y1' is not numeric" in (
+        str(err.value)
+    )
+
+
 def test_targets_written_as_one_name_are_told_to_be_a_list(tmp_path):
     """`target: px py` in YAML was told "column 'px py' does not exist" and nothing more."""
     (tmp_path / "t.csv").write_text("a,px,py\n" + "".join(f"{i},{i},{-i}\n" for i in range(9)))
@@ -2877,5 +2888,5 @@ def test_targets_written_as_one_name_are_told_to_be_a_list(tmp_path):
             load_dataset(str(tmp_path / "t.csv"), target=[written])
         assert (
             f"target column {written!r} does not exist (several targets are a list: "
-            "target: [px, py]); columns are a, px, py" in str(err.value)
+            "--target px py, or target: [px, py] in YAML); columns are a, px, py" in str(err.value)
         )

@@ -158,3 +158,5 @@ def test_a_sure_binary_answer_keeps_the_other_class_probability_above_zero():
         np.log(P[:, 1]), -np.logaddexp(0, -logits[:, 0]), rtol=1e-12, atol=1e-15
     )
     np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-15)
+    many = probabilities("binary", np.random.default_rng(0).normal(scale=5, size=(10_000, 1)))
+    assert (many.sum(axis=1) == 1.0).mean() > 0.999  # they sum to 1 as 1 - p, p did

@@ -838,6 +838,11 @@ def test_loss_curves_of_a_standardized_target_say_so(monkeypatch) -> None:
         (["false", "false"], ""),
     ):
         runs = pd.DataFrame(rows).assign(data="reg.csv", standardize_target=scaled)
+        runs["task_type"] = "regression"
         plot, fig = _drawn(monkeypatch, runs, "lr")
         assert plot.caption.startswith(f"train and val loss{said} against epoch")
         assert fig.axes[0].get_ylabel() == f"loss{said}"
+    # A classification takes the setting and leaves it unused: its loss is no target's.
+    runs = pd.DataFrame(rows).assign(standardize_target="true", task_type="binary")
+    plot, fig = _drawn(monkeypatch, runs, "lr")
+    assert plot.caption.startswith("train and val loss against epoch")

@@ -801,7 +801,10 @@ def _from_file(
         hint = f" (did you mean {near!r}?)" if near is not None else ""
         words = re.split(r"[\s,]+", missing[0].strip())
         if len(words) > 1 and all(w in df.columns for w in words):  # `target: px py`
-            hint = f" (several targets are a list: target: [{', '.join(words)}])"
+            hint = (
+                f" (several targets are a list: --target {' '.join(words)}, or "
+                f"target: [{', '.join(words)}] in YAML)"
+            )
         raise DataError(
             f"data file {path!r}: target column {missing[0]!r} does not exist{hint}; columns are {', '.join(map(str, df.columns))}"
         )
@@ -956,7 +959,14 @@ def _from_file(
                 "(several numeric columns are a regression; 0/1 columns, one 1 a row, name "
                 "the classes)"
             )
-        text = next(t for t in targets if not pd.api.types.is_numeric_dtype(ycols[t]))
+        text = next(  # True/False is numeric to pandas, and no regression's number
+            (
+                t
+                for t in targets
+                if not pd.api.types.is_numeric_dtype(ycols[t]) or ycols[t].dtype == bool
+            ),
+            targets[0],
+        )
         raise DataError(
             f"data file {path!r}: several target columns are a regression, and target column "
             f"{text!r} is not numeric{_first_text(ycols[text], path)}; fix or drop such rows, "

@@ -503,6 +503,8 @@ def _scaled_loss(runs: pd.DataFrame) -> str:
     if "standardize_target" not in runs:
         return ""
     scaled = runs["standardize_target"].astype(str).str.lower() == "true"
+    if "task_type" in runs:  # a classification's runs take the setting and leave it unused
+        scaled &= runs["task_type"] == "regression"
     if scaled.all():
         return " (standardized target)"
     return " (standardized target in some runs)" if scaled.any() else ""

@@ -691,7 +691,8 @@ def sweep(
                 for outcome in result.outcomes:
                     _point_to_note(outcome, noted)
         except MlplabError:
-            if backend == "ray":  # refused before any task was sent: nothing of it stays
+            # Refused before any task was sent (no run of it has a folder): nothing stays.
+            if backend == "ray" and not any(run_dir_of(c).exists() for c in pending):
                 _undo_refused(spec_path if spec_new else None, made)
             raise
         except KeyboardInterrupt as cut:

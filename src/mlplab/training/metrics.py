@@ -40,11 +40,13 @@ def probabilities(task: str, outputs: np.ndarray) -> np.ndarray:
         # A logit below about -709 (-88 in float32) overflows exp to inf, and 1 / inf is 0,
         # the probability's limit: right, so no warning (a diverged model's logits are huge).
         with np.errstate(over="ignore"):
-            p = 1.0 / (1.0 + np.exp(-logit))
-            # Class 0's as the sigmoid of -logit, not 1 - p: of a sure positive (logit 37)
-            # 1 - p is 0.0 exactly, where its log (predict_log_proba's) is -37.
-            q = 1.0 / (1.0 + np.exp(logit))
-        return np.stack([q, p], axis=1)
+            # The less likely class's as the sigmoid of -|logit|, and the other's as 1 minus
+            # it: 1 - p of a sure positive (logit 37) was 0.0 exactly, where its log
+            # (predict_log_proba's) is -37; and the two still sum to 1.
+            small = 1.0 / (1.0 + np.exp(np.abs(logit)))
+        big = 1.0 - small
+        positive = logit >= 0
+        return np.stack([np.where(positive, small, big), np.where(positive, big, small)], axis=1)
     z = outputs - outputs.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)

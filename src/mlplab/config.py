@@ -1632,6 +1632,11 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
                 "...)'s; a run takes 'balanced', which weighs each class by rows / (classes "
                 "x its rows), so that a rare class counts as much as a common one"
             )
+        if isinstance(typed, bool):  # `class_weight: no` in YAML: the user wrote no word
+            hint = (
+                "; YAML reads no, yes, on, off, true and false unquoted as true or false: "
+                f"write one of the choices ({loc}: {choices[0]})"
+            )
         return f"{where}setting '{loc}': {got} is not one of {', '.join(choices)}{hint}"
     # pydantic's own words for a value of the wrong kind ("Input should be a valid
     # boolean, unable to interpret input"), in the form of the other lines: what it is not.

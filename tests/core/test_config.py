@@ -1932,3 +1932,17 @@ def test_load_config_of_a_file_takes_a_namespace_whose_config_was_not_given(tmp_
     assert (cfg.data, cfg.epoch, cfg.lr) == ("moons", 7, 0.01)
     with pytest.raises(ConfigError, match="unknown setting 'config'"):  # two files: which?
         load_config(f, argparse.Namespace(config="other.yaml", lr=0.01))
+
+
+def test_a_choice_yaml_read_as_true_or_false_says_why(tmp_path):
+    """`class_weight: no` was told "False is not one of none, balanced": the user wrote
+    no False, and nothing said what YAML did with the word."""
+    f = tmp_path / "c.yaml"
+    f.write_text("data: moons\nclass_weight: no\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(f)
+    assert str(err.value).endswith(
+        "setting 'class_weight': False is not one of none, balanced; YAML reads no, yes, on, "
+        "off, true and false unquoted as true or false: write one of the choices "
+        "(class_weight: none)"
+    )

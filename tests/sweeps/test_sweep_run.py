@@ -602,14 +602,31 @@ def test_a_list_sweep_trains_its_rows_reports_them_and_skips_them_again(tmp_path
     assert again.counts["trained"] == 0 and again.counts["skipped"] == 6
 
 
-def test_a_sweeps_spec_record_given_as_its_config_says_what_it_is(tmp_path: Path) -> None:
-    """sweep-HASH.yaml given back to `mlplab sweep` said "unknown setting 'sample_seed' (did
-    you mean 'n_samples'?)": it is the sweep's record, not a config."""
+def test_a_sweeps_spec_record_given_as_its_config_runs_that_sweep_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sweep-HASH.yaml given back to `mlplab sweep` was refused (it named base, axes and
+    search, to be typed again as flags), and a random search could not be rebuilt from any
+    file: it runs that sweep again, from any folder, into the log_path it lies in."""
     log = tmp_path / "runs"
-    run(log)
-    (spec,) = (log / "exp").glob("sweep-*.yaml")
-    with pytest.raises(ConfigError, match=r"is a sweep's record of what it ran .* --search grid"):
-        sweep(str(spec), log_path=str(log), report=False, verbose=False)
+    quiet = {"report": False, "verbose": False, "workers": 1}
+    first = sweep({"data": "moons", "epoch": 3, "plots": "none", "exp_name": "rs",
+                   "log_path": str(log)}, search="random", trials=3, lr="loguniform:1e-3:1e-1",
+                  hid_dim="choice:4:8", **quiet)  # fmt: skip
+    assert first.counts["trained"] == 3
+    (spec,) = (log / "rs").glob("sweep-*.yaml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    again = sweep(str(spec), **quiet)
+    assert again.counts == {**again.counts, "trained": 0, "skipped": 3}
+    assert sorted(again.spec.run_ids) == sorted(first.spec.run_ids)
+    assert list((log / "rs").glob("sweep-*.yaml")) == [spec] and not (elsewhere / "runs").exists()
+    more = sweep(str(spec), trials=5, **quiet)  # its search, with more trials
+    assert more.counts["trained"] == 2 and more.counts["skipped"] == 3
+    with pytest.raises(ConfigError, match="its 'base' is not a mapping"):
+        (tmp_path / "bad.yaml").write_text("base: 3\naxes: {}\nruns: []\n")
+        sweep(str(tmp_path / "bad.yaml"), **quiet)
 
 
 # As root, a folder of mode 555 is still written: the process gives up the capabilities

@@ -396,7 +396,19 @@ def sweep(
     check_stop("sweep", stop)
     watched = bool(subscribers) or stop is not None
     base = _base_settings(config)
-    if isinstance(config, str | os.PathLike):
+    if base.keys() >= SPEC_KEYS:
+        # A sweep's own record (sweep-HASH.yaml), given back: that sweep again, in the
+        # log_path it lies in, its search and trials unless given (flags over its axes).
+        record = base
+        spec_file = Path(str(config if not isinstance(config, argparse.Namespace) else ""))
+        given = {k: v for k, v in record.items() if k not in (*SPEC_KEYS, *SPEC_FACTS)}
+        base = {**record["base"]}
+        if spec_file.name:
+            base["log_path"] = str(spec_file.parent.parent)
+        settings = {**record["axes"], **given, **settings}
+        search = record.get("search") or "grid" if search == "grid" else search
+        trials = record.get("trials") if trials is None else trials
+    elif isinstance(config, str | os.PathLike):
         check_file_settings(shorten(str(config), 300), base, settings)
     spec = build_spec(base, settings, search=search, trials=trials)
     configs = expand(spec)
@@ -1271,14 +1283,17 @@ def _base_settings(
 
     refuse_dataset_name(config)
     values = read_yaml(config)
-    if {"base", "axes", "runs"} <= values.keys():
-        # write_spec's record of a sweep: its keys read as unknown settings ('sample_seed').
+    if values.keys() >= SPEC_KEYS and not isinstance(values.get("base"), dict):
         raise ConfigError(
-            f"sweep: {shorten(str(config), 300)} is a sweep's record of what it ran "
-            "(sweep-HASH.yaml), not a config: its 'base' settings with its 'axes' as flags "
-            f"(and --search {values.get('search')}) run that sweep again"
+            f"sweep: {shorten(str(config), 300)} looks like a sweep's record "
+            "(sweep-HASH.yaml) but its 'base' is not a mapping of settings"
         )
     return values
+
+
+# A sweep's record (write_spec): its keys, and the facts it keeps beside them.
+SPEC_KEYS = frozenset({"base", "axes", "runs"})
+SPEC_FACTS = ("search", "trials", "sample_seed", "mlplab_version")
 
 
 def _shard(shard: Any) -> tuple[int, int]:

@@ -336,13 +336,14 @@ def test_a_hid_dims_axis_that_repeats_a_value_says_how_to_write_one_deep_model()
 
 
 def test_a_sweep_option_in_its_yaml_file_is_named_as_an_option(run_cli, tmp_path) -> None:
-    """`search: random` in a sweep file was an unknown setting, with `mlplab train --help`."""
-    (tmp_path / "sweep.yaml").write_text("data: xor\nsearch: random\ntrials: 3\nlr: [0.1, 0.5]\n")
+    """`workers: 2` in a sweep file was an unknown setting, with `mlplab train --help`.
+    (`search` and `trials` a file may keep: tests/sweeps/test_sweep_run.py.)"""
+    (tmp_path / "sweep.yaml").write_text("data: xor\nworkers: 2\nlr: [0.1, 0.5]\n")
     proc = run_cli("sweep", "--config", tmp_path / "sweep.yaml", "--log_path", tmp_path / "runs")
     assert proc.returncode == 2 and not (tmp_path / "runs").exists()
     assert proc.stderr.strip().endswith(
-        "'search' is an option of `mlplab sweep`, not a setting a file holds: give it as a "
-        "flag (--search), or as an argument of mlplab.sweep()"
+        "'workers' is an option of `mlplab sweep`, not a setting a file holds: give it as a "
+        "flag (--workers), or as an argument of mlplab.sweep()"
     )
 
 

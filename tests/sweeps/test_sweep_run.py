@@ -629,6 +629,23 @@ def test_a_sweeps_spec_record_given_as_its_config_runs_that_sweep_again(
         sweep(str(tmp_path / "bad.yaml"), **quiet)
 
 
+def test_a_sweep_file_may_keep_its_search_and_trials(tmp_path: Path) -> None:
+    """`search: random` in a sweep's YAML was refused ("an option of mlplab sweep, not a
+    setting a file holds"), and a file of distributions alone was told to use --search
+    random: a random search could not be kept in files."""
+    f = tmp_path / "rs.yaml"
+    f.write_text(
+        f"data: moons\nepoch: 3\nplots: none\nexp_name: rs\nlog_path: {tmp_path / 'runs'}\n"
+        "lr: loguniform:1e-3:1e-1\nhid_dim: choice:4:8\nsearch: random\ntrials: 3\n"
+    )
+    quiet = {"report": False, "verbose": False, "workers": 1}
+    first = sweep(str(f), **quiet)
+    assert first.spec.search == "random" and first.counts["trained"] == 3
+    assert len({c.lr for c in first.configs}) == 3
+    more = sweep(str(f), trials=4, **quiet)  # a flag over the file's
+    assert more.counts["trained"] == 1 and more.counts["skipped"] == 3
+
+
 # As root, a folder of mode 555 is still written: the process gives up the capabilities
 # that let root write any folder, and meets the permissions.
 NO_ROOT_WRITES = [

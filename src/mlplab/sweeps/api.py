@@ -409,6 +409,11 @@ def sweep(
         search = record.get("search") or "grid" if search == "grid" else search
         trials = record.get("trials") if trials is None else trials
     elif isinstance(config, str | os.PathLike):
+        # The kind of search may be kept in the file beside its distributions (`search:
+        # random`, `trials: 20`): a random search rebuilt from files alone. Flags win.
+        in_file = {k: base.pop(k) for k in ("search", "trials") if k in base}
+        search = in_file.get("search", search) if search == "grid" else search
+        trials = in_file.get("trials") if trials is None else trials
         check_file_settings(shorten(str(config), 300), base, settings)
     spec = build_spec(base, settings, search=search, trials=trials)
     configs = expand(spec)

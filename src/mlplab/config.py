@@ -2137,6 +2137,12 @@ def load_config(
     if path is not None:
         values.update(read_yaml(path))
         source = shorten(str(path), 300)
+        if {"base", "axes", "runs"} <= values.keys():  # write_spec's record: its keys unknown
+            raise ConfigError(
+                f"config file {source} is a sweep's record (sweep-HASH.yaml), not one run's "
+                "config: `mlplab sweep` runs that sweep again from it, and a run of it trains "
+                "again from its own RUN_DIR/config.yaml"
+            )
     values.update(overrides)
     cfg = make_config(values, source, not_from_source=set(overrides))
     if path is not None:

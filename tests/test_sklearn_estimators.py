@@ -822,6 +822,22 @@ def test_an_estimators_record_predicts_with_the_model_the_estimator_keeps(tmp_pa
     )
 
 
+def test_a_regressors_record_names_its_targets_as_a_dataframe_y_does(tmp_path):
+    """Fitted on y with columns px and py, the record and `mlplab predict` said y0 and y1,
+    while X's names were kept."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=list("abc"))
+    Y = pd.DataFrame({"px": X.a + X.b, "py": 2 * X.c})
+    named = MLPRegressor(epoch=3, random_state=0, log_path=str(tmp_path), verbose=False)
+    run = load_run(named.fit(X, Y).run_dir_, data=False)
+    assert run.dataset.target_names == ["px", "py"]
+    one = MLPRegressor(epoch=3, random_state=0, log_path=str(tmp_path), verbose=False)
+    assert load_run(one.fit(X, Y.px).run_dir_, data=False).dataset.target_names == ["px"]
+    plain = MLPRegressor(epoch=3, random_state=0, log_path=str(tmp_path), verbose=False)
+    run = load_run(plain.fit(X, Y.to_numpy()).run_dir_, data=False)
+    assert run.dataset.target_names == ["y0", "y1"]  # an array names none
+
+
 def test_no_log_path_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     X, y = make_blobs(50, centers=2, random_state=0)

@@ -624,6 +624,10 @@ class _MLPBase(BaseEstimator):
         cfg = self._check_params()
         for name in ("_backend", "_predictor64"):
             self.__dict__.pop(name, None)  # fit starts over
+        # A DataFrame y's column names (a Series' name) name the targets in the record and
+        # in `mlplab predict`'s columns, as X's name the features; else y0, y1, ...
+        names = list(getattr(y, "columns", [getattr(y, "name", None)]))
+        self._y_names = [str(n) for n in names] if all(isinstance(n, str) for n in names) else None
         X, y = self._validate_targets(X, y, reset=True)
         self._learn_targets(y)
         weights = self._row_weights(X, y, sample_weight)
@@ -1856,6 +1860,9 @@ class MLPRegressor(RegressorMixin, _MLPBase):
 
     def _output_names(self, y_enc: np.ndarray) -> tuple[list[str], list[str] | None]:
         n = y_enc.shape[1]
+        named = getattr(self, "_y_names", None)
+        if named and len(named) == n and len(set(named)) == n:
+            return list(named), None
         return (["y"] if n == 1 else [f"y{i}" for i in range(n)]), None
 
     def _scores(self, record: dict[str, Any], split: str = "train") -> list[float]:

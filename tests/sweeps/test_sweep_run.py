@@ -628,7 +628,7 @@ def test_a_sweeps_spec_record_given_as_its_config_runs_that_sweep_again(
         ConfigError, match=r"is a sweep's record \(sweep-HASH.yaml\), not one run's"
     ):
         mlplab.load_config(str(spec))  # `mlplab train --config` of it: "'search' is an option"
-    with pytest.raises(ConfigError, match="its 'base' is not a mapping"):
+    with pytest.raises(ConfigError, match="its 'base' or 'axes' is not a mapping"):
         (tmp_path / "bad.yaml").write_text("base: 3\naxes: {}\nruns: []\n")
         sweep(str(tmp_path / "bad.yaml"), **quiet)
 

@@ -400,13 +400,12 @@ def sweep(
         # A sweep's own record (sweep-HASH.yaml), given back: that sweep again, in the
         # log_path it lies in, its search and trials unless given (flags over its axes).
         record = base
-        spec_file = Path(str(config if not isinstance(config, argparse.Namespace) else ""))
         given = {k: v for k, v in record.items() if k not in (*SPEC_KEYS, *SPEC_FACTS)}
         base = {**record["base"]}
-        if spec_file.name:
-            base["log_path"] = str(spec_file.parent.parent)
+        if isinstance(config, str | os.PathLike):  # it lies in log_path/exp_name/
+            base["log_path"] = str(Path(config).parent.parent)
         settings = {**record["axes"], **given, **settings}
-        search = record.get("search") or "grid" if search == "grid" else search
+        search = (record.get("search") or "grid") if search == "grid" else search
         trials = record.get("trials") if trials is None else trials
     elif isinstance(config, str | os.PathLike):
         # The kind of search may be kept in the file beside its distributions (`search:
@@ -1288,10 +1287,11 @@ def _base_settings(
 
     refuse_dataset_name(config)
     values = read_yaml(config)
-    if values.keys() >= SPEC_KEYS and not isinstance(values.get("base"), dict):
+    mappings = all(isinstance(values.get(k), dict) for k in ("base", "axes"))
+    if values.keys() >= SPEC_KEYS and not mappings:
         raise ConfigError(
             f"sweep: {shorten(str(config), 300)} looks like a sweep's record "
-            "(sweep-HASH.yaml) but its 'base' is not a mapping of settings"
+            "(sweep-HASH.yaml) but its 'base' or 'axes' is not a mapping of settings"
         )
     return values
 

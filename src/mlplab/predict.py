@@ -61,8 +61,8 @@ def predictions(
 
     The columns the run ignored (an id) come first, as written, then those of ``keep``
     (``--keep``: an id, or the true target, to set beside the predictions); a prediction
-    named as one of those makes each prediction column ``predicted_NAME``. ``shown``: the rows' name in the notes
-    (standard input's, for rows piped in), ``data`` by default."""
+    named as one of those makes each prediction column ``predicted_NAME``. ``shown``: the
+    rows' name in the notes (standard input's, for rows piped in), ``data`` by default."""
     import pandas as pd
 
     if not isinstance(data, str | os.PathLike):  # a DataFrame: "unhashable type", raised deep
@@ -524,17 +524,15 @@ def _features(
     # Each column's dtype once, and names as a set: a 20,000-column file took seconds in
     # the lookups of one column at a time.
     dtypes, features = df.dtypes, set(names)
+    kept = [c for c in ignored if c in df.columns and c not in features]
+    kept += [c for c in dict.fromkeys(keep) if c not in kept]  # a feature too, as read
     if not len(df):  # a header alone (a filter upstream that matched no row): no rows out
-        kept = [c for c in ignored if c in df.columns and c not in features]
-        kept += [c for c in dict.fromkeys(keep) if c not in kept]
         return np.zeros((0, len(names))), df[kept], [], None
     for name in names:  # as training does: booleans are numbers; else the value at fault
         if not pd.api.types.is_bool_dtype(dtypes[name]) and not pd.api.types.is_numeric_dtype(
             dtypes[name]
         ):
             raise DataError(not_numeric(data, name, df[name]))
-    kept = [c for c in ignored if c in df.columns and c not in features]
-    kept += [c for c in dict.fromkeys(keep) if c not in kept]  # a feature too, as read
     # Columns of 0s and 1s only, as a one-hot encoding writes them (not a target's values).
     unused = [
         str(c)

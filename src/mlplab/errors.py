@@ -273,7 +273,16 @@ class NewerRecord(ConfigError):
 
 
 class DataError(MlplabError):
-    """A data file or dataset name that cannot be used."""
+    """A data file or dataset name that cannot be used.
+
+    ``where``: where a file was looked for, said after ``message`` (the current folder, for
+    a relative path); ``unplaced`` is the line without it, for a caller that looked in
+    other places too (a run's record, above its folder) and says them itself.
+    """
+
+    def __init__(self, message: str = "", where: str = "") -> None:
+        super().__init__(message + where)
+        self.unplaced = message
 
 
 class CheckpointError(MlplabError):

@@ -36,7 +36,6 @@ from mlplab.config import (
     widened_run_id,
 )
 from mlplab.data.dataset import ARRAY_LABEL, Dataset
-from mlplab.data.files import looked_here
 from mlplab.data.registry import BUILTIN
 from mlplab.engines.backend import Backend, ModelInit, ModelState
 from mlplab.engines.choose import make_backend, resolve_engine
@@ -877,7 +876,7 @@ def _training_data(
         )
     how = "continues on" if resuming else "is rebuilt from"
     # The places above the run folder, not the current folder alone, as the line says.
-    said = str(failed).replace(looked_here(), "") if where else failed
+    said = failed.unplaced if where and failed is not None else failed
     raise DataError(f"{str(run_dir)!r} {how} the data it trained on: {said}{where}")
 
 

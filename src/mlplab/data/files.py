@@ -68,11 +68,12 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
         raise unreadable(path, err) from None
     if not is_file:
         what = "is not a file" if p.exists() else "does not exist"
+        where = ""
         if p.is_symlink() and not p.exists():  # `ls` shows it: "does not exist" puzzled
             what = f"is a link to {os.readlink(p)!r}, which does not exist"
         elif not p.is_absolute() and not p.exists() and unexpanded_part(path) is None:
             # A config's `data: ../data/x.csv` is from the current folder, not the config's.
-            what += looked_here()
+            where = looked_here()
         with contextlib.suppress(OSError):
             if stat.S_ISFIFO(p.stat().st_mode):  # `--data <(head -100 big.csv)`
                 what = (
@@ -81,7 +82,7 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
                 )
         if (part := unexpanded_part(path)) is not None:  # `$COURSE/data.csv`, COURSE unset
             what += f" ({part} is not set here)"
-        raise DataError(f"data file {path!r} {what}")
+        raise DataError(f"data file {path!r} {what}", where)
     if str(path).endswith(("/", os.sep)):
         # `data.csv/` read as the file (pathlib drops the slash), under another run id.
         raise DataError(

@@ -301,6 +301,15 @@ def canonical_features(names: list[Any] | tuple[Any, ...]) -> list[str]:
     return out
 
 
+# The settings that name columns (target, ignore) or one column or folder each, whose
+# digits and true/false _name_text refuses with the way to write them.
+_COLUMN_LISTS = ("target", "ignore")
+_ONE_NAME = ("split_by", "exp_name", "model_name")
+_NAME_SETTINGS = (*_COLUMN_LISTS, *_ONE_NAME)
+# The keys of a sweep's record, sweep-HASH.yaml (mlplab.sweeps.api.write_spec).
+SPEC_KEYS = frozenset({"base", "axes", "runs"})
+
+
 class Config(BaseModel):
     """One experiment: data, model, optimizer, schedule, runtime and output.
 
@@ -798,7 +807,7 @@ class Config(BaseModel):
             )
         return v
 
-    @field_validator("target", "ignore", mode="before")
+    @field_validator(*_COLUMN_LISTS, mode="before")
     @classmethod
     def _target_list(cls, v: Any) -> Any:
         v = [_name_text(x) for x in v] if isinstance(v, list | tuple) else _name_text(v)
@@ -822,7 +831,7 @@ class Config(BaseModel):
             raise ValueError(f"give one or more of {', '.join(PLAYGROUND_FEATURES)}")
         return canonical_features(names)
 
-    @field_validator("split_by", "exp_name", "model_name", mode="before")
+    @field_validator(*_ONE_NAME, mode="before")
     @classmethod
     def _name(cls, v: Any) -> Any:
         return _name_text(v)
@@ -2017,8 +2026,6 @@ def _no_grouped_thousands_in(key: str, value: Any, name: str) -> None:
             )
 
 
-# The settings that name a column or a folder, whose digits _name_text refuses itself.
-_NAME_SETTINGS = ("target", "ignore", "split_by", "exp_name", "model_name")
 # YAML 1.1's numbers that read otherwise than they look: 010 is the octal 8, 032 is 26,
 # and 1:00 the base-60 60 (a time); the same text as a flag is 10, 32 or refused.
 _READ_OTHERWISE = re.compile(r"[-+]?(0[0-9_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?)")
@@ -2137,7 +2144,7 @@ def load_config(
     if path is not None:
         values.update(read_yaml(path))
         source = shorten(str(path), 300)
-        if {"base", "axes", "runs"} <= values.keys():  # write_spec's record: its keys unknown
+        if values.keys() >= SPEC_KEYS:  # write_spec's record: its keys no settings
             raise ConfigError(
                 f"config file {source} is a sweep's record (sweep-HASH.yaml), not one run's "
                 "config: `mlplab sweep` runs that sweep again from it, and a run of it trains "

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from mlplab.config import Config, as_typed, read_yaml
+from mlplab.config import SPEC_KEYS, Config, as_typed, read_yaml
 from mlplab.console import terminal_text
 from mlplab.errors import (
     LOWER_LR,
@@ -1296,8 +1296,7 @@ def _base_settings(
     return values
 
 
-# A sweep's record (write_spec): its keys, and the facts it keeps beside them.
-SPEC_KEYS = frozenset({"base", "axes", "runs"})
+# The facts a sweep's record (write_spec) keeps beside its keys (config.SPEC_KEYS).
 SPEC_FACTS = ("search", "trials", "sample_seed", "mlplab_version")
 
 

@@ -574,18 +574,18 @@ def _check_node_data(configs: list[dict[str, Any]], digests: dict[str, str | Non
     """Refuse, in one line, a data file whose copy on this node gives other rows than the
     sweep read: a stale copy left on one machine of a cluster trained its runs silently,
     and their records said nothing of it."""
+    import ray
+
     from mlplab.assemble import load_data
     from mlplab.config import make_config
     from mlplab.errors import DataError
 
+    node = ray.util.get_node_ip_address()
     for values in configs:
         expected = digests.get(_run_id(values))
         if expected is None:  # a built-in set, arrays in memory, or a caller's own groups
             continue
-        import ray
-
         cfg = make_config(values)
-        node = ray.util.get_node_ip_address()
         try:
             data = load_data(cfg)
         except DataError as err:  # a file missing on one node: which one, of many

@@ -234,6 +234,9 @@ def _read_data(cfg: Config) -> Dataset:
     try:
         with recorded_settings(cfg.data_seed_beside_split_by()):
             return _load(cfg)
+    except (ConfigError, DataError) as err:
+        cfg.name_file_in(err)  # `data: moonz` in lab.yaml: the line names lab.yaml
+        raise
     except MemoryError as err:
         # The rows themselves: the check before them counts the arrays a run cannot do
         # without, a lower bound; making moons' rows takes nearly twice that.

@@ -611,6 +611,10 @@ class Config(BaseModel):
     # The YAML file load_config read it from: a run folder's config.yaml, which leaves
     # log_path out, trains elsewhere than the run beside it, which train() notes.
     _source_file: str | None = PrivateAttr(None)
+    # The settings read from that file that no flag or keyword overrode: a refusal of one
+    # found later, by the data loader (`data: moonz`, `target:` beside a built-in set),
+    # names the file as a refusal while validating does (see name_file_in).
+    _file_settings: frozenset[str] = PrivateAttr(frozenset())
 
     if TYPE_CHECKING:
         # What a type checker reads: every setting by name (`Config(hid_dimm=3)` passed a
@@ -1038,6 +1042,26 @@ class Config(BaseModel):
             return super().model_copy(deep=deep)
         with recorded_settings(self.data_seed_beside_split_by()):  # a recorded run's stays one
             return type(self)(**{**self.model_dump(), **update})
+
+    def read_from(self, file_settings: tuple[str, frozenset[str]] | None) -> None:
+        """Mark this config as holding ``file_settings``' settings from its YAML file
+        (``(path, names)``; None: none), which :meth:`name_file_in` names."""
+        if file_settings is not None:
+            self._source_file, self._file_settings = file_settings
+
+    def name_file_in(self, err: Exception) -> None:
+        """Put the YAML file's name before ``err``'s line (``setting 'data': ...``) where
+        the setting it names was read from that file, as a validation error of it is."""
+        said = err.args[0] if err.args and isinstance(err.args[0], str) else ""
+        named = re.match(r"setting '(\w+)'", said)
+        if self._source_file is None or named is None:
+            return
+        if named.group(1) not in self._file_settings:
+            return
+        where = f"{shorten(self._source_file, 300)}: "
+        err.args = (where + said, *err.args[1:])
+        if isinstance(getattr(err, "unplaced", None), str):  # DataError's line without places
+            err.unplaced = where + err.unplaced  # type: ignore[attr-defined]
 
     def data_seed_beside_split_by(self) -> bool:
         """Whether this config has data_seed beside split_by, as a run recorded before that
@@ -2143,6 +2167,7 @@ def load_config(
     source = ""
     if path is not None:
         values.update(read_yaml(path))
+        from_file = frozenset(values) - set(overrides)
         source = shorten(str(path), 300)
         if values.keys() >= SPEC_KEYS:  # write_spec's record: its keys no settings
             raise ConfigError(
@@ -2153,7 +2178,7 @@ def load_config(
     values.update(overrides)
     cfg = make_config(values, source, not_from_source=set(overrides))
     if path is not None:
-        cfg._source_file = os.fspath(path)
+        cfg.read_from((os.fspath(path), from_file))
     return cfg
 
 

@@ -1949,3 +1949,25 @@ def test_a_choice_yaml_read_as_true_or_false_says_why(tmp_path):
         "off, true and false unquoted as true or false: write one of the choices "
         "(class_weight: none)"
     )
+
+
+def test_a_data_setting_refused_by_the_loader_names_its_yaml_file(tmp_path, run_cli):
+    """`data: moonz` or `target:` beside a built-in set in lab.yaml were refused without
+    the file's name, which a validation error of the same file gives; set by a flag, the
+    line names no file."""
+    (tmp_path / "lab.yaml").write_text("data: moonz\nepoch: 2\nplots: none\n")
+    (tmp_path / "tgt.yaml").write_text("data: xor\ntarget: y\nepoch: 2\nplots: none\n")
+    for cmd in (["train"], ["sweep", "--lr", "0.1", "0.2"]):
+        line = assert_one_line_error(run_cli(*cmd, "--config", "lab.yaml", cwd=tmp_path))
+        assert line.startswith("mlplab: lab.yaml: setting 'data': 'moonz' is neither"), line
+        line = assert_one_line_error(
+            run_cli(*cmd, "--config", "tgt.yaml", "--data", "and", cwd=tmp_path)
+        )
+        assert line.startswith("mlplab: tgt.yaml: setting 'target' applies to data files"), line
+        line = assert_one_line_error(
+            run_cli(*cmd, "--config", "lab.yaml", "--data", "moonz2", cwd=tmp_path)
+        )
+        assert line.startswith("mlplab: setting 'data': 'moonz2'"), line
+    with pytest.raises(ConfigError, match=r"^\S*lab\.yaml: setting 'data': 'moonz'"):
+        mlplab.train(load_config(tmp_path / "lab.yaml"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lab.yaml", "tgt.yaml"]

@@ -169,6 +169,9 @@ def test_random_search_seeds_are_replicates_of_every_sample() -> None:
         ("logunifrm:1e-4:1e-1", r"'logunifrm' is not a distribution \(did you mean loguniform\?\)"),
         # A distribution mlplab has not, of a number's setting: "'normal:0:1' is not a number".
         ("normal:0:1", r"'normal' is not a distribution; use one of loguniform, uniform"),
+        # scipy's and Optuna's way of writing one: "'loguniform(1e-4, 1e-1)' is not a number".
+        ("loguniform(1e-4, 1e-1)", r"written with colons, 'loguniform:1e-4:1e-1', not as a call"),
+        ("choice(8,32)", r"written with colons, 'choice:8:32', not as a call"),
     ],
 )
 def test_bad_distributions_name_the_setting(text: str, match: str) -> None:
@@ -180,6 +183,7 @@ def test_a_text_settings_value_with_a_colon_is_no_distribution() -> None:
     assert parse_distribution("device", "cuda:1") is None
     assert parse_distribution("data", "my:file.csv") is None
     assert parse_distribution("dtype", "float:32") is None  # a choice's, said by its check
+    assert parse_distribution("exp_name", "uniform(2)") is None  # a name, as written
     # Numbers' settings whose default is None or a list are numbers' too.
     for name in ("n_samples", "noise", "split"):
         with pytest.raises(ConfigError, match="'normal' is not a distribution"):

@@ -650,6 +650,26 @@ def test_a_sweep_file_may_keep_its_search_and_trials(tmp_path: Path) -> None:
     assert more.counts["trained"] == 1 and more.counts["skipped"] == 3
 
 
+@pytest.mark.parametrize(
+    ("kept", "flags", "said"),
+    [
+        ("search: random\ntrials: x\n", {}, "rs.yaml: setting 'trials': 'x' is not a whole"),
+        ("search: randm\n", {}, "rs.yaml: setting 'search': 'randm' is not one of grid,"),
+        ("trials: 3\n", {"search": "grid"}, "rs.yaml: setting 'trials' applies only to"),
+        ("search: random\ntrials: x\n", {"trials": 0}, "--trials: random search needs"),
+    ],
+)
+def test_a_sweep_files_search_and_trials_are_named_by_the_file(tmp_path, kept, flags, said):
+    """`trials: x` in the file was told as "--trials: 'x' ...", a flag never given."""
+    f = tmp_path / "rs.yaml"
+    f.write_text(f"data: xor\nlr: [0.1, 0.2]\nlog_path: {tmp_path}\n{kept}")
+    with pytest.raises(ConfigError) as err:
+        sweep(str(f), report=False, verbose=False, **flags)
+    before, found, _ = str(err.value).partition(said)
+    assert found and (before == "" or before.endswith("/")), str(err.value)  # the file's place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rs.yaml"]
+
+
 # As root, a folder of mode 555 is still written: the process gives up the capabilities
 # that let root write any folder, and meets the permissions.
 NO_ROOT_WRITES = [

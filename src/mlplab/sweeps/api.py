@@ -396,6 +396,8 @@ def sweep(
     check_stop("sweep", stop)
     watched = bool(subscribers) or stop is not None
     base = _base_settings(config)
+    file_settings: tuple[str, frozenset[str]] | None = None  # the YAML file, what it set
+    named: dict[str, str] = {}  # search and trials, where the file set them
     if base.keys() >= SPEC_KEYS:
         # A sweep's own record (sweep-HASH.yaml), given back: that sweep again, in the
         # log_path it lies in, its search and trials unless given (flags over its axes).
@@ -411,13 +413,21 @@ def sweep(
         # The kind of search may be kept in the file beside its distributions (`search:
         # random`, `trials: 20`): a random search rebuilt from files alone. Flags win.
         in_file = {k: base.pop(k) for k in ("search", "trials") if k in base}
+        named = {k: f"{shorten(str(config), 300)}: setting '{k}'" for k in in_file}
+        if search != "grid":  # the flag's, not the file's
+            named.pop("search", None)
         search = in_file.get("search", search) if search == "grid" else search
+        if trials is not None:
+            named.pop("trials", None)
         trials = in_file.get("trials") if trials is None else trials
         check_file_settings(shorten(str(config), 300), base, settings)
-    spec = build_spec(base, settings, search=search, trials=trials)
+        file_settings = (os.fspath(config), frozenset(base) - set(settings))
+    spec = build_spec(base, settings, search=search, trials=trials, named=named)
     configs = expand(spec)
     if not configs:
         raise ConfigError("the sweep has no configs")
+    for cfg in configs:  # `data: moonz` in the file: the loader's line names the file
+        cfg.read_from(file_settings)
     asked = count_configs(spec)
     from mlplab.runs.record import FINISHED, PRUNED, run_name
 

@@ -30,6 +30,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,6 +113,18 @@ class Distribution:
 
 def parse_distribution(name: str, text: Any) -> Distribution | None:
     """Parse ``kind:a:b`` into a Distribution; None when ``text`` is a plain value."""
+    called = re.fullmatch(r"\s*(\w+)\s*\((.*)\)\s*", text) if isinstance(text, str) else None
+    free_text = Config.model_fields.get(name) and "str" in repr(
+        Config.model_fields[name].annotation
+    )
+    if called and called.group(1) in DISTRIBUTIONS and not free_text:
+        # scipy's and Optuna's way, loguniform(1e-4, 1e-1), was told "is not a number"; a
+        # name, a path or a device, exp_name: uniform(2), is text as written.
+        written = ":".join([called.group(1), *(a.strip() for a in called.group(2).split(","))])
+        raise ConfigError(
+            f"setting '{name}': {short_repr(text)}: a distribution is written with colons, "
+            f"{short_repr(written)}, not as a call"
+        )
     if not isinstance(text, str) or ":" not in text:
         return None
     kind, _, rest = text.partition(":")
@@ -244,23 +257,26 @@ def build_spec(
     settings: Mapping[str, Any],
     search: str = "grid",
     trials: int | None = None,
+    named: Mapping[str, str] | None = None,
 ) -> SweepSpec:
     """Split ``base`` (a YAML mapping) and ``settings`` (flags, which win) into base + axes.
 
     A list given for a scalar setting, in either, is an axis (one-element lists are plain
     values). Raises ConfigError for unknown settings, misplaced distributions, or a bad
-    ``search``/``trials``.
+    ``search``/``trials``, named as ``named`` says (``{"trials": "lab.yaml: trials"}``
+    where the file set it; the flags, ``--trials``, by default).
     """
+    said = {"search": "--search", "trials": "--trials", **(named or {})}
     if search not in SEARCHES:
-        raise ConfigError(f"--search: {search!r} is not one of {', '.join(SEARCHES)}")
+        raise ConfigError(f"{said['search']}: {search!r} is not one of {', '.join(SEARCHES)}")
     if trials is not None and (not isinstance(trials, int) or isinstance(trials, bool)):
-        raise ConfigError(f"--trials: {short_repr(trials)} is not a whole number")
+        raise ConfigError(f"{said['trials']}: {short_repr(trials)} is not a whole number")
     if search == "random" and (trials is None or trials < 1):
         raise ConfigError(
-            "--trials: random search needs --trials N with N >= 1 (trials=N in Python)"
+            f"{said['trials']}: random search needs --trials N with N >= 1 (trials=N in Python)"
         )
     if search != "random" and trials is not None:
-        raise ConfigError("--trials applies only to --search random")
+        raise ConfigError(f"{said['trials']} applies only to --search random")
     merged = {**dict(base), **dict(settings)}
     fixed: dict[str, Any] = {}
     axes: dict[str, list[Any]] = {}

@@ -922,9 +922,13 @@ class Config(BaseModel):
         if (
             isinstance(v, (list, tuple))
             and v
-            and all(isinstance(w, int) and not isinstance(w, bool) for w in v)
+            and all(
+                (isinstance(w, int) and not isinstance(w, bool))
+                or (isinstance(w, str) and w.strip().isdecimal())  # ["8", "8"], as epoch: "8"
+                for w in v
+            )
         ):
-            v = "-".join(map(str, v))  # [256, 128], as Python and YAML write a list
+            v = "-".join(str(w).strip() for w in v)  # [256, 128], as Python and YAML write a list
         if not isinstance(v, str) or not re.fullmatch(r"[1-9][0-9]*(-[1-9][0-9]*)*", v.strip()):
             raise ValueError("widths joined by '-' or as a list, each at least 1, e.g. 256-128")
         return v.strip()

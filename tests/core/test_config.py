@@ -444,6 +444,8 @@ def test_hid_dims_sets_the_layers_and_keeps_old_hashes():
     # A list, as Python and a run's YAML write one, is the same setting and the same run.
     as_list = make_config({"data": "digits", "hid_dims": [256, 128]})
     assert as_list.hid_dims == "256-128" and as_list.run_hash() == cfg.run_hash()
+    # Quoted widths, ["256", "128"], are numbers as `epoch: "8"` is one.
+    assert make_config({"data": "digits", "hid_dims": ["256", " 128"]}) == cfg
 
 
 @pytest.mark.parametrize(
@@ -453,6 +455,9 @@ def test_hid_dims_sets_the_layers_and_keeps_old_hashes():
         ({"hid_dims": "0-4"}, ["hid_dims"]),
         ({"hid_dims": [4, 0]}, ["hid_dims", "as a list"]),
         ({"hid_dims": [4, "x"]}, ["hid_dims"]),
+        ({"hid_dims": ["4", "-4"]}, ["hid_dims"]),
+        ({"hid_dims": ["04"]}, ["hid_dims"]),
+        ({"hid_dims": [True]}, ["hid_dims"]),
         ({"hid_dims": []}, ["hid_dims"]),
     ],
 )

@@ -150,7 +150,9 @@ def predictions(
             "(CSV, TSV, Parquet or NPZ) with the run's feature columns"
         )
     keep = [keep] if isinstance(keep, str) else list(keep)  # keep="id": one column's name
-    X, kept, unused, unnamed = _features(data, ds.input_names, run.config.ignore or [], keep)
+    X, kept, unused, unnamed = _features(
+        data, ds.input_names, run.config.ignore or [], keep, _zero_one_columns(ds)
+    )
     if not len(X) and not quiet:  # as a Unix filter: no rows in, the header out, exit 0
         print(f"mlplab: note: {shown} has no data rows: the output is its header alone",
               file=sys.stderr)  # fmt: skip
@@ -346,10 +348,31 @@ def _new_categories(unused: list[str], names: list[str]) -> list[str]:
     return [c for c in unused if _stem(c) in stems]
 
 
-def _one_hot_hint(missing: list[str], names: list[str], df) -> str:
+def _zero_one_columns(ds) -> dict[str, bool] | None:  # ds: Dataset
+    """Which input columns held only 0s and 1s in training, as the run's standardization
+    tells: a column in [0, 1] of mean m has the spread sqrt(m (1 - m)) only then. None
+    where the run kept no standardization of its input columns."""
+    if ds.scaler is None or ds.features is not None:
+        return None
+    mean, std = (np.asarray(v, dtype=np.float64).reshape(-1) for v in ds.scaler)
+    if len(mean) != len(ds.input_names):
+        return None
+    in_unit = (mean >= 0) & (mean <= 1)
+    constant = (std == 1.0) & ((mean == 0) | (mean == 1))  # a spread of 0 is kept as 1
+    zero_one = in_unit & (np.isclose(std**2, mean * (1 - mean), rtol=1e-6, atol=1e-12) | constant)
+    return dict(zip(ds.input_names, zero_one.tolist(), strict=True))
+
+
+def _one_hot_hint(
+    missing: list[str], names: list[str], df, zero_one: dict[str, bool] | None = None
+) -> str:
     """What to do for missing one-hot columns (``color_green``): a category absent from the
     rows (pandas.get_dummies of a batch without it), or the text column they encode
-    (``color``) left as it is. Empty where neither applies."""
+    (``color``) left as it is. Empty where neither applies.
+
+    ``zero_one``: which columns held only 0s and 1s in training (None: not known). A
+    missing column that held other values is no category's: digits' pixel_3_4, beside a
+    pixel_3_0 of 0s, was told to be added as 0s, and every prediction was then wrong."""
     import pandas as pd
 
     stems = {_stem(m) for m in missing} - {""}
@@ -379,14 +402,25 @@ def _one_hot_hint(missing: list[str], names: list[str], df) -> str:
         for f in names
         if _stem(f) in stems and f in df.columns and df[f].isin([0, 1, True, False]).all()
     }
-    absent = [m for m in missing if _stem(m) in present and _stem(m) not in raw]
+    absent = [
+        m
+        for m in missing
+        if _stem(m) in present and _stem(m) not in raw and (zero_one or {}).get(m, True)
+    ]
     if absent:
         added = ", ".join(map(repr, absent[:3])) + (", ..." if len(absent) > 3 else "")
-        hints.append(
-            f"a category absent from these rows is a one-hot column of 0s: add "
-            f"{'it' if len(absent) == 1 else 'them'} as such "
-            f"(pandas: df.reindex(columns=[*df.columns, {added}], fill_value=0))"
-        )
+        it = "it" if len(absent) == 1 else "them"
+        if zero_one is None:  # training's values unknown: the hint is the file's guess
+            hints.append(
+                f"if {it} {'is' if it == 'it' else 'are'} one-hot of a category absent from "
+                f"these rows, add {it} as 0s (pandas: df.reindex(columns=[*df.columns, "
+                f"{added}], fill_value=0)); else the file lacks {it}"
+            )
+        else:
+            hints.append(
+                f"a category absent from these rows is a one-hot column of 0s: add {it} as "
+                f"such (pandas: df.reindex(columns=[*df.columns, {added}], fill_value=0))"
+            )
     return "".join(f"; {h}" for h in hints)
 
 
@@ -449,7 +483,11 @@ def _unused_id(columns: list[str]) -> str | None:
 
 
 def _features(
-    data: str, names: list[str], ignored: list[str], keep: list[str] | None = None
+    data: str,
+    names: list[str],
+    ignored: list[str],
+    keep: list[str] | None = None,
+    zero_one: dict[str, bool] | None = None,
 ):  # -> (ndarray, DataFrame, list[str], str | None)
     """The run's feature columns of ``data`` (by name in a table, by position in an NPZ
     file's X, which names none), the columns of ``ignored`` that the table has (in an
@@ -519,7 +557,8 @@ def _features(
             )
             + " missing; "
             f"it needs {len(names)} columns: {names_of(names)} (it has "
-            f"{names_of(list(df.columns)) or 'none'}){hint}{_one_hot_hint(missing, names, df)}"
+            f"{names_of(list(df.columns)) or 'none'}){hint}"
+            + _one_hot_hint(missing, names, df, zero_one)
         )
     # Each column's dtype once, and names as a set: a 20,000-column file took seconds in
     # the lookups of one column at a time.

@@ -1648,6 +1648,28 @@ def test_missing_one_hot_columns_are_told_how_to_be_made(run_cli, tmp_path):
     assert "column of 0s" not in line
 
 
+def test_a_missing_column_that_held_other_values_than_0_and_1_is_no_category(run_cli, tmp_path):
+    """digits' pixel_3_4, missing beside a pixel_3_0 of 0s, was told to be added as a
+    one-hot column of 0s: followed, a centre pixel was blank and every prediction wrong."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"px_0": np.zeros(60), "px_1": rng.integers(0, 17, 60)})
+    df["px_2"] = rng.integers(0, 17, 60)
+    df["y"] = (df.px_1 > df.px_2) * 1
+    df.to_csv(tmp_path / "t.csv", index=False)
+    new = df.drop(columns=["px_2", "y"])
+    new.to_csv(tmp_path / "no_px_2.csv", index=False)
+    for standardize, hint in [
+        ("auto", None),  # training's spread: px_2 held 0 to 16, no category's column
+        ("false", "; if it is one-hot of a category absent from these rows, add it as 0s"),
+    ]:
+        run = train(data=str(tmp_path / "t.csv"), epoch=2, plots="none", verbose=False,
+                    standardize=standardize, log_path=str(tmp_path / "runs"))  # fmt: skip
+        proc = run_cli("predict", run.run_dir, "--data", tmp_path / "no_px_2.csv")
+        line = assert_one_line_error(proc, "the run's feature column 'px_2' is missing")
+        assert ("0s" in line) == (hint is not None), line
+        assert hint is None or hint in line, line
+
+
 def test_every_text_column_the_run_one_hot_encoded_is_named_in_the_hint(run_cli, tmp_path):
     """A file of the text columns color and region named only color in its get_dummies
     hint: followed, the file was refused again for region (training names both)."""

@@ -790,10 +790,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--search",
         choices=("grid", "random", "list"),
-        default="grid",
+        default=None,
         help="grid: every combination; random: --trials samples; list: config i takes the "
         "i-th value of every flag of several values (--seed values replicate each) "
-        "(default: grid)",
+        "(default: the one the YAML file or sweep record keeps, else grid)",
     )
     g.add_argument(
         "--trials",

@@ -1607,6 +1607,11 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         # Config(shard=1) was asked if it meant 'shard', the very word typed.
         return f"{loc!r} is {KEYWORD_CALLS[loc]}, not a setting"
     if etype == "extra_forbidden":
+        if source and loc in ("search", "trials"):  # a sweep file keeps them, not a run
+            return (
+                f"{where}{loc!r} is kept by a sweep's file, which `mlplab sweep` runs (its "
+                "search); one run's config holds settings alone"
+            )
         if loc in SWEEP_OPTIONS:  # a sweep's own option, written into its YAML file
             return (
                 f"{where}{loc!r} is an option of `mlplab sweep`, not a setting a file holds: "

@@ -655,7 +655,7 @@ def test_a_sweep_file_may_keep_its_search_and_trials(tmp_path: Path) -> None:
     [
         ("search: random\ntrials: x\n", {}, "rs.yaml: setting 'trials': 'x' is not a whole"),
         ("search: randm\n", {}, "rs.yaml: setting 'search': 'randm' is not one of grid,"),
-        ("trials: 3\n", {"search": "grid"}, "rs.yaml: setting 'trials' applies only to"),
+        ("trials: 3\n", {}, "rs.yaml: setting 'trials' applies only to"),
         ("search: random\ntrials: x\n", {"trials": 0}, "--trials: random search needs"),
     ],
 )
@@ -668,6 +668,52 @@ def test_a_sweep_files_search_and_trials_are_named_by_the_file(tmp_path, kept, f
     before, found, _ = str(err.value).partition(said)
     assert found and (before == "" or before.endswith("/")), str(err.value)  # the file's place
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rs.yaml"]
+
+
+def test_a_sweeps_record_given_back_trains_only_in_its_own_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given back from its own folder (`cd runs/g && mlplab sweep sweep-x.yaml`), a sweep's
+    record trained the whole sweep again in runs/g/g/; a copy elsewhere trained it in a
+    folder named as its exp_name beside the copy (/r1 for one in /tmp); a relative data
+    path was looked for in the current folder alone."""
+    (tmp_path / "t.csv").write_text("a,p\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))
+    monkeypatch.chdir(tmp_path)
+    quiet = {"report": False, "verbose": False, "workers": 1}
+    first = sweep({"data": "t.csv", "target": "p", "epoch": 2, "plots": "none",
+                   "exp_name": "g", "hid_dim": [2, 3]}, **quiet)  # fmt: skip
+    (spec,) = (tmp_path / "runs" / "g").glob("sweep-*.yaml")
+    monkeypatch.chdir(spec.parent)
+    with pytest.raises(ConfigError, match=r"its data file 't\.csv' is relative to the folder the "
+                       "sweep ran in, '.*', not to this one"):  # fmt: skip
+        sweep(spec.name, **quiet)
+    again = sweep(spec.name, data=str(tmp_path / "t.csv"), dry_run=True, **quiet)
+    assert again.spec.base["log_path"] == str(tmp_path / "runs")
+    monkeypatch.chdir(tmp_path)
+    assert sweep(str(spec), **quiet).counts["skipped"] == 2
+    (tmp_path / "copy.yaml").write_bytes(spec.read_bytes())
+    with pytest.raises(ConfigError, match=r"copy\.yaml: a sweep's record of exp_name 'g' lies in"):
+        sweep("copy.yaml", **quiet)
+    moved = sweep("copy.yaml", log_path="runs", **quiet)  # told where: its folder's runs
+    assert moved.counts["skipped"] == 2 and moved.spec.run_ids == first.spec.run_ids
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.yaml", "runs", "t.csv"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["g"]
+
+
+def test_a_flag_of_search_wins_over_a_files_or_records_search(tmp_path: Path) -> None:
+    """`--search grid`, the default's value, was taken for no flag: over a file's `search:
+    list` it ran the list, and over a random record its trials were refused."""
+    f = tmp_path / "l.yaml"
+    f.write_text(f"data: xor\nsearch: List\nlr: [0.1, 0.5]\nhid_dim: [2, 3]\nepoch: 2\n"
+                 f"plots: none\nlog_path: {tmp_path}\n")  # fmt: skip
+    quiet = {"report": False, "verbose": False, "workers": 1, "dry_run": True}
+    assert len(sweep(str(f), **quiet).configs) == 2  # its list, in any case
+    assert len(sweep(str(f), search="grid", **quiet).configs) == 4
+    f.write_text(f"data: xor\nsearch: random\ntrials: 3\nlr: [0.1, 0.5]\nhid_dim: [2, 3]\n"
+                 f"epoch: 2\nplots: none\nlog_path: {tmp_path}\n")  # fmt: skip
+    assert len(sweep(str(f), **quiet).configs) == 3
+    assert len(sweep(str(f), search="list", **quiet).configs) == 2  # its trials left
+    assert len(sweep(str(f), search="random", **quiet).configs) == 3  # its trials kept
 
 
 # As root, a folder of mode 555 is still written: the process gives up the capabilities

@@ -26,6 +26,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from mlplab.config import SPEC_KEYS, Config, as_typed, read_yaml
 from mlplab.console import terminal_text
+from mlplab.data.registry import BUILTIN
 from mlplab.errors import (
     LOWER_LR,
     ConfigError,
@@ -253,7 +254,7 @@ def _reusing_data(fn: Callable[P, R]) -> Callable[P, R]:
 def sweep(
     config: str | Path | dict[str, Any] | argparse.Namespace | Config | None = None,
     *,
-    search: str = "grid",
+    search: str | None = None,
     trials: int | None = None,
     workers: int | None = None,
     rerun: bool = False,
@@ -281,7 +282,8 @@ def sweep(
     ----------
     config : path to a YAML file, dict, argparse.Namespace, or Config, optional
         Base settings. In a YAML file or dict, a list for a scalar setting is an axis.
-    search : {'grid', 'random', 'list'}
+    search : {'grid', 'random', 'list'}, optional
+        Default: the one a YAML file or sweep record keeps, else ``grid``.
         ``grid``: the product of all axes. ``random``: ``trials`` samples (see
         :mod:`mlplab.sweeps.grid` for ``loguniform:1e-4:1e-1``, ``uniform:a:b``,
         ``int:a:b`` and ``choice:a:b``). ``list``: the configs as rows, config i taking
@@ -404,24 +406,20 @@ def sweep(
         record = base
         given = {k: v for k, v in record.items() if k not in (*SPEC_KEYS, *SPEC_FACTS)}
         base = {**record["base"]}
-        if isinstance(config, str | os.PathLike):  # it lies in log_path/exp_name/
-            base["log_path"] = str(Path(config).parent.parent)
+        if isinstance(config, str | os.PathLike) and "log_path" not in settings:
+            base["log_path"] = _record_log_path(config, base, settings)
+        if isinstance(config, str | os.PathLike) and "data" not in settings:
+            _data_here(config, base.get("data"))
         settings = {**record["axes"], **given, **settings}
-        search = (record.get("search") or "grid") if search == "grid" else search
-        trials = record.get("trials") if trials is None else trials
+        search, trials, named = _kept_search(record, search, trials, str(config))
     elif isinstance(config, str | os.PathLike):
         # The kind of search may be kept in the file beside its distributions (`search:
         # random`, `trials: 20`): a random search rebuilt from files alone. Flags win.
-        in_file = {k: base.pop(k) for k in ("search", "trials") if k in base}
-        named = {k: f"{shorten(str(config), 300)}: setting '{k}'" for k in in_file}
-        if search != "grid":  # the flag's, not the file's
-            named.pop("search", None)
-        search = in_file.get("search", search) if search == "grid" else search
-        if trials is not None:
-            named.pop("trials", None)
-        trials = in_file.get("trials") if trials is None else trials
+        in_file: dict[str, Any] = {k: base.pop(k) for k in ("search", "trials") if k in base}
+        search, trials, named = _kept_search(in_file, search, trials, str(config))
         check_file_settings(shorten(str(config), 300), base, settings)
         file_settings = (os.fspath(config), frozenset(base) - set(settings))
+    search = search.strip().lower() if isinstance(search, str) else search or "grid"
     spec = build_spec(base, settings, search=search, trials=trials, named=named)
     configs = expand(spec)
     if not configs:
@@ -1174,7 +1172,7 @@ def sweep_command(
     quiet = bool(options.get("quiet"))
     result = sweep(
         config_path,
-        search=options.get("search") or "grid",
+        search=options.get("search"),
         trials=options.get("trials"),
         workers=options.get("workers"),
         rerun=bool(options.get("rerun")),
@@ -1270,6 +1268,62 @@ def _undo_refused(spec_path: Path | None, made: Path | None) -> None:
             while folder != made.parent and not any(folder.iterdir()):
                 folder.rmdir()
                 folder = folder.parent
+
+
+def _kept_search(
+    kept: Mapping[str, Any], search: str | None, trials: int | None, file: str
+) -> tuple[str | None, int | None, dict[str, str]]:
+    """The search and trials of a sweep's YAML file or record (``kept``) under the flags'
+    (None: not given), and how a refusal names the file's (``{"trials": "lab.yaml:
+    setting 'trials'"}``). A flag wins; the file's trials go with its random search, so a
+    flag that asks another search leaves them (`--search grid` over a random record)."""
+    where = f"{shorten(file, 300)}: setting"
+    named = {}
+    kept_search = kept.get("search")
+    if isinstance(kept_search, str):
+        kept_search = kept_search.strip().lower()  # as every choice, in any case
+    asked = search is not None
+    if not asked and kept_search is not None:
+        search, named["search"] = kept_search, f"{where} 'search'"
+    if trials is None and kept.get("trials") is not None and (not asked or search == "random"):
+        trials, named["trials"] = kept["trials"], f"{where} 'trials'"
+    return search, trials, named
+
+
+def _record_log_path(record: str | os.PathLike[str], base: Mapping[str, Any], settings) -> str:
+    """The log_path a sweep's record given back trains in: the folder above its own,
+    LOG_PATH/EXP_NAME/sweep-HASH.yaml. Where its folder is not named as its exp_name (a
+    copy elsewhere, an experiment folder renamed), refused: trained again, every run would
+    go to a folder of that name beside it."""
+    place = Path(os.path.abspath(record)).parent  # `cd runs/g && mlplab sweep sweep-x.yaml`
+    exp_name = settings.get(
+        "exp_name", base.get("exp_name", Config.model_fields["exp_name"].default)
+    )
+    if place.name != exp_name and "exp_name" not in settings:
+        raise ConfigError(
+            f"{shorten(os.fspath(record), 300)}: a sweep's record of exp_name {exp_name!r} lies "
+            f"in {shorten(str(place), 300)!r}, not in a folder {exp_name!r} of its runs; give it "
+            "back from its experiment's folder, or give --log_path (and --exp_name) to train "
+            "that sweep elsewhere"
+        )
+    return str(place.parent)
+
+
+def _data_here(record: str | os.PathLike[str], data: Any) -> None:
+    """Refuse a sweep's record given back away from the folder its relative data path
+    is relative to, naming that folder where one above the record holds the file: the
+    path is part of each run's identity, so it is not rewritten to be found."""
+    if not isinstance(data, str) or data in BUILTIN or os.path.isabs(data) or "~" in data:
+        return
+    if os.path.exists(data):
+        return
+    for folder in Path(os.path.abspath(record)).parents:
+        if (folder / data).is_file():
+            raise ConfigError(
+                f"{shorten(os.fspath(record), 300)}: its data file {data!r} is relative to "
+                f"the folder the sweep ran in, {shorten(str(folder), 300)!r}, not to this "
+                "one: give the record back from there"
+            )
 
 
 def _base_settings(

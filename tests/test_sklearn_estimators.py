@@ -836,6 +836,9 @@ def test_a_regressors_record_names_its_targets_as_a_dataframe_y_does(tmp_path):
     plain = MLPRegressor(epoch=3, random_state=0, log_path=str(tmp_path), verbose=False)
     run = load_run(plain.fit(X, Y.to_numpy()).run_dir_, data=False)
     assert run.dataset.target_names == ["y0", "y1"]  # an array names none
+    blank = MLPRegressor(epoch=3, random_state=0, log_path=str(tmp_path), verbose=False)
+    run = load_run(blank.fit(X, Y.rename(columns={"px": ""})).run_dir_, data=False)
+    assert run.dataset.target_names == ["y0", "y1"]  # "" names no column of a CSV's header
 
 
 def test_no_log_path_writes_nothing(tmp_path, monkeypatch):

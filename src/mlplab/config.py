@@ -1573,6 +1573,12 @@ NOT_UTF8_MESSAGES = {
 }
 
 
+def _bool_meant(typed: bool, choices: tuple[str, ...]) -> str:
+    """The choice a YAML no/off (read as false) most likely meant, none where a setting
+    has it (`plots: no` was told to write `plots: png`); else, and for a yes, the first."""
+    return "none" if not typed and "none" in choices else choices[0]
+
+
 def format_validation_error(err: ValidationError, source: str = "") -> str:
     """Turn pydantic's report into one line naming the setting and the valid choices.
 
@@ -1677,7 +1683,7 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         if isinstance(typed, bool):  # `class_weight: no` in YAML: the user wrote no word
             hint = (
                 "; YAML reads no, yes, on, off, true and false unquoted as true or false: "
-                f"write one of the choices ({loc}: {choices[0]})"
+                f"write one of the choices ({loc}: {_bool_meant(typed, choices)})"
             )
         return f"{where}setting '{loc}': {got} is not one of {', '.join(choices)}{hint}"
     # pydantic's own words for a value of the wrong kind ("Input should be a valid

@@ -627,7 +627,8 @@ class _MLPBase(BaseEstimator):
         # A DataFrame y's column names (a Series' name) name the targets in the record and
         # in `mlplab predict`'s columns, as X's name the features; else y0, y1, ...
         names = list(getattr(y, "columns", [getattr(y, "name", None)]))
-        self._y_names = [str(n) for n in names] if all(isinstance(n, str) for n in names) else None
+        named = all(isinstance(n, str) and n.strip() for n in names)  # "" names no column
+        self._y_names = [str(n) for n in names] if named else None
         X, y = self._validate_targets(X, y, reset=True)
         self._learn_targets(y)
         weights = self._row_weights(X, y, sample_weight)

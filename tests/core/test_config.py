@@ -1954,6 +1954,11 @@ def test_a_choice_yaml_read_as_true_or_false_says_why(tmp_path):
         "off, true and false unquoted as true or false: write one of the choices "
         "(class_weight: none)"
     )
+    # `plots: no` means none, not the first choice (png); `act: on` has no such choice.
+    for text, example in [("plots: off", "plots: none"), ("act: on", "act: sigmoid")]:
+        f.write_text(f"data: moons\n{text}\n")
+        with pytest.raises(ConfigError, match=rf"write one of the choices \({example}\)$"):
+            load_config(f)
 
 
 def test_a_data_setting_refused_by_the_loader_names_its_yaml_file(tmp_path, run_cli):

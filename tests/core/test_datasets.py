@@ -2870,14 +2870,18 @@ def test_a_bad_cell_of_several_targets_is_named_as_one_targets_is(tmp_path, targ
 
 
 def test_several_true_false_targets_are_refused_in_one_line(tmp_path):
-    """They ended in a StopIteration traceback: True/False is numeric to pandas."""
+    """They ended in a StopIteration traceback: True/False is numeric to pandas. Then they
+    were told to "fix or drop such rows", though no row is wrong."""
     rows = "".join(f"{i},{i % 2 == 0},{i % 3 == 0}\n" for i in range(30))
     (tmp_path / "b.csv").write_text("a,y1,y2\n" + rows)
-    with pytest.raises(DataError) as err:
-        load_dataset(str(tmp_path / "b.csv"), target=["y1", "y2"])
-    assert "several target columns are a regression, and target column 'y1' is not numeric" in (
-        str(err.value)
-    )
+    for target, named in ((["y1", "y2"], "y1"), (["a", "y2"], "y2")):  # the first such
+        with pytest.raises(DataError) as err:
+            load_dataset(str(tmp_path / "b.csv"), target=target)
+        assert str(err.value).endswith(
+            f"several target columns are a regression, and target column {named!r} holds "
+            "True/False, a class's labels: give one target column to classify, or write it as "
+            "0/1 to fit it as a number"
+        )
 
 
 def test_targets_written_as_one_name_are_told_to_be_a_list(tmp_path):

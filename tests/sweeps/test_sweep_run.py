@@ -714,6 +714,9 @@ def test_a_flag_of_search_wins_over_a_files_or_records_search(tmp_path: Path) ->
     assert len(sweep(str(f), **quiet).configs) == 3
     assert len(sweep(str(f), search="list", **quiet).configs) == 2  # its trials left
     assert len(sweep(str(f), search="random", **quiet).configs) == 3  # its trials kept
+    # Given to train, the file is said to be a sweep's, not that a file holds no search.
+    with pytest.raises(ConfigError, match=r"l\.yaml: 'search' is kept by a sweep's file, which"):
+        mlplab.load_config(str(f))
 
 
 # As root, a folder of mode 555 is still written: the process gives up the capabilities

@@ -967,6 +967,12 @@ def _from_file(
             ),
             targets[0],
         )
+        if ycols[text].dtype == bool:  # no row is wrong: the column is a class's
+            raise DataError(
+                f"data file {path!r}: several target columns are a regression, and target "
+                f"column {text!r} holds True/False, a class's labels: give one target "
+                "column to classify, or write it as 0/1 to fit it as a number"
+            )
         raise DataError(
             f"data file {path!r}: several target columns are a regression, and target column "
             f"{text!r} is not numeric{_first_text(ycols[text], path)}; fix or drop such rows, "

@@ -255,6 +255,15 @@ def test_save_to_a_folder_names_the_folder_not_a_temporary_file(tmp_path, iris):
         f"save: {str(tmp_path)!r} is a folder; give a file name such as model.safetensors"
     )
     assert not list(tmp_path.iterdir())
+    # Below a file: a NotADirectoryError that named `.m.safetensors.u68a9o47.tmp`.
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ConfigError) as err:
+        est.save(tmp_path / "afile" / "m.safetensors")
+    assert str(err.value) == (
+        f"save: {str(tmp_path / 'afile' / 'm.safetensors')!r} cannot be written (a part of "
+        "its path is a file, not a folder)"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"]
 
 
 def test_load_refuses_the_wrong_class_and_run_checkpoints(tmp_path, iris):

@@ -552,6 +552,7 @@ MODEL_CASES = {
 
 def run_gradcheck(seed: int = 0) -> list[CheckResult]:
     """Run every check in float64; inputs are drawn from ``numpy.random.default_rng(seed)``.
+    Returns one :class:`CheckResult` per check, in the order they ran.
 
     Raises ConfigError for a seed that is not a whole number >= 0 (as a config's seed)."""
     seed = Config(seed=seed).seed  # "3" as a config takes it; "a" one line, not NumPy's

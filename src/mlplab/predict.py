@@ -22,6 +22,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +39,9 @@ from mlplab.runs.record import read_result, run_folder_around
 from mlplab.trained import first_non_finite
 from mlplab.training.metrics import predicted_classes, probabilities
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 # Significant digits of a printed prediction: more than a float32 model holds (about 7), and
 # few enough that a row's numbers stay the same whatever other rows the file has (float64
 # sums in an order set by the batch's shape, which moves the 16th digit).
@@ -46,13 +50,13 @@ PRINTED_DIGITS = 10
 
 def predictions(
     run_dir: str | Path,
-    data: str,
+    data: str | os.PathLike[str],
     which: str | None = None,
     quiet: bool = False,
     keep: Sequence[str] = (),
     *,
     shown: str | None = None,
-):  # -> pandas.DataFrame
+) -> pd.DataFrame:
     """The run's predictions for the rows of the data file ``data``, as a DataFrame, by
     its ``last`` model or its ``best`` (lowest validation loss). A note on stderr says
     which model predicts when it is not the one asked for, unless ``quiet``; ``which``

@@ -89,7 +89,13 @@ from mlplab.training.events import End, Event, Subscriber, Validate
 from mlplab.training.loop import LrSchedule, batch_bounds
 from mlplab.training.metrics import predicted_classes, true_classes, untied
 
-__all__ = ["EXPECTED_FAILED_CHECKS", "MLPClassifier", "MLPRegressor", "expected_failed_checks"]
+__all__ = [
+    "EXPECTED_FAILED_CHECKS",
+    "EstimatorParams",
+    "MLPClassifier",
+    "MLPRegressor",
+    "expected_failed_checks",
+]
 
 #: scikit-learn estimator checks that an estimator may fail, by check name, with the
 #: reason; :func:`expected_failed_checks` says which apply to an instance. Predictions do
@@ -347,6 +353,14 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     """A copy that refuses writes: ``coefs_[0][:] = 0`` would leave the model as it was."""
     a.flags.writeable = False
     return a
+
+
+def _why(err: OSError) -> str:
+    """What an OSError of a write says, as a folder's fault where it is one: a file
+    named where the path needs a folder (`afile/x.safetensors`)."""
+    if isinstance(err, NotADirectoryError):
+        return "a part of its path is a file, not a folder"
+    return err.strerror or type(err).__name__
 
 
 class EstimatorParams(TypedDict, total=False):
@@ -1202,12 +1216,19 @@ class _MLPBase(BaseEstimator):
             "optim": state["optim"][1],
             "rng": state["rng"][1],
         }
-        save_checkpoint(
-            path,
-            Checkpoint(
-                model=state["model"], meta=meta, optim=state["optim"][0], rng=state["rng"][0]
-            ),
-        )
+        try:
+            save_checkpoint(
+                path,
+                Checkpoint(
+                    model=state["model"], meta=meta, optim=state["optim"][0], rng=state["rng"][0]
+                ),
+            )
+        except OSError as err:
+            # The atomic write's temporary file was named (`.x.safetensors.u68a9o47.tmp`),
+            # and a file where a folder is wanted read as no such folder.
+            raise ConfigError(
+                f"save: {os.fspath(path)!r} cannot be written ({_why(err)})"
+            ) from None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Self:

@@ -55,12 +55,14 @@ class TrainedModel:
 
     @property
     def metrics(self) -> dict[str, float]:
-        """Final metrics by split, as ``{"test_acc": 0.97, "test_bacc": 0.95, ...}``."""
+        """Final metrics by split, as ``{"test_acc": 0.97, "test_bacc": 0.95, ...}``; one
+        with no value (the record's null: a run stopped before its first validation has no
+        best_val_loss) is left out, so that each is a number."""
         keys = ("loss", "acc", "bacc", "f1", "mae", "mse", "rmse", "r2")
         return {
             k: v
             for k, v in self.record.items()
-            if any(k.endswith(f"_{m}") for m in keys) and not isinstance(v, list)
+            if any(k.endswith(f"_{m}") for m in keys) and isinstance(v, int | float)
         }
 
     @property

@@ -704,3 +704,16 @@ def test_load_run_of_none_says_where_a_none_comes_from():
         "load_run: run_dir is None, not a run's folder: a report's best_run is None where "
         "none of its runs finished, and a Result's run_dir where record=False kept no folder"
     )
+
+
+def test_metrics_hold_numbers_alone_for_a_run_stopped_before_its_first_validation(tmp_path):
+    """Result.metrics, typed dict[str, float], held best_val_loss None for a run stopped
+    at once: float(r.metrics["best_val_loss"]) passed a type checker and then failed."""
+    import mlplab
+
+    r = mlplab.train(data="xor", hid_dim=4, epoch=300, stop=lambda: True, plots="none",
+                     log_path=str(tmp_path), verbose=False)  # fmt: skip
+    assert r.status == "interrupted" and r.record["best_val_loss"] is None
+    assert "best_val_loss" not in r.metrics and r.metrics  # the numbers it has
+    assert all(isinstance(v, float | int) for v in r.metrics.values())
+    assert mlplab.load_run(r.run_dir, data=False).metrics.keys() <= r.metrics.keys()

@@ -252,3 +252,16 @@ def test_a_feature_of_values_near_1e300_or_1e_minus_300_standardizes(tmp_path: P
         ds = load_dataset(str(tmp_path / "t.csv"), target=["y"], standardize=True)
         assert ds.X_train.std() == pytest.approx(1.0, rel=1e-9), scale
         assert np.corrcoef(ds.X_train[:, 0], ds.y_train[:, 0])[0, 1] > 0.5, scale
+
+
+def test_transform_gives_float64_rows_of_a_list_or_an_int_array():
+    """A dataset without a standardization gave a list back as it was (its .shape failed)
+    and an int array as int64, where the README says float64 rows."""
+    from mlplab.data import load_dataset
+
+    ds = load_dataset("xor")
+    assert ds.scaler is None and ds.features is None
+    for rows in ([[0, 1], [1, 1]], np.array([[0, 1], [1, 1]])):
+        out = ds.transform(rows)
+        assert isinstance(out, np.ndarray) and out.dtype == np.float64
+        np.testing.assert_array_equal(out, [[0.0, 1.0], [1.0, 1.0]])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import numbers
+import os
 import re
 import shlex
 import sys
@@ -222,12 +223,12 @@ class Dataset:
         standardization (if any).
 
         A DataFrame (or a dict of columns) gives its columns by name, in any order, as
-        ``predict`` takes them, and comes back as float64 rows; an array's columns are
-        taken in :attr:`input_names`' order.
+        ``predict`` takes them; an array's (or a list's) columns are taken in
+        :attr:`input_names`' order. Either comes back as float64 rows.
         """
-        named = named_columns(X, self.input_names)
-        if named is not X or hasattr(named, "columns"):  # a table: its numbers, in order
-            X = np.asarray(named, dtype=np.float64)
+        # A table's numbers in order; a list or an int array as float64 rows too (a run
+        # without a standardization gave a list back as it was, where .shape failed).
+        X = np.asarray(named_columns(X, self.input_names), dtype=np.float64)
         if self.features is not None:
             from mlplab.data.features import derive
 
@@ -485,7 +486,7 @@ def dataset_label(ds: Dataset) -> str:
 
 @public
 def load_dataset(
-    data: str,
+    data: str | os.PathLike[str],
     *,
     target: str | list[str] | None = None,
     ignore: str | list[str] | None = None,
@@ -504,7 +505,7 @@ def load_dataset(
 
     Parameters
     ----------
-    data : str
+    data : str or path-like
         A built-in name (``mlplab datasets`` lists them) or a path to .csv/.tsv/.txt/.parquet/.npz.
     target : str or list of str, optional
         Target column(s) of a file; default: the last column.

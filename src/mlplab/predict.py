@@ -31,7 +31,7 @@ from mlplab.data.dataset import data_row, names_of, not_numeric, shell_flag
 from mlplab.data.files import names_as_written, read_npz_features, read_table
 from mlplab.data.registry import BUILTIN
 from mlplab.errors import CheckpointError, ConfigError, DataError, other_case, warnings_caught
-from mlplab.pipes import lost_output, writes_utf8
+from mlplab.pipes import PipeGuard, lost_output, writes_utf8
 from mlplab.restore import check_run_dir, kept_model, load_run, training_files
 from mlplab.runs.atomic import atomic_open, why_not_replaceable
 from mlplab.runs.checkpoint import saved_estimator_class
@@ -801,8 +801,12 @@ def _write_stdout(text: str) -> None:
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None and not writes_utf8(sys.stdout):
         reconfigure(encoding="utf-8")  # through the stream, which a closed pipe silences
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    out = sys.stdout
+    if isinstance(out, PipeGuard):  # the CLI's: every byte, or the error kept
+        out.write_whole(text)
+    else:
+        out.write(text)
+    out.flush()
 
 
 def _not_the_training_file(run_dir: str, out: str) -> None:

@@ -162,3 +162,38 @@ def test_a_closed_stdout_fails_a_command_whose_work_is_its_printout() -> None:
             f"mlplab: standard output is closed, and what mlplab {args[0]} prints is its "
             "output; give it a file (> FILE) or a pipe\n"
         )
+
+
+def test_predictions_cut_short_by_a_file_size_limit_fail_in_one_line(tmp_path: Path) -> None:
+    """`ulimit -f 50; mlplab predict RUN --data new.csv > out.csv` wrote the first 51,200
+    bytes of the CSV and exited 0: the text stream took the short write without an error."""
+    import resource
+
+    import numpy as np
+
+    run = tmp_path / "runs"
+    subprocess.run(
+        [*MLPLAB, "train", "--data", "moons", "--epoch", "2", "--plots", "none", "-q",
+         "--log_path", str(run), "--exp_name", "p"], check=True, env=ENV, timeout=300,
+    )  # fmt: skip
+    (run_dir,) = run.glob("p/p-*")
+    rows = np.random.default_rng(0).normal(size=(20_000, 2))
+    (tmp_path / "new.csv").write_text("x1,x2\n" + "".join(f"{a},{b}\n" for a, b in rows))
+    limit = 50 * 1024  # bytes, as `ulimit -f 50`; Python ignores SIGXFSZ, so writes fail
+
+    def _limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    for out in ([], ["--out", "-"]):
+        with open(tmp_path / "out.csv", "w") as f:
+            proc = subprocess.run(
+                [*MLPLAB, "predict", str(run_dir), "--data", str(tmp_path / "new.csv"), *out],
+                stdout=f, stderr=subprocess.PIPE, text=True, env=ENV, timeout=300,
+                preexec_fn=_limited,
+            )  # fmt: skip
+        assert (proc.returncode, proc.stderr) == (
+            2,
+            "mlplab: predict: standard output cannot be written: File too large; give --out "
+            "FILE on a disk with room\n",
+        )
+        assert (tmp_path / "out.csv").stat().st_size == limit  # what the limit let through

@@ -1444,9 +1444,10 @@ def _main(argv: Sequence[str] | None) -> int:
     except MemoryError:
         # A report of many runs, or matplotlib's import, under a memory limit (`ulimit -v`,
         # a batch job's): a traceback ending in MemoryError said no more than this.
+        less = {"report": ", or less to do (a report of one --exp_name)"}.get(args.command, "")
         print(
             f"mlplab: {args.command} ran out of memory; give it more (a batch job's memory "
-            "request, `ulimit -v`), or less to do (a report of one --exp_name)",
+            f"request, `ulimit -v`){less}",
             file=sys.stderr,
         )
         return 1

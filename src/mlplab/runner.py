@@ -122,6 +122,7 @@ from mlplab.runs.checkpoint import Checkpoint, load_checkpoint
 from mlplab.runs.curves import read_curves
 from mlplab.runs.locks import RunLocks
 from mlplab.runs.record import (
+    FINISHED,
     RunRecord,
     check_resumable,
     check_run_folders,
@@ -966,7 +967,7 @@ def _train_in(
 ) -> Result:
     """:func:`_train` once its config, data and run folder are known."""
     stop.before_start = False  # from here a signal stops at a step, with a record
-    with _run_lock(run_dir, locked, resume is not None), _memory_in_one_line(cfg, data):
+    with _run_lock(run_dir, locked, resume is not None), _memory_in_one_line(cfg, data, run_dir):
         saved = None
         if ckpt is not None:
             saved = restore_model(cfg, spec, ckpt, run_dir / "checkpoints" / "last.safetensors")
@@ -1183,15 +1184,22 @@ def _rerun(
 
 
 @contextlib.contextmanager
-def _memory_in_one_line(cfg: Config, data: Dataset) -> Iterator[None]:
+def _memory_in_one_line(cfg: Config, data: Dataset, run_dir: Path) -> Iterator[None]:
     """Memory that runs out as the model is built, restored or saved (training's own,
-    :func:`fit_stack` says in its record) becomes :class:`OutOfMemory`'s one line."""
+    :func:`fit_stack` says in its record) becomes :class:`OutOfMemory`'s one line; where
+    the run is recorded finished, it ran out after the run (its summary's printing), and
+    the line says so rather than advise a smaller model of a run that is complete."""
     try:
         yield
     except Exception as err:
         if not is_out_of_memory(err) or isinstance(err, OutOfMemory):
             raise
         traceback.clear_frames(err.__traceback__)
+        if (read_result(run_dir) or {}).get("status") == FINISHED:
+            raise OutOfMemory(
+                f"the run finished, and its record is in {run_dir}; then memory ran out as "
+                "its summary was printed (give mlplab more: `ulimit -v`, a batch job's request)"
+            ) from None
         raise ran_out_of_memory(
             err,
             cfg,

@@ -2153,3 +2153,25 @@ def test_an_empty_config_file_is_noted(run_cli, tmp_path):
                    "--plots", "none", "--log_path", tmp_path / "grid")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"mlplab: note: {tmp_path / 'empty.yaml'} sets nothing")
+
+
+def test_a_command_out_of_memory_is_told_what_shrinks_that_commands_work(run_cli, monkeypatch):
+    """`train` out of memory was told "or less to do (a report of one --exp_name)", a
+    report's remedy."""
+    import mlplab.cli
+
+    def no_memory(args):
+        raise MemoryError
+
+    for command in ("train", "report"):
+        monkeypatch.setattr(mlplab.cli, f"_cmd_{command}", no_memory)
+    proc = run_cli("train", "--data", "xor")
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        "mlplab: train ran out of memory; give it more (a batch job's memory request, "
+        "`ulimit -v`)\n",
+    )
+    proc = run_cli("report", "runs")
+    assert proc.returncode == 1 and proc.stderr.endswith(
+        "`ulimit -v`), or less to do (a report of one --exp_name)\n"
+    )

@@ -169,3 +169,24 @@ def test_a_run_past_the_memory_limit_names_the_limit_as_the_process_s(tmp_path):
     )  # fmt: skip
     line = assert_one_line(proc.returncode, proc.stderr, "of memory")
     assert line.endswith("; this process may have 1.5 GiB"), line
+
+
+def test_memory_that_runs_out_after_a_finished_run_says_the_run_finished(tmp_path, monkeypatch):
+    """Out of memory as the summary of a finished run was printed (`ulimit -v` just past
+    training's), the line advised a smaller --hid_dim for the complete record of a model
+    of 17 parameters."""
+    import mlplab
+    import mlplab.runner
+    from mlplab.errors import OutOfMemory
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(mlplab.runner, "print_summary", no_memory)
+    with pytest.raises(OutOfMemory) as err:
+        mlplab.train(data="xor", epoch=3, plots="none", log_path=str(tmp_path))
+    (record,) = records(tmp_path)
+    assert record["status"] == "finished"
+    assert str(err.value).startswith("the run finished, and its record is in ")
+    assert "then memory ran out as its summary was printed" in str(err.value)
+    assert "--hid_dim" not in str(err.value)

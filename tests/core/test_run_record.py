@@ -717,3 +717,27 @@ def test_metrics_hold_numbers_alone_for_a_run_stopped_before_its_first_validatio
     assert "best_val_loss" not in r.metrics and r.metrics  # the numbers it has
     assert all(isinstance(v, float | int) for v in r.metrics.values())
     assert mlplab.load_run(r.run_dir, data=False).metrics.keys() <= r.metrics.keys()
+
+
+def test_a_run_starts_where_4_mib_are_free_and_is_refused_below(tmp_path, monkeypatch):
+    """A run needed 16 MiB free, written nowhere, where a lab run writes under 1 MB: on a
+    small quota every run was refused."""
+    from collections import namedtuple
+
+    import mlplab
+    import mlplab.runs.record
+    from mlplab.errors import ConfigError
+
+    usage = namedtuple("usage", "total used free")
+    for free, refused in ((3 * 2**20, True), (5 * 2**20, False)):
+        monkeypatch.setattr(
+            mlplab.runs.record.shutil, "disk_usage", lambda p, free=free: usage(0, 0, free)
+        )
+        if refused:
+            with pytest.raises(ConfigError, match=r"only 3072 KiB free on the disk of .*; a run "
+                               r"needs at least 4 MiB$"):  # fmt: skip
+                mlplab.train(data="xor", epoch=2, plots="none", log_path=str(tmp_path / "r"))
+            assert not (tmp_path / "r").exists()
+        else:
+            r = mlplab.train(data="xor", epoch=2, plots="none", log_path=str(tmp_path / "r"))
+            assert r.status == "finished"

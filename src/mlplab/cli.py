@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn, get_args
 
 from mlplab import __version__
-from mlplab.errors import RUN_FOLDER, one_line_warning
+from mlplab.errors import RUN_FOLDER, limit_met, one_line_warning
 
 GROUP_TITLES = {
     "seed": "seed",
@@ -1477,11 +1477,17 @@ def _sweep_goes_on(args: argparse.Namespace | None, err: OSError) -> str:
     if getattr(args, "command", None) != "sweep" or err.errno not in _LIMIT_ERRNOS | _ACCESS_ERRNOS:
         return ""
     files = err.errno in (errno.EMFILE, errno.ENFILE)
+    # A worker's Python that this user may not run (a shared lab's, under another's home).
+    python = err.filename is not None and os.path.basename(str(err.filename)).startswith("python")
     fix = (
         " (raise `ulimit -n`, or give --workers 1)"
         if files
+        else " (a Python workers can run, or --workers 1)"
+        if python
         else " (the folder writable again)"
         if err.errno in _ACCESS_ERRNOS
+        else f" ({limit_met(err)})"
+        if limit_met(err)
         else ""
     )
     return (

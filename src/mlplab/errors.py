@@ -333,6 +333,25 @@ class OutOfMemory(MlplabError, MemoryError):
     exit_code = 1
 
 
+def limit_met(err: OSError) -> str:
+    """Which limit of the machine an OSError of a write met, said beside its words: "File
+    too large" of a 11 KB checkpoint told nothing of the process's file-size limit, and
+    a full disk and that limit are mended apart. Empty for other errors."""
+    import errno
+    import resource
+
+    if err.errno == errno.EFBIG:
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY:
+            return f"the process's file-size limit, `ulimit -f`, is {limit // 1024:,} KiB"
+        return "a file larger than its file system takes"
+    if err.errno == errno.ENOSPC:
+        return "the disk is full"
+    if err.errno == errno.EDQUOT:
+        return "the disk quota is used up"
+    return ""
+
+
 def error_line(err: BaseException) -> str:
     """How a record and a sweep's progress line say the exception that ended a run:
     ``TypeError: ...``, an :class:`OutOfMemory`'s own line, which says what it is, or

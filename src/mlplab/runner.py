@@ -93,6 +93,7 @@ from mlplab.errors import (
     error_line,
     flags_as_arguments,
     is_bool,
+    limit_met,
     note_in_python,
     note_says_why,
     public,
@@ -751,8 +752,9 @@ def train(
         if where and Path(where).name.startswith(".") and where.endswith(".tmp"):
             where = f"writing in {str(Path(where).parent)!r}"  # not its hidden scratch file
         at = f" ({where})" if where else ""
+        limit = f": {limit_met(err)}" if limit_met(err) else ""
         raise RecordError(
-            f"{err.strerror or err}{at}; the run stopped: once that is mended, the same "
+            f"{err.strerror or err}{at}{limit}; the run stopped: once that is mended, the same "
             "command continues it from its last checkpoint (--save_every), or trains it "
             "again where it has none"
         ) from None

@@ -2175,3 +2175,26 @@ def test_a_command_out_of_memory_is_told_what_shrinks_that_commands_work(run_cli
     assert proc.returncode == 1 and proc.stderr.endswith(
         "`ulimit -v`), or less to do (a report of one --exp_name)\n"
     )
+
+
+def test_a_sweep_stopped_by_a_limit_or_a_workers_python_says_what_mends_it():
+    """A worker's Python this user may not run was told "(the folder writable again)", and
+    a file-size limit's "File too large" named no limit."""
+    import argparse
+    import errno
+    import resource
+
+    from mlplab.cli import _sweep_goes_on
+
+    sweep = argparse.Namespace(command="sweep")
+    python = OSError(errno.EACCES, "Permission denied", "/srv/lab/.venv/bin/python")
+    assert _sweep_goes_on(sweep, python).startswith(
+        "; the sweep stopped: once that is mended (a Python workers can run, or --workers 1),"
+    )
+    folder = OSError(errno.EACCES, "Permission denied", "/srv/lab/runs/exp")
+    assert "(the folder writable again)" in _sweep_goes_on(sweep, folder)
+    full = OSError(errno.ENOSPC, "No space left on device", "/srv/lab/runs/exp/x")
+    assert "once that is mended (the disk is full), the same command" in _sweep_goes_on(sweep, full)
+    big = OSError(errno.EFBIG, "File too large", "/srv/lab/runs/exp/x")
+    if resource.getrlimit(resource.RLIMIT_FSIZE)[0] == resource.RLIM_INFINITY:
+        assert "(a file larger than its file system takes)" in _sweep_goes_on(sweep, big)

@@ -472,6 +472,10 @@ def test_a_file_size_limit_mid_run_records_the_run_failed_not_running(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "File too large" in proc.stderr and "Traceback" not in proc.stderr
     assert "events.out.tfevents." in proc.stderr  # the file that did not fit, by name
+    # and the limit it met, which "File too large" of a small file does not tell
+    assert ": the process's file-size limit, `ulimit -f`, is 12 KiB; the run stopped" in (
+        proc.stderr
+    )
     r = read_json(run_dirs(tmp_path)[0] / "result.json")
     assert r["status"] == "failed" and "File too large" in r["error"]
 

@@ -846,3 +846,21 @@ def test_loss_curves_of_a_standardized_target_say_so(monkeypatch) -> None:
     runs = pd.DataFrame(rows).assign(standardize_target="true", task_type="binary")
     plot, fig = _drawn(monkeypatch, runs, "lr")
     assert plot.caption.startswith("train and val loss against epoch")
+
+
+def test_settings_past_the_sixth_are_named_in_the_caption_not_left_out_silently(monkeypatch):
+    """Nine settings changed one at a time: epoch and batch_size, the 8th and 9th, had no
+    panel, and the caption said "against each swept setting"."""
+    from mlplab.reports import plots
+
+    names = ["hid_dim", "act", "dp_rate", "init", "optim", "lr", "mm", "epoch", "batch_size"]
+    rows = [{**dict.fromkeys(names, 1), n: 2, "val_acc": 0.9, "test_acc": 0.8} for n in names]
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    plot = plots.vs_param(pd.DataFrame(rows), names, "acc")
+    assert plot is not None and len(figures[-1].axes) == 6
+    assert [ax.get_title() for ax in figures[-1].axes] == names[:6]
+    assert plot.caption.endswith(
+        "; the first 6 of 9 settings: mm, epoch, batch_size not drawn (the table has them)"
+    )
+    assert "not drawn" not in plots.vs_param(pd.DataFrame(rows), names[:6], "acc").caption

@@ -827,6 +827,12 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
             f"; a setting of more than {MAX_LEVELS} numbers: one point per run, no bars"
             if scattered_runs
             else ""
+        )
+        + (
+            f"; the first {len(shown)} of {len(variables)} settings: "
+            f"{', '.join(variables[len(shown) :])} not drawn (the table has them)"
+            if len(variables) > len(shown)
+            else ""
         ),
         to_png(fig),
     )

@@ -7,6 +7,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mlplab.reports.plots import curve_points, curve_set
 
@@ -864,3 +865,38 @@ def test_settings_past_the_sixth_are_named_in_the_caption_not_left_out_silently(
         "; the first 6 of 9 settings: mm, epoch, batch_size not drawn (the table has them)"
     )
     assert "not drawn" not in plots.vs_param(pd.DataFrame(rows), names[:6], "acc").caption
+
+
+def test_runs_that_change_one_setting_at_a_time_are_compared_with_the_shared_config(
+    monkeypatch,
+) -> None:
+    """A student's runs, each one change from a shared config: the act panel's relu point
+    averaged in the SGD run (0.43), and sigmoid read as the better activation."""
+    from mlplab.reports import plots
+
+    def run(act, optim, acc, seed):
+        return {"act": act, "optim": optim, "seed": seed, "val_acc": acc, "test_acc": acc}
+
+    rows = [run("relu", "adam", 0.98, s) for s in (0, 1)]
+    rows += [run("sigmoid", "adam", 0.95, s) for s in (0, 1)] + [run("relu", "sgd", 0.43, 0)]
+    runs = pd.DataFrame(rows)
+    assert plots.one_at_a_time(runs, ["act", "optim"]) == {"act": "relu", "optim": "adam"}
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    plot = plots.vs_param(runs, ["act", "optim"], "acc")
+    act, optim = figures[-1].axes[:2]
+    (val,) = [ln for ln in act.get_lines() if ln.get_marker() == "o"]
+    assert [t.get_text() for t in act.get_xticklabels()] == ["relu", "sigmoid"]
+    assert val.get_ydata().tolist() == pytest.approx([0.98, 0.95])  # relu above, as it is
+    (val,) = [ln for ln in optim.get_lines() if ln.get_marker() == "o"]
+    assert val.get_ydata().tolist() == pytest.approx([0.98, 0.43])  # adam's: relu's alone
+    assert (
+        "that change this setting alone, of the config most runs share (act relu, optim adam)"
+        in (plot.caption)
+    )
+    # A grid (a run of two changes) is averaged over the other settings, as it says.
+    grid = pd.DataFrame([*rows, run("sigmoid", "sgd", 0.5, 0)])
+    assert plots.one_at_a_time(grid, ["act", "optim"]) is None
+    assert (
+        "over seeds and the other settings" in plots.vs_param(grid, ["act", "optim"], "acc").caption
+    )

@@ -2147,8 +2147,8 @@ def load_config(
     ``argparse.Namespace``).
 
     A Namespace with a ``config`` (a student's own parser with ``--config``) reads it as
-    the YAML file's path, and its other values override the file; a value of None there is
-    a flag not given (argparse's default) and leaves the file's setting as it is."""
+    the YAML file's path, and its other values override the file. A Namespace's None is a
+    flag not given (argparse's default): the file's setting, or the default, stays."""
     if isinstance(overrides, argparse.Namespace):
         # A parser of the user's own: None is a flag not given (its --config too), as
         # train(args) and load_config(args) read one.
@@ -2163,6 +2163,9 @@ def load_config(
         path = vars(path)
         if "config" in path:
             return _with_config_path(path, overrides)
+        # None is a flag not given (argparse's default), with or without --config: a
+        # parser of `--lr` alone had its unset lr refused ("an empty value").
+        path = {k: v for k, v in path.items() if v is not None}
     if isinstance(path, Config):
         # A copy: a Config is mutable, and a caller's `cfg.lr = ...` in a loop had changed
         # the config of every Result trained from it before.

@@ -570,6 +570,16 @@ def test_the_lectures_args_namespace_is_a_config(tmp_path):
     assert result.run_dir in swept.run_dirs and len(swept.run_dirs) == 2
     with pytest.raises(ConfigError, match="'hid_dim'"):
         mlplab.train(argparse.Namespace(hid_dim=0), verbose=False)
+    # A student's parser of `--lr` with no default and no --config: its None, a flag not
+    # given, was refused ("an empty value") where a parser with --config took it so.
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--epoch", type=int)
+    parser.add_argument("--data", default="xor")
+    unset = parser.parse_args(["--epoch", "4"])
+    assert load_config(unset) == mlplab.Config(data="xor", epoch=4)
+    planned = mlplab.sweep(unset, seed=[0, 1], dry_run=True, report=False, verbose=False)
+    assert {c.lr for c in planned.configs} == {mlplab.Config().lr}
 
 
 def test_load_config_takes_a_namespace_or_keywords_as_its_overrides(tmp_path):

@@ -1339,8 +1339,10 @@ def _base_settings(
         args = vars(config)
         given = {k: v for k, v in args.items() if k != "config" and v is not None}
         return {**_base_settings(args["config"]), **given}
-    if isinstance(config, dict | argparse.Namespace):  # the lecture's args too
-        return dict(vars(config) if isinstance(config, argparse.Namespace) else config)
+    if isinstance(config, argparse.Namespace):  # the lecture's args: None, a flag not given
+        return {k: v for k, v in vars(config).items() if v is not None}
+    if isinstance(config, dict):
+        return dict(config)
     if not isinstance(config, str | os.PathLike):
         raise ConfigError(
             f"sweep: config {short_repr(config)} ({type(config).__name__}) is not accepted; "

@@ -759,3 +759,35 @@ def test_every_run_picture_is_drawn_in_mlplabs_style_whatever_the_users_settings
             assert ticks and min(ticks) >= 10, (name, ticks)
             size = mpl.font_manager.FontProperties(size=STYLE["xtick.labelsize"]).get_size()
             assert max(ticks) == size, (name, ticks)
+
+
+def test_a_digits_run_draws_its_misclassified_test_images(tmp_path):
+    """Digits drew a loss curve and a confusion matrix alone: which digits the model took
+    for which, as images, was nowhere (the lab's own picture)."""
+    import matplotlib.pyplot as plt
+
+    from mlplab.data import load_dataset
+    from mlplab.plots import images
+
+    r = train(data="digits", hid_dim=16, epoch=2, engine="numpy", verbose=False,
+              log_path=str(tmp_path))  # fmt: skip
+    assert "mistakes.png" in r.record["plot_files"]
+    assert_image(r.run_dir / "plots" / "mistakes.png")
+    data = r.dataset
+    assert images.image_side(data) == 8
+    fig = images.mistakes_figure(data, r.model_outputs, r.record, None)
+    true = true_classes(data.task, data.y_test)
+    pred = predicted_classes(data.task, r.model_outputs(data.X_test))
+    wrong = np.flatnonzero(pred != true)
+    drawn = [ax for ax in fig.axes if ax.get_images()]
+    assert len(drawn) == min(len(wrong), images.MAX_SHOWN) > 0
+    for ax, i in zip(drawn, wrong, strict=False):  # each its own digit, titled true → predicted
+        assert ax.get_title() == f"{true[i]} → {pred[i]}"
+        np.testing.assert_allclose(
+            ax.get_images()[0].get_array(), data.raw_rows("test")[i].reshape(8, 8)
+        )
+    assert f"{len(wrong)} of {len(true)} test images misclassified" in fig.get_suptitle()
+    plt.close(fig)
+    # No pixels, no images: other names, another count, a regression.
+    assert images.image_side(load_dataset("iris")) is None
+    assert images.image_side(load_dataset("diabetes")) is None

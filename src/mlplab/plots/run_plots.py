@@ -40,7 +40,7 @@ from matplotlib.figure import Figure
 
 from mlplab.data.dataset import Dataset
 from mlplab.engines.spec import ModelSpec
-from mlplab.plots import network, surfaces
+from mlplab.plots import images, network, surfaces
 from mlplab.plots.inputs import MAX_POINTS as MAX_POINTS  # re-exported
 from mlplab.plots.inputs import (
     PointSet,
@@ -144,6 +144,8 @@ def run_figures(
         out["confusion"] = lambda: confusion_figure(
             confusion_of_test(data, predict), data, result, spec
         )
+        if images.image_side(data) is not None:  # digits' pixel_R_C: the mistakes, seen
+            out["mistakes"] = lambda: images.mistakes_figure(data, predict, result, spec)
     if weights is not None and can_draw_network(spec):
         out["network"] = lambda: network.network_figure(
             dict(weights),

@@ -14,7 +14,7 @@ from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.spec import ModelSpec
 from mlplab.errors import ConfigError, PruneError
 from mlplab.runner import train
-from mlplab.training.events import End, Save, Start, Step, Validate, as_json
+from mlplab.training.events import End, Event, Save, Start, Step, Validate, as_json
 from mlplab.training.loop import LrSchedule, Schedule, StackState, fit
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
@@ -383,6 +383,18 @@ def test_a_subscriber_asks_for_steps_at_its_own_cadence_whatever_is_printed():
     every.step_every = "often"  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match="step_every is a whole number of steps"):
         train(data="xor", epoch=1, record=False, verbose=False, subscribers=[every])
+
+    class EverySecond:  # the README's typed way: a class declares its cadence
+        step_every = 2
+
+        def __call__(self, event: Event) -> None:
+            if isinstance(event, Step):
+                steps.append(event.step)
+
+    steps.clear()
+    train(data="moons", hid_dim=8, epoch=1, batch_size=100, log_every=0, record=False,
+          verbose=False, subscribers=[EverySecond()])  # fmt: skip
+    assert steps == [0, 2, 4, 6]
 
 
 def test_a_run_an_exception_ends_sends_the_callers_subscribers_a_failed_end(tmp_path):

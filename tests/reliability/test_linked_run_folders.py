@@ -82,3 +82,18 @@ def test_a_linked_lock_file_is_refused_and_nothing_is_made_where_it_points(run_c
         "symbolic link (mlplab makes it as a file of its own): remove the link",
     )
     assert not (tmp_path / "elsewhere.txt").exists()
+
+
+def test_a_lock_file_that_is_a_folder_is_refused_as_input(run_cli, tmp_path):
+    """A folder named .sweep.lock was "Is a directory; the run stopped: ... continues it
+    from its last checkpoint", exit 1, for a run that never started."""
+    (tmp_path / "runs" / "lab" / ".sweep.lock").mkdir(parents=True)
+    for command in (["train"], ["sweep", "--lr", "0.1", "0.5"]):
+        proc = run_cli(*command, "--data", "xor", "--epoch", "3", "--exp_name", "lab",
+                       cwd=tmp_path)  # fmt: skip
+        assert_one_line_error(
+            proc,
+            f"setting 'exp_name': the lock file {str(Path('runs/lab/.sweep.lock'))!r} is a "
+            "folder (mlplab makes it as an empty file of its own): remove that folder",
+        )
+    assert [p.name for p in (tmp_path / "runs" / "lab").iterdir()] == [".sweep.lock"]

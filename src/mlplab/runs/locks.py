@@ -66,6 +66,13 @@ class _Shared:
                     f"setting 'exp_name': the lock file {str(path)!r} is a symbolic link "
                     "(mlplab makes it as a file of its own): remove the link"
                 ) from None
+            if isinstance(err, IsADirectoryError):
+                # "Is a directory; the run stopped ... continues it", exit 1, for a run
+                # that never started.
+                raise ConfigError(
+                    f"setting 'exp_name': the lock file {str(path)!r} is a folder (mlplab "
+                    "makes it as an empty file of its own): remove that folder"
+                ) from None
             if not isinstance(err, PermissionError):
                 raise
             # Another user's, in a folder shared by a class (made with umask 022): it was

@@ -287,6 +287,18 @@ def test_a_report_that_fills_the_disk_names_the_file_and_mixes_no_old_and_new(
         f"mended, `mlplab report {log} --out {out}` (report() in Python) writes the report"
     )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # A folder --out made anew for it is not left behind empty, and no "as they were" of
+    # files that never were.
+    fresh = tmp_path / "new" / "page"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(log), "--out", str(fresh)],
+        capture_output=True, text=True, timeout=120, preexec_fn=limited,
+    )  # fmt: skip
+    assert proc.returncode == 1 and proc.stderr.strip().endswith(
+        f"no file written, {fresh} removed; once that is mended, `mlplab report {log} --out "
+        f"{fresh}` (report() in Python) writes the report"
+    ), proc.stderr
+    assert not fresh.exists()
 
 
 def test_a_reports_lines_in_a_log_end_without_spaces(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import shlex
 import sys
 import tempfile
@@ -261,6 +262,7 @@ def report(
     rank_by = checked_rank_by(rank_by)
     all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named
     root = Path(log_path) / exp_name if exp_name else Path(log_path)
+    fresh = out is not None and not os.path.lexists(out)  # made here: removed if it stays empty
     out_dir = writable_folder(Path(out) if out is not None else root, given=out is not None)
     newest = read_axis_order(root)
 
@@ -319,7 +321,11 @@ def report(
             atomic_write_text(path, text)
         except OSError as err:
             new = f"{' and '.join(written)} written anew" if written else "no file written"
-            kept = ", ".join(p.name for p in texts if p.name not in written)
+            kept = ", ".join(p.name for p in texts if p.name not in written) + " as they were"
+            if fresh:  # none were there: the folder made for them goes, if they left it empty
+                with contextlib.suppress(OSError):
+                    out_dir.rmdir()
+                kept = "nothing was there before" if written else f"{out_dir} removed"
             again = shlex.join(
                 ["mlplab", "report", str(log_path)]
                 + ["--exp_name", exp_name or ""] * bool(exp_name)
@@ -327,8 +333,8 @@ def report(
             )
             # The runs are whole: the report is what is missing, and how to write it.
             raise RecordError(
-                f"report: cannot write {str(path)!r} ({err.strerror or err}); {new}, {kept} "
-                f"as they were; once that is mended, `{again}` (report() in Python) writes "
+                f"report: cannot write {str(path)!r} ({err.strerror or err}); {new}, {kept}; "
+                f"once that is mended, `{again}` (report() in Python) writes "
                 "the report"
             ) from None
         written.append(path.name)

@@ -12,9 +12,10 @@ its own. For each command the table gives:
 
 - wall seconds;
 - peak RSS: VmHWM of every process of the command's tree, read from /proc every 0.1 s;
-  "largest" is the largest single process (the sweep's own, whose exact figure from
-  wait4's ru_maxrss is also shown), "tree" the largest sum of VmRSS over the processes
-  alive at one moment (the sweep and its workers);
+  "largest" is the largest single process, "tree" the largest sum of VmRSS over the
+  processes alive at one moment (the sweep and its workers). (wait4's ru_maxrss is no
+  measure here: Linux carries the high-water mark of the process forked from this one,
+  which has torch loaded, over its exec, so a child running /bin/true reported 533 MiB.)
 - bytes written: the apparent size of every file under the sweep's folder, a file with
   several hard links (best and last checkpoints) counted once, as ``du -sb`` counts.
 
@@ -78,9 +79,9 @@ def _tree(root: int) -> list[int]:
 
 
 class Measured:
-    def __init__(self, wall: float, code: int, largest: int, tree: int, ru: int, tail: str):
+    def __init__(self, wall: float, code: int, largest: int, tree: int, tail: str):
         self.wall, self.code, self.tail = wall, code, tail
-        self.largest_mib, self.tree_mib, self.ru_mib = largest / 1024, tree / 1024, ru / 1024
+        self.largest_mib, self.tree_mib = largest / 1024, tree / 1024
 
 
 def run_measured(cmd: list[str], timeout: float) -> Measured:
@@ -91,7 +92,7 @@ def run_measured(cmd: list[str], timeout: float) -> Measured:
         peak: dict[int, int] = {}
         tree_peak = 0
         while True:
-            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            pid, status, _ = os.wait4(p.pid, os.WNOHANG)
             if pid:
                 break
             pids = _tree(p.pid)
@@ -105,9 +106,7 @@ def run_measured(cmd: list[str], timeout: float) -> Measured:
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         tail = out.read()[-600:]
-    return Measured(
-        wall, p.returncode, max(peak.values(), default=0), tree_peak, usage.ru_maxrss, tail
-    )
+    return Measured(wall, p.returncode, max(peak.values(), default=0), tree_peak, tail)
 
 
 def bytes_written(folder: Path) -> tuple[int, int, dict[str, int]]:
@@ -142,7 +141,7 @@ def sweep_rows(
             f"`mlplab sweep` {label}, report included",
             m.wall,
             vs,
-            f"{max(m.largest_mib, m.ru_mib):.0f} (polled {m.largest_mib:.0f}, wait4 {m.ru_mib:.0f})",
+            f"{m.largest_mib:.0f}",
             f"{m.tree_mib:.0f}",
             f"{total / 1e6:.1f} MB in {files} files",
             f"exit {m.code}" + ("" if m.code == 0 else f": {m.tail[-300:]!r}"),

@@ -17,7 +17,7 @@ from mlplab.config import load_config
 from mlplab.data.dataset import load_dataset
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-COMMANDS = ("train", "sweep", "report", "plot", "predict", "gradcheck", "datasets")
+COMMANDS = ("train", "sweep", "report", "plot", "predict", "gradcheck", "datasets", "backprop")
 
 
 def _help(command: str) -> str:

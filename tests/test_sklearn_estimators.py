@@ -915,8 +915,12 @@ def test_min_delta_is_tol_and_best_attributes_describe_the_model_kept() -> None:
     strict = MLPClassifier(min_delta=0.0, **common).fit(X, y)
     loose = MLPClassifier(min_delta=1e-2, **common).fit(X, y)
     assert loose.n_iter_ < strict.n_iter_
-    # Stopped early: the model kept is patience validations back, and its score is named.
-    assert loose.best_epoch_ == loose.n_iter_ - 10
+    # Stopped early: the model kept is the lowest validation loss's, within the patience's
+    # 10 validations back (a drop smaller than min_delta is kept too, as scikit-learn's
+    # early_stopping keeps its best: the model of a drop of less was lost), and its score
+    # is named.
+    assert loose.best_epoch_ == int(np.argmin(loose.validation_loss_curve_)) + 1
+    assert loose.n_iter_ - 10 <= loose.best_epoch_ < loose.n_iter_
     assert loose.best_validation_score_ == loose.validation_scores_[loose.best_epoch_ - 1]
     assert loose.best_loss_ is None  # rows held out, as scikit-learn's
     on_train = MLPClassifier(epoch=20, patience=0, random_state=0).fit(X, y)

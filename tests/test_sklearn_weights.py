@@ -107,6 +107,27 @@ def test_patience_ends_with_the_best_weights(tmp_path):
     np.testing.assert_array_equal(clf.intercepts_[-1], best["out.bias"])
 
 
+def test_the_weights_kept_are_the_lowest_validation_losss_whatever_min_delta(tmp_path):
+    """With min_delta=0.01 a fit kept epoch 82's weights (validation loss 0.1269) where
+    epoch 92 reached 0.1195: the best moved only by min_delta's steps, which should only
+    decide when patience runs out (as scikit-learn's tol does)."""
+    import mlplab
+
+    X, y = make_classification(300, n_features=10, flip_y=0.1, random_state=1)
+    clf = MLPClassifier(
+        hid_dim=32, lr=0.01, epoch=60, batch_size=32, patience=1000, min_delta=0.05,
+        validation_fraction=0.3, random_state=0, log_path=tmp_path,
+    ).fit(X, y)  # fmt: skip
+    losses = np.asarray(clf.validation_loss_curve_)
+    lowest = int(np.argmin(losses))
+    assert losses[lowest] < losses[0] - 0.05 and lowest > 0
+    assert clf.best_epoch_ == lowest + 1
+    record = mlplab.load_run(clf.run_dir_, data=False).record
+    assert record["best_epoch"] == lowest + 1 and record["best_val_loss"] == losses.min()
+    best = load_checkpoint(clf.run_dir_ / "checkpoints" / "best.safetensors").model
+    np.testing.assert_array_equal(clf.coefs_[0], best["hidden.0.linear.weight"].T)
+
+
 def test_without_patience_the_last_weights_stay(tmp_path):
     X, y = make_classification(200, n_features=5, flip_y=0.2, random_state=1)
     clf = MLPClassifier(

@@ -353,10 +353,16 @@ def fit(
                     "lrs": lrs,
                 },
             )
-            improved = val_loss < state.best_val[sel] - s.min_delta
+            # A lower loss is the new best, whose weights are kept (as scikit-learn's
+            # early_stopping keeps them); one lower by more than min_delta also starts
+            # patience over. Kept only at min_delta's steps, a fit ended on an epoch's
+            # weights that a later, lower one had beaten by less.
+            improved = val_loss < state.best_val[sel]
+            state.bad[sel] = np.where(
+                val_loss < state.best_val[sel] - s.min_delta, 0, state.bad[sel] + 1
+            )
             state.best_val[sel] = np.where(improved, val_loss, state.best_val[sel])
             state.best_epoch[sel] = np.where(improved, state.epoch, state.best_epoch[sel])
-            state.bad[sel] = np.where(improved, 0, state.bad[sel] + 1)
             backend.save_best(improved)
             event = Validate(
                 models,

@@ -360,7 +360,8 @@ def error_line(err: BaseException) -> str:
     if isinstance(err, OutOfMemory):
         return str(err)
     if isinstance(err, OSError) and err.strerror:
-        return err.strerror + (f" ({err.filename})" if err.filename else "")
+        limit = f": {limit_met(err)}" if limit_met(err) else ""  # a full disk, `ulimit -f`
+        return err.strerror + (f" ({err.filename})" if err.filename else "") + limit
     return f"{type(err).__name__}: {err}"
 
 

@@ -30,7 +30,14 @@ from mlplab.console import terminal_text
 from mlplab.data.dataset import data_row, names_of, not_numeric, shell_flag
 from mlplab.data.files import names_as_written, read_npz_features, read_table
 from mlplab.data.registry import BUILTIN
-from mlplab.errors import CheckpointError, ConfigError, DataError, other_case, warnings_caught
+from mlplab.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    limit_met,
+    other_case,
+    warnings_caught,
+)
 from mlplab.pipes import PipeGuard, lost_output, writes_utf8
 from mlplab.restore import check_run_dir, kept_model, load_run, training_files
 from mlplab.runs.atomic import atomic_open, why_not_replaceable
@@ -738,6 +745,11 @@ def predict_command(
         if lost is not None:  # a full disk behind `> file`: the CSV was not written
             if lost.errno == errno.EBADF:
                 raise closed
+            if lost.errno == errno.EFBIG:  # --out meets the same limit: raising it is the cure
+                raise ConfigError(
+                    f"predict: standard output cannot be written: {lost.strerror or lost} "
+                    f"({limit_met(lost)}); raise it, or predict fewer rows at a time"
+                )
             raise ConfigError(
                 f"predict: standard output cannot be written: {lost.strerror or lost}; give "
                 "--out FILE on a disk with room"

@@ -1185,19 +1185,31 @@ def _rerun(
     return res
 
 
+def _written_since(run_dir: Path, started: float) -> bool:
+    """Whether the run's result.json was written since ``started``: by this call, not a
+    finished run's record that a --rerun, out of memory as it built its model, leaves."""
+    try:
+        return (run_dir / "result.json").stat().st_mtime >= started
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def _memory_in_one_line(cfg: Config, data: Dataset, run_dir: Path) -> Iterator[None]:
     """Memory that runs out as the model is built, restored or saved (training's own,
     :func:`fit_stack` says in its record) becomes :class:`OutOfMemory`'s one line; where
     the run is recorded finished, it ran out after the run (its summary's printing), and
     the line says so rather than advise a smaller model of a run that is complete."""
+    started = time.time()
     try:
         yield
     except Exception as err:
         if not is_out_of_memory(err) or isinstance(err, OutOfMemory):
             raise
         traceback.clear_frames(err.__traceback__)
-        if (read_result(run_dir) or {}).get("status") == FINISHED:
+        if (read_result(run_dir) or {}).get("status") == FINISHED and _written_since(
+            run_dir, started
+        ):
             raise OutOfMemory(
                 f"the run finished, and its record is in {run_dir}; then memory ran out as "
                 "its summary was printed (give mlplab more: `ulimit -v`, a batch job's request)"

@@ -2195,6 +2195,10 @@ def test_a_sweep_stopped_by_a_limit_or_a_workers_python_says_what_mends_it():
     assert "(the folder writable again)" in _sweep_goes_on(sweep, folder)
     full = OSError(errno.ENOSPC, "No space left on device", "/srv/lab/runs/exp/x")
     assert "once that is mended (the disk is full), the same command" in _sweep_goes_on(sweep, full)
+    # A run's own line in a sweep's progress and its record say it too.
+    from mlplab.errors import error_line
+
+    assert error_line(full) == "No space left on device (/srv/lab/runs/exp/x): the disk is full"
     big = OSError(errno.EFBIG, "File too large", "/srv/lab/runs/exp/x")
     if resource.getrlimit(resource.RLIMIT_FSIZE)[0] == resource.RLIM_INFINITY:
         assert "(a file larger than its file system takes)" in _sweep_goes_on(sweep, big)

@@ -193,7 +193,8 @@ def test_predictions_cut_short_by_a_file_size_limit_fail_in_one_line(tmp_path: P
             )  # fmt: skip
         assert (proc.returncode, proc.stderr) == (
             2,
-            "mlplab: predict: standard output cannot be written: File too large; give --out "
-            "FILE on a disk with room\n",
+            "mlplab: predict: standard output cannot be written: File too large (the "
+            "process's file-size limit, `ulimit -f`, is 50 KiB); raise it, or predict fewer "
+            "rows at a time\n",
         )
         assert (tmp_path / "out.csv").stat().st_size == limit  # what the limit let through

@@ -190,3 +190,22 @@ def test_memory_that_runs_out_after_a_finished_run_says_the_run_finished(tmp_pat
     assert str(err.value).startswith("the run finished, and its record is in ")
     assert "then memory ran out as its summary was printed" in str(err.value)
     assert "--hid_dim" not in str(err.value)
+
+
+def test_a_rerun_out_of_memory_is_not_told_that_the_run_finished(tmp_path, monkeypatch):
+    """The finished record a --rerun replaces was read as this call's: a rerun that ran
+    out of memory building its model was told "the run finished"."""
+    import mlplab
+    import mlplab.runner
+    from mlplab.errors import OutOfMemory
+
+    mlplab.train(data="xor", epoch=3, plots="none", log_path=str(tmp_path), verbose=False)
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(mlplab.runner, "fit_stack", no_memory)
+    with pytest.raises(OutOfMemory) as err:
+        mlplab.train(data="xor", epoch=3, plots="none", log_path=str(tmp_path), rerun=True,
+                     verbose=False)  # fmt: skip
+    assert str(err.value).startswith("the run ran out of memory"), str(err.value)

@@ -894,6 +894,9 @@ def test_runs_that_change_one_setting_at_a_time_are_compared_with_the_shared_con
         "that change this setting alone, of the config most runs share (act relu, optim adam)"
         in (plot.caption)
     )
+    # Rows of a list that share no config (adam sigmoid, sgd relu): no base to compare with.
+    rows_only = pd.DataFrame([run("sigmoid", "adam", 0.9, 0), run("relu", "sgd", 0.8, 0)])
+    assert plots.one_at_a_time(rows_only, ["act", "optim"]) is None
     # A grid (a run of two changes) is averaged over the other settings, as it says.
     grid = pd.DataFrame([*rows, run("sigmoid", "sgd", 0.5, 0)])
     assert plots.one_at_a_time(grid, ["act", "optim"]) is None

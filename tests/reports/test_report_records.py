@@ -295,10 +295,17 @@ def test_a_report_that_fills_the_disk_names_the_file_and_mixes_no_old_and_new(
         capture_output=True, text=True, timeout=120, preexec_fn=limited,
     )  # fmt: skip
     assert proc.returncode == 1 and proc.stderr.strip().endswith(
-        f"no file written, {fresh} removed; once that is mended, `mlplab report {log} --out "
-        f"{fresh}` (report() in Python) writes the report"
+        f"no file written, {fresh.parent} removed; once that is mended, `mlplab report {log} "
+        f"--out {fresh}` (report() in Python) writes the report"
     ), proc.stderr
-    assert not fresh.exists()
+    assert not fresh.parent.exists()  # new/ and new/page/, both made for it
+    fresh.mkdir(parents=True)  # an empty folder of the user's: kept, and no "as they were"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "report", str(log), "--out", str(fresh)],
+        capture_output=True, text=True, timeout=120, preexec_fn=limited,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "; no file written; once that is mended" in proc.stderr
+    assert fresh.is_dir() and not list(fresh.iterdir())
 
 
 def test_a_reports_lines_in_a_log_end_without_spaces(tmp_path: Path) -> None:

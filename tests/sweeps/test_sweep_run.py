@@ -694,6 +694,11 @@ def test_a_sweeps_record_given_back_trains_only_in_its_own_folder(
     (tmp_path / "copy.yaml").write_bytes(spec.read_bytes())
     with pytest.raises(ConfigError, match=r"copy\.yaml: a sweep's record of exp_name 'g' lies in"):
         sweep("copy.yaml", **quiet)
+    with pytest.raises(ConfigError, match=r"copy\.yaml: a sweep's record of exp_name 'g'"):
+        sweep("copy.yaml", exp_name="h", **quiet)  # a new name alone does not say where
+    (tmp_path / "link").symlink_to(spec.parent)  # its folder through a link: its own
+    assert sweep(str(tmp_path / "link" / spec.name), **quiet).counts["skipped"] == 2
+    (tmp_path / "link").unlink()
     moved = sweep("copy.yaml", log_path="runs", **quiet)  # told where: its folder's runs
     assert moved.counts["skipped"] == 2 and moved.spec.run_ids == first.spec.run_ids
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.yaml", "runs", "t.csv"]

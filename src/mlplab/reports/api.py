@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import shlex
 import sys
 import tempfile
@@ -262,7 +261,8 @@ def report(
     rank_by = checked_rank_by(rank_by)
     all_runs, skipped = load_runs(log_path, exp_name)  # exp_name checked, and named
     root = Path(log_path) / exp_name if exp_name else Path(log_path)
-    fresh = out is not None and not os.path.lexists(out)  # made here: removed if it stays empty
+    # The folders --out makes (a/b/c: each not there yet), removed if they stay empty.
+    made = [] if out is None else [p for p in [Path(out), *Path(out).parents] if not p.exists()]
     out_dir = writable_folder(Path(out) if out is not None else root, given=out is not None)
     newest = read_axis_order(root)
 
@@ -315,17 +315,20 @@ def report(
                 f"report: cannot write {str(path)!r} ({why}); no file written; give --out "
                 "(out= in Python) a folder to write the report in"
             )
+    were = {path.name for path in texts if path.exists()}
     written: list[str] = []
     for path, text in texts.items():
         try:
             atomic_write_text(path, text)
         except OSError as err:
             new = f"{' and '.join(written)} written anew" if written else "no file written"
-            kept = ", ".join(p.name for p in texts if p.name not in written) + " as they were"
-            if fresh:  # none were there: the folder made for them goes, if they left it empty
+            kept = [p.name for p in texts if p.name in were and p.name not in written]
+            kept_text = f", {', '.join(kept)} as they were" if kept else ""
+            if made and not written:  # the folders made for it go, empty
                 with contextlib.suppress(OSError):
-                    out_dir.rmdir()
-                kept = "nothing was there before" if written else f"{out_dir} removed"
+                    for folder in made:
+                        folder.rmdir()
+                kept_text = f", {made[-1]} removed"
             again = shlex.join(
                 ["mlplab", "report", str(log_path)]
                 + ["--exp_name", exp_name or ""] * bool(exp_name)
@@ -333,7 +336,7 @@ def report(
             )
             # The runs are whole: the report is what is missing, and how to write it.
             raise RecordError(
-                f"report: cannot write {str(path)!r} ({err.strerror or err}); {new}, {kept}; "
+                f"report: cannot write {str(path)!r} ({err.strerror or err}); {new}{kept_text}; "
                 f"once that is mended, `{again}` (report() in Python) writes "
                 "the report"
             ) from None

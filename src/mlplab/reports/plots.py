@@ -865,7 +865,12 @@ def one_at_a_time(runs: pd.DataFrame, variables: list[str]) -> dict[str, str] | 
     named = {v: pd.Series(labels(runs, v)) for v in variables}
     base = {v: str(named[v].mode().iloc[0]) for v in variables}
     changed = np.array([(named[v] != base[v]).to_numpy() for v in variables])
-    if changed.sum(axis=0).max() != 1 or np.count_nonzero(changed.any(axis=1)) < 2:
+    changes = changed.sum(axis=0)
+    # Runs of that config itself, the point every panel compares with: a list of rows
+    # (adam sigmoid, sgd relu) has each setting's commonest value, but no run of both.
+    if changes.max() != 1 or not (changes == 0).any():
+        return None
+    if np.count_nonzero(changed.any(axis=1)) < 2:
         return None
     return base
 

@@ -407,7 +407,7 @@ def sweep(
         given = {k: v for k, v in record.items() if k not in (*SPEC_KEYS, *SPEC_FACTS)}
         base = {**record["base"]}
         if isinstance(config, str | os.PathLike) and "log_path" not in settings:
-            base["log_path"] = _record_log_path(config, base, settings)
+            base["log_path"] = _record_log_path(config, base)
         if isinstance(config, str | os.PathLike) and "data" not in settings:
             _data_here(config, base.get("data"))
         settings = {**record["axes"], **given, **settings}
@@ -1290,23 +1290,24 @@ def _kept_search(
     return search, trials, named
 
 
-def _record_log_path(record: str | os.PathLike[str], base: Mapping[str, Any], settings) -> str:
+def _record_log_path(record: str | os.PathLike[str], base: Mapping[str, Any]) -> str:
     """The log_path a sweep's record given back trains in: the folder above its own,
     LOG_PATH/EXP_NAME/sweep-HASH.yaml. Where its folder is not named as its exp_name (a
     copy elsewhere, an experiment folder renamed), refused: trained again, every run would
     go to a folder of that name beside it."""
-    place = Path(os.path.abspath(record)).parent  # `cd runs/g && mlplab sweep sweep-x.yaml`
-    exp_name = settings.get(
-        "exp_name", base.get("exp_name", Config.model_fields["exp_name"].default)
+    # Its own exp_name's folder (not a flag's): as written (`cd runs/g`, a link to it),
+    # or where links lead.
+    exp_name = base.get("exp_name", Config.model_fields["exp_name"].default)
+    places = [Path(os.path.abspath(record)).parent, Path(os.path.realpath(record)).parent]
+    for place in places:
+        if place.name == exp_name:
+            return str(place.parent)
+    raise ConfigError(
+        f"{shorten(os.fspath(record), 300)}: a sweep's record of exp_name {exp_name!r} lies "
+        f"in {shorten(str(places[0]), 300)!r}, not in a folder {exp_name!r} of its runs; give "
+        "it back from its experiment's folder, or give --log_path (and --exp_name) to train "
+        "that sweep elsewhere"
     )
-    if place.name != exp_name and "exp_name" not in settings:
-        raise ConfigError(
-            f"{shorten(os.fspath(record), 300)}: a sweep's record of exp_name {exp_name!r} lies "
-            f"in {shorten(str(place), 300)!r}, not in a folder {exp_name!r} of its runs; give it "
-            "back from its experiment's folder, or give --log_path (and --exp_name) to train "
-            "that sweep elsewhere"
-        )
-    return str(place.parent)
 
 
 def _data_here(record: str | os.PathLike[str], data: Any) -> None:

@@ -894,6 +894,14 @@ def test_runs_that_change_one_setting_at_a_time_are_compared_with_the_shared_con
         "that change this setting alone, of the config most runs share (act relu, optim adam)"
         in (plot.caption)
     )
+    # A setting that a run does not apply (mm beside adam: blank) is no change of it.
+    sgd = [
+        {"optim": o, "mm": m, "lr": lr, "seed": 0, "val_acc": a, "test_acc": a}
+        for o, m, lr, a in [("sgd", 0.9, 0.1, 0.9), ("sgd", 0.5, 0.1, 0.8),
+                            ("sgd", 0.9, 0.01, 0.7), ("adam", None, 0.1, 0.95)]
+    ]  # fmt: skip
+    base = plots.one_at_a_time(pd.DataFrame(sgd), ["optim", "mm", "lr"])
+    assert base == {"optim": "sgd", "mm": "0.9", "lr": "0.1"}
     # Rows of a list that share no config (adam sigmoid, sgd relu): no base to compare with.
     rows_only = pd.DataFrame([run("sigmoid", "adam", 0.9, 0), run("relu", "sgd", 0.8, 0)])
     assert plots.one_at_a_time(rows_only, ["act", "optim"]) is None

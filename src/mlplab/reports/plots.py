@@ -748,7 +748,9 @@ def vs_param(runs: pd.DataFrame, variables: list[str], metric: str) -> Plot | No
         runs = every_run
         if base is not None:
             others = [v for v in variables if v != var]
-            runs = every_run[np.all([labels(every_run, v) == base[v] for v in others], axis=0)]
+            runs = every_run[
+                np.all([np.isin(labels(every_run, v), [base[v], MISSING]) for v in others], axis=0)
+            ]
         numeric = pd.to_numeric(runs[var], errors="coerce")
         is_numeric = _numeric_setting(runs, var)
         many = not few_levels(runs, var)
@@ -864,7 +866,10 @@ def one_at_a_time(runs: pd.DataFrame, variables: list[str]) -> dict[str, str] | 
         return None
     named = {v: pd.Series(labels(runs, v)) for v in variables}
     base = {v: str(named[v].mode().iloc[0]) for v in variables}
-    changed = np.array([(named[v] != base[v]).to_numpy() for v in variables])
+    # A setting a run does not apply (mm beside adam, blank) is no change of it.
+    changed = np.array(
+        [((named[v] != base[v]) & (named[v] != MISSING)).to_numpy() for v in variables]
+    )
     changes = changed.sum(axis=0)
     # Runs of that config itself, the point every panel compares with: a list of rows
     # (adam sigmoid, sgd relu) has each setting's commonest value, but no run of both.

@@ -43,7 +43,7 @@ def test_cli_sweep_with_two_workers_writes_runs_and_report(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("code", "fix", "status"),
     [
-        ("ENOSPC", "", 1),
+        ("ENOSPC", " (the disk is full)", 1),
         ("EMFILE", " (raise `ulimit -n`, or give --workers 1)", 1),
         ("EACCES", " (the folder writable again)", 2),
     ],

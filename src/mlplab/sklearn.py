@@ -174,6 +174,7 @@ _SETTINGS = (
     "device",
     "dtype",
     "exp_name",
+    "plots",
 )
 
 
@@ -286,6 +287,10 @@ _PARAMETERS_DOC = """\
         ``validation_fraction=0``): the estimator has no test set of its own.
     exp_name : str, default='exp'
         Experiment name of the run record (letters, digits, '_', '-', '.').
+    plots : {'png', 'svg', 'none'}, default='png'
+        The run record's plots, as ``mlplab train --plots``; 'none' draws none, which a
+        search of many fits with ``log_path`` wants (drawing takes most of a small fit's
+        time). Without ``log_path`` nothing is drawn.
     verbose : bool or int, default=False
         Print a line an epoch (the step count and that step's batch loss, as
         ``mlplab train`` prints them) and the run's results table, of the train and val
@@ -397,6 +402,7 @@ class EstimatorParams(TypedDict, total=False):
     random_state: int | np.random.RandomState | None
     log_path: str | os.PathLike[str] | None
     exp_name: str
+    plots: str
     verbose: bool | int
 
 
@@ -446,6 +452,7 @@ class _MLPBase(BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         log_path: str | os.PathLike[str] | None = None,
         exp_name: str = "exp",
+        plots: str = "png",
         verbose: bool | int = False,
     ) -> None:
         self.n_layer = n_layer
@@ -476,6 +483,7 @@ class _MLPBase(BaseEstimator):
         self.random_state = random_state
         self.log_path = log_path
         self.exp_name = exp_name
+        self.plots = plots
         self.verbose = verbose
 
     # --- what the subclasses define ---------------------------------------------------------

@@ -1058,9 +1058,10 @@ class Config(BaseModel):
         the setting it names was read from that file, as a validation error of it is."""
         said = err.args[0] if err.args and isinstance(err.args[0], str) else ""
         named = re.match(r"setting '(\w+)'", said)
-        if self._source_file is None or named is None:
-            return
-        if named.group(1) not in self._file_settings:
+        # A line of the data file's own ("data file 'x.csv': target column 'yy' does not
+        # exist") is the data setting's.
+        setting = named.group(1) if named else "data" if said.startswith("data file ") else None
+        if self._source_file is None or setting not in self._file_settings:
             return
         where = f"{shorten(self._source_file, 300)}: "
         err.args = (where + said, *err.args[1:])

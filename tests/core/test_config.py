@@ -1990,4 +1990,14 @@ def test_a_data_setting_refused_by_the_loader_names_its_yaml_file(tmp_path, run_
         assert line.startswith("mlplab: setting 'data': 'moonz2'"), line
     with pytest.raises(ConfigError, match=r"^\S*lab\.yaml: setting 'data': 'moonz'"):
         mlplab.train(load_config(tmp_path / "lab.yaml"))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lab.yaml", "tgt.yaml"]
+    # The data file's own lines too: a file missing, a target column it lacks.
+    (tmp_path / "t.csv").write_text("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    (tmp_path / "f.yaml").write_text("data: nofile.csv\nplots: none\n")
+    (tmp_path / "g.yaml").write_text("data: t.csv\ntarget: yy\nplots: none\n")
+    line = assert_one_line_error(run_cli("train", "--config", "f.yaml", cwd=tmp_path))
+    assert line.startswith("mlplab: f.yaml: data file 'nofile.csv' does not exist"), line
+    line = assert_one_line_error(run_cli("train", "--config", "g.yaml", cwd=tmp_path))
+    assert line.startswith("mlplab: g.yaml: data file 't.csv': target column 'yy'"), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "f.yaml", "g.yaml", "lab.yaml", "t.csv", "tgt.yaml"
+    ]  # fmt: skip

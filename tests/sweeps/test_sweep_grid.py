@@ -184,6 +184,8 @@ def test_a_text_settings_value_with_a_colon_is_no_distribution() -> None:
     assert parse_distribution("data", "my:file.csv") is None
     assert parse_distribution("dtype", "float:32") is None  # a choice's, said by its check
     assert parse_distribution("exp_name", "uniform(2)") is None  # a name, as written
+    with pytest.raises(ConfigError, match=r"written with colons, 'choice:8-8:16', not as a call"):
+        parse_distribution("hid_dims", "choice(8-8, 16)")  # widths, which take choice:
     # Numbers' settings whose default is None or a list are numbers' too.
     for name in ("n_samples", "noise", "split"):
         with pytest.raises(ConfigError, match="'normal' is not a distribution"):

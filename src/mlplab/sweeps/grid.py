@@ -114,8 +114,10 @@ class Distribution:
 def parse_distribution(name: str, text: Any) -> Distribution | None:
     """Parse ``kind:a:b`` into a Distribution; None when ``text`` is a plain value."""
     called = re.fullmatch(r"\s*(\w+)\s*\((.*)\)\s*", text) if isinstance(text, str) else None
-    free_text = Config.model_fields.get(name) and "str" in repr(
-        Config.model_fields[name].annotation
+    # Text as written (a name, a path, a device); hid_dims' text is widths, which take
+    # distributions (choice:8-8:16).
+    free_text = name != "hid_dims" and "str" in repr(
+        getattr(Config.model_fields.get(name), "annotation", "")
     )
     if called and called.group(1) in DISTRIBUTIONS and not free_text:
         # scipy's and Optuna's way, loguniform(1e-4, 1e-1), was told "is not a number"; a

@@ -425,8 +425,6 @@ def _config_path(args: argparse.Namespace) -> None:
         return
     from mlplab.errors import ConfigError
 
-    if args.config is not None and args.config != given:
-        raise ConfigError(f"two config files: {given!r} and --config {args.config!r}; give one")
     # With the curly quotes a slide pasted around it, a file's name is still one.
     yaml = given.strip("\u201c\u201d\u2018\u2019\"'").endswith((".yaml", ".yml"))
     parser = args.commands.get(args.command)
@@ -447,10 +445,21 @@ def _config_path(args: argparse.Namespace) -> None:
     if not yaml and not Path(given).exists():
         # `--lr 1 2`, `--workers 2 3`: argparse takes the second value for FILE.yaml.
         if args.command == "train":
+            widths = getattr(args, "hid_dims", None)
+            if given.isdecimal() and isinstance(widths, str) and widths.isdecimal():
+                # `--hid_dims 256 128`, a list as Python writes one
+                raise ConfigError(
+                    f"{given!r} is not a config file: hid_dims' widths are joined by '-': "
+                    f"--hid_dims {widths}-{given}"
+                )
             raise ConfigError(f"{given!r} is not a config file; {ONE_VALUE}")
         raise ConfigError(
             f"config file {given!r} does not exist (a second value of a flag that takes one?)"
         )
+    # After the lines above: `--config lab.yaml --hid_dims 256 128` is a second value, not
+    # a second config file '128'.
+    if args.config is not None and args.config != given:
+        raise ConfigError(f"two config files: {given!r} and --config {args.config!r}; give one")
     args.config = given
 
 

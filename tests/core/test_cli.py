@@ -355,6 +355,14 @@ def test_the_config_file_may_be_given_without_its_flag(run_cli):
     assert printed["exp_name"] == "xor-nn" and printed["lr"] == 0.5
     both = run_cli("train", EXAMPLES / "xor_nn.yaml", "--config", EXAMPLES / "sinlog_mlp.yaml")
     assert_one_line_error(both, "two config files")
+    # A flag's second value beside --config is no second config file: `--hid_dims 256 128`
+    # was "two config files: '128' and --config ...".
+    widths = run_cli("train", "--config", EXAMPLES / "xor_nn.yaml", "--hid_dims", "256", "128")
+    assert_one_line_error(
+        widths, "'128' is not a config file: hid_dims' widths are joined by '-': --hid_dims 256-128"
+    )
+    rates = run_cli("train", "--config", EXAMPLES / "xor_nn.yaml", "--lr", "0.1", "0.2")
+    assert_one_line_error(rates, "'0.2' is not a config file; a setting of `mlplab train` takes")
 
 
 def test_early_stopping_is_said_in_the_closing_table(run_cli, tmp_path):

@@ -1487,7 +1487,8 @@ def _sweep_goes_on(args: argparse.Namespace | None, err: OSError) -> str:
         return ""
     files = err.errno in (errno.EMFILE, errno.ENFILE)
     # A worker's Python that this user may not run (a shared lab's, under another's home).
-    python = err.filename is not None and os.path.basename(str(err.filename)).startswith("python")
+    where = Path(str(err.filename or ""))
+    python = where.name.startswith("python") and where.parent.name == "bin"
     fix = (
         " (raise `ulimit -n`, or give --workers 1)"
         if files

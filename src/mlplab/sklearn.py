@@ -38,7 +38,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any, ClassVar, Self, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypedDict, Unpack
 
 import numpy as np
 import scipy.sparse as sp
@@ -88,6 +88,9 @@ from mlplab.errors import (
 from mlplab.training.events import End, Event, Subscriber, Validate
 from mlplab.training.loop import LrSchedule, batch_bounds
 from mlplab.training.metrics import predicted_classes, true_classes, untied
+
+if TYPE_CHECKING:  # torch loads only when to_torch is called
+    from torch import nn
 
 __all__ = [
     "EXPECTED_FAILED_CHECKS",
@@ -1093,7 +1096,7 @@ class _MLPBase(BaseEstimator):
         names = [f"hidden.{i}.linear.bias" for i in range(self._spec.n_layer)] + ["out.bias"]
         return [_read_only(np.array(sd[n])) for n in names]
 
-    def to_torch(self) -> Any:
+    def to_torch(self) -> nn.Module:
         """The fitted network as an ordinary PyTorch ``nn.Module`` (``nn.Linear`` layers,
         ``nn.BatchNorm1d`` and ``nn.Dropout`` where it has them), a copy on the CPU in eval
         mode. It takes ``X`` as :meth:`predict` does (after a pipeline's own steps) and
@@ -1419,6 +1422,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
     """
 
     _task_kind = "classification"
+    classes_: np.ndarray  # set by fit: the labels, sorted (a type checker's, not an attribute)
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **_MLPBase._parameter_constraints,
         "class_weight": [None, StrOptions({"balanced"}), dict],

@@ -2201,6 +2201,8 @@ def test_a_sweep_stopped_by_a_limit_or_a_workers_python_says_what_mends_it():
     )
     folder = OSError(errno.EACCES, "Permission denied", "/srv/lab/runs/exp")
     assert "(the folder writable again)" in _sweep_goes_on(sweep, folder)
+    named = OSError(errno.EACCES, "Permission denied", "/srv/lab/runs/python-lab")  # a name
+    assert "(the folder writable again)" in _sweep_goes_on(sweep, named)
     full = OSError(errno.ENOSPC, "No space left on device", "/srv/lab/runs/exp/x")
     assert "once that is mended (the disk is full), the same command" in _sweep_goes_on(sweep, full)
     # A run's own line in a sweep's progress and its record say it too.

@@ -13,6 +13,7 @@ from typing import Any, assert_type
 
 import numpy as np
 import pandas as pd
+import torch
 
 import mlplab
 
@@ -39,6 +40,8 @@ def _uses() -> None:
     assert_type(mlplab.backprop(cfg).plot(), mlplab.Picture)
     assert_type(mlplab.run_gradcheck(), list[mlplab.CheckResult])
     assert_type(mlplab.MLPClassifier().fit(np.zeros((4, 2)), [0, 1, 0, 1]), mlplab.MLPClassifier)
+    assert_type(mlplab.MLPClassifier().classes_, np.ndarray)  # was Any
+    assert_type(mlplab.MLPRegressor().to_torch(), torch.nn.Module)  # as Result.to_torch's
     rep = mlplab.report("runs", verbose=False)
     assert_type(rep.summary, pd.DataFrame)
     if rep.best_run is not None:  # a report's row, as load_run takes it

@@ -1614,7 +1614,12 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
         # Config(shard=1) was asked if it meant 'shard', the very word typed.
         return f"{loc!r} is {KEYWORD_CALLS[loc]}, not a setting"
     if etype == "extra_forbidden":
-        if source and loc in ("search", "trials"):  # a sweep file keeps them, not a run
+        if loc in ("search", "trials"):  # a sweep file keeps them, not a run's config
+            if not source:
+                return (
+                    f"{loc!r} is an option of mlplab.sweep() (or a sweep's YAML file), not "
+                    "one run's setting"
+                )
             return (
                 f"{where}{loc!r} is kept by a sweep's file, which `mlplab sweep` runs (its "
                 "search); one run's config holds settings alone"

@@ -722,6 +722,9 @@ def test_a_flag_of_search_wins_over_a_files_or_records_search(tmp_path: Path) ->
     # Given to train, the file is said to be a sweep's, not that a file holds no search.
     with pytest.raises(ConfigError, match=r"l\.yaml: 'search' is kept by a sweep's file, which"):
         mlplab.load_config(str(f))
+    # In Python, not "a setting a file holds", which a sweep's file now may.
+    with pytest.raises(ConfigError, match=r"^'trials' is an option of mlplab\.sweep\(\) \(or a"):
+        mlplab.Config(trials=3)
 
 
 # As root, a folder of mode 555 is still written: the process gives up the capabilities

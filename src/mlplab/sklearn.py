@@ -536,6 +536,10 @@ class _MLPBase(BaseEstimator):
         """(target names, class names) for the Dataset."""
         raise NotImplementedError
 
+    def _note_target_names(self, y: Any) -> None:
+        """Keep what the targets are named in ``y`` as given (a regressor's); a classifier's
+        classes name its outputs."""
+
     # --- parameters -> Config ---------------------------------------------------------------
     def _check_params(self) -> Config:
         """Validate every parameter once, at the start of fitting; raise ValueError."""
@@ -649,11 +653,7 @@ class _MLPBase(BaseEstimator):
         cfg = self._check_params()
         for name in ("_backend", "_predictor64"):
             self.__dict__.pop(name, None)  # fit starts over
-        # A DataFrame y's column names (a Series' name) name the targets in the record and
-        # in `mlplab predict`'s columns, as X's name the features; else y0, y1, ...
-        names = list(getattr(y, "columns", [getattr(y, "name", None)]))
-        named = all(isinstance(n, str) and n.strip() for n in names)  # "" names no column
-        self._y_names = [str(n) for n in names] if named else None
+        self._note_target_names(y)  # before validation turns a DataFrame into an array
         X, y = self._validate_targets(X, y, reset=True)
         self._learn_targets(y)
         weights = self._row_weights(X, y, sample_weight)
@@ -1891,6 +1891,13 @@ class MLPRegressor(RegressorMixin, _MLPBase):
 
     def _encode_targets(self, y: np.ndarray) -> tuple[str, np.ndarray]:
         return "regression", y.reshape(len(y), -1)
+
+    def _note_target_names(self, y: Any) -> None:
+        # A DataFrame y's column names (a Series' name) name the targets in the record and
+        # in `mlplab predict`'s columns, as X's name the features; else y0, y1, ...
+        names = list(getattr(y, "columns", [getattr(y, "name", None)]))
+        named = all(isinstance(n, str) and n.strip() for n in names)  # "" names no column
+        self._y_names = [str(n) for n in names] if named else None
 
     def _output_names(self, y_enc: np.ndarray) -> tuple[list[str], list[str] | None]:
         n = y_enc.shape[1]

@@ -398,6 +398,8 @@ def sweep(
     check_stop("sweep", stop)
     watched = bool(subscribers) or stop is not None
     base = _base_settings(config)
+    if isinstance(search, str):  # in any case, as every choice; before a file's is weighed
+        search = search.strip().lower()
     file_settings: tuple[str, frozenset[str]] | None = None  # the YAML file, what it set
     named: dict[str, str] = {}  # search and trials, where the file set them
     if base.keys() >= SPEC_KEYS:
@@ -419,7 +421,7 @@ def sweep(
         search, trials, named = _kept_search(in_file, search, trials, str(config))
         check_file_settings(shorten(str(config), 300), base, settings)
         file_settings = (os.fspath(config), frozenset(base) - set(settings))
-    search = search.strip().lower() if isinstance(search, str) else search or "grid"
+    search = search or "grid"
     spec = build_spec(base, settings, search=search, trials=trials, named=named)
     configs = expand(spec)
     if not configs:

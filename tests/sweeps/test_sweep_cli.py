@@ -397,6 +397,45 @@ def test_a_sweep_started_with_sigint_ignored_stops_on_it(tmp_path: Path) -> None
     assert sorted(r["status"] for r in _records(log, "bg")) == ["interrupted"] * 8
 
 
+def test_a_python_sweep_started_with_sigint_ignored_stops_on_it(tmp_path: Path) -> None:
+    """`python search.py &` from a script: mlplab.sweep with workers inherited SIGINT
+    ignored, and a `kill -INT` stopped its workers while it trained on to exit 0."""
+    import os
+    import signal
+    import time
+
+    log = tmp_path / "runs"
+    script = (
+        "import mlplab\n"
+        f"r = mlplab.sweep(data='xor', n_layer=1, hid_dim=2, act='sigmoid', lr=[0.5, 1],"
+        f" seed=[0, 1, 2, 3], epoch=100000000, engine='numpy', log_every=0,"
+        f" validate_every=1000, plots='none', log_path={str(log)!r}, exp_name='py',"
+        f" workers=2, report=False, verbose=False, handle_signals=True)\n"
+        "print('exit_code', r.exit_code)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(log.glob("py/*/result.json"))) < 8:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0 and "exit_code 130" in out, err
+    assert sorted(r["status"] for r in _records(log, "py")) == ["interrupted"] * 8
+
+
 def test_a_sweep_started_by_nohup_outlives_its_terminal(tmp_path: Path) -> None:
     """`nohup mlplab sweep ... &`, then a logout (SIGHUP to the group): mlplab's own
     handler stopped the sweep and its workers, exit 129, the night's training lost."""

@@ -680,6 +680,12 @@ def sweep(
     )
     main_thread = threading.current_thread() is threading.main_thread()
     sigint = signal.getsignal(signal.SIGINT) if main_thread else None
+    if sigint is signal.SIG_IGN:
+        # A script started in the background (`python search.py &`) inherits SIGINT
+        # ignored. Taken back for the sweep, as `mlplab sweep` takes it back: the workers
+        # take SIGINT all the same, so a `kill -INT` stopped them while this process
+        # trained on to the end (a sweep in this process stopped: its runs handle it).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     trained = False  # whether every run has told how it ended
     try:
         try:

@@ -245,6 +245,15 @@ def test_a_rule_that_returns_no_mask_is_named_in_its_runs(tmp_path: Path) -> Non
     }
 
 
+def test_one_bool_for_a_stack_of_several_is_no_mask(tmp_path: Path) -> None:
+    """A rule written for one model (train's early_stop form) returned one bool, which
+    pruned every model of the stack by the first model's numbers."""
+    with pytest.raises(PruneError, match=r"it returned one bool for 4 models"):
+        run(tmp_path / "runs", workers=1, prune=lambda e: e.val_metric[0] >= 0.0)
+    records = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("result.json")]
+    assert sorted(r["status"] for r in records) == ["failed"] * 4
+
+
 def test_pruned_runs_are_not_said_to_lack_the_plots_asked_for_now(tmp_path: Path, capsys) -> None:
     """Kept with --plots png asked now, the line named the pruned runs as finished runs
     without their plots: a pruned run gets no plots."""

@@ -326,11 +326,17 @@ def test_an_early_stop_rule_ends_its_models_finished_and_stopped_early():
     assert early.ids.tolist() == [1] and early.statuses == ["finished"] and early.epoch == 4
     assert early.finals[0]["val_loss"] > 0 and rest.epoch == 12
     assert state.stopped_early.tolist() == [False, True, False]
-    # One bool answers for every model (a single run's rule need not build a mask).
-    backend, state = _stack([0.5, 1.0])
+    # One bool answers for a single model (a single run's rule need not build a mask) ...
+    backend, state = _stack([0.5])
     fit(backend, "binary", {"train": Y, "val": Y, "test": Y}, Schedule(epoch=12, log_every=0),
-        [LrSchedule(lr) for lr in (0.5, 1)], state, early_stop=lambda v: v.epoch == 3)  # fmt: skip
-    assert state.stopped_early.tolist() == [True, True] and state.epoch == 3
+        [LrSchedule(0.5)], state, early_stop=lambda v: v.epoch == 3)  # fmt: skip
+    assert state.stopped_early.tolist() == [True] and state.epoch == 3
+    # ... not for several, where it stopped every model by the first one's numbers.
+    backend, state = _stack([0.5, 1.0])
+    with pytest.raises(PruneError, match="it returned one bool for 2 models"):
+        fit(backend, "binary", {"train": Y, "val": Y, "test": Y},
+            Schedule(epoch=12, log_every=0), [LrSchedule(lr) for lr in (0.5, 1)], state,
+            early_stop=lambda v: v.epoch == 3)  # fmt: skip
 
 
 def test_train_early_stop_records_a_finished_run_that_the_same_call_keeps(tmp_path):

@@ -133,7 +133,7 @@ def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
 
 def _ruled(rule: Prune, event: Validate, name: str) -> Array:
     """The bool mask over ``event.ids`` that a prune or early-stop ``rule`` returns (one
-    bool is the answer for every model); a rule that raises, or returns no such mask, is a
+    bool, for a single model); a rule that raises, or returns no such mask, is a
     :class:`~mlplab.errors.PruneError`."""
     try:
         said = rule(event)
@@ -143,10 +143,14 @@ def _ruled(rule: Prune, event: Validate, name: str) -> Array:
             f"epoch {event.epoch})"
         ) from err
     mask = np.asarray(said)
-    if mask.dtype == bool and mask.shape == ():  # one answer for every model (a single run's)
-        mask = np.full(event.ids.shape, bool(mask))
+    if mask.dtype == bool and mask.shape == () and len(event.ids) == 1:  # a single run's
+        mask = mask.reshape(1)
     if mask.dtype != bool or mask.shape != event.ids.shape:
+        # One bool for a stack of several was spread over them all: a rule written for one
+        # model (v.val_metric[0] >= x) cut every model of a search's stack by the first's.
         what = "None (no return?)" if said is None else f"{mask.dtype} of shape {mask.shape}"
+        if mask.dtype == bool and mask.shape == ():
+            what = f"one bool for {len(event.ids)} models (compare arrays: event.val_loss > x)"
         raise PruneError(
             f"{name} must return a bool mask over the event's ids (shape {event.ids.shape}), "
             f"True for each model to stop; at the validation of epoch {event.epoch} it "

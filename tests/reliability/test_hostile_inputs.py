@@ -550,3 +550,23 @@ def test_a_sweep_with_its_output_closed_trains_its_runs(tmp_path, monkeypatch):
     result = mlplab.sweep(data="xor", lr=[0.2, 0.3], epoch=3, plots="none", workers=2,
                           log_path=str(tmp_path / "quiet"), report=False)  # fmt: skip
     assert result.exit_code == 0 and result.counts["trained"] == 2
+
+
+def test_memory_that_runs_out_while_reading_is_not_called_a_bad_file(tmp_path, capsys, monkeypatch):
+    """Under a memory limit, NumPy's 'Unable to allocate 91.6 MiB' while pandas read a big
+    CSV was said as 'data file ... cannot be read', exit 2: bad input, where the file was
+    fine and the machine's memory was short."""
+    path = tmp_path / "big.csv"
+    path.write_text("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(12)))
+    real = pd.read_csv
+
+    def short_of_memory(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("nrows") == 0:  # the header: read as before
+            return real(*args, **kwargs)
+        raise MemoryError("Unable to allocate 91.6 MiB for an array with shape (300000, 40)")
+
+    monkeypatch.setattr(pd, "read_csv", short_of_memory)
+    rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
+    line = assert_one_line(rc, capsys.readouterr().err, "big.csv': reading and splitting")
+    assert "ran out of memory" in line and "cannot be read" not in line
+    assert not (tmp_path / "runs").exists()

@@ -174,6 +174,8 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
             f"data file {path!r} is not UTF-8 text{_where_not_utf8(p)}; save it as UTF-8 "
             "(a spreadsheet's Save As 'CSV UTF-8') and use that file"
         ) from None
+    except MemoryError:  # the machine's limit, not the file's fault: said as such above
+        raise
     except Exception as err:  # a malformed file, whatever the parser says
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"data file {path!r} cannot be read: {reason}") from None
@@ -871,6 +873,8 @@ def read_npz_features(path: str) -> np.ndarray:
         raise
     except OSError as err:
         raise unreadable(path, err) from None
+    except MemoryError:  # the machine's limit, not the file's fault: said as such above
+        raise
     except Exception as err:  # a malformed file, whatever the parser says
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"data file {path!r} cannot be read: {reason}") from None

@@ -1820,6 +1820,28 @@ def test_a_short_row_is_refused_when_the_last_column_is_one_read_as_text(tmp_pat
         load_dataset(str(tmp_path / "t.csv"), target="y", ignore="id")
 
 
+def test_a_short_last_line_with_no_line_end_is_said_to_be_a_file_cut_short(tmp_path):
+    """A copy or download cut short ends in a short line with no line end: the line said
+    to add empty cells, which is no fix for a file that lost its end."""
+    rows = ["x1,x2,x3,y", *(f"{i / 10},{-i / 10},{i % 5},{i % 2}" for i in range(12))]
+    text = "\n".join(rows) + "\n"
+    (tmp_path / "t.csv").write_text(text[: text.rindex(",", 0, len(text) - 3)])
+    with pytest.raises(
+        DataError, match=r"line 13 has 2 values, fewer .* the file may be cut short"
+    ):
+        load_dataset(str(tmp_path / "t.csv"), target="y")
+    # With its line end, or above the last line, a short row is one row's mistake.
+    (tmp_path / "t.csv").write_text(text[: text.rindex(",", 0, len(text) - 3)] + "\n")
+    with pytest.raises(DataError, match=r"\(an empty cell for a missing one\)$"):
+        load_dataset(str(tmp_path / "t.csv"), target="y")
+    rows[3] = "0.2,1,0"
+    (tmp_path / "t.csv").write_text("\n".join(rows))
+    with pytest.raises(
+        DataError, match=r"line 4 has 3 values.*\(an empty cell for a missing one\)$"
+    ):
+        load_dataset(str(tmp_path / "t.csv"), target="y")
+
+
 def test_whole_numbers_beyond_int64_are_not_merged_into_one_class(tmp_path):
     """1e20 and 2e20 cast to int64 both became its smallest value: two classes one, under
     a label the file does not hold."""

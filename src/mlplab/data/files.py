@@ -434,6 +434,7 @@ def _check_row_widths(p: Path, path: str, sep: str, least: int, most: int | None
             )
             next(rows, None)  # the header
             found = next(((i, r) for i, r in rows if odd([v.strip() for v in r])), None)
+            last = found is not None and next(rows, None) is None
         except csv.Error:  # a cell beyond csv's size limit: pandas read it, and judges
             return False
     if found is None:
@@ -458,8 +459,18 @@ def _check_row_widths(p: Path, path: str, sep: str, least: int, most: int | None
     raise DataError(
         f"data file {path!r}: line {number} has {values}, fewer than the header's {least} "
         f"columns (separated by {SEPARATOR_NAMES[sep]}); every row needs one value per "
-        f"column ({missing} for a missing one)"
+        f"column ({missing} for a missing one){_cut_short(p) if last else ''}"
     )
+
+
+def _cut_short(p: Path) -> str:
+    """A short last line with no line end is most often a copy or download cut short,
+    where adding empty cells is no fix."""
+    with p.open("rb") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) in b"\r\n":
+            return ""
+    return "; it is the file's last line, with no line end: the file may be cut short"
 
 
 def _check_quotes_closed(p: Path, path: str, sep: str) -> None:

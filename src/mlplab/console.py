@@ -33,6 +33,33 @@ from mlplab.training.metrics import TARGET_METRICS, unequal_targets
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+# A data file this big is read and checked for seconds before any other line (about 10 s
+# for 100 MiB of CSV on one core): said first, so that the wait has a reason.
+BIG_DATA_FILE = 20 * 2**20
+
+
+def reading_line(data: object) -> str | None:
+    """``mlplab: reading FILE (115.0 MiB) ...`` for a data file big enough to be read in
+    silence for seconds; None for a small file, a built-in dataset's name or arrays."""
+    if not isinstance(data, str | os.PathLike):
+        return None
+    try:
+        size = os.stat(data).st_size
+    except (OSError, ValueError):
+        return None
+    if size < BIG_DATA_FILE:
+        return None
+    from mlplab.data.cost import human_bytes
+
+    return terminal_text(f"mlplab: reading {os.fspath(data)} ({human_bytes(size)}) ...")
+
+
+def say_reading(data: object) -> None:
+    """Print :func:`reading_line` on stderr (where progress goes), if ``data`` has one."""
+    if (line := reading_line(data)) is not None:
+        print(line, file=sys.stderr, flush=True)
+
+
 def terminal_text(text: str) -> str:
     """``text`` with its control characters written out (``\\x1b``): a name read from a
     file (a data path, a label, a record edited by hand) must not retitle, clear or

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mlplab.console import terminal_text
+from mlplab.console import say_reading, terminal_text
 from mlplab.data.dataset import data_row, names_of, not_numeric, shell_flag
 from mlplab.data.files import names_as_written, read_npz_features, read_table
 from mlplab.data.registry import BUILTIN
@@ -161,6 +161,8 @@ def predictions(
             "(CSV, TSV, Parquet or NPZ) with the run's feature columns"
         )
     keep = [keep] if isinstance(keep, str) else list(keep)  # keep="id": one column's name
+    if not quiet and shown == repr(data):  # not rows piped in, kept in a scratch file
+        say_reading(data)
     X, kept, unused, unnamed = _features(
         data, ds.input_names, run.config.ignore or [], keep, _zero_one_columns(ds)
     )

@@ -62,6 +62,7 @@ from mlplab.console import (
     lab_targets,
     print_summary,
     record_line,
+    say_reading,
     scale_note,
     target_scale_start_note,
 )
@@ -886,10 +887,13 @@ def _train(
             cfg = as_config(cfg, data=dataset_label(dataset))
     if dataset is not None:
         data = treated(cfg, dataset)
-    elif resume is not None:  # its file where it trained, from any folder, with its rows
-        data = resume_data(Path(resume), cfg, ckpt)
     else:
-        data = load_data(cfg)
+        if verbose:
+            say_reading(cfg.data)
+        if resume is not None:  # its file where it trained, from any folder, with its rows
+            data = resume_data(Path(resume), cfg, ckpt)
+        else:
+            data = load_data(cfg)
     check_fits(cfg, data)
     check_castable(data, cfg.dtype)
     spec = model_spec(cfg, data)

@@ -2212,3 +2212,31 @@ def test_a_sweep_stopped_by_a_limit_or_a_workers_python_says_what_mends_it():
     big = OSError(errno.EFBIG, "File too large", "/srv/lab/runs/exp/x")
     if resource.getrlimit(resource.RLIMIT_FSIZE)[0] == resource.RLIM_INFINITY:
         assert "(a file larger than its file system takes)" in _sweep_goes_on(sweep, big)
+
+
+def test_a_big_data_file_is_said_to_be_read_before_the_wait(tmp_path, run_cli, monkeypatch):
+    """A 115 MB CSV was read and checked for 10 s with nothing printed, by train, sweep and
+    predict alike: a line names the file and its size first (on stderr, where progress
+    goes), unless -q. The size that counts as big is made small here."""
+    import mlplab.console
+
+    rows = ["a,b,y", *(f"{i / 7:.3f},{(i * 3) % 11},{i % 2}" for i in range(60))]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    size = (tmp_path / "d.csv").stat().st_size
+    common = ["--data", "d.csv", "--epoch", "2", "--plots", "none", "--log_path", "runs"]
+    said = f"mlplab: reading d.csv ({size} B) ..."
+    proc = run_cli("train", *common, "--exp_name", "small", cwd=tmp_path)
+    assert proc.returncode == 0 and "reading" not in proc.stderr  # 20 MiB and more only
+    monkeypatch.setattr(mlplab.console, "BIG_DATA_FILE", size)
+    proc = run_cli("train", *common, cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stderr.splitlines()[0] == said, proc.stderr
+    run = next((tmp_path / "runs" / "exp").iterdir())
+    proc = run_cli("sweep", *common, "--lr", "0.1", "0.2", "--workers", "1", "--no_report",
+                   cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0 and proc.stderr.count(said) == 1, proc.stderr
+    proc = run_cli("predict", run, "--data", "d.csv", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stderr.splitlines()[0] == said, proc.stderr
+    proc = run_cli("predict", run, "--data", "d.csv", "-q", cwd=tmp_path)
+    assert proc.returncode == 0 and "reading" not in proc.stderr
+    proc = run_cli("train", *common, "--rerun", "-q", cwd=tmp_path)
+    assert proc.returncode == 0 and "reading" not in proc.stderr

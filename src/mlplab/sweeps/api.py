@@ -559,7 +559,7 @@ def sweep(
     made = _first_missing(Path(first.log_path) / first.exp_name)
     check_writable(first.log_path)
     check_run_folders(configs)
-    rows, digests, kinds, data_notes, scaled = _check_data(configs)
+    rows, digests, kinds, data_notes, scaled = _check_data(configs, verbose)
     for note in data_notes if verbose else []:
         print(terminal_text(f"mlplab: note: {note}"), flush=True)
     if rank_by is not None:  # a metric of no table here: refused before any run trains
@@ -1395,7 +1395,7 @@ def _data_key(cfg: Config) -> str:
 
 
 def _check_data(
-    configs: list[Config],
+    configs: list[Config], verbose: bool = False
 ) -> tuple[dict[str, int], dict[str, str | None], set[str], list[str], set[str]]:
     """Load each distinct dataset once; a bad one raises its one-line DataError now.
 
@@ -1407,7 +1407,7 @@ def _check_data(
     the runs, each failed alone after the other.
     """
     from mlplab.assemble import check_castable, check_snapshot_frames, load_data
-    from mlplab.console import target_scale_start_note
+    from mlplab.console import say_reading, target_scale_start_note
     from mlplab.data.dataset import missing_class_notes
 
     rows: dict[str, int] = {}
@@ -1431,6 +1431,8 @@ def _check_data(
     for cfg in configs:
         key = _data_key(cfg)
         if key not in rows:
+            if verbose:
+                say_reading(cfg.data)
             data = load_data(cfg)
             rows[key], digests[key] = len(data.y_train), data.digest
             kinds.add("regression" if data.task == "regression" else "classification")

@@ -86,7 +86,7 @@ def test_a_prune_rule_stops_the_worse_half_and_the_others_train_as_alone(tmp_pat
 
 
 def test_the_same_sweep_again_keeps_its_pruned_runs_and_one_without_the_rule_trains_them(
-    tmp_path: Path,
+    tmp_path: Path, capsys
 ) -> None:
     log = tmp_path / "runs"
     first = run(log, workers=1, prune=worse_half)
@@ -94,6 +94,17 @@ def test_the_same_sweep_again_keeps_its_pruned_runs_and_one_without_the_rule_tra
     again = run(log, workers=1, prune=worse_half)
     assert again.counts["trained"] == 0 and again.counts["skipped"] == 4
     assert {d: (d / "result.json").stat().st_mtime_ns for d in first.run_dirs} == stamps
+    # The summary said "4 skipped", where the first call had said "2 pruned".
+    assert "0 trained, 4 skipped (2 pruned before), 0 failed" in again.summary()
+    dry = run(log, workers=1, prune=worse_half, dry_run=True)
+    assert dry.summary() == "dry run: 4 runs: 2 finished, 2 pruned, 0 to train; nothing trained"
+    # Without the rule (the spec file run by mlplab sweep), the pruned runs would train to
+    # their end, undoing the search, with no word before.
+    capsys.readouterr()
+    sweep(BASE, lr=LRS, log_path=str(log), report=False, verbose=True, dry_run=True)
+    out = capsys.readouterr().out
+    assert "2 of these runs were stopped by a prune rule; with no rule here they would " in out
+    assert ": 2 finished, 2 to train, " in out
     # Without the rule, a pruned run trains afresh to its end; finished ones stay.
     full = run(log, workers=1)
     assert full.counts["trained"] == 2 and full.counts["skipped"] == 2
@@ -292,7 +303,10 @@ def test_a_rule_that_sees_one_model_at_a_time_is_noted(tmp_path: Path, capsys, k
         workers=1, prune=worse_half, **kw,
     )  # fmt: skip
     assert result.counts["pruned"] == 0  # the median of one model is itself
-    assert "so the prune rule sees one model at a time" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "so the prune rule sees one model at a time" in out
+    # Not followed by another note that gave the stacks as one per shape.
+    assert "one per model shape" not in out and "sees one stack at a time" not in out
 
 
 def test_the_report_ranks_pruned_configs_by_how_far_they_got(tmp_path: Path) -> None:

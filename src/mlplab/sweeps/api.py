@@ -92,7 +92,8 @@ class SweepResult:
         ``val_mae``, ..., ``best_epoch``; {} for a run without them) that a search of one's
         own ranks by, with no result.json to read.
     skipped : list of str
-        Run ids that had finished before and were not trained again.
+        Run ids that had finished before and were not trained again (with ``prune``,
+        those a prune rule stopped before too: ``skipped_pruned`` counts them).
     busy : list of str
         Run ids that another sweep on the same folder was training; left to it.
     spec_path : Path
@@ -128,6 +129,7 @@ class SweepResult:
     rerun: bool = False
     busy: list[str] = field(default_factory=list)
     dry_run: bool = False
+    skipped_pruned: int = 0
 
     @property
     def run_dirs(self) -> list[Path]:
@@ -196,13 +198,16 @@ class SweepResult:
         c = self.counts
         if self.dry_run:
             n = len(self.configs)
+            kept = self.skipped_pruned
             return (
-                f"dry run: {n} run{'' if n == 1 else 's'}: {c['skipped']} finished, "
-                f"{c['remaining']} to train; nothing trained"
+                f"dry run: {n} run{'' if n == 1 else 's'}: {c['skipped'] - kept} finished, "
+                + (f"{kept} pruned, " if kept else "")
+                + f"{c['remaining']} to train; nothing trained"
             )
         line = (
-            f"{len(self.configs)} run{'' if len(self.configs) == 1 else 's'}: {c['trained']} trained, {c['skipped']} skipped, "
-            f"{c['failed'] + c['diverged']} failed/diverged"
+            f"{len(self.configs)} run{'' if len(self.configs) == 1 else 's'}: {c['trained']} trained, {c['skipped']} skipped"
+            + (f" ({self.skipped_pruned} pruned before)" if self.skipped_pruned else "")
+            + f", {c['failed'] + c['diverged']} failed/diverged"
         )
         if c.get("pruned"):
             line += f", {c['pruned']} pruned"
@@ -435,7 +440,17 @@ def sweep(
     # rule would stop it again. Without a rule it trains afresh, to its end.
     ended = (FINISHED, PRUNED) if prune is not None else (FINISHED,)
     # Before the shards part them, so that every part names each run alike.
-    configs, done = _claimed_runs(configs, ended)
+    configs, done, pruned = _claimed_runs(configs, ended)
+    if pruned and prune is None and verbose:
+        # A search's outcome: trained to the end unsaid, a colleague's plain run of the
+        # spec file (or a job array's part) undid the search without a word.
+        print(
+            f"mlplab: note: {len(pruned)} of these runs were stopped by a prune rule; "
+            + ("with no rule here they would train afresh to their end"
+               if dry_run else "with no rule here they train afresh to their end")
+            + " (mlplab.sweep(..., prune=rule) keeps them)",
+            flush=True,
+        )  # fmt: skip
     spec.run_ids = [run_name(c) for c in configs]
     if verbose and len(configs) < asked:
         # A config asked for twice (few values to draw from, a search proposing a row
@@ -599,11 +614,15 @@ def sweep(
             dry_run=True,
         )
         dry.busy = sorted(held_elsewhere(folder, [run_name(c) for c in pending]))
+        if prune is not None and not rerun:
+            dry.skipped_pruned = len(pruned.intersection(dry.skipped))
         dry.counts = _count(dry, len(pending) - len(dry.busy))
         if verbose:
             finished = sum(run_name(c) in done for c in configs)
             plan = _Plan(len(stacks), n_workers, backend, folder, shape, rerun)
-            print(_dry_run_line(plan, configs, pending, finished, set(dry.busy)))
+            print(
+                _dry_run_line(plan, configs, pending, finished, set(dry.busy), dry.skipped_pruned)
+            )
         return dry
 
     # --- train what is missing -----------------------------------------------------------
@@ -650,7 +669,8 @@ def sweep(
         rid for rid in spec.run_ids if rid not in taken and (in_shard is None or rid in in_shard)
     ]
     groups = [[c.to_dict() for c in g] for g in stacks_of(pending)]
-    if prune is not None and verbose and len(groups) > 1:
+    if prune is not None and verbose and len(groups) > 1 and not (no_batch or group_size == 1):
+        # (A stack of one config each is said above, with its reason.)
         print(
             f"mlplab: note: the prune rule sees one stack at a time: these {len(pending)} "
             f"configs train as {len(groups)} stacks ("
@@ -672,6 +692,7 @@ def sweep(
         if verbose and _data_key(c) in scaled and not c.standardize_target
     }
     result = SweepResult(spec, configs, [], skipped, spec_path, rerun=rerun, busy=busy)
+    result.skipped_pruned = len(pruned.intersection(skipped)) if prune is not None else 0
     if report and pending and backend == "local" and n_workers > 1:
         _import_report_soon()
     # --rerun: an interrupted run starts afresh too, as with `mlplab train --rerun`.
@@ -846,7 +867,12 @@ def _grid_shape(spec: SweepSpec, n: int) -> str:
 
 
 def _dry_run_line(
-    plan: _Plan, configs: list[Config], pending: list[Config], finished: int, busy: set[str]
+    plan: _Plan,
+    configs: list[Config],
+    pending: list[Config],
+    finished: int,
+    busy: set[str],
+    pruned: int = 0,
 ) -> str:
     """What ``--dry_run`` prints: the sweep's size and what is left to train, where, and
     what another process trains or a checkpoint continues."""
@@ -882,7 +908,9 @@ def _dry_run_line(
         todo += f"; {len(busy)} being trained by another process, left to it"
     return (
         f"mlplab: dry run: {n} run{'' if n == 1 else 's'} ({plan.shape}) -> {plan.folder}/: "
-        f"{finished} finished, {todo}; nothing trained or written"
+        f"{finished - pruned} finished, "
+        + (f"{pruned} pruned, " if pruned else "")
+        + f"{todo}; nothing trained or written"
     )
 
 
@@ -1475,23 +1503,29 @@ def _note_unused(configs: list[Config]) -> None:
         )
 
 
-def _claimed_runs(configs: list[Config], ended: tuple[str, ...]) -> tuple[list[Config], set[str]]:
+def _claimed_runs(
+    configs: list[Config], ended: tuple[str, ...]
+) -> tuple[list[Config], set[str], set[str]]:
     """``configs``, each with a run id whose folder holds no other config's run (8 hex
-    digits where another's holds its 6: :func:`mlplab.restore.claim_run_id`), and the run
-    ids of those whose folder holds their own run, ended with a status in ``ended``."""
+    digits where another's holds its 6: :func:`mlplab.restore.claim_run_id`), the run
+    ids of those whose folder holds their own run, ended with a status in ``ended``, and
+    the run ids of those that a prune rule stopped."""
     from mlplab.restore import claim_run_id
-    from mlplab.runs.record import read_result, run_dir_of, run_name
+    from mlplab.runs.record import PRUNED, read_result, run_dir_of, run_name
 
     taken: dict[str, str] = {}
     records: dict[Path, Any] = {}
     placed = [claim_run_id(c, taken, records) for c in configs]
-    done = set()
+    done, pruned = set(), set()
     for c in placed:
         run_dir = run_dir_of(c)
         record = records[run_dir] if run_dir in records else read_result(run_dir)
-        if (record or {}).get("status") in ended:
+        status = (record or {}).get("status")
+        if status == PRUNED:
+            pruned.add(run_name(c))
+        if status in ended:
             done.add(run_name(c))
-    return placed, done
+    return placed, done, pruned
 
 
 def _importable(fn: Callable[..., Any]) -> bool:

@@ -169,6 +169,12 @@ class _Parser(argparse.ArgumentParser):
             ]
             if unknown:
                 message = f"unrecognized arguments: {unknown[0]}"
+        if message.startswith("argument --backend: invalid choice: "):
+            typed = message.split("invalid choice: ", 1)[1].split(" (", 1)[0].strip("'\"")
+            from mlplab.config import ENGINE_CHOICES, ENGINE_MEANT
+
+            if typed.lower() in ENGINE_CHOICES:  # `mlplab sweep --backend numpy`
+                message += f"; {ENGINE_MEANT.format(f'--engine {typed.lower()}')}"
         if "invalid choice: " in message and self.prog == "mlplab":  # `mlplab trian`
             from mlplab.errors import nearest
 
@@ -206,7 +212,12 @@ class _Parser(argparse.ArgumentParser):
                     for command, other in getattr(self, "siblings", {}).items()
                     if other is not self and f"--{name}" in other._option_string_actions
                 ]
-                if elsewhere:  # `mlplab train --no_batch`: fuzzy matching named --log_path
+                from mlplab.config import ENGINE_CHOICES, ENGINE_MEANT
+
+                value = _value_of(f"--{name}", getattr(self, "words", []))
+                if name == "backend" and value.lower() in ENGINE_CHOICES:
+                    hint = f": {ENGINE_MEANT.format(f'--engine {value.lower()}')}"
+                elif elsewhere:  # `mlplab train --no_batch`: fuzzy matching named --log_path
                     listed = ", ".join(elsewhere[:-1]) + " and " * (len(elsewhere) > 1)
                     hint = f" (a setting of mlplab {listed}{elsewhere[-1]})"
                 message = f"unknown setting '--{name}'{hint}; see `{self.prog} --help`"
@@ -1340,6 +1351,17 @@ def _os_error_line(err: OSError) -> str:
 
     where = f" ({short_repr(err.filename)})" if err.filename is not None else ""
     return one_line(f"{err.strerror or type(err).__name__}{where}")
+
+
+def _value_of(flag: str, words: Sequence[str]) -> str:
+    """The value given to ``flag`` among the command's ``words`` (``--flag x`` or
+    ``--flag=x``), or "" where it has none."""
+    for i, word in enumerate(words):
+        if word == flag and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith(f"{flag}="):
+            return word.split("=", 1)[1]
+    return ""
 
 
 def _setting_as_assignment(word: str, parser: argparse.ArgumentParser) -> bool:

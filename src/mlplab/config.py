@@ -1580,6 +1580,15 @@ def _bool_meant(typed: bool, choices: tuple[str, ...]) -> str:
     return "none" if not typed and "none" in choices else choices[0]
 
 
+# `backend: numpy`, Keras's and PyTorch's word for it: mlplab's backend is where a sweep
+# trains (local or ray), and the engine is the setting `engine`.
+ENGINE_CHOICES = ("auto", "torch", "numpy")
+ENGINE_MEANT = (
+    "the NumPy or PyTorch engine is the setting 'engine' ({0}); a sweep's backend is "
+    "where it trains, local or ray"
+)
+
+
 def format_validation_error(err: ValidationError, source: str = "") -> str:
     """Turn pydantic's report into one line naming the setting and the valid choices.
 
@@ -1624,6 +1633,11 @@ def format_validation_error(err: ValidationError, source: str = "") -> str:
                 f"{where}{loc!r} is kept by a sweep's file, which `mlplab sweep` runs (its "
                 "search); one run's config holds settings alone"
             )
+        if loc == "backend" and str(first.get("input")).strip().lower() in ENGINE_CHOICES:
+            # PyTorch's and Keras's word for what mlplab calls the engine.
+            value = str(first["input"]).strip().lower()
+            meant = f"engine: {value}" if source else f"engine={value!r}"
+            return f"{where}{loc!r}: {ENGINE_MEANT.format(meant)}"
         if loc in SWEEP_OPTIONS:  # a sweep's own option, written into its YAML file
             return (
                 f"{where}{loc!r} is an option of `mlplab sweep`, not a setting a file holds: "

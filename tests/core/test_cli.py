@@ -2240,3 +2240,26 @@ def test_a_big_data_file_is_said_to_be_read_before_the_wait(tmp_path, run_cli, m
     assert proc.returncode == 0 and "reading" not in proc.stderr
     proc = run_cli("train", *common, "--rerun", "-q", cwd=tmp_path)
     assert proc.returncode == 0 and "reading" not in proc.stderr
+
+
+def test_backend_numpy_or_torch_points_to_the_engine(tmp_path, run_cli):
+    """`--backend numpy` (PyTorch's and Keras's word for it) was sent to `mlplab sweep
+    --backend`, which then refused numpy: no line named `engine`."""
+    import mlplab
+    from mlplab.errors import ConfigError
+
+    meant = "the NumPy or PyTorch engine is the setting 'engine' ({}); a sweep's backend is"
+    proc = run_cli("train", "--data", "xor", "--backend", "numpy")
+    assert_one_line_error(proc, "unknown setting '--backend': " + meant.format("--engine numpy"))
+    proc = run_cli("sweep", "--data", "xor", "--lr", "1", "2", "--backend=Torch")
+    assert_one_line_error(proc, "invalid choice: 'Torch'", meant.format("--engine torch"))
+    (tmp_path / "be.yaml").write_text("data: xor\nbackend: torch\n")
+    proc = run_cli("train", "--config", tmp_path / "be.yaml")
+    assert_one_line_error(proc, "be.yaml: 'backend': " + meant.format("engine: torch"))
+    with pytest.raises(ConfigError, match=re.escape(meant.format("engine='numpy'"))):
+        mlplab.train(data="xor", backend="numpy", record=False, verbose=False)
+    with pytest.raises(ConfigError, match=re.escape(meant.format("engine='numpy'"))):
+        mlplab.sweep(data="xor", lr=[1, 2], backend="numpy", verbose=False)
+    # Where a sweep's backend is what was meant, the line says so as before.
+    proc = run_cli("train", "--data", "xor", "--backend", "ray")
+    assert_one_line_error(proc, "unknown setting '--backend' (a setting of mlplab sweep)")

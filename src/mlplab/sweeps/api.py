@@ -525,7 +525,11 @@ def sweep(
             )
         n_workers = 1
     if backend not in ("local", "ray"):
-        raise ConfigError(f"--backend: {backend!r} is not one of local, ray")
+        from mlplab.config import ENGINE_CHOICES, ENGINE_MEANT
+
+        meant = str(backend).strip().lower()
+        engine = f"; {ENGINE_MEANT.format(f'engine={meant!r}')}" if meant in ENGINE_CHOICES else ""
+        raise ConfigError(f"sweep: backend {backend!r} is not one of local, ray{engine}")
     if watched and backend == "ray":
         raise ConfigError(
             "sweep: subscribers and stop are called in this process, and backend 'ray' "

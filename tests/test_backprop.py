@@ -181,6 +181,17 @@ def test_title_of_a_linear_model_names_no_activation() -> None:
     assert ", 2-2-1 sigmoid, bce loss" in backprop(EXAMPLES / "xor_nn.yaml").title
 
 
+def test_title_says_a_torch_engine_or_gpu_of_the_config_is_not_used() -> None:
+    """`--engine torch --step 100` showed the NumPy engine's step under a title that named
+    no engine, and `--device cuda` went unsaid where train refuses it on this machine."""
+    title = backprop(EXAMPLES / "xor_nn.yaml", engine="torch", device="cuda").title
+    assert (
+        ", float32, on the NumPy engine and the CPU (the config's engine torch and device "
+        "cuda not used); checked against torch autograd" in title
+    )
+    assert "engine" not in backprop(EXAMPLES / "xor_nn.yaml", engine="numpy").title
+
+
 VARIANTS = {
     "plain": dict(use_bn=False, dp_rate=0.0, sc_type="none"),
     "bn": dict(use_bn=True, dp_rate=0.0, sc_type="none"),

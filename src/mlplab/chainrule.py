@@ -1350,6 +1350,7 @@ def backprop(
             if start.finished_at
             else ""
         )
+        + _not_used(c)
         + "; checked against torch autograd (float64)"
         + (
             " of sum(r * bce), r = s / (s + 1e-7), s = Y_pred * (1 - Y_pred)"
@@ -1373,6 +1374,16 @@ def backprop(
         _output_names(d),
         form,
     )
+
+
+def _not_used(c: Config) -> str:
+    """The header's word on a config's torch engine or GPU, which the trace does not use:
+    `--engine torch --step 100` read as torch's step, and `--device cuda` went unsaid."""
+    unused = [f"engine {c.engine}"] * (c.engine == "torch")
+    unused += [f"device {c.device}"] * (c.device not in ("auto", "cpu"))
+    if not unused:
+        return ""
+    return f", on the NumPy engine and the CPU (the config's {' and '.join(unused)} not used)"
 
 
 def _output_names(d: Dataset) -> list[str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import tracemalloc
+import subprocess
+import sys
 import types
 
 import numpy as np
@@ -21,7 +22,6 @@ from mlplab.plots.recorder import SnapshotRecorder
 from mlplab.plots.run_plots import (
     confusion_figure,
     decision_surface_figure,
-    draw_run_plots,
     loss_figure,
     regression_3d_figure,
     regression_surface_figure,
@@ -307,29 +307,35 @@ def test_snapshot_grid_shows_the_steps_where_the_surface_changes(tmp_path_factor
 
 # --- many classes ---------------------------------------------------------------------------------
 def test_ten_thousand_classes_take_little_memory_and_say_what_is_drawn(tmp_path):
-    n_classes, rng = 10_000, np.random.default_rng(0)
+    """Drawn in a process of its own, whose peak memory (imports included, about 125 MB)
+    is its own: a confusion matrix of 10,000 x 10,000 cells would be 800 MB. (Measured by
+    tracemalloc in this process, the drawing took a minute.)"""
+    script = f"""
+import resource
+import numpy as np
+from mlplab.data.dataset import Dataset
+from mlplab.engines.spec import ModelSpec
+from mlplab.plots.run_plots import draw_run_plots
 
-    def split(n):
-        return rng.normal(size=(n, 2)), rng.integers(0, n_classes, n)
+n_classes, rng = 10_000, np.random.default_rng(0)
 
-    (Xa, ya), (Xb, yb), (Xc, yc) = split(300), split(100), split(400)
-    names = [f"c{i}" for i in range(n_classes)]
-    data = Dataset("many", "multiclass", Xa, ya, Xb, yb, Xc, yc, ["x1", "x2"], ["y"], names)
-    W = rng.normal(size=(2, n_classes))
+def split(n):
+    return rng.normal(size=(n, 2)), rng.integers(0, n_classes, n)
 
-    def predict(X):
-        return X @ W
-
-    spec = ModelSpec(2, n_classes, 0, 0, "relu", task="multiclass")
-    record = {"train_losses": [9.0, 8.0], "val_losses": [9.1, 8.2], "val_epochs": [1, 2]}
-    tracemalloc.start()
-    try:
-        names_written = draw_run_plots(tmp_path, record, data, predict, spec, fmt="svg")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert names_written == ["loss.svg", "surface.svg", "confusion.svg"]
-    assert peak < 300e6, f"{peak / 1e6:.0f} MB"
+(Xa, ya), (Xb, yb), (Xc, yc) = split(300), split(100), split(400)
+names = [f"c{{i}}" for i in range(n_classes)]
+data = Dataset("many", "multiclass", Xa, ya, Xb, yb, Xc, yc, ["x1", "x2"], ["y"], names)
+W = rng.normal(size=(2, n_classes))
+spec = ModelSpec(2, n_classes, 0, 0, "relu", task="multiclass")
+record = {{"train_losses": [9.0, 8.0], "val_losses": [9.1, 8.2], "val_epochs": [1, 2]}}
+print(draw_run_plots({str(tmp_path)!r}, record, data, lambda X: X @ W, spec, fmt="svg"))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    names_written, peak = proc.stdout.splitlines()
+    assert names_written == "['loss.svg', 'surface.svg', 'confusion.svg']"
+    assert int(peak) < 400e6, f"{int(peak) / 1e6:.0f} MB"
     text = (tmp_path / "confusion.svg").read_text()
     assert "of 10000 classes" in text
 

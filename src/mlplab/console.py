@@ -277,14 +277,18 @@ class RunConsole:
             done % self._validate_every == 0 or done >= self.total
         ):
             return
-        # Epochs and steps done, as a validation's line counts them.
+        # Steps done; epochs done, as a validation's line counts them, or within an epoch
+        # the one in progress ("epoch 2/4, step 38401" was read as the second's step).
         loss = f", batch loss {float(losses[0]):.4g}" if len(losses) == 1 else ""
-        self._say_where(now, done, step + 1, loss)
+        within = (step + 1) % self._steps_per_epoch != 0
+        self._say_where(now, done + within, step + 1, loss, "in " if within else "")
 
-    def _say_where(self, now: float, epoch: int, step: int, loss: str) -> None:
-        """A log's line of where the run is, after a silence: epochs and steps done."""
+    def _say_where(self, now: float, epoch: int, step: int, loss: str, within: str = "") -> None:
+        """A log's line of where the run is, after a silence: epochs and steps done, or
+        ``in epoch N`` where the step is within one."""
         self.line(
-            f"mlplab: epoch {epoch}/{self.total}, step {step}{loss}{self._time_left(now, step)}"
+            f"mlplab: {within}epoch {epoch}/{self.total}, step {step}{loss}"
+            f"{self._time_left(now, step)}"
         )
         sys.stdout.flush()
 

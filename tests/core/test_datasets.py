@@ -1834,6 +1834,10 @@ def test_a_short_last_line_with_no_line_end_is_said_to_be_a_file_cut_short(tmp_p
     (tmp_path / "t.csv").write_text(text[: text.rindex(",", 0, len(text) - 3)] + "\n")
     with pytest.raises(DataError, match=r"\(an empty cell for a missing one\)$"):
         load_dataset(str(tmp_path / "t.csv"), target="y")
+    # A line of spaces after the last line end is no line of its own.
+    (tmp_path / "t.csv").write_text(text[: text.rindex(",", 0, len(text) - 3)] + "\n  \t")
+    with pytest.raises(DataError, match=r"\(an empty cell for a missing one\)$"):
+        load_dataset(str(tmp_path / "t.csv"), target="y")
     rows[3] = "0.2,1,0"
     (tmp_path / "t.csv").write_text("\n".join(rows))
     with pytest.raises(

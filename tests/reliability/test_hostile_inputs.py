@@ -570,3 +570,15 @@ def test_memory_that_runs_out_while_reading_is_not_called_a_bad_file(tmp_path, c
     line = assert_one_line(rc, capsys.readouterr().err, "big.csv': reading and splitting")
     assert "ran out of memory" in line and "cannot be read" not in line
     assert not (tmp_path / "runs").exists()
+
+    # pandas reads with threads: under `ulimit -v` the first to fail may be a thread's start.
+    def no_thread(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("nrows") == 0:
+            return real(*args, **kwargs)
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(pd, "read_csv", no_thread)
+    rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
+    line = assert_one_line(rc, capsys.readouterr().err, "big.csv': reading and splitting")
+    assert "ran out of memory" in line and "cannot be read" not in line
+    assert not (tmp_path / "runs").exists()

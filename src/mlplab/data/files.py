@@ -176,6 +176,11 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
         ) from None
     except MemoryError:  # the machine's limit, not the file's fault: said as such above
         raise
+    except RuntimeError as err:
+        if "can't start new thread" in str(err):  # a reader's thread under `ulimit -v`
+            raise MemoryError(str(err)) from None
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(f"data file {path!r} cannot be read: {reason}") from None
     except Exception as err:  # a malformed file, whatever the parser says
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"data file {path!r} cannot be read: {reason}") from None
@@ -467,8 +472,9 @@ def _cut_short(p: Path) -> str:
     """A short last line with no line end is most often a copy or download cut short,
     where adding empty cells is no fix."""
     with p.open("rb") as f:
-        f.seek(-1, os.SEEK_END)
-        if f.read(1) in b"\r\n":
+        f.seek(max(0, p.stat().st_size - 4096))
+        # Spaces or tabs after the last line end make no line of their own.
+        if f.read().rstrip(b" \t")[-1:] in (b"\r", b"\n"):
             return ""
     return "; it is the file's last line, with no line end: the file may be cut short"
 
@@ -886,6 +892,11 @@ def read_npz_features(path: str) -> np.ndarray:
         raise unreadable(path, err) from None
     except MemoryError:  # the machine's limit, not the file's fault: said as such above
         raise
+    except RuntimeError as err:
+        if "can't start new thread" in str(err):  # a reader's thread under `ulimit -v`
+            raise MemoryError(str(err)) from None
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(f"data file {path!r} cannot be read: {reason}") from None
     except Exception as err:  # a malformed file, whatever the parser says
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"data file {path!r} cannot be read: {reason}") from None

@@ -35,6 +35,7 @@ from mlplab.config import (
     read_yaml,
     widened_run_id,
 )
+from mlplab.console import say_reading
 from mlplab.data.dataset import ARRAY_LABEL, Dataset
 from mlplab.data.registry import BUILTIN
 from mlplab.engines.backend import Backend, ModelInit, ModelState
@@ -836,7 +837,7 @@ def training_files(run_dir: Path) -> list[Path]:
 
 
 def _training_data(
-    run_dir: Path, cfg: Config, digest: str | None = None, resuming: bool = False
+    run_dir: Path, cfg: Config, digest: str | None = None, resuming: bool = False, say: bool = False
 ) -> tuple[Dataset, list[str]]:
     """The run's data, read again from its ``data`` setting, and no paths; or, where no
     place it is found holds the rows the run trained on (``digest``, its checkpoint's),
@@ -845,12 +846,14 @@ def _training_data(
     A same-named file here (each project folder of a class keeps its ``data/train.csv``)
     does not hide the run's own, above its folder. A training file that cannot be read is
     named as the run's own (the user's ``--data`` may be another file); ``resuming``: as
-    ``--resume`` says it.
+    ``--resume`` says it. ``say``: a big file is named as it is read, where it is found.
     """
     candidates = _data_candidates(run_dir, cfg)
     first: Dataset | None = None
     failed: DataError | None = None
     for found in candidates:
+        if say:
+            say_reading(found.data)
         try:
             data = load_data(found)
         except DataError as err:
@@ -894,13 +897,14 @@ def _rows_differ(run_dir: Path, cfg: Config, tried: list[str]) -> str:
     )
 
 
-def resume_data(run_dir: Path, cfg: Config, ckpt: Checkpoint | None) -> Dataset:
+def resume_data(run_dir: Path, cfg: Config, ckpt: Checkpoint | None, say: bool = False) -> Dataset:
     """The data ``--resume`` continues a run on: its training file found as :func:`load_run`
     finds it, from any folder, and refused in one line where no place holds the rows the
-    run trained on (its checkpoint's digest): the run would go on with other rows."""
+    run trained on (its checkpoint's digest): the run would go on with other rows.
+    ``say``: a big file is named as it is read."""
     digest = None if ckpt is None else ckpt.meta.get("data_digest")
     try:
-        data, tried = _training_data(run_dir, cfg, digest, resuming=True)
+        data, tried = _training_data(run_dir, cfg, digest, resuming=True, say=say)
     except DataError as err:
         raise DataError(f"--resume {err}") from None
     if tried:

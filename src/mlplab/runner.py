@@ -887,13 +887,12 @@ def _train(
             cfg = as_config(cfg, data=dataset_label(dataset))
     if dataset is not None:
         data = treated(cfg, dataset)
+    elif resume is not None:  # its file where it trained, from any folder, with its rows
+        data = resume_data(Path(resume), cfg, ckpt, say=verbose)
     else:
         if verbose:
             say_reading(cfg.data)
-        if resume is not None:  # its file where it trained, from any folder, with its rows
-            data = resume_data(Path(resume), cfg, ckpt)
-        else:
-            data = load_data(cfg)
+        data = load_data(cfg)
     check_fits(cfg, data)
     check_castable(data, cfg.dtype)
     spec = model_spec(cfg, data)

@@ -105,6 +105,15 @@ def test_the_same_sweep_again_keeps_its_pruned_runs_and_one_without_the_rule_tra
     out = capsys.readouterr().out
     assert "2 of these runs were stopped by a prune rule; with no rule here they would " in out
     assert ": 2 finished, 2 to train, " in out
+    # A part of the sweep (--shard) counts its own; --rerun trains every run again anyway.
+    part = next(i for i, lr in enumerate(LRS) if by_lr(first)[lr]["status"] == "pruned")
+    kw = dict(log_path=str(log), report=False, verbose=True, dry_run=True)
+    sweep(BASE, lr=LRS, shard=f"{part}/4", **kw)  # a part of one run, a pruned one
+    assert "note: 1 of these runs was stopped by a prune rule" in capsys.readouterr().out
+    sweep(BASE, lr=LRS, rerun=True, **kw)
+    assert "stopped by a prune rule" not in capsys.readouterr().out
+    sweep(BASE, lr=LRS, rerun=True, workers=1, prune=worse_half, **kw)
+    assert ": 2 finished, 2 pruned, 4 to train again (--rerun)" in capsys.readouterr().out
     # Without the rule, a pruned run trains afresh to its end; finished ones stay.
     full = run(log, workers=1)
     assert full.counts["trained"] == 2 and full.counts["skipped"] == 2

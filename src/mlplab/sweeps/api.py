@@ -441,16 +441,6 @@ def sweep(
     ended = (FINISHED, PRUNED) if prune is not None else (FINISHED,)
     # Before the shards part them, so that every part names each run alike.
     configs, done, pruned = _claimed_runs(configs, ended)
-    if pruned and prune is None and verbose:
-        # A search's outcome: trained to the end unsaid, a colleague's plain run of the
-        # spec file (or a job array's part) undid the search without a word.
-        print(
-            f"mlplab: note: {len(pruned)} of these runs were stopped by a prune rule; "
-            + ("with no rule here they would train afresh to their end"
-               if dry_run else "with no rule here they train afresh to their end")
-            + " (mlplab.sweep(..., prune=rule) keeps them)",
-            flush=True,
-        )  # fmt: skip
     spec.run_ids = [run_name(c) for c in configs]
     if verbose and len(configs) < asked:
         # A config asked for twice (few values to draw from, a search proposing a row
@@ -480,6 +470,18 @@ def sweep(
                 f"--shard {shard}: the sweep has {whole} runs, so part {index} "
                 "of them is empty; give fewer parts"
             )
+    cut = pruned.intersection(run_name(c) for c in configs)  # this part's, under --shard
+    if cut and prune is None and not rerun and verbose:
+        # A search's outcome: trained to the end unsaid, a colleague's plain run of the
+        # spec file (or a job array's part) undid the search without a word.
+        print(
+            f"mlplab: note: {len(cut)} of these runs {'was' if len(cut) == 1 else 'were'} "
+            "stopped by a prune rule; "
+            + ("with no rule here they would train afresh to their end"
+               if dry_run else "with no rule here they train afresh to their end")
+            + " (mlplab.sweep(..., prune=rule) keeps them)",
+            flush=True,
+        )  # fmt: skip
     if verbose:
         _note_unused(configs)
     n_workers = usable_cpus() if workers is None else workers
@@ -624,9 +626,10 @@ def sweep(
         if verbose:
             finished = sum(run_name(c) in done for c in configs)
             plan = _Plan(len(stacks), n_workers, backend, folder, shape, rerun)
-            print(
-                _dry_run_line(plan, configs, pending, finished, set(dry.busy), dry.skipped_pruned)
-            )
+            # Under --rerun too: "N finished" counted the pruned among them.
+            here = {run_name(c) for c in configs}
+            cut_before = len(pruned & done & here) if prune is not None else 0
+            print(_dry_run_line(plan, configs, pending, finished, set(dry.busy), cut_before))
         return dry
 
     # --- train what is missing -----------------------------------------------------------

@@ -215,7 +215,8 @@ class _Parser(argparse.ArgumentParser):
                 from mlplab.config import ENGINE_CHOICES, ENGINE_MEANT
 
                 value = _value_of(f"--{name}", getattr(self, "words", []))
-                if name == "backend" and value.lower() in ENGINE_CHOICES:
+                engine_here = "--engine" in self._option_string_actions  # not predict's
+                if name == "backend" and value.lower() in ENGINE_CHOICES and engine_here:
                     hint = f": {ENGINE_MEANT.format(f'--engine {value.lower()}')}"
                 elif elsewhere:  # `mlplab train --no_batch`: fuzzy matching named --log_path
                     listed = ", ".join(elsewhere[:-1]) + " and " * (len(elsewhere) > 1)

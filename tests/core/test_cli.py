@@ -2218,6 +2218,7 @@ def test_a_big_data_file_is_said_to_be_read_before_the_wait(tmp_path, run_cli, m
     """A 115 MB CSV was read and checked for 10 s with nothing printed, by train, sweep and
     predict alike: a line names the file and its size first (on stderr, where progress
     goes), unless -q. The size that counts as big is made small here."""
+    import mlplab
     import mlplab.console
 
     rows = ["a,b,y", *(f"{i / 7:.3f},{(i * 3) % 11},{i % 2}" for i in range(60))]
@@ -2240,6 +2241,16 @@ def test_a_big_data_file_is_said_to_be_read_before_the_wait(tmp_path, run_cli, m
     assert proc.returncode == 0 and "reading" not in proc.stderr
     proc = run_cli("train", *common, "--rerun", "-q", cwd=tmp_path)
     assert proc.returncode == 0 and "reading" not in proc.stderr
+    # --resume from another folder names the file it reads, found above the run's folder
+    # (it named d.csv of the current folder, or none where no such file was).
+    monkeypatch.chdir(tmp_path)
+    stopped = mlplab.train(data="d.csv", epoch=50, plots="none", log_path="runs",
+                           exp_name="cut", stop=lambda: True, verbose=False)  # fmt: skip
+    assert stopped.status == "interrupted"
+    (tmp_path / "elsewhere").mkdir()
+    proc = run_cli("train", "--resume", stopped.run_dir, cwd=tmp_path / "elsewhere")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[0] == f"mlplab: reading {tmp_path / 'd.csv'} ({size} B) ..."
 
 
 def test_backend_numpy_or_torch_points_to_the_engine(tmp_path, run_cli):
@@ -2256,10 +2267,16 @@ def test_backend_numpy_or_torch_points_to_the_engine(tmp_path, run_cli):
     (tmp_path / "be.yaml").write_text("data: xor\nbackend: torch\n")
     proc = run_cli("train", "--config", tmp_path / "be.yaml")
     assert_one_line_error(proc, "be.yaml: 'backend': " + meant.format("engine: torch"))
+    # A sweep's file too, which named no file for it.
+    proc = run_cli("sweep", "--config", tmp_path / "be.yaml", "--lr", "1", "2")
+    assert_one_line_error(proc, "be.yaml: 'backend': " + meant.format("engine: torch"))
     with pytest.raises(ConfigError, match=re.escape(meant.format("engine='numpy'"))):
         mlplab.train(data="xor", backend="numpy", record=False, verbose=False)
     with pytest.raises(ConfigError, match=re.escape(meant.format("engine='numpy'"))):
         mlplab.sweep(data="xor", lr=[1, 2], backend="numpy", verbose=False)
-    # Where a sweep's backend is what was meant, the line says so as before.
+    # Where a sweep's backend is what was meant, the line says so as before, and so does a
+    # command that has no --engine to point to.
     proc = run_cli("train", "--data", "xor", "--backend", "ray")
+    assert_one_line_error(proc, "unknown setting '--backend' (a setting of mlplab sweep)")
+    proc = run_cli("report", "--backend", "numpy", cwd=tmp_path)
     assert_one_line_error(proc, "unknown setting '--backend' (a setting of mlplab sweep)")

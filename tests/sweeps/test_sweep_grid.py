@@ -347,8 +347,8 @@ def test_a_sweep_option_in_its_yaml_file_is_named_as_an_option(run_cli, tmp_path
     (tmp_path / "sweep.yaml").write_text("data: xor\nworkers: 2\nlr: [0.1, 0.5]\n")
     proc = run_cli("sweep", "--config", tmp_path / "sweep.yaml", "--log_path", tmp_path / "runs")
     assert proc.returncode == 2 and not (tmp_path / "runs").exists()
-    assert proc.stderr.strip().endswith(
-        "'workers' is an option of `mlplab sweep`, not a setting a file holds: give it as a "
+    assert proc.stderr.strip().endswith(  # named with the file (it named none)
+        "sweep.yaml: 'workers' is an option of `mlplab sweep`, not a setting a file holds: give it as a "
         "flag (--workers), or as an argument of mlplab.sweep()"
     )
 

@@ -38,7 +38,6 @@ from typing import Any
 from mlplab.config import (
     HASH_EXCLUDED,
     INT64_END,
-    SWEEP_OPTIONS,
     Config,
     comma_hint,
     grouped_thousands,
@@ -380,9 +379,10 @@ def check_file_settings(path: str, base: dict[str, Any], given: Collection[str])
     named in the line of one that is wrong: checked after merging with the flags, it was
     "sweep: ...", whichever the file. Settings the flags override are theirs to check."""
     for name, value in base.items():
-        if name in given or name in SWEEP_OPTIONS:  # a sweep option has a line of its own
+        if name in given or name in ("search", "trials"):  # the file's own, checked apart
             continue
-        if name not in Config.model_fields:  # an unknown name: its line, with the file's
+        if name not in Config.model_fields:  # an unknown name or a sweep's option: its
+            # line, with the file's name (`workers: 2` said no file)
             make_config({name: value}, path)
         for v in _as_values(name, value):  # an axis' values (or a list setting's one)
             try:

@@ -190,6 +190,10 @@ def test_title_says_a_torch_engine_or_gpu_of_the_config_is_not_used() -> None:
         "cuda not used); checked against torch autograd" in title
     )
     assert "engine" not in backprop(EXAMPLES / "xor_nn.yaml", engine="numpy").title
+    # engine auto, where train would pick torch: a step past 2,000,000 hidden activations.
+    wide = backprop(data="moons", hid_dim=4000, n_layer=1).title
+    assert "(the config's engine auto (torch for this model) not used)" in wide
+    assert "engine" not in backprop(data="moons", hid_dim=40, n_layer=1).title
 
 
 VARIANTS = {

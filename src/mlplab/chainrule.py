@@ -74,6 +74,7 @@ from mlplab.console import lab_cost
 from mlplab.data.cost import human_bytes, memory_budget
 from mlplab.data.dataset import Dataset
 from mlplab.engines.backend import OptimSpec
+from mlplab.engines.choose import resolve_engine
 from mlplab.engines.init import init_state, run_streams
 from mlplab.engines.numpy.backend import NumpyBackend
 from mlplab.engines.numpy.model import unstack
@@ -1350,7 +1351,9 @@ def backprop(
             if start.finished_at
             else ""
         )
-        + _not_used(c)
+        + _not_used(
+            c, resolve_engine(c.engine, spec, len(start.data.X_train), c.batch_size, c.device)
+        )
         + "; checked against torch autograd (float64)"
         + (
             " of sum(r * bce), r = s / (s + 1e-7), s = Y_pred * (1 - Y_pred)"
@@ -1376,10 +1379,12 @@ def backprop(
     )
 
 
-def _not_used(c: Config) -> str:
-    """The header's word on a config's torch engine or GPU, which the trace does not use:
-    `--engine torch --step 100` read as torch's step, and `--device cuda` went unsaid."""
-    unused = [f"engine {c.engine}"] * (c.engine == "torch")
+def _not_used(c: Config, engine: str) -> str:
+    """The header's word on a config's torch engine (``engine``, as train would pick it)
+    or GPU, which the trace does not use: `--engine torch --step 100` read as torch's
+    step, and `--device cuda` went unsaid."""
+    picked = " (torch for this model)" if c.engine == "auto" else ""
+    unused = [f"engine {c.engine}{picked}"] * (engine == "torch")
     unused += [f"device {c.device}"] * (c.device not in ("auto", "cpu"))
     if not unused:
         return ""

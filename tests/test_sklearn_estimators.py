@@ -615,9 +615,9 @@ def test_divergence_is_a_clear_error():
 # --- run records -----------------------------------------------------------------------------
 def test_log_path_writes_the_run_record(tmp_path):
     X, y = make_blobs(100, centers=3, random_state=0)
-    clf = MLPClassifier(hid_dim=8, epoch=12, random_state=4, log_path=tmp_path, exp_name="skl").fit(
-        X, y
-    )
+    clf = MLPClassifier(
+        hid_dim=8, epoch=12, random_state=4, log_path=tmp_path, plots="none", exp_name="skl"
+    ).fit(X, y)
     run = clf.run_dir_
     assert run is not None and run.parent == tmp_path / "skl"
     result = json.loads((run / "result.json").read_text())
@@ -646,7 +646,9 @@ def test_the_records_balanced_accuracy_and_f1_are_sklearns_of_the_predictions(tm
 
     X, y = make_blobs([200, 30, 20][:centers], centers=None, cluster_std=3.0, random_state=0)
     labels = np.array(["ant", "bee", "cat"])[y]
-    clf = MLPClassifier(hid_dim=8, epoch=20, random_state=0, log_path=tmp_path).fit(X, labels)
+    clf = MLPClassifier(hid_dim=8, epoch=20, random_state=0, log_path=tmp_path, plots="none").fit(
+        X, labels
+    )
     result = json.loads((clf.run_dir_ / "result.json").read_text())
     pred = clf.predict(X)
     assert result["train_acc"] == pytest.approx(np.mean(pred == labels))
@@ -666,7 +668,7 @@ def test_fits_that_hold_out_other_rows_keep_their_own_records(tmp_path, capsys):
     dirs, records = set(), []
     for fraction in (0.0, 0.2, 0.3):
         clf = MLPClassifier(hid_dim=8, epoch=3, batch_size=32, random_state=0, verbose=True,
-                            validation_fraction=fraction, log_path=tmp_path)  # fmt: skip
+                            validation_fraction=fraction, log_path=tmp_path, plots="none")  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.fit(X, y)
@@ -688,7 +690,7 @@ def test_an_arrays_columns_are_named_x0_on_as_an_npz_runs_are(tmp_path, capsys):
     from mlplab.cli import main
 
     X, y = make_blobs(60, centers=3, random_state=0)
-    clf = MLPClassifier(hid_dim=8, epoch=5, random_state=0, log_path=tmp_path)
+    clf = MLPClassifier(hid_dim=8, epoch=5, random_state=0, log_path=tmp_path, plots="none")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
@@ -797,7 +799,7 @@ def test_an_estimators_record_predicts_with_the_model_the_estimator_keeps(tmp_pa
     X = pd.DataFrame(rng.normal(size=(300, 4)), columns=list("abcd"))
     y = np.where(X.a - X.b + rng.normal(size=300) > 0, "yes", "no")
     clf = MLPClassifier(hid_dim=64, lr=0.05, epoch=300, patience=5, random_state=1,
-                        log_path=str(tmp_path), verbose=False)  # fmt: skip
+                        log_path=str(tmp_path), plots="none", verbose=False)  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
@@ -828,15 +830,21 @@ def test_a_regressors_record_names_its_targets_as_a_dataframe_y_does(tmp_path):
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(60, 3)), columns=list("abc"))
     Y = pd.DataFrame({"px": X.a + X.b, "py": 2 * X.c})
-    named = MLPRegressor(epoch=3, random_state=0, log_path=str(tmp_path), verbose=False)
+    named = MLPRegressor(
+        epoch=3, random_state=0, log_path=str(tmp_path), plots="none", verbose=False
+    )
     run = load_run(named.fit(X, Y).run_dir_, data=False)
     assert run.dataset.target_names == ["px", "py"]
-    one = MLPRegressor(epoch=3, random_state=0, log_path=str(tmp_path), verbose=False)
+    one = MLPRegressor(epoch=3, random_state=0, log_path=str(tmp_path), plots="none", verbose=False)
     assert load_run(one.fit(X, Y.px).run_dir_, data=False).dataset.target_names == ["px"]
-    plain = MLPRegressor(epoch=3, random_state=0, log_path=str(tmp_path), verbose=False)
+    plain = MLPRegressor(
+        epoch=3, random_state=0, log_path=str(tmp_path), plots="none", verbose=False
+    )
     run = load_run(plain.fit(X, Y.to_numpy()).run_dir_, data=False)
     assert run.dataset.target_names == ["y0", "y1"]  # an array names none
-    blank = MLPRegressor(epoch=3, random_state=0, log_path=str(tmp_path), verbose=False)
+    blank = MLPRegressor(
+        epoch=3, random_state=0, log_path=str(tmp_path), plots="none", verbose=False
+    )
     run = load_run(blank.fit(X, Y.rename(columns={"px": ""})).run_dir_, data=False)
     assert run.dataset.target_names == ["y0", "y1"]  # "" names no column of a CSV's header
 
@@ -1156,7 +1164,9 @@ def test_an_estimators_record_predicts_its_labels_of_their_own_kind(tmp_path, la
 
     X, y01 = make_blobs(80, centers=2, random_state=0)
     y = labels[y01]
-    est = MLPClassifier(epoch=20, patience=0, random_state=0, log_path=str(tmp_path)).fit(X, y)
+    est = MLPClassifier(
+        epoch=20, patience=0, random_state=0, log_path=str(tmp_path), plots="none"
+    ).fit(X, y)
     (run,) = [p.parent for p in tmp_path.rglob("config.yaml")]
     predicted = load_run(run, data=False).predict_labels(X)
     assert predicted.dtype == est.predict(X).dtype or predicted.dtype == object

@@ -384,7 +384,7 @@ def test_verbose_table_shows_no_test_split_the_estimator_does_not_have(iris, tmp
     X, y = iris
     # Three epochs at the default lr learn nothing yet: the note on the majority class shows.
     kw = {"hid_dim": 8, "epoch": 3, "patience": 0, "random_state": 0, "verbose": True}
-    MLPClassifier(**kw, validation_fraction=0.2, log_path=tmp_path).fit(X, y)
+    MLPClassifier(**kw, validation_fraction=0.2, log_path=tmp_path, plots="none").fit(X, y)
     out = capsys.readouterr().out
     rows = re.findall(r"^│ (\S+) +│", out, re.M)
     assert rows == ["train", "val"]

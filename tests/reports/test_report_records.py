@@ -1060,7 +1060,8 @@ def test_runs_scored_on_their_training_rows_are_named_in_the_record_and_report(
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
     shared = {}
     for fraction in (0.0, 0.25):
-        est = MLPClassifier(epoch=3, validation_fraction=fraction, log_path=str(tmp_path))
+        est = MLPClassifier(epoch=3, validation_fraction=fraction, log_path=str(tmp_path),
+                            plots="none")  # fmt: skip
         est.fit(X, y)
         shared[fraction] = json.loads((est.run_dir_ / "result.json").read_text())["shared_rows"]
     run = mlplab.train(data="moons", log_path=str(tmp_path), **TINY)

@@ -190,7 +190,7 @@ def test_an_estimator_fit_on_a_busy_run_raises_run_busy_not_value_error(tmp_path
     monkeypatch.setattr(RunLocks, "acquire", lambda self, name: False)  # another holds it
     X, y = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2
     with pytest.raises(RunBusy, match="being trained by another process"):
-        MLPClassifier(epoch=2, log_path=str(tmp_path)).fit(X, y)
+        MLPClassifier(epoch=2, log_path=str(tmp_path), plots="none").fit(X, y)
 
 
 def test_a_file_system_without_locks_is_said_not_taken_for_a_busy_run(tmp_path, monkeypatch):

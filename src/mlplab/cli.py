@@ -638,6 +638,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         out=args.out,
         verbose=not args.quiet,
         rank_by=args.rank_by,
+        figures=not args.no_figures,
     )
     return 0
 
@@ -934,6 +935,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the validation metric that ranks configs: val_acc (default), val_bacc, val_f1 "
         "or val_loss for classification (val_bacc or val_f1 on unequal classes); val_mse "
         "(default), val_mae, val_rmse or val_r2 for regression",
+    )
+    p.add_argument(
+        "--no_figures",
+        action="store_true",
+        help="write the tables and report.html without figures: quicker on a sweep of "
+        "many configs, where the figures take most of the time",
     )
     p.add_argument(
         "-q",

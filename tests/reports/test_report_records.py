@@ -1235,3 +1235,24 @@ def test_the_datas_notes_are_kept_in_the_record_and_said_by_the_report(tmp_path:
     said = [line for line in page.split("<li>") if "repeat a training row" in line]
     assert len(said) == 1, said  # once for the kind, naming both runs
     assert f"(2 run(s): {run.record['run_id']}, " in said[0] or "(2 run(s): " in said[0]
+
+
+def test_a_report_without_figures_writes_the_same_tables(tmp_path, run_cli):
+    """On a sweep of many configs the figures take most of a report's time, and there was
+    no way to ask for the tables alone."""
+    log = tmp_path / "runs"
+    for lr in (0.1, 0.5):
+        for seed in (0, 1):
+            mlplab.train(data="xor", lr=lr, seed=seed, log_path=str(log), **TINY)
+    mlplab.report(log, out=tmp_path / "drawn", verbose=False)
+    bare = mlplab.report(log, out=tmp_path / "bare", verbose=False, figures=False)
+    for name in ("results.csv", "summary.csv"):
+        assert (tmp_path / "bare" / name).read_text() == (tmp_path / "drawn" / name).read_text()
+    assert "<img" in (tmp_path / "drawn" / "report.html").read_text()
+    page = bare.html_path.read_text()
+    assert "<img" not in page and "<table" in page
+    proc = run_cli("report", log, "--out", tmp_path / "cli", "--no_figures", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "<img" not in (tmp_path / "cli" / "report.html").read_text()
+    with pytest.raises(mlplab.errors.ConfigError, match="figures"):
+        mlplab.report(log, out=tmp_path / "x", figures="no")

@@ -221,6 +221,7 @@ def report(
     *,
     order: list[str] | None = None,
     rank_by: str | None = None,
+    figures: bool = True,
 ) -> Report:
     """Collect the runs under ``log_path`` (or ``log_path/exp_name``) and write the report.
 
@@ -244,6 +245,9 @@ def report(
         (default), ``val_bacc``, ``val_f1`` or ``val_loss`` for classification;
         ``val_mse`` (default), ``val_mae``, ``val_rmse`` or ``val_r2`` for regression. On unequal
         classes ``val_bacc`` or ``val_f1`` ranks by every class, not the common one.
+    figures : bool, default True
+        Draw the report's figures into report.html; False writes the tables and the page
+        without them (``mlplab report --no_figures``), quicker on a sweep of many configs.
 
     Raises
     ------
@@ -251,7 +255,7 @@ def report(
         When the folder does not exist or holds no runs, or ``out`` is not a folder that
         can be written to.
     """
-    check_switches("report", verbose=verbose)
+    check_switches("report", verbose=verbose, figures=figures)
     log_path = check_path_argument("report", "log_path", log_path, "a folder of runs, e.g. runs")
     if out is not None:
         out = check_path_argument("report", "out", out, "a folder for the report's files")
@@ -284,9 +288,12 @@ def report(
     from mlplab.reports.plots import report_plots
     from mlplab.runs.atomic import atomic_write_text, why_not_replaceable
 
-    plots = []
+    plots: list[list[Any]] = []
     for sec in sections:
         finished = sec.runs[sec.runs["status"] == "finished"]
+        if not figures:  # the tables alone: the figures took most of a big sweep's report
+            plots.append([])
+            continue
         plots.append(report_plots(finished, sec.summary, sec.variables, sec.kind, sec.metric))
 
     result = Report(

@@ -113,7 +113,7 @@ def test_a_config_whose_seeds_diverged_ranks_after_those_whose_seeds_all_finishe
         if record["hid_dim"] == best and record["seed"] != 0:  # seed 0 survives
             record.update(status=status, **dict.fromkeys(metrics))
             path.write_text(json.dumps(record))
-    ranked = report(copy, exp_name="agg", verbose=False).summary
+    ranked = report(copy, exp_name="agg", verbose=False, figures=False).summary
     assert ranked["hid_dim"].tolist()[::-1][0] == best  # last, with its survivor's mean
     assert ranked.iloc[-1]["n"] == 1 and ranked.iloc[0]["n"] == 3
     assert ranked["rank"].tolist() == [1, 2]
@@ -152,7 +152,7 @@ def test_settings_a_run_does_not_use_do_not_split_its_config(tmp_path: Path) -> 
         optim="adam", mm=[0.0, 0.9], seed=[0, 1], engine="numpy", log_every=0,
         plots="none", log_path=str(log), workers=1, report=False, verbose=False,
     )  # fmt: skip
-    summary = report(log, verbose=False).summary
+    summary = report(log, verbose=False, figures=False).summary
     assert len(summary) == 3  # none; step with lr_step 10; step with lr_step 20
     plain = summary[summary["lr_schedule"] == "none"].iloc[0]
     assert pd.isna(plain["lr_step"]) and plain["runs"] == 8 and plain["n"] == 2
@@ -168,14 +168,14 @@ def test_values_that_read_alike_in_six_digits_are_shown_exactly(tmp_path: Path) 
     lrs = [0.01, 0.1 * 0.1, 0.0123451, 0.0123459]
     sweep(data="xor", epoch=2, lr=lrs, plots="none", log_path=str(log), workers=1,
           report=False, verbose=False)  # fmt: skip
-    (sec,) = report(log, verbose=False).sections
+    (sec,) = report(log, verbose=False, figures=False).sections
     header, rows = table_rows(sec)
     shown = sorted(row[header.index("lr")] for row in rows)
     assert shown == sorted(repr(lr) for lr in lrs)
     # Alone, values keep their short form.
     sweep(data="xor", epoch=2, lr=[0.01, 0.0123451], plots="none", log_path=str(log),
           exp_name="short", workers=1, report=False, verbose=False)  # fmt: skip
-    (sec,) = report(log, exp_name="short", verbose=False).sections
+    (sec,) = report(log, exp_name="short", verbose=False, figures=False).sections
     header, rows = table_rows(sec)
     assert sorted(row[header.index("lr")] for row in rows) == ["0.01", "0.0123451"]
     # A gate's validation rows are its test rows: ranking by one is choosing by the other.
@@ -247,7 +247,7 @@ def test_regression_ranks_by_the_validation_mse_in_the_targets_units(tmp_path: P
         engine="numpy", log_every=0, plots="none", log_path=str(tmp_path), workers=1,
         standardize_target=[True, False], report=False, verbose=False,
     )  # fmt: skip
-    rep = report(tmp_path, out=tmp_path / "out", verbose=False)
+    rep = report(tmp_path, out=tmp_path / "out", verbose=False, figures=False)
     assert rep.kind == "regression" and rep.metric == "val_mse"
     errors = rep.summary["val_mse_mean"].tolist()
     assert errors == sorted(errors)
@@ -266,7 +266,7 @@ def test_each_experiment_keeps_its_own_sweeps_axis_order(tmp_path: Path) -> None
     common |= dict(workers=1, report=False, verbose=False)
     sweep(hid_dim=[2, 4], lr=[0.5, 1.0], exp_name="a", **common)
     sweep(lr=[0.5, 1.0], seed=[0, 1], exp_name="b", **common)
-    rep = report(tmp_path, out=tmp_path / "out", verbose=False)
+    rep = report(tmp_path, out=tmp_path / "out", verbose=False, figures=False)
     orders = {s.exp_name: list(s.variables) for s in rep.sections}
     assert orders == {"a": ["hid_dim", "lr"], "b": ["lr"]}
 
@@ -276,7 +276,9 @@ def test_an_order_given_is_the_axis_order_and_a_wrong_one_is_one_line(
 ) -> None:
     """order=['hiddim'] (a typo) or 'lr' (a string) were ignored without a word."""
     log, rep = swept
-    rep = report(log, exp_name="agg", out=tmp_path, verbose=False, order=["seed", "hid_dim"])
+    rep = report(
+        log, exp_name="agg", out=tmp_path, verbose=False, figures=False, order=["seed", "hid_dim"]
+    )
     assert list(rep.sections[0].variables) == ["hid_dim"]
     for order, needle in (
         (["hiddim"], "report: order names 'hiddim', which is no setting; give setting names"),
@@ -284,7 +286,9 @@ def test_an_order_given_is_the_axis_order_and_a_wrong_one_is_one_line(
         (["hid_dim", "hid_dim"], "report: order names 'hid_dim' twice; name each once"),
     ):
         with pytest.raises(ConfigError) as err:
-            report(log, exp_name="agg", out=tmp_path / "bad", verbose=False, order=order)
+            report(
+                log, exp_name="agg", out=tmp_path / "bad", verbose=False, figures=False, order=order
+            )
         assert str(err.value).startswith(needle), str(err.value)
     assert not (tmp_path / "bad").exists()
 
@@ -298,7 +302,7 @@ def test_summary_csv_names_a_setting_one_section_sweeps_and_another_holds(
         data=["moons", "iris", "sine"], hid_dim=[4, 8], epoch=3, log_every=0, plots="none",
         log_path=str(tmp_path), exp_name="mix", workers=1, report=False, verbose=False,
     )  # fmt: skip
-    rep = report(tmp_path, exp_name="mix", verbose=False)
+    rep = report(tmp_path, exp_name="mix", verbose=False, figures=False)
     table = pd.read_csv(rep.summary_path)
     regression = table[table["task"] == "regression"]
     assert len(regression) == 2 and set(regression["data"]) == {"sine"}
@@ -315,7 +319,7 @@ def test_summary_csv_names_a_setting_one_section_sweeps_and_another_holds(
 
 def test_report_of_an_empty_folder_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no runs"):
-        report(tmp_path, verbose=False)
+        report(tmp_path, verbose=False, figures=False)
 
 
 def test_an_experiment_that_is_not_there_is_named_with_those_that_are(tmp_path: Path) -> None:
@@ -327,11 +331,11 @@ def test_an_experiment_that_is_not_there_is_named_with_those_that_are(tmp_path: 
     with pytest.raises(
         ConfigError, match=r"has no experiment 'nonexist' \(its experiments: moons, xor-grid\)$"
     ):
-        report(tmp_path, exp_name="nonexist", verbose=False)
+        report(tmp_path, exp_name="nonexist", verbose=False, figures=False)
     with pytest.raises(
         ConfigError, match="exp_name is one experiment's name \\(text\\), not a list"
     ):
-        report(tmp_path, exp_name=["xor-grid", "moons"], verbose=False)
+        report(tmp_path, exp_name=["xor-grid", "moons"], verbose=False, figures=False)
 
 
 def test_the_best_run_of_a_report_loads_from_the_top_level(swept: tuple[Path, Report]) -> None:
@@ -383,7 +387,7 @@ def test_a_large_metric_and_its_spread_are_written_in_one_form(tmp_path: Path) -
         epoch=5, log_every=0, plots="none", log_path=str(tmp_path / "runs"), exp_name="big",
         workers=1, report=False, verbose=False,
     )  # fmt: skip
-    rep = report(tmp_path / "runs", exp_name="big", verbose=False)
+    rep = report(tmp_path / "runs", exp_name="big", verbose=False, figures=False)
     header, rows = table_rows(rep.sections[0])
     cell = rows[0][header.index("test_mae")]
     mean, std = cell.split(" ± ")
@@ -464,7 +468,7 @@ def test_the_table_shows_balanced_accuracy_where_accuracy_flatters(tmp_path: Pat
     )  # fmt: skip
     sweep(data=str(tmp_path / "rare.csv"), exp_name="rare", **common)
     sweep(data="xor", exp_name="gates", **common)  # two rows of each class: bacc = acc
-    rep = report(tmp_path / "runs", out=tmp_path / "out", verbose=False)
+    rep = report(tmp_path / "runs", out=tmp_path / "out", verbose=False, figures=False)
     by = {s.exp_name: s for s in rep.sections}
     header, rows = table_rows(by["rare"])
     summary = by["rare"].summary
@@ -497,8 +501,10 @@ def test_rank_by_orders_configs_by_the_metric_chosen(tmp_path: Path, capsys) -> 
         log_path=str(tmp_path / "runs"), exp_name="reg", workers=1, report=False,
         verbose=False,
     )  # fmt: skip
-    default = report(tmp_path / "runs", out=tmp_path / "a", verbose=False)
-    rep = report(tmp_path / "runs", out=tmp_path / "b", verbose=False, rank_by="val_bacc")
+    default = report(tmp_path / "runs", out=tmp_path / "a", verbose=False, figures=False)
+    rep = report(
+        tmp_path / "runs", out=tmp_path / "b", verbose=False, figures=False, rank_by="val_bacc"
+    )
     by = {s.exp_name: s for s in rep.sections}
     rare = by["rare"]
     assert rare.metric == "val_bacc"
@@ -511,11 +517,11 @@ def test_rank_by_orders_configs_by_the_metric_chosen(tmp_path: Path, capsys) -> 
     cells = [float(row[header.index("val_acc")]) for row in rows]
     assert cells == pytest.approx(rare.summary["val_acc_mean"].tolist(), abs=1e-4)
     # Written as settings may be: any case, dashes.
-    assert report(tmp_path / "runs", exp_name="rare", out=tmp_path / "e", verbose=False,
+    assert report(tmp_path / "runs", exp_name="rare", out=tmp_path / "e", verbose=False, figures=False,
                   rank_by="VAL-BACC").metric == "val_bacc"  # fmt: skip
     # A regression section keeps its own metric: val_bacc is none of its.
     assert by["reg"].metric == "val_mse" == {s.exp_name: s for s in default.sections}["reg"].metric
-    losses = report(tmp_path / "runs", exp_name="rare", out=tmp_path / "c", verbose=False,
+    losses = report(tmp_path / "runs", exp_name="rare", out=tmp_path / "c", verbose=False, figures=False,
                     rank_by="val_loss").summary["val_loss_mean"].tolist()  # fmt: skip
     assert losses == sorted(losses)  # a loss ranks lowest first
     assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "d"),
@@ -527,9 +533,9 @@ def test_rank_by_orders_configs_by_the_metric_chosen(tmp_path: Path, capsys) -> 
         in out
     )
     with pytest.raises(ConfigError, match=r"^report: rank_by is one of val_acc, val_bacc, "):
-        report(tmp_path / "runs", verbose=False, rank_by="accuracy")
+        report(tmp_path / "runs", verbose=False, figures=False, rank_by="accuracy")
     with pytest.raises(ConfigError, match=r", not 'bacc' \(did you mean 'val_bacc'\?\)$"):
-        report(tmp_path / "runs", verbose=False, rank_by="bacc")
+        report(tmp_path / "runs", verbose=False, figures=False, rank_by="bacc")
     # A sweep ranks its own report so (its runs are kept: nothing trains again).
     again = sweep(
         data=str(tmp_path / "rare.csv"), lr=[0.3, 0.03, 0.003], epoch=4, seed=[0, 1],
@@ -553,7 +559,7 @@ def test_rank_by_orders_configs_by_the_metric_chosen(tmp_path: Path, capsys) -> 
     assert not (tmp_path / "no").exists()
     before = sorted(p.name for p in (tmp_path / "runs" / "rare").iterdir())
     with pytest.raises(ConfigError, match=r"^report: rank_by val_r2 is a metric of regression"):
-        report(tmp_path / "runs", exp_name="rare", verbose=False, rank_by="val_r2")
+        report(tmp_path / "runs", exp_name="rare", verbose=False, figures=False, rank_by="val_r2")
     assert sorted(p.name for p in (tmp_path / "runs" / "rare").iterdir()) == before
 
 
@@ -664,7 +670,7 @@ def test_configs_of_fewer_seeds_than_the_others_are_named(tmp_path: Path) -> Non
     common |= {"log_path": str(tmp_path / "runs"), "exp_name": "mixed"}
     sweep(**common, lr=[0.01, 0.1], seed=[0, 1, 2], workers=1, verbose=False)
     train(**common, lr=0.3, seed=0, verbose=False)
-    rep = report(tmp_path / "runs", exp_name="mixed", verbose=False)
+    rep = report(tmp_path / "runs", exp_name="mixed", verbose=False, figures=False)
     s = rep.summary
     lone = int(s.loc[s["lr"] == 0.3, "rank"].iloc[0])
     assert sorted(s["n"].astype(int)) == [1, 3, 3]
@@ -680,7 +686,7 @@ def test_configs_of_fewer_seeds_than_the_others_are_named(tmp_path: Path) -> Non
         record = json.loads(path.read_text())
         if record["lr"] == 0.3 and record["seed"] == 2:
             path.write_text(json.dumps({**record, "status": "diverged", "val_acc": None}))
-    rep = report(tmp_path / "runs", exp_name="mixed", verbose=False)
+    rep = report(tmp_path / "runs", exp_name="mixed", verbose=False, figures=False)
     assert sorted(rep.summary["n"].astype(int)) == [2, 3, 3]
     assert few_seeds_note(rep.sections) == ""
 
@@ -695,14 +701,16 @@ def test_a_config_with_no_finished_run_shows_no_rank(tmp_path: Path) -> None:
         data="sinlog", n_samples=100, lr=[1e4, 1e5], epoch=3, log_every=0, plots="none",
         log_path=str(log), exp_name="div", workers=1, report=False, verbose=False,
     )  # fmt: skip
-    report(log, exp_name="div", verbose=False)  # every run diverged: no row is the best
+    report(
+        log, exp_name="div", verbose=False, figures=False
+    )  # every run diverged: no row is the best
     assert 'class="best"' not in (log / "div" / "report.html").read_text(encoding="utf-8")
     trained = sweep(
         data="sinlog", n_samples=100, lr=[1e-3], epoch=3, log_every=0, plots="none",
         log_path=str(log), exp_name="div", workers=1, report=False, verbose=False,
     )  # fmt: skip
     assert trained.counts["trained"] == 1
-    rep = report(log, exp_name="div", verbose=False)
+    rep = report(log, exp_name="div", verbose=False, figures=False)
     _, rows = table_rows(rep.sections[0])
     ranks = {row[1]: row[0] for row in rows}
     assert ranks == {"0.001": "1", "10000": "–", "100000": "–"}, rows
@@ -721,13 +729,13 @@ def test_finished_runs_whose_training_loss_rose_are_named(tmp_path: Path) -> Non
         plots="none", log_path=str(log), exp_name="rose", workers=1, report=False,
         verbose=False,
     )  # fmt: skip
-    rep = report(log, exp_name="rose", verbose=False)
+    rep = report(log, exp_name="rose", verbose=False, figures=False)
     assert loss_rose_note(rep.runs) == ""  # every loss fell
     path = sorted((log / "rose").glob("*/result.json"))[2]
     record = json.loads(path.read_text())
     record["train_loss"] = 1e34
     path.write_text(json.dumps(record))
-    rep = report(log, exp_name="rose", verbose=False)
+    rep = report(log, exp_name="rose", verbose=False, figures=False)
     first = record["train_losses"][0]
     note = loss_rose_note(rep.runs)
     assert note.startswith(
@@ -748,7 +756,7 @@ def test_finished_runs_that_learnt_nothing_are_named(tmp_path: Path) -> None:
               log_path=str(log), exp_name="depth", workers=1, report=False, verbose=False)  # fmt: skip
     sweep(n_layer=[8], optim="sgd", lr=0.1, epoch=10, **kw)  # stuck at chance
     sweep(n_layer=[1], optim="adam", lr=0.05, epoch=30, **kw)  # learns
-    rep = report(log, exp_name="depth", verbose=False)
+    rep = report(log, exp_name="depth", verbose=False, figures=False)
     stuck = rep.runs[rep.runs["n_layer"] == 8].iloc[0]
     assert stuck["n_classes"] == 3 and stuck["train_bacc"] <= 1 / 3 + 0.01
     note = chance_note(rep.runs)
@@ -781,10 +789,10 @@ def test_finished_runs_whose_validation_loss_rose_are_named(tmp_path: Path) -> N
               log_path=str(log), workers=1, report=False, verbose=False)  # fmt: skip
     kw_adam = dict(optim="adam", lr=0.02, **kw)
     sweep(data="moons", n_samples=80, noise=[0.1], epoch=20, exp_name="ov", **kw_adam)
-    assert val_rose_note(report(log, exp_name="ov", verbose=False).runs) == ""
+    assert val_rose_note(report(log, exp_name="ov", verbose=False, figures=False).runs) == ""
     # Noisy moons, 64 rows: the validation loss is lowest near epoch 10, and ends far above.
     sweep(data="moons", n_samples=80, noise=[0.8], epoch=200, exp_name="ov", **kw_adam)
-    rep = report(log, exp_name="ov", verbose=False)
+    rep = report(log, exp_name="ov", verbose=False, figures=False)
     over = rep.runs[rep.runs["noise"] == 0.8].iloc[0]
     assert over["val_loss"] > 2 * over["best_val_loss"]
     note = val_rose_note(rep.runs)
@@ -798,12 +806,12 @@ def test_finished_runs_whose_validation_loss_rose_are_named(tmp_path: Path) -> N
     # Stopped by patience already: the note does not advise it.
     sweep(data="moons", n_samples=80, noise=[0.8], epoch=200, patience=3, exp_name="pat",
           **kw_adam)  # fmt: skip
-    pat = report(log, exp_name="pat", verbose=False).runs
+    pat = report(log, exp_name="pat", verbose=False, figures=False).runs
     assert pat["stopped_early"].all() and (pat["val_loss"] > 1.1 * pat["best_val_loss"]).all()
     assert val_rose_note(pat).endswith("checkpoints/best.safetensors keeps its best model")
     # The gates validate on their training rows: a rise there is no overfitting.
     sweep(data="xor", optim="sgd", lr=[50.0], epoch=30, exp_name="gate", **kw)
-    gate = report(log, exp_name="gate", verbose=False).runs
+    gate = report(log, exp_name="gate", verbose=False, figures=False).runs
     assert (gate["val_loss"] > 1.1 * gate["best_val_loss"]).all()
     assert val_rose_note(gate) == ""
 
@@ -987,7 +995,9 @@ def test_a_regression_ranks_by_val_rmse_and_older_records_get_theirs(tmp_path: P
     older = json.loads(files[0].read_text())
     rmse = older.pop("val_rmse")
     files[0].write_text(json.dumps(older))  # as mlplab wrote it before RMSE
-    rep = report(tmp_path / "runs", out=tmp_path / "a", verbose=False, rank_by="val_rmse")
+    rep = report(
+        tmp_path / "runs", out=tmp_path / "a", verbose=False, figures=False, rank_by="val_rmse"
+    )
     assert rep.metric == "val_rmse"
     means = rep.summary["val_rmse_mean"].tolist()
     assert means == sorted(means) and not rep.summary["val_rmse_mean"].isna().any()
@@ -1026,13 +1036,13 @@ def test_an_estimators_val_equals_test_rows_are_not_quoted_as_a_test(tmp_path: P
             (log / exp / f"{exp}-{h}" / "result.json").write_text(
                 json.dumps({**record, "hid_dim": h, "run_id": f"{exp}-{h}"})
             )
-    rep = report(log, exp_name="sk", verbose=False)
+    rep = report(log, exp_name="sk", verbose=False, figures=False)
     page = html.unescape(rep.html_path.read_text())
     assert "of rows that chose nothing" not in page
     assert "240/60 rows train/val (= test)" in page and "240/60/60" not in page
     assert f"{CHOSEN_FROM} run(s) (e.g. " in page
     assert "scored test on their validation rows (val = test" in page
-    rep = report(log, exp_name="sk0", verbose=False)
+    rep = report(log, exp_name="sk0", verbose=False, figures=False)
     page = html.unescape(rep.html_path.read_text())
     assert "of rows that chose nothing" not in page
     assert "300 rows: train = val = test" in page
@@ -1056,7 +1066,7 @@ def test_each_column_of_the_table_is_in_one_number_form(tmp_path: Path) -> None:
     log = tmp_path / "runs"
     sweep(data="xor", epoch=2, lr=[0.1, 0.2], seed=[0, 1], plots="none", log_path=str(log),
           workers=1, report=False, verbose=False)  # fmt: skip
-    (sec,) = report(log, verbose=False).sections
+    (sec,) = report(log, verbose=False, figures=False).sections
     summary = sec.summary.copy()
     m = sec.metric
     summary[f"{m}_ci_low"] = [0.0, 7.575e-4]
@@ -1082,7 +1092,7 @@ def test_results_csv_has_every_metric_column_and_no_rank_for_a_config_none_finis
     log = tmp_path / "runs"
     mlplab.train(data="sinlog", lr=1e30, epoch=3, plots="none", log_every=0,
                  log_path=str(log), verbose=False)  # fmt: skip
-    rep = report(log, verbose=False)
+    rep = report(log, verbose=False, figures=False)
     table = pd.read_csv(rep.csv_path)
     assert table["status"].tolist() == ["diverged"]
     for split in ("train", "val", "test"):
@@ -1092,7 +1102,7 @@ def test_results_csv_has_every_metric_column_and_no_rank_for_a_config_none_finis
     # A finished config keeps its rank, as an integer.
     mlplab.train(data="sinlog", lr=0.01, epoch=3, plots="none", log_every=0,
                  log_path=str(log), verbose=False)  # fmt: skip
-    table = pd.read_csv(report(log, verbose=False).csv_path)
+    table = pd.read_csv(report(log, verbose=False, figures=False).csv_path)
     ranks = dict(zip(table["status"], table["rank"], strict=True))
     assert ranks["finished"] == 1 and pd.isna(ranks["diverged"])
 
@@ -1104,7 +1114,7 @@ def test_whole_number_settings_are_whole_numbers_in_the_csvs(tmp_path: Path) -> 
 
     mlplab.sweep(data="xor", model=["linear", "mlp"], hid_dim=2, epoch=5, log_every=0,
                  plots="none", verbose=False, log_path=str(tmp_path))  # fmt: skip
-    rep = report(tmp_path, verbose=False)
+    rep = report(tmp_path, verbose=False, figures=False)
     for path in (rep.csv_path, rep.summary_path):
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
         assert "2" in set(table["hid_dim"]) and "1" in set(table["n_layer"]), path.name

@@ -552,7 +552,18 @@ def test_a_sweep_with_its_output_closed_trains_its_runs(tmp_path, monkeypatch):
     assert result.exit_code == 0 and result.counts["trained"] == 2
 
 
-def test_memory_that_runs_out_while_reading_is_not_called_a_bad_file(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize(
+    "failure",
+    [
+        MemoryError("Unable to allocate 91.6 MiB for an array with shape (300000, 40)"),
+        # pandas reads with threads: under `ulimit -v` the first to fail may be a thread's.
+        RuntimeError("can't start new thread"),
+    ],
+    ids=["allocate", "thread"],
+)
+def test_memory_that_runs_out_while_reading_is_not_called_a_bad_file(
+    tmp_path, capsys, monkeypatch, failure
+):
     """Under a memory limit, NumPy's 'Unable to allocate 91.6 MiB' while pandas read a big
     CSV was said as 'data file ... cannot be read', exit 2: bad input, where the file was
     fine and the machine's memory was short."""
@@ -563,21 +574,9 @@ def test_memory_that_runs_out_while_reading_is_not_called_a_bad_file(tmp_path, c
     def short_of_memory(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("nrows") == 0:  # the header: read as before
             return real(*args, **kwargs)
-        raise MemoryError("Unable to allocate 91.6 MiB for an array with shape (300000, 40)")
+        raise failure
 
     monkeypatch.setattr(pd, "read_csv", short_of_memory)
-    rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
-    line = assert_one_line(rc, capsys.readouterr().err, "big.csv': reading and splitting")
-    assert "ran out of memory" in line and "cannot be read" not in line
-    assert not (tmp_path / "runs").exists()
-
-    # pandas reads with threads: under `ulimit -v` the first to fail may be a thread's start.
-    def no_thread(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("nrows") == 0:
-            return real(*args, **kwargs)
-        raise RuntimeError("can't start new thread")
-
-    monkeypatch.setattr(pd, "read_csv", no_thread)
     rc = call_main(once(*BASE, "--data", str(path), "--log_path", str(tmp_path / "runs")))
     line = assert_one_line(rc, capsys.readouterr().err, "big.csv': reading and splitting")
     assert "ran out of memory" in line and "cannot be read" not in line

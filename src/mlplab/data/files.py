@@ -176,14 +176,8 @@ def read_table(path: str, as_text: Collection[str] = ()):  # -> pandas.DataFrame
         ) from None
     except MemoryError:  # the machine's limit, not the file's fault: said as such above
         raise
-    except RuntimeError as err:
-        if "can't start new thread" in str(err):  # a reader's thread under `ulimit -v`
-            raise MemoryError(str(err)) from None
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise DataError(f"data file {path!r} cannot be read: {reason}") from None
     except Exception as err:  # a malformed file, whatever the parser says
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise DataError(f"data file {path!r} cannot be read: {reason}") from None
+        raise _not_read(path, err) from None
     df.columns = [str(c).strip() for c in df.columns]
     _check_distinct(path, list(df.columns))
     return df
@@ -879,6 +873,16 @@ def _native(a: np.ndarray) -> np.ndarray:
     return a.astype(a.dtype.newbyteorder("=")) if not a.dtype.isnative else a
 
 
+def _not_read(path: str, err: Exception) -> Exception:
+    """What a reader's failure says: the file cannot be read, in the reader's words, but
+    for a reader's thread that could not start under a memory limit (`ulimit -v`), which
+    is memory run out, not the file's fault."""
+    if isinstance(err, RuntimeError) and "can't start new thread" in str(err):
+        return MemoryError(str(err))
+    reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return DataError(f"data file {path!r} cannot be read: {reason}")
+
+
 def read_npz_features(path: str) -> np.ndarray:
     """The rows of an NPZ file's X array (its columns have no names: they go by position)."""
     p = Path(path)
@@ -892,14 +896,8 @@ def read_npz_features(path: str) -> np.ndarray:
         raise unreadable(path, err) from None
     except MemoryError:  # the machine's limit, not the file's fault: said as such above
         raise
-    except RuntimeError as err:
-        if "can't start new thread" in str(err):  # a reader's thread under `ulimit -v`
-            raise MemoryError(str(err)) from None
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise DataError(f"data file {path!r} cannot be read: {reason}") from None
     except Exception as err:  # a malformed file, whatever the parser says
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise DataError(f"data file {path!r} cannot be read: {reason}") from None
+        raise _not_read(path, err) from None
 
 
 def _npz_frame(p: Path):

@@ -97,7 +97,7 @@ def test_the_command_reports_every_shape_and_names_what_it_left_out(log: Path) -
 
 
 def test_the_api_ranks_each_experiment_and_task_on_its_own(log: Path) -> None:
-    rep = report(log, out=log / "api", verbose=False)
+    rep = report(log, out=log / "api", verbose=False, figures=False)
     by = {(s.exp_name, s.kind): s for s in rep.sections}
     assert set(by) == {
         ("mix", "classification"),
@@ -135,7 +135,7 @@ def test_a_report_of_several_experiments_says_whose_summary_it_gives(log: Path) 
     name (its class docstring said so; nothing else did), and Jupyter showed only that one."""
     import warnings
 
-    rep = report(log, out=log / "several", verbose=False)
+    rep = report(log, out=log / "several", verbose=False, figures=False)
     assert len(rep.sections) == 3
     with pytest.warns(
         UserWarning, match=r"this report has 3 sections: .* those of the first, "
@@ -152,7 +152,7 @@ def test_a_report_of_several_experiments_says_whose_summary_it_gives(log: Path) 
         page = rep._repr_html_()
         for sec in rep.sections:
             assert sec.title in page and sec._repr_html_().count("<table") >= 2
-    one = report(log, exp_name="other", out=log / "one", verbose=False)
+    one = report(log, exp_name="other", out=log / "one", verbose=False, figures=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # one section: nothing to say
         assert len(one.summary) >= 1
@@ -247,7 +247,7 @@ def test_report_out_that_cannot_be_written_is_one_line_and_exit_2(
     assert len(lines) == 1 and lines[0].startswith("mlplab:") and named in lines[0], lines
     assert sorted(p.name for p in log.rglob("*")) == before  # nothing written
     with pytest.raises(ConfigError, match="--out" if named == "--out" else "cannot write"):
-        report(log, out=out, verbose=False)
+        report(log, out=out, verbose=False, figures=False)
     if kind in ("read-only table", "table folder"):
         assert (out / "report.html").read_text() == "old page"
         assert "no file written" in lines[0]
@@ -265,7 +265,7 @@ def test_a_report_that_fills_the_disk_names_the_file_and_mixes_no_old_and_new(
     for seed in (0, 1):
         mlplab.train(data="xor", seed=seed, log_path=str(log), **TINY)
     out = tmp_path / "page"
-    report(log, out=out, verbose=False)
+    report(log, out=out, verbose=False, figures=False)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     mlplab.train(data="xor", seed=2, log_path=str(log), **TINY)  # the tables would change
 
@@ -447,7 +447,7 @@ def test_a_regression_whose_runs_all_diverged_is_headed_by_its_default_metric(tm
     for lr in (1e8, 1e9):
         res = mlplab.train(data="sine", lr=lr, optim="sgd", log_path=str(log), **TINY)
         assert res.status == "diverged"
-    rep = report(log, out=tmp_path / "page", verbose=False)
+    rep = report(log, out=tmp_path / "page", verbose=False, figures=False)
     assert [s.metric for s in rep.sections] == ["val_mse"]
 
 
@@ -465,7 +465,7 @@ def test_a_table_of_targets_in_the_millions_stays_narrow(tmp_path: Path) -> None
             log_path=str(tmp_path / "runs"),
             **TINY,
         )
-    rep = report(tmp_path / "runs", out=tmp_path / "page", verbose=False)
+    rep = report(tmp_path / "runs", out=tmp_path / "page", verbose=False, figures=False)
     header, rows = _table(rep.sections[0])
     loss = rows[0][header.index("val_mse")]
     assert re.fullmatch(r"\d\.\d{3}e\+1\d ± \d\.\d{1,3}e\+\d\d", loss), loss
@@ -481,7 +481,7 @@ def test_runs_of_one_config_and_seed_count_once(tmp_path: Path) -> None:
             mlplab.train(
                 data="moons", model="linear", hid_dim=hid_dim, seed=seed, log_path=str(log), **TINY
             )
-    rep = report(log, out=tmp_path / "page", verbose=False)
+    rep = report(log, out=tmp_path / "page", verbose=False, figures=False)
     (row,) = rep.sections[0].summary.to_dict("records")
     assert (row["runs"], row["n"], row["repeats"], row["seeds"]) == (6, 3, 3, "0, 1, 2")
     accs = rep.sections[0].runs.drop_duplicates("seed")["val_acc"].to_numpy()
@@ -499,7 +499,7 @@ def test_a_result_json_set_beside_run_folders_hides_none_of_them(tmp_path: Path)
     kept = next((log / "exp").glob("exp-*/result.json"))
     for stray in (log / "exp" / "result.json", log / "result.json"):
         shutil.copy(kept, stray)
-    rep = report(log, out=tmp_path / "page", verbose=False)
+    rep = report(log, out=tmp_path / "page", verbose=False, figures=False)
     assert [len(sec.runs) for sec in rep.sections] == [3, 3]  # b and exp, each whole
     assert sorted((s.path, s.reason) for s in rep.skipped) == [
         (stray, "not a run's record: its folder holds runs (a copy set beside them?)")
@@ -508,7 +508,7 @@ def test_a_result_json_set_beside_run_folders_hides_none_of_them(tmp_path: Path)
     # The folder itself (it was refused as "a run folder", whose record the page would
     # change), and by exp_name: its runs, the page beside them.
     for folder, exp_name in ((log / "exp", None), (log, "exp")):
-        rep = report(folder, exp_name=exp_name, verbose=False)
+        rep = report(folder, exp_name=exp_name, verbose=False, figures=False)
         assert len(rep.runs) == 3 and rep.html_path == log / "exp" / "report.html"
 
 
@@ -524,7 +524,7 @@ def test_linked_experiments_and_runs_are_reported_each_once(tmp_path: Path) -> N
     (mine / "ref").symlink_to(ref / "ref")  # a linked experiment beside a real one
     (mine / "own-again").symlink_to(mine / "own")  # a second name for one of its own
     (mine / "own" / "loop").symlink_to(mine)  # a link above the walk
-    rep = report(mine, out=tmp_path / "page", verbose=False)
+    rep = report(mine, out=tmp_path / "page", verbose=False, figures=False)
     dirs = [Path(d) for sec in rep.sections for d in sec.runs["run_dir"]]
     assert sorted(d.parent.name for d in dirs) == ["own", "ref", "ref"]  # through the links
     # Links to run folders, gathered into a folder of one's choice.
@@ -533,7 +533,7 @@ def test_linked_experiments_and_runs_are_reported_each_once(tmp_path: Path) -> N
     for run in (ref / "ref").iterdir():
         if run.is_dir():
             (picked / run.name).symlink_to(run)
-    assert len(report(picked, out=tmp_path / "page2", verbose=False).runs) == 2
+    assert len(report(picked, out=tmp_path / "page2", verbose=False, figures=False).runs) == 2
 
 
 def test_copies_of_a_run_that_differ_are_named_and_a_stopped_copy_demotes_nothing(
@@ -547,13 +547,13 @@ def test_copies_of_a_run_that_differ_are_named_and_a_stopped_copy_demotes_nothin
         for seed in (0, 1):
             mlplab.train(data="xor", lr=lr, hid_dim=4, seed=seed, log_path=str(alice), **TINY)
     shutil.copytree(alice, tmp_path / "class" / "bob")
-    first = report(tmp_path / "class", out=tmp_path / "page", verbose=False).summary
+    first = report(tmp_path / "class", out=tmp_path / "page", verbose=False, figures=False).summary
     best = first.iloc[0]["lr"]
     bob = sorted((tmp_path / "class" / "bob" / "exp").glob("*/result.json"))
     stopped = next(p for p in bob if json.loads(p.read_text())["lr"] == best)
     record = json.loads(stopped.read_text())
     stopped.write_text(json.dumps({**record, "status": "interrupted"}))
-    ranked = report(tmp_path / "class", out=tmp_path / "page", verbose=False).summary
+    ranked = report(tmp_path / "class", out=tmp_path / "page", verbose=False, figures=False).summary
     assert ranked.iloc[0]["lr"] == best and ranked["rank"].tolist() == [1, 2]
     assert ranked.iloc[0]["statuses"] == "3 finished, 1 interrupted"
     edited = next(p for p in bob if p != stopped)
@@ -585,7 +585,7 @@ def test_a_record_without_a_later_setting_is_a_replicate_of_newer_runs(tmp_path:
     record = json.loads((unseeded / "result.json").read_text())
     del record["seed"]
     (unseeded / "result.json").write_text(json.dumps(record))
-    rep = report(log, out=tmp_path / "page", verbose=False)
+    rep = report(log, out=tmp_path / "page", verbose=False, figures=False)
     assert "min_delta" not in rep.variables
     (row,) = rep.sections[0].summary.to_dict("records")
     assert (row["runs"], row["n"], row["repeats"]) == (4, 4, 0)
@@ -620,7 +620,7 @@ def test_a_record_with_a_value_of_the_wrong_type_is_left_out_and_named(
     runs = [mlplab.train(data="xor", seed=s, log_path=str(log), **TINY) for s in (0, 1)]
     result = runs[0].run_dir / "result.json"
     result.write_text(json.dumps({**json.loads(result.read_text()), **edit}))
-    rep = report(log, out=tmp_path / "page", verbose=False)
+    rep = report(log, out=tmp_path / "page", verbose=False, figures=False)
     assert [(s.path, s.reason) for s in rep.skipped] == [(result, reason)]
     assert rep.sections[0].summary["n"].tolist() == [1]
 
@@ -639,7 +639,7 @@ def test_a_finished_record_missing_a_metric_or_a_run_missing_its_record_is_named
     edited.write_text(json.dumps(record))
     deleted = runs[1].run_dir / "result.json"
     deleted.unlink()
-    rep = report(log, out=tmp_path / "page", verbose=False)
+    rep = report(log, out=tmp_path / "page", verbose=False, figures=False)
     assert sorted((s.path, s.reason.split(":")[0].split(",")[0]) for s in rep.skipped) == sorted(
         [(edited, "finished"), (deleted, "missing")]
     )
@@ -647,7 +647,7 @@ def test_a_finished_record_missing_a_metric_or_a_run_missing_its_record_is_named
     assert rep.sections[0].summary["n"].tolist() == [1]
     # null is no value either: it was counted, a mean over one seed in a row of two.
     edited.write_text(json.dumps({**record, "val_acc": None}))
-    rep = report(log, out=tmp_path / "page", verbose=False)
+    rep = report(log, out=tmp_path / "page", verbose=False, figures=False)
     assert "'val_acc' is missing" in {s.path: s.reason for s in rep.skipped}[edited]
     assert rep.sections[0].summary["n"].tolist() == [1]
     # A project's own config.yaml beside its checkpoints/ and a metrics.csv: no run.
@@ -655,7 +655,7 @@ def test_a_finished_record_missing_a_metric_or_a_run_missing_its_record_is_named
     (tmp_path / "checkpoints" / "model.pt").write_bytes(b"")
     (tmp_path / "config.yaml").write_text("lr: 0.1\n")
     (tmp_path / "metrics.csv").write_text("step,loss\n")
-    rep = report(tmp_path, out=tmp_path / "page", verbose=False)
+    rep = report(tmp_path, out=tmp_path / "page", verbose=False, figures=False)
     assert sorted(s.path for s in rep.skipped) == sorted([edited, deleted])
 
 
@@ -690,7 +690,7 @@ def test_results_csv_never_invents_a_log_path(tmp_path: Path) -> None:
     for runs that were under another folder. run_dir says where each run is."""
     log = tmp_path / "elsewhere"
     mlplab.train(data="xor", log_path=str(log), **TINY)
-    rep = mlplab.report(str(log), verbose=False)
+    rep = mlplab.report(str(log), verbose=False, figures=False)
     runs = pd.read_csv(rep.csv_path)
     assert "log_path" not in runs.columns or runs["log_path"].isna().all()
     assert Path(runs["run_dir"].iloc[0]).parent.parent == log
@@ -702,7 +702,7 @@ def test_results_csv_names_each_run_folder_from_anywhere(tmp_path, monkeypatch) 
     from any other folder, it led nowhere."""
     mlplab.train(data="xor", log_path=str(tmp_path / "runs"), **TINY)
     monkeypatch.chdir(tmp_path)
-    rep = mlplab.report("runs", out=tmp_path / "page", verbose=False)
+    rep = mlplab.report("runs", out=tmp_path / "page", verbose=False, figures=False)
     monkeypatch.chdir(tmp_path / "page")
     run_dir = Path(pd.read_csv("results.csv")["run_dir"].iloc[0])
     assert run_dir.is_absolute() and (run_dir / "result.json").is_file()
@@ -769,7 +769,7 @@ def test_seeds_that_tie_are_said_to_agree_not_to_be_certain(tmp_path: Path, caps
         "the seeds agreed, not that another seed would"
     ) in " ".join(out.split())
     # The page says it too, and a quiet report's page: its reader sees no printout.
-    rep = report(log, out=tmp_path / "quiet", verbose=False)
+    rep = report(log, out=tmp_path / "quiet", verbose=False, figures=False)
     assert capsys.readouterr().out == ""
     page = html.unescape(rep.html_path.read_text(encoding="utf-8"))
     assert "Read the tables with" in page
@@ -838,7 +838,7 @@ def test_a_value_near_zero_prints_its_digits_not_a_signed_zero(tmp_path: Path) -
     mlplab.train(data="sine", epoch=2, plots="none", verbose=False, log_path=str(log))
     (path,) = log.rglob("result.json")
     path.write_text(json.dumps({**json.loads(path.read_text()), "test_r2": -1e-5}))
-    header, rows = _table(report(log, verbose=False).sections[0])
+    header, rows = _table(report(log, verbose=False, figures=False).sections[0])
     assert rows[0][header.index("test_r2")] == "-1.000e-05"
 
 
@@ -886,7 +886,7 @@ def test_curves_edited_into_lists_or_text_are_left_undrawn(tmp_path: Path) -> No
     for file, damage in ((first, {"train_losses": [[1, 2], [3, 4]]}),
                          (second, {"train_losses": [[1, [2]], {"a": 3}], "val_epochs": [[1]]})):  # fmt: skip
         file.write_text(json.dumps({**json.loads(file.read_text()), **damage}))
-    result = report(log, out=tmp_path / "rep", verbose=False)
+    result = report(log, out=tmp_path / "rep", verbose=False, figures=False)
     runs = result.sections[0].runs.reset_index(drop=True)
     curves = curve_set(runs, "loss")
     assert curves is not None
@@ -895,7 +895,7 @@ def test_curves_edited_into_lists_or_text_are_left_undrawn(tmp_path: Path) -> No
     assert drawn.tolist() == intact.tolist()  # the intact run alone is drawn
     # Epochs that end in null (NaN), first in the table, made every run's grid [nan]: all
     # curves blank; a number past float's range (valid JSON) was an OverflowError, exit 1.
-    fresh = mlplab.report(log, out=tmp_path / "rep2", verbose=False).sections[0].runs
+    fresh = mlplab.report(log, out=tmp_path / "rep2", verbose=False, figures=False).sections[0].runs
     fresh = fresh.reset_index(drop=True)
     good = fresh.loc[intact.to_numpy(), ["train_losses", "val_epochs"]].iloc[0]
     edited = pd.concat([fresh.loc[intact.to_numpy()]] * 3, ignore_index=True)
@@ -922,7 +922,7 @@ def test_a_regression_section_with_a_record_missing_val_mse_ranks_by_the_mae(
     edited = sorted((log / "old").glob("*/result.json"))[0]
     record = json.loads(edited.read_text())
     edited.write_text(json.dumps({k: v for k, v in record.items() if not k.endswith("_mse")}))
-    rep = report(log, out=tmp_path / "page", verbose=False)
+    rep = report(log, out=tmp_path / "page", verbose=False, figures=False)
     metrics = {s.exp_name: s.metric for s in rep.sections}
     assert metrics == {"old": "val_mae", "new": "val_mse"}
     old = next(s for s in rep.sections if s.exp_name == "old").summary
@@ -954,7 +954,7 @@ def test_a_sweeps_run_with_no_record_is_named_by_the_report(tmp_path: Path, caps
     )  # fmt: skip
     ids = sorted(p.name for p in (log / "gone").iterdir() if (p / "result.json").exists())
     assert len(ids) == 4 and done.counts["trained"] == 4
-    report(log, exp_name="gone", verbose=False)
+    report(log, exp_name="gone", verbose=False, figures=False)
     assert "have no folder" not in (log / "gone" / "report.html").read_text(encoding="utf-8")
     shutil.rmtree(log / "gone" / ids[1])
     rep = report(log, verbose=True)  # the whole log_path: the spec one folder down
@@ -1197,7 +1197,7 @@ def test_an_estimators_record_says_how_its_split_was_drawn_and_weighted(tmp_path
     est.fit(X, y)
     whole = json.loads((est.run_dir_ / "result.json").read_text())
     assert whole["data_seed"] is None and "split_drawn_by" not in whole
-    rep = report(log, exp_name="est", verbose=False)
+    rep = report(log, exp_name="est", verbose=False, figures=False)
     assert "class_weight" in rep.variables
     assert set(rep.summary["class_weight"]) == {"none", "balanced", "per class (b 5)"}
     # One dataset, weighted three ways: its class weights made each a "data" of its own,
@@ -1230,7 +1230,7 @@ def test_the_datas_notes_are_kept_in_the_record_and_said_by_the_report(tmp_path:
     kept = mlplab.train(**common, exp_name="dp")
     assert kept.kept and any("repeat a training row" in n for n in kept.notes)
     mlplab.train(**common, exp_name="dp", seed=1)
-    rep = report(tmp_path / "runs", exp_name="dp", verbose=False)
+    rep = report(tmp_path / "runs", exp_name="dp", verbose=False, figures=False)
     page = html.unescape(rep.html_path.read_text())
     said = [line for line in page.split("<li>") if "repeat a training row" in line]
     assert len(said) == 1, said  # once for the kind, naming both runs

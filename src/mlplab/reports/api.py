@@ -1634,8 +1634,20 @@ def _statuses(runs: pd.DataFrame, variables: list[str]) -> dict[Any, str]:
     """Per config rank: the statuses of its runs, as ``2 finished, 1 failed``."""
     # One groupby over (rank, status): a value_counts per rank took 1.4 s for 10,000 runs.
     counts = runs.groupby(["rank", "status"], sort=True, dropna=False).size()
+    # Where a pruned config's runs were cut: the order of the pruned ranks (by how far
+    # they got) showed no number it came from.
+    cut = runs[runs["status"] == "pruned"]
+    epochs = pd.to_numeric(cut.get("epochs_run", pd.Series(dtype=float)), errors="coerce")
+    reached = epochs.groupby(cut["rank"]).agg(["min", "max"]) if len(cut) else None
     out: dict[Any, list[str]] = {}
     for (rank, status), n in counts.items():
         key = math.nan if rank != rank else rank  # one key for every NaN rank
-        out.setdefault(key, []).append(f"{n} {status}")
+        said = f"{n} {status}"
+        if status == "pruned" and reached is not None and rank in reached.index:
+            low, high = reached.loc[rank]
+            if low == low:  # a record with no epochs_run says no epoch
+                said += (
+                    f" at epoch {low:.0f}" if low == high else f" at epochs {low:.0f}-{high:.0f}"
+                )
+        out.setdefault(key, []).append(said)
     return {rank: ", ".join(parts) for rank, parts in out.items()}

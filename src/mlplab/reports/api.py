@@ -290,10 +290,10 @@ def report(
 
     plots: list[list[Any]] = []
     for sec in sections:
-        finished = sec.runs[sec.runs["status"] == "finished"]
         if not figures:  # the tables alone: the figures took most of a big sweep's report
             plots.append([])
             continue
+        finished = sec.runs[sec.runs["status"] == "finished"]
         plots.append(report_plots(finished, sec.summary, sec.variables, sec.kind, sec.metric))
 
     result = Report(

@@ -433,6 +433,8 @@ def test_a_python_sweep_started_with_sigint_ignored_stops_on_it(tmp_path: Path) 
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert proc.returncode == 0 and "exit_code 130" in out, err
+    # Told as a script's call, not as `mlplab sweep` ("Run the same command again").
+    assert "8 runs remain. The same sweep() call again trains only those." in err, err
     assert sorted(r["status"] for r in _records(log, "py")) == ["interrupted"] * 8
 
 

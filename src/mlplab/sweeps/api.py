@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import os
@@ -782,9 +783,7 @@ def sweep(
             # The caller's own stop() with verbose=False: it asked for the stop, and the
             # result says what remains (train() stays as quiet).
             if result.interrupted and (verbose or result.stopped_by != "stop()"):
-                print(
-                    _interrupted_line(result, handle_signals is None), file=sys.stderr, flush=True
-                )
+                print(_interrupted_line(result, not _BY_COMMAND.get()), file=sys.stderr, flush=True)
             if late:
                 print(f"mlplab: {_came_as_it_ended(result)}", file=sys.stderr, flush=True)
             rule_error = next(
@@ -1208,33 +1207,44 @@ def _records_line(configs: list[Config]) -> str:
     return f"mlplab: {len(dirs)} run record{'s' if len(dirs) != 1 else ''} in {folder}/, a folder per run ({what})"
 
 
+# Whether `mlplab sweep` runs the sweep, whose interrupted line then says "the same
+# command", where a script's sweep() (handle_signals=True too) is told "the same call".
+_BY_COMMAND: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "sweep_by_command", default=False
+)
+
+
 def sweep_command(
     config_path: str | None, settings: dict[str, Any], options: dict[str, Any]
 ) -> int:
     """``mlplab sweep``: flags (lists of strings) and sweep options -> exit status."""
     quiet = bool(options.get("quiet"))
-    result = sweep(
-        config_path,
-        search=options.get("search"),
-        trials=options.get("trials"),
-        workers=options.get("workers"),
-        rerun=bool(options.get("rerun")),
-        backend=options.get("backend") or "local",
-        address=options.get("address"),
-        group_size=options.get("group_size"),
-        no_batch=bool(options.get("no_batch")),
-        shard=options.get("shard"),
-        # `or` would read a 0 given as the default: --cpus_per_task 0 ran with 1.
-        cpus_per_task=float(_given(options.get("cpus_per_task"), 1.0)),
-        gpus_per_task=float(_given(options.get("gpus_per_task"), 0.0)),
-        report=not options.get("no_report"),
-        rank_by=options.get("rank_by"),
-        dry_run=bool(options.get("dry_run")),
-        verbose=not quiet,
-        progress=not quiet,
-        handle_signals=True,  # the exit status says how it ended
-        **settings,
-    )
+    token = _BY_COMMAND.set(True)  # its lines say "the same command", not "the same call"
+    try:
+        result = sweep(
+            config_path,
+            search=options.get("search"),
+            trials=options.get("trials"),
+            workers=options.get("workers"),
+            rerun=bool(options.get("rerun")),
+            backend=options.get("backend") or "local",
+            address=options.get("address"),
+            group_size=options.get("group_size"),
+            no_batch=bool(options.get("no_batch")),
+            shard=options.get("shard"),
+            # `or` would read a 0 given as the default: --cpus_per_task 0 ran with 1.
+            cpus_per_task=float(_given(options.get("cpus_per_task"), 1.0)),
+            gpus_per_task=float(_given(options.get("gpus_per_task"), 0.0)),
+            report=not options.get("no_report"),
+            rank_by=options.get("rank_by"),
+            dry_run=bool(options.get("dry_run")),
+            verbose=not quiet,
+            progress=not quiet,
+            handle_signals=True,  # the exit status says how it ended
+            **settings,
+        )
+    finally:
+        _BY_COMMAND.reset(token)
     if result.dry_run:
         if quiet:
             print(result.summary(), flush=True)

@@ -302,7 +302,8 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_finished(
     result = run(log, no_batch=True)
     assert result.interrupted and result.exit_code == 130
     assert result.counts["trained"] == 2 and result.counts["remaining"] == 6
-    assert "6 runs remain. Run the same command again" in capsys.readouterr().err
+    # A script's call (handle_signals=True), told as one; `mlplab sweep` says "command".
+    assert "6 runs remain. The same sweep() call again trains only" in capsys.readouterr().err
     patch_fit(monkeypatch, real_fit)
     rest = run(log)
     assert rest.counts["trained"] == 6 and rest.counts["skipped"] == 2
@@ -369,7 +370,7 @@ def test_an_interrupted_rerun_says_what_running_it_again_does(
     assert result.interrupted and result.counts["trained"] == 2 and left == 6
     assert "remain" not in err and "not finished" not in result.summary()
     assert f"{left} runs were not trained again" in err
-    assert "The same command trains all 8 again" in err
+    assert "The same sweep() call trains all 8 again; without rerun=True it trains" in err
     # As the line says: every run still has its finished record, so without --rerun
     # nothing is left to train.
     assert sorted(r["status"] for r in map(read_result, result.run_dirs)) == ["finished"] * 8

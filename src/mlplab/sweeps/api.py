@@ -1153,20 +1153,21 @@ def _interrupted_line(result: SweepResult, in_python: bool = False) -> str:
     or (``in_python``: a script's or a notebook's ``sweep()``) the same call."""
     left = result.counts["remaining"]
     remain = f"{left} {'run remains' if left == 1 else 'runs remain'}"
-    if result.stopped_by == "stop()" or in_python:  # the caller's own stop, in Python
-        again = "only those" if not result.rerun else f"all {len(result.configs)} again"
-        how = "stopped by stop()" if result.stopped_by == "stop()" else "interrupted"
-        return f"mlplab: sweep {how}; {remain}. The same sweep() call again trains {again}."
+    python = result.stopped_by == "stop()" or in_python  # the caller's own stop, in Python
+    how = "stopped by stop()" if result.stopped_by == "stop()" else "interrupted"
     if not result.rerun:
+        if python:
+            return f"mlplab: sweep {how}; {remain}. The same sweep() call again trains only those."
         return (
             f"mlplab: sweep interrupted; {remain}. Run the same command again to train only those."
         )
-    # --rerun trains every run again, so the same command cannot train only the rest;
-    # and the runs it did not reach keep their records, finished ones included.
+    # A rerun trains every run again, so the same call cannot train only the rest; and
+    # the runs it did not reach keep their records, finished ones included.
+    same, flag = ("sweep() call", "rerun=True") if python else ("command", "--rerun")
     return (
-        f"mlplab: sweep interrupted; {left} runs were not trained again, and those that had "
-        f"finished keep their records. The same command trains all {len(result.configs)} "
-        "again; without --rerun it trains only the runs that have not finished."
+        f"mlplab: sweep {how}; {left} runs were not trained again, and those that had "
+        f"finished keep their records. The same {same} trains all {len(result.configs)} "
+        f"again; without {flag} it trains only the runs that have not finished."
     )
 
 

@@ -787,3 +787,24 @@ def test_a_run_folder_made_read_only_mid_sweep_fails_that_run_alone(tmp_path: Pa
     finally:
         for folder in (tmp_path / "g").iterdir():
             folder.chmod(0o755)  # for pytest's clean-up
+
+
+def test_the_interrupted_line_speaks_as_the_command_or_the_call_that_ran_the_sweep() -> None:
+    from mlplab.sweeps.api import SweepResult, _interrupted_line
+
+    def line(rerun: bool, in_python: bool) -> str:
+        result = SweepResult(None, [None] * 8, [], [], Path("s.yaml"), rerun=rerun)  # type: ignore[arg-type]
+        result.counts = {"remaining": 6}
+        return _interrupted_line(result, in_python)
+
+    assert line(False, False).endswith(
+        "6 runs remain. Run the same command again to train only those."
+    )
+    assert line(False, True).endswith(
+        "6 runs remain. The same sweep() call again trains only those."
+    )
+    assert line(True, False).endswith(
+        "The same command trains all 8 again; without --rerun it trains only the runs that "
+        "have not finished."
+    )
+    assert "without rerun=True" in line(True, True) and "remain" not in line(True, True)

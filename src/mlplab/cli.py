@@ -939,8 +939,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no_figures",
         action="store_true",
-        help="write the tables and report.html without figures: quicker on a sweep of "
-        "many configs, where the figures take most of the time",
+        help="write the tables and report.html without the report's own figures (each "
+        "best run's pictures, drawn already, stay): quicker on a sweep of many configs, "
+        "where those figures take most of the time",
     )
     p.add_argument(
         "-q",

@@ -1256,3 +1256,8 @@ def test_a_report_without_figures_writes_the_same_tables(tmp_path, run_cli):
     assert "<img" not in (tmp_path / "cli" / "report.html").read_text()
     with pytest.raises(mlplab.errors.ConfigError, match="figures"):
         mlplab.report(log, out=tmp_path / "x", figures="no")
+    # The best run's own pictures, drawn when it trained, stay on the page.
+    drawn_run = tmp_path / "drawn_runs"
+    mlplab.train(data="xor", log_path=str(drawn_run), **{**TINY, "plots": "png"})
+    page = mlplab.report(drawn_run, verbose=False, figures=False).html_path.read_text()
+    assert page.count("<img") == len(list(drawn_run.glob("exp/*/plots/*.png")))

@@ -246,8 +246,10 @@ def report(
         ``val_mse`` (default), ``val_mae``, ``val_rmse`` or ``val_r2`` for regression. On unequal
         classes ``val_bacc`` or ``val_f1`` ranks by every class, not the common one.
     figures : bool, default True
-        Draw the report's figures into report.html; False writes the tables and the page
-        without them (``mlplab report --no_figures``), quicker on a sweep of many configs.
+        Draw the report's figures (bars, curves, metric against setting, heatmap) into
+        report.html; False writes the tables and the page without them (``mlplab report
+        --no_figures``), quicker on a sweep of many configs. Each best run's pictures,
+        drawn when it trained, are on the page either way.
 
     Raises
     ------

@@ -227,10 +227,9 @@ class _Parser(argparse.ArgumentParser):
         if message.endswith("expected one argument"):
             # `--data -x.csv`: argparse takes a value that starts with '-' for a flag.
             flag = message.removeprefix("argument ").split(":", 1)[0].split("/")[-1]
-            words = getattr(self, "words", [])
-            after = words[words.index(flag) + 1 : words.index(flag) + 2] if flag in words else []
-            if after and after[0].startswith("-") and after[0] not in self._option_string_actions:
-                message += f" (a value that starts with '-' is given as {flag}={after[0]})"
+            after = _value_of(flag, getattr(self, "words", []))
+            if after.startswith("-") and after not in self._option_string_actions:
+                message += f" (a value that starts with '-' is given as {flag}={after})"
         # Every user error starts with "mlplab:" (then the subcommand), on one line.
         words = self.prog.split()
         where = f"{words[1]}: " if len(words) > 1 else ""

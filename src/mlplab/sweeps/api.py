@@ -628,8 +628,7 @@ def sweep(
             finished = sum(run_name(c) in done for c in configs)
             plan = _Plan(len(stacks), n_workers, backend, folder, shape, rerun)
             # Under --rerun too: "N finished" counted the pruned among them.
-            here = {run_name(c) for c in configs}
-            cut_before = len(pruned & done & here) if prune is not None else 0
+            cut_before = len(cut & done) if prune is not None else 0
             print(_dry_run_line(plan, configs, pending, finished, set(dry.busy), cut_before))
         return dry
 
